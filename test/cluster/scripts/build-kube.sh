@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds kube-apiserver and kube-controller-manager from the Go module proxy.
+# k8s.io/kubernetes requires its staging modules at v0.0.0 with local replaces that a
+# dependent module cannot see, so a wrapper module pins each staging module to the
+# published v0.<minor>.<patch> derived from the release's own go.mod.
+# Usage: build-kube.sh <version like 1.36.3> <output dir>
+set -euo pipefail
+V="$1"; OUT="$2"
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+WORK="$OUT/.build"
+rm -rf "$WORK"; mkdir -p "$WORK" "$OUT/bin"
+cd "$WORK"
+go mod init local/tributary-kube >/dev/null 2>&1
+go mod edit -go=1.26.0
+MOD=$(go mod download -json "k8s.io/kubernetes@v$V" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+[ -f "$MOD" ] || { echo "build-kube: could not download k8s.io/kubernetes@v$V go.mod" >&2; exit 1; }
+n=0
+for m in $(sed -n 's|^[[:space:]]*\(k8s.io/[^ ]*\) => \./staging/.*|\1|p' "$MOD"); do
+  go mod edit -replace="$m=$m@v0.${V#1.}"; n=$((n+1))
+done
+echo "build-kube: pinned $n staging modules to v0.${V#1.}"
+cat > tools.go <<'GO'
+//go:build tools
+package tools
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+)
+GO
+go get "k8s.io/kubernetes@v$V"
+MINOR=$(echo "$V" | cut -d. -f2)
+go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$V -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$MINOR" \
+  -o "$OUT/bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+"$OUT/bin/kube-apiserver" --version
+rm -rf "$WORK"
