@@ -20,6 +20,7 @@ export default defineConfig({
           include: ['**/*.int.test.ts'],
           exclude: ['node_modules/**'],
           globalSetup: ['test/harness/global-setup.ts'],
+          setupFiles: ['test/harness/setup-env.ts'],
           testTimeout: 180_000,
           hookTimeout: 600_000,
           fileParallelism: false,

@@ -1,0 +1,77 @@
+/**
+ * `npm run cluster -- up [--with kafka] | down | status | env`: the local cluster that every
+ * integration test and a newcomer's playground run on. See test/cluster/README.md.
+ */
+import { parseArgs } from 'node:util';
+import { down, envOf, status, tail, up } from './cluster.ts';
+import { ClusterError } from './errors.ts';
+import { clusterPaths } from './paths.ts';
+import { knownAddons, type Addon } from './state.ts';
+
+const usage = `usage: npm run cluster -- <command>
+  up [--with kafka]   build/download what is missing, start etcd, kube-apiserver,
+                      kube-controller-manager and the node agent (and Kafka)
+  down                stop everything 'up' started and delete the cluster's data
+  status              show each component, its pid and its log
+  env                 print export lines (KUBECONFIG, TRIBUTARY_KAFKA_BROKERS, ...)`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { with: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(`${usage}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  const paths = clusterPaths();
+  switch (command) {
+    case 'up': {
+      const addons = (values.with ?? []).flatMap((w) => w.split(',')).filter(Boolean);
+      for (const a of addons) {
+        if (!knownAddons.includes(a as Addon)) {
+          throw new ClusterError('CLUSTER_BAD_ARGS', 'cluster', `unknown addon "${a}"; known: ${knownAddons.join(', ')}`);
+        }
+      }
+      const t0 = Date.now();
+      await up({ addons: addons as Addon[] }, paths);
+      process.stderr.write(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)}s; logs in ${paths.logs}\n`);
+      process.stderr.write(`use it with: eval "$(npm run -s cluster -- env)"\n`);
+      return 0;
+    }
+    case 'down':
+      await down(paths);
+      process.stderr.write('cluster down\n');
+      return 0;
+    case 'status': {
+      const rows = status(paths);
+      if (!rows) {
+        process.stdout.write(`no cluster in ${paths.dir}\n`);
+        return 3;
+      }
+      for (const r of rows) {
+        process.stdout.write(`${r.component.padEnd(26)} ${(r.alive ? 'running' : 'STOPPED').padEnd(8)} pid ${String(r.pid).padEnd(8)} ${r.logFile}\n`);
+      }
+      return rows.every((r) => r.alive) ? 0 : 3;
+    }
+    case 'env':
+      for (const [k, v] of Object.entries(envOf(paths))) process.stdout.write(`export ${k}=${JSON.stringify(v)}\n`);
+      return 0;
+    default:
+      throw new ClusterError('CLUSTER_BAD_ARGS', 'cluster', `unknown command "${command}"\n${usage}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    if (err instanceof ClusterError && err.logFile) {
+      const last = tail(err.logFile);
+      if (last) process.stderr.write(`--- last lines of ${err.logFile} ---\n${last}\n`);
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,189 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startApiserver } from './components/apiserver.ts';
+import { startControllerManager } from './components/controller-manager.ts';
+import { ensureEtcdBinary, startEtcd } from './components/etcd.ts';
+import { ensureKubeBinaries } from './components/kube-binaries.ts';
+import { apiserverUrl } from './components/apiserver.ts';
+import { assertJava, ensureKafkaJars, kafkaBrokers, startKafka } from './components/kafka.ts';
+import { writeKubeconfig } from './components/kubeconfig.ts';
+import { startNodeAgent } from './components/node-agent.ts';
+import { ensurePki } from './components/pki.ts';
+import { ClusterError } from './errors.ts';
+import { clusterPaths, type ClusterPaths } from './paths.ts';
+import { isAlive, stopProcess, type Started } from './process.ts';
+import { clearState, readState, writeState, type Addon, type ClusterState } from './state.ts';
+
+export interface UpOptions {
+  readonly addons: readonly Addon[];
+  readonly log?: (line: string) => void;
+}
+
+const componentOrder = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'node-agent', 'kafka'] as const;
+
+/**
+ * Brings the cluster up, idempotently: a healthy running cluster is reused (missing addons
+ * are added), a half-dead one is stopped and replaced, and a failed start stops what it
+ * started so no orphan process survives a red `up`.
+ */
+export async function up(options: UpOptions, paths: ClusterPaths = clusterPaths()): Promise<ClusterState> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  mkdirSync(paths.dir, { recursive: true });
+  let state = readState(paths);
+  if (state && state.components.every(isAlive)) {
+    const missing = options.addons.filter((a) => !state!.addons.includes(a));
+    if (missing.length === 0) {
+      log(`cluster already running (${paths.dir})`);
+      return state;
+    }
+    return startAddons(paths, state, missing, log);
+  }
+  if (state) {
+    log('found a stale cluster (some components are gone); stopping what is left and starting clean');
+    await stopAll(paths, state);
+  }
+  await wipeData(paths);
+  rotateLogs(paths);
+
+  // Everything that can fail slowly (builds, downloads) happens before any process starts.
+  const buildLog = join(paths.logs, 'build.log');
+  ensureEtcdBinary(`(log: ${buildLog})`);
+  await ensureKubeBinaries(paths.kubeBin, buildLog);
+  if (options.addons.includes('kafka')) {
+    assertJava();
+    await ensureKafkaJars(paths, buildLog);
+  }
+  const pki = await ensurePki(paths.pki, join(paths.logs, 'pki.log'));
+
+  state = { version: 1, startedAt: new Date().toISOString(), addons: [], components: [] };
+  const started = state.components;
+  const track = (p: Started): void => {
+    started.push(p);
+    writeState(paths, state!);
+    log(`  ${p.component} up (pid ${p.pid})`);
+  };
+  try {
+    const t0 = Date.now();
+    track(await startEtcd(paths));
+    track(await startApiserver(paths, pki));
+    writeKubeconfig(paths.kubeconfig, apiserverUrl, pki.caCert, 'admin', pki.adminToken);
+    track(await startControllerManager(paths, pki));
+    track(await startNodeAgent(paths, pki));
+    log(`control plane ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  } catch (err) {
+    await stopAll(paths, state);
+    throw err;
+  }
+  return startAddons(paths, state, options.addons, log);
+}
+
+async function startAddons(
+  paths: ClusterPaths,
+  state: ClusterState,
+  addons: readonly Addon[],
+  log: (line: string) => void,
+): Promise<ClusterState> {
+  const next: ClusterState = { ...state, addons: [...state.addons], components: [...state.components] };
+  for (const addon of addons) {
+    if (addon === 'kafka') {
+      assertJava();
+      await ensureKafkaJars(paths, join(paths.logs, 'build.log'));
+      const t0 = Date.now();
+      const p = await startKafka(paths);
+      next.components.push(p);
+      (next.addons as Addon[]).push('kafka');
+      writeState(paths, next);
+      log(`  kafka up (pid ${p.pid}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    }
+  }
+  return next;
+}
+
+/** Stops what the state file names, in reverse start order, then any pod process left behind. */
+export async function down(paths: ClusterPaths = clusterPaths()): Promise<void> {
+  const state = readState(paths);
+  if (state) await stopAll(paths, state);
+  await wipeData(paths);
+}
+
+async function stopAll(paths: ClusterPaths, state: ClusterState): Promise<void> {
+  const ordered = [...state.components].sort(
+    (a, b) => componentOrder.indexOf(b.component as never) - componentOrder.indexOf(a.component as never),
+  );
+  for (const p of ordered) {
+    // The node agent stops its pods on SIGTERM; give it time for their grace periods.
+    await stopProcess(p, p.component === 'node-agent' ? 45_000 : 20_000);
+  }
+  killPodOrphans(paths);
+  clearState(paths);
+}
+
+/** A pod process whose agent was SIGKILLed would outlive it; find such processes by their cwd. */
+function killPodOrphans(paths: ClusterPaths): void {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (cwd.startsWith(paths.podsDir + '/')) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+}
+
+async function wipeData(paths: ClusterPaths): Promise<void> {
+  for (const dir of [paths.etcdData, paths.kafkaData, join(paths.dir, 'node')]) {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function rotateLogs(paths: ClusterPaths): void {
+  const prev = `${paths.logs}.prev`;
+  if (existsSync(paths.logs)) {
+    rmSync(prev, { recursive: true, force: true });
+    renameSync(paths.logs, prev);
+  }
+  mkdirSync(paths.logs, { recursive: true });
+}
+
+export interface ComponentStatus {
+  readonly component: string;
+  readonly pid: number;
+  readonly alive: boolean;
+  readonly logFile: string;
+}
+
+export function status(paths: ClusterPaths = clusterPaths()): ComponentStatus[] | undefined {
+  const state = readState(paths);
+  if (!state) return undefined;
+  return state.components.map((p) => ({ component: p.component, pid: p.pid, alive: isAlive(p), logFile: p.logFile }));
+}
+
+/** Shell `export` lines for a running cluster; the test harness reads the same values. */
+export function envOf(paths: ClusterPaths = clusterPaths()): Record<string, string> {
+  const state = readState(paths);
+  if (!state) {
+    throw new ClusterError('CLUSTER_NOT_RUNNING', 'cluster', `no cluster is running in ${paths.dir}; run \`npm run cluster -- up\``);
+  }
+  const dead = state.components.filter((p) => !isAlive(p));
+  if (dead.length > 0) {
+    const first = dead[0]!;
+    throw new ClusterError('CLUSTER_NOT_RUNNING', first.component, `is not running (pid ${first.pid})`, {
+      logFile: first.logFile,
+    });
+  }
+  const env: Record<string, string> = {
+    KUBECONFIG: paths.kubeconfig,
+    TRIBUTARY_CLUSTER_DIR: paths.dir,
+  };
+  if (state.addons.includes('kafka')) env.TRIBUTARY_KAFKA_BROKERS = kafkaBrokers;
+  return env;
+}
+
+export function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}

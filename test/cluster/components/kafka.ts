@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { ClusterError } from '../errors.ts';
+import { repoRoot, versions, type ClusterPaths } from '../paths.ts';
+import { host, ports } from '../ports.ts';
+import { assertPortFree, runToLog, startDetached, waitUntil, type Started } from '../process.ts';
+
+const component = 'kafka';
+
+export const kafkaBrokers = `${host}:${ports.kafka}`;
+
+/** The broker's runtime classpath from Maven Central, copied once per version into the cache. */
+export async function ensureKafkaJars(paths: ClusterPaths, logFile: string): Promise<void> {
+  if (existsSync(join(paths.kafkaLib, `kafka_2.13-${versions.kafka}.jar`))) return;
+  mkdirSync(dirname(paths.kafkaLib), { recursive: true });
+  const tmp = `${paths.kafkaLib}.partial`;
+  await runToLog(
+    'kafka-download',
+    'mvn',
+    ['-B', '-q', '-f', join(repoRoot, 'test/cluster/kafka/pom.xml'), 'dependency:copy-dependencies',
+      '-DincludeScope=runtime', `-DoutputDirectory=${tmp}`, `-Dkafka.version=${versions.kafka}`],
+    logFile,
+  );
+  // Renamed only when complete, so an interrupted download is never mistaken for a cache hit.
+  rmSync(paths.kafkaLib, { recursive: true, force: true });
+  renameSync(tmp, paths.kafkaLib);
+}
+
+function serverProperties(paths: ClusterPaths): string {
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${host}:${ports.kafkaController}`,
+    `listeners=PLAINTEXT://${host}:${ports.kafka},CONTROLLER://${host}:${ports.kafkaController}`,
+    `advertised.listeners=PLAINTEXT://${host}:${ports.kafka}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `log.dirs=${join(paths.kafkaData, 'logs')}`,
+    'num.partitions=1',
+    // Single node: every internal topic must be satisfiable with one replica, or transactions hang.
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=4',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=4',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=true',
+    'transaction.max.timeout.ms=900000',
+    'log.flush.interval.messages=9223372036854775807',
+    '',
+  ].join('\n');
+}
+
+const java = (paths: ClusterPaths, heap: string): string[] => [
+  `-Xmx${heap}`,
+  `-Xms${heap}`,
+  '-XX:+UseG1GC',
+  '-Djava.awt.headless=true',
+  '-cp',
+  `${paths.kafkaLib}/*`,
+];
+
+export async function startKafka(paths: ClusterPaths): Promise<Started> {
+  await assertPortFree(component, ports.kafka);
+  await assertPortFree(component, ports.kafkaController);
+  mkdirSync(paths.kafkaData, { recursive: true });
+  const props = join(paths.kafkaData, 'server.properties');
+  writeFileSync(props, serverProperties(paths));
+  const logFile = join(paths.logs, 'kafka.log');
+  const logDir = join(paths.kafkaData, 'logs');
+  if (!existsSync(logDir) || readdirSync(logDir).length === 0) {
+    // KRaft needs a formatted log dir; any base64url 16-byte id is a valid cluster id.
+    const clusterId = randomBytes(16).toString('base64url');
+    await runToLog(component, 'java', [...java(paths, '256m'), 'kafka.tools.StorageTool', 'format', '-t', clusterId,
+      '-c', props, '--ignore-formatted'], logFile);
+  }
+  const p = startDetached(component, 'java', [...java(paths, '768m'), 'kafka.Kafka', props], logFile);
+  await waitUntil(p, 'serving metadata', () => kafkaAnswers(), 90_000);
+  return p;
+}
+
+export async function kafkaAnswers(): Promise<boolean> {
+  const admin = new Kafka({
+    clientId: 'tributary-cluster-check',
+    brokers: [kafkaBrokers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 1000,
+  }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return cluster.brokers.length > 0 && cluster.controller !== null;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export function assertJava(): void {
+  if (!existsSync('/usr/bin/java') && !process.env.JAVA_HOME) {
+    throw new ClusterError('CLUSTER_MISSING_TOOL', component, 'java (JDK 17) is not installed');
+  }
+}

@@ -1,0 +1,50 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Versions of the real components; each keys its own cache folder, so a bump rebuilds. */
+export const versions = {
+  kubernetes: '1.36.3',
+  kafka: '4.1.1',
+} as const;
+
+/** The checkout this file belongs to: the node agent maps our images to its entrypoints. */
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+
+/** Downloads and builds, shared by every cluster on the machine and kept across `down`. */
+export function cacheRoot(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return process.env.TRIBUTARY_CACHE_DIR || join(base, 'tributary');
+}
+
+/** One running cluster's data, pids and logs; `down` leaves logs for post-mortems. */
+export function clusterDir(): string {
+  return process.env.TRIBUTARY_CLUSTER_DIR || join(cacheRoot(), 'cluster');
+}
+
+export interface ClusterPaths {
+  readonly dir: string;
+  readonly stateFile: string;
+  readonly logs: string;
+  readonly pki: string;
+  readonly etcdData: string;
+  readonly kafkaData: string;
+  readonly kubeconfig: string;
+  readonly podsDir: string;
+  readonly kubeBin: string;
+  readonly kafkaLib: string;
+}
+
+export function clusterPaths(dir = clusterDir()): ClusterPaths {
+  return {
+    dir,
+    stateFile: join(dir, 'state.json'),
+    logs: join(dir, 'logs'),
+    pki: join(dir, 'pki'),
+    etcdData: join(dir, 'etcd'),
+    kafkaData: join(dir, 'kafka'),
+    kubeconfig: join(dir, 'kubeconfig'),
+    podsDir: join(dir, 'node', 'pods'),
+    kubeBin: join(cacheRoot(), `kube-${versions.kubernetes}`, 'bin'),
+    kafkaLib: join(cacheRoot(), `kafka-${versions.kafka}`, 'lib'),
+  };
+}
