@@ -2,13 +2,31 @@
  * Loopback ports of the local cluster. Fixed (not ephemeral) so that `env` output, logs and a
  * developer's muscle memory stay stable across `up`s; picked away from the usual defaults
  * (2379, 6443, 9092) so a developer's own services do not collide with ours.
+ *
+ * TRIBUTARY_CLUSTER_PORT_OFFSET (a multiple of 100, default 0) shifts every port and the pod
+ * address range, so a second cluster (with its own TRIBUTARY_CLUSTER_DIR) can run beside the
+ * first: the cluster's own lifecycle tests do that.
  */
+const offset = parsePortOffset(process.env.TRIBUTARY_CLUSTER_PORT_OFFSET);
+
+function parsePortOffset(raw: string | undefined): number {
+  if (!raw) return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n % 100 !== 0 || n > 10_000) {
+    throw new Error(`TRIBUTARY_CLUSTER_PORT_OFFSET must be a multiple of 100 in [0, 10000], got "${raw}"`);
+  }
+  return n;
+}
+
 export const ports = {
-  etcdClient: 22379,
-  etcdPeer: 22380,
-  apiserver: 16443,
-  kafka: 19092,
-  kafkaController: 19093,
+  etcdClient: 22379 + offset,
+  etcdPeer: 22380 + offset,
+  apiserver: 16443 + offset,
+  kafka: 19092 + offset,
+  kafkaController: 19093 + offset,
 } as const;
 
 export const host = '127.0.0.1';
+
+/** Each cluster's pods get their own /24 of loopback addresses. */
+export const podCidr = `127.0.${1 + offset / 100}.0/24`;

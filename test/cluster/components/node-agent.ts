@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, type ClusterPaths } from '../paths.ts';
+import { podCidr } from '../ports.ts';
 import { startDetached, waitUntil, type Started } from '../process.ts';
 import { apiserverUrl } from './apiserver.ts';
 import { AdminApi } from './kube-client.ts';
@@ -8,7 +9,6 @@ import type { Pki } from './pki.ts';
 
 const component = 'node-agent';
 export const nodeName = 'tributary-node';
-export const podCidr = '127.0.1.0/24';
 
 /** Our kubelet stand-in (test/cluster/node-agent): runs pods as local processes. */
 export async function startNodeAgent(paths: ClusterPaths, pki: Pki): Promise<Started> {
