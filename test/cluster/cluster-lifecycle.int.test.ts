@@ -8,7 +8,7 @@ import { repoRoot } from './paths.ts';
 
 // A second cluster beside the one the suite runs on: own folder, ports shifted by 1000.
 const dir = mkdtempSync(join(tmpdir(), 'trib-cluster-'));
-const env = { ...process.env, TRIBUTARY_CLUSTER_DIR: dir, TRIBUTARY_CLUSTER_PORT_OFFSET: '1000' };
+const env: NodeJS.ProcessEnv = { ...process.env, TRIBUTARY_CLUSTER_DIR: dir, TRIBUTARY_CLUSTER_PORT_OFFSET: '1000' };
 delete env.KUBECONFIG;
 const apiserverPort = 16443 + 1000;
 

@@ -4,7 +4,7 @@ import { startApiserver } from './components/apiserver.ts';
 import { startControllerManager } from './components/controller-manager.ts';
 import { ensureEtcdBinary, startEtcd } from './components/etcd.ts';
 import { ensureKubeBinaries } from './components/kube-binaries.ts';
-import { apiserverUrl } from './components/apiserver.ts';
+import { apiserverUrl } from './ports.ts';
 import { assertJava, ensureKafkaJars, kafkaBrokers, startKafka } from './components/kafka.ts';
 import { writeKubeconfig } from './components/kubeconfig.ts';
 import { startNodeAgent } from './components/node-agent.ts';

@@ -30,3 +30,6 @@ export const host = '127.0.0.1';
 
 /** Each cluster's pods get their own /24 of loopback addresses. */
 export const podCidr = `127.0.${1 + offset / 100}.0/24`;
+
+/** The apiserver as every client on this machine reaches it. */
+export const apiserverUrl = `https://${host}:${ports.apiserver}`;

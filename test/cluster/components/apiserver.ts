@@ -1,19 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import type { ClusterPaths } from '../paths.ts';
 import { host, ports } from '../ports.ts';
 import { assertPortFree, startDetached, waitUntil, type Started } from '../process.ts';
+import { AdminApi } from './kube-client.ts';
 import type { Pki } from './pki.ts';
 
 const component = 'kube-apiserver';
-
-export const apiserverUrl = `https://${host}:${ports.apiserver}`;
-
-/** A dispatcher that trusts the cluster CA: every HTTP call to the apiserver goes through it. */
-export function apiserverAgent(caCert: string): Agent {
-  return new Agent({ connect: { ca: readFileSync(caCert) } });
-}
 
 export async function startApiserver(paths: ClusterPaths, pki: Pki): Promise<Started> {
   await assertPortFree(component, ports.apiserver);
@@ -43,18 +36,11 @@ export async function startApiserver(paths: ClusterPaths, pki: Pki): Promise<Sta
     ],
     join(paths.logs, 'kube-apiserver.log'),
   );
-  const dispatcher = apiserverAgent(pki.caCert);
+  const api = new AdminApi(readFileSync(pki.caCert), pki.adminToken);
   try {
-    await waitUntil(p, 'ready (/readyz)', async () => {
-      const res = await request(`${apiserverUrl}/readyz`, {
-        dispatcher,
-        headers: { authorization: `Bearer ${pki.adminToken}` },
-      });
-      await res.body.text();
-      return res.statusCode === 200;
-    }, 120_000);
+    await waitUntil(p, 'ready (/readyz)', async () => (await api.get('/readyz')).status === 200, 120_000);
   } finally {
-    await dispatcher.close();
+    await api.close();
   }
   return p;
 }

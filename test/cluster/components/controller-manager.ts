@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterPaths } from '../paths.ts';
 import { startDetached, waitUntil, type Started } from '../process.ts';
-import { apiserverUrl } from './apiserver.ts';
+import { apiserverUrl } from '../ports.ts';
 import { AdminApi } from './kube-client.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { tokenOf, type Pki } from './pki.ts';

@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import { apiserverUrl } from './apiserver.ts';
+import { apiserverUrl } from '../ports.ts';
 
 /**
  * The few raw API calls the cluster CLI makes itself (readiness checks), with the admin

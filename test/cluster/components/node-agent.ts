@@ -1,9 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, type ClusterPaths } from '../paths.ts';
-import { podCidr } from '../ports.ts';
+import { apiserverUrl, podCidr } from '../ports.ts';
 import { startDetached, waitUntil, type Started } from '../process.ts';
-import { apiserverUrl } from './apiserver.ts';
 import { AdminApi } from './kube-client.ts';
 import type { Pki } from './pki.ts';
 
