@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { down, envOf, status, tail, up } from './cluster.ts';
 import { ClusterError } from './errors.ts';
 import { clusterPaths } from './paths.ts';
-import { knownAddons, type Addon } from './state.ts';
+import { knownAddons, type Addon } from './addons.ts';
 
 const usage = `usage: npm run cluster -- <command>
   up [--with kafka]   build/download what is missing, start etcd, kube-apiserver,

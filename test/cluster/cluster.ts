@@ -5,21 +5,22 @@ import { startControllerManager } from './components/controller-manager.ts';
 import { ensureEtcdBinary, startEtcd } from './components/etcd.ts';
 import { ensureKubeBinaries } from './components/kube-binaries.ts';
 import { apiserverUrl } from './ports.ts';
-import { assertJava, ensureKafkaJars, kafkaBrokers, startKafka } from './components/kafka.ts';
+import { addons, buildLogOf, type Addon } from './addons.ts';
 import { writeKubeconfig } from './components/kubeconfig.ts';
 import { startNodeAgent } from './components/node-agent.ts';
 import { ensurePki } from './components/pki.ts';
 import { ClusterError } from './errors.ts';
 import { clusterPaths, type ClusterPaths } from './paths.ts';
 import { isAlive, stopProcess, type Started } from './process.ts';
-import { clearState, readState, writeState, type Addon, type ClusterState } from './state.ts';
+import { clearState, readState, writeState, type ClusterState } from './state.ts';
 
 export interface UpOptions {
   readonly addons: readonly Addon[];
   readonly log?: (line: string) => void;
 }
 
-const componentOrder = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'node-agent', 'kafka'] as const;
+const controlPlane = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'node-agent'];
+const componentOrder: readonly string[] = [...controlPlane, ...Object.values(addons).flatMap((a) => a.components)];
 
 /**
  * Brings the cluster up, idempotently: a healthy running cluster is reused (missing addons
@@ -46,13 +47,10 @@ export async function up(options: UpOptions, paths: ClusterPaths = clusterPaths(
   rotateLogs(paths);
 
   // Everything that can fail slowly (builds, downloads) happens before any process starts.
-  const buildLog = join(paths.logs, 'build.log');
+  const buildLog = buildLogOf(paths);
   ensureEtcdBinary(`(log: ${buildLog})`);
   await ensureKubeBinaries(paths.kubeBin, buildLog);
-  if (options.addons.includes('kafka')) {
-    assertJava();
-    await ensureKafkaJars(paths, buildLog);
-  }
+  for (const addon of options.addons) await addons[addon].prepare(paths, buildLog);
   const pki = await ensurePki(paths.pki, join(paths.logs, 'pki.log'));
 
   state = { version: 1, startedAt: new Date().toISOString(), addons: [], components: [] };
@@ -80,21 +78,27 @@ export async function up(options: UpOptions, paths: ClusterPaths = clusterPaths(
 async function startAddons(
   paths: ClusterPaths,
   state: ClusterState,
-  addons: readonly Addon[],
+  names: readonly Addon[],
   log: (line: string) => void,
 ): Promise<ClusterState> {
   const next: ClusterState = { ...state, addons: [...state.addons], components: [...state.components] };
-  for (const addon of addons) {
-    if (addon === 'kafka') {
-      assertJava();
-      await ensureKafkaJars(paths, join(paths.logs, 'build.log'));
-      const t0 = Date.now();
-      const p = await startKafka(paths);
-      next.components.push(p);
-      (next.addons as Addon[]).push('kafka');
-      writeState(paths, next);
-      log(`  kafka up (pid ${p.pid}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  for (const name of names) {
+    const addon = addons[name];
+    await addon.prepare(paths, buildLogOf(paths));
+    const t0 = Date.now();
+    try {
+      await addon.start(paths, (p) => {
+        next.components.push(p);
+        writeState(paths, next);
+        log(`  ${p.component} up (pid ${p.pid})`);
+      });
+    } catch (err) {
+      await stopAll(paths, next);
+      throw err;
     }
+    (next.addons as Addon[]).push(name);
+    writeState(paths, next);
+    log(`${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   }
   return next;
 }
@@ -108,7 +112,7 @@ export async function down(paths: ClusterPaths = clusterPaths()): Promise<void> 
 
 async function stopAll(paths: ClusterPaths, state: ClusterState): Promise<void> {
   const ordered = [...state.components].sort(
-    (a, b) => componentOrder.indexOf(b.component as never) - componentOrder.indexOf(a.component as never),
+    (a, b) => componentOrder.indexOf(b.component) - componentOrder.indexOf(a.component),
   );
   for (const p of ordered) {
     // The node agent stops its pods on SIGTERM; give it time for their grace periods.
@@ -176,7 +180,7 @@ export function envOf(paths: ClusterPaths = clusterPaths()): Record<string, stri
     KUBECONFIG: paths.kubeconfig,
     TRIBUTARY_CLUSTER_DIR: paths.dir,
   };
-  if (state.addons.includes('kafka')) env.TRIBUTARY_KAFKA_BROKERS = kafkaBrokers;
+  for (const name of state.addons) Object.assign(env, addons[name].env());
   return env;
 }
 

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { ClusterPaths } from './paths.ts';
+import type { Addon } from './addons.ts';
 import type { Started } from './process.ts';
 
 /** What `up` started, in start order; `down` stops exactly these, in reverse. */
@@ -10,8 +11,6 @@ export interface ClusterState {
   readonly components: Started[];
 }
 
-export type Addon = 'kafka';
-export const knownAddons: readonly Addon[] = ['kafka'];
 
 export function readState(paths: ClusterPaths): ClusterState | undefined {
   if (!existsSync(paths.stateFile)) return undefined;

@@ -3,9 +3,22 @@
  * - With KUBECONFIG and TRIBUTARY_CLUSTER_DIR already set (a developer ran
  *   `eval "$(npm run -s cluster -- env)"`), that cluster is used as is and left running.
  * - With a cluster already running in the default folder, it is reused and left running.
- * - Otherwise one is built/started here (with Kafka) and stopped after the run.
+ * - Otherwise one is built/started here and stopped after the run.
+ * The addons started are those the suites need (TRIBUTARY_CLUSTER_ADDONS, comma-separated,
+ * overrides the default).
  */
+const defaultAddons: readonly Addon[] = ['kafka'];
+
+function requestedAddons(): Addon[] {
+  const raw = process.env.TRIBUTARY_CLUSTER_ADDONS;
+  if (!raw) return [...defaultAddons];
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !knownAddons.includes(n as Addon));
+  if (unknown.length > 0) throw new Error(`TRIBUTARY_CLUSTER_ADDONS: unknown addon(s) ${unknown.join(', ')}; known: ${knownAddons.join(', ')}`);
+  return names as Addon[];
+}
 import type { TestProject } from 'vitest/node';
+import { knownAddons, type Addon } from '../cluster/addons.ts';
 import { down, envOf, status, up } from '../cluster/cluster.ts';
 import { clusterPaths } from '../cluster/paths.ts';
 
@@ -21,7 +34,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const paths = clusterPaths();
   const wasRunning = status(paths)?.every((c) => c.alive) ?? false;
   const t0 = Date.now();
-  await up({ addons: ['kafka'], log: (line) => process.stderr.write(`[cluster] ${line}\n`) }, paths);
+  await up({ addons: requestedAddons(), log: (line) => process.stderr.write(`[cluster] ${line}\n`) }, paths);
   process.stderr.write(`[cluster] ready in ${((Date.now() - t0) / 1000).toFixed(1)}s (${paths.dir})\n`);
   provide(project, envOf(paths));
   if (wasRunning) return undefined;

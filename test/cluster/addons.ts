@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { assertJava, ensureKafkaJars, kafkaBrokers, startKafka } from './components/kafka.ts';
+import type { ClusterPaths } from './paths.ts';
+import type { Started } from './process.ts';
+
+/**
+ * Optional components on top of the control plane (`up --with kafka,...`). Each prepares
+ * (downloads) before anything starts, starts its processes in order, and names the env
+ * lines that `env` prints for it.
+ */
+export interface AddonDefinition {
+  /** Names of the components it starts, in start order; `down` stops them in reverse. */
+  readonly components: readonly string[];
+  prepare(paths: ClusterPaths, buildLog: string): Promise<void>;
+  start(paths: ClusterPaths, started: (p: Started) => void): Promise<void>;
+  env(): Record<string, string>;
+}
+
+export const addons = {
+  kafka: {
+    components: ['kafka'],
+    async prepare(paths, buildLog) {
+      assertJava();
+      await ensureKafkaJars(paths, buildLog);
+    },
+    async start(paths, started) {
+      started(await startKafka(paths));
+    },
+    env: () => ({ TRIBUTARY_KAFKA_BROKERS: kafkaBrokers }),
+  },
+} satisfies Record<string, AddonDefinition>;
+
+export type Addon = keyof typeof addons;
+export const knownAddons = Object.keys(addons) as Addon[];
+
+export function buildLogOf(paths: ClusterPaths): string {
+  return join(paths.logs, 'build.log');
+}
