@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { druidComponents, druidEnv, ensureDruidJars, startDruid } from './components/druid.ts';
 import { assertJava, ensureKafkaJars, kafkaBrokers, startKafka } from './components/kafka.ts';
 import type { ClusterPaths } from './paths.ts';
 import type { Started } from './process.ts';
@@ -27,6 +28,17 @@ export const addons = {
       started(await startKafka(paths));
     },
     env: () => ({ TRIBUTARY_KAFKA_BROKERS: kafkaBrokers }),
+  },
+  // ZooKeeper, then coordinator (as Overlord, hosting Derby), broker, historical, indexer and
+  // router. Needs no Kafka to start; its supervisors read whatever brokers their specs name.
+  druid: {
+    components: druidComponents,
+    async prepare(paths, buildLog) {
+      assertJava();
+      await ensureDruidJars(paths, buildLog);
+    },
+    start: (paths, started) => startDruid(paths, started),
+    env: druidEnv,
   },
 } satisfies Record<string, AddonDefinition>;
 

@@ -136,7 +136,7 @@ function killPodOrphans(paths: ClusterPaths): void {
 }
 
 async function wipeData(paths: ClusterPaths): Promise<void> {
-  for (const dir of [paths.etcdData, paths.kafkaData, join(paths.dir, 'node')]) {
+  for (const dir of [paths.etcdData, paths.kafkaData, paths.druidData, join(paths.dir, 'node')]) {
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -5,6 +5,9 @@ import { join, resolve } from 'node:path';
 export const versions = {
   kubernetes: '1.36.3',
   kafka: '4.1.1',
+  // The newest Druid whose whole runtime classpath (druid-sql, the Kafka indexing extension)
+  // the package registry serves here; 35–37 lack druid-sql and the Kafka extension. Runs on JDK 17.
+  druid: '33.0.0',
 } as const;
 
 /** The checkout this file belongs to: the node agent maps our images to its entrypoints. */
@@ -32,6 +35,9 @@ export interface ClusterPaths {
   readonly podsDir: string;
   readonly kubeBin: string;
   readonly kafkaLib: string;
+  /** Druid's ZooKeeper, Derby metadata, deep storage, segment cache, task dirs and generated config. */
+  readonly druidData: string;
+  readonly druidLib: string;
 }
 
 export function clusterPaths(dir = clusterDir()): ClusterPaths {
@@ -46,5 +52,7 @@ export function clusterPaths(dir = clusterDir()): ClusterPaths {
     podsDir: join(dir, 'node', 'pods'),
     kubeBin: join(cacheRoot(), `kube-${versions.kubernetes}`, 'bin'),
     kafkaLib: join(cacheRoot(), `kafka-${versions.kafka}`, 'lib'),
+    druidData: join(dir, 'druid'),
+    druidLib: join(cacheRoot(), `druid-${versions.druid}`, 'lib'),
   };
 }

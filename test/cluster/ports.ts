@@ -24,6 +24,15 @@ export const ports = {
   apiserver: 16443 + offset,
   kafka: 19092 + offset,
   kafkaController: 19093 + offset,
+  // Druid: each default port (2181, 1527, 8081..8091, 8888) moved to 1xxxx so a developer's own
+  // ZooKeeper, Derby or Druid quickstart keeps its ports.
+  druidZookeeper: 12181 + offset,
+  druidDerby: 11527 + offset,
+  druidCoordinator: 18081 + offset,
+  druidBroker: 18082 + offset,
+  druidHistorical: 18083 + offset,
+  druidIndexer: 18091 + offset,
+  druidRouter: 18888 + offset,
 } as const;
 
 export const host = '127.0.0.1';
