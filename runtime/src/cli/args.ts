@@ -1,0 +1,99 @@
+// Argument parsing for `tributary`. No dependency: the surface is small and fixed.
+import { TributaryError } from '../errors.ts';
+import { parseDuration } from '../graph/duration.ts';
+
+export interface RunArgs {
+  command: 'run' | 'validate' | 'help';
+  file?: string;
+  parallelism?: number;
+  maxParallelism?: number;
+  durationMs?: number;
+  sets: string[];
+  metricsPort?: number;
+  logLevel?: string;
+  drain: boolean;
+  explain: boolean;
+  progress?: boolean;
+}
+
+export const USAGE = `usage:
+  tributary run <job.yaml> [options]     run a StreamJob manifest or a bare graph locally
+  tributary validate <job.yaml> [--set path=value]...
+
+options (run):
+  --parallelism N        slots (default: spec.replicas, else 1)
+  --max-parallelism N    key groups (default: spec.maxParallelism, else Flink's default)
+  --duration 30s         stop after this long (default: until the sources end or Ctrl-C)
+  --set path=value       override a field before validation, e.g. --set graph.sources[0].datagen.rate=500
+  --drain                on stop, fire all pending event-time windows before exiting
+  --metrics-port P       serve /metrics on 127.0.0.1:P (0 = any free port; default off)
+  --log-level L          pino level (default info; env TRIBUTARY_LOG_LEVEL)
+  --explain              print the physical plan (tasks and exchanges) before running
+  --no-progress          no live progress line on a TTY`;
+
+function int(flag: string, v: string | undefined, min: number): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n < min) throw new TributaryError('TRIB_CLI_USAGE', `${flag}: expected an integer ≥ ${min}, got ${JSON.stringify(v ?? '')}`);
+  return n;
+}
+
+export function parseArgs(argv: readonly string[]): RunArgs {
+  const args: RunArgs = { command: 'help', sets: [], drain: false, explain: false };
+  const rest = [...argv];
+  const cmd = rest.shift();
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') return args;
+  if (cmd !== 'run' && cmd !== 'validate') throw new TributaryError('TRIB_CLI_USAGE', `unknown command "${cmd}"\n${USAGE}`);
+  args.command = cmd;
+  while (rest.length > 0) {
+    const a = rest.shift() as string;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') && !a.startsWith('--set=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string | undefined => inline ?? rest.shift();
+    switch (flag) {
+      case '--parallelism':
+      case '-p':
+        args.parallelism = int('--parallelism', value(), 1);
+        break;
+      case '--max-parallelism':
+        args.maxParallelism = int('--max-parallelism', value(), 1);
+        break;
+      case '--duration': {
+        const v = value();
+        const ms = parseDuration(v);
+        if (ms === undefined || ms <= 0) throw new TributaryError('TRIB_CLI_USAGE', `--duration: expected a duration like "30s", got ${JSON.stringify(v ?? '')}`);
+        args.durationMs = ms;
+        break;
+      }
+      case '--set': {
+        const v = value();
+        if (!v || !v.includes('=')) throw new TributaryError('TRIB_CLI_USAGE', `--set: expected path=value, got ${JSON.stringify(v ?? '')}`);
+        args.sets.push(v);
+        break;
+      }
+      case '--metrics-port':
+        args.metricsPort = int('--metrics-port', value(), 0);
+        break;
+      case '--log-level':
+        args.logLevel = value();
+        break;
+      case '--drain':
+        args.drain = true;
+        break;
+      case '--explain':
+        args.explain = true;
+        break;
+      case '--no-progress':
+        args.progress = false;
+        break;
+      default:
+        if (a.startsWith('--set=')) {
+          args.sets.push(a.slice('--set='.length));
+          break;
+        }
+        if (a.startsWith('-')) throw new TributaryError('TRIB_CLI_USAGE', `unknown option ${a}\n${USAGE}`);
+        if (args.file !== undefined) throw new TributaryError('TRIB_CLI_USAGE', `unexpected argument ${a}; one job file only`);
+        args.file = a;
+    }
+  }
+  if (!args.file) throw new TributaryError('TRIB_CLI_USAGE', `missing <job.yaml>\n${USAGE}`);
+  return args;
+}

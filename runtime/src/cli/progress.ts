@@ -1,0 +1,47 @@
+// The live progress line on a TTY (stderr): records in/out, input rate, sink watermark.
+import type { JobStatus } from '../exec/local-job.ts';
+import { formatWatermark } from '../time/watermark.ts';
+
+const fmt = new Intl.NumberFormat('en-US');
+
+export class ProgressLine {
+  private readonly stream: NodeJS.WriteStream;
+  private timer: NodeJS.Timeout | undefined;
+  private lastIn = 0;
+  private lastAt = Date.now();
+  private readonly startedAt = Date.now();
+  private shown = false;
+
+  constructor(stream: NodeJS.WriteStream) {
+    this.stream = stream;
+  }
+
+  start(status: () => JobStatus): void {
+    this.timer = setInterval(() => this.render(status()), 500);
+    this.timer.unref();
+  }
+
+  render(s: JobStatus): void {
+    const now = Date.now();
+    const rate = ((s.recordsIn - this.lastIn) * 1000) / Math.max(1, now - this.lastAt);
+    this.lastIn = s.recordsIn;
+    this.lastAt = now;
+    const secs = Math.floor((now - this.startedAt) / 1000);
+    const line = `▶ ${secs}s  in ${fmt.format(s.recordsIn)} (${fmt.format(Math.round(rate))}/s)  out ${fmt.format(s.recordsOut)}  watermark ${formatWatermark(s.watermark)}  p=${s.parallelism}`;
+    this.stream.write(`\r\x1b[K${line}`);
+    this.shown = true;
+  }
+
+  /** Clears the line so other output starts on a clean line. */
+  clear(): void {
+    if (this.shown) {
+      this.stream.write('\r\x1b[K');
+      this.shown = false;
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.clear();
+  }
+}

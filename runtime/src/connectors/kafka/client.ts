@@ -1,0 +1,38 @@
+// kafkajs client construction shared by the Kafka source and sink: brokers from the spec,
+// kafkajs logs routed to pino (warnings and errors only).
+import kafkajs from 'kafkajs';
+import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
+import type { Logger } from 'pino';
+
+const { Kafka, logLevel } = kafkajs;
+
+export function brokerList(b: string[] | string): string[] {
+  return (Array.isArray(b) ? b : b.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+}
+
+export function createKafka(brokers: string[] | string, clientId: string, logger: Logger): KafkaClient {
+  const toPino: logCreator = () => (entry) => {
+    const { message, ...extra } = entry.log;
+    const fields = { kafka: entry.namespace, ...extra };
+    if (entry.level === logLevel.ERROR) logger.error(fields, message);
+    else if (entry.level === logLevel.WARN) logger.warn(fields, message);
+    else logger.debug(fields, message);
+  };
+  return new Kafka({ clientId, brokers: brokerList(brokers), logLevel: logLevel.WARN, logCreator: toPino, retry: { retries: 5 } });
+}
+
+/** Java's String.hashCode, for Flink's KafkaSourceEnumerator owner formula. */
+function javaStringHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/**
+ * Deterministic partition → slot assignment (Flink's KafkaSourceEnumerator.getSplitOwner):
+ * start = ((hash(topic) · 31) & 0x7FFFFFFF) mod p; owner(partition) = (start + partition) mod p.
+ */
+export function partitionOwner(topic: string, partition: number, parallelism: number): number {
+  const start = (Math.imul(javaStringHash(topic), 31) & 0x7fffffff) % parallelism;
+  return (start + partition) % parallelism;
+}

@@ -1,0 +1,99 @@
+// Kafka sink, at-least-once: records are sent in batches (acks=all) as they arrive; close()
+// waits for every send. A failed send fails the job at the next write or at close.
+// Exactly-once (transactions committed on checkpoint completion) comes with checkpoints.
+import type { Kafka as KafkaClient, Message, Producer } from 'kafkajs';
+import { TributaryError } from '../../errors.ts';
+import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
+import type { KafkaSinkSpec } from '../../graph/spec.ts';
+import type { Batch } from '../../operators/types.ts';
+import type { SinkWriter, SinkWriterContext } from '../api.ts';
+import { createKafka } from './client.ts';
+
+const FLUSH_RECORDS = 2000;
+const LINGER_MS = 20;
+const MAX_IN_FLIGHT = 4;
+
+export class KafkaSink implements SinkWriter {
+  private readonly spec: KafkaSinkSpec;
+  private readonly key: CompiledExpr | undefined;
+  private ctx!: SinkWriterContext;
+  private kafka!: KafkaClient;
+  private producer!: Producer;
+  private pending: Message[] = [];
+  private inFlight = new Set<Promise<void>>();
+  private linger: NodeJS.Timeout | undefined;
+  private failure: unknown;
+
+  constructor(spec: KafkaSinkSpec) {
+    this.spec = spec;
+    this.key = spec.key ? compileExpr(spec.key) : undefined;
+  }
+
+  async open(ctx: SinkWriterContext): Promise<void> {
+    this.ctx = ctx;
+    this.kafka = createKafka(this.spec.brokers, this.spec.clientId ?? `tributary-${ctx.sinkName}-${ctx.slot}`, ctx.logger);
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: true });
+    try {
+      await this.producer.connect();
+    } catch (e) {
+      throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${ctx.sinkName}": cannot connect to Kafka: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  get backpressured(): boolean {
+    return this.inFlight.size >= MAX_IN_FLIGHT;
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) {
+      throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${this.ctx.sinkName}": send to ${this.spec.topic} failed: ${(this.failure as Error).message}`, { cause: this.failure });
+    }
+  }
+
+  write(b: Batch): void {
+    this.check();
+    const asString = this.spec.format === 'string';
+    for (let i = 0; i < b.n; i++) {
+      const rec = b.recs[i] as Record<string, unknown>;
+      const value = asString ? String(rec['value'] ?? '') : JSON.stringify(rec);
+      let key: string | null = null;
+      if (this.key) {
+        try {
+          const k = this.key.evaluate(rec);
+          key = k === null || k === undefined ? null : typeof k === 'string' ? k : JSON.stringify(k);
+        } catch {
+          key = null;
+        }
+      }
+      this.pending.push({ key, value, timestamp: String(b.ts[i]) });
+    }
+    if (this.pending.length >= FLUSH_RECORDS) this.flush();
+    else if (!this.linger && this.pending.length > 0) this.linger = setTimeout(() => this.flush(), LINGER_MS);
+  }
+
+  private flush(): void {
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
+    if (this.pending.length === 0) return;
+    const messages = this.pending;
+    this.pending = [];
+    const p: Promise<void> = this.producer
+      .send({ topic: this.spec.topic, messages, acks: -1 })
+      .then(() => undefined)
+      .catch((e: unknown) => {
+        this.failure ??= e;
+      })
+      .finally(() => {
+        this.inFlight.delete(p);
+        this.ctx.wake();
+      });
+    this.inFlight.add(p);
+  }
+
+  async close(): Promise<void> {
+    this.flush();
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    await this.producer?.disconnect();
+    this.check();
+  }
+}

@@ -1,0 +1,90 @@
+// The operator ↔ runtime contract (version 1): how a slot pod is told what to run, and the
+// control API it serves. The operator imports this file (types and constants only), so it
+// must never import the engine. A change here that is not additive bumps CONTRACT_VERSION.
+
+export const CONTRACT_VERSION = 1;
+
+/** Ports every slot process listens on, on its pod IP. */
+export const CONTROL_PORT = 9250;
+export const DATA_PORT = 9251;
+
+/**
+ * Environment of a slot process. Paths are in-container paths; under the local node agent
+ * they resolve against TRIBUTARY_POD_ROOT (see test/cluster/node-agent/README.md).
+ */
+export const RuntimeEnv = {
+  /** StreamJob name and namespace. */
+  jobName: 'TRIBUTARY_JOB_NAME',
+  namespace: 'TRIBUTARY_NAMESPACE',
+  /** This process's slot index in [0, parallelism). */
+  slot: 'TRIBUTARY_SLOT',
+  parallelism: 'TRIBUTARY_PARALLELISM',
+  maxParallelism: 'TRIBUTARY_MAX_PARALLELISM',
+  /** The address to bind and advertise (downward API status.podIP). */
+  podIp: 'TRIBUTARY_POD_IP',
+  podName: 'TRIBUTARY_POD_NAME',
+  /** JSON file with the JobConfig below (a ConfigMap mount). */
+  jobConfigFile: 'TRIBUTARY_JOB_CONFIG',
+  /** Identifies one deployment of the job; peers only connect within the same deployment. */
+  deploymentId: 'TRIBUTARY_DEPLOYMENT_ID',
+  /** Label selector that finds the pods of this deployment through the Kubernetes API. */
+  peerSelector: 'TRIBUTARY_PEER_SELECTOR',
+  /** File holding the bearer token that state-changing control calls must present. */
+  controlTokenFile: 'TRIBUTARY_CONTROL_TOKEN_FILE',
+} as const;
+
+/** What the operator hands every slot of one deployment (same content for all slots). */
+export interface JobConfig {
+  readonly contractVersion: number;
+  readonly jobName: string;
+  /** The StreamJob's spec.graph, with references (druid datasourceRef) resolved. */
+  readonly graph: unknown;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly checkpointing: { readonly intervalMs: number; readonly timeoutMs: number; readonly retained: number };
+  /** Root of checkpoints and savepoints (a shared volume). */
+  readonly stateDir: string;
+  /** Checkpoint or savepoint directory to restore from; absent = start empty. */
+  readonly restoreFrom?: string;
+  readonly allowNonRestoredState: boolean;
+}
+
+export type JobState = 'CREATED' | 'RESTORING' | 'RUNNING' | 'STOPPING' | 'FINISHED' | 'FAILED';
+
+/** GET /v1/status on any slot. */
+export interface StatusResponse {
+  readonly contractVersion: number;
+  readonly jobName: string;
+  readonly deploymentId: string;
+  readonly slot: number;
+  readonly parallelism: number;
+  readonly state: JobState;
+  /** Slot 0 only: slots that joined the deployment. */
+  readonly slots?: { readonly slot: number; readonly address: string; readonly state: JobState }[];
+  readonly lastCheckpoint?: { readonly id: number; readonly completedAt: string; readonly path: string };
+  readonly watermarkMs?: number;
+  readonly sourceLag?: number;
+  readonly error?: string;
+}
+
+/** POST /v1/savepoints on slot 0. `stop: true` = stop-with-savepoint. */
+export interface SavepointRequest {
+  readonly stop: boolean;
+  /** Idempotency key: a repeated request with the same key returns the same savepoint id. */
+  readonly requestId?: string;
+}
+
+export interface SavepointAccepted {
+  readonly id: string;
+}
+
+export type SavepointState = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+
+/** GET /v1/savepoints/{id} on slot 0. */
+export interface SavepointStatus {
+  readonly id: string;
+  readonly state: SavepointState;
+  readonly path?: string;
+  readonly error?: string;
+  readonly checkpointId?: number;
+}

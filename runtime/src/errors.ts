@@ -1,0 +1,38 @@
+// One error type for the whole runtime. `code` is stable (tests, logs and the operator's
+// Degraded reasons match on it); `path` names the offending spec field when there is one.
+
+export type ErrorCode =
+  | 'TRIB_GRAPH_INVALID'
+  | 'TRIB_GRAPH_LOAD'
+  | 'TRIB_EXPR_INVALID'
+  | 'TRIB_EXPR_EVAL'
+  | 'TRIB_CONNECTOR_UNSUPPORTED'
+  | 'TRIB_CONNECTOR_FAILED'
+  | 'TRIB_STATE_CORRUPT'
+  | 'TRIB_STATE_INCOMPATIBLE'
+  | 'TRIB_CLI_USAGE'
+  | 'TRIB_JOB_FAILED';
+
+export interface ValidationIssue {
+  /** Dotted path into the spec, e.g. `graph.steps[2].window.size`. */
+  path: string;
+  message: string;
+}
+
+export class TributaryError extends Error {
+  readonly code: ErrorCode;
+  readonly path: string | undefined;
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; path?: string; issues?: ValidationIssue[] } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TributaryError';
+    this.code = code;
+    this.path = options.path;
+    this.issues = options.issues ?? [];
+  }
+}
+
+export function isTributaryError(e: unknown, code?: ErrorCode): e is TributaryError {
+  return e instanceof TributaryError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,95 @@
+// Outputs that leave a task: a hash exchange (keyBy) and a forward exchange (same slot,
+// into a union/join task). Both copy records out of the caller's batch.
+import type { KeySelector } from '../operators/key-selector.ts';
+import { newBatch, type Batch, type Output } from '../operators/types.ts';
+import { keyGroupOf, slotForKeyGroup } from '../state/key-groups.ts';
+import type { Channel } from './channel.ts';
+
+export class HashExchange implements Output {
+  private readonly selector: KeySelector;
+  private readonly channels: Channel[];
+  private readonly maxParallelism: number;
+  private readonly slotOfGroup: Int32Array;
+  private readonly onError: (e: unknown) => void;
+  private pending: Batch[];
+
+  /** `channels[s]` leads to slot s. */
+  constructor(selector: KeySelector, channels: Channel[], maxParallelism: number, onError: (e: unknown) => void) {
+    this.selector = selector;
+    this.channels = channels;
+    this.maxParallelism = maxParallelism;
+    this.onError = onError;
+    this.slotOfGroup = new Int32Array(maxParallelism);
+    for (let kg = 0; kg < maxParallelism; kg++) this.slotOfGroup[kg] = slotForKeyGroup(kg, channels.length, maxParallelism);
+    this.pending = channels.map(() => newBatch());
+  }
+
+  push(b: Batch): void {
+    const { recs, ts, n } = b;
+    const sel = this.selector;
+    const maxP = this.maxParallelism;
+    const pending = this.pending;
+    for (let i = 0; i < n; i++) {
+      const rec = recs[i] as Record<string, unknown>;
+      let key: string;
+      try {
+        key = sel(rec);
+      } catch (e) {
+        this.onError(e);
+        continue;
+      }
+      const kg = keyGroupOf(key, maxP);
+      const t = pending[this.slotOfGroup[kg] as number] as Batch;
+      const j = t.n++;
+      t.recs[j] = rec;
+      t.ts[j] = ts[i] as number;
+      t.keys[j] = key;
+      t.kgs[j] = kg;
+    }
+    for (let s = 0; s < pending.length; s++) {
+      const t = pending[s] as Batch;
+      if (t.n > 0) {
+        (this.channels[s] as Channel).send({ kind: 'batch', batch: t });
+        pending[s] = newBatch();
+      }
+    }
+  }
+
+  watermark(wm: number): void {
+    for (const c of this.channels) c.send({ kind: 'watermark', wm });
+  }
+
+  idle(idle: boolean): void {
+    for (const c of this.channels) c.send({ kind: 'idle', idle });
+  }
+
+  end(): void {
+    for (const c of this.channels) c.send({ kind: 'end' });
+  }
+}
+
+export class ForwardExchange implements Output {
+  private readonly channel: Channel;
+
+  constructor(channel: Channel) {
+    this.channel = channel;
+  }
+
+  push(b: Batch): void {
+    if (b.n === 0) return;
+    const copy: Batch = { recs: b.recs.slice(0, b.n), ts: b.ts.slice(0, b.n), keys: b.keys.slice(0, b.n), kgs: b.kgs.slice(0, b.n), n: b.n };
+    this.channel.send({ kind: 'batch', batch: copy });
+  }
+
+  watermark(wm: number): void {
+    this.channel.send({ kind: 'watermark', wm });
+  }
+
+  idle(idle: boolean): void {
+    this.channel.send({ kind: 'idle', idle });
+  }
+
+  end(): void {
+    this.channel.send({ kind: 'end' });
+  }
+}

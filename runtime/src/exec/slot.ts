@@ -1,0 +1,123 @@
+// A slot: one single-threaded mailbox loop that runs every task assigned to it. Records,
+// watermarks, timers and control actions of a slot never interleave inside an operator:
+// everything runs from this loop. All slots of a local job share the process's event loop
+// and yield to it every few milliseconds so that I/O (Kafka, files, HTTP) and the other
+// slots make progress.
+import type { ProcessingTimeService } from '../operators/types.ts';
+
+export interface Task {
+  readonly name: string;
+  readonly done: boolean;
+  /** Does a bounded amount of work; returns true when it made progress. */
+  step(): boolean;
+}
+
+interface ScheduledAction {
+  at: number;
+  cb: () => void;
+}
+
+const YIELD_EVERY_MS = 4;
+
+export class Slot implements ProcessingTimeService {
+  readonly index: number;
+  private readonly tasks: Task[] = [];
+  private readonly mailbox: (() => void)[] = [];
+  private scheduled: ScheduledAction[] = [];
+  private woken = false;
+  private sleeper: (() => void) | undefined;
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Loop iterations, for tests and diagnostics. */
+  iterations = 0;
+
+  constructor(index: number) {
+    this.index = index;
+  }
+
+  addTask(t: Task): void {
+    this.tasks.push(t);
+  }
+
+  readonly wake = (): void => {
+    this.woken = true;
+    const s = this.sleeper;
+    if (s) {
+      this.sleeper = undefined;
+      s();
+    }
+  };
+
+  now(): number {
+    return Date.now();
+  }
+
+  /** Runs `cb` from the loop at or after `time` (processing-time timers, rate limits). */
+  schedule(time: number, cb: () => void): void {
+    this.scheduled.push({ at: time, cb });
+    if (this.scheduled.length > 1 && (this.scheduled[this.scheduled.length - 2] as ScheduledAction).at > time) this.scheduled.sort((a, b) => a.at - b.at);
+    this.wake();
+  }
+
+  /** Runs `cb` from the loop as soon as possible (control messages). */
+  post(cb: () => void): void {
+    this.mailbox.push(cb);
+    this.wake();
+  }
+
+  /** Ends the loop after the current iteration even if tasks are not done (failure of another slot). */
+  abort(): void {
+    this.stopped = true;
+    this.wake();
+  }
+
+  private runMail(): void {
+    while (this.mailbox.length > 0) (this.mailbox.shift() as () => void)();
+    if (this.scheduled.length === 0) return;
+    const now = Date.now();
+    while (this.scheduled.length > 0 && (this.scheduled[0] as ScheduledAction).at <= now) (this.scheduled.shift() as ScheduledAction).cb();
+  }
+
+  async run(): Promise<void> {
+    let lastYield = performance.now();
+    while (!this.stopped) {
+      this.iterations++;
+      this.woken = false;
+      this.runMail();
+      let progress = false;
+      let allDone = true;
+      for (const t of this.tasks) {
+        if (t.done) continue;
+        allDone = false;
+        if (t.step()) progress = true;
+      }
+      if (allDone) return;
+      const now = performance.now();
+      if (progress || this.woken) {
+        if (now - lastYield > YIELD_EVERY_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          lastYield = performance.now();
+        }
+        continue;
+      }
+      await this.sleep();
+      lastYield = performance.now();
+    }
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const next = this.scheduled[0];
+      this.sleeper = () => {
+        if (this.sleepTimer) clearTimeout(this.sleepTimer);
+        this.sleepTimer = undefined;
+        resolve();
+      };
+      if (this.woken) {
+        this.wake();
+        return;
+      }
+      if (next) this.sleepTimer = setTimeout(this.wake, Math.max(0, next.at - Date.now()));
+    });
+  }
+}

@@ -1,0 +1,176 @@
+// Runs one source reader inside a slot: polls it without blocking, assigns timestamps,
+// tracks per-partition watermarks (bounded out-of-orderness, idleness) and pushes batches
+// through the chained operators. It pulls only while every output of its chain is writable.
+import type { Logger } from 'pino';
+import type { RawRecords, SourceReader, SourceReaderContext } from '../connectors/api.ts';
+import type { SourceSpec } from '../graph/spec.ts';
+import { parseDuration } from '../graph/duration.ts';
+import { newBatch, type Output, type Rec } from '../operators/types.ts';
+import { PartitionWatermarks } from '../time/partition-watermarks.ts';
+import { timestampExtractor } from '../time/timestamps.ts';
+import { MAX_WATERMARK } from '../time/watermark.ts';
+import type { Slot, Task } from './slot.ts';
+
+export interface Writable {
+  readonly writable: boolean;
+}
+
+export interface SourceTaskOptions {
+  spec: SourceSpec;
+  reader: SourceReader;
+  slot: Slot;
+  parallelism: number;
+  out: Output;
+  /** Channels and sinks this task's chain writes into. */
+  outputs: Writable[];
+  batchSize: number;
+  logger: Logger;
+  onRecords(n: number): void;
+  onFailed(reason: string): void;
+}
+
+const IDLE_CHECK_MS = 200;
+
+export class SourceTask implements Task, RawRecords {
+  readonly name: string;
+  done = false;
+  private readonly o: SourceTaskOptions;
+  private readonly wms: PartitionWatermarks;
+  private readonly extract: ((rec: Rec) => number) | undefined;
+  private readonly batch = newBatch();
+  private readonly partOf: number[] = [];
+  private stopRequested: { drain: boolean } | undefined;
+  private opened = false;
+  private lastIdleCheck = 0;
+  records = 0;
+
+  constructor(o: SourceTaskOptions) {
+    this.o = o;
+    this.name = `source:${o.spec.name}`;
+    const ts = o.spec.timestamp;
+    this.extract = ts ? timestampExtractor(ts) : undefined;
+    const bound = ts ? (parseDuration(ts.maxOutOfOrderness) ?? 0) : 0;
+    const idle = ts?.idleTimeout !== undefined ? parseDuration(ts.idleTimeout) : undefined;
+    this.wms = new PartitionWatermarks(bound, idle, {
+      watermark: (wm) => o.out.watermark(wm),
+      idle: (i) => o.out.idle(i),
+    });
+    if (idle !== undefined) this.scheduleIdleCheck();
+  }
+
+  private scheduleIdleCheck(): void {
+    this.o.slot.schedule(Date.now() + IDLE_CHECK_MS, () => {
+      if (this.done) return;
+      this.wms.emit(Date.now());
+      this.scheduleIdleCheck();
+    });
+  }
+
+  readerContext(): SourceReaderContext {
+    const slot = this.o.slot;
+    return {
+      sourceName: this.o.spec.name,
+      slot: slot.index,
+      parallelism: this.o.parallelism,
+      logger: this.o.logger,
+      addPartition: () => this.wms.addPartition(Date.now()),
+      finishPartition: (p) => this.wms.finishPartition(p),
+      wake: slot.wake,
+      wakeAt: (t) => slot.schedule(t, () => {}),
+      recordFailed: (reason) => this.o.onFailed(reason),
+    };
+  }
+
+  async open(): Promise<void> {
+    await this.o.reader.open(this.readerContext());
+    this.opened = true;
+  }
+
+  get watermark(): number {
+    return this.wms.watermark;
+  }
+
+  /** Stops reading; with `drain` the final watermark fires all pending event-time windows. */
+  requestStop(drain: boolean): void {
+    this.stopRequested = { drain };
+    this.o.slot.wake();
+  }
+
+  // RawRecords: the reader appends here during poll().
+  add(rec: Rec, partition: number): void {
+    const b = this.batch;
+    b.recs[b.n] = rec;
+    this.partOf[b.n] = partition;
+    b.n++;
+  }
+
+  get count(): number {
+    return this.batch.n;
+  }
+
+  step(): boolean {
+    if (this.done || !this.opened) return false;
+    if (this.stopRequested) {
+      this.finish(this.stopRequested.drain);
+      return true;
+    }
+    for (const w of this.o.outputs) if (!w.writable) return false;
+    const b = this.batch;
+    b.n = 0;
+    const status = this.o.reader.poll(this, this.o.batchSize);
+    const n = b.n;
+    if (n > 0) {
+      const now = Date.now();
+      if (this.extract) {
+        let m = 0;
+        for (let i = 0; i < n; i++) {
+          const rec = b.recs[i] as Rec;
+          const p = this.partOf[i] as number;
+          const ts = this.extract(rec);
+          if (Number.isNaN(ts)) {
+            this.o.onFailed('timestamp');
+            this.o.reader.reject?.(rec, p, `no valid timestamp in field "${this.o.spec.timestamp?.field}"`);
+            continue;
+          }
+          this.wms.onRecord(p, ts, now);
+          b.recs[m] = rec;
+          b.ts[m] = ts;
+          m++;
+        }
+        b.n = m;
+      } else {
+        for (let i = 0; i < n; i++) {
+          b.ts[i] = now;
+          this.wms.onRecord(this.partOf[i] as number, now, now);
+        }
+      }
+      this.records += b.n;
+      this.o.onRecords(b.n);
+      if (b.n > 0) this.o.out.push(b);
+      this.wms.emit(now);
+      this.lastIdleCheck = now;
+    } else if (status === 'empty') {
+      const now = Date.now();
+      if (now - this.lastIdleCheck >= IDLE_CHECK_MS) {
+        this.wms.emit(now);
+        this.lastIdleCheck = now;
+      }
+    }
+    if (status === 'end') {
+      this.finish(true);
+      return true;
+    }
+    return n > 0;
+  }
+
+  private finish(drain: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    if (drain) this.o.out.watermark(MAX_WATERMARK);
+    this.o.out.end();
+  }
+
+  async close(): Promise<void> {
+    await this.o.reader.close();
+  }
+}

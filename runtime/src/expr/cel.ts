@@ -1,0 +1,149 @@
+// CEL via @marcbachmann/cel-js, compiled once per expression. Records are plain JSON
+// objects whose fields are the expression's top-level variables. Invariants:
+//  * every JSON number is a CEL `double`; int literals mix with doubles through the
+//    operators registered below, so `price * 2` works as users expect;
+//  * results never contain bigint (CEL ints are converted to numbers), so records stay JSON;
+//  * with known field types an unknown field or a type mismatch is a compile-time error;
+//    without them every field is `dyn` and only parse errors are caught before the run.
+import { Environment } from '@marcbachmann/cel-js';
+import type { FieldType, FieldTypes } from '../graph/spec.ts';
+import { TributaryError } from '../errors.ts';
+
+export type Rec = Record<string, unknown>;
+
+export interface CompiledExpr {
+  readonly source: string;
+  /** CEL result type from the checker (`dyn` when unknown). */
+  readonly type: string;
+  evaluate(vars: Rec): unknown;
+}
+
+export type CheckResult = { ok: true; type: string } | { ok: false; message: string };
+
+const MIXED_OPS: Record<string, (a: number, b: number) => number> = {
+  '*': (a, b) => a * b,
+  '+': (a, b) => a + b,
+  '-': (a, b) => a - b,
+  '/': (a, b) => a / b,
+};
+
+function baseEnvironment(dynamic: boolean): Environment {
+  const env = new Environment({ unlistedVariablesAreDyn: dynamic, homogeneousAggregateLiterals: false, enableOptionalTypes: true });
+  for (const [op, fn] of Object.entries(MIXED_OPS)) {
+    env.registerOperator(`double ${op} int`, (a: number, b: bigint) => fn(a, Number(b)));
+    env.registerOperator(`int ${op} double`, (a: bigint, b: number) => fn(Number(a), b));
+  }
+  return env;
+}
+
+const envCache = new Map<string, Environment>();
+
+function environmentFor(fields: FieldTypes | undefined, extra?: FieldTypes): Environment {
+  const all = fields === undefined ? undefined : { ...fields, ...extra };
+  const cacheKey = all === undefined ? `dyn:${JSON.stringify(extra ?? {})}` : JSON.stringify(Object.entries(all).sort());
+  let env = envCache.get(cacheKey);
+  if (!env) {
+    env = baseEnvironment(all === undefined);
+    for (const [name, t] of Object.entries(all ?? extra ?? {})) env.registerVariable(name, t);
+    envCache.set(cacheKey, env);
+  }
+  return env;
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return (msg.split('\n')[0] ?? msg).trim();
+}
+
+/** Maps a CEL checker type to the field type records carry after bigint normalisation. */
+export function toFieldType(celType: string): FieldType {
+  if (celType === 'int' || celType === 'uint' || celType === 'double') return 'double';
+  if (celType === 'string' || celType === 'bool') return celType;
+  if (celType.startsWith('map')) return 'map';
+  if (celType.startsWith('list')) return 'list';
+  return 'dyn';
+}
+
+/** Type-checks without compiling for evaluation. `fields` undefined = unknown schema (all dyn). */
+export function checkExpr(source: string, fields: FieldTypes | undefined, extra?: FieldTypes): CheckResult {
+  if (typeof source !== 'string' || source.trim() === '') return { ok: false, message: 'expected a CEL expression, got an empty value' };
+  const env = environmentFor(fields, extra);
+  try {
+    const r = env.check(source);
+    if (r.valid) return { ok: true, type: String(r.type) };
+    return { ok: false, message: firstLine(r.error) };
+  } catch (e) {
+    return { ok: false, message: firstLine(e) };
+  }
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Converts CEL values (bigint, nested) into JSON-safe JS values. */
+export function normalize(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const n = normalize(v[i]);
+      if (n !== v[i]) (out ??= v.slice())[i] = n;
+    }
+    return out ?? v;
+  }
+  if (v instanceof Map) {
+    const o: Rec = {};
+    for (const [k, x] of v) o[String(k)] = normalize(x);
+    return o;
+  }
+  if (v instanceof Uint8Array) return v;
+  const o = v as Rec;
+  let out: Rec | undefined;
+  for (const k in o) {
+    const n = normalize(o[k]);
+    if (n !== o[k]) (out ??= { ...o })[k] = n;
+  }
+  return out ?? o;
+}
+
+/**
+ * Compiles once. A bare field name compiles to a property read (the hot path of keyBy and
+ * aggregates); anything else goes through the CEL evaluator. Evaluation errors throw
+ * TRIB_EXPR_EVAL; callers count and drop the record.
+ */
+export function compileExpr(source: string, fields?: FieldTypes, extra?: FieldTypes): CompiledExpr {
+  const checked = checkExpr(source, fields, extra);
+  if (!checked.ok) throw new TributaryError('TRIB_EXPR_INVALID', `${JSON.stringify(source)}: ${checked.message}`);
+  const src = source.trim();
+  if (IDENT.test(src) && src !== 'true' && src !== 'false' && src !== 'null') {
+    return {
+      source,
+      type: checked.type,
+      evaluate(vars: Rec): unknown {
+        const v = vars[src];
+        if (v === undefined && !(src in vars)) throw new TributaryError('TRIB_EXPR_EVAL', `Unknown variable: ${src}`);
+        return v;
+      },
+    };
+  }
+  const env = environmentFor(fields, extra);
+  let fn: (vars: Rec) => unknown;
+  try {
+    fn = env.parse(src) as unknown as (vars: Rec) => unknown;
+  } catch (e) {
+    throw new TributaryError('TRIB_EXPR_INVALID', `${JSON.stringify(source)}: ${firstLine(e)}`, { cause: e });
+  }
+  const needsNormalize = checked.type !== 'bool' && checked.type !== 'string' && checked.type !== 'double';
+  return {
+    source,
+    type: checked.type,
+    evaluate(vars: Rec): unknown {
+      try {
+        const v = fn(vars);
+        return needsNormalize ? normalize(v) : v;
+      } catch (e) {
+        throw new TributaryError('TRIB_EXPR_EVAL', firstLine(e), { cause: e });
+      }
+    },
+  };
+}

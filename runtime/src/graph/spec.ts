@@ -1,0 +1,188 @@
+// The job graph contract: the shape of a StreamJob's `spec.graph`. The operator imports
+// these types and `validateGraph`, so this folder never imports the engine.
+// Durations are strings like "500ms", "10s", "1m", "2h", "1d" (see duration.ts).
+
+/** CEL type of a record field as seen by expressions. All JSON numbers are `double`. */
+export type FieldType = 'double' | 'string' | 'bool' | 'map' | 'list' | 'dyn';
+export type FieldTypes = Readonly<Record<string, FieldType>>;
+
+export interface TimestampSpec {
+  /** Record field holding the event time. */
+  field: string;
+  /** `millis` = epoch milliseconds (number or numeric string); `iso` = ISO-8601 string. */
+  format: 'millis' | 'iso';
+  /** Bounded out-of-orderness: watermark = max timestamp seen − bound − 1ms. */
+  maxOutOfOrderness: string;
+  /** A partition (or source) with no records for this long stops holding back the watermark. */
+  idleTimeout?: string;
+}
+
+export type RecordFormat = 'json' | 'string' | 'bytes';
+
+export interface KafkaSourceSpec {
+  brokers: string[] | string;
+  topic: string;
+  groupId?: string;
+  /** Where to start when no offset is known. Default `earliest`. */
+  startFrom?: 'earliest' | 'latest';
+  /** `latest`: stop after the end offsets seen at start (a bounded read). Default: unbounded. */
+  bounded?: 'latest';
+  format?: RecordFormat;
+  /** Records that cannot be parsed: `skip` (count and drop) or `deadLetter` (count and send to `deadLetterTopic`). */
+  onError?: 'skip' | 'deadLetter';
+  deadLetterTopic?: string;
+  clientId?: string;
+  /** Declared field types, used to type-check expressions. */
+  schema?: Record<string, FieldType>;
+}
+
+export interface DatagenFieldSpec {
+  type: 'int' | 'double' | 'string' | 'bool' | 'sequence' | 'timestamp';
+  min?: number;
+  max?: number;
+  values?: (string | number | boolean)[];
+  /** Strings: `${prefix}${n}` with n uniform in [0, cardinality). */
+  prefix?: string;
+  cardinality?: number;
+}
+
+export interface DatagenSourceSpec {
+  generator: 'nexmark' | 'schema';
+  seed?: number;
+  /** Records per second across all slots; omitted = as fast as possible. */
+  rate?: number;
+  /** Total records across all slots; omitted = unbounded. */
+  count?: number;
+  /** Event time of record 0 (epoch ms). Default: job start time. Record i is at startTime + i*1000/eventRate. */
+  startTime?: number;
+  /** Event-time records per second used for timestamps; defaults to `rate`, or 1000 when no rate. */
+  eventRate?: number;
+  /** nexmark only: which event kinds to emit. Default all (person:auction:bid = 1:3:46). */
+  events?: ('person' | 'auction' | 'bid')[];
+  /** schema only: field generators. */
+  fields?: Record<string, DatagenFieldSpec>;
+}
+
+export interface FileSourceSpec {
+  path: string;
+  format?: RecordFormat;
+  onError?: 'skip' | 'fail';
+  schema?: Record<string, FieldType>;
+}
+
+export interface CollectionSourceSpec {
+  records: Record<string, unknown>[];
+  schema?: Record<string, FieldType>;
+}
+
+export interface DruidSourceSpec {
+  url: string;
+  query: string;
+}
+
+export interface SourceSpec {
+  name: string;
+  kafka?: KafkaSourceSpec;
+  datagen?: DatagenSourceSpec;
+  file?: FileSourceSpec;
+  collection?: CollectionSourceSpec;
+  druid?: DruidSourceSpec;
+  timestamp?: TimestampSpec;
+}
+
+export type KeyBySpec = string | string[] | { fields: string[] } | { expr: string; as?: string };
+
+export interface WindowSpec {
+  tumbling?: { size: string; offset?: string };
+  sliding?: { size: string; slide: string };
+  session?: { gap: string };
+  /** Default `event`. */
+  time?: 'event' | 'processing';
+  allowedLateness?: string;
+  /** Name of a stream that receives records too late for every window; steps and sinks may read it with `from`. */
+  lateOutput?: string;
+}
+
+/** Output field name → `fn(expr)`, fn ∈ count, sum, min, max, avg, countDistinct, first, last. `count()` takes no argument. */
+export type AggregateSpec = Record<string, string>;
+
+export interface JoinSpec {
+  /** Right record ts must lie in [left.ts + lowerBound, left.ts + upperBound]; bounds may be negative ("-5s"). */
+  lowerBound: string;
+  upperBound: string;
+  /** Output projection: field → CEL over `left` and `right`. Default: fields of right merged over left. */
+  select?: Record<string, string>;
+}
+
+export interface DedupeSpec {
+  /** A key seen again within this long (event time) after its first record is dropped. */
+  within: string;
+}
+
+export interface FlatMapSpec {
+  /** CEL expression returning a list; map elements become records, other elements become `{ [as]: element }`. */
+  expr: string;
+  as?: string;
+}
+
+export interface StepSpec {
+  name: string;
+  from: string | string[];
+  filter?: string;
+  map?: Record<string, string>;
+  flatMap?: FlatMapSpec;
+  keyBy?: KeyBySpec;
+  window?: WindowSpec;
+  aggregate?: AggregateSpec;
+  union?: Record<string, never> | null;
+  join?: JoinSpec;
+  dedupe?: DedupeSpec;
+}
+
+export interface KafkaSinkSpec {
+  brokers: string[] | string;
+  topic: string;
+  /** CEL expression for the message key; default none. */
+  key?: string;
+  format?: 'json' | 'string';
+  clientId?: string;
+}
+
+export interface ConsoleSinkSpec {
+  /** Prefix each line with the sink name. Default false. */
+  prefix?: boolean;
+}
+
+export interface FileSinkSpec {
+  /** JSON lines. `{slot}` in the path gives one file per slot. */
+  path: string;
+}
+
+export interface DruidSinkSpec {
+  datasourceRef: string;
+}
+
+export interface SinkSpec {
+  name: string;
+  from: string;
+  kafka?: KafkaSinkSpec;
+  console?: ConsoleSinkSpec | null;
+  file?: FileSinkSpec;
+  druid?: DruidSinkSpec;
+}
+
+export interface GraphSpec {
+  sources: SourceSpec[];
+  steps?: StepSpec[];
+  sinks: SinkSpec[];
+}
+
+export const SOURCE_KINDS = ['kafka', 'datagen', 'file', 'collection', 'druid'] as const;
+export const STEP_KINDS = ['filter', 'map', 'flatMap', 'keyBy', 'window', 'aggregate', 'union', 'join', 'dedupe'] as const;
+export const SINK_KINDS = ['kafka', 'console', 'file', 'druid'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+export type StepKind = (typeof STEP_KINDS)[number];
+export type SinkKind = (typeof SINK_KINDS)[number];
+
+export const AGGREGATE_FUNCTIONS = ['count', 'sum', 'min', 'max', 'avg', 'countDistinct', 'first', 'last'] as const;
+export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number];

@@ -1,0 +1,128 @@
+// Interval join of two keyed streams (Flink's IntervalJoinOperator): a left record at time
+// l and a right record at time r with the same key join when l + lowerBound ≤ r ≤ l + upperBound.
+// The output's timestamp is max(l, r). Records behind the watermark are late and dropped
+// (counted). Buffered records are removed once no future record can match them:
+// left at l + upperBound, right at r − lowerBound (event-time timers per key).
+import type { CompiledExpr, Rec } from '../expr/cel.ts';
+import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
+import { TimerService, type Timer } from '../time/timer-service.ts';
+import { MIN_WATERMARK } from '../time/watermark.ts';
+import { BatchBuilder, type Batch, type MultiInputOperator, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
+
+type Buffered = [number, Rec][];
+
+export interface IntervalJoinConfig {
+  lowerBound: number;
+  upperBound: number;
+  /** Output projection over `left` and `right`; default merges right's fields over left's. */
+  select: Record<string, CompiledExpr> | undefined;
+}
+
+export class IntervalJoinOperator implements MultiInputOperator, StatefulOperator {
+  readonly stateName: string;
+  private readonly cfg: IntervalJoinConfig;
+  private readonly ctx: OperatorContext;
+  private readonly out: Output;
+  private readonly buf: BatchBuilder;
+  private readonly backend: KeyedStateBackend;
+  private readonly sides: [KeyedState<Buffered>, KeyedState<Buffered>];
+  private readonly timers = new TimerService();
+  private wm = MIN_WATERMARK;
+
+  constructor(stateName: string, cfg: IntervalJoinConfig, ctx: OperatorContext, out: Output) {
+    this.stateName = stateName;
+    this.cfg = cfg;
+    this.ctx = ctx;
+    this.out = out;
+    this.buf = new BatchBuilder(out);
+    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
+    this.sides = [this.backend.state<Buffered>('left'), this.backend.state<Buffered>('right')];
+    this.timers.bind(this.backend, 'timers');
+  }
+
+  snapshotState(): Uint8Array {
+    return this.backend.snapshot();
+  }
+
+  restoreState(snapshots: readonly Uint8Array[]): void {
+    this.backend.restore(snapshots);
+  }
+
+  push(b: Batch): void {
+    this.pushInput(0, b);
+  }
+
+  pushInput(input: number, b: Batch): void {
+    const side = input === 0 ? 0 : 1;
+    const mine = this.sides[side];
+    const other = this.sides[1 - side] as KeyedState<Buffered>;
+    const { lowerBound: lo, upperBound: hi } = this.cfg;
+    for (let i = 0; i < b.n; i++) {
+      const ts = b.ts[i] as number;
+      if (ts < this.wm) {
+        this.ctx.metrics.lateRecordsDropped(1);
+        continue;
+      }
+      const rec = b.recs[i] as Rec;
+      const key = b.keys[i] as string;
+      const kg = b.kgs[i] as number;
+      const list = mine.get(kg, key);
+      if (list) list.push([ts, rec]);
+      else mine.put(kg, key, [[ts, rec]]);
+      const candidates = other.get(kg, key);
+      if (candidates) {
+        for (const [ots, orec] of candidates) {
+          const [l, r, lts, rts] = side === 0 ? [rec, orec, ts, ots] : [orec, rec, ots, ts];
+          if (rts >= lts + lo && rts <= lts + hi) this.emit(l, r, Math.max(lts, rts));
+        }
+      }
+      this.timers.register(kg, key, side, side === 0 ? ts + hi : ts - lo);
+    }
+    this.buf.flush();
+  }
+
+  private emit(left: Rec, right: Rec, ts: number): void {
+    const sel = this.cfg.select;
+    if (!sel) {
+      this.buf.add({ ...left, ...right }, ts);
+      return;
+    }
+    const vars = { left, right };
+    const o: Rec = {};
+    try {
+      for (const name in sel) o[name] = (sel[name] as CompiledExpr).evaluate(vars);
+    } catch (e) {
+      this.ctx.metrics.expressionError(e);
+      return;
+    }
+    this.buf.add(o, ts);
+  }
+
+  private onTimer(t: Timer): void {
+    const side = t.ns as number;
+    const st = this.sides[side] as KeyedState<Buffered>;
+    const list = st.get(t.kg, t.key);
+    if (!list) return;
+    const keepAfter = side === 0 ? t.ts - this.cfg.upperBound : t.ts + this.cfg.lowerBound;
+    const kept = list.filter(([ts]) => ts > keepAfter);
+    if (kept.length === 0) st.delete(t.kg, t.key);
+    else st.put(t.kg, t.key, kept);
+  }
+
+  watermark(wm: number): void {
+    if (wm <= this.wm) return;
+    this.wm = wm;
+    this.timers.advance(wm, (t) => this.onTimer(t));
+    this.buf.flush();
+    this.out.watermark(wm);
+  }
+
+  idle(idle: boolean): void {
+    this.out.idle(idle);
+  }
+
+  end(): void {
+    this.buf.flush();
+    this.out.end();
+  }
+}

@@ -1,0 +1,57 @@
+// map: projects each record to a new record of named CEL expressions (only those fields).
+import type { CompiledExpr, Rec } from '../expr/cel.ts';
+import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
+
+export class MapOperator implements Output {
+  private readonly names: string[];
+  private readonly exprs: CompiledExpr[];
+  private readonly out: Output;
+  private readonly buf: BatchBuilder;
+  private readonly ctx: OperatorContext;
+
+  constructor(fields: Record<string, CompiledExpr>, ctx: OperatorContext, out: Output) {
+    this.names = Object.keys(fields);
+    this.exprs = Object.values(fields);
+    this.ctx = ctx;
+    this.out = out;
+    this.buf = new BatchBuilder(out);
+  }
+
+  push(b: Batch): void {
+    const { recs, ts, n } = b;
+    const names = this.names;
+    const exprs = this.exprs;
+    const k = names.length;
+    const ob = this.buf.batch;
+    let m = 0;
+    outer: for (let i = 0; i < n; i++) {
+      const r = recs[i] as Rec;
+      const o: Rec = {};
+      for (let j = 0; j < k; j++) {
+        try {
+          o[names[j] as string] = (exprs[j] as CompiledExpr).evaluate(r);
+        } catch (e) {
+          this.ctx.metrics.expressionError(e);
+          continue outer;
+        }
+      }
+      ob.recs[m] = o;
+      ob.ts[m] = ts[i] as number;
+      m++;
+    }
+    ob.n = m;
+    this.buf.flush();
+  }
+
+  watermark(wm: number): void {
+    this.out.watermark(wm);
+  }
+
+  idle(idle: boolean): void {
+    this.out.idle(idle);
+  }
+
+  end(): void {
+    this.out.end();
+  }
+}

@@ -1,0 +1,72 @@
+// aggregate directly after keyBy: a running aggregate per key; every input record emits
+// the key's updated result with the record's timestamp.
+import type { Rec } from '../expr/cel.ts';
+import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
+import { accsFromJSON, accsToJSON, addAll, evaluateArgs, initAll, writeResults, type Aggregator } from './aggregators.ts';
+import { keyFieldsOf } from './key-selector.ts';
+import { BatchBuilder, type Batch, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
+
+export class RollingAggregateOperator implements Output, StatefulOperator {
+  readonly stateName: string;
+  private readonly aggs: Aggregator[];
+  private readonly keyFields: string[];
+  private readonly ctx: OperatorContext;
+  private readonly out: Output;
+  private readonly buf: BatchBuilder;
+  private readonly backend: KeyedStateBackend;
+  private readonly accs: KeyedState<unknown[]>;
+  private readonly scratch: unknown[];
+
+  constructor(stateName: string, keyFields: string[], aggs: Aggregator[], ctx: OperatorContext, out: Output) {
+    this.stateName = stateName;
+    this.aggs = aggs;
+    this.keyFields = keyFields;
+    this.ctx = ctx;
+    this.out = out;
+    this.buf = new BatchBuilder(out);
+    this.scratch = new Array<unknown>(aggs.length).fill(undefined);
+    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
+    this.accs = this.backend.state('accumulators', { toJSON: (a) => accsToJSON(aggs, a), fromJSON: (j) => accsFromJSON(aggs, j as unknown[]) });
+  }
+
+  snapshotState(): Uint8Array {
+    return this.backend.snapshot();
+  }
+
+  restoreState(snapshots: readonly Uint8Array[]): void {
+    this.backend.restore(snapshots);
+  }
+
+  push(b: Batch): void {
+    for (let i = 0; i < b.n; i++) {
+      const rec = b.recs[i] as Rec;
+      if (!evaluateArgs(this.aggs, rec, this.scratch, this.ctx.metrics.expressionError)) continue;
+      const key = b.keys[i] as string;
+      const kg = b.kgs[i] as number;
+      let accs = this.accs.get(kg, key);
+      if (!accs) {
+        accs = initAll(this.aggs);
+        this.accs.put(kg, key, accs);
+      }
+      const ts = b.ts[i] as number;
+      addAll(this.aggs, accs, this.scratch, ts);
+      const o: Rec = {};
+      keyFieldsOf(key, this.keyFields, o);
+      writeResults(this.aggs, accs, o);
+      this.buf.add(o, ts);
+    }
+    this.buf.flush();
+  }
+
+  watermark(wm: number): void {
+    this.out.watermark(wm);
+  }
+
+  idle(idle: boolean): void {
+    this.out.idle(idle);
+  }
+
+  end(): void {
+    this.out.end();
+  }
+}

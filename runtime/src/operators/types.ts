@@ -1,0 +1,104 @@
+// The contract between operators and the executor. Records travel in batches of parallel
+// arrays; a batch passed to `push` belongs to the caller and may be reused as soon as
+// `push` returns, so anything that buffers records copies them out first.
+import type { Rec } from '../expr/cel.ts';
+import type { KeyGroupRange } from '../state/key-groups.ts';
+
+export type { Rec };
+
+export interface Batch {
+  recs: Rec[];
+  /** Event timestamps (epoch ms). */
+  ts: number[];
+  /** Canonical key strings; set only on keyed streams (after a keyBy exchange). */
+  keys: string[];
+  /** Key groups; set only on keyed streams. */
+  kgs: number[];
+  n: number;
+}
+
+export function newBatch(): Batch {
+  return { recs: [], ts: [], keys: [], kgs: [], n: 0 };
+}
+
+/** Downstream of an operator: the next operator, a fan-out, an exchange, or a sink. */
+export interface Output {
+  push(b: Batch): void;
+  /** The combined input watermark; operators fire event-time timers, then forward it. */
+  watermark(wm: number): void;
+  /** Idle status of the stream (no data expected; the watermark must not wait for it). */
+  idle(idle: boolean): void;
+  /** No more input will arrive. */
+  end(): void;
+}
+
+/** An operator reading several logical inputs (join; union). Input 0 is `from[0]`. */
+export interface MultiInputOperator extends Output {
+  pushInput(input: number, b: Batch): void;
+}
+
+/** Keyed operators expose their state for snapshots (the seam for checkpoints). */
+export interface StatefulOperator {
+  readonly stateName: string;
+  snapshotState(): Uint8Array;
+  restoreState(snapshots: readonly Uint8Array[]): void;
+}
+
+export function isStateful(o: unknown): o is StatefulOperator {
+  return typeof (o as StatefulOperator | undefined)?.snapshotState === 'function';
+}
+
+export interface ProcessingTimeService {
+  now(): number;
+  /** Runs `cb` in the slot's mailbox at or after `time`. */
+  schedule(time: number, cb: () => void): void;
+}
+
+export interface OperatorMetrics {
+  lateRecordsDropped(n: number): void;
+  expressionError(err: unknown): void;
+}
+
+export interface OperatorContext {
+  readonly stepName: string;
+  readonly slot: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly processingTime: ProcessingTimeService;
+  readonly metrics: OperatorMetrics;
+}
+
+export const NOOP_METRICS: OperatorMetrics = { lateRecordsDropped: () => {}, expressionError: () => {} };
+
+/** Collects output records and pushes them as one batch. */
+export class BatchBuilder {
+  readonly batch: Batch = newBatch();
+  private readonly out: Output;
+
+  constructor(out: Output) {
+    this.out = out;
+  }
+
+  add(rec: Rec, ts: number): void {
+    const b = this.batch;
+    b.recs[b.n] = rec;
+    b.ts[b.n] = ts;
+    b.n++;
+  }
+
+  addKeyed(rec: Rec, ts: number, key: string, kg: number): void {
+    const b = this.batch;
+    b.recs[b.n] = rec;
+    b.ts[b.n] = ts;
+    b.keys[b.n] = key;
+    b.kgs[b.n] = kg;
+    b.n++;
+  }
+
+  flush(): void {
+    if (this.batch.n === 0) return;
+    this.out.push(this.batch);
+    this.batch.n = 0;
+  }
+}

@@ -1,0 +1,253 @@
+// window + aggregate: keyed tumbling, sliding and session windows in event or processing
+// time, with incremental aggregation (one accumulator array per key and window).
+//
+// Event-time semantics follow Flink's WindowOperator + EventTimeTrigger:
+//  * a window [start, end) fires when the watermark reaches end − 1;
+//  * a window is late once end − 1 + allowedLateness ≤ watermark; a record whose windows
+//    are all late goes to the late side output (or is counted and dropped);
+//  * a record that arrives after its window fired but within the allowed lateness updates
+//    the window and fires it again at once (the newer result supersedes the older);
+//  * window state is removed at end − 1 + allowedLateness.
+// Timers are per key and window (namespace = window start) and live in keyed state.
+import type { Rec } from '../expr/cel.ts';
+import { KeyedStateBackend, type KeyedState, type StateSerializer } from '../state/keyed-state.ts';
+import { TimerService, type Timer } from '../time/timer-service.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { accsFromJSON, accsToJSON, addAll, evaluateArgs, initAll, writeResults, type Aggregator } from './aggregators.ts';
+import { keyFieldsOf } from './key-selector.ts';
+import { BatchBuilder, type Batch, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
+import { assignStarts, windowSize, type WindowKind } from './window-assigner.ts';
+
+interface Win {
+  start: number;
+  end: number;
+  accs: unknown[];
+  fired: boolean;
+}
+
+export interface WindowAggregateConfig {
+  window: WindowKind;
+  eventTime: boolean;
+  allowedLateness: number;
+  /** Output field names of the key parts. */
+  keyFields: string[];
+  aggregates: Aggregator[];
+}
+
+export class WindowAggregateOperator implements Output, StatefulOperator {
+  readonly stateName: string;
+  private readonly cfg: WindowAggregateConfig;
+  private readonly ctx: OperatorContext;
+  private readonly out: Output;
+  private readonly lateOut: Output | undefined;
+  private readonly results: BatchBuilder;
+  private readonly late: BatchBuilder | undefined;
+  private readonly backend: KeyedStateBackend;
+  private readonly windows: KeyedState<Map<number, Win>>;
+  private readonly timers = new TimerService();
+  private readonly aggs: Aggregator[];
+  private readonly scratch: unknown[];
+  private readonly starts: number[] = [];
+  private readonly size: number;
+  private readonly lateness: number;
+  private wm = MIN_WATERMARK;
+  private readonly fireTimer: (t: Timer) => void;
+
+  constructor(stateName: string, cfg: WindowAggregateConfig, ctx: OperatorContext, out: Output, lateOut?: Output) {
+    this.stateName = stateName;
+    this.cfg = cfg;
+    this.ctx = ctx;
+    this.out = out;
+    this.lateOut = lateOut;
+    this.results = new BatchBuilder(out);
+    this.late = lateOut ? new BatchBuilder(lateOut) : undefined;
+    this.aggs = cfg.aggregates;
+    this.scratch = new Array<unknown>(this.aggs.length).fill(undefined);
+    this.size = windowSize(cfg.window);
+    this.lateness = cfg.eventTime ? cfg.allowedLateness : 0;
+    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
+    const aggs = this.aggs;
+    const ser: StateSerializer<Map<number, Win>> = {
+      toJSON: (m) => [...m.values()].map((w) => [w.start, w.end, w.fired, accsToJSON(aggs, w.accs)]),
+      fromJSON: (j) => new Map((j as [number, number, boolean, unknown[]][]).map(([start, end, fired, a]) => [start, { start, end, fired, accs: accsFromJSON(aggs, a) }])),
+    };
+    this.windows = this.backend.state('windows', ser);
+    this.timers.bind(this.backend, 'timers');
+    this.fireTimer = (t) => this.onTimer(t);
+  }
+
+  snapshotState(): Uint8Array {
+    return this.backend.snapshot();
+  }
+
+  restoreState(snapshots: readonly Uint8Array[]): void {
+    this.backend.restore(snapshots);
+  }
+
+  /** Windows currently held (all keys). */
+  get windowCount(): number {
+    let n = 0;
+    for (const [, , m] of this.windows.entries()) n += m.size;
+    return n;
+  }
+
+  push(b: Batch): void {
+    const { recs, ts, keys, kgs, n } = b;
+    const eventTime = this.cfg.eventTime;
+    const now = eventTime ? 0 : this.ctx.processingTime.now();
+    const session = this.cfg.window.kind === 'session';
+    const onError = this.ctx.metrics.expressionError;
+    for (let i = 0; i < n; i++) {
+      const rec = recs[i] as Rec;
+      if (!evaluateArgs(this.aggs, rec, this.scratch, onError)) continue;
+      const t = eventTime ? (ts[i] as number) : now;
+      const key = keys[i] as string;
+      const kg = kgs[i] as number;
+      if (session) {
+        if (!this.addSession(kg, key, t)) this.onLate(rec, ts[i] as number);
+        continue;
+      }
+      const count = assignStarts(this.cfg.window, t, this.starts);
+      let accepted = false;
+      for (let s = 0; s < count; s++) {
+        const start = this.starts[s] as number;
+        const end = start + this.size;
+        if (eventTime && end - 1 + this.lateness <= this.wm) continue;
+        accepted = true;
+        this.addTo(kg, key, start, end, t);
+      }
+      if (!accepted) this.onLate(rec, ts[i] as number);
+    }
+    this.results.flush();
+    this.late?.flush();
+  }
+
+  private keyWindows(kg: number, key: string): Map<number, Win> {
+    let m = this.windows.get(kg, key);
+    if (!m) {
+      m = new Map();
+      this.windows.put(kg, key, m);
+    }
+    return m;
+  }
+
+  private addTo(kg: number, key: string, start: number, end: number, t: number): void {
+    const m = this.keyWindows(kg, key);
+    let w = m.get(start);
+    if (!w) {
+      w = { start, end, accs: initAll(this.aggs), fired: false };
+      m.set(start, w);
+      this.placeTimers(kg, key, w);
+    }
+    addAll(this.aggs, w.accs, this.scratch, t);
+    this.fireIfPastWatermark(key, w);
+  }
+
+  /** Returns false when the record is too late for its session. */
+  private addSession(kg: number, key: string, t: number): boolean {
+    const gap = this.size;
+    if (this.cfg.eventTime && t + gap - 1 + this.lateness <= this.wm) return false;
+    const m = this.keyWindows(kg, key);
+    const w: Win = { start: t, end: t + gap, accs: initAll(this.aggs), fired: false };
+    addAll(this.aggs, w.accs, this.scratch, t);
+    // Existing sessions of a key never intersect each other, so one pass finds all merges.
+    for (const old of [...m.values()]) {
+      if (old.start <= w.end && old.end >= w.start) {
+        m.delete(old.start);
+        this.removeTimers(kg, key, old);
+        w.start = Math.min(w.start, old.start);
+        w.end = Math.max(w.end, old.end);
+        w.fired ||= old.fired;
+        for (let j = 0; j < this.aggs.length; j++) w.accs[j] = (this.aggs[j] as Aggregator).merge(old.accs[j], w.accs[j]);
+      }
+    }
+    m.set(w.start, w);
+    this.placeTimers(kg, key, w);
+    this.fireIfPastWatermark(key, w);
+    return true;
+  }
+
+  private fireIfPastWatermark(key: string, w: Win): void {
+    if (this.cfg.eventTime && w.end - 1 <= this.wm) {
+      this.emit(key, w);
+      w.fired = true;
+    }
+  }
+
+  private placeTimers(kg: number, key: string, w: Win): void {
+    if (this.cfg.eventTime && w.end - 1 <= this.wm) this.timers.register(kg, key, w.start, w.end - 1 + this.lateness);
+    else {
+      w.fired = false;
+      this.registerTimer(kg, key, w.start, w.end - 1);
+    }
+  }
+
+  private removeTimers(kg: number, key: string, w: Win): void {
+    this.timers.delete(kg, key, w.start, w.end - 1);
+    this.timers.delete(kg, key, w.start, w.end - 1 + this.lateness);
+  }
+
+  private registerTimer(kg: number, key: string, ns: number, at: number): void {
+    this.timers.register(kg, key, ns, at);
+    if (!this.cfg.eventTime) this.ctx.processingTime.schedule(at, () => this.onProcessingTime());
+  }
+
+  private onProcessingTime(): void {
+    this.timers.advance(this.ctx.processingTime.now(), this.fireTimer);
+    this.results.flush();
+  }
+
+  private onTimer(t: Timer): void {
+    const m = this.windows.get(t.kg, t.key);
+    const w = m?.get(t.ns as number);
+    if (!m || !w) return;
+    if (!w.fired && t.ts === w.end - 1) {
+      this.emit(t.key, w);
+      w.fired = true;
+      if (this.lateness > 0) {
+        this.timers.register(t.kg, t.key, w.start, w.end - 1 + this.lateness);
+        return;
+      }
+    }
+    if (t.ts >= w.end - 1 + this.lateness) {
+      m.delete(w.start);
+      if (m.size === 0) this.windows.delete(t.kg, t.key);
+    }
+  }
+
+  private emit(key: string, w: Win): void {
+    const rec: Rec = {};
+    keyFieldsOf(key, this.cfg.keyFields, rec);
+    rec['window_start'] = w.start;
+    rec['window_end'] = w.end;
+    writeResults(this.aggs, w.accs, rec);
+    this.results.add(rec, w.end - 1);
+  }
+
+  private onLate(rec: Rec, ts: number): void {
+    if (this.late) this.late.add(rec, ts);
+    else this.ctx.metrics.lateRecordsDropped(1);
+  }
+
+  watermark(wm: number): void {
+    if (wm <= this.wm) return;
+    this.wm = wm;
+    if (this.cfg.eventTime) this.timers.advance(wm, this.fireTimer);
+    else if (wm >= MAX_WATERMARK) this.timers.advance(Number.POSITIVE_INFINITY, this.fireTimer);
+    this.results.flush();
+    this.out.watermark(wm);
+    this.lateOut?.watermark(wm);
+  }
+
+  idle(idle: boolean): void {
+    this.out.idle(idle);
+    this.lateOut?.idle(idle);
+  }
+
+  end(): void {
+    this.results.flush();
+    this.late?.flush();
+    this.out.end();
+    this.lateOut?.end();
+  }
+}
