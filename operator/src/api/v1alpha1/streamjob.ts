@@ -1,0 +1,107 @@
+// StreamJob (tributary.dev/v1alpha1) as TypeScript: mirrors crds/streamjobs.tributary.dev.yaml,
+// which is the source of truth (a unit test checks that the two agree on the field names).
+import type { GraphSpec } from '../../../../runtime/src/graph/spec.ts';
+
+export const group = 'tributary.dev';
+export const version = 'v1alpha1';
+export const apiVersion = `${group}/${version}`;
+export const kind = 'StreamJob';
+export const plural = 'streamjobs';
+
+export type UpgradeMode = 'savepoint' | 'last-state' | 'stateless';
+export type JobRunState = 'running' | 'suspended';
+export type Phase = 'Deploying' | 'Running' | 'Savepointing' | 'Upgrading' | 'Suspended' | 'Restarting' | 'Failed';
+export type OperationKind = 'rescale' | 'upgrade' | 'suspend' | 'restart' | 'savepoint' | 'delete';
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+}
+
+export interface StreamJobSpec {
+  image?: string;
+  replicas: number;
+  maxParallelism: number;
+  state: JobRunState;
+  upgradeMode: UpgradeMode;
+  restartNonce: number;
+  savepointNonce: number;
+  restore?: { savepointPath?: string; allowNonRestoredState?: boolean };
+  checkpointing: { interval: string; timeout: string; retained: number };
+  stateStorage: { pvc?: { claimName: string }; emptyDir?: Record<string, unknown>; path: string };
+  savepoints: {
+    timeout: string;
+    historyLimit: number;
+    onDelete: boolean;
+    onFailure: 'block' | 'fallbackToCheckpoint';
+    maxCheckpointAge: string;
+  };
+  restartPolicy: { maxRestarts: number; backoff: { initial: string; max: string } };
+  podTemplate?: PodTemplate;
+  graph: GraphSpec;
+}
+
+export interface PodTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  resources?: Record<string, unknown>;
+  env?: Record<string, unknown>[];
+  nodeSelector?: Record<string, string>;
+  tolerations?: Record<string, unknown>[];
+  affinity?: Record<string, unknown>;
+  serviceAccountName?: string;
+  priorityClassName?: string;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export interface SavepointRecord {
+  id: string;
+  path: string;
+  reason: string;
+  parallelism: number;
+  completedAt: string;
+}
+
+export interface StreamJobStatus {
+  phase?: Phase;
+  observedGeneration?: number;
+  replicas?: number;
+  readyReplicas?: number;
+  selector?: string;
+  conditions?: Condition[];
+  deployed?: { specHash: string; parallelism: number; restoredFrom?: string; startedAt: string };
+  pendingOperation?: {
+    kind: OperationKind;
+    targetSpecHash: string;
+    savepointRequestId?: string;
+    startedAt: string;
+    step?: string;
+  };
+  lastCheckpoint?: { id: number; completedAt: string; path: string };
+  savepoints?: SavepointRecord[];
+  restarts?: number;
+  lastError?: string;
+}
+
+export interface StreamJob {
+  apiVersion: typeof apiVersion;
+  kind: typeof kind;
+  metadata: ObjectMeta;
+  spec: StreamJobSpec;
+  status?: StreamJobStatus;
+}

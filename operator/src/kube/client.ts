@@ -1,0 +1,270 @@
+// A small JSON REST client for the kube-apiserver on undici, built from a client-node
+// KubeConfig. Why not the generated client-node APIs: they deserialize into model classes
+// (Date timestamps) while watch events arrive as raw JSON, so a cache fed by both holds two
+// shapes; and they cannot address subresources generically. Here every object is wire JSON.
+import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { ErrorCodes, KubeApiError, OperatorError, type KubeStatus } from './errors.ts';
+import { apiVersionOf, resourcePath, type KubeObject, type ResourceType } from './resources.ts';
+
+export const PatchTypes = {
+  json: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+  strategicMerge: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+} as const;
+export type PatchType = (typeof PatchTypes)[keyof typeof PatchTypes];
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+  /** Whole-request deadline; default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface KubeList<T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+export interface WatchEvent<T> {
+  type: WatchEventType;
+  object: T;
+}
+
+export interface ListOptions {
+  labelSelector?: string | undefined;
+  fieldSelector?: string | undefined;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export interface KubeClientOptions {
+  userAgent?: string;
+  /** Default whole-request deadline (not applied to watches). */
+  timeoutMs?: number;
+  /** Max sockets to the API server. Watches hold one each. */
+  connections?: number;
+}
+
+// Auth headers are re-derived at most this often, so rotating service-account tokens and
+// exec-plugin credentials are picked up without paying for it on every request.
+const AUTH_REFRESH_MS = 60_000;
+
+export class KubeClient {
+  readonly server: URL;
+  readonly #kc: KubeConfig;
+  readonly #dispatcher: Agent;
+  readonly #userAgent: string;
+  readonly #timeoutMs: number;
+  #auth: { headers: Record<string, string>; at: number } | undefined;
+
+  private constructor(kc: KubeConfig, server: URL, dispatcher: Agent, opts: KubeClientOptions) {
+    this.#kc = kc;
+    this.server = server;
+    this.#dispatcher = dispatcher;
+    this.#userAgent = opts.userAgent ?? 'tributary-operator';
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  static async fromKubeConfig(kc: KubeConfig, opts: KubeClientOptions = {}): Promise<KubeClient> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new OperatorError(ErrorCodes.KUBECONFIG, 'kubeconfig has no current cluster');
+    const tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer } = {};
+    await kc.applyToHTTPSOptions(tls);
+    const dispatcher = new Agent({
+      connect: {
+        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+        ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+        ...(tls.key === undefined ? {} : { key: tls.key }),
+        ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
+      },
+      connections: opts.connections ?? 64,
+      keepAliveTimeout: 30_000,
+    });
+    return new KubeClient(kc, new URL(cluster.server), dispatcher, opts);
+  }
+
+  /** Loads KUBECONFIG / ~/.kube/config / in-cluster config the way kubectl does. */
+  static async fromDefault(opts: KubeClientOptions = {}): Promise<KubeClient> {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    return KubeClient.fromKubeConfig(kc, opts);
+  }
+
+  async request<T>(method: Dispatcher.HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = this.#url(path, opts.query);
+    const headers = await this.#headers(opts.body === undefined ? undefined : (opts.contentType ?? 'application/json'));
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.#timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method,
+        headers,
+        dispatcher: this.#dispatcher,
+        signal,
+        ...(opts.body === undefined ? {} : { body: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) }),
+      });
+    } catch (cause) {
+      throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `${method} ${url.pathname}: ${(cause as Error).message}`, { cause });
+    }
+    const text = await res.body.text().catch((cause: unknown) => {
+      throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `${method} ${url.pathname}: reading the response failed`, { cause });
+    });
+    if (res.statusCode < 200 || res.statusCode > 299) throw apiError(method, url, res.statusCode, text);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  // --- typed helpers over a ResourceType -------------------------------------------------
+
+  get<T extends KubeObject>(rt: ResourceType, namespace: string | undefined, name: string, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    return this.request<T>('GET', resourcePath(rt, { namespace, name }), opts);
+  }
+
+  list<T extends KubeObject>(rt: ResourceType, namespace?: string, opts: ListOptions & { signal?: AbortSignal } = {}): Promise<KubeList<T>> {
+    const { signal, ...query } = opts;
+    return this.request<KubeList<T>>('GET', resourcePath(rt, { namespace }), { query: { ...query }, ...(signal ? { signal } : {}) });
+  }
+
+  create<T extends KubeObject>(rt: ResourceType, obj: T, opts: { fieldManager?: string } = {}): Promise<T> {
+    const body = { apiVersion: apiVersionOf(rt), kind: rt.kind, ...obj };
+    return this.request<T>('POST', resourcePath(rt, { namespace: obj.metadata?.namespace }), { body, query: { fieldManager: opts.fieldManager } });
+  }
+
+  /** PUT; carries `metadata.resourceVersion` if set, so a stale write fails with 409. */
+  replace<T extends KubeObject>(rt: ResourceType, obj: T, opts: { subresource?: string; fieldManager?: string } = {}): Promise<T> {
+    const body = { apiVersion: apiVersionOf(rt), kind: rt.kind, ...obj };
+    const path = resourcePath(rt, { namespace: obj.metadata?.namespace, name: obj.metadata?.name, subresource: opts.subresource });
+    return this.request<T>('PUT', path, { body, query: { fieldManager: opts.fieldManager } });
+  }
+
+  patch<T extends KubeObject>(
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    opts: { type?: PatchType; subresource?: string; fieldManager?: string; force?: boolean } = {},
+  ): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(rt, { namespace, name, subresource: opts.subresource }), {
+      body: patch,
+      contentType: opts.type ?? PatchTypes.merge,
+      query: { fieldManager: opts.fieldManager, force: opts.force },
+    });
+  }
+
+  /** Server-side apply of a full desired object under one field manager. */
+  apply<T extends KubeObject>(rt: ResourceType, obj: T, fieldManager: string, opts: { force?: boolean; subresource?: string } = {}): Promise<T> {
+    const body = { apiVersion: apiVersionOf(rt), kind: rt.kind, ...obj };
+    return this.patch<T>(rt, obj.metadata?.namespace, obj.metadata?.name ?? '', body, {
+      type: PatchTypes.apply,
+      fieldManager,
+      force: opts.force ?? true,
+      ...(opts.subresource === undefined ? {} : { subresource: opts.subresource }),
+    });
+  }
+
+  delete(
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; gracePeriodSeconds?: number; preconditions?: { resourceVersion?: string; uid?: string } } = {},
+  ): Promise<unknown> {
+    const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
+    if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
+    if (opts.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = opts.gracePeriodSeconds;
+    if (opts.preconditions) body.preconditions = opts.preconditions;
+    return this.request('DELETE', resourcePath(rt, { namespace, name }), { body });
+  }
+
+  /**
+   * One watch request. Calls `onEvent` for every event in order; resolves when the server
+   * ends the stream (its timeoutSeconds elapsed: the caller re-watches from its last
+   * resourceVersion), rejects on a transport error, a non-200 answer, or if `onEvent`
+   * throws. An `ERROR` event is delivered to `onEvent`, which decides (410 → relist).
+   */
+  async watch<T>(path: string, query: Query, onEvent: (ev: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
+    const url = this.#url(path, { ...query, watch: true });
+    const headers = await this.#headers(undefined);
+    let res: Dispatcher.ResponseData;
+    try {
+      // No body timeout: an idle watch is healthy. Liveness comes from the server's
+      // timeoutSeconds and TCP keep-alive.
+      res = await request(url, { method: 'GET', headers, dispatcher: this.#dispatcher, signal, bodyTimeout: 0, headersTimeout: 30_000 });
+    } catch (cause) {
+      throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `watch ${url.pathname}: ${(cause as Error).message}`, { cause });
+    }
+    if (res.statusCode !== 200) {
+      const text = await res.body.text().catch(() => '');
+      throw apiError('WATCH', url, res.statusCode, text);
+    }
+    let buffered = '';
+    try {
+      for await (const chunk of res.body) {
+        buffered += (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (line.trim() !== '') onEvent(JSON.parse(line) as WatchEvent<T>);
+        }
+      }
+    } catch (cause) {
+      res.body.destroy();
+      if (cause instanceof OperatorError) throw cause;
+      throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `watch ${url.pathname}: stream failed: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher.close();
+  }
+
+  /** Tears down every connection, in-flight requests and watches included. */
+  async destroy(): Promise<void> {
+    await this.#dispatcher.destroy();
+  }
+
+  #url(path: string, query: Query | undefined): URL {
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  async #headers(contentType: string | undefined): Promise<Record<string, string>> {
+    if (!this.#auth || Date.now() - this.#auth.at > AUTH_REFRESH_MS) {
+      const opts: { headers?: Record<string, unknown>; auth?: string } = {};
+      await this.#kc.applyToHTTPSOptions(opts);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = String(v);
+      if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      this.#auth = { headers, at: Date.now() };
+    }
+    return {
+      ...this.#auth.headers,
+      accept: 'application/json',
+      'user-agent': this.#userAgent,
+      ...(contentType === undefined ? {} : { 'content-type': contentType }),
+    };
+  }
+}
+
+function apiError(method: string, url: URL, statusCode: number, text: string): KubeApiError {
+  let status: KubeStatus | undefined;
+  try {
+    status = JSON.parse(text) as KubeStatus;
+  } catch {
+    status = undefined;
+  }
+  const message = status?.message ?? (text.slice(0, 200) || `HTTP ${statusCode}`);
+  return new KubeApiError(statusCode, `${method} ${url.pathname}: ${statusCode} ${message}`, status);
+}

@@ -1,0 +1,128 @@
+// Operator errors: one base class with a stable `code` and a `cause`, plus predicates for
+// API-server failures that work for both our REST client's `KubeApiError` and client-node's
+// `ApiException` (whose numeric HTTP status is in `.code`). Match on `code`/status, never on
+// message text. Every code is listed in operator/README.md (a unit test enforces it).
+
+const kOperatorError = Symbol.for('tributary.operator.error');
+
+export const ErrorCodes = {
+  /** The API server answered with a non-2xx status; see `statusCode` and `reason`. */
+  KUBE_API: 'OPERATOR_KUBE_API',
+  /** The request never got an HTTP answer (connection refused/reset, timeout). */
+  KUBE_TRANSPORT: 'OPERATOR_KUBE_TRANSPORT',
+  /** The kubeconfig has no usable current cluster. */
+  KUBECONFIG: 'OPERATOR_KUBECONFIG',
+  /** A status write kept hitting 409 Conflict after its bounded retries. */
+  STATUS_CONFLICT: 'OPERATOR_STATUS_CONFLICT',
+  /** A finalizer patch kept hitting 409 Conflict after its bounded retries. */
+  FINALIZER_CONFLICT: 'OPERATOR_FINALIZER_CONFLICT',
+  /** An object already has a different controller ownerReference. */
+  ALREADY_OWNED: 'OPERATOR_ALREADY_OWNED',
+  /** An owner lacks apiVersion, kind, name or uid, so it cannot be referenced. */
+  INVALID_OWNER: 'OPERATOR_INVALID_OWNER',
+  /** A reconcile failed in a way retrying cannot fix; not requeued. */
+  TERMINAL: 'OPERATOR_TERMINAL',
+  /** The process lost its leader Lease; it must stop reconciling (and exit). */
+  LEADERSHIP_LOST: 'OPERATOR_LEADERSHIP_LOST',
+  /** In-flight reconciles did not finish within the shutdown deadline. */
+  SHUTDOWN_TIMEOUT: 'OPERATOR_SHUTDOWN_TIMEOUT',
+  /** A malformed work-queue key (expected `namespace/name` or `name`). */
+  INVALID_KEY: 'OPERATOR_INVALID_KEY',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class OperatorError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OperatorError';
+    this.code = code;
+    Object.defineProperty(this, kOperatorError, { value: true });
+  }
+
+  // A brand instead of prototype identity, so `instanceof` holds across duplicate copies of
+  // this module (e.g. two installs, or vitest module isolation).
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || !(kOperatorError in value)) return false;
+    return this === OperatorError || Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+}
+
+/** The API server's `Status` object, as sent with error responses and watch ERROR events. */
+export interface KubeStatus {
+  kind?: 'Status';
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: Record<string, unknown>;
+}
+
+export class KubeApiError extends OperatorError {
+  readonly statusCode: number;
+  readonly reason: string | undefined;
+  readonly status: KubeStatus | undefined;
+
+  constructor(statusCode: number, message: string, status?: KubeStatus, options?: { cause?: unknown }) {
+    super(ErrorCodes.KUBE_API, message, options);
+    this.name = 'KubeApiError';
+    this.statusCode = statusCode;
+    this.reason = status?.reason;
+    this.status = status;
+  }
+}
+
+/** Returned by a reconcile to say "log it, count it, but do not retry". */
+export class TerminalError extends OperatorError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? ErrorCodes.TERMINAL, message, options);
+    this.name = 'TerminalError';
+  }
+}
+
+export function isTerminal(err: unknown): boolean {
+  return err instanceof TerminalError;
+}
+
+/** The HTTP status of an API failure, from our KubeApiError or client-node's ApiException. */
+export function statusCodeOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { statusCode?: unknown; code?: unknown };
+  if (typeof e.statusCode === 'number') return e.statusCode;
+  if (typeof e.code === 'number') return e.code;
+  return undefined;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return statusCodeOf(err) === 404;
+}
+
+export function isConflict(err: unknown): boolean {
+  return statusCodeOf(err) === 409 && reasonOf(err) !== 'AlreadyExists';
+}
+
+export function isAlreadyExists(err: unknown): boolean {
+  return statusCodeOf(err) === 409 && reasonOf(err) === 'AlreadyExists';
+}
+
+/** 410 Gone: the resourceVersion a watch asked for has been compacted away; relist. */
+export function isGone(err: unknown): boolean {
+  return statusCodeOf(err) === 410;
+}
+
+function reasonOf(err: unknown): string | undefined {
+  if (err instanceof KubeApiError) return err.reason;
+  // client-node's ApiException carries the Status in `.body` (object or JSON string).
+  const body = (err as { body?: unknown }).body;
+  if (typeof body === 'object' && body !== null) return (body as KubeStatus).reason;
+  if (typeof body === 'string') {
+    try {
+      return (JSON.parse(body) as KubeStatus).reason;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,307 @@
+// An informer: list+watch of one resource type into an in-memory cache, with handlers.
+// Written on our REST client instead of client-node's ListWatch because ListWatch stops for
+// good on any non-410 error, delivers updates without the old object, and mixes model
+// objects (from list) with raw JSON (from watch).
+//
+// Invariants:
+// - After the first successful list, `hasSynced()` stays true; the cache is then kept
+//   current by one long-lived watch that resumes from the last seen resourceVersion.
+// - A watch the server ends normally (timeoutSeconds) is re-opened from that
+//   resourceVersion: no list. Bookmarks keep the resourceVersion fresh on quiet resources.
+// - 410 Gone (resourceVersion compacted) → relist at once; the relist diff fires add,
+//   update and delete handlers, so nothing that happened while disconnected is missed.
+// - Any other error (connection refused while the API server restarts, 403, 404 while a
+//   CRD is missing, …) → retry with capped, jittered exponential backoff, forever, until
+//   stop(). The cache keeps serving its last state meanwhile.
+// - Handlers run synchronously on the event loop in event order; one that throws is
+//   logged and does not break the informer. Handlers must not mutate the objects.
+// - No periodic relists: a controller's resync, if any, re-reads this cache.
+import type { Logger } from '../telemetry/logger.ts';
+import { silentLogger } from '../telemetry/logger.ts';
+import type { OperatorMetrics } from '../telemetry/metrics.ts';
+import type { KubeClient, WatchEvent } from './client.ts';
+import { KubeApiError, isGone, type KubeStatus } from './errors.ts';
+import { resourceId, resourcePath, type KubeObject, type ResourceType } from './resources.ts';
+
+export interface InformerHandlers<T> {
+  onAdd?(obj: T): void;
+  onUpdate?(oldObj: T, newObj: T): void;
+  /** After a relist, `obj` is the last state seen before the object vanished. */
+  onDelete?(obj: T): void;
+}
+
+export interface InformerOptions<T extends KubeObject> {
+  client: KubeClient;
+  resource: ResourceType;
+  /** Watch one namespace; all namespaces if unset. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /**
+   * Applied to every object before it is cached. Default: drop `metadata.managedFields`,
+   * which no controller reads and which is often most of an object's size.
+   */
+  transform?: (obj: T) => T;
+  logger?: Logger;
+  metrics?: OperatorMetrics;
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Server-side watch timeout; each watch picks a random value in [min, 2·min) like client-go. */
+  minWatchTimeoutSeconds?: number;
+  /** Page size of the initial list and relists. */
+  pageSize?: number;
+}
+
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  return obj;
+}
+
+export class Informer<T extends KubeObject> {
+  readonly resource: ResourceType;
+  readonly namespace: string | undefined;
+  readonly labelSelector: string | undefined;
+  readonly fieldSelector: string | undefined;
+  readonly #client: KubeClient;
+  readonly #transform: (obj: T) => T;
+  readonly #log: Logger;
+  readonly #metrics: OperatorMetrics | undefined;
+  readonly #initialBackoffMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #minWatchTimeout: number;
+  readonly #pageSize: number;
+  /** namespace ('' for cluster-scoped) → name → object */
+  readonly #cache = new Map<string, Map<string, T>>();
+  readonly #handlers = new Set<InformerHandlers<T>>();
+  readonly #syncWaiters: Array<() => void> = [];
+  #resourceVersion = '';
+  #synced = false;
+  #abort: AbortController | undefined;
+  #loop: Promise<void> | undefined;
+  #wakeBackoff: (() => void) | undefined;
+  #failures = 0;
+
+  constructor(opts: InformerOptions<T>) {
+    this.#client = opts.client;
+    this.resource = opts.resource;
+    this.namespace = opts.namespace;
+    this.labelSelector = opts.labelSelector;
+    this.fieldSelector = opts.fieldSelector;
+    this.#transform = opts.transform ?? stripManagedFields;
+    this.#metrics = opts.metrics;
+    this.#initialBackoffMs = opts.backoff?.initialMs ?? 800;
+    this.#maxBackoffMs = opts.backoff?.maxMs ?? 30_000;
+    this.#minWatchTimeout = opts.minWatchTimeoutSeconds ?? 300;
+    this.#pageSize = opts.pageSize ?? 500;
+    this.#log = (opts.logger ?? silentLogger()).child({ informer: resourceId(this.resource), namespace: this.namespace ?? '*' });
+  }
+
+  /** Registers handlers; if the cache already holds objects, replays them as adds. Returns an unsubscribe. */
+  addHandler(h: InformerHandlers<T>): () => void {
+    this.#handlers.add(h);
+    if (h.onAdd) for (const obj of this.list()) this.#call(() => h.onAdd?.(obj));
+    return () => this.#handlers.delete(h);
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#abort = new AbortController();
+    this.#loop = this.#run(this.#abort.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.#abort?.abort();
+    this.#wakeBackoff?.();
+    await this.#loop;
+    this.#loop = undefined;
+  }
+
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#syncWaiters.push(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  /** The cached object; `namespace` is ignored for cluster-scoped resources. Do not mutate it. */
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.#cache.get(this.resource.namespaced ? (namespace ?? '') : '')?.get(name);
+  }
+
+  /** Cached objects of one namespace, or all. Do not mutate them. */
+  list(namespace?: string): T[] {
+    if (namespace !== undefined) return [...(this.#cache.get(namespace)?.values() ?? [])];
+    const out: T[] = [];
+    for (const m of this.#cache.values()) out.push(...m.values());
+    return out;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const m of this.#cache.values()) n += m.size;
+    return n;
+  }
+
+  /** The resourceVersion the next watch resumes from ('' = must relist). */
+  get resourceVersion(): string {
+    return this.#resourceVersion;
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    const path = resourcePath(this.resource, { namespace: this.namespace });
+    while (!signal.aborted) {
+      try {
+        if (this.#resourceVersion === '') await this.#relist(signal);
+        const timeoutSeconds = this.#minWatchTimeout + Math.floor(Math.random() * this.#minWatchTimeout);
+        await this.#client.watch<T>(
+          path,
+          {
+            resourceVersion: this.#resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds,
+            labelSelector: this.labelSelector,
+            fieldSelector: this.fieldSelector,
+          },
+          (ev) => this.#onEvent(ev),
+          signal,
+        );
+        this.#failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        if (isGone(err)) {
+          this.#log.info({ resourceVersion: this.#resourceVersion }, 'watch resourceVersion expired; relisting');
+          this.#resourceVersion = '';
+          continue;
+        }
+        this.#failures++;
+        this.#metrics?.informerRestarts.inc({ resource: resourceId(this.resource) });
+        const delay = this.#backoff();
+        this.#log.warn({ err, attempt: this.#failures, retryInMs: delay }, 'list/watch failed; retrying');
+        await this.#sleep(delay, signal);
+      }
+    }
+  }
+
+  async #relist(signal: AbortSignal): Promise<void> {
+    this.#metrics?.informerRelists.inc({ resource: resourceId(this.resource) });
+    const items: T[] = [];
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.#client.list<T>(this.resource, this.namespace, {
+        labelSelector: this.labelSelector,
+        fieldSelector: this.fieldSelector,
+        limit: this.#pageSize,
+        ...(cont ? { continue: cont } : {}),
+        signal,
+      });
+      items.push(...page.items);
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion ?? '';
+    } while (cont);
+    this.#replace(items);
+    this.#resourceVersion = rv;
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const w of this.#syncWaiters.splice(0)) w();
+    }
+    this.#log.debug({ count: items.length, resourceVersion: rv }, 'listed');
+  }
+
+  #replace(items: T[]): void {
+    const seen = new Map<string, Set<string>>();
+    for (const raw of items) {
+      const obj = this.#transform(raw);
+      const ns = obj.metadata?.namespace ?? '';
+      const name = obj.metadata?.name ?? '';
+      let names = seen.get(ns);
+      if (!names) seen.set(ns, (names = new Set()));
+      names.add(name);
+      this.#upsert(obj);
+    }
+    for (const [ns, objs] of this.#cache) {
+      const names = seen.get(ns);
+      for (const [name, obj] of objs) if (!names?.has(name)) this.#remove(obj);
+    }
+  }
+
+  #onEvent(ev: WatchEvent<T>): void {
+    switch (ev.type) {
+      case 'ADDED':
+      case 'MODIFIED':
+        this.#upsert(this.#transform(ev.object));
+        break;
+      case 'DELETED':
+        this.#remove(this.#transform(ev.object));
+        break;
+      case 'BOOKMARK':
+        break;
+      case 'ERROR': {
+        const status = ev.object as unknown as KubeStatus;
+        throw new KubeApiError(status.code ?? 500, `watch ${resourceId(this.resource)}: ${status.message ?? 'error event'}`, status);
+      }
+    }
+    const rv = ev.object.metadata?.resourceVersion;
+    if (rv) this.#resourceVersion = rv;
+  }
+
+  #upsert(obj: T): void {
+    const ns = obj.metadata?.namespace ?? '';
+    const name = obj.metadata?.name ?? '';
+    let objs = this.#cache.get(ns);
+    if (!objs) this.#cache.set(ns, (objs = new Map()));
+    const old = objs.get(name);
+    if (old && old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return;
+    objs.set(name, obj);
+    for (const h of this.#handlers) {
+      if (old) this.#call(() => h.onUpdate?.(old, obj));
+      else this.#call(() => h.onAdd?.(obj));
+    }
+  }
+
+  #remove(obj: T): void {
+    const ns = obj.metadata?.namespace ?? '';
+    const objs = this.#cache.get(ns);
+    const name = obj.metadata?.name ?? '';
+    const old = objs?.get(name);
+    if (!objs || !old) return;
+    objs.delete(name);
+    if (objs.size === 0) this.#cache.delete(ns);
+    for (const h of this.#handlers) this.#call(() => h.onDelete?.(obj));
+  }
+
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#log.error({ err }, 'informer handler threw');
+    }
+  }
+
+  #backoff(): number {
+    const exp = Math.min(this.#maxBackoffMs, this.#initialBackoffMs * 2 ** Math.min(this.#failures - 1, 20));
+    // Full jitter in [exp/2, exp): many informers failing together do not retry in lockstep.
+    return Math.floor(exp / 2 + Math.random() * (exp / 2));
+  }
+
+  #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+      this.#wakeBackoff = done;
+    });
+  }
+}

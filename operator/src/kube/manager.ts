@@ -1,0 +1,169 @@
+// The Manager owns what controllers share: one REST client, shared informers (one watch per
+// resource+scope+selector however many controllers use it), the status writer, the event
+// recorder, leader election, and the shutdown order.
+//
+// Start: informers start at once (caches warm while campaigning, so a new leader can act
+// immediately); controllers start when this process leads (at once without election).
+// Stop (SIGTERM, or lease lost): controllers stop taking keys and drain in-flight
+// reconciles up to the deadline → the Lease is released → informers stop → client closes.
+// A process that *lost* the lease ends `run()` with OPERATOR_LEADERSHIP_LOST so that main
+// exits non-zero and the Deployment restarts it with fresh state, as client-go advises.
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../telemetry/logger.ts';
+import { silentLogger } from '../telemetry/logger.ts';
+import { operatorMetrics, type OperatorMetrics } from '../telemetry/metrics.ts';
+import type { KubeClient } from './client.ts';
+import { Controller, type ControllerOptions } from './controller.ts';
+import { ErrorCodes, OperatorError } from './errors.ts';
+import { EventRecorder } from './events.ts';
+import { Informer, type InformerOptions } from './informer.ts';
+import { LeaderElector } from './leader-election.ts';
+import { resourceId, type KubeObject, type ResourceType } from './resources.ts';
+import { StatusWriter } from './status-writer.ts';
+
+export interface ManagerOptions {
+  client: KubeClient;
+  registry: Registry;
+  logger?: Logger;
+  /** Event source component and field manager. Default `tributary-operator`. */
+  component?: string;
+  leaderElection?: { namespace: string; name: string; identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  /** How long in-flight reconciles may run after a stop request. Default 30 s. */
+  shutdownTimeoutMs?: number;
+}
+
+export type InformerSpec<T extends KubeObject> = Omit<InformerOptions<T>, 'client' | 'logger' | 'metrics' | 'resource'>;
+
+export class Manager {
+  readonly client: KubeClient;
+  readonly metrics: OperatorMetrics;
+  readonly logger: Logger;
+  readonly statusWriter: StatusWriter;
+  readonly events: EventRecorder;
+  readonly #opts: ManagerOptions;
+  readonly #informers = new Map<string, Informer<KubeObject>>();
+  readonly #controllers: Controller<KubeObject>[] = [];
+  readonly #stop = new AbortController();
+  #elector: LeaderElector | undefined;
+  #running: Promise<void> | undefined;
+  #leading = false;
+
+  constructor(opts: ManagerOptions) {
+    this.#opts = opts;
+    this.client = opts.client;
+    this.metrics = operatorMetrics(opts.registry);
+    this.logger = opts.logger ?? silentLogger();
+    const component = opts.component ?? 'tributary-operator';
+    this.statusWriter = new StatusWriter({ client: this.client, metrics: this.metrics, fieldManager: component });
+    this.events = new EventRecorder({ client: this.client, component, logger: this.logger, metrics: this.metrics });
+  }
+
+  /** A shared informer: the same resource, namespace and selectors return the same instance. */
+  informer<T extends KubeObject>(resource: ResourceType, spec: InformerSpec<T> = {}): Informer<T> {
+    const id = [resourceId(resource), spec.namespace ?? '*', spec.labelSelector ?? '', spec.fieldSelector ?? ''].join('|');
+    let inf = this.#informers.get(id);
+    if (!inf) {
+      inf = new Informer<T>({ ...spec, resource, client: this.client, logger: this.logger, metrics: this.metrics }) as unknown as Informer<KubeObject>;
+      this.#informers.set(id, inf);
+      if (this.#running) inf.start();
+    }
+    return inf as unknown as Informer<T>;
+  }
+
+  addController<T extends KubeObject>(opts: Omit<ControllerOptions<T>, 'logger' | 'metrics'>): Controller<T> {
+    const c = new Controller<T>({ ...opts, logger: this.logger, metrics: this.metrics });
+    this.#controllers.push(c as unknown as Controller<KubeObject>);
+    if (this.#leading) void this.#startController(c as unknown as Controller<KubeObject>);
+    return c;
+  }
+
+  /** True once every informer has synced: the /readyz condition. */
+  ready(): boolean {
+    return [...this.#informers.values()].every((i) => i.hasSynced());
+  }
+
+  isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /**
+   * Runs until stop() (resolves) or the lease is lost (rejects with
+   * OPERATOR_LEADERSHIP_LOST). Shutdown is complete when this settles.
+   */
+  run(): Promise<void> {
+    this.#running ??= this.#run();
+    return this.#running;
+  }
+
+  /** Requests a graceful stop; await run() for completion. */
+  stop(): void {
+    this.#stop.abort();
+  }
+
+  /** SIGTERM/SIGINT → graceful stop. Returns a function that removes the handlers. */
+  installSignalHandlers(): () => void {
+    const onSignal = (sig: NodeJS.Signals) => {
+      this.logger.info({ signal: sig }, 'shutting down');
+      this.stop();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    return () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
+  }
+
+  async #run(): Promise<void> {
+    for (const inf of this.#informers.values()) inf.start();
+    let lost = false;
+    const le = this.#opts.leaderElection;
+    if (le) {
+      this.#elector = new LeaderElector({
+        client: this.client,
+        namespace: le.namespace,
+        name: le.name,
+        identity: le.identity ?? `${hostname()}_${randomUUID()}`,
+        ...(le.leaseDurationMs === undefined ? {} : { leaseDurationMs: le.leaseDurationMs }),
+        ...(le.renewDeadlineMs === undefined ? {} : { renewDeadlineMs: le.renewDeadlineMs }),
+        ...(le.retryPeriodMs === undefined ? {} : { retryPeriodMs: le.retryPeriodMs }),
+        logger: this.logger,
+        metrics: this.metrics,
+        onStartedLeading: () => this.#startLeading(),
+        // Stop reconciling the moment leadership ends, before releasing the lease.
+        onStoppedLeading: () => this.#stopControllers(),
+      });
+      const outcome = await this.#elector.run(this.#stop.signal);
+      lost = outcome === 'lost';
+    } else {
+      this.#startLeading();
+      await new Promise<void>((resolve) => this.#stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+      await this.#stopControllers();
+    }
+    await Promise.all([...this.#informers.values()].map((i) => i.stop()));
+    this.logger.info({ lost }, 'manager stopped');
+    if (lost) throw new OperatorError(ErrorCodes.LEADERSHIP_LOST, 'lost the leader lease; stopped reconciling');
+  }
+
+  #startLeading(): void {
+    this.#leading = true;
+    for (const c of this.#controllers) void this.#startController(c);
+  }
+
+  async #startController(c: Controller<KubeObject>): Promise<void> {
+    try {
+      await c.start(this.#stop.signal);
+    } catch (err) {
+      if (!this.#stop.signal.aborted) this.logger.error({ err, controller: c.name }, 'controller failed to start');
+    }
+  }
+
+  async #stopControllers(): Promise<void> {
+    this.#leading = false;
+    const deadline = this.#opts.shutdownTimeoutMs ?? 30_000;
+    const results = await Promise.allSettled(this.#controllers.map((c) => c.stop(deadline)));
+    for (const r of results) if (r.status === 'rejected') this.logger.warn({ err: r.reason as unknown }, 'controller did not drain in time');
+  }
+}
