@@ -348,8 +348,9 @@ export class ContainerRunner {
   }
 
   /** Restores a termination recorded by a previous agent for a container that will not run again. */
-  restoreTerminated(term: TerminatedState): void {
+  restoreTerminated(term: TerminatedState, restartCount?: number): void {
     this.#state = { terminated: term };
+    if (restartCount !== undefined) this.#restartCount = restartCount;
     this.#stop.abort();
   }
 

@@ -155,7 +155,8 @@ export class PodWorker {
         : t
           ? { exitCode: t.exitCode, reason: t.reason ?? 'Error', finishedAt: t.finishedAt ?? metaTime(), ...(t.startedAt ? { startedAt: t.startedAt } : {}), ...(t.message ? { message: t.message } : {}) }
           : undefined;
-      previous = { restartCount: prev.restartCount ?? 0, ...(lastTerminated ? { lastTerminated } : {}) };
+      // The container ran before: its next start is a restart.
+      previous = { restartCount: (prev.restartCount ?? 0) + 1, ...(lastTerminated ? { lastTerminated } : {}) };
     }
     const runner = new ContainerRunner({
       container: c,
@@ -288,7 +289,8 @@ export class PodWorker {
       }
       if (recovered && wasInitialized) {
         const prev = pod.status?.initContainerStatuses?.find((s) => s.name === runner.name)?.state?.terminated;
-        runner.restoreTerminated({ exitCode: prev?.exitCode ?? 0, reason: prev?.reason ?? 'Completed', finishedAt: prev?.finishedAt ?? metaTime() });
+        const prevStatus = pod.status?.initContainerStatuses?.find((s) => s.name === runner.name);
+        runner.restoreTerminated({ exitCode: prev?.exitCode ?? 0, reason: prev?.reason ?? 'Completed', finishedAt: prev?.finishedAt ?? metaTime() }, prevStatus?.restartCount ?? 0);
         continue;
       }
       const run = runner.run();
@@ -315,7 +317,10 @@ export class PodWorker {
       const t = prev?.state?.terminated;
       const wasRunning = prev?.state?.running !== undefined;
       if (recovered && t && (policy === 'Never' || (policy === 'OnFailure' && t.exitCode === 0))) {
-        runner.restoreTerminated({ exitCode: t.exitCode, reason: t.reason ?? 'Error', finishedAt: t.finishedAt ?? metaTime(), ...(t.startedAt ? { startedAt: t.startedAt } : {}) });
+        runner.restoreTerminated(
+          { exitCode: t.exitCode, reason: t.reason ?? 'Error', finishedAt: t.finishedAt ?? metaTime(), ...(t.startedAt ? { startedAt: t.startedAt } : {}) },
+          prev?.restartCount ?? 0,
+        );
         continue;
       }
       if (recovered && wasRunning && policy === 'Never') {
@@ -323,8 +328,9 @@ export class PodWorker {
           exitCode: 137,
           reason: 'NodeAgentRestarted',
           message: 'the node agent restarted while the container ran; restartPolicy Never forbids running it again',
+          ...(prev?.state?.running?.startedAt ? { startedAt: prev.state.running.startedAt } : {}),
           finishedAt: metaTime(),
-        });
+        }, prev?.restartCount ?? 0);
         continue;
       }
       const run = runner.run();
