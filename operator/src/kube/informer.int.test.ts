@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRegistry, operatorMetrics } from '../telemetry/metrics.ts';
+import type { KubeClient } from './client.ts';
+import { isGone } from './errors.ts';
+import { Informer } from './informer.ts';
+import { Resources, resourcePath, type KubeObject } from './resources.ts';
+import { createNamespace, createTestCrd, deleteNamespace, newClient, suffix, waitFor } from './testing/cluster.ts';
+import { TcpProxy } from './testing/tcp-proxy.ts';
+
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+function recorder() {
+  const events: string[] = [];
+  return {
+    events,
+    handlers: {
+      onAdd: (o: KubeObject) => events.push(`add:${o.metadata?.name}`),
+      onUpdate: (old: ConfigMap, o: ConfigMap) => events.push(`update:${o.metadata?.name}:${old.data?.v ?? ''}->${o.data?.v ?? ''}`),
+      onDelete: (o: KubeObject) => events.push(`delete:${o.metadata?.name}`),
+    },
+  };
+}
+
+async function value(m: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
+  return (await m.get()).values.reduce((a, v) => a + v.value, 0);
+}
+
+describe('Informer against the real API server', () => {
+  let client: KubeClient;
+  let ns: string;
+
+  beforeAll(async () => {
+    client = await newClient();
+    ns = await createNamespace(client, 'kube-informer');
+  });
+
+  afterAll(async () => {
+    await deleteNamespace(client, ns);
+    await client.close();
+  });
+
+  it('lists, then sees add, update (with the old object) and delete; filters by label', async () => {
+    await client.create(Resources.ConfigMap, { metadata: { name: 'pre', namespace: ns, labels: { pick: 'yes' } }, data: { v: '0' } } as ConfigMap);
+    const inf = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns, labelSelector: 'pick=yes' });
+    const rec = recorder();
+    inf.addHandler(rec.handlers);
+    inf.start();
+    await inf.waitForSync();
+    expect(inf.hasSynced()).toBe(true);
+    expect(inf.get(ns, 'pre')?.data?.v).toBe('0');
+    // managedFields are stripped from the cache by default.
+    expect(inf.get(ns, 'pre')?.metadata?.managedFields).toBeUndefined();
+
+    await client.create(Resources.ConfigMap, { metadata: { name: 'a', namespace: ns, labels: { pick: 'yes' } }, data: { v: '1' } } as ConfigMap);
+    await client.create(Resources.ConfigMap, { metadata: { name: 'ignored', namespace: ns }, data: { v: '1' } } as ConfigMap);
+    await client.patch(Resources.ConfigMap, ns, 'a', { data: { v: '2' } });
+    await client.delete(Resources.ConfigMap, ns, 'a');
+    await waitFor('delete of a', () => rec.events.includes('delete:a'));
+    expect(rec.events).toEqual(['add:pre', 'add:a', 'update:a:1->2', 'delete:a']);
+    expect(inf.get(ns, 'a')).toBeUndefined();
+    expect(inf.list(ns).map((o) => o.metadata?.name)).toEqual(['pre']);
+    expect(inf.list().length).toBe(1);
+    await inf.stop();
+  });
+
+  it('replays cached objects to a handler added after sync', async () => {
+    const inf = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns });
+    inf.start();
+    await inf.waitForSync();
+    const rec = recorder();
+    inf.addHandler(rec.handlers);
+    expect(rec.events).toContain('add:pre');
+    await inf.stop();
+  });
+
+  it('re-opens a watch the server ends (timeoutSeconds) from its resourceVersion, without relisting', async () => {
+    const metrics = operatorMetrics(createRegistry());
+    const inf = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns, minWatchTimeoutSeconds: 1, metrics });
+    const rec = recorder();
+    inf.addHandler(rec.handlers);
+    inf.start();
+    await inf.waitForSync();
+    // Several server-side watch timeouts pass.
+    await new Promise((r) => setTimeout(r, 4500));
+    await client.create(Resources.ConfigMap, { metadata: { name: 'after-timeouts', namespace: ns } });
+    await waitFor('add after timeouts', () => rec.events.includes('add:after-timeouts'));
+    expect(await value(metrics.informerRelists)).toBe(1);
+    expect(await value(metrics.informerRestarts)).toBe(0);
+    await inf.stop();
+  });
+
+  it('the API server answers a watch from a compacted resourceVersion with 410, which we classify as Gone', async () => {
+    let gone = false;
+    await client
+      .watch<KubeObject>(
+        resourcePath(Resources.ConfigMap, { namespace: ns }),
+        { resourceVersion: '1' },
+        (ev) => {
+          if (ev.type === 'ERROR') gone = isGone({ statusCode: (ev.object as { code?: number }).code });
+        },
+        AbortSignal.timeout(10_000),
+      )
+      .catch(() => undefined);
+    expect(gone).toBe(true);
+  });
+
+  it('survives the API server going away: backs off, reconnects, and catches up on what changed meanwhile', async () => {
+    const proxy = new TcpProxy(client.server);
+    await proxy.start();
+    const viaProxy = await newClient(proxy.url);
+    const metrics = operatorMetrics(createRegistry());
+    const inf = new Informer<ConfigMap>({ client: viaProxy, resource: Resources.ConfigMap, namespace: ns, metrics, backoff: { initialMs: 200, maxMs: 1000 } });
+    const rec = recorder();
+    inf.addHandler(rec.handlers);
+    inf.start();
+    await inf.waitForSync();
+    await client.create(Resources.ConfigMap, { metadata: { name: 'doomed', namespace: ns }, data: { v: '1' } } as ConfigMap);
+    await waitFor('add doomed', () => rec.events.includes('add:doomed'));
+
+    await proxy.cut();
+    // While the informer cannot reach the server: an add, an update and a delete.
+    await client.create(Resources.ConfigMap, { metadata: { name: 'during-outage', namespace: ns } });
+    await client.patch(Resources.ConfigMap, ns, 'pre', { data: { v: 'outage' } });
+    await client.delete(Resources.ConfigMap, ns, 'doomed');
+    await waitFor('a failed reconnect attempt', async () => (await value(metrics.informerRestarts)) >= 2, 15_000);
+    // The cache keeps serving its last state while disconnected.
+    expect(inf.get(ns, 'doomed')).toBeDefined();
+
+    await proxy.restore();
+    await waitFor('catch-up after the outage', () => rec.events.includes('add:during-outage') && rec.events.includes('delete:doomed') && rec.events.includes('update:pre:0->outage'), 20_000);
+    expect(inf.get(ns, 'doomed')).toBeUndefined();
+
+    // And it keeps watching afterwards.
+    await client.create(Resources.ConfigMap, { metadata: { name: 'after-outage', namespace: ns } });
+    await waitFor('add after outage', () => rec.events.includes('add:after-outage'));
+    await inf.stop();
+    await viaProxy.destroy();
+    await proxy.stop();
+  });
+
+  it('keeps retrying while its resource type does not exist (404), and recovers when it is (re)created', async () => {
+    const group = `inf${suffix()}.test.tributary.dev`;
+    const crd = await createTestCrd(client, { group, kind: 'Widget', plural: 'widgets' });
+    const metrics = operatorMetrics(createRegistry());
+    const inf = new Informer<KubeObject>({ client, resource: crd.resource, namespace: ns, metrics, backoff: { initialMs: 200, maxMs: 1000 } });
+    const rec = recorder();
+    inf.addHandler(rec.handlers);
+    inf.start();
+    await inf.waitForSync();
+    await client.create(crd.resource, { apiVersion: crd.apiVersion, kind: 'Widget', metadata: { name: 'w1', namespace: ns } });
+    await waitFor('add w1', () => rec.events.includes('add:w1'));
+
+    // Deleting the CRD deletes its objects and breaks the watch; lists now fail with 404.
+    await crd.remove();
+    await waitFor('restarts while the CRD is missing', async () => (await value(metrics.informerRestarts)) >= 2, 20_000);
+
+    const again = await createTestCrd(client, { group, kind: 'Widget', plural: 'widgets' });
+    await client.create(again.resource, { apiVersion: again.apiVersion, kind: 'Widget', metadata: { name: 'w2', namespace: ns } });
+    await waitFor('add w2 after the CRD came back', () => rec.events.includes('add:w2'), 30_000);
+    expect(rec.events).toContain('delete:w1');
+    expect(inf.get(ns, 'w1')).toBeUndefined();
+    await inf.stop();
+    await again.remove();
+  });
+});
