@@ -208,6 +208,28 @@ describe('the node agent runs pods', () => {
     expect(crashLooping.status?.containerStatuses?.[0]?.state?.waiting?.message).toMatch(/back-off \d+s restarting failed container=main/);
   });
 
+  it('restarts a container whose liveness probe fails', async () => {
+    await api.post(podsPath(), {
+      metadata: { name: 'liveness' },
+      spec: {
+        terminationGracePeriodSeconds: 2,
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            // Healthy for ~1.5s after each start, then the probe's file disappears.
+            command: ['sh', '-c', 'touch "$TRIBUTARY_POD_ROOT/healthy"; sleep 1.5; rm "$TRIBUTARY_POD_ROOT/healthy"; exec sleep 3600'],
+            livenessProbe: { exec: { command: ['sh', '-c', 'test -f "$TRIBUTARY_POD_ROOT/healthy"'] }, periodSeconds: 1, failureThreshold: 1 },
+          },
+        ],
+      },
+    });
+    const restarted = await waitForPod(api, ns, 'liveness', 'restarted by its liveness probe', (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 60_000);
+    const last = restarted.status?.containerStatuses?.[0]?.lastState?.terminated;
+    expect(last?.message).toContain('failed liveness probe');
+    expect(last?.exitCode).toBe(143); // sleep exits on SIGTERM
+  });
+
   it('runs init containers in order, then the app container with env from the downward API, ConfigMaps and Secrets', async () => {
     const out = hostDir();
     await api.post(`/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: 'env-config' }, data: { color: 'blue', size: 'L' } });

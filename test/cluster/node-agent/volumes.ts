@@ -51,6 +51,7 @@ export class PodVolumes {
   readonly #ctx: VolumeContext;
   readonly #facts: () => PodFacts;
   readonly #tokens = new Map<string, CachedToken>();
+  #mountLock: Promise<void> = Promise.resolve();
 
   constructor(pod: () => Pod, paths: PodPaths, facts: () => PodFacts, ctx: VolumeContext) {
     this.#pod = pod;
@@ -190,7 +191,14 @@ export class PodVolumes {
    * Creates `<podRoot><mountPath>` symlinks for a container's volumeMounts (parents first, so a
    * mount nested in another lands inside the outer volume, as an overlay mount would).
    */
-  async mount(container: Container): Promise<void> {
+  mount(container: Container): Promise<void> {
+    // Containers of a pod are prepared concurrently and share the pod root: one at a time.
+    const next = this.#mountLock.then(() => this.#mount(container));
+    this.#mountLock = next.catch(() => undefined);
+    return next;
+  }
+
+  async #mount(container: Container): Promise<void> {
     const volumes = new Map((this.#pod().spec?.volumes ?? []).map((v) => [v.name, v]));
     const mounts = [...(container.volumeMounts ?? [])].sort((a, b) => a.mountPath.length - b.mountPath.length);
     for (const m of mounts) {
