@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { ClusterError } from '../errors.ts';
 import { repoRoot, versions, type ClusterPaths } from '../paths.ts';
 import { host, ports } from '../ports.ts';
-import { assertPortFree, portOpen, runToLog, startDetached, waitUntil, type Started } from '../process.ts';
+import { assertPortFree, isAlive, portOpen, runToLog, startDetached, waitUntil, type Started } from '../process.ts';
 import {
   commonProperties,
   druidDirs,
@@ -87,21 +88,35 @@ export async function startDruid(paths: ClusterPaths, started: (p: Started) => v
     started(p);
   }
   const proc = (s: DruidService): Started => procs.get(s)!;
+  const all = [zk, ...procs.values()];
   const deadline = Date.now() + readyTimeoutMs;
-  const left = (): number => Math.max(1_000, deadline - Date.now());
+  // Each check is attributed to the process whose log explains a failure; any Druid process
+  // exiting meanwhile fails the start at once, with its own name and log.
+  const wait = async (p: Started, what: string, check: () => Promise<boolean>): Promise<void> => {
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      const dead = all.find((q) => !isAlive(q));
+      if (dead) {
+        throw new ClusterError('CLUSTER_START_FAILED', dead.component, `exited before Druid was ready`, { logFile: dead.logFile });
+      }
+      try {
+        if (await check()) return;
+      } catch (err) {
+        lastError = err;
+      }
+      await sleep(500);
+    }
+    throw new ClusterError('CLUSTER_NOT_READY', p.component, `not ${what} after ${readyTimeoutMs / 1000}s`, {
+      logFile: p.logFile,
+      cause: lastError,
+    });
+  };
 
-  // Each check is attributed to the process whose log explains a failure.
-  for (const service of druidServices) {
-    await waitUntil(proc(service), 'healthy (/status/health)', () => healthy(service), left());
-  }
-  await waitUntil(proc('historical'), 'seen by the coordinator', () => coordinatorSeesHistorical(), left());
-  await waitUntil(proc('indexer'), 'registered as an Overlord worker', () => overlordHasWorker(), left());
-  await waitUntil(proc('coordinator'), 'serving the supervisor API through the router', () => supervisorApiAnswers(), left());
-  await waitUntil(proc('broker'), 'answering SQL through the router', () => sqlAnswers(), left());
-  // Zookeeper must outlive everything; a death there would show as failures above, but say so plainly.
-  if (!(await portOpen(ports.druidZookeeper))) {
-    throw new ClusterError('CLUSTER_START_FAILED', 'druid-zookeeper', 'stopped accepting connections', { logFile: zk.logFile });
-  }
+  for (const service of druidServices) await wait(proc(service), 'healthy (/status/health)', () => healthy(service));
+  await wait(proc('historical'), 'seen by the coordinator', coordinatorSeesHistorical);
+  await wait(proc('indexer'), 'registered as an Overlord worker', overlordHasWorker);
+  await wait(proc('coordinator'), 'serving the supervisor API through the router', supervisorApiAnswers);
+  await wait(proc('broker'), 'answering SQL through the router', sqlAnswers);
 }
 
 async function get(target: string): Promise<{ status: number; body: string }> {
