@@ -45,6 +45,8 @@ export interface LocalJobOptions {
   batchSize?: number;
   /** Batches queued per channel before the producer stops. Default 16. */
   channelCapacity?: number;
+  /** Replaces the writer of a sink (tests, embedding: collect results in memory). */
+  sinkWriter?: (spec: SinkSpec, slot: number) => SinkWriter | undefined;
   /** Per stateful step, snapshots to restore from (any parallelism, same maxParallelism). */
   restore?: Map<string, Uint8Array[]>;
 }
@@ -203,7 +205,7 @@ export class LocalJob {
       const node = this.node(name);
       if (node.role === 'sink') {
         const spec = this.graph.spec.sinks.find((x) => x.name === name) as SinkSpec;
-        const writer: SinkWriter = createSinkWriter(spec);
+        const writer: SinkWriter = this.opts.sinkWriter?.(spec, s) ?? createSinkWriter(spec);
         const counter = this.metrics.recordsOut.labels(name);
         const op = new SinkOperator(name, writer, (n) => {
           this.recordsOut += n;

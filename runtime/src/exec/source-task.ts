@@ -39,6 +39,7 @@ export class SourceTask implements Task, RawRecords {
   private readonly extract: ((rec: Rec) => number) | undefined;
   private readonly batch = newBatch();
   private readonly partOf: number[] = [];
+  private finishedPartitions: number[] = [];
   private stopRequested: { drain: boolean } | undefined;
   private opened = false;
   private lastIdleCheck = 0;
@@ -74,7 +75,11 @@ export class SourceTask implements Task, RawRecords {
       parallelism: this.o.parallelism,
       logger: this.o.logger,
       addPartition: () => this.wms.addPartition(Date.now()),
-      finishPartition: (p) => this.wms.finishPartition(p),
+      // Applied after the records of the current poll are accounted for: a partition must not
+      // report idle (and release the watermark) ahead of its own last records.
+      finishPartition: (p) => {
+        this.finishedPartitions.push(p);
+      },
       wake: slot.wake,
       wakeAt: (t) => slot.schedule(t, () => {}),
       recordFailed: (reason) => this.o.onFailed(reason),
@@ -147,9 +152,13 @@ export class SourceTask implements Task, RawRecords {
       this.records += b.n;
       this.o.onRecords(b.n);
       if (b.n > 0) this.o.out.push(b);
+      this.applyFinishedPartitions();
       this.wms.emit(now);
       this.lastIdleCheck = now;
-    } else if (status === 'empty') {
+    } else {
+      this.applyFinishedPartitions();
+    }
+    if (n === 0 && status === 'empty') {
       const now = Date.now();
       if (now - this.lastIdleCheck >= IDLE_CHECK_MS) {
         this.wms.emit(now);
@@ -161,6 +170,12 @@ export class SourceTask implements Task, RawRecords {
       return true;
     }
     return n > 0;
+  }
+
+  private applyFinishedPartitions(): void {
+    if (this.finishedPartitions.length === 0) return;
+    for (const p of this.finishedPartitions) this.wms.finishPartition(p);
+    this.finishedPartitions = [];
   }
 
   private finish(drain: boolean): void {

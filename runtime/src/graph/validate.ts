@@ -433,7 +433,18 @@ export function checkGraph(raw: unknown, pathPrefix = 'graph'): { graph?: Valida
     }
   }
   if (order.length < nodes.size) {
-    const onCycle = [...nodes.values()].filter((n) => !order.includes(n.name));
+    // Peel off nodes that merely sit downstream of a cycle; what remains is on one.
+    const rest = new Set([...nodes.keys()].filter((n) => !order.includes(n)));
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const n of rest) {
+        if (!(nodes.get(n) as NodeInfo).consumers.some((c) => rest.has(c))) {
+          rest.delete(n);
+          changed = true;
+        }
+      }
+    }
+    const onCycle = [...rest].map((n) => nodes.get(n) as NodeInfo);
     const first = onCycle[0] as NodeInfo;
     c.add(`${first.path}.from`, `cycle between ${onCycle.map((n) => `"${n.name}"`).join(', ')}; a graph must be acyclic`);
     return { issues: c.issues };

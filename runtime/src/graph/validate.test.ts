@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { isTributaryError, type ValidationIssue } from '../errors.ts';
+import { loadJobText } from './load.ts';
+import { planGraph, describePlan } from './plan.ts';
+import { checkGraph, validateGraph } from './validate.ts';
+
+const base = () => ({
+  sources: [{ name: 'clicks', datagen: { generator: 'schema', fields: { user: { type: 'string' }, price: { type: 'double' }, ts: { type: 'timestamp' } } }, timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '5s' } }],
+  steps: [
+    { name: 'cheap', from: 'clicks', filter: 'price < 10.0' },
+    { name: 'by-user', from: 'cheap', keyBy: 'user' },
+    { name: 'per-minute', from: 'by-user', window: { tumbling: { size: '1m' } } },
+    { name: 'counts', from: 'per-minute', aggregate: { n: 'count()', spent: 'sum(price)' } },
+  ],
+  sinks: [{ name: 'out', from: 'counts', console: {} }],
+});
+
+function issues(g: unknown): ValidationIssue[] {
+  return checkGraph(g).issues;
+}
+
+function messages(g: unknown): string[] {
+  return issues(g).map((i) => `${i.path}: ${i.message}`);
+}
+
+describe('validateGraph', () => {
+  it('accepts a valid graph and infers output field types', () => {
+    const g = validateGraph(base());
+    expect(g.nodes.get('counts')?.schema).toEqual({ user: 'string', window_start: 'double', window_end: 'double', n: 'double', spent: 'double' });
+    expect(g.order.indexOf('clicks')).toBeLessThan(g.order.indexOf('out'));
+  });
+
+  it('names the path and the expectation for a bad duration', () => {
+    const g = base();
+    (g.steps[2] as { window: unknown }).window = { tumbling: { size: 'abc' } };
+    expect(messages(g)).toEqual(['graph.steps[2].window.tumbling.size: expected a duration like "1m", got "abc"']);
+  });
+
+  it('reports an unknown input with the known names', () => {
+    const g = base();
+    g.steps[1]!.from = 'chep';
+    expect(messages(g)).toEqual(['graph.steps[1].from: unknown input "chep"; expected one of clicks, cheap, by-user, per-minute, counts']);
+  });
+
+  it('reports duplicate names', () => {
+    const g = base();
+    g.steps[1]!.name = 'cheap';
+    expect(messages(g)[0]).toBe('graph.steps[1].name: duplicate name "cheap" (also graph.steps[0])');
+  });
+
+  it('reports cycles', () => {
+    const g = {
+      sources: [{ name: 's', collection: { records: [{ a: 1 }] } }],
+      steps: [
+        { name: 'a', from: ['s', 'b'], union: {} },
+        { name: 'b', from: 'a', filter: 'true' },
+      ],
+      sinks: [{ name: 'out', from: 'b', console: {} }],
+    };
+    expect(messages(g)).toEqual(['graph.steps[0].from: cycle between "a", "b"; a graph must be acyclic']);
+  });
+
+  it('type-checks CEL against known fields', () => {
+    const g = base();
+    g.steps[0]!.filter = 'price + user';
+    expect(messages(g)).toEqual(['graph.steps[0].filter: invalid expression "price + user": no such overload: double + string']);
+    g.steps[0]!.filter = 'prize < 1.0';
+    expect(messages(g)).toEqual(['graph.steps[0].filter: invalid expression "prize < 1.0": Unknown variable: prize']);
+    g.steps[0]!.filter = 'price';
+    expect(messages(g)).toEqual(['graph.steps[0].filter: expected a bool expression, got type double from "price"']);
+    g.steps[0]!.filter = 'price <';
+    expect(messages(g)[0]).toMatch(/^graph\.steps\[0\]\.filter: invalid expression "price <": Unexpected token/);
+  });
+
+  it('type-checks downstream of a map using the projected types', () => {
+    const g = base();
+    g.steps.splice(1, 0, { name: 'proj', from: 'cheap', map: { who: 'user', cents: 'price * 100' } } as never);
+    g.steps[2]!.from = 'proj';
+    g.steps[2]!.keyBy = 'user';
+    expect(messages(g)).toEqual([
+      'graph.steps[2].keyBy: unknown field "user"; the input "proj" has who, cents',
+      'graph.steps[4].aggregate.spent: invalid expression "price": Unknown variable: price',
+    ]);
+  });
+
+  it('requires a keyBy before a keyed window', () => {
+    const g = base();
+    g.steps[2]!.from = 'cheap';
+    expect(messages(g)).toEqual(['graph.steps[2].from: window needs a keyed input: expected "cheap" to be a keyBy step (add a keyBy step before this window), got a filter']);
+  });
+
+  it('requires exactly one aggregate after a window, with valid functions', () => {
+    const g = base();
+    (g.steps[3] as { aggregate: unknown }).aggregate = { n: 'median(price)' };
+    expect(messages(g)).toEqual(['graph.steps[3].aggregate.n: unknown aggregate function "median"; expected one of count, sum, min, max, avg, countDistinct, first, last']);
+    const g2 = base();
+    g2.sinks[0]!.from = 'per-minute';
+    g2.steps.pop();
+    expect(messages(g2)).toEqual(['graph.steps[2]: a window must be read by exactly one aggregate step (its results); got "out" (console)']);
+  });
+
+  it('rejects unknown fields, missing kinds and bad sources', () => {
+    expect(messages({ sources: [{ name: 'x', kafka: { topic: 't' }, extra: 1 }], sinks: [{ name: 'o', from: 'x', console: {} }] })).toEqual([
+      'graph.sources[0].extra: unknown field; expected one of name, timestamp, kafka, datagen, file, collection, druid',
+      'graph.sources[0].kafka.brokers: expected "host:port" or a list of them, got nothing',
+    ]);
+    expect(messages({ sources: [], sinks: [] })).toEqual(['graph.sources: expected a non-empty list, got []', 'graph.sinks: expected a non-empty list, got []']);
+    expect(messages({ sources: [{ name: 's', datagen: { generator: 'nexmark' } }], steps: [{ name: 'x', from: 's' }], sinks: [{ name: 'o', from: 'x', console: {} }] })).toEqual([
+      'graph.steps[0]: expected exactly one step kind (filter, map, flatMap, keyBy, window, aggregate, union, join, dedupe), got none',
+    ]);
+  });
+
+  it('validates late outputs, join arity and dedupe', () => {
+    const g = base();
+    (g.steps[2] as { window: unknown }).window = { tumbling: { size: '1m' }, allowedLateness: '10s', lateOutput: 'late' };
+    (g.sinks as unknown[]).push({ name: 'late-out', from: 'late', file: { path: '/tmp/late.jsonl' } });
+    expect(messages(g)).toEqual([]);
+    const j = {
+      sources: [
+        { name: 'a', collection: { records: [{ u: 'x' }] } },
+        { name: 'b', collection: { records: [{ u: 'x', v: 1 }] } },
+      ],
+      steps: [
+        { name: 'ka', from: 'a', keyBy: 'u' },
+        { name: 'kb', from: 'b', keyBy: ['u', 'v'] },
+        { name: 'j', from: ['ka', 'kb'], join: { lowerBound: '5s', upperBound: '-5s' } },
+      ],
+      sinks: [{ name: 'o', from: 'j', console: {} }],
+    };
+    expect(messages(j)).toEqual([
+      'graph.steps[2].join.upperBound: expected upperBound ≥ lowerBound (5s), got "-5s"',
+      'graph.steps[2].from: join inputs must have keys of the same arity; "ka" has 1 key part(s), "kb" has 2',
+    ]);
+  });
+
+  it('throws TRIB_GRAPH_INVALID with every issue', () => {
+    try {
+      validateGraph({ sources: [{ name: 's' }], sinks: [{ name: 'o', from: 'nope', console: {} }] });
+      expect.unreachable();
+    } catch (e) {
+      expect(isTributaryError(e, 'TRIB_GRAPH_INVALID')).toBe(true);
+      expect((e as { issues: ValidationIssue[] }).issues.map((i) => i.path)).toEqual(['graph.sources[0]', 'graph.sinks[0].from']);
+    }
+  });
+
+  it('plans chains between exchanges', () => {
+    expect(describePlan(planGraph(validateGraph(base())))).toEqual(['task 0: clicks → cheap → by-user', 'task 1: [by-user ⇉hash] ⇒ per-minute → counts → out']);
+  });
+});
+
+describe('loadJobText', () => {
+  const manifest = `
+apiVersion: tributary.dev/v1alpha1
+kind: StreamJob
+metadata: { name: demo }
+spec:
+  replicas: 3
+  graph:
+    sources: [{ name: s, datagen: { generator: nexmark, rate: 10 } }]
+    sinks: [{ name: o, from: s, console: {} }]
+`;
+  it('reads a StreamJob manifest and applies --set to the graph and spec', () => {
+    const j = loadJobText(manifest, ['graph.sources[0].datagen.rate=500', 'spec.replicas=2']);
+    expect(j.name).toBe('demo');
+    expect(j.replicas).toBe(2);
+    expect(j.graphPath).toBe('spec.graph');
+    expect((j.graph as { sources: { datagen: { rate: number } }[] }).sources[0]?.datagen.rate).toBe(500);
+  });
+
+  it('reads a bare graph', () => {
+    const j = loadJobText('sources: [{ name: s, datagen: { generator: nexmark } }]\nsinks: [{ name: o, from: s, console: {} }]\n', ['graph.sinks[0].console.prefix=true']);
+    expect(validateGraph(j.graph).spec.sinks[0]?.console).toEqual({ prefix: true });
+  });
+
+  it('prefixes validation paths with spec.graph for manifests', () => {
+    const j = loadJobText(manifest, ['graph.sources[0].datagen.rate=fast']);
+    expect(checkGraph(j.graph, j.graphPath).issues[0]?.path).toBe('spec.graph.sources[0].datagen.rate');
+  });
+
+  it('fails clearly on invalid YAML', () => {
+    expect(() => loadJobText('sources: [')).toThrow(/not valid YAML or JSON/);
+  });
+});

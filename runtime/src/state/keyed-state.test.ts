@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { isTributaryError } from '../errors.ts';
+import { canonicalKey, keyGroupOf, keyGroupRangeForSlot } from './key-groups.ts';
+import { KeyedStateBackend } from './keyed-state.ts';
+import { readSnapshotHeader } from './snapshot-format.ts';
+
+const MAXP = 16;
+
+function fill(backends: KeyedStateBackend[], keys: string[]): void {
+  for (const k of keys) {
+    const key = canonicalKey([k]);
+    const kg = keyGroupOf(key, MAXP);
+    const b = backends.find((x) => kg >= x.range.start && kg <= x.range.end) as KeyedStateBackend;
+    b.state<number>('count').put(kg, key, k.length);
+    b.state<Set<string>>('seen', { toJSON: (s) => [...s], fromJSON: (j) => new Set(j as string[]) }).put(kg, key, new Set([k, `${k}!`]));
+  }
+}
+
+function contents(backends: KeyedStateBackend[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const b of backends) {
+    for (const [, key, v] of b.state<number>('count').entries()) out[`count ${key}`] = v;
+    for (const [, key, v] of b.state<Set<string>>('seen', { toJSON: (s) => [...s], fromJSON: (j) => new Set(j as string[]) }).entries()) out[`seen ${key}`] = [...v].sort();
+  }
+  return out;
+}
+
+const backendsFor = (p: number): KeyedStateBackend[] => Array.from({ length: p }, (_, s) => new KeyedStateBackend(MAXP, keyGroupRangeForSlot(s, p, MAXP)));
+
+describe('keyed state snapshots', () => {
+  const keys = Array.from({ length: 200 }, (_, i) => `key-${i}`);
+
+  it('restores 2 slots into 3 slots (and 3 into 1) with the same contents', () => {
+    const two = backendsFor(2);
+    fill(two, keys);
+    const before = contents(two);
+    expect(Object.keys(before)).toHaveLength(400);
+    const snaps = two.map((b) => b.snapshot());
+
+    const three = backendsFor(3);
+    for (const b of three) {
+      b.state('count');
+      b.state('seen', { toJSON: (s: Set<string>) => [...s], fromJSON: (j) => new Set(j as string[]) });
+      b.restore(snaps);
+    }
+    expect(contents(three)).toEqual(before);
+    for (const b of three) for (const [kg] of b.state('count').entries()) expect(kg >= b.range.start && kg <= b.range.end).toBe(true);
+
+    const one = backendsFor(1);
+    one[0]?.state('count');
+    one[0]?.state('seen', { toJSON: (s: Set<string>) => [...s], fromJSON: (j) => new Set(j as string[]) });
+    one[0]?.restore(three.map((b) => b.snapshot()));
+    expect(contents(one)).toEqual(before);
+  });
+
+  it('writes a versioned header', () => {
+    const [b] = backendsFor(1) as [KeyedStateBackend];
+    fill([b], ['a']);
+    const h = readSnapshotHeader(b.snapshot());
+    expect(h).toMatchObject({ format: 'tributary-keyed-state', version: 1, maxParallelism: MAXP, keyGroupRange: { start: 0, end: 15 }, hash: 'murmur3_32/seed0/utf8-json-key' });
+  });
+
+  it('rejects a corrupted snapshot (checksum)', () => {
+    const [b] = backendsFor(1) as [KeyedStateBackend];
+    fill([b], keys);
+    const bytes = b.snapshot();
+    bytes[bytes.length - 20] = (bytes[bytes.length - 20] as number) ^ 0xff;
+    const r = backendsFor(1)[0] as KeyedStateBackend;
+    r.state('count');
+    r.state('seen');
+    expect(() => r.restore([bytes])).toThrow(/checksum mismatch/);
+    try {
+      r.restore([bytes]);
+    } catch (e) {
+      expect(isTributaryError(e, 'TRIB_STATE_CORRUPT')).toBe(true);
+    }
+  });
+
+  it('refuses a snapshot of another maxParallelism', () => {
+    const b = new KeyedStateBackend(32, { start: 0, end: 31 });
+    b.state<number>('count').put(1, '["x"]', 1);
+    const r = new KeyedStateBackend(MAXP, { start: 0, end: 15 });
+    r.state('count');
+    expect(() => r.restore([b.snapshot()])).toThrow(/maxParallelism cannot change/);
+  });
+});
