@@ -100,7 +100,7 @@ describe('status writer, finalizers and events on a CRD with a status subresourc
         if (!g) return;
         const gen = g.metadata?.generation;
         const ready = (g.spec?.size ?? 0) > 0;
-        await sw.update<GadgetStatus, Gadget>(crd.resource, g, (s) => ({
+        await sw.update(crd.resource, g, (s) => ({
           ...s,
           observedGeneration: gen,
           phase: ready ? 'Ready' : 'Invalid',

@@ -17,7 +17,8 @@ import { ErrorCodes, OperatorError, isConflict } from './errors.ts';
 import { cloneJson, deepEqualJson } from './json.ts';
 import type { KubeObject, ResourceType } from './resources.ts';
 
-export type WithStatus<S> = KubeObject & { status?: S };
+export type WithStatus<S = unknown> = KubeObject & { status?: S };
+export type StatusOf<T extends WithStatus> = NonNullable<T['status']>;
 
 export interface StatusWriterOptions {
   client: KubeClient;
@@ -51,10 +52,10 @@ export class StatusWriter {
    * returns the desired status; it may be called again on a fresher object after a
    * conflict, so it must derive everything from its argument and captured desired values.
    */
-  async update<S, T extends WithStatus<S>>(rt: ResourceType, obj: T, mutate: (status: S | undefined, obj: T) => S): Promise<StatusWriteResult<T>> {
+  async update<T extends WithStatus>(rt: ResourceType, obj: T, mutate: (status: StatusOf<T> | undefined, obj: T) => StatusOf<T>): Promise<StatusWriteResult<T>> {
     let current = obj;
     for (let attempt = 0; ; attempt++) {
-      const desired = mutate(cloneJson(current.status), current);
+      const desired = mutate(cloneJson(current.status) as StatusOf<T> | undefined, current);
       if (deepEqualJson(desired, current.status)) {
         this.#metrics?.statusWrites.inc({ result: 'skipped' });
         return { object: current, written: false };
@@ -80,7 +81,7 @@ export class StatusWriter {
   }
 
   /** Sets the whole status to `status` (skipped if equal). */
-  set<S, T extends WithStatus<S>>(rt: ResourceType, obj: T, status: S): Promise<StatusWriteResult<T>> {
-    return this.update<S, T>(rt, obj, () => cloneJson(status));
+  set<T extends WithStatus>(rt: ResourceType, obj: T, status: StatusOf<T>): Promise<StatusWriteResult<T>> {
+    return this.update<T>(rt, obj, () => cloneJson(status));
   }
 }
