@@ -44,7 +44,15 @@ function environmentFor(fields: FieldTypes | undefined, extra?: FieldTypes): Env
   let env = envCache.get(cacheKey);
   if (!env) {
     env = baseEnvironment(all === undefined);
-    for (const [name, t] of Object.entries(all ?? extra ?? {})) env.registerVariable(name, t);
+    for (const [name, t] of Object.entries(all ?? extra ?? {})) {
+      // Fields named like CEL built-ins (`type`, `int`, `string`, ...) cannot be variables;
+      // they stay readable through map access on a projection upstream (documented).
+      try {
+        env.registerVariable(name, t);
+      } catch {
+        // skipped: reserved identifier
+      }
+    }
     envCache.set(cacheKey, env);
   }
   return env;

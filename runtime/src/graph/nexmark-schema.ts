@@ -1,14 +1,14 @@
 // Field types of the Nexmark-like datagen records (generator: connectors/datagen/nexmark.ts).
-// Every record has `type` ("person" | "auction" | "bid") and `ts` (epoch ms event time).
+// Every record has `event_type` ("person" | "auction" | "bid") and `ts` (epoch ms event time).
 import type { FieldType, FieldTypes } from './spec.ts';
 
 export const NEXMARK_FIELDS: Record<'person' | 'auction' | 'bid', Record<string, FieldType>> = {
-  person: { type: 'string', ts: 'double', id: 'double', name: 'string', email: 'string', city: 'string', state: 'string' },
+  person: { event_type: 'string', ts: 'double', id: 'double', name: 'string', email: 'string', city: 'string', state: 'string' },
   auction: {
-    type: 'string', ts: 'double', id: 'double', itemName: 'string', initialBid: 'double', reserve: 'double',
+    event_type: 'string', ts: 'double', id: 'double', itemName: 'string', initialBid: 'double', reserve: 'double',
     expires: 'double', seller: 'double', category: 'double',
   },
-  bid: { type: 'string', ts: 'double', auction: 'double', bidder: 'double', price: 'double', channel: 'string', url: 'string' },
+  bid: { event_type: 'string', ts: 'double', auction: 'double', bidder: 'double', price: 'double', channel: 'string', url: 'string' },
 };
 
 export function nexmarkSchema(events: readonly string[]): FieldTypes {

@@ -73,13 +73,19 @@ export function createAggregator(call: AggregateCall, compiled: CompiledExpr | u
       };
     case 'first':
     case 'last': {
-      // [ts, value]; first keeps the smallest timestamp (earliest arrival on ties), last the largest (latest arrival on ties).
-      const wins = call.fn === 'first' ? (ts: number, cur: number) => ts < cur : (ts: number, cur: number) => ts >= cur;
+      // [ts, value]; first keeps the smallest timestamp, last the largest. Ties go to the
+      // smaller (first) or larger (last) value, so the result never depends on arrival order
+      // (which differs between parallelisms).
+      const sign = call.fn === 'first' ? -1 : 1;
+      const wins = (ts: number, v: unknown, cur: [number, unknown]): boolean => {
+        const d = (ts - cur[0]) * sign;
+        return d > 0 || (d === 0 && cmp(v, cur[1]) * sign > 0);
+      };
       return {
         ...base,
         init: () => null,
-        add: (a, v, ts) => (a === null || wins(ts, (a as [number, unknown])[0]) ? [ts, v] : a),
-        merge: (a, b) => (a === null ? b : b === null ? a : wins((b as [number, unknown])[0], (a as [number, unknown])[0]) ? b : a),
+        add: (a, v, ts) => (a === null || wins(ts, v, a as [number, unknown]) ? [ts, v] : a),
+        merge: (a, b) => (a === null ? b : b === null ? a : wins((b as [number, unknown])[0], (b as [number, unknown])[1], a as [number, unknown]) ? b : a),
         result: (a) => (a === null ? null : (a as [number, unknown])[1]),
       };
     }

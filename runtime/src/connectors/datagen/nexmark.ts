@@ -31,13 +31,13 @@ export class NexmarkGenerator {
     if (kind === 'person') {
       const id = FIRST_ID + epoch;
       const name = `${rnd.pick(FIRST_NAMES)} ${rnd.pick(LAST_NAMES)}`;
-      return { type: 'person', ts, id, name, email: `${name.replace(' ', '.').toLowerCase()}@example.com`, city: rnd.pick(CITIES), state: rnd.pick(STATES) };
+      return { event_type: 'person', ts, id, name, email: `${name.replace(' ', '.').toLowerCase()}@example.com`, city: rnd.pick(CITIES), state: rnd.pick(STATES) };
     }
     if (kind === 'auction') {
       const id = FIRST_ID + epoch * 3 + (index % 50) - 1;
       const initialBid = Math.round(Math.pow(10, rnd.next() * 4) * 100) / 100;
       return {
-        type: 'auction',
+        event_type: 'auction',
         ts,
         id: Math.max(FIRST_ID, id),
         itemName: `item-${rnd.int(0, 9999)}`,
@@ -54,7 +54,7 @@ export class NexmarkGenerator {
     const bidder = hotBidder ? FIRST_ID + Math.floor(persons / 10) * 10 + 1 : FIRST_ID + rnd.int(0, persons - 1);
     const channel = rnd.pick(CHANNELS);
     return {
-      type: 'bid',
+      event_type: 'bid',
       ts,
       auction,
       bidder,
