@@ -1,0 +1,179 @@
+// Against the real local Kafka broker (TRIBUTARY_KAFKA_BROKERS, set by the integration
+// project's global setup): a windowed aggregation over a 4-partition topic gives the same
+// results at parallelism 1 and 3, and poison records land in the dead-letter topic while
+// the job carries on.
+import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
+import type { Kafka as KafkaClient } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalJob } from '../../exec/local-job.ts';
+import type { GraphSpec } from '../../graph/spec.ts';
+import { validateGraph } from '../../graph/validate.ts';
+import { silentLogger } from '../../telemetry/logger.ts';
+
+const { Kafka, logLevel } = kafkajs;
+
+function brokers(): string[] {
+  const b = process.env['TRIBUTARY_KAFKA_BROKERS'];
+  if (!b) throw new Error('TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration` (its global setup starts Kafka) or export it, e.g. 127.0.0.1:19092');
+  return b.split(',');
+}
+
+interface Read {
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+async function readAll(kafka: KafkaClient, topic: string, expected: number, timeoutMs = 30_000): Promise<Read[]> {
+  const consumer = kafka.consumer({ groupId: `it-reader-${randomUUID()}` });
+  const out: Read[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const done = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+        out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', headers });
+        if (out.length >= expected) {
+          clearTimeout(timer);
+          // Give stragglers (duplicates would show here) a moment.
+          setTimeout(resolve, 1500);
+        }
+      },
+    });
+  });
+  await done;
+  await consumer.disconnect();
+  return out;
+}
+
+describe('Kafka source and sink', () => {
+  let kafka: KafkaClient;
+  const run = randomUUID().slice(0, 8);
+  const input = `it-clicks-${run}`;
+  const bs = brokers();
+
+  beforeAll(async () => {
+    kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: input, numPartitions: 4 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    // 4 partitions, each in event-time order; 12 users; 2000 records over ~100 s of event time.
+    const base = 1_700_000_000_000;
+    for (let p = 0; p < 4; p++) {
+      const messages = Array.from({ length: 500 }, (_, i) => {
+        const user = `user-${(i * 7 + p) % 12}`;
+        return { key: user, value: JSON.stringify({ user, amount: (i % 9) + 1, ts: base + i * 200 + p * 13 }) };
+      });
+      await producer.send({ topic: input, messages: messages.map((m) => ({ ...m, partition: p })) });
+    }
+    await producer.disconnect();
+  });
+
+  afterAll(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.includes(run));
+    await admin.deleteTopics({ topics }).catch(() => {});
+    await admin.disconnect();
+  });
+
+  const graph = (output: string, extra: Partial<GraphSpec['sources'][number]['kafka']> = {}): GraphSpec => ({
+    sources: [
+      {
+        name: 'clicks',
+        kafka: { brokers: bs, topic: input, groupId: `it-${randomUUID()}`, bounded: 'latest', ...extra },
+        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+      },
+    ],
+    steps: [
+      { name: 'by-user', from: 'clicks', keyBy: 'user' },
+      { name: 'per-10s', from: 'by-user', window: { tumbling: { size: '10s' } } },
+      { name: 'totals', from: 'per-10s', aggregate: { n: 'count()', amount: 'sum(amount)' } },
+    ],
+    sinks: [{ name: 'out', from: 'totals', kafka: { brokers: bs, topic: output, key: 'user' } }],
+  });
+
+  it('windowed aggregation over a 4-partition topic: same results at parallelism 1 and 3', async () => {
+    const results: string[][] = [];
+    for (const p of [1, 3]) {
+      const output = `it-totals-p${p}-${run}`;
+      const job = new LocalJob(validateGraph(graph(output)), { parallelism: p, logger: silentLogger() });
+      const r = await job.run();
+      expect(r.state).toBe('FINISHED');
+      expect(r.recordsIn).toBe(2000);
+      const recs = await readAll(kafka, output, r.recordsOut);
+      expect(recs).toHaveLength(r.recordsOut);
+      for (const m of recs) expect(m.key).toBe((JSON.parse(m.value) as { user: string }).user);
+      results.push(recs.map((m) => m.value).sort());
+    }
+    expect(results[0]?.length).toBeGreaterThan(50);
+    expect(results[1]).toEqual(results[0]);
+    const total = (results[0] as string[]).reduce((a, v) => a + (JSON.parse(v) as { n: number }).n, 0);
+    expect(total).toBe(2000);
+  });
+
+  it('sends poison records to the dead-letter topic, counts them, and carries on', async () => {
+    const topic = `it-poison-${run}`;
+    const dlq = `it-dlq-${run}`;
+    const output = `it-poison-out-${run}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    const good = (i: number): string => JSON.stringify({ user: `u${i % 3}`, amount: 1, ts: 1_700_000_000_000 + i * 100 });
+    await producer.send({
+      topic,
+      messages: [
+        { partition: 0, value: good(0) },
+        { partition: 0, value: '{"user": "broken", ' }, // not JSON
+        { partition: 0, value: good(1) },
+        { partition: 1, value: '[1, 2, 3]' }, // JSON but not an object
+        { partition: 1, value: good(2) },
+        { partition: 1, value: JSON.stringify({ user: 'no-ts', amount: 1 }) }, // no timestamp
+        { partition: 1, value: good(3) },
+      ],
+    });
+    await producer.disconnect();
+    const g = graph(output);
+    g.sources[0]!.kafka = { brokers: bs, topic, groupId: `it-${randomUUID()}`, bounded: 'latest', onError: 'deadLetter', deadLetterTopic: dlq };
+    const job = new LocalJob(validateGraph(g), { parallelism: 2, logger: silentLogger() });
+    const r = await job.run();
+    expect(r.state).toBe('FINISHED');
+    expect(r.recordsIn).toBe(4);
+    const failed = await job.metrics.sourceRecordsFailed.get();
+    expect(failed.values.reduce((a, v) => a + v.value, 0)).toBe(3);
+    expect(Object.fromEntries(failed.values.map((v) => [v.labels['reason'], v.value]))).toEqual({ invalid_json: 1, not_an_object: 1, timestamp: 1 });
+    const dead = await readAll(kafka, dlq, 3);
+    expect(dead.map((d) => d.headers['tributary.error.reason']).sort()).toEqual(['invalid_json', 'not_an_object', 'timestamp']);
+    const broken = dead.find((d) => d.headers['tributary.error.reason'] === 'invalid_json');
+    expect(broken?.value).toBe('{"user": "broken", ');
+    expect(broken?.headers['tributary.source.topic']).toBe(topic);
+    expect(broken?.headers['tributary.source.partition']).toBe('0');
+    expect(broken?.headers['tributary.source.offset']).toBe('1');
+    const out = await readAll(kafka, output, r.recordsOut);
+    expect(out.reduce((a, m) => a + (JSON.parse(m.value) as { n: number }).n, 0)).toBe(4);
+  });
+
+  it('skips poison records with onError: skip', async () => {
+    const topic = `it-skip-${run}`;
+    const producer = kafka.producer({ allowAutoTopicCreation: true });
+    await producer.connect();
+    await producer.send({ topic, messages: [{ value: 'nope' }, { value: JSON.stringify({ user: 'a', amount: 2, ts: 1_700_000_000_000 }) }] });
+    await producer.disconnect();
+    const g = graph(`it-skip-out-${run}`);
+    g.sources[0]!.kafka = { brokers: bs, topic, groupId: `it-${randomUUID()}`, bounded: 'latest', onError: 'skip' };
+    const job = new LocalJob(validateGraph(g), { parallelism: 1, logger: silentLogger() });
+    const r = await job.run();
+    expect(r.recordsIn).toBe(1);
+    expect(r.recordsOut).toBe(1);
+  });
+});
