@@ -106,6 +106,13 @@ export class LocalJob {
     for (let s = 0; s < this.parallelism; s++) this.slots.push({ slot: new Slot(s), sources: [], sinks: [], stateful: [] });
     this.createChannels();
     for (const parts of this.slots) this.buildSlot(parts);
+    this.metrics.onCollect(() => {
+      for (const p of this.slots) {
+        if (p.sinks.length === 0) continue;
+        const wm = Math.min(...p.sinks.map((k) => k.watermarkSeen));
+        if (wm > MIN_WATERMARK && wm < MAX_WATERMARK) this.metrics.watermark.labels(String(p.slot.index)).set(wm);
+      }
+    });
   }
 
   private channelKey(consumer: string, input: number, from: number, to: number): string {

@@ -9,7 +9,7 @@ export class JobMetrics {
   readonly lateRecordsDropped: Counter<'step'>;
   readonly expressionErrors: Counter<'step'>;
   readonly watermark: Gauge<'slot'>;
-  readonly channelQueued: Gauge;
+  private readonly collectHooks: (() => void)[] = [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -23,8 +23,21 @@ export class JobMetrics {
     this.deadLetterRecords = new Counter({ name: 'tributary_dead_letter_records_total', help: 'Records sent to a dead-letter topic', labelNames: ['source'], registers });
     this.lateRecordsDropped = new Counter({ name: 'tributary_late_records_dropped_total', help: 'Records behind the watermark that were dropped', labelNames: ['step'], registers });
     this.expressionErrors = new Counter({ name: 'tributary_expression_errors_total', help: 'Records dropped because an expression failed on them', labelNames: ['step'], registers });
-    this.watermark = new Gauge({ name: 'tributary_watermark_ms', help: 'Lowest watermark reaching the sinks of a slot (epoch ms)', labelNames: ['slot'], registers });
-    this.channelQueued = new Gauge({ name: 'tributary_channel_queued_batches', help: 'Batches queued in exchange channels', registers });
+    const hooks = this.collectHooks;
+    this.watermark = new Gauge({
+      name: 'tributary_watermark_ms',
+      help: 'Lowest watermark that reached the sinks of a slot (epoch ms)',
+      labelNames: ['slot'],
+      registers,
+      collect() {
+        for (const h of hooks) h();
+      },
+    });
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });
+  }
+
+  /** Runs `fn` on every scrape, before gauges are read (the job publishes its watermarks). */
+  onCollect(fn: () => void): void {
+    this.collectHooks.push(fn);
   }
 }
