@@ -23,10 +23,10 @@ function cli(args: string[], opts: { onStderr?: (text: string, kill: () => void)
 }
 
 describe('tributary CLI', () => {
-  it('runs the example manifest for a fixed duration and serves /metrics', async () => {
+  it('runs the example manifest for a fixed duration (drained: open windows fire) and serves /metrics', async () => {
     let metrics = '';
     let fetched = false;
-    const r = await cli(['run', 'crds/examples/clicks-local.yaml', '--duration', '6s', '--metrics-port', '0', '--set', 'graph.sources[0].datagen.rate=5000'], {
+    const r = await cli(['run', 'crds/examples/clicks-local.yaml', '--duration', '5s', '--drain', '--metrics-port', '0', '--set', 'graph.sources[0].datagen.rate=5000'], {
       onStderr: (text) => {
         const m = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(text);
         if (m && !fetched) {
