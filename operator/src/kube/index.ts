@@ -8,6 +8,7 @@ export * from './finalizers.ts';
 export * from './informer.ts';
 export * from './json.ts';
 export * from './keys.ts';
+export * from './kubeconfig.ts';
 export * from './leader-election.ts';
 export * from './manager.ts';
 export * from './ownership.ts';

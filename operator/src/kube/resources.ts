@@ -1,14 +1,17 @@
 // Resource descriptors (group/version/plural/kind/scope) and the URL paths they map to.
 // The machinery is generic over these; controllers declare the types they use.
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 
 /**
  * Objects as they travel on the wire: plain JSON, timestamps as RFC 3339 strings. The
  * machinery never deserializes into client-node's model classes (whose timestamps are
  * `Date`s), so the informer cache, status comparisons and patches all see one shape.
  */
-export interface KubeObject extends KubernetesObject {
-  metadata?: KubernetesObject['metadata'] & { deletionTimestamp?: string | Date };
+export interface KubeObject extends Omit<KubernetesObject, 'metadata'> {
+  metadata?: Omit<V1ObjectMeta, 'creationTimestamp' | 'deletionTimestamp'> & {
+    creationTimestamp?: string | Date;
+    deletionTimestamp?: string | Date;
+  };
 }
 
 export interface ResourceType {

@@ -1,25 +1,15 @@
 // Helpers for integration tests against the real local kube-apiserver (KUBECONFIG is set by
 // the vitest integration setup). Test-only; nothing in kube/ imports this.
 import { randomBytes } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../client.ts';
 import { isNotFound } from '../errors.ts';
+import { loadDefaultConnection } from '../kubeconfig.ts';
 import { Resources, type KubeObject, type ResourceType } from '../resources.ts';
 
-export function loadKubeConfig(server?: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  if (server === undefined) return kc;
-  const cluster = kc.getCurrentCluster();
-  const user = kc.getCurrentUser();
-  if (!cluster || !user) throw new Error('kubeconfig has no current cluster/user');
-  const out = new KubeConfig();
-  out.loadFromClusterAndUser({ ...cluster, server }, user);
-  return out;
-}
-
-export function newClient(server?: string): Promise<KubeClient> {
-  return KubeClient.fromKubeConfig(loadKubeConfig(server));
+/** A client for the test cluster ($KUBECONFIG), optionally through another address (a fault proxy). */
+export async function newClient(server?: string): Promise<KubeClient> {
+  const conn = await loadDefaultConnection();
+  return new KubeClient(server === undefined ? conn : { ...conn, server });
 }
 
 export function suffix(): string {
