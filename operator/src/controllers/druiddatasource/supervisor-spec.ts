@@ -12,6 +12,8 @@ export function desiredSupervisorSpec(ds: Pick<DruidDatasource, 'metadata' | 'sp
   const dimensions = s.dimensions ?? [];
   const generated: SupervisorSpec = {
     type: 'kafka',
+    // Druid keeps suspension in the spec itself; /suspend and /resume rewrite this flag.
+    suspended: s.suspend,
     spec: {
       dataSchema: {
         dataSource: dataSourceOf(ds),

@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
+import { createNamespace, deleteNamespace, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
+import { TcpProxy } from '../../kube/testing/tcp-proxy.ts';
+import { createRegistry } from '../../telemetry/metrics.ts';
+import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
+import { DruidClient } from '../../druid/client.ts';
+import { repoRoot } from '../../../../test/cluster/paths.ts';
+import { addDruidDatasourceController } from './controller.ts';
+import { DruidDatasources } from './resource.ts';
+import { driftedPaths, desiredSupervisorSpec } from './supervisor-spec.ts';
+
+const druidUrl = process.env.TRIBUTARY_DRUID_URL ?? '';
+const kafka = process.env.TRIBUTARY_KAFKA_BROKERS ?? '';
+type Event = { reason: string; message: string; involvedObject: { name: string } };
+
+describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
+  let kube: KubeClient;
+  let ns: string;
+  let mgr: Manager;
+  let running: Promise<void>;
+  let close: () => Promise<void>;
+  const druid = new DruidClient({ url: druidUrl });
+  const proxy = new TcpProxy(new URL(druidUrl));
+  const supervisors: string[] = [];
+
+  beforeAll(async () => {
+    if (!druidUrl || !kafka) throw new Error('TRIBUTARY_DRUID_URL / TRIBUTARY_KAFKA_BROKERS not set: the integration setup starts Druid and Kafka');
+    kube = await newClient();
+    await kube.request('PATCH', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/druiddatasources.tributary.dev', {
+      body: parse(readFileSync(join(repoRoot, 'crds/druiddatasources.tributary.dev.yaml'), 'utf8')),
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager: 'test', force: true },
+    });
+    await waitFor('the CRD to be served', async () => {
+      await kube.list(DruidDatasources);
+      return true;
+    }, 30_000, 250);
+    ns = await createNamespace(kube, 'dds');
+    await proxy.start();
+    mgr = new Manager({ client: kube, registry: createRegistry() });
+    ({ close } = addDruidDatasourceController(mgr, { namespace: ns, pollIntervalMs: 2_000 }));
+    running = mgr.run();
+  }, 60_000);
+
+  afterAll(async () => {
+    mgr?.stop();
+    await running?.catch(() => undefined);
+    await close?.();
+    for (const id of supervisors) await druid.terminate(id).catch(() => undefined);
+    await druid.close();
+    await proxy.stop();
+    if (ns) await deleteNamespace(kube, ns);
+  });
+
+  const make = async (name: string, spec: Partial<DruidDatasource['spec']> = {}, url = druidUrl): Promise<DruidDatasource> => {
+    const dataSource = `it_${name.replace(/-/g, '_')}_${suffix()}`;
+    supervisors.push(dataSource);
+    return kube.create<DruidDatasource>(DruidDatasources, {
+      apiVersion: 'tributary.dev/v1alpha1',
+      kind: 'DruidDatasource',
+      metadata: { name, namespace: ns },
+      spec: {
+        druid: { url },
+        dataSource,
+        kafka: { bootstrapServers: kafka, topic: dataSource },
+        dimensions: ['country'],
+        metrics: [{ type: 'longSum', name: 'clicks', fieldName: 'clicks' }],
+        ...spec,
+      } as DruidDatasource['spec'],
+    } as DruidDatasource);
+  };
+  const get = (name: string) => kube.get<DruidDatasource>(DruidDatasources, ns, name);
+  const condition = (ds: DruidDatasource, type: string) => ds.status?.conditions?.find((c) => c.type === type);
+  const events = async (name: string): Promise<Event[]> =>
+    (await kube.list<Event & { metadata: object }>(Resources.Event, ns)).items.filter((e) => e.involvedObject.name === name);
+
+  it('creates the supervisor, reports it Synced and Ready, and updates it when the spec changes', async () => {
+    const ds = await make('create');
+    const id = ds.spec.dataSource!;
+    const ready = await waitFor('Synced and a supervisor state', async () => {
+      const cur = await get('create');
+      return condition(cur, 'Synced')?.status === 'True' && cur.status?.state ? cur : undefined;
+    }, 60_000, 500);
+    expect(ready.status?.supervisorId).toBe(id);
+    expect(ready.status?.observedGeneration).toBe(ready.metadata.generation);
+    expect(ready.metadata.finalizers).toContain('tributary.dev/druid-supervisor');
+    expect(driftedPaths(desiredSupervisorSpec(ready), await druid.getSupervisor(id))).toEqual([]);
+    await waitFor('Ready', async () => condition(await get('create'), 'Ready')?.status === 'True', 60_000, 500);
+
+    await kube.patch(DruidDatasources, ns, 'create', { spec: { dimensions: ['country', 'page'], ingestion: { taskCount: 2 } } });
+    await waitFor('the new spec in Druid', async () => {
+      const live = (await druid.getSupervisor(id)) as { spec: { ioConfig: { taskCount: number } } } | undefined;
+      return live?.spec.ioConfig.taskCount === 2;
+    }, 30_000, 500);
+    expect((await events('create')).map((e) => e.reason)).toEqual(expect.arrayContaining(['Created', 'Updated']));
+  });
+
+  it('repairs drift and recreates a supervisor terminated behind its back', async () => {
+    const ds = await make('drift');
+    const id = ds.spec.dataSource!;
+    await waitFor('the supervisor', () => druid.getSupervisor(id), 30_000, 500);
+    const desired = desiredSupervisorSpec(await get('drift'));
+
+    const tampered = structuredClone(desired) as unknown as { spec: { ioConfig: { taskCount: number } } };
+    tampered.spec.ioConfig.taskCount = 3;
+    await druid.upsertSupervisor(tampered as unknown as typeof desired);
+    await waitFor('drift repaired', async () => driftedPaths(desired, await druid.getSupervisor(id)).length === 0, 30_000, 500);
+
+    await druid.terminate(id);
+    await waitFor('the supervisor recreated', () => druid.getSupervisor(id), 30_000, 500);
+    expect((await events('drift')).map((e) => e.reason)).toContain('Recreated');
+  });
+
+  it('suspends and resumes through Druid', async () => {
+    const ds = await make('suspend');
+    const id = ds.spec.dataSource!;
+    await waitFor('the supervisor', () => druid.getSupervisor(id), 30_000, 500);
+    await kube.patch(DruidDatasources, ns, 'suspend', { spec: { suspend: true } });
+    await waitFor('SUSPENDED in Druid and in status', async () =>
+      (await druid.getStatus(id))?.state === 'SUSPENDED' && (await get('suspend')).status?.state === 'SUSPENDED', 60_000, 500);
+    expect(condition(await get('suspend'), 'Ready')?.reason).toBe('Suspended');
+    await kube.patch(DruidDatasources, ns, 'suspend', { spec: { suspend: false } });
+    await waitFor('running again', async () => (await druid.getStatus(id))?.suspended === false, 60_000, 500);
+  });
+
+  it('shows Druid\'s rejection of a spec in status and an Event, and recovers when the spec is fixed', async () => {
+    await make('rejected', { specOverrides: { spec: { ioConfig: { inputFormat: { type: 'no-such-format' } } } } });
+    const cur = await waitFor('SpecRejected', async () => {
+      const c = await get('rejected');
+      return condition(c, 'Synced')?.reason === 'SpecRejected' ? c : undefined;
+    }, 30_000, 500);
+    expect(cur.status?.lastError).toContain('no-such-format');
+    expect((await events('rejected')).find((e) => e.reason === 'SpecRejected')?.message).toContain('no-such-format');
+    await kube.patch(DruidDatasources, ns, 'rejected', { spec: { specOverrides: null } });
+    await waitFor('Synced after the fix', async () => condition(await get('rejected'), 'Synced')?.status === 'True', 30_000, 500);
+  });
+
+  it('reports Druid unreachable without crashing, and converges once it is back', async () => {
+    proxy.cut();
+    const ds = await make('outage', {}, proxy.url.replace('https:', 'http:'));
+    const id = ds.spec.dataSource!;
+    const down = await waitFor('DruidUnavailable', async () => {
+      const c = await get('outage');
+      return condition(c, 'Ready')?.reason === 'DruidUnavailable' ? c : undefined;
+    }, 30_000, 500);
+    expect(down.status?.lastError).toContain('DRUID_ERR_UNREACHABLE');
+    proxy.restore();
+    await waitFor('Synced once Druid is back', async () => condition(await get('outage'), 'Synced')?.status === 'True', 60_000, 500);
+    expect(await druid.getSupervisor(id)).toBeDefined();
+  });
+
+  it('terminates the supervisor on delete (Terminate) and leaves it running (Retain)', async () => {
+    const t = await make('del-terminate');
+    const r = await make('del-retain', { deletionPolicy: 'Retain' });
+    await waitFor('both supervisors', async () => (await druid.getSupervisor(t.spec.dataSource!)) && (await druid.getSupervisor(r.spec.dataSource!)), 30_000, 500);
+    await waitFor('finalizers', async () => (await get('del-retain')).metadata.finalizers?.length === 1 && (await get('del-terminate')).metadata.finalizers?.length === 1, 30_000, 250);
+    await kube.delete(DruidDatasources, ns, 'del-terminate');
+    await kube.delete(DruidDatasources, ns, 'del-retain');
+    await waitFor('both objects gone', async () => {
+      const left = (await kube.list<DruidDatasource>(DruidDatasources, ns)).items.map((d) => d.metadata.name);
+      return !left.includes('del-terminate') && !left.includes('del-retain');
+    }, 30_000, 500);
+    expect(await druid.getSupervisor(t.spec.dataSource!)).toBeUndefined();
+    expect(await druid.getSupervisor(r.spec.dataSource!)).toBeDefined();
+  });
+});
