@@ -140,7 +140,7 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
   });
 
   it('reports Druid unreachable without crashing, and converges once it is back', async () => {
-    proxy.cut();
+    await proxy.cut();
     const ds = await make('outage', {}, proxy.url.replace('https:', 'http:'));
     const id = ds.spec.dataSource!;
     const down = await waitFor('DruidUnavailable', async () => {
@@ -148,7 +148,7 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
       return condition(c, 'Ready')?.reason === 'DruidUnavailable' ? c : undefined;
     }, 30_000, 500);
     expect(down.status?.lastError).toContain('DRUID_ERR_UNREACHABLE');
-    proxy.restore();
+    await proxy.restore();
     await waitFor('Synced once Druid is back', async () => condition(await get('outage'), 'Synced')?.status === 'True', 60_000, 500);
     expect(await druid.getSupervisor(id)).toBeDefined();
   });
