@@ -86,14 +86,19 @@ async function startAddons(
     const addon = addons[name];
     await addon.prepare(paths, buildLogOf(paths));
     const t0 = Date.now();
+    const mine: Started[] = [];
     try {
       await addon.start(paths, (p) => {
+        mine.push(p);
         next.components.push(p);
         writeState(paths, next);
         log(`  ${p.component} up (pid ${p.pid})`);
       });
     } catch (err) {
-      await stopAll(paths, next);
+      // Only this addon's processes go: a cluster others are using keeps running.
+      for (const p of mine.reverse()) await stopProcess(p);
+      next.components.splice(next.components.length - mine.length);
+      writeState(paths, next);
       throw err;
     }
     (next.addons as Addon[]).push(name);

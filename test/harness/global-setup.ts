@@ -24,11 +24,9 @@ import { clusterPaths } from '../cluster/paths.ts';
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   if (process.env.KUBECONFIG && process.env.TRIBUTARY_CLUSTER_DIR) {
-    provide(project, {
-      KUBECONFIG: process.env.KUBECONFIG,
-      TRIBUTARY_CLUSTER_DIR: process.env.TRIBUTARY_CLUSTER_DIR,
-      ...(process.env.TRIBUTARY_KAFKA_BROKERS ? { TRIBUTARY_KAFKA_BROKERS: process.env.TRIBUTARY_KAFKA_BROKERS } : {}),
-    });
+    const env: Record<string, string> = { KUBECONFIG: process.env.KUBECONFIG };
+    for (const [k, v] of Object.entries(process.env)) if (k.startsWith('TRIBUTARY_') && v) env[k] = v;
+    provide(project, env);
     return undefined;
   }
   const paths = clusterPaths();
