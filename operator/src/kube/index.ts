@@ -12,6 +12,7 @@ export * from './kubeconfig.ts';
 export * from './leader-election.ts';
 export * from './manager.ts';
 export * from './ownership.ts';
+export * from './predicates.ts';
 export * from './rate-limiter.ts';
 export * from './resources.ts';
 export * from './status-writer.ts';

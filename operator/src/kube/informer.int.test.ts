@@ -65,6 +65,24 @@ describe('Informer against the real API server', () => {
     await inf.stop();
   });
 
+  it('maintains indexes through adds, relabels and deletes', async () => {
+    const inf = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns, labelSelector: 'tributary.dev/job' });
+    inf.addIndex('job', (o) => [`${o.metadata?.namespace}/${o.metadata?.labels?.['tributary.dev/job']}`]);
+    inf.start();
+    await inf.waitForSync();
+    for (const [name, job] of [['x0', 'x'], ['x1', 'x'], ['y0', 'y']]) {
+      await client.create(Resources.ConfigMap, { metadata: { name, namespace: ns, labels: { 'tributary.dev/job': job ?? '' } } });
+    }
+    const names = (job: string) => inf.byIndex('job', `${ns}/${job}`).map((o) => o.metadata?.name).sort();
+    await waitFor('indexed', () => names('x').length === 2 && names('y').length === 1);
+    await client.patch(Resources.ConfigMap, ns, 'x1', { metadata: { labels: { 'tributary.dev/job': 'y' } } });
+    await client.delete(Resources.ConfigMap, ns, 'x0');
+    await waitFor('re-indexed', () => names('x').length === 0 && names('y').length === 2);
+    expect(names('y')).toEqual(['x1', 'y0']);
+    expect(inf.byIndex('nope', 'x')).toEqual([]);
+    await inf.stop();
+  });
+
   it('replays cached objects to a handler added after sync', async () => {
     const inf = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns });
     inf.start();
