@@ -11,7 +11,17 @@ export type ErrorCode =
   | 'TRIB_STATE_CORRUPT'
   | 'TRIB_STATE_INCOMPATIBLE'
   | 'TRIB_CLI_USAGE'
-  | 'TRIB_JOB_FAILED';
+  | 'TRIB_JOB_FAILED'
+  // Data plane (runtime/src/net): bad frames, refused handshakes, lost connections.
+  | 'TRIB_NET_PROTOCOL'
+  | 'TRIB_NET_REFUSED'
+  | 'TRIB_NET_CONNECT'
+  | 'TRIB_NET_CONNECTION_LOST'
+  | 'TRIB_NET_BIND'
+  // Peer discovery and slot processes (runtime/src/process).
+  | 'TRIB_PEER_DISCOVERY'
+  | 'TRIB_PEER_TIMEOUT'
+  | 'TRIB_PEER_CONFIG';
 
 export interface ValidationIssue {
   /** Dotted path into the spec, e.g. `graph.steps[2].window.size`. */
