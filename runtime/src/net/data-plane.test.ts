@@ -1,0 +1,156 @@
+// Two (or three) data planes in this process over real loopback TCP.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ChannelElement } from '../exec/channel.ts';
+import { silentLogger } from '../telemetry/logger.ts';
+import { DataPlane, type DataPlaneOptions } from './data-plane.ts';
+import { dial } from './dialer.ts';
+import { PROTOCOL_VERSION } from './handshake.ts';
+
+const planes: DataPlane[] = [];
+afterEach(async () => {
+  await Promise.all(planes.splice(0).map((p) => p.destroy()));
+});
+
+function plane(slot: number, parallelism: number, extra: Partial<DataPlaneOptions> = {}): DataPlane {
+  const p = new DataPlane({ identity: { deploymentId: 'dep-1', jobHash: 'h', slot, parallelism }, host: '127.0.0.1', port: 0, channels: 2, logger: silentLogger(), ...extra });
+  planes.push(p);
+  return p;
+}
+
+async function mesh(ps: DataPlane[]): Promise<void> {
+  const ports = await Promise.all(ps.map((p) => p.listen()));
+  const addrs = ports.map((port) => `127.0.0.1:${port}`);
+  await Promise.all(ps.map((p, i) => p.connect(async () => addrs, { self: addrs[i] as string, timeoutMs: 5000, retryMs: 20 })));
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function batch(from: number, n: number): ChannelElement {
+  const recs = Array.from({ length: n }, (_, i) => ({ seq: from + i, pad: 'x'.repeat(40) }));
+  return { kind: 'batch', batch: { recs, ts: recs.map((r) => r.seq), keys: [], kgs: [], n } };
+}
+
+describe('data plane', () => {
+  it('links every pair of slots and delivers records and in-band elements in order', async () => {
+    const ps = [plane(0, 3), plane(1, 3), plane(2, 3)];
+    await mesh(ps);
+    for (const p of ps) expect(p.connected).toBe(true);
+    const out = ps[0]!.outboundChannel(2, 1);
+    out.send(batch(0, 3));
+    out.send({ kind: 'watermark', wm: 2 });
+    out.send(batch(3, 2));
+    out.send({ kind: 'end' });
+    const inp = ps[2]!.inboundChannel(0, 1);
+    const got: ChannelElement[] = [];
+    for (let i = 0; i < 200 && got.at(-1)?.kind !== 'end'; i++) {
+      await tick();
+      for (let el = inp.poll(); el; el = inp.poll()) got.push(el);
+    }
+    expect(got.map((e) => e.kind)).toEqual(['batch', 'watermark', 'batch', 'end']);
+    expect(got.flatMap((e) => (e.kind === 'batch' ? e.batch.recs.map((r) => r['seq']) : []))).toEqual([0, 1, 2, 3, 4]);
+    expect(ps[2]!.inboundChannel(1, 1).poll()).toBeUndefined();
+  });
+
+  it('a stalled receiver stops the sender: frames in flight never exceed credit, memory stays bounded', async () => {
+    const credits = 4;
+    const maxQueuedFrames = 2;
+    const frameBytes = 8 * 1024;
+    const [a, b] = [plane(0, 2, { credits, maxQueuedFrames, frameBytes }), plane(1, 2, { credits, maxQueuedFrames, frameBytes })];
+    await mesh([a!, b!]);
+    const out = a!.outboundChannel(1, 0);
+    const inp = b!.inboundChannel(0, 0);
+    let wakes = 0;
+    out.setWake(() => wakes++);
+    // Producer loop as a task does it: push only while writable.
+    let seq = 0;
+    const produce = async (rounds: number): Promise<void> => {
+      for (let r = 0; r < rounds; r++) {
+        while (out.writable) {
+          out.send(batch(seq, 100));
+          seq += 100;
+        }
+        await tick();
+      }
+    };
+    await produce(50);
+    await sleep(50);
+    const stalledAt = seq;
+    await produce(50);
+    // Nothing was consumed: the producer got no further, however long it tried.
+    expect(seq).toBe(stalledAt);
+    expect(out.gate.sent).toBeLessThanOrEqual(out.gate.granted);
+    expect(out.gate.granted).toBe(credits);
+    expect(out.gate.queued).toBeLessThanOrEqual(maxQueuedFrames);
+    expect(inp.framesHeld).toBeLessThanOrEqual(credits);
+    // Bounded: credits + queued frames + the one being filled, each a frame of ~frameBytes + one batch.
+    expect(seq).toBeLessThan((credits + maxQueuedFrames + 2) * 200);
+    // Consume everything: the producer is woken and the rest flows.
+    const seen: number[] = [];
+    const consume = (): void => {
+      for (let el = inp.poll(); el; el = inp.poll()) if (el.kind === 'batch') for (const r of el.batch.recs) seen.push(r['seq'] as number);
+    };
+    for (let i = 0; i < 100; i++) {
+      consume();
+      await tick();
+    }
+    expect(wakes).toBeGreaterThan(0);
+    const target = seq + 20_000;
+    while (seq < target) {
+      await produce(1);
+      consume();
+    }
+    out.send({ kind: 'end' });
+    for (let i = 0; i < 500 && seen.length < seq; i++) {
+      await tick();
+      consume();
+    }
+    expect(seen.length).toBe(seq);
+    expect(seen.every((v, i) => v === i)).toBe(true);
+    expect(out.gate.sent).toBeLessThanOrEqual(out.gate.granted);
+    a!.outboundChannel(1, 1).send({ kind: 'end' }); // drained = every channel of every link ended
+    await a!.drain();
+    const bp = await a!.metrics.backpressuredSeconds.get();
+    expect(bp.values[0]?.value).toBeGreaterThan(0);
+  });
+
+  it('refuses a peer of another deployment (stale) and a duplicate slot', async () => {
+    const a = plane(0, 2);
+    const port = await a.listen();
+    const hello = { protocol: PROTOCOL_VERSION, deploymentId: 'dep-0-old', jobHash: 'h', fromSlot: 1, parallelism: 2 };
+    await expect(dial(`127.0.0.1:${port}`, hello)).rejects.toMatchObject({ code: 'TRIB_NET_REFUSED', message: expect.stringContaining('(deployment)') });
+    await expect(dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1', jobHash: 'other' })).rejects.toMatchObject({ code: 'TRIB_NET_REFUSED', message: expect.stringContaining('(job)') });
+    const ok = await dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1' });
+    expect(ok.welcome.slot).toBe(0);
+    await expect(dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1' })).rejects.toMatchObject({ code: 'TRIB_NET_REFUSED', message: expect.stringContaining('(duplicate)') });
+    ok.socket.destroy();
+    const refused = await a.metrics.refusedHandshakes.get();
+    expect(refused.values.map((v) => v.labels['reason']).sort()).toEqual(['deployment', 'duplicate', 'job']);
+  });
+
+  it('a stale deployment in the address list is skipped; connect times out with TRIB_PEER_TIMEOUT naming the missing slots', async () => {
+    const stale = plane(1, 2, { identity: { deploymentId: 'dep-0', jobHash: 'h', slot: 1, parallelism: 2 } });
+    const a = plane(0, 2);
+    const [ps, pa] = [await stale.listen(), await a.listen()];
+    await expect(a.connect(async () => [`127.0.0.1:${pa}`, `127.0.0.1:${ps}`], { self: `127.0.0.1:${pa}`, timeoutMs: 400, retryMs: 50 })).rejects.toMatchObject({
+      code: 'TRIB_PEER_TIMEOUT',
+      message: expect.stringMatching(/no link to slots \[1\].*refused the connection \(deployment\)/),
+    });
+  });
+
+  it('a lost connection before end-of-input fails the consumer (TRIB_NET_CONNECTION_LOST)', async () => {
+    const [a, b] = [plane(0, 2), plane(1, 2)];
+    await mesh([a!, b!]);
+    let woken = false;
+    const inp = b!.inboundChannel(0, 0);
+    inp.setWake(() => (woken = true));
+    a!.outboundChannel(1, 0).send(batch(0, 1));
+    await sleep(20);
+    await a!.destroy();
+    for (let i = 0; i < 100 && !b!.failure; i++) await tick();
+    expect(woken).toBe(true);
+    expect(inp.poll()?.kind).toBe('batch'); // data first
+    expect(() => inp.poll()).toThrow(expect.objectContaining({ code: 'TRIB_NET_CONNECTION_LOST' }));
+    expect(() => b!.outboundChannel(0, 0).writable).toThrow(expect.objectContaining({ code: 'TRIB_NET_CONNECTION_LOST' }));
+  });
+});

@@ -1,0 +1,172 @@
+// The data plane of one slot process: a DataServer for inbound links (this slot consumes),
+// one dialed OutboundLink per other slot (this slot produces), and the lookup of the remote
+// channel ends that the job's exchanges and gates use.
+//
+// Start-up: `listen()`, then `connect(discover)` dials every address discovery returns until
+// this slot has an outbound link to, and an inbound link from, each of the other p−1 slots
+// of its deployment. Peers identify their slot in the handshake, so discovery only has to
+// produce addresses (explicit list, or pod IPs from the Kubernetes API); addresses of stale
+// deployments are refused and tried again on the next round.
+import type { Logger } from 'pino';
+import { TributaryError } from '../errors.ts';
+import { DataServer } from './data-server.ts';
+import { dial } from './dialer.ts';
+import { PROTOCOL_VERSION, type Hello, type Identity } from './handshake.ts';
+import { NetMetrics } from './net-metrics.ts';
+import { InboundLink, OutboundLink, type LinkOptions } from './peer-link.ts';
+import type { InboundChannel, OutboundChannel } from './tcp-channel.ts';
+
+export interface DataPlaneOptions {
+  identity: Identity;
+  host: string;
+  port: number;
+  /** Remote channels per ordered slot pair (hash-exchange inputs of the plan). */
+  channels: number;
+  /** Credits per inbound channel (buffers the receiver holds). Default 8. */
+  credits?: number;
+  /** Target DATA frame size. Default 32 KiB (Flink's buffer size). */
+  frameBytes?: number;
+  /** Frames a channel queues without credit before it reports itself unwritable. Default 2. */
+  maxQueuedFrames?: number;
+  metrics?: NetMetrics;
+  logger: Logger;
+}
+
+export class DataPlane {
+  readonly outbound = new Map<number, OutboundLink>();
+  readonly inbound = new Map<number, InboundLink>();
+  readonly metrics: NetMetrics;
+  private readonly opts: DataPlaneOptions;
+  private readonly linkOpts: LinkOptions;
+  private readonly server: DataServer;
+  private readonly inboundSlots = new Set<number>();
+  port = 0;
+
+  constructor(opts: DataPlaneOptions) {
+    this.opts = opts;
+    this.metrics = opts.metrics ?? new NetMetrics();
+    this.linkOpts = {
+      channels: opts.channels,
+      credits: opts.credits ?? 8,
+      frameBytes: opts.frameBytes ?? 32 * 1024,
+      maxQueuedFrames: opts.maxQueuedFrames ?? 2,
+      metrics: this.metrics,
+      logger: opts.logger,
+    };
+    this.server = new DataServer({
+      host: opts.host,
+      port: opts.port,
+      identity: opts.identity,
+      metrics: this.metrics,
+      logger: opts.logger,
+      connected: () => this.inboundSlots,
+      onAccept: (c) => {
+        this.inboundSlots.add(c.hello.fromSlot);
+        this.inbound.set(c.hello.fromSlot, new InboundLink(c.socket, c.decoder, c.hello.fromSlot, this.linkOpts, c.leftover));
+        opts.logger.debug({ from: c.hello.fromSlot }, 'data-plane inbound link up');
+      },
+    });
+  }
+
+  get identity(): Identity {
+    return this.opts.identity;
+  }
+
+  async listen(): Promise<number> {
+    this.port = await this.server.listen();
+    return this.port;
+  }
+
+  get connected(): boolean {
+    const others = this.opts.identity.parallelism - 1;
+    return this.outbound.size === others && this.inbound.size === others;
+  }
+
+  /**
+   * Dials the addresses `discover` returns (again every `retryMs`) until linked both ways
+   * with every other slot. `self` is this slot's advertised address (skipped).
+   */
+  async connect(discover: () => Promise<string[]>, opts: { self: string; timeoutMs: number; retryMs?: number }): Promise<void> {
+    const id = this.opts.identity;
+    const log = this.opts.logger;
+    const hello: Hello = { protocol: PROTOCOL_VERSION, deploymentId: id.deploymentId, jobHash: id.jobHash, fromSlot: id.slot, parallelism: id.parallelism };
+    const deadline = Date.now() + opts.timeoutMs;
+    const linkedAddresses = new Set<string>();
+    let lastProblem = '';
+    while (!this.connected) {
+      if (Date.now() > deadline) {
+        const missingOut = [...Array(id.parallelism).keys()].filter((s) => s !== id.slot && !this.outbound.has(s));
+        const missingIn = [...Array(id.parallelism).keys()].filter((s) => s !== id.slot && !this.inbound.has(s));
+        throw new TributaryError(
+          'TRIB_PEER_TIMEOUT',
+          `slot ${id.slot} of deployment ${id.deploymentId}: peers not linked after ${opts.timeoutMs} ms (no link to slots [${missingOut.join(',')}], none from [${missingIn.join(',')}])${lastProblem ? `; last problem: ${lastProblem}` : ''}`,
+        );
+      }
+      let addresses: string[] = [];
+      try {
+        addresses = await discover();
+      } catch (e) {
+        lastProblem = (e as Error).message;
+        log.warn({ err: lastProblem }, 'peer discovery failed; retrying');
+      }
+      const todo = addresses.filter((a) => a !== opts.self && !linkedAddresses.has(a));
+      await Promise.all(
+        todo.map(async (address) => {
+          try {
+            const r = await dial(address, hello);
+            const slot = r.welcome.slot;
+            if (slot === id.slot || this.outbound.has(slot)) {
+              r.socket.destroy();
+              return;
+            }
+            this.outbound.set(slot, new OutboundLink(r.socket, r.decoder, slot, this.linkOpts, r.leftover));
+            linkedAddresses.add(address);
+            log.debug({ to: slot, address }, 'data-plane outbound link up');
+          } catch (e) {
+            lastProblem = (e as Error).message;
+            log.debug({ address, err: lastProblem }, 'peer not reachable yet');
+          }
+        }),
+      );
+      if (!this.connected) await new Promise((r) => setTimeout(r, opts.retryMs ?? 200));
+    }
+    log.info({ slot: id.slot, peers: id.parallelism - 1 }, 'data plane connected');
+  }
+
+  outboundChannel(toSlot: number, channel: number): OutboundChannel {
+    const ch = this.outbound.get(toSlot)?.channels[channel];
+    if (!ch) throw new TributaryError('TRIB_NET_PROTOCOL', `no outbound channel ${channel} to slot ${toSlot}`);
+    return ch;
+  }
+
+  inboundChannel(fromSlot: number, channel: number): InboundChannel {
+    const ch = this.inbound.get(fromSlot)?.channels[channel];
+    if (!ch) throw new TributaryError('TRIB_NET_PROTOCOL', `no inbound channel ${channel} from slot ${fromSlot}`);
+    return ch;
+  }
+
+  /** First link failure, if any. */
+  get failure(): Error | undefined {
+    for (const l of this.outbound.values()) if (l.failure) return l.failure;
+    for (const l of this.inbound.values()) if (l.failure) return l.failure;
+    return undefined;
+  }
+
+  /** Resolves when everything this slot produced reached the OS (every channel ended). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.outbound.values()].map((l) => l.drained()));
+  }
+
+  async close(): Promise<void> {
+    for (const l of this.outbound.values()) l.close();
+    for (const l of this.inbound.values()) l.close();
+    await this.server.close();
+  }
+
+  /** Immediate teardown (failure): peers see their links fail. */
+  async destroy(): Promise<void> {
+    for (const l of this.outbound.values()) l.destroy();
+    for (const l of this.inbound.values()) l.destroy();
+    await this.server.close();
+  }
+}

@@ -1,0 +1,113 @@
+// The consumer side of the data plane: listens on this slot's address, runs the handshake on
+// each inbound connection (HELLO → WELCOME | REFUSE) and hands accepted connections to an
+// InboundLink. Binds to one address only (the pod IP, or loopback locally).
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { TributaryError } from '../errors.ts';
+import { FRAME_HELLO, FRAME_REFUSE, FRAME_WELCOME, FrameDecoder, jsonFrame, type Frame } from './frame-codec.ts';
+import { PROTOCOL_VERSION, checkHello, type Hello, type Identity, type Welcome } from './handshake.ts';
+import type { NetMetrics } from './net-metrics.ts';
+
+export interface AcceptedConnection {
+  socket: Socket;
+  decoder: FrameDecoder;
+  hello: Hello;
+  /** Frames that arrived with the HELLO (none in this protocol version, kept for safety). */
+  leftover: Frame[];
+}
+
+export interface DataServerOptions {
+  host: string;
+  port: number;
+  identity: Identity;
+  metrics: NetMetrics;
+  logger: Logger;
+  /** Slots whose connection was already accepted (duplicates are refused). */
+  connected: () => ReadonlySet<number>;
+  onAccept: (c: AcceptedConnection) => void;
+  handshakeTimeoutMs?: number;
+}
+
+export class DataServer {
+  private readonly server: Server;
+  private readonly opts: DataServerOptions;
+  private readonly pending = new Set<Socket>();
+
+  constructor(opts: DataServerOptions) {
+    this.opts = opts;
+    this.server = createServer((s) => this.onConnection(s));
+  }
+
+  /** Binds; resolves with the bound port (useful with port 0). */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(new TributaryError('TRIB_NET_BIND', `data plane cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`, { cause: e }));
+      this.server.once('error', onError);
+      this.server.listen({ host: this.opts.host, port: this.opts.port, exclusive: true }, () => {
+        this.server.off('error', onError);
+        const a = this.server.address();
+        resolve(typeof a === 'object' && a ? a.port : this.opts.port);
+      });
+    });
+  }
+
+  private onConnection(socket: Socket): void {
+    socket.setNoDelay(true);
+    this.pending.add(socket);
+    const decoder = new FrameDecoder();
+    const log = this.opts.logger;
+    const timer = setTimeout(() => {
+      log.warn({ remote: socket.remoteAddress }, 'data-plane handshake timed out');
+      socket.destroy();
+    }, this.opts.handshakeTimeoutMs ?? 10_000);
+    const refuse = (reason: string, message: string): void => {
+      this.opts.metrics.refusedHandshakes.labels(reason).inc();
+      log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason, message }, 'data-plane connection refused');
+      socket.end(jsonFrame(FRAME_REFUSE, { code: 'TRIB_NET_REFUSED', reason, message }));
+    };
+    const onData = (chunk: Buffer): void => {
+      let frames: Frame[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (e) {
+        clearTimeout(timer);
+        socket.off('data', onData);
+        refuse('malformed', (e as Error).message);
+        return;
+      }
+      const first = frames[0];
+      if (!first) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause(); // until the link attaches its reader
+      this.pending.delete(socket);
+      let hello: unknown;
+      try {
+        if (first.type !== FRAME_HELLO) throw new Error(`first frame has type ${first.type}, expected HELLO`);
+        hello = JSON.parse(first.body.toString('utf8'));
+      } catch (e) {
+        refuse('malformed', (e as Error).message);
+        return;
+      }
+      const refusal = checkHello(hello, this.opts.identity, this.opts.connected());
+      if (refusal) {
+        refuse(refusal.reason, refusal.message);
+        return;
+      }
+      const welcome: Welcome = { protocol: PROTOCOL_VERSION, deploymentId: this.opts.identity.deploymentId, slot: this.opts.identity.slot };
+      socket.write(jsonFrame(FRAME_WELCOME, welcome));
+      this.opts.onAccept({ socket, decoder, hello: hello as Hello, leftover: frames.slice(1) });
+    };
+    socket.on('data', onData);
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      this.pending.delete(socket);
+    });
+  }
+
+  close(): Promise<void> {
+    for (const s of this.pending) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

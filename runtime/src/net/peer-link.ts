@@ -1,0 +1,246 @@
+// One TCP connection between a producer slot and a consumer slot, carrying every channel
+// between them (multiplexed by channel id: one connection per ordered pair of slots, so
+// p·(p−1) connections per job whatever the number of exchanges). DATA frames flow from the
+// dialer (producer) to the server (consumer); CREDIT frames flow back on the same socket.
+//
+// A connection that closes or errors while one of its channels has not carried its
+// end-of-input is a failure: the link records it, wakes the slots (their next poll or
+// writability check throws it, which fails the slot and so the job) and rejects `drained`.
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { TributaryError } from '../errors.ts';
+import { FRAME_CREDIT, FRAME_DATA, creditFrame, decodeCredit, decodeData, type Frame, type FrameDecoder } from './frame-codec.ts';
+import type { NetMetrics } from './net-metrics.ts';
+import { InboundChannel, OutboundChannel, type InboundLinkPort, type OutboundLinkPort } from './tcp-channel.ts';
+
+export interface LinkOptions {
+  /** Remote channel ids 0..channels-1 (the same on both ends: derived from the plan). */
+  channels: number;
+  /** Credits (buffers) each inbound channel grants: the receiver's memory bound per channel. */
+  credits: number;
+  frameBytes: number;
+  maxQueuedFrames: number;
+  metrics: NetMetrics;
+  logger: Logger;
+}
+
+abstract class LinkBase {
+  readonly peerSlot: number;
+  protected readonly socket: Socket;
+  protected readonly decoder: FrameDecoder;
+  protected readonly opts: LinkOptions;
+  failure: Error | undefined;
+  private closedCleanly = false;
+  private readonly failureWaiters: ((e: Error) => void)[] = [];
+
+  constructor(socket: Socket, decoder: FrameDecoder, peerSlot: number, opts: LinkOptions) {
+    this.socket = socket;
+    this.decoder = decoder;
+    this.peerSlot = peerSlot;
+    this.opts = opts;
+  }
+
+  protected listen(leftover: Frame[]): void {
+    for (const f of leftover) this.onFrame(f);
+    this.socket.on('data', (chunk: Buffer) => {
+      if (this.failure) return;
+      this.onBytes(chunk.length);
+      let frames: Frame[];
+      try {
+        frames = this.decoder.push(chunk);
+        for (const f of frames) this.onFrame(f);
+      } catch (e) {
+        this.fail(e instanceof Error ? e : new Error(String(e)));
+        this.socket.destroy();
+      }
+    });
+    this.socket.on('error', (e) => this.onClose(e));
+    this.socket.on('close', () => this.onClose(undefined));
+    this.socket.resume();
+  }
+
+  protected abstract onFrame(f: Frame): void;
+  protected abstract onBytes(n: number): void;
+  /** Every channel carried its end-of-input (and, outbound, everything was written). */
+  abstract get complete(): boolean;
+  protected abstract wakeAll(): void;
+
+  private onClose(err: Error | undefined): void {
+    if (this.failure || this.closedCleanly) return;
+    if (this.complete) {
+      this.closedCleanly = true;
+      return;
+    }
+    this.fail(new TributaryError('TRIB_NET_CONNECTION_LOST', `connection ${this.describe()} lost before end of input${err ? `: ${err.message}` : ''}`, { cause: err }));
+  }
+
+  protected fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    this.opts.logger.warn({ err: e.message, peer: this.peerSlot }, 'data-plane link failed');
+    for (const w of this.failureWaiters.splice(0)) w(e);
+    this.wakeAll();
+  }
+
+  protected onFailure(cb: (e: Error) => void): void {
+    if (this.failure) cb(this.failure);
+    else this.failureWaiters.push(cb);
+  }
+
+  abstract describe(): string;
+
+  close(): void {
+    this.closedCleanly = this.closedCleanly || this.complete;
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.closedCleanly = true;
+    this.socket.destroy();
+  }
+}
+
+/** Producer side: owns the outbound channels to one consumer slot. */
+export class OutboundLink extends LinkBase implements OutboundLinkPort {
+  readonly channels: OutboundChannel[] = [];
+  private corked = false;
+  private flushQueue: OutboundChannel[] = [];
+  private flushScheduled = false;
+  private readonly toLabel: string;
+
+  constructor(socket: Socket, decoder: FrameDecoder, peerSlot: number, opts: LinkOptions, leftover: Frame[]) {
+    super(socket, decoder, peerSlot, opts);
+    this.toLabel = String(peerSlot);
+    const backpressure = opts.metrics.backpressuredSeconds.labels(this.toLabel);
+    for (let c = 0; c < opts.channels; c++) {
+      this.channels.push(new OutboundChannel(c, this, { frameBytes: opts.frameBytes, maxQueuedFrames: opts.maxQueuedFrames, onBackpressure: (s) => backpressure.inc(s) }));
+    }
+    this.listen(leftover);
+  }
+
+  describe(): string {
+    return `to slot ${this.peerSlot}`;
+  }
+
+  write(frame: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.opts.metrics.bytesSent.labels(this.toLabel).inc(frame.length);
+    this.opts.metrics.framesSent.labels(this.toLabel).inc();
+    this.socket.write(frame);
+  }
+
+  scheduleFlush(ch: OutboundChannel): void {
+    this.flushQueue.push(ch);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const q = this.flushQueue;
+      this.flushQueue = [];
+      for (const c of q) c.flush();
+    });
+  }
+
+  protected onBytes(): void {}
+
+  protected onFrame(f: Frame): void {
+    if (f.type !== FRAME_CREDIT) throw new TributaryError('TRIB_NET_PROTOCOL', `unexpected frame type ${f.type} from consumer slot ${this.peerSlot}`);
+    const { channel, credits } = decodeCredit(f.body);
+    const ch = this.channels[channel];
+    if (!ch) throw new TributaryError('TRIB_NET_PROTOCOL', `credit for unknown channel ${channel} from slot ${this.peerSlot}`);
+    ch.grant(credits);
+    let queued = 0;
+    for (const c of this.channels) queued += c.gate.queued;
+    this.opts.metrics.queuedFrames.labels(this.toLabel).set(queued);
+  }
+
+  get complete(): boolean {
+    return this.channels.every((c) => c.complete);
+  }
+
+  protected wakeAll(): void {
+    for (const c of this.channels) c.notify();
+  }
+
+  /** Resolves once every channel sent its end and the socket handed every byte to the OS. */
+  drained(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.onFailure(reject);
+      const check = (): void => {
+        if (this.failure) return;
+        if (this.complete && this.socket.writableLength === 0) resolve();
+        else setTimeout(check, 5);
+      };
+      check();
+    });
+  }
+}
+
+/** Consumer side: owns the inbound channels from one producer slot and grants their credits. */
+export class InboundLink extends LinkBase implements InboundLinkPort {
+  readonly channels: InboundChannel[] = [];
+  private readonly pendingCredit: number[];
+  private creditScheduled = false;
+  private readonly fromLabel: string;
+
+  constructor(socket: Socket, decoder: FrameDecoder, peerSlot: number, opts: LinkOptions, leftover: Frame[]) {
+    super(socket, decoder, peerSlot, opts);
+    this.fromLabel = String(peerSlot);
+    for (let c = 0; c < opts.channels; c++) this.channels.push(new InboundChannel(c, this));
+    this.pendingCredit = this.channels.map(() => 0);
+    // Initial credit: every channel may have `credits` frames in flight.
+    for (let c = 0; c < opts.channels; c++) socket.write(creditFrame(c, opts.credits));
+    this.listen(leftover);
+  }
+
+  describe(): string {
+    return `from slot ${this.peerSlot}`;
+  }
+
+  returnCredit(channel: number): void {
+    this.pendingCredit[channel] = (this.pendingCredit[channel] as number) + 1;
+    if (this.creditScheduled) return;
+    this.creditScheduled = true;
+    setImmediate(() => {
+      this.creditScheduled = false;
+      if (this.failure || this.socket.destroyed) return;
+      this.socket.cork();
+      for (let c = 0; c < this.pendingCredit.length; c++) {
+        const n = this.pendingCredit[c] as number;
+        if (n > 0) {
+          this.pendingCredit[c] = 0;
+          this.socket.write(creditFrame(c, n));
+        }
+      }
+      this.socket.uncork();
+    });
+  }
+
+  protected onBytes(n: number): void {
+    this.opts.metrics.bytesReceived.labels(this.fromLabel).inc(n);
+  }
+
+  protected onFrame(f: Frame): void {
+    if (f.type !== FRAME_DATA) throw new TributaryError('TRIB_NET_PROTOCOL', `unexpected frame type ${f.type} from producer slot ${this.peerSlot}`);
+    const { channel, elements } = decodeData(f.body);
+    const ch = this.channels[channel];
+    if (!ch) throw new TributaryError('TRIB_NET_PROTOCOL', `data for unknown channel ${channel} from slot ${this.peerSlot}`);
+    ch.deliver(elements);
+    if (ch.framesHeld > this.opts.credits) throw new TributaryError('TRIB_NET_PROTOCOL', `slot ${this.peerSlot} sent beyond its credit on channel ${channel}`);
+  }
+
+  get complete(): boolean {
+    return this.channels.every((c) => c.endReceived);
+  }
+
+  protected wakeAll(): void {
+    for (const c of this.channels) c.notify();
+  }
+}
