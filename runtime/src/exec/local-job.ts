@@ -28,7 +28,7 @@ import { defaultMaxParallelism, keyGroupRangeForSlot } from '../state/key-groups
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
-import { LocalChannel } from './channel.ts';
+import { LocalChannel, type Channel } from './channel.ts';
 import { CountingOutput } from './counting-output.ts';
 import { ForwardExchange, HashExchange } from './exchange.ts';
 import { GateTask, type GateInput } from './gate-task.ts';
@@ -49,6 +49,21 @@ export interface LocalJobOptions {
   sinkWriter?: (spec: SinkSpec, slot: number) => SinkWriter | undefined;
   /** Per stateful step, snapshots to restore from (any parallelism, same maxParallelism). */
   restore?: Map<string, Uint8Array[]>;
+  /** Slots this process runs (default: all). One process per slot runs `[slot]`. */
+  slots?: readonly number[];
+  /**
+   * The end of a channel that crosses processes (its producer or its consumer slot is not in
+   * `slots`), e.g. over TCP; `wake` is the local slot's wake-up. Required when `slots` is a subset.
+   */
+  remoteChannel?: (key: ChannelKey, wake: () => void) => Channel;
+}
+
+/** One channel of an exchange: consumer task (by head node), its logical input, producer and consumer slot. */
+export interface ChannelKey {
+  consumer: string;
+  input: number;
+  from: number;
+  to: number;
 }
 
 export interface JobStatus {
@@ -83,7 +98,8 @@ export class LocalJob {
   private readonly logger: Logger;
   private readonly opts: LocalJobOptions;
   private readonly slots: SlotParts[] = [];
-  private readonly channels = new Map<string, LocalChannel>();
+  private readonly channels = new Map<string, Channel>();
+  private readonly slotByIndex = new Map<number, SlotParts>();
   private readonly exprCache = new Map<string, CompiledExpr>();
   private state: JobStatus['state'] = 'CREATED';
   private stopRequested = false;
@@ -103,7 +119,12 @@ export class LocalJob {
     checkExecutable({ sources: graph.spec.sources, sinks: graph.spec.sinks });
     this.plan = planGraph(graph);
     this.startedAt = Date.now();
-    for (let s = 0; s < this.parallelism; s++) this.slots.push({ slot: new Slot(s), sources: [], sinks: [], stateful: [] });
+    for (const s of opts.slots ?? [...Array(this.parallelism).keys()]) {
+      if (!Number.isInteger(s) || s < 0 || s >= this.parallelism) throw new TributaryError('TRIB_CLI_USAGE', `slot ${s} is outside [0, ${this.parallelism})`);
+      const parts: SlotParts = { slot: new Slot(s), sources: [], sinks: [], stateful: [] };
+      this.slots.push(parts);
+      this.slotByIndex.set(s, parts);
+    }
     this.createChannels();
     for (const parts of this.slots) this.buildSlot(parts);
     this.metrics.onCollect(() => {
@@ -126,8 +147,17 @@ export class LocalJob {
         for (let from = 0; from < this.parallelism; from++) {
           for (let to = 0; to < this.parallelism; to++) {
             if (inp.exchange === 'forward' && from !== to) continue;
-            const ch = new LocalChannel(cap);
-            ch.connect((this.slots[to] as SlotParts).slot.wake, (this.slots[from] as SlotParts).slot.wake);
+            const producer = this.slotByIndex.get(from);
+            const consumer = this.slotByIndex.get(to);
+            let ch: Channel;
+            if (producer && consumer) {
+              const local = new LocalChannel(cap);
+              local.connect(consumer.slot.wake, producer.slot.wake);
+              ch = local;
+            } else if (producer || consumer) {
+              if (!this.opts.remoteChannel) throw new TributaryError('TRIB_JOB_FAILED', `internal: channel ${from}→${to} crosses processes but no remoteChannel was given`);
+              ch = this.opts.remoteChannel({ consumer: task.head, input: inp.input, from, to }, (producer ?? (consumer as SlotParts)).slot.wake);
+            } else continue;
             this.channels.set(this.channelKey(task.head, inp.input, from, to), ch);
           }
         }
@@ -176,14 +206,14 @@ export class LocalJob {
       const input = c.inputs.indexOf(producer);
       const p = this.node(producer);
       if (p.kind === 'keyBy') {
-        const targets: LocalChannel[] = [];
-        for (let to = 0; to < this.parallelism; to++) targets.push(this.channels.get(this.channelKey(consumer, input, s, to)) as LocalChannel);
+        const targets: Channel[] = [];
+        for (let to = 0; to < this.parallelism; to++) targets.push(this.channels.get(this.channelKey(consumer, input, s, to)) as Channel);
         writables.push(...targets);
         const k = p.key as NonNullable<NodeInfo['key']>;
         const selector: KeySelector = k.kind === 'fields' ? fieldsKeySelector(k.fields) : exprKeySelector(this.expr(`${producer}/key`, k.expr, this.node(p.inputs[0] as string).schema));
         return new HashExchange(selector, targets, this.maxParallelism, ctxFor(producer).metrics.expressionError);
       }
-      const ch = this.channels.get(this.channelKey(consumer, input, s, s)) as LocalChannel;
+      const ch = this.channels.get(this.channelKey(consumer, input, s, s)) as Channel;
       writables.push(ch);
       return new ForwardExchange(ch);
     };
