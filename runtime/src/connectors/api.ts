@@ -19,6 +19,15 @@ export interface SourceReaderContext {
   wakeAt(time: number): void;
   /** Counts a record that could not be read (and was skipped or dead-lettered). */
   recordFailed(reason: string): void;
+  /**
+   * Positions of this source in every slot of the job that wrote the checkpoint being
+   * restored (any parallelism); the reader takes its share. Absent = start fresh.
+   */
+  readonly restoredPositions?: readonly unknown[];
+  /** True when the job takes checkpoints: positions come from checkpoints, not from Kafka groups. */
+  readonly checkpointing?: boolean;
+  /** Reports records not yet read (e.g. Kafka lag), for metrics. */
+  reportLag?(records: number): void;
 }
 
 export interface RawRecords {
@@ -37,6 +46,13 @@ export interface SourceReader {
    * Readers with a dead-letter destination send it there; the default is to skip it.
    */
   reject?(rec: Rec, partition: number, reason: string): void;
+  /**
+   * The position after the last record returned by poll() (JSON), taken at a checkpoint
+   * barrier between two polls. Restored through SourceReaderContext.restoredPositions.
+   */
+  snapshotPosition?(): unknown;
+  /** Checkpoint `id` completed (e.g. commit offsets to a group for monitoring). */
+  notifyCheckpointComplete?(id: number): void;
   close(): Promise<void>;
 }
 
@@ -47,13 +63,30 @@ export interface SinkWriterContext {
   readonly logger: Logger;
   /** Wakes the slot's loop (call when backpressure clears). */
   wake(): void;
+  readonly jobName?: string;
+  /** Set when the job takes checkpoints: transactional sinks commit on completion. */
+  readonly checkpointing?: { readonly stateDir: string };
+  /** Committables of the restored checkpoint that this slot must commit before writing (restore). */
+  readonly restoredCommittables?: readonly unknown[];
 }
+
+/** How a job ends, for sinks with transactions: commit the rest, drop it, or leave it for recovery. */
+export type CloseOutcome = 'finished' | 'stopped' | 'failed';
 
 export interface SinkWriter {
   open(ctx: SinkWriterContext): Promise<void>;
   write(b: Batch): void;
   /** True while the writer wants no more input (the slot stops pulling records). */
   readonly backpressured: boolean;
+  /**
+   * Two-phase commit, phase 1, at a checkpoint barrier: records written so far belong to
+   * checkpoint `checkpointId`; flush them (into a transaction) and resolve with every
+   * pre-committed, not yet committed transaction (JSON; stored in the checkpoint metadata).
+   * Records written after this call belong to the next checkpoint.
+   */
+  preCommit?(checkpointId: number): Promise<readonly unknown[]>;
+  /** Phase 2: checkpoint `checkpointId` completed; commit everything pre-committed up to it. */
+  notifyCheckpointComplete?(checkpointId: number): Promise<void>;
   /** Flushes everything written and releases resources. */
-  close(): Promise<void>;
+  close(outcome?: CloseOutcome): Promise<void>;
 }

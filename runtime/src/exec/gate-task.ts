@@ -2,13 +2,15 @@
 // channels round-robin and combines their watermarks and idle markers with a valve, so the
 // head operator sees one monotonic watermark: the minimum over active upstream channels.
 import type { Batch, MultiInputOperator, Output } from '../operators/types.ts';
+import { BarrierAligner } from '../checkpoint/barrier-aligner.ts';
 import { WatermarkValve } from '../time/watermark-valve.ts';
-import type { LocalChannel } from './channel.ts';
+import type { ChainCheckpoint } from './chain-checkpoint.ts';
+import type { Channel } from './channel.ts';
 import type { Task } from './slot.ts';
 import type { Writable } from './source-task.ts';
 
 export interface GateInput {
-  channel: LocalChannel;
+  channel: Channel;
   /** Logical input of the head operator. */
   input: number;
 }
@@ -26,8 +28,9 @@ export class GateTask implements Task {
   private readonly ended: boolean[];
   private endedCount = 0;
   private next = 0;
+  private readonly aligner: BarrierAligner | undefined;
 
-  constructor(name: string, inputs: GateInput[], head: Output, outputs: Writable[]) {
+  constructor(name: string, inputs: GateInput[], head: Output, outputs: Writable[], checkpoint?: ChainCheckpoint) {
     this.name = name;
     this.inputs = inputs;
     this.head = head;
@@ -35,6 +38,12 @@ export class GateTask implements Task {
     this.outputs = outputs;
     this.ended = inputs.map(() => false);
     this.valve = new WatermarkValve(inputs.length, { watermark: (wm) => head.watermark(wm), idle: (i) => head.idle(i) });
+    this.aligner = checkpoint
+      ? new BarrierAligner(inputs.length, {
+          aligned: (b, ms) => checkpoint.onBarrier(b, ms),
+          aborted: (id, reason) => checkpoint.onAbort(id, `${name}: ${reason}`),
+        })
+      : undefined;
   }
 
   get watermark(): number {
@@ -49,7 +58,7 @@ export class GateTask implements Task {
     for (let budget = ELEMENTS_PER_STEP, scanned = 0; budget > 0 && scanned < k; ) {
       const ch = this.next;
       const inp = this.inputs[ch] as GateInput;
-      const el = this.ended[ch] ? undefined : inp.channel.poll();
+      const el = this.ended[ch] || this.aligner?.isBlocked(ch) ? undefined : inp.channel.poll();
       if (!el) {
         this.next = (ch + 1) % k;
         scanned++;
@@ -68,9 +77,16 @@ export class GateTask implements Task {
         case 'idle':
           this.valve.inputIdle(ch, el.idle);
           break;
+        case 'barrier':
+          this.aligner?.onBarrier(ch, el.barrier);
+          break;
+        case 'cancelBarrier':
+          this.aligner?.onCancel(el.id);
+          break;
         case 'end':
           this.ended[ch] = true;
           this.endedCount++;
+          this.aligner?.onEndOfInput(ch);
           if (this.endedCount === k) {
             this.done = true;
             this.head.end();

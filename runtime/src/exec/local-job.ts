@@ -2,7 +2,12 @@
 // every task (Flink's slot sharing): sources, chains between exchanges, and sinks.
 // Hash exchanges connect every slot to every slot through bounded in-memory channels.
 import type { Logger } from 'pino';
-import type { SinkWriter } from '../connectors/api.ts';
+import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.ts';
+import type { CoordinatorPort, SlotCheckpointPort } from '../checkpoint/messages.ts';
+import { graphHash, readMetadata } from '../checkpoint/metadata.ts';
+import { committablesForSlot, loadRestore, type RestoredState } from '../checkpoint/restore-plan.ts';
+import { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
+import type { CloseOutcome, SinkWriter } from '../connectors/api.ts';
 import { checkExecutable, createSinkWriter, createSourceReader } from '../connectors/registry.ts';
 import { TributaryError } from '../errors.ts';
 import { compileExpr, type CompiledExpr } from '../expr/cel.ts';
@@ -28,6 +33,7 @@ import { defaultMaxParallelism, keyGroupRangeForSlot } from '../state/key-groups
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { ChainCheckpoint } from './chain-checkpoint.ts';
 import { LocalChannel, type Channel } from './channel.ts';
 import { CountingOutput } from './counting-output.ts';
 import { ForwardExchange, HashExchange } from './exchange.ts';
@@ -56,6 +62,30 @@ export interface LocalJobOptions {
    * `slots`), e.g. over TCP; `wake` is the local slot's wake-up. Required when `slots` is a subset.
    */
   remoteChannel?: (key: ChannelKey, wake: () => void) => Channel;
+  /** Names transactional ids and logs. */
+  jobName?: string;
+  /** Periodic aligned checkpoints into `stateDir` (savepoints need a stateDir too). */
+  checkpointing?: CheckpointingOptions;
+  /** A checkpoint/savepoint loaded by `loadRestore` (createLocalJob does it from a path). */
+  restored?: RestoredState;
+  /**
+   * When `slots` is a subset (one process per slot): how checkpoint messages cross processes.
+   * `coordinator` receives this process's acks/declines when slot 0 (the coordinator) is
+   * elsewhere; `slot(i)` reaches slot i's checkpointer from slot 0's coordinator. Incoming
+   * messages are delivered with `job.coordinator` (on slot 0) and `job.slotCheckpointPort(i)`.
+   */
+  checkpointTransport?: {
+    coordinator?: CoordinatorPort;
+    slot?: (slot: number) => SlotCheckpointPort;
+  };
+}
+
+export interface CheckpointingOptions {
+  stateDir: string;
+  /** 0 or absent: no periodic checkpoints (savepoints and triggerCheckpoint only). */
+  intervalMs?: number;
+  timeoutMs?: number;
+  retained?: number;
 }
 
 /** One channel of an exchange: consumer task (by head node), its logical input, producer and consumer slot. */
@@ -67,12 +97,15 @@ export interface ChannelKey {
 }
 
 export interface JobStatus {
-  state: 'CREATED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'STOPPED';
+  state: 'CREATED' | 'RUNNING' | 'STOPPING' | 'FINISHED' | 'FAILED' | 'STOPPED';
   parallelism: number;
   recordsIn: number;
   recordsOut: number;
   /** Lowest watermark that reached the sinks (MIN when none yet). */
   watermark: number;
+  lastCheckpoint?: CompletedCheckpoint;
+  restoredFrom?: string;
+  error?: string;
 }
 
 export interface JobResult {
@@ -87,6 +120,20 @@ interface SlotParts {
   sources: SourceTask[];
   sinks: SinkOperator[];
   stateful: StatefulOperator[];
+  checkpointer: SlotCheckpointer | undefined;
+}
+
+/** Delivers a message on a later turn, as a transport would: no re-entrancy between coordinator and slots. */
+function asyncPort<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(t, prop) {
+      const v = (t as Record<string | symbol, unknown>)[prop];
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        queueMicrotask(() => (v as (...a: unknown[]) => void).apply(t, args));
+      };
+    },
+  });
 }
 
 export class LocalJob {
@@ -106,6 +153,13 @@ export class LocalJob {
   private startedAt = 0;
   private recordsIn = 0;
   private recordsOut = 0;
+  /** The checkpoint coordinator, when slot 0 runs here and the job has a stateDir. */
+  readonly coordinator: CheckpointCoordinator | undefined;
+  private stoppingWithSavepoint = false;
+  private crashed = false;
+  private failure: unknown;
+  private readonly commits = new Set<Promise<void>>();
+  private readonly restoredFrom: string | undefined;
 
   constructor(graph: ValidatedGraph, opts: LocalJobOptions) {
     if (!Number.isInteger(opts.parallelism) || opts.parallelism < 1) throw new TributaryError('TRIB_CLI_USAGE', `parallelism must be a positive integer, got ${opts.parallelism}`);
@@ -121,9 +175,53 @@ export class LocalJob {
     this.startedAt = Date.now();
     for (const s of opts.slots ?? [...Array(this.parallelism).keys()]) {
       if (!Number.isInteger(s) || s < 0 || s >= this.parallelism) throw new TributaryError('TRIB_CLI_USAGE', `slot ${s} is outside [0, ${this.parallelism})`);
-      const parts: SlotParts = { slot: new Slot(s), sources: [], sinks: [], stateful: [] };
+      const parts: SlotParts = { slot: new Slot(s), sources: [], sinks: [], stateful: [], checkpointer: undefined };
       this.slots.push(parts);
       this.slotByIndex.set(s, parts);
+    }
+    const restored = opts.restored;
+    this.restoredFrom = restored?.path;
+    if (restored && restored.metadata.maxParallelism !== this.maxParallelism) {
+      throw new TributaryError('TRIB_RESTORE_MAX_PARALLELISM', `${restored.path} has maxParallelism ${restored.metadata.maxParallelism}; this job has ${this.maxParallelism}`);
+    }
+    const cp = opts.checkpointing;
+    if (cp) {
+      const coordinatorRef: { c?: CheckpointCoordinator } = {};
+      const toCoordinator: CoordinatorPort = this.slotByIndex.has(0)
+        ? asyncPort<CoordinatorPort>({ acknowledge: (a) => coordinatorRef.c?.acknowledge(a), decline: (d) => coordinatorRef.c?.decline(d) })
+        : (opts.checkpointTransport?.coordinator ?? missingTransport('coordinator'));
+      for (const parts of this.slots) {
+        const s = parts.slot.index;
+        parts.checkpointer = new SlotCheckpointer({
+          slot: s,
+          keyGroupRange: keyGroupRangeForSlot(s, this.parallelism, this.maxParallelism),
+          post: (cb) => parts.slot.post(cb),
+          coordinator: toCoordinator,
+          logger: this.logger,
+          onComplete: (id) => this.onCheckpointComplete(parts, id),
+          onAborted: () => {},
+        });
+      }
+      if (this.slotByIndex.has(0)) {
+        const ports: SlotCheckpointPort[] = [];
+        for (let s = 0; s < this.parallelism; s++) {
+          const local = this.slotByIndex.get(s)?.checkpointer;
+          ports.push(local ? asyncPort<SlotCheckpointPort>(local) : (opts.checkpointTransport?.slot?.(s) ?? missingTransport(`slot ${s}`)));
+        }
+        this.coordinator = new CheckpointCoordinator({
+          stateDir: cp.stateDir,
+          slots: ports,
+          maxParallelism: this.maxParallelism,
+          graphHash: graphHash(graph.spec),
+          intervalMs: cp.intervalMs,
+          timeoutMs: cp.timeoutMs,
+          retained: cp.retained,
+          restoredCheckpointId: restored?.checkpointId,
+          logger: this.logger,
+          metrics: this.metrics,
+        });
+        coordinatorRef.c = this.coordinator;
+      }
     }
     this.createChannels();
     for (const parts of this.slots) this.buildSlot(parts);
@@ -182,9 +280,20 @@ export class LocalJob {
     return e;
   }
 
+  /** The checkpoint port of a slot running in this process (for a transport delivering trigger/notify messages). */
+  slotCheckpointPort(slot: number): SlotCheckpointPort | undefined {
+    return this.slotByIndex.get(slot)?.checkpointer;
+  }
+
   private buildSlot(parts: SlotParts): void {
     const s = parts.slot.index;
     const writables: Writable[] = [];
+    const restored = this.opts.restored;
+    /** The chain being built (one per task) when checkpointing. */
+    let chain: ChainCheckpoint | undefined;
+    const addChannels = (chs: Channel[]): void => {
+      chain?.channels.push(...chs);
+    };
     const ctxFor = (step: string): OperatorContext => ({
       stepName: step,
       slot: s,
@@ -209,12 +318,14 @@ export class LocalJob {
         const targets: Channel[] = [];
         for (let to = 0; to < this.parallelism; to++) targets.push(this.channels.get(this.channelKey(consumer, input, s, to)) as Channel);
         writables.push(...targets);
+        addChannels(targets);
         const k = p.key as NonNullable<NodeInfo['key']>;
         const selector: KeySelector = k.kind === 'fields' ? fieldsKeySelector(k.fields) : exprKeySelector(this.expr(`${producer}/key`, k.expr, this.node(p.inputs[0] as string).schema));
         return new HashExchange(selector, targets, this.maxParallelism, ctxFor(producer).metrics.expressionError);
       }
       const ch = this.channels.get(this.channelKey(consumer, input, s, s)) as Channel;
       writables.push(ch);
+      addChannels([ch]);
       return new ForwardExchange(ch);
     };
 
@@ -234,7 +345,8 @@ export class LocalJob {
 
     const restoreInto = (op: StatefulOperator): void => {
       parts.stateful.push(op);
-      const snaps = this.opts.restore?.get(op.stateName);
+      chain?.stateful.push(op);
+      const snaps = this.opts.restore?.get(op.stateName) ?? restored?.keyed.get(op.stateName);
       if (snaps && snaps.length > 0) op.restoreState(snaps);
     };
 
@@ -249,6 +361,7 @@ export class LocalJob {
           counter.inc(n);
         });
         parts.sinks.push(op);
+        chain?.sinks.push(op);
         writables.push({
           get writable() {
             return !writer.backpressured;
@@ -325,6 +438,7 @@ export class LocalJob {
 
     for (const task of this.plan.tasks) {
       writables.length = 0;
+      chain = parts.checkpointer ? new ChainCheckpoint(parts.checkpointer) : undefined;
       const head = this.node(task.head);
       if (head.role === 'source') {
         const spec = this.graph.spec.sources.find((x) => x.name === task.head) as SourceSpec;
@@ -342,9 +456,14 @@ export class LocalJob {
             this.recordsIn += n;
           },
           onFailed: (reason) => this.metrics.sourceRecordsFailed.labels(spec.name, reason).inc(),
+          checkpoint: chain,
+          restoredPositions: restored?.sources.get(spec.name),
+          checkpointing: chain !== undefined,
+          onLag: (n) => this.metrics.sourceLag.labels(spec.name, String(s)).set(n),
         });
         parts.sources.push(src);
         parts.slot.addTask(src);
+        parts.checkpointer?.registerTask(src);
         continue;
       }
       const op = build(task.head);
@@ -355,7 +474,8 @@ export class LocalJob {
           if (ch) inputs.push({ channel: ch, input: inp.input });
         }
       }
-      parts.slot.addTask(new GateTask(`task:${task.head}`, inputs, op, [...writables]));
+      parts.slot.addTask(new GateTask(`task:${task.head}`, inputs, op, [...writables], chain));
+      parts.checkpointer?.registerTask();
     }
   }
 
@@ -368,7 +488,70 @@ export class LocalJob {
         if (k.watermarkSeen < wm) wm = k.watermarkSeen;
       }
     }
-    return { state: this.state, parallelism: this.parallelism, recordsIn: this.recordsIn, recordsOut: this.recordsOut, watermark: any ? wm : MIN_WATERMARK };
+    const st: JobStatus = { state: this.state, parallelism: this.parallelism, recordsIn: this.recordsIn, recordsOut: this.recordsOut, watermark: any ? wm : MIN_WATERMARK };
+    if (this.coordinator?.lastCompleted) st.lastCheckpoint = this.coordinator.lastCompleted;
+    if (this.restoredFrom) st.restoredFrom = this.restoredFrom;
+    if (this.failure !== undefined) st.error = (this.failure as Error).message;
+    return st;
+  }
+
+  private onCheckpointComplete(parts: SlotParts, id: number): void {
+    for (const src of parts.sources) src.notifyCheckpointComplete(id);
+    for (const k of parts.sinks) {
+      const c = k.writer.notifyCheckpointComplete?.(id);
+      if (!c) continue;
+      const p: Promise<void> = c.catch((e: unknown) => this.fail(e)).finally(() => this.commits.delete(p));
+      this.commits.add(p);
+    }
+  }
+
+  /** Fails the job from outside a slot loop (e.g. a sink commit failed). */
+  private fail(e: unknown): void {
+    this.failure ??= e;
+    this.logger.error({ err: (e as Error).message }, 'job failing');
+    for (const p of this.slots) p.slot.abort();
+  }
+
+  /** Triggers a checkpoint now (tests, benchmarks); resolves when it completed. */
+  triggerCheckpoint(): Promise<CompletedCheckpoint> {
+    if (!this.coordinator) throw new TributaryError('TRIB_CHECKPOINT_FAILED', 'checkpointing is not configured here (no stateDir, or slot 0 runs elsewhere)');
+    return this.coordinator.trigger('checkpoint', false);
+  }
+
+  /**
+   * Triggers a savepoint. With `stop` (stop-with-savepoint) the sources end right after its
+   * barrier; once it completes the sinks commit and the job finishes (run() resolves STOPPED).
+   */
+  triggerSavepoint(opts: { stop?: boolean } = {}): Promise<CompletedCheckpoint> {
+    if (!this.coordinator) throw new TributaryError('TRIB_CHECKPOINT_FAILED', 'savepoints need a stateDir and slot 0 in this process');
+    if (opts.stop) this.markStoppingWithSavepoint();
+    return this.coordinator.trigger('savepoint', opts.stop ?? false);
+  }
+
+  /** The control API's savepoint request (idempotent by requestId). */
+  requestSavepoint(req: { stop: boolean; requestId?: string }): ReturnType<CheckpointCoordinator['requestSavepoint']> {
+    if (!this.coordinator) throw new TributaryError('TRIB_CHECKPOINT_FAILED', 'savepoints need a stateDir and slot 0 in this process');
+    const st = this.coordinator.requestSavepoint(req);
+    if (req.stop && st.state === 'IN_PROGRESS') this.markStoppingWithSavepoint();
+    return st;
+  }
+
+  /** A stop-with-savepoint is under way (on other slots: call when told so, so the job ends as STOPPED). */
+  markStoppingWithSavepoint(): void {
+    this.stoppingWithSavepoint = true;
+    this.stopRequested = true;
+    if (this.state === 'RUNNING') this.state = 'STOPPING';
+  }
+
+  /**
+   * Simulates a crash: the loops stop where they are, no more checkpoints are taken, sinks
+   * are closed without committing or aborting anything (transactions stay open, as after
+   * SIGKILL). run() then rejects with TRIB_JOB_FAILED.
+   */
+  crash(): void {
+    this.crashed = true;
+    this.coordinator?.stop('crash');
+    for (const p of this.slots) p.slot.abort();
   }
 
   /** Stops the sources; the job then finishes what is in flight. `drain` fires all event-time windows. */
@@ -399,9 +582,21 @@ export class LocalJob {
     const sources = this.slots.flatMap((p) => p.sources);
     try {
       await Promise.all(
-        sinks.map(({ k, slot }) => k.writer.open({ sinkName: k.name, slot: slot.index, parallelism: this.parallelism, logger: this.logger, wake: slot.wake })),
+        sinks.map(({ k, slot }) =>
+          k.writer.open({
+            sinkName: k.name,
+            slot: slot.index,
+            parallelism: this.parallelism,
+            logger: this.logger,
+            wake: slot.wake,
+            jobName: this.opts.jobName ?? 'job',
+            ...(this.opts.checkpointing ? { checkpointing: { stateDir: this.opts.checkpointing.stateDir } } : {}),
+            ...(this.opts.restored ? { restoredCommittables: committablesForSlot(this.opts.restored.sinks.get(k.name), slot.index, this.parallelism) } : {}),
+          }),
+        ),
       );
       await Promise.all(sources.map((s) => s.open()));
+      await this.coordinator?.start();
       this.logger.info({ parallelism: this.parallelism, maxParallelism: this.maxParallelism, tasks: this.plan.tasks.length }, 'job running');
       const loops = this.slots.map((p) =>
         p.slot.run().catch((e: unknown) => {
@@ -410,14 +605,28 @@ export class LocalJob {
         }),
       );
       await Promise.all(loops);
+      if (this.crashed) throw new TributaryError('TRIB_JOB_FAILED', 'job crashed (simulated): stopped without committing');
+      if (this.failure !== undefined) throw this.failure;
+      // A stop-with-savepoint completes after the tasks ended (its acks are written
+      // asynchronously); then the sinks commit it. Any other pending checkpoint is abandoned.
+      if (this.opts.checkpointing) {
+        if (this.stoppingWithSavepoint) await this.coordinator?.quiesce();
+        this.coordinator?.stop();
+        for (const p of this.slots) p.slot.drainMailbox();
+        while (this.commits.size > 0) await Promise.all([...this.commits]);
+        if (this.failure !== undefined) throw this.failure;
+      }
     } catch (e) {
       this.state = 'FAILED';
-      await Promise.allSettled([...sources.map((s) => s.close()), ...sinks.map(({ k }) => k.writer.close())]);
+      this.failure ??= e;
+      this.coordinator?.stop('job failed');
+      await Promise.allSettled([...sources.map((s) => s.close()), ...sinks.map(({ k }) => k.writer.close('failed'))]);
       if (e instanceof TributaryError) throw e;
       throw new TributaryError('TRIB_JOB_FAILED', `job failed: ${(e as Error).message}`, { cause: e });
     }
     await Promise.all(sources.map((s) => s.close()));
-    await Promise.all(sinks.map(({ k }) => k.writer.close()));
+    const outcome: CloseOutcome = this.stopRequested ? 'stopped' : 'finished';
+    await Promise.all(sinks.map(({ k }) => k.writer.close(outcome)));
     this.state = this.stopRequested ? 'STOPPED' : 'FINISHED';
     return { state: this.state, recordsIn: this.recordsIn, recordsOut: this.recordsOut, durationMs: Date.now() - started };
   }
@@ -427,6 +636,34 @@ function windowKind(w: WindowSpec): WindowKind {
   if (w.tumbling) return { kind: 'tumbling', size: parseDuration(w.tumbling.size) ?? 0, offset: parseDuration(w.tumbling.offset ?? '0') ?? 0 };
   if (w.sliding) return { kind: 'sliding', size: parseDuration(w.sliding.size) ?? 0, slide: parseDuration(w.sliding.slide) ?? 0 };
   return { kind: 'session', gap: parseDuration(w.session?.gap) ?? 0 };
+}
+
+function missingTransport(what: string): never {
+  throw new TributaryError('TRIB_JOB_FAILED', `internal: checkpointing with slots in other processes needs checkpointTransport.${what === 'coordinator' ? 'coordinator' : 'slot'} (${what})`);
+}
+
+/** Options of createLocalJob: LocalJobOptions plus a checkpoint/savepoint path to restore from. */
+export interface CreateJobOptions extends LocalJobOptions {
+  restoreFrom?: string;
+  allowNonRestoredState?: boolean;
+}
+
+/**
+ * Builds a LocalJob, first loading and verifying the checkpoint/savepoint to restore from
+ * (maxParallelism defaults to the restored state's). Fails with a TRIB_RESTORE_* error
+ * rather than starting from empty state when it does not fit.
+ */
+export async function createLocalJob(graph: ValidatedGraph, opts: CreateJobOptions): Promise<LocalJob> {
+  if (!opts.restoreFrom) return new LocalJob(graph, opts);
+  const maxParallelism = opts.maxParallelism ?? (await readMetadata(opts.restoreFrom)).maxParallelism;
+  const restored = await loadRestore(opts.restoreFrom, {
+    graph,
+    parallelism: opts.parallelism,
+    maxParallelism,
+    allowNonRestoredState: opts.allowNonRestoredState ?? false,
+    logger: opts.logger,
+  });
+  return new LocalJob(graph, { ...opts, maxParallelism, restored });
 }
 
 /** Validates nothing: expects a graph from validateGraph. Runs it to completion. */

@@ -71,6 +71,11 @@ export class Slot implements ProcessingTimeService {
     this.wake();
   }
 
+  /** Runs queued mailbox actions after the loop ended (completion notifications at shutdown). */
+  drainMailbox(): void {
+    while (this.mailbox.length > 0) (this.mailbox.shift() as () => void)();
+  }
+
   private runMail(): void {
     while (this.mailbox.length > 0) (this.mailbox.shift() as () => void)();
     if (this.scheduled.length === 0) return;

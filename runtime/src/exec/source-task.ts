@@ -9,6 +9,8 @@ import { newBatch, type Output, type Rec } from '../operators/types.ts';
 import { PartitionWatermarks } from '../time/partition-watermarks.ts';
 import { timestampExtractor } from '../time/timestamps.ts';
 import { MAX_WATERMARK } from '../time/watermark.ts';
+import type { ChainCheckpoint } from './chain-checkpoint.ts';
+import type { CheckpointBarrier } from './channel.ts';
 import type { Slot, Task } from './slot.ts';
 
 export interface Writable {
@@ -27,6 +29,11 @@ export interface SourceTaskOptions {
   logger: Logger;
   onRecords(n: number): void;
   onFailed(reason: string): void;
+  /** Set when the job takes checkpoints. */
+  checkpoint?: ChainCheckpoint;
+  restoredPositions?: readonly unknown[];
+  checkpointing?: boolean;
+  onLag?(records: number): void;
 }
 
 const IDLE_CHECK_MS = 200;
@@ -83,6 +90,9 @@ export class SourceTask implements Task, RawRecords {
       wake: slot.wake,
       wakeAt: (t) => slot.schedule(t, () => {}),
       recordFailed: (reason) => this.o.onFailed(reason),
+      ...(this.o.restoredPositions ? { restoredPositions: this.o.restoredPositions } : {}),
+      checkpointing: this.o.checkpointing ?? false,
+      ...(this.o.onLag ? { reportLag: this.o.onLag } : {}),
     };
   }
 
@@ -99,6 +109,23 @@ export class SourceTask implements Task, RawRecords {
   requestStop(drain: boolean): void {
     this.stopRequested = { drain };
     this.o.slot.wake();
+  }
+
+  /**
+   * Called from the slot's mailbox, i.e. between two polls: every record polled so far has
+   * been pushed downstream, so the reader's position and the barrier cut the stream at the
+   * same point. With `stop`, the source ends right after the barrier (no final watermark).
+   */
+  injectBarrier(b: CheckpointBarrier): boolean {
+    if (this.done || !this.opened || !this.o.checkpoint) return false;
+    const position = this.o.reader.snapshotPosition?.();
+    this.o.checkpoint.onBarrier(b, 0, { name: this.o.spec.name, position });
+    if (b.stop) this.finish(false);
+    return true;
+  }
+
+  notifyCheckpointComplete(id: number): void {
+    this.o.reader.notifyCheckpointComplete?.(id);
   }
 
   // RawRecords: the reader appends here during poll().

@@ -1,5 +1,5 @@
 // prom-client metrics of one job run. Counters are updated once per batch.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class JobMetrics {
   readonly registry = new Registry();
@@ -9,6 +9,14 @@ export class JobMetrics {
   readonly lateRecordsDropped: Counter<'step'>;
   readonly expressionErrors: Counter<'step'>;
   readonly watermark: Gauge<'slot'>;
+  readonly recordsIn: Counter<'node'>;
+  readonly checkpoints: Counter<'kind' | 'result'>;
+  readonly checkpointDuration: Histogram<'kind'>;
+  readonly checkpointSize: Gauge<'kind'>;
+  readonly checkpointAlignment: Histogram;
+  readonly lastCheckpointId: Gauge;
+  readonly backpressuredSeconds: Counter<'slot'>;
+  readonly sourceLag: Gauge<'source' | 'slot'>;
   private readonly collectHooks: (() => void)[] = [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -33,6 +41,25 @@ export class JobMetrics {
         for (const h of hooks) h();
       },
     });
+    this.recordsIn = new Counter({ name: 'tributary_records_in_total', help: 'Records received by a node (steps with an exchange or chained input, sinks)', labelNames: ['node'], registers });
+    this.checkpoints = new Counter({ name: 'tributary_checkpoints_total', help: 'Checkpoints and savepoints by outcome (completed, aborted)', labelNames: ['kind', 'result'], registers });
+    this.checkpointDuration = new Histogram({
+      name: 'tributary_checkpoint_duration_seconds',
+      help: 'Trigger to metadata written',
+      labelNames: ['kind'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.checkpointSize = new Gauge({ name: 'tributary_checkpoint_size_bytes', help: 'State bytes of the last completed checkpoint/savepoint', labelNames: ['kind'], registers });
+    this.checkpointAlignment = new Histogram({
+      name: 'tributary_checkpoint_alignment_seconds',
+      help: 'Longest barrier alignment of a checkpoint (first to last barrier at a task)',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    this.lastCheckpointId = new Gauge({ name: 'tributary_last_checkpoint_id', help: 'Id of the last completed checkpoint or savepoint', registers });
+    this.backpressuredSeconds = new Counter({ name: 'tributary_backpressured_seconds_total', help: 'Time tasks of a slot could not run because an output was full', labelNames: ['slot'], registers });
+    this.sourceLag = new Gauge({ name: 'tributary_source_lag_records', help: 'Records behind the end of the input (Kafka: high watermark − position, summed over owned partitions)', labelNames: ['source', 'slot'], registers });
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });
   }
 

@@ -1,0 +1,99 @@
+// Aligned barrier handling at a task with several input channels (Flink's
+// SingleCheckpointBarrierHandler with aligned state):
+//   * the first barrier of checkpoint N starts alignment; every channel that delivered
+//     barrier N is blocked (not read again) until barrier N arrived on every open channel;
+//   * then the task snapshots, forwards the barrier and all channels are unblocked;
+//   * a barrier with an id below the current one, or equal to it with nothing pending
+//     (already completed or aborted here), is obsolete and ignored;
+//   * a barrier with a higher id while N is pending aborts N (subsumed) and starts the new one;
+//   * end of input on a channel reduces the open channels and aborts a pending checkpoint
+//     (a finished channel will never deliver its barrier);
+//   * a cancel marker for the pending id aborts it (and marks the id as seen).
+// Invariant: a blocked channel is never polled, so the records after barrier N on it stay
+// queued (and, over TCP, stop its producer through credits) until the snapshot is taken.
+import type { CheckpointBarrier } from '../exec/channel.ts';
+
+export interface AlignerEvents {
+  /** All open channels delivered barrier `b`: snapshot, then forward it. Channels are unblocked right after. */
+  aligned(b: CheckpointBarrier, alignmentMs: number): void;
+  /** Checkpoint `id` was abandoned at this task (subsumed, end of input, cancel marker). */
+  aborted(id: number, reason: string): void;
+}
+
+export class BarrierAligner {
+  private readonly events: AlignerEvents;
+  private readonly blocked: boolean[];
+  private readonly open: boolean[];
+  private openCount: number;
+  private currentId = -1;
+  private pending = false;
+  private received = 0;
+  private startedAt = 0;
+
+  constructor(channels: number, events: AlignerEvents) {
+    this.events = events;
+    this.blocked = new Array<boolean>(channels).fill(false);
+    this.open = new Array<boolean>(channels).fill(true);
+    this.openCount = channels;
+  }
+
+  isBlocked(ch: number): boolean {
+    return this.blocked[ch] === true;
+  }
+
+  get pendingCheckpoint(): number | undefined {
+    return this.pending ? this.currentId : undefined;
+  }
+
+  onBarrier(ch: number, b: CheckpointBarrier): void {
+    if (b.id < this.currentId || (b.id === this.currentId && !this.pending)) return; // obsolete
+    if (b.id > this.currentId) {
+      if (this.pending) this.abort(`subsumed by checkpoint ${b.id}`);
+      this.currentId = b.id;
+      this.pending = true;
+      this.received = 0;
+      this.startedAt = performance.now();
+    }
+    if (this.blocked[ch]) return; // a duplicate barrier on a channel cannot happen; ignore defensively
+    this.blocked[ch] = true;
+    this.received++;
+    if (this.received >= this.openCount) {
+      this.pending = false;
+      const ms = performance.now() - this.startedAt;
+      try {
+        this.events.aligned(b, ms);
+      } finally {
+        this.unblockAll();
+      }
+    }
+  }
+
+  onCancel(id: number): void {
+    if (id < this.currentId) return;
+    if (id > this.currentId) {
+      if (this.pending) this.abort(`subsumed by cancelled checkpoint ${id}`);
+      this.currentId = id; // barriers of `id` arriving later are obsolete
+      return;
+    }
+    if (this.pending) this.abort('cancelled upstream');
+  }
+
+  onEndOfInput(ch: number): void {
+    if (!this.open[ch]) return;
+    this.open[ch] = false;
+    this.openCount--;
+    if (this.pending) this.abort('end of input on a channel before its barrier');
+  }
+
+  private abort(reason: string): void {
+    const id = this.currentId;
+    this.pending = false;
+    this.received = 0;
+    this.unblockAll();
+    this.events.aborted(id, reason);
+  }
+
+  private unblockAll(): void {
+    this.blocked.fill(false);
+  }
+}

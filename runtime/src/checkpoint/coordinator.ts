@@ -1,0 +1,266 @@
+// The checkpoint coordinator (Flink's CheckpointCoordinator, reduced): lives with slot 0,
+// talks to the slots only through messages (messages.ts), so the same object drives an
+// in-process job and a deployment of one process per slot.
+//
+//   trigger   next id (monotonic: above every id ever used in stateDir and the restored one),
+//             prepare chk-<id>/ (or sp-<id>/), send TriggerCheckpoint to every slot
+//   ack       one per slot with its state handles; a late/unknown ack is discarded
+//   complete  all slots acked → `_metadata.json` written last by atomic rename (the commit
+//             point) → prune to `retained` → notifyComplete to every slot (sinks commit)
+//   abort     decline from any slot, or timeout → notifyAborted, directory discarded
+//
+// At most one checkpoint is pending. A periodic trigger while one is pending is skipped; a
+// savepoint request waits for the pending one to finish. Savepoints never make sinks commit
+// unless they stop the job (Flink's synchronous savepoint): a restart from the latest
+// checkpoint would otherwise replay output that a savepoint had already committed.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { TributaryError } from '../errors.ts';
+import type { SavepointStatus } from '../control/contract.ts';
+import { silentLogger } from '../telemetry/logger.ts';
+import type { JobMetrics } from '../telemetry/metrics.ts';
+import { CheckpointStorage } from './checkpoint-storage.ts';
+import { newMetadataDefaults, type CheckpointMetadata } from './metadata.ts';
+import type { CheckpointAck, CheckpointDecline, CheckpointKind, CoordinatorPort, SlotCheckpointPort } from './messages.ts';
+
+export interface CoordinatorOptions {
+  stateDir: string;
+  /** Port of slot i at index i. */
+  slots: SlotCheckpointPort[];
+  maxParallelism: number;
+  graphHash: string;
+  /** Periodic checkpoints; undefined or 0 = only on request (savepoints, triggerCheckpoint). */
+  intervalMs?: number;
+  timeoutMs?: number;
+  retained?: number;
+  /** Id of the checkpoint the job restored from (new ids go above it). */
+  restoredCheckpointId?: number;
+  logger?: Logger;
+  metrics?: JobMetrics;
+}
+
+export interface CompletedCheckpoint {
+  id: number;
+  kind: CheckpointKind;
+  path: string;
+  completedAt: string;
+  durationMs: number;
+  stateSize: number;
+}
+
+interface Pending {
+  id: number;
+  kind: CheckpointKind;
+  stop: boolean;
+  dir: string;
+  startedAt: number;
+  triggeredAt: string;
+  acks: Map<number, CheckpointAck>;
+  timer: NodeJS.Timeout | undefined;
+  resolve(c: CompletedCheckpoint): void;
+  reject(e: TributaryError): void;
+}
+
+export class CheckpointCoordinator implements CoordinatorPort {
+  private readonly o: CoordinatorOptions;
+  readonly storage: CheckpointStorage;
+  private readonly logger: Logger;
+  private nextId = 1;
+  private pending: Pending | undefined;
+  /** Serializes triggers: the promise of the checkpoint in progress (or its preparation). */
+  private busy: Promise<unknown> = Promise.resolve();
+  private periodic: NodeJS.Timeout | undefined;
+  private started = false;
+  private stopped = false;
+  lastCompleted: CompletedCheckpoint | undefined;
+  private readonly savepoints = new Map<string, SavepointStatus>();
+  private readonly byRequestId = new Map<string, string>();
+  /** Called once a stop-with-savepoint completed (the job then finishes). */
+  onStopSavepoint: ((c: CompletedCheckpoint) => void) | undefined;
+
+  constructor(o: CoordinatorOptions) {
+    this.o = o;
+    this.storage = new CheckpointStorage(o.stateDir);
+    this.logger = o.logger ?? silentLogger();
+  }
+
+  get parallelism(): number {
+    return this.o.slots.length;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.nextId = Math.max(await this.storage.maxIdUsed(), this.o.restoredCheckpointId ?? 0) + 1;
+    const latest = await this.storage.latestCompletedCheckpoint();
+    if (latest) this.lastCompleted = { id: latest.id, kind: 'checkpoint', path: latest.path, completedAt: '', durationMs: 0, stateSize: 0 };
+    const interval = this.o.intervalMs ?? 0;
+    if (interval > 0) this.schedulePeriodic(interval);
+  }
+
+  private schedulePeriodic(interval: number): void {
+    this.periodic = setTimeout(() => {
+      if (this.stopped) return;
+      if (!this.pending) {
+        this.trigger('checkpoint', false).catch((e: unknown) => this.logger.warn({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed'));
+      }
+      this.schedulePeriodic(interval);
+    }, interval);
+    this.periodic.unref?.();
+  }
+
+  /** Stops periodic triggering and aborts a pending checkpoint (job shutdown). */
+  stop(reason = 'job stopping'): void {
+    this.stopped = true;
+    if (this.periodic) clearTimeout(this.periodic);
+    if (this.pending) this.abort(this.pending, new TributaryError('TRIB_CHECKPOINT_FAILED', `checkpoint ${this.pending.id} aborted: ${reason}`), false);
+  }
+
+  /** Waits until no checkpoint is pending (e.g. the stop-with-savepoint before the sinks close). */
+  async quiesce(): Promise<void> {
+    for (;;) {
+      const b = this.busy;
+      await b.catch(() => undefined);
+      if (b === this.busy && !this.pending) return;
+    }
+  }
+
+  /** Triggers a checkpoint or savepoint now (after a pending one finishes); resolves when complete. */
+  trigger(kind: CheckpointKind, stop: boolean): Promise<CompletedCheckpoint> {
+    const run = this.busy.catch(() => undefined).then(() => this.triggerNow(kind, stop));
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async triggerNow(kind: CheckpointKind, stop: boolean): Promise<CompletedCheckpoint> {
+    if (this.stopped) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `no ${kind}: the job is stopping`);
+    if (!this.started) await this.start();
+    const id = this.nextId++;
+    const dir = await this.storage.prepare(kind, id);
+    const timestamp = Date.now();
+    const done = new Promise<CompletedCheckpoint>((resolve, reject) => {
+      const p: Pending = { id, kind, stop, dir, startedAt: performance.now(), triggeredAt: new Date(timestamp).toISOString(), acks: new Map(), timer: undefined, resolve, reject };
+      const timeoutMs = this.o.timeoutMs ?? 600_000;
+      p.timer = setTimeout(() => this.abort(p, new TributaryError('TRIB_CHECKPOINT_TIMEOUT', `${kind} ${id} expired after ${timeoutMs} ms before all slots acknowledged (${p.acks.size}/${this.parallelism})`)), timeoutMs);
+      this.pending = p;
+    });
+    this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
+    for (const s of this.o.slots) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });
+    return done;
+  }
+
+  acknowledge(ack: CheckpointAck): void {
+    const p = this.pending;
+    if (!p || p.id !== ack.checkpointId) {
+      this.logger.debug({ id: ack.checkpointId, slot: ack.slot }, 'late or unknown checkpoint acknowledgement discarded');
+      return;
+    }
+    if (ack.slot < 0 || ack.slot >= this.parallelism || p.acks.has(ack.slot)) return;
+    p.acks.set(ack.slot, ack);
+    if (p.acks.size === this.parallelism) void this.complete(p);
+  }
+
+  decline(msg: CheckpointDecline): void {
+    const p = this.pending;
+    if (!p || p.id !== msg.checkpointId) return;
+    this.abort(p, new TributaryError('TRIB_CHECKPOINT_DECLINED', `${p.kind} ${p.id} declined by slot ${msg.slot}: ${msg.reason}`));
+  }
+
+  private abort(p: Pending, err: TributaryError, discard = true): void {
+    if (this.pending !== p) return;
+    this.pending = undefined;
+    if (p.timer) clearTimeout(p.timer);
+    this.o.metrics?.checkpoints.labels(p.kind, 'aborted').inc();
+    this.logger.warn({ id: p.id, kind: p.kind, code: err.code, reason: err.message }, 'checkpoint aborted');
+    for (const s of this.o.slots) s.notifyAborted(p.id, err.message);
+    if (discard) void CheckpointStorage.discard(p.dir).catch(() => undefined);
+    p.reject(err);
+  }
+
+  private async complete(p: Pending): Promise<void> {
+    if (p.timer) clearTimeout(p.timer);
+    const acks = [...p.acks.values()].sort((a, b) => a.slot - b.slot);
+    const meta: CheckpointMetadata = {
+      ...newMetadataDefaults(),
+      kind: p.kind,
+      checkpointId: p.id,
+      graphHash: this.o.graphHash,
+      parallelism: this.parallelism,
+      maxParallelism: this.o.maxParallelism,
+      triggeredAt: p.triggeredAt,
+      completedAt: new Date().toISOString(),
+      operators: {},
+      sources: {},
+      sinks: {},
+      stateSize: 0,
+    };
+    let alignmentMs = 0;
+    for (const a of acks) {
+      meta.stateSize += a.stateSize;
+      alignmentMs = Math.max(alignmentMs, a.alignmentMs);
+      for (const [step, h] of Object.entries(a.operators)) (meta.operators[step] ??= { keyed: [] }).keyed.push({ slot: a.slot, ...h });
+      for (const [src, position] of Object.entries(a.sources)) (meta.sources[src] ??= []).push({ slot: a.slot, position });
+      for (const [sink, committables] of Object.entries(a.sinks)) (meta.sinks[sink] ??= []).push({ slot: a.slot, committables: [...committables] });
+    }
+    try {
+      await CheckpointStorage.commitMetadata(p.dir, meta);
+    } catch (e) {
+      this.abort(p, new TributaryError('TRIB_CHECKPOINT_FAILED', `${p.kind} ${p.id}: cannot write metadata: ${(e as Error).message}`, { cause: e }));
+      return;
+    }
+    if (this.pending !== p) return; // aborted (timeout) while the metadata was being written: the directory is discarded
+    this.pending = undefined;
+    const durationMs = performance.now() - p.startedAt;
+    const done: CompletedCheckpoint = { id: p.id, kind: p.kind, path: p.dir, completedAt: meta.completedAt, durationMs, stateSize: meta.stateSize };
+    const m = this.o.metrics;
+    if (m) {
+      m.checkpoints.labels(p.kind, 'completed').inc();
+      m.checkpointDuration.labels(p.kind).observe(durationMs / 1000);
+      m.checkpointSize.labels(p.kind).set(meta.stateSize);
+      m.checkpointAlignment.observe(alignmentMs / 1000);
+      m.lastCheckpointId.set(p.id);
+    }
+    this.logger.info({ id: p.id, kind: p.kind, path: p.dir, ms: Math.round(durationMs), bytes: meta.stateSize }, `${p.kind} completed`);
+    if (p.kind === 'checkpoint') {
+      this.lastCompleted = done;
+      try {
+        await this.storage.prune(Math.max(1, this.o.retained ?? 1), p.id);
+      } catch (e) {
+        this.logger.warn({ err: (e as Error).message }, 'could not remove old checkpoints');
+      }
+    }
+    // Sinks commit: after every checkpoint, and after a savepoint only when it stops the job.
+    if (p.kind === 'checkpoint' || p.stop) for (const s of this.o.slots) s.notifyComplete(p.id);
+    p.resolve(done);
+    if (p.stop) this.onStopSavepoint?.(done);
+  }
+
+  // ---- savepoints as the control API sees them ----
+
+  /** Starts a savepoint; idempotent by requestId. */
+  requestSavepoint(req: { stop: boolean; requestId?: string }): SavepointStatus {
+    if (req.requestId !== undefined) {
+      const id = this.byRequestId.get(req.requestId);
+      const s = id === undefined ? undefined : this.savepoints.get(id);
+      if (s) return s;
+    }
+    const id = `sp-${randomUUID().slice(0, 8)}`;
+    const status: SavepointStatus = { id, state: 'IN_PROGRESS' };
+    this.savepoints.set(id, status);
+    if (req.requestId !== undefined) this.byRequestId.set(req.requestId, id);
+    this.trigger('savepoint', req.stop).then(
+      (c) => this.savepoints.set(id, { id, state: 'COMPLETED', path: c.path, checkpointId: c.id }),
+      (e: unknown) => this.savepoints.set(id, { id, state: 'FAILED', error: `${(e as TributaryError).code ?? 'TRIB_CHECKPOINT_FAILED'}: ${(e as Error).message}` }),
+    );
+    return status;
+  }
+
+  savepointStatus(id: string): SavepointStatus | undefined {
+    return this.savepoints.get(id);
+  }
+}
+
+/** The newest completed checkpoint under `stateDir`, for "restart from the latest checkpoint". */
+export async function latestCheckpointPath(stateDir: string): Promise<string | undefined> {
+  return (await new CheckpointStorage(stateDir).latestCompletedCheckpoint())?.path;
+}

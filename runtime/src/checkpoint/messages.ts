@@ -1,0 +1,65 @@
+// Messages between the checkpoint coordinator (slot 0) and the slots. They are plain JSON
+// (no classes, no Uint8Array): the in-process job calls the ports directly, a distributed
+// deployment carries the same objects over HTTP/TCP. State bytes never travel in messages:
+// each slot writes its own files into the checkpoint directory (a shared volume) and
+// acknowledges with handles (file name, size, checksum).
+import type { KeyGroupRange } from '../state/key-groups.ts';
+
+export type CheckpointKind = 'checkpoint' | 'savepoint';
+
+/** Coordinator → every slot: inject barrier `checkpointId` at your sources. */
+export interface TriggerCheckpoint {
+  readonly checkpointId: number;
+  readonly timestamp: number;
+  readonly kind: CheckpointKind;
+  /** Stop-with-savepoint: sources end right after the barrier. */
+  readonly stop: boolean;
+  /** Absolute directory of this checkpoint; the slot writes its state files there. */
+  readonly dir: string;
+}
+
+/** Where one keyed operator's snapshot of one slot lives (relative to the checkpoint directory). */
+export interface KeyedStateHandle {
+  readonly file: string;
+  readonly size: number;
+  /** SHA-256 (hex) of the file's bytes. */
+  readonly sha256: string;
+  readonly keyGroupRange: KeyGroupRange;
+}
+
+/** Slot → coordinator: this slot's part of checkpoint `checkpointId` is durable. */
+export interface CheckpointAck {
+  readonly slot: number;
+  readonly checkpointId: number;
+  /** Keyed state per step name. */
+  readonly operators: Readonly<Record<string, KeyedStateHandle>>;
+  /** Source position per source name (JSON, connector-specific: Kafka offsets, record index). */
+  readonly sources: Readonly<Record<string, unknown>>;
+  /** Pre-committed, not yet committed sink transactions per sink name (JSON, connector-specific). */
+  readonly sinks: Readonly<Record<string, readonly unknown[]>>;
+  /** Bytes written by this slot. */
+  readonly stateSize: number;
+  /** Longest barrier alignment among the slot's tasks (ms). */
+  readonly alignmentMs: number;
+}
+
+/** Slot → coordinator: this slot cannot complete checkpoint `checkpointId`. */
+export interface CheckpointDecline {
+  readonly slot: number;
+  readonly checkpointId: number;
+  readonly reason: string;
+}
+
+/** What a slot offers the coordinator (in-process: direct calls; distributed: RPC). */
+export interface SlotCheckpointPort {
+  trigger(msg: TriggerCheckpoint): void;
+  /** Checkpoint `checkpointId` is complete (its metadata is written): sinks commit. */
+  notifyComplete(checkpointId: number): void;
+  notifyAborted(checkpointId: number, reason: string): void;
+}
+
+/** What the coordinator offers the slots. */
+export interface CoordinatorPort {
+  acknowledge(ack: CheckpointAck): void;
+  decline(msg: CheckpointDecline): void;
+}

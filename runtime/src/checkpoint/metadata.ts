@@ -1,0 +1,102 @@
+// `_metadata.json` of a checkpoint or savepoint directory (docs/runtime/checkpoint-format.md).
+// Format version 1. Keyed state files are the keyed-state snapshots of state-format.md, one
+// per (step, old slot), each with its key-group range, size and SHA-256 here, so a reader can
+// check every file before restoring anything.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TributaryError } from '../errors.ts';
+import { HASH_FUNCTION, type KeyGroupRange } from '../state/key-groups.ts';
+import { SNAPSHOT_VERSION } from '../state/snapshot-format.ts';
+import { METADATA_FILE } from './checkpoint-storage.ts';
+import type { CheckpointKind } from './messages.ts';
+
+export const CHECKPOINT_FORMAT = 'tributary-checkpoint';
+export const CHECKPOINT_FORMAT_VERSION = 1;
+
+export interface KeyedStateFile {
+  slot: number;
+  file: string;
+  keyGroupRange: KeyGroupRange;
+  size: number;
+  sha256: string;
+}
+
+export interface CheckpointMetadata {
+  format: typeof CHECKPOINT_FORMAT;
+  formatVersion: number;
+  kind: CheckpointKind;
+  checkpointId: number;
+  /** SHA-256 of the graph spec (informational: operators are matched by step name). */
+  graphHash: string;
+  /** Parallelism of the job that wrote it (the number of slots that acknowledged). */
+  parallelism: number;
+  maxParallelism: number;
+  keyHash: string;
+  keyedStateFormatVersion: number;
+  triggeredAt: string;
+  completedAt: string;
+  /** Keyed state per step name, one file per old slot. */
+  operators: Record<string, { keyed: KeyedStateFile[] }>;
+  /** Source positions per source name, one per old slot. */
+  sources: Record<string, { slot: number; position: unknown }[]>;
+  /** Pre-committed sink transactions per sink name, one entry per old slot: committed on completion and on restore. */
+  sinks: Record<string, { slot: number; committables: unknown[] }[]>;
+  /** Total bytes of state files. */
+  stateSize: number;
+}
+
+export function graphHash(spec: unknown): string {
+  return createHash('sha256').update(stableJson(spec)).digest('hex');
+}
+
+function stableJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .sort()
+    .filter((k) => o[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+    .join(',')}}`;
+}
+
+export function newMetadataDefaults(): Pick<CheckpointMetadata, 'format' | 'formatVersion' | 'keyHash' | 'keyedStateFormatVersion'> {
+  return { format: CHECKPOINT_FORMAT, formatVersion: CHECKPOINT_FORMAT_VERSION, keyHash: HASH_FUNCTION, keyedStateFormatVersion: SNAPSHOT_VERSION };
+}
+
+/** Reads and structurally checks `_metadata.json`; state files are checked by the restore plan. */
+export async function readMetadata(dir: string): Promise<CheckpointMetadata> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, METADATA_FILE), 'utf8');
+  } catch (e) {
+    throw new TributaryError(
+      'TRIB_RESTORE_METADATA_MISSING',
+      `${dir} is not a completed checkpoint or savepoint: ${METADATA_FILE} is missing (a checkpoint without metadata never completed)`,
+      { cause: e },
+    );
+  }
+  let m: CheckpointMetadata;
+  try {
+    m = JSON.parse(text) as CheckpointMetadata;
+  } catch (e) {
+    throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${join(dir, METADATA_FILE)}: not valid JSON (truncated or corrupted)`, { cause: e });
+  }
+  if (m === null || typeof m !== 'object' || m.format !== CHECKPOINT_FORMAT) {
+    throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${join(dir, METADATA_FILE)}: not Tributary checkpoint metadata (format ${JSON.stringify((m as { format?: unknown } | null)?.format)})`);
+  }
+  if (m.formatVersion !== CHECKPOINT_FORMAT_VERSION) {
+    throw new TributaryError('TRIB_RESTORE_VERSION', `${dir}: checkpoint format version ${String(m.formatVersion)} is not supported (this runtime reads version ${CHECKPOINT_FORMAT_VERSION})`);
+  }
+  if (m.keyHash !== HASH_FUNCTION || m.keyedStateFormatVersion !== SNAPSHOT_VERSION) {
+    throw new TributaryError('TRIB_RESTORE_VERSION', `${dir}: key hash ${m.keyHash} / keyed-state version ${m.keyedStateFormatVersion} differ from ${HASH_FUNCTION} / ${SNAPSHOT_VERSION}`);
+  }
+  for (const f of ['checkpointId', 'parallelism', 'maxParallelism'] as const) {
+    if (!Number.isSafeInteger(m[f])) throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${dir}: ${METADATA_FILE} has no valid ${f}`);
+  }
+  if (typeof m.operators !== 'object' || typeof m.sources !== 'object' || typeof m.sinks !== 'object') {
+    throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${dir}: ${METADATA_FILE} lacks operators/sources/sinks`);
+  }
+  return m;
+}

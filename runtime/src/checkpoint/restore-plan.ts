@@ -1,0 +1,113 @@
+// Turns a checkpoint/savepoint directory into what a job at any parallelism 1..maxParallelism
+// restores from. Everything is checked before anything starts, and any mismatch is an error
+// with a stable code (never a silent start from empty state):
+//   TRIB_RESTORE_METADATA_MISSING / _METADATA_CORRUPT / _VERSION   (metadata.ts)
+//   TRIB_RESTORE_MAX_PARALLELISM   maxParallelism differs (key groups would move)
+//   TRIB_RESTORE_PARALLELISM       new parallelism above maxParallelism
+//   TRIB_RESTORE_FILE_MISSING / _TRUNCATED / _CHECKSUM   a state file does not match the metadata
+//   TRIB_RESTORE_NON_RESTORED_STATE  state of a step/source the graph no longer has, without allowNonRestoredState
+// Redistribution: keyed state — every new slot reads every old file and keeps its key groups
+// (state-format.md); source positions — every new slot sees every old position and takes its
+// share (Kafka: the partitions it now owns); sink committables — old slot s goes to new slot
+// s mod p (each is committed exactly once, by one slot, before that slot opens transactions).
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { TributaryError } from '../errors.ts';
+import type { ValidatedGraph } from '../graph/validate.ts';
+import { sha256Hex } from './checkpoint-storage.ts';
+import { readMetadata, type CheckpointMetadata } from './metadata.ts';
+
+export interface RestoredState {
+  path: string;
+  checkpointId: number;
+  metadata: CheckpointMetadata;
+  /** Keyed snapshots of all old slots per step name (verified). */
+  keyed: Map<string, Uint8Array[]>;
+  /** Positions of all old slots per source name. */
+  sources: Map<string, unknown[]>;
+  /** Committables of all old slots per sink name. */
+  sinks: Map<string, { slot: number; committables: unknown[] }[]>;
+}
+
+/** Names of the steps that keep keyed state (the operators' `stateName`). */
+export function statefulSteps(graph: ValidatedGraph): Set<string> {
+  const out = new Set<string>();
+  for (const n of graph.nodes.values()) {
+    if (n.role !== 'step') continue;
+    if (n.kind === 'window' || n.kind === 'join' || n.kind === 'dedupe') out.add(n.name);
+    if (n.kind === 'aggregate' && graph.nodes.get(n.inputs[0] as string)?.kind !== 'window') out.add(n.name);
+  }
+  return out;
+}
+
+export interface RestoreOptions {
+  graph: ValidatedGraph;
+  parallelism: number;
+  maxParallelism: number;
+  allowNonRestoredState: boolean;
+  logger?: Logger;
+}
+
+export async function loadRestore(path: string, o: RestoreOptions): Promise<RestoredState> {
+  const dir = resolve(path);
+  const m = await readMetadata(dir);
+  if (m.maxParallelism !== o.maxParallelism) {
+    throw new TributaryError(
+      'TRIB_RESTORE_MAX_PARALLELISM',
+      `${dir} was written with maxParallelism ${m.maxParallelism}; this job has ${o.maxParallelism}. maxParallelism is fixed for the life of the state (set it to ${m.maxParallelism})`,
+    );
+  }
+  if (o.parallelism > m.maxParallelism) {
+    throw new TributaryError('TRIB_RESTORE_PARALLELISM', `parallelism ${o.parallelism} is above the state's maxParallelism ${m.maxParallelism}`);
+  }
+  const stateful = statefulSteps(o.graph);
+  const sourceNames = new Set(o.graph.spec.sources.map((s) => s.name));
+  const sinkNames = new Set(o.graph.spec.sinks.map((s) => s.name));
+  const dropped: string[] = [];
+  for (const step of Object.keys(m.operators)) if (!stateful.has(step)) dropped.push(`step "${step}"`);
+  for (const src of Object.keys(m.sources)) if (!sourceNames.has(src)) dropped.push(`source "${src}"`);
+  for (const [sink, list] of Object.entries(m.sinks)) if (!sinkNames.has(sink) && list.some((e) => e.committables.length > 0)) dropped.push(`sink "${sink}"`);
+  if (dropped.length > 0) {
+    if (!o.allowNonRestoredState) {
+      throw new TributaryError(
+        'TRIB_RESTORE_NON_RESTORED_STATE',
+        `${dir} holds state for ${dropped.join(', ')}, which the graph no longer has (matched by name); rename it back, or restore with allowNonRestoredState to drop that state`,
+      );
+    }
+    o.logger?.warn({ dropped, path: dir }, 'restoring without state the graph no longer has (allowNonRestoredState)');
+  }
+  const keyed = new Map<string, Uint8Array[]>();
+  for (const [step, op] of Object.entries(m.operators)) {
+    if (!stateful.has(step)) continue;
+    const list: Uint8Array[] = [];
+    for (const f of op.keyed) list.push(await readVerified(dir, f.file, f.size, f.sha256));
+    keyed.set(step, list);
+  }
+  const sources = new Map<string, unknown[]>();
+  for (const [name, list] of Object.entries(m.sources)) if (sourceNames.has(name)) sources.set(name, list.map((e) => e.position));
+  const sinks = new Map<string, { slot: number; committables: unknown[] }[]>();
+  for (const [name, list] of Object.entries(m.sinks)) if (sinkNames.has(name)) sinks.set(name, list);
+  o.logger?.info({ path: dir, checkpointId: m.checkpointId, from: m.parallelism, to: o.parallelism }, 'restoring state');
+  return { path: dir, checkpointId: m.checkpointId, metadata: m, keyed, sources, sinks };
+}
+
+async function readVerified(dir: string, file: string, size: number, sha256: string): Promise<Uint8Array> {
+  if (file.includes('/') || file.includes('\\') || file.startsWith('.')) throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${dir}: state file name ${JSON.stringify(file)} is not a plain file name`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(join(dir, file));
+  } catch (e) {
+    throw new TributaryError('TRIB_RESTORE_FILE_MISSING', `${dir}: state file ${file} listed in the metadata is missing`, { cause: e });
+  }
+  if (bytes.length !== size) throw new TributaryError('TRIB_RESTORE_TRUNCATED', `${dir}: state file ${file} has ${bytes.length} bytes, the metadata says ${size} (truncated or overwritten)`);
+  if (sha256Hex(bytes) !== sha256) throw new TributaryError('TRIB_RESTORE_CHECKSUM', `${dir}: state file ${file} fails its SHA-256 checksum (corrupted)`);
+  return bytes;
+}
+
+/** Committables of the old slots that new slot `slot` of `parallelism` commits on restore. */
+export function committablesForSlot(list: readonly { slot: number; committables: unknown[] }[] | undefined, slot: number, parallelism: number): unknown[] {
+  const out: unknown[] = [];
+  for (const e of list ?? []) if (e.slot % parallelism === slot) out.push(...e.committables);
+  return out;
+}
