@@ -14,6 +14,10 @@ export interface RunArgs {
   drain: boolean;
   explain: boolean;
   progress?: boolean;
+  /** One OS process per slot, supervised (restarts on failure). */
+  distributed: boolean;
+  maxRestarts?: number;
+  stateDir?: string;
 }
 
 export const USAGE = `usage:
@@ -29,7 +33,11 @@ options (run):
   --metrics-port P       serve /metrics on 127.0.0.1:P (0 = any free port; default off)
   --log-level L          pino level (default info; env TRIBUTARY_LOG_LEVEL)
   --explain              print the physical plan (tasks and exchanges) before running
-  --no-progress          no live progress line on a TTY`;
+  --no-progress          no live progress line on a TTY
+  --distributed          one process per slot on loopback ports, linked by the TCP data plane;
+                         a slot that dies restarts all slots (from the latest checkpoint)
+  --max-restarts N       with --distributed: failed attempts restarted before giving up (default 3)
+  --state-dir DIR        with --distributed: checkpoints and savepoints (default .tributary/state/<job>)`;
 
 function int(flag: string, v: string | undefined, min: number): number {
   const n = Number(v);
@@ -38,7 +46,7 @@ function int(flag: string, v: string | undefined, min: number): number {
 }
 
 export function parseArgs(argv: readonly string[]): RunArgs {
-  const args: RunArgs = { command: 'help', sets: [], drain: false, explain: false };
+  const args: RunArgs = { command: 'help', sets: [], drain: false, explain: false, distributed: false };
   const rest = [...argv];
   const cmd = rest.shift();
   if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') return args;
@@ -80,6 +88,15 @@ export function parseArgs(argv: readonly string[]): RunArgs {
         break;
       case '--explain':
         args.explain = true;
+        break;
+      case '--distributed':
+        args.distributed = true;
+        break;
+      case '--max-restarts':
+        args.maxRestarts = int('--max-restarts', value(), 0);
+        break;
+      case '--state-dir':
+        args.stateDir = value();
         break;
       case '--no-progress':
         args.progress = false;

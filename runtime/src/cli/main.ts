@@ -12,6 +12,7 @@ import { createLogger } from '../telemetry/logger.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import { parseArgs, USAGE } from './args.ts';
+import { runDistributed } from './distributed.ts';
 import { ProgressLine } from './progress.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -27,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${args.file}: valid (${graph.nodes.size} nodes)\n`);
     return 0;
   }
+  if (args.distributed) return runDistributed(args, loaded, logger);
   const metrics = new JobMetrics({ defaultMetrics: true });
   const job = new LocalJob(graph, {
     parallelism: args.parallelism ?? loaded.replicas ?? 1,

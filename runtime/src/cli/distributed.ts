@@ -1,0 +1,52 @@
+// `tributary run --distributed`: the job as it runs in Kubernetes (one process per slot, TCP
+// data plane), supervised locally (process/supervisor.ts). Ctrl-C or --duration stops every
+// slot; a slot that dies restarts all of them.
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { CONTRACT_VERSION } from '../control/contract.ts';
+import type { LoadedJob } from '../graph/load.ts';
+import { defaultMaxParallelism } from '../state/key-groups.ts';
+import { Supervisor } from '../process/supervisor.ts';
+import type { RunArgs } from './args.ts';
+
+export async function runDistributed(args: RunArgs, loaded: LoadedJob, logger: Logger): Promise<number> {
+  const parallelism = args.parallelism ?? loaded.replicas ?? 1;
+  const sup = new Supervisor({
+    config: {
+      contractVersion: CONTRACT_VERSION,
+      jobName: loaded.name,
+      graph: loaded.graph,
+      parallelism,
+      maxParallelism: args.maxParallelism ?? loaded.maxParallelism ?? defaultMaxParallelism(parallelism),
+      checkpointing: { intervalMs: 10_000, timeoutMs: 600_000, retained: 3 },
+      stateDir: resolve(args.stateDir ?? `.tributary/state/${loaded.name}`),
+      allowNonRestoredState: false,
+    },
+    logger,
+    maxRestarts: args.maxRestarts,
+    env: args.logLevel ? { TRIBUTARY_LOG_LEVEL: args.logLevel } : {},
+  });
+  let interrupted = 0;
+  const onSignal = (): void => {
+    interrupted++;
+    if (interrupted > 1) {
+      for (const s of sup.slots) s.child.kill('SIGKILL');
+      process.stderr.write('\nforced exit\n');
+      process.exit(130);
+    }
+    logger.info('stopping all slots (Ctrl-C again to force)');
+    sup.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const timer = args.durationMs !== undefined ? setTimeout(() => sup.stop(), args.durationMs) : undefined;
+  try {
+    const r = await sup.run();
+    logger.info({ job: loaded.name, ...r }, r.state === 'FINISHED' ? 'job finished' : 'job stopped');
+    return 0;
+  } finally {
+    if (timer) clearTimeout(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

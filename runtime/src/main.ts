@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// The slot pod's entrypoint (image tributary/runtime:*; `node runtime/src/main.ts`), to the
+// operator ↔ runtime contract (control/contract.ts). Also what `tributary run --distributed`
+// starts once per slot, with explicit peers on loopback.
+//
+//   env → JobConfig (validated graph) → control API on CONTROL_PORT and data plane on
+//   DATA_PORT, both on the pod IP → peers (explicit list, or the deployment's pods through
+//   the Kubernetes API) → run this slot → exit.
+//
+// Exit codes: 0 the job finished, or was stopped (SIGTERM/SIGINT; a stop-with-savepoint ends
+// the same way); 1 the job failed (here or in a peer: a lost link fails this slot too);
+// 2 bad environment or job config (retrying cannot help).
+import { readFileSync } from 'node:fs';
+import { isTributaryError } from './errors.ts';
+import { validateGraph } from './graph/validate.ts';
+import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
+import { readJobConfig, readSlotEnv } from './process/slot-env.ts';
+import { SlotProcess } from './process/slot-process.ts';
+import { startStatusServer, type StatusServer } from './process/status-server.ts';
+import { createLogger } from './telemetry/logger.ts';
+import { JobMetrics } from './telemetry/metrics.ts';
+import type { GraphSpec } from './graph/spec.ts';
+import { DATA_PORT } from './control/contract.ts';
+
+const CONFIG_CODES = new Set(['TRIB_PEER_CONFIG', 'TRIB_GRAPH_INVALID', 'TRIB_GRAPH_LOAD', 'TRIB_CLI_USAGE', 'TRIB_CONNECTOR_UNSUPPORTED', 'TRIB_EXPR_INVALID']);
+
+/** Under `tributary run --distributed`: exit when the supervisor is gone (no orphaned slots). */
+function watchParent(): void {
+  const parent = Number(process.env['TRIBUTARY_PARENT_PID']);
+  if (!(parent > 0)) return;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      process.stderr.write(`supervisor ${parent} is gone; slot exiting\n`);
+      process.exit(1);
+    }
+  }, 500).unref();
+}
+
+async function main(): Promise<number> {
+  watchParent();
+  const env = readSlotEnv(process.env);
+  const logger = createLogger().child({ slot: env.slot, deployment: env.deploymentId });
+  const cfg = readJobConfig(env.jobConfigFile, env);
+  const graph = validateGraph(cfg.graph as GraphSpec, 'graph');
+  // Read now so that a missing token fails at start; the control server (checkpoint side) checks it.
+  const controlToken = env.controlTokenFile ? readFileSync(env.controlTokenFile, 'utf8').trim() : undefined;
+  const metrics = new JobMetrics({ defaultMetrics: true });
+
+  let discover: Discover;
+  if (env.parallelism === 1) discover = staticDiscovery([]);
+  else if (env.peers) discover = staticDiscovery(env.peers);
+  else discover = await kubernetesDiscovery({ selector: env.peerSelector as string, namespace: env.namespace, port: env.dataPort === 0 ? DATA_PORT : env.dataPort, podRoot: env.podRoot });
+
+  const slot = new SlotProcess({
+    jobName: cfg.jobName,
+    graph,
+    slot: env.slot,
+    parallelism: env.parallelism,
+    maxParallelism: env.maxParallelism ?? cfg.maxParallelism,
+    deploymentId: env.deploymentId,
+    host: env.podIp,
+    dataPort: env.dataPort,
+    discover,
+    logger,
+    metrics,
+  });
+  await slot.listen();
+  let control: StatusServer | undefined;
+  try {
+    control = await startStatusServer({
+      host: env.podIp,
+      port: env.controlPort,
+      registry: metrics.registry,
+      source: { status: () => slot.status(), ready: () => slot.jobState === 'RUNNING' || slot.jobState === 'FINISHED' },
+    });
+    logger.info({ data: slot.address, control: `${env.podIp}:${control.port}`, parallelism: env.parallelism, token: controlToken !== undefined }, 'slot listening');
+
+    let signals = 0;
+    const onSignal = (sig: string): void => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ sig }, 'second signal: exiting now');
+        logger.flush();
+        process.exit(1);
+      }
+      logger.info({ sig }, 'stopping');
+      slot.stop({ drain: false });
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+
+    const result = await slot.run();
+    logger.info({ ...result }, result.state === 'FINISHED' ? 'slot finished' : 'slot stopped');
+    return 0;
+  } finally {
+    await control?.close();
+    logger.flush();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Connector clients (kafkajs) may keep timers alive; the slot is done.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (e: unknown) => {
+    const code = isTributaryError(e) && CONFIG_CODES.has(e.code) ? 2 : 1;
+    if (isTributaryError(e)) {
+      process.stderr.write(`error ${e.code}: ${e.message}\n`);
+      if (e.cause instanceof Error && !e.message.includes(e.cause.message)) process.stderr.write(`  cause: ${e.cause.message}\n`);
+    } else process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+);

@@ -1,0 +1,106 @@
+// Reads a slot process's environment (the operator ↔ runtime contract, control/contract.ts)
+// and its JobConfig file. In-container paths resolve against TRIBUTARY_POD_ROOT when set (the
+// local node agent runs containers as processes whose volumes live under that root).
+//
+// Local-only variables (never set by the operator; used by `tributary run --distributed`):
+//   TRIBUTARY_PEERS         explicit data-plane addresses host:port,… (instead of the selector)
+//   TRIBUTARY_DATA_PORT     data-plane port (default contract DATA_PORT)
+//   TRIBUTARY_CONTROL_PORT  control API port (default contract CONTROL_PORT)
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { CONTRACT_VERSION, CONTROL_PORT, DATA_PORT, RuntimeEnv, type JobConfig } from '../control/contract.ts';
+import { TributaryError } from '../errors.ts';
+import { parsePeerList } from './peer-discovery.ts';
+
+export const LocalEnv = {
+  peers: 'TRIBUTARY_PEERS',
+  dataPort: 'TRIBUTARY_DATA_PORT',
+  controlPort: 'TRIBUTARY_CONTROL_PORT',
+  podRoot: 'TRIBUTARY_POD_ROOT',
+} as const;
+
+export interface SlotEnv {
+  slot: number;
+  parallelism: number;
+  maxParallelism: number | undefined;
+  jobConfigFile: string;
+  podIp: string;
+  podName: string | undefined;
+  namespace: string | undefined;
+  deploymentId: string;
+  peerSelector: string | undefined;
+  peers: string[] | undefined;
+  controlTokenFile: string | undefined;
+  podRoot: string | undefined;
+  dataPort: number;
+  controlPort: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function bad(msg: string): TributaryError {
+  return new TributaryError('TRIB_PEER_CONFIG', msg);
+}
+
+function int(env: Env, name: string, min: number, fallback?: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') {
+    if (fallback !== undefined) return fallback;
+    throw bad(`environment variable ${name} is required`);
+  }
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw bad(`${name}=${JSON.stringify(v)}: expected an integer ≥ ${min}`);
+  return n;
+}
+
+/** An in-container path, resolved against the pod root when there is one. */
+export function containerPath(path: string, podRoot: string | undefined): string {
+  return podRoot && isAbsolute(path) ? join(podRoot, path) : path;
+}
+
+export function readSlotEnv(env: Env): SlotEnv {
+  const podRoot = env[LocalEnv.podRoot] || undefined;
+  const parallelism = int(env, RuntimeEnv.parallelism, 1);
+  const slot = int(env, RuntimeEnv.slot, 0);
+  if (slot >= parallelism) throw bad(`${RuntimeEnv.slot}=${slot} is not below ${RuntimeEnv.parallelism}=${parallelism}`);
+  const maxP = env[RuntimeEnv.maxParallelism] ? int(env, RuntimeEnv.maxParallelism, parallelism) : undefined;
+  const jobConfig = env[RuntimeEnv.jobConfigFile];
+  if (!jobConfig) throw bad(`environment variable ${RuntimeEnv.jobConfigFile} is required`);
+  const deploymentId = env[RuntimeEnv.deploymentId];
+  if (!deploymentId) throw bad(`environment variable ${RuntimeEnv.deploymentId} is required`);
+  const peers = env[LocalEnv.peers] ? parsePeerList(env[LocalEnv.peers] as string) : undefined;
+  const peerSelector = env[RuntimeEnv.peerSelector] || undefined;
+  if (parallelism > 1 && !peers && !peerSelector) throw bad(`parallelism ${parallelism} needs ${RuntimeEnv.peerSelector} (Kubernetes) or ${LocalEnv.peers} (local)`);
+  const podIp = env[RuntimeEnv.podIp] || (peers ? '127.0.0.1' : undefined);
+  if (!podIp) throw bad(`environment variable ${RuntimeEnv.podIp} is required (downward API status.podIP)`);
+  const tokenFile = env[RuntimeEnv.controlTokenFile];
+  return {
+    slot,
+    parallelism,
+    maxParallelism: maxP,
+    jobConfigFile: containerPath(jobConfig, podRoot),
+    podIp,
+    podName: env[RuntimeEnv.podName] || undefined,
+    namespace: env[RuntimeEnv.namespace] || undefined,
+    deploymentId,
+    peerSelector,
+    peers,
+    controlTokenFile: tokenFile ? containerPath(tokenFile, podRoot) : undefined,
+    podRoot,
+    dataPort: int(env, LocalEnv.dataPort, 0, DATA_PORT),
+    controlPort: int(env, LocalEnv.controlPort, 0, CONTROL_PORT),
+  };
+}
+
+export function readJobConfig(file: string, env: SlotEnv): JobConfig {
+  let cfg: JobConfig;
+  try {
+    cfg = JSON.parse(readFileSync(file, 'utf8')) as JobConfig;
+  } catch (e) {
+    throw bad(`cannot read the job config ${file}: ${(e as Error).message}`);
+  }
+  if (typeof cfg !== 'object' || cfg === null) throw bad(`job config ${file} is not a JSON object`);
+  if (cfg.contractVersion !== CONTRACT_VERSION) throw bad(`job config ${file} has contractVersion ${String(cfg.contractVersion)}, this runtime speaks ${CONTRACT_VERSION}`);
+  if (cfg.parallelism !== env.parallelism) throw bad(`job config parallelism ${String(cfg.parallelism)} differs from ${RuntimeEnv.parallelism}=${env.parallelism}`);
+  return cfg;
+}

@@ -1,0 +1,159 @@
+// One slot of a job in this OS process: the same tasks as LocalJob's slot `slot`, with every
+// exchange channel that leads to or comes from another slot crossing TCP (net/), and the
+// same-slot channels (forward exchanges, a hash exchange's own share) staying in memory.
+//
+// Lifecycle: listen on the data port → link with every other slot of the deployment
+// (discovery + handshake) → run the tasks → drain what this slot produced → close. Any
+// failure (a task throws, a link is lost) fails this process; peers then lose their links
+// to it and fail too, so one failing slot fails the job (the supervisor or the operator
+// restarts all slots).
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { JobState, StatusResponse } from '../control/contract.ts';
+import { CONTRACT_VERSION } from '../control/contract.ts';
+import { LocalJob, type JobResult, type LocalJobOptions } from '../exec/local-job.ts';
+import type { PhysicalPlan } from '../graph/plan.ts';
+import type { ValidatedGraph } from '../graph/validate.ts';
+import { DataPlane } from '../net/data-plane.ts';
+import { NetMetrics } from '../net/net-metrics.ts';
+import { defaultMaxParallelism } from '../state/key-groups.ts';
+import { JobMetrics } from '../telemetry/metrics.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import type { Discover } from './peer-discovery.ts';
+import { planGraph } from '../graph/plan.ts';
+
+export interface SlotProcessOptions {
+  jobName: string;
+  graph: ValidatedGraph;
+  slot: number;
+  parallelism: number;
+  maxParallelism?: number;
+  deploymentId: string;
+  /** Address to bind the data plane to (pod IP; loopback locally) and its port (0 = any). */
+  host: string;
+  dataPort: number;
+  discover: Discover;
+  /** How long to wait for every peer to be linked. Default 120 s. */
+  connectTimeoutMs?: number;
+  logger: Logger;
+  metrics?: JobMetrics;
+  /** Passed through to the slot's LocalJob (sink writers in tests, restore, batch size). */
+  job?: Pick<LocalJobOptions, 'sinkWriter' | 'restore' | 'batchSize' | 'channelCapacity'>;
+  /** Data-plane tuning. */
+  credits?: number;
+  frameBytes?: number;
+}
+
+/** Channel ids of the remote channels between two slots: one per hash-exchange input of the plan. */
+export function remoteChannelIds(plan: PhysicalPlan): Map<string, number> {
+  const ids = new Map<string, number>();
+  for (const t of plan.tasks) for (const inp of t.inputs) if (inp.exchange === 'hash') ids.set(`${t.head}|${inp.input}`, ids.size);
+  return ids;
+}
+
+/** Identifies the plan: peers with a different graph or parallelism are refused at the handshake. */
+export function jobHash(graph: ValidatedGraph, parallelism: number, maxParallelism: number): string {
+  return createHash('sha256').update(JSON.stringify({ graph: graph.spec, parallelism, maxParallelism })).digest('hex').slice(0, 16);
+}
+
+export class SlotProcess {
+  readonly opts: SlotProcessOptions;
+  readonly metrics: JobMetrics;
+  readonly dataPlane: DataPlane;
+  readonly maxParallelism: number;
+  private job: LocalJob | undefined;
+  private state: JobState = 'CREATED';
+  private error: string | undefined;
+  private stopRequest: { drain: boolean } | undefined;
+
+  constructor(opts: SlotProcessOptions) {
+    this.opts = opts;
+    this.metrics = opts.metrics ?? new JobMetrics();
+    this.maxParallelism = opts.maxParallelism ?? defaultMaxParallelism(opts.parallelism);
+    const plan = planGraph(opts.graph);
+    this.channelIds = remoteChannelIds(plan);
+    this.dataPlane = new DataPlane({
+      identity: { deploymentId: opts.deploymentId, jobHash: jobHash(opts.graph, opts.parallelism, this.maxParallelism), slot: opts.slot, parallelism: opts.parallelism },
+      host: opts.host,
+      port: opts.dataPort,
+      channels: this.channelIds.size,
+      credits: opts.credits,
+      frameBytes: opts.frameBytes,
+      metrics: new NetMetrics(this.metrics.registry),
+      logger: opts.logger,
+    });
+  }
+
+  private readonly channelIds: Map<string, number>;
+
+  get jobState(): JobState {
+    return this.state;
+  }
+
+  /** Binds the data plane; resolves with its port. */
+  listen(): Promise<number> {
+    return this.dataPlane.listen();
+  }
+
+  get address(): string {
+    return `${this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host}:${this.dataPlane.port}`;
+  }
+
+  /** Links with every peer, runs the slot to the end, drains. Rejects when the job fails here. */
+  async run(): Promise<JobResult> {
+    const o = this.opts;
+    try {
+      if (this.dataPlane.port === 0) await this.listen();
+      await this.dataPlane.connect(o.discover, { self: this.address, timeoutMs: o.connectTimeoutMs ?? 120_000 });
+      const job = new LocalJob(o.graph, {
+        ...o.job,
+        parallelism: o.parallelism,
+        maxParallelism: this.maxParallelism,
+        slots: [o.slot],
+        logger: o.logger,
+        metrics: this.metrics,
+        remoteChannel: (key, wake) => {
+          const id = this.channelIds.get(`${key.consumer}|${key.input}`) as number;
+          const ch = key.from === o.slot ? this.dataPlane.outboundChannel(key.to, id) : this.dataPlane.inboundChannel(key.from, id);
+          ch.setWake(wake);
+          return ch;
+        },
+      });
+      this.job = job;
+      this.state = 'RUNNING';
+      if (this.stopRequest) job.stop(this.stopRequest);
+      const result = await job.run();
+      await this.dataPlane.drain();
+      await this.dataPlane.close();
+      this.state = 'FINISHED';
+      return result;
+    } catch (e) {
+      this.state = 'FAILED';
+      this.error = (e as Error).message;
+      await this.dataPlane.destroy();
+      throw e;
+    }
+  }
+
+  stop(opts: { drain?: boolean } = {}): void {
+    this.stopRequest = { drain: opts.drain ?? false };
+    if (this.state === 'CREATED') this.state = 'STOPPING';
+    this.job?.stop(this.stopRequest);
+  }
+
+  /** The control API's GET /v1/status of this slot. */
+  status(): StatusResponse {
+    const s = this.job?.status();
+    const wm = s?.watermark;
+    return {
+      contractVersion: CONTRACT_VERSION,
+      jobName: this.opts.jobName,
+      deploymentId: this.opts.deploymentId,
+      slot: this.opts.slot,
+      parallelism: this.opts.parallelism,
+      state: this.stopRequest && this.state === 'RUNNING' ? 'STOPPING' : this.state,
+      ...(wm !== undefined && wm > MIN_WATERMARK && wm < MAX_WATERMARK ? { watermarkMs: wm } : {}),
+      ...(this.error ? { error: this.error } : {}),
+    };
+  }
+}

@@ -1,0 +1,234 @@
+// Local supervisor of a distributed run (`tributary run --distributed`): starts one slot
+// process (runtime/src/main.ts) per slot on loopback ports and watches them.
+//
+//   * all slots exit 0 → the job finished (or stopped);
+//   * any slot exits otherwise (crash, SIGKILL, failure) → the attempt failed: every other slot
+//     is stopped, then after a backoff all slots start again as a new deployment (a new
+//     deployment id, so a straggler of the old attempt is refused by the new one) from the
+//     latest completed checkpoint, found through the `findRestorePoint` seam;
+//   * more than `maxRestarts` failed attempts → the run fails with the last slot's error;
+//   * `stop()` (Ctrl-C) sends SIGTERM to every slot and waits; SIGKILL after `stopGraceMs`.
+// Slots watch their parent (TRIBUTARY_PARENT_PID): if the supervisor dies, they exit, so
+// no slot outlives it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { JobConfig } from '../control/contract.ts';
+import { RuntimeEnv } from '../control/contract.ts';
+import { TributaryError } from '../errors.ts';
+import { LocalEnv } from './slot-env.ts';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+
+/**
+ * Seam: the checkpoint directory to restart from after a failure (undefined = from scratch).
+ * Default: none until the checkpoint module provides "latest completed checkpoint".
+ */
+export type FindRestorePoint = (stateDir: string) => Promise<string | undefined>;
+export const restartFromScratch: FindRestorePoint = () => Promise.resolve(undefined);
+
+export interface SlotHandle {
+  slot: number;
+  pid: number;
+  dataAddress: string;
+  controlAddress: string;
+  child: ChildProcess;
+}
+
+export interface AttemptInfo {
+  attempt: number;
+  deploymentId: string;
+  restoreFrom: string | undefined;
+  slots: SlotHandle[];
+}
+
+export interface SupervisorOptions {
+  config: Omit<JobConfig, 'restoreFrom'>;
+  logger: Logger;
+  /** Failed attempts restarted before giving up. Default 3. */
+  maxRestarts?: number;
+  /** First backoff; doubles per consecutive failure up to `maxBackoffMs`. Defaults 500 ms, 10 s. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  stopGraceMs?: number;
+  findRestorePoint?: FindRestorePoint;
+  /** Extra env for every slot (log level, …). */
+  env?: Record<string, string>;
+  /** 'inherit' (default: sink output and logs on the terminal) or 'pipe' (tests read child.stdout/stderr). */
+  stdio?: 'inherit' | 'pipe';
+  onAttempt?: (a: AttemptInfo) => void;
+  onSlotExit?: (slot: number, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+export interface SupervisorResult {
+  state: 'FINISHED' | 'STOPPED';
+  attempts: number;
+  restarts: number;
+}
+
+interface Exit {
+  slot: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Free loopback ports (bound then released: another process could take one in between; the slot then fails to bind and the attempt is retried). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((res, rej) => {
+          const s = createServer();
+          s.once('error', rej);
+          s.listen(0, '127.0.0.1', () => res(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export class Supervisor {
+  private readonly o: SupervisorOptions;
+  private readonly runId = randomUUID().slice(0, 8);
+  private readonly workDir = mkdtempSync(join(tmpdir(), 'tributary-run-'));
+  private current: SlotHandle[] = [];
+  private stopping = false;
+  private wakeStop: (() => void) | undefined;
+
+  constructor(o: SupervisorOptions) {
+    this.o = o;
+  }
+
+  /** The slots of the running attempt. */
+  get slots(): readonly SlotHandle[] {
+    return this.current;
+  }
+
+  async run(): Promise<SupervisorResult> {
+    const o = this.o;
+    const maxRestarts = o.maxRestarts ?? 3;
+    let restarts = 0;
+    let consecutiveFailures = 0;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const failure = await this.runAttempt(attempt);
+        if (!failure) return { state: this.stopping ? 'STOPPED' : 'FINISHED', attempts: attempt, restarts };
+        if (this.stopping) return { state: 'STOPPED', attempts: attempt, restarts };
+        consecutiveFailures++;
+        if (restarts >= maxRestarts) {
+          throw new TributaryError('TRIB_JOB_FAILED', `job ${o.config.jobName} failed ${consecutiveFailures} time(s); restart limit ${maxRestarts} reached; last failure: ${failure}`);
+        }
+        restarts++;
+        const backoff = Math.min((o.backoffMs ?? 500) * 2 ** (consecutiveFailures - 1), o.maxBackoffMs ?? 10_000);
+        o.logger.warn({ attempt, failure, backoffMs: backoff, restarts, maxRestarts }, 'job failed; restarting all slots');
+        await this.sleepUnlessStopped(backoff);
+        if (this.stopping) return { state: 'STOPPED', attempts: attempt, restarts };
+      }
+    } finally {
+      rmSync(this.workDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Ctrl-C: every slot stops (SIGTERM), the run ends after they exit. */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.wakeStop?.();
+    for (const s of this.current) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
+    const grace = setTimeout(() => {
+      for (const s of this.current) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+    }, this.o.stopGraceMs ?? 10_000);
+    grace.unref();
+  }
+
+  private sleepUnlessStopped(ms: number): Promise<void> {
+    return new Promise((r) => {
+      const t = setTimeout(r, ms);
+      this.wakeStop = () => {
+        clearTimeout(t);
+        r();
+      };
+    });
+  }
+
+  /** Runs all slots once; resolves undefined when all exited 0, else a description of the first failure. */
+  private async runAttempt(attempt: number): Promise<string | undefined> {
+    const o = this.o;
+    const p = o.config.parallelism;
+    const deploymentId = `${o.config.jobName}-${this.runId}-a${attempt}`;
+    const restoreFrom = attempt === 1 ? undefined : await (o.findRestorePoint ?? restartFromScratch)(o.config.stateDir);
+    const cfg: JobConfig = { ...o.config, ...(restoreFrom ? { restoreFrom } : {}) };
+    const cfgFile = join(this.workDir, `job-a${attempt}.json`);
+    writeFileSync(cfgFile, JSON.stringify(cfg));
+    const ports = await freePorts(2 * p);
+    const data = ports.slice(0, p).map((port) => `127.0.0.1:${port}`);
+    const node = join(REPO_ROOT, 'node_modules/.bin/node');
+    const main = join(REPO_ROOT, 'runtime/src/main.ts');
+    const exits: Exit[] = [];
+    let onExit: (() => void) | undefined;
+    this.current = [];
+    for (let s = 0; s < p; s++) {
+      const env: Record<string, string> = {
+        ...(process.env as Record<string, string>),
+        ...o.env,
+        [RuntimeEnv.slot]: String(s),
+        [RuntimeEnv.parallelism]: String(p),
+        [RuntimeEnv.maxParallelism]: String(o.config.maxParallelism),
+        [RuntimeEnv.jobConfigFile]: cfgFile,
+        [RuntimeEnv.deploymentId]: deploymentId,
+        [RuntimeEnv.jobName]: o.config.jobName,
+        [RuntimeEnv.podIp]: '127.0.0.1',
+        [LocalEnv.peers]: data.join(','),
+        [LocalEnv.dataPort]: String(ports[s]),
+        [LocalEnv.controlPort]: String(ports[p + s]),
+        TRIBUTARY_PARENT_PID: String(process.pid),
+      };
+      delete env[LocalEnv.podRoot];
+      delete env[RuntimeEnv.peerSelector];
+      const child = spawn(node, [main], { cwd: process.cwd(), env, stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'] });
+      const handle: SlotHandle = { slot: s, pid: child.pid ?? -1, dataAddress: data[s] as string, controlAddress: `127.0.0.1:${ports[p + s]}`, child };
+      this.current.push(handle);
+      child.on('exit', (code, signal) => {
+        exits.push({ slot: s, code, signal });
+        o.onSlotExit?.(s, code, signal);
+        onExit?.();
+      });
+    }
+    o.logger.info({ attempt, deploymentId, slots: this.current.map((h) => ({ slot: h.slot, pid: h.pid, data: h.dataAddress, control: h.controlAddress })), restoreFrom }, 'slots started');
+    o.onAttempt?.({ attempt, deploymentId, restoreFrom, slots: this.current });
+    if (this.stopping) this.stopAll('SIGTERM');
+
+    const failed = (e: Exit): boolean => e.code !== 0;
+    // Wait for the first failure or for every slot to exit.
+    await new Promise<void>((r) => {
+      onExit = () => {
+        if (exits.length === p || exits.some(failed)) r();
+      };
+      onExit();
+    });
+    const first = exits.find(failed);
+    if (first) {
+      // One slot failed: the job failed. Stop the others now instead of letting each notice a lost link.
+      this.stopAll('SIGKILL');
+      await new Promise<void>((r) => {
+        onExit = () => {
+          if (exits.length === p) r();
+        };
+        onExit();
+      });
+      return `slot ${first.slot} ${first.signal ? `killed by ${first.signal}` : `exited with code ${String(first.code)}`}`;
+    }
+    return undefined;
+  }
+
+  private stopAll(signal: NodeJS.Signals): void {
+    for (const s of this.current) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill(signal);
+  }
+}
