@@ -11,7 +11,7 @@ export const plural = 'streamjobs';
 export type UpgradeMode = 'savepoint' | 'last-state' | 'stateless';
 export type JobRunState = 'running' | 'suspended';
 export type Phase = 'Deploying' | 'Running' | 'Savepointing' | 'Upgrading' | 'Suspended' | 'Restarting' | 'Failed';
-export type OperationKind = 'rescale' | 'upgrade' | 'suspend' | 'restart' | 'savepoint' | 'delete';
+export type OperationKind = 'deploy' | 'rescale' | 'upgrade' | 'suspend' | 'restart' | 'savepoint' | 'delete';
 
 export interface ObjectMeta {
   name: string;
@@ -84,18 +84,49 @@ export interface StreamJobStatus {
   readyReplicas?: number;
   selector?: string;
   conditions?: Condition[];
-  deployed?: { specHash: string; parallelism: number; restoredFrom?: string; startedAt: string };
-  pendingOperation?: {
-    kind: OperationKind;
-    targetSpecHash: string;
-    savepointRequestId?: string;
-    startedAt: string;
-    step?: string;
-  };
+  deployed?: DeployedInfo;
+  pendingOperation?: PendingOperation;
   lastCheckpoint?: { id: number; completedAt: string; path: string };
   savepoints?: SavepointRecord[];
   restarts?: number;
   lastError?: string;
+  /** Deployments started so far (the suffix of deployment ids). */
+  deploymentCounter?: number;
+  /** The spec.savepointNonce last acted on. */
+  savepointNonce?: number;
+  /** Savepoint a suspended job resumes from. */
+  resumeFrom?: string;
+}
+
+export interface DeployedInfo {
+  /** Deployment id `<specHash8>-<counter>`: the `tributary.dev/deployment` label of its pods. */
+  id: string;
+  specHash: string;
+  parallelism: number;
+  restoredFrom?: string;
+  startedAt: string;
+  /** The deployed (last valid) spec as JSON. */
+  spec?: string;
+}
+
+export type StateSource = 'savepoint' | 'last-state' | 'stateless' | 'restore';
+
+/** The write-ahead intent: recorded before any destructive step. */
+export interface PendingOperation {
+  kind: OperationKind;
+  targetSpecHash: string;
+  targetDeploymentId?: string;
+  targetSpec?: string;
+  mode?: StateSource;
+  savepointRequestId?: string;
+  savepointId?: string;
+  restoreFrom?: string;
+  attempt?: number;
+  notBefore?: string;
+  stoppedAt?: string;
+  message?: string;
+  startedAt: string;
+  step?: string;
 }
 
 export interface StreamJob {

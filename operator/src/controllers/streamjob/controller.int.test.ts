@@ -1,0 +1,263 @@
+// StreamJob controller on the real kube-apiserver + controller-manager (GC) + node agent,
+// in a namespace that enforces Pod Security "restricted". Slot pods run the TEST-ONLY
+// stand-in runtime (testing/fake-runtime.ts, image tributary/node:*) because these tests
+// inject faults the real runtime cannot produce on demand: savepoint failure, slot 0
+// unreachable, a slot crash, and operator kills at chosen write-ahead steps.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
+import { newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
+import { createRegistry } from '../../telemetry/metrics.ts';
+import { createLogger } from '../../telemetry/logger.ts';
+import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import { repoRoot } from '../../../../test/cluster/paths.ts';
+import { addStreamJobController } from './controller.ts';
+import { DEPLOYMENT_LABEL, StreamJobs, type Pod } from './resources.ts';
+
+const fake = join(repoRoot, 'operator/src/controllers/streamjob/testing/fake-runtime.ts');
+const clusterDir = process.env.TRIBUTARY_CLUSTER_DIR ?? join(process.env.HOME ?? '/root', '.cache/tributary/cluster');
+const kubectl = (args: string[], input?: string) => spawnSync('kubectl', args, { encoding: 'utf8', env: process.env, input, timeout: 60_000 });
+type Event = { reason: string; message: string; involvedObject: { name: string } };
+
+const graph = {
+  sources: [{ name: 'gen', datagen: { generator: 'schema', rate: 10, fields: { country: { type: 'string', values: ['de', 'fr'] } } } }],
+  sinks: [{ name: 'out', from: 'gen', console: {} }],
+} as unknown as StreamJobSpec['graph'];
+
+describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', () => {
+  let kube: KubeClient;
+  let ns: string;
+  let mgr: Manager | undefined;
+  let running: Promise<void> | undefined;
+  let close: (() => Promise<void>) | undefined;
+  let killAt: string | undefined;
+  let killedAt: string | undefined;
+
+  const startOperator = () => {
+    const m = new Manager({ client: kube, registry: createRegistry(), shutdownTimeoutMs: 2_000, ...(process.env.SJ_LOG ? { logger: createLogger() } : {}) });
+    const added = addStreamJobController(m, {
+      namespace: ns,
+      defaultImage: 'tributary/node:test',
+      containerArgs: [fake],
+      afterWrite: (job, step) => {
+        if (killAt && step === killAt && job.metadata.name.startsWith('kill')) {
+          killedAt = step;
+          killAt = undefined;
+          m.stop();
+          throw new Error(`operator killed after writing ${step}`);
+        }
+      },
+    });
+    mgr = m;
+    close = added.close;
+    running = m.run().catch(() => undefined);
+  };
+  const stopOperator = async () => {
+    mgr?.stop();
+    await running;
+    await close?.();
+    mgr = undefined;
+  };
+
+  beforeAll(async () => {
+    kube = await newClient();
+    await kube.request('PATCH', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/streamjobs.tributary.dev', {
+      body: parse(readFileSync(join(repoRoot, 'crds/streamjobs.tributary.dev.yaml'), 'utf8')),
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager: 'test', force: true },
+    });
+    await waitFor('the CRD', async () => (await kube.list(StreamJobs), true), 30_000, 250);
+    ns = `sj-${suffix()}`;
+    await kube.create(Resources.Namespace, { metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'tributary.dev/test': 'streamjob' } } });
+    startOperator();
+  }, 60_000);
+
+  afterAll(async () => {
+    await stopOperator();
+    if (ns && !process.env.SJ_KEEP) await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
+  });
+
+  const stateDir = (claim: string) => join(clusterDir, 'node/pvcs', ns, claim);
+  const setFault = (claim: string, fault: Record<string, unknown>) => {
+    mkdirSync(stateDir(claim), { recursive: true });
+    writeFileSync(join(stateDir(claim), 'fake-control.json'), JSON.stringify(fault));
+  };
+  const make = (name: string, spec: Partial<StreamJobSpec> = {}) =>
+    kube.create<StreamJob>(StreamJobs, {
+      apiVersion: 'tributary.dev/v1alpha1',
+      kind: 'StreamJob',
+      metadata: { name, namespace: ns },
+      spec: { replicas: 2, graph, stateStorage: { pvc: { claimName: name }, path: '/state' }, checkpointing: { interval: '1s' }, restartPolicy: { backoff: { initial: '1s', max: '4s' } }, ...spec },
+    } as unknown as StreamJob);
+  const get = (name: string) => kube.get<StreamJob>(StreamJobs, ns, name);
+  const pods = async (name: string) => (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items;
+  const events = async (name: string): Promise<Event[]> =>
+    (await kube.list<Event & { metadata: object }>(Resources.Event, ns)).items.filter((e) => e.involvedObject.name === name);
+  const cond = (j: StreamJob, type: string) => j.status?.conditions?.find((c) => c.type === type);
+  const runningJob = (name: string, replicas: number, timeout = 60_000) =>
+    waitFor(`${name} Running with ${replicas}`, async () => {
+      const j = await get(name);
+      return j.status?.phase === 'Running' && !j.status.pendingOperation && j.status.deployed?.parallelism === replicas && cond(j, 'Ready')?.status === 'True' ? j : undefined;
+    }, timeout, 250);
+  const slotStatus = async (pod: Pod) => {
+    const s = await kube.get<{ data: Record<string, string>; metadata?: object }>(Resources.Secret, ns, `${pod.metadata!.labels!['tributary.dev/job']}-control-token`);
+    const token = Buffer.from(s.data.token!, 'base64').toString();
+    const res = await fetch(`http://${pod.status!.podIP}:9250/v1/status`, { headers: { authorization: `Bearer ${token}` } });
+    return (await res.json()) as { state: string; count: number; restoredCount?: number; restoredFrom?: string; deploymentId: string };
+  };
+  const livePodsOk = async (name: string, j: StreamJob) => {
+    const ps = (await pods(name)).filter((p) => !p.metadata?.deletionTimestamp);
+    expect(ps.map((p) => p.metadata?.labels?.[DEPLOYMENT_LABEL])).toEqual(ps.map(() => j.status!.deployed!.id));
+    expect(new Set(ps.map((p) => p.metadata?.labels?.['tributary.dev/slot'])).size).toBe(ps.length);
+    expect(ps.length).toBe(j.status!.deployed!.parallelism);
+    return ps;
+  };
+
+  it('deploys restricted-profile slot pods, owned objects and the scale subresource; kubectl scale rescales through a savepoint', async () => {
+    await make('basic');
+    const j = await runningJob('basic', 2);
+    expect(j.status?.replicas).toBe(2);
+    expect(j.status?.selector).toBe('app.kubernetes.io/managed-by=tributary,tributary.dev/job=basic');
+    const ps = await livePodsOk('basic', j);
+    const spec = ps[0]!.spec as { securityContext: Record<string, unknown>; containers: { securityContext: Record<string, unknown> }[]; restartPolicy: string };
+    expect(spec.restartPolicy).toBe('Never');
+    expect(spec.containers[0]!.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    for (const [rt, n] of [[Resources.Service, 'basic'], [Resources.Secret, 'basic-control-token'], [Resources.ConfigMap, `basic-${j.status!.deployed!.id}`]] as const) {
+      const o = await kube.get(rt, ns, n);
+      expect(o.metadata?.ownerReferences?.[0]?.name).toBe('basic');
+    }
+    // a pod that breaks the restricted profile is refused by the real admission
+    const bad = kubectl(['run', '-n', ns, 'priv', '--image=busybox', '--privileged', '--restart=Never', '--', 'true']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('restricted');
+
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = await slotStatus(ps.find((p) => p.metadata?.labels?.['tributary.dev/slot'] === '0')!);
+    const scaled = kubectl(['scale', '-n', ns, 'streamjob/basic', '--replicas=3']);
+    expect(scaled.status, scaled.stderr).toBe(0);
+    const j3 = await runningJob('basic', 3);
+    const sp = j3.status!.savepoints!.at(-1)!;
+    expect(sp.reason).toBe('rescale');
+    expect(j3.status!.deployed!.restoredFrom).toBe(sp.path);
+    const ps3 = await waitFor('old pods gone', async () => {
+      const all = await pods('basic');
+      return all.length === 3 ? all : undefined;
+    }, 30_000, 250);
+    await livePodsOk('basic', j3);
+    const after = await slotStatus(ps3.find((p) => p.metadata?.labels?.['tributary.dev/slot'] === '0')!);
+    expect(after.restoredFrom).toBe(sp.path);
+    expect(after.restoredCount!).toBeGreaterThanOrEqual(before.count);
+    const running = (await events('basic')).find((e) => e.reason === 'Running' && e.message.includes('rescale'));
+    console.log(`rescale 2→3 (stand-in runtime): ${running?.message}`);
+
+    expect(kubectl(['scale', '-n', ns, 'streamjob/basic', '--replicas=1']).status).toBe(0);
+    const j1 = await runningJob('basic', 1);
+    expect(j1.status!.savepoints!.length).toBe(2);
+  });
+
+  it('savepoint failure (failed savepoint, then slot 0 unreachable): old pods keep running, Degraded with the reason, then the upgrade completes', async () => {
+    await make('spfail');
+    const j = await runningJob('spfail', 2);
+    const oldIds = (await pods('spfail')).map((p) => p.metadata?.uid);
+    setFault('spfail', { savepoint: 'fail' });
+    await kube.patch(StreamJobs, ns, 'spfail', { spec: { restartNonce: 1 } });
+    const deg = await waitFor('Degraded SavepointFailed', async () => {
+      const c = await get('spfail');
+      return cond(c, 'Degraded')?.reason === 'SavepointFailed' ? c : undefined;
+    }, 30_000, 250);
+    expect(cond(deg, 'Degraded')?.message).toContain('injected savepoint failure');
+    expect(deg.status?.pendingOperation?.kind).toBe('upgrade');
+    setFault('spfail', { unreachable: true });
+    const unreach = await waitFor('Degraded Slot0Unreachable', async () => {
+      const c = await get('spfail');
+      return cond(c, 'Degraded')?.reason === 'Slot0Unreachable' ? c : undefined;
+    }, 30_000, 250);
+    expect(unreach.status?.deployed?.id).toBe(j.status?.deployed?.id);
+    expect((await pods('spfail')).map((p) => p.metadata?.uid).sort()).toEqual(oldIds.sort()); // old pods untouched
+    expect((await events('spfail')).some((e) => e.reason === 'SavepointFailed')).toBe(true);
+    setFault('spfail', {});
+    const done = await runningJob('spfail', 2);
+    expect(done.status?.deployed?.id).not.toBe(j.status?.deployed?.id);
+    expect(done.status?.deployed?.restoredFrom).toBe(done.status?.savepoints?.at(-1)?.path);
+    expect(cond(done, 'Degraded')?.status).toBe('False');
+  });
+
+  for (const step of ['intent', 'savepoint-triggered', 'state-ready', 'old-pods-gone', 'starting']) {
+    it(`operator killed right after writing "${step}" of an upgrade: the next operator finishes it, no duplicate pods, no lost savepoint`, async () => {
+      const name = `kill-${step}`;
+      await make(name);
+      await runningJob(name, 2);
+      killAt = step;
+      killedAt = undefined;
+      await kube.patch(StreamJobs, ns, name, { spec: { replicas: 3, graph: { ...graph, sinks: [{ name: 'out2', from: 'gen', console: {} }] } } });
+      await waitFor(`the kill at ${step}`, () => killedAt === step, 30_000, 100);
+      await running;
+      const mid = await get(name);
+      expect(mid.status?.pendingOperation?.kind).toBe('upgrade');
+      startOperator();
+      const done = await runningJob(name, 3);
+      const ps = await livePodsOk(name, done);
+      expect(ps.length).toBe(3);
+      const sps = done.status?.savepoints ?? [];
+      expect(sps.length).toBe(1); // exactly one savepoint: the one of the interrupted upgrade
+      expect(done.status?.deployed?.restoredFrom).toBe(sps[0]!.path);
+      if (mid.status?.pendingOperation?.restoreFrom) expect(done.status?.deployed?.restoredFrom).toBe(mid.status.pendingOperation.restoreFrom);
+      const created = (await events(name)).filter((e) => e.reason === 'PodsCreated');
+      expect(created.length).toBeGreaterThanOrEqual(2);
+      await kube.delete(StreamJobs, ns, name);
+    });
+  }
+
+  it('an invalid graph is reported (status + Warning Event) while the last valid spec keeps running', async () => {
+    await make('invalid');
+    const j = await runningJob('invalid', 2);
+    await kube.patch(StreamJobs, ns, 'invalid', { spec: { graph: { ...graph, sinks: [{ name: 'out', from: 'nope', console: {} }] } } });
+    const bad = await waitFor('InvalidSpec', async () => {
+      const c = await get('invalid');
+      return cond(c, 'Degraded')?.reason === 'InvalidSpec' ? c : undefined;
+    }, 20_000, 250);
+    expect(cond(bad, 'Degraded')?.message).toContain('spec.graph');
+    expect(bad.status?.deployed?.id).toBe(j.status?.deployed?.id);
+    expect(bad.status?.observedGeneration).toBeLessThan(bad.metadata.generation!);
+    expect((await events('invalid')).some((e) => e.reason === 'InvalidSpec')).toBe(true);
+    expect((await pods('invalid')).every((p) => p.metadata?.labels?.[DEPLOYMENT_LABEL] === j.status?.deployed?.id)).toBe(true);
+  });
+
+  it('suspend takes a savepoint and removes the pods; resume restores it; a crashed slot restarts all slots from the latest checkpoint', async () => {
+    await make('susp');
+    await runningJob('susp', 2);
+    await kube.patch(StreamJobs, ns, 'susp', { spec: { state: 'suspended' } });
+    const s = await waitFor('Suspended', async () => {
+      const c = await get('susp');
+      return c.status?.phase === 'Suspended' ? c : undefined;
+    }, 30_000, 250);
+    expect(s.status?.resumeFrom).toBe(s.status?.savepoints?.at(-1)?.path);
+    await waitFor('no pods', async () => (await pods('susp')).length === 0, 30_000, 250);
+    await kube.patch(StreamJobs, ns, 'susp', { spec: { state: 'running' } });
+    const r = await runningJob('susp', 2);
+    expect(r.status?.deployed?.restoredFrom).toBe(s.status?.resumeFrom);
+
+    await new Promise((res) => setTimeout(res, 2000)); // a checkpoint or two
+    setFault('susp', { crash: `${r.status!.deployed!.id}/1` });
+    const restarted = await waitFor('restarted', async () => {
+      const c = await get('susp');
+      return (c.status?.restarts ?? 0) >= 1 && c.status?.phase === 'Running' && !c.status.pendingOperation ? c : undefined;
+    }, 60_000, 250);
+    setFault('susp', {});
+    expect(restarted.status?.deployed?.restoredFrom).toMatch(/checkpoints/);
+    expect((await events('susp')).some((e) => e.reason === 'SlotFailed')).toBe(true);
+  });
+
+  it('delete takes a final savepoint, removes the finalizer, and the pods are garbage-collected', async () => {
+    await make('del');
+    await runningJob('del', 2);
+    await kube.delete(StreamJobs, ns, 'del');
+    await waitFor('the StreamJob gone', async () => !(await kube.list<StreamJob>(StreamJobs, ns)).items.some((x) => x.metadata.name === 'del'), 30_000, 250);
+    const ev = (await events('del')).find((e) => e.reason === 'FinalSavepoint');
+    expect(ev?.message).toContain('/state/savepoints/');
+    await waitFor('pods garbage-collected', async () => (await pods('del')).length === 0, 60_000, 500);
+  });
+});

@@ -1,0 +1,67 @@
+import type { Controller, KubeObject, Manager } from '../../kube/index.ts';
+import { ownerKeyMapper, Resources, specOrMetadataChanged } from '../../kube/index.ts';
+import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import { RuntimeClient } from '../../runtime-client/client.ts';
+import { streamJobMetrics } from './metrics.ts';
+import type { Cadence } from './phases.ts';
+import { streamJobReconciler, type StreamJobReconcilerDeps } from './reconcile.ts';
+import { StreamJobs, type Pod, type Secret } from './resources.ts';
+
+export interface StreamJobControllerOptions {
+  /** Watch one namespace; all when omitted. */
+  readonly namespace?: string;
+  readonly workers?: number;
+  /** Image when spec.image is empty. */
+  readonly defaultImage?: string;
+  readonly containerArgs?: readonly string[];
+  readonly cadence?: Cadence;
+  readonly afterWrite?: StreamJobReconcilerDeps['afterWrite'];
+}
+
+const owned = 'app.kubernetes.io/managed-by=tributary';
+
+/** Registers the StreamJob controller: StreamJobs plus the pods, Secrets, Services and ConfigMaps they own. */
+export function addStreamJobController(mgr: Manager, opts: StreamJobControllerOptions = {}): { controller: Controller<StreamJob>; close: () => Promise<void> } {
+  const scope = opts.namespace ? { namespace: opts.namespace } : {};
+  const jobs = mgr.informer<StreamJob>(StreamJobs, scope);
+  const pods = mgr.informer<Pod>(Resources.Pod, { ...scope, labelSelector: owned });
+  const secrets = mgr.informer<Secret>(Resources.Secret, { ...scope, labelSelector: owned });
+  const services = mgr.informer<KubeObject>(Resources.Service, { ...scope, labelSelector: owned });
+  const configMaps = mgr.informer<KubeObject>(Resources.ConfigMap, { ...scope, labelSelector: owned });
+  const runtime = new RuntimeClient();
+  const toOwner = ownerKeyMapper('tributary.dev', 'StreamJob');
+  const podChanged = (a: Pod, b: Pod) =>
+    a.status?.phase !== b.status?.phase ||
+    a.status?.podIP !== b.status?.podIP ||
+    JSON.stringify(a.status?.conditions?.find((x) => x.type === 'Ready')?.status) !== JSON.stringify(b.status?.conditions?.find((x) => x.type === 'Ready')?.status) ||
+    a.metadata?.deletionTimestamp !== b.metadata?.deletionTimestamp;
+  const controller = mgr.addController<StreamJob>({
+    name: 'streamjob',
+    for: jobs,
+    // Our own status writes do not re-trigger; spec, labels, finalizers and deletion do.
+    forUpdatePredicate: specOrMetadataChanged,
+    watches: [
+      { informer: pods, map: toOwner, updatePredicate: podChanged },
+      { informer: secrets, map: toOwner, updatePredicate: () => false },
+      { informer: services, map: toOwner, updatePredicate: () => false },
+      { informer: configMaps, map: toOwner, updatePredicate: () => false },
+    ],
+    workers: opts.workers ?? 4,
+    reconcile: streamJobReconciler({
+      jobs,
+      pods,
+      secrets,
+      services,
+      kube: mgr.client,
+      statusWriter: mgr.statusWriter,
+      events: mgr.events,
+      runtime,
+      metrics: streamJobMetrics(mgr.metrics.registry),
+      defaultImage: opts.defaultImage ?? 'tributary/runtime:latest',
+      ...(opts.containerArgs ? { containerArgs: opts.containerArgs } : {}),
+      ...(opts.cadence ? { cadence: opts.cadence } : {}),
+      ...(opts.afterWrite ? { afterWrite: opts.afterWrite } : {}),
+    }),
+  });
+  return { controller, close: () => runtime.close() };
+}

@@ -1,0 +1,83 @@
+// Reads what is: the job's pods (from the informer cache, grouped by deployment), the
+// control token, and slot 0's /v1/status. Never acts, never writes.
+import { Labels, type Informer } from '../../kube/index.ts';
+import type { StatusResponse } from '../../../../runtime/src/control/contract.ts';
+import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import { RuntimeClient, RuntimeError } from '../../runtime-client/client.ts';
+import { DEPLOYMENT_LABEL, isPodReady, isPodTerminal, slotOf, TOKEN_KEY, tokenSecretName, type Pod, type Secret } from './resources.ts';
+
+export interface Observation {
+  /** Every pod of the job (any deployment). */
+  pods: Pod[];
+  /** Pods of `deploymentId` (status.deployed.id), by slot. */
+  current: Map<number, Pod>;
+  deploymentId: string | undefined;
+  /** Pods of other deployments (to be deleted by an operation). */
+  others: Pod[];
+  token: string | undefined;
+  runtime: StatusResponse | undefined;
+  runtimeError: string | undefined;
+  /** Slot pods of the current deployment that ran to an end or vanish. */
+  failedSlots: number[];
+  readyCount: number;
+}
+
+export interface ObserverDeps {
+  pods: Informer<Pod>;
+  secrets: Informer<Secret>;
+  runtime: RuntimeClient;
+  /** Tokens created this process (the cache may lag behind our own create). */
+  tokens: Map<string, string>;
+}
+
+export function podsOf(pods: Informer<Pod>, job: StreamJob): Pod[] {
+  return pods.list(job.metadata.namespace).filter((p) => p.metadata?.labels?.[Labels.job] === job.metadata.name);
+}
+
+export function tokenOf(deps: ObserverDeps, job: StreamJob): string | undefined {
+  const key = `${job.metadata.namespace}/${job.metadata.name}`;
+  const secret = deps.secrets.get(job.metadata.namespace, tokenSecretName(job.metadata.name));
+  const data = secret?.data?.[TOKEN_KEY];
+  if (data) return Buffer.from(data, 'base64').toString('utf8');
+  return deps.tokens.get(key);
+}
+
+export async function observe(deps: ObserverDeps, job: StreamJob, opts: { queryRuntime: boolean }): Promise<Observation> {
+  const pods = podsOf(deps.pods, job);
+  const depId = job.status?.deployed?.id;
+  const current = new Map<number, Pod>();
+  const others: Pod[] = [];
+  for (const p of pods) {
+    if (depId !== undefined && p.metadata?.labels?.[DEPLOYMENT_LABEL] === depId) current.set(slotOf(p), p);
+    else others.push(p);
+  }
+  const parallelism = job.status?.deployed?.parallelism ?? 0;
+  const failedSlots: number[] = [];
+  let readyCount = 0;
+  for (let s = 0; s < parallelism; s++) {
+    const p = current.get(s);
+    if (!p || isPodTerminal(p) || p.metadata?.deletionTimestamp) failedSlots.push(s);
+    else if (isPodReady(p)) readyCount++;
+  }
+  const token = tokenOf(deps, job);
+  let runtime: StatusResponse | undefined;
+  let runtimeError: string | undefined;
+  const slot0 = current.get(0);
+  if (opts.queryRuntime && slot0?.status?.podIP && slot0.status.phase === 'Running' && token) {
+    try {
+      runtime = await deps.runtime.status(RuntimeClient.baseUrl(slot0.status.podIP), token);
+      if (runtime.deploymentId && runtime.deploymentId !== depId) {
+        runtimeError = `slot 0 answers for deployment ${runtime.deploymentId}, expected ${depId}`;
+        runtime = undefined;
+      }
+    } catch (err) {
+      runtimeError = err instanceof RuntimeError ? err.message : String(err);
+    }
+  }
+  return { pods, current, deploymentId: depId, others, token, runtime, runtimeError, failedSlots, readyCount };
+}
+
+export function slot0Url(obs: Observation): string | undefined {
+  const ip = obs.current.get(0)?.status?.podIP;
+  return ip ? RuntimeClient.baseUrl(ip) : undefined;
+}

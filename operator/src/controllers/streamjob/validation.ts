@@ -1,0 +1,43 @@
+// What the CRD schema cannot check: the graph (the runtime's own validator) and the
+// durations' meaning. Invalid → the reconciler keeps running `status.deployed` and reports.
+import { checkGraph } from '../../../../runtime/src/graph/validate.ts';
+import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
+import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+
+export interface SpecIssue {
+  path: string;
+  message: string;
+}
+
+export function validateSpec(spec: StreamJobSpec): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  try {
+    const { issues: graphIssues } = checkGraph(spec.graph, 'spec.graph');
+    for (const i of graphIssues) issues.push({ path: i.path, message: i.message });
+  } catch (err) {
+    issues.push({ path: 'spec.graph', message: (err as Error).message });
+  }
+  const durations: [string, string | undefined][] = [
+    ['spec.checkpointing.interval', spec.checkpointing?.interval],
+    ['spec.checkpointing.timeout', spec.checkpointing?.timeout],
+    ['spec.savepoints.timeout', spec.savepoints?.timeout],
+    ['spec.savepoints.maxCheckpointAge', spec.savepoints?.maxCheckpointAge],
+    ['spec.restartPolicy.backoff.initial', spec.restartPolicy?.backoff?.initial],
+    ['spec.restartPolicy.backoff.max', spec.restartPolicy?.backoff?.max],
+  ];
+  for (const [path, v] of durations) {
+    if (v !== undefined && !((parseDuration(v) ?? 0) > 0)) issues.push({ path, message: `expected a positive duration, got ${JSON.stringify(v)}` });
+  }
+  const sp = spec.restore?.savepointPath;
+  if (sp && sp.split('/').includes('..')) issues.push({ path: 'spec.restore.savepointPath', message: 'must not contain ".."' });
+  return issues;
+}
+
+export function describeIssues(issues: readonly SpecIssue[]): string {
+  const shown = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
+  return issues.length > 5 ? `${shown}; and ${issues.length - 5} more` : shown;
+}
+
+export function durationMs(text: string | undefined, fallback: number): number {
+  return parseDuration(text) ?? fallback;
+}

@@ -1,0 +1,114 @@
+// Client for the runtime's control API (runtime/src/control/contract.ts): one slot's
+// `http://<podIP>:9250`. Bearer token on every call; short timeouts (a slot that does not
+// answer quickly is reported as unreachable, never waited on by a reconcile).
+import { Agent, request, type Dispatcher } from 'undici';
+import type {
+  SavepointAccepted,
+  SavepointRequest,
+  SavepointStatus,
+  StatusResponse,
+} from '../../../runtime/src/control/contract.ts';
+import { CONTROL_PORT } from '../../../runtime/src/control/contract.ts';
+
+export const RuntimeErrorCodes = {
+  /** No HTTP answer: refused, reset, timeout. Retriable. */
+  unreachable: 'RUNTIME_ERR_UNREACHABLE',
+  /** 401/403: the token does not match. */
+  unauthorized: 'RUNTIME_ERR_UNAUTHORIZED',
+  /** 404 on a savepoint id (e.g. the slot restarted and forgot it). */
+  notFound: 'RUNTIME_ERR_NOT_FOUND',
+  /** Any other non-2xx answer. */
+  rejected: 'RUNTIME_ERR_REJECTED',
+  /** A 2xx answer whose body is not what the contract says. */
+  protocol: 'RUNTIME_ERR_PROTOCOL',
+} as const;
+export type RuntimeErrorCode = (typeof RuntimeErrorCodes)[keyof typeof RuntimeErrorCodes];
+
+export class RuntimeError extends Error {
+  readonly code: RuntimeErrorCode;
+  readonly statusCode: number | undefined;
+  constructor(code: RuntimeErrorCode, message: string, opts: { statusCode?: number; cause?: unknown } = {}) {
+    super(`[${code}] ${message}`, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'RuntimeError';
+    this.code = code;
+    this.statusCode = opts.statusCode;
+  }
+  get retriable(): boolean {
+    return this.code === RuntimeErrorCodes.unreachable || (this.statusCode !== undefined && this.statusCode >= 500);
+  }
+}
+
+export interface RuntimeClientOptions {
+  /** Per-call timeout (headers and body). Default 3 s. */
+  timeoutMs?: number;
+  dispatcher?: Dispatcher;
+}
+
+/** Shared by all jobs: one keep-alive agent, short idle timeouts (pods come and go). */
+export class RuntimeClient {
+  readonly #dispatcher: Dispatcher;
+  readonly #timeoutMs: number;
+  readonly #owned: boolean;
+
+  constructor(opts: RuntimeClientOptions = {}) {
+    this.#timeoutMs = opts.timeoutMs ?? 3_000;
+    this.#owned = opts.dispatcher === undefined;
+    this.#dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connections: 4, connectTimeout: this.#timeoutMs });
+  }
+
+  static baseUrl(podIp: string, port = CONTROL_PORT): string {
+    return `http://${podIp.includes(':') ? `[${podIp}]` : podIp}:${port}`;
+  }
+
+  status(base: string, token: string): Promise<StatusResponse> {
+    return this.#call<StatusResponse>('GET', `${base}/v1/status`, token);
+  }
+
+  triggerSavepoint(base: string, token: string, req: SavepointRequest): Promise<SavepointAccepted> {
+    return this.#call<SavepointAccepted>('POST', `${base}/v1/savepoints`, token, req);
+  }
+
+  savepoint(base: string, token: string, id: string): Promise<SavepointStatus> {
+    return this.#call<SavepointStatus>('GET', `${base}/v1/savepoints/${encodeURIComponent(id)}`, token);
+  }
+
+  async close(): Promise<void> {
+    if (this.#owned) await this.#dispatcher.close();
+  }
+
+  async #call<T>(method: 'GET' | 'POST', url: string, token: string, body?: unknown): Promise<T> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method,
+        dispatcher: this.#dispatcher,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      throw new RuntimeError(RuntimeErrorCodes.unreachable, `${method} ${url}: ${(err as Error).message}`, { cause: err });
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw new RuntimeError(RuntimeErrorCodes.unreachable, `${method} ${url}: body: ${(err as Error).message}`, { cause: err });
+    }
+    const code = res.statusCode;
+    if (code === 401 || code === 403) throw new RuntimeError(RuntimeErrorCodes.unauthorized, `${method} ${url}: ${code}`, { statusCode: code });
+    if (code === 404) throw new RuntimeError(RuntimeErrorCodes.notFound, `${method} ${url}: 404 ${text.slice(0, 200)}`, { statusCode: code });
+    if (code < 200 || code >= 300) throw new RuntimeError(RuntimeErrorCodes.rejected, `${method} ${url}: ${code} ${text.slice(0, 500)}`, { statusCode: code });
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new RuntimeError(RuntimeErrorCodes.protocol, `${method} ${url}: not JSON: ${text.slice(0, 200)}`, { statusCode: code, cause: err });
+    }
+  }
+}
