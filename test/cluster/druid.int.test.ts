@@ -47,7 +47,11 @@ async function eventually<T>(what: string, timeoutMs: number, probe: () => Promi
 describe('the local Druid', () => {
   const supervisors: string[] = [];
   afterAll(async () => {
-    for (const id of supervisors) await call('POST', `/druid/indexer/v1/supervisor/${id}/terminate`).catch(() => undefined);
+    for (const id of supervisors) {
+      await call('POST', `/druid/indexer/v1/supervisor/${id}/terminate`).catch(() => undefined);
+      // Terminated supervisors leave tasks publishing; free the indexer's slots for the next test.
+      await call('POST', `/druid/indexer/v1/datasources/${id}/shutdownAllTasks`).catch(() => undefined);
+    }
   });
 
   it('answers SQL through the router', async () => {

@@ -20,6 +20,7 @@ describe('the local kube-apiserver', () => {
 
   afterAll(async () => {
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
+    kubectl('delete', 'crd', 'widgets.test.tributary.dev', '--ignore-not-found');
   });
 
   it('reports its version as v1.36.x', () => {

@@ -42,6 +42,7 @@ describe('DruidClient against the real Druid', () => {
   };
   afterAll(async () => {
     await client.terminate(id).catch(() => undefined);
+    await client.shutdownTasks(id).catch(() => undefined);
     await client.close();
   });
 

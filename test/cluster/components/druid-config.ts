@@ -36,7 +36,7 @@ const sizing: Record<DruidService, Sizing> = {
   coordinator: { heap: '256m', direct: '64m' },
   broker: { heap: '256m', direct: '128m' },
   historical: { heap: '256m', direct: '128m' },
-  indexer: { heap: '512m', direct: '128m' },
+  indexer: { heap: '768m', direct: '128m' },
   router: { heap: '128m', direct: '64m' },
 };
 
@@ -144,7 +144,7 @@ export function serviceProperties(service: DruidService, paths: ClusterPaths): s
       return props({
         ...base,
         // Tasks run as threads of this JVM: no peon forks on a 2-core machine.
-        'druid.worker.capacity': '2',
+        'druid.worker.capacity': '4',
         'druid.indexer.task.baseTaskDir': dirs.tasks,
         'druid.indexer.task.restoreTasksOnRestart': 'false',
         'druid.server.maxSize': '0',

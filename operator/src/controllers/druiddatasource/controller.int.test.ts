@@ -50,7 +50,10 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
     mgr?.stop();
     await running?.catch(() => undefined);
     await close?.();
-    for (const id of supervisors) await druid.terminate(id).catch(() => undefined);
+    for (const id of supervisors) {
+      await druid.terminate(id).catch(() => undefined);
+      await druid.shutdownTasks(id).catch(() => undefined);
+    }
     await druid.close();
     await proxy.stop();
     if (ns) await deleteNamespace(kube, ns);
