@@ -4,6 +4,7 @@
 // after `count` records in total.
 import type { DatagenSourceSpec } from '../../graph/spec.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
+import { IndexCursor } from '../index-position.ts';
 import { NexmarkGenerator } from './nexmark.ts';
 import { RecordRandom } from './random.ts';
 import { SchemaGenerator } from './schema-generator.ts';
@@ -13,12 +14,11 @@ export class DatagenSource implements SourceReader {
   private readonly gen: { generate: NexmarkGenerator['generate'] };
   private readonly rnd = new RecordRandom();
   private readonly seed: number;
-  private readonly startTime: number;
+  private startTime: number;
   private readonly msPerEvent: number;
   private ctx!: SourceReaderContext;
   private partition = 0;
-  private next = 0;
-  private stride = 1;
+  private cursor = new IndexCursor(0, 1);
   private wallStart = 0;
 
   constructor(spec: DatagenSourceSpec, jobStartTime: number) {
@@ -32,15 +32,18 @@ export class DatagenSource implements SourceReader {
   open(ctx: SourceReaderContext): Promise<void> {
     this.ctx = ctx;
     this.partition = ctx.addPartition();
-    this.next = ctx.slot;
-    this.stride = ctx.parallelism;
-    this.wallStart = Date.now();
+    this.cursor = new IndexCursor(ctx.slot, ctx.parallelism, ctx.restoredPositions);
+    // Event time of record i must not depend on when a restored run started.
+    const st = this.cursor.extra?.['startTime'];
+    if (typeof st === 'number' && this.spec.startTime === undefined) this.startTime = st;
+    // Rate limiting restarts at the restored floor: record `floor` is due immediately.
+    this.wallStart = Date.now() - (this.spec.rate ? (this.cursor.floor * 1000) / this.spec.rate : 0);
     return Promise.resolve();
   }
 
   poll(out: RawRecords, max: number): PollResult {
     const count = this.spec.count ?? Number.POSITIVE_INFINITY;
-    if (this.next >= count) {
+    if (this.cursor.current >= count) {
       this.ctx.finishPartition(this.partition);
       return 'end';
     }
@@ -48,21 +51,25 @@ export class DatagenSource implements SourceReader {
     const rate = this.spec.rate;
     if (rate !== undefined) {
       const allowed = Math.floor(((Date.now() - this.wallStart) * rate) / 1000) + 1;
-      if (this.next >= allowed) {
-        this.ctx.wakeAt(this.wallStart + Math.ceil((this.next * 1000) / rate));
+      if (this.cursor.current >= allowed) {
+        this.ctx.wakeAt(this.wallStart + Math.ceil((this.cursor.current * 1000) / rate));
         return 'empty';
       }
       limit = Math.min(limit, allowed);
     }
     let produced = 0;
-    while (produced < max && this.next < limit) {
-      const i = this.next;
+    while (produced < max && this.cursor.current < limit) {
+      const i = this.cursor.current;
       this.rnd.reset(this.seed, i);
       out.add(this.gen.generate(i, this.startTime + Math.floor(i * this.msPerEvent), this.rnd), this.partition);
-      this.next += this.stride;
+      this.cursor.advance();
       produced++;
     }
     return 'data';
+  }
+
+  snapshotPosition(): unknown {
+    return this.cursor.snapshot({ startTime: this.startTime });
   }
 
   close(): Promise<void> {

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { TributaryError } from '../../errors.ts';
 import type { FileSourceSpec } from '../../graph/spec.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
+import { IndexCursor } from '../index-position.ts';
 import { decodeValue } from '../record-format.ts';
 
 export class FileSource implements SourceReader {
@@ -13,8 +14,7 @@ export class FileSource implements SourceReader {
   private lines: string[] = [];
   private ctx!: SourceReaderContext;
   private partition = 0;
-  private next = 0;
-  private stride = 1;
+  private cursor = new IndexCursor(0, 1);
 
   constructor(spec: FileSourceSpec) {
     this.spec = spec;
@@ -23,8 +23,7 @@ export class FileSource implements SourceReader {
   async open(ctx: SourceReaderContext): Promise<void> {
     this.ctx = ctx;
     this.partition = ctx.addPartition();
-    this.next = ctx.slot;
-    this.stride = ctx.parallelism;
+    this.cursor = new IndexCursor(ctx.slot, ctx.parallelism, ctx.restoredPositions);
     try {
       const text = await readFile(this.spec.path, 'utf8');
       this.lines = text.split('\n');
@@ -37,10 +36,10 @@ export class FileSource implements SourceReader {
   poll(out: RawRecords, max: number): PollResult {
     const format = this.spec.format ?? 'json';
     let n = 0;
-    while (n < max && this.next < this.lines.length) {
-      const lineNo = this.next;
+    while (n < max && this.cursor.current < this.lines.length) {
+      const lineNo = this.cursor.current;
       const line = this.lines[lineNo] as string;
-      this.next += this.stride;
+      this.cursor.advance();
       if (format === 'json' && line.trim() === '') continue;
       const r = decodeValue(format, line);
       if (r.ok) {
@@ -53,11 +52,15 @@ export class FileSource implements SourceReader {
         this.ctx.logger.warn({ source: this.ctx.sourceName, line: lineNo + 1, reason: r.error }, 'skipped unreadable line');
       }
     }
-    if (this.next >= this.lines.length) {
+    if (this.cursor.current >= this.lines.length) {
       this.ctx.finishPartition(this.partition);
       return n > 0 ? 'data' : 'end';
     }
     return 'data';
+  }
+
+  snapshotPosition(): unknown {
+    return this.cursor.snapshot();
   }
 
   close(): Promise<void> {

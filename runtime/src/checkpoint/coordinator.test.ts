@@ -1,0 +1,166 @@
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CheckpointStorage } from './checkpoint-storage.ts';
+import { CheckpointCoordinator, latestCheckpointPath } from './coordinator.ts';
+import type { SlotCheckpointPort, TriggerCheckpoint } from './messages.ts';
+import { readMetadata } from './metadata.ts';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'trib-coord-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** Fake slots: record messages; the test decides when (and whether) they acknowledge. */
+class FakeSlot implements SlotCheckpointPort {
+  readonly triggers: TriggerCheckpoint[] = [];
+  readonly completed: number[] = [];
+  readonly aborted: number[] = [];
+  readonly slot: number;
+  constructor(slot: number) {
+    this.slot = slot;
+  }
+  trigger(m: TriggerCheckpoint): void {
+    this.triggers.push(m);
+  }
+  notifyComplete(id: number): void {
+    this.completed.push(id);
+  }
+  notifyAborted(id: number): void {
+    this.aborted.push(id);
+  }
+}
+
+async function setup(o: { timeoutMs?: number; retained?: number } = {}) {
+  const stateDir = await tempDir();
+  const slots = [new FakeSlot(0), new FakeSlot(1)];
+  const c = new CheckpointCoordinator({ stateDir, slots, maxParallelism: 128, graphHash: 'g', timeoutMs: o.timeoutMs ?? 5000, retained: o.retained ?? 2 });
+  await c.start();
+  const ack = async (slot: number, t: TriggerCheckpoint): Promise<void> => {
+    const f = await CheckpointStorage.writeStateFile(t.dir, `w.slot-${slot}.kstate`, new Uint8Array([slot, 1, 2, 3]));
+    c.acknowledge({ slot, checkpointId: t.checkpointId, operators: { w: { ...f, keyGroupRange: { start: slot * 64, end: slot * 64 + 63 } } }, sources: { src: { off: slot } }, sinks: { out: [{ txn: `t${slot}` }] }, stateSize: 4, alignmentMs: 1 });
+  };
+  const last = (s: FakeSlot): TriggerCheckpoint => s.triggers[s.triggers.length - 1] as TriggerCheckpoint;
+  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+  return { stateDir, slots, c, ack, last, tick };
+}
+
+describe('CheckpointCoordinator', () => {
+  it('completes when every slot acknowledged: metadata written, sinks notified', async () => {
+    const { c, slots, ack, last, tick } = await setup();
+    const p = c.trigger('checkpoint', false);
+    await tick();
+    const t = last(slots[0] as FakeSlot);
+    await ack(0, t);
+    await tick();
+    await expect(stat(join(t.dir, '_metadata.json'))).rejects.toThrow(); // not before the last ack
+    await ack(1, last(slots[1] as FakeSlot));
+    const done = await p;
+    expect(done.id).toBe(t.checkpointId);
+    const m = await readMetadata(t.dir);
+    expect(m.parallelism).toBe(2);
+    expect(m.operators['w']?.keyed.map((k) => k.slot)).toEqual([0, 1]);
+    expect(m.sinks['out']?.map((s) => s.committables)).toEqual([[{ txn: 't0' }], [{ txn: 't1' }]]);
+    expect(slots.map((s) => s.completed)).toEqual([[t.checkpointId], [t.checkpointId]]);
+  });
+
+  it('aborts on decline and on timeout, notifying every slot; the directory is discarded', async () => {
+    const { c, slots, ack, last, tick } = await setup({ timeoutMs: 50 });
+    const p1 = c.trigger('checkpoint', false);
+    await tick();
+    c.decline({ slot: 1, checkpointId: last(slots[0] as FakeSlot).checkpointId, reason: 'task finished' });
+    await expect(p1).rejects.toMatchObject({ code: 'TRIB_CHECKPOINT_DECLINED' });
+    const p2 = c.trigger('checkpoint', false);
+    await tick();
+    const t2 = last(slots[0] as FakeSlot);
+    await ack(0, t2);
+    await expect(p2).rejects.toMatchObject({ code: 'TRIB_CHECKPOINT_TIMEOUT' });
+    expect(slots[1]?.aborted.length).toBe(2);
+    await tick();
+    await expect(stat(t2.dir)).rejects.toThrow();
+    // A late ack (its files could not even be written: the directory is gone) is discarded.
+    c.acknowledge({ slot: 1, checkpointId: t2.checkpointId, operators: {}, sources: {}, sinks: {}, stateSize: 0, alignmentMs: 0 });
+    await tick();
+    expect(slots[0]?.completed).toEqual([]);
+  });
+
+  it('runs one checkpoint at a time; a savepoint waits for the pending checkpoint', async () => {
+    const { c, slots, ack, last, tick } = await setup();
+    const p1 = c.trigger('checkpoint', false);
+    const p2 = c.trigger('savepoint', false);
+    await tick();
+    expect(slots[0]?.triggers.length).toBe(1);
+    const t1 = last(slots[0] as FakeSlot);
+    await ack(0, t1);
+    await ack(1, t1);
+    await p1;
+    await tick();
+    expect(slots[0]?.triggers.length).toBe(2);
+    const t2 = last(slots[0] as FakeSlot);
+    expect(t2.kind).toBe('savepoint');
+    expect(t2.checkpointId).toBeGreaterThan(t1.checkpointId);
+    expect(t2.dir).toContain(join('savepoints', `sp-${t2.checkpointId}`));
+    await ack(0, t2);
+    await ack(1, t2);
+    await p2;
+    // A savepoint that does not stop the job never makes sinks commit.
+    expect(slots[0]?.completed).toEqual([t1.checkpointId]);
+  });
+
+  it('retains the newest N completed checkpoints; ids continue above every id on disk after a restart', async () => {
+    const { c, slots, ack, last, tick, stateDir } = await setup({ retained: 2 });
+    for (let i = 0; i < 4; i++) {
+      const p = c.trigger('checkpoint', false);
+      await tick();
+      await ack(0, last(slots[0] as FakeSlot));
+      await ack(1, last(slots[1] as FakeSlot));
+      await p;
+    }
+    expect((await readdir(join(stateDir, 'checkpoints'))).sort()).toEqual(['chk-3', 'chk-4']);
+    const c2 = new CheckpointCoordinator({ stateDir, slots, maxParallelism: 128, graphHash: 'g' });
+    void c2.trigger('checkpoint', false).catch(() => undefined);
+    await tick();
+    await tick();
+    expect(last(slots[0] as FakeSlot).checkpointId).toBe(5);
+    c2.stop();
+  });
+
+  it('state files without metadata (killed before the commit point) are not a checkpoint', async () => {
+    const { c, slots, ack, last, tick, stateDir } = await setup();
+    const p = c.trigger('checkpoint', false);
+    await tick();
+    await ack(0, last(slots[0] as FakeSlot));
+    await ack(1, last(slots[1] as FakeSlot));
+    const first = await p;
+    void c.trigger('checkpoint', false).catch(() => undefined);
+    await tick();
+    const t = last(slots[0] as FakeSlot);
+    await ack(0, t); // slot 0's files are on disk, slot 1 never acks: "killed" here
+    c.stop('killed');
+    await CheckpointStorage.writeStateFile(t.dir, 'w.slot-1.kstate', new Uint8Array([9])); // even with every file present
+    expect(await latestCheckpointPath(stateDir)).toBe(first.path);
+    await expect(readMetadata(t.dir)).rejects.toMatchObject({ code: 'TRIB_RESTORE_METADATA_MISSING' });
+  });
+
+  it('savepoint requests are idempotent by requestId and report their state', async () => {
+    const { c, slots, ack, last, tick } = await setup();
+    const s1 = c.requestSavepoint({ stop: false, requestId: 'r1' });
+    const s2 = c.requestSavepoint({ stop: false, requestId: 'r1' });
+    expect(s2.id).toBe(s1.id);
+    expect(c.savepointStatus(s1.id)?.state).toBe('IN_PROGRESS');
+    await tick();
+    await ack(0, last(slots[0] as FakeSlot));
+    await ack(1, last(slots[1] as FakeSlot));
+    await tick();
+    await tick();
+    const st = c.savepointStatus(s1.id);
+    expect(st?.state).toBe('COMPLETED');
+    expect(st?.path).toContain('sp-');
+  });
+});
