@@ -1,0 +1,71 @@
+// Operator configuration from flags (`--name=value` or `--name value`) over environment
+// variables (TRIBUTARY_OPERATOR_*) over defaults.
+import { parseArgs } from 'node:util';
+
+export interface OperatorConfig {
+  /** Namespaces to watch; empty = all. */
+  namespaces: string[];
+  metricsHost: string;
+  metricsPort: number;
+  leaderElect: boolean;
+  leaseNamespace: string;
+  leaseName: string;
+  defaultImage: string;
+  workers: number;
+  logLevel: string;
+  druid: boolean;
+}
+
+const usage = `tributary operator
+
+  --namespaces a,b       namespaces to watch (default: all)        TRIBUTARY_OPERATOR_NAMESPACES
+  --metrics-addr h:p     /healthz /readyz /metrics (0.0.0.0:8080)  TRIBUTARY_OPERATOR_METRICS_ADDR
+  --leader-elect         Lease-based leader election (true)        TRIBUTARY_OPERATOR_LEADER_ELECT
+  --lease-namespace ns   (tributary-system, or POD_NAMESPACE)      TRIBUTARY_OPERATOR_LEASE_NAMESPACE
+  --lease-name n         (tributary-operator)                      TRIBUTARY_OPERATOR_LEASE_NAME
+  --default-image img    runtime image when spec.image is empty    TRIBUTARY_OPERATOR_DEFAULT_IMAGE
+  --workers n            StreamJob reconcile workers (4)           TRIBUTARY_OPERATOR_WORKERS
+  --log-level l          (info)                                    TRIBUTARY_LOG_LEVEL
+  --no-druid             do not run the DruidDatasource controller
+  KUBECONFIG / in-cluster service account: where the API server is.`;
+
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): OperatorConfig | { help: string } {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      namespaces: { type: 'string' },
+      'metrics-addr': { type: 'string' },
+      'leader-elect': { type: 'string' },
+      'lease-namespace': { type: 'string' },
+      'lease-name': { type: 'string' },
+      'default-image': { type: 'string' },
+      workers: { type: 'string' },
+      'log-level': { type: 'string' },
+      'no-druid': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return { help: usage };
+  const pick = (flag: string | undefined, name: string, dflt: string) => flag ?? env[`TRIBUTARY_OPERATOR_${name}`] ?? dflt;
+  const addr = pick(values['metrics-addr'], 'METRICS_ADDR', '0.0.0.0:8080');
+  const colon = addr.lastIndexOf(':');
+  const port = Number(addr.slice(colon + 1));
+  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--metrics-addr: expected host:port, got ${JSON.stringify(addr)}`);
+  const workers = Number(pick(values.workers, 'WORKERS', '4'));
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: expected a positive integer, got ${JSON.stringify(values.workers)}`);
+  const elect = pick(values['leader-elect'], 'LEADER_ELECT', 'true');
+  if (!['true', 'false'].includes(elect)) throw new Error(`--leader-elect: expected true or false, got ${JSON.stringify(elect)}`);
+  return {
+    namespaces: pick(values.namespaces, 'NAMESPACES', '').split(',').map((s) => s.trim()).filter(Boolean),
+    metricsHost: addr.slice(0, colon) || '0.0.0.0',
+    metricsPort: port,
+    leaderElect: elect === 'true',
+    leaseNamespace: pick(values['lease-namespace'], 'LEASE_NAMESPACE', env.POD_NAMESPACE ?? 'tributary-system'),
+    leaseName: pick(values['lease-name'], 'LEASE_NAME', 'tributary-operator'),
+    defaultImage: pick(values['default-image'], 'DEFAULT_IMAGE', 'tributary/runtime:latest'),
+    workers,
+    logLevel: values['log-level'] ?? env.TRIBUTARY_LOG_LEVEL ?? 'info',
+    druid: !values['no-druid'] && env.TRIBUTARY_OPERATOR_DRUID !== 'false',
+  };
+}

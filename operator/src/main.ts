@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// The operator process (`npm run operator`, image tributary/operator:*): one Manager with
+// leader election, the StreamJob and DruidDatasource controllers per watched namespace (or
+// cluster-wide), and the probe server (/healthz, /readyz, /metrics).
+import { KubeClient, Manager } from './kube/index.ts';
+import { createLogger, type Logger } from './telemetry/logger.ts';
+import { createRegistry } from './telemetry/metrics.ts';
+import { startProbeServer } from './telemetry/server.ts';
+import { loadConfig } from './config.ts';
+import { addStreamJobController } from './controllers/streamjob/controller.ts';
+import { addDruidDatasourceController } from './controllers/druiddatasource/controller.ts';
+
+async function main(): Promise<number> {
+  let cfg;
+  try {
+    cfg = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  if ('help' in cfg) {
+    process.stdout.write(`${cfg.help}\n`);
+    return 0;
+  }
+  const logger: Logger = createLogger({ level: cfg.logLevel as 'info' });
+  const registry = createRegistry();
+  const client = await KubeClient.fromDefault();
+  const mgr = new Manager({
+    client,
+    registry,
+    logger,
+    ...(cfg.leaderElect ? { leaderElection: { namespace: cfg.leaseNamespace, name: cfg.leaseName } } : {}),
+  });
+  const closers: (() => Promise<void>)[] = [];
+  const scopes: (string | undefined)[] = cfg.namespaces.length ? cfg.namespaces : [undefined];
+  for (const namespace of scopes) {
+    const ns = namespace ? { namespace } : {};
+    closers.push(addStreamJobController(mgr, { ...ns, workers: cfg.workers, defaultImage: cfg.defaultImage }).close);
+    if (cfg.druid) closers.push(addDruidDatasourceController(mgr, ns).close);
+  }
+  const probes = await startProbeServer({ registry, ready: () => mgr.ready(), host: cfg.metricsHost, port: cfg.metricsPort });
+  logger.info({ namespaces: cfg.namespaces.length ? cfg.namespaces : 'all', probes: probes.url, leaderElection: cfg.leaderElect, defaultImage: cfg.defaultImage }, 'operator starting');
+  mgr.installSignalHandlers();
+  try {
+    await mgr.run();
+    return 0;
+  } catch (err) {
+    logger.error({ err }, 'operator stopped');
+    return 1;
+  } finally {
+    await Promise.allSettled(closers.map((c) => c()));
+    await probes.close();
+    await client.close();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`operator: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
