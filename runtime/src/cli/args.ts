@@ -18,6 +18,13 @@ export interface RunArgs {
   distributed: boolean;
   maxRestarts?: number;
   stateDir?: string;
+  /** Periodic checkpoints (ms); needs a state dir. */
+  checkpointIntervalMs?: number;
+  /** Checkpoint or savepoint directory to start from. */
+  restore?: string;
+  allowNonRestoredState: boolean;
+  /** Control API on 127.0.0.1 (slot 0): status, savepoints. */
+  controlPort?: number;
 }
 
 export const USAGE = `usage:
@@ -37,7 +44,11 @@ options (run):
   --distributed          one process per slot on loopback ports, linked by the TCP data plane;
                          a slot that dies restarts all slots (from the latest checkpoint)
   --max-restarts N       with --distributed: failed attempts restarted before giving up (default 3)
-  --state-dir DIR        with --distributed: checkpoints and savepoints (default .tributary/state/<job>)`;
+  --state-dir DIR        checkpoints and savepoints (--distributed default .tributary/state/<job>)
+  --checkpoint-interval 10s  periodic aligned checkpoints into --state-dir (default: spec.checkpointing.interval)
+  --restore PATH         start from this checkpoint or savepoint directory (any parallelism ≤ maxParallelism)
+  --allow-non-restored-state  drop state of steps the graph no longer has instead of refusing to start
+  --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port)`;
 
 function int(flag: string, v: string | undefined, min: number): number {
   const n = Number(v);
@@ -46,7 +57,7 @@ function int(flag: string, v: string | undefined, min: number): number {
 }
 
 export function parseArgs(argv: readonly string[]): RunArgs {
-  const args: RunArgs = { command: 'help', sets: [], drain: false, explain: false, distributed: false };
+  const args: RunArgs = { command: 'help', sets: [], drain: false, explain: false, distributed: false, allowNonRestoredState: false };
   const rest = [...argv];
   const cmd = rest.shift();
   if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') return args;
@@ -97,6 +108,23 @@ export function parseArgs(argv: readonly string[]): RunArgs {
         break;
       case '--state-dir':
         args.stateDir = value();
+        break;
+      case '--checkpoint-interval': {
+        const v = value();
+        const ms = parseDuration(v);
+        if (ms === undefined || ms <= 0) throw new TributaryError('TRIB_CLI_USAGE', `--checkpoint-interval: expected a duration like "10s", got ${JSON.stringify(v ?? '')}`);
+        args.checkpointIntervalMs = ms;
+        break;
+      }
+      case '--restore':
+        args.restore = value();
+        if (!args.restore) throw new TributaryError('TRIB_CLI_USAGE', '--restore: expected a checkpoint or savepoint directory');
+        break;
+      case '--allow-non-restored-state':
+        args.allowNonRestoredState = true;
+        break;
+      case '--control-port':
+        args.controlPort = int('--control-port', value(), 0);
         break;
       case '--no-progress':
         args.progress = false;

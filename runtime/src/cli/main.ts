@@ -4,7 +4,10 @@
 // or invalid graph.
 import { ConsoleSink } from '../connectors/console/console-sink.ts';
 import { isTributaryError } from '../errors.ts';
-import { LocalJob } from '../exec/local-job.ts';
+import { jobSavepointControl, jobStatusSource } from '../control/local-job-control.ts';
+import { startControlServer, type ControlServer } from '../control/server.ts';
+import { createLocalJob } from '../exec/local-job.ts';
+import { parseDuration } from '../graph/duration.ts';
 import { loadJobFile } from '../graph/load.ts';
 import { describePlan } from '../graph/plan.ts';
 import { validateGraph } from '../graph/validate.ts';
@@ -30,12 +33,33 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args.distributed) return runDistributed(args, loaded, logger);
   const metrics = new JobMetrics({ defaultMetrics: true });
-  const job = new LocalJob(graph, {
+  const intervalMs = args.checkpointIntervalMs ?? parseDuration(loaded.checkpointing?.interval);
+  const stateDir = args.stateDir ?? (intervalMs !== undefined || args.controlPort !== undefined ? `.tributary/state/${loaded.name}` : undefined);
+  const job = await createLocalJob(graph, {
     parallelism: args.parallelism ?? loaded.replicas ?? 1,
     maxParallelism: args.maxParallelism ?? loaded.maxParallelism,
     logger,
     metrics,
+    jobName: loaded.name,
+    ...(stateDir
+      ? { checkpointing: { stateDir, intervalMs, timeoutMs: parseDuration(loaded.checkpointing?.timeout) ?? 600_000, retained: loaded.checkpointing?.retained ?? 3 } }
+      : {}),
+    restoreFrom: args.restore ?? loaded.restore?.savepointPath,
+    allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
   });
+  let control: ControlServer | undefined;
+  if (args.controlPort !== undefined) {
+    const savepoints = jobSavepointControl(job);
+    control = await startControlServer({
+      host: '127.0.0.1',
+      port: args.controlPort,
+      source: jobStatusSource(job, { jobName: loaded.name, deploymentId: 'local', slot: 0 }),
+      registry: metrics.registry,
+      ...(savepoints ? { savepoints } : {}),
+      logger,
+    });
+    logger.info({ url: `http://127.0.0.1:${control.port}/v1/status` }, 'control API');
+  }
   if (args.explain) for (const line of describePlan(job.plan)) process.stderr.write(`${line}\n`);
   let server: MetricsServer | undefined;
   if (args.metricsPort !== undefined) {
@@ -72,6 +96,7 @@ async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     await server?.close();
+    await control?.close();
     logger.flush();
   }
 }

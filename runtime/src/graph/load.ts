@@ -10,6 +10,10 @@ export interface LoadedJob {
   graph: unknown;
   replicas: number | undefined;
   maxParallelism: number | undefined;
+  /** spec.checkpointing of a manifest: interval/timeout durations, retained count. */
+  checkpointing?: { interval?: string; timeout?: string; retained?: number };
+  /** spec.restore of a manifest. */
+  restore?: { savepointPath?: string; allowNonRestoredState?: boolean };
   /** Where the graph sits in the document, used as the prefix of validation paths. */
   graphPath: string;
 }
@@ -50,6 +54,8 @@ export function loadJobText(text: string, sets: string[] = [], origin = '<input>
       graph: spec['graph'],
       replicas: typeof spec['replicas'] === 'number' ? spec['replicas'] : undefined,
       maxParallelism: typeof spec['maxParallelism'] === 'number' ? spec['maxParallelism'] : undefined,
+      ...(isObj(spec['checkpointing']) ? { checkpointing: spec['checkpointing'] as LoadedJob['checkpointing'] } : {}),
+      ...(isObj(spec['restore']) ? { restore: spec['restore'] as LoadedJob['restore'] } : {}),
       graphPath: 'spec.graph',
     };
   }

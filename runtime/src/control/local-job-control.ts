@@ -1,0 +1,34 @@
+// Adapts a LocalJob (all slots, or slot 0 of a distributed deployment) to the control
+// server: GET /v1/status from job.status(), savepoints through the job's coordinator.
+import type { LocalJob } from '../exec/local-job.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { CONTRACT_VERSION, type JobState, type StatusResponse } from './contract.ts';
+import type { SavepointControl, StatusSource } from './server.ts';
+
+export function jobStatusSource(job: LocalJob, info: { jobName: string; deploymentId: string; slot: number }): StatusSource {
+  const map: Record<string, JobState> = { CREATED: 'CREATED', RUNNING: 'RUNNING', STOPPING: 'STOPPING', FINISHED: 'FINISHED', STOPPED: 'FINISHED', FAILED: 'FAILED' };
+  return {
+    status(): StatusResponse {
+      const s = job.status();
+      const out: StatusResponse = {
+        contractVersion: CONTRACT_VERSION,
+        jobName: info.jobName,
+        deploymentId: info.deploymentId,
+        slot: info.slot,
+        parallelism: s.parallelism,
+        state: map[s.state] ?? 'RUNNING',
+        ...(s.lastCheckpoint ? { lastCheckpoint: { id: s.lastCheckpoint.id, completedAt: s.lastCheckpoint.completedAt, path: s.lastCheckpoint.path } } : {}),
+        ...(s.watermark > MIN_WATERMARK && s.watermark < MAX_WATERMARK ? { watermarkMs: s.watermark } : {}),
+        ...(s.error ? { error: s.error } : {}),
+      };
+      return out;
+    },
+    ready: () => job.status().state !== 'CREATED' && job.status().state !== 'FAILED',
+  };
+}
+
+export function jobSavepointControl(job: LocalJob): SavepointControl | undefined {
+  const c = job.coordinator;
+  if (!c) return undefined;
+  return { request: (req) => job.requestSavepoint(req), get: (id) => c.savepointStatus(id) };
+}

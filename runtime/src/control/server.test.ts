@@ -1,0 +1,82 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTRACT_VERSION, RuntimeEnv, type SavepointStatus, type StatusResponse } from './contract.ts';
+import { readControlToken, startControlServer, type ControlServer } from './server.ts';
+
+describe('control server', () => {
+  let server: ControlServer;
+  let base = '';
+  const requests: { stop: boolean; requestId?: string }[] = [];
+  const byReq = new Map<string, SavepointStatus>();
+  const all = new Map<string, SavepointStatus>();
+  let ready = false;
+
+  beforeAll(async () => {
+    const status: StatusResponse = { contractVersion: CONTRACT_VERSION, jobName: 'j', deploymentId: 'd', slot: 0, parallelism: 2, state: 'RUNNING' };
+    server = await startControlServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: new Registry(),
+      token: 's3cret',
+      source: { status: () => status, ready: () => ready },
+      savepoints: {
+        request: (r) => {
+          requests.push(r);
+          const prev = r.requestId ? byReq.get(r.requestId) : undefined;
+          if (prev) return prev;
+          const st: SavepointStatus = { id: `sp-${requests.length}`, state: 'IN_PROGRESS' };
+          all.set(st.id, st);
+          if (r.requestId) byReq.set(r.requestId, st);
+          return st;
+        },
+        get: (id) => all.get(id),
+      },
+    });
+    base = `http://127.0.0.1:${server.port}`;
+  });
+  afterAll(() => server.close());
+
+  const post = (body: unknown, token?: string) =>
+    fetch(`${base}/v1/savepoints`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+
+  it('serves health, readiness, metrics and status', async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    ready = true;
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    const st = (await (await fetch(`${base}/v1/status`)).json()) as StatusResponse;
+    expect(st.parallelism).toBe(2);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+
+  it('requires the bearer token on POST /v1/savepoints', async () => {
+    expect((await post({ stop: false })).status).toBe(401);
+    expect((await post({ stop: false }, 'wrong')).status).toBe(401);
+    expect(requests.length).toBe(0);
+  });
+
+  it('starts savepoints idempotently by requestId and reports them', async () => {
+    const r1 = await post({ stop: true, requestId: 'abc' }, 's3cret');
+    expect(r1.status).toBe(202);
+    const { id } = (await r1.json()) as { id: string };
+    const r2 = (await (await post({ stop: true, requestId: 'abc' }, 's3cret')).json()) as { id: string };
+    expect(r2.id).toBe(id);
+    const st = (await (await fetch(`${base}/v1/savepoints/${id}`)).json()) as SavepointStatus;
+    expect(st.state).toBe('IN_PROGRESS');
+    expect((await fetch(`${base}/v1/savepoints/unknown`)).status).toBe(404);
+    expect((await post({ stop: 'yes' }, 's3cret')).status).toBe(400);
+  });
+
+  it('reads the token from the file named in the environment', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'trib-token-'));
+    await writeFile(join(d, 'token'), 'tok\n');
+    expect(readControlToken({ [RuntimeEnv.controlTokenFile]: join(d, 'token') })).toBe('tok');
+    expect(readControlToken({})).toBeUndefined();
+    expect(() => readControlToken({ [RuntimeEnv.controlTokenFile]: join(d, 'missing') })).toThrow(/control token/);
+    await rm(d, { recursive: true });
+  });
+});

@@ -1,0 +1,168 @@
+// The control API of one slot (contract.ts, version 1), plain node:http:
+//   every slot   GET /healthz   GET /readyz   GET /metrics   GET /v1/status
+//   slot 0       POST /v1/savepoints {stop, requestId?} → 202 {id}
+//                GET  /v1/savepoints/{id} → {id, state, path?, error?, checkpointId?}
+// State-changing calls (POST) need `Authorization: Bearer <token>` when a token is
+// configured (the operator mounts one per job; its path is in TRIBUTARY_CONTROL_TOKEN_FILE).
+// Errors are JSON {error, code}. Requests bodies are capped at 64 KiB.
+import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { TributaryError, isTributaryError } from '../errors.ts';
+import { RuntimeEnv, type SavepointRequest, type SavepointStatus, type StatusResponse } from './contract.ts';
+
+export interface StatusSource {
+  status(): StatusResponse;
+  /** Ready = running (linked with its peers) or finished. */
+  ready(): boolean;
+}
+
+/** Slot 0 only: what POST/GET /v1/savepoints act on (LocalJob.requestSavepoint / coordinator.savepointStatus). */
+export interface SavepointControl {
+  request(req: SavepointRequest): SavepointStatus;
+  get(id: string): SavepointStatus | undefined;
+}
+
+export interface ControlServerOptions {
+  host: string;
+  port: number;
+  source: StatusSource;
+  registry: Registry;
+  savepoints?: SavepointControl;
+  /** Bearer token required on state-changing calls; undefined = no check (local runs). */
+  token?: string;
+  logger?: Logger;
+}
+
+export interface ControlServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 64 * 1024;
+
+/** Reads the token file named by TRIBUTARY_CONTROL_TOKEN_FILE (trimmed); undefined when the variable is unset. */
+export function readControlToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const file = env[RuntimeEnv.controlTokenFile];
+  if (!file) return undefined;
+  try {
+    const t = readFileSync(file, 'utf8').trim();
+    if (t === '') throw new Error('the file is empty');
+    return t;
+  } catch (e) {
+    throw new TributaryError('TRIB_CLI_USAGE', `${RuntimeEnv.controlTokenFile}=${file}: cannot read the control token: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function json(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function authorized(req: IncomingMessage, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const h = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(h);
+  if (!m) return false;
+  const a = Buffer.from((m[1] as string).trim());
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Error('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export function parseSavepointRequest(text: string): SavepointRequest {
+  let body: unknown;
+  try {
+    body = text.trim() === '' ? {} : JSON.parse(text);
+  } catch {
+    throw new TributaryError('TRIB_CLI_USAGE', 'body is not JSON');
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new TributaryError('TRIB_CLI_USAGE', 'body must be a JSON object {"stop": bool, "requestId"?: string}');
+  const o = body as Record<string, unknown>;
+  if (o['stop'] !== undefined && typeof o['stop'] !== 'boolean') throw new TributaryError('TRIB_CLI_USAGE', '"stop" must be a boolean');
+  if (o['requestId'] !== undefined && (typeof o['requestId'] !== 'string' || o['requestId'] === '' || o['requestId'].length > 256)) {
+    throw new TributaryError('TRIB_CLI_USAGE', '"requestId" must be a non-empty string of at most 256 characters');
+  }
+  return { stop: o['stop'] === true, ...(typeof o['requestId'] === 'string' ? { requestId: o['requestId'] } : {}) };
+}
+
+export async function startControlServer(o: ControlServerOptions): Promise<ControlServer> {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0] as string;
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && path === '/healthz') return json(res, 200, { ok: true });
+    if (method === 'GET' && path === '/readyz') return o.source.ready() ? json(res, 200, { ready: true }) : json(res, 503, { ready: false });
+    if (method === 'GET' && path === '/metrics') {
+      const text = await o.registry.metrics();
+      res.writeHead(200, { 'content-type': o.registry.contentType });
+      res.end(text);
+      return;
+    }
+    if (method === 'GET' && path === '/v1/status') return json(res, 200, o.source.status());
+    if (path === '/v1/savepoints' || path.startsWith('/v1/savepoints/')) {
+      if (!o.savepoints) return json(res, 404, { error: 'savepoints are served by slot 0', code: 'TRIB_CONTROL_NOT_SLOT0' });
+      if (method === 'POST' && path === '/v1/savepoints') {
+        if (!authorized(req, o.token)) {
+          res.setHeader('www-authenticate', 'Bearer');
+          return json(res, 401, { error: 'missing or wrong bearer token', code: 'TRIB_CONTROL_UNAUTHORIZED' });
+        }
+        let sreq: SavepointRequest;
+        try {
+          sreq = parseSavepointRequest(await readBody(req));
+        } catch (e) {
+          return json(res, 400, { error: (e as Error).message, code: 'TRIB_CONTROL_BAD_REQUEST' });
+        }
+        const st = o.savepoints.request(sreq);
+        o.logger?.info({ id: st.id, stop: sreq.stop, requestId: sreq.requestId }, 'savepoint requested');
+        return json(res, 202, { id: st.id });
+      }
+      if (method === 'GET' && path.startsWith('/v1/savepoints/')) {
+        const id = decodeURIComponent(path.slice('/v1/savepoints/'.length));
+        const st = o.savepoints.get(id);
+        return st ? json(res, 200, st) : json(res, 404, { error: `no savepoint ${id}`, code: 'TRIB_CONTROL_NOT_FOUND' });
+      }
+      return json(res, 405, { error: `${method} not allowed on ${path}`, code: 'TRIB_CONTROL_METHOD' });
+    }
+    return json(res, 404, { error: `no route ${method} ${path}`, code: 'TRIB_CONTROL_NOT_FOUND' });
+  };
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      o.logger?.warn({ err: (e as Error).message, url: req.url }, 'control request failed');
+      if (!res.headersSent) json(res, isTributaryError(e) ? 409 : 500, { error: (e as Error).message, code: isTributaryError(e) ? e.code : 'TRIB_CONTROL_INTERNAL' });
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
