@@ -93,9 +93,15 @@ export class DruidClient {
     }
   }
 
-  /** Stops every ingestion task of a datasource at once (no publishing): for tests and emergencies. */
-  async shutdownTasks(dataSource: string): Promise<void> {
-    await this.#call('POST', `/druid/indexer/v1/datasources/${encodeURIComponent(dataSource)}/shutdownAllTasks`);
+  /**
+   * Stops the running ingestion tasks of a datasource at once (no publishing): for tests and
+   * emergencies. A terminated supervisor's tasks otherwise hold indexer slots while they publish.
+   */
+  async shutdownTasks(dataSource: string): Promise<number> {
+    const running = await this.#call('GET', `/druid/indexer/v1/tasks?state=running&datasource=${encodeURIComponent(dataSource)}`);
+    const ids = Array.isArray(running) ? running.map((t: { id?: unknown }) => t.id).filter((id): id is string => typeof id === 'string') : [];
+    for (const id of ids) await this.#call('POST', `/druid/indexer/v1/task/${encodeURIComponent(id)}/shutdown`);
+    return ids.length;
   }
 
   async close(): Promise<void> {
