@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { isTributaryError } from './errors.ts';
 import { validateGraph } from './graph/validate.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
-import { readJobConfig, readSlotEnv } from './process/slot-env.ts';
+import { containerPath, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
 import { startStatusServer, type StatusServer } from './process/status-server.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -63,6 +63,13 @@ async function main(): Promise<number> {
     discover,
     logger,
     metrics,
+    checkpointing: {
+      stateDir: containerPath(cfg.stateDir, env.podRoot),
+      intervalMs: cfg.checkpointing.intervalMs,
+      timeoutMs: cfg.checkpointing.timeoutMs,
+      retained: cfg.checkpointing.retained,
+    },
+    ...(cfg.restoreFrom ? { restoreFrom: containerPath(cfg.restoreFrom, env.podRoot), allowNonRestoredState: cfg.allowNonRestoredState } : {}),
   });
   await slot.listen();
   let control: StatusServer | undefined;

@@ -30,6 +30,8 @@ export interface DataPlaneOptions {
   maxQueuedFrames?: number;
   metrics?: NetMetrics;
   logger: Logger;
+  /** CONTROL messages from peers (checkpoint RPC). */
+  onControl?: (fromSlot: number, msg: unknown) => void;
 }
 
 export class DataPlane {
@@ -52,6 +54,7 @@ export class DataPlane {
       maxQueuedFrames: opts.maxQueuedFrames ?? 2,
       metrics: this.metrics,
       logger: opts.logger,
+      onControl: (from, msg) => this.controlHandler(from, msg),
     };
     this.server = new DataServer({
       host: opts.host,
@@ -66,6 +69,18 @@ export class DataPlane {
         opts.logger.debug({ from: c.hello.fromSlot }, 'data-plane inbound link up');
       },
     });
+  }
+
+  private controlHandler: (fromSlot: number, msg: unknown) => void = (from, msg) => this.opts.onControl?.(from, msg);
+
+  /** Replaces the CONTROL message handler. */
+  setControlHandler(h: (fromSlot: number, msg: unknown) => void): void {
+    this.controlHandler = h;
+  }
+
+  /** Sends a CONTROL message to `slot` over this slot's outbound link (best effort: false when it is down). */
+  sendControl(slot: number, msg: unknown): boolean {
+    return this.outbound.get(slot)?.sendControl(msg) ?? false;
   }
 
   get identity(): Identity {

@@ -10,6 +10,8 @@
 //   REFUSE  (3)  UTF-8 JSON {code, message}  server → dialer, then the server closes
 //   DATA    (4)  u16 channel, u16 count, `count` elements           producer → consumer
 //   CREDIT  (5)  u16 channel, u32 buffers granted                   consumer → producer
+//   CONTROL (6)  UTF-8 JSON message                                  producer → consumer
+//                (checkpoint RPC between slots; small and rare, so outside credit accounting)
 //
 // Element encodings inside DATA:
 //   tag 0 = record batch:  u32 n, u8 flags (bit 0: keyed), n × f64 LE timestamps,
@@ -29,6 +31,7 @@ export const FRAME_WELCOME = 2;
 export const FRAME_REFUSE = 3;
 export const FRAME_DATA = 4;
 export const FRAME_CREDIT = 5;
+export const FRAME_CONTROL = 6;
 
 /** A frame larger than this is a protocol error (corrupt stream or a foreign client). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;

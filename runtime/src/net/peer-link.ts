@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
-import { FRAME_CREDIT, FRAME_DATA, creditFrame, decodeCredit, decodeData, type Frame, type FrameDecoder } from './frame-codec.ts';
+import { FRAME_CONTROL, FRAME_CREDIT, FRAME_DATA, creditFrame, jsonFrame, decodeCredit, decodeData, type Frame, type FrameDecoder } from './frame-codec.ts';
 import type { NetMetrics } from './net-metrics.ts';
 import { InboundChannel, OutboundChannel, type InboundLinkPort, type OutboundLinkPort } from './tcp-channel.ts';
 
@@ -22,6 +22,8 @@ export interface LinkOptions {
   maxQueuedFrames: number;
   metrics: NetMetrics;
   logger: Logger;
+  /** A CONTROL message from the peer slot (checkpoint RPC). */
+  onControl?: (fromSlot: number, msg: unknown) => void;
 }
 
 abstract class LinkBase {
@@ -136,6 +138,13 @@ export class OutboundLink extends LinkBase implements OutboundLinkPort {
     this.socket.write(frame);
   }
 
+  /** Sends a CONTROL message to the peer; not subject to credit. False when the link is down. */
+  sendControl(msg: unknown): boolean {
+    if (this.failure || this.socket.destroyed || this.socket.writableEnded) return false;
+    this.write(jsonFrame(FRAME_CONTROL, msg));
+    return true;
+  }
+
   scheduleFlush(ch: OutboundChannel): void {
     this.flushQueue.push(ch);
     if (this.flushScheduled) return;
@@ -228,6 +237,10 @@ export class InboundLink extends LinkBase implements InboundLinkPort {
   }
 
   protected onFrame(f: Frame): void {
+    if (f.type === FRAME_CONTROL) {
+      this.opts.onControl?.(this.peerSlot, JSON.parse(f.body.toString('utf8')));
+      return;
+    }
     if (f.type !== FRAME_DATA) throw new TributaryError('TRIB_NET_PROTOCOL', `unexpected frame type ${f.type} from producer slot ${this.peerSlot}`);
     const { channel, elements } = decodeData(f.body);
     const ch = this.channels[channel];

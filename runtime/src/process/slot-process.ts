@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobState, StatusResponse } from '../control/contract.ts';
 import { CONTRACT_VERSION } from '../control/contract.ts';
-import { LocalJob, type JobResult, type LocalJobOptions } from '../exec/local-job.ts';
+import type { CheckpointAck, CheckpointDecline, TriggerCheckpoint } from '../checkpoint/messages.ts';
+import { createLocalJob, type CheckpointingOptions, type JobResult, type LocalJob, type LocalJobOptions } from '../exec/local-job.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { DataPlane } from '../net/data-plane.ts';
@@ -39,6 +40,11 @@ export interface SlotProcessOptions {
   metrics?: JobMetrics;
   /** Passed through to the slot's LocalJob (sink writers in tests, restore, batch size). */
   job?: Pick<LocalJobOptions, 'sinkWriter' | 'restore' | 'batchSize' | 'channelCapacity'>;
+  /** Aligned checkpoints (the coordinator runs with slot 0; its messages cross the data plane's links). */
+  checkpointing?: CheckpointingOptions;
+  /** Checkpoint or savepoint to restore from. */
+  restoreFrom?: string;
+  allowNonRestoredState?: boolean;
   /** Data-plane tuning. */
   credits?: number;
   frameBytes?: number;
@@ -56,6 +62,14 @@ export function jobHash(graph: ValidatedGraph, parallelism: number, maxParalleli
   return createHash('sha256').update(JSON.stringify({ graph: graph.spec, parallelism, maxParallelism })).digest('hex').slice(0, 16);
 }
 
+/** Checkpoint RPC between slots, carried in CONTROL frames of the data plane. */
+type CheckpointRpc =
+  | { m: 'ack'; ack: CheckpointAck }
+  | { m: 'decline'; decline: CheckpointDecline }
+  | { m: 'trigger'; trigger: TriggerCheckpoint }
+  | { m: 'complete'; id: number }
+  | { m: 'aborted'; id: number; reason: string };
+
 export class SlotProcess {
   readonly opts: SlotProcessOptions;
   readonly metrics: JobMetrics;
@@ -65,6 +79,9 @@ export class SlotProcess {
   private state: JobState = 'CREATED';
   private error: string | undefined;
   private stopRequest: { drain: boolean } | undefined;
+  private readonly channelIds: Map<string, number>;
+  /** Messages that arrived before this slot's job was built (a faster peer's coordinator). */
+  private readonly earlyRpc: [number, CheckpointRpc][] = [];
 
   constructor(opts: SlotProcessOptions) {
     this.opts = opts;
@@ -81,10 +98,9 @@ export class SlotProcess {
       frameBytes: opts.frameBytes,
       metrics: new NetMetrics(this.metrics.registry),
       logger: opts.logger,
+      onControl: (from, msg) => this.onCheckpointRpc(from, msg as CheckpointRpc),
     });
   }
-
-  private readonly channelIds: Map<string, number>;
 
   get jobState(): JobState {
     return this.state;
@@ -105,13 +121,27 @@ export class SlotProcess {
     try {
       if (this.dataPlane.port === 0) await this.listen();
       await this.dataPlane.connect(o.discover, { self: this.address, timeoutMs: o.connectTimeoutMs ?? 120_000 });
-      const job = new LocalJob(o.graph, {
+      const send = (slot: number, msg: CheckpointRpc): void => {
+        if (!this.dataPlane.sendControl(slot, msg)) o.logger.warn({ to: slot, m: msg.m }, 'checkpoint message not sent: link to the slot is down');
+      };
+      const job = await createLocalJob(o.graph, {
         ...o.job,
         parallelism: o.parallelism,
         maxParallelism: this.maxParallelism,
         slots: [o.slot],
         logger: o.logger,
         metrics: this.metrics,
+        jobName: o.jobName,
+        ...(o.checkpointing ? { checkpointing: o.checkpointing } : {}),
+        ...(o.restoreFrom ? { restoreFrom: o.restoreFrom, allowNonRestoredState: o.allowNonRestoredState ?? false } : {}),
+        checkpointTransport: {
+          coordinator: { acknowledge: (ack) => send(0, { m: 'ack', ack }), decline: (decline) => send(0, { m: 'decline', decline }) },
+          slot: (s) => ({
+            trigger: (trigger) => send(s, { m: 'trigger', trigger }),
+            notifyComplete: (id) => send(s, { m: 'complete', id }),
+            notifyAborted: (id, reason) => send(s, { m: 'aborted', id, reason }),
+          }),
+        },
         remoteChannel: (key, wake) => {
           const id = this.channelIds.get(`${key.consumer}|${key.input}`) as number;
           const ch = key.from === o.slot ? this.dataPlane.outboundChannel(key.to, id) : this.dataPlane.inboundChannel(key.from, id);
@@ -120,6 +150,7 @@ export class SlotProcess {
         },
       });
       this.job = job;
+      for (const [from, msg] of this.earlyRpc.splice(0)) this.onCheckpointRpc(from, msg);
       this.state = 'RUNNING';
       if (this.stopRequest) job.stop(this.stopRequest);
       const result = await job.run();
@@ -133,6 +164,39 @@ export class SlotProcess {
       await this.dataPlane.destroy();
       throw e;
     }
+  }
+
+  private onCheckpointRpc(from: number, msg: CheckpointRpc): void {
+    const job = this.job;
+    if (!job) {
+      this.earlyRpc.push([from, msg]);
+      return;
+    }
+    const port = job.slotCheckpointPort(this.opts.slot);
+    switch (msg.m) {
+      case 'ack':
+        job.coordinator?.acknowledge(msg.ack);
+        break;
+      case 'decline':
+        job.coordinator?.decline(msg.decline);
+        break;
+      case 'trigger':
+        port?.trigger(msg.trigger);
+        break;
+      case 'complete':
+        port?.notifyComplete(msg.id);
+        break;
+      case 'aborted':
+        port?.notifyAborted(msg.id, msg.reason);
+        break;
+      default:
+        this.opts.logger.warn({ from, msg }, 'unknown control message');
+    }
+  }
+
+  /** The running job (slot 0: its coordinator serves savepoints). */
+  get localJob(): LocalJob | undefined {
+    return this.job;
   }
 
   stop(opts: { drain?: boolean } = {}): void {

@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import type { JobConfig } from '../control/contract.ts';
 import { RuntimeEnv } from '../control/contract.ts';
 import { TributaryError } from '../errors.ts';
@@ -26,10 +27,11 @@ const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
 /**
  * Seam: the checkpoint directory to restart from after a failure (undefined = from scratch).
- * Default: none until the checkpoint module provides "latest completed checkpoint".
+ * Default: the newest completed checkpoint under the job's stateDir (checkpoint module).
  */
 export type FindRestorePoint = (stateDir: string) => Promise<string | undefined>;
 export const restartFromScratch: FindRestorePoint = () => Promise.resolve(undefined);
+export const restartFromLatestCheckpoint: FindRestorePoint = (stateDir) => latestCheckpointPath(stateDir);
 
 export interface SlotHandle {
   slot: number;
@@ -101,6 +103,7 @@ export class Supervisor {
   private current: SlotHandle[] = [];
   private stopping = false;
   private wakeStop: (() => void) | undefined;
+  private baseline: string | undefined;
 
   constructor(o: SupervisorOptions) {
     this.o = o;
@@ -116,6 +119,8 @@ export class Supervisor {
     const maxRestarts = o.maxRestarts ?? 3;
     let restarts = 0;
     let consecutiveFailures = 0;
+    // A checkpoint already in stateDir before this run belongs to an earlier run: never restart from it.
+    this.baseline = await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir).catch(() => undefined);
     try {
       for (let attempt = 1; ; attempt++) {
         const failure = await this.runAttempt(attempt);
@@ -163,7 +168,8 @@ export class Supervisor {
     const o = this.o;
     const p = o.config.parallelism;
     const deploymentId = `${o.config.jobName}-${this.runId}-a${attempt}`;
-    const restoreFrom = attempt === 1 ? undefined : await (o.findRestorePoint ?? restartFromScratch)(o.config.stateDir);
+    const latest = attempt === 1 ? undefined : await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir);
+    const restoreFrom = latest === this.baseline ? undefined : latest;
     const cfg: JobConfig = { ...o.config, ...(restoreFrom ? { restoreFrom } : {}) };
     const cfgFile = join(this.workDir, `job-a${attempt}.json`);
     writeFileSync(cfgFile, JSON.stringify(cfg));
