@@ -16,7 +16,8 @@ import { validateGraph } from './graph/validate.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
 import { containerPath, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
-import { startStatusServer, type StatusServer } from './process/status-server.ts';
+import { startControlServer, type ControlServer } from './control/server.ts';
+import { TributaryError } from './errors.ts';
 import { createLogger } from './telemetry/logger.ts';
 import { JobMetrics } from './telemetry/metrics.ts';
 import type { GraphSpec } from './graph/spec.ts';
@@ -72,13 +73,27 @@ async function main(): Promise<number> {
     ...(cfg.restoreFrom ? { restoreFrom: containerPath(cfg.restoreFrom, env.podRoot), allowNonRestoredState: cfg.allowNonRestoredState } : {}),
   });
   await slot.listen();
-  let control: StatusServer | undefined;
+  let control: ControlServer | undefined;
   try {
-    control = await startStatusServer({
+    control = await startControlServer({
       host: env.podIp,
       port: env.controlPort,
       registry: metrics.registry,
+      token: controlToken,
+      logger,
       source: { status: () => slot.status(), ready: () => slot.jobState === 'RUNNING' || slot.jobState === 'FINISHED' },
+      // Slot 0 hosts the coordinator; the job exists once the peers are linked.
+      savepoints:
+        env.slot === 0
+          ? {
+              request: (req) => {
+                const job = slot.localJob;
+                if (!job) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `slot 0 is ${slot.jobState}: savepoints are possible once every slot is linked and running`);
+                return job.requestSavepoint(req);
+              },
+              get: (id) => slot.localJob?.coordinator?.savepointStatus(id),
+            }
+          : undefined,
     });
     logger.info({ data: slot.address, control: `${env.podIp}:${control.port}`, parallelism: env.parallelism, token: controlToken !== undefined }, 'slot listening');
 

@@ -20,6 +20,7 @@ import { NetMetrics } from '../net/net-metrics.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { jobStatusSource } from '../control/local-job-control.ts';
 import type { Discover } from './peer-discovery.ts';
 import { planGraph } from '../graph/plan.ts';
 
@@ -181,6 +182,8 @@ export class SlotProcess {
         job.coordinator?.decline(msg.decline);
         break;
       case 'trigger':
+        // Stop-with-savepoint: this slot's job ends as STOPPED after the barrier, like slot 0's.
+        if (msg.trigger.stop) job.markStoppingWithSavepoint();
         port?.trigger(msg.trigger);
         break;
       case 'complete':
@@ -207,6 +210,7 @@ export class SlotProcess {
 
   /** The control API's GET /v1/status of this slot. */
   status(): StatusResponse {
+    if (this.job && this.state === 'RUNNING') return jobStatusSource(this.job, { jobName: this.opts.jobName, deploymentId: this.opts.deploymentId, slot: this.opts.slot }).status();
     const s = this.job?.status();
     const wm = s?.watermark;
     return {
