@@ -53,6 +53,8 @@ describe('StreamJob with the real runtime and Kafka', () => {
     mgr?.stop();
     await running?.catch(() => undefined);
     await close?.();
+    // with the operator gone, the final-savepoint finalizers would hold the namespace
+    if (ns) for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items) await kube.patch(StreamJobs, ns, j.metadata.name, { metadata: { finalizers: null } }).catch(() => undefined);
     if (ns && !process.env.SJ_KEEP) await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
   });
 
