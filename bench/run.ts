@@ -1,5 +1,6 @@
 // `npm run bench`: runtime benchmarks, each next to a peer measured in the same run.
 // Env: BENCH_RECORDS (default 3,000,000), BENCH_ROUNDS (default 3; the best round counts).
+import { runDataPlane, runInMemory, runRawTcp, type NetMeasurement } from './data-plane.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
@@ -29,4 +30,26 @@ async function main(): Promise<void> {
   if (t.outputs !== p.outputs) process.stdout.write(`  WARNING: result counts differ (${t.outputs} vs ${p.outputs})\n`);
 }
 
+/** Data plane between two slot processes (BENCH_NET_RECORDS, default 2,000,000 small records). */
+async function dataPlane(): Promise<void> {
+  const n = Number(process.env['BENCH_NET_RECORDS'] ?? 2_000_000);
+  process.stdout.write(`\ndata plane: slot process → slot process over loopback TCP, small keyed records in batches of 1024, ${fmt.format(n)} records, best of ${rounds}\n`);
+  await runDataPlane(100_000);
+  const net: NetMeasurement[] = [];
+  const raw: NetMeasurement[] = [];
+  const mem: NetMeasurement[] = [];
+  for (let r = 0; r < rounds; r++) {
+    net.push(await runDataPlane(n));
+    raw.push(await runRawTcp(n));
+    mem.push(runInMemory(n));
+  }
+  const bestNet = (ms: NetMeasurement[]): NetMeasurement => ms.reduce((a, b) => (b.perCore > a.perCore ? b : a));
+  const [t, p, m] = [bestNet(net), bestNet(raw), bestNet(mem)];
+  const rows = [t, p, m].map((x) => `  ${x.name.padEnd(28)} ${fmt.format(x.perCore).padStart(12)} rec/s per core   (${fmt.format(x.wallMs)} ms wall, ${fmt.format(x.cpuMs)} ms CPU of both processes)`);
+  process.stdout.write(`${rows.join('\n')}\n`);
+  process.stdout.write(`  ratio data plane / raw TCP: ${(t.perCore / p.perCore).toFixed(2)}  (target ≥ 500,000 rec/s per core: ${t.perCore >= 500_000 ? 'met' : 'NOT met'})\n`);
+  if (t.records !== p.records) process.stdout.write(`  WARNING: record counts differ (${t.records} vs ${p.records})\n`);
+}
+
 await main();
+await dataPlane();

@@ -114,11 +114,18 @@ export function writeElement(w: ByteWriter, el: ChannelElement): void {
     buf.writeUInt32BE(n, p);
     p += 4;
     buf[p++] = keyed ? 1 : 0;
+    // Typed-array bulk copies (host order; little-endian on every platform Node supports here).
+    const f64 = new Float64Array(n);
     const ts = b.ts;
-    for (let i = 0; i < n; i++) p = buf.writeDoubleLE(ts[i] as number, p);
+    for (let i = 0; i < n; i++) f64[i] = ts[i] as number;
+    buf.set(new Uint8Array(f64.buffer), p);
+    p += n * 8;
     if (keyed) {
+      const i32 = new Int32Array(n);
       const kgs = b.kgs;
-      for (let i = 0; i < n; i++) p = buf.writeInt32LE(kgs[i] as number, p);
+      for (let i = 0; i < n; i++) i32[i] = kgs[i] as number;
+      buf.set(new Uint8Array(i32.buffer), p);
+      p += n * 4;
     }
     w.pos = p;
     if (keyed) w.str(JSON.stringify(b.keys.length === n ? b.keys : b.keys.slice(0, n)));
@@ -203,13 +210,19 @@ export function decodeData(body: Buffer): { channel: number; elements: ChannelEl
       const keyed = body[p + 4] === 1;
       p += 5;
       if (p + n * (keyed ? 12 : 8) > body.length) throw corrupt('batch runs past the frame');
+      const f64 = new Float64Array(n);
+      new Uint8Array(f64.buffer).set(body.subarray(p, p + n * 8));
+      p += n * 8;
       const ts = new Array<number>(n);
-      for (let i = 0; i < n; i++, p += 8) ts[i] = body.readDoubleLE(p);
+      for (let i = 0; i < n; i++) ts[i] = f64[i] as number;
       let kgs: number[] = [];
       let keys: string[] = [];
       if (keyed) {
+        const i32 = new Int32Array(n);
+        new Uint8Array(i32.buffer).set(body.subarray(p, p + n * 4));
+        p += n * 4;
         kgs = new Array<number>(n);
-        for (let i = 0; i < n; i++, p += 4) kgs[i] = body.readInt32LE(p);
+        for (let i = 0; i < n; i++) kgs[i] = i32[i] as number;
         let s: string;
         [s, p] = readStr(body, p);
         keys = JSON.parse(s) as string[];
