@@ -9,6 +9,7 @@ import { FileSink } from './file/file-sink.ts';
 import { FileSource } from './file/file-source.ts';
 import { KafkaSink } from './kafka/kafka-sink.ts';
 import { KafkaSource } from './kafka/kafka-source.ts';
+import { TransactionalKafkaSink } from './kafka/transactional-sink.ts';
 
 export interface ConnectorEnv {
   jobStartTime: number;
@@ -25,10 +26,11 @@ export function createSourceReader(spec: SourceSpec, env: ConnectorEnv): SourceR
   throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `source "${spec.name}": no connector`);
 }
 
-export function createSinkWriter(spec: SinkSpec): SinkWriter {
+/** `checkpointing`: the job takes checkpoints, so sinks that can commit on checkpoints do (Kafka exactly-once by default). */
+export function createSinkWriter(spec: SinkSpec, opts: { checkpointing?: boolean } = {}): SinkWriter {
   if (spec.console !== undefined) return new ConsoleSink(spec.console, spec.name);
   if (spec.file) return new FileSink(spec.file);
-  if (spec.kafka) return new KafkaSink(spec.kafka);
+  if (spec.kafka) return opts.checkpointing && spec.kafka.delivery !== 'at-least-once' ? new TransactionalKafkaSink(spec.kafka) : new KafkaSink(spec.kafka);
   if (spec.druid) {
     throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `sink "${spec.name}": the druid sink is validated but not executable yet (it arrives with the Druid connector issue)`);
   }

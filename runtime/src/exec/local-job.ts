@@ -354,7 +354,7 @@ export class LocalJob {
       const node = this.node(name);
       if (node.role === 'sink') {
         const spec = this.graph.spec.sinks.find((x) => x.name === name) as SinkSpec;
-        const writer: SinkWriter = this.opts.sinkWriter?.(spec, s) ?? createSinkWriter(spec);
+        const writer: SinkWriter = this.opts.sinkWriter?.(spec, s) ?? createSinkWriter(spec, { checkpointing: this.opts.checkpointing !== undefined });
         const counter = this.metrics.recordsOut.labels(name);
         const op = new SinkOperator(name, writer, (n) => {
           this.recordsOut += n;

@@ -146,6 +146,16 @@ export interface KafkaSinkSpec {
   key?: string;
   format?: 'json' | 'string';
   clientId?: string;
+  /**
+   * `exactly-once` (default when the job takes checkpoints): Kafka transactions committed when
+   * a checkpoint completes (read_committed readers see each record once). `at-least-once`:
+   * plain sends (duplicates possible after a restart). Without checkpoints: at-least-once.
+   */
+  delivery?: 'exactly-once' | 'at-least-once';
+  /** Prefix of the transactional ids (`<prefix>-<slot>-<n>`); default `tributary-<job>-<sink>`. Unique per job. */
+  transactionalIdPrefix?: string;
+  /** Kafka transaction timeout (ms, ≤ the broker's transaction.max.timeout.ms); default 900000. */
+  transactionTimeoutMs?: number;
 }
 
 export interface ConsoleSinkSpec {

@@ -278,7 +278,12 @@ function validateSink(c: Checker, o: Obj, path: string, node: NodeInfo): void {
   }
   switch (kind) {
     case 'kafka': {
-      c.keys(s, ['brokers', 'topic', 'key', 'format', 'clientId'], p);
+      c.keys(s, ['brokers', 'topic', 'key', 'format', 'clientId', 'delivery', 'transactionalIdPrefix', 'transactionTimeoutMs'], p);
+      if (s['delivery'] !== undefined && s['delivery'] !== 'exactly-once' && s['delivery'] !== 'at-least-once') c.add(`${p}.delivery`, `expected exactly-once or at-least-once, got ${JSON.stringify(s['delivery'])}`);
+      c.string(s, 'transactionalIdPrefix', p, false);
+      if (s['transactionTimeoutMs'] !== undefined && (typeof s['transactionTimeoutMs'] !== 'number' || !Number.isInteger(s['transactionTimeoutMs']) || s['transactionTimeoutMs'] < 1000)) {
+        c.add(`${p}.transactionTimeoutMs`, 'expected an integer number of milliseconds ≥ 1000');
+      }
       const b = s['brokers'];
       if (!(typeof b === 'string' && b !== '') && !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))) {
         c.add(`${p}.brokers`, `expected "host:port" or a list of them, got ${show(b)}`);

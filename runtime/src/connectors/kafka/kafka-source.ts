@@ -1,12 +1,21 @@
 // Kafka source (kafkajs). Each slot reads the partitions it owns (partitionOwner) through
 // its own consumer group `<groupId>.slot-<s>-of-<p>` whose assigner hands exactly those
-// partitions to it, so the assignment never depends on group rebalancing. Committed group
-// offsets are for monitoring and for resuming at the same parallelism; the next runtime
-// issue moves offsets into checkpoints.
+// partitions to it, so the assignment never depends on group rebalancing. Without
+// checkpoints, committed group offsets resume a job at the same parallelism.
+//
+// With checkpoints, offsets live in checkpoint state (Flink's KafkaSource): the position is
+// "next offset to emit" per owned partition, taken at the barrier between two polls; a
+// restore at any parallelism gives every slot the union of old positions and it takes the
+// partitions it owns now. The consumer group then gets a fresh per-run suffix (so no stale
+// committed offset can put the fetch position ahead of the checkpoint), fetching starts
+// from the earliest offset and each partition is sought to its start offset; until the
+// seek takes effect, records below the next expected offset are dropped. Offsets are not
+// committed to the group (lag is reported as a metric instead).
 //
 // Records are decoded in the slot's loop (never in kafkajs callbacks). A record that
 // cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the
 // dead-letter topic, with the error and its origin in headers; it never fails the job.
+import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, Kafka as KafkaClient, Producer, Assigner, PartitionAssigner } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
@@ -60,6 +69,11 @@ export class KafkaSource implements SourceReader {
   private bounded = false;
   private owned: number[] = [];
   private failure: unknown;
+  /** Checkpointing: next offset to emit per owned partition (the checkpointed position). */
+  private readonly position = new Map<number, bigint>();
+  /** Checkpointing: next offset accepted from the consumer per partition (drops re-deliveries before the seek). */
+  private readonly accepted = new Map<number, bigint>();
+  private readonly highWatermark = new Map<number, bigint>();
   private closed = false;
 
   constructor(spec: KafkaSourceSpec) {
@@ -78,11 +92,28 @@ export class KafkaSource implements SourceReader {
       if (all.length === 0) throw new Error(`topic ${topic} has no partitions`);
       this.owned = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot);
       for (const p of this.owned) this.partIndex.set(p, ctx.addPartition());
+      const offsets = this.spec.bounded === 'latest' || ctx.checkpointing ? await admin.fetchTopicOffsets(topic) : [];
+      if (ctx.checkpointing) {
+        const restored = new Map<number, bigint>();
+        for (const pos of ctx.restoredPositions ?? []) {
+          const k = pos as { kind?: string; topic?: string; offsets?: Record<string, string> } | null;
+          if (k?.kind !== 'kafka' || k.topic !== topic || !k.offsets) continue;
+          for (const [part, off] of Object.entries(k.offsets)) restored.set(Number(part), BigInt(off));
+        }
+        for (const o of offsets) {
+          if (!this.owned.includes(o.partition)) continue;
+          // A partition the checkpoint does not know (new, or a fresh start) starts per startFrom.
+          const start = restored.get(o.partition) ?? (this.spec.startFrom === 'latest' ? BigInt(o.high) : BigInt(o.low));
+          this.position.set(o.partition, start);
+          this.accepted.set(o.partition, start);
+        }
+      }
       if (this.spec.bounded === 'latest') {
         this.bounded = true;
-        for (const o of await admin.fetchTopicOffsets(topic)) {
+        for (const o of offsets) {
           if (!this.owned.includes(o.partition)) continue;
-          if (BigInt(o.high) > BigInt(o.low)) this.endOffsets.set(o.partition, BigInt(o.high));
+          const from = this.position.get(o.partition) ?? BigInt(o.low);
+          if (BigInt(o.high) > from) this.endOffsets.set(o.partition, BigInt(o.high));
           else ctx.finishPartition(this.partIndex.get(o.partition) as number);
         }
       }
@@ -97,21 +128,34 @@ export class KafkaSource implements SourceReader {
     }
     ctx.logger.info({ source: ctx.sourceName, slot: ctx.slot, topic, partitions: this.owned }, 'kafka source assigned partitions');
     if (this.owned.length === 0 || (this.bounded && this.endOffsets.size === 0)) return;
-    const groupId = `${this.spec.groupId ?? `tributary-${ctx.sourceName}`}.slot-${ctx.slot}-of-${ctx.parallelism}`;
+    const checkpointing = ctx.checkpointing === true;
+    const groupId = `${this.spec.groupId ?? `tributary-${ctx.sourceName}`}.slot-${ctx.slot}-of-${ctx.parallelism}${checkpointing ? `.${randomUUID().slice(0, 8)}` : ''}`;
     const consumer = this.kafka.consumer({ groupId, partitionAssigners: [slotAssigner(topic, this.owned)], maxWaitTimeInMs: 250 });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: this.spec.startFrom !== 'latest' });
+    await consumer.subscribe({ topic, fromBeginning: checkpointing || this.spec.startFrom !== 'latest' });
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) this.failure = e.payload.error;
       this.ctx.wake();
     });
     void consumer
       .run({
-        autoCommit: true,
+        autoCommit: !checkpointing,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          for (const m of batch.messages) this.queue.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+          if (checkpointing) {
+            this.highWatermark.set(batch.partition, BigInt(batch.highWatermark));
+            let next = this.accepted.get(batch.partition) ?? 0n;
+            for (const m of batch.messages) {
+              const off = BigInt(m.offset);
+              if (off < next) continue; // before the checkpointed position, or re-delivered after the seek
+              next = off + 1n;
+              this.queue.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+            }
+            this.accepted.set(batch.partition, next);
+          } else {
+            for (const m of batch.messages) this.queue.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+          }
           this.ctx.wake();
           while (this.queue.length - this.qHead > MAX_QUEUED && isRunning() && !isStale()) {
             await new Promise<void>((r) => this.spaceWaiters.push(r));
@@ -125,6 +169,23 @@ export class KafkaSource implements SourceReader {
         this.failure = e;
         this.ctx.wake();
       });
+    if (checkpointing) for (const [partition, offset] of this.position) consumer.seek({ topic, partition, offset: offset.toString() });
+  }
+
+  snapshotPosition(): unknown {
+    const offsets: Record<string, string> = {};
+    for (const [p, off] of this.position) offsets[String(p)] = off.toString();
+    return { kind: 'kafka', topic: this.spec.topic, offsets };
+  }
+
+  private reportLag(): void {
+    if (!this.ctx.reportLag) return;
+    let lag = 0n;
+    for (const [p, hw] of this.highWatermark) {
+      const pos = this.position.get(p) ?? hw;
+      if (hw > pos) lag += hw - pos;
+    }
+    this.ctx.reportLag(Number(lag));
   }
 
   poll(out: RawRecords, max: number): PollResult {
@@ -135,6 +196,7 @@ export class KafkaSource implements SourceReader {
     let n = 0;
     while (n < max && this.qHead < this.queue.length) {
       const m = this.queue[this.qHead++] as Queued;
+      if (this.position.has(m.partition)) this.position.set(m.partition, BigInt(m.offset) + 1n);
       if (this.bounded) {
         const end = this.endOffsets.get(m.partition);
         if (end === undefined) continue;
@@ -161,7 +223,10 @@ export class KafkaSource implements SourceReader {
       this.spaceWaiters = [];
       for (const f of w) f();
     }
-    if (n > 0) return 'data';
+    if (n > 0) {
+      this.reportLag();
+      return 'data';
+    }
     if (this.owned.length === 0 || (this.bounded && this.endOffsets.size === 0)) return 'end';
     return 'empty';
   }

@@ -1,0 +1,398 @@
+// Exactly-once Kafka sink: two-phase commit driven by checkpoints (Flink's KafkaSink with
+// DeliveryGuarantee.EXACTLY_ONCE, on kafkajs 2.2.4).
+//
+// Transactions. Records between barrier N−1 and barrier N of a slot go into one Kafka
+// transaction ("epoch N"). kafkajs allows one open transaction per producer, and epoch N
+// stays open until checkpoint N completes while epoch N+1 is already being written, so each
+// slot keeps a pool of transactional producers with deterministic ids
+//     <prefix>-<slot>-<k>           k = 0, 1, 2, … (normally 2 are in use)
+//   * preCommit (at the barrier): the epoch's sends are awaited (flushed into the open
+//     transaction) and the epoch becomes a committable {transactionalId, producerId,
+//     producerEpoch, checkpointId}, stored in the checkpoint metadata. Every pre-committed,
+//     uncommitted transaction is reported again at later barriers (an aborted checkpoint's
+//     data is committed with the next completed one, as in Flink).
+//   * notifyCheckpointComplete(N): commits every transaction of checkpoints ≤ N
+//     (producer.transaction().commit(), public API). The id then gets a NEW producer session
+//     (a new kafkajs producer: InitProducerId bumps the epoch) before it carries another
+//     transaction. Invariant: a (transactionalId, producerId, epoch) triple names exactly one
+//     transaction, so the recovery commit below can never commit a later transaction that
+//     reused the id (kafkajs keeps pid and epoch across transactions of one producer).
+//   * Records after a stop-with-savepoint barrier are aborted at close; at the end of a
+//     bounded input (close 'finished') everything left is committed; after a failure or a
+//     simulated crash (close 'failed') nothing is committed or aborted.
+//
+// Recovery (open with restored committables): the transactions recorded in the restored
+// checkpoint were prepared; whether their commit happened before the crash is unknown, and
+// the checkpoint completed, so they must be committed: EndTxn(COMMIT) with the recorded
+// producer id and epoch — kafkajs has no public "resume transaction", so this uses two
+// kafkajs internals (documented in docs/runtime/checkpoint-format.md):
+//   1. `Kafka[Symbol(private:Kafka:createCluster)]` to get a Cluster, then
+//      `cluster.findGroupCoordinator({groupId: transactionalId, coordinatorType: 1})` and
+//      `broker.endTxn({transactionalId, producerId, producerEpoch, transactionResult: true})`
+//      (Flink does the same by reflection: FlinkKafkaInternalProducer.resumeTransaction);
+//   2. the producer id and epoch of a kafkajs transactional producer are not exposed; they
+//      are read from kafkajs's own debug log line "Initialized producer id & epoch", emitted
+//      by its EosManager after InitProducerId (captured by a per-producer logCreator).
+// A commit that the broker answers with PRODUCER_FENCED/INVALID_PRODUCER_EPOCH or
+// INVALID_TXN_STATE was already completed (and its id reused by a later run) — logged.
+// Then every transactional id any earlier run of this sink may have left open is fenced:
+// InitProducerId on the same id bumps the epoch and aborts its open transaction, so a zombie
+// producer can never commit later and read_committed readers are not blocked. Which ids to
+// fence comes from a small intent file per slot under <stateDir>/kafka-txn/<prefix>/,
+// written before a new id is first used; old slot s is fenced by new slot s mod p, the same
+// slot that commits its committables (commit first, then fence).
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import type { Kafka as KafkaClient, Message, Producer, Transaction, logCreator } from 'kafkajs';
+import type { Logger } from 'pino';
+import { writeDurable } from '../../checkpoint/checkpoint-storage.ts';
+import { TributaryError } from '../../errors.ts';
+import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
+import type { KafkaSinkSpec } from '../../graph/spec.ts';
+import type { Batch } from '../../operators/types.ts';
+import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
+import { brokerList } from './client.ts';
+
+const { Kafka, logLevel } = kafkajs;
+
+const FLUSH_RECORDS = 2000;
+const LINGER_MS = 20;
+const MAX_QUEUED_SENDS = 4;
+/** Broker default transaction.max.timeout.ms; a transaction must outlive a checkpoint interval plus recovery. */
+const DEFAULT_TXN_TIMEOUT_MS = 900_000;
+
+export interface KafkaCommittable {
+  transactionalId: string;
+  /** Int64 as a decimal string. */
+  producerId: string;
+  producerEpoch: number;
+  checkpointId: number;
+}
+
+interface TxnProducer {
+  id: string;
+  kafka: KafkaClient;
+  producer: Producer;
+  producerId: string;
+  producerEpoch: number;
+}
+
+interface Epoch {
+  ready: Promise<{ p: TxnProducer; txn: Transaction }>;
+  /** Serial chain of sends (one producer, ordered). */
+  chain: Promise<void>;
+  queued: number;
+  records: number;
+}
+
+interface Prepared {
+  checkpointId: number;
+  p: TxnProducer;
+  txn: Transaction;
+  committable: KafkaCommittable;
+}
+
+function kafkaLogs(logger: Logger, capture: (pid: string, epoch: number) => void): logCreator {
+  return () => (entry) => {
+    const { message, ...extra } = entry.log;
+    if (message === 'Initialized producer id & epoch') {
+      // kafkajs decodes the Int64 producer id as a string.
+      const e = extra as { producerId?: number | string; producerEpoch?: number };
+      if ((typeof e.producerId === 'number' || typeof e.producerId === 'string') && typeof e.producerEpoch === 'number') capture(String(e.producerId), e.producerEpoch);
+      return;
+    }
+    if (entry.level === logLevel.ERROR) logger.error({ kafka: entry.namespace, ...extra }, message);
+    else if (entry.level === logLevel.WARN) logger.warn({ kafka: entry.namespace, ...extra }, message);
+  };
+}
+
+type InternalBroker = { endTxn(r: { transactionalId: string; producerId: string; producerEpoch: number; transactionResult: boolean }): Promise<unknown> };
+type InternalCluster = {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  findGroupCoordinator(r: { groupId: string; coordinatorType: number }): Promise<InternalBroker>;
+};
+
+/** kafkajs internal: a Cluster of this client (see the header comment). */
+function internalCluster(kafka: KafkaClient): InternalCluster {
+  const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  const create = sym === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[sym];
+  if (typeof create !== 'function') throw new TributaryError('TRIB_SINK_COMMIT_FAILED', 'kafkajs internals changed: no private createCluster (kafkajs 2.2.4 is required for exactly-once recovery)');
+  return (create as (o: object) => InternalCluster)({ metadataMaxAge: 300_000, allowAutoTopicCreation: false });
+}
+
+export class TransactionalKafkaSink implements SinkWriter {
+  private readonly spec: KafkaSinkSpec;
+  private readonly key: CompiledExpr | undefined;
+  private ctx!: SinkWriterContext;
+  private prefix = '';
+  /** Producers ready for a new transaction (fresh sessions), possibly still initializing. */
+  private readonly pool: Promise<TxnProducer>[] = [];
+  private readonly all: TxnProducer[] = [];
+  private nextIndex = 0;
+  /** Highest index recorded in this slot's intent file. */
+  private intentMax = -1;
+  private intentDir = '';
+  private pendingMsgs: Message[] = [];
+  private epoch: Epoch | undefined;
+  private prepared: Prepared[] = [];
+  private linger: NodeJS.Timeout | undefined;
+  private failure: unknown;
+
+  constructor(spec: KafkaSinkSpec) {
+    this.spec = spec;
+    this.key = spec.key ? compileExpr(spec.key) : undefined;
+  }
+
+  private get timeoutMs(): number {
+    return this.spec.transactionTimeoutMs ?? DEFAULT_TXN_TIMEOUT_MS;
+  }
+
+  private newClient(clientId: string, capture: (pid: string, epoch: number) => void = () => {}): KafkaClient {
+    return new Kafka({ clientId, brokers: brokerList(this.spec.brokers), logLevel: logLevel.DEBUG, logCreator: kafkaLogs(this.ctx.logger, capture), retry: { retries: 5 } });
+  }
+
+  async open(ctx: SinkWriterContext): Promise<void> {
+    this.ctx = ctx;
+    if (!ctx.checkpointing) throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${ctx.sinkName}": exactly-once delivery needs checkpointing (or set delivery: at-least-once)`);
+    this.prefix = this.spec.transactionalIdPrefix ?? `tributary-${ctx.jobName ?? 'job'}-${ctx.sinkName}`;
+    this.intentDir = join(ctx.checkpointing.stateDir, 'kafka-txn', encodeURIComponent(this.prefix));
+    await mkdir(this.intentDir, { recursive: true });
+    try {
+      await this.recover(ctx.restoredCommittables ?? []);
+    } catch (e) {
+      if (e instanceof TributaryError) throw e;
+      throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `sink "${ctx.sinkName}": recovery of Kafka transactions failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Commit the restored committables, then fence every id an earlier run of the slots mapped to this one may have left open. */
+  private async recover(committables: readonly unknown[]): Promise<void> {
+    const log = this.ctx.logger;
+    if (committables.length > 0) {
+      const kafka = this.newClient(`tributary-${this.ctx.sinkName}-${this.ctx.slot}-recovery`);
+      const cluster = internalCluster(kafka);
+      await cluster.connect();
+      try {
+        for (const c of committables as KafkaCommittable[]) {
+          for (let attempt = 0; ; attempt++) {
+            try {
+              const broker = await cluster.findGroupCoordinator({ groupId: c.transactionalId, coordinatorType: 1 });
+              await broker.endTxn({ transactionalId: c.transactionalId, producerId: c.producerId, producerEpoch: c.producerEpoch, transactionResult: true });
+              log.info({ sink: this.ctx.sinkName, ...c }, 'recovered transaction committed');
+              break;
+            } catch (e) {
+              const type = (e as { type?: string }).type ?? '';
+              if (type === 'PRODUCER_FENCED' || type === 'INVALID_PRODUCER_EPOCH' || type === 'INVALID_TXN_STATE') {
+                log.warn({ sink: this.ctx.sinkName, ...c, error: type }, 'recovered transaction was already completed');
+                break;
+              }
+              if (attempt >= 10 || !(e as { retriable?: boolean }).retriable) throw e;
+              await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+            }
+          }
+        }
+      } finally {
+        await cluster.disconnect();
+      }
+    }
+    // Fence ids of earlier runs (intent files), commit-before-fence holds: same slot, after the loop above.
+    const p = this.ctx.parallelism;
+    const me = this.ctx.slot;
+    for (const f of await readdir(this.intentDir)) {
+      const m = /^slot-(\d+)\.json$/.exec(f);
+      if (!m) continue;
+      const old = Number(m[1]);
+      if (old % p !== me) continue;
+      let maxIndex = -1;
+      try {
+        maxIndex = (JSON.parse(await readFile(join(this.intentDir, f), 'utf8')) as { maxIndex: number }).maxIndex;
+      } catch {
+        maxIndex = -1;
+      }
+      for (let k = 0; k <= maxIndex; k++) {
+        const tp = await this.createProducer(`${this.prefix}-${old}-${k}`);
+        if (old === me) {
+          this.pool.push(Promise.resolve(tp));
+          this.nextIndex = Math.max(this.nextIndex, k + 1);
+        } else await this.dispose(tp);
+      }
+      if (old !== me) await rm(join(this.intentDir, f), { force: true });
+      else this.intentMax = Math.max(this.intentMax, maxIndex);
+    }
+    if (this.intentMax >= 0) log.info({ sink: this.ctx.sinkName, slot: me, fenced: this.intentMax + 1 }, 'fenced earlier transactional producers');
+  }
+
+  /** Connects a transactional producer and initializes it (InitProducerId: fences and aborts that id's open transaction). */
+  private async createProducer(id: string): Promise<TxnProducer> {
+    let captured: { pid: string; epoch: number } | undefined;
+    const kafka = this.newClient(`${id}`, (pid, epoch) => {
+      captured = { pid, epoch };
+    });
+    const producer = kafka.producer({ transactionalId: id, maxInFlightRequests: 1, idempotent: true, transactionTimeout: this.timeoutMs, allowAutoTopicCreation: true });
+    await producer.connect();
+    captured = undefined;
+    const txn = await producer.transaction(); // InitProducerId happens here, once per producer
+    await txn.abort(); // nothing was sent: no EndTxn goes out
+    if (!captured) throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `kafkajs internals changed: producer id of ${id} not observed`);
+    const c = captured as { pid: string; epoch: number };
+    const tp: TxnProducer = { id, kafka, producer, producerId: c.pid, producerEpoch: c.epoch };
+    this.all.push(tp);
+    return tp;
+  }
+
+  /** A new session for the same id (epoch bump), so the committed (id, pid, epoch) is never reused. */
+  private async renew(tp: TxnProducer): Promise<TxnProducer> {
+    await this.dispose(tp);
+    return this.createProducer(tp.id);
+  }
+
+  private async dispose(tp: TxnProducer): Promise<void> {
+    const i = this.all.indexOf(tp);
+    if (i >= 0) this.all.splice(i, 1);
+    await tp.producer.disconnect();
+  }
+
+  private async acquire(): Promise<TxnProducer> {
+    const free = this.pool.shift();
+    if (free) return await free;
+    const k = this.nextIndex++;
+    if (k > this.intentMax) {
+      // Written before the id is ever used: a crash after this point finds and fences it.
+      this.intentMax = k;
+      await writeDurable(join(this.intentDir, `slot-${this.ctx.slot}.json`), JSON.stringify({ slot: this.ctx.slot, parallelism: this.ctx.parallelism, maxIndex: k }));
+    }
+    return this.createProducer(`${this.prefix}-${this.ctx.slot}-${k}`);
+  }
+
+  get backpressured(): boolean {
+    return (this.epoch?.queued ?? 0) >= MAX_QUEUED_SENDS;
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) {
+      throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${this.ctx.sinkName}": transactional send to ${this.spec.topic} failed: ${(this.failure as Error).message}`, { cause: this.failure });
+    }
+  }
+
+  write(b: Batch): void {
+    this.check();
+    const asString = this.spec.format === 'string';
+    for (let i = 0; i < b.n; i++) {
+      const rec = b.recs[i] as Record<string, unknown>;
+      const value = asString ? String(rec['value'] ?? '') : JSON.stringify(rec);
+      let key: string | null = null;
+      if (this.key) {
+        try {
+          const k = this.key.evaluate(rec);
+          key = k === null || k === undefined ? null : typeof k === 'string' ? k : JSON.stringify(k);
+        } catch {
+          key = null;
+        }
+      }
+      this.pendingMsgs.push({ key, value, timestamp: String(b.ts[i]) });
+    }
+    if (this.pendingMsgs.length >= FLUSH_RECORDS) this.flush();
+    else if (!this.linger && this.pendingMsgs.length > 0) this.linger = setTimeout(() => this.flush(), LINGER_MS);
+  }
+
+  private flush(): void {
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
+    if (this.pendingMsgs.length === 0) return;
+    const messages = this.pendingMsgs;
+    this.pendingMsgs = [];
+    if (!this.epoch) {
+      const ready = this.acquire().then(async (p) => ({ p, txn: await p.producer.transaction() }));
+      this.epoch = { ready, chain: ready.then(() => undefined), queued: 0, records: 0 };
+    }
+    const e = this.epoch;
+    e.records += messages.length;
+    e.queued++;
+    e.chain = e.chain
+      .then(() => e.ready)
+      .then(({ txn }) => txn.send({ topic: this.spec.topic, messages, acks: -1 }))
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.failure ??= err;
+        },
+      )
+      .finally(() => {
+        e.queued--;
+        this.ctx.wake();
+      });
+  }
+
+  async preCommit(checkpointId: number): Promise<readonly unknown[]> {
+    this.flush();
+    const e = this.epoch;
+    this.epoch = undefined;
+    if (e) {
+      await e.chain;
+      this.check();
+      const { p, txn } = await e.ready;
+      this.prepared.push({ checkpointId, p, txn, committable: { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, checkpointId } });
+    }
+    this.check();
+    return this.prepared.map((x) => x.committable);
+  }
+
+  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    while (this.prepared.length > 0 && (this.prepared[0] as Prepared).checkpointId <= checkpointId) {
+      const x = this.prepared[0] as Prepared;
+      try {
+        await x.txn.commit();
+      } catch (e) {
+        throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `sink "${this.ctx.sinkName}": commit of ${x.p.id} (checkpoint ${x.checkpointId}) failed: ${(e as Error).message}`, { cause: e });
+      }
+      this.prepared.shift();
+      const next = this.renew(x.p);
+      next.catch((e: unknown) => {
+        this.failure ??= e;
+      });
+      this.pool.push(next);
+    }
+  }
+
+  async close(outcome: CloseOutcome = 'finished'): Promise<void> {
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
+    try {
+      if (outcome === 'finished') {
+        // End of input: no replay can follow, so what is left is committed.
+        this.flush();
+        const e = this.epoch;
+        this.epoch = undefined;
+        if (e) {
+          await e.chain;
+          this.check();
+          const { txn } = await e.ready;
+          for (const x of this.prepared) await x.txn.commit();
+          this.prepared = [];
+          await txn.commit();
+        } else {
+          for (const x of this.prepared) await x.txn.commit();
+          this.prepared = [];
+        }
+      } else if (outcome === 'stopped') {
+        // Not covered by a completed checkpoint: a restart replays it. Abort rather than leave it open.
+        const e = this.epoch;
+        this.epoch = undefined;
+        this.pendingMsgs = [];
+        const open = [...this.prepared.map((x) => x.txn)];
+        if (e) {
+          await e.chain;
+          open.push((await e.ready).txn);
+        }
+        for (const t of open) if (t.isActive()) await t.abort().catch(() => undefined);
+        this.prepared = [];
+      }
+      // 'failed': leave transactions as they are (a crash); recovery commits or fences them.
+    } finally {
+      await Promise.allSettled(this.pool);
+      await Promise.allSettled(this.all.map((tp) => tp.producer.disconnect()));
+    }
+  }
+}
