@@ -4,6 +4,7 @@
 import type { Batch, MultiInputOperator, Output } from '../operators/types.ts';
 import { BarrierAligner } from '../checkpoint/barrier-aligner.ts';
 import { WatermarkValve } from '../time/watermark-valve.ts';
+import type { BackpressureClock } from './backpressure-clock.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
 import type { Channel } from './channel.ts';
 import type { Task } from './slot.ts';
@@ -29,6 +30,9 @@ export class GateTask implements Task {
   private endedCount = 0;
   private next = 0;
   private readonly aligner: BarrierAligner | undefined;
+  /** Optional instrumentation: records received by the head operator, time blocked by full outputs. */
+  onRecordsIn: ((n: number) => void) | undefined;
+  backpressure: BackpressureClock | undefined;
 
   constructor(name: string, inputs: GateInput[], head: Output, outputs: Writable[], checkpoint?: ChainCheckpoint) {
     this.name = name;
@@ -52,7 +56,13 @@ export class GateTask implements Task {
 
   step(): boolean {
     if (this.done) return false;
-    for (const w of this.outputs) if (!w.writable) return false;
+    for (const w of this.outputs) {
+      if (!w.writable) {
+        this.backpressure?.blocked();
+        return false;
+      }
+    }
+    this.backpressure?.running();
     let progress = false;
     const k = this.inputs.length;
     for (let budget = ELEMENTS_PER_STEP, scanned = 0; budget > 0 && scanned < k; ) {
@@ -106,6 +116,7 @@ export class GateTask implements Task {
   }
 
   private deliver(input: number, b: Batch): void {
+    this.onRecordsIn?.(b.n);
     if (this.multi) this.multi.pushInput(input, b);
     else this.head.push(b);
   }

@@ -33,6 +33,7 @@ import { defaultMaxParallelism, keyGroupRangeForSlot } from '../state/key-groups
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { BackpressureClock } from './backpressure-clock.ts';
 import { ChainCheckpoint } from './chain-checkpoint.ts';
 import { LocalChannel, type Channel } from './channel.ts';
 import { CountingOutput } from './counting-output.ts';
@@ -289,6 +290,7 @@ export class LocalJob {
     const s = parts.slot.index;
     const writables: Writable[] = [];
     const restored = this.opts.restored;
+    const bpCounter = this.metrics.backpressuredSeconds.labels(String(s));
     /** The chain being built (one per task) when checkpointing. */
     let chain: ChainCheckpoint | undefined;
     const addChannels = (chs: Channel[]): void => {
@@ -356,9 +358,11 @@ export class LocalJob {
         const spec = this.graph.spec.sinks.find((x) => x.name === name) as SinkSpec;
         const writer: SinkWriter = this.opts.sinkWriter?.(spec, s) ?? createSinkWriter(spec, { checkpointing: this.opts.checkpointing !== undefined });
         const counter = this.metrics.recordsOut.labels(name);
+        const inCounter = this.metrics.recordsIn.labels(name);
         const op = new SinkOperator(name, writer, (n) => {
           this.recordsOut += n;
           counter.inc(n);
+          inCounter.inc(n);
         });
         parts.sinks.push(op);
         chain?.sinks.push(op);
@@ -460,6 +464,7 @@ export class LocalJob {
           restoredPositions: restored?.sources.get(spec.name),
           checkpointing: chain !== undefined,
           onLag: (n) => this.metrics.sourceLag.labels(spec.name, String(s)).set(n),
+          backpressure: new BackpressureClock((sec) => bpCounter.inc(sec)),
         });
         parts.sources.push(src);
         parts.slot.addTask(src);
@@ -474,7 +479,11 @@ export class LocalJob {
           if (ch) inputs.push({ channel: ch, input: inp.input });
         }
       }
-      parts.slot.addTask(new GateTask(`task:${task.head}`, inputs, op, [...writables], chain));
+      const gate = new GateTask(`task:${task.head}`, inputs, op, [...writables], chain);
+      const inCounter = this.metrics.recordsIn.labels(task.head);
+      gate.onRecordsIn = (n) => inCounter.inc(n);
+      gate.backpressure = new BackpressureClock((sec) => bpCounter.inc(sec));
+      parts.slot.addTask(gate);
       parts.checkpointer?.registerTask();
     }
   }

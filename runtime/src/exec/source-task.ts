@@ -9,6 +9,7 @@ import { newBatch, type Output, type Rec } from '../operators/types.ts';
 import { PartitionWatermarks } from '../time/partition-watermarks.ts';
 import { timestampExtractor } from '../time/timestamps.ts';
 import { MAX_WATERMARK } from '../time/watermark.ts';
+import type { BackpressureClock } from './backpressure-clock.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
 import type { CheckpointBarrier } from './channel.ts';
 import type { Slot, Task } from './slot.ts';
@@ -34,6 +35,7 @@ export interface SourceTaskOptions {
   restoredPositions?: readonly unknown[];
   checkpointing?: boolean;
   onLag?(records: number): void;
+  backpressure?: BackpressureClock;
 }
 
 const IDLE_CHECK_MS = 200;
@@ -146,7 +148,13 @@ export class SourceTask implements Task, RawRecords {
       this.finish(this.stopRequested.drain);
       return true;
     }
-    for (const w of this.o.outputs) if (!w.writable) return false;
+    for (const w of this.o.outputs) {
+      if (!w.writable) {
+        this.o.backpressure?.blocked();
+        return false;
+      }
+    }
+    this.o.backpressure?.running();
     const b = this.batch;
     b.n = 0;
     const status = this.o.reader.poll(this, this.o.batchSize);

@@ -1,0 +1,20 @@
+// Measures how long a task could not run because an output (channel or sink) was full:
+// started when a step finds an output not writable, stopped at the next step that can run.
+export class BackpressureClock {
+  private since = 0;
+  private readonly report: (seconds: number) => void;
+
+  constructor(report: (seconds: number) => void) {
+    this.report = report;
+  }
+
+  blocked(): void {
+    if (this.since === 0) this.since = performance.now();
+  }
+
+  running(): void {
+    if (this.since === 0) return;
+    this.report((performance.now() - this.since) / 1000);
+    this.since = 0;
+  }
+}
