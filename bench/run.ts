@@ -1,5 +1,6 @@
 // `npm run bench`: runtime benchmarks, each next to a peer measured in the same run.
 // Env: BENCH_RECORDS (default 3,000,000), BENCH_ROUNDS (default 3; the best round counts).
+import { checkpointBenchmarks } from './checkpoint.ts';
 import { runDataPlane, runInMemory, runRawTcp, type NetMeasurement } from './data-plane.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
 
@@ -53,3 +54,4 @@ async function dataPlane(): Promise<void> {
 
 await main();
 await dataPlane();
+await checkpointBenchmarks();

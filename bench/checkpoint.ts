@@ -1,0 +1,167 @@
+// Checkpoint benchmarks, each next to a peer measured in the same run:
+//   1. cost of periodic checkpoints (default every 10 s) on the keyed-window pipeline:
+//      records per CPU-second with checkpoints vs the same run without (target cost < 5%);
+//   2. a savepoint of ~1M keys (window state + timers): time to complete vs raw
+//      fs.writeFile+fsync of the same bytes; restore time (read, verify, load into a job)
+//      vs raw fs.readFile of the same bytes (targets < 5 s each).
+// Env: BENCH_CKPT_SECONDS (default 25: wall time of each throughput run), BENCH_CKPT_INTERVAL
+// (default 10s), BENCH_SAVEPOINT_KEYS (default 1,000,000).
+import { mkdtemp, open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SinkWriter } from '../runtime/src/connectors/api.ts';
+import { createLocalJob, type LocalJob } from '../runtime/src/exec/local-job.ts';
+import { parseDuration } from '../runtime/src/graph/duration.ts';
+import type { GraphSpec } from '../runtime/src/graph/spec.ts';
+import { validateGraph } from '../runtime/src/graph/validate.ts';
+import type { Batch } from '../runtime/src/operators/types.ts';
+
+const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+class CountingSink implements SinkWriter {
+  count = 0;
+  backpressured = false;
+  open(): Promise<void> {
+    return Promise.resolve();
+  }
+  write(b: Batch): void {
+    this.count += b.n;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The keyed-window pipeline of runtime-throughput.ts, keyed by user (10k keys, real state). */
+function pipeline(): GraphSpec {
+  return {
+    sources: [
+      {
+        name: 'gen',
+        datagen: {
+          generator: 'schema',
+          seed: 1,
+          startTime: 1_700_000_000_000,
+          eventRate: 100_000,
+          fields: { user: { type: 'string', prefix: 'user-', cardinality: 10_000 }, country: { type: 'string', values: ['de', 'fr', 'us', 'jp'] }, price: { type: 'double', min: 0, max: 100 }, ts: { type: 'timestamp' } },
+        },
+        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+      },
+    ],
+    steps: [
+      { name: 'paid', from: 'gen', filter: 'price > 10.0' },
+      { name: 'slim', from: 'paid', map: { user: 'user', cents: 'price * 100' } },
+      { name: 'by-user', from: 'slim', keyBy: 'user' },
+      { name: 'w', from: 'by-user', window: { tumbling: { size: '10s' } } },
+      { name: 'counts', from: 'w', aggregate: { n: 'count()', cents: 'sum(cents)' } },
+    ],
+    sinks: [{ name: 'out', from: 'counts', console: {} }],
+  };
+}
+
+interface Throughput {
+  name: string;
+  records: number;
+  cpuMs: number;
+  perCore: number;
+  checkpoints: number;
+}
+
+async function throughput(seconds: number, intervalMs: number | undefined): Promise<Throughput> {
+  const dir = await mkdtemp(join(tmpdir(), 'trib-bench-ckpt-'));
+  const job = await createLocalJob(validateGraph(pipeline()), {
+    parallelism: 1,
+    sinkWriter: () => new CountingSink(),
+    ...(intervalMs ? { checkpointing: { stateDir: dir, intervalMs, retained: 1 } } : {}),
+  });
+  const c0 = process.cpuUsage();
+  const done = job.run();
+  await sleep(seconds * 1000);
+  job.stop();
+  await done;
+  const c = process.cpuUsage(c0);
+  const cpuMs = (c.user + c.system) / 1000;
+  const records = job.status().recordsIn;
+  const checkpoints = job.status().lastCheckpoint?.id ?? 0;
+  await rm(dir, { recursive: true, force: true });
+  return { name: intervalMs ? `with checkpoints every ${intervalMs / 1000} s` : 'without checkpoints', records, cpuMs, perCore: records / (cpuMs / 1000), checkpoints };
+}
+
+/** ~`keys` distinct keys, each with one open window (1 h) and its timer. */
+function manyKeys(): GraphSpec {
+  return {
+    sources: [
+      {
+        name: 'gen',
+        datagen: { generator: 'schema', seed: 3, startTime: 1_700_000_000_000, eventRate: 10_000_000, fields: { id: { type: 'sequence' }, v: { type: 'int', min: 0, max: 9 }, ts: { type: 'timestamp' } } },
+        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+      },
+    ],
+    steps: [
+      { name: 'by-id', from: 'gen', keyBy: 'id' },
+      { name: 'hour', from: 'by-id', window: { tumbling: { size: '1h' } } },
+      { name: 'agg', from: 'hour', aggregate: { n: 'count()', v: 'sum(v)' } },
+    ],
+    sinks: [{ name: 'out', from: 'agg', console: {} }],
+  };
+}
+
+async function fsyncWrite(path: string, bytes: Uint8Array): Promise<void> {
+  const fh = await open(path, 'w');
+  await fh.writeFile(bytes);
+  await fh.sync();
+  await fh.close();
+}
+
+async function savepointBench(keys: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'trib-bench-sp-'));
+  const g = validateGraph(manyKeys());
+  const job: LocalJob = await createLocalJob(g, { parallelism: 1, maxParallelism: 128, sinkWriter: () => new CountingSink(), checkpointing: { stateDir: dir }, batchSize: 4096 });
+  const done = job.run();
+  while (job.status().recordsIn < keys) await sleep(20);
+  const sp = await job.triggerSavepoint({ stop: true });
+  await done;
+  const files = (await readdir(sp.path)).filter((f) => f.endsWith('.kstate'));
+  const blobs = await Promise.all(files.map((f) => readFile(join(sp.path, f))));
+  const bytes = blobs.reduce((a, b) => a + b.length, 0);
+  // Peer: the same bytes, raw write + fsync.
+  const peerDir = await mkdtemp(join(tmpdir(), 'trib-bench-raw-'));
+  const t0 = performance.now();
+  await Promise.all(blobs.map((b, i) => fsyncWrite(join(peerDir, `raw-${i}`), b)));
+  const rawWrite = performance.now() - t0;
+  // Restore: read + verify + load into a new job (construction restores the operators).
+  const t1 = performance.now();
+  const restored = await createLocalJob(g, { parallelism: 1, sinkWriter: () => new CountingSink(), restoreFrom: sp.path });
+  const restoreMs = performance.now() - t1;
+  void restored;
+  const t2 = performance.now();
+  await Promise.all(files.map((f) => readFile(join(peerDir, `raw-${files.indexOf(f)}`))));
+  const rawRead = performance.now() - t2;
+  const keysInState = job.status().recordsIn;
+  process.stdout.write(`\nsavepoint of ${fmt.format(keysInState)} keys (window + timer each), ${fmt.format(bytes / 1e6)} MB, parallelism 1\n`);
+  process.stdout.write(`  savepoint (trigger → metadata)     ${fmt.format(sp.durationMs).padStart(8)} ms   (target < 5,000 ms: ${sp.durationMs < 5000 ? 'met' : 'NOT met'})\n`);
+  process.stdout.write(`  peer: fs write+fsync same bytes    ${fmt.format(rawWrite).padStart(8)} ms\n`);
+  process.stdout.write(`  restore (read, verify, load)       ${fmt.format(restoreMs).padStart(8)} ms   (target < 5,000 ms: ${restoreMs < 5000 ? 'met' : 'NOT met'})\n`);
+  process.stdout.write(`  peer: fs read same bytes           ${fmt.format(rawRead).padStart(8)} ms\n`);
+  void (await stat(sp.path));
+  await rm(dir, { recursive: true, force: true });
+  await rm(peerDir, { recursive: true, force: true });
+}
+
+export async function checkpointBenchmarks(): Promise<void> {
+  const seconds = Number(process.env['BENCH_CKPT_SECONDS'] ?? 25);
+  const interval = parseDuration(process.env['BENCH_CKPT_INTERVAL'] ?? '10s') ?? 10_000;
+  process.stdout.write(`\ncheckpoint cost: keyed window pipeline (10k keys), parallelism 1, ${seconds} s per run, checkpoints every ${interval / 1000} s\n`);
+  await throughput(3, undefined); // warm-up
+  const without = await throughput(seconds, undefined);
+  const withCk = await throughput(seconds, interval);
+  for (const m of [without, withCk]) {
+    process.stdout.write(`  ${m.name.padEnd(32)} ${fmt.format(m.perCore).padStart(10)} rec/s per core   (${fmt.format(m.records)} records, ${fmt.format(m.cpuMs)} ms CPU${m.checkpoints ? `, last checkpoint id ${m.checkpoints}` : ''})\n`);
+  }
+  const cost = 1 - withCk.perCore / without.perCore;
+  process.stdout.write(`  cost: ${(cost * 100).toFixed(1)}%  (target < 5%: ${cost < 0.05 ? 'met' : 'NOT met'})\n`);
+  await savepointBench(Number(process.env['BENCH_SAVEPOINT_KEYS'] ?? 1_000_000));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await checkpointBenchmarks();
