@@ -1,0 +1,181 @@
+// Kill test of the distributed runtime with the real Kafka broker: a keyed windowed job reads
+// 100k records from a 4-partition topic and writes another topic exactly-once, run by the local
+// supervisor (`tributary run --distributed`: one process per slot, TCP data plane, checkpoints
+// every 300 ms). Each round SIGKILLs a random slot process at a random moment (sometimes twice);
+// the supervisor restarts all slots from the latest completed checkpoint. The output read with
+// read_committed must equal an uninterrupted reference run exactly (same multiset).
+//
+// Rounds: TRIBUTARY_CHAOS_ROUNDS (default 3, small enough for CI; soak with e.g. 20).
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import type { Kafka as KafkaClient } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTRACT_VERSION } from '../control/contract.ts';
+import { LocalJob } from '../exec/local-job.ts';
+import type { GraphSpec } from '../graph/spec.ts';
+import { validateGraph } from '../graph/validate.ts';
+import { silentLogger } from '../telemetry/logger.ts';
+import { Supervisor, type AttemptInfo } from './supervisor.ts';
+
+const { Kafka, logLevel } = kafkajs;
+const ROUNDS = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 3);
+const RECORDS = 100_000;
+const PARTITIONS = 4;
+const BASE = 1_700_000_000_000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function brokers(): string[] {
+  const b = process.env['TRIBUTARY_KAFKA_BROKERS'];
+  if (!b) throw new Error('TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration`');
+  return b.split(',');
+}
+
+/** Every committed record of `topic` (read_committed), waiting until `expected` arrived and then a little longer (duplicates would show). */
+async function readCommitted(kafka: KafkaClient, topic: string, expected: number, timeoutMs = 60_000): Promise<string[]> {
+  const consumer = kafka.consumer({ groupId: `chaos-reader-${randomUUID()}`, readUncommitted: false });
+  const out: string[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) out.push(m.value?.toString() ?? '');
+        if (out.length >= expected) {
+          clearTimeout(timer);
+          setTimeout(resolve, 2000);
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out.sort();
+}
+
+describe('distributed kill test: SIGKILL a random slot process, exactly-once output', () => {
+  let kafka: KafkaClient;
+  const run = randomUUID().slice(0, 8);
+  const input = `chaos-dist-in-${run}`;
+  const bs = brokers();
+  const dir = mkdtempSync(join(tmpdir(), 'trib-chaos-'));
+  let expected: string[] = [];
+
+  const graph = (output: string, exactlyOnce: boolean): GraphSpec => ({
+    sources: [
+      {
+        name: 'events',
+        kafka: { brokers: bs, topic: input, groupId: `chaos-${randomUUID()}`, bounded: 'latest' },
+        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '500ms' },
+      },
+    ],
+    steps: [
+      { name: 'by-user', from: 'events', keyBy: 'user' },
+      { name: 'per-2s', from: 'by-user', window: { tumbling: { size: '2s' } } },
+      { name: 'totals', from: 'per-2s', aggregate: { n: 'count()', amount: 'sum(amount)' } },
+    ],
+    sinks: [{ name: 'out', from: 'totals', kafka: { brokers: bs, topic: output, key: 'user', ...(exactlyOnce ? { delivery: 'exactly-once' as const } : {}) } }],
+  });
+
+  beforeAll(async () => {
+    kafka = new Kafka({ clientId: 'chaos', brokers: bs, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: input, numPartitions: PARTITIONS }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    const per = RECORDS / PARTITIONS;
+    for (let p = 0; p < PARTITIONS; p++) {
+      for (let start = 0; start < per; start += 5000) {
+        const messages = Array.from({ length: Math.min(5000, per - start) }, (_, j) => {
+          const i = start + j;
+          const user = `user-${(i * 13 + p) % 200}`;
+          return { key: user, partition: p, value: JSON.stringify({ user, amount: (i % 7) + 1, ts: BASE + i * 20 + p }) };
+        });
+        await producer.send({ topic: input, messages });
+      }
+    }
+    await producer.disconnect();
+    // The reference: one uninterrupted in-process run.
+    const refTopic = `chaos-dist-ref-${run}`;
+    const ref = await new LocalJob(validateGraph(graph(refTopic, false)), { parallelism: 2, logger: silentLogger() }).run();
+    expect(ref.recordsIn).toBe(RECORDS);
+    expected = await readCommitted(kafka, refTopic, ref.recordsOut);
+    expect(expected.length).toBe(ref.recordsOut);
+  }, 300_000);
+
+  afterAll(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.includes(run));
+    await admin.deleteTopics({ topics }).catch(() => {});
+    await admin.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (let round = 1; round <= ROUNDS; round++) {
+    it(`round ${round}/${ROUNDS}`, async () => {
+      const parallelism = 2 + (round % 2);
+      const output = `chaos-dist-out-${round}-${run}`;
+      const g = graph(output, true);
+      validateGraph(g);
+      const attempts: AttemptInfo[] = [];
+      const kills: { attempt: number; slot: number; afterMs: number }[] = [];
+      const exits: string[] = [];
+      const sup = new Supervisor({
+        config: {
+          contractVersion: CONTRACT_VERSION,
+          jobName: `chaos-${round}-${run}`,
+          graph: g,
+          parallelism,
+          maxParallelism: 128,
+          checkpointing: { intervalMs: 300, timeoutMs: 30_000, retained: 2 },
+          stateDir: join(dir, `state-${round}`),
+          allowNonRestoredState: false,
+        },
+        logger: silentLogger(),
+        maxRestarts: 10,
+        backoffMs: 200,
+        stdio: 'pipe',
+        env: { TRIBUTARY_LOG_LEVEL: 'warn' },
+        onSlotExit: (slot, code, signal) => exits.push(`a${attempts.length}/s${slot}:${signal ?? code}`),
+        onAttempt: (a) => {
+          attempts.push(a);
+          for (const s of a.slots) {
+            s.child.stdout?.resume();
+            s.child.stderr?.resume();
+          }
+        },
+      });
+      const done = sup.run();
+      let finished = false;
+      void done.finally(() => (finished = true)).catch(() => {});
+      // One or two kills, each at a random moment of a running attempt.
+      const killCount = 1 + (Math.random() < 0.5 ? 1 : 0);
+      await expect.poll(() => attempts.length, { timeout: 30_000 }).toBeGreaterThan(0);
+      for (let k = 0; k < killCount && !finished; k++) {
+        // Counted from the start of the current attempt's processes: start-up and linking are fair game too.
+        const attemptNo = attempts.length;
+        const afterMs = 200 + Math.floor(Math.random() * 4000);
+        await sleep(afterMs);
+        const a = attempts[attempts.length - 1];
+        if (finished || !a || a.attempt !== attemptNo) break;
+        const victim = a.slots[Math.floor(Math.random() * a.slots.length)];
+        if (!victim || victim.child.exitCode !== null) break;
+        victim.child.kill('SIGKILL');
+        kills.push({ attempt: a.attempt, slot: victim.slot, afterMs });
+        await expect.poll(() => attempts.length > attemptNo || finished, { timeout: 30_000 }).toBe(true);
+      }
+      const result = await done;
+      process.stderr.write(`chaos round ${round}: parallelism ${parallelism}, kills ${JSON.stringify(kills)}, attempts ${result.attempts}, restarts ${result.restarts}, exits ${exits.join(' ')}\n`);
+      expect(result.state).toBe('FINISHED');
+      const got = await readCommitted(kafka, output, expected.length);
+      expect({ kills, restarts: result.restarts, count: got.length }).toMatchObject({ count: expected.length });
+      expect(got).toEqual(expected);
+      if (kills.length > 0) expect(result.restarts).toBeGreaterThanOrEqual(1);
+    }, 300_000);
+  }
+});
