@@ -36,6 +36,8 @@ export interface SlotCheckpointerOptions {
   /** Called (in the mailbox) when a checkpoint completes: sinks commit, sources commit offsets for monitoring. */
   onComplete(checkpointId: number): void;
   onAborted(checkpointId: number): void;
+  /** A stop-with-savepoint barrier is being injected here: this process's job will end after it. */
+  onStopBarrier?(checkpointId: number): void;
 }
 
 interface Collecting {
@@ -73,6 +75,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
       const c = this.entry(msg.checkpointId);
       c.trigger = msg;
       const barrier: CheckpointBarrier = { id: msg.checkpointId, timestamp: msg.timestamp, kind: msg.kind, ...(msg.stop ? { stop: true } : {}) };
+      if (msg.stop) this.o.onStopBarrier?.(msg.checkpointId);
       for (const s of this.sources) {
         if (!s.injectBarrier(barrier)) {
           this.taskDeclined(msg.checkpointId, `source task ${s.name} has finished`);

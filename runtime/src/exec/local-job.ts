@@ -157,6 +157,13 @@ export class LocalJob {
   /** The checkpoint coordinator, when slot 0 runs here and the job has a stateDir. */
   readonly coordinator: CheckpointCoordinator | undefined;
   private stoppingWithSavepoint = false;
+  /** Id of the stop-with-savepoint whose barrier passed this process's sources. */
+  private stopSavepointId: number | undefined;
+  private stopSavepointSettled: (() => void) | undefined;
+  private readonly stopSavepointDone = new Promise<void>((r) => {
+    this.stopSavepointSettled = r;
+  });
+  private loopsEnded = false;
   private crashed = false;
   private failure: unknown;
   private readonly commits = new Set<Promise<void>>();
@@ -196,11 +203,19 @@ export class LocalJob {
         parts.checkpointer = new SlotCheckpointer({
           slot: s,
           keyGroupRange: keyGroupRangeForSlot(s, this.parallelism, this.maxParallelism),
-          post: (cb) => parts.slot.post(cb),
+          // After the loops ended (stop-with-savepoint finishing), notifications run at once.
+          post: (cb) => (this.loopsEnded ? cb() : parts.slot.post(cb)),
           coordinator: toCoordinator,
           logger: this.logger,
-          onComplete: (id) => this.onCheckpointComplete(parts, id),
-          onAborted: () => {},
+          onComplete: (id) => {
+            this.onCheckpointComplete(parts, id);
+            this.settleStopSavepoint(id);
+          },
+          onAborted: (id) => this.settleStopSavepoint(id),
+          onStopBarrier: (id) => {
+            this.stopSavepointId = id;
+            this.markStoppingWithSavepoint();
+          },
         });
       }
       if (this.slotByIndex.has(0)) {
@@ -504,6 +519,10 @@ export class LocalJob {
     return st;
   }
 
+  private settleStopSavepoint(id: number): void {
+    if (this.stopSavepointId !== undefined && id >= this.stopSavepointId) this.stopSavepointSettled?.();
+  }
+
   private onCheckpointComplete(parts: SlotParts, id: number): void {
     for (const src of parts.sources) src.notifyCheckpointComplete(id);
     for (const k of parts.sinks) {
@@ -619,7 +638,18 @@ export class LocalJob {
       // A stop-with-savepoint completes after the tasks ended (its acks are written
       // asynchronously); then the sinks commit it. Any other pending checkpoint is abandoned.
       if (this.opts.checkpointing) {
-        if (this.stoppingWithSavepoint) await this.coordinator?.quiesce();
+        this.loopsEnded = true;
+        for (const p of this.slots) p.slot.drainMailbox();
+        if (this.stoppingWithSavepoint) {
+          // Slot 0 waits for the savepoint to complete; other processes for its outcome
+          // (notifyComplete/notifyAborted from slot 0), bounded by the checkpoint timeout.
+          if (this.coordinator) await this.coordinator.quiesce();
+          else if (this.stopSavepointId !== undefined) {
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([this.stopSavepointDone, new Promise<void>((r) => (timer = setTimeout(r, this.opts.checkpointing?.timeoutMs ?? 600_000)))]);
+            if (timer) clearTimeout(timer);
+          }
+        }
         this.coordinator?.stop();
         for (const p of this.slots) p.slot.drainMailbox();
         while (this.commits.size > 0) await Promise.all([...this.commits]);
