@@ -64,6 +64,7 @@ async function main(): Promise<number> {
     discover,
     logger,
     metrics,
+    ...(Number(process.env['TRIBUTARY_PEER_TIMEOUT']) > 0 ? { connectTimeoutMs: Number(process.env['TRIBUTARY_PEER_TIMEOUT']) * 1000 } : {}),
     checkpointing: {
       stateDir: containerPath(cfg.stateDir, env.podRoot),
       intervalMs: cfg.checkpointing.intervalMs,

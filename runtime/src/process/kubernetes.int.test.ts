@@ -4,6 +4,9 @@
 // GET /v1/status through the pod IP. A third pod with the same labels but an older deployment
 // id is refused at the handshake and does not disturb them.
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminApi, createNamespace, isReady, waitFor, waitForPod } from '../../../test/cluster/node-agent/int-helpers.ts';
@@ -18,6 +21,7 @@ describe('slot pods in Kubernetes', () => {
   let ns: string;
   const run = randomUUID().slice(0, 8);
   const topic = `it-k8s-out-${run}`;
+  const stateDir = mkdtempSync(join(tmpdir(), 'trib-k8s-state-'));
   const brokers = (process.env['TRIBUTARY_KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
 
   beforeAll(async () => {
@@ -28,6 +32,7 @@ describe('slot pods in Kubernetes', () => {
   afterAll(async () => {
     await api?.delete(`/api/v1/namespaces/${ns}`).catch(() => undefined);
     await api?.close();
+    rmSync(stateDir, { recursive: true, force: true });
     const kafka = new Kafka({ clientId: 'it', brokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
@@ -59,11 +64,17 @@ describe('slot pods in Kubernetes', () => {
             { name: 'TRIBUTARY_PEER_SELECTOR', value: 'app=trib-it,job=clicks' },
             { name: 'TRIBUTARY_LOG_LEVEL', value: 'info' },
           ],
-          volumeMounts: [{ name: 'config', mountPath: '/etc/tributary' }],
+          volumeMounts: [
+            { name: 'config', mountPath: '/etc/tributary' },
+            { name: 'state', mountPath: '/state' },
+          ],
           readinessProbe: { httpGet: { path: '/readyz', port: CONTROL_PORT }, periodSeconds: 1 },
         },
       ],
-      volumes: [{ name: 'config', configMap: { name: 'clicks-job' } }],
+      volumes: [
+        { name: 'config', configMap: { name: 'clicks-job' } },
+        { name: 'state', hostPath: { path: stateDir, type: 'DirectoryOrCreate' } },
+      ],
     },
   });
 
@@ -99,8 +110,9 @@ describe('slot pods in Kubernetes', () => {
       graph,
       parallelism: 2,
       maxParallelism: 128,
-      checkpointing: { intervalMs: 10_000, timeoutMs: 60_000, retained: 2 },
-      stateDir: '/state',
+      // Exactly-once Kafka sink: output becomes visible when a checkpoint completes.
+      checkpointing: { intervalMs: 1000, timeoutMs: 60_000, retained: 2 },
+      stateDir: '/state', // a volume shared by all slots (hostPath here, a RWX PVC in a real cluster)
       allowNonRestoredState: false,
     };
     await api.post(`/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: 'clicks-job' }, data: { 'job.json': JSON.stringify(cfg) } });
@@ -122,6 +134,10 @@ describe('slot pods in Kubernetes', () => {
     });
     // Records crossed the data plane both ways: windows of keys owned by both slots reach Kafka.
     const kafka = new Kafka({ clientId: 'it', brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
     const consumer = kafka.consumer({ groupId: `it-${run}` });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -140,6 +156,8 @@ describe('slot pods in Kubernetes', () => {
     });
     await consumer.disconnect();
     expect(users.size).toBe(30);
+    // Checkpoints completed across the two pods (acks crossed the data plane to slot 0's coordinator).
+    expect(existsSync(join(stateDir, 'checkpoints'))).toBe(true);
     // Deleting the pods stops the slots (SIGTERM): they exit cleanly.
     await api.delete(`/api/v1/namespaces/${ns}/pods/clicks-0`);
     await api.delete(`/api/v1/namespaces/${ns}/pods/clicks-1`);
