@@ -4,7 +4,7 @@ import { startApiserver } from './components/apiserver.ts';
 import { startControllerManager } from './components/controller-manager.ts';
 import { ensureEtcdBinary, startEtcd } from './components/etcd.ts';
 import { ensureKubeBinaries } from './components/kube-binaries.ts';
-import { apiserverUrl } from './ports.ts';
+import { apiserverUrl, host, ports } from './ports.ts';
 import { addons, buildLogOf, type Addon } from './addons.ts';
 import { writeKubeconfig } from './components/kubeconfig.ts';
 import { startNodeAgent } from './components/node-agent.ts';
@@ -184,6 +184,8 @@ export function envOf(paths: ClusterPaths = clusterPaths()): Record<string, stri
   const env: Record<string, string> = {
     KUBECONFIG: paths.kubeconfig,
     TRIBUTARY_CLUSTER_DIR: paths.dir,
+    // For tests that need the real storage to do something on demand (e.g. compaction).
+    TRIBUTARY_ETCD_URL: `http://${host}:${ports.etcdClient}`,
   };
   for (const name of state.addons) Object.assign(env, addons[name].env());
   return env;

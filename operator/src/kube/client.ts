@@ -50,6 +50,7 @@ export interface ListOptions {
   limit?: number;
   continue?: string;
   resourceVersion?: string;
+  resourceVersionMatch?: 'Exact' | 'NotOlderThan';
 }
 
 export interface KubeClientOptions {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, operatorMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
-import { isGone } from './errors.ts';
 import { Informer } from './informer.ts';
-import { Resources, resourcePath, type KubeObject } from './resources.ts';
+import { Resources, type KubeObject } from './resources.ts';
 import { createNamespace, createTestCrd, deleteNamespace, newClient, suffix, waitFor } from './testing/cluster.ts';
 import { TcpProxy } from './testing/tcp-proxy.ts';
 
@@ -107,21 +106,6 @@ describe('Informer against the real API server', () => {
     expect(await value(metrics.informerRelists)).toBe(1);
     expect(await value(metrics.informerRestarts)).toBe(0);
     await inf.stop();
-  });
-
-  it('the API server answers a watch from a compacted resourceVersion with 410, which we classify as Gone', async () => {
-    let gone = false;
-    await client
-      .watch<KubeObject>(
-        resourcePath(Resources.ConfigMap, { namespace: ns }),
-        { resourceVersion: '1' },
-        (ev) => {
-          if (ev.type === 'ERROR') gone = isGone({ statusCode: (ev.object as { code?: number }).code });
-        },
-        AbortSignal.timeout(10_000),
-      )
-      .catch(() => undefined);
-    expect(gone).toBe(true);
   });
 
   it('survives the API server going away: backs off, reconnects, and catches up on what changed meanwhile', async () => {
