@@ -179,6 +179,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
 
   private async complete(p: Pending): Promise<void> {
     if (p.timer) clearTimeout(p.timer);
+    if (this.pending !== p) return; // aborted or stopped meanwhile: never write its metadata
     const acks = [...p.acks.values()].sort((a, b) => a.slot - b.slot);
     const meta: CheckpointMetadata = {
       ...newMetadataDefaults(),
@@ -202,6 +203,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       for (const [src, position] of Object.entries(a.sources)) (meta.sources[src] ??= []).push({ slot: a.slot, position });
       for (const [sink, committables] of Object.entries(a.sinks)) (meta.sinks[sink] ??= []).push({ slot: a.slot, committables: [...committables] });
     }
+    if (this.pending !== p) return;
     try {
       await CheckpointStorage.commitMetadata(p.dir, meta);
     } catch (e) {

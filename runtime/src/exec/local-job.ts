@@ -659,6 +659,8 @@ export class LocalJob {
       this.state = 'FAILED';
       this.failure ??= e;
       this.coordinator?.stop('job failed');
+      // Commits already under way belong to completed checkpoints; let them end before the sinks close.
+      await Promise.allSettled([...this.commits]);
       await Promise.allSettled([...sources.map((s) => s.close()), ...sinks.map(({ k }) => k.writer.close('failed'))]);
       if (e instanceof TributaryError) throw e;
       throw new TributaryError('TRIB_JOB_FAILED', `job failed: ${(e as Error).message}`, { cause: e });

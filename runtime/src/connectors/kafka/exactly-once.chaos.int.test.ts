@@ -18,7 +18,7 @@ import { createLocalJob, type LocalJob } from '../../exec/local-job.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../../graph/validate.ts';
 import { CollectingSink, type Emitted } from '../../testing/harness.ts';
-import { silentLogger } from '../../telemetry/logger.ts';
+import { createLogger, silentLogger } from '../../telemetry/logger.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -58,8 +58,12 @@ async function readCommitted(kafka: KafkaClient, topic: string, expected: number
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
     void consumer.run({
-      eachMessage: ({ message }) => {
+      eachMessage: ({ message, partition }) => {
         out.push(message.value?.toString() ?? '');
+        if (process.env['EOS_DIAG']) {
+          const bc = (message as unknown as { batchContext?: { producerId?: string; producerEpoch?: number } }).batchContext;
+          console.error(`MSG ${partition}@${message.offset} pid=${bc?.producerId} ep=${bc?.producerEpoch} ${message.value?.toString() ?? ''}`);
+        }
         if (out.length === expected) {
           clearTimeout(timer);
           setTimeout(resolve, 2000); // duplicates would show up here
@@ -125,7 +129,7 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
     const job = await createLocalJob(validateGraph(graph(input, output, o.bounded ?? false)), {
       parallelism: o.p,
       maxParallelism: 64,
-      logger: silentLogger(),
+      logger: process.env['EOS_DIAG'] ? createLogger('info') : silentLogger(),
       jobName: 'eos-it',
       checkpointing: { stateDir: o.stateDir, intervalMs: o.intervalMs ?? 400, timeoutMs: 30_000, retained: 2 },
       restoreFrom: o.restoreFrom,
@@ -188,6 +192,14 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
     await last.done;
     const ref = await reference(input);
     const got = await readCommitted(kafka, output, ref.length);
+    if (got.length !== ref.length) {
+      const refSet = new Set(ref);
+      const seen = new Map<string, number>();
+      for (const g of got) seen.set(g, (seen.get(g) ?? 0) + 1);
+      const dups = [...seen].filter(([, n]) => n > 1).length;
+      const foreign = got.filter((g) => !refSet.has(g)).slice(0, 5);
+      console.error(`DIAG dups=${dups} foreign=${got.filter((g) => !refSet.has(g)).length}`, foreign, [...seen].filter(([, n]) => n > 1).slice(0, 3));
+    }
     expect(got.length).toBe(ref.length);
     expect(got).toEqual(ref);
   }, 300_000);

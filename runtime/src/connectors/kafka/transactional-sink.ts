@@ -139,6 +139,9 @@ export class TransactionalKafkaSink implements SinkWriter {
   private prepared: Prepared[] = [];
   private linger: NodeJS.Timeout | undefined;
   private failure: unknown;
+  /** After close nothing may touch Kafka again (an in-process crash must leave no zombie work behind). */
+  private closed = false;
+  private committing: Promise<void> = Promise.resolve();
 
   constructor(spec: KafkaSinkSpec) {
     this.spec = spec;
@@ -245,6 +248,7 @@ export class TransactionalKafkaSink implements SinkWriter {
   /** A new session for the same id (epoch bump), so the committed (id, pid, epoch) is never reused. */
   private async renew(tp: TxnProducer): Promise<TxnProducer> {
     await this.dispose(tp);
+    if (this.closed) throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${this.ctx.sinkName}" is closed`);
     return this.createProducer(tp.id);
   }
 
@@ -339,8 +343,14 @@ export class TransactionalKafkaSink implements SinkWriter {
     return this.prepared.map((x) => x.committable);
   }
 
-  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
-    while (this.prepared.length > 0 && (this.prepared[0] as Prepared).checkpointId <= checkpointId) {
+  notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    const run = this.committing.then(() => this.commitUpTo(checkpointId));
+    this.committing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commitUpTo(checkpointId: number): Promise<void> {
+    while (!this.closed && this.prepared.length > 0 && (this.prepared[0] as Prepared).checkpointId <= checkpointId) {
       const x = this.prepared[0] as Prepared;
       try {
         await x.txn.commit();
@@ -359,6 +369,7 @@ export class TransactionalKafkaSink implements SinkWriter {
   async close(outcome: CloseOutcome = 'finished'): Promise<void> {
     if (this.linger) clearTimeout(this.linger);
     this.linger = undefined;
+    await this.committing;
     try {
       if (outcome === 'finished') {
         // End of input: no replay can follow, so what is left is committed.
@@ -391,6 +402,7 @@ export class TransactionalKafkaSink implements SinkWriter {
       }
       // 'failed': leave transactions as they are (a crash); recovery commits or fences them.
     } finally {
+      this.closed = true;
       await Promise.allSettled(this.pool);
       await Promise.allSettled(this.all.map((tp) => tp.producer.disconnect()));
     }
