@@ -1,0 +1,22 @@
+// The chart renders its CRDs from files/crds/, a copy of the repository's crds/ (the API's
+// source of truth) made by charts/tributary/sync-crds.sh. A CRD edited in one place only
+// would ship a chart whose schema differs from the operator's: this test fails then.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const source = join(root, 'crds');
+const copy = join(root, 'charts', 'tributary', 'files', 'crds');
+const yamlFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+
+describe('chart CRDs', () => {
+  it('are the same files as crds/ (run charts/tributary/sync-crds.sh after editing crds/)', () => {
+    expect(yamlFiles(copy)).toEqual(yamlFiles(source));
+    for (const f of yamlFiles(source)) {
+      expect(readFileSync(join(copy, f), 'utf8'), `charts/tributary/files/crds/${f} differs from crds/${f}`).toBe(
+        readFileSync(join(source, f), 'utf8'),
+      );
+    }
+  });
+});
