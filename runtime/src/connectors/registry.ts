@@ -5,6 +5,8 @@ import type { SinkWriter, SourceReader } from './api.ts';
 import { CollectionSource } from './collection/collection-source.ts';
 import { ConsoleSink } from './console/console-sink.ts';
 import { DatagenSource } from './datagen/datagen-source.ts';
+import { DruidSink } from './druid/druid-sink.ts';
+import { DruidSqlSource } from './druid/druid-source.ts';
 import { FileSink } from './file/file-sink.ts';
 import { FileSource } from './file/file-source.ts';
 import { KafkaSink } from './kafka/kafka-sink.ts';
@@ -20,9 +22,7 @@ export function createSourceReader(spec: SourceSpec, env: ConnectorEnv): SourceR
   if (spec.collection) return new CollectionSource(spec.collection);
   if (spec.file) return new FileSource(spec.file);
   if (spec.kafka) return new KafkaSource(spec.kafka);
-  if (spec.druid) {
-    throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `source "${spec.name}": the druid source is validated but not executable yet (it arrives with the Druid connector issue)`);
-  }
+  if (spec.druid) return new DruidSqlSource(spec.name, spec.druid);
   throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `source "${spec.name}": no connector`);
 }
 
@@ -31,18 +31,15 @@ export function createSinkWriter(spec: SinkSpec, opts: { checkpointing?: boolean
   if (spec.console !== undefined) return new ConsoleSink(spec.console, spec.name);
   if (spec.file) return new FileSink(spec.file);
   if (spec.kafka) return opts.checkpointing && spec.kafka.delivery !== 'at-least-once' ? new TransactionalKafkaSink(spec.kafka) : new KafkaSink(spec.kafka);
-  if (spec.druid) {
-    throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `sink "${spec.name}": the druid sink is validated but not executable yet (it arrives with the Druid connector issue)`);
-  }
+  if (spec.druid) return new DruidSink(spec.name, spec.druid, opts);
   throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `sink "${spec.name}": no connector`);
 }
 
 /** Fails before anything starts when a graph uses a connector this runtime cannot run. */
 export function checkExecutable(specs: { sources: SourceSpec[]; sinks: SinkSpec[] }, graphPath = 'graph'): void {
-  specs.sources.forEach((s, i) => {
-    if (s.druid) throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `${graphPath}.sources[${i}].druid: the druid source is not executable yet (validated only; it arrives with the Druid connector issue)`, { path: `${graphPath}.sources[${i}].druid` });
-  });
   specs.sinks.forEach((s, i) => {
-    if (s.druid) throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `${graphPath}.sinks[${i}].druid: the druid sink is not executable yet (validated only; it arrives with the Druid connector issue)`, { path: `${graphPath}.sinks[${i}].druid` });
+    if (s.druid && !s.druid.kafka) {
+      throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `${graphPath}.sinks[${i}].druid.kafka: datasourceRef "${s.druid.datasourceRef}" is not resolved; the operator fills druid.kafka {brokers, topic} from the DruidDatasource, with tributary run write it inline`, { path: `${graphPath}.sinks[${i}].druid.kafka` });
+    }
   });
 }

@@ -104,14 +104,14 @@ describe('LocalJob', () => {
     }
   });
 
-  it('refuses to start a druid connector with a clear error', () => {
-    const g = validateGraph({ sources: [{ name: 'd', druid: { url: 'http://x', query: 'SELECT 1' } }], sinks: [{ name: 'c', from: 'd', console: {} }] });
+  it('refuses to start a druid sink whose datasourceRef is not resolved, with a clear error', () => {
+    const g = validateGraph({ sources: [{ name: 'd', collection: { records: [{ a: 1 }] } }], sinks: [{ name: 'c', from: 'd', druid: { datasourceRef: 'clicks' } }] });
     try {
       new LocalJob(g, { parallelism: 1 });
       expect.unreachable();
     } catch (e) {
       expect(isTributaryError(e, 'TRIB_CONNECTOR_UNSUPPORTED')).toBe(true);
-      expect((e as Error).message).toContain('graph.sources[0].druid');
+      expect((e as Error).message).toContain('graph.sinks[0].druid.kafka');
     }
   });
 

@@ -76,8 +76,14 @@ export interface CollectionSourceSpec {
 }
 
 export interface DruidSourceSpec {
+  /** Druid router or broker, e.g. http://druid-router:8888 (SQL at POST /druid/v2/sql). */
   url: string;
+  /** Druid SQL. As a source: run once, its rows are the (bounded) stream. */
   query: string;
+  /** Only for a source read by `lookup` steps: how often the table is re-queried. Default 1m. */
+  refresh?: string;
+  /** HTTP timeout of one query. Default 30s. */
+  timeout?: string;
 }
 
 export interface SourceSpec {
@@ -125,6 +131,24 @@ export interface FlatMapSpec {
   as?: string;
 }
 
+/**
+ * Enrichment from a table (a `druid` source used as a lookup table, re-queried every
+ * `refresh`): each input record gets the fields of the table row whose `column` equals the
+ * value of `key` (CEL over the record).
+ */
+export interface LookupSpec {
+  /** Name of a `druid` source; it is then a table, not a stream (no other node reads it). */
+  table: string;
+  /** CEL over the input record giving the lookup key (compared as a string). */
+  key: string;
+  /** Table column holding the key. */
+  column: string;
+  /** Table columns to add (default: all but `column`); table fields overwrite record fields. */
+  fields?: string[];
+  /** A record without a matching row: `keep` it unchanged (default) or `drop` it. */
+  onMissing?: 'keep' | 'drop';
+}
+
 export interface StepSpec {
   name: string;
   from: string | string[];
@@ -137,6 +161,7 @@ export interface StepSpec {
   union?: Record<string, never> | null;
   join?: JoinSpec;
   dedupe?: DedupeSpec;
+  lookup?: LookupSpec;
 }
 
 export interface KafkaSinkSpec {
@@ -169,7 +194,18 @@ export interface FileSinkSpec {
 }
 
 export interface DruidSinkSpec {
+  /** A DruidDatasource in the StreamJob's namespace. */
   datasourceRef: string;
+  /**
+   * The datasource's Kafka topic. The operator fills it from the DruidDatasource
+   * (spec.kafka.bootstrapServers/topic) in the JobConfig it hands the slots; `tributary run`
+   * needs it written inline. Absent at start = TRIB_CONNECTOR_UNSUPPORTED naming the field.
+   */
+  kafka?: { brokers: string[] | string; topic: string };
+  /** The datasource's timestamp column (operator-filled from spec.timestamp); rows without it get one. */
+  timestamp?: { column: string; format?: 'millis' | 'iso' | 'auto' | 'posix' | 'micro' | 'nano' };
+  /** Prefix of the Kafka transactional ids; default `tributary-<job>-<sink>`. */
+  transactionalIdPrefix?: string;
 }
 
 export interface SinkSpec {
@@ -188,7 +224,7 @@ export interface GraphSpec {
 }
 
 export const SOURCE_KINDS = ['kafka', 'datagen', 'file', 'collection', 'druid'] as const;
-export const STEP_KINDS = ['filter', 'map', 'flatMap', 'keyBy', 'window', 'aggregate', 'union', 'join', 'dedupe'] as const;
+export const STEP_KINDS = ['filter', 'map', 'flatMap', 'keyBy', 'window', 'aggregate', 'union', 'join', 'dedupe', 'lookup'] as const;
 export const SINK_KINDS = ['kafka', 'console', 'file', 'druid'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 export type StepKind = (typeof STEP_KINDS)[number];

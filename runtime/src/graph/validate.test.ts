@@ -106,7 +106,7 @@ describe('validateGraph', () => {
     ]);
     expect(messages({ sources: [], sinks: [] })).toEqual(['graph.sources: expected a non-empty list, got []', 'graph.sinks: expected a non-empty list, got []']);
     expect(messages({ sources: [{ name: 's', datagen: { generator: 'nexmark' } }], steps: [{ name: 'x', from: 's' }], sinks: [{ name: 'o', from: 'x', console: {} }] })).toEqual([
-      'graph.steps[0]: expected exactly one step kind (filter, map, flatMap, keyBy, window, aggregate, union, join, dedupe), got none',
+      'graph.steps[0]: expected exactly one step kind (filter, map, flatMap, keyBy, window, aggregate, union, join, dedupe, lookup), got none',
     ]);
   });
 

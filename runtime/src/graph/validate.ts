@@ -241,9 +241,12 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo): void 
       break;
     }
     case 'druid': {
-      c.keys(s, ['url', 'query'], p);
-      c.string(s, 'url', p);
+      c.keys(s, ['url', 'query', 'refresh', 'timeout'], p);
+      const url = c.string(s, 'url', p);
+      if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) c.add(`${p}.url`, `expected an http(s) URL of a Druid router or broker, got ${show(url)}`);
       c.string(s, 'query', p);
+      c.duration(s, 'refresh', p, { positive: true });
+      c.duration(s, 'timeout', p, { positive: true });
       break;
     }
   }
@@ -301,10 +304,33 @@ function validateSink(c: Checker, o: Obj, path: string, node: NodeInfo): void {
       c.keys(s, ['path'], p);
       c.string(s, 'path', p);
       break;
-    case 'druid':
-      c.keys(s, ['datasourceRef'], p);
+    case 'druid': {
+      c.keys(s, ['datasourceRef', 'kafka', 'timestamp', 'transactionalIdPrefix'], p);
       c.string(s, 'datasourceRef', p);
+      c.string(s, 'transactionalIdPrefix', p, false);
+      const k = s['kafka'];
+      if (k !== undefined) {
+        if (!isObj(k)) c.add(`${p}.kafka`, `expected {brokers, topic} (the datasource's topic), got ${show(k)}`);
+        else {
+          c.keys(k, ['brokers', 'topic'], `${p}.kafka`);
+          const b = k['brokers'];
+          if (!(typeof b === 'string' && b !== '') && !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))) {
+            c.add(`${p}.kafka.brokers`, `expected "host:port" or a list of them, got ${show(b)}`);
+          }
+          c.string(k, 'topic', `${p}.kafka`);
+        }
+      }
+      const t = s['timestamp'];
+      if (t !== undefined) {
+        if (!isObj(t)) c.add(`${p}.timestamp`, `expected {column, format?}, got ${show(t)}`);
+        else {
+          c.keys(t, ['column', 'format'], `${p}.timestamp`);
+          c.string(t, 'column', `${p}.timestamp`);
+          c.oneOf(t, 'format', `${p}.timestamp`, ['millis', 'iso', 'auto', 'posix', 'micro', 'nano']);
+        }
+      }
       break;
+    }
   }
 }
 
@@ -454,8 +480,12 @@ export function checkGraph(raw: unknown, pathPrefix = 'graph'): { graph?: Valida
     c.add(`${first.path}.from`, `cycle between ${onCycle.map((n) => `"${n.name}"`).join(', ')}; a graph must be acyclic`);
     return { issues: c.issues };
   }
+  const tables = lookupTables(raw as Pick<GraphSpec, 'steps'>);
   for (const n of nodes.values()) {
-    if (n.role === 'source' && n.consumers.length === 0) c.add(n.path, `source "${n.name}" is not read by any step or sink`);
+    if (n.role !== 'source') continue;
+    if (tables.has(n.name)) {
+      if (n.consumers.length > 0) c.add(n.path, `source "${n.name}" is a lookup table (of a lookup step) and cannot also be read as a stream by ${n.consumers.map((x) => `"${x}"`).join(', ')}`);
+    } else if (n.consumers.length === 0) c.add(n.path, `source "${n.name}" is not read by any step or sink`);
   }
 
   const byName = new Map(entries.map((e) => [e.node.name, e]));
@@ -659,5 +689,32 @@ function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, inputs: 
       node.schema = in0.schema;
       break;
     }
+    case 'lookup': {
+      if (!isObj(v)) {
+        c.add(p, `expected {table: <druid source>, key: "<CEL>", column, fields?, onMissing?}, got ${show(v)}`);
+        break;
+      }
+      c.keys(v, ['table', 'key', 'column', 'fields', 'onMissing'], p);
+      const table = c.string(v, 'table', p);
+      const t = table === undefined ? undefined : nodes.get(table);
+      if (table !== undefined && (t?.role !== 'source' || t.kind !== 'druid')) {
+        const druids = [...nodes.values()].filter((n) => n.role === 'source' && n.kind === 'druid').map((n) => n.name);
+        c.add(`${p}.table`, `expected the name of a druid source (the lookup table), got ${show(table)}; druid sources: ${druids.join(', ') || '(none)'}`);
+      }
+      c.expr(v['key'], `${p}.key`, in0.schema);
+      c.string(v, 'column', p);
+      const f = v['fields'];
+      if (f !== undefined && !(Array.isArray(f) && f.length > 0 && f.every((x) => typeof x === 'string' && x !== ''))) c.add(`${p}.fields`, `expected a non-empty list of column names, got ${show(f)}`);
+      c.oneOf(v, 'onMissing', p, ['keep', 'drop']);
+      node.schema = undefined;
+      break;
+    }
   }
+}
+
+/** Names of the sources that `lookup` steps use as tables: they are not streams. */
+export function lookupTables(spec: Pick<GraphSpec, 'steps'>): Set<string> {
+  const out = new Set<string>();
+  for (const st of spec.steps ?? []) if (st.lookup && typeof st.lookup.table === 'string') out.add(st.lookup.table);
+  return out;
 }

@@ -71,6 +71,7 @@ import {
 import { addToHistory, driveSavepoint, freshCheckpoint, savepointRequestId } from './savepoints.ts';
 import { classify, deployedSpec } from './spec-diff.ts';
 import { describeIssues, durationMs, validateSpec } from './validation.ts';
+import { loadDruidRefs, resolveDruidRefs } from './druid-refs.ts';
 
 export interface StreamJobReconcilerDeps {
   readonly jobs: Informer<StreamJob>;
@@ -180,11 +181,16 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     const obs = await observe(observerDeps, job, { queryRuntime: job.status?.deployed !== undefined });
     const c: JobCtx = { job, log, obs, now };
     const issues = validateSpec(job.spec);
+    // druid sinks: a reference that does not resolve makes the spec invalid (checked again
+    // when the job config is written); the datasource may appear later, so look again soon.
+    const refIssues = issues.length === 0 ? resolveDruidRefs(job.spec.graph, await loadDruidRefs(deps.kube, job.metadata.namespace, job.spec.graph), job.metadata.namespace).issues : [];
+    issues.push(...refIssues);
     await recordObservation(c, issues);
 
     const op = c.job.status?.pendingOperation;
     if (op) return advance(c, op);
-    return decide(c, issues.length === 0 ? c.job.spec : undefined);
+    const res = await decide(c, issues.length === 0 ? c.job.spec : undefined);
+    return refIssues.length > 0 && !res ? { requeueAfter: 10_000 } : res;
   };
 
   // ---- shared objects --------------------------------------------------------------
@@ -550,7 +556,10 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
         const rt = o.kind === 'ServiceAccount' ? Rbac.ServiceAccount : o.kind === 'Role' ? Rbac.Role : Rbac.RoleBinding;
         await createIgnoringExists(rt, o);
       }
-      await createIgnoringExists(Resources.ConfigMap, configMap(c.job, target, jobConfig(c.job, spec, spec.replicas, op.restoreFrom)));
+      const ns = c.job.metadata.namespace as string;
+      const druid = resolveDruidRefs(spec.graph, await loadDruidRefs(deps.kube, ns, spec.graph), ns);
+      if (druid.issues.length > 0) throw new Error(`cannot write the job config: ${describeIssues(druid.issues)}`);
+      await createIgnoringExists(Resources.ConfigMap, configMap(c.job, target, jobConfig(c.job, spec, spec.replicas, op.restoreFrom, druid.graph)));
       await record(c, 'starting', (s) => {
         s.deployed = {
           id: target,

@@ -127,11 +127,12 @@ function ms(text: string, fallback: number): number {
   return parseDuration(text) ?? fallback;
 }
 
-export function jobConfig(job: StreamJob, spec: StreamJobSpec, parallelism: number, restoreFrom: string | undefined): JobConfig {
+/** `graph`: spec.graph with references resolved (see druid-refs.ts); default spec.graph. */
+export function jobConfig(job: StreamJob, spec: StreamJobSpec, parallelism: number, restoreFrom: string | undefined, graph: unknown = spec.graph): JobConfig {
   return {
     contractVersion: CONTRACT_VERSION,
     jobName: job.metadata.name,
-    graph: spec.graph,
+    graph,
     parallelism,
     maxParallelism: spec.maxParallelism,
     checkpointing: {

@@ -1,0 +1,55 @@
+// Druid SQL over HTTP: POST <url>/druid/v2/sql {query, resultFormat: "object"} → an array
+// of row objects. Used by the druid source (a bounded stream) and by lookup tables.
+// Failures carry the source's name and Druid's own message (errorMessage / error), so a bad
+// query reads "source "countries": Druid SQL failed (HTTP 400): Column 'x' not found ...".
+import { request } from 'undici';
+import { TributaryError } from '../../errors.ts';
+
+export interface DruidSqlOptions {
+  url: string;
+  query: string;
+  timeoutMs: number;
+  /** Who runs it, for messages: e.g. `source "countries"`. */
+  who: string;
+}
+
+function druidMessage(body: string): string {
+  try {
+    const j = JSON.parse(body) as Record<string, unknown>;
+    const parts = [j['errorMessage'], j['error'], j['errorClass']].filter((x): x is string => typeof x === 'string' && x !== '');
+    if (parts.length > 0) return parts[0] === j['errorMessage'] ? String(parts[0]) : parts.join(': ');
+  } catch {
+    // not JSON: a proxy's or a servlet's page
+  }
+  return body.slice(0, 500).trim() || '(empty response)';
+}
+
+export async function runDruidSql(o: DruidSqlOptions): Promise<Record<string, unknown>[]> {
+  const endpoint = `${o.url.replace(/\/+$/, '')}/druid/v2/sql`;
+  let status: number;
+  let text: string;
+  try {
+    const res = await request(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: o.query, resultFormat: 'object' }),
+      headersTimeout: o.timeoutMs,
+      bodyTimeout: o.timeoutMs,
+    });
+    status = res.statusCode;
+    text = await res.body.text();
+  } catch (e) {
+    throw new TributaryError('TRIB_CONNECTOR_FAILED', `${o.who}: Druid at ${o.url} is unreachable: ${(e as Error).message}`, { cause: e });
+  }
+  if (status !== 200) {
+    throw new TributaryError('TRIB_CONNECTOR_FAILED', `${o.who}: Druid SQL failed (HTTP ${status}): ${druidMessage(text)}`);
+  }
+  let rows: unknown;
+  try {
+    rows = JSON.parse(text);
+  } catch (e) {
+    throw new TributaryError('TRIB_CONNECTOR_FAILED', `${o.who}: Druid SQL returned no JSON: ${text.slice(0, 200)}`, { cause: e });
+  }
+  if (!Array.isArray(rows)) throw new TributaryError('TRIB_CONNECTOR_FAILED', `${o.who}: Druid SQL returned ${typeof rows}, expected a list of rows`);
+  return rows as Record<string, unknown>[];
+}
