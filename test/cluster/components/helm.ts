@@ -12,6 +12,8 @@ import { runToLog } from '../process.ts';
  * 2 shared cores: see charts/tributary/README.md.
  */
 export const helmVersion = '3.19.0';
+/** The k8s.io/client-go minor Helm 3.19 is built with (its go.mod: v0.34). */
+const helmKubeMinor = '34';
 
 export function helmPath(): string {
   return join(cacheRoot(), `helm-${helmVersion}`, 'bin', 'helm');
@@ -40,7 +42,7 @@ export async function ensureHelm(): Promise<string> {
         'install',
         '-trimpath',
         '-ldflags',
-        `-s -w -X helm.sh/helm/v3/internal/version.version=v${helmVersion}`,
+        ldflags(),
         `helm.sh/helm/v3/cmd/helm@v${helmVersion}`,
       ],
       logFile,
@@ -57,6 +59,22 @@ export async function ensureHelm(): Promise<string> {
     });
   }
   return bin;
+}
+
+/**
+ * What Helm's Makefile sets: its version, and the Kubernetes version `helm template`/`lint`
+ * assume without a cluster (else 1.20, which fails the chart's kubeVersion constraint).
+ */
+function ldflags(): string {
+  const x = (v: string, val: string) => `-X helm.sh/helm/v3/${v}=${val}`;
+  return [
+    '-s -w',
+    x('internal/version.version', `v${helmVersion}`),
+    x('pkg/lint/rules.k8sVersionMajor', '1'),
+    x('pkg/lint/rules.k8sVersionMinor', helmKubeMinor),
+    x('pkg/chartutil.k8sVersionMajor', '1'),
+    x('pkg/chartutil.k8sVersionMinor', helmKubeMinor),
+  ].join(' ');
 }
 
 function builtVersion(bin: string): string | undefined {
