@@ -1,5 +1,6 @@
 // kafkajs client construction shared by the Kafka source and sink: brokers from the spec,
 // kafkajs logs routed to pino (warnings and errors only).
+import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';

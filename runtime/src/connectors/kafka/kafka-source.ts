@@ -16,6 +16,7 @@
 // cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the
 // dead-letter topic, with the error and its origin in headers; it never fails the job.
 import { randomUUID } from 'node:crypto';
+import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, Kafka as KafkaClient, Producer, Assigner, PartitionAssigner } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';

@@ -43,6 +43,7 @@
 // slot that commits its committables (commit first, then fence).
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, Message, Producer, Transaction, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -241,6 +242,7 @@ export class TransactionalKafkaSink implements SinkWriter {
     if (!captured) throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `kafkajs internals changed: producer id of ${id} not observed`);
     const c = captured as { pid: string; epoch: number };
     const tp: TxnProducer = { id, kafka, producer, producerId: c.pid, producerEpoch: c.epoch };
+    this.ctx.logger.debug({ sink: this.ctx.sinkName, slot: this.ctx.slot, transactionalId: id, producerId: c.pid, producerEpoch: c.epoch }, 'transactional producer initialized');
     this.all.push(tp);
     return tp;
   }
@@ -338,6 +340,7 @@ export class TransactionalKafkaSink implements SinkWriter {
       this.check();
       const { p, txn } = await e.ready;
       this.prepared.push({ checkpointId, p, txn, committable: { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, checkpointId } });
+      this.ctx.logger.debug({ sink: this.ctx.sinkName, slot: this.ctx.slot, checkpointId, transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, records: e.records }, 'transaction pre-committed');
     }
     this.check();
     return this.prepared.map((x) => x.committable);
@@ -354,6 +357,7 @@ export class TransactionalKafkaSink implements SinkWriter {
       const x = this.prepared[0] as Prepared;
       try {
         await x.txn.commit();
+        this.ctx.logger.debug({ sink: this.ctx.sinkName, slot: this.ctx.slot, upTo: checkpointId, ...x.committable }, 'transaction committed');
       } catch (e) {
         throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `sink "${this.ctx.sinkName}": commit of ${x.p.id} (checkpoint ${x.checkpointId}) failed: ${(e as Error).message}`, { cause: e });
       }

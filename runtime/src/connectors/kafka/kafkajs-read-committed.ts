@@ -1,0 +1,70 @@
+// Fix for a kafkajs 2.2.4 bug that makes read_committed consumers return records of ABORTED
+// transactions: consumer/filterAbortedMessages.js walks the fetch response's aborted
+// transactions assuming they are sorted by first offset and registers at most one per
+// record, but brokers list them in index order (by the offset of their abort marker), so
+// with several aborted transactions in one fetch (e.g. after an exactly-once sink was
+// fenced on recovery) some are never recognised and their records pass as committed.
+// This module installs a corrected filter (sorted, every transaction that started at or
+// before the record) into the CommonJS module cache; it must be evaluated before kafkajs
+// is first loaded, so Kafka modules import it ahead of 'kafkajs'. kafkajs is frozen
+// (last release 2023), so the patch is pinned to its file layout; `patched` reports
+// whether it took effect.
+import { createRequire } from 'node:module';
+
+interface AbortedTxn {
+  producerId: string;
+  firstOffset: string;
+}
+interface Msg {
+  offset: string;
+  batchContext: { producerId: string; inTransaction: boolean };
+  key?: Buffer | null;
+}
+
+const require = createRequire(import.meta.url);
+
+const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
+
+/** As kafkajs: a control record key of version 0, type 0 (ABORT). */
+function isAbortMarker(m: Msg): boolean {
+  return m.key ? Buffer.from(m.key).equals(ABORT_MARKER_KEY) : false;
+}
+
+function filterAbortedMessages({ messages, abortedTransactions }: { messages: Msg[]; abortedTransactions?: AbortedTxn[] }): Msg[] {
+  if (!abortedTransactions || abortedTransactions.length === 0) return messages;
+  const remaining = [...abortedTransactions].sort((a, b) => {
+    const x = BigInt(a.firstOffset);
+    const y = BigInt(b.firstOffset);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  const aborted = new Set<string>();
+  return messages.filter((m) => {
+    const off = BigInt(m.offset);
+    while (remaining.length > 0 && off >= BigInt((remaining[0] as AbortedTxn).firstOffset)) aborted.add(String((remaining.shift() as AbortedTxn).producerId));
+    const pid = String(m.batchContext.producerId);
+    if (isAbortMarker(m)) {
+      aborted.delete(pid);
+      return true;
+    }
+    return !(aborted.has(pid) && m.batchContext.inTransaction);
+  });
+}
+
+function install(): boolean {
+  let file: string;
+  try {
+    file = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
+  } catch {
+    return false;
+  }
+  const batchFile = require.resolve('kafkajs/src/consumer/batch.js');
+  if (require.cache[batchFile]) return require.cache[file]?.exports === filterAbortedMessages; // kafkajs loaded first
+  const original = require(file) as unknown;
+  if (typeof original !== 'function') return false;
+  const mod = require.cache[file];
+  if (!mod) return false;
+  mod.exports = filterAbortedMessages;
+  return true;
+}
+
+export const patched = install();
