@@ -146,6 +146,24 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
     });
   }
 
+  it('renders the CRD, leader-election and metrics switches', async () => {
+    const kindsOf = async (...set: string[]) => {
+      const out = await sh(helm, ['template', 'r', chart, '-n', relNs, ...set.flatMap((s) => ['--set', s])]);
+      return parseAllDocuments(out).map((d) => d.toJS() as { kind: string; metadata: { annotations?: Record<string, string> }; spec?: { strategy?: { type?: string } } } | null).filter((d) => d !== null);
+    };
+    const noKeep = (await kindsOf('crds.keep=false')).filter((d) => d.kind === 'CustomResourceDefinition');
+    expect(noKeep.length).toBe(2);
+    for (const c of noKeep) expect(c.metadata.annotations?.['helm.sh/resource-policy']).toBeUndefined();
+    expect((await kindsOf('crds.install=false')).filter((d) => d.kind === 'CustomResourceDefinition')).toEqual([]);
+    const single = await kindsOf('leaderElection.enabled=false');
+    expect(single.find((d) => d.kind === 'Deployment')?.spec?.strategy?.type).toBe('Recreate');
+    expect(single.filter((d) => d.kind === 'Role')).toEqual([]);
+    await expect(kindsOf('leaderElection.enabled=false', 'replicas=2')).rejects.toThrow(/needs leaderElection.enabled=true/);
+    await expect(kindsOf('logLevel=loud')).rejects.toThrow(/logLevel/);
+    const sm = await kindsOf('metrics.serviceMonitor.enabled=true');
+    expect(sm.map((d) => d.kind)).toContain('ServiceMonitor');
+  });
+
   it('helm install: the operator runs in a restricted namespace, leads, and reconciles with only its RBAC', async () => {
     // WORKAROUND (operator gap): the operator's in-cluster loader reads the service-account
     // files at the absolute /var/run/secrets/... path, but under the node agent they live
