@@ -118,8 +118,10 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
   }, 180_000);
 
   it('passes helm lint', async () => {
-    const out = await sh(helm, ['lint', chart, '--strict', '--set', `watchNamespaces={${watchNs}}`]);
-    expect(out).toContain('0 chart(s) failed');
+    for (const set of [[], ['--set', `watchNamespaces={${watchNs}}`]]) {
+      const out = await sh(helm, ['lint', chart, '--strict', ...set]);
+      expect(out).toContain('0 chart(s) failed');
+    }
   });
 
   for (const mode of ['all namespaces (ClusterRole)', 'watched namespaces (Roles)'] as const) {
@@ -263,6 +265,11 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
       return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? pods : undefined;
     }, 120_000, 1_000);
     expect(slots.map((p) => p.spec?.containers?.[0]?.image)).toEqual(['tributary/runtime:dev', 'tributary/runtime:dev']);
+    // Running = every slot ready and slot 0's control API reports the job RUNNING.
+    await waitFor('the StreamJob to be Running', async () => {
+      const j = await kube.get<StreamJob>(StreamJobs, watchNs, 'chart-job');
+      return j.status?.phase === 'Running' && !j.status.pendingOperation ? j : undefined;
+    }, 120_000, 1_000);
 
     // Sufficient: nothing the operator did was refused.
     const log = join(clusterPaths(process.env.TRIBUTARY_CLUSTER_DIR).logs, 'pods', `${relNs}_${operatorPod}_operator.log`);
