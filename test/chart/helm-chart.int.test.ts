@@ -13,7 +13,6 @@ import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Resources, type KubeClient, type KubeObject } from '../../operator/src/kube/index.ts';
-import { loadDefaultConnection } from '../../operator/src/kube/kubeconfig.ts';
 import { newClient, suffix, waitFor } from '../../operator/src/kube/testing/cluster.ts';
 import { DruidClient } from '../../operator/src/druid/client.ts';
 import type { DruidDatasource } from '../../operator/src/api/v1alpha1/druiddatasource.ts';
@@ -35,7 +34,6 @@ const otherNs = `chart-u-${id}`;
 const fullname = `${release}-tributary`; // the chart's fullname: release + chart name
 const sa = `system:serviceaccount:${relNs}:${fullname}`;
 const dataSource = `chart_${id}`;
-const kubeconfigCm = 'operator-kubeconfig';
 
 interface Lease extends KubeObject { spec?: { holderIdentity?: string; renewTime?: string } }
 interface Pod extends KubeObject {
@@ -167,29 +165,12 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
   });
 
   it('helm install: the operator runs in a restricted namespace, leads, and reconciles with only its RBAC', async () => {
-    // WORKAROUND (operator gap): the operator's in-cluster loader reads the service-account
-    // files at the absolute /var/run/secrets/... path, but under the node agent they live
-    // below $TRIBUTARY_POD_ROOT (the container's cwd). A kubeconfig with paths relative to
-    // it points the operator at its own projected token, so it still authenticates as the
-    // chart's ServiceAccount: the RBAC under test is the chart's.
-    const { server } = await loadDefaultConnection();
-    const sadir = '../../var/run/secrets/kubernetes.io/serviceaccount';
-    const kubeconfig = [
-      'apiVersion: v1', 'kind: Config', 'current-context: in-cluster',
-      `clusters: [{name: c, cluster: {server: "${server}", certificate-authority: ${sadir}/ca.crt}}]`,
-      `users: [{name: u, user: {tokenFile: ${sadir}/token}}]`,
-      'contexts: [{name: in-cluster, context: {cluster: c, user: u}}]', '',
-    ].join('\n');
-    await kube.create(Resources.ConfigMap, { metadata: { name: kubeconfigCm, namespace: relNs }, data: { config: kubeconfig } });
     const values = {
       image: { tag: 'dev' },
       runtimeImage: { tag: 'dev' },
       watchNamespaces: [watchNs],
       crds: { install: false },
       logLevel: 'debug',
-      extraEnv: [{ name: 'KUBECONFIG', value: 'etc/tributary-kubeconfig/config' }],
-      extraVolumes: [{ name: 'kubeconfig', configMap: { name: kubeconfigCm } }],
-      extraVolumeMounts: [{ name: 'kubeconfig', mountPath: '/etc/tributary-kubeconfig', readOnly: true }],
     };
     const t0 = Date.now();
     const valuesFile = join(mkdtempSync(join(tmpdir(), 'chart-test-')), 'values.json');

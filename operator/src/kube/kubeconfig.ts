@@ -23,7 +23,10 @@ export interface Connection {
   namespace?: string;
 }
 
-const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+// Under the local node agent a container's files live below TRIBUTARY_POD_ROOT (see
+// test/cluster/node-agent/README.md); in a real pod the variable is unset and this is the
+// kubelet's absolute path.
+const SA_DIR = join(process.env.TRIBUTARY_POD_ROOT ?? '/', 'var/run/secrets/kubernetes.io/serviceaccount');
 
 interface NamedCluster {
   name: string;
