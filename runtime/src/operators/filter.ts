@@ -2,17 +2,17 @@
 // fails to evaluate is counted and dropped.
 import type { CompiledExpr } from '../expr/cel.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
+import { ForwardingOutput } from './forwarding-output.ts';
 
-export class FilterOperator implements Output {
+export class FilterOperator extends ForwardingOutput {
   private readonly pred: CompiledExpr;
-  private readonly out: Output;
   private readonly buf: BatchBuilder;
   private readonly ctx: OperatorContext;
 
   constructor(pred: CompiledExpr, ctx: OperatorContext, out: Output) {
+    super(out);
     this.pred = pred;
     this.ctx = ctx;
-    this.out = out;
     this.buf = new BatchBuilder(out);
   }
 
@@ -38,17 +38,5 @@ export class FilterOperator implements Output {
     }
     ob.n = m;
     this.buf.flush();
-  }
-
-  watermark(wm: number): void {
-    this.out.watermark(wm);
-  }
-
-  idle(idle: boolean): void {
-    this.out.idle(idle);
-  }
-
-  end(): void {
-    this.out.end();
   }
 }

@@ -4,19 +4,19 @@
 import type { CompiledExpr, Rec } from '../expr/cel.ts';
 import { TributaryError } from '../errors.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
+import { ForwardingOutput } from './forwarding-output.ts';
 
-export class FlatMapOperator implements Output {
+export class FlatMapOperator extends ForwardingOutput {
   private readonly expr: CompiledExpr;
   private readonly as: string;
-  private readonly out: Output;
   private readonly buf: BatchBuilder;
   private readonly ctx: OperatorContext;
 
   constructor(expr: CompiledExpr, as: string | undefined, ctx: OperatorContext, out: Output) {
+    super(out);
     this.expr = expr;
     this.as = as ?? 'value';
     this.ctx = ctx;
-    this.out = out;
     this.buf = new BatchBuilder(out);
   }
 
@@ -37,17 +37,5 @@ export class FlatMapOperator implements Output {
       }
     }
     this.buf.flush();
-  }
-
-  watermark(wm: number): void {
-    this.out.watermark(wm);
-  }
-
-  idle(idle: boolean): void {
-    this.out.idle(idle);
-  }
-
-  end(): void {
-    this.out.end();
   }
 }

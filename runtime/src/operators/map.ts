@@ -1,19 +1,19 @@
 // map: projects each record to a new record of named CEL expressions (only those fields).
 import type { CompiledExpr, Rec } from '../expr/cel.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
+import { ForwardingOutput } from './forwarding-output.ts';
 
-export class MapOperator implements Output {
+export class MapOperator extends ForwardingOutput {
   private readonly names: string[];
   private readonly exprs: CompiledExpr[];
-  private readonly out: Output;
   private readonly buf: BatchBuilder;
   private readonly ctx: OperatorContext;
 
   constructor(fields: Record<string, CompiledExpr>, ctx: OperatorContext, out: Output) {
+    super(out);
     this.names = Object.keys(fields);
     this.exprs = Object.values(fields);
     this.ctx = ctx;
-    this.out = out;
     this.buf = new BatchBuilder(out);
   }
 
@@ -41,17 +41,5 @@ export class MapOperator implements Output {
     }
     ob.n = m;
     this.buf.flush();
-  }
-
-  watermark(wm: number): void {
-    this.out.watermark(wm);
-  }
-
-  idle(idle: boolean): void {
-    this.out.idle(idle);
-  }
-
-  end(): void {
-    this.out.end();
   }
 }

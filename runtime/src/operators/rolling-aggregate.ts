@@ -5,24 +5,24 @@ import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { accsFromJSON, accsToJSON, addAll, evaluateArgs, initAll, writeResults, type Aggregator } from './aggregators.ts';
 import { keyFieldsOf } from './key-selector.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
+import { ForwardingOutput } from './forwarding-output.ts';
 
-export class RollingAggregateOperator implements Output, StatefulOperator {
+export class RollingAggregateOperator extends ForwardingOutput implements StatefulOperator {
   readonly stateName: string;
   private readonly aggs: Aggregator[];
   private readonly keyFields: string[];
   private readonly ctx: OperatorContext;
-  private readonly out: Output;
   private readonly buf: BatchBuilder;
   private readonly backend: KeyedStateBackend;
   private readonly accs: KeyedState<unknown[]>;
   private readonly scratch: unknown[];
 
   constructor(stateName: string, keyFields: string[], aggs: Aggregator[], ctx: OperatorContext, out: Output) {
+    super(out);
     this.stateName = stateName;
     this.aggs = aggs;
     this.keyFields = keyFields;
     this.ctx = ctx;
-    this.out = out;
     this.buf = new BatchBuilder(out);
     this.scratch = new Array<unknown>(aggs.length).fill(undefined);
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
@@ -56,17 +56,5 @@ export class RollingAggregateOperator implements Output, StatefulOperator {
       this.buf.add(o, ts);
     }
     this.buf.flush();
-  }
-
-  watermark(wm: number): void {
-    this.out.watermark(wm);
-  }
-
-  idle(idle: boolean): void {
-    this.out.idle(idle);
-  }
-
-  end(): void {
-    this.out.end();
   }
 }

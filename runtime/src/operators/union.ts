@@ -1,11 +1,11 @@
 // union: merges several streams. Watermarks are already combined by the task's input gate.
 import type { Batch, MultiInputOperator, Output } from './types.ts';
+import { ForwardingOutput } from './forwarding-output.ts';
 
-export class UnionOperator implements MultiInputOperator {
-  private readonly out: Output;
+export class UnionOperator extends ForwardingOutput implements MultiInputOperator {
 
   constructor(out: Output) {
-    this.out = out;
+    super(out);
   }
 
   pushInput(_input: number, b: Batch): void {
@@ -14,17 +14,5 @@ export class UnionOperator implements MultiInputOperator {
 
   push(b: Batch): void {
     this.out.push(b);
-  }
-
-  watermark(wm: number): void {
-    this.out.watermark(wm);
-  }
-
-  idle(idle: boolean): void {
-    this.out.idle(idle);
-  }
-
-  end(): void {
-    this.out.end();
   }
 }
