@@ -11,6 +11,8 @@
 // the same way); 1 the job failed (here or in a peer: a lost link fails this slot too);
 // 2 bad environment or job config (retrying cannot help).
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isTributaryError } from './errors.ts';
 import { validateGraph } from './graph/validate.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
@@ -21,6 +23,7 @@ import { TributaryError } from './errors.ts';
 import { createLogger } from './telemetry/logger.ts';
 import { JobMetrics } from './telemetry/metrics.ts';
 import type { GraphSpec } from './graph/spec.ts';
+import type { LocalJob } from './exec/local-job.ts';
 import { DATA_PORT } from './control/contract.ts';
 
 const CONFIG_CODES = new Set(['TRIB_PEER_CONFIG', 'TRIB_GRAPH_INVALID', 'TRIB_GRAPH_LOAD', 'TRIB_CLI_USAGE', 'TRIB_CONNECTOR_UNSUPPORTED', 'TRIB_EXPR_INVALID']);
@@ -75,6 +78,11 @@ async function main(): Promise<number> {
   });
   await slot.listen();
   let control: ControlServer | undefined;
+  // Slot 0 after a stop-with-savepoint: the job that took it (its coordinator keeps the result).
+  let stoppedBy: LocalJob | undefined;
+  let stopRequested = false;
+  let signals = 0;
+  let wakeLinger: (() => void) | undefined;
   try {
     control = await startControlServer({
       host: env.podIp,
@@ -90,17 +98,23 @@ async function main(): Promise<number> {
               request: (req) => {
                 const job = slot.localJob;
                 if (!job) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `slot 0 is ${slot.jobState}: savepoints are possible once every slot is linked and running`);
+                if (req.stop) {
+                  stopRequested = true;
+                  stoppedBy = job;
+                }
                 return job.requestSavepoint(req);
               },
-              get: (id) => slot.localJob?.coordinator?.savepointStatus(id),
+              get: (id) => (slot.localJob ?? stoppedBy)?.coordinator?.savepointStatus(id),
+              // The folder name is validated by the server (sp-<n>): nothing outside savepoints/.
+              dispose: (folder) => rm(join(containerPath(cfg.stateDir, env.podRoot), 'savepoints', folder), { recursive: true, force: true }),
             }
           : undefined,
     });
     logger.info({ data: slot.address, control: `${env.podIp}:${control.port}`, parallelism: env.parallelism, token: controlToken !== undefined }, 'slot listening');
 
-    let signals = 0;
     const onSignal = (sig: string): void => {
       signals++;
+      wakeLinger?.();
       if (signals > 1) {
         logger.warn({ sig }, 'second signal: exiting now');
         logger.flush();
@@ -114,6 +128,18 @@ async function main(): Promise<number> {
 
     const result = await slot.run();
     logger.info({ ...result }, result.state === 'FINISHED' ? 'slot finished' : 'slot stopped');
+    // Slot 0 stopped by a stop-with-savepoint (not by a signal): the caller (the operator)
+    // still has to read the savepoint's outcome, so the control API stays up until SIGTERM
+    // (the operator deletes the pods once it has recorded the savepoint) or the linger time
+    // (TRIBUTARY_STOP_LINGER seconds, default 120) runs out.
+    if (env.slot === 0 && stopRequested && signals === 0 && result.state === 'STOPPED') {
+      const lingerS = Number(process.env['TRIBUTARY_STOP_LINGER'] ?? 120);
+      logger.info({ lingerSeconds: lingerS }, 'stopped with a savepoint: control API kept up until SIGTERM');
+      await new Promise<void>((resolve) => {
+        wakeLinger = resolve;
+        setTimeout(resolve, lingerS * 1000).unref();
+      });
+    }
     return 0;
   } finally {
     await control?.close();

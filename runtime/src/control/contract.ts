@@ -88,3 +88,11 @@ export interface SavepointStatus {
   readonly error?: string;
   readonly checkpointId?: number;
 }
+
+/**
+ * DELETE /v1/savepoints/{name} on slot 0 (additive): removes the savepoint folder
+ * `<stateDir>/savepoints/<name>` (name = the path's last segment, `sp-<n>`; nothing outside
+ * that folder can be named). 204 when removed or already absent. The operator calls it for
+ * savepoints it dropped beyond `savepoints.historyLimit`.
+ */
+export const SAVEPOINT_FOLDER_PATTERN = /^sp-\d+$/;

@@ -13,6 +13,7 @@ describe('control server', () => {
   const byReq = new Map<string, SavepointStatus>();
   const all = new Map<string, SavepointStatus>();
   let ready = false;
+  const disposed: string[] = [];
 
   beforeAll(async () => {
     const status: StatusResponse = { contractVersion: CONTRACT_VERSION, jobName: 'j', deploymentId: 'd', slot: 0, parallelism: 2, state: 'RUNNING' };
@@ -33,6 +34,9 @@ describe('control server', () => {
           return st;
         },
         get: (id) => all.get(id),
+        dispose: async (folder) => {
+          disposed.push(folder);
+        },
       },
     });
     base = `http://127.0.0.1:${server.port}`;
@@ -69,6 +73,15 @@ describe('control server', () => {
     expect(st.state).toBe('IN_PROGRESS');
     expect((await fetch(`${base}/v1/savepoints/unknown`)).status).toBe(404);
     expect((await post({ stop: 'yes' }, 's3cret')).status).toBe(400);
+  });
+
+  it('deletes savepoint folders by name (sp-<n> only) with the bearer token', async () => {
+    const del = (name: string, token?: string) => fetch(`${base}/v1/savepoints/${encodeURIComponent(name)}`, { method: 'DELETE', headers: token ? { authorization: `Bearer ${token}` } : {} });
+    expect((await del('sp-7')).status).toBe(401);
+    expect((await del('../checkpoints', 's3cret')).status).toBe(400);
+    expect((await del('sp-7/..', 's3cret')).status).toBe(400);
+    expect((await del('sp-7', 's3cret')).status).toBe(204);
+    expect(disposed).toEqual(['sp-7']);
   });
 
   it('reads the token from the file named in the environment', async () => {

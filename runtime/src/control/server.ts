@@ -2,7 +2,8 @@
 //   every slot   GET /healthz   GET /readyz   GET /metrics   GET /v1/status
 //   slot 0       POST /v1/savepoints {stop, requestId?} → 202 {id}
 //                GET  /v1/savepoints/{id} → {id, state, path?, error?, checkpointId?}
-// State-changing calls (POST) need `Authorization: Bearer <token>` when a token is
+//                DELETE /v1/savepoints/{folder} → 204 (folder `sp-<n>` under <stateDir>/savepoints)
+// State-changing calls (POST, DELETE) need `Authorization: Bearer <token>` when a token is
 // configured (the operator mounts one per job; its path is in TRIBUTARY_CONTROL_TOKEN_FILE).
 // Errors are JSON {error, code}. Requests bodies are capped at 64 KiB.
 import { timingSafeEqual } from 'node:crypto';
@@ -12,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { TributaryError, isTributaryError } from '../errors.ts';
-import { RuntimeEnv, type SavepointRequest, type SavepointStatus, type StatusResponse } from './contract.ts';
+import { RuntimeEnv, SAVEPOINT_FOLDER_PATTERN, type SavepointRequest, type SavepointStatus, type StatusResponse } from './contract.ts';
 
 export interface StatusSource {
   status(): StatusResponse;
@@ -24,6 +25,8 @@ export interface StatusSource {
 export interface SavepointControl {
   request(req: SavepointRequest): SavepointStatus;
   get(id: string): SavepointStatus | undefined;
+  /** Removes the folder `<stateDir>/savepoints/<folder>` (already validated against SAVEPOINT_FOLDER_PATTERN); absent = fine. */
+  dispose?(folder: string): Promise<void>;
 }
 
 export interface ControlServerOptions {
@@ -141,6 +144,20 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
         const id = decodeURIComponent(path.slice('/v1/savepoints/'.length));
         const st = o.savepoints.get(id);
         return st ? json(res, 200, st) : json(res, 404, { error: `no savepoint ${id}`, code: 'TRIB_CONTROL_NOT_FOUND' });
+      }
+      if (method === 'DELETE' && path.startsWith('/v1/savepoints/')) {
+        if (!authorized(req, o.token)) {
+          res.setHeader('www-authenticate', 'Bearer');
+          return json(res, 401, { error: 'missing or wrong bearer token', code: 'TRIB_CONTROL_UNAUTHORIZED' });
+        }
+        const folder = decodeURIComponent(path.slice('/v1/savepoints/'.length));
+        if (!SAVEPOINT_FOLDER_PATTERN.test(folder)) return json(res, 400, { error: `"${folder}" is not a savepoint folder name (sp-<n>)`, code: 'TRIB_CONTROL_BAD_REQUEST' });
+        if (!o.savepoints.dispose) return json(res, 405, { error: 'this slot cannot delete savepoints', code: 'TRIB_CONTROL_METHOD' });
+        await o.savepoints.dispose(folder);
+        o.logger?.info({ folder }, 'savepoint folder deleted');
+        res.writeHead(204);
+        res.end();
+        return;
       }
       return json(res, 405, { error: `${method} not allowed on ${path}`, code: 'TRIB_CONTROL_METHOD' });
     }
