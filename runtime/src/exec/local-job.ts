@@ -18,6 +18,9 @@ import type { SinkSpec, SourceSpec, StepSpec, WindowSpec } from '../graph/spec.t
 import type { NodeInfo, ValidatedGraph } from '../graph/validate.ts';
 import { createAggregator } from '../operators/aggregators.ts';
 import { DedupeOperator } from '../operators/dedupe.ts';
+import { LookupOperator } from '../operators/lookup.ts';
+import { LookupTable } from '../connectors/druid/lookup-table.ts';
+import { Counter } from 'prom-client';
 import { FanOut } from '../operators/fan-out.ts';
 import { FilterOperator } from '../operators/filter.ts';
 import { FlatMapOperator } from '../operators/flat-map.ts';
@@ -119,6 +122,8 @@ export interface JobResult {
 interface SlotParts {
   slot: Slot;
   sources: SourceTask[];
+  /** Lookup tables of this slot's lookup steps: loaded before the sources open, closed at the end. */
+  tables: LookupTable[];
   sinks: SinkOperator[];
   stateful: StatefulOperator[];
   checkpointer: SlotCheckpointer | undefined;
@@ -183,7 +188,7 @@ export class LocalJob {
     this.startedAt = Date.now();
     for (const s of opts.slots ?? [...Array(this.parallelism).keys()]) {
       if (!Number.isInteger(s) || s < 0 || s >= this.parallelism) throw new TributaryError('TRIB_CLI_USAGE', `slot ${s} is outside [0, ${this.parallelism})`);
-      const parts: SlotParts = { slot: new Slot(s), sources: [], sinks: [], stateful: [], checkpointer: undefined };
+      const parts: SlotParts = { slot: new Slot(s), sources: [], tables: [], sinks: [], stateful: [], checkpointer: undefined };
       this.slots.push(parts);
       this.slotByIndex.set(s, parts);
     }
@@ -450,6 +455,13 @@ export class LocalJob {
           restoreInto(op);
           return op;
         }
+        case 'lookup': {
+          const l = spec.lookup as NonNullable<StepSpec['lookup']>;
+          const src = this.graph.spec.sources.find((x) => x.name === l.table) as SourceSpec;
+          const table = new LookupTable({ name: l.table, spec: src.druid as NonNullable<SourceSpec['druid']>, column: l.column, logger: this.logger, onRefresh: (r) => this.lookupRefreshes().labels(l.table, r).inc() });
+          parts.tables.push(table);
+          return new LookupOperator(table, { key: this.expr(`${name}/lookup/key`, l.key, inSchema), column: l.column, ...(l.fields ? { fields: l.fields } : {}), onMissing: l.onMissing ?? 'keep' }, ctx, outputsOf(name));
+        }
         default:
           throw new TributaryError('TRIB_JOB_FAILED', `internal: cannot build ${node.kind} step ${name}`);
       }
@@ -602,12 +614,20 @@ export class LocalJob {
     return out;
   }
 
+  /** tributary_lookup_refreshes_total{table, result}: loads of lookup tables (result ok|failed). */
+  private lookupRefreshes(): Counter<'table' | 'result'> {
+    const name = 'tributary_lookup_refreshes_total';
+    return (this.metrics.registry.getSingleMetric(name) as Counter<'table' | 'result'> | undefined)
+      ?? new Counter({ name, help: 'Loads of lookup tables (a failed refresh keeps the last table)', labelNames: ['table', 'result'], registers: [this.metrics.registry] });
+  }
+
   async run(): Promise<JobResult> {
     if (this.state !== 'CREATED') throw new TributaryError('TRIB_JOB_FAILED', 'a LocalJob runs once');
     this.state = 'RUNNING';
     const started = Date.now();
     const sinks = this.slots.flatMap((p) => p.sinks.map((k) => ({ k, slot: p.slot })));
     const sources = this.slots.flatMap((p) => p.sources);
+    const tables = this.slots.flatMap((p) => p.tables);
     try {
       await Promise.all(
         sinks.map(({ k, slot }) =>
@@ -623,6 +643,7 @@ export class LocalJob {
           }),
         ),
       );
+      await Promise.all(tables.map((t) => t.open()));
       await Promise.all(sources.map((s) => s.open()));
       await this.coordinator?.start();
       this.logger.info({ parallelism: this.parallelism, maxParallelism: this.maxParallelism, tasks: this.plan.tasks.length }, 'job running');
@@ -661,10 +682,12 @@ export class LocalJob {
       this.coordinator?.stop('job failed');
       // Commits already under way belong to completed checkpoints; let them end before the sinks close.
       await Promise.allSettled([...this.commits]);
+      for (const t of tables) t.close();
       await Promise.allSettled([...sources.map((s) => s.close()), ...sinks.map(({ k }) => k.writer.close('failed'))]);
       if (e instanceof TributaryError) throw e;
       throw new TributaryError('TRIB_JOB_FAILED', `job failed: ${(e as Error).message}`, { cause: e });
     }
+    for (const t of tables) t.close();
     await Promise.all(sources.map((s) => s.close()));
     const outcome: CloseOutcome = this.stopRequested ? 'stopped' : 'finished';
     await Promise.all(sinks.map(({ k }) => k.writer.close(outcome)));

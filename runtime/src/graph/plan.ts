@@ -2,7 +2,7 @@
 // same slot), and which edges are exchanges. An edge out of a keyBy is a hash exchange
 // (records move to the slot owning their key group); union and join start a task of their
 // own that reads every input through a forward (same slot) or hash exchange.
-import type { NodeInfo, ValidatedGraph } from './validate.ts';
+import { lookupTables, type NodeInfo, type ValidatedGraph } from './validate.ts';
 
 export interface PlanInput {
   /** Producing node (the keyBy for hash exchanges). */
@@ -35,8 +35,11 @@ function startsTask(node: NodeInfo, g: ValidatedGraph): boolean {
 export function planGraph(g: ValidatedGraph): PhysicalPlan {
   const tasks: PlanTask[] = [];
   const taskOf = new Map<string, number>();
+  // Sources used as lookup tables are not streams: the lookup steps load them.
+  const tables = lookupTables(g.spec);
   for (const name of g.order) {
     const node = g.nodes.get(name) as NodeInfo;
+    if (node.role === 'source' && node.kind === 'druid' && tables.has(name)) continue;
     if (startsTask(node, g)) {
       const id = tasks.length;
       const inputs: PlanInput[] = node.inputs.map((from, input) => ({ from, input, exchange: g.nodes.get(from)?.kind === 'keyBy' ? 'hash' : 'forward' }));

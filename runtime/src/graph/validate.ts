@@ -483,7 +483,7 @@ export function checkGraph(raw: unknown, pathPrefix = 'graph'): { graph?: Valida
   const tables = lookupTables(raw as Pick<GraphSpec, 'steps'>);
   for (const n of nodes.values()) {
     if (n.role !== 'source') continue;
-    if (tables.has(n.name)) {
+    if (tables.has(n.name) && n.kind === 'druid') {
       if (n.consumers.length > 0) c.add(n.path, `source "${n.name}" is a lookup table (of a lookup step) and cannot also be read as a stream by ${n.consumers.map((x) => `"${x}"`).join(', ')}`);
     } else if (n.consumers.length === 0) c.add(n.path, `source "${n.name}" is not read by any step or sink`);
   }

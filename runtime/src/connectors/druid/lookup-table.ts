@@ -1,0 +1,97 @@
+// A lookup table: the rows of a druid source's SQL query keyed by one column, re-queried
+// every `refresh` (default 1m). Each slot holds its own copy (p queries per refresh).
+// Invariants: open() fails the job when the FIRST load fails (no table, no enrichment —
+// the error names the source and carries Druid's message); a later failed refresh keeps
+// the last good table, is logged and counted (result="failed"), and the next tick retries.
+// A refresh replaces the whole map at once, so a record never sees half a table. The table
+// is not checkpointed: after a restore it is loaded again (lookups read the current table).
+import type { Logger } from 'pino';
+import { parseDuration } from '../../graph/duration.ts';
+import type { DruidSourceSpec } from '../../graph/spec.ts';
+import { runDruidSql } from './druid-sql.ts';
+
+export type Row = Record<string, unknown>;
+
+export interface LookupTableOptions {
+  /** The druid source's name (for messages and metrics). */
+  name: string;
+  spec: DruidSourceSpec;
+  /** Column holding the key; rows without it are skipped. */
+  column: string;
+  logger: Logger;
+  onRefresh?: (result: 'ok' | 'failed') => void;
+}
+
+export const DEFAULT_REFRESH_MS = 60_000;
+
+export function keyString(v: unknown): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+}
+
+export function indexRows(rows: readonly Row[], column: string): Map<string, Row> {
+  const m = new Map<string, Row>();
+  for (const r of rows) {
+    const k = keyString(r[column]);
+    if (k !== undefined) m.set(k, r);
+  }
+  return m;
+}
+
+export class LookupTable {
+  private readonly o: LookupTableOptions;
+  private rows = new Map<string, Row>();
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing = false;
+  failures = 0;
+  loadedAt = 0;
+
+  constructor(o: LookupTableOptions) {
+    this.o = o;
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  get(key: string): Row | undefined {
+    return this.rows.get(key);
+  }
+
+  private load(): Promise<Row[]> {
+    return runDruidSql({ url: this.o.spec.url, query: this.o.spec.query, timeoutMs: parseDuration(this.o.spec.timeout ?? '30s') ?? 30_000, who: `lookup table "${this.o.name}"` });
+  }
+
+  async open(): Promise<void> {
+    this.rows = indexRows(await this.load(), this.o.column);
+    this.loadedAt = Date.now();
+    this.o.onRefresh?.('ok');
+    this.o.logger.info({ table: this.o.name, rows: this.rows.size }, 'lookup table loaded');
+    const every = parseDuration(this.o.spec.refresh ?? '1m') ?? DEFAULT_REFRESH_MS;
+    this.timer = setInterval(() => void this.refresh(), every);
+    this.timer.unref();
+  }
+
+  /** One refresh; failures keep the last table. Resolves either way. */
+  async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    try {
+      const next = indexRows(await this.load(), this.o.column);
+      this.rows = next;
+      this.loadedAt = Date.now();
+      this.o.onRefresh?.('ok');
+    } catch (e) {
+      this.failures++;
+      this.o.onRefresh?.('failed');
+      this.o.logger.warn({ table: this.o.name, failures: this.failures, err: (e as Error).message }, 'lookup table refresh failed; keeping the last table');
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,63 @@
+// lookup: enrichment from a table (see connectors/druid/lookup-table.ts). For each record,
+// `key` (CEL) gives the lookup key, compared as a string with the table's key column; the
+// matching row's fields (all but the key column, or `fields`) are merged over the record.
+// No match: the record passes unchanged (`keep`) or is dropped (`drop`). A key expression
+// that fails is counted as an expression error and the record is treated as unmatched.
+// Stateless: records keep their timestamps; watermarks pass through.
+import type { CompiledExpr } from '../expr/cel.ts';
+import { keyString, type LookupTable, type Row } from '../connectors/druid/lookup-table.ts';
+import { ForwardingOutput } from './forwarding-output.ts';
+import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
+
+export interface LookupOptions {
+  key: CompiledExpr;
+  column: string;
+  fields?: readonly string[];
+  onMissing: 'keep' | 'drop';
+}
+
+export function enrich(rec: Record<string, unknown>, row: Row, column: string, fields: readonly string[] | undefined): Record<string, unknown> {
+  const out = { ...rec };
+  if (fields) {
+    for (const f of fields) if (f in row) out[f] = row[f];
+  } else {
+    for (const [f, v] of Object.entries(row)) if (f !== column) out[f] = v;
+  }
+  return out;
+}
+
+export class LookupOperator extends ForwardingOutput {
+  private readonly table: LookupTable;
+  private readonly o: LookupOptions;
+  private readonly ctx: OperatorContext;
+  private readonly buf: BatchBuilder;
+
+  constructor(table: LookupTable, o: LookupOptions, ctx: OperatorContext, out: Output) {
+    super(out);
+    this.table = table;
+    this.o = o;
+    this.ctx = ctx;
+    this.buf = new BatchBuilder(out);
+  }
+
+  push(b: Batch): void {
+    const ob = this.buf.batch;
+    let m = 0;
+    for (let i = 0; i < b.n; i++) {
+      const r = b.recs[i] as Record<string, unknown>;
+      let k: string | undefined;
+      try {
+        k = keyString(this.o.key.evaluate(r));
+      } catch (e) {
+        this.ctx.metrics.expressionError(e);
+      }
+      const row = k === undefined ? undefined : this.table.get(k);
+      if (!row && this.o.onMissing === 'drop') continue;
+      ob.recs[m] = row ? enrich(r, row, this.o.column, this.o.fields) : r;
+      ob.ts[m] = b.ts[i] as number;
+      m++;
+    }
+    ob.n = m;
+    this.buf.flush();
+  }
+}
