@@ -2,6 +2,7 @@
 // Env: BENCH_RECORDS (default 3,000,000), BENCH_ROUNDS (default 3; the best round counts).
 import { checkpointBenchmarks } from './checkpoint.ts';
 import { runDataPlane, runInMemory, runRawTcp, type NetMeasurement } from './data-plane.ts';
+import { druidLatency } from './druid-latency.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
@@ -55,3 +56,5 @@ async function dataPlane(): Promise<void> {
 await main();
 await dataPlane();
 await checkpointBenchmarks();
+// Needs Kafka + Druid (the local cluster); prints a skip line when TRIBUTARY_DRUID_URL is unset.
+await druidLatency();
