@@ -24,7 +24,7 @@ import { createLogger } from './telemetry/logger.ts';
 import { JobMetrics } from './telemetry/metrics.ts';
 import type { GraphSpec } from './graph/spec.ts';
 import type { LocalJob } from './exec/local-job.ts';
-import { DATA_PORT } from './control/contract.ts';
+import { DATA_PORT, type SavepointStatus, type StatusResponse } from './control/contract.ts';
 
 const CONFIG_CODES = new Set(['TRIB_PEER_CONFIG', 'TRIB_GRAPH_INVALID', 'TRIB_GRAPH_LOAD', 'TRIB_CLI_USAGE', 'TRIB_CONNECTOR_UNSUPPORTED', 'TRIB_EXPR_INVALID']);
 
@@ -76,6 +76,14 @@ async function main(): Promise<number> {
     },
     ...(cfg.restoreFrom ? { restoreFrom: containerPath(cfg.restoreFrom, env.podRoot), allowNonRestoredState: cfg.allowNonRestoredState } : {}),
   });
+  // Paths in the control API are in-container paths (/state/savepoints/sp-3): what a new
+  // deployment's pods can open. Under the node agent the process sees them below its own pod
+  // root, which goes away with the pod, so the pod-root prefix is removed before reporting.
+  const stateHost = containerPath(cfg.stateDir, env.podRoot);
+  const reported = (p: string | undefined): string | undefined =>
+    p !== undefined && env.podRoot && stateHost !== cfg.stateDir && (p === stateHost || p.startsWith(`${stateHost}/`)) ? cfg.stateDir.replace(/\/$/, '') + p.slice(stateHost.length) : p;
+  const reportStatus = (st: StatusResponse): StatusResponse => (st.lastCheckpoint ? { ...st, lastCheckpoint: { ...st.lastCheckpoint, path: reported(st.lastCheckpoint.path) as string } } : st);
+  const reportSavepoint = (sp: SavepointStatus | undefined): SavepointStatus | undefined => (sp?.path === undefined ? sp : { ...sp, path: reported(sp.path) as string });
   await slot.listen();
   let control: ControlServer | undefined;
   // Slot 0 after a stop-with-savepoint: the job that took it (its coordinator keeps the result).
@@ -90,7 +98,7 @@ async function main(): Promise<number> {
       registry: metrics.registry,
       token: controlToken,
       logger,
-      source: { status: () => slot.status(), ready: () => slot.jobState === 'RUNNING' || slot.jobState === 'FINISHED' },
+      source: { status: () => reportStatus(slot.status()), ready: () => slot.jobState === 'RUNNING' || slot.jobState === 'FINISHED' },
       // Slot 0 hosts the coordinator; the job exists once the peers are linked.
       savepoints:
         env.slot === 0
@@ -104,7 +112,7 @@ async function main(): Promise<number> {
                 }
                 return job.requestSavepoint(req);
               },
-              get: (id) => (slot.localJob ?? stoppedBy)?.coordinator?.savepointStatus(id),
+              get: (id) => reportSavepoint((slot.localJob ?? stoppedBy)?.coordinator?.savepointStatus(id)),
               // The folder name is validated by the server (sp-<n>): nothing outside savepoints/.
               dispose: (folder) => rm(join(containerPath(cfg.stateDir, env.podRoot), 'savepoints', folder), { recursive: true, force: true }),
             }
