@@ -3,6 +3,7 @@
 import { checkpointBenchmarks } from './checkpoint.ts';
 import { runDataPlane, runInMemory, runRawTcp, type NetMeasurement } from './data-plane.ts';
 import { druidLatency } from './druid-latency.ts';
+import { operatorBenchmarks } from './streamjob-operator.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
@@ -58,3 +59,4 @@ await dataPlane();
 await checkpointBenchmarks();
 // Needs Kafka + Druid (the local cluster); prints a skip line when TRIBUTARY_DRUID_URL is unset.
 await druidLatency();
+await operatorBenchmarks();

@@ -72,11 +72,16 @@ export class RuntimeClient {
     return this.#call<SavepointStatus>('GET', `${base}/v1/savepoints/${encodeURIComponent(id)}`, token);
   }
 
+  /** DELETE /v1/savepoints/{folder}: slot 0 removes `<stateDir>/savepoints/<folder>` (sp-<n>). */
+  async deleteSavepoint(base: string, token: string, folder: string): Promise<void> {
+    await this.#call<unknown>('DELETE', `${base}/v1/savepoints/${encodeURIComponent(folder)}`, token);
+  }
+
   async close(): Promise<void> {
     if (this.#owned) await this.#dispatcher.close();
   }
 
-  async #call<T>(method: 'GET' | 'POST', url: string, token: string, body?: unknown): Promise<T> {
+  async #call<T>(method: 'GET' | 'POST' | 'DELETE', url: string, token: string, body?: unknown): Promise<T> {
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, {
@@ -105,6 +110,7 @@ export class RuntimeClient {
     if (code === 401 || code === 403) throw new RuntimeError(RuntimeErrorCodes.unauthorized, `${method} ${url}: ${code}`, { statusCode: code });
     if (code === 404) throw new RuntimeError(RuntimeErrorCodes.notFound, `${method} ${url}: 404 ${text.slice(0, 200)}`, { statusCode: code });
     if (code < 200 || code >= 300) throw new RuntimeError(RuntimeErrorCodes.rejected, `${method} ${url}: ${code} ${text.slice(0, 500)}`, { statusCode: code });
+    if (code === 204) return undefined as T;
     try {
       return JSON.parse(text) as T;
     } catch (err) {

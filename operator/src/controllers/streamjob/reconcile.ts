@@ -37,6 +37,7 @@ import type {
   OperationKind,
   PendingOperation,
   Phase,
+  SavepointRecord,
   StateSource,
   StreamJob,
   StreamJobSpec,
@@ -45,7 +46,7 @@ import type {
 import type { RuntimeClient } from '../../runtime-client/client.ts';
 import { finalize } from './cleanup.ts';
 import type { StreamJobMetrics } from './metrics.ts';
-import { observe, type Observation, type ObserverDeps } from './observer.ts';
+import { observe, slot0Url, type Observation, type ObserverDeps } from './observer.ts';
 import { backoffMs, defaultCadence, requeueFor, type Cadence } from './phases.ts';
 import {
   configMap,
@@ -443,9 +444,11 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
         if (p.state === 'completed') {
           const took = (c.now.getTime() - Date.parse(op.startedAt)) / 1000;
           deps.metrics.savepointDuration.observe({ result: 'completed', reason: op.kind }, took);
+          let dropped: SavepointRecord[] = [];
           await record(c, 'state-ready', (s) => {
-            const { kept } = addToHistory(s.savepoints, { id: p.id, path: p.path, reason: op.kind, parallelism: s.deployed?.parallelism ?? 0, completedAt: c.now.toISOString() }, c.job.spec.savepoints?.historyLimit ?? 10);
-            s.savepoints = kept;
+            const h = addToHistory(s.savepoints, { id: p.id, path: p.path, reason: op.kind, parallelism: s.deployed?.parallelism ?? 0, completedAt: c.now.toISOString() }, c.job.spec.savepoints?.historyLimit ?? 10);
+            s.savepoints = h.kept;
+            dropped = h.dropped;
             s.pendingOperation = { ...opNow, savepointId: p.id, restoreFrom: p.path, step: 'state-ready', stoppedAt: c.now.toISOString() };
             delete s.pendingOperation.message;
             s.phase = PHASE_OF[op.kind];
@@ -456,7 +459,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
             return s;
           });
           await deps.events.normal(c.job, 'SavepointCompleted', `savepoint ${p.id} at ${p.path} (${op.kind}, ${took.toFixed(1)}s)`);
-          await disposeDropped(c);
+          await disposeDropped(c, dropped);
           return advance(c, c.job.status!.pendingOperation!);
         }
         // failed
@@ -664,9 +667,11 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     if (p.state === 'in-progress') return { requeueAfter: 500 };
     if (p.state === 'completed') {
       deps.metrics.savepointDuration.observe({ result: 'completed', reason: 'manual' }, (c.now.getTime() - Date.parse(op.startedAt)) / 1000);
+      let dropped: SavepointRecord[] = [];
       await record(c, 'savepoint-done', (s) => {
-        const { kept } = addToHistory(s.savepoints, { id: p.id, path: p.path, reason: 'manual', parallelism: s.deployed?.parallelism ?? 0, completedAt: c.now.toISOString() }, c.job.spec.savepoints?.historyLimit ?? 10);
-        s.savepoints = kept;
+        const h = addToHistory(s.savepoints, { id: p.id, path: p.path, reason: 'manual', parallelism: s.deployed?.parallelism ?? 0, completedAt: c.now.toISOString() }, c.job.spec.savepoints?.historyLimit ?? 10);
+        s.savepoints = h.kept;
+        dropped = h.dropped;
         s.savepointNonce = nonce;
         delete s.pendingOperation;
         s.phase = 'Running';
@@ -674,7 +679,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
         return s;
       });
       await deps.events.normal(c.job, 'SavepointCompleted', `savepoint ${p.id} at ${p.path} (manual)`);
-      await disposeDropped(c);
+      await disposeDropped(c, dropped);
       return after(c.job);
     }
     const attempt = (op.attempt ?? 1) + 1;
@@ -707,10 +712,27 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     c.log.info({ pods: pods.map((p) => p.metadata?.name) }, 'old pods deleted');
   }
 
-  /** Savepoint folders beyond historyLimit: removed by a short-lived pod on the state volume. */
-  async function disposeDropped(c: JobCtx): Promise<void> {
-    void c;
-    // History is trimmed in status by addToHistory; the folders are disposed by cleanup.ts.
+  /**
+   * Savepoint folders beyond historyLimit (already gone from status): slot 0 of the job that
+   * just took the newest one deletes them (DELETE /v1/savepoints/{sp-<n>}; after a stop it
+   * keeps serving until its pod is deleted). Best effort and idempotent: a folder that could
+   * not be deleted is reported in a Warning Event and never blocks the operation (status no
+   * longer names it, so nothing restores from it).
+   */
+  async function disposeDropped(c: JobCtx, dropped: readonly SavepointRecord[]): Promise<void> {
+    const base = slot0Url(c.obs);
+    for (const sp of dropped) {
+      const folder = sp.path.split('/').filter(Boolean).at(-1) ?? '';
+      if (!/^sp-\d+$/.test(folder)) continue; // a user-provided restore path: not ours to delete
+      try {
+        if (!base || !c.obs.token) throw new Error('slot 0 has no pod IP');
+        await deps.runtime.deleteSavepoint(base, c.obs.token, folder);
+        c.log.info({ path: sp.path }, 'savepoint beyond historyLimit deleted');
+      } catch (err) {
+        c.log.warn({ path: sp.path, err: (err as Error).message }, 'could not delete a savepoint beyond historyLimit');
+        await deps.events.warning(c.job, 'SavepointNotDeleted', `savepoint ${sp.path} is beyond savepoints.historyLimit but could not be deleted: ${(err as Error).message}`);
+      }
+    }
   }
 }
 
