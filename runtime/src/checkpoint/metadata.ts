@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TributaryError } from '../errors.ts';
 import { HASH_FUNCTION, type KeyGroupRange } from '../state/key-groups.ts';
-import { SNAPSHOT_VERSION } from '../state/snapshot-format.ts';
+import { READABLE_SNAPSHOT_VERSIONS, SNAPSHOT_VERSION } from '../state/snapshot-format.ts';
 import { METADATA_FILE } from './checkpoint-storage.ts';
 import type { CheckpointKind } from './messages.ts';
 
@@ -89,8 +89,12 @@ export async function readMetadata(dir: string): Promise<CheckpointMetadata> {
   if (m.formatVersion !== CHECKPOINT_FORMAT_VERSION) {
     throw new TributaryError('TRIB_RESTORE_VERSION', `${dir}: checkpoint format version ${String(m.formatVersion)} is not supported (this runtime reads version ${CHECKPOINT_FORMAT_VERSION})`);
   }
-  if (m.keyHash !== HASH_FUNCTION || m.keyedStateFormatVersion !== SNAPSHOT_VERSION) {
-    throw new TributaryError('TRIB_RESTORE_VERSION', `${dir}: key hash ${m.keyHash} / keyed-state version ${m.keyedStateFormatVersion} differ from ${HASH_FUNCTION} / ${SNAPSHOT_VERSION}`);
+  // Keyed-state files carry their own version too; every readable version may be restored (v1 = JSON lines, v2 = binary).
+  if (m.keyHash !== HASH_FUNCTION || !READABLE_SNAPSHOT_VERSIONS.includes(m.keyedStateFormatVersion)) {
+    throw new TributaryError(
+      'TRIB_RESTORE_VERSION',
+      `${dir}: key hash ${m.keyHash} / keyed-state version ${m.keyedStateFormatVersion} not supported (this runtime reads ${HASH_FUNCTION} / versions ${READABLE_SNAPSHOT_VERSIONS.join(', ')})`,
+    );
   }
   for (const f of ['checkpointId', 'parallelism', 'maxParallelism'] as const) {
     if (!Number.isSafeInteger(m[f])) throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${dir}: ${METADATA_FILE} has no valid ${f}`);

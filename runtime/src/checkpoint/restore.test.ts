@@ -10,6 +10,9 @@ import { createLocalJob, type LocalJob } from '../exec/local-job.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph, type ValidatedGraph } from '../graph/validate.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
+import { writeSnapshotV1 } from '../state/snapshot-format-v1.ts';
+import { readSnapshotEntries } from '../state/snapshot-format.ts';
+import { sha256Hex } from './checkpoint-storage.ts';
 import { latestCheckpointPath } from './coordinator.ts';
 
 const COUNT = 30_000;
@@ -106,6 +109,39 @@ describe('checkpoints and savepoints (in-process)', () => {
     const meta = JSON.parse(await readFile(join(sp3.path, '_metadata.json'), 'utf8')) as { parallelism: number; operators: Record<string, { keyed: unknown[] }> };
     expect(meta.parallelism).toBe(3);
     expect(meta.operators['per-key']?.keyed.length).toBe(3);
+  }, 60_000);
+
+  it('restores a savepoint whose state files are keyed-state version 1 (JSON lines) at another parallelism', async () => {
+    const ref = await reference();
+    const graph = validateGraph(spec(20_000));
+    const store = new TransactionStore();
+    const stateDir = await tempDir();
+    const a = await startJob(graph, store, 2, stateDir);
+    await sleep(300);
+    const sp = await a.job.triggerSavepoint({ stop: true });
+    await a.done;
+    // Rewrite it as the previous runtime would have: v1 state files, keyedStateFormatVersion 1.
+    const metaPath = join(sp.path, '_metadata.json');
+    const meta = JSON.parse(await readFile(metaPath, 'utf8')) as { keyedStateFormatVersion: number; operators: Record<string, { keyed: { file: string; size: number; sha256: string }[] }> };
+    expect(meta.keyedStateFormatVersion).toBe(2);
+    let timers = 0;
+    for (const op of Object.values(meta.operators)) {
+      for (const f of op.keyed) {
+        const { header, groups } = readSnapshotEntries(await readFile(join(sp.path, f.file)));
+        const { version: _v, ...rest } = header;
+        for (const [, es] of groups) timers += es.filter((e) => e.state === 'timers').length;
+        const v1 = writeSnapshotV1(rest, groups);
+        await writeFile(join(sp.path, f.file), v1);
+        f.size = v1.length;
+        f.sha256 = sha256Hex(v1);
+      }
+    }
+    expect(timers).toBeGreaterThan(0);
+    meta.keyedStateFormatVersion = 1;
+    await writeFile(metaPath, JSON.stringify(meta));
+    const c = await startJob(graph, store, 3, stateDir, sp.path);
+    await c.done;
+    expect(sorted(store.committed)).toEqual(ref);
   }, 60_000);
 
   it('crash at random moments, restore from the latest checkpoint: same output', async () => {

@@ -1,8 +1,10 @@
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../errors.ts';
 import { canonicalKey, keyGroupOf, keyGroupRangeForSlot } from './key-groups.ts';
 import { KeyedStateBackend } from './keyed-state.ts';
-import { readSnapshotHeader } from './snapshot-format.ts';
+import { writeSnapshotV1 } from './snapshot-format-v1.ts';
+import { readSnapshotEntries, readSnapshotHeader } from './snapshot-format.ts';
 
 const MAXP = 16;
 
@@ -57,7 +59,7 @@ describe('keyed state snapshots', () => {
     const [b] = backendsFor(1) as [KeyedStateBackend];
     fill([b], ['a']);
     const h = readSnapshotHeader(b.snapshot());
-    expect(h).toMatchObject({ format: 'tributary-keyed-state', version: 1, maxParallelism: MAXP, keyGroupRange: { start: 0, end: 15 }, hash: 'murmur3_32/seed0/utf8-json-key' });
+    expect(h).toMatchObject({ format: 'tributary-keyed-state', version: 2, maxParallelism: MAXP, keyGroupRange: { start: 0, end: 15 }, hash: 'murmur3_32/seed0/utf8-json-key' });
   });
 
   it('rejects a corrupted snapshot (checksum)', () => {
@@ -82,5 +84,53 @@ describe('keyed state snapshots', () => {
     const r = new KeyedStateBackend(MAXP, { start: 0, end: 15 });
     r.state('count');
     expect(() => r.restore([b.snapshot()])).toThrow(/maxParallelism cannot change/);
+  });
+
+  const seenSer = { toJSON: (s: Set<string>) => [...s], fromJSON: (j: unknown) => new Set(j as string[]) };
+  const restoreInto = (p: number, snaps: Uint8Array[]): KeyedStateBackend[] =>
+    backendsFor(p).map((b) => {
+      b.state('count');
+      b.state('seen', seenSer);
+      b.restore(snaps);
+      return b;
+    });
+
+  it('restores version 1 (JSON lines) snapshots, also at another parallelism', () => {
+    const two = backendsFor(2);
+    fill(two, keys);
+    const before = contents(two);
+    // The version 1 encoder writes the same entries as the old runtime did.
+    const v1 = two.map((b) => {
+      const { header, groups } = readSnapshotEntries(b.snapshot());
+      const { version: _v, ...rest } = header;
+      return writeSnapshotV1(rest, groups);
+    });
+    expect(readSnapshotHeader(v1[0] as Uint8Array).version).toBe(1);
+    expect(contents(restoreInto(3, v1))).toEqual(before);
+    // Mixed versions (e.g. a v1 savepoint restored, then one slot re-snapshotted) also load.
+    expect(contents(restoreInto(1, [v1[0] as Uint8Array, (two[1] as KeyedStateBackend).snapshot()]))).toEqual(before);
+  });
+
+  it('refuses an unknown version with TRIB_STATE_INCOMPATIBLE', () => {
+    const [b] = backendsFor(1) as [KeyedStateBackend];
+    fill([b], keys);
+    const bytes = b.snapshot();
+    new DataView(bytes.buffer, bytes.byteOffset).setUint16(4, 99);
+    expect(() => restoreInto(1, [bytes])).toThrow(expect.objectContaining({ code: 'TRIB_STATE_INCOMPATIBLE' }));
+  });
+
+  it('refuses a truncated snapshot and a section that lies about its length', () => {
+    const [b] = backendsFor(1) as [KeyedStateBackend];
+    fill([b], keys);
+    const bytes = b.snapshot();
+    expect(() => restoreInto(1, [bytes.subarray(0, bytes.length - 7)])).toThrow(expect.objectContaining({ code: 'TRIB_STATE_CORRUPT' }));
+    // Corrupt a section length, then fix the CRC so only the structural checks can catch it.
+    const h = readSnapshotHeader(bytes);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const first = 10 + dv.getUint32(6);
+    expect(h.version).toBe(2);
+    dv.setUint32(first + 4, dv.getUint32(first + 4) - 1);
+    dv.setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)));
+    expect(() => restoreInto(1, [bytes])).toThrow(expect.objectContaining({ code: 'TRIB_STATE_CORRUPT' }));
   });
 });

@@ -3,12 +3,22 @@
 // any subset of groups. Keys are canonical key strings (key-groups.ts).
 import { TributaryError } from '../errors.ts';
 import { HASH_FUNCTION, type KeyGroupRange } from './key-groups.ts';
-import { readSnapshot, readSnapshotHeader, writeSnapshot, type SnapshotEntry } from './snapshot-format.ts';
+import { BinaryReader, stateCorrupt } from './binary-reader.ts';
+import type { BinaryWriter } from './binary-writer.ts';
+import { readSectionV1 } from './snapshot-format-v1.ts';
+import { readSnapshotHeader, snapshotSections, SnapshotWriter, SNAPSHOT_VERSION } from './snapshot-format.ts';
 
-/** Converts a state value to and from a JSON-encodable value for snapshots. */
+/**
+ * Converts a state value to and from its JSON form (state-format.md, "State values").
+ * Snapshots store the JSON form in TVE (version 2) or as JSON text (version 1, read only).
+ * `write`/`read` are optional fast paths: `write` must produce exactly the TVE of
+ * `toJSON(v)`, and `read` must accept any TVE of a valid JSON form.
+ */
 export interface StateSerializer<V> {
   toJSON(v: V): unknown;
   fromJSON(j: unknown): V;
+  write?(w: BinaryWriter, v: V): void;
+  read?(r: BinaryReader): V;
 }
 
 export const JSON_SERIALIZER: StateSerializer<unknown> = { toJSON: (v) => v, fromJSON: (j) => j };
@@ -39,6 +49,17 @@ export class KeyedState<V> {
     let t = this.tables[i];
     if (!t) this.tables[i] = t = new Map();
     t.set(key, value);
+  }
+
+  /** The map of key group `kg` (created when missing); `kg` must be inside the range. */
+  table(kg: number): Map<string, V> {
+    const i = kg - this.base;
+    if (i < 0 || i >= this.tables.length) {
+      throw new TributaryError('TRIB_JOB_FAILED', `key group ${kg} is outside this slot's range [${this.base}, ${this.base + this.tables.length - 1}] (state ${this.name})`);
+    }
+    let t = this.tables[i];
+    if (!t) this.tables[i] = t = new Map();
+    return t;
   }
 
   delete(kg: number, key: string): void {
@@ -94,43 +115,103 @@ export class KeyedStateBackend {
     this.afterRestore.push(fn);
   }
 
+  /** Bytes of the last snapshot: the next one starts with a buffer that size (fewer regrowth copies). */
+  private lastSnapshotSize = 64 * 1024;
+
+  /** A version 2 snapshot: per key group with state, per state, its entries in TVE. */
   snapshot(): Uint8Array {
     for (const fn of this.beforeSnapshot) fn();
-    const n = this.range.end - this.range.start + 1;
-    const groups: [number, SnapshotEntry[]][] = [];
-    for (let i = 0; i < n; i++) {
-      const entries: SnapshotEntry[] = [];
-      for (const s of this.states.values()) {
-        const t = s.tables[i];
-        if (t) for (const [key, v] of t) entries.push({ state: s.name, key, value: s.serializer.toJSON(v) });
-      }
-      if (entries.length > 0) groups.push([i + this.range.start, entries]);
-    }
-    return writeSnapshot(
-      { format: 'tributary-keyed-state', version: 1, hash: HASH_FUNCTION, maxParallelism: this.maxParallelism, keyGroupRange: this.range, states: [...this.states.keys()] },
-      groups,
+    const states = [...this.states.values()];
+    const sw = new SnapshotWriter(
+      { format: 'tributary-keyed-state', version: SNAPSHOT_VERSION, hash: HASH_FUNCTION, maxParallelism: this.maxParallelism, keyGroupRange: this.range, states: states.map((s) => s.name) },
+      this.lastSnapshotSize + (this.lastSnapshotSize >> 3),
     );
+    const w = sw.w;
+    const n = this.range.end - this.range.start + 1;
+    for (let i = 0; i < n; i++) {
+      let open = false;
+      for (let si = 0; si < states.length; si++) {
+        const s = states[si] as KeyedState<unknown>;
+        const t = s.tables[i];
+        if (!t || t.size === 0) continue;
+        if (!open) {
+          sw.beginSection(i + this.range.start);
+          open = true;
+        }
+        w.varuint(si);
+        w.varuint(t.size);
+        const ser = s.serializer;
+        if (ser.write) {
+          for (const [key, v] of t) {
+            w.string(key);
+            ser.write(w, v);
+          }
+        } else {
+          for (const [key, v] of t) {
+            w.string(key);
+            w.value(ser.toJSON(v));
+          }
+        }
+      }
+      if (open) sw.endSection();
+    }
+    const out = sw.finish();
+    this.lastSnapshotSize = out.length;
+    return out;
   }
 
   /**
    * Loads the key groups of this backend's range from any number of snapshots (e.g. all
-   * slots of a job taken at another parallelism). States must be registered first.
+   * slots of a job taken at another parallelism), of any readable version. States must be
+   * registered first.
    */
   restore(snapshots: readonly Uint8Array[]): void {
-    for (const bytes of snapshots) {
+    const headers = snapshots.map((bytes) => {
       const h = readSnapshotHeader(bytes);
       if (h.maxParallelism !== this.maxParallelism) {
         throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `snapshot has maxParallelism ${h.maxParallelism}, this job has ${this.maxParallelism}; maxParallelism cannot change`);
       }
       if (h.hash !== HASH_FUNCTION) throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `snapshot key hash ${h.hash} differs from ${HASH_FUNCTION}`);
-    }
-    for (const bytes of snapshots) {
-      for (const [kg, e] of readSnapshot(bytes, this.range)) {
-        const s = this.states.get(e.state);
-        if (!s) throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `snapshot holds state "${e.state}" that no operator registered`);
-        s.put(kg, e.key, s.serializer.fromJSON(e.value));
+      return h;
+    });
+    const stateOf = (name: string): KeyedState<unknown> => {
+      const s = this.states.get(name);
+      if (!s) throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `snapshot holds state "${name}" that no operator registered`);
+      return s;
+    };
+    snapshots.forEach((bytes, f) => {
+      const h = headers[f] as (typeof headers)[number];
+      if (h.version === 1) {
+        for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
+          for (const e of readSectionV1(bytes, start, end)) {
+            const s = stateOf(e.state);
+            s.put(kg, e.key, s.serializer.fromJSON(e.value));
+          }
+        }
+        return;
       }
-    }
+      if (!Array.isArray(h.states)) stateCorrupt('header lists no states');
+      const byIndex = h.states.map((name) => (typeof name === 'string' ? name : stateCorrupt('header state name is not a string')));
+      const r = new BinaryReader(bytes);
+      for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
+        r.pos = start;
+        r.end = end;
+        while (r.pos < end) {
+          const si = r.varuint();
+          const name = byIndex[si];
+          if (name === undefined) stateCorrupt(`state index ${si} not in the header (key group ${kg})`);
+          const s = stateOf(name);
+          const t = s.table(kg);
+          const ser = s.serializer;
+          const count = r.varuint();
+          if (count > end - r.pos) stateCorrupt(`${count} entries in ${end - r.pos} bytes (key group ${kg})`);
+          for (let k = 0; k < count; k++) {
+            const key = r.string();
+            t.set(key, ser.read ? ser.read(r) : ser.fromJSON(r.value()));
+          }
+        }
+      }
+    });
     for (const fn of this.afterRestore) fn();
   }
 }

@@ -2,7 +2,9 @@
 // deduplicated by (key group, key, namespace, timestamp), fire in timestamp order, and are
 // written into keyed state per key group on snapshot, so they move with their key group on
 // rescale (Flink's InternalTimerService).
-import type { KeyedState, KeyedStateBackend } from '../state/keyed-state.ts';
+import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
+import { TAG_ARRAY, type BinaryWriter } from '../state/binary-writer.ts';
+import type { KeyedState, KeyedStateBackend, StateSerializer } from '../state/keyed-state.ts';
 
 export interface Timer {
   ts: number;
@@ -18,25 +20,74 @@ function less(a: Timer, b: Timer): boolean {
   return a.ts < b.ts || (a.ts === b.ts && a.id < b.id);
 }
 
+/** A pending timer as the keyed state holds it between snapshot/restore and the heap (Timer objects qualify). */
+interface TimerEntry {
+  ts: number;
+  ns: number | string;
+}
+
+/**
+ * JSON form `[[timestamp, namespace], …]` per key (state-format.md). The binary fast path
+ * writes exactly the TVE of that form straight from the Timer objects (no pair arrays).
+ */
+const TIMERS_SERIALIZER: StateSerializer<TimerEntry[]> = {
+  toJSON: (list) => list.map((t) => [t.ts, t.ns]),
+  fromJSON: (j) => (j as [number, number | string][]).map(([ts, ns]) => ({ ts, ns })),
+  write(w: BinaryWriter, list: TimerEntry[]): void {
+    w.u8(TAG_ARRAY);
+    w.varuint(list.length);
+    for (const t of list) {
+      w.u8(TAG_ARRAY);
+      w.varuint(2);
+      w.number(t.ts);
+      w.value(t.ns);
+    }
+  },
+  read(r: BinaryReader): TimerEntry[] {
+    const n = r.arrayLength();
+    const out = new Array<TimerEntry>(n);
+    for (let i = 0; i < n; i++) {
+      if (r.arrayLength() !== 2) stateCorrupt('a timer is not a [timestamp, namespace] pair');
+      const ts = r.number();
+      const ns = r.value() as number | string;
+      out[i] = { ts, ns };
+    }
+    return out;
+  },
+};
+
 export class TimerService {
   private readonly heap: Timer[] = [];
   private readonly byId = new Map<string, Timer>();
-  private state: KeyedState<[number, number | string][]> | undefined;
+  private state: KeyedState<TimerEntry[]> | undefined;
 
   /** Persists the timers in `backend` under state `name` (snapshot) and reloads them (restore). */
   bind(backend: KeyedStateBackend, name: string): this {
-    const st = backend.state<[number, number | string][]>(name);
+    const st = backend.state<TimerEntry[]>(name, TIMERS_SERIALIZER);
     this.state = st;
     backend.onSnapshot(() => {
+      // Group the live timers by key group and key; the lists hold the Timer objects themselves.
       st.clear();
       for (const t of this.byId.values()) {
-        const list = st.get(t.kg, t.key);
-        if (list) list.push([t.ts, t.ns]);
-        else st.put(t.kg, t.key, [[t.ts, t.ns]]);
+        const table = st.table(t.kg);
+        const list = table.get(t.key);
+        if (list) list.push(t);
+        else table.set(t.key, [t]);
       }
     });
     backend.onRestore(() => {
-      for (const [kg, key, list] of st.entries()) for (const [ts, ns] of list) this.register(kg, key, ns, ts);
+      // Bulk load: append every timer, then one O(n) heapify instead of n sift-ups.
+      const h = this.heap;
+      for (const [kg, key, list] of st.entries()) {
+        for (const e of list) {
+          const id = TimerService.id(kg, key, e.ns, e.ts);
+          if (this.byId.has(id)) continue;
+          const t: Timer = { ts: e.ts, kg, key, ns: e.ns, id, deleted: false };
+          this.byId.set(id, t);
+          h.push(t);
+        }
+      }
+      for (let i = (h.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
       st.clear();
     });
     return this;
@@ -105,7 +156,11 @@ export class TimerService {
     const last = h.pop() as Timer;
     if (h.length === 0) return;
     h[0] = last;
-    let i = 0;
+    this.siftDown(0);
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
