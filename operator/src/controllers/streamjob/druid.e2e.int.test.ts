@@ -33,14 +33,10 @@ const druidUrl = process.env.TRIBUTARY_DRUID_URL ?? '';
 const PARTITIONS = 4;
 const COUNTRIES = ['de', 'fr', 'us', 'jp', 'br'];
 const MINUTE = 60_000;
-// The rescale part (2nd test) needs DRUID_E2E_RESCALE=1 until the runtime can restore on a
-// new pod from what it reported: it reports lastCheckpoint/savepoint paths as HOST paths
-// (stateDir resolved against TRIBUTARY_POD_ROOT, e.g. <pods>/<old pod>/root/state/checkpoints/
-// chk-3), the operator hands that back as restoreFrom, and the new slot resolves it against
-// ITS pod root again → TRIB_RESTORE_METADATA_MISSING, restart loop. (Seen with last-state;
-// savepoint mode additionally needed slot 0 to keep serving GET /v1/savepoints/{id} after a
-// stop-with-savepoint — being added to runtime/src/main.ts by the runtime's owner now.)
-// DRUID_E2E_UPGRADE_MODE picks the mode (default savepoint).
+// The rescale's upgrade mode: savepoint (stop-with-savepoint, restore at parallelism 3) by
+// default; DRUID_E2E_UPGRADE_MODE=last-state restores from the latest checkpoint instead.
+// (Needs the runtime's stop-with-savepoint to keep serving its outcome and in-container
+// paths in the control API: commits d37a65f and bb8b821's main.ts.) DRUID_E2E_RESCALE=0 skips it.
 const upgradeMode = (process.env.DRUID_E2E_UPGRADE_MODE ?? 'savepoint') as 'savepoint' | 'last-state';
 
 interface Click {
@@ -236,7 +232,7 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
     base0 = base;
   }, 240_000);
 
-  it.runIf(process.env.DRUID_E2E_RESCALE === '1')('rescale 2→3 while input keeps arriving: the Druid totals stay exact', async () => {
+  it.runIf(process.env.DRUID_E2E_RESCALE !== '0')('rescale 2→3 while input keeps arriving: the Druid totals stay exact', async () => {
     if (phaseA.length === 0) throw new Error('phase 1 did not run');
     const a = phaseA;
     const base = base0;
@@ -263,6 +259,7 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
     await untilDruidEquals(want, 120_000);
     // Still exact a while later: no duplicate commit arrives late.
     await new Promise((r) => setTimeout(r, 6_000));
-    expect(sorted(await druidTotals())).toEqual(sorted(want));
+    const later = await druidTotals();
+    if (JSON.stringify(sorted(later)) !== JSON.stringify(sorted(want))) throw new Error(`Druid totals changed after being exact (a late duplicate?)\n  want ${JSON.stringify(sorted(want))}\n  got  ${JSON.stringify(sorted(later))}`);
   }, 300_000);
 });
