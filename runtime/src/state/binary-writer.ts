@@ -68,9 +68,18 @@ export class BinaryWriter {
   varuint(v: number): void {
     this.ensure(8);
     const b = this.buf;
+    if (v >= 0x1000_0000) {
+      // Above 28 bits: the low 4 groups with int ops, then one division (timestamps ~ 2^41).
+      let lo = v % 0x1000_0000;
+      for (let i = 0; i < 4; i++) {
+        b[this.pos++] = (lo & 0x7f) | 0x80;
+        lo >>>= 7;
+      }
+      v = Math.floor(v / 0x1000_0000);
+    }
     while (v >= 0x80) {
-      b[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
+      b[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
     }
     b[this.pos++] = v;
   }
