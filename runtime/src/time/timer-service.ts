@@ -1,10 +1,14 @@
 // Per-key timers of one keyed operator instance, for one time domain. Timers are
-// deduplicated by (key group, key, namespace, timestamp), fire in timestamp order, and are
-// written into keyed state per key group on snapshot, so they move with their key group on
-// rescale (Flink's InternalTimerService).
+// deduplicated by (key group, key, namespace, timestamp) and fire in timestamp order (ties:
+// key group, then key, then namespace — deterministic, independent of registration order).
+// The index of live timers IS the keyed state (key group → key → list), so a snapshot writes
+// it as it stands and timers move with their key group on rescale (Flink's
+// InternalTimerService); the heap only orders them. A key's list is short (its open windows),
+// so dedupe and delete scan it instead of keeping a string id per timer.
 import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
 import { TAG_ARRAY, type BinaryWriter } from '../state/binary-writer.ts';
-import type { KeyedState, KeyedStateBackend, StateSerializer } from '../state/keyed-state.ts';
+import { MAX_MAX_PARALLELISM } from '../state/key-groups.ts';
+import { KeyedState, type KeyedStateBackend, type StateSerializer } from '../state/keyed-state.ts';
 
 export interface Timer {
   ts: number;
@@ -12,28 +16,30 @@ export interface Timer {
   key: string;
   /** Operator-defined namespace, e.g. a window start. */
   ns: number | string;
-  id: string;
   deleted: boolean;
 }
 
 function less(a: Timer, b: Timer): boolean {
-  return a.ts < b.ts || (a.ts === b.ts && a.id < b.id);
+  if (a.ts !== b.ts) return a.ts < b.ts;
+  if (a.kg !== b.kg) return a.kg < b.kg;
+  if (a.key !== b.key) return a.key < b.key;
+  const x = a.ns;
+  const y = b.ns;
+  if (typeof x === 'number' && typeof y === 'number') return x < y;
+  return String(x) < String(y);
 }
 
-/** A pending timer as the keyed state holds it between snapshot/restore and the heap (Timer objects qualify). */
-interface TimerEntry {
-  ts: number;
-  ns: number | string;
-}
+/** A restored timer before the restore hook gives it its key group and key (same shape as Timer). */
+const entry = (ts: number, ns: number | string): Timer => ({ ts, kg: -1, key: '', ns, deleted: false });
 
 /**
  * JSON form `[[timestamp, namespace], …]` per key (state-format.md). The binary fast path
  * writes exactly the TVE of that form straight from the Timer objects (no pair arrays).
  */
-const TIMERS_SERIALIZER: StateSerializer<TimerEntry[]> = {
+const TIMERS_SERIALIZER: StateSerializer<Timer[]> = {
   toJSON: (list) => list.map((t) => [t.ts, t.ns]),
-  fromJSON: (j) => (j as [number, number | string][]).map(([ts, ns]) => ({ ts, ns })),
-  write(w: BinaryWriter, list: TimerEntry[]): void {
+  fromJSON: (j) => (j as [number, number | string][]).map(([ts, ns]) => entry(ts, ns)),
+  write(w: BinaryWriter, list: Timer[]): void {
     w.u8(TAG_ARRAY);
     w.varuint(list.length);
     for (const t of list) {
@@ -43,14 +49,14 @@ const TIMERS_SERIALIZER: StateSerializer<TimerEntry[]> = {
       w.value(t.ns);
     }
   },
-  read(r: BinaryReader): TimerEntry[] {
+  read(r: BinaryReader): Timer[] {
     const n = r.arrayLength();
-    const out = new Array<TimerEntry>(n);
+    const out = new Array<Timer>(n);
     for (let i = 0; i < n; i++) {
       if (r.arrayLength() !== 2) stateCorrupt('a timer is not a [timestamp, namespace] pair');
       const ts = r.number();
       const ns = r.value() as number | string;
-      out[i] = { ts, ns };
+      out[i] = entry(ts, ns);
     }
     return out;
   },
@@ -58,64 +64,75 @@ const TIMERS_SERIALIZER: StateSerializer<TimerEntry[]> = {
 
 export class TimerService {
   private readonly heap: Timer[] = [];
-  private readonly byId = new Map<string, Timer>();
-  private state: KeyedState<TimerEntry[]> | undefined;
+  /** Live (registered, not fired, not deleted) timers per key group and key. */
+  private bound: KeyedState<Timer[]> | undefined;
+  private live = 0;
 
-  /** Persists the timers in `backend` under state `name` (snapshot) and reloads them (restore). */
+  /** Keeps the timers in `backend` under state `name` (snapshotted as they are) and reloads them on restore. */
   bind(backend: KeyedStateBackend, name: string): this {
-    const st = backend.state<TimerEntry[]>(name, TIMERS_SERIALIZER);
-    this.state = st;
-    backend.onSnapshot(() => {
-      // Group the live timers by key group and key; the lists hold the Timer objects themselves.
-      st.clear();
-      for (const t of this.byId.values()) {
-        const table = st.table(t.kg);
-        const list = table.get(t.key);
-        if (list) list.push(t);
-        else table.set(t.key, [t]);
-      }
-    });
+    const st = backend.state<Timer[]>(name, TIMERS_SERIALIZER);
+    if (this.bound) for (const [kg, key, list] of this.bound.entries()) st.put(kg, key, list);
+    this.bound = st;
     backend.onRestore(() => {
-      // Bulk load: append every timer, then one O(n) heapify instead of n sift-ups.
+      // Restored entries get their key group and key, then one O(n) heapify (not n sift-ups).
+      // Lists were replaced wholesale by the restore, so the live count is recounted.
       const h = this.heap;
+      h.length = 0;
+      let live = 0;
       for (const [kg, key, list] of st.entries()) {
-        for (const e of list) {
-          const id = TimerService.id(kg, key, e.ns, e.ts);
-          if (this.byId.has(id)) continue;
-          const t: Timer = { ts: e.ts, kg, key, ns: e.ns, id, deleted: false };
-          this.byId.set(id, t);
+        for (const t of list) {
+          t.kg = kg;
+          t.key = key;
           h.push(t);
+          live++;
         }
       }
+      this.live = live;
       for (let i = (h.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
-      st.clear();
     });
     return this;
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.live;
   }
 
-  private static id(kg: number, key: string, ns: number | string, ts: number): string {
-    return `${ts}\u0000${kg}\u0000${key}\u0000${ns}`;
+  /** The index; an unbound service (not snapshotted) keeps its own, covering every key group. */
+  private get state(): KeyedState<Timer[]> {
+    return (this.bound ??= new KeyedState<Timer[]>('timers', { start: 0, end: MAX_MAX_PARALLELISM - 1 }, TIMERS_SERIALIZER));
   }
 
   register(kg: number, key: string, ns: number | string, ts: number): void {
-    const id = TimerService.id(kg, key, ns, ts);
-    if (this.byId.has(id)) return;
-    const t: Timer = { ts, kg, key, ns, id, deleted: false };
-    this.byId.set(id, t);
+    const table = this.state.table(kg);
+    let list = table.get(key);
+    if (list) {
+      for (const o of list) if (o.ts === ts && o.ns === ns) return;
+    } else {
+      list = [];
+      table.set(key, list);
+    }
+    const t: Timer = { ts, kg, key, ns, deleted: false };
+    list.push(t);
+    this.live++;
     this.push(t);
   }
 
+  /** Removes `t` from its key's list (the heap drops it lazily). */
+  private unlist(kg: number, key: string, match: (o: Timer) => boolean): Timer | undefined {
+    const list = this.state.get(kg, key);
+    if (!list) return undefined;
+    const i = list.findIndex(match);
+    if (i < 0) return undefined;
+    const t = list[i] as Timer;
+    list.splice(i, 1);
+    if (list.length === 0) this.state.delete(kg, key);
+    this.live--;
+    return t;
+  }
+
   delete(kg: number, key: string, ns: number | string, ts: number): void {
-    const id = TimerService.id(kg, key, ns, ts);
-    const t = this.byId.get(id);
-    if (t) {
-      t.deleted = true;
-      this.byId.delete(id);
-    }
+    const t = this.unlist(kg, key, (o) => o.ts === ts && o.ns === ns);
+    if (t) t.deleted = true;
   }
 
   nextTimestamp(): number | undefined {
@@ -130,7 +147,7 @@ export class TimerService {
       const top = this.heap[0];
       if (!top || top.ts > time) return;
       this.pop();
-      this.byId.delete(top.id);
+      this.unlist(top.kg, top.key, (o) => o === top);
       fire(top);
     }
   }
