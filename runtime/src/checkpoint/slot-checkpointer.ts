@@ -88,6 +88,10 @@ export class SlotCheckpointer implements SlotCheckpointPort {
 
   /** A task of this slot snapshotted for checkpoint `id` (called in the mailbox). */
   taskSnapshot(id: number, snap: TaskSnapshot): void {
+    // A pre-commit may reject after this checkpoint was declined or aborted, when nothing
+    // awaits it any more: mark it handled so it cannot crash the process as an unhandled
+    // rejection. persist() still awaits the original promise and sees the error.
+    for (const k of snap.sinks) if (k.committables instanceof Promise) k.committables.catch(() => undefined);
     const c = this.entry(id);
     if (c.declined) return;
     c.snaps.push(snap);
