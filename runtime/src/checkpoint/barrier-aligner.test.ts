@@ -53,16 +53,26 @@ describe('BarrierAligner', () => {
     expect(log).toEqual(['aborted 1: subsumed by checkpoint 2', 'aligned 2']);
   });
 
-  it('end of input on a channel aborts the pending checkpoint; later checkpoints align over the open channels', () => {
+  it('end of input on a channel counts as its barrier: the pending checkpoint aligns over the channels still open', () => {
     const { a, log } = aligner(3);
     a.onBarrier(0, b(1));
     a.onEndOfInput(2);
-    expect(log).toEqual(['aborted 1: end of input on a channel before its barrier']);
+    expect(log).toEqual([]);
+    expect(a.isBlocked(0)).toBe(true);
+    a.onBarrier(1, b(1));
+    expect(log).toEqual(['aligned 1']);
     expect(a.isBlocked(0)).toBe(false);
-    a.onBarrier(1, b(1)); // obsolete now
     a.onBarrier(0, b(2));
     a.onBarrier(1, b(2));
     expect(log[1]).toBe('aligned 2');
+  });
+
+  it('end of input of the last channel that had not delivered the barrier completes the alignment', () => {
+    const { a, log } = aligner(2);
+    a.onBarrier(0, b(1));
+    a.onEndOfInput(1);
+    expect(log).toEqual(['aligned 1']);
+    expect(a.isBlocked(0)).toBe(false);
   });
 
   it('end of input with nothing pending only reduces the channels to align', () => {

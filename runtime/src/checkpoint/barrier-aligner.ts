@@ -6,8 +6,10 @@
 //   * a barrier with an id below the current one, or equal to it with nothing pending
 //     (already completed or aborted here), is obsolete and ignored;
 //   * a barrier with a higher id while N is pending aborts N (subsumed) and starts the new one;
-//   * end of input on a channel reduces the open channels and aborts a pending checkpoint
-//     (a finished channel will never deliver its barrier);
+//   * end of input on a channel reduces the open channels; a pending alignment then completes
+//     if every channel still open delivered the barrier (Flink: EndOfPartition counts as the
+//     barrier). Every record of the finished channel was read before the snapshot, and its
+//     producer reports its final position (a finished task's snapshot, slot-checkpointer.ts);
 //   * a cancel marker for the pending id aborts it (and marks the id as seen).
 // Invariant: a blocked channel is never polled, so the records after barrier N on it stay
 // queued (and, over TCP, stop its producer through credits) until the snapshot is taken.
@@ -29,6 +31,7 @@ export class BarrierAligner {
   private pending = false;
   private received = 0;
   private startedAt = 0;
+  private barrier: CheckpointBarrier | undefined;
 
   constructor(channels: number, events: AlignerEvents) {
     this.events = events;
@@ -53,18 +56,23 @@ export class BarrierAligner {
       this.pending = true;
       this.received = 0;
       this.startedAt = performance.now();
+      this.barrier = b;
     }
     if (this.blocked[ch]) return; // a duplicate barrier on a channel cannot happen; ignore defensively
     this.blocked[ch] = true;
     this.received++;
-    if (this.received >= this.openCount) {
-      this.pending = false;
-      const ms = performance.now() - this.startedAt;
-      try {
-        this.events.aligned(b, ms);
-      } finally {
-        this.unblockAll();
-      }
+    this.maybeAligned();
+  }
+
+  private maybeAligned(): void {
+    const b = this.barrier;
+    if (!this.pending || !b || this.received < this.openCount) return;
+    this.pending = false;
+    const ms = performance.now() - this.startedAt;
+    try {
+      this.events.aligned(b, ms);
+    } finally {
+      this.unblockAll();
     }
   }
 
@@ -82,7 +90,9 @@ export class BarrierAligner {
     if (!this.open[ch]) return;
     this.open[ch] = false;
     this.openCount--;
-    if (this.pending) this.abort('end of input on a channel before its barrier');
+    // A channel that delivered the barrier and then ended stays counted in `received`.
+    if (this.blocked[ch] === true) return;
+    this.maybeAligned();
   }
 
   private abort(reason: string): void {

@@ -46,6 +46,8 @@ export interface CompletedCheckpoint {
   completedAt: string;
   durationMs: number;
   stateSize: number;
+  /** Every slot acknowledged with all its tasks finished: the job's final checkpoint (end of input). */
+  final?: boolean;
 }
 
 interface Pending {
@@ -213,7 +215,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
     if (this.pending !== p) return; // aborted (timeout) while the metadata was being written: the directory is discarded
     this.pending = undefined;
     const durationMs = performance.now() - p.startedAt;
-    const done: CompletedCheckpoint = { id: p.id, kind: p.kind, path: p.dir, completedAt: meta.completedAt, durationMs, stateSize: meta.stateSize };
+    const final = acks.length === this.parallelism && acks.every((a) => a.finished === true);
+    const done: CompletedCheckpoint = { id: p.id, kind: p.kind, path: p.dir, completedAt: meta.completedAt, durationMs, stateSize: meta.stateSize, ...(final ? { final: true } : {}) };
     const m = this.o.metrics;
     if (m) {
       m.checkpoints.labels(p.kind, 'completed').inc();
@@ -222,7 +225,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       m.checkpointAlignment.observe(alignmentMs / 1000);
       m.lastCheckpointId.set(p.id);
     }
-    this.logger.info({ id: p.id, kind: p.kind, path: p.dir, ms: Math.round(durationMs), bytes: meta.stateSize }, `${p.kind} completed`);
+    this.logger.info({ id: p.id, kind: p.kind, path: p.dir, ms: Math.round(durationMs), bytes: meta.stateSize, ...(final ? { final: true } : {}) }, `${p.kind} completed`);
     if (p.kind === 'checkpoint') {
       this.lastCompleted = done;
       try {
@@ -232,7 +235,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       }
     }
     // Sinks commit: after every checkpoint, and after a savepoint only when it stops the job.
-    if (p.kind === 'checkpoint' || p.stop) for (const s of this.o.slots) s.notifyComplete(p.id);
+    if (p.kind === 'checkpoint' || p.stop) for (const s of this.o.slots) s.notifyComplete(p.id, final);
     p.resolve(done);
     if (p.stop) this.onStopSavepoint?.(done);
   }

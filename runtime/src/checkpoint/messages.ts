@@ -41,6 +41,12 @@ export interface CheckpointAck {
   readonly stateSize: number;
   /** Longest barrier alignment among the slot's tasks (ms). */
   readonly alignmentMs: number;
+  /**
+   * Every task of the slot had finished (end of input) when its snapshot was taken: nothing
+   * after this checkpoint can change the slot's output. A checkpoint all of whose acks are
+   * finished is the job's final checkpoint.
+   */
+  readonly finished?: boolean;
 }
 
 /** Slot → coordinator: this slot cannot complete checkpoint `checkpointId`. */
@@ -53,8 +59,11 @@ export interface CheckpointDecline {
 /** What a slot offers the coordinator (in-process: direct calls; distributed: RPC). */
 export interface SlotCheckpointPort {
   trigger(msg: TriggerCheckpoint): void;
-  /** Checkpoint `checkpointId` is complete (its metadata is written): sinks commit. */
-  notifyComplete(checkpointId: number): void;
+  /**
+   * Checkpoint `checkpointId` is complete (its metadata is written): sinks commit. `final`:
+   * every slot acknowledged it with all tasks finished (end of input): the slot may exit.
+   */
+  notifyComplete(checkpointId: number, final?: boolean): void;
   notifyAborted(checkpointId: number, reason: string): void;
 }
 

@@ -1,7 +1,12 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { CheckpointAck, CheckpointDecline } from './messages.ts';
-import { SlotCheckpointer } from './slot-checkpointer.ts';
+import { SlotCheckpointer, type TaskSnapshot } from './slot-checkpointer.ts';
+
+const running = { done: false, finalSnapshot: (): TaskSnapshot => ({ keyed: [], sources: [], sinks: [], alignmentMs: 0, finished: true }) };
 
 function checkpointer(): { cp: SlotCheckpointer; acks: CheckpointAck[]; declines: CheckpointDecline[] } {
   const acks: CheckpointAck[] = [];
@@ -21,12 +26,12 @@ function checkpointer(): { cp: SlotCheckpointer; acks: CheckpointAck[]; declines
 describe('SlotCheckpointer', () => {
   it('a sink pre-commit that rejects after its checkpoint was declined is not an unhandled rejection', async () => {
     const { cp, declines } = checkpointer();
-    cp.registerTask();
-    cp.registerTask();
+    cp.registerTask(running);
+    cp.registerTask(running);
     cp.taskDeclined(3, 'aborted at a gate');
     let reject!: (e: Error) => void;
     const committables = new Promise<readonly unknown[]>((_, rej) => (reject = rej));
-    cp.taskSnapshot(3, { keyed: [], sources: [], sinks: [{ name: 'out', committables }], alignmentMs: 0 });
+    cp.taskSnapshot(3, 0, { keyed: [], sources: [], sinks: [{ name: 'out', committables }], alignmentMs: 0 });
     reject(new Error('send failed'));
     await new Promise((r) => setTimeout(r, 20));
     expect(declines.map((d) => d.checkpointId)).toEqual([3]);
@@ -34,11 +39,49 @@ describe('SlotCheckpointer', () => {
 
   it('a pre-commit failure of a checkpoint in progress still declines it', async () => {
     const { cp, acks, declines } = checkpointer();
-    cp.registerTask();
+    cp.registerTask(running);
     cp.trigger({ checkpointId: 4, timestamp: 0, kind: 'checkpoint', stop: false, dir: '/nonexistent' });
-    cp.taskSnapshot(4, { keyed: [], sources: [], sinks: [{ name: 'out', committables: Promise.reject(new Error('send failed')) }], alignmentMs: 0 });
+    cp.taskSnapshot(4, 0, { keyed: [], sources: [], sinks: [{ name: 'out', committables: Promise.reject(new Error('send failed')) }], alignmentMs: 0 });
     await new Promise((r) => setTimeout(r, 20));
     expect(acks).toEqual([]);
     expect(declines[0]?.reason).toMatch(/send failed/);
+  });
+
+  it('a finished task contributes its final snapshot; the ack is finished once every task finished', async () => {
+    const { cp, acks, declines } = checkpointer();
+    const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
+    const source = { done: false, finalSnapshot: (): TaskSnapshot => ({ keyed: [], sources: [{ name: 'in', position: { end: true } }], sinks: [], alignmentMs: 0, finished: true }) };
+    const gate = { done: false, finalSnapshot: (): TaskSnapshot => ({ keyed: [], sources: [], sinks: [{ name: 'out', committables: ['t'] }], alignmentMs: 0, finished: true }) };
+    const injected: number[] = [];
+    cp.registerTask(source, { name: 'source:in', injectBarrier: (b) => (injected.push(b.id), true) });
+    const g = cp.registerTask(gate);
+    // checkpoint 1: the source is done (end of input) → final snapshot, no barrier; the gate still runs
+    source.done = true;
+    cp.trigger({ checkpointId: 1, timestamp: 0, kind: 'checkpoint', stop: false, dir });
+    expect(injected).toEqual([]);
+    // the gate finishes before any barrier 1 reached it
+    gate.done = true;
+    cp.taskFinished(g);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(declines).toEqual([]);
+    expect(acks).toHaveLength(1);
+    expect(acks[0]?.finished).toBe(true);
+    expect(acks[0]?.sources).toEqual({ in: { end: true } });
+    expect(acks[0]?.sinks).toEqual({ out: ['t'] });
+    let final: number | undefined;
+    void cp.finalCompleted.then((id) => (final = id));
+    cp.notifyComplete(1, true);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(final).toBe(1);
+  });
+
+  it('an ack is not finished while a task snapshotted at a barrier', async () => {
+    const { cp, acks } = checkpointer();
+    const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
+    const i = cp.registerTask(running, { name: 'source:in', injectBarrier: (b) => (cp.taskSnapshot(b.id, i, { keyed: [], sources: [], sinks: [], alignmentMs: 0 }), true) });
+    cp.trigger({ checkpointId: 2, timestamp: 0, kind: 'checkpoint', stop: false, dir });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(acks).toHaveLength(1);
+    expect(acks[0]?.finished).toBeUndefined();
   });
 });

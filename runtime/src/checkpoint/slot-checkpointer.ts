@@ -2,8 +2,16 @@
 // the barrier at this slot's sources (from the slot's mailbox, so between two polls),
 // collects the snapshot of every task of the slot as its barrier passes, writes the slot's
 // keyed-state files into the checkpoint directory, waits for the sinks' pre-commit (flush),
-// then acknowledges with the handles. Declines when a task cannot take part (finished
-// source, aborted alignment). Completion and abort notifications go back into the mailbox.
+// then acknowledges with the handles. Declines when a task cannot take part (a source not
+// opened yet, aborted alignment). Completion and abort notifications go back into the mailbox.
+//
+// Finished tasks (Flink FLIP-147): checkpoints continue after tasks reached end of input. A
+// task that is done when a checkpoint reaches this slot (or that finishes before its barrier
+// came) contributes a *final snapshot*: its state and source position as they were at the
+// end (they no longer change), and its sinks' pre-commit of everything written up to the
+// end. When every task of the slot contributed a final snapshot the ack says `finished`;
+// a completed checkpoint all of whose acks are finished is the job's final checkpoint: its
+// completion commits the last output, and only then may the slot exit (`finalCompleted`).
 import type { Logger } from 'pino';
 import type { CheckpointBarrier } from '../exec/channel.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
@@ -17,6 +25,15 @@ export interface TaskSnapshot {
   /** Pre-commit of each sink in the task: resolves once its records are flushed to the transaction. */
   sinks: { name: string; committables: Promise<readonly unknown[]> | readonly unknown[] }[];
   alignmentMs: number;
+  /** Taken after the task finished (end of input): no later snapshot of the task can differ. */
+  finished?: boolean;
+}
+
+/** A task as the checkpointer sees it. */
+export interface CheckpointedTask {
+  readonly done: boolean;
+  /** The snapshot of a finished task (final state and position; sinks pre-commit what is left). Forwards nothing. */
+  finalSnapshot(checkpointId: number): TaskSnapshot;
 }
 
 /** A source task as the checkpointer sees it. */
@@ -42,29 +59,39 @@ export interface SlotCheckpointerOptions {
 
 interface Collecting {
   trigger: TriggerCheckpoint | undefined;
-  snaps: TaskSnapshot[];
+  /** Snapshot per task index. */
+  snaps: Map<number, TaskSnapshot>;
   declined: boolean;
 }
 
 export class SlotCheckpointer implements SlotCheckpointPort {
   private readonly o: SlotCheckpointerOptions;
-  private readonly sources: BarrierInjector[] = [];
-  private taskCount = 0;
+  private readonly tasks: { task: CheckpointedTask; source: BarrierInjector | undefined }[] = [];
   private readonly collecting = new Map<number, Collecting>();
+  private finalResolve: ((id: number) => void) | undefined;
+  /**
+   * Resolves (after the sinks were told to commit) once the job's final checkpoint completed:
+   * every slot acknowledged it with all tasks finished. Only then may the slot exit: the
+   * coordinator needs every slot's acknowledgement until then.
+   */
+  readonly finalCompleted = new Promise<number>((r) => {
+    this.finalResolve = r;
+  });
 
   constructor(o: SlotCheckpointerOptions) {
     this.o = o;
   }
 
-  registerTask(source?: BarrierInjector): void {
-    this.taskCount++;
-    if (source) this.sources.push(source);
+  /** Registers a task of the slot; returns its index (for taskSnapshot / taskFinished). */
+  registerTask(task: CheckpointedTask, source?: BarrierInjector): number {
+    this.tasks.push({ task, source });
+    return this.tasks.length - 1;
   }
 
   private entry(id: number): Collecting {
     let c = this.collecting.get(id);
     if (!c) {
-      c = { trigger: undefined, snaps: [], declined: false };
+      c = { trigger: undefined, snaps: new Map(), declined: false };
       this.collecting.set(id, c);
     }
     return c;
@@ -76,9 +103,13 @@ export class SlotCheckpointer implements SlotCheckpointPort {
       c.trigger = msg;
       const barrier: CheckpointBarrier = { id: msg.checkpointId, timestamp: msg.timestamp, kind: msg.kind, ...(msg.stop ? { stop: true } : {}) };
       if (msg.stop) this.o.onStopBarrier?.(msg.checkpointId);
-      for (const s of this.sources) {
-        if (!s.injectBarrier(barrier)) {
-          this.taskDeclined(msg.checkpointId, `source task ${s.name} has finished`);
+      for (let i = 0; i < this.tasks.length; i++) {
+        if (c.declined) return;
+        if (c.snaps.has(i)) continue;
+        const t = this.tasks[i] as { task: CheckpointedTask; source: BarrierInjector | undefined };
+        if (t.task.done) this.taskSnapshot(msg.checkpointId, i, t.task.finalSnapshot(msg.checkpointId));
+        else if (t.source && !t.source.injectBarrier(barrier)) {
+          this.taskDeclined(msg.checkpointId, `source task ${t.source.name} cannot take part`);
           return;
         }
       }
@@ -86,15 +117,28 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     });
   }
 
-  /** A task of this slot snapshotted for checkpoint `id` (called in the mailbox). */
-  taskSnapshot(id: number, snap: TaskSnapshot): void {
+  /**
+   * Task `index` finished (called in the mailbox, after it emitted its end): checkpoints
+   * already triggered here whose barrier it will never see take its final snapshot.
+   */
+  taskFinished(index: number): void {
+    const t = this.tasks[index];
+    if (!t) return;
+    for (const [id, c] of [...this.collecting]) {
+      if (!c.trigger || c.declined || c.snaps.has(index)) continue;
+      this.taskSnapshot(id, index, t.task.finalSnapshot(id));
+    }
+  }
+
+  /** Task `index` of this slot snapshotted for checkpoint `id` (called in the mailbox). */
+  taskSnapshot(id: number, index: number, snap: TaskSnapshot): void {
     // A pre-commit may reject after this checkpoint was declined or aborted, when nothing
     // awaits it any more: mark it handled so it cannot crash the process as an unhandled
     // rejection. persist() still awaits the original promise and sees the error.
     for (const k of snap.sinks) if (k.committables instanceof Promise) k.committables.catch(() => undefined);
     const c = this.entry(id);
-    if (c.declined) return;
-    c.snaps.push(snap);
+    if (c.declined || c.snaps.has(index)) return;
+    c.snaps.set(index, snap);
     this.maybePersist(id);
   }
 
@@ -102,16 +146,16 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     const c = this.entry(id);
     if (c.declined) return;
     c.declined = true;
-    c.snaps = [];
+    c.snaps.clear();
     this.o.coordinator.decline({ slot: this.o.slot, checkpointId: id, reason });
   }
 
   private maybePersist(id: number): void {
     const c = this.collecting.get(id);
-    if (!c || c.declined || !c.trigger || c.snaps.length < this.taskCount) return;
+    if (!c || c.declined || !c.trigger || c.snaps.size < this.tasks.length) return;
     this.collecting.delete(id);
     const trigger = c.trigger;
-    this.persist(trigger, c.snaps).then(
+    this.persist(trigger, [...c.snaps.values()]).then(
       (ack) => this.o.coordinator.acknowledge(ack),
       (e: unknown) => {
         this.o.logger.warn({ id, slot: this.o.slot, err: (e as Error).message }, 'checkpoint state could not be written');
@@ -148,13 +192,15 @@ export class SlotCheckpointer implements SlotCheckpointPort {
       }
     }
     await Promise.all(writes);
-    return { slot: this.o.slot, checkpointId: t.checkpointId, operators, sources, sinks, stateSize, alignmentMs };
+    const finished = snaps.length > 0 && snaps.every((s) => s.finished === true);
+    return { slot: this.o.slot, checkpointId: t.checkpointId, operators, sources, sinks, stateSize, alignmentMs, ...(finished ? { finished: true } : {}) };
   }
 
-  notifyComplete(checkpointId: number): void {
+  notifyComplete(checkpointId: number, final = false): void {
     this.o.post(() => {
       for (const id of this.collecting.keys()) if (id <= checkpointId) this.collecting.delete(id);
       this.o.onComplete(checkpointId);
+      if (final) this.finalResolve?.(checkpointId);
     });
   }
 

@@ -3,26 +3,58 @@
 // forward the barrier on every channel the task writes to, then report to the slot's
 // checkpointer. Everything here runs synchronously in the slot's mailbox, so no record
 // of the next checkpoint can interleave; only the sinks' flush completes later.
-import type { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
+//
+// After the task finished (end of input), checkpoints still include it: `finalSnapshot`
+// takes the same snapshot without forwarding anything (its channels carried their end).
+import type { CheckpointedTask, SlotCheckpointer, TaskSnapshot } from '../checkpoint/slot-checkpointer.ts';
 import type { StatefulOperator } from '../operators/types.ts';
 import type { Channel, CheckpointBarrier } from './channel.ts';
 import type { SinkOperator } from './sink-operator.ts';
 
-export class ChainCheckpoint {
+export class ChainCheckpoint implements CheckpointedTask {
   readonly stateful: StatefulOperator[] = [];
   readonly sinks: SinkOperator[] = [];
   readonly channels: Channel[] = [];
   private readonly checkpointer: SlotCheckpointer;
+  private task: { readonly done: boolean } | undefined;
+  /** The source position at the end, for a source task's final snapshot. */
+  private finalPosition: (() => { name: string; position: unknown }) | undefined;
+  private index = -1;
 
   constructor(checkpointer: SlotCheckpointer) {
     this.checkpointer = checkpointer;
   }
 
-  onBarrier(b: CheckpointBarrier, alignmentMs: number, source?: { name: string; position: unknown }): void {
+  /** Registers the task with the slot's checkpointer (once the task exists). */
+  attach(task: { readonly done: boolean }, source?: { injector: Parameters<SlotCheckpointer['registerTask']>[1]; position: () => { name: string; position: unknown } }): void {
+    this.task = task;
+    this.finalPosition = source?.position;
+    this.index = this.checkpointer.registerTask(this, source?.injector);
+  }
+
+  get done(): boolean {
+    return this.task?.done ?? false;
+  }
+
+  private snapshot(id: number, alignmentMs: number, source: { name: string; position: unknown } | undefined, finished: boolean): TaskSnapshot {
     const keyed = this.stateful.map((op) => ({ step: op.stateName, bytes: op.snapshotState() }));
-    const sinks = this.sinks.map((k) => ({ name: k.name, committables: k.writer.preCommit?.(b.id) ?? [] }));
+    const sinks = this.sinks.map((k) => ({ name: k.name, committables: k.writer.preCommit?.(id) ?? [] }));
+    return { keyed, sources: source ? [source] : [], sinks, alignmentMs, ...(finished ? { finished: true } : {}) };
+  }
+
+  onBarrier(b: CheckpointBarrier, alignmentMs: number, source?: { name: string; position: unknown }): void {
+    const snap = this.snapshot(b.id, alignmentMs, source, false);
     for (const c of this.channels) c.send({ kind: 'barrier', barrier: b });
-    this.checkpointer.taskSnapshot(b.id, { keyed, sources: source ? [source] : [], sinks, alignmentMs });
+    this.checkpointer.taskSnapshot(b.id, this.index, snap);
+  }
+
+  finalSnapshot(checkpointId: number): TaskSnapshot {
+    return this.snapshot(checkpointId, 0, this.finalPosition?.(), true);
+  }
+
+  /** The task just finished (in the mailbox, after its end went downstream). */
+  onFinished(): void {
+    this.checkpointer.taskFinished(this.index);
   }
 
   onAbort(id: number, reason: string): void {

@@ -30,6 +30,7 @@ export class GateTask implements Task {
   private endedCount = 0;
   private next = 0;
   private readonly aligner: BarrierAligner | undefined;
+  private readonly checkpoint: ChainCheckpoint | undefined;
   /** Optional instrumentation: records received by the head operator, time blocked by full outputs. */
   onRecordsIn: ((n: number) => void) | undefined;
   backpressure: BackpressureClock | undefined;
@@ -42,6 +43,7 @@ export class GateTask implements Task {
     this.outputs = outputs;
     this.ended = inputs.map(() => false);
     this.valve = new WatermarkValve(inputs.length, { watermark: (wm) => head.watermark(wm), idle: (i) => head.idle(i) });
+    this.checkpoint = checkpoint;
     this.aligner = checkpoint
       ? new BarrierAligner(inputs.length, {
           aligned: (b, ms) => checkpoint.onBarrier(b, ms),
@@ -100,6 +102,7 @@ export class GateTask implements Task {
           if (this.endedCount === k) {
             this.done = true;
             this.head.end();
+            this.checkpoint?.onFinished();
             return true;
           }
           this.valve.inputIdle(ch, true);

@@ -495,7 +495,7 @@ export class LocalJob {
         });
         parts.sources.push(src);
         parts.slot.addTask(src);
-        parts.checkpointer?.registerTask(src);
+        chain?.attach(src, { injector: src, position: () => src.finalPosition() });
         continue;
       }
       const op = build(task.head);
@@ -511,7 +511,7 @@ export class LocalJob {
       gate.onRecordsIn = (n) => inCounter.inc(n);
       gate.backpressure = new BackpressureClock((sec) => bpCounter.inc(sec));
       parts.slot.addTask(gate);
-      parts.checkpointer?.registerTask();
+      chain?.attach(gate);
     }
   }
 
@@ -543,6 +543,46 @@ export class LocalJob {
       const p: Promise<void> = c.catch((e: unknown) => this.fail(e)).finally(() => this.commits.delete(p));
       this.commits.add(p);
     }
+  }
+
+  /**
+   * End of input with checkpointing (FLIP-147): the job finishes only after a final
+   * checkpoint, taken when every task of every slot had finished, completed; its completion
+   * makes the sinks commit the last output (close('finished') then has nothing left). Slot 0
+   * triggers checkpoints until one is final; every process waits for the final completion
+   * notification (its sinks' commits are then under way; run() awaits them before close).
+   */
+  private async finalCheckpoint(): Promise<void> {
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    if (this.coordinator) {
+      let failures = 0;
+      for (;;) {
+        this.throwIfFailed();
+        try {
+          const c = await this.coordinator.trigger('checkpoint', false);
+          failures = 0;
+          if (c.final) break;
+        } catch (e) {
+          if (++failures > 10) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `the final checkpoint failed ${failures} times: ${(e as Error).message}`, { cause: e });
+          this.logger.warn({ err: (e as Error).message }, 'final checkpoint not taken; retrying');
+        }
+        await sleep(100);
+      }
+    }
+    let all = false;
+    void Promise.all(this.slots.map((p) => p.checkpointer?.finalCompleted)).then(() => {
+      all = true;
+    });
+    this.logger.info('input ended; waiting for the final checkpoint');
+    while (!all) {
+      this.throwIfFailed();
+      await sleep(20);
+    }
+  }
+
+  private throwIfFailed(): void {
+    if (this.crashed) throw new TributaryError('TRIB_JOB_FAILED', 'job crashed (simulated): stopped without committing');
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /** Fails the job from outside a slot loop (e.g. a sink commit failed). */
@@ -670,7 +710,7 @@ export class LocalJob {
             await Promise.race([this.stopSavepointDone, new Promise<void>((r) => (timer = setTimeout(r, this.opts.checkpointing?.timeoutMs ?? 600_000)))]);
             if (timer) clearTimeout(timer);
           }
-        }
+        } else if (!this.stopRequested) await this.finalCheckpoint();
         this.coordinator?.stop();
         for (const p of this.slots) p.slot.drainMailbox();
         while (this.commits.size > 0) await Promise.all([...this.commits]);

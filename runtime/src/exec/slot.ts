@@ -28,6 +28,8 @@ export class Slot implements ProcessingTimeService {
   private sleeper: (() => void) | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Every task is done and the loop returned: posted actions run at once from here on. */
+  ended = false;
   /** Loop iterations, for tests and diagnostics. */
   iterations = 0;
 
@@ -61,6 +63,11 @@ export class Slot implements ProcessingTimeService {
 
   /** Runs `cb` from the loop as soon as possible (control messages). */
   post(cb: () => void): void {
+    if (this.ended) {
+      // No loop any more (checkpoints continue after the tasks finished): run it now.
+      cb();
+      return;
+    }
     this.mailbox.push(cb);
     this.wake();
   }
@@ -96,7 +103,11 @@ export class Slot implements ProcessingTimeService {
         allDone = false;
         if (t.step()) progress = true;
       }
-      if (allDone) return;
+      if (allDone) {
+        this.ended = true;
+        this.drainMailbox();
+        return;
+      }
       const now = performance.now();
       if (progress || this.woken) {
         if (now - lastYield > YIELD_EVERY_MS) {

@@ -126,6 +126,11 @@ export class SourceTask implements Task, RawRecords {
     return true;
   }
 
+  /** The reader's position (after the end: the final one), for a finished task's snapshot. */
+  finalPosition(): { name: string; position: unknown } {
+    return { name: this.o.spec.name, position: this.o.reader.snapshotPosition?.() };
+  }
+
   notifyCheckpointComplete(id: number): void {
     this.o.reader.notifyCheckpointComplete?.(id);
   }
@@ -218,6 +223,7 @@ export class SourceTask implements Task, RawRecords {
     this.done = true;
     if (drain) this.o.out.watermark(MAX_WATERMARK);
     this.o.out.end();
+    this.o.checkpoint?.onFinished();
   }
 
   async close(): Promise<void> {

@@ -68,7 +68,7 @@ type CheckpointRpc =
   | { m: 'ack'; ack: CheckpointAck }
   | { m: 'decline'; decline: CheckpointDecline }
   | { m: 'trigger'; trigger: TriggerCheckpoint }
-  | { m: 'complete'; id: number }
+  | { m: 'complete'; id: number; final?: boolean }
   | { m: 'aborted'; id: number; reason: string };
 
 export class SlotProcess {
@@ -139,7 +139,7 @@ export class SlotProcess {
           coordinator: { acknowledge: (ack) => send(0, { m: 'ack', ack }), decline: (decline) => send(0, { m: 'decline', decline }) },
           slot: (s) => ({
             trigger: (trigger) => send(s, { m: 'trigger', trigger }),
-            notifyComplete: (id) => send(s, { m: 'complete', id }),
+            notifyComplete: (id, final) => send(s, { m: 'complete', id, ...(final ? { final: true } : {}) }),
             notifyAborted: (id, reason) => send(s, { m: 'aborted', id, reason }),
           }),
         },
@@ -187,7 +187,7 @@ export class SlotProcess {
         port?.trigger(msg.trigger);
         break;
       case 'complete':
-        port?.notifyComplete(msg.id);
+        port?.notifyComplete(msg.id, msg.final === true);
         break;
       case 'aborted':
         port?.notifyAborted(msg.id, msg.reason);

@@ -18,7 +18,9 @@
 //     transaction, so the recovery commit below can never commit a later transaction that
 //     reused the id (kafkajs keeps pid and epoch across transactions of one producer).
 //   * Records after a stop-with-savepoint barrier are aborted at close; at the end of a
-//     bounded input (close 'finished') everything left is committed; after a failure or a
+//     bounded input (close 'finished') everything left is committed — with checkpointing
+//     nothing is left: the job's final checkpoint pre-committed and committed the last
+//     records before the sinks close (docs/runtime/checkpoint-format.md); after a failure or a
 //     simulated crash (close 'failed') nothing is committed or aborted.
 //
 // Recovery (open with restored committables): the transactions recorded in the restored
