@@ -141,16 +141,18 @@ export class KeyedStateBackend {
         w.varuint(si);
         w.varuint(t.size);
         const ser = s.serializer;
-        if (ser.write) {
-          for (const [key, v] of t) {
+        // forEach, not for-of: no [key, value] entry array per key.
+        const write = ser.write;
+        if (write) {
+          t.forEach((v, key) => {
             w.string(key);
-            ser.write(w, v);
-          }
+            write.call(ser, w, v);
+          });
         } else {
-          for (const [key, v] of t) {
+          t.forEach((v, key) => {
             w.string(key);
             w.value(ser.toJSON(v));
-          }
+          });
         }
       }
       if (open) sw.endSection();
