@@ -141,18 +141,16 @@ export class KeyedStateBackend {
         w.varuint(si);
         w.varuint(t.size);
         const ser = s.serializer;
-        // forEach, not for-of: no [key, value] entry array per key.
-        const write = ser.write;
-        if (write) {
-          t.forEach((v, key) => {
+        if (ser.write) {
+          for (const [key, v] of t) {
             w.string(key);
-            write.call(ser, w, v);
-          });
+            ser.write(w, v);
+          }
         } else {
-          t.forEach((v, key) => {
+          for (const [key, v] of t) {
             w.string(key);
             w.value(ser.toJSON(v));
-          });
+          }
         }
       }
       if (open) sw.endSection();
