@@ -242,7 +242,14 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     const r = await runningJob('susp', 2);
     expect(r.status?.deployed?.restoredFrom).toBe(s.status?.resumeFrom);
 
-    await new Promise((res) => setTimeout(res, 2000)); // a checkpoint or two
+    // Crash only once the operator has seen a checkpoint of this deployment (under load the
+    // first one can take longer than any fixed sleep).
+    const startedAt = Date.parse(r.status!.deployed!.startedAt);
+    await waitFor('a checkpoint after the resume', async () => {
+      const c = await get('susp');
+      const at = c.status?.lastCheckpoint?.completedAt;
+      return at !== undefined && Date.parse(at) > startedAt;
+    }, 60_000, 250);
     setFault('susp', { crash: `${r.status!.deployed!.id}/1` });
     const restarted = await waitFor('restarted', async () => {
       const c = await get('susp');
