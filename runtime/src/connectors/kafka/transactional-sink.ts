@@ -145,6 +145,8 @@ export class TransactionalKafkaSink implements SinkWriter {
   /** After close nothing may touch Kafka again (an in-process crash must leave no zombie work behind). */
   private closed = false;
   private committing: Promise<void> = Promise.resolve();
+  /** The last pre-commit (they complete in order). */
+  private preCommits: Promise<void> = Promise.resolve();
 
   constructor(spec: KafkaSinkSpec) {
     this.spec = spec;
@@ -337,15 +339,24 @@ export class TransactionalKafkaSink implements SinkWriter {
     this.flush();
     const e = this.epoch;
     this.epoch = undefined;
-    if (e) {
+    // Pre-commits complete in barrier order: checkpoint N+1 (e.g. a finished task's final
+    // snapshot, with no epoch of its own) must not report its list before N's transaction
+    // is in it, or N+1 could complete without recording a transaction it then commits.
+    const prev = this.preCommits;
+    const mine = (async (): Promise<void> => {
+      await prev;
+      if (!e) return;
       await e.chain;
       this.check();
       const { p, txn } = await e.ready;
       this.prepared.push({ checkpointId, p, txn, committable: { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, checkpointId } });
       this.ctx.logger.debug({ sink: this.ctx.sinkName, slot: this.ctx.slot, checkpointId, transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, records: e.records }, 'transaction pre-committed');
-    }
+    })();
+    this.preCommits = mine.catch(() => undefined);
+    await mine;
     this.check();
-    return this.prepared.map((x) => x.committable);
+    // Only transactions of this checkpoint or earlier: a later one holds records after this barrier.
+    return this.prepared.filter((x) => x.checkpointId <= checkpointId).map((x) => x.committable);
   }
 
   notifyCheckpointComplete(checkpointId: number): Promise<void> {
