@@ -375,10 +375,18 @@ export class TransactionalKafkaSink implements SinkWriter {
         throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `sink "${this.ctx.sinkName}": commit of ${x.p.id} (checkpoint ${x.checkpointId}) failed: ${(e as Error).message}`, { cause: e });
       }
       this.prepared.shift();
-      const next = this.renew(x.p);
-      next.catch((e: unknown) => {
-        this.failure ??= e;
+      // A renewal that fails (e.g. CONCURRENT_TRANSACTIONS while the commit markers are still
+      // being written) is retried once; if it fails again, the error surfaces only when the
+      // producer is needed for a new transaction (acquire → send), not in a sink that has
+      // nothing more to write (a finished task still answering checkpoints).
+      const next = this.renew(x.p).catch(async (e: unknown) => {
+        if (this.closed) throw e;
+        this.ctx.logger.warn({ sink: this.ctx.sinkName, slot: this.ctx.slot, transactionalId: x.p.id, err: (e as Error).message }, 'new producer session failed; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+        if (this.closed) throw e;
+        return this.createProducer(x.p.id);
       });
+      next.catch(() => undefined);
       this.pool.push(next);
     }
   }
