@@ -554,14 +554,23 @@ export class LocalJob {
    */
   private async finalCheckpoint(): Promise<void> {
     const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    let all = false;
+    const finalDone = Promise.all(this.slots.map((p) => p.checkpointer?.finalCompleted)).then(() => {
+      all = true;
+    });
+    this.logger.info('input ended; waiting for the final checkpoint');
     if (this.coordinator) {
       let failures = 0;
-      for (;;) {
+      // A periodic checkpoint may be the final one: then the one triggered here after it will
+      // never complete (the other slots exit after the final notification) — stop waiting.
+      while (!all) {
         this.throwIfFailed();
         try {
-          const c = await this.coordinator.trigger('checkpoint', false);
+          const t = this.coordinator.trigger('checkpoint', false);
+          t.catch(() => undefined);
+          const c = await Promise.race([t, finalDone.then(() => undefined)]);
           failures = 0;
-          if (c.final) break;
+          if (c === undefined || c.final) break;
         } catch (e) {
           if (++failures > 10) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `the final checkpoint failed ${failures} times: ${(e as Error).message}`, { cause: e });
           this.logger.warn({ err: (e as Error).message }, 'final checkpoint not taken; retrying');
@@ -569,11 +578,6 @@ export class LocalJob {
         await sleep(100);
       }
     }
-    let all = false;
-    void Promise.all(this.slots.map((p) => p.checkpointer?.finalCompleted)).then(() => {
-      all = true;
-    });
-    this.logger.info('input ended; waiting for the final checkpoint');
     while (!all) {
       this.throwIfFailed();
       await sleep(20);
