@@ -8,6 +8,7 @@ import type { KafkaSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../operators/types.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
 import { createKafka } from './client.ts';
+import { appendMessages } from './record-messages.ts';
 
 const FLUSH_RECORDS = 2000;
 const LINGER_MS = 20;
@@ -52,21 +53,7 @@ export class KafkaSink implements SinkWriter {
 
   write(b: Batch): void {
     this.check();
-    const asString = this.spec.format === 'string';
-    for (let i = 0; i < b.n; i++) {
-      const rec = b.recs[i] as Record<string, unknown>;
-      const value = asString ? String(rec['value'] ?? '') : JSON.stringify(rec);
-      let key: string | null = null;
-      if (this.key) {
-        try {
-          const k = this.key.evaluate(rec);
-          key = k === null || k === undefined ? null : typeof k === 'string' ? k : JSON.stringify(k);
-        } catch {
-          key = null;
-        }
-      }
-      this.pending.push({ key, value, timestamp: String(b.ts[i]) });
-    }
+    appendMessages(b, this.pending, this.spec.format === 'string', this.key);
     if (this.pending.length >= FLUSH_RECORDS) this.flush();
     else if (!this.linger && this.pending.length > 0) this.linger = setTimeout(() => this.flush(), LINGER_MS);
   }

@@ -56,6 +56,7 @@ import type { KafkaSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../operators/types.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
 import { brokerList } from './client.ts';
+import { appendMessages } from './record-messages.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -288,21 +289,7 @@ export class TransactionalKafkaSink implements SinkWriter {
 
   write(b: Batch): void {
     this.check();
-    const asString = this.spec.format === 'string';
-    for (let i = 0; i < b.n; i++) {
-      const rec = b.recs[i] as Record<string, unknown>;
-      const value = asString ? String(rec['value'] ?? '') : JSON.stringify(rec);
-      let key: string | null = null;
-      if (this.key) {
-        try {
-          const k = this.key.evaluate(rec);
-          key = k === null || k === undefined ? null : typeof k === 'string' ? k : JSON.stringify(k);
-        } catch {
-          key = null;
-        }
-      }
-      this.pendingMsgs.push({ key, value, timestamp: String(b.ts[i]) });
-    }
+    appendMessages(b, this.pendingMsgs, this.spec.format === 'string', this.key);
     if (this.pendingMsgs.length >= FLUSH_RECORDS) this.flush();
     else if (!this.linger && this.pendingMsgs.length > 0) this.linger = setTimeout(() => this.flush(), LINGER_MS);
   }
