@@ -16,16 +16,11 @@ import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../graph/validate.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { Supervisor, type AttemptInfo } from './supervisor.ts';
+import { createTopics, deleteTopicsContaining, testBrokers } from '../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const root = join(import.meta.dirname, '../../..');
 const node = join(root, 'node_modules/.bin/node');
-
-function brokers(): string[] {
-  const b = process.env['TRIBUTARY_KAFKA_BROKERS'];
-  if (!b) throw new Error('TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration`');
-  return b.split(',');
-}
 
 async function readAll(kafka: KafkaClient, topic: string, expected: number, timeoutMs = 30_000): Promise<string[]> {
   const consumer = kafka.consumer({ groupId: `it-reader-${randomUUID()}` });
@@ -71,15 +66,12 @@ describe('tributary run --distributed', () => {
   let kafka: KafkaClient;
   const run = randomUUID().slice(0, 8);
   const input = `it-dist-in-${run}`;
-  const bs = brokers();
+  const bs = testBrokers();
   const dir = mkdtempSync(join(tmpdir(), 'trib-dist-'));
 
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: input, numPartitions: 4 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopics(kafka, { [input]: 4 });
     const producer = kafka.producer();
     await producer.connect();
     const base = 1_700_000_000_000;
@@ -94,11 +86,7 @@ describe('tributary run --distributed', () => {
   });
 
   afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.includes(run));
-    await admin.deleteTopics({ topics }).catch(() => {});
-    await admin.disconnect();
+    await deleteTopicsContaining(kafka, run);
   });
 
   const graph = (output: string): GraphSpec => ({

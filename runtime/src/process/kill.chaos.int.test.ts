@@ -19,6 +19,7 @@ import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../graph/validate.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { Supervisor, type AttemptInfo } from './supervisor.ts';
+import { createTopics, deleteTopicsContaining, testBrokers } from '../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const ROUNDS = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 10);
@@ -77,12 +78,6 @@ function explain(expected: readonly string[], got: readonly string[], late: read
   ].join('\n');
 }
 
-function brokers(): string[] {
-  const b = process.env['TRIBUTARY_KAFKA_BROKERS'];
-  if (!b) throw new Error('TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration`');
-  return b.split(',');
-}
-
 /** Every committed record of `topic` (read_committed), waiting until `expected` arrived and then a little longer (duplicates would show). */
 async function readCommitted(kafka: KafkaClient, topic: string, expected: number, timeoutMs = 60_000, readUncommitted = false, origin?: Map<string, string>): Promise<string[]> {
   const consumer = kafka.consumer({ groupId: `chaos-reader-${randomUUID()}`, readUncommitted });
@@ -113,7 +108,7 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
   let kafka: KafkaClient;
   const run = randomUUID().slice(0, 8);
   const input = `chaos-dist-in-${run}`;
-  const bs = brokers();
+  const bs = testBrokers();
   const dir = mkdtempSync(join(tmpdir(), 'trib-chaos-'));
   let expected: string[] = [];
   let keep = false;
@@ -136,10 +131,7 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
 
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'chaos', brokers: bs, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: input, numPartitions: PARTITIONS }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopics(kafka, { [input]: PARTITIONS });
     const producer = kafka.producer();
     await producer.connect();
     const per = RECORDS / PARTITIONS;
@@ -163,11 +155,7 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
   }, 300_000);
 
   afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.includes(run));
-    await admin.deleteTopics({ topics }).catch(() => {});
-    await admin.disconnect();
+    await deleteTopicsContaining(kafka, run);
     if (!keep) rmSync(dir, { recursive: true, force: true });
   });
 

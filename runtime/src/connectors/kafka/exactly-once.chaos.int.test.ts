@@ -20,14 +20,9 @@ import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../../graph/validate.ts';
 import { CollectingSink, type Emitted } from '../../testing/harness.ts';
 import { createLogger, silentLogger } from '../../telemetry/logger.ts';
+import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
-
-function brokers(): string[] {
-  const b = process.env['TRIBUTARY_KAFKA_BROKERS'];
-  if (!b) throw new Error('TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration` or export it, e.g. 127.0.0.1:19092');
-  return b.split(',');
-}
 
 const RECORDS = 24_000;
 const CHUNKS = 24;
@@ -78,7 +73,7 @@ async function readCommitted(kafka: KafkaClient, topic: string, expected: number
 }
 
 describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, in-process)', () => {
-  const bs = brokers();
+  const bs = testBrokers();
   const run = randomUUID().slice(0, 8);
   let kafka: KafkaClient;
   const dirs: string[] = [];
@@ -89,11 +84,7 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
     kafka = new Kafka({ clientId: 'tributary-eos-it', brokers: bs, logLevel: logLevel.NOTHING });
   });
   afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.includes(run));
-    await admin.deleteTopics({ topics }).catch(() => {});
-    await admin.disconnect();
+    await deleteTopicsContaining(kafka, run);
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
@@ -114,10 +105,7 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
   });
 
   async function setupTopics(input: string, output: string): Promise<void> {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: input, numPartitions: 4 }, { topic: output, numPartitions: 3 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopics(kafka, { [input]: 4, [output]: 3 });
   }
 
   async function reference(input: string): Promise<string[]> {

@@ -10,14 +10,9 @@ import { LocalJob } from '../../exec/local-job.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../../graph/validate.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
+import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
-
-function brokers(): string[] {
-  const b = process.env['TRIBUTARY_KAFKA_BROKERS'];
-  if (!b) throw new Error('TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration` (its global setup starts Kafka) or export it, e.g. 127.0.0.1:19092');
-  return b.split(',');
-}
 
 interface Read {
   key: string | null;
@@ -54,14 +49,11 @@ describe('Kafka source and sink', () => {
   let kafka: KafkaClient;
   const run = randomUUID().slice(0, 8);
   const input = `it-clicks-${run}`;
-  const bs = brokers();
+  const bs = testBrokers();
 
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: input, numPartitions: 4 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopics(kafka, { [input]: 4 });
     const producer = kafka.producer();
     await producer.connect();
     // 4 partitions, each in event-time order; 12 users; 2000 records over ~100 s of event time.
@@ -77,11 +69,7 @@ describe('Kafka source and sink', () => {
   });
 
   afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.includes(run));
-    await admin.deleteTopics({ topics }).catch(() => {});
-    await admin.disconnect();
+    await deleteTopicsContaining(kafka, run);
   });
 
   const graph = (output: string, extra: Partial<GraphSpec['sources'][number]['kafka']> = {}): GraphSpec => ({
@@ -123,10 +111,7 @@ describe('Kafka source and sink', () => {
     const topic = `it-poison-${run}`;
     const dlq = `it-dlq-${run}`;
     const output = `it-poison-out-${run}`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopics(kafka, { [topic]: 2 });
     const producer = kafka.producer();
     await producer.connect();
     const good = (i: number): string => JSON.stringify({ user: `u${i % 3}`, amount: 1, ts: 1_700_000_000_000 + i * 100 });
