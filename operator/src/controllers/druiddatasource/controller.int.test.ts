@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
-import { createNamespace, deleteNamespace, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
+import { applyRepoCrd, createNamespace, deleteNamespace, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
 import { TcpProxy } from '../../kube/testing/tcp-proxy.ts';
 import { createRegistry } from '../../telemetry/metrics.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { DruidClient } from '../../druid/client.ts';
-import { repoRoot } from '../../../../test/cluster/paths.ts';
 import { addDruidDatasourceController } from './controller.ts';
 import { DruidDatasources } from './resource.ts';
 import { driftedPaths, desiredSupervisorSpec } from './supervisor-spec.ts';
@@ -30,11 +26,7 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
   beforeAll(async () => {
     if (!druidUrl || !kafka) throw new Error('TRIBUTARY_DRUID_URL / TRIBUTARY_KAFKA_BROKERS not set: the integration setup starts Druid and Kafka');
     kube = await newClient();
-    await kube.request('PATCH', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/druiddatasources.tributary.dev', {
-      body: parse(readFileSync(join(repoRoot, 'crds/druiddatasources.tributary.dev.yaml'), 'utf8')),
-      contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: 'test', force: true },
-    });
+    await applyRepoCrd(kube, 'druiddatasources.tributary.dev');
     await waitFor('the CRD to be served', async () => {
       await kube.list(DruidDatasources);
       return true;

@@ -4,12 +4,11 @@
 // inject faults the real runtime cannot produce on demand: savepoint failure, slot 0
 // unreachable, a slot crash, and operator kills at chosen write-ahead steps.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
-import { newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
+import { applyRepoCrd, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
 import { createRegistry } from '../../telemetry/metrics.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
@@ -64,11 +63,7 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
 
   beforeAll(async () => {
     kube = await newClient();
-    await kube.request('PATCH', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/streamjobs.tributary.dev', {
-      body: parse(readFileSync(join(repoRoot, 'crds/streamjobs.tributary.dev.yaml'), 'utf8')),
-      contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: 'test', force: true },
-    });
+    await applyRepoCrd(kube, 'streamjobs.tributary.dev');
     await waitFor('the CRD', async () => (await kube.list(StreamJobs), true), 30_000, 250);
     ns = `sj-${suffix()}`;
     await kube.create(Resources.Namespace, { metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'tributary.dev/test': 'streamjob' } } });

@@ -5,15 +5,11 @@
 // tests in controller.int.test.ts cover the savepoint paths meanwhile.)
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse } from 'yaml';
 import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
-import { newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
+import { applyRepoCrd, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
 import { createRegistry } from '../../telemetry/metrics.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { repoRoot } from '../../../../test/cluster/paths.ts';
 import { addStreamJobController } from './controller.ts';
 import { StreamJobs, type Pod } from './resources.ts';
 
@@ -33,11 +29,7 @@ describe('StreamJob with the real runtime and Kafka', () => {
   beforeAll(async () => {
     if (!brokers) throw new Error('TRIBUTARY_KAFKA_BROKERS not set');
     kube = await newClient();
-    await kube.request('PATCH', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/streamjobs.tributary.dev', {
-      body: parse(readFileSync(join(repoRoot, 'crds/streamjobs.tributary.dev.yaml'), 'utf8')),
-      contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: 'test', force: true },
-    });
+    await applyRepoCrd(kube, 'streamjobs.tributary.dev');
     ns = `sje-${id}`;
     await kube.create(Resources.Namespace, { metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'tributary.dev/test': 'streamjob' } } });
     const admin = kafka.admin();

@@ -14,17 +14,15 @@
 // savepoint done → new deployment RUNNING) and the output gap (wall time between the last
 // committed window before the operation and the first after it, seen by a read_committed
 // consumer; an upper bound: output is committed per checkpoint and windows fire per second).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
-import { newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
+import { applyRepoCrd, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
 import { createRegistry } from '../../telemetry/metrics.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { repoRoot } from '../../../../test/cluster/paths.ts';
 import { addStreamJobController } from './controller.ts';
 import { StreamJobs, type Pod } from './resources.ts';
 
@@ -54,11 +52,7 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
   beforeAll(async () => {
     if (!brokers) throw new Error('TRIBUTARY_KAFKA_BROKERS not set');
     kube = await newClient();
-    await kube.request('PATCH', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/streamjobs.tributary.dev', {
-      body: parse(readFileSync(join(repoRoot, 'crds/streamjobs.tributary.dev.yaml'), 'utf8')),
-      contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: 'test', force: true },
-    });
+    await applyRepoCrd(kube, 'streamjobs.tributary.dev');
     ns = `sjsp-${id}`;
     await kube.create(Resources.Namespace, { metadata: { name: ns, labels: { 'tributary.dev/test': 'streamjob' } } });
     const admin = kafka.admin();

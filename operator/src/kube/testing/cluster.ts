@@ -1,6 +1,9 @@
 // Helpers for integration tests against the real local kube-apiserver (KUBECONFIG is set by
 // the vitest integration setup). Test-only; nothing in kube/ imports this.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { KubeClient } from '../client.ts';
 import { isNotFound } from '../errors.ts';
 import { loadDefaultConnection } from '../kubeconfig.ts';
@@ -102,4 +105,17 @@ export async function createTestCrd(client: KubeClient, opts: { group: string; k
       }, 60_000, 200);
     },
   };
+}
+
+/**
+ * Server-side applies `crds/<name>.yaml` of this checkout (harmless when already installed,
+ * and it updates a CRD another test run installed from an older checkout).
+ */
+export async function applyRepoCrd(client: KubeClient, name: string): Promise<void> {
+  const file = join(import.meta.dirname, '..', '..', '..', '..', 'crds', `${name}.yaml`);
+  await client.request('PATCH', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`, {
+    body: parse(readFileSync(file, 'utf8')),
+    contentType: 'application/apply-patch+yaml',
+    query: { fieldManager: 'test', force: true },
+  });
 }
