@@ -79,6 +79,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
   private readonly byRequestId = new Map<string, string>();
   /** Called once a stop-with-savepoint completed (the job then finishes). */
   onStopSavepoint: ((c: CompletedCheckpoint) => void) | undefined;
+  /** Called when a stop-with-savepoint failed, also before its trigger reached the slots (the job then runs on). */
+  onStopSavepointFailed: ((e: unknown) => void) | undefined;
 
   constructor(o: CoordinatorOptions) {
     this.o = o;
@@ -131,6 +133,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
   trigger(kind: CheckpointKind, stop: boolean): Promise<CompletedCheckpoint> {
     const run = this.busy.catch(() => undefined).then(() => this.triggerNow(kind, stop));
     this.busy = run.catch(() => undefined);
+    if (stop) run.catch((e: unknown) => this.onStopSavepointFailed?.(e));
     return run;
   }
 

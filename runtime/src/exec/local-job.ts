@@ -155,7 +155,10 @@ export class LocalJob {
   private readonly slotByIndex = new Map<number, SlotParts>();
   private readonly exprCache = new Map<string, CompiledExpr>();
   private state: JobStatus['state'] = 'CREATED';
+  /** Any stop: stop() or a stop-with-savepoint under way (the sinks then close as 'stopped'). */
   private stopRequested = false;
+  /** stop() was called (a failed stop-with-savepoint does not undo it). */
+  private stopCalled = false;
   private startedAt = 0;
   private recordsIn = 0;
   private recordsOut = 0;
@@ -165,7 +168,7 @@ export class LocalJob {
   /** Id of the stop-with-savepoint whose barrier passed this process's sources. */
   private stopSavepointId: number | undefined;
   private stopSavepointSettled: (() => void) | undefined;
-  private readonly stopSavepointDone = new Promise<void>((r) => {
+  private stopSavepointDone = new Promise<void>((r) => {
     this.stopSavepointSettled = r;
   });
   private loopsEnded = false;
@@ -216,7 +219,10 @@ export class LocalJob {
             this.onCheckpointComplete(parts, id);
             this.settleStopSavepoint(id);
           },
-          onAborted: (id) => this.settleStopSavepoint(id),
+          onAborted: (id) => {
+            this.settleStopSavepoint(id);
+            if (id === this.stopSavepointId) this.resumeAfterFailedStop();
+          },
           onStopBarrier: (id) => {
             this.stopSavepointId = id;
             this.markStoppingWithSavepoint();
@@ -242,6 +248,7 @@ export class LocalJob {
           metrics: this.metrics,
         });
         coordinatorRef.c = this.coordinator;
+        this.coordinator.onStopSavepointFailed = () => this.resumeAfterFailedStop();
       }
     }
     this.createChannels();
@@ -531,6 +538,25 @@ export class LocalJob {
     return st;
   }
 
+  /**
+   * A stop-with-savepoint failed (aborted, declined, timed out, or not triggered at all): the
+   * job runs on, as in Flink, so that a retry can succeed; its sources read on from where the
+   * barrier cut them. Idempotent (slot 0 hears of it from the coordinator and as an abort).
+   */
+  private resumeAfterFailedStop(): void {
+    if (!this.stoppingWithSavepoint) return;
+    const id = this.stopSavepointId;
+    this.stoppingWithSavepoint = false;
+    this.stopSavepointId = undefined;
+    this.stopRequested = this.stopCalled;
+    this.stopSavepointDone = new Promise<void>((r) => {
+      this.stopSavepointSettled = r;
+    });
+    if (this.state === 'STOPPING' && !this.stopCalled) this.state = 'RUNNING';
+    this.logger.warn({ savepoint: id }, 'stop-with-savepoint failed: the job keeps running');
+    if (id !== undefined) for (const p of this.slots) for (const src of p.sources) p.slot.post(() => src.resumeAfterFailedStop(id));
+  }
+
   private settleStopSavepoint(id: number): void {
     if (this.stopSavepointId !== undefined && id >= this.stopSavepointId) this.stopSavepointSettled?.();
   }
@@ -640,7 +666,8 @@ export class LocalJob {
 
   /** Stops the sources; the job then finishes what is in flight. `drain` fires all event-time windows. */
   stop(opts: { drain?: boolean } = {}): void {
-    if (this.stopRequested) return;
+    if (this.stopCalled) return;
+    this.stopCalled = true;
     this.stopRequested = true;
     for (const p of this.slots) for (const src of p.sources) p.slot.post(() => src.requestStop(opts.drain ?? false));
   }

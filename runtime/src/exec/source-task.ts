@@ -50,6 +50,13 @@ export class SourceTask implements Task, RawRecords {
   private readonly partOf: number[] = [];
   private finishedPartitions: number[] = [];
   private stopRequested: { drain: boolean } | undefined;
+  /**
+   * Id of the stop-with-savepoint whose barrier this source passed. Until it completes the
+   * source reads nothing (its position is the savepoint's); it ends when the savepoint
+   * completes and reads on when it is aborted (Flink: a failed stop-with-savepoint leaves the
+   * job running, so the caller can retry).
+   */
+  private pausedForStop: number | undefined;
   private opened = false;
   private lastIdleCheck = 0;
   records = 0;
@@ -116,14 +123,22 @@ export class SourceTask implements Task, RawRecords {
   /**
    * Called from the slot's mailbox, i.e. between two polls: every record polled so far has
    * been pushed downstream, so the reader's position and the barrier cut the stream at the
-   * same point. With `stop`, the source ends right after the barrier (no final watermark).
+   * same point. With `stop`, the source pauses after the barrier and ends (no final
+   * watermark) once that savepoint completes.
    */
   injectBarrier(b: CheckpointBarrier): boolean {
     if (this.done || !this.opened || !this.o.checkpoint) return false;
     const position = this.o.reader.snapshotPosition?.();
     this.o.checkpoint.onBarrier(b, 0, { name: this.o.spec.name, position });
-    if (b.stop) this.finish(false);
+    if (b.stop) this.pausedForStop = b.id;
     return true;
+  }
+
+  /** The stop-with-savepoint `id` was aborted (or never triggered): read on. */
+  resumeAfterFailedStop(id: number): void {
+    if (this.pausedForStop !== id) return;
+    this.pausedForStop = undefined;
+    this.o.slot.wake();
   }
 
   /** The reader's position (after the end: the final one), for a finished task's snapshot. */
@@ -133,6 +148,7 @@ export class SourceTask implements Task, RawRecords {
 
   notifyCheckpointComplete(id: number): void {
     this.o.reader.notifyCheckpointComplete?.(id);
+    if (this.pausedForStop === id) this.finish(false);
   }
 
   // RawRecords: the reader appends here during poll().
@@ -153,6 +169,7 @@ export class SourceTask implements Task, RawRecords {
       this.finish(this.stopRequested.drain);
       return true;
     }
+    if (this.pausedForStop !== undefined) return false;
     for (const w of this.o.outputs) {
       if (!w.writable) {
         this.o.backpressure?.blocked();

@@ -1,0 +1,129 @@
+// A stop-with-savepoint that fails leaves the job RUNNING (as in Flink), so the operator's
+// retry with backoff succeeds: driven through the real control server on a real in-process
+// job (2 slots, keyed windows, two-phase-commit sink); the one injected fault is a sink
+// pre-commit that rejects once. The output over failed attempt → retry → restore equals an
+// uninterrupted run (nothing lost, nothing twice).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLocalJob } from '../exec/local-job.ts';
+import type { GraphSpec } from '../graph/spec.ts';
+import { validateGraph } from '../graph/validate.ts';
+import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
+import type { SavepointStatus, StatusResponse } from './contract.ts';
+import { jobSavepointControl, jobStatusSource } from './local-job-control.ts';
+import { startControlServer } from './server.ts';
+
+const COUNT = 40_000;
+const graphSpec = (rate?: number): GraphSpec => ({
+  sources: [
+    {
+      name: 'clicks',
+      datagen: {
+        generator: 'schema',
+        seed: 11,
+        count: COUNT,
+        ...(rate ? { rate } : {}),
+        startTime: 1_700_000_000_000,
+        eventRate: 2000,
+        fields: { n: { type: 'sequence' }, user: { type: 'string', prefix: 'u', cardinality: 53 }, amount: { type: 'int', min: 1, max: 9 }, ts: { type: 'timestamp' } },
+      },
+      timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+    },
+  ],
+  steps: [
+    { name: 'by-user', from: 'clicks', keyBy: 'user' },
+    { name: 'per-2s', from: 'by-user', window: { tumbling: { size: '2s' } } },
+    { name: 'totals', from: 'per-2s', aggregate: { n: 'count()', amount: 'sum(amount)' } },
+  ],
+  sinks: [{ name: 'out', from: 'totals', console: {} }],
+});
+
+/** The injected fault: the next pre-commit after `failNext` is set rejects (the slot declines the savepoint). */
+class FailOnceSink extends TransactionalCollectingSink {
+  static failNext = false;
+  override preCommit(checkpointId: number): Promise<readonly unknown[]> {
+    if (FailOnceSink.failNext) {
+      FailOnceSink.failNext = false;
+      return Promise.reject(new Error('injected: transaction coordinator unavailable'));
+    }
+    return super.preCommit(checkpointId);
+  }
+}
+
+const sorted = (recs: unknown[]): string[] => recs.map((r) => JSON.stringify(r, Object.keys(r as object).sort())).sort();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('stop-with-savepoint through the control API', () => {
+  it('a failed stop-with-savepoint leaves the job RUNNING; the retry stops it; restore gives exactly the uninterrupted output', async () => {
+    const refStore = new TransactionStore();
+    await (await createLocalJob(validateGraph(graphSpec()), { parallelism: 1, sinkWriter: () => new TransactionalCollectingSink(refStore) })).run();
+    const want = sorted(refStore.committed);
+    expect(want.length).toBeGreaterThan(500);
+
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-swsp-'));
+    dirs.push(stateDir);
+    const store = new TransactionStore();
+    const graph = validateGraph(graphSpec(20_000));
+    const job = await createLocalJob(graph, { parallelism: 2, maxParallelism: 64, sinkWriter: () => new FailOnceSink(store), checkpointing: { stateDir, retained: 2, timeoutMs: 20_000 } });
+    const done = job.run();
+    done.catch(() => undefined);
+    const server = await startControlServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: new Registry(),
+      token: 't',
+      source: jobStatusSource(job, { jobName: 'j', deploymentId: 'd', slot: 0 }),
+      savepoints: jobSavepointControl(job),
+    });
+    const base = `http://127.0.0.1:${server.port}`;
+    let savepoint: string | undefined;
+    const status = async () => (await (await fetch(`${base}/v1/status`)).json()) as StatusResponse;
+    const stopWithSavepoint = async (requestId: string): Promise<SavepointStatus> => {
+      const r = await fetch(`${base}/v1/savepoints`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer t' }, body: JSON.stringify({ stop: true, requestId }) });
+      expect(r.status).toBe(202);
+      const { id } = (await r.json()) as { id: string };
+      for (;;) {
+        const st = (await (await fetch(`${base}/v1/savepoints/${id}`)).json()) as SavepointStatus;
+        if (st.state !== 'IN_PROGRESS') return st;
+        await sleep(20);
+      }
+    };
+    try {
+      await sleep(300);
+      expect((await status()).state).toBe('RUNNING');
+
+      FailOnceSink.failNext = true;
+      const failed = await stopWithSavepoint('attempt-1');
+      expect(failed.state).toBe('FAILED');
+      expect(failed.error).toMatch(/^TRIB_CHECKPOINT_DECLINED: .*injected/);
+      // The job runs on: RUNNING again, and its sources read on.
+      expect((await status()).state).toBe('RUNNING');
+      const inAfterFailure = job.status().recordsIn;
+      await sleep(200);
+      expect(job.status().recordsIn).toBeGreaterThan(inAfterFailure);
+      expect(job.status().recordsIn).toBeLessThan(COUNT);
+
+      const ok = await stopWithSavepoint('attempt-2');
+      expect(ok.state).toBe('COMPLETED');
+      savepoint = ok.path;
+      expect((await done).state).toBe('STOPPED');
+      expect(job.status().recordsIn).toBeLessThan(COUNT);
+    } finally {
+      await server.close();
+    }
+
+    expect(savepoint).toMatch(/savepoints\/sp-\d+$/);
+    const rest = await createLocalJob(graph, { parallelism: 3, maxParallelism: 64, restoreFrom: savepoint, sinkWriter: () => new TransactionalCollectingSink(store), checkpointing: { stateDir, retained: 2, timeoutMs: 20_000 } });
+    await rest.run();
+    expect(store.prepared.size).toBe(0);
+    expect(sorted(store.committed)).toEqual(want);
+  }, 60_000);
+});
+
