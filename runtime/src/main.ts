@@ -19,6 +19,7 @@ import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/p
 import { containerPath, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
 import { startControlServer, type ControlServer } from './control/server.ts';
+import { resolveLatestRestore } from './control/restore-latest.ts';
 import { TributaryError } from './errors.ts';
 import { createLogger } from './telemetry/logger.ts';
 import { JobMetrics } from './telemetry/metrics.ts';
@@ -55,6 +56,11 @@ async function main(): Promise<number> {
   else if (env.peers) discover = staticDiscovery(env.peers);
   else discover = await kubernetesDiscovery({ selector: env.peerSelector as string, namespace: env.namespace, port: env.dataPort === 0 ? DATA_PORT : env.dataPort, podRoot: env.podRoot });
 
+  const stateHost = containerPath(cfg.stateDir, env.podRoot);
+  const fallback = cfg.restoreFrom ? containerPath(cfg.restoreFrom, env.podRoot) : undefined;
+  const restore = cfg.restoreLatest ? await resolveLatestRestore(stateHost, cfg.restoreLatest.since, fallback, logger) : { path: fallback, source: 'configured' as const };
+  logger.info({ restoreFrom: restore.path ?? null, source: restore.source, ...(cfg.restoreLatest ? { since: cfg.restoreLatest.since } : {}) }, restore.path ? 'restoring' : 'starting with empty state');
+
   const slot = new SlotProcess({
     jobName: cfg.jobName,
     graph,
@@ -69,20 +75,24 @@ async function main(): Promise<number> {
     metrics,
     ...(Number(process.env['TRIBUTARY_PEER_TIMEOUT']) > 0 ? { connectTimeoutMs: Number(process.env['TRIBUTARY_PEER_TIMEOUT']) * 1000 } : {}),
     checkpointing: {
-      stateDir: containerPath(cfg.stateDir, env.podRoot),
+      stateDir: stateHost,
       intervalMs: cfg.checkpointing.intervalMs,
       timeoutMs: cfg.checkpointing.timeoutMs,
       retained: cfg.checkpointing.retained,
     },
-    ...(cfg.restoreFrom ? { restoreFrom: containerPath(cfg.restoreFrom, env.podRoot), allowNonRestoredState: cfg.allowNonRestoredState } : {}),
+    ...(restore.path ? { restoreFrom: restore.path, allowNonRestoredState: cfg.allowNonRestoredState } : {}),
   });
   // Paths in the control API are in-container paths (/state/savepoints/sp-3): what a new
   // deployment's pods can open. Under the node agent the process sees them below its own pod
   // root, which goes away with the pod, so the pod-root prefix is removed before reporting.
-  const stateHost = containerPath(cfg.stateDir, env.podRoot);
   const reported = (p: string | undefined): string | undefined =>
     p !== undefined && env.podRoot && stateHost !== cfg.stateDir && (p === stateHost || p.startsWith(`${stateHost}/`)) ? cfg.stateDir.replace(/\/$/, '') + p.slice(stateHost.length) : p;
-  const reportStatus = (st: StatusResponse): StatusResponse => (st.lastCheckpoint ? { ...st, lastCheckpoint: { ...st.lastCheckpoint, path: reported(st.lastCheckpoint.path) as string } } : st);
+  const restoredFrom = reported(restore.path);
+  const reportStatus = (st: StatusResponse): StatusResponse => ({
+    ...st,
+    ...(st.lastCheckpoint ? { lastCheckpoint: { ...st.lastCheckpoint, path: reported(st.lastCheckpoint.path) as string } } : {}),
+    ...(restoredFrom !== undefined ? { restoredFrom } : {}),
+  });
   const reportSavepoint = (sp: SavepointStatus | undefined): SavepointStatus | undefined => (sp?.path === undefined ? sp : { ...sp, path: reported(sp.path) as string });
   await slot.listen();
   let control: ControlServer | undefined;

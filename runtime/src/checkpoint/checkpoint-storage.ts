@@ -120,6 +120,11 @@ export class CheckpointStorage {
     return (await this.list('checkpoint')).filter((e) => e.complete).map((e) => ({ id: e.id, kind: 'checkpoint' as const, path: e.path }));
   }
 
+  /** Completed savepoints, oldest first (ids share one sequence with checkpoints). */
+  async completedSavepoints(): Promise<CompletedCheckpointRef[]> {
+    return (await this.list('savepoint')).filter((e) => e.complete).map((e) => ({ id: e.id, kind: 'savepoint' as const, path: e.path }));
+  }
+
   async latestCompletedCheckpoint(): Promise<CompletedCheckpointRef | undefined> {
     const all = await this.completedCheckpoints();
     return all[all.length - 1];

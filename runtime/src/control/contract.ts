@@ -46,6 +46,16 @@ export interface JobConfig {
   readonly stateDir: string;
   /** Checkpoint or savepoint directory to restore from; absent = start empty. */
   readonly restoreFrom?: string;
+  /**
+   * Additive: restore the newest completed checkpoint or savepoint under `stateDir` whose
+   * trigger time is at or after `since` (ISO time); `restoreFrom` only when there is none.
+   * Every slot resolves it when it starts. The operator creates a deployment's pods only after
+   * the previous deployment's pods are gone (terminated), and the new deployment cannot
+   * complete a checkpoint before all of its slots restored, so every slot sees the same set of
+   * completed checkpoints and picks the same one. A runtime that ignores the field restores
+   * `restoreFrom` (the operator's newest known state), as before.
+   */
+  readonly restoreLatest?: { readonly since: string };
   readonly allowNonRestoredState: boolean;
 }
 
@@ -65,6 +75,8 @@ export interface StatusResponse {
   readonly watermarkMs?: number;
   readonly sourceLag?: number;
   readonly error?: string;
+  /** Additive: the checkpoint or savepoint this deployment restored (in-container path). */
+  readonly restoredFrom?: string;
 }
 
 /** POST /v1/savepoints on slot 0. `stop: true` = stop-with-savepoint. */

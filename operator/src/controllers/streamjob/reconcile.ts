@@ -386,6 +386,15 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     return startOperation(c, 'restart', spec, 'restore', latestRestorePoint(c.job), { notBefore: new Date(now.getTime() + delay).toISOString(), message: why });
   }
 
+  /**
+   * Start of the deployed lineage: state triggered since then belongs to it. A deployment that
+   * itself resolved the newest state (restoreLatestSince) continues the lineage it restored.
+   */
+  function lineageSince(job: StreamJob): string | undefined {
+    const d = job.status?.deployed;
+    return d ? (d.restoreLatestSince ?? d.startedAt) : undefined;
+  }
+
   /** The newest state of the deployed job: a checkpoint or savepoint taken since it started, else what it restored from. */
   function latestRestorePoint(job: StreamJob): string | undefined {
     const st = job.status ?? {};
@@ -506,10 +515,16 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       if (mode === 'restore' && !restoreFrom && op.kind !== 'deploy' && c.job.status?.deployed) {
         c.log.warn({ op }, 'no checkpoint or savepoint to restore: the job starts empty (it never completed one)');
       }
+      // last-state and restarts continue the running lineage: its pods may still complete
+      // checkpoints (and commit their transactions) until they are gone, so the new pods pick
+      // the newest one themselves when they start; restoreFrom is only the fallback.
+      const since = mode === 'last-state' || (mode === 'restore' && op.kind !== 'deploy') ? lineageSince(c.job) : undefined;
       await record(c, 'state-ready', (s) => {
         s.pendingOperation = { ...op, mode, step: 'state-ready', stoppedAt: c.now.toISOString() };
         if (restoreFrom) s.pendingOperation.restoreFrom = restoreFrom;
         else delete s.pendingOperation.restoreFrom;
+        if (since) s.pendingOperation.restoreLatestSince = since;
+        else delete s.pendingOperation.restoreLatestSince;
         return s;
       });
       op = c.job.status!.pendingOperation!;
@@ -562,13 +577,14 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       const ns = c.job.metadata.namespace as string;
       const druid = resolveDruidRefs(spec.graph, await loadDruidRefs(deps.kube, ns, spec.graph), ns);
       if (druid.issues.length > 0) throw new Error(`cannot write the job config: ${describeIssues(druid.issues)}`);
-      await createIgnoringExists(Resources.ConfigMap, configMap(c.job, target, jobConfig(c.job, spec, spec.replicas, op.restoreFrom, druid.graph)));
+      await createIgnoringExists(Resources.ConfigMap, configMap(c.job, target, jobConfig(c.job, spec, spec.replicas, op.restoreFrom, druid.graph, op.restoreLatestSince)));
       await record(c, 'starting', (s) => {
         s.deployed = {
           id: target,
           specHash: op.targetSpecHash,
           parallelism: spec.replicas,
           ...(op.restoreFrom ? { restoredFrom: op.restoreFrom } : {}),
+          ...(op.restoreLatestSince ? { restoreLatestSince: op.restoreLatestSince } : {}),
           startedAt: c.now.toISOString(),
           spec: op.targetSpec!,
         };
@@ -591,7 +607,8 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     }
     if (created > 0) {
       c.log.info({ deployment: target, created }, 'slot pods created');
-      await deps.events.normal(c.job, 'PodsCreated', `deployment ${target}: ${created} slot pod(s) created, restoring ${op.restoreFrom ?? 'nothing (empty state)'}`);
+      const restoring = op.restoreLatestSince ? `the newest checkpoint since ${op.restoreLatestSince} (else ${op.restoreFrom ?? 'empty state'})` : (op.restoreFrom ?? 'nothing (empty state)');
+      await deps.events.normal(c.job, 'PodsCreated', `deployment ${target}: ${created} slot pod(s) created, restoring ${restoring}`);
       return { requeueAfter: 300 };
     }
 
@@ -610,6 +627,8 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     const downtime = op.stoppedAt ? (c.now.getTime() - Date.parse(op.stoppedAt)) / 1000 : undefined;
     await record(c, 'done', (s) => {
       delete s.pendingOperation;
+      // What the pods restored (they resolve restoreLatest themselves); later restarts fall back to it.
+      if (s.deployed && rt.restoredFrom) s.deployed.restoredFrom = rt.restoredFrom;
       s.phase = 'Running';
       s.readyReplicas = ready;
       s.conditions = setCondition(s.conditions, { type: 'Ready', status: 'True', reason: 'Running', message: `${spec.replicas} slots running deployment ${target}` }, gen(), c.now) as StreamJobStatus['conditions'];

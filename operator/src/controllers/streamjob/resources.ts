@@ -128,7 +128,7 @@ function ms(text: string, fallback: number): number {
 }
 
 /** `graph`: spec.graph with references resolved (see druid-refs.ts); default spec.graph. */
-export function jobConfig(job: StreamJob, spec: StreamJobSpec, parallelism: number, restoreFrom: string | undefined, graph: unknown = spec.graph): JobConfig {
+export function jobConfig(job: StreamJob, spec: StreamJobSpec, parallelism: number, restoreFrom: string | undefined, graph: unknown = spec.graph, restoreLatestSince?: string): JobConfig {
   return {
     contractVersion: CONTRACT_VERSION,
     jobName: job.metadata.name,
@@ -142,6 +142,7 @@ export function jobConfig(job: StreamJob, spec: StreamJobSpec, parallelism: numb
     },
     stateDir: spec.stateStorage?.path ?? '/state',
     ...(restoreFrom ? { restoreFrom } : {}),
+    ...(restoreLatestSince ? { restoreLatest: { since: restoreLatestSince } } : {}),
     allowNonRestoredState: spec.restore?.allowNonRestoredState ?? false,
   };
 }
