@@ -1,8 +1,13 @@
 /**
- * Runs in every integration test worker before its tests: copies the cluster coordinates
- * that global setup provided into process.env, where tests and our code read them
- * (KUBECONFIG, TRIBUTARY_CLUSTER_DIR, TRIBUTARY_KAFKA_BROKERS).
+ * Runs in every integration test worker before its tests: installs the kafkajs read_committed
+ * fix before any test file loads kafkajs (an ESM test importing 'kafkajs' ahead of our modules
+ * would otherwise get the unpatched filter, and its read_committed reads would include records
+ * of aborted transactions), then copies the cluster coordinates that global setup provided
+ * into process.env, where tests and our code read them (KUBECONFIG, TRIBUTARY_CLUSTER_DIR,
+ * TRIBUTARY_KAFKA_BROKERS).
  */
+import { patched } from '../../runtime/src/connectors/kafka/kafkajs-read-committed.ts';
 import { inject } from 'vitest';
 
+if (!patched) throw new Error('the kafkajs read_committed fix did not install (kafkajs loaded before test/harness/setup-env.ts?)');
 for (const [k, v] of Object.entries(inject('clusterEnv'))) process.env[k] ??= v;

@@ -16,32 +16,13 @@ import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../graph/validate.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { Supervisor, type AttemptInfo } from './supervisor.ts';
+import { readValues } from '../testing/kafka-reader.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const root = join(import.meta.dirname, '../../..');
 const node = join(root, 'node_modules/.bin/node');
 
-async function readAll(kafka: KafkaClient, topic: string, expected: number, timeoutMs = 30_000): Promise<string[]> {
-  const consumer = kafka.consumer({ groupId: `it-reader-${randomUUID()}` });
-  const out: string[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        out.push(message.value?.toString() ?? '');
-        if (out.length >= expected) {
-          clearTimeout(timer);
-          setTimeout(resolve, 1500); // duplicates would show up here
-        }
-      },
-    });
-  });
-  await consumer.disconnect();
-  return out;
-}
 
 function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -109,7 +90,7 @@ describe('tributary run --distributed', () => {
     const refTopic = `it-dist-ref-${run}`;
     const ref = await new LocalJob(validateGraph(graph(refTopic)), { parallelism: 2, logger: silentLogger() }).run();
     expect(ref.recordsIn).toBe(6000);
-    const expected = (await readAll(kafka, refTopic, ref.recordsOut)).sort();
+    const expected = await readValues(kafka, refTopic, { expected: ref.recordsOut });
     expect(expected.length).toBe(ref.recordsOut);
     expect(expected.length).toBeGreaterThan(100);
     for (const p of [1, 3]) {
@@ -119,7 +100,7 @@ describe('tributary run --distributed', () => {
       const r = await cli(['run', file, '--distributed', '--parallelism', String(p), '--no-progress']);
       expect(r.code, r.stderr.slice(-2000)).toBe(0);
       expect(r.stderr).toContain('"attempts":1');
-      const got = (await readAll(kafka, out, expected.length)).sort();
+      const got = await readValues(kafka, out, { expected: expected.length });
       expect(got).toEqual(expected);
     }
   });

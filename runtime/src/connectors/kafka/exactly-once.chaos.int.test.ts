@@ -10,7 +10,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { patched as readCommittedPatched } from './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
 import { createLocalJob, type LocalJob } from '../../exec/local-job.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../../graph/validate.ts';
+import { readTopic } from '../../testing/kafka-reader.ts';
 import { CollectingSink, type Emitted } from '../../testing/harness.ts';
 import { createLogger, silentLogger } from '../../telemetry/logger.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
@@ -46,30 +46,11 @@ async function writeInput(kafka: KafkaClient, topic: string, pauseMs: number): P
   await producer.disconnect();
 }
 
-async function readCommitted(kafka: KafkaClient, topic: string, expected: number, timeoutMs = 60_000): Promise<string[]> {
-  const consumer = kafka.consumer({ groupId: `it-eos-reader-${randomUUID()}`, readUncommitted: false });
-  const out: string[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    void consumer.run({
-      eachMessage: ({ message, partition }) => {
-        out.push(message.value?.toString() ?? '');
-        if (process.env['EOS_DIAG']) {
-          const bc = (message as unknown as { batchContext?: { producerId?: string; producerEpoch?: number } }).batchContext;
-          console.error(`MSG ${partition}@${message.offset} pid=${bc?.producerId} ep=${bc?.producerEpoch} ${message.value?.toString() ?? ''}`);
-        }
-        if (out.length === expected) {
-          clearTimeout(timer);
-          setTimeout(resolve, 2000); // duplicates would show up here
-        }
-        return Promise.resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return out.sort();
+/** Sorted committed values of `topic` (the reader applies the read_committed fix). */
+async function readCommitted(kafka: KafkaClient, topic: string, expected: number): Promise<string[]> {
+  const recs = await readTopic(kafka, topic, { expected, timeoutMs: 60_000, settleMs: 2000 });
+  if (process.env['EOS_DIAG']) for (const r of recs) console.error(`MSG ${r.partition}@${r.offset} ${r.value}`);
+  return recs.map((r) => r.value).sort();
 }
 
 describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, in-process)', () => {
@@ -79,8 +60,6 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
   const dirs: string[] = [];
 
   beforeAll(async () => {
-    // The verifier itself must filter aborted transactions correctly (kafkajs's own filter does not).
-    expect(readCommittedPatched).toBe(true);
     kafka = new Kafka({ clientId: 'tributary-eos-it', brokers: bs, logLevel: logLevel.NOTHING });
   });
   afterAll(async () => {

@@ -10,40 +10,11 @@ import { LocalJob } from '../../exec/local-job.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../../graph/validate.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
+import { readTopic } from '../../testing/kafka-reader.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
-interface Read {
-  key: string | null;
-  value: string;
-  headers: Record<string, string>;
-}
-
-async function readAll(kafka: KafkaClient, topic: string, expected: number, timeoutMs = 30_000): Promise<Read[]> {
-  const consumer = kafka.consumer({ groupId: `it-reader-${randomUUID()}` });
-  const out: Read[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const done = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-        out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', headers });
-        if (out.length >= expected) {
-          clearTimeout(timer);
-          // Give stragglers (duplicates would show here) a moment.
-          setTimeout(resolve, 1500);
-        }
-      },
-    });
-  });
-  await done;
-  await consumer.disconnect();
-  return out;
-}
 
 describe('Kafka source and sink', () => {
   let kafka: KafkaClient;
@@ -96,7 +67,7 @@ describe('Kafka source and sink', () => {
       const r = await job.run();
       expect(r.state).toBe('FINISHED');
       expect(r.recordsIn).toBe(2000);
-      const recs = await readAll(kafka, output, r.recordsOut);
+      const recs = await readTopic(kafka, output, { expected: r.recordsOut });
       expect(recs).toHaveLength(r.recordsOut);
       for (const m of recs) expect(m.key).toBe((JSON.parse(m.value) as { user: string }).user);
       results.push(recs.map((m) => m.value).sort());
@@ -137,14 +108,14 @@ describe('Kafka source and sink', () => {
     const failed = await job.metrics.sourceRecordsFailed.get();
     expect(failed.values.reduce((a, v) => a + v.value, 0)).toBe(3);
     expect(Object.fromEntries(failed.values.map((v) => [v.labels['reason'], v.value]))).toEqual({ invalid_json: 1, not_an_object: 1, timestamp: 1 });
-    const dead = await readAll(kafka, dlq, 3);
+    const dead = await readTopic(kafka, dlq, { expected: 3 });
     expect(dead.map((d) => d.headers['tributary.error.reason']).sort()).toEqual(['invalid_json', 'not_an_object', 'timestamp']);
     const broken = dead.find((d) => d.headers['tributary.error.reason'] === 'invalid_json');
     expect(broken?.value).toBe('{"user": "broken", ');
     expect(broken?.headers['tributary.source.topic']).toBe(topic);
     expect(broken?.headers['tributary.source.partition']).toBe('0');
     expect(broken?.headers['tributary.source.offset']).toBe('1');
-    const out = await readAll(kafka, output, r.recordsOut);
+    const out = await readTopic(kafka, output, { expected: r.recordsOut });
     expect(out.reduce((a, m) => a + (JSON.parse(m.value) as { n: number }).n, 0)).toBe(4);
   });
 

@@ -50,6 +50,10 @@ function filterAbortedMessages({ messages, abortedTransactions }: { messages: Ms
   });
 }
 
+/** Marks the installed filter, so a second evaluation of this module (a test runner re-importing it in a process that keeps Node's CommonJS cache) recognises it. */
+const MARK = Symbol.for('tributary.kafkajs.readCommittedFix');
+(filterAbortedMessages as unknown as Record<symbol, boolean>)[MARK] = true;
+
 function install(): boolean {
   let file: string;
   try {
@@ -58,7 +62,7 @@ function install(): boolean {
     return false;
   }
   const batchFile = require.resolve('kafkajs/src/consumer/batch.js');
-  if (require.cache[batchFile]) return require.cache[file]?.exports === filterAbortedMessages; // kafkajs loaded first
+  if (require.cache[batchFile]) return (require.cache[file]?.exports as Record<symbol, boolean> | undefined)?.[MARK] === true; // kafkajs loaded first
   const original = require(file) as unknown;
   if (typeof original !== 'function') return false;
   const mod = require.cache[file];
