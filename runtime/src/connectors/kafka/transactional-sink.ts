@@ -35,8 +35,9 @@
 //   2. the producer id and epoch of a kafkajs transactional producer are not exposed; they
 //      are read from kafkajs's own debug log line "Initialized producer id & epoch", emitted
 //      by its EosManager after InitProducerId (captured by a per-producer logCreator).
-// A commit that the broker answers with PRODUCER_FENCED/INVALID_PRODUCER_EPOCH or
-// INVALID_TXN_STATE was already completed (and its id reused by a later run) — logged.
+// A commit that the broker answers with PRODUCER_FENCED/INVALID_PRODUCER_EPOCH was already
+// completed (and its id reused by a later run); INVALID_TXN_STATE means committed or aborted
+// by the broker's transaction timeout, which Kafka does not distinguish — logged as an error.
 // Then every transactional id any earlier run of this sink may have left open is fenced:
 // InitProducerId on the same id bumps the epoch and aborts its open transaction, so a zombie
 // producer can never commit later and read_committed readers are not blocked. Which ids to
@@ -193,8 +194,16 @@ export class TransactionalKafkaSink implements SinkWriter {
               break;
             } catch (e) {
               const type = (e as { type?: string }).type ?? '';
-              if (type === 'PRODUCER_FENCED' || type === 'INVALID_PRODUCER_EPOCH' || type === 'INVALID_TXN_STATE') {
-                log.warn({ sink: this.ctx.sinkName, ...c, error: type }, 'recovered transaction was already completed');
+              if (type === 'PRODUCER_FENCED' || type === 'INVALID_PRODUCER_EPOCH') {
+                log.info({ sink: this.ctx.sinkName, ...c, error: type }, 'recovered transaction was already committed (its id has a newer session)');
+                break;
+              }
+              if (type === 'INVALID_TXN_STATE') {
+                // Committed with this very session and then ended, or aborted by the broker
+                // (transaction.timeout.ms passed before recovery): Kafka does not tell which.
+                // As Flink's KafkaCommitter, carry on, but loudly: in the second case the
+                // checkpoint's output of this slot is gone.
+                log.error({ sink: this.ctx.sinkName, ...c, error: type, transactionTimeoutMs: this.timeoutMs }, 'recovered transaction is no longer open: committed earlier, or aborted by the broker after its transaction timeout (then its records are lost)');
                 break;
               }
               if (attempt >= 10 || !(e as { retriable?: boolean }).retriable) throw e;
