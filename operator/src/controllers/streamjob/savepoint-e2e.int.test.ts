@@ -16,107 +16,52 @@
 // consumer; an upper bound: output is committed per checkpoint and windows fire per second).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
-import { applyRepoCrd, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
-import { createRegistry } from '../../telemetry/metrics.ts';
-import { createLogger } from '../../telemetry/logger.ts';
+import { Resources } from '../../kube/index.ts';
+import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { addStreamJobController } from './controller.ts';
 import { StreamJobs, type Pod } from './resources.ts';
+import { canonWindow, closeAllWindows, exactlyOnce, getJob, inputRecord, produceLoop, readOutput, referenceWindows, runningEvent, runningWith, scaleJob, startHarness, windowGraph, type Harness, type WindowOut } from './testing/kafka-job-harness.ts';
 
-const brokers = process.env.TRIBUTARY_KAFKA_BROKERS ?? '';
 const PARTITIONS = 4;
 const KEYS = 50;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Out { user: string; window_start: number; n: number; amount: number }
-const canon = (o: Out) => `${o.user}|${o.window_start}|${o.n}|${o.amount}`;
-
 describe('StreamJob savepoint lifecycle with the real runtime', () => {
-  let kube: KubeClient;
-  let ns: string;
-  let mgr: Manager;
-  let running: Promise<void>;
-  let close: () => Promise<void>;
-  const kafka = new Kafka({ clientId: 'sj-sp-e2e', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  const id = suffix();
-  const input = `sjsp-in-${id}`;
-  const output = `sjsp-out-${id}`;
-  const claim = `state-${id}`;
+  let h: Harness;
   const name = 'life';
   // The node agent keeps PVC folders in <cluster dir>/node/pvcs/<ns>/<claim>/ (no PVC object needed).
   const pvcRoot = process.env.TRIBUTARY_CLUSTER_DIR ? join(process.env.TRIBUTARY_CLUSTER_DIR, 'node', 'pvcs') : undefined;
 
   beforeAll(async () => {
-    if (!brokers) throw new Error('TRIBUTARY_KAFKA_BROKERS not set');
-    kube = await newClient();
-    await applyRepoCrd(kube, 'streamjobs.tributary.dev');
-    ns = `sjsp-${id}`;
-    await kube.create(Resources.Namespace, { metadata: { name: ns, labels: { 'tributary.dev/test': 'streamjob' } } });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: input, numPartitions: PARTITIONS }, { topic: output, numPartitions: 1 }], waitForLeaders: true });
-    await admin.disconnect();
-    mgr = new Manager({ client: kube, registry: createRegistry(), shutdownTimeoutMs: 2_000, ...(process.env.SJ_LOG ? { logger: createLogger() } : {}) });
-    ({ close } = addStreamJobController(mgr, { namespace: ns, defaultImage: 'tributary/runtime:test' }));
-    running = mgr.run();
+    h = await startHarness('sjsp', { in: PARTITIONS, out: 1 });
   }, 120_000);
 
   afterAll(async () => {
-    mgr?.stop();
-    await running?.catch(() => undefined);
-    await close?.();
-    if (ns) for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items) await kube.patch(StreamJobs, ns, j.metadata.name, { metadata: { finalizers: null } }).catch(() => undefined);
-    if (ns && !process.env.SJ_KEEP) await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [input, output] }).catch(() => undefined);
-    await admin.disconnect();
+    await h?.close();
   });
 
   it('rescale 2→3→1, graph change, last-state, suspend/resume: exactly-once output; delete takes a final savepoint', async () => {
-    const base = Math.floor(Date.now() / 1000) * 1000;
+    const { kube, ns, kafka, brokers, id } = h;
+    const input = h.topics.in!;
+    const output = h.topics.out!;
+    const claim = `state-${id}`;
     // Record i: partition i % 4, event time base + 2i ms (each partition in order: nothing late).
-    const rec = (i: number) => ({ user: `u${(i * 7) % KEYS}`, amount: (i % 7) + 1, ts: base + 2 * i });
-    const graph = (filter: boolean) => ({
-      sources: [{ name: 'in', kafka: { brokers, topic: input, groupId: `g-${id}`, startFrom: 'earliest', schema: { user: 'string', amount: 'double', ts: 'double' } }, timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '200ms' } }],
-      steps: [
-        ...(filter ? [{ name: 'positive', from: 'in', filter: 'amount > 0.0' }] : []),
-        { name: 'by-user', from: filter ? 'positive' : 'in', keyBy: 'user' },
-        { name: 'per-1s', from: 'by-user', window: { tumbling: { size: '1s' } } },
-        { name: 'totals', from: 'per-1s', aggregate: { n: 'count()', amount: 'sum(amount)' } },
-      ],
-      sinks: [{ name: 'out', from: 'totals', kafka: { brokers, topic: output, key: 'user', delivery: 'exactly-once' } }],
-    });
+    const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, KEYS);
+    const graph = (filter: boolean) => windowGraph({ brokers, input, output, groupId: `g-${id}`, filter });
 
     // ---- output observer (read_committed), arrival wall times kept for the gap measure
-    const arrivals: { at: number; v: Out }[] = [];
-    const consumer = kafka.consumer({ groupId: `sjsp-reader-${id}`, readUncommitted: false });
-    await consumer.connect();
-    await consumer.subscribe({ topic: output, fromBeginning: true });
-    await consumer.run({ eachBatch: async ({ batch }) => { const at = Date.now(); for (const m of batch.messages) arrivals.push({ at, v: JSON.parse(m.value!.toString()) as Out }); } });
+    const reader = await readOutput<WindowOut>(kafka, output, `sjsp-reader-${id}`);
+    const arrivals = reader.arrivals;
 
     // ---- producer loop: 500 records/s, event time advancing 1 s per second
     const producer: Producer = kafka.producer();
     await producer.connect();
-    let next = 0;
-    let producing = true;
-    const loop = (async () => {
-      while (producing) {
-        const messages = Array.from({ length: 50 }, (_, k) => { const i = next + k; const r = rec(i); return { key: r.user, partition: i % PARTITIONS, value: JSON.stringify(r) }; });
-        await producer.send({ topic: input, messages });
-        next += 50;
-        await sleep(100);
-      }
-    })();
+    const loop = produceLoop(producer, input, PARTITIONS, rec);
 
-    const get = () => kube.get<StreamJob>(StreamJobs, ns, name);
-    const runningWith = (replicas: number, depNot?: string) => waitFor(`${name} Running with ${replicas}`, async () => {
-      const j = await get();
-      return j.status?.phase === 'Running' && !j.status.pendingOperation && j.status.deployed?.parallelism === replicas && j.status.deployed.id !== depNot ? j : undefined;
-    }, 120_000, 250);
+    const get = () => getJob(kube, ns, name);
+    const waitRunning = (replicas: number, depNot?: string) => runningWith(kube, ns, name, replicas, depNot);
     const downtimes: string[] = [];
     const measure = async (what: string, act: () => Promise<unknown>, replicas: number) => {
       const before = await get();
@@ -124,12 +69,12 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
       const t0 = Date.now();
       const seen0 = arrivals.length;
       await act();
-      const j = await runningWith(replicas, dep);
+      const j = await waitRunning(replicas, dep);
       const t1 = Date.now();
       // output gap: last arrival before t0 → first arrival after the new deployment ran
       const lastBefore = arrivals.slice(0, seen0).at(-1)?.at ?? t0;
       const firstAfter = await waitFor(`${what}: output after the operation`, () => arrivals.find((a) => a.at > t1)?.at, 60_000, 50);
-      const ev = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)).items.filter((e) => e.reason === 'Running').map((e) => e.message).find((m) => m.includes(j.status!.deployed!.id));
+      const ev = await runningEvent(kube, ns, j.status!.deployed!.id);
       const line = `${what}: operation ${((t1 - t0) / 1000).toFixed(2)}s (request → Running), output gap ${((firstAfter - lastBefore) / 1000).toFixed(2)}s; operator: ${ev ?? '?'}`;
       downtimes.push(line);
       console.log(line);
@@ -149,10 +94,10 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
         graph: graph(false),
       },
     } as unknown as StreamJob);
-    await runningWith(2);
+    await waitRunning(2);
     await waitFor('first output', () => arrivals.length > 0, 60_000, 100);
 
-    const scale = (replicas: number) => kube.request('PATCH', `/apis/tributary.dev/v1alpha1/namespaces/${ns}/streamjobs/${name}/scale`, { body: { spec: { replicas } }, contentType: 'application/merge-patch+json' });
+    const scale = (replicas: number) => scaleJob(kube, ns, name, replicas);
     await measure('savepoint rescale 2→3', () => scale(3), 3);
     await sleep(2000);
     await measure('savepoint rescale 3→1', () => scale(1), 1);
@@ -180,33 +125,18 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
     }
 
     // ---- stop input; one far-future record per partition closes every real window
-    producing = false;
-    await loop;
-    const n = next;
-    const lastTs = rec(n - 1).ts;
-    await producer.send({ topic: input, messages: Array.from({ length: PARTITIONS }, (_, p) => ({ key: 'flush', partition: p, value: JSON.stringify({ user: 'flush', amount: 1, ts: lastTs + 10_000 }) })) });
+    const n = await loop.stop();
+    await closeAllWindows(producer, input, PARTITIONS, rec(n - 1).ts);
     await producer.disconnect();
 
-    const expected = new Map<string, Out>();
-    for (let i = 0; i < n; i++) {
-      const r = rec(i);
-      const ws = Math.floor(r.ts / 1000) * 1000;
-      const k = `${r.user}|${ws}`;
-      const o = expected.get(k) ?? { user: r.user, window_start: ws, n: 0, amount: 0 };
-      o.n++;
-      o.amount += r.amount;
-      expected.set(k, o);
-    }
-    const want = [...expected.values()].map(canon).sort();
+    const want = referenceWindows(n, rec);
     await waitFor(`${want.length} windows in the output`, () => arrivals.length >= want.length, 90_000, 250);
     await sleep(3000); // duplicates would show up now
-    const got = arrivals.map((a) => canon(a.v)).sort();
-    await consumer.disconnect();
-    const gotSet = new Set(got);
-    const missing = want.filter((w) => !gotSet.has(w));
-    const dups = got.length - gotSet.size;
-    console.log(`${n} input records, ${want.length} reference windows; output ${got.length} (missing ${missing.length}, duplicates ${dups})\n${downtimes.join('\n')}`);
-    expect({ missing: missing.slice(0, 5), dups, count: got.length }).toEqual({ missing: [], dups: 0, count: want.length });
+    const got = arrivals.map((a) => canonWindow(a.v)).sort();
+    await reader.close();
+    const check = exactlyOnce(want, got);
+    console.log(`${n} input records, ${want.length} reference windows; output ${got.length} (missing ${check.missing.length}${check.missing.length === 5 ? '+' : ''}, duplicates ${check.dups})\n${downtimes.join('\n')}`);
+    expect(check).toEqual({ missing: [], dups: 0, count: want.length });
     expect(got).toEqual(want);
 
     // ---- delete with onDelete: a new final savepoint folder exists; pods GC'd
