@@ -1,0 +1,156 @@
+// last-state upgrades and failed-slot restarts restore the NEWEST completed checkpoint, with
+// the REAL runtime (node agent), real Kafka and the in-process StreamJob controller.
+//
+// The race this guards: the operator used to choose the checkpoint while the old pods still
+// ran; they kept completing checkpoints (every 100 ms here) — and committing those
+// checkpoints' Kafka transactions — until they were gone, so the new pods restored an older
+// checkpoint and replayed committed output. Now the pods resolve the newest checkpoint of the
+// job's lineage when they start (JobConfig.restoreLatest), after the old pods are gone.
+//
+// Checked for each operation: the checkpoint the new pods report having restored is the
+// newest one completed before they started (read from the state folder; nothing is pruned,
+// retained 100), and at the end the read_committed output equals the reference (no window
+// lost, none twice).
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Resources } from '../../kube/index.ts';
+import { waitFor } from '../../kube/testing/cluster.ts';
+import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import { DEPLOYMENT_LABEL, StreamJobs, type Pod } from './resources.ts';
+import { canonWindow, closeAllWindows, exactlyOnce, inputRecord, produceLoop, readOutput, referenceWindows, runningWith, startHarness, windowGraph, type Harness, type WindowOut } from './testing/kafka-job-harness.ts';
+
+const PARTITIONS = 4;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Completed checkpoints and savepoints in a state folder: id, in-container path, trigger time. */
+function completedStates(stateRoot: string): { id: number; path: string; triggeredAt: number }[] {
+  const out: { id: number; path: string; triggeredAt: number }[] = [];
+  for (const [sub, prefix] of [['checkpoints', 'chk-'], ['savepoints', 'sp-']] as const) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(join(stateRoot, sub));
+    } catch {
+      continue;
+    }
+    for (const n of names.filter((x) => x.startsWith(prefix))) {
+      try {
+        const m = JSON.parse(readFileSync(join(stateRoot, sub, n, '_metadata.json'), 'utf8')) as { checkpointId: number; triggeredAt: string };
+        out.push({ id: m.checkpointId, path: `/state/${sub}/${n}`, triggeredAt: Date.parse(m.triggeredAt) });
+      } catch {
+        // not completed
+      }
+    }
+  }
+  return out.sort((a, b) => a.id - b.id);
+}
+
+/** SIGKILL of a slot's process (the node agent runs pods as local processes): a crashed pod. */
+function killSlotProcess(podName: string): number {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let env = '';
+    try {
+      env = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      if (!readlinkSync(`/proc/${pid}/exe`).includes('node')) continue;
+    } catch {
+      continue;
+    }
+    if (env.split('\0').includes(`TRIBUTARY_POD_NAME=${podName}`)) {
+      process.kill(Number(pid), 'SIGKILL');
+      return Number(pid);
+    }
+  }
+  throw new Error(`no process of pod ${podName}`);
+}
+
+describe('last-state and restarts restore the newest checkpoint (real runtime)', () => {
+  let h: Harness;
+  const name = 'newest';
+  const clusterDir = process.env.TRIBUTARY_CLUSTER_DIR;
+
+  beforeAll(async () => {
+    h = await startHarness('sjls', { in: PARTITIONS, out: 1 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('last-state upgrade and a crashed slot: the pods restore the newest completed checkpoint; output exactly-once', async () => {
+    if (!clusterDir) throw new Error('TRIBUTARY_CLUSTER_DIR is not set: the integration setup provides it');
+    const { kube, ns, kafka, brokers, id } = h;
+    const input = h.topics.in!;
+    const output = h.topics.out!;
+    const claim = `state-${id}`;
+    const stateRoot = join(clusterDir, 'node', 'pvcs', ns, claim);
+    const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 40);
+    const reader = await readOutput<WindowOut>(kafka, output, `sjls-reader-${id}`);
+    const producer: Producer = kafka.producer();
+    await producer.connect();
+    const loop = produceLoop(producer, input, PARTITIONS, rec);
+
+    await kube.create<StreamJob>(StreamJobs, {
+      apiVersion: 'tributary.dev/v1alpha1',
+      kind: 'StreamJob',
+      metadata: { name, namespace: ns },
+      spec: {
+        replicas: 2,
+        upgradeMode: 'last-state',
+        stateStorage: { pvc: { claimName: claim }, path: '/state' },
+        checkpointing: { interval: '100ms', retained: 100 },
+        restartPolicy: { maxRestarts: 5, backoff: { initial: '1s', max: '2s' } },
+        graph: windowGraph({ brokers, input, output, groupId: `g-${id}` }),
+      },
+    } as unknown as StreamJob);
+    const first = await runningWith(kube, ns, name, 2);
+    await waitFor('first output', () => reader.arrivals.length > 0, 60_000, 100);
+
+    /** The pods of `j`'s deployment restored the newest state completed before they started. */
+    const expectNewestRestored = async (what: string, j: StreamJob, prev: StreamJob): Promise<void> => {
+      const started = Date.parse(j.status!.deployed!.startedAt);
+      const lineage = Date.parse(prev.status!.deployed!.restoreLatestSince ?? prev.status!.deployed!.startedAt);
+      const before = completedStates(stateRoot).filter((s) => s.triggeredAt < started && s.triggeredAt >= lineage);
+      const newest = before.at(-1);
+      // The operator's own pick (the fallback) is in the PodsCreated Event: "… (else <path>)".
+      const events = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)).items;
+      const created = events.find((e) => e.reason === 'PodsCreated' && e.message.includes(j.status!.deployed!.id))?.message;
+      const fallback = /\(else ([^)]+)\)/.exec(created ?? '')?.[1];
+      const behind = fallback ? before.filter((s) => s.id > (before.find((x) => x.path === fallback)?.id ?? Infinity)).length : undefined;
+      console.log(`${what}: restored ${j.status?.deployed?.restoredFrom}; newest completed before the new pods started ${newest?.path}; the operator's pick ${fallback ?? '?'} (${behind ?? '?'} checkpoint(s) completed after it)`);
+      expect(newest).toBeDefined();
+      expect(j.status?.deployed?.restoreLatestSince).toBe(prev.status!.deployed!.restoreLatestSince ?? prev.status!.deployed!.startedAt);
+      expect(j.status?.deployed?.restoredFrom).toBe(newest!.path);
+    };
+
+    // 1. last-state upgrade: no savepoint; the old pods checkpoint every 100 ms until they are gone.
+    await sleep(2000);
+    await kube.patch(StreamJobs, ns, name, { spec: { restartNonce: 1 } });
+    const upgraded = await runningWith(kube, ns, name, 2, first.status!.deployed!.id);
+    await expectNewestRestored('last-state upgrade', upgraded, first);
+
+    // 2. a slot crashes (SIGKILL): all slots restart from the newest checkpoint.
+    await waitFor('a checkpoint of the upgraded deployment', async () => completedStates(stateRoot).some((s) => s.triggeredAt > Date.parse(upgraded.status!.deployed!.startedAt)), 30_000, 100);
+    await sleep(1500);
+    const pods = (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `${DEPLOYMENT_LABEL}=${upgraded.status!.deployed!.id}` })).items;
+    const slot1 = pods.find((p) => p.metadata?.labels?.['tributary.dev/slot'] === '1');
+    killSlotProcess(slot1!.metadata!.name!);
+    const restarted = await runningWith(kube, ns, name, 2, upgraded.status!.deployed!.id);
+    expect(restarted.status?.restarts).toBe(1);
+    await expectNewestRestored('restart after a crashed slot', restarted, upgraded);
+
+    // ---- exactly-once over both operations
+    await sleep(1500);
+    const n = await loop.stop();
+    await closeAllWindows(producer, input, PARTITIONS, rec(n - 1).ts);
+    await producer.disconnect();
+    const want = referenceWindows(n, rec);
+    await waitFor(`${want.length} windows in the output`, () => reader.arrivals.length >= want.length, 90_000, 250);
+    await sleep(3000); // duplicates would show up now
+    const got = reader.arrivals.map((a) => canonWindow(a.v)).sort();
+    await reader.close();
+    const check = exactlyOnce(want, got);
+    console.log(`${n} input records, ${want.length} reference windows; output ${got.length} (duplicates ${check.dups})`);
+    expect(check).toEqual({ missing: [], dups: 0, count: want.length });
+  }, 300_000);
+});
