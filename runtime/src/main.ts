@@ -22,6 +22,7 @@ import { startControlServer, type ControlServer } from './control/server.ts';
 import { resolveLatestRestore } from './control/restore-latest.ts';
 import { TributaryError } from './errors.ts';
 import { createLogger } from './telemetry/logger.ts';
+import { routeProcessWarnings } from './telemetry/process-warnings.ts';
 import { JobMetrics } from './telemetry/metrics.ts';
 import type { GraphSpec } from './graph/spec.ts';
 import type { LocalJob } from './exec/local-job.ts';
@@ -45,6 +46,7 @@ async function main(): Promise<number> {
   watchParent();
   const env = readSlotEnv(process.env);
   const logger = createLogger().child({ slot: env.slot, deployment: env.deploymentId });
+  routeProcessWarnings(logger);
   const cfg = readJobConfig(env.jobConfigFile, env);
   const graph = validateGraph(cfg.graph as GraphSpec, 'graph');
   // Read now so that a missing token fails at start; the control server (checkpoint side) checks it.

@@ -12,6 +12,7 @@ import { loadJobFile } from '../graph/load.ts';
 import { describePlan } from '../graph/plan.ts';
 import { validateGraph } from '../graph/validate.ts';
 import { createLogger } from '../telemetry/logger.ts';
+import { routeProcessWarnings } from '../telemetry/process-warnings.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import { parseArgs, USAGE } from './args.ts';
@@ -25,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const logger = createLogger(args.logLevel);
+  routeProcessWarnings(logger);
   const loaded = loadJobFile(args.file as string, args.sets);
   const graph = validateGraph(loaded.graph, loaded.graphPath);
   if (args.command === 'validate') {
