@@ -52,6 +52,10 @@ function serverProperties(paths: ClusterPaths): string {
     'auto.create.topics.enable=true',
     'transaction.max.timeout.ms=900000',
     'log.flush.interval.messages=9223372036854775807',
+    // Tests replay fixed event times from 2023, and sinks stamp messages with event time:
+    // with time-based retention Kafka rolls and deletes those segments within minutes,
+    // under a reader's feet. Test data lives as long as the cluster.
+    'log.retention.ms=-1',
     '',
   ].join('\n');
 }
