@@ -4,6 +4,7 @@ import { checkpointBenchmarks } from './checkpoint.ts';
 import { runDataPlane, runInMemory, runRawTcp, type NetMeasurement } from './data-plane.ts';
 import { druidLatency } from './druid-latency.ts';
 import { operatorBenchmarks } from './streamjob-operator.ts';
+import { rescaleDowntime } from './rescale-downtime.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
@@ -60,3 +61,5 @@ await checkpointBenchmarks();
 // Needs Kafka + Druid (the local cluster); prints a skip line when TRIBUTARY_DRUID_URL is unset.
 await druidLatency();
 await operatorBenchmarks();
+// Needs the local cluster (Kubernetes + Kafka); prints a skip line otherwise.
+await rescaleDowntime();
