@@ -1,0 +1,174 @@
+// The slot process itself (loaded by main.ts, the entrypoint, once the compile cache is on).
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isTributaryError } from './errors.ts';
+import { validateGraph } from './graph/validate.ts';
+import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
+import { containerPath, readJobConfig, readSlotEnv } from './process/slot-env.ts';
+import { SlotProcess } from './process/slot-process.ts';
+import { startControlServer, type ControlServer } from './control/server.ts';
+import { resolveLatestRestore } from './control/restore-latest.ts';
+import { TributaryError } from './errors.ts';
+import { createLogger } from './telemetry/logger.ts';
+import { routeProcessWarnings } from './telemetry/process-warnings.ts';
+import { JobMetrics } from './telemetry/metrics.ts';
+import type { GraphSpec } from './graph/spec.ts';
+import type { LocalJob } from './exec/local-job.ts';
+import { DATA_PORT, type SavepointStatus, type StatusResponse } from './control/contract.ts';
+
+const CONFIG_CODES = new Set(['TRIB_PEER_CONFIG', 'TRIB_GRAPH_INVALID', 'TRIB_GRAPH_LOAD', 'TRIB_CLI_USAGE', 'TRIB_CONNECTOR_UNSUPPORTED', 'TRIB_EXPR_INVALID']);
+
+/** Under `tributary run --distributed`: exit when the supervisor is gone (no orphaned slots). */
+function watchParent(): void {
+  const parent = Number(process.env['TRIBUTARY_PARENT_PID']);
+  if (!(parent > 0)) return;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      process.stderr.write(`supervisor ${parent} is gone; slot exiting\n`);
+      process.exit(1);
+    }
+  }, 500).unref();
+}
+
+async function main(): Promise<number> {
+  watchParent();
+  const env = readSlotEnv(process.env);
+  const logger = createLogger().child({ slot: env.slot, deployment: env.deploymentId });
+  routeProcessWarnings(logger);
+  const cfg = readJobConfig(env.jobConfigFile, env);
+  const graph = validateGraph(cfg.graph as GraphSpec, 'graph');
+  // Read now so that a missing token fails at start; the control server (checkpoint side) checks it.
+  const controlToken = env.controlTokenFile ? readFileSync(env.controlTokenFile, 'utf8').trim() : undefined;
+  const metrics = new JobMetrics({ defaultMetrics: true });
+
+  let discover: Discover;
+  if (env.parallelism === 1) discover = staticDiscovery([]);
+  else if (env.peers) discover = staticDiscovery(env.peers);
+  else discover = await kubernetesDiscovery({ selector: env.peerSelector as string, namespace: env.namespace, port: env.dataPort === 0 ? DATA_PORT : env.dataPort, podRoot: env.podRoot });
+
+  const stateHost = containerPath(cfg.stateDir, env.podRoot);
+  const fallback = cfg.restoreFrom ? containerPath(cfg.restoreFrom, env.podRoot) : undefined;
+  const restore = cfg.restoreLatest ? await resolveLatestRestore(stateHost, cfg.restoreLatest.since, fallback, logger) : { path: fallback, source: 'configured' as const };
+  logger.info({ restoreFrom: restore.path ?? null, source: restore.source, ...(cfg.restoreLatest ? { since: cfg.restoreLatest.since } : {}) }, restore.path ? 'restoring' : 'starting with empty state');
+
+  const slot = new SlotProcess({
+    jobName: cfg.jobName,
+    graph,
+    slot: env.slot,
+    parallelism: env.parallelism,
+    maxParallelism: env.maxParallelism ?? cfg.maxParallelism,
+    deploymentId: env.deploymentId,
+    host: env.podIp,
+    dataPort: env.dataPort,
+    discover,
+    logger,
+    metrics,
+    ...(Number(process.env['TRIBUTARY_PEER_TIMEOUT']) > 0 ? { connectTimeoutMs: Number(process.env['TRIBUTARY_PEER_TIMEOUT']) * 1000 } : {}),
+    checkpointing: {
+      stateDir: stateHost,
+      intervalMs: cfg.checkpointing.intervalMs,
+      timeoutMs: cfg.checkpointing.timeoutMs,
+      retained: cfg.checkpointing.retained,
+    },
+    ...(restore.path ? { restoreFrom: restore.path, allowNonRestoredState: cfg.allowNonRestoredState } : {}),
+  });
+  // Paths in the control API are in-container paths (/state/savepoints/sp-3): what a new
+  // deployment's pods can open. Under the node agent the process sees them below its own pod
+  // root, which goes away with the pod, so the pod-root prefix is removed before reporting.
+  const reported = (p: string | undefined): string | undefined =>
+    p !== undefined && env.podRoot && stateHost !== cfg.stateDir && (p === stateHost || p.startsWith(`${stateHost}/`)) ? cfg.stateDir.replace(/\/$/, '') + p.slice(stateHost.length) : p;
+  const restoredFrom = reported(restore.path);
+  const reportStatus = (st: StatusResponse): StatusResponse => ({
+    ...st,
+    ...(st.lastCheckpoint ? { lastCheckpoint: { ...st.lastCheckpoint, path: reported(st.lastCheckpoint.path) as string } } : {}),
+    ...(restoredFrom !== undefined ? { restoredFrom } : {}),
+  });
+  const reportSavepoint = (sp: SavepointStatus | undefined): SavepointStatus | undefined => (sp?.path === undefined ? sp : { ...sp, path: reported(sp.path) as string });
+  await slot.listen();
+  let control: ControlServer | undefined;
+  // Slot 0 after a stop-with-savepoint: the job that took it (its coordinator keeps the result).
+  let stoppedBy: LocalJob | undefined;
+  let stopRequested = false;
+  let signals = 0;
+  let wakeLinger: (() => void) | undefined;
+  try {
+    control = await startControlServer({
+      host: env.podIp,
+      port: env.controlPort,
+      registry: metrics.registry,
+      token: controlToken,
+      logger,
+      source: { status: () => reportStatus(slot.status()), ready: () => slot.jobState === 'RUNNING' || slot.jobState === 'FINISHED' },
+      // Slot 0 hosts the coordinator; the job exists once the peers are linked.
+      savepoints:
+        env.slot === 0
+          ? {
+              request: (req) => {
+                const job = slot.localJob;
+                if (!job) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `slot 0 is ${slot.jobState}: savepoints are possible once every slot is linked and running`);
+                if (req.stop) {
+                  stopRequested = true;
+                  stoppedBy = job;
+                }
+                return job.requestSavepoint(req);
+              },
+              get: (id) => reportSavepoint((slot.localJob ?? stoppedBy)?.coordinator?.savepointStatus(id)),
+              // The folder name is validated by the server (sp-<n>): nothing outside savepoints/.
+              dispose: (folder) => rm(join(containerPath(cfg.stateDir, env.podRoot), 'savepoints', folder), { recursive: true, force: true }),
+            }
+          : undefined,
+    });
+    logger.info({ data: slot.address, control: `${env.podIp}:${control.port}`, parallelism: env.parallelism, token: controlToken !== undefined }, 'slot listening');
+
+    const onSignal = (sig: string): void => {
+      signals++;
+      wakeLinger?.();
+      if (signals > 1) {
+        logger.warn({ sig }, 'second signal: exiting now');
+        logger.flush();
+        process.exit(1);
+      }
+      logger.info({ sig }, 'stopping');
+      slot.stop({ drain: false });
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+
+    const result = await slot.run();
+    logger.info({ ...result }, result.state === 'FINISHED' ? 'slot finished' : 'slot stopped');
+    // Slot 0 stopped by a stop-with-savepoint (not by a signal): the caller (the operator)
+    // still has to read the savepoint's outcome, so the control API stays up until SIGTERM
+    // (the operator deletes the pods once it has recorded the savepoint) or the linger time
+    // (TRIBUTARY_STOP_LINGER seconds, default 120) runs out.
+    if (env.slot === 0 && stopRequested && signals === 0 && result.state === 'STOPPED') {
+      const lingerS = Number(process.env['TRIBUTARY_STOP_LINGER'] ?? 120);
+      logger.info({ lingerSeconds: lingerS }, 'stopped with a savepoint: control API kept up until SIGTERM');
+      await new Promise<void>((resolve) => {
+        wakeLinger = resolve;
+        setTimeout(resolve, lingerS * 1000).unref();
+      });
+    }
+    return 0;
+  } finally {
+    await control?.close();
+    logger.flush();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Connector clients (kafkajs) may keep timers alive; the slot is done.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (e: unknown) => {
+    const code = isTributaryError(e) && CONFIG_CODES.has(e.code) ? 2 : 1;
+    if (isTributaryError(e)) {
+      process.stderr.write(`error ${e.code}: ${e.message}\n`);
+      if (e.cause instanceof Error && !e.message.includes(e.cause.message)) process.stderr.write(`  cause: ${e.cause.message}\n`);
+    } else process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+);
