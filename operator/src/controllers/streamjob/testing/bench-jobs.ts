@@ -1,6 +1,6 @@
 // Bench: the StreamJob controller managing N suspended StreamJobs (each gets its finalizer,
 // control-token Secret, headless Service and a Suspended status), then idle. Prints one JSON
-// line: RSS, idle CPU, reconciles and list calls while idle.
+// line: RSS, idle CPU, reconciles and list calls while idle (and all list calls since start).
 //   node operator/src/controllers/streamjob/testing/bench-jobs.ts [N=500] [idleSeconds=30]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,6 +39,7 @@ try {
   await new Promise((r) => setTimeout(r, 3000));
   const sum = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values.reduce((a, v) => a + v.value, 0) ?? 0;
   const reconcilesBefore = await sum('tributary_operator_reconcile_total');
+  const listsBefore = await sum('tributary_operator_informer_relists_total');
   const cpu0 = process.cpuUsage();
   const w0 = Date.now();
   await new Promise((r) => setTimeout(r, idleSeconds * 1000));
@@ -53,7 +54,9 @@ try {
     idleSeconds,
     idleCpuPercent: Number((((cpu.user + cpu.system) / 1000 / wall) * 100).toFixed(2)),
     reconcilesWhileIdle: (await sum('tributary_operator_reconcile_total')) - reconcilesBefore,
+    // Every full list since start (one initial list per informer, plus any relist).
     relistsTotal: await sum('tributary_operator_informer_relists_total'),
+    listsWhileIdle: (await sum('tributary_operator_informer_relists_total')) - listsBefore,
   }));
   mgr.stop();
   await run;
