@@ -19,7 +19,7 @@ import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { DEPLOYMENT_LABEL, StreamJobs, type Pod } from './resources.ts';
-import { canonWindow, closeAllWindows, exactlyOnce, inputRecord, produceLoop, readOutput, referenceWindows, runningWith, startHarness, windowGraph, type Harness, type WindowOut } from './testing/kafka-job-harness.ts';
+import { finishAndCompare, inputRecord, produceLoop, readOutput, runningWith, startHarness, windowGraph, type Harness, type WindowOut } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -141,15 +141,7 @@ describe('last-state and restarts restore the newest checkpoint (real runtime)',
 
     // ---- exactly-once over both operations
     await sleep(1500);
-    const n = await loop.stop();
-    await closeAllWindows(producer, input, PARTITIONS, rec(n - 1).ts);
-    await producer.disconnect();
-    const want = referenceWindows(n, rec);
-    await waitFor(`${want.length} windows in the output`, () => reader.arrivals.length >= want.length, 90_000, 250);
-    await sleep(3000); // duplicates would show up now
-    const got = reader.arrivals.map((a) => canonWindow(a.v)).sort();
-    await reader.close();
-    const check = exactlyOnce(want, got);
+    const { n, want, got, check } = await finishAndCompare({ loop, producer, topic: input, partitions: PARTITIONS, rec, reader });
     console.log(`${n} input records, ${want.length} reference windows; output ${got.length} (duplicates ${check.dups})`);
     expect(check).toEqual({ missing: [], dups: 0, count: want.length });
   }, 300_000);

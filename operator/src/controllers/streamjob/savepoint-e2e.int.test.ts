@@ -22,7 +22,7 @@ import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { StreamJobs, type Pod } from './resources.ts';
-import { canonWindow, closeAllWindows, exactlyOnce, getJob, inputRecord, produceLoop, readOutput, referenceWindows, runningEvent, runningWith, scaleJob, startHarness, windowGraph, type Harness, type WindowOut } from './testing/kafka-job-harness.ts';
+import { finishAndCompare, getJob, inputRecord, produceLoop, readOutput, runningEvent, runningWith, scaleJob, startHarness, windowGraph, type Harness, type WindowOut } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
 const KEYS = 50;
@@ -125,16 +125,7 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
     }
 
     // ---- stop input; one far-future record per partition closes every real window
-    const n = await loop.stop();
-    await closeAllWindows(producer, input, PARTITIONS, rec(n - 1).ts);
-    await producer.disconnect();
-
-    const want = referenceWindows(n, rec);
-    await waitFor(`${want.length} windows in the output`, () => arrivals.length >= want.length, 90_000, 250);
-    await sleep(3000); // duplicates would show up now
-    const got = arrivals.map((a) => canonWindow(a.v)).sort();
-    await reader.close();
-    const check = exactlyOnce(want, got);
+    const { n, want, got, check } = await finishAndCompare({ loop, producer, topic: input, partitions: PARTITIONS, rec, reader });
     console.log(`${n} input records, ${want.length} reference windows; output ${got.length} (missing ${check.missing.length}${check.missing.length === 5 ? '+' : ''}, duplicates ${check.dups})\n${downtimes.join('\n')}`);
     expect(check).toEqual({ missing: [], dups: 0, count: want.length });
     expect(got).toEqual(want);

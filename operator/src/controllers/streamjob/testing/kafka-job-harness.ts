@@ -167,6 +167,22 @@ export function referenceWindows(n: number, rec: (i: number) => InputRecord): st
   return [...expected.values()].map(canonWindow).sort();
 }
 
+/**
+ * Ends the input (stops the loop, closes every window), waits for the reference's number of
+ * output windows plus 3 s (duplicates would show by then) and compares the output with it.
+ */
+export async function finishAndCompare(o: { loop: ProducerLoop; producer: Producer; topic: string; partitions: number; rec: (i: number) => InputRecord; reader: { arrivals: Arrival<WindowOut>[]; close(): Promise<void> } }): Promise<{ n: number; want: string[]; got: string[]; check: ReturnType<typeof exactlyOnce> }> {
+  const n = await o.loop.stop();
+  await closeAllWindows(o.producer, o.topic, o.partitions, o.rec(n - 1).ts);
+  await o.producer.disconnect();
+  const want = referenceWindows(n, o.rec);
+  await waitFor(`${want.length} windows in the output`, () => o.reader.arrivals.length >= want.length, 90_000, 250);
+  await sleep(3000);
+  const got = o.reader.arrivals.map((a) => canonWindow(a.v)).sort();
+  await o.reader.close();
+  return { n, want, got, check: exactlyOnce(want, got) };
+}
+
 /** Missing (first 5), duplicate count and total of `got` against the reference `want`. */
 export function exactlyOnce(want: readonly string[], got: readonly string[]): { missing: string[]; dups: number; count: number } {
   const gotSet = new Set(got);
