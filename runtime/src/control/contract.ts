@@ -79,7 +79,10 @@ export interface StatusResponse {
   readonly restoredFrom?: string;
 }
 
-/** POST /v1/savepoints on slot 0. `stop: true` = stop-with-savepoint. */
+/**
+ * POST /v1/savepoints on slot 0. `stop: true` = stop-with-savepoint: the job ends once it
+ * completed; one that FAILED leaves the job RUNNING (retry with a new requestId).
+ */
 export interface SavepointRequest {
   readonly stop: boolean;
   /** Idempotency key: a repeated request with the same key returns the same savepoint id. */

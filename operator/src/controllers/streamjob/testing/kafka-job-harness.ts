@@ -3,6 +3,8 @@
 // namespace and topics, an input producer loop, an output reader that keeps arrival wall
 // times, the exactly-once reference of the keyed-window job, and waits on StreamJob status.
 // Shared by the savepoint/last-state integration tests and bench/rescale-downtime.ts.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { Manager, Resources, type KubeClient } from '../../../kube/index.ts';
@@ -63,7 +65,12 @@ export async function startHarness(prefix: string, topics: Record<string, number
       await running.catch(() => undefined);
       await close();
       for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items) await kube.patch(StreamJobs, ns, j.metadata.name, { metadata: { finalizers: null } }).catch(() => undefined);
-      if (!process.env.SJ_KEEP) await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
+      if (!process.env.SJ_KEEP) {
+        await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
+        // The node agent keeps PVC folders (<cluster dir>/node/pvcs/<ns>/) after the namespace: checkpoints, savepoints, compile cache.
+        const dir = process.env.TRIBUTARY_CLUSTER_DIR;
+        if (dir) await rm(join(dir, 'node', 'pvcs', ns), { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+      }
       const a = kafka.admin();
       await a.connect();
       await a.deleteTopics({ topics: Object.values(names) }).catch(() => undefined);
