@@ -68,31 +68,24 @@ async function measureOne(h: Harness, keys: number, rate: number): Promise<Resca
   const producer: Producer = kafka.producer();
   await producer.connect();
   try {
-    await kube.create<StreamJob>(StreamJobs, {
-      apiVersion: 'tributary.dev/v1alpha1',
-      kind: 'StreamJob',
-      metadata: { name, namespace: ns },
-      spec: {
-        replicas: 2,
-        upgradeMode: 'savepoint',
-        stateStorage: { pvc: { claimName: claim }, path: '/state' },
-        checkpointing: { interval: '5s', retained: 1 },
-        savepoints: { timeout: '120s' },
-        graph: {
-          sources: [{ name: 'in', kafka: { brokers, topic: input, groupId: `g-${name}-${id}`, startFrom: 'earliest', schema: { user: 'string', amount: 'double', ts: 'double' } }, timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' } }],
-          steps: [
-            { name: 'by-user', from: 'in', keyBy: 'user' },
-            { name: 'per-hour', from: 'by-user', window: { tumbling: { size: '1h' } } },
-            { name: 'hourly', from: 'per-hour', aggregate: { n: 'count()' } },
-            { name: 'echo', from: 'in', map: { user: 'user', ts: 'ts' } },
-          ],
-          sinks: [
-            { name: 'hourly-out', from: 'hourly', kafka: { brokers, topic: h.topics[`hourly${keys}`]!, key: 'user', delivery: 'exactly-once' } },
-            { name: 'out', from: 'echo', kafka: { brokers, topic: output, key: 'user', delivery: 'exactly-once' } },
-          ],
-        },
+    await h.createJob(name, claim, {
+      upgradeMode: 'savepoint',
+      checkpointing: { interval: '5s', retained: 1 },
+      savepoints: { timeout: '120s' },
+      graph: {
+        sources: [{ name: 'in', kafka: { brokers, topic: input, groupId: `g-${name}-${id}`, startFrom: 'earliest', schema: { user: 'string', amount: 'double', ts: 'double' } }, timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' } }],
+        steps: [
+          { name: 'by-user', from: 'in', keyBy: 'user' },
+          { name: 'per-hour', from: 'by-user', window: { tumbling: { size: '1h' } } },
+          { name: 'hourly', from: 'per-hour', aggregate: { n: 'count()' } },
+          { name: 'echo', from: 'in', map: { user: 'user', ts: 'ts' } },
+        ],
+        sinks: [
+          { name: 'hourly-out', from: 'hourly', kafka: { brokers, topic: h.topics[`hourly${keys}`]!, key: 'user', delivery: 'exactly-once' } },
+          { name: 'out', from: 'echo', kafka: { brokers, topic: output, key: 'user', delivery: 'exactly-once' } },
+        ],
       },
-    } as unknown as StreamJob);
+    });
     const before = await runningWith(kube, ns, name, 2, undefined, 180_000);
 
     // Every key once (the window state), then a steady flow over all keys.

@@ -14,12 +14,12 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { DEPLOYMENT_LABEL, StreamJobs, type Pod } from './resources.ts';
-import { finishAndCompare, inputRecord, produceLoop, readOutput, runningWith, startHarness, windowGraph, type Harness, type WindowOut } from './testing/kafka-job-harness.ts';
+import { finishAndCompare, inputRecord, produceLoop, readOutput, runningWith, harnessPerFile, windowGraph, type WindowOut } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,20 +65,13 @@ function killSlotProcess(podName: string): number {
 }
 
 describe('last-state and restarts restore the newest checkpoint (real runtime)', () => {
-  let h: Harness;
+  const harness = harnessPerFile('sjls', { in: PARTITIONS, out: 1 });
   const name = 'newest';
   const clusterDir = process.env.TRIBUTARY_CLUSTER_DIR;
 
-  beforeAll(async () => {
-    h = await startHarness('sjls', { in: PARTITIONS, out: 1 });
-  }, 120_000);
-
-  afterAll(async () => {
-    await h?.close();
-  });
-
   it('last-state upgrade and a crashed slot: the pods restore the newest completed checkpoint; output exactly-once', async () => {
     if (!clusterDir) throw new Error('TRIBUTARY_CLUSTER_DIR is not set: the integration setup provides it');
+    const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
     const input = h.topics.in!;
     const output = h.topics.out!;
@@ -90,19 +83,12 @@ describe('last-state and restarts restore the newest checkpoint (real runtime)',
     await producer.connect();
     const loop = produceLoop(producer, input, PARTITIONS, rec);
 
-    await kube.create<StreamJob>(StreamJobs, {
-      apiVersion: 'tributary.dev/v1alpha1',
-      kind: 'StreamJob',
-      metadata: { name, namespace: ns },
-      spec: {
-        replicas: 2,
-        upgradeMode: 'last-state',
-        stateStorage: { pvc: { claimName: claim }, path: '/state' },
-        checkpointing: { interval: '100ms', retained: 100 },
-        restartPolicy: { maxRestarts: 5, backoff: { initial: '1s', max: '2s' } },
-        graph: windowGraph({ brokers, input, output, groupId: `g-${id}` }),
-      },
-    } as unknown as StreamJob);
+    await h.createJob(name, claim, {
+      upgradeMode: 'last-state',
+      checkpointing: { interval: '100ms', retained: 100 },
+      restartPolicy: { maxRestarts: 5, backoff: { initial: '1s', max: '2s' } },
+      graph: windowGraph({ brokers, input, output, groupId: `g-${id}` }),
+    });
     const first = await runningWith(kube, ns, name, 2);
     await waitFor('first output', () => reader.arrivals.length > 0, 60_000, 100);
 

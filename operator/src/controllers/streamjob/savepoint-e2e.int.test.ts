@@ -17,32 +17,25 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { StreamJobs, type Pod } from './resources.ts';
-import { finishAndCompare, getJob, inputRecord, produceLoop, readOutput, runningEvent, runningWith, scaleJob, startHarness, windowGraph, type Harness, type WindowOut } from './testing/kafka-job-harness.ts';
+import { finishAndCompare, getJob, inputRecord, produceLoop, readOutput, runningEvent, runningWith, scaleJob, harnessPerFile, windowGraph, type WindowOut } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
 const KEYS = 50;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('StreamJob savepoint lifecycle with the real runtime', () => {
-  let h: Harness;
+  const harness = harnessPerFile('sjsp', { in: PARTITIONS, out: 1 });
   const name = 'life';
   // The node agent keeps PVC folders in <cluster dir>/node/pvcs/<ns>/<claim>/ (no PVC object needed).
   const pvcRoot = process.env.TRIBUTARY_CLUSTER_DIR ? join(process.env.TRIBUTARY_CLUSTER_DIR, 'node', 'pvcs') : undefined;
 
-  beforeAll(async () => {
-    h = await startHarness('sjsp', { in: PARTITIONS, out: 1 });
-  }, 120_000);
-
-  afterAll(async () => {
-    await h?.close();
-  });
-
   it('rescale 2→3→1, graph change, last-state, suspend/resume: exactly-once output; delete takes a final savepoint', async () => {
+    const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
     const input = h.topics.in!;
     const output = h.topics.out!;
@@ -81,19 +74,12 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
       return j;
     };
 
-    await kube.create<StreamJob>(StreamJobs, {
-      apiVersion: 'tributary.dev/v1alpha1',
-      kind: 'StreamJob',
-      metadata: { name, namespace: ns },
-      spec: {
-        replicas: 2,
-        upgradeMode: 'savepoint',
-        stateStorage: { pvc: { claimName: claim }, path: '/state' },
-        checkpointing: { interval: '500ms', retained: 2 },
-        savepoints: { historyLimit: 2, onDelete: true, timeout: '60s' },
-        graph: graph(false),
-      },
-    } as unknown as StreamJob);
+    await h.createJob(name, claim, {
+      upgradeMode: 'savepoint',
+      checkpointing: { interval: '500ms', retained: 2 },
+      savepoints: { historyLimit: 2, onDelete: true, timeout: '60s' },
+      graph: graph(false),
+    });
     await waitRunning(2);
     await waitFor('first output', () => arrivals.length > 0, 60_000, 100);
 

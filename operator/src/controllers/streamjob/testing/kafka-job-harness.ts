@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
+import { afterAll, beforeAll } from 'vitest';
 import { Manager, Resources, type KubeClient } from '../../../kube/index.ts';
 import { applyRepoCrd, newClient, suffix, waitFor } from '../../../kube/testing/cluster.ts';
 import { createLogger } from '../../../telemetry/logger.ts';
@@ -23,9 +24,20 @@ export interface Harness {
   brokers: string;
   ns: string;
   id: string;
-  /** The manager's registry (the controller's metrics, e.g. tributary_operator_rescale_downtime_seconds). */
-  registry: Registry;
+  /** The current (else the last) operator's registry (the controller's metrics, e.g. tributary_operator_rescale_downtime_seconds). */
+  readonly registry: Registry;
   topics: Record<string, string>;
+  /**
+   * Starts a new in-process operator (startHarness starts the first; one at a time). With
+   * `killAfter`, it is killed right after it writes that status step of that job: the
+   * Manager is stopped and the reconcile ends there, as if the process died after the write;
+   * `killed` resolves with the job as written, once that operator has stopped.
+   */
+  startOperator(o?: { killAfter?: { job: string; step: string } }): { killed: Promise<StreamJob> };
+  /** Stops the running operator (graceful: in-flight reconciles drain). */
+  stopOperator(): Promise<void>;
+  /** Creates StreamJob `name`: 2 replicas and state on PVC folder `claim` at /state unless `spec` says otherwise. */
+  createJob(name: string, claim: string, spec: Record<string, unknown>): Promise<StreamJob>;
   close(): Promise<void>;
 }
 
@@ -48,22 +60,70 @@ export async function startHarness(prefix: string, topics: Record<string, number
   await admin.connect();
   await admin.createTopics({ topics: Object.entries(topics).map(([t, numPartitions]) => ({ topic: names[t]!, numPartitions })), waitForLeaders: true });
   await admin.disconnect();
-  const registry = createRegistry();
-  const mgr = new Manager({ client: kube, registry, shutdownTimeoutMs: 2_000, ...(process.env.SJ_LOG ? { logger: createLogger() } : {}) });
-  const { close } = addStreamJobController(mgr, { namespace: ns, defaultImage: 'tributary/runtime:test' });
-  const running = mgr.run();
+  let registry = createRegistry();
+  let op: { mgr: Manager; running: Promise<void>; close: () => Promise<void> } | undefined;
+  const stopOperator = async () => {
+    const o = op;
+    op = undefined;
+    if (!o) return;
+    o.mgr.stop();
+    await o.running;
+    await o.close();
+  };
+  const startOperator = (o: { killAfter?: { job: string; step: string } } = {}) => {
+    if (op) throw new Error('an operator is already running: stop it first');
+    registry = createRegistry();
+    const mgr = new Manager({ client: kube, registry, shutdownTimeoutMs: 2_000, ...(process.env.SJ_LOG ? { logger: createLogger() } : {}) });
+    const k = o.killAfter;
+    let hit: StreamJob | undefined;
+    const { close } = addStreamJobController(mgr, {
+      namespace: ns,
+      defaultImage: 'tributary/runtime:test',
+      ...(k
+        ? {
+            afterWrite: (job: StreamJob, step: string) => {
+              if (hit || step !== k.step || job.metadata.name !== k.job) return;
+              hit = job;
+              mgr.stop();
+              throw new Error(`operator killed after writing ${step}`);
+            },
+          }
+        : {}),
+    });
+    const running = mgr.run().catch(() => undefined);
+    const me = { mgr, running, close };
+    op = me;
+    const killed = (async () => {
+      await running;
+      if (op === me) await stopOperator();
+      if (!hit) throw new Error(`the operator stopped before writing ${k?.step ?? 'a kill step'}`);
+      return hit;
+    })();
+    killed.catch(() => undefined); // without killAfter nobody awaits it
+    return { killed };
+  };
+  startOperator();
   return {
     kube,
     kafka,
     brokers,
     ns,
     id,
-    registry,
+    get registry() {
+      return registry;
+    },
     topics: names,
+    startOperator,
+    stopOperator,
+    createJob: (name, claim, spec) =>
+      kube.create<StreamJob>(StreamJobs, {
+        apiVersion: 'tributary.dev/v1alpha1',
+        kind: 'StreamJob',
+        metadata: { name, namespace: ns },
+        spec: { replicas: 2, stateStorage: { pvc: { claimName: claim }, path: '/state' }, ...spec },
+      } as unknown as StreamJob),
     async close() {
-      mgr.stop();
-      await running.catch(() => undefined);
-      await close();
+      await stopOperator();
       for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items) await kube.patch(StreamJobs, ns, j.metadata.name, { metadata: { finalizers: null } }).catch(() => undefined);
       if (!process.env.SJ_KEEP) {
         await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
@@ -76,6 +136,21 @@ export async function startHarness(prefix: string, topics: Record<string, number
       await a.deleteTopics({ topics: Object.values(names) }).catch(() => undefined);
       await a.disconnect();
     },
+  };
+}
+
+/** For a vitest file: a harness started before its tests and closed after them; the getter returns it. */
+export function harnessPerFile(prefix: string, topics: Record<string, number>): () => Harness {
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    h = await startHarness(prefix, topics);
+  }, 120_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+  return () => {
+    if (!h) throw new Error('the harness did not start (see beforeAll)');
+    return h;
   };
 }
 
