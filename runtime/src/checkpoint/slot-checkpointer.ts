@@ -68,6 +68,8 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   private readonly o: SlotCheckpointerOptions;
   private readonly tasks: { task: CheckpointedTask; source: BarrierInjector | undefined }[] = [];
   private readonly collecting = new Map<number, Collecting>();
+  /** State files being written: the job ends only after they settled (a caller may delete the state directory next). */
+  private readonly fileWrites = new Set<Promise<unknown>>();
   private finalResolve: ((id: number) => void) | undefined;
   /**
    * Resolves (after the sinks were told to commit) once the job's final checkpoint completed:
@@ -176,8 +178,11 @@ export class SlotCheckpointer implements SlotCheckpointPort {
       for (const k of s.keyed) {
         const file = `${encodeURIComponent(k.step)}.slot-${this.o.slot}.kstate`;
         stateSize += k.bytes.length;
+        const write = CheckpointStorage.writeStateFile(t.dir, file, k.bytes);
+        this.fileWrites.add(write);
+        void write.catch(() => undefined).finally(() => this.fileWrites.delete(write));
         writes.push(
-          CheckpointStorage.writeStateFile(t.dir, file, k.bytes).then((f) => {
+          write.then((f) => {
             operators[k.step] = { ...f, keyGroupRange: this.o.keyGroupRange };
           }),
         );
@@ -194,6 +199,11 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     await Promise.all(writes);
     const finished = snaps.length > 0 && snaps.every((s) => s.finished === true);
     return { slot: this.o.slot, checkpointId: t.checkpointId, operators, sources, sinks, stateSize, alignmentMs, ...(finished ? { finished: true } : {}) };
+  }
+
+  /** Resolves once no state file of this slot is being written (an aborted checkpoint's included). */
+  async settled(): Promise<void> {
+    while (this.fileWrites.size > 0) await Promise.allSettled([...this.fileWrites]);
   }
 
   notifyComplete(checkpointId: number, final = false): void {

@@ -692,6 +692,11 @@ export class LocalJob {
       ?? new Counter({ name, help: 'Loads of lookup tables (a failed refresh keeps the last table)', labelNames: ['table', 'result'], registers: [this.metrics.registry] });
   }
 
+  /** run() resolves only after every state file write settled: its caller may remove the state directory right after. */
+  private async stateWritesSettled(): Promise<void> {
+    await Promise.all(this.slots.map((p) => p.checkpointer?.settled()));
+  }
+
   async run(): Promise<JobResult> {
     if (this.state !== 'CREATED') throw new TributaryError('TRIB_JOB_FAILED', 'a LocalJob runs once');
     this.state = 'RUNNING';
@@ -744,6 +749,7 @@ export class LocalJob {
         } else if (!this.stopRequested) await this.finalCheckpoint();
         this.coordinator?.stop();
         for (const p of this.slots) p.slot.drainMailbox();
+        await this.stateWritesSettled();
         while (this.commits.size > 0) await Promise.all([...this.commits]);
         if (this.failure !== undefined) throw this.failure;
       }
@@ -753,6 +759,7 @@ export class LocalJob {
       this.coordinator?.stop('job failed');
       // Commits already under way belong to completed checkpoints; let them end before the sinks close.
       await Promise.allSettled([...this.commits]);
+      await this.stateWritesSettled();
       for (const t of tables) t.close();
       await Promise.allSettled([...sources.map((s) => s.close()), ...sinks.map(({ k }) => k.writer.close('failed'))]);
       if (e instanceof TributaryError) throw e;

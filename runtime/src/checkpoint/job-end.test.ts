@@ -1,0 +1,72 @@
+// A job's run() resolves only after every state file it was writing settled, a checkpoint
+// aborted by the stop included: callers (the supervisor, tests, benchmarks) remove or reuse
+// the state directory right after. Before, a write in flight at the stop recreated files in a
+// directory being removed (ENOTEMPTY) or after it was gone.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LocalJob } from '../exec/local-job.ts';
+import { validateGraph } from '../graph/validate.ts';
+import { silentLogger } from '../telemetry/logger.ts';
+import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
+import { CheckpointStorage } from './checkpoint-storage.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const graph = validateGraph({
+  sources: [
+    {
+      name: 'events',
+      datagen: { generator: 'schema', seed: 11, startTime: 1_700_000_000_000, eventRate: 1_000_000, fields: { id: { type: 'sequence' }, v: { type: 'int', min: 0, max: 9 }, ts: { type: 'timestamp' } } },
+      timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+    },
+  ],
+  // One key per record in an hour-long window: the state (and each checkpoint's files) keeps growing.
+  steps: [
+    { name: 'by-id', from: 'events', keyBy: 'id' },
+    { name: 'hour', from: 'by-id', window: { tumbling: { size: '1h' } } },
+    { name: 'agg', from: 'hour', aggregate: { n: 'count()' } },
+  ],
+  sinks: [{ name: 'out', from: 'agg', console: {} }],
+});
+
+describe('job end and checkpoint files', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('run() resolves only after the state files of a checkpoint in flight at the stop settled: the state directory can be removed at once', async () => {
+    // A slow disk (the real one is too fast to hit the window on demand): every state file lands 300 ms late.
+    const write = CheckpointStorage.writeStateFile.bind(CheckpointStorage);
+    let inFlight = 0;
+    vi.spyOn(CheckpointStorage, 'writeStateFile').mockImplementation(async (...args) => {
+      inFlight++;
+      try {
+        await sleep(300);
+        return await write(...args);
+      } finally {
+        inFlight--;
+      }
+    });
+    for (let round = 0; round < 2; round++) {
+      const dir = await mkdtemp(join(tmpdir(), 'trib-end-'));
+      const job = new LocalJob(graph, {
+        parallelism: 2,
+        logger: silentLogger(),
+        sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()),
+        checkpointing: { stateDir: dir, intervalMs: 15, retained: 1 },
+      });
+      const done = job.run();
+      await sleep(50 + round * 200);
+      while (inFlight === 0) await sleep(2);
+      job.stop(); // a checkpoint's state files are being written now
+      await done;
+      expect(inFlight, `round ${round}: run() resolved with state files still being written`).toBe(0);
+      await rm(dir, { recursive: true });
+      await sleep(100);
+      expect(existsSync(dir)).toBe(false);
+    }
+  });
+});
