@@ -2,7 +2,7 @@
 // tributary/runtime:* as processes, Kafka), with the StreamJob controller in-process: a
 // namespace and topics, an input producer loop, an output reader that keeps arrival wall
 // times, the exactly-once reference of the keyed-window job, and waits on StreamJob status.
-// Shared by the savepoint/last-state integration tests and bench/rescale-downtime.ts.
+// Shared by the savepoint/last-state/operator-kill integration tests and bench/rescale-downtime.ts.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
