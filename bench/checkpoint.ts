@@ -15,6 +15,7 @@ import { createLocalJob, type LocalJob } from '../runtime/src/exec/local-job.ts'
 import { parseDuration } from '../runtime/src/graph/duration.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import { validateGraph } from '../runtime/src/graph/validate.ts';
+import { oneKeyPerRecordGraph } from '../runtime/src/testing/graphs.ts';
 import type { Batch } from '../runtime/src/operators/types.ts';
 
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -90,25 +91,6 @@ async function throughput(seconds: number, intervalMs: number | undefined): Prom
   return { name: intervalMs ? `with checkpoints every ${intervalMs / 1000} s` : 'without checkpoints', records, cpuMs, perCore: records / (cpuMs / 1000), checkpoints };
 }
 
-/** ~`keys` distinct keys, each with one open window (1 h) and its timer. */
-function manyKeys(): GraphSpec {
-  return {
-    sources: [
-      {
-        name: 'gen',
-        datagen: { generator: 'schema', seed: 3, startTime: 1_700_000_000_000, eventRate: 10_000_000, fields: { id: { type: 'sequence' }, v: { type: 'int', min: 0, max: 9 }, ts: { type: 'timestamp' } } },
-        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
-      },
-    ],
-    steps: [
-      { name: 'by-id', from: 'gen', keyBy: 'id' },
-      { name: 'hour', from: 'by-id', window: { tumbling: { size: '1h' } } },
-      { name: 'agg', from: 'hour', aggregate: { n: 'count()', v: 'sum(v)' } },
-    ],
-    sinks: [{ name: 'out', from: 'agg', console: {} }],
-  };
-}
-
 async function fsyncWrite(path: string, bytes: Uint8Array): Promise<void> {
   const fh = await open(path, 'w');
   await fh.writeFile(bytes);
@@ -135,7 +117,7 @@ async function takeSavepoint(g: ReturnType<typeof validateGraph>, dir: string, k
 
 async function savepointBench(keys: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'trib-bench-sp-'));
-  const g = validateGraph(manyKeys());
+  const g = validateGraph(oneKeyPerRecordGraph(3));
   const { sp, spCpu, keysInState } = await takeSavepoint(g, dir, keys);
   const files = (await readdir(sp.path)).filter((f) => f.endsWith('.kstate'));
   const blobs = await Promise.all(files.map((f) => readFile(join(sp.path, f))));

@@ -10,27 +10,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalJob } from '../exec/local-job.ts';
 import { validateGraph } from '../graph/validate.ts';
 import { silentLogger } from '../telemetry/logger.ts';
+import { oneKeyPerRecordGraph } from '../testing/graphs.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const graph = validateGraph({
-  sources: [
-    {
-      name: 'events',
-      datagen: { generator: 'schema', seed: 11, startTime: 1_700_000_000_000, eventRate: 1_000_000, fields: { id: { type: 'sequence' }, v: { type: 'int', min: 0, max: 9 }, ts: { type: 'timestamp' } } },
-      timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
-    },
-  ],
-  // One key per record in an hour-long window: the state (and each checkpoint's files) keeps growing.
-  steps: [
-    { name: 'by-id', from: 'events', keyBy: 'id' },
-    { name: 'hour', from: 'by-id', window: { tumbling: { size: '1h' } } },
-    { name: 'agg', from: 'hour', aggregate: { n: 'count()' } },
-  ],
-  sinks: [{ name: 'out', from: 'agg', console: {} }],
-});
+const graph = validateGraph(oneKeyPerRecordGraph(11));
 
 describe('job end and checkpoint files', () => {
   afterEach(() => {
