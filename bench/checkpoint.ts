@@ -5,7 +5,8 @@
 //      fs.writeFile+fsync of the same bytes; restore time (read, verify, load into a job)
 //      vs raw fs.readFile of the same bytes (targets < 5 s each).
 // Env: BENCH_CKPT_SECONDS (default 25: wall time of each throughput run), BENCH_CKPT_INTERVAL
-// (default 10s), BENCH_SAVEPOINT_KEYS (default 1,000,000), BENCH_CKPT_PART (cost | savepoint;
+// (default 10s), BENCH_CKPT_ROUNDS (default 2 runs each way, alternating), BENCH_SAVEPOINT_KEYS
+// (default 1,000,000), BENCH_CKPT_PART (cost | savepoint;
 // default both).
 import { mkdtemp, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -152,15 +153,38 @@ export async function checkpointBenchmarks(): Promise<void> {
   const seconds = Number(process.env['BENCH_CKPT_SECONDS'] ?? 25);
   if (part === 'savepoint') return savepointBench(Number(process.env['BENCH_SAVEPOINT_KEYS'] ?? 1_000_000));
   const interval = parseDuration(process.env['BENCH_CKPT_INTERVAL'] ?? '10s') ?? 10_000;
-  process.stdout.write(`\ncheckpoint cost: keyed window pipeline (10k keys), parallelism 1, ${seconds} s per run, checkpoints every ${interval / 1000} s\n`);
+  const rounds = Math.max(1, Number(process.env['BENCH_CKPT_ROUNDS'] ?? 2));
+  const stressMs = 1000;
+  process.stdout.write(`\ncheckpoint cost: keyed window pipeline (10k keys), parallelism 1, ${seconds} s per run, best of ${rounds} alternating runs each\n`);
   await throughput(3, undefined); // warm-up
-  const without = await throughput(seconds, undefined);
-  const withCk = await throughput(seconds, interval);
-  for (const m of [without, withCk]) {
+  // Alternating A B B A … and the best run of each. Run-to-run noise on this machine is
+  // ±10 % (GC, JIT, neighbours), more than the few % a checkpoint every 10 s costs, so the
+  // same comparison also runs with a checkpoint every second: ten times the cost, well above
+  // the noise, and scaled back to the configured interval.
+  const runsWithout: Throughput[] = [];
+  const runsWith: Throughput[] = [];
+  const runsStress: Throughput[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const order: (number | undefined)[] = r % 2 === 0 ? [undefined, interval, stressMs] : [stressMs, interval, undefined];
+    for (const iv of order) {
+      const m = await throughput(seconds, iv);
+      (iv === undefined ? runsWithout : iv === stressMs ? runsStress : runsWith).push(m);
+    }
+  }
+  const bestOf = (ms: Throughput[]): Throughput => ms.reduce((a, b) => (b.perCore > a.perCore ? b : a));
+  const [without, withCk, stress] = [bestOf(runsWithout), bestOf(runsWith), bestOf(runsStress)];
+  for (const m of [without, withCk, stress]) {
     process.stdout.write(`  ${m.name.padEnd(32)} ${fmt.format(m.perCore).padStart(10)} rec/s per core   (${fmt.format(m.records)} records, ${fmt.format(m.cpuMs)} ms CPU${m.checkpoints ? `, last checkpoint id ${m.checkpoints}` : ''})\n`);
   }
+  const perCores = runsWithout.map((m) => m.perCore);
+  const spread = runsWithout.length > 1 ? (Math.max(...perCores) - Math.min(...perCores)) / Math.max(...perCores) : 0;
   const cost = 1 - withCk.perCore / without.perCore;
-  process.stdout.write(`  cost: ${(cost * 100).toFixed(1)}%  (target < 5%: ${cost < 0.05 ? 'met' : 'NOT met'})\n`);
+  const stressCost = 1 - stress.perCore / without.perCore;
+  const scaled = (stressCost * stressMs) / interval;
+  process.stdout.write(`  cost every ${interval / 1000} s, measured: ${(cost * 100).toFixed(1)}%  (run-to-run spread without checkpoints: ${(spread * 100).toFixed(1)}%)\n`);
+  const verdict = (c: number): string => (c < 0.05 ? 'met' : c <= spread ? `not distinguishable from the run-to-run noise of ${(spread * 100).toFixed(1)}%` : 'NOT met');
+  process.stdout.write(`  cost every ${stressMs / 1000} s: ${(stressCost * 100).toFixed(1)}%  → scaled to every ${interval / 1000} s: ${(scaled * 100).toFixed(1)}%\n`);
+  process.stdout.write(`  target < 5% every ${interval / 1000} s: measured ${verdict(cost)}; scaled from every ${stressMs / 1000} s ${verdict(scaled)}\n`);
   if (part === 'cost') return;
   await savepointBench(Number(process.env['BENCH_SAVEPOINT_KEYS'] ?? 1_000_000));
 }

@@ -1,5 +1,7 @@
 // `npm run bench`: runtime benchmarks, each next to a peer measured in the same run.
 // Env: BENCH_RECORDS (default 3,000,000), BENCH_ROUNDS (default 3; the best round counts).
+import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
+import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
 import { runDataPlane, runInMemory, runRawTcp, type NetMeasurement } from './data-plane.ts';
 import { druidLatency } from './druid-latency.ts';
@@ -55,6 +57,8 @@ async function dataPlane(): Promise<void> {
   if (t.records !== p.records) process.stdout.write(`  WARNING: record counts differ (${t.records} vs ${p.records})\n`);
 }
 
+// As in the runtime: warnings as log lines (stderr), kafkajs's harmless TimeoutNegativeWarning dropped.
+routeProcessWarnings(createLogger('warn'));
 await main();
 await dataPlane();
 await checkpointBenchmarks();
