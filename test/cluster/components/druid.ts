@@ -5,7 +5,8 @@ import { request } from 'undici';
 import { ClusterError } from '../errors.ts';
 import { repoRoot, versions, type ClusterPaths } from '../paths.ts';
 import { host, ports } from '../ports.ts';
-import { assertPortFree, isAlive, portOpen, runToLog, startDetached, waitUntil, type Started } from '../process.ts';
+import { assertPortFree, isAlive, portOpen, runToLog, startDetached, stopProcess, waitUntil, type Started } from '../process.ts';
+import { readState, writeState } from '../state.ts';
 import {
   commonProperties,
   druidDirs,
@@ -164,4 +165,36 @@ export function druidEnv(): Record<string, string> {
     TRIBUTARY_DRUID_OVERLORD_URL: druidOverlordUrl,
     TRIBUTARY_DRUID_BROKER_URL: druidBrokerUrl,
   };
+}
+
+/**
+ * A real outage for tests: stops one Druid process of the running cluster (SIGTERM, then
+ * SIGKILL after the grace). `startDruidService` brings it back. The cluster's state file
+ * keeps naming the process, so `down` and `status` stay right either way.
+ */
+export async function stopDruidService(paths: ClusterPaths, service: DruidService): Promise<void> {
+  const p = readState(paths)?.components.find((c) => c.component === `druid-${service}`);
+  if (!p) throw new ClusterError('CLUSTER_NOT_READY', `druid-${service}`, 'not part of the running cluster (is the druid addon up?)');
+  await stopProcess(p, 10_000);
+}
+
+/** Starts a Druid process stopped by `stopDruidService` again and waits until it serves (the router: the supervisor API and SQL answer through it). */
+export async function startDruidService(paths: ClusterPaths, service: DruidService): Promise<void> {
+  const state = readState(paths);
+  const i = state?.components.findIndex((c) => c.component === `druid-${service}`) ?? -1;
+  if (!state || i < 0) throw new ClusterError('CLUSTER_NOT_READY', `druid-${service}`, 'not part of the running cluster (is the druid addon up?)');
+  const old = state.components[i] as Started;
+  if (isAlive(old)) return;
+  await assertPortFree(`druid-${service}`, druidPort[service]);
+  const p = startDetached(`druid-${service}`, 'java', druidJvmArgs(service, paths), old.logFile);
+  state.components[i] = p;
+  writeState(paths, state);
+  const deadline = Date.now() + readyTimeoutMs;
+  const ready = async (): Promise<boolean> => (await healthy(service)) && (service !== 'router' || ((await supervisorApiAnswers()) && (await sqlAnswers())));
+  while (Date.now() < deadline) {
+    if (!isAlive(p)) throw new ClusterError('CLUSTER_START_FAILED', p.component, 'exited while restarting', { logFile: p.logFile });
+    if (await ready().catch(() => false)) return;
+    await sleep(500);
+  }
+  throw new ClusterError('CLUSTER_NOT_READY', p.component, `not serving ${readyTimeoutMs / 1000}s after its restart`, { logFile: p.logFile });
 }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
 import { applyRepoCrd, createNamespace, deleteNamespace, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
-import { TcpProxy } from '../../kube/testing/tcp-proxy.ts';
+import { startDruidService, stopDruidService } from '../../../../test/cluster/components/druid.ts';
+import { clusterPaths } from '../../../../test/cluster/paths.ts';
 import { createRegistry } from '../../telemetry/metrics.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { DruidClient } from '../../druid/client.ts';
@@ -20,7 +21,6 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
   let running: Promise<void>;
   let close: () => Promise<void>;
   const druid = new DruidClient({ url: druidUrl });
-  const proxy = new TcpProxy(new URL(druidUrl));
   const supervisors: string[] = [];
 
   beforeAll(async () => {
@@ -32,7 +32,6 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
       return true;
     }, 30_000, 250);
     ns = await createNamespace(kube, 'dds');
-    await proxy.start();
     mgr = new Manager({ client: kube, registry: createRegistry() });
     ({ close } = addDruidDatasourceController(mgr, { namespace: ns, pollIntervalMs: 2_000 }));
     running = mgr.run();
@@ -47,11 +46,10 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
       await druid.shutdownTasks(id).catch(() => undefined);
     }
     await druid.close();
-    await proxy.stop();
     if (ns) await deleteNamespace(kube, ns);
   });
 
-  const make = async (name: string, spec: Partial<DruidDatasource['spec']> = {}, url = druidUrl): Promise<DruidDatasource> => {
+  const make = async (name: string, spec: Partial<DruidDatasource['spec']> = {}): Promise<DruidDatasource> => {
     const dataSource = `it_${name.replace(/-/g, '_')}_${suffix()}`;
     supervisors.push(dataSource);
     return kube.create<DruidDatasource>(DruidDatasources, {
@@ -59,7 +57,7 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
       kind: 'DruidDatasource',
       metadata: { name, namespace: ns },
       spec: {
-        druid: { url },
+        druid: { url: druidUrl },
         dataSource,
         kafka: { bootstrapServers: kafka, topic: dataSource },
         dimensions: ['country'],
@@ -134,19 +132,35 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
     await waitFor('Synced after the fix', async () => condition(await get('rejected'), 'Synced')?.status === 'True', 30_000, 500);
   });
 
-  it('reports Druid unreachable without crashing, and converges once it is back', async () => {
-    await proxy.cut();
-    const ds = await make('outage', {}, proxy.url.replace('https:', 'http:'));
-    const id = ds.spec.dataSource!;
-    const down = await waitFor('DruidUnavailable', async () => {
-      const c = await get('outage');
-      return condition(c, 'Ready')?.reason === 'DruidUnavailable' ? c : undefined;
-    }, 30_000, 500);
-    expect(down.status?.lastError).toContain('DRUID_ERR_UNREACHABLE');
-    await proxy.restore();
-    await waitFor('Synced once Druid is back', async () => condition(await get('outage'), 'Synced')?.status === 'True', 60_000, 500);
-    expect(await druid.getSupervisor(id)).toBeDefined();
-  });
+  it("Druid's router process stopped and restarted: DruidUnavailable meanwhile (a CR created during the outage too), then both converge", async () => {
+    // A real outage of the endpoint the operator talks to (integration files run one at a time, so no other test needs Druid now).
+    const paths = clusterPaths();
+    const before = await make('restart-before');
+    await waitFor('Synced before the outage', async () => condition(await get('restart-before'), 'Synced')?.status === 'True', 30_000, 500);
+    await stopDruidService(paths, 'router');
+    try {
+      const during = await make('restart-during');
+      for (const name of ['restart-before', 'restart-during']) {
+        const c = await waitFor(`${name} DruidUnavailable`, async () => {
+          const x = await get(name);
+          return condition(x, 'Ready')?.reason === 'DruidUnavailable' ? x : undefined;
+        }, 30_000, 500);
+        expect(c.status?.lastError).toContain('DRUID_ERR_UNREACHABLE');
+      }
+      await startDruidService(paths, 'router');
+      for (const name of ['restart-before', 'restart-during']) {
+        await waitFor(`${name} Synced and Ready after the restart`, async () => {
+          const x = await get(name);
+          return condition(x, 'Synced')?.status === 'True' && condition(x, 'Ready')?.reason !== 'DruidUnavailable';
+        }, 60_000, 500);
+      }
+      expect(await druid.getSupervisor(before.spec.dataSource!)).toBeDefined();
+      expect(await druid.getSupervisor(during.spec.dataSource!)).toBeDefined();
+      expect((await events('restart-during')).some((e) => e.reason === 'DruidUnavailable' || e.message.includes('DRUID_ERR_UNREACHABLE'))).toBe(true);
+    } finally {
+      await startDruidService(paths, 'router');
+    }
+  }, 300_000);
 
   it('terminates the supervisor on delete (Terminate) and leaves it running (Retain)', async () => {
     const t = await make('del-terminate');
