@@ -206,7 +206,11 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
         totalKills++;
         await expect.poll(() => attempts.length > attemptNo || finished, { timeout: 30_000 }).toBe(true);
       }
-      const result = await done;
+      const result = await done.catch((e: unknown) => {
+        keep = true; // a failed run keeps its state and logs (EOS_DIAG=1 writes per-slot logs)
+        process.stderr.write(`chaos round ${round} FAILED (state and logs kept in ${join(dir, `state-${round}`)} / ${logDir}): ${(e as Error).message}; kills ${JSON.stringify(kills)}, exits ${exits.join(' ')}\n`);
+        throw e;
+      });
       process.stderr.write(`chaos round ${round}: parallelism ${parallelism}, kills ${JSON.stringify(kills)}, attempts ${result.attempts}, restarts ${result.restarts}, exits ${exits.join(' ')}\n`);
       expect(result.state).toBe('FINISHED');
       const got = await readCommitted(kafka, output, expected.length);

@@ -8,7 +8,7 @@ import type { KafkaSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../operators/types.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
 import { createKafka } from './client.ts';
-import { appendMessages } from './record-messages.ts';
+import { appendMessages, splitForSend } from './record-messages.ts';
 
 const FLUSH_RECORDS = 2000;
 const LINGER_MS = 20;
@@ -64,17 +64,19 @@ export class KafkaSink implements SinkWriter {
     if (this.pending.length === 0) return;
     const messages = this.pending;
     this.pending = [];
-    const p: Promise<void> = this.producer
-      .send({ topic: this.spec.topic, messages, acks: -1 })
-      .then(() => undefined)
-      .catch((e: unknown) => {
-        this.failure ??= e;
-      })
-      .finally(() => {
-        this.inFlight.delete(p);
-        this.ctx.wake();
-      });
-    this.inFlight.add(p);
+    for (const chunk of splitForSend(messages, FLUSH_RECORDS)) {
+      const p: Promise<void> = this.producer
+        .send({ topic: this.spec.topic, messages: chunk, acks: -1 })
+        .then(() => undefined)
+        .catch((e: unknown) => {
+          this.failure ??= e;
+        })
+        .finally(() => {
+          this.inFlight.delete(p);
+          this.ctx.wake();
+        });
+      this.inFlight.add(p);
+    }
   }
 
   async close(): Promise<void> {

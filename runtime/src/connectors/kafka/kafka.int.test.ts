@@ -3,6 +3,9 @@
 // results at parallelism 1 and 3, and poison records land in the dead-letter topic while
 // the job carries on.
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,5 +134,44 @@ describe('Kafka source and sink', () => {
     const r = await job.run();
     expect(r.recordsIn).toBe(1);
     expect(r.recordsOut).toBe(1);
+  });
+
+  it('writes a burst of 30,000 window results (one firing at end of input, ~4 MB) in sends the broker accepts, at-least-once and exactly-once', async () => {
+    // kafkajs sends each partition's messages of one send as one record batch and does not
+    // split it; the broker refuses a batch over max.message.bytes (1 MiB) with MESSAGE_TOO_LARGE.
+    const n = 30_000;
+    const alo = `it-burst-alo-${run}`;
+    const eos = `it-burst-eos-${run}`;
+    const g: GraphSpec = {
+      sources: [
+        {
+          name: 'gen',
+          datagen: { generator: 'schema', seed: 5, count: n, startTime: 1_700_000_000_000, eventRate: 1_000_000, fields: { id: { type: 'sequence' }, note: { type: 'string', prefix: 'a-note-long-enough-to-make-each-result-about-130-bytes-', cardinality: 1_000_000 }, ts: { type: 'timestamp' } } },
+          timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+        },
+      ],
+      steps: [
+        { name: 'by-id', from: 'gen', keyBy: 'id' },
+        { name: 'hour', from: 'by-id', window: { tumbling: { size: '1h' } } },
+        { name: 'agg', from: 'hour', aggregate: { n: 'count()', note: 'first(note)' } },
+      ],
+      sinks: [
+        { name: 'alo', from: 'agg', kafka: { brokers: bs, topic: alo, delivery: 'at-least-once' } },
+        { name: 'eos', from: 'agg', kafka: { brokers: bs, topic: eos, delivery: 'exactly-once' } },
+      ],
+    };
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-burst-'));
+    try {
+      const r = await new LocalJob(validateGraph(g), { parallelism: 1, logger: silentLogger(), jobName: `burst-${run}`, checkpointing: { stateDir } }).run();
+      expect(r.state).toBe('FINISHED');
+      expect(r.recordsOut).toBe(2 * n);
+      for (const topic of [alo, eos]) {
+        const recs = await readTopic(kafka, topic, { expected: n, timeoutMs: 60_000 });
+        expect(new Set(recs.map((x) => (JSON.parse(x.value) as { id: number }).id)).size, topic).toBe(n);
+        expect(recs.length, topic).toBe(n);
+      }
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });

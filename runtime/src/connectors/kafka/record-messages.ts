@@ -25,3 +25,41 @@ export function appendMessages(b: Batch, out: Message[], asString: boolean, key:
     out.push({ key: k, value, timestamp: String(b.ts[i]) });
   }
 }
+
+/**
+ * Kafka request size budget per send. kafkajs puts every message of a send for one partition
+ * into one record batch, and the broker refuses a batch over the topic's max.message.bytes
+ * (default 1 MiB) with MESSAGE_TOO_LARGE; unlike the Java producer it does not split. A
+ * burst of output (many windows firing at once, e.g. on a watermark jump after a restore)
+ * would otherwise fail the job on every restart.
+ */
+export const MAX_SEND_BYTES = 512 * 1024;
+/** Per-message overhead of the record format (varints, attributes, deltas), rounded up. */
+const MESSAGE_OVERHEAD = 24;
+
+function sizeOf(m: Message): number {
+  let n = MESSAGE_OVERHEAD;
+  if (m.key) n += typeof m.key === 'string' ? Buffer.byteLength(m.key) : m.key.length;
+  if (m.value) n += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
+  if (m.headers) for (const [k, v] of Object.entries(m.headers)) n += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 16);
+  return n;
+}
+
+/** Splits messages, in order, into sends of at most `maxCount` messages and about `maxBytes` each (a single larger message goes alone). */
+export function splitForSend(messages: Message[], maxCount: number, maxBytes: number = MAX_SEND_BYTES): Message[][] {
+  const out: Message[][] = [];
+  let cur: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const n = sizeOf(m);
+    if (cur.length > 0 && (cur.length >= maxCount || bytes + n > maxBytes)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(m);
+    bytes += n;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}

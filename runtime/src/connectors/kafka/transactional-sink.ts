@@ -57,7 +57,7 @@ import type { KafkaSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../operators/types.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
 import { brokerList } from './client.ts';
-import { appendMessages } from './record-messages.ts';
+import { appendMessages, splitForSend } from './record-messages.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -315,20 +315,22 @@ export class TransactionalKafkaSink implements SinkWriter {
     }
     const e = this.epoch;
     e.records += messages.length;
-    e.queued++;
-    e.chain = e.chain
-      .then(() => e.ready)
-      .then(({ txn }) => txn.send({ topic: this.spec.topic, messages, acks: -1 }))
-      .then(
-        () => undefined,
-        (err: unknown) => {
-          this.failure ??= err;
-        },
-      )
-      .finally(() => {
-        e.queued--;
-        this.ctx.wake();
-      });
+    for (const chunk of splitForSend(messages, FLUSH_RECORDS)) {
+      e.queued++;
+      e.chain = e.chain
+        .then(() => e.ready)
+        .then(({ txn }) => txn.send({ topic: this.spec.topic, messages: chunk, acks: -1 }))
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            this.failure ??= err;
+          },
+        )
+        .finally(() => {
+          e.queued--;
+          this.ctx.wake();
+        });
+    }
   }
 
   async preCommit(checkpointId: number): Promise<readonly unknown[]> {

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import type { Message } from 'kafkajs';
+import { splitForSend } from './record-messages.ts';
+
+const msg = (i: number, bytes: number): Message => ({ key: `k${i}`, value: 'x'.repeat(bytes) });
+
+describe('splitForSend', () => {
+  it('keeps order and splits by count and by bytes; a single oversized message goes alone', () => {
+    const msgs = [msg(0, 100), msg(1, 100), msg(2, 100), msg(3, 1000), msg(4, 100), msg(5, 5000), msg(6, 100)];
+    const chunks = splitForSend(msgs, 3, 1200);
+    expect(chunks.flat()).toEqual(msgs);
+    expect(chunks.map((c) => c.map((m) => m.key))).toEqual([['k0', 'k1', 'k2'], ['k3'], ['k4'], ['k5'], ['k6']]);
+    for (const c of chunks) expect(c.length).toBeLessThanOrEqual(3);
+  });
+
+  it('30,000 results of ~130 bytes make sends under the default budget', () => {
+    const chunks = splitForSend(Array.from({ length: 30_000 }, (_, i) => msg(i, 110)), 2000);
+    expect(chunks.flat()).toHaveLength(30_000);
+    for (const c of chunks) expect(c.reduce((a, m) => a + Buffer.byteLength(m.value as string) + Buffer.byteLength(m.key as string), 0)).toBeLessThan(512 * 1024);
+  });
+
+  it('nothing to send: no sends', () => {
+    expect(splitForSend([], 10)).toEqual([]);
+  });
+});
