@@ -9,7 +9,7 @@ describe('splitForSend', () => {
     const msgs = [msg(0, 100), msg(1, 100), msg(2, 100), msg(3, 1000), msg(4, 100), msg(5, 5000), msg(6, 100)];
     const chunks = splitForSend(msgs, 3, 1200);
     expect(chunks.flat()).toEqual(msgs);
-    expect(chunks.map((c) => c.map((m) => m.key))).toEqual([['k0', 'k1', 'k2'], ['k3'], ['k4'], ['k5'], ['k6']]);
+    expect(chunks.map((c) => c.map((m) => m.key))).toEqual([['k0', 'k1', 'k2'], ['k3', 'k4'], ['k5'], ['k6']]);
     for (const c of chunks) expect(c.length).toBeLessThanOrEqual(3);
   });
 
