@@ -47,6 +47,7 @@ async function consumeOnce(kafka: Kafka, topic: string, o: ReadOptions, timeoutM
     await consumer.subscribe({ topic, fromBeginning: true });
     return await new Promise<ReadRecord[] | 'nothing'>((resolve, reject) => {
       const timer = setTimeout(() => resolve(out), timeoutMs);
+      let settling = false;
       const early = giveUpEarly
         ? setTimeout(() => {
             if (out.length > 0) return;
@@ -68,7 +69,8 @@ async function consumeOnce(kafka: Kafka, topic: string, o: ReadOptions, timeoutM
               for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
               out.push({ key: m.key?.toString() ?? null, value: m.value?.toString() ?? '', headers, partition: batch.partition, offset: m.offset });
             }
-            if (out.length >= o.expected) {
+            if (out.length >= o.expected && !settling) {
+              settling = true;
               clearTimeout(timer);
               setTimeout(() => resolve(out), o.settleMs ?? 1500);
             }

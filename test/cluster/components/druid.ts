@@ -91,33 +91,37 @@ export async function startDruid(paths: ClusterPaths, started: (p: Started) => v
   const proc = (s: DruidService): Started => procs.get(s)!;
   const all = [zk, ...procs.values()];
   const deadline = Date.now() + readyTimeoutMs;
-  // Each check is attributed to the process whose log explains a failure; any Druid process
-  // exiting meanwhile fails the start at once, with its own name and log.
-  const wait = async (p: Started, what: string, check: () => Promise<boolean>): Promise<void> => {
-    let lastError: unknown;
-    while (Date.now() < deadline) {
-      const dead = all.find((q) => !isAlive(q));
-      if (dead) {
-        throw new ClusterError('CLUSTER_START_FAILED', dead.component, `exited before Druid was ready`, { logFile: dead.logFile });
-      }
-      try {
-        if (await check()) return;
-      } catch (err) {
-        lastError = err;
-      }
-      await sleep(500);
-    }
-    throw new ClusterError('CLUSTER_NOT_READY', p.component, `not ${what} after ${readyTimeoutMs / 1000}s`, {
-      logFile: p.logFile,
-      cause: lastError,
-    });
-  };
+  const wait = (p: Started, what: string, check: () => Promise<boolean>): Promise<void> => waitServing(p, all, what, check, deadline);
 
   for (const service of druidServices) await wait(proc(service), 'healthy (/status/health)', () => healthy(service));
   await wait(proc('historical'), 'seen by the coordinator', coordinatorSeesHistorical);
   await wait(proc('indexer'), 'registered as an Overlord worker', overlordHasWorker);
   await wait(proc('coordinator'), 'serving the supervisor API through the router', supervisorApiAnswers);
   await wait(proc('broker'), 'answering SQL through the router', sqlAnswers);
+}
+
+/**
+ * Polls `check` until it holds. Each check is attributed to the process whose log explains a
+ * failure; any of `watched` exiting meanwhile fails at once, with its own name and log.
+ */
+async function waitServing(p: Started, watched: readonly Started[], what: string, check: () => Promise<boolean>, deadline: number): Promise<void> {
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    const dead = watched.find((q) => !isAlive(q));
+    if (dead) {
+      throw new ClusterError('CLUSTER_START_FAILED', dead.component, `exited before Druid was ready`, { logFile: dead.logFile });
+    }
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    await sleep(500);
+  }
+  throw new ClusterError('CLUSTER_NOT_READY', p.component, `not ${what} after ${readyTimeoutMs / 1000}s`, {
+    logFile: p.logFile,
+    cause: lastError,
+  });
 }
 
 async function get(target: string): Promise<{ status: number; body: string }> {
@@ -189,12 +193,6 @@ export async function startDruidService(paths: ClusterPaths, service: DruidServi
   const p = startDetached(`druid-${service}`, 'java', druidJvmArgs(service, paths), old.logFile);
   state.components[i] = p;
   writeState(paths, state);
-  const deadline = Date.now() + readyTimeoutMs;
-  const ready = async (): Promise<boolean> => (await healthy(service)) && (service !== 'router' || ((await supervisorApiAnswers()) && (await sqlAnswers())));
-  while (Date.now() < deadline) {
-    if (!isAlive(p)) throw new ClusterError('CLUSTER_START_FAILED', p.component, 'exited while restarting', { logFile: p.logFile });
-    if (await ready().catch(() => false)) return;
-    await sleep(500);
-  }
-  throw new ClusterError('CLUSTER_NOT_READY', p.component, `not serving ${readyTimeoutMs / 1000}s after its restart`, { logFile: p.logFile });
+  const serving = async (): Promise<boolean> => (await healthy(service)) && (service !== 'router' || ((await supervisorApiAnswers()) && (await sqlAnswers())));
+  await waitServing(p, [p], 'serving again after its restart', serving, Date.now() + readyTimeoutMs);
 }
