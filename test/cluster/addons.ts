@@ -3,6 +3,9 @@ import { druidComponents, druidEnv, ensureDruidJars, startDruid } from './compon
 import { assertJava, ensureKafkaJars, kafkaBrokers, startKafka } from './components/kafka.ts';
 import type { ClusterPaths } from './paths.ts';
 import type { Started } from './process.ts';
+import type { Addon } from './addon-names.ts';
+
+export { knownAddons, type Addon } from './addon-names.ts';
 
 /**
  * Optional components on top of the control plane (`up --with kafka,...`). Each prepares
@@ -40,10 +43,7 @@ export const addons = {
     start: (paths, started) => startDruid(paths, started),
     env: druidEnv,
   },
-} satisfies Record<string, AddonDefinition>;
-
-export type Addon = keyof typeof addons;
-export const knownAddons = Object.keys(addons) as Addon[];
+} satisfies Record<Addon, AddonDefinition>;
 
 export function buildLogOf(paths: ClusterPaths): string {
   return join(paths.logs, 'build.log');

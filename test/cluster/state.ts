@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { ClusterPaths } from './paths.ts';
-import type { Addon } from './addons.ts';
+import type { Addon } from './addon-names.ts';
 import type { Started } from './process.ts';
 
 /** What `up` started, in start order; `down` stops exactly these, in reverse. */

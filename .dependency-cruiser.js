@@ -1,0 +1,71 @@
+// The dependency rules `npm run lint` enforces (docs/layout.md explains the layers).
+// Type-only imports count: a cycle or a layering breach through `import type` is still a
+// structural one (ESLint's import plugins skip them, which is why this tool does the job).
+const TEST = '(\\.test\\.ts$|/testing/)';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+export default {
+  forbidden: [
+    {
+      name: 'no-cycle',
+      severity: 'error',
+      comment: 'No import cycles: split the shared part into its own file.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'kube-is-generic',
+      severity: 'error',
+      comment: 'operator/src/kube is generic controller machinery: it imports no controller, API type or client of ours.',
+      from: { path: '^operator/src/kube/' },
+      to: { path: '^operator/src/', pathNot: '^operator/src/(kube|telemetry)/' },
+    },
+    {
+      name: 'state-is-a-leaf',
+      severity: 'error',
+      comment: 'runtime/src/state (keyed state, snapshot format) depends on nothing of the runtime but its error type.',
+      from: { path: '^runtime/src/state/' },
+      to: { path: '^runtime/src/', pathNot: '^runtime/src/(state/|errors\\.ts$)' },
+    },
+    {
+      name: 'graph-is-the-contract',
+      severity: 'error',
+      comment: 'runtime/src/graph is the graph model the operator imports: no engine, operator or connector code.',
+      from: { path: '^runtime/src/graph/' },
+      to: { path: '^runtime/src/', pathNot: '^runtime/src/(graph/|expr/|errors\\.ts$)' },
+    },
+    {
+      name: 'runtime-never-imports-operator',
+      severity: 'error',
+      from: { path: '^runtime/' },
+      to: { path: '^operator/' },
+    },
+    {
+      name: 'shipped-code-never-imports-tests',
+      severity: 'error',
+      comment: 'What ships in the image must not reach into test/ or bench/.',
+      from: { path: '^(operator|runtime)/src/', pathNot: TEST },
+      to: { path: '^(test|bench)/' },
+    },
+    {
+      name: 'shipped-code-uses-production-dependencies',
+      severity: 'error',
+      comment: 'The image installs production dependencies only (npm ci --omit=dev).',
+      from: { path: '^(operator|runtime)/src/', pathNot: TEST },
+      to: { dependencyTypes: ['npm-dev'] },
+    },
+    {
+      name: 'no-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|\\.cache|dist|coverage)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'], conditionNames: ['import', 'node', 'default'], exportsFields: ['exports'] },
+  },
+};

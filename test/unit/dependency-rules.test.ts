@@ -1,0 +1,65 @@
+// The dependency rules of `npm run lint` (.dependency-cruiser.js) must fail on what they
+// forbid: each case lays out a small tree shaped like the repository in a temp folder, with
+// one breach, and runs the real dependency-cruiser with the project's own configuration.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const depcruise = join(repo, 'node_modules/dependency-cruiser/bin/dependency-cruiser.mjs');
+const roots: string[] = [];
+afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+
+async function cruise(files: Record<string, string>): Promise<{ code: number; out: string }> {
+  const root = mkdtempSync(join(tmpdir(), 'trib-deps-'));
+  roots.push(root);
+  const all = { 'tsconfig.json': '{"compilerOptions":{"allowImportingTsExtensions":true,"noEmit":true}}', ...files };
+  for (const [path, text] of Object.entries(all)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  const args = [depcruise, '.', '--config', join(repo, '.dependency-cruiser.js')];
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: root });
+    return { code: 0, out: stdout };
+  } catch (e) {
+    const err = e as { code: number; stdout: string };
+    return { code: err.code, out: err.stdout };
+  }
+}
+
+describe('dependency rules', () => {
+  it('pass a tree that keeps the layers', async () => {
+    const r = await cruise({
+      'runtime/src/errors.ts': 'export const E = 1;\n',
+      'runtime/src/state/a.ts': "import { E } from '../errors.ts';\nexport const A = E;\n",
+      'runtime/src/exec/b.ts': "import { A } from '../state/a.ts';\nexport const B = A;\n",
+    });
+    expect(r.out).toContain('no dependency violations');
+    expect(r.code).toBe(0);
+  });
+
+  it('fail on an import cycle, type-only imports included', async () => {
+    const r = await cruise({
+      'operator/src/controllers/a.ts': "import type { B } from './b.ts';\nexport type A = { b?: B };\n",
+      'operator/src/controllers/b.ts': "import type { A } from './a.ts';\nexport type B = { a?: A };\n",
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('no-cycle');
+  });
+
+  it.each([
+    ['kube-is-generic', 'operator/src/kube/informer.ts', "import { X } from '../controllers/x.ts';", 'operator/src/controllers/x.ts'],
+    ['state-is-a-leaf', 'runtime/src/state/keyed.ts', "import { X } from '../exec/x.ts';", 'runtime/src/exec/x.ts'],
+    ['graph-is-the-contract', 'runtime/src/graph/spec.ts', "import { X } from '../connectors/x.ts';", 'runtime/src/connectors/x.ts'],
+    ['runtime-never-imports-operator', 'runtime/src/exec/job.ts', "import { X } from '../../../operator/src/x.ts';", 'operator/src/x.ts'],
+  ])('fail when a lower layer imports its caller (%s)', async (rule, from, line, to) => {
+    const r = await cruise({ [from]: `${line}\nexport const Y = X;\n`, [to]: 'export const X = 1;\n' });
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain(rule);
+  });
+});
