@@ -18,7 +18,7 @@ import { silentLogger } from '../telemetry/logger.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.ts';
-import { Resources, type KubeObject } from './resources.ts';
+import { Resources, type KubeObject } from './api-resources.ts';
 
 export interface LeaseSpec {
   holderIdentity?: string | null;

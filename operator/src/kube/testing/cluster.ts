@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { KubeClient } from '../client.ts';
 import { isNotFound } from '../errors.ts';
 import { loadDefaultConnection } from '../kubeconfig.ts';
-import { Resources, type KubeObject, type ResourceType } from '../resources.ts';
+import { Resources, type KubeObject, type ResourceType } from '../api-resources.ts';
 
 /** A client for the test cluster ($KUBECONFIG), optionally through another address (a fault proxy). */
 export async function newClient(server?: string): Promise<KubeClient> {
