@@ -14,7 +14,7 @@ import { createLogger } from '../../../telemetry/logger.ts';
 import { createRegistry } from '../../../telemetry/metrics.ts';
 import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
 import { addStreamJobController } from '../controller.ts';
-import { StreamJobs } from '../resources.ts';
+import { StreamJobs } from '../resource.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
