@@ -24,7 +24,8 @@ import type { Histogram } from 'prom-client';
 import { Resources } from '../operator/src/kube/index.ts';
 import { newClient, waitFor } from '../operator/src/kube/testing/cluster.ts';
 import type { StreamJob } from '../operator/src/api/v1alpha1/streamjob.ts';
-import { StreamJobs, type Pod } from '../operator/src/controllers/streamjob/resources.ts';
+import { StreamJobs } from '../operator/src/controllers/streamjob/resource.ts';
+import type { Pod } from '../operator/src/controllers/streamjob/objects/slot-pod.ts';
 import { getJob, inputRecord, produceLoop, readOutput, runningWith, scaleJob, startHarness, type Harness } from '../operator/src/controllers/streamjob/testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;

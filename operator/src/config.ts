@@ -1,6 +1,7 @@
 // Operator configuration from flags (`--name=value` or `--name value`) over environment
 // variables (TRIBUTARY_OPERATOR_*) over defaults.
 import { parseArgs } from 'node:util';
+import { ErrorCodes, OperatorError } from './kube/errors.ts';
 
 export interface OperatorConfig {
   /** Namespaces to watch; empty = all. */
@@ -51,11 +52,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
   const addr = pick(values['metrics-addr'], 'METRICS_ADDR', '0.0.0.0:8080');
   const colon = addr.lastIndexOf(':');
   const port = Number(addr.slice(colon + 1));
-  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--metrics-addr: expected host:port, got ${JSON.stringify(addr)}`);
+  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new OperatorError(ErrorCodes.CONFIG, `--metrics-addr: expected host:port, got ${JSON.stringify(addr)}`);
   const workers = Number(pick(values.workers, 'WORKERS', '4'));
-  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: expected a positive integer, got ${JSON.stringify(values.workers)}`);
+  if (!Number.isInteger(workers) || workers < 1) throw new OperatorError(ErrorCodes.CONFIG, `--workers: expected a positive integer, got ${JSON.stringify(values.workers)}`);
   const elect = pick(values['leader-elect'], 'LEADER_ELECT', 'true');
-  if (!['true', 'false'].includes(elect)) throw new Error(`--leader-elect: expected true or false, got ${JSON.stringify(elect)}`);
+  if (!['true', 'false'].includes(elect)) throw new OperatorError(ErrorCodes.CONFIG, `--leader-elect: expected true or false, got ${JSON.stringify(elect)}`);
   return {
     namespaces: pick(values.namespaces, 'NAMESPACES', '').split(',').map((s) => s.trim()).filter(Boolean),
     metricsHost: addr.slice(0, colon) || '0.0.0.0',

@@ -18,7 +18,7 @@ import { DruidClient } from '../../operator/src/druid/client.ts';
 import type { DruidDatasource } from '../../operator/src/api/v1alpha1/druiddatasource.ts';
 import type { StreamJob } from '../../operator/src/api/v1alpha1/streamjob.ts';
 import { DruidDatasources } from '../../operator/src/controllers/druiddatasource/resource.ts';
-import { StreamJobs } from '../../operator/src/controllers/streamjob/resources.ts';
+import { StreamJobs } from '../../operator/src/controllers/streamjob/resource.ts';
 import { ensureHelm } from '../cluster/components/helm.ts';
 import { clusterPaths, repoRoot } from '../cluster/paths.ts';
 

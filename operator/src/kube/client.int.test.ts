@@ -2,7 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, PatchTypes } from './client.ts';
 import { ErrorCodes, KubeApiError, OperatorError, isAlreadyExists, isConflict, isNotFound } from './errors.ts';
-import { Resources, type KubeObject } from './resources.ts';
+import { Resources, type KubeObject } from './api-resources.ts';
 import { createNamespace, deleteNamespace, waitFor } from './testing/cluster.ts';
 
 interface ConfigMap extends KubeObject {

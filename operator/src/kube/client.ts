@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ErrorCodes, KubeApiError, OperatorError, type KubeStatus } from './errors.ts';
 import { connectionFromKubeConfig, loadDefaultConnection, type Connection } from './kubeconfig.ts';
-import { apiVersionOf, resourcePath, type KubeObject, type ResourceType } from './resources.ts';
+import { apiVersionOf, resourcePath, type KubeObject, type ResourceType } from './api-resources.ts';
 
 export const PatchTypes = {
   json: 'application/json-patch+json',

@@ -9,7 +9,7 @@ import { Informer } from './informer.ts';
 import { deepEqualJson } from './json.ts';
 import { ItemExponentialFailureRateLimiter } from './rate-limiter.ts';
 import { Labels, MANAGED_BY, isControlledBy, ownerKeyMapper, standardLabels, withControllerReference } from './ownership.ts';
-import { Resources, type KubeObject } from './resources.ts';
+import { Resources, type KubeObject } from './api-resources.ts';
 import { createNamespace, deleteNamespace, newClient, waitFor } from './testing/cluster.ts';
 
 interface ConfigMap extends KubeObject {

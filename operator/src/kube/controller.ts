@@ -21,7 +21,7 @@ import { ErrorCodes, OperatorError, isTerminal } from './errors.ts';
 import type { Informer } from './informer.ts';
 import { keyOf, parseKey } from './keys.ts';
 import type { RateLimiter } from './rate-limiter.ts';
-import type { KubeObject } from './resources.ts';
+import type { KubeObject } from './api-resources.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export interface ReconcileRequest {

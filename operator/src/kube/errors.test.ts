@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, KubeApiError, OperatorError, TerminalError, isAlreadyExists, isConflict, isGone, isNotFound, isTerminal } from './errors.ts';
+import { ErrorCodes, KubeApiError, OperatorError, TerminalError, isAlreadyExists, isConflict, isConflictish, isGone, isNotFound, isTerminal } from './errors.ts';
 import { keyFor, keyOf, parseKey } from './keys.ts';
 import { deepEqualJson } from './json.ts';
 
@@ -19,6 +19,9 @@ describe('errors', () => {
     expect(isConflict(new KubeApiError(409, 'x', { reason: 'AlreadyExists' }))).toBe(false);
     expect(isAlreadyExists(new ApiException(409, 'x', JSON.stringify({ reason: 'AlreadyExists' }), {}))).toBe(true);
     expect(isGone(new KubeApiError(410, 'x'))).toBe(true);
+    expect(isConflictish(new KubeApiError(409, 'x', { reason: 'Conflict' }))).toBe(true);
+    expect(isConflictish(new KubeApiError(409, 'x', { reason: 'AlreadyExists' }))).toBe(true);
+    expect(isConflictish(new KubeApiError(404, 'x', { reason: 'NotFound' }))).toBe(false);
     expect(isNotFound(new Error('404'))).toBe(false);
     expect(isNotFound(undefined)).toBe(false);
   });

@@ -28,6 +28,20 @@ export const ErrorCodes = {
   SHUTDOWN_TIMEOUT: 'OPERATOR_SHUTDOWN_TIMEOUT',
   /** A malformed work-queue key (expected `namespace/name` or `name`). */
   INVALID_KEY: 'OPERATOR_INVALID_KEY',
+  /** The operator's own configuration is invalid (a flag, an environment variable, election timings). */
+  CONFIG: 'OPERATOR_CONFIG',
+  /** An internal invariant does not hold: a bug in the operator, never caused by user input. */
+  INVARIANT: 'OPERATOR_INVARIANT',
+  /** A new deployment's job config cannot be written (a reference stopped resolving after validation); retried. */
+  JOB_CONFIG: 'OPERATOR_JOB_CONFIG',
+  /** A DruidDatasource's basicAuthSecretRef names a Secret or key that cannot be read. */
+  DRUID_CREDENTIALS: 'OPERATOR_DRUID_CREDENTIALS',
+  /** Test support only: a harness used wrongly or missing its environment. */
+  TEST_HARNESS: 'OPERATOR_TEST_HARNESS',
+  /** Test support only: a condition a test waits for did not hold in time. */
+  TEST_TIMEOUT: 'OPERATOR_TEST_TIMEOUT',
+  /** Test support only: a failure a test injects on purpose (e.g. the operator "killed" after a status write). */
+  INJECTED_FAULT: 'OPERATOR_INJECTED_FAULT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -105,6 +119,14 @@ export function isConflict(err: unknown): boolean {
 
 export function isAlreadyExists(err: unknown): boolean {
   return statusCodeOf(err) === 409 && reasonOf(err) === 'AlreadyExists';
+}
+
+/**
+ * Any 409, whatever its reason: a stale resourceVersion, a failed uid precondition, or
+ * AlreadyExists. For idempotent writes where each of these means "someone got there first".
+ */
+export function isConflictish(err: unknown): boolean {
+  return statusCodeOf(err) === 409;
 }
 
 /** 410 Gone: the resourceVersion a watch asked for has been compacted away; relist. */

@@ -13,7 +13,7 @@ import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
 import { PatchTypes } from './client.ts';
 import { isNotFound } from './errors.ts';
-import { Resources, type KubeObject } from './resources.ts';
+import { Resources, type KubeObject } from './api-resources.ts';
 
 export type EventType = 'Normal' | 'Warning';
 

@@ -8,7 +8,7 @@
 import type { KubeClient } from './client.ts';
 import { PatchTypes } from './client.ts';
 import { ErrorCodes, OperatorError, isConflict, isNotFound } from './errors.ts';
-import type { KubeObject, ResourceType } from './resources.ts';
+import type { KubeObject, ResourceType } from './api-resources.ts';
 
 const MAX_RETRIES = 5;
 

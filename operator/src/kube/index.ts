@@ -1,4 +1,5 @@
 // Public surface of the generic controller machinery. Controllers import from here.
+export * from './api-resources.ts';
 export * from './client.ts';
 export * from './conditions.ts';
 export * from './controller.ts';
@@ -14,6 +15,5 @@ export * from './manager.ts';
 export * from './ownership.ts';
 export * from './predicates.ts';
 export * from './rate-limiter.ts';
-export * from './resources.ts';
 export * from './status-writer.ts';
 export * from './workqueue.ts';

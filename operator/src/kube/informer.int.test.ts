@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, operatorMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
 import { Informer } from './informer.ts';
-import { Resources, type KubeObject } from './resources.ts';
+import { Resources, type KubeObject } from './api-resources.ts';
 import { createNamespace, createTestCrd, deleteNamespace, newClient, suffix, waitFor } from './testing/cluster.ts';
 import { TcpProxy } from './testing/tcp-proxy.ts';
 

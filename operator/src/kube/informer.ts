@@ -21,7 +21,7 @@ import { silentLogger } from '../telemetry/logger.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient, WatchEvent } from './client.ts';
 import { KubeApiError, isGone, type KubeStatus } from './errors.ts';
-import { resourceId, resourcePath, type KubeObject, type ResourceType } from './resources.ts';
+import { resourceId, resourcePath, type KubeObject, type ResourceType } from './api-resources.ts';
 
 export interface InformerHandlers<T> {
   onAdd?(obj: T): void;

@@ -1,7 +1,7 @@
 // Work-queue keys: `namespace/name` for namespaced objects, `name` for cluster-scoped ones
 // (client-go's MetaNamespaceKeyFunc). A key names an object, never an event.
 import { ErrorCodes, OperatorError } from './errors.ts';
-import type { KubeObject } from './resources.ts';
+import type { KubeObject } from './api-resources.ts';
 
 export interface ObjectRef {
   namespace: string | undefined;

@@ -4,7 +4,7 @@ import type { KubeClient } from './client.ts';
 import { ErrorCodes, OperatorError } from './errors.ts';
 import { LeaderElector, type ElectionOutcome, type Lease } from './leader-election.ts';
 import { Manager } from './manager.ts';
-import { Resources, type KubeObject } from './resources.ts';
+import { Resources, type KubeObject } from './api-resources.ts';
 import { createNamespace, deleteNamespace, newClient, waitFor } from './testing/cluster.ts';
 
 interface Candidate {

@@ -17,8 +17,8 @@ import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
-import { isAlreadyExists, isConflict, isNotFound } from './errors.ts';
-import { Resources, type KubeObject } from './resources.ts';
+import { ErrorCodes, isAlreadyExists, isConflict, isNotFound, OperatorError } from './errors.ts';
+import { Resources, type KubeObject } from './api-resources.ts';
 
 export interface LeaseSpec {
   holderIdentity?: string | null;
@@ -70,7 +70,7 @@ export class LeaderElector {
   constructor(opts: LeaderElectorOptions) {
     this.identity = opts.identity;
     this.#o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, releaseOnCancel: true, ...opts };
-    if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs) throw new Error('leader election: renewDeadline must be shorter than leaseDuration');
+    if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs) throw new OperatorError(ErrorCodes.CONFIG, 'leader election: renewDeadline must be shorter than leaseDuration');
     this.#log = (opts.logger ?? silentLogger()).child({ component: 'leader-election', lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
   }
 

@@ -20,7 +20,7 @@ import { ErrorCodes, OperatorError } from './errors.ts';
 import { EventRecorder } from './events.ts';
 import { Informer, type InformerOptions } from './informer.ts';
 import { LeaderElector } from './leader-election.ts';
-import { resourceId, type KubeObject, type ResourceType } from './resources.ts';
+import { resourceId, type KubeObject, type ResourceType } from './api-resources.ts';
 import { StatusWriter } from './status-writer.ts';
 
 export interface ManagerOptions {

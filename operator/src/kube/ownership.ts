@@ -3,7 +3,7 @@
 // the garbage collector; finalizers are only for cleanup outside the cluster.
 import { ErrorCodes, OperatorError } from './errors.ts';
 import { keyFor } from './keys.ts';
-import type { KubeObject } from './resources.ts';
+import type { KubeObject } from './api-resources.ts';
 
 export interface OwnerReference {
   apiVersion: string;

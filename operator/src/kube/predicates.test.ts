@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { anythingChanged, specOrMetadataChanged } from './predicates.ts';
-import type { KubeObject } from './resources.ts';
+import type { KubeObject } from './api-resources.ts';
 
 type Job = KubeObject & { spec?: { replicas?: number }; status?: { phase?: string } };
 

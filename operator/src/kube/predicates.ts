@@ -2,7 +2,7 @@
 // They decide whether an update event is worth a reconcile; a false negative is a missed
 // change, so they only drop updates that provably change nothing a reconcile reads.
 import { deepEqualJson } from './json.ts';
-import type { KubeObject } from './resources.ts';
+import type { KubeObject } from './api-resources.ts';
 
 /**
  * True unless the update only touched `status` (or nothing but resourceVersion /

@@ -7,7 +7,7 @@ import { isNotFound } from './errors.ts';
 import { EventRecorder } from './events.ts';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from './finalizers.ts';
 import { Informer } from './informer.ts';
-import { Resources, type KubeObject } from './resources.ts';
+import { Resources, type KubeObject } from './api-resources.ts';
 import { StatusWriter } from './status-writer.ts';
 import { createNamespace, createTestCrd, deleteNamespace, newClient, suffix, waitFor, type TestCrd } from './testing/cluster.ts';
 

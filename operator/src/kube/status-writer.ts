@@ -15,7 +15,7 @@ import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
 import { ErrorCodes, OperatorError, isConflict } from './errors.ts';
 import { cloneJson, deepEqualJson } from './json.ts';
-import type { KubeObject, ResourceType } from './resources.ts';
+import type { KubeObject, ResourceType } from './api-resources.ts';
 
 export type WithStatus<S = unknown> = KubeObject & { status?: S };
 export type StatusOf<T extends WithStatus> = NonNullable<T['status']>;

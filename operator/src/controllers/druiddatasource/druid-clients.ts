@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import { Resources, type KubeClient, type KubeObject } from '../../kube/index.ts';
+import { ErrorCodes, OperatorError, Resources, type KubeClient, type KubeObject } from '../../kube/index.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { DruidClient } from '../../druid/client.ts';
 
 type Secret = KubeObject & { data?: Record<string, string> };
 
-export class CredentialsError extends Error {
-  readonly code = 'OPERATOR_DRUID_CREDENTIALS';
+export class CredentialsError extends OperatorError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(ErrorCodes.DRUID_CREDENTIALS, message, options);
     this.name = 'CredentialsError';
   }
 }

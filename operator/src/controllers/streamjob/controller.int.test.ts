@@ -14,7 +14,9 @@ import { createLogger } from '../../telemetry/logger.ts';
 import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { repoRoot } from '../../../../test/cluster/paths.ts';
 import { addStreamJobController } from './controller.ts';
-import { DEPLOYMENT_LABEL, StreamJobs, type Pod } from './resources.ts';
+import { StreamJobs } from './resource.ts';
+import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
+import type { Pod } from './objects/slot-pod.ts';
 
 const fake = join(repoRoot, 'operator/src/controllers/streamjob/testing/fake-runtime.ts');
 const clusterDir = process.env.TRIBUTARY_CLUSTER_DIR ?? join(process.env.HOME ?? '/root', '.cache/tributary/cluster');

@@ -4,8 +4,11 @@ import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { RuntimeClient } from '../../runtime-client/client.ts';
 import { streamJobMetrics } from './metrics.ts';
 import type { Cadence } from './phases.ts';
-import { streamJobReconciler, type StreamJobReconcilerDeps } from './reconcile.ts';
-import { StreamJobs, type Pod, type Secret } from './resources.ts';
+import type { StreamJobReconcilerDeps } from './job-context.ts';
+import { streamJobReconciler } from './reconcile.ts';
+import { StreamJobs } from './resource.ts';
+import type { Secret } from './objects/control-token.ts';
+import type { Pod } from './objects/slot-pod.ts';
 
 export interface StreamJobControllerOptions {
   /** Watch one namespace; all when omitted. */

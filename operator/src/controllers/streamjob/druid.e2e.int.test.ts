@@ -26,7 +26,7 @@ import { runDruidSql } from '../../../../runtime/src/connectors/druid/druid-sql.
 import { addDruidDatasourceController } from '../druiddatasource/controller.ts';
 import { DruidDatasources } from '../druiddatasource/resource.ts';
 import { addStreamJobController } from './controller.ts';
-import { StreamJobs } from './resources.ts';
+import { StreamJobs } from './resource.ts';
 
 const brokers = process.env.TRIBUTARY_KAFKA_BROKERS ?? '';
 const druidUrl = process.env.TRIBUTARY_DRUID_URL ?? '';

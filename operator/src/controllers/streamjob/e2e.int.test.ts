@@ -11,7 +11,8 @@ import { createRegistry } from '../../telemetry/metrics.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { addStreamJobController } from './controller.ts';
-import { StreamJobs, type Pod } from './resources.ts';
+import { StreamJobs } from './resource.ts';
+import type { Pod } from './objects/slot-pod.ts';
 
 const brokers = process.env.TRIBUTARY_KAFKA_BROKERS ?? '';
 

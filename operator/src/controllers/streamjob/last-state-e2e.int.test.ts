@@ -18,7 +18,9 @@ import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { DEPLOYMENT_LABEL, StreamJobs, type Pod } from './resources.ts';
+import { StreamJobs } from './resource.ts';
+import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
+import type { Pod } from './objects/slot-pod.ts';
 import { finishAndCompare, inputRecord, produceLoop, readOutput, runningWith, harnessPerFile, windowGraph, type WindowOut } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;

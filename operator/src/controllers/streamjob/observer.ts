@@ -4,7 +4,9 @@ import { Labels, type Informer } from '../../kube/index.ts';
 import type { StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { RuntimeClient, RuntimeError } from '../../runtime-client/client.ts';
-import { DEPLOYMENT_LABEL, isPodReady, isPodTerminal, slotOf, TOKEN_KEY, tokenSecretName, type Pod, type Secret } from './resources.ts';
+import { TOKEN_KEY, tokenSecretName, type Secret } from './objects/control-token.ts';
+import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
+import { isPodReady, isPodTerminal, slotOf, type Pod } from './objects/slot-pod.ts';
 
 export interface Observation {
   /** Every pod of the job (any deployment). */
@@ -80,4 +82,14 @@ export async function observe(deps: ObserverDeps, job: StreamJob, opts: { queryR
 export function slot0Url(obs: Observation): string | undefined {
   const ip = obs.current.get(0)?.status?.podIP;
   return ip ? RuntimeClient.baseUrl(ip) : undefined;
+}
+
+/** ` (pod <name>: <reason>, exit <code>: <message>)` for the first ended pod in `current`, else ''. */
+export function podFailure(obs: Pick<Observation, 'current'>): string {
+  for (const p of obs.current.values()) {
+    if (!isPodTerminal(p)) continue;
+    const t = p.status?.containerStatuses?.[0]?.state?.terminated;
+    if (t) return ` (pod ${p.metadata?.name}: ${t.reason ?? 'terminated'}, exit ${t.exitCode ?? '?'}${t.message ? `: ${t.message.slice(0, 200)}` : ''})`;
+  }
+  return '';
 }

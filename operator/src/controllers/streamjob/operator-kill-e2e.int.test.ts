@@ -24,7 +24,8 @@ import { describe, expect, it } from 'vitest';
 import { Informer, Resources, type KubeClient } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { DEPLOYMENT_LABEL, type Pod } from './resources.ts';
+import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
+import type { Pod } from './objects/slot-pod.ts';
 import { finishAndCompare, getJob, harnessPerFile, inputRecord, produceLoop, readOutput, runningWith, scaleJob, windowGraph, type WindowOut } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;

@@ -21,7 +21,8 @@ import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { StreamJobs, type Pod } from './resources.ts';
+import { StreamJobs } from './resource.ts';
+import type { Pod } from './objects/slot-pod.ts';
 import { finishAndCompare, getJob, inputRecord, produceLoop, readOutput, runningEvent, runningWith, scaleJob, harnessPerFile, windowGraph, type WindowOut } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;

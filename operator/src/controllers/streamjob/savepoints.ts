@@ -3,6 +3,7 @@
 // after the POST asks again with the same key and gets the same savepoint id back.
 import type { PendingOperation, SavepointRecord, StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { RuntimeError, RuntimeErrorCodes, type RuntimeClient } from '../../runtime-client/client.ts';
+import type { SavepointFailureReason } from './conditions.ts';
 import { slot0Url, type Observation } from './observer.ts';
 import { durationMs } from './validation.ts';
 
@@ -10,7 +11,7 @@ export type SavepointProgress =
   | { state: 'triggered'; id: string }
   | { state: 'in-progress' }
   | { state: 'completed'; id: string; path: string; checkpointId?: number }
-  | { state: 'failed'; reason: string; message: string };
+  | { state: 'failed'; reason: SavepointFailureReason; message: string };
 
 export function savepointRequestId(job: StreamJob, kind: string, counter: number, attempt: number): string {
   return `${job.metadata.uid}-${kind}-${counter}-a${attempt}`;
@@ -49,7 +50,7 @@ export async function driveSavepoint(
     return { state: 'in-progress' };
   } catch (err) {
     if (err instanceof RuntimeError) {
-      const reason = err.code === RuntimeErrorCodes.unreachable ? 'Slot0Unreachable'
+      const reason: SavepointFailureReason = err.code === RuntimeErrorCodes.unreachable ? 'Slot0Unreachable'
         : err.code === RuntimeErrorCodes.unauthorized ? 'Unauthorized'
           : err.code === RuntimeErrorCodes.notFound ? 'SavepointLost' : 'SavepointRejected';
       return { state: 'failed', reason, message: err.message };

@@ -1,6 +1,6 @@
 // Classifies what the spec asks for against what is deployed. Pure.
 import type { StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
-import { shapeHash, specHash } from './resources.ts';
+import { shapeHash, specHash } from './spec-hash.ts';
 
 export type Change =
   | { kind: 'none' }

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { KubeClient } from '../client.ts';
-import { isNotFound } from '../errors.ts';
+import { ErrorCodes, isNotFound, OperatorError } from '../errors.ts';
 import { loadDefaultConnection } from '../kubeconfig.ts';
-import { Resources, type KubeObject, type ResourceType } from '../resources.ts';
+import { Resources, type KubeObject, type ResourceType } from '../api-resources.ts';
 
 /** A client for the test cluster ($KUBECONFIG), optionally through another address (a fault proxy). */
 export async function newClient(server?: string): Promise<KubeClient> {
@@ -43,7 +43,7 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false |
     } catch (err) {
       lastErr = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastErr });
+    if (Date.now() > deadline) throw new OperatorError(ErrorCodes.TEST_TIMEOUT, `timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastErr });
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -7,7 +7,7 @@ import { createRegistry } from '../../telemetry/metrics.ts';
 import { setCondition, type Condition } from '../conditions.ts';
 import { Manager } from '../manager.ts';
 import { ownerKeyMapper, standardLabels, withControllerReference, Labels, MANAGED_BY } from '../ownership.ts';
-import { Resources, type KubeObject } from '../resources.ts';
+import { Resources, type KubeObject } from '../api-resources.ts';
 import { createNamespace, createTestCrd, deleteNamespace, newClient, suffix, waitFor } from './cluster.ts';
 
 interface Job extends KubeObject {

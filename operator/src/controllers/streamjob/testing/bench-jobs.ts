@@ -11,7 +11,7 @@ import { createRegistry } from '../../../telemetry/metrics.ts';
 import { repoRoot } from '../../../../../test/cluster/paths.ts';
 import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
 import { addStreamJobController } from '../controller.ts';
-import { StreamJobs } from '../resources.ts';
+import { StreamJobs } from '../resource.ts';
 
 const n = Number(process.argv[2] ?? 500);
 const idleSeconds = Number(process.argv[3] ?? 30);

@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { afterAll, beforeAll } from 'vitest';
-import { Manager, Resources, type KubeClient } from '../../../kube/index.ts';
+import { ErrorCodes, Manager, OperatorError, Resources, type KubeClient } from '../../../kube/index.ts';
 import { applyRepoCrd, newClient, suffix, waitFor } from '../../../kube/testing/cluster.ts';
 import { createLogger } from '../../../telemetry/logger.ts';
 import { createRegistry } from '../../../telemetry/metrics.ts';
 import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
 import { addStreamJobController } from '../controller.ts';
-import { StreamJobs } from '../resources.ts';
+import { StreamJobs } from '../resource.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,7 +48,7 @@ export interface Harness {
  */
 export async function startHarness(prefix: string, topics: Record<string, number>): Promise<Harness> {
   const brokers = process.env.TRIBUTARY_KAFKA_BROKERS ?? '';
-  if (!brokers) throw new Error('TRIBUTARY_KAFKA_BROKERS not set (eval "$(npm run -s cluster -- env)")');
+  if (!brokers) throw new OperatorError(ErrorCodes.TEST_HARNESS, 'TRIBUTARY_KAFKA_BROKERS not set (eval "$(npm run -s cluster -- env)")');
   const id = suffix();
   const kube = await newClient();
   await applyRepoCrd(kube, 'streamjobs.tributary.dev');
@@ -71,7 +71,7 @@ export async function startHarness(prefix: string, topics: Record<string, number
     await o.close();
   };
   const startOperator = (o: { killAfter?: { job: string; step: string } } = {}) => {
-    if (op) throw new Error('an operator is already running: stop it first');
+    if (op) throw new OperatorError(ErrorCodes.TEST_HARNESS, 'an operator is already running: stop it first');
     registry = createRegistry();
     const mgr = new Manager({ client: kube, registry, shutdownTimeoutMs: 2_000, ...(process.env.SJ_LOG ? { logger: createLogger() } : {}) });
     const k = o.killAfter;
@@ -85,7 +85,7 @@ export async function startHarness(prefix: string, topics: Record<string, number
               if (hit || step !== k.step || job.metadata.name !== k.job) return;
               hit = job;
               mgr.stop();
-              throw new Error(`operator killed after writing ${step}`);
+              throw new OperatorError(ErrorCodes.INJECTED_FAULT, `operator killed after writing ${step}`);
             },
           }
         : {}),
@@ -96,7 +96,7 @@ export async function startHarness(prefix: string, topics: Record<string, number
     const killed = (async () => {
       await running;
       if (op === me) await stopOperator();
-      if (!hit) throw new Error(`the operator stopped before writing ${k?.step ?? 'a kill step'}`);
+      if (!hit) throw new OperatorError(ErrorCodes.TEST_HARNESS, `the operator stopped before writing ${k?.step ?? 'a kill step'}`);
       return hit;
     })();
     killed.catch(() => undefined); // without killAfter nobody awaits it
@@ -149,7 +149,7 @@ export function harnessPerFile(prefix: string, topics: Record<string, number>): 
     await h?.close();
   });
   return () => {
-    if (!h) throw new Error('the harness did not start (see beforeAll)');
+    if (!h) throw new OperatorError(ErrorCodes.TEST_HARNESS, 'the harness did not start (see beforeAll)');
     return h;
   };
 }

@@ -1,15 +1,16 @@
-// Deletion: a final stop-with-savepoint when spec.savepoints.onDelete, then the finalizer
-// goes and the garbage collector removes the owned pods, ConfigMaps, Service and Secret.
-// The savepoint's path is reported in an Event (the status goes with the object). A final
-// savepoint that keeps failing does not block deletion forever: after savepoints.timeout
+// Delete (the finalizer path): a final stop-with-savepoint when spec.savepoints.onDelete, then
+// the finalizer goes and the garbage collector removes the owned pods, ConfigMaps, Service and
+// Secret. The savepoint's path is reported in an Event (the status goes with the object). A
+// final savepoint that keeps failing does not block deletion forever: after savepoints.timeout
 // (measured from the deletion request) the job is deleted with a Warning naming the latest
 // checkpoint that remains.
-import { removeFinalizer, hasFinalizer, setCondition, type ReconcileResult } from '../../kube/index.ts';
-import type { StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
-import type { JobCtx, ReconcilerInternals } from './reconcile.ts';
-import { finalSavepointFinalizer, StreamJobs } from './resources.ts';
-import { driveSavepoint, savepointRequestId } from './savepoints.ts';
-import { durationMs } from './validation.ts';
+import { removeFinalizer, hasFinalizer, type ReconcileResult } from '../../../kube/index.ts';
+import { setJobCondition } from '../conditions.ts';
+import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
+import { finalSavepointFinalizer, StreamJobs } from '../resource.ts';
+import { savepointRequestId } from '../savepoints.ts';
+import { durationMs } from '../validation.ts';
+import { retryLater, savepointStep } from './savepoint-step.ts';
 
 export async function finalize(r: ReconcilerInternals, c: JobCtx): Promise<ReconcileResult | void> {
   const { deps } = r;
@@ -35,28 +36,24 @@ export async function finalize(r: ReconcilerInternals, c: JobCtx): Promise<Recon
       cur = c.job.status!.pendingOperation!;
     }
     if (cur.notBefore && Date.parse(cur.notBefore) > c.now.getTime()) return { requeueAfter: Date.parse(cur.notBefore) - c.now.getTime() };
-    const p = await driveSavepoint(deps.runtime, c.job, cur, c.obs, true, c.now);
-    if (p.state === 'triggered') {
-      await r.record(c, 'delete-savepoint-triggered', (s) => ({ ...s, pendingOperation: { ...cur, savepointId: p.id, step: 'savepoint-triggered' } }));
-      await deps.events.normal(c.job, 'SavepointTriggered', `final stop-with-savepoint ${p.id}`);
-      return { requeueAfter: 300 };
-    }
-    if (p.state === 'in-progress') return { requeueAfter: 500 };
+    const p = await savepointStep(r, c, cur, {
+      stop: true,
+      metricReason: 'delete',
+      triggered: { step: 'delete-savepoint-triggered', event: (id) => `final stop-with-savepoint ${id}` },
+    });
+    if (p.state === 'waiting') return p.result;
     if (p.state === 'completed') {
-      deps.metrics.savepointDuration.observe({ result: 'completed', reason: 'delete' }, (c.now.getTime() - Date.parse(cur.startedAt)) / 1000);
       await deps.events.normal(c.job, 'FinalSavepoint', `final savepoint ${p.id} at ${p.path}; restore it with spec.restore.savepointPath`);
       c.log.info({ path: p.path }, 'final savepoint taken');
     } else if (c.now.getTime() < giveUpAt) {
-      const attempt = (cur.attempt ?? 1) + 1;
-      const delay = r.runtimeBackoff(c.job, attempt - 1);
+      const failing = cur;
       await r.record(c, 'delete-savepoint-failed', (s) => {
-        s.pendingOperation = { ...cur, attempt, savepointRequestId: savepointRequestId(c.job, 'delete', s.deploymentCounter ?? 0, attempt), notBefore: new Date(c.now.getTime() + delay).toISOString(), step: 'savepoint-failed', message: p.message };
-        delete s.pendingOperation.savepointId;
-        s.conditions = setCondition(s.conditions, { type: 'Degraded', status: 'True', reason: p.reason, message: `final savepoint failed, retrying: ${p.message}` }, c.job.metadata.generation, c.now) as StreamJobStatus['conditions'];
+        s.pendingOperation = retryLater(c, failing, s.deploymentCounter ?? 0, p, p.message);
+        setJobCondition(s, { type: 'Degraded', status: 'True', reason: p.reason, message: `final savepoint failed, retrying: ${p.message}` }, c.job.metadata.generation, c.now);
         return s;
       });
-      await deps.events.warning(c.job, 'SavepointFailed', `final savepoint: ${p.reason}: ${p.message} (retry in ${Math.round(delay / 1000)}s)`);
-      return { requeueAfter: delay };
+      await deps.events.warning(c.job, 'SavepointFailed', `final savepoint: ${p.reason}: ${p.message} (retry in ${Math.round(p.delay / 1000)}s)`);
+      return { requeueAfter: p.delay };
     } else {
       await deps.events.warning(c.job, 'FinalSavepointFailed', `no final savepoint (${p.message}); deleting anyway after savepoints.timeout; latest checkpoint: ${st.lastCheckpoint?.path ?? 'none'}`);
     }

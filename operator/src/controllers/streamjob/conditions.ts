@@ -1,0 +1,71 @@
+// The StreamJob's status conditions: their types and the reasons each may carry, set with
+// kube/conditions.ts semantics (lastTransitionTime moves only when status flips). Reasons are
+// API (users and alerts match on them): a new one is added to these types, never inlined.
+import { getCondition, setCondition, type ConditionStatus } from '../../kube/index.ts';
+import type { Condition, OperationKind, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
+
+/** Why a savepoint failed (savepoints.ts driveSavepoint). */
+export type SavepointFailureReason =
+  | 'Slot0Unavailable'
+  | 'Slot0Unreachable'
+  | 'Unauthorized'
+  | 'SavepointRejected'
+  | 'SavepointFailed'
+  | 'SavepointTimeout'
+  | 'SavepointLost';
+
+/** An operation kind as a reason: `Progressing/<Name>`, `<Name>Completed`, Event `<Name>Started`. */
+export type OperationName = 'Deploy' | 'Rescale' | 'Upgrade' | 'Suspend' | 'Restart' | 'Savepoint' | 'Delete';
+
+const OPERATION_NAMES: Record<OperationKind, OperationName> = {
+  deploy: 'Deploy',
+  rescale: 'Rescale',
+  upgrade: 'Upgrade',
+  suspend: 'Suspend',
+  restart: 'Restart',
+  savepoint: 'Savepoint',
+  delete: 'Delete',
+};
+
+export function operationName(kind: OperationKind): OperationName {
+  return OPERATION_NAMES[kind];
+}
+
+export interface JobConditionReasons {
+  /** Every slot of the deployed deployment ready and slot 0 RUNNING. */
+  Ready: 'Running' | 'NotReady' | 'Suspended' | 'Failed';
+  /** An operation in flight (True), or the last one's outcome (False). */
+  Progressing: OperationName | `${OperationName}Completed` | 'Suspended';
+  /** Something needs attention; False once it cleared. InvalidSpec clears only by a spec fix. */
+  Degraded:
+    | 'InvalidSpec'
+    | 'SpecValid'
+    | 'SlotFailed'
+    | 'MaxRestartsExceeded'
+    | 'SavepointFailedUsedCheckpoint'
+    | 'SavepointCompleted'
+    | 'Recovered'
+    | SavepointFailureReason;
+  SavepointInProgress: 'Triggered' | 'Completed' | SavepointFailureReason;
+}
+
+export type JobConditionType = keyof JobConditionReasons;
+
+export type JobConditionInput = {
+  [T in JobConditionType]: { type: T; status: ConditionStatus; reason: JobConditionReasons[T]; message: string };
+}[JobConditionType];
+
+/** Sets one condition of `st` in place. */
+export function setJobCondition(st: StreamJobStatus, input: JobConditionInput, generation: number | undefined, now: Date): void {
+  st.conditions = setCondition(st.conditions, input, generation, now);
+}
+
+export function jobCondition(st: StreamJobStatus | undefined, type: JobConditionType): Condition | undefined {
+  return getCondition(st?.conditions, type);
+}
+
+/** Degraded by something an operation can clear: anything but an invalid spec. */
+export function degradedByOperation(st: StreamJobStatus | undefined): boolean {
+  const d = jobCondition(st, 'Degraded');
+  return d?.status === 'True' && d.reason !== 'InvalidSpec';
+}

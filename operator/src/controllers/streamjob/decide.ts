@@ -1,0 +1,62 @@
+// With no operation pending: what the spec asks for against what runs (spec-diff.ts) starts
+// an operation; in steady state a failed or vanished slot, or a runtime reporting FAILED,
+// restarts all slots. An invalid spec deploys nothing new: the deployed (last valid) spec
+// keeps running, restarts included. A Failed job stays so until its spec (or restartNonce)
+// changes.
+import type { ReconcileResult } from '../../kube/index.ts';
+import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import type { JobCtx, ReconcilerInternals } from './job-context.ts';
+import { podFailure } from './observer.ts';
+import { modeFor } from './operation/kinds.ts';
+import { startRestart } from './operation/restart.ts';
+import { latestRestorePoint } from './operation/restore-point.ts';
+import { startOperation } from './operation/start.ts';
+import { classify, deployedSpec } from './spec-diff.ts';
+import { specHash } from './spec-hash.ts';
+
+export async function decide(r: ReconcilerInternals, c: JobCtx, validSpec: StreamJobSpec | undefined): Promise<ReconcileResult | void> {
+  const { job, obs } = c;
+  const st = job.status ?? {};
+  // Invalid spec: keep running what is deployed (restarts included); never deploy it.
+  const spec = validSpec ?? deployedSpec(st);
+  if (!spec) return;
+  const hash = specHash(spec, r.deps.defaultImage);
+  if (st.phase === 'Failed' && st.deployed?.specHash === hash) return; // until the spec (or restartNonce) changes
+
+  const change = validSpec ? classify(job, validSpec, r.deps.defaultImage) : { kind: 'none' as const };
+  const deployed = st.deployed;
+  const live = deployed !== undefined && st.phase !== 'Failed' && obs.current.size > 0;
+
+  switch (change.kind) {
+    case 'none':
+      break;
+    case 'deploy': {
+      const from = spec.restore?.savepointPath || undefined;
+      return startOperation(r, c, 'deploy', spec, from ? 'restore' : 'stateless', from);
+    }
+    case 'resume':
+      return startOperation(r, c, 'deploy', spec, 'restore', st.resumeFrom);
+    case 'suspend':
+      return startOperation(r, c, 'suspend', deployedSpec(st) ?? spec, live ? modeFor(spec) : 'restore', live ? undefined : latestRestorePoint(job));
+    case 'rescale':
+    case 'upgrade': {
+      const mode = modeFor(spec);
+      if (!live) return startOperation(r, c, change.kind, spec, mode === 'stateless' ? 'stateless' : 'restore', mode === 'stateless' ? undefined : latestRestorePoint(job));
+      return startOperation(r, c, change.kind, spec, mode);
+    }
+    case 'savepoint':
+      if (live) return startOperation(r, c, 'savepoint', spec, 'savepoint');
+      break;
+  }
+  if (!deployed || st.phase === 'Failed') return;
+
+  // Steady state: any slot gone or failed, or the runtime FAILED → restart all slots.
+  if (obs.failedSlots.length > 0 || obs.runtime?.state === 'FAILED') {
+    const why = obs.runtime?.state === 'FAILED' ? `runtime reports FAILED${obs.runtime.error ? `: ${obs.runtime.error}` : ''}` : `slot(s) ${obs.failedSlots.join(',')} failed or vanished${podFailure(obs)}`;
+    return startRestart(r, c, why);
+  }
+  if (st.phase !== 'Running' && obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING') {
+    await r.record(c, 'running', (s) => ({ ...s, phase: 'Running' }));
+  }
+  return r.after(c.job);
+}

@@ -1,0 +1,63 @@
+// What every step of a StreamJob reconcile shares: the reconciler's dependencies, one
+// reconcile's context (the job as last written, what was observed, one clock reading), and
+// the reconciler's own entry points. Operations start one another (a new deployment whose
+// slot fails starts a restart; a spec changed before anything destructive re-plans), so they
+// reach `advance` and `decide` through ReconcilerInternals, never by import: the modules of
+// operation/ import nothing that imports them back.
+import type { Logger } from 'pino';
+import type { EventRecorder, Informer, KubeClient, KubeObject, ReconcileResult, StatusWriter } from '../../kube/index.ts';
+import type { PendingOperation, StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
+import type { RuntimeClient } from '../../runtime-client/client.ts';
+import type { StreamJobMetrics } from './metrics.ts';
+import type { Observation } from './observer.ts';
+import type { Cadence } from './phases.ts';
+import type { Secret } from './objects/control-token.ts';
+import type { Pod } from './objects/slot-pod.ts';
+
+export interface StreamJobReconcilerDeps {
+  readonly jobs: Informer<StreamJob>;
+  readonly pods: Informer<Pod>;
+  readonly secrets: Informer<Secret>;
+  readonly services: Informer<KubeObject>;
+  readonly kube: KubeClient;
+  readonly statusWriter: StatusWriter;
+  readonly events: EventRecorder;
+  readonly runtime: RuntimeClient;
+  readonly metrics: StreamJobMetrics;
+  readonly defaultImage: string;
+  /** Container args for the slot pods (tests run a stand-in script through `tributary/node:*`). */
+  readonly containerArgs?: readonly string[];
+  readonly cadence?: Cadence;
+  readonly now?: () => Date;
+  /** Hook for fault-injection tests: called after each status write with the step written. */
+  readonly afterWrite?: (job: StreamJob, step: string) => void | Promise<void>;
+}
+
+export interface JobCtx {
+  /** The job as last read or written: every status write replaces it. */
+  job: StreamJob;
+  log: Logger;
+  /** What was observed once, before any step acted. */
+  obs: Observation;
+  /** One clock reading per reconcile. */
+  now: Date;
+}
+
+export type StepResult = Promise<ReconcileResult | void>;
+
+export interface ReconcilerInternals {
+  deps: StreamJobReconcilerDeps;
+  /**
+   * Writes status (the mutation re-runs on a fresh copy after a conflict); `c.job` becomes
+   * the object written. `step` names the write in logs and for fault-injection tests.
+   */
+  record(c: JobCtx, step: string, mutate: (st: StreamJobStatus) => StreamJobStatus): Promise<StreamJob>;
+  /** Delay before retry `attempt` (spec.restartPolicy.backoff). */
+  runtimeBackoff(job: StreamJob, attempt: number): number;
+  /** Requeue at the cadence of the job's phase. */
+  after(job: StreamJob): ReconcileResult | void;
+  /** Runs the next steps of the pending operation (operation/advance.ts). */
+  advance(c: JobCtx, op: PendingOperation): StepResult;
+  /** Chooses what to do when no operation is pending (decide.ts); no `validSpec` = the spec is invalid. */
+  decide(c: JobCtx, validSpec: StreamJobSpec | undefined): StepResult;
+}

@@ -1,0 +1,145 @@
+// The slot pod of one deployment (restricted Pod Security profile, the runtime contract's
+// env, probes, config/token/state/tmp volumes, `restartPolicy: Never`: a failed slot is
+// replaced by an operation, never restarted in place), and how a pod is read back.
+// Pure; no I/O.
+import { CONTROL_PORT, DATA_PORT, RuntimeEnv } from '../../../../../runtime/src/control/contract.ts';
+import { Labels, standardLabels, withControllerReference, type KubeObject } from '../../../kube/index.ts';
+import type { StreamJob, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
+import { TOKEN_KEY, tokenSecretName } from './control-token.ts';
+import { CONFIG_DIR, CONFIG_FILE, configMapName } from './job-config.ts';
+import { DEPLOYMENT_LABEL, podSelector } from './metadata.ts';
+import { serviceAccountName } from './runtime-rbac.ts';
+
+export const TOKEN_DIR = '/var/run/tributary';
+export const RUNTIME_UID = 65532;
+
+export interface Pod extends KubeObject {
+  spec?: Record<string, unknown>;
+  status?: {
+    phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+    podIP?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { name: string; ready: boolean; restartCount: number; state?: Record<string, { reason?: string; exitCode?: number; message?: string }> }[];
+    message?: string;
+    reason?: string;
+  };
+}
+
+export function podName(job: string, depId: string, slot: number): string {
+  return `${job}-${depId}-${slot}`;
+}
+
+export interface SlotPodInput {
+  job: StreamJob;
+  spec: StreamJobSpec;
+  depId: string;
+  slot: number;
+  parallelism: number;
+  image: string;
+}
+
+/** One slot pod; meets the Pod Security "restricted" profile. */
+export function slotPod(input: SlotPodInput): Pod {
+  const { job, spec, depId, slot, parallelism, image } = input;
+  const name = job.metadata.name;
+  const tpl = spec.podTemplate ?? {};
+  const statePath = spec.stateStorage?.path ?? '/state';
+  const stateVolume = spec.stateStorage?.pvc
+    ? { name: 'state', persistentVolumeClaim: { claimName: spec.stateStorage.pvc.claimName } }
+    : { name: 'state', emptyDir: spec.stateStorage?.emptyDir ?? {} };
+  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
+  const env: Record<string, unknown>[] = [
+    { name: RuntimeEnv.jobName, value: name },
+    { name: RuntimeEnv.namespace, ...field('metadata.namespace') },
+    { name: RuntimeEnv.slot, value: String(slot) },
+    { name: RuntimeEnv.parallelism, value: String(parallelism) },
+    { name: RuntimeEnv.maxParallelism, value: String(spec.maxParallelism) },
+    { name: RuntimeEnv.podIp, ...field('status.podIP') },
+    { name: RuntimeEnv.podName, ...field('metadata.name') },
+    { name: RuntimeEnv.jobConfigFile, value: `${CONFIG_DIR}/${CONFIG_FILE}` },
+    { name: RuntimeEnv.deploymentId, value: depId },
+    { name: RuntimeEnv.peerSelector, value: podSelector(name, depId) },
+    { name: RuntimeEnv.controlTokenFile, value: `${TOKEN_DIR}/${TOKEN_KEY}` },
+    ...(tpl.env ?? []),
+  ];
+  const probe = (path: string, period: number, failures: number) => ({
+    httpGet: { path, port: CONTROL_PORT },
+    periodSeconds: period,
+    timeoutSeconds: 2,
+    failureThreshold: failures,
+  });
+  const container: Record<string, unknown> = {
+    name: 'runtime',
+    image,
+    env,
+    ports: [
+      { name: 'control', containerPort: CONTROL_PORT, protocol: 'TCP' },
+      { name: 'data', containerPort: DATA_PORT, protocol: 'TCP' },
+    ],
+    readinessProbe: probe('/readyz', 1, 3),
+    livenessProbe: { ...probe('/healthz', 10, 3), initialDelaySeconds: 10 },
+    volumeMounts: [
+      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      { name: 'token', mountPath: TOKEN_DIR, readOnly: true },
+      { name: 'state', mountPath: statePath },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    ...(tpl.resources ? { resources: tpl.resources } : {}),
+  };
+  const labels = { ...(tpl.metadata?.labels ?? {}), ...standardLabels(name, slot), [DEPLOYMENT_LABEL]: depId };
+  return withControllerReference(job, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: podName(name, depId, slot),
+      namespace: job.metadata.namespace,
+      labels,
+      ...(tpl.metadata?.annotations ? { annotations: tpl.metadata.annotations } : {}),
+    },
+    spec: {
+      restartPolicy: 'Never',
+      serviceAccountName: serviceAccountName(job),
+      hostname: `${name}-${slot}`.slice(0, 63).replace(/-+$/, ''),
+      subdomain: name,
+      terminationGracePeriodSeconds: 30,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: RUNTIME_UID,
+        runAsGroup: RUNTIME_UID,
+        fsGroup: RUNTIME_UID,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [container],
+      volumes: [
+        { name: 'config', configMap: { name: configMapName(name, depId) } },
+        { name: 'token', secret: { secretName: tokenSecretName(name), defaultMode: 0o440 } },
+        stateVolume,
+        { name: 'tmp', emptyDir: {} },
+      ],
+      ...(tpl.nodeSelector ? { nodeSelector: tpl.nodeSelector } : {}),
+      ...(tpl.tolerations ? { tolerations: tpl.tolerations } : {}),
+      ...(tpl.affinity ? { affinity: tpl.affinity } : {}),
+      ...(tpl.priorityClassName ? { priorityClassName: tpl.priorityClassName } : {}),
+    },
+  });
+}
+
+/** Pod readiness from its status (the Ready condition). */
+export function isPodReady(pod: Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+export function isPodTerminal(pod: Pod): boolean {
+  return pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+}
+
+export function slotOf(pod: Pod): number {
+  return Number(pod.metadata?.labels?.[Labels.slot] ?? -1);
+}

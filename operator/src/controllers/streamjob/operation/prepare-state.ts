@@ -1,0 +1,52 @@
+// recorded → state-ready: decide where the new pods' state comes from, and record it before
+// any pod is touched. Savepoint mode stops the job with a savepoint (stop-with-savepoint.ts);
+// last-state takes the newest checkpoint (a savepoint when there is none yet); with nothing
+// running the newest retained state is restored, never empty by accident. Until the savepoint
+// is in flight, a changed spec re-plans the operation (replan.ts).
+import type { PendingOperation } from '../../../api/v1alpha1/streamjob.ts';
+import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
+import { maybeReplan } from './replan.ts';
+import { latestRestorePoint, lineageSince } from './restore-point.ts';
+import { stopWithSavepoint } from './stop-with-savepoint.ts';
+
+export async function prepareState(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
+  if (op.notBefore && Date.parse(op.notBefore) > c.now.getTime() && op.mode === 'savepoint') {
+    const replanned = await maybeReplan(r, c, op);
+    if (replanned !== false) return replanned;
+    return { requeueAfter: Math.max(200, Date.parse(op.notBefore) - c.now.getTime()) };
+  }
+  if (op.step !== 'savepoint-triggered') {
+    const replanned = await maybeReplan(r, c, op);
+    if (replanned !== false) return replanned;
+  }
+  let restoreFrom = op.restoreFrom;
+  let mode = op.mode ?? 'stateless';
+  if (mode === 'last-state') {
+    const cp = c.obs.runtime?.lastCheckpoint?.path ?? latestRestorePoint(c.job);
+    if (!cp) mode = 'savepoint'; // nothing checkpointed yet: keep the state with a savepoint instead
+    else restoreFrom = cp;
+  }
+  if (mode === 'savepoint' && c.obs.current.size === 0) {
+    // Nothing runs to take a savepoint from: the newest retained state, never empty by accident.
+    restoreFrom = latestRestorePoint(c.job);
+    mode = 'restore';
+  }
+  if (mode === 'savepoint') return stopWithSavepoint(r, c, op);
+  // last-state, stateless, restore: state is known now.
+  if (mode === 'restore' && !restoreFrom && op.kind !== 'deploy' && c.job.status?.deployed) {
+    c.log.warn({ op }, 'no checkpoint or savepoint to restore: the job starts empty (it never completed one)');
+  }
+  // last-state and restarts continue the running lineage: its pods may still complete
+  // checkpoints (and commit their transactions) until they are gone, so the new pods pick
+  // the newest one themselves when they start; restoreFrom is only the fallback.
+  const since = mode === 'last-state' || (mode === 'restore' && op.kind !== 'deploy') ? lineageSince(c.job) : undefined;
+  await r.record(c, 'state-ready', (s) => {
+    s.pendingOperation = { ...op, mode, step: 'state-ready', stoppedAt: c.now.toISOString() };
+    if (restoreFrom) s.pendingOperation.restoreFrom = restoreFrom;
+    else delete s.pendingOperation.restoreFrom;
+    if (since) s.pendingOperation.restoreLatestSince = since;
+    else delete s.pendingOperation.restoreLatestSince;
+    return s;
+  });
+  return r.advance(c, c.job.status!.pendingOperation!);
+}

@@ -1,0 +1,39 @@
+// Restart: a slot of the running (or the new) deployment failed. All slots restart from the
+// newest state of the lineage after restartPolicy backoff; past maxRestarts the job is
+// Failed (pods removed) until the spec or restartNonce changes.
+import { setJobCondition } from '../conditions.ts';
+import { deletePods } from '../idempotent-writes.ts';
+import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
+import { deployedSpec } from '../spec-diff.ts';
+import { latestRestorePoint } from './restore-point.ts';
+import { startOperation } from './start.ts';
+
+export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: string): StepResult {
+  const { job, now } = c;
+  const st = job.status ?? {};
+  const restarts = (st.restarts ?? 0) + 1;
+  const max = job.spec.restartPolicy?.maxRestarts ?? 10;
+  const spec = deployedSpec(st) ?? job.spec;
+  if (restarts > max) {
+    await deletePods(r.deps.kube, c.log, c.obs.pods);
+    await r.record(c, 'failed', (s) => {
+      s.phase = 'Failed';
+      s.lastError = `${why}; gave up after ${max} restarts`;
+      setJobCondition(s, { type: 'Ready', status: 'False', reason: 'Failed', message: s.lastError }, job.metadata.generation, now);
+      setJobCondition(s, { type: 'Degraded', status: 'True', reason: 'MaxRestartsExceeded', message: s.lastError }, job.metadata.generation, now);
+      return s;
+    });
+    await r.deps.events.warning(c.job, 'Failed', `${why}; gave up after ${max} restarts (change the spec or restartNonce to try again)`);
+    return;
+  }
+  r.deps.metrics.restarts.inc();
+  const delay = r.runtimeBackoff(job, restarts);
+  await r.record(c, 'restart-count', (s) => {
+    s.restarts = restarts;
+    s.lastError = why;
+    setJobCondition(s, { type: 'Degraded', status: 'True', reason: 'SlotFailed', message: `${why}; restart ${restarts}/${max} in ${Math.round(delay / 1000)}s` }, job.metadata.generation, now);
+    return s;
+  });
+  await r.deps.events.warning(c.job, 'SlotFailed', `${why}; restarting all slots from the latest checkpoint (restart ${restarts}/${max})`);
+  return startOperation(r, c, 'restart', spec, 'restore', latestRestorePoint(c.job), { notBefore: new Date(now.getTime() + delay).toISOString(), message: why });
+}

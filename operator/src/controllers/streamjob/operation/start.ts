@@ -1,0 +1,40 @@
+// The first write-ahead step of every operation but delete: the intent (`recorded`) is in
+// status before anything acts — kind, target spec and hash, the target deployment id
+// `<hash8>-<counter>` (for kinds that deploy), where state comes from, and the savepoint
+// requestId — then the operation advances.
+import type { OperationKind, PendingOperation, StateSource, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
+import { operationName, setJobCondition } from '../conditions.ts';
+import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
+import { savepointRequestId } from '../savepoints.ts';
+import { deploymentId, specHash } from '../spec-hash.ts';
+import { describeOp, PHASE_OF } from './kinds.ts';
+
+export async function startOperation(r: ReconcilerInternals, c: JobCtx, kind: OperationKind, spec: StreamJobSpec, mode: StateSource, restoreFrom?: string, extra: Partial<PendingOperation> = {}): StepResult {
+  const { job, now } = c;
+  const st = job.status ?? {};
+  const counter = (st.deploymentCounter ?? 0) + 1;
+  const hash = specHash(spec, r.deps.defaultImage);
+  const deploys = kind !== 'suspend' && kind !== 'savepoint' && kind !== 'delete';
+  const op: PendingOperation = {
+    kind,
+    targetSpecHash: hash,
+    ...(deploys ? { targetDeploymentId: deploymentId(hash, counter), targetSpec: JSON.stringify(spec) } : {}),
+    mode,
+    ...(mode === 'savepoint' ? { savepointRequestId: savepointRequestId(job, kind, counter, 1) } : {}),
+    ...(restoreFrom ? { restoreFrom } : {}),
+    attempt: 1,
+    startedAt: now.toISOString(),
+    step: 'recorded',
+    ...extra,
+  };
+  await r.record(c, 'intent', (s) => {
+    s.pendingOperation = op;
+    s.deploymentCounter = counter;
+    s.phase = mode === 'savepoint' && kind !== 'savepoint' ? 'Savepointing' : PHASE_OF[kind];
+    setJobCondition(s, { type: 'Progressing', status: 'True', reason: operationName(kind), message: describeOp(op) }, job.metadata.generation, now);
+    return s;
+  });
+  c.log.info({ op }, 'operation recorded');
+  await r.deps.events.normal(c.job, `${operationName(kind)}Started`, describeOp(op));
+  return r.advance(c, op);
+}
