@@ -5,7 +5,13 @@ import { ErrorCodes, OperatorError } from './kube/errors.ts';
 describe('loadConfig', () => {
   it('reads flags over environment over defaults', () => {
     const cfg = loadConfig(['--workers', '2'], { TRIBUTARY_OPERATOR_WORKERS: '8', TRIBUTARY_OPERATOR_NAMESPACES: 'a, b' });
-    expect(cfg).toMatchObject({ workers: 2, namespaces: ['a', 'b'], metricsPort: 8080, leaderElect: true });
+    expect(cfg).toMatchObject({ workers: 2, namespaces: ['a', 'b'], metricsPort: 8080 });
+  });
+
+  it('elects a leader by default only inside a pod (run from a checkout there is one operator)', () => {
+    expect(loadConfig([], {})).toMatchObject({ leaderElect: false, inCluster: false });
+    expect(loadConfig([], { KUBERNETES_SERVICE_HOST: '10.96.0.1' })).toMatchObject({ leaderElect: true, inCluster: true });
+    expect(loadConfig(['--leader-elect', 'true'], {})).toMatchObject({ leaderElect: true, inCluster: false });
   });
 
   it('rejects bad operator configuration with OPERATOR_CONFIG', () => {

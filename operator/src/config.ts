@@ -9,6 +9,8 @@ export interface OperatorConfig {
   metricsHost: string;
   metricsPort: number;
   leaderElect: boolean;
+  /** Running in a pod (in-cluster service account): leader election keeps trying rather than failing fast. */
+  inCluster: boolean;
   leaseNamespace: string;
   leaseName: string;
   defaultImage: string;
@@ -21,7 +23,7 @@ const usage = `tributary operator
 
   --namespaces a,b       namespaces to watch (default: all)        TRIBUTARY_OPERATOR_NAMESPACES
   --metrics-addr h:p     /healthz /readyz /metrics (0.0.0.0:8080)  TRIBUTARY_OPERATOR_METRICS_ADDR
-  --leader-elect         Lease-based leader election (true)        TRIBUTARY_OPERATOR_LEADER_ELECT
+  --leader-elect         leader election (in a pod: true, else false) TRIBUTARY_OPERATOR_LEADER_ELECT
   --lease-namespace ns   (tributary-system, or POD_NAMESPACE)      TRIBUTARY_OPERATOR_LEASE_NAMESPACE
   --lease-name n         (tributary-operator)                      TRIBUTARY_OPERATOR_LEASE_NAME
   --default-image img    runtime image when spec.image is empty    TRIBUTARY_OPERATOR_DEFAULT_IMAGE
@@ -55,13 +57,18 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
   if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new OperatorError(ErrorCodes.CONFIG, `--metrics-addr: expected host:port, got ${JSON.stringify(addr)}`);
   const workers = Number(pick(values.workers, 'WORKERS', '4'));
   if (!Number.isInteger(workers) || workers < 1) throw new OperatorError(ErrorCodes.CONFIG, `--workers: expected a positive integer, got ${JSON.stringify(values.workers)}`);
-  const elect = pick(values['leader-elect'], 'LEADER_ELECT', 'true');
+  // Leader election guards against two operators in one cluster (the chart turns it on). Run
+  // from a checkout against a cluster (`npm run operator`), there is one operator and the
+  // Lease's namespace may not exist, so the default is on only inside a pod.
+  const inCluster = env.KUBERNETES_SERVICE_HOST !== undefined && env.KUBERNETES_SERVICE_HOST !== '';
+  const elect = pick(values['leader-elect'], 'LEADER_ELECT', inCluster ? 'true' : 'false');
   if (!['true', 'false'].includes(elect)) throw new OperatorError(ErrorCodes.CONFIG, `--leader-elect: expected true or false, got ${JSON.stringify(elect)}`);
   return {
     namespaces: pick(values.namespaces, 'NAMESPACES', '').split(',').map((s) => s.trim()).filter(Boolean),
     metricsHost: addr.slice(0, colon) || '0.0.0.0',
     metricsPort: port,
     leaderElect: elect === 'true',
+    inCluster,
     leaseNamespace: pick(values['lease-namespace'], 'LEASE_NAMESPACE', env.POD_NAMESPACE ?? 'tributary-system'),
     leaseName: pick(values['lease-name'], 'LEASE_NAME', 'tributary-operator'),
     defaultImage: pick(values['default-image'], 'DEFAULT_IMAGE', 'tributary/runtime:latest'),

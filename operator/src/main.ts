@@ -29,7 +29,9 @@ async function main(): Promise<number> {
     client,
     registry,
     logger,
-    ...(cfg.leaderElect ? { leaderElection: { namespace: cfg.leaseNamespace, name: cfg.leaseName } } : {}),
+    // Outside a pod nobody will create the Lease's namespace or Role for us: fail within
+    // seconds with the reason instead of campaigning forever.
+    ...(cfg.leaderElect ? { leaderElection: { namespace: cfg.leaseNamespace, name: cfg.leaseName, ...(cfg.inCluster ? {} : { failAfterMs: 5_000 }) } } : {}),
   });
   const closers: (() => Promise<void>)[] = [];
   const scopes: (string | undefined)[] = cfg.namespaces.length ? cfg.namespaces : [undefined];
@@ -38,7 +40,7 @@ async function main(): Promise<number> {
     closers.push(addStreamJobController(mgr, { ...ns, workers: cfg.workers, defaultImage: cfg.defaultImage }).close);
     if (cfg.druid) closers.push(addDruidDatasourceController(mgr, ns).close);
   }
-  const probes = await startProbeServer({ registry, ready: () => mgr.ready(), host: cfg.metricsHost, port: cfg.metricsPort });
+  const probes = await startProbeServer({ registry, ready: () => mgr.readiness(), host: cfg.metricsHost, port: cfg.metricsPort });
   logger.info({ namespaces: cfg.namespaces.length ? cfg.namespaces : 'all', probes: probes.url, leaderElection: cfg.leaderElect, defaultImage: cfg.defaultImage }, 'operator starting');
   mgr.installSignalHandlers();
   try {

@@ -22,6 +22,11 @@ export const ErrorCodes = {
   INVALID_OWNER: 'OPERATOR_INVALID_OWNER',
   /** A reconcile failed in a way retrying cannot fix; not requeued. */
   TERMINAL: 'OPERATOR_TERMINAL',
+  /**
+   * The leader Lease cannot be used at all: its namespace does not exist or RBAC forbids it.
+   * Raised only where giving up is right (an operator run outside the cluster).
+   */
+  LEADER_ELECTION: 'OPERATOR_LEADER_ELECTION',
   /** The process lost its leader Lease; it must stop reconciling (and exit). */
   LEADERSHIP_LOST: 'OPERATOR_LEADERSHIP_LOST',
   /** In-flight reconciles did not finish within the shutdown deadline. */
@@ -111,6 +116,10 @@ export function statusCodeOf(err: unknown): number | undefined {
 
 export function isNotFound(err: unknown): boolean {
   return statusCodeOf(err) === 404;
+}
+
+export function isForbidden(err: unknown): boolean {
+  return statusCodeOf(err) === 403;
 }
 
 export function isConflict(err: unknown): boolean {

@@ -13,11 +13,17 @@
 //   take over.
 // - On cancel, a leader releases the Lease (empty holder, 1 s duration) so a successor can
 //   take over at its next retry instead of waiting out the lease.
+// - Never silent: a Lease that cannot be used (namespace missing, RBAC forbids a verb, API
+//   errors) is a `problem()`, logged once per change and shown by the Manager's /readyz; a
+//   holder other than us is logged once per holder. With `failAfterMs`, a namespace or RBAC
+//   problem that lasts that long ends run() with OPERATOR_LEADER_ELECTION (out-of-cluster
+//   runs: nobody will create the namespace for us); without it the candidate keeps trying,
+//   as in a cluster where the chart's namespace or Role may still be on its way.
 import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
-import { ErrorCodes, isAlreadyExists, isConflict, isNotFound, OperatorError } from './errors.ts';
+import { ErrorCodes, isAlreadyExists, isConflict, isForbidden, isNotFound, OperatorError } from './errors.ts';
 import { Resources, type KubeObject } from './api-resources.ts';
 
 export interface LeaseSpec {
@@ -50,6 +56,16 @@ export interface LeaderElectorOptions {
   onNewLeader?: (identity: string) => void;
   logger?: Logger;
   metrics?: OperatorMetrics;
+  /** Give up (reject run()) when the namespace is missing or RBAC forbids the Lease this long. */
+  failAfterMs?: number;
+}
+
+/** Why the Lease cannot be acquired or renewed right now. */
+export interface ElectionProblem {
+  reason: 'LeaseNamespaceMissing' | 'LeaseForbidden' | 'LeaseApiError';
+  message: string;
+  /** When this problem was first seen (local clock, ms). */
+  since: number;
 }
 
 /** Kubernetes MicroTime: RFC 3339 with microseconds. */
@@ -66,6 +82,7 @@ export class LeaderElector {
   #observed: { record: string; at: number; lease: Lease } | undefined;
   #leading = false;
   #lastHolder: string | undefined;
+  #problem: ElectionProblem | undefined;
 
   constructor(opts: LeaderElectorOptions) {
     this.identity = opts.identity;
@@ -78,6 +95,11 @@ export class LeaderElector {
     return this.#leading;
   }
 
+  /** Why the Lease cannot be used, if it cannot; undefined once acquiring or renewing works. */
+  problem(): ElectionProblem | undefined {
+    return this.#problem;
+  }
+
   /**
    * Campaigns until leading, leads until the lease is lost or `signal` aborts, then returns
    * why it stopped. One-shot: like client-go, a process that lost the lease should exit
@@ -86,6 +108,7 @@ export class LeaderElector {
   async run(signal: AbortSignal): Promise<ElectionOutcome> {
     while (!signal.aborted) {
       if (await this.#tryAcquireOrRenew()) break;
+      this.#failIfHopeless();
       await sleep(jitter(this.#o.retryPeriodMs), signal);
     }
     if (signal.aborted) return 'cancelled';
@@ -138,7 +161,7 @@ export class LeaderElector {
       lease = await client.get<Lease>(Resources.Lease, namespace, name);
     } catch (err) {
       if (!isNotFound(err)) {
-        this.#log.debug({ err }, 'reading the lease failed');
+        this.#setProblem(this.#classify(err, 'get'), err);
         return false;
       }
       try {
@@ -146,13 +169,17 @@ export class LeaderElector {
           metadata: { namespace, name },
           spec: { holderIdentity: this.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
         });
+        this.#setProblem(undefined);
         this.#observe(created, now);
         return true;
       } catch (cerr) {
-        if (!isAlreadyExists(cerr)) this.#log.debug({ err: cerr }, 'creating the lease failed');
+        // A create answered 404 means the namespace itself is missing (the Lease's absence was the GET's 404).
+        if (isNotFound(cerr)) this.#setProblem({ reason: 'LeaseNamespaceMissing', message: `the Lease namespace "${namespace}" does not exist; create it, or point --lease-namespace at an existing one, or run with --leader-elect=false` }, cerr);
+        else if (!isAlreadyExists(cerr)) this.#setProblem(this.#classify(cerr, 'create'), cerr);
         return false;
       }
     }
+    this.#setProblem(undefined);
 
     this.#observe(lease, now);
     const spec = lease.spec ?? {};
@@ -178,9 +205,37 @@ export class LeaderElector {
       this.#observe(updated, now);
       return true;
     } catch (err) {
-      if (!isConflict(err)) this.#log.debug({ err }, 'updating the lease failed');
+      if (!isConflict(err)) this.#setProblem(this.#classify(err, 'update'), err);
       return false;
     }
+  }
+
+  #classify(err: unknown, verb: 'get' | 'create' | 'update'): Omit<ElectionProblem, 'since'> {
+    const { namespace, name } = this.#o;
+    if (isForbidden(err)) {
+      return { reason: 'LeaseForbidden', message: `RBAC forbids "${verb}" on leases.coordination.k8s.io in namespace "${namespace}" (Lease ${name}) for the operator's identity; grant it (the chart's Role does) or run with --leader-elect=false` };
+    }
+    return { reason: 'LeaseApiError', message: `${verb} of Lease ${namespace}/${name} failed: ${(err as Error).message}` };
+  }
+
+  /** Records the current problem; logs only when it changes, so a retry loop stays quiet. */
+  #setProblem(p: Omit<ElectionProblem, 'since'> | undefined, err?: unknown): void {
+    const prev = this.#problem;
+    if (p === undefined) {
+      if (prev) this.#log.info({ previous: prev.reason }, 'the leader Lease is usable again');
+      this.#problem = undefined;
+      return;
+    }
+    if (prev?.reason === p.reason && prev.message === p.message) return;
+    this.#problem = { ...p, since: prev?.reason === p.reason ? prev.since : Date.now() };
+    this.#log.warn({ reason: p.reason, err }, `leader election cannot proceed: ${p.message}`);
+  }
+
+  #failIfHopeless(): void {
+    const p = this.#problem;
+    const limit = this.#o.failAfterMs;
+    if (limit === undefined || !p || p.reason === 'LeaseApiError') return;
+    if (Date.now() - p.since >= limit) throw new OperatorError(ErrorCodes.LEADER_ELECTION, `leader election: ${p.message}`);
   }
 
   async #release(): Promise<boolean> {
@@ -209,6 +264,7 @@ export class LeaderElector {
     if (holder !== this.#lastHolder) {
       this.#lastHolder = holder;
       if (holder !== '') this.#o.onNewLeader?.(holder);
+      if (holder !== '' && holder !== this.identity) this.#log.info({ holder }, `another operator holds the leader Lease (${holder}); standing by until it is released or expires`);
     }
   }
 }

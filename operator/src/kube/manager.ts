@@ -29,7 +29,16 @@ export interface ManagerOptions {
   logger?: Logger;
   /** Event source component and field manager. Default `tributary-operator`. */
   component?: string;
-  leaderElection?: { namespace: string; name: string; identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    identity?: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+    /** Reject run() with OPERATOR_LEADER_ELECTION when the Lease's namespace is missing or RBAC forbids it this long. */
+    failAfterMs?: number;
+  };
   /** How long in-flight reconciles may run after a stop request. Default 30 s. */
   shutdownTimeoutMs?: number;
 }
@@ -79,9 +88,22 @@ export class Manager {
     return c;
   }
 
-  /** True once every informer has synced: the /readyz condition. */
+  /** True once every informer has synced and leader election is not stuck: the /readyz condition. */
   ready(): boolean {
-    return [...this.#informers.values()].every((i) => i.hasSynced());
+    return this.readiness().ok;
+  }
+
+  /**
+   * /readyz with its reason. A standby (another process leads) is ready: it serves and takes
+   * over on failover. A candidate that cannot use its Lease at all is not, and says why.
+   */
+  readiness(): { ok: boolean; detail: string } {
+    const problem = this.#elector?.problem();
+    if (problem) return { ok: false, detail: `leader election: ${problem.message}` };
+    const unsynced = [...this.#informers.values()].filter((i) => !i.hasSynced()).length;
+    if (unsynced > 0) return { ok: false, detail: `${unsynced} informer cache(s) not synced yet` };
+    if (this.#elector && !this.#leading) return { ok: true, detail: 'ok (standby: another process holds the leader Lease)' };
+    return { ok: true, detail: 'ok' };
   }
 
   isLeader(): boolean {
@@ -129,14 +151,20 @@ export class Manager {
         ...(le.leaseDurationMs === undefined ? {} : { leaseDurationMs: le.leaseDurationMs }),
         ...(le.renewDeadlineMs === undefined ? {} : { renewDeadlineMs: le.renewDeadlineMs }),
         ...(le.retryPeriodMs === undefined ? {} : { retryPeriodMs: le.retryPeriodMs }),
+        ...(le.failAfterMs === undefined ? {} : { failAfterMs: le.failAfterMs }),
         logger: this.logger,
         metrics: this.metrics,
         onStartedLeading: () => this.#startLeading(),
         // Stop reconciling the moment leadership ends, before releasing the lease.
         onStoppedLeading: () => this.#stopControllers(),
       });
-      const outcome = await this.#elector.run(this.#stop.signal);
-      lost = outcome === 'lost';
+      try {
+        lost = (await this.#elector.run(this.#stop.signal)) === 'lost';
+      } catch (err) {
+        // Never led (the Lease was unusable): nothing to drain, but the informers must stop.
+        await Promise.all([...this.#informers.values()].map((i) => i.stop()));
+        throw err;
+      }
     } else {
       this.#startLeading();
       await new Promise<void>((resolve) => this.#stop.signal.addEventListener('abort', () => resolve(), { once: true }));

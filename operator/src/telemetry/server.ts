@@ -7,7 +7,8 @@ import type { Registry } from 'prom-client';
 
 export interface ProbeServerOptions {
   registry: Registry;
-  ready: () => boolean;
+  /** The readiness check; a detail string is served as the body (why it is not ready). */
+  ready: () => boolean | { ok: boolean; detail: string };
   host?: string;
   port?: number;
 }
@@ -27,8 +28,9 @@ export async function startProbeServer(opts: ProbeServerOptions): Promise<ProbeS
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     } else if (path === '/readyz') {
-      const ok = opts.ready();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok' : 'not ready');
+      const r = opts.ready();
+      const { ok, detail } = typeof r === 'boolean' ? { ok: r, detail: r ? 'ok' : 'not ready' } : r;
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(detail);
     } else if (path === '/metrics') {
       opts.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(text),
