@@ -64,7 +64,7 @@ describe.each(['streamjobs.tributary.dev.yaml', 'druiddatasources.tributary.dev.
 });
 
 describe('undocumented', () => {
-  it('walks properties, items and additionalProperties; only the root metadata may go without; names scalar defaults', () => {
+  it('walks properties, items, additionalProperties; skips the root metadata; wants defaults named', () => {
     const schema: Schema = {
       properties: {
         metadata: {},
