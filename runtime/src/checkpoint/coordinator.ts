@@ -20,7 +20,7 @@ import type { SavepointStatus } from '../control/contract.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
-import { newMetadataDefaults, type CheckpointMetadata } from './metadata.ts';
+import { newMetadataDefaults, readMetadata, type CheckpointMetadata } from './metadata.ts';
 import type { CheckpointAck, CheckpointDecline, CheckpointKind, CoordinatorPort, SlotCheckpointPort } from './messages.ts';
 
 export interface CoordinatorOptions {
@@ -97,7 +97,12 @@ export class CheckpointCoordinator implements CoordinatorPort {
     this.started = true;
     this.nextId = Math.max(await this.storage.maxIdUsed(), this.o.restoredCheckpointId ?? 0) + 1;
     const latest = await this.storage.latestCompletedCheckpoint();
-    if (latest) this.lastCompleted = { id: latest.id, kind: 'checkpoint', path: latest.path, completedAt: '', durationMs: 0, stateSize: 0 };
+    // Report the restored-from checkpoint with its real completion time: the operator copies it
+    // into status, where an empty or invented time would be rejected or mislead restore choice.
+    if (latest) {
+      const completedAt = (await readMetadata(latest.path).catch(() => undefined))?.completedAt;
+      if (completedAt) this.lastCompleted = { id: latest.id, kind: 'checkpoint', path: latest.path, completedAt, durationMs: 0, stateSize: 0 };
+    }
     const interval = this.o.intervalMs ?? 0;
     if (interval > 0) this.schedulePeriodic(interval);
   }

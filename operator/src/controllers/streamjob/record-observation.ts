@@ -23,7 +23,7 @@ export async function recordObservation(r: ReconcilerInternals, c: JobCtx, issue
     st.selector = podSelector(job.metadata.name);
     if (!st.phase) st.phase = job.spec.state === 'suspended' ? 'Suspended' : 'Deploying';
     const cp = obs.runtime?.lastCheckpoint;
-    if (cp && (!st.lastCheckpoint || cp.id !== st.lastCheckpoint.id || cp.path !== st.lastCheckpoint.path)) st.lastCheckpoint = { ...cp };
+    if (cp?.completedAt && (!st.lastCheckpoint || cp.id !== st.lastCheckpoint.id || cp.path !== st.lastCheckpoint.path)) st.lastCheckpoint = { ...cp };
     if (invalid) {
       setJobCondition(st, { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message }, gen, now);
       st.lastError = message;
