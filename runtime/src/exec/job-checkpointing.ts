@@ -18,6 +18,7 @@ import { TributaryError } from '../errors.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { keyGroupRangeForSlot } from '../state/key-groups.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
+import { asyncPort } from './async-port.ts';
 import type { JobFailure } from './job-failure.ts';
 import type { JobLifecycle } from './job-lifecycle.ts';
 import type { CheckpointingOptions, JobExecutorOptions } from './job-options.ts';
@@ -39,19 +40,6 @@ export interface JobCheckpointingOptions {
   fail(e: unknown): void;
   logger: Logger;
   metrics: JobMetrics;
-}
-
-/** Delivers a message on a later turn, as a transport would: no re-entrancy between coordinator and slots. */
-function asyncPort<T extends object>(target: T): T {
-  return new Proxy(target, {
-    get(t, prop) {
-      const v = (t as Record<string | symbol, unknown>)[prop];
-      if (typeof v !== 'function') return v;
-      return (...args: unknown[]) => {
-        queueMicrotask(() => (v as (...a: unknown[]) => void).apply(t, args));
-      };
-    },
-  });
 }
 
 function missingTransport(what: string): never {
