@@ -9,7 +9,7 @@
 //                  STOP_REQUESTED        SAVEPOINT_STOPPING ──failed──▶ RUNNING
 //                        │ savepoint           │ stop()
 //                        ▼                     ▼
-//          SAVEPOINT_STOPPING_STOP_REQUESTED ──failed──▶ STOP_REQUESTED_SAVEPOINT_FAILED
+//          SAVEPOINT_STOPPING_STOP_REQUESTED ◀─failed/retried─▶ STOP_REQUESTED_SAVEPOINT_FAILED
 //   every stop state ──▶ STOPPED; every started state ──▶ FAILED
 //
 // A stop asked before run() (a slot process told to stop while it linked with its peers) is
