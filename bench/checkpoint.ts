@@ -12,7 +12,7 @@ import { mkdtemp, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
-import { createLocalJob, type LocalJob } from '../runtime/src/exec/local-job.ts';
+import { createJobExecutor, type JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import { validateGraph } from '../runtime/src/graph/validate.ts';
@@ -74,7 +74,7 @@ interface Throughput {
 
 async function throughput(seconds: number, intervalMs: number | undefined): Promise<Throughput> {
   const dir = await mkdtemp(join(tmpdir(), 'trib-bench-ckpt-'));
-  const job = await createLocalJob(validateGraph(pipeline()), {
+  const job = await createJobExecutor(validateGraph(pipeline()), {
     parallelism: 1,
     sinkWriter: () => new CountingSink(),
     ...(intervalMs ? { checkpointing: { stateDir: dir, intervalMs, retained: 1 } } : {}),
@@ -104,8 +104,8 @@ async function fsyncWrite(path: string, bytes: Uint8Array): Promise<void> {
  * function so the stopped job is garbage during the restore, as in the fresh process a real
  * restore runs in (otherwise the restore's GC also walks the old job's million keys).
  */
-async function takeSavepoint(g: ReturnType<typeof validateGraph>, dir: string, keys: number): Promise<{ sp: Awaited<ReturnType<LocalJob['triggerSavepoint']>>; spCpu: number; keysInState: number }> {
-  const job: LocalJob = await createLocalJob(g, { parallelism: 1, maxParallelism: 128, sinkWriter: () => new CountingSink(), checkpointing: { stateDir: dir }, batchSize: 4096 });
+async function takeSavepoint(g: ReturnType<typeof validateGraph>, dir: string, keys: number): Promise<{ sp: Awaited<ReturnType<JobExecutor['triggerSavepoint']>>; spCpu: number; keysInState: number }> {
+  const job: JobExecutor = await createJobExecutor(g, { parallelism: 1, maxParallelism: 128, sinkWriter: () => new CountingSink(), checkpointing: { stateDir: dir }, batchSize: 4096 });
   const done = job.run();
   while (job.status().recordsIn < keys) await sleep(20);
   // CPU time next to wall time: on a shared machine wall time also measures the neighbours.
@@ -131,7 +131,7 @@ async function savepointBench(keys: number): Promise<void> {
   // Restore: read + verify + load into a new job (construction restores the operators).
   const t1 = performance.now();
   const cpu1 = process.cpuUsage();
-  const restored = await createLocalJob(g, { parallelism: 1, sinkWriter: () => new CountingSink(), restoreFrom: sp.path });
+  const restored = await createJobExecutor(g, { parallelism: 1, sinkWriter: () => new CountingSink(), restoreFrom: sp.path });
   const restoreMs = performance.now() - t1;
   const restoreCpu = cpuMsOf(process.cpuUsage(cpu1));
   void restored;

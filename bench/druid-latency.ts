@@ -2,7 +2,7 @@
 // sink with 10 s checkpoints, next to a peer measured in the same run: the same events
 // produced straight to a second datasource's topic (Druid's own Kafka ingest latency).
 //
-//   kafka topic in → LocalJob (kafka source → map → druid sink, checkpoints every 10 s)
+//   kafka topic in → JobExecutor (kafka source → map → druid sink, checkpoints every 10 s)
 //                  → topic trib (transactions) → supervisor (read_committed) → bench_trib_*
 //   the same events → topic peer (plain producer) → supervisor → bench_peer_*
 // Each event carries its id and send time; both datasources are polled with Druid SQL and
@@ -23,7 +23,7 @@ import { DruidClient } from '../operator/src/druid/client.ts';
 import { desiredSupervisorSpec } from '../operator/src/controllers/druiddatasource/supervisor-spec.ts';
 import type { DruidDatasource } from '../operator/src/api/v1alpha1/druiddatasource.ts';
 import { runDruidSql } from '../runtime/src/connectors/druid/druid-sql.ts';
-import { createLocalJob } from '../runtime/src/exec/local-job.ts';
+import { createJobExecutor } from '../runtime/src/exec/job-executor.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
 import { validateGraph } from '../runtime/src/graph/validate.ts';
 
@@ -80,7 +80,7 @@ export async function druidLatency(): Promise<LatencyResult[] | undefined> {
   const druid = new DruidClient({ url });
   const stateDir = await mkdtemp(join(tmpdir(), 'bench-druid-'));
   const producer = kafka.producer();
-  let job: Awaited<ReturnType<typeof createLocalJob>> | undefined;
+  let job: Awaited<ReturnType<typeof createJobExecutor>> | undefined;
   let running: Promise<unknown> | undefined;
   try {
     for (const n of Object.values(names)) await druid.upsertSupervisor(desiredSupervisorSpec(datasource(n, n, brokers, url)));
@@ -89,7 +89,7 @@ export async function druidLatency(): Promise<LatencyResult[] | undefined> {
       steps: [{ name: 'rows', from: 'in', map: { id: 'id', sentAt: 'sentAt' } }],
       sinks: [{ name: 'druid', from: 'rows', druid: { datasourceRef: 'bench', kafka: { brokers, topic: names.trib }, timestamp: { column: 'sentAt', format: 'millis' } } }],
     });
-    job = await createLocalJob(graph, { parallelism: 1, jobName: `bench-druid-${id}`, logger: pino({ level: 'error' }), checkpointing: { stateDir, intervalMs: cpMs } });
+    job = await createJobExecutor(graph, { parallelism: 1, jobName: `bench-druid-${id}`, logger: pino({ level: 'error' }), checkpointing: { stateDir, intervalMs: cpMs } });
     running = job.run();
     await producer.connect();
     // Wait until both supervisors run a task (the first segment of a new datasource takes a while).

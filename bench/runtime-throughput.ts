@@ -5,7 +5,7 @@
 import { RecordRandom } from '../runtime/src/connectors/datagen/random.ts';
 import { SchemaGenerator } from '../runtime/src/connectors/datagen/schema-generator.ts';
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
-import { LocalJob } from '../runtime/src/exec/local-job.ts';
+import { JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import type { DatagenFieldSpec, GraphSpec } from '../runtime/src/graph/spec.ts';
 import { validateGraph } from '../runtime/src/graph/validate.ts';
 import type { Batch } from '../runtime/src/operators/types.ts';
@@ -83,7 +83,7 @@ class CountingSink implements SinkWriter {
 export async function runTributary(count: number): Promise<Measurement> {
   const g = validateGraph(graph(count));
   const sink = new CountingSink();
-  const job = new LocalJob(g, { parallelism: 1, sinkWriter: () => sink });
+  const job = new JobExecutor(g, { parallelism: 1, sinkWriter: () => sink });
   const m = await measureAsync(() => job.run());
   return { name: 'tributary (p=1)', records: count, wallMs: m.wallMs, cpuMs: m.cpuMs, perCore: count / (m.cpuMs / 1000), outputs: sink.count };
 }

@@ -26,6 +26,10 @@ export type ErrorCode =
   | 'TRIB_RESTORE_NON_RESTORED_STATE'
   | 'TRIB_SINK_COMMIT_FAILED'
   | 'TRIB_JOB_FAILED'
+  // Invalid job options passed to the executor (parallelism, maxParallelism, slot list).
+  | 'TRIB_JOB_CONFIG'
+  // A broken internal invariant: a bug, never user input.
+  | 'TRIB_INVARIANT'
   // Data plane (runtime/src/net): bad frames, refused handshakes, lost connections.
   | 'TRIB_NET_PROTOCOL'
   | 'TRIB_NET_REFUSED'

@@ -14,10 +14,10 @@ import { createLogger } from './telemetry/logger.ts';
 import { routeProcessWarnings } from './telemetry/process-warnings.ts';
 import { JobMetrics } from './telemetry/metrics.ts';
 import type { GraphSpec } from './graph/spec.ts';
-import type { LocalJob } from './exec/local-job.ts';
+import type { JobExecutor } from './exec/job-executor.ts';
 import { DATA_PORT, type SavepointStatus, type StatusResponse } from './control/contract.ts';
 
-const CONFIG_CODES = new Set(['TRIB_PEER_CONFIG', 'TRIB_GRAPH_INVALID', 'TRIB_GRAPH_LOAD', 'TRIB_CLI_USAGE', 'TRIB_CONNECTOR_UNSUPPORTED', 'TRIB_EXPR_INVALID']);
+const CONFIG_CODES = new Set(['TRIB_PEER_CONFIG', 'TRIB_GRAPH_INVALID', 'TRIB_GRAPH_LOAD', 'TRIB_CLI_USAGE', 'TRIB_JOB_CONFIG', 'TRIB_CONNECTOR_UNSUPPORTED', 'TRIB_EXPR_INVALID']);
 
 /** Under `tributary run --distributed`: exit when the supervisor is gone (no orphaned slots). */
 function watchParent(): void {
@@ -88,7 +88,7 @@ async function main(): Promise<number> {
   await slot.listen();
   let control: ControlServer | undefined;
   // Slot 0 after a stop-with-savepoint: the job that took it (its coordinator keeps the result).
-  let stoppedBy: LocalJob | undefined;
+  let stoppedBy: JobExecutor | undefined;
   let stopRequested = false;
   let signals = 0;
   let wakeLinger: (() => void) | undefined;
@@ -105,7 +105,7 @@ async function main(): Promise<number> {
         env.slot === 0
           ? {
               request: (req) => {
-                const job = slot.localJob;
+                const job = slot.executor;
                 if (!job) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `slot 0 is ${slot.jobState}: savepoints are possible once every slot is linked and running`);
                 if (req.stop) {
                   stopRequested = true;
@@ -113,7 +113,7 @@ async function main(): Promise<number> {
                 }
                 return job.requestSavepoint(req);
               },
-              get: (id) => reportSavepoint((slot.localJob ?? stoppedBy)?.coordinator?.savepointStatus(id)),
+              get: (id) => reportSavepoint((slot.executor ?? stoppedBy)?.coordinator?.savepointStatus(id)),
               // The folder name is validated by the server (sp-<n>): nothing outside savepoints/.
               dispose: (folder) => rm(join(containerPath(cfg.stateDir, env.podRoot), 'savepoints', folder), { recursive: true, force: true }),
             }

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LocalJob } from '../exec/local-job.ts';
+import { JobExecutor } from '../exec/job-executor.ts';
 import { validateGraph } from '../graph/validate.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { oneKeyPerRecordGraph } from '../testing/graphs.ts';
@@ -38,7 +38,7 @@ describe('job end and checkpoint files', () => {
     });
     for (let round = 0; round < 2; round++) {
       const dir = await mkdtemp(join(tmpdir(), 'trib-end-'));
-      const job = new LocalJob(graph, {
+      const job = new JobExecutor(graph, {
         parallelism: 2,
         logger: silentLogger(),
         sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()),

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLocalJob, type LocalJob } from '../exec/local-job.ts';
+import { createJobExecutor, type JobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph, type ValidatedGraph } from '../graph/validate.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
@@ -59,13 +59,13 @@ function sorted(recs: unknown[]): string[] {
 
 async function reference(): Promise<string[]> {
   const store = new TransactionStore();
-  const job = await createLocalJob(validateGraph(spec(undefined)), { parallelism: 1, sinkWriter: () => new TransactionalCollectingSink(store) });
+  const job = await createJobExecutor(validateGraph(spec(undefined)), { parallelism: 1, sinkWriter: () => new TransactionalCollectingSink(store) });
   await job.run();
   return sorted(store.committed);
 }
 
-async function startJob(graph: ValidatedGraph, store: TransactionStore, parallelism: number, stateDir: string, restoreFrom?: string, intervalMs?: number): Promise<{ job: LocalJob; done: Promise<unknown> }> {
-  const job = await createLocalJob(graph, {
+async function startJob(graph: ValidatedGraph, store: TransactionStore, parallelism: number, stateDir: string, restoreFrom?: string, intervalMs?: number): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
+  const job = await createJobExecutor(graph, {
     parallelism,
     maxParallelism: 128,
     sinkWriter: () => new TransactionalCollectingSink(store),
@@ -183,7 +183,7 @@ describe('checkpoints and savepoints (in-process)', () => {
       return dst;
     };
     const restore = (path: string, o: { graph?: ValidatedGraph; maxParallelism?: number; allow?: boolean } = {}) =>
-      createLocalJob(o.graph ?? graph, { parallelism: 2, maxParallelism: o.maxParallelism, restoreFrom: path, allowNonRestoredState: o.allow, sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()) });
+      createJobExecutor(o.graph ?? graph, { parallelism: 2, maxParallelism: o.maxParallelism, restoreFrom: path, allowNonRestoredState: o.allow, sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()) });
     const stateFile = async (dir: string): Promise<string> => (await readdir(dir)).find((f) => f.endsWith('.kstate')) as string;
 
     it('missing _metadata.json (a checkpoint that never completed)', async () => {

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // `tributary run <job.yaml>`: runs a StreamJob manifest (or a bare graph) locally, exactly
-// the graph that `kubectl apply` would run. Exit codes: 0 done, 1 job failed, 2 bad usage
-// or invalid graph.
+// the graph that `kubectl apply` would run. Exit codes: 0 done, 1 job failed, 2 bad usage,
+// invalid graph or invalid job options.
 import { ConsoleSink } from '../connectors/console/console-sink.ts';
 import { isTributaryError } from '../errors.ts';
-import { jobSavepointControl, jobStatusSource } from '../control/local-job-control.ts';
+import { jobSavepointControl, jobStatusSource } from '../control/job-executor-control.ts';
 import { startControlServer, type ControlServer } from '../control/server.ts';
-import { createLocalJob } from '../exec/local-job.ts';
+import { createJobExecutor } from '../exec/job-executor.ts';
 import { parseDuration } from '../graph/duration.ts';
 import { loadJobFile } from '../graph/load.ts';
 import { describePlan } from '../graph/plan.ts';
@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
   const metrics = new JobMetrics({ defaultMetrics: true });
   const intervalMs = args.checkpointIntervalMs ?? parseDuration(loaded.checkpointing?.interval);
   const stateDir = args.stateDir ?? (intervalMs !== undefined || args.controlPort !== undefined ? `.tributary/state/${loaded.name}` : undefined);
-  const job = await createLocalJob(graph, {
+  const job = await createJobExecutor(graph, {
     parallelism: args.parallelism ?? loaded.replicas ?? 1,
     maxParallelism: args.maxParallelism ?? loaded.maxParallelism,
     logger,
@@ -111,7 +111,7 @@ main(process.argv.slice(2)).then(
     if (isTributaryError(e)) {
       process.stderr.write(`error ${e.code}: ${e.message}\n`);
       if (e.cause instanceof Error && !e.message.includes(e.cause.message)) process.stderr.write(`  cause: ${e.cause.message}\n`);
-      process.exitCode = e.code === 'TRIB_GRAPH_INVALID' || e.code === 'TRIB_GRAPH_LOAD' || e.code === 'TRIB_CLI_USAGE' ? 2 : 1;
+      process.exitCode = e.code === 'TRIB_GRAPH_INVALID' || e.code === 'TRIB_GRAPH_LOAD' || e.code === 'TRIB_CLI_USAGE' || e.code === 'TRIB_JOB_CONFIG' ? 2 : 1;
     } else {
       process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
       process.exitCode = 1;

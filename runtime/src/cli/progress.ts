@@ -1,5 +1,5 @@
 // The live progress line on a TTY (stderr): records in/out, input rate, sink watermark.
-import type { JobStatus } from '../exec/local-job.ts';
+import type { JobStatus } from '../exec/job-status.ts';
 import { formatWatermark } from '../time/watermark.ts';
 
 const fmt = new Intl.NumberFormat('en-US');

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLocalJob } from '../exec/local-job.ts';
+import { createJobExecutor } from '../exec/job-executor.ts';
 import { validateGraph } from '../graph/validate.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { resolveLatestRestore } from './restore-latest.ts';
@@ -27,7 +27,7 @@ describe('resolveLatestRestore', () => {
       ],
       sinks: [{ name: 'out', from: 'n', console: {} }],
     });
-    const job = await createLocalJob(graph, { parallelism: 2, maxParallelism: 32, sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()), checkpointing: { stateDir, retained: 5, timeoutMs: 10_000 } });
+    const job = await createJobExecutor(graph, { parallelism: 2, maxParallelism: 32, sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()), checkpointing: { stateDir, retained: 5, timeoutMs: 10_000 } });
     const done = job.run();
     await sleep(100);
     const before = new Date().toISOString();

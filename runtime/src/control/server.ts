@@ -21,7 +21,7 @@ export interface StatusSource {
   ready(): boolean;
 }
 
-/** Slot 0 only: what POST/GET /v1/savepoints act on (LocalJob.requestSavepoint / coordinator.savepointStatus). */
+/** Slot 0 only: what POST/GET /v1/savepoints act on (JobExecutor.requestSavepoint / coordinator.savepointStatus). */
 export interface SavepointControl {
   request(req: SavepointRequest): SavepointStatus;
   get(id: string): SavepointStatus | undefined;

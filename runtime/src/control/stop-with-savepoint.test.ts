@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLocalJob } from '../exec/local-job.ts';
+import { createJobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../graph/validate.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import type { SavepointStatus, StatusResponse } from './contract.ts';
-import { jobSavepointControl, jobStatusSource } from './local-job-control.ts';
+import { jobSavepointControl, jobStatusSource } from './job-executor-control.ts';
 import { startControlServer } from './server.ts';
 
 const COUNT = 40_000;
@@ -63,7 +63,7 @@ afterAll(async () => {
 describe('stop-with-savepoint through the control API', () => {
   it('a failed stop-with-savepoint leaves the job RUNNING; the retry stops it; restore gives exactly the uninterrupted output', async () => {
     const refStore = new TransactionStore();
-    await (await createLocalJob(validateGraph(graphSpec()), { parallelism: 1, sinkWriter: () => new TransactionalCollectingSink(refStore) })).run();
+    await (await createJobExecutor(validateGraph(graphSpec()), { parallelism: 1, sinkWriter: () => new TransactionalCollectingSink(refStore) })).run();
     const want = sorted(refStore.committed);
     expect(want.length).toBeGreaterThan(500);
 
@@ -71,7 +71,7 @@ describe('stop-with-savepoint through the control API', () => {
     dirs.push(stateDir);
     const store = new TransactionStore();
     const graph = validateGraph(graphSpec(20_000));
-    const job = await createLocalJob(graph, { parallelism: 2, maxParallelism: 64, sinkWriter: () => new FailOnceSink(store), checkpointing: { stateDir, retained: 2, timeoutMs: 20_000 } });
+    const job = await createJobExecutor(graph, { parallelism: 2, maxParallelism: 64, sinkWriter: () => new FailOnceSink(store), checkpointing: { stateDir, retained: 2, timeoutMs: 20_000 } });
     const done = job.run();
     done.catch(() => undefined);
     const server = await startControlServer({
@@ -120,7 +120,7 @@ describe('stop-with-savepoint through the control API', () => {
     }
 
     expect(savepoint).toMatch(/savepoints\/sp-\d+$/);
-    const rest = await createLocalJob(graph, { parallelism: 3, maxParallelism: 64, restoreFrom: savepoint, sinkWriter: () => new TransactionalCollectingSink(store), checkpointing: { stateDir, retained: 2, timeoutMs: 20_000 } });
+    const rest = await createJobExecutor(graph, { parallelism: 3, maxParallelism: 64, restoreFrom: savepoint, sinkWriter: () => new TransactionalCollectingSink(store), checkpointing: { stateDir, retained: 2, timeoutMs: 20_000 } });
     await rest.run();
     expect(store.prepared.size).toBe(0);
     expect(sorted(store.committed)).toEqual(want);

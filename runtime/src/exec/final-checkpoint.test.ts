@@ -11,7 +11,7 @@ import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../graph/validate.ts';
 import type { Batch, Rec } from '../operators/types.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
-import { createLocalJob, LocalJob } from './local-job.ts';
+import { createJobExecutor, JobExecutor } from './job-executor.ts';
 
 const COUNT = 4000;
 
@@ -78,7 +78,7 @@ describe('final checkpoint at end of input', () => {
   it('a bounded job commits everything through a final checkpoint; close(finished) has nothing left', async () => {
     const store = new TransactionStore();
     const sinks: ProbeSink[] = [];
-    const job = await createLocalJob(validateGraph(spec()), {
+    const job = await createJobExecutor(validateGraph(spec()), {
       parallelism: 2,
       sinkWriter: () => {
         const s = new ProbeSink(store);
@@ -97,7 +97,7 @@ describe('final checkpoint at end of input', () => {
   it('without checkpointing a bounded job behaves as before (the sink commits at close)', async () => {
     const store = new TransactionStore();
     const sinks: ProbeSink[] = [];
-    const job = new LocalJob(validateGraph(spec()), {
+    const job = new JobExecutor(validateGraph(spec()), {
       parallelism: 2,
       sinkWriter: () => {
         const s = new ProbeSink(store);
@@ -114,7 +114,7 @@ describe('final checkpoint at end of input', () => {
     const graph = validateGraph(spec());
     const store = new TransactionStore();
     const stateDir = await tempDir();
-    const jobs: LocalJob[] = [];
+    const jobs: JobExecutor[] = [];
     const common = {
       parallelism: 2,
       maxParallelism: 128,
@@ -138,8 +138,8 @@ describe('final checkpoint at end of input', () => {
               target?.[prop]?.(...args);
             }),
       });
-    const job0 = new LocalJob(graph, { ...common, slots: [0], checkpointTransport: { slot: () => later(() => jobs[1]?.slotCheckpointPort(1)) } });
-    const job1 = new LocalJob(graph, { ...common, slots: [1], checkpointTransport: { coordinator: later(() => jobs[0]?.coordinator) } });
+    const job0 = new JobExecutor(graph, { ...common, slots: [0], checkpointTransport: { slot: () => later(() => jobs[1]?.slotCheckpointPort(1)) } });
+    const job1 = new JobExecutor(graph, { ...common, slots: [1], checkpointTransport: { coordinator: later(() => jobs[0]?.coordinator) } });
     jobs.push(job0, job1);
     const runs = [job0.run(), job1.run()];
     for (const r of runs) r.catch(() => undefined);
@@ -161,7 +161,7 @@ describe('final checkpoint at end of input', () => {
     await Promise.allSettled(runs);
     const restoreFrom = await latestCheckpointPath(stateDir);
     expect(restoreFrom).toBeDefined();
-    const again = await createLocalJob(graph, { parallelism: 2, maxParallelism: 128, jobName: 'final', restoreFrom, checkpointing: { stateDir, intervalMs: 40, timeoutMs: 10_000 }, sinkWriter: () => new ProbeSink(store) });
+    const again = await createJobExecutor(graph, { parallelism: 2, maxParallelism: 128, jobName: 'final', restoreFrom, checkpointing: { stateDir, intervalMs: 40, timeoutMs: 10_000 }, sinkWriter: () => new ProbeSink(store) });
     await again.run();
     expect(ids(store.committed)).toEqual([...Array(COUNT).keys()]);
   }, 30_000);

@@ -1,5 +1,5 @@
 // `tributary run --distributed` against the real local Kafka broker: one OS process per slot,
-// keyBy shuffles over the TCP data plane. Same output as LocalJob on the same bounded input
+// keyBy shuffles over the TCP data plane. Same output as JobExecutor on the same bounded input
 // at parallelism 1 and 3; a SIGKILLed slot makes the supervisor restart every slot; Ctrl-C
 // stops all slots with no orphans.
 import { spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION } from '../control/contract.ts';
-import { LocalJob } from '../exec/local-job.ts';
+import { JobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../graph/validate.ts';
 import { silentLogger } from '../telemetry/logger.ts';
@@ -86,9 +86,9 @@ describe('tributary run --distributed', () => {
     sinks: [{ name: 'out', from: 'totals', kafka: { brokers: bs, topic: output, key: 'user' } }],
   });
 
-  it('parallelism 1 and 3 give the same output as LocalJob on the same bounded Kafka input', async () => {
+  it('parallelism 1 and 3 give the same output as JobExecutor on the same bounded Kafka input', async () => {
     const refTopic = `it-dist-ref-${run}`;
-    const ref = await new LocalJob(validateGraph(graph(refTopic)), { parallelism: 2, logger: silentLogger() }).run();
+    const ref = await new JobExecutor(validateGraph(graph(refTopic)), { parallelism: 2, logger: silentLogger() }).run();
     expect(ref.recordsIn).toBe(6000);
     const expected = await readValues(kafka, refTopic, { expected: ref.recordsOut });
     expect(expected.length).toBe(ref.recordsOut);

@@ -14,7 +14,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION } from '../control/contract.ts';
-import { LocalJob } from '../exec/local-job.ts';
+import { JobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../graph/validate.ts';
 import { silentLogger } from '../telemetry/logger.ts';
@@ -132,7 +132,7 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
     await producer.disconnect();
     // The reference: one uninterrupted in-process run.
     const refTopic = `chaos-dist-ref-${run}`;
-    const ref = await new LocalJob(validateGraph(graph(refTopic, false)), { parallelism: 2, logger: silentLogger() }).run();
+    const ref = await new JobExecutor(validateGraph(graph(refTopic, false)), { parallelism: 2, logger: silentLogger() }).run();
     expect(ref.recordsIn).toBe(RECORDS);
     expected = await readCommitted(kafka, refTopic, ref.recordsOut);
     expect(expected.length).toBe(ref.recordsOut);

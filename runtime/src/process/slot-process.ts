@@ -1,4 +1,4 @@
-// One slot of a job in this OS process: the same tasks as LocalJob's slot `slot`, with every
+// One slot of a job in this OS process: the same tasks as a local job's slot `slot`, with every
 // exchange channel that leads to or comes from another slot crossing TCP (net/), and the
 // same-slot channels (forward exchanges, a hash exchange's own share) staying in memory.
 //
@@ -12,7 +12,9 @@ import type { Logger } from 'pino';
 import type { JobState, StatusResponse } from '../control/contract.ts';
 import { CONTRACT_VERSION } from '../control/contract.ts';
 import type { CheckpointAck, CheckpointDecline, TriggerCheckpoint } from '../checkpoint/messages.ts';
-import { createLocalJob, type CheckpointingOptions, type JobResult, type LocalJob, type LocalJobOptions } from '../exec/local-job.ts';
+import { createJobExecutor, type JobExecutor } from '../exec/job-executor.ts';
+import type { CheckpointingOptions, JobExecutorOptions } from '../exec/job-options.ts';
+import type { JobResult } from '../exec/job-status.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { DataPlane } from '../net/data-plane.ts';
@@ -20,7 +22,7 @@ import { NetMetrics } from '../net/net-metrics.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
-import { jobStatusSource } from '../control/local-job-control.ts';
+import { jobStatusSource } from '../control/job-executor-control.ts';
 import type { Discover } from './peer-discovery.ts';
 import { planGraph } from '../graph/plan.ts';
 
@@ -39,8 +41,8 @@ export interface SlotProcessOptions {
   connectTimeoutMs?: number;
   logger: Logger;
   metrics?: JobMetrics;
-  /** Passed through to the slot's LocalJob (sink writers in tests, restore, batch size). */
-  job?: Pick<LocalJobOptions, 'sinkWriter' | 'restore' | 'batchSize' | 'channelCapacity'>;
+  /** Passed through to the slot's JobExecutor (sink writers in tests, restore, batch size). */
+  job?: Pick<JobExecutorOptions, 'sinkWriter' | 'restore' | 'batchSize' | 'channelCapacity'>;
   /** Aligned checkpoints (the coordinator runs with slot 0; its messages cross the data plane's links). */
   checkpointing?: CheckpointingOptions;
   /** Checkpoint or savepoint to restore from. */
@@ -76,7 +78,7 @@ export class SlotProcess {
   readonly metrics: JobMetrics;
   readonly dataPlane: DataPlane;
   readonly maxParallelism: number;
-  private job: LocalJob | undefined;
+  private job: JobExecutor | undefined;
   private state: JobState = 'CREATED';
   private error: string | undefined;
   private stopRequest: { drain: boolean } | undefined;
@@ -125,7 +127,7 @@ export class SlotProcess {
       const send = (slot: number, msg: CheckpointRpc): void => {
         if (!this.dataPlane.sendControl(slot, msg)) o.logger.warn({ to: slot, m: msg.m }, 'checkpoint message not sent: link to the slot is down');
       };
-      const job = await createLocalJob(o.graph, {
+      const job = await createJobExecutor(o.graph, {
         ...o.job,
         parallelism: o.parallelism,
         maxParallelism: this.maxParallelism,
@@ -198,7 +200,7 @@ export class SlotProcess {
   }
 
   /** The running job (slot 0: its coordinator serves savepoints). */
-  get localJob(): LocalJob | undefined {
+  get executor(): JobExecutor | undefined {
     return this.job;
   }
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { LocalJob } from '../../exec/local-job.ts';
+import { JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../../graph/validate.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../../testing/harness.ts';
 
 async function collect(g: GraphSpec, parallelism: number, stopAfterMs?: number): Promise<Emitted[]> {
   const got: Emitted[] = [];
-  const job = new LocalJob(validateGraph(g), { parallelism, sinkWriter: () => new CollectingSink(got) });
+  const job = new JobExecutor(validateGraph(g), { parallelism, sinkWriter: () => new CollectingSink(got) });
   if (stopAfterMs !== undefined) setTimeout(() => job.stop(), stopAfterMs);
   await job.run();
   return got;

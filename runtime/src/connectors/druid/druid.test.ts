@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.ts';
-import { LocalJob } from '../../exec/local-job.ts';
+import { JobExecutor } from '../../exec/job-executor.ts';
 import { validateGraph, checkGraph } from '../../graph/validate.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../../testing/harness.ts';
 import { druidRow, druidKafkaSpec } from './druid-sink.ts';
@@ -45,7 +45,7 @@ describe('druid source (bounded SQL)', () => {
     answer = () => rows;
     const got: Emitted[] = [];
     const g = validateGraph({ sources: [{ name: 'd', druid: { url, query: 'SELECT country, clicks FROM t' } }], sinks: [{ name: 'out', from: 'd', console: {} }] });
-    const res = await new LocalJob(g, { parallelism: 3, sinkWriter: () => new CollectingSink(got) }).run();
+    const res = await new JobExecutor(g, { parallelism: 3, sinkWriter: () => new CollectingSink(got) }).run();
     expect(res.state).toBe('FINISHED');
     expect(sortedJson(got.map((e) => e.rec))).toEqual(sortedJson(rows));
   });
@@ -53,14 +53,14 @@ describe('druid source (bounded SQL)', () => {
   it('bad SQL: the job fails with the source name and Druid\'s message', async () => {
     answer = () => [400, { error: 'druidException', errorCode: 'invalidInput', errorMessage: "Column 'nope' not found in any table" }];
     const g = validateGraph({ sources: [{ name: 'countries', druid: { url, query: 'SELECT nope FROM t' } }], sinks: [{ name: 'out', from: 'countries', console: {} }] });
-    const err = await new LocalJob(g, { parallelism: 1, sinkWriter: () => new CollectingSink() }).run().catch((e: unknown) => e);
+    const err = await new JobExecutor(g, { parallelism: 1, sinkWriter: () => new CollectingSink() }).run().catch((e: unknown) => e);
     expect(isTributaryError(err, 'TRIB_CONNECTOR_FAILED')).toBe(true);
     expect((err as Error).message).toBe(`source "countries": Druid SQL failed (HTTP 400): Column 'nope' not found in any table`);
   });
 
   it('Druid down: a clear error naming the source and the address', async () => {
     const g = validateGraph({ sources: [{ name: 'countries', druid: { url: 'http://127.0.0.1:1', query: 'SELECT 1' } }], sinks: [{ name: 'out', from: 'countries', console: {} }] });
-    const err = await new LocalJob(g, { parallelism: 1, sinkWriter: () => new CollectingSink() }).run().catch((e: unknown) => e);
+    const err = await new JobExecutor(g, { parallelism: 1, sinkWriter: () => new CollectingSink() }).run().catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/^source "countries": Druid at http:\/\/127\.0\.0\.1:1 is unreachable: /);
   });
 });
@@ -78,20 +78,20 @@ describe('lookup step (druid source as a table)', () => {
   it('merges the matching row (without the key column); unmatched records pass, or are dropped', async () => {
     answer = () => [{ code: 'de', name: 'Germany', region: 'eu' }, { code: 'fr', name: 'France', region: 'eu' }];
     const got: Emitted[] = [];
-    await new LocalJob(validateGraph(graph()), { parallelism: 2, sinkWriter: () => new CollectingSink(got) }).run();
+    await new JobExecutor(validateGraph(graph()), { parallelism: 2, sinkWriter: () => new CollectingSink(got) }).run();
     expect(sortedJson(got.map((e) => e.rec))).toEqual(sortedJson([
       { id: 1, cc: 'de', name: 'Germany', region: 'eu' },
       { id: 2, cc: 'fr', name: 'France', region: 'eu' },
       { id: 3, cc: 'xx' },
     ]));
     const dropped: Emitted[] = [];
-    await new LocalJob(validateGraph(graph('drop')), { parallelism: 1, sinkWriter: () => new CollectingSink(dropped) }).run();
+    await new JobExecutor(validateGraph(graph('drop')), { parallelism: 1, sinkWriter: () => new CollectingSink(dropped) }).run();
     expect(dropped.map((e) => e.rec['id']).sort()).toEqual([1, 2]);
   });
 
   it('a first load that fails fails the job with the table name and Druid\'s message', async () => {
     answer = () => [500, { error: 'Unknown exception', errorMessage: 'Broker down' }];
-    const err = await new LocalJob(validateGraph(graph()), { parallelism: 1, sinkWriter: () => new CollectingSink() }).run().catch((e: unknown) => e);
+    const err = await new JobExecutor(validateGraph(graph()), { parallelism: 1, sinkWriter: () => new CollectingSink() }).run().catch((e: unknown) => e);
     expect((err as Error).message).toBe('lookup table "countries": Druid SQL failed (HTTP 500): Broker down');
   });
 

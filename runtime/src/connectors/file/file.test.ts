@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalJob } from '../../exec/local-job.ts';
+import { JobExecutor } from '../../exec/job-executor.ts';
 import { loadJobFile } from '../../graph/load.ts';
 import { validateGraph } from '../../graph/validate.ts';
 
@@ -19,7 +19,7 @@ describe('file source and sink', () => {
         { name: 'per-slot', from: 'double', file: { path: join(dir, 'out-{slot}.jsonl') } },
       ],
     });
-    const job = new LocalJob(g, { parallelism: 2 });
+    const job = new JobExecutor(g, { parallelism: 2 });
     const r = await job.run();
     expect(r.recordsIn).toBe(3);
     const lines = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').sort();

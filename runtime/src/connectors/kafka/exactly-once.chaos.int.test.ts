@@ -14,7 +14,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
-import { createLocalJob, type LocalJob } from '../../exec/local-job.ts';
+import { createJobExecutor, type JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../../graph/validate.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
@@ -89,14 +89,14 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
 
   async function reference(input: string): Promise<string[]> {
     const got: Emitted[] = [];
-    const job = await createLocalJob(validateGraph(graph(input, 'unused', true)), { parallelism: 1, logger: silentLogger(), sinkWriter: () => new CollectingSink(got) });
+    const job = await createJobExecutor(validateGraph(graph(input, 'unused', true)), { parallelism: 1, logger: silentLogger(), sinkWriter: () => new CollectingSink(got) });
     const r = await job.run();
     expect(r.recordsIn).toBe(RECORDS);
     return got.map((e) => JSON.stringify(e.rec)).sort();
   }
 
-  async function start(input: string, output: string, o: { p: number; stateDir: string; restoreFrom?: string; bounded?: boolean; intervalMs?: number }): Promise<{ job: LocalJob; done: Promise<unknown> }> {
-    const job = await createLocalJob(validateGraph(graph(input, output, o.bounded ?? false)), {
+  async function start(input: string, output: string, o: { p: number; stateDir: string; restoreFrom?: string; bounded?: boolean; intervalMs?: number }): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
+    const job = await createJobExecutor(validateGraph(graph(input, output, o.bounded ?? false)), {
       parallelism: o.p,
       maxParallelism: 64,
       logger: process.env['EOS_DIAG'] ? createLogger('info') : silentLogger(),

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalJob } from '../../exec/local-job.ts';
+import { JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../../graph/validate.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
@@ -66,7 +66,7 @@ describe('Kafka source and sink', () => {
     const results: string[][] = [];
     for (const p of [1, 3]) {
       const output = `it-totals-p${p}-${run}`;
-      const job = new LocalJob(validateGraph(graph(output)), { parallelism: p, logger: silentLogger() });
+      const job = new JobExecutor(validateGraph(graph(output)), { parallelism: p, logger: silentLogger() });
       const r = await job.run();
       expect(r.state).toBe('FINISHED');
       expect(r.recordsIn).toBe(2000);
@@ -104,7 +104,7 @@ describe('Kafka source and sink', () => {
     await producer.disconnect();
     const g = graph(output);
     g.sources[0]!.kafka = { brokers: bs, topic, groupId: `it-${randomUUID()}`, bounded: 'latest', onError: 'deadLetter', deadLetterTopic: dlq };
-    const job = new LocalJob(validateGraph(g), { parallelism: 2, logger: silentLogger() });
+    const job = new JobExecutor(validateGraph(g), { parallelism: 2, logger: silentLogger() });
     const r = await job.run();
     expect(r.state).toBe('FINISHED');
     expect(r.recordsIn).toBe(4);
@@ -130,7 +130,7 @@ describe('Kafka source and sink', () => {
     await producer.disconnect();
     const g = graph(`it-skip-out-${run}`);
     g.sources[0]!.kafka = { brokers: bs, topic, groupId: `it-${randomUUID()}`, bounded: 'latest', onError: 'skip' };
-    const job = new LocalJob(validateGraph(g), { parallelism: 1, logger: silentLogger() });
+    const job = new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() });
     const r = await job.run();
     expect(r.recordsIn).toBe(1);
     expect(r.recordsOut).toBe(1);
@@ -162,7 +162,7 @@ describe('Kafka source and sink', () => {
     };
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-burst-'));
     try {
-      const r = await new LocalJob(validateGraph(g), { parallelism: 1, logger: silentLogger(), jobName: `burst-${run}`, checkpointing: { stateDir } }).run();
+      const r = await new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger(), jobName: `burst-${run}`, checkpointing: { stateDir } }).run();
       expect(r.state).toBe('FINISHED');
       expect(r.recordsOut).toBe(2 * n);
       for (const topic of [alo, eos]) {

@@ -1,11 +1,11 @@
-// Adapts a LocalJob (all slots, or slot 0 of a distributed deployment) to the control
+// Adapts a JobExecutor (all slots, or slot 0 of a distributed deployment) to the control
 // server: GET /v1/status from job.status(), savepoints through the job's coordinator.
-import type { LocalJob } from '../exec/local-job.ts';
+import type { JobExecutor } from '../exec/job-executor.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
 import { CONTRACT_VERSION, type JobState, type StatusResponse } from './contract.ts';
 import type { SavepointControl, StatusSource } from './server.ts';
 
-export function jobStatusSource(job: LocalJob, info: { jobName: string; deploymentId: string; slot: number }): StatusSource {
+export function jobStatusSource(job: JobExecutor, info: { jobName: string; deploymentId: string; slot: number }): StatusSource {
   const map: Record<string, JobState> = { CREATED: 'CREATED', RUNNING: 'RUNNING', STOPPING: 'STOPPING', FINISHED: 'FINISHED', STOPPED: 'FINISHED', FAILED: 'FAILED' };
   return {
     status(): StatusResponse {
@@ -27,7 +27,7 @@ export function jobStatusSource(job: LocalJob, info: { jobName: string; deployme
   };
 }
 
-export function jobSavepointControl(job: LocalJob): SavepointControl | undefined {
+export function jobSavepointControl(job: JobExecutor): SavepointControl | undefined {
   const c = job.coordinator;
   if (!c) return undefined;
   return { request: (req) => job.requestSavepoint(req), get: (id) => c.savepointStatus(id) };

@@ -3,7 +3,7 @@ import { StreamEnvironment } from '../api.ts';
 import { isTributaryError } from '../errors.ts';
 import { validateGraph } from '../graph/validate.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../testing/harness.ts';
-import { LocalJob } from './local-job.ts';
+import { JobExecutor } from './job-executor.ts';
 
 const clicks = Array.from({ length: 2000 }, (_, i) => ({ user: `u${(i * 7) % 23}`, country: ['de', 'fr', 'us'][i % 3], price: (i % 10) * 1.5, ts: 1_000_000 + i * 37 }));
 
@@ -18,7 +18,7 @@ function clicksPipeline(env: StreamEnvironment): void {
     .toConsole('out');
 }
 
-describe('LocalJob', () => {
+describe('JobExecutor', () => {
   it('gives the same windowed results at parallelism 1, 2 and 3', async () => {
     const results: string[][] = [];
     for (const p of [1, 2, 3]) {
@@ -40,7 +40,7 @@ describe('LocalJob', () => {
     clicksPipeline(env);
     const graph = validateGraph(env.toGraph());
     const got: Emitted[] = [];
-    const job = new LocalJob(graph, { parallelism: 3, channelCapacity: 1, batchSize: 7, sinkWriter: () => new CollectingSink(got) });
+    const job = new JobExecutor(graph, { parallelism: 3, channelCapacity: 1, batchSize: 7, sinkWriter: () => new CollectingSink(got) });
     await job.run();
     const env2 = new StreamEnvironment();
     clicksPipeline(env2);
@@ -89,12 +89,12 @@ describe('LocalJob', () => {
     };
     const recs = Array.from({ length: 300 }, (_, i) => ({ k: `k${i % 17}`, v: i }));
     const first = validateGraph(mk(recs.slice(0, 150)).toGraph());
-    const job1 = new LocalJob(first, { parallelism: 2, maxParallelism: 64, sinkWriter: () => new CollectingSink() });
+    const job1 = new JobExecutor(first, { parallelism: 2, maxParallelism: 64, sinkWriter: () => new CollectingSink() });
     await job1.run();
     const snaps = job1.snapshotState();
     expect(snaps.get('running')).toHaveLength(2);
     const got: Emitted[] = [];
-    const job2 = new LocalJob(validateGraph(mk(recs.slice(150)).toGraph()), { parallelism: 3, maxParallelism: 64, restore: snaps, sinkWriter: () => new CollectingSink(got) });
+    const job2 = new JobExecutor(validateGraph(mk(recs.slice(150)).toGraph()), { parallelism: 3, maxParallelism: 64, restore: snaps, sinkWriter: () => new CollectingSink(got) });
     await job2.run();
     const last = new Map<string, unknown>();
     for (const e of got) last.set(String(e.rec['k']), e.rec);
@@ -107,7 +107,7 @@ describe('LocalJob', () => {
   it('refuses to start a druid sink whose datasourceRef is not resolved, with a clear error', () => {
     const g = validateGraph({ sources: [{ name: 'd', collection: { records: [{ a: 1 }] } }], sinks: [{ name: 'c', from: 'd', druid: { datasourceRef: 'clicks' } }] });
     try {
-      new LocalJob(g, { parallelism: 1 });
+      new JobExecutor(g, { parallelism: 1 });
       expect.unreachable();
     } catch (e) {
       expect(isTributaryError(e, 'TRIB_CONNECTOR_UNSUPPORTED')).toBe(true);
@@ -115,10 +115,27 @@ describe('LocalJob', () => {
     }
   });
 
+  it('refuses bad parallelism, maxParallelism and slot lists with TRIB_JOB_CONFIG', () => {
+    const g = validateGraph({ sources: [{ name: 'd', collection: { records: [{ a: 1 }] } }], sinks: [{ name: 'c', from: 'd', console: {} }] });
+    const refused = (opts: ConstructorParameters<typeof JobExecutor>[1], message: string): void => {
+      expect(() => new JobExecutor(g, opts)).toThrow(message);
+      try {
+        new JobExecutor(g, opts);
+      } catch (e) {
+        expect(isTributaryError(e, 'TRIB_JOB_CONFIG')).toBe(true);
+      }
+    };
+    refused({ parallelism: 0 }, 'parallelism must be a positive integer, got 0');
+    refused({ parallelism: 1.5 }, 'parallelism must be a positive integer, got 1.5');
+    refused({ parallelism: 4, maxParallelism: 2 }, 'maxParallelism 2 is below parallelism 4');
+    refused({ parallelism: 2, slots: [2] }, 'slot 2 is outside [0, 2)');
+    refused({ parallelism: 2, slots: [0, -1] }, 'slot -1 is outside [0, 2)');
+  });
+
   it('stops an unbounded job cleanly on request', async () => {
     const g = validateGraph({ sources: [{ name: 'gen', datagen: { generator: 'nexmark', rate: 5000 } }], sinks: [{ name: 'c', from: 'gen', console: {} }] });
     const got: Emitted[] = [];
-    const job = new LocalJob(g, { parallelism: 2, sinkWriter: () => new CollectingSink(got) });
+    const job = new JobExecutor(g, { parallelism: 2, sinkWriter: () => new CollectingSink(got) });
     setTimeout(() => job.stop(), 300);
     const r = await job.run();
     expect(r.state).toBe('STOPPED');

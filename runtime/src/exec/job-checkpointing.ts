@@ -1,0 +1,251 @@
+// The checkpointing side of a job executor: one SlotCheckpointer per local slot, the
+// coordinator when slot 0 runs here, and what the job's end waits for:
+//
+// * checkpoint completion → the slot's sources and sinks are notified; sink commits are
+//   tracked, and the job ends only after every one of them settled (a failed commit fails it);
+// * stop-with-savepoint → the lifecycle says so; its failure (declined, aborted, timed out,
+//   never triggered) resumes the sources, which read on from where its barrier cut them;
+// * end of input → the final checkpoint (FLIP-147), after which the sinks commit the last output.
+//
+// Messages between the coordinator and local slots are delivered on a later turn, as a
+// transport would: no re-entrancy between the coordinator and a slot's checkpointer.
+import type { Logger } from 'pino';
+import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.ts';
+import type { CoordinatorPort, SlotCheckpointPort } from '../checkpoint/messages.ts';
+import { graphHash } from '../checkpoint/metadata.ts';
+import { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
+import { TributaryError } from '../errors.ts';
+import type { GraphSpec } from '../graph/spec.ts';
+import { keyGroupRangeForSlot } from '../state/key-groups.ts';
+import type { JobMetrics } from '../telemetry/metrics.ts';
+import { asyncPort } from './async-port.ts';
+import type { JobFailure } from './job-failure.ts';
+import type { JobLifecycle } from './job-lifecycle.ts';
+import type { CheckpointingOptions, JobExecutorOptions } from './job-options.ts';
+import type { SlotParts } from './slot-builder.ts';
+
+export interface JobCheckpointingOptions {
+  /** Absent: no checkpointers, no coordinator (checkpoint and savepoint requests are refused). */
+  checkpointing: CheckpointingOptions | undefined;
+  spec: GraphSpec;
+  parallelism: number;
+  maxParallelism: number;
+  /** The slots of this process, by index; their checkpointer is set here. */
+  slots: ReadonlyMap<number, SlotParts>;
+  transport: JobExecutorOptions['checkpointTransport'];
+  restoredCheckpointId: number | undefined;
+  lifecycle: JobLifecycle;
+  failure: JobFailure;
+  /** Fails the job from outside a slot loop (a sink commit failed). */
+  fail(e: unknown): void;
+  logger: Logger;
+  metrics: JobMetrics;
+}
+
+function missingTransport(what: string): never {
+  throw new TributaryError('TRIB_JOB_FAILED', `internal: checkpointing with slots in other processes needs checkpointTransport.${what === 'coordinator' ? 'coordinator' : 'slot'} (${what})`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class JobCheckpointing {
+  /** The checkpoint coordinator, when slot 0 runs here. */
+  readonly coordinator: CheckpointCoordinator | undefined;
+  private readonly o: JobCheckpointingOptions;
+  private readonly commits = new Set<Promise<void>>();
+  /** The stop-with-savepoint whose barrier passed this process's sources, and its outcome here. */
+  private stopSavepoint: { id: number | undefined; settle: () => void; done: Promise<void> } = JobCheckpointing.noStopSavepoint();
+
+  constructor(o: JobCheckpointingOptions) {
+    this.o = o;
+    const cp = o.checkpointing;
+    if (!cp) return;
+    const coordinatorRef: { c?: CheckpointCoordinator } = {};
+    const here = o.slots.has(0);
+    const toCoordinator: CoordinatorPort = here
+      ? asyncPort<CoordinatorPort>({ acknowledge: (a) => coordinatorRef.c?.acknowledge(a), decline: (d) => coordinatorRef.c?.decline(d) })
+      : (o.transport?.coordinator ?? missingTransport('coordinator'));
+    for (const parts of o.slots.values()) {
+      const s = parts.slot.index;
+      parts.checkpointer = new SlotCheckpointer({
+        slot: s,
+        keyGroupRange: keyGroupRangeForSlot(s, o.parallelism, o.maxParallelism),
+        // After the slot's loop ended (the job is finishing), posted notifications run at once.
+        post: (cb) => parts.slot.post(cb),
+        coordinator: toCoordinator,
+        logger: o.logger,
+        onComplete: (id) => {
+          this.onCheckpointComplete(parts, id);
+          this.settleStopSavepoint(id);
+        },
+        onAborted: (id) => {
+          this.settleStopSavepoint(id);
+          if (id === this.stopSavepoint.id) this.resumeAfterFailedStop();
+        },
+        onStopBarrier: (id) => {
+          this.stopSavepoint.id = id;
+          o.lifecycle.beginSavepointStop();
+        },
+      });
+    }
+    if (!here) return;
+    const ports: SlotCheckpointPort[] = [];
+    for (let s = 0; s < o.parallelism; s++) {
+      const local = o.slots.get(s)?.checkpointer;
+      ports.push(local ? asyncPort<SlotCheckpointPort>(local) : (o.transport?.slot?.(s) ?? missingTransport(`slot ${s}`)));
+    }
+    this.coordinator = new CheckpointCoordinator({
+      stateDir: cp.stateDir,
+      slots: ports,
+      maxParallelism: o.maxParallelism,
+      graphHash: graphHash(o.spec),
+      intervalMs: cp.intervalMs,
+      timeoutMs: cp.timeoutMs,
+      retained: cp.retained,
+      restoredCheckpointId: o.restoredCheckpointId,
+      logger: o.logger,
+      metrics: o.metrics,
+    });
+    coordinatorRef.c = this.coordinator;
+    this.coordinator.onStopSavepointFailed = () => this.resumeAfterFailedStop();
+  }
+
+  private static noStopSavepoint(): JobCheckpointing['stopSavepoint'] {
+    let settle = (): void => undefined;
+    const done = new Promise<void>((r) => {
+      settle = r;
+    });
+    return { id: undefined, settle, done };
+  }
+
+  /**
+   * After the slot loops ended (checkpointing only): a stop-with-savepoint completes after the tasks ended (its
+   * acks are written asynchronously), then the sinks commit it; at end of input the final
+   * checkpoint is taken. Any other pending checkpoint is abandoned. Resolves once every state
+   * file write and every sink commit settled; rejects with the job's failure.
+   */
+  async finish(): Promise<void> {
+    const { lifecycle, failure } = this.o;
+    const slots = [...this.o.slots.values()];
+    for (const p of slots) p.slot.drainMailbox();
+    if (lifecycle.savepointStopUnderWay) {
+      // Slot 0 waits for the savepoint to complete; other processes for its outcome
+      // (notifyComplete/notifyAborted from slot 0), bounded by the checkpoint timeout.
+      if (this.coordinator) await this.coordinator.quiesce();
+      else if (this.stopSavepoint.id !== undefined) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.stopSavepoint.done, new Promise<void>((r) => (timer = setTimeout(r, this.o.checkpointing?.timeoutMs ?? 600_000)))]);
+        if (timer) clearTimeout(timer);
+      }
+    } else if (!lifecycle.stopRequested) await this.finalCheckpoint();
+    this.coordinator?.stop();
+    for (const p of slots) p.slot.drainMailbox();
+    await this.stateWritesSettled();
+    while (this.commits.size > 0) await Promise.all([...this.commits]);
+    failure.throwIfRecorded();
+  }
+
+  /** The job failed: commits already under way belong to completed checkpoints; let them end before the sinks close. */
+  async abandon(): Promise<void> {
+    this.coordinator?.stop('job failed');
+    await Promise.allSettled([...this.commits]);
+    await this.stateWritesSettled();
+  }
+
+  /** run() resolves only after every state file write settled: its caller may remove the state directory right after. */
+  async stateWritesSettled(): Promise<void> {
+    await Promise.all([...this.o.slots.values()].map((p) => p.checkpointer?.settled()));
+  }
+
+  /**
+   * A stop-with-savepoint failed (aborted, declined, timed out, or not triggered at all): the
+   * job runs on, as in Flink, so that a retry can succeed; its sources read on from where the
+   * barrier cut them. Idempotent (slot 0 hears of it from the coordinator and as an abort).
+   */
+  private resumeAfterFailedStop(): void {
+    const id = this.stopSavepoint.id;
+    if (!this.o.lifecycle.savepointStopFailed()) return;
+    this.stopSavepoint = JobCheckpointing.noStopSavepoint();
+    this.o.logger.warn({ savepoint: id }, 'stop-with-savepoint failed: the job keeps running');
+    if (id !== undefined) for (const p of this.o.slots.values()) for (const src of p.sources) p.slot.post(() => src.resumeAfterFailedStop(id));
+  }
+
+  private settleStopSavepoint(id: number): void {
+    const sp = this.stopSavepoint;
+    if (sp.id !== undefined && id >= sp.id) sp.settle();
+  }
+
+  private onCheckpointComplete(parts: SlotParts, id: number): void {
+    for (const src of parts.sources) src.notifyCheckpointComplete(id);
+    for (const k of parts.sinks) {
+      const c = k.writer.notifyCheckpointComplete?.(id);
+      if (!c) continue;
+      const p: Promise<void> = c.catch((e: unknown) => this.o.fail(e)).finally(() => this.commits.delete(p));
+      this.commits.add(p);
+    }
+  }
+
+  /**
+   * End of input with checkpointing (FLIP-147): the job finishes only after a final
+   * checkpoint, taken when every task of every slot had finished, completed; its completion
+   * makes the sinks commit the last output (close('finished') then has nothing left). Slot 0
+   * triggers checkpoints until one is final; every process waits for the final completion
+   * notification (its sinks' commits are then under way; run() awaits them before close).
+   */
+  private async finalCheckpoint(): Promise<void> {
+    const { failure, logger } = this.o;
+    let all = false;
+    const finalDone = Promise.all([...this.o.slots.values()].map((p) => p.checkpointer?.finalCompleted)).then(() => {
+      all = true;
+    });
+    logger.info('input ended; waiting for the final checkpoint');
+    if (this.coordinator) {
+      let failures = 0;
+      // A periodic checkpoint may be the final one: then the one triggered here after it will
+      // never complete (the other slots exit after the final notification) — stop waiting.
+      while (!all) {
+        failure.throwIfFailed();
+        try {
+          const t = this.coordinator.trigger('checkpoint', false);
+          t.catch(() => undefined);
+          const c = await Promise.race([t, finalDone.then(() => undefined)]);
+          failures = 0;
+          if (c === undefined || c.final) break;
+        } catch (e) {
+          if (++failures > 10) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `the final checkpoint failed ${failures} times: ${(e as Error).message}`, { cause: e });
+          logger.warn({ err: (e as Error).message }, 'final checkpoint not taken; retrying');
+        }
+        await sleep(100);
+      }
+    }
+    while (!all) {
+      failure.throwIfFailed();
+      await sleep(20);
+    }
+  }
+
+  /** Triggers a checkpoint now (tests, benchmarks); resolves when it completed. */
+  triggerCheckpoint(): Promise<CompletedCheckpoint> {
+    if (!this.coordinator) throw new TributaryError('TRIB_CHECKPOINT_FAILED', 'checkpointing is not configured here (no stateDir, or slot 0 runs elsewhere)');
+    return this.coordinator.trigger('checkpoint', false);
+  }
+
+  /** Triggers a savepoint; with `stop` the job stops right after its barrier. */
+  triggerSavepoint(stop: boolean): Promise<CompletedCheckpoint> {
+    const c = this.savepointCoordinator();
+    if (stop) this.o.lifecycle.beginSavepointStop();
+    return c.trigger('savepoint', stop);
+  }
+
+  /** The control API's savepoint request (idempotent by requestId). */
+  requestSavepoint(req: { stop: boolean; requestId?: string }): ReturnType<CheckpointCoordinator['requestSavepoint']> {
+    const st = this.savepointCoordinator().requestSavepoint(req);
+    if (req.stop && st.state === 'IN_PROGRESS') this.o.lifecycle.beginSavepointStop();
+    return st;
+  }
+
+  private savepointCoordinator(): CheckpointCoordinator {
+    if (!this.coordinator) throw new TributaryError('TRIB_CHECKPOINT_FAILED', 'savepoints need a stateDir and slot 0 in this process');
+    return this.coordinator;
+  }
+}

@@ -1,0 +1,232 @@
+// Runs a validated graph's slots in this process: all of them (a local job), or a subset
+// (each slot process of a distributed deployment runs one), the other slots' channels and
+// checkpoint messages then crossing processes. The parts: OperatorFactory (graph node →
+// operator), SlotBuilder (tasks and channels), JobCheckpointing (checkpoints, savepoints, the
+// final checkpoint, commits), JobLifecycle (the one state), JobFailure (what went wrong).
+import type { Logger } from 'pino';
+import type { CheckpointCoordinator, CompletedCheckpoint } from '../checkpoint/coordinator.ts';
+import type { SlotCheckpointPort } from '../checkpoint/messages.ts';
+import { readMetadata } from '../checkpoint/metadata.ts';
+import { loadRestore } from '../checkpoint/restore-plan.ts';
+import { checkExecutable } from '../connectors/registry.ts';
+import { TributaryError } from '../errors.ts';
+import { planGraph, type PhysicalPlan } from '../graph/plan.ts';
+import type { ValidatedGraph } from '../graph/validate.ts';
+import { silentLogger } from '../telemetry/logger.ts';
+import { JobMetrics } from '../telemetry/metrics.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { JobCheckpointing } from './job-checkpointing.ts';
+import { JobFailure } from './job-failure.ts';
+import { JobLifecycle } from './job-lifecycle.ts';
+import { checkParallelism, localSlots, resolveMaxParallelism, type CreateJobExecutorOptions, type JobExecutorOptions } from './job-options.ts';
+import { runTasks } from './job-run.ts';
+import type { JobResult, JobStatus } from './job-status.ts';
+import { OperatorFactory } from './operator-factory.ts';
+import { Slot } from './slot.ts';
+import { SlotBuilder, type SlotParts } from './slot-builder.ts';
+
+export class JobExecutor {
+  readonly graph: ValidatedGraph;
+  readonly plan: PhysicalPlan;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly metrics: JobMetrics;
+  private readonly logger: Logger;
+  private readonly opts: JobExecutorOptions;
+  private readonly slots: SlotParts[] = [];
+  private readonly lifecycle = new JobLifecycle();
+  private readonly failure = new JobFailure();
+  private readonly checkpoints: JobCheckpointing;
+  private recordsIn = 0;
+  private recordsOut = 0;
+  private readonly restoredFrom: string | undefined;
+
+  constructor(graph: ValidatedGraph, opts: JobExecutorOptions) {
+    checkParallelism(opts.parallelism);
+    this.graph = graph;
+    this.opts = opts;
+    this.parallelism = opts.parallelism;
+    this.maxParallelism = resolveMaxParallelism(opts);
+    this.logger = opts.logger ?? silentLogger();
+    this.metrics = opts.metrics ?? new JobMetrics();
+    checkExecutable({ sources: graph.spec.sources, sinks: graph.spec.sinks });
+    this.plan = planGraph(graph);
+    const startedAt = Date.now();
+    const slotByIndex = new Map<number, SlotParts>();
+    for (const s of localSlots(opts)) {
+      const parts: SlotParts = { slot: new Slot(s), sources: [], tables: [], sinks: [], stateful: [], checkpointer: undefined };
+      this.slots.push(parts);
+      slotByIndex.set(s, parts);
+    }
+    const restored = opts.restored;
+    this.restoredFrom = restored?.path;
+    if (restored && restored.metadata.maxParallelism !== this.maxParallelism) {
+      throw new TributaryError('TRIB_RESTORE_MAX_PARALLELISM', `${restored.path} has maxParallelism ${restored.metadata.maxParallelism}; this job has ${this.maxParallelism}`);
+    }
+    const shape = { parallelism: this.parallelism, maxParallelism: this.maxParallelism, metrics: this.metrics, logger: this.logger };
+    this.checkpoints = new JobCheckpointing({
+      ...shape,
+      checkpointing: opts.checkpointing,
+      spec: graph.spec,
+      slots: slotByIndex,
+      transport: opts.checkpointTransport,
+      restoredCheckpointId: restored?.checkpointId,
+      lifecycle: this.lifecycle,
+      failure: this.failure,
+      fail: (e) => this.fail(e),
+    });
+    const builder = new SlotBuilder(
+      {
+        ...shape,
+        graph,
+        plan: this.plan,
+        job: opts,
+        operators: new OperatorFactory({ ...shape, graph }),
+        jobStartTime: startedAt,
+        onRecordsIn: (n) => {
+          this.recordsIn += n;
+        },
+        onRecordsOut: (n) => {
+          this.recordsOut += n;
+        },
+      },
+      slotByIndex,
+    );
+    for (const parts of this.slots) builder.build(parts);
+    this.metrics.onCollect(() => {
+      for (const p of this.slots) {
+        if (p.sinks.length === 0) continue;
+        const wm = Math.min(...p.sinks.map((k) => k.watermarkSeen));
+        if (wm > MIN_WATERMARK && wm < MAX_WATERMARK) this.metrics.watermark.labels(String(p.slot.index)).set(wm);
+      }
+    });
+  }
+
+  /** The checkpoint coordinator, when slot 0 runs here and the job has a stateDir. */
+  get coordinator(): CheckpointCoordinator | undefined {
+    return this.checkpoints.coordinator;
+  }
+
+  /** The checkpoint port of a slot running in this process (for a transport delivering trigger/notify messages). */
+  slotCheckpointPort(slot: number): SlotCheckpointPort | undefined {
+    return this.slots.find((p) => p.slot.index === slot)?.checkpointer;
+  }
+
+  status(): JobStatus {
+    let wm = MAX_WATERMARK;
+    let any = false;
+    for (const p of this.slots) {
+      for (const k of p.sinks) {
+        any = true;
+        if (k.watermarkSeen < wm) wm = k.watermarkSeen;
+      }
+    }
+    const st: JobStatus = { state: this.lifecycle.publicState, parallelism: this.parallelism, recordsIn: this.recordsIn, recordsOut: this.recordsOut, watermark: any ? wm : MIN_WATERMARK };
+    if (this.coordinator?.lastCompleted) st.lastCheckpoint = this.coordinator.lastCompleted;
+    if (this.restoredFrom) st.restoredFrom = this.restoredFrom;
+    const error = this.failure.error;
+    if (error !== undefined) st.error = (error as Error).message;
+    return st;
+  }
+
+  /** Fails the job from outside a slot loop (e.g. a sink commit failed). */
+  private fail(e: unknown): void {
+    this.failure.record(e);
+    this.logger.error({ err: (e as Error).message }, 'job failing');
+    for (const p of this.slots) p.slot.abort();
+  }
+
+  /** Triggers a checkpoint now (tests, benchmarks); resolves when it completed. */
+  triggerCheckpoint(): Promise<CompletedCheckpoint> {
+    return this.checkpoints.triggerCheckpoint();
+  }
+
+  /**
+   * Triggers a savepoint. With `stop` (stop-with-savepoint) the sources end right after its
+   * barrier; once it completes the sinks commit and the job finishes (run() resolves STOPPED).
+   */
+  triggerSavepoint(opts: { stop?: boolean } = {}): Promise<CompletedCheckpoint> {
+    return this.checkpoints.triggerSavepoint(opts.stop ?? false);
+  }
+
+  /** The control API's savepoint request (idempotent by requestId). */
+  requestSavepoint(req: { stop: boolean; requestId?: string }): ReturnType<CheckpointCoordinator['requestSavepoint']> {
+    return this.checkpoints.requestSavepoint(req);
+  }
+
+  /** A stop-with-savepoint is under way (on other slots: call when told so, so the job ends as STOPPED). */
+  markStoppingWithSavepoint(): void {
+    this.lifecycle.beginSavepointStop();
+  }
+
+  /**
+   * Simulates a crash: the loops stop where they are, no more checkpoints are taken, sinks
+   * are closed without committing or aborting anything (transactions stay open, as after
+   * SIGKILL). run() then rejects with TRIB_JOB_FAILED.
+   */
+  crash(): void {
+    this.failure.markCrashed();
+    this.coordinator?.stop('crash');
+    for (const p of this.slots) p.slot.abort();
+  }
+
+  /** Stops the sources; the job then finishes what is in flight. `drain` fires all event-time windows. */
+  stop(opts: { drain?: boolean } = {}): void {
+    if (!this.lifecycle.requestStop()) return;
+    for (const p of this.slots) for (const src of p.sources) p.slot.post(() => src.requestStop(opts.drain ?? false));
+  }
+
+  /** Snapshots of every stateful operator of every slot, by step name (call when the job is finished or quiescent). */
+  snapshotState(): Map<string, Uint8Array[]> {
+    const out = new Map<string, Uint8Array[]>();
+    for (const p of this.slots) {
+      for (const op of p.stateful) {
+        const list = out.get(op.stateName) ?? [];
+        list.push(op.snapshotState());
+        out.set(op.stateName, list);
+      }
+    }
+    return out;
+  }
+
+  async run(): Promise<JobResult> {
+    if (this.lifecycle.state !== 'CREATED') throw new TributaryError('TRIB_JOB_FAILED', 'a JobExecutor runs once');
+    this.lifecycle.start();
+    const started = Date.now();
+    const state = await runTasks({
+      slots: this.slots,
+      parallelism: this.parallelism,
+      maxParallelism: this.maxParallelism,
+      tasks: this.plan.tasks.length,
+      job: this.opts,
+      logger: this.logger,
+      lifecycle: this.lifecycle,
+      failure: this.failure,
+      checkpoints: this.checkpoints,
+    });
+    return { state, recordsIn: this.recordsIn, recordsOut: this.recordsOut, durationMs: Date.now() - started };
+  }
+}
+
+/**
+ * Builds a JobExecutor, first loading and verifying the checkpoint/savepoint to restore from
+ * (maxParallelism defaults to the restored state's). Fails with a TRIB_RESTORE_* error
+ * rather than starting from empty state when it does not fit.
+ */
+export async function createJobExecutor(graph: ValidatedGraph, opts: CreateJobExecutorOptions): Promise<JobExecutor> {
+  if (!opts.restoreFrom) return new JobExecutor(graph, opts);
+  const maxParallelism = opts.maxParallelism ?? (await readMetadata(opts.restoreFrom)).maxParallelism;
+  const restored = await loadRestore(opts.restoreFrom, {
+    graph,
+    parallelism: opts.parallelism,
+    maxParallelism,
+    allowNonRestoredState: opts.allowNonRestoredState ?? false,
+    logger: opts.logger,
+  });
+  return new JobExecutor(graph, { ...opts, maxParallelism, restored });
+}
+
+/** Validates nothing: expects a graph from validateGraph. Runs it to completion. */
+export async function runJob(graph: ValidatedGraph, opts: JobExecutorOptions): Promise<JobResult> {
+  return new JobExecutor(graph, opts).run();
+}

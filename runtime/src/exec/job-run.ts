@@ -1,0 +1,77 @@
+// One run of a started job: open the sinks, then the lookup tables, then the sources (so
+// nothing is read before it can be written), start the coordinator, run every slot's loop
+// to its end, let checkpointing finish (final checkpoint or stop-with-savepoint, commits),
+// then close. On failure every slot stops, commits already under way settle, and sinks close
+// as 'failed' (nothing is committed or aborted that a restart would need).
+import type { Logger } from 'pino';
+import { committablesForSlot } from '../checkpoint/restore-plan.ts';
+import type { CloseOutcome } from '../connectors/api.ts';
+import { TributaryError } from '../errors.ts';
+import type { JobCheckpointing } from './job-checkpointing.ts';
+import type { JobFailure } from './job-failure.ts';
+import type { JobLifecycle } from './job-lifecycle.ts';
+import type { JobExecutorOptions } from './job-options.ts';
+import type { SlotParts } from './slot-builder.ts';
+
+export interface JobRun {
+  slots: readonly SlotParts[];
+  parallelism: number;
+  maxParallelism: number;
+  /** Tasks of the plan (logged). */
+  tasks: number;
+  job: JobExecutorOptions;
+  logger: Logger;
+  lifecycle: JobLifecycle;
+  failure: JobFailure;
+  checkpoints: JobCheckpointing;
+}
+
+/** Runs the started job to its end; resolves FINISHED or STOPPED, rejects with a TributaryError. */
+export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
+  const { slots, job, logger, lifecycle, failure, checkpoints } = r;
+  const sinks = slots.flatMap((p) => p.sinks.map((k) => ({ k, slot: p.slot })));
+  const sources = slots.flatMap((p) => p.sources);
+  const tables = slots.flatMap((p) => p.tables);
+  try {
+    await Promise.all(
+      sinks.map(({ k, slot }) =>
+        k.writer.open({
+          sinkName: k.name,
+          slot: slot.index,
+          parallelism: r.parallelism,
+          logger,
+          wake: slot.wake,
+          jobName: job.jobName ?? 'job',
+          ...(job.checkpointing ? { checkpointing: { stateDir: job.checkpointing.stateDir } } : {}),
+          ...(job.restored ? { restoredCommittables: committablesForSlot(job.restored.sinks.get(k.name), slot.index, r.parallelism) } : {}),
+        }),
+      ),
+    );
+    await Promise.all(tables.map((t) => t.open()));
+    await Promise.all(sources.map((s) => s.open()));
+    await checkpoints.coordinator?.start();
+    logger.info({ parallelism: r.parallelism, maxParallelism: r.maxParallelism, tasks: r.tasks }, 'job running');
+    const loops = slots.map((p) =>
+      p.slot.run().catch((e: unknown) => {
+        for (const other of slots) other.slot.abort();
+        throw e;
+      }),
+    );
+    await Promise.all(loops);
+    failure.throwIfFailed();
+    if (job.checkpointing) await checkpoints.finish();
+  } catch (e) {
+    lifecycle.transition('FAILED');
+    failure.record(e);
+    await checkpoints.abandon();
+    for (const t of tables) t.close();
+    await Promise.allSettled([...sources.map((s) => s.close()), ...sinks.map(({ k }) => k.writer.close('failed'))]);
+    if (e instanceof TributaryError) throw e;
+    throw new TributaryError('TRIB_JOB_FAILED', `job failed: ${(e as Error).message}`, { cause: e });
+  }
+  for (const t of tables) t.close();
+  await Promise.all(sources.map((s) => s.close()));
+  const outcome: CloseOutcome = lifecycle.stopRequested ? 'stopped' : 'finished';
+  await Promise.all(sinks.map(({ k }) => k.writer.close(outcome)));
+  return lifecycle.end();
+}

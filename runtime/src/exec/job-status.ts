@@ -1,0 +1,23 @@
+// What a job executor reports while it runs (status(), the control API's source) and when it
+// ended (run()'s result). Shapes are public: the CLI, the control API and tests read them.
+import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
+import type { PublicJobState } from './job-lifecycle.ts';
+
+export interface JobStatus {
+  state: PublicJobState;
+  parallelism: number;
+  recordsIn: number;
+  recordsOut: number;
+  /** Lowest watermark that reached the sinks (MIN when none yet). */
+  watermark: number;
+  lastCheckpoint?: CompletedCheckpoint;
+  restoredFrom?: string;
+  error?: string;
+}
+
+export interface JobResult {
+  state: 'FINISHED' | 'STOPPED';
+  recordsIn: number;
+  recordsOut: number;
+  durationMs: number;
+}

@@ -1,0 +1,184 @@
+// Turns a graph node into the operator instance of one slot: filter, map, flatMap, window +
+// aggregate, rolling aggregate, union, interval join, dedupe, lookup. Expressions compile
+// once per job (the cache is keyed by step and role) and are shared by every slot. How an
+// operator's outputs are wired (chained, or into an exchange) is the caller's: `wiring`.
+import { Counter } from 'prom-client';
+import type { Logger } from 'pino';
+import { LookupTable } from '../connectors/druid/lookup-table.ts';
+import { TributaryError } from '../errors.ts';
+import { compileExpr, type CompiledExpr } from '../expr/cel.ts';
+import { parseDuration } from '../graph/duration.ts';
+import { keyOutputFields } from '../graph/keys.ts';
+import type { SourceSpec, StepSpec, WindowSpec } from '../graph/spec.ts';
+import type { NodeInfo, ValidatedGraph } from '../graph/validate.ts';
+import { createAggregator } from '../operators/aggregators.ts';
+import { DedupeOperator } from '../operators/dedupe.ts';
+import { FilterOperator } from '../operators/filter.ts';
+import { FlatMapOperator } from '../operators/flat-map.ts';
+import { IntervalJoinOperator } from '../operators/interval-join.ts';
+import { exprKeySelector, fieldsKeySelector, type KeySelector } from '../operators/key-selector.ts';
+import { LookupOperator } from '../operators/lookup.ts';
+import { MapOperator } from '../operators/map.ts';
+import { RollingAggregateOperator } from '../operators/rolling-aggregate.ts';
+import type { OperatorContext, Output, StatefulOperator } from '../operators/types.ts';
+import { UnionOperator } from '../operators/union.ts';
+import { WindowAggregateOperator } from '../operators/window-aggregate.ts';
+import type { WindowKind } from '../operators/window-assigner.ts';
+import { keyGroupRangeForSlot } from '../state/key-groups.ts';
+import type { JobMetrics } from '../telemetry/metrics.ts';
+import type { Slot } from './slot.ts';
+
+/** What the slot being built provides to an operator. */
+export interface OperatorWiring {
+  /** The outputs of node `name` (its chained successors and exchanges). */
+  outputsOf(name: string): Output;
+  /** A stateful operator was built: restore it, snapshot it at checkpoints. */
+  stateful(op: StatefulOperator): void;
+  /** A lookup table was built: loaded before the sources open, closed at the end. */
+  table(t: LookupTable): void;
+}
+
+export interface OperatorFactoryOptions {
+  graph: ValidatedGraph;
+  parallelism: number;
+  maxParallelism: number;
+  metrics: JobMetrics;
+  logger: Logger;
+}
+
+export class OperatorFactory {
+  private readonly o: OperatorFactoryOptions;
+  private readonly exprCache = new Map<string, CompiledExpr>();
+
+  constructor(o: OperatorFactoryOptions) {
+    this.o = o;
+  }
+
+  node(name: string): NodeInfo {
+    return this.o.graph.nodes.get(name) as NodeInfo;
+  }
+
+  /** Everything an operator of step `step` on `slot` sees of the job. */
+  context(step: string, slot: Slot): OperatorContext {
+    const { parallelism, maxParallelism, metrics, logger } = this.o;
+    return {
+      stepName: step,
+      slot: slot.index,
+      parallelism,
+      maxParallelism,
+      keyGroupRange: keyGroupRangeForSlot(slot.index, parallelism, maxParallelism),
+      processingTime: slot,
+      metrics: {
+        lateRecordsDropped: (n) => metrics.lateRecordsDropped.labels(step).inc(n),
+        expressionError: (e) => {
+          metrics.expressionErrors.labels(step).inc();
+          logger.debug({ step, err: (e as Error).message }, 'expression failed on a record; record dropped');
+        },
+      },
+    };
+  }
+
+  /** The key of keyBy node `name`, for the hash exchange it feeds. */
+  keySelector(name: string): KeySelector {
+    const p = this.node(name);
+    const k = p.key as NonNullable<NodeInfo['key']>;
+    return k.kind === 'fields' ? fieldsKeySelector(k.fields) : exprKeySelector(this.expr(`${name}/key`, k.expr, this.node(p.inputs[0] as string).schema));
+  }
+
+  /** The operator of step `name` (not a source or a sink) on `slot`; a keyBy is its outputs. */
+  build(name: string, slot: Slot, wiring: OperatorWiring): Output {
+    const node = this.node(name);
+    if (node.role === 'sideOutput') throw new TributaryError('TRIB_JOB_FAILED', `internal: side output ${name} built directly`);
+    const spec = (this.o.graph.spec.steps ?? []).find((s) => s.name === name) as StepSpec;
+    const inSchema = this.node(node.inputs[0] as string).schema;
+    const ctx = this.context(name, slot);
+    const stateful = <T extends StatefulOperator>(op: T): T => {
+      wiring.stateful(op);
+      return op;
+    };
+    switch (node.kind) {
+      case 'filter':
+        return new FilterOperator(this.expr(`${name}/filter`, spec.filter as string, inSchema), ctx, wiring.outputsOf(name));
+      case 'map': {
+        const fields: Record<string, CompiledExpr> = {};
+        for (const [f, e] of Object.entries(spec.map ?? {})) fields[f] = this.expr(`${name}/map/${f}`, e, inSchema);
+        return new MapOperator(fields, ctx, wiring.outputsOf(name));
+      }
+      case 'flatMap':
+        return new FlatMapOperator(this.expr(`${name}/flatMap`, spec.flatMap?.expr as string, inSchema), spec.flatMap?.as, ctx, wiring.outputsOf(name));
+      case 'keyBy':
+        return wiring.outputsOf(name);
+      case 'window': {
+        const aggName = node.consumers.find((c) => this.node(c).kind === 'aggregate') as string;
+        const aggNode = this.node(aggName);
+        const w = spec.window as WindowSpec;
+        const lateName = w.lateOutput;
+        const aggregates = (aggNode.aggregates ?? []).map((call) => createAggregator(call, call.expr === undefined ? undefined : this.expr(`${aggName}/${call.output}`, call.expr, inSchema)));
+        return stateful(
+          new WindowAggregateOperator(
+            name,
+            {
+              window: windowKind(w),
+              eventTime: (w.time ?? 'event') === 'event',
+              allowedLateness: parseDuration(w.allowedLateness ?? '0') ?? 0,
+              keyFields: keyOutputFields(node.key as NonNullable<NodeInfo['key']>),
+              aggregates,
+            },
+            ctx,
+            wiring.outputsOf(aggName),
+            lateName ? wiring.outputsOf(lateName) : undefined,
+          ),
+        );
+      }
+      case 'aggregate': {
+        const aggregates = (node.aggregates ?? []).map((call) => createAggregator(call, call.expr === undefined ? undefined : this.expr(`${name}/${call.output}`, call.expr, inSchema)));
+        return stateful(new RollingAggregateOperator(name, keyOutputFields(node.key as NonNullable<NodeInfo['key']>), aggregates, ctx, wiring.outputsOf(name)));
+      }
+      case 'union':
+        return new UnionOperator(wiring.outputsOf(name));
+      case 'join': {
+        const j = spec.join as NonNullable<StepSpec['join']>;
+        let select: Record<string, CompiledExpr> | undefined;
+        if (j.select) {
+          select = {};
+          for (const [f, e] of Object.entries(j.select)) select[f] = this.expr(`${name}/select/${f}`, e, {}, { left: 'map', right: 'map' });
+        }
+        return stateful(new IntervalJoinOperator(name, { lowerBound: parseDuration(j.lowerBound) ?? 0, upperBound: parseDuration(j.upperBound) ?? 0, select }, ctx, wiring.outputsOf(name)));
+      }
+      case 'dedupe':
+        return stateful(new DedupeOperator(name, parseDuration(spec.dedupe?.within) ?? 0, ctx, wiring.outputsOf(name)));
+      case 'lookup': {
+        const l = spec.lookup as NonNullable<StepSpec['lookup']>;
+        const src = this.o.graph.spec.sources.find((x) => x.name === l.table) as SourceSpec;
+        const table = new LookupTable({ name: l.table, spec: src.druid as NonNullable<SourceSpec['druid']>, column: l.column, logger: this.o.logger, onRefresh: (r) => this.lookupRefreshes().labels(l.table, r).inc() });
+        wiring.table(table);
+        return new LookupOperator(table, { key: this.expr(`${name}/lookup/key`, l.key, inSchema), column: l.column, ...(l.fields ? { fields: l.fields } : {}), onMissing: l.onMissing ?? 'keep' }, ctx, wiring.outputsOf(name));
+      }
+      default:
+        throw new TributaryError('TRIB_JOB_FAILED', `internal: cannot build ${node.kind} step ${name}`);
+    }
+  }
+
+  private expr(cacheKey: string, source: string, schema: NodeInfo['schema'], extra?: Record<string, 'map'>): CompiledExpr {
+    let e = this.exprCache.get(cacheKey);
+    if (!e) {
+      e = compileExpr(source, schema, extra);
+      this.exprCache.set(cacheKey, e);
+    }
+    return e;
+  }
+
+  /** tributary_lookup_refreshes_total{table, result}: loads of lookup tables (result ok|failed). */
+  private lookupRefreshes(): Counter<'table' | 'result'> {
+    const name = 'tributary_lookup_refreshes_total';
+    const registry = this.o.metrics.registry;
+    return (registry.getSingleMetric(name) as Counter<'table' | 'result'> | undefined)
+      ?? new Counter({ name, help: 'Loads of lookup tables (a failed refresh keeps the last table)', labelNames: ['table', 'result'], registers: [registry] });
+  }
+}
+
+function windowKind(w: WindowSpec): WindowKind {
+  if (w.tumbling) return { kind: 'tumbling', size: parseDuration(w.tumbling.size) ?? 0, offset: parseDuration(w.tumbling.offset ?? '0') ?? 0 };
+  if (w.sliding) return { kind: 'sliding', size: parseDuration(w.sliding.size) ?? 0, slide: parseDuration(w.sliding.slide) ?? 0 };
+  return { kind: 'session', gap: parseDuration(w.session?.gap) ?? 0 };
+}

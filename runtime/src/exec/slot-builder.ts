@@ -1,0 +1,244 @@
+// Wires the tasks of the slots this process runs. Every slot runs one instance of every task
+// of the plan (Flink's slot sharing): sources, chains between exchanges, and sinks. A hash
+// exchange connects every slot to every slot through bounded channels: in memory when both
+// ends run here, `remoteChannel` (e.g. TCP) when one end is another process's. A forward
+// exchange stays within its slot. With checkpointing, each task's chain registers with its
+// slot's checkpointer (ChainCheckpoint) as it is built.
+import type { Logger } from 'pino';
+import type { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
+import type { SinkWriter } from '../connectors/api.ts';
+import type { LookupTable } from '../connectors/druid/lookup-table.ts';
+import { createSinkWriter, createSourceReader } from '../connectors/registry.ts';
+import { TributaryError } from '../errors.ts';
+import type { PhysicalPlan } from '../graph/plan.ts';
+import type { SinkSpec, SourceSpec } from '../graph/spec.ts';
+import type { ValidatedGraph } from '../graph/validate.ts';
+import { FanOut } from '../operators/fan-out.ts';
+import type { Output, StatefulOperator } from '../operators/types.ts';
+import type { JobMetrics } from '../telemetry/metrics.ts';
+import { BackpressureClock } from './backpressure-clock.ts';
+import { ChainCheckpoint } from './chain-checkpoint.ts';
+import { LocalChannel, type Channel } from './channel.ts';
+import { CountingOutput } from './counting-output.ts';
+import { ForwardExchange, HashExchange } from './exchange.ts';
+import { GateTask, type GateInput } from './gate-task.ts';
+import type { JobExecutorOptions } from './job-options.ts';
+import type { OperatorFactory, OperatorWiring } from './operator-factory.ts';
+import { SinkOperator } from './sink-operator.ts';
+import type { Slot } from './slot.ts';
+import { SourceTask, type Writable } from './source-task.ts';
+
+/** One slot of this process and what runs in it. */
+export interface SlotParts {
+  slot: Slot;
+  sources: SourceTask[];
+  /** Lookup tables of this slot's lookup steps: loaded before the sources open, closed at the end. */
+  tables: LookupTable[];
+  sinks: SinkOperator[];
+  stateful: StatefulOperator[];
+  checkpointer: SlotCheckpointer | undefined;
+}
+
+export interface SlotBuilderOptions {
+  graph: ValidatedGraph;
+  plan: PhysicalPlan;
+  parallelism: number;
+  maxParallelism: number;
+  job: JobExecutorOptions;
+  operators: OperatorFactory;
+  metrics: JobMetrics;
+  logger: Logger;
+  /** When the job was created (sources that generate data start their clock there). */
+  jobStartTime: number;
+  onRecordsIn(n: number): void;
+  onRecordsOut(n: number): void;
+}
+
+function channelKey(consumer: string, input: number, from: number, to: number): string {
+  return `${consumer}|${input}|${from}|${to}`;
+}
+
+export class SlotBuilder {
+  private readonly o: SlotBuilderOptions;
+  private readonly channels = new Map<string, Channel>();
+
+  /** Creates every channel with at least one end in `slots`. */
+  constructor(o: SlotBuilderOptions, slots: ReadonlyMap<number, SlotParts>) {
+    this.o = o;
+    const cap = o.job.channelCapacity ?? 16;
+    for (const task of o.plan.tasks) {
+      for (const inp of task.inputs) {
+        for (let from = 0; from < o.parallelism; from++) {
+          for (let to = 0; to < o.parallelism; to++) {
+            if (inp.exchange === 'forward' && from !== to) continue;
+            const producer = slots.get(from);
+            const consumer = slots.get(to);
+            let ch: Channel;
+            if (producer && consumer) {
+              const local = new LocalChannel(cap);
+              local.connect(consumer.slot.wake, producer.slot.wake);
+              ch = local;
+            } else if (producer || consumer) {
+              if (!o.job.remoteChannel) throw new TributaryError('TRIB_JOB_FAILED', `internal: channel ${from}→${to} crosses processes but no remoteChannel was given`);
+              ch = o.job.remoteChannel({ consumer: task.head, input: inp.input, from, to }, (producer ?? (consumer as SlotParts)).slot.wake);
+            } else continue;
+            this.channels.set(channelKey(task.head, inp.input, from, to), ch);
+          }
+        }
+      }
+    }
+  }
+
+  /** Builds every task of the plan into `parts.slot`. */
+  build(parts: SlotParts): void {
+    new SlotWiring(this.o, this.channels, parts).buildTasks();
+  }
+}
+
+/** The wiring of one slot; `writables` and `chain` belong to the task being built. */
+class SlotWiring implements OperatorWiring {
+  private readonly o: SlotBuilderOptions;
+  private readonly channels: ReadonlyMap<string, Channel>;
+  private readonly parts: SlotParts;
+  /** Adds seconds to this slot's backpressure counter. */
+  private readonly backpressured: (sec: number) => void;
+  /** What the task being built writes into: it runs only while all are writable. */
+  private readonly writables: Writable[] = [];
+  /** The chain being built (one per task) when checkpointing. */
+  private chain: ChainCheckpoint | undefined;
+
+  constructor(o: SlotBuilderOptions, channels: ReadonlyMap<string, Channel>, parts: SlotParts) {
+    this.o = o;
+    this.channels = channels;
+    this.parts = parts;
+    const bpCounter = o.metrics.backpressuredSeconds.labels(String(parts.slot.index));
+    this.backpressured = (sec) => bpCounter.inc(sec);
+  }
+
+  buildTasks(): void {
+    const { plan, parallelism, operators } = this.o;
+    const s = this.parts.slot.index;
+    for (const task of plan.tasks) {
+      this.writables.length = 0;
+      this.chain = this.parts.checkpointer ? new ChainCheckpoint(this.parts.checkpointer) : undefined;
+      if (operators.node(task.head).role === 'source') {
+        this.sourceTask(task.head);
+        continue;
+      }
+      const op = this.build(task.head);
+      const inputs: GateInput[] = [];
+      for (const inp of task.inputs) {
+        for (let from = 0; from < parallelism; from++) {
+          const ch = this.channels.get(channelKey(task.head, inp.input, from, s));
+          if (ch) inputs.push({ channel: ch, input: inp.input });
+        }
+      }
+      const gate = new GateTask(`task:${task.head}`, inputs, op, [...this.writables], this.chain);
+      const inCounter = this.o.metrics.recordsIn.labels(task.head);
+      gate.onRecordsIn = (n) => inCounter.inc(n);
+      gate.backpressure = new BackpressureClock(this.backpressured);
+      this.parts.slot.addTask(gate);
+      this.chain?.attach(gate);
+    }
+  }
+
+  private sourceTask(name: string): void {
+    const { job, metrics } = this.o;
+    const parts = this.parts;
+    const s = parts.slot.index;
+    const spec = this.o.graph.spec.sources.find((x) => x.name === name) as SourceSpec;
+    const out = this.outputsOf(name);
+    const chain = this.chain;
+    const src = new SourceTask({
+      spec,
+      reader: createSourceReader(spec, { jobStartTime: this.o.jobStartTime }),
+      slot: parts.slot,
+      parallelism: this.o.parallelism,
+      out,
+      outputs: [...this.writables],
+      batchSize: job.batchSize ?? 1024,
+      logger: this.o.logger,
+      onRecords: (n) => this.o.onRecordsIn(n),
+      onFailed: (reason) => metrics.sourceRecordsFailed.labels(spec.name, reason).inc(),
+      checkpoint: chain,
+      restoredPositions: job.restored?.sources.get(spec.name),
+      checkpointing: chain !== undefined,
+      onLag: (n) => metrics.sourceLag.labels(spec.name, String(s)).set(n),
+      backpressure: new BackpressureClock(this.backpressured),
+    });
+    parts.sources.push(src);
+    parts.slot.addTask(src);
+    chain?.attach(src, { injector: src, position: () => src.finalPosition() });
+  }
+
+  /** OperatorWiring: a node's chained successors (built here) and its exchanges. */
+  outputsOf(name: string): Output {
+    const { plan, metrics, operators } = this.o;
+    const node = operators.node(name);
+    const outs: Output[] = [];
+    for (const c of node.consumers) {
+      if (node.kind === 'window') continue; // the window operator builds its own outputs
+      if (plan.taskOf.get(c) === plan.taskOf.get(name) && plan.tasks[plan.taskOf.get(c) as number]?.head !== c) outs.push(this.build(c));
+      else outs.push(this.exchangeTo(c, name));
+    }
+    const out = outs.length === 1 ? (outs[0] as Output) : new FanOut(outs);
+    if (node.kind === 'keyBy' || node.role === 'sink') return out;
+    const counter = metrics.recordsOut.labels(name);
+    return new CountingOutput(out, (n) => counter.inc(n));
+  }
+
+  stateful(op: StatefulOperator): void {
+    this.parts.stateful.push(op);
+    this.chain?.stateful.push(op);
+    const snaps = this.o.job.restore?.get(op.stateName) ?? this.o.job.restored?.keyed.get(op.stateName);
+    if (snaps && snaps.length > 0) op.restoreState(snaps);
+  }
+
+  table(t: LookupTable): void {
+    this.parts.tables.push(t);
+  }
+
+  private build(name: string): Output {
+    if (this.o.operators.node(name).role === 'sink') return this.sink(name);
+    return this.o.operators.build(name, this.parts.slot, this);
+  }
+
+  private sink(name: string): SinkOperator {
+    const { job, metrics } = this.o;
+    const s = this.parts.slot.index;
+    const spec = this.o.graph.spec.sinks.find((x) => x.name === name) as SinkSpec;
+    const writer: SinkWriter = job.sinkWriter?.(spec, s) ?? createSinkWriter(spec, { checkpointing: job.checkpointing !== undefined });
+    const counter = metrics.recordsOut.labels(name);
+    const inCounter = metrics.recordsIn.labels(name);
+    const op = new SinkOperator(name, writer, (n) => {
+      this.o.onRecordsOut(n);
+      counter.inc(n);
+      inCounter.inc(n);
+    });
+    this.parts.sinks.push(op);
+    this.chain?.sinks.push(op);
+    this.writables.push({
+      get writable() {
+        return !writer.backpressured;
+      },
+    });
+    return op;
+  }
+
+  private exchangeTo(consumer: string, producer: string): Output {
+    const { parallelism, maxParallelism, operators } = this.o;
+    const s = this.parts.slot.index;
+    const input = operators.node(consumer).inputs.indexOf(producer);
+    if (operators.node(producer).kind === 'keyBy') {
+      const targets: Channel[] = [];
+      for (let to = 0; to < parallelism; to++) targets.push(this.channels.get(channelKey(consumer, input, s, to)) as Channel);
+      this.writables.push(...targets);
+      this.chain?.channels.push(...targets);
+      return new HashExchange(operators.keySelector(producer), targets, maxParallelism, operators.context(producer, this.parts.slot).metrics.expressionError);
+    }
+    const ch = this.channels.get(channelKey(consumer, input, s, s)) as Channel;
+    this.writables.push(ch);
+    this.chain?.channels.push(ch);
+    return new ForwardExchange(ch);
+  }
+}
