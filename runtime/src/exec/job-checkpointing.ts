@@ -43,7 +43,7 @@ export interface JobCheckpointingOptions {
 }
 
 function missingTransport(what: string): never {
-  throw new TributaryError('TRIB_JOB_FAILED', `internal: checkpointing with slots in other processes needs checkpointTransport.${what === 'coordinator' ? 'coordinator' : 'slot'} (${what})`);
+  throw new TributaryError('TRIB_JOB_CONFIG', `checkpointing with slots in other processes needs checkpointTransport.${what === 'coordinator' ? 'coordinator' : 'slot'} (${what})`);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

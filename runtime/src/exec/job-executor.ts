@@ -190,7 +190,7 @@ export class JobExecutor {
   }
 
   async run(): Promise<JobResult> {
-    if (this.lifecycle.state !== 'CREATED') throw new TributaryError('TRIB_JOB_FAILED', 'a JobExecutor runs once');
+    if (this.lifecycle.state !== 'CREATED') throw new TributaryError('TRIB_INVARIANT', 'a JobExecutor runs once');
     this.lifecycle.start();
     const started = Date.now();
     const state = await runTasks({

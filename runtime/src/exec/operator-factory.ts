@@ -88,7 +88,7 @@ export class OperatorFactory {
   /** The operator of step `name` (not a source or a sink) on `slot`; a keyBy is its outputs. */
   build(name: string, slot: Slot, wiring: OperatorWiring): Output {
     const node = this.node(name);
-    if (node.role === 'sideOutput') throw new TributaryError('TRIB_JOB_FAILED', `internal: side output ${name} built directly`);
+    if (node.role === 'sideOutput') throw new TributaryError('TRIB_INVARIANT', `side output ${name} built directly`);
     const spec = (this.o.graph.spec.steps ?? []).find((s) => s.name === name) as StepSpec;
     const inSchema = this.node(node.inputs[0] as string).schema;
     const ctx = this.context(name, slot);
@@ -155,7 +155,7 @@ export class OperatorFactory {
         return new LookupOperator(table, { key: this.expr(`${name}/lookup/key`, l.key, inSchema), column: l.column, ...(l.fields ? { fields: l.fields } : {}), onMissing: l.onMissing ?? 'keep' }, ctx, wiring.outputsOf(name));
       }
       default:
-        throw new TributaryError('TRIB_JOB_FAILED', `internal: cannot build ${node.kind} step ${name}`);
+        throw new TributaryError('TRIB_INVARIANT', `cannot build ${node.kind} step ${name}`);
     }
   }
 

@@ -79,7 +79,7 @@ export class SlotBuilder {
               local.connect(consumer.slot.wake, producer.slot.wake);
               ch = local;
             } else if (producer || consumer) {
-              if (!o.job.remoteChannel) throw new TributaryError('TRIB_JOB_FAILED', `internal: channel ${from}→${to} crosses processes but no remoteChannel was given`);
+              if (!o.job.remoteChannel) throw new TributaryError('TRIB_JOB_CONFIG', `channel ${from}→${to} crosses processes but no remoteChannel was given`);
               ch = o.job.remoteChannel({ consumer: task.head, input: inp.input, from, to }, (producer ?? (consumer as SlotParts)).slot.wake);
             } else continue;
             this.channels.set(channelKey(task.head, inp.input, from, to), ch);

@@ -44,7 +44,7 @@ export class KeyedState<V> {
   put(kg: number, key: string, value: V): void {
     const i = kg - this.base;
     if (i < 0 || i >= this.tables.length) {
-      throw new TributaryError('TRIB_JOB_FAILED', `key group ${kg} is outside this slot's range [${this.base}, ${this.base + this.tables.length - 1}] (state ${this.name})`);
+      throw new TributaryError('TRIB_INVARIANT', `key group ${kg} is outside this slot's range [${this.base}, ${this.base + this.tables.length - 1}] (state ${this.name})`);
     }
     let t = this.tables[i];
     if (!t) this.tables[i] = t = new Map();
