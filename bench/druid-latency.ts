@@ -25,7 +25,7 @@ import type { DruidDatasource } from '../operator/src/api/v1alpha1/druiddatasour
 import { runDruidSql } from '../runtime/src/connectors/druid/druid-sql.ts';
 import { createLocalJob } from '../runtime/src/exec/local-job.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
-import { validateGraph } from '../runtime/src/graph/validate.ts';
+import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 
 export interface LatencyResult {
   name: string;

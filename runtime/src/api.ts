@@ -7,13 +7,13 @@
 //      .toConsole();
 //   await env.execute({ parallelism: 2 });
 import { GraphBuilder } from './graph/datastream.ts';
-import { validateGraph } from './graph/validate.ts';
+import { validateGraph } from './connectors/validate-graph.ts';
 import { LocalJob, type JobResult, type LocalJobOptions } from './exec/local-job.ts';
 import { CollectingSink, type Emitted } from './testing/harness.ts';
 
 export { DataStream, KeyedStream, WindowedStream } from './graph/datastream.ts';
 export type { GraphSpec } from './graph/spec.ts';
-export { validateGraph } from './graph/validate.ts';
+export { validateGraph } from './connectors/validate-graph.ts';
 export { LocalJob } from './exec/local-job.ts';
 
 export class StreamEnvironment extends GraphBuilder {
