@@ -11,6 +11,9 @@ export type ErrorCode =
   | 'TRIB_STATE_CORRUPT'
   | 'TRIB_STATE_INCOMPATIBLE'
   | 'TRIB_CLI_USAGE'
+  // Control API (runtime/src/control): its token file, a request it refuses (HTTP 400).
+  | 'TRIB_CONTROL_CONFIG'
+  | 'TRIB_CONTROL_BAD_REQUEST'
   | 'TRIB_CHECKPOINT_DECLINED'
   | 'TRIB_CHECKPOINT_TIMEOUT'
   | 'TRIB_CHECKPOINT_FAILED'
@@ -39,7 +42,9 @@ export type ErrorCode =
   // Peer discovery and slot processes (runtime/src/process).
   | 'TRIB_PEER_DISCOVERY'
   | 'TRIB_PEER_TIMEOUT'
-  | 'TRIB_PEER_CONFIG';
+  | 'TRIB_PEER_CONFIG'
+  // A broken internal invariant: a bug, never user input.
+  | 'TRIB_INVARIANT';
 
 export interface ValidationIssue {
   /** Dotted path into the spec, e.g. `graph.steps[2].window.size`. */

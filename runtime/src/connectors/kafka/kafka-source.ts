@@ -90,7 +90,7 @@ export class KafkaSource implements SourceReader {
       await admin.connect();
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
       const all = (meta.topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
-      if (all.length === 0) throw new Error(`topic ${topic} has no partitions`);
+      if (all.length === 0) throw new TributaryError('TRIB_CONNECTOR_FAILED', `topic ${topic} has no partitions`);
       this.owned = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot);
       for (const p of this.owned) this.partIndex.set(p, ctx.addPartition());
       const offsets = this.spec.bounded === 'latest' || ctx.checkpointing ? await admin.fetchTopicOffsets(topic) : [];
