@@ -42,9 +42,7 @@ export type ErrorCode =
   // Peer discovery and slot processes (runtime/src/process).
   | 'TRIB_PEER_DISCOVERY'
   | 'TRIB_PEER_TIMEOUT'
-  | 'TRIB_PEER_CONFIG'
-  // A broken internal invariant: a bug, never user input.
-  | 'TRIB_INVARIANT';
+  | 'TRIB_PEER_CONFIG';
 
 export interface ValidationIssue {
   /** Dotted path into the spec, e.g. `graph.steps[2].window.size`. */
