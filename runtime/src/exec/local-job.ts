@@ -714,6 +714,7 @@ export class LocalJob {
             logger: this.logger,
             wake: slot.wake,
             jobName: this.opts.jobName ?? 'job',
+            registry: this.metrics.registry,
             ...(this.opts.checkpointing ? { checkpointing: { stateDir: this.opts.checkpointing.stateDir } } : {}),
             ...(this.opts.restored ? { restoredCommittables: committablesForSlot(this.opts.restored.sinks.get(k.name), slot.index, this.parallelism) } : {}),
           }),
