@@ -20,6 +20,19 @@ const { Kafka, logLevel } = kafkajs;
  */
 const LIMITED_RETRIES = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
+/**
+ * kafkajs's connection layer logs every error response at error level, before the caller
+ * decides. An InitProducerId answered CONCURRENT_TRANSACTIONS is routine here: each committed
+ * id gets a new producer session while the broker may still be writing its commit markers,
+ * and a recovery's fencing meets the transaction it aborts. kafkajs's EosManager retries it
+ * (and the coordinator-moving errors); what it gives up on rejects producer.transaction(),
+ * which this sink reports itself (TRIB_SINK_COMMIT_FAILED at open, the job's failure at the
+ * next send, a warning when a renewal is retried). So these response lines go to debug.
+ */
+function isInitProducerIdResponse(namespace: string, message: string): boolean {
+  return namespace === 'Connection' && message.startsWith('Response InitProducerId');
+}
+
 /** What a producer's debug log tells: its id and epoch after InitProducerId, and that InitProducerId found an open transaction (the broker aborts it). */
 export interface ProducerLogHooks {
   producerId?(pid: string, epoch: number): void;
@@ -37,7 +50,7 @@ function kafkaLogs(logger: Logger, hooks: ProducerLogHooks): logCreator {
     }
     // eosManager.initProducerId on CONCURRENT_TRANSACTIONS, before it retries.
     if (message === 'There is an ongoing transaction on this transactionId, retrying') hooks.ongoingTransaction?.();
-    if (message === LIMITED_RETRIES) logger.debug({ kafka: entry.namespace }, message);
+    if (message === LIMITED_RETRIES || isInitProducerIdResponse(entry.namespace, message)) logger.debug({ kafka: entry.namespace, ...extra }, message);
     else if (entry.level === logLevel.ERROR) logger.error({ kafka: entry.namespace, ...extra }, message);
     else if (entry.level === logLevel.WARN) logger.warn({ kafka: entry.namespace, ...extra }, message);
   };
