@@ -24,7 +24,7 @@ import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import type { Rec } from '../../operators/types.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
 import { decodeValue } from '../record-format.ts';
-import { createKafka, partitionOwner } from './client.ts';
+import { createKafka, keyPartitioner, partitionOwner } from './client.ts';
 
 const { AssignerProtocol } = kafkajs;
 
@@ -124,7 +124,7 @@ export class KafkaSource implements SourceReader {
       await admin.disconnect();
     }
     if (this.spec.onError === 'deadLetter') {
-      this.dlq = this.kafka.producer({ allowAutoTopicCreation: true });
+      this.dlq = this.kafka.producer({ allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
       await this.dlq.connect();
     }
     ctx.logger.info({ source: ctx.sourceName, slot: ctx.slot, topic, partitions: this.owned }, 'kafka source assigned partitions');
