@@ -44,8 +44,10 @@ options (run):
   --distributed          one process per slot on loopback ports, linked by the TCP data plane;
                          a slot that dies restarts all slots (from the latest checkpoint)
   --max-restarts N       with --distributed: failed attempts restarted before giving up (default 3)
-  --state-dir DIR        checkpoints and savepoints (--distributed default .tributary/state/<job>)
-  --checkpoint-interval 10s  periodic aligned checkpoints into --state-dir (default: spec.checkpointing.interval)
+  --state-dir DIR        checkpoints and savepoints (default .tributary/state/<job> when checkpointing)
+  --checkpoint-interval 10s  periodic aligned checkpoints into --state-dir (default: spec.checkpointing.interval;
+                         --distributed: that, else 10s). Exactly-once sinks need checkpoints: a sink with
+                         delivery: exactly-once is refused without them
   --restore PATH         start from this checkpoint or savepoint directory (any parallelism ≤ maxParallelism)
   --allow-non-restored-state  drop state of steps the graph no longer has instead of refusing to start
   --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port)`;

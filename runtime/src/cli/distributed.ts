@@ -8,8 +8,9 @@ import type { LoadedJob } from '../graph/load.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { Supervisor } from '../process/supervisor.ts';
 import type { RunArgs } from './args.ts';
+import { DEFAULT_DISTRIBUTED_INTERVAL_MS, type RunCheckpointing } from './run-checkpointing.ts';
 
-export async function runDistributed(args: RunArgs, loaded: LoadedJob, logger: Logger): Promise<number> {
+export async function runDistributed(args: RunArgs, loaded: LoadedJob, cp: RunCheckpointing, logger: Logger): Promise<number> {
   const parallelism = args.parallelism ?? loaded.replicas ?? 1;
   const sup = new Supervisor({
     config: {
@@ -18,8 +19,8 @@ export async function runDistributed(args: RunArgs, loaded: LoadedJob, logger: L
       graph: loaded.graph,
       parallelism,
       maxParallelism: args.maxParallelism ?? loaded.maxParallelism ?? defaultMaxParallelism(parallelism),
-      checkpointing: { intervalMs: 10_000, timeoutMs: 600_000, retained: 3 },
-      stateDir: resolve(args.stateDir ?? `.tributary/state/${loaded.name}`),
+      checkpointing: { intervalMs: cp.intervalMs ?? DEFAULT_DISTRIBUTED_INTERVAL_MS, timeoutMs: cp.timeoutMs, retained: cp.retained },
+      stateDir: resolve(cp.stateDir),
       allowNonRestoredState: false,
     },
     logger,

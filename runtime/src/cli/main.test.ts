@@ -59,6 +59,22 @@ describe('tributary CLI', () => {
     expect(r.stderr).toContain('"state":"STOPPED"');
   }, 30_000);
 
+  it('refuses delivery: exactly-once without checkpoints (validate and run exit 2 naming the field and what to add); with --checkpoint-interval it validates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trib-cli-'));
+    const file = join(dir, 'eos.yaml');
+    writeFileSync(file, 'sources: [{ name: s, collection: { records: [{ a: 1 }] } }]\nsinks: [{ name: o, from: s, kafka: { brokers: "127.0.0.1:1", topic: t, delivery: exactly-once } }]\n');
+    for (const cmd of ['validate', 'run']) {
+      const r = await cli([cmd, file]);
+      expect(r.code, `${cmd}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('error TRIB_JOB_CONFIG: graph.sinks[0].kafka.delivery: exactly-once needs checkpoints');
+      expect(r.stderr).toContain('add --checkpoint-interval 10s');
+      expect(r.stderr).toContain('or set delivery: at-least-once');
+    }
+    const ok = await cli(['validate', file, '--checkpoint-interval', '1s']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await cli(['validate', file, '--distributed'])).code).toBe(0);
+  }, 30_000);
+
   it('exits 2 with the path of the problem for an invalid graph', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trib-cli-'));
     const file = join(dir, 'bad.yaml');

@@ -8,7 +8,6 @@ import { isTributaryError } from '../errors.ts';
 import { jobSavepointControl, jobStatusSource } from '../control/job-executor-control.ts';
 import { startControlServer, type ControlServer } from '../control/server.ts';
 import { createJobExecutor } from '../exec/job-executor.ts';
-import { parseDuration } from '../graph/duration.ts';
 import { loadJobFile } from '../graph/load.ts';
 import { describePlan } from '../graph/plan.ts';
 import { createLogger } from '../telemetry/logger.ts';
@@ -17,6 +16,7 @@ import { JobMetrics } from '../telemetry/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import { parseArgs, USAGE } from './args.ts';
 import { runDistributed } from './distributed.ts';
+import { checkRunDelivery, runCheckpointing, type RunCheckpointing } from './run-checkpointing.ts';
 import { ProgressLine } from './progress.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -29,23 +29,21 @@ async function main(argv: string[]): Promise<number> {
   routeProcessWarnings(logger);
   const loaded = loadJobFile(args.file as string, args.sets);
   const graph = validateGraph(loaded.graph, loaded.graphPath);
+  const checkpointing = runCheckpointing(args, loaded);
+  checkRunDelivery(graph, loaded, checkpointing);
   if (args.command === 'validate') {
     process.stdout.write(`${args.file}: valid (${graph.nodes.size} nodes)\n`);
     return 0;
   }
-  if (args.distributed) return runDistributed(args, loaded, logger);
+  if (args.distributed) return runDistributed(args, loaded, checkpointing as RunCheckpointing, logger);
   const metrics = new JobMetrics({ defaultMetrics: true });
-  const intervalMs = args.checkpointIntervalMs ?? parseDuration(loaded.checkpointing?.interval);
-  const stateDir = args.stateDir ?? (intervalMs !== undefined || args.controlPort !== undefined ? `.tributary/state/${loaded.name}` : undefined);
   const job = await createJobExecutor(graph, {
     parallelism: args.parallelism ?? loaded.replicas ?? 1,
     maxParallelism: args.maxParallelism ?? loaded.maxParallelism,
     logger,
     metrics,
     jobName: loaded.name,
-    ...(stateDir
-      ? { checkpointing: { stateDir, intervalMs, timeoutMs: parseDuration(loaded.checkpointing?.timeout) ?? 600_000, retained: loaded.checkpointing?.retained ?? 3 } }
-      : {}),
+    ...(checkpointing ? { checkpointing } : {}),
     restoreFrom: args.restore ?? loaded.restore?.savepointPath,
     allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
   });

@@ -12,6 +12,7 @@ import { FileSource } from './file/file-source.ts';
 import { KafkaSink } from './kafka/kafka-sink.ts';
 import { KafkaSource } from './kafka/kafka-source.ts';
 import { TransactionalKafkaSink } from './kafka/transactional-sink.ts';
+import { deliveryOf } from './sink-delivery.ts';
 
 export interface ConnectorEnv {
   jobStartTime: number;
@@ -26,12 +27,17 @@ export function createSourceReader(spec: SourceSpec, env: ConnectorEnv): SourceR
   throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `source "${spec.name}": no connector`);
 }
 
-/** `checkpointing`: the job takes checkpoints, so sinks that can commit on checkpoints do (Kafka exactly-once by default). */
+/**
+ * `checkpointing`: the job takes checkpoints, so sinks that can commit on checkpoints do
+ * (sink-delivery.ts decides; a job refused `delivery: exactly-once` without checkpoints before
+ * any writer is built, so none is ever downgraded silently).
+ */
 export function createSinkWriter(spec: SinkSpec, opts: { checkpointing?: boolean } = {}): SinkWriter {
+  const exactlyOnce = deliveryOf(spec, opts.checkpointing === true) === 'exactly-once';
   if (spec.console !== undefined) return new ConsoleSink(spec.console, spec.name);
   if (spec.file) return new FileSink(spec.file);
-  if (spec.kafka) return opts.checkpointing && spec.kafka.delivery !== 'at-least-once' ? new TransactionalKafkaSink(spec.kafka) : new KafkaSink(spec.kafka);
-  if (spec.druid) return new DruidSink(spec.name, spec.druid, opts);
+  if (spec.kafka) return exactlyOnce ? new TransactionalKafkaSink(spec.kafka) : new KafkaSink(spec.kafka);
+  if (spec.druid) return new DruidSink(spec.name, spec.druid, { exactlyOnce });
   throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `sink "${spec.name}": no connector`);
 }
 

@@ -104,6 +104,12 @@ describe('JobExecutor', () => {
     }
   });
 
+  it('refuses delivery: exactly-once without checkpointing instead of writing at-least-once', () => {
+    const g = validateGraph({ sources: [{ name: 'd', collection: { records: [{ a: 1 }] } }], sinks: [{ name: 'k', from: 'd', kafka: { brokers: '127.0.0.1:1', topic: 't', delivery: 'exactly-once' } }] });
+    expect(() => new JobExecutor(g, { parallelism: 1 })).toThrow(/graph\.sinks\[0\]\.kafka\.delivery: exactly-once needs checkpoints/);
+    expect(() => new JobExecutor(g, { parallelism: 1, checkpointing: { stateDir: '/nonexistent-unused' } })).not.toThrow();
+  });
+
   it('refuses to start a druid sink whose datasourceRef is not resolved, with a clear error', () => {
     const g = validateGraph({ sources: [{ name: 'd', collection: { records: [{ a: 1 }] } }], sinks: [{ name: 'c', from: 'd', druid: { datasourceRef: 'clicks' } }] });
     try {

@@ -9,6 +9,7 @@ import type { SlotCheckpointPort } from '../checkpoint/messages.ts';
 import { readMetadata } from '../checkpoint/metadata.ts';
 import { loadRestore } from '../checkpoint/restore-plan.ts';
 import { checkExecutable } from '../connectors/registry.ts';
+import { checkSinkDeliveries, sinkDeliveries } from '../connectors/sink-delivery.ts';
 import { TributaryError } from '../errors.ts';
 import { planGraph, type PhysicalPlan } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
@@ -50,6 +51,9 @@ export class JobExecutor {
     this.logger = opts.logger ?? silentLogger();
     this.metrics = opts.metrics ?? new JobMetrics();
     checkExecutable({ sources: graph.spec.sources, sinks: graph.spec.sinks });
+    const delivery = { checkpointing: opts.checkpointing !== undefined, intervalMs: opts.checkpointing?.intervalMs };
+    checkSinkDeliveries(graph.spec.sinks, delivery);
+    for (const d of sinkDeliveries(graph.spec.sinks, delivery)) if (!d.explicit) this.logger.info({ sink: d.name, delivery: d.delivery, reason: d.reason }, `sink ${d.name}: ${d.delivery} (default)`);
     this.plan = planGraph(graph);
     const startedAt = Date.now();
     const slotByIndex = new Map<number, SlotParts>();

@@ -173,9 +173,10 @@ export interface KafkaSinkSpec {
   format?: 'json' | 'string';
   clientId?: string;
   /**
-   * `exactly-once` (default when the job takes checkpoints): Kafka transactions committed when
-   * a checkpoint completes (read_committed readers see each record once). `at-least-once`:
-   * plain sends (duplicates possible after a restart). Without checkpoints: at-least-once.
+   * `exactly-once`: Kafka transactions committed when a checkpoint completes (read_committed
+   * readers see each record once); written explicitly, a job without checkpoints refuses to
+   * start. `at-least-once`: plain sends (duplicates possible after a restart). Default:
+   * exactly-once when the job takes checkpoints, else at-least-once (connectors/sink-delivery.ts).
    */
   delivery?: 'exactly-once' | 'at-least-once';
   /** Prefix of the transactional ids (`<prefix>-<slot>-<n>`); default `tributary-<job>-<sink>`. Unique per job. */
@@ -207,6 +208,8 @@ export interface DruidSinkSpec {
   timestamp?: { column: string; format?: 'millis' | 'iso' | 'auto' | 'posix' | 'micro' | 'nano' };
   /** Prefix of the Kafka transactional ids; default `tributary-<job>-<sink>`. */
   transactionalIdPrefix?: string;
+  /** As the Kafka sink's `delivery` (it is the Kafka sink underneath). */
+  delivery?: 'exactly-once' | 'at-least-once';
 }
 
 export interface SinkSpec {

@@ -3,7 +3,7 @@
 // DruidDatasource, written to its Kafka topic, which the operator fills in as `kafka`).
 import { isObj, show } from '../../graph/checker.ts';
 import type { ConnectorConfigRule, SinkConfigRule, SourceConfigRule } from '../../graph/connector-rules.ts';
-import { checkBrokers } from '../kafka/kafka-config-rules.ts';
+import { checkBrokers, checkDelivery } from '../kafka/kafka-config-rules.ts';
 
 /** Column types come from Druid at run time: unknown here (dyn). */
 const source: SourceConfigRule = (c, s, p) => {
@@ -18,8 +18,9 @@ const source: SourceConfigRule = (c, s, p) => {
 
 const sink: SinkConfigRule = {
   check(c, s, p) {
-    c.keys(s, ['datasourceRef', 'kafka', 'timestamp', 'transactionalIdPrefix'], p);
+    c.keys(s, ['datasourceRef', 'kafka', 'timestamp', 'transactionalIdPrefix', 'delivery'], p);
     c.string(s, 'datasourceRef', p);
+    checkDelivery(c, s, p);
     c.string(s, 'transactionalIdPrefix', p, false);
     const k = s['kafka'];
     if (k !== undefined) {

@@ -1,10 +1,10 @@
 // Druid sink: rows go to the Kafka topic that the referenced DruidDatasource's supervisor
 // ingests (with isolation.level=read_committed), as JSON objects. It IS the Kafka sink:
-//   * with checkpoints, the exactly-once TransactionalKafkaSink (rows of checkpoint N become
-//     visible to the supervisor, hence to Druid SQL, only after checkpoint N completes; a
-//     crash neither loses nor duplicates them);
-//   * without checkpoints (`tributary run` without --checkpoint-interval), the at-least-once
-//     KafkaSink.
+//   * exactly-once (with checkpoints, by default): the TransactionalKafkaSink (rows of
+//     checkpoint N become visible to the supervisor, hence to Druid SQL, only after checkpoint N
+//     completes; a crash neither loses nor duplicates them);
+//   * at-least-once (`delivery: at-least-once`, or no checkpoints): the KafkaSink. The choice
+//     and the refusal of `delivery: exactly-once` without checkpoints: ../sink-delivery.ts.
 // The runtime never reads DruidDatasources: the operator resolves `datasourceRef` into
 // `kafka: {brokers, topic}` and `timestamp: {column, format}` in the JobConfig's graph.
 //
@@ -66,9 +66,9 @@ export class DruidSink implements SinkWriter {
   readonly preCommit?: (checkpointId: number) => Promise<readonly unknown[]>;
   readonly notifyCheckpointComplete?: (checkpointId: number) => Promise<void>;
 
-  constructor(sinkName: string, spec: DruidSinkSpec, opts: { checkpointing?: boolean }) {
+  constructor(sinkName: string, spec: DruidSinkSpec, opts: { exactlyOnce: boolean }) {
     const kafka = druidKafkaSpec(sinkName, spec);
-    this.inner = opts.checkpointing ? new TransactionalKafkaSink(kafka) : new KafkaSink(kafka);
+    this.inner = opts.exactlyOnce ? new TransactionalKafkaSink(kafka) : new KafkaSink(kafka);
     this.column = spec.timestamp?.column ?? DEFAULT_TIMESTAMP_COLUMN;
     this.format = spec.timestamp?.format;
     // Present only when the inner sink has them: the executor treats a sink with preCommit as transactional.

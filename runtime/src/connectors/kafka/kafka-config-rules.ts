@@ -11,6 +11,12 @@ export function checkBrokers(c: Checker, o: Obj, path: string): void {
   }
 }
 
+/** `delivery`: exactly-once or at-least-once (the Kafka sink's, also the Druid sink's). */
+export function checkDelivery(c: Checker, o: Obj, path: string): void {
+  const d = o['delivery'];
+  if (d !== undefined && d !== 'exactly-once' && d !== 'at-least-once') c.add(`${path}.delivery`, `expected exactly-once or at-least-once, got ${JSON.stringify(d)}`);
+}
+
 /** `format: string|bytes` records are {value, key}; `json` records have the declared `schema`, if any. */
 const source: SourceConfigRule = (c, s, p) => {
   c.keys(s, ['brokers', 'topic', 'groupId', 'startFrom', 'bounded', 'format', 'onError', 'deadLetterTopic', 'clientId', 'schema'], p);
@@ -29,7 +35,7 @@ const source: SourceConfigRule = (c, s, p) => {
 const sink: SinkConfigRule = {
   check(c, s, p) {
     c.keys(s, ['brokers', 'topic', 'key', 'format', 'clientId', 'delivery', 'transactionalIdPrefix', 'transactionTimeoutMs'], p);
-    if (s['delivery'] !== undefined && s['delivery'] !== 'exactly-once' && s['delivery'] !== 'at-least-once') c.add(`${p}.delivery`, `expected exactly-once or at-least-once, got ${JSON.stringify(s['delivery'])}`);
+    checkDelivery(c, s, p);
     c.string(s, 'transactionalIdPrefix', p, false);
     if (s['transactionTimeoutMs'] !== undefined && (typeof s['transactionTimeoutMs'] !== 'number' || !Number.isInteger(s['transactionTimeoutMs']) || s['transactionTimeoutMs'] < 1000)) {
       c.add(`${p}.transactionTimeoutMs`, 'expected an integer number of milliseconds ≥ 1000');

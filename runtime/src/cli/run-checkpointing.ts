@@ -1,0 +1,49 @@
+// How a `tributary run` takes checkpoints, from its flags and the manifest's spec.checkpointing:
+// read in one place so that `tributary validate` refuses what `run` with the same options would.
+//
+//   * local (in-process): checkpoints only with a state directory, which --checkpoint-interval
+//     (or spec.checkpointing.interval), --state-dir or --control-port brings
+//     (default .tributary/state/<job>); without an interval only the final checkpoint (end of
+//     input) and savepoints are taken;
+//   * --distributed: always (the slots restart from checkpoints), every --checkpoint-interval,
+//     else spec.checkpointing.interval, else 10 s — as on Kubernetes.
+import { checkSinkDeliveries } from '../connectors/sink-delivery.ts';
+import { parseDuration } from '../graph/duration.ts';
+import type { LoadedJob } from '../graph/load.ts';
+import type { ValidatedGraph } from '../graph/validated-graph.ts';
+import type { RunArgs } from './args.ts';
+
+export const DEFAULT_DISTRIBUTED_INTERVAL_MS = 10_000;
+
+export interface RunCheckpointing {
+  stateDir: string;
+  /** Absent: no periodic checkpoints (local runs without an interval). */
+  intervalMs: number | undefined;
+  timeoutMs: number;
+  retained: number;
+}
+
+/** The run's checkpointing; undefined = a local run without a state directory (no checkpoints). */
+export function runCheckpointing(args: RunArgs, loaded: LoadedJob): RunCheckpointing | undefined {
+  const specInterval = parseDuration(loaded.checkpointing?.interval);
+  const timeoutMs = parseDuration(loaded.checkpointing?.timeout) ?? 600_000;
+  const retained = loaded.checkpointing?.retained ?? 3;
+  const defaultDir = `.tributary/state/${loaded.name}`;
+  if (args.distributed) {
+    return { stateDir: args.stateDir ?? defaultDir, intervalMs: args.checkpointIntervalMs ?? specInterval ?? DEFAULT_DISTRIBUTED_INTERVAL_MS, timeoutMs, retained };
+  }
+  const intervalMs = args.checkpointIntervalMs ?? specInterval;
+  const stateDir = args.stateDir ?? (intervalMs !== undefined || args.controlPort !== undefined ? defaultDir : undefined);
+  return stateDir === undefined ? undefined : { stateDir, intervalMs, timeoutMs, retained };
+}
+
+/** Refuses `delivery: exactly-once` when this run takes no checkpoints, naming the flags to add. */
+export function checkRunDelivery(graph: ValidatedGraph, loaded: LoadedJob, cp: RunCheckpointing | undefined): void {
+  const manifest = loaded.graphPath === 'spec.graph' ? ' (or spec.checkpointing.interval in the manifest)' : '';
+  checkSinkDeliveries(
+    graph.spec.sinks,
+    { checkpointing: cp !== undefined, ...(cp?.intervalMs !== undefined ? { intervalMs: cp.intervalMs } : {}) },
+    loaded.graphPath,
+    `add --checkpoint-interval 10s${manifest} (checkpoints into --state-dir, default .tributary/state/${loaded.name})`,
+  );
+}
