@@ -3,10 +3,15 @@
 // in-process job and a deployment of one process per slot.
 //
 //   trigger   next id (monotonic: above every id ever used in stateDir and the restored one),
-//             prepare chk-<id>/ (or sp-<id>/), send TriggerCheckpoint to every slot
+//             prepare chk-<id>/ (or sp-<id>/), send TriggerCheckpoint to every slot. With an
+//             interval, the first periodic checkpoint is triggered at start(), i.e. once the
+//             sources are open (slot 0's here; other slots take the barrier once theirs are, as
+//             their loops only then read the mailbox), not one interval later: a job restarted
+//             again and again still completes checkpoints (docs/runtime/checkpoint-format.md)
 //   ack       one per slot with its state handles; a late/unknown ack is discarded
 //   complete  all slots acked → `_metadata.json` written last by atomic rename (the commit
-//             point) → prune to `retained` → notifyComplete to every slot (sinks commit)
+//             point) → prune to `retained` → notifyComplete to every slot (sinks commit; each
+//             slot reports `committed`, for the commit phase's timing: checkpoint-phases.ts)
 //   abort     decline from any slot, or timeout → notifyAborted, directory discarded
 //
 // At most one checkpoint is pending. A periodic trigger while one is pending is skipped; a
@@ -20,8 +25,9 @@ import type { SavepointStatus } from '../control/contract.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
+import { CommitTimer, slowestSlotPhases, type CheckpointPhaseTimes } from './checkpoint-phases.ts';
 import { newMetadataDefaults, readMetadata, type CheckpointMetadata } from './metadata.ts';
-import type { CheckpointAck, CheckpointDecline, CheckpointKind, CoordinatorPort, SlotCheckpointPort } from './messages.ts';
+import type { CheckpointAck, CheckpointCommitted, CheckpointDecline, CheckpointKind, CoordinatorPort, SlotCheckpointPort } from './messages.ts';
 
 export interface CoordinatorOptions {
   stateDir: string;
@@ -48,6 +54,8 @@ export interface CompletedCheckpoint {
   stateSize: number;
   /** Every slot acknowledged with all its tasks finished: the job's final checkpoint (end of input). */
   final?: boolean;
+  /** Where the time went up to the metadata (the commit phase's sink part is recorded later). */
+  phases?: CheckpointPhaseTimes;
 }
 
 interface Pending {
@@ -58,6 +66,8 @@ interface Pending {
   startedAt: number;
   triggeredAt: string;
   acks: Map<number, CheckpointAck>;
+  /** performance.now() of the last ack (the commit phase starts there). */
+  lastAckAt: number;
   timer: NodeJS.Timeout | undefined;
   resolve(c: CompletedCheckpoint): void;
   reject(e: TributaryError): void;
@@ -73,7 +83,10 @@ export class CheckpointCoordinator implements CoordinatorPort {
   private busy: Promise<unknown> = Promise.resolve();
   private periodic: NodeJS.Timeout | undefined;
   private started = false;
+  private startedAt = 0;
+  private firstCompleted = false;
   private stopped = false;
+  private readonly commits: CommitTimer;
   lastCompleted: CompletedCheckpoint | undefined;
   private readonly savepoints = new Map<string, SavepointStatus>();
   private readonly byRequestId = new Map<string, string>();
@@ -86,6 +99,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     this.o = o;
     this.storage = new CheckpointStorage(o.stateDir);
     this.logger = o.logger ?? silentLogger();
+    this.commits = new CommitTimer((kind, phase, ms) => o.metrics?.checkpointPhase.labels(kind, phase).observe(ms / 1000));
   }
 
   get parallelism(): number {
@@ -103,16 +117,23 @@ export class CheckpointCoordinator implements CoordinatorPort {
       const completedAt = (await readMetadata(latest.path).catch(() => undefined))?.completedAt;
       if (completedAt) this.lastCompleted = { id: latest.id, kind: 'checkpoint', path: latest.path, completedAt, durationMs: 0, stateSize: 0 };
     }
+    this.startedAt = performance.now();
     const interval = this.o.intervalMs ?? 0;
-    if (interval > 0) this.schedulePeriodic(interval);
+    if (interval > 0) {
+      this.triggerPeriodic();
+      this.schedulePeriodic(interval);
+    }
+  }
+
+  private triggerPeriodic(): void {
+    if (this.stopped || this.pending) return;
+    this.trigger('checkpoint', false).catch((e: unknown) => this.logger.warn({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed'));
   }
 
   private schedulePeriodic(interval: number): void {
     this.periodic = setTimeout(() => {
       if (this.stopped) return;
-      if (!this.pending) {
-        this.trigger('checkpoint', false).catch((e: unknown) => this.logger.warn({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed'));
-      }
+      this.triggerPeriodic();
       this.schedulePeriodic(interval);
     }, interval);
     this.periodic.unref?.();
@@ -149,7 +170,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     const dir = await this.storage.prepare(kind, id);
     const timestamp = Date.now();
     const done = new Promise<CompletedCheckpoint>((resolve, reject) => {
-      const p: Pending = { id, kind, stop, dir, startedAt: performance.now(), triggeredAt: new Date(timestamp).toISOString(), acks: new Map(), timer: undefined, resolve, reject };
+      const p: Pending = { id, kind, stop, dir, startedAt: performance.now(), triggeredAt: new Date(timestamp).toISOString(), acks: new Map(), lastAckAt: 0, timer: undefined, resolve, reject };
       const timeoutMs = this.o.timeoutMs ?? 600_000;
       p.timer = setTimeout(() => this.abort(p, new TributaryError('TRIB_CHECKPOINT_TIMEOUT', `${kind} ${id} expired after ${timeoutMs} ms before all slots acknowledged (${p.acks.size}/${this.parallelism})`)), timeoutMs);
       this.pending = p;
@@ -167,7 +188,15 @@ export class CheckpointCoordinator implements CoordinatorPort {
     }
     if (ack.slot < 0 || ack.slot >= this.parallelism || p.acks.has(ack.slot)) return;
     p.acks.set(ack.slot, ack);
-    if (p.acks.size === this.parallelism) void this.complete(p);
+    if (p.acks.size === this.parallelism) {
+      p.lastAckAt = performance.now();
+      void this.complete(p);
+    }
+  }
+
+  /** A slot's sinks committed checkpoint `msg.checkpointId` (timing only). */
+  committed(msg: CheckpointCommitted): void {
+    this.commits.committed(msg.slot, msg.checkpointId);
   }
 
   decline(msg: CheckpointDecline): void {
@@ -222,18 +251,30 @@ export class CheckpointCoordinator implements CoordinatorPort {
     }
     if (this.pending !== p) return; // aborted (timeout) while the metadata was being written: the directory is discarded
     this.pending = undefined;
-    const durationMs = performance.now() - p.startedAt;
+    const now = performance.now();
+    const durationMs = now - p.startedAt;
     const final = acks.length === this.parallelism && acks.every((a) => a.finished === true);
-    const done: CompletedCheckpoint = { id: p.id, kind: p.kind, path: p.dir, completedAt: meta.completedAt, durationMs, stateSize: meta.stateSize, ...(final ? { final: true } : {}) };
+    const phases: CheckpointPhaseTimes = { ...slowestSlotPhases(acks), metadataMs: now - p.lastAckAt };
+    const done: CompletedCheckpoint = { id: p.id, kind: p.kind, path: p.dir, completedAt: meta.completedAt, durationMs, stateSize: meta.stateSize, phases, ...(final ? { final: true } : {}) };
     const m = this.o.metrics;
+    const first = !this.firstCompleted && p.kind === 'checkpoint';
+    if (first) this.firstCompleted = true;
     if (m) {
       m.checkpoints.labels(p.kind, 'completed').inc();
       m.checkpointDuration.labels(p.kind).observe(durationMs / 1000);
       m.checkpointSize.labels(p.kind).set(meta.stateSize);
       m.checkpointAlignment.observe(alignmentMs / 1000);
+      m.checkpointPhase.labels(p.kind, 'align').observe(phases.alignMs / 1000);
+      m.checkpointPhase.labels(p.kind, 'snapshot').observe(phases.snapshotMs / 1000);
+      m.checkpointPhase.labels(p.kind, 'upload').observe(phases.uploadMs / 1000);
       m.lastCheckpointId.set(p.id);
+      if (first) m.firstCheckpoint.set((now - this.startedAt) / 1000);
     }
-    this.logger.info({ id: p.id, kind: p.kind, path: p.dir, ms: Math.round(durationMs), bytes: meta.stateSize, ...(final ? { final: true } : {}) }, `${p.kind} completed`);
+    const ms = (x: number): number => Math.round(x * 10) / 10;
+    this.logger.info(
+      { id: p.id, kind: p.kind, path: p.dir, ms: Math.round(durationMs), bytes: meta.stateSize, phasesMs: { align: ms(phases.alignMs), snapshot: ms(phases.snapshotMs), upload: ms(phases.uploadMs), metadata: ms(phases.metadataMs) }, ...(first ? { afterStartMs: Math.round(now - this.startedAt) } : {}), ...(final ? { final: true } : {}) },
+      `${p.kind} completed`,
+    );
     if (p.kind === 'checkpoint') {
       this.lastCompleted = done;
       try {
@@ -243,7 +284,9 @@ export class CheckpointCoordinator implements CoordinatorPort {
       }
     }
     // Sinks commit: after every checkpoint, and after a savepoint only when it stops the job.
-    if (p.kind === 'checkpoint' || p.stop) for (const s of this.o.slots) s.notifyComplete(p.id, final);
+    const sinksCommit = p.kind === 'checkpoint' || p.stop;
+    this.commits.begin(p.id, p.kind, p.lastAckAt, sinksCommit ? this.parallelism : 0);
+    if (sinksCommit) for (const s of this.o.slots) s.notifyComplete(p.id, final);
     p.resolve(done);
     if (p.stop) this.onStopSavepoint?.(done);
   }

@@ -47,6 +47,27 @@ export interface CheckpointAck {
    * finished is the job's final checkpoint.
    */
   readonly finished?: boolean;
+  /** Where this slot's time went (additive: an ack without it counts as zeros). */
+  readonly phases?: SlotPhases;
+}
+
+/**
+ * One slot's part of a checkpoint's duration (ms, this slot's clock):
+ *   alignMs     trigger received → the barrier aligned and passed at every task of the slot
+ *               (serialization excluded);
+ *   snapshotMs  keyed state serialized, summed over the slot's tasks (synchronous, in the mailbox);
+ *   uploadMs    every task snapshotted → state files written and sinks pre-committed (the ack).
+ */
+export interface SlotPhases {
+  readonly alignMs: number;
+  readonly snapshotMs: number;
+  readonly uploadMs: number;
+}
+
+/** Slot → coordinator: the sinks of this slot committed checkpoint `checkpointId` (after notifyComplete). */
+export interface CheckpointCommitted {
+  readonly slot: number;
+  readonly checkpointId: number;
 }
 
 /** Slot → coordinator: this slot cannot complete checkpoint `checkpointId`. */
@@ -71,4 +92,6 @@ export interface SlotCheckpointPort {
 export interface CoordinatorPort {
   acknowledge(ack: CheckpointAck): void;
   decline(msg: CheckpointDecline): void;
+  /** Optional (timing only): a slot's sinks committed a completed checkpoint. */
+  committed?(msg: CheckpointCommitted): void;
 }

@@ -2,8 +2,10 @@
 // the barrier at this slot's sources (from the slot's mailbox, so between two polls),
 // collects the snapshot of every task of the slot as its barrier passes, writes the slot's
 // keyed-state files into the checkpoint directory, waits for the sinks' pre-commit (flush),
-// then acknowledges with the handles. Declines when a task cannot take part (a source not
-// opened yet, aborted alignment). Completion and abort notifications go back into the mailbox.
+// then acknowledges with the handles and where the time went (messages.ts SlotPhases).
+// Declines when a task cannot take part (a source not opened yet, aborted alignment).
+// Completion and abort notifications go back into the mailbox; once the sinks committed a
+// completed checkpoint the coordinator is told (`committed`, timing only).
 //
 // Finished tasks (Flink FLIP-147): checkpoints continue after tasks reached end of input. A
 // task that is done when a checkpoint reaches this slot (or that finishes before its barrier
@@ -25,6 +27,8 @@ export interface TaskSnapshot {
   /** Pre-commit of each sink in the task: resolves once its records are flushed to the transaction. */
   sinks: { name: string; committables: Promise<readonly unknown[]> | readonly unknown[] }[];
   alignmentMs: number;
+  /** Time spent serializing the keyed state (synchronous, in the mailbox). */
+  snapshotMs?: number;
   /** Taken after the task finished (end of input): no later snapshot of the task can differ. */
   finished?: boolean;
 }
@@ -50,8 +54,8 @@ export interface SlotCheckpointerOptions {
   post(cb: () => void): void;
   coordinator: CoordinatorPort;
   logger: Logger;
-  /** Called (in the mailbox) when a checkpoint completes: sinks commit, sources commit offsets for monitoring. */
-  onComplete(checkpointId: number): void;
+  /** Called (in the mailbox) when a checkpoint completes: sinks commit, sources commit offsets for monitoring. Resolves once the sinks committed. */
+  onComplete(checkpointId: number): Promise<void> | void;
   onAborted(checkpointId: number): void;
   /** A stop-with-savepoint barrier is being injected here: this process's job will end after it. */
   onStopBarrier?(checkpointId: number): void;
@@ -59,6 +63,8 @@ export interface SlotCheckpointerOptions {
 
 interface Collecting {
   trigger: TriggerCheckpoint | undefined;
+  /** performance.now() of the first thing heard of this checkpoint here (trigger or a task's barrier). */
+  since: number;
   /** Snapshot per task index. */
   snaps: Map<number, TaskSnapshot>;
   declined: boolean;
@@ -93,15 +99,17 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   private entry(id: number): Collecting {
     let c = this.collecting.get(id);
     if (!c) {
-      c = { trigger: undefined, snaps: new Map(), declined: false };
+      c = { trigger: undefined, since: performance.now(), snaps: new Map(), declined: false };
       this.collecting.set(id, c);
     }
     return c;
   }
 
   trigger(msg: TriggerCheckpoint): void {
+    const receivedAt = performance.now();
     this.o.post(() => {
       const c = this.entry(msg.checkpointId);
+      c.since = Math.min(c.since, receivedAt);
       c.trigger = msg;
       const barrier: CheckpointBarrier = { id: msg.checkpointId, timestamp: msg.timestamp, kind: msg.kind, ...(msg.stop ? { stop: true } : {}) };
       if (msg.stop) this.o.onStopBarrier?.(msg.checkpointId);
@@ -157,8 +165,12 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     if (!c || c.declined || !c.trigger || c.snaps.size < this.tasks.length) return;
     this.collecting.delete(id);
     const trigger = c.trigger;
-    this.persist(trigger, [...c.snaps.values()]).then(
-      (ack) => this.o.coordinator.acknowledge(ack),
+    const snaps = [...c.snaps.values()];
+    const alignedAt = performance.now();
+    const snapshotMs = snaps.reduce((a, x) => a + (x.snapshotMs ?? 0), 0);
+    const alignMs = Math.max(0, alignedAt - c.since - snapshotMs);
+    this.persist(trigger, snaps).then(
+      (ack) => this.o.coordinator.acknowledge({ ...ack, phases: { alignMs, snapshotMs, uploadMs: performance.now() - alignedAt } }),
       (e: unknown) => {
         this.o.logger.warn({ id, slot: this.o.slot, err: (e as Error).message }, 'checkpoint state could not be written');
         this.o.coordinator.decline({ slot: this.o.slot, checkpointId: id, reason: `slot ${this.o.slot}: ${(e as Error).message}` });
@@ -209,8 +221,13 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   notifyComplete(checkpointId: number, final = false): void {
     this.o.post(() => {
       for (const id of this.collecting.keys()) if (id <= checkpointId) this.collecting.delete(id);
-      this.o.onComplete(checkpointId);
+      const committing = this.o.onComplete(checkpointId);
       if (final) this.finalResolve?.(checkpointId);
+      // A failed commit fails the job elsewhere; only a success is reported.
+      void Promise.resolve(committing).then(
+        () => this.o.coordinator.committed?.({ slot: this.o.slot, checkpointId }),
+        () => undefined,
+      );
     });
   }
 

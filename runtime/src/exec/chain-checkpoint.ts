@@ -37,9 +37,11 @@ export class ChainCheckpoint implements CheckpointedTask {
   }
 
   private snapshot(id: number, alignmentMs: number, source: { name: string; position: unknown } | undefined, finished: boolean): TaskSnapshot {
+    const t0 = performance.now();
     const keyed = this.stateful.map((op) => ({ step: op.stateName, bytes: op.snapshotState() }));
+    const snapshotMs = performance.now() - t0;
     const sinks = this.sinks.map((k) => ({ name: k.name, committables: k.writer.preCommit?.(id) ?? [] }));
-    return { keyed, sources: source ? [source] : [], sinks, alignmentMs, ...(finished ? { finished: true } : {}) };
+    return { keyed, sources: source ? [source] : [], sinks, alignmentMs, snapshotMs, ...(finished ? { finished: true } : {}) };
   }
 
   onBarrier(b: CheckpointBarrier, alignmentMs: number, source?: { name: string; position: unknown }): void {

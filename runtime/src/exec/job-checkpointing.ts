@@ -63,7 +63,7 @@ export class JobCheckpointing {
     const coordinatorRef: { c?: CheckpointCoordinator } = {};
     const here = o.slots.has(0);
     const toCoordinator: CoordinatorPort = here
-      ? asyncPort<CoordinatorPort>({ acknowledge: (a) => coordinatorRef.c?.acknowledge(a), decline: (d) => coordinatorRef.c?.decline(d) })
+      ? asyncPort<CoordinatorPort>({ acknowledge: (a) => coordinatorRef.c?.acknowledge(a), decline: (d) => coordinatorRef.c?.decline(d), committed: (m) => coordinatorRef.c?.committed(m) })
       : (o.transport?.coordinator ?? missingTransport('coordinator'));
     for (const parts of o.slots.values()) {
       const s = parts.slot.index;
@@ -75,8 +75,9 @@ export class JobCheckpointing {
         coordinator: toCoordinator,
         logger: o.logger,
         onComplete: (id) => {
-          this.onCheckpointComplete(parts, id);
+          const committing = this.onCheckpointComplete(parts, id);
           this.settleStopSavepoint(id);
+          return committing;
         },
         onAborted: (id) => {
           this.settleStopSavepoint(id);
@@ -175,14 +176,18 @@ export class JobCheckpointing {
     if (sp.id !== undefined && id >= sp.id) sp.settle();
   }
 
-  private onCheckpointComplete(parts: SlotParts, id: number): void {
+  /** Resolves once this slot's sinks committed `id`; rejects when one failed (the job then fails). */
+  private onCheckpointComplete(parts: SlotParts, id: number): Promise<void> {
     for (const src of parts.sources) src.notifyCheckpointComplete(id);
+    const mine: Promise<void>[] = [];
     for (const k of parts.sinks) {
       const c = k.writer.notifyCheckpointComplete?.(id);
       if (!c) continue;
+      mine.push(c);
       const p: Promise<void> = c.catch((e: unknown) => this.o.fail(e)).finally(() => this.commits.delete(p));
       this.commits.add(p);
     }
+    return Promise.all(mine).then(() => undefined);
   }
 
   /**

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobState, StatusResponse } from '../control/contract.ts';
 import { CONTRACT_VERSION } from '../control/contract.ts';
-import type { CheckpointAck, CheckpointDecline, TriggerCheckpoint } from '../checkpoint/messages.ts';
+import type { CheckpointAck, CheckpointCommitted, CheckpointDecline, TriggerCheckpoint } from '../checkpoint/messages.ts';
 import { createJobExecutor, type JobExecutor } from '../exec/job-executor.ts';
 import type { CheckpointingOptions, JobExecutorOptions } from '../exec/job-options.ts';
 import type { JobResult } from '../exec/job-status.ts';
@@ -69,6 +69,7 @@ export function jobHash(graph: ValidatedGraph, parallelism: number, maxParalleli
 type CheckpointRpc =
   | { m: 'ack'; ack: CheckpointAck }
   | { m: 'decline'; decline: CheckpointDecline }
+  | { m: 'committed'; committed: CheckpointCommitted }
   | { m: 'trigger'; trigger: TriggerCheckpoint }
   | { m: 'complete'; id: number; final?: boolean }
   | { m: 'aborted'; id: number; reason: string };
@@ -138,7 +139,7 @@ export class SlotProcess {
         ...(o.checkpointing ? { checkpointing: o.checkpointing } : {}),
         ...(o.restoreFrom ? { restoreFrom: o.restoreFrom, allowNonRestoredState: o.allowNonRestoredState ?? false } : {}),
         checkpointTransport: {
-          coordinator: { acknowledge: (ack) => send(0, { m: 'ack', ack }), decline: (decline) => send(0, { m: 'decline', decline }) },
+          coordinator: { acknowledge: (ack) => send(0, { m: 'ack', ack }), decline: (decline) => send(0, { m: 'decline', decline }), committed: (committed) => void this.dataPlane.sendControl(0, { m: 'committed', committed } satisfies CheckpointRpc) },
           slot: (s) => ({
             trigger: (trigger) => send(s, { m: 'trigger', trigger }),
             notifyComplete: (id, final) => send(s, { m: 'complete', id, ...(final ? { final: true } : {}) }),
@@ -182,6 +183,9 @@ export class SlotProcess {
         break;
       case 'decline':
         job.coordinator?.decline(msg.decline);
+        break;
+      case 'committed':
+        job.coordinator?.committed(msg.committed);
         break;
       case 'trigger':
         // Stop-with-savepoint: this slot's job ends as STOPPED after the barrier, like slot 0's.

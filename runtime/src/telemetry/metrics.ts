@@ -14,6 +14,8 @@ export class JobMetrics {
   readonly checkpointDuration: Histogram<'kind'>;
   readonly checkpointSize: Gauge<'kind'>;
   readonly checkpointAlignment: Histogram;
+  readonly checkpointPhase: Histogram<'kind' | 'phase'>;
+  readonly firstCheckpoint: Gauge;
   readonly lastCheckpointId: Gauge;
   readonly backpressuredSeconds: Counter<'slot'>;
   readonly sourceLag: Gauge<'source' | 'slot'>;
@@ -57,6 +59,14 @@ export class JobMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
     });
+    this.checkpointPhase = new Histogram({
+      name: 'tributary_checkpoint_phase_seconds',
+      help: 'Checkpoint time by phase (slowest slot): align (trigger → barrier aligned at every task), snapshot (state serialized), upload (files written, sinks pre-committed), commit (last ack → metadata → sinks committed)',
+      labelNames: ['kind', 'phase'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.firstCheckpoint = new Gauge({ name: 'tributary_first_checkpoint_seconds', help: 'From the job start (coordinator started: slot 0 sources open) to its first completed checkpoint', registers });
     this.lastCheckpointId = new Gauge({ name: 'tributary_last_checkpoint_id', help: 'Id of the last completed checkpoint or savepoint', registers });
     this.backpressuredSeconds = new Counter({ name: 'tributary_backpressured_seconds_total', help: 'Time tasks of a slot could not run because an output was full', labelNames: ['slot'], registers });
     this.sourceLag = new Gauge({ name: 'tributary_source_lag_records', help: 'Records behind the end of the input (Kafka: high watermark − position, summed over owned partitions)', labelNames: ['source', 'slot'], registers });
