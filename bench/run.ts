@@ -4,6 +4,7 @@ import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
 import { runDataPlane, runInMemory, runRawTcp, type NetMeasurement } from './data-plane.ts';
+import { firstCheckpointBenchmarks } from './first-checkpoint.ts';
 import { druidLatency } from './druid-latency.ts';
 import { operatorBenchmarks } from './streamjob-operator.ts';
 import { rescaleDowntime } from './rescale-downtime.ts';
@@ -62,6 +63,7 @@ routeProcessWarnings(createLogger('warn'));
 await main();
 await dataPlane();
 await checkpointBenchmarks();
+await firstCheckpointBenchmarks();
 // Needs Kafka + Druid (the local cluster); prints a skip line when TRIBUTARY_DRUID_URL is unset.
 await druidLatency();
 await operatorBenchmarks();
