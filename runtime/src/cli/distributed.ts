@@ -1,17 +1,21 @@
 // `tributary run --distributed`: the job as it runs in Kubernetes (one process per slot, TCP
 // data plane), supervised locally (process/supervisor.ts). Ctrl-C or --duration stops every
-// slot; a slot that dies restarts all of them.
+// slot; a slot that dies restarts all of them. --metrics-port serves the supervisor's metrics
+// (restarts, attempts without a checkpoint); each slot serves its own on its control port.
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { CONTRACT_VERSION } from '../control/contract.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { Supervisor } from '../process/supervisor.ts';
+import { SupervisorMetrics } from '../process/supervisor-metrics.ts';
+import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import type { RunArgs } from './args.ts';
 import { DEFAULT_DISTRIBUTED_INTERVAL_MS, type RunCheckpointing } from './run-checkpointing.ts';
 
 export async function runDistributed(args: RunArgs, loaded: LoadedJob, cp: RunCheckpointing, logger: Logger): Promise<number> {
   const parallelism = args.parallelism ?? loaded.replicas ?? 1;
+  const metrics = new SupervisorMetrics();
   const sup = new Supervisor({
     config: {
       contractVersion: CONTRACT_VERSION,
@@ -25,6 +29,7 @@ export async function runDistributed(args: RunArgs, loaded: LoadedJob, cp: RunCh
     },
     logger,
     maxRestarts: args.maxRestarts,
+    metrics,
     env: args.logLevel ? { TRIBUTARY_LOG_LEVEL: args.logLevel } : {},
   });
   let interrupted = 0;
@@ -41,7 +46,12 @@ export async function runDistributed(args: RunArgs, loaded: LoadedJob, cp: RunCh
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const timer = args.durationMs !== undefined ? setTimeout(() => sup.stop(), args.durationMs) : undefined;
+  let server: MetricsServer | undefined;
   try {
+    if (args.metricsPort !== undefined) {
+      server = await startMetricsServer(metrics.registry, args.metricsPort);
+      logger.info({ url: `http://127.0.0.1:${server.port}/metrics` }, 'supervisor metrics endpoint');
+    }
     const r = await sup.run();
     logger.info({ job: loaded.name, ...r }, r.state === 'FINISHED' ? 'job finished' : 'job stopped');
     return 0;
@@ -49,5 +59,6 @@ export async function runDistributed(args: RunArgs, loaded: LoadedJob, cp: RunCh
     if (timer) clearTimeout(timer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await server?.close();
   }
 }

@@ -6,6 +6,9 @@
 //     is stopped, then after a backoff all slots start again as a new deployment (a new
 //     deployment id, so a straggler of the old attempt is refused by the new one) from the
 //     latest completed checkpoint, found through the `findRestorePoint` seam;
+//   * progress: while an attempt runs, checkpoints completing in the state directory are
+//     watched; attempts in a row that end before any completed are reported (warn log,
+//     metric) and bound the backoff (restart-progress.ts);
 //   * more than `maxRestarts` failed attempts → the run fails with the last slot's error;
 //   * `stop()` (Ctrl-C) sends SIGTERM to every slot and waits; SIGKILL after `stopGraceMs`.
 // Slots watch their parent (TRIBUTARY_PARENT_PID): if the supervisor dies, they exit, so
@@ -17,11 +20,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import type { JobConfig } from '../control/contract.ts';
 import { RuntimeEnv } from '../control/contract.ts';
 import { TributaryError } from '../errors.ts';
+import { RestartProgress } from './restart-progress.ts';
 import { LocalEnv } from './slot-env.ts';
+import type { SupervisorMetrics } from './supervisor-metrics.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -53,9 +59,14 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Failed attempts restarted before giving up. Default 3. */
   maxRestarts?: number;
-  /** First backoff; doubles per consecutive failure up to `maxBackoffMs`. Defaults 500 ms, 10 s. */
+  /** First backoff; doubles per consecutive failure up to `maxBackoffMs` (bounded while no checkpoint completes: restart-progress.ts). Defaults 500 ms, 10 s. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Attempts in a row ending before any checkpoint completed before it is reported (warn). Default 3. */
+  noProgressAfter?: number;
+  /** How often the state directory is looked at for completed checkpoints while an attempt runs. Default 200 ms. */
+  progressPollMs?: number;
+  metrics?: SupervisorMetrics;
   stopGraceMs?: number;
   findRestorePoint?: FindRestorePoint;
   /** Extra env for every slot (log level, …). */
@@ -104,9 +115,11 @@ export class Supervisor {
   private stopping = false;
   private wakeStop: (() => void) | undefined;
   private baseline: string | undefined;
+  private readonly progress: RestartProgress;
 
   constructor(o: SupervisorOptions) {
     this.o = o;
+    this.progress = new RestartProgress({ backoffMs: o.backoffMs, maxBackoffMs: o.maxBackoffMs, warnAfter: o.noProgressAfter });
   }
 
   /** The slots of the running attempt. */
@@ -127,12 +140,22 @@ export class Supervisor {
         if (!failure) return { state: this.stopping ? 'STOPPED' : 'FINISHED', attempts: attempt, restarts };
         if (this.stopping) return { state: 'STOPPED', attempts: attempt, restarts };
         consecutiveFailures++;
+        const verdict = this.progress.attemptFailed();
+        o.metrics?.attemptsWithoutCheckpoint.set(verdict.streak);
+        if (verdict.noProgress) {
+          o.logger.warn(
+            { attempts: verdict.streak, lastFailure: failure, timeToFirstCheckpointMs: this.progress.timeToFirstCheckpointMs ?? null, backoffMs: verdict.backoffMs },
+            `no checkpoint completed in the last ${verdict.streak} attempts: the job is not making progress (each restart replays from the same checkpoint)`,
+          );
+        }
         if (restarts >= maxRestarts) {
           throw new TributaryError('TRIB_JOB_FAILED', `job ${o.config.jobName} failed ${consecutiveFailures} time(s); restart limit ${maxRestarts} reached; last failure: ${failure}`);
         }
         restarts++;
-        const backoff = Math.min((o.backoffMs ?? 500) * 2 ** (consecutiveFailures - 1), o.maxBackoffMs ?? 10_000);
-        o.logger.warn({ attempt, failure, backoffMs: backoff, restarts, maxRestarts }, 'job failed; restarting all slots');
+        const backoff = verdict.backoffMs;
+        o.metrics?.restarts.inc();
+        o.metrics?.backoff.set(backoff / 1000);
+        o.logger.warn({ attempt, failure, backoffMs: backoff, restarts, maxRestarts, attemptsWithoutCheckpoint: verdict.streak }, 'job failed; restarting all slots');
         await this.sleepUnlessStopped(backoff);
         if (this.stopping) return { state: 'STOPPED', attempts: attempt, restarts };
       }
@@ -180,6 +203,8 @@ export class Supervisor {
     const exits: Exit[] = [];
     let onExit: (() => void) | undefined;
     this.current = [];
+    // From the spawn on: checkpoints completing during this attempt are its progress.
+    const watch = this.watchCheckpoints();
     for (let s = 0; s < p; s++) {
       const env: Record<string, string> = {
         ...(process.env as Record<string, string>),
@@ -219,6 +244,7 @@ export class Supervisor {
       };
       onExit();
     });
+    await watch.stop();
     const first = exits.find(failed);
     if (first) {
       // One slot failed: the job failed. Stop the others now instead of letting each notice a lost link.
@@ -232,6 +258,51 @@ export class Supervisor {
       return `slot ${first.slot} ${first.signal ? `killed by ${first.signal}` : `exited with code ${String(first.code)}`}`;
     }
     return undefined;
+  }
+
+  /**
+   * Polls the state directory for checkpoints newer than the newest at the attempt's start
+   * (ids only grow); stop() looks one last time, as one may complete just before a failure.
+   */
+  private watchCheckpoints(): { stop(): Promise<void> } {
+    const storage = new CheckpointStorage(this.o.config.stateDir);
+    const latestId = (): Promise<number> =>
+      storage.latestCompletedCheckpoint().then(
+        (c) => c?.id ?? 0,
+        () => 0,
+      );
+    this.progress.attemptStarted(Date.now());
+    let seen: number | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const look = async (): Promise<void> => {
+      const id = await latestId();
+      if (seen === undefined) seen = id;
+      else if (id > seen) {
+        seen = id;
+        this.progress.checkpointCompleted(Date.now());
+        if (this.progress.timeToFirstCheckpointMs !== undefined) this.o.metrics?.timeToFirstCheckpoint.set(this.progress.timeToFirstCheckpointMs / 1000);
+        this.o.metrics?.attemptsWithoutCheckpoint.set(0);
+      }
+    };
+    let running = look();
+    const tick = (): void => {
+      timer = setTimeout(() => {
+        running = running.then(look).finally(() => {
+          if (!stopped) tick();
+        });
+      }, this.o.progressPollMs ?? 200);
+      timer.unref();
+    };
+    tick();
+    return {
+      stop: async () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        await running;
+        await look();
+      },
+    };
   }
 
   private stopAll(signal: NodeJS.Signals): void {
