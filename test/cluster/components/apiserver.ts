@@ -31,6 +31,9 @@ export async function startApiserver(paths: ClusterPaths, pki: Pki): Promise<Sta
       '--allow-privileged=true',
       // No endpoints for the `kubernetes` service: they would name a non-loopback address.
       '--endpoint-reconciler-type=none',
+      // Webhooks (and aggregated APIs) named by a Service are called at one of the Service's
+      // endpoint IPs (a pod's 127.0.1.x) instead of its cluster IP, which routes nowhere here.
+      '--enable-aggregator-routing=true',
       '--profiling=false',
       '--v=1',
     ],
