@@ -96,6 +96,7 @@ export class ServiceProxy {
       if (!client.destroyed) refuse(client, 502, `${target.host}:${target.port}: ${err.message}`);
     });
     upstream.once('connect', () => {
+      if (client.destroyed) return void upstream.destroy(); // the API server gave up meanwhile
       upstream.removeAllListeners('error');
       upstream.on('error', () => client.destroy());
       client.on('close', () => upstream.destroy());
