@@ -1,15 +1,18 @@
 // TEST-ONLY: checks of the README's commands for the clicks job (kubernetes-path.int.test.ts):
 // it runs on 2 slots with nothing failed and is fed, the tail job prints its results, the
-// rescale to 3 slots restores the rescale savepoint, the delete leaves a final savepoint on
-// the job's volume, and its output topic holds each (country, window) once, no minute missing.
+// rescale to 3 slots (made inside a fully fed minute) restores the rescale savepoint, the
+// delete leaves a final savepoint on the job's volume, and its output topic holds each
+// (country, window) once, no minute missing, each fully fed minute's counts adding up to
+// exactly what the feed generated in it.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import { Resources, type KubeObject } from '../../operator/src/kube/index.ts';
 import { waitFor } from '../../operator/src/kube/testing/cluster.ts';
 import type { StreamJob } from '../../operator/src/api/v1alpha1/streamjob.ts';
 import { StreamJobs } from '../../operator/src/controllers/streamjob/resource.ts';
-import { duplicates, gaps, resultsSince, topicEnd, type WindowResult } from './clicks-output.ts';
+import { duplicates, gaps, nextMinute, resultsSince, topicEnd, windowTotals, type WindowResult } from './clicks-output.ts';
 import type { PathContext, StepCheck } from './path-context.ts';
 
 interface Pod extends KubeObject {
@@ -33,7 +36,21 @@ async function results(c: PathContext): Promise<WindowResult[]> {
   return resultsSince(c.kafka, c.outputFrom);
 }
 
+/** Windows (by start, ISO) fully fed in this run whose counts do not add up to the feed's records per minute. */
+function wrongTotals(c: PathContext, all: readonly WindowResult[]): string[] {
+  const want = c.feedRate * 60;
+  return [...windowTotals(all, nextMinute(c.feedReadyAt ?? Infinity))].filter(([, n]) => n !== want).map(([t, n]) => `${new Date(t).toISOString()}: ${n} clicks, not ${want}`);
+}
+
 export const clicksChecks: readonly StepCheck[] = [
+  {
+    name: 'kubectl wait sj/clicks-feed: the feed runs',
+    match: /^kubectl wait --for=condition=Ready sj\/clicks-feed /,
+    async after(c) {
+      c.feedReadyAt = Date.now();
+      expect((await job(c, 'clicks-feed')).status?.phase).toBe('Running');
+    },
+  },
   {
     name: 'kubectl wait sj/clicks: Running on 2 slots (then, after the rescale: 3, restored from the rescale savepoint, exactly-once)',
     match: /^kubectl wait --for=condition=Ready sj\/clicks /,
@@ -44,7 +61,6 @@ export const clicksChecks: readonly StepCheck[] = [
         expect(j.status).toMatchObject({ phase: 'Running', readyReplicas: 2, deployed: { parallelism: 2 } });
         // Nothing failed on the way (a slot started before its topic existed would have).
         expect(j.status?.restarts ?? 0).toBe(0);
-        expect((await job(c, 'clicks-feed')).status?.phase).toBe('Running');
         await waitFor('the feed to write to the clicks topic', async () => total(await topicEnd(c.kafka, 'clicks')) > total(c.clicksFrom), 60_000, 1_000);
         return;
       }
@@ -63,9 +79,11 @@ export const clicksChecks: readonly StepCheck[] = [
         return new Set(r.map((x) => x.country)).size === countries.length ? r : undefined;
       }, 240_000, 1_000);
       expect(straddling).toHaveLength(countries.length);
+      // Fully fed (the scale waited for that): exactly the feed's records, none lost or doubled by the rescale.
+      expect(straddling.reduce((n, x) => n + x.clicks, 0)).toBe(c.feedRate * 60);
       const sofar = await results(c);
       expect(duplicates(sofar)).toEqual([]);
-      console.log(`[readme ${c.variant}] rescaled 2 → 3 through ${sp!.path}; ${sofar.length} results so far, each (country, window) once`);
+      console.log(`[readme ${c.variant}] rescaled 2 → 3 through ${sp!.path}; the minute it happened in counts ${c.feedRate * 60} clicks, as fed; ${sofar.length} results so far, each (country, window) once`);
     },
   },
   {
@@ -99,6 +117,10 @@ export const clicksChecks: readonly StepCheck[] = [
     name: 'kubectl scale sj/clicks --replicas=3',
     match: /^kubectl scale sj\/clicks --replicas=3/,
     async before(c) {
+      // The test's own pause: the rescale happens inside a minute the feed filled from its
+      // start, so that minute's counts show whether the rescale lost or doubled records.
+      const from = nextMinute(c.feedReadyAt ?? Date.now());
+      if (Date.now() < from + 2_000) await sleep(from + 2_000 - Date.now());
       c.scaledAt = Date.now();
     },
   },
@@ -124,10 +146,12 @@ export const clicksChecks: readonly StepCheck[] = [
       const all = await results(c);
       expect(all.length).toBeGreaterThan(0);
       expect(duplicates(all)).toEqual([]);
-      const from = Math.ceil(c.startedAt / 60_000) * 60_000;
+      const from = nextMinute(c.feedReadyAt ?? Infinity);
       expect(gaps(all, from)).toEqual([]);
-      const fed = new Set(all.filter((r) => r.window_start >= from).map((r) => r.window_start)).size;
-      console.log(`[readme ${c.variant}] final savepoint ${path}; ${all.length} results, each (country, window) once, ${fed} minute(s) fed in this run with none missing`);
+      expect(wrongTotals(c, all)).toEqual([]);
+      const fed = windowTotals(all, from).size;
+      expect(fed).toBeGreaterThan(0);
+      console.log(`[readme ${c.variant}] final savepoint ${path}; ${all.length} results, each (country, window) once; ${fed} fully fed minute(s), none missing, each counting exactly ${c.feedRate * 60} clicks`);
     },
   },
 ];

@@ -2,7 +2,9 @@
 // of an exactly-once sink would (read_committed), limited to the records after a starting
 // position (one README run's share of a topic earlier runs also wrote to). Invariants: a
 // (country, window) pair appears at most once; while clicks are fed without a break, each
-// country has every minute window from the first one after the feed started to its last.
+// country has every minute window from the first one after the feed started to its last, and
+// the counts of such a window add up to exactly what the feed generates per minute of event
+// time (datagen stamps record i with startTime + i·1000/rate ms): nothing lost, nothing twice.
 import { readTopic } from '../../runtime/src/testing/kafka-reader.ts';
 import kafkajs from 'kafkajs';
 import type { Kafka } from 'kafkajs';
@@ -70,4 +72,16 @@ export function gaps(results: readonly WindowResult[], fromMs: number): string[]
     }
   }
   return missing;
+}
+
+/** Total clicks per window (by start) over all countries, for the windows starting at or after `fromMs`. */
+export function windowTotals(results: readonly WindowResult[], fromMs: number): Map<number, number> {
+  const totals = new Map<number, number>();
+  for (const r of results) if (r.window_start >= fromMs) totals.set(r.window_start, (totals.get(r.window_start) ?? 0) + r.clicks);
+  return totals;
+}
+
+/** The first minute boundary at or after `ms`: windows from there on are fully fed by a feed running at `ms`. */
+export function nextMinute(ms: number): number {
+  return Math.ceil(ms / 60_000) * 60_000;
 }

@@ -108,7 +108,10 @@ describe('README "On Kubernetes", run as written', () => {
       kube ??= await newClient();
       const dir = mkdtempSync(join(tmp, `${variant}-`));
       const cwd = checkoutFor(repoRoot, brokers, dir);
-      const clicks = parse(readFileSync(join(cwd, 'crds/examples/clicks.yaml'), 'utf8')) as StreamJob;
+      const example = (f: string) => parse(readFileSync(join(cwd, 'crds/examples', f), 'utf8')) as StreamJob;
+      const datagen = (example('clicks-feed.yaml').spec.graph.sources[0] as { datagen?: { rate?: number; eventRate?: number } }).datagen;
+      const feedRate = datagen?.eventRate ?? datagen?.rate;
+      if (!feedRate) throw new ReadmeError('README_FORMAT', 'crds/examples/clicks-feed.yaml: the test needs its datagen rate (records per second of event time)');
       const paths = clusterPaths();
       const c: PathContext = {
         variant,
@@ -120,10 +123,10 @@ describe('README "On Kubernetes", run as written', () => {
         clusterDir: paths.dir,
         kubeconfig: paths.kubeconfig,
         brokers,
-        stateStorage: clicks.spec.stateStorage,
+        stateStorage: example('clicks.yaml').spec.stateStorage,
+        feedRate,
         outputFrom: new Map(),
         clicksFrom: new Map(),
-        startedAt: Date.now(),
       };
       const mine = stepChecks.filter((k) => !k.variants || k.variants.includes(variant));
       const t0 = Date.now();

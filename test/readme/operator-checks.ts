@@ -45,7 +45,6 @@ export const operatorChecks: readonly StepCheck[] = [
       await c.shell.run(`cp "$KUBECONFIG" '${copy}' && export KUBECONFIG='${copy}' && kubectl create namespace ${c.ns} && kubectl config set-context --current --namespace=${c.ns}`, 'test setup', 60_000);
       c.outputFrom = await topicEnd(c.kafka, outputTopic);
       c.clicksFrom = await topicEnd(c.kafka, 'clicks');
-      c.startedAt = Date.now();
     },
   },
   {

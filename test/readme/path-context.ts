@@ -22,10 +22,13 @@ export interface PathContext {
   readonly brokers: string;
   /** spec.stateStorage of crds/examples/clicks.yaml as run. */
   readonly stateStorage: StreamJob['spec']['stateStorage'];
+  /** Records per second of crds/examples/clicks-feed.yaml's datagen (= per second of event time). */
+  readonly feedRate: number;
   /** Where this run's share of the topics starts (earlier runs wrote to the same topics). */
   outputFrom: Map<number, bigint>;
   clicksFrom: Map<number, bigint>;
-  startedAt: number;
+  /** When the feed was Ready: every minute window from the next minute on is fully fed. */
+  feedReadyAt?: number;
   scaledAt?: number;
   rescaleSavepoint?: string;
 }
