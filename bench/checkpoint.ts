@@ -15,7 +15,7 @@ import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { createJobExecutor, type JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
-import { validateGraph } from '../runtime/src/graph/validate.ts';
+import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import { oneKeyPerRecordGraph } from '../runtime/src/testing/graphs.ts';
 import type { Batch } from '../runtime/src/operators/types.ts';
 

@@ -25,7 +25,8 @@ import type { DruidDatasource } from '../operator/src/api/v1alpha1/druiddatasour
 import { runDruidSql } from '../runtime/src/connectors/druid/druid-sql.ts';
 import { createJobExecutor } from '../runtime/src/exec/job-executor.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
-import { validateGraph } from '../runtime/src/graph/validate.ts';
+import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
+import { ClusterError } from '../test/cluster/errors.ts';
 
 export interface LatencyResult {
   name: string;
@@ -99,7 +100,7 @@ export async function druidLatency(): Promise<LatencyResult[] | undefined> {
     for (;;) {
       const ok = await Promise.all(Object.values(names).map((n) => runDruidSql({ url, query: `SELECT COUNT(*) AS n FROM "${n}"`, timeoutMs: 10_000, who: 'bench' }).then((r) => Number(r[0]?.['n']) > 0, () => false)));
       if (ok.every(Boolean)) break;
-      if (Date.now() - warm > 180_000) throw new Error('Druid did not show the warm-up rows within 3 min');
+      if (Date.now() - warm > 180_000) throw new ClusterError('CLUSTER_NOT_READY', 'druid', 'did not show the warm-up rows within 3 min');
       await new Promise((r) => setTimeout(r, 500));
     }
     process.stdout.write(`  ${events} events at ${rate}/s, checkpoints every ${cpText}; warm-up (supervisor tasks up) took ${((Date.now() - warm) / 1000).toFixed(1)}s\n`);

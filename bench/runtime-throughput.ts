@@ -7,7 +7,7 @@ import { SchemaGenerator } from '../runtime/src/connectors/datagen/schema-genera
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import type { DatagenFieldSpec, GraphSpec } from '../runtime/src/graph/spec.ts';
-import { validateGraph } from '../runtime/src/graph/validate.ts';
+import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import type { Batch } from '../runtime/src/operators/types.ts';
 
 const FIELDS: Record<string, DatagenFieldSpec> = {

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { validateGraph } from './connectors/validate-graph.ts';
 import { isTributaryError } from './errors.ts';
-import { validateGraph } from './graph/validate.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
 import { containerPath, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';

@@ -3,6 +3,7 @@
 // the graph that `kubectl apply` would run. Exit codes: 0 done, 1 job failed, 2 bad usage,
 // invalid graph or invalid job options.
 import { ConsoleSink } from '../connectors/console/console-sink.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { isTributaryError } from '../errors.ts';
 import { jobSavepointControl, jobStatusSource } from '../control/job-executor-control.ts';
 import { startControlServer, type ControlServer } from '../control/server.ts';
@@ -10,7 +11,6 @@ import { createJobExecutor } from '../exec/job-executor.ts';
 import { parseDuration } from '../graph/duration.ts';
 import { loadJobFile } from '../graph/load.ts';
 import { describePlan } from '../graph/plan.ts';
-import { validateGraph } from '../graph/validate.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { routeProcessWarnings } from '../telemetry/process-warnings.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJobExecutor } from '../exec/job-executor.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { resolveLatestRestore } from './restore-latest.ts';
 

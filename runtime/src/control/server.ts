@@ -51,13 +51,16 @@ const MAX_BODY = 64 * 1024;
 export function readControlToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const file = env[RuntimeEnv.controlTokenFile];
   if (!file) return undefined;
+  const unreadable = (why: string, cause?: unknown): TributaryError =>
+    new TributaryError('TRIB_CONTROL_CONFIG', `${RuntimeEnv.controlTokenFile}=${file}: cannot read the control token: ${why}`, { cause });
+  let t: string;
   try {
-    const t = readFileSync(file, 'utf8').trim();
-    if (t === '') throw new Error('the file is empty');
-    return t;
+    t = readFileSync(file, 'utf8').trim();
   } catch (e) {
-    throw new TributaryError('TRIB_CLI_USAGE', `${RuntimeEnv.controlTokenFile}=${file}: cannot read the control token: ${(e as Error).message}`, { cause: e });
+    throw unreadable((e as Error).message, e);
   }
+  if (t === '') throw unreadable('the file is empty');
+  return t;
 }
 
 function json(res: ServerResponse, code: number, body: unknown): void {
@@ -83,7 +86,7 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new Error('request body too large'));
+        reject(new TributaryError('TRIB_CONTROL_BAD_REQUEST', 'request body too large'));
         req.destroy();
         return;
       }
@@ -98,14 +101,14 @@ export function parseSavepointRequest(text: string): SavepointRequest {
   let body: unknown;
   try {
     body = text.trim() === '' ? {} : JSON.parse(text);
-  } catch {
-    throw new TributaryError('TRIB_CLI_USAGE', 'body is not JSON');
+  } catch (e) {
+    throw new TributaryError('TRIB_CONTROL_BAD_REQUEST', 'body is not JSON', { cause: e });
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new TributaryError('TRIB_CLI_USAGE', 'body must be a JSON object {"stop": bool, "requestId"?: string}');
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new TributaryError('TRIB_CONTROL_BAD_REQUEST', 'body must be a JSON object {"stop": bool, "requestId"?: string}');
   const o = body as Record<string, unknown>;
-  if (o['stop'] !== undefined && typeof o['stop'] !== 'boolean') throw new TributaryError('TRIB_CLI_USAGE', '"stop" must be a boolean');
+  if (o['stop'] !== undefined && typeof o['stop'] !== 'boolean') throw new TributaryError('TRIB_CONTROL_BAD_REQUEST', '"stop" must be a boolean');
   if (o['requestId'] !== undefined && (typeof o['requestId'] !== 'string' || o['requestId'] === '' || o['requestId'].length > 256)) {
-    throw new TributaryError('TRIB_CLI_USAGE', '"requestId" must be a non-empty string of at most 256 characters');
+    throw new TributaryError('TRIB_CONTROL_BAD_REQUEST', '"requestId" must be a non-empty string of at most 256 characters');
   }
   return { stop: o['stop'] === true, ...(typeof o['requestId'] === 'string' ? { requestId: o['requestId'] } : {}) };
 }

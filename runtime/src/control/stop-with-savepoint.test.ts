@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import type { SavepointStatus, StatusResponse } from './contract.ts';
 import { jobSavepointControl, jobStatusSource } from './job-executor-control.ts';

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../connectors/api.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import type { Batch, Rec } from '../operators/types.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { createJobExecutor, JobExecutor } from './job-executor.ts';

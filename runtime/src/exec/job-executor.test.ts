@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StreamEnvironment } from '../api.ts';
 import { isTributaryError } from '../errors.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../testing/harness.ts';
 import { JobExecutor } from './job-executor.ts';
 

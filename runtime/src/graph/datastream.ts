@@ -1,6 +1,7 @@
 // The DataStream API: builds the same graph as YAML, in code. Names are generated
 // (`filter-1`, ...) unless given. `toGraph()` returns a plain GraphSpec that validates and
 // runs like a YAML one; execution lives outside graph/ (see runtime/src/api.ts).
+import { TributaryError } from '../errors.ts';
 import type {
   AggregateSpec,
   DatagenSourceSpec,
@@ -148,7 +149,7 @@ export class WindowedStream {
 
   /** The stream of records too late for their windows (needs `lateOutput` in the window spec). */
   lateRecords(): DataStream {
-    if (!this.lateOutput) throw new Error(`window ${this.name} has no lateOutput; set window.lateOutput to a stream name`);
+    if (!this.lateOutput) throw new TributaryError('TRIB_GRAPH_INVALID', `window ${this.name} has no lateOutput; set window.lateOutput to a stream name`);
     return new DataStream(this.g, this.lateOutput);
   }
 }

@@ -2,7 +2,7 @@
 // same slot), and which edges are exchanges. An edge out of a keyBy is a hash exchange
 // (records move to the slot owning their key group); union and join start a task of their
 // own that reads every input through a forward (same slot) or hash exchange.
-import { lookupTables, type NodeInfo, type ValidatedGraph } from './validate.ts';
+import { lookupTables, type NodeInfo, type ValidatedGraph } from './validated-graph.ts';
 
 export interface PlanInput {
   /** Producing node (the keyBy for hash exchanges). */

@@ -83,7 +83,7 @@ export class DataServer {
       this.pending.delete(socket);
       let hello: unknown;
       try {
-        if (first.type !== FRAME_HELLO) throw new Error(`first frame has type ${first.type}, expected HELLO`);
+        if (first.type !== FRAME_HELLO) throw new TributaryError('TRIB_NET_PROTOCOL', `first frame has type ${first.type}, expected HELLO`);
         hello = JSON.parse(first.body.toString('utf8'));
       } catch (e) {
         refuse('malformed', (e as Error).message);

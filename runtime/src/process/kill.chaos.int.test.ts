@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION } from '../control/contract.ts';
 import { JobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { Supervisor, type AttemptInfo } from './supervisor.ts';
 import { readTopic } from '../testing/kafka-reader.ts';

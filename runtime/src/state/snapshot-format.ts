@@ -1,12 +1,6 @@
-// Keyed-state snapshot format (documented in docs/runtime/state-format.md). Framing, shared
-// by every version:
-//
-//   "TRKS" | u16 version | u32 headerLen | header JSON
-//   repeated, key groups ascending:  u32 keyGroup | u32 len | payload
-//   u32 0xFFFFFFFF (end marker) | u32 CRC-32 of every byte before it
-//
-// All integers big-endian. A reader restoring a different key-group range skips the
-// sections outside it, which is what makes a snapshot splittable on rescale.
+// Keyed-state snapshot format (documented in docs/runtime/state-format.md): the framing of
+// snapshot-framing.ts around key-group sections, the version this runtime writes and the
+// versions it reads.
 //
 // Payload, version 2 (written): binary, repeated { varuint stateIndex, varuint count,
 // count × (key string, value in TVE) } — see binary-writer.ts. Version 1 (read only):
@@ -16,24 +10,13 @@ import { TributaryError } from '../errors.ts';
 import { BinaryWriter } from './binary-writer.ts';
 import { BinaryReader, stateCorrupt } from './binary-reader.ts';
 import { readSectionV1 } from './snapshot-format-v1.ts';
+import { END_MARKER, SNAPSHOT_MAGIC, type SnapshotHeader } from './snapshot-framing.ts';
 import type { KeyGroupRange } from './key-groups.ts';
 
-export const SNAPSHOT_MAGIC = 'TRKS';
 /** The version this runtime writes. */
 export const SNAPSHOT_VERSION = 2;
 /** The versions this runtime reads. */
 export const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [1, 2];
-export const END_MARKER = 0xffffffff;
-
-export interface SnapshotHeader {
-  format: 'tributary-keyed-state';
-  version: number;
-  hash: string;
-  maxParallelism: number;
-  keyGroupRange: KeyGroupRange;
-  /** Names of the states present, in registration order; version 2 payloads refer to them by index. */
-  states: string[];
-}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

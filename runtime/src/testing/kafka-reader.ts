@@ -4,6 +4,7 @@
 import { patched } from '../connectors/kafka/kafkajs-read-committed.ts';
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { TributaryError } from '../errors.ts';
 
 export interface ReadRecord {
   key: string | null;
@@ -28,7 +29,7 @@ const FIRST_RECORD_MS = 15_000;
 
 /** Every record of `topic` from the beginning, in arrival order; read_committed unless asked otherwise. */
 export async function readTopic(kafka: Kafka, topic: string, o: ReadOptions): Promise<ReadRecord[]> {
-  if (!o.readUncommitted && !patched) throw new Error('kafkajs was loaded before kafkajs-read-committed.ts: read_committed results would include aborted records');
+  if (!o.readUncommitted && !patched) throw new TributaryError('TRIB_INVARIANT', 'kafkajs was loaded before kafkajs-read-committed.ts: read_committed results would include aborted records');
   const timeoutMs = o.timeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

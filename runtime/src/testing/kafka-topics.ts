@@ -1,11 +1,12 @@
 // Kafka plumbing shared by the integration tests that talk to the local cluster's broker.
 import type { Kafka } from 'kafkajs';
+import { ClusterError } from '../../../test/cluster/errors.ts';
 
 /** The broker list the integration setup exports; a clear error when run outside it. */
 export function testBrokers(): string[] {
   const b = process.env['TRIBUTARY_KAFKA_BROKERS'];
   if (!b) {
-    throw new Error('TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration` (its global setup starts Kafka) or export it, e.g. 127.0.0.1:19092');
+    throw new ClusterError('CLUSTER_NOT_RUNNING', 'kafka', 'TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration` (its global setup starts Kafka) or export it, e.g. 127.0.0.1:19092');
   }
   return b.split(',');
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { JobExecutor } from '../../src/exec/job-executor.ts';
 import { loadJobFile } from '../../src/graph/load.ts';
 import type { GraphSpec } from '../../src/graph/spec.ts';
-import { validateGraph } from '../../src/graph/validate.ts';
+import { validateGraph } from '../../src/connectors/validate-graph.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../../src/testing/harness.ts';
 
 const here = import.meta.dirname;

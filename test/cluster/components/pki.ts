@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ClusterError } from '../errors.ts';
 import { runToLog } from '../process.ts';
 
 /**
@@ -75,5 +76,5 @@ export function tokenOf(pki: Pick<Pki, 'tokenFile'>, user: string): string {
     const [token, name] = line.split(',');
     if (name === user && token) return token;
   }
-  throw new Error(`no token for ${user} in ${pki.tokenFile}`);
+  throw new ClusterError('CLUSTER_START_FAILED', 'pki', `no token for ${user} in ${pki.tokenFile}`);
 }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isApiStatus } from './errors.ts';
+import { NodeAgentError, isApiStatus } from './errors.ts';
 import { REPO_ROOT } from './image-map.ts';
 import { KubeApi, loadKubeConfig } from './kube-api.ts';
 import type { Pod } from './kube-types.ts';
@@ -14,7 +14,7 @@ export const TESTDATA = join(REPO_ROOT, 'test/cluster/node-agent/testdata');
 
 export async function adminApi(): Promise<KubeApi> {
   const file = process.env.KUBECONFIG;
-  if (!file) throw new Error('KUBECONFIG is not set: run under the integration project (global setup) or eval "$(npm run -s cluster -- env)"');
+  if (!file) throw new NodeAgentError('NODE_AGENT_KUBECONFIG', 'KUBECONFIG is not set: run under the integration project (global setup) or eval "$(npm run -s cluster -- env)"');
   return KubeApi.fromKubeConfig(loadKubeConfig(file));
 }
 
@@ -31,7 +31,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+  throw new NodeAgentError('NODE_AGENT_TIMEOUT', `timed out after ${timeoutMs}ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
 }
 
 /** A fresh namespace with its `default` ServiceAccount and `kube-root-ca.crt` published. */

@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import type { Container, Probe } from './kube-types.ts';
 import { killGroup } from './container-process.ts';
+import { NodeAgentError } from './errors.ts';
 
 export type ProbeKind = 'readiness' | 'liveness' | 'startup';
 
@@ -28,10 +29,10 @@ const insecure = new Agent({ connect: { rejectUnauthorized: false } });
 
 export function resolvePort(port: number | string | undefined, container: Container): number {
   if (typeof port === 'number') return port;
-  if (port === undefined) throw new Error('probe has no port');
+  if (port === undefined) throw new NodeAgentError('NODE_AGENT_PROBE', 'probe has no port');
   if (/^\d+$/.test(port)) return Number(port);
   const named = container.ports?.find((p) => p.name === port);
-  if (!named) throw new Error(`container ${container.name} has no port named ${port}`);
+  if (!named) throw new NodeAgentError('NODE_AGENT_PROBE', `container ${container.name} has no port named ${port}`);
   return named.containerPort;
 }
 

@@ -95,14 +95,14 @@ export class PodVolumes {
     } else if (volume.configMap) {
       const { name = '', items, optional, defaultMode } = volume.configMap;
       const cm = await this.#ctx.lookups.configMap(ns, name);
-      if (!cm && !optional) throw new Error(`configmap "${name}" not found`);
+      if (!cm && !optional) throw new NodeAgentError('NODE_AGENT_VOLUME_CONTENT', `configmap "${name}" not found`);
       const payload: Payload = new Map();
       if (cm) addKeys(payload, configMapData(cm), items, defaultMode ?? DEFAULT_MODE, `ConfigMap ${ns}/${name}`, optional);
       await writeAtomically(dir, payload);
     } else if (volume.secret) {
       const { secretName = '', items, optional, defaultMode } = volume.secret;
       const secret = await this.#ctx.lookups.secret(ns, secretName);
-      if (!secret && !optional) throw new Error(`secret "${secretName}" not found`);
+      if (!secret && !optional) throw new NodeAgentError('NODE_AGENT_VOLUME_CONTENT', `secret "${secretName}" not found`);
       const payload: Payload = new Map();
       if (secret) addKeys(payload, secretData(secret), items, defaultMode ?? DEFAULT_MODE, `Secret ${ns}/${secretName}`, optional);
       await writeAtomically(dir, payload);
@@ -120,12 +120,12 @@ export class PodVolumes {
         } else if (source.configMap) {
           const { name = '', items, optional } = source.configMap;
           const cm = await this.#ctx.lookups.configMap(ns, name);
-          if (!cm && !optional) throw new Error(`configmap "${name}" not found`);
+          if (!cm && !optional) throw new NodeAgentError('NODE_AGENT_VOLUME_CONTENT', `configmap "${name}" not found`);
           if (cm) addKeys(payload, configMapData(cm), items, mode, `ConfigMap ${ns}/${name}`, optional);
         } else if (source.secret) {
           const { name = '', items, optional } = source.secret;
           const secret = await this.#ctx.lookups.secret(ns, name);
-          if (!secret && !optional) throw new Error(`secret "${name}" not found`);
+          if (!secret && !optional) throw new NodeAgentError('NODE_AGENT_VOLUME_CONTENT', `secret "${name}" not found`);
           if (secret) addKeys(payload, secretData(secret), items, mode, `Secret ${ns}/${name}`, optional);
         } else if (source.downwardAPI) {
           this.#addDownward(payload, source.downwardAPI.items ?? [], mode);
@@ -265,7 +265,7 @@ function addKeys(
     const v = data.get(item.key);
     if (v === undefined) {
       if (optional) continue;
-      throw new Error(`couldn't find key ${item.key} in ${what}`);
+      throw new NodeAgentError('NODE_AGENT_VOLUME_CONTENT', `couldn't find key ${item.key} in ${what}`);
     }
     payload.set(item.path, { data: v, mode: item.mode ?? defaultMode });
   }

@@ -1,6 +1,6 @@
 // What the CRD schema cannot check: the graph (the runtime's own validator) and the
 // durations' meaning. Invalid → the reconciler keeps running `status.deployed` and reports.
-import { checkGraph } from '../../../../runtime/src/graph/validate.ts';
+import { checkGraph } from '../../../../runtime/src/connectors/validate-graph.ts';
 import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 

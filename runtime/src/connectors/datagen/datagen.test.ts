@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
-import { validateGraph } from '../../graph/validate.ts';
+import { validateGraph } from '../validate-graph.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../../testing/harness.ts';
 
 async function collect(g: GraphSpec, parallelism: number, stopAfterMs?: number): Promise<Emitted[]> {

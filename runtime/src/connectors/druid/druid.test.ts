@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.ts';
 import { JobExecutor } from '../../exec/job-executor.ts';
-import { validateGraph, checkGraph } from '../../graph/validate.ts';
+import { validateGraph, checkGraph } from '../validate-graph.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../../testing/harness.ts';
 import { druidRow, druidKafkaSpec } from './druid-sink.ts';
 import { LookupTable } from './lookup-table.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import { loadJobFile } from '../../graph/load.ts';
-import { validateGraph } from '../../graph/validate.ts';
+import { validateGraph } from '../validate-graph.ts';
 
 describe('file source and sink', () => {
   it('reads JSON lines (skipping and counting bad ones) and writes JSON lines, per slot with {slot}', async () => {

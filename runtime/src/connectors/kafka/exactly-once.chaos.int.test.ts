@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
 import { createJobExecutor, type JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
-import { validateGraph } from '../../graph/validate.ts';
+import { validateGraph } from '../validate-graph.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
 import { CollectingSink, type Emitted } from '../../testing/harness.ts';
 import { createLogger, silentLogger } from '../../telemetry/logger.ts';

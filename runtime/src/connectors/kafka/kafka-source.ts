@@ -24,7 +24,7 @@ import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import type { Rec } from '../../operators/types.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
 import { decodeValue } from '../record-format.ts';
-import { createKafka, partitionOwner } from './client.ts';
+import { createKafka, keyPartitioner, partitionOwner } from './client.ts';
 
 const { AssignerProtocol } = kafkajs;
 
@@ -90,7 +90,7 @@ export class KafkaSource implements SourceReader {
       await admin.connect();
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
       const all = (meta.topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
-      if (all.length === 0) throw new Error(`topic ${topic} has no partitions`);
+      if (all.length === 0) throw new TributaryError('TRIB_CONNECTOR_FAILED', `topic ${topic} has no partitions`);
       this.owned = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot);
       for (const p of this.owned) this.partIndex.set(p, ctx.addPartition());
       const offsets = this.spec.bounded === 'latest' || ctx.checkpointing ? await admin.fetchTopicOffsets(topic) : [];
@@ -124,7 +124,7 @@ export class KafkaSource implements SourceReader {
       await admin.disconnect();
     }
     if (this.spec.onError === 'deadLetter') {
-      this.dlq = this.kafka.producer({ allowAutoTopicCreation: true });
+      this.dlq = this.kafka.producer({ allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
       await this.dlq.connect();
     }
     ctx.logger.info({ source: ctx.sourceName, slot: ctx.slot, topic, partitions: this.owned }, 'kafka source assigned partitions');

@@ -11,7 +11,7 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
-import { validateGraph } from '../../graph/validate.ts';
+import { validateGraph } from '../validate-graph.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
