@@ -7,13 +7,15 @@ import { down, envOf, status, tail, up } from './cluster.ts';
 import { ClusterError } from './errors.ts';
 import { clusterPaths } from './paths.ts';
 import { knownAddons, type Addon } from './addons.ts';
+import { toolDirs } from './tools.ts';
 
 const usage = `usage: npm run cluster -- <command>
-  up [--with kafka]   build/download what is missing, start etcd, kube-apiserver,
-                      kube-controller-manager and the node agent (and Kafka)
+  up [--with kafka]   build/download what is missing (kubectl and helm too), start etcd,
+                      kube-apiserver, kube-controller-manager and the node agent (and Kafka)
   down                stop everything 'up' started and delete the cluster's data
   status              show each component, its pid and its log
-  env                 print export lines (KUBECONFIG, TRIBUTARY_KAFKA_BROKERS, ...)`;
+  env                 print export lines (KUBECONFIG, PATH with kubectl and helm,
+                      TRIBUTARY_KAFKA_BROKERS, ...)`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -58,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'env':
       for (const [k, v] of Object.entries(envOf(paths))) process.stdout.write(`export ${k}=${JSON.stringify(v)}\n`);
+      // The cluster's kubectl and helm (built by `up`) before whatever the machine has.
+      process.stdout.write(`export PATH="${toolDirs().join(':')}:$PATH"\n`);
       return 0;
     default:
       throw new ClusterError('CLUSTER_BAD_ARGS', 'cluster', `unknown command "${command}"\n${usage}`);

@@ -10,6 +10,8 @@
 import { ClusterError } from './errors.ts';
 
 const offset = parsePortOffset(process.env.TRIBUTARY_CLUSTER_PORT_OFFSET);
+/** `env` prints it when not 0, so later commands in that shell reach the same cluster. */
+export const portOffset = offset;
 
 function parsePortOffset(raw: string | undefined): number {
   if (!raw) return 0;

@@ -27,6 +27,7 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo, connec
     return;
   }
   node.schema = connectors[kind].source(c, s, p);
+
   const ts = o['timestamp'];
   if (ts !== undefined) {
     const tp = `${path}.timestamp`;

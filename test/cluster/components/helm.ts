@@ -6,10 +6,10 @@ import { cacheRoot } from '../paths.ts';
 import { runToLog } from '../process.ts';
 
 /**
- * The Helm CLI, an optional tool: `up` never needs it; the chart tests build it on first
- * use. `go install helm.sh/helm/v3/cmd/helm@v<version>` works as is (no replace
- * directives), once per version (the cache folder's name carries it). Measured cold on
- * 2 shared cores: see charts/tributary/README.md.
+ * The Helm CLI, a client tool: `up` provides it beside the cluster (tools.ts) and the chart
+ * tests call this too. `go install helm.sh/helm/v3/cmd/helm@v<version>` works as is (no
+ * replace directives), once per version (the cache folder's name carries it). Measured cold
+ * on 2 shared cores: see charts/tributary/README.md.
  */
 export const helmVersion = '3.19.0';
 /** The k8s.io/client-go minor Helm 3.19 is built with (its go.mod: v0.34). */

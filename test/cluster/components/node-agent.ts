@@ -24,6 +24,7 @@ export async function startNodeAgent(paths: ClusterPaths, pki: Pki): Promise<Sta
       `--pod-cidr=${podCidr}`,
       `--api-server=${apiserverUrl}`,
       `--ca-file=${pki.caCert}`,
+      `--service-proxy-socket=${paths.serviceProxySocket}`,
     ],
     join(paths.logs, 'node-agent.log'),
     { cwd: repoRoot },

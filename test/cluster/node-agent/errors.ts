@@ -20,6 +20,9 @@ export type NodeAgentErrorCode =
   | 'NODE_AGENT_SPAWN'
   | 'NODE_AGENT_PROBE'
   | 'NODE_AGENT_NODE_REGISTRATION'
+  // The API server's route to a Service (service-proxy.ts) cannot be made: no such port, no
+  // ready pod, a malformed CONNECT.
+  | 'NODE_AGENT_SERVICE_PROXY'
   // Integration-test waits (int-helpers.ts) that ran out of time.
   | 'NODE_AGENT_TIMEOUT';
 

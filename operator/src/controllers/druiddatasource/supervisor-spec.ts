@@ -89,7 +89,8 @@ function sameScalar(a: unknown, b: unknown): boolean {
 
 const isoDuration = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
 
-function isoDurationMs(text: string): number | undefined {
+/** An ISO-8601 duration (days to seconds, as the CRD allows) in ms; undefined when it is not one. */
+export function isoDurationMs(text: string): number | undefined {
   const m = isoDuration.exec(text);
   if (!m || text === 'P' || text.endsWith('T')) return undefined;
   const [, d, h, min, s] = m;

@@ -253,6 +253,7 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
       return (c.status?.restarts ?? 0) >= 1 && c.status?.phase === 'Running' && !c.status.pendingOperation ? c : undefined;
     }, 60_000, 250);
     setFault('susp', {});
+    expect(restarted.status?.deployed?.id).not.toBe(r.status!.deployed!.id);
     expect(restarted.status?.deployed?.restoredFrom).toMatch(/checkpoints/);
     expect((await events('susp')).some((e) => e.reason === 'SlotFailed')).toBe(true);
   });

@@ -32,12 +32,12 @@ export function druidSinkRefs(graph: unknown): DruidRef[] {
 }
 
 /** Reads the referenced DruidDatasources (absent = not found). */
-export async function loadDruidRefs(kube: Pick<KubeClient, 'get'>, namespace: string, graph: unknown): Promise<Map<string, DruidDatasource | undefined>> {
+export async function loadDruidRefs(kube: Pick<KubeClient, 'get'>, namespace: string, graph: unknown, signal?: AbortSignal): Promise<Map<string, DruidDatasource | undefined>> {
   const out = new Map<string, DruidDatasource | undefined>();
   for (const r of druidSinkRefs(graph)) {
     if (out.has(r.name)) continue;
     try {
-      out.set(r.name, await kube.get<DruidDatasource & { metadata: { name: string } }>(DruidDatasources, namespace, r.name));
+      out.set(r.name, await kube.get<DruidDatasource & { metadata: { name: string } }>(DruidDatasources, namespace, r.name, signal ? { signal } : {}));
     } catch (err) {
       if (!isNotFound(err)) throw err;
       out.set(r.name, undefined);

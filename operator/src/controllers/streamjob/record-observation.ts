@@ -1,11 +1,15 @@
 // Observation → status, before any step acts: replica counts, the selector, the newest
 // checkpoint slot 0 reports, spec validity (Degraded/InvalidSpec + a Warning Event once per
 // distinct message; observedGeneration only advances for a valid spec), and Ready while
-// Running with nothing pending.
+// Running with nothing pending and nothing new asked for. Ready carries the generation it was
+// judged at, so `kubectl wait --for=condition=Ready` after `kubectl scale` or an apply waits
+// for the change: right after it the old deployment is still ready, and stamping that with
+// the new generation would end the wait before the change ran.
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
 import { jobCondition, setJobCondition } from './conditions.ts';
 import { podSelector } from './objects/metadata.ts';
 import { isPodTerminal } from './objects/slot-pod.ts';
+import { classify } from './spec-diff.ts';
 import { describeIssues, type SpecIssue } from './validation.ts';
 
 export async function recordObservation(r: ReconcilerInternals, c: JobCtx, issues: readonly SpecIssue[]): Promise<void> {
@@ -35,7 +39,8 @@ export async function recordObservation(r: ReconcilerInternals, c: JobCtx, issue
       st.observedGeneration = gen;
     }
     const deployed = st.deployed;
-    if (deployed && !st.pendingOperation && st.phase === 'Running') {
+    const settled = invalid || classify({ ...job, status: st }, job.spec, r.deps.defaultImage).kind === 'none';
+    if (deployed && !st.pendingOperation && st.phase === 'Running' && settled) {
       const ready = obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING';
       setJobCondition(st, {
         type: 'Ready',

@@ -101,9 +101,19 @@ describe('exactly-once Kafka sink metrics through tributary run --metrics-port (
     // On a fresh broker the first group coordinator lookup answers "not available" while
     // __consumer_offsets is created, which kafkajs logs at error level before it retries: a
     // broker's first boot, not the job's start. Look one up here first.
+    // The lookup itself may answer a retriable error (NOT_COORDINATOR while the coordinator
+    // moves); retry it until the coordinator answers.
     const admin = kafka.admin();
     await admin.connect();
-    await admin.fetchOffsets({ groupId: `it-txn-warmup-${run}` });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.fetchOffsets({ groupId: `it-txn-warmup-${run}` });
+        break;
+      } catch (e) {
+        if (attempt >= 60 || !(e as { retriable?: boolean }).retriable) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     await admin.disconnect();
   });
   afterAll(async () => {

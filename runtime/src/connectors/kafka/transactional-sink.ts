@@ -38,31 +38,25 @@
 // A commit that the broker answers with PRODUCER_FENCED/INVALID_PRODUCER_EPOCH was already
 // completed (and its id reused by a later run); INVALID_TXN_STATE means committed or aborted
 // by the broker's transaction timeout, which Kafka does not distinguish — logged as an error.
-// Then every transactional id any earlier run of this sink may have left open is fenced:
-// InitProducerId on the same id bumps the epoch and aborts its open transaction, so a zombie
-// producer can never commit later and read_committed readers are not blocked. Which ids to
-// fence comes from a small intent file per slot under <stateDir>/kafka-txn/<prefix>/,
-// written before a new id is first used; old slot s is fenced by new slot s mod p, the same
-// slot that commits its committables (commit first, then fence).
+// Then every transactional id any earlier run of this sink may have left open is fenced
+// (transactional-producers.ts).
 //
 // Metrics (transaction-metrics.ts): a transaction counts as begun when its first records are
 // flushed into it, committed or aborted when that happens (a recovery that fences a dead
 // run's open transaction counts the abort, with the bytes that run's open-transactions file
 // last recorded); a job that fails leaves its transactions to the recovery and counts nothing.
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Kafka as KafkaClient, Message, Producer, Transaction } from 'kafkajs';
-import { writeDurable } from '../../checkpoint/checkpoint-storage.ts';
+import type { Message, Transaction } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
 import type { KafkaSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../operators/types.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
-import { keyPartitioner } from './client.ts';
-import { OpenTransactionsFile, readOpenTransactions, removeOpenTransactions, type OpenTxn } from './open-transactions-file.ts';
+import { OpenTransactionsFile, type OpenTxn } from './open-transactions-file.ts';
 import { appendMessages, payloadBytes, splitForSend } from './record-messages.ts';
 import { commitRestored, transactionalClient, type KafkaCommittable } from './transactional-client.ts';
 import { TransactionMetrics, type TxnContent } from './transaction-metrics.ts';
+import { TransactionalProducers, type TxnProducer } from './transactional-producers.ts';
 
 export type { KafkaCommittable } from './transactional-client.ts';
 
@@ -71,16 +65,6 @@ const LINGER_MS = 20;
 const MAX_QUEUED_SENDS = 4;
 /** Broker default transaction.max.timeout.ms; a transaction must outlive a checkpoint interval plus recovery. */
 const DEFAULT_TXN_TIMEOUT_MS = 900_000;
-
-interface TxnProducer {
-  id: string;
-  kafka: KafkaClient;
-  producer: Producer;
-  producerId: string;
-  producerEpoch: number;
-  /** Its InitProducerId found an open transaction of this id, which the broker aborted (fenced). */
-  fencedOpen: boolean;
-}
 
 interface Epoch extends TxnContent {
   ready: Promise<{ p: TxnProducer; txn: Transaction }>;
@@ -105,14 +89,7 @@ export class TransactionalKafkaSink implements SinkWriter {
   private readonly spec: KafkaSinkSpec;
   private readonly key: CompiledExpr | undefined;
   private ctx!: SinkWriterContext;
-  private prefix = '';
-  /** Producers ready for a new transaction (fresh sessions), possibly still initializing. */
-  private readonly pool: Promise<TxnProducer>[] = [];
-  private readonly all: TxnProducer[] = [];
-  private nextIndex = 0;
-  /** Highest index recorded in this slot's intent file. */
-  private intentMax = -1;
-  private intentDir = '';
+  private producers!: TransactionalProducers;
   private pendingMsgs: Message[] = [];
   /** Arrival groups of pendingMsgs (TxnContent.arrivals). */
   private pendingArrivals: number[] = [];
@@ -140,10 +117,17 @@ export class TransactionalKafkaSink implements SinkWriter {
   async open(ctx: SinkWriterContext): Promise<void> {
     this.ctx = ctx;
     if (!ctx.checkpointing) throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${ctx.sinkName}": exactly-once delivery needs checkpointing (or set delivery: at-least-once)`);
-    this.prefix = this.spec.transactionalIdPrefix ?? `tributary-${ctx.jobName ?? 'job'}-${ctx.sinkName}`;
-    this.intentDir = join(ctx.checkpointing.stateDir, 'kafka-txn', encodeURIComponent(this.prefix));
+    const prefix = this.spec.transactionalIdPrefix ?? `tributary-${ctx.jobName ?? 'job'}-${ctx.sinkName}`;
     this.metrics = new TransactionMetrics(ctx.registry, ctx.sinkName, ctx.slot, () => this.oldestOpenSince());
-    await mkdir(this.intentDir, { recursive: true });
+    this.producers = new TransactionalProducers({
+      brokers: this.spec.brokers,
+      prefix,
+      intentDir: join(ctx.checkpointing.stateDir, 'kafka-txn', encodeURIComponent(prefix)),
+      timeoutMs: this.timeoutMs,
+      ctx,
+      isClosed: () => this.closed,
+    });
+    await this.producers.init();
     try {
       await this.recover(ctx.restoredCommittables ?? []);
     } catch (e) {
@@ -161,87 +145,9 @@ export class TransactionalKafkaSink implements SinkWriter {
       committed = await commitRestored(kafka, committables as KafkaCommittable[], log, this.ctx.sinkName, this.timeoutMs);
       for (let i = 0; i < committed.size; i++) this.metrics.committedRestored();
     }
-    // Fence ids of earlier runs (intent files), commit-before-fence holds: same slot, after the loop above.
-    const p = this.ctx.parallelism;
-    const me = this.ctx.slot;
-    for (const f of await readdir(this.intentDir)) {
-      const m = /^slot-(\d+)\.json$/.exec(f);
-      if (!m) continue;
-      const old = Number(m[1]);
-      if (old % p !== me) continue;
-      const lastOpen = await readOpenTransactions(this.intentDir, old);
-      let maxIndex = -1;
-      try {
-        maxIndex = (JSON.parse(await readFile(join(this.intentDir, f), 'utf8')) as { maxIndex: number }).maxIndex;
-      } catch {
-        maxIndex = -1;
-      }
-      for (let k = 0; k <= maxIndex; k++) {
-        const tp = await this.createProducer(`${this.prefix}-${old}-${k}`);
-        // Not one this recovery just committed: that id may still be completing its commit (also CONCURRENT_TRANSACTIONS).
-        if (tp.fencedOpen && !committed.has(tp.id)) this.metrics.aborted('recovery', lastOpen.get(tp.id)?.bytes ?? 0);
-        if (old === me) {
-          this.pool.push(Promise.resolve(tp));
-          this.nextIndex = Math.max(this.nextIndex, k + 1);
-        } else await this.dispose(tp);
-      }
-      if (old !== me) await rm(join(this.intentDir, f), { force: true });
-      else this.intentMax = Math.max(this.intentMax, maxIndex);
-      await removeOpenTransactions(this.intentDir, old);
-    }
-    this.openFile = new OpenTransactionsFile(this.intentDir, me, () => this.openTransactions(), log);
-    if (this.intentMax >= 0) log.info({ sink: this.ctx.sinkName, slot: me, fenced: this.intentMax + 1 }, 'fenced earlier transactional producers');
-  }
-
-  /** Connects a transactional producer and initializes it (InitProducerId: fences and aborts that id's open transaction). */
-  private async createProducer(id: string): Promise<TxnProducer> {
-    let captured: { pid: string; epoch: number } | undefined;
-    let fencedOpen = false;
-    const kafka = transactionalClient(this.spec.brokers, id, this.ctx.logger, {
-      producerId: (pid, epoch) => {
-        captured = { pid, epoch };
-      },
-      ongoingTransaction: () => {
-        fencedOpen = true;
-      },
-    });
-    const producer = kafka.producer({ transactionalId: id, maxInFlightRequests: 1, idempotent: true, transactionTimeout: this.timeoutMs, allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
-    await producer.connect();
-    captured = undefined;
-    fencedOpen = false;
-    const txn = await producer.transaction(); // InitProducerId happens here, once per producer
-    await txn.abort(); // nothing was sent: no EndTxn goes out
-    if (!captured) throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `kafkajs internals changed: producer id of ${id} not observed`);
-    const c = captured as { pid: string; epoch: number };
-    const tp: TxnProducer = { id, kafka, producer, producerId: c.pid, producerEpoch: c.epoch, fencedOpen };
-    this.ctx.logger.debug({ sink: this.ctx.sinkName, slot: this.ctx.slot, transactionalId: id, producerId: c.pid, producerEpoch: c.epoch }, 'transactional producer initialized');
-    this.all.push(tp);
-    return tp;
-  }
-
-  /** A new session for the same id (epoch bump), so the committed (id, pid, epoch) is never reused. */
-  private async renew(tp: TxnProducer): Promise<TxnProducer> {
-    await this.dispose(tp);
-    if (this.closed) throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${this.ctx.sinkName}" is closed`);
-    return this.createProducer(tp.id);
-  }
-
-  private async dispose(tp: TxnProducer): Promise<void> {
-    const i = this.all.indexOf(tp);
-    if (i >= 0) this.all.splice(i, 1);
-    await tp.producer.disconnect();
-  }
-
-  private async acquire(): Promise<TxnProducer> {
-    const free = this.pool.shift();
-    if (free) return await free;
-    const k = this.nextIndex++;
-    if (k > this.intentMax) {
-      // Written before the id is ever used: a crash after this point finds and fences it.
-      this.intentMax = k;
-      await writeDurable(join(this.intentDir, `slot-${this.ctx.slot}.json`), JSON.stringify({ slot: this.ctx.slot, parallelism: this.ctx.parallelism, maxIndex: k }));
-    }
-    return this.createProducer(`${this.prefix}-${this.ctx.slot}-${k}`);
+    // Commit-before-fence holds: the same slot fences, after the commits above.
+    await this.producers.fenceEarlierRuns(committed, (bytes) => this.metrics.aborted('recovery', bytes));
+    this.openFile = new OpenTransactionsFile(this.producers.intentDir, this.ctx.slot, () => this.openTransactions(), log);
   }
 
   get backpressured(): boolean {
@@ -274,7 +180,7 @@ export class TransactionalKafkaSink implements SinkWriter {
     const messages = this.pendingMsgs;
     this.pendingMsgs = [];
     if (!this.epoch) {
-      const ready = this.acquire().then(async (p) => ({ p, txn: await p.producer.transaction() }));
+      const ready = this.producers.acquire().then(async (p) => ({ p, txn: await p.producer.transaction() }));
       const epoch: Epoch = { ready, chain: ready.then(() => undefined), queued: 0, records: 0, bytes: 0, arrivals: [], began: Date.now() };
       ready.then(({ p }) => (epoch.transactionalId = p.id), () => undefined);
       this.epoch = epoch;
@@ -350,15 +256,15 @@ export class TransactionalKafkaSink implements SinkWriter {
       // being written) is retried once; if it fails again, the error surfaces only when the
       // producer is needed for a new transaction (acquire → send), not in a sink that has
       // nothing more to write (a finished task still answering checkpoints).
-      const next = this.renew(x.p).catch(async (e: unknown) => {
+      const next = this.producers.renew(x.p).catch(async (e: unknown) => {
         if (this.closed) throw e;
         this.ctx.logger.warn({ sink: this.ctx.sinkName, slot: this.ctx.slot, transactionalId: x.p.id, err: (e as Error).message }, 'new producer session failed; retrying');
         await new Promise((r) => setTimeout(r, 500));
         if (this.closed) throw e;
-        return this.createProducer(x.p.id);
+        return this.producers.create(x.p.id);
       });
       next.catch(() => undefined);
-      this.pool.push(next);
+      this.producers.release(next);
     }
   }
 
@@ -420,8 +326,7 @@ export class TransactionalKafkaSink implements SinkWriter {
     } finally {
       this.closed = true;
       await this.openFile?.end(outcome === 'failed');
-      await Promise.allSettled(this.pool);
-      await Promise.allSettled(this.all.map((tp) => tp.producer.disconnect()));
+      await this.producers.closeAll();
     }
   }
 }
