@@ -89,6 +89,8 @@ export interface StreamJobStatus {
   lastCheckpoint?: { id: number; completedAt: string; path: string };
   savepoints?: SavepointRecord[];
   restarts?: number;
+  /** Restarts in a row whose failed deployment had completed no checkpoint (operation/checkpoint-progress.ts). */
+  restartsWithoutCheckpoint?: number;
   lastError?: string;
   /** Deployments started so far (the suffix of deployment ids). */
   deploymentCounter?: number;

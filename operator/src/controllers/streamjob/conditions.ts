@@ -42,6 +42,8 @@ export interface JobConditionReasons {
     | 'SpecValid'
     | 'SlotFailed'
     | 'MaxRestartsExceeded'
+    // Restarts in a row without a completed checkpoint (operation/checkpoint-progress.ts).
+    | 'NoCheckpointProgress'
     | 'SavepointFailedUsedCheckpoint'
     | 'SavepointCompleted'
     | 'Recovered'

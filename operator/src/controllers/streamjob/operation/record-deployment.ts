@@ -33,7 +33,10 @@ export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: Pe
       spec: op.targetSpec!,
     };
     s.pendingOperation = { ...op, step: 'starting' };
-    if (op.kind !== 'restart') s.restarts = 0;
+    if (op.kind !== 'restart') {
+      s.restarts = 0;
+      delete s.restartsWithoutCheckpoint;
+    }
     delete s.resumeFrom;
     return s;
   });

@@ -5,6 +5,7 @@ import { setJobCondition } from '../conditions.ts';
 import { deletePods } from '../idempotent-writes.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { deployedSpec } from '../spec-diff.ts';
+import { NO_PROGRESS_AFTER, restartsWithoutCheckpoint } from './checkpoint-progress.ts';
 import { latestRestorePoint } from './restore-point.ts';
 import { startOperation } from './start.ts';
 
@@ -28,13 +29,18 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
   }
   r.deps.metrics.restarts.inc();
   const delay = r.runtimeBackoff(job, restarts);
+  const withoutCheckpoint = restartsWithoutCheckpoint(st);
+  const noProgress = withoutCheckpoint >= NO_PROGRESS_AFTER;
   // The count, the Degraded condition and the restart operation are one status write: a
   // reader never sees the failure counted while the phase still says Running with no
   // operation pending, and an operator killed in between cannot count the same failure twice.
   await r.deps.events.warning(c.job, 'SlotFailed', `${why}; restarting all slots from the latest checkpoint (restart ${restarts}/${max})`);
+  if (noProgress) await r.deps.events.warning(c.job, 'NoCheckpointProgress', `no checkpoint completed in the last ${withoutCheckpoint} deployments (each restart replays from the same state); last failure: ${why}`);
   return startOperation(r, c, 'restart', spec, 'restore', latestRestorePoint(c.job), { notBefore: new Date(now.getTime() + delay).toISOString(), message: why }, (s) => {
     s.restarts = restarts;
+    s.restartsWithoutCheckpoint = withoutCheckpoint;
     s.lastError = why;
-    setJobCondition(s, { type: 'Degraded', status: 'True', reason: 'SlotFailed', message: `${why}; restart ${restarts}/${max} in ${Math.round(delay / 1000)}s` }, job.metadata.generation, now);
+    const progress = noProgress ? `; no checkpoint completed in the last ${withoutCheckpoint} deployments` : '';
+    setJobCondition(s, { type: 'Degraded', status: 'True', reason: noProgress ? 'NoCheckpointProgress' : 'SlotFailed', message: `${why}${progress}; restart ${restarts}/${max} in ${Math.round(delay / 1000)}s` }, job.metadata.generation, now);
   });
 }
