@@ -48,13 +48,20 @@ class CountingSink implements SinkWriter {
   }
 }
 
-/** datagen (`keys` users, `rate` rec/s, 0 = unthrottled) → keyBy → 1-hour window count: one open window and timer per key. */
+/** datagen (`keys` users, `rate` rec/s, 0 = unthrottled) → keyBy → 1-hour window count: a window and timer per key. */
 function keyedGraph(keys: number, rate: number): GraphSpec {
   return {
     sources: [
       {
         name: 'gen',
-        datagen: { generator: 'schema', seed: 7, ...(rate > 0 ? { rate } : {}), startTime: 1_700_000_000_000, eventRate: 10_000_000, fields: { user: { type: 'string', prefix: 'u', cardinality: keys }, ts: { type: 'timestamp' } } },
+        datagen: {
+          generator: 'schema',
+          seed: 7,
+          ...(rate > 0 ? { rate } : {}),
+          startTime: 1_700_000_000_000,
+          eventRate: 10_000_000,
+          fields: { user: { type: 'string', prefix: 'u', cardinality: keys }, ts: { type: 'timestamp' } },
+        },
         timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
       },
     ],
@@ -80,7 +87,16 @@ async function distributedFirst(stateDir: string, intervalMs: number): Promise<D
   const first = new Promise<DistributedFirst>((r) => (resolveFirst = r));
   let runningAt = 0;
   const sup = new Supervisor({
-    config: { contractVersion: CONTRACT_VERSION, jobName: 'bench-first', graph: keyedGraph(10_000, 20_000), parallelism: 2, maxParallelism: 128, checkpointing: { intervalMs, timeoutMs: 60_000, retained: 2 }, stateDir, allowNonRestoredState: false },
+    config: {
+      contractVersion: CONTRACT_VERSION,
+      jobName: 'bench-first',
+      graph: keyedGraph(10_000, 20_000),
+      parallelism: 2,
+      maxParallelism: 128,
+      checkpointing: { intervalMs, timeoutMs: 60_000, retained: 2 },
+      stateDir,
+      allowNonRestoredState: false,
+    },
     logger: silentLogger(),
     maxRestarts: 0,
     stdio: 'pipe',
@@ -103,7 +119,12 @@ async function distributedFirst(stateDir: string, intervalMs: number): Promise<D
             if (!line.startsWith('{')) continue;
             const rec = JSON.parse(line) as { msg?: string; time?: number; ms?: number };
             if (rec.msg === 'job running') runningAt = rec.time ?? Date.now();
-            if (rec.msg === 'checkpoint completed') resolveFirst({ fromSpawnMs: (rec.time ?? Date.now()) - spawnedAt, fromRunningMs: (rec.time ?? Date.now()) - runningAt, checkpointMs: rec.ms ?? 0 });
+            if (rec.msg === 'checkpoint completed')
+              resolveFirst({
+                fromSpawnMs: (rec.time ?? Date.now()) - spawnedAt,
+                fromRunningMs: (rec.time ?? Date.now()) - runningAt,
+                checkpointMs: rec.ms ?? 0,
+              });
           }
         });
       }
@@ -116,10 +137,17 @@ async function distributedFirst(stateDir: string, intervalMs: number): Promise<D
   return d;
 }
 
-/** In-process: run() → first completed checkpoint; `emulateOld`: no periodic trigger, one checkpoint requested `intervalMs` after the start (the old first tick). */
+/**
+ * In-process: run() → first completed checkpoint; `emulateOld`: no periodic trigger, one checkpoint requested
+ * `intervalMs` after the start (the old first tick).
+ */
 async function inProcessFirst(intervalMs: number, emulateOld: boolean): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'trib-bench-first-'));
-  const job = new JobExecutor(validateGraph(keyedGraph(10_000, 20_000)), { parallelism: 2, sinkWriter: () => new CountingSink(), checkpointing: { stateDir: dir, ...(emulateOld ? {} : { intervalMs }) } });
+  const job = new JobExecutor(validateGraph(keyedGraph(10_000, 20_000)), {
+    parallelism: 2,
+    sinkWriter: () => new CountingSink(),
+    checkpointing: { stateDir: dir, ...(emulateOld ? {} : { intervalMs }) },
+  });
   const t0 = performance.now();
   const done = job.run();
   if (emulateOld) setTimeout(() => void job.triggerCheckpoint().catch(() => undefined), intervalMs);
@@ -140,7 +168,12 @@ async function fsyncWrite(path: string, bytes: Uint8Array): Promise<void> {
 
 async function durations(keys: number, samples: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'trib-bench-dur-'));
-  const job = await createJobExecutor(validateGraph(keyedGraph(keys, 0)), { parallelism: 1, maxParallelism: 128, sinkWriter: () => new CountingSink(), checkpointing: { stateDir: dir, retained: 2 } });
+  const job = await createJobExecutor(validateGraph(keyedGraph(keys, 0)), {
+    parallelism: 1,
+    maxParallelism: 128,
+    sinkWriter: () => new CountingSink(),
+    checkpointing: { stateDir: dir, retained: 2 },
+  });
   const done = job.run();
   // ~12 records per key: every key is present (random keys: 1 − e^−12 of them).
   while (job.status().recordsIn < keys * 12) await sleep(20);
@@ -169,10 +202,15 @@ async function durations(keys: number, samples: number): Promise<void> {
     raw.push(performance.now() - t);
   }
   const p = (xs: number[]): string => `p50 ${median(xs).toFixed(1)} / p99 ${percentile(xs, 0.99).toFixed(1)} ms`;
-  process.stdout.write(`\ncheckpoint duration at ${fmt.format(keys)} keys (window + timer each, ${fmt.format(bytes / 1e6)} MB state), parallelism 1, source unthrottled, ${samples} checkpoints\n`);
+  process.stdout.write(
+    `\ncheckpoint duration at ${fmt.format(keys)} keys (window + timer each, ${fmt.format(bytes / 1e6)} MB state), parallelism 1, source unthrottled, ${samples} checkpoints\n`,
+  );
   process.stdout.write(`  trigger → metadata written          ${p(total)}\n`);
-  for (const [name, xs] of Object.entries(phases)) process.stdout.write(`    ${name.padEnd(9)}                        ${p(xs)}\n`);
-  process.stdout.write(`  peer: fs write+fsync same bytes     ${p(raw)}   (ratio p50 checkpoint / raw: ${(median(total) / median(raw)).toFixed(1)})\n`);
+  for (const [name, xs] of Object.entries(phases))
+    process.stdout.write(`    ${name.padEnd(9)}                        ${p(xs)}\n`);
+  process.stdout.write(
+    `  peer: fs write+fsync same bytes     ${p(raw)}   (ratio p50 checkpoint / raw: ${(median(total) / median(raw)).toFixed(1)})\n`,
+  );
   await rm(dir, { recursive: true, force: true });
   await rm(peerDir, { recursive: true, force: true });
 }
@@ -180,9 +218,12 @@ async function durations(keys: number, samples: number): Promise<void> {
 export async function firstCheckpointBenchmarks(): Promise<void> {
   const intervalMs = parseDuration(process.env['BENCH_FIRST_INTERVAL'] ?? '10s') ?? 10_000;
   const rounds = Math.max(1, Number(process.env['BENCH_FIRST_ROUNDS'] ?? 3));
-  process.stdout.write(`\nfirst checkpoint after the slots start: datagen 20k rec/s → keyBy (10k keys) → 1 h window, parallelism 2, interval ${intervalMs / 1000} s, median of ${rounds}\n`);
+  process.stdout.write(
+    `\nfirst checkpoint after the slots start: datagen 20k rec/s → keyBy (10k keys) → 1 h window, parallelism 2, interval ${intervalMs / 1000} s, median of ${rounds}\n`,
+  );
   const stateDir = await mkdtemp(join(tmpdir(), 'trib-bench-first-dist-'));
-  await distributedFirst(stateDir, intervalMs); // warm-up: the slots' compile cache (as a pod of the next deployment finds it)
+  // Warm-up: the slots' compile cache, as a pod of the next deployment finds it.
+  await distributedFirst(stateDir, intervalMs);
   const dist: DistributedFirst[] = [];
   for (let r = 0; r < rounds; r++) dist.push(await distributedFirst(stateDir, intervalMs));
   await rm(stateDir, { recursive: true, force: true });
@@ -190,14 +231,22 @@ export async function firstCheckpointBenchmarks(): Promise<void> {
   const running = median(dist.map((d) => d.fromRunningMs));
   const ck = median(dist.map((d) => d.checkpointMs));
   const oldDist = spawn - running + intervalMs + ck;
-  process.stdout.write(`  --distributed: slot processes spawned → first checkpoint  ${fmt.format(spawn).padStart(7)} ms   (target < 1,000 ms: ${spawn < 1000 ? 'met' : 'NOT met'}); job running on slot 0 → first checkpoint ${fmt.format(running)} ms\n`);
-  process.stdout.write(`    peer: first checkpoint one interval after the job runs     ${fmt.format(oldDist).padStart(7)} ms   (ratio ${(spawn / oldDist).toFixed(3)})\n`);
+  process.stdout.write(
+    `  --distributed: slot processes spawned → first checkpoint  ${fmt.format(spawn).padStart(7)} ms   (target < 1,000 ms: ${spawn < 1000 ? 'met' : 'NOT met'}); job running on slot 0 → first checkpoint ${fmt.format(running)} ms\n`,
+  );
+  process.stdout.write(
+    `    peer: first checkpoint one interval after the job runs     ${fmt.format(oldDist).padStart(7)} ms   (ratio ${(spawn / oldDist).toFixed(3)})\n`,
+  );
   await inProcessFirst(intervalMs, false); // warm-up
   const early: number[] = [];
   for (let r = 0; r < rounds; r++) early.push(await inProcessFirst(intervalMs, false));
   const old = await inProcessFirst(intervalMs, true);
-  process.stdout.write(`  in-process: run() → first checkpoint                         ${fmt.format(median(early)).padStart(7)} ms   (target < 1,000 ms: ${median(early) < 1000 ? 'met' : 'NOT met'})\n`);
-  process.stdout.write(`    peer: first checkpoint triggered one interval after start  ${fmt.format(old).padStart(7)} ms   (ratio ${(median(early) / old).toFixed(3)})\n`);
+  process.stdout.write(
+    `  in-process: run() → first checkpoint                         ${fmt.format(median(early)).padStart(7)} ms   (target < 1,000 ms: ${median(early) < 1000 ? 'met' : 'NOT met'})\n`,
+  );
+  process.stdout.write(
+    `    peer: first checkpoint triggered one interval after start  ${fmt.format(old).padStart(7)} ms   (ratio ${(median(early) / old).toFixed(3)})\n`,
+  );
   await durations(Number(process.env['BENCH_CKPT_KEYS'] ?? 100_000), Number(process.env['BENCH_CKPT_SAMPLES'] ?? 40));
 }
 

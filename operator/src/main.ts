@@ -35,7 +35,15 @@ async function main(): Promise<number> {
     logger,
     // Outside a pod nobody will create the Lease's namespace or Role for us: fail within
     // seconds with the reason instead of campaigning forever.
-    ...(cfg.leaderElect ? { leaderElection: { namespace: cfg.leaseNamespace, name: cfg.leaseName, ...(cfg.inCluster ? {} : { failAfterMs: 5_000 }) } } : {}),
+    ...(cfg.leaderElect
+      ? {
+          leaderElection: {
+            namespace: cfg.leaseNamespace,
+            name: cfg.leaseName,
+            ...(cfg.inCluster ? {} : { failAfterMs: 5_000 }),
+          },
+        }
+      : {}),
   });
   const closers: (() => Promise<void>)[] = [];
   const scopes: (string | undefined)[] = cfg.namespaces.length ? cfg.namespaces : [undefined];
@@ -48,10 +56,31 @@ async function main(): Promise<number> {
   if (cfg.webhook) {
     const { host, port, certFile, keyFile } = cfg.webhook;
     const handlers = [streamJobAdmission({ kube: client }), druidDatasourceAdmission({ kube: client })];
-    webhooks = await startAdmissionServer({ handlers, tls: { certFile, keyFile }, host, port, logger: logger.child({ component: 'admission' }), registry });
+    webhooks = await startAdmissionServer({
+      handlers,
+      tls: { certFile, keyFile },
+      host,
+      port,
+      logger: logger.child({ component: 'admission' }),
+      registry,
+    });
   }
-  const probes = await startProbeServer({ registry, ready: () => mgr.readiness(), host: cfg.metricsHost, port: cfg.metricsPort });
-  logger.info({ namespaces: cfg.namespaces.length ? cfg.namespaces : 'all', probes: probes.url, webhooks: webhooks?.url ?? 'off', leaderElection: cfg.leaderElect, defaultImage: cfg.defaultImage }, 'operator starting');
+  const probes = await startProbeServer({
+    registry,
+    ready: () => mgr.readiness(),
+    host: cfg.metricsHost,
+    port: cfg.metricsPort,
+  });
+  logger.info(
+    {
+      namespaces: cfg.namespaces.length ? cfg.namespaces : 'all',
+      probes: probes.url,
+      webhooks: webhooks?.url ?? 'off',
+      leaderElection: cfg.leaderElect,
+      defaultImage: cfg.defaultImage,
+    },
+    'operator starting',
+  );
   mgr.installSignalHandlers();
   try {
     await mgr.run();

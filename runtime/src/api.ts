@@ -30,7 +30,11 @@ export class StreamEnvironment extends GraphBuilder {
     const graph = validateGraph(this.toGraph());
     const results = new Map<string, Emitted[]>();
     for (const s of graph.spec.sinks) results.set(s.name, []);
-    await new JobExecutor(graph, { parallelism: 1, ...opts, sinkWriter: (spec) => new CollectingSink(results.get(spec.name)) }).run();
+    await new JobExecutor(graph, {
+      parallelism: 1,
+      ...opts,
+      sinkWriter: (spec) => new CollectingSink(results.get(spec.name)),
+    }).run();
     return results;
   }
 }

@@ -55,7 +55,11 @@ export class TributaryError extends Error {
   readonly path: string | undefined;
   readonly issues: readonly ValidationIssue[];
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; path?: string; issues?: ValidationIssue[] } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; path?: string; issues?: ValidationIssue[] } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TributaryError';
     this.code = code;

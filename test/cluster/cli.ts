@@ -34,7 +34,11 @@ async function main(argv: string[]): Promise<number> {
       const addons = (values.with ?? []).flatMap((w) => w.split(',')).filter(Boolean);
       for (const a of addons) {
         if (!knownAddons.includes(a as Addon)) {
-          throw new ClusterError('CLUSTER_BAD_ARGS', 'cluster', `unknown addon "${a}"; known: ${knownAddons.join(', ')}`);
+          throw new ClusterError(
+            'CLUSTER_BAD_ARGS',
+            'cluster',
+            `unknown addon "${a}"; known: ${knownAddons.join(', ')}`,
+          );
         }
       }
       const t0 = Date.now();
@@ -54,7 +58,9 @@ async function main(argv: string[]): Promise<number> {
         return 3;
       }
       for (const r of rows) {
-        process.stdout.write(`${r.component.padEnd(26)} ${(r.alive ? 'running' : 'STOPPED').padEnd(8)} pid ${String(r.pid).padEnd(8)} ${r.logFile}\n`);
+        process.stdout.write(
+          `${r.component.padEnd(26)} ${(r.alive ? 'running' : 'STOPPED').padEnd(8)} pid ${String(r.pid).padEnd(8)} ${r.logFile}\n`,
+        );
       }
       return rows.every((r) => r.alive) ? 0 : 3;
     }

@@ -175,7 +175,11 @@ export function status(paths: ClusterPaths = clusterPaths()): ComponentStatus[] 
 export function envOf(paths: ClusterPaths = clusterPaths()): Record<string, string> {
   const state = readState(paths);
   if (!state) {
-    throw new ClusterError('CLUSTER_NOT_RUNNING', 'cluster', `no cluster is running in ${paths.dir}; run \`npm run cluster -- up\``);
+    throw new ClusterError(
+      'CLUSTER_NOT_RUNNING',
+      'cluster',
+      `no cluster is running in ${paths.dir}; run \`npm run cluster -- up\``,
+    );
   }
   const dead = state.components.filter((p) => !isAlive(p));
   if (dead.length > 0) {

@@ -17,7 +17,11 @@ function parsePortOffset(raw: string | undefined): number {
   if (!raw) return 0;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n % 100 !== 0 || n > 10_000) {
-    throw new ClusterError('CLUSTER_BAD_ARGS', 'cluster', `TRIBUTARY_CLUSTER_PORT_OFFSET must be a multiple of 100 in [0, 10000], got "${raw}"`);
+    throw new ClusterError(
+      'CLUSTER_BAD_ARGS',
+      'cluster',
+      `TRIBUTARY_CLUSTER_PORT_OFFSET must be a multiple of 100 in [0, 10000], got "${raw}"`,
+    );
   }
   return n;
 }

@@ -10,7 +10,9 @@ import { repoRoot } from '../cluster/paths.ts';
 
 const ns = `examples-${randomUUID().slice(0, 8)}`;
 const kubectl = (args: string[]) => spawnSync('kubectl', args, { encoding: 'utf8', env: process.env, timeout: 60_000 });
-const examples = readdirSync(join(repoRoot, 'crds/examples')).filter((f) => /\.ya?ml$/.test(f)).sort();
+const examples = readdirSync(join(repoRoot, 'crds/examples'))
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 
 describe('crds/examples on the apiserver', () => {
   beforeAll(() => {

@@ -10,7 +10,9 @@ import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
 const node = join(root, 'node_modules/.bin/node');
-const examples = readdirSync(join(root, 'crds/examples')).filter((f) => /\.ya?ml$/.test(f)).sort();
+const examples = readdirSync(join(root, 'crds/examples'))
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 
 /** The kinds an example may be besides StreamJob, with their apiVersion. */
 const otherKinds: Record<string, string> = {
@@ -32,7 +34,16 @@ function manifests(file: string): Manifest[] {
 
 describe('crds/examples', () => {
   it('holds the examples the README and the docs use', () => {
-    expect(examples).toEqual(expect.arrayContaining(['clicks.yaml', 'clicks-feed.yaml', 'clicks-state.yaml', 'clicks-tail.yaml', 'clicks-local.yaml', 'clicks-ds.yaml']));
+    expect(examples).toEqual(
+      expect.arrayContaining([
+        'clicks.yaml',
+        'clicks-feed.yaml',
+        'clicks-state.yaml',
+        'clicks-tail.yaml',
+        'clicks-local.yaml',
+        'clicks-ds.yaml',
+      ]),
+    );
   });
 
   it.each(examples)('%s: one named manifest of a known kind, no namespace', (file) => {
@@ -45,7 +56,11 @@ describe('crds/examples', () => {
   });
 
   it.each(examples.filter((f) => manifests(f)[0]?.kind === 'StreamJob'))('%s: passes `tributary validate`', (file) => {
-    const r = spawnSync(node, ['runtime/src/cli/main.ts', 'validate', `crds/examples/${file}`], { cwd: root, encoding: 'utf8', timeout: 15_000 });
+    const r = spawnSync(node, ['runtime/src/cli/main.ts', 'validate', `crds/examples/${file}`], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`crds/examples/${file.replace('.', '\\.')}: valid \\(\\d+ nodes\\)`));
   });

@@ -12,7 +12,11 @@ import { routeProcessWarnings } from '../../runtime/src/telemetry/process-warnin
 import { createLogger } from '../../runtime/src/telemetry/logger.ts';
 import { inject } from 'vitest';
 
-if (!patched) throw new TributaryError('TRIB_INVARIANT', 'the kafkajs read_committed fix did not install (kafkajs loaded before test/harness/setup-env.ts?)');
+if (!patched)
+  throw new TributaryError(
+    'TRIB_INVARIANT',
+    'the kafkajs read_committed fix did not install (kafkajs loaded before test/harness/setup-env.ts?)',
+  );
 // As in the runtime: warnings as log lines, without kafkajs's harmless TimeoutNegativeWarning.
 routeProcessWarnings(createLogger('warn'));
 for (const [k, v] of Object.entries(inject('clusterEnv'))) process.env[k] ??= v;

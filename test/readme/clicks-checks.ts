@@ -12,13 +12,25 @@ import { Resources, type KubeObject } from '../../operator/src/kube/index.ts';
 import { waitFor } from '../../operator/src/kube/testing/cluster.ts';
 import type { StreamJob } from '../../operator/src/api/v1alpha1/streamjob.ts';
 import { StreamJobs } from '../../operator/src/controllers/streamjob/resource.ts';
-import { duplicates, gaps, nextMinute, resultsSince, topicEnd, windowTotals, type WindowResult } from './clicks-output.ts';
+import {
+  duplicates,
+  gaps,
+  nextMinute,
+  resultsSince,
+  topicEnd,
+  windowTotals,
+  type WindowResult,
+} from './clicks-output.ts';
 import type { PathContext, StepCheck } from './path-context.ts';
 
 interface Pod extends KubeObject {
   status?: { conditions?: { type: string; status: string }[] };
 }
-interface Event extends KubeObject { reason?: string; message?: string; involvedObject?: { name?: string } }
+interface Event extends KubeObject {
+  reason?: string;
+  message?: string;
+  involvedObject?: { name?: string };
+}
 
 const countries = ['br', 'de', 'fr', 'jp', 'us'];
 const isReady = (p: Pod) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
@@ -39,7 +51,9 @@ async function results(c: PathContext): Promise<WindowResult[]> {
 /** Windows (by start, ISO) fully fed in this run whose counts do not add up to the feed's records per minute. */
 function wrongTotals(c: PathContext, all: readonly WindowResult[]): string[] {
   const want = c.feedRate * 60;
-  return [...windowTotals(all, nextMinute(c.feedReadyAt ?? Infinity))].filter(([, n]) => n !== want).map(([t, n]) => `${new Date(t).toISOString()}: ${n} clicks, not ${want}`);
+  return [...windowTotals(all, nextMinute(c.feedReadyAt ?? Infinity))]
+    .filter(([, n]) => n !== want)
+    .map(([t, n]) => `${new Date(t).toISOString()}: ${n} clicks, not ${want}`);
 }
 
 export const clicksChecks: readonly StepCheck[] = [
@@ -61,11 +75,20 @@ export const clicksChecks: readonly StepCheck[] = [
         expect(j.status).toMatchObject({ phase: 'Running', readyReplicas: 2, deployed: { parallelism: 2 } });
         // Nothing failed on the way (a slot started before its topic existed would have).
         expect(j.status?.restarts ?? 0).toBe(0);
-        await waitFor('the feed to write to the clicks topic', async () => total(await topicEnd(c.kafka, 'clicks')) > total(c.clicksFrom), 60_000, 1_000);
+        await waitFor(
+          'the feed to write to the clicks topic',
+          async () => total(await topicEnd(c.kafka, 'clicks')) > total(c.clicksFrom),
+          60_000,
+          1_000,
+        );
         return;
       }
       expect(j.status).toMatchObject({ phase: 'Running', readyReplicas: 3, deployed: { parallelism: 3 } });
-      const pods = (await c.kube.list<Pod>(Resources.Pod, c.ns, { labelSelector: `tributary.dev/job=clicks,tributary.dev/deployment=${j.status?.deployed?.id}` })).items;
+      const pods = (
+        await c.kube.list<Pod>(Resources.Pod, c.ns, {
+          labelSelector: `tributary.dev/job=clicks,tributary.dev/deployment=${j.status?.deployed?.id}`,
+        })
+      ).items;
       expect(pods.map(isReady)).toEqual([true, true, true]);
       const sp = j.status?.savepoints?.filter((s) => s.reason === 'rescale').at(-1);
       expect(sp?.parallelism).toBe(2);
@@ -74,16 +97,23 @@ export const clicksChecks: readonly StepCheck[] = [
       c.rescaleSavepoint = sp!.path;
       // The window open during the rescale is written once, by the new slots.
       const at = c.scaledAt;
-      const straddling = await waitFor('every country\'s window open during the rescale to be committed', async () => {
-        const r = (await results(c)).filter((x) => x.window_start <= at && at < x.window_end);
-        return new Set(r.map((x) => x.country)).size === countries.length ? r : undefined;
-      }, 240_000, 1_000);
+      const straddling = await waitFor(
+        "every country's window open during the rescale to be committed",
+        async () => {
+          const r = (await results(c)).filter((x) => x.window_start <= at && at < x.window_end);
+          return new Set(r.map((x) => x.country)).size === countries.length ? r : undefined;
+        },
+        240_000,
+        1_000,
+      );
       expect(straddling).toHaveLength(countries.length);
       // Fully fed (the scale waited for that): exactly the feed's records, none lost or doubled by the rescale.
       expect(straddling.reduce((n, x) => n + x.clicks, 0)).toBe(c.feedRate * 60);
       const sofar = await results(c);
       expect(duplicates(sofar)).toEqual([]);
-      console.log(`[readme ${c.variant}] rescaled 2 → 3 through ${sp!.path}; the minute it happened in counts ${c.feedRate * 60} clicks, as fed; ${sofar.length} results so far, each (country, window) once`);
+      console.log(
+        `[readme ${c.variant}] rescaled 2 → 3 through ${sp!.path}; the minute it happened in counts ${c.feedRate * 60} clicks, as fed; ${sofar.length} results so far, each (country, window) once`,
+      );
     },
   },
   {
@@ -104,7 +134,10 @@ export const clicksChecks: readonly StepCheck[] = [
     // wait for the first window; the test has waited for it above.
     rewrite: (text) => text.replace('--duration 90s', '--duration 20s'),
     async after(_c, output) {
-      const printed = output.split('\n').filter((l) => l.startsWith('{"country"')).map((l) => JSON.parse(l) as WindowResult);
+      const printed = output
+        .split('\n')
+        .filter((l) => l.startsWith('{"country"'))
+        .map((l) => JSON.parse(l) as WindowResult);
       expect(printed.length).toBeGreaterThan(0);
       for (const r of printed) {
         expect(countries).toContain(r.country);
@@ -151,7 +184,9 @@ export const clicksChecks: readonly StepCheck[] = [
       expect(wrongTotals(c, all)).toEqual([]);
       const fed = windowTotals(all, from).size;
       expect(fed).toBeGreaterThan(0);
-      console.log(`[readme ${c.variant}] final savepoint ${path}; ${all.length} results, each (country, window) once; ${fed} fully fed minute(s), none missing, each counting exactly ${c.feedRate * 60} clicks`);
+      console.log(
+        `[readme ${c.variant}] final savepoint ${path}; ${all.length} results, each (country, window) once; ${fed} fully fed minute(s), none missing, each counting exactly ${c.feedRate * 60} clicks`,
+      );
     },
   },
 ];

@@ -21,7 +21,11 @@ export interface WindowResult {
 
 /** The client the checks read with. */
 export function kafkaFor(brokers: string): Kafka {
-  return new kafkajs.Kafka({ clientId: 'readme-test', brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING });
+  return new kafkajs.Kafka({
+    clientId: 'readme-test',
+    brokers: brokers.split(','),
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
 }
 
 /** Next offset per partition now: the start of what comes after; empty while the topic does not exist. */
@@ -68,7 +72,8 @@ export function gaps(results: readonly WindowResult[], fromMs: number): string[]
   for (const [country, starts] of byCountry) {
     const sorted = [...new Set(starts)].sort((a, b) => a - b);
     for (let i = 1; i < sorted.length; i++) {
-      for (let t = sorted[i - 1]! + 60_000; t < sorted[i]!; t += 60_000) missing.push(`${country}@${new Date(t).toISOString()}`);
+      for (let t = sorted[i - 1]! + 60_000; t < sorted[i]!; t += 60_000)
+        missing.push(`${country}@${new Date(t).toISOString()}`);
     }
   }
   return missing;
@@ -77,7 +82,8 @@ export function gaps(results: readonly WindowResult[], fromMs: number): string[]
 /** Total clicks per window (by start) over all countries, for the windows starting at or after `fromMs`. */
 export function windowTotals(results: readonly WindowResult[], fromMs: number): Map<number, number> {
   const totals = new Map<number, number>();
-  for (const r of results) if (r.window_start >= fromMs) totals.set(r.window_start, (totals.get(r.window_start) ?? 0) + r.clicks);
+  for (const r of results)
+    if (r.window_start >= fromMs) totals.set(r.window_start, (totals.get(r.window_start) ?? 0) + r.clicks);
   return totals;
 }
 

@@ -58,12 +58,17 @@ async function runStep(c: PathContext, step: ReadmeStep, checks: readonly StepCh
     try {
       await fn();
     } catch (err) {
-      throw new ReadmeError('README_CHECK_FAILED', `${where} \`${step.text}\` (${phase}): ${k.name}: ${(err as Error).message}`, { cause: err });
+      throw new ReadmeError(
+        'README_CHECK_FAILED',
+        `${where} \`${step.text}\` (${phase}): ${k.name}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   };
   const b0 = Date.now();
   for (const k of checks) if (k.before) await guarded(k, 'before', () => k.before!(c));
-  if (Date.now() - b0 > 5_000) console.log(`[readme ${c.variant}] waited ${((Date.now() - b0) / 1000).toFixed(0)}s before ${where}`);
+  if (Date.now() - b0 > 5_000)
+    console.log(`[readme ${c.variant}] waited ${((Date.now() - b0) / 1000).toFixed(0)}s before ${where}`);
   const command = checks.find((k) => k.rewrite)?.rewrite?.(step.text) ?? step.text;
   const t0 = Date.now();
   const output = await c.shell.run(command, where, stepTimeoutMs);
@@ -76,8 +81,14 @@ async function cleanUp(c: PathContext): Promise<void> {
   const errors: unknown[] = [];
   const attempt = async (fn: () => Promise<unknown>) => fn().catch((e: unknown) => errors.push(e));
   await attempt(async () => {
-    for (const j of (await c.kube.list<StreamJob>(StreamJobs, c.ns)).items) await c.kube.delete(StreamJobs, c.ns, j.metadata.name);
-    await waitFor('the StreamJobs to be finalized by their operator', async () => (await c.kube.list(StreamJobs, c.ns)).items.length === 0, 120_000, 1_000);
+    for (const j of (await c.kube.list<StreamJob>(StreamJobs, c.ns)).items)
+      await c.kube.delete(StreamJobs, c.ns, j.metadata.name);
+    await waitFor(
+      'the StreamJobs to be finalized by their operator',
+      async () => (await c.kube.list(StreamJobs, c.ns)).items.length === 0,
+      120_000,
+      1_000,
+    );
   });
   if (c.variant === 'helm') {
     await attempt(() => uninstallRelease(c));
@@ -102,47 +113,66 @@ describe('README "On Kubernetes", run as written', () => {
   });
 
   for (const { name: variant, steps } of variants) {
-    it(`${variant === 'helm' ? 'helm install' : 'npm run operator &'}: feed, run, read, rescale and delete the clicks job`, async () => {
-      const brokers = process.env.TRIBUTARY_KAFKA_BROKERS;
-      if (!brokers || !process.env.TRIBUTARY_CLUSTER_DIR) throw new ReadmeError('README_FORMAT', 'TRIBUTARY_KAFKA_BROKERS / TRIBUTARY_CLUSTER_DIR not set: the integration setup starts the cluster with Kafka');
-      kube ??= await newClient();
-      const dir = mkdtempSync(join(tmp, `${variant}-`));
-      const cwd = checkoutFor(repoRoot, brokers, dir);
-      const example = (f: string) => parse(readFileSync(join(cwd, 'crds/examples', f), 'utf8')) as StreamJob;
-      const datagen = (example('clicks-feed.yaml').spec.graph.sources[0] as { datagen?: { rate?: number; eventRate?: number } }).datagen;
-      const feedRate = datagen?.eventRate ?? datagen?.rate;
-      if (!feedRate) throw new ReadmeError('README_FORMAT', 'crds/examples/clicks-feed.yaml: the test needs its datagen rate (records per second of event time)');
-      const paths = clusterPaths();
-      const c: PathContext = {
-        variant,
-        ns: `readme-${variant}-${id}`,
-        shell: new ReadmeShell({ cwd, env: userEnv(), dir }),
-        kube,
-        kafka,
-        tmp: dir,
-        clusterDir: paths.dir,
-        kubeconfig: paths.kubeconfig,
-        brokers,
-        stateStorage: example('clicks.yaml').spec.stateStorage,
-        feedRate,
-        outputFrom: new Map(),
-        clicksFrom: new Map(),
-      };
-      const mine = stepChecks.filter((k) => !k.variants || k.variants.includes(variant));
-      const t0 = Date.now();
-      try {
-        const matched = new Map<StepCheck, number>();
-        for (const step of steps) {
-          const checks = mine.filter((k) => k.match.test(step.text));
-          for (const k of checks) matched.set(k, (matched.get(k) ?? 0) + 1);
-          await runStep(c, step, checks);
+    it(
+      `${variant === 'helm' ? 'helm install' : 'npm run operator &'}: feed, run, read, rescale and delete the clicks job`,
+      async () => {
+        const brokers = process.env.TRIBUTARY_KAFKA_BROKERS;
+        if (!brokers || !process.env.TRIBUTARY_CLUSTER_DIR)
+          throw new ReadmeError(
+            'README_FORMAT',
+            'TRIBUTARY_KAFKA_BROKERS / TRIBUTARY_CLUSTER_DIR not set: the integration setup starts the cluster with Kafka',
+          );
+        kube ??= await newClient();
+        const dir = mkdtempSync(join(tmp, `${variant}-`));
+        const cwd = checkoutFor(repoRoot, brokers, dir);
+        const example = (f: string) => parse(readFileSync(join(cwd, 'crds/examples', f), 'utf8')) as StreamJob;
+        const datagen = (
+          example('clicks-feed.yaml').spec.graph.sources[0] as { datagen?: { rate?: number; eventRate?: number } }
+        ).datagen;
+        const feedRate = datagen?.eventRate ?? datagen?.rate;
+        if (!feedRate)
+          throw new ReadmeError(
+            'README_FORMAT',
+            'crds/examples/clicks-feed.yaml: the test needs its datagen rate (records per second of event time)',
+          );
+        const paths = clusterPaths();
+        const c: PathContext = {
+          variant,
+          ns: `readme-${variant}-${id}`,
+          shell: new ReadmeShell({ cwd, env: userEnv(), dir }),
+          kube,
+          kafka,
+          tmp: dir,
+          clusterDir: paths.dir,
+          kubeconfig: paths.kubeconfig,
+          brokers,
+          stateStorage: example('clicks.yaml').spec.stateStorage,
+          feedRate,
+          outputFrom: new Map(),
+          clicksFrom: new Map(),
+        };
+        const mine = stepChecks.filter((k) => !k.variants || k.variants.includes(variant));
+        const t0 = Date.now();
+        try {
+          const matched = new Map<StepCheck, number>();
+          for (const step of steps) {
+            const checks = mine.filter((k) => k.match.test(step.text));
+            for (const k of checks) matched.set(k, (matched.get(k) ?? 0) + 1);
+            await runStep(c, step, checks);
+          }
+          const missing = mine
+            .filter((k) => (matched.get(k) ?? 0) !== (k.times ?? 1))
+            .map((k) => `${k.name} (${k.match}: ${matched.get(k) ?? 0} of ${k.times ?? 1})`);
+          expect(
+            missing,
+            'README commands the test checks but did not find: update test/readme/*-checks.ts with the README',
+          ).toEqual([]);
+        } finally {
+          await cleanUp(c);
         }
-        const missing = mine.filter((k) => (matched.get(k) ?? 0) !== (k.times ?? 1)).map((k) => `${k.name} (${k.match}: ${matched.get(k) ?? 0} of ${k.times ?? 1})`);
-        expect(missing, 'README commands the test checks but did not find: update test/readme/*-checks.ts with the README').toEqual([]);
-      } finally {
-        await cleanUp(c);
-      }
-      console.log(`[readme ${variant}] the README's path took ${((Date.now() - t0) / 1000).toFixed(0)}s`);
-    }, 45 * 60_000);
+        console.log(`[readme ${variant}] the README's path took ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+      },
+      45 * 60_000,
+    );
   }
 });

@@ -12,7 +12,10 @@ import { outputTopic, topicEnd } from './clicks-output.ts';
 import type { PathContext, StepCheck } from './path-context.ts';
 
 interface Pod extends KubeObject {
-  spec?: { securityContext?: { runAsNonRoot?: boolean; runAsUser?: number }; containers?: { securityContext?: { runAsNonRoot?: boolean; allowPrivilegeEscalation?: boolean } }[] };
+  spec?: {
+    securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+    containers?: { securityContext?: { runAsNonRoot?: boolean; allowPrivilegeEscalation?: boolean } }[];
+  };
   status?: { conditions?: { type: string; status: string }[] };
 }
 
@@ -25,24 +28,44 @@ const isReady = (p: Pod) => p.status?.conditions?.some((x) => x.type === 'Ready'
 export async function uninstallRelease(c: PathContext): Promise<void> {
   const helm = `'${helmPath()}' --kubeconfig '${c.kubeconfig}'`;
   if ((await c.shell.exec(`${helm} status ${release.name} -n ${release.namespace}`, 60_000)).exitCode === 0) {
-    await c.shell.run(`${helm} uninstall ${release.name} -n ${release.namespace} --wait --timeout 120s`, 'test clean-up', 180_000);
+    await c.shell.run(
+      `${helm} uninstall ${release.name} -n ${release.namespace} --wait --timeout 120s`,
+      'test clean-up',
+      180_000,
+    );
   }
   await c.kube.delete(Resources.Namespace, undefined, release.namespace).catch(() => undefined);
-  await waitFor(`namespace ${release.namespace} to be gone`, async () => c.kube.get(Resources.Namespace, undefined, release.namespace).then(() => false, () => true), 120_000, 1_000);
+  await waitFor(
+    `namespace ${release.namespace} to be gone`,
+    async () =>
+      c.kube.get(Resources.Namespace, undefined, release.namespace).then(
+        () => false,
+        () => true,
+      ),
+    120_000,
+    1_000,
+  );
 }
 
 export const operatorChecks: readonly StepCheck[] = [
   {
-    name: 'the env line gives KUBECONFIG, the brokers, and the cluster\'s kubectl and helm on PATH',
+    name: "the env line gives KUBECONFIG, the brokers, and the cluster's kubectl and helm on PATH",
     match: /^eval "\$\(npm run -s cluster -- env\)"/,
     async after(c) {
       expect(c.shell.env.KUBECONFIG).toBe(c.kubeconfig);
       expect(c.shell.env.TRIBUTARY_KAFKA_BROKERS).toBe(c.brokers);
-      expect((await c.shell.run('command -v kubectl helm', 'test', 10_000)).trim().split('\n')).toEqual([kubectlPath(), helmPath()]);
+      expect((await c.shell.run('command -v kubectl helm', 'test', 10_000)).trim().split('\n')).toEqual([
+        kubectlPath(),
+        helmPath(),
+      ]);
       // The test's own setup: this variant's namespace as the default of a kubeconfig copy,
       // so the README's namespace-less commands land there.
       const copy = join(c.tmp, `kubeconfig-${c.variant}`);
-      await c.shell.run(`cp "$KUBECONFIG" '${copy}' && export KUBECONFIG='${copy}' && kubectl create namespace ${c.ns} && kubectl config set-context --current --namespace=${c.ns}`, 'test setup', 60_000);
+      await c.shell.run(
+        `cp "$KUBECONFIG" '${copy}' && export KUBECONFIG='${copy}' && kubectl create namespace ${c.ns} && kubectl config set-context --current --namespace=${c.ns}`,
+        'test setup',
+        60_000,
+      );
       c.outputFrom = await topicEnd(c.kafka, outputTopic);
       c.clicksFrom = await topicEnd(c.kafka, 'clicks');
     },
@@ -58,20 +81,38 @@ export const operatorChecks: readonly StepCheck[] = [
       for (const crd of crdNames) {
         const o = await c.kube.get(Resources.CustomResourceDefinition, undefined, crd).catch(() => undefined);
         const a = o?.metadata?.annotations ?? {};
-        if (!o || (a['meta.helm.sh/release-name'] === release.name && a['meta.helm.sh/release-namespace'] === release.namespace)) continue;
-        await c.shell.run(`kubectl label crd ${crd} app.kubernetes.io/managed-by=Helm --overwrite && kubectl annotate crd ${crd} meta.helm.sh/release-name=${release.name} meta.helm.sh/release-namespace=${release.namespace} --overwrite`, 'test setup', 60_000);
+        if (
+          !o ||
+          (a['meta.helm.sh/release-name'] === release.name && a['meta.helm.sh/release-namespace'] === release.namespace)
+        )
+          continue;
+        await c.shell.run(
+          `kubectl label crd ${crd} app.kubernetes.io/managed-by=Helm --overwrite && kubectl annotate crd ${crd} meta.helm.sh/release-name=${release.name} meta.helm.sh/release-namespace=${release.namespace} --overwrite`,
+          'test setup',
+          60_000,
+        );
       }
     },
     async after(c) {
-      const pods = (await c.kube.list<Pod>(Resources.Pod, release.namespace, { labelSelector: `app.kubernetes.io/instance=${release.name}` })).items;
+      const pods = (
+        await c.kube.list<Pod>(Resources.Pod, release.namespace, {
+          labelSelector: `app.kubernetes.io/instance=${release.name}`,
+        })
+      ).items;
       expect(pods.map(isReady)).toEqual([true]);
       const pod = pods[0]!;
       expect(pod.spec?.securityContext?.runAsNonRoot).toBe(true);
       expect(pod.spec?.securityContext?.runAsUser).toBeGreaterThan(0);
-      expect(pod.spec?.containers?.[0]?.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false });
+      expect(pod.spec?.containers?.[0]?.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+      });
       // The apiserver's own judgement: enforcing Pod Security "restricted" on the release's
       // namespace would warn about any running pod that could run as root.
-      const psa = await c.shell.exec(`kubectl label --dry-run=server --overwrite namespace ${release.namespace} pod-security.kubernetes.io/enforce=restricted`, 60_000);
+      const psa = await c.shell.exec(
+        `kubectl label --dry-run=server --overwrite namespace ${release.namespace} pod-security.kubernetes.io/enforce=restricted`,
+        60_000,
+      );
       expect(psa.exitCode, psa.output).toBe(0);
       expect(psa.output).not.toMatch(/warning/i);
     },
@@ -81,7 +122,11 @@ export const operatorChecks: readonly StepCheck[] = [
     match: /^kubectl apply -f crds\/(\s|$)/,
     variants: ['checkout'],
     async after(c) {
-      await c.shell.run(`kubectl wait --for=condition=Established ${crdNames.map((n) => `crd/${n}`).join(' ')} --timeout=60s`, 'test', 90_000);
+      await c.shell.run(
+        `kubectl wait --for=condition=Established ${crdNames.map((n) => `crd/${n}`).join(' ')} --timeout=60s`,
+        'test',
+        90_000,
+      );
     },
   },
   {
@@ -91,7 +136,12 @@ export const operatorChecks: readonly StepCheck[] = [
     async after(c) {
       expect(c.shell.background).toHaveLength(1);
       // Its default probe address (operator/src/config.ts).
-      await waitFor('the operator from the checkout to answer /readyz', async () => (await fetch('http://127.0.0.1:8080/readyz').catch(() => undefined))?.status === 200, 60_000, 500);
+      await waitFor(
+        'the operator from the checkout to answer /readyz',
+        async () => (await fetch('http://127.0.0.1:8080/readyz').catch(() => undefined))?.status === 200,
+        60_000,
+        500,
+      );
     },
   },
 ];

@@ -25,7 +25,9 @@ describe('ReadmeShell', () => {
 
   it('fails naming the README line, the command and its output', async () => {
     const sh = shell();
-    await expect(sh.run('echo boom >&2; exit 3', 'README.md:7', 5_000)).rejects.toThrow(/README_STEP_FAILED\] README.md:7: `echo boom >&2; exit 3` exited with 3; its output ends:\nboom/);
+    await expect(sh.run('echo boom >&2; exit 3', 'README.md:7', 5_000)).rejects.toThrow(
+      /README_STEP_FAILED\] README.md:7: `echo boom >&2; exit 3` exited with 3; its output ends:\nboom/,
+    );
     await expect(sh.run('sleep 5', 'README.md:8', 300)).rejects.toThrow(/README_STEP_TIMEOUT\] README.md:8/);
   });
 

@@ -38,7 +38,10 @@ export class ReadmeShell {
   async run(command: string, where: string, timeoutMs: number): Promise<string> {
     const r = await this.exec(command, timeoutMs, where);
     if (r.exitCode !== 0) {
-      throw new ReadmeError('README_STEP_FAILED', `${where}: \`${command}\` exited with ${r.exitCode}; its output ends:\n${lastLines(r.output, 40)}`);
+      throw new ReadmeError(
+        'README_STEP_FAILED',
+        `${where}: \`${command}\` exited with ${r.exitCode}; its output ends:\n${lastLines(r.output, 40)}`,
+      );
     }
     return r.output;
   }
@@ -56,11 +59,21 @@ export class ReadmeShell {
     let exitCode: number;
     try {
       // Its own process group too, so a timeout kills whatever the command started in the foreground.
-      const child = spawn('bash', ['-c', script], { cwd: this.#cwd, env: this.#env, stdio: ['ignore', fd, fd], detached: true });
+      const child = spawn('bash', ['-c', script], {
+        cwd: this.#cwd,
+        env: this.#env,
+        stdio: ['ignore', fd, fd],
+        detached: true,
+      });
       exitCode = await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => {
           killGroup(child.pid, 'SIGKILL');
-          reject(new ReadmeError('README_STEP_TIMEOUT', `${where}: \`${command}\` did not finish within ${timeoutMs / 1000}s; its output ends:\n${lastLines(readFileSync(out, 'utf8'), 40)}`));
+          reject(
+            new ReadmeError(
+              'README_STEP_TIMEOUT',
+              `${where}: \`${command}\` did not finish within ${timeoutMs / 1000}s; its output ends:\n${lastLines(readFileSync(out, 'utf8'), 40)}`,
+            ),
+          );
         }, timeoutMs);
         child.once('error', (err) => {
           clearTimeout(timer);

@@ -52,7 +52,10 @@ describe('README steps', () => {
   });
 
   it('finds both ways of running the operator in the real README', () => {
-    const steps = sectionSteps(readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8'), 'On Kubernetes');
+    const steps = sectionSteps(
+      readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8'),
+      'On Kubernetes',
+    );
     expect(steps.some((s) => s.text.startsWith('helm install '))).toBe(true);
     expect(steps.some((s) => s.text.startsWith('npm run operator &'))).toBe(true);
     expect(steps.some((s) => s.text.startsWith('kubectl delete -f crds/examples/clicks.yaml'))).toBe(true);

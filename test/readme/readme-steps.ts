@@ -47,7 +47,11 @@ export function sectionSteps(markdown: string, title: string): ReadmeStep[] {
     }
     prevBlank = blank;
   }
-  if (pending) throw new ReadmeError('README_FORMAT', `README.md:${pending.line}: the command ends with a backslash and nothing follows`);
+  if (pending)
+    throw new ReadmeError(
+      'README_FORMAT',
+      `README.md:${pending.line}: the command ends with a backslash and nothing follows`,
+    );
   return steps;
 }
 

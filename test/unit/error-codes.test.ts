@@ -24,13 +24,22 @@ function codesIn(files: string[]): Set<string> {
   return codes;
 }
 
-const docs = ['docs/runtime/architecture.md', 'docs/runtime/checkpoint-format.md', 'operator/README.md'].map((f) => readFileSync(join(repo, f), 'utf8')).join('\n');
+const docs = ['docs/runtime/architecture.md', 'docs/runtime/checkpoint-format.md', 'operator/README.md']
+  .map((f) => readFileSync(join(repo, f), 'utf8'))
+  .join('\n');
 
 describe('error codes', () => {
   const codes = codesIn([...sources(join(repo, 'runtime/src')), ...sources(join(repo, 'operator/src'))]);
 
   it('are found in the source (the scan works)', () => {
-    for (const known of ['TRIB_GRAPH_INVALID', 'TRIB_RESTORE_CHECKSUM', 'OPERATOR_KUBE_API', 'RUNTIME_ERR_PROTOCOL', 'DRUID_ERR_REJECTED']) expect(codes).toContain(known);
+    for (const known of [
+      'TRIB_GRAPH_INVALID',
+      'TRIB_RESTORE_CHECKSUM',
+      'OPERATOR_KUBE_API',
+      'RUNTIME_ERR_PROTOCOL',
+      'DRUID_ERR_REJECTED',
+    ])
+      expect(codes).toContain(known);
   });
 
   it('are each documented as `CODE` in a table row', () => {

@@ -62,20 +62,25 @@ export function parseAdmissionReview(body: string): AdmissionRequest {
   const bad = (what: string) => new OperatorError(ErrorCodes.ADMISSION_REQUEST, what);
   if (!isObj(review)) throw bad('expected an AdmissionReview object');
   if (review['apiVersion'] !== 'admission.k8s.io/v1' || review['kind'] !== 'AdmissionReview') {
-    throw bad(`expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got ${bounded(`${String(review['apiVersion'])} ${String(review['kind'])}`, 120)}`);
+    throw bad(
+      `expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got ${bounded(`${String(review['apiVersion'])} ${String(review['kind'])}`, 120)}`,
+    );
   }
   const req = review['request'];
   if (!isObj(req)) throw bad('request: required');
   if (typeof req['uid'] !== 'string' || req['uid'] === '') throw bad('request.uid: required');
-  if (typeof req['operation'] !== 'string' || !operations.includes(req['operation'])) throw bad('request.operation: expected CREATE, UPDATE, DELETE or CONNECT');
+  if (typeof req['operation'] !== 'string' || !operations.includes(req['operation']))
+    throw bad('request.operation: expected CREATE, UPDATE, DELETE or CONNECT');
   const kind = req['kind'];
-  if (!isObj(kind) || typeof kind['kind'] !== 'string' || typeof kind['group'] !== 'string') throw bad('request.kind: expected {group, version, kind}');
+  if (!isObj(kind) || typeof kind['kind'] !== 'string' || typeof kind['group'] !== 'string')
+    throw bad('request.kind: expected {group, version, kind}');
   const out: AdmissionRequest = {
     uid: req['uid'],
     kind: { group: kind['group'], version: String(kind['version'] ?? ''), kind: kind['kind'] },
     operation: req['operation'] as AdmissionOperation,
   };
-  for (const k of ['name', 'namespace', 'subResource'] as const) if (typeof req[k] === 'string' && req[k] !== '') out[k] = req[k];
+  for (const k of ['name', 'namespace', 'subResource'] as const)
+    if (typeof req[k] === 'string' && req[k] !== '') out[k] = req[k];
   if (req['object'] !== undefined && req['object'] !== null) out.object = req['object'];
   if (req['oldObject'] !== undefined && req['oldObject'] !== null) out.oldObject = req['oldObject'];
   if (req['dryRun'] === true) out.dryRun = true;
@@ -87,10 +92,16 @@ export function admissionResponse(uid: string, verdict: AdmissionVerdict): Obj {
   const response: Obj = { uid, allowed: verdict.allowed };
   if (!verdict.allowed) {
     const code = verdict.code ?? 422;
-    response['status'] = { status: 'Failure', code, reason: code === 422 ? 'Invalid' : code === 400 ? 'BadRequest' : 'Forbidden', message: bounded(verdict.message ?? 'refused', maxMessageChars) };
+    response['status'] = {
+      status: 'Failure',
+      code,
+      reason: code === 422 ? 'Invalid' : code === 400 ? 'BadRequest' : 'Forbidden',
+      message: bounded(verdict.message ?? 'refused', maxMessageChars),
+    };
   }
   const warnings = (verdict.warnings ?? []).slice(0, maxWarnings).map((w) => bounded(w, maxWarningChars));
-  if ((verdict.warnings?.length ?? 0) > maxWarnings) warnings[maxWarnings - 1] = `and ${verdict.warnings!.length - maxWarnings + 1} more warnings`;
+  if ((verdict.warnings?.length ?? 0) > maxWarnings)
+    warnings[maxWarnings - 1] = `and ${verdict.warnings!.length - maxWarnings + 1} more warnings`;
   if (warnings.length > 0) response['warnings'] = warnings;
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }

@@ -15,7 +15,12 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Counter, type Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../telemetry/logger.ts';
-import { admissionResponse, parseAdmissionReview, type AdmissionRequest, type AdmissionVerdict } from './admission-review.ts';
+import {
+  admissionResponse,
+  parseAdmissionReview,
+  type AdmissionRequest,
+  type AdmissionVerdict,
+} from './admission-review.ts';
 import { ErrorCodes, OperatorError } from './errors.ts';
 
 export interface AdmissionHandler {
@@ -26,7 +31,8 @@ export interface AdmissionHandler {
   validate(req: AdmissionRequest, signal: AbortSignal): AdmissionVerdict | Promise<AdmissionVerdict>;
 }
 
-export type ServingCertificate = { cert: string | Buffer; key: string | Buffer } | { certFile: string; keyFile: string };
+export type ServingCertificate =
+  { cert: string | Buffer; key: string | Buffer } | { certFile: string; keyFile: string };
 
 export interface AdmissionServerOptions {
   handlers: readonly AdmissionHandler[];
@@ -79,7 +85,8 @@ export async function startAdmissionServer(opts: AdmissionServerOptions): Promis
     };
     if (!handler) return text(404, `no webhook at ${url.pathname}`);
     if (req.method !== 'POST') return text(405, 'POST an AdmissionReview', { allow: 'POST' });
-    if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) return text(415, 'expected content-type application/json');
+    if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
+      return text(415, 'expected content-type application/json');
     const body = await readBody(req, maxBody);
     if (body === undefined) return text(413, `the body exceeds ${maxBody} bytes`, { connection: 'close' });
     let review: AdmissionRequest;
@@ -92,16 +99,29 @@ export async function startAdmissionServer(opts: AdmissionServerOptions): Promis
     const verdict = known ? await decide(handler, review, deadlineOf(url, timeoutMs)) : refuseKind(handler, review);
     if ('failed' in verdict) return text(verdict.status, verdict.failed);
     reviews?.inc({ path: url.pathname, result: verdict.allowed ? 'allowed' : 'denied' });
-    if (!verdict.allowed) logger.debug({ path: url.pathname, namespace: review.namespace, name: review.name, message: verdict.message }, 'admission: denied');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(admissionResponse(review.uid, verdict)));
+    if (!verdict.allowed)
+      logger.debug(
+        { path: url.pathname, namespace: review.namespace, name: review.name, message: verdict.message },
+        'admission: denied',
+      );
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(admissionResponse(review.uid, verdict)));
   }
 
-  async function decide(handler: AdmissionHandler, review: AdmissionRequest, deadlineMs: number): Promise<AdmissionVerdict | { failed: string; status: number }> {
+  async function decide(
+    handler: AdmissionHandler,
+    review: AdmissionRequest,
+    deadlineMs: number,
+  ): Promise<AdmissionVerdict | { failed: string; status: number }> {
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<{ failed: string; status: number }>((resolve) => {
       timer = setTimeout(() => {
-        const err = new OperatorError(ErrorCodes.ADMISSION_TIMEOUT, `validation did not finish within ${deadlineMs} ms`);
+        const err = new OperatorError(
+          ErrorCodes.ADMISSION_TIMEOUT,
+          `validation did not finish within ${deadlineMs} ms`,
+        );
         abort.abort(err);
         resolve({ failed: err.message, status: 504 });
       }, deadlineMs);
@@ -109,7 +129,10 @@ export async function startAdmissionServer(opts: AdmissionServerOptions): Promis
     try {
       return await Promise.race([Promise.resolve().then(() => handler.validate(review, abort.signal)), expired]);
     } catch (err) {
-      logger.error({ err, path: handler.path, namespace: review.namespace, name: review.name }, 'admission: validator failed');
+      logger.error(
+        { err, path: handler.path, namespace: review.namespace, name: review.name },
+        'admission: validator failed',
+      );
       return { failed: `validation failed: ${(err as Error).message}`, status: 500 };
     } finally {
       clearTimeout(timer);
@@ -148,7 +171,11 @@ export async function startAdmissionServer(opts: AdmissionServerOptions): Promis
 
 function refuseKind(handler: AdmissionHandler, review: AdmissionRequest): AdmissionVerdict {
   const kinds = handler.kinds.map((k) => `${k.kind}.${k.group}`).join(', ');
-  return { allowed: false, code: 400, message: `${handler.path} validates ${kinds}, not ${review.kind.kind}.${review.kind.group}: the webhook configuration's rules are wrong` };
+  return {
+    allowed: false,
+    code: 400,
+    message: `${handler.path} validates ${kinds}, not ${review.kind.kind}.${review.kind.group}: the webhook configuration's rules are wrong`,
+  };
 }
 
 /** Our deadline, or the API server's `timeout` query (`10s`) less a margin when that is shorter. */
@@ -182,7 +209,11 @@ function loadCertificate(tls: ServingCertificate): { cert: Buffer; key: Buffer }
   try {
     return { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
   } catch (err) {
-    throw new OperatorError(ErrorCodes.WEBHOOK_TLS, `cannot read the webhook's serving certificate (${tls.certFile}, ${tls.keyFile}): ${(err as Error).message}`, { cause: err });
+    throw new OperatorError(
+      ErrorCodes.WEBHOOK_TLS,
+      `cannot read the webhook's serving certificate (${tls.certFile}, ${tls.keyFile}): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -190,5 +221,10 @@ function reviewCounter(registry: Registry): Counter<'path' | 'result'> {
   const name = 'tributary_operator_admission_reviews_total';
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Counter<'path' | 'result'>;
-  return new Counter({ name, help: 'Admission reviews answered, by webhook path and result (allowed, denied, error).', labelNames: ['path', 'result'], registers: [registry] });
+  return new Counter({
+    name,
+    help: 'Admission reviews answered, by webhook path and result (allowed, denied, error).',
+    labelNames: ['path', 'result'],
+    registers: [registry],
+  });
 }

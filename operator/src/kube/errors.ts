@@ -41,7 +41,10 @@ export const ErrorCodes = {
   JOB_CONFIG: 'OPERATOR_JOB_CONFIG',
   /** A DruidDatasource's basicAuthSecretRef names a Secret or key that cannot be read. */
   DRUID_CREDENTIALS: 'OPERATOR_DRUID_CREDENTIALS',
-  /** An admission review could not be read: not JSON, not an admission.k8s.io/v1 AdmissionReview, or over the size limit. */
+  /**
+   * An admission review could not be read: not JSON, not an admission.k8s.io/v1 AdmissionReview, or over the size
+   * limit.
+   */
   ADMISSION_REQUEST: 'OPERATOR_ADMISSION_REQUEST',
   /** A validating webhook did not decide within its deadline; the API server applies the webhook's failurePolicy. */
   ADMISSION_TIMEOUT: 'OPERATOR_ADMISSION_TIMEOUT',

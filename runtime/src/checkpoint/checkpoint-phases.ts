@@ -17,7 +17,11 @@ export interface CheckpointPhaseTimes extends SlotPhases {
   readonly metadataMs: number;
 }
 
-export type PhaseObserver = (kind: CheckpointKind, phase: 'align' | 'snapshot' | 'upload' | 'commit', ms: number) => void;
+export type PhaseObserver = (
+  kind: CheckpointKind,
+  phase: 'align' | 'snapshot' | 'upload' | 'commit',
+  ms: number,
+) => void;
 
 const MAX_COMMITTING = 4;
 
@@ -43,7 +47,7 @@ export class CommitTimer {
     this.observe = observe;
   }
 
-  /** Checkpoint `id`'s last ack came at `since` (performance.now()); `slots` will report their commit (none: it ends now). */
+  /** Checkpoint `id`'s last ack came at `since` (performance.now()); `slots` will report their commit (0: ends now). */
   begin(id: number, kind: CheckpointKind, since: number, slots: number): void {
     if (slots === 0) {
       this.observe(kind, 'commit', performance.now() - since);

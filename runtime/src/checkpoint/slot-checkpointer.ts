@@ -17,7 +17,13 @@
 import type { Logger } from 'pino';
 import type { CheckpointBarrier } from '../exec/channel.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
-import type { CheckpointAck, CoordinatorPort, KeyedStateHandle, SlotCheckpointPort, TriggerCheckpoint } from './messages.ts';
+import type {
+  CheckpointAck,
+  CoordinatorPort,
+  KeyedStateHandle,
+  SlotCheckpointPort,
+  TriggerCheckpoint,
+} from './messages.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
 
 /** What one task hands over when the barrier passes it (taken synchronously, in the mailbox). */
@@ -54,7 +60,10 @@ export interface SlotCheckpointerOptions {
   post(cb: () => void): void;
   coordinator: CoordinatorPort;
   logger: Logger;
-  /** Called (in the mailbox) when a checkpoint completes: sinks commit, sources commit offsets for monitoring. Resolves once the sinks committed. */
+  /**
+   * Called (in the mailbox) when a checkpoint completes: sinks commit, sources commit offsets for monitoring. Resolves
+   * once the sinks committed.
+   */
   onComplete(checkpointId: number): Promise<void> | void;
   onAborted(checkpointId: number): void;
   /** A stop-with-savepoint barrier is being injected here: this process's job will end after it. */
@@ -111,7 +120,12 @@ export class SlotCheckpointer implements SlotCheckpointPort {
       const c = this.entry(msg.checkpointId);
       c.since = Math.min(c.since, receivedAt);
       c.trigger = msg;
-      const barrier: CheckpointBarrier = { id: msg.checkpointId, timestamp: msg.timestamp, kind: msg.kind, ...(msg.stop ? { stop: true } : {}) };
+      const barrier: CheckpointBarrier = {
+        id: msg.checkpointId,
+        timestamp: msg.timestamp,
+        kind: msg.kind,
+        ...(msg.stop ? { stop: true } : {}),
+      };
       if (msg.stop) this.o.onStopBarrier?.(msg.checkpointId);
       for (let i = 0; i < this.tasks.length; i++) {
         if (c.declined) return;
@@ -170,10 +184,21 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     const snapshotMs = snaps.reduce((a, x) => a + (x.snapshotMs ?? 0), 0);
     const alignMs = Math.max(0, alignedAt - c.since - snapshotMs);
     this.persist(trigger, snaps).then(
-      (ack) => this.o.coordinator.acknowledge({ ...ack, phases: { alignMs, snapshotMs, uploadMs: performance.now() - alignedAt } }),
+      (ack) =>
+        this.o.coordinator.acknowledge({
+          ...ack,
+          phases: { alignMs, snapshotMs, uploadMs: performance.now() - alignedAt },
+        }),
       (e: unknown) => {
-        this.o.logger.warn({ id, slot: this.o.slot, err: (e as Error).message }, 'checkpoint state could not be written');
-        this.o.coordinator.decline({ slot: this.o.slot, checkpointId: id, reason: `slot ${this.o.slot}: ${(e as Error).message}` });
+        this.o.logger.warn(
+          { id, slot: this.o.slot, err: (e as Error).message },
+          'checkpoint state could not be written',
+        );
+        this.o.coordinator.decline({
+          slot: this.o.slot,
+          checkpointId: id,
+          reason: `slot ${this.o.slot}: ${(e as Error).message}`,
+        });
       },
     );
   }
@@ -210,7 +235,16 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     }
     await Promise.all(writes);
     const finished = snaps.length > 0 && snaps.every((s) => s.finished === true);
-    return { slot: this.o.slot, checkpointId: t.checkpointId, operators, sources, sinks, stateSize, alignmentMs, ...(finished ? { finished: true } : {}) };
+    return {
+      slot: this.o.slot,
+      checkpointId: t.checkpointId,
+      operators,
+      sources,
+      sinks,
+      stateSize,
+      alignmentMs,
+      ...(finished ? { finished: true } : {}),
+    };
   }
 
   /** Resolves once no state file of this slot is being written (an aborted checkpoint's included). */

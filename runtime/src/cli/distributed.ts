@@ -13,7 +13,12 @@ import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-ser
 import type { RunArgs } from './args.ts';
 import { DEFAULT_DISTRIBUTED_INTERVAL_MS, type RunCheckpointing } from './run-checkpointing.ts';
 
-export async function runDistributed(args: RunArgs, loaded: LoadedJob, cp: RunCheckpointing, logger: Logger): Promise<number> {
+export async function runDistributed(
+  args: RunArgs,
+  loaded: LoadedJob,
+  cp: RunCheckpointing,
+  logger: Logger,
+): Promise<number> {
   const parallelism = args.parallelism ?? loaded.replicas ?? 1;
   const metrics = new SupervisorMetrics();
   const sup = new Supervisor({
@@ -23,7 +28,11 @@ export async function runDistributed(args: RunArgs, loaded: LoadedJob, cp: RunCh
       graph: loaded.graph,
       parallelism,
       maxParallelism: args.maxParallelism ?? loaded.maxParallelism ?? defaultMaxParallelism(parallelism),
-      checkpointing: { intervalMs: cp.intervalMs ?? DEFAULT_DISTRIBUTED_INTERVAL_MS, timeoutMs: cp.timeoutMs, retained: cp.retained },
+      checkpointing: {
+        intervalMs: cp.intervalMs ?? DEFAULT_DISTRIBUTED_INTERVAL_MS,
+        timeoutMs: cp.timeoutMs,
+        retained: cp.retained,
+      },
       stateDir: resolve(cp.stateDir),
       allowNonRestoredState: false,
     },

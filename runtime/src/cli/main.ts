@@ -84,7 +84,8 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  const timer = args.durationMs !== undefined ? setTimeout(() => job.stop({ drain: args.drain }), args.durationMs) : undefined;
+  const timer =
+    args.durationMs !== undefined ? setTimeout(() => job.stop({ drain: args.drain }), args.durationMs) : undefined;
   try {
     const result = await job.run();
     progress?.stop();
@@ -108,8 +109,15 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     if (isTributaryError(e)) {
       process.stderr.write(`error ${e.code}: ${e.message}\n`);
-      if (e.cause instanceof Error && !e.message.includes(e.cause.message)) process.stderr.write(`  cause: ${e.cause.message}\n`);
-      process.exitCode = e.code === 'TRIB_GRAPH_INVALID' || e.code === 'TRIB_GRAPH_LOAD' || e.code === 'TRIB_CLI_USAGE' || e.code === 'TRIB_JOB_CONFIG' ? 2 : 1;
+      if (e.cause instanceof Error && !e.message.includes(e.cause.message))
+        process.stderr.write(`  cause: ${e.cause.message}\n`);
+      process.exitCode =
+        e.code === 'TRIB_GRAPH_INVALID' ||
+        e.code === 'TRIB_GRAPH_LOAD' ||
+        e.code === 'TRIB_CLI_USAGE' ||
+        e.code === 'TRIB_JOB_CONFIG'
+          ? 2
+          : 1;
     } else {
       process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
       process.exitCode = 1;

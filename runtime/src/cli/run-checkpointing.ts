@@ -30,10 +30,16 @@ export function runCheckpointing(args: RunArgs, loaded: LoadedJob): RunCheckpoin
   const retained = loaded.checkpointing?.retained ?? 3;
   const defaultDir = `.tributary/state/${loaded.name}`;
   if (args.distributed) {
-    return { stateDir: args.stateDir ?? defaultDir, intervalMs: args.checkpointIntervalMs ?? specInterval ?? DEFAULT_DISTRIBUTED_INTERVAL_MS, timeoutMs, retained };
+    return {
+      stateDir: args.stateDir ?? defaultDir,
+      intervalMs: args.checkpointIntervalMs ?? specInterval ?? DEFAULT_DISTRIBUTED_INTERVAL_MS,
+      timeoutMs,
+      retained,
+    };
   }
   const intervalMs = args.checkpointIntervalMs ?? specInterval;
-  const stateDir = args.stateDir ?? (intervalMs !== undefined || args.controlPort !== undefined ? defaultDir : undefined);
+  const stateDir =
+    args.stateDir ?? (intervalMs !== undefined || args.controlPort !== undefined ? defaultDir : undefined);
   return stateDir === undefined ? undefined : { stateDir, intervalMs, timeoutMs, retained };
 }
 

@@ -69,7 +69,10 @@ export interface SinkWriterContext {
   readonly checkpointing?: { readonly stateDir: string };
   /** Committables of the restored checkpoint that this slot must commit before writing (restore). */
   readonly restoredCommittables?: readonly unknown[];
-  /** The job's metrics registry, shared by every slot of the process: a sink creates its metrics once per registry (get-or-create). */
+  /**
+   * The job's metrics registry, shared by every slot of the process: a sink creates its metrics once per registry
+   * (get-or-create).
+   */
   readonly registry?: Registry;
 }
 

@@ -45,7 +45,11 @@ export function createSinkWriter(spec: SinkSpec, opts: { checkpointing?: boolean
 export function checkExecutable(specs: { sources: SourceSpec[]; sinks: SinkSpec[] }, graphPath = 'graph'): void {
   specs.sinks.forEach((s, i) => {
     if (s.druid && !s.druid.kafka) {
-      throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `${graphPath}.sinks[${i}].druid.kafka: datasourceRef "${s.druid.datasourceRef}" is not resolved; the operator fills druid.kafka {brokers, topic} from the DruidDatasource, with tributary run write it inline`, { path: `${graphPath}.sinks[${i}].druid.kafka` });
+      throw new TributaryError(
+        'TRIB_CONNECTOR_UNSUPPORTED',
+        `${graphPath}.sinks[${i}].druid.kafka: datasourceRef "${s.druid.datasourceRef}" is not resolved; the operator fills druid.kafka {brokers, topic} from the DruidDatasource, with tributary run write it inline`,
+        { path: `${graphPath}.sinks[${i}].druid.kafka` },
+      );
     }
   });
 }

@@ -34,7 +34,8 @@ export interface DeliveryRun {
 }
 
 /** What to add to a run without checkpointing; the CLI passes its flags. */
-export const EXECUTOR_REMEDY = 'give the job checkpointing (a stateDir; tributary run: --checkpoint-interval 10s, checkpoints into --state-dir)';
+export const EXECUTOR_REMEDY =
+  'give the job checkpointing (a stateDir; tributary run: --checkpoint-interval 10s, checkpoints into --state-dir)';
 
 function transactionalSink(spec: SinkSpec): { kind: 'kafka' | 'druid'; delivery: Delivery | undefined } | undefined {
   if (spec.kafka) return { kind: 'kafka', delivery: spec.kafka.delivery };
@@ -57,17 +58,28 @@ export function sinkDeliveries(sinks: readonly SinkSpec[], run: DeliveryRun, gra
     const path = `${graphPath}.sinks[${i}].${t.kind}.delivery`;
     const delivery = deliveryOf(s, run.checkpointing);
     let reason: string;
-    if (t.delivery === 'at-least-once') reason = 'delivery: at-least-once (plain sends; a restart may write records again)';
-    else if (!run.checkpointing) reason = 'the job takes no checkpoints, and exactly-once commits on checkpoints (set delivery: exactly-once to refuse such a run)';
-    else if (run.intervalMs) reason = `the job takes checkpoints every ${run.intervalMs} ms: Kafka transactions commit when each completes`;
-    else reason = 'the job takes no periodic checkpoints: output commits at the final checkpoint (end of input) or a stop-with-savepoint';
+    if (t.delivery === 'at-least-once')
+      reason = 'delivery: at-least-once (plain sends; a restart may write records again)';
+    else if (!run.checkpointing)
+      reason =
+        'the job takes no checkpoints, and exactly-once commits on checkpoints (set delivery: exactly-once to refuse such a run)';
+    else if (run.intervalMs)
+      reason = `the job takes checkpoints every ${run.intervalMs} ms: Kafka transactions commit when each completes`;
+    else
+      reason =
+        'the job takes no periodic checkpoints: output commits at the final checkpoint (end of input) or a stop-with-savepoint';
     out.push({ name: s.name, path, delivery, explicit: t.delivery !== undefined, reason });
   });
   return out;
 }
 
 /** Refuses `delivery: exactly-once` in a run without checkpointing; `remedy` says what to add. */
-export function checkSinkDeliveries(sinks: readonly SinkSpec[], run: DeliveryRun, graphPath = 'graph', remedy = EXECUTOR_REMEDY): void {
+export function checkSinkDeliveries(
+  sinks: readonly SinkSpec[],
+  run: DeliveryRun,
+  graphPath = 'graph',
+  remedy = EXECUTOR_REMEDY,
+): void {
   if (run.checkpointing) return;
   const refused: string[] = [];
   sinks.forEach((s, i) => {
@@ -75,8 +87,12 @@ export function checkSinkDeliveries(sinks: readonly SinkSpec[], run: DeliveryRun
     if (t?.delivery === 'exactly-once') refused.push(`${graphPath}.sinks[${i}].${t.kind}.delivery`);
   });
   if (refused.length === 0) return;
-  throw new TributaryError('TRIB_JOB_CONFIG', `${refused.join(', ')}: exactly-once needs checkpoints (output commits when a checkpoint completes) and this run takes none: ${remedy}, or set delivery: at-least-once`, {
-    path: refused[0] as string,
-    issues: refused.map((path) => ({ path, message: 'exactly-once needs checkpoints' })),
-  });
+  throw new TributaryError(
+    'TRIB_JOB_CONFIG',
+    `${refused.join(', ')}: exactly-once needs checkpoints (output commits when a checkpoint completes) and this run takes none: ${remedy}, or set delivery: at-least-once`,
+    {
+      path: refused[0] as string,
+      issues: refused.map((path) => ({ path, message: 'exactly-once needs checkpoints' })),
+    },
+  );
 }

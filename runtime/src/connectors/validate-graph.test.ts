@@ -7,7 +7,16 @@ const messages = (g: unknown): string[] => checkGraph(g).issues.map((i) => `${i.
 describe('validateGraph (graph rules with every connector config rule)', () => {
   it('types expressions with the field types the connectors give their records', () => {
     const g = validateGraph({
-      sources: [{ name: 'clicks', datagen: { generator: 'schema', fields: { user: { type: 'string' }, price: { type: 'double' }, ts: { type: 'timestamp' } } }, timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '5s' } }],
+      sources: [
+        {
+          name: 'clicks',
+          datagen: {
+            generator: 'schema',
+            fields: { user: { type: 'string' }, price: { type: 'double' }, ts: { type: 'timestamp' } },
+          },
+          timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '5s' },
+        },
+      ],
       steps: [
         { name: 'cheap', from: 'clicks', filter: 'price < 10.0' },
         { name: 'by-user', from: 'cheap', keyBy: 'user' },
@@ -16,14 +25,29 @@ describe('validateGraph (graph rules with every connector config rule)', () => {
       ],
       sinks: [{ name: 'out', from: 'counts', kafka: { brokers: 'b:9092', topic: 't', key: 'user' } }],
     });
-    expect(g.nodes.get('counts')?.schema).toEqual({ user: 'string', window_start: 'double', window_end: 'double', n: 'double', spent: 'double' });
-    expect(messages({ sources: [{ name: 's', collection: { records: [{ user: 'u' }] } }], steps: [{ name: 'f', from: 's', filter: 'user + 1 > 2' }], sinks: [{ name: 'o', from: 'f', console: {} }] })).toEqual([
-      'graph.steps[0].filter: invalid expression "user + 1 > 2": no such overload: string + int',
-    ]);
+    expect(g.nodes.get('counts')?.schema).toEqual({
+      user: 'string',
+      window_start: 'double',
+      window_end: 'double',
+      n: 'double',
+      spent: 'double',
+    });
+    expect(
+      messages({
+        sources: [{ name: 's', collection: { records: [{ user: 'u' }] } }],
+        steps: [{ name: 'f', from: 's', filter: 'user + 1 > 2' }],
+        sinks: [{ name: 'o', from: 'f', console: {} }],
+      }),
+    ).toEqual(['graph.steps[0].filter: invalid expression "user + 1 > 2": no such overload: string + int']);
   });
 
   it('reports graph and connector issues in one list, in spec order', () => {
-    expect(messages({ sources: [{ name: 'x', kafka: { topic: 't' }, extra: 1 }], sinks: [{ name: 'o', from: 'x', console: {} }] })).toEqual([
+    expect(
+      messages({
+        sources: [{ name: 'x', kafka: { topic: 't' }, extra: 1 }],
+        sinks: [{ name: 'o', from: 'x', console: {} }],
+      }),
+    ).toEqual([
       'graph.sources[0].extra: unknown field; expected one of name, timestamp, kafka, datagen, file, collection, druid',
       'graph.sources[0].kafka.brokers: expected "host:port" or a list of them, got nothing',
     ]);
@@ -42,7 +66,10 @@ spec:
     sinks: [{ name: o, from: s, console: {} }]
 `;
   it('reads a bare graph', () => {
-    const j = loadJobText('sources: [{ name: s, datagen: { generator: nexmark } }]\nsinks: [{ name: o, from: s, console: {} }]\n', ['graph.sinks[0].console.prefix=true']);
+    const j = loadJobText(
+      'sources: [{ name: s, datagen: { generator: nexmark } }]\nsinks: [{ name: o, from: s, console: {} }]\n',
+      ['graph.sinks[0].console.prefix=true'],
+    );
     expect(validateGraph(j.graph).spec.sinks[0]?.console).toEqual({ prefix: true });
   });
 

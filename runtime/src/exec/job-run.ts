@@ -47,7 +47,9 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
           jobName: job.jobName ?? 'job',
           registry: r.registry,
           ...(job.checkpointing ? { checkpointing: { stateDir: job.checkpointing.stateDir } } : {}),
-          ...(job.restored ? { restoredCommittables: committablesForSlot(job.restored.sinks.get(k.name), slot.index, r.parallelism) } : {}),
+          ...(job.restored
+            ? { restoredCommittables: committablesForSlot(job.restored.sinks.get(k.name), slot.index, r.parallelism) }
+            : {}),
         }),
       ),
     );

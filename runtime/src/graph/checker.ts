@@ -17,7 +17,8 @@ export class Checker {
     this.issues.push({ path, message });
   }
   keys(o: Obj, allowed: readonly string[], path: string): void {
-    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.add(`${path}.${k}`, `unknown field; expected one of ${allowed.join(', ')}`);
+    for (const k of Object.keys(o))
+      if (!allowed.includes(k)) this.add(`${path}.${k}`, `unknown field; expected one of ${allowed.join(', ')}`);
   }
   string(o: Obj, key: string, path: string, required = true): string | undefined {
     const v = o[key];
@@ -28,7 +29,12 @@ export class Checker {
     }
     return v;
   }
-  duration(o: Obj, key: string, path: string, opts: { required?: boolean; positive?: boolean; allowNegative?: boolean } = {}): number | undefined {
+  duration(
+    o: Obj,
+    key: string,
+    path: string,
+    opts: { required?: boolean; positive?: boolean; allowNegative?: boolean } = {},
+  ): number | undefined {
     const v = o[key];
     if (v === undefined && !opts.required) return undefined;
     const ms = parseDuration(v);
@@ -40,10 +46,20 @@ export class Checker {
     if (ms <= 0 && opts.positive) this.add(`${path}.${key}`, `expected a positive duration, got ${show(v)}`);
     return ms;
   }
-  number(o: Obj, key: string, path: string, opts: { required?: boolean; min?: number; integer?: boolean } = {}): number | undefined {
+  number(
+    o: Obj,
+    key: string,
+    path: string,
+    opts: { required?: boolean; min?: number; integer?: boolean } = {},
+  ): number | undefined {
     const v = o[key];
     if (v === undefined && !opts.required) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v) || (opts.integer && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
+    if (
+      typeof v !== 'number' ||
+      !Number.isFinite(v) ||
+      (opts.integer && !Number.isInteger(v)) ||
+      (opts.min !== undefined && v < opts.min)
+    ) {
       const what = `${opts.integer ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}`;
       this.add(`${path}.${key}`, `expected ${what}, got ${show(v)}`);
       return undefined;
@@ -68,7 +84,12 @@ export class Checker {
     return undefined;
   }
   /** Type-checks a CEL expression against the input's field types; returns its CEL type. */
-  expr(source: unknown, path: string, schema: FieldTypes | undefined, opts: { bool?: boolean; list?: boolean; extra?: FieldTypes } = {}): string | undefined {
+  expr(
+    source: unknown,
+    path: string,
+    schema: FieldTypes | undefined,
+    opts: { bool?: boolean; list?: boolean; extra?: FieldTypes } = {},
+  ): string | undefined {
     if (typeof source !== 'string' || source.trim() === '') {
       this.add(path, `expected a CEL expression, got ${show(source)}`);
       return undefined;
@@ -78,8 +99,10 @@ export class Checker {
       this.add(path, `invalid expression ${JSON.stringify(source)}: ${r.message}`);
       return undefined;
     }
-    if (opts.bool && r.type !== 'bool' && r.type !== 'dyn') this.add(path, `expected a bool expression, got type ${r.type} from ${JSON.stringify(source)}`);
-    if (opts.list && !r.type.startsWith('list') && r.type !== 'dyn') this.add(path, `expected an expression returning a list, got type ${r.type}`);
+    if (opts.bool && r.type !== 'bool' && r.type !== 'dyn')
+      this.add(path, `expected a bool expression, got type ${r.type} from ${JSON.stringify(source)}`);
+    if (opts.list && !r.type.startsWith('list') && r.type !== 'dyn')
+      this.add(path, `expected an expression returning a list, got type ${r.type}`);
     return r.type;
   }
   /** A declared `schema:` (field name → type; `int` and `number` mean double). */
@@ -92,7 +115,8 @@ export class Checker {
     const out: Record<string, FieldType> = {};
     for (const [k, t] of Object.entries(v)) {
       const ft = t === 'int' || t === 'number' ? 'double' : t;
-      if (!['double', 'string', 'bool', 'map', 'list', 'dyn'].includes(ft as string)) this.add(`${path}.${k}`, `expected one of double, string, bool, map, list, dyn, got ${show(t)}`);
+      if (!['double', 'string', 'bool', 'map', 'list', 'dyn'].includes(ft as string))
+        this.add(`${path}.${k}`, `expected one of double, string, bool, map, list, dyn, got ${show(t)}`);
       else out[k] = ft as FieldType;
     }
     return out;

@@ -39,15 +39,20 @@ export function loadJobText(text: string, sets: string[] = [], origin = '<input>
     if (first && first.errors.length > 0) throw first.errors[0];
     doc = first?.toJS(); // undefined only when there is no document
   } catch (e) {
-    throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: not valid YAML or JSON: ${(e as Error).message}`, { cause: e });
+    throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: not valid YAML or JSON: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
-  if (doc === undefined) throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: not valid YAML or JSON: the file is empty`);
-  if (!isObj(doc)) throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: expected a StreamJob manifest or a graph object`);
+  if (doc === undefined)
+    throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: not valid YAML or JSON: the file is empty`);
+  if (!isObj(doc))
+    throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: expected a StreamJob manifest or a graph object`);
   const isManifest = doc['kind'] === 'StreamJob' || isObj(doc['spec']);
   for (const s of sets) applySet(doc, s, isManifest);
   if (isManifest) {
     const spec = doc['spec'];
-    if (!isObj(spec)) throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: spec: expected an object`, { path: 'spec' });
+    if (!isObj(spec))
+      throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: spec: expected an object`, { path: 'spec' });
     const meta = isObj(doc['metadata']) ? doc['metadata'] : {};
     return {
       name: typeof meta['name'] === 'string' ? meta['name'] : 'job',
@@ -60,7 +65,13 @@ export function loadJobText(text: string, sets: string[] = [], origin = '<input>
     };
   }
   const graph = isObj(doc['graph']) ? doc['graph'] : doc;
-  return { name: 'job', graph, replicas: undefined, maxParallelism: undefined, graphPath: graph === doc ? 'graph' : 'graph' };
+  return {
+    name: 'job',
+    graph,
+    replicas: undefined,
+    maxParallelism: undefined,
+    graphPath: graph === doc ? 'graph' : 'graph',
+  };
 }
 
 const SEGMENT = /([^.[\]]+)|\[(\d+)\]/g;
@@ -85,7 +96,10 @@ export function applySet(doc: Obj, assignment: string, isManifest: boolean): voi
     const next = (cur as Obj)[k as string];
     if (next === undefined || next === null || typeof next !== 'object') {
       if (typeof k === 'number' || typeof parts[i + 1] === 'number') {
-        throw new TributaryError('TRIB_GRAPH_LOAD', `--set ${assignment}: ${parts.slice(0, i + 1).join('.')} does not exist`);
+        throw new TributaryError(
+          'TRIB_GRAPH_LOAD',
+          `--set ${assignment}: ${parts.slice(0, i + 1).join('.')} does not exist`,
+        );
       }
       (cur as Obj)[k] = {};
     }

@@ -42,7 +42,11 @@ export function planGraph(g: ValidatedGraph): PhysicalPlan {
     if (node.role === 'source' && node.kind === 'druid' && tables.has(name)) continue;
     if (startsTask(node, g)) {
       const id = tasks.length;
-      const inputs: PlanInput[] = node.inputs.map((from, input) => ({ from, input, exchange: g.nodes.get(from)?.kind === 'keyBy' ? 'hash' : 'forward' }));
+      const inputs: PlanInput[] = node.inputs.map((from, input) => ({
+        from,
+        input,
+        exchange: g.nodes.get(from)?.kind === 'keyBy' ? 'hash' : 'forward',
+      }));
       tasks.push({ id, head: name, nodes: [name], inputs });
       taskOf.set(name, id);
     } else {

@@ -110,7 +110,10 @@ export interface WindowSpec {
   lateOutput?: string;
 }
 
-/** Output field name → `fn(expr)`, fn ∈ count, sum, min, max, avg, countDistinct, first, last. `count()` takes no argument. */
+/**
+ * Output field name → `fn(expr)`, fn ∈ count, sum, min, max, avg, countDistinct, first, last. `count()` takes no
+ * argument.
+ */
 export type AggregateSpec = Record<string, string>;
 
 export interface JoinSpec {
@@ -228,7 +231,18 @@ export interface GraphSpec {
 }
 
 export const SOURCE_KINDS = ['kafka', 'datagen', 'file', 'collection', 'druid'] as const;
-export const STEP_KINDS = ['filter', 'map', 'flatMap', 'keyBy', 'window', 'aggregate', 'union', 'join', 'dedupe', 'lookup'] as const;
+export const STEP_KINDS = [
+  'filter',
+  'map',
+  'flatMap',
+  'keyBy',
+  'window',
+  'aggregate',
+  'union',
+  'join',
+  'dedupe',
+  'lookup',
+] as const;
 export const SINK_KINDS = ['kafka', 'console', 'file', 'druid'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 export type StepKind = (typeof STEP_KINDS)[number];

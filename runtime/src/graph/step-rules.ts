@@ -16,19 +16,33 @@ export function stepStructure(c: Checker, o: Obj, path: string, node: NodeInfo):
   if (!kind) return;
   node.kind = kind;
   const n = node.inputs.length;
-  if (kind === 'union' && n < 2) c.add(`${path}.from`, `expected a list of at least two inputs for union, got ${show(o['from'])}`);
-  else if (kind === 'join' && n !== 2) c.add(`${path}.from`, `expected a list of exactly two inputs [left, right] for join, got ${show(o['from'])}`);
-  else if (kind !== 'union' && kind !== 'join' && n !== 1 && n > 0) c.add(`${path}.from`, `expected one input for ${kind}, got ${n}`);
+  if (kind === 'union' && n < 2)
+    c.add(`${path}.from`, `expected a list of at least two inputs for union, got ${show(o['from'])}`);
+  else if (kind === 'join' && n !== 2)
+    c.add(`${path}.from`, `expected a list of exactly two inputs [left, right] for join, got ${show(o['from'])}`);
+  else if (kind !== 'union' && kind !== 'join' && n !== 1 && n > 0)
+    c.add(`${path}.from`, `expected one input for ${kind}, got ${n}`);
 }
 
 function requireKeyed(c: Checker, path: string, kind: string, input: NodeInfo, allowWindow = false): boolean {
   if (input.kind === 'keyBy' || (allowWindow && input.kind === 'window')) return true;
-  c.add(path, `${kind} needs a keyed input: expected "${input.name}" to be a keyBy step${allowWindow ? ' or a window' : ''} (add a keyBy step before this ${kind}), got a ${input.kind}`);
+  c.add(
+    path,
+    `${kind} needs a keyed input: expected "${input.name}" to be a keyBy step${allowWindow ? ' or a window' : ''} (add a keyBy step before this ${kind}), got a ${input.kind}`,
+  );
   return false;
 }
 
 /** Options and expressions of a step whose inputs are typed; sets its schema, key and aggregates. */
-export function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, inputs: NodeInfo[], in0: NodeInfo, nodes: Map<string, NodeInfo>): void {
+export function validateStep(
+  c: Checker,
+  o: Obj,
+  path: string,
+  node: NodeInfo,
+  inputs: NodeInfo[],
+  in0: NodeInfo,
+  nodes: Map<string, NodeInfo>,
+): void {
   const kind = node.kind as StepKind;
   const p = `${path}.${kind}`;
   const v = o[kind];
@@ -64,12 +78,18 @@ export function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, i
     case 'keyBy': {
       const k = normalizeKeyBy(v);
       if (!k) {
-        c.add(p, `expected a field name, a list of field names, {fields: [...]} or {expr: "<CEL>", as?: name}, got ${show(v)}`);
+        c.add(
+          p,
+          `expected a field name, a list of field names, {fields: [...]} or {expr: "<CEL>", as?: name}, got ${show(v)}`,
+        );
         break;
       }
       node.key = k;
       if (k.kind === 'fields') {
-        if (in0.schema) for (const f of k.fields) if (!(f in in0.schema)) c.add(p, `unknown field "${f}"; the input "${in0.name}" has ${Object.keys(in0.schema).join(', ')}`);
+        if (in0.schema)
+          for (const f of k.fields)
+            if (!(f in in0.schema))
+              c.add(p, `unknown field "${f}"; the input "${in0.name}" has ${Object.keys(in0.schema).join(', ')}`);
       } else c.expr(k.expr, `${p}.expr`, in0.schema);
       node.schema = in0.schema;
       break;
@@ -91,7 +111,8 @@ export function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, i
         c.keys(w, ['size', 'slide'], `${p}.sliding`);
         const size = c.duration(w, 'size', `${p}.sliding`, { required: true, positive: true });
         const slide = c.duration(w, 'slide', `${p}.sliding`, { required: true, positive: true });
-        if (size !== undefined && slide !== undefined && slide > size) c.add(`${p}.sliding.slide`, `expected slide ≤ size (${w['size'] as string}), got ${show(w['slide'])}`);
+        if (size !== undefined && slide !== undefined && slide > size)
+          c.add(`${p}.sliding.slide`, `expected slide ≤ size (${w['size'] as string}), got ${show(w['slide'])}`);
       } else if (wk === 'session' && isObj(w)) {
         c.keys(w, ['gap'], `${p}.session`);
         c.duration(w, 'gap', `${p}.session`, { required: true, positive: true });
@@ -99,19 +120,28 @@ export function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, i
       const time = c.oneOf(v, 'time', p, ['event', 'processing']);
       c.duration(v, 'allowedLateness', p);
       if (time === 'processing' && (v['allowedLateness'] !== undefined || v['lateOutput'] !== undefined)) {
-        c.add(p, 'allowedLateness and lateOutput apply to event-time windows only; processing-time windows have no late records');
+        c.add(
+          p,
+          'allowedLateness and lateOutput apply to event-time windows only; processing-time windows have no late records',
+        );
       }
       if (requireKeyed(c, `${path}.from`, 'window', in0)) node.key = in0.key;
       const aggs = node.consumers.filter((n) => nodes.get(n)?.role !== 'sideOutput');
       if (aggs.length !== 1 || nodes.get(aggs[0] as string)?.kind !== 'aggregate') {
-        c.add(path, `a window must be read by exactly one aggregate step (its results); got ${aggs.length === 0 ? 'none' : aggs.map((a) => `"${a}" (${nodes.get(a)?.kind})`).join(', ')}`);
+        c.add(
+          path,
+          `a window must be read by exactly one aggregate step (its results); got ${aggs.length === 0 ? 'none' : aggs.map((a) => `"${a}" (${nodes.get(a)?.kind})`).join(', ')}`,
+        );
       }
       node.schema = in0.schema;
       break;
     }
     case 'aggregate': {
       if (!isObj(v) || Object.keys(v).length === 0) {
-        c.add(p, `expected a map of output field → "fn(expr)", e.g. {clicks: "count()", revenue: "sum(price)"}, got ${show(v)}`);
+        c.add(
+          p,
+          `expected a map of output field → "fn(expr)", e.g. {clicks: "count()", revenue: "sum(price)"}, got ${show(v)}`,
+        );
         break;
       }
       if (!requireKeyed(c, `${path}.from`, 'aggregate', in0, true)) break;
@@ -119,7 +149,9 @@ export function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, i
       node.key = key;
       const calls: AggregateCall[] = [];
       const schema: Record<string, FieldType> = {};
-      if (key) for (const f of key.kind === 'fields' ? key.fields : [key.as]) schema[f] = key.kind === 'fields' ? (in0.schema?.[f] ?? 'dyn') : 'dyn';
+      if (key)
+        for (const f of key.kind === 'fields' ? key.fields : [key.as])
+          schema[f] = key.kind === 'fields' ? (in0.schema?.[f] ?? 'dyn') : 'dyn';
       if (in0.kind === 'window') {
         schema['window_start'] = 'double';
         schema['window_end'] = 'double';
@@ -130,11 +162,16 @@ export function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, i
           c.add(`${p}.${out}`, call);
           continue;
         }
-        if (schema[out] !== undefined) c.add(`${p}.${out}`, `output field "${out}" collides with a key or window field`);
+        if (schema[out] !== undefined)
+          c.add(`${p}.${out}`, `output field "${out}" collides with a key or window field`);
         let t = 'double';
         if (call.expr !== undefined) {
           const et = c.expr(call.expr, `${p}.${out}`, in0.schema);
-          if (et !== undefined && (call.fn === 'sum' || call.fn === 'avg') && !['double', 'int', 'uint', 'dyn'].includes(et)) {
+          if (
+            et !== undefined &&
+            (call.fn === 'sum' || call.fn === 'avg') &&
+            !['double', 'int', 'uint', 'dyn'].includes(et)
+          ) {
             c.add(`${p}.${out}`, `${call.fn}() needs a number, got type ${et} from ${JSON.stringify(call.expr)}`);
           }
           if (call.fn === 'min' || call.fn === 'max' || call.fn === 'first' || call.fn === 'last') t = et ?? 'dyn';
@@ -147,11 +184,14 @@ export function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, i
       break;
     }
     case 'union': {
-      if (v !== null && !(isObj(v) && Object.keys(v).length === 0)) c.add(p, `expected {} (union has no options), got ${show(v)}`);
+      if (v !== null && !(isObj(v) && Object.keys(v).length === 0))
+        c.add(p, `expected {} (union has no options), got ${show(v)}`);
       if (inputs.some((i) => i.schema === undefined)) node.schema = undefined;
       else {
         const merged: Record<string, FieldType> = {};
-        for (const i of inputs) for (const [f, t] of Object.entries(i.schema as FieldTypes)) merged[f] = merged[f] === undefined || merged[f] === t ? t : 'dyn';
+        for (const i of inputs)
+          for (const [f, t] of Object.entries(i.schema as FieldTypes))
+            merged[f] = merged[f] === undefined || merged[f] === t ? t : 'dyn';
         node.schema = merged;
       }
       break;
@@ -164,19 +204,28 @@ export function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, i
       c.keys(v, ['lowerBound', 'upperBound', 'select'], p);
       const lo = c.duration(v, 'lowerBound', p, { required: true, allowNegative: true });
       const hi = c.duration(v, 'upperBound', p, { required: true, allowNegative: true });
-      if (lo !== undefined && hi !== undefined && lo > hi) c.add(`${p}.upperBound`, `expected upperBound ≥ lowerBound (${v['lowerBound'] as string}), got ${show(v['upperBound'])}`);
+      if (lo !== undefined && hi !== undefined && lo > hi)
+        c.add(
+          `${p}.upperBound`,
+          `expected upperBound ≥ lowerBound (${v['lowerBound'] as string}), got ${show(v['upperBound'])}`,
+        );
       const [l, r] = inputs as [NodeInfo, NodeInfo];
       const lk = requireKeyed(c, `${path}.from[0]`, 'join', l);
       const rk = requireKeyed(c, `${path}.from[1]`, 'join', r);
       if (lk && rk && l.key && r.key) {
         const ln = l.key.kind === 'fields' ? l.key.fields.length : 1;
         const rn = r.key.kind === 'fields' ? r.key.fields.length : 1;
-        if (ln !== rn) c.add(`${path}.from`, `join inputs must have keys of the same arity; "${l.name}" has ${ln} key part(s), "${r.name}" has ${rn}`);
+        if (ln !== rn)
+          c.add(
+            `${path}.from`,
+            `join inputs must have keys of the same arity; "${l.name}" has ${ln} key part(s), "${r.name}" has ${rn}`,
+          );
         node.key = l.key;
       }
       const sel = v['select'];
       if (sel !== undefined) {
-        if (!isObj(sel) || Object.keys(sel).length === 0) c.add(`${p}.select`, `expected a map of output field → CEL over left and right, got ${show(sel)}`);
+        if (!isObj(sel) || Object.keys(sel).length === 0)
+          c.add(`${p}.select`, `expected a map of output field → CEL over left and right, got ${show(sel)}`);
         else {
           const schema: Record<string, FieldType> = {};
           for (const [f, e] of Object.entries(sel)) {
@@ -209,12 +258,16 @@ export function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, i
       const t = table === undefined ? undefined : nodes.get(table);
       if (table !== undefined && (t?.role !== 'source' || t.kind !== 'druid')) {
         const druids = [...nodes.values()].filter((n) => n.role === 'source' && n.kind === 'druid').map((n) => n.name);
-        c.add(`${p}.table`, `expected the name of a druid source (the lookup table), got ${show(table)}; druid sources: ${druids.join(', ') || '(none)'}`);
+        c.add(
+          `${p}.table`,
+          `expected the name of a druid source (the lookup table), got ${show(table)}; druid sources: ${druids.join(', ') || '(none)'}`,
+        );
       }
       c.expr(v['key'], `${p}.key`, in0.schema);
       c.string(v, 'column', p);
       const f = v['fields'];
-      if (f !== undefined && !(Array.isArray(f) && f.length > 0 && f.every((x) => typeof x === 'string' && x !== ''))) c.add(`${p}.fields`, `expected a non-empty list of column names, got ${show(f)}`);
+      if (f !== undefined && !(Array.isArray(f) && f.length > 0 && f.every((x) => typeof x === 'string' && x !== '')))
+        c.add(`${p}.fields`, `expected a non-empty list of column names, got ${show(f)}`);
       c.oneOf(v, 'onMissing', p, ['keep', 'drop']);
       node.schema = undefined;
       break;

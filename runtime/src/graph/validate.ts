@@ -41,7 +41,10 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo, connec
     c.duration(ts, 'maxOutOfOrderness', tp, { required: true });
     c.duration(ts, 'idleTimeout', tp, { positive: true });
     if (field && node.schema && !(field in node.schema)) {
-      c.add(`${tp}.field`, `unknown field "${field}"; the source's records have ${Object.keys(node.schema).join(', ')}`);
+      c.add(
+        `${tp}.field`,
+        `unknown field "${field}"; the source's records have ${Object.keys(node.schema).join(', ')}`,
+      );
     }
   }
 }
@@ -72,20 +75,32 @@ function parseFrom(c: Checker, o: Obj, path: string): string[] {
  * Validates and returns the graph with per-node metadata; throws TRIB_GRAPH_INVALID listing
  * every issue. `connectors`: the config rules of every connector kind.
  */
-export function validateGraphWith(raw: unknown, connectors: ConnectorConfigRules, pathPrefix = 'graph'): ValidatedGraph {
+export function validateGraphWith(
+  raw: unknown,
+  connectors: ConnectorConfigRules,
+  pathPrefix = 'graph',
+): ValidatedGraph {
   const { graph, issues } = checkGraphWith(raw, connectors, pathPrefix);
   if (!graph) {
     const lines = issues.map((i) => `${i.path}: ${i.message}`);
-    throw new TributaryError('TRIB_GRAPH_INVALID', `invalid graph (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`, {
-      issues,
-      path: issues[0]?.path,
-    });
+    throw new TributaryError(
+      'TRIB_GRAPH_INVALID',
+      `invalid graph (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
+      {
+        issues,
+        path: issues[0]?.path,
+      },
+    );
   }
   return graph;
 }
 
 /** Non-throwing form: `graph` is set only when there are no issues. */
-export function checkGraphWith(raw: unknown, connectors: ConnectorConfigRules, pathPrefix = 'graph'): { graph?: ValidatedGraph; issues: ValidationIssue[] } {
+export function checkGraphWith(
+  raw: unknown,
+  connectors: ConnectorConfigRules,
+  pathPrefix = 'graph',
+): { graph?: ValidatedGraph; issues: ValidationIssue[] } {
   const c = new Checker();
   const P = pathPrefix;
   if (!isObj(raw)) {
@@ -118,7 +133,15 @@ export function checkGraphWith(raw: unknown, connectors: ConnectorConfigRules, p
         c.add(`${path}.name`, `expected a name of letters, digits, '_', '-', '.', got ${show(name)}`);
         return;
       }
-      const node: NodeInfo = { name, role, kind: 'filter', path, inputs: role === 'source' ? [] : parseFrom(c, o, path), consumers: [], schema: undefined };
+      const node: NodeInfo = {
+        name,
+        role,
+        kind: 'filter',
+        path,
+        inputs: role === 'source' ? [] : parseFrom(c, o, path),
+        consumers: [],
+        schema: undefined,
+      };
       const prev = nodes.get(name);
       if (prev) {
         c.add(`${path}.name`, `duplicate name "${name}" (also ${prev.path})`);
@@ -129,7 +152,8 @@ export function checkGraphWith(raw: unknown, connectors: ConnectorConfigRules, p
       if (role === 'source') validateSource(c, o, path, node, connectors);
       else if (role === 'sink') validateSink(c, o, path, node, connectors);
       else stepStructure(c, o, path, node);
-      if (role === 'sink' && Array.isArray(o['from'])) c.add(`${path}.from`, `expected one input for a sink, got a list`);
+      if (role === 'sink' && Array.isArray(o['from']))
+        c.add(`${path}.from`, `expected one input for a sink, got a list`);
     });
   }
   // Side outputs are named streams too.
@@ -146,7 +170,15 @@ export function checkGraphWith(raw: unknown, connectors: ConnectorConfigRules, p
       c.add(`${path}.window.lateOutput`, `duplicate name "${late}" (also ${prev.path})`);
       continue;
     }
-    nodes.set(late, { name: late, role: 'sideOutput', kind: 'lateOutput', path: `${path}.window.lateOutput`, inputs: [node.name], consumers: [], schema: undefined });
+    nodes.set(late, {
+      name: late,
+      role: 'sideOutput',
+      kind: 'lateOutput',
+      path: `${path}.window.lateOutput`,
+      inputs: [node.name],
+      consumers: [],
+      schema: undefined,
+    });
   }
   for (const { path, node } of entries) {
     node.inputs.forEach((input, i) => {
@@ -184,7 +216,7 @@ export function checkGraphWith(raw: unknown, connectors: ConnectorConfigRules, p
   if (order.length < nodes.size) {
     // Peel off nodes that merely sit downstream of a cycle; what remains is on one.
     const rest = new Set([...nodes.keys()].filter((n) => !order.includes(n)));
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const n of rest) {
         if (!(nodes.get(n) as NodeInfo).consumers.some((c) => rest.has(c))) {
@@ -195,14 +227,21 @@ export function checkGraphWith(raw: unknown, connectors: ConnectorConfigRules, p
     }
     const onCycle = [...rest].map((n) => nodes.get(n) as NodeInfo);
     const first = onCycle[0] as NodeInfo;
-    c.add(`${first.path}.from`, `cycle between ${onCycle.map((n) => `"${n.name}"`).join(', ')}; a graph must be acyclic`);
+    c.add(
+      `${first.path}.from`,
+      `cycle between ${onCycle.map((n) => `"${n.name}"`).join(', ')}; a graph must be acyclic`,
+    );
     return { issues: c.issues };
   }
   const tables = lookupTables(raw as Pick<GraphSpec, 'steps'>);
   for (const n of nodes.values()) {
     if (n.role !== 'source') continue;
     if (tables.has(n.name) && n.kind === 'druid') {
-      if (n.consumers.length > 0) c.add(n.path, `source "${n.name}" is a lookup table (of a lookup step) and cannot also be read as a stream by ${n.consumers.map((x) => `"${x}"`).join(', ')}`);
+      if (n.consumers.length > 0)
+        c.add(
+          n.path,
+          `source "${n.name}" is a lookup table (of a lookup step) and cannot also be read as a stream by ${n.consumers.map((x) => `"${x}"`).join(', ')}`,
+        );
     } else if (n.consumers.length === 0) c.add(n.path, `source "${n.name}" is not read by any step or sink`);
   }
 

@@ -70,7 +70,13 @@ class RunLog {
       }
       if (r['msg'] === 'slots started') {
         const slots = r['slots'] as { pid: number }[];
-        this.attempts.push({ attempt: r['attempt'] as number, deploymentId: r['deploymentId'] as string, startedAt: Date.now(), pids: slots.map((s) => s.pid), checkpoints: 0 });
+        this.attempts.push({
+          attempt: r['attempt'] as number,
+          deploymentId: r['deploymentId'] as string,
+          startedAt: Date.now(),
+          pids: slots.map((s) => s.pid),
+          checkpoints: 0,
+        });
       } else if (r['msg'] === 'job running' && r['slot'] === 0) {
         const a = this.attempts.find((x) => x.deploymentId === r['deployment']);
         if (a) a.runningAfterMs = Date.now() - a.startedAt;
@@ -102,7 +108,12 @@ describe('progress under repeated failures (tributary run --distributed, SIGKILL
     sources: [
       {
         name: 'events',
-        kafka: { brokers: bs, topic: input, groupId: `progress-${run}`, ...(bounded ? { bounded: 'latest' as const } : {}) },
+        kafka: {
+          brokers: bs,
+          topic: input,
+          groupId: `progress-${run}`,
+          ...(bounded ? { bounded: 'latest' as const } : {}),
+        },
         timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '500ms' },
       },
     ],
@@ -113,7 +124,19 @@ describe('progress under repeated failures (tributary run --distributed, SIGKILL
       { name: 'totals', from: 'per-2s', aggregate: { n: 'count()', amount: 'sum(amount)' } },
     ],
     // The reference (bounded, in-process) collects in memory: its sink is replaced, its delivery moot.
-    sinks: [{ name: 'out', from: 'totals', kafka: { brokers: bs, topic: output, key: 'user', ...(bounded ? {} : { delivery: 'exactly-once' as const }), transactionalIdPrefix: `progress-${run}` } }],
+    sinks: [
+      {
+        name: 'out',
+        from: 'totals',
+        kafka: {
+          brokers: bs,
+          topic: output,
+          key: 'user',
+          ...(bounded ? {} : { delivery: 'exactly-once' as const }),
+          transactionalIdPrefix: `progress-${run}`,
+        },
+      },
+    ],
   });
 
   beforeAll(async () => {
@@ -138,7 +161,11 @@ describe('progress under repeated failures (tributary run --distributed, SIGKILL
         const messages = Array.from({ length: 100 }, (_, j) => {
           const i = written + j;
           const user = `user-${(i * 7) % 50}`;
-          return { key: user, partition: i % PARTITIONS, value: JSON.stringify({ user, amount: (i % 5) + 1, ts: BASE + i * 10 }) };
+          return {
+            key: user,
+            partition: i % PARTITIONS,
+            value: JSON.stringify({ user, amount: (i % 5) + 1, ts: BASE + i * 10 }),
+          };
         });
         await producer.send({ topic: input, messages });
         written += messages.length;
@@ -149,11 +176,30 @@ describe('progress under repeated failures (tributary run --distributed, SIGKILL
     const file = join(dir, 'job.json');
     writeFileSync(file, JSON.stringify(graph(false)));
     const log = new RunLog();
-    const cli = spawn(join(root, 'node_modules/.bin/node'), ['runtime/src/cli/main.ts', 'run', file, '--distributed', '-p', '2', '--checkpoint-interval', '1s', '--max-restarts', '1000', '--state-dir', join(dir, 'state'), '--metrics-port', '0'], {
-      cwd: root,
-      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const cli = spawn(
+      join(root, 'node_modules/.bin/node'),
+      [
+        'runtime/src/cli/main.ts',
+        'run',
+        file,
+        '--distributed',
+        '-p',
+        '2',
+        '--checkpoint-interval',
+        '1s',
+        '--max-restarts',
+        '1000',
+        '--state-dir',
+        join(dir, 'state'),
+        '--metrics-port',
+        '0',
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     const keepLog = process.env['PROGRESS_LOG']; // a file to keep the run's log lines in
     cli.stderr.on('data', (d: Buffer) => {
       log.feed(d.toString());
@@ -179,21 +225,41 @@ describe('progress under repeated failures (tributary run --distributed, SIGKILL
       const stormEnd = Date.now() + STORM_MS;
       while (Date.now() < stormEnd) await killIn(log.current as Attempt, 3000);
       const storm = log.attempts.slice(stormFrom, -1);
-      process.stderr.write(`progress storm: ${storm.length} attempts killed ~3 s in; checkpoints completed per attempt: ${storm.map((a) => a.checkpoints).join(' ')}\n`);
-      process.stderr.write(`  slots started → slot 0 running / first checkpoint (ms): ${storm.map((a) => `${a.runningAfterMs ?? '-'}/${a.firstCheckpointAfterMs ?? '-'}`).join(' ')}\n`);
+      process.stderr.write(
+        `progress storm: ${storm.length} attempts killed ~3 s in; checkpoints completed per attempt: ${storm.map((a) => a.checkpoints).join(' ')}\n`,
+      );
+      process.stderr.write(
+        `  slots started → slot 0 running / first checkpoint (ms): ${storm.map((a) => `${a.runningAfterMs ?? '-'}/${a.firstCheckpointAfterMs ?? '-'}`).join(' ')}\n`,
+      );
       // 3. Quiet: the input ends with a far-future record per partition, which closes every window.
       producing = false;
       await writer;
-      await producer.send({ topic: input, messages: Array.from({ length: PARTITIONS }, (_, p) => ({ key: 'flush', partition: p, value: JSON.stringify({ user: 'flush', amount: 0, ts: BASE + written * 10 + 60_000 }) })) });
+      await producer.send({
+        topic: input,
+        messages: Array.from({ length: PARTITIONS }, (_, p) => ({
+          key: 'flush',
+          partition: p,
+          value: JSON.stringify({ user: 'flush', amount: 0, ts: BASE + written * 10 + 60_000 }),
+        })),
+      });
 
       const reference: Emitted[] = [];
-      const ref = await createJobExecutor(validateGraph(graph(true)), { parallelism: 2, logger: silentLogger(), sinkWriter: () => new CollectingSink(reference) });
+      const ref = await createJobExecutor(validateGraph(graph(true)), {
+        parallelism: 2,
+        logger: silentLogger(),
+        sinkWriter: () => new CollectingSink(reference),
+      });
       expect((await ref.run()).recordsIn).toBe(written + PARTITIONS);
       const expected = reference.map((e) => JSON.stringify(e.rec)).sort();
-      const got = (await readTopic(kafka, output, { expected: expected.length, timeoutMs: 60_000, settleMs: 3000 })).map((r) => r.value).sort();
+      const got = (await readTopic(kafka, output, { expected: expected.length, timeoutMs: 60_000, settleMs: 3000 }))
+        .map((r) => r.value)
+        .sort();
 
       expect(storm.length).toBeGreaterThanOrEqual(5);
-      expect(storm.filter((a) => a.checkpoints > 0).length, 'attempts of the storm that completed a checkpoint before their kill').toBeGreaterThanOrEqual(1);
+      expect(
+        storm.filter((a) => a.checkpoints > 0).length,
+        'attempts of the storm that completed a checkpoint before their kill',
+      ).toBeGreaterThanOrEqual(1);
       expect(log.noProgress[0]).toMatchObject({ attempts: 3, lastFailure: expect.stringMatching(/killed by SIGKILL/) });
       expect(metricsText).toMatch(/tributary_attempts_without_checkpoint [3-9]/);
       expect(got.length, 'read_committed output records').toBe(expected.length);

@@ -18,7 +18,10 @@ export interface RestartProgressOptions {
   backoffMs?: number;
   /** Ceiling of the doubling. Default 10 s. */
   maxBackoffMs?: number;
-  /** Ceiling while no checkpoint completes, when no time to a first checkpoint was measured yet (and its floor). Default 1 s. */
+  /**
+   * Backoff ceiling while no checkpoint completes and no time to first checkpoint is known (then its floor). Default
+   * 1 s.
+   */
   floorMs?: number;
   /** Attempts in a row without a checkpoint before they are reported. Default 3. */
   warnAfter?: number;
@@ -45,7 +48,12 @@ export class RestartProgress {
   checkpoints = 0;
 
   constructor(o: RestartProgressOptions = {}) {
-    this.o = { backoffMs: o.backoffMs ?? 500, maxBackoffMs: o.maxBackoffMs ?? 10_000, floorMs: o.floorMs ?? 1000, warnAfter: o.warnAfter ?? 3 };
+    this.o = {
+      backoffMs: o.backoffMs ?? 500,
+      maxBackoffMs: o.maxBackoffMs ?? 10_000,
+      floorMs: o.floorMs ?? 1000,
+      warnAfter: o.warnAfter ?? 3,
+    };
   }
 
   get streak(): number {

@@ -11,13 +11,25 @@ export class SupervisorMetrics {
 
   constructor() {
     const registers = [this.registry];
-    this.restarts = new Counter({ name: 'tributary_restarts_total', help: 'Whole-job restarts after a slot failed', registers });
+    this.restarts = new Counter({
+      name: 'tributary_restarts_total',
+      help: 'Whole-job restarts after a slot failed',
+      registers,
+    });
     this.attemptsWithoutCheckpoint = new Gauge({
       name: 'tributary_attempts_without_checkpoint',
       help: 'Attempts in a row that ended before any checkpoint completed (0 once one completes)',
       registers,
     });
-    this.backoff = new Gauge({ name: 'tributary_restart_backoff_seconds', help: 'Wait before the last restart', registers });
-    this.timeToFirstCheckpoint = new Gauge({ name: 'tributary_time_to_first_checkpoint_seconds', help: 'From the slots of an attempt started to its first completed checkpoint, as last measured', registers });
+    this.backoff = new Gauge({
+      name: 'tributary_restart_backoff_seconds',
+      help: 'Wait before the last restart',
+      registers,
+    });
+    this.timeToFirstCheckpoint = new Gauge({
+      name: 'tributary_time_to_first_checkpoint_seconds',
+      help: 'From the slots of an attempt started to its first completed checkpoint, as last measured',
+      registers,
+    });
   }
 }

@@ -59,7 +59,10 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Failed attempts restarted before giving up. Default 3. */
   maxRestarts?: number;
-  /** First backoff; doubles per consecutive failure up to `maxBackoffMs` (bounded while no checkpoint completes: restart-progress.ts). Defaults 500 ms, 10 s. */
+  /**
+   * First backoff; doubles per consecutive failure up to `maxBackoffMs` (bounded while no checkpoint completes:
+   * restart-progress.ts). Defaults 500 ms, 10 s.
+   */
   backoffMs?: number;
   maxBackoffMs?: number;
   /** Attempts in a row ending before any checkpoint completed before it is reported (warn). Default 3. */
@@ -89,7 +92,10 @@ interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-/** Free loopback ports (bound then released: another process could take one in between; the slot then fails to bind and the attempt is retried). */
+/**
+ * Free loopback ports (bound then released: another process could take one in between; the slot then fails to bind and
+ * the attempt is retried).
+ */
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
@@ -119,7 +125,11 @@ export class Supervisor {
 
   constructor(o: SupervisorOptions) {
     this.o = o;
-    this.progress = new RestartProgress({ backoffMs: o.backoffMs, maxBackoffMs: o.maxBackoffMs, warnAfter: o.noProgressAfter });
+    this.progress = new RestartProgress({
+      backoffMs: o.backoffMs,
+      maxBackoffMs: o.maxBackoffMs,
+      warnAfter: o.noProgressAfter,
+    });
   }
 
   /** The slots of the running attempt. */
@@ -144,18 +154,29 @@ export class Supervisor {
         o.metrics?.attemptsWithoutCheckpoint.set(verdict.streak);
         if (verdict.noProgress) {
           o.logger.warn(
-            { attempts: verdict.streak, lastFailure: failure, timeToFirstCheckpointMs: this.progress.timeToFirstCheckpointMs ?? null, backoffMs: verdict.backoffMs },
+            {
+              attempts: verdict.streak,
+              lastFailure: failure,
+              timeToFirstCheckpointMs: this.progress.timeToFirstCheckpointMs ?? null,
+              backoffMs: verdict.backoffMs,
+            },
             `no checkpoint completed in the last ${verdict.streak} attempts: the job is not making progress (each restart replays from the same checkpoint)`,
           );
         }
         if (restarts >= maxRestarts) {
-          throw new TributaryError('TRIB_JOB_FAILED', `job ${o.config.jobName} failed ${consecutiveFailures} time(s); restart limit ${maxRestarts} reached; last failure: ${failure}`);
+          throw new TributaryError(
+            'TRIB_JOB_FAILED',
+            `job ${o.config.jobName} failed ${consecutiveFailures} time(s); restart limit ${maxRestarts} reached; last failure: ${failure}`,
+          );
         }
         restarts++;
         const backoff = verdict.backoffMs;
         o.metrics?.restarts.inc();
         o.metrics?.backoff.set(backoff / 1000);
-        o.logger.warn({ attempt, failure, backoffMs: backoff, restarts, maxRestarts, attemptsWithoutCheckpoint: verdict.streak }, 'job failed; restarting all slots');
+        o.logger.warn(
+          { attempt, failure, backoffMs: backoff, restarts, maxRestarts, attemptsWithoutCheckpoint: verdict.streak },
+          'job failed; restarting all slots',
+        );
         await this.sleepUnlessStopped(backoff);
         if (this.stopping) return { state: 'STOPPED', attempts: attempt, restarts };
       }
@@ -171,7 +192,8 @@ export class Supervisor {
     this.wakeStop?.();
     for (const s of this.current) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
     const grace = setTimeout(() => {
-      for (const s of this.current) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+      for (const s of this.current)
+        if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
     }, this.o.stopGraceMs ?? 10_000);
     grace.unref();
   }
@@ -191,7 +213,8 @@ export class Supervisor {
     const o = this.o;
     const p = o.config.parallelism;
     const deploymentId = `${o.config.jobName}-${this.runId}-a${attempt}`;
-    const latest = attempt === 1 ? undefined : await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir);
+    const latest =
+      attempt === 1 ? undefined : await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir);
     const restoreFrom = latest === this.baseline ? undefined : latest;
     const cfg: JobConfig = { ...o.config, ...(restoreFrom ? { restoreFrom } : {}) };
     const cfgFile = join(this.workDir, `job-a${attempt}.json`);
@@ -223,8 +246,18 @@ export class Supervisor {
       };
       delete env[LocalEnv.podRoot];
       delete env[RuntimeEnv.peerSelector];
-      const child = spawn(node, [main], { cwd: process.cwd(), env, stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'] });
-      const handle: SlotHandle = { slot: s, pid: child.pid ?? -1, dataAddress: data[s] as string, controlAddress: `127.0.0.1:${ports[p + s]}`, child };
+      const child = spawn(node, [main], {
+        cwd: process.cwd(),
+        env,
+        stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],
+      });
+      const handle: SlotHandle = {
+        slot: s,
+        pid: child.pid ?? -1,
+        dataAddress: data[s] as string,
+        controlAddress: `127.0.0.1:${ports[p + s]}`,
+        child,
+      };
       this.current.push(handle);
       child.on('exit', (code, signal) => {
         exits.push({ slot: s, code, signal });
@@ -232,7 +265,15 @@ export class Supervisor {
         onExit?.();
       });
     }
-    o.logger.info({ attempt, deploymentId, slots: this.current.map((h) => ({ slot: h.slot, pid: h.pid, data: h.dataAddress, control: h.controlAddress })), restoreFrom }, 'slots started');
+    o.logger.info(
+      {
+        attempt,
+        deploymentId,
+        slots: this.current.map((h) => ({ slot: h.slot, pid: h.pid, data: h.dataAddress, control: h.controlAddress })),
+        restoreFrom,
+      },
+      'slots started',
+    );
     o.onAttempt?.({ attempt, deploymentId, restoreFrom, slots: this.current });
     if (this.stopping) this.stopAll('SIGTERM');
 
@@ -281,7 +322,8 @@ export class Supervisor {
       else if (id > seen) {
         seen = id;
         this.progress.checkpointCompleted(Date.now());
-        if (this.progress.timeToFirstCheckpointMs !== undefined) this.o.metrics?.timeToFirstCheckpoint.set(this.progress.timeToFirstCheckpointMs / 1000);
+        if (this.progress.timeToFirstCheckpointMs !== undefined)
+          this.o.metrics?.timeToFirstCheckpoint.set(this.progress.timeToFirstCheckpointMs / 1000);
         this.o.metrics?.attemptsWithoutCheckpoint.set(0);
       }
     };

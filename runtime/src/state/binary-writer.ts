@@ -117,7 +117,9 @@ export class BinaryWriter {
     this.pos += len;
   }
 
-  /** A number in TVE: non-negative / negative safe integers as varuint, everything else (fractions, −0, NaN, ±∞) as f64. */
+  /**
+   * A number in TVE: non-negative / negative safe integers as varuint, everything else (fractions, −0, NaN, ±∞) as f64.
+   */
   number(v: number): void {
     if (Number.isSafeInteger(v)) {
       if (v >= 0) {
@@ -172,7 +174,9 @@ export class BinaryWriter {
           this.value((o.toJSON as () => unknown)());
           return;
         }
-        const keys = Object.keys(o).filter((k) => o[k] !== undefined && typeof o[k] !== 'function' && typeof o[k] !== 'symbol');
+        const keys = Object.keys(o).filter(
+          (k) => o[k] !== undefined && typeof o[k] !== 'function' && typeof o[k] !== 'symbol',
+        );
         this.u8(TAG_OBJECT);
         this.varuint(keys.length);
         for (const k of keys) {
@@ -183,7 +187,10 @@ export class BinaryWriter {
       }
       case 'bigint':
         // Refused as JSON.stringify refuses it; state values come from JSON records and CEL.
-        throw new TributaryError('TRIB_STATE_INCOMPATIBLE', 'cannot store a BigInt in keyed state (JSON has no BigInt)');
+        throw new TributaryError(
+          'TRIB_STATE_INCOMPATIBLE',
+          'cannot store a BigInt in keyed state (JSON has no BigInt)',
+        );
       default:
         this.u8(TAG_NULL);
     }

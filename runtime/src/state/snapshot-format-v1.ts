@@ -15,7 +15,10 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Version 1 encoder (tests/fixtures only: the runtime writes version 2). */
-export function writeSnapshotV1(header: Omit<SnapshotHeader, 'version'>, groups: Iterable<[number, SnapshotEntryV1[]]>): Uint8Array {
+export function writeSnapshotV1(
+  header: Omit<SnapshotHeader, 'version'>,
+  groups: Iterable<[number, SnapshotEntryV1[]]>,
+): Uint8Array {
   const chunks: Uint8Array[] = [];
   const u32 = (n: number): Uint8Array => {
     const b = new Uint8Array(4);

@@ -59,11 +59,15 @@ export class SnapshotWriter {
 }
 
 export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
-  if (bytes.length < 14 || dec.decode(bytes.subarray(0, 4)) !== SNAPSHOT_MAGIC) stateCorrupt('not a Tributary keyed-state snapshot (bad magic)');
+  if (bytes.length < 14 || dec.decode(bytes.subarray(0, 4)) !== SNAPSHOT_MAGIC)
+    stateCorrupt('not a Tributary keyed-state snapshot (bad magic)');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint16(4);
   if (!READABLE_SNAPSHOT_VERSIONS.includes(version)) {
-    throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `keyed-state snapshot version ${version} is not supported (this runtime reads versions ${READABLE_SNAPSHOT_VERSIONS.join(', ')})`);
+    throw new TributaryError(
+      'TRIB_STATE_INCOMPATIBLE',
+      `keyed-state snapshot version ${version} is not supported (this runtime reads versions ${READABLE_SNAPSHOT_VERSIONS.join(', ')})`,
+    );
   }
   const hlen = dv.getUint32(6);
   if (10 + hlen > bytes.length) stateCorrupt('header length beyond end of data');
@@ -73,12 +77,19 @@ export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
   } catch (e) {
     throw new TributaryError('TRIB_STATE_CORRUPT', 'keyed-state snapshot: unreadable header', { cause: e });
   }
-  if (h === null || typeof h !== 'object' || h.version !== version) stateCorrupt(`header version ${String((h as SnapshotHeader | null)?.version)} differs from the framing's ${version}`);
+  if (h === null || typeof h !== 'object' || h.version !== version)
+    stateCorrupt(
+      `header version ${String((h as SnapshotHeader | null)?.version)} differs from the framing's ${version}`,
+    );
   return h;
 }
 
 /** Verifies the checksum, then yields [keyGroup, payloadStart, payloadEnd] of the sections inside `range`. */
-export function* snapshotSections(bytes: Uint8Array, header: SnapshotHeader, range?: KeyGroupRange): Generator<[number, number, number]> {
+export function* snapshotSections(
+  bytes: Uint8Array,
+  header: SnapshotHeader,
+  range?: KeyGroupRange,
+): Generator<[number, number, number]> {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 18) stateCorrupt('truncated');
   const stored = dv.getUint32(bytes.length - 4);
@@ -103,7 +114,10 @@ export function* snapshotSections(bytes: Uint8Array, header: SnapshotHeader, ran
  * Every entry of a snapshot of any readable version in its JSON form, grouped by key group
  * (tooling and tests: inspection, conversion; the restore path decodes straight into maps).
  */
-export function readSnapshotEntries(bytes: Uint8Array): { header: SnapshotHeader; groups: [number, { state: string; key: string; value: unknown }[]][] } {
+export function readSnapshotEntries(bytes: Uint8Array): {
+  header: SnapshotHeader;
+  groups: [number, { state: string; key: string; value: unknown }[]][];
+} {
   const header = readSnapshotHeader(bytes);
   const groups: [number, { state: string; key: string; value: unknown }[]][] = [];
   const r = new BinaryReader(bytes);

@@ -4,7 +4,10 @@ import { weightedHistogram } from './weighted-histogram.ts';
 
 const BUCKETS = [0.1, 0.5, 1, 5];
 
-/** Text samples with each line's labels sorted (label order does not matter) and values to 12 digits (n additions of v and one v·n differ in the last bits). */
+/**
+ * Text samples with each line's labels sorted (label order does not matter) and values to 12 digits (n additions of v
+ * and one v·n differ in the last bits).
+ */
 async function samples(r: Registry): Promise<string[]> {
   const text = await r.metrics();
   return text
@@ -13,7 +16,11 @@ async function samples(r: Registry): Promise<string[]> {
     .map((l) => {
       const m = /^(\w+)(?:\{(.*)\})? (.+)$/.exec(l);
       if (!m) return l;
-      const labels = (m[2] ?? '').split(',').filter((x) => x !== '').sort().join(',');
+      const labels = (m[2] ?? '')
+        .split(',')
+        .filter((x) => x !== '')
+        .sort()
+        .join(',');
       return `${m[1]}{${labels}} ${Number(Number(m[3]).toPrecision(12))}`;
     })
     .sort();
@@ -22,9 +29,20 @@ async function samples(r: Registry): Promise<string[]> {
 describe('WeightedHistogram', () => {
   it('observe(v, n) records what n calls of prom-client Histogram.observe(v) record', async () => {
     const plain = new Registry();
-    const h = new Histogram({ name: 'lat_seconds', help: 'h', labelNames: ['sink', 'slot'], buckets: BUCKETS, registers: [plain] });
+    const h = new Histogram({
+      name: 'lat_seconds',
+      help: 'h',
+      labelNames: ['sink', 'slot'],
+      buckets: BUCKETS,
+      registers: [plain],
+    });
     const weighted = new Registry();
-    const w = weightedHistogram(weighted, { name: 'lat_seconds', help: 'h', labelNames: ['sink', 'slot'], buckets: BUCKETS });
+    const w = weightedHistogram(weighted, {
+      name: 'lat_seconds',
+      help: 'h',
+      labelNames: ['sink', 'slot'],
+      buckets: BUCKETS,
+    });
     const obs: [string, string, number, number][] = [
       ['out', '0', 0.05, 3],
       ['out', '0', 0.1, 2], // on a bound: that bucket

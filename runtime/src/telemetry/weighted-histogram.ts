@@ -65,7 +65,13 @@ export class WeightedHistogram<T extends string> {
     this.series.clear();
   }
 
-  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { labels: Record<string, string | number>; value: number; metricName: string }[] }> {
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: { labels: Record<string, string | number>; value: number; metricName: string }[];
+  }> {
     const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
     for (const s of this.series.values()) {
       let acc = 0;
@@ -82,7 +88,10 @@ export class WeightedHistogram<T extends string> {
 }
 
 /** The registry's histogram of that name, created and registered on first use. */
-export function weightedHistogram<T extends string>(registry: Registry, cfg: WeightedHistogramConfig<T>): WeightedHistogram<T> {
+export function weightedHistogram<T extends string>(
+  registry: Registry,
+  cfg: WeightedHistogramConfig<T>,
+): WeightedHistogram<T> {
   const found = registry.getSingleMetric(cfg.name) as unknown;
   if (found instanceof WeightedHistogram) return found as WeightedHistogram<T>;
   const h = new WeightedHistogram(cfg);

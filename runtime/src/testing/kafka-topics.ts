@@ -6,7 +6,11 @@ import { ClusterError } from '../../../test/cluster/errors.ts';
 export function testBrokers(): string[] {
   const b = process.env['TRIBUTARY_KAFKA_BROKERS'];
   if (!b) {
-    throw new ClusterError('CLUSTER_NOT_RUNNING', 'kafka', 'TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration` (its global setup starts Kafka) or export it, e.g. 127.0.0.1:19092');
+    throw new ClusterError(
+      'CLUSTER_NOT_RUNNING',
+      'kafka',
+      'TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration` (its global setup starts Kafka) or export it, e.g. 127.0.0.1:19092',
+    );
   }
   return b.split(',');
 }
@@ -16,7 +20,10 @@ export async function createTopics(kafka: Kafka, topics: Record<string, number>)
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: Object.entries(topics).map(([topic, numPartitions]) => ({ topic, numPartitions })), waitForLeaders: true });
+    await admin.createTopics({
+      topics: Object.entries(topics).map(([topic, numPartitions]) => ({ topic, numPartitions })),
+      waitForLeaders: true,
+    });
   } finally {
     await admin.disconnect();
   }

@@ -43,7 +43,11 @@ async function run(c: Case, parallelism: number): Promise<Map<string, string[]>>
   c.fix?.(loaded.graph as GraphSpec);
   const graph = validateGraph(loaded.graph, loaded.graphPath);
   const out = new Map<string, Emitted[]>(graph.spec.sinks.map((s) => [s.name, []]));
-  await new JobExecutor(graph, { parallelism, maxParallelism: 128, sinkWriter: (spec) => new CollectingSink(out.get(spec.name)) }).run();
+  await new JobExecutor(graph, {
+    parallelism,
+    maxParallelism: 128,
+    sinkWriter: (spec) => new CollectingSink(out.get(spec.name)),
+  }).run();
   return new Map([...out].map(([k, v]) => [k, sortedJson(v.map((e) => e.rec))]));
 }
 

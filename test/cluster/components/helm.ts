@@ -25,7 +25,9 @@ export async function ensureHelm(): Promise<string> {
   try {
     execFileSync('go', ['version'], { stdio: 'ignore' });
   } catch (err) {
-    throw new ClusterError('CLUSTER_MISSING_TOOL', 'helm-build', 'the Go toolchain (`go`) is not on PATH', { cause: err });
+    throw new ClusterError('CLUSTER_MISSING_TOOL', 'helm-build', 'the Go toolchain (`go`) is not on PATH', {
+      cause: err,
+    });
   }
   const dir = join(cacheRoot(), `helm-${helmVersion}`);
   mkdirSync(dir, { recursive: true });
@@ -38,13 +40,7 @@ export async function ensureHelm(): Promise<string> {
     await runToLog(
       'helm-build',
       'go',
-      [
-        'install',
-        '-trimpath',
-        '-ldflags',
-        ldflags(),
-        `helm.sh/helm/v3/cmd/helm@v${helmVersion}`,
-      ],
+      ['install', '-trimpath', '-ldflags', ldflags(), `helm.sh/helm/v3/cmd/helm@v${helmVersion}`],
       logFile,
       { env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOBIN: tmp, GOFLAGS: '-mod=mod' } },
     );
@@ -54,9 +50,14 @@ export async function ensureHelm(): Promise<string> {
     rmSync(tmp, { recursive: true, force: true });
   }
   if (builtVersion(bin) !== `v${helmVersion}`) {
-    throw new ClusterError('CLUSTER_BUILD_FAILED', 'helm-build', `the build finished but ${bin} does not report v${helmVersion}`, {
-      logFile,
-    });
+    throw new ClusterError(
+      'CLUSTER_BUILD_FAILED',
+      'helm-build',
+      `the build finished but ${bin} does not report v${helmVersion}`,
+      {
+        logFile,
+      },
+    );
   }
   return bin;
 }

@@ -42,7 +42,9 @@ export async function ensureKubectl(): Promise<string> {
   try {
     execFileSync('go', ['version'], { stdio: 'ignore' });
   } catch (err) {
-    throw new ClusterError('CLUSTER_MISSING_TOOL', 'kubectl-build', 'the Go toolchain (`go`) is not on PATH', { cause: err });
+    throw new ClusterError('CLUSTER_MISSING_TOOL', 'kubectl-build', 'the Go toolchain (`go`) is not on PATH', {
+      cause: err,
+    });
   }
   const dir = join(cacheRoot(), `kubectl-${versions.kubernetes}`);
   mkdirSync(dir, { recursive: true });
@@ -71,7 +73,12 @@ export async function ensureKubectl(): Promise<string> {
     rmSync(tmp, { recursive: true, force: true });
   }
   if (builtVersion(bin) !== want) {
-    throw new ClusterError('CLUSTER_BUILD_FAILED', 'kubectl-build', `the build finished but ${bin} does not report ${want}`, { logFile });
+    throw new ClusterError(
+      'CLUSTER_BUILD_FAILED',
+      'kubectl-build',
+      `the build finished but ${bin} does not report ${want}`,
+      { logFile },
+    );
   }
   return bin;
 }

@@ -84,7 +84,17 @@ export class NodeAgent {
       configMap: (ns, name) => getOrUndefined<ConfigMap>(api, `/api/v1/namespaces/${ns}/configmaps/${name}`),
       secret: (ns, name) => getOrUndefined<Secret>(api, `/api/v1/namespaces/${ns}/secrets/${name}`),
     };
-    this.#log.info({ server: api.server.href, nodeName: o.nodeName, podsDir, logDir, podCidr: o.podCidr, images: imageMap.map((e) => e.pattern) }, 'node agent starting');
+    this.#log.info(
+      {
+        server: api.server.href,
+        nodeName: o.nodeName,
+        podsDir,
+        logDir,
+        podCidr: o.podCidr,
+        images: imageMap.map((e) => e.pattern),
+      },
+      'node agent starting',
+    );
 
     if (o.serviceProxySocket) {
       this.#serviceProxy = new ServiceProxy({ socketPath: o.serviceProxySocket, api, log: this.#log });
@@ -167,7 +177,8 @@ export class NodeAgent {
   /** Pod folders of pods that no longer exist: kill their leftover processes, remove them. */
   async #cleanOrphanPodDirs(podsDir: string): Promise<void> {
     const known = new Set([...this.#workers.values()].map((w) => podDirName(w.pod)));
-    for (const pod of this.#informer?.list() ?? []) if (pod.spec?.nodeName === this.#o.nodeName) known.add(podDirName(pod));
+    for (const pod of this.#informer?.list() ?? [])
+      if (pod.spec?.nodeName === this.#o.nodeName) known.add(podDirName(pod));
     for (const name of await readdir(podsDir).catch(() => [] as string[])) {
       if (known.has(name)) continue;
       const dir = join(podsDir, name);

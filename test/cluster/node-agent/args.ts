@@ -30,7 +30,8 @@ export const USAGE = `usage: node test/cluster/node-agent/main.ts --kubeconfig <
 function seconds(name: string, value: string | undefined, fallbackMs: number): number {
   if (value === undefined) return fallbackMs;
   const n = Number(value.replace(/s$/, ''));
-  if (!Number.isFinite(n) || n < 0) throw new NodeAgentError('NODE_AGENT_ARGS', `--${name} must be a number of seconds: ${value}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new NodeAgentError('NODE_AGENT_ARGS', `--${name} must be a number of seconds: ${value}`);
   return n * 1000;
 }
 
@@ -75,7 +76,11 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
     ...(values['image-map'] ? { imageMap: values['image-map'] } : {}),
     ...(values['api-server'] ? { apiServer: values['api-server'] } : {}),
     ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}),
-    backoff: { baseMs, maxMs: Math.max(baseMs, maxMs), resetAfterMs: Math.max(DEFAULT_BACKOFF.resetAfterMs, 2 * maxMs) },
+    backoff: {
+      baseMs,
+      maxMs: Math.max(baseMs, maxMs),
+      resetAfterMs: Math.max(DEFAULT_BACKOFF.resetAfterMs, 2 * maxMs),
+    },
     shutdownGraceMs: seconds('shutdown-grace', values['shutdown-grace'], 10_000),
     ...(values['service-proxy-socket'] ? { serviceProxySocket: values['service-proxy-socket'] } : {}),
     logLevel: values['log-level'] ?? 'info',

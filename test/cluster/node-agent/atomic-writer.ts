@@ -18,7 +18,10 @@ export type Payload = Map<string, PayloadFile>;
 function checkRelative(path: string): string {
   const p = normalize(path);
   if (p.startsWith('/') || p === '..' || p.startsWith('../') || p.startsWith('..')) {
-    throw new NodeAgentError('NODE_AGENT_VOLUME_CONTENT', `invalid volume file path ${JSON.stringify(path)}: must be relative, without '..'`);
+    throw new NodeAgentError(
+      'NODE_AGENT_VOLUME_CONTENT',
+      `invalid volume file path ${JSON.stringify(path)}: must be relative, without '..'`,
+    );
   }
   return p;
 }

@@ -35,7 +35,9 @@ export interface RecordedTermination {
  * container ran before, so its next start is a restart; one that was running is recorded as
  * terminated by the agent restart (exit 137, reason NodeAgentRestarted).
  */
-export function carriedOver(prev: ContainerStatus | undefined): { restartCount: number; lastTerminated?: TerminatedState } | undefined {
+export function carriedOver(
+  prev: ContainerStatus | undefined,
+): { restartCount: number; lastTerminated?: TerminatedState } | undefined {
   if (!prev || !(prev.state?.running || prev.state?.terminated || prev.lastState?.terminated)) return undefined;
   const t = prev.state?.terminated ?? prev.lastState?.terminated;
   const lastTerminated: TerminatedState | undefined = prev.state?.running
@@ -47,7 +49,13 @@ export function carriedOver(prev: ContainerStatus | undefined): { restartCount: 
         finishedAt: metaTime(),
       }
     : t
-      ? { exitCode: t.exitCode, reason: t.reason ?? 'Error', finishedAt: t.finishedAt ?? metaTime(), ...(t.startedAt ? { startedAt: t.startedAt } : {}), ...(t.message ? { message: t.message } : {}) }
+      ? {
+          exitCode: t.exitCode,
+          reason: t.reason ?? 'Error',
+          finishedAt: t.finishedAt ?? metaTime(),
+          ...(t.startedAt ? { startedAt: t.startedAt } : {}),
+          ...(t.message ? { message: t.message } : {}),
+        }
       : undefined;
   return { restartCount: (prev.restartCount ?? 0) + 1, ...(lastTerminated ? { lastTerminated } : {}) };
 }
@@ -56,7 +64,14 @@ export function carriedOver(prev: ContainerStatus | undefined): { restartCount: 
 export function recordedInitTermination(pod: Pod, name: string): RecordedTermination {
   const prevStatus = pod.status?.initContainerStatuses?.find((s) => s.name === name);
   const prev = prevStatus?.state?.terminated;
-  return { state: { exitCode: prev?.exitCode ?? 0, reason: prev?.reason ?? 'Completed', finishedAt: prev?.finishedAt ?? metaTime() }, restartCount: prevStatus?.restartCount ?? 0 };
+  return {
+    state: {
+      exitCode: prev?.exitCode ?? 0,
+      reason: prev?.reason ?? 'Completed',
+      finishedAt: prev?.finishedAt ?? metaTime(),
+    },
+    restartCount: prevStatus?.restartCount ?? 0,
+  };
 }
 
 /**
@@ -68,7 +83,15 @@ export function recordedAppTermination(pod: Pod, policy: string, name: string): 
   const t = prev?.state?.terminated;
   const restartCount = prev?.restartCount ?? 0;
   if (t && (policy === 'Never' || (policy === 'OnFailure' && t.exitCode === 0))) {
-    return { state: { exitCode: t.exitCode, reason: t.reason ?? 'Error', finishedAt: t.finishedAt ?? metaTime(), ...(t.startedAt ? { startedAt: t.startedAt } : {}) }, restartCount };
+    return {
+      state: {
+        exitCode: t.exitCode,
+        reason: t.reason ?? 'Error',
+        finishedAt: t.finishedAt ?? metaTime(),
+        ...(t.startedAt ? { startedAt: t.startedAt } : {}),
+      },
+      restartCount,
+    };
   }
   if (prev?.state?.running !== undefined && policy === 'Never') {
     const state: TerminatedState = {
@@ -101,7 +124,8 @@ export function createPodRunners(o: PodRunnersOptions): { init: ContainerRunner[
   const pod = o.pod();
   const podPolicy = (pod.spec?.restartPolicy ?? 'Always') as RestartPolicy;
   const previous = new Map<string, ContainerStatus>();
-  for (const s of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) previous.set(s.name, s);
+  for (const s of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])])
+    previous.set(s.name, s);
   const runner = (c: Container, role: ContainerRole, restartPolicy: RestartPolicy): ContainerRunner => {
     const podName = pod.metadata?.name ?? '';
     const ns = pod.metadata?.namespace ?? 'default';

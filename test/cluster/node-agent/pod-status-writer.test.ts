@@ -6,13 +6,34 @@ import type { Pod } from './kube-types.ts';
 import { PodStatusWriter } from './pod-status-writer.ts';
 import type { PodSnapshot } from './status.ts';
 
-const pod: Pod = { metadata: { name: 'p', namespace: 'ns', uid: 'u' }, spec: { containers: [] }, status: { conditions: [{ type: 'Foreign', status: 'True' }] } };
+const pod: Pod = {
+  metadata: { name: 'p', namespace: 'ns', uid: 'u' },
+  spec: { containers: [] },
+  status: { conditions: [{ type: 'Foreign', status: 'True' }] },
+};
 
 function writer(answer: () => Promise<unknown> = () => Promise.resolve({})) {
-  const patches: { path: string; body: { metadata: unknown; status: { phase?: string; conditions?: { type: string }[] } } }[] = [];
+  const patches: {
+    path: string;
+    body: { metadata: unknown; status: { phase?: string; conditions?: { type: string }[] } };
+  }[] = [];
   const api = { patch: (path: string, body: never) => (patches.push({ path, body }), answer()) } as unknown as KubeApi;
-  let snap: PodSnapshot = { init: [], containers: [], initialized: false, sandboxReady: false, podIP: undefined, hostIP: '127.0.0.1', startTime: 't' };
-  const w = new PodStatusWriter({ api, uid: 'u', pod: () => pod, snapshot: () => snap, log: pino({ level: 'silent' }) });
+  let snap: PodSnapshot = {
+    init: [],
+    containers: [],
+    initialized: false,
+    sandboxReady: false,
+    podIP: undefined,
+    hostIP: '127.0.0.1',
+    startTime: 't',
+  };
+  const w = new PodStatusWriter({
+    api,
+    uid: 'u',
+    pod: () => pod,
+    snapshot: () => snap,
+    log: pino({ level: 'silent' }),
+  });
   return { w, patches, set: (s: Partial<PodSnapshot>) => (snap = { ...snap, ...s }) };
 }
 
@@ -35,7 +56,9 @@ describe('PodStatusWriter', () => {
   });
 
   it('stops writing once the object is gone or replaced (404/409), and after markObjectGone', async () => {
-    const { w, patches, set } = writer(() => Promise.reject(new NodeAgentError('NODE_AGENT_API', 'conflict', { status: 409 })));
+    const { w, patches, set } = writer(() =>
+      Promise.reject(new NodeAgentError('NODE_AGENT_API', 'conflict', { status: 409 })),
+    );
     w.request();
     await w.settled();
     expect(w.objectGone).toBe(true);

@@ -99,7 +99,11 @@ export class PodStatusWriter {
     try {
       // metadata.uid in the patch is a precondition: a pod re-created under the same name
       // answers 409 instead of receiving this pod's status.
-      await this.#o.api.patch<Pod>(`/api/v1/namespaces/${ns}/pods/${name}/status`, { metadata: { uid: this.#o.uid }, status }, MERGE_PATCH);
+      await this.#o.api.patch<Pod>(
+        `/api/v1/namespaces/${ns}/pods/${name}/status`,
+        { metadata: { uid: this.#o.uid }, status },
+        MERGE_PATCH,
+      );
       this.#lastWritten = json;
       this.#lastOwnedConditions = (status.conditions ?? []).filter(isOwned);
       this.#o.log.debug({ phase: status.phase }, 'pod status written');

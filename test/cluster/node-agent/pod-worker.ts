@@ -24,7 +24,12 @@ import type { IpAllocator } from './ip-allocator.ts';
 import type { KubeApi } from './kube-api.ts';
 import type { Pod } from './kube-types.ts';
 import { metaTime } from './node-registration.ts';
-import { createPodRunners, prepareContainer, recordedAppTermination, recordedInitTermination } from './pod-containers.ts';
+import {
+  createPodRunners,
+  prepareContainer,
+  recordedAppTermination,
+  recordedInitTermination,
+} from './pod-containers.ts';
 import type { ContainerLaunch } from './pod-containers.ts';
 import { PodStatusWriter } from './pod-status-writer.ts';
 import { computePhase } from './status.ts';
@@ -103,7 +108,13 @@ export class PodWorker {
       () => this.#facts(),
       { api: deps.api, lookups: deps.lookups, log: this.#log },
     );
-    this.#status = new PodStatusWriter({ api: deps.api, uid: this.uid, pod: () => this.#pod, snapshot: () => this.#snapshot(), log: this.#log });
+    this.#status = new PodStatusWriter({
+      api: deps.api,
+      uid: this.uid,
+      pod: () => this.#pod,
+      snapshot: () => this.#snapshot(),
+      log: this.#log,
+    });
     const launch: ContainerLaunch = {
       pod: () => this.#pod,
       podDir: this.#podDir,
@@ -139,7 +150,12 @@ export class PodWorker {
   }
 
   #facts(): PodFacts {
-    return { podIP: this.#ip ?? '', hostIP: HOST_IP, nodeName: this.#d.nodeName, nodeAllocatable: this.#d.nodeAllocatable };
+    return {
+      podIP: this.#ip ?? '',
+      hostIP: HOST_IP,
+      nodeName: this.#d.nodeName,
+      nodeAllocatable: this.#d.nodeAllocatable,
+    };
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -188,7 +204,8 @@ export class PodWorker {
 
     // Processes a previous agent left behind (it was killed hard) are stopped first.
     const orphans = await killRecordedProcesses(this.#podDir, Math.min(10_000, graceSecondsOf(pod) * 1000));
-    if (orphans.length > 0) this.#log.warn({ containers: orphans }, 'killed containers left running by a previous agent');
+    if (orphans.length > 0)
+      this.#log.warn({ containers: orphans }, 'killed containers left running by a previous agent');
     const recovered = (pod.status?.containerStatuses ?? []).length > 0;
     this.#status.request();
 
@@ -219,7 +236,8 @@ export class PodWorker {
 
     // Init containers. A pod recovered after an agent restart that was already initialized
     // does not re-run its regular init containers.
-    const wasInitialized = pod.status?.conditions?.some((c) => c.type === 'Initialized' && c.status === 'True') ?? false;
+    const wasInitialized =
+      pod.status?.conditions?.some((c) => c.type === 'Initialized' && c.status === 'True') ?? false;
     for (const runner of this.#init) {
       if (signal.aborted) return;
       if (runner.role === 'sidecar') {
@@ -359,7 +377,8 @@ export class PodWorker {
         });
         this.#log.info('pod deleted');
       } catch (err) {
-        if (!isApiStatus(err, 404) && !isApiStatus(err, 409)) this.#log.warn({ err: errorMessage(err) }, 'final pod delete failed');
+        if (!isApiStatus(err, 404) && !isApiStatus(err, 409))
+          this.#log.warn({ err: errorMessage(err) }, 'final pod delete failed');
       }
     }
     await rm(this.#podDir, { recursive: true, force: true }).catch(() => undefined);

@@ -8,32 +8,58 @@ import type { Pod, Service } from './kube-types.ts';
 import { ServiceProxy } from './service-proxy.ts';
 import { serviceByClusterIp, serviceTarget } from './service-routing.ts';
 
-const svc = (ports: { port: number; targetPort?: number | string; protocol?: string }[], clusterIP = '10.96.0.20'): Service =>
-  ({ metadata: { name: 'hook', namespace: 'ns' }, spec: { clusterIP, clusterIPs: [clusterIP], selector: { app: 'op' }, ports } }) as Service;
-const pod = (ip: string, opts: { ready?: boolean; deleting?: boolean; ports?: { name: string; containerPort: number }[] } = {}): Pod =>
+const svc = (
+  ports: { port: number; targetPort?: number | string; protocol?: string }[],
+  clusterIP = '10.96.0.20',
+): Service =>
   ({
-    metadata: { name: `p-${ip}`, namespace: 'ns', ...(opts.deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}) },
+    metadata: { name: 'hook', namespace: 'ns' },
+    spec: { clusterIP, clusterIPs: [clusterIP], selector: { app: 'op' }, ports },
+  }) as Service;
+const pod = (
+  ip: string,
+  opts: { ready?: boolean; deleting?: boolean; ports?: { name: string; containerPort: number }[] } = {},
+): Pod =>
+  ({
+    metadata: {
+      name: `p-${ip}`,
+      namespace: 'ns',
+      ...(opts.deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
+    },
     spec: { containers: [{ name: 'c', ports: opts.ports ?? [{ name: 'webhook', containerPort: 9443 }] }] },
     status: { podIP: ip, conditions: [{ type: 'Ready', status: opts.ready === false ? 'False' : 'True' }] },
   }) as Pod;
 
 describe('service routing', () => {
   it('sends a Service port to a ready pod, at a numeric or named targetPort', () => {
-    expect(serviceTarget(svc([{ port: 443, targetPort: 'webhook' }]), 443, [pod('127.0.1.5')])).toEqual({ host: '127.0.1.5', port: 9443 });
-    expect(serviceTarget(svc([{ port: 80, targetPort: 8080 }]), 80, [pod('127.0.1.5')])).toEqual({ host: '127.0.1.5', port: 8080 });
+    expect(serviceTarget(svc([{ port: 443, targetPort: 'webhook' }]), 443, [pod('127.0.1.5')])).toEqual({
+      host: '127.0.1.5',
+      port: 9443,
+    });
+    expect(serviceTarget(svc([{ port: 80, targetPort: 8080 }]), 80, [pod('127.0.1.5')])).toEqual({
+      host: '127.0.1.5',
+      port: 8080,
+    });
     expect(serviceTarget(svc([{ port: 80 }]), 80, [pod('127.0.1.5')])).toEqual({ host: '127.0.1.5', port: 80 });
   });
 
   it('skips pods that are not ready, being deleted, or lack the named port; says why when none is left', () => {
     const s = svc([{ port: 443, targetPort: 'webhook' }]);
-    const pods = [pod('127.0.1.2', { ready: false }), pod('127.0.1.3', { deleting: true }), pod('127.0.1.4', { ports: [{ name: 'metrics', containerPort: 8080 }] }), pod('127.0.1.6')];
+    const pods = [
+      pod('127.0.1.2', { ready: false }),
+      pod('127.0.1.3', { deleting: true }),
+      pod('127.0.1.4', { ports: [{ name: 'metrics', containerPort: 8080 }] }),
+      pod('127.0.1.6'),
+    ];
     expect(serviceTarget(s, 443, pods, () => 0)).toEqual({ host: '127.0.1.6', port: 9443 });
     expect(() => serviceTarget(s, 443, pods.slice(0, 3))).toThrow('Service ns/hook has no ready pod serving port 443');
     expect(() => serviceTarget(s, 8443, pods)).toThrow('Service ns/hook has no TCP port 8443');
   });
 
   it('finds a Service by any of its cluster IPs', () => {
-    expect(serviceByClusterIp([svc([], '10.96.0.1'), svc([], '10.96.0.7')], '10.96.0.7')?.spec?.clusterIP).toBe('10.96.0.7');
+    expect(serviceByClusterIp([svc([], '10.96.0.1'), svc([], '10.96.0.7')], '10.96.0.7')?.spec?.clusterIP).toBe(
+      '10.96.0.7',
+    );
     expect(serviceByClusterIp([svc([], '10.96.0.1')], '127.0.0.1')).toBeUndefined();
   });
 });
@@ -76,7 +102,7 @@ describe('service proxy (HTTP CONNECT on a Unix socket)', () => {
     const services = [svc([{ port: 443, targetPort: 'webhook' }])];
     const pods = [pod('127.0.0.1', { ports: [{ name: 'webhook', containerPort: port }] })];
     const api = {
-      get: async <T,>(path: string, query?: Record<string, unknown>): Promise<T> => {
+      get: async <T>(path: string, query?: Record<string, unknown>): Promise<T> => {
         if (path === '/api/v1/services') return { items: services } as T;
         expect([path, query]).toEqual(['/api/v1/namespaces/ns/pods', { labelSelector: 'app=op' }]);
         return { items: pods } as T;
@@ -85,11 +111,21 @@ describe('service proxy (HTTP CONNECT on a Unix socket)', () => {
     const socketPath = join(mkdtempSync(join(tmpdir(), 'svc-proxy-')), 'proxy.sock');
     proxy = new ServiceProxy({ socketPath, api, log: pino({ level: 'silent' }) });
     await proxy.start();
-    expect(await tunnel(socketPath, '10.96.0.20:443')).toEqual({ status: 'HTTP/1.1 200 Connection established', echoed: 'ping' });
-    expect(await tunnel(socketPath, `127.0.0.1:${port}`, 'direct')).toEqual({ status: 'HTTP/1.1 200 Connection established', echoed: 'direct' });
-    expect((await tunnel(socketPath, '10.96.0.20:8443')).status).toBe('HTTP/1.1 503 Service ns/hook has no TCP port 8443');
+    expect(await tunnel(socketPath, '10.96.0.20:443')).toEqual({
+      status: 'HTTP/1.1 200 Connection established',
+      echoed: 'ping',
+    });
+    expect(await tunnel(socketPath, `127.0.0.1:${port}`, 'direct')).toEqual({
+      status: 'HTTP/1.1 200 Connection established',
+      echoed: 'direct',
+    });
+    expect((await tunnel(socketPath, '10.96.0.20:8443')).status).toBe(
+      'HTTP/1.1 503 Service ns/hook has no TCP port 8443',
+    );
     pods.length = 0;
-    expect((await tunnel(socketPath, '10.96.0.20:443')).status).toBe('HTTP/1.1 503 Service ns/hook has no ready pod serving port 443');
+    expect((await tunnel(socketPath, '10.96.0.20:443')).status).toBe(
+      'HTTP/1.1 503 Service ns/hook has no ready pod serving port 443',
+    );
     expect((await tunnel(socketPath, 'nonsense')).status).toMatch(/^HTTP\/1.1 405 expected CONNECT host:port/);
   });
 });

@@ -59,7 +59,13 @@ export class ServiceProxy {
     const svc = serviceByClusterIp(services.items, host);
     if (!svc) return { host, port };
     const selector = selectorOf(svc);
-    const pods = selector ? (await this.#o.api.get<{ items: Pod[] }>(`/api/v1/namespaces/${svc.metadata?.namespace}/pods`, { labelSelector: selector })).items : [];
+    const pods = selector
+      ? (
+          await this.#o.api.get<{ items: Pod[] }>(`/api/v1/namespaces/${svc.metadata?.namespace}/pods`, {
+            labelSelector: selector,
+          })
+        ).items
+      : [];
     return serviceTarget(svc, port, pods);
   }
 
@@ -75,7 +81,11 @@ export class ServiceProxy {
       }
       client.off('data', onData);
       client.pause();
-      void this.#tunnel(client, head.subarray(0, end).toString('latin1').split('\r\n')[0] ?? '', head.subarray(end + 4));
+      void this.#tunnel(
+        client,
+        head.subarray(0, end).toString('latin1').split('\r\n')[0] ?? '',
+        head.subarray(end + 4),
+      );
     };
     client.on('data', onData);
   }

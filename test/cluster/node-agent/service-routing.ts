@@ -21,11 +21,18 @@ export function serviceByClusterIp(services: readonly Service[], ip: string): Se
 export function selectorOf(service: Service): string | undefined {
   const sel = service.spec?.selector;
   if (!sel || Object.keys(sel).length === 0) return undefined;
-  return Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(sel)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 /** A ready pod's address for `port` of the Service, chosen at random among the ready ones. */
-export function serviceTarget(service: Service, port: number, pods: readonly Pod[], random: () => number = Math.random): Target {
+export function serviceTarget(
+  service: Service,
+  port: number,
+  pods: readonly Pod[],
+  random: () => number = Math.random,
+): Target {
   const name = `${service.metadata?.namespace}/${service.metadata?.name}`;
   const sp = (service.spec?.ports ?? []).find((p) => p.port === port && (p.protocol ?? 'TCP') === 'TCP');
   if (!sp) throw new NodeAgentError('NODE_AGENT_SERVICE_PROXY', `Service ${name} has no TCP port ${port}`);
@@ -37,7 +44,8 @@ export function serviceTarget(service: Service, port: number, pods: readonly Pod
     const number = typeof tp === 'number' ? tp : /^\d+$/.test(tp) ? Number(tp) : containerPort(pod, tp);
     if (number !== undefined) targets.push({ host: pod.status.podIP, port: number });
   }
-  if (targets.length === 0) throw new NodeAgentError('NODE_AGENT_SERVICE_PROXY', `Service ${name} has no ready pod serving port ${port}`);
+  if (targets.length === 0)
+    throw new NodeAgentError('NODE_AGENT_SERVICE_PROXY', `Service ${name} has no ready pod serving port ${port}`);
   return targets[Math.floor(random() * targets.length)]!;
 }
 

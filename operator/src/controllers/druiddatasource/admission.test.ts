@@ -10,7 +10,10 @@ const spec = (over: Partial<Spec> = {}): Spec => ({
   kafka: { bootstrapServers: 'k:9092', topic: 'clicks' },
   timestamp: { column: 'ts', format: 'millis' },
   dimensions: ['country'],
-  metrics: [{ type: 'count', name: 'rows' }, { type: 'longSum', name: 'clicks', fieldName: 'clicks' }],
+  metrics: [
+    { type: 'count', name: 'rows' },
+    { type: 'longSum', name: 'clicks', fieldName: 'clicks' },
+  ],
   granularity: { segment: 'HOUR', query: 'MINUTE', rollup: true },
   ingestion: { taskCount: 1, replicas: 1, taskDuration: 'PT1H', useEarliestOffset: true },
   suspend: false,
@@ -26,7 +29,11 @@ const review = (s: Spec | undefined, over: Partial<AdmissionRequest> = {}): Admi
   object: { metadata: { name: 'clicks', namespace: 'web' }, spec: s },
   ...over,
 });
-const noLookups = { get: async () => { throw new Error('no lookup expected'); } };
+const noLookups = {
+  get: async () => {
+    throw new Error('no lookup expected');
+  },
+};
 const signal = new AbortController().signal;
 
 describe('DruidDatasource spec rules', () => {
@@ -35,16 +42,37 @@ describe('DruidDatasource spec rules', () => {
   });
 
   it('refuses the columns Druid refuses: __time as a dimension or metric, a name both dimension and metric', () => {
-    const { issues } = checkDatasourceSpec(ds(spec({ dimensions: ['country', '__time'], metrics: [{ type: 'count', name: 'country' }, { type: 'count', name: '__time' }] })));
+    const { issues } = checkDatasourceSpec(
+      ds(
+        spec({
+          dimensions: ['country', '__time'],
+          metrics: [
+            { type: 'count', name: 'country' },
+            { type: 'count', name: '__time' },
+          ],
+        }),
+      ),
+    );
     expect(issues.map((i) => i.path)).toEqual(['spec.dimensions[1]', 'spec.metrics[0].name', 'spec.metrics[1].name']);
     expect(issues[1]?.message).toBe('"country" is also spec.dimensions[0]; Druid refuses a column named twice');
     // Overrides that replace the lists make those fields unused: Druid judges the override.
-    const overridden = spec({ dimensions: ['country'], metrics: [{ type: 'count', name: 'country' }], specOverrides: { spec: { dataSchema: { metricsSpec: [] } } } });
+    const overridden = spec({
+      dimensions: ['country'],
+      metrics: [{ type: 'count', name: 'country' }],
+      specOverrides: { spec: { dataSchema: { metricsSpec: [] } } },
+    });
     expect(checkDatasourceSpec(ds(overridden)).issues).toEqual([]);
   });
 
   it('refuses overrides of what the operator owns: type, suspension, supervisor id, topic, brokers', () => {
-    const specOverrides = { type: 'kinesis', suspended: true, spec: { dataSchema: { dataSource: 'other' }, ioConfig: { topic: 'other', consumerProperties: { 'bootstrap.servers': 'x:1' } } } };
+    const specOverrides = {
+      type: 'kinesis',
+      suspended: true,
+      spec: {
+        dataSchema: { dataSource: 'other' },
+        ioConfig: { topic: 'other', consumerProperties: { 'bootstrap.servers': 'x:1' } },
+      },
+    };
     expect(checkDatasourceSpec(ds(spec({ specOverrides }))).issues.map((i) => i.path)).toEqual([
       'spec.specOverrides.type',
       'spec.specOverrides.suspended',
@@ -53,12 +81,19 @@ describe('DruidDatasource spec rules', () => {
       'spec.specOverrides.spec.ioConfig.consumerProperties.bootstrap.servers',
     ]);
     // Restating what the fields already say is harmless.
-    const same = { type: 'kafka', spec: { dataSchema: { dataSource: 'clicks' }, ioConfig: { topic: 'clicks', taskCount: 2 } } };
+    const same = {
+      type: 'kafka',
+      spec: { dataSchema: { dataSource: 'clicks' }, ioConfig: { topic: 'clicks', taskCount: 2 } },
+    };
     expect(checkDatasourceSpec(ds(spec({ specOverrides: same }))).issues).toEqual([]);
   });
 
   it('warns about ignored brokers, sub-minute tasks, and an update that moves to another supervisor', () => {
-    const s = spec({ kafka: { bootstrapServers: 'k:9092', topic: 'clicks', consumerProperties: { 'bootstrap.servers': 'y:1' } }, ingestion: { taskCount: 1, replicas: 1, taskDuration: 'PT30S', useEarliestOffset: true }, dataSource: 'clicks_v2' });
+    const s = spec({
+      kafka: { bootstrapServers: 'k:9092', topic: 'clicks', consumerProperties: { 'bootstrap.servers': 'y:1' } },
+      ingestion: { taskCount: 1, replicas: 1, taskDuration: 'PT30S', useEarliestOffset: true },
+      dataSource: 'clicks_v2',
+    });
     const { issues, warnings } = checkDatasourceSpec(ds(s), ds(spec()));
     expect(issues).toEqual([]);
     expect(warnings).toEqual([
@@ -72,26 +107,69 @@ describe('DruidDatasource spec rules', () => {
 describe('DruidDatasource admission', () => {
   it('refuses with the field paths; admits a valid spec', async () => {
     const h = druidDatasourceAdmission({ kube: noLookups });
-    expect([h.path, h.kinds]).toEqual(['/validate-druiddatasource', [{ group: 'tributary.dev', kind: 'DruidDatasource' }]]);
-    const bad = await validateDruidDatasourceReview(review(spec({ specOverrides: { type: 'kinesis' } })), { kube: noLookups }, signal);
-    expect(bad).toEqual({ allowed: false, message: 'spec.specOverrides.type: the operator manages Kafka supervisors only (type kafka)' });
-    expect(await validateDruidDatasourceReview(review(spec()), { kube: noLookups }, signal)).toEqual({ allowed: true, warnings: [] });
-    expect(await validateDruidDatasourceReview(review(undefined), { kube: noLookups }, signal)).toEqual({ allowed: false, message: 'spec: required' });
+    expect([h.path, h.kinds]).toEqual([
+      '/validate-druiddatasource',
+      [{ group: 'tributary.dev', kind: 'DruidDatasource' }],
+    ]);
+    const bad = await validateDruidDatasourceReview(
+      review(spec({ specOverrides: { type: 'kinesis' } })),
+      { kube: noLookups },
+      signal,
+    );
+    expect(bad).toEqual({
+      allowed: false,
+      message: 'spec.specOverrides.type: the operator manages Kafka supervisors only (type kafka)',
+    });
+    expect(await validateDruidDatasourceReview(review(spec()), { kube: noLookups }, signal)).toEqual({
+      allowed: true,
+      warnings: [],
+    });
+    expect(await validateDruidDatasourceReview(review(undefined), { kube: noLookups }, signal)).toEqual({
+      allowed: false,
+      message: 'spec: required',
+    });
   });
 
   it('lets an UPDATE through that leaves the spec alone', async () => {
     const s = spec({ specOverrides: { type: 'kinesis' } });
-    const v = await validateDruidDatasourceReview(review(s, { operation: 'UPDATE', oldObject: { metadata: { name: 'clicks' }, spec: s } }), { kube: noLookups }, signal);
+    const v = await validateDruidDatasourceReview(
+      review(s, { operation: 'UPDATE', oldObject: { metadata: { name: 'clicks' }, spec: s } }),
+      { kube: noLookups },
+      signal,
+    );
     expect(v).toEqual({ allowed: true });
   });
 
   it('warns when the basic-auth Secret or its keys are missing, or cannot be checked', async () => {
-    const s = spec({ druid: { url: 'http://druid:8888', basicAuthSecretRef: { name: 'druid-auth', usernameKey: 'user', passwordKey: 'password' } } });
+    const s = spec({
+      druid: {
+        url: 'http://druid:8888',
+        basicAuthSecretRef: { name: 'druid-auth', usernameKey: 'user', passwordKey: 'password' },
+      },
+    });
     const answer = (fn: () => unknown) => ({ get: async () => fn() }) as never;
     const warn = async (kube: never) => (await validateDruidDatasourceReview(review(s), { kube }, signal)).warnings;
-    expect(await warn(answer(() => { throw new KubeApiError(404, 'nf', { reason: 'NotFound' }); }))).toEqual(['spec.druid.basicAuthSecretRef: Secret "druid-auth" not found in namespace web; the supervisor is not synced until it exists']);
-    expect(await warn(answer(() => ({ data: { password: 'cA==' } })))).toEqual(['spec.druid.basicAuthSecretRef: Secret "druid-auth" has no key "user"; the supervisor is not synced until it has']);
+    expect(
+      await warn(
+        answer(() => {
+          throw new KubeApiError(404, 'nf', { reason: 'NotFound' });
+        }),
+      ),
+    ).toEqual([
+      'spec.druid.basicAuthSecretRef: Secret "druid-auth" not found in namespace web; the supervisor is not synced until it exists',
+    ]);
+    expect(await warn(answer(() => ({ data: { password: 'cA==' } })))).toEqual([
+      'spec.druid.basicAuthSecretRef: Secret "druid-auth" has no key "user"; the supervisor is not synced until it has',
+    ]);
     expect(await warn(answer(() => ({ data: { user: 'dQ==', password: 'cA==' } })))).toEqual([]);
-    expect((await warn(answer(() => { throw new KubeApiError(403, 'forbidden'); })))?.[0]).toBe('spec.druid.basicAuthSecretRef: Secret "druid-auth" was not checked (forbidden)');
+    expect(
+      (
+        await warn(
+          answer(() => {
+            throw new KubeApiError(403, 'forbidden');
+          }),
+        )
+      )?.[0],
+    ).toBe('spec.druid.basicAuthSecretRef: Secret "druid-auth" was not checked (forbidden)');
   });
 });

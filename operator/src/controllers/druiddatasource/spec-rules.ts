@@ -21,18 +21,27 @@ const timeColumn = '__time';
 
 type Datasource = Pick<DruidDatasource, 'metadata' | 'spec'>;
 
-export function checkDatasourceSpec(ds: Datasource, old?: Datasource): { issues: DatasourceIssue[]; warnings: string[] } {
+export function checkDatasourceSpec(
+  ds: Datasource,
+  old?: Datasource,
+): { issues: DatasourceIssue[]; warnings: string[] } {
   const issues = [...columnIssues(ds), ...overrideIssues(ds)];
   const warnings: string[] = [];
   if (ds.spec.kafka?.consumerProperties?.['bootstrap.servers'] !== undefined) {
-    warnings.push("spec.kafka.consumerProperties: 'bootstrap.servers' is ignored; spec.kafka.bootstrapServers is always used");
+    warnings.push(
+      "spec.kafka.consumerProperties: 'bootstrap.servers' is ignored; spec.kafka.bootstrapServers is always used",
+    );
   }
   const task = isoDurationMs(ds.spec.ingestion?.taskDuration ?? 'PT1H');
   if (task !== undefined && task < 60_000) {
-    warnings.push(`spec.ingestion.taskDuration: ${ds.spec.ingestion.taskDuration} is under a minute; Druid fails such tasks (IllegalArgumentException from the rejection-period timer)`);
+    warnings.push(
+      `spec.ingestion.taskDuration: ${ds.spec.ingestion.taskDuration} is under a minute; Druid fails such tasks (IllegalArgumentException from the rejection-period timer)`,
+    );
   }
   if (old && dataSourceOf(old) !== dataSourceOf(ds)) {
-    warnings.push(`spec.dataSource: this object moves from supervisor "${dataSourceOf(old)}" to "${dataSourceOf(ds)}"; "${dataSourceOf(old)}" keeps running in Druid`);
+    warnings.push(
+      `spec.dataSource: this object moves from supervisor "${dataSourceOf(old)}" to "${dataSourceOf(ds)}"; "${dataSourceOf(old)}" keeps running in Druid`,
+    );
   }
   return { issues, warnings };
 }
@@ -40,16 +49,32 @@ export function checkDatasourceSpec(ds: Datasource, old?: Datasource): { issues:
 function columnIssues(ds: Datasource): DatasourceIssue[] {
   // Overrides that replace these lists make the fields below unused: Druid judges the override.
   const o = ds.spec.specOverrides;
-  if (at(o, 'spec', 'dataSchema', 'dimensionsSpec') !== undefined || at(o, 'spec', 'dataSchema', 'metricsSpec') !== undefined) return [];
+  if (
+    at(o, 'spec', 'dataSchema', 'dimensionsSpec') !== undefined ||
+    at(o, 'spec', 'dataSchema', 'metricsSpec') !== undefined
+  )
+    return [];
   const issues: DatasourceIssue[] = [];
   const dims = ds.spec.dimensions ?? [];
   dims.forEach((d, i) => {
-    if (d === timeColumn) issues.push({ path: `spec.dimensions[${i}]`, message: `"${timeColumn}" is Druid's primary timestamp, not a string dimension (the timestamp comes from spec.timestamp.column)` });
+    if (d === timeColumn)
+      issues.push({
+        path: `spec.dimensions[${i}]`,
+        message: `"${timeColumn}" is Druid's primary timestamp, not a string dimension (the timestamp comes from spec.timestamp.column)`,
+      });
   });
   (ds.spec.metrics ?? []).forEach((m, i) => {
-    if (m.name === timeColumn) issues.push({ path: `spec.metrics[${i}].name`, message: `"${timeColumn}" is Druid's primary timestamp; name the metric otherwise` });
+    if (m.name === timeColumn)
+      issues.push({
+        path: `spec.metrics[${i}].name`,
+        message: `"${timeColumn}" is Druid's primary timestamp; name the metric otherwise`,
+      });
     const j = dims.indexOf(m.name);
-    if (j >= 0 && m.name !== timeColumn) issues.push({ path: `spec.metrics[${i}].name`, message: `"${m.name}" is also spec.dimensions[${j}]; Druid refuses a column named twice` });
+    if (j >= 0 && m.name !== timeColumn)
+      issues.push({
+        path: `spec.metrics[${i}].name`,
+        message: `"${m.name}" is also spec.dimensions[${j}]; Druid refuses a column named twice`,
+      });
   });
   return issues;
 }
@@ -59,19 +84,33 @@ function overrideIssues(ds: Datasource): DatasourceIssue[] {
   if (!isObj(o)) return [];
   const issues: DatasourceIssue[] = [];
   const p = 'spec.specOverrides';
-  if (o['type'] !== undefined && o['type'] !== 'kafka') issues.push({ path: `${p}.type`, message: 'the operator manages Kafka supervisors only (type kafka)' });
-  if (o['suspended'] !== undefined) issues.push({ path: `${p}.suspended`, message: 'set spec.suspend instead: the operator suspends and resumes the supervisor from it' });
+  if (o['type'] !== undefined && o['type'] !== 'kafka')
+    issues.push({ path: `${p}.type`, message: 'the operator manages Kafka supervisors only (type kafka)' });
+  if (o['suspended'] !== undefined)
+    issues.push({
+      path: `${p}.suspended`,
+      message: 'set spec.suspend instead: the operator suspends and resumes the supervisor from it',
+    });
   const dataSource = at(o, 'spec', 'dataSchema', 'dataSource');
   if (dataSource !== undefined && dataSource !== dataSourceOf(ds)) {
-    issues.push({ path: `${p}.spec.dataSchema.dataSource`, message: 'set spec.dataSource instead: the datasource is the supervisor id the operator tracks' });
+    issues.push({
+      path: `${p}.spec.dataSchema.dataSource`,
+      message: 'set spec.dataSource instead: the datasource is the supervisor id the operator tracks',
+    });
   }
   const topic = at(o, 'spec', 'ioConfig', 'topic');
   if (topic !== undefined && topic !== ds.spec.kafka?.topic) {
-    issues.push({ path: `${p}.spec.ioConfig.topic`, message: 'set spec.kafka.topic instead: StreamJob druid sinks write to that topic' });
+    issues.push({
+      path: `${p}.spec.ioConfig.topic`,
+      message: 'set spec.kafka.topic instead: StreamJob druid sinks write to that topic',
+    });
   }
   const brokers = at(o, 'spec', 'ioConfig', 'consumerProperties', 'bootstrap.servers');
   if (brokers !== undefined && brokers !== ds.spec.kafka?.bootstrapServers) {
-    issues.push({ path: `${p}.spec.ioConfig.consumerProperties.bootstrap.servers`, message: 'set spec.kafka.bootstrapServers instead: StreamJob druid sinks write to those brokers' });
+    issues.push({
+      path: `${p}.spec.ioConfig.consumerProperties.bootstrap.servers`,
+      message: 'set spec.kafka.bootstrapServers instead: StreamJob druid sinks write to those brokers',
+    });
   }
   return issues;
 }

@@ -46,7 +46,9 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
   const r: ReconcilerInternals = {
     deps,
     async record(c, step, mutate) {
-      const { object } = await deps.statusWriter.update<StreamJob>(StreamJobs, c.job, (prev) => mutate(structuredClone(prev ?? {})));
+      const { object } = await deps.statusWriter.update<StreamJob>(StreamJobs, c.job, (prev) =>
+        mutate(structuredClone(prev ?? {})),
+      );
       written.set(`${c.job.metadata.namespace}/${c.job.metadata.name}`, rv(object));
       c.job = object;
       deps.metrics.setPhase(`${c.job.metadata.namespace}/${c.job.metadata.name}`, object.status?.phase);
@@ -55,7 +57,11 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       return object;
     },
     runtimeBackoff(job, attempt) {
-      return backoffMs(attempt, durationMs(job.spec.restartPolicy?.backoff?.initial, 5_000), durationMs(job.spec.restartPolicy?.backoff?.max, 300_000));
+      return backoffMs(
+        attempt,
+        durationMs(job.spec.restartPolicy?.backoff?.initial, 5_000),
+        durationMs(job.spec.restartPolicy?.backoff?.max, 300_000),
+      );
     },
     after(job) {
       const ms = requeueFor(job.status?.phase, job.status?.pendingOperation !== undefined, cadence);
@@ -100,7 +106,14 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     const issues = validateSpec(job.spec);
     // druid sinks: a reference that does not resolve makes the spec invalid (checked again
     // when the job config is written); the datasource may appear later, so look again soon.
-    const refIssues = issues.length === 0 ? resolveDruidRefs(job.spec.graph, await loadDruidRefs(deps.kube, job.metadata.namespace, job.spec.graph), job.metadata.namespace).issues : [];
+    const refIssues =
+      issues.length === 0
+        ? resolveDruidRefs(
+            job.spec.graph,
+            await loadDruidRefs(deps.kube, job.metadata.namespace, job.spec.graph),
+            job.metadata.namespace,
+          ).issues
+        : [];
     issues.push(...refIssues);
     await recordObservation(r, c, issues);
 

@@ -20,15 +20,38 @@ function internals(): ReconcilerInternals {
 
 /** A job at `generation` whose deployment of `sampleSpec` (2 slots) runs, every slot ready. */
 function running(spec: StreamJobSpec, generation: number): JobCtx {
-  const deployed = { id: 'd-1', specHash: specHash(sampleSpec, 'img'), parallelism: 2, startedAt: '', spec: JSON.stringify(sampleSpec) };
+  const deployed = {
+    id: 'd-1',
+    specHash: specHash(sampleSpec, 'img'),
+    parallelism: 2,
+    startedAt: '',
+    spec: JSON.stringify(sampleSpec),
+  };
   const status: StreamJobStatus = {
     phase: 'Running',
     observedGeneration: 1,
     deployed,
-    conditions: [{ type: 'Ready', status: 'True', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z', reason: 'Running', message: '' }],
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        observedGeneration: 1,
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+        reason: 'Running',
+        message: '',
+      },
+    ],
   };
   const job: StreamJob = { ...sampleJob(spec, status), metadata: { name: 'j', namespace: 'n', uid: 'u1', generation } };
-  const obs = { pods: [], current: new Map(), others: [], failedSlots: [], readyCount: 2, deploymentId: 'd-1', runtime: { state: 'RUNNING' } } as unknown as Observation;
+  const obs = {
+    pods: [],
+    current: new Map(),
+    others: [],
+    failedSlots: [],
+    readyCount: 2,
+    deploymentId: 'd-1',
+    runtime: { state: 'RUNNING' },
+  } as unknown as Observation;
   return { job, log: pino({ level: 'silent' }), obs, now: new Date('2026-01-01T00:01:00Z') };
 }
 
@@ -50,7 +73,10 @@ describe('recordObservation: the Ready condition', () => {
   });
 
   it('keeps its old generation right after an upgrade or a savepoint request', async () => {
-    for (const spec of [{ ...sampleSpec, image: 'other' }, { ...sampleSpec, savepointNonce: 1 }]) {
+    for (const spec of [
+      { ...sampleSpec, image: 'other' },
+      { ...sampleSpec, savepointNonce: 1 },
+    ]) {
       const c = running(spec, 2);
       await recordObservation(internals(), c, []);
       expect(ready(c)?.observedGeneration).toBe(1);

@@ -12,11 +12,17 @@ import { isPodTerminal } from './objects/slot-pod.ts';
 import { classify } from './spec-diff.ts';
 import { describeIssues, type SpecIssue } from './validation.ts';
 
-export async function recordObservation(r: ReconcilerInternals, c: JobCtx, issues: readonly SpecIssue[]): Promise<void> {
+export async function recordObservation(
+  r: ReconcilerInternals,
+  c: JobCtx,
+  issues: readonly SpecIssue[],
+): Promise<void> {
   const { job, obs, now } = c;
   const gen = job.metadata.generation;
   const invalid = issues.length > 0;
-  const message = invalid ? `spec rejected, ${job.status?.deployed ? 'the last valid spec keeps running' : 'nothing deployed'}: ${describeIssues(issues)}` : '';
+  const message = invalid
+    ? `spec rejected, ${job.status?.deployed ? 'the last valid spec keeps running' : 'nothing deployed'}: ${describeIssues(issues)}`
+    : '';
   const prevDegraded = jobCondition(job.status, 'Degraded');
   if (invalid && (prevDegraded?.reason !== 'InvalidSpec' || prevDegraded.message !== message)) {
     await r.deps.events.warning(job, 'InvalidSpec', message);
@@ -27,13 +33,19 @@ export async function recordObservation(r: ReconcilerInternals, c: JobCtx, issue
     st.selector = podSelector(job.metadata.name);
     if (!st.phase) st.phase = job.spec.state === 'suspended' ? 'Suspended' : 'Deploying';
     const cp = obs.runtime?.lastCheckpoint;
-    if (cp?.completedAt && (!st.lastCheckpoint || cp.id !== st.lastCheckpoint.id || cp.path !== st.lastCheckpoint.path)) st.lastCheckpoint = { ...cp };
+    if (cp?.completedAt && (!st.lastCheckpoint || cp.id !== st.lastCheckpoint.id || cp.path !== st.lastCheckpoint.path))
+      st.lastCheckpoint = { ...cp };
     if (invalid) {
       setJobCondition(st, { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message }, gen, now);
       st.lastError = message;
     } else {
       if (prevDegraded?.reason === 'InvalidSpec') {
-        setJobCondition(st, { type: 'Degraded', status: 'False', reason: 'SpecValid', message: 'the spec is valid' }, gen, now);
+        setJobCondition(
+          st,
+          { type: 'Degraded', status: 'False', reason: 'SpecValid', message: 'the spec is valid' },
+          gen,
+          now,
+        );
         delete st.lastError;
       }
       st.observedGeneration = gen;
@@ -42,12 +54,19 @@ export async function recordObservation(r: ReconcilerInternals, c: JobCtx, issue
     const settled = invalid || classify({ ...job, status: st }, job.spec, r.deps.defaultImage).kind === 'none';
     if (deployed && !st.pendingOperation && st.phase === 'Running' && settled) {
       const ready = obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING';
-      setJobCondition(st, {
-        type: 'Ready',
-        status: ready ? 'True' : 'False',
-        reason: ready ? 'Running' : 'NotReady',
-        message: ready ? `${deployed.parallelism} slots running deployment ${deployed.id}` : `${obs.readyCount}/${deployed.parallelism} slots ready; runtime ${obs.runtime?.state ?? obs.runtimeError ?? 'not answering'}`,
-      }, gen, now);
+      setJobCondition(
+        st,
+        {
+          type: 'Ready',
+          status: ready ? 'True' : 'False',
+          reason: ready ? 'Running' : 'NotReady',
+          message: ready
+            ? `${deployed.parallelism} slots running deployment ${deployed.id}`
+            : `${obs.readyCount}/${deployed.parallelism} slots ready; runtime ${obs.runtime?.state ?? obs.runtimeError ?? 'not answering'}`,
+        },
+        gen,
+        now,
+      );
     }
     return st;
   });

@@ -6,15 +6,32 @@ import { validateSpec } from './validation.ts';
 describe('spec validation', () => {
   it('reports graph errors with their path', () => {
     expect(validateSpec(spec)).toEqual([]);
-    const bad = validateSpec({ ...spec, graph: { ...spec.graph, sinks: [{ name: 'out', from: 'nope', console: {} }] } as unknown as StreamJobSpec['graph'] });
+    const bad = validateSpec({
+      ...spec,
+      graph: {
+        ...spec.graph,
+        sinks: [{ name: 'out', from: 'nope', console: {} }],
+      } as unknown as StreamJobSpec['graph'],
+    });
     expect(bad[0]?.path).toContain('spec.graph');
   });
 
   it('never lets a StreamJob turn checkpointing off, so an exactly-once sink always has its checkpoints', () => {
-    const eos = { ...spec.graph, sinks: [{ name: 'out', from: (spec.graph.sinks[0] as { from: string }).from, kafka: { brokers: 'k:9092', topic: 't', delivery: 'exactly-once' } }] } as unknown as StreamJobSpec['graph'];
+    const eos = {
+      ...spec.graph,
+      sinks: [
+        {
+          name: 'out',
+          from: (spec.graph.sinks[0] as { from: string }).from,
+          kafka: { brokers: 'k:9092', topic: 't', delivery: 'exactly-once' },
+        },
+      ],
+    } as unknown as StreamJobSpec['graph'];
     expect(validateSpec({ ...spec, graph: eos })).toEqual([]);
     for (const interval of ['0s', '0ms']) {
-      expect(validateSpec({ ...spec, graph: eos, checkpointing: { ...spec.checkpointing, interval } })).toEqual([{ path: 'spec.checkpointing.interval', message: `expected a positive duration, got "${interval}"` }]);
+      expect(validateSpec({ ...spec, graph: eos, checkpointing: { ...spec.checkpointing, interval } })).toEqual([
+        { path: 'spec.checkpointing.interval', message: `expected a positive duration, got "${interval}"` },
+      ]);
     }
   });
 });

@@ -9,7 +9,18 @@ function inferSchemaFromRecords(records: unknown[]): FieldTypes | undefined {
   for (const r of records) {
     if (!isObj(r)) return undefined;
     for (const [k, v] of Object.entries(r)) {
-      const t: FieldType = typeof v === 'number' ? 'double' : typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'bool' : Array.isArray(v) ? 'list' : isObj(v) ? 'map' : 'dyn';
+      const t: FieldType =
+        typeof v === 'number'
+          ? 'double'
+          : typeof v === 'string'
+            ? 'string'
+            : typeof v === 'boolean'
+              ? 'bool'
+              : Array.isArray(v)
+                ? 'list'
+                : isObj(v)
+                  ? 'map'
+                  : 'dyn';
       out[k] = out[k] === undefined || out[k] === t ? t : 'dyn';
     }
   }
@@ -24,7 +35,11 @@ const source: SourceConfigRule = (c, s, p) => {
     c.add(`${p}.records`, `expected a list of objects, got ${show(recs)}`);
     return undefined;
   }
-  return s['schema'] !== undefined ? c.schema(s['schema'], `${p}.schema`) : recs.length > 0 ? inferSchemaFromRecords(recs) : undefined;
+  return s['schema'] !== undefined
+    ? c.schema(s['schema'], `${p}.schema`)
+    : recs.length > 0
+      ? inferSchemaFromRecords(recs)
+      : undefined;
 };
 
 export const collectionConfigRules = { source } satisfies ConnectorConfigRule;

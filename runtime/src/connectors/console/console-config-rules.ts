@@ -5,7 +5,8 @@ import type { ConnectorConfigRule, SinkConfigRule } from '../../graph/connector-
 const sink: SinkConfigRule = {
   check(c, s, p) {
     c.keys(s, ['prefix'], p);
-    if (s['prefix'] !== undefined && typeof s['prefix'] !== 'boolean') c.add(`${p}.prefix`, `expected true or false, got ${show(s['prefix'])}`);
+    if (s['prefix'] !== undefined && typeof s['prefix'] !== 'boolean')
+      c.add(`${p}.prefix`, `expected true or false, got ${show(s['prefix'])}`);
   },
 };
 

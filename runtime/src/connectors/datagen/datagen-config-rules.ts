@@ -15,7 +15,10 @@ const source: SourceConfigRule = (c, s, p) => {
   c.number(s, 'eventRate', p, { min: 0.001 });
   if (gen === 'nexmark') {
     const ev = s['events'];
-    if (ev !== undefined && !(Array.isArray(ev) && ev.length > 0 && ev.every((e) => e === 'person' || e === 'auction' || e === 'bid'))) {
+    if (
+      ev !== undefined &&
+      !(Array.isArray(ev) && ev.length > 0 && ev.every((e) => e === 'person' || e === 'auction' || e === 'bid'))
+    ) {
       c.add(`${p}.events`, `expected a non-empty list of person, auction, bid, got ${show(ev)}`);
     }
     return nexmarkSchema(Array.isArray(ev) ? (ev as string[]) : ['person', 'auction', 'bid']);
@@ -23,7 +26,10 @@ const source: SourceConfigRule = (c, s, p) => {
   if (gen !== 'schema') return undefined;
   const fields = s['fields'];
   if (!isObj(fields) || Object.keys(fields).length === 0) {
-    c.add(`${p}.fields`, `expected a map of field name → generator ({type: int|double|string|bool|sequence|timestamp, ...}), got ${show(fields)}`);
+    c.add(
+      `${p}.fields`,
+      `expected a map of field name → generator ({type: int|double|string|bool|sequence|timestamp, ...}), got ${show(fields)}`,
+    );
     return undefined;
   }
   const schema: Record<string, FieldType> = {};
@@ -37,13 +43,16 @@ const source: SourceConfigRule = (c, s, p) => {
     const t = c.oneOf(g, 'type', fp, ['int', 'double', 'string', 'bool', 'sequence', 'timestamp'], true);
     const min = c.number(g, 'min', fp);
     const max = c.number(g, 'max', fp);
-    if (min !== undefined && max !== undefined && max < min) c.add(`${fp}.max`, `expected max ≥ min (${min}), got ${max}`);
+    if (min !== undefined && max !== undefined && max < min)
+      c.add(`${fp}.max`, `expected max ≥ min (${min}), got ${max}`);
     c.number(g, 'cardinality', fp, { integer: true, min: 1 });
     c.string(g, 'prefix', fp, false);
     const vals = g['values'];
-    if (vals !== undefined && !(Array.isArray(vals) && vals.length > 0)) c.add(`${fp}.values`, `expected a non-empty list, got ${show(vals)}`);
+    if (vals !== undefined && !(Array.isArray(vals) && vals.length > 0))
+      c.add(`${fp}.values`, `expected a non-empty list, got ${show(vals)}`);
     schema[f] = t === 'string' ? 'string' : t === 'bool' ? 'bool' : 'double';
-    if (Array.isArray(vals) && vals.length > 0) schema[f] = typeof vals[0] === 'string' ? 'string' : typeof vals[0] === 'boolean' ? 'bool' : 'double';
+    if (Array.isArray(vals) && vals.length > 0)
+      schema[f] = typeof vals[0] === 'string' ? 'string' : typeof vals[0] === 'boolean' ? 'bool' : 'double';
   }
   return schema;
 };

@@ -3,12 +3,35 @@
 import type { FieldType, FieldTypes } from '../../graph/spec.ts';
 
 export const NEXMARK_FIELDS: Record<'person' | 'auction' | 'bid', Record<string, FieldType>> = {
-  person: { event_type: 'string', ts: 'double', id: 'double', name: 'string', email: 'string', city: 'string', state: 'string' },
-  auction: {
-    event_type: 'string', ts: 'double', id: 'double', itemName: 'string', initialBid: 'double', reserve: 'double',
-    expires: 'double', seller: 'double', category: 'double',
+  person: {
+    event_type: 'string',
+    ts: 'double',
+    id: 'double',
+    name: 'string',
+    email: 'string',
+    city: 'string',
+    state: 'string',
   },
-  bid: { event_type: 'string', ts: 'double', auction: 'double', bidder: 'double', price: 'double', channel: 'string', url: 'string' },
+  auction: {
+    event_type: 'string',
+    ts: 'double',
+    id: 'double',
+    itemName: 'string',
+    initialBid: 'double',
+    reserve: 'double',
+    expires: 'double',
+    seller: 'double',
+    category: 'double',
+  },
+  bid: {
+    event_type: 'string',
+    ts: 'double',
+    auction: 'double',
+    bidder: 'double',
+    price: 'double',
+    channel: 'string',
+    url: 'string',
+  },
 };
 
 export function nexmarkSchema(events: readonly string[]): FieldTypes {

@@ -2,8 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { checkGraph } from '../validate-graph.ts';
 
 const messages = (g: unknown): string[] => checkGraph(g).issues.map((i) => `${i.path}: ${i.message}`);
-const source = (druid: unknown) => ({ sources: [{ name: 's', druid }], sinks: [{ name: 'o', from: 's', console: {} }] });
-const sink = (druid: unknown) => ({ sources: [{ name: 's', collection: { records: [{ a: 1 }] } }], sinks: [{ name: 'o', from: 's', druid }] });
+const source = (druid: unknown) => ({
+  sources: [{ name: 's', druid }],
+  sinks: [{ name: 'o', from: 's', console: {} }],
+});
+const sink = (druid: unknown) => ({
+  sources: [{ name: 's', collection: { records: [{ a: 1 }] } }],
+  sinks: [{ name: 'o', from: 's', druid }],
+});
 
 describe('druid config rules', () => {
   it('source: an http(s) URL, a query, positive durations', () => {
@@ -16,7 +22,9 @@ describe('druid config rules', () => {
   });
 
   it('sink: a datasourceRef, and the resolved kafka topic and timestamp when given', () => {
-    expect(messages(sink({}))).toEqual(['graph.sinks[0].druid.datasourceRef: expected a non-empty string, got nothing']);
+    expect(messages(sink({}))).toEqual([
+      'graph.sinks[0].druid.datasourceRef: expected a non-empty string, got nothing',
+    ]);
     expect(messages(sink({ datasourceRef: 'd', kafka: 'x', timestamp: 'y' }))).toEqual([
       `graph.sinks[0].druid.kafka: expected {brokers, topic} (the datasource's topic), got "x"`,
       'graph.sinks[0].druid.timestamp: expected {column, format?}, got "y"',

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { checkGraph } from '../validate-graph.ts';
 
-const graph = (source: unknown, sink: unknown = { path: 'out.jsonl' }) => ({ sources: [{ name: 's', file: source }], sinks: [{ name: 'o', from: 's', file: sink }] });
+const graph = (source: unknown, sink: unknown = { path: 'out.jsonl' }) => ({
+  sources: [{ name: 's', file: source }],
+  sinks: [{ name: 'o', from: 's', file: sink }],
+});
 const messages = (g: unknown): string[] => checkGraph(g).issues.map((i) => `${i.path}: ${i.message}`);
 
 describe('file config rules', () => {
@@ -11,8 +14,12 @@ describe('file config rules', () => {
       'graph.sources[0].file.format: expected one of json, string, bytes, got "x"',
       'graph.sources[0].file.onError: expected one of skip, fail, got "deadLetter"',
     ]);
-    expect(checkGraph(graph({ path: 'p', format: 'string' })).graph?.nodes.get('s')?.schema).toEqual({ value: 'string' });
-    expect(checkGraph(graph({ path: 'p', schema: { a: 'double' } })).graph?.nodes.get('s')?.schema).toEqual({ a: 'double' });
+    expect(checkGraph(graph({ path: 'p', format: 'string' })).graph?.nodes.get('s')?.schema).toEqual({
+      value: 'string',
+    });
+    expect(checkGraph(graph({ path: 'p', schema: { a: 'double' } })).graph?.nodes.get('s')?.schema).toEqual({
+      a: 'double',
+    });
   });
 
   it('sink: a path only', () => {

@@ -7,7 +7,11 @@ const source: SourceConfigRule = (c, s, p) => {
   c.string(s, 'path', p);
   c.oneOf(s, 'format', p, ['json', 'string', 'bytes']);
   c.oneOf(s, 'onError', p, ['skip', 'fail']);
-  return s['format'] === 'string' ? { value: 'string' } : s['format'] === 'bytes' ? { value: 'dyn' } : c.schema(s['schema'], `${p}.schema`);
+  return s['format'] === 'string'
+    ? { value: 'string' }
+    : s['format'] === 'bytes'
+      ? { value: 'dyn' }
+      : c.schema(s['schema'], `${p}.schema`);
 };
 
 const sink: SinkConfigRule = {

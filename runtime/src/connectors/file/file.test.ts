@@ -24,10 +24,18 @@ describe('file source and sink', () => {
     expect(r.recordsIn).toBe(3);
     const lines = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').sort();
     expect(lines).toEqual(['{"n":2}', '{"n":4}', '{"n":6}']);
-    const perSlot = [0, 1].flatMap((s) => readFileSync(join(dir, `out-${s}.jsonl`), 'utf8').trim().split('\n').filter((l) => l !== ''));
+    const perSlot = [0, 1].flatMap((s) =>
+      readFileSync(join(dir, `out-${s}.jsonl`), 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
     expect(perSlot.sort()).toEqual(lines);
     const failed = await job.metrics.sourceRecordsFailed.get();
-    expect(Object.fromEntries(failed.values.map((v) => [v.labels['reason'], v.value]))).toEqual({ invalid_json: 1, not_an_object: 1 });
+    expect(Object.fromEntries(failed.values.map((v) => [v.labels['reason'], v.value]))).toEqual({
+      invalid_json: 1,
+      not_an_object: 1,
+    });
   });
 
   it('the Kafka example manifest validates', () => {

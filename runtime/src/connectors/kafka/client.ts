@@ -27,7 +27,13 @@ export function createKafka(brokers: string[] | string, clientId: string, logger
     else if (entry.level === logLevel.WARN) logger.warn(fields, message);
     else logger.debug(fields, message);
   };
-  return new Kafka({ clientId, brokers: brokerList(brokers), logLevel: logLevel.WARN, logCreator: toPino, retry: { retries: 5 } });
+  return new Kafka({
+    clientId,
+    brokers: brokerList(brokers),
+    logLevel: logLevel.WARN,
+    logCreator: toPino,
+    retry: { retries: 5 },
+  });
 }
 
 /** Java's String.hashCode, for Flink's KafkaSourceEnumerator owner formula. */

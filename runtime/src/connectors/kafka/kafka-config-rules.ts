@@ -6,7 +6,10 @@ import type { ConnectorConfigRule, SinkConfigRule, SourceConfigRule } from '../.
 /** `brokers`: "host:port" or a non-empty list of them (also the Druid sink's `kafka.brokers`). */
 export function checkBrokers(c: Checker, o: Obj, path: string): void {
   const b = o['brokers'];
-  if (!(typeof b === 'string' && b !== '') && !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))) {
+  if (
+    !(typeof b === 'string' && b !== '') &&
+    !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))
+  ) {
     c.add(`${path}.brokers`, `expected "host:port" or a list of them, got ${show(b)}`);
   }
 }
@@ -14,12 +17,28 @@ export function checkBrokers(c: Checker, o: Obj, path: string): void {
 /** `delivery`: exactly-once or at-least-once (the Kafka sink's, also the Druid sink's). */
 export function checkDelivery(c: Checker, o: Obj, path: string): void {
   const d = o['delivery'];
-  if (d !== undefined && d !== 'exactly-once' && d !== 'at-least-once') c.add(`${path}.delivery`, `expected exactly-once or at-least-once, got ${JSON.stringify(d)}`);
+  if (d !== undefined && d !== 'exactly-once' && d !== 'at-least-once')
+    c.add(`${path}.delivery`, `expected exactly-once or at-least-once, got ${JSON.stringify(d)}`);
 }
 
 /** `format: string|bytes` records are {value, key}; `json` records have the declared `schema`, if any. */
 const source: SourceConfigRule = (c, s, p) => {
-  c.keys(s, ['brokers', 'topic', 'groupId', 'startFrom', 'bounded', 'format', 'onError', 'deadLetterTopic', 'clientId', 'schema'], p);
+  c.keys(
+    s,
+    [
+      'brokers',
+      'topic',
+      'groupId',
+      'startFrom',
+      'bounded',
+      'format',
+      'onError',
+      'deadLetterTopic',
+      'clientId',
+      'schema',
+    ],
+    p,
+  );
   checkBrokers(c, s, p);
   c.string(s, 'topic', p);
   c.string(s, 'groupId', p, false);
@@ -29,15 +48,26 @@ const source: SourceConfigRule = (c, s, p) => {
   c.oneOf(s, 'format', p, ['json', 'string', 'bytes']);
   const onError = c.oneOf(s, 'onError', p, ['skip', 'deadLetter']);
   if (onError === 'deadLetter') c.string(s, 'deadLetterTopic', p);
-  return s['format'] === 'string' || s['format'] === 'bytes' ? { value: s['format'] === 'string' ? 'string' : 'dyn', key: 'dyn' } : c.schema(s['schema'], `${p}.schema`);
+  return s['format'] === 'string' || s['format'] === 'bytes'
+    ? { value: s['format'] === 'string' ? 'string' : 'dyn', key: 'dyn' }
+    : c.schema(s['schema'], `${p}.schema`);
 };
 
 const sink: SinkConfigRule = {
   check(c, s, p) {
-    c.keys(s, ['brokers', 'topic', 'key', 'format', 'clientId', 'delivery', 'transactionalIdPrefix', 'transactionTimeoutMs'], p);
+    c.keys(
+      s,
+      ['brokers', 'topic', 'key', 'format', 'clientId', 'delivery', 'transactionalIdPrefix', 'transactionTimeoutMs'],
+      p,
+    );
     checkDelivery(c, s, p);
     c.string(s, 'transactionalIdPrefix', p, false);
-    if (s['transactionTimeoutMs'] !== undefined && (typeof s['transactionTimeoutMs'] !== 'number' || !Number.isInteger(s['transactionTimeoutMs']) || s['transactionTimeoutMs'] < 1000)) {
+    if (
+      s['transactionTimeoutMs'] !== undefined &&
+      (typeof s['transactionTimeoutMs'] !== 'number' ||
+        !Number.isInteger(s['transactionTimeoutMs']) ||
+        s['transactionTimeoutMs'] < 1000)
+    ) {
       c.add(`${p}.transactionTimeoutMs`, 'expected an integer number of milliseconds ≥ 1000');
     }
     checkBrokers(c, s, p);

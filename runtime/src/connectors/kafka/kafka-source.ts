@@ -46,10 +46,17 @@ function slotAssigner(topic: string, partitions: number[]): PartitionAssigner {
         members.map((m, i) => ({
           memberId: m.memberId,
           // One member per slot group; any extra member (a misconfigured duplicate) gets nothing.
-          memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: i === 0 ? { [topic]: partitions } : {}, userData: Buffer.alloc(0) }),
+          memberAssignment: AssignerProtocol.MemberAssignment.encode({
+            version: 1,
+            assignment: i === 0 ? { [topic]: partitions } : {},
+            userData: Buffer.alloc(0),
+          }),
         })),
       ),
-    protocol: ({ topics }) => ({ name: 'TributarySlotAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) }),
+    protocol: ({ topics }) => ({
+      name: 'TributarySlotAssigner',
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+    }),
   });
 }
 
@@ -84,7 +91,11 @@ export class KafkaSource implements SourceReader {
   async open(ctx: SourceReaderContext): Promise<void> {
     this.ctx = ctx;
     const { topic } = this.spec;
-    this.kafka = createKafka(this.spec.brokers, this.spec.clientId ?? `tributary-${ctx.sourceName}-${ctx.slot}`, ctx.logger);
+    this.kafka = createKafka(
+      this.spec.brokers,
+      this.spec.clientId ?? `tributary-${ctx.sourceName}-${ctx.slot}`,
+      ctx.logger,
+    );
     const admin: Admin = this.kafka.admin();
     try {
       await admin.connect();
@@ -104,7 +115,8 @@ export class KafkaSource implements SourceReader {
         for (const o of offsets) {
           if (!this.owned.includes(o.partition)) continue;
           // A partition the checkpoint does not know (new, or a fresh start) starts per startFrom.
-          const start = restored.get(o.partition) ?? (this.spec.startFrom === 'latest' ? BigInt(o.high) : BigInt(o.low));
+          const start =
+            restored.get(o.partition) ?? (this.spec.startFrom === 'latest' ? BigInt(o.high) : BigInt(o.low));
           this.position.set(o.partition, start);
           this.accepted.set(o.partition, start);
         }
@@ -119,7 +131,11 @@ export class KafkaSource implements SourceReader {
         }
       }
     } catch (e) {
-      throw new TributaryError('TRIB_CONNECTOR_FAILED', `source "${ctx.sourceName}": cannot read metadata of topic ${topic}: ${(e as Error).message}`, { cause: e });
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `source "${ctx.sourceName}": cannot read metadata of topic ${topic}: ${(e as Error).message}`,
+        { cause: e },
+      );
     } finally {
       await admin.disconnect();
     }
@@ -127,11 +143,18 @@ export class KafkaSource implements SourceReader {
       this.dlq = this.kafka.producer({ allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
       await this.dlq.connect();
     }
-    ctx.logger.info({ source: ctx.sourceName, slot: ctx.slot, topic, partitions: this.owned }, 'kafka source assigned partitions');
+    ctx.logger.info(
+      { source: ctx.sourceName, slot: ctx.slot, topic, partitions: this.owned },
+      'kafka source assigned partitions',
+    );
     if (this.owned.length === 0 || (this.bounded && this.endOffsets.size === 0)) return;
     const checkpointing = ctx.checkpointing === true;
     const groupId = `${this.spec.groupId ?? `tributary-${ctx.sourceName}`}.slot-${ctx.slot}-of-${ctx.parallelism}${checkpointing ? `.${randomUUID().slice(0, 8)}` : ''}`;
-    const consumer = this.kafka.consumer({ groupId, partitionAssigners: [slotAssigner(topic, this.owned)], maxWaitTimeInMs: 250 });
+    const consumer = this.kafka.consumer({
+      groupId,
+      partitionAssigners: [slotAssigner(topic, this.owned)],
+      maxWaitTimeInMs: 250,
+    });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: checkpointing || this.spec.startFrom !== 'latest' });
@@ -155,7 +178,8 @@ export class KafkaSource implements SourceReader {
             }
             this.accepted.set(batch.partition, next);
           } else {
-            for (const m of batch.messages) this.queue.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+            for (const m of batch.messages)
+              this.queue.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
           }
           this.ctx.wake();
           while (this.queue.length - this.qHead > MAX_QUEUED && isRunning() && !isStale()) {
@@ -170,7 +194,8 @@ export class KafkaSource implements SourceReader {
         this.failure = e;
         this.ctx.wake();
       });
-    if (checkpointing) for (const [partition, offset] of this.position) consumer.seek({ topic, partition, offset: offset.toString() });
+    if (checkpointing)
+      for (const [partition, offset] of this.position) consumer.seek({ topic, partition, offset: offset.toString() });
   }
 
   snapshotPosition(): unknown {
@@ -191,7 +216,11 @@ export class KafkaSource implements SourceReader {
 
   poll(out: RawRecords, max: number): PollResult {
     if (this.failure !== undefined) {
-      throw new TributaryError('TRIB_CONNECTOR_FAILED', `source "${this.ctx.sourceName}": kafka consumer failed: ${(this.failure as Error).message ?? String(this.failure)}`, { cause: this.failure });
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `source "${this.ctx.sourceName}": kafka consumer failed: ${(this.failure as Error).message ?? String(this.failure)}`,
+        { cause: this.failure },
+      );
     }
     const format = this.spec.format ?? 'json';
     let n = 0;
@@ -238,13 +267,30 @@ export class KafkaSource implements SourceReader {
     this.sendToDlq(kafkaPartition, '-1', null, Buffer.from(JSON.stringify(rec)), 'timestamp', reason);
   }
 
-  private badRecord(partition: number, offset: string, key: Buffer | null, value: Buffer | null, reason: string, error: string): void {
+  private badRecord(
+    partition: number,
+    offset: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    reason: string,
+    error: string,
+  ): void {
     this.ctx.recordFailed(reason);
-    this.ctx.logger.warn({ source: this.ctx.sourceName, topic: this.spec.topic, partition, offset, reason: error }, this.dlq ? 'unreadable record sent to dead-letter topic' : 'unreadable record skipped');
+    this.ctx.logger.warn(
+      { source: this.ctx.sourceName, topic: this.spec.topic, partition, offset, reason: error },
+      this.dlq ? 'unreadable record sent to dead-letter topic' : 'unreadable record skipped',
+    );
     this.sendToDlq(partition, offset, key, value, reason, error);
   }
 
-  private sendToDlq(partition: number, offset: string, key: Buffer | null, value: Buffer | null, reason: string, error: string): void {
+  private sendToDlq(
+    partition: number,
+    offset: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    reason: string,
+    error: string,
+  ): void {
     const dlq = this.dlq;
     if (!dlq) return;
     const topic = this.spec.deadLetterTopic as string;

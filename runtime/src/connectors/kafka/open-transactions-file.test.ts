@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../telemetry/logger.ts';
-import { OpenTransactionsFile, readOpenTransactions, removeOpenTransactions, WRITE_INTERVAL_MS, type OpenTxn } from './open-transactions-file.ts';
+import {
+  OpenTransactionsFile,
+  readOpenTransactions,
+  removeOpenTransactions,
+  WRITE_INTERVAL_MS,
+  type OpenTxn,
+} from './open-transactions-file.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {

@@ -27,7 +27,8 @@ export async function readOpenTransactions(dir: string, slot: number): Promise<M
   const out = new Map<string, OpenTxn>();
   try {
     const doc = JSON.parse(await readFile(fileOf(dir, slot), 'utf8')) as { transactions?: OpenTxn[] };
-    for (const t of doc.transactions ?? []) if (typeof t.transactionalId === 'string' && typeof t.bytes === 'number') out.set(t.transactionalId, t);
+    for (const t of doc.transactions ?? [])
+      if (typeof t.transactionalId === 'string' && typeof t.bytes === 'number') out.set(t.transactionalId, t);
   } catch {
     // none or unreadable: nothing known (see the header)
   }
@@ -38,7 +39,10 @@ export async function removeOpenTransactions(dir: string, slot: number): Promise
   await rm(fileOf(dir, slot), { force: true });
 }
 
-/** Writer of this slot's file: `changed()` schedules a write of `snapshot()`; writes never overlap and never fail the job. */
+/**
+ * Writer of this slot's file: `changed()` schedules a write of `snapshot()`; writes never overlap and never fail the
+ * job.
+ */
 export class OpenTransactionsFile {
   private readonly path: string;
   private readonly snapshot: () => OpenTxn[];
@@ -64,7 +68,10 @@ export class OpenTransactionsFile {
     this.timer.unref();
   }
 
-  /** Last write: the current snapshot (a failed job leaves its transactions open for the recovery), or removal (nothing open). */
+  /**
+   * Last write: the current snapshot (a failed job leaves its transactions open for the recovery), or removal (nothing
+   * open).
+   */
   async end(keep: boolean): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -75,7 +82,10 @@ export class OpenTransactionsFile {
 
   private enqueue(op: () => Promise<void>): void {
     this.writing = this.writing.then(op).catch((e: unknown) => {
-      this.logger.debug({ err: (e as Error).message, file: this.path }, 'open-transactions file not written (metrics only)');
+      this.logger.debug(
+        { err: (e as Error).message, file: this.path },
+        'open-transactions file not written (metrics only)',
+      );
     });
   }
 

@@ -47,11 +47,16 @@ export function payloadBytes(m: Message): number {
 
 function sizeOf(m: Message): number {
   let n = MESSAGE_OVERHEAD + payloadBytes(m);
-  if (m.headers) for (const [k, v] of Object.entries(m.headers)) n += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 16);
+  if (m.headers)
+    for (const [k, v] of Object.entries(m.headers))
+      n += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 16);
   return n;
 }
 
-/** Splits messages, in order, into sends of at most `maxCount` messages and about `maxBytes` each (a single larger message goes alone). */
+/**
+ * Splits messages, in order, into sends of at most `maxCount` messages and about `maxBytes` each (a single larger
+ * message goes alone).
+ */
 export function splitForSend(messages: Message[], maxCount: number, maxBytes: number = MAX_SEND_BYTES): Message[][] {
   const out: Message[][] = [];
   let cur: Message[] = [];

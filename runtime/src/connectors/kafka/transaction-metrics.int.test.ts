@@ -32,11 +32,15 @@ interface Run {
 }
 
 function startRun(jobFile: string, args: string[]): Run {
-  const child = spawn(NODE, ['runtime/src/cli/main.ts', 'run', jobFile, '--metrics-port', '0', '--no-progress', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    NODE,
+    ['runtime/src/cli/main.ts', 'run', jobFile, '--metrics-port', '0', '--no-progress', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   let found: (url: string) => void = () => {};
   const metricsUrl = new Promise<string>((r) => (found = r));
@@ -52,7 +56,12 @@ function startRun(jobFile: string, args: string[]): Run {
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   // A run that ends before it serves /metrics (a bad graph, a failed start) fails the test at once.
-  const served = Promise.race([metricsUrl, exited.then((code) => Promise.reject(new Error(`tributary run exited (${code}) before serving /metrics:\n${lines.join('\n')}`)))]);
+  const served = Promise.race([
+    metricsUrl,
+    exited.then((code) =>
+      Promise.reject(new Error(`tributary run exited (${code}) before serving /metrics:\n${lines.join('\n')}`)),
+    ),
+  ]);
   served.catch(() => undefined);
   return { child, lines, metricsUrl: served, exited };
 }
@@ -74,7 +83,9 @@ async function scrape(url: string): Promise<Sample[]> {
 
 /** Sum of the samples of `name` whose labels include `where`. */
 function sum(samples: Sample[], name: string, where: Record<string, string> = {}): number {
-  return samples.filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+  return samples
+    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
 }
 
 async function waitFor(url: string, ok: (s: Sample[]) => boolean, what: string, timeoutMs = 60_000): Promise<Sample[]> {
@@ -85,7 +96,9 @@ async function waitFor(url: string, ok: (s: Sample[]) => boolean, what: string, 
     if (ok(last)) return last;
     await sleep(100);
   }
-  throw new Error(`timed out waiting for ${what}; last /metrics: ${JSON.stringify(last.filter((s) => s.name.startsWith(SINK)))}`);
+  throw new Error(
+    `timed out waiting for ${what}; last /metrics: ${JSON.stringify(last.filter((s) => s.name.startsWith(SINK)))}`,
+  );
 }
 
 describe('exactly-once Kafka sink metrics through tributary run --metrics-port (real Kafka)', () => {
@@ -131,9 +144,27 @@ describe('exactly-once Kafka sink metrics through tributary run --metrics-port (
         replicas: 1,
         checkpointing: { interval },
         graph: {
-          sources: [{ name: 'events', kafka: { brokers: bs.join(','), topic: input }, timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' } }],
+          sources: [
+            {
+              name: 'events',
+              kafka: { brokers: bs.join(','), topic: input },
+              timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+            },
+          ],
           steps: [{ name: 'tagged', from: 'events', map: { id: 'id', k: 'k', ts: 'ts', tag: '"metrics"' } }],
-          sinks: [{ name: 'out', from: 'tagged', kafka: { brokers: bs.join(','), topic: output, key: 'k', delivery: 'exactly-once', transactionalIdPrefix: `it-txn-${output}` } }],
+          sinks: [
+            {
+              name: 'out',
+              from: 'tagged',
+              kafka: {
+                brokers: bs.join(','),
+                topic: output,
+                key: 'k',
+                delivery: 'exactly-once',
+                transactionalIdPrefix: `it-txn-${output}`,
+              },
+            },
+          ],
         },
       },
     };
@@ -142,8 +173,14 @@ describe('exactly-once Kafka sink metrics through tributary run --metrics-port (
     return f;
   }
 
-  /** Writes `chunks` chunks of `per` records, `pauseMs` apart, ids from `from`; stops early when `stop()` says so. Resolves with the count written. */
-  async function feed(topic: string, o: { from: number; chunks: number; per: number; pauseMs: number; stop?: () => boolean }): Promise<number> {
+  /**
+   * Writes `chunks` chunks of `per` records, `pauseMs` apart, ids from `from`; stops early when `stop()` says so.
+   * Resolves with the count written.
+   */
+  async function feed(
+    topic: string,
+    o: { from: number; chunks: number; per: number; pauseMs: number; stop?: () => boolean },
+  ): Promise<number> {
     const producer = kafka.producer();
     await producer.connect();
     let n = 0;
@@ -170,7 +207,11 @@ describe('exactly-once Kafka sink metrics through tributary run --metrics-port (
     const url = await r.metricsUrl;
     const total = await feed(input, { from: 0, chunks: 8, per: 250, pauseMs: 250 });
 
-    const s = await waitFor(url, (x) => sum(x, `${SINK}committed_records_total`) >= total, `${total} committed records`);
+    const s = await waitFor(
+      url,
+      (x) => sum(x, `${SINK}committed_records_total`) >= total,
+      `${total} committed records`,
+    );
     const out = { sink: 'out', slot: '0' };
     const committedTxns = sum(s, `${SINK}transactions_committed_total`, out);
     expect(committedTxns).toBeGreaterThan(1); // several checkpoints carried data
@@ -195,7 +236,9 @@ describe('exactly-once Kafka sink metrics through tributary run --metrics-port (
     expect(await r.exited).toBe(0);
     const bad = r.lines.filter((l) => {
       try {
-        return (JSON.parse(l) as { level?: number }).level === undefined || (JSON.parse(l) as { level: number }).level >= 40;
+        return (
+          (JSON.parse(l) as { level?: number }).level === undefined || (JSON.parse(l) as { level: number }).level >= 40
+        );
       } catch {
         return true; // not pino's JSON: Node or a library printed around the log
       }
@@ -218,7 +261,12 @@ describe('exactly-once Kafka sink metrics through tributary run --metrics-port (
 
     // At least one checkpoint committed (there is one to restore) and a transaction open for
     // longer than the open-transactions file's write interval: then kill.
-    await waitFor(urlA, (x) => sum(x, `${SINK}transactions_committed_total`) >= 1 && sum(x, `${SINK}oldest_open_transaction_seconds`) >= 1.6, 'a commit, then an open transaction older than 1.6 s');
+    await waitFor(
+      urlA,
+      (x) =>
+        sum(x, `${SINK}transactions_committed_total`) >= 1 && sum(x, `${SINK}oldest_open_transaction_seconds`) >= 1.6,
+      'a commit, then an open transaction older than 1.6 s',
+    );
     a.child.kill('SIGKILL');
     await a.exited;
     const restoreFrom = await latestCheckpointPath(stateDir);
@@ -227,8 +275,15 @@ describe('exactly-once Kafka sink metrics through tributary run --metrics-port (
     const b = startRun(f, ['--state-dir', stateDir, '--restore', restoreFrom as string]);
     children.push(b.child);
     const urlB = await b.metricsUrl;
-    const s = await waitFor(urlB, (x) => sum(x, `${SINK}transactions_aborted_total`, { reason: 'recovery' }) >= 1, 'an abort counted by the recovery', 30_000);
-    expect(sum(s, `${SINK}transactions_aborted_total`, { sink: 'out', slot: '0', reason: 'recovery' })).toBeGreaterThanOrEqual(1);
+    const s = await waitFor(
+      urlB,
+      (x) => sum(x, `${SINK}transactions_aborted_total`, { reason: 'recovery' }) >= 1,
+      'an abort counted by the recovery',
+      30_000,
+    );
+    expect(
+      sum(s, `${SINK}transactions_aborted_total`, { sink: 'out', slot: '0', reason: 'recovery' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sum(s, `${SINK}aborted_bytes_total`, { sink: 'out', slot: '0' })).toBeGreaterThan(0);
 
     // Exactly once all the same: every input record is read once from the output.

@@ -21,10 +21,19 @@ describe('TransactionMetrics', () => {
     expect(await sample(r, 'tributary_kafka_sink_committed_records_total{sink="out",slot="1"}')).toBe(5);
     expect(await sample(r, 'tributary_kafka_sink_committed_bytes_total{sink="out",slot="1"}')).toBe(120);
     expect(await sample(r, 'tributary_kafka_sink_visibility_latency_seconds_count{sink="out",slot="1"}')).toBe(5);
-    expect(await sample(r, 'tributary_kafka_sink_visibility_latency_seconds_bucket{sink="out",slot="1",le="0.25"}')).toBe(3);
-    expect(await sample(r, 'tributary_kafka_sink_visibility_latency_seconds_bucket{sink="out",slot="1",le="30"}')).toBe(3);
-    expect(await sample(r, 'tributary_kafka_sink_visibility_latency_seconds_bucket{sink="out",slot="1",le="60"}')).toBe(5);
-    expect(await sample(r, 'tributary_kafka_sink_visibility_latency_seconds_sum{sink="out",slot="1"}')).toBeCloseTo(80.6, 6);
+    expect(
+      await sample(r, 'tributary_kafka_sink_visibility_latency_seconds_bucket{sink="out",slot="1",le="0.25"}'),
+    ).toBe(3);
+    expect(await sample(r, 'tributary_kafka_sink_visibility_latency_seconds_bucket{sink="out",slot="1",le="30"}')).toBe(
+      3,
+    );
+    expect(await sample(r, 'tributary_kafka_sink_visibility_latency_seconds_bucket{sink="out",slot="1",le="60"}')).toBe(
+      5,
+    );
+    expect(await sample(r, 'tributary_kafka_sink_visibility_latency_seconds_sum{sink="out",slot="1"}')).toBeCloseTo(
+      80.6,
+      6,
+    );
   });
 
   it('counts aborts by reason with their bytes', async () => {
@@ -33,8 +42,12 @@ describe('TransactionMetrics', () => {
     m.aborted('recovery', 300);
     m.aborted('recovery', 0); // begun too shortly before a crash for its bytes to be known
     m.aborted('stopped', 50);
-    expect(await sample(r, 'tributary_kafka_sink_transactions_aborted_total{sink="out",slot="0",reason="recovery"}')).toBe(2);
-    expect(await sample(r, 'tributary_kafka_sink_transactions_aborted_total{sink="out",slot="0",reason="stopped"}')).toBe(1);
+    expect(
+      await sample(r, 'tributary_kafka_sink_transactions_aborted_total{sink="out",slot="0",reason="recovery"}'),
+    ).toBe(2);
+    expect(
+      await sample(r, 'tributary_kafka_sink_transactions_aborted_total{sink="out",slot="0",reason="stopped"}'),
+    ).toBe(1);
     expect(await sample(r, 'tributary_kafka_sink_aborted_bytes_total{sink="out",slot="0"}')).toBe(350);
   });
 

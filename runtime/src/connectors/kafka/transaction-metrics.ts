@@ -38,7 +38,10 @@ interface Families {
 const byRegistry = new WeakMap<Registry, Families>();
 
 function counter<T extends string>(registry: Registry, name: string, help: string, labelNames: T[]): Counter<T> {
-  return (registry.getSingleMetric(name) as Counter<T> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+  return (
+    (registry.getSingleMetric(name) as Counter<T> | undefined) ??
+    new Counter({ name, help, labelNames, registers: [registry] })
+  );
 }
 
 function families(registry: Registry): Families {
@@ -47,31 +50,63 @@ function families(registry: Registry): Families {
   const labels: Labels[] = ['sink', 'slot'];
   const openSince: Families['openSince'] = new Map();
   const f: Families = {
-    begun: counter(registry, 'tributary_kafka_sink_transactions_begun_total', 'Kafka transactions begun by an exactly-once sink', labels),
-    committed: counter(registry, 'tributary_kafka_sink_transactions_committed_total', 'Kafka transactions committed (on checkpoint completion, at the end of input, or by a recovery)', labels),
-    aborted: counter(registry, 'tributary_kafka_sink_transactions_aborted_total', 'Kafka transactions aborted: by the sink at a stop (reason="stopped") or fenced by a recovery that found them open (reason="recovery")', [...labels, 'reason']),
-    abortedBytes: counter(registry, 'tributary_kafka_sink_aborted_bytes_total', 'Message key+value bytes written into transactions that were then aborted', labels),
-    committedRecords: counter(registry, 'tributary_kafka_sink_committed_records_total', 'Records in committed transactions', labels),
-    committedBytes: counter(registry, 'tributary_kafka_sink_committed_bytes_total', 'Message key+value bytes in committed transactions', labels),
+    begun: counter(
+      registry,
+      'tributary_kafka_sink_transactions_begun_total',
+      'Kafka transactions begun by an exactly-once sink',
+      labels,
+    ),
+    committed: counter(
+      registry,
+      'tributary_kafka_sink_transactions_committed_total',
+      'Kafka transactions committed (on checkpoint completion, at the end of input, or by a recovery)',
+      labels,
+    ),
+    aborted: counter(
+      registry,
+      'tributary_kafka_sink_transactions_aborted_total',
+      'Kafka transactions aborted: by the sink at a stop (reason="stopped") or fenced by a recovery that found them open (reason="recovery")',
+      [...labels, 'reason'],
+    ),
+    abortedBytes: counter(
+      registry,
+      'tributary_kafka_sink_aborted_bytes_total',
+      'Message key+value bytes written into transactions that were then aborted',
+      labels,
+    ),
+    committedRecords: counter(
+      registry,
+      'tributary_kafka_sink_committed_records_total',
+      'Records in committed transactions',
+      labels,
+    ),
+    committedBytes: counter(
+      registry,
+      'tributary_kafka_sink_committed_bytes_total',
+      'Message key+value bytes in committed transactions',
+      labels,
+    ),
     visibility: weightedHistogram(registry, {
       name: 'tributary_kafka_sink_visibility_latency_seconds',
       help: 'Time from a record reaching the sink to the commit of its transaction (when read_committed readers can see it); one observation per record',
       labelNames: labels,
       buckets: VISIBILITY_BUCKETS,
     }),
-    oldestOpen: (registry.getSingleMetric('tributary_kafka_sink_oldest_open_transaction_seconds') as Gauge<Labels> | undefined) ?? new Gauge({
-      name: 'tributary_kafka_sink_oldest_open_transaction_seconds',
-      help: 'Age of the oldest transaction the sink has open (begun, not committed or aborted); 0 when none',
-      labelNames: labels,
-      registers: [registry],
-      collect() {
-        const now = Date.now();
-        for (const { labels: l, since } of openSince.values()) {
-          const t = since();
-          this.set(l, t === undefined ? 0 : Math.max(0, now - t) / 1000);
-        }
-      },
-    }),
+    oldestOpen:
+      (registry.getSingleMetric('tributary_kafka_sink_oldest_open_transaction_seconds') as Gauge<Labels> | undefined) ??
+      new Gauge({
+        name: 'tributary_kafka_sink_oldest_open_transaction_seconds',
+        help: 'Age of the oldest transaction the sink has open (begun, not committed or aborted); 0 when none',
+        labelNames: labels,
+        registers: [registry],
+        collect() {
+          const now = Date.now();
+          for (const { labels: l, since } of openSince.values()) {
+            const t = since();
+            this.set(l, t === undefined ? 0 : Math.max(0, now - t) / 1000);
+          }
+        },
+      }),
     openSince,
   };
   byRegistry.set(registry, f);
@@ -99,7 +134,12 @@ export class TransactionMetrics {
     this.f.committed.inc(this.labels);
     this.f.committedRecords.inc(this.labels, t.records);
     this.f.committedBytes.inc(this.labels, t.bytes);
-    for (let i = 0; i + 1 < t.arrivals.length; i += 2) this.f.visibility.observe(this.labels, Math.max(0, now - (t.arrivals[i] as number)) / 1000, t.arrivals[i + 1] as number);
+    for (let i = 0; i + 1 < t.arrivals.length; i += 2)
+      this.f.visibility.observe(
+        this.labels,
+        Math.max(0, now - (t.arrivals[i] as number)) / 1000,
+        t.arrivals[i + 1] as number,
+      );
   }
 
   /** A restored transaction committed by a recovery: its records were counted by no running sink. */

@@ -33,7 +33,10 @@ function isInitProducerIdResponse(namespace: string, message: string): boolean {
   return namespace === 'Connection' && message.startsWith('Response InitProducerId');
 }
 
-/** What a producer's debug log tells: its id and epoch after InitProducerId, and that InitProducerId found an open transaction (the broker aborts it). */
+/**
+ * What a producer's debug log tells: its id and epoch after InitProducerId, and that InitProducerId found an open
+ * transaction (the broker aborts it).
+ */
 export interface ProducerLogHooks {
   producerId?(pid: string, epoch: number): void;
   ongoingTransaction?(): void;
@@ -45,23 +48,43 @@ function kafkaLogs(logger: Logger, hooks: ProducerLogHooks): logCreator {
     if (message === 'Initialized producer id & epoch') {
       // kafkajs decodes the Int64 producer id as a string.
       const e = extra as { producerId?: number | string; producerEpoch?: number };
-      if ((typeof e.producerId === 'number' || typeof e.producerId === 'string') && typeof e.producerEpoch === 'number') hooks.producerId?.(String(e.producerId), e.producerEpoch);
+      if ((typeof e.producerId === 'number' || typeof e.producerId === 'string') && typeof e.producerEpoch === 'number')
+        hooks.producerId?.(String(e.producerId), e.producerEpoch);
       return;
     }
     // eosManager.initProducerId on CONCURRENT_TRANSACTIONS, before it retries.
     if (message === 'There is an ongoing transaction on this transactionId, retrying') hooks.ongoingTransaction?.();
-    if (message === LIMITED_RETRIES || isInitProducerIdResponse(entry.namespace, message)) logger.debug({ kafka: entry.namespace, ...extra }, message);
+    if (message === LIMITED_RETRIES || isInitProducerIdResponse(entry.namespace, message))
+      logger.debug({ kafka: entry.namespace, ...extra }, message);
     else if (entry.level === logLevel.ERROR) logger.error({ kafka: entry.namespace, ...extra }, message);
     else if (entry.level === logLevel.WARN) logger.warn({ kafka: entry.namespace, ...extra }, message);
   };
 }
 
 /** A client at DEBUG level whose log goes to `hooks`, warnings and errors to pino. */
-export function transactionalClient(brokers: string[] | string, clientId: string, logger: Logger, hooks: ProducerLogHooks = {}): KafkaClient {
-  return new Kafka({ clientId, brokers: brokerList(brokers), logLevel: logLevel.DEBUG, logCreator: kafkaLogs(logger, hooks), retry: { retries: 5 } });
+export function transactionalClient(
+  brokers: string[] | string,
+  clientId: string,
+  logger: Logger,
+  hooks: ProducerLogHooks = {},
+): KafkaClient {
+  return new Kafka({
+    clientId,
+    brokers: brokerList(brokers),
+    logLevel: logLevel.DEBUG,
+    logCreator: kafkaLogs(logger, hooks),
+    retry: { retries: 5 },
+  });
 }
 
-type InternalBroker = { endTxn(r: { transactionalId: string; producerId: string; producerEpoch: number; transactionResult: boolean }): Promise<unknown> };
+type InternalBroker = {
+  endTxn(r: {
+    transactionalId: string;
+    producerId: string;
+    producerEpoch: number;
+    transactionResult: boolean;
+  }): Promise<unknown>;
+};
 type InternalCluster = {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -72,7 +95,11 @@ type InternalCluster = {
 function internalCluster(kafka: KafkaClient): InternalCluster {
   const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
   const create = sym === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[sym];
-  if (typeof create !== 'function') throw new TributaryError('TRIB_SINK_COMMIT_FAILED', 'kafkajs internals changed: no private createCluster (kafkajs 2.2.4 is required for exactly-once recovery)');
+  if (typeof create !== 'function')
+    throw new TributaryError(
+      'TRIB_SINK_COMMIT_FAILED',
+      'kafkajs internals changed: no private createCluster (kafkajs 2.2.4 is required for exactly-once recovery)',
+    );
   return (create as (o: object) => InternalCluster)({ metadataMaxAge: 300_000, allowAutoTopicCreation: false });
 }
 
@@ -89,7 +116,13 @@ export interface KafkaCommittable {
  * (see transactional-sink.ts on recovery). Resolves with the transactional ids this call
  * committed (EndTxn succeeded), leaving out those found committed or ended earlier.
  */
-export async function commitRestored(kafka: KafkaClient, committables: readonly KafkaCommittable[], log: Logger, sink: string, timeoutMs: number): Promise<Set<string>> {
+export async function commitRestored(
+  kafka: KafkaClient,
+  committables: readonly KafkaCommittable[],
+  log: Logger,
+  sink: string,
+  timeoutMs: number,
+): Promise<Set<string>> {
   const committed = new Set<string>();
   const cluster = internalCluster(kafka);
   await cluster.connect();
@@ -98,14 +131,22 @@ export async function commitRestored(kafka: KafkaClient, committables: readonly 
       for (let attempt = 0; ; attempt++) {
         try {
           const broker = await cluster.findGroupCoordinator({ groupId: c.transactionalId, coordinatorType: 1 });
-          await broker.endTxn({ transactionalId: c.transactionalId, producerId: c.producerId, producerEpoch: c.producerEpoch, transactionResult: true });
+          await broker.endTxn({
+            transactionalId: c.transactionalId,
+            producerId: c.producerId,
+            producerEpoch: c.producerEpoch,
+            transactionResult: true,
+          });
           log.info({ sink, ...c }, 'recovered transaction committed');
           committed.add(c.transactionalId);
           break;
         } catch (e) {
           const type = (e as { type?: string }).type ?? '';
           if (type === 'PRODUCER_FENCED' || type === 'INVALID_PRODUCER_EPOCH') {
-            log.info({ sink, ...c, error: type }, 'recovered transaction was already committed (its id has a newer session)');
+            log.info(
+              { sink, ...c, error: type },
+              'recovered transaction was already committed (its id has a newer session)',
+            );
             break;
           }
           if (type === 'INVALID_TXN_STATE') {
@@ -113,7 +154,10 @@ export async function commitRestored(kafka: KafkaClient, committables: readonly 
             // (transaction.timeout.ms passed before recovery): Kafka does not tell which.
             // As Flink's KafkaCommitter, carry on, but loudly: in the second case the
             // checkpoint's output of this slot is gone.
-            log.error({ sink, ...c, error: type, transactionTimeoutMs: timeoutMs }, 'recovered transaction is no longer open: committed earlier, or aborted by the broker after its transaction timeout (then its records are lost)');
+            log.error(
+              { sink, ...c, error: type, transactionTimeoutMs: timeoutMs },
+              'recovered transaction is no longer open: committed earlier, or aborted by the broker after its transaction timeout (then its records are lost)',
+            );
             break;
           }
           if (attempt >= 10 || !(e as { retriable?: boolean }).retriable) throw e;

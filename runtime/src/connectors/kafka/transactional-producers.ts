@@ -90,10 +90,17 @@ export class TransactionalProducers {
       else this.intentMax = Math.max(this.intentMax, maxIndex);
       await removeOpenTransactions(this.intentDir, old);
     }
-    if (this.intentMax >= 0) ctx.logger.info({ sink: ctx.sinkName, slot: me, fenced: this.intentMax + 1 }, 'fenced earlier transactional producers');
+    if (this.intentMax >= 0)
+      ctx.logger.info(
+        { sink: ctx.sinkName, slot: me, fenced: this.intentMax + 1 },
+        'fenced earlier transactional producers',
+      );
   }
 
-  /** Connects a transactional producer and initializes it (InitProducerId: fences and aborts that id's open transaction). */
+  /**
+   * Connects a transactional producer and initializes it (InitProducerId: fences and aborts that id's open
+   * transaction).
+   */
   async create(id: string): Promise<TxnProducer> {
     const { ctx } = this.o;
     let captured: { pid: string; epoch: number } | undefined;
@@ -106,16 +113,30 @@ export class TransactionalProducers {
         fencedOpen = true;
       },
     });
-    const producer = kafka.producer({ transactionalId: id, maxInFlightRequests: 1, idempotent: true, transactionTimeout: this.o.timeoutMs, allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
+    const producer = kafka.producer({
+      transactionalId: id,
+      maxInFlightRequests: 1,
+      idempotent: true,
+      transactionTimeout: this.o.timeoutMs,
+      allowAutoTopicCreation: true,
+      createPartitioner: keyPartitioner,
+    });
     await producer.connect();
     captured = undefined;
     fencedOpen = false;
     const txn = await producer.transaction(); // InitProducerId happens here, once per producer
     await txn.abort(); // nothing was sent: no EndTxn goes out
-    if (!captured) throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `kafkajs internals changed: producer id of ${id} not observed`);
+    if (!captured)
+      throw new TributaryError(
+        'TRIB_SINK_COMMIT_FAILED',
+        `kafkajs internals changed: producer id of ${id} not observed`,
+      );
     const c = captured as { pid: string; epoch: number };
     const tp: TxnProducer = { id, kafka, producer, producerId: c.pid, producerEpoch: c.epoch, fencedOpen };
-    ctx.logger.debug({ sink: ctx.sinkName, slot: ctx.slot, transactionalId: id, producerId: c.pid, producerEpoch: c.epoch }, 'transactional producer initialized');
+    ctx.logger.debug(
+      { sink: ctx.sinkName, slot: ctx.slot, transactionalId: id, producerId: c.pid, producerEpoch: c.epoch },
+      'transactional producer initialized',
+    );
     this.all.push(tp);
     return tp;
   }
@@ -136,7 +157,10 @@ export class TransactionalProducers {
     if (k > this.intentMax) {
       // Written before the id is ever used: a crash after this point finds and fences it.
       this.intentMax = k;
-      await writeDurable(join(this.intentDir, `slot-${ctx.slot}.json`), JSON.stringify({ slot: ctx.slot, parallelism: ctx.parallelism, maxIndex: k }));
+      await writeDurable(
+        join(this.intentDir, `slot-${ctx.slot}.json`),
+        JSON.stringify({ slot: ctx.slot, parallelism: ctx.parallelism, maxIndex: k }),
+      );
     }
     return this.create(`${this.o.prefix}-${ctx.slot}-${k}`);
   }

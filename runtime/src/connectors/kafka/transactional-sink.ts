@@ -116,7 +116,11 @@ export class TransactionalKafkaSink implements SinkWriter {
 
   async open(ctx: SinkWriterContext): Promise<void> {
     this.ctx = ctx;
-    if (!ctx.checkpointing) throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${ctx.sinkName}": exactly-once delivery needs checkpointing (or set delivery: at-least-once)`);
+    if (!ctx.checkpointing)
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `sink "${ctx.sinkName}": exactly-once delivery needs checkpointing (or set delivery: at-least-once)`,
+      );
     const prefix = this.spec.transactionalIdPrefix ?? `tributary-${ctx.jobName ?? 'job'}-${ctx.sinkName}`;
     this.metrics = new TransactionMetrics(ctx.registry, ctx.sinkName, ctx.slot, () => this.oldestOpenSince());
     this.producers = new TransactionalProducers({
@@ -132,22 +136,44 @@ export class TransactionalKafkaSink implements SinkWriter {
       await this.recover(ctx.restoredCommittables ?? []);
     } catch (e) {
       if (e instanceof TributaryError) throw e;
-      throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `sink "${ctx.sinkName}": recovery of Kafka transactions failed: ${(e as Error).message}`, { cause: e });
+      throw new TributaryError(
+        'TRIB_SINK_COMMIT_FAILED',
+        `sink "${ctx.sinkName}": recovery of Kafka transactions failed: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   }
 
-  /** Commit the restored committables, then fence every id an earlier run of the slots mapped to this one may have left open. */
+  /**
+   * Commit the restored committables, then fence every id an earlier run of the slots mapped to this one may have left
+   * open.
+   */
   private async recover(committables: readonly unknown[]): Promise<void> {
     const log = this.ctx.logger;
     let committed = new Set<string>();
     if (committables.length > 0) {
-      const kafka = transactionalClient(this.spec.brokers, `tributary-${this.ctx.sinkName}-${this.ctx.slot}-recovery`, log);
-      committed = await commitRestored(kafka, committables as KafkaCommittable[], log, this.ctx.sinkName, this.timeoutMs);
+      const kafka = transactionalClient(
+        this.spec.brokers,
+        `tributary-${this.ctx.sinkName}-${this.ctx.slot}-recovery`,
+        log,
+      );
+      committed = await commitRestored(
+        kafka,
+        committables as KafkaCommittable[],
+        log,
+        this.ctx.sinkName,
+        this.timeoutMs,
+      );
       for (let i = 0; i < committed.size; i++) this.metrics.committedRestored();
     }
     // Commit-before-fence holds: the same slot fences, after the commits above.
     await this.producers.fenceEarlierRuns(committed, (bytes) => this.metrics.aborted('recovery', bytes));
-    this.openFile = new OpenTransactionsFile(this.producers.intentDir, this.ctx.slot, () => this.openTransactions(), log);
+    this.openFile = new OpenTransactionsFile(
+      this.producers.intentDir,
+      this.ctx.slot,
+      () => this.openTransactions(),
+      log,
+    );
   }
 
   get backpressured(): boolean {
@@ -156,7 +182,11 @@ export class TransactionalKafkaSink implements SinkWriter {
 
   private check(): void {
     if (this.failure !== undefined) {
-      throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${this.ctx.sinkName}": transactional send to ${this.spec.topic} failed: ${(this.failure as Error).message}`, { cause: this.failure });
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `sink "${this.ctx.sinkName}": transactional send to ${this.spec.topic} failed: ${(this.failure as Error).message}`,
+        { cause: this.failure },
+      );
     }
   }
 
@@ -181,8 +211,19 @@ export class TransactionalKafkaSink implements SinkWriter {
     this.pendingMsgs = [];
     if (!this.epoch) {
       const ready = this.producers.acquire().then(async (p) => ({ p, txn: await p.producer.transaction() }));
-      const epoch: Epoch = { ready, chain: ready.then(() => undefined), queued: 0, records: 0, bytes: 0, arrivals: [], began: Date.now() };
-      ready.then(({ p }) => (epoch.transactionalId = p.id), () => undefined);
+      const epoch: Epoch = {
+        ready,
+        chain: ready.then(() => undefined),
+        queued: 0,
+        records: 0,
+        bytes: 0,
+        arrivals: [],
+        began: Date.now(),
+      };
+      ready.then(
+        ({ p }) => (epoch.transactionalId = p.id),
+        () => undefined,
+      );
       this.epoch = epoch;
       this.metrics.begun();
     }
@@ -224,8 +265,25 @@ export class TransactionalKafkaSink implements SinkWriter {
       await e.chain;
       this.check();
       const { p, txn } = await e.ready;
-      this.prepared.push({ checkpointId, p, txn, committable: { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, checkpointId }, content: e });
-      this.ctx.logger.debug({ sink: this.ctx.sinkName, slot: this.ctx.slot, checkpointId, transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, records: e.records }, 'transaction pre-committed');
+      this.prepared.push({
+        checkpointId,
+        p,
+        txn,
+        committable: { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, checkpointId },
+        content: e,
+      });
+      this.ctx.logger.debug(
+        {
+          sink: this.ctx.sinkName,
+          slot: this.ctx.slot,
+          checkpointId,
+          transactionalId: p.id,
+          producerId: p.producerId,
+          producerEpoch: p.producerEpoch,
+          records: e.records,
+        },
+        'transaction pre-committed',
+      );
     })();
     this.preCommits = mine.catch(() => undefined);
     await mine;
@@ -246,9 +304,16 @@ export class TransactionalKafkaSink implements SinkWriter {
       try {
         await x.txn.commit();
         this.metrics.committed(x.content);
-        this.ctx.logger.debug({ sink: this.ctx.sinkName, slot: this.ctx.slot, upTo: checkpointId, ...x.committable }, 'transaction committed');
+        this.ctx.logger.debug(
+          { sink: this.ctx.sinkName, slot: this.ctx.slot, upTo: checkpointId, ...x.committable },
+          'transaction committed',
+        );
       } catch (e) {
-        throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `sink "${this.ctx.sinkName}": commit of ${x.p.id} (checkpoint ${x.checkpointId}) failed: ${(e as Error).message}`, { cause: e });
+        throw new TributaryError(
+          'TRIB_SINK_COMMIT_FAILED',
+          `sink "${this.ctx.sinkName}": commit of ${x.p.id} (checkpoint ${x.checkpointId}) failed: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
       this.prepared.shift();
       this.openFile?.changed();
@@ -258,7 +323,10 @@ export class TransactionalKafkaSink implements SinkWriter {
       // nothing more to write (a finished task still answering checkpoints).
       const next = this.producers.renew(x.p).catch(async (e: unknown) => {
         if (this.closed) throw e;
-        this.ctx.logger.warn({ sink: this.ctx.sinkName, slot: this.ctx.slot, transactionalId: x.p.id, err: (e as Error).message }, 'new producer session failed; retrying');
+        this.ctx.logger.warn(
+          { sink: this.ctx.sinkName, slot: this.ctx.slot, transactionalId: x.p.id, err: (e as Error).message },
+          'new producer session failed; retrying',
+        );
         await new Promise((r) => setTimeout(r, 500));
         if (this.closed) throw e;
         return this.producers.create(x.p.id);
@@ -268,16 +336,23 @@ export class TransactionalKafkaSink implements SinkWriter {
     }
   }
 
-  /** Start of the oldest open transaction (prepared ones began before the current epoch); undefined when none or closed. */
+  /**
+   * Start of the oldest open transaction (prepared ones began before the current epoch); undefined when none or closed.
+   */
   private oldestOpenSince(): number | undefined {
     if (this.closed) return undefined;
     return this.prepared[0]?.content.began ?? this.epoch?.began;
   }
 
   private openTransactions(): OpenTxn[] {
-    const out: OpenTxn[] = this.prepared.map((x) => ({ transactionalId: x.p.id, records: x.content.records, bytes: x.content.bytes }));
+    const out: OpenTxn[] = this.prepared.map((x) => ({
+      transactionalId: x.p.id,
+      records: x.content.records,
+      bytes: x.content.bytes,
+    }));
     const e = this.epoch;
-    if (e?.transactionalId !== undefined) out.push({ transactionalId: e.transactionalId, records: e.records, bytes: e.bytes });
+    if (e?.transactionalId !== undefined)
+      out.push({ transactionalId: e.transactionalId, records: e.records, bytes: e.bytes });
     return out;
   }
 
@@ -317,7 +392,10 @@ export class TransactionalKafkaSink implements SinkWriter {
         }
         for (const t of open) {
           if (!t.txn.isActive()) continue;
-          const aborted = await t.txn.abort().then(() => true, () => false);
+          const aborted = await t.txn.abort().then(
+            () => true,
+            () => false,
+          );
           if (aborted) this.metrics.aborted('stopped', t.content.bytes);
         }
         this.prepared = [];
