@@ -18,7 +18,7 @@ export interface RestartProgressOptions {
   backoffMs?: number;
   /** Ceiling of the doubling. Default 10 s. */
   maxBackoffMs?: number;
-  /** Backoff ceiling while no checkpoint completes, before a first one's time is known (then its floor). Default 1 s. */
+  /** Backoff ceiling while no checkpoint completes, until a first one's time is known (then its floor). Default 1 s. */
   floorMs?: number;
   /** Attempts in a row without a checkpoint before they are reported. Default 3. */
   warnAfter?: number;
