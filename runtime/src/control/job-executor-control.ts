@@ -20,6 +20,7 @@ export function jobStatusSource(job: JobExecutor, info: { jobName: string; deplo
         ...(s.lastCheckpoint ? { lastCheckpoint: { id: s.lastCheckpoint.id, completedAt: s.lastCheckpoint.completedAt, path: s.lastCheckpoint.path } } : {}),
         ...(s.watermark > MIN_WATERMARK && s.watermark < MAX_WATERMARK ? { watermarkMs: s.watermark } : {}),
         ...(s.error ? { error: s.error } : {}),
+        ...(s.waitingForInput ? { waitingForInput: s.waitingForInput } : {}),
       };
       return out;
     },

@@ -163,7 +163,8 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo): void 
   }
   switch (kind) {
     case 'kafka': {
-      c.keys(s, ['brokers', 'topic', 'groupId', 'startFrom', 'bounded', 'format', 'onError', 'deadLetterTopic', 'clientId', 'schema'], p);
+      c.keys(s, ['brokers', 'topic', 'groupId', 'startFrom', 'bounded', 'format', 'onError', 'deadLetterTopic', 'clientId', 'schema', 'partitionDiscoveryInterval'], p);
+      c.duration(s, 'partitionDiscoveryInterval', p);
       const b = s['brokers'];
       if (!(typeof b === 'string' && b !== '') && !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))) {
         c.add(`${p}.brokers`, `expected "host:port" or a list of them, got ${show(b)}`);
