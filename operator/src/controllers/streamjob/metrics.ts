@@ -12,7 +12,7 @@ export interface StreamJobMetrics {
 }
 
 const byRegistry = new WeakMap<Registry, StreamJobMetrics>();
-const PHASES: readonly Phase[] = ['Deploying', 'Running', 'Savepointing', 'Upgrading', 'Suspended', 'Restarting', 'Failed'];
+const PHASES: readonly Phase[] = ['Deploying', 'Running', 'Savepointing', 'Upgrading', 'Suspended', 'Restarting', 'Failed', 'Invalid'];
 
 export function streamJobMetrics(registry: Registry): StreamJobMetrics {
   const existing = byRegistry.get(registry);
