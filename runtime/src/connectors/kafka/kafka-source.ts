@@ -28,7 +28,7 @@
 // dead-letter topic, with the error and its origin in headers; it never fails the job.
 import { randomUUID } from 'node:crypto';
 import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
-import type { Admin, Consumer, Kafka as KafkaClient, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka as KafkaClient } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
@@ -36,6 +36,7 @@ import type { Rec } from '../../operators/types.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
 import { decodeValue } from '../record-format.ts';
 import { brokerList, createKafka, partitionOwner } from './client.ts';
+import { DeadLetterTopic } from './dead-letter.ts';
 import { slotAssigner } from './slot-assigner.ts';
 import { restoredOffsets, startOffset } from './start-positions.ts';
 import { TopicWatch } from './topic-watch.ts';
@@ -65,8 +66,7 @@ export class KafkaSource implements SourceReader {
   private admin: Admin | undefined;
   private watch: TopicWatch | undefined;
   private consumer: Consumer | undefined;
-  private dlq: Producer | undefined;
-  private readonly pendingDlq = new Set<Promise<unknown>>();
+  private dlq: DeadLetterTopic | undefined;
   private queue: Queued[] = [];
   private qHead = 0;
   private spaceWaiters: (() => void)[] = [];
@@ -121,7 +121,7 @@ export class KafkaSource implements SourceReader {
       throw new TributaryError('TRIB_CONNECTOR_FAILED', `source "${ctx.sourceName}": cannot read metadata of topic ${topic}: ${(e as Error).message}`, { cause: e });
     }
     if (this.spec.onError === 'deadLetter') {
-      this.dlq = this.kafka.producer({ allowAutoTopicCreation: true });
+      this.dlq = new DeadLetterTopic(this.kafka, this.spec.deadLetterTopic as string, { topic, source: ctx.sourceName }, ctx.logger);
       await this.dlq.connect();
     }
     this.watch = new TopicWatch({
@@ -336,40 +336,13 @@ export class KafkaSource implements SourceReader {
   reject(rec: Rec, partition: number, reason: string): void {
     let kafkaPartition = -1;
     for (const [p, idx] of this.partIndex) if (idx === partition) kafkaPartition = p;
-    this.sendToDlq(kafkaPartition, '-1', null, Buffer.from(JSON.stringify(rec)), 'timestamp', reason);
+    this.dlq?.send({ partition: kafkaPartition, offset: '-1', key: null, value: Buffer.from(JSON.stringify(rec)), reason: 'timestamp', error: reason });
   }
 
   private badRecord(partition: number, offset: string, key: Buffer | null, value: Buffer | null, reason: string, error: string): void {
     this.ctx.recordFailed(reason);
     this.ctx.logger.warn({ source: this.ctx.sourceName, topic: this.spec.topic, partition, offset, reason: error }, this.dlq ? 'unreadable record sent to dead-letter topic' : 'unreadable record skipped');
-    this.sendToDlq(partition, offset, key, value, reason, error);
-  }
-
-  private sendToDlq(partition: number, offset: string, key: Buffer | null, value: Buffer | null, reason: string, error: string): void {
-    const dlq = this.dlq;
-    if (!dlq) return;
-    const topic = this.spec.deadLetterTopic as string;
-    const p = dlq
-      .send({
-        topic,
-        messages: [
-          {
-            key,
-            value,
-            headers: {
-              'tributary.error.reason': reason,
-              'tributary.error.message': error,
-              'tributary.source.topic': this.spec.topic,
-              'tributary.source.partition': String(partition),
-              'tributary.source.offset': offset,
-              'tributary.source.name': this.ctx.sourceName,
-            },
-          },
-        ],
-      })
-      .catch((e: unknown) => this.ctx.logger.error({ err: e, topic }, 'could not write to the dead-letter topic'))
-      .finally(() => this.pendingDlq.delete(p));
-    this.pendingDlq.add(p);
+    this.dlq?.send({ partition, offset, key, value, reason, error });
   }
 
   async close(): Promise<void> {
@@ -382,7 +355,6 @@ export class KafkaSource implements SourceReader {
     this.releaseSpace();
     await stopping;
     await this.admin?.disconnect();
-    await Promise.all([...this.pendingDlq]);
-    await this.dlq?.disconnect();
+    await this.dlq?.close();
   }
 }
