@@ -161,7 +161,7 @@ export class KafkaSource implements SourceReader {
     const admin = this.admin as Admin;
     const added = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.position.has(p));
     const first = !this.assigned;
-    if (!first && added.length === 0) return;
+    if (!first && added.length === 0 && this.waitingSince === undefined) return;
     const offsets = added.length > 0 ? await admin.fetchTopicOffsets(topic) : [];
     const committed = !ctx.checkpointing && added.length > 0 ? await this.committedOffsets() : undefined;
     const initial = first && this.waitingSince === undefined;
@@ -180,7 +180,8 @@ export class KafkaSource implements SourceReader {
     if (first) {
       if (this.waitingSince !== undefined) ctx.logger.info({ ...log, waitedSince: this.waitingSince }, 'kafka source: the topic exists now; reading');
       else ctx.logger.info(log, 'kafka source assigned partitions');
-    } else ctx.logger.info({ ...log, added }, 'kafka source: new partitions of the topic assigned');
+    } else if (added.length > 0) ctx.logger.info({ ...log, added }, 'kafka source: new partitions of the topic assigned');
+    else ctx.logger.info(log, 'kafka source: the topic exists again');
     if (this.waitingSince !== undefined) {
       this.waitingSince = undefined;
       ctx.reportWaiting?.(undefined);
