@@ -5,8 +5,18 @@ import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
 import { CONTRACT_VERSION, type JobState, type StatusResponse } from './contract.ts';
 import type { SavepointControl, StatusSource } from './server.ts';
 
-export function jobStatusSource(job: JobExecutor, info: { jobName: string; deploymentId: string; slot: number }): StatusSource {
-  const map: Record<string, JobState> = { CREATED: 'CREATED', RUNNING: 'RUNNING', STOPPING: 'STOPPING', FINISHED: 'FINISHED', STOPPED: 'FINISHED', FAILED: 'FAILED' };
+export function jobStatusSource(
+  job: JobExecutor,
+  info: { jobName: string; deploymentId: string; slot: number },
+): StatusSource {
+  const map: Record<string, JobState> = {
+    CREATED: 'CREATED',
+    RUNNING: 'RUNNING',
+    STOPPING: 'STOPPING',
+    FINISHED: 'FINISHED',
+    STOPPED: 'FINISHED',
+    FAILED: 'FAILED',
+  };
   return {
     status(): StatusResponse {
       const s = job.status();
@@ -17,7 +27,15 @@ export function jobStatusSource(job: JobExecutor, info: { jobName: string; deplo
         slot: info.slot,
         parallelism: s.parallelism,
         state: map[s.state] ?? 'RUNNING',
-        ...(s.lastCheckpoint ? { lastCheckpoint: { id: s.lastCheckpoint.id, completedAt: s.lastCheckpoint.completedAt, path: s.lastCheckpoint.path } } : {}),
+        ...(s.lastCheckpoint
+          ? {
+              lastCheckpoint: {
+                id: s.lastCheckpoint.id,
+                completedAt: s.lastCheckpoint.completedAt,
+                path: s.lastCheckpoint.path,
+              },
+            }
+          : {}),
         ...(s.watermark > MIN_WATERMARK && s.watermark < MAX_WATERMARK ? { watermarkMs: s.watermark } : {}),
         ...(s.error ? { error: s.error } : {}),
         ...(s.waitingForInput ? { waitingForInput: s.waitingForInput } : {}),

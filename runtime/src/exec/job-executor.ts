@@ -18,7 +18,13 @@ import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
 import { JobCheckpointing } from './job-checkpointing.ts';
 import { JobFailure } from './job-failure.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
-import { checkParallelism, localSlots, resolveMaxParallelism, type CreateJobExecutorOptions, type JobExecutorOptions } from './job-options.ts';
+import {
+  checkParallelism,
+  localSlots,
+  resolveMaxParallelism,
+  type CreateJobExecutorOptions,
+  type JobExecutorOptions,
+} from './job-options.ts';
 import { runTasks } from './job-run.ts';
 import type { JobResult, JobStatus } from './job-status.ts';
 import { OperatorFactory } from './operator-factory.ts';
@@ -54,16 +60,31 @@ export class JobExecutor {
     const startedAt = Date.now();
     const slotByIndex = new Map<number, SlotParts>();
     for (const s of localSlots(opts)) {
-      const parts: SlotParts = { slot: new Slot(s), sources: [], tables: [], sinks: [], stateful: [], checkpointer: undefined };
+      const parts: SlotParts = {
+        slot: new Slot(s),
+        sources: [],
+        tables: [],
+        sinks: [],
+        stateful: [],
+        checkpointer: undefined,
+      };
       this.slots.push(parts);
       slotByIndex.set(s, parts);
     }
     const restored = opts.restored;
     this.restoredFrom = restored?.path;
     if (restored && restored.metadata.maxParallelism !== this.maxParallelism) {
-      throw new TributaryError('TRIB_RESTORE_MAX_PARALLELISM', `${restored.path} has maxParallelism ${restored.metadata.maxParallelism}; this job has ${this.maxParallelism}`);
+      throw new TributaryError(
+        'TRIB_RESTORE_MAX_PARALLELISM',
+        `${restored.path} has maxParallelism ${restored.metadata.maxParallelism}; this job has ${this.maxParallelism}`,
+      );
     }
-    const shape = { parallelism: this.parallelism, maxParallelism: this.maxParallelism, metrics: this.metrics, logger: this.logger };
+    const shape = {
+      parallelism: this.parallelism,
+      maxParallelism: this.maxParallelism,
+      metrics: this.metrics,
+      logger: this.logger,
+    };
     this.checkpoints = new JobCheckpointing({
       ...shape,
       checkpointing: opts.checkpointing,
@@ -121,7 +142,13 @@ export class JobExecutor {
         if (k.watermarkSeen < wm) wm = k.watermarkSeen;
       }
     }
-    const st: JobStatus = { state: this.lifecycle.publicState, parallelism: this.parallelism, recordsIn: this.recordsIn, recordsOut: this.recordsOut, watermark: any ? wm : MIN_WATERMARK };
+    const st: JobStatus = {
+      state: this.lifecycle.publicState,
+      parallelism: this.parallelism,
+      recordsIn: this.recordsIn,
+      recordsOut: this.recordsOut,
+      watermark: any ? wm : MIN_WATERMARK,
+    };
     if (this.coordinator?.lastCompleted) st.lastCheckpoint = this.coordinator.lastCompleted;
     if (this.restoredFrom) st.restoredFrom = this.restoredFrom;
     const error = this.failure.error;
@@ -131,7 +158,8 @@ export class JobExecutor {
       for (const src of p.sources) {
         const w = src.waitingFor;
         const seen = waiting.get(src.sourceName);
-        if (w && (!seen || w.since < seen.since)) waiting.set(src.sourceName, { source: src.sourceName, topic: w.topic, since: w.since });
+        if (w && (!seen || w.since < seen.since))
+          waiting.set(src.sourceName, { source: src.sourceName, topic: w.topic, since: w.since });
       }
     }
     if (waiting.size > 0) st.waitingForInput = [...waiting.values()];

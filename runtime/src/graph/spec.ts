@@ -226,7 +226,18 @@ export interface GraphSpec {
 }
 
 export const SOURCE_KINDS = ['kafka', 'datagen', 'file', 'collection', 'druid'] as const;
-export const STEP_KINDS = ['filter', 'map', 'flatMap', 'keyBy', 'window', 'aggregate', 'union', 'join', 'dedupe', 'lookup'] as const;
+export const STEP_KINDS = [
+  'filter',
+  'map',
+  'flatMap',
+  'keyBy',
+  'window',
+  'aggregate',
+  'union',
+  'join',
+  'dedupe',
+  'lookup',
+] as const;
 export const SINK_KINDS = ['kafka', 'console', 'file', 'druid'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 export type StepKind = (typeof STEP_KINDS)[number];

@@ -56,7 +56,8 @@ class Checker {
     this.issues.push({ path, message });
   }
   keys(o: Obj, allowed: readonly string[], path: string): void {
-    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.add(`${path}.${k}`, `unknown field; expected one of ${allowed.join(', ')}`);
+    for (const k of Object.keys(o))
+      if (!allowed.includes(k)) this.add(`${path}.${k}`, `unknown field; expected one of ${allowed.join(', ')}`);
   }
   string(o: Obj, key: string, path: string, required = true): string | undefined {
     const v = o[key];
@@ -67,7 +68,12 @@ class Checker {
     }
     return v;
   }
-  duration(o: Obj, key: string, path: string, opts: { required?: boolean; positive?: boolean; allowNegative?: boolean } = {}): number | undefined {
+  duration(
+    o: Obj,
+    key: string,
+    path: string,
+    opts: { required?: boolean; positive?: boolean; allowNegative?: boolean } = {},
+  ): number | undefined {
     const v = o[key];
     if (v === undefined && !opts.required) return undefined;
     const ms = parseDuration(v);
@@ -79,10 +85,20 @@ class Checker {
     if (ms <= 0 && opts.positive) this.add(`${path}.${key}`, `expected a positive duration, got ${show(v)}`);
     return ms;
   }
-  number(o: Obj, key: string, path: string, opts: { required?: boolean; min?: number; integer?: boolean } = {}): number | undefined {
+  number(
+    o: Obj,
+    key: string,
+    path: string,
+    opts: { required?: boolean; min?: number; integer?: boolean } = {},
+  ): number | undefined {
     const v = o[key];
     if (v === undefined && !opts.required) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v) || (opts.integer && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
+    if (
+      typeof v !== 'number' ||
+      !Number.isFinite(v) ||
+      (opts.integer && !Number.isInteger(v)) ||
+      (opts.min !== undefined && v < opts.min)
+    ) {
       const what = `${opts.integer ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}`;
       this.add(`${path}.${key}`, `expected ${what}, got ${show(v)}`);
       return undefined;
@@ -98,7 +114,12 @@ class Checker {
     }
     return v as T;
   }
-  expr(source: unknown, path: string, schema: FieldTypes | undefined, opts: { bool?: boolean; list?: boolean; extra?: FieldTypes } = {}): string | undefined {
+  expr(
+    source: unknown,
+    path: string,
+    schema: FieldTypes | undefined,
+    opts: { bool?: boolean; list?: boolean; extra?: FieldTypes } = {},
+  ): string | undefined {
     if (typeof source !== 'string' || source.trim() === '') {
       this.add(path, `expected a CEL expression, got ${show(source)}`);
       return undefined;
@@ -108,8 +129,10 @@ class Checker {
       this.add(path, `invalid expression ${JSON.stringify(source)}: ${r.message}`);
       return undefined;
     }
-    if (opts.bool && r.type !== 'bool' && r.type !== 'dyn') this.add(path, `expected a bool expression, got type ${r.type} from ${JSON.stringify(source)}`);
-    if (opts.list && !r.type.startsWith('list') && r.type !== 'dyn') this.add(path, `expected an expression returning a list, got type ${r.type}`);
+    if (opts.bool && r.type !== 'bool' && r.type !== 'dyn')
+      this.add(path, `expected a bool expression, got type ${r.type} from ${JSON.stringify(source)}`);
+    if (opts.list && !r.type.startsWith('list') && r.type !== 'dyn')
+      this.add(path, `expected an expression returning a list, got type ${r.type}`);
     return r.type;
   }
 }
@@ -123,7 +146,8 @@ function schemaOf(c: Checker, v: unknown, path: string): FieldTypes | undefined 
   const out: Record<string, FieldType> = {};
   for (const [k, t] of Object.entries(v)) {
     const ft = t === 'int' || t === 'number' ? 'double' : t;
-    if (!['double', 'string', 'bool', 'map', 'list', 'dyn'].includes(ft as string)) c.add(`${path}.${k}`, `expected one of double, string, bool, map, list, dyn, got ${show(t)}`);
+    if (!['double', 'string', 'bool', 'map', 'list', 'dyn'].includes(ft as string))
+      c.add(`${path}.${k}`, `expected one of double, string, bool, map, list, dyn, got ${show(t)}`);
     else out[k] = ft as FieldType;
   }
   return out;
@@ -134,7 +158,18 @@ function inferSchemaFromRecords(records: unknown[]): FieldTypes | undefined {
   for (const r of records) {
     if (!isObj(r)) return undefined;
     for (const [k, v] of Object.entries(r)) {
-      const t: FieldType = typeof v === 'number' ? 'double' : typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'bool' : Array.isArray(v) ? 'list' : isObj(v) ? 'map' : 'dyn';
+      const t: FieldType =
+        typeof v === 'number'
+          ? 'double'
+          : typeof v === 'string'
+            ? 'string'
+            : typeof v === 'boolean'
+              ? 'bool'
+              : Array.isArray(v)
+                ? 'list'
+                : isObj(v)
+                  ? 'map'
+                  : 'dyn';
       out[k] = out[k] === undefined || out[k] === t ? t : 'dyn';
     }
   }
@@ -142,7 +177,13 @@ function inferSchemaFromRecords(records: unknown[]): FieldTypes | undefined {
   return out;
 }
 
-function exactlyOneKind<K extends string>(c: Checker, o: Obj, kinds: readonly K[], path: string, what: string): K | undefined {
+function exactlyOneKind<K extends string>(
+  c: Checker,
+  o: Obj,
+  kinds: readonly K[],
+  path: string,
+  what: string,
+): K | undefined {
   const present = kinds.filter((k) => o[k] !== undefined);
   if (present.length === 1) return present[0];
   if (present.length === 0) c.add(path, `expected exactly one ${what} kind (${kinds.join(', ')}), got none`);
@@ -163,10 +204,29 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo): void 
   }
   switch (kind) {
     case 'kafka': {
-      c.keys(s, ['brokers', 'topic', 'groupId', 'startFrom', 'bounded', 'format', 'onError', 'deadLetterTopic', 'clientId', 'schema', 'partitionDiscoveryInterval'], p);
+      c.keys(
+        s,
+        [
+          'brokers',
+          'topic',
+          'groupId',
+          'startFrom',
+          'bounded',
+          'format',
+          'onError',
+          'deadLetterTopic',
+          'clientId',
+          'schema',
+          'partitionDiscoveryInterval',
+        ],
+        p,
+      );
       c.duration(s, 'partitionDiscoveryInterval', p);
       const b = s['brokers'];
-      if (!(typeof b === 'string' && b !== '') && !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))) {
+      if (
+        !(typeof b === 'string' && b !== '') &&
+        !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))
+      ) {
         c.add(`${p}.brokers`, `expected "host:port" or a list of them, got ${show(b)}`);
       }
       c.string(s, 'topic', p);
@@ -177,7 +237,10 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo): void 
       c.oneOf(s, 'format', p, ['json', 'string', 'bytes']);
       const onError = c.oneOf(s, 'onError', p, ['skip', 'deadLetter']);
       if (onError === 'deadLetter') c.string(s, 'deadLetterTopic', p);
-      node.schema = s['format'] === 'string' || s['format'] === 'bytes' ? { value: s['format'] === 'string' ? 'string' : 'dyn', key: 'dyn' } : schemaOf(c, s['schema'], `${p}.schema`);
+      node.schema =
+        s['format'] === 'string' || s['format'] === 'bytes'
+          ? { value: s['format'] === 'string' ? 'string' : 'dyn', key: 'dyn' }
+          : schemaOf(c, s['schema'], `${p}.schema`);
       break;
     }
     case 'datagen': {
@@ -190,14 +253,20 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo): void 
       c.number(s, 'eventRate', p, { min: 0.001 });
       if (gen === 'nexmark') {
         const ev = s['events'];
-        if (ev !== undefined && !(Array.isArray(ev) && ev.length > 0 && ev.every((e) => e === 'person' || e === 'auction' || e === 'bid'))) {
+        if (
+          ev !== undefined &&
+          !(Array.isArray(ev) && ev.length > 0 && ev.every((e) => e === 'person' || e === 'auction' || e === 'bid'))
+        ) {
           c.add(`${p}.events`, `expected a non-empty list of person, auction, bid, got ${show(ev)}`);
         }
         node.schema = nexmarkSchema(Array.isArray(ev) ? (ev as string[]) : ['person', 'auction', 'bid']);
       } else if (gen === 'schema') {
         const fields = s['fields'];
         if (!isObj(fields) || Object.keys(fields).length === 0) {
-          c.add(`${p}.fields`, `expected a map of field name → generator ({type: int|double|string|bool|sequence|timestamp, ...}), got ${show(fields)}`);
+          c.add(
+            `${p}.fields`,
+            `expected a map of field name → generator ({type: int|double|string|bool|sequence|timestamp, ...}), got ${show(fields)}`,
+          );
           break;
         }
         const schema: Record<string, FieldType> = {};
@@ -211,13 +280,16 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo): void 
           const t = c.oneOf(g, 'type', fp, ['int', 'double', 'string', 'bool', 'sequence', 'timestamp'], true);
           const min = c.number(g, 'min', fp);
           const max = c.number(g, 'max', fp);
-          if (min !== undefined && max !== undefined && max < min) c.add(`${fp}.max`, `expected max ≥ min (${min}), got ${max}`);
+          if (min !== undefined && max !== undefined && max < min)
+            c.add(`${fp}.max`, `expected max ≥ min (${min}), got ${max}`);
           c.number(g, 'cardinality', fp, { integer: true, min: 1 });
           c.string(g, 'prefix', fp, false);
           const vals = g['values'];
-          if (vals !== undefined && !(Array.isArray(vals) && vals.length > 0)) c.add(`${fp}.values`, `expected a non-empty list, got ${show(vals)}`);
+          if (vals !== undefined && !(Array.isArray(vals) && vals.length > 0))
+            c.add(`${fp}.values`, `expected a non-empty list, got ${show(vals)}`);
           schema[f] = t === 'string' ? 'string' : t === 'bool' ? 'bool' : 'double';
-          if (Array.isArray(vals) && vals.length > 0) schema[f] = typeof vals[0] === 'string' ? 'string' : typeof vals[0] === 'boolean' ? 'bool' : 'double';
+          if (Array.isArray(vals) && vals.length > 0)
+            schema[f] = typeof vals[0] === 'string' ? 'string' : typeof vals[0] === 'boolean' ? 'bool' : 'double';
         }
         node.schema = schema;
       }
@@ -228,7 +300,12 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo): void 
       c.string(s, 'path', p);
       c.oneOf(s, 'format', p, ['json', 'string', 'bytes']);
       c.oneOf(s, 'onError', p, ['skip', 'fail']);
-      node.schema = s['format'] === 'string' ? { value: 'string' } : s['format'] === 'bytes' ? { value: 'dyn' } : schemaOf(c, s['schema'], `${p}.schema`);
+      node.schema =
+        s['format'] === 'string'
+          ? { value: 'string' }
+          : s['format'] === 'bytes'
+            ? { value: 'dyn' }
+            : schemaOf(c, s['schema'], `${p}.schema`);
       break;
     }
     case 'collection': {
@@ -238,13 +315,19 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo): void 
         c.add(`${p}.records`, `expected a list of objects, got ${show(recs)}`);
         break;
       }
-      node.schema = s['schema'] !== undefined ? schemaOf(c, s['schema'], `${p}.schema`) : recs.length > 0 ? inferSchemaFromRecords(recs) : undefined;
+      node.schema =
+        s['schema'] !== undefined
+          ? schemaOf(c, s['schema'], `${p}.schema`)
+          : recs.length > 0
+            ? inferSchemaFromRecords(recs)
+            : undefined;
       break;
     }
     case 'druid': {
       c.keys(s, ['url', 'query', 'refresh', 'timeout'], p);
       const url = c.string(s, 'url', p);
-      if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) c.add(`${p}.url`, `expected an http(s) URL of a Druid router or broker, got ${show(url)}`);
+      if (url !== undefined && !/^https?:\/\/[^/]/.test(url))
+        c.add(`${p}.url`, `expected an http(s) URL of a Druid router or broker, got ${show(url)}`);
       c.string(s, 'query', p);
       c.duration(s, 'refresh', p, { positive: true });
       c.duration(s, 'timeout', p, { positive: true });
@@ -264,7 +347,10 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo): void 
     c.duration(ts, 'maxOutOfOrderness', tp, { required: true });
     c.duration(ts, 'idleTimeout', tp, { positive: true });
     if (field && node.schema && !(field in node.schema)) {
-      c.add(`${tp}.field`, `unknown field "${field}"; the source's records have ${Object.keys(node.schema).join(', ')}`);
+      c.add(
+        `${tp}.field`,
+        `unknown field "${field}"; the source's records have ${Object.keys(node.schema).join(', ')}`,
+      );
     }
   }
 }
@@ -282,14 +368,27 @@ function validateSink(c: Checker, o: Obj, path: string, node: NodeInfo): void {
   }
   switch (kind) {
     case 'kafka': {
-      c.keys(s, ['brokers', 'topic', 'key', 'format', 'clientId', 'delivery', 'transactionalIdPrefix', 'transactionTimeoutMs'], p);
-      if (s['delivery'] !== undefined && s['delivery'] !== 'exactly-once' && s['delivery'] !== 'at-least-once') c.add(`${p}.delivery`, `expected exactly-once or at-least-once, got ${JSON.stringify(s['delivery'])}`);
+      c.keys(
+        s,
+        ['brokers', 'topic', 'key', 'format', 'clientId', 'delivery', 'transactionalIdPrefix', 'transactionTimeoutMs'],
+        p,
+      );
+      if (s['delivery'] !== undefined && s['delivery'] !== 'exactly-once' && s['delivery'] !== 'at-least-once')
+        c.add(`${p}.delivery`, `expected exactly-once or at-least-once, got ${JSON.stringify(s['delivery'])}`);
       c.string(s, 'transactionalIdPrefix', p, false);
-      if (s['transactionTimeoutMs'] !== undefined && (typeof s['transactionTimeoutMs'] !== 'number' || !Number.isInteger(s['transactionTimeoutMs']) || s['transactionTimeoutMs'] < 1000)) {
+      if (
+        s['transactionTimeoutMs'] !== undefined &&
+        (typeof s['transactionTimeoutMs'] !== 'number' ||
+          !Number.isInteger(s['transactionTimeoutMs']) ||
+          s['transactionTimeoutMs'] < 1000)
+      ) {
         c.add(`${p}.transactionTimeoutMs`, 'expected an integer number of milliseconds ≥ 1000');
       }
       const b = s['brokers'];
-      if (!(typeof b === 'string' && b !== '') && !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))) {
+      if (
+        !(typeof b === 'string' && b !== '') &&
+        !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))
+      ) {
         c.add(`${p}.brokers`, `expected "host:port" or a list of them, got ${show(b)}`);
       }
       c.string(s, 'topic', p);
@@ -299,7 +398,8 @@ function validateSink(c: Checker, o: Obj, path: string, node: NodeInfo): void {
     }
     case 'console':
       c.keys(s, ['prefix'], p);
-      if (s['prefix'] !== undefined && typeof s['prefix'] !== 'boolean') c.add(`${p}.prefix`, `expected true or false, got ${show(s['prefix'])}`);
+      if (s['prefix'] !== undefined && typeof s['prefix'] !== 'boolean')
+        c.add(`${p}.prefix`, `expected true or false, got ${show(s['prefix'])}`);
       break;
     case 'file':
       c.keys(s, ['path'], p);
@@ -315,7 +415,10 @@ function validateSink(c: Checker, o: Obj, path: string, node: NodeInfo): void {
         else {
           c.keys(k, ['brokers', 'topic'], `${p}.kafka`);
           const b = k['brokers'];
-          if (!(typeof b === 'string' && b !== '') && !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))) {
+          if (
+            !(typeof b === 'string' && b !== '') &&
+            !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))
+          ) {
             c.add(`${p}.kafka.brokers`, `expected "host:port" or a list of them, got ${show(b)}`);
           }
           c.string(k, 'topic', `${p}.kafka`);
@@ -341,9 +444,12 @@ function stepStructure(c: Checker, o: Obj, path: string, node: NodeInfo): void {
   if (!kind) return;
   node.kind = kind;
   const n = node.inputs.length;
-  if (kind === 'union' && n < 2) c.add(`${path}.from`, `expected a list of at least two inputs for union, got ${show(o['from'])}`);
-  else if (kind === 'join' && n !== 2) c.add(`${path}.from`, `expected a list of exactly two inputs [left, right] for join, got ${show(o['from'])}`);
-  else if (kind !== 'union' && kind !== 'join' && n !== 1 && n > 0) c.add(`${path}.from`, `expected one input for ${kind}, got ${n}`);
+  if (kind === 'union' && n < 2)
+    c.add(`${path}.from`, `expected a list of at least two inputs for union, got ${show(o['from'])}`);
+  else if (kind === 'join' && n !== 2)
+    c.add(`${path}.from`, `expected a list of exactly two inputs [left, right] for join, got ${show(o['from'])}`);
+  else if (kind !== 'union' && kind !== 'join' && n !== 1 && n > 0)
+    c.add(`${path}.from`, `expected one input for ${kind}, got ${n}`);
 }
 
 function parseFrom(c: Checker, o: Obj, path: string): string[] {
@@ -359,10 +465,14 @@ export function validateGraph(raw: unknown, pathPrefix = 'graph'): ValidatedGrap
   const { graph, issues } = checkGraph(raw, pathPrefix);
   if (!graph) {
     const lines = issues.map((i) => `${i.path}: ${i.message}`);
-    throw new TributaryError('TRIB_GRAPH_INVALID', `invalid graph (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`, {
-      issues,
-      path: issues[0]?.path,
-    });
+    throw new TributaryError(
+      'TRIB_GRAPH_INVALID',
+      `invalid graph (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
+      {
+        issues,
+        path: issues[0]?.path,
+      },
+    );
   }
   return graph;
 }
@@ -401,7 +511,15 @@ export function checkGraph(raw: unknown, pathPrefix = 'graph'): { graph?: Valida
         c.add(`${path}.name`, `expected a name of letters, digits, '_', '-', '.', got ${show(name)}`);
         return;
       }
-      const node: NodeInfo = { name, role, kind: 'filter', path, inputs: role === 'source' ? [] : parseFrom(c, o, path), consumers: [], schema: undefined };
+      const node: NodeInfo = {
+        name,
+        role,
+        kind: 'filter',
+        path,
+        inputs: role === 'source' ? [] : parseFrom(c, o, path),
+        consumers: [],
+        schema: undefined,
+      };
       const prev = nodes.get(name);
       if (prev) {
         c.add(`${path}.name`, `duplicate name "${name}" (also ${prev.path})`);
@@ -412,7 +530,8 @@ export function checkGraph(raw: unknown, pathPrefix = 'graph'): { graph?: Valida
       if (role === 'source') validateSource(c, o, path, node);
       else if (role === 'sink') validateSink(c, o, path, node);
       else stepStructure(c, o, path, node);
-      if (role === 'sink' && Array.isArray(o['from'])) c.add(`${path}.from`, `expected one input for a sink, got a list`);
+      if (role === 'sink' && Array.isArray(o['from']))
+        c.add(`${path}.from`, `expected one input for a sink, got a list`);
     });
   }
   // Side outputs are named streams too.
@@ -429,7 +548,15 @@ export function checkGraph(raw: unknown, pathPrefix = 'graph'): { graph?: Valida
       c.add(`${path}.window.lateOutput`, `duplicate name "${late}" (also ${prev.path})`);
       continue;
     }
-    nodes.set(late, { name: late, role: 'sideOutput', kind: 'lateOutput', path: `${path}.window.lateOutput`, inputs: [node.name], consumers: [], schema: undefined });
+    nodes.set(late, {
+      name: late,
+      role: 'sideOutput',
+      kind: 'lateOutput',
+      path: `${path}.window.lateOutput`,
+      inputs: [node.name],
+      consumers: [],
+      schema: undefined,
+    });
   }
   for (const { path, node } of entries) {
     node.inputs.forEach((input, i) => {
@@ -467,7 +594,7 @@ export function checkGraph(raw: unknown, pathPrefix = 'graph'): { graph?: Valida
   if (order.length < nodes.size) {
     // Peel off nodes that merely sit downstream of a cycle; what remains is on one.
     const rest = new Set([...nodes.keys()].filter((n) => !order.includes(n)));
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const n of rest) {
         if (!(nodes.get(n) as NodeInfo).consumers.some((c) => rest.has(c))) {
@@ -478,14 +605,21 @@ export function checkGraph(raw: unknown, pathPrefix = 'graph'): { graph?: Valida
     }
     const onCycle = [...rest].map((n) => nodes.get(n) as NodeInfo);
     const first = onCycle[0] as NodeInfo;
-    c.add(`${first.path}.from`, `cycle between ${onCycle.map((n) => `"${n.name}"`).join(', ')}; a graph must be acyclic`);
+    c.add(
+      `${first.path}.from`,
+      `cycle between ${onCycle.map((n) => `"${n.name}"`).join(', ')}; a graph must be acyclic`,
+    );
     return { issues: c.issues };
   }
   const tables = lookupTables(raw as Pick<GraphSpec, 'steps'>);
   for (const n of nodes.values()) {
     if (n.role !== 'source') continue;
     if (tables.has(n.name) && n.kind === 'druid') {
-      if (n.consumers.length > 0) c.add(n.path, `source "${n.name}" is a lookup table (of a lookup step) and cannot also be read as a stream by ${n.consumers.map((x) => `"${x}"`).join(', ')}`);
+      if (n.consumers.length > 0)
+        c.add(
+          n.path,
+          `source "${n.name}" is a lookup table (of a lookup step) and cannot also be read as a stream by ${n.consumers.map((x) => `"${x}"`).join(', ')}`,
+        );
     } else if (n.consumers.length === 0) c.add(n.path, `source "${n.name}" is not read by any step or sink`);
   }
 
@@ -515,11 +649,22 @@ export function checkGraph(raw: unknown, pathPrefix = 'graph'): { graph?: Valida
 
 function requireKeyed(c: Checker, path: string, kind: string, input: NodeInfo, allowWindow = false): boolean {
   if (input.kind === 'keyBy' || (allowWindow && input.kind === 'window')) return true;
-  c.add(path, `${kind} needs a keyed input: expected "${input.name}" to be a keyBy step${allowWindow ? ' or a window' : ''} (add a keyBy step before this ${kind}), got a ${input.kind}`);
+  c.add(
+    path,
+    `${kind} needs a keyed input: expected "${input.name}" to be a keyBy step${allowWindow ? ' or a window' : ''} (add a keyBy step before this ${kind}), got a ${input.kind}`,
+  );
   return false;
 }
 
-function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, inputs: NodeInfo[], in0: NodeInfo, nodes: Map<string, NodeInfo>): void {
+function validateStep(
+  c: Checker,
+  o: Obj,
+  path: string,
+  node: NodeInfo,
+  inputs: NodeInfo[],
+  in0: NodeInfo,
+  nodes: Map<string, NodeInfo>,
+): void {
   const kind = node.kind as StepKind;
   const p = `${path}.${kind}`;
   const v = o[kind];
@@ -555,12 +700,18 @@ function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, inputs: 
     case 'keyBy': {
       const k = normalizeKeyBy(v);
       if (!k) {
-        c.add(p, `expected a field name, a list of field names, {fields: [...]} or {expr: "<CEL>", as?: name}, got ${show(v)}`);
+        c.add(
+          p,
+          `expected a field name, a list of field names, {fields: [...]} or {expr: "<CEL>", as?: name}, got ${show(v)}`,
+        );
         break;
       }
       node.key = k;
       if (k.kind === 'fields') {
-        if (in0.schema) for (const f of k.fields) if (!(f in in0.schema)) c.add(p, `unknown field "${f}"; the input "${in0.name}" has ${Object.keys(in0.schema).join(', ')}`);
+        if (in0.schema)
+          for (const f of k.fields)
+            if (!(f in in0.schema))
+              c.add(p, `unknown field "${f}"; the input "${in0.name}" has ${Object.keys(in0.schema).join(', ')}`);
       } else c.expr(k.expr, `${p}.expr`, in0.schema);
       node.schema = in0.schema;
       break;
@@ -582,7 +733,8 @@ function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, inputs: 
         c.keys(w, ['size', 'slide'], `${p}.sliding`);
         const size = c.duration(w, 'size', `${p}.sliding`, { required: true, positive: true });
         const slide = c.duration(w, 'slide', `${p}.sliding`, { required: true, positive: true });
-        if (size !== undefined && slide !== undefined && slide > size) c.add(`${p}.sliding.slide`, `expected slide ≤ size (${w['size'] as string}), got ${show(w['slide'])}`);
+        if (size !== undefined && slide !== undefined && slide > size)
+          c.add(`${p}.sliding.slide`, `expected slide ≤ size (${w['size'] as string}), got ${show(w['slide'])}`);
       } else if (wk === 'session' && isObj(w)) {
         c.keys(w, ['gap'], `${p}.session`);
         c.duration(w, 'gap', `${p}.session`, { required: true, positive: true });
@@ -590,19 +742,28 @@ function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, inputs: 
       const time = c.oneOf(v, 'time', p, ['event', 'processing']);
       c.duration(v, 'allowedLateness', p);
       if (time === 'processing' && (v['allowedLateness'] !== undefined || v['lateOutput'] !== undefined)) {
-        c.add(p, 'allowedLateness and lateOutput apply to event-time windows only; processing-time windows have no late records');
+        c.add(
+          p,
+          'allowedLateness and lateOutput apply to event-time windows only; processing-time windows have no late records',
+        );
       }
       if (requireKeyed(c, `${path}.from`, 'window', in0)) node.key = in0.key;
       const aggs = node.consumers.filter((n) => nodes.get(n)?.role !== 'sideOutput');
       if (aggs.length !== 1 || nodes.get(aggs[0] as string)?.kind !== 'aggregate') {
-        c.add(path, `a window must be read by exactly one aggregate step (its results); got ${aggs.length === 0 ? 'none' : aggs.map((a) => `"${a}" (${nodes.get(a)?.kind})`).join(', ')}`);
+        c.add(
+          path,
+          `a window must be read by exactly one aggregate step (its results); got ${aggs.length === 0 ? 'none' : aggs.map((a) => `"${a}" (${nodes.get(a)?.kind})`).join(', ')}`,
+        );
       }
       node.schema = in0.schema;
       break;
     }
     case 'aggregate': {
       if (!isObj(v) || Object.keys(v).length === 0) {
-        c.add(p, `expected a map of output field → "fn(expr)", e.g. {clicks: "count()", revenue: "sum(price)"}, got ${show(v)}`);
+        c.add(
+          p,
+          `expected a map of output field → "fn(expr)", e.g. {clicks: "count()", revenue: "sum(price)"}, got ${show(v)}`,
+        );
         break;
       }
       if (!requireKeyed(c, `${path}.from`, 'aggregate', in0, true)) break;
@@ -610,7 +771,9 @@ function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, inputs: 
       node.key = key;
       const calls: AggregateCall[] = [];
       const schema: Record<string, FieldType> = {};
-      if (key) for (const f of key.kind === 'fields' ? key.fields : [key.as]) schema[f] = key.kind === 'fields' ? (in0.schema?.[f] ?? 'dyn') : 'dyn';
+      if (key)
+        for (const f of key.kind === 'fields' ? key.fields : [key.as])
+          schema[f] = key.kind === 'fields' ? (in0.schema?.[f] ?? 'dyn') : 'dyn';
       if (in0.kind === 'window') {
         schema['window_start'] = 'double';
         schema['window_end'] = 'double';
@@ -621,11 +784,16 @@ function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, inputs: 
           c.add(`${p}.${out}`, call);
           continue;
         }
-        if (schema[out] !== undefined) c.add(`${p}.${out}`, `output field "${out}" collides with a key or window field`);
+        if (schema[out] !== undefined)
+          c.add(`${p}.${out}`, `output field "${out}" collides with a key or window field`);
         let t = 'double';
         if (call.expr !== undefined) {
           const et = c.expr(call.expr, `${p}.${out}`, in0.schema);
-          if (et !== undefined && (call.fn === 'sum' || call.fn === 'avg') && !['double', 'int', 'uint', 'dyn'].includes(et)) {
+          if (
+            et !== undefined &&
+            (call.fn === 'sum' || call.fn === 'avg') &&
+            !['double', 'int', 'uint', 'dyn'].includes(et)
+          ) {
             c.add(`${p}.${out}`, `${call.fn}() needs a number, got type ${et} from ${JSON.stringify(call.expr)}`);
           }
           if (call.fn === 'min' || call.fn === 'max' || call.fn === 'first' || call.fn === 'last') t = et ?? 'dyn';
@@ -638,11 +806,14 @@ function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, inputs: 
       break;
     }
     case 'union': {
-      if (v !== null && !(isObj(v) && Object.keys(v).length === 0)) c.add(p, `expected {} (union has no options), got ${show(v)}`);
+      if (v !== null && !(isObj(v) && Object.keys(v).length === 0))
+        c.add(p, `expected {} (union has no options), got ${show(v)}`);
       if (inputs.some((i) => i.schema === undefined)) node.schema = undefined;
       else {
         const merged: Record<string, FieldType> = {};
-        for (const i of inputs) for (const [f, t] of Object.entries(i.schema as FieldTypes)) merged[f] = merged[f] === undefined || merged[f] === t ? t : 'dyn';
+        for (const i of inputs)
+          for (const [f, t] of Object.entries(i.schema as FieldTypes))
+            merged[f] = merged[f] === undefined || merged[f] === t ? t : 'dyn';
         node.schema = merged;
       }
       break;
@@ -655,19 +826,28 @@ function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, inputs: 
       c.keys(v, ['lowerBound', 'upperBound', 'select'], p);
       const lo = c.duration(v, 'lowerBound', p, { required: true, allowNegative: true });
       const hi = c.duration(v, 'upperBound', p, { required: true, allowNegative: true });
-      if (lo !== undefined && hi !== undefined && lo > hi) c.add(`${p}.upperBound`, `expected upperBound ≥ lowerBound (${v['lowerBound'] as string}), got ${show(v['upperBound'])}`);
+      if (lo !== undefined && hi !== undefined && lo > hi)
+        c.add(
+          `${p}.upperBound`,
+          `expected upperBound ≥ lowerBound (${v['lowerBound'] as string}), got ${show(v['upperBound'])}`,
+        );
       const [l, r] = inputs as [NodeInfo, NodeInfo];
       const lk = requireKeyed(c, `${path}.from[0]`, 'join', l);
       const rk = requireKeyed(c, `${path}.from[1]`, 'join', r);
       if (lk && rk && l.key && r.key) {
         const ln = l.key.kind === 'fields' ? l.key.fields.length : 1;
         const rn = r.key.kind === 'fields' ? r.key.fields.length : 1;
-        if (ln !== rn) c.add(`${path}.from`, `join inputs must have keys of the same arity; "${l.name}" has ${ln} key part(s), "${r.name}" has ${rn}`);
+        if (ln !== rn)
+          c.add(
+            `${path}.from`,
+            `join inputs must have keys of the same arity; "${l.name}" has ${ln} key part(s), "${r.name}" has ${rn}`,
+          );
         node.key = l.key;
       }
       const sel = v['select'];
       if (sel !== undefined) {
-        if (!isObj(sel) || Object.keys(sel).length === 0) c.add(`${p}.select`, `expected a map of output field → CEL over left and right, got ${show(sel)}`);
+        if (!isObj(sel) || Object.keys(sel).length === 0)
+          c.add(`${p}.select`, `expected a map of output field → CEL over left and right, got ${show(sel)}`);
         else {
           const schema: Record<string, FieldType> = {};
           for (const [f, e] of Object.entries(sel)) {
@@ -700,12 +880,16 @@ function validateStep(c: Checker, o: Obj, path: string, node: NodeInfo, inputs: 
       const t = table === undefined ? undefined : nodes.get(table);
       if (table !== undefined && (t?.role !== 'source' || t.kind !== 'druid')) {
         const druids = [...nodes.values()].filter((n) => n.role === 'source' && n.kind === 'druid').map((n) => n.name);
-        c.add(`${p}.table`, `expected the name of a druid source (the lookup table), got ${show(table)}; druid sources: ${druids.join(', ') || '(none)'}`);
+        c.add(
+          `${p}.table`,
+          `expected the name of a druid source (the lookup table), got ${show(table)}; druid sources: ${druids.join(', ') || '(none)'}`,
+        );
       }
       c.expr(v['key'], `${p}.key`, in0.schema);
       c.string(v, 'column', p);
       const f = v['fields'];
-      if (f !== undefined && !(Array.isArray(f) && f.length > 0 && f.every((x) => typeof x === 'string' && x !== ''))) c.add(`${p}.fields`, `expected a non-empty list of column names, got ${show(f)}`);
+      if (f !== undefined && !(Array.isArray(f) && f.length > 0 && f.every((x) => typeof x === 'string' && x !== '')))
+        c.add(`${p}.fields`, `expected a non-empty list of column names, got ${show(f)}`);
       c.oneOf(v, 'onMissing', p, ['keep', 'drop']);
       node.schema = undefined;
       break;

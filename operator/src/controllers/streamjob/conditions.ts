@@ -66,7 +66,12 @@ export type JobConditionInput = {
 }[JobConditionType];
 
 /** Sets one condition of `st` in place. */
-export function setJobCondition(st: StreamJobStatus, input: JobConditionInput, generation: number | undefined, now: Date): void {
+export function setJobCondition(
+  st: StreamJobStatus,
+  input: JobConditionInput,
+  generation: number | undefined,
+  now: Date,
+): void {
   st.conditions = setCondition(st.conditions, input, generation, now);
 }
 

@@ -20,7 +20,8 @@ import type { Pod } from './objects/slot-pod.ts';
 
 const fake = join(repoRoot, 'operator/src/controllers/streamjob/testing/fake-runtime.ts');
 const clusterDir = process.env.TRIBUTARY_CLUSTER_DIR ?? join(process.env.HOME ?? '/root', '.cache/tributary/cluster');
-const kubectl = (args: string[], input?: string) => spawnSync('kubectl', args, { encoding: 'utf8', env: process.env, input, timeout: 60_000 });
+const kubectl = (args: string[], input?: string) =>
+  spawnSync('kubectl', args, { encoding: 'utf8', env: process.env, input, timeout: 60_000 });
 const kubectlAsync = (args: string[]) =>
   new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const p = spawn('kubectl', args, { env: process.env });
@@ -31,7 +32,12 @@ const kubectlAsync = (args: string[]) =>
 type Event = { reason: string; message: string; involvedObject: { name: string } };
 
 const graph = {
-  sources: [{ name: 'gen', datagen: { generator: 'schema', rate: 10, fields: { country: { type: 'string', values: ['de', 'fr'] } } } }],
+  sources: [
+    {
+      name: 'gen',
+      datagen: { generator: 'schema', rate: 10, fields: { country: { type: 'string', values: ['de', 'fr'] } } },
+    },
+  ],
   sinks: [{ name: 'out', from: 'gen', console: {} }],
 } as unknown as StreamJobSpec['graph'];
 
@@ -45,7 +51,12 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
   let killedAt: string | undefined;
 
   const startOperator = () => {
-    const m = new Manager({ client: kube, registry: createRegistry(), shutdownTimeoutMs: 2_000, ...(process.env.SJ_LOG ? { logger: createLogger() } : {}) });
+    const m = new Manager({
+      client: kube,
+      registry: createRegistry(),
+      shutdownTimeoutMs: 2_000,
+      ...(process.env.SJ_LOG ? { logger: createLogger() } : {}),
+    });
     const added = addStreamJobController(m, {
       namespace: ns,
       defaultImage: 'tributary/node:test',
@@ -75,14 +86,21 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     await applyRepoCrd(kube, 'streamjobs.tributary.dev');
     await waitFor('the CRD', async () => (await kube.list(StreamJobs), true), 30_000, 250);
     ns = `sj-${suffix()}`;
-    await kube.create(Resources.Namespace, { metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'tributary.dev/test': 'streamjob' } } });
+    await kube.create(Resources.Namespace, {
+      metadata: {
+        name: ns,
+        labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'tributary.dev/test': 'streamjob' },
+      },
+    });
     startOperator();
   }, 60_000);
 
   afterAll(async () => {
     await stopOperator();
     // with the operator gone, the final-savepoint finalizers would hold the namespace
-    if (ns) for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items) await kube.patch(StreamJobs, ns, j.metadata.name, { metadata: { finalizers: null } }).catch(() => undefined);
+    if (ns)
+      for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items)
+        await kube.patch(StreamJobs, ns, j.metadata.name, { metadata: { finalizers: null } }).catch(() => undefined);
     if (ns && !process.env.SJ_KEEP) await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
   });
 
@@ -96,23 +114,55 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
       apiVersion: 'tributary.dev/v1alpha1',
       kind: 'StreamJob',
       metadata: { name, namespace: ns },
-      spec: { replicas: 2, graph, stateStorage: { pvc: { claimName: name }, path: '/state' }, checkpointing: { interval: '1s' }, restartPolicy: { backoff: { initial: '1s', max: '4s' } }, ...spec },
+      spec: {
+        replicas: 2,
+        graph,
+        stateStorage: { pvc: { claimName: name }, path: '/state' },
+        checkpointing: { interval: '1s' },
+        restartPolicy: { backoff: { initial: '1s', max: '4s' } },
+        ...spec,
+      },
     } as unknown as StreamJob);
   const get = (name: string) => kube.get<StreamJob>(StreamJobs, ns, name);
-  const pods = async (name: string) => (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items;
+  const pods = async (name: string) =>
+    (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items;
   const events = async (name: string): Promise<Event[]> =>
-    (await kube.list<Event & { metadata: object }>(Resources.Event, ns)).items.filter((e) => e.involvedObject.name === name);
+    (await kube.list<Event & { metadata: object }>(Resources.Event, ns)).items.filter(
+      (e) => e.involvedObject.name === name,
+    );
   const cond = (j: StreamJob, type: string) => j.status?.conditions?.find((c) => c.type === type);
   const runningJob = (name: string, replicas: number, timeout = 60_000) =>
-    waitFor(`${name} Running with ${replicas}`, async () => {
-      const j = await get(name);
-      return j.status?.phase === 'Running' && !j.status.pendingOperation && j.status.deployed?.parallelism === replicas && cond(j, 'Ready')?.status === 'True' ? j : undefined;
-    }, timeout, 250);
+    waitFor(
+      `${name} Running with ${replicas}`,
+      async () => {
+        const j = await get(name);
+        return j.status?.phase === 'Running' &&
+          !j.status.pendingOperation &&
+          j.status.deployed?.parallelism === replicas &&
+          cond(j, 'Ready')?.status === 'True'
+          ? j
+          : undefined;
+      },
+      timeout,
+      250,
+    );
   const slotStatus = async (pod: Pod) => {
-    const s = await kube.get<{ data: Record<string, string>; metadata?: object }>(Resources.Secret, ns, `${pod.metadata!.labels!['tributary.dev/job']}-control-token`);
+    const s = await kube.get<{ data: Record<string, string>; metadata?: object }>(
+      Resources.Secret,
+      ns,
+      `${pod.metadata!.labels!['tributary.dev/job']}-control-token`,
+    );
     const token = Buffer.from(s.data.token!, 'base64').toString();
-    const res = await fetch(`http://${pod.status!.podIP}:9250/v1/status`, { headers: { authorization: `Bearer ${token}` } });
-    return (await res.json()) as { state: string; count: number; restoredCount?: number; restoredFrom?: string; deploymentId: string };
+    const res = await fetch(`http://${pod.status!.podIP}:9250/v1/status`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return (await res.json()) as {
+      state: string;
+      count: number;
+      restoredCount?: number;
+      restoredFrom?: string;
+      deploymentId: string;
+    };
   };
   const livePodsOk = async (name: string, j: StreamJob) => {
     const ps = (await pods(name)).filter((p) => !p.metadata?.deletionTimestamp);
@@ -128,10 +178,22 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     expect(j.status?.replicas).toBe(2);
     expect(j.status?.selector).toBe('app.kubernetes.io/managed-by=tributary,tributary.dev/job=basic');
     const ps = await livePodsOk('basic', j);
-    const spec = ps[0]!.spec as { securityContext: Record<string, unknown>; containers: { securityContext: Record<string, unknown> }[]; restartPolicy: string };
+    const spec = ps[0]!.spec as {
+      securityContext: Record<string, unknown>;
+      containers: { securityContext: Record<string, unknown> }[];
+      restartPolicy: string;
+    };
     expect(spec.restartPolicy).toBe('Never');
-    expect(spec.containers[0]!.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-    for (const [rt, n] of [[Resources.Service, 'basic'], [Resources.Secret, 'basic-control-token'], [Resources.ConfigMap, `basic-${j.status!.deployed!.id}`]] as const) {
+    expect(spec.containers[0]!.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    for (const [rt, n] of [
+      [Resources.Service, 'basic'],
+      [Resources.Secret, 'basic-control-token'],
+      [Resources.ConfigMap, `basic-${j.status!.deployed!.id}`],
+    ] as const) {
       const o = await kube.get(rt, ns, n);
       expect(o.metadata?.ownerReferences?.[0]?.name).toBe('basic');
     }
@@ -148,10 +210,15 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     const sp = j3.status!.savepoints!.at(-1)!;
     expect(sp.reason).toBe('rescale');
     expect(j3.status!.deployed!.restoredFrom).toBe(sp.path);
-    const ps3 = await waitFor('old pods gone', async () => {
-      const all = await pods('basic');
-      return all.length === 3 ? all : undefined;
-    }, 30_000, 250);
+    const ps3 = await waitFor(
+      'old pods gone',
+      async () => {
+        const all = await pods('basic');
+        return all.length === 3 ? all : undefined;
+      },
+      30_000,
+      250,
+    );
     await livePodsOk('basic', j3);
     const after = await slotStatus(ps3.find((p) => p.metadata?.labels?.['tributary.dev/slot'] === '0')!);
     expect(after.restoredFrom).toBe(sp.path);
@@ -170,17 +237,27 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     const oldIds = (await pods('spfail')).map((p) => p.metadata?.uid);
     setFault('spfail', { savepoint: 'fail' });
     await kube.patch(StreamJobs, ns, 'spfail', { spec: { restartNonce: 1 } });
-    const deg = await waitFor('Degraded SavepointFailed', async () => {
-      const c = await get('spfail');
-      return cond(c, 'Degraded')?.reason === 'SavepointFailed' ? c : undefined;
-    }, 30_000, 250);
+    const deg = await waitFor(
+      'Degraded SavepointFailed',
+      async () => {
+        const c = await get('spfail');
+        return cond(c, 'Degraded')?.reason === 'SavepointFailed' ? c : undefined;
+      },
+      30_000,
+      250,
+    );
     expect(cond(deg, 'Degraded')?.message).toContain('injected savepoint failure');
     expect(deg.status?.pendingOperation?.kind).toBe('upgrade');
     setFault('spfail', { unreachable: true });
-    const unreach = await waitFor('Degraded Slot0Unreachable', async () => {
-      const c = await get('spfail');
-      return cond(c, 'Degraded')?.reason === 'Slot0Unreachable' ? c : undefined;
-    }, 30_000, 250);
+    const unreach = await waitFor(
+      'Degraded Slot0Unreachable',
+      async () => {
+        const c = await get('spfail');
+        return cond(c, 'Degraded')?.reason === 'Slot0Unreachable' ? c : undefined;
+      },
+      30_000,
+      250,
+    );
     expect(unreach.status?.deployed?.id).toBe(j.status?.deployed?.id);
     expect((await pods('spfail')).map((p) => p.metadata?.uid).sort()).toEqual(oldIds.sort()); // old pods untouched
     expect((await events('spfail')).some((e) => e.reason === 'SavepointFailed')).toBe(true);
@@ -198,7 +275,9 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
       await runningJob(name, 2);
       killAt = step;
       killedAt = undefined;
-      await kube.patch(StreamJobs, ns, name, { spec: { replicas: 3, graph: { ...graph, sinks: [{ name: 'out2', from: 'gen', console: {} }] } } });
+      await kube.patch(StreamJobs, ns, name, {
+        spec: { replicas: 3, graph: { ...graph, sinks: [{ name: 'out2', from: 'gen', console: {} }] } },
+      });
       await waitFor(`the kill at ${step}`, () => killedAt === step, 30_000, 100);
       await running;
       const mid = await get(name);
@@ -210,7 +289,8 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
       const sps = done.status?.savepoints ?? [];
       expect(sps.length).toBe(1); // exactly one savepoint: the one of the interrupted upgrade
       expect(done.status?.deployed?.restoredFrom).toBe(sps[0]!.path);
-      if (mid.status?.pendingOperation?.restoreFrom) expect(done.status?.deployed?.restoredFrom).toBe(mid.status.pendingOperation.restoreFrom);
+      if (mid.status?.pendingOperation?.restoreFrom)
+        expect(done.status?.deployed?.restoredFrom).toBe(mid.status.pendingOperation.restoreFrom);
       const created = (await events(name)).filter((e) => e.reason === 'PodsCreated');
       expect(created.length).toBeGreaterThanOrEqual(2);
       await kube.delete(StreamJobs, ns, name);
@@ -220,11 +300,18 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
   it('an invalid graph is reported (status + Warning Event) while the last valid spec keeps running', async () => {
     await make('invalid');
     const j = await runningJob('invalid', 2);
-    await kube.patch(StreamJobs, ns, 'invalid', { spec: { graph: { ...graph, sinks: [{ name: 'out', from: 'nope', console: {} }] } } });
-    const bad = await waitFor('InvalidSpec', async () => {
-      const c = await get('invalid');
-      return cond(c, 'Degraded')?.reason === 'InvalidSpec' ? c : undefined;
-    }, 20_000, 250);
+    await kube.patch(StreamJobs, ns, 'invalid', {
+      spec: { graph: { ...graph, sinks: [{ name: 'out', from: 'nope', console: {} }] } },
+    });
+    const bad = await waitFor(
+      'InvalidSpec',
+      async () => {
+        const c = await get('invalid');
+        return cond(c, 'Degraded')?.reason === 'InvalidSpec' ? c : undefined;
+      },
+      20_000,
+      250,
+    );
     expect(cond(bad, 'Degraded')?.message).toContain('spec.graph');
     expect(bad.status?.deployed?.id).toBe(j.status?.deployed?.id);
     // kstatus: the rejected generation is processed (observedGeneration) and Stalled; the last valid spec keeps running (Ready).
@@ -232,21 +319,37 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     expect(cond(bad, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
     expect(cond(bad, 'Ready')?.status).toBe('True');
     expect((await events('invalid')).some((e) => e.reason === 'InvalidSpec')).toBe(true);
-    expect((await pods('invalid')).every((p) => p.metadata?.labels?.[DEPLOYMENT_LABEL] === j.status?.deployed?.id)).toBe(true);
+    expect(
+      (await pods('invalid')).every((p) => p.metadata?.labels?.[DEPLOYMENT_LABEL] === j.status?.deployed?.id),
+    ).toBe(true);
   });
 
   it('an invalid spec on a new job: Stalled, phase Invalid, the printer columns show the reason (not Deploying); fixing it deploys', async () => {
-    await make('newbad', { graph: { ...graph, sinks: [{ name: 'out', from: 'nope', console: {} }] } as unknown as StreamJobSpec['graph'] });
-    const bad = await waitFor('Stalled', async () => {
-      const c = await get('newbad');
-      return cond(c, 'Stalled')?.status === 'True' ? c : undefined;
-    }, 20_000, 250);
+    await make('newbad', {
+      graph: { ...graph, sinks: [{ name: 'out', from: 'nope', console: {} }] } as unknown as StreamJobSpec['graph'],
+    });
+    const bad = await waitFor(
+      'Stalled',
+      async () => {
+        const c = await get('newbad');
+        return cond(c, 'Stalled')?.status === 'True' ? c : undefined;
+      },
+      20_000,
+      250,
+    );
     expect(cond(bad, 'Stalled')?.reason).toBe('InvalidSpec');
     expect(cond(bad, 'Reconciling')?.status).toBe('False');
     expect(cond(bad, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
     expect(bad.status?.phase).toBe('Invalid');
     expect(bad.status?.observedGeneration).toBe(bad.metadata.generation);
-    const stalled = await kubectlAsync(['wait', '-n', ns, 'streamjob/newbad', '--for=condition=Stalled', '--timeout=10s']);
+    const stalled = await kubectlAsync([
+      'wait',
+      '-n',
+      ns,
+      'streamjob/newbad',
+      '--for=condition=Stalled',
+      '--timeout=10s',
+    ]);
     expect(stalled.code, stalled.stderr).toBe(0);
     const wide = kubectl(['get', 'sj', 'newbad', '-n', ns, '-o', 'wide']);
     expect(wide.status, wide.stderr).toBe(0);
@@ -303,10 +406,15 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     await make('susp');
     await runningJob('susp', 2);
     await kube.patch(StreamJobs, ns, 'susp', { spec: { state: 'suspended' } });
-    const s = await waitFor('Suspended', async () => {
-      const c = await get('susp');
-      return c.status?.phase === 'Suspended' ? c : undefined;
-    }, 30_000, 250);
+    const s = await waitFor(
+      'Suspended',
+      async () => {
+        const c = await get('susp');
+        return c.status?.phase === 'Suspended' ? c : undefined;
+      },
+      30_000,
+      250,
+    );
     expect(s.status?.resumeFrom).toBe(s.status?.savepoints?.at(-1)?.path);
     await waitFor('no pods', async () => (await pods('susp')).length === 0, 30_000, 250);
     await kube.patch(StreamJobs, ns, 'susp', { spec: { state: 'running' } });
@@ -316,16 +424,28 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     // Crash only once the operator has seen a checkpoint of this deployment (under load the
     // first one can take longer than any fixed sleep).
     const startedAt = Date.parse(r.status!.deployed!.startedAt);
-    await waitFor('a checkpoint after the resume', async () => {
-      const c = await get('susp');
-      const at = c.status?.lastCheckpoint?.completedAt;
-      return at !== undefined && Date.parse(at) > startedAt;
-    }, 60_000, 250);
+    await waitFor(
+      'a checkpoint after the resume',
+      async () => {
+        const c = await get('susp');
+        const at = c.status?.lastCheckpoint?.completedAt;
+        return at !== undefined && Date.parse(at) > startedAt;
+      },
+      60_000,
+      250,
+    );
     setFault('susp', { crash: `${r.status!.deployed!.id}/1` });
-    const restarted = await waitFor('restarted', async () => {
-      const c = await get('susp');
-      return (c.status?.restarts ?? 0) >= 1 && c.status?.phase === 'Running' && !c.status.pendingOperation ? c : undefined;
-    }, 60_000, 250);
+    const restarted = await waitFor(
+      'restarted',
+      async () => {
+        const c = await get('susp');
+        return (c.status?.restarts ?? 0) >= 1 && c.status?.phase === 'Running' && !c.status.pendingOperation
+          ? c
+          : undefined;
+      },
+      60_000,
+      250,
+    );
     setFault('susp', {});
     expect(restarted.status?.deployed?.restoredFrom).toMatch(/checkpoints/);
     expect((await events('susp')).some((e) => e.reason === 'SlotFailed')).toBe(true);
@@ -335,7 +455,12 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     await make('del');
     await runningJob('del', 2);
     await kube.delete(StreamJobs, ns, 'del');
-    await waitFor('the StreamJob gone', async () => !(await kube.list<StreamJob>(StreamJobs, ns)).items.some((x) => x.metadata.name === 'del'), 30_000, 250);
+    await waitFor(
+      'the StreamJob gone',
+      async () => !(await kube.list<StreamJob>(StreamJobs, ns)).items.some((x) => x.metadata.name === 'del'),
+      30_000,
+      250,
+    );
     const ev = (await events('del')).find((e) => e.reason === 'FinalSavepoint');
     expect(ev?.message).toContain('/state/savepoints/');
     await waitFor('pods garbage-collected', async () => (await pods('del')).length === 0, 60_000, 500);

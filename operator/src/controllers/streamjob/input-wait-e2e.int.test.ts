@@ -39,17 +39,34 @@ describe('StreamJob whose input topic does not exist yet (real runtime)', () => 
       await h.createJob(name, `state-${id}`, {
         checkpointing: { interval: '1s', retained: 2 },
         graph: {
-          sources: [{ name: 'clicks', kafka: { brokers, topic: input, groupId: `g-${id}`, startFrom: 'latest', partitionDiscoveryInterval: '2s', schema: { id: 'double' } } }],
+          sources: [
+            {
+              name: 'clicks',
+              kafka: {
+                brokers,
+                topic: input,
+                groupId: `g-${id}`,
+                startFrom: 'latest',
+                partitionDiscoveryInterval: '2s',
+                schema: { id: 'double' },
+              },
+            },
+          ],
           sinks: [{ name: 'out', from: 'clicks', kafka: { brokers, topic: output } }],
         },
       });
       // Ready by design (the job runs as asked), and kubectl wait returns.
       const w = await kubectlAsync(['wait', '-n', ns, `streamjob/${name}`, '--for=condition=Ready', '--timeout=120s']);
       expect(w.code, w.stderr).toBe(0);
-      const waiting = await waitFor('WaitingForInput True', async () => {
-        const j = await getJob(kube, ns, name);
-        return cond(j, 'WaitingForInput')?.status === 'True' ? j : undefined;
-      }, 60_000, 250);
+      const waiting = await waitFor(
+        'WaitingForInput True',
+        async () => {
+          const j = await getJob(kube, ns, name);
+          return cond(j, 'WaitingForInput')?.status === 'True' ? j : undefined;
+        },
+        60_000,
+        250,
+      );
       expect(cond(waiting, 'WaitingForInput')).toMatchObject({ reason: 'TopicMissing' });
       expect(cond(waiting, 'WaitingForInput')?.message).toContain(`topic ${input} (source clicks`);
       expect(cond(waiting, 'Stalled')?.status).toBe('False');
@@ -63,14 +80,16 @@ describe('StreamJob whose input topic does not exist yet (real runtime)', () => 
       expect(pods.length).toBe(2);
       for (const p of pods) {
         expect(p.status?.phase).toBe('Running');
-        const cs = (p.status as { containerStatuses?: { restartCount?: number }[] } | undefined)?.containerStatuses ?? [];
+        const cs =
+          (p.status as { containerStatuses?: { restartCount?: number }[] } | undefined)?.containerStatuses ?? [];
         expect(cs.every((c) => (c.restartCount ?? 0) === 0)).toBe(true);
       }
       const still = await getJob(kube, ns, name);
       expect(still.status?.restarts ?? 0).toBe(0);
       expect(still.status?.deployed?.id).toBe(waiting.status?.deployed?.id);
       expect(cond(still, 'WaitingForInput')?.status).toBe('True');
-      const events = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)).items;
+      const events = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns))
+        .items;
       expect(events.some((e) => e.reason === 'SlotFailed')).toBe(false);
       expect(events.find((e) => e.reason === 'WaitingForInput')?.message).toContain(input);
 
@@ -81,7 +100,13 @@ describe('StreamJob whose input topic does not exist yet (real runtime)', () => 
       const send = async (from: number, n: number, partitions: number) => {
         const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
         await producer.connect();
-        await producer.send({ topic: input, messages: Array.from({ length: n }, (_, i) => ({ partition: (from + i) % partitions, value: JSON.stringify({ id: from + i }) })) });
+        await producer.send({
+          topic: input,
+          messages: Array.from({ length: n }, (_, i) => ({
+            partition: (from + i) % partitions,
+            value: JSON.stringify({ id: from + i }),
+          })),
+        });
         await producer.disconnect();
       };
       await send(0, 100, 1);
@@ -89,19 +114,37 @@ describe('StreamJob whose input topic does not exist yet (real runtime)', () => 
       const ids = () => reader.arrivals.map((a) => a.v.id).sort((a, b) => a - b);
       const range = (n: number) => Array.from({ length: n }, (_, i) => i);
       await waitFor('100 output records', () => reader.arrivals.length >= 100, 90_000, 250);
-      const reading = await waitFor('WaitingForInput False', async () => {
-        const j = await getJob(kube, ns, name);
-        return cond(j, 'WaitingForInput')?.status === 'False' ? j : undefined;
-      }, 60_000, 250);
+      const reading = await waitFor(
+        'WaitingForInput False',
+        async () => {
+          const j = await getJob(kube, ns, name);
+          return cond(j, 'WaitingForInput')?.status === 'False' ? j : undefined;
+        },
+        60_000,
+        250,
+      );
       expect(cond(reading, 'WaitingForInput')?.reason).toBe('Reading');
       expect(reading.status?.deployed?.id).toBe(waiting.status?.deployed?.id); // the same pods, never restarted
 
       // Partitions added while running are picked up by their owners.
       await admin.createPartitions({ topicPartitions: [{ topic: input, count: 3 }] });
-      await waitFor('3 partitions with leaders', async () => (await admin.fetchTopicMetadata({ topics: [input] })).topics[0]?.partitions.filter((p) => p.leader >= 0).length === 3, 30_000, 200);
+      await waitFor(
+        '3 partitions with leaders',
+        async () =>
+          (await admin.fetchTopicMetadata({ topics: [input] })).topics[0]?.partitions.filter((p) => p.leader >= 0)
+            .length === 3,
+        30_000,
+        200,
+      );
       await send(100, 200, 3);
       await waitFor('300 output records', () => reader.arrivals.length >= 300, 90_000, 250).catch((e: unknown) => {
-        throw new Error(`${(e as Error).message}; got ${reader.arrivals.length}: ${JSON.stringify(ids().filter((x) => x >= 100).slice(0, 20))}…`);
+        throw new Error(
+          `${(e as Error).message}; got ${reader.arrivals.length}: ${JSON.stringify(
+            ids()
+              .filter((x) => x >= 100)
+              .slice(0, 20),
+          )}…`,
+        );
       });
       await sleep(3000); // duplicates would show by now
       await reader.close();

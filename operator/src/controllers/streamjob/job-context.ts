@@ -5,7 +5,14 @@
 // reach `advance` and `decide` through ReconcilerInternals, never by import: the modules of
 // operation/ import nothing that imports them back.
 import type { Logger } from 'pino';
-import type { EventRecorder, Informer, KubeClient, KubeObject, ReconcileResult, StatusWriter } from '../../kube/index.ts';
+import type {
+  EventRecorder,
+  Informer,
+  KubeClient,
+  KubeObject,
+  ReconcileResult,
+  StatusWriter,
+} from '../../kube/index.ts';
 import type { PendingOperation, StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
 import type { RuntimeClient } from '../../runtime-client/client.ts';
 import type { StreamJobMetrics } from './metrics.ts';

@@ -11,8 +11,15 @@ const at = (s: StreamJobSpec, generation: number, status: StreamJobStatus = {}):
   j.metadata.generation = generation;
   return j;
 };
-const deployedFor = (s: StreamJobSpec) => ({ id: 'x-1', specHash: specHash(s, 'img'), parallelism: s.replicas, startedAt: '', spec: JSON.stringify(s) });
-const derive = (job: StreamJob, rejected?: string) => deriveKstatus(structuredClone(job.status ?? {}), { job, rejected, defaultImage: 'img', now });
+const deployedFor = (s: StreamJobSpec) => ({
+  id: 'x-1',
+  specHash: specHash(s, 'img'),
+  parallelism: s.replicas,
+  startedAt: '',
+  spec: JSON.stringify(s),
+});
+const derive = (job: StreamJob, rejected?: string) =>
+  deriveKstatus(structuredClone(job.status ?? {}), { job, rejected, defaultImage: 'img', now });
 const cond = (s: StreamJobStatus, type: 'Ready' | 'Reconciling' | 'Stalled') => {
   const c = jobCondition(s, type);
   return c && { status: c.status, reason: c.reason, observedGeneration: c.observedGeneration };
@@ -22,7 +29,16 @@ const running = (s: StreamJobSpec, extra: StreamJobStatus = {}): StreamJobStatus
   setJobCondition(st, { type: 'Ready', status: 'True', reason: 'Running', message: '2 slots running' }, 1, now);
   return st;
 };
-const rescale = (step: string, extra: Partial<PendingOperation> = {}): PendingOperation => ({ kind: 'rescale', targetSpecHash: 'h', targetDeploymentId: 'y-2', mode: 'savepoint', attempt: 1, startedAt: '', step, ...extra });
+const rescale = (step: string, extra: Partial<PendingOperation> = {}): PendingOperation => ({
+  kind: 'rescale',
+  targetSpecHash: 'h',
+  targetDeploymentId: 'y-2',
+  mode: 'savepoint',
+  attempt: 1,
+  startedAt: '',
+  step,
+  ...extra,
+});
 
 describe('deriveKstatus', () => {
   it('a running job whose spec asks for nothing: settled at its generation, Ready, not Reconciling, not Stalled', () => {
@@ -56,7 +72,18 @@ describe('deriveKstatus', () => {
   });
 
   it('a first deploy is Reconciling with Ready False (Deploy) and no observedGeneration until it runs', () => {
-    const s = derive(at(spec, 1, { phase: 'Deploying', pendingOperation: { kind: 'deploy', targetSpecHash: 'h', targetDeploymentId: 'x-1', startedAt: '', step: 'starting' } }));
+    const s = derive(
+      at(spec, 1, {
+        phase: 'Deploying',
+        pendingOperation: {
+          kind: 'deploy',
+          targetSpecHash: 'h',
+          targetDeploymentId: 'x-1',
+          startedAt: '',
+          step: 'starting',
+        },
+      }),
+    );
     expect(s.observedGeneration).toBeUndefined();
     expect(cond(s, 'Ready')).toEqual({ status: 'False', reason: 'Deploy', observedGeneration: undefined });
     expect(cond(s, 'Reconciling')).toMatchObject({ status: 'True', reason: 'Deploy' });
@@ -83,16 +110,31 @@ describe('deriveKstatus', () => {
   });
 
   it(`an operation blocked by ${STALLED_AFTER_ATTEMPTS} failed savepoints is Stalled; fewer failures are Reconciling`, () => {
-    const blocked = (attempt: number) => derive(at({ ...spec, replicas: 3 }, 2, running(spec, { pendingOperation: rescale('savepoint-failed', { attempt, message: 'SavepointTimeout: …' }) })));
+    const blocked = (attempt: number) =>
+      derive(
+        at(
+          { ...spec, replicas: 3 },
+          2,
+          running(spec, { pendingOperation: rescale('savepoint-failed', { attempt, message: 'SavepointTimeout: …' }) }),
+        ),
+      );
     expect(cond(blocked(STALLED_AFTER_ATTEMPTS), 'Stalled')?.status).toBe('False');
     expect(cond(blocked(STALLED_AFTER_ATTEMPTS), 'Reconciling')).toMatchObject({ status: 'True', reason: 'Rescale' });
-    expect(cond(blocked(STALLED_AFTER_ATTEMPTS + 1), 'Stalled')).toMatchObject({ status: 'True', reason: 'SavepointBlocked' });
+    expect(cond(blocked(STALLED_AFTER_ATTEMPTS + 1), 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'SavepointBlocked',
+    });
     expect(cond(blocked(STALLED_AFTER_ATTEMPTS + 1), 'Reconciling')?.status).toBe('False');
   });
 
   it('steady state with slots not ready is Reconciling; suspended is settled; observedGeneration never moves back', () => {
     const notReady = running(spec);
-    setJobCondition(notReady, { type: 'Ready', status: 'False', reason: 'NotReady', message: '1/2 slots ready' }, 1, now);
+    setJobCondition(
+      notReady,
+      { type: 'Ready', status: 'False', reason: 'NotReady', message: '1/2 slots ready' },
+      1,
+      now,
+    );
     expect(cond(derive(at(spec, 1, notReady)), 'Reconciling')).toMatchObject({ status: 'True', reason: 'NotReady' });
     const suspended = { ...spec, state: 'suspended' as const };
     expect(derive(at(suspended, 3, { phase: 'Suspended' })).observedGeneration).toBe(3);

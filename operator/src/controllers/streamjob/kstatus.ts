@@ -52,12 +52,25 @@ export function settled(s: StreamJobStatus, i: KstatusInput): boolean {
 }
 
 /** Why only the user can unblock the job, if so. */
-export function stalledBy(s: StreamJobStatus, i: KstatusInput): { reason: 'InvalidSpec' | 'MaxRestartsExceeded' | 'SavepointBlocked'; message: string } | undefined {
+export function stalledBy(
+  s: StreamJobStatus,
+  i: KstatusInput,
+): { reason: 'InvalidSpec' | 'MaxRestartsExceeded' | 'SavepointBlocked'; message: string } | undefined {
   if (i.rejected !== undefined) return { reason: 'InvalidSpec', message: i.rejected };
-  if (s.phase === 'Failed') return { reason: 'MaxRestartsExceeded', message: s.lastError ?? 'gave up after restartPolicy.maxRestarts restarts' };
+  if (s.phase === 'Failed')
+    return {
+      reason: 'MaxRestartsExceeded',
+      message: s.lastError ?? 'gave up after restartPolicy.maxRestarts restarts',
+    };
   const op = s.pendingOperation;
   const failures = (op?.attempt ?? 1) - 1;
-  if (op && op.kind !== 'savepoint' && op.mode === 'savepoint' && OLD_PODS_RUN.has(op.step) && failures >= STALLED_AFTER_ATTEMPTS) {
+  if (
+    op &&
+    op.kind !== 'savepoint' &&
+    op.mode === 'savepoint' &&
+    OLD_PODS_RUN.has(op.step) &&
+    failures >= STALLED_AFTER_ATTEMPTS
+  ) {
     return {
       reason: 'SavepointBlocked',
       message: `${op.kind} blocked by ${failures} failed savepoints; the old pods keep running and it keeps retrying (fix the cause, or set savepoints.onFailure: fallbackToCheckpoint or another upgradeMode): ${op.message ?? ''}`,
@@ -69,11 +82,25 @@ export function stalledBy(s: StreamJobStatus, i: KstatusInput): { reason: 'Inval
 function reconciling(s: StreamJobStatus, i: KstatusInput, done: boolean, stalled: boolean): JobConditionInput {
   const op = s.pendingOperation;
   const gen = i.job.metadata.generation;
-  if (stalled) return { type: 'Reconciling', status: 'False', reason: 'Stalled', message: 'stalled: see the Stalled condition' };
-  if (op) return { type: 'Reconciling', status: 'True', reason: operationName(op.kind), message: `${describeOp(op)}${op.message ? `: ${op.message}` : ''}` };
-  if (!done) return { type: 'Reconciling', status: 'True', reason: 'SpecChanged', message: `generation ${gen} not acted on yet` };
+  if (stalled)
+    return { type: 'Reconciling', status: 'False', reason: 'Stalled', message: 'stalled: see the Stalled condition' };
+  if (op)
+    return {
+      type: 'Reconciling',
+      status: 'True',
+      reason: operationName(op.kind),
+      message: `${describeOp(op)}${op.message ? `: ${op.message}` : ''}`,
+    };
+  if (!done)
+    return {
+      type: 'Reconciling',
+      status: 'True',
+      reason: 'SpecChanged',
+      message: `generation ${gen} not acted on yet`,
+    };
   const ready = jobCondition(s, 'Ready');
-  if (ready?.status === 'False' && ready.reason === 'NotReady') return { type: 'Reconciling', status: 'True', reason: 'NotReady', message: ready.message };
+  if (ready?.status === 'False' && ready.reason === 'NotReady')
+    return { type: 'Reconciling', status: 'True', reason: 'NotReady', message: ready.message };
   return { type: 'Reconciling', status: 'False', reason: 'Reconciled', message: `generation ${gen} reconciled` };
 }
 
@@ -84,13 +111,26 @@ export function deriveKstatus(s: StreamJobStatus, i: KstatusInput): StreamJobSta
   if (op && op.kind !== 'savepoint' && op.kind !== 'delete') {
     const ready = jobCondition(s, 'Ready');
     if (!(OLD_PODS_RUN.has(op.step) && s.deployed !== undefined && ready?.status === 'True')) {
-      setJobCondition(s, { type: 'Ready', status: 'False', reason: operationName(op.kind), message: describeOp(op) }, gen, i.now);
+      setJobCondition(
+        s,
+        { type: 'Ready', status: 'False', reason: operationName(op.kind), message: describeOp(op) },
+        gen,
+        i.now,
+      );
     }
   }
   const done = settled(s, i);
-  if (done && gen !== undefined && (s.observedGeneration === undefined || gen > s.observedGeneration)) s.observedGeneration = gen;
+  if (done && gen !== undefined && (s.observedGeneration === undefined || gen > s.observedGeneration))
+    s.observedGeneration = gen;
   const stalled = stalledBy(s, i);
-  setJobCondition(s, stalled ? { type: 'Stalled', status: 'True', ...stalled } : { type: 'Stalled', status: 'False', reason: 'NotStalled', message: 'nothing needs the user' }, gen, i.now);
+  setJobCondition(
+    s,
+    stalled
+      ? { type: 'Stalled', status: 'True', ...stalled }
+      : { type: 'Stalled', status: 'False', reason: 'NotStalled', message: 'nothing needs the user' },
+    gen,
+    i.now,
+  );
   setJobCondition(s, reconciling(s, i, done, stalled !== undefined), gen, i.now);
   // Ready speaks for the settled generation (kubectl wait compares it with metadata.generation).
   s.conditions = s.conditions?.map((c) => {

@@ -12,7 +12,16 @@ export interface StreamJobMetrics {
 }
 
 const byRegistry = new WeakMap<Registry, StreamJobMetrics>();
-const PHASES: readonly Phase[] = ['Deploying', 'Running', 'Savepointing', 'Upgrading', 'Suspended', 'Restarting', 'Failed', 'Invalid'];
+const PHASES: readonly Phase[] = [
+  'Deploying',
+  'Running',
+  'Savepointing',
+  'Upgrading',
+  'Suspended',
+  'Restarting',
+  'Failed',
+  'Invalid',
+];
 
 export function streamJobMetrics(registry: Registry): StreamJobMetrics {
   const existing = byRegistry.get(registry);
@@ -38,8 +47,17 @@ export function streamJobMetrics(registry: Registry): StreamJobMetrics {
     labelNames: ['kind', 'result'],
     registers,
   });
-  const restarts = new Counter({ name: 'tributary_operator_streamjob_restarts_total', help: 'Whole-job restarts after a slot failure.', registers });
-  const jobsByPhase = new Gauge({ name: 'tributary_operator_streamjobs', help: 'StreamJobs by phase.', labelNames: ['phase'], registers });
+  const restarts = new Counter({
+    name: 'tributary_operator_streamjob_restarts_total',
+    help: 'Whole-job restarts after a slot failure.',
+    registers,
+  });
+  const jobsByPhase = new Gauge({
+    name: 'tributary_operator_streamjobs',
+    help: 'StreamJobs by phase.',
+    labelNames: ['phase'],
+    registers,
+  });
   for (const p of PHASES) jobsByPhase.set({ phase: p }, 0);
   const phases = new Map<string, Phase>();
   const recount = () => {

@@ -12,7 +12,11 @@ export interface Cadence {
 
 export const defaultCadence: Cadence = { operationMs: 1_000, runningMs: 15_000 };
 
-export function requeueFor(phase: Phase | undefined, pending: boolean, c: Cadence = defaultCadence): number | undefined {
+export function requeueFor(
+  phase: Phase | undefined,
+  pending: boolean,
+  c: Cadence = defaultCadence,
+): number | undefined {
   if (pending) return c.operationMs;
   switch (phase) {
     case 'Running':

@@ -49,7 +49,9 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     deps,
     async record(c, step, mutate) {
       const input = { job: c.job, rejected: c.rejected, defaultImage: deps.defaultImage, now: c.now };
-      const { object } = await deps.statusWriter.update<StreamJob>(StreamJobs, c.job, (prev) => deriveKstatus(mutate(structuredClone(prev ?? {})), input));
+      const { object } = await deps.statusWriter.update<StreamJob>(StreamJobs, c.job, (prev) =>
+        deriveKstatus(mutate(structuredClone(prev ?? {})), input),
+      );
       written.set(`${c.job.metadata.namespace}/${c.job.metadata.name}`, rv(object));
       c.job = object;
       deps.metrics.setPhase(`${c.job.metadata.namespace}/${c.job.metadata.name}`, object.status?.phase);
@@ -58,7 +60,11 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       return object;
     },
     runtimeBackoff(job, attempt) {
-      return backoffMs(attempt, durationMs(job.spec.restartPolicy?.backoff?.initial, 5_000), durationMs(job.spec.restartPolicy?.backoff?.max, 300_000));
+      return backoffMs(
+        attempt,
+        durationMs(job.spec.restartPolicy?.backoff?.initial, 5_000),
+        durationMs(job.spec.restartPolicy?.backoff?.max, 300_000),
+      );
     },
     after(job) {
       const ms = requeueFor(job.status?.phase, job.status?.pendingOperation !== undefined, cadence);
@@ -103,7 +109,14 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     const issues = validateSpec(job.spec);
     // druid sinks: a reference that does not resolve makes the spec invalid (checked again
     // when the job config is written); the datasource may appear later, so look again soon.
-    const refIssues = issues.length === 0 ? resolveDruidRefs(job.spec.graph, await loadDruidRefs(deps.kube, job.metadata.namespace, job.spec.graph), job.metadata.namespace).issues : [];
+    const refIssues =
+      issues.length === 0
+        ? resolveDruidRefs(
+            job.spec.graph,
+            await loadDruidRefs(deps.kube, job.metadata.namespace, job.spec.graph),
+            job.metadata.namespace,
+          ).issues
+        : [];
     issues.push(...refIssues);
     await recordObservation(r, c, issues);
 

@@ -19,19 +19,29 @@ export function describeWaiting(waiting: readonly WaitingForInput[]): string {
 }
 
 /** WaitingForInput as slot 0 reports it; undefined when there is nothing to say (no runtime answer). */
-export function waitingCondition(job: StreamJob, obs: Pick<Observation, 'runtime'>): { waiting: boolean; message: string } | undefined {
+export function waitingCondition(
+  job: StreamJob,
+  obs: Pick<Observation, 'runtime'>,
+): { waiting: boolean; message: string } | undefined {
   const rt = obs.runtime;
   if (!job.status?.deployed || rt?.state !== 'RUNNING') return undefined;
   const waiting = rt.waitingForInput ?? [];
-  if (waiting.length > 0) return { waiting: true, message: `waiting for ${describeWaiting(waiting)}: the job runs and reads once it exists` };
+  if (waiting.length > 0)
+    return { waiting: true, message: `waiting for ${describeWaiting(waiting)}: the job runs and reads once it exists` };
   return { waiting: false, message: 'every source reads its input' };
 }
 
-export async function recordObservation(r: ReconcilerInternals, c: JobCtx, issues: readonly SpecIssue[]): Promise<void> {
+export async function recordObservation(
+  r: ReconcilerInternals,
+  c: JobCtx,
+  issues: readonly SpecIssue[],
+): Promise<void> {
   const { job, obs, now } = c;
   const gen = job.metadata.generation;
   const invalid = issues.length > 0;
-  const message = invalid ? `spec rejected, ${job.status?.deployed ? 'the last valid spec keeps running' : 'nothing deployed'}: ${describeIssues(issues)}` : '';
+  const message = invalid
+    ? `spec rejected, ${job.status?.deployed ? 'the last valid spec keeps running' : 'nothing deployed'}: ${describeIssues(issues)}`
+    : '';
   c.rejected = invalid ? message : undefined;
   const prevDegraded = jobCondition(job.status, 'Degraded');
   if (invalid && (prevDegraded?.reason !== 'InvalidSpec' || prevDegraded.message !== message)) {
@@ -39,15 +49,19 @@ export async function recordObservation(r: ReconcilerInternals, c: JobCtx, issue
   }
   const input = waitingCondition(job, obs);
   const prevInput = jobCondition(job.status, 'WaitingForInput');
-  if (input?.waiting && (prevInput?.status !== 'True' || prevInput.message !== input.message)) await r.deps.events.warning(job, 'WaitingForInput', input.message);
-  if (input && !input.waiting && prevInput?.status === 'True') await r.deps.events.normal(job, 'InputAvailable', input.message);
+  if (input?.waiting && (prevInput?.status !== 'True' || prevInput.message !== input.message))
+    await r.deps.events.warning(job, 'WaitingForInput', input.message);
+  if (input && !input.waiting && prevInput?.status === 'True')
+    await r.deps.events.normal(job, 'InputAvailable', input.message);
   await r.record(c, 'observe', (st) => {
     st.replicas = obs.pods.filter((p) => !isPodTerminal(p)).length;
     st.readyReplicas = obs.readyCount;
     st.selector = podSelector(job.metadata.name);
-    if (!st.phase || (st.phase === 'Invalid' && !invalid)) st.phase = job.spec.state === 'suspended' ? 'Suspended' : 'Deploying';
+    if (!st.phase || (st.phase === 'Invalid' && !invalid))
+      st.phase = job.spec.state === 'suspended' ? 'Suspended' : 'Deploying';
     const cp = obs.runtime?.lastCheckpoint;
-    if (cp?.completedAt && (!st.lastCheckpoint || cp.id !== st.lastCheckpoint.id || cp.path !== st.lastCheckpoint.path)) st.lastCheckpoint = { ...cp };
+    if (cp?.completedAt && (!st.lastCheckpoint || cp.id !== st.lastCheckpoint.id || cp.path !== st.lastCheckpoint.path))
+      st.lastCheckpoint = { ...cp };
     if (invalid) {
       setJobCondition(st, { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message }, gen, now);
       st.lastError = message;
@@ -56,7 +70,12 @@ export async function recordObservation(r: ReconcilerInternals, c: JobCtx, issue
         setJobCondition(st, { type: 'Ready', status: 'False', reason: 'InvalidSpec', message }, gen, now);
       }
     } else if (prevDegraded?.reason === 'InvalidSpec') {
-      setJobCondition(st, { type: 'Degraded', status: 'False', reason: 'SpecValid', message: 'the spec is valid' }, gen, now);
+      setJobCondition(
+        st,
+        { type: 'Degraded', status: 'False', reason: 'SpecValid', message: 'the spec is valid' },
+        gen,
+        now,
+      );
       delete st.lastError;
     }
     recordInput(st, input, gen, now);
@@ -65,9 +84,25 @@ export async function recordObservation(r: ReconcilerInternals, c: JobCtx, issue
   });
 }
 
-function recordInput(st: StreamJobStatus, input: ReturnType<typeof waitingCondition>, gen: number | undefined, now: Date): void {
+function recordInput(
+  st: StreamJobStatus,
+  input: ReturnType<typeof waitingCondition>,
+  gen: number | undefined,
+  now: Date,
+): void {
   if (!st.deployed || st.phase === 'Failed') removeJobCondition(st, 'WaitingForInput');
-  else if (input) setJobCondition(st, { type: 'WaitingForInput', status: input.waiting ? 'True' : 'False', reason: input.waiting ? 'TopicMissing' : 'Reading', message: input.message }, gen, now);
+  else if (input)
+    setJobCondition(
+      st,
+      {
+        type: 'WaitingForInput',
+        status: input.waiting ? 'True' : 'False',
+        reason: input.waiting ? 'TopicMissing' : 'Reading',
+        message: input.message,
+      },
+      gen,
+      now,
+    );
 }
 
 function recordReady(st: StreamJobStatus, c: JobCtx, gen: number | undefined): void {
@@ -78,10 +113,17 @@ function recordReady(st: StreamJobStatus, c: JobCtx, gen: number | undefined): v
   const rejected = c.rejected ? `; generation ${gen} rejected (see Stalled)` : '';
   const input: Condition | undefined = jobCondition(st, 'WaitingForInput');
   const waiting = input?.status === 'True' ? `; ${input.message}` : '';
-  setJobCondition(st, {
-    type: 'Ready',
-    status: ready ? 'True' : 'False',
-    reason: ready ? 'Running' : 'NotReady',
-    message: ready ? `${deployed.parallelism} slots running deployment ${deployed.id}${waiting}${rejected}` : `${obs.readyCount}/${deployed.parallelism} slots ready; runtime ${obs.runtime?.state ?? obs.runtimeError ?? 'not answering'}${rejected}`,
-  }, gen, c.now);
+  setJobCondition(
+    st,
+    {
+      type: 'Ready',
+      status: ready ? 'True' : 'False',
+      reason: ready ? 'Running' : 'NotReady',
+      message: ready
+        ? `${deployed.parallelism} slots running deployment ${deployed.id}${waiting}${rejected}`
+        : `${obs.readyCount}/${deployed.parallelism} slots ready; runtime ${obs.runtime?.state ?? obs.runtimeError ?? 'not answering'}${rejected}`,
+    },
+    gen,
+    c.now,
+  );
 }

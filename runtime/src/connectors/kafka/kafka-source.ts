@@ -109,7 +109,11 @@ export class KafkaSource implements SourceReader {
     this.bounded = this.spec.bounded === 'latest';
     this.discoveryMs = this.bounded ? 0 : (parseDuration(this.spec.partitionDiscoveryInterval) ?? DEFAULT_DISCOVERY_MS);
     this.restored = ctx.checkpointing ? restoredOffsets(ctx.restoredPositions, topic) : undefined;
-    this.kafka = createKafka(this.spec.brokers, this.spec.clientId ?? `tributary-${ctx.sourceName}-${ctx.slot}`, ctx.logger);
+    this.kafka = createKafka(
+      this.spec.brokers,
+      this.spec.clientId ?? `tributary-${ctx.sourceName}-${ctx.slot}`,
+      ctx.logger,
+    );
     const admin: Admin = this.kafka.admin();
     this.admin = admin;
     let first: number[] | undefined;
@@ -118,10 +122,19 @@ export class KafkaSource implements SourceReader {
       first = await topicPartitions(admin, topic);
     } catch (e) {
       await admin.disconnect();
-      throw new TributaryError('TRIB_CONNECTOR_FAILED', `source "${ctx.sourceName}": cannot read metadata of topic ${topic}: ${(e as Error).message}`, { cause: e });
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `source "${ctx.sourceName}": cannot read metadata of topic ${topic}: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
     if (this.spec.onError === 'deadLetter') {
-      this.dlq = new DeadLetterTopic(this.kafka, this.spec.deadLetterTopic as string, { topic, source: ctx.sourceName }, ctx.logger);
+      this.dlq = new DeadLetterTopic(
+        this.kafka,
+        this.spec.deadLetterTopic as string,
+        { topic, source: ctx.sourceName },
+        ctx.logger,
+      );
       await this.dlq.connect();
     }
     this.watch = new TopicWatch({
@@ -129,7 +142,11 @@ export class KafkaSource implements SourceReader {
       discoveryMs: this.discoveryMs,
       onMissing: () => this.topicMissing(),
       onPartitions: (all) => this.assign(all),
-      onError: (e) => ctx.logger.warn({ source: ctx.sourceName, slot: ctx.slot, topic, err: (e as Error).message }, 'kafka source: partition discovery failed; retrying'),
+      onError: (e) =>
+        ctx.logger.warn(
+          { source: ctx.sourceName, slot: ctx.slot, topic, err: (e as Error).message },
+          'kafka source: partition discovery failed; retrying',
+        ),
     });
     await this.watch.begin(first);
     this.opened = true;
@@ -141,7 +158,10 @@ export class KafkaSource implements SourceReader {
     this.waitingSince = new Date().toISOString();
     this.ctx.reportWaiting?.({ topic, since: this.waitingSince });
     const brokers = brokerList(this.spec.brokers).join(',');
-    this.ctx.logger.warn({ source: this.ctx.sourceName, slot: this.ctx.slot, topic, brokers }, `kafka source "${this.ctx.sourceName}" waits for topic ${topic}: it does not exist on ${brokers}; reading starts when it is created`);
+    this.ctx.logger.warn(
+      { source: this.ctx.sourceName, slot: this.ctx.slot, topic, brokers },
+      `kafka source "${this.ctx.sourceName}" waits for topic ${topic}: it does not exist on ${brokers}; reading starts when it is created`,
+    );
   }
 
   /** Takes the owned partitions of `all` not taken yet: start positions, then a consumer that reads them. */
@@ -168,7 +188,12 @@ export class KafkaSource implements SourceReader {
     for (const p of added) {
       const o = offsets.find((x) => x.partition === p);
       const log = { low: BigInt(o?.low ?? '0'), high: BigInt(o?.high ?? '0') };
-      const start = startOffset(p, log, { restored: this.restored, ...(committed ? { committed } : {}), startFrom: this.spec.startFrom ?? 'earliest', initial });
+      const start = startOffset(p, log, {
+        restored: this.restored,
+        ...(committed ? { committed } : {}),
+        startFrom: this.spec.startFrom ?? 'earliest',
+        initial,
+      });
       this.position.set(p, start);
       this.accepted.set(p, start);
       if (this.bounded && log.high > start) this.endOffsets.set(p, log.high);
@@ -178,9 +203,11 @@ export class KafkaSource implements SourceReader {
     this.assigned = true;
     const log = { source: ctx.sourceName, slot: ctx.slot, topic, partitions: this.owned };
     if (first) {
-      if (this.waitingSince !== undefined) ctx.logger.info({ ...log, waitedSince: this.waitingSince }, 'kafka source: the topic exists now; reading');
+      if (this.waitingSince !== undefined)
+        ctx.logger.info({ ...log, waitedSince: this.waitingSince }, 'kafka source: the topic exists now; reading');
       else ctx.logger.info(log, 'kafka source assigned partitions');
-    } else if (added.length > 0) ctx.logger.info({ ...log, added }, 'kafka source: new partitions of the topic assigned');
+    } else if (added.length > 0)
+      ctx.logger.info({ ...log, added }, 'kafka source: new partitions of the topic assigned');
     else ctx.logger.info(log, 'kafka source: the topic exists again');
     if (this.waitingSince !== undefined) {
       this.waitingSince = undefined;
@@ -217,7 +244,12 @@ export class KafkaSource implements SourceReader {
     if (parts.length === 0) return;
     const checkpointing = this.ctx.checkpointing === true;
     const groupId = `${this.groupId}${checkpointing ? `.${randomUUID().slice(0, 8)}` : ''}`;
-    const consumer = this.kafka.consumer({ groupId, partitionAssigners: [slotAssigner(topic, parts)], maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+    const consumer = this.kafka.consumer({
+      groupId,
+      partitionAssigners: [slotAssigner(topic, parts)],
+      maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
+    });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -295,7 +327,11 @@ export class KafkaSource implements SourceReader {
 
   poll(out: RawRecords, max: number): PollResult {
     if (this.failure !== undefined) {
-      throw new TributaryError('TRIB_CONNECTOR_FAILED', `source "${this.ctx.sourceName}": kafka consumer failed: ${(this.failure as Error).message ?? String(this.failure)}`, { cause: this.failure });
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `source "${this.ctx.sourceName}": kafka consumer failed: ${(this.failure as Error).message ?? String(this.failure)}`,
+        { cause: this.failure },
+      );
     }
     this.declarePartitions();
     const format = this.spec.format ?? 'json';
@@ -337,12 +373,29 @@ export class KafkaSource implements SourceReader {
   reject(rec: Rec, partition: number, reason: string): void {
     let kafkaPartition = -1;
     for (const [p, idx] of this.partIndex) if (idx === partition) kafkaPartition = p;
-    this.dlq?.send({ partition: kafkaPartition, offset: '-1', key: null, value: Buffer.from(JSON.stringify(rec)), reason: 'timestamp', error: reason });
+    this.dlq?.send({
+      partition: kafkaPartition,
+      offset: '-1',
+      key: null,
+      value: Buffer.from(JSON.stringify(rec)),
+      reason: 'timestamp',
+      error: reason,
+    });
   }
 
-  private badRecord(partition: number, offset: string, key: Buffer | null, value: Buffer | null, reason: string, error: string): void {
+  private badRecord(
+    partition: number,
+    offset: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    reason: string,
+    error: string,
+  ): void {
     this.ctx.recordFailed(reason);
-    this.ctx.logger.warn({ source: this.ctx.sourceName, topic: this.spec.topic, partition, offset, reason: error }, this.dlq ? 'unreadable record sent to dead-letter topic' : 'unreadable record skipped');
+    this.ctx.logger.warn(
+      { source: this.ctx.sourceName, topic: this.spec.topic, partition, offset, reason: error },
+      this.dlq ? 'unreadable record sent to dead-letter topic' : 'unreadable record skipped',
+    );
     this.dlq?.send({ partition, offset, key, value, reason, error });
   }
 

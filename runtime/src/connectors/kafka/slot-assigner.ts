@@ -16,9 +16,16 @@ export function slotAssigner(topic: string, partitions: number[]): PartitionAssi
         members.map((m, i) => ({
           memberId: m.memberId,
           // One member per slot group; any extra member (a misconfigured duplicate) gets nothing.
-          memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: i === 0 ? { [topic]: partitions } : {}, userData: Buffer.alloc(0) }),
+          memberAssignment: AssignerProtocol.MemberAssignment.encode({
+            version: 1,
+            assignment: i === 0 ? { [topic]: partitions } : {},
+            userData: Buffer.alloc(0),
+          }),
         })),
       ),
-    protocol: ({ topics }) => ({ name: 'TributarySlotAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) }),
+    protocol: ({ topics }) => ({
+      name: 'TributarySlotAssigner',
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+    }),
   });
 }

@@ -27,14 +27,20 @@ describe('startOffset', () => {
 });
 
 describe('restoredOffsets', () => {
-  it('merges the slots\' offsets of this topic; undefined when no position is about it', () => {
+  it("merges the slots' offsets of this topic; undefined when no position is about it", () => {
     const positions = [
       { kind: 'kafka', topic: 't', offsets: { '0': '10', '2': '7' } },
       { kind: 'kafka', topic: 't', offsets: { '1': '3' } },
       { kind: 'kafka', topic: 'other', offsets: { '5': '1' } },
       null,
     ];
-    expect(restoredOffsets(positions, 't')).toEqual(new Map([[0, 10n], [2, 7n], [1, 3n]]));
+    expect(restoredOffsets(positions, 't')).toEqual(
+      new Map([
+        [0, 10n],
+        [2, 7n],
+        [1, 3n],
+      ]),
+    );
     expect(restoredOffsets(positions, 'missing')).toBeUndefined();
     expect(restoredOffsets(undefined, 't')).toBeUndefined();
     expect(restoredOffsets([{ kind: 'kafka', topic: 't', offsets: {} }], 't')).toEqual(new Map());

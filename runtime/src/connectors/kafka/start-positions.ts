@@ -43,7 +43,10 @@ export function startOffset(partition: number, log: PartitionOffsets, r: StartRu
  * each `{kind: 'kafka', topic, offsets: {partition: offset}}`), merged; undefined when none
  * of them is about this topic.
  */
-export function restoredOffsets(positions: readonly unknown[] | undefined, topic: string): Map<number, bigint> | undefined {
+export function restoredOffsets(
+  positions: readonly unknown[] | undefined,
+  topic: string,
+): Map<number, bigint> | undefined {
   let out: Map<number, bigint> | undefined;
   for (const pos of positions ?? []) {
     const k = pos as { kind?: string; topic?: string; offsets?: Record<string, string> } | null;

@@ -43,11 +43,30 @@ describe('Kafka source: a missing topic and partitions added while running (real
   });
 
   const graph = (input: string, output: string, o: { bounded?: boolean } = {}): GraphSpec => ({
-    sources: [{ name: 'in', kafka: { brokers: bs, topic: input, groupId: `it-disc-${run}`, startFrom: 'latest', partitionDiscoveryInterval: '1s', ...(o.bounded ? { bounded: 'latest' as const } : {}), schema: { id: 'double' } } }],
-    sinks: [{ name: 'out', from: 'in', kafka: { brokers: bs, topic: output, transactionalIdPrefix: `it-disc-${output}` } }],
+    sources: [
+      {
+        name: 'in',
+        kafka: {
+          brokers: bs,
+          topic: input,
+          groupId: `it-disc-${run}`,
+          startFrom: 'latest',
+          partitionDiscoveryInterval: '1s',
+          ...(o.bounded ? { bounded: 'latest' as const } : {}),
+          schema: { id: 'double' },
+        },
+      },
+    ],
+    sinks: [
+      { name: 'out', from: 'in', kafka: { brokers: bs, topic: output, transactionalIdPrefix: `it-disc-${output}` } },
+    ],
   });
 
-  async function start(input: string, output: string, o: { p: number; stateDir: string; restoreFrom?: string; bounded?: boolean }): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
+  async function start(
+    input: string,
+    output: string,
+    o: { p: number; stateDir: string; restoreFrom?: string; bounded?: boolean },
+  ): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
     const job = await createJobExecutor(validateGraph(graph(input, output, o)), {
       parallelism: o.p,
       maxParallelism: 16,
@@ -65,7 +84,10 @@ describe('Kafka source: a missing topic and partitions added while running (real
     // Idempotent: a send retried after some partitions refused it (new partitions whose leader is not known yet) writes no record twice.
     const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    await producer.send({ topic, messages: ids.map((id) => ({ partition: id % partitions, value: JSON.stringify({ id }) })) });
+    await producer.send({
+      topic,
+      messages: ids.map((id) => ({ partition: id % partitions, value: JSON.stringify({ id }) })),
+    });
     await producer.disconnect();
   }
 
@@ -78,7 +100,8 @@ describe('Kafka source: a missing topic and partitions added while running (real
         const id = (JSON.parse(r.value) as { id: number }).id;
         seen.set(id, [...(seen.get(id) ?? []), `${r.partition}@${r.offset}`]);
       }
-      for (const [id, at] of seen) if (at.length > 1) console.error(`DUP ${id} (input partition ${id % 5}) at ${at.join(' ')}`);
+      for (const [id, at] of seen)
+        if (at.length > 1) console.error(`DUP ${id} (input partition ${id % 5}) at ${at.join(' ')}`);
     }
     return recs.map((r) => (JSON.parse(r.value) as { id: number }).id).sort((a, b) => a - b);
   };
@@ -140,7 +163,12 @@ describe('Kafka source: a missing topic and partitions added while running (real
     await sleep(2000);
     b.job.crash();
     await expect(b.done).rejects.toMatchObject({ code: 'TRIB_JOB_FAILED' });
-    const last = await start(input, output, { p: 1, stateDir, restoreFrom: await latestCheckpointPath(stateDir), bounded: true });
+    const last = await start(input, output, {
+      p: 1,
+      stateDir,
+      restoreFrom: await latestCheckpointPath(stateDir),
+      bounded: true,
+    });
     expect(((await last.done) as { state: string }).state).toBe('FINISHED');
     expect(await outputIds(output, 1200)).toEqual(ids(0, 1200));
   }, 180_000);

@@ -3,7 +3,9 @@ import { missingTopicBackoffMs, TopicWatch } from './topic-watch.ts';
 
 describe('missingTopicBackoffMs', () => {
   it('doubles from 500 ms up to 5 s', () => {
-    expect([1, 2, 3, 4, 5, 6, 20].map((a) => missingTopicBackoffMs(a))).toEqual([500, 1000, 2000, 4000, 5000, 5000, 5000]);
+    expect([1, 2, 3, 4, 5, 6, 20].map((a) => missingTopicBackoffMs(a))).toEqual([
+      500, 1000, 2000, 4000, 5000, 5000, 5000,
+    ]);
   });
 });
 
