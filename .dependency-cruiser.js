@@ -16,7 +16,8 @@ export default {
     {
       name: 'kube-is-generic',
       severity: 'error',
-      comment: 'operator/src/kube is generic controller machinery: it imports no controller, API type or client of ours.',
+      comment:
+        'operator/src/kube is generic controller machinery: it imports no controller, API type or client of ours.',
       from: { path: '^operator/src/kube/' },
       to: { path: '^operator/src/', pathNot: '^operator/src/(kube|telemetry)/' },
     },
@@ -66,6 +67,10 @@ export default {
     exclude: { path: '^(node_modules|\\.cache|dist|coverage)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'], conditionNames: ['import', 'node', 'default'], exportsFields: ['exports'] },
+    enhancedResolveOptions: {
+      extensions: ['.ts', '.js', '.json'],
+      conditionNames: ['import', 'node', 'default'],
+      exportsFields: ['exports'],
+    },
   },
 };

@@ -15,7 +15,7 @@ import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { createJobExecutor, type JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
-import { validateGraph } from '../runtime/src/graph/validate.ts';
+import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import { oneKeyPerRecordGraph } from '../runtime/src/testing/graphs.ts';
 import type { Batch } from '../runtime/src/operators/types.ts';
 
@@ -48,7 +48,12 @@ function pipeline(): GraphSpec {
           seed: 1,
           startTime: 1_700_000_000_000,
           eventRate: 100_000,
-          fields: { user: { type: 'string', prefix: 'user-', cardinality: 10_000 }, country: { type: 'string', values: ['de', 'fr', 'us', 'jp'] }, price: { type: 'double', min: 0, max: 100 }, ts: { type: 'timestamp' } },
+          fields: {
+            user: { type: 'string', prefix: 'user-', cardinality: 10_000 },
+            country: { type: 'string', values: ['de', 'fr', 'us', 'jp'] },
+            price: { type: 'double', min: 0, max: 100 },
+            ts: { type: 'timestamp' },
+          },
         },
         timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
       },
@@ -89,7 +94,13 @@ async function throughput(seconds: number, intervalMs: number | undefined): Prom
   const records = job.status().recordsIn;
   const checkpoints = job.status().lastCheckpoint?.id ?? 0;
   await rm(dir, { recursive: true, force: true });
-  return { name: intervalMs ? `with checkpoints every ${intervalMs / 1000} s` : 'without checkpoints', records, cpuMs, perCore: records / (cpuMs / 1000), checkpoints };
+  return {
+    name: intervalMs ? `with checkpoints every ${intervalMs / 1000} s` : 'without checkpoints',
+    records,
+    cpuMs,
+    perCore: records / (cpuMs / 1000),
+    checkpoints,
+  };
 }
 
 async function fsyncWrite(path: string, bytes: Uint8Array): Promise<void> {
@@ -104,8 +115,18 @@ async function fsyncWrite(path: string, bytes: Uint8Array): Promise<void> {
  * function so the stopped job is garbage during the restore, as in the fresh process a real
  * restore runs in (otherwise the restore's GC also walks the old job's million keys).
  */
-async function takeSavepoint(g: ReturnType<typeof validateGraph>, dir: string, keys: number): Promise<{ sp: Awaited<ReturnType<JobExecutor['triggerSavepoint']>>; spCpu: number; keysInState: number }> {
-  const job: JobExecutor = await createJobExecutor(g, { parallelism: 1, maxParallelism: 128, sinkWriter: () => new CountingSink(), checkpointing: { stateDir: dir }, batchSize: 4096 });
+async function takeSavepoint(
+  g: ReturnType<typeof validateGraph>,
+  dir: string,
+  keys: number,
+): Promise<{ sp: Awaited<ReturnType<JobExecutor['triggerSavepoint']>>; spCpu: number; keysInState: number }> {
+  const job: JobExecutor = await createJobExecutor(g, {
+    parallelism: 1,
+    maxParallelism: 128,
+    sinkWriter: () => new CountingSink(),
+    checkpointing: { stateDir: dir },
+    batchSize: 4096,
+  });
   const done = job.run();
   while (job.status().recordsIn < keys) await sleep(20);
   // CPU time next to wall time: on a shared machine wall time also measures the neighbours.
@@ -131,17 +152,27 @@ async function savepointBench(keys: number): Promise<void> {
   // Restore: read + verify + load into a new job (construction restores the operators).
   const t1 = performance.now();
   const cpu1 = process.cpuUsage();
-  const restored = await createJobExecutor(g, { parallelism: 1, sinkWriter: () => new CountingSink(), restoreFrom: sp.path });
+  const restored = await createJobExecutor(g, {
+    parallelism: 1,
+    sinkWriter: () => new CountingSink(),
+    restoreFrom: sp.path,
+  });
   const restoreMs = performance.now() - t1;
   const restoreCpu = cpuMsOf(process.cpuUsage(cpu1));
   void restored;
   const t2 = performance.now();
   await Promise.all(files.map((f) => readFile(join(peerDir, `raw-${files.indexOf(f)}`))));
   const rawRead = performance.now() - t2;
-  process.stdout.write(`\nsavepoint of ${fmt.format(keysInState)} keys (window + timer each), ${fmt.format(bytes / 1e6)} MB, parallelism 1\n`);
-  process.stdout.write(`  savepoint (trigger → metadata)     ${fmt.format(sp.durationMs).padStart(8)} ms   (target < 5,000 ms: ${sp.durationMs < 5000 ? 'met' : 'NOT met'}; ${fmt.format(spCpu)} ms CPU)\n`);
+  process.stdout.write(
+    `\nsavepoint of ${fmt.format(keysInState)} keys (window + timer each), ${fmt.format(bytes / 1e6)} MB, parallelism 1\n`,
+  );
+  process.stdout.write(
+    `  savepoint (trigger → metadata)     ${fmt.format(sp.durationMs).padStart(8)} ms   (target < 5,000 ms: ${sp.durationMs < 5000 ? 'met' : 'NOT met'}; ${fmt.format(spCpu)} ms CPU)\n`,
+  );
   process.stdout.write(`  peer: fs write+fsync same bytes    ${fmt.format(rawWrite).padStart(8)} ms\n`);
-  process.stdout.write(`  restore (read, verify, load)       ${fmt.format(restoreMs).padStart(8)} ms   (target < 5,000 ms: ${restoreMs < 5000 ? 'met' : 'NOT met'}; ${fmt.format(restoreCpu)} ms CPU)\n`);
+  process.stdout.write(
+    `  restore (read, verify, load)       ${fmt.format(restoreMs).padStart(8)} ms   (target < 5,000 ms: ${restoreMs < 5000 ? 'met' : 'NOT met'}; ${fmt.format(restoreCpu)} ms CPU)\n`,
+  );
   process.stdout.write(`  peer: fs read same bytes           ${fmt.format(rawRead).padStart(8)} ms\n`);
   void (await stat(sp.path));
   await rm(dir, { recursive: true, force: true });
@@ -155,7 +186,9 @@ export async function checkpointBenchmarks(): Promise<void> {
   const interval = parseDuration(process.env['BENCH_CKPT_INTERVAL'] ?? '10s') ?? 10_000;
   const rounds = Math.max(1, Number(process.env['BENCH_CKPT_ROUNDS'] ?? 2));
   const stressMs = 1000;
-  process.stdout.write(`\ncheckpoint cost: keyed window pipeline (10k keys), parallelism 1, ${seconds} s per run, best of ${rounds} alternating runs each\n`);
+  process.stdout.write(
+    `\ncheckpoint cost: keyed window pipeline (10k keys), parallelism 1, ${seconds} s per run, best of ${rounds} alternating runs each\n`,
+  );
   await throughput(3, undefined); // warm-up
   // Alternating A B B A … and the best run of each. Run-to-run noise on this machine is
   // ±10 % (GC, JIT, neighbours), more than the few % a checkpoint every 10 s costs, so the
@@ -165,7 +198,8 @@ export async function checkpointBenchmarks(): Promise<void> {
   const runsWith: Throughput[] = [];
   const runsStress: Throughput[] = [];
   for (let r = 0; r < rounds; r++) {
-    const order: (number | undefined)[] = r % 2 === 0 ? [undefined, interval, stressMs] : [stressMs, interval, undefined];
+    const order: (number | undefined)[] =
+      r % 2 === 0 ? [undefined, interval, stressMs] : [stressMs, interval, undefined];
     for (const iv of order) {
       const m = await throughput(seconds, iv);
       (iv === undefined ? runsWithout : iv === stressMs ? runsStress : runsWith).push(m);
@@ -174,17 +208,30 @@ export async function checkpointBenchmarks(): Promise<void> {
   const bestOf = (ms: Throughput[]): Throughput => ms.reduce((a, b) => (b.perCore > a.perCore ? b : a));
   const [without, withCk, stress] = [bestOf(runsWithout), bestOf(runsWith), bestOf(runsStress)];
   for (const m of [without, withCk, stress]) {
-    process.stdout.write(`  ${m.name.padEnd(32)} ${fmt.format(m.perCore).padStart(10)} rec/s per core   (${fmt.format(m.records)} records, ${fmt.format(m.cpuMs)} ms CPU${m.checkpoints ? `, last checkpoint id ${m.checkpoints}` : ''})\n`);
+    process.stdout.write(
+      `  ${m.name.padEnd(32)} ${fmt.format(m.perCore).padStart(10)} rec/s per core   (${fmt.format(m.records)} records, ${fmt.format(m.cpuMs)} ms CPU${m.checkpoints ? `, last checkpoint id ${m.checkpoints}` : ''})\n`,
+    );
   }
   const perCores = runsWithout.map((m) => m.perCore);
   const spread = runsWithout.length > 1 ? (Math.max(...perCores) - Math.min(...perCores)) / Math.max(...perCores) : 0;
   const cost = 1 - withCk.perCore / without.perCore;
   const stressCost = 1 - stress.perCore / without.perCore;
   const scaled = (stressCost * stressMs) / interval;
-  process.stdout.write(`  cost every ${interval / 1000} s, measured: ${(cost * 100).toFixed(1)}%  (run-to-run spread without checkpoints: ${(spread * 100).toFixed(1)}%)\n`);
-  const verdict = (c: number): string => (c < 0.05 ? 'met' : c <= spread ? `not distinguishable from the run-to-run noise of ${(spread * 100).toFixed(1)}%` : 'NOT met');
-  process.stdout.write(`  cost every ${stressMs / 1000} s: ${(stressCost * 100).toFixed(1)}%  → scaled to every ${interval / 1000} s: ${(scaled * 100).toFixed(1)}%\n`);
-  process.stdout.write(`  target < 5% every ${interval / 1000} s: measured ${verdict(cost)}; scaled from every ${stressMs / 1000} s ${verdict(scaled)}\n`);
+  process.stdout.write(
+    `  cost every ${interval / 1000} s, measured: ${(cost * 100).toFixed(1)}%  (run-to-run spread without checkpoints: ${(spread * 100).toFixed(1)}%)\n`,
+  );
+  const verdict = (c: number): string =>
+    c < 0.05
+      ? 'met'
+      : c <= spread
+        ? `not distinguishable from the run-to-run noise of ${(spread * 100).toFixed(1)}%`
+        : 'NOT met';
+  process.stdout.write(
+    `  cost every ${stressMs / 1000} s: ${(stressCost * 100).toFixed(1)}%  → scaled to every ${interval / 1000} s: ${(scaled * 100).toFixed(1)}%\n`,
+  );
+  process.stdout.write(
+    `  target < 5% every ${interval / 1000} s: measured ${verdict(cost)}; scaled from every ${stressMs / 1000} s ${verdict(scaled)}\n`,
+  );
   if (part === 'cost') return;
   await savepointBench(Number(process.env['BENCH_SAVEPOINT_KEYS'] ?? 1_000_000));
 }

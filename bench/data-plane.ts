@@ -29,8 +29,18 @@ function makeBatches(): Batch[] {
   // A small pool of distinct batches (records like {user, n, ts} after a keyBy).
   const out: Batch[] = [];
   for (let b = 0; b < 8; b++) {
-    const recs = Array.from({ length: BATCH }, (_, i) => ({ user: `user-${(b * BATCH + i) % 5000}`, n: i, ts: 1_700_000_000_000 + i }));
-    out.push({ recs, ts: recs.map((r) => r.ts), keys: recs.map((r) => `["${r.user}"]`), kgs: recs.map((_, i) => i % 128), n: BATCH });
+    const recs = Array.from({ length: BATCH }, (_, i) => ({
+      user: `user-${(b * BATCH + i) % 5000}`,
+      n: i,
+      ts: 1_700_000_000_000 + i,
+    }));
+    out.push({
+      recs,
+      ts: recs.map((r) => r.ts),
+      keys: recs.map((r) => `["${r.user}"]`),
+      kgs: recs.map((_, i) => i % 128),
+      n: BATCH,
+    });
   }
   return out;
 }
@@ -45,7 +55,11 @@ interface ChildReport {
 }
 
 function startChild(mode: 'tributary' | 'raw', arg: string): { ready: Promise<string>; done: Promise<ChildReport> } {
-  const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'bench/data-plane.ts'), 'receiver', mode, arg], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    join(root, 'node_modules/.bin/node'),
+    [join(root, 'bench/data-plane.ts'), 'receiver', mode, arg],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let buf = '';
   let resolveReady: (s: string) => void = () => {};
   const ready = new Promise<string>((r) => (resolveReady = r));
@@ -67,7 +81,13 @@ function startChild(mode: 'tributary' | 'raw', arg: string): { ready: Promise<st
 }
 
 function dataPlane(slot: number): DataPlane {
-  return new DataPlane({ identity: { deploymentId: 'bench', jobHash: 'bench', slot, parallelism: 2 }, host: '127.0.0.1', port: 0, channels: 1, logger: silentLogger() });
+  return new DataPlane({
+    identity: { deploymentId: 'bench', jobHash: 'bench', slot, parallelism: 2 },
+    host: '127.0.0.1',
+    port: 0,
+    channels: 1,
+    logger: silentLogger(),
+  });
 }
 
 /** Slot 0 → slot 1 over the TCP data plane. */
@@ -100,7 +120,13 @@ export async function runDataPlane(records: number): Promise<NetMeasurement> {
   const wallMs = performance.now() - t0;
   const cpu = cpuMs(process.cpuUsage(c0)) + report.cpuMs;
   await dp.close();
-  return { name: 'tributary TCP data plane', records: report.records, wallMs, cpuMs: cpu, perCore: report.records / (cpu / 1000) };
+  return {
+    name: 'tributary TCP data plane',
+    records: report.records,
+    wallMs,
+    cpuMs: cpu,
+    perCore: report.records / (cpu / 1000),
+  };
 }
 
 /** The same records as newline-delimited JSON over a bare socket (the peer). */
@@ -126,7 +152,13 @@ export async function runRawTcp(records: number): Promise<NetMeasurement> {
   const report = await child.done;
   const wallMs = performance.now() - t0;
   const cpu = cpuMs(process.cpuUsage(c0)) + report.cpuMs;
-  return { name: 'peer: raw TCP + JSON lines', records: report.records, wallMs, cpuMs: cpu, perCore: report.records / (cpu / 1000) };
+  return {
+    name: 'peer: raw TCP + JSON lines',
+    records: report.records,
+    wallMs,
+    cpuMs: cpu,
+    perCore: report.records / (cpu / 1000),
+  };
 }
 
 /** LocalChannel in one process: the in-memory exchange a same-process slot pair uses. */
@@ -142,7 +174,10 @@ export function runInMemory(records: number): NetMeasurement {
     while (ch.writable && sent < records) {
       const src = batches[b++ % batches.length] as Batch;
       // Exchanges copy out of the caller's batch; so does this.
-      ch.send({ kind: 'batch', batch: { recs: src.recs.slice(), ts: src.ts.slice(), keys: src.keys.slice(), kgs: src.kgs.slice(), n: src.n } });
+      ch.send({
+        kind: 'batch',
+        batch: { recs: src.recs.slice(), ts: src.ts.slice(), keys: src.keys.slice(), kgs: src.kgs.slice(), n: src.n },
+      });
       sent += BATCH;
     }
     for (let el = ch.poll(); el; el = ch.poll()) if (el.kind === 'batch') got += el.batch.n;
@@ -178,7 +213,9 @@ async function receiver(mode: string, arg: string): Promise<void> {
         server.close();
       });
     });
-    server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`));
+    server.listen(0, '127.0.0.1', () =>
+      process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`),
+    );
     return;
   }
   const dp = dataPlane(1);

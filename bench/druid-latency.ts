@@ -25,7 +25,8 @@ import type { DruidDatasource } from '../operator/src/api/v1alpha1/druiddatasour
 import { runDruidSql } from '../runtime/src/connectors/druid/druid-sql.ts';
 import { createJobExecutor } from '../runtime/src/exec/job-executor.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
-import { validateGraph } from '../runtime/src/graph/validate.ts';
+import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
+import { ClusterError } from '../test/cluster/errors.ts';
 
 export interface LatencyResult {
   name: string;
@@ -39,7 +40,12 @@ function pct(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-function datasource(name: string, topic: string, brokers: string, url: string): Pick<DruidDatasource, 'metadata' | 'spec'> {
+function datasource(
+  name: string,
+  topic: string,
+  brokers: string,
+  url: string,
+): Pick<DruidDatasource, 'metadata' | 'spec'> {
   return {
     metadata: { name, namespace: 'bench', uid: name } as DruidDatasource['metadata'],
     spec: {
@@ -62,7 +68,9 @@ export async function druidLatency(): Promise<LatencyResult[] | undefined> {
   const brokers = process.env['TRIBUTARY_KAFKA_BROKERS'];
   process.stdout.write('\ndruid end-to-end latency: event produced → visible in Druid SQL\n');
   if (!url || !brokers) {
-    process.stdout.write('  skipped: TRIBUTARY_DRUID_URL / TRIBUTARY_KAFKA_BROKERS unset (start the local cluster and eval "$(npm run -s cluster -- env)")\n');
+    process.stdout.write(
+      '  skipped: TRIBUTARY_DRUID_URL / TRIBUTARY_KAFKA_BROKERS unset (start the local cluster and eval "$(npm run -s cluster -- env)")\n',
+    );
     return undefined;
   }
   const events = Number(process.env['BENCH_DRUID_EVENTS'] ?? 300);
@@ -75,7 +83,10 @@ export async function druidLatency(): Promise<LatencyResult[] | undefined> {
   const kafka = new Kafka({ clientId: 'bench-druid', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [input, names.trib, names.peer].map((topic) => ({ topic, numPartitions: 1 })), waitForLeaders: true });
+  await admin.createTopics({
+    topics: [input, names.trib, names.peer].map((topic) => ({ topic, numPartitions: 1 })),
+    waitForLeaders: true,
+  });
   await admin.disconnect();
   const druid = new DruidClient({ url });
   const stateDir = await mkdtemp(join(tmpdir(), 'bench-druid-'));
@@ -83,26 +94,55 @@ export async function druidLatency(): Promise<LatencyResult[] | undefined> {
   let job: Awaited<ReturnType<typeof createJobExecutor>> | undefined;
   let running: Promise<unknown> | undefined;
   try {
-    for (const n of Object.values(names)) await druid.upsertSupervisor(desiredSupervisorSpec(datasource(n, n, brokers, url)));
+    for (const n of Object.values(names))
+      await druid.upsertSupervisor(desiredSupervisorSpec(datasource(n, n, brokers, url)));
     const graph = validateGraph({
       sources: [{ name: 'in', kafka: { brokers, topic: input, groupId: `bench-${id}`, startFrom: 'earliest' } }],
       steps: [{ name: 'rows', from: 'in', map: { id: 'id', sentAt: 'sentAt' } }],
-      sinks: [{ name: 'druid', from: 'rows', druid: { datasourceRef: 'bench', kafka: { brokers, topic: names.trib }, timestamp: { column: 'sentAt', format: 'millis' } } }],
+      sinks: [
+        {
+          name: 'druid',
+          from: 'rows',
+          druid: {
+            datasourceRef: 'bench',
+            kafka: { brokers, topic: names.trib },
+            timestamp: { column: 'sentAt', format: 'millis' },
+          },
+        },
+      ],
     });
-    job = await createJobExecutor(graph, { parallelism: 1, jobName: `bench-druid-${id}`, logger: pino({ level: 'error' }), checkpointing: { stateDir, intervalMs: cpMs } });
+    job = await createJobExecutor(graph, {
+      parallelism: 1,
+      jobName: `bench-druid-${id}`,
+      logger: pino({ level: 'error' }),
+      checkpointing: { stateDir, intervalMs: cpMs },
+    });
     running = job.run();
     await producer.connect();
     // Wait until both supervisors run a task (the first segment of a new datasource takes a while).
     const warm = Date.now();
-    await producer.send({ topic: names.peer, messages: [{ value: JSON.stringify({ id: 'warmup', sentAt: Date.now() }) }] });
+    await producer.send({
+      topic: names.peer,
+      messages: [{ value: JSON.stringify({ id: 'warmup', sentAt: Date.now() }) }],
+    });
     await producer.send({ topic: input, messages: [{ value: JSON.stringify({ id: 'warmup', sentAt: Date.now() }) }] });
     for (;;) {
-      const ok = await Promise.all(Object.values(names).map((n) => runDruidSql({ url, query: `SELECT COUNT(*) AS n FROM "${n}"`, timeoutMs: 10_000, who: 'bench' }).then((r) => Number(r[0]?.['n']) > 0, () => false)));
+      const ok = await Promise.all(
+        Object.values(names).map((n) =>
+          runDruidSql({ url, query: `SELECT COUNT(*) AS n FROM "${n}"`, timeoutMs: 10_000, who: 'bench' }).then(
+            (r) => Number(r[0]?.['n']) > 0,
+            () => false,
+          ),
+        ),
+      );
       if (ok.every(Boolean)) break;
-      if (Date.now() - warm > 180_000) throw new Error('Druid did not show the warm-up rows within 3 min');
+      if (Date.now() - warm > 180_000)
+        throw new ClusterError('CLUSTER_NOT_READY', 'druid', 'did not show the warm-up rows within 3 min');
       await new Promise((r) => setTimeout(r, 500));
     }
-    process.stdout.write(`  ${events} events at ${rate}/s, checkpoints every ${cpText}; warm-up (supervisor tasks up) took ${((Date.now() - warm) / 1000).toFixed(1)}s\n`);
+    process.stdout.write(
+      `  ${events} events at ${rate}/s, checkpoints every ${cpText}; warm-up (supervisor tasks up) took ${((Date.now() - warm) / 1000).toFixed(1)}s\n`,
+    );
 
     const sentAt = new Map<string, number>();
     const seen = { trib: new Map<string, number>(), peer: new Map<string, number>() };
@@ -111,7 +151,12 @@ export async function druidLatency(): Promise<LatencyResult[] | undefined> {
     const poll = async (): Promise<void> => {
       while (producing || seen.trib.size < events || seen.peer.size < events) {
         for (const k of ['trib', 'peer'] as const) {
-          const rows = await runDruidSql({ url, query: `SELECT id FROM "${names[k]}" WHERE id <> 'warmup'`, timeoutMs: 10_000, who: 'bench' }).catch(() => []);
+          const rows = await runDruidSql({
+            url,
+            query: `SELECT id FROM "${names[k]}" WHERE id <> 'warmup'`,
+            timeoutMs: 10_000,
+            who: 'bench',
+          }).catch(() => []);
           const now = Date.now();
           for (const r of rows) {
             const i = String(r['id']);
@@ -127,7 +172,10 @@ export async function druidLatency(): Promise<LatencyResult[] | undefined> {
       const t = Date.now();
       const v = JSON.stringify({ id: `e${i}`, sentAt: t });
       sentAt.set(`e${i}`, t);
-      await Promise.all([producer.send({ topic: input, messages: [{ value: v }] }), producer.send({ topic: names.peer, messages: [{ value: v }] })]);
+      await Promise.all([
+        producer.send({ topic: input, messages: [{ value: v }] }),
+        producer.send({ topic: names.peer, messages: [{ value: v }] }),
+      ]);
       lastSend = Date.now();
       const next = t + 1000 / rate;
       if (next > Date.now()) await new Promise((r) => setTimeout(r, next - Date.now()));
@@ -136,13 +184,23 @@ export async function druidLatency(): Promise<LatencyResult[] | undefined> {
     await polling;
     const results: LatencyResult[] = (['trib', 'peer'] as const).map((k) => {
       const lat = [...seen[k]].map(([i, at]) => at - (sentAt.get(i) ?? at)).sort((a, b) => a - b);
-      return { name: k === 'trib' ? `tributary (druid sink, ${cpText} cp)` : 'peer: direct to topic', seen: lat.length, p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1] ?? NaN };
+      return {
+        name: k === 'trib' ? `tributary (druid sink, ${cpText} cp)` : 'peer: direct to topic',
+        seen: lat.length,
+        p50: pct(lat, 50),
+        p99: pct(lat, 99),
+        max: lat[lat.length - 1] ?? NaN,
+      };
     });
     for (const r of results) {
-      process.stdout.write(`  ${r.name.padEnd(34)} p50 ${String(Math.round(r.p50)).padStart(6)} ms   p99 ${String(Math.round(r.p99)).padStart(6)} ms   max ${String(Math.round(r.max)).padStart(6)} ms   (${r.seen}/${events} seen)\n`);
+      process.stdout.write(
+        `  ${r.name.padEnd(34)} p50 ${String(Math.round(r.p50)).padStart(6)} ms   p99 ${String(Math.round(r.p99)).padStart(6)} ms   max ${String(Math.round(r.max)).padStart(6)} ms   (${r.seen}/${events} seen)\n`,
+      );
     }
     const [t, p] = results as [LatencyResult, LatencyResult];
-    process.stdout.write(`  tributary − peer: p50 +${Math.round(t.p50 - p.p50)} ms, p99 +${Math.round(t.p99 - p.p99)} ms (one checkpoint interval = ${cpMs} ms)\n`);
+    process.stdout.write(
+      `  tributary − peer: p50 +${Math.round(t.p50 - p.p50)} ms, p99 +${Math.round(t.p99 - p.p99)} ms (one checkpoint interval = ${cpMs} ms)\n`,
+    );
     return results;
   } finally {
     await producer.disconnect().catch(() => undefined);

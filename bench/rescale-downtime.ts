@@ -26,7 +26,16 @@ import { newClient, waitFor } from '../operator/src/kube/testing/cluster.ts';
 import type { StreamJob } from '../operator/src/api/v1alpha1/streamjob.ts';
 import { StreamJobs } from '../operator/src/controllers/streamjob/resource.ts';
 import type { Pod } from '../operator/src/controllers/streamjob/objects/slot-pod.ts';
-import { getJob, inputRecord, produceLoop, readOutput, runningWith, scaleJob, startHarness, type Harness } from '../operator/src/controllers/streamjob/testing/kafka-job-harness.ts';
+import {
+  getJob,
+  inputRecord,
+  produceLoop,
+  readOutput,
+  runningWith,
+  scaleJob,
+  startHarness,
+  type Harness,
+} from '../operator/src/controllers/streamjob/testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,7 +61,9 @@ function dirBytes(dir: string): number {
 
 async function downtimeSum(h: Harness): Promise<number> {
   const m = h.registry.getSingleMetric('tributary_operator_rescale_downtime_seconds') as Histogram | undefined;
-  const v = (await m?.get())?.values.find((x) => x.metricName === 'tributary_operator_rescale_downtime_seconds_sum' && x.labels['kind'] === 'rescale');
+  const v = (await m?.get())?.values.find(
+    (x) => x.metricName === 'tributary_operator_rescale_downtime_seconds_sum' && x.labels['kind'] === 'rescale',
+  );
   return v?.value ?? 0;
 }
 
@@ -65,7 +76,9 @@ async function measureOne(h: Harness, keys: number, rate: number): Promise<Resca
   // Event times inside one hour window for the whole run: the 1 h window never fires.
   const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
   const rec = inputRecord(hour, keys);
-  const reader = await readOutput<{ user: string; ts: number }>(kafka, output, `bench-rd-${keys}-${id}`, { readUncommitted: true });
+  const reader = await readOutput<{ user: string; ts: number }>(kafka, output, `bench-rd-${keys}-${id}`, {
+    readUncommitted: true,
+  });
   const producer: Producer = kafka.producer();
   await producer.connect();
   try {
@@ -74,7 +87,19 @@ async function measureOne(h: Harness, keys: number, rate: number): Promise<Resca
       checkpointing: { interval: '5s', retained: 1 },
       savepoints: { timeout: '120s' },
       graph: {
-        sources: [{ name: 'in', kafka: { brokers, topic: input, groupId: `g-${name}-${id}`, startFrom: 'earliest', schema: { user: 'string', amount: 'double', ts: 'double' } }, timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' } }],
+        sources: [
+          {
+            name: 'in',
+            kafka: {
+              brokers,
+              topic: input,
+              groupId: `g-${name}-${id}`,
+              startFrom: 'earliest',
+              schema: { user: 'string', amount: 'double', ts: 'double' },
+            },
+            timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+          },
+        ],
         steps: [
           { name: 'by-user', from: 'in', keyBy: 'user' },
           { name: 'per-hour', from: 'by-user', window: { tumbling: { size: '1h' } } },
@@ -82,7 +107,11 @@ async function measureOne(h: Harness, keys: number, rate: number): Promise<Resca
           { name: 'echo', from: 'in', map: { user: 'user', ts: 'ts' } },
         ],
         sinks: [
-          { name: 'hourly-out', from: 'hourly', kafka: { brokers, topic: h.topics[`hourly${keys}`]!, key: 'user', delivery: 'exactly-once' } },
+          {
+            name: 'hourly-out',
+            from: 'hourly',
+            kafka: { brokers, topic: h.topics[`hourly${keys}`]!, key: 'user', delivery: 'exactly-once' },
+          },
           { name: 'out', from: 'echo', kafka: { brokers, topic: output, key: 'user', delivery: 'exactly-once' } },
         ],
       },
@@ -92,7 +121,14 @@ async function measureOne(h: Harness, keys: number, rate: number): Promise<Resca
     // Every key once (the window state), then a steady flow over all keys.
     for (let i = 0; i < keys; i += 5000) {
       const n = Math.min(5000, keys - i);
-      await producer.send({ topic: input, messages: Array.from({ length: n }, (_, k) => ({ key: `u${i + k}`, partition: (i + k) % PARTITIONS, value: JSON.stringify({ user: `u${i + k}`, amount: 1, ts: hour }) })) });
+      await producer.send({
+        topic: input,
+        messages: Array.from({ length: n }, (_, k) => ({
+          key: `u${i + k}`,
+          partition: (i + k) % PARTITIONS,
+          value: JSON.stringify({ user: `u${i + k}`, amount: 1, ts: hour }),
+        })),
+      });
     }
     await waitFor(`${keys} keys in the job's state`, () => reader.arrivals.length >= keys, 300_000, 250);
     const batch = Math.max(1, Math.round(rate / 10));
@@ -105,15 +141,30 @@ async function measureOne(h: Harness, keys: number, rate: number): Promise<Resca
     const t0 = Date.now();
     await scaleJob(kube, ns, name, 3);
     const steps: Record<string, number> = {};
-    const after = await waitFor(`${name} Running with 3`, async () => {
-      const j = await getJob(kube, ns, name);
-      const step = j.status?.pendingOperation?.step;
-      if (step && steps[step] === undefined) steps[step] = (Date.now() - t0) / 1000;
-      return j.status?.phase === 'Running' && !j.status.pendingOperation && j.status.deployed?.parallelism === 3 && j.status.deployed.id !== dep ? j : undefined;
-    }, 300_000, 50);
+    const after = await waitFor(
+      `${name} Running with 3`,
+      async () => {
+        const j = await getJob(kube, ns, name);
+        const step = j.status?.pendingOperation?.step;
+        if (step && steps[step] === undefined) steps[step] = (Date.now() - t0) / 1000;
+        return j.status?.phase === 'Running' &&
+          !j.status.pendingOperation &&
+          j.status.deployed?.parallelism === 3 &&
+          j.status.deployed.id !== dep
+          ? j
+          : undefined;
+      },
+      300_000,
+      50,
+    );
     const t1 = Date.now();
     steps['Running'] = (t1 - t0) / 1000;
-    const firstAfter = await waitFor('output after the rescale', () => reader.arrivals.find((a, i) => i >= seen0 && a.at > t1)?.at, 120_000, 20);
+    const firstAfter = await waitFor(
+      'output after the rescale',
+      () => reader.arrivals.find((a, i) => i >= seen0 && a.at > t1)?.at,
+      120_000,
+      20,
+    );
     steps['first output'] = (firstAfter - t0) / 1000;
     await loop.stop();
     // The largest gap between consecutive arrivals from just before the request to the first output after Running.
@@ -126,28 +177,57 @@ async function measureOne(h: Harness, keys: number, rate: number): Promise<Resca
       prev = at;
     }
     const sp = after.status?.deployed?.restoredFrom ?? '';
-    const spDir = join(process.env.TRIBUTARY_CLUSTER_DIR ?? '', 'node', 'pvcs', ns, claim, sp.replace(/^\/state\/?/, ''));
+    const spDir = join(
+      process.env.TRIBUTARY_CLUSTER_DIR ?? '',
+      'node',
+      'pvcs',
+      ns,
+      claim,
+      sp.replace(/^\/state\/?/, ''),
+    );
     let savepointBytes = 0;
     try {
       savepointBytes = dirBytes(spDir);
     } catch {
       // folder not visible from here (another node): size unknown
     }
-    return { keys, outputGapS: gap / 1000, operatorDowntimeS: (await downtimeSum(h)) - opBefore, operationS: (t1 - t0) / 1000, savepointBytes, steps };
+    return {
+      keys,
+      outputGapS: gap / 1000,
+      operatorDowntimeS: (await downtimeSum(h)) - opBefore,
+      operationS: (t1 - t0) / 1000,
+      savepointBytes,
+      steps,
+    };
   } finally {
     await producer.disconnect().catch(() => undefined);
     await reader.close().catch(() => undefined);
     await kube.delete(StreamJobs, ns, name).catch(() => undefined);
-    await waitFor(`${name} gone`, async () => (await kube.list<StreamJob>(StreamJobs, ns)).items.length === 0, 120_000, 250).catch(() => undefined);
-    await waitFor(`${name} pods gone`, async () => (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items.length === 0, 60_000, 250).catch(() => undefined);
+    await waitFor(
+      `${name} gone`,
+      async () => (await kube.list<StreamJob>(StreamJobs, ns)).items.length === 0,
+      120_000,
+      250,
+    ).catch(() => undefined);
+    await waitFor(
+      `${name} pods gone`,
+      async () =>
+        (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items.length === 0,
+      60_000,
+      250,
+    ).catch(() => undefined);
   }
 }
 
 async function clusterReachable(): Promise<string | undefined> {
-  if (!process.env['KUBECONFIG'] || !process.env['TRIBUTARY_KAFKA_BROKERS'] || !process.env['TRIBUTARY_CLUSTER_DIR']) return 'KUBECONFIG, TRIBUTARY_KAFKA_BROKERS or TRIBUTARY_CLUSTER_DIR is unset (start the local cluster: eval "$(npm run -s cluster -- env)")';
+  if (!process.env['KUBECONFIG'] || !process.env['TRIBUTARY_KAFKA_BROKERS'] || !process.env['TRIBUTARY_CLUSTER_DIR'])
+    return 'KUBECONFIG, TRIBUTARY_KAFKA_BROKERS or TRIBUTARY_CLUSTER_DIR is unset (start the local cluster: eval "$(npm run -s cluster -- env)")';
   try {
     const kube = await newClient();
-    await Promise.race([kube.list(Resources.Namespace, undefined), sleep(5000).then(() => Promise.reject(new Error('no answer in 5 s')))]);
+    await Promise.race([
+      kube.list(Resources.Namespace, undefined),
+      sleep(5000).then(() => Promise.reject(new Error('no answer in 5 s'))),
+    ]);
     return undefined;
   } catch (e) {
     return `the cluster's API server is not reachable: ${(e as Error).message}`;
@@ -158,22 +238,38 @@ export async function rescaleDowntime(): Promise<RescaleResult[] | undefined> {
   const keys = Number(process.env['BENCH_RESCALE_KEYS'] ?? 100_000);
   const peerKeys = Number(process.env['BENCH_RESCALE_PEER_KEYS'] ?? 100);
   const rate = Number(process.env['BENCH_RESCALE_RATE'] ?? 300);
-  process.stdout.write(`\nrescale downtime: StreamJob 2→3 (savepoint mode) while ${rate} records/s flow, real runtime on the local cluster; ${keys} keys of window state vs peer ${peerKeys} keys\n`);
+  process.stdout.write(
+    `\nrescale downtime: StreamJob 2→3 (savepoint mode) while ${rate} records/s flow, real runtime on the local cluster; ${keys} keys of window state vs peer ${peerKeys} keys\n`,
+  );
   const skip = await clusterReachable();
   if (skip) {
     process.stdout.write(`  skipped: ${skip}\n`);
     return undefined;
   }
-  const h = await startHarness('bench-rd', { [`in${peerKeys}`]: PARTITIONS, [`out${peerKeys}`]: 1, [`hourly${peerKeys}`]: 1, [`in${keys}`]: PARTITIONS, [`out${keys}`]: 1, [`hourly${keys}`]: 1 });
+  const h = await startHarness('bench-rd', {
+    [`in${peerKeys}`]: PARTITIONS,
+    [`out${peerKeys}`]: 1,
+    [`hourly${peerKeys}`]: 1,
+    [`in${keys}`]: PARTITIONS,
+    [`out${keys}`]: 1,
+    [`hourly${keys}`]: 1,
+  });
   try {
     const peer = await measureOne(h, peerKeys, rate);
     const big = await measureOne(h, keys, rate);
-    const fmtSteps = (s: Record<string, number>) => Object.entries(s).map(([k, v]) => `${k} ${v.toFixed(2)}s`).join(', ');
+    const fmtSteps = (s: Record<string, number>) =>
+      Object.entries(s)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}s`)
+        .join(', ');
     for (const r of [big, peer]) {
-      process.stdout.write(`  ${`${r.keys} keys`.padEnd(12)} output gap ${r.outputGapS.toFixed(2)} s, operator downtime ${r.operatorDowntimeS.toFixed(2)} s, request → Running ${r.operationS.toFixed(2)} s, savepoint ${(r.savepointBytes / 1e6).toFixed(2)} MB\n`);
+      process.stdout.write(
+        `  ${`${r.keys} keys`.padEnd(12)} output gap ${r.outputGapS.toFixed(2)} s, operator downtime ${r.operatorDowntimeS.toFixed(2)} s, request → Running ${r.operationS.toFixed(2)} s, savepoint ${(r.savepointBytes / 1e6).toFixed(2)} MB\n`,
+      );
       process.stdout.write(`  ${''.padEnd(12)} steps after the request: ${fmtSteps(r.steps)}\n`);
     }
-    process.stdout.write(`  ratio ${keys} keys / ${peerKeys} keys: output gap ${(big.outputGapS / peer.outputGapS).toFixed(2)}, operator downtime ${(big.operatorDowntimeS / peer.operatorDowntimeS).toFixed(2)}  (target < 5 s downtime with ${keys} keys: ${big.outputGapS < 5 ? 'met' : 'NOT met'})\n`);
+    process.stdout.write(
+      `  ratio ${keys} keys / ${peerKeys} keys: output gap ${(big.outputGapS / peer.outputGapS).toFixed(2)}, operator downtime ${(big.operatorDowntimeS / peer.operatorDowntimeS).toFixed(2)}  (target < 5 s downtime with ${keys} keys: ${big.outputGapS < 5 ? 'met' : 'NOT met'})\n`,
+    );
     return [big, peer];
   } finally {
     await h.close();

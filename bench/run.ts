@@ -18,7 +18,9 @@ function best(ms: Measurement[]): Measurement {
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`runtime throughput: datagen → filter → map → keyBy → tumbling count, parallelism 1, ${fmt.format(records)} records, best of ${rounds}\n`);
+  process.stdout.write(
+    `runtime throughput: datagen → filter → map → keyBy → tumbling count, parallelism 1, ${fmt.format(records)} records, best of ${rounds}\n`,
+  );
   // Warm up both paths (JIT) on a small run.
   await runTributary(200_000);
   runPlainLoop(200_000);
@@ -30,16 +32,23 @@ async function main(): Promise<void> {
   }
   const t = best(trib);
   const p = best(peer);
-  const rows = [t, p].map((m) => `  ${m.name.padEnd(28)} ${fmt.format(m.perCore).padStart(12)} rec/s per core   (${fmt.format(m.wallMs)} ms wall, ${fmt.format(m.cpuMs)} ms CPU, ${m.outputs} window results)`);
+  const rows = [t, p].map(
+    (m) =>
+      `  ${m.name.padEnd(28)} ${fmt.format(m.perCore).padStart(12)} rec/s per core   (${fmt.format(m.wallMs)} ms wall, ${fmt.format(m.cpuMs)} ms CPU, ${m.outputs} window results)`,
+  );
   process.stdout.write(`${rows.join('\n')}\n`);
-  process.stdout.write(`  ratio tributary / ideal peer: ${(t.perCore / p.perCore).toFixed(2)}  (target ≥ 500,000 rec/s per core: ${t.perCore >= 500_000 ? 'met' : 'NOT met'})\n`);
+  process.stdout.write(
+    `  ratio tributary / ideal peer: ${(t.perCore / p.perCore).toFixed(2)}  (target ≥ 500,000 rec/s per core: ${t.perCore >= 500_000 ? 'met' : 'NOT met'})\n`,
+  );
   if (t.outputs !== p.outputs) process.stdout.write(`  WARNING: result counts differ (${t.outputs} vs ${p.outputs})\n`);
 }
 
 /** Data plane between two slot processes (BENCH_NET_RECORDS, default 2,000,000 small records). */
 async function dataPlane(): Promise<void> {
   const n = Number(process.env['BENCH_NET_RECORDS'] ?? 2_000_000);
-  process.stdout.write(`\ndata plane: slot process → slot process over loopback TCP, small keyed records in batches of 1024, ${fmt.format(n)} records, best of ${rounds}\n`);
+  process.stdout.write(
+    `\ndata plane: slot process → slot process over loopback TCP, small keyed records in batches of 1024, ${fmt.format(n)} records, best of ${rounds}\n`,
+  );
   await runDataPlane(100_000);
   const net: NetMeasurement[] = [];
   const raw: NetMeasurement[] = [];
@@ -51,9 +60,14 @@ async function dataPlane(): Promise<void> {
   }
   const bestNet = (ms: NetMeasurement[]): NetMeasurement => ms.reduce((a, b) => (b.perCore > a.perCore ? b : a));
   const [t, p, m] = [bestNet(net), bestNet(raw), bestNet(mem)];
-  const rows = [t, p, m].map((x) => `  ${x.name.padEnd(28)} ${fmt.format(x.perCore).padStart(12)} rec/s per core   (${fmt.format(x.wallMs)} ms wall, ${fmt.format(x.cpuMs)} ms CPU of both processes)`);
+  const rows = [t, p, m].map(
+    (x) =>
+      `  ${x.name.padEnd(28)} ${fmt.format(x.perCore).padStart(12)} rec/s per core   (${fmt.format(x.wallMs)} ms wall, ${fmt.format(x.cpuMs)} ms CPU of both processes)`,
+  );
   process.stdout.write(`${rows.join('\n')}\n`);
-  process.stdout.write(`  ratio data plane / raw TCP: ${(t.perCore / p.perCore).toFixed(2)}  (target ≥ 500,000 rec/s per core: ${t.perCore >= 500_000 ? 'met' : 'NOT met'})\n`);
+  process.stdout.write(
+    `  ratio data plane / raw TCP: ${(t.perCore / p.perCore).toFixed(2)}  (target ≥ 500,000 rec/s per core: ${t.perCore >= 500_000 ? 'met' : 'NOT met'})\n`,
+  );
   if (t.records !== p.records) process.stdout.write(`  WARNING: record counts differ (${t.records} vs ${p.records})\n`);
 }
 

@@ -7,7 +7,7 @@ import { SchemaGenerator } from '../runtime/src/connectors/datagen/schema-genera
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import type { DatagenFieldSpec, GraphSpec } from '../runtime/src/graph/spec.ts';
-import { validateGraph } from '../runtime/src/graph/validate.ts';
+import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import type { Batch } from '../runtime/src/operators/types.ts';
 
 const FIELDS: Record<string, DatagenFieldSpec> = {
@@ -85,7 +85,14 @@ export async function runTributary(count: number): Promise<Measurement> {
   const sink = new CountingSink();
   const job = new JobExecutor(g, { parallelism: 1, sinkWriter: () => sink });
   const m = await measureAsync(() => job.run());
-  return { name: 'tributary (p=1)', records: count, wallMs: m.wallMs, cpuMs: m.cpuMs, perCore: count / (m.cpuMs / 1000), outputs: sink.count };
+  return {
+    name: 'tributary (p=1)',
+    records: count,
+    wallMs: m.wallMs,
+    cpuMs: m.cpuMs,
+    perCore: count / (m.cpuMs / 1000),
+    outputs: sink.count,
+  };
 }
 
 /** The same work as a single hand-written loop. */
@@ -125,5 +132,12 @@ export function runPlainLoop(count: number): Measurement {
     for (const perKey of windows.values()) outputs += perKey.size;
     return outputs;
   });
-  return { name: 'plain JS loop (ideal peer)', records: count, wallMs: m.wallMs, cpuMs: m.cpuMs, perCore: count / (m.cpuMs / 1000), outputs: m.value };
+  return {
+    name: 'plain JS loop (ideal peer)',
+    records: count,
+    wallMs: m.wallMs,
+    cpuMs: m.cpuMs,
+    perCore: count / (m.cpuMs / 1000),
+    outputs: m.value,
+  };
 }

@@ -4,18 +4,52 @@ import { ErrorCodes, OperatorError } from './kube/errors.ts';
 
 describe('loadConfig', () => {
   it('reads flags over environment over defaults', () => {
-    const cfg = loadConfig(['--workers', '2'], { TRIBUTARY_OPERATOR_WORKERS: '8', TRIBUTARY_OPERATOR_NAMESPACES: 'a, b' });
+    const cfg = loadConfig(['--workers', '2'], {
+      TRIBUTARY_OPERATOR_WORKERS: '8',
+      TRIBUTARY_OPERATOR_NAMESPACES: 'a, b',
+    });
     expect(cfg).toMatchObject({ workers: 2, namespaces: ['a', 'b'], metricsPort: 8080 });
   });
 
   it('elects a leader by default only inside a pod (run from a checkout there is one operator)', () => {
     expect(loadConfig([], {})).toMatchObject({ leaderElect: false, inCluster: false });
-    expect(loadConfig([], { KUBERNETES_SERVICE_HOST: '10.96.0.1' })).toMatchObject({ leaderElect: true, inCluster: true });
+    expect(loadConfig([], { KUBERNETES_SERVICE_HOST: '10.96.0.1' })).toMatchObject({
+      leaderElect: true,
+      inCluster: true,
+    });
     expect(loadConfig(['--leader-elect', 'true'], {})).toMatchObject({ leaderElect: true, inCluster: false });
   });
 
+  it('serves the webhooks only when given an address; the certificate directory resolves under the pod root', () => {
+    expect(loadConfig([], {})).not.toHaveProperty('webhook');
+    expect(loadConfig(['--webhook-addr', ':9443'], {})).toMatchObject({
+      webhook: {
+        host: '0.0.0.0',
+        port: 9443,
+        certFile: '/etc/tributary/webhook-tls/tls.crt',
+        keyFile: '/etc/tributary/webhook-tls/tls.key',
+      },
+    });
+    const env = {
+      TRIBUTARY_OPERATOR_WEBHOOK_ADDR: '127.0.1.5:9443',
+      TRIBUTARY_OPERATOR_WEBHOOK_CERT_DIR: '/certs',
+      TRIBUTARY_POD_ROOT: '/pods/p1/root',
+    };
+    expect(loadConfig([], env)).toMatchObject({
+      webhook: { host: '127.0.1.5', port: 9443, certFile: '/pods/p1/root/certs/tls.crt' },
+    });
+    expect(loadConfig(['--webhook-cert-dir', 'certs'], { ...env, TRIBUTARY_POD_ROOT: '' })).toMatchObject({
+      webhook: { certFile: 'certs/tls.crt' },
+    });
+  });
+
   it('rejects bad operator configuration with OPERATOR_CONFIG', () => {
-    for (const argv of [['--metrics-addr', 'nohostport'], ['--workers', '0'], ['--leader-elect', 'maybe']]) {
+    for (const argv of [
+      ['--metrics-addr', 'nohostport'],
+      ['--workers', '0'],
+      ['--leader-elect', 'maybe'],
+      ['--webhook-addr', 'h:99999'],
+    ]) {
       let err: unknown;
       try {
         loadConfig(argv, {});

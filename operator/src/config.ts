@@ -1,5 +1,6 @@
 // Operator configuration from flags (`--name=value` or `--name value`) over environment
 // variables (TRIBUTARY_OPERATOR_*) over defaults.
+import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes, OperatorError } from './kube/errors.ts';
 
@@ -17,6 +18,8 @@ export interface OperatorConfig {
   workers: number;
   logLevel: string;
   druid: boolean;
+  /** The validating webhooks' HTTPS server; absent = not served. */
+  webhook?: { host: string; port: number; certFile: string; keyFile: string };
 }
 
 const usage = `tributary operator
@@ -30,6 +33,9 @@ const usage = `tributary operator
   --workers n            StreamJob reconcile workers (4)           TRIBUTARY_OPERATOR_WORKERS
   --log-level l          (info)                                    TRIBUTARY_LOG_LEVEL
   --no-druid             do not run the DruidDatasource controller
+  --webhook-addr h:p     serve the validating webhooks (off)       TRIBUTARY_OPERATOR_WEBHOOK_ADDR
+  --webhook-cert-dir d   its tls.crt and tls.key                   TRIBUTARY_OPERATOR_WEBHOOK_CERT_DIR
+                         (/etc/tributary/webhook-tls)
   KUBECONFIG / in-cluster service account: where the API server is.`;
 
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): OperatorConfig | { help: string } {
@@ -45,28 +51,41 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       workers: { type: 'string' },
       'log-level': { type: 'string' },
       'no-druid': { type: 'boolean' },
+      'webhook-addr': { type: 'string' },
+      'webhook-cert-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) return { help: usage };
-  const pick = (flag: string | undefined, name: string, dflt: string) => flag ?? env[`TRIBUTARY_OPERATOR_${name}`] ?? dflt;
-  const addr = pick(values['metrics-addr'], 'METRICS_ADDR', '0.0.0.0:8080');
-  const colon = addr.lastIndexOf(':');
-  const port = Number(addr.slice(colon + 1));
-  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new OperatorError(ErrorCodes.CONFIG, `--metrics-addr: expected host:port, got ${JSON.stringify(addr)}`);
+  const pick = (flag: string | undefined, name: string, dflt: string) =>
+    flag ?? env[`TRIBUTARY_OPERATOR_${name}`] ?? dflt;
+  const metrics = hostPort('--metrics-addr', pick(values['metrics-addr'], 'METRICS_ADDR', '0.0.0.0:8080'));
+  const webhookAddr = pick(values['webhook-addr'], 'WEBHOOK_ADDR', '');
+  // In-container paths resolve against TRIBUTARY_POD_ROOT under the local node agent (as the
+  // service-account files do, kube/kubeconfig.ts); in a real pod it is unset.
+  const certDir = pick(values['webhook-cert-dir'], 'WEBHOOK_CERT_DIR', '/etc/tributary/webhook-tls');
+  const podDir = env.TRIBUTARY_POD_ROOT && isAbsolute(certDir) ? join(env.TRIBUTARY_POD_ROOT, certDir) : certDir;
   const workers = Number(pick(values.workers, 'WORKERS', '4'));
-  if (!Number.isInteger(workers) || workers < 1) throw new OperatorError(ErrorCodes.CONFIG, `--workers: expected a positive integer, got ${JSON.stringify(values.workers)}`);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new OperatorError(
+      ErrorCodes.CONFIG,
+      `--workers: expected a positive integer, got ${JSON.stringify(values.workers)}`,
+    );
   // Leader election guards against two operators in one cluster (the chart turns it on). Run
   // from a checkout against a cluster (`npm run operator`), there is one operator and the
   // Lease's namespace may not exist, so the default is on only inside a pod.
   const inCluster = env.KUBERNETES_SERVICE_HOST !== undefined && env.KUBERNETES_SERVICE_HOST !== '';
   const elect = pick(values['leader-elect'], 'LEADER_ELECT', inCluster ? 'true' : 'false');
-  if (!['true', 'false'].includes(elect)) throw new OperatorError(ErrorCodes.CONFIG, `--leader-elect: expected true or false, got ${JSON.stringify(elect)}`);
+  if (!['true', 'false'].includes(elect))
+    throw new OperatorError(ErrorCodes.CONFIG, `--leader-elect: expected true or false, got ${JSON.stringify(elect)}`);
   return {
-    namespaces: pick(values.namespaces, 'NAMESPACES', '').split(',').map((s) => s.trim()).filter(Boolean),
-    metricsHost: addr.slice(0, colon) || '0.0.0.0',
-    metricsPort: port,
+    namespaces: pick(values.namespaces, 'NAMESPACES', '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    metricsHost: metrics.host,
+    metricsPort: metrics.port,
     leaderElect: elect === 'true',
     inCluster,
     leaseNamespace: pick(values['lease-namespace'], 'LEASE_NAMESPACE', env.POD_NAMESPACE ?? 'tributary-system'),
@@ -75,5 +94,22 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
     workers,
     logLevel: values['log-level'] ?? env.TRIBUTARY_LOG_LEVEL ?? 'info',
     druid: !values['no-druid'] && env.TRIBUTARY_OPERATOR_DRUID !== 'false',
+    ...(webhookAddr
+      ? {
+          webhook: {
+            ...hostPort('--webhook-addr', webhookAddr),
+            certFile: join(podDir, 'tls.crt'),
+            keyFile: join(podDir, 'tls.key'),
+          },
+        }
+      : {}),
   };
+}
+
+function hostPort(flag: string, addr: string): { host: string; port: number } {
+  const colon = addr.lastIndexOf(':');
+  const port = Number(addr.slice(colon + 1));
+  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new OperatorError(ErrorCodes.CONFIG, `${flag}: expected host:port, got ${JSON.stringify(addr)}`);
+  return { host: addr.slice(0, colon) || '0.0.0.0', port };
 }

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // The operator process (`npm run operator`, image tributary/operator:*): one Manager with
 // leader election, the StreamJob and DruidDatasource controllers per watched namespace (or
-// cluster-wide), and the probe server (/healthz, /readyz, /metrics).
-import { KubeClient, Manager } from './kube/index.ts';
+// cluster-wide), the probe server (/healthz, /readyz, /metrics) and, when configured, the
+// validating webhooks' HTTPS server. Every replica serves the webhooks, leader or not: they
+// read only the request (and a referenced object), never the caches.
+import { KubeClient, Manager, startAdmissionServer, type AdmissionServer } from './kube/index.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { createRegistry } from './telemetry/metrics.ts';
 import { startProbeServer } from './telemetry/server.ts';
 import { loadConfig } from './config.ts';
 import { addStreamJobController } from './controllers/streamjob/controller.ts';
 import { addDruidDatasourceController } from './controllers/druiddatasource/controller.ts';
+import { streamJobAdmission } from './controllers/streamjob/admission.ts';
+import { druidDatasourceAdmission } from './controllers/druiddatasource/admission.ts';
 
 async function main(): Promise<number> {
   let cfg;
@@ -31,7 +35,15 @@ async function main(): Promise<number> {
     logger,
     // Outside a pod nobody will create the Lease's namespace or Role for us: fail within
     // seconds with the reason instead of campaigning forever.
-    ...(cfg.leaderElect ? { leaderElection: { namespace: cfg.leaseNamespace, name: cfg.leaseName, ...(cfg.inCluster ? {} : { failAfterMs: 5_000 }) } } : {}),
+    ...(cfg.leaderElect
+      ? {
+          leaderElection: {
+            namespace: cfg.leaseNamespace,
+            name: cfg.leaseName,
+            ...(cfg.inCluster ? {} : { failAfterMs: 5_000 }),
+          },
+        }
+      : {}),
   });
   const closers: (() => Promise<void>)[] = [];
   const scopes: (string | undefined)[] = cfg.namespaces.length ? cfg.namespaces : [undefined];
@@ -40,8 +52,35 @@ async function main(): Promise<number> {
     closers.push(addStreamJobController(mgr, { ...ns, workers: cfg.workers, defaultImage: cfg.defaultImage }).close);
     if (cfg.druid) closers.push(addDruidDatasourceController(mgr, ns).close);
   }
-  const probes = await startProbeServer({ registry, ready: () => mgr.readiness(), host: cfg.metricsHost, port: cfg.metricsPort });
-  logger.info({ namespaces: cfg.namespaces.length ? cfg.namespaces : 'all', probes: probes.url, leaderElection: cfg.leaderElect, defaultImage: cfg.defaultImage }, 'operator starting');
+  let webhooks: AdmissionServer | undefined;
+  if (cfg.webhook) {
+    const { host, port, certFile, keyFile } = cfg.webhook;
+    const handlers = [streamJobAdmission({ kube: client }), druidDatasourceAdmission({ kube: client })];
+    webhooks = await startAdmissionServer({
+      handlers,
+      tls: { certFile, keyFile },
+      host,
+      port,
+      logger: logger.child({ component: 'admission' }),
+      registry,
+    });
+  }
+  const probes = await startProbeServer({
+    registry,
+    ready: () => mgr.readiness(),
+    host: cfg.metricsHost,
+    port: cfg.metricsPort,
+  });
+  logger.info(
+    {
+      namespaces: cfg.namespaces.length ? cfg.namespaces : 'all',
+      probes: probes.url,
+      webhooks: webhooks?.url ?? 'off',
+      leaderElection: cfg.leaderElect,
+      defaultImage: cfg.defaultImage,
+    },
+    'operator starting',
+  );
   mgr.installSignalHandlers();
   try {
     await mgr.run();
@@ -52,6 +91,7 @@ async function main(): Promise<number> {
   } finally {
     await Promise.allSettled(closers.map((c) => c()));
     await probes.close();
+    await webhooks?.close();
     await client.close();
   }
 }

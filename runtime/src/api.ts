@@ -7,7 +7,7 @@
 //      .toConsole();
 //   await env.execute({ parallelism: 2 });
 import { GraphBuilder } from './graph/datastream.ts';
-import { validateGraph } from './graph/validate.ts';
+import { validateGraph } from './connectors/validate-graph.ts';
 import { JobExecutor } from './exec/job-executor.ts';
 import type { JobExecutorOptions } from './exec/job-options.ts';
 import type { JobResult } from './exec/job-status.ts';
@@ -15,7 +15,7 @@ import { CollectingSink, type Emitted } from './testing/harness.ts';
 
 export { DataStream, KeyedStream, WindowedStream } from './graph/datastream.ts';
 export type { GraphSpec } from './graph/spec.ts';
-export { validateGraph } from './graph/validate.ts';
+export { validateGraph } from './connectors/validate-graph.ts';
 export { JobExecutor } from './exec/job-executor.ts';
 
 export class StreamEnvironment extends GraphBuilder {
@@ -30,7 +30,11 @@ export class StreamEnvironment extends GraphBuilder {
     const graph = validateGraph(this.toGraph());
     const results = new Map<string, Emitted[]>();
     for (const s of graph.spec.sinks) results.set(s.name, []);
-    await new JobExecutor(graph, { parallelism: 1, ...opts, sinkWriter: (spec) => new CollectingSink(results.get(spec.name)) }).run();
+    await new JobExecutor(graph, {
+      parallelism: 1,
+      ...opts,
+      sinkWriter: (spec) => new CollectingSink(results.get(spec.name)),
+    }).run();
     return results;
   }
 }

@@ -11,6 +11,9 @@ export type ErrorCode =
   | 'TRIB_STATE_CORRUPT'
   | 'TRIB_STATE_INCOMPATIBLE'
   | 'TRIB_CLI_USAGE'
+  // Control API (runtime/src/control): its token file, a request it refuses (HTTP 400).
+  | 'TRIB_CONTROL_CONFIG'
+  | 'TRIB_CONTROL_BAD_REQUEST'
   | 'TRIB_CHECKPOINT_DECLINED'
   | 'TRIB_CHECKPOINT_TIMEOUT'
   | 'TRIB_CHECKPOINT_FAILED'
@@ -52,7 +55,11 @@ export class TributaryError extends Error {
   readonly path: string | undefined;
   readonly issues: readonly ValidationIssue[];
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; path?: string; issues?: ValidationIssue[] } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; path?: string; issues?: ValidationIssue[] } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TributaryError';
     this.code = code;

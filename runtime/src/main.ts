@@ -30,7 +30,9 @@ function compileCacheDir(): string | undefined {
   const root = process.env['TRIBUTARY_POD_ROOT'] || '';
   const inPod = (p: string): string => (root && isAbsolute(p) ? join(root, p) : p);
   try {
-    const cfg = JSON.parse(readFileSync(inPod(process.env['TRIBUTARY_JOB_CONFIG'] ?? ''), 'utf8')) as { stateDir?: unknown };
+    const cfg = JSON.parse(readFileSync(inPod(process.env['TRIBUTARY_JOB_CONFIG'] ?? ''), 'utf8')) as {
+      stateDir?: unknown;
+    };
     return typeof cfg.stateDir === 'string' ? join(inPod(cfg.stateDir), '.cache', 'node-compile') : undefined;
   } catch {
     return undefined; // slot-main reports a missing or bad config

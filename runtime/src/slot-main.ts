@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { validateGraph } from './connectors/validate-graph.ts';
 import { isTributaryError } from './errors.ts';
-import { validateGraph } from './graph/validate.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
 import { containerPath, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
@@ -17,7 +17,15 @@ import type { GraphSpec } from './graph/spec.ts';
 import type { JobExecutor } from './exec/job-executor.ts';
 import { DATA_PORT, type SavepointStatus, type StatusResponse } from './control/contract.ts';
 
-const CONFIG_CODES = new Set(['TRIB_PEER_CONFIG', 'TRIB_GRAPH_INVALID', 'TRIB_GRAPH_LOAD', 'TRIB_CLI_USAGE', 'TRIB_JOB_CONFIG', 'TRIB_CONNECTOR_UNSUPPORTED', 'TRIB_EXPR_INVALID']);
+const CONFIG_CODES = new Set([
+  'TRIB_PEER_CONFIG',
+  'TRIB_GRAPH_INVALID',
+  'TRIB_GRAPH_LOAD',
+  'TRIB_CLI_USAGE',
+  'TRIB_JOB_CONFIG',
+  'TRIB_CONNECTOR_UNSUPPORTED',
+  'TRIB_EXPR_INVALID',
+]);
 
 /** Under `tributary run --distributed`: exit when the supervisor is gone (no orphaned slots). */
 function watchParent(): void {
@@ -45,12 +53,27 @@ async function main(): Promise<number> {
   let discover: Discover;
   if (env.parallelism === 1) discover = staticDiscovery([]);
   else if (env.peers) discover = staticDiscovery(env.peers);
-  else discover = await kubernetesDiscovery({ selector: env.peerSelector as string, namespace: env.namespace, port: env.dataPort === 0 ? DATA_PORT : env.dataPort, podRoot: env.podRoot });
+  else
+    discover = await kubernetesDiscovery({
+      selector: env.peerSelector as string,
+      namespace: env.namespace,
+      port: env.dataPort === 0 ? DATA_PORT : env.dataPort,
+      podRoot: env.podRoot,
+    });
 
   const stateHost = containerPath(cfg.stateDir, env.podRoot);
   const fallback = cfg.restoreFrom ? containerPath(cfg.restoreFrom, env.podRoot) : undefined;
-  const restore = cfg.restoreLatest ? await resolveLatestRestore(stateHost, cfg.restoreLatest.since, fallback, logger) : { path: fallback, source: 'configured' as const };
-  logger.info({ restoreFrom: restore.path ?? null, source: restore.source, ...(cfg.restoreLatest ? { since: cfg.restoreLatest.since } : {}) }, restore.path ? 'restoring' : 'starting with empty state');
+  const restore = cfg.restoreLatest
+    ? await resolveLatestRestore(stateHost, cfg.restoreLatest.since, fallback, logger)
+    : { path: fallback, source: 'configured' as const };
+  logger.info(
+    {
+      restoreFrom: restore.path ?? null,
+      source: restore.source,
+      ...(cfg.restoreLatest ? { since: cfg.restoreLatest.since } : {}),
+    },
+    restore.path ? 'restoring' : 'starting with empty state',
+  );
 
   const slot = new SlotProcess({
     jobName: cfg.jobName,
@@ -64,7 +87,9 @@ async function main(): Promise<number> {
     discover,
     logger,
     metrics,
-    ...(Number(process.env['TRIBUTARY_PEER_TIMEOUT']) > 0 ? { connectTimeoutMs: Number(process.env['TRIBUTARY_PEER_TIMEOUT']) * 1000 } : {}),
+    ...(Number(process.env['TRIBUTARY_PEER_TIMEOUT']) > 0
+      ? { connectTimeoutMs: Number(process.env['TRIBUTARY_PEER_TIMEOUT']) * 1000 }
+      : {}),
     checkpointing: {
       stateDir: stateHost,
       intervalMs: cfg.checkpointing.intervalMs,
@@ -77,14 +102,19 @@ async function main(): Promise<number> {
   // deployment's pods can open. Under the node agent the process sees them below its own pod
   // root, which goes away with the pod, so the pod-root prefix is removed before reporting.
   const reported = (p: string | undefined): string | undefined =>
-    p !== undefined && env.podRoot && stateHost !== cfg.stateDir && (p === stateHost || p.startsWith(`${stateHost}/`)) ? cfg.stateDir.replace(/\/$/, '') + p.slice(stateHost.length) : p;
+    p !== undefined && env.podRoot && stateHost !== cfg.stateDir && (p === stateHost || p.startsWith(`${stateHost}/`))
+      ? cfg.stateDir.replace(/\/$/, '') + p.slice(stateHost.length)
+      : p;
   const restoredFrom = reported(restore.path);
   const reportStatus = (st: StatusResponse): StatusResponse => ({
     ...st,
-    ...(st.lastCheckpoint ? { lastCheckpoint: { ...st.lastCheckpoint, path: reported(st.lastCheckpoint.path) as string } } : {}),
+    ...(st.lastCheckpoint
+      ? { lastCheckpoint: { ...st.lastCheckpoint, path: reported(st.lastCheckpoint.path) as string } }
+      : {}),
     ...(restoredFrom !== undefined ? { restoredFrom } : {}),
   });
-  const reportSavepoint = (sp: SavepointStatus | undefined): SavepointStatus | undefined => (sp?.path === undefined ? sp : { ...sp, path: reported(sp.path) as string });
+  const reportSavepoint = (sp: SavepointStatus | undefined): SavepointStatus | undefined =>
+    sp?.path === undefined ? sp : { ...sp, path: reported(sp.path) as string };
   await slot.listen();
   let control: ControlServer | undefined;
   // Slot 0 after a stop-with-savepoint: the job that took it (its coordinator keeps the result).
@@ -99,14 +129,21 @@ async function main(): Promise<number> {
       registry: metrics.registry,
       token: controlToken,
       logger,
-      source: { status: () => reportStatus(slot.status()), ready: () => slot.jobState === 'RUNNING' || slot.jobState === 'FINISHED' },
+      source: {
+        status: () => reportStatus(slot.status()),
+        ready: () => slot.jobState === 'RUNNING' || slot.jobState === 'FINISHED',
+      },
       // Slot 0 hosts the coordinator; the job exists once the peers are linked.
       savepoints:
         env.slot === 0
           ? {
               request: (req) => {
                 const job = slot.executor;
-                if (!job) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `slot 0 is ${slot.jobState}: savepoints are possible once every slot is linked and running`);
+                if (!job)
+                  throw new TributaryError(
+                    'TRIB_CHECKPOINT_FAILED',
+                    `slot 0 is ${slot.jobState}: savepoints are possible once every slot is linked and running`,
+                  );
                 if (req.stop) {
                   stopRequested = true;
                   stoppedBy = job;
@@ -115,11 +152,23 @@ async function main(): Promise<number> {
               },
               get: (id) => reportSavepoint((slot.executor ?? stoppedBy)?.coordinator?.savepointStatus(id)),
               // The folder name is validated by the server (sp-<n>): nothing outside savepoints/.
-              dispose: (folder) => rm(join(containerPath(cfg.stateDir, env.podRoot), 'savepoints', folder), { recursive: true, force: true }),
+              dispose: (folder) =>
+                rm(join(containerPath(cfg.stateDir, env.podRoot), 'savepoints', folder), {
+                  recursive: true,
+                  force: true,
+                }),
             }
           : undefined,
     });
-    logger.info({ data: slot.address, control: `${env.podIp}:${control.port}`, parallelism: env.parallelism, token: controlToken !== undefined }, 'slot listening');
+    logger.info(
+      {
+        data: slot.address,
+        control: `${env.podIp}:${control.port}`,
+        parallelism: env.parallelism,
+        token: controlToken !== undefined,
+      },
+      'slot listening',
+    );
 
     const onSignal = (sig: string): void => {
       signals++;
@@ -166,7 +215,8 @@ main().then(
     const code = isTributaryError(e) && CONFIG_CODES.has(e.code) ? 2 : 1;
     if (isTributaryError(e)) {
       process.stderr.write(`error ${e.code}: ${e.message}\n`);
-      if (e.cause instanceof Error && !e.message.includes(e.cause.message)) process.stderr.write(`  cause: ${e.cause.message}\n`);
+      if (e.cause instanceof Error && !e.message.includes(e.cause.message))
+        process.stderr.write(`  cause: ${e.cause.message}\n`);
     } else process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
     process.exitCode = code;
     setTimeout(() => process.exit(code), 200).unref();

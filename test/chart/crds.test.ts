@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..', '..');
 const source = join(root, 'crds');
 const copy = join(root, 'charts', 'tributary', 'files', 'crds');
-const yamlFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const yamlFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 
 describe('chart CRDs', () => {
   it('are the same files as crds/ (run charts/tributary/sync-crds.sh after editing crds/)', () => {

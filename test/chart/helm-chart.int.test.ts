@@ -35,12 +35,20 @@ const fullname = `${release}-tributary`; // the chart's fullname: release + char
 const sa = `system:serviceaccount:${relNs}:${fullname}`;
 const dataSource = `chart_${id}`;
 
-interface Lease extends KubeObject { spec?: { holderIdentity?: string; renewTime?: string } }
+interface Lease extends KubeObject {
+  spec?: { holderIdentity?: string; renewTime?: string };
+}
 interface Pod extends KubeObject {
   spec?: { containers?: { image?: string; args?: string[]; readinessProbe?: { httpGet?: { path?: string } } }[] };
   status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
-const ServiceAccounts = { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true } as const;
+const ServiceAccounts = {
+  group: '',
+  version: 'v1',
+  plural: 'serviceaccounts',
+  kind: 'ServiceAccount',
+  namespaced: true,
+} as const;
 type Condition = { type: string; status: string; reason?: string; message?: string };
 
 async function sh(cmd: string, args: string[], input?: string): Promise<string> {
@@ -50,7 +58,9 @@ async function sh(cmd: string, args: string[], input?: string): Promise<string> 
     return (await p).stdout;
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`chart test: \`${cmd} ${args.join(' ')}\` failed: ${e.stderr || e.stdout || e.message}`, { cause: err });
+    throw new Error(`chart test: \`${cmd} ${args.join(' ')}\` failed: ${e.stderr || e.stdout || e.message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -74,7 +84,10 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
 
   beforeAll(async () => {
     if (!process.env.KUBECONFIG) throw new Error('chart test: KUBECONFIG not set (the integration setup sets it)');
-    if (!druidUrl || !kafka) throw new Error('chart test: TRIBUTARY_DRUID_URL / TRIBUTARY_KAFKA_BROKERS not set: the integration setup starts Druid and Kafka');
+    if (!druidUrl || !kafka)
+      throw new Error(
+        'chart test: TRIBUTARY_DRUID_URL / TRIBUTARY_KAFKA_BROKERS not set: the integration setup starts Druid and Kafka',
+      );
     const t0 = Date.now();
     helm = await ensureHelm();
     console.log(`helm ready in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${helm}`);
@@ -89,7 +102,9 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
       });
     }
     const labels = { 'tributary.dev/test': 'chart' };
-    await kube.create(Resources.Namespace, { metadata: { name: relNs, labels: { ...labels, 'pod-security.kubernetes.io/enforce': 'restricted' } } });
+    await kube.create(Resources.Namespace, {
+      metadata: { name: relNs, labels: { ...labels, 'pod-security.kubernetes.io/enforce': 'restricted' } },
+    });
     await kube.create(Resources.Namespace, { metadata: { name: watchNs, labels } });
     await kube.create(Resources.Namespace, { metadata: { name: otherNs, labels } });
   }, 1_800_000);
@@ -99,20 +114,30 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
     // While the operator still runs, its finalizers terminate the supervisor and clean up.
     await kube.delete(StreamJobs, watchNs, 'chart-job').catch(() => undefined);
     await kube.delete(DruidDatasources, watchNs, 'chart-ds').catch(() => undefined);
-    await waitFor('the test objects to be finalized', async () => {
-      const n = (await kube.list(StreamJobs, watchNs)).items.length + (await kube.list(DruidDatasources, watchNs)).items.length;
-      return n === 0;
-    }, 30_000, 500).catch(() => undefined);
+    await waitFor(
+      'the test objects to be finalized',
+      async () => {
+        const n =
+          (await kube.list(StreamJobs, watchNs)).items.length +
+          (await kube.list(DruidDatasources, watchNs)).items.length;
+        return n === 0;
+      },
+      30_000,
+      500,
+    ).catch(() => undefined);
     await sh(helm, ['uninstall', release, '-n', relNs, '--wait', '--timeout', '60s']).catch(() => undefined);
     for (const rt of [StreamJobs, DruidDatasources]) {
       for (const o of (await kube.list(rt, watchNs).catch(() => ({ items: [] }))).items) {
-        await kube.patch(rt, watchNs, o.metadata?.name ?? '', { metadata: { finalizers: null } }).catch(() => undefined);
+        await kube
+          .patch(rt, watchNs, o.metadata?.name ?? '', { metadata: { finalizers: null } })
+          .catch(() => undefined);
       }
     }
     await druid.terminate(dataSource).catch(() => undefined);
     await druid.shutdownTasks(dataSource).catch(() => undefined);
     await druid.close();
-    for (const ns of [watchNs, otherNs, relNs]) await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
+    for (const ns of [watchNs, otherNs, relNs])
+      await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
   }, 180_000);
 
   it('passes helm lint', async () => {
@@ -125,9 +150,24 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
   for (const mode of ['all namespaces (ClusterRole)', 'watched namespaces (Roles)'] as const) {
     it(`renders for ${mode} and the apiserver accepts it (dry-run=server)`, async () => {
       const watched = mode.startsWith('watched');
-      const args = ['template', `${release}-dry`, chart, '-n', relNs, ...(watched ? ['--set', `watchNamespaces={${watchNs}}`] : [])];
+      const args = [
+        'template',
+        `${release}-dry`,
+        chart,
+        '-n',
+        relNs,
+        ...(watched ? ['--set', `watchNamespaces={${watchNs}}`] : []),
+      ];
       const rendered = await sh(helm, args);
-      const docs = parseAllDocuments(rendered).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> } } | null).filter((d) => d !== null);
+      const docs = parseAllDocuments(rendered)
+        .map(
+          (d) =>
+            d.toJS() as {
+              kind: string;
+              metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+            } | null,
+        )
+        .filter((d) => d !== null);
       const kinds = docs.map((d) => `${d.kind}/${d.metadata.namespace ?? ''}`);
       if (watched) {
         expect(kinds).toContain(`Role/${watchNs}`);
@@ -139,7 +179,10 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
       }
       expect(kinds).toContain(`Role/${relNs}`); // leader election
       const crds = docs.filter((d) => d.kind === 'CustomResourceDefinition');
-      expect(crds.map((d) => d.metadata.name).sort()).toEqual(['druiddatasources.tributary.dev', 'streamjobs.tributary.dev']);
+      expect(crds.map((d) => d.metadata.name).sort()).toEqual([
+        'druiddatasources.tributary.dev',
+        'streamjobs.tributary.dev',
+      ]);
       for (const c of crds) expect(c.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
       const out = await sh('kubectl', ['apply', '--dry-run=server', '-f', '-'], rendered);
       expect(out).toContain(`deployment.apps/${release}-dry-tributary created (server dry run)`);
@@ -149,7 +192,16 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
   it('renders the CRD, leader-election and metrics switches', async () => {
     const kindsOf = async (...set: string[]) => {
       const out = await sh(helm, ['template', 'r', chart, '-n', relNs, ...set.flatMap((s) => ['--set', s])]);
-      return parseAllDocuments(out).map((d) => d.toJS() as { kind: string; metadata: { annotations?: Record<string, string> }; spec?: { strategy?: { type?: string } } } | null).filter((d) => d !== null);
+      return parseAllDocuments(out)
+        .map(
+          (d) =>
+            d.toJS() as {
+              kind: string;
+              metadata: { annotations?: Record<string, string> };
+              spec?: { strategy?: { type?: string } };
+            } | null,
+        )
+        .filter((d) => d !== null);
     };
     const noKeep = (await kindsOf('crds.keep=false')).filter((d) => d.kind === 'CustomResourceDefinition');
     expect(noKeep.length).toBe(2);
@@ -158,7 +210,9 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
     const single = await kindsOf('leaderElection.enabled=false');
     expect(single.find((d) => d.kind === 'Deployment')?.spec?.strategy?.type).toBe('Recreate');
     expect(single.filter((d) => d.kind === 'Role')).toEqual([]);
-    await expect(kindsOf('leaderElection.enabled=false', 'replicas=2')).rejects.toThrow(/needs leaderElection.enabled=true/);
+    await expect(kindsOf('leaderElection.enabled=false', 'replicas=2')).rejects.toThrow(
+      /needs leaderElection.enabled=true/,
+    );
     await expect(kindsOf('logLevel=loud')).rejects.toThrow(/logLevel/);
     const sm = await kindsOf('metrics.serviceMonitor.enabled=true');
     expect(sm.map((d) => d.kind)).toContain('ServiceMonitor');
@@ -176,20 +230,32 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
     const valuesFile = join(mkdtempSync(join(tmpdir(), 'chart-test-')), 'values.json');
     writeFileSync(valuesFile, JSON.stringify(values));
     await sh(helm, ['install', release, chart, '-n', relNs, '-f', valuesFile]);
-    const pod = await waitFor('the operator pod to be Ready', async () => {
-      const pods = (await kube.list<Pod>(Resources.Pod, relNs, { labelSelector: `app.kubernetes.io/instance=${release}` })).items;
-      return pods.find((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-    }, 90_000, 500);
+    const pod = await waitFor(
+      'the operator pod to be Ready',
+      async () => {
+        const pods = (
+          await kube.list<Pod>(Resources.Pod, relNs, { labelSelector: `app.kubernetes.io/instance=${release}` })
+        ).items;
+        return pods.find((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      },
+      90_000,
+      500,
+    );
     operatorPod = pod.metadata?.name ?? '';
     console.log(`operator pod ${operatorPod} Ready ${((Date.now() - t0) / 1000).toFixed(1)}s after helm install`);
     const c = pod.spec?.containers?.[0];
     expect(c?.readinessProbe?.httpGet?.path).toBe('/readyz');
     expect(c?.args).toContain(`--namespaces=${watchNs}`);
 
-    const lease = await waitFor('the leader Lease', async () => {
-      const l = await kube.get<Lease>(Resources.Lease, relNs, fullname);
-      return l.spec?.holderIdentity ? l : undefined;
-    }, 30_000, 500);
+    const lease = await waitFor(
+      'the leader Lease',
+      async () => {
+        const l = await kube.get<Lease>(Resources.Lease, relNs, fullname);
+        return l.spec?.holderIdentity ? l : undefined;
+      },
+      30_000,
+      500,
+    );
     expect(Date.now() - Date.parse(lease.spec?.renewTime ?? '0')).toBeLessThan(30_000);
 
     // A DruidDatasource in the watched namespace → a supervisor in the real Druid.
@@ -217,11 +283,18 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
         upgradeMode: 'stateless',
         savepoints: { onDelete: false },
         graph: {
-          sources: [{
-            name: 'clicks',
-            datagen: { generator: 'schema', seed: 7, rate: 200, fields: { country: { type: 'string', values: ['de', 'fr', 'us'] }, ts: { type: 'timestamp' } } },
-            timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
-          }],
+          sources: [
+            {
+              name: 'clicks',
+              datagen: {
+                generator: 'schema',
+                seed: 7,
+                rate: 200,
+                fields: { country: { type: 'string', values: ['de', 'fr', 'us'] }, ts: { type: 'timestamp' } },
+              },
+              timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+            },
+          ],
           steps: [
             { name: 'by-country', from: 'clicks', keyBy: 'country' },
             { name: 'every-2s', from: 'by-country', window: { tumbling: { size: '2s' } } },
@@ -232,28 +305,51 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
       },
     } as unknown as StreamJob);
 
-    const ds = await waitFor('the DruidDatasource to be Synced', async () => {
-      const d = await kube.get<DruidDatasource>(DruidDatasources, watchNs, 'chart-ds');
-      const synced = (d.status?.conditions as Condition[] | undefined)?.find((x) => x.type === 'Synced');
-      return synced?.status === 'True' ? d : undefined;
-    }, 90_000, 1_000);
+    const ds = await waitFor(
+      'the DruidDatasource to be Synced',
+      async () => {
+        const d = await kube.get<DruidDatasource>(DruidDatasources, watchNs, 'chart-ds');
+        const synced = (d.status?.conditions as Condition[] | undefined)?.find((x) => x.type === 'Synced');
+        return synced?.status === 'True' ? d : undefined;
+      },
+      90_000,
+      1_000,
+    );
     const live = await druid.getSupervisor(ds.status?.supervisorId ?? dataSource);
     expect(live).toBeTruthy();
     console.log(`supervisor ${ds.status?.supervisorId} exists in Druid; DruidDatasource Synced`);
 
-    const slots = await waitFor('2 Running slot pods', async () => {
-      const pods = (await kube.list<Pod>(Resources.Pod, watchNs, { labelSelector: 'tributary.dev/job=chart-job' })).items;
-      return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? pods : undefined;
-    }, 120_000, 1_000);
-    expect(slots.map((p) => p.spec?.containers?.[0]?.image)).toEqual(['tributary/runtime:dev', 'tributary/runtime:dev']);
+    const slots = await waitFor(
+      '2 Running slot pods',
+      async () => {
+        const pods = (await kube.list<Pod>(Resources.Pod, watchNs, { labelSelector: 'tributary.dev/job=chart-job' }))
+          .items;
+        return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? pods : undefined;
+      },
+      120_000,
+      1_000,
+    );
+    expect(slots.map((p) => p.spec?.containers?.[0]?.image)).toEqual([
+      'tributary/runtime:dev',
+      'tributary/runtime:dev',
+    ]);
     // Running = every slot ready and slot 0's control API reports the job RUNNING.
-    await waitFor('the StreamJob to be Running', async () => {
-      const j = await kube.get<StreamJob>(StreamJobs, watchNs, 'chart-job');
-      return j.status?.phase === 'Running' && !j.status.pendingOperation ? j : undefined;
-    }, 120_000, 1_000);
+    await waitFor(
+      'the StreamJob to be Running',
+      async () => {
+        const j = await kube.get<StreamJob>(StreamJobs, watchNs, 'chart-job');
+        return j.status?.phase === 'Running' && !j.status.pendingOperation ? j : undefined;
+      },
+      120_000,
+      1_000,
+    );
 
     // Sufficient: nothing the operator did was refused.
-    const log = join(clusterPaths(process.env.TRIBUTARY_CLUSTER_DIR).logs, 'pods', `${relNs}_${operatorPod}_operator.log`);
+    const log = join(
+      clusterPaths(process.env.TRIBUTARY_CLUSTER_DIR).logs,
+      'pods',
+      `${relNs}_${operatorPod}_operator.log`,
+    );
     expect(existsSync(log), log).toBe(true);
     const text = readFileSync(log, 'utf8');
     expect(text).not.toMatch(/\b403\b|forbidden/i);
@@ -275,16 +371,34 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
     // Finalizers first, while the operator runs (the supervisor is terminated by it).
     await kube.delete(StreamJobs, watchNs, 'chart-job');
     await kube.delete(DruidDatasources, watchNs, 'chart-ds');
-    await waitFor('the operator to finalize both objects', async () => {
-      const n = (await kube.list(StreamJobs, watchNs)).items.length + (await kube.list(DruidDatasources, watchNs)).items.length;
-      return n === 0;
-    }, 60_000, 500);
+    await waitFor(
+      'the operator to finalize both objects',
+      async () => {
+        const n =
+          (await kube.list(StreamJobs, watchNs)).items.length +
+          (await kube.list(DruidDatasources, watchNs)).items.length;
+        return n === 0;
+      },
+      60_000,
+      500,
+    );
     await sh(helm, ['uninstall', release, '-n', relNs, '--wait', '--timeout', '90s']);
-    await waitFor('the operator pod to be gone', async () => {
-      const pods = (await kube.list<Pod>(Resources.Pod, relNs, { labelSelector: `app.kubernetes.io/instance=${release}` })).items;
-      return pods.length === 0;
-    }, 60_000, 500);
-    const gone = async (rt: Parameters<KubeClient['get']>[0], ns: string, name: string) => kube.get(rt, ns, name).then(() => false, () => true);
+    await waitFor(
+      'the operator pod to be gone',
+      async () => {
+        const pods = (
+          await kube.list<Pod>(Resources.Pod, relNs, { labelSelector: `app.kubernetes.io/instance=${release}` })
+        ).items;
+        return pods.length === 0;
+      },
+      60_000,
+      500,
+    );
+    const gone = async (rt: Parameters<KubeClient['get']>[0], ns: string, name: string) =>
+      kube.get(rt, ns, name).then(
+        () => false,
+        () => true,
+      );
     expect(await gone(ServiceAccounts, relNs, fullname)).toBe(true);
     expect(await canI('create', 'roles', watchNs)).toBe(false);
     for (const crd of ['streamjobs.tributary.dev', 'druiddatasources.tributary.dev']) {

@@ -7,13 +7,15 @@ import { down, envOf, status, tail, up } from './cluster.ts';
 import { ClusterError } from './errors.ts';
 import { clusterPaths } from './paths.ts';
 import { knownAddons, type Addon } from './addons.ts';
+import { toolDirs } from './tools.ts';
 
 const usage = `usage: npm run cluster -- <command>
-  up [--with kafka]   build/download what is missing, start etcd, kube-apiserver,
-                      kube-controller-manager and the node agent (and Kafka)
+  up [--with kafka]   build/download what is missing (kubectl and helm too), start etcd,
+                      kube-apiserver, kube-controller-manager and the node agent (and Kafka)
   down                stop everything 'up' started and delete the cluster's data
   status              show each component, its pid and its log
-  env                 print export lines (KUBECONFIG, TRIBUTARY_KAFKA_BROKERS, ...)`;
+  env                 print export lines (KUBECONFIG, PATH with kubectl and helm,
+                      TRIBUTARY_KAFKA_BROKERS, ...)`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -32,7 +34,11 @@ async function main(argv: string[]): Promise<number> {
       const addons = (values.with ?? []).flatMap((w) => w.split(',')).filter(Boolean);
       for (const a of addons) {
         if (!knownAddons.includes(a as Addon)) {
-          throw new ClusterError('CLUSTER_BAD_ARGS', 'cluster', `unknown addon "${a}"; known: ${knownAddons.join(', ')}`);
+          throw new ClusterError(
+            'CLUSTER_BAD_ARGS',
+            'cluster',
+            `unknown addon "${a}"; known: ${knownAddons.join(', ')}`,
+          );
         }
       }
       const t0 = Date.now();
@@ -52,12 +58,16 @@ async function main(argv: string[]): Promise<number> {
         return 3;
       }
       for (const r of rows) {
-        process.stdout.write(`${r.component.padEnd(26)} ${(r.alive ? 'running' : 'STOPPED').padEnd(8)} pid ${String(r.pid).padEnd(8)} ${r.logFile}\n`);
+        process.stdout.write(
+          `${r.component.padEnd(26)} ${(r.alive ? 'running' : 'STOPPED').padEnd(8)} pid ${String(r.pid).padEnd(8)} ${r.logFile}\n`,
+        );
       }
       return rows.every((r) => r.alive) ? 0 : 3;
     }
     case 'env':
       for (const [k, v] of Object.entries(envOf(paths))) process.stdout.write(`export ${k}=${JSON.stringify(v)}\n`);
+      // The cluster's kubectl and helm (built by `up`) before whatever the machine has.
+      process.stdout.write(`export PATH="${toolDirs().join(':')}:$PATH"\n`);
       return 0;
     default:
       throw new ClusterError('CLUSTER_BAD_ARGS', 'cluster', `unknown command "${command}"\n${usage}`);

@@ -13,9 +13,15 @@ delete env.KUBECONFIG;
 const apiserverPort = 16443 + 1000;
 
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(repoRoot, 'test/cluster/cli.ts'), ...args], { env, encoding: 'utf8', timeout: 300_000 });
+  spawnSync(process.execPath, [join(repoRoot, 'test/cluster/cli.ts'), ...args], {
+    env,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
 
-interface StateFile { components: { component: string; pid: number }[] }
+interface StateFile {
+  components: { component: string; pid: number }[];
+}
 const state = (): StateFile => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as StateFile;
 const alive = (pid: number): boolean => {
   try {
@@ -27,13 +33,16 @@ const alive = (pid: number): boolean => {
 };
 /** Processes whose working directory is inside this cluster's folder (pods, components). */
 const processesUnder = (root: string): number[] =>
-  readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
-    try {
-      return readlinkSync(`/proc/${pid}/cwd`).startsWith(root) && alive(pid);
-    } catch {
-      return false;
-    }
-  });
+  readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/cwd`).startsWith(root) && alive(pid);
+      } catch {
+        return false;
+      }
+    });
 
 describe('cluster lifecycle (a second cluster on shifted ports)', () => {
   afterAll(() => {
@@ -46,7 +55,9 @@ describe('cluster lifecycle (a second cluster on shifted ports)', () => {
     try {
       const res = cli('up');
       expect(res.status).toBe(1);
-      expect(res.stderr).toContain(`[CLUSTER_PORT_IN_USE] kube-apiserver: port 127.0.0.1:${apiserverPort} is already in use`);
+      expect(res.stderr).toContain(
+        `[CLUSTER_PORT_IN_USE] kube-apiserver: port 127.0.0.1:${apiserverPort} is already in use`,
+      );
       // etcd had started before the apiserver failed: `up` must have stopped it again.
       expect(cli('status').status).toBe(3);
     } finally {

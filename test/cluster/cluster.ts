@@ -4,7 +4,7 @@ import { startApiserver } from './components/apiserver.ts';
 import { startControllerManager } from './components/controller-manager.ts';
 import { ensureEtcdBinary, startEtcd } from './components/etcd.ts';
 import { ensureKubeBinaries } from './components/kube-binaries.ts';
-import { apiserverUrl, host, ports } from './ports.ts';
+import { apiserverUrl, host, portOffset, ports } from './ports.ts';
 import { addons, buildLogOf, type Addon } from './addons.ts';
 import { writeKubeconfig } from './components/kubeconfig.ts';
 import { startNodeAgent } from './components/node-agent.ts';
@@ -13,6 +13,7 @@ import { ClusterError } from './errors.ts';
 import { clusterPaths, type ClusterPaths } from './paths.ts';
 import { isAlive, stopProcess, type Started } from './process.ts';
 import { clearState, readState, writeState, type ClusterState } from './state.ts';
+import { ensureTools } from './tools.ts';
 
 export interface UpOptions {
   readonly addons: readonly Addon[];
@@ -25,11 +26,13 @@ const componentOrder: readonly string[] = [...controlPlane, ...Object.values(add
 /**
  * Brings the cluster up, idempotently: a healthy running cluster is reused (missing addons
  * are added), a half-dead one is stopped and replaced, and a failed start stops what it
- * started so no orphan process survives a red `up`.
+ * started so no orphan process survives a red `up`. Either way the client tools (kubectl,
+ * helm) are there afterwards.
  */
 export async function up(options: UpOptions, paths: ClusterPaths = clusterPaths()): Promise<ClusterState> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   mkdirSync(paths.dir, { recursive: true });
+  await ensureTools();
   let state = readState(paths);
   if (state && state.components.every(isAlive)) {
     const missing = options.addons.filter((a) => !state!.addons.includes(a));
@@ -172,7 +175,11 @@ export function status(paths: ClusterPaths = clusterPaths()): ComponentStatus[] 
 export function envOf(paths: ClusterPaths = clusterPaths()): Record<string, string> {
   const state = readState(paths);
   if (!state) {
-    throw new ClusterError('CLUSTER_NOT_RUNNING', 'cluster', `no cluster is running in ${paths.dir}; run \`npm run cluster -- up\``);
+    throw new ClusterError(
+      'CLUSTER_NOT_RUNNING',
+      'cluster',
+      `no cluster is running in ${paths.dir}; run \`npm run cluster -- up\``,
+    );
   }
   const dead = state.components.filter((p) => !isAlive(p));
   if (dead.length > 0) {
@@ -186,6 +193,7 @@ export function envOf(paths: ClusterPaths = clusterPaths()): Record<string, stri
     TRIBUTARY_CLUSTER_DIR: paths.dir,
     // For tests that need the real storage to do something on demand (e.g. compaction).
     TRIBUTARY_ETCD_URL: `http://${host}:${ports.etcdClient}`,
+    ...(portOffset !== 0 ? { TRIBUTARY_CLUSTER_PORT_OFFSET: String(portOffset) } : {}),
   };
   for (const name of state.addons) Object.assign(env, addons[name].env());
   return env;

@@ -6,11 +6,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const env = (name: string): string => {
   const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run with TRIBUTARY_CLUSTER_ADDONS=kafka,druid (the integration setup starts them)`);
+  if (!v)
+    throw new Error(
+      `${name} is not set: run with TRIBUTARY_CLUSTER_ADDONS=kafka,druid (the integration setup starts them)`,
+    );
   return v;
 };
 
-async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: unknown; text: string }> {
+async function call(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown; text: string }> {
   const res = await request(`${env('TRIBUTARY_DRUID_URL')}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -41,7 +48,9 @@ async function eventually<T>(what: string, timeoutMs: number, probe: () => Promi
     }
     await sleep(1000);
   }
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+  throw new Error(
+    `timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+  );
 }
 
 describe('the local Druid', () => {
@@ -55,7 +64,8 @@ describe('the local Druid', () => {
         const left = await call('GET', `/druid/indexer/v1/tasks?state=running&datasource=${id}`).catch(() => undefined);
         const tasks = Array.isArray(left?.json) ? (left.json as { id: string }[]) : [];
         if (tasks.length === 0 && i > 4) break;
-        for (const t of tasks) await call('POST', `/druid/indexer/v1/task/${encodeURIComponent(t.id)}/shutdown`).catch(() => undefined);
+        for (const t of tasks)
+          await call('POST', `/druid/indexer/v1/task/${encodeURIComponent(t.id)}/shutdown`).catch(() => undefined);
         await sleep(500);
       }
     }
@@ -71,7 +81,11 @@ describe('the local Druid', () => {
     const id = randomUUID().slice(0, 8);
     const topic = `it-druid-${id}`;
     const datasource = `it_druid_${id}`;
-    const kafka = new Kafka({ clientId: 'it-druid', brokers: env('TRIBUTARY_KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'it-druid',
+      brokers: env('TRIBUTARY_KAFKA_BROKERS').split(','),
+      logLevel: logLevel.NOTHING,
+    });
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
@@ -149,7 +163,9 @@ describe('the local Druid', () => {
       })),
     );
 
-    const handoff = await call('POST', `/druid/indexer/v1/supervisor/${datasource}/taskGroups/handoff`, { taskGroupIds: [0] });
+    const handoff = await call('POST', `/druid/indexer/v1/supervisor/${datasource}/taskGroups/handoff`, {
+      taskGroupIds: [0],
+    });
     expect(handoff.status, handoff.text).toBe(200);
     // Handoff: the task publishes to deep storage and Derby, the coordinator assigns the
     // segment, the historical loads it; the rows must still add up when served from there.

@@ -13,7 +13,12 @@ async function readAll(consumer: Consumer, topic: string, expected: number, idle
   const values: string[] = [];
   await consumer.subscribe({ topic, fromBeginning: true });
   let last = Date.now();
-  await consumer.run({ eachMessage: async ({ message }) => { values.push(message.value!.toString()); last = Date.now(); } });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      values.push(message.value!.toString());
+      last = Date.now();
+    },
+  });
   while (values.length < expected || Date.now() - last < idleMs) {
     if (Date.now() - last > 30_000) break;
     await new Promise((r) => setTimeout(r, 200));
@@ -51,7 +56,11 @@ describe('the local Kafka broker', () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
     await admin.disconnect();
-    const producer = kafka.producer({ transactionalId: `tx-${randomUUID()}`, maxInFlightRequests: 1, idempotent: true });
+    const producer = kafka.producer({
+      transactionalId: `tx-${randomUUID()}`,
+      maxInFlightRequests: 1,
+      idempotent: true,
+    });
     await producer.connect();
     const committed = await producer.transaction();
     await committed.send({ topic, messages: [{ value: 'committed-1' }, { value: 'committed-2' }] });

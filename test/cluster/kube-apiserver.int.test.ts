@@ -32,9 +32,16 @@ describe('the local kube-apiserver', () => {
   it('delivers a ConfigMap created in a new namespace to a watch', async () => {
     const seen = new Promise<V1ConfigMap>((resolve, reject) => {
       void new Watch(kc)
-        .watch(`/api/v1/namespaces/${ns}/configmaps`, {}, (type, obj: V1ConfigMap) => {
-          if (type === 'ADDED' && obj.metadata?.name === 'greeting') resolve(obj);
-        }, (err) => { if (err) reject(err as Error); })
+        .watch(
+          `/api/v1/namespaces/${ns}/configmaps`,
+          {},
+          (type, obj: V1ConfigMap) => {
+            if (type === 'ADDED' && obj.metadata?.name === 'greeting') resolve(obj);
+          },
+          (err) => {
+            if (err) reject(err as Error);
+          },
+        )
         .then((req) => setTimeout(() => req.abort(), 30_000));
     });
     await core.createNamespacedConfigMap({
@@ -48,9 +55,13 @@ describe('the local kube-apiserver', () => {
   it('rejects an object that violates a CRD x-kubernetes-validations rule, with the rule message', async () => {
     const crd = join(import.meta.dirname, 'testdata/widget-crd.yaml');
     expect(kubectl('apply', '-f', crd).status).toBe(0);
-    execFileSync('kubectl', ['wait', '--for=condition=Established', '--timeout=60s', 'crd/widgets.test.tributary.dev'], {
-      env: process.env,
-    });
+    execFileSync(
+      'kubectl',
+      ['wait', '--for=condition=Established', '--timeout=60s', 'crd/widgets.test.tributary.dev'],
+      {
+        env: process.env,
+      },
+    );
     const manifest = (replicas: number) =>
       `apiVersion: test.tributary.dev/v1\nkind: Widget\nmetadata: {name: w, namespace: ${ns}}\nspec: {replicas: ${replicas}, maxReplicas: 3}\n`;
     const bad = spawnSync('kubectl', ['apply', '-f', '-'], { input: manifest(5), encoding: 'utf8', env: process.env });

@@ -38,6 +38,8 @@ export interface ClusterPaths {
   /** Druid's ZooKeeper, Derby metadata, deep storage, segment cache, task dirs and generated config. */
   readonly druidData: string;
   readonly druidLib: string;
+  /** The node agent's HTTP CONNECT route to Services, which the API server's egress selector dials. */
+  readonly serviceProxySocket: string;
 }
 
 export function clusterPaths(dir = clusterDir()): ClusterPaths {
@@ -54,5 +56,6 @@ export function clusterPaths(dir = clusterDir()): ClusterPaths {
     kafkaLib: join(cacheRoot(), `kafka-${versions.kafka}`, 'lib'),
     druidData: join(dir, 'druid'),
     druidLib: join(cacheRoot(), `druid-${versions.druid}`, 'lib'),
+    serviceProxySocket: join(dir, 'service-proxy.sock'),
   };
 }

@@ -7,13 +7,21 @@
  * address range, so a second cluster (with its own TRIBUTARY_CLUSTER_DIR) can run beside the
  * first: the cluster's own lifecycle tests do that.
  */
+import { ClusterError } from './errors.ts';
+
 const offset = parsePortOffset(process.env.TRIBUTARY_CLUSTER_PORT_OFFSET);
+/** `env` prints it when not 0, so later commands in that shell reach the same cluster. */
+export const portOffset = offset;
 
 function parsePortOffset(raw: string | undefined): number {
   if (!raw) return 0;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n % 100 !== 0 || n > 10_000) {
-    throw new Error(`TRIBUTARY_CLUSTER_PORT_OFFSET must be a multiple of 100 in [0, 10000], got "${raw}"`);
+    throw new ClusterError(
+      'CLUSTER_BAD_ARGS',
+      'cluster',
+      `TRIBUTARY_CLUSTER_PORT_OFFSET must be a multiple of 100 in [0, 10000], got "${raw}"`,
+    );
   }
   return n;
 }

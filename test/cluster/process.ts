@@ -160,9 +160,14 @@ export async function runToLog(
       throw new ClusterError('CLUSTER_MISSING_TOOL', component, `cannot run ${command}`, { logFile, cause: err });
     });
     if (code !== 0) {
-      throw new ClusterError('CLUSTER_BUILD_FAILED', component, `\`${command} ${args.join(' ')}\` exited with ${code}`, {
-        logFile,
-      });
+      throw new ClusterError(
+        'CLUSTER_BUILD_FAILED',
+        component,
+        `\`${command} ${args.join(' ')}\` exited with ${code}`,
+        {
+          logFile,
+        },
+      );
     }
   } finally {
     closeSync(fd);

@@ -11,7 +11,6 @@ export interface ClusterState {
   readonly components: Started[];
 }
 
-
 export function readState(paths: ClusterPaths): ClusterState | undefined {
   if (!existsSync(paths.stateFile)) return undefined;
   try {

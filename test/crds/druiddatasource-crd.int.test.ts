@@ -26,7 +26,9 @@ describe('the DruidDatasource CRD', () => {
   beforeAll(() => {
     const crd = kubectl(['apply', '-f', join(repoRoot, 'crds/druiddatasources.tributary.dev.yaml')]);
     expect(crd.status, crd.stderr).toBe(0);
-    expect(kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/druiddatasources.tributary.dev']).status).toBe(0);
+    expect(
+      kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/druiddatasources.tributary.dev']).status,
+    ).toBe(0);
     expect(kubectl(['create', 'namespace', ns]).status).toBe(0);
   });
   afterAll(() => {
@@ -34,9 +36,17 @@ describe('the DruidDatasource CRD', () => {
   });
 
   it('accepts the example and fills in the defaults', () => {
-    const res = apply(manifest('ok', (s) => { delete s.granularity; delete s.timestamp; delete s.deletionPolicy; }));
+    const res = apply(
+      manifest('ok', (s) => {
+        delete s.granularity;
+        delete s.timestamp;
+        delete s.deletionPolicy;
+      }),
+    );
     expect(res.status, res.stderr).toBe(0);
-    const got = JSON.parse(kubectl(['get', '-n', ns, 'dds', 'ok', '-o', 'json']).stdout) as { spec: Record<string, unknown> };
+    const got = JSON.parse(kubectl(['get', '-n', ns, 'dds', 'ok', '-o', 'json']).stdout) as {
+      spec: Record<string, unknown>;
+    };
     expect(got.spec).toMatchObject({
       timestamp: { column: 'ts', format: 'auto' },
       granularity: { segment: 'HOUR', query: 'MINUTE', rollup: true },
@@ -46,18 +56,48 @@ describe('the DruidDatasource CRD', () => {
   });
 
   it.each([
-    ['an unknown metric type', (s: Spec) => { s.metrics = [{ type: 'median', name: 'm', fieldName: 'x' }]; },
-      'spec.metrics[0].type: Unsupported value: "median"'],
-    ['a metric without fieldName', (s: Spec) => { s.metrics = [{ type: 'longSum', name: 'm' }]; },
-      'fieldName is required for every metric type except count'],
-    ['a bad granularity', (s: Spec) => { s.granularity = { segment: 'FORTNIGHT' }; },
-      'spec.granularity.segment: Unsupported value: "FORTNIGHT"'],
-    ['a non-ISO task duration', (s: Spec) => { s.ingestion.taskDuration = '1h'; },
-      'spec.ingestion.taskDuration: Invalid value: "1h": must be an ISO-8601 duration like PT1H'],
-    ['a duplicate dimension', (s: Spec) => { s.dimensions = ['country', 'country']; },
-      'spec.dimensions[1]: Duplicate value: "country"'],
-    ['a URL that is not http', (s: Spec) => { s.druid = { url: 'druid-router:8888' }; },
-      'spec.druid.url: Invalid value: "druid-router:8888": must be an http(s) URL'],
+    [
+      'an unknown metric type',
+      (s: Spec) => {
+        s.metrics = [{ type: 'median', name: 'm', fieldName: 'x' }];
+      },
+      'spec.metrics[0].type: Unsupported value: "median"',
+    ],
+    [
+      'a metric without fieldName',
+      (s: Spec) => {
+        s.metrics = [{ type: 'longSum', name: 'm' }];
+      },
+      'fieldName is required for every metric type except count',
+    ],
+    [
+      'a bad granularity',
+      (s: Spec) => {
+        s.granularity = { segment: 'FORTNIGHT' };
+      },
+      'spec.granularity.segment: Unsupported value: "FORTNIGHT"',
+    ],
+    [
+      'a non-ISO task duration',
+      (s: Spec) => {
+        s.ingestion.taskDuration = '1h';
+      },
+      'spec.ingestion.taskDuration: Invalid value: "1h": must be an ISO-8601 duration like PT1H',
+    ],
+    [
+      'a duplicate dimension',
+      (s: Spec) => {
+        s.dimensions = ['country', 'country'];
+      },
+      'spec.dimensions[1]: Duplicate value: "country"',
+    ],
+    [
+      'a URL that is not http',
+      (s: Spec) => {
+        s.druid = { url: 'druid-router:8888' };
+      },
+      'spec.druid.url: Invalid value: "druid-router:8888": must be an http(s) URL',
+    ],
   ])('rejects %s at admission, naming the field', (_what, edit, message) => {
     const res = apply(manifest(`bad-${randomUUID().slice(0, 6)}`, edit));
     expect(res.status).not.toBe(0);
@@ -66,7 +106,11 @@ describe('the DruidDatasource CRD', () => {
 
   it('keeps dataSource immutable', () => {
     expect(apply(manifest('fixed')).status).toBe(0);
-    const res = apply(manifest('fixed', (s) => { s.dataSource = 'other'; }));
+    const res = apply(
+      manifest('fixed', (s) => {
+        s.dataSource = 'other';
+      }),
+    );
     expect(res.stderr).toContain('spec.dataSource is immutable');
   });
 

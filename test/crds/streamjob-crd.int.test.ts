@@ -26,7 +26,9 @@ describe('the StreamJob CRD', () => {
   beforeAll(() => {
     const crd = kubectl(['apply', '-f', join(repoRoot, 'crds/streamjobs.tributary.dev.yaml')]);
     expect(crd.status, crd.stderr).toBe(0);
-    expect(kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/streamjobs.tributary.dev']).status).toBe(0);
+    expect(
+      kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/streamjobs.tributary.dev']).status,
+    ).toBe(0);
     expect(kubectl(['create', 'namespace', ns]).status).toBe(0);
   });
   afterAll(() => {
@@ -34,9 +36,16 @@ describe('the StreamJob CRD', () => {
   });
 
   it('accepts the example and fills in the defaults', () => {
-    const res = apply(manifest('ok', (s) => { delete s.checkpointing; delete s.maxParallelism; }));
+    const res = apply(
+      manifest('ok', (s) => {
+        delete s.checkpointing;
+        delete s.maxParallelism;
+      }),
+    );
     expect(res.status, res.stderr).toBe(0);
-    const got = JSON.parse(kubectl(['get', '-n', ns, 'sj', 'ok', '-o', 'json']).stdout) as { spec: Record<string, unknown> };
+    const got = JSON.parse(kubectl(['get', '-n', ns, 'sj', 'ok', '-o', 'json']).stdout) as {
+      spec: Record<string, unknown>;
+    };
     expect(got.spec).toMatchObject({
       maxParallelism: 128,
       state: 'running',
@@ -48,16 +57,42 @@ describe('the StreamJob CRD', () => {
   });
 
   it.each([
-    ['replicas above maxParallelism', (s: typeof example.spec) => { s.replicas = 8; s.maxParallelism = 4; },
-      'spec.replicas must not exceed spec.maxParallelism'],
-    ['a malformed duration', (s: typeof example.spec) => { s.checkpointing = { interval: 'often' }; },
-      'spec.checkpointing.interval: Invalid value: "often": must be a duration like "10s"'],
-    ['a source with two connectors', (s: typeof example.spec) => {
-      s.graph.sources[0] = { ...s.graph.sources[0], datagen: { generator: 'nexmark' } };
-    }, 'a source takes exactly one connector'],
-    ['an unknown upgrade mode', (s: typeof example.spec) => { s.upgradeMode = 'yolo'; },
-      'spec.upgradeMode: Unsupported value: "yolo"'],
-    ['zero replicas', (s: typeof example.spec) => { s.replicas = 0; }, 'spec.replicas: Invalid value: 0'],
+    [
+      'replicas above maxParallelism',
+      (s: typeof example.spec) => {
+        s.replicas = 8;
+        s.maxParallelism = 4;
+      },
+      'spec.replicas must not exceed spec.maxParallelism',
+    ],
+    [
+      'a malformed duration',
+      (s: typeof example.spec) => {
+        s.checkpointing = { interval: 'often' };
+      },
+      'spec.checkpointing.interval: Invalid value: "often": must be a duration like "10s"',
+    ],
+    [
+      'a source with two connectors',
+      (s: typeof example.spec) => {
+        s.graph.sources[0] = { ...s.graph.sources[0], datagen: { generator: 'nexmark' } };
+      },
+      'a source takes exactly one connector',
+    ],
+    [
+      'an unknown upgrade mode',
+      (s: typeof example.spec) => {
+        s.upgradeMode = 'yolo';
+      },
+      'spec.upgradeMode: Unsupported value: "yolo"',
+    ],
+    [
+      'zero replicas',
+      (s: typeof example.spec) => {
+        s.replicas = 0;
+      },
+      'spec.replicas: Invalid value: 0',
+    ],
   ])('rejects %s at admission with a message naming the field', (_what, edit, message) => {
     const res = apply(manifest(`bad-${randomUUID().slice(0, 6)}`, edit));
     expect(res.status).not.toBe(0);
@@ -66,7 +101,11 @@ describe('the StreamJob CRD', () => {
 
   it('refuses to change maxParallelism once deployed', () => {
     expect(apply(manifest('fixed')).status).toBe(0);
-    const res = apply(manifest('fixed', (s) => { s.maxParallelism = 256; }));
+    const res = apply(
+      manifest('fixed', (s) => {
+        s.maxParallelism = 256;
+      }),
+    );
     expect(res.status).not.toBe(0);
     expect(res.stderr).toContain('spec.maxParallelism is immutable once deployed');
   });

@@ -12,14 +12,23 @@ const defaultAddons: readonly Addon[] = ['kafka', 'druid'];
 function requestedAddons(): Addon[] {
   const raw = process.env.TRIBUTARY_CLUSTER_ADDONS;
   if (!raw) return [...defaultAddons];
-  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !knownAddons.includes(n as Addon));
-  if (unknown.length > 0) throw new Error(`TRIBUTARY_CLUSTER_ADDONS: unknown addon(s) ${unknown.join(', ')}; known: ${knownAddons.join(', ')}`);
+  if (unknown.length > 0)
+    throw new ClusterError(
+      'CLUSTER_BAD_ARGS',
+      'cluster',
+      `TRIBUTARY_CLUSTER_ADDONS: unknown addon(s) ${unknown.join(', ')}; known: ${knownAddons.join(', ')}`,
+    );
   return names as Addon[];
 }
 import type { TestProject } from 'vitest/node';
 import { knownAddons, type Addon } from '../cluster/addons.ts';
 import { down, envOf, status, up } from '../cluster/cluster.ts';
+import { ClusterError } from '../cluster/errors.ts';
 import { clusterPaths } from '../cluster/paths.ts';
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {

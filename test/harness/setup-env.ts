@@ -7,11 +7,16 @@
  * TRIBUTARY_KAFKA_BROKERS).
  */
 import { patched } from '../../runtime/src/connectors/kafka/kafkajs-read-committed.ts';
+import { TributaryError } from '../../runtime/src/errors.ts';
 import { routeProcessWarnings } from '../../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../../runtime/src/telemetry/logger.ts';
 import { inject } from 'vitest';
 
-if (!patched) throw new Error('the kafkajs read_committed fix did not install (kafkajs loaded before test/harness/setup-env.ts?)');
+if (!patched)
+  throw new TributaryError(
+    'TRIB_INVARIANT',
+    'the kafkajs read_committed fix did not install (kafkajs loaded before test/harness/setup-env.ts?)',
+  );
 // As in the runtime: warnings as log lines, without kafkajs's harmless TimeoutNegativeWarning.
 routeProcessWarnings(createLogger('warn'));
 for (const [k, v] of Object.entries(inject('clusterEnv'))) process.env[k] ??= v;

@@ -53,10 +53,25 @@ describe('dependency rules', () => {
   });
 
   it.each([
-    ['kube-is-generic', 'operator/src/kube/informer.ts', "import { X } from '../controllers/x.ts';", 'operator/src/controllers/x.ts'],
+    [
+      'kube-is-generic',
+      'operator/src/kube/informer.ts',
+      "import { X } from '../controllers/x.ts';",
+      'operator/src/controllers/x.ts',
+    ],
     ['state-is-a-leaf', 'runtime/src/state/keyed.ts', "import { X } from '../exec/x.ts';", 'runtime/src/exec/x.ts'],
-    ['graph-is-the-contract', 'runtime/src/graph/spec.ts', "import { X } from '../connectors/x.ts';", 'runtime/src/connectors/x.ts'],
-    ['runtime-never-imports-operator', 'runtime/src/exec/job.ts', "import { X } from '../../../operator/src/x.ts';", 'operator/src/x.ts'],
+    [
+      'graph-is-the-contract',
+      'runtime/src/graph/spec.ts',
+      "import { X } from '../connectors/x.ts';",
+      'runtime/src/connectors/x.ts',
+    ],
+    [
+      'runtime-never-imports-operator',
+      'runtime/src/exec/job.ts',
+      "import { X } from '../../../operator/src/x.ts';",
+      'operator/src/x.ts',
+    ],
   ])('fail when a lower layer imports its caller (%s)', async (rule, from, line, to) => {
     const r = await cruise({ [from]: `${line}\nexport const Y = X;\n`, [to]: 'export const X = 1;\n' });
     expect(r.code).not.toBe(0);

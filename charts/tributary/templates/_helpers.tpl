@@ -74,3 +74,19 @@ what one does not hold, hence pods get/list/watch here even beyond what it reads
   resources: [events]
   verbs: [create, patch]
 {{- end }}
+
+{{/* The webhook Service, its TLS Secret and cert-manager Certificate (names: 63 characters at most). */}}
+{{- define "tributary.webhookName" -}}
+{{- printf "%s-webhook" (include "tributary.fullname" . | trunc 55 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "tributary.webhookSecretName" -}}
+{{- printf "%s-tls" (include "tributary.webhookName" .) }}
+{{- end }}
+
+{{/* The names the serving certificate must carry: the Service as the API server addresses it. */}}
+{{- define "tributary.webhookDnsNames" -}}
+{{- $svc := include "tributary.webhookName" . }}
+{{- $ns := .Release.Namespace }}
+{{- toJson (list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns)) }}
+{{- end }}

@@ -79,8 +79,10 @@ describe('DruidClient against the real Druid', () => {
     expect(['PENDING', 'RUNNING', 'IDLE']).toContain(running.state);
   });
 
-  it('returns Druid\'s own message when it rejects a spec', async () => {
-    const err = await client.upsertSupervisor({ type: 'kafka', spec: { dataSchema: { dataSource: id } } }).catch((e: unknown) => e);
+  it("returns Druid's own message when it rejects a spec", async () => {
+    const err = await client
+      .upsertSupervisor({ type: 'kafka', spec: { dataSchema: { dataSource: id } } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DruidError);
     expect((err as DruidError).code).toBe('DRUID_ERR_REJECTED');
     expect((err as DruidError).retriable).toBe(false);

@@ -38,7 +38,8 @@ export class DruidClient {
   async upsertSupervisor(spec: SupervisorSpec): Promise<string> {
     const body = await this.#call('POST', supervisorPath, spec);
     const id = (body as { id?: unknown } | undefined)?.id;
-    if (typeof id !== 'string') throw new DruidError('DRUID_ERR_BAD_RESPONSE', `POST ${supervisorPath} answered without an id`);
+    if (typeof id !== 'string')
+      throw new DruidError('DRUID_ERR_BAD_RESPONSE', `POST ${supervisorPath} answered without an id`);
     return id;
   }
 
@@ -98,8 +99,13 @@ export class DruidClient {
    * emergencies. A terminated supervisor's tasks otherwise hold indexer slots while they publish.
    */
   async shutdownTasks(dataSource: string): Promise<number> {
-    const running = await this.#call('GET', `/druid/indexer/v1/tasks?state=running&datasource=${encodeURIComponent(dataSource)}`);
-    const ids = Array.isArray(running) ? running.map((t: { id?: unknown }) => t.id).filter((id): id is string => typeof id === 'string') : [];
+    const running = await this.#call(
+      'GET',
+      `/druid/indexer/v1/tasks?state=running&datasource=${encodeURIComponent(dataSource)}`,
+    );
+    const ids = Array.isArray(running)
+      ? running.map((t: { id?: unknown }) => t.id).filter((id): id is string => typeof id === 'string')
+      : [];
     for (const id of ids) await this.#call('POST', `/druid/indexer/v1/task/${encodeURIComponent(id)}/shutdown`);
     return ids.length;
   }
@@ -120,7 +126,9 @@ export class DruidClient {
         bodyTimeout: this.#timeoutMs,
       });
     } catch (err) {
-      throw new DruidError('DRUID_ERR_UNREACHABLE', `${method} ${this.url}${path}: ${(err as Error).message}`, { cause: err });
+      throw new DruidError('DRUID_ERR_UNREACHABLE', `${method} ${this.url}${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const text = await res.body.text();
     const status = res.statusCode;
@@ -129,16 +137,21 @@ export class DruidClient {
       try {
         return JSON.parse(text);
       } catch (err) {
-        throw new DruidError('DRUID_ERR_BAD_RESPONSE', `${method} ${path} answered ${status} with non-JSON: ${text.slice(0, 200)}`, {
-          status,
-          cause: err,
-        });
+        throw new DruidError(
+          'DRUID_ERR_BAD_RESPONSE',
+          `${method} ${path} answered ${status} with non-JSON: ${text.slice(0, 200)}`,
+          {
+            status,
+            cause: err,
+          },
+        );
       }
     }
     const message = druidMessage(text);
     const where = `${method} ${this.url}${path} → ${status}`;
     if (status === 404) throw new DruidError('DRUID_ERR_NOT_FOUND', `${where}: ${message}`, { status });
-    if (status === 401 || status === 403) throw new DruidError('DRUID_ERR_UNAUTHORIZED', `${where}: ${message}`, { status });
+    if (status === 401 || status === 403)
+      throw new DruidError('DRUID_ERR_UNAUTHORIZED', `${where}: ${message}`, { status });
     if (status >= 500) throw new DruidError('DRUID_ERR_SERVER', `${where}: ${message}`, { status });
     throw new DruidError('DRUID_ERR_REJECTED', `${where}: ${message}`, { status });
   }

@@ -41,8 +41,15 @@ describe('KubeClient against the real API server', () => {
     expect(isNotFound(err)).toBe(true);
     expect((err as KubeApiError).reason).toBe('NotFound');
 
-    const cm = await client.create<ConfigMap>(Resources.ConfigMap, { metadata: { name: 'c', namespace: ns }, data: { a: '1' } });
-    expect(isAlreadyExists(await client.create(Resources.ConfigMap, { metadata: { name: 'c', namespace: ns } }).catch((e: unknown) => e))).toBe(true);
+    const cm = await client.create<ConfigMap>(Resources.ConfigMap, {
+      metadata: { name: 'c', namespace: ns },
+      data: { a: '1' },
+    });
+    expect(
+      isAlreadyExists(
+        await client.create(Resources.ConfigMap, { metadata: { name: 'c', namespace: ns } }).catch((e: unknown) => e),
+      ),
+    ).toBe(true);
     await client.patch(Resources.ConfigMap, ns, 'c', { data: { a: '2' } }, { type: PatchTypes.merge });
     const stale = await client.replace(Resources.ConfigMap, { ...cm, data: { a: 'stale' } }).catch((e: unknown) => e);
     expect(isConflict(stale)).toBe(true);
@@ -50,19 +57,34 @@ describe('KubeClient against the real API server', () => {
   });
 
   it('server-side applies under a field manager, paginates lists, and deletes with preconditions', async () => {
-    for (let i = 0; i < 7; i++) await client.apply(Resources.ConfigMap, { metadata: { name: `p${i}`, namespace: ns, labels: { page: 'yes' } }, data: { i: String(i) } }, 'client-test');
+    for (let i = 0; i < 7; i++)
+      await client.apply(
+        Resources.ConfigMap,
+        { metadata: { name: `p${i}`, namespace: ns, labels: { page: 'yes' } }, data: { i: String(i) } },
+        'client-test',
+      );
     const applied = await client.get<ConfigMap>(Resources.ConfigMap, ns, 'p3');
-    expect(applied.metadata?.managedFields?.some((f) => f.manager === 'client-test' && f.operation === 'Apply')).toBe(true);
+    expect(applied.metadata?.managedFields?.some((f) => f.manager === 'client-test' && f.operation === 'Apply')).toBe(
+      true,
+    );
     const page1 = await client.list(Resources.ConfigMap, ns, { labelSelector: 'page=yes', limit: 5 });
     expect(page1.items).toHaveLength(5);
-    const page2 = await client.list(Resources.ConfigMap, ns, { labelSelector: 'page=yes', limit: 5, continue: page1.metadata.continue ?? '' });
+    const page2 = await client.list(Resources.ConfigMap, ns, {
+      labelSelector: 'page=yes',
+      limit: 5,
+      continue: page1.metadata.continue ?? '',
+    });
     expect(page2.items).toHaveLength(2);
 
-    const wrongUid = await client.delete(Resources.ConfigMap, ns, 'p0', { preconditions: { uid: 'not-the-uid' } }).catch((e: unknown) => e);
+    const wrongUid = await client
+      .delete(Resources.ConfigMap, ns, 'p0', { preconditions: { uid: 'not-the-uid' } })
+      .catch((e: unknown) => e);
     expect(isConflict(wrongUid)).toBe(true);
     const p0 = await client.get(Resources.ConfigMap, ns, 'p0');
     await client.delete(Resources.ConfigMap, ns, 'p0', { preconditions: { uid: p0.metadata?.uid ?? '' } });
-    await waitFor('p0 gone', async () => isNotFound(await client.get(Resources.ConfigMap, ns, 'p0').catch((e: unknown) => e)));
+    await waitFor('p0 gone', async () =>
+      isNotFound(await client.get(Resources.ConfigMap, ns, 'p0').catch((e: unknown) => e)),
+    );
   });
 
   it('reports an unreachable server as OPERATOR_KUBE_TRANSPORT', async () => {

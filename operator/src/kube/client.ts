@@ -109,14 +109,17 @@ export class KubeClient {
     const headers = await this.#headers(opts.body === undefined ? undefined : (opts.contentType ?? 'application/json'));
     const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.#timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    const body =
+      opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     let res: IncomingMessage;
     let text: string;
     try {
       res = await this.#send(method, url, headers, body, signal);
       text = await readAll(res);
     } catch (cause) {
-      throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `${method} ${url.pathname}: ${(cause as Error).message}`, { cause });
+      throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `${method} ${url.pathname}: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 299) throw apiError(method, url, status, text);
@@ -125,24 +128,47 @@ export class KubeClient {
 
   // --- typed helpers over a ResourceType -------------------------------------------------
 
-  get<T extends KubeObject>(rt: ResourceType, namespace: string | undefined, name: string, opts: { signal?: AbortSignal } = {}): Promise<T> {
+  get<T extends KubeObject>(
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<T> {
     return this.request<T>('GET', resourcePath(rt, { namespace, name }), opts);
   }
 
-  list<T extends KubeObject>(rt: ResourceType, namespace?: string, opts: ListOptions & { signal?: AbortSignal } = {}): Promise<KubeList<T>> {
+  list<T extends KubeObject>(
+    rt: ResourceType,
+    namespace?: string,
+    opts: ListOptions & { signal?: AbortSignal } = {},
+  ): Promise<KubeList<T>> {
     const { signal, ...query } = opts;
-    return this.request<KubeList<T>>('GET', resourcePath(rt, { namespace }), { query: { ...query }, ...(signal ? { signal } : {}) });
+    return this.request<KubeList<T>>('GET', resourcePath(rt, { namespace }), {
+      query: { ...query },
+      ...(signal ? { signal } : {}),
+    });
   }
 
   create<T extends KubeObject>(rt: ResourceType, obj: T, opts: { fieldManager?: string } = {}): Promise<T> {
     const body = { apiVersion: apiVersionOf(rt), kind: rt.kind, ...obj };
-    return this.request<T>('POST', resourcePath(rt, { namespace: obj.metadata?.namespace }), { body, query: { fieldManager: opts.fieldManager } });
+    return this.request<T>('POST', resourcePath(rt, { namespace: obj.metadata?.namespace }), {
+      body,
+      query: { fieldManager: opts.fieldManager },
+    });
   }
 
   /** PUT; carries `metadata.resourceVersion` if set, so a stale write fails with 409. */
-  replace<T extends KubeObject>(rt: ResourceType, obj: T, opts: { subresource?: string; fieldManager?: string } = {}): Promise<T> {
+  replace<T extends KubeObject>(
+    rt: ResourceType,
+    obj: T,
+    opts: { subresource?: string; fieldManager?: string } = {},
+  ): Promise<T> {
     const body = { apiVersion: apiVersionOf(rt), kind: rt.kind, ...obj };
-    const path = resourcePath(rt, { namespace: obj.metadata?.namespace, name: obj.metadata?.name, subresource: opts.subresource });
+    const path = resourcePath(rt, {
+      namespace: obj.metadata?.namespace,
+      name: obj.metadata?.name,
+      subresource: opts.subresource,
+    });
     return this.request<T>('PUT', path, { body, query: { fieldManager: opts.fieldManager } });
   }
 
@@ -161,7 +187,12 @@ export class KubeClient {
   }
 
   /** Server-side apply of a full desired object under one field manager. */
-  apply<T extends KubeObject>(rt: ResourceType, obj: T, fieldManager: string, opts: { force?: boolean; subresource?: string } = {}): Promise<T> {
+  apply<T extends KubeObject>(
+    rt: ResourceType,
+    obj: T,
+    fieldManager: string,
+    opts: { force?: boolean; subresource?: string } = {},
+  ): Promise<T> {
     const body = { apiVersion: apiVersionOf(rt), kind: rt.kind, ...obj };
     return this.patch<T>(rt, obj.metadata?.namespace, obj.metadata?.name ?? '', body, {
       type: PatchTypes.apply,
@@ -175,7 +206,11 @@ export class KubeClient {
     rt: ResourceType,
     namespace: string | undefined,
     name: string,
-    opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; gracePeriodSeconds?: number; preconditions?: { resourceVersion?: string; uid?: string } } = {},
+    opts: {
+      propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+      gracePeriodSeconds?: number;
+      preconditions?: { resourceVersion?: string; uid?: string };
+    } = {},
   ): Promise<unknown> {
     const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
     if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
@@ -199,7 +234,9 @@ export class KubeClient {
       // timeoutSeconds and TCP keep-alive.
       res = await this.#send('GET', url, headers, undefined, signal);
     } catch (cause) {
-      throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `watch ${url.pathname}: ${(cause as Error).message}`, { cause });
+      throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `watch ${url.pathname}: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     if (res.statusCode !== 200) {
       const text = await readAll(res).catch(() => '');
@@ -220,7 +257,11 @@ export class KubeClient {
     } catch (cause) {
       res.destroy();
       if (cause instanceof OperatorError) throw cause;
-      throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `watch ${url.pathname}: stream failed: ${(cause as Error).message}`, { cause });
+      throw new OperatorError(
+        ErrorCodes.KUBE_TRANSPORT,
+        `watch ${url.pathname}: stream failed: ${(cause as Error).message}`,
+        { cause },
+      );
     }
     // A stream cut mid-way (connection reset) ends the iteration on some Node versions
     // instead of throwing; `complete` tells a clean server-side end from that.
@@ -237,10 +278,21 @@ export class KubeClient {
     this.#agent.destroy();
   }
 
-  #send(method: string, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+  #send(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<IncomingMessage> {
     const lib = url.protocol === 'http:' ? http : https;
     return new Promise((resolve, reject) => {
-      const req = lib.request(url, { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent: this.#agent, signal });
+      const req = lib.request(url, {
+        method,
+        headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        agent: this.#agent,
+        signal,
+      });
       req.once('response', resolve);
       req.once('error', reject);
       req.end(body);
@@ -249,7 +301,8 @@ export class KubeClient {
 
   #url(path: string, query: Query | undefined): URL {
     const url = new URL(path, this.server);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(query ?? {}))
+      if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     return url;
   }
 
@@ -259,7 +312,9 @@ export class KubeClient {
       try {
         headers = await this.#conn.authHeaders();
       } catch (cause) {
-        throw new OperatorError(ErrorCodes.KUBECONFIG, `cannot obtain credentials: ${(cause as Error).message}`, { cause });
+        throw new OperatorError(ErrorCodes.KUBECONFIG, `cannot obtain credentials: ${(cause as Error).message}`, {
+          cause,
+        });
       }
       this.#auth = { headers, at: Date.now() };
     }

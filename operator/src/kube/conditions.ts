@@ -67,7 +67,12 @@ export function isFalse(conditions: readonly Condition[] | undefined, type: stri
 }
 
 /** True if the condition exists, matches `status`, and was observed at `generation`. */
-export function isCurrent(conditions: readonly Condition[] | undefined, type: string, status: ConditionStatus, generation: number | undefined): boolean {
+export function isCurrent(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+  status: ConditionStatus,
+  generation: number | undefined,
+): boolean {
   const c = getCondition(conditions, type);
   return c !== undefined && c.status === status && c.observedGeneration === generation;
 }

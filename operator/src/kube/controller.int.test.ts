@@ -8,7 +8,14 @@ import { TerminalError, isNotFound } from './errors.ts';
 import { Informer } from './informer.ts';
 import { deepEqualJson } from './json.ts';
 import { ItemExponentialFailureRateLimiter } from './rate-limiter.ts';
-import { Labels, MANAGED_BY, isControlledBy, ownerKeyMapper, standardLabels, withControllerReference } from './ownership.ts';
+import {
+  Labels,
+  MANAGED_BY,
+  isControlledBy,
+  ownerKeyMapper,
+  standardLabels,
+  withControllerReference,
+} from './ownership.ts';
 import { Resources, type KubeObject } from './api-resources.ts';
 import { createNamespace, deleteNamespace, newClient, waitFor } from './testing/cluster.ts';
 
@@ -17,7 +24,11 @@ interface ConfigMap extends KubeObject {
 }
 
 async function count(metrics: OperatorMetrics, controller: string, result: string): Promise<number> {
-  return (await metrics.reconcileTotal.get()).values.find((v) => v.labels.controller === controller && v.labels.result === result)?.value ?? 0;
+  return (
+    (await metrics.reconcileTotal.get()).values.find(
+      (v) => v.labels.controller === controller && v.labels.result === result,
+    )?.value ?? 0
+  );
 }
 
 function captureLogs() {
@@ -46,8 +57,18 @@ describe('Controller against the real API server: a toy controller copying Confi
   });
 
   function toyController(metrics: OperatorMetrics, logger = pino({ level: 'silent' })) {
-    const sources = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns, labelSelector: 'role=source' });
-    const copies = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns, labelSelector: `${Labels.managedBy}=${MANAGED_BY}` });
+    const sources = new Informer<ConfigMap>({
+      client,
+      resource: Resources.ConfigMap,
+      namespace: ns,
+      labelSelector: 'role=source',
+    });
+    const copies = new Informer<ConfigMap>({
+      client,
+      resource: Resources.ConfigMap,
+      namespace: ns,
+      labelSelector: `${Labels.managedBy}=${MANAGED_BY}`,
+    });
     let reconciles = 0;
     const reconcile: Reconciler = async (req, ctx) => {
       reconciles++;
@@ -57,7 +78,10 @@ describe('Controller against the real API server: a toy controller copying Confi
       const name = `${req.name}-copy`;
       const current = copies.get(req.namespace, name);
       if (current && isControlledBy(current, src) && deepEqualJson(current.data, src.data)) return;
-      const desired = withControllerReference(src, { metadata: { name, namespace: req.namespace, labels: standardLabels(req.name) }, data: src.data ?? {} });
+      const desired = withControllerReference(src, {
+        metadata: { name, namespace: req.namespace, labels: standardLabels(req.name) },
+        data: src.data ?? {},
+      });
       await client.apply(Resources.ConfigMap, desired, 'toy-controller');
       ctx.logger.info({ copy: name }, 'copied');
     };
@@ -81,10 +105,16 @@ describe('Controller against the real API server: a toy controller copying Confi
     copies.start();
     await controller.start();
 
-    await client.create(Resources.ConfigMap, { metadata: { name: 'alpha', namespace: ns, labels: { role: 'source' } }, data: { k: '1' } } as ConfigMap);
+    await client.create(Resources.ConfigMap, {
+      metadata: { name: 'alpha', namespace: ns, labels: { role: 'source' } },
+      data: { k: '1' },
+    } as ConfigMap);
     await waitFor('copy created', () => copies.get(ns, 'alpha-copy')?.data?.k === '1');
     const copy = copies.get(ns, 'alpha-copy');
-    expect(copy?.metadata?.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'tributary', 'tributary.dev/job': 'alpha' });
+    expect(copy?.metadata?.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'tributary',
+      'tributary.dev/job': 'alpha',
+    });
     expect(copy?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ConfigMap', name: 'alpha', controller: true });
 
     await client.patch(Resources.ConfigMap, ns, 'alpha', { data: { k: '2' } });
@@ -105,14 +135,19 @@ describe('Controller against the real API server: a toy controller copying Confi
 
     // Deleting the owner lets the garbage collector remove the copy.
     await client.delete(Resources.ConfigMap, ns, 'alpha');
-    await waitFor('copy garbage-collected', async () => {
-      try {
-        await client.get(Resources.ConfigMap, ns, 'alpha-copy');
-        return false;
-      } catch (err) {
-        return isNotFound(err);
-      }
-    }, 60_000, 250);
+    await waitFor(
+      'copy garbage-collected',
+      async () => {
+        try {
+          await client.get(Resources.ConfigMap, ns, 'alpha-copy');
+          return false;
+        } catch (err) {
+          return isNotFound(err);
+        }
+      },
+      60_000,
+      250,
+    );
 
     expect(await count(metrics, 'toy', 'success')).toBeGreaterThanOrEqual(4);
     expect(await count(metrics, 'toy', 'error')).toBe(0);
@@ -123,7 +158,8 @@ describe('Controller against the real API server: a toy controller copying Confi
     // One child logger per reconcile: controller, key and a reconcileId on every line.
     const copied = logs.lines.filter((l) => l.msg === 'copied');
     expect(copied.length).toBeGreaterThanOrEqual(3);
-    for (const l of copied) expect(l).toMatchObject({ controller: 'toy', key: `${ns}/alpha`, reconcileId: expect.any(String) });
+    for (const l of copied)
+      expect(l).toMatchObject({ controller: 'toy', key: `${ns}/alpha`, reconcileId: expect.any(String) });
     expect(new Set(copied.map((l) => l.reconcileId)).size).toBe(copied.length);
 
     await controller.stop();
@@ -132,7 +168,12 @@ describe('Controller against the real API server: a toy controller copying Confi
 
   it('retries a failing reconcile with growing per-key backoff, and does not retry a TerminalError', async () => {
     const metrics = operatorMetrics(createRegistry());
-    const cms = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns, labelSelector: 'role=flaky' });
+    const cms = new Informer<ConfigMap>({
+      client,
+      resource: Resources.ConfigMap,
+      namespace: ns,
+      labelSelector: 'role=flaky',
+    });
     const attempts = new Map<string, number[]>();
     const controller = new Controller<ConfigMap>({
       name: 'flaky',
@@ -150,7 +191,9 @@ describe('Controller against the real API server: a toy controller copying Confi
     cms.start();
     await controller.start();
     await client.create(Resources.ConfigMap, { metadata: { name: 'flaky', namespace: ns, labels: { role: 'flaky' } } });
-    await client.create(Resources.ConfigMap, { metadata: { name: 'hopeless', namespace: ns, labels: { role: 'flaky' } } });
+    await client.create(Resources.ConfigMap, {
+      metadata: { name: 'hopeless', namespace: ns, labels: { role: 'flaky' } },
+    });
     await waitFor('flaky succeeds on the 4th attempt', () => attempts.get('flaky')?.length === 4, 10_000);
     const t = attempts.get('flaky') ?? [];
     const gaps = t.slice(1).map((v, i) => v - (t[i] ?? 0));
@@ -170,7 +213,12 @@ describe('Controller against the real API server: a toy controller copying Confi
 
   it('requeueAfter reconciles the key again later; stop() lets an in-flight reconcile finish', async () => {
     const metrics = operatorMetrics(createRegistry());
-    const cms = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns, labelSelector: 'role=poll' });
+    const cms = new Informer<ConfigMap>({
+      client,
+      resource: Resources.ConfigMap,
+      namespace: ns,
+      labelSelector: 'role=poll',
+    });
     let runs = 0;
     let inFlight = 0;
     let finished = 0;

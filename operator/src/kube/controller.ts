@@ -97,7 +97,11 @@ export class Controller<T extends KubeObject> {
     this.#log = (opts.logger ?? silentLogger()).child({ controller: opts.name });
     this.#metrics = opts.metrics;
     this.#workers = Math.max(1, opts.workers ?? 2);
-    this.queue = new WorkQueue<string>({ name: opts.name, ...(opts.rateLimiter ? { rateLimiter: opts.rateLimiter } : {}), ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+    this.queue = new WorkQueue<string>({
+      name: opts.name,
+      ...(opts.rateLimiter ? { rateLimiter: opts.rateLimiter } : {}),
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    });
     if (this.#metrics) {
       // Pre-register every series at 0 so dashboards and rate() see them before the first event.
       for (const result of RESULTS) this.#metrics.reconcileTotal.inc({ controller: this.name, result }, 0);
@@ -182,8 +186,13 @@ export class Controller<T extends KubeObject> {
     const outcome = await Promise.race([drained.then(() => 'drained' as const), timeout]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      this.#abort.abort(new OperatorError(ErrorCodes.SHUTDOWN_TIMEOUT, `controller ${this.name}: shutdown deadline passed`));
-      throw new OperatorError(ErrorCodes.SHUTDOWN_TIMEOUT, `controller ${this.name}: reconciles still running after ${deadlineMs} ms`);
+      this.#abort.abort(
+        new OperatorError(ErrorCodes.SHUTDOWN_TIMEOUT, `controller ${this.name}: shutdown deadline passed`),
+      );
+      throw new OperatorError(
+        ErrorCodes.SHUTDOWN_TIMEOUT,
+        `controller ${this.name}: reconciles still running after ${deadlineMs} ms`,
+      );
     }
     this.#log.info('stopped');
   }
@@ -209,7 +218,10 @@ export class Controller<T extends KubeObject> {
     let result: Result;
     try {
       const { namespace, name } = parseKey(key);
-      const res = await this.#opts.reconcile({ key, namespace, name }, { logger, reconcileId, signal: this.#abort.signal });
+      const res = await this.#opts.reconcile(
+        { key, namespace, name },
+        { logger, reconcileId, signal: this.#abort.signal },
+      );
       this.queue.forget(key);
       if (res && res.requeueAfter !== undefined && res.requeueAfter > 0) {
         this.queue.addAfter(key, res.requeueAfter);

@@ -1,7 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, KubeApiError, OperatorError, TerminalError, isAlreadyExists, isConflict, isConflictish, isGone, isNotFound, isTerminal } from './errors.ts';
+import {
+  ErrorCodes,
+  KubeApiError,
+  OperatorError,
+  TerminalError,
+  isAlreadyExists,
+  isConflict,
+  isConflictish,
+  isGone,
+  isNotFound,
+  isTerminal,
+} from './errors.ts';
 import { keyFor, keyOf, parseKey } from './keys.ts';
 import { deepEqualJson } from './json.ts';
 

@@ -41,6 +41,15 @@ export const ErrorCodes = {
   JOB_CONFIG: 'OPERATOR_JOB_CONFIG',
   /** A DruidDatasource's basicAuthSecretRef names a Secret or key that cannot be read. */
   DRUID_CREDENTIALS: 'OPERATOR_DRUID_CREDENTIALS',
+  /**
+   * An admission review could not be read: not JSON, not an admission.k8s.io/v1 AdmissionReview, or over the size
+   * limit.
+   */
+  ADMISSION_REQUEST: 'OPERATOR_ADMISSION_REQUEST',
+  /** A validating webhook did not decide within its deadline; the API server applies the webhook's failurePolicy. */
+  ADMISSION_TIMEOUT: 'OPERATOR_ADMISSION_TIMEOUT',
+  /** The admission server's serving certificate or key cannot be read or used. */
+  WEBHOOK_TLS: 'OPERATOR_WEBHOOK_TLS',
   /** Test support only: a harness used wrongly or missing its environment. */
   TEST_HARNESS: 'OPERATOR_TEST_HARNESS',
   /** Test support only: a condition a test waits for did not hold in time. */

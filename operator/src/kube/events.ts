@@ -48,7 +48,6 @@ interface Bucket {
   last: number;
 }
 
-
 function seconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -101,7 +100,14 @@ export class EventRecorder {
     return this.record(obj, 'Warning', reason, message);
   }
 
-  async #record(obj: KubeObject, objKey: string, aggKey: string, type: EventType, reason: string, message: string): Promise<void> {
+  async #record(
+    obj: KubeObject,
+    objKey: string,
+    aggKey: string,
+    type: EventType,
+    reason: string,
+    message: string,
+  ): Promise<void> {
     if (!this.#take(objKey)) {
       this.#metrics?.events.inc({ result: 'dropped' });
       this.#log.debug({ object: objKey, reason }, 'event dropped by spam filter');
@@ -113,7 +119,13 @@ export class EventRecorder {
       if (agg) {
         try {
           const count = agg.count + 1;
-          await this.#client.patch<CoreEvent>(Resources.Event, agg.namespace, agg.name, { count, lastTimestamp: seconds(now) }, { type: PatchTypes.merge });
+          await this.#client.patch<CoreEvent>(
+            Resources.Event,
+            agg.namespace,
+            agg.name,
+            { count, lastTimestamp: seconds(now) },
+            { type: PatchTypes.merge },
+          );
           agg.count = count;
           this.#touch(aggKey, agg);
           this.#metrics?.events.inc({ result: 'aggregated' });

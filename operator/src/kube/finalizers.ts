@@ -21,7 +21,12 @@ export function isBeingDeleted(obj: KubeObject): boolean {
 }
 
 /** Returns the object with the finalizer (as written, or unchanged if already there). */
-export function addFinalizer<T extends KubeObject>(client: KubeClient, rt: ResourceType, obj: T, finalizer: string): Promise<T> {
+export function addFinalizer<T extends KubeObject>(
+  client: KubeClient,
+  rt: ResourceType,
+  obj: T,
+  finalizer: string,
+): Promise<T> {
   return editFinalizers(client, rt, obj, (list) => (list.includes(finalizer) ? undefined : [...list, finalizer]));
 }
 
@@ -29,9 +34,16 @@ export function addFinalizer<T extends KubeObject>(client: KubeClient, rt: Resou
  * Returns the object without the finalizer, or `undefined` if removing it let the API
  * server delete the object (or it was already gone).
  */
-export async function removeFinalizer<T extends KubeObject>(client: KubeClient, rt: ResourceType, obj: T, finalizer: string): Promise<T | undefined> {
+export async function removeFinalizer<T extends KubeObject>(
+  client: KubeClient,
+  rt: ResourceType,
+  obj: T,
+  finalizer: string,
+): Promise<T | undefined> {
   try {
-    const out = await editFinalizers(client, rt, obj, (list) => (list.includes(finalizer) ? list.filter((f) => f !== finalizer) : undefined));
+    const out = await editFinalizers(client, rt, obj, (list) =>
+      list.includes(finalizer) ? list.filter((f) => f !== finalizer) : undefined,
+    );
     return out;
   } catch (err) {
     if (isNotFound(err)) return undefined;
@@ -39,18 +51,29 @@ export async function removeFinalizer<T extends KubeObject>(client: KubeClient, 
   }
 }
 
-async function editFinalizers<T extends KubeObject>(client: KubeClient, rt: ResourceType, obj: T, edit: (list: string[]) => string[] | undefined): Promise<T> {
+async function editFinalizers<T extends KubeObject>(
+  client: KubeClient,
+  rt: ResourceType,
+  obj: T,
+  edit: (list: string[]) => string[] | undefined,
+): Promise<T> {
   let current = obj;
   for (let attempt = 0; ; attempt++) {
     const next = edit(current.metadata?.finalizers ?? []);
     if (next === undefined) return current;
     const patch = { metadata: { resourceVersion: current.metadata?.resourceVersion, finalizers: next } };
     try {
-      return await client.patch<T>(rt, current.metadata?.namespace, current.metadata?.name ?? '', patch, { type: PatchTypes.merge });
+      return await client.patch<T>(rt, current.metadata?.namespace, current.metadata?.name ?? '', patch, {
+        type: PatchTypes.merge,
+      });
     } catch (err) {
       if (!isConflict(err)) throw err;
       if (attempt >= MAX_RETRIES) {
-        throw new OperatorError(ErrorCodes.FINALIZER_CONFLICT, `finalizers of ${rt.kind} ${current.metadata?.name ?? ''}: still conflicting`, { cause: err });
+        throw new OperatorError(
+          ErrorCodes.FINALIZER_CONFLICT,
+          `finalizers of ${rt.kind} ${current.metadata?.name ?? ''}: still conflicting`,
+          { cause: err },
+        );
       }
       current = await client.get<T>(rt, current.metadata?.namespace, current.metadata?.name ?? '');
     }

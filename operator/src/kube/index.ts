@@ -1,4 +1,6 @@
 // Public surface of the generic controller machinery. Controllers import from here.
+export * from './admission-review.ts';
+export * from './admission-server.ts';
 export * from './api-resources.ts';
 export * from './client.ts';
 export * from './conditions.ts';

@@ -16,7 +16,8 @@ function recorder() {
     events,
     handlers: {
       onAdd: (o: KubeObject) => events.push(`add:${o.metadata?.name}`),
-      onUpdate: (old: ConfigMap, o: ConfigMap) => events.push(`update:${o.metadata?.name}:${old.data?.v ?? ''}->${o.data?.v ?? ''}`),
+      onUpdate: (old: ConfigMap, o: ConfigMap) =>
+        events.push(`update:${o.metadata?.name}:${old.data?.v ?? ''}->${o.data?.v ?? ''}`),
       onDelete: (o: KubeObject) => events.push(`delete:${o.metadata?.name}`),
     },
   };
@@ -41,8 +42,16 @@ describe('Informer against the real API server', () => {
   });
 
   it('lists, then sees add, update (with the old object) and delete; filters by label', async () => {
-    await client.create(Resources.ConfigMap, { metadata: { name: 'pre', namespace: ns, labels: { pick: 'yes' } }, data: { v: '0' } } as ConfigMap);
-    const inf = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns, labelSelector: 'pick=yes' });
+    await client.create(Resources.ConfigMap, {
+      metadata: { name: 'pre', namespace: ns, labels: { pick: 'yes' } },
+      data: { v: '0' },
+    } as ConfigMap);
+    const inf = new Informer<ConfigMap>({
+      client,
+      resource: Resources.ConfigMap,
+      namespace: ns,
+      labelSelector: 'pick=yes',
+    });
     const rec = recorder();
     inf.addHandler(rec.handlers);
     inf.start();
@@ -52,8 +61,14 @@ describe('Informer against the real API server', () => {
     // managedFields are stripped from the cache by default.
     expect(inf.get(ns, 'pre')?.metadata?.managedFields).toBeUndefined();
 
-    await client.create(Resources.ConfigMap, { metadata: { name: 'a', namespace: ns, labels: { pick: 'yes' } }, data: { v: '1' } } as ConfigMap);
-    await client.create(Resources.ConfigMap, { metadata: { name: 'ignored', namespace: ns }, data: { v: '1' } } as ConfigMap);
+    await client.create(Resources.ConfigMap, {
+      metadata: { name: 'a', namespace: ns, labels: { pick: 'yes' } },
+      data: { v: '1' },
+    } as ConfigMap);
+    await client.create(Resources.ConfigMap, {
+      metadata: { name: 'ignored', namespace: ns },
+      data: { v: '1' },
+    } as ConfigMap);
     await client.patch(Resources.ConfigMap, ns, 'a', { data: { v: '2' } });
     await client.delete(Resources.ConfigMap, ns, 'a');
     await waitFor('delete of a', () => rec.events.includes('delete:a'));
@@ -65,14 +80,29 @@ describe('Informer against the real API server', () => {
   });
 
   it('maintains indexes through adds, relabels and deletes', async () => {
-    const inf = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns, labelSelector: 'tributary.dev/job' });
+    const inf = new Informer<ConfigMap>({
+      client,
+      resource: Resources.ConfigMap,
+      namespace: ns,
+      labelSelector: 'tributary.dev/job',
+    });
     inf.addIndex('job', (o) => [`${o.metadata?.namespace}/${o.metadata?.labels?.['tributary.dev/job']}`]);
     inf.start();
     await inf.waitForSync();
-    for (const [name, job] of [['x0', 'x'], ['x1', 'x'], ['y0', 'y']]) {
-      await client.create(Resources.ConfigMap, { metadata: { name, namespace: ns, labels: { 'tributary.dev/job': job ?? '' } } });
+    for (const [name, job] of [
+      ['x0', 'x'],
+      ['x1', 'x'],
+      ['y0', 'y'],
+    ]) {
+      await client.create(Resources.ConfigMap, {
+        metadata: { name, namespace: ns, labels: { 'tributary.dev/job': job ?? '' } },
+      });
     }
-    const names = (job: string) => inf.byIndex('job', `${ns}/${job}`).map((o) => o.metadata?.name).sort();
+    const names = (job: string) =>
+      inf
+        .byIndex('job', `${ns}/${job}`)
+        .map((o) => o.metadata?.name)
+        .sort();
     await waitFor('indexed', () => names('x').length === 2 && names('y').length === 1);
     await client.patch(Resources.ConfigMap, ns, 'x1', { metadata: { labels: { 'tributary.dev/job': 'y' } } });
     await client.delete(Resources.ConfigMap, ns, 'x0');
@@ -94,7 +124,13 @@ describe('Informer against the real API server', () => {
 
   it('re-opens a watch the server ends (timeoutSeconds) from its resourceVersion, without relisting', async () => {
     const metrics = operatorMetrics(createRegistry());
-    const inf = new Informer<ConfigMap>({ client, resource: Resources.ConfigMap, namespace: ns, minWatchTimeoutSeconds: 1, metrics });
+    const inf = new Informer<ConfigMap>({
+      client,
+      resource: Resources.ConfigMap,
+      namespace: ns,
+      minWatchTimeoutSeconds: 1,
+      metrics,
+    });
     const rec = recorder();
     inf.addHandler(rec.handlers);
     inf.start();
@@ -113,12 +149,21 @@ describe('Informer against the real API server', () => {
     await proxy.start();
     const viaProxy = await newClient(proxy.url);
     const metrics = operatorMetrics(createRegistry());
-    const inf = new Informer<ConfigMap>({ client: viaProxy, resource: Resources.ConfigMap, namespace: ns, metrics, backoff: { initialMs: 200, maxMs: 1000 } });
+    const inf = new Informer<ConfigMap>({
+      client: viaProxy,
+      resource: Resources.ConfigMap,
+      namespace: ns,
+      metrics,
+      backoff: { initialMs: 200, maxMs: 1000 },
+    });
     const rec = recorder();
     inf.addHandler(rec.handlers);
     inf.start();
     await inf.waitForSync();
-    await client.create(Resources.ConfigMap, { metadata: { name: 'doomed', namespace: ns }, data: { v: '1' } } as ConfigMap);
+    await client.create(Resources.ConfigMap, {
+      metadata: { name: 'doomed', namespace: ns },
+      data: { v: '1' },
+    } as ConfigMap);
     await waitFor('add doomed', () => rec.events.includes('add:doomed'));
 
     await proxy.cut();
@@ -131,7 +176,14 @@ describe('Informer against the real API server', () => {
     expect(inf.get(ns, 'doomed')).toBeDefined();
 
     await proxy.restore();
-    await waitFor('catch-up after the outage', () => rec.events.includes('add:during-outage') && rec.events.includes('delete:doomed') && rec.events.includes('update:pre:0->outage'), 20_000);
+    await waitFor(
+      'catch-up after the outage',
+      () =>
+        rec.events.includes('add:during-outage') &&
+        rec.events.includes('delete:doomed') &&
+        rec.events.includes('update:pre:0->outage'),
+      20_000,
+    );
     expect(inf.get(ns, 'doomed')).toBeUndefined();
 
     // And it keeps watching afterwards.
@@ -146,20 +198,38 @@ describe('Informer against the real API server', () => {
     const group = `inf${suffix()}.test.tributary.dev`;
     const crd = await createTestCrd(client, { group, kind: 'Widget', plural: 'widgets' });
     const metrics = operatorMetrics(createRegistry());
-    const inf = new Informer<KubeObject>({ client, resource: crd.resource, namespace: ns, metrics, backoff: { initialMs: 200, maxMs: 1000 } });
+    const inf = new Informer<KubeObject>({
+      client,
+      resource: crd.resource,
+      namespace: ns,
+      metrics,
+      backoff: { initialMs: 200, maxMs: 1000 },
+    });
     const rec = recorder();
     inf.addHandler(rec.handlers);
     inf.start();
     await inf.waitForSync();
-    await client.create(crd.resource, { apiVersion: crd.apiVersion, kind: 'Widget', metadata: { name: 'w1', namespace: ns } });
+    await client.create(crd.resource, {
+      apiVersion: crd.apiVersion,
+      kind: 'Widget',
+      metadata: { name: 'w1', namespace: ns },
+    });
     await waitFor('add w1', () => rec.events.includes('add:w1'));
 
     // Deleting the CRD deletes its objects and breaks the watch; lists now fail with 404.
     await crd.remove();
-    await waitFor('restarts while the CRD is missing', async () => (await value(metrics.informerRestarts)) >= 2, 20_000);
+    await waitFor(
+      'restarts while the CRD is missing',
+      async () => (await value(metrics.informerRestarts)) >= 2,
+      20_000,
+    );
 
     const again = await createTestCrd(client, { group, kind: 'Widget', plural: 'widgets' });
-    await client.create(again.resource, { apiVersion: again.apiVersion, kind: 'Widget', metadata: { name: 'w2', namespace: ns } });
+    await client.create(again.resource, {
+      apiVersion: again.apiVersion,
+      kind: 'Widget',
+      metadata: { name: 'w2', namespace: ns },
+    });
     await waitFor('add w2 after the CRD came back', () => rec.events.includes('add:w2'), 30_000);
     expect(rec.events).toContain('delete:w1');
     expect(inf.get(ns, 'w1')).toBeUndefined();

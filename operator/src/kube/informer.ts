@@ -97,7 +97,10 @@ export class Informer<T extends KubeObject> {
     this.#maxBackoffMs = opts.backoff?.maxMs ?? 30_000;
     this.#minWatchTimeout = opts.minWatchTimeoutSeconds ?? 300;
     this.#pageSize = opts.pageSize ?? 500;
-    this.#log = (opts.logger ?? silentLogger()).child({ informer: resourceId(this.resource), namespace: this.namespace ?? '*' });
+    this.#log = (opts.logger ?? silentLogger()).child({
+      informer: resourceId(this.resource),
+      namespace: this.namespace ?? '*',
+    });
   }
 
   /** Registers handlers; if the cache already holds objects, replays them as adds. Returns an unsubscribe. */
@@ -274,7 +277,11 @@ export class Informer<T extends KubeObject> {
         break;
       case 'ERROR': {
         const status = ev.object as unknown as KubeStatus;
-        throw new KubeApiError(status.code ?? 500, `watch ${resourceId(this.resource)}: ${status.message ?? 'error event'}`, status);
+        throw new KubeApiError(
+          status.code ?? 500,
+          `watch ${resourceId(this.resource)}: ${status.message ?? 'error event'}`,
+          status,
+        );
       }
     }
     const rv = ev.object.metadata?.resourceVersion;

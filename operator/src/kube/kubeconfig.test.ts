@@ -35,7 +35,10 @@ describe('kubeconfig loading without client-node', () => {
     writeFileSync(join(dir, 'ca.crt'), 'CA1');
     writeFileSync(join(dir, 'client.crt'), 'CERT');
     writeFileSync(join(dir, 'client.key'), 'KEY');
-    const file = kubeconfig(dir, '  - name: u1\n    user: { token: abc, client-certificate: client.crt, client-key: client.key }\n  - name: u2\n    user: { username: me, password: pw }');
+    const file = kubeconfig(
+      dir,
+      '  - name: u1\n    user: { token: abc, client-certificate: client.crt, client-key: client.key }\n  - name: u2\n    user: { username: me, password: pw }',
+    );
     const conn = await loadKubeconfigFile(file);
     expect(conn.server).toBe('https://127.0.0.1:6443');
     expect(conn.ca?.toString()).toBe('CA1');

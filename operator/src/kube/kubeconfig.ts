@@ -30,7 +30,12 @@ const SA_DIR = join(process.env.TRIBUTARY_POD_ROOT ?? '/', 'var/run/secrets/kube
 
 interface NamedCluster {
   name: string;
-  cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string; 'insecure-skip-tls-verify'?: boolean };
+  cluster: {
+    server: string;
+    'certificate-authority'?: string;
+    'certificate-authority-data'?: string;
+    'insecure-skip-tls-verify'?: boolean;
+  };
 }
 interface NamedUser {
   name: string;
@@ -65,7 +70,10 @@ export async function loadDefaultConnection(): Promise<Connection> {
   const home = join(homedir(), '.kube', 'config');
   if (existsSync(home)) return loadKubeconfigFile(home);
   if (process.env.KUBERNETES_SERVICE_HOST && existsSync(join(SA_DIR, 'token'))) return inClusterConnection();
-  throw new OperatorError(ErrorCodes.KUBECONFIG, 'no kubeconfig ($KUBECONFIG, ~/.kube/config) and not running in a cluster');
+  throw new OperatorError(
+    ErrorCodes.KUBECONFIG,
+    'no kubeconfig ($KUBECONFIG, ~/.kube/config) and not running in a cluster',
+  );
 }
 
 export function inClusterConnection(): Connection {
@@ -93,7 +101,8 @@ export async function loadKubeconfigFile(file: string, contextName?: string): Pr
   const ctx = doc.contexts?.find((c) => c.name === ctxName)?.context;
   const cluster = doc.clusters?.find((c) => c.name === ctx?.cluster)?.cluster;
   const user = doc.users?.find((u) => u.name === ctx?.user)?.user ?? {};
-  if (!ctx || !cluster?.server) throw new OperatorError(ErrorCodes.KUBECONFIG, `kubeconfig ${file}: no cluster for context ${ctxName ?? '(none)'}`);
+  if (!ctx || !cluster?.server)
+    throw new OperatorError(ErrorCodes.KUBECONFIG, `kubeconfig ${file}: no cluster for context ${ctxName ?? '(none)'}`);
   const base = dirname(file);
   const read = (path: string | undefined, data: string | undefined): Buffer | undefined => {
     if (data) return Buffer.from(data, 'base64');
@@ -103,7 +112,12 @@ export async function loadKubeconfigFile(file: string, contextName?: string): Pr
   const ca = read(cluster['certificate-authority'], cluster['certificate-authority-data']);
   const cert = read(user['client-certificate'], user['client-certificate-data']);
   const key = read(user['client-key'], user['client-key-data']);
-  const tls = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(cluster['insecure-skip-tls-verify'] ? { skipTLSVerify: true } : {}) };
+  const tls = {
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    ...(cluster['insecure-skip-tls-verify'] ? { skipTLSVerify: true } : {}),
+  };
   const common = { server: cluster.server, ...tls, ...(ctx.namespace ? { namespace: ctx.namespace } : {}) };
 
   if (user.exec !== undefined || user['auth-provider'] !== undefined) {
@@ -120,7 +134,8 @@ export async function loadKubeconfigFile(file: string, contextName?: string): Pr
     authHeaders: async (): Promise<Record<string, string>> => {
       if (tokenPath) return { authorization: `Bearer ${readFileSync(tokenPath, 'utf8').trim()}` };
       if (token) return { authorization: `Bearer ${token}` };
-      if (username !== undefined) return { authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` };
+      if (username !== undefined)
+        return { authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` };
       return {};
     },
   };
@@ -135,7 +150,8 @@ export async function connectionFromKubeConfig(kc: KubeConfig): Promise<Connecti
   if (!cluster) throw new OperatorError(ErrorCodes.KUBECONFIG, 'kubeconfig has no current cluster');
   const tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer } = {};
   await kc.applyToHTTPSOptions(tls);
-  const buf = (v: string | Buffer | undefined) => (v === undefined ? undefined : Buffer.isBuffer(v) ? v : Buffer.from(v));
+  const buf = (v: string | Buffer | undefined) =>
+    v === undefined ? undefined : Buffer.isBuffer(v) ? v : Buffer.from(v);
   const ca = buf(tls.ca);
   const cert = buf(tls.cert);
   const key = buf(tls.key);

@@ -22,7 +22,8 @@ function capturedLogger(): { logger: ReturnType<typeof createLogger>; lines: Rec
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   });
@@ -46,7 +47,13 @@ describe('leader election problems are reported, not waited on', () => {
     const missing = `no-such-ns-${suffix()}`;
     const child = spawn(
       join(repoRoot, 'node_modules/.bin/node'),
-      [join(repoRoot, 'operator/src/main.ts'), '--leader-elect=true', `--lease-namespace=${missing}`, '--metrics-addr=127.0.0.1:0', '--no-druid'],
+      [
+        join(repoRoot, 'operator/src/main.ts'),
+        '--leader-elect=true',
+        `--lease-namespace=${missing}`,
+        '--metrics-addr=127.0.0.1:0',
+        '--no-druid',
+      ],
       { env: { ...process.env, KUBERNETES_SERVICE_HOST: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -64,13 +71,25 @@ describe('leader election problems are reported, not waited on', () => {
     // A ServiceAccount with no rights at all: every Lease call is 403.
     const sa = `no-lease-${suffix()}`;
     await admin.create(Resources.ServiceAccount, { metadata: { name: sa, namespace: ns } });
-    const tr = await admin.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
-    });
+    const tr = await admin.request<{ status: { token: string } }>(
+      'POST',
+      `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,
+      {
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
+      },
+    );
     const conn = await loadDefaultConnection();
-    const client = new KubeClient({ ...conn, authHeaders: async () => ({ authorization: `Bearer ${tr.status.token}` }) });
+    const client = new KubeClient({
+      ...conn,
+      authHeaders: async () => ({ authorization: `Bearer ${tr.status.token}` }),
+    });
     const { logger, lines } = capturedLogger();
-    const manager = new Manager({ client, registry: createRegistry(), logger, leaderElection: { namespace: ns, name: 'forbidden', identity: 'f1', retryPeriodMs: 200 } });
+    const manager = new Manager({
+      client,
+      registry: createRegistry(),
+      logger,
+      leaderElection: { namespace: ns, name: 'forbidden', identity: 'f1', retryPeriodMs: 200 },
+    });
     const probes = await startProbeServer({ registry: createRegistry(), ready: () => manager.readiness() });
     const run = manager.run();
     try {
@@ -95,11 +114,23 @@ describe('leader election problems are reported, not waited on', () => {
 
   it('a candidate logs the other holder once, by name, and stays ready as a standby', async () => {
     const holderAbort = new AbortController();
-    const holder = new LeaderElector({ client: admin, namespace: ns, name: 'held', identity: 'the-holder', retryPeriodMs: 200, onStartedLeading: () => {} });
+    const holder = new LeaderElector({
+      client: admin,
+      namespace: ns,
+      name: 'held',
+      identity: 'the-holder',
+      retryPeriodMs: 200,
+      onStartedLeading: () => {},
+    });
     const holding = holder.run(holderAbort.signal);
     await waitFor('holder leads', () => holder.isLeader());
     const { logger, lines } = capturedLogger();
-    const manager = new Manager({ client: admin, registry: createRegistry(), logger, leaderElection: { namespace: ns, name: 'held', identity: 'standby', retryPeriodMs: 200 } });
+    const manager = new Manager({
+      client: admin,
+      registry: createRegistry(),
+      logger,
+      leaderElection: { namespace: ns, name: 'held', identity: 'standby', retryPeriodMs: 200 },
+    });
     const run = manager.run();
     try {
       await waitFor('standby saw the holder', () => lines.some((l) => l.holder === 'the-holder'));
@@ -118,13 +149,31 @@ describe('leader election problems are reported, not waited on', () => {
 
   it('an elector with failAfterMs gives up with OPERATOR_LEADER_ELECTION; without it, it keeps trying', async () => {
     const missing = `no-such-ns-${suffix()}`;
-    const elector = new LeaderElector({ client: admin, namespace: missing, name: 'x', identity: 'i', retryPeriodMs: 100, failAfterMs: 500, onStartedLeading: () => {} });
-    const err = await elector.run(new AbortController().signal).then(() => undefined, (e: unknown) => e);
+    const elector = new LeaderElector({
+      client: admin,
+      namespace: missing,
+      name: 'x',
+      identity: 'i',
+      retryPeriodMs: 100,
+      failAfterMs: 500,
+      onStartedLeading: () => {},
+    });
+    const err = await elector.run(new AbortController().signal).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OperatorError);
     expect((err as OperatorError).code).toBe(ErrorCodes.LEADER_ELECTION);
     expect(elector.problem()?.reason).toBe('LeaseNamespaceMissing');
 
-    const patient = new LeaderElector({ client: admin, namespace: missing, name: 'x', identity: 'j', retryPeriodMs: 100, onStartedLeading: () => {} });
+    const patient = new LeaderElector({
+      client: admin,
+      namespace: missing,
+      name: 'x',
+      identity: 'j',
+      retryPeriodMs: 100,
+      onStartedLeading: () => {},
+    });
     const abort = new AbortController();
     const result = patient.run(abort.signal);
     await new Promise((r) => setTimeout(r, 1000));

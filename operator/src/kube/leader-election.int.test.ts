@@ -28,7 +28,16 @@ describe('leader election on a coordination.k8s.io/v1 Lease', () => {
     await client.close();
   });
 
-  function candidate(lease: string, identity: string, opts: { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number; releaseOnCancel?: boolean } = {}): Candidate {
+  function candidate(
+    lease: string,
+    identity: string,
+    opts: {
+      leaseDurationMs?: number;
+      renewDeadlineMs?: number;
+      retryPeriodMs?: number;
+      releaseOnCancel?: boolean;
+    } = {},
+  ): Candidate {
     const log: string[] = [];
     const abort = new AbortController();
     const elector = new LeaderElector({
@@ -92,7 +101,10 @@ describe('leader election on a coordination.k8s.io/v1 Lease', () => {
     const a = candidate('stolen', 'a', { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 });
     await waitFor('a leads', () => a.elector.isLeader());
     const lease = await client.get<Lease>(Resources.Lease, ns, 'stolen');
-    await client.replace(Resources.Lease, { ...lease, spec: { ...lease.spec, holderIdentity: 'usurper', renewTime: new Date().toISOString().replace('Z', '000Z') } });
+    await client.replace(Resources.Lease, {
+      ...lease,
+      spec: { ...lease.spec, holderIdentity: 'usurper', renewTime: new Date().toISOString().replace('Z', '000Z') },
+    });
     expect(await a.result).toBe('lost');
     expect(a.log).toEqual(['started', 'leading-signal-aborted', 'stopped']);
     expect(a.elector.isLeader()).toBe(false);
@@ -102,13 +114,24 @@ describe('leader election on a coordination.k8s.io/v1 Lease', () => {
     const manager = new Manager({
       client,
       registry: createRegistry(),
-      leaderElection: { namespace: ns, name: 'manager', identity: 'm1', leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 },
+      leaderElection: {
+        namespace: ns,
+        name: 'manager',
+        identity: 'm1',
+        leaseDurationMs: 3000,
+        renewDeadlineMs: 2000,
+        retryPeriodMs: 300,
+      },
       shutdownTimeoutMs: 5000,
     });
     const cms = manager.informer<KubeObject>(Resources.ConfigMap, { namespace: ns, labelSelector: 'le=yes' });
     expect(manager.informer(Resources.ConfigMap, { namespace: ns, labelSelector: 'le=yes' })).toBe(cms);
     const seen: string[] = [];
-    const controller = manager.addController({ name: 'le-toy', for: cms, reconcile: async (req) => void seen.push(req.name) });
+    const controller = manager.addController({
+      name: 'le-toy',
+      for: cms,
+      reconcile: async (req) => void seen.push(req.name),
+    });
     const run = manager.run();
     await waitFor('leading and reconciling', () => manager.isLeader() && controller.started);
     await client.create(Resources.ConfigMap, { metadata: { name: 'one', namespace: ns, labels: { le: 'yes' } } });
@@ -116,8 +139,14 @@ describe('leader election on a coordination.k8s.io/v1 Lease', () => {
     expect(manager.ready()).toBe(true);
 
     const lease = await client.get<Lease>(Resources.Lease, ns, 'manager');
-    await client.replace(Resources.Lease, { ...lease, spec: { ...lease.spec, holderIdentity: 'usurper', renewTime: new Date().toISOString().replace('Z', '000Z') } });
-    const err = await run.then(() => undefined, (e: unknown) => e);
+    await client.replace(Resources.Lease, {
+      ...lease,
+      spec: { ...lease.spec, holderIdentity: 'usurper', renewTime: new Date().toISOString().replace('Z', '000Z') },
+    });
+    const err = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OperatorError);
     expect((err as OperatorError).code).toBe(ErrorCodes.LEADERSHIP_LOST);
     expect(controller.queue.shuttingDown()).toBe(true);
@@ -147,7 +176,9 @@ describe('leader election on a coordination.k8s.io/v1 Lease', () => {
     });
     const run = manager.run();
     await waitFor('started', () => controller.started && manager.isLeader());
-    await client.create(Resources.ConfigMap, { metadata: { name: 'slow', namespace: ns, labels: { 'graceful': 'yes' } } });
+    await client.create(Resources.ConfigMap, {
+      metadata: { name: 'slow', namespace: ns, labels: { graceful: 'yes' } },
+    });
     await waitFor('in flight', () => inFlight === 1, 10_000, 5);
     manager.stop();
     await run;

@@ -77,7 +77,10 @@ export type ElectionOutcome = 'released' | 'lost' | 'cancelled';
 
 export class LeaderElector {
   readonly identity: string;
-  readonly #o: Required<Pick<LeaderElectorOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs' | 'releaseOnCancel'>> & LeaderElectorOptions;
+  readonly #o: Required<
+    Pick<LeaderElectorOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs' | 'releaseOnCancel'>
+  > &
+    LeaderElectorOptions;
   readonly #log: Logger;
   #observed: { record: string; at: number; lease: Lease } | undefined;
   #leading = false;
@@ -86,9 +89,20 @@ export class LeaderElector {
 
   constructor(opts: LeaderElectorOptions) {
     this.identity = opts.identity;
-    this.#o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, releaseOnCancel: true, ...opts };
-    if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs) throw new OperatorError(ErrorCodes.CONFIG, 'leader election: renewDeadline must be shorter than leaseDuration');
-    this.#log = (opts.logger ?? silentLogger()).child({ component: 'leader-election', lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
+    this.#o = {
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      releaseOnCancel: true,
+      ...opts,
+    };
+    if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs)
+      throw new OperatorError(ErrorCodes.CONFIG, 'leader election: renewDeadline must be shorter than leaseDuration');
+    this.#log = (opts.logger ?? silentLogger()).child({
+      component: 'leader-election',
+      lease: `${opts.namespace}/${opts.name}`,
+      identity: opts.identity,
+    });
   }
 
   isLeader(): boolean {
@@ -130,7 +144,10 @@ export class LeaderElector {
         lastRenew = Date.now();
         continue;
       }
-      if (Date.now() - lastRenew >= this.#o.renewDeadlineMs || (this.#lastHolder !== undefined && this.#lastHolder !== this.identity)) {
+      if (
+        Date.now() - lastRenew >= this.#o.renewDeadlineMs ||
+        (this.#lastHolder !== undefined && this.#lastHolder !== this.identity)
+      ) {
         this.#log.warn('lost the lease');
         break;
       }
@@ -167,14 +184,27 @@ export class LeaderElector {
       try {
         const created = await client.create<Lease>(Resources.Lease, {
           metadata: { namespace, name },
-          spec: { holderIdentity: this.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+          spec: {
+            holderIdentity: this.identity,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0,
+          },
         });
         this.#setProblem(undefined);
         this.#observe(created, now);
         return true;
       } catch (cerr) {
         // A create answered 404 means the namespace itself is missing (the Lease's absence was the GET's 404).
-        if (isNotFound(cerr)) this.#setProblem({ reason: 'LeaseNamespaceMissing', message: `the Lease namespace "${namespace}" does not exist; create it, or point --lease-namespace at an existing one, or run with --leader-elect=false` }, cerr);
+        if (isNotFound(cerr))
+          this.#setProblem(
+            {
+              reason: 'LeaseNamespaceMissing',
+              message: `the Lease namespace "${namespace}" does not exist; create it, or point --lease-namespace at an existing one, or run with --leader-elect=false`,
+            },
+            cerr,
+          );
         else if (!isAlreadyExists(cerr)) this.#setProblem(this.#classify(cerr, 'create'), cerr);
         return false;
       }
@@ -213,9 +243,15 @@ export class LeaderElector {
   #classify(err: unknown, verb: 'get' | 'create' | 'update'): Omit<ElectionProblem, 'since'> {
     const { namespace, name } = this.#o;
     if (isForbidden(err)) {
-      return { reason: 'LeaseForbidden', message: `RBAC forbids "${verb}" on leases.coordination.k8s.io in namespace "${namespace}" (Lease ${name}) for the operator's identity; grant it (the chart's Role does) or run with --leader-elect=false` };
+      return {
+        reason: 'LeaseForbidden',
+        message: `RBAC forbids "${verb}" on leases.coordination.k8s.io in namespace "${namespace}" (Lease ${name}) for the operator's identity; grant it (the chart's Role does) or run with --leader-elect=false`,
+      };
     }
-    return { reason: 'LeaseApiError', message: `${verb} of Lease ${namespace}/${name} failed: ${(err as Error).message}` };
+    return {
+      reason: 'LeaseApiError',
+      message: `${verb} of Lease ${namespace}/${name} failed: ${(err as Error).message}`,
+    };
   }
 
   /** Records the current problem; logs only when it changes, so a retry loop stays quiet. */
@@ -235,7 +271,8 @@ export class LeaderElector {
     const p = this.#problem;
     const limit = this.#o.failAfterMs;
     if (limit === undefined || !p || p.reason === 'LeaseApiError') return;
-    if (Date.now() - p.since >= limit) throw new OperatorError(ErrorCodes.LEADER_ELECTION, `leader election: ${p.message}`);
+    if (Date.now() - p.since >= limit)
+      throw new OperatorError(ErrorCodes.LEADER_ELECTION, `leader election: ${p.message}`);
   }
 
   async #release(): Promise<boolean> {
@@ -245,7 +282,13 @@ export class LeaderElector {
     try {
       await this.#o.client.replace<Lease>(Resources.Lease, {
         ...lease,
-        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now), acquireTime: microTime(now) },
+        spec: {
+          ...lease.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: microTime(now),
+          acquireTime: microTime(now),
+        },
       });
       this.#log.info('released the lease');
       return true;
@@ -264,7 +307,11 @@ export class LeaderElector {
     if (holder !== this.#lastHolder) {
       this.#lastHolder = holder;
       if (holder !== '') this.#o.onNewLeader?.(holder);
-      if (holder !== '' && holder !== this.identity) this.#log.info({ holder }, `another operator holds the leader Lease (${holder}); standing by until it is released or expires`);
+      if (holder !== '' && holder !== this.identity)
+        this.#log.info(
+          { holder },
+          `another operator holds the leader Lease (${holder}); standing by until it is released or expires`,
+        );
     }
   }
 }

@@ -36,7 +36,9 @@ export interface ManagerOptions {
     leaseDurationMs?: number;
     renewDeadlineMs?: number;
     retryPeriodMs?: number;
-    /** Reject run() with OPERATOR_LEADER_ELECTION when the Lease's namespace is missing or RBAC forbids it this long. */
+    /**
+     * Reject run() with OPERATOR_LEADER_ELECTION when the Lease's namespace is missing or RBAC forbids it this long.
+     */
     failAfterMs?: number;
   };
   /** How long in-flight reconciles may run after a stop request. Default 30 s. */
@@ -71,10 +73,18 @@ export class Manager {
 
   /** A shared informer: the same resource, namespace and selectors return the same instance. */
   informer<T extends KubeObject>(resource: ResourceType, spec: InformerSpec<T> = {}): Informer<T> {
-    const id = [resourceId(resource), spec.namespace ?? '*', spec.labelSelector ?? '', spec.fieldSelector ?? ''].join('|');
+    const id = [resourceId(resource), spec.namespace ?? '*', spec.labelSelector ?? '', spec.fieldSelector ?? ''].join(
+      '|',
+    );
     let inf = this.#informers.get(id);
     if (!inf) {
-      inf = new Informer<T>({ ...spec, resource, client: this.client, logger: this.logger, metrics: this.metrics }) as unknown as Informer<KubeObject>;
+      inf = new Informer<T>({
+        ...spec,
+        resource,
+        client: this.client,
+        logger: this.logger,
+        metrics: this.metrics,
+      }) as unknown as Informer<KubeObject>;
       this.#informers.set(id, inf);
       if (this.#running) inf.start();
     }
@@ -102,7 +112,8 @@ export class Manager {
     if (problem) return { ok: false, detail: `leader election: ${problem.message}` };
     const unsynced = [...this.#informers.values()].filter((i) => !i.hasSynced()).length;
     if (unsynced > 0) return { ok: false, detail: `${unsynced} informer cache(s) not synced yet` };
-    if (this.#elector && !this.#leading) return { ok: true, detail: 'ok (standby: another process holds the leader Lease)' };
+    if (this.#elector && !this.#leading)
+      return { ok: true, detail: 'ok (standby: another process holds the leader Lease)' };
     return { ok: true, detail: 'ok' };
   }
 
@@ -167,7 +178,9 @@ export class Manager {
       }
     } else {
       this.#startLeading();
-      await new Promise<void>((resolve) => this.#stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+      await new Promise<void>((resolve) =>
+        this.#stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
       await this.#stopControllers();
     }
     await Promise.all([...this.#informers.values()].map((i) => i.stop()));
@@ -192,6 +205,7 @@ export class Manager {
     this.#leading = false;
     const deadline = this.#opts.shutdownTimeoutMs ?? 30_000;
     const results = await Promise.allSettled(this.#controllers.map((c) => c.stop(deadline)));
-    for (const r of results) if (r.status === 'rejected') this.logger.warn({ err: r.reason as unknown }, 'controller did not drain in time');
+    for (const r of results)
+      if (r.status === 'rejected') this.logger.warn({ err: r.reason as unknown }, 'controller did not drain in time');
   }
 }

@@ -39,7 +39,10 @@ export function controllerReference(owner: KubeObject): OwnerReference {
   const name = owner.metadata?.name;
   const uid = owner.metadata?.uid;
   if (!apiVersion || !kind || !name || !uid) {
-    throw new OperatorError(ErrorCodes.INVALID_OWNER, 'owner needs apiVersion, kind, metadata.name and metadata.uid to be referenced');
+    throw new OperatorError(
+      ErrorCodes.INVALID_OWNER,
+      'owner needs apiVersion, kind, metadata.name and metadata.uid to be referenced',
+    );
   }
   return { apiVersion, kind, name, uid, controller: true, blockOwnerDeletion: true };
 }
@@ -56,7 +59,10 @@ export function withControllerReference<T extends KubeObject>(owner: KubeObject,
   const ref = controllerReference(owner);
   const existing = getControllerOf(obj);
   if (existing && existing.uid !== ref.uid) {
-    throw new OperatorError(ErrorCodes.ALREADY_OWNED, `${obj.kind ?? 'object'} ${obj.metadata?.name ?? ''} is already controlled by ${existing.kind} ${existing.name}`);
+    throw new OperatorError(
+      ErrorCodes.ALREADY_OWNED,
+      `${obj.kind ?? 'object'} ${obj.metadata?.name ?? ''} is already controlled by ${existing.kind} ${existing.name}`,
+    );
   }
   const others = ((obj.metadata?.ownerReferences ?? []) as OwnerReference[]).filter((r) => r.uid !== ref.uid);
   return { ...obj, metadata: { ...obj.metadata, ownerReferences: [...others, ref] } };

@@ -26,6 +26,9 @@ export function specOrMetadataChanged<T extends KubeObject>(oldObj: T, newObj: T
 
 /** True if the update changed anything besides `metadata.resourceVersion`/`managedFields`. */
 export function anythingChanged<T extends KubeObject>(oldObj: T, newObj: T): boolean {
-  const strip = (x: KubeObject) => ({ ...x, metadata: { ...x.metadata, resourceVersion: undefined, managedFields: undefined } });
+  const strip = (x: KubeObject) => ({
+    ...x,
+    metadata: { ...x.metadata, resourceVersion: undefined, managedFields: undefined },
+  });
   return !deepEqualJson(strip(oldObj), strip(newObj));
 }

@@ -100,5 +100,8 @@ export class MaxOfRateLimiter<K = string> implements RateLimiter<K> {
 
 /** controller-runtime's default: max(per-key 5ms→1000s exponential, global 10 qps / burst 100). */
 export function defaultControllerRateLimiter<K = string>(): RateLimiter<K> {
-  return new MaxOfRateLimiter<K>(new ItemExponentialFailureRateLimiter<K>(5, 1_000_000), new BucketRateLimiter<K>(10, 100));
+  return new MaxOfRateLimiter<K>(
+    new ItemExponentialFailureRateLimiter<K>(5, 1_000_000),
+    new BucketRateLimiter<K>(10, 100),
+  );
 }

@@ -9,7 +9,15 @@ import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from './f
 import { Informer } from './informer.ts';
 import { Resources, type KubeObject } from './api-resources.ts';
 import { StatusWriter } from './status-writer.ts';
-import { createNamespace, createTestCrd, deleteNamespace, newClient, suffix, waitFor, type TestCrd } from './testing/cluster.ts';
+import {
+  createNamespace,
+  createTestCrd,
+  deleteNamespace,
+  newClient,
+  suffix,
+  waitFor,
+  type TestCrd,
+} from './testing/cluster.ts';
 
 interface GadgetStatus {
   phase?: string;
@@ -52,16 +60,34 @@ describe('status writer, finalizers and events on a CRD with a status subresourc
       ...s,
       phase: 'Running',
       observedGeneration: g0.metadata?.generation,
-      conditions: setCondition(s?.conditions, { type: 'Ready', status: 'True', reason: 'Running', message: 'all good' }, g0.metadata?.generation, at),
+      conditions: setCondition(
+        s?.conditions,
+        { type: 'Ready', status: 'True', reason: 'Running', message: 'all good' },
+        g0.metadata?.generation,
+        at,
+      ),
     });
     const first = await sw.update(crd.resource, g0, desired);
     expect(first.written).toBe(true);
     expect(first.object.metadata?.resourceVersion).not.toBe(g0.metadata?.resourceVersion);
-    expect(first.object.status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z' });
+    expect(first.object.status?.conditions?.[0]).toMatchObject({
+      type: 'Ready',
+      status: 'True',
+      observedGeneration: 1,
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    });
 
     // Same desired status from the fresh object, even with a later clock: no write.
     const fresh = await client.get<Gadget>(crd.resource, ns, 'skip');
-    const second = await sw.update(crd.resource, fresh, (s) => ({ ...desired(s), conditions: setCondition(s?.conditions, { type: 'Ready', status: 'True', reason: 'Running', message: 'all good' }, 1, new Date()) }));
+    const second = await sw.update(crd.resource, fresh, (s) => ({
+      ...desired(s),
+      conditions: setCondition(
+        s?.conditions,
+        { type: 'Ready', status: 'True', reason: 'Running', message: 'all good' },
+        1,
+        new Date(),
+      ),
+    }));
     expect(second.written).toBe(false);
     const after = await client.get<Gadget>(crd.resource, ns, 'skip');
     expect(after.metadata?.resourceVersion).toBe(fresh.metadata?.resourceVersion);
@@ -70,14 +96,18 @@ describe('status writer, finalizers and events on a CRD with a status subresourc
     expect(writes.find((v) => v.labels.result === 'skipped')?.value).toBe(1);
   });
 
-  it('on a conflict re-reads and re-applies the change, keeping the other writer\'s status and never touching spec', async () => {
+  it("on a conflict re-reads and re-applies the change, keeping the other writer's status and never touching spec", async () => {
     const metrics = operatorMetrics(createRegistry());
     const sw = new StatusWriter({ client, metrics });
     const stale = await client.create(crd.resource, gadget('conflict', 1));
     // Meanwhile: a user edits spec and another writer sets a status field.
     await client.patch(crd.resource, ns, 'conflict', { spec: { size: 5 } });
     const other = await client.get<Gadget>(crd.resource, ns, 'conflict');
-    await client.replace(crd.resource, { ...other, status: { note: 'from another writer' } }, { subresource: 'status' });
+    await client.replace(
+      crd.resource,
+      { ...other, status: { note: 'from another writer' } },
+      { subresource: 'status' },
+    );
 
     const res = await sw.update(crd.resource, stale, (s) => ({ ...s, phase: 'Deploying' }));
     expect(res.written).toBe(true);
@@ -104,16 +134,29 @@ describe('status writer, finalizers and events on a CRD with a status subresourc
           ...s,
           observedGeneration: gen,
           phase: ready ? 'Ready' : 'Invalid',
-          conditions: setCondition(s?.conditions, ready ? { type: 'Ready', status: 'True', reason: 'SizeValid' } : { type: 'Ready', status: 'False', reason: 'SizeInvalid', message: 'size must be > 0' }, gen),
+          conditions: setCondition(
+            s?.conditions,
+            ready
+              ? { type: 'Ready', status: 'True', reason: 'SizeValid' }
+              : { type: 'Ready', status: 'False', reason: 'SizeInvalid', message: 'size must be > 0' },
+            gen,
+          ),
         }));
       },
     });
     gadgets.start();
     await controller.start();
-    await client.create(crd.resource, { ...gadget('ctl', 2), metadata: { name: 'ctl', namespace: ns, labels: { ctl: 'yes' } } });
+    await client.create(crd.resource, {
+      ...gadget('ctl', 2),
+      metadata: { name: 'ctl', namespace: ns, labels: { ctl: 'yes' } },
+    });
     await waitFor('Ready', () => gadgets.get(ns, 'ctl')?.status?.phase === 'Ready');
     await client.patch(crd.resource, ns, 'ctl', { spec: { size: 0 } });
-    await waitFor('Invalid at generation 2', () => gadgets.get(ns, 'ctl')?.status?.observedGeneration === 2 && gadgets.get(ns, 'ctl')?.status?.phase === 'Invalid');
+    await waitFor(
+      'Invalid at generation 2',
+      () =>
+        gadgets.get(ns, 'ctl')?.status?.observedGeneration === 2 && gadgets.get(ns, 'ctl')?.status?.phase === 'Invalid',
+    );
     const cond = gadgets.get(ns, 'ctl')?.status?.conditions?.[0];
     expect(cond).toMatchObject({ type: 'Ready', status: 'False', reason: 'SizeInvalid', observedGeneration: 2 });
 
@@ -166,7 +209,9 @@ describe('status writer, finalizers and events on a CRD with a status subresourc
     await rec.warning(g, 'SavepointFailed', 'savepoint timed out');
     await rec.warning(g, 'SavepointFailed', 'savepoint timed out');
 
-    const list = await client.list<KubeObject & { reason?: string; count?: number; type?: string; involvedObject?: { uid?: string } }>(Resources.Event, ns, {
+    const list = await client.list<
+      KubeObject & { reason?: string; count?: number; type?: string; involvedObject?: { uid?: string } }
+    >(Resources.Event, ns, {
       fieldSelector: `involvedObject.uid=${g.metadata?.uid}`,
     });
     const byReason = Object.fromEntries(list.items.map((e) => [e.reason, e]));

@@ -52,7 +52,11 @@ export class StatusWriter {
    * returns the desired status; it may be called again on a fresher object after a
    * conflict, so it must derive everything from its argument and captured desired values.
    */
-  async update<T extends WithStatus>(rt: ResourceType, obj: T, mutate: (status: StatusOf<T> | undefined, obj: T) => StatusOf<T>): Promise<StatusWriteResult<T>> {
+  async update<T extends WithStatus>(
+    rt: ResourceType,
+    obj: T,
+    mutate: (status: StatusOf<T> | undefined, obj: T) => StatusOf<T>,
+  ): Promise<StatusWriteResult<T>> {
     let current = obj;
     for (let attempt = 0; ; attempt++) {
       const desired = mutate(cloneJson(current.status) as StatusOf<T> | undefined, current);
@@ -62,7 +66,10 @@ export class StatusWriter {
       }
       try {
         const body = { ...current, status: desired } as T;
-        const written = await this.#client.replace<T>(rt, body, { subresource: 'status', fieldManager: this.#fieldManager });
+        const written = await this.#client.replace<T>(rt, body, {
+          subresource: 'status',
+          fieldManager: this.#fieldManager,
+        });
         this.#metrics?.statusWrites.inc({ result: 'written' });
         return { object: written, written: true };
       } catch (err) {

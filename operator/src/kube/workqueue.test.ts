@@ -1,6 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRegistry, operatorMetrics } from '../telemetry/metrics.ts';
-import { BucketRateLimiter, ItemExponentialFailureRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter } from './rate-limiter.ts';
+import {
+  BucketRateLimiter,
+  ItemExponentialFailureRateLimiter,
+  MaxOfRateLimiter,
+  defaultControllerRateLimiter,
+} from './rate-limiter.ts';
 import { WorkQueue } from './workqueue.ts';
 
 describe('WorkQueue', () => {
@@ -118,7 +123,11 @@ describe('WorkQueue', () => {
 
   it('reports depth, adds and retries', async () => {
     const m = operatorMetrics(createRegistry());
-    const q = new WorkQueue<string>({ name: 'm', metrics: m, rateLimiter: new ItemExponentialFailureRateLimiter(1, 10) });
+    const q = new WorkQueue<string>({
+      name: 'm',
+      metrics: m,
+      rateLimiter: new ItemExponentialFailureRateLimiter(1, 10),
+    });
     q.add('a');
     q.add('b');
     q.add('a');
@@ -155,7 +164,10 @@ describe('rate limiters', () => {
 
   it('takes the longest wait of its limiters', () => {
     const now = 0;
-    const r = new MaxOfRateLimiter<string>(new ItemExponentialFailureRateLimiter(5, 1000), new BucketRateLimiter(1, 1, () => now));
+    const r = new MaxOfRateLimiter<string>(
+      new ItemExponentialFailureRateLimiter(5, 1000),
+      new BucketRateLimiter(1, 1, () => now),
+    );
     expect(r.when('a')).toBe(5);
     expect(r.when('a')).toBe(1000);
     expect(r.numRequeues('a')).toBe(2);

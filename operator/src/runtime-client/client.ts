@@ -53,7 +53,8 @@ export class RuntimeClient {
   constructor(opts: RuntimeClientOptions = {}) {
     this.#timeoutMs = opts.timeoutMs ?? 3_000;
     this.#owned = opts.dispatcher === undefined;
-    this.#dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connections: 4, connectTimeout: this.#timeoutMs });
+    this.#dispatcher =
+      opts.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connections: 4, connectTimeout: this.#timeoutMs });
   }
 
   static baseUrl(podIp: string, port = CONTROL_PORT): string {
@@ -98,23 +99,37 @@ export class RuntimeClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (err) {
-      throw new RuntimeError(RuntimeErrorCodes.unreachable, `${method} ${url}: ${(err as Error).message}`, { cause: err });
+      throw new RuntimeError(RuntimeErrorCodes.unreachable, `${method} ${url}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     let text: string;
     try {
       text = await res.body.text();
     } catch (err) {
-      throw new RuntimeError(RuntimeErrorCodes.unreachable, `${method} ${url}: body: ${(err as Error).message}`, { cause: err });
+      throw new RuntimeError(RuntimeErrorCodes.unreachable, `${method} ${url}: body: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const code = res.statusCode;
-    if (code === 401 || code === 403) throw new RuntimeError(RuntimeErrorCodes.unauthorized, `${method} ${url}: ${code}`, { statusCode: code });
-    if (code === 404) throw new RuntimeError(RuntimeErrorCodes.notFound, `${method} ${url}: 404 ${text.slice(0, 200)}`, { statusCode: code });
-    if (code < 200 || code >= 300) throw new RuntimeError(RuntimeErrorCodes.rejected, `${method} ${url}: ${code} ${text.slice(0, 500)}`, { statusCode: code });
+    if (code === 401 || code === 403)
+      throw new RuntimeError(RuntimeErrorCodes.unauthorized, `${method} ${url}: ${code}`, { statusCode: code });
+    if (code === 404)
+      throw new RuntimeError(RuntimeErrorCodes.notFound, `${method} ${url}: 404 ${text.slice(0, 200)}`, {
+        statusCode: code,
+      });
+    if (code < 200 || code >= 300)
+      throw new RuntimeError(RuntimeErrorCodes.rejected, `${method} ${url}: ${code} ${text.slice(0, 500)}`, {
+        statusCode: code,
+      });
     if (code === 204) return undefined as T;
     try {
       return JSON.parse(text) as T;
     } catch (err) {
-      throw new RuntimeError(RuntimeErrorCodes.protocol, `${method} ${url}: not JSON: ${text.slice(0, 200)}`, { statusCode: code, cause: err });
+      throw new RuntimeError(RuntimeErrorCodes.protocol, `${method} ${url}: not JSON: ${text.slice(0, 200)}`, {
+        statusCode: code,
+        cause: err,
+      });
     }
   }
 }

@@ -6,7 +6,10 @@ const b = (id: number): CheckpointBarrier => ({ id, timestamp: 0, kind: 'checkpo
 
 function aligner(n: number): { a: BarrierAligner; log: string[] } {
   const log: string[] = [];
-  const a = new BarrierAligner(n, { aligned: (x) => log.push(`aligned ${x.id}`), aborted: (id, r) => log.push(`aborted ${id}: ${r}`) });
+  const a = new BarrierAligner(n, {
+    aligned: (x) => log.push(`aligned ${x.id}`),
+    aborted: (id, r) => log.push(`aborted ${id}: ${r}`),
+  });
   return { a, log };
 }
 

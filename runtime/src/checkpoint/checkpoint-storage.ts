@@ -61,7 +61,9 @@ export class CheckpointStorage {
   }
 
   dirFor(kind: CheckpointKind, id: number): string {
-    return kind === 'checkpoint' ? join(this.root, 'checkpoints', `chk-${id}`) : join(this.root, 'savepoints', `sp-${id}`);
+    return kind === 'checkpoint'
+      ? join(this.root, 'checkpoints', `chk-${id}`)
+      : join(this.root, 'savepoints', `sp-${id}`);
   }
 
   async prepare(kind: CheckpointKind, id: number): Promise<string> {
@@ -117,12 +119,16 @@ export class CheckpointStorage {
 
   /** Completed checkpoints, oldest first. */
   async completedCheckpoints(): Promise<CompletedCheckpointRef[]> {
-    return (await this.list('checkpoint')).filter((e) => e.complete).map((e) => ({ id: e.id, kind: 'checkpoint' as const, path: e.path }));
+    return (await this.list('checkpoint'))
+      .filter((e) => e.complete)
+      .map((e) => ({ id: e.id, kind: 'checkpoint' as const, path: e.path }));
   }
 
   /** Completed savepoints, oldest first (ids share one sequence with checkpoints). */
   async completedSavepoints(): Promise<CompletedCheckpointRef[]> {
-    return (await this.list('savepoint')).filter((e) => e.complete).map((e) => ({ id: e.id, kind: 'savepoint' as const, path: e.path }));
+    return (await this.list('savepoint'))
+      .filter((e) => e.complete)
+      .map((e) => ({ id: e.id, kind: 'savepoint' as const, path: e.path }));
   }
 
   async latestCompletedCheckpoint(): Promise<CompletedCheckpointRef | undefined> {
@@ -130,7 +136,10 @@ export class CheckpointStorage {
     return all[all.length - 1];
   }
 
-  /** Keeps the newest `retained` completed checkpoints; removes older ones and abandoned (incomplete) directories below the newest. */
+  /**
+   * Keeps the newest `retained` completed checkpoints; removes older ones and abandoned (incomplete) directories below
+   * the newest.
+   */
   async prune(retained: number, keepId?: number): Promise<number[]> {
     const all = await this.list('checkpoint');
     const complete = all.filter((e) => e.complete);

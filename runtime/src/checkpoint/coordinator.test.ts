@@ -40,11 +40,26 @@ class FakeSlot implements SlotCheckpointPort {
 async function setup(o: { timeoutMs?: number; retained?: number } = {}) {
   const stateDir = await tempDir();
   const slots = [new FakeSlot(0), new FakeSlot(1)];
-  const c = new CheckpointCoordinator({ stateDir, slots, maxParallelism: 128, graphHash: 'g', timeoutMs: o.timeoutMs ?? 5000, retained: o.retained ?? 2 });
+  const c = new CheckpointCoordinator({
+    stateDir,
+    slots,
+    maxParallelism: 128,
+    graphHash: 'g',
+    timeoutMs: o.timeoutMs ?? 5000,
+    retained: o.retained ?? 2,
+  });
   await c.start();
   const ack = async (slot: number, t: TriggerCheckpoint): Promise<void> => {
     const f = await CheckpointStorage.writeStateFile(t.dir, `w.slot-${slot}.kstate`, new Uint8Array([slot, 1, 2, 3]));
-    c.acknowledge({ slot, checkpointId: t.checkpointId, operators: { w: { ...f, keyGroupRange: { start: slot * 64, end: slot * 64 + 63 } } }, sources: { src: { off: slot } }, sinks: { out: [{ txn: `t${slot}` }] }, stateSize: 4, alignmentMs: 1 });
+    c.acknowledge({
+      slot,
+      checkpointId: t.checkpointId,
+      operators: { w: { ...f, keyGroupRange: { start: slot * 64, end: slot * 64 + 63 } } },
+      sources: { src: { off: slot } },
+      sinks: { out: [{ txn: `t${slot}` }] },
+      stateSize: 4,
+      alignmentMs: 1,
+    });
   };
   const last = (s: FakeSlot): TriggerCheckpoint => s.triggers[s.triggers.length - 1] as TriggerCheckpoint;
   const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
@@ -85,7 +100,15 @@ describe('CheckpointCoordinator', () => {
     await tick();
     await expect(stat(t2.dir)).rejects.toThrow();
     // A late ack (its files could not even be written: the directory is gone) is discarded.
-    c.acknowledge({ slot: 1, checkpointId: t2.checkpointId, operators: {}, sources: {}, sinks: {}, stateSize: 0, alignmentMs: 0 });
+    c.acknowledge({
+      slot: 1,
+      checkpointId: t2.checkpointId,
+      operators: {},
+      sources: {},
+      sinks: {},
+      stateSize: 0,
+      alignmentMs: 0,
+    });
     await tick();
     expect(slots[0]?.completed).toEqual([]);
   });

@@ -21,7 +21,13 @@ import { silentLogger } from '../telemetry/logger.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
 import { newMetadataDefaults, readMetadata, type CheckpointMetadata } from './metadata.ts';
-import type { CheckpointAck, CheckpointDecline, CheckpointKind, CoordinatorPort, SlotCheckpointPort } from './messages.ts';
+import type {
+  CheckpointAck,
+  CheckpointDecline,
+  CheckpointKind,
+  CoordinatorPort,
+  SlotCheckpointPort,
+} from './messages.ts';
 
 export interface CoordinatorOptions {
   stateDir: string;
@@ -101,7 +107,15 @@ export class CheckpointCoordinator implements CoordinatorPort {
     // into status, where an empty or invented time would be rejected or mislead restore choice.
     if (latest) {
       const completedAt = (await readMetadata(latest.path).catch(() => undefined))?.completedAt;
-      if (completedAt) this.lastCompleted = { id: latest.id, kind: 'checkpoint', path: latest.path, completedAt, durationMs: 0, stateSize: 0 };
+      if (completedAt)
+        this.lastCompleted = {
+          id: latest.id,
+          kind: 'checkpoint',
+          path: latest.path,
+          completedAt,
+          durationMs: 0,
+          stateSize: 0,
+        };
     }
     const interval = this.o.intervalMs ?? 0;
     if (interval > 0) this.schedulePeriodic(interval);
@@ -111,7 +125,9 @@ export class CheckpointCoordinator implements CoordinatorPort {
     this.periodic = setTimeout(() => {
       if (this.stopped) return;
       if (!this.pending) {
-        this.trigger('checkpoint', false).catch((e: unknown) => this.logger.warn({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed'));
+        this.trigger('checkpoint', false).catch((e: unknown) =>
+          this.logger.warn({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed'),
+        );
       }
       this.schedulePeriodic(interval);
     }, interval);
@@ -122,7 +138,12 @@ export class CheckpointCoordinator implements CoordinatorPort {
   stop(reason = 'job stopping'): void {
     this.stopped = true;
     if (this.periodic) clearTimeout(this.periodic);
-    if (this.pending) this.abort(this.pending, new TributaryError('TRIB_CHECKPOINT_FAILED', `checkpoint ${this.pending.id} aborted: ${reason}`), false);
+    if (this.pending)
+      this.abort(
+        this.pending,
+        new TributaryError('TRIB_CHECKPOINT_FAILED', `checkpoint ${this.pending.id} aborted: ${reason}`),
+        false,
+      );
   }
 
   /** Waits until no checkpoint is pending (e.g. the stop-with-savepoint before the sinks close). */
@@ -149,9 +170,30 @@ export class CheckpointCoordinator implements CoordinatorPort {
     const dir = await this.storage.prepare(kind, id);
     const timestamp = Date.now();
     const done = new Promise<CompletedCheckpoint>((resolve, reject) => {
-      const p: Pending = { id, kind, stop, dir, startedAt: performance.now(), triggeredAt: new Date(timestamp).toISOString(), acks: new Map(), timer: undefined, resolve, reject };
+      const p: Pending = {
+        id,
+        kind,
+        stop,
+        dir,
+        startedAt: performance.now(),
+        triggeredAt: new Date(timestamp).toISOString(),
+        acks: new Map(),
+        timer: undefined,
+        resolve,
+        reject,
+      };
       const timeoutMs = this.o.timeoutMs ?? 600_000;
-      p.timer = setTimeout(() => this.abort(p, new TributaryError('TRIB_CHECKPOINT_TIMEOUT', `${kind} ${id} expired after ${timeoutMs} ms before all slots acknowledged (${p.acks.size}/${this.parallelism})`)), timeoutMs);
+      p.timer = setTimeout(
+        () =>
+          this.abort(
+            p,
+            new TributaryError(
+              'TRIB_CHECKPOINT_TIMEOUT',
+              `${kind} ${id} expired after ${timeoutMs} ms before all slots acknowledged (${p.acks.size}/${this.parallelism})`,
+            ),
+          ),
+        timeoutMs,
+      );
       this.pending = p;
     });
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
@@ -162,7 +204,10 @@ export class CheckpointCoordinator implements CoordinatorPort {
   acknowledge(ack: CheckpointAck): void {
     const p = this.pending;
     if (!p || p.id !== ack.checkpointId) {
-      this.logger.debug({ id: ack.checkpointId, slot: ack.slot }, 'late or unknown checkpoint acknowledgement discarded');
+      this.logger.debug(
+        { id: ack.checkpointId, slot: ack.slot },
+        'late or unknown checkpoint acknowledgement discarded',
+      );
       return;
     }
     if (ack.slot < 0 || ack.slot >= this.parallelism || p.acks.has(ack.slot)) return;
@@ -173,7 +218,10 @@ export class CheckpointCoordinator implements CoordinatorPort {
   decline(msg: CheckpointDecline): void {
     const p = this.pending;
     if (!p || p.id !== msg.checkpointId) return;
-    this.abort(p, new TributaryError('TRIB_CHECKPOINT_DECLINED', `${p.kind} ${p.id} declined by slot ${msg.slot}: ${msg.reason}`));
+    this.abort(
+      p,
+      new TributaryError('TRIB_CHECKPOINT_DECLINED', `${p.kind} ${p.id} declined by slot ${msg.slot}: ${msg.reason}`),
+    );
   }
 
   private abort(p: Pending, err: TributaryError, discard = true): void {
@@ -209,22 +257,41 @@ export class CheckpointCoordinator implements CoordinatorPort {
     for (const a of acks) {
       meta.stateSize += a.stateSize;
       alignmentMs = Math.max(alignmentMs, a.alignmentMs);
-      for (const [step, h] of Object.entries(a.operators)) (meta.operators[step] ??= { keyed: [] }).keyed.push({ slot: a.slot, ...h });
-      for (const [src, position] of Object.entries(a.sources)) (meta.sources[src] ??= []).push({ slot: a.slot, position });
-      for (const [sink, committables] of Object.entries(a.sinks)) (meta.sinks[sink] ??= []).push({ slot: a.slot, committables: [...committables] });
+      for (const [step, h] of Object.entries(a.operators))
+        (meta.operators[step] ??= { keyed: [] }).keyed.push({ slot: a.slot, ...h });
+      for (const [src, position] of Object.entries(a.sources))
+        (meta.sources[src] ??= []).push({ slot: a.slot, position });
+      for (const [sink, committables] of Object.entries(a.sinks))
+        (meta.sinks[sink] ??= []).push({ slot: a.slot, committables: [...committables] });
     }
     if (this.pending !== p) return;
     try {
       await CheckpointStorage.commitMetadata(p.dir, meta);
     } catch (e) {
-      this.abort(p, new TributaryError('TRIB_CHECKPOINT_FAILED', `${p.kind} ${p.id}: cannot write metadata: ${(e as Error).message}`, { cause: e }));
+      this.abort(
+        p,
+        new TributaryError(
+          'TRIB_CHECKPOINT_FAILED',
+          `${p.kind} ${p.id}: cannot write metadata: ${(e as Error).message}`,
+          { cause: e },
+        ),
+      );
       return;
     }
-    if (this.pending !== p) return; // aborted (timeout) while the metadata was being written: the directory is discarded
+    // Aborted (timeout) while the metadata was being written: the directory is discarded.
+    if (this.pending !== p) return;
     this.pending = undefined;
     const durationMs = performance.now() - p.startedAt;
     const final = acks.length === this.parallelism && acks.every((a) => a.finished === true);
-    const done: CompletedCheckpoint = { id: p.id, kind: p.kind, path: p.dir, completedAt: meta.completedAt, durationMs, stateSize: meta.stateSize, ...(final ? { final: true } : {}) };
+    const done: CompletedCheckpoint = {
+      id: p.id,
+      kind: p.kind,
+      path: p.dir,
+      completedAt: meta.completedAt,
+      durationMs,
+      stateSize: meta.stateSize,
+      ...(final ? { final: true } : {}),
+    };
     const m = this.o.metrics;
     if (m) {
       m.checkpoints.labels(p.kind, 'completed').inc();
@@ -233,7 +300,17 @@ export class CheckpointCoordinator implements CoordinatorPort {
       m.checkpointAlignment.observe(alignmentMs / 1000);
       m.lastCheckpointId.set(p.id);
     }
-    this.logger.info({ id: p.id, kind: p.kind, path: p.dir, ms: Math.round(durationMs), bytes: meta.stateSize, ...(final ? { final: true } : {}) }, `${p.kind} completed`);
+    this.logger.info(
+      {
+        id: p.id,
+        kind: p.kind,
+        path: p.dir,
+        ms: Math.round(durationMs),
+        bytes: meta.stateSize,
+        ...(final ? { final: true } : {}),
+      },
+      `${p.kind} completed`,
+    );
     if (p.kind === 'checkpoint') {
       this.lastCompleted = done;
       try {
@@ -263,7 +340,12 @@ export class CheckpointCoordinator implements CoordinatorPort {
     if (req.requestId !== undefined) this.byRequestId.set(req.requestId, id);
     this.trigger('savepoint', req.stop).then(
       (c) => this.savepoints.set(id, { id, state: 'COMPLETED', path: c.path, checkpointId: c.id }),
-      (e: unknown) => this.savepoints.set(id, { id, state: 'FAILED', error: `${(e as TributaryError).code ?? 'TRIB_CHECKPOINT_FAILED'}: ${(e as Error).message}` }),
+      (e: unknown) =>
+        this.savepoints.set(id, {
+          id,
+          state: 'FAILED',
+          error: `${(e as TributaryError).code ?? 'TRIB_CHECKPOINT_FAILED'}: ${(e as Error).message}`,
+        }),
     );
     return status;
   }

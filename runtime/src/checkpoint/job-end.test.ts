@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JobExecutor } from '../exec/job-executor.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { oneKeyPerRecordGraph } from '../testing/graphs.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';

@@ -61,8 +61,16 @@ function stableJson(v: unknown): string {
     .join(',')}}`;
 }
 
-export function newMetadataDefaults(): Pick<CheckpointMetadata, 'format' | 'formatVersion' | 'keyHash' | 'keyedStateFormatVersion'> {
-  return { format: CHECKPOINT_FORMAT, formatVersion: CHECKPOINT_FORMAT_VERSION, keyHash: HASH_FUNCTION, keyedStateFormatVersion: SNAPSHOT_VERSION };
+export function newMetadataDefaults(): Pick<
+  CheckpointMetadata,
+  'format' | 'formatVersion' | 'keyHash' | 'keyedStateFormatVersion'
+> {
+  return {
+    format: CHECKPOINT_FORMAT,
+    formatVersion: CHECKPOINT_FORMAT_VERSION,
+    keyHash: HASH_FUNCTION,
+    keyedStateFormatVersion: SNAPSHOT_VERSION,
+  };
 }
 
 /** Reads and structurally checks `_metadata.json`; state files are checked by the restore plan. */
@@ -81,15 +89,26 @@ export async function readMetadata(dir: string): Promise<CheckpointMetadata> {
   try {
     m = JSON.parse(text) as CheckpointMetadata;
   } catch (e) {
-    throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${join(dir, METADATA_FILE)}: not valid JSON (truncated or corrupted)`, { cause: e });
+    throw new TributaryError(
+      'TRIB_RESTORE_METADATA_CORRUPT',
+      `${join(dir, METADATA_FILE)}: not valid JSON (truncated or corrupted)`,
+      { cause: e },
+    );
   }
   if (m === null || typeof m !== 'object' || m.format !== CHECKPOINT_FORMAT) {
-    throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${join(dir, METADATA_FILE)}: not Tributary checkpoint metadata (format ${JSON.stringify((m as { format?: unknown } | null)?.format)})`);
+    throw new TributaryError(
+      'TRIB_RESTORE_METADATA_CORRUPT',
+      `${join(dir, METADATA_FILE)}: not Tributary checkpoint metadata (format ${JSON.stringify((m as { format?: unknown } | null)?.format)})`,
+    );
   }
   if (m.formatVersion !== CHECKPOINT_FORMAT_VERSION) {
-    throw new TributaryError('TRIB_RESTORE_VERSION', `${dir}: checkpoint format version ${String(m.formatVersion)} is not supported (this runtime reads version ${CHECKPOINT_FORMAT_VERSION})`);
+    throw new TributaryError(
+      'TRIB_RESTORE_VERSION',
+      `${dir}: checkpoint format version ${String(m.formatVersion)} is not supported (this runtime reads version ${CHECKPOINT_FORMAT_VERSION})`,
+    );
   }
-  // Keyed-state files carry their own version too; every readable version may be restored (v1 = JSON lines, v2 = binary).
+  // Keyed-state files carry their own version too; every readable version may be restored (v1 = JSON lines, v2 =
+  // binary).
   if (m.keyHash !== HASH_FUNCTION || !READABLE_SNAPSHOT_VERSIONS.includes(m.keyedStateFormatVersion)) {
     throw new TributaryError(
       'TRIB_RESTORE_VERSION',
@@ -97,7 +116,8 @@ export async function readMetadata(dir: string): Promise<CheckpointMetadata> {
     );
   }
   for (const f of ['checkpointId', 'parallelism', 'maxParallelism'] as const) {
-    if (!Number.isSafeInteger(m[f])) throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${dir}: ${METADATA_FILE} has no valid ${f}`);
+    if (!Number.isSafeInteger(m[f]))
+      throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${dir}: ${METADATA_FILE} has no valid ${f}`);
   }
   if (typeof m.operators !== 'object' || typeof m.sources !== 'object' || typeof m.sinks !== 'object') {
     throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${dir}: ${METADATA_FILE} lacks operators/sources/sinks`);

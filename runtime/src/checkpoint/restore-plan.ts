@@ -59,7 +59,10 @@ export async function loadRestore(path: string, o: RestoreOptions): Promise<Rest
     );
   }
   if (o.parallelism > m.maxParallelism) {
-    throw new TributaryError('TRIB_RESTORE_PARALLELISM', `parallelism ${o.parallelism} is above the state's maxParallelism ${m.maxParallelism}`);
+    throw new TributaryError(
+      'TRIB_RESTORE_PARALLELISM',
+      `parallelism ${o.parallelism} is above the state's maxParallelism ${m.maxParallelism}`,
+    );
   }
   const stateful = statefulSteps(o.graph);
   const sourceNames = new Set(o.graph.spec.sources.map((s) => s.name));
@@ -67,7 +70,8 @@ export async function loadRestore(path: string, o: RestoreOptions): Promise<Rest
   const dropped: string[] = [];
   for (const step of Object.keys(m.operators)) if (!stateful.has(step)) dropped.push(`step "${step}"`);
   for (const src of Object.keys(m.sources)) if (!sourceNames.has(src)) dropped.push(`source "${src}"`);
-  for (const [sink, list] of Object.entries(m.sinks)) if (!sinkNames.has(sink) && list.some((e) => e.committables.length > 0)) dropped.push(`sink "${sink}"`);
+  for (const [sink, list] of Object.entries(m.sinks))
+    if (!sinkNames.has(sink) && list.some((e) => e.committables.length > 0)) dropped.push(`sink "${sink}"`);
   if (dropped.length > 0) {
     if (!o.allowNonRestoredState) {
       throw new TributaryError(
@@ -85,28 +89,56 @@ export async function loadRestore(path: string, o: RestoreOptions): Promise<Rest
     keyed.set(step, list);
   }
   const sources = new Map<string, unknown[]>();
-  for (const [name, list] of Object.entries(m.sources)) if (sourceNames.has(name)) sources.set(name, list.map((e) => e.position));
+  for (const [name, list] of Object.entries(m.sources))
+    if (sourceNames.has(name))
+      sources.set(
+        name,
+        list.map((e) => e.position),
+      );
   const sinks = new Map<string, { slot: number; committables: unknown[] }[]>();
   for (const [name, list] of Object.entries(m.sinks)) if (sinkNames.has(name)) sinks.set(name, list);
-  o.logger?.info({ path: dir, checkpointId: m.checkpointId, from: m.parallelism, to: o.parallelism }, 'restoring state');
+  o.logger?.info(
+    { path: dir, checkpointId: m.checkpointId, from: m.parallelism, to: o.parallelism },
+    'restoring state',
+  );
   return { path: dir, checkpointId: m.checkpointId, metadata: m, keyed, sources, sinks };
 }
 
 async function readVerified(dir: string, file: string, size: number, sha256: string): Promise<Uint8Array> {
-  if (file.includes('/') || file.includes('\\') || file.startsWith('.')) throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${dir}: state file name ${JSON.stringify(file)} is not a plain file name`);
+  if (file.includes('/') || file.includes('\\') || file.startsWith('.'))
+    throw new TributaryError(
+      'TRIB_RESTORE_METADATA_CORRUPT',
+      `${dir}: state file name ${JSON.stringify(file)} is not a plain file name`,
+    );
   let bytes: Uint8Array;
   try {
     bytes = await readFile(join(dir, file));
   } catch (e) {
-    throw new TributaryError('TRIB_RESTORE_FILE_MISSING', `${dir}: state file ${file} listed in the metadata is missing`, { cause: e });
+    throw new TributaryError(
+      'TRIB_RESTORE_FILE_MISSING',
+      `${dir}: state file ${file} listed in the metadata is missing`,
+      { cause: e },
+    );
   }
-  if (bytes.length !== size) throw new TributaryError('TRIB_RESTORE_TRUNCATED', `${dir}: state file ${file} has ${bytes.length} bytes, the metadata says ${size} (truncated or overwritten)`);
-  if (sha256Hex(bytes) !== sha256) throw new TributaryError('TRIB_RESTORE_CHECKSUM', `${dir}: state file ${file} fails its SHA-256 checksum (corrupted)`);
+  if (bytes.length !== size)
+    throw new TributaryError(
+      'TRIB_RESTORE_TRUNCATED',
+      `${dir}: state file ${file} has ${bytes.length} bytes, the metadata says ${size} (truncated or overwritten)`,
+    );
+  if (sha256Hex(bytes) !== sha256)
+    throw new TributaryError(
+      'TRIB_RESTORE_CHECKSUM',
+      `${dir}: state file ${file} fails its SHA-256 checksum (corrupted)`,
+    );
   return bytes;
 }
 
 /** Committables of the old slots that new slot `slot` of `parallelism` commits on restore. */
-export function committablesForSlot(list: readonly { slot: number; committables: unknown[] }[] | undefined, slot: number, parallelism: number): unknown[] {
+export function committablesForSlot(
+  list: readonly { slot: number; committables: unknown[] }[] | undefined,
+  slot: number,
+  parallelism: number,
+): unknown[] {
   const out: unknown[] = [];
   for (const e of list ?? []) if (e.slot % parallelism === slot) out.push(...e.committables);
   return out;

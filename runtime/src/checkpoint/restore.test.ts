@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJobExecutor, type JobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { validateGraph, type ValidatedGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
+import type { ValidatedGraph } from '../graph/validate.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { writeSnapshotV1 } from '../state/snapshot-format-v1.ts';
 import { readSnapshotEntries } from '../state/snapshot-format.ts';
@@ -29,7 +30,12 @@ function spec(rate: number | undefined, windowStep = 'per-key'): GraphSpec {
           ...(rate ? { rate } : {}),
           startTime: 1_700_000_000_000,
           eventRate: 1000,
-          fields: { id: { type: 'sequence' }, k: { type: 'string', prefix: 'k', cardinality: 97 }, v: { type: 'int', min: 0, max: 100 }, ts: { type: 'timestamp' } },
+          fields: {
+            id: { type: 'sequence' },
+            k: { type: 'string', prefix: 'k', cardinality: 97 },
+            v: { type: 'int', min: 0, max: 100 },
+            ts: { type: 'timestamp' },
+          },
         },
         timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '2s' },
       },
@@ -59,12 +65,22 @@ function sorted(recs: unknown[]): string[] {
 
 async function reference(): Promise<string[]> {
   const store = new TransactionStore();
-  const job = await createJobExecutor(validateGraph(spec(undefined)), { parallelism: 1, sinkWriter: () => new TransactionalCollectingSink(store) });
+  const job = await createJobExecutor(validateGraph(spec(undefined)), {
+    parallelism: 1,
+    sinkWriter: () => new TransactionalCollectingSink(store),
+  });
   await job.run();
   return sorted(store.committed);
 }
 
-async function startJob(graph: ValidatedGraph, store: TransactionStore, parallelism: number, stateDir: string, restoreFrom?: string, intervalMs?: number): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
+async function startJob(
+  graph: ValidatedGraph,
+  store: TransactionStore,
+  parallelism: number,
+  stateDir: string,
+  restoreFrom?: string,
+  intervalMs?: number,
+): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
   const job = await createJobExecutor(graph, {
     parallelism,
     maxParallelism: 128,
@@ -90,7 +106,7 @@ describe('checkpoints and savepoints (in-process)', () => {
     const a = await startJob(graph, store, 2, stateDir);
     await sleep(300);
     const sp1 = await a.job.triggerSavepoint({ stop: true });
-    expect((await a.done as { state: string }).state).toBe('STOPPED');
+    expect(((await a.done) as { state: string }).state).toBe('STOPPED');
     expect(a.job.status().recordsIn).toBeLessThan(COUNT);
 
     const b = await startJob(graph, store, 3, stateDir, sp1.path);
@@ -106,7 +122,10 @@ describe('checkpoints and savepoints (in-process)', () => {
     expect(store.prepared.size).toBe(0);
     expect(sorted(store.committed)).toEqual(ref);
 
-    const meta = JSON.parse(await readFile(join(sp3.path, '_metadata.json'), 'utf8')) as { parallelism: number; operators: Record<string, { keyed: unknown[] }> };
+    const meta = JSON.parse(await readFile(join(sp3.path, '_metadata.json'), 'utf8')) as {
+      parallelism: number;
+      operators: Record<string, { keyed: unknown[] }>;
+    };
     expect(meta.parallelism).toBe(3);
     expect(meta.operators['per-key']?.keyed.length).toBe(3);
   }, 60_000);
@@ -122,7 +141,10 @@ describe('checkpoints and savepoints (in-process)', () => {
     await a.done;
     // Rewrite it as the previous runtime would have: v1 state files, keyedStateFormatVersion 1.
     const metaPath = join(sp.path, '_metadata.json');
-    const meta = JSON.parse(await readFile(metaPath, 'utf8')) as { keyedStateFormatVersion: number; operators: Record<string, { keyed: { file: string; size: number; sha256: string }[] }> };
+    const meta = JSON.parse(await readFile(metaPath, 'utf8')) as {
+      keyedStateFormatVersion: number;
+      operators: Record<string, { keyed: { file: string; size: number; sha256: string }[] }>;
+    };
     expect(meta.keyedStateFormatVersion).toBe(2);
     let timers = 0;
     for (const op of Object.values(meta.operators)) {
@@ -183,8 +205,15 @@ describe('checkpoints and savepoints (in-process)', () => {
       return dst;
     };
     const restore = (path: string, o: { graph?: ValidatedGraph; maxParallelism?: number; allow?: boolean } = {}) =>
-      createJobExecutor(o.graph ?? graph, { parallelism: 2, maxParallelism: o.maxParallelism, restoreFrom: path, allowNonRestoredState: o.allow, sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()) });
-    const stateFile = async (dir: string): Promise<string> => (await readdir(dir)).find((f) => f.endsWith('.kstate')) as string;
+      createJobExecutor(o.graph ?? graph, {
+        parallelism: 2,
+        maxParallelism: o.maxParallelism,
+        restoreFrom: path,
+        allowNonRestoredState: o.allow,
+        sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()),
+      });
+    const stateFile = async (dir: string): Promise<string> =>
+      (await readdir(dir)).find((f) => f.endsWith('.kstate')) as string;
 
     it('missing _metadata.json (a checkpoint that never completed)', async () => {
       const d = await copy();
@@ -223,11 +252,15 @@ describe('checkpoints and savepoints (in-process)', () => {
       await expect(restore(d)).rejects.toMatchObject({ code: 'TRIB_RESTORE_VERSION' });
     });
     it('different maxParallelism', async () => {
-      await expect(restore(await make(), { maxParallelism: 256 })).rejects.toMatchObject({ code: 'TRIB_RESTORE_MAX_PARALLELISM' });
+      await expect(restore(await make(), { maxParallelism: 256 })).rejects.toMatchObject({
+        code: 'TRIB_RESTORE_MAX_PARALLELISM',
+      });
     });
     it('state of a step the graph no longer has, unless allowNonRestoredState', async () => {
       const renamed = validateGraph(spec(20_000, 'renamed-window'));
-      await expect(restore(await make(), { graph: renamed })).rejects.toMatchObject({ code: 'TRIB_RESTORE_NON_RESTORED_STATE' });
+      await expect(restore(await make(), { graph: renamed })).rejects.toMatchObject({
+        code: 'TRIB_RESTORE_NON_RESTORED_STATE',
+      });
       const job = await restore(await make(), { graph: renamed, allow: true });
       expect(job.parallelism).toBe(2);
     });

@@ -6,7 +6,10 @@ import { silentLogger } from '../telemetry/logger.ts';
 import type { CheckpointAck, CheckpointDecline } from './messages.ts';
 import { SlotCheckpointer, type TaskSnapshot } from './slot-checkpointer.ts';
 
-const running = { done: false, finalSnapshot: (): TaskSnapshot => ({ keyed: [], sources: [], sinks: [], alignmentMs: 0, finished: true }) };
+const running = {
+  done: false,
+  finalSnapshot: (): TaskSnapshot => ({ keyed: [], sources: [], sinks: [], alignmentMs: 0, finished: true }),
+};
 
 function checkpointer(): { cp: SlotCheckpointer; acks: CheckpointAck[]; declines: CheckpointDecline[] } {
   const acks: CheckpointAck[] = [];
@@ -41,7 +44,12 @@ describe('SlotCheckpointer', () => {
     const { cp, acks, declines } = checkpointer();
     cp.registerTask(running);
     cp.trigger({ checkpointId: 4, timestamp: 0, kind: 'checkpoint', stop: false, dir: '/nonexistent' });
-    cp.taskSnapshot(4, 0, { keyed: [], sources: [], sinks: [{ name: 'out', committables: Promise.reject(new Error('send failed')) }], alignmentMs: 0 });
+    cp.taskSnapshot(4, 0, {
+      keyed: [],
+      sources: [],
+      sinks: [{ name: 'out', committables: Promise.reject(new Error('send failed')) }],
+      alignmentMs: 0,
+    });
     await new Promise((r) => setTimeout(r, 20));
     expect(acks).toEqual([]);
     expect(declines[0]?.reason).toMatch(/send failed/);
@@ -50,8 +58,26 @@ describe('SlotCheckpointer', () => {
   it('a finished task contributes its final snapshot; the ack is finished once every task finished', async () => {
     const { cp, acks, declines } = checkpointer();
     const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
-    const source = { done: false, finalSnapshot: (): TaskSnapshot => ({ keyed: [], sources: [{ name: 'in', position: { end: true } }], sinks: [], alignmentMs: 0, finished: true }) };
-    const gate = { done: false, finalSnapshot: (): TaskSnapshot => ({ keyed: [], sources: [], sinks: [{ name: 'out', committables: ['t'] }], alignmentMs: 0, finished: true }) };
+    const source = {
+      done: false,
+      finalSnapshot: (): TaskSnapshot => ({
+        keyed: [],
+        sources: [{ name: 'in', position: { end: true } }],
+        sinks: [],
+        alignmentMs: 0,
+        finished: true,
+      }),
+    };
+    const gate = {
+      done: false,
+      finalSnapshot: (): TaskSnapshot => ({
+        keyed: [],
+        sources: [],
+        sinks: [{ name: 'out', committables: ['t'] }],
+        alignmentMs: 0,
+        finished: true,
+      }),
+    };
     const injected: number[] = [];
     cp.registerTask(source, { name: 'source:in', injectBarrier: (b) => (injected.push(b.id), true) });
     const g = cp.registerTask(gate);
@@ -78,7 +104,10 @@ describe('SlotCheckpointer', () => {
   it('an ack is not finished while a task snapshotted at a barrier', async () => {
     const { cp, acks } = checkpointer();
     const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
-    const i = cp.registerTask(running, { name: 'source:in', injectBarrier: (b) => (cp.taskSnapshot(b.id, i, { keyed: [], sources: [], sinks: [], alignmentMs: 0 }), true) });
+    const i = cp.registerTask(running, {
+      name: 'source:in',
+      injectBarrier: (b) => (cp.taskSnapshot(b.id, i, { keyed: [], sources: [], sinks: [], alignmentMs: 0 }), true),
+    });
     cp.trigger({ checkpointId: 2, timestamp: 0, kind: 'checkpoint', stop: false, dir });
     await new Promise((r) => setTimeout(r, 20));
     expect(acks).toHaveLength(1);

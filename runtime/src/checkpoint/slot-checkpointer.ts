@@ -15,7 +15,13 @@
 import type { Logger } from 'pino';
 import type { CheckpointBarrier } from '../exec/channel.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
-import type { CheckpointAck, CoordinatorPort, KeyedStateHandle, SlotCheckpointPort, TriggerCheckpoint } from './messages.ts';
+import type {
+  CheckpointAck,
+  CoordinatorPort,
+  KeyedStateHandle,
+  SlotCheckpointPort,
+  TriggerCheckpoint,
+} from './messages.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
 
 /** What one task hands over when the barrier passes it (taken synchronously, in the mailbox). */
@@ -103,7 +109,12 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     this.o.post(() => {
       const c = this.entry(msg.checkpointId);
       c.trigger = msg;
-      const barrier: CheckpointBarrier = { id: msg.checkpointId, timestamp: msg.timestamp, kind: msg.kind, ...(msg.stop ? { stop: true } : {}) };
+      const barrier: CheckpointBarrier = {
+        id: msg.checkpointId,
+        timestamp: msg.timestamp,
+        kind: msg.kind,
+        ...(msg.stop ? { stop: true } : {}),
+      };
       if (msg.stop) this.o.onStopBarrier?.(msg.checkpointId);
       for (let i = 0; i < this.tasks.length; i++) {
         if (c.declined) return;
@@ -160,8 +171,15 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     this.persist(trigger, [...c.snaps.values()]).then(
       (ack) => this.o.coordinator.acknowledge(ack),
       (e: unknown) => {
-        this.o.logger.warn({ id, slot: this.o.slot, err: (e as Error).message }, 'checkpoint state could not be written');
-        this.o.coordinator.decline({ slot: this.o.slot, checkpointId: id, reason: `slot ${this.o.slot}: ${(e as Error).message}` });
+        this.o.logger.warn(
+          { id, slot: this.o.slot, err: (e as Error).message },
+          'checkpoint state could not be written',
+        );
+        this.o.coordinator.decline({
+          slot: this.o.slot,
+          checkpointId: id,
+          reason: `slot ${this.o.slot}: ${(e as Error).message}`,
+        });
       },
     );
   }
@@ -198,7 +216,16 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     }
     await Promise.all(writes);
     const finished = snaps.length > 0 && snaps.every((s) => s.finished === true);
-    return { slot: this.o.slot, checkpointId: t.checkpointId, operators, sources, sinks, stateSize, alignmentMs, ...(finished ? { finished: true } : {}) };
+    return {
+      slot: this.o.slot,
+      checkpointId: t.checkpointId,
+      operators,
+      sources,
+      sinks,
+      stateSize,
+      alignmentMs,
+      ...(finished ? { finished: true } : {}),
+    };
   }
 
   /** Resolves once no state file of this slot is being written (an aborted checkpoint's included). */

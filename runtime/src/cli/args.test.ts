@@ -3,7 +3,21 @@ import { parseArgs } from './args.ts';
 
 describe('parseArgs', () => {
   it('parses run options', () => {
-    expect(parseArgs(['run', 'job.yaml', '--parallelism', '3', '--duration=30s', '--set', 'a.b=1', '--set=c=2', '--metrics-port', '0', '--drain'])).toMatchObject({
+    expect(
+      parseArgs([
+        'run',
+        'job.yaml',
+        '--parallelism',
+        '3',
+        '--duration=30s',
+        '--set',
+        'a.b=1',
+        '--set=c=2',
+        '--metrics-port',
+        '0',
+        '--drain',
+      ]),
+    ).toMatchObject({
       command: 'run',
       file: 'job.yaml',
       parallelism: 3,
@@ -15,8 +29,12 @@ describe('parseArgs', () => {
   });
 
   it('rejects bad values with the flag name', () => {
-    expect(() => parseArgs(['run', 'j.yaml', '--parallelism', '0'])).toThrow('--parallelism: expected an integer ≥ 1, got "0"');
-    expect(() => parseArgs(['run', 'j.yaml', '--duration', 'soon'])).toThrow('--duration: expected a duration like "30s", got "soon"');
+    expect(() => parseArgs(['run', 'j.yaml', '--parallelism', '0'])).toThrow(
+      '--parallelism: expected an integer ≥ 1, got "0"',
+    );
+    expect(() => parseArgs(['run', 'j.yaml', '--duration', 'soon'])).toThrow(
+      '--duration: expected a duration like "30s", got "soon"',
+    );
     expect(() => parseArgs(['run'])).toThrow(/missing <job.yaml>/);
     expect(() => parseArgs(['fly'])).toThrow(/unknown command "fly"/);
   });

@@ -52,20 +52,32 @@ options (run):
 
 function int(flag: string, v: string | undefined, min: number): number {
   const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < min) throw new TributaryError('TRIB_CLI_USAGE', `${flag}: expected an integer ≥ ${min}, got ${JSON.stringify(v ?? '')}`);
+  if (v === undefined || !Number.isInteger(n) || n < min)
+    throw new TributaryError('TRIB_CLI_USAGE', `${flag}: expected an integer ≥ ${min}, got ${JSON.stringify(v ?? '')}`);
   return n;
 }
 
 export function parseArgs(argv: readonly string[]): RunArgs {
-  const args: RunArgs = { command: 'help', sets: [], drain: false, explain: false, distributed: false, allowNonRestoredState: false };
+  const args: RunArgs = {
+    command: 'help',
+    sets: [],
+    drain: false,
+    explain: false,
+    distributed: false,
+    allowNonRestoredState: false,
+  };
   const rest = [...argv];
   const cmd = rest.shift();
   if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') return args;
-  if (cmd !== 'run' && cmd !== 'validate') throw new TributaryError('TRIB_CLI_USAGE', `unknown command "${cmd}"\n${USAGE}`);
+  if (cmd !== 'run' && cmd !== 'validate')
+    throw new TributaryError('TRIB_CLI_USAGE', `unknown command "${cmd}"\n${USAGE}`);
   args.command = cmd;
   while (rest.length > 0) {
     const a = rest.shift() as string;
-    const [flag, inline] = a.startsWith('--') && a.includes('=') && !a.startsWith('--set=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=') && !a.startsWith('--set=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
     const value = (): string | undefined => inline ?? rest.shift();
     switch (flag) {
       case '--parallelism':
@@ -78,13 +90,18 @@ export function parseArgs(argv: readonly string[]): RunArgs {
       case '--duration': {
         const v = value();
         const ms = parseDuration(v);
-        if (ms === undefined || ms <= 0) throw new TributaryError('TRIB_CLI_USAGE', `--duration: expected a duration like "30s", got ${JSON.stringify(v ?? '')}`);
+        if (ms === undefined || ms <= 0)
+          throw new TributaryError(
+            'TRIB_CLI_USAGE',
+            `--duration: expected a duration like "30s", got ${JSON.stringify(v ?? '')}`,
+          );
         args.durationMs = ms;
         break;
       }
       case '--set': {
         const v = value();
-        if (!v || !v.includes('=')) throw new TributaryError('TRIB_CLI_USAGE', `--set: expected path=value, got ${JSON.stringify(v ?? '')}`);
+        if (!v || !v.includes('='))
+          throw new TributaryError('TRIB_CLI_USAGE', `--set: expected path=value, got ${JSON.stringify(v ?? '')}`);
         args.sets.push(v);
         break;
       }
@@ -112,13 +129,18 @@ export function parseArgs(argv: readonly string[]): RunArgs {
       case '--checkpoint-interval': {
         const v = value();
         const ms = parseDuration(v);
-        if (ms === undefined || ms <= 0) throw new TributaryError('TRIB_CLI_USAGE', `--checkpoint-interval: expected a duration like "10s", got ${JSON.stringify(v ?? '')}`);
+        if (ms === undefined || ms <= 0)
+          throw new TributaryError(
+            'TRIB_CLI_USAGE',
+            `--checkpoint-interval: expected a duration like "10s", got ${JSON.stringify(v ?? '')}`,
+          );
         args.checkpointIntervalMs = ms;
         break;
       }
       case '--restore':
         args.restore = value();
-        if (!args.restore) throw new TributaryError('TRIB_CLI_USAGE', '--restore: expected a checkpoint or savepoint directory');
+        if (!args.restore)
+          throw new TributaryError('TRIB_CLI_USAGE', '--restore: expected a checkpoint or savepoint directory');
         break;
       case '--allow-non-restored-state':
         args.allowNonRestoredState = true;
@@ -135,7 +157,8 @@ export function parseArgs(argv: readonly string[]): RunArgs {
           break;
         }
         if (a.startsWith('-')) throw new TributaryError('TRIB_CLI_USAGE', `unknown option ${a}\n${USAGE}`);
-        if (args.file !== undefined) throw new TributaryError('TRIB_CLI_USAGE', `unexpected argument ${a}; one job file only`);
+        if (args.file !== undefined)
+          throw new TributaryError('TRIB_CLI_USAGE', `unexpected argument ${a}; one job file only`);
         args.file = a;
     }
   }

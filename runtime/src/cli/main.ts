@@ -3,6 +3,7 @@
 // the graph that `kubectl apply` would run. Exit codes: 0 done, 1 job failed, 2 bad usage,
 // invalid graph or invalid job options.
 import { ConsoleSink } from '../connectors/console/console-sink.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { isTributaryError } from '../errors.ts';
 import { jobSavepointControl, jobStatusSource } from '../control/job-executor-control.ts';
 import { startControlServer, type ControlServer } from '../control/server.ts';
@@ -10,7 +11,6 @@ import { createJobExecutor } from '../exec/job-executor.ts';
 import { parseDuration } from '../graph/duration.ts';
 import { loadJobFile } from '../graph/load.ts';
 import { describePlan } from '../graph/plan.ts';
-import { validateGraph } from '../graph/validate.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { routeProcessWarnings } from '../telemetry/process-warnings.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
@@ -36,7 +36,9 @@ async function main(argv: string[]): Promise<number> {
   if (args.distributed) return runDistributed(args, loaded, logger);
   const metrics = new JobMetrics({ defaultMetrics: true });
   const intervalMs = args.checkpointIntervalMs ?? parseDuration(loaded.checkpointing?.interval);
-  const stateDir = args.stateDir ?? (intervalMs !== undefined || args.controlPort !== undefined ? `.tributary/state/${loaded.name}` : undefined);
+  const stateDir =
+    args.stateDir ??
+    (intervalMs !== undefined || args.controlPort !== undefined ? `.tributary/state/${loaded.name}` : undefined);
   const job = await createJobExecutor(graph, {
     parallelism: args.parallelism ?? loaded.replicas ?? 1,
     maxParallelism: args.maxParallelism ?? loaded.maxParallelism,
@@ -44,7 +46,14 @@ async function main(argv: string[]): Promise<number> {
     metrics,
     jobName: loaded.name,
     ...(stateDir
-      ? { checkpointing: { stateDir, intervalMs, timeoutMs: parseDuration(loaded.checkpointing?.timeout) ?? 600_000, retained: loaded.checkpointing?.retained ?? 3 } }
+      ? {
+          checkpointing: {
+            stateDir,
+            intervalMs,
+            timeoutMs: parseDuration(loaded.checkpointing?.timeout) ?? 600_000,
+            retained: loaded.checkpointing?.retained ?? 3,
+          },
+        }
       : {}),
     restoreFrom: args.restore ?? loaded.restore?.savepointPath,
     allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
@@ -86,7 +95,8 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  const timer = args.durationMs !== undefined ? setTimeout(() => job.stop({ drain: args.drain }), args.durationMs) : undefined;
+  const timer =
+    args.durationMs !== undefined ? setTimeout(() => job.stop({ drain: args.drain }), args.durationMs) : undefined;
   try {
     const result = await job.run();
     progress?.stop();
@@ -110,8 +120,15 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     if (isTributaryError(e)) {
       process.stderr.write(`error ${e.code}: ${e.message}\n`);
-      if (e.cause instanceof Error && !e.message.includes(e.cause.message)) process.stderr.write(`  cause: ${e.cause.message}\n`);
-      process.exitCode = e.code === 'TRIB_GRAPH_INVALID' || e.code === 'TRIB_GRAPH_LOAD' || e.code === 'TRIB_CLI_USAGE' || e.code === 'TRIB_JOB_CONFIG' ? 2 : 1;
+      if (e.cause instanceof Error && !e.message.includes(e.cause.message))
+        process.stderr.write(`  cause: ${e.cause.message}\n`);
+      process.exitCode =
+        e.code === 'TRIB_GRAPH_INVALID' ||
+        e.code === 'TRIB_GRAPH_LOAD' ||
+        e.code === 'TRIB_CLI_USAGE' ||
+        e.code === 'TRIB_JOB_CONFIG'
+          ? 2
+          : 1;
     } else {
       process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
       process.exitCode = 1;

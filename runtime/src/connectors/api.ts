@@ -2,6 +2,7 @@
 // mailbox loop and never block it: a reader with nothing to return says so and calls
 // `wake()` when data arrives. Sinks receive batches synchronously and report backpressure.
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Batch, Rec } from '../operators/types.ts';
 
 export interface SourceReaderContext {
@@ -79,6 +80,11 @@ export interface SinkWriterContext {
   readonly checkpointing?: { readonly stateDir: string };
   /** Committables of the restored checkpoint that this slot must commit before writing (restore). */
   readonly restoredCommittables?: readonly unknown[];
+  /**
+   * The job's metrics registry, shared by every slot of the process: a sink creates its metrics once per registry
+   * (get-or-create).
+   */
+  readonly registry?: Registry;
 }
 
 /** How a job ends, for sinks with transactions: commit the rest, drop it, or leave it for recovery. */

@@ -85,6 +85,13 @@ export class IndexCursor {
   }
 
   snapshot(extra?: Record<string, unknown>): IndexPosition {
-    return { kind: 'index', layers: this.layers, parallelism: this.parallelism, slot: this.slot, next: this.cur, ...(extra ? { extra } : {}) };
+    return {
+      kind: 'index',
+      layers: this.layers,
+      parallelism: this.parallelism,
+      slot: this.slot,
+      next: this.cur,
+      ...(extra ? { extra } : {}),
+    };
   }
 }

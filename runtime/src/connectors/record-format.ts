@@ -7,13 +7,29 @@ export type DecodeResult = { ok: true; rec: Rec } | { ok: false; reason: string;
 const dec = new TextDecoder();
 
 export function decodeValue(format: RecordFormat, value: Buffer | string | null): DecodeResult {
-  if (format === 'bytes') return { ok: true, rec: { value: value === null ? null : typeof value === 'string' ? Buffer.from(value).toString('base64') : value.toString('base64') } };
+  if (format === 'bytes')
+    return {
+      ok: true,
+      rec: {
+        value:
+          value === null
+            ? null
+            : typeof value === 'string'
+              ? Buffer.from(value).toString('base64')
+              : value.toString('base64'),
+      },
+    };
   const text = value === null ? null : typeof value === 'string' ? value : dec.decode(value);
   if (format === 'string') return { ok: true, rec: { value: text } };
   if (text === null) return { ok: false, reason: 'null_value', error: 'record has no value' };
   try {
     const v: unknown = JSON.parse(text);
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { ok: false, reason: 'not_an_object', error: `expected a JSON object, got ${Array.isArray(v) ? 'an array' : typeof v}` };
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      return {
+        ok: false,
+        reason: 'not_an_object',
+        error: `expected a JSON object, got ${Array.isArray(v) ? 'an array' : typeof v}`,
+      };
     return { ok: true, rec: v as Rec };
   } catch (e) {
     return { ok: false, reason: 'invalid_json', error: (e as Error).message };

@@ -26,11 +26,17 @@ export function createSourceReader(spec: SourceSpec, env: ConnectorEnv): SourceR
   throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `source "${spec.name}": no connector`);
 }
 
-/** `checkpointing`: the job takes checkpoints, so sinks that can commit on checkpoints do (Kafka exactly-once by default). */
+/**
+ * `checkpointing`: the job takes checkpoints, so sinks that can commit on checkpoints do (Kafka exactly-once by
+ * default).
+ */
 export function createSinkWriter(spec: SinkSpec, opts: { checkpointing?: boolean } = {}): SinkWriter {
   if (spec.console !== undefined) return new ConsoleSink(spec.console, spec.name);
   if (spec.file) return new FileSink(spec.file);
-  if (spec.kafka) return opts.checkpointing && spec.kafka.delivery !== 'at-least-once' ? new TransactionalKafkaSink(spec.kafka) : new KafkaSink(spec.kafka);
+  if (spec.kafka)
+    return opts.checkpointing && spec.kafka.delivery !== 'at-least-once'
+      ? new TransactionalKafkaSink(spec.kafka)
+      : new KafkaSink(spec.kafka);
   if (spec.druid) return new DruidSink(spec.name, spec.druid, opts);
   throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `sink "${spec.name}": no connector`);
 }
@@ -39,7 +45,11 @@ export function createSinkWriter(spec: SinkSpec, opts: { checkpointing?: boolean
 export function checkExecutable(specs: { sources: SourceSpec[]; sinks: SinkSpec[] }, graphPath = 'graph'): void {
   specs.sinks.forEach((s, i) => {
     if (s.druid && !s.druid.kafka) {
-      throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `${graphPath}.sinks[${i}].druid.kafka: datasourceRef "${s.druid.datasourceRef}" is not resolved; the operator fills druid.kafka {brokers, topic} from the DruidDatasource, with tributary run write it inline`, { path: `${graphPath}.sinks[${i}].druid.kafka` });
+      throw new TributaryError(
+        'TRIB_CONNECTOR_UNSUPPORTED',
+        `${graphPath}.sinks[${i}].druid.kafka: datasourceRef "${s.druid.datasourceRef}" is not resolved; the operator fills druid.kafka {brokers, topic} from the DruidDatasource, with tributary run write it inline`,
+        { path: `${graphPath}.sinks[${i}].druid.kafka` },
+      );
     }
   });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJobExecutor } from '../exec/job-executor.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { resolveLatestRestore } from './restore-latest.ts';
 
@@ -19,7 +19,18 @@ describe('resolveLatestRestore', () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-latest-'));
     dirs.push(stateDir);
     const graph = validateGraph({
-      sources: [{ name: 'g', datagen: { generator: 'schema', seed: 3, rate: 5000, fields: { k: { type: 'string', prefix: 'k', cardinality: 10 }, ts: { type: 'timestamp' } } }, timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' } }],
+      sources: [
+        {
+          name: 'g',
+          datagen: {
+            generator: 'schema',
+            seed: 3,
+            rate: 5000,
+            fields: { k: { type: 'string', prefix: 'k', cardinality: 10 }, ts: { type: 'timestamp' } },
+          },
+          timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+        },
+      ],
       steps: [
         { name: 'by-k', from: 'g', keyBy: 'k' },
         { name: 'w', from: 'by-k', window: { tumbling: { size: '1s' } } },
@@ -27,7 +38,12 @@ describe('resolveLatestRestore', () => {
       ],
       sinks: [{ name: 'out', from: 'n', console: {} }],
     });
-    const job = await createJobExecutor(graph, { parallelism: 2, maxParallelism: 32, sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()), checkpointing: { stateDir, retained: 5, timeoutMs: 10_000 } });
+    const job = await createJobExecutor(graph, {
+      parallelism: 2,
+      maxParallelism: 32,
+      sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()),
+      checkpointing: { stateDir, retained: 5, timeoutMs: 10_000 },
+    });
     const done = job.run();
     await sleep(100);
     const before = new Date().toISOString();
@@ -44,15 +60,27 @@ describe('resolveLatestRestore', () => {
     expect(c1.id).toBeLessThan(sp.id);
     expect(sp.id).toBeLessThan(c2.id);
 
-    expect(await resolveLatestRestore(stateDir, before, '/elsewhere/sp-1')).toEqual({ path: c2.path, source: 'latest', checkpointId: c2.id });
+    expect(await resolveLatestRestore(stateDir, before, '/elsewhere/sp-1')).toEqual({
+      path: c2.path,
+      source: 'latest',
+      checkpointId: c2.id,
+    });
     expect((await resolveLatestRestore(stateDir, between, undefined)).path).toBe(c2.path);
     // Nothing of this lineage (all older than `since`): the fallback, never an older lineage's state.
-    expect(await resolveLatestRestore(stateDir, after, '/elsewhere/sp-1')).toEqual({ path: '/elsewhere/sp-1', source: 'fallback' });
-    expect(await resolveLatestRestore(join(stateDir, 'missing'), before, undefined)).toEqual({ path: undefined, source: 'fallback' });
+    expect(await resolveLatestRestore(stateDir, after, '/elsewhere/sp-1')).toEqual({
+      path: '/elsewhere/sp-1',
+      source: 'fallback',
+    });
+    expect(await resolveLatestRestore(join(stateDir, 'missing'), before, undefined)).toEqual({
+      path: undefined,
+      source: 'fallback',
+    });
 
     // A newest checkpoint whose metadata is unreadable cannot be restored: the next newest (the savepoint).
     await writeFile(join(c2.path, '_metadata.json'), '{"format":');
     expect((await resolveLatestRestore(stateDir, before, undefined)).path).toBe(sp.path);
-    await expect(resolveLatestRestore(stateDir, 'yesterday', undefined)).rejects.toMatchObject({ code: 'TRIB_PEER_CONFIG' });
+    await expect(resolveLatestRestore(stateDir, 'yesterday', undefined)).rejects.toMatchObject({
+      code: 'TRIB_PEER_CONFIG',
+    });
   }, 30_000);
 });

@@ -27,17 +27,31 @@ export interface ResolvedRestore {
  * else `fallback`. A directory whose metadata cannot be read is skipped (logged): it cannot be
  * restored either.
  */
-export async function resolveLatestRestore(stateDir: string, since: string, fallback: string | undefined, logger?: Logger): Promise<ResolvedRestore> {
+export async function resolveLatestRestore(
+  stateDir: string,
+  since: string,
+  fallback: string | undefined,
+  logger?: Logger,
+): Promise<ResolvedRestore> {
   const sinceMs = Date.parse(since);
-  if (Number.isNaN(sinceMs)) throw new TributaryError('TRIB_PEER_CONFIG', `job config restoreLatest.since is not a timestamp: ${JSON.stringify(since)}`);
+  if (Number.isNaN(sinceMs))
+    throw new TributaryError(
+      'TRIB_PEER_CONFIG',
+      `job config restoreLatest.since is not a timestamp: ${JSON.stringify(since)}`,
+    );
   const storage = new CheckpointStorage(stateDir);
-  const all = [...(await storage.completedCheckpoints()), ...(await storage.completedSavepoints())].sort((a, b) => b.id - a.id);
+  const all = [...(await storage.completedCheckpoints()), ...(await storage.completedSavepoints())].sort(
+    (a, b) => b.id - a.id,
+  );
   for (const c of all) {
     let triggeredAt: number;
     try {
       triggeredAt = Date.parse((await readMetadata(c.path)).triggeredAt);
     } catch (e) {
-      logger?.warn({ path: c.path, code: (e as TributaryError).code, err: (e as Error).message }, 'restoreLatest: unreadable checkpoint skipped');
+      logger?.warn(
+        { path: c.path, code: (e as TributaryError).code, err: (e as Error).message },
+        'restoreLatest: unreadable checkpoint skipped',
+      );
       continue;
     }
     if (triggeredAt >= sinceMs) return { path: c.path, source: 'latest', checkpointId: c.id };

@@ -16,7 +16,14 @@ describe('control server', () => {
   const disposed: string[] = [];
 
   beforeAll(async () => {
-    const status: StatusResponse = { contractVersion: CONTRACT_VERSION, jobName: 'j', deploymentId: 'd', slot: 0, parallelism: 2, state: 'RUNNING' };
+    const status: StatusResponse = {
+      contractVersion: CONTRACT_VERSION,
+      jobName: 'j',
+      deploymentId: 'd',
+      slot: 0,
+      parallelism: 2,
+      state: 'RUNNING',
+    };
     server = await startControlServer({
       host: '127.0.0.1',
       port: 0,
@@ -44,7 +51,11 @@ describe('control server', () => {
   afterAll(() => server.close());
 
   const post = (body: unknown, token?: string) =>
-    fetch(`${base}/v1/savepoints`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    fetch(`${base}/v1/savepoints`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
 
   it('serves health, readiness, metrics and status', async () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -76,7 +87,11 @@ describe('control server', () => {
   });
 
   it('deletes savepoint folders by name (sp-<n> only) with the bearer token', async () => {
-    const del = (name: string, token?: string) => fetch(`${base}/v1/savepoints/${encodeURIComponent(name)}`, { method: 'DELETE', headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const del = (name: string, token?: string) =>
+      fetch(`${base}/v1/savepoints/${encodeURIComponent(name)}`, {
+        method: 'DELETE',
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
     expect((await del('sp-7')).status).toBe(401);
     expect((await del('../checkpoints', 's3cret')).status).toBe(400);
     expect((await del('sp-7/..', 's3cret')).status).toBe(400);

@@ -13,7 +13,13 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { TributaryError, isTributaryError } from '../errors.ts';
-import { RuntimeEnv, SAVEPOINT_FOLDER_PATTERN, type SavepointRequest, type SavepointStatus, type StatusResponse } from './contract.ts';
+import {
+  RuntimeEnv,
+  SAVEPOINT_FOLDER_PATTERN,
+  type SavepointRequest,
+  type SavepointStatus,
+  type StatusResponse,
+} from './contract.ts';
 
 export interface StatusSource {
   status(): StatusResponse;
@@ -25,7 +31,10 @@ export interface StatusSource {
 export interface SavepointControl {
   request(req: SavepointRequest): SavepointStatus;
   get(id: string): SavepointStatus | undefined;
-  /** Removes the folder `<stateDir>/savepoints/<folder>` (already validated against SAVEPOINT_FOLDER_PATTERN); absent = fine. */
+  /**
+   * Removes the folder `<stateDir>/savepoints/<folder>` (already validated against SAVEPOINT_FOLDER_PATTERN); absent =
+   * fine.
+   */
   dispose?(folder: string): Promise<void>;
 }
 
@@ -51,13 +60,20 @@ const MAX_BODY = 64 * 1024;
 export function readControlToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const file = env[RuntimeEnv.controlTokenFile];
   if (!file) return undefined;
+  const unreadable = (why: string, cause?: unknown): TributaryError =>
+    new TributaryError(
+      'TRIB_CONTROL_CONFIG',
+      `${RuntimeEnv.controlTokenFile}=${file}: cannot read the control token: ${why}`,
+      { cause },
+    );
+  let t: string;
   try {
-    const t = readFileSync(file, 'utf8').trim();
-    if (t === '') throw new Error('the file is empty');
-    return t;
+    t = readFileSync(file, 'utf8').trim();
   } catch (e) {
-    throw new TributaryError('TRIB_CLI_USAGE', `${RuntimeEnv.controlTokenFile}=${file}: cannot read the control token: ${(e as Error).message}`, { cause: e });
+    throw unreadable((e as Error).message, e);
   }
+  if (t === '') throw unreadable('the file is empty');
+  return t;
 }
 
 function json(res: ServerResponse, code: number, body: unknown): void {
@@ -83,7 +99,7 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new Error('request body too large'));
+        reject(new TributaryError('TRIB_CONTROL_BAD_REQUEST', 'request body too large'));
         req.destroy();
         return;
       }
@@ -98,14 +114,25 @@ export function parseSavepointRequest(text: string): SavepointRequest {
   let body: unknown;
   try {
     body = text.trim() === '' ? {} : JSON.parse(text);
-  } catch {
-    throw new TributaryError('TRIB_CLI_USAGE', 'body is not JSON');
+  } catch (e) {
+    throw new TributaryError('TRIB_CONTROL_BAD_REQUEST', 'body is not JSON', { cause: e });
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new TributaryError('TRIB_CLI_USAGE', 'body must be a JSON object {"stop": bool, "requestId"?: string}');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new TributaryError(
+      'TRIB_CONTROL_BAD_REQUEST',
+      'body must be a JSON object {"stop": bool, "requestId"?: string}',
+    );
   const o = body as Record<string, unknown>;
-  if (o['stop'] !== undefined && typeof o['stop'] !== 'boolean') throw new TributaryError('TRIB_CLI_USAGE', '"stop" must be a boolean');
-  if (o['requestId'] !== undefined && (typeof o['requestId'] !== 'string' || o['requestId'] === '' || o['requestId'].length > 256)) {
-    throw new TributaryError('TRIB_CLI_USAGE', '"requestId" must be a non-empty string of at most 256 characters');
+  if (o['stop'] !== undefined && typeof o['stop'] !== 'boolean')
+    throw new TributaryError('TRIB_CONTROL_BAD_REQUEST', '"stop" must be a boolean');
+  if (
+    o['requestId'] !== undefined &&
+    (typeof o['requestId'] !== 'string' || o['requestId'] === '' || o['requestId'].length > 256)
+  ) {
+    throw new TributaryError(
+      'TRIB_CONTROL_BAD_REQUEST',
+      '"requestId" must be a non-empty string of at most 256 characters',
+    );
   }
   return { stop: o['stop'] === true, ...(typeof o['requestId'] === 'string' ? { requestId: o['requestId'] } : {}) };
 }
@@ -115,7 +142,8 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     const path = (req.url ?? '/').split('?')[0] as string;
     const method = req.method ?? 'GET';
     if (method === 'GET' && path === '/healthz') return json(res, 200, { ok: true });
-    if (method === 'GET' && path === '/readyz') return o.source.ready() ? json(res, 200, { ready: true }) : json(res, 503, { ready: false });
+    if (method === 'GET' && path === '/readyz')
+      return o.source.ready() ? json(res, 200, { ready: true }) : json(res, 503, { ready: false });
     if (method === 'GET' && path === '/metrics') {
       const text = await o.registry.metrics();
       res.writeHead(200, { 'content-type': o.registry.contentType });
@@ -124,7 +152,8 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     }
     if (method === 'GET' && path === '/v1/status') return json(res, 200, o.source.status());
     if (path === '/v1/savepoints' || path.startsWith('/v1/savepoints/')) {
-      if (!o.savepoints) return json(res, 404, { error: 'savepoints are served by slot 0', code: 'TRIB_CONTROL_NOT_SLOT0' });
+      if (!o.savepoints)
+        return json(res, 404, { error: 'savepoints are served by slot 0', code: 'TRIB_CONTROL_NOT_SLOT0' });
       if (method === 'POST' && path === '/v1/savepoints') {
         if (!authorized(req, o.token)) {
           res.setHeader('www-authenticate', 'Bearer');
@@ -143,7 +172,9 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
       if (method === 'GET' && path.startsWith('/v1/savepoints/')) {
         const id = decodeURIComponent(path.slice('/v1/savepoints/'.length));
         const st = o.savepoints.get(id);
-        return st ? json(res, 200, st) : json(res, 404, { error: `no savepoint ${id}`, code: 'TRIB_CONTROL_NOT_FOUND' });
+        return st
+          ? json(res, 200, st)
+          : json(res, 404, { error: `no savepoint ${id}`, code: 'TRIB_CONTROL_NOT_FOUND' });
       }
       if (method === 'DELETE' && path.startsWith('/v1/savepoints/')) {
         if (!authorized(req, o.token)) {
@@ -151,8 +182,13 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
           return json(res, 401, { error: 'missing or wrong bearer token', code: 'TRIB_CONTROL_UNAUTHORIZED' });
         }
         const folder = decodeURIComponent(path.slice('/v1/savepoints/'.length));
-        if (!SAVEPOINT_FOLDER_PATTERN.test(folder)) return json(res, 400, { error: `"${folder}" is not a savepoint folder name (sp-<n>)`, code: 'TRIB_CONTROL_BAD_REQUEST' });
-        if (!o.savepoints.dispose) return json(res, 405, { error: 'this slot cannot delete savepoints', code: 'TRIB_CONTROL_METHOD' });
+        if (!SAVEPOINT_FOLDER_PATTERN.test(folder))
+          return json(res, 400, {
+            error: `"${folder}" is not a savepoint folder name (sp-<n>)`,
+            code: 'TRIB_CONTROL_BAD_REQUEST',
+          });
+        if (!o.savepoints.dispose)
+          return json(res, 405, { error: 'this slot cannot delete savepoints', code: 'TRIB_CONTROL_METHOD' });
         await o.savepoints.dispose(folder);
         o.logger?.info({ folder }, 'savepoint folder deleted');
         res.writeHead(204);
@@ -166,7 +202,11 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       o.logger?.warn({ err: (e as Error).message, url: req.url }, 'control request failed');
-      if (!res.headersSent) json(res, isTributaryError(e) ? 409 : 500, { error: (e as Error).message, code: isTributaryError(e) ? e.code : 'TRIB_CONTROL_INTERNAL' });
+      if (!res.headersSent)
+        json(res, isTributaryError(e) ? 409 : 500, {
+          error: (e as Error).message,
+          code: isTributaryError(e) ? e.code : 'TRIB_CONTROL_INTERNAL',
+        });
       else res.end();
     });
   });

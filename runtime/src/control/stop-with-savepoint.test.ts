@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import type { SavepointStatus, StatusResponse } from './contract.ts';
 import { jobSavepointControl, jobStatusSource } from './job-executor-control.ts';
@@ -28,7 +28,12 @@ const graphSpec = (rate?: number): GraphSpec => ({
         ...(rate ? { rate } : {}),
         startTime: 1_700_000_000_000,
         eventRate: 2000,
-        fields: { n: { type: 'sequence' }, user: { type: 'string', prefix: 'u', cardinality: 53 }, amount: { type: 'int', min: 1, max: 9 }, ts: { type: 'timestamp' } },
+        fields: {
+          n: { type: 'sequence' },
+          user: { type: 'string', prefix: 'u', cardinality: 53 },
+          amount: { type: 'int', min: 1, max: 9 },
+          ts: { type: 'timestamp' },
+        },
       },
       timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
     },
@@ -53,7 +58,8 @@ class FailOnceSink extends TransactionalCollectingSink {
   }
 }
 
-const sorted = (recs: unknown[]): string[] => recs.map((r) => JSON.stringify(r, Object.keys(r as object).sort())).sort();
+const sorted = (recs: unknown[]): string[] =>
+  recs.map((r) => JSON.stringify(r, Object.keys(r as object).sort())).sort();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const dirs: string[] = [];
 afterAll(async () => {
@@ -63,7 +69,12 @@ afterAll(async () => {
 describe('stop-with-savepoint through the control API', () => {
   it('a failed stop-with-savepoint leaves the job RUNNING; the retry stops it; restore gives exactly the uninterrupted output', async () => {
     const refStore = new TransactionStore();
-    await (await createJobExecutor(validateGraph(graphSpec()), { parallelism: 1, sinkWriter: () => new TransactionalCollectingSink(refStore) })).run();
+    await (
+      await createJobExecutor(validateGraph(graphSpec()), {
+        parallelism: 1,
+        sinkWriter: () => new TransactionalCollectingSink(refStore),
+      })
+    ).run();
     const want = sorted(refStore.committed);
     expect(want.length).toBeGreaterThan(500);
 
@@ -71,7 +82,12 @@ describe('stop-with-savepoint through the control API', () => {
     dirs.push(stateDir);
     const store = new TransactionStore();
     const graph = validateGraph(graphSpec(20_000));
-    const job = await createJobExecutor(graph, { parallelism: 2, maxParallelism: 64, sinkWriter: () => new FailOnceSink(store), checkpointing: { stateDir, retained: 2, timeoutMs: 20_000 } });
+    const job = await createJobExecutor(graph, {
+      parallelism: 2,
+      maxParallelism: 64,
+      sinkWriter: () => new FailOnceSink(store),
+      checkpointing: { stateDir, retained: 2, timeoutMs: 20_000 },
+    });
     const done = job.run();
     done.catch(() => undefined);
     const server = await startControlServer({
@@ -86,7 +102,11 @@ describe('stop-with-savepoint through the control API', () => {
     let savepoint: string | undefined;
     const status = async () => (await (await fetch(`${base}/v1/status`)).json()) as StatusResponse;
     const stopWithSavepoint = async (requestId: string): Promise<SavepointStatus> => {
-      const r = await fetch(`${base}/v1/savepoints`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer t' }, body: JSON.stringify({ stop: true, requestId }) });
+      const r = await fetch(`${base}/v1/savepoints`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer t' },
+        body: JSON.stringify({ stop: true, requestId }),
+      });
       expect(r.status).toBe(202);
       const { id } = (await r.json()) as { id: string };
       for (;;) {
@@ -120,10 +140,15 @@ describe('stop-with-savepoint through the control API', () => {
     }
 
     expect(savepoint).toMatch(/savepoints\/sp-\d+$/);
-    const rest = await createJobExecutor(graph, { parallelism: 3, maxParallelism: 64, restoreFrom: savepoint, sinkWriter: () => new TransactionalCollectingSink(store), checkpointing: { stateDir, retained: 2, timeoutMs: 20_000 } });
+    const rest = await createJobExecutor(graph, {
+      parallelism: 3,
+      maxParallelism: 64,
+      restoreFrom: savepoint,
+      sinkWriter: () => new TransactionalCollectingSink(store),
+      checkpointing: { stateDir, retained: 2, timeoutMs: 20_000 },
+    });
     await rest.run();
     expect(store.prepared.size).toBe(0);
     expect(sorted(store.committed)).toEqual(want);
   }, 60_000);
 });
-

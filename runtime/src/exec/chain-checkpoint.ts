@@ -26,7 +26,13 @@ export class ChainCheckpoint implements CheckpointedTask {
   }
 
   /** Registers the task with the slot's checkpointer (once the task exists). */
-  attach(task: { readonly done: boolean }, source?: { injector: Parameters<SlotCheckpointer['registerTask']>[1]; position: () => { name: string; position: unknown } }): void {
+  attach(
+    task: { readonly done: boolean },
+    source?: {
+      injector: Parameters<SlotCheckpointer['registerTask']>[1];
+      position: () => { name: string; position: unknown };
+    },
+  ): void {
     this.task = task;
     this.finalPosition = source?.position;
     this.index = this.checkpointer.registerTask(this, source?.injector);
@@ -36,7 +42,12 @@ export class ChainCheckpoint implements CheckpointedTask {
     return this.task?.done ?? false;
   }
 
-  private snapshot(id: number, alignmentMs: number, source: { name: string; position: unknown } | undefined, finished: boolean): TaskSnapshot {
+  private snapshot(
+    id: number,
+    alignmentMs: number,
+    source: { name: string; position: unknown } | undefined,
+    finished: boolean,
+  ): TaskSnapshot {
     const keyed = this.stateful.map((op) => ({ step: op.stateName, bytes: op.snapshotState() }));
     const sinks = this.sinks.map((k) => ({ name: k.name, committables: k.writer.preCommit?.(id) ?? [] }));
     return { keyed, sources: source ? [source] : [], sinks, alignmentMs, ...(finished ? { finished: true } : {}) };

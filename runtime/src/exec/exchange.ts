@@ -20,7 +20,8 @@ export class HashExchange implements Output {
     this.maxParallelism = maxParallelism;
     this.onError = onError;
     this.slotOfGroup = new Int32Array(maxParallelism);
-    for (let kg = 0; kg < maxParallelism; kg++) this.slotOfGroup[kg] = slotForKeyGroup(kg, channels.length, maxParallelism);
+    for (let kg = 0; kg < maxParallelism; kg++)
+      this.slotOfGroup[kg] = slotForKeyGroup(kg, channels.length, maxParallelism);
     this.pending = channels.map(() => newBatch());
   }
 
@@ -77,7 +78,13 @@ export class ForwardExchange implements Output {
 
   push(b: Batch): void {
     if (b.n === 0) return;
-    const copy: Batch = { recs: b.recs.slice(0, b.n), ts: b.ts.slice(0, b.n), keys: b.keys.slice(0, b.n), kgs: b.kgs.slice(0, b.n), n: b.n };
+    const copy: Batch = {
+      recs: b.recs.slice(0, b.n),
+      ts: b.ts.slice(0, b.n),
+      keys: b.keys.slice(0, b.n),
+      kgs: b.kgs.slice(0, b.n),
+      n: b.n,
+    };
     this.channel.send({ kind: 'batch', batch: copy });
   }
 

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../connectors/api.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import type { Batch, Rec } from '../operators/types.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { createJobExecutor, JobExecutor } from './job-executor.ts';
@@ -17,13 +17,26 @@ const COUNT = 4000;
 
 function spec(): GraphSpec {
   return {
-    sources: [{ name: 'events', datagen: { generator: 'schema', seed: 3, count: COUNT, fields: { id: { type: 'sequence' }, v: { type: 'int', min: 0, max: 9 } } } }],
+    sources: [
+      {
+        name: 'events',
+        datagen: {
+          generator: 'schema',
+          seed: 3,
+          count: COUNT,
+          fields: { id: { type: 'sequence' }, v: { type: 'int', min: 0, max: 9 } },
+        },
+      },
+    ],
     steps: [{ name: 'm', from: 'events', map: { id: 'id', v: 'v' } }],
     sinks: [{ name: 'out', from: 'm', console: {} }],
   };
 }
 
-/** Counts what close('finished') still had to commit (nothing, when the final checkpoint committed it); can hold the slot back. */
+/**
+ * Counts what close('finished') still had to commit (nothing, when the final checkpoint committed it); can hold the
+ * slot back.
+ */
 class ProbeSink implements SinkWriter {
   held = false;
   committedAtClose = 0;
@@ -138,8 +151,16 @@ describe('final checkpoint at end of input', () => {
               target?.[prop]?.(...args);
             }),
       });
-    const job0 = new JobExecutor(graph, { ...common, slots: [0], checkpointTransport: { slot: () => later(() => jobs[1]?.slotCheckpointPort(1)) } });
-    const job1 = new JobExecutor(graph, { ...common, slots: [1], checkpointTransport: { coordinator: later(() => jobs[0]?.coordinator) } });
+    const job0 = new JobExecutor(graph, {
+      ...common,
+      slots: [0],
+      checkpointTransport: { slot: () => later(() => jobs[1]?.slotCheckpointPort(1)) },
+    });
+    const job1 = new JobExecutor(graph, {
+      ...common,
+      slots: [1],
+      checkpointTransport: { coordinator: later(() => jobs[0]?.coordinator) },
+    });
     jobs.push(job0, job1);
     const runs = [job0.run(), job1.run()];
     for (const r of runs) r.catch(() => undefined);
@@ -150,7 +171,11 @@ describe('final checkpoint at end of input', () => {
     );
     // slot 1's source ends; checkpoints go on (slot 1 reports its final snapshot) …
     const t0 = Date.now();
-    while (Date.now() - t0 < 10_000 && (store.committed.length < COUNT / 2 || (job0.status().lastCheckpoint?.id ?? 0) < 4)) await sleep(20);
+    while (
+      Date.now() - t0 < 10_000 &&
+      (store.committed.length < COUNT / 2 || (job0.status().lastCheckpoint?.id ?? 0) < 4)
+    )
+      await sleep(20);
     expect(store.committed.length).toBe(COUNT / 2);
     // … but slot 1 does not finish (commit at close) before a final checkpoint, which needs slot 0
     await sleep(200);
@@ -161,7 +186,14 @@ describe('final checkpoint at end of input', () => {
     await Promise.allSettled(runs);
     const restoreFrom = await latestCheckpointPath(stateDir);
     expect(restoreFrom).toBeDefined();
-    const again = await createJobExecutor(graph, { parallelism: 2, maxParallelism: 128, jobName: 'final', restoreFrom, checkpointing: { stateDir, intervalMs: 40, timeoutMs: 10_000 }, sinkWriter: () => new ProbeSink(store) });
+    const again = await createJobExecutor(graph, {
+      parallelism: 2,
+      maxParallelism: 128,
+      jobName: 'final',
+      restoreFrom,
+      checkpointing: { stateDir, intervalMs: 40, timeoutMs: 10_000 },
+      sinkWriter: () => new ProbeSink(store),
+    });
     await again.run();
     expect(ids(store.committed)).toEqual([...Array(COUNT).keys()]);
   }, 30_000);

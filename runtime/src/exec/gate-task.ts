@@ -39,10 +39,14 @@ export class GateTask implements Task {
     this.name = name;
     this.inputs = inputs;
     this.head = head;
-    this.multi = typeof (head as MultiInputOperator).pushInput === 'function' ? (head as MultiInputOperator) : undefined;
+    this.multi =
+      typeof (head as MultiInputOperator).pushInput === 'function' ? (head as MultiInputOperator) : undefined;
     this.outputs = outputs;
     this.ended = inputs.map(() => false);
-    this.valve = new WatermarkValve(inputs.length, { watermark: (wm) => head.watermark(wm), idle: (i) => head.idle(i) });
+    this.valve = new WatermarkValve(inputs.length, {
+      watermark: (wm) => head.watermark(wm),
+      idle: (i) => head.idle(i),
+    });
     this.checkpoint = checkpoint;
     this.aligner = checkpoint
       ? new BarrierAligner(inputs.length, {
@@ -67,7 +71,7 @@ export class GateTask implements Task {
     this.backpressure?.running();
     let progress = false;
     const k = this.inputs.length;
-    for (let budget = ELEMENTS_PER_STEP, scanned = 0; budget > 0 && scanned < k; ) {
+    for (let budget = ELEMENTS_PER_STEP, scanned = 0; budget > 0 && scanned < k;) {
       const ch = this.next;
       const inp = this.inputs[ch] as GateInput;
       const el = this.ended[ch] || this.aligner?.isBlocked(ch) ? undefined : inp.channel.poll();

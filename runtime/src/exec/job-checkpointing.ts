@@ -43,7 +43,10 @@ export interface JobCheckpointingOptions {
 }
 
 function missingTransport(what: string): never {
-  throw new TributaryError('TRIB_JOB_CONFIG', `checkpointing with slots in other processes needs checkpointTransport.${what === 'coordinator' ? 'coordinator' : 'slot'} (${what})`);
+  throw new TributaryError(
+    'TRIB_JOB_CONFIG',
+    `checkpointing with slots in other processes needs checkpointTransport.${what === 'coordinator' ? 'coordinator' : 'slot'} (${what})`,
+  );
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -54,7 +57,8 @@ export class JobCheckpointing {
   private readonly o: JobCheckpointingOptions;
   private readonly commits = new Set<Promise<void>>();
   /** The stop-with-savepoint whose barrier passed this process's sources, and its outcome here. */
-  private stopSavepoint: { id: number | undefined; settle: () => void; done: Promise<void> } = JobCheckpointing.noStopSavepoint();
+  private stopSavepoint: { id: number | undefined; settle: () => void; done: Promise<void> } =
+    JobCheckpointing.noStopSavepoint();
 
   constructor(o: JobCheckpointingOptions) {
     this.o = o;
@@ -63,7 +67,10 @@ export class JobCheckpointing {
     const coordinatorRef: { c?: CheckpointCoordinator } = {};
     const here = o.slots.has(0);
     const toCoordinator: CoordinatorPort = here
-      ? asyncPort<CoordinatorPort>({ acknowledge: (a) => coordinatorRef.c?.acknowledge(a), decline: (d) => coordinatorRef.c?.decline(d) })
+      ? asyncPort<CoordinatorPort>({
+          acknowledge: (a) => coordinatorRef.c?.acknowledge(a),
+          decline: (d) => coordinatorRef.c?.decline(d),
+        })
       : (o.transport?.coordinator ?? missingTransport('coordinator'));
     for (const parts of o.slots.values()) {
       const s = parts.slot.index;
@@ -92,7 +99,9 @@ export class JobCheckpointing {
     const ports: SlotCheckpointPort[] = [];
     for (let s = 0; s < o.parallelism; s++) {
       const local = o.slots.get(s)?.checkpointer;
-      ports.push(local ? asyncPort<SlotCheckpointPort>(local) : (o.transport?.slot?.(s) ?? missingTransport(`slot ${s}`)));
+      ports.push(
+        local ? asyncPort<SlotCheckpointPort>(local) : (o.transport?.slot?.(s) ?? missingTransport(`slot ${s}`)),
+      );
     }
     this.coordinator = new CheckpointCoordinator({
       stateDir: cp.stateDir,
@@ -134,7 +143,10 @@ export class JobCheckpointing {
       if (this.coordinator) await this.coordinator.quiesce();
       else if (this.stopSavepoint.id !== undefined) {
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([this.stopSavepoint.done, new Promise<void>((r) => (timer = setTimeout(r, this.o.checkpointing?.timeoutMs ?? 600_000)))]);
+        await Promise.race([
+          this.stopSavepoint.done,
+          new Promise<void>((r) => (timer = setTimeout(r, this.o.checkpointing?.timeoutMs ?? 600_000))),
+        ]);
         if (timer) clearTimeout(timer);
       }
     } else if (!lifecycle.stopRequested) await this.finalCheckpoint();
@@ -152,7 +164,9 @@ export class JobCheckpointing {
     await this.stateWritesSettled();
   }
 
-  /** run() resolves only after every state file write settled: its caller may remove the state directory right after. */
+  /**
+   * run() resolves only after every state file write settled: its caller may remove the state directory right after.
+   */
   async stateWritesSettled(): Promise<void> {
     await Promise.all([...this.o.slots.values()].map((p) => p.checkpointer?.settled()));
   }
@@ -167,7 +181,9 @@ export class JobCheckpointing {
     if (!this.o.lifecycle.savepointStopFailed()) return;
     this.stopSavepoint = JobCheckpointing.noStopSavepoint();
     this.o.logger.warn({ savepoint: id }, 'stop-with-savepoint failed: the job keeps running');
-    if (id !== undefined) for (const p of this.o.slots.values()) for (const src of p.sources) p.slot.post(() => src.resumeAfterFailedStop(id));
+    if (id !== undefined)
+      for (const p of this.o.slots.values())
+        for (const src of p.sources) p.slot.post(() => src.resumeAfterFailedStop(id));
   }
 
   private settleStopSavepoint(id: number): void {
@@ -212,7 +228,12 @@ export class JobCheckpointing {
           failures = 0;
           if (c === undefined || c.final) break;
         } catch (e) {
-          if (++failures > 10) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `the final checkpoint failed ${failures} times: ${(e as Error).message}`, { cause: e });
+          if (++failures > 10)
+            throw new TributaryError(
+              'TRIB_CHECKPOINT_FAILED',
+              `the final checkpoint failed ${failures} times: ${(e as Error).message}`,
+              { cause: e },
+            );
           logger.warn({ err: (e as Error).message }, 'final checkpoint not taken; retrying');
         }
         await sleep(100);
@@ -226,7 +247,11 @@ export class JobCheckpointing {
 
   /** Triggers a checkpoint now (tests, benchmarks); resolves when it completed. */
   triggerCheckpoint(): Promise<CompletedCheckpoint> {
-    if (!this.coordinator) throw new TributaryError('TRIB_CHECKPOINT_FAILED', 'checkpointing is not configured here (no stateDir, or slot 0 runs elsewhere)');
+    if (!this.coordinator)
+      throw new TributaryError(
+        'TRIB_CHECKPOINT_FAILED',
+        'checkpointing is not configured here (no stateDir, or slot 0 runs elsewhere)',
+      );
     return this.coordinator.trigger('checkpoint', false);
   }
 
@@ -245,7 +270,8 @@ export class JobCheckpointing {
   }
 
   private savepointCoordinator(): CheckpointCoordinator {
-    if (!this.coordinator) throw new TributaryError('TRIB_CHECKPOINT_FAILED', 'savepoints need a stateDir and slot 0 in this process');
+    if (!this.coordinator)
+      throw new TributaryError('TRIB_CHECKPOINT_FAILED', 'savepoints need a stateDir and slot 0 in this process');
     return this.coordinator;
   }
 }

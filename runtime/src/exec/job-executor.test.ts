@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { StreamEnvironment } from '../api.ts';
 import { isTributaryError } from '../errors.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../testing/harness.ts';
 import { JobExecutor } from './job-executor.ts';
 
-const clicks = Array.from({ length: 2000 }, (_, i) => ({ user: `u${(i * 7) % 23}`, country: ['de', 'fr', 'us'][i % 3], price: (i % 10) * 1.5, ts: 1_000_000 + i * 37 }));
+const clicks = Array.from({ length: 2000 }, (_, i) => ({
+  user: `u${(i * 7) % 23}`,
+  country: ['de', 'fr', 'us'][i % 3],
+  price: (i % 10) * 1.5,
+  ts: 1_000_000 + i * 37,
+}));
 
 function clicksPipeline(env: StreamEnvironment): void {
   env
@@ -40,7 +45,12 @@ describe('JobExecutor', () => {
     clicksPipeline(env);
     const graph = validateGraph(env.toGraph());
     const got: Emitted[] = [];
-    const job = new JobExecutor(graph, { parallelism: 3, channelCapacity: 1, batchSize: 7, sinkWriter: () => new CollectingSink(got) });
+    const job = new JobExecutor(graph, {
+      parallelism: 3,
+      channelCapacity: 1,
+      batchSize: 7,
+      sinkWriter: () => new CollectingSink(got),
+    });
     await job.run();
     const env2 = new StreamEnvironment();
     clicksPipeline(env2);
@@ -61,7 +71,17 @@ describe('JobExecutor', () => {
       { name: 'orders', timestamp: ts },
     );
     const allViews = views.union([moreViews], 'all-views').keyBy('user', 'views-by-user');
-    allViews.intervalJoin(orders.keyBy('buyer', 'orders-by-buyer'), { lowerBound: '0s', upperBound: '150ms', select: { user: 'left.user', page: 'left.page', amount: 'right.amount' } }, 'joined').toConsole('joined-out');
+    allViews
+      .intervalJoin(
+        orders.keyBy('buyer', 'orders-by-buyer'),
+        {
+          lowerBound: '0s',
+          upperBound: '150ms',
+          select: { user: 'left.user', page: 'left.page', amount: 'right.amount' },
+        },
+        'joined',
+      )
+      .toConsole('joined-out');
     allViews.dedupe('1h', 'first-view').toConsole('first-out');
     const r1 = await env.executeAndCollect({ parallelism: 1 });
     const r3 = await env.executeAndCollect({ parallelism: 3 });
@@ -69,12 +89,20 @@ describe('JobExecutor', () => {
     expect(joined.length).toBeGreaterThan(0);
     expect(sortedJson((r3.get('joined-out') as Emitted[]).map((e) => e.rec))).toEqual(joined);
     // Expected by brute force.
-    const vs = [...Array.from({ length: 100 }, (_, i) => ({ user: `u${i % 10}`, page: `p${i % 3}`, ts: i * 100 })), { user: 'u1', page: 'extra', ts: 50 }];
+    const vs = [
+      ...Array.from({ length: 100 }, (_, i) => ({ user: `u${i % 10}`, page: `p${i % 3}`, ts: i * 100 })),
+      { user: 'u1', page: 'extra', ts: 50 },
+    ];
     const os = Array.from({ length: 20 }, (_, i) => ({ buyer: `u${i % 10}`, amount: i, ts: i * 500 + 20 }));
     const brute: string[] = [];
-    for (const v of vs) for (const o of os) if (o.buyer === v.user && o.ts >= v.ts && o.ts <= v.ts + 150) brute.push(JSON.stringify({ user: v.user, page: v.page, amount: o.amount }));
+    for (const v of vs)
+      for (const o of os)
+        if (o.buyer === v.user && o.ts >= v.ts && o.ts <= v.ts + 150)
+          brute.push(JSON.stringify({ user: v.user, page: v.page, amount: o.amount }));
     expect(joined).toEqual(brute.sort());
-    expect((r3.get('first-out') as Emitted[]).map((e) => e.rec['user']).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `u${i}`).sort());
+    expect((r3.get('first-out') as Emitted[]).map((e) => e.rec['user']).sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `u${i}`).sort(),
+    );
   });
 
   it('hands keyed state over from 2 slots to 3 slots', async () => {
@@ -94,7 +122,12 @@ describe('JobExecutor', () => {
     const snaps = job1.snapshotState();
     expect(snaps.get('running')).toHaveLength(2);
     const got: Emitted[] = [];
-    const job2 = new JobExecutor(validateGraph(mk(recs.slice(150)).toGraph()), { parallelism: 3, maxParallelism: 64, restore: snaps, sinkWriter: () => new CollectingSink(got) });
+    const job2 = new JobExecutor(validateGraph(mk(recs.slice(150)).toGraph()), {
+      parallelism: 3,
+      maxParallelism: 64,
+      restore: snaps,
+      sinkWriter: () => new CollectingSink(got),
+    });
     await job2.run();
     const last = new Map<string, unknown>();
     for (const e of got) last.set(String(e.rec['k']), e.rec);
@@ -105,7 +138,10 @@ describe('JobExecutor', () => {
   });
 
   it('refuses to start a druid sink whose datasourceRef is not resolved, with a clear error', () => {
-    const g = validateGraph({ sources: [{ name: 'd', collection: { records: [{ a: 1 }] } }], sinks: [{ name: 'c', from: 'd', druid: { datasourceRef: 'clicks' } }] });
+    const g = validateGraph({
+      sources: [{ name: 'd', collection: { records: [{ a: 1 }] } }],
+      sinks: [{ name: 'c', from: 'd', druid: { datasourceRef: 'clicks' } }],
+    });
     try {
       new JobExecutor(g, { parallelism: 1 });
       expect.unreachable();
@@ -116,7 +152,10 @@ describe('JobExecutor', () => {
   });
 
   it('refuses bad parallelism, maxParallelism and slot lists with TRIB_JOB_CONFIG', () => {
-    const g = validateGraph({ sources: [{ name: 'd', collection: { records: [{ a: 1 }] } }], sinks: [{ name: 'c', from: 'd', console: {} }] });
+    const g = validateGraph({
+      sources: [{ name: 'd', collection: { records: [{ a: 1 }] } }],
+      sinks: [{ name: 'c', from: 'd', console: {} }],
+    });
     const refused = (opts: ConstructorParameters<typeof JobExecutor>[1], message: string): void => {
       expect(() => new JobExecutor(g, opts)).toThrow(message);
       try {
@@ -133,7 +172,10 @@ describe('JobExecutor', () => {
   });
 
   it('stops an unbounded job cleanly on request', async () => {
-    const g = validateGraph({ sources: [{ name: 'gen', datagen: { generator: 'nexmark', rate: 5000 } }], sinks: [{ name: 'c', from: 'gen', console: {} }] });
+    const g = validateGraph({
+      sources: [{ name: 'gen', datagen: { generator: 'nexmark', rate: 5000 } }],
+      sinks: [{ name: 'c', from: 'gen', console: {} }],
+    });
     const got: Emitted[] = [];
     const job = new JobExecutor(g, { parallelism: 2, sinkWriter: () => new CollectingSink(got) });
     setTimeout(() => job.stop(), 300);

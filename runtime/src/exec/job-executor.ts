@@ -235,6 +235,7 @@ export class JobExecutor {
       parallelism: this.parallelism,
       maxParallelism: this.maxParallelism,
       tasks: this.plan.tasks.length,
+      registry: this.metrics.registry,
       job: this.opts,
       logger: this.logger,
       lifecycle: this.lifecycle,

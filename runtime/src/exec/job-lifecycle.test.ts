@@ -11,7 +11,12 @@ const PATHS: Record<LifecycleState, LifecycleState[]> = {
   STOP_REQUESTED: ['RUNNING', 'STOP_REQUESTED'],
   SAVEPOINT_STOPPING: ['RUNNING', 'SAVEPOINT_STOPPING'],
   SAVEPOINT_STOPPING_STOP_REQUESTED: ['RUNNING', 'STOP_REQUESTED', 'SAVEPOINT_STOPPING_STOP_REQUESTED'],
-  STOP_REQUESTED_SAVEPOINT_FAILED: ['RUNNING', 'STOP_REQUESTED', 'SAVEPOINT_STOPPING_STOP_REQUESTED', 'STOP_REQUESTED_SAVEPOINT_FAILED'],
+  STOP_REQUESTED_SAVEPOINT_FAILED: [
+    'RUNNING',
+    'STOP_REQUESTED',
+    'SAVEPOINT_STOPPING_STOP_REQUESTED',
+    'STOP_REQUESTED_SAVEPOINT_FAILED',
+  ],
   FINISHED: ['RUNNING', 'FINISHED'],
   STOPPED: ['RUNNING', 'STOP_REQUESTED', 'STOPPED'],
   FAILED: ['RUNNING', 'FAILED'],
@@ -67,7 +72,8 @@ describe('JobLifecycle', () => {
 
   it('every ask leads along a legal move', () => {
     for (const table of Object.values(ASKS)) {
-      for (const [from, to] of Object.entries(table)) expect(LEGAL_MOVES[from as LifecycleState], `${from} → ${to}`).toContain(to);
+      for (const [from, to] of Object.entries(table))
+        expect(LEGAL_MOVES[from as LifecycleState], `${from} → ${to}`).toContain(to);
     }
   });
 
@@ -116,7 +122,12 @@ describe('JobLifecycle', () => {
     expect(l.publicState).toBe('CREATED');
     l.start();
     expect(l.state).toBe('STOP_REQUESTED');
-    expect(isTributaryError(refusal(() => l.start()), 'TRIB_INVARIANT')).toBe(true);
+    expect(
+      isTributaryError(
+        refusal(() => l.start()),
+        'TRIB_INVARIANT',
+      ),
+    ).toBe(true);
   });
 
   it('keeps a stop-with-savepoint asked before run(), and its failure', () => {

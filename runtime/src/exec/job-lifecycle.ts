@@ -19,14 +19,25 @@
 import { TributaryError } from '../errors.ts';
 
 /** A state of a started job that has not ended. */
-export type ActiveState = 'RUNNING' | 'STOP_REQUESTED' | 'SAVEPOINT_STOPPING' | 'SAVEPOINT_STOPPING_STOP_REQUESTED' | 'STOP_REQUESTED_SAVEPOINT_FAILED';
+export type ActiveState =
+  | 'RUNNING'
+  | 'STOP_REQUESTED'
+  | 'SAVEPOINT_STOPPING'
+  | 'SAVEPOINT_STOPPING_STOP_REQUESTED'
+  | 'STOP_REQUESTED_SAVEPOINT_FAILED';
 export type EndState = 'FINISHED' | 'STOPPED' | 'FAILED';
 export type LifecycleState = 'CREATED' | ActiveState | EndState;
 
 /** What JobStatus reports. */
 export type PublicJobState = 'CREATED' | 'RUNNING' | 'STOPPING' | 'FINISHED' | 'FAILED' | 'STOPPED';
 
-const STARTED: readonly ActiveState[] = ['RUNNING', 'STOP_REQUESTED', 'SAVEPOINT_STOPPING', 'SAVEPOINT_STOPPING_STOP_REQUESTED', 'STOP_REQUESTED_SAVEPOINT_FAILED'];
+const STARTED: readonly ActiveState[] = [
+  'RUNNING',
+  'STOP_REQUESTED',
+  'SAVEPOINT_STOPPING',
+  'SAVEPOINT_STOPPING_STOP_REQUESTED',
+  'STOP_REQUESTED_SAVEPOINT_FAILED',
+];
 
 /** Every legal move; anything else is refused. */
 export const LEGAL_MOVES: Readonly<Record<LifecycleState, readonly LifecycleState[]>> = {
@@ -54,17 +65,28 @@ const PUBLIC: Readonly<Record<LifecycleState, PublicJobState>> = {
 };
 
 /** Where each ask leads from each started state; a state it does not name ignores the ask. */
-const ON_STOP: Partial<Record<ActiveState, ActiveState>> = { RUNNING: 'STOP_REQUESTED', SAVEPOINT_STOPPING: 'SAVEPOINT_STOPPING_STOP_REQUESTED' };
+const ON_STOP: Partial<Record<ActiveState, ActiveState>> = {
+  RUNNING: 'STOP_REQUESTED',
+  SAVEPOINT_STOPPING: 'SAVEPOINT_STOPPING_STOP_REQUESTED',
+};
 const ON_SAVEPOINT_STOP: Partial<Record<ActiveState, ActiveState>> = {
   RUNNING: 'SAVEPOINT_STOPPING',
   STOP_REQUESTED: 'SAVEPOINT_STOPPING_STOP_REQUESTED',
   STOP_REQUESTED_SAVEPOINT_FAILED: 'SAVEPOINT_STOPPING_STOP_REQUESTED',
 };
-const ON_SAVEPOINT_STOP_FAILED: Partial<Record<ActiveState, ActiveState>> = { SAVEPOINT_STOPPING: 'RUNNING', SAVEPOINT_STOPPING_STOP_REQUESTED: 'STOP_REQUESTED_SAVEPOINT_FAILED' };
-export const ASKS = { stop: ON_STOP, savepointStop: ON_SAVEPOINT_STOP, savepointStopFailed: ON_SAVEPOINT_STOP_FAILED } as const;
+const ON_SAVEPOINT_STOP_FAILED: Partial<Record<ActiveState, ActiveState>> = {
+  SAVEPOINT_STOPPING: 'RUNNING',
+  SAVEPOINT_STOPPING_STOP_REQUESTED: 'STOP_REQUESTED_SAVEPOINT_FAILED',
+};
+export const ASKS = {
+  stop: ON_STOP,
+  savepointStop: ON_SAVEPOINT_STOP,
+  savepointStopFailed: ON_SAVEPOINT_STOP_FAILED,
+} as const;
 
 /** The one state: before run() it carries the state run() starts in. */
-type Current = { readonly name: 'CREATED'; readonly startsIn: ActiveState } | { readonly name: Exclude<LifecycleState, 'CREATED'> };
+type Current =
+  { readonly name: 'CREATED'; readonly startsIn: ActiveState } | { readonly name: Exclude<LifecycleState, 'CREATED'> };
 
 function isActive(s: LifecycleState): s is ActiveState {
   return (STARTED as readonly LifecycleState[]).includes(s);

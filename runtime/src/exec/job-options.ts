@@ -72,19 +72,23 @@ export interface ChannelKey {
 }
 
 export function checkParallelism(parallelism: number): void {
-  if (!Number.isInteger(parallelism) || parallelism < 1) throw new TributaryError('TRIB_JOB_CONFIG', `parallelism must be a positive integer, got ${parallelism}`);
+  if (!Number.isInteger(parallelism) || parallelism < 1)
+    throw new TributaryError('TRIB_JOB_CONFIG', `parallelism must be a positive integer, got ${parallelism}`);
 }
 
 /** maxParallelism (default: derived from parallelism), never below parallelism. */
 export function resolveMaxParallelism(opts: JobExecutorOptions): number {
   const max = opts.maxParallelism ?? defaultMaxParallelism(opts.parallelism);
-  if (max < opts.parallelism) throw new TributaryError('TRIB_JOB_CONFIG', `maxParallelism ${max} is below parallelism ${opts.parallelism}`);
+  if (max < opts.parallelism)
+    throw new TributaryError('TRIB_JOB_CONFIG', `maxParallelism ${max} is below parallelism ${opts.parallelism}`);
   return max;
 }
 
 /** The slots this process runs, each in [0, parallelism). */
 export function localSlots(opts: JobExecutorOptions): number[] {
   const slots = opts.slots ?? [...Array(opts.parallelism).keys()];
-  for (const s of slots) if (!Number.isInteger(s) || s < 0 || s >= opts.parallelism) throw new TributaryError('TRIB_JOB_CONFIG', `slot ${s} is outside [0, ${opts.parallelism})`);
+  for (const s of slots)
+    if (!Number.isInteger(s) || s < 0 || s >= opts.parallelism)
+      throw new TributaryError('TRIB_JOB_CONFIG', `slot ${s} is outside [0, ${opts.parallelism})`);
   return [...slots];
 }

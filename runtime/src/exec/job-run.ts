@@ -3,6 +3,7 @@
 // to its end, let checkpointing finish (final checkpoint or stop-with-savepoint, commits),
 // then close. On failure every slot stops, commits already under way settle, and sinks close
 // as 'failed' (nothing is committed or aborted that a restart would need).
+import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { committablesForSlot } from '../checkpoint/restore-plan.ts';
 import type { CloseOutcome } from '../connectors/api.ts';
@@ -19,6 +20,8 @@ export interface JobRun {
   maxParallelism: number;
   /** Tasks of the plan (logged). */
   tasks: number;
+  /** The job's metrics registry: sinks register their own metrics in it. */
+  registry: Registry;
   job: JobExecutorOptions;
   logger: Logger;
   lifecycle: JobLifecycle;
@@ -42,8 +45,11 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
           logger,
           wake: slot.wake,
           jobName: job.jobName ?? 'job',
+          registry: r.registry,
           ...(job.checkpointing ? { checkpointing: { stateDir: job.checkpointing.stateDir } } : {}),
-          ...(job.restored ? { restoredCommittables: committablesForSlot(job.restored.sinks.get(k.name), slot.index, r.parallelism) } : {}),
+          ...(job.restored
+            ? { restoredCommittables: committablesForSlot(job.restored.sinks.get(k.name), slot.index, r.parallelism) }
+            : {}),
         }),
       ),
     );

@@ -82,7 +82,9 @@ export class OperatorFactory {
   keySelector(name: string): KeySelector {
     const p = this.node(name);
     const k = p.key as NonNullable<NodeInfo['key']>;
-    return k.kind === 'fields' ? fieldsKeySelector(k.fields) : exprKeySelector(this.expr(`${name}/key`, k.expr, this.node(p.inputs[0] as string).schema));
+    return k.kind === 'fields'
+      ? fieldsKeySelector(k.fields)
+      : exprKeySelector(this.expr(`${name}/key`, k.expr, this.node(p.inputs[0] as string).schema));
   }
 
   /** The operator of step `name` (not a source or a sink) on `slot`; a keyBy is its outputs. */
@@ -98,14 +100,23 @@ export class OperatorFactory {
     };
     switch (node.kind) {
       case 'filter':
-        return new FilterOperator(this.expr(`${name}/filter`, spec.filter as string, inSchema), ctx, wiring.outputsOf(name));
+        return new FilterOperator(
+          this.expr(`${name}/filter`, spec.filter as string, inSchema),
+          ctx,
+          wiring.outputsOf(name),
+        );
       case 'map': {
         const fields: Record<string, CompiledExpr> = {};
         for (const [f, e] of Object.entries(spec.map ?? {})) fields[f] = this.expr(`${name}/map/${f}`, e, inSchema);
         return new MapOperator(fields, ctx, wiring.outputsOf(name));
       }
       case 'flatMap':
-        return new FlatMapOperator(this.expr(`${name}/flatMap`, spec.flatMap?.expr as string, inSchema), spec.flatMap?.as, ctx, wiring.outputsOf(name));
+        return new FlatMapOperator(
+          this.expr(`${name}/flatMap`, spec.flatMap?.expr as string, inSchema),
+          spec.flatMap?.as,
+          ctx,
+          wiring.outputsOf(name),
+        );
       case 'keyBy':
         return wiring.outputsOf(name);
       case 'window': {
@@ -113,7 +124,12 @@ export class OperatorFactory {
         const aggNode = this.node(aggName);
         const w = spec.window as WindowSpec;
         const lateName = w.lateOutput;
-        const aggregates = (aggNode.aggregates ?? []).map((call) => createAggregator(call, call.expr === undefined ? undefined : this.expr(`${aggName}/${call.output}`, call.expr, inSchema)));
+        const aggregates = (aggNode.aggregates ?? []).map((call) =>
+          createAggregator(
+            call,
+            call.expr === undefined ? undefined : this.expr(`${aggName}/${call.output}`, call.expr, inSchema),
+          ),
+        );
         return stateful(
           new WindowAggregateOperator(
             name,
@@ -131,8 +147,21 @@ export class OperatorFactory {
         );
       }
       case 'aggregate': {
-        const aggregates = (node.aggregates ?? []).map((call) => createAggregator(call, call.expr === undefined ? undefined : this.expr(`${name}/${call.output}`, call.expr, inSchema)));
-        return stateful(new RollingAggregateOperator(name, keyOutputFields(node.key as NonNullable<NodeInfo['key']>), aggregates, ctx, wiring.outputsOf(name)));
+        const aggregates = (node.aggregates ?? []).map((call) =>
+          createAggregator(
+            call,
+            call.expr === undefined ? undefined : this.expr(`${name}/${call.output}`, call.expr, inSchema),
+          ),
+        );
+        return stateful(
+          new RollingAggregateOperator(
+            name,
+            keyOutputFields(node.key as NonNullable<NodeInfo['key']>),
+            aggregates,
+            ctx,
+            wiring.outputsOf(name),
+          ),
+        );
       }
       case 'union':
         return new UnionOperator(wiring.outputsOf(name));
@@ -141,25 +170,54 @@ export class OperatorFactory {
         let select: Record<string, CompiledExpr> | undefined;
         if (j.select) {
           select = {};
-          for (const [f, e] of Object.entries(j.select)) select[f] = this.expr(`${name}/select/${f}`, e, {}, { left: 'map', right: 'map' });
+          for (const [f, e] of Object.entries(j.select))
+            select[f] = this.expr(`${name}/select/${f}`, e, {}, { left: 'map', right: 'map' });
         }
-        return stateful(new IntervalJoinOperator(name, { lowerBound: parseDuration(j.lowerBound) ?? 0, upperBound: parseDuration(j.upperBound) ?? 0, select }, ctx, wiring.outputsOf(name)));
+        return stateful(
+          new IntervalJoinOperator(
+            name,
+            { lowerBound: parseDuration(j.lowerBound) ?? 0, upperBound: parseDuration(j.upperBound) ?? 0, select },
+            ctx,
+            wiring.outputsOf(name),
+          ),
+        );
       }
       case 'dedupe':
         return stateful(new DedupeOperator(name, parseDuration(spec.dedupe?.within) ?? 0, ctx, wiring.outputsOf(name)));
       case 'lookup': {
         const l = spec.lookup as NonNullable<StepSpec['lookup']>;
         const src = this.o.graph.spec.sources.find((x) => x.name === l.table) as SourceSpec;
-        const table = new LookupTable({ name: l.table, spec: src.druid as NonNullable<SourceSpec['druid']>, column: l.column, logger: this.o.logger, onRefresh: (r) => this.lookupRefreshes().labels(l.table, r).inc() });
+        const table = new LookupTable({
+          name: l.table,
+          spec: src.druid as NonNullable<SourceSpec['druid']>,
+          column: l.column,
+          logger: this.o.logger,
+          onRefresh: (r) => this.lookupRefreshes().labels(l.table, r).inc(),
+        });
         wiring.table(table);
-        return new LookupOperator(table, { key: this.expr(`${name}/lookup/key`, l.key, inSchema), column: l.column, ...(l.fields ? { fields: l.fields } : {}), onMissing: l.onMissing ?? 'keep' }, ctx, wiring.outputsOf(name));
+        return new LookupOperator(
+          table,
+          {
+            key: this.expr(`${name}/lookup/key`, l.key, inSchema),
+            column: l.column,
+            ...(l.fields ? { fields: l.fields } : {}),
+            onMissing: l.onMissing ?? 'keep',
+          },
+          ctx,
+          wiring.outputsOf(name),
+        );
       }
       default:
         throw new TributaryError('TRIB_INVARIANT', `cannot build ${node.kind} step ${name}`);
     }
   }
 
-  private expr(cacheKey: string, source: string, schema: NodeInfo['schema'], extra?: Record<string, 'map'>): CompiledExpr {
+  private expr(
+    cacheKey: string,
+    source: string,
+    schema: NodeInfo['schema'],
+    extra?: Record<string, 'map'>,
+  ): CompiledExpr {
     let e = this.exprCache.get(cacheKey);
     if (!e) {
       e = compileExpr(source, schema, extra);
@@ -172,13 +230,26 @@ export class OperatorFactory {
   private lookupRefreshes(): Counter<'table' | 'result'> {
     const name = 'tributary_lookup_refreshes_total';
     const registry = this.o.metrics.registry;
-    return (registry.getSingleMetric(name) as Counter<'table' | 'result'> | undefined)
-      ?? new Counter({ name, help: 'Loads of lookup tables (a failed refresh keeps the last table)', labelNames: ['table', 'result'], registers: [registry] });
+    return (
+      (registry.getSingleMetric(name) as Counter<'table' | 'result'> | undefined) ??
+      new Counter({
+        name,
+        help: 'Loads of lookup tables (a failed refresh keeps the last table)',
+        labelNames: ['table', 'result'],
+        registers: [registry],
+      })
+    );
   }
 }
 
 function windowKind(w: WindowSpec): WindowKind {
-  if (w.tumbling) return { kind: 'tumbling', size: parseDuration(w.tumbling.size) ?? 0, offset: parseDuration(w.tumbling.offset ?? '0') ?? 0 };
-  if (w.sliding) return { kind: 'sliding', size: parseDuration(w.sliding.size) ?? 0, slide: parseDuration(w.sliding.slide) ?? 0 };
+  if (w.tumbling)
+    return {
+      kind: 'tumbling',
+      size: parseDuration(w.tumbling.size) ?? 0,
+      offset: parseDuration(w.tumbling.offset ?? '0') ?? 0,
+    };
+  if (w.sliding)
+    return { kind: 'sliding', size: parseDuration(w.sliding.size) ?? 0, slide: parseDuration(w.sliding.slide) ?? 0 };
   return { kind: 'session', gap: parseDuration(w.session?.gap) ?? 0 };
 }

@@ -79,8 +79,15 @@ export class SlotBuilder {
               local.connect(consumer.slot.wake, producer.slot.wake);
               ch = local;
             } else if (producer || consumer) {
-              if (!o.job.remoteChannel) throw new TributaryError('TRIB_JOB_CONFIG', `channel ${from}→${to} crosses processes but no remoteChannel was given`);
-              ch = o.job.remoteChannel({ consumer: task.head, input: inp.input, from, to }, (producer ?? (consumer as SlotParts)).slot.wake);
+              if (!o.job.remoteChannel)
+                throw new TributaryError(
+                  'TRIB_JOB_CONFIG',
+                  `channel ${from}→${to} crosses processes but no remoteChannel was given`,
+                );
+              ch = o.job.remoteChannel(
+                { consumer: task.head, input: inp.input, from, to },
+                (producer ?? (consumer as SlotParts)).slot.wake,
+              );
             } else continue;
             this.channels.set(channelKey(task.head, inp.input, from, to), ch);
           }
@@ -178,7 +185,8 @@ class SlotWiring implements OperatorWiring {
     const outs: Output[] = [];
     for (const c of node.consumers) {
       if (node.kind === 'window') continue; // the window operator builds its own outputs
-      if (plan.taskOf.get(c) === plan.taskOf.get(name) && plan.tasks[plan.taskOf.get(c) as number]?.head !== c) outs.push(this.build(c));
+      if (plan.taskOf.get(c) === plan.taskOf.get(name) && plan.tasks[plan.taskOf.get(c) as number]?.head !== c)
+        outs.push(this.build(c));
       else outs.push(this.exchangeTo(c, name));
     }
     const out = outs.length === 1 ? (outs[0] as Output) : new FanOut(outs);
@@ -207,7 +215,8 @@ class SlotWiring implements OperatorWiring {
     const { job, metrics } = this.o;
     const s = this.parts.slot.index;
     const spec = this.o.graph.spec.sinks.find((x) => x.name === name) as SinkSpec;
-    const writer: SinkWriter = job.sinkWriter?.(spec, s) ?? createSinkWriter(spec, { checkpointing: job.checkpointing !== undefined });
+    const writer: SinkWriter =
+      job.sinkWriter?.(spec, s) ?? createSinkWriter(spec, { checkpointing: job.checkpointing !== undefined });
     const counter = metrics.recordsOut.labels(name);
     const inCounter = metrics.recordsIn.labels(name);
     const op = new SinkOperator(name, writer, (n) => {
@@ -231,10 +240,16 @@ class SlotWiring implements OperatorWiring {
     const input = operators.node(consumer).inputs.indexOf(producer);
     if (operators.node(producer).kind === 'keyBy') {
       const targets: Channel[] = [];
-      for (let to = 0; to < parallelism; to++) targets.push(this.channels.get(channelKey(consumer, input, s, to)) as Channel);
+      for (let to = 0; to < parallelism; to++)
+        targets.push(this.channels.get(channelKey(consumer, input, s, to)) as Channel);
       this.writables.push(...targets);
       this.chain?.channels.push(...targets);
-      return new HashExchange(operators.keySelector(producer), targets, maxParallelism, operators.context(producer, this.parts.slot).metrics.expressionError);
+      return new HashExchange(
+        operators.keySelector(producer),
+        targets,
+        maxParallelism,
+        operators.context(producer, this.parts.slot).metrics.expressionError,
+      );
     }
     const ch = this.channels.get(channelKey(consumer, input, s, s)) as Channel;
     this.writables.push(ch);

@@ -57,7 +57,8 @@ export class Slot implements ProcessingTimeService {
   /** Runs `cb` from the loop at or after `time` (processing-time timers, rate limits). */
   schedule(time: number, cb: () => void): void {
     this.scheduled.push({ at: time, cb });
-    if (this.scheduled.length > 1 && (this.scheduled[this.scheduled.length - 2] as ScheduledAction).at > time) this.scheduled.sort((a, b) => a.at - b.at);
+    if (this.scheduled.length > 1 && (this.scheduled[this.scheduled.length - 2] as ScheduledAction).at > time)
+      this.scheduled.sort((a, b) => a.at - b.at);
     this.wake();
   }
 
@@ -87,7 +88,8 @@ export class Slot implements ProcessingTimeService {
     while (this.mailbox.length > 0) (this.mailbox.shift() as () => void)();
     if (this.scheduled.length === 0) return;
     const now = Date.now();
-    while (this.scheduled.length > 0 && (this.scheduled[0] as ScheduledAction).at <= now) (this.scheduled.shift() as ScheduledAction).cb();
+    while (this.scheduled.length > 0 && (this.scheduled[0] as ScheduledAction).at <= now)
+      (this.scheduled.shift() as ScheduledAction).cb();
   }
 
   async run(): Promise<void> {

@@ -28,7 +28,11 @@ const MIXED_OPS: Record<string, (a: number, b: number) => number> = {
 };
 
 function baseEnvironment(dynamic: boolean): Environment {
-  const env = new Environment({ unlistedVariablesAreDyn: dynamic, homogeneousAggregateLiterals: false, enableOptionalTypes: true });
+  const env = new Environment({
+    unlistedVariablesAreDyn: dynamic,
+    homogeneousAggregateLiterals: false,
+    enableOptionalTypes: true,
+  });
   for (const [op, fn] of Object.entries(MIXED_OPS)) {
     env.registerOperator(`double ${op} int`, (a: number, b: bigint) => fn(a, Number(b)));
     env.registerOperator(`int ${op} double`, (a: bigint, b: number) => fn(Number(a), b));
@@ -40,7 +44,8 @@ const envCache = new Map<string, Environment>();
 
 function environmentFor(fields: FieldTypes | undefined, extra?: FieldTypes): Environment {
   const all = fields === undefined ? undefined : { ...fields, ...extra };
-  const cacheKey = all === undefined ? `dyn:${JSON.stringify(extra ?? {})}` : JSON.stringify(Object.entries(all).sort());
+  const cacheKey =
+    all === undefined ? `dyn:${JSON.stringify(extra ?? {})}` : JSON.stringify(Object.entries(all).sort());
   let env = envCache.get(cacheKey);
   if (!env) {
     env = baseEnvironment(all === undefined);
@@ -74,7 +79,8 @@ export function toFieldType(celType: string): FieldType {
 
 /** Type-checks without compiling for evaluation. `fields` undefined = unknown schema (all dyn). */
 export function checkExpr(source: string, fields: FieldTypes | undefined, extra?: FieldTypes): CheckResult {
-  if (typeof source !== 'string' || source.trim() === '') return { ok: false, message: 'expected a CEL expression, got an empty value' };
+  if (typeof source !== 'string' || source.trim() === '')
+    return { ok: false, message: 'expected a CEL expression, got an empty value' };
   const env = environmentFor(fields, extra);
   try {
     const r = env.check(source);

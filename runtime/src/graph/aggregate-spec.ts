@@ -11,7 +11,8 @@ export interface AggregateCall {
 const CALL = /^\s*([A-Za-z]+)\s*\(([\s\S]*)\)\s*$/;
 
 export function parseAggregateCall(output: string, text: unknown): AggregateCall | string {
-  if (typeof text !== 'string') return `expected "fn(expr)" with fn one of ${AGGREGATE_FUNCTIONS.join(', ')}, got ${JSON.stringify(text)}`;
+  if (typeof text !== 'string')
+    return `expected "fn(expr)" with fn one of ${AGGREGATE_FUNCTIONS.join(', ')}, got ${JSON.stringify(text)}`;
   const m = CALL.exec(text);
   if (!m) return `expected "fn(expr)" with fn one of ${AGGREGATE_FUNCTIONS.join(', ')}, got ${JSON.stringify(text)}`;
   const fn = m[1] as string;

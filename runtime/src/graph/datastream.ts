@@ -1,6 +1,7 @@
 // The DataStream API: builds the same graph as YAML, in code. Names are generated
 // (`filter-1`, ...) unless given. `toGraph()` returns a plain GraphSpec that validates and
 // runs like a YAML one; execution lives outside graph/ (see runtime/src/api.ts).
+import { TributaryError } from '../errors.ts';
 import type {
   AggregateSpec,
   DatagenSourceSpec,
@@ -22,7 +23,11 @@ export interface SourceOptions {
 }
 
 export class GraphBuilder {
-  private readonly spec: { sources: SourceSpec[]; steps: StepSpec[]; sinks: SinkSpec[] } = { sources: [], steps: [], sinks: [] };
+  private readonly spec: { sources: SourceSpec[]; steps: StepSpec[]; sinks: SinkSpec[] } = {
+    sources: [],
+    steps: [],
+    sinks: [],
+  };
   private counter = 0;
 
   /** @internal */
@@ -86,7 +91,11 @@ export class DataStream {
   }
 
   flatMap(expr: string, as?: string, name?: string): DataStream {
-    return this.g.addStep({ name: this.g.uniqueName('flatMap', name), from: this.name, flatMap: as ? { expr, as } : { expr } });
+    return this.g.addStep({
+      name: this.g.uniqueName('flatMap', name),
+      from: this.name,
+      flatMap: as ? { expr, as } : { expr },
+    });
   }
 
   keyBy(key: KeyBySpec, name?: string): KeyedStream {
@@ -95,7 +104,11 @@ export class DataStream {
   }
 
   union(others: DataStream[], name?: string): DataStream {
-    return this.g.addStep({ name: this.g.uniqueName('union', name), from: [this.name, ...others.map((o) => o.name)], union: {} });
+    return this.g.addStep({
+      name: this.g.uniqueName('union', name),
+      from: [this.name, ...others.map((o) => o.name)],
+      union: {},
+    });
   }
 
   toKafka(kafka: KafkaSinkSpec, name?: string): void {
@@ -126,7 +139,11 @@ export class KeyedStream extends DataStream {
     return this.g.addStep({ name: this.g.uniqueName('dedupe', name), from: this.name, dedupe: { within } });
   }
 
-  intervalJoin(right: KeyedStream, bounds: { lowerBound: string; upperBound: string; select?: Record<string, string> }, name?: string): DataStream {
+  intervalJoin(
+    right: KeyedStream,
+    bounds: { lowerBound: string; upperBound: string; select?: Record<string, string> },
+    name?: string,
+  ): DataStream {
     return this.g.addStep({ name: this.g.uniqueName('join', name), from: [this.name, right.name], join: bounds });
   }
 }
@@ -148,7 +165,11 @@ export class WindowedStream {
 
   /** The stream of records too late for their windows (needs `lateOutput` in the window spec). */
   lateRecords(): DataStream {
-    if (!this.lateOutput) throw new Error(`window ${this.name} has no lateOutput; set window.lateOutput to a stream name`);
+    if (!this.lateOutput)
+      throw new TributaryError(
+        'TRIB_GRAPH_INVALID',
+        `window ${this.name} has no lateOutput; set window.lateOutput to a stream name`,
+      );
     return new DataStream(this.g, this.lateOutput);
   }
 }

@@ -6,10 +6,15 @@ export type KeySelectorSpec = { kind: 'fields'; fields: string[] } | { kind: 'ex
 /** Returns undefined when the spec has none of the accepted shapes. */
 export function normalizeKeyBy(spec: KeyBySpec | unknown): KeySelectorSpec | undefined {
   if (typeof spec === 'string' && spec.trim() !== '') return { kind: 'fields', fields: [spec.trim()] };
-  if (Array.isArray(spec) && spec.length > 0 && spec.every((f) => typeof f === 'string' && f !== '')) return { kind: 'fields', fields: spec as string[] };
+  if (Array.isArray(spec) && spec.length > 0 && spec.every((f) => typeof f === 'string' && f !== ''))
+    return { kind: 'fields', fields: spec as string[] };
   if (spec !== null && typeof spec === 'object') {
     const o = spec as Record<string, unknown>;
-    if (Array.isArray(o['fields']) && o['fields'].length > 0 && o['fields'].every((f) => typeof f === 'string' && f !== '')) {
+    if (
+      Array.isArray(o['fields']) &&
+      o['fields'].length > 0 &&
+      o['fields'].every((f) => typeof f === 'string' && f !== '')
+    ) {
       return { kind: 'fields', fields: o['fields'] as string[] };
     }
     if (typeof o['expr'] === 'string' && o['expr'] !== '') {

@@ -36,18 +36,23 @@ export function loadJobText(text: string, sets: string[] = [], origin = '<input>
   try {
     const docs = parseAllDocuments(text);
     const first = docs.find((d) => d.contents !== null);
-    if (!first) throw new Error('the file is empty');
-    if (first.errors.length > 0) throw first.errors[0];
-    doc = first.toJS();
+    if (first && first.errors.length > 0) throw first.errors[0];
+    doc = first?.toJS(); // undefined only when there is no document
   } catch (e) {
-    throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: not valid YAML or JSON: ${(e as Error).message}`, { cause: e });
+    throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: not valid YAML or JSON: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
-  if (!isObj(doc)) throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: expected a StreamJob manifest or a graph object`);
+  if (doc === undefined)
+    throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: not valid YAML or JSON: the file is empty`);
+  if (!isObj(doc))
+    throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: expected a StreamJob manifest or a graph object`);
   const isManifest = doc['kind'] === 'StreamJob' || isObj(doc['spec']);
   for (const s of sets) applySet(doc, s, isManifest);
   if (isManifest) {
     const spec = doc['spec'];
-    if (!isObj(spec)) throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: spec: expected an object`, { path: 'spec' });
+    if (!isObj(spec))
+      throw new TributaryError('TRIB_GRAPH_LOAD', `${origin}: spec: expected an object`, { path: 'spec' });
     const meta = isObj(doc['metadata']) ? doc['metadata'] : {};
     return {
       name: typeof meta['name'] === 'string' ? meta['name'] : 'job',
@@ -60,29 +65,41 @@ export function loadJobText(text: string, sets: string[] = [], origin = '<input>
     };
   }
   const graph = isObj(doc['graph']) ? doc['graph'] : doc;
-  return { name: 'job', graph, replicas: undefined, maxParallelism: undefined, graphPath: graph === doc ? 'graph' : 'graph' };
+  return {
+    name: 'job',
+    graph,
+    replicas: undefined,
+    maxParallelism: undefined,
+    graphPath: graph === doc ? 'graph' : 'graph',
+  };
 }
 
 const SEGMENT = /([^.[\]]+)|\[(\d+)\]/g;
 
-/** `a.b[2].c=value`; the value is parsed as YAML (numbers, booleans, lists, quoted strings). */
+/**
+ * `a.b[2].c=value`; the value is parsed as YAML (numbers, booleans, lists, quoted strings).
+ * A bad override is a load error (TRIB_GRAPH_LOAD), like a bad file: the CLI exits 2.
+ */
 export function applySet(doc: Obj, assignment: string, isManifest: boolean): void {
   const eq = assignment.indexOf('=');
-  if (eq <= 0) throw new TributaryError('TRIB_CLI_USAGE', `--set ${assignment}: expected path=value`);
+  if (eq <= 0) throw new TributaryError('TRIB_GRAPH_LOAD', `--set ${assignment}: expected path=value`);
   let path = assignment.slice(0, eq).trim();
   const value = parseYaml(assignment.slice(eq + 1)) as unknown;
   if (isManifest && (path === 'graph' || path.startsWith('graph.') || path.startsWith('graph['))) path = `spec.${path}`;
   if (!isManifest && path.startsWith('graph.') && !isObj(doc['graph'])) path = path.slice('graph.'.length);
   const parts: (string | number)[] = [];
   for (const m of path.matchAll(SEGMENT)) parts.push(m[2] !== undefined ? Number(m[2]) : (m[1] as string));
-  if (parts.length === 0) throw new TributaryError('TRIB_CLI_USAGE', `--set ${assignment}: empty path`);
+  if (parts.length === 0) throw new TributaryError('TRIB_GRAPH_LOAD', `--set ${assignment}: empty path`);
   let cur: unknown = doc;
   for (let i = 0; i < parts.length - 1; i++) {
     const k = parts[i] as string | number;
     const next = (cur as Obj)[k as string];
     if (next === undefined || next === null || typeof next !== 'object') {
       if (typeof k === 'number' || typeof parts[i + 1] === 'number') {
-        throw new TributaryError('TRIB_CLI_USAGE', `--set ${assignment}: ${parts.slice(0, i + 1).join('.')} does not exist`);
+        throw new TributaryError(
+          'TRIB_GRAPH_LOAD',
+          `--set ${assignment}: ${parts.slice(0, i + 1).join('.')} does not exist`,
+        );
       }
       (cur as Obj)[k] = {};
     }

@@ -2,7 +2,7 @@
 // same slot), and which edges are exchanges. An edge out of a keyBy is a hash exchange
 // (records move to the slot owning their key group); union and join start a task of their
 // own that reads every input through a forward (same slot) or hash exchange.
-import { lookupTables, type NodeInfo, type ValidatedGraph } from './validate.ts';
+import { lookupTables, type NodeInfo, type ValidatedGraph } from './validated-graph.ts';
 
 export interface PlanInput {
   /** Producing node (the keyBy for hash exchanges). */
@@ -42,7 +42,11 @@ export function planGraph(g: ValidatedGraph): PhysicalPlan {
     if (node.role === 'source' && node.kind === 'druid' && tables.has(name)) continue;
     if (startsTask(node, g)) {
       const id = tasks.length;
-      const inputs: PlanInput[] = node.inputs.map((from, input) => ({ from, input, exchange: g.nodes.get(from)?.kind === 'keyBy' ? 'hash' : 'forward' }));
+      const inputs: PlanInput[] = node.inputs.map((from, input) => ({
+        from,
+        input,
+        exchange: g.nodes.get(from)?.kind === 'keyBy' ? 'hash' : 'forward',
+      }));
       tasks.push({ id, head: name, nodes: [name], inputs });
       taskOf.set(name, id);
     } else {

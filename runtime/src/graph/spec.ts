@@ -1,5 +1,6 @@
 // The job graph contract: the shape of a StreamJob's `spec.graph`. The operator imports
-// these types and `validateGraph`, so this folder never imports the engine.
+// these types and the validator, so this folder never imports the engine or the connectors
+// (connectors/validate-graph.ts adds the connectors' config rules to the graph rules).
 // Durations are strings like "500ms", "10s", "1m", "2h", "1d" (see duration.ts).
 
 /** CEL type of a record field as seen by expressions. All JSON numbers are `double`. */
@@ -111,7 +112,10 @@ export interface WindowSpec {
   lateOutput?: string;
 }
 
-/** Output field name → `fn(expr)`, fn ∈ count, sum, min, max, avg, countDistinct, first, last. `count()` takes no argument. */
+/**
+ * Output field name → `fn(expr)`, fn ∈ count, sum, min, max, avg, countDistinct, first, last. `count()` takes no
+ * argument.
+ */
 export type AggregateSpec = Record<string, string>;
 
 export interface JoinSpec {

@@ -1,11 +1,44 @@
 import { describe, expect, it } from 'vitest';
 import { isTributaryError, type ValidationIssue } from '../errors.ts';
-import { loadJobText } from './load.ts';
+import { isObj } from './checker.ts';
+import type { ConnectorConfigRules, SinkConfigRule, SourceConfigRule } from './connector-rules.ts';
 import { planGraph, describePlan } from './plan.ts';
-import { checkGraph, validateGraph } from './validate.ts';
+import type { FieldTypes } from './spec.ts';
+import { checkGraphWith, validateGraphWith, type ValidatedGraph } from './validate.ts';
+
+// graph/ never imports connectors/, so the graph rules run here with stand-in connector rules:
+// no config checks, and a source's records have the types of its datagen `fields` (string, else
+// double), as the real datagen rules say. The connectors' rules are tested beside each
+// connector; graph and connector rules together in connectors/validate-graph.test.ts.
+const typedByFields: SourceConfigRule = (_c, cfg) =>
+  isObj(cfg['fields'])
+    ? (Object.fromEntries(
+        Object.entries(cfg['fields']).map(([f, g]) => [f, isObj(g) && g['type'] === 'string' ? 'string' : 'double']),
+      ) as FieldTypes)
+    : undefined;
+const anySink: SinkConfigRule = { check: () => {} };
+const connectors: ConnectorConfigRules = {
+  kafka: { source: typedByFields, sink: anySink },
+  datagen: { source: typedByFields },
+  file: { source: typedByFields, sink: anySink },
+  collection: { source: typedByFields },
+  druid: { source: typedByFields, sink: anySink },
+  console: { sink: anySink },
+};
+const checkGraph = (g: unknown): { graph?: ValidatedGraph; issues: ValidationIssue[] } => checkGraphWith(g, connectors);
+const validateGraph = (g: unknown): ValidatedGraph => validateGraphWith(g, connectors);
 
 const base = () => ({
-  sources: [{ name: 'clicks', datagen: { generator: 'schema', fields: { user: { type: 'string' }, price: { type: 'double' }, ts: { type: 'timestamp' } } }, timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '5s' } }],
+  sources: [
+    {
+      name: 'clicks',
+      datagen: {
+        generator: 'schema',
+        fields: { user: { type: 'string' }, price: { type: 'double' }, ts: { type: 'timestamp' } },
+      },
+      timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '5s' },
+    },
+  ],
   steps: [
     { name: 'cheap', from: 'clicks', filter: 'price < 10.0' },
     { name: 'by-user', from: 'cheap', keyBy: 'user' },
@@ -26,7 +59,13 @@ function messages(g: unknown): string[] {
 describe('validateGraph', () => {
   it('accepts a valid graph and infers output field types', () => {
     const g = validateGraph(base());
-    expect(g.nodes.get('counts')?.schema).toEqual({ user: 'string', window_start: 'double', window_end: 'double', n: 'double', spent: 'double' });
+    expect(g.nodes.get('counts')?.schema).toEqual({
+      user: 'string',
+      window_start: 'double',
+      window_end: 'double',
+      n: 'double',
+      spent: 'double',
+    });
     expect(g.order.indexOf('clicks')).toBeLessThan(g.order.indexOf('out'));
   });
 
@@ -39,7 +78,9 @@ describe('validateGraph', () => {
   it('reports an unknown input with the known names', () => {
     const g = base();
     g.steps[1]!.from = 'chep';
-    expect(messages(g)).toEqual(['graph.steps[1].from: unknown input "chep"; expected one of clicks, cheap, by-user, per-minute, counts']);
+    expect(messages(g)).toEqual([
+      'graph.steps[1].from: unknown input "chep"; expected one of clicks, cheap, by-user, per-minute, counts',
+    ]);
   });
 
   it('reports duplicate names', () => {
@@ -63,7 +104,9 @@ describe('validateGraph', () => {
   it('type-checks CEL against known fields', () => {
     const g = base();
     g.steps[0]!.filter = 'price + user';
-    expect(messages(g)).toEqual(['graph.steps[0].filter: invalid expression "price + user": no such overload: double + string']);
+    expect(messages(g)).toEqual([
+      'graph.steps[0].filter: invalid expression "price + user": no such overload: double + string',
+    ]);
     g.steps[0]!.filter = 'prize < 1.0';
     expect(messages(g)).toEqual(['graph.steps[0].filter: invalid expression "prize < 1.0": Unknown variable: prize']);
     g.steps[0]!.filter = 'price';
@@ -86,33 +129,56 @@ describe('validateGraph', () => {
   it('requires a keyBy before a keyed window', () => {
     const g = base();
     g.steps[2]!.from = 'cheap';
-    expect(messages(g)).toEqual(['graph.steps[2].from: window needs a keyed input: expected "cheap" to be a keyBy step (add a keyBy step before this window), got a filter']);
+    expect(messages(g)).toEqual([
+      'graph.steps[2].from: window needs a keyed input: expected "cheap" to be a keyBy step (add a keyBy step before this window), got a filter',
+    ]);
   });
 
   it('requires exactly one aggregate after a window, with valid functions', () => {
     const g = base();
     (g.steps[3] as { aggregate: unknown }).aggregate = { n: 'median(price)' };
-    expect(messages(g)).toEqual(['graph.steps[3].aggregate.n: unknown aggregate function "median"; expected one of count, sum, min, max, avg, countDistinct, first, last']);
+    expect(messages(g)).toEqual([
+      'graph.steps[3].aggregate.n: unknown aggregate function "median"; expected one of count, sum, min, max, avg, countDistinct, first, last',
+    ]);
     const g2 = base();
     g2.sinks[0]!.from = 'per-minute';
     g2.steps.pop();
-    expect(messages(g2)).toEqual(['graph.steps[2]: a window must be read by exactly one aggregate step (its results); got "out" (console)']);
+    expect(messages(g2)).toEqual([
+      'graph.steps[2]: a window must be read by exactly one aggregate step (its results); got "out" (console)',
+    ]);
   });
 
   it('rejects unknown fields, missing kinds and bad sources', () => {
-    expect(messages({ sources: [{ name: 'x', kafka: { topic: 't' }, extra: 1 }], sinks: [{ name: 'o', from: 'x', console: {} }] })).toEqual([
+    expect(
+      messages({
+        sources: [{ name: 'x', kafka: { topic: 't' }, extra: 1 }],
+        sinks: [{ name: 'o', from: 'x', console: {} }],
+      }),
+    ).toEqual([
       'graph.sources[0].extra: unknown field; expected one of name, timestamp, kafka, datagen, file, collection, druid',
-      'graph.sources[0].kafka.brokers: expected "host:port" or a list of them, got nothing',
     ]);
-    expect(messages({ sources: [], sinks: [] })).toEqual(['graph.sources: expected a non-empty list, got []', 'graph.sinks: expected a non-empty list, got []']);
-    expect(messages({ sources: [{ name: 's', datagen: { generator: 'nexmark' } }], steps: [{ name: 'x', from: 's' }], sinks: [{ name: 'o', from: 'x', console: {} }] })).toEqual([
+    expect(messages({ sources: [], sinks: [] })).toEqual([
+      'graph.sources: expected a non-empty list, got []',
+      'graph.sinks: expected a non-empty list, got []',
+    ]);
+    expect(
+      messages({
+        sources: [{ name: 's', datagen: { generator: 'nexmark' } }],
+        steps: [{ name: 'x', from: 's' }],
+        sinks: [{ name: 'o', from: 'x', console: {} }],
+      }),
+    ).toEqual([
       'graph.steps[0]: expected exactly one step kind (filter, map, flatMap, keyBy, window, aggregate, union, join, dedupe, lookup), got none',
     ]);
   });
 
   it('validates late outputs, join arity and dedupe', () => {
     const g = base();
-    (g.steps[2] as { window: unknown }).window = { tumbling: { size: '1m' }, allowedLateness: '10s', lateOutput: 'late' };
+    (g.steps[2] as { window: unknown }).window = {
+      tumbling: { size: '1m' },
+      allowedLateness: '10s',
+      lateOutput: 'late',
+    };
     (g.sinks as unknown[]).push({ name: 'late-out', from: 'late', file: { path: '/tmp/late.jsonl' } });
     expect(messages(g)).toEqual([]);
     const j = {
@@ -139,45 +205,43 @@ describe('validateGraph', () => {
       expect.unreachable();
     } catch (e) {
       expect(isTributaryError(e, 'TRIB_GRAPH_INVALID')).toBe(true);
-      expect((e as { issues: ValidationIssue[] }).issues.map((i) => i.path)).toEqual(['graph.sources[0]', 'graph.sinks[0].from']);
+      expect((e as { issues: ValidationIssue[] }).issues.map((i) => i.path)).toEqual([
+        'graph.sources[0]',
+        'graph.sinks[0].from',
+      ]);
     }
   });
 
+  it('runs each connector rule on its config at its path; a source rule types the records, a sink rule the expressions', () => {
+    const calls: string[] = [];
+    const rules: ConnectorConfigRules = {
+      ...connectors,
+      collection: { source: (_c, cfg, path) => (calls.push(`source ${path} ${JSON.stringify(cfg)}`), { n: 'double' }) },
+      console: {
+        sink: {
+          check: (_c, cfg, path) => calls.push(`sink ${path} ${JSON.stringify(cfg)}`),
+          checkTyped: (c, _cfg, path, input) => c.add(path, `input ${JSON.stringify(input)}`),
+        },
+      },
+    };
+    const g = {
+      sources: [{ name: 's', collection: { records: [] } }],
+      steps: [{ name: 'f', from: 's', filter: 'n > 1.0' }],
+      sinks: [{ name: 'o', from: 'f', console: null }],
+    };
+    expect(checkGraphWith(g, rules, 'spec.graph').issues).toEqual([
+      { path: 'spec.graph.sinks[0].console', message: 'input {"n":"double"}' },
+    ]);
+    expect(calls).toEqual([
+      'source spec.graph.sources[0].collection {"records":[]}',
+      'sink spec.graph.sinks[0].console {}',
+    ]);
+  });
+
   it('plans chains between exchanges', () => {
-    expect(describePlan(planGraph(validateGraph(base())))).toEqual(['task 0: clicks → cheap → by-user', 'task 1: [by-user ⇉hash] ⇒ per-minute → counts → out']);
-  });
-});
-
-describe('loadJobText', () => {
-  const manifest = `
-apiVersion: tributary.dev/v1alpha1
-kind: StreamJob
-metadata: { name: demo }
-spec:
-  replicas: 3
-  graph:
-    sources: [{ name: s, datagen: { generator: nexmark, rate: 10 } }]
-    sinks: [{ name: o, from: s, console: {} }]
-`;
-  it('reads a StreamJob manifest and applies --set to the graph and spec', () => {
-    const j = loadJobText(manifest, ['graph.sources[0].datagen.rate=500', 'spec.replicas=2']);
-    expect(j.name).toBe('demo');
-    expect(j.replicas).toBe(2);
-    expect(j.graphPath).toBe('spec.graph');
-    expect((j.graph as { sources: { datagen: { rate: number } }[] }).sources[0]?.datagen.rate).toBe(500);
-  });
-
-  it('reads a bare graph', () => {
-    const j = loadJobText('sources: [{ name: s, datagen: { generator: nexmark } }]\nsinks: [{ name: o, from: s, console: {} }]\n', ['graph.sinks[0].console.prefix=true']);
-    expect(validateGraph(j.graph).spec.sinks[0]?.console).toEqual({ prefix: true });
-  });
-
-  it('prefixes validation paths with spec.graph for manifests', () => {
-    const j = loadJobText(manifest, ['graph.sources[0].datagen.rate=fast']);
-    expect(checkGraph(j.graph, j.graphPath).issues[0]?.path).toBe('spec.graph.sources[0].datagen.rate');
-  });
-
-  it('fails clearly on invalid YAML', () => {
-    expect(() => loadJobText('sources: [')).toThrow(/not valid YAML or JSON/);
+    expect(describePlan(planGraph(validateGraph(base())))).toEqual([
+      'task 0: clicks → cheap → by-user',
+      'task 1: [by-user ⇉hash] ⇒ per-minute → counts → out',
+    ]);
   });
 });

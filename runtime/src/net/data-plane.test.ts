@@ -12,7 +12,14 @@ afterEach(async () => {
 });
 
 function plane(slot: number, parallelism: number, extra: Partial<DataPlaneOptions> = {}): DataPlane {
-  const p = new DataPlane({ identity: { deploymentId: 'dep-1', jobHash: 'h', slot, parallelism }, host: '127.0.0.1', port: 0, channels: 2, logger: silentLogger(), ...extra });
+  const p = new DataPlane({
+    identity: { deploymentId: 'dep-1', jobHash: 'h', slot, parallelism },
+    host: '127.0.0.1',
+    port: 0,
+    channels: 2,
+    logger: silentLogger(),
+    ...extra,
+  });
   planes.push(p);
   return p;
 }
@@ -20,7 +27,9 @@ function plane(slot: number, parallelism: number, extra: Partial<DataPlaneOption
 async function mesh(ps: DataPlane[]): Promise<void> {
   const ports = await Promise.all(ps.map((p) => p.listen()));
   const addrs = ports.map((port) => `127.0.0.1:${port}`);
-  await Promise.all(ps.map((p, i) => p.connect(async () => addrs, { self: addrs[i] as string, timeoutMs: 5000, retryMs: 20 })));
+  await Promise.all(
+    ps.map((p, i) => p.connect(async () => addrs, { self: addrs[i] as string, timeoutMs: 5000, retryMs: 20 })),
+  );
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -56,7 +65,10 @@ describe('data plane', () => {
     const credits = 4;
     const maxQueuedFrames = 2;
     const frameBytes = 8 * 1024;
-    const [a, b] = [plane(0, 2, { credits, maxQueuedFrames, frameBytes }), plane(1, 2, { credits, maxQueuedFrames, frameBytes })];
+    const [a, b] = [
+      plane(0, 2, { credits, maxQueuedFrames, frameBytes }),
+      plane(1, 2, { credits, maxQueuedFrames, frameBytes }),
+    ];
     await mesh([a!, b!]);
     const out = a!.outboundChannel(1, 0);
     const inp = b!.inboundChannel(0, 0);
@@ -88,7 +100,8 @@ describe('data plane', () => {
     // Consume everything: the producer is woken and the rest flows.
     const seen: number[] = [];
     const consume = (): void => {
-      for (let el = inp.poll(); el; el = inp.poll()) if (el.kind === 'batch') for (const r of el.batch.recs) seen.push(r['seq'] as number);
+      for (let el = inp.poll(); el; el = inp.poll())
+        if (el.kind === 'batch') for (const r of el.batch.recs) seen.push(r['seq'] as number);
     };
     for (let i = 0; i < 100; i++) {
       consume();
@@ -118,11 +131,19 @@ describe('data plane', () => {
     const a = plane(0, 2);
     const port = await a.listen();
     const hello = { protocol: PROTOCOL_VERSION, deploymentId: 'dep-0-old', jobHash: 'h', fromSlot: 1, parallelism: 2 };
-    await expect(dial(`127.0.0.1:${port}`, hello)).rejects.toMatchObject({ code: 'TRIB_NET_REFUSED', message: expect.stringContaining('(deployment)') });
-    await expect(dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1', jobHash: 'other' })).rejects.toMatchObject({ code: 'TRIB_NET_REFUSED', message: expect.stringContaining('(job)') });
+    await expect(dial(`127.0.0.1:${port}`, hello)).rejects.toMatchObject({
+      code: 'TRIB_NET_REFUSED',
+      message: expect.stringContaining('(deployment)'),
+    });
+    await expect(
+      dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1', jobHash: 'other' }),
+    ).rejects.toMatchObject({ code: 'TRIB_NET_REFUSED', message: expect.stringContaining('(job)') });
     const ok = await dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1' });
     expect(ok.welcome.slot).toBe(0);
-    await expect(dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1' })).rejects.toMatchObject({ code: 'TRIB_NET_REFUSED', message: expect.stringContaining('(duplicate)') });
+    await expect(dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1' })).rejects.toMatchObject({
+      code: 'TRIB_NET_REFUSED',
+      message: expect.stringContaining('(duplicate)'),
+    });
     ok.socket.destroy();
     const refused = await a.metrics.refusedHandshakes.get();
     expect(refused.values.map((v) => v.labels['reason']).sort()).toEqual(['deployment', 'duplicate', 'job']);
@@ -132,7 +153,13 @@ describe('data plane', () => {
     const stale = plane(1, 2, { identity: { deploymentId: 'dep-0', jobHash: 'h', slot: 1, parallelism: 2 } });
     const a = plane(0, 2);
     const [ps, pa] = [await stale.listen(), await a.listen()];
-    await expect(a.connect(async () => [`127.0.0.1:${pa}`, `127.0.0.1:${ps}`], { self: `127.0.0.1:${pa}`, timeoutMs: 400, retryMs: 50 })).rejects.toMatchObject({
+    await expect(
+      a.connect(async () => [`127.0.0.1:${pa}`, `127.0.0.1:${ps}`], {
+        self: `127.0.0.1:${pa}`,
+        timeoutMs: 400,
+        retryMs: 50,
+      }),
+    ).rejects.toMatchObject({
       code: 'TRIB_PEER_TIMEOUT',
       message: expect.stringMatching(/no link to slots \[1\].*refused the connection \(deployment\)/),
     });
@@ -151,6 +178,8 @@ describe('data plane', () => {
     expect(woken).toBe(true);
     expect(inp.poll()?.kind).toBe('batch'); // data first
     expect(() => inp.poll()).toThrow(expect.objectContaining({ code: 'TRIB_NET_CONNECTION_LOST' }));
-    expect(() => b!.outboundChannel(0, 0).writable).toThrow(expect.objectContaining({ code: 'TRIB_NET_CONNECTION_LOST' }));
+    expect(() => b!.outboundChannel(0, 0).writable).toThrow(
+      expect.objectContaining({ code: 'TRIB_NET_CONNECTION_LOST' }),
+    );
   });
 });

@@ -65,7 +65,10 @@ export class DataPlane {
       connected: () => this.inboundSlots,
       onAccept: (c) => {
         this.inboundSlots.add(c.hello.fromSlot);
-        this.inbound.set(c.hello.fromSlot, new InboundLink(c.socket, c.decoder, c.hello.fromSlot, this.linkOpts, c.leftover));
+        this.inbound.set(
+          c.hello.fromSlot,
+          new InboundLink(c.socket, c.decoder, c.hello.fromSlot, this.linkOpts, c.leftover),
+        );
         opts.logger.debug({ from: c.hello.fromSlot }, 'data-plane inbound link up');
       },
     });
@@ -101,10 +104,19 @@ export class DataPlane {
    * Dials the addresses `discover` returns (again every `retryMs`) until linked both ways
    * with every other slot. `self` is this slot's advertised address (skipped).
    */
-  async connect(discover: () => Promise<string[]>, opts: { self: string; timeoutMs: number; retryMs?: number }): Promise<void> {
+  async connect(
+    discover: () => Promise<string[]>,
+    opts: { self: string; timeoutMs: number; retryMs?: number },
+  ): Promise<void> {
     const id = this.opts.identity;
     const log = this.opts.logger;
-    const hello: Hello = { protocol: PROTOCOL_VERSION, deploymentId: id.deploymentId, jobHash: id.jobHash, fromSlot: id.slot, parallelism: id.parallelism };
+    const hello: Hello = {
+      protocol: PROTOCOL_VERSION,
+      deploymentId: id.deploymentId,
+      jobHash: id.jobHash,
+      fromSlot: id.slot,
+      parallelism: id.parallelism,
+    };
     const deadline = Date.now() + opts.timeoutMs;
     const linkedAddresses = new Set<string>();
     let lastProblem = '';

@@ -41,7 +41,14 @@ export class DataServer {
   /** Binds; resolves with the bound port (useful with port 0). */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => reject(new TributaryError('TRIB_NET_BIND', `data plane cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`, { cause: e }));
+      const onError = (e: Error): void =>
+        reject(
+          new TributaryError(
+            'TRIB_NET_BIND',
+            `data plane cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`,
+            { cause: e },
+          ),
+        );
       this.server.once('error', onError);
       this.server.listen({ host: this.opts.host, port: this.opts.port, exclusive: true }, () => {
         this.server.off('error', onError);
@@ -62,7 +69,10 @@ export class DataServer {
     }, this.opts.handshakeTimeoutMs ?? 10_000);
     const refuse = (reason: string, message: string): void => {
       this.opts.metrics.refusedHandshakes.labels(reason).inc();
-      log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason, message }, 'data-plane connection refused');
+      log.warn(
+        { remote: `${socket.remoteAddress}:${socket.remotePort}`, reason, message },
+        'data-plane connection refused',
+      );
       socket.end(jsonFrame(FRAME_REFUSE, { code: 'TRIB_NET_REFUSED', reason, message }));
     };
     const onData = (chunk: Buffer): void => {
@@ -83,7 +93,8 @@ export class DataServer {
       this.pending.delete(socket);
       let hello: unknown;
       try {
-        if (first.type !== FRAME_HELLO) throw new Error(`first frame has type ${first.type}, expected HELLO`);
+        if (first.type !== FRAME_HELLO)
+          throw new TributaryError('TRIB_NET_PROTOCOL', `first frame has type ${first.type}, expected HELLO`);
         hello = JSON.parse(first.body.toString('utf8'));
       } catch (e) {
         refuse('malformed', (e as Error).message);
@@ -94,7 +105,11 @@ export class DataServer {
         refuse(refusal.reason, refusal.message);
         return;
       }
-      const welcome: Welcome = { protocol: PROTOCOL_VERSION, deploymentId: this.opts.identity.deploymentId, slot: this.opts.identity.slot };
+      const welcome: Welcome = {
+        protocol: PROTOCOL_VERSION,
+        deploymentId: this.opts.identity.deploymentId,
+        slot: this.opts.identity.slot,
+      };
       socket.write(jsonFrame(FRAME_WELCOME, welcome));
       this.opts.onAccept({ socket, decoder, hello: hello as Hello, leftover: frames.slice(1) });
     };

@@ -17,7 +17,8 @@ export function parseAddress(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':');
   const port = Number(address.slice(i + 1));
   const host = address.slice(0, i).replace(/^\[|\]$/g, '');
-  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new TributaryError('TRIB_PEER_CONFIG', `peer address ${JSON.stringify(address)} is not host:port`);
+  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535)
+    throw new TributaryError('TRIB_PEER_CONFIG', `peer address ${JSON.stringify(address)} is not host:port`);
   return { host, port };
 }
 
@@ -40,7 +41,10 @@ export function dial(address: string, hello: Hello, timeoutMs = 5000): Promise<D
         reject(e);
       } else resolve(r as DialResult);
     };
-    const timer = setTimeout(() => done(new TributaryError('TRIB_NET_CONNECT', `handshake with ${address} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new TributaryError('TRIB_NET_CONNECT', `handshake with ${address} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer): void => {
       let frames: Frame[];
       try {
@@ -59,14 +63,26 @@ export function dial(address: string, hello: Hello, timeoutMs = 5000): Promise<D
       }
       if (first.type === FRAME_REFUSE) {
         const r = body as { reason?: string; message?: string } | undefined;
-        done(new TributaryError('TRIB_NET_REFUSED', `${address} refused the connection (${r?.reason ?? 'unknown'}): ${r?.message ?? ''}`));
+        done(
+          new TributaryError(
+            'TRIB_NET_REFUSED',
+            `${address} refused the connection (${r?.reason ?? 'unknown'}): ${r?.message ?? ''}`,
+          ),
+        );
       } else if (first.type === FRAME_WELCOME && isWelcome(body)) {
         done(undefined, { socket, decoder, welcome: body, leftover: frames.slice(1) });
-      } else done(new TributaryError('TRIB_NET_PROTOCOL', `${address} answered the handshake with frame type ${first.type}`));
+      } else
+        done(
+          new TributaryError('TRIB_NET_PROTOCOL', `${address} answered the handshake with frame type ${first.type}`),
+        );
     };
     socket.on('data', onData);
     socket.on('connect', () => socket.write(jsonFrame(FRAME_HELLO, hello)));
-    socket.on('error', (e) => done(new TributaryError('TRIB_NET_CONNECT', `cannot connect to ${address}: ${e.message}`, { cause: e })));
-    socket.on('close', () => done(new TributaryError('TRIB_NET_CONNECT', `${address} closed the connection during the handshake`)));
+    socket.on('error', (e) =>
+      done(new TributaryError('TRIB_NET_CONNECT', `cannot connect to ${address}: ${e.message}`, { cause: e })),
+    );
+    socket.on('close', () =>
+      done(new TributaryError('TRIB_NET_CONNECT', `${address} closed the connection during the handshake`)),
+    );
   });
 }

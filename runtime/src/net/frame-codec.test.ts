@@ -1,11 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import type { ChannelElement } from '../exec/channel.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
-import { FRAME_CREDIT, FRAME_DATA, FrameDecoder, creditFrame, dataFrame, decodeCredit, decodeData } from './frame-codec.ts';
+import {
+  FRAME_CREDIT,
+  FRAME_DATA,
+  FrameDecoder,
+  creditFrame,
+  dataFrame,
+  decodeCredit,
+  decodeData,
+} from './frame-codec.ts';
 
 const keyed: ChannelElement = {
   kind: 'batch',
-  batch: { recs: [{ user: 'ä-1', n: 1, nested: { a: [1, null, 'x'] } }, { user: 'b', n: 2.5 }], ts: [1_700_000_000_123, -5], keys: ['["ä-1"]', '["b"]'], kgs: [17, 127], n: 2 },
+  batch: {
+    recs: [
+      { user: 'ä-1', n: 1, nested: { a: [1, null, 'x'] } },
+      { user: 'b', n: 2.5 },
+    ],
+    ts: [1_700_000_000_123, -5],
+    keys: ['["ä-1"]', '["b"]'],
+    kgs: [17, 127],
+    n: 2,
+  },
 };
 const unkeyed: ChannelElement = { kind: 'batch', batch: { recs: [{ a: 1 }], ts: [42], keys: [], kgs: [], n: 1 } };
 
@@ -31,9 +48,14 @@ describe('frame codec', () => {
   });
 
   it('batch views with spare capacity encode only their n records', () => {
-    const el: ChannelElement = { kind: 'batch', batch: { recs: [{ a: 1 }, { a: 2 }, { a: 3 }], ts: [1, 2, 3], keys: ['1', '2', '3'], kgs: [1, 2, 3], n: 2 } };
+    const el: ChannelElement = {
+      kind: 'batch',
+      batch: { recs: [{ a: 1 }, { a: 2 }, { a: 3 }], ts: [1, 2, 3], keys: ['1', '2', '3'], kgs: [1, 2, 3], n: 2 },
+    };
     const { elements } = decodeData(new FrameDecoder().push(dataFrame(0, [el]))[0]!.body);
-    expect(elements).toEqual([{ kind: 'batch', batch: { recs: [{ a: 1 }, { a: 2 }], ts: [1, 2], keys: ['1', '2'], kgs: [1, 2], n: 2 } }]);
+    expect(elements).toEqual([
+      { kind: 'batch', batch: { recs: [{ a: 1 }, { a: 2 }], ts: [1, 2], keys: ['1', '2'], kgs: [1, 2], n: 2 } },
+    ]);
   });
 
   it('reassembles frames split at every byte and several frames per chunk', () => {
@@ -52,7 +74,9 @@ describe('frame codec', () => {
   it('rejects corrupt frames with TRIB_NET_PROTOCOL', () => {
     const f = dataFrame(0, [keyed]);
     const body = new FrameDecoder().push(f)[0]!.body;
-    expect(() => decodeData(body.subarray(0, body.length - 3))).toThrow(expect.objectContaining({ code: 'TRIB_NET_PROTOCOL' }));
+    expect(() => decodeData(body.subarray(0, body.length - 3))).toThrow(
+      expect.objectContaining({ code: 'TRIB_NET_PROTOCOL' }),
+    );
     const huge = Buffer.alloc(8);
     huge.writeUInt32BE(0xffffffff, 0);
     expect(() => new FrameDecoder().push(huge)).toThrow(expect.objectContaining({ code: 'TRIB_NET_PROTOCOL' }));

@@ -230,7 +230,8 @@ export function decodeData(body: Buffer): { channel: number; elements: ChannelEl
       let s: string;
       [s, p] = readStr(body, p);
       const recs = JSON.parse(s) as Rec[];
-      if (recs.length !== n || (keyed && keys.length !== n)) throw corrupt(`batch of ${n} records holds ${recs.length}`);
+      if (recs.length !== n || (keyed && keys.length !== n))
+        throw corrupt(`batch of ${n} records holds ${recs.length}`);
       const batch: Batch = { recs, ts, keys, kgs, n };
       elements.push({ kind: 'batch', batch });
     } else if (tag === TAG_EVENT) {
@@ -268,7 +269,8 @@ export class FrameDecoder {
     for (;;) {
       if (this.buffered < 4) break;
       const head = this.peek4();
-      if (head < 1 || head > MAX_FRAME_BYTES) throw new TributaryError('TRIB_NET_PROTOCOL', `frame length ${head} out of range (1..${MAX_FRAME_BYTES})`);
+      if (head < 1 || head > MAX_FRAME_BYTES)
+        throw new TributaryError('TRIB_NET_PROTOCOL', `frame length ${head} out of range (1..${MAX_FRAME_BYTES})`);
       if (this.buffered < 4 + head) break;
       const frame = this.take(4 + head);
       out.push({ type: frame[4] as number, body: frame.subarray(5) });

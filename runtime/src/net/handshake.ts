@@ -39,17 +39,34 @@ export interface Identity {
 export function checkHello(h: unknown, self: Identity, connected: ReadonlySet<number>): Refusal | undefined {
   if (typeof h !== 'object' || h === null) return { reason: 'malformed', message: 'hello is not an object' };
   const hello = h as Partial<Hello>;
-  if (hello.protocol !== PROTOCOL_VERSION) return { reason: 'protocol', message: `protocol ${String(hello.protocol)}, this slot speaks ${PROTOCOL_VERSION}` };
-  if (hello.deploymentId !== self.deploymentId) return { reason: 'deployment', message: `peer is in deployment ${JSON.stringify(hello.deploymentId)}, this slot in ${JSON.stringify(self.deploymentId)}` };
-  if (hello.jobHash !== self.jobHash) return { reason: 'job', message: `peer runs job ${String(hello.jobHash)}, this slot ${self.jobHash}` };
-  if (hello.parallelism !== self.parallelism) return { reason: 'parallelism', message: `peer has parallelism ${String(hello.parallelism)}, this slot ${self.parallelism}` };
+  if (hello.protocol !== PROTOCOL_VERSION)
+    return { reason: 'protocol', message: `protocol ${String(hello.protocol)}, this slot speaks ${PROTOCOL_VERSION}` };
+  if (hello.deploymentId !== self.deploymentId)
+    return {
+      reason: 'deployment',
+      message: `peer is in deployment ${JSON.stringify(hello.deploymentId)}, this slot in ${JSON.stringify(self.deploymentId)}`,
+    };
+  if (hello.jobHash !== self.jobHash)
+    return { reason: 'job', message: `peer runs job ${String(hello.jobHash)}, this slot ${self.jobHash}` };
+  if (hello.parallelism !== self.parallelism)
+    return {
+      reason: 'parallelism',
+      message: `peer has parallelism ${String(hello.parallelism)}, this slot ${self.parallelism}`,
+    };
   const from = hello.fromSlot;
-  if (typeof from !== 'number' || !Number.isInteger(from) || from < 0 || from >= self.parallelism || from === self.slot) return { reason: 'slot', message: `peer slot ${String(from)} is not another slot of [0, ${self.parallelism})` };
+  if (typeof from !== 'number' || !Number.isInteger(from) || from < 0 || from >= self.parallelism || from === self.slot)
+    return { reason: 'slot', message: `peer slot ${String(from)} is not another slot of [0, ${self.parallelism})` };
   if (connected.has(from)) return { reason: 'duplicate', message: `slot ${from} is already connected` };
   return undefined;
 }
 
 export function isWelcome(w: unknown): w is Welcome {
   const x = w as Partial<Welcome> | null;
-  return typeof x === 'object' && x !== null && x.protocol === PROTOCOL_VERSION && typeof x.slot === 'number' && typeof x.deploymentId === 'string';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    x.protocol === PROTOCOL_VERSION &&
+    typeof x.slot === 'number' &&
+    typeof x.deploymentId === 'string'
+  );
 }

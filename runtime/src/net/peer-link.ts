@@ -9,7 +9,17 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
-import { FRAME_CONTROL, FRAME_CREDIT, FRAME_DATA, creditFrame, jsonFrame, decodeCredit, decodeData, type Frame, type FrameDecoder } from './frame-codec.ts';
+import {
+  FRAME_CONTROL,
+  FRAME_CREDIT,
+  FRAME_DATA,
+  creditFrame,
+  jsonFrame,
+  decodeCredit,
+  decodeData,
+  type Frame,
+  type FrameDecoder,
+} from './frame-codec.ts';
 import type { NetMetrics } from './net-metrics.ts';
 import { InboundChannel, OutboundChannel, type InboundLinkPort, type OutboundLinkPort } from './tcp-channel.ts';
 
@@ -73,7 +83,13 @@ abstract class LinkBase {
       this.closedCleanly = true;
       return;
     }
-    this.fail(new TributaryError('TRIB_NET_CONNECTION_LOST', `connection ${this.describe()} lost before end of input${err ? `: ${err.message}` : ''}`, { cause: err }));
+    this.fail(
+      new TributaryError(
+        'TRIB_NET_CONNECTION_LOST',
+        `connection ${this.describe()} lost before end of input${err ? `: ${err.message}` : ''}`,
+        { cause: err },
+      ),
+    );
   }
 
   protected fail(e: Error): void {
@@ -115,7 +131,13 @@ export class OutboundLink extends LinkBase implements OutboundLinkPort {
     this.toLabel = String(peerSlot);
     const backpressure = opts.metrics.backpressuredSeconds.labels(this.toLabel);
     for (let c = 0; c < opts.channels; c++) {
-      this.channels.push(new OutboundChannel(c, this, { frameBytes: opts.frameBytes, maxQueuedFrames: opts.maxQueuedFrames, onBackpressure: (s) => backpressure.inc(s) }));
+      this.channels.push(
+        new OutboundChannel(c, this, {
+          frameBytes: opts.frameBytes,
+          maxQueuedFrames: opts.maxQueuedFrames,
+          onBackpressure: (s) => backpressure.inc(s),
+        }),
+      );
     }
     this.listen(leftover);
   }
@@ -160,10 +182,15 @@ export class OutboundLink extends LinkBase implements OutboundLinkPort {
   protected onBytes(): void {}
 
   protected onFrame(f: Frame): void {
-    if (f.type !== FRAME_CREDIT) throw new TributaryError('TRIB_NET_PROTOCOL', `unexpected frame type ${f.type} from consumer slot ${this.peerSlot}`);
+    if (f.type !== FRAME_CREDIT)
+      throw new TributaryError(
+        'TRIB_NET_PROTOCOL',
+        `unexpected frame type ${f.type} from consumer slot ${this.peerSlot}`,
+      );
     const { channel, credits } = decodeCredit(f.body);
     const ch = this.channels[channel];
-    if (!ch) throw new TributaryError('TRIB_NET_PROTOCOL', `credit for unknown channel ${channel} from slot ${this.peerSlot}`);
+    if (!ch)
+      throw new TributaryError('TRIB_NET_PROTOCOL', `credit for unknown channel ${channel} from slot ${this.peerSlot}`);
     ch.grant(credits);
     let queued = 0;
     for (const c of this.channels) queued += c.gate.queued;
@@ -241,12 +268,21 @@ export class InboundLink extends LinkBase implements InboundLinkPort {
       this.opts.onControl?.(this.peerSlot, JSON.parse(f.body.toString('utf8')));
       return;
     }
-    if (f.type !== FRAME_DATA) throw new TributaryError('TRIB_NET_PROTOCOL', `unexpected frame type ${f.type} from producer slot ${this.peerSlot}`);
+    if (f.type !== FRAME_DATA)
+      throw new TributaryError(
+        'TRIB_NET_PROTOCOL',
+        `unexpected frame type ${f.type} from producer slot ${this.peerSlot}`,
+      );
     const { channel, elements } = decodeData(f.body);
     const ch = this.channels[channel];
-    if (!ch) throw new TributaryError('TRIB_NET_PROTOCOL', `data for unknown channel ${channel} from slot ${this.peerSlot}`);
+    if (!ch)
+      throw new TributaryError('TRIB_NET_PROTOCOL', `data for unknown channel ${channel} from slot ${this.peerSlot}`);
     ch.deliver(elements);
-    if (ch.framesHeld > this.opts.credits) throw new TributaryError('TRIB_NET_PROTOCOL', `slot ${this.peerSlot} sent beyond its credit on channel ${channel}`);
+    if (ch.framesHeld > this.opts.credits)
+      throw new TributaryError(
+        'TRIB_NET_PROTOCOL',
+        `slot ${this.peerSlot} sent beyond its credit on channel ${channel}`,
+      );
   }
 
   get complete(): boolean {

@@ -31,9 +31,21 @@ export function createAggregator(call: AggregateCall, compiled: CompiledExpr | u
   const base = { output, value, toJSON: ident, fromJSON: ident };
   switch (call.fn) {
     case 'count':
-      return { ...base, init: () => 0, add: (a) => (a as number) + 1, merge: (a, b) => (a as number) + (b as number), result: ident };
+      return {
+        ...base,
+        init: () => 0,
+        add: (a) => (a as number) + 1,
+        merge: (a, b) => (a as number) + (b as number),
+        result: ident,
+      };
     case 'sum':
-      return { ...base, init: () => 0, add: (a, v) => (a as number) + num(v), merge: (a, b) => (a as number) + (b as number), result: ident };
+      return {
+        ...base,
+        init: () => 0,
+        add: (a, v) => (a as number) + num(v),
+        merge: (a, b) => (a as number) + (b as number),
+        result: ident,
+      };
     case 'avg':
       return {
         ...base,
@@ -49,7 +61,8 @@ export function createAggregator(call: AggregateCall, compiled: CompiledExpr | u
       };
     case 'min':
     case 'max': {
-      const better = call.fn === 'min' ? (v: unknown, a: unknown) => cmp(v, a) < 0 : (v: unknown, a: unknown) => cmp(v, a) > 0;
+      const better =
+        call.fn === 'min' ? (v: unknown, a: unknown) => cmp(v, a) < 0 : (v: unknown, a: unknown) => cmp(v, a) > 0;
       return {
         ...base,
         init: () => null,
@@ -85,7 +98,14 @@ export function createAggregator(call: AggregateCall, compiled: CompiledExpr | u
         ...base,
         init: () => null,
         add: (a, v, ts) => (a === null || wins(ts, v, a as [number, unknown]) ? [ts, v] : a),
-        merge: (a, b) => (a === null ? b : b === null ? a : wins((b as [number, unknown])[0], (b as [number, unknown])[1], a as [number, unknown]) ? b : a),
+        merge: (a, b) =>
+          a === null
+            ? b
+            : b === null
+              ? a
+              : wins((b as [number, unknown])[0], (b as [number, unknown])[1], a as [number, unknown])
+                ? b
+                : a,
         result: (a) => (a === null ? null : (a as [number, unknown])[1]),
       };
     }
@@ -96,7 +116,12 @@ export function createAggregator(call: AggregateCall, compiled: CompiledExpr | u
  * Evaluates every aggregator's argument for one record into `scratch`.
  * Returns false (after reporting) when an argument fails, so the record is skipped whole.
  */
-export function evaluateArgs(aggs: readonly Aggregator[], rec: Rec, scratch: unknown[], onError: (e: unknown) => void): boolean {
+export function evaluateArgs(
+  aggs: readonly Aggregator[],
+  rec: Rec,
+  scratch: unknown[],
+  onError: (e: unknown) => void,
+): boolean {
   for (let j = 0; j < aggs.length; j++) {
     const f = (aggs[j] as Aggregator).value;
     if (f === undefined) continue;

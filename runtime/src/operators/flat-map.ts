@@ -25,14 +25,16 @@ export class FlatMapOperator extends ForwardingOutput {
       let list: unknown;
       try {
         list = this.expr.evaluate(b.recs[i] as Rec);
-        if (!Array.isArray(list)) throw new TributaryError('TRIB_EXPR_EVAL', `flatMap expression returned ${typeof list}, expected a list`);
+        if (!Array.isArray(list))
+          throw new TributaryError('TRIB_EXPR_EVAL', `flatMap expression returned ${typeof list}, expected a list`);
       } catch (e) {
         this.ctx.metrics.expressionError(e);
         continue;
       }
       const ts = b.ts[i] as number;
       for (const el of list as unknown[]) {
-        if (el !== null && typeof el === 'object' && !Array.isArray(el) && !(el instanceof Uint8Array)) this.buf.add(el as Rec, ts);
+        if (el !== null && typeof el === 'object' && !Array.isArray(el) && !(el instanceof Uint8Array))
+          this.buf.add(el as Rec, ts);
         else this.buf.add({ [this.as]: el }, ts);
       }
     }

@@ -7,7 +7,14 @@ import type { CompiledExpr, Rec } from '../expr/cel.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MIN_WATERMARK } from '../time/watermark.ts';
-import { BatchBuilder, type Batch, type MultiInputOperator, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
+import {
+  BatchBuilder,
+  type Batch,
+  type MultiInputOperator,
+  type OperatorContext,
+  type Output,
+  type StatefulOperator,
+} from './types.ts';
 
 type Buffered = [number, Rec][];
 

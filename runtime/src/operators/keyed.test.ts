@@ -10,8 +10,22 @@ describe('interval join', () => {
   it('joins records of the same key whose timestamps fit the interval, at max(l, r)', () => {
     const out = new CollectingOutput();
     const op = new IntervalJoinOperator('j', { lowerBound: -5, upperBound: 10, select: undefined }, testContext(), out);
-    op.pushInput(0, keyedBatch([[{ user: 'a', click: 1 }, 100, ['a']], [{ user: 'b', click: 2 }, 100, ['b']]]));
-    op.pushInput(1, keyedBatch([[{ user: 'a', buy: 'x' }, 110, ['a']], [{ user: 'a', buy: 'y' }, 111, ['a']], [{ user: 'a', buy: 'z' }, 94, ['a']], [{ user: 'a', buy: 'w' }, 95, ['a']]]));
+    op.pushInput(
+      0,
+      keyedBatch([
+        [{ user: 'a', click: 1 }, 100, ['a']],
+        [{ user: 'b', click: 2 }, 100, ['b']],
+      ]),
+    );
+    op.pushInput(
+      1,
+      keyedBatch([
+        [{ user: 'a', buy: 'x' }, 110, ['a']],
+        [{ user: 'a', buy: 'y' }, 111, ['a']],
+        [{ user: 'a', buy: 'z' }, 94, ['a']],
+        [{ user: 'a', buy: 'w' }, 95, ['a']],
+      ]),
+    );
     expect(out.records).toEqual([
       { rec: { user: 'a', click: 1, buy: 'x' }, ts: 110 },
       { rec: { user: 'a', click: 1, buy: 'w' }, ts: 100 },
@@ -24,7 +38,19 @@ describe('interval join', () => {
   it('projects with select over left and right, drops late records, and cleans up state', () => {
     const out = new CollectingOutput();
     const ctx = testContext();
-    const op = new IntervalJoinOperator('j', { lowerBound: 0, upperBound: 5, select: { u: compileExpr('left.user', {}, { left: 'map', right: 'map' }), total: compileExpr('left.n + right.n', {}, { left: 'map', right: 'map' }) } }, ctx, out);
+    const op = new IntervalJoinOperator(
+      'j',
+      {
+        lowerBound: 0,
+        upperBound: 5,
+        select: {
+          u: compileExpr('left.user', {}, { left: 'map', right: 'map' }),
+          total: compileExpr('left.n + right.n', {}, { left: 'map', right: 'map' }),
+        },
+      },
+      ctx,
+      out,
+    );
     op.pushInput(0, keyedBatch([[{ user: 'a', n: 1 }, 10, ['a']]]));
     op.pushInput(1, keyedBatch([[{ user: 'a', n: 2 }, 12, ['a']]]));
     expect(out.take()).toEqual([{ u: 'a', total: 3 }]);
@@ -40,8 +66,18 @@ describe('dedupe', () => {
   it('passes the first record per key and drops repeats within the bound', () => {
     const out = new CollectingOutput();
     const op = new DedupeOperator('d', 10, testContext(), out);
-    op.push(keyedBatch([[{ id: 1, v: 'a' }, 0, [1]], [{ id: 1, v: 'b' }, 5, [1]], [{ id: 2, v: 'c' }, 6, [2]], [{ id: 1, v: 'd' }, 9, [1]]]));
-    expect(out.take()).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'c' }]);
+    op.push(
+      keyedBatch([
+        [{ id: 1, v: 'a' }, 0, [1]],
+        [{ id: 1, v: 'b' }, 5, [1]],
+        [{ id: 2, v: 'c' }, 6, [2]],
+        [{ id: 1, v: 'd' }, 9, [1]],
+      ]),
+    );
+    expect(out.take()).toEqual([
+      { id: 1, v: 'a' },
+      { id: 2, v: 'c' },
+    ]);
     op.push(keyedBatch([[{ id: 1, v: 'e' }, 10, [1]]])); // 10 ≥ 0 + 10: a new first record
     expect(out.take()).toEqual([{ id: 1, v: 'e' }]);
     op.watermark(100);
@@ -64,8 +100,20 @@ describe('dedupe', () => {
 describe('rolling aggregate', () => {
   it('emits the updated aggregate per key for every record', () => {
     const out = new CollectingOutput();
-    const op = new RollingAggregateOperator('r', ['user'], aggregators({ n: 'count()', total: 'sum(v)', top: 'max(v)' }), testContext(), out);
-    op.push(keyedBatch([[{ user: 'a', v: 2 }, 1, ['a']], [{ user: 'b', v: 1 }, 2, ['b']], [{ user: 'a', v: 5 }, 3, ['a']]]));
+    const op = new RollingAggregateOperator(
+      'r',
+      ['user'],
+      aggregators({ n: 'count()', total: 'sum(v)', top: 'max(v)' }),
+      testContext(),
+      out,
+    );
+    op.push(
+      keyedBatch([
+        [{ user: 'a', v: 2 }, 1, ['a']],
+        [{ user: 'b', v: 1 }, 2, ['b']],
+        [{ user: 'a', v: 5 }, 3, ['a']],
+      ]),
+    );
     expect(out.take()).toEqual([
       { user: 'a', n: 1, total: 2, top: 2 },
       { user: 'b', n: 1, total: 1, top: 1 },

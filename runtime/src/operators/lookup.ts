@@ -16,7 +16,12 @@ export interface LookupOptions {
   onMissing: 'keep' | 'drop';
 }
 
-export function enrich(rec: Record<string, unknown>, row: Row, column: string, fields: readonly string[] | undefined): Record<string, unknown> {
+export function enrich(
+  rec: Record<string, unknown>,
+  row: Row,
+  column: string,
+  fields: readonly string[] | undefined,
+): Record<string, unknown> {
   const out = { ...rec };
   if (fields) {
     for (const f of fields) if (f in row) out[f] = row[f];

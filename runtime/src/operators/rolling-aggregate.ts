@@ -2,7 +2,15 @@
 // the key's updated result with the record's timestamp.
 import type { Rec } from '../expr/cel.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
-import { accsFromJSON, accsToJSON, addAll, evaluateArgs, initAll, writeResults, type Aggregator } from './aggregators.ts';
+import {
+  accsFromJSON,
+  accsToJSON,
+  addAll,
+  evaluateArgs,
+  initAll,
+  writeResults,
+  type Aggregator,
+} from './aggregators.ts';
 import { keyFieldsOf } from './key-selector.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
 import { ForwardingOutput } from './forwarding-output.ts';
@@ -26,7 +34,10 @@ export class RollingAggregateOperator extends ForwardingOutput implements Statef
     this.buf = new BatchBuilder(out);
     this.scratch = new Array<unknown>(aggs.length).fill(undefined);
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
-    this.accs = this.backend.state('accumulators', { toJSON: (a) => accsToJSON(aggs, a), fromJSON: (j) => accsFromJSON(aggs, j as unknown[]) });
+    this.accs = this.backend.state('accumulators', {
+      toJSON: (a) => accsToJSON(aggs, a),
+      fromJSON: (j) => accsFromJSON(aggs, j as unknown[]),
+    });
   }
 
   snapshotState(): Uint8Array {

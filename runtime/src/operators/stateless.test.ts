@@ -11,7 +11,13 @@ describe('filter', () => {
   it('keeps matching records with their timestamps, forwards watermarks and end', () => {
     const out = new CollectingOutput();
     const op = new FilterOperator(compileExpr('price > 10 && country == "de"'), testContext(), out);
-    op.push(batchOf([[{ price: 5, country: 'de' }, 1], [{ price: 50, country: 'de' }, 2], [{ price: 50, country: 'fr' }, 3]]));
+    op.push(
+      batchOf([
+        [{ price: 5, country: 'de' }, 1],
+        [{ price: 50, country: 'de' }, 2],
+        [{ price: 50, country: 'fr' }, 3],
+      ]),
+    );
     op.watermark(7);
     op.end();
     expect(out.records).toEqual([{ rec: { price: 50, country: 'de' }, ts: 2 }]);
@@ -23,7 +29,12 @@ describe('filter', () => {
     const out = new CollectingOutput();
     const ctx = testContext();
     const op = new FilterOperator(compileExpr('price > 10'), ctx, out);
-    op.push(batchOf([[{ nope: 1 }, 1], [{ price: 11 }, 2]]));
+    op.push(
+      batchOf([
+        [{ nope: 1 }, 1],
+        [{ price: 11 }, 2],
+      ]),
+    );
     expect(out.records.map((r) => r.rec)).toEqual([{ price: 11 }]);
     expect(ctx.exprErrors).toHaveLength(1);
   });
@@ -33,7 +44,13 @@ describe('map', () => {
   it('projects named expressions (ints mix with doubles; results are JSON numbers)', () => {
     const out = new CollectingOutput();
     const op = new MapOperator(
-      { user: compileExpr('user'), cents: compileExpr('price * 100'), big: compileExpr('price > 100'), one: compileExpr('1'), tag: compileExpr('"u-" + user') },
+      {
+        user: compileExpr('user'),
+        cents: compileExpr('price * 100'),
+        big: compileExpr('price > 100'),
+        one: compileExpr('1'),
+        tag: compileExpr('"u-" + user'),
+      },
       testContext(),
       out,
     );
@@ -45,8 +62,18 @@ describe('map', () => {
 describe('flatMap', () => {
   it('emits one record per list element; maps stay records, scalars are wrapped', () => {
     const out = new CollectingOutput();
-    const op = new FlatMapOperator(compileExpr('items.map(i, {"item": i, "order": id})'), undefined, testContext(), out);
-    op.push(batchOf([[{ id: 'o1', items: ['a', 'b'] }, 5], [{ id: 'o2', items: [] }, 6]]));
+    const op = new FlatMapOperator(
+      compileExpr('items.map(i, {"item": i, "order": id})'),
+      undefined,
+      testContext(),
+      out,
+    );
+    op.push(
+      batchOf([
+        [{ id: 'o1', items: ['a', 'b'] }, 5],
+        [{ id: 'o2', items: [] }, 6],
+      ]),
+    );
     expect(out.records).toEqual([
       { rec: { item: 'a', order: 'o1' }, ts: 5 },
       { rec: { item: 'b', order: 'o1' }, ts: 5 },

@@ -3,7 +3,6 @@ import type { Batch, MultiInputOperator, Output } from './types.ts';
 import { ForwardingOutput } from './forwarding-output.ts';
 
 export class UnionOperator extends ForwardingOutput implements MultiInputOperator {
-
   constructor(out: Output) {
     super(out);
   }

@@ -12,13 +12,22 @@ interface Setup {
   ctx: TestContext;
 }
 
-function setup(window: WindowKind, o: Partial<WindowAggregateConfig> & { aggs?: Record<string, string>; sideOutput?: boolean; ctx?: TestContext } = {}): Setup {
+function setup(
+  window: WindowKind,
+  o: Partial<WindowAggregateConfig> & { aggs?: Record<string, string>; sideOutput?: boolean; ctx?: TestContext } = {},
+): Setup {
   const out = new CollectingOutput();
   const late = new CollectingOutput();
   const ctx = o.ctx ?? testContext();
   const op = new WindowAggregateOperator(
     'w',
-    { window, eventTime: o.eventTime ?? true, allowedLateness: o.allowedLateness ?? 0, keyFields: ['user'], aggregates: aggregators(o.aggs ?? { n: 'count()', total: 'sum(v)' }) },
+    {
+      window,
+      eventTime: o.eventTime ?? true,
+      allowedLateness: o.allowedLateness ?? 0,
+      keyFields: ['user'],
+      aggregates: aggregators(o.aggs ?? { n: 'count()', total: 'sum(v)' }),
+    },
     ctx,
     out,
     o.sideOutput ? late : undefined,
@@ -26,7 +35,11 @@ function setup(window: WindowKind, o: Partial<WindowAggregateConfig> & { aggs?: 
   return { op, out, late, ctx };
 }
 
-const rec = (user: string, v: number, ts: number): [Record<string, unknown>, number, unknown[]] => [{ user, v }, ts, [user]];
+const rec = (user: string, v: number, ts: number): [Record<string, unknown>, number, unknown[]] => [
+  { user, v },
+  ts,
+  [user],
+];
 const tumbling = (size: number): WindowKind => ({ kind: 'tumbling', size, offset: 0 });
 
 describe('tumbling event-time windows', () => {
@@ -171,11 +184,23 @@ describe('processing-time windows', () => {
 describe('aggregate functions', () => {
   it('computes count, sum, min, max, avg, countDistinct, first, last', () => {
     const { op, out } = setup(tumbling(100), {
-      aggs: { n: 'count()', s: 'sum(v)', lo: 'min(v)', hi: 'max(v)', mean: 'avg(v)', d: 'countDistinct(v)', f: 'first(v)', l: 'last(v)', big: 'sum(v * 2)' },
+      aggs: {
+        n: 'count()',
+        s: 'sum(v)',
+        lo: 'min(v)',
+        hi: 'max(v)',
+        mean: 'avg(v)',
+        d: 'countDistinct(v)',
+        f: 'first(v)',
+        l: 'last(v)',
+        big: 'sum(v * 2)',
+      },
     });
     op.push(keyedBatch([rec('a', 3, 50), rec('a', 1, 10), rec('a', 3, 90), rec('a', 7, 20)]));
     op.watermark(MAX_WATERMARK);
-    expect(out.take()).toEqual([{ user: 'a', window_start: 0, window_end: 100, n: 4, s: 14, lo: 1, hi: 7, mean: 3.5, d: 3, f: 1, l: 3, big: 28 }]);
+    expect(out.take()).toEqual([
+      { user: 'a', window_start: 0, window_end: 100, n: 4, s: 14, lo: 1, hi: 7, mean: 3.5, d: 3, f: 1, l: 3, big: 28 },
+    ]);
   });
 
   it('skips a record whose aggregate argument fails, and counts it', () => {
@@ -193,7 +218,10 @@ describe('window state snapshots', () => {
     const run = (snapshots: Uint8Array[] | undefined, p: number, feed: typeof records) => {
       const outs: Record<string, unknown>[] = [];
       const ops = Array.from({ length: p }, (_, s) => {
-        const s0 = setup({ kind: 'session', gap: 20 }, { ctx: testContext({ slot: s, parallelism: p }), allowedLateness: 30 });
+        const s0 = setup(
+          { kind: 'session', gap: 20 },
+          { ctx: testContext({ slot: s, parallelism: p }), allowedLateness: 30 },
+        );
         if (snapshots) s0.op.restoreState(snapshots);
         return s0;
       });
@@ -210,13 +238,19 @@ describe('window state snapshots', () => {
     // Reference: one slot sees everything.
     const ref = run(undefined, 1, records);
     for (const o of ref.ops) o.op.watermark(MAX_WATERMARK);
-    const expected = ref.ops.flatMap((o) => o.out.take()).map((r) => JSON.stringify(r)).sort();
+    const expected = ref.ops
+      .flatMap((o) => o.out.take())
+      .map((r) => JSON.stringify(r))
+      .sort();
 
     const two = run(undefined, 2, first);
     const snaps = two.ops.map((o) => o.op.snapshotState());
     const three = run(snaps, 3, rest);
     for (const o of three.ops) o.op.watermark(MAX_WATERMARK);
-    const got = three.ops.flatMap((o) => o.out.take()).map((r) => JSON.stringify(r)).sort();
+    const got = three.ops
+      .flatMap((o) => o.out.take())
+      .map((r) => JSON.stringify(r))
+      .sort();
     expect(got).toEqual(expected);
     expect(got.length).toBeGreaterThan(10);
   });

@@ -15,7 +15,15 @@ import { TAG_ARRAY, TAG_FALSE, TAG_TRUE } from '../state/binary-writer.ts';
 import { KeyedStateBackend, type KeyedState, type StateSerializer } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
-import { accsFromJSON, accsToJSON, addAll, evaluateArgs, initAll, writeResults, type Aggregator } from './aggregators.ts';
+import {
+  accsFromJSON,
+  accsToJSON,
+  addAll,
+  evaluateArgs,
+  initAll,
+  writeResults,
+  type Aggregator,
+} from './aggregators.ts';
 import { keyFieldsOf } from './key-selector.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
 import { assignStarts, windowSize, type WindowKind } from './window-assigner.ts';
@@ -71,7 +79,13 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     const aggs = this.aggs;
     const ser: StateSerializer<Map<number, Win>> = {
       toJSON: (m) => [...m.values()].map((w) => [w.start, w.end, w.fired, accsToJSON(aggs, w.accs)]),
-      fromJSON: (j) => new Map((j as [number, number, boolean, unknown[]][]).map(([start, end, fired, a]) => [start, { start, end, fired, accs: accsFromJSON(aggs, a) }])),
+      fromJSON: (j) =>
+        new Map(
+          (j as [number, number, boolean, unknown[]][]).map(([start, end, fired, a]) => [
+            start,
+            { start, end, fired, accs: accsFromJSON(aggs, a) },
+          ]),
+        ),
       // Fast paths: exactly the TVE of the JSON form above, without the intermediate arrays.
       write: (w, m) => {
         w.u8(TAG_ARRAY);
@@ -191,7 +205,8 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
         w.start = Math.min(w.start, old.start);
         w.end = Math.max(w.end, old.end);
         w.fired ||= old.fired;
-        for (let j = 0; j < this.aggs.length; j++) w.accs[j] = (this.aggs[j] as Aggregator).merge(old.accs[j], w.accs[j]);
+        for (let j = 0; j < this.aggs.length; j++)
+          w.accs[j] = (this.aggs[j] as Aggregator).merge(old.accs[j], w.accs[j]);
       }
     }
     m.set(w.start, w);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION } from '../control/contract.ts';
 import { JobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { Supervisor, type AttemptInfo } from './supervisor.ts';
 import { readValues } from '../testing/kafka-reader.ts';
@@ -23,10 +23,12 @@ const { Kafka, logLevel } = kafkajs;
 const root = join(import.meta.dirname, '../../..');
 const node = join(root, 'node_modules/.bin/node');
 
-
 function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(node, ['runtime/src/cli/main.ts', ...args], { cwd: root, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' } });
+    const p = spawn(node, ['runtime/src/cli/main.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' },
+    });
     let stderr = '';
     p.stdout.resume();
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -59,7 +61,11 @@ describe('tributary run --distributed', () => {
     for (let p = 0; p < 4; p++) {
       const messages = Array.from({ length: 1500 }, (_, i) => {
         const user = `user-${(i * 7 + p) % 40}`;
-        return { key: user, partition: p, value: JSON.stringify({ user, amount: (i % 9) + 1, ts: base + i * 50 + p * 13 }) };
+        return {
+          key: user,
+          partition: p,
+          value: JSON.stringify({ user, amount: (i % 9) + 1, ts: base + i * 50 + p * 13 }),
+        };
       });
       await producer.send({ topic: input, messages });
     }
@@ -108,7 +114,18 @@ describe('tributary run --distributed', () => {
   it('a SIGKILLed slot process makes the supervisor restart all slots; Ctrl-C then stops them all, no orphans', async () => {
     const attempts: AttemptInfo[] = [];
     const g: GraphSpec = {
-      sources: [{ name: 'gen', datagen: { generator: 'schema', seed: 1, rate: 2000, fields: { user: { type: 'string', prefix: 'u', cardinality: 20 }, ts: { type: 'timestamp' } } }, timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' } }],
+      sources: [
+        {
+          name: 'gen',
+          datagen: {
+            generator: 'schema',
+            seed: 1,
+            rate: 2000,
+            fields: { user: { type: 'string', prefix: 'u', cardinality: 20 }, ts: { type: 'timestamp' } },
+          },
+          timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+        },
+      ],
       steps: [
         { name: 'by-user', from: 'gen', keyBy: 'user' },
         { name: 'w', from: 'by-user', window: { tumbling: { size: '1s' } } },
@@ -118,7 +135,16 @@ describe('tributary run --distributed', () => {
     };
     validateGraph(g);
     const sup = new Supervisor({
-      config: { contractVersion: CONTRACT_VERSION, jobName: 'restart-it', graph: g, parallelism: 3, maxParallelism: 128, checkpointing: { intervalMs: 1000, timeoutMs: 60_000, retained: 2 }, stateDir: join(dir, 'state'), allowNonRestoredState: false },
+      config: {
+        contractVersion: CONTRACT_VERSION,
+        jobName: 'restart-it',
+        graph: g,
+        parallelism: 3,
+        maxParallelism: 128,
+        checkpointing: { intervalMs: 1000, timeoutMs: 60_000, retained: 2 },
+        stateDir: join(dir, 'state'),
+        allowNonRestoredState: false,
+      },
       logger: silentLogger(),
       backoffMs: 100,
       stdio: 'pipe',
@@ -133,7 +159,14 @@ describe('tributary run --distributed', () => {
     const done = sup.run();
     const ready = async (a: AttemptInfo): Promise<void> => {
       for (let i = 0; i < 200; i++) {
-        const states = await Promise.all(a.slots.map((s) => fetch(`http://${s.controlAddress}/readyz`).then((r) => r.status, () => 0)));
+        const states = await Promise.all(
+          a.slots.map((s) =>
+            fetch(`http://${s.controlAddress}/readyz`).then(
+              (r) => r.status,
+              () => 0,
+            ),
+          ),
+        );
         if (states.every((c) => c === 200)) return;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -141,8 +174,18 @@ describe('tributary run --distributed', () => {
     };
     await expect.poll(() => attempts.length, { timeout: 10_000 }).toBe(1);
     await ready(attempts[0]!);
-    const status = (await (await fetch(`http://${attempts[0]!.slots[1]!.controlAddress}/v1/status`)).json()) as { state: string; slot: number; parallelism: number; deploymentId: string };
-    expect(status).toMatchObject({ state: 'RUNNING', slot: 1, parallelism: 3, deploymentId: attempts[0]!.deploymentId });
+    const status = (await (await fetch(`http://${attempts[0]!.slots[1]!.controlAddress}/v1/status`)).json()) as {
+      state: string;
+      slot: number;
+      parallelism: number;
+      deploymentId: string;
+    };
+    expect(status).toMatchObject({
+      state: 'RUNNING',
+      slot: 1,
+      parallelism: 3,
+      deploymentId: attempts[0]!.deploymentId,
+    });
     process.kill(attempts[0]!.slots[1]!.pid, 'SIGKILL');
     await expect.poll(() => attempts.length, { timeout: 15_000 }).toBe(2);
     for (const s of attempts[0]!.slots) await expect.poll(() => alive(s.pid), { timeout: 5000 }).toBe(false);

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION } from '../control/contract.ts';
 import { JobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { Supervisor, type AttemptInfo } from './supervisor.ts';
 import { readTopic } from '../testing/kafka-reader.ts';
@@ -43,8 +43,17 @@ function minus(a: readonly string[], b: readonly string[]): string[] {
   return out;
 }
 
-/** A readable account of what differs: missing/duplicate window results grouped by window, and where the missing ones sit in the topic when written but not committed. */
-function explain(expected: readonly string[], got: readonly string[], late: readonly string[], uncommitted: readonly string[], origin: Map<string, string>): string {
+/**
+ * A readable account of what differs: missing/duplicate window results grouped by window, and where the missing ones
+ * sit in the topic when written but not committed.
+ */
+function explain(
+  expected: readonly string[],
+  got: readonly string[],
+  late: readonly string[],
+  uncommitted: readonly string[],
+  origin: Map<string, string>,
+): string {
   const missing = minus(expected, got);
   const extra = minus(got, expected);
   const byWindow = (list: readonly string[]): string => {
@@ -59,7 +68,10 @@ function explain(expected: readonly string[], got: readonly string[], late: read
       }
       m.set(w, (m.get(w) ?? 0) + 1);
     }
-    return [...m].sort().map(([w, n]) => `${w}:${n}`).join(' ');
+    return [...m]
+      .sort()
+      .map(([w, n]) => `${w}:${n}`)
+      .join(' ');
   };
   const stillMissingLate = minus(missing, minus(late, got)).length;
   const missingButWritten = missing.filter((x) => origin.has(x));
@@ -72,16 +84,32 @@ function explain(expected: readonly string[], got: readonly string[], late: read
     `missing ${missing.length}, unexpected/duplicate ${extra.length}`,
     `missing still missing in a re-read 10 s later (read_committed): ${stillMissingLate}`,
     `missing records present in the topic read_uncommitted (written, then aborted or never committed): ${missingButWritten.length} by partition ${JSON.stringify(Object.fromEntries(where))}`,
-    `offsets of some: ${missingButWritten.slice(0, 5).map((x) => origin.get(x)).join(', ')}`,
+    `offsets of some: ${missingButWritten
+      .slice(0, 5)
+      .map((x) => origin.get(x))
+      .join(', ')}`,
     `missing by window: ${byWindow(missing)}`,
     `duplicates by window: ${byWindow(extra)}`,
     `first missing: ${missing.slice(0, 5).join(' | ')}`,
   ].join('\n');
 }
 
-/** Every committed record of `topic` (read_committed), waiting until `expected` arrived and then a little longer (duplicates would show). */
-/** Every record of `topic` as sorted values (read_committed unless asked), noting where each value sits when `origin` is given. */
-async function readCommitted(kafka: KafkaClient, topic: string, expected: number, timeoutMs = 60_000, readUncommitted = false, origin?: Map<string, string>): Promise<string[]> {
+/**
+ * Every committed record of `topic` (read_committed), waiting until `expected` arrived and then a little longer
+ * (duplicates would show).
+ */
+/**
+ * Every record of `topic` as sorted values (read_committed unless asked), noting where each value sits when `origin` is
+ * given.
+ */
+async function readCommitted(
+  kafka: KafkaClient,
+  topic: string,
+  expected: number,
+  timeoutMs = 60_000,
+  readUncommitted = false,
+  origin?: Map<string, string>,
+): Promise<string[]> {
   const recs = await readTopic(kafka, topic, { expected, timeoutMs, settleMs: 2000, readUncommitted });
   for (const r of recs) origin?.set(r.value, `p${r.partition}@${r.offset}`);
   return recs.map((r) => r.value).sort();
@@ -110,7 +138,18 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
       { name: 'per-2s', from: 'by-user', window: { tumbling: { size: '2s' } } },
       { name: 'totals', from: 'per-2s', aggregate: { n: 'count()', amount: 'sum(amount)' } },
     ],
-    sinks: [{ name: 'out', from: 'totals', kafka: { brokers: bs, topic: output, key: 'user', ...(exactlyOnce ? { delivery: 'exactly-once' as const } : {}) } }],
+    sinks: [
+      {
+        name: 'out',
+        from: 'totals',
+        kafka: {
+          brokers: bs,
+          topic: output,
+          key: 'user',
+          ...(exactlyOnce ? { delivery: 'exactly-once' as const } : {}),
+        },
+      },
+    ],
   });
 
   beforeAll(async () => {
@@ -124,7 +163,11 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
         const messages = Array.from({ length: Math.min(5000, per - start) }, (_, j) => {
           const i = start + j;
           const user = `user-${(i * 13 + p) % 200}`;
-          return { key: user, partition: p, value: JSON.stringify({ user, amount: (i % 7) + 1, ts: BASE + i * 20 + p }) };
+          return {
+            key: user,
+            partition: p,
+            value: JSON.stringify({ user, amount: (i % 7) + 1, ts: BASE + i * 20 + p }),
+          };
         });
         await producer.send({ topic: input, messages });
       }
@@ -132,7 +175,10 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
     await producer.disconnect();
     // The reference: one uninterrupted in-process run.
     const refTopic = `chaos-dist-ref-${run}`;
-    const ref = await new JobExecutor(validateGraph(graph(refTopic, false)), { parallelism: 2, logger: silentLogger() }).run();
+    const ref = await new JobExecutor(validateGraph(graph(refTopic, false)), {
+      parallelism: 2,
+      logger: silentLogger(),
+    }).run();
     expect(ref.recordsIn).toBe(RECORDS);
     expected = await readCommitted(kafka, refTopic, ref.recordsOut);
     expect(expected.length).toBe(ref.recordsOut);
@@ -208,10 +254,14 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
       }
       const result = await done.catch((e: unknown) => {
         keep = true; // a failed run keeps its state and logs (EOS_DIAG=1 writes per-slot logs)
-        process.stderr.write(`chaos round ${round} FAILED (state and logs kept in ${join(dir, `state-${round}`)} / ${logDir}): ${(e as Error).message}; kills ${JSON.stringify(kills)}, exits ${exits.join(' ')}\n`);
+        process.stderr.write(
+          `chaos round ${round} FAILED (state and logs kept in ${join(dir, `state-${round}`)} / ${logDir}): ${(e as Error).message}; kills ${JSON.stringify(kills)}, exits ${exits.join(' ')}\n`,
+        );
         throw e;
       });
-      process.stderr.write(`chaos round ${round}: parallelism ${parallelism}, kills ${JSON.stringify(kills)}, attempts ${result.attempts}, restarts ${result.restarts}, exits ${exits.join(' ')}\n`);
+      process.stderr.write(
+        `chaos round ${round}: parallelism ${parallelism}, kills ${JSON.stringify(kills)}, attempts ${result.attempts}, restarts ${result.restarts}, exits ${exits.join(' ')}\n`,
+      );
       expect(result.state).toBe('FINISHED');
       const got = await readCommitted(kafka, output, expected.length);
       if (got.length !== expected.length || got.some((x, i) => x !== expected[i])) {
@@ -220,9 +270,13 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
         const origin = new Map<string, string>();
         const uncommitted = await readCommitted(kafka, output, Number.MAX_SAFE_INTEGER, 20_000, true, origin);
         const why = explain(expected, got, late, uncommitted, origin);
-        process.stderr.write(`chaos round ${round} FAILED (state and logs kept in ${join(dir, `state-${round}`)} / ${logDir}):\n${why}\n`);
+        process.stderr.write(
+          `chaos round ${round} FAILED (state and logs kept in ${join(dir, `state-${round}`)} / ${logDir}):\n${why}\n`,
+        );
         keep = true;
-        expect.fail(`round ${round}: read_committed output differs from the reference (${got.length} vs ${expected.length} records; kills ${JSON.stringify(kills)}, exits ${exits.join(' ')}):\n${why}`);
+        expect.fail(
+          `round ${round}: read_committed output differs from the reference (${got.length} vs ${expected.length} records; kills ${JSON.stringify(kills)}, exits ${exits.join(' ')}):\n${why}`,
+        );
       }
       if (kills.length > 0) expect(result.restarts).toBeGreaterThanOrEqual(1);
     }, 300_000);

@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminApi, createNamespace, isReady, waitFor, waitForPod } from '../../../test/cluster/node-agent/int-helpers.ts';
+import {
+  adminApi,
+  createNamespace,
+  isReady,
+  waitFor,
+  waitForPod,
+} from '../../../test/cluster/node-agent/int-helpers.ts';
 import type { KubeApi } from '../../../test/cluster/node-agent/kube-api.ts';
 import { CONTRACT_VERSION, CONTROL_PORT, type JobConfig, type StatusResponse } from '../control/contract.ts';
 import type { GraphSpec } from '../graph/spec.ts';
@@ -93,7 +99,12 @@ describe('slot pods in Kubernetes', () => {
       sources: [
         {
           name: 'gen',
-          datagen: { generator: 'schema', seed: 3, rate: 500, fields: { user: { type: 'string', prefix: 'u', cardinality: 30 }, ts: { type: 'timestamp' } } },
+          datagen: {
+            generator: 'schema',
+            seed: 3,
+            rate: 500,
+            fields: { user: { type: 'string', prefix: 'u', cardinality: 30 }, ts: { type: 'timestamp' } },
+          },
           timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '100ms' },
         },
       ],
@@ -115,7 +126,10 @@ describe('slot pods in Kubernetes', () => {
       stateDir: '/state', // a volume shared by all slots (hostPath here, a RWX PVC in a real cluster)
       allowNonRestoredState: false,
     };
-    await api.post(`/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: 'clicks-job' }, data: { 'job.json': JSON.stringify(cfg) } });
+    await api.post(`/api/v1/namespaces/${ns}/configmaps`, {
+      metadata: { name: 'clicks-job' },
+      data: { 'job.json': JSON.stringify(cfg) },
+    });
     // A leftover of an older deployment, up first.
     await api.post(`/api/v1/namespaces/${ns}/pods`, pod('clicks-old-1', 1, 'd0'));
     await waitForPod(api, ns, 'clicks-old-1', 'running', (p) => p.status?.phase === 'Running');
@@ -126,7 +140,14 @@ describe('slot pods in Kubernetes', () => {
     const ip = p0.status?.podIP as string;
     expect(ip).toMatch(/^127\./);
     const status = (await (await fetch(`http://${ip}:${CONTROL_PORT}/v1/status`)).json()) as StatusResponse;
-    expect(status).toMatchObject({ contractVersion: CONTRACT_VERSION, jobName: 'clicks', deploymentId: 'd1', slot: 0, parallelism: 2, state: 'RUNNING' });
+    expect(status).toMatchObject({
+      contractVersion: CONTRACT_VERSION,
+      jobName: 'clicks',
+      deploymentId: 'd1',
+      slot: 0,
+      parallelism: 2,
+      state: 'RUNNING',
+    });
     // The stale pod was refused (by deployment) by the live slots.
     await waitFor('a refused handshake from the stale deployment', async () => {
       const metrics = await (await fetch(`http://${ip}:${CONTROL_PORT}/metrics`)).text();

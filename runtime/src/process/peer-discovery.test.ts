@@ -18,7 +18,10 @@ describe('peer discovery', () => {
     const pods = [
       { metadata: { name: 'a' }, status: { podIP: '127.0.1.3', phase: 'Running' } },
       { metadata: { name: 'b' }, status: { phase: 'Pending' } },
-      { metadata: { name: 'c', deletionTimestamp: '2026-01-01T00:00:00Z' }, status: { podIP: '127.0.1.4', phase: 'Running' } },
+      {
+        metadata: { name: 'c', deletionTimestamp: '2026-01-01T00:00:00Z' },
+        status: { podIP: '127.0.1.4', phase: 'Running' },
+      },
       { metadata: { name: 'd' }, status: { podIP: '127.0.1.2', phase: 'Running' } },
       { metadata: { name: 'e' }, status: { podIP: '127.0.1.5', phase: 'Failed' } },
     ];

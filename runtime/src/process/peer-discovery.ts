@@ -18,7 +18,8 @@ export function parsePeerList(list: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   for (const a of out) parseAddress(a); // throws TRIB_PEER_CONFIG
-  if (new Set(out).size !== out.length) throw new TributaryError('TRIB_PEER_CONFIG', `peer list ${JSON.stringify(list)} repeats an address`);
+  if (new Set(out).size !== out.length)
+    throw new TributaryError('TRIB_PEER_CONFIG', `peer list ${JSON.stringify(list)} repeats an address`);
   return out;
 }
 
@@ -66,13 +67,21 @@ export async function kubernetesDiscovery(o: KubernetesDiscoveryOptions): Promis
   const sa = (f: string): string => join(root, '/var/run/secrets/kubernetes.io/serviceaccount', f);
   const host = process.env['KUBERNETES_SERVICE_HOST'];
   const port = Number(process.env['KUBERNETES_SERVICE_PORT'] ?? 443);
-  if (!host) throw new TributaryError('TRIB_PEER_DISCOVERY', 'cannot load the in-cluster Kubernetes config: KUBERNETES_SERVICE_HOST is unset');
+  if (!host)
+    throw new TributaryError(
+      'TRIB_PEER_DISCOVERY',
+      'cannot load the in-cluster Kubernetes config: KUBERNETES_SERVICE_HOST is unset',
+    );
   let ca: Buffer;
   try {
     ca = await readFile(sa('ca.crt'));
     await readFile(sa('token'), 'utf8');
   } catch (e) {
-    throw new TributaryError('TRIB_PEER_DISCOVERY', `cannot load the in-cluster Kubernetes config (root ${JSON.stringify(root)}): ${(e as Error).message}`, { cause: e });
+    throw new TributaryError(
+      'TRIB_PEER_DISCOVERY',
+      `cannot load the in-cluster Kubernetes config (root ${JSON.stringify(root)}): ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   let namespace = o.namespace;
   if (!namespace) {
@@ -90,10 +99,20 @@ export async function kubernetesDiscovery(o: KubernetesDiscoveryOptions): Promis
     try {
       // Re-read per call: projected service-account tokens rotate.
       const token = (await readFile(sa('token'), 'utf8')).trim();
-      const list = await getJson<{ items?: PodLike[] }>({ host, port, path, agent, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+      const list = await getJson<{ items?: PodLike[] }>({
+        host,
+        port,
+        path,
+        agent,
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      });
       return podAddresses(list.items ?? [], o.port);
     } catch (e) {
-      throw new TributaryError('TRIB_PEER_DISCOVERY', `listing pods ${JSON.stringify(o.selector)} in ${ns} failed: ${(e as Error).message}`, { cause: e });
+      throw new TributaryError(
+        'TRIB_PEER_DISCOVERY',
+        `listing pods ${JSON.stringify(o.selector)} in ${ns} failed: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   };
 }

@@ -1,22 +1,57 @@
 import { describe, expect, it } from 'vitest';
 import { readSlotEnv } from './slot-env.ts';
 
-const base = { TRIBUTARY_SLOT: '1', TRIBUTARY_PARALLELISM: '2', TRIBUTARY_JOB_CONFIG: '/etc/tributary/job.json', TRIBUTARY_DEPLOYMENT_ID: 'd1' };
+const base = {
+  TRIBUTARY_SLOT: '1',
+  TRIBUTARY_PARALLELISM: '2',
+  TRIBUTARY_JOB_CONFIG: '/etc/tributary/job.json',
+  TRIBUTARY_DEPLOYMENT_ID: 'd1',
+};
 
 describe('slot env', () => {
   it('reads the contract env; in-container paths resolve against the pod root', () => {
-    const e = readSlotEnv({ ...base, TRIBUTARY_POD_IP: '127.0.1.7', TRIBUTARY_PEER_SELECTOR: 'job=x', TRIBUTARY_POD_ROOT: '/pods/p1/root', TRIBUTARY_CONTROL_TOKEN_FILE: '/var/run/token' });
-    expect(e).toMatchObject({ slot: 1, parallelism: 2, podIp: '127.0.1.7', jobConfigFile: '/pods/p1/root/etc/tributary/job.json', controlTokenFile: '/pods/p1/root/var/run/token', dataPort: 9251, controlPort: 9250, peerSelector: 'job=x' });
+    const e = readSlotEnv({
+      ...base,
+      TRIBUTARY_POD_IP: '127.0.1.7',
+      TRIBUTARY_PEER_SELECTOR: 'job=x',
+      TRIBUTARY_POD_ROOT: '/pods/p1/root',
+      TRIBUTARY_CONTROL_TOKEN_FILE: '/var/run/token',
+    });
+    expect(e).toMatchObject({
+      slot: 1,
+      parallelism: 2,
+      podIp: '127.0.1.7',
+      jobConfigFile: '/pods/p1/root/etc/tributary/job.json',
+      controlTokenFile: '/pods/p1/root/var/run/token',
+      dataPort: 9251,
+      controlPort: 9250,
+      peerSelector: 'job=x',
+    });
   });
 
   it('locally: explicit peers and ports, loopback by default', () => {
-    const e = readSlotEnv({ ...base, TRIBUTARY_PEERS: '127.0.0.1:7001,127.0.0.1:7002', TRIBUTARY_DATA_PORT: '7002', TRIBUTARY_CONTROL_PORT: '0' });
-    expect(e).toMatchObject({ podIp: '127.0.0.1', peers: ['127.0.0.1:7001', '127.0.0.1:7002'], dataPort: 7002, controlPort: 0, jobConfigFile: '/etc/tributary/job.json' });
+    const e = readSlotEnv({
+      ...base,
+      TRIBUTARY_PEERS: '127.0.0.1:7001,127.0.0.1:7002',
+      TRIBUTARY_DATA_PORT: '7002',
+      TRIBUTARY_CONTROL_PORT: '0',
+    });
+    expect(e).toMatchObject({
+      podIp: '127.0.0.1',
+      peers: ['127.0.0.1:7001', '127.0.0.1:7002'],
+      dataPort: 7002,
+      controlPort: 0,
+      jobConfigFile: '/etc/tributary/job.json',
+    });
   });
 
   it('refuses incomplete or inconsistent env with TRIB_PEER_CONFIG', () => {
     expect(() => readSlotEnv({ ...base, TRIBUTARY_POD_IP: '127.0.0.1' })).toThrow(/needs TRIBUTARY_PEER_SELECTOR/);
-    expect(() => readSlotEnv({ ...base, TRIBUTARY_SLOT: '2', TRIBUTARY_PEERS: 'a:1' })).toThrow(expect.objectContaining({ code: 'TRIB_PEER_CONFIG' }));
-    expect(() => readSlotEnv({ ...base, TRIBUTARY_DEPLOYMENT_ID: '', TRIBUTARY_PEERS: 'a:1' })).toThrow(/TRIBUTARY_DEPLOYMENT_ID/);
+    expect(() => readSlotEnv({ ...base, TRIBUTARY_SLOT: '2', TRIBUTARY_PEERS: 'a:1' })).toThrow(
+      expect.objectContaining({ code: 'TRIB_PEER_CONFIG' }),
+    );
+    expect(() => readSlotEnv({ ...base, TRIBUTARY_DEPLOYMENT_ID: '', TRIBUTARY_PEERS: 'a:1' })).toThrow(
+      /TRIBUTARY_DEPLOYMENT_ID/,
+    );
   });
 });

@@ -62,7 +62,8 @@ export function readSlotEnv(env: Env): SlotEnv {
   const podRoot = env[LocalEnv.podRoot] || undefined;
   const parallelism = int(env, RuntimeEnv.parallelism, 1);
   const slot = int(env, RuntimeEnv.slot, 0);
-  if (slot >= parallelism) throw bad(`${RuntimeEnv.slot}=${slot} is not below ${RuntimeEnv.parallelism}=${parallelism}`);
+  if (slot >= parallelism)
+    throw bad(`${RuntimeEnv.slot}=${slot} is not below ${RuntimeEnv.parallelism}=${parallelism}`);
   const maxP = env[RuntimeEnv.maxParallelism] ? int(env, RuntimeEnv.maxParallelism, parallelism) : undefined;
   const jobConfig = env[RuntimeEnv.jobConfigFile];
   if (!jobConfig) throw bad(`environment variable ${RuntimeEnv.jobConfigFile} is required`);
@@ -70,7 +71,8 @@ export function readSlotEnv(env: Env): SlotEnv {
   if (!deploymentId) throw bad(`environment variable ${RuntimeEnv.deploymentId} is required`);
   const peers = env[LocalEnv.peers] ? parsePeerList(env[LocalEnv.peers] as string) : undefined;
   const peerSelector = env[RuntimeEnv.peerSelector] || undefined;
-  if (parallelism > 1 && !peers && !peerSelector) throw bad(`parallelism ${parallelism} needs ${RuntimeEnv.peerSelector} (Kubernetes) or ${LocalEnv.peers} (local)`);
+  if (parallelism > 1 && !peers && !peerSelector)
+    throw bad(`parallelism ${parallelism} needs ${RuntimeEnv.peerSelector} (Kubernetes) or ${LocalEnv.peers} (local)`);
   const podIp = env[RuntimeEnv.podIp] || (peers ? '127.0.0.1' : undefined);
   if (!podIp) throw bad(`environment variable ${RuntimeEnv.podIp} is required (downward API status.podIP)`);
   const tokenFile = env[RuntimeEnv.controlTokenFile];
@@ -100,7 +102,13 @@ export function readJobConfig(file: string, env: SlotEnv): JobConfig {
     throw bad(`cannot read the job config ${file}: ${(e as Error).message}`);
   }
   if (typeof cfg !== 'object' || cfg === null) throw bad(`job config ${file} is not a JSON object`);
-  if (cfg.contractVersion !== CONTRACT_VERSION) throw bad(`job config ${file} has contractVersion ${String(cfg.contractVersion)}, this runtime speaks ${CONTRACT_VERSION}`);
-  if (cfg.parallelism !== env.parallelism) throw bad(`job config parallelism ${String(cfg.parallelism)} differs from ${RuntimeEnv.parallelism}=${env.parallelism}`);
+  if (cfg.contractVersion !== CONTRACT_VERSION)
+    throw bad(
+      `job config ${file} has contractVersion ${String(cfg.contractVersion)}, this runtime speaks ${CONTRACT_VERSION}`,
+    );
+  if (cfg.parallelism !== env.parallelism)
+    throw bad(
+      `job config parallelism ${String(cfg.parallelism)} differs from ${RuntimeEnv.parallelism}=${env.parallelism}`,
+    );
   return cfg;
 }

@@ -56,13 +56,17 @@ export interface SlotProcessOptions {
 /** Channel ids of the remote channels between two slots: one per hash-exchange input of the plan. */
 export function remoteChannelIds(plan: PhysicalPlan): Map<string, number> {
   const ids = new Map<string, number>();
-  for (const t of plan.tasks) for (const inp of t.inputs) if (inp.exchange === 'hash') ids.set(`${t.head}|${inp.input}`, ids.size);
+  for (const t of plan.tasks)
+    for (const inp of t.inputs) if (inp.exchange === 'hash') ids.set(`${t.head}|${inp.input}`, ids.size);
   return ids;
 }
 
 /** Identifies the plan: peers with a different graph or parallelism are refused at the handshake. */
 export function jobHash(graph: ValidatedGraph, parallelism: number, maxParallelism: number): string {
-  return createHash('sha256').update(JSON.stringify({ graph: graph.spec, parallelism, maxParallelism })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ graph: graph.spec, parallelism, maxParallelism }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Checkpoint RPC between slots, carried in CONTROL frames of the data plane. */
@@ -93,7 +97,12 @@ export class SlotProcess {
     const plan = planGraph(opts.graph);
     this.channelIds = remoteChannelIds(plan);
     this.dataPlane = new DataPlane({
-      identity: { deploymentId: opts.deploymentId, jobHash: jobHash(opts.graph, opts.parallelism, this.maxParallelism), slot: opts.slot, parallelism: opts.parallelism },
+      identity: {
+        deploymentId: opts.deploymentId,
+        jobHash: jobHash(opts.graph, opts.parallelism, this.maxParallelism),
+        slot: opts.slot,
+        parallelism: opts.parallelism,
+      },
       host: opts.host,
       port: opts.dataPort,
       channels: this.channelIds.size,
@@ -125,7 +134,8 @@ export class SlotProcess {
       if (this.dataPlane.port === 0) await this.listen();
       await this.dataPlane.connect(o.discover, { self: this.address, timeoutMs: o.connectTimeoutMs ?? 120_000 });
       const send = (slot: number, msg: CheckpointRpc): void => {
-        if (!this.dataPlane.sendControl(slot, msg)) o.logger.warn({ to: slot, m: msg.m }, 'checkpoint message not sent: link to the slot is down');
+        if (!this.dataPlane.sendControl(slot, msg))
+          o.logger.warn({ to: slot, m: msg.m }, 'checkpoint message not sent: link to the slot is down');
       };
       const job = await createJobExecutor(o.graph, {
         ...o.job,
@@ -136,9 +146,14 @@ export class SlotProcess {
         metrics: this.metrics,
         jobName: o.jobName,
         ...(o.checkpointing ? { checkpointing: o.checkpointing } : {}),
-        ...(o.restoreFrom ? { restoreFrom: o.restoreFrom, allowNonRestoredState: o.allowNonRestoredState ?? false } : {}),
+        ...(o.restoreFrom
+          ? { restoreFrom: o.restoreFrom, allowNonRestoredState: o.allowNonRestoredState ?? false }
+          : {}),
         checkpointTransport: {
-          coordinator: { acknowledge: (ack) => send(0, { m: 'ack', ack }), decline: (decline) => send(0, { m: 'decline', decline }) },
+          coordinator: {
+            acknowledge: (ack) => send(0, { m: 'ack', ack }),
+            decline: (decline) => send(0, { m: 'decline', decline }),
+          },
           slot: (s) => ({
             trigger: (trigger) => send(s, { m: 'trigger', trigger }),
             notifyComplete: (id, final) => send(s, { m: 'complete', id, ...(final ? { final: true } : {}) }),
@@ -147,7 +162,10 @@ export class SlotProcess {
         },
         remoteChannel: (key, wake) => {
           const id = this.channelIds.get(`${key.consumer}|${key.input}`) as number;
-          const ch = key.from === o.slot ? this.dataPlane.outboundChannel(key.to, id) : this.dataPlane.inboundChannel(key.from, id);
+          const ch =
+            key.from === o.slot
+              ? this.dataPlane.outboundChannel(key.to, id)
+              : this.dataPlane.inboundChannel(key.from, id);
           ch.setWake(wake);
           return ch;
         },
@@ -212,7 +230,12 @@ export class SlotProcess {
 
   /** The control API's GET /v1/status of this slot. */
   status(): StatusResponse {
-    if (this.job && this.state === 'RUNNING') return jobStatusSource(this.job, { jobName: this.opts.jobName, deploymentId: this.opts.deploymentId, slot: this.opts.slot }).status();
+    if (this.job && this.state === 'RUNNING')
+      return jobStatusSource(this.job, {
+        jobName: this.opts.jobName,
+        deploymentId: this.opts.deploymentId,
+        slot: this.opts.slot,
+      }).status();
     const s = this.job?.status();
     const wm = s?.watermark;
     return {

@@ -78,7 +78,10 @@ interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-/** Free loopback ports (bound then released: another process could take one in between; the slot then fails to bind and the attempt is retried). */
+/**
+ * Free loopback ports (bound then released: another process could take one in between; the slot then fails to bind and
+ * the attempt is retried).
+ */
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
@@ -128,11 +131,17 @@ export class Supervisor {
         if (this.stopping) return { state: 'STOPPED', attempts: attempt, restarts };
         consecutiveFailures++;
         if (restarts >= maxRestarts) {
-          throw new TributaryError('TRIB_JOB_FAILED', `job ${o.config.jobName} failed ${consecutiveFailures} time(s); restart limit ${maxRestarts} reached; last failure: ${failure}`);
+          throw new TributaryError(
+            'TRIB_JOB_FAILED',
+            `job ${o.config.jobName} failed ${consecutiveFailures} time(s); restart limit ${maxRestarts} reached; last failure: ${failure}`,
+          );
         }
         restarts++;
         const backoff = Math.min((o.backoffMs ?? 500) * 2 ** (consecutiveFailures - 1), o.maxBackoffMs ?? 10_000);
-        o.logger.warn({ attempt, failure, backoffMs: backoff, restarts, maxRestarts }, 'job failed; restarting all slots');
+        o.logger.warn(
+          { attempt, failure, backoffMs: backoff, restarts, maxRestarts },
+          'job failed; restarting all slots',
+        );
         await this.sleepUnlessStopped(backoff);
         if (this.stopping) return { state: 'STOPPED', attempts: attempt, restarts };
       }
@@ -148,7 +157,8 @@ export class Supervisor {
     this.wakeStop?.();
     for (const s of this.current) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
     const grace = setTimeout(() => {
-      for (const s of this.current) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+      for (const s of this.current)
+        if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
     }, this.o.stopGraceMs ?? 10_000);
     grace.unref();
   }
@@ -168,7 +178,8 @@ export class Supervisor {
     const o = this.o;
     const p = o.config.parallelism;
     const deploymentId = `${o.config.jobName}-${this.runId}-a${attempt}`;
-    const latest = attempt === 1 ? undefined : await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir);
+    const latest =
+      attempt === 1 ? undefined : await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir);
     const restoreFrom = latest === this.baseline ? undefined : latest;
     const cfg: JobConfig = { ...o.config, ...(restoreFrom ? { restoreFrom } : {}) };
     const cfgFile = join(this.workDir, `job-a${attempt}.json`);
@@ -198,8 +209,18 @@ export class Supervisor {
       };
       delete env[LocalEnv.podRoot];
       delete env[RuntimeEnv.peerSelector];
-      const child = spawn(node, [main], { cwd: process.cwd(), env, stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'] });
-      const handle: SlotHandle = { slot: s, pid: child.pid ?? -1, dataAddress: data[s] as string, controlAddress: `127.0.0.1:${ports[p + s]}`, child };
+      const child = spawn(node, [main], {
+        cwd: process.cwd(),
+        env,
+        stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],
+      });
+      const handle: SlotHandle = {
+        slot: s,
+        pid: child.pid ?? -1,
+        dataAddress: data[s] as string,
+        controlAddress: `127.0.0.1:${ports[p + s]}`,
+        child,
+      };
       this.current.push(handle);
       child.on('exit', (code, signal) => {
         exits.push({ slot: s, code, signal });
@@ -207,7 +228,15 @@ export class Supervisor {
         onExit?.();
       });
     }
-    o.logger.info({ attempt, deploymentId, slots: this.current.map((h) => ({ slot: h.slot, pid: h.pid, data: h.dataAddress, control: h.controlAddress })), restoreFrom }, 'slots started');
+    o.logger.info(
+      {
+        attempt,
+        deploymentId,
+        slots: this.current.map((h) => ({ slot: h.slot, pid: h.pid, data: h.dataAddress, control: h.controlAddress })),
+        restoreFrom,
+      },
+      'slots started',
+    );
     o.onAttempt?.({ attempt, deploymentId, restoreFrom, slots: this.current });
     if (this.stopping) this.stopAll('SIGTERM');
 

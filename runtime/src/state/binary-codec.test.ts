@@ -15,10 +15,35 @@ const roundTrip = (v: unknown): unknown => {
 describe('tagged value encoding (TVE)', () => {
   it('round-trips JSON values like JSON.parse(JSON.stringify(v))', () => {
     const values: unknown[] = [
-      null, true, false, 0, 1, 127, 128, 300, -1, -129, 2 ** 53 - 1, -(2 ** 53 - 1), 1_700_000_000_000, 0.5, -3.25, 1e300, 2 ** 60,
-      '', 'abc', 'ü€😀', 'x'.repeat(200), 'ascii then é'.repeat(20),
-      [], [1, [2, [3, 'a']], null], { a: 1, b: [true, { c: 'd' }], 'ü': null },
-      { skip: undefined, keep: 1 }, [undefined, 1], { d: new Date(0) }, JSON.parse('{"__proto__": {"x": 1}}'),
+      null,
+      true,
+      false,
+      0,
+      1,
+      127,
+      128,
+      300,
+      -1,
+      -129,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      1_700_000_000_000,
+      0.5,
+      -3.25,
+      1e300,
+      2 ** 60,
+      '',
+      'abc',
+      'ü€😀',
+      'x'.repeat(200),
+      'ascii then é'.repeat(20),
+      [],
+      [1, [2, [3, 'a']], null],
+      { a: 1, b: [true, { c: 'd' }], ü: null },
+      { skip: undefined, keep: 1 },
+      [undefined, 1],
+      { d: new Date(0) },
+      JSON.parse('{"__proto__": {"x": 1}}'),
     ];
     for (const v of values) expect(roundTrip(v)).toEqual(JSON.parse(JSON.stringify(v)));
     expect(Object.getPrototypeOf(roundTrip(JSON.parse('{"__proto__": 1}')))).toBe(Object.prototype);
@@ -34,6 +59,9 @@ describe('tagged value encoding (TVE)', () => {
     const w = new BinaryWriter();
     w.value(['abcdef', 1_700_000_000_000]);
     const bytes = w.finish();
-    for (let n = 0; n < bytes.length; n++) expect(() => new BinaryReader(bytes, 0, n).value()).toThrow(expect.objectContaining({ code: 'TRIB_STATE_CORRUPT' }));
+    for (let n = 0; n < bytes.length; n++)
+      expect(() => new BinaryReader(bytes, 0, n).value()).toThrow(
+        expect.objectContaining({ code: 'TRIB_STATE_CORRUPT' }),
+      );
   });
 });

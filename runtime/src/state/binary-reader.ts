@@ -1,7 +1,17 @@
 // Reads what binary-writer.ts writes. Every read is bounds-checked against `end`; running
 // past it is corruption (TRIB_STATE_CORRUPT), never a silent short read.
 import { TributaryError } from '../errors.ts';
-import { TAG_ARRAY, TAG_F64, TAG_FALSE, TAG_NEG_INT, TAG_NULL, TAG_OBJECT, TAG_STRING, TAG_TRUE, TAG_UINT } from './binary-writer.ts';
+import {
+  TAG_ARRAY,
+  TAG_F64,
+  TAG_FALSE,
+  TAG_NEG_INT,
+  TAG_NULL,
+  TAG_OBJECT,
+  TAG_STRING,
+  TAG_TRUE,
+  TAG_UINT,
+} from './binary-writer.ts';
 
 export function stateCorrupt(msg: string): never {
   throw new TributaryError('TRIB_STATE_CORRUPT', `keyed-state snapshot: ${msg}`);
@@ -120,7 +130,8 @@ export class BinaryReader {
         for (let i = 0; i < n; i++) {
           const k = this.string();
           // An own "__proto__" property, as JSON.parse makes it (plain assignment would set the prototype).
-          if (k === '__proto__') Object.defineProperty(o, k, { value: this.value(), enumerable: true, writable: true, configurable: true });
+          if (k === '__proto__')
+            Object.defineProperty(o, k, { value: this.value(), enumerable: true, writable: true, configurable: true });
           else o[k] = this.value();
         }
         return o;

@@ -2,6 +2,7 @@
 // One writer builds a whole snapshot: sections are appended in place (lengths back-patched),
 // so no per-record strings, objects or chunk copies are made. The buffer doubles when full,
 // which bounds the copying to < 2× the final size.
+import { TributaryError } from '../errors.ts';
 
 /** Tags of the tagged value encoding (TVE) of a state's JSON form; see state-format.md. */
 export const TAG_NULL = 0;
@@ -116,7 +117,9 @@ export class BinaryWriter {
     this.pos += len;
   }
 
-  /** A number in TVE: non-negative / negative safe integers as varuint, everything else (fractions, −0, NaN, ±∞) as f64. */
+  /**
+   * A number in TVE: non-negative / negative safe integers as varuint, everything else (fractions, −0, NaN, ±∞) as f64.
+   */
   number(v: number): void {
     if (Number.isSafeInteger(v)) {
       if (v >= 0) {
@@ -171,7 +174,9 @@ export class BinaryWriter {
           this.value((o.toJSON as () => unknown)());
           return;
         }
-        const keys = Object.keys(o).filter((k) => o[k] !== undefined && typeof o[k] !== 'function' && typeof o[k] !== 'symbol');
+        const keys = Object.keys(o).filter(
+          (k) => o[k] !== undefined && typeof o[k] !== 'function' && typeof o[k] !== 'symbol',
+        );
         this.u8(TAG_OBJECT);
         this.varuint(keys.length);
         for (const k of keys) {
@@ -181,7 +186,11 @@ export class BinaryWriter {
         return;
       }
       case 'bigint':
-        throw new TypeError('Do not know how to serialize a BigInt'); // as JSON.stringify
+        // Refused as JSON.stringify refuses it; state values come from JSON records and CEL.
+        throw new TributaryError(
+          'TRIB_STATE_INCOMPATIBLE',
+          'cannot store a BigInt in keyed state (JSON has no BigInt)',
+        );
       default:
         this.u8(TAG_NULL);
     }

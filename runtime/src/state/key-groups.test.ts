@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalKey, defaultMaxParallelism, keyGroupOf, keyGroupRangeForSlot, slotForKeyGroup } from './key-groups.ts';
+import {
+  canonicalKey,
+  defaultMaxParallelism,
+  keyGroupOf,
+  keyGroupRangeForSlot,
+  slotForKeyGroup,
+} from './key-groups.ts';
 import { murmur3Bytes, murmur3String } from './murmur3.ts';
 
 describe('murmur3_32', () => {

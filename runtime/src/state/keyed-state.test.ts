@@ -14,7 +14,11 @@ function fill(backends: KeyedStateBackend[], keys: string[]): void {
     const kg = keyGroupOf(key, MAXP);
     const b = backends.find((x) => kg >= x.range.start && kg <= x.range.end) as KeyedStateBackend;
     b.state<number>('count').put(kg, key, k.length);
-    b.state<Set<string>>('seen', { toJSON: (s) => [...s], fromJSON: (j) => new Set(j as string[]) }).put(kg, key, new Set([k, `${k}!`]));
+    b.state<Set<string>>('seen', { toJSON: (s) => [...s], fromJSON: (j) => new Set(j as string[]) }).put(
+      kg,
+      key,
+      new Set([k, `${k}!`]),
+    );
   }
 }
 
@@ -22,12 +26,16 @@ function contents(backends: KeyedStateBackend[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const b of backends) {
     for (const [, key, v] of b.state<number>('count').entries()) out[`count ${key}`] = v;
-    for (const [, key, v] of b.state<Set<string>>('seen', { toJSON: (s) => [...s], fromJSON: (j) => new Set(j as string[]) }).entries()) out[`seen ${key}`] = [...v].sort();
+    for (const [, key, v] of b
+      .state<Set<string>>('seen', { toJSON: (s) => [...s], fromJSON: (j) => new Set(j as string[]) })
+      .entries())
+      out[`seen ${key}`] = [...v].sort();
   }
   return out;
 }
 
-const backendsFor = (p: number): KeyedStateBackend[] => Array.from({ length: p }, (_, s) => new KeyedStateBackend(MAXP, keyGroupRangeForSlot(s, p, MAXP)));
+const backendsFor = (p: number): KeyedStateBackend[] =>
+  Array.from({ length: p }, (_, s) => new KeyedStateBackend(MAXP, keyGroupRangeForSlot(s, p, MAXP)));
 
 describe('keyed state snapshots', () => {
   const keys = Array.from({ length: 200 }, (_, i) => `key-${i}`);
@@ -46,7 +54,8 @@ describe('keyed state snapshots', () => {
       b.restore(snaps);
     }
     expect(contents(three)).toEqual(before);
-    for (const b of three) for (const [kg] of b.state('count').entries()) expect(kg >= b.range.start && kg <= b.range.end).toBe(true);
+    for (const b of three)
+      for (const [kg] of b.state('count').entries()) expect(kg >= b.range.start && kg <= b.range.end).toBe(true);
 
     const one = backendsFor(1);
     one[0]?.state('count');
@@ -59,7 +68,13 @@ describe('keyed state snapshots', () => {
     const [b] = backendsFor(1) as [KeyedStateBackend];
     fill([b], ['a']);
     const h = readSnapshotHeader(b.snapshot());
-    expect(h).toMatchObject({ format: 'tributary-keyed-state', version: 2, maxParallelism: MAXP, keyGroupRange: { start: 0, end: 15 }, hash: 'murmur3_32/seed0/utf8-json-key' });
+    expect(h).toMatchObject({
+      format: 'tributary-keyed-state',
+      version: 2,
+      maxParallelism: MAXP,
+      keyGroupRange: { start: 0, end: 15 },
+      hash: 'murmur3_32/seed0/utf8-json-key',
+    });
   });
 
   it('rejects a corrupted snapshot (checksum)', () => {
@@ -123,7 +138,9 @@ describe('keyed state snapshots', () => {
     const [b] = backendsFor(1) as [KeyedStateBackend];
     fill([b], keys);
     const bytes = b.snapshot();
-    expect(() => restoreInto(1, [bytes.subarray(0, bytes.length - 7)])).toThrow(expect.objectContaining({ code: 'TRIB_STATE_CORRUPT' }));
+    expect(() => restoreInto(1, [bytes.subarray(0, bytes.length - 7)])).toThrow(
+      expect.objectContaining({ code: 'TRIB_STATE_CORRUPT' }),
+    );
     // Corrupt a section length, then fix the CRC so only the structural checks can catch it.
     const h = readSnapshotHeader(bytes);
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

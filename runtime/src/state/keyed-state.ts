@@ -44,7 +44,10 @@ export class KeyedState<V> {
   put(kg: number, key: string, value: V): void {
     const i = kg - this.base;
     if (i < 0 || i >= this.tables.length) {
-      throw new TributaryError('TRIB_INVARIANT', `key group ${kg} is outside this slot's range [${this.base}, ${this.base + this.tables.length - 1}] (state ${this.name})`);
+      throw new TributaryError(
+        'TRIB_INVARIANT',
+        `key group ${kg} is outside this slot's range [${this.base}, ${this.base + this.tables.length - 1}] (state ${this.name})`,
+      );
     }
     let t = this.tables[i];
     if (!t) this.tables[i] = t = new Map();
@@ -55,7 +58,10 @@ export class KeyedState<V> {
   table(kg: number): Map<string, V> {
     const i = kg - this.base;
     if (i < 0 || i >= this.tables.length) {
-      throw new TributaryError('TRIB_JOB_FAILED', `key group ${kg} is outside this slot's range [${this.base}, ${this.base + this.tables.length - 1}] (state ${this.name})`);
+      throw new TributaryError(
+        'TRIB_JOB_FAILED',
+        `key group ${kg} is outside this slot's range [${this.base}, ${this.base + this.tables.length - 1}] (state ${this.name})`,
+      );
     }
     let t = this.tables[i];
     if (!t) this.tables[i] = t = new Map();
@@ -123,7 +129,14 @@ export class KeyedStateBackend {
     for (const fn of this.beforeSnapshot) fn();
     const states = [...this.states.values()];
     const sw = new SnapshotWriter(
-      { format: 'tributary-keyed-state', version: SNAPSHOT_VERSION, hash: HASH_FUNCTION, maxParallelism: this.maxParallelism, keyGroupRange: this.range, states: states.map((s) => s.name) },
+      {
+        format: 'tributary-keyed-state',
+        version: SNAPSHOT_VERSION,
+        hash: HASH_FUNCTION,
+        maxParallelism: this.maxParallelism,
+        keyGroupRange: this.range,
+        states: states.map((s) => s.name),
+      },
       this.lastSnapshotSize + (this.lastSnapshotSize >> 3),
     );
     const w = sw.w;
@@ -169,14 +182,25 @@ export class KeyedStateBackend {
     const headers = snapshots.map((bytes) => {
       const h = readSnapshotHeader(bytes);
       if (h.maxParallelism !== this.maxParallelism) {
-        throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `snapshot has maxParallelism ${h.maxParallelism}, this job has ${this.maxParallelism}; maxParallelism cannot change`);
+        throw new TributaryError(
+          'TRIB_STATE_INCOMPATIBLE',
+          `snapshot has maxParallelism ${h.maxParallelism}, this job has ${this.maxParallelism}; maxParallelism cannot change`,
+        );
       }
-      if (h.hash !== HASH_FUNCTION) throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `snapshot key hash ${h.hash} differs from ${HASH_FUNCTION}`);
+      if (h.hash !== HASH_FUNCTION)
+        throw new TributaryError(
+          'TRIB_STATE_INCOMPATIBLE',
+          `snapshot key hash ${h.hash} differs from ${HASH_FUNCTION}`,
+        );
       return h;
     });
     const stateOf = (name: string): KeyedState<unknown> => {
       const s = this.states.get(name);
-      if (!s) throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `snapshot holds state "${name}" that no operator registered`);
+      if (!s)
+        throw new TributaryError(
+          'TRIB_STATE_INCOMPATIBLE',
+          `snapshot holds state "${name}" that no operator registered`,
+        );
       return s;
     };
     snapshots.forEach((bytes, f) => {
@@ -191,7 +215,9 @@ export class KeyedStateBackend {
         return;
       }
       if (!Array.isArray(h.states)) stateCorrupt('header lists no states');
-      const byIndex = h.states.map((name) => (typeof name === 'string' ? name : stateCorrupt('header state name is not a string')));
+      const byIndex = h.states.map((name) =>
+        typeof name === 'string' ? name : stateCorrupt('header state name is not a string'),
+      );
       const r = new BinaryReader(bytes);
       for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
         r.pos = start;

@@ -29,7 +29,13 @@ export function murmur3Bytes(bytes: Uint8Array, seed = 0): number {
   const n = bytes.length;
   const blocks = n & ~3;
   for (let i = 0; i < blocks; i += 4) {
-    h = mixH(h, (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24));
+    h = mixH(
+      h,
+      (bytes[i] as number) |
+        ((bytes[i + 1] as number) << 8) |
+        ((bytes[i + 2] as number) << 16) |
+        ((bytes[i + 3] as number) << 24),
+    );
   }
   const rem = n & 3;
   if (rem > 0) {

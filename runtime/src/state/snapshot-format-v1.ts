@@ -1,10 +1,9 @@
 // Keyed-state snapshot format version 1 (state-format.md, "Version 1"): same framing as
-// version 2 (snapshot-format.ts), payload = UTF-8 JSON lines, one entry per line:
+// version 2 (snapshot-framing.ts), payload = UTF-8 JSON lines, one entry per line:
 // [stateName, key, value-in-JSON-form]. This runtime only reads version 1 (savepoints taken
 // before version 2 stay restorable); the encoder is kept for tests and fixtures.
 import { crc32 } from 'node:zlib';
-import type { SnapshotHeader } from './snapshot-format.ts';
-import { END_MARKER, SNAPSHOT_MAGIC } from './snapshot-format.ts';
+import { END_MARKER, SNAPSHOT_MAGIC, type SnapshotHeader } from './snapshot-framing.ts';
 
 export interface SnapshotEntryV1 {
   state: string;
@@ -16,7 +15,10 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Version 1 encoder (tests/fixtures only: the runtime writes version 2). */
-export function writeSnapshotV1(header: Omit<SnapshotHeader, 'version'>, groups: Iterable<[number, SnapshotEntryV1[]]>): Uint8Array {
+export function writeSnapshotV1(
+  header: Omit<SnapshotHeader, 'version'>,
+  groups: Iterable<[number, SnapshotEntryV1[]]>,
+): Uint8Array {
   const chunks: Uint8Array[] = [];
   const u32 = (n: number): Uint8Array => {
     const b = new Uint8Array(4);

@@ -1,12 +1,6 @@
-// Keyed-state snapshot format (documented in docs/runtime/state-format.md). Framing, shared
-// by every version:
-//
-//   "TRKS" | u16 version | u32 headerLen | header JSON
-//   repeated, key groups ascending:  u32 keyGroup | u32 len | payload
-//   u32 0xFFFFFFFF (end marker) | u32 CRC-32 of every byte before it
-//
-// All integers big-endian. A reader restoring a different key-group range skips the
-// sections outside it, which is what makes a snapshot splittable on rescale.
+// Keyed-state snapshot format (documented in docs/runtime/state-format.md): the framing of
+// snapshot-framing.ts around key-group sections, the version this runtime writes and the
+// versions it reads.
 //
 // Payload, version 2 (written): binary, repeated { varuint stateIndex, varuint count,
 // count × (key string, value in TVE) } — see binary-writer.ts. Version 1 (read only):
@@ -16,24 +10,13 @@ import { TributaryError } from '../errors.ts';
 import { BinaryWriter } from './binary-writer.ts';
 import { BinaryReader, stateCorrupt } from './binary-reader.ts';
 import { readSectionV1 } from './snapshot-format-v1.ts';
+import { END_MARKER, SNAPSHOT_MAGIC, type SnapshotHeader } from './snapshot-framing.ts';
 import type { KeyGroupRange } from './key-groups.ts';
 
-export const SNAPSHOT_MAGIC = 'TRKS';
 /** The version this runtime writes. */
 export const SNAPSHOT_VERSION = 2;
 /** The versions this runtime reads. */
 export const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [1, 2];
-export const END_MARKER = 0xffffffff;
-
-export interface SnapshotHeader {
-  format: 'tributary-keyed-state';
-  version: number;
-  hash: string;
-  maxParallelism: number;
-  keyGroupRange: KeyGroupRange;
-  /** Names of the states present, in registration order; version 2 payloads refer to them by index. */
-  states: string[];
-}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -76,11 +59,15 @@ export class SnapshotWriter {
 }
 
 export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
-  if (bytes.length < 14 || dec.decode(bytes.subarray(0, 4)) !== SNAPSHOT_MAGIC) stateCorrupt('not a Tributary keyed-state snapshot (bad magic)');
+  if (bytes.length < 14 || dec.decode(bytes.subarray(0, 4)) !== SNAPSHOT_MAGIC)
+    stateCorrupt('not a Tributary keyed-state snapshot (bad magic)');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint16(4);
   if (!READABLE_SNAPSHOT_VERSIONS.includes(version)) {
-    throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `keyed-state snapshot version ${version} is not supported (this runtime reads versions ${READABLE_SNAPSHOT_VERSIONS.join(', ')})`);
+    throw new TributaryError(
+      'TRIB_STATE_INCOMPATIBLE',
+      `keyed-state snapshot version ${version} is not supported (this runtime reads versions ${READABLE_SNAPSHOT_VERSIONS.join(', ')})`,
+    );
   }
   const hlen = dv.getUint32(6);
   if (10 + hlen > bytes.length) stateCorrupt('header length beyond end of data');
@@ -90,12 +77,19 @@ export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
   } catch (e) {
     throw new TributaryError('TRIB_STATE_CORRUPT', 'keyed-state snapshot: unreadable header', { cause: e });
   }
-  if (h === null || typeof h !== 'object' || h.version !== version) stateCorrupt(`header version ${String((h as SnapshotHeader | null)?.version)} differs from the framing's ${version}`);
+  if (h === null || typeof h !== 'object' || h.version !== version)
+    stateCorrupt(
+      `header version ${String((h as SnapshotHeader | null)?.version)} differs from the framing's ${version}`,
+    );
   return h;
 }
 
 /** Verifies the checksum, then yields [keyGroup, payloadStart, payloadEnd] of the sections inside `range`. */
-export function* snapshotSections(bytes: Uint8Array, header: SnapshotHeader, range?: KeyGroupRange): Generator<[number, number, number]> {
+export function* snapshotSections(
+  bytes: Uint8Array,
+  header: SnapshotHeader,
+  range?: KeyGroupRange,
+): Generator<[number, number, number]> {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 18) stateCorrupt('truncated');
   const stored = dv.getUint32(bytes.length - 4);
@@ -120,7 +114,10 @@ export function* snapshotSections(bytes: Uint8Array, header: SnapshotHeader, ran
  * Every entry of a snapshot of any readable version in its JSON form, grouped by key group
  * (tooling and tests: inspection, conversion; the restore path decodes straight into maps).
  */
-export function readSnapshotEntries(bytes: Uint8Array): { header: SnapshotHeader; groups: [number, { state: string; key: string; value: unknown }[]][] } {
+export function readSnapshotEntries(bytes: Uint8Array): {
+  header: SnapshotHeader;
+  groups: [number, { state: string; key: string; value: unknown }[]][];
+} {
   const header = readSnapshotHeader(bytes);
   const groups: [number, { state: string; key: string; value: unknown }[]][] = [];
   const r = new BinaryReader(bytes);

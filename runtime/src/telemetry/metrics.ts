@@ -21,16 +21,36 @@ export class JobMetrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.recordsOut = new Counter({ name: 'tributary_records_out_total', help: 'Records emitted by a node (sources, steps) or written by a sink', labelNames: ['node'], registers });
+    this.recordsOut = new Counter({
+      name: 'tributary_records_out_total',
+      help: 'Records emitted by a node (sources, steps) or written by a sink',
+      labelNames: ['node'],
+      registers,
+    });
     this.sourceRecordsFailed = new Counter({
       name: 'tributary_source_records_failed_total',
       help: 'Source records that could not be read (unparseable, no timestamp) and were skipped or dead-lettered',
       labelNames: ['source', 'reason'],
       registers,
     });
-    this.deadLetterRecords = new Counter({ name: 'tributary_dead_letter_records_total', help: 'Records sent to a dead-letter topic', labelNames: ['source'], registers });
-    this.lateRecordsDropped = new Counter({ name: 'tributary_late_records_dropped_total', help: 'Records behind the watermark that were dropped', labelNames: ['step'], registers });
-    this.expressionErrors = new Counter({ name: 'tributary_expression_errors_total', help: 'Records dropped because an expression failed on them', labelNames: ['step'], registers });
+    this.deadLetterRecords = new Counter({
+      name: 'tributary_dead_letter_records_total',
+      help: 'Records sent to a dead-letter topic',
+      labelNames: ['source'],
+      registers,
+    });
+    this.lateRecordsDropped = new Counter({
+      name: 'tributary_late_records_dropped_total',
+      help: 'Records behind the watermark that were dropped',
+      labelNames: ['step'],
+      registers,
+    });
+    this.expressionErrors = new Counter({
+      name: 'tributary_expression_errors_total',
+      help: 'Records dropped because an expression failed on them',
+      labelNames: ['step'],
+      registers,
+    });
     const hooks = this.collectHooks;
     this.watermark = new Gauge({
       name: 'tributary_watermark_ms',
@@ -41,8 +61,18 @@ export class JobMetrics {
         for (const h of hooks) h();
       },
     });
-    this.recordsIn = new Counter({ name: 'tributary_records_in_total', help: 'Records received by a node (steps with an exchange or chained input, sinks)', labelNames: ['node'], registers });
-    this.checkpoints = new Counter({ name: 'tributary_checkpoints_total', help: 'Checkpoints and savepoints by outcome (completed, aborted)', labelNames: ['kind', 'result'], registers });
+    this.recordsIn = new Counter({
+      name: 'tributary_records_in_total',
+      help: 'Records received by a node (steps with an exchange or chained input, sinks)',
+      labelNames: ['node'],
+      registers,
+    });
+    this.checkpoints = new Counter({
+      name: 'tributary_checkpoints_total',
+      help: 'Checkpoints and savepoints by outcome (completed, aborted)',
+      labelNames: ['kind', 'result'],
+      registers,
+    });
     this.checkpointDuration = new Histogram({
       name: 'tributary_checkpoint_duration_seconds',
       help: 'Trigger to metadata written',
@@ -50,16 +80,35 @@ export class JobMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.checkpointSize = new Gauge({ name: 'tributary_checkpoint_size_bytes', help: 'State bytes of the last completed checkpoint/savepoint', labelNames: ['kind'], registers });
+    this.checkpointSize = new Gauge({
+      name: 'tributary_checkpoint_size_bytes',
+      help: 'State bytes of the last completed checkpoint/savepoint',
+      labelNames: ['kind'],
+      registers,
+    });
     this.checkpointAlignment = new Histogram({
       name: 'tributary_checkpoint_alignment_seconds',
       help: 'Longest barrier alignment of a checkpoint (first to last barrier at a task)',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
     });
-    this.lastCheckpointId = new Gauge({ name: 'tributary_last_checkpoint_id', help: 'Id of the last completed checkpoint or savepoint', registers });
-    this.backpressuredSeconds = new Counter({ name: 'tributary_backpressured_seconds_total', help: 'Time tasks of a slot could not run because an output was full', labelNames: ['slot'], registers });
-    this.sourceLag = new Gauge({ name: 'tributary_source_lag_records', help: 'Records behind the end of the input (Kafka: high watermark − position, summed over owned partitions)', labelNames: ['source', 'slot'], registers });
+    this.lastCheckpointId = new Gauge({
+      name: 'tributary_last_checkpoint_id',
+      help: 'Id of the last completed checkpoint or savepoint',
+      registers,
+    });
+    this.backpressuredSeconds = new Counter({
+      name: 'tributary_backpressured_seconds_total',
+      help: 'Time tasks of a slot could not run because an output was full',
+      labelNames: ['slot'],
+      registers,
+    });
+    this.sourceLag = new Gauge({
+      name: 'tributary_source_lag_records',
+      help: 'Records behind the end of the input (Kafka: high watermark − position, summed over owned partitions)',
+      labelNames: ['source', 'slot'],
+      registers,
+    });
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });
   }
 

@@ -10,7 +10,13 @@ export function oneKeyPerRecordGraph(seed: number): GraphSpec {
     sources: [
       {
         name: 'gen',
-        datagen: { generator: 'schema', seed, startTime: 1_700_000_000_000, eventRate: 10_000_000, fields: { id: { type: 'sequence' }, v: { type: 'int', min: 0, max: 9 }, ts: { type: 'timestamp' } } },
+        datagen: {
+          generator: 'schema',
+          seed,
+          startTime: 1_700_000_000_000,
+          eventRate: 10_000_000,
+          fields: { id: { type: 'sequence' }, v: { type: 'int', min: 0, max: 9 }, ts: { type: 'timestamp' } },
+        },
         timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
       },
     ],

@@ -4,6 +4,7 @@
 import { patched } from '../connectors/kafka/kafkajs-read-committed.ts';
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { TributaryError } from '../errors.ts';
 
 export interface ReadRecord {
   key: string | null;
@@ -23,24 +24,42 @@ export interface ReadOptions {
   readUncommitted?: boolean;
 }
 
-/** A consumer that sees nothing this long is re-created with a new group (a stuck group join is not the system under test). */
+/**
+ * A consumer that sees nothing this long is re-created with a new group (a stuck group join is not the system under
+ * test).
+ */
 const FIRST_RECORD_MS = 15_000;
 
 /** Every record of `topic` from the beginning, in arrival order; read_committed unless asked otherwise. */
 export async function readTopic(kafka: Kafka, topic: string, o: ReadOptions): Promise<ReadRecord[]> {
-  if (!o.readUncommitted && !patched) throw new Error('kafkajs was loaded before kafkajs-read-committed.ts: read_committed results would include aborted records');
+  if (!o.readUncommitted && !patched)
+    throw new TributaryError(
+      'TRIB_INVARIANT',
+      'kafkajs was loaded before kafkajs-read-committed.ts: read_committed results would include aborted records',
+    );
   const timeoutMs = o.timeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const left = deadline - Date.now();
     const out = await consumeOnce(kafka, topic, o, left, o.expected > 0 && left > 2 * FIRST_RECORD_MS);
     if (out !== 'nothing') return out;
-    process.stderr.write(`readTopic: no record from ${topic} within ${FIRST_RECORD_MS / 1000}s; retrying with a new consumer group\n`);
+    process.stderr.write(
+      `readTopic: no record from ${topic} within ${FIRST_RECORD_MS / 1000}s; retrying with a new consumer group\n`,
+    );
   }
 }
 
-async function consumeOnce(kafka: Kafka, topic: string, o: ReadOptions, timeoutMs: number, giveUpEarly: boolean): Promise<ReadRecord[] | 'nothing'> {
-  const consumer = kafka.consumer({ groupId: `it-reader-${randomUUID()}`, readUncommitted: o.readUncommitted ?? false });
+async function consumeOnce(
+  kafka: Kafka,
+  topic: string,
+  o: ReadOptions,
+  timeoutMs: number,
+  giveUpEarly: boolean,
+): Promise<ReadRecord[] | 'nothing'> {
+  const consumer = kafka.consumer({
+    groupId: `it-reader-${randomUUID()}`,
+    readUncommitted: o.readUncommitted ?? false,
+  });
   const out: ReadRecord[] = [];
   await consumer.connect();
   try {
@@ -67,7 +86,13 @@ async function consumeOnce(kafka: Kafka, topic: string, o: ReadOptions, timeoutM
             for (const m of batch.messages) {
               const headers: Record<string, string> = {};
               for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
-              out.push({ key: m.key?.toString() ?? null, value: m.value?.toString() ?? '', headers, partition: batch.partition, offset: m.offset });
+              out.push({
+                key: m.key?.toString() ?? null,
+                value: m.value?.toString() ?? '',
+                headers,
+                partition: batch.partition,
+                offset: m.offset,
+              });
             }
             if (out.length >= o.expected && !settling) {
               settling = true;

@@ -1,11 +1,16 @@
 // Kafka plumbing shared by the integration tests that talk to the local cluster's broker.
 import type { Kafka } from 'kafkajs';
+import { ClusterError } from '../../../test/cluster/errors.ts';
 
 /** The broker list the integration setup exports; a clear error when run outside it. */
 export function testBrokers(): string[] {
   const b = process.env['TRIBUTARY_KAFKA_BROKERS'];
   if (!b) {
-    throw new Error('TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration` (its global setup starts Kafka) or export it, e.g. 127.0.0.1:19092');
+    throw new ClusterError(
+      'CLUSTER_NOT_RUNNING',
+      'kafka',
+      'TRIBUTARY_KAFKA_BROKERS is not set: run through `vitest --project integration` (its global setup starts Kafka) or export it, e.g. 127.0.0.1:19092',
+    );
   }
   return b.split(',');
 }
@@ -15,7 +20,10 @@ export async function createTopics(kafka: Kafka, topics: Record<string, number>)
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: Object.entries(topics).map(([topic, numPartitions]) => ({ topic, numPartitions })), waitForLeaders: true });
+    await admin.createTopics({
+      topics: Object.entries(topics).map(([topic, numPartitions]) => ({ topic, numPartitions })),
+      waitForLeaders: true,
+    });
   } finally {
     await admin.disconnect();
   }

@@ -43,7 +43,11 @@ export class PartitionWatermarks {
   emit(now: number): void {
     for (let p = 0; p < this.gens.length; p++) {
       if (!this.idle[p]) this.valve.inputWatermark(p, (this.gens[p] as BoundedOutOfOrderness).current());
-      if (this.idleTimeoutMs !== undefined && !this.idle[p] && now - (this.lastActivity[p] as number) > this.idleTimeoutMs) {
+      if (
+        this.idleTimeoutMs !== undefined &&
+        !this.idle[p] &&
+        now - (this.lastActivity[p] as number) > this.idleTimeoutMs
+      ) {
         this.idle[p] = true;
         this.valve.inputIdle(p, true);
       }

@@ -99,7 +99,11 @@ export class TimerService {
 
   /** The index; an unbound service (not snapshotted) keeps its own, covering every key group. */
   private get state(): KeyedState<Timer[]> {
-    return (this.bound ??= new KeyedState<Timer[]>('timers', { start: 0, end: MAX_MAX_PARALLELISM - 1 }, TIMERS_SERIALIZER));
+    return (this.bound ??= new KeyedState<Timer[]>(
+      'timers',
+      { start: 0, end: MAX_MAX_PARALLELISM - 1 },
+      TIMERS_SERIALIZER,
+    ));
   }
 
   register(kg: number, key: string, ns: number | string, ts: number): void {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { JobExecutor } from '../../src/exec/job-executor.ts';
 import { loadJobFile } from '../../src/graph/load.ts';
 import type { GraphSpec } from '../../src/graph/spec.ts';
-import { validateGraph } from '../../src/graph/validate.ts';
+import { validateGraph } from '../../src/connectors/validate-graph.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../../src/testing/harness.ts';
 
 const here = import.meta.dirname;
@@ -43,7 +43,11 @@ async function run(c: Case, parallelism: number): Promise<Map<string, string[]>>
   c.fix?.(loaded.graph as GraphSpec);
   const graph = validateGraph(loaded.graph, loaded.graphPath);
   const out = new Map<string, Emitted[]>(graph.spec.sinks.map((s) => [s.name, []]));
-  await new JobExecutor(graph, { parallelism, maxParallelism: 128, sinkWriter: (spec) => new CollectingSink(out.get(spec.name)) }).run();
+  await new JobExecutor(graph, {
+    parallelism,
+    maxParallelism: 128,
+    sinkWriter: (spec) => new CollectingSink(out.get(spec.name)),
+  }).run();
   return new Map([...out].map(([k, v]) => [k, sortedJson(v.map((e) => e.rec))]));
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterPaths } from '../paths.ts';
 import { host, ports } from '../ports.ts';
@@ -10,6 +10,8 @@ const component = 'kube-apiserver';
 
 export async function startApiserver(paths: ClusterPaths, pki: Pki): Promise<Started> {
   await assertPortFree(component, ports.apiserver);
+  const egressConfig = join(paths.dir, 'egress-selector.yaml');
+  writeFileSync(egressConfig, egressSelectorConfig(paths.serviceProxySocket));
   const p = startDetached(
     component,
     join(paths.kubeBin, 'kube-apiserver'),
@@ -31,6 +33,11 @@ export async function startApiserver(paths: ClusterPaths, pki: Pki): Promise<Sta
       '--allow-privileged=true',
       // No endpoints for the `kubernetes` service: they would name a non-loopback address.
       '--endpoint-reconciler-type=none',
+      // Its "cluster" traffic (webhooks and aggregated APIs named by a Service, proxy
+      // subresources) goes through the node agent's service proxy, which routes a cluster IP
+      // to a ready pod. --enable-aggregator-routing (call an endpoint IP instead) cannot work
+      // here: pod IPs are loopback, which Endpoints and EndpointSlices refuse.
+      `--egress-selector-config-file=${egressConfig}`,
       '--profiling=false',
       '--v=1',
     ],
@@ -43,4 +50,19 @@ export async function startApiserver(paths: ClusterPaths, pki: Pki): Promise<Sta
     await api.close();
   }
   return p;
+}
+
+/** HTTP CONNECT over the node agent's Unix socket for "cluster" traffic; the rest is direct. */
+function egressSelectorConfig(socket: string): string {
+  return [
+    'apiVersion: apiserver.k8s.io/v1beta1',
+    'kind: EgressSelectorConfiguration',
+    'egressSelections:',
+    '  - name: cluster',
+    '    connection:',
+    '      proxyProtocol: HTTPConnect',
+    '      transport:',
+    `        uds: { udsName: ${JSON.stringify(socket)} }`,
+    '',
+  ].join('\n');
 }

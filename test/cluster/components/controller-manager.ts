@@ -17,7 +17,13 @@ const component = 'kube-controller-manager';
  */
 export async function startControllerManager(paths: ClusterPaths, pki: Pki): Promise<Started> {
   const kubeconfig = join(paths.dir, 'controller-manager.kubeconfig');
-  writeKubeconfig(kubeconfig, apiserverUrl, pki.caCert, 'system:kube-controller-manager', tokenOf(pki, 'system:kube-controller-manager'));
+  writeKubeconfig(
+    kubeconfig,
+    apiserverUrl,
+    pki.caCert,
+    'system:kube-controller-manager',
+    tokenOf(pki, 'system:kube-controller-manager'),
+  );
   const p = startDetached(
     component,
     join(paths.kubeBin, 'kube-controller-manager'),
@@ -44,11 +50,16 @@ export async function startControllerManager(paths: ClusterPaths, pki: Pki): Pro
   const api = new AdminApi(readFileSync(pki.caCert), pki.adminToken);
   try {
     // Functional readiness: the serviceaccount and root-ca publisher controllers have acted.
-    await waitUntil(p, 'running its controllers (default ServiceAccount and kube-root-ca.crt in "default")', async () => {
-      const sa = await api.get('/api/v1/namespaces/default/serviceaccounts/default');
-      const ca = await api.get('/api/v1/namespaces/default/configmaps/kube-root-ca.crt');
-      return sa.status === 200 && ca.status === 200;
-    }, 90_000);
+    await waitUntil(
+      p,
+      'running its controllers (default ServiceAccount and kube-root-ca.crt in "default")',
+      async () => {
+        const sa = await api.get('/api/v1/namespaces/default/serviceaccounts/default');
+        const ca = await api.get('/api/v1/namespaces/default/configmaps/kube-root-ca.crt');
+        return sa.status === 200 && ca.status === 200;
+      },
+      90_000,
+    );
   } finally {
     await api.close();
   }

@@ -240,5 +240,9 @@ export function zookeeperJvmArgs(paths: ClusterPaths): string[] {
 }
 
 function props(entries: Record<string, string>): string {
-  return Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+  return (
+    Object.entries(entries)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n'
+  );
 }

@@ -5,7 +5,16 @@ import { request } from 'undici';
 import { ClusterError } from '../errors.ts';
 import { repoRoot, versions, type ClusterPaths } from '../paths.ts';
 import { host, ports } from '../ports.ts';
-import { assertPortFree, isAlive, portOpen, runToLog, startDetached, stopProcess, waitUntil, type Started } from '../process.ts';
+import {
+  assertPortFree,
+  isAlive,
+  portOpen,
+  runToLog,
+  startDetached,
+  stopProcess,
+  waitUntil,
+  type Started,
+} from '../process.ts';
 import { readState, writeState } from '../state.ts';
 import {
   commonProperties,
@@ -39,8 +48,16 @@ export async function ensureDruidJars(paths: ClusterPaths, logFile: string): Pro
   await runToLog(
     'druid-download',
     'mvn',
-    ['-B', '-q', '-f', join(repoRoot, 'test/cluster/druid/pom.xml'), 'dependency:copy-dependencies',
-      '-DincludeScope=runtime', `-DoutputDirectory=${tmp}`, `-Ddruid.version=${versions.druid}`],
+    [
+      '-B',
+      '-q',
+      '-f',
+      join(repoRoot, 'test/cluster/druid/pom.xml'),
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${tmp}`,
+      `-Ddruid.version=${versions.druid}`,
+    ],
     logFile,
   );
   // Renamed only when complete, so an interrupted download is never mistaken for a cache hit.
@@ -91,7 +108,8 @@ export async function startDruid(paths: ClusterPaths, started: (p: Started) => v
   const proc = (s: DruidService): Started => procs.get(s)!;
   const all = [zk, ...procs.values()];
   const deadline = Date.now() + readyTimeoutMs;
-  const wait = (p: Started, what: string, check: () => Promise<boolean>): Promise<void> => waitServing(p, all, what, check, deadline);
+  const wait = (p: Started, what: string, check: () => Promise<boolean>): Promise<void> =>
+    waitServing(p, all, what, check, deadline);
 
   for (const service of druidServices) await wait(proc(service), 'healthy (/status/health)', () => healthy(service));
   await wait(proc('historical'), 'seen by the coordinator', coordinatorSeesHistorical);
@@ -104,12 +122,20 @@ export async function startDruid(paths: ClusterPaths, started: (p: Started) => v
  * Polls `check` until it holds. Each check is attributed to the process whose log explains a
  * failure; any of `watched` exiting meanwhile fails at once, with its own name and log.
  */
-async function waitServing(p: Started, watched: readonly Started[], what: string, check: () => Promise<boolean>, deadline: number): Promise<void> {
+async function waitServing(
+  p: Started,
+  watched: readonly Started[],
+  what: string,
+  check: () => Promise<boolean>,
+  deadline: number,
+): Promise<void> {
   let lastError: unknown;
   while (Date.now() < deadline) {
     const dead = watched.find((q) => !isAlive(q));
     if (dead) {
-      throw new ClusterError('CLUSTER_START_FAILED', dead.component, `exited before Druid was ready`, { logFile: dead.logFile });
+      throw new ClusterError('CLUSTER_START_FAILED', dead.component, `exited before Druid was ready`, {
+        logFile: dead.logFile,
+      });
     }
     try {
       if (await check()) return;
@@ -178,21 +204,35 @@ export function druidEnv(): Record<string, string> {
  */
 export async function stopDruidService(paths: ClusterPaths, service: DruidService): Promise<void> {
   const p = readState(paths)?.components.find((c) => c.component === `druid-${service}`);
-  if (!p) throw new ClusterError('CLUSTER_NOT_READY', `druid-${service}`, 'not part of the running cluster (is the druid addon up?)');
+  if (!p)
+    throw new ClusterError(
+      'CLUSTER_NOT_READY',
+      `druid-${service}`,
+      'not part of the running cluster (is the druid addon up?)',
+    );
   await stopProcess(p, 10_000);
 }
 
-/** Starts a Druid process stopped by `stopDruidService` again and waits until it serves (the router: the supervisor API and SQL answer through it). */
+/**
+ * Starts a Druid process stopped by `stopDruidService` again and waits until it serves (the router: the supervisor API
+ * and SQL answer through it).
+ */
 export async function startDruidService(paths: ClusterPaths, service: DruidService): Promise<void> {
   const state = readState(paths);
   const i = state?.components.findIndex((c) => c.component === `druid-${service}`) ?? -1;
-  if (!state || i < 0) throw new ClusterError('CLUSTER_NOT_READY', `druid-${service}`, 'not part of the running cluster (is the druid addon up?)');
+  if (!state || i < 0)
+    throw new ClusterError(
+      'CLUSTER_NOT_READY',
+      `druid-${service}`,
+      'not part of the running cluster (is the druid addon up?)',
+    );
   const old = state.components[i] as Started;
   if (isAlive(old)) return;
   await assertPortFree(`druid-${service}`, druidPort[service]);
   const p = startDetached(`druid-${service}`, 'java', druidJvmArgs(service, paths), old.logFile);
   state.components[i] = p;
   writeState(paths, state);
-  const serving = async (): Promise<boolean> => (await healthy(service)) && (service !== 'router' || ((await supervisorApiAnswers()) && (await sqlAnswers())));
+  const serving = async (): Promise<boolean> =>
+    (await healthy(service)) && (service !== 'router' || ((await supervisorApiAnswers()) && (await sqlAnswers())));
   await waitServing(p, [p], 'serving again after its restart', serving, Date.now() + readyTimeoutMs);
 }

@@ -15,9 +15,13 @@ export function ensureEtcdBinary(logHint: string): string {
   if (found) return found;
   if (process.getuid?.() === 0) {
     try {
-      execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server'], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
+      execFileSync(
+        'bash',
+        ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server'],
+        {
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      );
     } catch (err) {
       throw new ClusterError('CLUSTER_MISSING_TOOL', component, 'apt-get install etcd-server failed', { cause: err });
     }
@@ -64,10 +68,15 @@ export async function startEtcd(paths: ClusterPaths): Promise<Started> {
     ],
     join(paths.logs, 'etcd.log'),
   );
-  await waitUntil(p, 'healthy', async () => {
-    const res = await request(`${client}/health`);
-    const body = (await res.body.json()) as { health?: string };
-    return res.statusCode === 200 && body.health === 'true';
-  }, 30_000);
+  await waitUntil(
+    p,
+    'healthy',
+    async () => {
+      const res = await request(`${client}/health`);
+      const body = (await res.body.json()) as { health?: string };
+      return res.statusCode === 200 && body.health === 'true';
+    },
+    30_000,
+  );
   return p;
 }

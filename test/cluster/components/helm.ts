@@ -6,10 +6,10 @@ import { cacheRoot } from '../paths.ts';
 import { runToLog } from '../process.ts';
 
 /**
- * The Helm CLI, an optional tool: `up` never needs it; the chart tests build it on first
- * use. `go install helm.sh/helm/v3/cmd/helm@v<version>` works as is (no replace
- * directives), once per version (the cache folder's name carries it). Measured cold on
- * 2 shared cores: see charts/tributary/README.md.
+ * The Helm CLI, a client tool: `up` provides it beside the cluster (tools.ts) and the chart
+ * tests call this too. `go install helm.sh/helm/v3/cmd/helm@v<version>` works as is (no
+ * replace directives), once per version (the cache folder's name carries it). Measured cold
+ * on 2 shared cores: see charts/tributary/README.md.
  */
 export const helmVersion = '3.19.0';
 /** The k8s.io/client-go minor Helm 3.19 is built with (its go.mod: v0.34). */
@@ -25,7 +25,9 @@ export async function ensureHelm(): Promise<string> {
   try {
     execFileSync('go', ['version'], { stdio: 'ignore' });
   } catch (err) {
-    throw new ClusterError('CLUSTER_MISSING_TOOL', 'helm-build', 'the Go toolchain (`go`) is not on PATH', { cause: err });
+    throw new ClusterError('CLUSTER_MISSING_TOOL', 'helm-build', 'the Go toolchain (`go`) is not on PATH', {
+      cause: err,
+    });
   }
   const dir = join(cacheRoot(), `helm-${helmVersion}`);
   mkdirSync(dir, { recursive: true });
@@ -38,13 +40,7 @@ export async function ensureHelm(): Promise<string> {
     await runToLog(
       'helm-build',
       'go',
-      [
-        'install',
-        '-trimpath',
-        '-ldflags',
-        ldflags(),
-        `helm.sh/helm/v3/cmd/helm@v${helmVersion}`,
-      ],
+      ['install', '-trimpath', '-ldflags', ldflags(), `helm.sh/helm/v3/cmd/helm@v${helmVersion}`],
       logFile,
       { env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOBIN: tmp, GOFLAGS: '-mod=mod' } },
     );
@@ -54,9 +50,14 @@ export async function ensureHelm(): Promise<string> {
     rmSync(tmp, { recursive: true, force: true });
   }
   if (builtVersion(bin) !== `v${helmVersion}`) {
-    throw new ClusterError('CLUSTER_BUILD_FAILED', 'helm-build', `the build finished but ${bin} does not report v${helmVersion}`, {
-      logFile,
-    });
+    throw new ClusterError(
+      'CLUSTER_BUILD_FAILED',
+      'helm-build',
+      `the build finished but ${bin} does not report v${helmVersion}`,
+      {
+        logFile,
+      },
+    );
   }
   return bin;
 }

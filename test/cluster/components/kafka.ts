@@ -19,8 +19,16 @@ export async function ensureKafkaJars(paths: ClusterPaths, logFile: string): Pro
   await runToLog(
     'kafka-download',
     'mvn',
-    ['-B', '-q', '-f', join(repoRoot, 'test/cluster/kafka/pom.xml'), 'dependency:copy-dependencies',
-      '-DincludeScope=runtime', `-DoutputDirectory=${tmp}`, `-Dkafka.version=${versions.kafka}`],
+    [
+      '-B',
+      '-q',
+      '-f',
+      join(repoRoot, 'test/cluster/kafka/pom.xml'),
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${tmp}`,
+      `-Dkafka.version=${versions.kafka}`,
+    ],
     logFile,
   );
   // Renamed only when complete, so an interrupted download is never mistaken for a cache hit.
@@ -80,8 +88,12 @@ export async function startKafka(paths: ClusterPaths): Promise<Started> {
   if (!existsSync(logDir) || readdirSync(logDir).length === 0) {
     // KRaft needs a formatted log dir; any base64url 16-byte id is a valid cluster id.
     const clusterId = randomBytes(16).toString('base64url');
-    await runToLog(component, 'java', [...java(paths, '256m'), 'kafka.tools.StorageTool', 'format', '-t', clusterId,
-      '-c', props, '--ignore-formatted'], logFile);
+    await runToLog(
+      component,
+      'java',
+      [...java(paths, '256m'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'],
+      logFile,
+    );
   }
   const p = startDetached(component, 'java', [...java(paths, '768m'), 'kafka.Kafka', props], logFile);
   await waitUntil(p, 'serving metadata', () => kafkaAnswers(), 90_000);

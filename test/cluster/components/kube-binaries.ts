@@ -11,8 +11,10 @@ import { runToLog } from '../process.ts';
  * so the next `up` simply retries.
  */
 export async function ensureKubeBinaries(binDir: string, logFile: string): Promise<void> {
-  if (builtVersion(join(binDir, 'kube-apiserver')) === `v${versions.kubernetes}` &&
-      existsSync(join(binDir, 'kube-controller-manager'))) {
+  if (
+    builtVersion(join(binDir, 'kube-apiserver')) === `v${versions.kubernetes}` &&
+    existsSync(join(binDir, 'kube-controller-manager'))
+  ) {
     return;
   }
   try {
@@ -35,9 +37,14 @@ export async function ensureKubeBinaries(binDir: string, logFile: string): Promi
     { env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' } },
   );
   if (builtVersion(join(binDir, 'kube-apiserver')) !== `v${versions.kubernetes}`) {
-    throw new ClusterError('CLUSTER_BUILD_FAILED', 'kubernetes-build', 'the build finished but kube-apiserver is missing', {
-      logFile,
-    });
+    throw new ClusterError(
+      'CLUSTER_BUILD_FAILED',
+      'kubernetes-build',
+      'the build finished but kube-apiserver is missing',
+      {
+        logFile,
+      },
+    );
   }
 }
 

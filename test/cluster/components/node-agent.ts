@@ -24,18 +24,24 @@ export async function startNodeAgent(paths: ClusterPaths, pki: Pki): Promise<Sta
       `--pod-cidr=${podCidr}`,
       `--api-server=${apiserverUrl}`,
       `--ca-file=${pki.caCert}`,
+      `--service-proxy-socket=${paths.serviceProxySocket}`,
     ],
     join(paths.logs, 'node-agent.log'),
     { cwd: repoRoot },
   );
   const api = new AdminApi(readFileSync(pki.caCert), pki.adminToken);
   try {
-    await waitUntil(p, `registered Node ${nodeName} as Ready`, async () => {
-      const res = await api.get(`/api/v1/nodes/${nodeName}`);
-      if (res.status !== 200) return false;
-      const node = res.body as { status?: { conditions?: { type: string; status: string }[] } };
-      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-    }, 60_000);
+    await waitUntil(
+      p,
+      `registered Node ${nodeName} as Ready`,
+      async () => {
+        const res = await api.get(`/api/v1/nodes/${nodeName}`);
+        if (res.status !== 200) return false;
+        const node = res.body as { status?: { conditions?: { type: string; status: string }[] } };
+        return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+      },
+      60_000,
+    );
   } finally {
     await api.close();
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ClusterError } from '../errors.ts';
 import { runToLog } from '../process.ts';
 
 /**
@@ -35,8 +36,21 @@ export async function ensurePki(dir: string, logFile: string): Promise<Pki> {
   };
   const ssl = (...args: string[]): Promise<void> => runToLog('pki', 'openssl', args, logFile, { cwd: dir });
   if (!existsSync(pki.caCert)) {
-    await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', pki.caKey, '-out', pki.caCert,
-      '-days', '3650', '-subj', '/CN=tributary-local-ca');
+    await ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      pki.caKey,
+      '-out',
+      pki.caCert,
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=tributary-local-ca',
+    );
   }
   if (!existsSync(pki.serverCert)) {
     const ext = p('apiserver.ext');
@@ -46,10 +60,35 @@ export async function ensurePki(dir: string, logFile: string): Promise<Pki> {
         'DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n' +
         'extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n',
     );
-    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', pki.serverKey, '-out', p('apiserver.csr'),
-      '-subj', '/CN=kube-apiserver');
-    await ssl('x509', '-req', '-in', p('apiserver.csr'), '-CA', pki.caCert, '-CAkey', pki.caKey,
-      '-CAcreateserial', '-out', pki.serverCert, '-days', '3650', '-extfile', ext);
+    await ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      pki.serverKey,
+      '-out',
+      p('apiserver.csr'),
+      '-subj',
+      '/CN=kube-apiserver',
+    );
+    await ssl(
+      'x509',
+      '-req',
+      '-in',
+      p('apiserver.csr'),
+      '-CA',
+      pki.caCert,
+      '-CAkey',
+      pki.caKey,
+      '-CAcreateserial',
+      '-out',
+      pki.serverCert,
+      '-days',
+      '3650',
+      '-extfile',
+      ext,
+    );
   }
   if (!existsSync(pki.saKey)) {
     await ssl('genrsa', '-out', pki.saKey, '2048');
@@ -61,8 +100,7 @@ export async function ensurePki(dir: string, logFile: string): Promise<Pki> {
     // The controller-manager gets its own identity so its RBAC is the real one, not cluster-admin.
     writeFileSync(
       pki.tokenFile,
-      `${adminToken},admin,admin,"system:masters"\n` +
-        `${ctrlToken},system:kube-controller-manager,kcm,""\n`,
+      `${adminToken},admin,admin,"system:masters"\n` + `${ctrlToken},system:kube-controller-manager,kcm,""\n`,
       { mode: 0o600 },
     );
   }
@@ -75,5 +113,5 @@ export function tokenOf(pki: Pick<Pki, 'tokenFile'>, user: string): string {
     const [token, name] = line.split(',');
     if (name === user && token) return token;
   }
-  throw new Error(`no token for ${user} in ${pki.tokenFile}`);
+  throw new ClusterError('CLUSTER_START_FAILED', 'pki', `no token for ${user} in ${pki.tokenFile}`);
 }

@@ -8,6 +8,8 @@
 //   - pods being deleted are finished (containers stopped, object deleted with grace 0);
 //   - pod folders under --pods-dir that belong to no current pod are cleaned up (their
 //     processes killed, the folder removed).
+// With --service-proxy-socket it also routes the API server's connections to Services
+// (service-proxy.ts), the part of kube-proxy the API server needs (webhooks by Service).
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +29,7 @@ import type { ConfigMap, Pod, Secret } from './kube-types.ts';
 import { NodeRegistration, nodeLabels } from './node-registration.ts';
 import { PodWorker, podDirName } from './pod-worker.ts';
 import { Scheduler } from './scheduler.ts';
+import { ServiceProxy } from './service-proxy.ts';
 
 export interface AgentOptions {
   kubeconfig: string;
@@ -40,6 +43,8 @@ export interface AgentOptions {
   backoff: BackoffConfig;
   /** Cap on each pod's grace period when the agent itself is stopped. */
   shutdownGraceMs: number;
+  /** Unix socket of the API server's HTTP CONNECT route to Services; none when absent. */
+  serviceProxySocket?: string;
   log: Logger;
 }
 
@@ -52,6 +57,7 @@ export class NodeAgent {
   #api: KubeApi | undefined;
   #informer: ResilientInformer<Pod> | undefined;
   #registration: NodeRegistration | undefined;
+  #serviceProxy: ServiceProxy | undefined;
   #stopping = false;
 
   constructor(o: AgentOptions) {
@@ -78,7 +84,22 @@ export class NodeAgent {
       configMap: (ns, name) => getOrUndefined<ConfigMap>(api, `/api/v1/namespaces/${ns}/configmaps/${name}`),
       secret: (ns, name) => getOrUndefined<Secret>(api, `/api/v1/namespaces/${ns}/secrets/${name}`),
     };
-    this.#log.info({ server: api.server.href, nodeName: o.nodeName, podsDir, logDir, podCidr: o.podCidr, images: imageMap.map((e) => e.pattern) }, 'node agent starting');
+    this.#log.info(
+      {
+        server: api.server.href,
+        nodeName: o.nodeName,
+        podsDir,
+        logDir,
+        podCidr: o.podCidr,
+        images: imageMap.map((e) => e.pattern),
+      },
+      'node agent starting',
+    );
+
+    if (o.serviceProxySocket) {
+      this.#serviceProxy = new ServiceProxy({ socketPath: o.serviceProxySocket, api, log: this.#log });
+      await this.#serviceProxy.start();
+    }
 
     // The harness may start the agent right after the API server: wait for it.
     const registration = new NodeRegistration({ api, nodeName: o.nodeName, podCidr: o.podCidr, log: this.#log });
@@ -156,7 +177,8 @@ export class NodeAgent {
   /** Pod folders of pods that no longer exist: kill their leftover processes, remove them. */
   async #cleanOrphanPodDirs(podsDir: string): Promise<void> {
     const known = new Set([...this.#workers.values()].map((w) => podDirName(w.pod)));
-    for (const pod of this.#informer?.list() ?? []) if (pod.spec?.nodeName === this.#o.nodeName) known.add(podDirName(pod));
+    for (const pod of this.#informer?.list() ?? [])
+      if (pod.spec?.nodeName === this.#o.nodeName) known.add(podDirName(pod));
     for (const name of await readdir(podsDir).catch(() => [] as string[])) {
       if (known.has(name)) continue;
       const dir = join(podsDir, name);
@@ -175,6 +197,7 @@ export class NodeAgent {
     this.#log.info({ pods: workers.length }, 'node agent stopping; stopping all containers');
     await Promise.all(workers.map((w) => w.shutdown(this.#o.shutdownGraceMs)));
     this.#registration?.stop();
+    await this.#serviceProxy?.stop().catch(() => undefined);
     await this.#api?.close().catch(() => undefined);
     this.#log.info('node agent stopped');
   }

@@ -15,6 +15,7 @@ export interface AgentArgs {
   caFile?: string;
   backoff: BackoffConfig;
   shutdownGraceMs: number;
+  serviceProxySocket?: string;
   logLevel: string;
 }
 
@@ -23,12 +24,14 @@ export const USAGE = `usage: node test/cluster/node-agent/main.ts --kubeconfig <
   [--image-map <json>] [--api-server https://127.0.0.1:<port>] [--ca-file <ca.crt>]
   [--crash-backoff-base <seconds, default 1>] [--crash-backoff-max <seconds, default 30>]
   [--shutdown-grace <seconds: cap on pod grace when the agent stops, default 10>]
+  [--service-proxy-socket <path: the API server's HTTP CONNECT route to Services>]
   [--log-level info]`;
 
 function seconds(name: string, value: string | undefined, fallbackMs: number): number {
   if (value === undefined) return fallbackMs;
   const n = Number(value.replace(/s$/, ''));
-  if (!Number.isFinite(n) || n < 0) throw new NodeAgentError('NODE_AGENT_ARGS', `--${name} must be a number of seconds: ${value}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new NodeAgentError('NODE_AGENT_ARGS', `--${name} must be a number of seconds: ${value}`);
   return n * 1000;
 }
 
@@ -50,6 +53,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
         'crash-backoff-base': { type: 'string' },
         'crash-backoff-max': { type: 'string' },
         'shutdown-grace': { type: 'string' },
+        'service-proxy-socket': { type: 'string' },
         'log-level': { type: 'string' },
       },
     }));
@@ -72,8 +76,13 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
     ...(values['image-map'] ? { imageMap: values['image-map'] } : {}),
     ...(values['api-server'] ? { apiServer: values['api-server'] } : {}),
     ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}),
-    backoff: { baseMs, maxMs: Math.max(baseMs, maxMs), resetAfterMs: Math.max(DEFAULT_BACKOFF.resetAfterMs, 2 * maxMs) },
+    backoff: {
+      baseMs,
+      maxMs: Math.max(baseMs, maxMs),
+      resetAfterMs: Math.max(DEFAULT_BACKOFF.resetAfterMs, 2 * maxMs),
+    },
     shutdownGraceMs: seconds('shutdown-grace', values['shutdown-grace'], 10_000),
+    ...(values['service-proxy-socket'] ? { serviceProxySocket: values['service-proxy-socket'] } : {}),
     logLevel: values['log-level'] ?? 'info',
   };
 }

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
+import { NodeAgentError } from './errors.ts';
 
 export interface PayloadFile {
   data: Buffer | string;
@@ -17,7 +18,10 @@ export type Payload = Map<string, PayloadFile>;
 function checkRelative(path: string): string {
   const p = normalize(path);
   if (p.startsWith('/') || p === '..' || p.startsWith('../') || p.startsWith('..')) {
-    throw new Error(`invalid volume file path ${JSON.stringify(path)}: must be relative, without '..'`);
+    throw new NodeAgentError(
+      'NODE_AGENT_VOLUME_CONTENT',
+      `invalid volume file path ${JSON.stringify(path)}: must be relative, without '..'`,
+    );
   }
   return p;
 }

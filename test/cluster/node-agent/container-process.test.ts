@@ -28,8 +28,12 @@ describe('container processes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'na-proc-'));
     const p = await ContainerProcess.start(spec(dir, 'echo out; echo err >&2; exit 3'));
     expect((await p.exited).exitCode).toBe(3);
-    await (await ContainerProcess.start(spec(dir, 'echo again'))).exited;
-    expect(readFileSync(join(dir, 'logs', 'c.log'), 'utf8')).toBe('----- start -----\nout\nerr\n----- start -----\nagain\n');
+    await (
+      await ContainerProcess.start(spec(dir, 'echo again'))
+    ).exited;
+    expect(readFileSync(join(dir, 'logs', 'c.log'), 'utf8')).toBe(
+      '----- start -----\nout\nerr\n----- start -----\nagain\n',
+    );
   });
 
   it('reports a missing executable as exit 128 with a start error', async () => {
@@ -43,7 +47,9 @@ describe('container processes', () => {
   it('sends SIGTERM to the main process, then SIGKILLs the whole group after the grace period', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'na-proc-'));
     // The main process ignores SIGTERM and has a child; both must be gone after stop().
-    const p = await ContainerProcess.start(spec(dir, 'trap "echo got-term" TERM; sleep 30 & echo child=$!; while true; do sleep 0.1; done'));
+    const p = await ContainerProcess.start(
+      spec(dir, 'trap "echo got-term" TERM; sleep 30 & echo child=$!; while true; do sleep 0.1; done'),
+    );
     await new Promise((r) => setTimeout(r, 300));
     const child = Number(/child=(\d+)/.exec(readFileSync(join(dir, 'logs', 'c.log'), 'utf8'))?.[1]);
     expect(child).toBeGreaterThan(0);
@@ -81,13 +87,31 @@ describe('container processes', () => {
 describe('atomic volume writer', () => {
   it('swaps ..data and exposes top-level entries as symlinks; removes keys that disappeared', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'na-vol-'));
-    expect(await writeAtomically(dir, new Map([['a', { data: '1', mode: 0o644 }], ['sub/b', { data: '2', mode: 0o600 }]]))).toBe(true);
+    expect(
+      await writeAtomically(
+        dir,
+        new Map([
+          ['a', { data: '1', mode: 0o644 }],
+          ['sub/b', { data: '2', mode: 0o600 }],
+        ]),
+      ),
+    ).toBe(true);
     expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('1');
     expect(readFileSync(join(dir, 'sub', 'b'), 'utf8')).toBe('2');
-    expect(await writeAtomically(dir, new Map([['a', { data: '1', mode: 0o644 }], ['sub/b', { data: '2', mode: 0o600 }]]))).toBe(false);
+    expect(
+      await writeAtomically(
+        dir,
+        new Map([
+          ['a', { data: '1', mode: 0o644 }],
+          ['sub/b', { data: '2', mode: 0o600 }],
+        ]),
+      ),
+    ).toBe(false);
     expect(await writeAtomically(dir, new Map([['a', { data: 'changed', mode: 0o644 }]]))).toBe(true);
     expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('changed');
     expect(existsSync(join(dir, 'sub'))).toBe(false);
-    await expect(writeAtomically(dir, new Map([['../escape', { data: 'x', mode: 0o644 }]]))).rejects.toThrow(/invalid volume file path/);
+    await expect(writeAtomically(dir, new Map([['../escape', { data: 'x', mode: 0o644 }]]))).rejects.toThrow(
+      /invalid volume file path/,
+    );
   });
 });

@@ -158,9 +158,16 @@ export class ContainerRunner {
         this.#lastTerminated = term;
         const delay = this.#backoff.next(exit.runMs);
         this.#state = {
-          waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${this.name} pod=${this.#o.podName}` },
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${this.name} pod=${this.#o.podName}`,
+          },
         };
-        this.#o.event('Warning', 'BackOff', `Back-off restarting failed container ${this.name} in pod ${this.#o.podName}`);
+        this.#o.event(
+          'Warning',
+          'BackOff',
+          `Back-off restarting failed container ${this.name} in pod ${this.#o.podName}`,
+        );
         this.#o.onChange();
         if (!(await sleep(delay, signal))) break;
         this.#restartCount++;
@@ -212,7 +219,10 @@ export class ContainerRunner {
       ...(message ? { message } : {}),
       ...(proc.pid > 0 ? { containerID: `tributary://${proc.pid}` } : {}),
     };
-    this.#o.log.info({ container: this.name, exitCode: exit.exitCode, signal: exit.signal, startError: exit.startError, wasReady }, 'container exited');
+    this.#o.log.info(
+      { container: this.name, exitCode: exit.exitCode, signal: exit.signal, startError: exit.startError, wasReady },
+      'container exited',
+    );
     if (exit.startError) this.#o.event('Warning', 'Failed', exit.startError);
     this.#state = { terminated: term };
     this.#o.onChange();
@@ -241,13 +251,23 @@ export class ContainerRunner {
   }
 
   #probeTarget(): { podIP: string; container: Container; env: Record<string, string>; cwd: string } {
-    return { podIP: this.#o.podIP(), container: this.#o.container, env: this.#prepared?.env ?? {}, cwd: this.#prepared?.cwd ?? '/' };
+    return {
+      podIP: this.#o.podIP(),
+      container: this.#o.container,
+      env: this.#prepared?.env ?? {},
+      cwd: this.#prepared?.cwd ?? '/',
+    };
   }
 
   #startProbes(): void {
     const c = this.#o.container;
     const make = (kind: ProbeKind, probe: NonNullable<Container['readinessProbe']>) =>
-      new ProbeWorker({ kind, probe, target: () => this.#probeTarget(), onChange: (ok, msg) => this.#onProbe(kind, ok, msg) });
+      new ProbeWorker({
+        kind,
+        probe,
+        target: () => this.#probeTarget(),
+        onChange: (ok, msg) => this.#onProbe(kind, ok, msg),
+      });
     if (c.startupProbe && !this.#started) {
       const w = make('startup', c.startupProbe);
       this.#probes.push(w);
@@ -266,7 +286,12 @@ export class ContainerRunner {
       ['liveness', c.livenessProbe],
     ] as const) {
       if (!probe) continue;
-      const w = new ProbeWorker({ kind, probe, target: () => this.#probeTarget(), onChange: (ok, msg) => this.#onProbe(kind, ok, msg) });
+      const w = new ProbeWorker({
+        kind,
+        probe,
+        target: () => this.#probeTarget(),
+        onChange: (ok, msg) => this.#onProbe(kind, ok, msg),
+      });
       this.#probes.push(w);
       w.start();
     }
@@ -280,7 +305,8 @@ export class ContainerRunner {
   #onProbe(kind: ProbeKind, ok: boolean, message: string): void {
     if (this.#stop.signal.aborted || !this.isRunning) return;
     this.#o.log.info({ container: this.name, probe: kind, ok, message }, 'probe result changed');
-    if (!ok) this.#o.event('Warning', 'Unhealthy', `${kind[0]?.toUpperCase()}${kind.slice(1)} probe failed: ${message}`);
+    if (!ok)
+      this.#o.event('Warning', 'Unhealthy', `${kind[0]?.toUpperCase()}${kind.slice(1)} probe failed: ${message}`);
     if (kind === 'readiness') {
       this.#ready = ok;
       this.#o.onChange();
@@ -291,10 +317,16 @@ export class ContainerRunner {
         this.#startRunningProbes();
         this.#o.onChange();
       } else {
-        this.#kill(`Container ${this.name} failed startup probe, will be restarted`, this.#o.container.startupProbe?.terminationGracePeriodSeconds);
+        this.#kill(
+          `Container ${this.name} failed startup probe, will be restarted`,
+          this.#o.container.startupProbe?.terminationGracePeriodSeconds,
+        );
       }
     } else if (!ok) {
-      this.#kill(`Container ${this.name} failed liveness probe, will be restarted`, this.#o.container.livenessProbe?.terminationGracePeriodSeconds);
+      this.#kill(
+        `Container ${this.name} failed liveness probe, will be restarted`,
+        this.#o.container.livenessProbe?.terminationGracePeriodSeconds,
+      );
     }
   }
 
@@ -322,7 +354,8 @@ export class ContainerRunner {
       const budget = Math.max(1, graceMs);
       let result;
       if (preStop.exec) result = await execCommand(preStop.exec.command ?? [], target, budget);
-      else if (preStop.httpGet) result = await runProbe({ httpGet: preStop.httpGet, timeoutSeconds: Math.ceil(budget / 1000) }, target);
+      else if (preStop.httpGet)
+        result = await runProbe({ httpGet: preStop.httpGet, timeoutSeconds: Math.ceil(budget / 1000) }, target);
       else if (preStop.sleep) {
         await sleep(Math.min(budget, preStop.sleep.seconds * 1000));
         result = { ok: true, message: '' };

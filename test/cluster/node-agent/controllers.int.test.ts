@@ -32,35 +32,57 @@ describe('the node agent with the controller-manager', () => {
           metadata: { labels: { app: 'web' } },
           spec: {
             terminationGracePeriodSeconds: 5,
-            containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'] }],
+            containers: [
+              {
+                name: 'main',
+                image: 'busybox',
+                command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'],
+              },
+            ],
           },
         },
       },
     });
-    const [pod] = await waitFor('a Ready pod of Deployment web', async () => {
-      const pods = await podsWithLabel('app=web');
-      return pods.length === 1 && pods.every(isReady) ? pods : false;
-    }, 90_000);
+    const [pod] = await waitFor(
+      'a Ready pod of Deployment web',
+      async () => {
+        const pods = await podsWithLabel('app=web');
+        return pods.length === 1 && pods.every(isReady) ? pods : false;
+      },
+      90_000,
+    );
     expect(pod?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ReplicaSet', controller: true });
     const deployment = await waitFor('Deployment web to report 1 available replica', async () => {
-      const d = await api.get<{ status?: { availableReplicas?: number } }>(`/apis/apps/v1/namespaces/${ns}/deployments/web`);
+      const d = await api.get<{ status?: { availableReplicas?: number } }>(
+        `/apis/apps/v1/namespaces/${ns}/deployments/web`,
+      );
       return d.status?.availableReplicas === 1 ? d : false;
     });
     expect(deployment.status?.availableReplicas).toBe(1);
 
     await api.delete(`/apis/apps/v1/namespaces/${ns}/deployments/web`, { propagationPolicy: 'Background' });
-    await waitFor('the pods of Deployment web to be garbage-collected', async () => (await podsWithLabel('app=web')).length === 0, 90_000);
+    await waitFor(
+      'the pods of Deployment web to be garbage-collected',
+      async () => (await podsWithLabel('app=web')).length === 0,
+      90_000,
+    );
   });
 
   it('garbage-collects a pod whose owner (a ConfigMap) is deleted', async () => {
-    const owner = await api.post<ConfigMap>(`/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: 'owner' }, data: {} });
+    const owner = await api.post<ConfigMap>(`/api/v1/namespaces/${ns}/configmaps`, {
+      metadata: { name: 'owner' },
+      data: {},
+    });
     await api.post(`/api/v1/namespaces/${ns}/pods`, {
       metadata: {
         name: 'owned',
         labels: { app: 'owned' },
         ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata?.uid }],
       },
-      spec: { terminationGracePeriodSeconds: 5, containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'exec sleep 3600'] }] },
+      spec: {
+        terminationGracePeriodSeconds: 5,
+        containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'exec sleep 3600'] }],
+      },
     });
     await waitFor('pod owned to run', async () => (await getPod(api, ns, 'owned'))?.status?.phase === 'Running');
     await api.delete(`/api/v1/namespaces/${ns}/configmaps/owner`);

@@ -12,7 +12,13 @@ const facts: PodFacts = {
 };
 
 const pod: Pod = {
-  metadata: { name: 'p', namespace: 'ns', uid: 'u-1', labels: { app: 'web', tier: 'a b' }, annotations: { 'x.io/y': 'z' } },
+  metadata: {
+    name: 'p',
+    namespace: 'ns',
+    uid: 'u-1',
+    labels: { app: 'web', tier: 'a b' },
+    annotations: { 'x.io/y': 'z' },
+  },
   spec: { nodeName: 'tributary-node', serviceAccountName: 'sa', containers: [] },
 };
 
@@ -55,7 +61,10 @@ describe('container environment', () => {
   });
 
   it('resolves resource fields, rounding up to the divisor; unset limits read as node allocatable', () => {
-    const c: Container = { name: 'c', resources: { limits: { cpu: '500m', memory: '128Mi' }, requests: { cpu: '250m' } } };
+    const c: Container = {
+      name: 'c',
+      resources: { limits: { cpu: '500m', memory: '128Mi' }, requests: { cpu: '250m' } },
+    };
     expect(resourceFieldValue(c, 'limits.cpu', undefined, facts)).toBe('1');
     expect(resourceFieldValue(c, 'limits.cpu', '1m', facts)).toBe('500');
     expect(resourceFieldValue(c, 'requests.cpu', '1m', facts)).toBe('250');
@@ -83,7 +92,10 @@ describe('container environment', () => {
       pod,
       container,
       facts,
-      lookups({ cm: { data: { color: 'blue' } } }, { sec: { data: { password: Buffer.from('s3cret').toString('base64') } } }),
+      lookups(
+        { cm: { data: { color: 'blue' } } },
+        { sec: { data: { password: Buffer.from('s3cret').toString('base64') } } },
+      ),
       kubernetesServiceEnv('127.0.0.1', '16443'),
     );
     expect(env.LATER_REF).toBe('$(FIRST)');
@@ -100,15 +112,22 @@ describe('container environment', () => {
   });
 
   it('fails with NODE_AGENT_ENV naming a missing non-optional reference', async () => {
-    const run = (container: Container) => resolveContainerEnv(pod, container, facts, lookups({ cm: { data: {} } }, {}), {});
-    await expect(run({ name: 'c', env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'cm', key: 'k' } } }] })).rejects.toThrow(
-      "couldn't find key k in ConfigMap ns/cm",
-    );
-    await expect(run({ name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] })).rejects.toMatchObject({
+    const run = (container: Container) =>
+      resolveContainerEnv(pod, container, facts, lookups({ cm: { data: {} } }, {}), {});
+    await expect(
+      run({ name: 'c', env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'cm', key: 'k' } } }] }),
+    ).rejects.toThrow("couldn't find key k in ConfigMap ns/cm");
+    await expect(
+      run({ name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }),
+    ).rejects.toMatchObject({
       code: 'NODE_AGENT_ENV',
       message: 'secret "s" not found',
     });
-    await expect(run({ name: 'c', envFrom: [{ configMapRef: { name: 'gone' } }] })).rejects.toThrow('configmap "gone" not found');
-    await expect(run({ name: 'c', envFrom: [{ configMapRef: { name: 'gone', optional: true } }] })).resolves.toEqual({});
+    await expect(run({ name: 'c', envFrom: [{ configMapRef: { name: 'gone' } }] })).rejects.toThrow(
+      'configmap "gone" not found',
+    );
+    await expect(run({ name: 'c', envFrom: [{ configMapRef: { name: 'gone', optional: true } }] })).resolves.toEqual(
+      {},
+    );
   });
 });

@@ -93,7 +93,10 @@ export function resourceFieldValue(
   facts: PodFacts,
 ): string {
   const [kind, name] = resource.split('.') as [string, string | undefined];
-  if ((kind !== 'limits' && kind !== 'requests') || (name !== 'cpu' && name !== 'memory' && name !== 'ephemeral-storage')) {
+  if (
+    (kind !== 'limits' && kind !== 'requests') ||
+    (name !== 'cpu' && name !== 'memory' && name !== 'ephemeral-storage')
+  ) {
     throw new NodeAgentError('NODE_AGENT_ENV', `unsupported resourceFieldRef resource ${resource}`);
   }
   const set = container?.resources?.[kind]?.[name];
@@ -123,7 +126,10 @@ function configMapValue(cm: ConfigMap, key: string): string | undefined {
 
 function configMapEntries(cm: ConfigMap): [string, string][] {
   return [
-    ...Object.entries(cm.binaryData ?? {}).map(([k, v]): [string, string] => [k, Buffer.from(v, 'base64').toString('utf8')]),
+    ...Object.entries(cm.binaryData ?? {}).map(([k, v]): [string, string] => [
+      k,
+      Buffer.from(v, 'base64').toString('utf8'),
+    ]),
     ...Object.entries(cm.data ?? {}),
   ];
 }
@@ -179,7 +185,9 @@ export async function resolveContainerEnv(
       env[v.name] = fieldRefValue(pod, from.fieldRef.fieldPath, facts);
     } else if (from.resourceFieldRef) {
       const target = from.resourceFieldRef.containerName
-        ? [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === from.resourceFieldRef?.containerName)
+        ? [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find(
+            (c) => c.name === from.resourceFieldRef?.containerName,
+          )
         : container;
       env[v.name] = resourceFieldValue(target, from.resourceFieldRef.resource, from.resourceFieldRef.divisor, facts);
     } else if (from.configMapKeyRef) {

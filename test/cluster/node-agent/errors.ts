@@ -12,10 +12,19 @@ export type NodeAgentErrorCode =
   | 'NODE_AGENT_IP_EXHAUSTED'
   | 'NODE_AGENT_ENV'
   | 'NODE_AGENT_VOLUME'
+  // What a volume should hold cannot be made (a missing ConfigMap, Secret or key, a file path
+  // outside the volume); VolumeManager.sync wraps it in NODE_AGENT_VOLUME naming the volume.
+  | 'NODE_AGENT_VOLUME_CONTENT'
+  | 'NODE_AGENT_QUANTITY'
   | 'NODE_AGENT_TOKEN'
   | 'NODE_AGENT_SPAWN'
   | 'NODE_AGENT_PROBE'
-  | 'NODE_AGENT_NODE_REGISTRATION';
+  | 'NODE_AGENT_NODE_REGISTRATION'
+  // The API server's route to a Service (service-proxy.ts) cannot be made: no such port, no
+  // ready pod, a malformed CONNECT.
+  | 'NODE_AGENT_SERVICE_PROXY'
+  // Integration-test waits (int-helpers.ts) that ran out of time.
+  | 'NODE_AGENT_TIMEOUT';
 
 export class NodeAgentError extends Error {
   readonly code: NodeAgentErrorCode;

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NodeAgentError } from './errors.ts';
-import { defaultImageMap, loadImageMap, lookupImage, matchesPattern, normalizeImage, parseImageMap, resolveCommand } from './image-map.ts';
+import {
+  defaultImageMap,
+  loadImageMap,
+  lookupImage,
+  matchesPattern,
+  normalizeImage,
+  parseImageMap,
+  resolveCommand,
+} from './image-map.ts';
 
 describe('image map', () => {
   it('normalizes references: default tag latest, Docker Hub prefixes dropped, digests kept', () => {
@@ -23,7 +31,9 @@ describe('image map', () => {
 
   it('has defaults for our images (pointing at this checkout) and passthrough OS images', () => {
     const map = defaultImageMap('/repo');
-    expect(lookupImage(map, 'tributary/runtime:dev')).toEqual({ command: ['/repo/node_modules/.bin/node', '/repo/runtime/src/main.ts'] });
+    expect(lookupImage(map, 'tributary/runtime:dev')).toEqual({
+      command: ['/repo/node_modules/.bin/node', '/repo/runtime/src/main.ts'],
+    });
     expect(lookupImage(map, 'tributary/operator:1')?.command?.[1]).toBe('/repo/operator/src/main.ts');
     expect(lookupImage(map, 'ubuntu:24.04')).toEqual({ passthrough: true });
     expect(lookupImage(map, 'nginx:1.25')).toBeUndefined();
@@ -38,7 +48,11 @@ describe('image map', () => {
   });
 
   it('runs command + args as given for passthrough images, and refuses an empty one', () => {
-    expect(resolveCommand({ passthrough: true }, 'busybox', ['sh', '-c'], ['echo hi']).argv).toEqual(['sh', '-c', 'echo hi']);
+    expect(resolveCommand({ passthrough: true }, 'busybox', ['sh', '-c'], ['echo hi']).argv).toEqual([
+      'sh',
+      '-c',
+      'echo hi',
+    ]);
     expect(resolveCommand({ passthrough: true }, 'busybox', undefined, ['sh']).argv).toEqual(['sh']);
     expect(() => resolveCommand({ passthrough: true }, 'busybox', undefined, undefined)).toThrow(/passthrough image/);
   });

@@ -130,19 +130,28 @@ export function parseImageMap(parsed: unknown, source: string, repoRoot: string 
       const v = entry[key];
       if (v === undefined) continue;
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
-        throw new NodeAgentError('NODE_AGENT_IMAGE_MAP', `image map ${source}: ${pattern}.${key} must be an array of strings`);
+        throw new NodeAgentError(
+          'NODE_AGENT_IMAGE_MAP',
+          `image map ${source}: ${pattern}.${key} must be an array of strings`,
+        );
       }
       mapping[key] = v.map(sub);
     }
     if (entry.env !== undefined) {
       if (entry.env === null || typeof entry.env !== 'object' || Array.isArray(entry.env)) {
-        throw new NodeAgentError('NODE_AGENT_IMAGE_MAP', `image map ${source}: ${pattern}.env must be an object of strings`);
+        throw new NodeAgentError(
+          'NODE_AGENT_IMAGE_MAP',
+          `image map ${source}: ${pattern}.env must be an object of strings`,
+        );
       }
       mapping.env = Object.fromEntries(Object.entries(entry.env).map(([k, v]) => [k, sub(String(v))]));
     }
     if (entry.passthrough !== undefined) mapping.passthrough = entry.passthrough === true;
     if (!mapping.passthrough && mapping.command === undefined) {
-      throw new NodeAgentError('NODE_AGENT_IMAGE_MAP', `image map ${source}: ${pattern} needs a command or passthrough: true`);
+      throw new NodeAgentError(
+        'NODE_AGENT_IMAGE_MAP',
+        `image map ${source}: ${pattern} needs a command or passthrough: true`,
+      );
     }
     out.push({ pattern, mapping });
   }

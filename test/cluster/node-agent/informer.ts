@@ -4,7 +4,13 @@
 // successful list or event). Restarting resumes the watch from the last resourceVersion; a
 // too-old version yields 410 and the ListWatch relists by itself.
 import { makeInformer } from '@kubernetes/client-node';
-import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import type {
+  Informer,
+  KubeConfig,
+  KubernetesListObject,
+  KubernetesObject,
+  ObjectCache,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from './errors.ts';
 import type { KubeApi } from './kube-api.ts';

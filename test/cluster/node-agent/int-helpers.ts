@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isApiStatus } from './errors.ts';
+import { NodeAgentError, isApiStatus } from './errors.ts';
 import { REPO_ROOT } from './image-map.ts';
 import { KubeApi, loadKubeConfig } from './kube-api.ts';
 import type { Pod } from './kube-types.ts';
@@ -14,11 +14,20 @@ export const TESTDATA = join(REPO_ROOT, 'test/cluster/node-agent/testdata');
 
 export async function adminApi(): Promise<KubeApi> {
   const file = process.env.KUBECONFIG;
-  if (!file) throw new Error('KUBECONFIG is not set: run under the integration project (global setup) or eval "$(npm run -s cluster -- env)"');
+  if (!file)
+    throw new NodeAgentError(
+      'NODE_AGENT_KUBECONFIG',
+      'KUBECONFIG is not set: run under the integration project (global setup) or eval "$(npm run -s cluster -- env)"',
+    );
   return KubeApi.fromKubeConfig(loadKubeConfig(file));
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -31,7 +40,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+  throw new NodeAgentError(
+    'NODE_AGENT_TIMEOUT',
+    `timed out after ${timeoutMs}ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+  );
 }
 
 /** A fresh namespace with its `default` ServiceAccount and `kube-root-ca.crt` published. */
@@ -55,15 +67,31 @@ export async function getPod(api: KubeApi, ns: string, name: string): Promise<Po
   }
 }
 
-export function waitForPod(api: KubeApi, ns: string, name: string, what: string, ok: (pod: Pod) => boolean, timeoutMs = 60_000): Promise<Pod> {
-  return waitFor(`pod ${ns}/${name}: ${what}`, async () => {
-    const pod = await getPod(api, ns, name);
-    return pod && ok(pod) ? pod : false;
-  }, timeoutMs);
+export function waitForPod(
+  api: KubeApi,
+  ns: string,
+  name: string,
+  what: string,
+  ok: (pod: Pod) => boolean,
+  timeoutMs = 60_000,
+): Promise<Pod> {
+  return waitFor(
+    `pod ${ns}/${name}: ${what}`,
+    async () => {
+      const pod = await getPod(api, ns, name);
+      return pod && ok(pod) ? pod : false;
+    },
+    timeoutMs,
+  );
 }
 
 export function waitForPodGone(api: KubeApi, ns: string, name: string, timeoutMs = 60_000): Promise<true> {
-  return waitFor(`pod ${ns}/${name} to be gone`, async () => (await getPod(api, ns, name)) === undefined || false, timeoutMs, 100);
+  return waitFor(
+    `pod ${ns}/${name} to be gone`,
+    async () => (await getPod(api, ns, name)) === undefined || false,
+    timeoutMs,
+    100,
+  );
 }
 
 export function isReady(pod: Pod): boolean {

@@ -30,7 +30,14 @@ export interface Cidr {
 export function parseCidr(cidr: string): Cidr {
   const [ip, bits, extra] = cidr.split('/');
   const prefix = Number(bits);
-  if (ip === undefined || bits === undefined || extra !== undefined || !/^\d+$/.test(bits) || prefix < 8 || prefix > 30) {
+  if (
+    ip === undefined ||
+    bits === undefined ||
+    extra !== undefined ||
+    !/^\d+$/.test(bits) ||
+    prefix < 8 ||
+    prefix > 30
+  ) {
     throw new NodeAgentError('NODE_AGENT_POD_CIDR', `pod CIDR must look like 127.0.1.0/24 (prefix 8..30): ${cidr}`);
   }
   const addr = parseIPv4(ip);
@@ -80,7 +87,10 @@ export class IpAllocator {
         return formatIPv4(candidate);
       }
     }
-    throw new NodeAgentError('NODE_AGENT_IP_EXHAUSTED', `no free pod IP left in ${formatIPv4(this.cidr.base)}/${this.cidr.prefix}`);
+    throw new NodeAgentError(
+      'NODE_AGENT_IP_EXHAUSTED',
+      `no free pod IP left in ${formatIPv4(this.cidr.base)}/${this.cidr.prefix}`,
+    );
   }
 
   /**

@@ -58,7 +58,13 @@ export class KubeApi {
   static async fromKubeConfig(kc: KubeConfig): Promise<KubeApi> {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new NodeAgentError('NODE_AGENT_KUBECONFIG', 'kubeconfig has no current cluster');
-    const opts: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; headers?: Record<string, unknown>; rejectUnauthorized?: boolean } = {};
+    const opts: {
+      ca?: string | Buffer;
+      cert?: string | Buffer;
+      key?: string | Buffer;
+      headers?: Record<string, unknown>;
+      rejectUnauthorized?: boolean;
+    } = {};
     await kc.applyToHTTPSOptions(opts);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k] = String(v);
@@ -87,7 +93,11 @@ export class KubeApi {
         ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
       });
     } catch (cause) {
-      throw new NodeAgentError('NODE_AGENT_API', `${method} ${url.pathname}: request failed (${(cause as Error).message})`, { cause });
+      throw new NodeAgentError(
+        'NODE_AGENT_API',
+        `${method} ${url.pathname}: request failed (${(cause as Error).message})`,
+        { cause },
+      );
     }
     const text = await res.text();
     if (!res.ok) {
@@ -97,7 +107,9 @@ export class KubeApi {
       } catch {
         // not a Status object; keep the raw text
       }
-      throw new NodeAgentError('NODE_AGENT_API', `${method} ${url.pathname}: ${res.status} ${message}`, { status: res.status });
+      throw new NodeAgentError('NODE_AGENT_API', `${method} ${url.pathname}: ${res.status} ${message}`, {
+        status: res.status,
+      });
     }
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
@@ -140,7 +152,11 @@ export function loadKubeConfig(file: string, apiServer?: string, caFile?: string
   }
   const cluster = kc.getCurrentCluster();
   const user = kc.getCurrentUser();
-  if (!cluster || !user) throw new NodeAgentError('NODE_AGENT_KUBECONFIG', `kubeconfig ${file} has no current context with a cluster and a user`);
+  if (!cluster || !user)
+    throw new NodeAgentError(
+      'NODE_AGENT_KUBECONFIG',
+      `kubeconfig ${file} has no current context with a cluster and a user`,
+    );
   if (apiServer === undefined && caFile === undefined) return kc;
   const overridden: Cluster = {
     ...cluster,

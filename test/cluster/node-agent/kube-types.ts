@@ -12,6 +12,7 @@ import type {
   V1PodStatus,
   V1Probe,
   V1Secret,
+  V1Service,
   V1Volume,
 } from '@kubernetes/client-node';
 
@@ -32,6 +33,7 @@ export type Probe = Json<V1Probe>;
 export type Volume = Json<V1Volume>;
 export type ConfigMap = Json<V1ConfigMap>;
 export type Secret = Json<V1Secret>;
+export type Service = Json<V1Service>;
 export type Node = Json<V1Node>;
 export type Lease = Json<V1Lease>;
 

@@ -31,6 +31,7 @@ const agent = new NodeAgent({
   ...(args.caFile ? { caFile: args.caFile } : {}),
   backoff: args.backoff,
   shutdownGraceMs: args.shutdownGraceMs,
+  ...(args.serviceProxySocket ? { serviceProxySocket: args.serviceProxySocket } : {}),
   log,
 });
 

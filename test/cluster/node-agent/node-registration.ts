@@ -170,7 +170,11 @@ export class NodeRegistration {
   async #writeStatus(): Promise<void> {
     if (this.#stopped) return;
     try {
-      await this.#opts.api.patch(`/api/v1/nodes/${this.#opts.nodeName}/status`, { status: this.#desiredStatus() }, MERGE_PATCH);
+      await this.#opts.api.patch(
+        `/api/v1/nodes/${this.#opts.nodeName}/status`,
+        { status: this.#desiredStatus() },
+        MERGE_PATCH,
+      );
     } catch (err) {
       this.#log.warn({ err: errorMessage(err) }, 'node status heartbeat failed');
     }

@@ -7,29 +7,33 @@
 // goes to every container, SIGKILL to their process groups when the grace period
 // (metadata.deletionGracePeriodSeconds) runs out, a final status is written, and the pod
 // object is deleted with grace 0 — what the kubelet does to finish a graceful deletion.
-// Status is written through `pods/status` (merge patch), coalesced: at most one write in
-// flight per pod, always of the latest state.
+// Status writes: pod-status-writer.ts; the runners, their restart policies and their launch:
+// pod-containers.ts.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { sleep } from './backoff.ts';
 import type { BackoffConfig } from './backoff.ts';
 import { killRecordedProcesses } from './container-process.ts';
-import { ContainerRunner } from './container-runner.ts';
-import type { ContainerRole, PreparedContainer } from './container-runner.ts';
-import { expandArgs, resolveContainerEnv } from './env.ts';
+import type { ContainerRunner } from './container-runner.ts';
 import type { EnvLookups, EnvMap, PodFacts } from './env.ts';
-import { NodeAgentError, errorMessage, isApiStatus } from './errors.ts';
+import { errorMessage, isApiStatus } from './errors.ts';
 import type { EventRecorder } from './events.ts';
-import { lookupImage, resolveCommand } from './image-map.ts';
 import type { ImageMap } from './image-map.ts';
 import type { IpAllocator } from './ip-allocator.ts';
-import { MERGE_PATCH } from './kube-api.ts';
 import type { KubeApi } from './kube-api.ts';
-import type { Container, ContainerStatus, Pod, PodCondition, PodStatus } from './kube-types.ts';
+import type { Pod } from './kube-types.ts';
 import { metaTime } from './node-registration.ts';
-import { OWNED_CONDITIONS, buildPodStatus, computePhase } from './status.ts';
-import type { PodSnapshot, TerminatedState } from './status.ts';
+import {
+  createPodRunners,
+  prepareContainer,
+  recordedAppTermination,
+  recordedInitTermination,
+} from './pod-containers.ts';
+import type { ContainerLaunch } from './pod-containers.ts';
+import { PodStatusWriter } from './pod-status-writer.ts';
+import { computePhase } from './status.ts';
+import type { PodSnapshot } from './status.ts';
 import { PodVolumes } from './volumes.ts';
 
 export const HOST_IP = '127.0.0.1';
@@ -84,19 +88,12 @@ export class PodWorker {
   readonly #runs: Promise<unknown>[] = [];
   readonly #abort = new AbortController();
   #terminating: Promise<void> | undefined;
-  #objectGone = false;
   /** When termination SIGKILLs whatever still runs. */
   #killAt = Infinity;
   /** Whether #main ran; a worker created only to finish a deletion writes no status. */
   #started = false;
   #resyncTimer: NodeJS.Timeout | undefined;
-  // status writer
-  #dirty = false;
-  #writing = false;
-  #lastWritten = '';
-  #lastOwnedConditions: PodCondition[] = [];
-  #statusIdle: Promise<void> = Promise.resolve();
-  #statusIdleResolve: (() => void) | undefined;
+  readonly #status: PodStatusWriter;
 
   constructor(pod: Pod, deps: PodWorkerDeps) {
     this.#pod = pod;
@@ -111,14 +108,37 @@ export class PodWorker {
       () => this.#facts(),
       { api: deps.api, lookups: deps.lookups, log: this.#log },
     );
-    const podPolicy = (pod.spec?.restartPolicy ?? 'Always') as 'Always' | 'OnFailure' | 'Never';
-    const previous = new Map<string, ContainerStatus>();
-    for (const s of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) previous.set(s.name, s);
-    this.#init = (pod.spec?.initContainers ?? []).map((c) => {
-      const sidecar = c.restartPolicy === 'Always';
-      return this.#runner(c, sidecar ? 'sidecar' : 'init', sidecar ? 'Always' : podPolicy === 'Never' ? 'Never' : 'OnFailure', previous.get(c.name));
+    this.#status = new PodStatusWriter({
+      api: deps.api,
+      uid: this.uid,
+      pod: () => this.#pod,
+      snapshot: () => this.#snapshot(),
+      log: this.#log,
     });
-    this.#apps = (pod.spec?.containers ?? []).map((c) => this.#runner(c, 'app', podPolicy, previous.get(c.name)));
+    const launch: ContainerLaunch = {
+      pod: () => this.#pod,
+      podDir: this.#podDir,
+      podRoot: this.#podRoot,
+      facts: () => this.#facts(),
+      volumes: this.#volumes,
+      imageMap: deps.imageMap,
+      imageMapSource: deps.imageMapSource,
+      lookups: deps.lookups,
+      serviceEnv: deps.serviceEnv,
+    };
+    const runners = createPodRunners({
+      pod: () => this.#pod,
+      podDir: this.#podDir,
+      logDir: deps.logDir,
+      backoff: deps.backoff,
+      events: deps.events,
+      log: this.#log,
+      podIP: () => this.#ip ?? HOST_IP,
+      prepare: (c) => prepareContainer(c, launch),
+      onChange: () => this.#status.request(),
+    });
+    this.#init = runners.init;
+    this.#apps = runners.apps;
   }
 
   get pod(): Pod {
@@ -130,76 +150,12 @@ export class PodWorker {
   }
 
   #facts(): PodFacts {
-    return { podIP: this.#ip ?? '', hostIP: HOST_IP, nodeName: this.#d.nodeName, nodeAllocatable: this.#d.nodeAllocatable };
-  }
-
-  /**
-   * A runner; for a pod recovered after an agent restart (the pod already has container
-   * statuses), the restart count carries over and a container that was running is recorded
-   * as terminated by the agent restart (exit 137, reason NodeAgentRestarted).
-   */
-  #runner(c: Container, role: ContainerRole, restartPolicy: 'Always' | 'OnFailure' | 'Never', prev: ContainerStatus | undefined): ContainerRunner {
-    const podName = this.#pod.metadata?.name ?? '';
-    const ns = this.#pod.metadata?.namespace ?? 'default';
-    let previous: { restartCount: number; lastTerminated?: TerminatedState } | undefined;
-    if (prev && (prev.state?.running || prev.state?.terminated || prev.lastState?.terminated)) {
-      const t = prev.state?.terminated ?? prev.lastState?.terminated;
-      const lastTerminated: TerminatedState | undefined = prev.state?.running
-        ? {
-            exitCode: 137,
-            reason: 'NodeAgentRestarted',
-            message: 'the node agent restarted; the container was killed and is restarted per restartPolicy',
-            startedAt: prev.state.running.startedAt ?? metaTime(),
-            finishedAt: metaTime(),
-          }
-        : t
-          ? { exitCode: t.exitCode, reason: t.reason ?? 'Error', finishedAt: t.finishedAt ?? metaTime(), ...(t.startedAt ? { startedAt: t.startedAt } : {}), ...(t.message ? { message: t.message } : {}) }
-          : undefined;
-      // The container ran before: its next start is a restart.
-      previous = { restartCount: (prev.restartCount ?? 0) + 1, ...(lastTerminated ? { lastTerminated } : {}) };
-    }
-    const runner = new ContainerRunner({
-      container: c,
-      role,
-      restartPolicy,
-      podName,
-      logFile: join(this.#d.logDir, 'pods', `${ns}_${podName}_${c.name}.log`),
-      pidFile: join(this.#podDir, 'containers', `${c.name}.pid`),
-      podIP: () => this.#ip ?? HOST_IP,
-      prepare: () => this.#prepare(c),
-      onChange: () => this.#requestStatus(),
-      event: (type, reason, message) => this.#d.events.emit(this.#pod, type, reason, message, c.name),
-      backoff: this.#d.backoff,
-      log: this.#log,
-      ...(previous ? { previous } : {}),
-    });
-    runner.setDefaultGraceSeconds(this.#pod.spec?.terminationGracePeriodSeconds ?? 30);
-    return runner;
-  }
-
-  async #prepare(c: Container): Promise<PreparedContainer> {
-    const image = c.image ?? '';
-    const mapping = lookupImage(this.#d.imageMap, image);
-    if (!mapping) {
-      throw new NodeAgentError(
-        'NODE_AGENT_IMAGE_NOT_MAPPED',
-        `image "${image}" is not in the node agent's image map (${this.#d.imageMapSource}); add a "<repo>:<tag pattern>": {"command": [...]} entry to the --image-map file`,
-      );
-    }
-    const k8sEnv = await resolveContainerEnv(this.#pod, c, this.#facts(), this.#d.lookups, this.#d.serviceEnv);
-    const { argv, imageEnv } = resolveCommand(mapping, image, expandArgs(c.command, k8sEnv), expandArgs(c.args, k8sEnv));
-    await this.#volumes.mount(c);
-    const cwd = c.workingDir ? join(this.#podRoot, c.workingDir) : this.#podRoot;
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
-      TMPDIR: join(this.#podDir, 'tmp'),
-      ...imageEnv,
-      HOSTNAME: this.#pod.spec?.hostname ?? this.#pod.metadata?.name ?? '',
-      ...k8sEnv,
-      TRIBUTARY_POD_ROOT: this.#podRoot,
+    return {
+      podIP: this.#ip ?? '',
+      hostIP: HOST_IP,
+      nodeName: this.#d.nodeName,
+      nodeAllocatable: this.#d.nodeAllocatable,
     };
-    return { argv, env, cwd, podRoot: this.#podRoot };
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -225,7 +181,7 @@ export class PodWorker {
 
   /** The pod object is gone from the API (deleted with grace 0, or our own final delete). */
   objectDeleted(): void {
-    this.#objectGone = true;
+    this.#status.markObjectGone();
     void this.#beginTermination(VANISHED_GRACE_MS, false);
   }
 
@@ -248,9 +204,10 @@ export class PodWorker {
 
     // Processes a previous agent left behind (it was killed hard) are stopped first.
     const orphans = await killRecordedProcesses(this.#podDir, Math.min(10_000, graceSecondsOf(pod) * 1000));
-    if (orphans.length > 0) this.#log.warn({ containers: orphans }, 'killed containers left running by a previous agent');
+    if (orphans.length > 0)
+      this.#log.warn({ containers: orphans }, 'killed containers left running by a previous agent');
     const recovered = (pod.status?.containerStatuses ?? []).length > 0;
-    this.#requestStatus();
+    this.#status.request();
 
     // Sandbox: folders and volumes.
     for (let attempt = 0; !signal.aborted; attempt++) {
@@ -269,17 +226,18 @@ export class PodWorker {
           this.#d.events.emit(this.#pod, 'Warning', 'FailedMount', message);
         }
         this.#statusMessage = message;
-        this.#requestStatus();
+        this.#status.request();
         await sleep(2000, signal);
       }
     }
     if (signal.aborted) return;
     this.#resyncTimer = setInterval(() => void this.#resyncVolumes(), VOLUME_RESYNC_MS);
-    this.#requestStatus();
+    this.#status.request();
 
     // Init containers. A pod recovered after an agent restart that was already initialized
     // does not re-run its regular init containers.
-    const wasInitialized = pod.status?.conditions?.some((c) => c.type === 'Initialized' && c.status === 'True') ?? false;
+    const wasInitialized =
+      pod.status?.conditions?.some((c) => c.type === 'Initialized' && c.status === 'True') ?? false;
     for (const runner of this.#init) {
       if (signal.aborted) return;
       if (runner.role === 'sidecar') {
@@ -288,9 +246,8 @@ export class PodWorker {
         continue;
       }
       if (recovered && wasInitialized) {
-        const prev = pod.status?.initContainerStatuses?.find((s) => s.name === runner.name)?.state?.terminated;
-        const prevStatus = pod.status?.initContainerStatuses?.find((s) => s.name === runner.name);
-        runner.restoreTerminated({ exitCode: prev?.exitCode ?? 0, reason: prev?.reason ?? 'Completed', finishedAt: prev?.finishedAt ?? metaTime() }, prevStatus?.restartCount ?? 0);
+        const recorded = recordedInitTermination(pod, runner.name);
+        runner.restoreTerminated(recorded.state, recorded.restartCount);
         continue;
       }
       const run = runner.run();
@@ -306,38 +263,23 @@ export class PodWorker {
       }
     }
     this.#initialized = true;
-    this.#requestStatus();
+    this.#status.request();
 
     // App containers. After an agent restart, a container that terminated and would not be
     // restarted keeps its recorded termination instead of running again.
     const policy = pod.spec?.restartPolicy ?? 'Always';
     const appRuns: Promise<unknown>[] = [];
     for (const runner of this.#apps) {
-      const prev = pod.status?.containerStatuses?.find((s) => s.name === runner.name);
-      const t = prev?.state?.terminated;
-      const wasRunning = prev?.state?.running !== undefined;
-      if (recovered && t && (policy === 'Never' || (policy === 'OnFailure' && t.exitCode === 0))) {
-        runner.restoreTerminated(
-          { exitCode: t.exitCode, reason: t.reason ?? 'Error', finishedAt: t.finishedAt ?? metaTime(), ...(t.startedAt ? { startedAt: t.startedAt } : {}) },
-          prev?.restartCount ?? 0,
-        );
-        continue;
-      }
-      if (recovered && wasRunning && policy === 'Never') {
-        runner.restoreTerminated({
-          exitCode: 137,
-          reason: 'NodeAgentRestarted',
-          message: 'the node agent restarted while the container ran; restartPolicy Never forbids running it again',
-          ...(prev?.state?.running?.startedAt ? { startedAt: prev.state.running.startedAt } : {}),
-          finishedAt: metaTime(),
-        }, prev?.restartCount ?? 0);
+      const recorded = recovered ? recordedAppTermination(pod, policy, runner.name) : undefined;
+      if (recorded) {
+        runner.restoreTerminated(recorded.state, recorded.restartCount);
         continue;
       }
       const run = runner.run();
       this.#runs.push(run);
       appRuns.push(run);
     }
-    this.#requestStatus();
+    this.#status.request();
     await Promise.all(appRuns);
     if (signal.aborted) return;
     // No app container will run again: the pod is terminal.
@@ -360,8 +302,8 @@ export class PodWorker {
     const grace = graceSecondsOf(this.#pod) * 1000;
     await Promise.all(this.#init.filter((r) => r.role === 'sidecar').map((r) => r.stop(grace)));
     clearInterval(this.#resyncTimer);
-    this.#requestStatus();
-    await this.#statusSettled();
+    this.#status.request();
+    await this.#status.settled();
     if (this.#ip && this.#ip !== HOST_IP) this.#d.allocator.release(this.uid);
   }
 
@@ -403,7 +345,7 @@ export class PodWorker {
     clearInterval(this.#resyncTimer);
     const deadline = Date.now() + graceMs;
     this.#log.info({ graceMs, finishDeletion, agentShutdown }, 'stopping pod');
-    if (agentShutdown) this.#dirty = false;
+    if (agentShutdown) this.#status.discardPending();
     // App containers first, then sidecars in reverse order, then anything else still running.
     await Promise.all(this.#apps.map((r) => r.stop(Math.max(0, deadline - Date.now()))));
     for (const r of [...this.#init].reverse()) await r.stop(Math.max(0, deadline - Date.now()));
@@ -419,10 +361,10 @@ export class PodWorker {
       const all = this.#apps.map((r) => r.terminated);
       this.#terminalPhase = all.length > 0 && all.every((t) => t?.exitCode === 0) ? 'Succeeded' : 'Failed';
     }
-    if (finishDeletion && !this.#objectGone) {
+    if (finishDeletion && !this.#status.objectGone) {
       if (this.#started) {
-        this.#requestStatus();
-        await this.#statusSettled();
+        this.#status.request();
+        await this.#status.settled();
       }
       const ns = this.#pod.metadata?.namespace ?? 'default';
       const name = this.#pod.metadata?.name ?? '';
@@ -435,7 +377,8 @@ export class PodWorker {
         });
         this.#log.info('pod deleted');
       } catch (err) {
-        if (!isApiStatus(err, 404) && !isApiStatus(err, 409)) this.#log.warn({ err: errorMessage(err) }, 'final pod delete failed');
+        if (!isApiStatus(err, 404) && !isApiStatus(err, 409))
+          this.#log.warn({ err: errorMessage(err) }, 'final pod delete failed');
       }
     }
     await rm(this.#podDir, { recursive: true, force: true }).catch(() => undefined);
@@ -457,71 +400,5 @@ export class PodWorker {
       ...(this.#statusReason ? { reason: this.#statusReason } : {}),
       ...(this.#statusMessage ? { message: this.#statusMessage } : {}),
     };
-  }
-
-  #requestStatus(): void {
-    if (this.#objectGone) return;
-    this.#dirty = true;
-    if (!this.#writing) void this.#flush();
-  }
-
-  #statusSettled(): Promise<void> {
-    return this.#writing || this.#dirty ? this.#statusIdle : Promise.resolve();
-  }
-
-  async #flush(): Promise<void> {
-    this.#writing = true;
-    this.#statusIdle = new Promise((r) => (this.#statusIdleResolve = r));
-    try {
-      // Let a burst of changes (several containers starting) coalesce into one write.
-      await sleep(20);
-      while (this.#dirty && !this.#objectGone) {
-        this.#dirty = false;
-        const ok = await this.#writeStatus();
-        if (!ok) {
-          this.#dirty = true;
-          await sleep(1000);
-        }
-      }
-    } finally {
-      this.#writing = false;
-      this.#statusIdleResolve?.();
-    }
-  }
-
-  /** Returns false when the write should be retried. */
-  async #writeStatus(): Promise<boolean> {
-    const live = this.#pod;
-    // Conditions: foreign ones from the latest pod object, ours from our last write (so
-    // transition times are stable even when the informer lags behind our own writes).
-    const foreign = (live.status?.conditions ?? []).filter((c) => !(OWNED_CONDITIONS as readonly string[]).includes(c.type));
-    const base: Pod = { ...live, status: { ...live.status, conditions: [...foreign, ...this.#ownedOr(live)] } };
-    const status: PodStatus = buildPodStatus(base, this.#snapshot(), metaTime());
-    const json = JSON.stringify(status);
-    if (json === this.#lastWritten) return true;
-    const ns = live.metadata?.namespace ?? 'default';
-    const name = live.metadata?.name ?? '';
-    try {
-      // metadata.uid in the patch is a precondition: a pod re-created under the same name
-      // answers 409 instead of receiving this pod's status.
-      await this.#d.api.patch<Pod>(`/api/v1/namespaces/${ns}/pods/${name}/status`, { metadata: { uid: this.uid }, status }, MERGE_PATCH);
-      this.#lastWritten = json;
-      this.#lastOwnedConditions = (status.conditions ?? []).filter((c) => (OWNED_CONDITIONS as readonly string[]).includes(c.type));
-      this.#log.debug({ phase: status.phase }, 'pod status written');
-      return true;
-    } catch (err) {
-      if (isApiStatus(err, 404) || isApiStatus(err, 409)) {
-        this.#log.info({ err: errorMessage(err) }, 'pod object gone or replaced; no more status writes');
-        this.#objectGone = true;
-        return true;
-      }
-      this.#log.warn({ err: errorMessage(err) }, 'pod status write failed; retrying');
-      return false;
-    }
-  }
-
-  #ownedOr(live: Pod): PodCondition[] {
-    if (this.#lastOwnedConditions.length > 0) return this.#lastOwnedConditions;
-    return (live.status?.conditions ?? []).filter((c) => (OWNED_CONDITIONS as readonly string[]).includes(c.type));
   }
 }

@@ -3,7 +3,17 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminApi, createNamespace, getPod, hostDir, isReady, TESTDATA, waitFor, waitForPod, waitForPodGone } from './int-helpers.ts';
+import {
+  adminApi,
+  createNamespace,
+  getPod,
+  hostDir,
+  isReady,
+  TESTDATA,
+  waitFor,
+  waitForPod,
+  waitForPodGone,
+} from './int-helpers.ts';
 import type { KubeApi } from './kube-api.ts';
 import type { Pod } from './kube-types.ts';
 
@@ -23,18 +33,23 @@ describe('the node agent runs pods', () => {
   });
 
   it('registers a Ready node with a live lease', async () => {
-    const node = await api.get<{ status?: { conditions?: { type: string; status: string }[]; addresses?: { type: string; address: string }[] } }>(
-      '/api/v1/nodes/tributary-node',
-    );
+    const node = await api.get<{
+      status?: { conditions?: { type: string; status: string }[]; addresses?: { type: string; address: string }[] };
+    }>('/api/v1/nodes/tributary-node');
     expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     expect(node.status?.addresses).toContainEqual({ type: 'InternalIP', address: '127.0.0.1' });
-    const lease = await api.get<{ spec?: { renewTime?: string } }>('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/tributary-node');
+    const lease = await api.get<{ spec?: { renewTime?: string } }>(
+      '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/tributary-node',
+    );
     expect(Date.now() - Date.parse(lease.spec?.renewTime ?? '')).toBeLessThan(30_000);
   });
 
   it('binds a pod, turns it Ready through its HTTP readiness probe, shares an emptyDir and mounts a ConfigMap', async () => {
     const out = hostDir();
-    await api.post(`/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: 'web-config' }, data: { greeting: 'hello from a ConfigMap' } });
+    await api.post(`/api/v1/namespaces/${ns}/configmaps`, {
+      metadata: { name: 'web-config' },
+      data: { greeting: 'hello from a ConfigMap' },
+    });
     await api.post(podsPath(), {
       metadata: { name: 'web' },
       spec: {
@@ -59,7 +74,11 @@ describe('the node agent runs pods', () => {
           {
             name: 'reader',
             image: 'busybox:1.36',
-            command: ['sh', '-c', 'until [ -f "$TRIBUTARY_POD_ROOT/shared/message" ]; do sleep 0.1; done; cp "$TRIBUTARY_POD_ROOT/shared/message" "$TRIBUTARY_POD_ROOT/out/copied"; exec sleep 3600'],
+            command: [
+              'sh',
+              '-c',
+              'until [ -f "$TRIBUTARY_POD_ROOT/shared/message" ]; do sleep 0.1; done; cp "$TRIBUTARY_POD_ROOT/shared/message" "$TRIBUTARY_POD_ROOT/out/copied"; exec sleep 3600',
+            ],
             volumeMounts: [
               { name: 'shared', mountPath: '/shared' },
               { name: 'out', mountPath: '/out' },
@@ -74,8 +93,12 @@ describe('the node agent runs pods', () => {
       },
     });
 
-    const running = await waitForPod(api, ns, 'web', 'both containers running', (p) =>
-      (p.status?.containerStatuses ?? []).filter((c) => c.state?.running).length === 2,
+    const running = await waitForPod(
+      api,
+      ns,
+      'web',
+      'both containers running',
+      (p) => (p.status?.containerStatuses ?? []).filter((c) => c.state?.running).length === 2,
     );
     expect(running.spec?.nodeName).toBe('tributary-node');
     expect(running.status?.podIP).toMatch(/^127\.0\.\d+\.\d+$/); // the cluster's pod range (shifted with its port offset)
@@ -122,10 +145,21 @@ describe('the node agent runs pods', () => {
         containers: [{ name: 'main', image: 'tributary/node:24', args: [join(TESTDATA, 'api-caller.ts')] }],
       },
     });
-    const done = await waitForPod(api, ns, 'api-caller', 'Succeeded or Failed', (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
+    const done = await waitForPod(
+      api,
+      ns,
+      'api-caller',
+      'Succeeded or Failed',
+      (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+    );
     const term = done.status?.containerStatuses?.[0]?.state?.terminated;
     expect(done.status?.phase, JSON.stringify(term)).toBe('Succeeded');
-    expect(JSON.parse(term?.message ?? '{}')).toEqual({ namespace: ns, configmaps: 200, secrets: 403, boundPod: 'api-caller' });
+    expect(JSON.parse(term?.message ?? '{}')).toEqual({
+      namespace: ns,
+      configmaps: 200,
+      secrets: 403,
+      boundPod: 'api-caller',
+    });
   });
 
   it('sends SIGTERM on delete and the pod is gone within its grace period', async () => {
@@ -194,18 +228,36 @@ describe('the node agent runs pods', () => {
     });
     await api.post(podsPath(), {
       metadata: { name: 'crash-once' },
-      spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'exit 7'] }] },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'exit 7'] }],
+      },
     });
     const failed = await waitForPod(api, ns, 'crash-once', 'Failed', (p) => p.status?.phase === 'Failed');
     expect(failed.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 7, reason: 'Error' });
     expect(failed.status?.containerStatuses?.[0]?.restartCount).toBe(0);
 
-    const looping = await waitForPod(api, ns, 'crash-loop', 'restarted twice', (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2, 60_000);
+    const looping = await waitForPod(
+      api,
+      ns,
+      'crash-loop',
+      'restarted twice',
+      (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2,
+      60_000,
+    );
     const status = looping.status?.containerStatuses?.[0];
     expect(status?.lastState?.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
     expect(looping.status?.phase).toBe('Running');
-    const crashLooping = await waitForPod(api, ns, 'crash-loop', 'CrashLoopBackOff', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff');
-    expect(crashLooping.status?.containerStatuses?.[0]?.state?.waiting?.message).toMatch(/back-off \d+s restarting failed container=main/);
+    const crashLooping = await waitForPod(
+      api,
+      ns,
+      'crash-loop',
+      'CrashLoopBackOff',
+      (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
+    );
+    expect(crashLooping.status?.containerStatuses?.[0]?.state?.waiting?.message).toMatch(
+      /back-off \d+s restarting failed container=main/,
+    );
   });
 
   it('restarts a container whose liveness probe fails', async () => {
@@ -218,13 +270,28 @@ describe('the node agent runs pods', () => {
             name: 'main',
             image: 'busybox',
             // Healthy for ~1.5s after each start, then the probe's file disappears.
-            command: ['sh', '-c', 'touch "$TRIBUTARY_POD_ROOT/healthy"; sleep 1.5; rm "$TRIBUTARY_POD_ROOT/healthy"; exec sleep 3600'],
-            livenessProbe: { exec: { command: ['sh', '-c', 'test -f "$TRIBUTARY_POD_ROOT/healthy"'] }, periodSeconds: 1, failureThreshold: 1 },
+            command: [
+              'sh',
+              '-c',
+              'touch "$TRIBUTARY_POD_ROOT/healthy"; sleep 1.5; rm "$TRIBUTARY_POD_ROOT/healthy"; exec sleep 3600',
+            ],
+            livenessProbe: {
+              exec: { command: ['sh', '-c', 'test -f "$TRIBUTARY_POD_ROOT/healthy"'] },
+              periodSeconds: 1,
+              failureThreshold: 1,
+            },
           },
         ],
       },
     });
-    const restarted = await waitForPod(api, ns, 'liveness', 'restarted by its liveness probe', (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 60_000);
+    const restarted = await waitForPod(
+      api,
+      ns,
+      'liveness',
+      'restarted by its liveness probe',
+      (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1,
+      60_000,
+    );
     const last = restarted.status?.containerStatuses?.[0]?.lastState?.terminated;
     expect(last?.message).toContain('failed liveness probe');
     expect(last?.exitCode).toBe(143); // sleep exits on SIGTERM
@@ -232,22 +299,42 @@ describe('the node agent runs pods', () => {
 
   it('runs init containers in order, then the app container with env from the downward API, ConfigMaps and Secrets', async () => {
     const out = hostDir();
-    await api.post(`/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: 'env-config' }, data: { color: 'blue', size: 'L' } });
-    await api.post(`/api/v1/namespaces/${ns}/secrets`, { metadata: { name: 'env-secret' }, stringData: { password: 's3cret' } });
+    await api.post(`/api/v1/namespaces/${ns}/configmaps`, {
+      metadata: { name: 'env-config' },
+      data: { color: 'blue', size: 'L' },
+    });
+    await api.post(`/api/v1/namespaces/${ns}/secrets`, {
+      metadata: { name: 'env-secret' },
+      stringData: { password: 's3cret' },
+    });
     const mount = [{ name: 'out', mountPath: '/out' }];
     await api.post(podsPath(), {
       metadata: { name: 'env', labels: { app: 'env-test' } },
       spec: {
         restartPolicy: 'Never',
         initContainers: [
-          { name: 'first', image: 'busybox', command: ['sh', '-c', 'echo first >> "$TRIBUTARY_POD_ROOT/out/order"'], volumeMounts: mount },
-          { name: 'second', image: 'busybox', command: ['sh', '-c', 'echo second >> "$TRIBUTARY_POD_ROOT/out/order"'], volumeMounts: mount },
+          {
+            name: 'first',
+            image: 'busybox',
+            command: ['sh', '-c', 'echo first >> "$TRIBUTARY_POD_ROOT/out/order"'],
+            volumeMounts: mount,
+          },
+          {
+            name: 'second',
+            image: 'busybox',
+            command: ['sh', '-c', 'echo second >> "$TRIBUTARY_POD_ROOT/out/order"'],
+            volumeMounts: mount,
+          },
         ],
         containers: [
           {
             name: 'main',
             image: 'busybox',
-            command: ['sh', '-c', 'echo main >> "$TRIBUTARY_POD_ROOT/out/order"; env > "$TRIBUTARY_POD_ROOT/out/env"; echo "$(GREETING)" > "$TRIBUTARY_POD_ROOT/out/arg"'],
+            command: [
+              'sh',
+              '-c',
+              'echo main >> "$TRIBUTARY_POD_ROOT/out/order"; env > "$TRIBUTARY_POD_ROOT/out/env"; echo "$(GREETING)" > "$TRIBUTARY_POD_ROOT/out/arg"',
+            ],
             envFrom: [{ configMapRef: { name: 'env-config' }, prefix: 'CFG_' }],
             env: [
               { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -264,9 +351,18 @@ describe('the node agent runs pods', () => {
         volumes: [{ name: 'out', hostPath: { path: out } }],
       },
     });
-    const done = await waitForPod(api, ns, 'env', 'Succeeded', (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
+    const done = await waitForPod(
+      api,
+      ns,
+      'env',
+      'Succeeded',
+      (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+    );
     expect(done.status?.phase).toBe('Succeeded');
-    expect(done.status?.initContainerStatuses?.map((s) => s.state?.terminated?.reason)).toEqual(['Completed', 'Completed']);
+    expect(done.status?.initContainerStatuses?.map((s) => s.state?.terminated?.reason)).toEqual([
+      'Completed',
+      'Completed',
+    ]);
     expect(readFileSync(join(out, 'order'), 'utf8')).toBe('first\nsecond\nmain\n');
     const env = Object.fromEntries(
       readFileSync(join(out, 'env'), 'utf8')
@@ -291,10 +387,21 @@ describe('the node agent runs pods', () => {
   });
 
   it('leaves a pod whose image is not in the image map waiting with ImageNotMapped', async () => {
-    await api.post(podsPath(), { metadata: { name: 'unmapped' }, spec: { containers: [{ name: 'main', image: 'nginx:1.25' }] } });
-    const pod: Pod = await waitForPod(api, ns, 'unmapped', 'ImageNotMapped', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImageNotMapped');
+    await api.post(podsPath(), {
+      metadata: { name: 'unmapped' },
+      spec: { containers: [{ name: 'main', image: 'nginx:1.25' }] },
+    });
+    const pod: Pod = await waitForPod(
+      api,
+      ns,
+      'unmapped',
+      'ImageNotMapped',
+      (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImageNotMapped',
+    );
     expect(pod.status?.phase).toBe('Pending');
-    expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.message).toContain('image "nginx:1.25" is not in the node agent\'s image map');
+    expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.message).toContain(
+      'image "nginx:1.25" is not in the node agent\'s image map',
+    );
     await api.delete(`${podsPath()}/unmapped`);
     await waitForPodGone(api, ns, 'unmapped', 15_000);
   });

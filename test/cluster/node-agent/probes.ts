@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import type { Container, Probe } from './kube-types.ts';
 import { killGroup } from './container-process.ts';
+import { NodeAgentError } from './errors.ts';
 
 export type ProbeKind = 'readiness' | 'liveness' | 'startup';
 
@@ -28,14 +29,18 @@ const insecure = new Agent({ connect: { rejectUnauthorized: false } });
 
 export function resolvePort(port: number | string | undefined, container: Container): number {
   if (typeof port === 'number') return port;
-  if (port === undefined) throw new Error('probe has no port');
+  if (port === undefined) throw new NodeAgentError('NODE_AGENT_PROBE', 'probe has no port');
   if (/^\d+$/.test(port)) return Number(port);
   const named = container.ports?.find((p) => p.name === port);
-  if (!named) throw new Error(`container ${container.name} has no port named ${port}`);
+  if (!named) throw new NodeAgentError('NODE_AGENT_PROBE', `container ${container.name} has no port named ${port}`);
   return named.containerPort;
 }
 
-async function httpProbe(probe: NonNullable<Probe['httpGet']>, target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+async function httpProbe(
+  probe: NonNullable<Probe['httpGet']>,
+  target: ProbeTarget,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   const port = resolvePort(probe.port, target.container);
   const host = probe.host || target.podIP;
   const scheme = (probe.scheme ?? 'HTTP').toLowerCase();
@@ -56,7 +61,11 @@ async function httpProbe(probe: NonNullable<Probe['httpGet']>, target: ProbeTarg
   return { ok, message: ok ? `HTTP ${res.statusCode}` : `HTTP probe failed with statuscode: ${res.statusCode}` };
 }
 
-function tcpProbe(probe: NonNullable<Probe['tcpSocket']>, target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+function tcpProbe(
+  probe: NonNullable<Probe['tcpSocket']>,
+  target: ProbeTarget,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   const port = resolvePort(probe.port, target.container);
   const host = probe.host || target.podIP;
   return new Promise((resolve) => {
@@ -72,13 +81,22 @@ function tcpProbe(probe: NonNullable<Probe['tcpSocket']>, target: ProbeTarget, t
 }
 
 /** Runs an exec probe or hook command with the container's env and cwd. Exit 0 = success. */
-export function execCommand(command: string[], target: Pick<ProbeTarget, 'env' | 'cwd'>, timeoutMs: number): Promise<ProbeResult> {
+export function execCommand(
+  command: string[],
+  target: Pick<ProbeTarget, 'env' | 'cwd'>,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   const [file, ...args] = command;
   if (file === undefined) return Promise.resolve({ ok: false, message: 'exec probe has an empty command' });
   return new Promise((resolve) => {
     let output = '';
     let settled = false;
-    const child = spawn(file, args, { env: target.env, cwd: target.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, {
+      env: target.env,
+      cwd: target.cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const collect = (b: Buffer) => {
       if (output.length < 4096) output += b.toString('utf8');
     };
@@ -97,7 +115,10 @@ export function execCommand(command: string[], target: Pick<ProbeTarget, 'env' |
     child.once('error', (err) => finish({ ok: false, message: `exec ${file}: ${err.message}` }));
     child.once('close', (code, signal) => {
       if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
-      finish({ ok: code === 0, message: code === 0 ? output.trim() : `command exited with ${code ?? signal}: ${output.trim()}` });
+      finish({
+        ok: code === 0,
+        message: code === 0 ? output.trim() : `command exited with ${code ?? signal}: ${output.trim()}`,
+      });
     });
   });
 }

@@ -1,5 +1,6 @@
 // Kubernetes resource quantities ("500m", "2", "128Mi", "1G", "1e3") as numbers, for the
 // downward API's resourceFieldRef. Best effort: float precision is enough for env vars.
+import { NodeAgentError } from './errors.ts';
 
 const SUFFIXES: Record<string, number> = {
   n: 1e-9,
@@ -24,7 +25,7 @@ export function parseQuantity(q: string | number): number {
   if (typeof q === 'number') return q;
   const m = /^([+-]?\d*\.?\d+(?:[eE][+-]?\d+)?)([a-zA-Z]*)$/.exec(q.trim());
   const factor = m ? SUFFIXES[m[2] ?? ''] : undefined;
-  if (!m || factor === undefined) throw new Error(`invalid quantity: ${q}`);
+  if (!m || factor === undefined) throw new NodeAgentError('NODE_AGENT_QUANTITY', `invalid quantity: ${q}`);
   return Number(m[1]) * factor;
 }
 

@@ -42,7 +42,11 @@ function matchExpression(expr: MatchExpression, value: string | undefined): bool
 /** Whether `pod` may be bound to the node `nodeName` with `labels`. Pure. */
 export function podFitsNode(pod: Pod, nodeName: string, labels: Record<string, string>): Fit {
   for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) {
-    if (labels[k] !== v) return { fits: false, message: `0/1 nodes are available: node ${nodeName} does not match nodeSelector ${k}=${v}` };
+    if (labels[k] !== v)
+      return {
+        fits: false,
+        message: `0/1 nodes are available: node ${nodeName} does not match nodeSelector ${k}=${v}`,
+      };
   }
   const required = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   const terms = required?.nodeSelectorTerms ?? [];
@@ -53,7 +57,11 @@ export function podFitsNode(pod: Pod, nodeName: string, labels: Record<string, s
         (term.matchExpressions ?? []).every((e) => matchExpression(e, labels[e.key])) &&
         (term.matchFields ?? []).every((e) => matchExpression(e, e.key === 'metadata.name' ? nodeName : undefined)),
     );
-    if (!anyTerm) return { fits: false, message: `0/1 nodes are available: node ${nodeName} does not match the pod's required node affinity` };
+    if (!anyTerm)
+      return {
+        fits: false,
+        message: `0/1 nodes are available: node ${nodeName} does not match the pod's required node affinity`,
+      };
   }
   return { fits: true };
 }
@@ -108,7 +116,10 @@ export class Scheduler {
       this.#log.info({ pod: `${ns}/${name}` }, 'pod bound');
     } catch (err) {
       if (isApiStatus(err, 409) || isApiStatus(err, 404)) return; // already bound or gone
-      this.#log.warn({ pod: `${ns}/${name}`, err: errorMessage(err) }, 'binding failed; will retry on the next pod event');
+      this.#log.warn(
+        { pod: `${ns}/${name}`, err: errorMessage(err) },
+        'binding failed; will retry on the next pod event',
+      );
       this.#handled.delete(uid);
       setTimeout(() => this.#handled.has(uid) || this.#retry(ns, name), 2000).unref();
     }
@@ -126,7 +137,13 @@ export class Scheduler {
     const name = pod.metadata?.name ?? '';
     this.#log.info({ pod: `${ns}/${name}`, message }, 'pod does not fit this node');
     const conditions = (pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
-    conditions.push({ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: metaTime() });
+    conditions.push({
+      type: 'PodScheduled',
+      status: 'False',
+      reason: 'Unschedulable',
+      message,
+      lastTransitionTime: metaTime(),
+    });
     try {
       await this.#api.patch(
         `/api/v1/namespaces/${ns}/pods/${name}/status`,

@@ -4,7 +4,14 @@ import { podFitsNode } from './scheduler.ts';
 import { buildPodStatus, computePhase } from './status.ts';
 import type { ContainerSnapshot, PodSnapshot } from './status.ts';
 
-const running: ContainerSnapshot = { name: 'a', image: 'busybox', state: { running: { startedAt: 't' } }, ready: true, started: true, restartCount: 0 };
+const running: ContainerSnapshot = {
+  name: 'a',
+  image: 'busybox',
+  state: { running: { startedAt: 't' } },
+  ready: true,
+  started: true,
+  restartCount: 0,
+};
 const exited = (exitCode: number, name = 'a'): ContainerSnapshot => ({
   name,
   image: 'busybox',
@@ -22,10 +29,26 @@ const backingOff: ContainerSnapshot = {
   started: false,
   restartCount: 2,
 };
-const neverRan: ContainerSnapshot = { name: 'a', image: 'nginx', state: { waiting: { reason: 'ImageNotMapped' } }, ready: false, started: false, restartCount: 0 };
+const neverRan: ContainerSnapshot = {
+  name: 'a',
+  image: 'nginx',
+  state: { waiting: { reason: 'ImageNotMapped' } },
+  ready: false,
+  started: false,
+  restartCount: 0,
+};
 
 function snap(containers: ContainerSnapshot[], extra: Partial<PodSnapshot> = {}): PodSnapshot {
-  return { init: [], containers, initialized: true, sandboxReady: true, podIP: '127.0.1.1', hostIP: '127.0.0.1', startTime: 't', ...extra };
+  return {
+    init: [],
+    containers,
+    initialized: true,
+    sandboxReady: true,
+    podIP: '127.0.1.1',
+    hostIP: '127.0.0.1',
+    startTime: 't',
+    ...extra,
+  };
 }
 
 describe('pod phase (kubelet getPhase rules)', () => {
@@ -68,22 +91,38 @@ describe('pod status', () => {
     expect(byType.PodScheduled?.lastTransitionTime).toBe('earlier');
     expect(byType.Ready).toMatchObject({ status: 'True', lastTransitionTime: 'earlier' });
     expect(byType.ContainersReady).toMatchObject({ status: 'True', lastTransitionTime: 'now' });
-    expect(s.containerStatuses?.[0]).toMatchObject({ name: 'a', ready: true, started: true, restartCount: 0, state: { running: { startedAt: 't' } }, lastState: {} });
+    expect(s.containerStatuses?.[0]).toMatchObject({
+      name: 'a',
+      ready: true,
+      started: true,
+      restartCount: 0,
+      state: { running: { startedAt: 't' } },
+      lastState: {},
+    });
   });
 
   it('reports unready containers and the last termination of a crash-looping one', () => {
     const s = buildPodStatus(pod, snap([backingOff]), 'now');
     const ready = s.conditions?.find((c) => c.type === 'Ready');
-    expect(ready).toMatchObject({ status: 'False', reason: 'ContainersNotReady', message: 'containers with unready status: [a]', lastTransitionTime: 'now' });
+    expect(ready).toMatchObject({
+      status: 'False',
+      reason: 'ContainersNotReady',
+      message: 'containers with unready status: [a]',
+      lastTransitionTime: 'now',
+    });
     expect(s.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(1);
     expect(s.containerStatuses?.[0]?.state?.waiting?.reason).toBe('CrashLoopBackOff');
   });
 
   it('honours readiness gates', () => {
     const gated: Pod = { ...pod, spec: { ...pod.spec!, readinessGates: [{ conditionType: 'example.com/gate' }] } };
-    expect(buildPodStatus(gated, snap([running]), 'now').conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    expect(buildPodStatus(gated, snap([running]), 'now').conditions?.find((c) => c.type === 'Ready')?.status).toBe(
+      'False',
+    );
     gated.status = { conditions: [{ type: 'example.com/gate', status: 'True' }] };
-    expect(buildPodStatus(gated, snap([running]), 'now').conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(buildPodStatus(gated, snap([running]), 'now').conditions?.find((c) => c.type === 'Ready')?.status).toBe(
+      'True',
+    );
   });
 });
 
@@ -93,12 +132,19 @@ describe('binding (scheduler stand-in)', () => {
   it('binds pods whose nodeSelector and required node affinity match the node', () => {
     expect(podFitsNode(with_({}), 'n', labels).fits).toBe(true);
     expect(podFitsNode(with_({ nodeSelector: { 'kubernetes.io/os': 'linux' } }), 'n', labels).fits).toBe(true);
-    expect(podFitsNode(with_({ nodeSelector: { disk: 'ssd' } }), 'n', labels)).toMatchObject({ fits: false, message: expect.stringContaining('disk=ssd') });
+    expect(podFitsNode(with_({ nodeSelector: { disk: 'ssd' } }), 'n', labels)).toMatchObject({
+      fits: false,
+      message: expect.stringContaining('disk=ssd'),
+    });
     const affinity = (operator: string, values?: string[]) =>
       with_({
         affinity: {
           nodeAffinity: {
-            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator, ...(values ? { values } : {}) }] }] },
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [
+                { matchExpressions: [{ key: 'kubernetes.io/os', operator, ...(values ? { values } : {}) }] },
+              ],
+            },
           },
         },
       });

@@ -78,7 +78,10 @@ export function computePhase(restartPolicy: string, snap: PodSnapshot): Phase {
 }
 
 function stateJson(state: ContainerState): ContainerStatus['state'] {
-  if ('waiting' in state) return { waiting: { reason: state.waiting.reason, ...(state.waiting.message ? { message: state.waiting.message } : {}) } };
+  if ('waiting' in state)
+    return {
+      waiting: { reason: state.waiting.reason, ...(state.waiting.message ? { message: state.waiting.message } : {}) },
+    };
   if ('running' in state) return { running: { startedAt: state.running.startedAt } };
   return { terminated: terminatedJson(state.terminated) };
 }
@@ -135,14 +138,20 @@ export function buildPodStatus(pod: Pod, snap: PodSnapshot, now: string): PodSta
   const phase = computePhase(restartPolicy, snap);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
 
-  const incompleteInit = snap.init.filter((c) => !('terminated' in c.state && c.state.terminated.exitCode === 0) && !c.started).map((c) => c.name);
+  const incompleteInit = snap.init
+    .filter((c) => !('terminated' in c.state && c.state.terminated.exitCode === 0) && !c.started)
+    .map((c) => c.name);
   const unready = snap.containers.filter((c) => !c.ready).map((c) => c.name);
   const containersReady = !terminal && snap.initialized && unready.length === 0;
   const gates = (pod.spec?.readinessGates ?? []).map((g) => g.conditionType);
   const failedGates = gates.filter((g) => previous.find((c) => c.type === g)?.status !== 'True');
   const ready = containersReady && failedGates.length === 0;
 
-  const notReadyReason = terminal ? 'PodCompleted' : unready.length > 0 || !snap.initialized ? 'ContainersNotReady' : 'ReadinessGatesNotReady';
+  const notReadyReason = terminal
+    ? 'PodCompleted'
+    : unready.length > 0 || !snap.initialized
+      ? 'ContainersNotReady'
+      : 'ReadinessGatesNotReady';
   const notReadyMessage = terminal
     ? undefined
     : unready.length > 0
@@ -161,7 +170,14 @@ export function buildPodStatus(pod: Pod, snap: PodSnapshot, now: string): PodSta
       snap.initialized ? undefined : terminal ? 'PodCompleted' : 'ContainersNotInitialized',
       snap.initialized || terminal ? undefined : `containers with incomplete status: [${incompleteInit.join(' ')}]`,
     ),
-    condition('ContainersReady', containersReady, previous, now, containersReady ? undefined : notReadyReason, containersReady ? undefined : notReadyMessage),
+    condition(
+      'ContainersReady',
+      containersReady,
+      previous,
+      now,
+      containersReady ? undefined : notReadyReason,
+      containersReady ? undefined : notReadyMessage,
+    ),
     condition('Ready', ready, previous, now, ready ? undefined : notReadyReason, ready ? undefined : notReadyMessage),
   ];
   const foreign = previous.filter((c) => !(OWNED_CONDITIONS as readonly string[]).includes(c.type));

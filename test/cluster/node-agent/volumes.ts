@@ -79,7 +79,11 @@ export class PodVolumes {
         await this.#syncVolume(volume);
       } catch (err) {
         if (err instanceof NodeAgentError && err.code === 'NODE_AGENT_VOLUME') throw err;
-        throw new NodeAgentError('NODE_AGENT_VOLUME', `MountVolume.SetUp failed for volume "${volume.name}": ${errorMessage(err)}`, { cause: err });
+        throw new NodeAgentError(
+          'NODE_AGENT_VOLUME',
+          `MountVolume.SetUp failed for volume "${volume.name}": ${errorMessage(err)}`,
+          { cause: err },
+        );
       }
     }
   }
@@ -95,16 +99,26 @@ export class PodVolumes {
     } else if (volume.configMap) {
       const { name = '', items, optional, defaultMode } = volume.configMap;
       const cm = await this.#ctx.lookups.configMap(ns, name);
-      if (!cm && !optional) throw new Error(`configmap "${name}" not found`);
+      if (!cm && !optional) throw new NodeAgentError('NODE_AGENT_VOLUME_CONTENT', `configmap "${name}" not found`);
       const payload: Payload = new Map();
-      if (cm) addKeys(payload, configMapData(cm), items, defaultMode ?? DEFAULT_MODE, `ConfigMap ${ns}/${name}`, optional);
+      if (cm)
+        addKeys(payload, configMapData(cm), items, defaultMode ?? DEFAULT_MODE, `ConfigMap ${ns}/${name}`, optional);
       await writeAtomically(dir, payload);
     } else if (volume.secret) {
       const { secretName = '', items, optional, defaultMode } = volume.secret;
       const secret = await this.#ctx.lookups.secret(ns, secretName);
-      if (!secret && !optional) throw new Error(`secret "${secretName}" not found`);
+      if (!secret && !optional)
+        throw new NodeAgentError('NODE_AGENT_VOLUME_CONTENT', `secret "${secretName}" not found`);
       const payload: Payload = new Map();
-      if (secret) addKeys(payload, secretData(secret), items, defaultMode ?? DEFAULT_MODE, `Secret ${ns}/${secretName}`, optional);
+      if (secret)
+        addKeys(
+          payload,
+          secretData(secret),
+          items,
+          defaultMode ?? DEFAULT_MODE,
+          `Secret ${ns}/${secretName}`,
+          optional,
+        );
       await writeAtomically(dir, payload);
     } else if (volume.downwardAPI) {
       const payload: Payload = new Map();
@@ -120,12 +134,12 @@ export class PodVolumes {
         } else if (source.configMap) {
           const { name = '', items, optional } = source.configMap;
           const cm = await this.#ctx.lookups.configMap(ns, name);
-          if (!cm && !optional) throw new Error(`configmap "${name}" not found`);
+          if (!cm && !optional) throw new NodeAgentError('NODE_AGENT_VOLUME_CONTENT', `configmap "${name}" not found`);
           if (cm) addKeys(payload, configMapData(cm), items, mode, `ConfigMap ${ns}/${name}`, optional);
         } else if (source.secret) {
           const { name = '', items, optional } = source.secret;
           const secret = await this.#ctx.lookups.secret(ns, name);
-          if (!secret && !optional) throw new Error(`secret "${name}" not found`);
+          if (!secret && !optional) throw new NodeAgentError('NODE_AGENT_VOLUME_CONTENT', `secret "${name}" not found`);
           if (secret) addKeys(payload, secretData(secret), items, mode, `Secret ${ns}/${name}`, optional);
         } else if (source.downwardAPI) {
           this.#addDownward(payload, source.downwardAPI.items ?? [], mode);
@@ -150,7 +164,9 @@ export class PodVolumes {
       if (item.fieldRef) value = fieldRefValue(pod, item.fieldRef.fieldPath, facts);
       else if (item.resourceFieldRef) {
         const ref = item.resourceFieldRef;
-        const container = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === ref.containerName);
+        const container = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find(
+          (c) => c.name === ref.containerName,
+        );
         value = resourceFieldValue(container, ref.resource, ref.divisor, facts);
       } else continue;
       payload.set(item.path, { data: value, mode: item.mode ?? defaultMode });
@@ -178,11 +194,17 @@ export class PodVolumes {
         },
       });
     } catch (cause) {
-      throw new NodeAgentError('NODE_AGENT_TOKEN', `cannot request a token for service account ${ns}/${sa}: ${errorMessage(cause)}`, { cause });
+      throw new NodeAgentError(
+        'NODE_AGENT_TOKEN',
+        `cannot request a token for service account ${ns}/${sa}: ${errorMessage(cause)}`,
+        { cause },
+      );
     }
     const token = res.status?.token;
     if (!token) throw new NodeAgentError('NODE_AGENT_TOKEN', `TokenRequest for ${ns}/${sa} returned no token`);
-    const expiresAt = res.status?.expirationTimestamp ? Date.parse(res.status.expirationTimestamp) : now + expirationSeconds * 1000;
+    const expiresAt = res.status?.expirationTimestamp
+      ? Date.parse(res.status.expirationTimestamp)
+      : now + expirationSeconds * 1000;
     this.#tokens.set(key, { token, issuedAt: now, expiresAt });
     return token;
   }
@@ -203,7 +225,8 @@ export class PodVolumes {
     const mounts = [...(container.volumeMounts ?? [])].sort((a, b) => a.mountPath.length - b.mountPath.length);
     for (const m of mounts) {
       const volume = volumes.get(m.name);
-      if (!volume) throw new NodeAgentError('NODE_AGENT_VOLUME', `container ${container.name} mounts unknown volume "${m.name}"`);
+      if (!volume)
+        throw new NodeAgentError('NODE_AGENT_VOLUME', `container ${container.name} mounts unknown volume "${m.name}"`);
       let target = this.volumeDir(volume);
       if (m.subPath) {
         target = join(target, m.subPath);
@@ -219,12 +242,18 @@ export class PodVolumes {
       }
       if (existing === target) continue;
       if (existing !== undefined) {
-        this.#ctx.log.warn({ container: container.name, mountPath: m.mountPath, existing, target }, 'mount path already used by another volume; replacing');
+        this.#ctx.log.warn(
+          { container: container.name, mountPath: m.mountPath, existing, target },
+          'mount path already used by another volume; replacing',
+        );
       } else {
         try {
           const st = await lstat(link);
           if (st.isDirectory()) {
-            this.#ctx.log.warn({ container: container.name, mountPath: m.mountPath }, 'mount path is a real folder; its content is hidden by the mount');
+            this.#ctx.log.warn(
+              { container: container.name, mountPath: m.mountPath },
+              'mount path is a real folder; its content is hidden by the mount',
+            );
           }
         } catch {
           // absent: the normal case
@@ -265,7 +294,7 @@ function addKeys(
     const v = data.get(item.key);
     if (v === undefined) {
       if (optional) continue;
-      throw new Error(`couldn't find key ${item.key} in ${what}`);
+      throw new NodeAgentError('NODE_AGENT_VOLUME_CONTENT', `couldn't find key ${item.key} in ${what}`);
     }
     payload.set(item.path, { data: v, mode: item.mode ?? defaultMode });
   }

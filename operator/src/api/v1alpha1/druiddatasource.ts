@@ -6,9 +6,25 @@ export const kind = 'DruidDatasource';
 export const plural = 'druiddatasources';
 
 export type MetricType =
-  | 'count' | 'longSum' | 'doubleSum' | 'floatSum' | 'longMin' | 'longMax' | 'doubleMin' | 'doubleMax'
-  | 'floatMin' | 'floatMax' | 'longFirst' | 'longLast' | 'doubleFirst' | 'doubleLast' | 'stringFirst'
-  | 'stringLast' | 'hyperUnique' | 'thetaSketch' | 'HLLSketchBuild';
+  | 'count'
+  | 'longSum'
+  | 'doubleSum'
+  | 'floatSum'
+  | 'longMin'
+  | 'longMax'
+  | 'doubleMin'
+  | 'doubleMax'
+  | 'floatMin'
+  | 'floatMax'
+  | 'longFirst'
+  | 'longLast'
+  | 'doubleFirst'
+  | 'doubleLast'
+  | 'stringFirst'
+  | 'stringLast'
+  | 'hyperUnique'
+  | 'thetaSketch'
+  | 'HLLSketchBuild';
 
 export interface DruidDatasourceSpec {
   druid: { url: string; basicAuthSecretRef?: { name: string; usernameKey: string; passwordKey: string } };

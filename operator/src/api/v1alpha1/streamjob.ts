@@ -105,7 +105,10 @@ export interface DeployedInfo {
   specHash: string;
   parallelism: number;
   restoredFrom?: string;
-  /** The pods restore the newest checkpoint/savepoint triggered since then (JobConfig.restoreLatest); restoredFrom is what they reported. */
+  /**
+   * The pods restore the newest checkpoint/savepoint triggered since then (JobConfig.restoreLatest); restoredFrom is
+   * what they reported.
+   */
   restoreLatestSince?: string;
   startedAt: string;
   /** The deployed (last valid) spec as JSON. */
@@ -124,7 +127,10 @@ export interface PendingOperation {
   savepointRequestId?: string;
   savepointId?: string;
   restoreFrom?: string;
-  /** Set for last-state and restarts: the new pods resolve the newest state triggered since then themselves; restoreFrom is the fallback. */
+  /**
+   * Set for last-state and restarts: the new pods resolve the newest state triggered since then themselves; restoreFrom
+   * is the fallback.
+   */
   restoreLatestSince?: string;
   attempt?: number;
   notBefore?: string;

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
-import { applyRepoCrd, createNamespace, deleteNamespace, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
+import {
+  applyRepoCrd,
+  createNamespace,
+  deleteNamespace,
+  newClient,
+  suffix,
+  waitFor,
+} from '../../kube/testing/cluster.ts';
 import { startDruidService, stopDruidService } from '../../../../test/cluster/components/druid.ts';
 import { clusterPaths } from '../../../../test/cluster/paths.ts';
 import { createRegistry } from '../../telemetry/metrics.ts';
@@ -24,13 +31,21 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
   const supervisors: string[] = [];
 
   beforeAll(async () => {
-    if (!druidUrl || !kafka) throw new Error('TRIBUTARY_DRUID_URL / TRIBUTARY_KAFKA_BROKERS not set: the integration setup starts Druid and Kafka');
+    if (!druidUrl || !kafka)
+      throw new Error(
+        'TRIBUTARY_DRUID_URL / TRIBUTARY_KAFKA_BROKERS not set: the integration setup starts Druid and Kafka',
+      );
     kube = await newClient();
     await applyRepoCrd(kube, 'druiddatasources.tributary.dev');
-    await waitFor('the CRD to be served', async () => {
-      await kube.list(DruidDatasources);
-      return true;
-    }, 30_000, 250);
+    await waitFor(
+      'the CRD to be served',
+      async () => {
+        await kube.list(DruidDatasources);
+        return true;
+      },
+      30_000,
+      250,
+    );
     ns = await createNamespace(kube, 'dds');
     mgr = new Manager({ client: kube, registry: createRegistry() });
     ({ close } = addDruidDatasourceController(mgr, { namespace: ns, pollIntervalMs: 2_000 }));
@@ -69,26 +84,40 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
   const get = (name: string) => kube.get<DruidDatasource>(DruidDatasources, ns, name);
   const condition = (ds: DruidDatasource, type: string) => ds.status?.conditions?.find((c) => c.type === type);
   const events = async (name: string): Promise<Event[]> =>
-    (await kube.list<Event & { metadata: object }>(Resources.Event, ns)).items.filter((e) => e.involvedObject.name === name);
+    (await kube.list<Event & { metadata: object }>(Resources.Event, ns)).items.filter(
+      (e) => e.involvedObject.name === name,
+    );
 
   it('creates the supervisor, reports it Synced and Ready, and updates it when the spec changes', async () => {
     const ds = await make('create');
     const id = ds.spec.dataSource!;
-    const ready = await waitFor('Synced and a supervisor state', async () => {
-      const cur = await get('create');
-      return condition(cur, 'Synced')?.status === 'True' && cur.status?.state ? cur : undefined;
-    }, 60_000, 500);
+    const ready = await waitFor(
+      'Synced and a supervisor state',
+      async () => {
+        const cur = await get('create');
+        return condition(cur, 'Synced')?.status === 'True' && cur.status?.state ? cur : undefined;
+      },
+      60_000,
+      500,
+    );
     expect(ready.status?.supervisorId).toBe(id);
     expect(ready.status?.observedGeneration).toBe(ready.metadata.generation);
     expect(ready.metadata.finalizers).toContain('tributary.dev/druid-supervisor');
     expect(driftedPaths(desiredSupervisorSpec(ready), await druid.getSupervisor(id))).toEqual([]);
     await waitFor('Ready', async () => condition(await get('create'), 'Ready')?.status === 'True', 60_000, 500);
 
-    await kube.patch(DruidDatasources, ns, 'create', { spec: { dimensions: ['country', 'page'], ingestion: { taskCount: 2 } } });
-    await waitFor('the new spec in Druid', async () => {
-      const live = (await druid.getSupervisor(id)) as { spec: { ioConfig: { taskCount: number } } } | undefined;
-      return live?.spec.ioConfig.taskCount === 2;
-    }, 30_000, 500);
+    await kube.patch(DruidDatasources, ns, 'create', {
+      spec: { dimensions: ['country', 'page'], ingestion: { taskCount: 2 } },
+    });
+    await waitFor(
+      'the new spec in Druid',
+      async () => {
+        const live = (await druid.getSupervisor(id)) as { spec: { ioConfig: { taskCount: number } } } | undefined;
+        return live?.spec.ioConfig.taskCount === 2;
+      },
+      30_000,
+      500,
+    );
     expect((await events('create')).map((e) => e.reason)).toEqual(expect.arrayContaining(['Created', 'Updated']));
   });
 
@@ -101,7 +130,12 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
     const tampered = structuredClone(desired) as unknown as { spec: { ioConfig: { taskCount: number } } };
     tampered.spec.ioConfig.taskCount = 3;
     await druid.upsertSupervisor(tampered as unknown as typeof desired);
-    await waitFor('drift repaired', async () => driftedPaths(desired, await druid.getSupervisor(id)).length === 0, 30_000, 500);
+    await waitFor(
+      'drift repaired',
+      async () => driftedPaths(desired, await druid.getSupervisor(id)).length === 0,
+      30_000,
+      500,
+    );
 
     await druid.terminate(id);
     await waitFor('the supervisor recreated', () => druid.getSupervisor(id), 30_000, 500);
@@ -113,50 +147,85 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
     const id = ds.spec.dataSource!;
     await waitFor('the supervisor', () => druid.getSupervisor(id), 30_000, 500);
     await kube.patch(DruidDatasources, ns, 'suspend', { spec: { suspend: true } });
-    await waitFor('SUSPENDED in Druid and in status', async () =>
-      (await druid.getStatus(id))?.state === 'SUSPENDED' && (await get('suspend')).status?.state === 'SUSPENDED', 60_000, 500);
+    await waitFor(
+      'SUSPENDED in Druid and in status',
+      async () =>
+        (await druid.getStatus(id))?.state === 'SUSPENDED' && (await get('suspend')).status?.state === 'SUSPENDED',
+      60_000,
+      500,
+    );
     expect(condition(await get('suspend'), 'Ready')?.reason).toBe('Suspended');
     await kube.patch(DruidDatasources, ns, 'suspend', { spec: { suspend: false } });
     await waitFor('running again', async () => (await druid.getStatus(id))?.suspended === false, 60_000, 500);
   });
 
-  it('shows Druid\'s rejection of a spec in status and an Event, and recovers when the spec is fixed', async () => {
+  it("shows Druid's rejection of a spec in status and an Event, and recovers when the spec is fixed", async () => {
     await make('rejected', { specOverrides: { spec: { ioConfig: { inputFormat: { type: 'no-such-format' } } } } });
-    const cur = await waitFor('SpecRejected', async () => {
-      const c = await get('rejected');
-      return condition(c, 'Synced')?.reason === 'SpecRejected' ? c : undefined;
-    }, 30_000, 500);
+    const cur = await waitFor(
+      'SpecRejected',
+      async () => {
+        const c = await get('rejected');
+        return condition(c, 'Synced')?.reason === 'SpecRejected' ? c : undefined;
+      },
+      30_000,
+      500,
+    );
     expect(cur.status?.lastError).toContain('no-such-format');
     expect((await events('rejected')).find((e) => e.reason === 'SpecRejected')?.message).toContain('no-such-format');
     await kube.patch(DruidDatasources, ns, 'rejected', { spec: { specOverrides: null } });
-    await waitFor('Synced after the fix', async () => condition(await get('rejected'), 'Synced')?.status === 'True', 30_000, 500);
+    await waitFor(
+      'Synced after the fix',
+      async () => condition(await get('rejected'), 'Synced')?.status === 'True',
+      30_000,
+      500,
+    );
   });
 
   it("Druid's router process stopped and restarted: DruidUnavailable meanwhile (a CR created during the outage too), then both converge", async () => {
-    // A real outage of the endpoint the operator talks to (integration files run one at a time, so no other test needs Druid now).
+    // A real outage of the endpoint the operator talks to (integration files run one at a time, so no other test needs
+    // Druid now).
     const paths = clusterPaths();
     const before = await make('restart-before');
-    await waitFor('Synced before the outage', async () => condition(await get('restart-before'), 'Synced')?.status === 'True', 30_000, 500);
+    await waitFor(
+      'Synced before the outage',
+      async () => condition(await get('restart-before'), 'Synced')?.status === 'True',
+      30_000,
+      500,
+    );
     await stopDruidService(paths, 'router');
     try {
       const during = await make('restart-during');
       for (const name of ['restart-before', 'restart-during']) {
-        const c = await waitFor(`${name} DruidUnavailable`, async () => {
-          const x = await get(name);
-          return condition(x, 'Ready')?.reason === 'DruidUnavailable' ? x : undefined;
-        }, 30_000, 500);
+        const c = await waitFor(
+          `${name} DruidUnavailable`,
+          async () => {
+            const x = await get(name);
+            return condition(x, 'Ready')?.reason === 'DruidUnavailable' ? x : undefined;
+          },
+          30_000,
+          500,
+        );
         expect(c.status?.lastError).toContain('DRUID_ERR_UNREACHABLE');
       }
       await startDruidService(paths, 'router');
       for (const name of ['restart-before', 'restart-during']) {
-        await waitFor(`${name} Synced and Ready after the restart`, async () => {
-          const x = await get(name);
-          return condition(x, 'Synced')?.status === 'True' && condition(x, 'Ready')?.reason !== 'DruidUnavailable';
-        }, 60_000, 500);
+        await waitFor(
+          `${name} Synced and Ready after the restart`,
+          async () => {
+            const x = await get(name);
+            return condition(x, 'Synced')?.status === 'True' && condition(x, 'Ready')?.reason !== 'DruidUnavailable';
+          },
+          60_000,
+          500,
+        );
       }
       expect(await druid.getSupervisor(before.spec.dataSource!)).toBeDefined();
       expect(await druid.getSupervisor(during.spec.dataSource!)).toBeDefined();
-      expect((await events('restart-during')).some((e) => e.reason === 'DruidUnavailable' || e.message.includes('DRUID_ERR_UNREACHABLE'))).toBe(true);
+      expect(
+        (await events('restart-during')).some(
+          (e) => e.reason === 'DruidUnavailable' || e.message.includes('DRUID_ERR_UNREACHABLE'),
+        ),
+      ).toBe(true);
     } finally {
       await startDruidService(paths, 'router');
     }
@@ -165,14 +234,31 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
   it('terminates the supervisor on delete (Terminate) and leaves it running (Retain)', async () => {
     const t = await make('del-terminate');
     const r = await make('del-retain', { deletionPolicy: 'Retain' });
-    await waitFor('both supervisors', async () => (await druid.getSupervisor(t.spec.dataSource!)) && (await druid.getSupervisor(r.spec.dataSource!)), 30_000, 500);
-    await waitFor('finalizers', async () => (await get('del-retain')).metadata.finalizers?.length === 1 && (await get('del-terminate')).metadata.finalizers?.length === 1, 30_000, 250);
+    await waitFor(
+      'both supervisors',
+      async () => (await druid.getSupervisor(t.spec.dataSource!)) && (await druid.getSupervisor(r.spec.dataSource!)),
+      30_000,
+      500,
+    );
+    await waitFor(
+      'finalizers',
+      async () =>
+        (await get('del-retain')).metadata.finalizers?.length === 1 &&
+        (await get('del-terminate')).metadata.finalizers?.length === 1,
+      30_000,
+      250,
+    );
     await kube.delete(DruidDatasources, ns, 'del-terminate');
     await kube.delete(DruidDatasources, ns, 'del-retain');
-    await waitFor('both objects gone', async () => {
-      const left = (await kube.list<DruidDatasource>(DruidDatasources, ns)).items.map((d) => d.metadata.name);
-      return !left.includes('del-terminate') && !left.includes('del-retain');
-    }, 30_000, 500);
+    await waitFor(
+      'both objects gone',
+      async () => {
+        const left = (await kube.list<DruidDatasource>(DruidDatasources, ns)).items.map((d) => d.metadata.name);
+        return !left.includes('del-terminate') && !left.includes('del-retain');
+      },
+      30_000,
+      500,
+    );
     expect(await druid.getSupervisor(t.spec.dataSource!)).toBeUndefined();
     expect(await druid.getSupervisor(r.spec.dataSource!)).toBeDefined();
   });

@@ -1,4 +1,10 @@
-import { BucketRateLimiter, ItemExponentialFailureRateLimiter, MaxOfRateLimiter, type Controller, type Manager } from '../../kube/index.ts';
+import {
+  BucketRateLimiter,
+  ItemExponentialFailureRateLimiter,
+  MaxOfRateLimiter,
+  type Controller,
+  type Manager,
+} from '../../kube/index.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { DruidClients } from './druid-clients.ts';
 import { druidMetrics } from './metrics.ts';
@@ -17,7 +23,10 @@ export function addDruidDatasourceController(
   mgr: Manager,
   opts: DruidDatasourceControllerOptions = {},
 ): { controller: Controller<DruidDatasource>; close: () => Promise<void> } {
-  const datasources = mgr.informer<DruidDatasource>(DruidDatasources, opts.namespace ? { namespace: opts.namespace } : {});
+  const datasources = mgr.informer<DruidDatasource>(
+    DruidDatasources,
+    opts.namespace ? { namespace: opts.namespace } : {},
+  );
   const druid = new DruidClients(mgr.client);
   const controller = mgr.addController<DruidDatasource>({
     name: 'druiddatasource',
@@ -31,7 +40,10 @@ export function addDruidDatasourceController(
     // Druid unreachable is retried through the queue's per-key backoff. client-go's default cap
     // (1,000 s) would leave a datasource unsynced for many minutes after a short Druid outage;
     // capped at 30 s, it converges within half a minute of Druid's return.
-    rateLimiter: new MaxOfRateLimiter<string>(new ItemExponentialFailureRateLimiter<string>(100, 30_000), new BucketRateLimiter<string>(10, 100)),
+    rateLimiter: new MaxOfRateLimiter<string>(
+      new ItemExponentialFailureRateLimiter<string>(100, 30_000),
+      new BucketRateLimiter<string>(10, 100),
+    ),
     reconcile: druidDatasourceReconciler({
       datasources,
       kube: mgr.client,

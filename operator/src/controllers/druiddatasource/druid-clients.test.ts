@@ -3,7 +3,10 @@ import { ErrorCodes, KubeApiError, OperatorError, type KubeClient } from '../../
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { CredentialsError, DruidClients } from './druid-clients.ts';
 
-const ds = { metadata: { name: 'd', namespace: 'n' }, spec: { druid: { url: 'http://127.0.0.1:1', basicAuthSecretRef: { name: 'creds' } } } } as unknown as DruidDatasource;
+const ds = {
+  metadata: { name: 'd', namespace: 'n' },
+  spec: { druid: { url: 'http://127.0.0.1:1', basicAuthSecretRef: { name: 'creds' } } },
+} as unknown as DruidDatasource;
 const kubeGetting = (get: () => Promise<unknown>) => ({ get }) as unknown as KubeClient;
 
 describe('DruidClients credentials', () => {
@@ -17,7 +20,11 @@ describe('DruidClients credentials', () => {
   });
 
   it('a Secret without the key is a CredentialsError naming the field', async () => {
-    const err = await new DruidClients(kubeGetting(() => Promise.resolve({ data: { username: Buffer.from('u').toString('base64') } }))).for(ds).catch((e: unknown) => e);
+    const err = await new DruidClients(
+      kubeGetting(() => Promise.resolve({ data: { username: Buffer.from('u').toString('base64') } })),
+    )
+      .for(ds)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CredentialsError);
     expect((err as CredentialsError).code).toBe('OPERATOR_DRUID_CREDENTIALS');
     expect((err as Error).message).toContain('passwordKey');

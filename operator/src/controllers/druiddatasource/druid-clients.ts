@@ -32,16 +32,25 @@ export class DruidClients {
       try {
         secret = await this.#kube.get<Secret>(Resources.Secret, ds.metadata.namespace, ref.name);
       } catch (err) {
-        throw new CredentialsError(`spec.druid.basicAuthSecretRef: cannot read Secret ${ds.metadata.namespace}/${ref.name}`, { cause: err });
+        throw new CredentialsError(
+          `spec.druid.basicAuthSecretRef: cannot read Secret ${ds.metadata.namespace}/${ref.name}`,
+          { cause: err },
+        );
       }
       const read = (key: string, field: string): string => {
         const v = secret.data?.[key];
-        if (v === undefined) throw new CredentialsError(`spec.druid.basicAuthSecretRef.${field}: Secret ${ref.name} has no key "${key}"`);
+        if (v === undefined)
+          throw new CredentialsError(`spec.druid.basicAuthSecretRef.${field}: Secret ${ref.name} has no key "${key}"`);
         return Buffer.from(v, 'base64').toString('utf8');
       };
-      basicAuth = { username: read(ref.usernameKey ?? 'username', 'usernameKey'), password: read(ref.passwordKey ?? 'password', 'passwordKey') };
+      basicAuth = {
+        username: read(ref.usernameKey ?? 'username', 'usernameKey'),
+        password: read(ref.passwordKey ?? 'password', 'passwordKey'),
+      };
     }
-    const creds = basicAuth ? createHash('sha256').update(`${basicAuth.username}\0${basicAuth.password}`).digest('hex') : '';
+    const creds = basicAuth
+      ? createHash('sha256').update(`${basicAuth.username}\0${basicAuth.password}`).digest('hex')
+      : '';
     const id = `${ds.spec.druid.url}|${creds}`;
     let client = this.#clients.get(id);
     if (!client) {

@@ -56,7 +56,9 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
     const log = ctx.logger.child({ supervisor: id });
 
     if (isBeingDeleted(ds)) return finalize(ds, id, log);
-    const current = hasFinalizer(ds, supervisorFinalizer) ? ds : await addFinalizer(deps.kube, DruidDatasources, ds, supervisorFinalizer);
+    const current = hasFinalizer(ds, supervisorFinalizer)
+      ? ds
+      : await addFinalizer(deps.kube, DruidDatasources, ds, supervisorFinalizer);
 
     let client: DruidClient;
     try {
@@ -86,7 +88,11 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
       } else if (drift.length > 0) {
         await client.upsertSupervisor(desired);
         action = 'Updated';
-        await deps.events.normal(current, action, `Druid supervisor ${id} updated; differed at ${drift.slice(0, 5).join(', ')}`);
+        await deps.events.normal(
+          current,
+          action,
+          `Druid supervisor ${id} updated; differed at ${drift.slice(0, 5).join(', ')}`,
+        );
       }
       const status = await client.getStatus(id);
       log.debug({ action, state: status?.state }, 'supervisor observed');
@@ -130,26 +136,46 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
   }
 
   /** Returns whether the supervisor is where the spec wants it (running and healthy, or suspended). */
-  async function writeObserved(ds: DruidDatasource, id: string, hash: string, s: SupervisorStatus | undefined): Promise<boolean> {
+  async function writeObserved(
+    ds: DruidDatasource,
+    id: string,
+    hash: string,
+    s: SupervisorStatus | undefined,
+  ): Promise<boolean> {
     const generation = ds.metadata.generation;
     const state = s?.state ?? 'NOT_FOUND';
-    const settled = ds.spec.suspend ? state === 'SUSPENDED' : s !== undefined && s.healthy && (state === 'RUNNING' || state === 'IDLE');
+    const settled = ds.spec.suspend
+      ? state === 'SUSPENDED'
+      : s !== undefined && s.healthy && (state === 'RUNNING' || state === 'IDLE');
     deps.metrics.supervisorState.remove({ namespace: ds.metadata.namespace, name: ds.metadata.name });
     deps.metrics.supervisorState.set({ namespace: ds.metadata.namespace, name: ds.metadata.name, state }, 1);
-    if (s?.aggregateLag !== undefined) deps.metrics.supervisorLag.set({ namespace: ds.metadata.namespace, name: ds.metadata.name }, s.aggregateLag);
+    if (s?.aggregateLag !== undefined)
+      deps.metrics.supervisorLag.set({ namespace: ds.metadata.namespace, name: ds.metadata.name }, s.aggregateLag);
     await deps.statusWriter.update<DruidDatasource>(DruidDatasources, ds, (prev) => {
-      let conditions = setCondition(prev?.conditions, {
-        type: 'Synced',
-        status: 'True',
-        reason: 'InSync',
-        message: `supervisor ${id} matches the spec`,
-      }, generation, now());
-      conditions = setCondition(conditions, {
-        type: 'Ready',
-        status: settled ? 'True' : 'False',
-        reason: settled ? (ds.spec.suspend ? 'Suspended' : 'Running') : pascal(state),
-        message: s ? `Druid reports ${s.detailedState}${s.healthy ? '' : ' (unhealthy)'}` : `supervisor ${id} not found`,
-      }, generation, now());
+      let conditions = setCondition(
+        prev?.conditions,
+        {
+          type: 'Synced',
+          status: 'True',
+          reason: 'InSync',
+          message: `supervisor ${id} matches the spec`,
+        },
+        generation,
+        now(),
+      );
+      conditions = setCondition(
+        conditions,
+        {
+          type: 'Ready',
+          status: settled ? 'True' : 'False',
+          reason: settled ? (ds.spec.suspend ? 'Suspended' : 'Running') : pascal(state),
+          message: s
+            ? `Druid reports ${s.detailedState}${s.healthy ? '' : ' (unhealthy)'}`
+            : `supervisor ${id} not found`,
+        },
+        generation,
+        now(),
+      );
       const next: DruidDatasourceStatus = {
         ...prev,
         supervisorId: id,
@@ -168,11 +194,21 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
     return settled;
   }
 
-  async function writeFailure(ds: DruidDatasource, reason: string, message: string, hash: string | undefined): Promise<void> {
+  async function writeFailure(
+    ds: DruidDatasource,
+    reason: string,
+    message: string,
+    hash: string | undefined,
+  ): Promise<void> {
     const generation = ds.metadata.generation;
     await deps.statusWriter.update<DruidDatasource>(DruidDatasources, ds, (prev) => {
       const synced = reason === 'SpecRejected' || reason === 'CredentialsUnavailable' ? 'False' : 'Unknown';
-      let conditions = setCondition(prev?.conditions, { type: 'Synced', status: synced, reason, message }, generation, now());
+      let conditions = setCondition(
+        prev?.conditions,
+        { type: 'Synced', status: synced, reason, message },
+        generation,
+        now(),
+      );
       conditions = setCondition(conditions, { type: 'Ready', status: 'False', reason, message }, generation, now());
       const next: DruidDatasourceStatus = {
         ...prev,
@@ -187,5 +223,9 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
 }
 
 function pascal(state: string): string {
-  return state.toLowerCase().split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  return state
+    .toLowerCase()
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 }

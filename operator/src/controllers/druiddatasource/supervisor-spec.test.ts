@@ -9,7 +9,10 @@ const ds = (over: Partial<DruidDatasource['spec']> = {}): Pick<DruidDatasource, 
     kafka: { bootstrapServers: 'k:9092', topic: 'clicks' },
     timestamp: { column: 'ts', format: 'millis' },
     dimensions: ['country'],
-    metrics: [{ type: 'count', name: 'rows' }, { type: 'longSum', name: 'clicks', fieldName: 'clicks' }],
+    metrics: [
+      { type: 'count', name: 'rows' },
+      { type: 'longSum', name: 'clicks', fieldName: 'clicks' },
+    ],
     granularity: { segment: 'HOUR', query: 'MINUTE', rollup: true },
     ingestion: { taskCount: 1, replicas: 1, taskDuration: 'PT1H', useEarliestOffset: true },
     suspend: false,
@@ -28,7 +31,10 @@ describe('desiredSupervisorSpec', () => {
           dataSource: 'clicks',
           timestampSpec: { column: 'ts', format: 'millis' },
           dimensionsSpec: { dimensions: [{ type: 'string', name: 'country' }] },
-          metricsSpec: [{ type: 'count', name: 'rows' }, { type: 'longSum', name: 'clicks', fieldName: 'clicks' }],
+          metricsSpec: [
+            { type: 'count', name: 'rows' },
+            { type: 'longSum', name: 'clicks', fieldName: 'clicks' },
+          ],
           granularitySpec: { segmentGranularity: 'HOUR', queryGranularity: 'MINUTE', rollup: true },
         },
         ioConfig: {
@@ -43,14 +49,19 @@ describe('desiredSupervisorSpec', () => {
 
   it('uses schema discovery when no dimensions are listed', () => {
     const spec = desiredSupervisorSpec(ds({ dimensions: [] }));
-    expect((spec.spec.dataSchema as Record<string, unknown>).dimensionsSpec).toEqual({ dimensions: [], useSchemaDiscovery: true });
+    expect((spec.spec.dataSchema as Record<string, unknown>).dimensionsSpec).toEqual({
+      dimensions: [],
+      useSchemaDiscovery: true,
+    });
   });
 
   it('deep-merges specOverrides last, replacing arrays whole', () => {
-    const spec = desiredSupervisorSpec(ds({
-      dataSource: 'explicit',
-      specOverrides: { spec: { tuningConfig: { maxRowsInMemory: 5000 }, ioConfig: { taskCount: 3 } } },
-    }));
+    const spec = desiredSupervisorSpec(
+      ds({
+        dataSource: 'explicit',
+        specOverrides: { spec: { tuningConfig: { maxRowsInMemory: 5000 }, ioConfig: { taskCount: 3 } } },
+      }),
+    );
     expect(spec.spec.tuningConfig).toEqual({ type: 'kafka', maxRowsInMemory: 5000 });
     expect((spec.spec.ioConfig as Record<string, unknown>).taskCount).toBe(3);
     expect((spec.spec.dataSchema as Record<string, unknown>).dataSource).toBe('explicit');

@@ -89,7 +89,8 @@ function sameScalar(a: unknown, b: unknown): boolean {
 
 const isoDuration = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
 
-function isoDurationMs(text: string): number | undefined {
+/** An ISO-8601 duration (days to seconds, as the CRD allows) in ms; undefined when it is not one. */
+export function isoDurationMs(text: string): number | undefined {
   const m = isoDuration.exec(text);
   if (!m || text === 'P' || text.endsWith('T')) return undefined;
   const [, d, h, min, s] = m;
@@ -108,7 +109,10 @@ export function specHash(spec: unknown): string {
 function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (isPlainObject(v)) {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }

@@ -314,7 +314,8 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     );
     expect(cond(bad, 'Degraded')?.message).toContain('spec.graph');
     expect(bad.status?.deployed?.id).toBe(j.status?.deployed?.id);
-    // kstatus: the rejected generation is processed (observedGeneration) and Stalled; the last valid spec keeps running (Ready).
+    // kstatus: the rejected generation is processed (observedGeneration) and Stalled; the last valid spec
+    // keeps running (Ready).
     expect(bad.status?.observedGeneration).toBe(bad.metadata.generation);
     expect(cond(bad, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
     expect(cond(bad, 'Ready')?.status).toBe('True');
@@ -447,6 +448,7 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
       250,
     );
     setFault('susp', {});
+    expect(restarted.status?.deployed?.id).not.toBe(r.status!.deployed!.id);
     expect(restarted.status?.deployed?.restoredFrom).toMatch(/checkpoints/);
     expect((await events('susp')).some((e) => e.reason === 'SlotFailed')).toBe(true);
   });

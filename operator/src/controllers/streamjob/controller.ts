@@ -24,7 +24,10 @@ export interface StreamJobControllerOptions {
 const owned = 'app.kubernetes.io/managed-by=tributary';
 
 /** Registers the StreamJob controller: StreamJobs plus the pods, Secrets, Services and ConfigMaps they own. */
-export function addStreamJobController(mgr: Manager, opts: StreamJobControllerOptions = {}): { controller: Controller<StreamJob>; close: () => Promise<void> } {
+export function addStreamJobController(
+  mgr: Manager,
+  opts: StreamJobControllerOptions = {},
+): { controller: Controller<StreamJob>; close: () => Promise<void> } {
   const scope = opts.namespace ? { namespace: opts.namespace } : {};
   const jobs = mgr.informer<StreamJob>(StreamJobs, scope);
   const pods = mgr.informer<Pod>(Resources.Pod, { ...scope, labelSelector: owned });
@@ -36,7 +39,8 @@ export function addStreamJobController(mgr: Manager, opts: StreamJobControllerOp
   const podChanged = (a: Pod, b: Pod) =>
     a.status?.phase !== b.status?.phase ||
     a.status?.podIP !== b.status?.podIP ||
-    JSON.stringify(a.status?.conditions?.find((x) => x.type === 'Ready')?.status) !== JSON.stringify(b.status?.conditions?.find((x) => x.type === 'Ready')?.status) ||
+    JSON.stringify(a.status?.conditions?.find((x) => x.type === 'Ready')?.status) !==
+      JSON.stringify(b.status?.conditions?.find((x) => x.type === 'Ready')?.status) ||
     a.metadata?.deletionTimestamp !== b.metadata?.deletionTimestamp;
   const controller = mgr.addController<StreamJob>({
     name: 'streamjob',

@@ -14,7 +14,11 @@ import { startOperation } from './operation/start.ts';
 import { classify, deployedSpec } from './spec-diff.ts';
 import { specHash } from './spec-hash.ts';
 
-export async function decide(r: ReconcilerInternals, c: JobCtx, validSpec: StreamJobSpec | undefined): Promise<ReconcileResult | void> {
+export async function decide(
+  r: ReconcilerInternals,
+  c: JobCtx,
+  validSpec: StreamJobSpec | undefined,
+): Promise<ReconcileResult | void> {
   const { job, obs } = c;
   const st = job.status ?? {};
   // Invalid spec: keep running what is deployed (restarts included); never deploy it.
@@ -37,11 +41,26 @@ export async function decide(r: ReconcilerInternals, c: JobCtx, validSpec: Strea
     case 'resume':
       return startOperation(r, c, 'deploy', spec, 'restore', st.resumeFrom);
     case 'suspend':
-      return startOperation(r, c, 'suspend', deployedSpec(st) ?? spec, live ? modeFor(spec) : 'restore', live ? undefined : latestRestorePoint(job));
+      return startOperation(
+        r,
+        c,
+        'suspend',
+        deployedSpec(st) ?? spec,
+        live ? modeFor(spec) : 'restore',
+        live ? undefined : latestRestorePoint(job),
+      );
     case 'rescale':
     case 'upgrade': {
       const mode = modeFor(spec);
-      if (!live) return startOperation(r, c, change.kind, spec, mode === 'stateless' ? 'stateless' : 'restore', mode === 'stateless' ? undefined : latestRestorePoint(job));
+      if (!live)
+        return startOperation(
+          r,
+          c,
+          change.kind,
+          spec,
+          mode === 'stateless' ? 'stateless' : 'restore',
+          mode === 'stateless' ? undefined : latestRestorePoint(job),
+        );
       return startOperation(r, c, change.kind, spec, mode);
     }
     case 'savepoint':
@@ -52,7 +71,10 @@ export async function decide(r: ReconcilerInternals, c: JobCtx, validSpec: Strea
 
   // Steady state: any slot gone or failed, or the runtime FAILED → restart all slots.
   if (obs.failedSlots.length > 0 || obs.runtime?.state === 'FAILED') {
-    const why = obs.runtime?.state === 'FAILED' ? `runtime reports FAILED${obs.runtime.error ? `: ${obs.runtime.error}` : ''}` : `slot(s) ${obs.failedSlots.join(',')} failed or vanished${podFailure(obs)}`;
+    const why =
+      obs.runtime?.state === 'FAILED'
+        ? `runtime reports FAILED${obs.runtime.error ? `: ${obs.runtime.error}` : ''}`
+        : `slot(s) ${obs.failedSlots.join(',')} failed or vanished${podFailure(obs)}`;
     return startRestart(r, c, why);
   }
   if (st.phase !== 'Running' && obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING') {

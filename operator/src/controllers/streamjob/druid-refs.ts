@@ -26,18 +26,32 @@ export function druidSinkRefs(graph: unknown): DruidRef[] {
   const out: DruidRef[] = [];
   graph['sinks'].forEach((s: unknown, index: number) => {
     const d = isObj(s) ? s['druid'] : undefined;
-    if (isObj(d) && typeof d['datasourceRef'] === 'string') out.push({ index, name: d['datasourceRef'], path: `spec.graph.sinks[${index}].druid.datasourceRef` });
+    if (isObj(d) && typeof d['datasourceRef'] === 'string')
+      out.push({ index, name: d['datasourceRef'], path: `spec.graph.sinks[${index}].druid.datasourceRef` });
   });
   return out;
 }
 
 /** Reads the referenced DruidDatasources (absent = not found). */
-export async function loadDruidRefs(kube: Pick<KubeClient, 'get'>, namespace: string, graph: unknown): Promise<Map<string, DruidDatasource | undefined>> {
+export async function loadDruidRefs(
+  kube: Pick<KubeClient, 'get'>,
+  namespace: string,
+  graph: unknown,
+  signal?: AbortSignal,
+): Promise<Map<string, DruidDatasource | undefined>> {
   const out = new Map<string, DruidDatasource | undefined>();
   for (const r of druidSinkRefs(graph)) {
     if (out.has(r.name)) continue;
     try {
-      out.set(r.name, await kube.get<DruidDatasource & { metadata: { name: string } }>(DruidDatasources, namespace, r.name));
+      out.set(
+        r.name,
+        await kube.get<DruidDatasource & { metadata: { name: string } }>(
+          DruidDatasources,
+          namespace,
+          r.name,
+          signal ? { signal } : {},
+        ),
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
       out.set(r.name, undefined);
@@ -47,7 +61,11 @@ export async function loadDruidRefs(kube: Pick<KubeClient, 'get'>, namespace: st
 }
 
 /** Pure: the graph with every druid sink resolved, or the issues naming the bad references. */
-export function resolveDruidRefs(graph: unknown, found: ReadonlyMap<string, DruidDatasource | undefined>, namespace: string): { graph: unknown; issues: SpecIssue[] } {
+export function resolveDruidRefs(
+  graph: unknown,
+  found: ReadonlyMap<string, DruidDatasource | undefined>,
+  namespace: string,
+): { graph: unknown; issues: SpecIssue[] } {
   const refs = druidSinkRefs(graph);
   if (refs.length === 0) return { graph, issues: [] };
   const issues: SpecIssue[] = [];
@@ -71,7 +89,9 @@ export function resolveDruidRefs(graph: unknown, found: ReadonlyMap<string, Drui
     sink['druid'] = {
       ...(sink['druid'] as Obj),
       kafka: { brokers: k.bootstrapServers, topic: k.topic },
-      ...(dds.spec.timestamp?.column ? { timestamp: { column: dds.spec.timestamp.column, format: dds.spec.timestamp.format ?? 'auto' } } : {}),
+      ...(dds.spec.timestamp?.column
+        ? { timestamp: { column: dds.spec.timestamp.column, format: dds.spec.timestamp.format ?? 'auto' } }
+        : {}),
     };
   }
   return { graph: resolved, issues };

@@ -79,7 +79,8 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
   const dataSource = `e2e_cpc_${id.replace(/-/g, '_')}`;
 
   beforeAll(async () => {
-    if (!brokers || !druidUrl) throw new Error('TRIBUTARY_KAFKA_BROKERS / TRIBUTARY_DRUID_URL not set: eval "$(npm run -s cluster -- env)"');
+    if (!brokers || !druidUrl)
+      throw new Error('TRIBUTARY_KAFKA_BROKERS / TRIBUTARY_DRUID_URL not set: eval "$(npm run -s cluster -- env)"');
     kube = await newClient();
     for (const crd of ['streamjobs.tributary.dev', 'druiddatasources.tributary.dev']) {
       await kube.request('PATCH', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd}`, {
@@ -89,12 +90,28 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
       });
     }
     ns = `sjd-${id}`;
-    await kube.create(Resources.Namespace, { metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'tributary.dev/test': 'streamjob-druid' } } });
+    await kube.create(Resources.Namespace, {
+      metadata: {
+        name: ns,
+        labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'tributary.dev/test': 'streamjob-druid' },
+      },
+    });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: input, numPartitions: PARTITIONS }, { topic: dataSource, numPartitions: 2 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [
+        { topic: input, numPartitions: PARTITIONS },
+        { topic: dataSource, numPartitions: 2 },
+      ],
+      waitForLeaders: true,
+    });
     await admin.disconnect();
-    mgr = new Manager({ client: kube, registry: createRegistry(), shutdownTimeoutMs: 2_000, ...(process.env.SJ_LOG ? { logger: createLogger() } : {}) });
+    mgr = new Manager({
+      client: kube,
+      registry: createRegistry(),
+      shutdownTimeoutMs: 2_000,
+      ...(process.env.SJ_LOG ? { logger: createLogger() } : {}),
+    });
     closers.push(addStreamJobController(mgr, { namespace: ns, defaultImage: 'tributary/runtime:dev' }).close);
     closers.push(addDruidDatasourceController(mgr, { namespace: ns, pollIntervalMs: 2_000 }).close);
     running = mgr.run();
@@ -127,7 +144,11 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
       list.push({ value: JSON.stringify(e) });
       byPartition.set(i % PARTITIONS, list);
     });
-    await p.send({ topic: input, acks: -1, messages: [...byPartition].flatMap(([partition, ms]) => ms.map((m) => ({ ...m, partition }))) });
+    await p.send({
+      topic: input,
+      acks: -1,
+      messages: [...byPartition].flatMap(([partition, ms]) => ms.map((m) => ({ ...m, partition }))),
+    });
     await p.disconnect();
   };
   /** One zz event per partition at `ts`: every partition's watermark passes ts − 1. */
@@ -135,8 +156,15 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
 
   const druidTotals = async (): Promise<Totals | undefined> => {
     try {
-      const rows = await runDruidSql({ url: druidUrl, query: `SELECT country, SUM(clicks) AS clicks, SUM(amount) AS amount FROM "${dataSource}" WHERE country <> 'zz' GROUP BY country`, timeoutMs: 10_000, who: 'test' });
-      return Object.fromEntries(rows.map((r) => [String(r['country']), { clicks: Number(r['clicks']), amount: Number(r['amount']) }]));
+      const rows = await runDruidSql({
+        url: druidUrl,
+        query: `SELECT country, SUM(clicks) AS clicks, SUM(amount) AS amount FROM "${dataSource}" WHERE country <> 'zz' GROUP BY country`,
+        timeoutMs: 10_000,
+        who: 'test',
+      });
+      return Object.fromEntries(
+        rows.map((r) => [String(r['country']), { clicks: Number(r['clicks']), amount: Number(r['amount']) }]),
+      );
     } catch {
       return undefined; // the datasource appears with its first segment
     }
@@ -144,26 +172,47 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
   const untilDruidEquals = async (want: Totals, timeoutMs: number): Promise<void> => {
     let last: Totals | undefined;
     try {
-      await waitFor('Druid SQL totals equal to the produced events', async () => {
-        last = await druidTotals();
-        return JSON.stringify(sorted(last)) === JSON.stringify(sorted(want));
-      }, timeoutMs, 1_000);
+      await waitFor(
+        'Druid SQL totals equal to the produced events',
+        async () => {
+          last = await druidTotals();
+          return JSON.stringify(sorted(last)) === JSON.stringify(sorted(want));
+        },
+        timeoutMs,
+        1_000,
+      );
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n  want ${JSON.stringify(sorted(want))}\n  got  ${JSON.stringify(sorted(last))}`);
+      throw new Error(
+        `${(e as Error).message}\n  want ${JSON.stringify(sorted(want))}\n  got  ${JSON.stringify(sorted(last))}`,
+      );
     }
   };
-  const sorted = (t: Totals | undefined) => (t ? Object.fromEntries(Object.entries(t).sort(([a], [b]) => a.localeCompare(b))) : t);
+  const sorted = (t: Totals | undefined) =>
+    t ? Object.fromEntries(Object.entries(t).sort(([a], [b]) => a.localeCompare(b))) : t;
   const get = () => kube.get<StreamJob>(StreamJobs, ns, 'clicks');
   const runningWith = async (replicas: number) => {
     try {
-      return await waitFor(`clicks Running with ${replicas}`, async () => {
-        const j = await get();
-        return j.status?.phase === 'Running' && !j.status.pendingOperation && j.status.deployed?.parallelism === replicas ? j : undefined;
-      }, 120_000, 500);
+      return await waitFor(
+        `clicks Running with ${replicas}`,
+        async () => {
+          const j = await get();
+          return j.status?.phase === 'Running' &&
+            !j.status.pendingOperation &&
+            j.status.deployed?.parallelism === replicas
+            ? j
+            : undefined;
+        },
+        120_000,
+        500,
+      );
     } catch (e) {
       const j = await get();
-      const events = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)).items.map((x) => `${x.reason}: ${x.message}`);
-      throw new Error(`${(e as Error).message}\n  status ${JSON.stringify(j.status)}\n  events ${events.join('\n    ')}`);
+      const events = (
+        await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)
+      ).items.map((x) => `${x.reason}: ${x.message}`);
+      throw new Error(
+        `${(e as Error).message}\n  status ${JSON.stringify(j.status)}\n  events ${events.join('\n    ')}`,
+      );
     }
   };
 
@@ -182,11 +231,19 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
         stateStorage: { pvc: { claimName: 'clicks' }, path: '/state' },
         checkpointing: { interval: '2s' },
         graph: {
-          sources: [{
-            name: 'clicks',
-            kafka: { brokers, topic: input, groupId: `g-${id}`, startFrom: 'earliest', schema: { country: 'string', amount: 'double', ts: 'double' } },
-            timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '0s' },
-          }],
+          sources: [
+            {
+              name: 'clicks',
+              kafka: {
+                brokers,
+                topic: input,
+                groupId: `g-${id}`,
+                startFrom: 'earliest',
+                schema: { country: 'string', amount: 'double', ts: 'double' },
+              },
+              timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '0s' },
+            },
+          ],
           steps: [
             { name: 'by-country', from: 'clicks', keyBy: 'country' },
             { name: 'minute', from: 'by-country', window: { tumbling: { size: '1m' } } },
@@ -198,9 +255,16 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
     } as unknown as StreamJob);
 
     // The DruidDatasource does not exist yet: Degraded, the field named, no pods.
-    const degraded = await waitFor('Degraded InvalidSpec', async () => (await get()).status?.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True'), 30_000, 250);
+    const degraded = await waitFor(
+      'Degraded InvalidSpec',
+      async () => (await get()).status?.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True'),
+      30_000,
+      250,
+    );
     expect(degraded.reason).toBe('InvalidSpec');
-    expect(degraded.message).toContain('spec.graph.sinks[0].druid.datasourceRef: DruidDatasource "clicks-per-country" not found');
+    expect(degraded.message).toContain(
+      'spec.graph.sinks[0].druid.datasourceRef: DruidDatasource "clicks-per-country" not found',
+    );
     expect((await get()).status?.deployed).toBeUndefined();
 
     await kube.create<DruidDatasource>(DruidDatasources, {
@@ -213,13 +277,18 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
         kafka: { bootstrapServers: brokers, topic: dataSource },
         timestamp: { column: 'ts', format: 'millis' },
         dimensions: ['country'],
-        metrics: [{ type: 'longSum', name: 'clicks', fieldName: 'clicks' }, { type: 'longSum', name: 'amount', fieldName: 'amount' }],
+        metrics: [
+          { type: 'longSum', name: 'clicks', fieldName: 'clicks' },
+          { type: 'longSum', name: 'amount', fieldName: 'amount' },
+        ],
         granularity: { segment: 'HOUR', query: 'MINUTE', rollup: true },
       },
     } as unknown as DruidDatasource);
     const t0 = Date.now();
     await runningWith(2);
-    console.log(`druid e2e: 2 slots RUNNING ${((Date.now() - t0) / 1000).toFixed(1)}s after the DruidDatasource appeared`);
+    console.log(
+      `druid e2e: 2 slots RUNNING ${((Date.now() - t0) / 1000).toFixed(1)}s after the DruidDatasource appeared`,
+    );
 
     // Phase 1: minutes 0..2, then a flush at minute 3.
     const a = clicks(1, 900, base, 3);
@@ -227,39 +296,52 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
     await flush(base + 3 * MINUTE);
     const t1 = Date.now();
     await untilDruidEquals(totals(a), 90_000);
-    console.log(`druid e2e: phase 1 exact in Druid SQL ${((Date.now() - t1) / 1000).toFixed(1)}s after producing ${a.length} events`);
+    console.log(
+      `druid e2e: phase 1 exact in Druid SQL ${((Date.now() - t1) / 1000).toFixed(1)}s after producing ${a.length} events`,
+    );
     phaseA = a;
     base0 = base;
   }, 240_000);
 
-  it.runIf(process.env.DRUID_E2E_RESCALE !== '0')('rescale 2→3 while input keeps arriving: the Druid totals stay exact', async () => {
-    if (phaseA.length === 0) throw new Error('phase 1 did not run');
-    const a = phaseA;
-    const base = base0;
+  it.runIf(process.env.DRUID_E2E_RESCALE !== '0')(
+    'rescale 2→3 while input keeps arriving: the Druid totals stay exact',
+    async () => {
+      if (phaseA.length === 0) throw new Error('phase 1 did not run');
+      const a = phaseA;
+      const base = base0;
 
-    // Phase 2: minutes 3..7 arrive in 8 chunks while the job is rescaled 2→3.
-    const b = clicks(2, 1600, base + 3 * MINUTE, 5);
-    const chunks = 8;
-    const producing = (async () => {
-      for (let k = 0; k < chunks; k++) {
-        await produce(b.slice((k * b.length) / chunks, ((k + 1) * b.length) / chunks));
-        await new Promise((r) => setTimeout(r, 2_500));
-      }
-    })();
-    await new Promise((r) => setTimeout(r, 3_000));
-    const t2 = Date.now();
-    await kube.patch(StreamJobs, ns, 'clicks', { spec: { replicas: 3 } });
-    const j = await runningWith(3);
-    const ev = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)).items.find((e) => e.reason === 'Running' && e.message.includes('rescale'));
-    console.log(`druid e2e: rescale 2→3 (${j.spec.upgradeMode}) done in ${((Date.now() - t2) / 1000).toFixed(1)}s, restored from ${j.status?.deployed?.restoredFrom}: ${ev?.message}`);
-    expect(j.status?.deployed?.restoredFrom).toBeTruthy();
-    await producing;
-    await flush(base + 20 * MINUTE);
-    const want = totals([...a, ...b]);
-    await untilDruidEquals(want, 120_000);
-    // Still exact a while later: no duplicate commit arrives late.
-    await new Promise((r) => setTimeout(r, 6_000));
-    const later = await druidTotals();
-    if (JSON.stringify(sorted(later)) !== JSON.stringify(sorted(want))) throw new Error(`Druid totals changed after being exact (a late duplicate?)\n  want ${JSON.stringify(sorted(want))}\n  got  ${JSON.stringify(sorted(later))}`);
-  }, 300_000);
+      // Phase 2: minutes 3..7 arrive in 8 chunks while the job is rescaled 2→3.
+      const b = clicks(2, 1600, base + 3 * MINUTE, 5);
+      const chunks = 8;
+      const producing = (async () => {
+        for (let k = 0; k < chunks; k++) {
+          await produce(b.slice((k * b.length) / chunks, ((k + 1) * b.length) / chunks));
+          await new Promise((r) => setTimeout(r, 2_500));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 3_000));
+      const t2 = Date.now();
+      await kube.patch(StreamJobs, ns, 'clicks', { spec: { replicas: 3 } });
+      const j = await runningWith(3);
+      const ev = (
+        await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)
+      ).items.find((e) => e.reason === 'Running' && e.message.includes('rescale'));
+      console.log(
+        `druid e2e: rescale 2→3 (${j.spec.upgradeMode}) done in ${((Date.now() - t2) / 1000).toFixed(1)}s, restored from ${j.status?.deployed?.restoredFrom}: ${ev?.message}`,
+      );
+      expect(j.status?.deployed?.restoredFrom).toBeTruthy();
+      await producing;
+      await flush(base + 20 * MINUTE);
+      const want = totals([...a, ...b]);
+      await untilDruidEquals(want, 120_000);
+      // Still exact a while later: no duplicate commit arrives late.
+      await new Promise((r) => setTimeout(r, 6_000));
+      const later = await druidTotals();
+      if (JSON.stringify(sorted(later)) !== JSON.stringify(sorted(want)))
+        throw new Error(
+          `Druid totals changed after being exact (a late duplicate?)\n  want ${JSON.stringify(sorted(want))}\n  got  ${JSON.stringify(sorted(later))}`,
+        );
+    },
+    300_000,
+  );
 });

@@ -32,12 +32,28 @@ describe('StreamJob with the real runtime and Kafka', () => {
     kube = await newClient();
     await applyRepoCrd(kube, 'streamjobs.tributary.dev');
     ns = `sje-${id}`;
-    await kube.create(Resources.Namespace, { metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'tributary.dev/test': 'streamjob' } } });
+    await kube.create(Resources.Namespace, {
+      metadata: {
+        name: ns,
+        labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'tributary.dev/test': 'streamjob' },
+      },
+    });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: input, numPartitions: 4 }, { topic: output, numPartitions: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [
+        { topic: input, numPartitions: 4 },
+        { topic: output, numPartitions: 1 },
+      ],
+      waitForLeaders: true,
+    });
     await admin.disconnect();
-    mgr = new Manager({ client: kube, registry: createRegistry(), shutdownTimeoutMs: 2_000, ...(process.env.SJ_LOG ? { logger: createLogger() } : {}) });
+    mgr = new Manager({
+      client: kube,
+      registry: createRegistry(),
+      shutdownTimeoutMs: 2_000,
+      ...(process.env.SJ_LOG ? { logger: createLogger() } : {}),
+    });
     ({ close } = addStreamJobController(mgr, { namespace: ns, defaultImage: 'tributary/runtime:test' }));
     running = mgr.run();
   }, 120_000);
@@ -47,14 +63,19 @@ describe('StreamJob with the real runtime and Kafka', () => {
     await running?.catch(() => undefined);
     await close?.();
     // with the operator gone, the final-savepoint finalizers would hold the namespace
-    if (ns) for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items) await kube.patch(StreamJobs, ns, j.metadata.name, { metadata: { finalizers: null } }).catch(() => undefined);
+    if (ns)
+      for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items)
+        await kube.patch(StreamJobs, ns, j.metadata.name, { metadata: { finalizers: null } }).catch(() => undefined);
     if (ns && !process.env.SJ_KEEP) await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
   });
 
   const produce = async (from: number, n: number) => {
     const p = kafka.producer();
     await p.connect();
-    const messages = Array.from({ length: n }, (_, i) => ({ key: `k${(from + i) % 97}`, value: JSON.stringify({ n: from + i, page: `p${(from + i) % 7}` }) }));
+    const messages = Array.from({ length: n }, (_, i) => ({
+      key: `k${(from + i) % 97}`,
+      value: JSON.stringify({ n: from + i, page: `p${(from + i) % 7}` }),
+    }));
     await p.send({ topic: input, messages });
     await p.disconnect();
   };
@@ -63,7 +84,11 @@ describe('StreamJob with the real runtime and Kafka', () => {
     const c = kafka.consumer({ groupId: `sj-e2e-${suffix()}` });
     await c.connect();
     await c.subscribe({ topic: output, fromBeginning: true });
-    await c.run({ eachMessage: async ({ message }) => { seen.push((JSON.parse(message.value!.toString()) as { n: number }).n); } });
+    await c.run({
+      eachMessage: async ({ message }) => {
+        seen.push((JSON.parse(message.value!.toString()) as { n: number }).n);
+      },
+    });
     try {
       await waitFor(`${expected} output records`, () => seen.length >= expected, timeoutMs, 250);
     } finally {
@@ -72,10 +97,20 @@ describe('StreamJob with the real runtime and Kafka', () => {
     return seen;
   };
   const get = () => kube.get<StreamJob>(StreamJobs, ns, 'e2e');
-  const runningWith = (replicas: number) => waitFor(`e2e Running with ${replicas}`, async () => {
-    const j = await get();
-    return j.status?.phase === 'Running' && !j.status.pendingOperation && j.status.deployed?.parallelism === replicas ? j : undefined;
-  }, 120_000, 500);
+  const runningWith = (replicas: number) =>
+    waitFor(
+      `e2e Running with ${replicas}`,
+      async () => {
+        const j = await get();
+        return j.status?.phase === 'Running' &&
+          !j.status.pendingOperation &&
+          j.status.deployed?.parallelism === replicas
+          ? j
+          : undefined;
+      },
+      120_000,
+      500,
+    );
 
   it('apply → N runtime pods → RUNNING → output flows; a stateless rescale keeps it flowing', async () => {
     await kube.create<StreamJob>(StreamJobs, {
@@ -88,7 +123,18 @@ describe('StreamJob with the real runtime and Kafka', () => {
         stateStorage: { pvc: { claimName: 'e2e' }, path: '/state' },
         checkpointing: { interval: '2s' },
         graph: {
-          sources: [{ name: 'in', kafka: { brokers, topic: input, groupId: `g-${id}`, startFrom: 'earliest', schema: { n: 'double', page: 'string' } } }],
+          sources: [
+            {
+              name: 'in',
+              kafka: {
+                brokers,
+                topic: input,
+                groupId: `g-${id}`,
+                startFrom: 'earliest',
+                schema: { n: 'double', page: 'string' },
+              },
+            },
+          ],
           steps: [{ name: 'even', from: 'in', filter: 'n >= 0.0' }],
           sinks: [{ name: 'out', from: 'even', kafka: { brokers, topic: output } }],
         },
@@ -96,7 +142,9 @@ describe('StreamJob with the real runtime and Kafka', () => {
     } as unknown as StreamJob);
     const t0 = Date.now();
     const j = await runningWith(2);
-    console.log(`real runtime: 2 slots RUNNING ${((Date.now() - t0) / 1000).toFixed(1)}s after apply (deployment ${j.status?.deployed?.id})`);
+    console.log(
+      `real runtime: 2 slots RUNNING ${((Date.now() - t0) / 1000).toFixed(1)}s after apply (deployment ${j.status?.deployed?.id})`,
+    );
     const pods = (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: 'tributary.dev/job=e2e' })).items;
     expect(pods.length).toBe(2);
     await produce(0, 200);
@@ -105,7 +153,9 @@ describe('StreamJob with the real runtime and Kafka', () => {
 
     await kube.patch(StreamJobs, ns, 'e2e', { spec: { replicas: 3 } });
     await runningWith(3);
-    const ev = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)).items.find((e) => e.reason === 'Running' && e.message.includes('rescale'));
+    const ev = (
+      await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)
+    ).items.find((e) => e.reason === 'Running' && e.message.includes('rescale'));
     console.log(`real runtime stateless rescale 2→3: ${ev?.message}`);
     await produce(200, 200);
     const after = await consumeAll(400, 60_000);

@@ -2,7 +2,15 @@
 // status record runs the step again): a create that finds the object there, and a pod delete
 // that finds the pod gone or replaced (uid precondition), both count as done.
 import type { Logger } from 'pino';
-import { isAlreadyExists, isConflictish, isNotFound, Resources, type KubeClient, type KubeObject, type ResourceType } from '../../kube/index.ts';
+import {
+  isAlreadyExists,
+  isConflictish,
+  isNotFound,
+  Resources,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+} from '../../kube/index.ts';
 import type { Pod } from './objects/slot-pod.ts';
 
 /** True if this call created the object, false if it already existed. */
@@ -21,7 +29,9 @@ export async function deletePods(kube: KubeClient, log: Logger, pods: readonly P
   for (const p of pods) {
     if (p.metadata?.deletionTimestamp) continue;
     try {
-      await kube.delete(Resources.Pod, p.metadata?.namespace, p.metadata?.name ?? '', { preconditions: { uid: p.metadata?.uid ?? '' } });
+      await kube.delete(Resources.Pod, p.metadata?.namespace, p.metadata?.name ?? '', {
+        preconditions: { uid: p.metadata?.uid ?? '' },
+      });
     } catch (err) {
       if (!isNotFound(err) && !isConflictish(err)) throw err;
     }

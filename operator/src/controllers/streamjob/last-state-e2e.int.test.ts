@@ -21,7 +21,16 @@ import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { StreamJobs } from './resource.ts';
 import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
 import type { Pod } from './objects/slot-pod.ts';
-import { finishAndCompare, inputRecord, produceLoop, readOutput, runningWith, harnessPerFile, windowGraph, type WindowOut } from './testing/kafka-job-harness.ts';
+import {
+  finishAndCompare,
+  inputRecord,
+  produceLoop,
+  readOutput,
+  runningWith,
+  harnessPerFile,
+  windowGraph,
+  type WindowOut,
+} from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,7 +38,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Completed checkpoints and savepoints in a state folder: id, in-container path, trigger time. */
 function completedStates(stateRoot: string): { id: number; path: string; triggeredAt: number }[] {
   const out: { id: number; path: string; triggeredAt: number }[] = [];
-  for (const [sub, prefix] of [['checkpoints', 'chk-'], ['savepoints', 'sp-']] as const) {
+  for (const [sub, prefix] of [
+    ['checkpoints', 'chk-'],
+    ['savepoints', 'sp-'],
+  ] as const) {
     let names: string[] = [];
     try {
       names = readdirSync(join(stateRoot, sub));
@@ -38,7 +50,10 @@ function completedStates(stateRoot: string): { id: number; path: string; trigger
     }
     for (const n of names.filter((x) => x.startsWith(prefix))) {
       try {
-        const m = JSON.parse(readFileSync(join(stateRoot, sub, n, '_metadata.json'), 'utf8')) as { checkpointId: number; triggeredAt: string };
+        const m = JSON.parse(readFileSync(join(stateRoot, sub, n, '_metadata.json'), 'utf8')) as {
+          checkpointId: number;
+          triggeredAt: string;
+        };
         out.push({ id: m.checkpointId, path: `/state/${sub}/${n}`, triggeredAt: Date.parse(m.triggeredAt) });
       } catch {
         // not completed
@@ -101,13 +116,22 @@ describe('last-state and restarts restore the newest checkpoint (real runtime)',
       const before = completedStates(stateRoot).filter((s) => s.triggeredAt < started && s.triggeredAt >= lineage);
       const newest = before.at(-1);
       // The operator's own pick (the fallback) is in the PodsCreated Event: "… (else <path>)".
-      const events = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)).items;
-      const created = events.find((e) => e.reason === 'PodsCreated' && e.message.includes(j.status!.deployed!.id))?.message;
+      const events = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns))
+        .items;
+      const created = events.find(
+        (e) => e.reason === 'PodsCreated' && e.message.includes(j.status!.deployed!.id),
+      )?.message;
       const fallback = /\(else ([^)]+)\)/.exec(created ?? '')?.[1];
-      const behind = fallback ? before.filter((s) => s.id > (before.find((x) => x.path === fallback)?.id ?? Infinity)).length : undefined;
-      console.log(`${what}: restored ${j.status?.deployed?.restoredFrom}; newest completed before the new pods started ${newest?.path}; the operator's pick ${fallback ?? '?'} (${behind ?? '?'} checkpoint(s) completed after it)`);
+      const behind = fallback
+        ? before.filter((s) => s.id > (before.find((x) => x.path === fallback)?.id ?? Infinity)).length
+        : undefined;
+      console.log(
+        `${what}: restored ${j.status?.deployed?.restoredFrom}; newest completed before the new pods started ${newest?.path}; the operator's pick ${fallback ?? '?'} (${behind ?? '?'} checkpoint(s) completed after it)`,
+      );
       expect(newest).toBeDefined();
-      expect(j.status?.deployed?.restoreLatestSince).toBe(prev.status!.deployed!.restoreLatestSince ?? prev.status!.deployed!.startedAt);
+      expect(j.status?.deployed?.restoreLatestSince).toBe(
+        prev.status!.deployed!.restoreLatestSince ?? prev.status!.deployed!.startedAt,
+      );
       expect(j.status?.deployed?.restoredFrom).toBe(newest!.path);
     };
 
@@ -118,9 +142,17 @@ describe('last-state and restarts restore the newest checkpoint (real runtime)',
     await expectNewestRestored('last-state upgrade', upgraded, first);
 
     // 2. a slot crashes (SIGKILL): all slots restart from the newest checkpoint.
-    await waitFor('a checkpoint of the upgraded deployment', async () => completedStates(stateRoot).some((s) => s.triggeredAt > Date.parse(upgraded.status!.deployed!.startedAt)), 30_000, 100);
+    await waitFor(
+      'a checkpoint of the upgraded deployment',
+      async () =>
+        completedStates(stateRoot).some((s) => s.triggeredAt > Date.parse(upgraded.status!.deployed!.startedAt)),
+      30_000,
+      100,
+    );
     await sleep(1500);
-    const pods = (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `${DEPLOYMENT_LABEL}=${upgraded.status!.deployed!.id}` })).items;
+    const pods = (
+      await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `${DEPLOYMENT_LABEL}=${upgraded.status!.deployed!.id}` })
+    ).items;
     const slot1 = pods.find((p) => p.metadata?.labels?.['tributary.dev/slot'] === '1');
     killSlotProcess(slot1!.metadata!.name!);
     const restarted = await runningWith(kube, ns, name, 2, upgraded.status!.deployed!.id);
@@ -129,8 +161,17 @@ describe('last-state and restarts restore the newest checkpoint (real runtime)',
 
     // ---- exactly-once over both operations
     await sleep(1500);
-    const { n, want, got, check } = await finishAndCompare({ loop, producer, topic: input, partitions: PARTITIONS, rec, reader });
-    console.log(`${n} input records, ${want.length} reference windows; output ${got.length} (duplicates ${check.dups})`);
+    const { n, want, got, check } = await finishAndCompare({
+      loop,
+      producer,
+      topic: input,
+      partitions: PARTITIONS,
+      rec,
+      reader,
+    });
+    console.log(
+      `${n} input records, ${want.length} reference windows; output ${got.length} (duplicates ${check.dups})`,
+    );
     expect(check).toEqual({ missing: [], dups: 0, count: want.length });
   }, 300_000);
 });

@@ -44,7 +44,11 @@ export function tokenOf(deps: ObserverDeps, job: StreamJob): string | undefined 
   return deps.tokens.get(key);
 }
 
-export async function observe(deps: ObserverDeps, job: StreamJob, opts: { queryRuntime: boolean }): Promise<Observation> {
+export async function observe(
+  deps: ObserverDeps,
+  job: StreamJob,
+  opts: { queryRuntime: boolean },
+): Promise<Observation> {
   const pods = podsOf(deps.pods, job);
   const depId = job.status?.deployed?.id;
   const current = new Map<number, Pod>();
@@ -89,7 +93,8 @@ export function podFailure(obs: Pick<Observation, 'current'>): string {
   for (const p of obs.current.values()) {
     if (!isPodTerminal(p)) continue;
     const t = p.status?.containerStatuses?.[0]?.state?.terminated;
-    if (t) return ` (pod ${p.metadata?.name}: ${t.reason ?? 'terminated'}, exit ${t.exitCode ?? '?'}${t.message ? `: ${t.message.slice(0, 200)}` : ''})`;
+    if (t)
+      return ` (pod ${p.metadata?.name}: ${t.reason ?? 'terminated'}, exit ${t.exitCode ?? '?'}${t.message ? `: ${t.message.slice(0, 200)}` : ''})`;
   }
   return '';
 }

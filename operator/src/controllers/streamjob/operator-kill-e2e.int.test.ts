@@ -26,7 +26,18 @@ import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
 import type { Pod } from './objects/slot-pod.ts';
-import { finishAndCompare, getJob, harnessPerFile, inputRecord, produceLoop, readOutput, runningWith, scaleJob, windowGraph, type WindowOut } from './testing/kafka-job-harness.ts';
+import {
+  finishAndCompare,
+  getJob,
+  harnessPerFile,
+  inputRecord,
+  produceLoop,
+  readOutput,
+  runningWith,
+  scaleJob,
+  windowGraph,
+  type WindowOut,
+} from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,7 +62,12 @@ interface PodWatch {
  * the operator creates new pods only once the old ones are gone from the API).
  */
 async function watchPods(kube: KubeClient, ns: string, job: string): Promise<PodWatch> {
-  const inf = new Informer<Pod>({ client: kube, resource: Resources.Pod, namespace: ns, labelSelector: `tributary.dev/job=${job}` });
+  const inf = new Informer<Pod>({
+    client: kube,
+    resource: Resources.Pod,
+    namespace: ns,
+    labelSelector: `tributary.dev/job=${job}`,
+  });
   const w: PodWatch = { uids: new Map(), most: new Map(), mixed: [], events: 0, stop: () => inf.stop() };
   const check = () => {
     w.events++;
@@ -65,7 +81,13 @@ async function watchPods(kube: KubeClient, ns: string, job: string): Promise<Pod
       w.uids.set(dep, uids);
     }
     for (const [dep, n] of byDep) w.most.set(dep, Math.max(n, w.most.get(dep) ?? 0));
-    if (byDep.size > 1) w.mixed.push(live.map((p) => p.metadata?.name).sort().join(', '));
+    if (byDep.size > 1)
+      w.mixed.push(
+        live
+          .map((p) => p.metadata?.name)
+          .sort()
+          .join(', '),
+      );
   };
   inf.addHandler({ onAdd: check, onUpdate: check, onDelete: check });
   inf.start();
@@ -87,7 +109,9 @@ describe('operator killed at each step of an upgrade (real runtime)', () => {
     const spDir = join(clusterDir, 'node', 'pvcs', ns, claim, 'savepoints');
     const spFolders = () => {
       try {
-        return readdirSync(spDir).filter((f) => f.startsWith('sp-')).sort();
+        return readdirSync(spDir)
+          .filter((f) => f.startsWith('sp-'))
+          .sort();
       } catch {
         return [];
       }
@@ -122,13 +146,21 @@ describe('operator killed at each step of an upgrade (real runtime)', () => {
         const { killed } = h.startOperator({ killAfter: { job: name, step } });
         let mid: StreamJob | undefined;
         let killError: unknown;
-        void killed.then((j) => (mid = j), (e: unknown) => (killError = e));
+        void killed.then(
+          (j) => (mid = j),
+          (e: unknown) => (killError = e),
+        );
         const t0 = Date.now();
         await scaleJob(kube, ns, name, replicas);
-        await waitFor(`operator killed after writing ${step}`, () => {
-          if (killError) throw killError;
-          return mid;
-        }, 60_000, 50);
+        await waitFor(
+          `operator killed after writing ${step}`,
+          () => {
+            if (killError) throw killError;
+            return mid;
+          },
+          60_000,
+          50,
+        );
         const op = mid!.status?.pendingOperation;
         expect(op?.kind).toBe('rescale');
         const tKill = Date.now();
@@ -158,8 +190,17 @@ describe('operator killed at each step of an upgrade (real runtime)', () => {
         await sleep(1000);
       }
 
-      const { n, want, got, check } = await finishAndCompare({ loop, producer, topic: input, partitions: PARTITIONS, rec, reader });
-      console.log(`${n} input records, ${want.length} reference windows; output ${got.length} (missing ${check.missing.length}, duplicates ${check.dups}); ${pods.events} pod events watched\n${lines.join('\n')}`);
+      const { n, want, got, check } = await finishAndCompare({
+        loop,
+        producer,
+        topic: input,
+        partitions: PARTITIONS,
+        rec,
+        reader,
+      });
+      console.log(
+        `${n} input records, ${want.length} reference windows; output ${got.length} (missing ${check.missing.length}, duplicates ${check.dups}); ${pods.events} pod events watched\n${lines.join('\n')}`,
+      );
       expect(check).toEqual({ missing: [], dups: 0, count: want.length });
       expect(got).toEqual(want);
 
@@ -167,7 +208,11 @@ describe('operator killed at each step of an upgrade (real runtime)', () => {
       expect(pods.mixed).toEqual([]);
       expect([...pods.uids.keys()].sort()).toEqual([...deployments].sort());
       for (const dep of deployments) {
-        expect({ dep, pods: pods.uids.get(dep)?.size, most: pods.most.get(dep) }).toEqual({ dep, pods: replicasOf.get(dep), most: replicasOf.get(dep) });
+        expect({ dep, pods: pods.uids.get(dep)?.size, most: pods.most.get(dep) }).toEqual({
+          dep,
+          pods: replicasOf.get(dep),
+          most: replicasOf.get(dep),
+        });
       }
       expect((await getJob(kube, ns, name)).status?.deployed?.id).toBe(deployments.at(-1));
     } finally {

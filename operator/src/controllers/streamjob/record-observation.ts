@@ -3,7 +3,10 @@
 // distinct message; a rejected spec with nothing deployed is phase Invalid, Ready False
 // InvalidSpec), the sources slot 0 reports waiting for their input (WaitingForInput + an
 // Event when it turns), and Ready while Running with nothing pending. observedGeneration is
-// not written here: it follows the work (kstatus.ts).
+// not written here: it follows the work (kstatus.ts), and so does Ready's own
+// observedGeneration: right after `kubectl scale` or an apply the old deployment is still
+// ready, and stamping that with the new generation would end `kubectl wait
+// --for=condition=Ready` before the change ran.
 import type { Condition, StreamJob, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
 import type { WaitingForInput } from '../../../../runtime/src/control/contract.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';

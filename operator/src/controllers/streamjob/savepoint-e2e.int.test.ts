@@ -23,7 +23,19 @@ import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { StreamJobs } from './resource.ts';
 import type { Pod } from './objects/slot-pod.ts';
-import { finishAndCompare, getJob, inputRecord, produceLoop, readOutput, runningEvent, runningWith, scaleJob, harnessPerFile, windowGraph, type WindowOut } from './testing/kafka-job-harness.ts';
+import {
+  finishAndCompare,
+  getJob,
+  inputRecord,
+  produceLoop,
+  readOutput,
+  runningEvent,
+  runningWith,
+  scaleJob,
+  harnessPerFile,
+  windowGraph,
+  type WindowOut,
+} from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
 const KEYS = 50;
@@ -33,7 +45,9 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
   const harness = harnessPerFile('sjsp', { in: PARTITIONS, out: 1 });
   const name = 'life';
   // The node agent keeps PVC folders in <cluster dir>/node/pvcs/<ns>/<claim>/ (no PVC object needed).
-  const pvcRoot = process.env.TRIBUTARY_CLUSTER_DIR ? join(process.env.TRIBUTARY_CLUSTER_DIR, 'node', 'pvcs') : undefined;
+  const pvcRoot = process.env.TRIBUTARY_CLUSTER_DIR
+    ? join(process.env.TRIBUTARY_CLUSTER_DIR, 'node', 'pvcs')
+    : undefined;
 
   it('rescale 2→3→1, graph change, last-state, suspend/resume: exactly-once output; delete takes a final savepoint', async () => {
     const h = harness();
@@ -67,7 +81,12 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
       const t1 = Date.now();
       // output gap: last arrival before t0 → first arrival after the new deployment ran
       const lastBefore = arrivals.slice(0, seen0).at(-1)?.at ?? t0;
-      const firstAfter = await waitFor(`${what}: output after the operation`, () => arrivals.find((a) => a.at > t1)?.at, 60_000, 50);
+      const firstAfter = await waitFor(
+        `${what}: output after the operation`,
+        () => arrivals.find((a) => a.at > t1)?.at,
+        60_000,
+        50,
+      );
       const ev = await runningEvent(kube, ns, j.status!.deployed!.id);
       const line = `${what}: operation ${((t1 - t0) / 1000).toFixed(2)}s (request → Running), output gap ${((firstAfter - lastBefore) / 1000).toFixed(2)}s; operator: ${ev ?? '?'}`;
       downtimes.push(line);
@@ -89,31 +108,70 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
     await sleep(2000);
     await measure('savepoint rescale 3→1', () => scale(1), 1);
     await sleep(2000);
-    await measure('graph change (filter added), savepoint upgrade', () => kube.patch(StreamJobs, ns, name, { spec: { graph: graph(true) } }), 1);
+    await measure(
+      'graph change (filter added), savepoint upgrade',
+      () => kube.patch(StreamJobs, ns, name, { spec: { graph: graph(true) } }),
+      1,
+    );
     await sleep(2000);
-    const ls = await measure('last-state upgrade (restartNonce), 1→2', () => kube.patch(StreamJobs, ns, name, { spec: { upgradeMode: 'last-state', restartNonce: 1, replicas: 2 } }), 2);
+    const ls = await measure(
+      'last-state upgrade (restartNonce), 1→2',
+      () => kube.patch(StreamJobs, ns, name, { spec: { upgradeMode: 'last-state', restartNonce: 1, replicas: 2 } }),
+      2,
+    );
     expect(ls.status?.deployed?.restoredFrom).toMatch(/checkpoints\/chk-\d+$/);
     await sleep(2000);
 
     // suspend: savepoint, pods gone; resume: restored from it
     await kube.patch(StreamJobs, ns, name, { spec: { upgradeMode: 'savepoint', state: 'suspended' } });
-    const sus = await waitFor('Suspended', async () => { const j = await get(); return j.status?.phase === 'Suspended' ? j : undefined; }, 120_000, 250);
+    const sus = await waitFor(
+      'Suspended',
+      async () => {
+        const j = await get();
+        return j.status?.phase === 'Suspended' ? j : undefined;
+      },
+      120_000,
+      250,
+    );
     expect(sus.status?.resumeFrom).toMatch(/savepoints\//);
-    await waitFor('pods gone after suspend', async () => (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items.length === 0, 60_000, 250);
+    await waitFor(
+      'pods gone after suspend',
+      async () =>
+        (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items.length === 0,
+      60_000,
+      250,
+    );
     await sleep(1500);
-    const resumed = await measure('suspend (1.5 s) → resume', () => kube.patch(StreamJobs, ns, name, { spec: { state: 'running' } }), 2);
+    const resumed = await measure(
+      'suspend (1.5 s) → resume',
+      () => kube.patch(StreamJobs, ns, name, { spec: { state: 'running' } }),
+      2,
+    );
     expect(resumed.status?.deployed?.restoredFrom).toBe(sus.status?.resumeFrom);
     // historyLimit 2: only the newest two savepoints are in status
     expect(resumed.status?.savepoints?.length).toBe(2);
     // ... and the folders of the dropped ones are deleted (slot 0, DELETE /v1/savepoints/{sp-<n>})
     if (pvcRoot) {
       const kept = (resumed.status?.savepoints ?? []).map((x) => x.path.split('/').at(-1)).sort();
-      expect(readdirSync(join(pvcRoot, ns, claim, 'savepoints')).filter((f) => f.startsWith('sp-')).sort()).toEqual(kept);
+      expect(
+        readdirSync(join(pvcRoot, ns, claim, 'savepoints'))
+          .filter((f) => f.startsWith('sp-'))
+          .sort(),
+      ).toEqual(kept);
     }
 
     // ---- stop input; one far-future record per partition closes every real window
-    const { n, want, got, check } = await finishAndCompare({ loop, producer, topic: input, partitions: PARTITIONS, rec, reader });
-    console.log(`${n} input records, ${want.length} reference windows; output ${got.length} (missing ${check.missing.length}${check.missing.length === 5 ? '+' : ''}, duplicates ${check.dups})\n${downtimes.join('\n')}`);
+    const { n, want, got, check } = await finishAndCompare({
+      loop,
+      producer,
+      topic: input,
+      partitions: PARTITIONS,
+      rec,
+      reader,
+    });
+    console.log(
+      `${n} input records, ${want.length} reference windows; output ${got.length} (missing ${check.missing.length}${check.missing.length === 5 ? '+' : ''}, duplicates ${check.dups})\n${downtimes.join('\n')}`,
+    );
     expect(check).toEqual({ missing: [], dups: 0, count: want.length });
     expect(got).toEqual(want);
 
@@ -122,15 +180,28 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
     const spDir = join(pvcRoot, ns, claim, 'savepoints');
     const before = new Set(readdirSync(spDir));
     await kube.delete(StreamJobs, ns, name);
-    await waitFor('StreamJob gone', async () => (await kube.list<StreamJob>(StreamJobs, ns)).items.length === 0, 120_000, 250);
+    await waitFor(
+      'StreamJob gone',
+      async () => (await kube.list<StreamJob>(StreamJobs, ns)).items.length === 0,
+      120_000,
+      250,
+    );
     const added = readdirSync(spDir).filter((f) => f.startsWith('sp-') && !before.has(f));
     expect(added).toHaveLength(1);
     expect(existsSync(join(spDir, added[0]!, '_metadata.json'))).toBe(true);
     console.log(`final savepoint: /state/savepoints/${added[0]}`);
     // The FinalSavepoint Event names it, unless the per-object event budget (client-go's spam
     // filter: 25, then one per 5 minutes) was spent by this long lifecycle's earlier events.
-    const fin = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)).items.find((e) => e.reason === 'FinalSavepoint');
+    const fin = (
+      await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)
+    ).items.find((e) => e.reason === 'FinalSavepoint');
     if (fin) expect(fin.message).toContain(`savepoints/${added[0]}`);
-    await waitFor('pods garbage-collected', async () => (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items.length === 0, 60_000, 250);
+    await waitFor(
+      'pods garbage-collected',
+      async () =>
+        (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items.length === 0,
+      60_000,
+      250,
+    );
   }, 420_000);
 });

@@ -31,28 +31,58 @@ export async function driveSavepoint(
   now: Date,
 ): Promise<SavepointProgress> {
   const base = slot0Url(obs);
-  if (!base || !obs.token) return { state: 'failed', reason: 'Slot0Unavailable', message: 'slot 0 of the running deployment has no pod IP (not running)' };
+  if (!base || !obs.token)
+    return {
+      state: 'failed',
+      reason: 'Slot0Unavailable',
+      message: 'slot 0 of the running deployment has no pod IP (not running)',
+    };
   const timeoutMs = durationMs(job.spec.savepoints?.timeout, 5 * 60_000);
   try {
     if (!op.savepointId) {
-      const accepted = await client.triggerSavepoint(base, obs.token, { stop, ...(op.savepointRequestId ? { requestId: op.savepointRequestId } : {}) });
-      if (!accepted?.id) return { state: 'failed', reason: 'SavepointRejected', message: 'slot 0 accepted the savepoint without an id' };
+      const accepted = await client.triggerSavepoint(base, obs.token, {
+        stop,
+        ...(op.savepointRequestId ? { requestId: op.savepointRequestId } : {}),
+      });
+      if (!accepted?.id)
+        return { state: 'failed', reason: 'SavepointRejected', message: 'slot 0 accepted the savepoint without an id' };
       return { state: 'triggered', id: accepted.id };
     }
     const s = await client.savepoint(base, obs.token, op.savepointId);
     if (s.state === 'COMPLETED') {
-      if (!s.path) return { state: 'failed', reason: 'SavepointFailed', message: `savepoint ${s.id} completed without a path` };
-      return { state: 'completed', id: s.id, path: s.path, ...(s.checkpointId === undefined ? {} : { checkpointId: s.checkpointId }) };
+      if (!s.path)
+        return { state: 'failed', reason: 'SavepointFailed', message: `savepoint ${s.id} completed without a path` };
+      return {
+        state: 'completed',
+        id: s.id,
+        path: s.path,
+        ...(s.checkpointId === undefined ? {} : { checkpointId: s.checkpointId }),
+      };
     }
-    if (s.state === 'FAILED') return { state: 'failed', reason: 'SavepointFailed', message: `savepoint ${s.id} failed: ${s.error ?? 'no reason given'}` };
+    if (s.state === 'FAILED')
+      return {
+        state: 'failed',
+        reason: 'SavepointFailed',
+        message: `savepoint ${s.id} failed: ${s.error ?? 'no reason given'}`,
+      };
     const since = Date.parse(op.notBefore ?? op.startedAt);
-    if (now.getTime() - since > timeoutMs) return { state: 'failed', reason: 'SavepointTimeout', message: `savepoint ${op.savepointId} not complete after ${job.spec.savepoints?.timeout ?? '5m'}` };
+    if (now.getTime() - since > timeoutMs)
+      return {
+        state: 'failed',
+        reason: 'SavepointTimeout',
+        message: `savepoint ${op.savepointId} not complete after ${job.spec.savepoints?.timeout ?? '5m'}`,
+      };
     return { state: 'in-progress' };
   } catch (err) {
     if (err instanceof RuntimeError) {
-      const reason: SavepointFailureReason = err.code === RuntimeErrorCodes.unreachable ? 'Slot0Unreachable'
-        : err.code === RuntimeErrorCodes.unauthorized ? 'Unauthorized'
-          : err.code === RuntimeErrorCodes.notFound ? 'SavepointLost' : 'SavepointRejected';
+      const reason: SavepointFailureReason =
+        err.code === RuntimeErrorCodes.unreachable
+          ? 'Slot0Unreachable'
+          : err.code === RuntimeErrorCodes.unauthorized
+            ? 'Unauthorized'
+            : err.code === RuntimeErrorCodes.notFound
+              ? 'SavepointLost'
+              : 'SavepointRejected';
       return { state: 'failed', reason, message: err.message };
     }
     throw err;
@@ -60,14 +90,22 @@ export async function driveSavepoint(
 }
 
 /** Appends a savepoint and trims to historyLimit; returns the new list and the dropped records. */
-export function addToHistory(history: readonly SavepointRecord[] | undefined, rec: SavepointRecord, limit: number): { kept: SavepointRecord[]; dropped: SavepointRecord[] } {
+export function addToHistory(
+  history: readonly SavepointRecord[] | undefined,
+  rec: SavepointRecord,
+  limit: number,
+): { kept: SavepointRecord[]; dropped: SavepointRecord[] } {
   const all = [...(history ?? []).filter((r) => r.path !== rec.path), rec];
   const keep = Math.max(1, limit);
   return { kept: all.slice(-keep), dropped: all.slice(0, Math.max(0, all.length - keep)) };
 }
 
 /** The latest checkpoint if it is younger than maxCheckpointAge. */
-export function freshCheckpoint(job: StreamJob, obs: Observation | undefined, now: Date): { path: string; completedAt: string } | undefined {
+export function freshCheckpoint(
+  job: StreamJob,
+  obs: Observation | undefined,
+  now: Date,
+): { path: string; completedAt: string } | undefined {
   const cp = obs?.runtime?.lastCheckpoint ?? job.status?.lastCheckpoint;
   if (!cp?.path) return undefined;
   const maxAge = durationMs(job.spec.savepoints?.maxCheckpointAge, 10 * 60_000);

@@ -10,7 +10,12 @@ import { tokenSecret, tokenSecretName, type Secret } from './objects/control-tok
 import { headlessService } from './objects/headless-service.ts';
 
 /** `tokens`: the control token per job key, as created or read by this process. */
-export async function ensureShared(deps: Pick<StreamJobReconcilerDeps, 'kube' | 'secrets' | 'services'>, tokens: Map<string, string>, job: StreamJob, log: Logger): Promise<void> {
+export async function ensureShared(
+  deps: Pick<StreamJobReconcilerDeps, 'kube' | 'secrets' | 'services'>,
+  tokens: Map<string, string>,
+  job: StreamJob,
+  log: Logger,
+): Promise<void> {
   const ns = job.metadata.namespace;
   const key = `${ns}/${job.metadata.name}`;
   if (!deps.secrets.get(ns, tokenSecretName(job.metadata.name)) && !tokens.has(key)) {
@@ -26,9 +31,12 @@ export async function ensureShared(deps: Pick<StreamJobReconcilerDeps, 'kube' | 
       if (data) tokens.set(key, Buffer.from(data, 'base64').toString('utf8'));
     }
   }
-  if (!deps.services.get(ns, job.metadata.name)) await createIgnoringExists(deps.kube, Resources.Service, headlessService(job));
+  if (!deps.services.get(ns, job.metadata.name))
+    await createIgnoringExists(deps.kube, Resources.Service, headlessService(job));
 }
 
 function randomToken(): string {
-  return globalThis.crypto.getRandomValues(new Uint8Array(24)).reduce((a, b) => a + b.toString(16).padStart(2, '0'), '');
+  return globalThis.crypto
+    .getRandomValues(new Uint8Array(24))
+    .reduce((a, b) => a + b.toString(16).padStart(2, '0'), '');
 }

@@ -20,7 +20,10 @@ export function deploymentSpecOf(spec: StreamJobSpec, defaultImage: string): Rec
 
 /** Stable hash (sorted keys) of what matters for deployment. */
 export function specHash(spec: StreamJobSpec, defaultImage: string): string {
-  return createHash('sha256').update(stableJson(deploymentSpecOf(spec, defaultImage))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(stableJson(deploymentSpecOf(spec, defaultImage)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Hash of the deployment spec without replicas: equal hashes + different replicas = a rescale. */
@@ -34,7 +37,11 @@ export function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }

@@ -6,7 +6,13 @@ import { validateSpec } from './validation.ts';
 describe('spec validation', () => {
   it('reports graph errors with their path', () => {
     expect(validateSpec(spec)).toEqual([]);
-    const bad = validateSpec({ ...spec, graph: { ...spec.graph, sinks: [{ name: 'out', from: 'nope', console: {} }] } as unknown as StreamJobSpec['graph'] });
+    const bad = validateSpec({
+      ...spec,
+      graph: {
+        ...spec.graph,
+        sinks: [{ name: 'out', from: 'nope', console: {} }],
+      } as unknown as StreamJobSpec['graph'],
+    });
     expect(bad[0]?.path).toContain('spec.graph');
   });
 });

@@ -1,6 +1,6 @@
 // What the CRD schema cannot check: the graph (the runtime's own validator) and the
 // durations' meaning. Invalid → the reconciler keeps running `status.deployed` and reports.
-import { checkGraph } from '../../../../runtime/src/graph/validate.ts';
+import { checkGraph } from '../../../../runtime/src/connectors/validate-graph.ts';
 import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 
@@ -26,15 +26,20 @@ export function validateSpec(spec: StreamJobSpec): SpecIssue[] {
     ['spec.restartPolicy.backoff.max', spec.restartPolicy?.backoff?.max],
   ];
   for (const [path, v] of durations) {
-    if (v !== undefined && !((parseDuration(v) ?? 0) > 0)) issues.push({ path, message: `expected a positive duration, got ${JSON.stringify(v)}` });
+    if (v !== undefined && !((parseDuration(v) ?? 0) > 0))
+      issues.push({ path, message: `expected a positive duration, got ${JSON.stringify(v)}` });
   }
   const sp = spec.restore?.savepointPath;
-  if (sp && sp.split('/').includes('..')) issues.push({ path: 'spec.restore.savepointPath', message: 'must not contain ".."' });
+  if (sp && sp.split('/').includes('..'))
+    issues.push({ path: 'spec.restore.savepointPath', message: 'must not contain ".."' });
   return issues;
 }
 
 export function describeIssues(issues: readonly SpecIssue[]): string {
-  const shown = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
+  const shown = issues
+    .slice(0, 5)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join('; ');
   return issues.length > 5 ? `${shown}; and ${issues.length - 5} more` : shown;
 }
 

@@ -33,7 +33,12 @@ export async function deleteNamespace(client: KubeClient, name: string): Promise
   }
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -43,7 +48,10 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false |
     } catch (err) {
       lastErr = err;
     }
-    if (Date.now() > deadline) throw new OperatorError(ErrorCodes.TEST_TIMEOUT, `timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastErr });
+    if (Date.now() > deadline)
+      throw new OperatorError(ErrorCodes.TEST_TIMEOUT, `timed out after ${timeoutMs} ms waiting for ${what}`, {
+        cause: lastErr,
+      });
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -58,7 +66,10 @@ export interface TestCrd {
  * A namespaced CRD `<plural>.<group>` with a status subresource and an open schema, created
  * and waited for until Established.
  */
-export async function createTestCrd(client: KubeClient, opts: { group: string; kind: string; plural: string }): Promise<TestCrd> {
+export async function createTestCrd(
+  client: KubeClient,
+  opts: { group: string; kind: string; plural: string },
+): Promise<TestCrd> {
   const { group, kind, plural } = opts;
   const name = `${plural}.${group}`;
   const openObject = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
@@ -81,11 +92,20 @@ export async function createTestCrd(client: KubeClient, opts: { group: string; k
   } as KubeObject);
   const resource: ResourceType = { group, version: 'v1', plural, kind, namespaced: true };
   await waitFor(`CRD ${name} established`, async () => {
-    const crd = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(Resources.CustomResourceDefinition, undefined, name);
+    const crd = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+      Resources.CustomResourceDefinition,
+      undefined,
+      name,
+    );
     return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
   });
   // Established can precede the endpoint being served; wait until a list works.
-  await waitFor(`CRD ${name} served`, async () => (await client.list(resource, 'default')).items !== undefined, 15_000, 100);
+  await waitFor(
+    `CRD ${name} served`,
+    async () => (await client.list(resource, 'default')).items !== undefined,
+    15_000,
+    100,
+  );
   return {
     resource,
     apiVersion: `${group}/v1`,
@@ -95,14 +115,19 @@ export async function createTestCrd(client: KubeClient, opts: { group: string; k
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
-      await waitFor(`CRD ${name} gone`, async () => {
-        try {
-          await client.get(Resources.CustomResourceDefinition, undefined, name);
-          return false;
-        } catch (err) {
-          return isNotFound(err);
-        }
-      }, 60_000, 200);
+      await waitFor(
+        `CRD ${name} gone`,
+        async () => {
+          try {
+            await client.get(Resources.CustomResourceDefinition, undefined, name);
+            return false;
+          } catch (err) {
+            return isNotFound(err);
+          }
+        },
+        60_000,
+        200,
+      );
     },
   };
 }

@@ -26,7 +26,8 @@ export class DatagenSource implements SourceReader {
     this.seed = spec.seed ?? 42;
     this.startTime = spec.startTime ?? jobStartTime;
     this.msPerEvent = 1000 / (spec.eventRate ?? spec.rate ?? 1000);
-    this.gen = spec.generator === 'nexmark' ? new NexmarkGenerator(spec.events) : new SchemaGenerator(spec.fields ?? {});
+    this.gen =
+      spec.generator === 'nexmark' ? new NexmarkGenerator(spec.events) : new SchemaGenerator(spec.fields ?? {});
   }
 
   open(ctx: SourceReaderContext): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
-import { validateGraph } from '../../graph/validate.ts';
+import { validateGraph } from '../validate-graph.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../../testing/harness.ts';
 
 async function collect(g: GraphSpec, parallelism: number, stopAfterMs?: number): Promise<Emitted[]> {
@@ -12,7 +12,10 @@ async function collect(g: GraphSpec, parallelism: number, stopAfterMs?: number):
   return got;
 }
 
-const graph = (datagen: NonNullable<GraphSpec['sources'][number]['datagen']>): GraphSpec => ({ sources: [{ name: 'g', datagen }], sinks: [{ name: 'o', from: 'g', console: {} }] });
+const graph = (datagen: NonNullable<GraphSpec['sources'][number]['datagen']>): GraphSpec => ({
+  sources: [{ name: 'g', datagen }],
+  sinks: [{ name: 'o', from: 'g', console: {} }],
+});
 
 describe('datagen', () => {
   it('generates the same records at any parallelism (seeded, per record index)', async () => {
@@ -35,7 +38,14 @@ describe('datagen', () => {
         count: 500,
         startTime: 1000,
         eventRate: 10,
-        fields: { id: { type: 'sequence' }, n: { type: 'int', min: 3, max: 5 }, x: { type: 'double', min: -1, max: 1 }, c: { type: 'string', values: ['a', 'b'] }, u: { type: 'string', prefix: 'u', cardinality: 3 }, ts: { type: 'timestamp' } },
+        fields: {
+          id: { type: 'sequence' },
+          n: { type: 'int', min: 3, max: 5 },
+          x: { type: 'double', min: -1, max: 1 },
+          c: { type: 'string', values: ['a', 'b'] },
+          u: { type: 'string', prefix: 'u', cardinality: 3 },
+          ts: { type: 'timestamp' },
+        },
       }),
       1,
     );

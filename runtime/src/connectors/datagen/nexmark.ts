@@ -8,7 +8,18 @@ type Kind = 'person' | 'auction' | 'bid';
 const PATTERN: Kind[] = Array.from({ length: 50 }, (_, i): Kind => (i === 0 ? 'person' : i <= 3 ? 'auction' : 'bid'));
 const FIRST_NAMES = ['Peter', 'Paul', 'Luke', 'John', 'Saul', 'Vicky', 'Kate', 'Julie', 'Sarah', 'Deiter', 'Walter'];
 const LAST_NAMES = ['Shultz', 'Abrams', 'Spencer', 'White', 'Bartels', 'Walton', 'Smith', 'Jones', 'Noris'];
-const CITIES = ['Phoenix', 'Los Angeles', 'San Francisco', 'Boise', 'Portland', 'Bend', 'Redmond', 'Seattle', 'Kent', 'Cheyenne'];
+const CITIES = [
+  'Phoenix',
+  'Los Angeles',
+  'San Francisco',
+  'Boise',
+  'Portland',
+  'Bend',
+  'Redmond',
+  'Seattle',
+  'Kent',
+  'Cheyenne',
+];
 const STATES = ['AZ', 'CA', 'ID', 'OR', 'WA', 'WY'];
 const CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'];
 const FIRST_ID = 1000;
@@ -31,7 +42,15 @@ export class NexmarkGenerator {
     if (kind === 'person') {
       const id = FIRST_ID + epoch;
       const name = `${rnd.pick(FIRST_NAMES)} ${rnd.pick(LAST_NAMES)}`;
-      return { event_type: 'person', ts, id, name, email: `${name.replace(' ', '.').toLowerCase()}@example.com`, city: rnd.pick(CITIES), state: rnd.pick(STATES) };
+      return {
+        event_type: 'person',
+        ts,
+        id,
+        name,
+        email: `${name.replace(' ', '.').toLowerCase()}@example.com`,
+        city: rnd.pick(CITIES),
+        state: rnd.pick(STATES),
+      };
     }
     if (kind === 'auction') {
       const id = FIRST_ID + epoch * 3 + (index % 50) - 1;

@@ -25,7 +25,10 @@ export const DEFAULT_TIMESTAMP_COLUMN = '__time_ms';
 /** The Kafka sink spec behind a resolved druid sink. */
 export function druidKafkaSpec(sinkName: string, spec: DruidSinkSpec): KafkaSinkSpec {
   if (!spec.kafka) {
-    throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `sink "${sinkName}": druid.datasourceRef "${spec.datasourceRef}" is not resolved (no druid.kafka); the operator fills it from the DruidDatasource, for tributary run write druid: {datasourceRef, kafka: {brokers, topic}}`);
+    throw new TributaryError(
+      'TRIB_CONNECTOR_UNSUPPORTED',
+      `sink "${sinkName}": druid.datasourceRef "${spec.datasourceRef}" is not resolved (no druid.kafka); the operator fills it from the DruidDatasource, for tributary run write druid: {datasourceRef, kafka: {brokers, topic}}`,
+    );
   }
   return {
     brokers: spec.kafka.brokers,
@@ -51,7 +54,12 @@ export function timestampValue(ms: number, format: NonNullable<DruidSinkSpec['ti
 }
 
 /** The row written for a record: the record, plus the timestamp column when it lacks one. */
-export function druidRow(rec: Rec, ts: number, column: string, format: NonNullable<DruidSinkSpec['timestamp']>['format']): Rec {
+export function druidRow(
+  rec: Rec,
+  ts: number,
+  column: string,
+  format: NonNullable<DruidSinkSpec['timestamp']>['format'],
+): Rec {
   if (rec[column] !== undefined && rec[column] !== null) return rec;
   const ws = rec['window_start'];
   const ms = typeof ws === 'number' && Number.isFinite(ws) ? ws : ts;
@@ -74,7 +82,8 @@ export class DruidSink implements SinkWriter {
     // Present only when the inner sink has them: the executor treats a sink with preCommit as transactional.
     const inner = this.inner;
     if (inner.preCommit) this.preCommit = (id) => (inner.preCommit as (id: number) => Promise<readonly unknown[]>)(id);
-    if (inner.notifyCheckpointComplete) this.notifyCheckpointComplete = (id) => (inner.notifyCheckpointComplete as (id: number) => Promise<void>)(id);
+    if (inner.notifyCheckpointComplete)
+      this.notifyCheckpointComplete = (id) => (inner.notifyCheckpointComplete as (id: number) => Promise<void>)(id);
   }
 
   open(ctx: SinkWriterContext): Promise<void> {

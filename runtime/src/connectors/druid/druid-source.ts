@@ -35,8 +35,16 @@ export class DruidSqlSource implements SourceReader {
       if (d?.kind === 'druid-rows') this.next = Math.max(this.next, d.emitted);
     }
     const t0 = Date.now();
-    this.rows = await runDruidSql({ url: this.spec.url, query: this.spec.query, timeoutMs: parseDuration(this.spec.timeout ?? '30s') ?? 30_000, who: `source "${this.name}"` });
-    ctx.logger.info({ source: this.name, rows: this.rows.length, skipped: this.next, ms: Date.now() - t0 }, 'druid query done');
+    this.rows = await runDruidSql({
+      url: this.spec.url,
+      query: this.spec.query,
+      timeoutMs: parseDuration(this.spec.timeout ?? '30s') ?? 30_000,
+      who: `source "${this.name}"`,
+    });
+    ctx.logger.info(
+      { source: this.name, rows: this.rows.length, skipped: this.next, ms: Date.now() - t0 },
+      'druid query done',
+    );
   }
 
   poll(out: RawRecords, max: number): PollResult {

@@ -16,7 +16,9 @@ export interface DruidSqlOptions {
 function druidMessage(body: string): string {
   try {
     const j = JSON.parse(body) as Record<string, unknown>;
-    const parts = [j['errorMessage'], j['error'], j['errorClass']].filter((x): x is string => typeof x === 'string' && x !== '');
+    const parts = [j['errorMessage'], j['error'], j['errorClass']].filter(
+      (x): x is string => typeof x === 'string' && x !== '',
+    );
     if (parts.length > 0) return parts[0] === j['errorMessage'] ? String(parts[0]) : parts.join(': ');
   } catch {
     // not JSON: a proxy's or a servlet's page
@@ -39,17 +41,30 @@ export async function runDruidSql(o: DruidSqlOptions): Promise<Record<string, un
     status = res.statusCode;
     text = await res.body.text();
   } catch (e) {
-    throw new TributaryError('TRIB_CONNECTOR_FAILED', `${o.who}: Druid at ${o.url} is unreachable: ${(e as Error).message}`, { cause: e });
+    throw new TributaryError(
+      'TRIB_CONNECTOR_FAILED',
+      `${o.who}: Druid at ${o.url} is unreachable: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   if (status !== 200) {
-    throw new TributaryError('TRIB_CONNECTOR_FAILED', `${o.who}: Druid SQL failed (HTTP ${status}): ${druidMessage(text)}`);
+    throw new TributaryError(
+      'TRIB_CONNECTOR_FAILED',
+      `${o.who}: Druid SQL failed (HTTP ${status}): ${druidMessage(text)}`,
+    );
   }
   let rows: unknown;
   try {
     rows = JSON.parse(text);
   } catch (e) {
-    throw new TributaryError('TRIB_CONNECTOR_FAILED', `${o.who}: Druid SQL returned no JSON: ${text.slice(0, 200)}`, { cause: e });
+    throw new TributaryError('TRIB_CONNECTOR_FAILED', `${o.who}: Druid SQL returned no JSON: ${text.slice(0, 200)}`, {
+      cause: e,
+    });
   }
-  if (!Array.isArray(rows)) throw new TributaryError('TRIB_CONNECTOR_FAILED', `${o.who}: Druid SQL returned ${typeof rows}, expected a list of rows`);
+  if (!Array.isArray(rows))
+    throw new TributaryError(
+      'TRIB_CONNECTOR_FAILED',
+      `${o.who}: Druid SQL returned ${typeof rows}, expected a list of rows`,
+    );
   return rows as Record<string, unknown>[];
 }

@@ -59,7 +59,12 @@ export class LookupTable {
   }
 
   private load(): Promise<Row[]> {
-    return runDruidSql({ url: this.o.spec.url, query: this.o.spec.query, timeoutMs: parseDuration(this.o.spec.timeout ?? '30s') ?? 30_000, who: `lookup table "${this.o.name}"` });
+    return runDruidSql({
+      url: this.o.spec.url,
+      query: this.o.spec.query,
+      timeoutMs: parseDuration(this.o.spec.timeout ?? '30s') ?? 30_000,
+      who: `lookup table "${this.o.name}"`,
+    });
   }
 
   async open(): Promise<void> {
@@ -84,7 +89,10 @@ export class LookupTable {
     } catch (e) {
       this.failures++;
       this.o.onRefresh?.('failed');
-      this.o.logger.warn({ table: this.o.name, failures: this.failures, err: (e as Error).message }, 'lookup table refresh failed; keeping the last table');
+      this.o.logger.warn(
+        { table: this.o.name, failures: this.failures, err: (e as Error).message },
+        'lookup table refresh failed; keeping the last table',
+      );
     } finally {
       this.refreshing = false;
     }

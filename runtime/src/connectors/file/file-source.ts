@@ -29,7 +29,11 @@ export class FileSource implements SourceReader {
       this.lines = text.split('\n');
       if (this.lines[this.lines.length - 1] === '') this.lines.pop();
     } catch (e) {
-      throw new TributaryError('TRIB_CONNECTOR_FAILED', `source "${ctx.sourceName}": cannot read ${this.spec.path}: ${(e as Error).message}`, { cause: e });
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `source "${ctx.sourceName}": cannot read ${this.spec.path}: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   }
 
@@ -46,10 +50,16 @@ export class FileSource implements SourceReader {
         out.add(r.rec, this.partition);
         n++;
       } else if (this.spec.onError === 'fail') {
-        throw new TributaryError('TRIB_CONNECTOR_FAILED', `source "${this.ctx.sourceName}": ${this.spec.path}:${lineNo + 1}: ${r.error}`);
+        throw new TributaryError(
+          'TRIB_CONNECTOR_FAILED',
+          `source "${this.ctx.sourceName}": ${this.spec.path}:${lineNo + 1}: ${r.error}`,
+        );
       } else {
         this.ctx.recordFailed(r.reason);
-        this.ctx.logger.warn({ source: this.ctx.sourceName, line: lineNo + 1, reason: r.error }, 'skipped unreadable line');
+        this.ctx.logger.warn(
+          { source: this.ctx.sourceName, line: lineNo + 1, reason: r.error },
+          'skipped unreadable line',
+        );
       }
     }
     if (this.cursor.current >= this.lines.length) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import { loadJobFile } from '../../graph/load.ts';
-import { validateGraph } from '../../graph/validate.ts';
+import { validateGraph } from '../validate-graph.ts';
 
 describe('file source and sink', () => {
   it('reads JSON lines (skipping and counting bad ones) and writes JSON lines, per slot with {slot}', async () => {
@@ -24,10 +24,18 @@ describe('file source and sink', () => {
     expect(r.recordsIn).toBe(3);
     const lines = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').sort();
     expect(lines).toEqual(['{"n":2}', '{"n":4}', '{"n":6}']);
-    const perSlot = [0, 1].flatMap((s) => readFileSync(join(dir, `out-${s}.jsonl`), 'utf8').trim().split('\n').filter((l) => l !== ''));
+    const perSlot = [0, 1].flatMap((s) =>
+      readFileSync(join(dir, `out-${s}.jsonl`), 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
     expect(perSlot.sort()).toEqual(lines);
     const failed = await job.metrics.sourceRecordsFailed.get();
-    expect(Object.fromEntries(failed.values.map((v) => [v.labels['reason'], v.value]))).toEqual({ invalid_json: 1, not_an_object: 1 });
+    expect(Object.fromEntries(failed.values.map((v) => [v.labels['reason'], v.value]))).toEqual({
+      invalid_json: 1,
+      not_an_object: 1,
+    });
   });
 
   it('the Kafka example manifest validates', () => {

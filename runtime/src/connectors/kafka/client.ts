@@ -5,7 +5,15 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 
-const { Kafka, logLevel } = kafkajs;
+const { Kafka, logLevel, Partitioners } = kafkajs;
+
+/**
+ * The partitioner of every producer (`createPartitioner`): kafkajs 2's default, the Java
+ * client's (murmur2 of the key; keyless messages round-robin), which is what our producers
+ * used all along. Naming it keeps the key → partition mapping and stops kafkajs's warn-level
+ * notice that its default changed in 2.0.0, logged at each process's first producer.
+ */
+export const keyPartitioner = Partitioners.DefaultPartitioner;
 
 export function brokerList(b: string[] | string): string[] {
   return (Array.isArray(b) ? b : b.split(',')).map((s) => s.trim()).filter((s) => s !== '');
@@ -19,7 +27,13 @@ export function createKafka(brokers: string[] | string, clientId: string, logger
     else if (entry.level === logLevel.WARN) logger.warn(fields, message);
     else logger.debug(fields, message);
   };
-  return new Kafka({ clientId, brokers: brokerList(brokers), logLevel: logLevel.WARN, logCreator: toPino, retry: { retries: 5 } });
+  return new Kafka({
+    clientId,
+    brokers: brokerList(brokers),
+    logLevel: logLevel.WARN,
+    logCreator: toPino,
+    retry: { retries: 5 },
+  });
 }
 
 /** Java's String.hashCode, for Flink's KafkaSourceEnumerator owner formula. */

@@ -4,6 +4,7 @@
 // close() waits for the ones in flight.
 import type { Logger } from 'pino';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
+import { keyPartitioner } from './client.ts';
 
 export interface DeadRecord {
   partition: number;
@@ -22,7 +23,7 @@ export class DeadLetterTopic {
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(kafka: KafkaClient, topic: string, origin: { topic: string; source: string }, logger: Logger) {
-    this.producer = kafka.producer({ allowAutoTopicCreation: true });
+    this.producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
     this.topic = topic;
     this.origin = origin;
     this.logger = logger;

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
 import { createJobExecutor, type JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
-import { validateGraph } from '../../graph/validate.ts';
+import { validateGraph } from '../validate-graph.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
 import { CollectingSink, type Emitted } from '../../testing/harness.ts';
 import { createLogger, silentLogger } from '../../telemetry/logger.ts';
@@ -71,7 +71,12 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
     sources: [
       {
         name: 'events',
-        kafka: { brokers: bs, topic: input, groupId: `it-eos-${run}`, ...(bounded ? { bounded: 'latest' as const } : {}) },
+        kafka: {
+          brokers: bs,
+          topic: input,
+          groupId: `it-eos-${run}`,
+          ...(bounded ? { bounded: 'latest' as const } : {}),
+        },
         timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '500ms' },
       },
     ],
@@ -80,7 +85,13 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
       { name: 'per-2s', from: 'by-k', window: { tumbling: { size: '2s' } } },
       { name: 'totals', from: 'per-2s', aggregate: { n: 'count()', v: 'sum(v)', maxId: 'max(id)' } },
     ],
-    sinks: [{ name: 'out', from: 'totals', kafka: { brokers: bs, topic: output, key: 'k', transactionalIdPrefix: `it-eos-${output}` } }],
+    sinks: [
+      {
+        name: 'out',
+        from: 'totals',
+        kafka: { brokers: bs, topic: output, key: 'k', transactionalIdPrefix: `it-eos-${output}` },
+      },
+    ],
   });
 
   async function setupTopics(input: string, output: string): Promise<void> {
@@ -89,13 +100,21 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
 
   async function reference(input: string): Promise<string[]> {
     const got: Emitted[] = [];
-    const job = await createJobExecutor(validateGraph(graph(input, 'unused', true)), { parallelism: 1, logger: silentLogger(), sinkWriter: () => new CollectingSink(got) });
+    const job = await createJobExecutor(validateGraph(graph(input, 'unused', true)), {
+      parallelism: 1,
+      logger: silentLogger(),
+      sinkWriter: () => new CollectingSink(got),
+    });
     const r = await job.run();
     expect(r.recordsIn).toBe(RECORDS);
     return got.map((e) => JSON.stringify(e.rec)).sort();
   }
 
-  async function start(input: string, output: string, o: { p: number; stateDir: string; restoreFrom?: string; bounded?: boolean; intervalMs?: number }): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
+  async function start(
+    input: string,
+    output: string,
+    o: { p: number; stateDir: string; restoreFrom?: string; bounded?: boolean; intervalMs?: number },
+  ): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
     const job = await createJobExecutor(validateGraph(graph(input, output, o.bounded ?? false)), {
       parallelism: o.p,
       maxParallelism: 64,
@@ -168,7 +187,11 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
       for (const g of got) seen.set(g, (seen.get(g) ?? 0) + 1);
       const dups = [...seen].filter(([, n]) => n > 1).length;
       const foreign = got.filter((g) => !refSet.has(g)).slice(0, 5);
-      console.error(`DIAG dups=${dups} foreign=${got.filter((g) => !refSet.has(g)).length}`, foreign, [...seen].filter(([, n]) => n > 1).slice(0, 3));
+      console.error(
+        `DIAG dups=${dups} foreign=${got.filter((g) => !refSet.has(g)).length}`,
+        foreign,
+        [...seen].filter(([, n]) => n > 1).slice(0, 3),
+      );
     }
     expect(got.length).toBe(ref.length);
     expect(got).toEqual(ref);

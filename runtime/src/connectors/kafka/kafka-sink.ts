@@ -7,7 +7,7 @@ import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
 import type { KafkaSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../operators/types.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
-import { createKafka } from './client.ts';
+import { createKafka, keyPartitioner } from './client.ts';
 import { appendMessages, splitForSend } from './record-messages.ts';
 
 const FLUSH_RECORDS = 2000;
@@ -32,12 +32,20 @@ export class KafkaSink implements SinkWriter {
 
   async open(ctx: SinkWriterContext): Promise<void> {
     this.ctx = ctx;
-    this.kafka = createKafka(this.spec.brokers, this.spec.clientId ?? `tributary-${ctx.sinkName}-${ctx.slot}`, ctx.logger);
-    this.producer = this.kafka.producer({ allowAutoTopicCreation: true });
+    this.kafka = createKafka(
+      this.spec.brokers,
+      this.spec.clientId ?? `tributary-${ctx.sinkName}-${ctx.slot}`,
+      ctx.logger,
+    );
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
     try {
       await this.producer.connect();
     } catch (e) {
-      throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${ctx.sinkName}": cannot connect to Kafka: ${(e as Error).message}`, { cause: e });
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `sink "${ctx.sinkName}": cannot connect to Kafka: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   }
 
@@ -47,7 +55,11 @@ export class KafkaSink implements SinkWriter {
 
   private check(): void {
     if (this.failure !== undefined) {
-      throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${this.ctx.sinkName}": send to ${this.spec.topic} failed: ${(this.failure as Error).message}`, { cause: this.failure });
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `sink "${this.ctx.sinkName}": send to ${this.spec.topic} failed: ${(this.failure as Error).message}`,
+        { cause: this.failure },
+      );
     }
   }
 

@@ -51,7 +51,10 @@ interface Queued {
 const MAX_QUEUED = 20_000;
 const DEFAULT_DISCOVERY_MS = 30_000;
 
-/** The topic's partition ids, sorted; undefined when it does not exist (listed first: a metadata request for a missing topic retries for seconds). */
+/**
+ * The topic's partition ids, sorted; undefined when it does not exist (listed first: a metadata request for a
+ * missing topic retries for seconds).
+ */
 async function topicPartitions(admin: Admin, topic: string): Promise<number[] | undefined> {
   if (!(await admin.listTopics()).includes(topic)) return undefined;
   const meta = await admin.fetchTopicMetadata({ topics: [topic] });

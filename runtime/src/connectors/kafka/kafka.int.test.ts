@@ -11,13 +11,12 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
-import { validateGraph } from '../../graph/validate.ts';
+import { validateGraph } from '../validate-graph.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
-
 
 describe('Kafka source and sink', () => {
   let kafka: KafkaClient;
@@ -88,7 +87,8 @@ describe('Kafka source and sink', () => {
     await createTopics(kafka, { [topic]: 2 });
     const producer = kafka.producer();
     await producer.connect();
-    const good = (i: number): string => JSON.stringify({ user: `u${i % 3}`, amount: 1, ts: 1_700_000_000_000 + i * 100 });
+    const good = (i: number): string =>
+      JSON.stringify({ user: `u${i % 3}`, amount: 1, ts: 1_700_000_000_000 + i * 100 });
     await producer.send({
       topic,
       messages: [
@@ -103,16 +103,31 @@ describe('Kafka source and sink', () => {
     });
     await producer.disconnect();
     const g = graph(output);
-    g.sources[0]!.kafka = { brokers: bs, topic, groupId: `it-${randomUUID()}`, bounded: 'latest', onError: 'deadLetter', deadLetterTopic: dlq };
+    g.sources[0]!.kafka = {
+      brokers: bs,
+      topic,
+      groupId: `it-${randomUUID()}`,
+      bounded: 'latest',
+      onError: 'deadLetter',
+      deadLetterTopic: dlq,
+    };
     const job = new JobExecutor(validateGraph(g), { parallelism: 2, logger: silentLogger() });
     const r = await job.run();
     expect(r.state).toBe('FINISHED');
     expect(r.recordsIn).toBe(4);
     const failed = await job.metrics.sourceRecordsFailed.get();
     expect(failed.values.reduce((a, v) => a + v.value, 0)).toBe(3);
-    expect(Object.fromEntries(failed.values.map((v) => [v.labels['reason'], v.value]))).toEqual({ invalid_json: 1, not_an_object: 1, timestamp: 1 });
+    expect(Object.fromEntries(failed.values.map((v) => [v.labels['reason'], v.value]))).toEqual({
+      invalid_json: 1,
+      not_an_object: 1,
+      timestamp: 1,
+    });
     const dead = await readTopic(kafka, dlq, { expected: 3 });
-    expect(dead.map((d) => d.headers['tributary.error.reason']).sort()).toEqual(['invalid_json', 'not_an_object', 'timestamp']);
+    expect(dead.map((d) => d.headers['tributary.error.reason']).sort()).toEqual([
+      'invalid_json',
+      'not_an_object',
+      'timestamp',
+    ]);
     const broken = dead.find((d) => d.headers['tributary.error.reason'] === 'invalid_json');
     expect(broken?.value).toBe('{"user": "broken", ');
     expect(broken?.headers['tributary.source.topic']).toBe(topic);
@@ -126,7 +141,10 @@ describe('Kafka source and sink', () => {
     const topic = `it-skip-${run}`;
     const producer = kafka.producer({ allowAutoTopicCreation: true });
     await producer.connect();
-    await producer.send({ topic, messages: [{ value: 'nope' }, { value: JSON.stringify({ user: 'a', amount: 2, ts: 1_700_000_000_000 }) }] });
+    await producer.send({
+      topic,
+      messages: [{ value: 'nope' }, { value: JSON.stringify({ user: 'a', amount: 2, ts: 1_700_000_000_000 }) }],
+    });
     await producer.disconnect();
     const g = graph(`it-skip-out-${run}`);
     g.sources[0]!.kafka = { brokers: bs, topic, groupId: `it-${randomUUID()}`, bounded: 'latest', onError: 'skip' };
@@ -146,7 +164,22 @@ describe('Kafka source and sink', () => {
       sources: [
         {
           name: 'gen',
-          datagen: { generator: 'schema', seed: 5, count: n, startTime: 1_700_000_000_000, eventRate: 1_000_000, fields: { id: { type: 'sequence' }, note: { type: 'string', prefix: 'a-note-long-enough-to-make-each-result-about-130-bytes-', cardinality: 1_000_000 }, ts: { type: 'timestamp' } } },
+          datagen: {
+            generator: 'schema',
+            seed: 5,
+            count: n,
+            startTime: 1_700_000_000_000,
+            eventRate: 1_000_000,
+            fields: {
+              id: { type: 'sequence' },
+              note: {
+                type: 'string',
+                prefix: 'a-note-long-enough-to-make-each-result-about-130-bytes-',
+                cardinality: 1_000_000,
+              },
+              ts: { type: 'timestamp' },
+            },
+          },
           timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
         },
       ],
@@ -162,7 +195,12 @@ describe('Kafka source and sink', () => {
     };
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-burst-'));
     try {
-      const r = await new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger(), jobName: `burst-${run}`, checkpointing: { stateDir } }).run();
+      const r = await new JobExecutor(validateGraph(g), {
+        parallelism: 1,
+        logger: silentLogger(),
+        jobName: `burst-${run}`,
+        checkpointing: { stateDir },
+      }).run();
       expect(r.state).toBe('FINISHED');
       expect(r.recordsOut).toBe(2 * n);
       for (const topic of [alo, eos]) {

@@ -30,7 +30,13 @@ function isAbortMarker(m: Msg): boolean {
   return m.key ? Buffer.from(m.key).equals(ABORT_MARKER_KEY) : false;
 }
 
-function filterAbortedMessages({ messages, abortedTransactions }: { messages: Msg[]; abortedTransactions?: AbortedTxn[] }): Msg[] {
+function filterAbortedMessages({
+  messages,
+  abortedTransactions,
+}: {
+  messages: Msg[];
+  abortedTransactions?: AbortedTxn[];
+}): Msg[] {
   if (!abortedTransactions || abortedTransactions.length === 0) return messages;
   const remaining = [...abortedTransactions].sort((a, b) => {
     const x = BigInt(a.firstOffset);
@@ -40,7 +46,8 @@ function filterAbortedMessages({ messages, abortedTransactions }: { messages: Ms
   const aborted = new Set<string>();
   return messages.filter((m) => {
     const off = BigInt(m.offset);
-    while (remaining.length > 0 && off >= BigInt((remaining[0] as AbortedTxn).firstOffset)) aborted.add(String((remaining.shift() as AbortedTxn).producerId));
+    while (remaining.length > 0 && off >= BigInt((remaining[0] as AbortedTxn).firstOffset))
+      aborted.add(String((remaining.shift() as AbortedTxn).producerId));
     const pid = String(m.batchContext.producerId);
     if (isAbortMarker(m)) {
       aborted.delete(pid);
@@ -50,7 +57,10 @@ function filterAbortedMessages({ messages, abortedTransactions }: { messages: Ms
   });
 }
 
-/** Marks the installed filter, so a second evaluation of this module (a test runner re-importing it in a process that keeps Node's CommonJS cache) recognises it. */
+/**
+ * Marks the installed filter, so a second evaluation of this module (a test runner re-importing it in a process that
+ * keeps Node's CommonJS cache) recognises it.
+ */
 const MARK = Symbol.for('tributary.kafkajs.readCommittedFix');
 (filterAbortedMessages as unknown as Record<symbol, boolean>)[MARK] = true;
 
@@ -62,7 +72,9 @@ function install(): boolean {
     return false;
   }
   const batchFile = require.resolve('kafkajs/src/consumer/batch.js');
-  if (require.cache[batchFile]) return (require.cache[file]?.exports as Record<symbol, boolean> | undefined)?.[MARK] === true; // kafkajs loaded first
+  if (require.cache[batchFile])
+    // kafkajs loaded first: its module object carries the mark.
+    return (require.cache[file]?.exports as Record<symbol, boolean> | undefined)?.[MARK] === true;
   const original = require(file) as unknown;
   if (typeof original !== 'function') return false;
   const mod = require.cache[file];

@@ -14,9 +14,15 @@ describe('splitForSend', () => {
   });
 
   it('30,000 results of ~130 bytes make sends under the default budget', () => {
-    const chunks = splitForSend(Array.from({ length: 30_000 }, (_, i) => msg(i, 110)), 2000);
+    const chunks = splitForSend(
+      Array.from({ length: 30_000 }, (_, i) => msg(i, 110)),
+      2000,
+    );
     expect(chunks.flat()).toHaveLength(30_000);
-    for (const c of chunks) expect(c.reduce((a, m) => a + Buffer.byteLength(m.value as string) + Buffer.byteLength(m.key as string), 0)).toBeLessThan(512 * 1024);
+    for (const c of chunks)
+      expect(
+        c.reduce((a, m) => a + Buffer.byteLength(m.value as string) + Buffer.byteLength(m.key as string), 0),
+      ).toBeLessThan(512 * 1024);
   });
 
   it('nothing to send: no sends', () => {

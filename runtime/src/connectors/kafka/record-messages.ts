@@ -37,15 +37,26 @@ export const MAX_SEND_BYTES = 512 * 1024;
 /** Per-message overhead of the record format (varints, attributes, deltas), rounded up. */
 const MESSAGE_OVERHEAD = 24;
 
-function sizeOf(m: Message): number {
-  let n = MESSAGE_OVERHEAD;
+/** Encoded key + value bytes of a message (what the sink's byte metrics count). */
+export function payloadBytes(m: Message): number {
+  let n = 0;
   if (m.key) n += typeof m.key === 'string' ? Buffer.byteLength(m.key) : m.key.length;
   if (m.value) n += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
-  if (m.headers) for (const [k, v] of Object.entries(m.headers)) n += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 16);
   return n;
 }
 
-/** Splits messages, in order, into sends of at most `maxCount` messages and about `maxBytes` each (a single larger message goes alone). */
+function sizeOf(m: Message): number {
+  let n = MESSAGE_OVERHEAD + payloadBytes(m);
+  if (m.headers)
+    for (const [k, v] of Object.entries(m.headers))
+      n += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 16);
+  return n;
+}
+
+/**
+ * Splits messages, in order, into sends of at most `maxCount` messages and about `maxBytes` each (a single larger
+ * message goes alone).
+ */
 export function splitForSend(messages: Message[], maxCount: number, maxBytes: number = MAX_SEND_BYTES): Message[][] {
   const out: Message[][] = [];
   let cur: Message[] = [];

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
 import { createJobExecutor, type JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
-import { validateGraph } from '../../graph/validate.ts';
+import { validateGraph } from '../validate-graph.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
 import { createLogger, silentLogger } from '../../telemetry/logger.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
@@ -81,7 +81,8 @@ describe('Kafka source: a missing topic and partitions added while running (real
   }
 
   async function produce(topic: string, ids: number[], partitions: number): Promise<void> {
-    // Idempotent: a send retried after some partitions refused it (new partitions whose leader is not known yet) writes no record twice.
+    // Idempotent: a send retried after some partitions refused it (new partitions whose leader is not known
+    // yet) writes no record twice.
     const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({

@@ -36,7 +36,7 @@ export class TopicWatch {
     this.o = o;
   }
 
-  /** Handles the first check's result (fetched by the caller, whose errors it reports itself) and schedules the next. */
+  /** Handles the first check's result (fetched by the caller, which reports its errors) and schedules the next. */
   async begin(first: number[] | undefined): Promise<void> {
     await this.handle(first);
   }

@@ -38,28 +38,27 @@
 // A commit that the broker answers with PRODUCER_FENCED/INVALID_PRODUCER_EPOCH was already
 // completed (and its id reused by a later run); INVALID_TXN_STATE means committed or aborted
 // by the broker's transaction timeout, which Kafka does not distinguish — logged as an error.
-// Then every transactional id any earlier run of this sink may have left open is fenced:
-// InitProducerId on the same id bumps the epoch and aborts its open transaction, so a zombie
-// producer can never commit later and read_committed readers are not blocked. Which ids to
-// fence comes from a small intent file per slot under <stateDir>/kafka-txn/<prefix>/,
-// written before a new id is first used; old slot s is fenced by new slot s mod p, the same
-// slot that commits its committables (commit first, then fence).
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+// Then every transactional id any earlier run of this sink may have left open is fenced
+// (transactional-producers.ts).
+//
+// Metrics (transaction-metrics.ts): a transaction counts as begun when its first records are
+// flushed into it, committed or aborted when that happens (a recovery that fences a dead
+// run's open transaction counts the abort, with the bytes that run's open-transactions file
+// last recorded); a job that fails leaves its transactions to the recovery and counts nothing.
 import { join } from 'node:path';
-import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
-import kafkajs from 'kafkajs';
-import type { Kafka as KafkaClient, Message, Producer, Transaction, logCreator } from 'kafkajs';
-import type { Logger } from 'pino';
-import { writeDurable } from '../../checkpoint/checkpoint-storage.ts';
+import type { Message, Transaction } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
 import type { KafkaSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../operators/types.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
-import { brokerList } from './client.ts';
-import { appendMessages, splitForSend } from './record-messages.ts';
+import { OpenTransactionsFile, type OpenTxn } from './open-transactions-file.ts';
+import { appendMessages, payloadBytes, splitForSend } from './record-messages.ts';
+import { commitRestored, transactionalClient, type KafkaCommittable } from './transactional-client.ts';
+import { TransactionMetrics, type TxnContent } from './transaction-metrics.ts';
+import { TransactionalProducers, type TxnProducer } from './transactional-producers.ts';
 
-const { Kafka, logLevel } = kafkajs;
+export type { KafkaCommittable } from './transactional-client.ts';
 
 const FLUSH_RECORDS = 2000;
 const LINGER_MS = 20;
@@ -67,28 +66,15 @@ const MAX_QUEUED_SENDS = 4;
 /** Broker default transaction.max.timeout.ms; a transaction must outlive a checkpoint interval plus recovery. */
 const DEFAULT_TXN_TIMEOUT_MS = 900_000;
 
-export interface KafkaCommittable {
-  transactionalId: string;
-  /** Int64 as a decimal string. */
-  producerId: string;
-  producerEpoch: number;
-  checkpointId: number;
-}
-
-interface TxnProducer {
-  id: string;
-  kafka: KafkaClient;
-  producer: Producer;
-  producerId: string;
-  producerEpoch: number;
-}
-
-interface Epoch {
+interface Epoch extends TxnContent {
   ready: Promise<{ p: TxnProducer; txn: Transaction }>;
   /** Serial chain of sends (one producer, ordered). */
   chain: Promise<void>;
   queued: number;
-  records: number;
+  /** When the transaction began (epoch ms). */
+  began: number;
+  /** Its producer's id, once acquired (before that nothing of it reached Kafka). */
+  transactionalId?: string;
 }
 
 interface Prepared {
@@ -96,50 +82,19 @@ interface Prepared {
   p: TxnProducer;
   txn: Transaction;
   committable: KafkaCommittable;
-}
-
-function kafkaLogs(logger: Logger, capture: (pid: string, epoch: number) => void): logCreator {
-  return () => (entry) => {
-    const { message, ...extra } = entry.log;
-    if (message === 'Initialized producer id & epoch') {
-      // kafkajs decodes the Int64 producer id as a string.
-      const e = extra as { producerId?: number | string; producerEpoch?: number };
-      if ((typeof e.producerId === 'number' || typeof e.producerId === 'string') && typeof e.producerEpoch === 'number') capture(String(e.producerId), e.producerEpoch);
-      return;
-    }
-    if (entry.level === logLevel.ERROR) logger.error({ kafka: entry.namespace, ...extra }, message);
-    else if (entry.level === logLevel.WARN) logger.warn({ kafka: entry.namespace, ...extra }, message);
-  };
-}
-
-type InternalBroker = { endTxn(r: { transactionalId: string; producerId: string; producerEpoch: number; transactionResult: boolean }): Promise<unknown> };
-type InternalCluster = {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  findGroupCoordinator(r: { groupId: string; coordinatorType: number }): Promise<InternalBroker>;
-};
-
-/** kafkajs internal: a Cluster of this client (see the header comment). */
-function internalCluster(kafka: KafkaClient): InternalCluster {
-  const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-  const create = sym === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[sym];
-  if (typeof create !== 'function') throw new TributaryError('TRIB_SINK_COMMIT_FAILED', 'kafkajs internals changed: no private createCluster (kafkajs 2.2.4 is required for exactly-once recovery)');
-  return (create as (o: object) => InternalCluster)({ metadataMaxAge: 300_000, allowAutoTopicCreation: false });
+  content: Epoch;
 }
 
 export class TransactionalKafkaSink implements SinkWriter {
   private readonly spec: KafkaSinkSpec;
   private readonly key: CompiledExpr | undefined;
   private ctx!: SinkWriterContext;
-  private prefix = '';
-  /** Producers ready for a new transaction (fresh sessions), possibly still initializing. */
-  private readonly pool: Promise<TxnProducer>[] = [];
-  private readonly all: TxnProducer[] = [];
-  private nextIndex = 0;
-  /** Highest index recorded in this slot's intent file. */
-  private intentMax = -1;
-  private intentDir = '';
+  private producers!: TransactionalProducers;
   private pendingMsgs: Message[] = [];
+  /** Arrival groups of pendingMsgs (TxnContent.arrivals). */
+  private pendingArrivals: number[] = [];
+  private metrics!: TransactionMetrics;
+  private openFile: OpenTransactionsFile | undefined;
   private epoch: Epoch | undefined;
   private prepared: Prepared[] = [];
   private linger: NodeJS.Timeout | undefined;
@@ -159,131 +114,66 @@ export class TransactionalKafkaSink implements SinkWriter {
     return this.spec.transactionTimeoutMs ?? DEFAULT_TXN_TIMEOUT_MS;
   }
 
-  private newClient(clientId: string, capture: (pid: string, epoch: number) => void = () => {}): KafkaClient {
-    return new Kafka({ clientId, brokers: brokerList(this.spec.brokers), logLevel: logLevel.DEBUG, logCreator: kafkaLogs(this.ctx.logger, capture), retry: { retries: 5 } });
-  }
-
   async open(ctx: SinkWriterContext): Promise<void> {
     this.ctx = ctx;
-    if (!ctx.checkpointing) throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${ctx.sinkName}": exactly-once delivery needs checkpointing (or set delivery: at-least-once)`);
-    this.prefix = this.spec.transactionalIdPrefix ?? `tributary-${ctx.jobName ?? 'job'}-${ctx.sinkName}`;
-    this.intentDir = join(ctx.checkpointing.stateDir, 'kafka-txn', encodeURIComponent(this.prefix));
-    await mkdir(this.intentDir, { recursive: true });
+    if (!ctx.checkpointing)
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `sink "${ctx.sinkName}": exactly-once delivery needs checkpointing (or set delivery: at-least-once)`,
+      );
+    const prefix = this.spec.transactionalIdPrefix ?? `tributary-${ctx.jobName ?? 'job'}-${ctx.sinkName}`;
+    this.metrics = new TransactionMetrics(ctx.registry, ctx.sinkName, ctx.slot, () => this.oldestOpenSince());
+    this.producers = new TransactionalProducers({
+      brokers: this.spec.brokers,
+      prefix,
+      intentDir: join(ctx.checkpointing.stateDir, 'kafka-txn', encodeURIComponent(prefix)),
+      timeoutMs: this.timeoutMs,
+      ctx,
+      isClosed: () => this.closed,
+    });
+    await this.producers.init();
     try {
       await this.recover(ctx.restoredCommittables ?? []);
     } catch (e) {
       if (e instanceof TributaryError) throw e;
-      throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `sink "${ctx.sinkName}": recovery of Kafka transactions failed: ${(e as Error).message}`, { cause: e });
+      throw new TributaryError(
+        'TRIB_SINK_COMMIT_FAILED',
+        `sink "${ctx.sinkName}": recovery of Kafka transactions failed: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   }
 
-  /** Commit the restored committables, then fence every id an earlier run of the slots mapped to this one may have left open. */
+  /**
+   * Commit the restored committables, then fence every id an earlier run of the slots mapped to this one may have left
+   * open.
+   */
   private async recover(committables: readonly unknown[]): Promise<void> {
     const log = this.ctx.logger;
+    let committed = new Set<string>();
     if (committables.length > 0) {
-      const kafka = this.newClient(`tributary-${this.ctx.sinkName}-${this.ctx.slot}-recovery`);
-      const cluster = internalCluster(kafka);
-      await cluster.connect();
-      try {
-        for (const c of committables as KafkaCommittable[]) {
-          for (let attempt = 0; ; attempt++) {
-            try {
-              const broker = await cluster.findGroupCoordinator({ groupId: c.transactionalId, coordinatorType: 1 });
-              await broker.endTxn({ transactionalId: c.transactionalId, producerId: c.producerId, producerEpoch: c.producerEpoch, transactionResult: true });
-              log.info({ sink: this.ctx.sinkName, ...c }, 'recovered transaction committed');
-              break;
-            } catch (e) {
-              const type = (e as { type?: string }).type ?? '';
-              if (type === 'PRODUCER_FENCED' || type === 'INVALID_PRODUCER_EPOCH') {
-                log.info({ sink: this.ctx.sinkName, ...c, error: type }, 'recovered transaction was already committed (its id has a newer session)');
-                break;
-              }
-              if (type === 'INVALID_TXN_STATE') {
-                // Committed with this very session and then ended, or aborted by the broker
-                // (transaction.timeout.ms passed before recovery): Kafka does not tell which.
-                // As Flink's KafkaCommitter, carry on, but loudly: in the second case the
-                // checkpoint's output of this slot is gone.
-                log.error({ sink: this.ctx.sinkName, ...c, error: type, transactionTimeoutMs: this.timeoutMs }, 'recovered transaction is no longer open: committed earlier, or aborted by the broker after its transaction timeout (then its records are lost)');
-                break;
-              }
-              if (attempt >= 10 || !(e as { retriable?: boolean }).retriable) throw e;
-              await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-            }
-          }
-        }
-      } finally {
-        await cluster.disconnect();
-      }
+      const kafka = transactionalClient(
+        this.spec.brokers,
+        `tributary-${this.ctx.sinkName}-${this.ctx.slot}-recovery`,
+        log,
+      );
+      committed = await commitRestored(
+        kafka,
+        committables as KafkaCommittable[],
+        log,
+        this.ctx.sinkName,
+        this.timeoutMs,
+      );
+      for (let i = 0; i < committed.size; i++) this.metrics.committedRestored();
     }
-    // Fence ids of earlier runs (intent files), commit-before-fence holds: same slot, after the loop above.
-    const p = this.ctx.parallelism;
-    const me = this.ctx.slot;
-    for (const f of await readdir(this.intentDir)) {
-      const m = /^slot-(\d+)\.json$/.exec(f);
-      if (!m) continue;
-      const old = Number(m[1]);
-      if (old % p !== me) continue;
-      let maxIndex = -1;
-      try {
-        maxIndex = (JSON.parse(await readFile(join(this.intentDir, f), 'utf8')) as { maxIndex: number }).maxIndex;
-      } catch {
-        maxIndex = -1;
-      }
-      for (let k = 0; k <= maxIndex; k++) {
-        const tp = await this.createProducer(`${this.prefix}-${old}-${k}`);
-        if (old === me) {
-          this.pool.push(Promise.resolve(tp));
-          this.nextIndex = Math.max(this.nextIndex, k + 1);
-        } else await this.dispose(tp);
-      }
-      if (old !== me) await rm(join(this.intentDir, f), { force: true });
-      else this.intentMax = Math.max(this.intentMax, maxIndex);
-    }
-    if (this.intentMax >= 0) log.info({ sink: this.ctx.sinkName, slot: me, fenced: this.intentMax + 1 }, 'fenced earlier transactional producers');
-  }
-
-  /** Connects a transactional producer and initializes it (InitProducerId: fences and aborts that id's open transaction). */
-  private async createProducer(id: string): Promise<TxnProducer> {
-    let captured: { pid: string; epoch: number } | undefined;
-    const kafka = this.newClient(`${id}`, (pid, epoch) => {
-      captured = { pid, epoch };
-    });
-    const producer = kafka.producer({ transactionalId: id, maxInFlightRequests: 1, idempotent: true, transactionTimeout: this.timeoutMs, allowAutoTopicCreation: true });
-    await producer.connect();
-    captured = undefined;
-    const txn = await producer.transaction(); // InitProducerId happens here, once per producer
-    await txn.abort(); // nothing was sent: no EndTxn goes out
-    if (!captured) throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `kafkajs internals changed: producer id of ${id} not observed`);
-    const c = captured as { pid: string; epoch: number };
-    const tp: TxnProducer = { id, kafka, producer, producerId: c.pid, producerEpoch: c.epoch };
-    this.ctx.logger.debug({ sink: this.ctx.sinkName, slot: this.ctx.slot, transactionalId: id, producerId: c.pid, producerEpoch: c.epoch }, 'transactional producer initialized');
-    this.all.push(tp);
-    return tp;
-  }
-
-  /** A new session for the same id (epoch bump), so the committed (id, pid, epoch) is never reused. */
-  private async renew(tp: TxnProducer): Promise<TxnProducer> {
-    await this.dispose(tp);
-    if (this.closed) throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${this.ctx.sinkName}" is closed`);
-    return this.createProducer(tp.id);
-  }
-
-  private async dispose(tp: TxnProducer): Promise<void> {
-    const i = this.all.indexOf(tp);
-    if (i >= 0) this.all.splice(i, 1);
-    await tp.producer.disconnect();
-  }
-
-  private async acquire(): Promise<TxnProducer> {
-    const free = this.pool.shift();
-    if (free) return await free;
-    const k = this.nextIndex++;
-    if (k > this.intentMax) {
-      // Written before the id is ever used: a crash after this point finds and fences it.
-      this.intentMax = k;
-      await writeDurable(join(this.intentDir, `slot-${this.ctx.slot}.json`), JSON.stringify({ slot: this.ctx.slot, parallelism: this.ctx.parallelism, maxIndex: k }));
-    }
-    return this.createProducer(`${this.prefix}-${this.ctx.slot}-${k}`);
+    // Commit-before-fence holds: the same slot fences, after the commits above.
+    await this.producers.fenceEarlierRuns(committed, (bytes) => this.metrics.aborted('recovery', bytes));
+    this.openFile = new OpenTransactionsFile(
+      this.producers.intentDir,
+      this.ctx.slot,
+      () => this.openTransactions(),
+      log,
+    );
   }
 
   get backpressured(): boolean {
@@ -292,12 +182,22 @@ export class TransactionalKafkaSink implements SinkWriter {
 
   private check(): void {
     if (this.failure !== undefined) {
-      throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${this.ctx.sinkName}": transactional send to ${this.spec.topic} failed: ${(this.failure as Error).message}`, { cause: this.failure });
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `sink "${this.ctx.sinkName}": transactional send to ${this.spec.topic} failed: ${(this.failure as Error).message}`,
+        { cause: this.failure },
+      );
     }
   }
 
   write(b: Batch): void {
     this.check();
+    if (b.n > 0) {
+      const now = Date.now();
+      const a = this.pendingArrivals;
+      if (a.length > 0 && a[a.length - 2] === now) a[a.length - 1] = (a[a.length - 1] as number) + b.n;
+      else a.push(now, b.n);
+    }
     appendMessages(b, this.pendingMsgs, this.spec.format === 'string', this.key);
     if (this.pendingMsgs.length >= FLUSH_RECORDS) this.flush();
     else if (!this.linger && this.pendingMsgs.length > 0) this.linger = setTimeout(() => this.flush(), LINGER_MS);
@@ -310,11 +210,29 @@ export class TransactionalKafkaSink implements SinkWriter {
     const messages = this.pendingMsgs;
     this.pendingMsgs = [];
     if (!this.epoch) {
-      const ready = this.acquire().then(async (p) => ({ p, txn: await p.producer.transaction() }));
-      this.epoch = { ready, chain: ready.then(() => undefined), queued: 0, records: 0 };
+      const ready = this.producers.acquire().then(async (p) => ({ p, txn: await p.producer.transaction() }));
+      const epoch: Epoch = {
+        ready,
+        chain: ready.then(() => undefined),
+        queued: 0,
+        records: 0,
+        bytes: 0,
+        arrivals: [],
+        began: Date.now(),
+      };
+      ready.then(
+        ({ p }) => (epoch.transactionalId = p.id),
+        () => undefined,
+      );
+      this.epoch = epoch;
+      this.metrics.begun();
     }
     const e = this.epoch;
     e.records += messages.length;
+    for (const m of messages) e.bytes += payloadBytes(m);
+    for (const x of this.pendingArrivals) e.arrivals.push(x);
+    this.pendingArrivals = [];
+    this.openFile?.changed();
     for (const chunk of splitForSend(messages, FLUSH_RECORDS)) {
       e.queued++;
       e.chain = e.chain
@@ -347,8 +265,25 @@ export class TransactionalKafkaSink implements SinkWriter {
       await e.chain;
       this.check();
       const { p, txn } = await e.ready;
-      this.prepared.push({ checkpointId, p, txn, committable: { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, checkpointId } });
-      this.ctx.logger.debug({ sink: this.ctx.sinkName, slot: this.ctx.slot, checkpointId, transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, records: e.records }, 'transaction pre-committed');
+      this.prepared.push({
+        checkpointId,
+        p,
+        txn,
+        committable: { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, checkpointId },
+        content: e,
+      });
+      this.ctx.logger.debug(
+        {
+          sink: this.ctx.sinkName,
+          slot: this.ctx.slot,
+          checkpointId,
+          transactionalId: p.id,
+          producerId: p.producerId,
+          producerEpoch: p.producerEpoch,
+          records: e.records,
+        },
+        'transaction pre-committed',
+      );
     })();
     this.preCommits = mine.catch(() => undefined);
     await mine;
@@ -368,25 +303,57 @@ export class TransactionalKafkaSink implements SinkWriter {
       const x = this.prepared[0] as Prepared;
       try {
         await x.txn.commit();
-        this.ctx.logger.debug({ sink: this.ctx.sinkName, slot: this.ctx.slot, upTo: checkpointId, ...x.committable }, 'transaction committed');
+        this.metrics.committed(x.content);
+        this.ctx.logger.debug(
+          { sink: this.ctx.sinkName, slot: this.ctx.slot, upTo: checkpointId, ...x.committable },
+          'transaction committed',
+        );
       } catch (e) {
-        throw new TributaryError('TRIB_SINK_COMMIT_FAILED', `sink "${this.ctx.sinkName}": commit of ${x.p.id} (checkpoint ${x.checkpointId}) failed: ${(e as Error).message}`, { cause: e });
+        throw new TributaryError(
+          'TRIB_SINK_COMMIT_FAILED',
+          `sink "${this.ctx.sinkName}": commit of ${x.p.id} (checkpoint ${x.checkpointId}) failed: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
       this.prepared.shift();
+      this.openFile?.changed();
       // A renewal that fails (e.g. CONCURRENT_TRANSACTIONS while the commit markers are still
       // being written) is retried once; if it fails again, the error surfaces only when the
       // producer is needed for a new transaction (acquire → send), not in a sink that has
       // nothing more to write (a finished task still answering checkpoints).
-      const next = this.renew(x.p).catch(async (e: unknown) => {
+      const next = this.producers.renew(x.p).catch(async (e: unknown) => {
         if (this.closed) throw e;
-        this.ctx.logger.warn({ sink: this.ctx.sinkName, slot: this.ctx.slot, transactionalId: x.p.id, err: (e as Error).message }, 'new producer session failed; retrying');
+        this.ctx.logger.warn(
+          { sink: this.ctx.sinkName, slot: this.ctx.slot, transactionalId: x.p.id, err: (e as Error).message },
+          'new producer session failed; retrying',
+        );
         await new Promise((r) => setTimeout(r, 500));
         if (this.closed) throw e;
-        return this.createProducer(x.p.id);
+        return this.producers.create(x.p.id);
       });
       next.catch(() => undefined);
-      this.pool.push(next);
+      this.producers.release(next);
     }
+  }
+
+  /**
+   * Start of the oldest open transaction (prepared ones began before the current epoch); undefined when none or closed.
+   */
+  private oldestOpenSince(): number | undefined {
+    if (this.closed) return undefined;
+    return this.prepared[0]?.content.began ?? this.epoch?.began;
+  }
+
+  private openTransactions(): OpenTxn[] {
+    const out: OpenTxn[] = this.prepared.map((x) => ({
+      transactionalId: x.p.id,
+      records: x.content.records,
+      bytes: x.content.bytes,
+    }));
+    const e = this.epoch;
+    if (e?.transactionalId !== undefined)
+      out.push({ transactionalId: e.transactionalId, records: e.records, bytes: e.bytes });
+    return out;
   }
 
   async close(outcome: CloseOutcome = 'finished'): Promise<void> {
@@ -402,32 +369,42 @@ export class TransactionalKafkaSink implements SinkWriter {
         if (e) {
           await e.chain;
           this.check();
-          const { txn } = await e.ready;
-          for (const x of this.prepared) await x.txn.commit();
-          this.prepared = [];
-          await txn.commit();
-        } else {
-          for (const x of this.prepared) await x.txn.commit();
-          this.prepared = [];
+        }
+        for (const x of this.prepared) {
+          await x.txn.commit();
+          this.metrics.committed(x.content);
+        }
+        this.prepared = [];
+        if (e) {
+          await (await e.ready).txn.commit();
+          this.metrics.committed(e);
         }
       } else if (outcome === 'stopped') {
         // Not covered by a completed checkpoint: a restart replays it. Abort rather than leave it open.
         const e = this.epoch;
         this.epoch = undefined;
         this.pendingMsgs = [];
-        const open = [...this.prepared.map((x) => x.txn)];
+        this.pendingArrivals = [];
+        const open = this.prepared.map((x) => ({ txn: x.txn, content: x.content }));
         if (e) {
           await e.chain;
-          open.push((await e.ready).txn);
+          open.push({ txn: (await e.ready).txn, content: e });
         }
-        for (const t of open) if (t.isActive()) await t.abort().catch(() => undefined);
+        for (const t of open) {
+          if (!t.txn.isActive()) continue;
+          const aborted = await t.txn.abort().then(
+            () => true,
+            () => false,
+          );
+          if (aborted) this.metrics.aborted('stopped', t.content.bytes);
+        }
         this.prepared = [];
       }
       // 'failed': leave transactions as they are (a crash); recovery commits or fences them.
     } finally {
       this.closed = true;
-      await Promise.allSettled(this.pool);
-      await Promise.allSettled(this.all.map((tp) => tp.producer.disconnect()));
+      await this.openFile?.end(outcome === 'failed');
+      await this.producers.closeAll();
     }
   }
 }

@@ -22,7 +22,14 @@ function ms(text: string, fallback: number): number {
 }
 
 /** `graph`: spec.graph with references resolved (see druid-refs.ts); default spec.graph. */
-export function jobConfig(job: StreamJob, spec: StreamJobSpec, parallelism: number, restoreFrom: string | undefined, graph: unknown = spec.graph, restoreLatestSince?: string): JobConfig {
+export function jobConfig(
+  job: StreamJob,
+  spec: StreamJobSpec,
+  parallelism: number,
+  restoreFrom: string | undefined,
+  graph: unknown = spec.graph,
+  restoreLatestSince?: string,
+): JobConfig {
   return {
     contractVersion: CONTRACT_VERSION,
     jobName: job.metadata.name,

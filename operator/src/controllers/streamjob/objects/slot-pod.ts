@@ -19,7 +19,12 @@ export interface Pod extends KubeObject {
     phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
     podIP?: string;
     conditions?: { type: string; status: string }[];
-    containerStatuses?: { name: string; ready: boolean; restartCount: number; state?: Record<string, { reason?: string; exitCode?: number; message?: string }> }[];
+    containerStatuses?: {
+      name: string;
+      ready: boolean;
+      restartCount: number;
+      state?: Record<string, { reason?: string; exitCode?: number; message?: string }>;
+    }[];
     message?: string;
     reason?: string;
   };

@@ -29,13 +29,22 @@ export async function finalize(r: ReconcilerInternals, c: JobCtx): Promise<Recon
     if (!cur) {
       const counter = st.deploymentCounter ?? 0;
       await r.record(c, 'delete-intent', (s) => {
-        s.pendingOperation = { kind: 'delete', targetSpecHash: s.deployed?.specHash ?? '', mode: 'savepoint', savepointRequestId: savepointRequestId(c.job, 'delete', counter, 1), attempt: 1, startedAt: c.now.toISOString(), step: 'recorded' };
+        s.pendingOperation = {
+          kind: 'delete',
+          targetSpecHash: s.deployed?.specHash ?? '',
+          mode: 'savepoint',
+          savepointRequestId: savepointRequestId(c.job, 'delete', counter, 1),
+          attempt: 1,
+          startedAt: c.now.toISOString(),
+          step: 'recorded',
+        };
         s.phase = 'Savepointing';
         return s;
       });
       cur = c.job.status!.pendingOperation!;
     }
-    if (cur.notBefore && Date.parse(cur.notBefore) > c.now.getTime()) return { requeueAfter: Date.parse(cur.notBefore) - c.now.getTime() };
+    if (cur.notBefore && Date.parse(cur.notBefore) > c.now.getTime())
+      return { requeueAfter: Date.parse(cur.notBefore) - c.now.getTime() };
     const p = await savepointStep(r, c, cur, {
       stop: true,
       metricReason: 'delete',
@@ -43,24 +52,54 @@ export async function finalize(r: ReconcilerInternals, c: JobCtx): Promise<Recon
     });
     if (p.state === 'waiting') return p.result;
     if (p.state === 'completed') {
-      await deps.events.normal(c.job, 'FinalSavepoint', `final savepoint ${p.id} at ${p.path}; restore it with spec.restore.savepointPath`);
+      await deps.events.normal(
+        c.job,
+        'FinalSavepoint',
+        `final savepoint ${p.id} at ${p.path}; restore it with spec.restore.savepointPath`,
+      );
       c.log.info({ path: p.path }, 'final savepoint taken');
     } else if (c.now.getTime() < giveUpAt) {
       const failing = cur;
       await r.record(c, 'delete-savepoint-failed', (s) => {
         s.pendingOperation = retryLater(c, failing, s.deploymentCounter ?? 0, p, p.message);
-        setJobCondition(s, { type: 'Degraded', status: 'True', reason: p.reason, message: `final savepoint failed, retrying: ${p.message}` }, c.job.metadata.generation, c.now);
+        setJobCondition(
+          s,
+          {
+            type: 'Degraded',
+            status: 'True',
+            reason: p.reason,
+            message: `final savepoint failed, retrying: ${p.message}`,
+          },
+          c.job.metadata.generation,
+          c.now,
+        );
         return s;
       });
-      await deps.events.warning(c.job, 'SavepointFailed', `final savepoint: ${p.reason}: ${p.message} (retry in ${Math.round(p.delay / 1000)}s)`);
+      await deps.events.warning(
+        c.job,
+        'SavepointFailed',
+        `final savepoint: ${p.reason}: ${p.message} (retry in ${Math.round(p.delay / 1000)}s)`,
+      );
       return { requeueAfter: p.delay };
     } else {
-      await deps.events.warning(c.job, 'FinalSavepointFailed', `no final savepoint (${p.message}); deleting anyway after savepoints.timeout; latest checkpoint: ${st.lastCheckpoint?.path ?? 'none'}`);
+      await deps.events.warning(
+        c.job,
+        'FinalSavepointFailed',
+        `no final savepoint (${p.message}); deleting anyway after savepoints.timeout; latest checkpoint: ${st.lastCheckpoint?.path ?? 'none'}`,
+      );
     }
   } else if (already) {
-    await deps.events.normal(c.job, 'FinalSavepoint', `final savepoint at ${already} (taken by the interrupted ${op?.kind})`);
+    await deps.events.normal(
+      c.job,
+      'FinalSavepoint',
+      `final savepoint at ${already} (taken by the interrupted ${op?.kind})`,
+    );
   } else {
-    await deps.events.normal(c.job, 'Deleting', wanted ? 'no running deployment: nothing to savepoint' : 'savepoints.onDelete is false: no final savepoint');
+    await deps.events.normal(
+      c.job,
+      'Deleting',
+      wanted ? 'no running deployment: nothing to savepoint' : 'savepoints.onDelete is false: no final savepoint',
+    );
   }
   deps.metrics.forget(`${c.job.metadata.namespace}/${c.job.metadata.name}`);
   await removeFinalizer(deps.kube, StreamJobs, c.job, finalSavepointFinalizer);

@@ -7,11 +7,19 @@ import type { SavepointRecord } from '../../../api/v1alpha1/streamjob.ts';
 import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
 import { slot0Url } from '../observer.ts';
 
-export async function disposeDropped(r: ReconcilerInternals, c: JobCtx, dropped: readonly SavepointRecord[]): Promise<void> {
+export async function disposeDropped(
+  r: ReconcilerInternals,
+  c: JobCtx,
+  dropped: readonly SavepointRecord[],
+): Promise<void> {
   const base = slot0Url(c.obs);
   const notDeleted = async (sp: SavepointRecord, why: string) => {
     c.log.warn({ path: sp.path, err: why }, 'could not delete a savepoint beyond historyLimit');
-    await r.deps.events.warning(c.job, 'SavepointNotDeleted', `savepoint ${sp.path} is beyond savepoints.historyLimit but could not be deleted: ${why}`);
+    await r.deps.events.warning(
+      c.job,
+      'SavepointNotDeleted',
+      `savepoint ${sp.path} is beyond savepoints.historyLimit but could not be deleted: ${why}`,
+    );
   };
   for (const sp of dropped) {
     const folder = sp.path.split('/').filter(Boolean).at(-1) ?? '';

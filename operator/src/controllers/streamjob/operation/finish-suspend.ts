@@ -13,7 +13,17 @@ export async function finishSuspend(r: ReconcilerInternals, c: JobCtx, op: Pendi
     s.phase = 'Suspended';
     s.replicas = 0;
     s.readyReplicas = 0;
-    setJobCondition(s, { type: 'Ready', status: 'False', reason: 'Suspended', message: `suspended; resumes from ${op.restoreFrom ?? 'empty state'}` }, gen(), c.now);
+    setJobCondition(
+      s,
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'Suspended',
+        message: `suspended; resumes from ${op.restoreFrom ?? 'empty state'}`,
+      },
+      gen(),
+      c.now,
+    );
     setJobCondition(s, { type: 'Progressing', status: 'False', reason: 'Suspended', message: 'no pods' }, gen(), c.now);
     return s;
   });

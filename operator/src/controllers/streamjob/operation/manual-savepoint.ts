@@ -11,14 +11,26 @@ import { retryLater, savepointStep } from './savepoint-step.ts';
 export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
   const { deps } = r;
   const gen = c.job.metadata.generation;
-  if (op.notBefore && Date.parse(op.notBefore) > c.now.getTime()) return { requeueAfter: Date.parse(op.notBefore) - c.now.getTime() };
+  if (op.notBefore && Date.parse(op.notBefore) > c.now.getTime())
+    return { requeueAfter: Date.parse(op.notBefore) - c.now.getTime() };
   const nonce = c.job.spec.savepointNonce ?? 0;
   const p = await savepointStep(r, c, op, {
     stop: false,
     metricReason: 'manual',
     triggered: {
       step: 'savepoint-triggered',
-      status: (s, id) => setJobCondition(s, { type: 'SavepointInProgress', status: 'True', reason: 'Triggered', message: `savepoint ${id} (savepointNonce ${nonce})` }, gen, c.now),
+      status: (s, id) =>
+        setJobCondition(
+          s,
+          {
+            type: 'SavepointInProgress',
+            status: 'True',
+            reason: 'Triggered',
+            message: `savepoint ${id} (savepointNonce ${nonce})`,
+          },
+          gen,
+          c.now,
+        ),
       event: (id) => `savepoint ${id} (savepointNonce ${nonce})`,
     },
   });
@@ -26,13 +38,33 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
   if (p.state === 'completed') {
     let dropped: SavepointRecord[] = [];
     await r.record(c, 'savepoint-done', (s) => {
-      const h = addToHistory(s.savepoints, { id: p.id, path: p.path, reason: 'manual', parallelism: s.deployed?.parallelism ?? 0, completedAt: c.now.toISOString() }, c.job.spec.savepoints?.historyLimit ?? 10);
+      const h = addToHistory(
+        s.savepoints,
+        {
+          id: p.id,
+          path: p.path,
+          reason: 'manual',
+          parallelism: s.deployed?.parallelism ?? 0,
+          completedAt: c.now.toISOString(),
+        },
+        c.job.spec.savepoints?.historyLimit ?? 10,
+      );
       s.savepoints = h.kept;
       dropped = h.dropped;
       s.savepointNonce = nonce;
       delete s.pendingOperation;
       s.phase = 'Running';
-      setJobCondition(s, { type: 'SavepointInProgress', status: 'False', reason: 'Completed', message: `savepoint ${p.id} at ${p.path}` }, gen, c.now);
+      setJobCondition(
+        s,
+        {
+          type: 'SavepointInProgress',
+          status: 'False',
+          reason: 'Completed',
+          message: `savepoint ${p.id} at ${p.path}`,
+        },
+        gen,
+        c.now,
+      );
       return s;
     });
     await deps.events.normal(c.job, 'SavepointCompleted', `savepoint ${p.id} at ${p.path} (manual)`);
@@ -47,9 +79,18 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
     } else {
       s.pendingOperation = retryLater(c, op, s.deploymentCounter ?? 0, p, p.message);
     }
-    setJobCondition(s, { type: 'SavepointInProgress', status: 'False', reason: p.reason, message: p.message }, gen, c.now);
+    setJobCondition(
+      s,
+      { type: 'SavepointInProgress', status: 'False', reason: p.reason, message: p.message },
+      gen,
+      c.now,
+    );
     return s;
   });
-  await deps.events.warning(c.job, 'SavepointFailed', `manual savepoint: ${p.reason}: ${p.message}${giveUp ? ' (gave up after 3 attempts)' : ` (retry in ${Math.round(p.delay / 1000)}s)`}`);
+  await deps.events.warning(
+    c.job,
+    'SavepointFailed',
+    `manual savepoint: ${p.reason}: ${p.message}${giveUp ? ' (gave up after 3 attempts)' : ` (retry in ${Math.round(p.delay / 1000)}s)`}`,
+  );
   return giveUp ? r.after(c.job) : { requeueAfter: p.delay };
 }

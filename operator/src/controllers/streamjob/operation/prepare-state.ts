@@ -23,7 +23,8 @@ export async function prepareState(r: ReconcilerInternals, c: JobCtx, op: Pendin
   let mode = op.mode ?? 'stateless';
   if (mode === 'last-state') {
     const cp = c.obs.runtime?.lastCheckpoint?.path ?? latestRestorePoint(c.job);
-    if (!cp) mode = 'savepoint'; // nothing checkpointed yet: keep the state with a savepoint instead
+    if (!cp)
+      mode = 'savepoint'; // nothing checkpointed yet: keep the state with a savepoint instead
     else restoreFrom = cp;
   }
   if (mode === 'savepoint' && c.obs.current.size === 0) {

@@ -20,8 +20,13 @@ export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: Pe
   }
   const ns = c.job.metadata.namespace as string;
   const druid = resolveDruidRefs(spec.graph, await loadDruidRefs(kube, ns, spec.graph), ns);
-  if (druid.issues.length > 0) throw new OperatorError(ErrorCodes.JOB_CONFIG, `cannot write the job config: ${describeIssues(druid.issues)}`);
-  await createIgnoringExists(kube, Resources.ConfigMap, configMap(c.job, target, jobConfig(c.job, spec, spec.replicas, op.restoreFrom, druid.graph, op.restoreLatestSince)));
+  if (druid.issues.length > 0)
+    throw new OperatorError(ErrorCodes.JOB_CONFIG, `cannot write the job config: ${describeIssues(druid.issues)}`);
+  await createIgnoringExists(
+    kube,
+    Resources.ConfigMap,
+    configMap(c.job, target, jobConfig(c.job, spec, spec.replicas, op.restoreFrom, druid.graph, op.restoreLatestSince)),
+  );
   await r.record(c, 'starting', (s) => {
     s.deployed = {
       id: target,

@@ -9,13 +9,18 @@ import { validateSpec } from '../validation.ts';
 import { modeFor } from './kinds.ts';
 
 /** The new plan's result, or false when `op` still stands. */
-export async function maybeReplan(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): Promise<ReconcileResult | void | false> {
+export async function maybeReplan(
+  r: ReconcilerInternals,
+  c: JobCtx,
+  op: PendingOperation,
+): Promise<ReconcileResult | void | false> {
   if (op.kind === 'restart' || op.kind === 'deploy') return false;
   const issues = validateSpec(c.job.spec);
   if (issues.length > 0) return false;
   const spec = c.job.spec;
   const wantsSuspend = spec.state === 'suspended';
-  const sameTarget = op.kind === 'suspend' ? wantsSuspend : !wantsSuspend && specHash(spec, r.deps.defaultImage) === op.targetSpecHash;
+  const sameTarget =
+    op.kind === 'suspend' ? wantsSuspend : !wantsSuspend && specHash(spec, r.deps.defaultImage) === op.targetSpecHash;
   const mode = modeFor(spec);
   if (sameTarget && (op.mode === mode || op.mode === 'restore')) return false;
   c.log.info({ op }, 'spec changed before the operation did anything destructive: re-planning');

@@ -19,21 +19,59 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
     await r.record(c, 'failed', (s) => {
       s.phase = 'Failed';
       s.lastError = `${why}; gave up after ${max} restarts`;
-      setJobCondition(s, { type: 'Ready', status: 'False', reason: 'Failed', message: s.lastError }, job.metadata.generation, now);
-      setJobCondition(s, { type: 'Degraded', status: 'True', reason: 'MaxRestartsExceeded', message: s.lastError }, job.metadata.generation, now);
+      setJobCondition(
+        s,
+        { type: 'Ready', status: 'False', reason: 'Failed', message: s.lastError },
+        job.metadata.generation,
+        now,
+      );
+      setJobCondition(
+        s,
+        { type: 'Degraded', status: 'True', reason: 'MaxRestartsExceeded', message: s.lastError },
+        job.metadata.generation,
+        now,
+      );
       return s;
     });
-    await r.deps.events.warning(c.job, 'Failed', `${why}; gave up after ${max} restarts (change the spec or restartNonce to try again)`);
+    await r.deps.events.warning(
+      c.job,
+      'Failed',
+      `${why}; gave up after ${max} restarts (change the spec or restartNonce to try again)`,
+    );
     return;
   }
   r.deps.metrics.restarts.inc();
   const delay = r.runtimeBackoff(job, restarts);
-  await r.record(c, 'restart-count', (s) => {
-    s.restarts = restarts;
-    s.lastError = why;
-    setJobCondition(s, { type: 'Degraded', status: 'True', reason: 'SlotFailed', message: `${why}; restart ${restarts}/${max} in ${Math.round(delay / 1000)}s` }, job.metadata.generation, now);
-    return s;
-  });
-  await r.deps.events.warning(c.job, 'SlotFailed', `${why}; restarting all slots from the latest checkpoint (restart ${restarts}/${max})`);
-  return startOperation(r, c, 'restart', spec, 'restore', latestRestorePoint(c.job), { notBefore: new Date(now.getTime() + delay).toISOString(), message: why });
+  // The count, the Degraded condition and the restart operation are one status write: a
+  // reader never sees the failure counted while the phase still says Running with no
+  // operation pending, and an operator killed in between cannot count the same failure twice.
+  await r.deps.events.warning(
+    c.job,
+    'SlotFailed',
+    `${why}; restarting all slots from the latest checkpoint (restart ${restarts}/${max})`,
+  );
+  return startOperation(
+    r,
+    c,
+    'restart',
+    spec,
+    'restore',
+    latestRestorePoint(c.job),
+    { notBefore: new Date(now.getTime() + delay).toISOString(), message: why },
+    (s) => {
+      s.restarts = restarts;
+      s.lastError = why;
+      setJobCondition(
+        s,
+        {
+          type: 'Degraded',
+          status: 'True',
+          reason: 'SlotFailed',
+          message: `${why}; restart ${restarts}/${max} in ${Math.round(delay / 1000)}s`,
+        },
+        job.metadata.generation,
+        now,
+      );
+    },
+  );
 }

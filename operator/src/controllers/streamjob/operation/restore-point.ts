@@ -10,12 +10,15 @@ export function lineageSince(job: StreamJob): string | undefined {
   return d ? (d.restoreLatestSince ?? d.startedAt) : undefined;
 }
 
-/** The newest state of the deployed job: a checkpoint or savepoint taken since it started, else what it restored from. */
+/**
+ * The newest state of the deployed job: a checkpoint or savepoint taken since it started, else what it restored from.
+ */
 export function latestRestorePoint(job: StreamJob): string | undefined {
   const st = job.status ?? {};
   const started = Date.parse(st.deployed?.startedAt ?? '1970-01-01T00:00:00Z');
   const candidates: { path: string; at: number }[] = [];
-  if (st.lastCheckpoint?.path) candidates.push({ path: st.lastCheckpoint.path, at: Date.parse(st.lastCheckpoint.completedAt) });
+  if (st.lastCheckpoint?.path)
+    candidates.push({ path: st.lastCheckpoint.path, at: Date.parse(st.lastCheckpoint.completedAt) });
   for (const s of st.savepoints ?? []) candidates.push({ path: s.path, at: Date.parse(s.completedAt) });
   const newest = candidates.filter((x) => x.at >= started).sort((a, b) => b.at - a.at)[0];
   return newest?.path ?? st.deployed?.restoredFrom ?? st.resumeFrom;

@@ -24,13 +24,19 @@ export async function runDeployment(r: ReconcilerInternals, c: JobCtx, op: Pendi
   for (let slot = 0; slot < spec.replicas; slot++) {
     if (have.has(slot)) continue;
     const pod = slotPod({ job: c.job, spec, depId: target, slot, parallelism: spec.replicas, image });
-    if (deps.containerArgs) ((pod.spec!.containers as Record<string, unknown>[])[0]!).args = [...deps.containerArgs];
+    if (deps.containerArgs) (pod.spec!.containers as Record<string, unknown>[])[0]!.args = [...deps.containerArgs];
     if (await createIgnoringExists(deps.kube, Resources.Pod, pod)) created++;
   }
   if (created > 0) {
     c.log.info({ deployment: target, created }, 'slot pods created');
-    const restoring = op.restoreLatestSince ? `the newest checkpoint since ${op.restoreLatestSince} (else ${op.restoreFrom ?? 'empty state'})` : (op.restoreFrom ?? 'nothing (empty state)');
-    await deps.events.normal(c.job, 'PodsCreated', `deployment ${target}: ${created} slot pod(s) created, restoring ${restoring}`);
+    const restoring = op.restoreLatestSince
+      ? `the newest checkpoint since ${op.restoreLatestSince} (else ${op.restoreFrom ?? 'empty state'})`
+      : (op.restoreFrom ?? 'nothing (empty state)');
+    await deps.events.normal(
+      c.job,
+      'PodsCreated',
+      `deployment ${target}: ${created} slot pod(s) created, restoring ${restoring}`,
+    );
     return { requeueAfter: 300 };
   }
 
@@ -52,10 +58,30 @@ export async function runDeployment(r: ReconcilerInternals, c: JobCtx, op: Pendi
     if (s.deployed && rt.restoredFrom) s.deployed.restoredFrom = rt.restoredFrom;
     s.phase = 'Running';
     s.readyReplicas = ready;
-    setJobCondition(s, { type: 'Ready', status: 'True', reason: 'Running', message: `${spec.replicas} slots running deployment ${target}` }, gen(), c.now);
-    setJobCondition(s, { type: 'Progressing', status: 'False', reason: `${operationName(op.kind)}Completed`, message: describeOp(op) }, gen(), c.now);
+    setJobCondition(
+      s,
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Running',
+        message: `${spec.replicas} slots running deployment ${target}`,
+      },
+      gen(),
+      c.now,
+    );
+    setJobCondition(
+      s,
+      { type: 'Progressing', status: 'False', reason: `${operationName(op.kind)}Completed`, message: describeOp(op) },
+      gen(),
+      c.now,
+    );
     if (degradedByOperation(s)) {
-      setJobCondition(s, { type: 'Degraded', status: 'False', reason: 'Recovered', message: `deployment ${target} running` }, gen(), c.now);
+      setJobCondition(
+        s,
+        { type: 'Degraded', status: 'False', reason: 'Recovered', message: `deployment ${target} running` },
+        gen(),
+        c.now,
+      );
       delete s.lastError;
     }
     return s;
@@ -63,6 +89,10 @@ export async function runDeployment(r: ReconcilerInternals, c: JobCtx, op: Pendi
   deps.metrics.operations.inc({ kind: op.kind, result: 'completed' });
   if (downtime !== undefined && op.kind !== 'deploy') deps.metrics.rescaleDowntime.observe({ kind: op.kind }, downtime);
   c.log.info({ kind: op.kind, deployment: target, downtimeSeconds: downtime }, 'operation completed');
-  await deps.events.normal(c.job, 'Running', `deployment ${target} running with ${spec.replicas} slot(s) after ${op.kind}${downtime !== undefined && op.kind !== 'deploy' ? ` (processing stopped for ${downtime.toFixed(2)}s)` : ''}`);
+  await deps.events.normal(
+    c.job,
+    'Running',
+    `deployment ${target} running with ${spec.replicas} slot(s) after ${op.kind}${downtime !== undefined && op.kind !== 'deploy' ? ` (processing stopped for ${downtime.toFixed(2)}s)` : ''}`,
+  );
   return r.after(c.job);
 }

@@ -31,7 +31,12 @@ export interface SavepointStepOptions {
 }
 
 /** `op` must carry its savepointRequestId (and savepointId once triggered). */
-export async function savepointStep(r: ReconcilerInternals, c: JobCtx, op: PendingOperation, o: SavepointStepOptions): Promise<SavepointOutcome> {
+export async function savepointStep(
+  r: ReconcilerInternals,
+  c: JobCtx,
+  op: PendingOperation,
+  o: SavepointStepOptions,
+): Promise<SavepointOutcome> {
   const p = await driveSavepoint(r.deps.runtime, c.job, op, c.obs, o.stop, c.now);
   switch (p.state) {
     case 'triggered':
@@ -51,7 +56,13 @@ export async function savepointStep(r: ReconcilerInternals, c: JobCtx, op: Pendi
     }
     case 'failed': {
       const attempt = (op.attempt ?? 1) + 1;
-      return { state: 'failed', reason: p.reason, message: p.message, attempt, delay: r.runtimeBackoff(c.job, attempt - 1) };
+      return {
+        state: 'failed',
+        reason: p.reason,
+        message: p.message,
+        attempt,
+        delay: r.runtimeBackoff(c.job, attempt - 1),
+      };
     }
   }
 }
@@ -60,9 +71,22 @@ export async function savepointStep(r: ReconcilerInternals, c: JobCtx, op: Pendi
  * `op` to be retried as `failed.attempt` after `failed.delay`: a new requestId (so a new
  * savepoint, not the failed one again) and no savepoint id. `counter`: status.deploymentCounter.
  */
-export function retryLater(c: JobCtx, op: PendingOperation, counter: number, failed: { attempt: number; delay: number }, message: string): PendingOperation {
+export function retryLater(
+  c: JobCtx,
+  op: PendingOperation,
+  counter: number,
+  failed: { attempt: number; delay: number },
+  message: string,
+): PendingOperation {
   const { attempt, delay } = failed;
-  const next: PendingOperation = { ...op, attempt, savepointRequestId: savepointRequestId(c.job, op.kind, counter, attempt), notBefore: new Date(c.now.getTime() + delay).toISOString(), step: 'savepoint-failed', message };
+  const next: PendingOperation = {
+    ...op,
+    attempt,
+    savepointRequestId: savepointRequestId(c.job, op.kind, counter, attempt),
+    notBefore: new Date(c.now.getTime() + delay).toISOString(),
+    step: 'savepoint-failed',
+    message,
+  };
   delete next.savepointId;
   return next;
 }

@@ -1,15 +1,31 @@
 // The first write-ahead step of every operation but delete: the intent (`recorded`) is in
 // status before anything acts — kind, target spec and hash, the target deployment id
 // `<hash8>-<counter>` (for kinds that deploy), where state comes from, and the savepoint
-// requestId — then the operation advances.
-import type { OperationKind, PendingOperation, StateSource, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
+// requestId — then the operation advances. `alsoRecord` adds the caller's own status changes
+// to that same write, so no reader sees them without the operation they belong to.
+import type {
+  OperationKind,
+  PendingOperation,
+  StateSource,
+  StreamJobSpec,
+  StreamJobStatus,
+} from '../../../api/v1alpha1/streamjob.ts';
 import { operationName, setJobCondition } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { savepointRequestId } from '../savepoints.ts';
 import { deploymentId, specHash } from '../spec-hash.ts';
 import { describeOp, PHASE_OF } from './kinds.ts';
 
-export async function startOperation(r: ReconcilerInternals, c: JobCtx, kind: OperationKind, spec: StreamJobSpec, mode: StateSource, restoreFrom?: string, extra: Partial<PendingOperation> = {}): StepResult {
+export async function startOperation(
+  r: ReconcilerInternals,
+  c: JobCtx,
+  kind: OperationKind,
+  spec: StreamJobSpec,
+  mode: StateSource,
+  restoreFrom?: string,
+  extra: Partial<PendingOperation> = {},
+  alsoRecord?: (s: StreamJobStatus) => void,
+): StepResult {
   const { job, now } = c;
   const st = job.status ?? {};
   const counter = (st.deploymentCounter ?? 0) + 1;
@@ -31,7 +47,13 @@ export async function startOperation(r: ReconcilerInternals, c: JobCtx, kind: Op
     s.pendingOperation = op;
     s.deploymentCounter = counter;
     s.phase = mode === 'savepoint' && kind !== 'savepoint' ? 'Savepointing' : PHASE_OF[kind];
-    setJobCondition(s, { type: 'Progressing', status: 'True', reason: operationName(kind), message: describeOp(op) }, job.metadata.generation, now);
+    setJobCondition(
+      s,
+      { type: 'Progressing', status: 'True', reason: operationName(kind), message: describeOp(op) },
+      job.metadata.generation,
+      now,
+    );
+    alsoRecord?.(s);
     return s;
   });
   c.log.info({ op }, 'operation recorded');

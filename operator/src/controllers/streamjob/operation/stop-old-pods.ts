@@ -15,7 +15,8 @@ export async function stopOldPods(r: ReconcilerInternals, c: JobCtx, op: Pending
   }
   await r.record(c, 'old-pods-gone', (s) => {
     s.pendingOperation = { ...op, step: 'old-pods-gone' };
-    if (op.kind !== 'suspend') s.phase = op.kind === 'restart' ? 'Restarting' : op.kind === 'deploy' ? 'Deploying' : 'Upgrading';
+    if (op.kind !== 'suspend')
+      s.phase = op.kind === 'restart' ? 'Restarting' : op.kind === 'deploy' ? 'Deploying' : 'Upgrading';
     return s;
   });
   return r.advance(c, c.job.status!.pendingOperation!);

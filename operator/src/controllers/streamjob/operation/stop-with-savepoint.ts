@@ -13,7 +13,12 @@ import { retryLater, savepointStep } from './savepoint-step.ts';
 export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
   const { deps } = r;
   const gen = () => c.job.metadata.generation;
-  const opNow = { ...op, savepointRequestId: op.savepointRequestId ?? savepointRequestId(c.job, op.kind, c.job.status?.deploymentCounter ?? 0, op.attempt ?? 1) };
+  const opNow = {
+    ...op,
+    savepointRequestId:
+      op.savepointRequestId ??
+      savepointRequestId(c.job, op.kind, c.job.status?.deploymentCounter ?? 0, op.attempt ?? 1),
+  };
   const p = await savepointStep(r, c, opNow, {
     stop: true,
     metricReason: op.kind,
@@ -21,7 +26,17 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
       step: 'savepoint-triggered',
       status: (s, id) => {
         s.phase = 'Savepointing';
-        setJobCondition(s, { type: 'SavepointInProgress', status: 'True', reason: 'Triggered', message: `stop-with-savepoint ${id} for ${op.kind}` }, gen(), c.now);
+        setJobCondition(
+          s,
+          {
+            type: 'SavepointInProgress',
+            status: 'True',
+            reason: 'Triggered',
+            message: `stop-with-savepoint ${id} for ${op.kind}`,
+          },
+          gen(),
+          c.now,
+        );
       },
       event: (id) => `stop-with-savepoint ${id} (${op.kind})`,
     },
@@ -30,32 +45,96 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
   if (p.state === 'completed') {
     let dropped: SavepointRecord[] = [];
     await r.record(c, 'state-ready', (s) => {
-      const h = addToHistory(s.savepoints, { id: p.id, path: p.path, reason: op.kind, parallelism: s.deployed?.parallelism ?? 0, completedAt: c.now.toISOString() }, c.job.spec.savepoints?.historyLimit ?? 10);
+      const h = addToHistory(
+        s.savepoints,
+        {
+          id: p.id,
+          path: p.path,
+          reason: op.kind,
+          parallelism: s.deployed?.parallelism ?? 0,
+          completedAt: c.now.toISOString(),
+        },
+        c.job.spec.savepoints?.historyLimit ?? 10,
+      );
       s.savepoints = h.kept;
       dropped = h.dropped;
-      s.pendingOperation = { ...opNow, savepointId: p.id, restoreFrom: p.path, step: 'state-ready', stoppedAt: c.now.toISOString() };
+      s.pendingOperation = {
+        ...opNow,
+        savepointId: p.id,
+        restoreFrom: p.path,
+        step: 'state-ready',
+        stoppedAt: c.now.toISOString(),
+      };
       delete s.pendingOperation.message;
       s.phase = PHASE_OF[op.kind];
-      setJobCondition(s, { type: 'SavepointInProgress', status: 'False', reason: 'Completed', message: `savepoint ${p.id} at ${p.path}` }, gen(), c.now);
+      setJobCondition(
+        s,
+        {
+          type: 'SavepointInProgress',
+          status: 'False',
+          reason: 'Completed',
+          message: `savepoint ${p.id} at ${p.path}`,
+        },
+        gen(),
+        c.now,
+      );
       if (degradedByOperation(s)) {
-        setJobCondition(s, { type: 'Degraded', status: 'False', reason: 'SavepointCompleted', message: `savepoint ${p.id} completed` }, gen(), c.now);
+        setJobCondition(
+          s,
+          { type: 'Degraded', status: 'False', reason: 'SavepointCompleted', message: `savepoint ${p.id} completed` },
+          gen(),
+          c.now,
+        );
       }
       return s;
     });
-    await deps.events.normal(c.job, 'SavepointCompleted', `savepoint ${p.id} at ${p.path} (${op.kind}, ${p.took.toFixed(1)}s)`);
+    await deps.events.normal(
+      c.job,
+      'SavepointCompleted',
+      `savepoint ${p.id} at ${p.path} (${op.kind}, ${p.took.toFixed(1)}s)`,
+    );
     await disposeDropped(r, c, dropped);
     return r.advance(c, c.job.status!.pendingOperation!);
   }
-  deps.metrics.savepointDuration.observe({ result: 'failed', reason: op.kind }, (c.now.getTime() - Date.parse(op.startedAt)) / 1000);
-  const cp = c.job.spec.savepoints?.onFailure === 'fallbackToCheckpoint' ? freshCheckpoint(c.job, c.obs, c.now) : undefined;
+  deps.metrics.savepointDuration.observe(
+    { result: 'failed', reason: op.kind },
+    (c.now.getTime() - Date.parse(op.startedAt)) / 1000,
+  );
+  const cp =
+    c.job.spec.savepoints?.onFailure === 'fallbackToCheckpoint' ? freshCheckpoint(c.job, c.obs, c.now) : undefined;
   if (cp) {
     await r.record(c, 'state-ready', (s) => {
-      s.pendingOperation = { ...opNow, restoreFrom: cp.path, step: 'state-ready', stoppedAt: c.now.toISOString(), message: `${p.reason}: ${p.message}; using checkpoint ${cp.path}` };
-      setJobCondition(s, { type: 'SavepointInProgress', status: 'False', reason: p.reason, message: p.message }, gen(), c.now);
-      setJobCondition(s, { type: 'Degraded', status: 'True', reason: 'SavepointFailedUsedCheckpoint', message: `${p.message}; restoring checkpoint ${cp.path} (completed ${cp.completedAt})` }, gen(), c.now);
+      s.pendingOperation = {
+        ...opNow,
+        restoreFrom: cp.path,
+        step: 'state-ready',
+        stoppedAt: c.now.toISOString(),
+        message: `${p.reason}: ${p.message}; using checkpoint ${cp.path}`,
+      };
+      setJobCondition(
+        s,
+        { type: 'SavepointInProgress', status: 'False', reason: p.reason, message: p.message },
+        gen(),
+        c.now,
+      );
+      setJobCondition(
+        s,
+        {
+          type: 'Degraded',
+          status: 'True',
+          reason: 'SavepointFailedUsedCheckpoint',
+          message: `${p.message}; restoring checkpoint ${cp.path} (completed ${cp.completedAt})`,
+        },
+        gen(),
+        c.now,
+      );
       return s;
     });
-    await deps.events.warning(c.job, 'SavepointFailedUsedCheckpoint', `${p.message}; falling back to checkpoint ${cp.path} (completed ${cp.completedAt}, within maxCheckpointAge)`);
+    await deps.events.warning(
+      c.job,
+      'SavepointFailedUsedCheckpoint',
+      `${p.message}; falling back to checkpoint ${cp.path} (completed ${cp.completedAt}, within maxCheckpointAge)`,
+    );
     return r.advance(c, c.job.status!.pendingOperation!);
   }
   const why = `${p.reason}: ${p.message}`;
@@ -63,15 +142,29 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
     s.pendingOperation = retryLater(c, opNow, s.deploymentCounter ?? 0, p, why);
     s.phase = 'Running';
     s.lastError = why;
-    setJobCondition(s, { type: 'SavepointInProgress', status: 'False', reason: p.reason, message: p.message }, gen(), c.now);
-    setJobCondition(s, {
-      type: 'Degraded',
-      status: 'True',
-      reason: p.reason,
-      message: `savepoint before ${op.kind} failed, the old pods keep running; retry ${p.attempt} in ${Math.round(p.delay / 1000)}s: ${p.message}`,
-    }, gen(), c.now);
+    setJobCondition(
+      s,
+      { type: 'SavepointInProgress', status: 'False', reason: p.reason, message: p.message },
+      gen(),
+      c.now,
+    );
+    setJobCondition(
+      s,
+      {
+        type: 'Degraded',
+        status: 'True',
+        reason: p.reason,
+        message: `savepoint before ${op.kind} failed, the old pods keep running; retry ${p.attempt} in ${Math.round(p.delay / 1000)}s: ${p.message}`,
+      },
+      gen(),
+      c.now,
+    );
     return s;
   });
-  await deps.events.warning(c.job, 'SavepointFailed', `${op.kind} blocked, old pods keep running: ${why} (retry in ${Math.round(p.delay / 1000)}s)`);
+  await deps.events.warning(
+    c.job,
+    'SavepointFailed',
+    `${op.kind} blocked, old pods keep running: ${why} (retry in ${Math.round(p.delay / 1000)}s)`,
+  );
   return { requeueAfter: p.delay };
 }

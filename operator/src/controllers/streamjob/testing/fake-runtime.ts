@@ -13,7 +13,11 @@ const env = process.env;
 const root = env.TRIBUTARY_POD_ROOT ?? '';
 const at = (p: string) => join(root, p);
 const cfg = JSON.parse(readFileSync(at(env.TRIBUTARY_JOB_CONFIG ?? '/etc/tributary/job.json'), 'utf8')) as {
-  jobName: string; parallelism: number; stateDir: string; restoreFrom?: string; checkpointing: { intervalMs: number };
+  jobName: string;
+  parallelism: number;
+  stateDir: string;
+  restoreFrom?: string;
+  checkpointing: { intervalMs: number };
 };
 const token = readFileSync(at(env.TRIBUTARY_CONTROL_TOKEN_FILE ?? '/var/run/tributary/token'), 'utf8').trim();
 const slot = Number(env.TRIBUTARY_SLOT ?? 0);
@@ -21,42 +25,72 @@ const dep = env.TRIBUTARY_DEPLOYMENT_ID ?? '';
 const stateDir = at(cfg.stateDir);
 mkdirSync(stateDir, { recursive: true });
 const control = (): { savepoint?: string; unreachable?: boolean; crash?: string } => {
-  try { return JSON.parse(readFileSync(join(stateDir, 'fake-control.json'), 'utf8')); } catch { return {}; }
+  try {
+    return JSON.parse(readFileSync(join(stateDir, 'fake-control.json'), 'utf8'));
+  } catch {
+    return {};
+  }
 };
 
 let count = 0;
 let restoredCount: number | undefined;
 if (cfg.restoreFrom) {
   const f = join(at(cfg.restoreFrom), 'state.json');
-  if (!existsSync(f)) { console.error(`restore: ${f} missing`); process.exit(2); }
+  if (!existsSync(f)) {
+    console.error(`restore: ${f} missing`);
+    process.exit(2);
+  }
   restoredCount = (JSON.parse(readFileSync(f, 'utf8')) as { count: number }).count;
   count = restoredCount;
 }
 let state: 'RUNNING' | 'FINISHED' = 'RUNNING';
-const ticker = setInterval(() => { if (state === 'RUNNING') count++; }, 50);
+const ticker = setInterval(() => {
+  if (state === 'RUNNING') count++;
+}, 50);
 let lastCheckpoint: { id: number; completedAt: string; path: string } | undefined;
 let cpId = 0;
-if (slot === 0) setInterval(() => {
-  if (state !== 'RUNNING') return;
-  cpId++;
-  const path = `${cfg.stateDir}/checkpoints/${dep}-chk-${cpId}`;
-  mkdirSync(at(path), { recursive: true });
-  writeFileSync(join(at(path), 'state.json'), JSON.stringify({ count }));
-  lastCheckpoint = { id: cpId, completedAt: new Date().toISOString(), path };
-}, cfg.checkpointing.intervalMs);
-setInterval(() => { if (control().crash === `${dep}/${slot}`) { console.error('crash injected'); process.exit(3); } }, 300);
+if (slot === 0)
+  setInterval(() => {
+    if (state !== 'RUNNING') return;
+    cpId++;
+    const path = `${cfg.stateDir}/checkpoints/${dep}-chk-${cpId}`;
+    mkdirSync(at(path), { recursive: true });
+    writeFileSync(join(at(path), 'state.json'), JSON.stringify({ count }));
+    lastCheckpoint = { id: cpId, completedAt: new Date().toISOString(), path };
+  }, cfg.checkpointing.intervalMs);
+setInterval(() => {
+  if (control().crash === `${dep}/${slot}`) {
+    console.error('crash injected');
+    process.exit(3);
+  }
+}, 300);
 
 const savepoints = new Map<string, { id: string; state: string; path?: string; error?: string }>();
 const byRequest = new Map<string, string>();
 let seq = 0;
 const server = createServer((req, res) => {
-  if (control().unreachable) { req.socket.destroy(); return; }
-  const send = (code: number, body: unknown) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  if (control().unreachable) {
+    req.socket.destroy();
+    return;
+  }
+  const send = (code: number, body: unknown) =>
+    res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   const url = req.url ?? '/';
   if (url === '/healthz' || url === '/readyz') return send(200, { ok: true });
   if (req.headers.authorization !== `Bearer ${token}`) return send(401, { error: 'bad token' });
   if (req.method === 'GET' && url === '/v1/status') {
-    return send(200, { contractVersion: 1, jobName: cfg.jobName, deploymentId: dep, slot, parallelism: cfg.parallelism, state, lastCheckpoint, count, restoredCount, restoredFrom: cfg.restoreFrom });
+    return send(200, {
+      contractVersion: 1,
+      jobName: cfg.jobName,
+      deploymentId: dep,
+      slot,
+      parallelism: cfg.parallelism,
+      state,
+      lastCheckpoint,
+      count,
+      restoredCount,
+      restoredFrom: cfg.restoreFrom,
+    });
   }
   if (req.method === 'POST' && url === '/v1/savepoints') {
     let body = '';
@@ -72,7 +106,11 @@ const server = createServer((req, res) => {
       const mode = control().savepoint ?? 'ok';
       setTimeout(() => {
         if (mode === 'hang') return;
-        if (mode === 'fail') { sp.state = 'FAILED'; sp.error = 'injected savepoint failure'; return; }
+        if (mode === 'fail') {
+          sp.state = 'FAILED';
+          sp.error = 'injected savepoint failure';
+          return;
+        }
         if (r.stop) state = 'FINISHED';
         const path = `${cfg.stateDir}/savepoints/${id}`;
         mkdirSync(at(path), { recursive: true });
@@ -92,4 +130,8 @@ const server = createServer((req, res) => {
   send(404, { error: 'not found' });
 });
 server.listen(9250, env.TRIBUTARY_POD_IP ?? '127.0.0.1');
-process.on('SIGTERM', () => { clearInterval(ticker); server.close(); process.exit(0); });
+process.on('SIGTERM', () => {
+  clearInterval(ticker);
+  server.close();
+  process.exit(0);
+});

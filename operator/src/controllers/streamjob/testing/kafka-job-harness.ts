@@ -24,7 +24,10 @@ export interface Harness {
   brokers: string;
   ns: string;
   id: string;
-  /** The current (else the last) operator's registry (the controller's metrics, e.g. tributary_operator_rescale_downtime_seconds). */
+  /**
+   * The current (else the last) operator's registry (the controller's metrics, e.g.
+   * tributary_operator_rescale_downtime_seconds).
+   */
   readonly registry: Registry;
   topics: Record<string, string>;
   /**
@@ -48,7 +51,11 @@ export interface Harness {
  */
 export async function startHarness(prefix: string, topics: Record<string, number>): Promise<Harness> {
   const brokers = process.env.TRIBUTARY_KAFKA_BROKERS ?? '';
-  if (!brokers) throw new OperatorError(ErrorCodes.TEST_HARNESS, 'TRIBUTARY_KAFKA_BROKERS not set (eval "$(npm run -s cluster -- env)")');
+  if (!brokers)
+    throw new OperatorError(
+      ErrorCodes.TEST_HARNESS,
+      'TRIBUTARY_KAFKA_BROKERS not set (eval "$(npm run -s cluster -- env)")',
+    );
   const id = suffix();
   const kube = await newClient();
   await applyRepoCrd(kube, 'streamjobs.tributary.dev');
@@ -58,7 +65,10 @@ export async function startHarness(prefix: string, topics: Record<string, number
   const names = Object.fromEntries(Object.keys(topics).map((t) => [t, `${prefix}-${t}-${id}`]));
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: Object.entries(topics).map(([t, numPartitions]) => ({ topic: names[t]!, numPartitions })), waitForLeaders: true });
+  await admin.createTopics({
+    topics: Object.entries(topics).map(([t, numPartitions]) => ({ topic: names[t]!, numPartitions })),
+    waitForLeaders: true,
+  });
   await admin.disconnect();
   let registry = createRegistry();
   let op: { mgr: Manager; running: Promise<void>; close: () => Promise<void> } | undefined;
@@ -73,7 +83,12 @@ export async function startHarness(prefix: string, topics: Record<string, number
   const startOperator = (o: { killAfter?: { job: string; step: string } } = {}) => {
     if (op) throw new OperatorError(ErrorCodes.TEST_HARNESS, 'an operator is already running: stop it first');
     registry = createRegistry();
-    const mgr = new Manager({ client: kube, registry, shutdownTimeoutMs: 2_000, ...(process.env.SJ_LOG ? { logger: createLogger() } : {}) });
+    const mgr = new Manager({
+      client: kube,
+      registry,
+      shutdownTimeoutMs: 2_000,
+      ...(process.env.SJ_LOG ? { logger: createLogger() } : {}),
+    });
     const k = o.killAfter;
     let hit: StreamJob | undefined;
     const { close } = addStreamJobController(mgr, {
@@ -96,7 +111,11 @@ export async function startHarness(prefix: string, topics: Record<string, number
     const killed = (async () => {
       await running;
       if (op === me) await stopOperator();
-      if (!hit) throw new OperatorError(ErrorCodes.TEST_HARNESS, `the operator stopped before writing ${k?.step ?? 'a kill step'}`);
+      if (!hit)
+        throw new OperatorError(
+          ErrorCodes.TEST_HARNESS,
+          `the operator stopped before writing ${k?.step ?? 'a kill step'}`,
+        );
       return hit;
     })();
     killed.catch(() => undefined); // without killAfter nobody awaits it
@@ -124,12 +143,17 @@ export async function startHarness(prefix: string, topics: Record<string, number
       } as unknown as StreamJob),
     async close() {
       await stopOperator();
-      for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items) await kube.patch(StreamJobs, ns, j.metadata.name, { metadata: { finalizers: null } }).catch(() => undefined);
+      for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items)
+        await kube.patch(StreamJobs, ns, j.metadata.name, { metadata: { finalizers: null } }).catch(() => undefined);
       if (!process.env.SJ_KEEP) {
         await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
-        // The node agent keeps PVC folders (<cluster dir>/node/pvcs/<ns>/) after the namespace: checkpoints, savepoints, compile cache.
+        // The node agent keeps PVC folders (<cluster dir>/node/pvcs/<ns>/) after the namespace: checkpoints,
+        // savepoints, compile cache.
         const dir = process.env.TRIBUTARY_CLUSTER_DIR;
-        if (dir) await rm(join(dir, 'node', 'pvcs', ns), { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+        if (dir)
+          await rm(join(dir, 'node', 'pvcs', ns), { recursive: true, force: true, maxRetries: 3 }).catch(
+            () => undefined,
+          );
       }
       const a = kafka.admin();
       await a.connect();
@@ -154,10 +178,19 @@ export function harnessPerFile(prefix: string, topics: Record<string, number>): 
   };
 }
 
-export interface InputRecord { user: string; amount: number; ts: number }
+export interface InputRecord {
+  user: string;
+  amount: number;
+  ts: number;
+}
 
-/** Record i of the input: `keys` users round-robin (×7 to spread them), event time base + 2i ms (each partition in order). */
-export const inputRecord = (base: number, keys: number) => (i: number): InputRecord => ({ user: `u${(i * 7) % keys}`, amount: (i % 7) + 1, ts: base + 2 * i });
+/**
+ * Record i of the input: `keys` users round-robin (×7 to spread them), event time base + 2i ms (each partition in
+ * order).
+ */
+export const inputRecord =
+  (base: number, keys: number) =>
+  (i: number): InputRecord => ({ user: `u${(i * 7) % keys}`, amount: (i % 7) + 1, ts: base + 2 * i });
 
 export interface ProducerLoop {
   /** Records sent so far (record i went to partition i % partitions). */
@@ -166,7 +199,13 @@ export interface ProducerLoop {
 }
 
 /** Sends `batch` records every `intervalMs` until stopped; returns the count on stop. */
-export function produceLoop(producer: Producer, topic: string, partitions: number, rec: (i: number) => InputRecord, o: { batch?: number; intervalMs?: number; from?: number } = {}): ProducerLoop {
+export function produceLoop(
+  producer: Producer,
+  topic: string,
+  partitions: number,
+  rec: (i: number) => InputRecord,
+  o: { batch?: number; intervalMs?: number; from?: number } = {},
+): ProducerLoop {
   const batch = o.batch ?? 50;
   let next = o.from ?? 0;
   let producing = true;
@@ -194,10 +233,18 @@ export function produceLoop(producer: Producer, topic: string, partitions: numbe
   };
 }
 
-export interface Arrival<T> { at: number; v: T }
+export interface Arrival<T> {
+  at: number;
+  v: T;
+}
 
 /** Reads a topic from the beginning; `arrivals` keeps each record with the wall time its batch arrived. */
-export async function readOutput<T>(kafka: Kafka, topic: string, groupId: string, o: { readUncommitted?: boolean } = {}): Promise<{ arrivals: Arrival<T>[]; close(): Promise<void> }> {
+export async function readOutput<T>(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  o: { readUncommitted?: boolean } = {},
+): Promise<{ arrivals: Arrival<T>[]; close(): Promise<void> }> {
   const arrivals: Arrival<T>[] = [];
   const consumer = kafka.consumer({ groupId, readUncommitted: o.readUncommitted ?? false, maxWaitTimeInMs: 100 });
   await consumer.connect();
@@ -212,26 +259,63 @@ export async function readOutput<T>(kafka: Kafka, topic: string, groupId: string
 }
 
 /** The 1 s tumbling count/sum per user of the keyed-window job (windowGraph). */
-export interface WindowOut { user: string; window_start: number; n: number; amount: number }
+export interface WindowOut {
+  user: string;
+  window_start: number;
+  n: number;
+  amount: number;
+}
 export const canonWindow = (o: WindowOut) => `${o.user}|${o.window_start}|${o.n}|${o.amount}`;
 
-/** Kafka source with event times → [filter] → keyBy user → 1 s tumbling window → count/sum → exactly-once Kafka sink. */
+/**
+ * Kafka source with event times → [filter] → keyBy user → 1 s tumbling window → count/sum → exactly-once Kafka sink.
+ */
 export function windowGraph(o: { brokers: string; input: string; output: string; groupId: string; filter?: boolean }) {
   return {
-    sources: [{ name: 'in', kafka: { brokers: o.brokers, topic: o.input, groupId: o.groupId, startFrom: 'earliest', schema: { user: 'string', amount: 'double', ts: 'double' } }, timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '200ms' } }],
+    sources: [
+      {
+        name: 'in',
+        kafka: {
+          brokers: o.brokers,
+          topic: o.input,
+          groupId: o.groupId,
+          startFrom: 'earliest',
+          schema: { user: 'string', amount: 'double', ts: 'double' },
+        },
+        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '200ms' },
+      },
+    ],
     steps: [
       ...(o.filter ? [{ name: 'positive', from: 'in', filter: 'amount > 0.0' }] : []),
       { name: 'by-user', from: o.filter ? 'positive' : 'in', keyBy: 'user' },
       { name: 'per-1s', from: 'by-user', window: { tumbling: { size: '1s' } } },
       { name: 'totals', from: 'per-1s', aggregate: { n: 'count()', amount: 'sum(amount)' } },
     ],
-    sinks: [{ name: 'out', from: 'totals', kafka: { brokers: o.brokers, topic: o.output, key: 'user', delivery: 'exactly-once' } }],
+    sinks: [
+      {
+        name: 'out',
+        from: 'totals',
+        kafka: { brokers: o.brokers, topic: o.output, key: 'user', delivery: 'exactly-once' },
+      },
+    ],
   };
 }
 
 /** One far-future record per partition: the watermark passes every real window, so all of them fire. */
-export async function closeAllWindows(producer: Producer, topic: string, partitions: number, lastTs: number): Promise<void> {
-  await producer.send({ topic, messages: Array.from({ length: partitions }, (_, p) => ({ key: 'flush', partition: p, value: JSON.stringify({ user: 'flush', amount: 1, ts: lastTs + 10_000 }) })) });
+export async function closeAllWindows(
+  producer: Producer,
+  topic: string,
+  partitions: number,
+  lastTs: number,
+): Promise<void> {
+  await producer.send({
+    topic,
+    messages: Array.from({ length: partitions }, (_, p) => ({
+      key: 'flush',
+      partition: p,
+      value: JSON.stringify({ user: 'flush', amount: 1, ts: lastTs + 10_000 }),
+    })),
+  });
 }
 
 /** Reference output of windowGraph for input records 0..n-1 (sorted canonical lines). */
@@ -253,7 +337,14 @@ export function referenceWindows(n: number, rec: (i: number) => InputRecord): st
  * Ends the input (stops the loop, closes every window), waits for the reference's number of
  * output windows plus 3 s (duplicates would show by then) and compares the output with it.
  */
-export async function finishAndCompare(o: { loop: ProducerLoop; producer: Producer; topic: string; partitions: number; rec: (i: number) => InputRecord; reader: { arrivals: Arrival<WindowOut>[]; close(): Promise<void> } }): Promise<{ n: number; want: string[]; got: string[]; check: ReturnType<typeof exactlyOnce> }> {
+export async function finishAndCompare(o: {
+  loop: ProducerLoop;
+  producer: Producer;
+  topic: string;
+  partitions: number;
+  rec: (i: number) => InputRecord;
+  reader: { arrivals: Arrival<WindowOut>[]; close(): Promise<void> };
+}): Promise<{ n: number; want: string[]; got: string[]; check: ReturnType<typeof exactlyOnce> }> {
   const n = await o.loop.stop();
   await closeAllWindows(o.producer, o.topic, o.partitions, o.rec(n - 1).ts);
   await o.producer.disconnect();
@@ -266,28 +357,57 @@ export async function finishAndCompare(o: { loop: ProducerLoop; producer: Produc
 }
 
 /** Missing (first 5), duplicate count and total of `got` against the reference `want`. */
-export function exactlyOnce(want: readonly string[], got: readonly string[]): { missing: string[]; dups: number; count: number } {
+export function exactlyOnce(
+  want: readonly string[],
+  got: readonly string[],
+): { missing: string[]; dups: number; count: number } {
   const gotSet = new Set(got);
   return { missing: want.filter((w) => !gotSet.has(w)).slice(0, 5), dups: got.length - gotSet.size, count: got.length };
 }
 
 export const getJob = (kube: KubeClient, ns: string, name: string) => kube.get<StreamJob>(StreamJobs, ns, name);
 
-/** Waits until the job is Running with `replicas` slots, no operation pending, and (if given) another deployment than `depNot`. */
-export function runningWith(kube: KubeClient, ns: string, name: string, replicas: number, depNot?: string, timeoutMs = 120_000): Promise<StreamJob> {
-  return waitFor(`${name} Running with ${replicas}`, async () => {
-    const j = await getJob(kube, ns, name);
-    return j.status?.phase === 'Running' && !j.status.pendingOperation && j.status.deployed?.parallelism === replicas && j.status.deployed.id !== depNot ? j : undefined;
-  }, timeoutMs, 250);
+/**
+ * Waits until the job is Running with `replicas` slots, no operation pending, and (if given) another deployment than
+ * `depNot`.
+ */
+export function runningWith(
+  kube: KubeClient,
+  ns: string,
+  name: string,
+  replicas: number,
+  depNot?: string,
+  timeoutMs = 120_000,
+): Promise<StreamJob> {
+  return waitFor(
+    `${name} Running with ${replicas}`,
+    async () => {
+      const j = await getJob(kube, ns, name);
+      return j.status?.phase === 'Running' &&
+        !j.status.pendingOperation &&
+        j.status.deployed?.parallelism === replicas &&
+        j.status.deployed.id !== depNot
+        ? j
+        : undefined;
+    },
+    timeoutMs,
+    250,
+  );
 }
 
 /** `kubectl scale streamjob/<name> --replicas` (the scale subresource). */
 export function scaleJob(kube: KubeClient, ns: string, name: string, replicas: number): Promise<unknown> {
-  return kube.request('PATCH', `/apis/tributary.dev/v1alpha1/namespaces/${ns}/streamjobs/${name}/scale`, { body: { spec: { replicas } }, contentType: 'application/merge-patch+json' });
+  return kube.request('PATCH', `/apis/tributary.dev/v1alpha1/namespaces/${ns}/streamjobs/${name}/scale`, {
+    body: { spec: { replicas } },
+    contentType: 'application/merge-patch+json',
+  });
 }
 
 /** The operator's Running Event of a deployment ("… processing stopped for X s"). */
 export async function runningEvent(kube: KubeClient, ns: string, deploymentId: string): Promise<string | undefined> {
   const events = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns)).items;
-  return events.filter((e) => e.reason === 'Running').map((e) => e.message).find((m) => m.includes(deploymentId));
+  return events
+    .filter((e) => e.reason === 'Running')
+    .map((e) => e.message)
+    .find((m) => m.includes(deploymentId));
 }

@@ -1,0 +1,54 @@
+// TEST-ONLY: two self-signed serving certificates (EC P-256, SAN localhost and 127.0.0.1,
+// valid until 2126) for the admission server's tests; two, so a test can rotate one for the
+// other. Made with `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes
+// -days 36500 -addext subjectAltName=DNS:localhost,IP:127.0.0.1`.
+
+export interface TestCertificate {
+  cert: string;
+  key: string;
+}
+
+export const testCertificates: readonly [TestCertificate, TestCertificate] = [
+  {
+    cert: `-----BEGIN CERTIFICATE-----
+MIIBuTCCAV+gAwIBAgIUITKk4EIiwNJotL32XP3iYixC99AwCgYIKoZIzj0EAwIw
+IzEhMB8GA1UEAwwYdHJpYnV0YXJ5LXRlc3Qtd2ViaG9vay0xMCAXDTI2MTEyMzA5
+NTAwNVoYDzIxMjYxMDMwMDk1MDA1WjAjMSEwHwYDVQQDDBh0cmlidXRhcnktdGVz
+dC13ZWJob29rLTEwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAT2PUeBzHJ7QsOP
+0VnX1HclBRIFS0kVSlK6C8vGkFy7viXXPc20g3v07l52ubMsrqqeFJE3D45Q1Jv7
+I6vDZHHvo28wbTAdBgNVHQ4EFgQU2ookOLEasFYiYAlttvwhGtWRdWowHwYDVR0j
+BBgwFoAU2ookOLEasFYiYAlttvwhGtWRdWowDwYDVR0TAQH/BAUwAwEB/zAaBgNV
+HREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZIzj0EAwIDSAAwRQIhANDmMB10
+PjksXFpY/0T7GXP6MuqtB+y4U4HMgrfc74/eAiAzqOTR3oIOVFnHawXiKNMIjOJ0
+lFGgjMGHZsTUkNQnaA==
+-----END CERTIFICATE-----
+`,
+    key: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg16u5jxNqW/Y4j3uq
+vaMD7BJRSoN19DMzRDxjMI/KRBehRANCAAT2PUeBzHJ7QsOP0VnX1HclBRIFS0kV
+SlK6C8vGkFy7viXXPc20g3v07l52ubMsrqqeFJE3D45Q1Jv7I6vDZHHv
+-----END PRIVATE KEY-----
+`,
+  },
+  {
+    cert: `-----BEGIN CERTIFICATE-----
+MIIBuTCCAV+gAwIBAgIUecDF7jFfRm55JNQWH6AMl2m5racwCgYIKoZIzj0EAwIw
+IzEhMB8GA1UEAwwYdHJpYnV0YXJ5LXRlc3Qtd2ViaG9vay0yMCAXDTI2MTEyMzA5
+NTAwNVoYDzIxMjYxMDMwMDk1MDA1WjAjMSEwHwYDVQQDDBh0cmlidXRhcnktdGVz
+dC13ZWJob29rLTIwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAASQ3J6X681wY4Yq
+XCzV/41h9lc7R7ycR35XZoHoA49oQ4pp2dU24Bl5CAwGDa4xDEkMZ06ZezfKWZnb
+J1FEf3sRo28wbTAdBgNVHQ4EFgQULwkLcIGeuEfxTJru5WRk7Deo1sEwHwYDVR0j
+BBgwFoAULwkLcIGeuEfxTJru5WRk7Deo1sEwDwYDVR0TAQH/BAUwAwEB/zAaBgNV
+HREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZIzj0EAwIDSAAwRQIhAOqOzJhJ
+S61Jm9NeREaIrS1fHpftz0FzG9ZWOgLSYUDqAiBJaB9AHh+Natpg7LmSVnvra4hY
+P6PVFWQFsrS3LLIh6w==
+-----END CERTIFICATE-----
+`,
+    key: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgsYSmxcQnza9bK6e0
+imGOzCPRBjzrkwHhRjeyQ/hV3UGhRANCAASQ3J6X681wY4YqXCzV/41h9lc7R7yc
+R35XZoHoA49oQ4pp2dU24Bl5CAwGDa4xDEkMZ06ZezfKWZnbJ1FEf3sR
+-----END PRIVATE KEY-----
+`,
+  },
+];

@@ -1,0 +1,80 @@
+// Config rules of the Kafka source and sink (`kafka:` under a source or a sink). No kafkajs
+// here: the operator loads these rules to validate a StreamJob's graph.
+import { show, type Checker, type Obj } from '../../graph/checker.ts';
+import type { ConnectorConfigRule, SinkConfigRule, SourceConfigRule } from '../../graph/connector-rules.ts';
+
+/** `brokers`: "host:port" or a non-empty list of them (also the Druid sink's `kafka.brokers`). */
+export function checkBrokers(c: Checker, o: Obj, path: string): void {
+  const b = o['brokers'];
+  if (
+    !(typeof b === 'string' && b !== '') &&
+    !(Array.isArray(b) && b.length > 0 && b.every((x) => typeof x === 'string'))
+  ) {
+    c.add(`${path}.brokers`, `expected "host:port" or a list of them, got ${show(b)}`);
+  }
+}
+
+/** `format: string|bytes` records are {value, key}; `json` records have the declared `schema`, if any. */
+const source: SourceConfigRule = (c, s, p) => {
+  c.keys(
+    s,
+    [
+      'brokers',
+      'topic',
+      'groupId',
+      'startFrom',
+      'bounded',
+      'format',
+      'onError',
+      'deadLetterTopic',
+      'clientId',
+      'schema',
+      'partitionDiscoveryInterval',
+    ],
+    p,
+  );
+  checkBrokers(c, s, p);
+  c.string(s, 'topic', p);
+  c.duration(s, 'partitionDiscoveryInterval', p);
+  c.string(s, 'groupId', p, false);
+  c.string(s, 'clientId', p, false);
+  c.oneOf(s, 'startFrom', p, ['earliest', 'latest']);
+  c.oneOf(s, 'bounded', p, ['latest']);
+  c.oneOf(s, 'format', p, ['json', 'string', 'bytes']);
+  const onError = c.oneOf(s, 'onError', p, ['skip', 'deadLetter']);
+  if (onError === 'deadLetter') c.string(s, 'deadLetterTopic', p);
+  return s['format'] === 'string' || s['format'] === 'bytes'
+    ? { value: s['format'] === 'string' ? 'string' : 'dyn', key: 'dyn' }
+    : c.schema(s['schema'], `${p}.schema`);
+};
+
+const sink: SinkConfigRule = {
+  check(c, s, p) {
+    c.keys(
+      s,
+      ['brokers', 'topic', 'key', 'format', 'clientId', 'delivery', 'transactionalIdPrefix', 'transactionTimeoutMs'],
+      p,
+    );
+    if (s['delivery'] !== undefined && s['delivery'] !== 'exactly-once' && s['delivery'] !== 'at-least-once')
+      c.add(`${p}.delivery`, `expected exactly-once or at-least-once, got ${JSON.stringify(s['delivery'])}`);
+    c.string(s, 'transactionalIdPrefix', p, false);
+    if (
+      s['transactionTimeoutMs'] !== undefined &&
+      (typeof s['transactionTimeoutMs'] !== 'number' ||
+        !Number.isInteger(s['transactionTimeoutMs']) ||
+        s['transactionTimeoutMs'] < 1000)
+    ) {
+      c.add(`${p}.transactionTimeoutMs`, 'expected an integer number of milliseconds ≥ 1000');
+    }
+    checkBrokers(c, s, p);
+    c.string(s, 'topic', p);
+    c.oneOf(s, 'format', p, ['json', 'string']);
+    c.string(s, 'clientId', p, false);
+  },
+  /** `key`: a CEL expression over the sink's input records. */
+  checkTyped(c, s, p, input) {
+    if (s['key'] !== undefined) c.expr(s['key'], `${p}.key`, input);
+  },
+};
+
+export const kafkaConfigRules = { source, sink } satisfies ConnectorConfigRule;

@@ -1,0 +1,97 @@
+// The open-transactions file of one slot of an exactly-once Kafka sink:
+//     <stateDir>/kafka-txn/<prefix>/open-<slot>.json = {slot, transactions: [{transactionalId, records, bytes}]}
+// the transactions the slot has open (begun, not committed or aborted) and what each holds,
+// rewritten at most once per WRITE_INTERVAL_MS while they change. Only metrics read it: a
+// recovery that fences an open transaction of a run that died learns how many bytes the
+// abort threw away, as of the last write (a transaction begun less than an interval before
+// the crash counts with what was written by then, possibly 0). It is neither fsynced nor part
+// of a checkpoint: a missing, stale or torn file costs an aborted-bytes count, never output.
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+
+export const WRITE_INTERVAL_MS = 1000;
+
+export interface OpenTxn {
+  transactionalId: string;
+  records: number;
+  bytes: number;
+}
+
+function fileOf(dir: string, slot: number): string {
+  return join(dir, `open-${slot}.json`);
+}
+
+/** The transactions slot `slot` last recorded as open, by transactional id (empty when there is no readable file). */
+export async function readOpenTransactions(dir: string, slot: number): Promise<Map<string, OpenTxn>> {
+  const out = new Map<string, OpenTxn>();
+  try {
+    const doc = JSON.parse(await readFile(fileOf(dir, slot), 'utf8')) as { transactions?: OpenTxn[] };
+    for (const t of doc.transactions ?? [])
+      if (typeof t.transactionalId === 'string' && typeof t.bytes === 'number') out.set(t.transactionalId, t);
+  } catch {
+    // none or unreadable: nothing known (see the header)
+  }
+  return out;
+}
+
+export async function removeOpenTransactions(dir: string, slot: number): Promise<void> {
+  await rm(fileOf(dir, slot), { force: true });
+}
+
+/**
+ * Writer of this slot's file: `changed()` schedules a write of `snapshot()`; writes never overlap and never fail the
+ * job.
+ */
+export class OpenTransactionsFile {
+  private readonly path: string;
+  private readonly snapshot: () => OpenTxn[];
+  private readonly logger: Logger;
+  private readonly slot: number;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private ended = false;
+
+  constructor(dir: string, slot: number, snapshot: () => OpenTxn[], logger: Logger) {
+    this.path = fileOf(dir, slot);
+    this.slot = slot;
+    this.snapshot = snapshot;
+    this.logger = logger;
+  }
+
+  changed(): void {
+    if (this.ended || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.enqueue(() => this.write());
+    }, WRITE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /**
+   * Last write: the current snapshot (a failed job leaves its transactions open for the recovery), or removal (nothing
+   * open).
+   */
+  async end(keep: boolean): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.ended = true;
+    this.enqueue(() => (keep ? this.write() : rm(this.path, { force: true })));
+    await this.writing;
+  }
+
+  private enqueue(op: () => Promise<void>): void {
+    this.writing = this.writing.then(op).catch((e: unknown) => {
+      this.logger.debug(
+        { err: (e as Error).message, file: this.path },
+        'open-transactions file not written (metrics only)',
+      );
+    });
+  }
+
+  private async write(): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    await writeFile(tmp, JSON.stringify({ slot: this.slot, transactions: this.snapshot() }));
+    await rename(tmp, this.path);
+  }
+}

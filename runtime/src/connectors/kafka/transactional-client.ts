@@ -1,0 +1,172 @@
+// kafkajs plumbing of the exactly-once Kafka sink (transactional-sink.ts): clients whose
+// debug log is read for what kafkajs does not expose, and the internal EndTxn that commits
+// the transactions of a restored checkpoint. Both internals are documented in
+// docs/runtime/checkpoint-format.md; kafkajs 2.2.4 is frozen and they are checked at run time.
+import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
+import kafkajs from 'kafkajs';
+import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
+import type { Logger } from 'pino';
+import { TributaryError } from '../../errors.ts';
+import { brokerList } from './client.ts';
+
+const { Kafka, logLevel } = kafkajs;
+
+/**
+ * kafkajs warns about this for every producer whose retries are finite (ours: 5). It protects
+ * an idempotent producer that drops a batch after its retries and goes on with later ones;
+ * ours are transactional: a send that fails after its retries fails the job, the transaction
+ * is never committed (a recovery fences and aborts it) and the records are replayed from the
+ * checkpoint. Unbounded retries would instead hang the job on a dead broker. So: debug.
+ */
+const LIMITED_RETRIES = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
+/**
+ * kafkajs's connection layer logs every error response at error level, before the caller
+ * decides. An InitProducerId answered CONCURRENT_TRANSACTIONS is routine here: each committed
+ * id gets a new producer session while the broker may still be writing its commit markers,
+ * and a recovery's fencing meets the transaction it aborts. kafkajs's EosManager retries it
+ * (and the coordinator-moving errors); what it gives up on rejects producer.transaction(),
+ * which this sink reports itself (TRIB_SINK_COMMIT_FAILED at open, the job's failure at the
+ * next send, a warning when a renewal is retried). So these response lines go to debug.
+ */
+function isInitProducerIdResponse(namespace: string, message: string): boolean {
+  return namespace === 'Connection' && message.startsWith('Response InitProducerId');
+}
+
+/**
+ * What a producer's debug log tells: its id and epoch after InitProducerId, and that InitProducerId found an open
+ * transaction (the broker aborts it).
+ */
+export interface ProducerLogHooks {
+  producerId?(pid: string, epoch: number): void;
+  ongoingTransaction?(): void;
+}
+
+function kafkaLogs(logger: Logger, hooks: ProducerLogHooks): logCreator {
+  return () => (entry) => {
+    const { message, ...extra } = entry.log;
+    if (message === 'Initialized producer id & epoch') {
+      // kafkajs decodes the Int64 producer id as a string.
+      const e = extra as { producerId?: number | string; producerEpoch?: number };
+      if ((typeof e.producerId === 'number' || typeof e.producerId === 'string') && typeof e.producerEpoch === 'number')
+        hooks.producerId?.(String(e.producerId), e.producerEpoch);
+      return;
+    }
+    // eosManager.initProducerId on CONCURRENT_TRANSACTIONS, before it retries.
+    if (message === 'There is an ongoing transaction on this transactionId, retrying') hooks.ongoingTransaction?.();
+    if (message === LIMITED_RETRIES || isInitProducerIdResponse(entry.namespace, message))
+      logger.debug({ kafka: entry.namespace, ...extra }, message);
+    else if (entry.level === logLevel.ERROR) logger.error({ kafka: entry.namespace, ...extra }, message);
+    else if (entry.level === logLevel.WARN) logger.warn({ kafka: entry.namespace, ...extra }, message);
+  };
+}
+
+/** A client at DEBUG level whose log goes to `hooks`, warnings and errors to pino. */
+export function transactionalClient(
+  brokers: string[] | string,
+  clientId: string,
+  logger: Logger,
+  hooks: ProducerLogHooks = {},
+): KafkaClient {
+  return new Kafka({
+    clientId,
+    brokers: brokerList(brokers),
+    logLevel: logLevel.DEBUG,
+    logCreator: kafkaLogs(logger, hooks),
+    retry: { retries: 5 },
+  });
+}
+
+type InternalBroker = {
+  endTxn(r: {
+    transactionalId: string;
+    producerId: string;
+    producerEpoch: number;
+    transactionResult: boolean;
+  }): Promise<unknown>;
+};
+type InternalCluster = {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  findGroupCoordinator(r: { groupId: string; coordinatorType: number }): Promise<InternalBroker>;
+};
+
+/** kafkajs internal: a Cluster of this client. */
+function internalCluster(kafka: KafkaClient): InternalCluster {
+  const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  const create = sym === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[sym];
+  if (typeof create !== 'function')
+    throw new TributaryError(
+      'TRIB_SINK_COMMIT_FAILED',
+      'kafkajs internals changed: no private createCluster (kafkajs 2.2.4 is required for exactly-once recovery)',
+    );
+  return (create as (o: object) => InternalCluster)({ metadataMaxAge: 300_000, allowAutoTopicCreation: false });
+}
+
+export interface KafkaCommittable {
+  transactionalId: string;
+  /** Int64 as a decimal string. */
+  producerId: string;
+  producerEpoch: number;
+  checkpointId: number;
+}
+
+/**
+ * Commits restored committables with EndTxn(COMMIT) and their recorded producer id and epoch
+ * (see transactional-sink.ts on recovery). Resolves with the transactional ids this call
+ * committed (EndTxn succeeded), leaving out those found committed or ended earlier.
+ */
+export async function commitRestored(
+  kafka: KafkaClient,
+  committables: readonly KafkaCommittable[],
+  log: Logger,
+  sink: string,
+  timeoutMs: number,
+): Promise<Set<string>> {
+  const committed = new Set<string>();
+  const cluster = internalCluster(kafka);
+  await cluster.connect();
+  try {
+    for (const c of committables) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const broker = await cluster.findGroupCoordinator({ groupId: c.transactionalId, coordinatorType: 1 });
+          await broker.endTxn({
+            transactionalId: c.transactionalId,
+            producerId: c.producerId,
+            producerEpoch: c.producerEpoch,
+            transactionResult: true,
+          });
+          log.info({ sink, ...c }, 'recovered transaction committed');
+          committed.add(c.transactionalId);
+          break;
+        } catch (e) {
+          const type = (e as { type?: string }).type ?? '';
+          if (type === 'PRODUCER_FENCED' || type === 'INVALID_PRODUCER_EPOCH') {
+            log.info(
+              { sink, ...c, error: type },
+              'recovered transaction was already committed (its id has a newer session)',
+            );
+            break;
+          }
+          if (type === 'INVALID_TXN_STATE') {
+            // Committed with this very session and then ended, or aborted by the broker
+            // (transaction.timeout.ms passed before recovery): Kafka does not tell which.
+            // As Flink's KafkaCommitter, carry on, but loudly: in the second case the
+            // checkpoint's output of this slot is gone.
+            log.error(
+              { sink, ...c, error: type, transactionTimeoutMs: timeoutMs },
+              'recovered transaction is no longer open: committed earlier, or aborted by the broker after its transaction timeout (then its records are lost)',
+            );
+            break;
+          }
+          if (attempt >= 10 || !(e as { retriable?: boolean }).retriable) throw e;
+          await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+        }
+      }
+    }
+  } finally {
+    await cluster.disconnect();
+  }
+  return committed;
+}

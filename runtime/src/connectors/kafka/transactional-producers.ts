@@ -1,0 +1,183 @@
+// The transactional producers of one slot of the exactly-once Kafka sink: a pool of kafkajs
+// producers with deterministic ids `<prefix>-<slot>-<k>`, each used for one transaction per
+// session, and the fencing of every id an earlier run may have left open.
+//
+// Fencing: InitProducerId on the same id bumps the epoch and aborts its open transaction, so
+// a zombie producer can never commit later and read_committed readers are not blocked. Which
+// ids to fence comes from a small intent file per slot under <stateDir>/kafka-txn/<prefix>/,
+// written before a new id is first used (a crash after that point finds and fences it); old
+// slot s is fenced by new slot s mod p, the same slot that commits its committables (the
+// sink commits first, then fences).
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Kafka as KafkaClient, Producer } from 'kafkajs';
+import { writeDurable } from '../../checkpoint/checkpoint-storage.ts';
+import { TributaryError } from '../../errors.ts';
+import type { SinkWriterContext } from '../api.ts';
+import { keyPartitioner } from './client.ts';
+import { readOpenTransactions, removeOpenTransactions } from './open-transactions-file.ts';
+import { transactionalClient } from './transactional-client.ts';
+
+export interface TxnProducer {
+  id: string;
+  kafka: KafkaClient;
+  producer: Producer;
+  producerId: string;
+  producerEpoch: number;
+  /** Its InitProducerId found an open transaction of this id, which the broker aborted (fenced). */
+  fencedOpen: boolean;
+}
+
+export interface TransactionalProducersOptions {
+  brokers: string[] | string;
+  prefix: string;
+  /** <stateDir>/kafka-txn/<prefix>: intent files (and the sink's open-transactions files). */
+  intentDir: string;
+  timeoutMs: number;
+  ctx: SinkWriterContext;
+  /** After the sink closed nothing may touch Kafka again. */
+  isClosed: () => boolean;
+}
+
+export class TransactionalProducers {
+  readonly intentDir: string;
+  private readonly o: TransactionalProducersOptions;
+  /** Producers ready for a new transaction (fresh sessions), possibly still initializing. */
+  private readonly pool: Promise<TxnProducer>[] = [];
+  private readonly all: TxnProducer[] = [];
+  private nextIndex = 0;
+  /** Highest index recorded in this slot's intent file. */
+  private intentMax = -1;
+
+  constructor(o: TransactionalProducersOptions) {
+    this.o = o;
+    this.intentDir = o.intentDir;
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.intentDir, { recursive: true });
+  }
+
+  /**
+   * Fences every id of the earlier runs' slots mapped to this one. `committed` are ids the
+   * recovery just committed (their InitProducerId may still meet the commit in progress,
+   * which is not an abort); `onAborted` gets the bytes of each open transaction fenced.
+   */
+  async fenceEarlierRuns(committed: ReadonlySet<string>, onAborted: (bytes: number) => void): Promise<void> {
+    const { ctx, prefix } = this.o;
+    const me = ctx.slot;
+    for (const f of await readdir(this.intentDir)) {
+      const m = /^slot-(\d+)\.json$/.exec(f);
+      if (!m) continue;
+      const old = Number(m[1]);
+      if (old % ctx.parallelism !== me) continue;
+      const lastOpen = await readOpenTransactions(this.intentDir, old);
+      let maxIndex = -1;
+      try {
+        maxIndex = (JSON.parse(await readFile(join(this.intentDir, f), 'utf8')) as { maxIndex: number }).maxIndex;
+      } catch {
+        maxIndex = -1;
+      }
+      for (let k = 0; k <= maxIndex; k++) {
+        const tp = await this.create(`${prefix}-${old}-${k}`);
+        if (tp.fencedOpen && !committed.has(tp.id)) onAborted(lastOpen.get(tp.id)?.bytes ?? 0);
+        if (old === me) {
+          this.pool.push(Promise.resolve(tp));
+          this.nextIndex = Math.max(this.nextIndex, k + 1);
+        } else await this.dispose(tp);
+      }
+      if (old !== me) await rm(join(this.intentDir, f), { force: true });
+      else this.intentMax = Math.max(this.intentMax, maxIndex);
+      await removeOpenTransactions(this.intentDir, old);
+    }
+    if (this.intentMax >= 0)
+      ctx.logger.info(
+        { sink: ctx.sinkName, slot: me, fenced: this.intentMax + 1 },
+        'fenced earlier transactional producers',
+      );
+  }
+
+  /**
+   * Connects a transactional producer and initializes it (InitProducerId: fences and aborts that id's open
+   * transaction).
+   */
+  async create(id: string): Promise<TxnProducer> {
+    const { ctx } = this.o;
+    let captured: { pid: string; epoch: number } | undefined;
+    let fencedOpen = false;
+    const kafka = transactionalClient(this.o.brokers, id, ctx.logger, {
+      producerId: (pid, epoch) => {
+        captured = { pid, epoch };
+      },
+      ongoingTransaction: () => {
+        fencedOpen = true;
+      },
+    });
+    const producer = kafka.producer({
+      transactionalId: id,
+      maxInFlightRequests: 1,
+      idempotent: true,
+      transactionTimeout: this.o.timeoutMs,
+      allowAutoTopicCreation: true,
+      createPartitioner: keyPartitioner,
+    });
+    await producer.connect();
+    captured = undefined;
+    fencedOpen = false;
+    const txn = await producer.transaction(); // InitProducerId happens here, once per producer
+    await txn.abort(); // nothing was sent: no EndTxn goes out
+    if (!captured)
+      throw new TributaryError(
+        'TRIB_SINK_COMMIT_FAILED',
+        `kafkajs internals changed: producer id of ${id} not observed`,
+      );
+    const c = captured as { pid: string; epoch: number };
+    const tp: TxnProducer = { id, kafka, producer, producerId: c.pid, producerEpoch: c.epoch, fencedOpen };
+    ctx.logger.debug(
+      { sink: ctx.sinkName, slot: ctx.slot, transactionalId: id, producerId: c.pid, producerEpoch: c.epoch },
+      'transactional producer initialized',
+    );
+    this.all.push(tp);
+    return tp;
+  }
+
+  /** A new session for the same id (epoch bump), so the committed (id, pid, epoch) is never reused. */
+  async renew(tp: TxnProducer): Promise<TxnProducer> {
+    await this.dispose(tp);
+    if (this.o.isClosed()) throw new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${this.o.ctx.sinkName}" is closed`);
+    return this.create(tp.id);
+  }
+
+  /** A producer for the next transaction: a free one, else a new id (recorded in the intent file first). */
+  async acquire(): Promise<TxnProducer> {
+    const free = this.pool.shift();
+    if (free) return await free;
+    const { ctx } = this.o;
+    const k = this.nextIndex++;
+    if (k > this.intentMax) {
+      // Written before the id is ever used: a crash after this point finds and fences it.
+      this.intentMax = k;
+      await writeDurable(
+        join(this.intentDir, `slot-${ctx.slot}.json`),
+        JSON.stringify({ slot: ctx.slot, parallelism: ctx.parallelism, maxIndex: k }),
+      );
+    }
+    return this.create(`${this.o.prefix}-${ctx.slot}-${k}`);
+  }
+
+  /** Returns a (possibly still initializing) producer to the pool for a later transaction. */
+  release(next: Promise<TxnProducer>): void {
+    this.pool.push(next);
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.allSettled(this.pool);
+    await Promise.allSettled(this.all.map((tp) => tp.producer.disconnect()));
+  }
+
+  private async dispose(tp: TxnProducer): Promise<void> {
+    const i = this.all.indexOf(tp);
+    if (i >= 0) this.all.splice(i, 1);
+    await tp.producer.disconnect();
+  }
+}

@@ -1,0 +1,124 @@
+// The issue collector every validation rule writes into (graph rules here, connector config
+// rules beside each connector). A check never throws: it records `path: message` and returns
+// undefined for a bad value, so one pass reports every issue. Messages say what was expected
+// and what was given; tests and users match them, so their wording is part of the contract.
+import type { ValidationIssue } from '../errors.ts';
+import { checkExpr } from '../expr/cel.ts';
+import { parseDuration } from './duration.ts';
+import type { FieldType, FieldTypes } from './spec.ts';
+
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+export const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));
+
+export class Checker {
+  readonly issues: ValidationIssue[] = [];
+  add(path: string, message: string): void {
+    this.issues.push({ path, message });
+  }
+  keys(o: Obj, allowed: readonly string[], path: string): void {
+    for (const k of Object.keys(o))
+      if (!allowed.includes(k)) this.add(`${path}.${k}`, `unknown field; expected one of ${allowed.join(', ')}`);
+  }
+  string(o: Obj, key: string, path: string, required = true): string | undefined {
+    const v = o[key];
+    if (v === undefined && !required) return undefined;
+    if (typeof v !== 'string' || v === '') {
+      this.add(`${path}.${key}`, `expected a non-empty string, got ${show(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+  duration(
+    o: Obj,
+    key: string,
+    path: string,
+    opts: { required?: boolean; positive?: boolean; allowNegative?: boolean } = {},
+  ): number | undefined {
+    const v = o[key];
+    if (v === undefined && !opts.required) return undefined;
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      this.add(`${path}.${key}`, `expected a duration like "1m", got ${show(v)}`);
+      return undefined;
+    }
+    if (ms < 0 && !opts.allowNegative) this.add(`${path}.${key}`, `expected a non-negative duration, got ${show(v)}`);
+    if (ms <= 0 && opts.positive) this.add(`${path}.${key}`, `expected a positive duration, got ${show(v)}`);
+    return ms;
+  }
+  number(
+    o: Obj,
+    key: string,
+    path: string,
+    opts: { required?: boolean; min?: number; integer?: boolean } = {},
+  ): number | undefined {
+    const v = o[key];
+    if (v === undefined && !opts.required) return undefined;
+    if (
+      typeof v !== 'number' ||
+      !Number.isFinite(v) ||
+      (opts.integer && !Number.isInteger(v)) ||
+      (opts.min !== undefined && v < opts.min)
+    ) {
+      const what = `${opts.integer ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}`;
+      this.add(`${path}.${key}`, `expected ${what}, got ${show(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+  oneOf<T extends string>(o: Obj, key: string, path: string, values: readonly T[], required = false): T | undefined {
+    const v = o[key];
+    if (v === undefined && !required) return undefined;
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+      this.add(`${path}.${key}`, `expected one of ${values.join(', ')}, got ${show(v)}`);
+      return undefined;
+    }
+    return v as T;
+  }
+  /** The one key of `kinds` present in `o` (a source's connector, a step's kind, a window's type). */
+  exactlyOneKind<K extends string>(o: Obj, kinds: readonly K[], path: string, what: string): K | undefined {
+    const present = kinds.filter((k) => o[k] !== undefined);
+    if (present.length === 1) return present[0];
+    if (present.length === 0) this.add(path, `expected exactly one ${what} kind (${kinds.join(', ')}), got none`);
+    else this.add(path, `expected exactly one ${what} kind (${kinds.join(', ')}), got ${present.join(' and ')}`);
+    return undefined;
+  }
+  /** Type-checks a CEL expression against the input's field types; returns its CEL type. */
+  expr(
+    source: unknown,
+    path: string,
+    schema: FieldTypes | undefined,
+    opts: { bool?: boolean; list?: boolean; extra?: FieldTypes } = {},
+  ): string | undefined {
+    if (typeof source !== 'string' || source.trim() === '') {
+      this.add(path, `expected a CEL expression, got ${show(source)}`);
+      return undefined;
+    }
+    const r = checkExpr(source, schema, opts.extra);
+    if (!r.ok) {
+      this.add(path, `invalid expression ${JSON.stringify(source)}: ${r.message}`);
+      return undefined;
+    }
+    if (opts.bool && r.type !== 'bool' && r.type !== 'dyn')
+      this.add(path, `expected a bool expression, got type ${r.type} from ${JSON.stringify(source)}`);
+    if (opts.list && !r.type.startsWith('list') && r.type !== 'dyn')
+      this.add(path, `expected an expression returning a list, got type ${r.type}`);
+    return r.type;
+  }
+  /** A declared `schema:` (field name → type; `int` and `number` mean double). */
+  schema(v: unknown, path: string): FieldTypes | undefined {
+    if (v === undefined) return undefined;
+    if (!isObj(v)) {
+      this.add(path, `expected a map of field name → type (double, string, bool, map, list, dyn), got ${show(v)}`);
+      return undefined;
+    }
+    const out: Record<string, FieldType> = {};
+    for (const [k, t] of Object.entries(v)) {
+      const ft = t === 'int' || t === 'number' ? 'double' : t;
+      if (!['double', 'string', 'bool', 'map', 'list', 'dyn'].includes(ft as string))
+        this.add(`${path}.${k}`, `expected one of double, string, bool, map, list, dyn, got ${show(t)}`);
+      else out[k] = ft as FieldType;
+    }
+    return out;
+  }
+}

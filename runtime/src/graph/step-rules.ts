@@ -1,0 +1,276 @@
+// Rules of the step kinds (filter, map, flatMap, keyBy, window, aggregate, union, join, dedupe,
+// lookup): the structure of a step is checked with the other nodes; its options and
+// expressions once its inputs' field types are known (topological order), so each step also
+// derives the field types and key of what it emits.
+import { toFieldType } from '../expr/cel.ts';
+import { parseAggregateCall, type AggregateCall } from './aggregate-spec.ts';
+import { isObj, show, type Checker, type Obj } from './checker.ts';
+import { normalizeKeyBy } from './keys.ts';
+import { STEP_KINDS, type FieldType, type FieldTypes, type StepKind } from './spec.ts';
+import type { NodeInfo } from './validated-graph.ts';
+
+/** Kind and input count; runs before inputs are resolved. */
+export function stepStructure(c: Checker, o: Obj, path: string, node: NodeInfo): void {
+  c.keys(o, ['name', 'from', ...STEP_KINDS], path);
+  const kind = c.exactlyOneKind(o, STEP_KINDS, path, 'step');
+  if (!kind) return;
+  node.kind = kind;
+  const n = node.inputs.length;
+  if (kind === 'union' && n < 2)
+    c.add(`${path}.from`, `expected a list of at least two inputs for union, got ${show(o['from'])}`);
+  else if (kind === 'join' && n !== 2)
+    c.add(`${path}.from`, `expected a list of exactly two inputs [left, right] for join, got ${show(o['from'])}`);
+  else if (kind !== 'union' && kind !== 'join' && n !== 1 && n > 0)
+    c.add(`${path}.from`, `expected one input for ${kind}, got ${n}`);
+}
+
+function requireKeyed(c: Checker, path: string, kind: string, input: NodeInfo, allowWindow = false): boolean {
+  if (input.kind === 'keyBy' || (allowWindow && input.kind === 'window')) return true;
+  c.add(
+    path,
+    `${kind} needs a keyed input: expected "${input.name}" to be a keyBy step${allowWindow ? ' or a window' : ''} (add a keyBy step before this ${kind}), got a ${input.kind}`,
+  );
+  return false;
+}
+
+/** Options and expressions of a step whose inputs are typed; sets its schema, key and aggregates. */
+export function validateStep(
+  c: Checker,
+  o: Obj,
+  path: string,
+  node: NodeInfo,
+  inputs: NodeInfo[],
+  in0: NodeInfo,
+  nodes: Map<string, NodeInfo>,
+): void {
+  const kind = node.kind as StepKind;
+  const p = `${path}.${kind}`;
+  const v = o[kind];
+  switch (kind) {
+    case 'filter':
+      c.expr(v, p, in0.schema, { bool: true });
+      node.schema = in0.schema;
+      break;
+    case 'map': {
+      if (!isObj(v) || Object.keys(v).length === 0) {
+        c.add(p, `expected a map of output field → CEL expression, got ${show(v)}`);
+        break;
+      }
+      const schema: Record<string, FieldType> = {};
+      for (const [f, e] of Object.entries(v)) {
+        const t = c.expr(e, `${p}.${f}`, in0.schema);
+        schema[f] = t === undefined ? 'dyn' : toFieldType(t);
+      }
+      node.schema = schema;
+      break;
+    }
+    case 'flatMap': {
+      if (!isObj(v)) {
+        c.add(p, `expected {expr: "<list expression>", as?: field}, got ${show(v)}`);
+        break;
+      }
+      c.keys(v, ['expr', 'as'], p);
+      c.expr(v['expr'], `${p}.expr`, in0.schema, { list: true });
+      c.string(v, 'as', p, false);
+      node.schema = undefined;
+      break;
+    }
+    case 'keyBy': {
+      const k = normalizeKeyBy(v);
+      if (!k) {
+        c.add(
+          p,
+          `expected a field name, a list of field names, {fields: [...]} or {expr: "<CEL>", as?: name}, got ${show(v)}`,
+        );
+        break;
+      }
+      node.key = k;
+      if (k.kind === 'fields') {
+        if (in0.schema)
+          for (const f of k.fields)
+            if (!(f in in0.schema))
+              c.add(p, `unknown field "${f}"; the input "${in0.name}" has ${Object.keys(in0.schema).join(', ')}`);
+      } else c.expr(k.expr, `${p}.expr`, in0.schema);
+      node.schema = in0.schema;
+      break;
+    }
+    case 'window': {
+      if (!isObj(v)) {
+        c.add(p, `expected {tumbling|sliding|session: {...}, time?, allowedLateness?, lateOutput?}, got ${show(v)}`);
+        break;
+      }
+      c.keys(v, ['tumbling', 'sliding', 'session', 'time', 'allowedLateness', 'lateOutput'], p);
+      const wk = c.exactlyOneKind(v, ['tumbling', 'sliding', 'session'] as const, p, 'window');
+      const w = wk ? v[wk] : undefined;
+      if (wk && !isObj(w)) c.add(`${p}.${wk}`, `expected an object, got ${show(w)}`);
+      else if (wk === 'tumbling' && isObj(w)) {
+        c.keys(w, ['size', 'offset'], `${p}.tumbling`);
+        c.duration(w, 'size', `${p}.tumbling`, { required: true, positive: true });
+        c.duration(w, 'offset', `${p}.tumbling`);
+      } else if (wk === 'sliding' && isObj(w)) {
+        c.keys(w, ['size', 'slide'], `${p}.sliding`);
+        const size = c.duration(w, 'size', `${p}.sliding`, { required: true, positive: true });
+        const slide = c.duration(w, 'slide', `${p}.sliding`, { required: true, positive: true });
+        if (size !== undefined && slide !== undefined && slide > size)
+          c.add(`${p}.sliding.slide`, `expected slide ≤ size (${w['size'] as string}), got ${show(w['slide'])}`);
+      } else if (wk === 'session' && isObj(w)) {
+        c.keys(w, ['gap'], `${p}.session`);
+        c.duration(w, 'gap', `${p}.session`, { required: true, positive: true });
+      }
+      const time = c.oneOf(v, 'time', p, ['event', 'processing']);
+      c.duration(v, 'allowedLateness', p);
+      if (time === 'processing' && (v['allowedLateness'] !== undefined || v['lateOutput'] !== undefined)) {
+        c.add(
+          p,
+          'allowedLateness and lateOutput apply to event-time windows only; processing-time windows have no late records',
+        );
+      }
+      if (requireKeyed(c, `${path}.from`, 'window', in0)) node.key = in0.key;
+      const aggs = node.consumers.filter((n) => nodes.get(n)?.role !== 'sideOutput');
+      if (aggs.length !== 1 || nodes.get(aggs[0] as string)?.kind !== 'aggregate') {
+        c.add(
+          path,
+          `a window must be read by exactly one aggregate step (its results); got ${aggs.length === 0 ? 'none' : aggs.map((a) => `"${a}" (${nodes.get(a)?.kind})`).join(', ')}`,
+        );
+      }
+      node.schema = in0.schema;
+      break;
+    }
+    case 'aggregate': {
+      if (!isObj(v) || Object.keys(v).length === 0) {
+        c.add(
+          p,
+          `expected a map of output field → "fn(expr)", e.g. {clicks: "count()", revenue: "sum(price)"}, got ${show(v)}`,
+        );
+        break;
+      }
+      if (!requireKeyed(c, `${path}.from`, 'aggregate', in0, true)) break;
+      const key = in0.key;
+      node.key = key;
+      const calls: AggregateCall[] = [];
+      const schema: Record<string, FieldType> = {};
+      if (key)
+        for (const f of key.kind === 'fields' ? key.fields : [key.as])
+          schema[f] = key.kind === 'fields' ? (in0.schema?.[f] ?? 'dyn') : 'dyn';
+      if (in0.kind === 'window') {
+        schema['window_start'] = 'double';
+        schema['window_end'] = 'double';
+      }
+      for (const [out, text] of Object.entries(v)) {
+        const call = parseAggregateCall(out, text);
+        if (typeof call === 'string') {
+          c.add(`${p}.${out}`, call);
+          continue;
+        }
+        if (schema[out] !== undefined)
+          c.add(`${p}.${out}`, `output field "${out}" collides with a key or window field`);
+        let t = 'double';
+        if (call.expr !== undefined) {
+          const et = c.expr(call.expr, `${p}.${out}`, in0.schema);
+          if (
+            et !== undefined &&
+            (call.fn === 'sum' || call.fn === 'avg') &&
+            !['double', 'int', 'uint', 'dyn'].includes(et)
+          ) {
+            c.add(`${p}.${out}`, `${call.fn}() needs a number, got type ${et} from ${JSON.stringify(call.expr)}`);
+          }
+          if (call.fn === 'min' || call.fn === 'max' || call.fn === 'first' || call.fn === 'last') t = et ?? 'dyn';
+        }
+        schema[out] = toFieldType(t);
+        calls.push(call);
+      }
+      node.aggregates = calls;
+      node.schema = schema;
+      break;
+    }
+    case 'union': {
+      if (v !== null && !(isObj(v) && Object.keys(v).length === 0))
+        c.add(p, `expected {} (union has no options), got ${show(v)}`);
+      if (inputs.some((i) => i.schema === undefined)) node.schema = undefined;
+      else {
+        const merged: Record<string, FieldType> = {};
+        for (const i of inputs)
+          for (const [f, t] of Object.entries(i.schema as FieldTypes))
+            merged[f] = merged[f] === undefined || merged[f] === t ? t : 'dyn';
+        node.schema = merged;
+      }
+      break;
+    }
+    case 'join': {
+      if (!isObj(v)) {
+        c.add(p, `expected {lowerBound, upperBound, select?}, got ${show(v)}`);
+        break;
+      }
+      c.keys(v, ['lowerBound', 'upperBound', 'select'], p);
+      const lo = c.duration(v, 'lowerBound', p, { required: true, allowNegative: true });
+      const hi = c.duration(v, 'upperBound', p, { required: true, allowNegative: true });
+      if (lo !== undefined && hi !== undefined && lo > hi)
+        c.add(
+          `${p}.upperBound`,
+          `expected upperBound ≥ lowerBound (${v['lowerBound'] as string}), got ${show(v['upperBound'])}`,
+        );
+      const [l, r] = inputs as [NodeInfo, NodeInfo];
+      const lk = requireKeyed(c, `${path}.from[0]`, 'join', l);
+      const rk = requireKeyed(c, `${path}.from[1]`, 'join', r);
+      if (lk && rk && l.key && r.key) {
+        const ln = l.key.kind === 'fields' ? l.key.fields.length : 1;
+        const rn = r.key.kind === 'fields' ? r.key.fields.length : 1;
+        if (ln !== rn)
+          c.add(
+            `${path}.from`,
+            `join inputs must have keys of the same arity; "${l.name}" has ${ln} key part(s), "${r.name}" has ${rn}`,
+          );
+        node.key = l.key;
+      }
+      const sel = v['select'];
+      if (sel !== undefined) {
+        if (!isObj(sel) || Object.keys(sel).length === 0)
+          c.add(`${p}.select`, `expected a map of output field → CEL over left and right, got ${show(sel)}`);
+        else {
+          const schema: Record<string, FieldType> = {};
+          for (const [f, e] of Object.entries(sel)) {
+            const t = c.expr(e, `${p}.select.${f}`, {}, { extra: { left: 'map', right: 'map' } });
+            schema[f] = t === undefined ? 'dyn' : toFieldType(t);
+          }
+          node.schema = schema;
+        }
+      } else node.schema = l.schema && r.schema ? { ...l.schema, ...r.schema } : undefined;
+      break;
+    }
+    case 'dedupe': {
+      if (!isObj(v)) {
+        c.add(p, `expected {within: "<duration>"}, got ${show(v)}`);
+        break;
+      }
+      c.keys(v, ['within'], p);
+      c.duration(v, 'within', p, { required: true, positive: true });
+      if (requireKeyed(c, `${path}.from`, 'dedupe', in0)) node.key = in0.key;
+      node.schema = in0.schema;
+      break;
+    }
+    case 'lookup': {
+      if (!isObj(v)) {
+        c.add(p, `expected {table: <druid source>, key: "<CEL>", column, fields?, onMissing?}, got ${show(v)}`);
+        break;
+      }
+      c.keys(v, ['table', 'key', 'column', 'fields', 'onMissing'], p);
+      const table = c.string(v, 'table', p);
+      const t = table === undefined ? undefined : nodes.get(table);
+      if (table !== undefined && (t?.role !== 'source' || t.kind !== 'druid')) {
+        const druids = [...nodes.values()].filter((n) => n.role === 'source' && n.kind === 'druid').map((n) => n.name);
+        c.add(
+          `${p}.table`,
+          `expected the name of a druid source (the lookup table), got ${show(table)}; druid sources: ${druids.join(', ') || '(none)'}`,
+        );
+      }
+      c.expr(v['key'], `${p}.key`, in0.schema);
+      c.string(v, 'column', p);
+      const f = v['fields'];
+      if (f !== undefined && !(Array.isArray(f) && f.length > 0 && f.every((x) => typeof x === 'string' && x !== '')))
+        c.add(`${p}.fields`, `expected a non-empty list of column names, got ${show(f)}`);
+      c.oneOf(v, 'onMissing', p, ['keep', 'drop']);
+      node.schema = undefined;
+      break;
+    }
+  }
+}

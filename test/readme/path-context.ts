@@ -1,0 +1,47 @@
+// TEST-ONLY: what the README test's checks share: one run of README.md "On Kubernetes" (a
+// variant, its namespace, shell and clients) and the shape of a check, found by the text of
+// the README command it belongs to.
+import type { Kafka } from 'kafkajs';
+import type { KubeClient } from '../../operator/src/kube/index.ts';
+import type { StreamJob } from '../../operator/src/api/v1alpha1/streamjob.ts';
+import type { ReadmeShell } from './readme-shell.ts';
+
+export type Variant = 'helm' | 'checkout';
+
+export interface PathContext {
+  readonly variant: Variant;
+  /** This variant's namespace: the default one of its kubeconfig copy. */
+  readonly ns: string;
+  readonly shell: ReadmeShell;
+  readonly kube: KubeClient;
+  readonly kafka: Kafka;
+  /** A folder of the test's own (the kubeconfig copy). */
+  readonly tmp: string;
+  readonly clusterDir: string;
+  readonly kubeconfig: string;
+  readonly brokers: string;
+  /** spec.stateStorage of crds/examples/clicks.yaml as run. */
+  readonly stateStorage: StreamJob['spec']['stateStorage'];
+  /** Records per second of crds/examples/clicks-feed.yaml's datagen (= per second of event time). */
+  readonly feedRate: number;
+  /** Where this run's share of the topics starts (earlier runs wrote to the same topics). */
+  outputFrom: Map<number, bigint>;
+  clicksFrom: Map<number, bigint>;
+  /** When the feed was Ready: every minute window from the next minute on is fully fed. */
+  feedReadyAt?: number;
+  scaledAt?: number;
+  rescaleSavepoint?: string;
+}
+
+export interface StepCheck {
+  /** What is checked, for the report when its command is missing. */
+  readonly name: string;
+  readonly match: RegExp;
+  readonly variants?: readonly Variant[];
+  /** How many commands it must match in a run (default 1). */
+  readonly times?: number;
+  /** The command actually run instead of the README's text. */
+  readonly rewrite?: (text: string) => string;
+  before?(c: PathContext): Promise<void>;
+  after?(c: PathContext, output: string): Promise<void>;
+}
