@@ -29,6 +29,17 @@ export interface SourceReaderContext {
   readonly checkpointing?: boolean;
   /** Reports records not yet read (e.g. Kafka lag), for metrics. */
   reportLag?(records: number): void;
+  /**
+   * The reader waits for its input to exist (e.g. a Kafka topic not created yet) and reads
+   * once it does; undefined when it no longer waits. Reported in the slot's /v1/status.
+   */
+  reportWaiting?(waiting: WaitingInput | undefined): void;
+}
+
+/** What a source waits for: its topic (or other named input), since when (ISO time). */
+export interface WaitingInput {
+  readonly topic: string;
+  readonly since: string;
 }
 
 export interface RawRecords {

@@ -1,6 +1,9 @@
 // The operator ↔ runtime contract (version 1): how a slot pod is told what to run, and the
 // control API it serves. The operator imports this file (types and constants only), so it
 // must never import the engine. A change here that is not additive bumps CONTRACT_VERSION.
+// Additive changes within version 1 (a runtime may omit them; the operator reads them when
+// present): JobConfig.restoreLatest, StatusResponse.restoredFrom and
+// StatusResponse.waitingForInput, DELETE /v1/savepoints/{name}.
 
 export const CONTRACT_VERSION = 1;
 
@@ -77,6 +80,19 @@ export interface StatusResponse {
   readonly error?: string;
   /** Additive: the checkpoint or savepoint this deployment restored (in-container path). */
   readonly restoredFrom?: string;
+  /**
+   * Additive: sources of this slot that wait for their input to exist (a Kafka topic not
+   * created yet): the slot runs and reads nothing from them until it does. Absent when no
+   * source waits. Every slot reads every source's topic, so slot 0's list is the job's.
+   */
+  readonly waitingForInput?: readonly WaitingForInput[];
+}
+
+/** A source waiting for its input: the source's name, the topic, since when (ISO time). */
+export interface WaitingForInput {
+  readonly source: string;
+  readonly topic: string;
+  readonly since: string;
 }
 
 /**

@@ -38,6 +38,7 @@ export function jobStatusSource(
           : {}),
         ...(s.watermark > MIN_WATERMARK && s.watermark < MAX_WATERMARK ? { watermarkMs: s.watermark } : {}),
         ...(s.error ? { error: s.error } : {}),
+        ...(s.waitingForInput ? { waitingForInput: s.waitingForInput } : {}),
       };
       return out;
     },

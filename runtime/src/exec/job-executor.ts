@@ -162,6 +162,16 @@ export class JobExecutor {
     if (this.restoredFrom) st.restoredFrom = this.restoredFrom;
     const error = this.failure.error;
     if (error !== undefined) st.error = (error as Error).message;
+    const waiting = new Map<string, { source: string; topic: string; since: string }>();
+    for (const p of this.slots) {
+      for (const src of p.sources) {
+        const w = src.waitingFor;
+        const seen = waiting.get(src.sourceName);
+        if (w && (!seen || w.since < seen.since))
+          waiting.set(src.sourceName, { source: src.sourceName, topic: w.topic, since: w.since });
+      }
+    }
+    if (waiting.size > 0) st.waitingForInput = [...waiting.values()];
     return st;
   }
 

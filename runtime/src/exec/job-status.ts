@@ -13,6 +13,8 @@ export interface JobStatus {
   lastCheckpoint?: CompletedCheckpoint;
   restoredFrom?: string;
   error?: string;
+  /** Sources of this process's slots that wait for their input to exist (each source once). */
+  waitingForInput?: { source: string; topic: string; since: string }[];
 }
 
 export interface JobResult {

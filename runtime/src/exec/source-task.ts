@@ -2,7 +2,7 @@
 // tracks per-partition watermarks (bounded out-of-orderness, idleness) and pushes batches
 // through the chained operators. It pulls only while every output of its chain is writable.
 import type { Logger } from 'pino';
-import type { RawRecords, SourceReader, SourceReaderContext } from '../connectors/api.ts';
+import type { RawRecords, SourceReader, SourceReaderContext, WaitingInput } from '../connectors/api.ts';
 import type { SourceSpec } from '../graph/spec.ts';
 import { parseDuration } from '../graph/duration.ts';
 import { newBatch, type Output, type Rec } from '../operators/types.ts';
@@ -42,6 +42,7 @@ const IDLE_CHECK_MS = 200;
 
 export class SourceTask implements Task, RawRecords {
   readonly name: string;
+  readonly sourceName: string;
   done = false;
   private readonly o: SourceTaskOptions;
   private readonly wms: PartitionWatermarks;
@@ -60,10 +61,13 @@ export class SourceTask implements Task, RawRecords {
   private opened = false;
   private lastIdleCheck = 0;
   records = 0;
+  /** What the reader waits for (its input does not exist yet); undefined while it reads. */
+  waitingFor: WaitingInput | undefined;
 
   constructor(o: SourceTaskOptions) {
     this.o = o;
     this.name = `source:${o.spec.name}`;
+    this.sourceName = o.spec.name;
     const ts = o.spec.timestamp;
     this.extract = ts ? timestampExtractor(ts) : undefined;
     const bound = ts ? (parseDuration(ts.maxOutOfOrderness) ?? 0) : 0;
@@ -102,6 +106,9 @@ export class SourceTask implements Task, RawRecords {
       ...(this.o.restoredPositions ? { restoredPositions: this.o.restoredPositions } : {}),
       checkpointing: this.o.checkpointing ?? false,
       ...(this.o.onLag ? { reportLag: this.o.onLag } : {}),
+      reportWaiting: (w) => {
+        this.waitingFor = w;
+      },
     };
   }
 

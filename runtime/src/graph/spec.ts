@@ -35,6 +35,8 @@ export interface KafkaSourceSpec {
   clientId?: string;
   /** Declared field types, used to type-check expressions. */
   schema?: Record<string, FieldType>;
+  /** How often a running source looks for partitions added to its topic (duration). Default `30s`; `0` = never. */
+  partitionDiscoveryInterval?: string;
 }
 
 export interface DatagenFieldSpec {

@@ -12,6 +12,19 @@ function valve(n: number): { v: WatermarkValve; wms: number[]; idles: boolean[] 
 }
 
 describe('WatermarkValve', () => {
+  it('a channel added to an idle valve makes it active and holds the output until it catches up', () => {
+    const { v, wms, idles } = valve(1);
+    v.inputWatermark(0, 100);
+    v.inputIdle(0, true);
+    expect(idles).toEqual([true]);
+    const ch = v.addChannel();
+    expect(idles).toEqual([true, false]);
+    v.inputWatermark(ch, 50);
+    expect(wms).toEqual([100]);
+    v.inputWatermark(ch, 150);
+    expect(wms).toEqual([100, 150]);
+  });
+
   it('emits the minimum over channels, only when it rises', () => {
     const { v, wms } = valve(2);
     v.inputWatermark(0, 10);

@@ -5,7 +5,9 @@
 //  * an idle channel leaves the minimum; when every channel is idle the valve flushes the
 //    maximum channel watermark and reports idle itself;
 //  * a channel that becomes active again rejoins the minimum only once its watermark has
-//    caught up with the last output (so it cannot move the output backwards).
+//    caught up with the last output (so it cannot move the output backwards);
+//  * a channel added later (a new source partition) starts active and aligned: it holds the
+//    output until its own watermark passes it.
 import { MIN_WATERMARK } from './watermark.ts';
 
 interface ChannelState {
@@ -30,9 +32,13 @@ export class WatermarkValve {
     for (let i = 0; i < channelCount; i++) this.addChannel();
   }
 
-  /** Adds a channel (e.g. a newly assigned partition); returns its index. */
+  /** Adds an active channel (e.g. a newly assigned partition); returns its index. An idle valve becomes active. */
   addChannel(): number {
     this.channels.push({ wm: MIN_WATERMARK, idle: false, aligned: true });
+    if (this.outputIdle) {
+      this.outputIdle = false;
+      this.out.idle(false);
+    }
     return this.channels.length - 1;
   }
 

@@ -10,7 +10,8 @@ export const plural = 'streamjobs';
 
 export type UpgradeMode = 'savepoint' | 'last-state' | 'stateless';
 export type JobRunState = 'running' | 'suspended';
-export type Phase = 'Deploying' | 'Running' | 'Savepointing' | 'Upgrading' | 'Suspended' | 'Restarting' | 'Failed';
+export type Phase =
+  'Deploying' | 'Running' | 'Savepointing' | 'Upgrading' | 'Suspended' | 'Restarting' | 'Failed' | 'Invalid';
 export type OperationKind = 'deploy' | 'rescale' | 'upgrade' | 'suspend' | 'restart' | 'savepoint' | 'delete';
 
 export interface ObjectMeta {

@@ -1,7 +1,7 @@
 // The StreamJob's status conditions: their types and the reasons each may carry, set with
 // kube/conditions.ts semantics (lastTransitionTime moves only when status flips). Reasons are
 // API (users and alerts match on them): a new one is added to these types, never inlined.
-import { getCondition, setCondition, type ConditionStatus } from '../../kube/index.ts';
+import { getCondition, removeCondition, setCondition, type ConditionStatus } from '../../kube/index.ts';
 import type { Condition, OperationKind, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
 
 /** Why a savepoint failed (savepoints.ts driveSavepoint). */
@@ -32,8 +32,12 @@ export function operationName(kind: OperationKind): OperationName {
 }
 
 export interface JobConditionReasons {
-  /** Every slot of the deployed deployment ready and slot 0 RUNNING. */
-  Ready: 'Running' | 'NotReady' | 'Suspended' | 'Failed';
+  /**
+   * Every slot of the deployed deployment ready and slot 0 RUNNING. False with an operation's
+   * name while it deploys, replaces or removes the pods; InvalidSpec when nothing is deployed
+   * because the spec is rejected.
+   */
+  Ready: 'Running' | 'NotReady' | 'Suspended' | 'Failed' | 'InvalidSpec' | OperationName;
   /** An operation in flight (True), or the last one's outcome (False). */
   Progressing: OperationName | `${OperationName}Completed` | 'Suspended';
   /** Something needs attention; False once it cleared. InvalidSpec clears only by a spec fix. */
@@ -49,6 +53,12 @@ export interface JobConditionReasons {
     | 'Recovered'
     | SavepointFailureReason;
   SavepointInProgress: 'Triggered' | 'Completed' | SavepointFailureReason;
+  /** kstatus: the operator still works on the spec (kstatus.ts). */
+  Reconciling: OperationName | 'SpecChanged' | 'NotReady' | 'Stalled' | 'Reconciled';
+  /** kstatus: it cannot progress without the user (kstatus.ts). */
+  Stalled: 'InvalidSpec' | 'MaxRestartsExceeded' | 'SavepointBlocked' | 'NotStalled';
+  /** A source waits for its input to exist (a Kafka topic): the job runs and reads nothing from it yet. */
+  WaitingForInput: 'TopicMissing' | 'Reading';
 }
 
 export type JobConditionType = keyof JobConditionReasons;
@@ -65,6 +75,10 @@ export function setJobCondition(
   now: Date,
 ): void {
   st.conditions = setCondition(st.conditions, input, generation, now);
+}
+
+export function removeJobCondition(st: StreamJobStatus, type: JobConditionType): void {
+  if (getCondition(st.conditions, type)) st.conditions = removeCondition(st.conditions, type);
 }
 
 export function jobCondition(st: StreamJobStatus | undefined, type: JobConditionType): Condition | undefined {

@@ -3,7 +3,7 @@
 // stand-in runtime (testing/fake-runtime.ts, image tributary/node:*) because these tests
 // inject faults the real runtime cannot produce on demand: savepoint failure, slot 0
 // unreachable, a slot crash, and operator kills at chosen write-ahead steps.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,13 @@ const fake = join(repoRoot, 'operator/src/controllers/streamjob/testing/fake-run
 const clusterDir = process.env.TRIBUTARY_CLUSTER_DIR ?? join(process.env.HOME ?? '/root', '.cache/tributary/cluster');
 const kubectl = (args: string[], input?: string) =>
   spawnSync('kubectl', args, { encoding: 'utf8', env: process.env, input, timeout: 60_000 });
+const kubectlAsync = (args: string[]) =>
+  new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const p = spawn('kubectl', args, { env: process.env });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => resolve({ code, stderr }));
+  });
 type Event = { reason: string; message: string; involvedObject: { name: string } };
 
 const graph = {
@@ -307,11 +314,93 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     );
     expect(cond(bad, 'Degraded')?.message).toContain('spec.graph');
     expect(bad.status?.deployed?.id).toBe(j.status?.deployed?.id);
-    expect(bad.status?.observedGeneration).toBeLessThan(bad.metadata.generation!);
+    // kstatus: the rejected generation is processed (observedGeneration) and Stalled; the last valid spec
+    // keeps running (Ready).
+    expect(bad.status?.observedGeneration).toBe(bad.metadata.generation);
+    expect(cond(bad, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(cond(bad, 'Ready')?.status).toBe('True');
     expect((await events('invalid')).some((e) => e.reason === 'InvalidSpec')).toBe(true);
     expect(
       (await pods('invalid')).every((p) => p.metadata?.labels?.[DEPLOYMENT_LABEL] === j.status?.deployed?.id),
     ).toBe(true);
+  });
+
+  it('an invalid spec on a new job: Stalled, phase Invalid, the printer columns show the reason (not Deploying); fixing it deploys', async () => {
+    await make('newbad', {
+      graph: { ...graph, sinks: [{ name: 'out', from: 'nope', console: {} }] } as unknown as StreamJobSpec['graph'],
+    });
+    const bad = await waitFor(
+      'Stalled',
+      async () => {
+        const c = await get('newbad');
+        return cond(c, 'Stalled')?.status === 'True' ? c : undefined;
+      },
+      20_000,
+      250,
+    );
+    expect(cond(bad, 'Stalled')?.reason).toBe('InvalidSpec');
+    expect(cond(bad, 'Reconciling')?.status).toBe('False');
+    expect(cond(bad, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(bad.status?.phase).toBe('Invalid');
+    expect(bad.status?.observedGeneration).toBe(bad.metadata.generation);
+    const stalled = await kubectlAsync([
+      'wait',
+      '-n',
+      ns,
+      'streamjob/newbad',
+      '--for=condition=Stalled',
+      '--timeout=10s',
+    ]);
+    expect(stalled.code, stalled.stderr).toBe(0);
+    const wide = kubectl(['get', 'sj', 'newbad', '-n', ns, '-o', 'wide']);
+    expect(wide.status, wide.stderr).toBe(0);
+    const [head, row] = wide.stdout.trim().split('\n');
+    expect(head).toMatch(/^NAME\s+PHASE\s+STATUS\s+REPLICAS\s+READY\s+INPUT\s+LAST SAVEPOINT\s+AGE\s+MESSAGE$/);
+    expect(row).toMatch(/^newbad\s+Invalid\s+InvalidSpec\s+2\s+0\s/);
+    expect(row).toContain('spec rejected, nothing deployed');
+    expect(row).not.toContain('Deploying');
+    expect(await pods('newbad')).toHaveLength(0);
+    await kube.patch(StreamJobs, ns, 'newbad', { spec: { graph } });
+    const fixed = await runningJob('newbad', 2);
+    expect(cond(fixed, 'Stalled')?.status).toBe('False');
+    expect(fixed.status?.observedGeneration).toBe(fixed.metadata.generation);
+  });
+
+  it('kstatus: kubectl wait --for=condition=Ready returns once the deploy, then a rescale, is done; Reconciling and observedGeneration follow the work', async () => {
+    await make('kst');
+    // (kubectl wait runs asynchronously: the operator under test runs in this process.)
+    const w0 = await kubectlAsync(['wait', '-n', ns, 'streamjob/kst', '--for=condition=Ready', '--timeout=90s']);
+    expect(w0.code, w0.stderr).toBe(0);
+    const j = await get('kst');
+    expect(j.status?.phase).toBe('Running');
+    expect(j.status?.observedGeneration).toBe(j.metadata.generation);
+    expect(cond(j, 'Reconciling')?.status).toBe('False');
+    expect(cond(j, 'Stalled')?.status).toBe('False');
+
+    expect(kubectl(['scale', '-n', ns, 'streamjob/kst', '--replicas=3']).status).toBe(0);
+    // kubectl wait runs while the status is sampled: during the rescale Reconciling is True and
+    // observedGeneration behind; kubectl wait returns only once the new pods run.
+    const waiting = kubectlAsync(['wait', '-n', ns, 'streamjob/kst', '--for=condition=Ready', '--timeout=90s']);
+    const during: StreamJob[] = [];
+    let exited: { code: number | null; stderr: string } | undefined;
+    void waiting.then((r) => (exited = r));
+    while (!exited) {
+      const c = await get('kst');
+      if (c.status?.pendingOperation) during.push(c);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(exited.code, exited.stderr).toBe(0);
+    const after = await get('kst');
+    expect(after.status?.deployed?.parallelism).toBe(3);
+    expect(after.status?.pendingOperation).toBeUndefined();
+    expect(after.status?.observedGeneration).toBe(after.metadata.generation);
+    expect(cond(after, 'Ready')).toMatchObject({ status: 'True', observedGeneration: after.metadata.generation });
+    expect(cond(after, 'Reconciling')?.status).toBe('False');
+    expect(during.length).toBeGreaterThan(0);
+    for (const d of during) {
+      expect(cond(d, 'Reconciling')).toMatchObject({ status: 'True', reason: 'Rescale' });
+      expect(d.status!.observedGeneration!).toBeLessThan(d.metadata.generation!);
+    }
   });
 
   it('suspend takes a savepoint and removes the pods; resume restores it; a crashed slot restarts all slots from the latest checkpoint', async () => {

@@ -48,6 +48,8 @@ export interface JobCtx {
   obs: Observation;
   /** One clock reading per reconcile. */
   now: Date;
+  /** Why the spec is rejected (set when the observation is recorded); undefined = valid. */
+  rejected?: string;
 }
 
 export type StepResult = Promise<ReconcileResult | void>;
@@ -55,8 +57,9 @@ export type StepResult = Promise<ReconcileResult | void>;
 export interface ReconcilerInternals {
   deps: StreamJobReconcilerDeps;
   /**
-   * Writes status (the mutation re-runs on a fresh copy after a conflict); `c.job` becomes
-   * the object written. `step` names the write in logs and for fault-injection tests.
+   * Writes status (the mutation re-runs on a fresh copy after a conflict), with its kstatus
+   * view derived from the result (kstatus.ts); `c.job` becomes the object written. `step`
+   * names the write in logs and for fault-injection tests.
    */
   record(c: JobCtx, step: string, mutate: (st: StreamJobStatus) => StreamJobStatus): Promise<StreamJob>;
   /** Delay before retry `attempt` (spec.restartPolicy.backoff). */

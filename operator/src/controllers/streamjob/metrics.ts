@@ -20,6 +20,7 @@ const PHASES: readonly Phase[] = [
   'Suspended',
   'Restarting',
   'Failed',
+  'Invalid',
 ];
 
 export function streamJobMetrics(registry: Registry): StreamJobMetrics {

@@ -1,5 +1,6 @@
 // Requeue cadence per phase: poll fast while an operation moves, slowly while running
-// (checkpoint progress and runtime health), never while suspended or failed (events wake us).
+// (checkpoint progress and runtime health), never while suspended, failed or invalid (events
+// wake us: a spec change).
 import type { Phase } from '../../api/v1alpha1/streamjob.ts';
 
 export interface Cadence {
@@ -22,6 +23,7 @@ export function requeueFor(
       return c.runningMs;
     case 'Suspended':
     case 'Failed':
+    case 'Invalid':
       return undefined;
     default:
       return c.operationMs;

@@ -1,6 +1,7 @@
 // The StreamJob reconcile: get → finalizer → observe → validate → record the observation →
 // advance the pending operation (operation/advance.ts, where the write-ahead log of status
-// is described) or decide a new one (decide.ts) → record.
+// is described) or decide a new one (decide.ts) → record. Every status write derives the
+// kstatus view (observedGeneration, Reconciling, Stalled; kstatus.ts) from what it wrote.
 //
 // The informer cache may lag behind this process's own status writes: a cached job older
 // than the last write made here is re-read, so no step acts on a status it already replaced.
@@ -18,6 +19,7 @@ import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { decide } from './decide.ts';
 import { loadDruidRefs, resolveDruidRefs } from './druid-refs.ts';
 import type { JobCtx, ReconcilerInternals, StreamJobReconcilerDeps } from './job-context.ts';
+import { deriveKstatus } from './kstatus.ts';
 import { observe, type ObserverDeps } from './observer.ts';
 import { advance } from './operation/advance.ts';
 import { finalize } from './operation/delete.ts';
@@ -46,8 +48,9 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
   const r: ReconcilerInternals = {
     deps,
     async record(c, step, mutate) {
+      const input = { job: c.job, rejected: c.rejected, defaultImage: deps.defaultImage, now: c.now };
       const { object } = await deps.statusWriter.update<StreamJob>(StreamJobs, c.job, (prev) =>
-        mutate(structuredClone(prev ?? {})),
+        deriveKstatus(mutate(structuredClone(prev ?? {})), input),
       );
       written.set(`${c.job.metadata.namespace}/${c.job.metadata.name}`, rv(object));
       c.job = object;

@@ -1,16 +1,38 @@
 // Observation → status, before any step acts: replica counts, the selector, the newest
 // checkpoint slot 0 reports, spec validity (Degraded/InvalidSpec + a Warning Event once per
-// distinct message; observedGeneration only advances for a valid spec), and Ready while
-// Running with nothing pending and nothing new asked for. Ready carries the generation it was
-// judged at, so `kubectl wait --for=condition=Ready` after `kubectl scale` or an apply waits
-// for the change: right after it the old deployment is still ready, and stamping that with
-// the new generation would end the wait before the change ran.
+// distinct message; a rejected spec with nothing deployed is phase Invalid, Ready False
+// InvalidSpec), the sources slot 0 reports waiting for their input (WaitingForInput + an
+// Event when it turns), and Ready while Running with nothing pending. observedGeneration is
+// not written here: it follows the work (kstatus.ts), and so does Ready's own
+// observedGeneration: right after `kubectl scale` or an apply the old deployment is still
+// ready, and stamping that with the new generation would end `kubectl wait
+// --for=condition=Ready` before the change ran.
+import type { Condition, StreamJob, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
+import type { WaitingForInput } from '../../../../runtime/src/control/contract.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
-import { jobCondition, setJobCondition } from './conditions.ts';
+import { jobCondition, removeJobCondition, setJobCondition } from './conditions.ts';
 import { podSelector } from './objects/metadata.ts';
 import { isPodTerminal } from './objects/slot-pod.ts';
-import { classify } from './spec-diff.ts';
+import type { Observation } from './observer.ts';
 import { describeIssues, type SpecIssue } from './validation.ts';
+
+/** `topic t (source s, since …)` for each waiting source. */
+export function describeWaiting(waiting: readonly WaitingForInput[]): string {
+  return waiting.map((w) => `topic ${w.topic} (source ${w.source}, since ${w.since})`).join('; ');
+}
+
+/** WaitingForInput as slot 0 reports it; undefined when there is nothing to say (no runtime answer). */
+export function waitingCondition(
+  job: StreamJob,
+  obs: Pick<Observation, 'runtime'>,
+): { waiting: boolean; message: string } | undefined {
+  const rt = obs.runtime;
+  if (!job.status?.deployed || rt?.state !== 'RUNNING') return undefined;
+  const waiting = rt.waitingForInput ?? [];
+  if (waiting.length > 0)
+    return { waiting: true, message: `waiting for ${describeWaiting(waiting)}: the job runs and reads once it exists` };
+  return { waiting: false, message: 'every source reads its input' };
+}
 
 export async function recordObservation(
   r: ReconcilerInternals,
@@ -23,51 +45,88 @@ export async function recordObservation(
   const message = invalid
     ? `spec rejected, ${job.status?.deployed ? 'the last valid spec keeps running' : 'nothing deployed'}: ${describeIssues(issues)}`
     : '';
+  c.rejected = invalid ? message : undefined;
   const prevDegraded = jobCondition(job.status, 'Degraded');
   if (invalid && (prevDegraded?.reason !== 'InvalidSpec' || prevDegraded.message !== message)) {
     await r.deps.events.warning(job, 'InvalidSpec', message);
   }
+  const input = waitingCondition(job, obs);
+  const prevInput = jobCondition(job.status, 'WaitingForInput');
+  if (input?.waiting && (prevInput?.status !== 'True' || prevInput.message !== input.message))
+    await r.deps.events.warning(job, 'WaitingForInput', input.message);
+  if (input && !input.waiting && prevInput?.status === 'True')
+    await r.deps.events.normal(job, 'InputAvailable', input.message);
   await r.record(c, 'observe', (st) => {
     st.replicas = obs.pods.filter((p) => !isPodTerminal(p)).length;
     st.readyReplicas = obs.readyCount;
     st.selector = podSelector(job.metadata.name);
-    if (!st.phase) st.phase = job.spec.state === 'suspended' ? 'Suspended' : 'Deploying';
+    if (!st.phase || (st.phase === 'Invalid' && !invalid))
+      st.phase = job.spec.state === 'suspended' ? 'Suspended' : 'Deploying';
     const cp = obs.runtime?.lastCheckpoint;
     if (cp?.completedAt && (!st.lastCheckpoint || cp.id !== st.lastCheckpoint.id || cp.path !== st.lastCheckpoint.path))
       st.lastCheckpoint = { ...cp };
     if (invalid) {
       setJobCondition(st, { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message }, gen, now);
       st.lastError = message;
-    } else {
-      if (prevDegraded?.reason === 'InvalidSpec') {
-        setJobCondition(
-          st,
-          { type: 'Degraded', status: 'False', reason: 'SpecValid', message: 'the spec is valid' },
-          gen,
-          now,
-        );
-        delete st.lastError;
+      if (!st.deployed && !st.pendingOperation) {
+        st.phase = 'Invalid';
+        setJobCondition(st, { type: 'Ready', status: 'False', reason: 'InvalidSpec', message }, gen, now);
       }
-      st.observedGeneration = gen;
-    }
-    const deployed = st.deployed;
-    const settled = invalid || classify({ ...job, status: st }, job.spec, r.deps.defaultImage).kind === 'none';
-    if (deployed && !st.pendingOperation && st.phase === 'Running' && settled) {
-      const ready = obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING';
+    } else if (prevDegraded?.reason === 'InvalidSpec') {
       setJobCondition(
         st,
-        {
-          type: 'Ready',
-          status: ready ? 'True' : 'False',
-          reason: ready ? 'Running' : 'NotReady',
-          message: ready
-            ? `${deployed.parallelism} slots running deployment ${deployed.id}`
-            : `${obs.readyCount}/${deployed.parallelism} slots ready; runtime ${obs.runtime?.state ?? obs.runtimeError ?? 'not answering'}`,
-        },
+        { type: 'Degraded', status: 'False', reason: 'SpecValid', message: 'the spec is valid' },
         gen,
         now,
       );
+      delete st.lastError;
     }
+    recordInput(st, input, gen, now);
+    recordReady(st, c, gen);
     return st;
   });
+}
+
+function recordInput(
+  st: StreamJobStatus,
+  input: ReturnType<typeof waitingCondition>,
+  gen: number | undefined,
+  now: Date,
+): void {
+  if (!st.deployed || st.phase === 'Failed') removeJobCondition(st, 'WaitingForInput');
+  else if (input)
+    setJobCondition(
+      st,
+      {
+        type: 'WaitingForInput',
+        status: input.waiting ? 'True' : 'False',
+        reason: input.waiting ? 'TopicMissing' : 'Reading',
+        message: input.message,
+      },
+      gen,
+      now,
+    );
+}
+
+function recordReady(st: StreamJobStatus, c: JobCtx, gen: number | undefined): void {
+  const deployed = st.deployed;
+  if (!deployed || st.pendingOperation || st.phase !== 'Running') return;
+  const { obs } = c;
+  const ready = obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING';
+  const rejected = c.rejected ? `; generation ${gen} rejected (see Stalled)` : '';
+  const input: Condition | undefined = jobCondition(st, 'WaitingForInput');
+  const waiting = input?.status === 'True' ? `; ${input.message}` : '';
+  setJobCondition(
+    st,
+    {
+      type: 'Ready',
+      status: ready ? 'True' : 'False',
+      reason: ready ? 'Running' : 'NotReady',
+      message: ready
+        ? `${deployed.parallelism} slots running deployment ${deployed.id}${waiting}${rejected}`
+        : `${obs.readyCount}/${deployed.parallelism} slots ready; runtime ${obs.runtime?.state ?? obs.runtimeError ?? 'not answering'}${rejected}`,
+    },
+    gen,
+    c.now,
+  );
 }

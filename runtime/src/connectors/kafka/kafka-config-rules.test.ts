@@ -24,9 +24,17 @@ describe('kafka config rules', () => {
       'graph.sources[0].kafka.deadLetterTopic: expected a non-empty string, got nothing',
     ]);
     expect(messages(source({ brokers: 'b', topic: 't', startFrom: 'x', format: 'z', extra: 1 }))).toEqual([
-      'graph.sources[0].kafka.extra: unknown field; expected one of brokers, topic, groupId, startFrom, bounded, format, onError, deadLetterTopic, clientId, schema',
+      'graph.sources[0].kafka.extra: unknown field; expected one of brokers, topic, groupId, startFrom, bounded, format, onError, deadLetterTopic, clientId, schema, partitionDiscoveryInterval',
       'graph.sources[0].kafka.startFrom: expected one of earliest, latest, got "x"',
       'graph.sources[0].kafka.format: expected one of json, string, bytes, got "z"',
+    ]);
+  });
+
+  it('source: partitionDiscoveryInterval is a non-negative duration (0 = never)', () => {
+    expect(messages(source({ brokers: 'b', topic: 't', partitionDiscoveryInterval: '10s' }))).toEqual([]);
+    expect(messages(source({ brokers: 'b', topic: 't', partitionDiscoveryInterval: '0' }))).toEqual([]);
+    expect(messages(source({ brokers: 'b', topic: 't', partitionDiscoveryInterval: 'soon' }))).toEqual([
+      'graph.sources[0].kafka.partitionDiscoveryInterval: expected a duration like "1m", got "soon"',
     ]);
   });
 

@@ -36,11 +36,13 @@ const source: SourceConfigRule = (c, s, p) => {
       'deadLetterTopic',
       'clientId',
       'schema',
+      'partitionDiscoveryInterval',
     ],
     p,
   );
   checkBrokers(c, s, p);
   c.string(s, 'topic', p);
+  c.duration(s, 'partitionDiscoveryInterval', p);
   c.string(s, 'groupId', p, false);
   c.string(s, 'clientId', p, false);
   c.oneOf(s, 'startFrom', p, ['earliest', 'latest']);

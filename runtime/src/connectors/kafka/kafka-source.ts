@@ -1,32 +1,45 @@
 // Kafka source (kafkajs). Each slot reads the partitions it owns (partitionOwner) through
 // its own consumer group `<groupId>.slot-<s>-of-<p>` whose assigner hands exactly those
-// partitions to it, so the assignment never depends on group rebalancing. Without
-// checkpoints, committed group offsets resume a job at the same parallelism.
+// partitions to it, so the assignment never depends on group rebalancing. Every owned
+// partition is sought to an explicit start (start-positions.ts): without checkpoints the
+// offset the group committed, so committed group offsets resume a job at the same
+// parallelism.
 //
 // With checkpoints, offsets live in checkpoint state (Flink's KafkaSource): the position is
 // "next offset to emit" per owned partition, taken at the barrier between two polls; a
 // restore at any parallelism gives every slot the union of old positions and it takes the
 // partitions it owns now. The consumer group then gets a fresh per-run suffix (so no stale
-// committed offset can put the fetch position ahead of the checkpoint), fetching starts
-// from the earliest offset and each partition is sought to its start offset; until the
-// seek takes effect, records below the next expected offset are dropped. Offsets are not
-// committed to the group (lag is reported as a metric instead).
+// committed offset can put the fetch position ahead of the checkpoint), and offsets are not
+// committed to the group (lag is reported as a metric instead). Until a seek takes effect,
+// records below the next expected offset are dropped.
+//
+// A topic that does not exist yet is waited for (topic-watch.ts): the slot runs, reads
+// nothing, holds back the watermark, reports what it waits for (reportWaiting → /v1/status)
+// and logs it once; it reads once the topic exists. A running source looks for partitions
+// added to its topic every `partitionDiscoveryInterval` (default 30 s; bounded reads never):
+// a new partition goes to its owner slot by the same formula, starts at its earliest offset
+// and is checkpointed like the others; the owner replaces its consumer to take it (the new
+// one is sought to where the old one stopped). A slot that owns no partition of an existing
+// topic is idle (it does not hold back the watermark) and keeps looking; with discovery
+// off it ends, as a bounded read does when nothing is left.
 //
 // Records are decoded in the slot's loop (never in kafkajs callbacks). A record that
 // cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the
 // dead-letter topic, with the error and its origin in headers; it never fails the job.
 import { randomUUID } from 'node:crypto';
 import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
-import kafkajs from 'kafkajs';
-import type { Admin, Consumer, Kafka as KafkaClient, Producer, Assigner, PartitionAssigner } from 'kafkajs';
+import type { Admin, Consumer, Kafka as KafkaClient } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
+import { parseDuration } from '../../graph/duration.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import type { Rec } from '../../operators/types.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
 import { decodeValue } from '../record-format.ts';
-import { createKafka, keyPartitioner, partitionOwner } from './client.ts';
-
-const { AssignerProtocol } = kafkajs;
+import { brokerList, createKafka, partitionOwner } from './client.ts';
+import { DeadLetterTopic } from './dead-letter.ts';
+import { slotAssigner } from './slot-assigner.ts';
+import { restoredOffsets, startOffset } from './start-positions.ts';
+import { TopicWatch } from './topic-watch.ts';
 
 interface Queued {
   partition: number;
@@ -36,50 +49,51 @@ interface Queued {
 }
 
 const MAX_QUEUED = 20_000;
+const DEFAULT_DISCOVERY_MS = 30_000;
 
-function slotAssigner(topic: string, partitions: number[]): PartitionAssigner {
-  return (): Assigner => ({
-    name: 'TributarySlotAssigner',
-    version: 1,
-    assign: ({ members }) =>
-      Promise.resolve(
-        members.map((m, i) => ({
-          memberId: m.memberId,
-          // One member per slot group; any extra member (a misconfigured duplicate) gets nothing.
-          memberAssignment: AssignerProtocol.MemberAssignment.encode({
-            version: 1,
-            assignment: i === 0 ? { [topic]: partitions } : {},
-            userData: Buffer.alloc(0),
-          }),
-        })),
-      ),
-    protocol: ({ topics }) => ({
-      name: 'TributarySlotAssigner',
-      metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
-    }),
-  });
+/**
+ * The topic's partition ids, sorted; undefined when it does not exist (listed first: a metadata request for a
+ * missing topic retries for seconds).
+ */
+async function topicPartitions(admin: Admin, topic: string): Promise<number[] | undefined> {
+  if (!(await admin.listTopics()).includes(topic)) return undefined;
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  const all = (meta.topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
+  return all.length === 0 ? undefined : all;
 }
 
 export class KafkaSource implements SourceReader {
   private readonly spec: KafkaSourceSpec;
   private ctx!: SourceReaderContext;
   private kafka!: KafkaClient;
+  private admin: Admin | undefined;
+  private watch: TopicWatch | undefined;
   private consumer: Consumer | undefined;
-  private dlq: Producer | undefined;
-  private readonly pendingDlq = new Set<Promise<unknown>>();
+  private dlq: DeadLetterTopic | undefined;
   private queue: Queued[] = [];
   private qHead = 0;
   private spaceWaiters: (() => void)[] = [];
-  /** Kafka partition → watermark partition index. */
+  /** Kafka partition → watermark partition index (declared in poll, i.e. in the slot's loop). */
   private readonly partIndex = new Map<number, number>();
+  /** Owned partitions not declared to the watermark tracker yet. */
+  private undeclared: number[] = [];
+  /** A slot owning no partition of an existing topic: a finished watermark partition, so the source is idle. */
+  private idleMarker: number | undefined;
   /** Bounded mode: Kafka partition → end offset (exclusive), removed once reached. */
   private readonly endOffsets = new Map<number, bigint>();
   private bounded = false;
+  private discoveryMs = 0;
   private owned: number[] = [];
+  /** The topic was found and its partitions assigned (before: waiting, or opening). */
+  private assigned = false;
+  private opened = false;
+  /** Since when the topic has been missing (ISO); undefined once it exists. */
+  private waitingSince: string | undefined;
+  private restored: Map<number, bigint> | undefined;
   private failure: unknown;
-  /** Checkpointing: next offset to emit per owned partition (the checkpointed position). */
+  /** Next offset to emit per owned partition (the checkpointed position). */
   private readonly position = new Map<number, bigint>();
-  /** Checkpointing: next offset accepted from the consumer per partition (drops re-deliveries before the seek). */
+  /** Next offset accepted from the consumer per partition (drops re-deliveries before a seek). */
   private readonly accepted = new Map<number, bigint>();
   private readonly highWatermark = new Map<number, bigint>();
   private closed = false;
@@ -88,77 +102,162 @@ export class KafkaSource implements SourceReader {
     this.spec = spec;
   }
 
+  private get groupId(): string {
+    return `${this.spec.groupId ?? `tributary-${this.ctx.sourceName}`}.slot-${this.ctx.slot}-of-${this.ctx.parallelism}`;
+  }
+
   async open(ctx: SourceReaderContext): Promise<void> {
     this.ctx = ctx;
     const { topic } = this.spec;
+    this.bounded = this.spec.bounded === 'latest';
+    this.discoveryMs = this.bounded ? 0 : (parseDuration(this.spec.partitionDiscoveryInterval) ?? DEFAULT_DISCOVERY_MS);
+    this.restored = ctx.checkpointing ? restoredOffsets(ctx.restoredPositions, topic) : undefined;
     this.kafka = createKafka(
       this.spec.brokers,
       this.spec.clientId ?? `tributary-${ctx.sourceName}-${ctx.slot}`,
       ctx.logger,
     );
     const admin: Admin = this.kafka.admin();
+    this.admin = admin;
+    let first: number[] | undefined;
     try {
       await admin.connect();
-      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      const all = (meta.topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
-      if (all.length === 0) throw new TributaryError('TRIB_CONNECTOR_FAILED', `topic ${topic} has no partitions`);
-      this.owned = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot);
-      for (const p of this.owned) this.partIndex.set(p, ctx.addPartition());
-      const offsets = this.spec.bounded === 'latest' || ctx.checkpointing ? await admin.fetchTopicOffsets(topic) : [];
-      if (ctx.checkpointing) {
-        const restored = new Map<number, bigint>();
-        for (const pos of ctx.restoredPositions ?? []) {
-          const k = pos as { kind?: string; topic?: string; offsets?: Record<string, string> } | null;
-          if (k?.kind !== 'kafka' || k.topic !== topic || !k.offsets) continue;
-          for (const [part, off] of Object.entries(k.offsets)) restored.set(Number(part), BigInt(off));
-        }
-        for (const o of offsets) {
-          if (!this.owned.includes(o.partition)) continue;
-          // A partition the checkpoint does not know (new, or a fresh start) starts per startFrom.
-          const start =
-            restored.get(o.partition) ?? (this.spec.startFrom === 'latest' ? BigInt(o.high) : BigInt(o.low));
-          this.position.set(o.partition, start);
-          this.accepted.set(o.partition, start);
-        }
-      }
-      if (this.spec.bounded === 'latest') {
-        this.bounded = true;
-        for (const o of offsets) {
-          if (!this.owned.includes(o.partition)) continue;
-          const from = this.position.get(o.partition) ?? BigInt(o.low);
-          if (BigInt(o.high) > from) this.endOffsets.set(o.partition, BigInt(o.high));
-          else ctx.finishPartition(this.partIndex.get(o.partition) as number);
-        }
-      }
+      first = await topicPartitions(admin, topic);
     } catch (e) {
+      await admin.disconnect();
       throw new TributaryError(
         'TRIB_CONNECTOR_FAILED',
         `source "${ctx.sourceName}": cannot read metadata of topic ${topic}: ${(e as Error).message}`,
         { cause: e },
       );
-    } finally {
-      await admin.disconnect();
     }
     if (this.spec.onError === 'deadLetter') {
-      this.dlq = this.kafka.producer({ allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
+      this.dlq = new DeadLetterTopic(
+        this.kafka,
+        this.spec.deadLetterTopic as string,
+        { topic, source: ctx.sourceName },
+        ctx.logger,
+      );
       await this.dlq.connect();
     }
-    ctx.logger.info(
-      { source: ctx.sourceName, slot: ctx.slot, topic, partitions: this.owned },
-      'kafka source assigned partitions',
+    this.watch = new TopicWatch({
+      fetch: () => topicPartitions(admin, topic),
+      discoveryMs: this.discoveryMs,
+      onMissing: () => this.topicMissing(),
+      onPartitions: (all) => this.assign(all),
+      onError: (e) =>
+        ctx.logger.warn(
+          { source: ctx.sourceName, slot: ctx.slot, topic, err: (e as Error).message },
+          'kafka source: partition discovery failed; retrying',
+        ),
+    });
+    await this.watch.begin(first);
+    this.opened = true;
+  }
+
+  private topicMissing(): void {
+    if (this.waitingSince !== undefined) return;
+    const { topic } = this.spec;
+    this.waitingSince = new Date().toISOString();
+    this.ctx.reportWaiting?.({ topic, since: this.waitingSince });
+    const brokers = brokerList(this.spec.brokers).join(',');
+    this.ctx.logger.warn(
+      { source: this.ctx.sourceName, slot: this.ctx.slot, topic, brokers },
+      `kafka source "${this.ctx.sourceName}" waits for topic ${topic}: it does not exist on ${brokers}; reading starts when it is created`,
     );
-    if (this.owned.length === 0 || (this.bounded && this.endOffsets.size === 0)) return;
-    const checkpointing = ctx.checkpointing === true;
-    const groupId = `${this.spec.groupId ?? `tributary-${ctx.sourceName}`}.slot-${ctx.slot}-of-${ctx.parallelism}${checkpointing ? `.${randomUUID().slice(0, 8)}` : ''}`;
+  }
+
+  /** Takes the owned partitions of `all` not taken yet: start positions, then a consumer that reads them. */
+  private async assign(all: number[]): Promise<void> {
+    try {
+      await this.assignNew(all);
+    } catch (e) {
+      if (!this.opened) throw e;
+      this.failure = e;
+      this.ctx.wake();
+    }
+  }
+
+  private async assignNew(all: number[]): Promise<void> {
+    const { ctx } = this;
+    const { topic } = this.spec;
+    const admin = this.admin as Admin;
+    const added = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.position.has(p));
+    const first = !this.assigned;
+    if (!first && added.length === 0 && this.waitingSince === undefined) return;
+    const offsets = added.length > 0 ? await admin.fetchTopicOffsets(topic) : [];
+    const committed = !ctx.checkpointing && added.length > 0 ? await this.committedOffsets() : undefined;
+    const initial = first && this.waitingSince === undefined;
+    for (const p of added) {
+      const o = offsets.find((x) => x.partition === p);
+      const log = { low: BigInt(o?.low ?? '0'), high: BigInt(o?.high ?? '0') };
+      const start = startOffset(p, log, {
+        restored: this.restored,
+        ...(committed ? { committed } : {}),
+        startFrom: this.spec.startFrom ?? 'earliest',
+        initial,
+      });
+      this.position.set(p, start);
+      this.accepted.set(p, start);
+      if (this.bounded && log.high > start) this.endOffsets.set(p, log.high);
+    }
+    this.owned = [...this.owned, ...added].sort((a, b) => a - b);
+    this.undeclared.push(...added);
+    this.assigned = true;
+    const log = { source: ctx.sourceName, slot: ctx.slot, topic, partitions: this.owned };
+    if (first) {
+      if (this.waitingSince !== undefined)
+        ctx.logger.info({ ...log, waitedSince: this.waitingSince }, 'kafka source: the topic exists now; reading');
+      else ctx.logger.info(log, 'kafka source assigned partitions');
+    } else if (added.length > 0)
+      ctx.logger.info({ ...log, added }, 'kafka source: new partitions of the topic assigned');
+    else ctx.logger.info(log, 'kafka source: the topic exists again');
+    if (this.waitingSince !== undefined) {
+      this.waitingSince = undefined;
+      ctx.reportWaiting?.(undefined);
+    }
+    if (added.length > 0) await this.replaceConsumer();
+    ctx.wake();
+  }
+
+  /** Without checkpoints: the offsets the slot's group committed for this topic. */
+  private async committedOffsets(): Promise<Map<number, bigint>> {
+    const res = await (this.admin as Admin).fetchOffsets({ groupId: this.groupId, topics: [this.spec.topic] });
+    const out = new Map<number, bigint>();
+    for (const p of res[0]?.partitions ?? []) if (BigInt(p.offset) >= 0n) out.set(p.partition, BigInt(p.offset));
+    return out;
+  }
+
+  /**
+   * Stops the current consumer (if any) and starts one for every owned partition still to
+   * read, each sought to the next offset not yet taken from Kafka: records already queued
+   * stay queued, and nothing is read twice or skipped.
+   */
+  private async replaceConsumer(): Promise<void> {
+    const old = this.consumer;
+    this.consumer = undefined;
+    if (old) {
+      const stopping = old.disconnect(); // stops its run loop first: isRunning() turns false
+      this.releaseSpace();
+      await stopping;
+    }
+    if (this.closed) return;
+    const { topic } = this.spec;
+    const parts = this.owned.filter((p) => !this.bounded || this.endOffsets.has(p));
+    if (parts.length === 0) return;
+    const checkpointing = this.ctx.checkpointing === true;
+    const groupId = `${this.groupId}${checkpointing ? `.${randomUUID().slice(0, 8)}` : ''}`;
     const consumer = this.kafka.consumer({
       groupId,
-      partitionAssigners: [slotAssigner(topic, this.owned)],
+      partitionAssigners: [slotAssigner(topic, parts)],
       maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: checkpointing || this.spec.startFrom !== 'latest' });
+    await consumer.subscribe({ topic, fromBeginning: true });
     consumer.on(consumer.events.CRASH, (e) => {
+      if (this.consumer !== consumer) return;
       if (!e.payload.restart) this.failure = e.payload.error;
       this.ctx.wake();
     });
@@ -167,20 +266,15 @@ export class KafkaSource implements SourceReader {
         autoCommit: !checkpointing,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          if (checkpointing) {
-            this.highWatermark.set(batch.partition, BigInt(batch.highWatermark));
-            let next = this.accepted.get(batch.partition) ?? 0n;
-            for (const m of batch.messages) {
-              const off = BigInt(m.offset);
-              if (off < next) continue; // before the checkpointed position, or re-delivered after the seek
-              next = off + 1n;
-              this.queue.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
-            }
-            this.accepted.set(batch.partition, next);
-          } else {
-            for (const m of batch.messages)
-              this.queue.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+          this.highWatermark.set(batch.partition, BigInt(batch.highWatermark));
+          let next = this.accepted.get(batch.partition) ?? 0n;
+          for (const m of batch.messages) {
+            const off = BigInt(m.offset);
+            if (off < next) continue; // before the start position, or re-delivered after the seek
+            next = off + 1n;
+            this.queue.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
           }
+          this.accepted.set(batch.partition, next);
           this.ctx.wake();
           while (this.queue.length - this.qHead > MAX_QUEUED && isRunning() && !isStale()) {
             await new Promise<void>((r) => this.spaceWaiters.push(r));
@@ -191,11 +285,31 @@ export class KafkaSource implements SourceReader {
         },
       })
       .catch((e: unknown) => {
+        if (this.consumer !== consumer) return;
         this.failure = e;
         this.ctx.wake();
       });
-    if (checkpointing)
-      for (const [partition, offset] of this.position) consumer.seek({ topic, partition, offset: offset.toString() });
+    for (const p of parts) consumer.seek({ topic, partition: p, offset: (this.accepted.get(p) as bigint).toString() });
+  }
+
+  private releaseSpace(): void {
+    const w = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** In the slot's loop: declares new partitions to the watermark tracker (idle when the slot owns none). */
+  private declarePartitions(): void {
+    for (const p of this.undeclared) {
+      const idx = this.ctx.addPartition();
+      this.partIndex.set(p, idx);
+      if (this.bounded && !this.endOffsets.has(p)) this.ctx.finishPartition(idx);
+    }
+    this.undeclared = [];
+    if (this.assigned && this.owned.length === 0 && this.discoveryMs > 0 && this.idleMarker === undefined) {
+      this.idleMarker = this.ctx.addPartition();
+      this.ctx.finishPartition(this.idleMarker);
+    }
   }
 
   snapshotPosition(): unknown {
@@ -222,6 +336,7 @@ export class KafkaSource implements SourceReader {
         { cause: this.failure },
       );
     }
+    this.declarePartitions();
     const format = this.spec.format ?? 'json';
     let n = 0;
     while (n < max && this.qHead < this.queue.length) {
@@ -248,23 +363,27 @@ export class KafkaSource implements SourceReader {
       this.queue = this.queue.slice(this.qHead);
       this.qHead = 0;
     }
-    if (this.queue.length - this.qHead <= MAX_QUEUED && this.spaceWaiters.length > 0) {
-      const w = this.spaceWaiters;
-      this.spaceWaiters = [];
-      for (const f of w) f();
-    }
+    if (this.queue.length - this.qHead <= MAX_QUEUED && this.spaceWaiters.length > 0) this.releaseSpace();
     if (n > 0) {
       this.reportLag();
       return 'data';
     }
-    if (this.owned.length === 0 || (this.bounded && this.endOffsets.size === 0)) return 'end';
-    return 'empty';
+    if (!this.assigned) return 'empty'; // waiting for the topic
+    if (this.bounded) return this.endOffsets.size === 0 ? 'end' : 'empty';
+    return this.owned.length === 0 && this.discoveryMs === 0 ? 'end' : 'empty';
   }
 
   reject(rec: Rec, partition: number, reason: string): void {
     let kafkaPartition = -1;
     for (const [p, idx] of this.partIndex) if (idx === partition) kafkaPartition = p;
-    this.sendToDlq(kafkaPartition, '-1', null, Buffer.from(JSON.stringify(rec)), 'timestamp', reason);
+    this.dlq?.send({
+      partition: kafkaPartition,
+      offset: '-1',
+      key: null,
+      value: Buffer.from(JSON.stringify(rec)),
+      reason: 'timestamp',
+      error: reason,
+    });
   }
 
   private badRecord(
@@ -280,50 +399,19 @@ export class KafkaSource implements SourceReader {
       { source: this.ctx.sourceName, topic: this.spec.topic, partition, offset, reason: error },
       this.dlq ? 'unreadable record sent to dead-letter topic' : 'unreadable record skipped',
     );
-    this.sendToDlq(partition, offset, key, value, reason, error);
-  }
-
-  private sendToDlq(
-    partition: number,
-    offset: string,
-    key: Buffer | null,
-    value: Buffer | null,
-    reason: string,
-    error: string,
-  ): void {
-    const dlq = this.dlq;
-    if (!dlq) return;
-    const topic = this.spec.deadLetterTopic as string;
-    const p = dlq
-      .send({
-        topic,
-        messages: [
-          {
-            key,
-            value,
-            headers: {
-              'tributary.error.reason': reason,
-              'tributary.error.message': error,
-              'tributary.source.topic': this.spec.topic,
-              'tributary.source.partition': String(partition),
-              'tributary.source.offset': offset,
-              'tributary.source.name': this.ctx.sourceName,
-            },
-          },
-        ],
-      })
-      .catch((e: unknown) => this.ctx.logger.error({ err: e, topic }, 'could not write to the dead-letter topic'))
-      .finally(() => this.pendingDlq.delete(p));
-    this.pendingDlq.add(p);
+    this.dlq?.send({ partition, offset, key, value, reason, error });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const f of this.spaceWaiters) f();
-    this.spaceWaiters = [];
-    await this.consumer?.disconnect();
-    await Promise.all([...this.pendingDlq]);
-    await this.dlq?.disconnect();
+    await this.watch?.close();
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    const stopping = consumer?.disconnect();
+    this.releaseSpace();
+    await stopping;
+    await this.admin?.disconnect();
+    await this.dlq?.close();
   }
 }

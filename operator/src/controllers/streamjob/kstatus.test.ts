@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import type { PendingOperation, StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
+import { jobCondition, setJobCondition } from './conditions.ts';
+import { deriveKstatus, STALLED_AFTER_ATTEMPTS } from './kstatus.ts';
+import { specHash } from './spec-hash.ts';
+import { sampleJob, sampleSpec as spec } from './testing/sample-job.ts';
+
+const now = new Date('2026-01-01T00:00:00Z');
+const at = (s: StreamJobSpec, generation: number, status: StreamJobStatus = {}): StreamJob => {
+  const j = sampleJob(s, status);
+  j.metadata.generation = generation;
+  return j;
+};
+const deployedFor = (s: StreamJobSpec) => ({
+  id: 'x-1',
+  specHash: specHash(s, 'img'),
+  parallelism: s.replicas,
+  startedAt: '',
+  spec: JSON.stringify(s),
+});
+const derive = (job: StreamJob, rejected?: string) =>
+  deriveKstatus(structuredClone(job.status ?? {}), { job, rejected, defaultImage: 'img', now });
+const cond = (s: StreamJobStatus, type: 'Ready' | 'Reconciling' | 'Stalled') => {
+  const c = jobCondition(s, type);
+  return c && { status: c.status, reason: c.reason, observedGeneration: c.observedGeneration };
+};
+const running = (s: StreamJobSpec, extra: StreamJobStatus = {}): StreamJobStatus => {
+  const st: StreamJobStatus = { phase: 'Running', deployed: deployedFor(s), observedGeneration: 1, ...extra };
+  setJobCondition(st, { type: 'Ready', status: 'True', reason: 'Running', message: '2 slots running' }, 1, now);
+  return st;
+};
+const rescale = (step: string, extra: Partial<PendingOperation> = {}): PendingOperation => ({
+  kind: 'rescale',
+  targetSpecHash: 'h',
+  targetDeploymentId: 'y-2',
+  mode: 'savepoint',
+  attempt: 1,
+  startedAt: '',
+  step,
+  ...extra,
+});
+
+describe('deriveKstatus', () => {
+  it('a running job whose spec asks for nothing: settled at its generation, Ready, not Reconciling, not Stalled', () => {
+    const s = derive(at(spec, 1, running(spec)));
+    expect(s.observedGeneration).toBe(1);
+    expect(cond(s, 'Ready')).toEqual({ status: 'True', reason: 'Running', observedGeneration: 1 });
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'Reconciled' });
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'False', reason: 'NotStalled' });
+  });
+
+  it('a rescale: observedGeneration and Ready stay at the old generation until the new pods run', () => {
+    const scaled = { ...spec, replicas: 3 };
+    // the new generation, not acted on yet
+    let s = derive(at(scaled, 2, running(spec)));
+    expect(s.observedGeneration).toBe(1);
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'True', reason: 'SpecChanged' });
+    expect(cond(s, 'Ready')).toEqual({ status: 'True', reason: 'Running', observedGeneration: 1 });
+    // savepoint in flight: the old pods still run
+    s = derive(at(scaled, 2, running(spec, { pendingOperation: rescale('savepoint-triggered') })));
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'True', reason: 'Rescale' });
+    expect(cond(s, 'Ready')?.status).toBe('True');
+    // the old pods are going: Ready False with the operation as reason
+    s = derive(at(scaled, 2, running(spec, { phase: 'Upgrading', pendingOperation: rescale('state-ready') })));
+    expect(s.observedGeneration).toBe(1);
+    expect(cond(s, 'Ready')).toEqual({ status: 'False', reason: 'Rescale', observedGeneration: 1 });
+    // done: the deployed spec is the new one, nothing pending
+    s = derive(at(scaled, 2, running(scaled)));
+    expect(s.observedGeneration).toBe(2);
+    expect(cond(s, 'Ready')).toEqual({ status: 'True', reason: 'Running', observedGeneration: 2 });
+    expect(cond(s, 'Reconciling')?.status).toBe('False');
+  });
+
+  it('a first deploy is Reconciling with Ready False (Deploy) and no observedGeneration until it runs', () => {
+    const s = derive(
+      at(spec, 1, {
+        phase: 'Deploying',
+        pendingOperation: {
+          kind: 'deploy',
+          targetSpecHash: 'h',
+          targetDeploymentId: 'x-1',
+          startedAt: '',
+          step: 'starting',
+        },
+      }),
+    );
+    expect(s.observedGeneration).toBeUndefined();
+    expect(cond(s, 'Ready')).toEqual({ status: 'False', reason: 'Deploy', observedGeneration: undefined });
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'True', reason: 'Deploy' });
+  });
+
+  it('a rejected spec is Stalled (not Reconciling) and settles its generation; with something running Ready stays', () => {
+    let s = derive(at(spec, 1, { phase: 'Invalid' }), 'spec rejected, nothing deployed: spec.graph: …');
+    expect(s.observedGeneration).toBe(1);
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'Stalled' });
+    s = derive(at({ ...spec, replicas: 3 }, 2, running(spec)), 'spec rejected, the last valid spec keeps running: …');
+    expect(s.observedGeneration).toBe(2);
+    expect(cond(s, 'Stalled')?.reason).toBe('InvalidSpec');
+    expect(cond(s, 'Ready')).toEqual({ status: 'True', reason: 'Running', observedGeneration: 2 });
+  });
+
+  it('Failed (maxRestarts) is Stalled until the spec changes', () => {
+    const failed = running(spec, { phase: 'Failed', lastError: 'slot 1 failed; gave up after 3 restarts' });
+    let s = derive(at(spec, 1, failed));
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'True', reason: 'MaxRestartsExceeded' });
+    expect(s.observedGeneration).toBe(1);
+    s = derive(at({ ...spec, restartNonce: 1 }, 2, failed));
+    expect(s.observedGeneration).toBe(1); // a redeploy is due
+  });
+
+  it(`an operation blocked by ${STALLED_AFTER_ATTEMPTS} failed savepoints is Stalled; fewer failures are Reconciling`, () => {
+    const blocked = (attempt: number) =>
+      derive(
+        at(
+          { ...spec, replicas: 3 },
+          2,
+          running(spec, { pendingOperation: rescale('savepoint-failed', { attempt, message: 'SavepointTimeout: …' }) }),
+        ),
+      );
+    expect(cond(blocked(STALLED_AFTER_ATTEMPTS), 'Stalled')?.status).toBe('False');
+    expect(cond(blocked(STALLED_AFTER_ATTEMPTS), 'Reconciling')).toMatchObject({ status: 'True', reason: 'Rescale' });
+    expect(cond(blocked(STALLED_AFTER_ATTEMPTS + 1), 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'SavepointBlocked',
+    });
+    expect(cond(blocked(STALLED_AFTER_ATTEMPTS + 1), 'Reconciling')?.status).toBe('False');
+  });
+
+  it('steady state with slots not ready is Reconciling; suspended is settled; observedGeneration never moves back', () => {
+    const notReady = running(spec);
+    setJobCondition(
+      notReady,
+      { type: 'Ready', status: 'False', reason: 'NotReady', message: '1/2 slots ready' },
+      1,
+      now,
+    );
+    expect(cond(derive(at(spec, 1, notReady)), 'Reconciling')).toMatchObject({ status: 'True', reason: 'NotReady' });
+    const suspended = { ...spec, state: 'suspended' as const };
+    expect(derive(at(suspended, 3, { phase: 'Suspended' })).observedGeneration).toBe(3);
+    expect(derive(at(spec, 1, running(spec, { observedGeneration: 4 }))).observedGeneration).toBe(4);
+  });
+});

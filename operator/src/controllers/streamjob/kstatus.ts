@@ -1,0 +1,142 @@
+// The kstatus view of a StreamJob (what kubectl wait, Argo CD and Flux read; cli-utils
+// pkg/kstatus), derived from the rest of status at every status write, so it never disagrees
+// with it. Pure.
+//
+//  * status.observedGeneration becomes metadata.generation only once the work for that
+//    generation is done: no operation pending and the spec asks for none (spec-diff.ts), or
+//    the spec is rejected (nothing will be done for it), or the job Failed and waits for a
+//    spec change. Until then it keeps the last settled generation: a rescale is in progress
+//    until its new pods run. It never moves backwards.
+//  * Ready's own observedGeneration is that settled generation: `kubectl wait
+//    --for=condition=Ready` ignores a condition of an older generation, so right after a
+//    change it waits for the operation the change starts.
+//  * While an operation deploys, replaces or removes pods, Ready is False with the
+//    operation's name as reason (before that, while a savepoint is taken, the old pods run).
+//  * Reconciling is True while an operation is pending, a generation is not acted on yet, or
+//    slots of the running deployment are not ready. Stalled is True when only the user can
+//    unblock the job: a rejected spec (whether or not the last valid spec keeps running),
+//    MaxRestartsExceeded, an operation whose savepoint failed STALLED_AFTER_ATTEMPTS times
+//    (it keeps retrying). A stalled job is not Reconciling (kstatus takes whichever is True).
+//
+// A job waiting for its input (WaitingForInput True: a topic not created yet) is neither
+// Reconciling nor Stalled, and stays Ready: it runs as asked and reads once the topic exists.
+// Holding Ready back would deadlock the common path where the first producer creates the
+// topic after `kubectl wait --for=condition=Ready` returned.
+import type { StreamJob, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
+import { jobCondition, operationName, setJobCondition, type JobConditionInput } from './conditions.ts';
+import { describeOp } from './operation/kinds.ts';
+import { classify } from './spec-diff.ts';
+import { specHash } from './spec-hash.ts';
+
+export interface KstatusInput {
+  /** The job the status is written for (its spec and metadata.generation). */
+  readonly job: StreamJob;
+  /** Why the spec is rejected; undefined when it is valid. */
+  readonly rejected: string | undefined;
+  readonly defaultImage: string;
+  readonly now: Date;
+}
+
+/** Failed savepoints after which an operation they block counts as Stalled. */
+export const STALLED_AFTER_ATTEMPTS = 3;
+
+/** Operation steps during which the old pods still run (a savepoint may be in flight). */
+const OLD_PODS_RUN = new Set<string | undefined>([undefined, 'recorded', 'savepoint-triggered', 'savepoint-failed']);
+
+/** Nothing is left to do for the job's generation. */
+export function settled(s: StreamJobStatus, i: KstatusInput): boolean {
+  if (s.pendingOperation) return false;
+  if (i.rejected !== undefined) return true;
+  if (s.phase === 'Failed' && s.deployed?.specHash === specHash(i.job.spec, i.defaultImage)) return true;
+  return classify({ ...i.job, status: s }, i.job.spec, i.defaultImage).kind === 'none';
+}
+
+/** Why only the user can unblock the job, if so. */
+export function stalledBy(
+  s: StreamJobStatus,
+  i: KstatusInput,
+): { reason: 'InvalidSpec' | 'MaxRestartsExceeded' | 'SavepointBlocked'; message: string } | undefined {
+  if (i.rejected !== undefined) return { reason: 'InvalidSpec', message: i.rejected };
+  if (s.phase === 'Failed')
+    return {
+      reason: 'MaxRestartsExceeded',
+      message: s.lastError ?? 'gave up after restartPolicy.maxRestarts restarts',
+    };
+  const op = s.pendingOperation;
+  const failures = (op?.attempt ?? 1) - 1;
+  if (
+    op &&
+    op.kind !== 'savepoint' &&
+    op.mode === 'savepoint' &&
+    OLD_PODS_RUN.has(op.step) &&
+    failures >= STALLED_AFTER_ATTEMPTS
+  ) {
+    return {
+      reason: 'SavepointBlocked',
+      message: `${op.kind} blocked by ${failures} failed savepoints; the old pods keep running and it keeps retrying (fix the cause, or set savepoints.onFailure: fallbackToCheckpoint or another upgradeMode): ${op.message ?? ''}`,
+    };
+  }
+  return undefined;
+}
+
+function reconciling(s: StreamJobStatus, i: KstatusInput, done: boolean, stalled: boolean): JobConditionInput {
+  const op = s.pendingOperation;
+  const gen = i.job.metadata.generation;
+  if (stalled)
+    return { type: 'Reconciling', status: 'False', reason: 'Stalled', message: 'stalled: see the Stalled condition' };
+  if (op)
+    return {
+      type: 'Reconciling',
+      status: 'True',
+      reason: operationName(op.kind),
+      message: `${describeOp(op)}${op.message ? `: ${op.message}` : ''}`,
+    };
+  if (!done)
+    return {
+      type: 'Reconciling',
+      status: 'True',
+      reason: 'SpecChanged',
+      message: `generation ${gen} not acted on yet`,
+    };
+  const ready = jobCondition(s, 'Ready');
+  if (ready?.status === 'False' && ready.reason === 'NotReady')
+    return { type: 'Reconciling', status: 'True', reason: 'NotReady', message: ready.message };
+  return { type: 'Reconciling', status: 'False', reason: 'Reconciled', message: `generation ${gen} reconciled` };
+}
+
+/** Sets observedGeneration, Reconciling, Stalled and what Ready says during an operation, in place. */
+export function deriveKstatus(s: StreamJobStatus, i: KstatusInput): StreamJobStatus {
+  const gen = i.job.metadata.generation;
+  const op = s.pendingOperation;
+  if (op && op.kind !== 'savepoint' && op.kind !== 'delete') {
+    const ready = jobCondition(s, 'Ready');
+    if (!(OLD_PODS_RUN.has(op.step) && s.deployed !== undefined && ready?.status === 'True')) {
+      setJobCondition(
+        s,
+        { type: 'Ready', status: 'False', reason: operationName(op.kind), message: describeOp(op) },
+        gen,
+        i.now,
+      );
+    }
+  }
+  const done = settled(s, i);
+  if (done && gen !== undefined && (s.observedGeneration === undefined || gen > s.observedGeneration))
+    s.observedGeneration = gen;
+  const stalled = stalledBy(s, i);
+  setJobCondition(
+    s,
+    stalled
+      ? { type: 'Stalled', status: 'True', ...stalled }
+      : { type: 'Stalled', status: 'False', reason: 'NotStalled', message: 'nothing needs the user' },
+    gen,
+    i.now,
+  );
+  setJobCondition(s, reconciling(s, i, done, stalled !== undefined), gen, i.now);
+  // Ready speaks for the settled generation (kubectl wait compares it with metadata.generation).
+  s.conditions = s.conditions?.map((c) => {
+    if (c.type !== 'Ready') return c;
+    const { observedGeneration: _, ...rest } = c;
+    return s.observedGeneration === undefined ? rest : { ...rest, observedGeneration: s.observedGeneration };
+  });
+  return s;
+}
