@@ -85,6 +85,16 @@ export function jobCondition(st: StreamJobStatus | undefined, type: JobCondition
   return getCondition(st?.conditions, type);
 }
 
+/**
+ * Ready's message for a running deployment. Both writers of Ready True (the end of a deployment and
+ * every observation) use it, so the waiting-for-input note never disappears for one reconcile.
+ */
+export function runningMessage(st: StreamJobStatus, parallelism: number, deploymentId: string): string {
+  const input = jobCondition(st, 'WaitingForInput');
+  const waiting = input?.status === 'True' ? `; ${input.message}` : '';
+  return `${parallelism} slots running deployment ${deploymentId}${waiting}`;
+}
+
 /** Degraded by something an operation can clear: anything but an invalid spec. */
 export function degradedByOperation(st: StreamJobStatus | undefined): boolean {
   const d = jobCondition(st, 'Degraded');

@@ -7,10 +7,10 @@
 // observedGeneration: right after `kubectl scale` or an apply the old deployment is still
 // ready, and stamping that with the new generation would end `kubectl wait
 // --for=condition=Ready` before the change ran.
-import type { Condition, StreamJob, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
+import type { StreamJob, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
 import type { WaitingForInput } from '../../../../runtime/src/control/contract.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
-import { jobCondition, removeJobCondition, setJobCondition } from './conditions.ts';
+import { jobCondition, removeJobCondition, runningMessage, setJobCondition } from './conditions.ts';
 import { podSelector } from './objects/metadata.ts';
 import { isPodTerminal } from './objects/slot-pod.ts';
 import type { Observation } from './observer.ts';
@@ -114,8 +114,6 @@ function recordReady(st: StreamJobStatus, c: JobCtx, gen: number | undefined): v
   const { obs } = c;
   const ready = obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING';
   const rejected = c.rejected ? `; generation ${gen} rejected (see Stalled)` : '';
-  const input: Condition | undefined = jobCondition(st, 'WaitingForInput');
-  const waiting = input?.status === 'True' ? `; ${input.message}` : '';
   setJobCondition(
     st,
     {
@@ -123,7 +121,7 @@ function recordReady(st: StreamJobStatus, c: JobCtx, gen: number | undefined): v
       status: ready ? 'True' : 'False',
       reason: ready ? 'Running' : 'NotReady',
       message: ready
-        ? `${deployed.parallelism} slots running deployment ${deployed.id}${waiting}${rejected}`
+        ? `${runningMessage(st, deployed.parallelism, deployed.id)}${rejected}`
         : `${obs.readyCount}/${deployed.parallelism} slots ready; runtime ${obs.runtime?.state ?? obs.runtimeError ?? 'not answering'}${rejected}`,
     },
     gen,

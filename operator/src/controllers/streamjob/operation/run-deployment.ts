@@ -4,7 +4,7 @@
 // A slot of the new deployment that fails starts a restart.
 import type { PendingOperation } from '../../../api/v1alpha1/streamjob.ts';
 import { Resources } from '../../../kube/index.ts';
-import { degradedByOperation, operationName, setJobCondition } from '../conditions.ts';
+import { degradedByOperation, operationName, runningMessage, setJobCondition } from '../conditions.ts';
 import { createIgnoringExists } from '../idempotent-writes.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { DEPLOYMENT_LABEL } from '../objects/metadata.ts';
@@ -64,7 +64,7 @@ export async function runDeployment(r: ReconcilerInternals, c: JobCtx, op: Pendi
         type: 'Ready',
         status: 'True',
         reason: 'Running',
-        message: `${spec.replicas} slots running deployment ${target}`,
+        message: runningMessage(s, spec.replicas, target),
       },
       gen(),
       c.now,
