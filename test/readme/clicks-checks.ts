@@ -120,7 +120,8 @@ export const clicksChecks: readonly StepCheck[] = [
     name: 'kubectl get streamjobs: PHASE Running, READY 2',
     match: /^kubectl get streamjobs/,
     async after(_c, output) {
-      expect(output).toMatch(/^clicks\s+Running\s+2\s+2\s/m);
+      // Columns: NAME PHASE STATUS (Ready's reason) REPLICAS READY INPUT ...
+      expect(output).toMatch(/^clicks\s+Running\s+Running\s+2\s+2\s+Reading\s/m);
     },
   },
   {
