@@ -179,6 +179,19 @@ describe('slot pods in Kubernetes', () => {
     expect(users.size).toBe(30);
     // Checkpoints completed across the two pods (acks crossed the data plane to slot 0's coordinator).
     expect(existsSync(join(stateDir, 'checkpoints'))).toBe(true);
+    // The exactly-once sink's transaction metrics as Prometheus scrapes them from a slot pod: every slot
+    // writes (keys are spread over both), so each pod shows committed transactions, records and latency.
+    for (const p of ['clicks-0', 'clicks-1']) {
+      const podIp = (await api.get<{ status?: { podIP?: string } }>(`/api/v1/namespaces/${ns}/pods/${p}`)).status
+        ?.podIP;
+      const text = await waitFor(`committed transactions in ${p}'s /metrics`, async () => {
+        const m = await (await fetch(`http://${podIp}:${CONTROL_PORT}/metrics`)).text();
+        return /^tributary_kafka_sink_transactions_committed_total\{[^}]*\} [1-9]/m.test(m) ? m : false;
+      });
+      expect(text).toMatch(/^tributary_kafka_sink_committed_records_total\{[^}]*\} [1-9]/m);
+      expect(text).toMatch(/^tributary_kafka_sink_visibility_latency_seconds_count\{[^}]*\} [1-9]/m);
+      expect(text).toMatch(/^tributary_kafka_sink_oldest_open_transaction_seconds\{[^}]*\} /m);
+    }
     // Deleting the pods stops the slots (SIGTERM): they exit cleanly.
     await api.delete(`/api/v1/namespaces/${ns}/pods/clicks-0`);
     await api.delete(`/api/v1/namespaces/${ns}/pods/clicks-1`);
