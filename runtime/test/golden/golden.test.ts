@@ -1,7 +1,7 @@
 // Golden tests: the example graphs of the repo, on fixed input, produce the committed
 // output (sorted JSON lines per sink), at parallelism 1 and 3 alike.
 // Regenerate after an intended change: UPDATE_GOLDEN=1 npx vitest run --project unit runtime/test/golden
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobExecutor } from '../../src/exec/job-executor.ts';
@@ -59,11 +59,20 @@ describe('golden', () => {
       for (const [sink, lines] of p1) {
         const path = join(here, 'expected', `${c.name}.${sink}.jsonl`);
         const text = lines.map((l) => `${l}\n`).join('');
-        if (update || !existsSync(path)) writeFileSync(path, text);
+        // A missing expectation fails: writing it here would make a deleted file pass.
+        if (update) writeFileSync(path, text);
+        expect(existsSync(path), `${path} is missing (regenerate with UPDATE_GOLDEN=1 after checking the output)`).toBe(
+          true,
+        );
         expect(lines.length, `${c.name}/${sink} produced nothing`).toBeGreaterThan(0);
         expect(text).toBe(readFileSync(path, 'utf8'));
         expect(p3.get(sink)).toEqual(lines);
       }
+      // Every committed expectation of this case is still produced (a sink that went silent fails too).
+      const expectedSinks = readdirSync(join(here, 'expected'))
+        .filter((f) => f.startsWith(`${c.name}.`) && f.endsWith('.jsonl'))
+        .map((f) => f.slice(c.name.length + 1, -'.jsonl'.length));
+      expect([...p1.keys()].sort()).toEqual(expectedSinks.sort());
     });
   }
 });
