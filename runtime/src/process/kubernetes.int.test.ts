@@ -17,6 +17,7 @@ import {
   waitForPod,
 } from '../../../test/cluster/node-agent/int-helpers.ts';
 import type { KubeApi } from '../../../test/cluster/node-agent/kube-api.ts';
+import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import { CONTRACT_VERSION, CONTROL_PORT, type JobConfig, type StatusResponse } from '../control/contract.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 
@@ -177,8 +178,11 @@ describe('slot pods in Kubernetes', () => {
     });
     await consumer.disconnect();
     expect(users.size).toBe(30);
-    // Checkpoints completed across the two pods (acks crossed the data plane to slot 0's coordinator).
-    expect(existsSync(join(stateDir, 'checkpoints'))).toBe(true);
+    // Checkpoints completed across the two pods (acks crossed the data plane to slot 0's coordinator):
+    // a committed one (its metadata written last), not merely a started folder.
+    const completed = await latestCheckpointPath(stateDir);
+    expect(completed).toBeDefined();
+    expect(existsSync(join(completed!, '_metadata.json'))).toBe(true);
     // The exactly-once sink's transaction metrics as Prometheus scrapes them from a slot pod: every slot
     // writes (keys are spread over both), so each pod shows committed transactions, records and latency.
     for (const p of ['clicks-0', 'clicks-1']) {
