@@ -63,7 +63,11 @@ async function setup(o: { timeoutMs?: number; retained?: number } = {}) {
   };
   const last = (s: FakeSlot): TriggerCheckpoint => s.triggers[s.triggers.length - 1] as TriggerCheckpoint;
   const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
-  return { stateDir, slots, c, ack, last, tick };
+  /** Until every slot has received `n` triggers (a trigger is sent after async disk work: no fixed wait). */
+  const triggered = async (n: number): Promise<void> => {
+    while (slots.some((s) => s.triggers.length < n)) await tick();
+  };
+  return { stateDir, slots, c, ack, last, tick, triggered };
 }
 
 describe('CheckpointCoordinator', () => {
@@ -137,10 +141,10 @@ describe('CheckpointCoordinator', () => {
   });
 
   it('retains the newest N completed checkpoints; ids continue above every id on disk after a restart', async () => {
-    const { c, slots, ack, last, tick, stateDir } = await setup({ retained: 2 });
+    const { c, slots, ack, last, stateDir, triggered } = await setup({ retained: 2 });
     for (let i = 0; i < 4; i++) {
       const p = c.trigger('checkpoint', false);
-      await tick();
+      await triggered(i + 1);
       await ack(0, last(slots[0] as FakeSlot));
       await ack(1, last(slots[1] as FakeSlot));
       await p;
@@ -148,21 +152,20 @@ describe('CheckpointCoordinator', () => {
     expect((await readdir(join(stateDir, 'checkpoints'))).sort()).toEqual(['chk-3', 'chk-4']);
     const c2 = new CheckpointCoordinator({ stateDir, slots, maxParallelism: 128, graphHash: 'g' });
     void c2.trigger('checkpoint', false).catch(() => undefined);
-    await tick();
-    await tick();
+    await triggered(5);
     expect(last(slots[0] as FakeSlot).checkpointId).toBe(5);
     c2.stop();
   });
 
   it('state files without metadata (killed before the commit point) are not a checkpoint', async () => {
-    const { c, slots, ack, last, tick, stateDir } = await setup();
+    const { c, slots, ack, last, stateDir, triggered } = await setup();
     const p = c.trigger('checkpoint', false);
-    await tick();
+    await triggered(1);
     await ack(0, last(slots[0] as FakeSlot));
     await ack(1, last(slots[1] as FakeSlot));
     const first = await p;
     void c.trigger('checkpoint', false).catch(() => undefined);
-    await tick();
+    await triggered(2);
     const t = last(slots[0] as FakeSlot);
     await ack(0, t); // slot 0's files are on disk, slot 1 never acks: "killed" here
     c.stop('killed');
