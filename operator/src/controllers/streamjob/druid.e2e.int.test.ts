@@ -329,7 +329,14 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
       console.log(
         `druid e2e: rescale 2→3 (${j.spec.upgradeMode}) done in ${((Date.now() - t2) / 1000).toFixed(1)}s, restored from ${j.status?.deployed?.restoredFrom}: ${ev?.message}`,
       );
-      expect(j.status?.deployed?.restoredFrom).toBeTruthy();
+      // The new slots restored what the rescale saved: its savepoint, or with last-state a checkpoint.
+      if (upgradeMode === 'savepoint') {
+        const sp = j.status?.savepoints?.filter((s) => s.reason === 'rescale').at(-1);
+        expect(sp?.path).toMatch(/\/savepoints\/sp-\d+$/);
+        expect(j.status?.deployed?.restoredFrom).toBe(sp?.path);
+      } else {
+        expect(j.status?.deployed?.restoredFrom).toMatch(/\/checkpoints\/chk-\d+$/);
+      }
       await producing;
       await flush(base + 20 * MINUTE);
       const want = totals([...a, ...b]);
