@@ -340,7 +340,7 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
       20_000,
       250,
     );
-    expect(cond(bad, 'Degraded')?.message).toContain('spec.graph');
+    expect(cond(bad, 'Degraded')?.message).toContain('spec.graph.sinks[0].from: unknown input "nope"');
     expect(bad.status?.deployed?.id).toBe(j.status?.deployed?.id);
     // kstatus: the rejected generation is processed (observedGeneration) and Stalled; the last valid spec
     // keeps running (Ready).
