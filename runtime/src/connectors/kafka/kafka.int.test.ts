@@ -154,10 +154,12 @@ describe('Kafka source and sink', () => {
     expect(r.recordsOut).toBe(1);
   });
 
-  it('writes a burst of 30,000 window results (one firing at end of input, ~4 MB) in sends the broker accepts, at-least-once and exactly-once', async () => {
+  it('writes a burst of 8,000 window results of ~1.1 KB (one firing at end of input, ~9 MB) in sends the broker accepts, at-least-once and exactly-once', async () => {
     // kafkajs sends each partition's messages of one send as one record batch and does not
     // split it; the broker refuses a batch over max.message.bytes (1 MiB) with MESSAGE_TOO_LARGE.
-    const n = 30_000;
+    // At ~1.1 KB a result, the 2,000-message split alone would make ~2.2 MB sends: only the byte
+    // budget keeps them under the limit.
+    const n = 8_000;
     const alo = `it-burst-alo-${run}`;
     const eos = `it-burst-eos-${run}`;
     const g: GraphSpec = {
@@ -174,7 +176,7 @@ describe('Kafka source and sink', () => {
               id: { type: 'sequence' },
               note: {
                 type: 'string',
-                prefix: 'a-note-long-enough-to-make-each-result-about-130-bytes-',
+                prefix: `${'a-note-long-enough-to-make-each-result-over-a-kilobyte-'.repeat(19)}-`,
                 cardinality: 1_000_000,
               },
               ts: { type: 'timestamp' },
@@ -211,5 +213,36 @@ describe('Kafka source and sink', () => {
     } finally {
       await rm(stateDir, { recursive: true, force: true });
     }
+  });
+
+  it('a single record larger than the topic allows fails the job with an error naming the topic', async () => {
+    const topic = `it-small-${run}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '65536' }] }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const g: GraphSpec = {
+      sources: [
+        {
+          name: 'gen',
+          datagen: {
+            generator: 'schema',
+            seed: 1,
+            count: 3,
+            fields: { id: { type: 'sequence' }, big: { type: 'string', prefix: 'x'.repeat(100_000), cardinality: 1 } },
+          },
+        },
+      ],
+      sinks: [{ name: 'out', from: 'gen', kafka: { brokers: bs, topic, delivery: 'at-least-once' } }],
+    };
+    const failed = await new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() }).run().then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; message: string },
+    );
+    expect(failed?.code).toBe('TRIB_CONNECTOR_FAILED');
+    expect(failed?.message).toContain(topic);
   });
 });
