@@ -31,7 +31,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Writes RECORDS records in CHUNKS, `pauseMs` apart; per partition in event-time order (keyed by k). */
 async function writeInput(kafka: KafkaClient, topic: string, pauseMs: number): Promise<void> {
-  const producer = kafka.producer();
+  // Idempotent: a send retried under load must not write input records twice (the reference counts them).
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const per = RECORDS / CHUNKS;
   for (let c = 0; c < CHUNKS; c++) {

@@ -41,11 +41,17 @@ import { slotAssigner } from './slot-assigner.ts';
 import { restoredOffsets, startOffset } from './start-positions.ts';
 import { TopicWatch } from './topic-watch.ts';
 
+/**
+ * A fetched record, or (`skipped`) the last offset of a fetch whose tail held no record for us: transaction
+ * markers and aborted records occupy offsets that are never delivered, and a bounded read must still see
+ * its end offset passed.
+ */
 interface Queued {
   partition: number;
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  skipped?: true;
 }
 
 const MAX_QUEUED = 20_000;
@@ -274,13 +280,29 @@ export class KafkaSource implements SourceReader {
             next = off + 1n;
             this.queue.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
           }
+          // Offsets the fetch covered beyond its last record (markers, aborted records): consumed too.
+          // firstOffset() is null only for a fetch with no raw record at all (it then reports the high
+          // watermark, which under read_committed may lie past an open transaction: not consumed).
+          if (batch.firstOffset() !== null) {
+            const last = BigInt(batch.lastOffset());
+            if (last >= next) {
+              next = last + 1n;
+              this.queue.push({
+                partition: batch.partition,
+                offset: last.toString(),
+                key: null,
+                value: null,
+                skipped: true,
+              });
+            }
+          }
           this.accepted.set(batch.partition, next);
           this.ctx.wake();
           while (this.queue.length - this.qHead > MAX_QUEUED && isRunning() && !isStale()) {
             await new Promise<void>((r) => this.spaceWaiters.push(r));
             await heartbeat();
           }
-          if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
+          if (batch.firstOffset() !== null) resolveOffset(batch.lastOffset());
           await heartbeat();
         },
       })
@@ -346,12 +368,15 @@ export class KafkaSource implements SourceReader {
         const end = this.endOffsets.get(m.partition);
         if (end === undefined) continue;
         const off = BigInt(m.offset);
-        if (off >= end) continue;
+        // Reaching or passing the end finishes the partition: the offset just before it may be a
+        // transaction marker, never delivered, with later records fetched in the same batch.
         if (off + 1n >= end) {
           this.endOffsets.delete(m.partition);
           this.ctx.finishPartition(this.partIndex.get(m.partition) as number);
         }
+        if (off >= end) continue;
       }
+      if (m.skipped) continue;
       const r = decodeValue(format, m.value);
       if (r.ok) {
         if (format !== 'json') r.rec['key'] = m.key === null ? null : m.key.toString();
