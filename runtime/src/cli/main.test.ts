@@ -1,6 +1,6 @@
 // The CLI as users run it: a child process on Node 24 (type stripping, no build).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -118,4 +118,56 @@ describe('tributary CLI', () => {
     expect(r.stderr).toContain('error TRIB_GRAPH_INVALID');
     expect(r.stderr).toContain('graph.steps[0].window.tumbling.size: expected a duration like "1m", got "abc"');
   }, 30_000);
+
+  it('--explain prints the plan: chained steps per task and the keyed exchange', async () => {
+    const r = await cli(['run', 'crds/examples/clicks-local.yaml', '--explain', '--duration', '1s', '-p', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('task 0: clicks → purchases-and-views → enriched → by-country\n');
+    expect(r.stderr).toContain('task 1: [by-country ⇉hash] ⇒ every-5s → per-country → out\n');
+  }, 30_000);
+
+  it('--restore starts from a checkpoint at another parallelism; a path that is not a checkpoint exits 1 naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trib-cli-'));
+    const first = await cli([
+      'run',
+      'crds/examples/clicks-local.yaml',
+      '--duration',
+      '2s',
+      '-p',
+      '2',
+      '--state-dir',
+      dir,
+      '--checkpoint-interval',
+      '300ms',
+    ]);
+    expect(first.code, first.stderr).toBe(0);
+    const chk = readdirSync(join(dir, 'checkpoints'))
+      .filter((d) => existsSync(join(dir, 'checkpoints', d, '_metadata.json')))
+      .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+      .at(-1);
+    expect(chk).toMatch(/^chk-\d+$/);
+    const path = join(dir, 'checkpoints', chk!);
+    const again = await cli([
+      'run',
+      'crds/examples/clicks-local.yaml',
+      '--duration',
+      '1s',
+      '-p',
+      '3',
+      '--restore',
+      path,
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    const restoring = again.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l['msg'] === 'restoring state');
+    expect(restoring).toMatchObject({ path, checkpointId: Number(chk!.slice(4)), from: 2, to: 3 });
+
+    const missing = join(dir, 'checkpoints', 'nope');
+    const bad = await cli(['run', 'crds/examples/clicks-local.yaml', '--duration', '1s', '--restore', missing]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`error TRIB_RESTORE_METADATA_MISSING: ${missing} is not a completed checkpoint`);
+  }, 60_000);
 });
