@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from 'kafkajs';
-import { splitForSend } from './record-messages.ts';
+import { compileExpr } from '../../expr/cel.ts';
+import { appendMessages, splitForSend } from './record-messages.ts';
 
 const msg = (i: number, bytes: number): Message => ({ key: `k${i}`, value: 'x'.repeat(bytes) });
 
@@ -27,5 +28,19 @@ describe('splitForSend', () => {
 
   it('nothing to send: no sends', () => {
     expect(splitForSend([], 10)).toEqual([]);
+  });
+});
+
+describe('appendMessages', () => {
+  it('a key expression that fails on a record writes that record with a null key (never drops it)', () => {
+    const key = compileExpr('user.name');
+    const recs = [{ user: { name: 'ana' }, n: 1 }, { user: 'not-a-map', n: 2 }, { n: 3 }];
+    const out: Message[] = [];
+    appendMessages({ recs, ts: [10, 20, 30], keys: [], kgs: [], n: 3 }, out, false, key);
+    expect(out).toEqual([
+      { key: 'ana', value: JSON.stringify(recs[0]), timestamp: '10' },
+      { key: null, value: JSON.stringify(recs[1]), timestamp: '20' },
+      { key: null, value: JSON.stringify(recs[2]), timestamp: '30' },
+    ]);
   });
 });
