@@ -70,14 +70,15 @@ export class DataStream<T> {
   /** Partitions by key: a field of the element, a function of it, or the YAML forms. */
   keyBy<F extends keyof T & string>(field: F, name?: string): KeyedStream<T, T[F]>;
   keyBy<K>(fn: KeySelectorFunction<T, K>, name?: string): KeyedStream<T, K>;
-  keyBy(key: KeyBySpec, name?: string): KeyedStream<T, unknown>;
-  keyBy(key: KeyBySpec | KeySelectorFunction<T, Any>, name?: string): KeyedStream<T, Any> {
+  keyBy<F extends keyof T & string>(fields: readonly F[], name?: string): KeyedStream<T, unknown[]>;
+  keyBy(key: Exclude<KeyBySpec, string | string[]>, name?: string): KeyedStream<T, unknown>;
+  keyBy(key: KeyBySpec | readonly string[] | KeySelectorFunction<T, Any>, name?: string): KeyedStream<T, Any> {
     const step = this.g.uniqueName('keyBy', name);
     let spec: KeyBySpec;
     if (typeof key === 'function') {
       this.g.register(step, { kind: 'key', fn: key as (v: Any) => Any });
       spec = { function: step };
-    } else spec = key;
+    } else spec = Array.isArray(key) ? [...(key as string[])] : (key as KeyBySpec);
     this.g.addStep({ name: step, from: this.name, keyBy: spec });
     return new KeyedStream<T, Any>(this.g, step);
   }
