@@ -14,7 +14,7 @@ import {
   type Rec,
   type TimeWindow,
   type ValueState,
-} from '../api.ts';
+} from './api.ts';
 
 interface Click {
   user: string;
