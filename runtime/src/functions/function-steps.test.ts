@@ -109,6 +109,42 @@ describe('function steps', () => {
     expect(values(out, 'session').length).toBe(clicks.length);
   });
 
+  it("merges session windows, out-of-order records included, with the aggregate function's merge", async () => {
+    const env = new StreamEnvironment();
+    const count: AggregateFunction<{ k: string; ts: number }, number, number> = {
+      create: () => 0,
+      add: (n) => n + 1,
+      merge: (a, b) => a + b,
+      result: (n) => n,
+    };
+    env
+      .fromCollection(
+        [
+          { k: 'a', ts: 0 },
+          { k: 'a', ts: 1500 },
+          { k: 'b', ts: 1600 },
+          { k: 'a', ts: 800 },
+          { k: 'a', ts: 5000 },
+        ],
+        {
+          watermarks: WatermarkStrategy.forBoundedOutOfOrderness<{ k: string; ts: number }>('1s').withTimestampField(
+            'ts',
+          ),
+        },
+      )
+      .keyBy('k')
+      .window(EventTimeSessionWindows.withGap('2s'))
+      .aggregate(count, (n, k, w) => ({ k, n, start: w.start, end: w.end }))
+      .print('out');
+    expect(sortJson(values(await env.executeAndCollect(), 'out'))).toEqual(
+      sortJson([
+        { k: 'a', n: 3, start: 0, end: 3500 },
+        { k: 'b', n: 1, start: 1600, end: 3600 },
+        { k: 'a', n: 1, start: 5000, end: 7000 },
+      ]),
+    );
+  });
+
   it('keeps a running AggregateFunction per key (one output per element)', async () => {
     const env = new StreamEnvironment();
     env

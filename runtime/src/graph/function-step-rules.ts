@@ -48,3 +48,20 @@ export function validateFunctionStep(
     if (requireKeyed(c, `${path}.from`, kind, in0)) node.key = in0.key;
   }
 }
+
+/** Paths of everything in a (raw) graph that names a function of the job's code. */
+export function functionReferences(raw: unknown, prefix = 'graph'): string[] {
+  const out: string[] = [];
+  if (!isObj(raw)) return out;
+  const list = (k: string): unknown[] => (Array.isArray(raw[k]) ? (raw[k] as unknown[]) : []);
+  list('sources').forEach((s, i) => {
+    if (isObj(s) && isObj(s['timestamp']) && s['timestamp']['assigner'] !== undefined)
+      out.push(`${prefix}.sources[${i}].timestamp.assigner`);
+  });
+  list('steps').forEach((s, i) => {
+    if (!isObj(s)) return;
+    if (s['function'] !== undefined) out.push(`${prefix}.steps[${i}].function`);
+    if (isObj(s['keyBy']) && s['keyBy']['function'] !== undefined) out.push(`${prefix}.steps[${i}].keyBy.function`);
+  });
+  return out;
+}
