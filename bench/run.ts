@@ -5,6 +5,7 @@ import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
 import { runDataPlane, runInMemory, runRawTcp, type NetMeasurement } from './data-plane.ts';
 import { firstCheckpointBenchmarks } from './first-checkpoint.ts';
+import { functionVsCel } from './function-vs-cel.ts';
 import { druidLatency } from './druid-latency.ts';
 import { operatorBenchmarks } from './streamjob-operator.ts';
 import { rescaleDowntime } from './rescale-downtime.ts';
@@ -72,9 +73,24 @@ async function dataPlane(): Promise<void> {
   if (t.records !== p.records) process.stdout.write(`  WARNING: record counts differ (${t.records} vs ${p.records})\n`);
 }
 
+/** The same filter → map chain as TypeScript functions and as CEL. */
+async function functionsVsCel(): Promise<void> {
+  process.stdout.write(
+    `\nfunction steps vs CEL: datagen → filter → map → sink, parallelism 1, ${fmt.format(records)} records, best of ${rounds}\n`,
+  );
+  const [f, c] = await functionVsCel(records, rounds);
+  for (const m of [f, c] as const)
+    process.stdout.write(
+      `  ${m.name.padEnd(28)} ${fmt.format(m.perCore).padStart(12)} rec/s per core   (${fmt.format(m.cpuMs)} ms CPU, ${fmt.format(m.outputs)} records out)\n`,
+    );
+  process.stdout.write(`  ratio functions / CEL: ${(f.perCore / c.perCore).toFixed(2)}\n`);
+  if (f.outputs !== c.outputs) process.stdout.write(`  WARNING: output counts differ (${f.outputs} vs ${c.outputs})\n`);
+}
+
 // As in the runtime: warnings as log lines (stderr), kafkajs's harmless TimeoutNegativeWarning dropped.
 routeProcessWarnings(createLogger('warn'));
 await main();
+await functionsVsCel();
 await dataPlane();
 await checkpointBenchmarks();
 await firstCheckpointBenchmarks();

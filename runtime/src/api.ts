@@ -1,20 +1,24 @@
-// Public entry point for programs: build a graph with the DataStream API and run it in
-// this process.
+// Public entry point for programs (the package's "." export): build a graph with the
+// DataStream API — TypeScript functions or CEL — and run it in this process.
 //
 //   const env = new StreamEnvironment();
-//   env.fromCollection([{ user: 'a', n: 1 }], { timestamp: ... })
-//      .keyBy('user').window({ tumbling: { size: '1m' } }).aggregate({ n: 'count()' })
-//      .toConsole();
-//   await env.execute({ parallelism: 2 });
-import { GraphBuilder } from './graph/datastream.ts';
+//   env.fromCollection([1, 2, 3, 4]).map((x) => x * 2).print();
+//   await env.execute();
+import { GraphBuilder } from './graph/graph-builder.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
 import { JobExecutor } from './exec/job-executor.ts';
 import type { JobExecutorOptions } from './exec/job-options.ts';
 import type { JobResult } from './exec/job-status.ts';
 import { CollectingSink, type Emitted } from './testing/harness.ts';
 
-export { DataStream, KeyedStream, WindowedStream } from './graph/datastream.ts';
-export type { GraphSpec } from './graph/spec.ts';
+export { DataStream, KeyedStream, WindowedStream, type Rec, type StepOptions } from './graph/datastream.ts';
+export { GraphBuilder, type SourceOptions } from './graph/graph-builder.ts';
+export * from './graph/descriptors.ts';
+export type * from './graph/function-types.ts';
+export type { GraphSpec, WindowSpec } from './graph/spec.ts';
+export type { JobExecutorOptions } from './exec/job-options.ts';
+export type { JobResult } from './exec/job-status.ts';
+export { TributaryError, isTributaryError } from './errors.ts';
 export { validateGraph } from './connectors/validate-graph.ts';
 export { JobExecutor } from './exec/job-executor.ts';
 
@@ -22,7 +26,7 @@ export class StreamEnvironment extends GraphBuilder {
   /** Validates the graph (throws TRIB_GRAPH_INVALID with paths) and runs it to the end. */
   async execute(opts: Partial<JobExecutorOptions> = {}): Promise<JobResult> {
     const graph = validateGraph(this.toGraph());
-    return new JobExecutor(graph, { parallelism: 1, ...opts }).run();
+    return new JobExecutor(graph, { parallelism: 1, functions: this.functions, ...opts }).run();
   }
 
   /** Runs the graph and returns what each sink received, in memory (sinks are not written). */
@@ -32,6 +36,7 @@ export class StreamEnvironment extends GraphBuilder {
     for (const s of graph.spec.sinks) results.set(s.name, []);
     await new JobExecutor(graph, {
       parallelism: 1,
+      functions: this.functions,
       ...opts,
       sinkWriter: (spec) => new CollectingSink(results.get(spec.name)),
     }).run();

@@ -42,7 +42,11 @@ export type ErrorCode =
   // Peer discovery and slot processes (runtime/src/process).
   | 'TRIB_PEER_DISCOVERY'
   | 'TRIB_PEER_TIMEOUT'
-  | 'TRIB_PEER_CONFIG';
+  | 'TRIB_PEER_CONFIG'
+  // Functions of the job's code (the TypeScript API): one threw on a record, or the graph names
+  // one the code does not define.
+  | 'TRIB_FUNCTION_FAILED'
+  | 'TRIB_FUNCTION_MISSING';
 
 export interface ValidationIssue {
   /** Dotted path into the spec, e.g. `graph.steps[2].window.size`. */
@@ -54,17 +58,20 @@ export class TributaryError extends Error {
   readonly code: ErrorCode;
   readonly path: string | undefined;
   readonly issues: readonly ValidationIssue[];
+  /** The record being processed when a function of the job's code threw (TRIB_FUNCTION_FAILED). */
+  readonly record: unknown;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { cause?: unknown; path?: string; issues?: ValidationIssue[] } = {},
+    options: { cause?: unknown; path?: string; issues?: ValidationIssue[]; record?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TributaryError';
     this.code = code;
     this.path = options.path;
     this.issues = options.issues ?? [];
+    this.record = options.record;
   }
 }
 

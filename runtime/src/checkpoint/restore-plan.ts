@@ -37,6 +37,10 @@ export function statefulSteps(graph: ValidatedGraph): Set<string> {
     if (n.role !== 'step') continue;
     if (n.kind === 'window' || n.kind === 'join' || n.kind === 'dedupe') out.add(n.name);
     if (n.kind === 'aggregate' && graph.nodes.get(n.inputs[0] as string)?.kind !== 'window') out.add(n.name);
+    if (n.kind === 'function') {
+      const kind = graph.spec.steps?.find((s) => s.name === n.name)?.function?.kind;
+      if (kind === 'process' || kind === 'reduce' || kind === 'aggregate') out.add(n.name);
+    }
   }
   return out;
 }

@@ -111,7 +111,7 @@ export class JobExecutor {
         graph,
         plan: this.plan,
         job: opts,
-        operators: new OperatorFactory({ ...shape, graph }),
+        operators: new OperatorFactory({ ...shape, graph, ...(opts.functions ? { functions: opts.functions } : {}) }),
         jobStartTime: startedAt,
         onRecordsIn: (n) => {
           this.recordsIn += n;

@@ -6,6 +6,7 @@ import type { CoordinatorPort, SlotCheckpointPort } from '../checkpoint/messages
 import type { RestoredState } from '../checkpoint/restore-plan.ts';
 import type { SinkWriter } from '../connectors/api.ts';
 import { TributaryError } from '../errors.ts';
+import type { FunctionRegistry } from '../graph/function-registry.ts';
 import type { SinkSpec } from '../graph/spec.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
@@ -20,6 +21,8 @@ export interface JobExecutorOptions {
   batchSize?: number;
   /** Batches queued per channel before the producer stops. Default 16. */
   channelCapacity?: number;
+  /** Functions of the job's code, by the names the graph uses (the TypeScript API fills it). */
+  functions?: FunctionRegistry;
   /** Replaces the writer of a sink (tests, embedding: collect results in memory). */
   sinkWriter?: (spec: SinkSpec, slot: number) => SinkWriter | undefined;
   /** Per stateful step, snapshots to restore from (any parallelism, same maxParallelism). */

@@ -1,5 +1,6 @@
 // Turns a graph node into the operator instance of one slot: filter, map, flatMap, window +
-// aggregate, rolling aggregate, union, interval join, dedupe, lookup. Expressions compile
+// aggregate, rolling aggregate, union, interval join, dedupe, lookup, and function steps
+// (runtime/src/functions). Expressions compile
 // once per job (the cache is keyed by step and role) and are shared by every slot. How an
 // operator's outputs are wired (chained, or into an exchange) is the caller's: `wiring`.
 import { Counter } from 'prom-client';
@@ -9,7 +10,9 @@ import { TributaryError } from '../errors.ts';
 import { compileExpr, type CompiledExpr } from '../expr/cel.ts';
 import { parseDuration } from '../graph/duration.ts';
 import { keyOutputFields } from '../graph/keys.ts';
+import type { FunctionRegistry } from '../graph/function-registry.ts';
 import type { SourceSpec, StepSpec, WindowSpec } from '../graph/spec.ts';
+import { buildFunctionOperator, functionKeySelector, windowKind } from '../functions/function-operators.ts';
 import type { NodeInfo, ValidatedGraph } from '../graph/validate.ts';
 import { createAggregator } from '../operators/aggregators.ts';
 import { DedupeOperator } from '../operators/dedupe.ts';
@@ -23,7 +26,6 @@ import { RollingAggregateOperator } from '../operators/rolling-aggregate.ts';
 import type { OperatorContext, Output, StatefulOperator } from '../operators/types.ts';
 import { UnionOperator } from '../operators/union.ts';
 import { WindowAggregateOperator } from '../operators/window-aggregate.ts';
-import type { WindowKind } from '../operators/window-assigner.ts';
 import { keyGroupRangeForSlot } from '../state/key-groups.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { Slot } from './slot.ts';
@@ -44,6 +46,8 @@ export interface OperatorFactoryOptions {
   maxParallelism: number;
   metrics: JobMetrics;
   logger: Logger;
+  /** Functions of the job's code that `function` steps, function keys and assigners name. */
+  functions?: FunctionRegistry;
 }
 
 export class OperatorFactory {
@@ -74,6 +78,13 @@ export class OperatorFactory {
           metrics.expressionErrors.labels(step).inc();
           logger.debug({ step, err: (e as Error).message }, 'expression failed on a record; record dropped');
         },
+        functionError: (e, record) => {
+          this.functionErrors().labels(step).inc();
+          logger.warn(
+            { step, err: (e as Error)?.message ?? String(e), record },
+            'function threw on a record; record skipped',
+          );
+        },
       },
     };
   }
@@ -82,6 +93,7 @@ export class OperatorFactory {
   keySelector(name: string): KeySelector {
     const p = this.node(name);
     const k = p.key as NonNullable<NodeInfo['key']>;
+    if (k.kind === 'function') return functionKeySelector(this.o.functions, k.ref, name);
     return k.kind === 'fields'
       ? fieldsKeySelector(k.fields)
       : exprKeySelector(this.expr(`${name}/key`, k.expr, this.node(p.inputs[0] as string).schema));
@@ -182,6 +194,14 @@ export class OperatorFactory {
           ),
         );
       }
+      case 'function':
+        return buildFunctionOperator(
+          spec.function as NonNullable<StepSpec['function']>,
+          this.o.functions,
+          ctx,
+          wiring.outputsOf(name),
+          (op) => wiring.stateful(op),
+        );
       case 'dedupe':
         return stateful(new DedupeOperator(name, parseDuration(spec.dedupe?.within) ?? 0, ctx, wiring.outputsOf(name)));
       case 'lookup': {
@@ -226,6 +246,21 @@ export class OperatorFactory {
     return e;
   }
 
+  /** tributary_function_errors_total{step}: records skipped because a function of the job's code threw on them. */
+  private functionErrors(): Counter<'step'> {
+    const name = 'tributary_function_errors_total';
+    const registry = this.o.metrics.registry;
+    return (
+      (registry.getSingleMetric(name) as Counter<'step'> | undefined) ??
+      new Counter({
+        name,
+        help: "Records skipped because a function of the job's code threw on them (onError: skip)",
+        labelNames: ['step'],
+        registers: [registry],
+      })
+    );
+  }
+
   /** tributary_lookup_refreshes_total{table, result}: loads of lookup tables (result ok|failed). */
   private lookupRefreshes(): Counter<'table' | 'result'> {
     const name = 'tributary_lookup_refreshes_total';
@@ -240,16 +275,4 @@ export class OperatorFactory {
       })
     );
   }
-}
-
-function windowKind(w: WindowSpec): WindowKind {
-  if (w.tumbling)
-    return {
-      kind: 'tumbling',
-      size: parseDuration(w.tumbling.size) ?? 0,
-      offset: parseDuration(w.tumbling.offset ?? '0') ?? 0,
-    };
-  if (w.sliding)
-    return { kind: 'sliding', size: parseDuration(w.sliding.size) ?? 0, slide: parseDuration(w.sliding.slide) ?? 0 };
-  return { kind: 'session', gap: parseDuration(w.session?.gap) ?? 0 };
 }

@@ -14,6 +14,7 @@ import type { PhysicalPlan } from '../graph/plan.ts';
 import type { SinkSpec, SourceSpec } from '../graph/spec.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { FanOut } from '../operators/fan-out.ts';
+import { functionTimestampAssigner } from '../functions/function-operators.ts';
 import type { Output, StatefulOperator } from '../operators/types.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { BackpressureClock } from './backpressure-clock.ts';
@@ -172,6 +173,7 @@ class SlotWiring implements OperatorWiring {
       checkpointing: chain !== undefined,
       onLag: (n) => metrics.sourceLag.labels(spec.name, String(s)).set(n),
       backpressure: new BackpressureClock(this.backpressured),
+      timestampAssigner: functionTimestampAssigner(job.functions, spec),
     });
     parts.sources.push(src);
     parts.slot.addTask(src);

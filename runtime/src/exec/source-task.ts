@@ -36,6 +36,8 @@ export interface SourceTaskOptions {
   checkpointing?: boolean;
   onLag?(records: number): void;
   backpressure?: BackpressureClock;
+  /** The job code's timestamp function when `spec.timestamp.assigner` names one (NaN = no valid timestamp). */
+  timestampAssigner?: (rec: Rec) => number;
 }
 
 const IDLE_CHECK_MS = 200;
@@ -69,7 +71,7 @@ export class SourceTask implements Task, RawRecords {
     this.name = `source:${o.spec.name}`;
     this.sourceName = o.spec.name;
     const ts = o.spec.timestamp;
-    this.extract = ts ? timestampExtractor(ts) : undefined;
+    this.extract = ts ? (o.timestampAssigner ?? timestampExtractor(ts)) : undefined;
     const bound = ts ? (parseDuration(ts.maxOutOfOrderness) ?? 0) : 0;
     const idle = ts?.idleTimeout !== undefined ? parseDuration(ts.idleTimeout) : undefined;
     this.wms = new PartitionWatermarks(bound, idle, {
@@ -198,7 +200,13 @@ export class SourceTask implements Task, RawRecords {
           const ts = this.extract(rec);
           if (Number.isNaN(ts)) {
             this.o.onFailed('timestamp');
-            this.o.reader.reject?.(rec, p, `no valid timestamp in field "${this.o.spec.timestamp?.field}"`);
+            this.o.reader.reject?.(
+              rec,
+              p,
+              this.o.timestampAssigner
+                ? `no valid timestamp from assigner "${this.o.spec.timestamp?.assigner}"`
+                : `no valid timestamp in field "${this.o.spec.timestamp?.field}"`,
+            );
             continue;
           }
           this.wms.onRecord(p, ts, now);

@@ -1,114 +1,103 @@
-// The DataStream API: builds the same graph as YAML, in code. Names are generated
-// (`filter-1`, ...) unless given. `toGraph()` returns a plain GraphSpec that validates and
-// runs like a YAML one; execution lives outside graph/ (see runtime/src/api.ts).
+// The streams of the DataStream API. A stream is typed by its element (`DataStream<T>`, a
+// keyed one also by its key: `KeyedStream<T, K>`); every step takes either a TypeScript
+// function (types inferred through the chain; a `function` step whose function the builder
+// registers) or the YAML form (CEL strings and field names; records are
+// `Record<string, unknown>`). Both build the same graph and run on the same engine. Names are
+// generated (`map-3`, ...) unless given. The three classes share a file: each one's methods
+// return the others.
 import { TributaryError } from '../errors.ts';
+import type { SinkDescriptor } from './descriptors.ts';
 import type {
-  AggregateSpec,
-  DatagenSourceSpec,
-  FileSourceSpec,
-  GraphSpec,
-  KafkaSinkSpec,
-  KafkaSourceSpec,
-  KeyBySpec,
-  SinkSpec,
-  SourceSpec,
-  StepSpec,
-  TimestampSpec,
-  WindowSpec,
-} from './spec.ts';
+  AggregateFunction,
+  KeyedProcessFunction,
+  KeySelectorFunction,
+  ReduceFunction,
+  WindowResultFunction,
+} from './function-types.ts';
+import type { AggregateSpec, KafkaSinkSpec, KeyBySpec, WindowSpec } from './spec.ts';
+import { addFunctionStep, stepName, type StepOptions, type StreamGraph } from './stream-graph.ts';
 
-export interface SourceOptions {
-  name?: string;
-  timestamp?: TimestampSpec;
-}
+export type Rec = Record<string, unknown>;
+export type { StepOptions } from './stream-graph.ts';
 
-export class GraphBuilder {
-  private readonly spec: { sources: SourceSpec[]; steps: StepSpec[]; sinks: SinkSpec[] } = {
-    sources: [],
-    steps: [],
-    sinks: [],
-  };
-  private counter = 0;
+type Any = unknown;
+const isAggregateFunction = (a: unknown): a is AggregateFunction<Any, Any, Any> =>
+  typeof (a as AggregateFunction<Any, Any, Any>).create === 'function';
 
-  /** @internal */
-  uniqueName(base: string, given?: string): string {
-    return given ?? `${base}-${++this.counter}`;
-  }
-
-  /** @internal */
-  addStep(step: StepSpec): DataStream {
-    this.spec.steps.push(step);
-    return new DataStream(this, step.name);
-  }
-
-  /** @internal */
-  addSink(sink: SinkSpec): void {
-    this.spec.sinks.push(sink);
-  }
-
-  private source(base: string, s: Omit<SourceSpec, 'name'>, o: SourceOptions): DataStream {
-    const name = this.uniqueName(base, o.name);
-    this.spec.sources.push({ name, ...s, ...(o.timestamp ? { timestamp: o.timestamp } : {}) });
-    return new DataStream(this, name);
-  }
-
-  fromCollection(records: Record<string, unknown>[], o: SourceOptions = {}): DataStream {
-    return this.source('collection', { collection: { records } }, o);
-  }
-
-  fromKafka(kafka: KafkaSourceSpec, o: SourceOptions = {}): DataStream {
-    return this.source('kafka', { kafka }, o);
-  }
-
-  fromDatagen(datagen: DatagenSourceSpec, o: SourceOptions = {}): DataStream {
-    return this.source('datagen', { datagen }, o);
-  }
-
-  fromFile(file: FileSourceSpec, o: SourceOptions = {}): DataStream {
-    return this.source('file', { file }, o);
-  }
-
-  toGraph(): GraphSpec {
-    return structuredClone(this.spec);
-  }
-}
-
-export class DataStream {
-  protected readonly g: GraphBuilder;
+export class DataStream<T> {
+  protected readonly g: StreamGraph;
   readonly name: string;
+  /** Phantom: the element type, for inference and type tests. */
+  declare readonly __element?: T;
 
-  constructor(g: GraphBuilder, name: string) {
+  constructor(g: StreamGraph, name: string) {
     this.g = g;
     this.name = name;
   }
 
-  filter(expr: string, name?: string): DataStream {
-    return this.g.addStep({ name: this.g.uniqueName('filter', name), from: this.name, filter: expr });
+  /** Keeps the elements for which `fn` returns true (or, as CEL, the predicate holds). */
+  filter(fn: (value: T) => boolean, o?: StepOptions): DataStream<T>;
+  filter(expr: string, name?: string): DataStream<T>;
+  filter(f: string | ((value: T) => boolean), o?: StepOptions): DataStream<T> {
+    if (typeof f === 'function')
+      return this.next(
+        addFunctionStep(this.g, this.name, 'filter', { kind: 'filter', fn: f as (v: Any) => boolean }, o),
+      );
+    return this.step('filter', o, { filter: f });
   }
 
-  map(fields: Record<string, string>, name?: string): DataStream {
-    return this.g.addStep({ name: this.g.uniqueName('map', name), from: this.name, map: fields });
+  /** One output per element: `fn(element)` (or, as CEL, a record of named expressions). */
+  map<U>(fn: (value: T) => U, o?: StepOptions): DataStream<U>;
+  map(fields: Record<string, string>, name?: string): DataStream<Rec>;
+  map<U>(f: Record<string, string> | ((value: T) => U), o?: StepOptions): DataStream<unknown> {
+    if (typeof f === 'function')
+      return this.next(addFunctionStep(this.g, this.name, 'map', { kind: 'map', fn: f as (v: Any) => Any }, o));
+    return this.step('map', o, { map: f });
   }
 
-  flatMap(expr: string, as?: string, name?: string): DataStream {
-    return this.g.addStep({
-      name: this.g.uniqueName('flatMap', name),
-      from: this.name,
-      flatMap: as ? { expr, as } : { expr },
-    });
+  /** Any number of outputs per element: what `fn` returns (an array or any iterable). */
+  flatMap<U>(fn: (value: T) => Iterable<U>, o?: StepOptions): DataStream<U>;
+  flatMap(expr: string, as?: string, name?: string): DataStream<Rec>;
+  flatMap<U>(f: string | ((value: T) => Iterable<U>), a?: StepOptions, name?: string): DataStream<unknown> {
+    if (typeof f === 'function') {
+      const fn = f as (v: Any) => Iterable<Any>;
+      return this.next(addFunctionStep(this.g, this.name, 'flatMap', { kind: 'flatMap', fn }, a));
+    }
+    const as = a as string | undefined;
+    return this.step('flatMap', name, { flatMap: as ? { expr: f, as } : { expr: f } });
   }
 
-  keyBy(key: KeyBySpec, name?: string): KeyedStream {
-    const s = this.g.addStep({ name: this.g.uniqueName('keyBy', name), from: this.name, keyBy: key });
-    return new KeyedStream(this.g, s.name);
+  /** Partitions by key: a field of the element, a function of it, or the YAML forms. */
+  keyBy<F extends keyof T & string>(field: F, name?: string): KeyedStream<T, T[F]>;
+  keyBy<K>(fn: KeySelectorFunction<T, K>, name?: string): KeyedStream<T, K>;
+  keyBy<F extends keyof T & string>(fields: readonly F[], name?: string): KeyedStream<T, unknown[]>;
+  keyBy(key: Exclude<KeyBySpec, string | string[]>, name?: string): KeyedStream<T, unknown>;
+  keyBy(key: KeyBySpec | readonly string[] | KeySelectorFunction<T, Any>, name?: string): KeyedStream<T, Any> {
+    const step = this.g.uniqueName('keyBy', name);
+    let spec: KeyBySpec;
+    if (typeof key === 'function') {
+      this.g.register(step, { kind: 'key', fn: key as (v: Any) => Any });
+      spec = { function: step };
+    } else spec = Array.isArray(key) ? [...(key as string[])] : (key as KeyBySpec);
+    this.g.addStep({ name: step, from: this.name, keyBy: spec });
+    return new KeyedStream<T, Any>(this.g, step);
   }
 
-  union(others: DataStream[], name?: string): DataStream {
-    return this.g.addStep({
-      name: this.g.uniqueName('union', name),
-      from: [this.name, ...others.map((o) => o.name)],
-      union: {},
-    });
+  union(others: readonly DataStream<T>[], name?: string): DataStream<T> {
+    const step = this.g.uniqueName('union', name);
+    this.g.addStep({ name: step, from: [this.name, ...others.map((o) => o.name)], union: {} });
+    return this.next(step);
+  }
+
+  /** Writes to a sink: `kafkaSink({...})`, `fileSink(path)`, `consoleSink()`. */
+  sinkTo(sink: SinkDescriptor, name?: string): void {
+    const kind = Object.keys(sink)[0] ?? 'sink';
+    this.g.addSink({ name: this.g.uniqueName(`${kind}-sink`, name), from: this.name, ...sink });
+  }
+
+  /** Prints every element as a JSON line on stdout. */
+  print(name?: string): void {
+    this.g.addSink({ name: this.g.uniqueName('print', name), from: this.name, console: {} });
   }
 
   toKafka(kafka: KafkaSinkSpec, name?: string): void {
@@ -122,54 +111,142 @@ export class DataStream {
   toFile(path: string, name?: string): void {
     this.g.addSink({ name: this.g.uniqueName('file-sink', name), from: this.name, file: { path } });
   }
+
+  protected next<U>(name: string): DataStream<U> {
+    return new DataStream<U>(this.g, name);
+  }
+
+  protected step<U>(base: string, o: StepOptions | undefined, body: Record<string, unknown>): DataStream<U> {
+    const name = this.g.uniqueName(base, stepName(o));
+    this.g.addStep({ name, from: this.name, ...body });
+    return this.next<U>(name);
+  }
 }
 
-export class KeyedStream extends DataStream {
-  window(window: WindowSpec, name?: string): WindowedStream {
-    const s = this.g.addStep({ name: this.g.uniqueName('window', name), from: this.name, window });
-    return new WindowedStream(this.g, s.name, window.lateOutput);
+export class KeyedStream<T, K> extends DataStream<T> {
+  /** Phantom: the key type. */
+  declare readonly __key?: K;
+
+  /** A keyed process function: per element, with keyed state and timers. An object, or a factory run once per slot. */
+  process<O>(
+    fn: KeyedProcessFunction<K, T, O> | (() => KeyedProcessFunction<K, T, O>),
+    o?: StepOptions,
+  ): DataStream<O> {
+    const f = fn as KeyedProcessFunction<Any, Any, Any>;
+    return this.next(addFunctionStep(this.g, this.name, 'process', { kind: 'process', fn: f }, o));
   }
 
-  /** A running aggregate per key (one output per input record). */
-  aggregate(aggregates: AggregateSpec, name?: string): DataStream {
-    return this.g.addStep({ name: this.g.uniqueName('aggregate', name), from: this.name, aggregate: aggregates });
+  /** A running reduction per key: one output (the value so far) per element. */
+  reduce(fn: ReduceFunction<T>, o?: StepOptions): DataStream<T> {
+    return this.next(
+      addFunctionStep(this.g, this.name, 'reduce', { kind: 'reduce', fn: fn as ReduceFunction<Any> }, o),
+    );
   }
 
-  dedupe(within: string, name?: string): DataStream {
-    return this.g.addStep({ name: this.g.uniqueName('dedupe', name), from: this.name, dedupe: { within } });
+  /** A running aggregate per key: an AggregateFunction (one output per element), or the CEL form. */
+  aggregate<ACC, R>(agg: AggregateFunction<T, ACC, R>, o?: StepOptions): DataStream<R>;
+  aggregate(aggregates: AggregateSpec, name?: string): DataStream<Rec>;
+  aggregate(agg: AggregateSpec | AggregateFunction<T, Any, Any>, o?: StepOptions): DataStream<Any> {
+    if (isAggregateFunction(agg))
+      return this.next(addFunctionStep(this.g, this.name, 'aggregate', { kind: 'aggregate', fn: agg }, o));
+    return this.step('aggregate', o, { aggregate: agg });
+  }
+
+  /** Windows per key: `TumblingEventTimeWindows.of('1m')`, ... or a window spec. */
+  window(window: WindowSpec, name?: string): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(this.g, this.name, window, this.g.uniqueName('window', name));
+  }
+
+  dedupe(within: string, name?: string): DataStream<T> {
+    return this.step('dedupe', name, { dedupe: { within } });
   }
 
   intervalJoin(
-    right: KeyedStream,
+    right: KeyedStream<Any, K>,
     bounds: { lowerBound: string; upperBound: string; select?: Record<string, string> },
     name?: string,
-  ): DataStream {
-    return this.g.addStep({ name: this.g.uniqueName('join', name), from: [this.name, right.name], join: bounds });
+  ): DataStream<Rec> {
+    const step = this.g.uniqueName('join', name);
+    this.g.addStep({ name: step, from: [this.name, right.name], join: bounds });
+    return this.next(step);
   }
 }
 
-export class WindowedStream {
-  private readonly g: GraphBuilder;
+/**
+ * A keyed stream cut into windows; the steps are added by its aggregate/reduce: one function
+ * step (TypeScript), or a window step and an aggregate step (CEL).
+ */
+export class WindowedStream<T, K> {
+  private readonly g: StreamGraph;
+  private readonly from: string;
+  private readonly window: WindowSpec;
+  /** The window step's name (CEL form), or the function step's when none is given to aggregate/reduce. */
   readonly name: string;
-  private readonly lateOutput: string | undefined;
 
-  constructor(g: GraphBuilder, name: string, lateOutput: string | undefined) {
+  constructor(g: StreamGraph, from: string, window: WindowSpec, name: string) {
     this.g = g;
+    this.from = from;
+    this.window = window;
     this.name = name;
-    this.lateOutput = lateOutput;
   }
 
-  aggregate(aggregates: AggregateSpec, name?: string): DataStream {
-    return this.g.addStep({ name: this.g.uniqueName('aggregate', name), from: this.name, aggregate: aggregates });
+  /** Per key and window: the AggregateFunction's result, or `result(aggregate, key, window)`; or the CEL form. */
+  aggregate<ACC, R>(agg: AggregateFunction<T, ACC, R>, o?: StepOptions): DataStream<R>;
+  aggregate<ACC, R, O>(
+    agg: AggregateFunction<T, ACC, R>,
+    result: WindowResultFunction<K, R, O>,
+    o?: StepOptions,
+  ): DataStream<O>;
+  aggregate(aggregates: AggregateSpec, name?: string): DataStream<Rec>;
+  aggregate(
+    agg: AggregateSpec | AggregateFunction<T, Any, Any>,
+    a?: StepOptions | WindowResultFunction<K, Any, Any>,
+    b?: StepOptions,
+  ): DataStream<Any> {
+    if (!isAggregateFunction(agg)) {
+      this.g.addStep({ name: this.name, from: this.from, window: this.window });
+      const step = this.g.uniqueName('aggregate', a as string | undefined);
+      this.g.addStep({ name: step, from: this.name, aggregate: agg });
+      return new DataStream(this.g, step);
+    }
+    const result = typeof a === 'function' ? (a as WindowResultFunction<Any, Any, Any>) : undefined;
+    const o = typeof a === 'function' ? b : a;
+    const f = { kind: 'aggregate' as const, fn: agg, ...(result ? { window: result } : {}) };
+    return this.functionStep(f, o);
   }
 
-  /** The stream of records too late for their windows (needs `lateOutput` in the window spec). */
-  lateRecords(): DataStream {
-    if (!this.lateOutput)
+  /** Per key and window: the reduction of its elements, or `result(reduced, key, window)`. */
+  reduce(fn: ReduceFunction<T>, o?: StepOptions): DataStream<T>;
+  reduce<O>(fn: ReduceFunction<T>, result: WindowResultFunction<K, T, O>, o?: StepOptions): DataStream<O>;
+  reduce(fn: ReduceFunction<T>, a?: StepOptions | WindowResultFunction<K, T, Any>, b?: StepOptions): DataStream<Any> {
+    const result = typeof a === 'function' ? (a as WindowResultFunction<Any, Any, Any>) : undefined;
+    const o = typeof a === 'function' ? b : a;
+    return this.functionStep(
+      { kind: 'reduce', fn: fn as ReduceFunction<Any>, ...(result ? { window: result } : {}) },
+      o,
+    );
+  }
+
+  /** The records too late for their windows (CEL windows with `lateOutput` in the window spec). */
+  lateRecords(): DataStream<T> {
+    if (!this.window.lateOutput)
       throw new TributaryError(
         'TRIB_GRAPH_INVALID',
         `window ${this.name} has no lateOutput; set window.lateOutput to a stream name`,
       );
-    return new DataStream(this.g, this.lateOutput);
+    return new DataStream<T>(this.g, this.window.lateOutput);
+  }
+
+  private functionStep(
+    f: { kind: 'aggregate' | 'reduce'; fn: Any; window?: WindowResultFunction<Any, Any, Any> },
+    o: StepOptions | undefined,
+  ): DataStream<Any> {
+    const opts = typeof o === 'string' ? { name: o } : { name: this.name, ...o };
+    return new DataStream(
+      this.g,
+      addFunctionStep(this.g, this.from, f.kind, f as Parameters<typeof addFunctionStep>[3], opts, {
+        window: this.window,
+      }),
+    );
   }
 }

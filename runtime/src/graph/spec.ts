@@ -8,10 +8,15 @@ export type FieldType = 'double' | 'string' | 'bool' | 'map' | 'list' | 'dyn';
 export type FieldTypes = Readonly<Record<string, FieldType>>;
 
 export interface TimestampSpec {
-  /** Record field holding the event time. */
-  field: string;
-  /** `millis` = epoch milliseconds (number or numeric string); `iso` = ISO-8601 string. */
-  format: 'millis' | 'iso';
+  /** Record field holding the event time (or `assigner`). */
+  field?: string;
+  /** `millis` = epoch milliseconds (number or numeric string); `iso` = ISO-8601 string. Required with `field`. */
+  format?: 'millis' | 'iso';
+  /**
+   * Instead of `field`: the name of a timestamp-assigner function (record → epoch ms) that the
+   * job's code registered (the TypeScript API's WatermarkStrategy does it).
+   */
+  assigner?: string;
   /** Bounded out-of-orderness: watermark = max timestamp seen − bound − 1ms. */
   maxOutOfOrderness: string;
   /** A partition (or source) with no records for this long stops holding back the watermark. */
@@ -74,7 +79,10 @@ export interface FileSourceSpec {
 }
 
 export interface CollectionSourceSpec {
-  records: Record<string, unknown>[];
+  /** Objects (records with fields); or, with `values`, any JSON values. Exactly one of the two. */
+  records?: Record<string, unknown>[];
+  /** Elements of any JSON type, each emitted as it is (the TypeScript API's fromCollection of numbers, strings). */
+  values?: unknown[];
   schema?: Record<string, FieldType>;
 }
 
@@ -99,7 +107,13 @@ export interface SourceSpec {
   timestamp?: TimestampSpec;
 }
 
-export type KeyBySpec = string | string[] | { fields: string[] } | { expr: string; as?: string };
+export type KeyBySpec =
+  | string
+  | string[]
+  | { fields: string[] }
+  | { expr: string; as?: string }
+  /** A key-selector function the job's code registered under this name (TypeScript API). */
+  | { function: string };
 
 export interface WindowSpec {
   tumbling?: { size: string; offset?: string };
@@ -155,6 +169,28 @@ export interface LookupSpec {
   onMissing?: 'keep' | 'drop';
 }
 
+export const FUNCTION_STEP_KINDS = ['map', 'filter', 'flatMap', 'process', 'reduce', 'aggregate'] as const;
+export type FunctionStepKind = (typeof FUNCTION_STEP_KINDS)[number];
+
+/**
+ * A step that runs a function of the job's code (the TypeScript API writes these). The
+ * function is not in the spec: `ref` names it in the registry the job's code hands the
+ * executor, so such a graph runs only together with that code. map/filter/flatMap read any
+ * stream; process/reduce/aggregate read a keyBy (keyed state, timers), reduce/aggregate with
+ * `window` aggregate per key and window.
+ */
+export interface FunctionStepSpec {
+  kind: FunctionStepKind;
+  ref: string;
+  /** reduce/aggregate only: aggregate per window instead of a running value per key. */
+  window?: WindowSpec;
+  /**
+   * A function that throws: `fail` the job (default; restarts follow the job's policy) or
+   * `skip` the record (counted in tributary_function_errors_total, logged with it).
+   */
+  onError?: 'fail' | 'skip';
+}
+
 export interface StepSpec {
   name: string;
   from: string | string[];
@@ -168,6 +204,7 @@ export interface StepSpec {
   join?: JoinSpec;
   dedupe?: DedupeSpec;
   lookup?: LookupSpec;
+  function?: FunctionStepSpec;
 }
 
 export interface KafkaSinkSpec {
@@ -244,6 +281,7 @@ export const STEP_KINDS = [
   'join',
   'dedupe',
   'lookup',
+  'function',
 ] as const;
 export const SINK_KINDS = ['kafka', 'console', 'file', 'druid'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];

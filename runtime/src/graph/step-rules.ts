@@ -1,11 +1,13 @@
 // Rules of the step kinds (filter, map, flatMap, keyBy, window, aggregate, union, join, dedupe,
-// lookup): the structure of a step is checked with the other nodes; its options and
+// lookup, function): the structure of a step is checked with the other nodes; its options and
 // expressions once its inputs' field types are known (topological order), so each step also
 // derives the field types and key of what it emits.
 import { toFieldType } from '../expr/cel.ts';
 import { parseAggregateCall, type AggregateCall } from './aggregate-spec.ts';
 import { isObj, show, type Checker, type Obj } from './checker.ts';
 import { normalizeKeyBy } from './keys.ts';
+import { validateFunctionStep } from './function-step-rules.ts';
+import { checkWindow, requireKeyed } from './keyed-rules.ts';
 import { STEP_KINDS, type FieldType, type FieldTypes, type StepKind } from './spec.ts';
 import type { NodeInfo } from './validated-graph.ts';
 
@@ -22,15 +24,6 @@ export function stepStructure(c: Checker, o: Obj, path: string, node: NodeInfo):
     c.add(`${path}.from`, `expected a list of exactly two inputs [left, right] for join, got ${show(o['from'])}`);
   else if (kind !== 'union' && kind !== 'join' && n !== 1 && n > 0)
     c.add(`${path}.from`, `expected one input for ${kind}, got ${n}`);
-}
-
-function requireKeyed(c: Checker, path: string, kind: string, input: NodeInfo, allowWindow = false): boolean {
-  if (input.kind === 'keyBy' || (allowWindow && input.kind === 'window')) return true;
-  c.add(
-    path,
-    `${kind} needs a keyed input: expected "${input.name}" to be a keyBy step${allowWindow ? ' or a window' : ''} (add a keyBy step before this ${kind}), got a ${input.kind}`,
-  );
-  return false;
 }
 
 /** Options and expressions of a step whose inputs are typed; sets its schema, key and aggregates. */
@@ -80,7 +73,7 @@ export function validateStep(
       if (!k) {
         c.add(
           p,
-          `expected a field name, a list of field names, {fields: [...]} or {expr: "<CEL>", as?: name}, got ${show(v)}`,
+          `expected a field name, a list of field names, {fields: [...]}, {expr: "<CEL>", as?: name} or {function: <name>}, got ${show(v)}`,
         );
         break;
       }
@@ -90,7 +83,7 @@ export function validateStep(
           for (const f of k.fields)
             if (!(f in in0.schema))
               c.add(p, `unknown field "${f}"; the input "${in0.name}" has ${Object.keys(in0.schema).join(', ')}`);
-      } else c.expr(k.expr, `${p}.expr`, in0.schema);
+      } else if (k.kind === 'expr') c.expr(k.expr, `${p}.expr`, in0.schema);
       node.schema = in0.schema;
       break;
     }
@@ -99,32 +92,7 @@ export function validateStep(
         c.add(p, `expected {tumbling|sliding|session: {...}, time?, allowedLateness?, lateOutput?}, got ${show(v)}`);
         break;
       }
-      c.keys(v, ['tumbling', 'sliding', 'session', 'time', 'allowedLateness', 'lateOutput'], p);
-      const wk = c.exactlyOneKind(v, ['tumbling', 'sliding', 'session'] as const, p, 'window');
-      const w = wk ? v[wk] : undefined;
-      if (wk && !isObj(w)) c.add(`${p}.${wk}`, `expected an object, got ${show(w)}`);
-      else if (wk === 'tumbling' && isObj(w)) {
-        c.keys(w, ['size', 'offset'], `${p}.tumbling`);
-        c.duration(w, 'size', `${p}.tumbling`, { required: true, positive: true });
-        c.duration(w, 'offset', `${p}.tumbling`);
-      } else if (wk === 'sliding' && isObj(w)) {
-        c.keys(w, ['size', 'slide'], `${p}.sliding`);
-        const size = c.duration(w, 'size', `${p}.sliding`, { required: true, positive: true });
-        const slide = c.duration(w, 'slide', `${p}.sliding`, { required: true, positive: true });
-        if (size !== undefined && slide !== undefined && slide > size)
-          c.add(`${p}.sliding.slide`, `expected slide ≤ size (${w['size'] as string}), got ${show(w['slide'])}`);
-      } else if (wk === 'session' && isObj(w)) {
-        c.keys(w, ['gap'], `${p}.session`);
-        c.duration(w, 'gap', `${p}.session`, { required: true, positive: true });
-      }
-      const time = c.oneOf(v, 'time', p, ['event', 'processing']);
-      c.duration(v, 'allowedLateness', p);
-      if (time === 'processing' && (v['allowedLateness'] !== undefined || v['lateOutput'] !== undefined)) {
-        c.add(
-          p,
-          'allowedLateness and lateOutput apply to event-time windows only; processing-time windows have no late records',
-        );
-      }
+      checkWindow(c, v, p);
       if (requireKeyed(c, `${path}.from`, 'window', in0)) node.key = in0.key;
       const aggs = node.consumers.filter((n) => nodes.get(n)?.role !== 'sideOutput');
       if (aggs.length !== 1 || nodes.get(aggs[0] as string)?.kind !== 'aggregate') {
@@ -237,6 +205,9 @@ export function validateStep(
       } else node.schema = l.schema && r.schema ? { ...l.schema, ...r.schema } : undefined;
       break;
     }
+    case 'function':
+      validateFunctionStep(c, v, p, path, node, in0);
+      break;
     case 'dedupe': {
       if (!isObj(v)) {
         c.add(p, `expected {within: "<duration>"}, got ${show(v)}`);

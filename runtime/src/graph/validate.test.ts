@@ -168,7 +168,7 @@ describe('validateGraph', () => {
         sinks: [{ name: 'o', from: 'x', console: {} }],
       }),
     ).toEqual([
-      'graph.steps[0]: expected exactly one step kind (filter, map, flatMap, keyBy, window, aggregate, union, join, dedupe, lookup), got none',
+      'graph.steps[0]: expected exactly one step kind (filter, map, flatMap, keyBy, window, aggregate, union, join, dedupe, lookup, function), got none',
     ]);
   });
 

@@ -35,9 +35,16 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo, connec
       c.add(tp, `expected {field, format: millis|iso, maxOutOfOrderness}, got ${show(ts)}`);
       return;
     }
-    c.keys(ts, ['field', 'format', 'maxOutOfOrderness', 'idleTimeout'], tp);
-    const field = c.string(ts, 'field', tp);
-    c.oneOf(ts, 'format', tp, ['millis', 'iso'], true);
+    c.keys(ts, ['field', 'format', 'assigner', 'maxOutOfOrderness', 'idleTimeout'], tp);
+    let field: string | undefined;
+    if (ts['assigner'] !== undefined) {
+      c.string(ts, 'assigner', tp);
+      if (ts['field'] !== undefined || ts['format'] !== undefined)
+        c.add(tp, 'expected either field and format, or assigner (a timestamp function), not both');
+    } else {
+      field = c.string(ts, 'field', tp);
+      c.oneOf(ts, 'format', tp, ['millis', 'iso'], true);
+    }
     c.duration(ts, 'maxOutOfOrderness', tp, { required: true });
     c.duration(ts, 'idleTimeout', tp, { positive: true });
     if (field && node.schema && !(field in node.schema)) {

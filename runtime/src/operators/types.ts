@@ -57,6 +57,8 @@ export interface ProcessingTimeService {
 export interface OperatorMetrics {
   lateRecordsDropped(n: number): void;
   expressionError(err: unknown): void;
+  /** A function of the job's code threw on `record` and its step skips such records. */
+  functionError(err: unknown, record: unknown): void;
 }
 
 export interface OperatorContext {
@@ -69,7 +71,11 @@ export interface OperatorContext {
   readonly metrics: OperatorMetrics;
 }
 
-export const NOOP_METRICS: OperatorMetrics = { lateRecordsDropped: () => {}, expressionError: () => {} };
+export const NOOP_METRICS: OperatorMetrics = {
+  lateRecordsDropped: () => {},
+  expressionError: () => {},
+  functionError: () => {},
+};
 
 /** Collects output records and pushes them as one batch. */
 export class BatchBuilder {

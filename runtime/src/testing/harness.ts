@@ -101,6 +101,9 @@ export function testContext(o: TestContextOptions = {}): TestContext {
       expressionError: (e) => {
         ctx.exprErrors.push(e);
       },
+      functionError: (e) => {
+        ctx.exprErrors.push(e);
+      },
     },
   };
   return ctx;

@@ -3,7 +3,8 @@ import type { TimestampSpec } from '../graph/spec.ts';
 
 /** Returns NaN when the field is missing or unparseable; callers treat that as a bad record. */
 export function timestampExtractor(spec: TimestampSpec): (rec: Record<string, unknown>) => number {
-  const field = spec.field;
+  // Validation guarantees a field whenever there is no assigner function.
+  const field = spec.field as string;
   if (spec.format === 'iso') {
     return (rec) => {
       const v = rec[field];

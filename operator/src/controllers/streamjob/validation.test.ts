@@ -17,6 +17,18 @@ describe('spec validation', () => {
     expect(bad).toEqual([{ path: 'spec.graph.sinks[0].from', message: 'unknown input "nope"; expected one of gen' }]);
   });
 
+  it('refuses function steps: a StreamJob has no job code to define them', () => {
+    const g = spec.graph as unknown as { sources: { name: string }[]; sinks: { from: string }[] };
+    const withFn = {
+      ...spec.graph,
+      steps: [...(spec.graph.steps ?? []), { name: 'f', from: g.sinks[0]?.from, function: { kind: 'map', ref: 'f' } }],
+      sinks: [{ name: 'out', from: 'f', console: {} }],
+    } as unknown as StreamJobSpec['graph'];
+    const issues = validateSpec({ ...spec, graph: withFn });
+    expect(issues.map((i) => i.path)).toEqual([`spec.graph.steps[${spec.graph.steps?.length ?? 0}].function`]);
+    expect(issues[0]?.message).toContain("names a function of the job's code");
+  });
+
   it('never lets a StreamJob turn checkpointing off, so an exactly-once sink always has its checkpoints', () => {
     const eos = {
       ...spec.graph,

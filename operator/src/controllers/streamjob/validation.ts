@@ -2,6 +2,7 @@
 // durations' meaning. Invalid → the reconciler keeps running `status.deployed` and reports.
 import { checkGraph } from '../../../../runtime/src/connectors/validate-graph.ts';
 import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
+import { functionReferences } from '../../../../runtime/src/graph/function-step-rules.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 
 export interface SpecIssue {
@@ -14,6 +15,12 @@ export function validateSpec(spec: StreamJobSpec): SpecIssue[] {
   try {
     const { issues: graphIssues } = checkGraph(spec.graph, 'spec.graph');
     for (const i of graphIssues) issues.push({ path: i.path, message: i.message });
+    // A StreamJob's slots run the graph alone: nothing there defines the job code's functions.
+    for (const path of functionReferences(spec.graph, 'spec.graph'))
+      issues.push({
+        path,
+        message: "names a function of the job's code; a StreamJob runs graphs without code (CEL steps only)",
+      });
   } catch (err) {
     issues.push({ path: 'spec.graph', message: (err as Error).message });
   }

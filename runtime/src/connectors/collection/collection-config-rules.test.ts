@@ -15,7 +15,7 @@ describe('collection config rules', () => {
       'graph.sources[0].collection.records: expected a list of objects, got [1]',
     ]);
     expect(messages({ records: [], x: 1 })).toEqual([
-      'graph.sources[0].collection.x: unknown field; expected one of records, schema',
+      'graph.sources[0].collection.x: unknown field; expected one of records, values, schema',
     ]);
   });
 

@@ -29,7 +29,13 @@ function inferSchemaFromRecords(records: unknown[]): FieldTypes | undefined {
 }
 
 const source: SourceConfigRule = (c, s, p) => {
-  c.keys(s, ['records', 'schema'], p);
+  c.keys(s, ['records', 'values', 'schema'], p);
+  if (s['values'] !== undefined) {
+    if (s['records'] !== undefined) c.add(p, 'expected records or values, not both');
+    if (!Array.isArray(s['values'])) c.add(`${p}.values`, `expected a list, got ${show(s['values'])}`);
+    // Values of any type: the stream has no fields to type.
+    return undefined;
+  }
   const recs = s['records'];
   if (!Array.isArray(recs) || !recs.every(isObj)) {
     c.add(`${p}.records`, `expected a list of objects, got ${show(recs)}`);

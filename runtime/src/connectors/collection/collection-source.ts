@@ -5,13 +5,14 @@ import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '
 import { IndexCursor } from '../index-position.ts';
 
 export class CollectionSource implements SourceReader {
+  /** `values` travel as records: the engine carries any value, only CEL steps need fields. */
   private readonly records: Record<string, unknown>[];
   private ctx!: SourceReaderContext;
   private partition = 0;
   private cursor = new IndexCursor(0, 1);
 
   constructor(spec: CollectionSourceSpec) {
-    this.records = spec.records;
+    this.records = (spec.values ?? spec.records ?? []) as Record<string, unknown>[];
   }
 
   open(ctx: SourceReaderContext): Promise<void> {

@@ -1,0 +1,112 @@
+// Builds the operators of `function` steps, function key selectors and timestamp assigners
+// from the job code's registry. Called by the executor's OperatorFactory, so function nodes
+// are chained with the built-in operators exactly as CEL nodes are.
+import { parseDuration } from '../graph/duration.ts';
+import type { FunctionRegistry } from '../graph/function-registry.ts';
+import type { FunctionStepSpec, SourceSpec, WindowSpec } from '../graph/spec.ts';
+import type { KeySelector } from '../operators/key-selector.ts';
+import type { OperatorContext, Output, Rec, StatefulOperator } from '../operators/types.ts';
+import type { WindowKind } from '../operators/window-assigner.ts';
+import { canonicalKey } from '../state/key-groups.ts';
+import { functionErrorPolicy, lookupFunction } from './function-lookup.ts';
+import { KeyedProcessOperator } from './keyed-process-operator.ts';
+import { reduceAsAggregate, rollingAggregate, rollingReduce } from './rolling-functions.ts';
+import {
+  FunctionFilterOperator,
+  FunctionFlatMapOperator,
+  FunctionMapOperator,
+} from './stateless-function-operators.ts';
+import { WindowFunctionOperator } from './window-function-operator.ts';
+
+export function buildFunctionOperator(
+  spec: FunctionStepSpec,
+  registry: FunctionRegistry | undefined,
+  ctx: OperatorContext,
+  out: Output,
+  stateful: (op: StatefulOperator) => void,
+): Output {
+  const where = `step "${ctx.stepName}" (function.ref)`;
+  const onError = functionErrorPolicy(spec.onError, ctx);
+  const name = ctx.stepName;
+  switch (spec.kind) {
+    case 'map':
+      return new FunctionMapOperator(lookupFunction(registry, spec.ref, 'map', where).fn, onError, out);
+    case 'filter':
+      return new FunctionFilterOperator(lookupFunction(registry, spec.ref, 'filter', where).fn, onError, out);
+    case 'flatMap':
+      return new FunctionFlatMapOperator(lookupFunction(registry, spec.ref, 'flatMap', where).fn, onError, out);
+    case 'process': {
+      const op = new KeyedProcessOperator(
+        name,
+        lookupFunction(registry, spec.ref, 'process', where).fn,
+        ctx,
+        onError,
+        out,
+      );
+      stateful(op);
+      return op;
+    }
+    case 'reduce':
+    case 'aggregate': {
+      const f = lookupFunction(registry, spec.ref, spec.kind, where);
+      const op = spec.window
+        ? new WindowFunctionOperator(
+            name,
+            {
+              window: windowKind(spec.window),
+              eventTime: (spec.window.time ?? 'event') === 'event',
+              agg: f.kind === 'reduce' ? reduceAsAggregate(f.fn) : f.fn,
+              ...(f.window ? { result: f.window } : {}),
+            },
+            ctx,
+            onError,
+            out,
+          )
+        : new KeyedProcessOperator(
+            name,
+            f.kind === 'reduce' ? rollingReduce(f.fn) : rollingAggregate(f.fn),
+            ctx,
+            onError,
+            out,
+          );
+      stateful(op);
+      return op;
+    }
+  }
+}
+
+/** The key of a `keyBy: {function}` step; a throw is the exchange's (counted, record dropped), as for CEL keys. */
+export function functionKeySelector(registry: FunctionRegistry | undefined, ref: string, step: string): KeySelector {
+  const fn = lookupFunction(registry, ref, 'key', `step "${step}" (keyBy.function)`).fn;
+  return (rec: Rec) => canonicalKey([fn(rec)]);
+}
+
+/** A source's `timestamp.assigner`; a throw or a non-finite result is a record without a valid timestamp. */
+export function functionTimestampAssigner(
+  registry: FunctionRegistry | undefined,
+  source: SourceSpec,
+): ((rec: Rec) => number) | undefined {
+  const ref = source.timestamp?.assigner;
+  if (ref === undefined) return undefined;
+  const fn = lookupFunction(registry, ref, 'timestamp', `source "${source.name}" (timestamp.assigner)`).fn;
+  return (rec) => {
+    try {
+      const t = fn(rec);
+      return typeof t === 'number' && Number.isFinite(t) ? Math.floor(t) : Number.NaN;
+    } catch {
+      return Number.NaN;
+    }
+  };
+}
+
+export function windowKind(w: WindowSpec): WindowKind {
+  if (w.tumbling)
+    return {
+      kind: 'tumbling',
+      size: parseDuration(w.tumbling.size) ?? 0,
+      offset: parseDuration(w.tumbling.offset ?? '0') ?? 0,
+    };
+  if (w.sliding)
+    return { kind: 'sliding', size: parseDuration(w.sliding.size) ?? 0, slide: parseDuration(w.sliding.slide) ?? 0 };
+  return { kind: 'session', gap: parseDuration(w.session?.gap) ?? 0 };
+}

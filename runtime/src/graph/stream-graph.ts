@@ -1,0 +1,35 @@
+// What a stream of the DataStream API adds its steps and sinks to (GraphBuilder implements it),
+// and how a function step is added: its function is registered under the step's name.
+import type { RegisteredFunction } from './function-registry.ts';
+import type { FunctionStepSpec, SinkSpec, StepSpec } from './spec.ts';
+
+/** A step's name, or its name and what happens when its function throws (default `fail`). */
+export type StepOptions = string | { name?: string; onError?: 'fail' | 'skip' };
+
+export interface StreamGraph {
+  uniqueName(base: string, given?: string): string;
+  addStep(step: StepSpec): void;
+  addSink(sink: SinkSpec): void;
+  register(ref: string, f: RegisteredFunction): void;
+}
+
+export function stepName(o: StepOptions | undefined): string | undefined {
+  return typeof o === 'string' ? o : o?.name;
+}
+
+/** Adds a `function` step reading `from`; returns its name. */
+export function addFunctionStep(
+  g: StreamGraph,
+  from: string,
+  base: string,
+  f: RegisteredFunction,
+  o: StepOptions | undefined,
+  extra: Partial<FunctionStepSpec> = {},
+): string {
+  const onError = typeof o === 'object' ? o.onError : undefined;
+  const name = g.uniqueName(base, stepName(o));
+  g.register(name, f);
+  const kind = f.kind === 'key' || f.kind === 'timestamp' ? 'map' : f.kind;
+  g.addStep({ name, from, function: { kind, ref: name, ...extra, ...(onError ? { onError } : {}) } });
+  return name;
+}

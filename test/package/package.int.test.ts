@@ -1,0 +1,158 @@
+// The npm package from a user's side: build it (runtime/build/build-package.ts), `npm pack`
+// it, install the tarball into an empty project, and there: type-check a typed job with tsc
+// (a wrong field access must fail to compile), run it as TypeScript (Node's type stripping of
+// the user's own file) and as JavaScript with Node 24, and run `npx tributary --help`.
+// No registry is used: the tarball is unpacked into node_modules/tributary as `npm i` would,
+// and its dependencies are linked from this repository's node_modules.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = resolve(import.meta.dirname, '../..');
+const node = process.execPath;
+const env = { ...process.env, PATH: `${dirname(node)}:${process.env['PATH'] ?? ''}` };
+let dir = '';
+let app = '';
+
+function link(name: string): void {
+  const to = join(app, 'node_modules', name);
+  mkdirSync(dirname(to), { recursive: true });
+  symlinkSync(join(repo, 'node_modules', name), to);
+}
+
+const JOB_TS = `import { StreamEnvironment, TumblingEventTimeWindows, WatermarkStrategy } from 'tributary';
+import type { AggregateFunction } from 'tributary';
+
+interface Click { user: string; ms: number; ts: number }
+const count: AggregateFunction<Click, number, number> = {
+  create: () => 0,
+  add: (n) => n + 1,
+  result: (n) => n,
+};
+const env = new StreamEnvironment();
+env.fromCollection([1, 2, 3, 4]).map((x) => x * 2).print();
+env
+  .fromCollection<Click>([{ user: 'a', ms: 1, ts: 0 }, { user: 'b', ms: 2, ts: 10 }, { user: 'a', ms: 3, ts: 20 }], {
+    watermarks: WatermarkStrategy.forMonotonousTimestamps<Click>().withTimestampAssigner((c) => c.ts),
+  })
+  .keyBy('user')
+  .window(TumblingEventTimeWindows.of('1m'))
+  .aggregate(count, (n, user) => ({ user, n }))
+  .print();
+await env.execute();
+`;
+
+const JOB_JS = `import { StreamEnvironment } from 'tributary';
+import { consoleSink } from 'tributary/connectors';
+const env = new StreamEnvironment();
+env.fromCollection(['a b', 'c']).flatMap((l) => l.split(' ')).sinkTo(consoleSink());
+await env.execute();
+`;
+
+const BAD_TS = `import { StreamEnvironment } from 'tributary';
+const env = new StreamEnvironment();
+env.fromCollection([{ user: 'a', ms: 1 }]).map((c) => c.price).print();
+`;
+
+const run = (args: string[]) => spawnSync(args[0] as string, args.slice(1), { cwd: app, env, encoding: 'utf8' });
+
+beforeAll(() => {
+  execFileSync(node, [join(repo, 'runtime/build/build-package.ts')], { cwd: repo, stdio: 'inherit' });
+  dir = mkdtempSync(join(tmpdir(), 'trib-pkg-'));
+  execFileSync('npm', ['pack', '--pack-destination', dir], { cwd: repo, env, stdio: 'ignore' });
+  const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz')) as string;
+  app = join(dir, 'app');
+  mkdirSync(join(app, 'node_modules'), { recursive: true });
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { tributary: `file:../${tgz}` } }),
+  );
+  execFileSync('tar', ['-xzf', join(dir, tgz), '-C', join(app, 'node_modules')]);
+  execFileSync('mv', [join(app, 'node_modules/package'), join(app, 'node_modules/tributary')]);
+  const pkg = JSON.parse(readFileSync(join(app, 'node_modules/tributary/package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    bin: Record<string, string>;
+  };
+  for (const d of [...Object.keys(pkg.dependencies), 'typescript', '@types/node']) link(d);
+  mkdirSync(join(app, 'node_modules/.bin'));
+  symlinkSync(join('..', 'tributary', pkg.bin['tributary'] as string), join(app, 'node_modules/.bin/tributary'));
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'es2024',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        strict: true,
+        noEmit: true,
+        allowImportingTsExtensions: true,
+        erasableSyntaxOnly: true,
+        types: ['node'],
+        skipLibCheck: false,
+      },
+      include: ['job.ts'],
+    }),
+  );
+  writeFileSync(join(app, 'job.ts'), JOB_TS);
+  writeFileSync(join(app, 'job.mjs'), JOB_JS);
+  writeFileSync(join(app, 'bad.ts'), BAD_TS);
+}, 300_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the npm package', () => {
+  it('ships JavaScript and declarations only (no TypeScript sources, no tests)', () => {
+    const files = execFileSync('tar', ['-tzf', join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz')) as string)], {
+      encoding: 'utf8',
+    }).split('\n');
+    expect(files).toContain('package/dist/runtime/src/api.js');
+    expect(files).toContain('package/dist/runtime/src/api.d.ts');
+    expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(files.filter((f) => f.includes('.test.'))).toEqual([]);
+  });
+
+  it("type-checks a user's typed job with tsc", () => {
+    const r = run([node, join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('refuses a wrong field access at compile time', () => {
+    const r = run([
+      node,
+      join(app, 'node_modules/typescript/bin/tsc'),
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      'bad.ts',
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toContain("bad.ts(3,57): error TS2339: Property 'price' does not exist");
+  });
+
+  it('runs the typed job as TypeScript (type stripping) with Node 24', () => {
+    const r = run([node, 'job.ts']);
+    expect(r.stderr).not.toContain('Error');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => /^\d+$/.test(l))).toEqual(['2', '4', '6', '8']);
+    expect(lines.filter((l) => l.startsWith('{')).sort()).toEqual(['{"user":"a","n":2}', '{"user":"b","n":1}']);
+  });
+
+  it('runs a job as JavaScript, importing the connectors entry point', () => {
+    const r = run([node, 'job.mjs']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual(['"a"', '"b"', '"c"']);
+  });
+
+  it('runs `npx tributary --help`', () => {
+    const r = run(['npx', '--offline', 'tributary', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).toContain('tributary run <job.yaml>');
+  });
+});
