@@ -1,5 +1,5 @@
-// The npm package from a user's side: build it (runtime/build/build-package.ts), `npm pack`
-// it, install the tarball into an empty project, and there: type-check a typed job with tsc
+// The npm package from a user's side: `npm pack` (its prepack script builds dist/)
+// install the tarball into an empty project, and there: type-check a typed job with tsc
 // (a wrong field access must fail to compile), run it as TypeScript (Node's type stripping of
 // the user's own file) and as JavaScript with Node 24, and run `npx tributary --help`.
 // No registry is used: the tarball is unpacked into node_modules/tributary as `npm i` would,
@@ -59,7 +59,6 @@ env.fromCollection([{ user: 'a', ms: 1 }]).map((c) => c.price).print();
 const run = (args: string[]) => spawnSync(args[0] as string, args.slice(1), { cwd: app, env, encoding: 'utf8' });
 
 beforeAll(() => {
-  execFileSync(node, [join(repo, 'runtime/build/build-package.ts')], { cwd: repo, stdio: 'inherit' });
   dir = mkdtempSync(join(tmpdir(), 'trib-pkg-'));
   execFileSync('npm', ['pack', '--pack-destination', dir], { cwd: repo, env, stdio: 'ignore' });
   const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz')) as string;
