@@ -65,7 +65,8 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
       client = await deps.druid.for(current);
     } catch (err) {
       if (!(err instanceof CredentialsError)) throw err;
-      await writeFailure(current, 'CredentialsUnavailable', err.message, undefined);
+      if (current.status?.lastError !== err.message) await deps.events.warning(current, err.reason, err.message);
+      await writeFailure(current, err.reason, err.message, undefined);
       throw err;
     }
 
@@ -202,7 +203,8 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
   ): Promise<void> {
     const generation = ds.metadata.generation;
     await deps.statusWriter.update<DruidDatasource>(DruidDatasources, ds, (prev) => {
-      const synced = reason === 'SpecRejected' || reason === 'CredentialsUnavailable' ? 'False' : 'Unknown';
+      const refused = ['SpecRejected', 'CredentialsUnavailable', 'InsecureCredentials', 'ClaimedElsewhere'];
+      const synced = refused.includes(reason) ? 'False' : 'Unknown';
       let conditions = setCondition(
         prev?.conditions,
         { type: 'Synced', status: synced, reason, message },
