@@ -1,8 +1,9 @@
 // The DruidDatasource validating webhook (`/validate-druiddatasource`): refuses what a sync
 // would fail on (spec-rules.ts) with the field paths, and warns about a basicAuthSecretRef
 // that does not resolve to a Secret labelled tributary.dev/credentials "true" (the Secret may
-// be applied or labelled next; until then the controller reports CredentialsUnavailable). Invariants as for StreamJobs: an UPDATE that leaves the spec
-// alone is always allowed, and a failed lookup is a warning, never a refusal.
+// be applied or labelled next; until then the controller reports CredentialsUnavailable).
+// Invariants as for StreamJobs: an UPDATE that leaves the spec alone is always allowed, and a
+// failed lookup is a warning, never a refusal.
 import {
   bounded,
   ErrorCodes,
