@@ -172,6 +172,7 @@ class SlotWiring implements OperatorWiring {
       checkpointing: chain !== undefined,
       onLag: (n) => metrics.sourceLag.labels(spec.name, String(s)).set(n),
       backpressure: new BackpressureClock(this.backpressured),
+      ...(job.kafkaIdScope ? { kafkaIdScope: job.kafkaIdScope } : {}),
     });
     parts.sources.push(src);
     parts.slot.addTask(src);

@@ -36,6 +36,7 @@ export interface SourceTaskOptions {
   checkpointing?: boolean;
   onLag?(records: number): void;
   backpressure?: BackpressureClock;
+  kafkaIdScope?: string;
 }
 
 const IDLE_CHECK_MS = 200;
@@ -91,6 +92,7 @@ export class SourceTask implements Task, RawRecords {
     const slot = this.o.slot;
     return {
       sourceName: this.o.spec.name,
+      ...(this.o.kafkaIdScope ? { kafkaIdScope: this.o.kafkaIdScope } : {}),
       slot: slot.index,
       parallelism: this.o.parallelism,
       logger: this.o.logger,
