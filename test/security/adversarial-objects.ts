@@ -44,17 +44,23 @@ const huge = (n: number) => 'z'.repeat(n);
 type Obj = Record<string, unknown>;
 type Mutation = (spec: Obj, rnd: Rnd) => void;
 
+/** The spec's graph as an object (an earlier mutation may have replaced it with a non-object). */
+function graphOf(s: Obj): Obj {
+  if (typeof s.graph !== 'object' || s.graph === null || Array.isArray(s.graph)) s.graph = {};
+  return s.graph as Obj;
+}
+
 const jobMutations: Mutation[] = [
   (s, r) => (s.replicas = pick(r, ['two', true, null, [], {}, ...numbers])),
   (s, r) => (s.maxParallelism = pick(r, numbers)),
   (s, r) => (s.image = pick(r, [huge(100_000), ...unicode, 42])),
-  (s, r) => ((s.graph as Obj).steps = [{ name: 'f', from: 'gen', filter: pick(r, hostileCel) }]),
-  (s, r) => ((s.graph as Obj).steps = [{ name: 'm', from: 'gen', map: { x: pick(r, hostileCel) } }]),
-  (s, r) => ((s.graph as Obj).steps = [{ name: 'k', from: 'gen', keyBy: pick(r, hostileCel) }]),
-  (s) => ((s.graph as Obj).steps = [{ name: 'deep', from: 'gen', map: nested(90) }]),
-  (s) => ((s.graph as Obj).sources = nested(60)),
-  (s, r) => ((s.graph as Obj).sources = [{ name: pick(r, unicode), datagen: { generator: 'schema' } }]),
-  (s) => ((s.graph as Obj).sinks = [{ name: huge(50_000), from: 'gen', console: {} }]),
+  (s, r) => (graphOf(s).steps = [{ name: 'f', from: 'gen', filter: pick(r, hostileCel) }]),
+  (s, r) => (graphOf(s).steps = [{ name: 'm', from: 'gen', map: { x: pick(r, hostileCel) } }]),
+  (s, r) => (graphOf(s).steps = [{ name: 'k', from: 'gen', keyBy: pick(r, hostileCel) }]),
+  (s) => (graphOf(s).steps = [{ name: 'deep', from: 'gen', map: nested(90) }]),
+  (s) => (graphOf(s).sources = nested(60)),
+  (s, r) => (graphOf(s).sources = [{ name: pick(r, unicode), datagen: { generator: 'schema' } }]),
+  (s) => (graphOf(s).sinks = [{ name: huge(50_000), from: 'gen', console: {} }]),
   (s, r) => (s.checkpointing = { interval: pick(r, ['999999999h', '-1s', '0s', 'soon', huge(5_000)]) }),
   (s, r) => (s.restartPolicy = { maxRestarts: pick(r, numbers), backoff: { initial: pick(r, ['1ns', '1y', '']) } }),
   (s, r) => (s.podTemplate = { env: [{ name: pick(r, ['TRIBUTARY_PEERS', 'NODE_OPTIONS', ...unicode]), value: 'x' }] }),
@@ -64,7 +70,7 @@ const jobMutations: Mutation[] = [
   (s, r) => (s.upgradeMode = pick(r, ['yolo', 3, null])),
   (s) => (s.graph = 'not a graph'),
   (s) => (s.extra = { unknown: true }),
-  (s, r) => ((s.graph as Obj).sources = [{ name: 'gen', kafka: { brokers: pick(r, numbers), topic: nested(5) } }]),
+  (s, r) => (graphOf(s).sources = [{ name: 'gen', kafka: { brokers: pick(r, numbers), topic: nested(5) } }]),
 ];
 
 const dsMutations: Mutation[] = [
