@@ -7,6 +7,8 @@ import { ErrorCodes, OperatorError } from './kube/errors.ts';
 export interface OperatorConfig {
   /** Namespaces to watch; empty = all. */
   namespaces: string[];
+  /** Service accounts a StreamJob may name for its slot pods; empty = only the operator-made one. */
+  allowedServiceAccounts: string[];
   metricsHost: string;
   metricsPort: number;
   leaderElect: boolean;
@@ -25,6 +27,8 @@ export interface OperatorConfig {
 const usage = `tributary operator
 
   --namespaces a,b       namespaces to watch (default: all)        TRIBUTARY_OPERATOR_NAMESPACES
+  --allowed-service-accounts a,b  service accounts a StreamJob may name
+                         in spec.podTemplate.serviceAccountName (none) TRIBUTARY_OPERATOR_ALLOWED_SERVICE_ACCOUNTS
   --metrics-addr h:p     /healthz /readyz /metrics (0.0.0.0:8080)  TRIBUTARY_OPERATOR_METRICS_ADDR
   --leader-elect         leader election (in a pod: true, else false) TRIBUTARY_OPERATOR_LEADER_ELECT
   --lease-namespace ns   (tributary-system, or POD_NAMESPACE)      TRIBUTARY_OPERATOR_LEASE_NAMESPACE
@@ -43,6 +47,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
     args: [...argv],
     options: {
       namespaces: { type: 'string' },
+      'allowed-service-accounts': { type: 'string' },
       'metrics-addr': { type: 'string' },
       'leader-elect': { type: 'string' },
       'lease-namespace': { type: 'string' },
@@ -79,11 +84,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
   const elect = pick(values['leader-elect'], 'LEADER_ELECT', inCluster ? 'true' : 'false');
   if (!['true', 'false'].includes(elect))
     throw new OperatorError(ErrorCodes.CONFIG, `--leader-elect: expected true or false, got ${JSON.stringify(elect)}`);
-  return {
-    namespaces: pick(values.namespaces, 'NAMESPACES', '')
+  const list = (text: string) =>
+    text
       .split(',')
       .map((s) => s.trim())
-      .filter(Boolean),
+      .filter(Boolean);
+  return {
+    namespaces: list(pick(values.namespaces, 'NAMESPACES', '')),
+    allowedServiceAccounts: list(pick(values['allowed-service-accounts'], 'ALLOWED_SERVICE_ACCOUNTS', '')),
     metricsHost: metrics.host,
     metricsPort: metrics.port,
     leaderElect: elect === 'true',

@@ -47,15 +47,18 @@ async function main(): Promise<number> {
   });
   const closers: (() => Promise<void>)[] = [];
   const scopes: (string | undefined)[] = cfg.namespaces.length ? cfg.namespaces : [undefined];
+  const podPolicy = { allowedServiceAccounts: cfg.allowedServiceAccounts };
   for (const namespace of scopes) {
     const ns = namespace ? { namespace } : {};
-    closers.push(addStreamJobController(mgr, { ...ns, workers: cfg.workers, defaultImage: cfg.defaultImage }).close);
+    closers.push(
+      addStreamJobController(mgr, { ...ns, workers: cfg.workers, defaultImage: cfg.defaultImage, podPolicy }).close,
+    );
     if (cfg.druid) closers.push(addDruidDatasourceController(mgr, ns).close);
   }
   let webhooks: AdmissionServer | undefined;
   if (cfg.webhook) {
     const { host, port, certFile, keyFile } = cfg.webhook;
-    const handlers = [streamJobAdmission({ kube: client }), druidDatasourceAdmission({ kube: client })];
+    const handlers = [streamJobAdmission({ kube: client, podPolicy }), druidDatasourceAdmission({ kube: client })];
     webhooks = await startAdmissionServer({
       handlers,
       tls: { certFile, keyFile },
@@ -74,6 +77,7 @@ async function main(): Promise<number> {
   logger.info(
     {
       namespaces: cfg.namespaces.length ? cfg.namespaces : 'all',
+      allowedServiceAccounts: cfg.allowedServiceAccounts,
       probes: probes.url,
       webhooks: webhooks?.url ?? 'off',
       leaderElection: cfg.leaderElect,

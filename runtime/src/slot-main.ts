@@ -77,6 +77,8 @@ async function main(): Promise<number> {
 
   const slot = new SlotProcess({
     jobName: cfg.jobName,
+    // Kafka ids of a job never meet another namespace's (connectors/kafka/id-scope.ts).
+    ...(env.namespace ? { kafkaIdScope: env.namespace } : {}),
     graph,
     slot: env.slot,
     parallelism: env.parallelism,

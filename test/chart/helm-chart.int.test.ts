@@ -147,9 +147,14 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
     }
   });
 
-  for (const mode of ['all namespaces (ClusterRole)', 'watched namespaces (Roles)'] as const) {
+  for (const mode of [
+    'all namespaces (ClusterRole)',
+    'watched namespaces (Roles)',
+    'the release namespace (default)',
+  ] as const) {
     it(`renders for ${mode} and the apiserver accepts it (dry-run=server)`, async () => {
       const watched = mode.startsWith('watched');
+      const all = mode.startsWith('all');
       const args = [
         'template',
         `${release}-dry`,
@@ -157,6 +162,7 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
         '-n',
         relNs,
         ...(watched ? ['--set', `watchNamespaces={${watchNs}}`] : []),
+        ...(all ? ['--set', 'clusterWide=true'] : []),
       ];
       const rendered = await sh(helm, args);
       const docs = parseAllDocuments(rendered)
@@ -169,9 +175,10 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
         )
         .filter((d) => d !== null);
       const kinds = docs.map((d) => `${d.kind}/${d.metadata.namespace ?? ''}`);
-      if (watched) {
-        expect(kinds).toContain(`Role/${watchNs}`);
-        expect(kinds).toContain(`RoleBinding/${watchNs}`);
+      if (!all) {
+        const ns = watched ? watchNs : relNs;
+        expect(kinds).toContain(`Role/${ns}`);
+        expect(kinds).toContain(`RoleBinding/${ns}`);
         expect(kinds.filter((k) => k.startsWith('ClusterRole'))).toEqual([]);
       } else {
         expect(kinds).toContain('ClusterRole/');
@@ -197,7 +204,7 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
           (d) =>
             d.toJS() as {
               kind: string;
-              metadata: { annotations?: Record<string, string> };
+              metadata: { name: string; annotations?: Record<string, string> };
               spec?: { strategy?: { type?: string } };
             } | null,
         )
@@ -209,11 +216,14 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
     expect((await kindsOf('crds.install=false')).filter((d) => d.kind === 'CustomResourceDefinition')).toEqual([]);
     const single = await kindsOf('leaderElection.enabled=false');
     expect(single.find((d) => d.kind === 'Deployment')?.spec?.strategy?.type).toBe('Recreate');
-    expect(single.filter((d) => d.kind === 'Role')).toEqual([]);
+    expect(single.filter((d) => d.kind === 'Role' && d.metadata.name.endsWith('-leader-election'))).toEqual([]);
     await expect(kindsOf('leaderElection.enabled=false', 'replicas=2')).rejects.toThrow(
       /needs leaderElection.enabled=true/,
     );
     await expect(kindsOf('logLevel=loud')).rejects.toThrow(/logLevel/);
+    await expect(kindsOf('clusterWide=true', `watchNamespaces={${watchNs}}`)).rejects.toThrow(
+      /clusterWide=true watches every namespace/,
+    );
     const sm = await kindsOf('metrics.serviceMonitor.enabled=true');
     expect(sm.map((d) => d.kind)).toContain('ServiceMonitor');
   });

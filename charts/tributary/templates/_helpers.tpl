@@ -40,6 +40,23 @@ app.kubernetes.io/component: operator
 {{- end }}
 {{- end }}
 
+{{/*
+The namespaces the operator watches, as a JSON list; [] = all (clusterWide). Default: the
+release namespace alone, so a plain install holds no rights outside it.
+*/}}
+{{- define "tributary.watched" -}}
+{{- if and .Values.clusterWide .Values.watchNamespaces }}
+{{- fail "clusterWide=true watches every namespace: leave watchNamespaces empty" }}
+{{- end }}
+{{- if .Values.clusterWide }}
+{{- toJson list }}
+{{- else if .Values.watchNamespaces }}
+{{- toJson .Values.watchNamespaces }}
+{{- else }}
+{{- toJson (list .Release.Namespace) }}
+{{- end }}
+{{- end }}
+
 {{- define "tributary.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}

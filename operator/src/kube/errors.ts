@@ -18,6 +18,11 @@ export const ErrorCodes = {
   FINALIZER_CONFLICT: 'OPERATOR_FINALIZER_CONFLICT',
   /** An object already has a different controller ownerReference. */
   ALREADY_OWNED: 'OPERATOR_ALREADY_OWNED',
+  /**
+   * An object the operator would create already exists and is not controlled by the object it is meant for: the
+   * operator never adopts what it did not create.
+   */
+  NOT_OWNED: 'OPERATOR_NOT_OWNED',
   /** An owner lacks apiVersion, kind, name or uid, so it cannot be referenced. */
   INVALID_OWNER: 'OPERATOR_INVALID_OWNER',
   /** A reconcile failed in a way retrying cannot fix; not requeued. */

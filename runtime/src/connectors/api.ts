@@ -27,6 +27,8 @@ export interface SourceReaderContext {
   readonly restoredPositions?: readonly unknown[];
   /** True when the job takes checkpoints: positions come from checkpoints, not from Kafka groups. */
   readonly checkpointing?: boolean;
+  /** Qualifies Kafka consumer group ids (kafka/id-scope.ts): the StreamJob's namespace on a cluster. */
+  readonly kafkaIdScope?: string;
   /** Reports records not yet read (e.g. Kafka lag), for metrics. */
   reportLag?(records: number): void;
   /**
@@ -76,6 +78,8 @@ export interface SinkWriterContext {
   /** Wakes the slot's loop (call when backpressure clears). */
   wake(): void;
   readonly jobName?: string;
+  /** Qualifies Kafka transactional ids (kafka/id-scope.ts): the StreamJob's namespace on a cluster. */
+  readonly kafkaIdScope?: string;
   /** Set when the job takes checkpoints: transactional sinks commit on completion. */
   readonly checkpointing?: { readonly stateDir: string };
   /** Committables of the restored checkpoint that this slot must commit before writing (restore). */

@@ -36,6 +36,8 @@ export interface JobExecutorOptions {
   remoteChannel?: (key: ChannelKey, wake: () => void) => Channel;
   /** Names transactional ids and logs. */
   jobName?: string;
+  /** Qualifies Kafka transactional and consumer group ids (connectors/kafka/id-scope.ts): the namespace. */
+  kafkaIdScope?: string;
   /** Periodic aligned checkpoints into `stateDir` (savepoints need a stateDir too). */
   checkpointing?: CheckpointingOptions;
   /** A checkpoint/savepoint loaded by `loadRestore` (createJobExecutor does it from a path). */

@@ -45,6 +45,7 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
           logger,
           wake: slot.wake,
           jobName: job.jobName ?? 'job',
+          ...(job.kafkaIdScope ? { kafkaIdScope: job.kafkaIdScope } : {}),
           registry: r.registry,
           ...(job.checkpointing ? { checkpointing: { stateDir: job.checkpointing.stateDir } } : {}),
           ...(job.restored

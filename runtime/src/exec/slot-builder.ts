@@ -174,6 +174,7 @@ class SlotWiring implements OperatorWiring {
       onLag: (n) => metrics.sourceLag.labels(spec.name, String(s)).set(n),
       backpressure: new BackpressureClock(this.backpressured),
       timestampAssigner: functionTimestampAssigner(job.functions, spec),
+      ...(job.kafkaIdScope ? { kafkaIdScope: job.kafkaIdScope } : {}),
     });
     parts.sources.push(src);
     parts.slot.addTask(src);

@@ -38,6 +38,7 @@ export interface SourceTaskOptions {
   backpressure?: BackpressureClock;
   /** The job code's timestamp function when `spec.timestamp.assigner` names one (NaN = no valid timestamp). */
   timestampAssigner?: (rec: Rec) => number;
+  kafkaIdScope?: string;
 }
 
 const IDLE_CHECK_MS = 200;
@@ -93,6 +94,7 @@ export class SourceTask implements Task, RawRecords {
     const slot = this.o.slot;
     return {
       sourceName: this.o.spec.name,
+      ...(this.o.kafkaIdScope ? { kafkaIdScope: this.o.kafkaIdScope } : {}),
       slot: slot.index,
       parallelism: this.o.parallelism,
       logger: this.o.logger,

@@ -33,6 +33,8 @@ import { planGraph } from '../graph/plan.ts';
 
 export interface SlotProcessOptions {
   jobName: string;
+  /** Qualifies Kafka transactional and consumer group ids: the StreamJob's namespace on a cluster. */
+  kafkaIdScope?: string;
   graph: ValidatedGraph;
   slot: number;
   parallelism: number;
@@ -151,6 +153,7 @@ export class SlotProcess {
         logger: o.logger,
         metrics: this.metrics,
         jobName: o.jobName,
+        ...(o.kafkaIdScope ? { kafkaIdScope: o.kafkaIdScope } : {}),
         ...(o.checkpointing ? { checkpointing: o.checkpointing } : {}),
         ...(o.restoreFrom
           ? { restoreFrom: o.restoreFrom, allowNonRestoredState: o.allowNonRestoredState ?? false }

@@ -27,7 +27,12 @@ export type MetricType =
   | 'HLLSketchBuild';
 
 export interface DruidDatasourceSpec {
-  druid: { url: string; basicAuthSecretRef?: { name: string; usernameKey: string; passwordKey: string } };
+  druid: {
+    url: string;
+    /** Send basicAuthSecretRef credentials over plain http (default false). */
+    allowInsecure?: boolean;
+    basicAuthSecretRef?: { name: string; usernameKey: string; passwordKey: string };
+  };
   dataSource?: string;
   kafka: { bootstrapServers: string; topic: string; consumerProperties?: Record<string, string> };
   timestamp: { column: string; format: 'millis' | 'iso' | 'auto' | 'posix' | 'micro' | 'nano' };

@@ -30,7 +30,7 @@ const review = (s: Spec | undefined, over: Partial<AdmissionRequest> = {}): Admi
   ...over,
 });
 const noLookups = {
-  get: async () => {
+  list: async () => {
     throw new Error('no lookup expected');
   },
 };
@@ -140,28 +140,23 @@ describe('DruidDatasource admission', () => {
     expect(v).toEqual({ allowed: true });
   });
 
-  it('warns when the basic-auth Secret or its keys are missing, or cannot be checked', async () => {
+  it('warns when the basic-auth Secret is missing or not opted in, lacks its keys, or cannot be checked', async () => {
     const s = spec({
       druid: {
-        url: 'http://druid:8888',
+        url: 'https://druid:8888',
         basicAuthSecretRef: { name: 'druid-auth', usernameKey: 'user', passwordKey: 'password' },
       },
     });
-    const answer = (fn: () => unknown) => ({ get: async () => fn() }) as never;
+    const answer = (fn: () => unknown) => ({ list: async () => fn() }) as never;
     const warn = async (kube: never) => (await validateDruidDatasourceReview(review(s), { kube }, signal)).warnings;
-    expect(
-      await warn(
-        answer(() => {
-          throw new KubeApiError(404, 'nf', { reason: 'NotFound' });
-        }),
-      ),
-    ).toEqual([
-      'spec.druid.basicAuthSecretRef: Secret "druid-auth" not found in namespace web; the supervisor is not synced until it exists',
+    expect(await warn(answer(() => ({ items: [] })))).toEqual([
+      'spec.druid.basicAuthSecretRef: Secret web/druid-auth not found with label tributary.dev/credentials: "true"; a Secret is used as credentials only once it carries that label; the supervisor is not synced until it is',
     ]);
-    expect(await warn(answer(() => ({ data: { password: 'cA==' } })))).toEqual([
+    const secret = (data: Record<string, string>) => ({ items: [{ metadata: { name: 'druid-auth' }, data }] });
+    expect(await warn(answer(() => secret({ password: 'cA==' })))).toEqual([
       'spec.druid.basicAuthSecretRef: Secret "druid-auth" has no key "user"; the supervisor is not synced until it has',
     ]);
-    expect(await warn(answer(() => ({ data: { user: 'dQ==', password: 'cA==' } })))).toEqual([]);
+    expect(await warn(answer(() => secret({ user: 'dQ==', password: 'cA==' })))).toEqual([]);
     expect(
       (
         await warn(
@@ -171,5 +166,18 @@ describe('DruidDatasource admission', () => {
         )
       )?.[0],
     ).toBe('spec.druid.basicAuthSecretRef: Secret "druid-auth" was not checked (forbidden)');
+  });
+
+  it('refuses credentials bound for a plain-http url unless allowInsecure', async () => {
+    const ref = { name: 'druid-auth', usernameKey: 'user', passwordKey: 'password' };
+    const http = spec({ druid: { url: 'http://druid:8888', basicAuthSecretRef: ref } });
+    const v = await validateDruidDatasourceReview(review(http), { kube: noLookups }, signal);
+    expect(v.allowed).toBe(false);
+    expect(v.message).toContain('spec.druid.url: credentials (spec.druid.basicAuthSecretRef) are sent only over https');
+    const allowed = spec({ druid: { url: 'http://druid:8888', allowInsecure: true, basicAuthSecretRef: ref } });
+    const kube = {
+      list: async () => ({ items: [{ metadata: { name: 'druid-auth' }, data: { user: 'dQ==', password: 'cA==' } }] }),
+    } as never;
+    expect((await validateDruidDatasourceReview(review(allowed), { kube }, signal)).allowed).toBe(true);
   });
 });

@@ -1,20 +1,20 @@
 // The DruidDatasource validating webhook (`/validate-druiddatasource`): refuses what a sync
 // would fail on (spec-rules.ts) with the field paths, and warns about a basicAuthSecretRef
-// that does not resolve (the Secret may be applied next; until then the controller reports
-// CredentialsUnavailable). Invariants as for StreamJobs: an UPDATE that leaves the spec
-// alone is always allowed, and a failed lookup is a warning, never a refusal.
+// that does not resolve to a Secret labelled tributary.dev/credentials "true" (the Secret may
+// be applied or labelled next; until then the controller reports CredentialsUnavailable).
+// Invariants as for StreamJobs: an UPDATE that leaves the spec alone is always allowed, and a
+// failed lookup is a warning, never a refusal.
 import {
   bounded,
-  isNotFound,
-  Resources,
+  ErrorCodes,
   specUnchanged,
   type AdmissionHandler,
   type AdmissionRequest,
   type AdmissionVerdict,
   type KubeClient,
-  type KubeObject,
 } from '../../kube/index.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
+import { readCredentialsSecret, type CredentialsSecret } from '../credentials/opted-in-secret.ts';
 import { checkDatasourceSpec } from './spec-rules.ts';
 
 export const druidDatasourceWebhookPath = '/validate-druiddatasource';
@@ -24,7 +24,7 @@ const maxIssueChars = 300;
 const lookupTimeoutMs = 2_000;
 
 export interface DruidDatasourceAdmissionDeps {
-  readonly kube: Pick<KubeClient, 'get'>;
+  readonly kube: Pick<KubeClient, 'list'>;
 }
 
 export function druidDatasourceAdmission(deps: DruidDatasourceAdmissionDeps): AdmissionHandler {
@@ -70,15 +70,21 @@ async function credentialsWarning(
   const ref = ds.spec.druid?.basicAuthSecretRef;
   if (!ref?.name) return undefined;
   const path = 'spec.druid.basicAuthSecretRef';
-  let secret: KubeObject & { data?: Record<string, string> };
+  let secret: CredentialsSecret;
   try {
-    secret = await deps.kube.get(Resources.Secret, namespace, ref.name, {
-      signal: AbortSignal.any([signal, AbortSignal.timeout(lookupTimeoutMs)]),
-    });
+    secret = await readCredentialsSecret(
+      deps.kube,
+      namespace,
+      ref.name,
+      ErrorCodes.DRUID_CREDENTIALS,
+      path,
+      AbortSignal.any([signal, AbortSignal.timeout(lookupTimeoutMs)]),
+    );
   } catch (err) {
-    if (isNotFound(err))
-      return `${path}: Secret "${ref.name}" not found in namespace ${namespace}; the supervisor is not synced until it exists`;
-    return `${path}: Secret "${ref.name}" was not checked (${bounded((err as Error).message, 120)})`;
+    const cause = (err as Error).cause;
+    if (cause === undefined)
+      return `${bounded((err as Error).message, maxIssueChars)}; the supervisor is not synced until it is`;
+    return `${path}: Secret "${ref.name}" was not checked (${bounded((cause as Error).message, 120)})`;
   }
   const missing = [ref.usernameKey ?? 'username', ref.passwordKey ?? 'password'].filter(
     (k) => secret.data?.[k] === undefined,

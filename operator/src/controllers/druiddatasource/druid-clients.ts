@@ -1,14 +1,22 @@
+// The DruidClient a DruidDatasource syncs through: its URL and, when basicAuthSecretRef is
+// set, credentials from a Secret that opted in (credentials/opted-in-secret.ts), sent only
+// over https unless the CR says spec.druid.allowInsecure.
 import { createHash } from 'node:crypto';
-import { ErrorCodes, OperatorError, Resources, type KubeClient, type KubeObject } from '../../kube/index.ts';
+import { ErrorCodes, OperatorError, type KubeClient } from '../../kube/index.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { DruidClient } from '../../druid/client.ts';
+import { readCredentialsSecret } from '../credentials/opted-in-secret.ts';
 
-type Secret = KubeObject & { data?: Record<string, string> };
+/** Why credentials cannot be used: the status reason. */
+export type CredentialsReason = 'CredentialsUnavailable' | 'InsecureCredentials';
 
 export class CredentialsError extends OperatorError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly reason: CredentialsReason;
+
+  constructor(message: string, options?: { cause?: unknown; reason?: CredentialsReason }) {
     super(ErrorCodes.DRUID_CREDENTIALS, message, options);
     this.name = 'CredentialsError';
+    this.reason = options?.reason ?? 'CredentialsUnavailable';
   }
 }
 
@@ -17,10 +25,10 @@ export class CredentialsError extends OperatorError {
  * the same Druid, so 500 datasources do not open 500 connection pools.
  */
 export class DruidClients {
-  readonly #kube: KubeClient;
+  readonly #kube: Pick<KubeClient, 'list'>;
   readonly #clients = new Map<string, DruidClient>();
 
-  constructor(kube: KubeClient) {
+  constructor(kube: Pick<KubeClient, 'list'>) {
     this.#kube = kube;
   }
 
@@ -28,19 +36,29 @@ export class DruidClients {
     const ref = ds.spec.druid.basicAuthSecretRef;
     let basicAuth: { username: string; password: string } | undefined;
     if (ref) {
-      let secret: Secret;
-      try {
-        secret = await this.#kube.get<Secret>(Resources.Secret, ds.metadata.namespace, ref.name);
-      } catch (err) {
+      // Refused before the Secret is read: nothing is fetched that could not be sent.
+      if (new URL(ds.spec.druid.url).protocol !== 'https:' && ds.spec.druid.allowInsecure !== true)
         throw new CredentialsError(
-          `spec.druid.basicAuthSecretRef: cannot read Secret ${ds.metadata.namespace}/${ref.name}`,
-          { cause: err },
+          `spec.druid.url: credentials (spec.druid.basicAuthSecretRef) are sent only over https; ` +
+            `use an https url or set spec.druid.allowInsecure: true`,
+          { reason: 'InsecureCredentials' },
         );
+      const field = 'spec.druid.basicAuthSecretRef';
+      let secret;
+      try {
+        secret = await readCredentialsSecret(
+          this.#kube,
+          ds.metadata.namespace,
+          ref.name,
+          ErrorCodes.DRUID_CREDENTIALS,
+          field,
+        );
+      } catch (err) {
+        throw new CredentialsError((err as Error).message, { cause: err });
       }
-      const read = (key: string, field: string): string => {
+      const read = (key: string, sub: string): string => {
         const v = secret.data?.[key];
-        if (v === undefined)
-          throw new CredentialsError(`spec.druid.basicAuthSecretRef.${field}: Secret ${ref.name} has no key "${key}"`);
+        if (v === undefined) throw new CredentialsError(`${field}.${sub}: Secret ${ref.name} has no key "${key}"`);
         return Buffer.from(v, 'base64').toString('utf8');
       };
       basicAuth = {

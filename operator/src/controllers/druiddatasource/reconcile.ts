@@ -20,6 +20,7 @@ import type { SupervisorStatus } from '../../druid/types.ts';
 import { CredentialsError, type DruidClients } from './druid-clients.ts';
 import type { DruidMetrics } from './metrics.ts';
 import { DruidDatasources, supervisorFinalizer } from './resource.ts';
+import { claimConflict, withOwnerMarker } from './supervisor-claim.ts';
 import { desiredSupervisorSpec, driftedPaths, specHash } from './supervisor-spec.ts';
 
 export interface DruidDatasourceReconcilerDeps {
@@ -37,6 +38,8 @@ export interface DruidDatasourceReconcilerDeps {
 /** Druid has no watch: we poll a settled supervisor, faster while it is on its way. */
 const defaultPollMs = 30_000;
 const settlingPollMs = 5_000;
+/** A supervisor owned elsewhere: looked at again now and then (its owner may let go). */
+const claimRetryMs = 60_000;
 
 /**
  * Level-based: every run reads the live supervisor from Druid, compares the keys we own,
@@ -65,15 +68,22 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
       client = await deps.druid.for(current);
     } catch (err) {
       if (!(err instanceof CredentialsError)) throw err;
-      await writeFailure(current, 'CredentialsUnavailable', err.message, undefined);
+      if (current.status?.lastError !== err.message) await deps.events.warning(current, err.reason, err.message);
+      await writeFailure(current, err.reason, err.message, undefined);
       throw err;
     }
 
-    const desired = desiredSupervisorSpec(current);
+    const desired = withOwnerMarker(desiredSupervisorSpec(current), current);
     const hash = specHash(desired);
     let action: string | undefined;
     try {
       const live = await client.getSupervisor(id);
+      const conflict = claimConflict(current, id, live);
+      if (conflict !== undefined) {
+        if (current.status?.lastError !== conflict) await deps.events.warning(current, 'ClaimedElsewhere', conflict);
+        await writeFailure(current, 'ClaimedElsewhere', conflict, undefined);
+        return { requeueAfter: claimRetryMs };
+      }
       const drift = driftedPaths(desired, live);
       if (live === undefined) {
         await client.upsertSupervisor(desired);
@@ -117,6 +127,17 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
     if (!hasFinalizer(ds, supervisorFinalizer)) return;
     if (ds.spec.deletionPolicy === 'Terminate') {
       const client = await deps.druid.for(ds);
+      const conflict = await client.getSupervisor(id).then(
+        (live) => claimConflict(ds, id, live),
+        () => undefined, // Druid unreachable: the terminate below fails and says so
+      );
+      if (conflict !== undefined) {
+        await deps.events.normal(ds, 'Retained', `Druid supervisor ${id} not terminated: ${conflict}`);
+        log.info({ conflict }, 'finalized without terminating a supervisor owned elsewhere');
+        deps.metrics.forget(ds.metadata.namespace, ds.metadata.name);
+        await removeFinalizer(deps.kube, DruidDatasources, ds, supervisorFinalizer);
+        return;
+      }
       try {
         await client.terminate(id);
       } catch (err) {
@@ -202,7 +223,8 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
   ): Promise<void> {
     const generation = ds.metadata.generation;
     await deps.statusWriter.update<DruidDatasource>(DruidDatasources, ds, (prev) => {
-      const synced = reason === 'SpecRejected' || reason === 'CredentialsUnavailable' ? 'False' : 'Unknown';
+      const refused = ['SpecRejected', 'CredentialsUnavailable', 'InsecureCredentials', 'ClaimedElsewhere'];
+      const synced = refused.includes(reason) ? 'False' : 'Unknown';
       let conditions = setCondition(
         prev?.conditions,
         { type: 'Synced', status: synced, reason, message },

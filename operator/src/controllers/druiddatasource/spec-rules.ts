@@ -5,7 +5,8 @@
 // specOverrides that take over what the controller owns: the supervisor type, its id (the
 // datasource), its suspension, and the Kafka topic and brokers StreamJob druid sinks write to.
 // The controller would loop on those forever (recreating, suspending or resuming every poll)
-// or feed Druid from a topic no job writes. Warned: what syncs but likely is not meant.
+// or feed Druid from a topic no job writes. Refused too: basic-auth credentials bound for a
+// plain-http url without spec.druid.allowInsecure. Warned: what syncs but likely is not meant.
 import { dataSourceOf, type DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { isoDurationMs } from './supervisor-spec.ts';
 
@@ -25,7 +26,7 @@ export function checkDatasourceSpec(
   ds: Datasource,
   old?: Datasource,
 ): { issues: DatasourceIssue[]; warnings: string[] } {
-  const issues = [...columnIssues(ds), ...overrideIssues(ds)];
+  const issues = [...columnIssues(ds), ...overrideIssues(ds), ...transportIssues(ds)];
   const warnings: string[] = [];
   if (ds.spec.kafka?.consumerProperties?.['bootstrap.servers'] !== undefined) {
     warnings.push(
@@ -44,6 +45,20 @@ export function checkDatasourceSpec(
     );
   }
   return { issues, warnings };
+}
+
+/** Credentials travel only over https unless the CR says allowInsecure. */
+function transportIssues(ds: Datasource): DatasourceIssue[] {
+  const druid = ds.spec.druid;
+  if (!druid?.basicAuthSecretRef || druid.allowInsecure === true) return [];
+  if (typeof druid.url !== 'string' || /^https:/i.test(druid.url)) return [];
+  return [
+    {
+      path: 'spec.druid.url',
+      message:
+        'credentials (spec.druid.basicAuthSecretRef) are sent only over https; use an https url or set spec.druid.allowInsecure: true',
+    },
+  ];
 }
 
 function columnIssues(ds: Datasource): DatasourceIssue[] {

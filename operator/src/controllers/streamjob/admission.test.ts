@@ -136,4 +136,20 @@ describe('StreamJob admission', () => {
       await validateStreamJobReview(review(undefined, { operation: 'DELETE' }), { kube: noLookups }, signal),
     ).toEqual({ allowed: true });
   });
+
+  it('refuses a pod template that overrides the contract env or names a service account the install does not allow', async () => {
+    const spec = {
+      ...sampleSpec,
+      podTemplate: { env: [{ name: 'TRIBUTARY_CONTROL_TOKEN_FILE', value: '/x' }], serviceAccountName: 'admin' },
+    };
+    const v = await validateStreamJobReview(review(spec), { kube: noLookups }, signal);
+    expect(v.allowed).toBe(false);
+    expect(v.message).toContain('spec.podTemplate.env[0].name: "TRIBUTARY_CONTROL_TOKEN_FILE" is set by the operator');
+    expect(v.message).toContain('spec.podTemplate.serviceAccountName: "admin" is not allowed');
+    const allowed = { ...spec, podTemplate: { serviceAccountName: 'admin' } };
+    const policy = { allowedServiceAccounts: ['admin'] };
+    expect(
+      (await validateStreamJobReview(review(allowed), { kube: noLookups, podPolicy: policy }, signal)).allowed,
+    ).toBe(true);
+  });
 });

@@ -17,6 +17,7 @@ import {
 } from '../../kube/index.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { loadDruidRefs, resolveDruidRefs } from './druid-refs.ts';
+import type { PodPolicy } from './pod-template-rules.ts';
 import { describeIssues, validateSpec } from './validation.ts';
 
 export const streamJobWebhookPath = '/validate-streamjob';
@@ -28,6 +29,8 @@ const lookupTimeoutMs = 2_000;
 
 export interface StreamJobAdmissionDeps {
   readonly kube: Pick<KubeClient, 'get'>;
+  /** What spec.podTemplate may name (default: no service account but the operator-made one). */
+  readonly podPolicy?: PodPolicy;
 }
 
 export function streamJobAdmission(deps: StreamJobAdmissionDeps): AdmissionHandler {
@@ -49,7 +52,7 @@ export async function validateStreamJobReview(
   const spec = obj?.spec;
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec))
     return { allowed: false, message: 'spec: required' };
-  const issues = validateSpec(spec as StreamJobSpec);
+  const issues = validateSpec(spec as StreamJobSpec, deps.podPolicy);
   if (issues.length > 0) {
     return {
       allowed: false,

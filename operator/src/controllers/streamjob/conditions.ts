@@ -48,6 +48,8 @@ export interface JobConditionReasons {
     | 'MaxRestartsExceeded'
     // Restarts in a row without a completed checkpoint (operation/checkpoint-progress.ts).
     | 'NoCheckpointProgress'
+    // An object of the job's names exists and the job does not control it (report-not-owned.ts).
+    | 'ForeignObject'
     | 'SavepointFailedUsedCheckpoint'
     | 'SavepointCompleted'
     | 'Recovered'

@@ -4,6 +4,7 @@ import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { RuntimeClient } from '../../runtime-client/client.ts';
 import { streamJobMetrics } from './metrics.ts';
 import type { Cadence } from './phases.ts';
+import type { PodPolicy } from './pod-template-rules.ts';
 import type { StreamJobReconcilerDeps } from './job-context.ts';
 import { streamJobReconciler } from './reconcile.ts';
 import { StreamJobs } from './resource.ts';
@@ -16,6 +17,8 @@ export interface StreamJobControllerOptions {
   readonly workers?: number;
   /** Image when spec.image is empty. */
   readonly defaultImage?: string;
+  /** What spec.podTemplate may name; default: no service account but the operator-made one. */
+  readonly podPolicy?: PodPolicy;
   readonly containerArgs?: readonly string[];
   readonly cadence?: Cadence;
   readonly afterWrite?: StreamJobReconcilerDeps['afterWrite'];
@@ -65,6 +68,7 @@ export function addStreamJobController(
       runtime,
       metrics: streamJobMetrics(mgr.metrics.registry),
       defaultImage: opts.defaultImage ?? 'tributary/runtime:latest',
+      ...(opts.podPolicy ? { podPolicy: opts.podPolicy } : {}),
       ...(opts.containerArgs ? { containerArgs: opts.containerArgs } : {}),
       ...(opts.cadence ? { cadence: opts.cadence } : {}),
       ...(opts.afterWrite ? { afterWrite: opts.afterWrite } : {}),

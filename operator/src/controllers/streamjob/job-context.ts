@@ -18,6 +18,7 @@ import type { RuntimeClient } from '../../runtime-client/client.ts';
 import type { StreamJobMetrics } from './metrics.ts';
 import type { Observation } from './observer.ts';
 import type { Cadence } from './phases.ts';
+import type { PodPolicy } from './pod-template-rules.ts';
 import type { Secret } from './objects/control-token.ts';
 import type { Pod } from './objects/slot-pod.ts';
 
@@ -32,6 +33,8 @@ export interface StreamJobReconcilerDeps {
   readonly runtime: RuntimeClient;
   readonly metrics: StreamJobMetrics;
   readonly defaultImage: string;
+  /** What spec.podTemplate may name (service accounts); default: only the operator-made account. */
+  readonly podPolicy?: PodPolicy;
   /** Container args for the slot pods (tests run a stand-in script through `tributary/node:*`). */
   readonly containerArgs?: readonly string[];
   readonly cadence?: Cadence;

@@ -1,6 +1,6 @@
 // Reads what is: the job's pods (from the informer cache, grouped by deployment), the
 // control token, and slot 0's /v1/status. Never acts, never writes.
-import { Labels, type Informer } from '../../kube/index.ts';
+import { isControlledBy, Labels, type Informer } from '../../kube/index.ts';
 import type { StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { RuntimeClient, RuntimeError } from '../../runtime-client/client.ts';
@@ -24,6 +24,21 @@ export interface Observation {
   readyCount: number;
 }
 
+/** Nothing observed yet (a failure before the observation still writes status). */
+export function unobserved(): Observation {
+  return {
+    pods: [],
+    current: new Map(),
+    deploymentId: undefined,
+    others: [],
+    token: undefined,
+    runtime: undefined,
+    runtimeError: undefined,
+    failedSlots: [],
+    readyCount: 0,
+  };
+}
+
 export interface ObserverDeps {
   pods: Informer<Pod>;
   secrets: Informer<Secret>;
@@ -33,12 +48,17 @@ export interface ObserverDeps {
 }
 
 export function podsOf(pods: Informer<Pod>, job: StreamJob): Pod[] {
-  return pods.list(job.metadata.namespace).filter((p) => p.metadata?.labels?.[Labels.job] === job.metadata.name);
+  // Labels anyone can set; the controller reference only the operator does (a planted pod
+  // labelled as a slot is never counted as one).
+  return pods
+    .list(job.metadata.namespace)
+    .filter((p) => p.metadata?.labels?.[Labels.job] === job.metadata.name && isControlledBy(p, job));
 }
 
 export function tokenOf(deps: ObserverDeps, job: StreamJob): string | undefined {
   const key = `${job.metadata.namespace}/${job.metadata.name}`;
-  const secret = deps.secrets.get(job.metadata.namespace, tokenSecretName(job.metadata.name));
+  const cached = deps.secrets.get(job.metadata.namespace, tokenSecretName(job.metadata.name));
+  const secret = cached && isControlledBy(cached, job) ? cached : undefined;
   const data = secret?.data?.[TOKEN_KEY];
   if (data) return Buffer.from(data, 'base64').toString('utf8');
   return deps.tokens.get(key);

@@ -7,6 +7,8 @@
 // than the last write made here is re-read, so no step acts on a status it already replaced.
 import {
   addFinalizer,
+  ErrorCodes,
+  OperatorError,
   hasFinalizer,
   isBeingDeleted,
   isNotFound,
@@ -20,11 +22,12 @@ import { decide } from './decide.ts';
 import { loadDruidRefs, resolveDruidRefs } from './druid-refs.ts';
 import type { JobCtx, ReconcilerInternals, StreamJobReconcilerDeps } from './job-context.ts';
 import { deriveKstatus } from './kstatus.ts';
-import { observe, type ObserverDeps } from './observer.ts';
+import { observe, unobserved, type ObserverDeps } from './observer.ts';
 import { advance } from './operation/advance.ts';
 import { finalize } from './operation/delete.ts';
 import { backoffMs, defaultCadence, requeueFor } from './phases.ts';
 import { recordObservation } from './record-observation.ts';
+import { clearNotOwned, reportNotOwned } from './report-not-owned.ts';
 import { finalSavepointFinalizer, StreamJobs } from './resource.ts';
 import { ensureShared } from './shared-objects.ts';
 import { durationMs, validateSpec } from './validation.ts';
@@ -102,27 +105,35 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     if (job.spec.savepoints?.onDelete !== false && !hasFinalizer(job, finalSavepointFinalizer)) {
       job = await addFinalizer(deps.kube, StreamJobs, job, finalSavepointFinalizer);
     }
-    await ensureShared(deps, tokens, job, log);
+    // Before the observation the context carries an empty one: only status writes use it then.
+    let c: JobCtx = { job, log, obs: unobserved(), now };
+    try {
+      await ensureShared(deps, tokens, job, log);
 
-    const obs = await observe(observerDeps, job, { queryRuntime: job.status?.deployed !== undefined });
-    const c: JobCtx = { job, log, obs, now };
-    const issues = validateSpec(job.spec);
-    // druid sinks: a reference that does not resolve makes the spec invalid (checked again
-    // when the job config is written); the datasource may appear later, so look again soon.
-    const refIssues =
-      issues.length === 0
-        ? resolveDruidRefs(
-            job.spec.graph,
-            await loadDruidRefs(deps.kube, job.metadata.namespace, job.spec.graph),
-            job.metadata.namespace,
-          ).issues
-        : [];
-    issues.push(...refIssues);
-    await recordObservation(r, c, issues);
+      const obs = await observe(observerDeps, job, { queryRuntime: job.status?.deployed !== undefined });
+      c = { job, log, obs, now };
+      const issues = validateSpec(job.spec, deps.podPolicy);
+      // druid sinks: a reference that does not resolve makes the spec invalid (checked again
+      // when the job config is written); the datasource may appear later, so look again soon.
+      const refIssues =
+        issues.length === 0
+          ? resolveDruidRefs(
+              job.spec.graph,
+              await loadDruidRefs(deps.kube, job.metadata.namespace, job.spec.graph),
+              job.metadata.namespace,
+            ).issues
+          : [];
+      issues.push(...refIssues);
+      await recordObservation(r, c, issues);
 
-    const op = c.job.status?.pendingOperation;
-    if (op) return r.advance(c, op);
-    const res = await r.decide(c, issues.length === 0 ? c.job.spec : undefined);
-    return refIssues.length > 0 && !res ? { requeueAfter: 10_000 } : res;
+      const op = c.job.status?.pendingOperation;
+      const res = op ? await r.advance(c, op) : await r.decide(c, issues.length === 0 ? c.job.spec : undefined);
+      await clearNotOwned(r, c);
+      if (op) return res;
+      return refIssues.length > 0 && !res ? { requeueAfter: 10_000 } : res;
+    } catch (err) {
+      if (err instanceof OperatorError && err.code === ErrorCodes.NOT_OWNED) await reportNotOwned(r, c, err);
+      throw err;
+    }
   };
 }

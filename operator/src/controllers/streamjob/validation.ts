@@ -1,17 +1,19 @@
 // What the CRD schema cannot check: the graph (the runtime's own validator) and the
-// durations' meaning. Invalid → the reconciler keeps running `status.deployed` and reports.
+// durations' meaning, and what the pod template may not say (pod-template-rules.ts).
+// Invalid → the reconciler keeps running `status.deployed` and reports.
 import { checkGraph } from '../../../../runtime/src/connectors/validate-graph.ts';
 import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
 import { functionReferences } from '../../../../runtime/src/graph/function-step-rules.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import { checkPodTemplate, defaultPodPolicy, type PodPolicy } from './pod-template-rules.ts';
 
 export interface SpecIssue {
   path: string;
   message: string;
 }
 
-export function validateSpec(spec: StreamJobSpec): SpecIssue[] {
-  const issues: SpecIssue[] = [];
+export function validateSpec(spec: StreamJobSpec, policy: PodPolicy = defaultPodPolicy): SpecIssue[] {
+  const issues: SpecIssue[] = [...checkPodTemplate(spec, policy)];
   try {
     const { issues: graphIssues } = checkGraph(spec.graph, 'spec.graph');
     for (const i of graphIssues) issues.push({ path: i.path, message: i.message });

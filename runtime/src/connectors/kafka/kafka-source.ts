@@ -26,6 +26,7 @@
 // Records are decoded in the slot's loop (never in kafkajs callbacks). A record that
 // cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the
 // dead-letter topic, with the error and its origin in headers; it never fails the job.
+import { scopedKafkaId } from './id-scope.ts';
 import { randomUUID } from 'node:crypto';
 import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
 import type { Admin, Consumer, Kafka as KafkaClient } from 'kafkajs';
@@ -109,7 +110,8 @@ export class KafkaSource implements SourceReader {
   }
 
   private get groupId(): string {
-    return `${this.spec.groupId ?? `tributary-${this.ctx.sourceName}`}.slot-${this.ctx.slot}-of-${this.ctx.parallelism}`;
+    const base = scopedKafkaId(this.ctx.kafkaIdScope, this.spec.groupId ?? `tributary-${this.ctx.sourceName}`);
+    return `${base}.slot-${this.ctx.slot}-of-${this.ctx.parallelism}`;
   }
 
   async open(ctx: SourceReaderContext): Promise<void> {

@@ -45,6 +45,7 @@
 // flushed into it, committed or aborted when that happens (a recovery that fences a dead
 // run's open transaction counts the abort, with the bytes that run's open-transactions file
 // last recorded); a job that fails leaves its transactions to the recovery and counts nothing.
+import { scopedKafkaId } from './id-scope.ts';
 import { join } from 'node:path';
 import type { Message, Transaction } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
@@ -121,7 +122,10 @@ export class TransactionalKafkaSink implements SinkWriter {
         'TRIB_CONNECTOR_FAILED',
         `sink "${ctx.sinkName}": exactly-once delivery needs checkpointing (or set delivery: at-least-once)`,
       );
-    const prefix = this.spec.transactionalIdPrefix ?? `tributary-${ctx.jobName ?? 'job'}-${ctx.sinkName}`;
+    const prefix = scopedKafkaId(
+      ctx.kafkaIdScope,
+      this.spec.transactionalIdPrefix ?? `tributary-${ctx.jobName ?? 'job'}-${ctx.sinkName}`,
+    );
     this.metrics = new TransactionMetrics(ctx.registry, ctx.sinkName, ctx.slot, () => this.oldestOpenSince());
     this.producers = new TransactionalProducers({
       brokers: this.spec.brokers,

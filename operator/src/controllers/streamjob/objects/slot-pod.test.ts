@@ -29,4 +29,25 @@ describe('slot pod', () => {
     expect(s.volumes.map((v) => v.name)).toEqual(['config', 'token', 'state', 'tmp']);
     expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'StreamJob', controller: true });
   });
+
+  it('the contract env and labels win over the pod template even when a spec reached here unchecked', () => {
+    const tpl = {
+      env: [
+        { name: 'TRIBUTARY_CONTROL_TOKEN_FILE', value: '/tmp/mine' },
+        { name: 'NODE_OPTIONS', value: '--require /state/x.js' },
+        { name: 'APP_MODE', value: 'x' },
+      ],
+      metadata: { labels: { 'tributary.dev/job': 'other' }, annotations: { 'tributary.dev/x': 'y', note: 'n' } },
+    };
+    const s2 = { ...spec, podTemplate: tpl };
+    const pod = slotPod({ job: job(s2), spec: s2, depId: 'd-1', slot: 0, parallelism: 1, image: 'img' });
+    const env = (pod.spec as { containers: { env: { name: string; value?: string }[] }[] }).containers[0]!.env;
+    expect(env.filter((e) => e.name === 'TRIBUTARY_CONTROL_TOKEN_FILE')).toEqual([
+      { name: 'TRIBUTARY_CONTROL_TOKEN_FILE', value: '/var/run/tributary/token' },
+    ]);
+    expect(env.some((e) => e.name === 'NODE_OPTIONS')).toBe(false);
+    expect(env[0]).toEqual({ name: 'APP_MODE', value: 'x' });
+    expect(pod.metadata?.labels?.['tributary.dev/job']).toBe('j');
+    expect(pod.metadata?.annotations).toEqual({ note: 'n' });
+  });
 });

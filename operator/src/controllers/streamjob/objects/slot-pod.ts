@@ -9,6 +9,7 @@ import { TOKEN_KEY, tokenSecretName } from './control-token.ts';
 import { CONFIG_DIR, CONFIG_FILE, configMapName } from './job-config.ts';
 import { DEPLOYMENT_LABEL, podSelector } from './metadata.ts';
 import { serviceAccountName } from './runtime-rbac.ts';
+import { isReservedEnv, isReservedMetadataKey } from '../pod-template-rules.ts';
 
 export const TOKEN_DIR = '/var/run/tributary';
 export const RUNTIME_UID = 65532;
@@ -53,7 +54,11 @@ export function slotPod(input: SlotPodInput): Pod {
     ? { name: 'state', persistentVolumeClaim: { claimName: spec.stateStorage.pvc.claimName } }
     : { name: 'state', emptyDir: spec.stateStorage?.emptyDir ?? {} };
   const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
+  // Validation refuses reserved names (pod-template-rules.ts); the filter and the order keep the
+  // contract winning even for a spec that reached here unchecked.
+  const userEnv = (tpl.env ?? []).filter((e) => !isReservedEnv(String((e as { name?: unknown }).name)));
   const env: Record<string, unknown>[] = [
+    ...userEnv,
     { name: RuntimeEnv.jobName, value: name },
     { name: RuntimeEnv.namespace, ...field('metadata.namespace') },
     { name: RuntimeEnv.slot, value: String(slot) },
@@ -65,7 +70,6 @@ export function slotPod(input: SlotPodInput): Pod {
     { name: RuntimeEnv.deploymentId, value: depId },
     { name: RuntimeEnv.peerSelector, value: podSelector(name, depId) },
     { name: RuntimeEnv.controlTokenFile, value: `${TOKEN_DIR}/${TOKEN_KEY}` },
-    ...(tpl.env ?? []),
   ];
   const probe = (path: string, period: number, failures: number) => ({
     httpGet: { path, port: CONTROL_PORT },
@@ -98,7 +102,8 @@ export function slotPod(input: SlotPodInput): Pod {
     },
     ...(tpl.resources ? { resources: tpl.resources } : {}),
   };
-  const labels = { ...(tpl.metadata?.labels ?? {}), ...standardLabels(name, slot), [DEPLOYMENT_LABEL]: depId };
+  const labels = { ...userMeta(tpl.metadata?.labels), ...standardLabels(name, slot), [DEPLOYMENT_LABEL]: depId };
+  const annotations = userMeta(tpl.metadata?.annotations);
   return withControllerReference(job, {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -106,7 +111,7 @@ export function slotPod(input: SlotPodInput): Pod {
       name: podName(name, depId, slot),
       namespace: job.metadata.namespace,
       labels,
-      ...(tpl.metadata?.annotations ? { annotations: tpl.metadata.annotations } : {}),
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     },
     spec: {
       restartPolicy: 'Never',
@@ -134,6 +139,11 @@ export function slotPod(input: SlotPodInput): Pod {
       ...(tpl.priorityClassName ? { priorityClassName: tpl.priorityClassName } : {}),
     },
   });
+}
+
+/** User labels or annotations without the keys the operator owns. */
+function userMeta(m: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isReservedMetadataKey(k)));
 }
 
 /** Pod readiness from its status (the Ready condition). */

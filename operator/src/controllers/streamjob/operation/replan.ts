@@ -15,7 +15,7 @@ export async function maybeReplan(
   op: PendingOperation,
 ): Promise<ReconcileResult | void | false> {
   if (op.kind === 'restart' || op.kind === 'deploy') return false;
-  const issues = validateSpec(c.job.spec);
+  const issues = validateSpec(c.job.spec, r.deps.podPolicy);
   if (issues.length > 0) return false;
   const spec = c.job.spec;
   const wantsSuspend = spec.state === 'suspended';
