@@ -76,13 +76,16 @@ export class SourceTask implements Task, RawRecords {
       watermark: (wm) => o.out.watermark(wm),
       idle: (i) => o.out.idle(i),
     });
-    if (idle !== undefined) this.scheduleIdleCheck();
+    if (idle !== undefined || !this.extract) this.scheduleIdleCheck();
   }
 
+  /** Re-evaluates idleness; without a timestamp field, also moves the watermark with the clock. */
   private scheduleIdleCheck(): void {
     this.o.slot.schedule(Date.now() + IDLE_CHECK_MS, () => {
       if (this.done) return;
-      this.wms.emit(Date.now());
+      const now = Date.now();
+      if (!this.extract && this.opened && this.pausedForStop === undefined) this.wms.advanceClock(now);
+      this.wms.emit(now);
       this.scheduleIdleCheck();
     });
   }

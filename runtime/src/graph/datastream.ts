@@ -135,6 +135,7 @@ export class KeyedStream extends DataStream {
     return this.g.addStep({ name: this.g.uniqueName('aggregate', name), from: this.name, aggregate: aggregates });
   }
 
+  /** Per key, the earliest record by event time passes; the key's records less than `within` after it are dropped. */
   dedupe(within: string, name?: string): DataStream {
     return this.g.addStep({ name: this.g.uniqueName('dedupe', name), from: this.name, dedupe: { within } });
   }

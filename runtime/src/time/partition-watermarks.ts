@@ -39,6 +39,15 @@ export class PartitionWatermarks {
     }
   }
 
+  /**
+   * Ingestion time (records stamped with the clock): every record still to come is stamped
+   * at or after `now`, so each active partition's watermark may follow the clock while no
+   * record arrives (Flink's IngestionTimeWatermarkGenerator).
+   */
+  advanceClock(now: number): void {
+    for (let p = 0; p < this.gens.length; p++) if (!this.idle[p]) (this.gens[p] as BoundedOutOfOrderness).onEvent(now);
+  }
+
   /** Pushes each partition's current watermark into the valve and re-evaluates idleness. */
   emit(now: number): void {
     for (let p = 0; p < this.gens.length; p++) {
