@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PartitionWatermarks } from './partition-watermarks.ts';
+import { MAX_WATERMARK } from './watermark.ts';
 
 function collect(): { wms: number[]; idles: boolean[]; out: { watermark(wm: number): void; idle(i: boolean): void } } {
   const wms: number[] = [];
@@ -38,5 +39,29 @@ describe('partition watermarks', () => {
     pw.advanceClock(1700);
     pw.emit(1700);
     expect(pw.watermark).toBe(1699);
+  });
+
+  it('give a finished partition the watermark +∞: it holds nothing back and never makes the source idle', () => {
+    const c = collect();
+    const pw = new PartitionWatermarks(0, undefined, c.out);
+    pw.addPartition(0);
+    pw.addPartition(0);
+    pw.onRecord(0, 100, 0);
+    pw.onRecord(1, 50, 0);
+    pw.emit(0);
+    expect(pw.watermark).toBe(49);
+    pw.finishPartition(1);
+    expect(pw.watermark).toBe(99);
+    pw.finishPartition(0);
+    expect(pw.watermark).toBe(MAX_WATERMARK);
+    expect(c.idles).toEqual([]);
+  });
+
+  it('let an idle partition (a slot owning none yet) report idle, unlike a finished one', () => {
+    const c = collect();
+    const pw = new PartitionWatermarks(0, undefined, c.out);
+    pw.idlePartition(pw.addPartition(0));
+    expect(c.idles).toEqual([true]);
+    expect(c.wms).toEqual([]);
   });
 });
