@@ -127,6 +127,11 @@ export class SourceTask implements Task, RawRecords {
     return this.wms.watermark;
   }
 
+  /** The newest event time this source has seen (−∞ before the first record). */
+  get newestTimestamp(): number {
+    return this.wms.newest;
+  }
+
   /** Stops reading; with `drain` the final watermark fires all pending event-time windows. */
   requestStop(drain: boolean): void {
     this.stopRequested = { drain };

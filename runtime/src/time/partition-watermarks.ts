@@ -119,4 +119,9 @@ export class PartitionWatermarks {
   get watermark(): number {
     return this.valve.watermark;
   }
+
+  /** The newest timestamp seen on any partition (−∞ before the first record). */
+  get newest(): number {
+    return this.maxTs;
+  }
 }
