@@ -4,6 +4,7 @@ import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
 import { runDataPlane, runInMemory, runRawTcp, type NetMeasurement } from './data-plane.ts';
+import { eventTimeBenchmarks } from './event-time.ts';
 import { firstCheckpointBenchmarks } from './first-checkpoint.ts';
 import { functionVsCel } from './function-vs-cel.ts';
 import { druidLatency } from './druid-latency.ts';
@@ -91,6 +92,16 @@ async function functionsVsCel(): Promise<void> {
 routeProcessWarnings(createLogger('warn'));
 await main();
 await functionsVsCel();
+{
+  const n = Number(process.env['BENCH_EVENT_TIME_RECORDS'] ?? 1_000_000);
+  process.stdout.write(
+    `\nevent time: nexmark q5 (sliding count per auction) and q7 (max bid per tumbling window), p=1, ${fmt.format(n)} events, best of ${rounds}\n`,
+  );
+  for (const m of await eventTimeBenchmarks(n, rounds))
+    process.stdout.write(
+      `  ${m.query} ${fmt.format(m.perCore).padStart(12)} rec/s per core   (${m.outputs} window results)\n`,
+    );
+}
 await dataPlane();
 await checkpointBenchmarks();
 await firstCheckpointBenchmarks();

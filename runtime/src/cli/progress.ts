@@ -27,7 +27,7 @@ export class ProgressLine {
     this.lastIn = s.recordsIn;
     this.lastAt = now;
     const secs = Math.floor((now - this.startedAt) / 1000);
-    const line = `▶ ${secs}s  in ${fmt.format(s.recordsIn)} (${fmt.format(Math.round(rate))}/s)  out ${fmt.format(s.recordsOut)}  watermark ${formatWatermark(s.watermark)}  p=${s.parallelism}`;
+    const line = `▶ ${secs}s  in ${fmt.format(s.recordsIn)} (${fmt.format(Math.round(rate))}/s)  out ${fmt.format(s.recordsOut)}  watermark ${formatWatermark(s.watermark)}${s.watermarkLagMs !== undefined ? ` (lag ${(s.watermarkLagMs / 1000).toFixed(1)}s)` : ''}  p=${s.parallelism}`;
     this.stream.write(`\r\x1b[K${line}`);
     this.shown = true;
   }

@@ -12,8 +12,10 @@ export interface SourceReaderContext {
   readonly logger: Logger;
   /** Declares a partition (for per-partition watermarks); returns its index. */
   addPartition(): number;
-  /** A finished partition no longer holds back the watermark. */
+  /** A finished partition (no more records, ever): its watermark is +∞. */
   finishPartition(p: number): void;
+  /** A partition with no data for now (a slot that owns none yet): idle, it does not hold back the watermark. */
+  idlePartition(p: number): void;
   /** Wakes the slot's loop (call when data becomes available). */
   wake(): void;
   /** Wakes the slot's loop at `time` (epoch ms), e.g. for rate limiting. */

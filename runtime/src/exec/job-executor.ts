@@ -129,6 +129,15 @@ export class JobExecutor {
         const wm = Math.min(...p.sinks.map((k) => k.watermarkSeen));
         if (wm > MIN_WATERMARK && wm < MAX_WATERMARK) this.metrics.watermark.labels(String(p.slot.index)).set(wm);
       }
+      for (const p of this.slots) {
+        for (const src of p.sources) {
+          const wm = src.watermark;
+          if (wm <= MIN_WATERMARK || wm >= MAX_WATERMARK) continue;
+          const labels = [src.sourceName, String(p.slot.index)] as const;
+          this.metrics.sourceWatermark.labels(...labels).set(wm);
+          this.metrics.sourceWatermarkLag.labels(...labels).set(Math.max(0, src.newestTimestamp - wm));
+        }
+      }
     });
   }
 
@@ -158,6 +167,10 @@ export class JobExecutor {
       recordsOut: this.recordsOut,
       watermark: any ? wm : MIN_WATERMARK,
     };
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const p of this.slots) for (const src of p.sources) newest = Math.max(newest, src.newestTimestamp);
+    if (any && Number.isFinite(newest) && wm > MIN_WATERMARK && wm < MAX_WATERMARK)
+      st.watermarkLagMs = Math.max(0, newest - wm);
     if (this.coordinator?.lastCompleted) st.lastCheckpoint = this.coordinator.lastCompleted;
     if (this.restoredFrom) st.restoredFrom = this.restoredFrom;
     const error = this.failure.error;

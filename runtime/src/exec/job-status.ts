@@ -10,6 +10,8 @@ export interface JobStatus {
   recordsOut: number;
   /** Lowest watermark that reached the sinks (MIN when none yet). */
   watermark: number;
+  /** Newest event time the sources of this process have seen minus `watermark` (while both are known). */
+  watermarkLagMs?: number;
   lastCheckpoint?: CompletedCheckpoint;
   restoredFrom?: string;
   error?: string;

@@ -42,6 +42,8 @@ export interface SourceTaskOptions {
 }
 
 const IDLE_CHECK_MS = 200;
+/** Event time after which a source publishes its watermark inside a poll's records. */
+export const WATERMARK_SPAN_MS = 1000;
 
 export class SourceTask implements Task, RawRecords {
   readonly name: string;
@@ -79,13 +81,16 @@ export class SourceTask implements Task, RawRecords {
       watermark: (wm) => o.out.watermark(wm),
       idle: (i) => o.out.idle(i),
     });
-    if (idle !== undefined) this.scheduleIdleCheck();
+    if (idle !== undefined || !this.extract) this.scheduleIdleCheck();
   }
 
+  /** Re-evaluates idleness; without a timestamp field, also moves the watermark with the clock. */
   private scheduleIdleCheck(): void {
     this.o.slot.schedule(Date.now() + IDLE_CHECK_MS, () => {
       if (this.done) return;
-      this.wms.emit(Date.now());
+      const now = Date.now();
+      if (!this.extract && this.opened && this.pausedForStop === undefined) this.wms.advanceClock(now);
+      this.wms.emit(now);
       this.scheduleIdleCheck();
     });
   }
@@ -104,6 +109,7 @@ export class SourceTask implements Task, RawRecords {
       finishPartition: (p) => {
         this.finishedPartitions.push(p);
       },
+      idlePartition: (p) => this.wms.idlePartition(p),
       wake: slot.wake,
       wakeAt: (t) => slot.schedule(t, () => {}),
       recordFailed: (reason) => this.o.onFailed(reason),
@@ -123,6 +129,11 @@ export class SourceTask implements Task, RawRecords {
 
   get watermark(): number {
     return this.wms.watermark;
+  }
+
+  /** The newest event time this source has seen (−∞ before the first record). */
+  get newestTimestamp(): number {
+    return this.wms.newest;
   }
 
   /** Stops reading; with `drain` the final watermark fires all pending event-time windows. */
@@ -194,38 +205,16 @@ export class SourceTask implements Task, RawRecords {
     const n = b.n;
     if (n > 0) {
       const now = Date.now();
-      if (this.extract) {
-        let m = 0;
-        for (let i = 0; i < n; i++) {
-          const rec = b.recs[i] as Rec;
-          const p = this.partOf[i] as number;
-          const ts = this.extract(rec);
-          if (Number.isNaN(ts)) {
-            this.o.onFailed('timestamp');
-            this.o.reader.reject?.(
-              rec,
-              p,
-              this.o.timestampAssigner
-                ? `no valid timestamp from assigner "${this.o.spec.timestamp?.assigner}"`
-                : `no valid timestamp in field "${this.o.spec.timestamp?.field}"`,
-            );
-            continue;
-          }
-          this.wms.onRecord(p, ts, now);
-          b.recs[m] = rec;
-          b.ts[m] = ts;
-          m++;
-        }
-        b.n = m;
-      } else {
+      if (this.extract) this.pushInEventTime(n, now);
+      else {
         for (let i = 0; i < n; i++) {
           b.ts[i] = now;
           this.wms.onRecord(this.partOf[i] as number, now, now);
         }
+        this.records += n;
+        this.o.onRecords(n);
+        this.o.out.push(b);
       }
-      this.records += b.n;
-      this.o.onRecords(b.n);
-      if (b.n > 0) this.o.out.push(b);
       this.applyFinishedPartitions();
       this.wms.emit(now);
       this.lastIdleCheck = now;
@@ -244,6 +233,64 @@ export class SourceTask implements Task, RawRecords {
       return true;
     }
     return n > 0;
+  }
+
+  /**
+   * Stamps the polled records with their event time and pushes them so that each record meets
+   * the watermark as of the records before it on this source, not as of the poll (Flink
+   * generates watermarks per record): before a record that this watermark makes late — and
+   * the last one published does not — the records so far are pushed and the watermark is
+   * published, so downstream judges the record against it. The watermark is also published
+   * whenever it has moved WATERMARK_SPAN_MS of event time, so it advances at a granularity
+   * independent of the batch size. A poll with neither is pushed whole.
+   */
+  private pushInEventTime(n: number, now: number): void {
+    const b = this.batch;
+    const wms = this.wms;
+    const extract = this.extract as (rec: Rec) => number;
+    let published = wms.watermark;
+    let m = 0;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const rec = b.recs[i] as Rec;
+      const p = this.partOf[i] as number;
+      const ts = extract(rec);
+      if (Number.isNaN(ts)) {
+        this.o.onFailed('timestamp');
+        this.o.reader.reject?.(
+          rec,
+          p,
+          this.o.timestampAssigner
+            ? `no valid timestamp from assigner "${this.o.spec.timestamp?.assigner}"`
+            : `no valid timestamp in field "${this.o.spec.timestamp?.field}"`,
+        );
+        continue;
+      }
+      if (m > 0) {
+        const bound = wms.upperBound;
+        if ((ts <= bound && ts > published) || bound - published >= WATERMARK_SPAN_MS) {
+          const wm = wms.current();
+          if ((ts <= wm && ts > published) || wm - published >= WATERMARK_SPAN_MS) {
+            b.n = m;
+            this.o.out.push(b);
+            total += m;
+            m = 0;
+            wms.emit(now);
+            // The estimate, when above what the valve published, keeps this from cutting again.
+            published = Math.max(wms.watermark, wm);
+          }
+        }
+      }
+      wms.onRecord(p, ts, now);
+      b.recs[m] = rec;
+      b.ts[m] = ts;
+      m++;
+    }
+    b.n = m;
+    if (m > 0) this.o.out.push(b);
+    total += m;
+    this.records += total;
+    this.o.onRecords(total);
   }
 
   private applyFinishedPartitions(): void {

@@ -157,6 +157,7 @@ export class KeyedStream<T, K> extends DataStream<T> {
     return new WindowedStream<T, K>(this.g, this.name, window, this.g.uniqueName('window', name));
   }
 
+  /** Per key, the earliest record by event time passes; the key's records less than `within` after it are dropped. */
   dedupe(within: string, name?: string): DataStream<T> {
     return this.step('dedupe', name, { dedupe: { within } });
   }

@@ -1,20 +1,55 @@
-// dedupe: per key, the first record passes and later records of the same key are dropped
-// until `within` has passed (in event time) since that first record. The key's state is
-// removed by an event-time timer at first + within.
+// dedupe by event time: per key, the earliest record by event time passes, and the key's
+// records less than `within` after it are dropped; the first record at or after that passes
+// next, and so on. The answer is a function of the key's records and their timestamps only,
+// so it is the same at every parallelism and every arrival order:
+//  * a record ahead of the watermark waits in the key's `pending` candidates; when the
+//    watermark reaches its timestamp (a release timer), the key's candidates up to there are
+//    decided in event-time order — ties (same timestamp) by the record's canonical JSON (keys
+//    sorted), the smallest first, so equal records are interchangeable;
+//  * a record at or behind the watermark (late: its predecessors may already be decided) is
+//    decided at once against what the key remembers: dropped when it falls before `until`;
+//  * `until` (the last passed record's time + `within`) is removed by a cleanup timer once the
+//    watermark passes it — no later decision can need it.
+// Latency: a record passes when the watermark reaches it (the source's out-of-orderness bound
+// after it in event time).
+import { canonicalKey } from '../state/key-groups.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MIN_WATERMARK } from '../time/watermark.ts';
-import { type Batch, type OperatorContext, type Output, type StatefulOperator, newBatch } from './types.ts';
+import {
+  type Batch,
+  type OperatorContext,
+  type Output,
+  type Rec,
+  type StatefulOperator,
+  BatchBuilder,
+} from './types.ts';
+
+/** Timer namespaces: removal of `until`, and release of pending candidates. */
+const CLEANUP = 0;
+const RELEASE = 1;
+
+type Candidate = [ts: number, rec: Rec];
+
+function byTimeThenRecord(a: Candidate, b: Candidate): number {
+  if (a[0] !== b[0]) return a[0] - b[0];
+  const x = canonicalKey([a[1]]);
+  const y = canonicalKey([b[1]]);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
 
 export class DedupeOperator implements Output, StatefulOperator {
   readonly stateName: string;
   private readonly within: number;
   private readonly out: Output;
   private readonly backend: KeyedStateBackend;
-  /** Per key: the time until which duplicates are dropped. */
+  /** Per key: the time until which records are dropped (last passed record's time + within). */
   private readonly until: KeyedState<number>;
+  /** Per key: records ahead of the watermark, not yet decided (JSON form `[[ts, record], …]`). */
+  private readonly pending: KeyedState<Candidate[]>;
   private readonly timers = new TimerService();
-  private readonly ob = newBatch();
+  private readonly results: BatchBuilder;
+  private readonly fireTimer: (t: Timer) => void;
   private wm = MIN_WATERMARK;
   dropped = 0;
 
@@ -22,9 +57,12 @@ export class DedupeOperator implements Output, StatefulOperator {
     this.stateName = stateName;
     this.within = withinMs;
     this.out = out;
+    this.results = new BatchBuilder(out);
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
     this.until = this.backend.state<number>('until');
+    this.pending = this.backend.state<Candidate[]>('pending');
     this.timers.bind(this.backend, 'timers');
+    this.fireTimer = (t) => this.onTimer(t);
   }
 
   snapshotState(): Uint8Array {
@@ -35,37 +73,82 @@ export class DedupeOperator implements Output, StatefulOperator {
     this.backend.restore(snapshots);
   }
 
+  /** Records held until the watermark reaches them (all keys). */
+  get pendingCount(): number {
+    let n = 0;
+    for (const [, , list] of this.pending.entries()) n += list.length;
+    return n;
+  }
+
   push(b: Batch): void {
-    const ob = this.ob;
-    let m = 0;
     for (let i = 0; i < b.n; i++) {
       const key = b.keys[i] as string;
       const kg = b.kgs[i] as number;
       const ts = b.ts[i] as number;
-      const until = this.until.get(kg, key);
-      if (until !== undefined && ts < until) {
-        this.dropped++;
+      const rec = b.recs[i] as Rec;
+      if (ts <= this.wm) {
+        this.decide(kg, key, ts, rec);
         continue;
       }
-      if (until !== undefined) this.timers.delete(kg, key, 0, until);
-      this.until.put(kg, key, ts + this.within);
-      this.timers.register(kg, key, 0, ts + this.within);
-      ob.recs[m] = b.recs[i] as Record<string, unknown>;
-      ob.ts[m] = ts;
-      m++;
+      const list = this.pending.get(kg, key);
+      if (!list) {
+        this.pending.put(kg, key, [[ts, rec]]);
+        this.timers.register(kg, key, RELEASE, ts);
+        continue;
+      }
+      // One release timer per key, at its earliest candidate, which is kept first in the list.
+      const first = list[0] as Candidate;
+      if (ts < first[0]) {
+        this.timers.delete(kg, key, RELEASE, first[0]);
+        this.timers.register(kg, key, RELEASE, ts);
+        list[0] = [ts, rec];
+        list.push(first);
+      } else list.push([ts, rec]);
     }
-    ob.n = m;
-    if (m > 0) this.out.push(ob);
+    this.results.flush();
+  }
+
+  /** Passes or drops one record against the key's `until`; the caller goes in event-time order. */
+  private decide(kg: number, key: string, ts: number, rec: Rec): void {
+    const until = this.until.get(kg, key);
+    if (until !== undefined && ts < until) {
+      this.dropped++;
+      return;
+    }
+    if (until !== undefined) this.timers.delete(kg, key, CLEANUP, until);
+    this.until.put(kg, key, ts + this.within);
+    this.timers.register(kg, key, CLEANUP, ts + this.within);
+    this.results.add(rec, ts);
   }
 
   private onTimer(t: Timer): void {
-    if (this.until.get(t.kg, t.key) === t.ts) this.until.delete(t.kg, t.key);
+    if (t.ns === CLEANUP) {
+      if (this.until.get(t.kg, t.key) === t.ts) this.until.delete(t.kg, t.key);
+      return;
+    }
+    // Fired while the watermark advances: every candidate it has reached is due.
+    const list = this.pending.get(t.kg, t.key);
+    if (!list) return;
+    const due: Candidate[] = [];
+    const rest: Candidate[] = [];
+    for (const c of list) (c[0] <= this.wm ? due : rest).push(c);
+    if (rest.length === 0) this.pending.delete(t.kg, t.key);
+    else {
+      let m = 0;
+      for (let i = 1; i < rest.length; i++) if ((rest[i] as Candidate)[0] < (rest[m] as Candidate)[0]) m = i;
+      [rest[0], rest[m]] = [rest[m] as Candidate, rest[0] as Candidate];
+      this.pending.put(t.kg, t.key, rest);
+      this.timers.register(t.kg, t.key, RELEASE, (rest[0] as Candidate)[0]);
+    }
+    if (due.length > 1) due.sort(byTimeThenRecord);
+    for (const [ts, rec] of due) this.decide(t.kg, t.key, ts, rec);
   }
 
   watermark(wm: number): void {
     if (wm <= this.wm) return;
     this.wm = wm;
-    this.timers.advance(wm, (t) => this.onTimer(t));
+    this.timers.advance(wm, this.fireTimer);
+    this.results.flush();
     this.out.watermark(wm);
   }
 
@@ -74,6 +157,7 @@ export class DedupeOperator implements Output, StatefulOperator {
   }
 
   end(): void {
+    this.results.flush();
     this.out.end();
   }
 }

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { compileExpr } from '../expr/cel.ts';
 import { CollectingOutput, keyedBatch, testContext } from '../testing/harness.ts';
 import { aggregators } from '../testing/operators.ts';
-import { DedupeOperator } from './dedupe.ts';
 import { IntervalJoinOperator } from './interval-join.ts';
 import { RollingAggregateOperator } from './rolling-aggregate.ts';
 
@@ -59,41 +58,6 @@ describe('interval join', () => {
     expect(ctx.late).toBe(1);
     op.pushInput(1, keyedBatch([[{ user: 'a', n: 5 }, 21, ['a']]]));
     expect(out.take()).toEqual([]); // left@10 was cleaned up at 15
-  });
-});
-
-describe('dedupe', () => {
-  it('passes the first record per key and drops repeats within the bound', () => {
-    const out = new CollectingOutput();
-    const op = new DedupeOperator('d', 10, testContext(), out);
-    op.push(
-      keyedBatch([
-        [{ id: 1, v: 'a' }, 0, [1]],
-        [{ id: 1, v: 'b' }, 5, [1]],
-        [{ id: 2, v: 'c' }, 6, [2]],
-        [{ id: 1, v: 'd' }, 9, [1]],
-      ]),
-    );
-    expect(out.take()).toEqual([
-      { id: 1, v: 'a' },
-      { id: 2, v: 'c' },
-    ]);
-    op.push(keyedBatch([[{ id: 1, v: 'e' }, 10, [1]]])); // 10 ≥ 0 + 10: a new first record
-    expect(out.take()).toEqual([{ id: 1, v: 'e' }]);
-    op.watermark(100);
-    op.push(keyedBatch([[{ id: 2, v: 'f' }, 101, [2]]]));
-    expect(out.take()).toEqual([{ id: 2, v: 'f' }]);
-    expect(op.dropped).toBe(2);
-  });
-
-  it('keeps its state through a snapshot', () => {
-    const out = new CollectingOutput();
-    const op = new DedupeOperator('d', 10, testContext(), out);
-    op.push(keyedBatch([[{ id: 1 }, 0, [1]]]));
-    const op2 = new DedupeOperator('d', 10, testContext(), out);
-    op2.restoreState([op.snapshotState()]);
-    op2.push(keyedBatch([[{ id: 1 }, 3, [1]]]));
-    expect(out.records).toHaveLength(1);
   });
 });
 

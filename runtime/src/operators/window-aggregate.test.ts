@@ -157,6 +157,26 @@ describe('session windows', () => {
     expect(op.windowCount).toBe(0);
   });
 
+  it('merges a record into the sessions it touches before judging it late (Flink: merge, then judge)', () => {
+    const { op, out, late } = setup({ kind: 'session', gap: 10 }, { allowedLateness: 5, sideOutput: true });
+    op.push(keyedBatch([rec('a', 1, 100)])); // [100,110), fires at 109, held until 114
+    op.watermark(105);
+    // [90,100) alone would be late (99 + 5 ≤ 105), but it touches the open [100,110) → [90,110).
+    // [78,88) touches nothing and is late on its own.
+    op.push(keyedBatch([rec('a', 2, 90), rec('a', 4, 78)]));
+    expect(late.take()).toEqual([{ user: 'a', v: 4 }]);
+    op.watermark(109);
+    expect(out.take()).toEqual([{ user: 'a', window_start: 90, window_end: 110, n: 2, total: 3 }]);
+    // After the firing, within the lateness: [87,97) is late alone (96 + 5 ≤ 112) but touches
+    // [90,110), so it updates and re-fires the merged session.
+    op.watermark(112);
+    op.push(keyedBatch([rec('a', 8, 87)]));
+    expect(late.take()).toEqual([]);
+    expect(out.take()).toEqual([{ user: 'a', window_start: 87, window_end: 110, n: 3, total: 11 }]);
+    op.watermark(MAX_WATERMARK);
+    expect(op.windowCount).toBe(0);
+  });
+
   it('keeps sessions per key', () => {
     const { op, out } = setup({ kind: 'session', gap: 5 });
     op.push(keyedBatch([rec('a', 1, 0), rec('b', 1, 2), rec('a', 1, 3)]));

@@ -4,7 +4,8 @@
 // Event-time semantics follow Flink's WindowOperator + EventTimeTrigger:
 //  * a window [start, end) fires when the watermark reaches end − 1;
 //  * a window is late once end − 1 + allowedLateness ≤ watermark; a record whose windows
-//    are all late goes to the late side output (or is counted and dropped);
+//    are all late goes to the late side output (or is counted and dropped); for sessions
+//    (merging windows) the record is merged first and is late only if the merged session is;
 //  * a record that arrives after its window fired but within the allowed lateness updates
 //    the window and fires it again at once (the newer result supersedes the older);
 //  * window state is removed at end − 1 + allowedLateness.
@@ -190,12 +191,23 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     this.fireIfPastWatermark(key, w);
   }
 
-  /** Returns false when the record is too late for its session. */
+  /**
+   * Merge, then judge (Flink's WindowOperator for merging windows): the record's one-record
+   * session is merged with the key's sessions it touches, and the record is late only if the
+   * merged session is. A session still held has `end − 1 + allowedLateness > watermark` (its
+   * cleanup timer has not fired), so a record that touches one is never late; only a record
+   * that opens a session of its own is judged from its own `[t, t + gap)`.
+   * Returns false when the record is late.
+   */
   private addSession(kg: number, key: string, t: number): boolean {
     const gap = this.size;
-    if (this.cfg.eventTime && t + gap - 1 + this.lateness <= this.wm) return false;
-    const m = this.keyWindows(kg, key);
-    const w: Win = { start: t, end: t + gap, accs: initAll(this.aggs), fired: false };
+    const end = t + gap;
+    const existing = this.windows.get(kg, key);
+    let touches = false;
+    if (existing) for (const old of existing.values()) if (old.start <= end && old.end >= t) touches = true;
+    if (!touches && this.cfg.eventTime && end - 1 + this.lateness <= this.wm) return false;
+    const m = existing ?? this.keyWindows(kg, key);
+    const w: Win = { start: t, end, accs: initAll(this.aggs), fired: false };
     addAll(this.aggs, w.accs, this.scratch, t);
     // Existing sessions of a key never intersect each other, so one pass finds all merges.
     for (const old of [...m.values()]) {

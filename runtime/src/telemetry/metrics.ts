@@ -19,6 +19,8 @@ export class JobMetrics {
   readonly lastCheckpointId: Gauge;
   readonly backpressuredSeconds: Counter<'slot'>;
   readonly sourceLag: Gauge<'source' | 'slot'>;
+  readonly sourceWatermark: Gauge<'source' | 'slot'>;
+  readonly sourceWatermarkLag: Gauge<'source' | 'slot'>;
   private readonly collectHooks: (() => void)[] = [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -120,6 +122,18 @@ export class JobMetrics {
     this.sourceLag = new Gauge({
       name: 'tributary_source_lag_records',
       help: 'Records behind the end of the input (Kafka: high watermark − position, summed over owned partitions)',
+      labelNames: ['source', 'slot'],
+      registers,
+    });
+    this.sourceWatermark = new Gauge({
+      name: 'tributary_source_watermark_ms',
+      help: 'Watermark of a source slot (epoch ms): the minimum over its partitions',
+      labelNames: ['source', 'slot'],
+      registers,
+    });
+    this.sourceWatermarkLag = new Gauge({
+      name: 'tributary_source_watermark_lag_ms',
+      help: 'Newest event time a source slot has seen minus its watermark (ms)',
       labelNames: ['source', 'slot'],
       registers,
     });

@@ -1,8 +1,9 @@
 // Per-partition event time inside one source instance: a bounded-out-of-orderness
 // generator per partition, idleness per partition, and a valve that emits the minimum over
-// the partitions that are not idle.
+// the partitions that are not idle. A finished partition's watermark is +∞.
 import { BoundedOutOfOrderness } from './bounded-out-of-orderness.ts';
 import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
+import { MAX_WATERMARK } from './watermark.ts';
 
 export class PartitionWatermarks {
   private readonly boundMs: number;
@@ -10,7 +11,9 @@ export class PartitionWatermarks {
   private readonly gens: BoundedOutOfOrderness[] = [];
   private readonly lastActivity: number[] = [];
   private readonly idle: boolean[] = [];
+  private readonly finished: boolean[] = [];
   private readonly valve: WatermarkValve;
+  private maxTs = Number.NEGATIVE_INFINITY;
 
   constructor(boundMs: number, idleTimeoutMs: number | undefined, out: ValveOutput) {
     this.boundMs = boundMs;
@@ -22,6 +25,7 @@ export class PartitionWatermarks {
     this.gens.push(new BoundedOutOfOrderness(this.boundMs));
     this.lastActivity.push(now);
     this.idle.push(false);
+    this.finished.push(false);
     return this.valve.addChannel();
   }
 
@@ -29,9 +33,10 @@ export class PartitionWatermarks {
     return this.gens.length;
   }
 
-  /** Records a timestamp; the watermark is published by `emit` (once per batch, not per record). */
+  /** Records a timestamp; the watermark is published by `emit`. */
   onRecord(partition: number, ts: number, now: number): void {
     (this.gens[partition] as BoundedOutOfOrderness).onEvent(ts);
+    if (ts > this.maxTs) this.maxTs = ts;
     this.lastActivity[partition] = now;
     if (this.idle[partition]) {
       this.idle[partition] = false;
@@ -39,9 +44,41 @@ export class PartitionWatermarks {
     }
   }
 
+  /**
+   * Ingestion time (records stamped with the clock): every record still to come is stamped
+   * at or after `now`, so each active partition's watermark may follow the clock while no
+   * record arrives (Flink's IngestionTimeWatermarkGenerator).
+   */
+  advanceClock(now: number): void {
+    for (let p = 0; p < this.gens.length; p++)
+      if (!this.idle[p] && !this.finished[p]) (this.gens[p] as BoundedOutOfOrderness).onEvent(now);
+  }
+
+  /**
+   * The watermark `emit` would publish now, as of the records seen so far: the minimum over
+   * active partitions that have caught up with the last published watermark (the valve's
+   * rule; a partition added behind it can make this an overestimate, never an underestimate).
+   */
+  current(): number {
+    const out = this.valve.watermark;
+    let min = Number.POSITIVE_INFINITY;
+    for (let p = 0; p < this.gens.length; p++) {
+      if (this.idle[p]) continue;
+      const c = this.finished[p] ? MAX_WATERMARK : (this.gens[p] as BoundedOutOfOrderness).current();
+      if (c >= out && c < min) min = c;
+    }
+    return min === Number.POSITIVE_INFINITY ? out : min;
+  }
+
+  /** An upper bound of `current()` in O(1): the newest timestamp of any partition − bound − 1. */
+  get upperBound(): number {
+    return this.maxTs - this.boundMs - 1;
+  }
+
   /** Pushes each partition's current watermark into the valve and re-evaluates idleness. */
   emit(now: number): void {
     for (let p = 0; p < this.gens.length; p++) {
+      if (this.finished[p]) continue;
       if (!this.idle[p]) this.valve.inputWatermark(p, (this.gens[p] as BoundedOutOfOrderness).current());
       if (
         this.idleTimeoutMs !== undefined &&
@@ -54,9 +91,25 @@ export class PartitionWatermarks {
     }
   }
 
-  /** A finished partition stops holding back the others. */
+  /**
+   * A finished partition has no more records: its watermark is +∞ (Flink: a finished source
+   * emits MAX_WATERMARK), so it never holds back the others and, unlike an idle one, never
+   * makes the slot report idle — downstream keeps waiting for this slot's final watermark
+   * instead of moving on without it while its operators still hold records.
+   */
   finishPartition(p: number): void {
-    if (!this.idle[p]) {
+    if (this.finished[p]) return;
+    this.finished[p] = true;
+    if (this.idle[p]) {
+      this.idle[p] = false;
+      this.valve.inputIdle(p, false);
+    }
+    this.valve.inputWatermark(p, MAX_WATERMARK);
+  }
+
+  /** A partition with no data for now (e.g. a slot that owns none yet): idle until it has a record. */
+  idlePartition(p: number): void {
+    if (!this.idle[p] && !this.finished[p]) {
       this.valve.inputWatermark(p, (this.gens[p] as BoundedOutOfOrderness).current());
       this.idle[p] = true;
       this.valve.inputIdle(p, true);
@@ -65,5 +118,10 @@ export class PartitionWatermarks {
 
   get watermark(): number {
     return this.valve.watermark;
+  }
+
+  /** The newest timestamp seen on any partition (−∞ before the first record). */
+  get newest(): number {
+    return this.maxTs;
   }
 }

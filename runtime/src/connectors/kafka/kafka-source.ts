@@ -332,7 +332,7 @@ export class KafkaSource implements SourceReader {
     this.undeclared = [];
     if (this.assigned && this.owned.length === 0 && this.discoveryMs > 0 && this.idleMarker === undefined) {
       this.idleMarker = this.ctx.addPartition();
-      this.ctx.finishPartition(this.idleMarker);
+      this.ctx.idlePartition(this.idleMarker);
     }
   }
 

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { PartitionWatermarks } from './partition-watermarks.ts';
+import { MAX_WATERMARK } from './watermark.ts';
+
+function collect(): { wms: number[]; idles: boolean[]; out: { watermark(wm: number): void; idle(i: boolean): void } } {
+  const wms: number[] = [];
+  const idles: boolean[] = [];
+  return { wms, idles, out: { watermark: (wm) => wms.push(wm), idle: (i) => idles.push(i) } };
+}
+
+describe('partition watermarks', () => {
+  it('emit the minimum over partitions of max timestamp − bound − 1', () => {
+    const c = collect();
+    const pw = new PartitionWatermarks(10, undefined, c.out);
+    pw.addPartition(0);
+    pw.addPartition(0);
+    pw.onRecord(0, 100, 0);
+    pw.onRecord(1, 50, 0);
+    pw.emit(0);
+    expect(pw.watermark).toBe(39);
+  });
+
+  it('follow the clock under ingestion time while no record arrives, leaving idle partitions alone', () => {
+    const c = collect();
+    const pw = new PartitionWatermarks(0, 1000, c.out);
+    pw.addPartition(0);
+    pw.addPartition(0);
+    pw.onRecord(0, 100, 100);
+    pw.onRecord(1, 100, 100);
+    pw.emit(100);
+    expect(pw.watermark).toBe(99);
+    pw.advanceClock(600);
+    pw.emit(600);
+    expect(pw.watermark).toBe(599);
+    pw.onRecord(0, 1500, 1500);
+    pw.emit(1500); // partition 1 silent for 1400 ms > 1000: idle, so partition 0 alone counts
+    expect(c.idles).toEqual([]);
+    expect(pw.watermark).toBe(1499);
+    pw.advanceClock(1700);
+    pw.emit(1700);
+    expect(pw.watermark).toBe(1699);
+  });
+
+  it('give a finished partition the watermark +∞: it holds nothing back and never makes the source idle', () => {
+    const c = collect();
+    const pw = new PartitionWatermarks(0, undefined, c.out);
+    pw.addPartition(0);
+    pw.addPartition(0);
+    pw.onRecord(0, 100, 0);
+    pw.onRecord(1, 50, 0);
+    pw.emit(0);
+    expect(pw.watermark).toBe(49);
+    pw.finishPartition(1);
+    expect(pw.watermark).toBe(99);
+    pw.finishPartition(0);
+    expect(pw.watermark).toBe(MAX_WATERMARK);
+    expect(c.idles).toEqual([]);
+  });
+
+  it('let an idle partition (a slot owning none yet) report idle, unlike a finished one', () => {
+    const c = collect();
+    const pw = new PartitionWatermarks(0, undefined, c.out);
+    pw.idlePartition(pw.addPartition(0));
+    expect(c.idles).toEqual([true]);
+    expect(c.wms).toEqual([]);
+  });
+});
