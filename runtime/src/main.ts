@@ -33,7 +33,9 @@ function compileCacheDir(): string | undefined {
     const cfg = JSON.parse(readFileSync(inPod(process.env['TRIBUTARY_JOB_CONFIG'] ?? ''), 'utf8')) as {
       stateDir?: unknown;
     };
-    return typeof cfg.stateDir === 'string' ? join(inPod(cfg.stateDir), '.cache', 'node-compile') : undefined;
+    // State on object storage: no shared folder, so no cache (a slower start, nothing else).
+    if (typeof cfg.stateDir !== 'string' || cfg.stateDir.startsWith('s3://')) return undefined;
+    return join(inPod(cfg.stateDir), '.cache', 'node-compile');
   } catch {
     return undefined; // slot-main reports a missing or bad config
   }

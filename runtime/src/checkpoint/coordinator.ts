@@ -301,6 +301,9 @@ export class CheckpointCoordinator implements CoordinatorPort {
     try {
       await CheckpointStorage.commitMetadata(p.dir, meta);
     } catch (e) {
+      // Not discarded: on S3 a refused conditional write means another writer committed this id
+      // (its metadata must stay), and an unanswered one may have landed. Pruning removes the
+      // folder later if it stays uncommitted.
       this.abort(
         p,
         new TributaryError(
@@ -308,6 +311,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
           `${p.kind} ${p.id}: cannot write metadata: ${(e as Error).message}`,
           { cause: e },
         ),
+        false,
       );
       return;
     }
