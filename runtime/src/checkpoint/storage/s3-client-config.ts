@@ -49,5 +49,8 @@ export function newS3Client(s: S3ClientSettings): S3Client {
     region: s.region,
     forcePathStyle: s.pathStyle,
     ...(s.credentials ? { credentials: s.credentials } : {}),
+    // A server that accepts and never answers (partition, paused process) fails the request
+    // instead of hanging it: checkpoints abort on their own timeout, pruning and listing here.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
   });
 }
