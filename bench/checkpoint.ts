@@ -23,7 +23,7 @@ const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const cpuMsOf = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-class CountingSink implements SinkWriter {
+export class CountingSink implements SinkWriter {
   count = 0;
   backpressured = false;
   open(): Promise<void> {
@@ -115,7 +115,7 @@ async function fsyncWrite(path: string, bytes: Uint8Array): Promise<void> {
  * function so the stopped job is garbage during the restore, as in the fresh process a real
  * restore runs in (otherwise the restore's GC also walks the old job's million keys).
  */
-async function takeSavepoint(
+export async function takeSavepoint(
   g: ReturnType<typeof validateGraph>,
   dir: string,
   keys: number,

@@ -1,5 +1,6 @@
 // `npm run bench`: runtime benchmarks, each next to a peer measured in the same run.
 // Env: BENCH_RECORDS (default 3,000,000), BENCH_ROUNDS (default 3; the best round counts).
+// BENCH_ONLY=s3-savepoint runs only the savepoint/restore on S3 vs the filesystem.
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -10,6 +11,7 @@ import { functionVsCel } from './function-vs-cel.ts';
 import { druidLatency } from './druid-latency.ts';
 import { operatorBenchmarks } from './streamjob-operator.ts';
 import { rescaleDowntime } from './rescale-downtime.ts';
+import { savepointOnS3 } from './savepoint-s3.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
@@ -90,6 +92,10 @@ async function functionsVsCel(): Promise<void> {
 
 // As in the runtime: warnings as log lines (stderr), kafkajs's harmless TimeoutNegativeWarning dropped.
 routeProcessWarnings(createLogger('warn'));
+if (process.env['BENCH_ONLY'] === 's3-savepoint') {
+  await savepointOnS3();
+  process.exit(0);
+}
 await main();
 await functionsVsCel();
 {
@@ -105,6 +111,8 @@ await functionsVsCel();
 await dataPlane();
 await checkpointBenchmarks();
 await firstCheckpointBenchmarks();
+// Needs the local cluster's S3 server (`up --with s3`); prints a skip line otherwise.
+await savepointOnS3();
 // Needs Kafka + Druid (the local cluster); prints a skip line when TRIBUTARY_DRUID_URL is unset.
 await druidLatency();
 await operatorBenchmarks();

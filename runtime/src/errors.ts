@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'TRIB_CONNECTOR_FAILED'
   | 'TRIB_STATE_CORRUPT'
   | 'TRIB_STATE_INCOMPATIBLE'
+  | 'TRIB_STATE_STORAGE'
+  | 'TRIB_STATE_STORAGE_URI'
   | 'TRIB_CLI_USAGE'
   // Control API (runtime/src/control): its token file, a request it refuses (HTTP 400).
   | 'TRIB_CONTROL_CONFIG'
@@ -27,6 +29,7 @@ export type ErrorCode =
   | 'TRIB_RESTORE_TRUNCATED'
   | 'TRIB_RESTORE_CHECKSUM'
   | 'TRIB_RESTORE_NON_RESTORED_STATE'
+  | 'TRIB_RESTORE_UNREADABLE'
   | 'TRIB_SINK_COMMIT_FAILED'
   | 'TRIB_JOB_FAILED'
   // Invalid job options passed to the executor (parallelism, maxParallelism, slot list).

@@ -1,7 +1,7 @@
 // The slot process itself (loaded by main.ts, the entrypoint, once the compile cache is on).
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { CheckpointStorage } from './checkpoint/checkpoint-storage.ts';
+import { childOf } from './checkpoint/storage/state-uri.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
 import { isTributaryError } from './errors.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
@@ -155,10 +155,7 @@ async function main(): Promise<number> {
               get: (id) => reportSavepoint((slot.executor ?? stoppedBy)?.coordinator?.savepointStatus(id)),
               // The folder name is validated by the server (sp-<n>): nothing outside savepoints/.
               dispose: (folder) =>
-                rm(join(containerPath(cfg.stateDir, env.podRoot), 'savepoints', folder), {
-                  recursive: true,
-                  force: true,
-                }),
+                CheckpointStorage.discard(childOf(containerPath(cfg.stateDir, env.podRoot), 'savepoints', folder)),
             }
           : undefined,
     });

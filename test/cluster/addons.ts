@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { druidComponents, druidEnv, ensureDruidJars, startDruid } from './components/druid.ts';
 import { assertJava, ensureKafkaJars, kafkaBrokers, startKafka } from './components/kafka.ts';
+import { ensureVersitygw, s3Env, startVersitygw } from './components/versitygw.ts';
 import type { ClusterPaths } from './paths.ts';
 import type { Started } from './process.ts';
 import type { Addon } from './addon-names.ts';
@@ -17,7 +18,7 @@ export interface AddonDefinition {
   readonly components: readonly string[];
   prepare(paths: ClusterPaths, buildLog: string): Promise<void>;
   start(paths: ClusterPaths, started: (p: Started) => void): Promise<void>;
-  env(): Record<string, string>;
+  env(paths: ClusterPaths): Record<string, string>;
 }
 
 export const addons = {
@@ -42,6 +43,15 @@ export const addons = {
     },
     start: (paths, started) => startDruid(paths, started),
     env: druidEnv,
+  },
+  // versitygw, file-backed under the cluster folder; `env` names its endpoint, bucket and keys.
+  s3: {
+    components: ['s3'],
+    prepare: (_paths, buildLog) => ensureVersitygw(buildLog),
+    async start(paths, started) {
+      started(await startVersitygw(paths));
+    },
+    env: s3Env,
   },
 } satisfies Record<Addon, AddonDefinition>;
 

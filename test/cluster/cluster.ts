@@ -144,7 +144,14 @@ function killPodOrphans(paths: ClusterPaths): void {
 }
 
 async function wipeData(paths: ClusterPaths): Promise<void> {
-  for (const dir of [paths.etcdData, paths.kafkaData, paths.druidData, join(paths.dir, 'node')]) {
+  for (const dir of [
+    paths.etcdData,
+    paths.kafkaData,
+    paths.druidData,
+    paths.s3Data,
+    join(paths.dir, 's3-keys.json'),
+    join(paths.dir, 'node'),
+  ]) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -195,7 +202,7 @@ export function envOf(paths: ClusterPaths = clusterPaths()): Record<string, stri
     TRIBUTARY_ETCD_URL: `http://${host}:${ports.etcdClient}`,
     ...(portOffset !== 0 ? { TRIBUTARY_CLUSTER_PORT_OFFSET: String(portOffset) } : {}),
   };
-  for (const name of state.addons) Object.assign(env, addons[name].env());
+  for (const name of state.addons) Object.assign(env, addons[name].env(paths));
   return env;
 }
 

@@ -8,6 +8,7 @@ export const versions = {
   // The newest Druid whose whole runtime classpath (druid-sql, the Kafka indexing extension)
   // the package registry serves here; 35–37 lack druid-sql and the Kafka extension. Runs on JDK 17.
   druid: '33.0.0',
+  versitygw: '1.8.0',
 } as const;
 
 /** The checkout this file belongs to: the node agent maps our images to its entrypoints. */
@@ -38,6 +39,8 @@ export interface ClusterPaths {
   /** Druid's ZooKeeper, Derby metadata, deep storage, segment cache, task dirs and generated config. */
   readonly druidData: string;
   readonly druidLib: string;
+  /** The S3 gateway's buckets (one folder each) and their objects. */
+  readonly s3Data: string;
   /** The node agent's HTTP CONNECT route to Services, which the API server's egress selector dials. */
   readonly serviceProxySocket: string;
 }
@@ -56,6 +59,7 @@ export function clusterPaths(dir = clusterDir()): ClusterPaths {
     kafkaLib: join(cacheRoot(), `kafka-${versions.kafka}`, 'lib'),
     druidData: join(dir, 'druid'),
     druidLib: join(cacheRoot(), `druid-${versions.druid}`, 'lib'),
+    s3Data: join(dir, 's3'),
     serviceProxySocket: join(dir, 'service-proxy.sock'),
   };
 }

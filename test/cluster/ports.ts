@@ -41,6 +41,8 @@ export const ports = {
   druidHistorical: 18083 + offset,
   druidIndexer: 18091 + offset,
   druidRouter: 18888 + offset,
+  // The S3 gateway (versitygw's default 7070, moved like the others).
+  s3: 17070 + offset,
 } as const;
 
 export const host = '127.0.0.1';

@@ -7,7 +7,7 @@
  * The addons started are those the suites need (TRIBUTARY_CLUSTER_ADDONS, comma-separated,
  * overrides the default).
  */
-const defaultAddons: readonly Addon[] = ['kafka', 'druid'];
+const defaultAddons: readonly Addon[] = ['kafka', 'druid', 's3'];
 
 function requestedAddons(): Addon[] {
   const raw = process.env.TRIBUTARY_CLUSTER_ADDONS;

@@ -1,15 +1,19 @@
-// The checkpoint/savepoint directory layout under `stateDir` (a shared volume in Kubernetes):
+// The checkpoint/savepoint layout under `stateDir`, a local path or an `s3://bucket/prefix` URI
+// (storage/state-store.ts reaches either):
 //
 //   <stateDir>/checkpoints/chk-<id>/_metadata.json + state files
 //   <stateDir>/savepoints/sp-<id>/_metadata.json  + state files
 //
-// A directory without `_metadata.json` is not a checkpoint: the metadata is written last,
-// to a temporary name then renamed (atomic on POSIX), so it exists only once every state
-// file it references is durable. That rename is the commit point of a checkpoint.
+// A folder without `_metadata.json` is not a checkpoint: the metadata is written last, by the
+// store's commit (atomic rename on a filesystem, a conditional `If-None-Match: *` PUT on S3), so
+// it exists only once every state file it references is durable. That is the commit point.
+// Listing fails closed: a folder that cannot be read is an error, never "no checkpoints".
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import type { CheckpointKind } from './messages.ts';
+import { stateStoreFor } from './storage/state-store-for.ts';
+import { childOf, normalizeLocation } from './storage/state-uri.ts';
+
+export { writeDurable } from './storage/fs-state-store.ts';
 
 export const METADATA_FILE = '_metadata.json';
 
@@ -23,33 +27,10 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Writes and fsyncs a file. */
-export async function writeDurable(path: string, bytes: Uint8Array | string): Promise<void> {
-  const fh = await open(path, 'w');
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic.
-  }
-}
-
 export interface CompletedCheckpointRef {
   id: number;
   kind: CheckpointKind;
+  /** The checkpoint's location: an absolute path or an s3:// URI. */
   path: string;
 }
 
@@ -57,60 +38,51 @@ export class CheckpointStorage {
   readonly root: string;
 
   constructor(stateDir: string) {
-    this.root = resolve(stateDir);
+    this.root = normalizeLocation(stateDir);
   }
 
   dirFor(kind: CheckpointKind, id: number): string {
     return kind === 'checkpoint'
-      ? join(this.root, 'checkpoints', `chk-${id}`)
-      : join(this.root, 'savepoints', `sp-${id}`);
+      ? childOf(this.root, 'checkpoints', `chk-${id}`)
+      : childOf(this.root, 'savepoints', `sp-${id}`);
   }
 
+  /** The folder a checkpoint's files go to (object stores have no folders to create). */
   async prepare(kind: CheckpointKind, id: number): Promise<string> {
-    const dir = this.dirFor(kind, id);
-    await mkdir(dir, { recursive: true });
-    return dir;
+    return Promise.resolve(this.dirFor(kind, id));
   }
 
-  /** Writes one state file into a checkpoint directory. */
+  /** Writes one state file into a checkpoint folder. */
   static async writeStateFile(dir: string, file: string, bytes: Uint8Array): Promise<StoredFile> {
-    await writeDurable(join(dir, file), bytes);
+    await stateStoreFor(dir).write(childOf(dir, file), bytes);
     return { file, size: bytes.length, sha256: sha256Hex(bytes) };
   }
 
-  /** The commit point: metadata to a temporary file, fsync, atomic rename, fsync the directory. */
+  /** The commit point: the metadata, last, written only if absent. */
   static async commitMetadata(dir: string, metadata: unknown): Promise<void> {
-    const tmp = join(dir, `${METADATA_FILE}.inprogress`);
-    await writeDurable(tmp, JSON.stringify(metadata, null, 1));
-    await rename(tmp, join(dir, METADATA_FILE));
-    await fsyncDir(dir);
+    await stateStoreFor(dir).commit(
+      childOf(dir, METADATA_FILE),
+      new TextEncoder().encode(JSON.stringify(metadata, null, 1)),
+    );
   }
 
   private async list(kind: CheckpointKind): Promise<{ id: number; path: string; complete: boolean }[]> {
-    const parent = join(this.root, kind === 'checkpoint' ? 'checkpoints' : 'savepoints');
+    const parent = childOf(this.root, kind === 'checkpoint' ? 'checkpoints' : 'savepoints');
     const prefix = kind === 'checkpoint' ? 'chk-' : 'sp-';
-    let names: string[];
-    try {
-      names = await readdir(parent);
-    } catch {
-      return [];
-    }
+    const store = stateStoreFor(parent);
+    const names = await store.list(parent);
     const out: { id: number; path: string; complete: boolean }[] = [];
     for (const n of names) {
       if (!n.startsWith(prefix)) continue;
       const id = Number(n.slice(prefix.length));
       if (!Number.isSafeInteger(id)) continue;
-      const path = join(parent, n);
-      const complete = await stat(join(path, METADATA_FILE)).then(
-        () => true,
-        () => false,
-      );
-      out.push({ id, path, complete });
+      const path = childOf(parent, n);
+      out.push({ id, path, complete: await store.exists(childOf(path, METADATA_FILE)) });
     }
     return out.sort((a, b) => a.id - b.id);
   }
 
-  /** Highest id of any checkpoint or savepoint directory, complete or not (ids never repeat). */
+  /** Highest id of any checkpoint or savepoint folder, complete or not (ids never repeat). */
   async maxIdUsed(): Promise<number> {
     let max = 0;
     for (const k of ['checkpoint', 'savepoint'] as const) for (const e of await this.list(k)) max = Math.max(max, e.id);
@@ -137,8 +109,8 @@ export class CheckpointStorage {
   }
 
   /**
-   * Keeps the newest `retained` completed checkpoints; removes older ones and abandoned (incomplete) directories below
-   * the newest.
+   * Keeps the newest `retained` completed checkpoints; removes older ones (their objects, on S3)
+   * and abandoned (incomplete) folders below the newest.
    */
   async prune(retained: number, keepId?: number): Promise<number[]> {
     const all = await this.list('checkpoint');
@@ -149,13 +121,19 @@ export class CheckpointStorage {
     for (const e of all) {
       if (keep.has(e.id) || e.id === keepId) continue;
       if (!e.complete && e.id > newest) continue; // may be in progress
-      await rm(e.path, { recursive: true, force: true });
+      await CheckpointStorage.discard(e.path);
       removed.push(e.id);
     }
     return removed;
   }
 
+  /**
+   * Deletes a checkpoint or savepoint: its metadata first, so a deletion interrupted half-way
+   * leaves an uncommitted folder (ignored, pruned later), never a "complete" one missing files.
+   */
   static async discard(dir: string): Promise<void> {
-    await rm(dir, { recursive: true, force: true });
+    const store = stateStoreFor(dir);
+    await store.remove(childOf(dir, METADATA_FILE));
+    await store.removeTree(dir);
   }
 }

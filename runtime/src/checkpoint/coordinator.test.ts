@@ -101,7 +101,17 @@ describe('CheckpointCoordinator', () => {
     await ack(0, t2);
     await expect(p2).rejects.toMatchObject({ code: 'TRIB_CHECKPOINT_TIMEOUT' });
     expect(slots[1]?.aborted.length).toBe(2);
-    await tick();
+    // The discard runs in the background (metadata first, then the folder): poll until it is gone.
+    for (
+      let i = 0;
+      i < 100 &&
+      (await stat(t2.dir).then(
+        () => true,
+        () => false,
+      ));
+      i++
+    )
+      await tick();
     await expect(stat(t2.dir)).rejects.toThrow();
     // A late ack (its files could not even be written: the directory is gone) is discarded.
     c.acknowledge({
@@ -149,6 +159,7 @@ describe('CheckpointCoordinator', () => {
       await ack(1, last(slots[1] as FakeSlot));
       await p;
     }
+    await c.pruned(); // retention runs in the background after each completion
     expect((await readdir(join(stateDir, 'checkpoints'))).sort()).toEqual(['chk-3', 'chk-4']);
     const c2 = new CheckpointCoordinator({ stateDir, slots, maxParallelism: 128, graphHash: 'g' });
     void c2.trigger('checkpoint', false).catch(() => undefined);

@@ -9,9 +9,10 @@
 //             their loops only then read the mailbox), not one interval later: a job restarted
 //             again and again still completes checkpoints (docs/runtime/checkpoint-format.md)
 //   ack       one per slot with its state handles; a late/unknown ack is discarded
-//   complete  all slots acked → `_metadata.json` written last by atomic rename (the commit
-//             point) → prune to `retained` → notifyComplete to every slot (sinks commit; each
+//   complete  all slots acked → `_metadata.json` written last (the commit point: atomic rename,
+//             or a conditional PUT on S3) → notifyComplete to every slot (sinks commit; each
 //             slot reports `committed`, for the commit phase's timing: checkpoint-phases.ts)
+//             → prune to `retained` in the background (a slow store never delays the next one)
 //   abort     decline from any slot, or timeout → notifyAborted, directory discarded
 //
 // At most one checkpoint is pending. A periodic trigger while one is pending is skipped; a
@@ -88,6 +89,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
   private pending: Pending | undefined;
   /** Serializes triggers: the promise of the checkpoint in progress (or its preparation). */
   private busy: Promise<unknown> = Promise.resolve();
+  private pruning: Promise<unknown> | undefined;
+  private pruneAgain: number | undefined;
   private periodic: NodeJS.Timeout | undefined;
   private started = false;
   private startedAt = 0;
@@ -301,6 +304,9 @@ export class CheckpointCoordinator implements CoordinatorPort {
     try {
       await CheckpointStorage.commitMetadata(p.dir, meta);
     } catch (e) {
+      // Not discarded: on S3 a refused conditional write means another writer committed this id
+      // (its metadata must stay), and an unanswered one may have landed. Pruning removes the
+      // folder later if it stays uncommitted.
       this.abort(
         p,
         new TributaryError(
@@ -308,6 +314,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
           `${p.kind} ${p.id}: cannot write metadata: ${(e as Error).message}`,
           { cause: e },
         ),
+        false,
       );
       return;
     }
@@ -361,20 +368,41 @@ export class CheckpointCoordinator implements CoordinatorPort {
       },
       `${p.kind} completed`,
     );
-    if (p.kind === 'checkpoint') {
-      this.lastCompleted = done;
-      try {
-        await this.storage.prune(Math.max(1, this.o.retained ?? 1), p.id);
-      } catch (e) {
-        this.logger.warn({ err: (e as Error).message }, 'could not remove old checkpoints');
-      }
-    }
+    if (p.kind === 'checkpoint') this.lastCompleted = done;
     // Sinks commit: after every checkpoint, and after a savepoint only when it stops the job.
     const sinksCommit = p.kind === 'checkpoint' || p.stop;
     this.commits.begin(p.id, p.kind, p.lastAckAt, sinksCommit ? this.parallelism : 0);
     if (sinksCommit) for (const s of this.o.slots) s.notifyComplete(p.id, final);
     p.resolve(done);
     if (p.stop) this.onStopSavepoint?.(done);
+    if (p.kind === 'checkpoint') this.pruneInBackground(p.id);
+  }
+
+  /** Resolves once no background pruning runs (tests, and anyone about to inspect the folders). */
+  async pruned(): Promise<void> {
+    while (this.pruning) await this.pruning;
+  }
+
+  /**
+   * Retention runs off the checkpoint path: a slow or unreachable store (S3 down) must delay
+   * neither the sinks' commits nor the next trigger. One pruning at a time; a completion during
+   * one makes it run once more afterwards (with the newest id to keep).
+   */
+  private pruneInBackground(keepId: number): void {
+    this.pruneAgain = keepId;
+    if (this.pruning) return;
+    const loop = async (): Promise<void> => {
+      while (this.pruneAgain !== undefined) {
+        const keep = this.pruneAgain;
+        this.pruneAgain = undefined;
+        await this.storage
+          .prune(Math.max(1, this.o.retained ?? 1), keep)
+          .catch((e: unknown) => this.logger.warn({ err: (e as Error).message }, 'could not remove old checkpoints'));
+      }
+    };
+    this.pruning = loop().finally(() => {
+      this.pruning = undefined;
+    });
   }
 
   // ---- savepoints as the control API sees them ----

@@ -3,13 +3,13 @@
 // per (step, old slot), each with its key-group range, size and SHA-256 here, so a reader can
 // check every file before restoring anything.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { TributaryError } from '../errors.ts';
 import { HASH_FUNCTION, type KeyGroupRange } from '../state/key-groups.ts';
 import { READABLE_SNAPSHOT_VERSIONS, SNAPSHOT_VERSION } from '../state/snapshot-format.ts';
 import { METADATA_FILE } from './checkpoint-storage.ts';
 import type { CheckpointKind } from './messages.ts';
+import { stateStoreFor } from './storage/state-store-for.ts';
+import { childOf } from './storage/state-uri.ts';
 
 export const CHECKPOINT_FORMAT = 'tributary-checkpoint';
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -75,30 +75,28 @@ export function newMetadataDefaults(): Pick<
 
 /** Reads and structurally checks `_metadata.json`; state files are checked by the restore plan. */
 export async function readMetadata(dir: string): Promise<CheckpointMetadata> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, METADATA_FILE), 'utf8');
-  } catch (e) {
+  // Absent = never completed; any other failure (permissions, I/O, S3) propagates as TRIB_STATE_STORAGE.
+  const bytes = await stateStoreFor(dir).read(childOf(dir, METADATA_FILE));
+  if (bytes === undefined)
     throw new TributaryError(
       'TRIB_RESTORE_METADATA_MISSING',
       `${dir} is not a completed checkpoint or savepoint: ${METADATA_FILE} is missing (a checkpoint without metadata never completed)`,
-      { cause: e },
     );
-  }
+  const text = new TextDecoder().decode(bytes);
   let m: CheckpointMetadata;
   try {
     m = JSON.parse(text) as CheckpointMetadata;
   } catch (e) {
     throw new TributaryError(
       'TRIB_RESTORE_METADATA_CORRUPT',
-      `${join(dir, METADATA_FILE)}: not valid JSON (truncated or corrupted)`,
+      `${childOf(dir, METADATA_FILE)}: not valid JSON (truncated or corrupted)`,
       { cause: e },
     );
   }
   if (m === null || typeof m !== 'object' || m.format !== CHECKPOINT_FORMAT) {
     throw new TributaryError(
       'TRIB_RESTORE_METADATA_CORRUPT',
-      `${join(dir, METADATA_FILE)}: not Tributary checkpoint metadata (format ${JSON.stringify((m as { format?: unknown } | null)?.format)})`,
+      `${childOf(dir, METADATA_FILE)}: not Tributary checkpoint metadata (format ${JSON.stringify((m as { format?: unknown } | null)?.format)})`,
     );
   }
   if (m.formatVersion !== CHECKPOINT_FORMAT_VERSION) {

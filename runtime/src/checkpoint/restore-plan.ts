@@ -10,13 +10,13 @@
 // (state-format.md); source positions — every new slot sees every old position and takes its
 // share (Kafka: the partitions it now owns); sink committables — old slot s goes to new slot
 // s mod p (each is committed exactly once, by one slot, before that slot opens transactions).
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { sha256Hex } from './checkpoint-storage.ts';
 import { readMetadata, type CheckpointMetadata } from './metadata.ts';
+import { stateStoreFor } from './storage/state-store-for.ts';
+import { childOf, normalizeLocation } from './storage/state-uri.ts';
 
 export interface RestoredState {
   path: string;
@@ -54,7 +54,7 @@ export interface RestoreOptions {
 }
 
 export async function loadRestore(path: string, o: RestoreOptions): Promise<RestoredState> {
-  const dir = resolve(path);
+  const dir = normalizeLocation(path);
   const m = await readMetadata(dir);
   if (m.maxParallelism !== o.maxParallelism) {
     throw new TributaryError(
@@ -88,9 +88,8 @@ export async function loadRestore(path: string, o: RestoreOptions): Promise<Rest
   const keyed = new Map<string, Uint8Array[]>();
   for (const [step, op] of Object.entries(m.operators)) {
     if (!stateful.has(step)) continue;
-    const list: Uint8Array[] = [];
-    for (const f of op.keyed) list.push(await readVerified(dir, f.file, f.size, f.sha256));
-    keyed.set(step, list);
+    // Files are fetched in parallel (object storage: one GET each, latency-bound).
+    keyed.set(step, await Promise.all(op.keyed.map((f) => readVerified(dir, f.file, f.size, f.sha256))));
   }
   const sources = new Map<string, unknown[]>();
   for (const [name, list] of Object.entries(m.sources))
@@ -114,16 +113,13 @@ async function readVerified(dir: string, file: string, size: number, sha256: str
       'TRIB_RESTORE_METADATA_CORRUPT',
       `${dir}: state file name ${JSON.stringify(file)} is not a plain file name`,
     );
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(join(dir, file));
-  } catch (e) {
+  // Absent = TRIB_RESTORE_FILE_MISSING; a storage failure propagates as TRIB_STATE_STORAGE (fail closed either way).
+  const bytes = await stateStoreFor(dir).read(childOf(dir, file));
+  if (bytes === undefined)
     throw new TributaryError(
       'TRIB_RESTORE_FILE_MISSING',
       `${dir}: state file ${file} listed in the metadata is missing`,
-      { cause: e },
     );
-  }
   if (bytes.length !== size)
     throw new TributaryError(
       'TRIB_RESTORE_TRUNCATED',

@@ -44,7 +44,8 @@ options (run):
   --distributed          one process per slot on loopback ports, linked by the TCP data plane;
                          a slot that dies restarts all slots (from the latest checkpoint)
   --max-restarts N       with --distributed: failed attempts restarted before giving up (default 3)
-  --state-dir DIR        checkpoints and savepoints (default .tributary/state/<job> when checkpointing)
+  --state-dir DIR|URI    checkpoints and savepoints: a folder or s3://bucket/prefix (S3 settings: TRIBUTARY_S3_*)
+                         (default .tributary/state/<job> when checkpointing)
   --checkpoint-interval 10s  periodic aligned checkpoints into --state-dir (default: spec.checkpointing.interval;
                          --distributed: that, else 10s). Exactly-once sinks need checkpoints: a sink with
                          delivery: exactly-once is refused without them

@@ -2,7 +2,7 @@
 // data plane), supervised locally (process/supervisor.ts). Ctrl-C or --duration stops every
 // slot; a slot that dies restarts all of them. --metrics-port serves the supervisor's metrics
 // (restarts, attempts without a checkpoint); each slot serves its own on its control port.
-import { resolve } from 'node:path';
+import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import type { Logger } from 'pino';
 import { CONTRACT_VERSION } from '../control/contract.ts';
 import type { LoadedJob } from '../graph/load.ts';
@@ -33,7 +33,7 @@ export async function runDistributed(
         timeoutMs: cp.timeoutMs,
         retained: cp.retained,
       },
-      stateDir: resolve(cp.stateDir),
+      stateDir: normalizeLocation(cp.stateDir),
       allowNonRestoredState: false,
     },
     logger,

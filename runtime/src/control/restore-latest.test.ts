@@ -76,9 +76,12 @@ describe('resolveLatestRestore', () => {
       source: 'fallback',
     });
 
-    // A newest checkpoint whose metadata is unreadable cannot be restored: the next newest (the savepoint).
+    // A newest checkpoint whose metadata is unreadable stops the restore, naming it: falling back to
+    // the savepoint below it would silently replay output its successor had committed.
     await writeFile(join(c2.path, '_metadata.json'), '{"format":');
-    expect((await resolveLatestRestore(stateDir, before, undefined)).path).toBe(sp.path);
+    const refused = resolveLatestRestore(stateDir, before, undefined);
+    await expect(refused).rejects.toMatchObject({ code: 'TRIB_RESTORE_UNREADABLE' });
+    await expect(refused).rejects.toThrow(c2.path);
     await expect(resolveLatestRestore(stateDir, 'yesterday', undefined)).rejects.toMatchObject({
       code: 'TRIB_PEER_CONFIG',
     });

@@ -24,8 +24,9 @@ export interface ResolvedRestore {
 
 /**
  * The newest completed checkpoint or savepoint under `stateDir` triggered at or after `since`,
- * else `fallback`. A directory whose metadata cannot be read is skipped (logged): it cannot be
- * restored either.
+ * else `fallback`. Fails closed: a state location that cannot be listed, or a completed
+ * checkpoint whose metadata cannot be read, stops the restore with an error naming it —
+ * skipping it would silently restore older state (and replay committed output).
  */
 export async function resolveLatestRestore(
   stateDir: string,
@@ -48,13 +49,17 @@ export async function resolveLatestRestore(
     try {
       triggeredAt = Date.parse((await readMetadata(c.path)).triggeredAt);
     } catch (e) {
-      logger?.warn(
-        { path: c.path, code: (e as TributaryError).code, err: (e as Error).message },
-        'restoreLatest: unreadable checkpoint skipped',
+      throw new TributaryError(
+        'TRIB_RESTORE_UNREADABLE',
+        `restoreLatest: the newest state under ${storage.root} includes ${c.path}, which cannot be read (${(e as TributaryError).code ?? 'error'}: ${(e as Error).message}); refusing to fall back to older state`,
+        { cause: e },
       );
-      continue;
     }
     if (triggeredAt >= sinceMs) return { path: c.path, source: 'latest', checkpointId: c.id };
   }
+  logger?.info(
+    { stateDir: storage.root, fallback },
+    'restoreLatest: no state since the deployment; using the fallback',
+  );
   return { path: fallback, source: 'fallback' };
 }

@@ -143,7 +143,8 @@ export class Supervisor {
     let restarts = 0;
     let consecutiveFailures = 0;
     // A checkpoint already in stateDir before this run belongs to an earlier run: never restart from it.
-    this.baseline = await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir).catch(() => undefined);
+    // Not caught: state storage that cannot be read fails the run here, before any slot starts.
+    this.baseline = await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir);
     try {
       for (let attempt = 1; ; attempt++) {
         const failure = await this.runAttempt(attempt);

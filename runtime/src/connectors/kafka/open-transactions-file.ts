@@ -6,9 +6,9 @@
 // abort threw away, as of the last write (a transaction begun less than an interval before
 // the crash counts with what was written by then, possibly 0). It is neither fsynced nor part
 // of a checkpoint: a missing, stale or torn file costs an aborted-bytes count, never output.
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { stateStoreFor } from '../../checkpoint/storage/state-store-for.ts';
+import { childOf } from '../../checkpoint/storage/state-uri.ts';
 
 export const WRITE_INTERVAL_MS = 1000;
 
@@ -19,14 +19,15 @@ export interface OpenTxn {
 }
 
 function fileOf(dir: string, slot: number): string {
-  return join(dir, `open-${slot}.json`);
+  return childOf(dir, `open-${slot}.json`);
 }
 
 /** The transactions slot `slot` last recorded as open, by transactional id (empty when there is no readable file). */
 export async function readOpenTransactions(dir: string, slot: number): Promise<Map<string, OpenTxn>> {
   const out = new Map<string, OpenTxn>();
   try {
-    const doc = JSON.parse(await readFile(fileOf(dir, slot), 'utf8')) as { transactions?: OpenTxn[] };
+    const bytes = await stateStoreFor(dir).read(fileOf(dir, slot));
+    const doc = (bytes ? JSON.parse(new TextDecoder().decode(bytes)) : {}) as { transactions?: OpenTxn[] };
     for (const t of doc.transactions ?? [])
       if (typeof t.transactionalId === 'string' && typeof t.bytes === 'number') out.set(t.transactionalId, t);
   } catch {
@@ -36,7 +37,7 @@ export async function readOpenTransactions(dir: string, slot: number): Promise<M
 }
 
 export async function removeOpenTransactions(dir: string, slot: number): Promise<void> {
-  await rm(fileOf(dir, slot), { force: true });
+  await stateStoreFor(dir).remove(fileOf(dir, slot));
 }
 
 /**
@@ -76,7 +77,7 @@ export class OpenTransactionsFile {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.ended = true;
-    this.enqueue(() => (keep ? this.write() : rm(this.path, { force: true })));
+    this.enqueue(() => (keep ? this.write() : stateStoreFor(this.path).remove(this.path)));
     await this.writing;
   }
 
@@ -90,8 +91,7 @@ export class OpenTransactionsFile {
   }
 
   private async write(): Promise<void> {
-    const tmp = `${this.path}.tmp`;
-    await writeFile(tmp, JSON.stringify({ slot: this.slot, transactions: this.snapshot() }));
-    await rename(tmp, this.path);
+    const body = new TextEncoder().encode(JSON.stringify({ slot: this.slot, transactions: this.snapshot() }));
+    await stateStoreFor(this.path).write(this.path, body);
   }
 }

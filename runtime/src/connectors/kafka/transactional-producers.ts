@@ -8,10 +8,9 @@
 // written before a new id is first used (a crash after that point finds and fences it); old
 // slot s is fenced by new slot s mod p, the same slot that commits its committables (the
 // sink commits first, then fences).
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
-import { writeDurable } from '../../checkpoint/checkpoint-storage.ts';
+import { stateStoreFor } from '../../checkpoint/storage/state-store-for.ts';
+import { childOf } from '../../checkpoint/storage/state-uri.ts';
 import { TributaryError } from '../../errors.ts';
 import type { SinkWriterContext } from '../api.ts';
 import { keyPartitioner } from './client.ts';
@@ -54,8 +53,9 @@ export class TransactionalProducers {
     this.intentDir = o.intentDir;
   }
 
+  /** Nothing to prepare: the store creates folders as files are written; kept for the sink's lifecycle. */
   async init(): Promise<void> {
-    await mkdir(this.intentDir, { recursive: true });
+    await Promise.resolve();
   }
 
   /**
@@ -66,15 +66,18 @@ export class TransactionalProducers {
   async fenceEarlierRuns(committed: ReadonlySet<string>, onAborted: (bytes: number) => void): Promise<void> {
     const { ctx, prefix } = this.o;
     const me = ctx.slot;
-    for (const f of await readdir(this.intentDir)) {
+    const store = stateStoreFor(this.intentDir);
+    // Fails closed: an intent folder that cannot be listed would leave zombie transactions unfenced.
+    for (const f of await store.list(this.intentDir)) {
       const m = /^slot-(\d+)\.json$/.exec(f);
       if (!m) continue;
       const old = Number(m[1]);
       if (old % ctx.parallelism !== me) continue;
       const lastOpen = await readOpenTransactions(this.intentDir, old);
       let maxIndex = -1;
+      const intent = await store.read(childOf(this.intentDir, f));
       try {
-        maxIndex = (JSON.parse(await readFile(join(this.intentDir, f), 'utf8')) as { maxIndex: number }).maxIndex;
+        maxIndex = intent ? (JSON.parse(new TextDecoder().decode(intent)) as { maxIndex: number }).maxIndex : -1;
       } catch {
         maxIndex = -1;
       }
@@ -86,7 +89,7 @@ export class TransactionalProducers {
           this.nextIndex = Math.max(this.nextIndex, k + 1);
         } else await this.dispose(tp);
       }
-      if (old !== me) await rm(join(this.intentDir, f), { force: true });
+      if (old !== me) await store.remove(childOf(this.intentDir, f));
       else this.intentMax = Math.max(this.intentMax, maxIndex);
       await removeOpenTransactions(this.intentDir, old);
     }
@@ -157,9 +160,9 @@ export class TransactionalProducers {
     if (k > this.intentMax) {
       // Written before the id is ever used: a crash after this point finds and fences it.
       this.intentMax = k;
-      await writeDurable(
-        join(this.intentDir, `slot-${ctx.slot}.json`),
-        JSON.stringify({ slot: ctx.slot, parallelism: ctx.parallelism, maxIndex: k }),
+      await stateStoreFor(this.intentDir).write(
+        childOf(this.intentDir, `slot-${ctx.slot}.json`),
+        new TextEncoder().encode(JSON.stringify({ slot: ctx.slot, parallelism: ctx.parallelism, maxIndex: k })),
       );
     }
     return this.create(`${this.o.prefix}-${ctx.slot}-${k}`);

@@ -46,7 +46,7 @@
 // run's open transaction counts the abort, with the bytes that run's open-transactions file
 // last recorded); a job that fails leaves its transactions to the recovery and counts nothing.
 import { scopedKafkaId } from './id-scope.ts';
-import { join } from 'node:path';
+import { childOf } from '../../checkpoint/storage/state-uri.ts';
 import type { Message, Transaction } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
@@ -130,7 +130,7 @@ export class TransactionalKafkaSink implements SinkWriter {
     this.producers = new TransactionalProducers({
       brokers: this.spec.brokers,
       prefix,
-      intentDir: join(ctx.checkpointing.stateDir, 'kafka-txn', encodeURIComponent(prefix)),
+      intentDir: childOf(ctx.checkpointing.stateDir, 'kafka-txn', encodeURIComponent(prefix)),
       timeoutMs: this.timeoutMs,
       ctx,
       isClosed: () => this.closed,

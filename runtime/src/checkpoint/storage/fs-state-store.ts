@@ -1,0 +1,110 @@
+// The local-filesystem StateStore (`tributary run`, tests, a volume shared by every slot pod).
+// Only ENOENT means "absent"; every other errno (EACCES, EIO, ENOTDIR, ...) is an error.
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { TributaryError } from '../../errors.ts';
+import type { StateStore } from './state-store.ts';
+
+function isAbsent(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+function failure(op: string, location: string, e: unknown): TributaryError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return new TributaryError(
+    'TRIB_STATE_STORAGE',
+    `cannot ${op} ${location}: ${code ?? (e as Error).message} (state storage must be readable and writable by the job)`,
+    { cause: e },
+  );
+}
+
+/** Writes and fsyncs a file. */
+export async function writeDurable(path: string, bytes: Uint8Array | string): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still atomic.
+  }
+}
+
+export class FsStateStore implements StateStore {
+  async write(location: string, body: Uint8Array): Promise<void> {
+    try {
+      await mkdir(dirname(location), { recursive: true });
+      await writeDurable(location, body);
+    } catch (e) {
+      throw failure('write', location, e);
+    }
+  }
+
+  async commit(location: string, body: Uint8Array): Promise<void> {
+    const tmp = `${location}.inprogress`;
+    try {
+      await mkdir(dirname(location), { recursive: true });
+      await writeDurable(tmp, body);
+      await rename(tmp, location);
+    } catch (e) {
+      throw failure('commit', location, e);
+    }
+    await fsyncDir(dirname(location));
+  }
+
+  async read(location: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(location);
+    } catch (e) {
+      if (isAbsent(e)) return undefined;
+      throw failure('read', location, e);
+    }
+  }
+
+  async exists(location: string): Promise<boolean> {
+    try {
+      await stat(location);
+      return true;
+    } catch (e) {
+      if (isAbsent(e)) return false;
+      throw failure('read', location, e);
+    }
+  }
+
+  async list(location: string): Promise<string[]> {
+    try {
+      return await readdir(location);
+    } catch (e) {
+      if (isAbsent(e)) return [];
+      throw failure('list', location, e);
+    }
+  }
+
+  async remove(location: string): Promise<void> {
+    try {
+      await rm(location, { force: true });
+    } catch (e) {
+      throw failure('delete', location, e);
+    }
+  }
+
+  async removeTree(location: string): Promise<void> {
+    try {
+      await rm(location, { recursive: true, force: true });
+    } catch (e) {
+      throw failure('delete', location, e);
+    }
+  }
+}
