@@ -27,7 +27,7 @@
 // cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the
 // dead-letter topic, with the error and its origin in headers; it never fails the job.
 import { randomUUID } from 'node:crypto';
-import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
+import { assertReadCommittedFix } from './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
 import type { Admin, Consumer, Kafka as KafkaClient } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
@@ -107,6 +107,7 @@ export class KafkaSource implements SourceReader {
   }
 
   async open(ctx: SourceReaderContext): Promise<void> {
+    assertReadCommittedFix(`kafka source ${ctx.sourceName}`);
     this.ctx = ctx;
     const { topic } = this.spec;
     this.bounded = this.spec.bounded === 'latest';
