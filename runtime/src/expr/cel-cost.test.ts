@@ -92,6 +92,10 @@ describe('CEL cost and length bounds', () => {
       message: expect.stringMatching(/^m\/map\/n: estimated cost .* \(for this record\) exceeds the budget/),
     });
     expect(COST_BUDGET).toBeLessThan(25_000_000);
+    // Lists made from a record's string count by the string's length.
+    const s = compileExpr('s.split(",").map(a, s.split(",").map(b, a + b)).size()', { s: 'string' }, undefined, 'x');
+    expect(s.evaluate({ s: 'a,b' })).toBe(2);
+    expect(() => s.evaluate({ s: ','.repeat(5000) })).toThrow(expect.objectContaining({ code: 'TRIB_EXPR_BUDGET' }));
   });
 
   it('truncates an invalid expression echoed into an error', () => {

@@ -34,7 +34,7 @@ function children(x: unknown, out: Node[] = []): Node[] {
   return out;
 }
 
-/** Size of a value found in the record (undefined: not a list or map there). */
+/** Size of a value found in the record: elements of a list or map, characters of a string (undefined: none). */
 export type SizeOf = (path: readonly string[]) => number | undefined;
 
 /** A field path `a.b["c"]` as names, or undefined when the node is not one. */
@@ -59,6 +59,10 @@ function sizeOf(n: Node, sizes: SizeOf | undefined): number {
   if (n.op === 'rcall') {
     const [name, receiver] = n.args as [string, unknown];
     if ((name === 'map' || name === 'filter') && isNode(receiver)) return sizeOf(receiver, sizes);
+    // A string splits into at most its length + 1 parts.
+    const path = name === 'split' && isNode(receiver) ? fieldPath(receiver) : undefined;
+    const chars = path && sizes?.(path);
+    if (chars !== undefined) return chars + 1;
   }
   const path = fieldPath(n);
   return (path && sizes?.(path)) ?? ASSUMED_LIST_SIZE;

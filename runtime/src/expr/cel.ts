@@ -113,7 +113,7 @@ function parsedAst(env: Environment, source: string): CelNode {
   return (env.parse(source) as unknown as { ast: CelNode }).ast;
 }
 
-/** Sizes of record fields (lists, maps, objects) along a path; undefined when there is none. */
+/** Sizes of record fields (lists, maps, objects, strings) along a path; undefined when there is none. */
 function recordSizes(vars: Rec): (path: readonly string[]) => number | undefined {
   return (path) => {
     let v: unknown = vars;
@@ -121,7 +121,7 @@ function recordSizes(vars: Rec): (path: readonly string[]) => number | undefined
       if (v === null || typeof v !== 'object') return undefined;
       v = v instanceof Map ? v.get(k) : (v as Rec)[k];
     }
-    if (Array.isArray(v)) return v.length;
+    if (Array.isArray(v) || typeof v === 'string') return v.length;
     if (v instanceof Map) return v.size;
     if (v !== null && typeof v === 'object') return Object.keys(v).length;
     return undefined;
