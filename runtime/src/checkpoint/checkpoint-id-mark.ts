@@ -2,13 +2,13 @@
 // so ids never repeat across restarts: an aborted checkpoint's folder is discarded and old
 // ones are pruned or disposed, so the folders alone under-count. Sinks and slots key their
 // work by checkpoint id (a pre-committed transaction, a state file name), and a reused id
-// could meet a leftover of its first use. Written durably (temporary file, fsync, rename)
-// before the id is used; an unreadable or corrupt mark stops the coordinator (fail closed),
+// could meet a leftover of its first use. Written before the id is used (temporary file, then
+// rename: never torn), without fsync: it has to survive a process restart, which the page
+// cache does; after a machine crash the ids whose folders survived still count; an unreadable or corrupt mark stops the coordinator (fail closed),
 // a missing one is 0 (a state directory from before the mark, or a new one).
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TributaryError } from '../errors.ts';
-import { writeDurable } from './checkpoint-storage.ts';
 
 export const ID_MARK_FILE = '_checkpoint-id';
 
@@ -41,7 +41,7 @@ export async function writeIdMark(stateDir: string, id: number): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     await mkdir(stateDir, { recursive: true });
-    await writeDurable(tmp, String(id));
+    await writeFile(tmp, String(id));
     await rename(tmp, path);
   } catch (e) {
     throw new TributaryError(
