@@ -4,8 +4,9 @@
 // work by checkpoint id (a pre-committed transaction, a state file name), and a reused id
 // could meet a leftover of its first use. Written before the id is used (temporary file, then
 // rename: never torn), without fsync: it has to survive a process restart, which the page
-// cache does; after a machine crash the ids whose folders survived still count; an unreadable or corrupt mark stops the coordinator (fail closed),
-// a missing one is 0 (a state directory from before the mark, or a new one).
+// cache does; after a machine crash the ids whose folders survived still count. An unreadable
+// or corrupt mark stops the coordinator (fail closed); a missing one is 0 (a state directory
+// from before the mark, or a new one).
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TributaryError } from '../errors.ts';
