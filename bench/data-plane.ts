@@ -83,6 +83,7 @@ function startChild(mode: 'tributary' | 'raw', arg: string): { ready: Promise<st
 function dataPlane(slot: number): DataPlane {
   return new DataPlane({
     identity: { deploymentId: 'bench', jobHash: 'bench', slot, parallelism: 2 },
+    secret: 'bench-secret',
     host: '127.0.0.1',
     port: 0,
     channels: 1,

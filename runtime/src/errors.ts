@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'TRIB_GRAPH_LOAD'
   | 'TRIB_EXPR_INVALID'
   | 'TRIB_EXPR_EVAL'
+  // A CEL expression over its cost budget (at validation or evaluation) or its length limit.
+  | 'TRIB_EXPR_BUDGET'
   | 'TRIB_CONNECTOR_UNSUPPORTED'
   | 'TRIB_CONNECTOR_FAILED'
   | 'TRIB_STATE_CORRUPT'
@@ -38,6 +40,7 @@ export type ErrorCode =
   | 'TRIB_INVARIANT'
   // Data plane (runtime/src/net): bad frames, refused handshakes, lost connections.
   | 'TRIB_NET_PROTOCOL'
+  | 'TRIB_NET_FRAME_TOO_LARGE'
   | 'TRIB_NET_REFUSED'
   | 'TRIB_NET_CONNECT'
   | 'TRIB_NET_CONNECTION_LOST'

@@ -1,5 +1,4 @@
 // The slot process itself (loaded by main.ts, the entrypoint, once the compile cache is on).
-import { readFileSync } from 'node:fs';
 import { CheckpointStorage } from './checkpoint/checkpoint-storage.ts';
 import { childOf } from './checkpoint/storage/state-uri.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
@@ -7,7 +6,8 @@ import { isTributaryError } from './errors.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
 import { containerPath, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
-import { startControlServer, type ControlServer } from './control/server.ts';
+import { readTokenFile, startControlServer, type ControlServer } from './control/server.ts';
+import { startMetricsServer, type MetricsServer } from './telemetry/metrics-server.ts';
 import { resolveLatestRestore } from './control/restore-latest.ts';
 import { TributaryError } from './errors.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -46,8 +46,9 @@ async function main(): Promise<number> {
   routeProcessWarnings(logger);
   const cfg = readJobConfig(env.jobConfigFile, env);
   const graph = validateGraph(cfg.graph as GraphSpec, 'graph');
-  // Read now so that a missing token fails at start; the control server (checkpoint side) checks it.
-  const controlToken = env.controlTokenFile ? readFileSync(env.controlTokenFile, 'utf8').trim() : undefined;
+  // The job's secret, read now so that a missing or empty one fails the start: the control API
+  // requires it as bearer token and the data-plane handshake proves it.
+  const controlToken = readTokenFile(env.controlTokenFile);
   const metrics = new JobMetrics({ defaultMetrics: true });
 
   let discover: Discover;
@@ -84,6 +85,7 @@ async function main(): Promise<number> {
     parallelism: env.parallelism,
     maxParallelism: env.maxParallelism ?? cfg.maxParallelism,
     deploymentId: env.deploymentId,
+    secret: controlToken,
     host: env.podIp,
     dataPort: env.dataPort,
     discover,
@@ -119,6 +121,7 @@ async function main(): Promise<number> {
     sp?.path === undefined ? sp : { ...sp, path: reported(sp.path) as string };
   await slot.listen();
   let control: ControlServer | undefined;
+  let metricsServer: MetricsServer | undefined;
   // Slot 0 after a stop-with-savepoint: the job that took it (its coordinator keeps the result).
   let stoppedBy: JobExecutor | undefined;
   let stopRequested = false;
@@ -159,12 +162,14 @@ async function main(): Promise<number> {
             }
           : undefined,
     });
+    // Prometheus scrapes this port without a token; the chart's NetworkPolicy admits only it.
+    metricsServer = await startMetricsServer(metrics.registry, env.metricsPort, env.podIp);
     logger.info(
       {
         data: slot.address,
         control: `${env.podIp}:${control.port}`,
+        metrics: `${env.podIp}:${metricsServer.port}`,
         parallelism: env.parallelism,
-        token: controlToken !== undefined,
       },
       'slot listening',
     );
@@ -200,6 +205,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await control?.close();
+    await metricsServer?.close();
     logger.flush();
   }
 }

@@ -1,4 +1,8 @@
+// Client of Druid's Overlord supervisor API. Every response is read with a size limit
+// (maxResponseBytes, default 8 MiB): the URL comes from a DruidDatasource, so the endpoint may
+// be hostile or broken; a larger answer fails the call with DRUID_ERR_RESPONSE_TOO_LARGE.
 import { Pool, type Dispatcher } from 'undici';
+import { formatBytes, readBoundedBody } from '../http/bounded-body.ts';
 import { DruidError } from './errors.ts';
 import type { SupervisorSpec, SupervisorStatus } from './types.ts';
 
@@ -8,7 +12,12 @@ export interface DruidClientOptions {
   readonly basicAuth?: { readonly username: string; readonly password: string };
   /** Per-request deadline; Druid answers supervisor calls in milliseconds when healthy. */
   readonly timeoutMs?: number;
+  /** Largest response body read; default DEFAULT_MAX_RESPONSE_BYTES. */
+  readonly maxResponseBytes?: number;
 }
+
+/** Supervisor specs and statuses are a few KiB; a running-task list of a busy datasource stays far below this. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 const supervisorPath = '/druid/indexer/v1/supervisor';
 
@@ -21,12 +30,14 @@ export class DruidClient {
   readonly #pool: Pool;
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;
+  readonly #maxResponseBytes: number;
 
   constructor(options: DruidClientOptions) {
     const base = new URL(options.url);
     this.url = base.origin;
     this.#pool = new Pool(base.origin, { connections: 4, connectTimeout: 5_000 });
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.#headers = { accept: 'application/json' };
     if (options.basicAuth) {
       const token = Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64');
@@ -130,8 +141,22 @@ export class DruidClient {
         cause: err,
       });
     }
-    const text = await res.body.text();
+    let read;
+    try {
+      read = await readBoundedBody(res.body, this.#maxResponseBytes);
+    } catch (err) {
+      throw new DruidError('DRUID_ERR_UNREACHABLE', `${method} ${this.url}${path}: body: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
     const status = res.statusCode;
+    if (!read.ok)
+      throw new DruidError(
+        'DRUID_ERR_RESPONSE_TOO_LARGE',
+        `${method} ${this.url}${path} → ${status}: response body larger than ${formatBytes(read.limit)} (the limit); not read`,
+        { status },
+      );
+    const text = read.text;
     if (status >= 200 && status < 300) {
       if (text === '') return undefined;
       try {
@@ -163,7 +188,7 @@ function druidMessage(text: string): string {
     const body = JSON.parse(text) as Record<string, unknown>;
     for (const key of ['errorMessage', 'message', 'error']) {
       const v = body[key];
-      if (typeof v === 'string' && v.length > 0) return v;
+      if (typeof v === 'string' && v.length > 0) return v.slice(0, 2000);
     }
   } catch {
     // not JSON

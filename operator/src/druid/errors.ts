@@ -9,7 +9,9 @@ export type DruidErrorCode =
   | 'DRUID_ERR_REJECTED'
   | 'DRUID_ERR_UNAUTHORIZED'
   | 'DRUID_ERR_NOT_FOUND'
-  | 'DRUID_ERR_BAD_RESPONSE';
+  | 'DRUID_ERR_BAD_RESPONSE'
+  /** The response body exceeded the client's limit (a hostile or broken endpoint); not retried. */
+  | 'DRUID_ERR_RESPONSE_TOO_LARGE';
 
 export class DruidError extends Error {
   readonly code: DruidErrorCode;

@@ -1,6 +1,7 @@
 // Client for the runtime's control API (runtime/src/control/contract.ts): one slot's
 // `http://<podIP>:9250`. Bearer token on every call; short timeouts (a slot that does not
-// answer quickly is reported as unreachable, never waited on by a reconcile).
+// answer quickly is reported as unreachable, never waited on by a reconcile); bodies read with
+// a size limit (a slot pod runs tenant-chosen code and image: it must not exhaust the operator).
 import { Agent, request, type Dispatcher } from 'undici';
 import type {
   SavepointAccepted,
@@ -9,6 +10,7 @@ import type {
   StatusResponse,
 } from '../../../runtime/src/control/contract.ts';
 import { CONTROL_PORT } from '../../../runtime/src/control/contract.ts';
+import { formatBytes, readBoundedBody } from '../http/bounded-body.ts';
 
 export const RuntimeErrorCodes = {
   /** No HTTP answer: refused, reset, timeout. Retriable. */
@@ -21,6 +23,8 @@ export const RuntimeErrorCodes = {
   rejected: 'RUNTIME_ERR_REJECTED',
   /** A 2xx answer whose body is not what the contract says. */
   protocol: 'RUNTIME_ERR_PROTOCOL',
+  /** A body larger than the client's limit (maxResponseBytes). */
+  tooLarge: 'RUNTIME_ERR_RESPONSE_TOO_LARGE',
 } as const;
 export type RuntimeErrorCode = (typeof RuntimeErrorCodes)[keyof typeof RuntimeErrorCodes];
 
@@ -42,6 +46,8 @@ export interface RuntimeClientOptions {
   /** Per-call timeout (headers and body). Default 3 s. */
   timeoutMs?: number;
   dispatcher?: Dispatcher;
+  /** Largest response body read. Default 1 MiB: a status with a few thousand slots fits. */
+  maxResponseBytes?: number;
 }
 
 /** Shared by all jobs: one keep-alive agent, short idle timeouts (pods come and go). */
@@ -49,10 +55,12 @@ export class RuntimeClient {
   readonly #dispatcher: Dispatcher;
   readonly #timeoutMs: number;
   readonly #owned: boolean;
+  readonly #maxResponseBytes: number;
 
   constructor(opts: RuntimeClientOptions = {}) {
     this.#timeoutMs = opts.timeoutMs ?? 3_000;
     this.#owned = opts.dispatcher === undefined;
+    this.#maxResponseBytes = opts.maxResponseBytes ?? 1024 * 1024;
     this.#dispatcher =
       opts.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connections: 4, connectTimeout: this.#timeoutMs });
   }
@@ -104,14 +112,22 @@ export class RuntimeClient {
       });
     }
     let text: string;
+    const code = res.statusCode;
     try {
-      text = await res.body.text();
+      const read = await readBoundedBody(res.body, this.#maxResponseBytes);
+      if (!read.ok)
+        throw new RuntimeError(
+          RuntimeErrorCodes.tooLarge,
+          `${method} ${url}: ${code}: response body larger than ${formatBytes(read.limit)} (the limit); not read`,
+          { statusCode: code },
+        );
+      text = read.text;
     } catch (err) {
+      if (err instanceof RuntimeError) throw err;
       throw new RuntimeError(RuntimeErrorCodes.unreachable, `${method} ${url}: body: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    const code = res.statusCode;
     if (code === 401 || code === 403)
       throw new RuntimeError(RuntimeErrorCodes.unauthorized, `${method} ${url}: ${code}`, { statusCode: code });
     if (code === 404)

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -62,10 +62,22 @@ async function setup(o: { timeoutMs?: number; retained?: number } = {}) {
     });
   };
   const last = (s: FakeSlot): TriggerCheckpoint => s.triggers[s.triggers.length - 1] as TriggerCheckpoint;
-  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+  // Lets the coordinator act: returns once a new trigger reached the slots, else after 100 ms
+  // (a trigger first records its id durably, which takes a variable time).
+  let seen = 0;
+  const tick = async (): Promise<void> => {
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      const n = (slots[0] as FakeSlot).triggers.length;
+      if (n !== seen) {
+        seen = n;
+        return;
+      }
+    }
+  };
   /** Until every slot has received `n` triggers (a trigger is sent after async disk work: no fixed wait). */
   const triggered = async (n: number): Promise<void> => {
-    while (slots.some((s) => s.triggers.length < n)) await tick();
+    while (slots.some((s) => s.triggers.length < n)) await new Promise((r) => setTimeout(r, 5));
   };
   return { stateDir, slots, c, ack, last, tick, triggered };
 }
@@ -166,6 +178,34 @@ describe('CheckpointCoordinator', () => {
     await triggered(5);
     expect(last(slots[0] as FakeSlot).checkpointId).toBe(5);
     c2.stop();
+  });
+
+  it('never repeats an id across restarts, also when the newest ids left no folder (aborted, disposed)', async () => {
+    const { c, slots, ack, last, tick, stateDir } = await setup({ retained: 2, timeoutMs: 200 });
+    const p1 = c.trigger('checkpoint', false);
+    await tick();
+    await ack(0, last(slots[0] as FakeSlot));
+    await ack(1, last(slots[1] as FakeSlot));
+    await p1;
+    // Checkpoint 2 times out: aborted, its folder discarded.
+    await expect(c.trigger('checkpoint', false)).rejects.toMatchObject({ code: 'TRIB_CHECKPOINT_TIMEOUT' });
+    expect(last(slots[0] as FakeSlot).checkpointId).toBe(2);
+    await expect.poll(async () => (await readdir(join(stateDir, 'checkpoints'))).sort()).toEqual(['chk-1']);
+    c.stop();
+    const c2 = new CheckpointCoordinator({ stateDir, slots, maxParallelism: 128, graphHash: 'g' });
+    void c2.trigger('checkpoint', false).catch(() => undefined);
+    await expect.poll(() => last(slots[0] as FakeSlot).checkpointId).toBe(3);
+    c2.stop();
+  });
+
+  it('a corrupt checkpoint id mark stops the coordinator with an error naming it', async () => {
+    const stateDir = await tempDir();
+    await writeFile(join(stateDir, '_checkpoint-id'), 'garbage');
+    const c = new CheckpointCoordinator({ stateDir, slots: [new FakeSlot(0)], maxParallelism: 128, graphHash: 'g' });
+    await expect(c.start()).rejects.toMatchObject({
+      code: 'TRIB_CHECKPOINT_FAILED',
+      message: expect.stringContaining(join(stateDir, '_checkpoint-id')),
+    });
   });
 
   it('state files without metadata (killed before the commit point) are not a checkpoint', async () => {

@@ -26,6 +26,7 @@ import type { SavepointStatus } from '../control/contract.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
+import { readIdMark, writeIdMark } from './checkpoint-id-mark.ts';
 import { CommitTimer, slowestSlotPhases, type CheckpointPhaseTimes } from './checkpoint-phases.ts';
 import { newMetadataDefaults, readMetadata, type CheckpointMetadata } from './metadata.ts';
 import type {
@@ -121,7 +122,10 @@ export class CheckpointCoordinator implements CoordinatorPort {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    this.nextId = Math.max(await this.storage.maxIdUsed(), this.o.restoredCheckpointId ?? 0) + 1;
+    // Above every id ever issued here (the mark), on disk, or restored: ids never repeat.
+    this.nextId =
+      Math.max(await this.storage.maxIdUsed(), this.o.restoredCheckpointId ?? 0, await readIdMark(this.storage.root)) +
+      1;
     const latest = await this.storage.latestCompletedCheckpoint();
     // Report the restored-from checkpoint with its real completion time: the operator copies it
     // into status, where an empty or invented time would be rejected or mislead restore choice.
@@ -194,6 +198,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     if (this.stopped) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `no ${kind}: the job is stopping`);
     if (!this.started) await this.start();
     const id = this.nextId++;
+    await writeIdMark(this.storage.root, id);
     const dir = await this.storage.prepare(kind, id);
     const timestamp = Date.now();
     const done = new Promise<CompletedCheckpoint>((resolve, reject) => {

@@ -51,7 +51,9 @@ options (run):
                          delivery: exactly-once is refused without them
   --restore PATH         start from this checkpoint or savepoint directory (any parallelism ≤ maxParallelism)
   --allow-non-restored-state  drop state of steps the graph no longer has instead of refusing to start
-  --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port)`;
+  --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port);
+                         every call needs Authorization: Bearer <token>, the token in TRIBUTARY_CONTROL_TOKEN_FILE
+                         or else a generated one in a 0600 file whose path is logged`;
 
 function int(flag: string, v: string | undefined, min: number): number {
   const n = Number(v);

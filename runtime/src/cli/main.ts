@@ -13,6 +13,7 @@ import { describePlan } from '../graph/plan.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { routeProcessWarnings } from '../telemetry/process-warnings.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
+import { localControlToken } from '../control/local-token.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import { parseArgs, USAGE } from './args.ts';
 import { runDistributed } from './distributed.ts';
@@ -50,7 +51,9 @@ async function main(argv: string[]): Promise<number> {
   let control: ControlServer | undefined;
   if (args.controlPort !== undefined) {
     const savepoints = jobSavepointControl(job);
+    const local = localControlToken();
     control = await startControlServer({
+      token: local.token,
       host: '127.0.0.1',
       port: args.controlPort,
       source: jobStatusSource(job, { jobName: loaded.name, deploymentId: 'local', slot: 0 }),
@@ -58,7 +61,10 @@ async function main(argv: string[]): Promise<number> {
       ...(savepoints ? { savepoints } : {}),
       logger,
     });
-    logger.info({ url: `http://127.0.0.1:${control.port}/v1/status` }, 'control API');
+    logger.info(
+      { url: `http://127.0.0.1:${control.port}/v1/status`, tokenFile: local.file },
+      'control API (send the token in tokenFile as Authorization: Bearer)',
+    );
   }
   if (args.explain) for (const line of describePlan(job.plan)) process.stderr.write(`${line}\n`);
   let server: MetricsServer | undefined;

@@ -3,13 +3,18 @@
 // must never import the engine. A change here that is not additive bumps CONTRACT_VERSION.
 // Additive changes within version 1 (a runtime may omit them; the operator reads them when
 // present): JobConfig.restoreLatest, StatusResponse.restoredFrom and
-// StatusResponse.waitingForInput, DELETE /v1/savepoints/{name}.
+// StatusResponse.waitingForInput, DELETE /v1/savepoints/{name}, METRICS_PORT (/metrics
+// without a token; on CONTROL_PORT /metrics now needs the token like every path but /healthz
+// and /readyz). Authenticated handshake: data-plane protocol 2 (runtime/src/net/handshake.ts)
+// under the job's secret in TRIBUTARY_CONTROL_TOKEN_FILE, which a slot now requires.
 
 export const CONTRACT_VERSION = 1;
 
 /** Ports every slot process listens on, on its pod IP. */
 export const CONTROL_PORT = 9250;
 export const DATA_PORT = 9251;
+/** Additive: GET /metrics only (Prometheus text), no token; NetworkPolicy admits only Prometheus to it. */
+export const METRICS_PORT = 9252;
 
 /**
  * Environment of a slot process. Paths are in-container paths; under the local node agent
@@ -32,7 +37,10 @@ export const RuntimeEnv = {
   deploymentId: 'TRIBUTARY_DEPLOYMENT_ID',
   /** Label selector that finds the pods of this deployment through the Kubernetes API. */
   peerSelector: 'TRIBUTARY_PEER_SELECTOR',
-  /** File holding the bearer token that state-changing control calls must present. */
+  /**
+   * File holding the job's secret (required): the bearer token every control call but /healthz and /readyz must
+   * present, and the key peers prove in the data-plane handshake.
+   */
   controlTokenFile: 'TRIBUTARY_CONTROL_TOKEN_FILE',
 } as const;
 

@@ -57,15 +57,44 @@ describe('control server', () => {
       body: JSON.stringify(body),
     });
 
+  const get = (path: string, token?: string) =>
+    fetch(`${base}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+
   it('serves health, readiness, metrics and status', async () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
     ready = true;
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
-    expect((await fetch(`${base}/metrics`)).status).toBe(200);
-    const st = (await (await fetch(`${base}/v1/status`)).json()) as StatusResponse;
+    expect((await get('/metrics', 's3cret')).status).toBe(200);
+    const st = (await (await get('/v1/status', 's3cret')).json()) as StatusResponse;
     expect(st.parallelism).toBe(2);
-    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect((await get('/nope', 's3cret')).status).toBe(404);
+  });
+
+  it('answers nothing but the probes without the token, and counts the refusals', async () => {
+    for (const path of ['/v1/status', '/metrics', '/v1/savepoints/sp-1', '/nope']) {
+      for (const token of [undefined, 'wrong', 's3cret2', 's3cre']) {
+        const r = await get(path, token);
+        expect(r.status).toBe(401);
+        const body = (await r.json()) as { code: string; error: string };
+        expect(body.code).toBe('TRIB_CONTROL_UNAUTHORIZED');
+        expect(JSON.stringify(body)).not.toContain('RUNNING');
+      }
+    }
+    const metrics = await (await get('/metrics', 's3cret')).text();
+    expect(metrics).toMatch(/^tributary_control_unauthorized_total 16$/m);
+  });
+
+  it('refuses to start without a token', async () => {
+    await expect(
+      startControlServer({
+        host: '127.0.0.1',
+        port: 0,
+        registry: new Registry(),
+        token: '',
+        source: { status: () => ({}) as StatusResponse, ready: () => true },
+      }),
+    ).rejects.toMatchObject({ code: 'TRIB_CONTROL_CONFIG' });
   });
 
   it('requires the bearer token on POST /v1/savepoints', async () => {
@@ -80,9 +109,9 @@ describe('control server', () => {
     const { id } = (await r1.json()) as { id: string };
     const r2 = (await (await post({ stop: true, requestId: 'abc' }, 's3cret')).json()) as { id: string };
     expect(r2.id).toBe(id);
-    const st = (await (await fetch(`${base}/v1/savepoints/${id}`)).json()) as SavepointStatus;
+    const st = (await (await get(`/v1/savepoints/${id}`, 's3cret')).json()) as SavepointStatus;
     expect(st.state).toBe('IN_PROGRESS');
-    expect((await fetch(`${base}/v1/savepoints/unknown`)).status).toBe(404);
+    expect((await get('/v1/savepoints/unknown', 's3cret')).status).toBe(404);
     expect((await post({ stop: 'yes' }, 's3cret')).status).toBe(400);
   });
 

@@ -3,15 +3,18 @@
 //   slot 0       POST /v1/savepoints {stop, requestId?} → 202 {id}
 //                GET  /v1/savepoints/{id} → {id, state, path?, error?, checkpointId?}
 //                DELETE /v1/savepoints/{folder} → 204 (folder `sp-<n>` under <stateDir>/savepoints)
-// State-changing calls (POST, DELETE) need `Authorization: Bearer <token>` when a token is
-// configured (the operator mounts one per job; its path is in TRIBUTARY_CONTROL_TOKEN_FILE).
-// Errors are JSON {error, code}. Requests bodies are capped at 64 KiB.
+// Every path but the probes (/healthz, /readyz: the kubelet has no token, and they reveal one
+// bit) needs `Authorization: Bearer <token>`, the job's secret (the operator mounts one per
+// job; its path is in TRIBUTARY_CONTROL_TOKEN_FILE), before anything else is looked at, so an
+// unauthenticated caller learns no route, status or metric; refusals are counted. Prometheus
+// scrapes the token-free metrics port instead (startMetricsServer). Errors are JSON
+// {error, code}. Request bodies are capped at 64 KiB.
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { TributaryError, isTributaryError } from '../errors.ts';
 import {
   RuntimeEnv,
@@ -44,8 +47,8 @@ export interface ControlServerOptions {
   source: StatusSource;
   registry: Registry;
   savepoints?: SavepointControl;
-  /** Bearer token required on state-changing calls; undefined = no check (local runs). */
-  token?: string;
+  /** The bearer token every call but /healthz and /readyz must present (the job's secret). */
+  token: string;
   logger?: Logger;
 }
 
@@ -59,7 +62,11 @@ const MAX_BODY = 64 * 1024;
 /** Reads the token file named by TRIBUTARY_CONTROL_TOKEN_FILE (trimmed); undefined when the variable is unset. */
 export function readControlToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const file = env[RuntimeEnv.controlTokenFile];
-  if (!file) return undefined;
+  return file ? readTokenFile(file) : undefined;
+}
+
+/** Reads a token file (trimmed); TRIB_CONTROL_CONFIG when it is unreadable or empty. */
+export function readTokenFile(file: string): string {
   const unreadable = (why: string, cause?: unknown): TributaryError =>
     new TributaryError(
       'TRIB_CONTROL_CONFIG',
@@ -82,8 +89,7 @@ function json(res: ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
-function authorized(req: IncomingMessage, token: string | undefined): boolean {
-  if (token === undefined) return true;
+function authorized(req: IncomingMessage, token: string): boolean {
   const h = req.headers.authorization ?? '';
   const m = /^Bearer\s+(.+)$/i.exec(h);
   if (!m) return false;
@@ -138,12 +144,24 @@ export function parseSavepointRequest(text: string): SavepointRequest {
 }
 
 export async function startControlServer(o: ControlServerOptions): Promise<ControlServer> {
+  if (!o.token)
+    throw new TributaryError('TRIB_CONTROL_CONFIG', 'the control API needs a token: it serves nothing unauthenticated');
+  const unauthorized = new Counter({
+    name: 'tributary_control_unauthorized_total',
+    help: 'Control API calls refused for a missing or wrong bearer token',
+    registers: [o.registry],
+  });
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] as string;
     const method = req.method ?? 'GET';
     if (method === 'GET' && path === '/healthz') return json(res, 200, { ok: true });
     if (method === 'GET' && path === '/readyz')
       return o.source.ready() ? json(res, 200, { ready: true }) : json(res, 503, { ready: false });
+    if (!authorized(req, o.token)) {
+      unauthorized.inc();
+      res.setHeader('www-authenticate', 'Bearer');
+      return json(res, 401, { error: 'missing or wrong bearer token', code: 'TRIB_CONTROL_UNAUTHORIZED' });
+    }
     if (method === 'GET' && path === '/metrics') {
       const text = await o.registry.metrics();
       res.writeHead(200, { 'content-type': o.registry.contentType });
@@ -155,10 +173,6 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
       if (!o.savepoints)
         return json(res, 404, { error: 'savepoints are served by slot 0', code: 'TRIB_CONTROL_NOT_SLOT0' });
       if (method === 'POST' && path === '/v1/savepoints') {
-        if (!authorized(req, o.token)) {
-          res.setHeader('www-authenticate', 'Bearer');
-          return json(res, 401, { error: 'missing or wrong bearer token', code: 'TRIB_CONTROL_UNAUTHORIZED' });
-        }
         let sreq: SavepointRequest;
         try {
           sreq = parseSavepointRequest(await readBody(req));
@@ -177,10 +191,6 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
           : json(res, 404, { error: `no savepoint ${id}`, code: 'TRIB_CONTROL_NOT_FOUND' });
       }
       if (method === 'DELETE' && path.startsWith('/v1/savepoints/')) {
-        if (!authorized(req, o.token)) {
-          res.setHeader('www-authenticate', 'Bearer');
-          return json(res, 401, { error: 'missing or wrong bearer token', code: 'TRIB_CONTROL_UNAUTHORIZED' });
-        }
         const folder = decodeURIComponent(path.slice('/v1/savepoints/'.length));
         if (!SAVEPOINT_FOLDER_PATTERN.test(folder))
           return json(res, 400, {

@@ -102,7 +102,8 @@ describe('stop-with-savepoint through the control API', () => {
     });
     const base = `http://127.0.0.1:${server.port}`;
     let savepoint: string | undefined;
-    const status = async () => (await (await fetch(`${base}/v1/status`)).json()) as StatusResponse;
+    const status = async () =>
+      (await (await fetch(`${base}/v1/status`, { headers: { authorization: 'Bearer t' } })).json()) as StatusResponse;
     const stopWithSavepoint = async (requestId: string): Promise<SavepointStatus> => {
       const r = await fetch(`${base}/v1/savepoints`, {
         method: 'POST',
@@ -112,7 +113,9 @@ describe('stop-with-savepoint through the control API', () => {
       expect(r.status).toBe(202);
       const { id } = (await r.json()) as { id: string };
       for (;;) {
-        const st = (await (await fetch(`${base}/v1/savepoints/${id}`)).json()) as SavepointStatus;
+        const st = (await (
+          await fetch(`${base}/v1/savepoints/${id}`, { headers: { authorization: 'Bearer t' } })
+        ).json()) as SavepointStatus;
         if (st.state !== 'IN_PROGRESS') return st;
         await sleep(20);
       }

@@ -240,7 +240,7 @@ export class OperatorFactory {
   ): CompiledExpr {
     let e = this.exprCache.get(cacheKey);
     if (!e) {
-      e = compileExpr(source, schema, extra);
+      e = compileExpr(source, schema, extra, cacheKey);
       this.exprCache.set(cacheKey, e);
     }
     return e;

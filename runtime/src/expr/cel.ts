@@ -4,10 +4,20 @@
 //    operators registered below, so `price * 2` works as users expect;
 //  * results never contain bigint (CEL ints are converted to numbers), so records stay JSON;
 //  * with known field types an unknown field or a type mismatch is a compile-time error;
-//    without them every field is `dyn` and only parse errors are caught before the run.
+//    without them every field is `dyn` and only parse errors are caught before the run;
+//  * every expression is bounded in length and cost (cel-cost.ts), at validation and, when its
+//    comprehensions range over record fields, again per record before it runs.
 import { Environment } from '@marcbachmann/cel-js';
 import type { FieldType, FieldTypes } from '../graph/spec.ts';
 import { TributaryError } from '../errors.ts';
+import {
+  MAX_EXPR_LENGTH,
+  exprCost,
+  excerpt,
+  hasRecordSizedComprehension,
+  overBudget,
+  type CelNode,
+} from './cel-cost.ts';
 
 export type Rec = Record<string, unknown>;
 
@@ -18,7 +28,7 @@ export interface CompiledExpr {
   evaluate(vars: Rec): unknown;
 }
 
-export type CheckResult = { ok: true; type: string } | { ok: false; message: string };
+export type CheckResult = { ok: true; type: string } | { ok: false; message: string; budget?: true };
 
 const MIXED_OPS: Record<string, (a: number, b: number) => number> = {
   '*': (a, b) => a * b,
@@ -81,14 +91,41 @@ export function toFieldType(celType: string): FieldType {
 export function checkExpr(source: string, fields: FieldTypes | undefined, extra?: FieldTypes): CheckResult {
   if (typeof source !== 'string' || source.trim() === '')
     return { ok: false, message: 'expected a CEL expression, got an empty value' };
+  if (source.length > MAX_EXPR_LENGTH)
+    return {
+      ok: false,
+      budget: true,
+      message: `${source.length} characters is longer than the limit of ${MAX_EXPR_LENGTH}`,
+    };
   const env = environmentFor(fields, extra);
   try {
     const r = env.check(source);
-    if (r.valid) return { ok: true, type: String(r.type) };
-    return { ok: false, message: firstLine(r.error) };
+    if (!r.valid) return { ok: false, message: firstLine(r.error) };
+    const over = overBudget(exprCost(parsedAst(env, source)), 'expression', 'validation');
+    if (over) return { ok: false, budget: true, message: over };
+    return { ok: true, type: String(r.type) };
   } catch (e) {
     return { ok: false, message: firstLine(e) };
   }
+}
+
+function parsedAst(env: Environment, source: string): CelNode {
+  return (env.parse(source) as unknown as { ast: CelNode }).ast;
+}
+
+/** Sizes of record fields (lists, maps, objects, strings) along a path; undefined when there is none. */
+function recordSizes(vars: Rec): (path: readonly string[]) => number | undefined {
+  return (path) => {
+    let v: unknown = vars;
+    for (const k of path) {
+      if (v === null || typeof v !== 'object') return undefined;
+      v = v instanceof Map ? v.get(k) : (v as Rec)[k];
+    }
+    if (Array.isArray(v) || typeof v === 'string') return v.length;
+    if (v instanceof Map) return v.size;
+    if (v !== null && typeof v === 'object') return Object.keys(v).length;
+    return undefined;
+  };
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -123,11 +160,18 @@ export function normalize(v: unknown): unknown {
 /**
  * Compiles once. A bare field name compiles to a property read (the hot path of keyBy and
  * aggregates); anything else goes through the CEL evaluator. Evaluation errors throw
- * TRIB_EXPR_EVAL; callers count and drop the record.
+ * TRIB_EXPR_EVAL, a record that would take the expression over its cost budget
+ * TRIB_EXPR_BUDGET (before any work); callers count and drop the record. `label` names the
+ * expression in errors (e.g. `clicks/filter`); default: an excerpt of the source.
  */
-export function compileExpr(source: string, fields?: FieldTypes, extra?: FieldTypes): CompiledExpr {
+export function compileExpr(source: string, fields?: FieldTypes, extra?: FieldTypes, label?: string): CompiledExpr {
+  const name = label ?? excerpt(source);
   const checked = checkExpr(source, fields, extra);
-  if (!checked.ok) throw new TributaryError('TRIB_EXPR_INVALID', `${JSON.stringify(source)}: ${checked.message}`);
+  if (!checked.ok)
+    throw new TributaryError(
+      checked.budget ? 'TRIB_EXPR_BUDGET' : 'TRIB_EXPR_INVALID',
+      `${name}: ${label ? `${excerpt(source)}: ` : ''}${checked.message}`,
+    );
   const src = source.trim();
   if (IDENT.test(src) && src !== 'true' && src !== 'false' && src !== 'null') {
     return {
@@ -145,13 +189,19 @@ export function compileExpr(source: string, fields?: FieldTypes, extra?: FieldTy
   try {
     fn = env.parse(src) as unknown as (vars: Rec) => unknown;
   } catch (e) {
-    throw new TributaryError('TRIB_EXPR_INVALID', `${JSON.stringify(source)}: ${firstLine(e)}`, { cause: e });
+    throw new TributaryError('TRIB_EXPR_INVALID', `${name}: ${firstLine(e)}`, { cause: e });
   }
   const needsNormalize = checked.type !== 'bool' && checked.type !== 'string' && checked.type !== 'double';
+  const ast = parsedAst(env, src);
+  const sized = hasRecordSizedComprehension(ast);
   return {
     source,
     type: checked.type,
     evaluate(vars: Rec): unknown {
+      if (sized) {
+        const over = overBudget(exprCost(ast, recordSizes(vars)), name, 'evaluation');
+        if (over) throw new TributaryError('TRIB_EXPR_BUDGET', over);
+      }
       try {
         const v = fn(vars);
         return needsNormalize ? normalize(v) : v;

@@ -4,6 +4,7 @@
 // and what was given; tests and users match them, so their wording is part of the contract.
 import type { ValidationIssue } from '../errors.ts';
 import { checkExpr } from '../expr/cel.ts';
+import { excerpt } from '../expr/cel-cost.ts';
 import { parseDuration } from './duration.ts';
 import type { FieldType, FieldTypes } from './spec.ts';
 
@@ -96,11 +97,11 @@ export class Checker {
     }
     const r = checkExpr(source, schema, opts.extra);
     if (!r.ok) {
-      this.add(path, `invalid expression ${JSON.stringify(source)}: ${r.message}`);
+      this.add(path, `invalid expression ${excerpt(source)}: ${r.message}`);
       return undefined;
     }
     if (opts.bool && r.type !== 'bool' && r.type !== 'dyn')
-      this.add(path, `expected a bool expression, got type ${r.type} from ${JSON.stringify(source)}`);
+      this.add(path, `expected a bool expression, got type ${r.type} from ${excerpt(source)}`);
     if (opts.list && !r.type.startsWith('list') && r.type !== 'dyn')
       this.add(path, `expected an expression returning a list, got type ${r.type}`);
     return r.type;

@@ -4,7 +4,20 @@ import type { ChannelElement } from '../exec/channel.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { DataPlane, type DataPlaneOptions } from './data-plane.ts';
 import { dial } from './dialer.ts';
-import { PROTOCOL_VERSION } from './handshake.ts';
+import { connect } from 'node:net';
+import {
+  FRAME_CHALLENGE,
+  FRAME_DATA,
+  FRAME_HELLO,
+  FRAME_REFUSE,
+  FrameDecoder,
+  dataFrame,
+  jsonFrame,
+} from './frame-codec.ts';
+import { PROTOCOL_VERSION, dataPlaneKey } from './handshake.ts';
+
+const SECRET = 'job-secret';
+const KEY = dataPlaneKey(SECRET);
 
 const planes: DataPlane[] = [];
 afterEach(async () => {
@@ -14,6 +27,7 @@ afterEach(async () => {
 function plane(slot: number, parallelism: number, extra: Partial<DataPlaneOptions> = {}): DataPlane {
   const p = new DataPlane({
     identity: { deploymentId: 'dep-1', jobHash: 'h', slot, parallelism },
+    secret: SECRET,
     host: '127.0.0.1',
     port: 0,
     channels: 2,
@@ -131,16 +145,19 @@ describe('data plane', () => {
     const a = plane(0, 2);
     const port = await a.listen();
     const hello = { protocol: PROTOCOL_VERSION, deploymentId: 'dep-0-old', jobHash: 'h', fromSlot: 1, parallelism: 2 };
-    await expect(dial(`127.0.0.1:${port}`, hello)).rejects.toMatchObject({
+    const stale = dial(`127.0.0.1:${port}`, hello, KEY);
+    await expect(stale).rejects.toMatchObject({
       code: 'TRIB_NET_REFUSED',
       message: expect.stringContaining('(deployment)'),
     });
+    // The refusal names the peer's own values, never the expected ones.
+    await expect(stale).rejects.toMatchObject({ message: expect.not.stringContaining('dep-1') });
     await expect(
-      dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1', jobHash: 'other' }),
+      dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1', jobHash: 'other' }, KEY),
     ).rejects.toMatchObject({ code: 'TRIB_NET_REFUSED', message: expect.stringContaining('(job)') });
-    const ok = await dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1' });
+    const ok = await dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1' }, KEY);
     expect(ok.welcome.slot).toBe(0);
-    await expect(dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1' })).rejects.toMatchObject({
+    await expect(dial(`127.0.0.1:${port}`, { ...hello, deploymentId: 'dep-1' }, KEY)).rejects.toMatchObject({
       code: 'TRIB_NET_REFUSED',
       message: expect.stringContaining('(duplicate)'),
     });
@@ -182,4 +199,92 @@ describe('data plane', () => {
       expect.objectContaining({ code: 'TRIB_NET_CONNECTION_LOST' }),
     );
   });
+
+  it('a process without the job secret cannot inject a frame: refused (auth), counted, nothing of the slot revealed', async () => {
+    const a = plane(0, 2);
+    const port = await a.listen();
+    // The foreign process knows everything a pod label or the job spec shows (deployment id,
+    // job hash, parallelism), only not the secret.
+    const foreign = dial(
+      `127.0.0.1:${port}`,
+      { protocol: PROTOCOL_VERSION, deploymentId: 'dep-1', jobHash: 'h', fromSlot: 1, parallelism: 2 },
+      dataPlaneKey('guessed'),
+    );
+    await expect(foreign).rejects.toMatchObject({
+      code: 'TRIB_NET_REFUSED',
+      message: expect.stringContaining('(auth)'),
+    });
+    // A raw client sends an unsigned HELLO (as the previous protocol did) with a DATA frame behind it.
+    const got = await rawExchange(port, (nonce) =>
+      Buffer.concat([
+        jsonFrame(FRAME_HELLO, {
+          protocol: PROTOCOL_VERSION,
+          deploymentId: 'dep-1',
+          jobHash: 'h',
+          fromSlot: 1,
+          parallelism: 2,
+          nonce,
+          mac: Buffer.alloc(32).toString('base64'),
+        }),
+        dataFrame(0, [batch(0, 1)]),
+      ]),
+    );
+    expect(got.refusal).toMatchObject({ reason: 'auth', message: 'authentication failed' });
+    expect(JSON.stringify(got.refusal)).not.toMatch(/dep-1|"h"/);
+    expect(a.inbound.size).toBe(0);
+    const refused = await a.metrics.refusedHandshakes.get();
+    expect(refused.values.find((v) => v.labels['reason'] === 'auth')?.value).toBe(2);
+  });
+
+  it('a pre-handshake frame over 4 KiB is refused as soon as its length arrives (oversized), not buffered', async () => {
+    const a = plane(0, 2);
+    const port = await a.listen();
+    const got = await rawExchange(port, () => {
+      const head = Buffer.alloc(5 + 8 * 1024);
+      head.writeUInt32BE(200 * 1024 * 1024, 0); // below the post-handshake limit of 256 MiB
+      head[4] = FRAME_HELLO;
+      return head;
+    });
+    expect(got.refusal).toMatchObject({ reason: 'oversized' });
+    expect(got.closed).toBe(true);
+    const refused = await a.metrics.refusedHandshakes.get();
+    expect(refused.values.map((v) => v.labels['reason'])).toEqual(['oversized']);
+  });
+
+  it('a listener without the secret cannot pose as a slot: the dialer refuses its WELCOME', async () => {
+    const impostor = plane(1, 2, { secret: 'other-secret' });
+    const port = await impostor.listen();
+    const hello = { protocol: PROTOCOL_VERSION, deploymentId: 'dep-1', jobHash: 'h', fromSlot: 0, parallelism: 2 };
+    // The impostor refuses the HELLO (it cannot verify it), and a WELCOME it forged would not verify either.
+    await expect(dial(`127.0.0.1:${port}`, hello, KEY)).rejects.toMatchObject({ code: 'TRIB_NET_REFUSED' });
+  });
 });
+
+/** A raw TCP client: reads the CHALLENGE, writes `send(nonce)`, returns the REFUSE body (if any) once closed. */
+async function rawExchange(
+  port: number,
+  send: (nonce: string) => Buffer,
+): Promise<{ refusal: Record<string, unknown> | undefined; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const decoder = new FrameDecoder();
+    let refusal: Record<string, unknown> | undefined;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('the server neither refused nor closed within 5 s'));
+    }, 5000);
+    socket.on('data', (chunk: Buffer) => {
+      for (const f of decoder.push(chunk)) {
+        const body = JSON.parse(f.body.toString('utf8')) as Record<string, unknown>;
+        if (f.type === FRAME_CHALLENGE) socket.write(send(body['nonce'] as string));
+        else if (f.type === FRAME_REFUSE) refusal = body;
+        else if (f.type === FRAME_DATA) reject(new Error('the server sent data to an unauthenticated client'));
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ refusal, closed: true });
+    });
+  });
+}

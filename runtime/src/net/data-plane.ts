@@ -11,13 +11,15 @@ import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import { DataServer } from './data-server.ts';
 import { dial } from './dialer.ts';
-import { PROTOCOL_VERSION, type Hello, type Identity } from './handshake.ts';
+import { PROTOCOL_VERSION, dataPlaneKey, type Identity, type UnsignedHello } from './handshake.ts';
 import { NetMetrics } from './net-metrics.ts';
 import { InboundLink, OutboundLink, type LinkOptions } from './peer-link.ts';
 import type { InboundChannel, OutboundChannel } from './tcp-channel.ts';
 
 export interface DataPlaneOptions {
   identity: Identity;
+  /** The job's secret: peers prove they know it in the handshake (handshake.ts). */
+  secret: string;
   host: string;
   port: number;
   /** Remote channels per ordered slot pair (hash-exchange inputs of the plan). */
@@ -42,10 +44,13 @@ export class DataPlane {
   private readonly linkOpts: LinkOptions;
   private readonly server: DataServer;
   private readonly inboundSlots = new Set<number>();
+  private readonly key: Buffer;
   port = 0;
 
   constructor(opts: DataPlaneOptions) {
+    if (opts.secret === '') throw new TributaryError('TRIB_PEER_CONFIG', 'the data plane needs a non-empty job secret');
     this.opts = opts;
+    this.key = dataPlaneKey(opts.secret);
     this.metrics = opts.metrics ?? new NetMetrics();
     this.linkOpts = {
       channels: opts.channels,
@@ -60,6 +65,7 @@ export class DataPlane {
       host: opts.host,
       port: opts.port,
       identity: opts.identity,
+      key: this.key,
       metrics: this.metrics,
       logger: opts.logger,
       connected: () => this.inboundSlots,
@@ -110,7 +116,7 @@ export class DataPlane {
   ): Promise<void> {
     const id = this.opts.identity;
     const log = this.opts.logger;
-    const hello: Hello = {
+    const hello: UnsignedHello = {
       protocol: PROTOCOL_VERSION,
       deploymentId: id.deploymentId,
       jobHash: id.jobHash,
@@ -140,7 +146,7 @@ export class DataPlane {
       await Promise.all(
         todo.map(async (address) => {
           try {
-            const r = await dial(address, hello);
+            const r = await dial(address, hello, this.key);
             const slot = r.welcome.slot;
             if (slot === id.slot || this.outbound.has(slot)) {
               r.socket.destroy();

@@ -1,11 +1,31 @@
 // The consumer side of the data plane: listens on this slot's address, runs the handshake on
-// each inbound connection (HELLO → WELCOME | REFUSE) and hands accepted connections to an
-// InboundLink. Binds to one address only (the pod IP, or loopback locally).
+// each inbound connection (CHALLENGE → HELLO → WELCOME | REFUSE, handshake.ts) and hands
+// accepted connections to an InboundLink. Binds to one address only (the pod IP, or loopback
+// locally). Before the peer is authenticated a frame may not exceed MAX_HANDSHAKE_FRAME_BYTES;
+// every refusal (and a handshake that times out) is counted by reason.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { TributaryError } from '../errors.ts';
-import { FRAME_HELLO, FRAME_REFUSE, FRAME_WELCOME, FrameDecoder, jsonFrame, type Frame } from './frame-codec.ts';
-import { PROTOCOL_VERSION, checkHello, type Hello, type Identity, type Welcome } from './handshake.ts';
+import { TributaryError, isTributaryError } from '../errors.ts';
+import {
+  FRAME_CHALLENGE,
+  FRAME_HELLO,
+  FRAME_REFUSE,
+  FRAME_WELCOME,
+  FrameDecoder,
+  MAX_FRAME_BYTES,
+  MAX_HANDSHAKE_FRAME_BYTES,
+  jsonFrame,
+  type Frame,
+} from './frame-codec.ts';
+import {
+  PROTOCOL_VERSION,
+  checkHello,
+  newNonce,
+  signWelcome,
+  type Challenge,
+  type Hello,
+  type Identity,
+} from './handshake.ts';
 import type { NetMetrics } from './net-metrics.ts';
 
 export interface AcceptedConnection {
@@ -20,6 +40,8 @@ export interface DataServerOptions {
   host: string;
   port: number;
   identity: Identity;
+  /** The handshake key (dataPlaneKey of the job's secret). */
+  key: Buffer;
   metrics: NetMetrics;
   logger: Logger;
   /** Slots whose connection was already accepted (duplicates are refused). */
@@ -61,9 +83,11 @@ export class DataServer {
   private onConnection(socket: Socket): void {
     socket.setNoDelay(true);
     this.pending.add(socket);
-    const decoder = new FrameDecoder();
+    const decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES);
     const log = this.opts.logger;
+    const nonce = newNonce();
     const timer = setTimeout(() => {
+      this.opts.metrics.refusedHandshakes.labels('timeout').inc();
       log.warn({ remote: socket.remoteAddress }, 'data-plane handshake timed out');
       socket.destroy();
     }, this.opts.handshakeTimeoutMs ?? 10_000);
@@ -82,7 +106,10 @@ export class DataServer {
       } catch (e) {
         clearTimeout(timer);
         socket.off('data', onData);
-        refuse('malformed', (e as Error).message);
+        refuse(
+          isTributaryError(e) && e.code === 'TRIB_NET_FRAME_TOO_LARGE' ? 'oversized' : 'malformed',
+          (e as Error).message,
+        );
         return;
       }
       const first = frames[0];
@@ -100,20 +127,18 @@ export class DataServer {
         refuse('malformed', (e as Error).message);
         return;
       }
-      const refusal = checkHello(hello, this.opts.identity, this.opts.connected());
+      const refusal = checkHello(hello, this.opts.key, nonce, this.opts.identity, this.opts.connected());
       if (refusal) {
         refuse(refusal.reason, refusal.message);
         return;
       }
-      const welcome: Welcome = {
-        protocol: PROTOCOL_VERSION,
-        deploymentId: this.opts.identity.deploymentId,
-        slot: this.opts.identity.slot,
-      };
-      socket.write(jsonFrame(FRAME_WELCOME, welcome));
+      decoder.maxFrameBytes = MAX_FRAME_BYTES;
+      socket.write(jsonFrame(FRAME_WELCOME, signWelcome(this.opts.key, nonce, hello as Hello, this.opts.identity)));
       this.opts.onAccept({ socket, decoder, hello: hello as Hello, leftover: frames.slice(1) });
     };
     socket.on('data', onData);
+    const challenge: Challenge = { protocol: PROTOCOL_VERSION, nonce };
+    socket.write(jsonFrame(FRAME_CHALLENGE, challenge));
     socket.on('error', () => {});
     socket.on('close', () => {
       clearTimeout(timer);

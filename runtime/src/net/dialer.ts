@@ -1,9 +1,31 @@
-// The producer side of the handshake: connects to a peer's data server, sends HELLO and
-// waits for WELCOME (the peer's slot) or REFUSE.
+// The producer side of the handshake (handshake.ts): connects to a peer's data server, answers
+// its CHALLENGE with a signed HELLO and waits for a WELCOME signed with the same key (the
+// peer's slot) or REFUSE. Until the WELCOME is verified a frame may not exceed
+// MAX_HANDSHAKE_FRAME_BYTES: a listener without the job's secret gets nothing and can make
+// this slot buffer nothing.
 import { connect, type Socket } from 'node:net';
 import { TributaryError } from '../errors.ts';
-import { FRAME_HELLO, FRAME_REFUSE, FRAME_WELCOME, FrameDecoder, jsonFrame, type Frame } from './frame-codec.ts';
-import { isWelcome, type Hello, type Welcome } from './handshake.ts';
+import {
+  FRAME_CHALLENGE,
+  FRAME_HELLO,
+  FRAME_REFUSE,
+  FRAME_WELCOME,
+  FrameDecoder,
+  MAX_FRAME_BYTES,
+  MAX_HANDSHAKE_FRAME_BYTES,
+  jsonFrame,
+  type Frame,
+} from './frame-codec.ts';
+import {
+  PROTOCOL_VERSION,
+  isChallenge,
+  isWelcome,
+  signHello,
+  verifyWelcome,
+  type Hello,
+  type UnsignedHello,
+  type Welcome,
+} from './handshake.ts';
 
 export interface DialResult {
   socket: Socket;
@@ -22,12 +44,17 @@ export function parseAddress(address: string): { host: string; port: number } {
   return { host, port };
 }
 
-/** Rejects with TRIB_NET_CONNECT (nobody listening, timeout) or TRIB_NET_REFUSED (with `reason` in the message). */
-export function dial(address: string, hello: Hello, timeoutMs = 5000): Promise<DialResult> {
+/**
+ * Rejects with TRIB_NET_CONNECT (nobody listening, timeout), TRIB_NET_REFUSED (with `reason` in the message) or
+ * TRIB_NET_PROTOCOL (the peer does not speak the protocol or could not prove the job's key).
+ */
+export function dial(address: string, unsigned: UnsignedHello, key: Buffer, timeoutMs = 5000): Promise<DialResult> {
   const { host, port } = parseAddress(address);
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, noDelay: true });
-    const decoder = new FrameDecoder();
+    const decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES);
+    let challenge: string | undefined;
+    let hello: Hello | undefined;
     let settled = false;
     const done = (e: Error | undefined, r?: DialResult): void => {
       if (settled) return;
@@ -53,6 +80,26 @@ export function dial(address: string, hello: Hello, timeoutMs = 5000): Promise<D
         done(e as Error);
         return;
       }
+      if (challenge === undefined && frames[0]?.type === FRAME_CHALLENGE) {
+        let c: unknown;
+        try {
+          c = JSON.parse((frames.shift() as Frame).body.toString('utf8'));
+        } catch {
+          c = undefined;
+        }
+        if (!isChallenge(c) || c.protocol !== PROTOCOL_VERSION) {
+          done(
+            new TributaryError(
+              'TRIB_NET_PROTOCOL',
+              `${address} sent a challenge of another protocol (this slot speaks ${PROTOCOL_VERSION})`,
+            ),
+          );
+          return;
+        }
+        challenge = c.nonce;
+        hello = signHello(key, c, unsigned);
+        socket.write(jsonFrame(FRAME_HELLO, hello));
+      }
       const first = frames[0];
       if (!first) return;
       let body: unknown;
@@ -69,7 +116,12 @@ export function dial(address: string, hello: Hello, timeoutMs = 5000): Promise<D
             `${address} refused the connection (${r?.reason ?? 'unknown'}): ${r?.message ?? ''}`,
           ),
         );
-      } else if (first.type === FRAME_WELCOME && isWelcome(body)) {
+      } else if (first.type === FRAME_WELCOME && isWelcome(body) && hello && challenge !== undefined) {
+        if (!verifyWelcome(key, challenge, hello, body)) {
+          done(new TributaryError('TRIB_NET_PROTOCOL', `${address} could not prove the job's key in its WELCOME`));
+          return;
+        }
+        decoder.maxFrameBytes = MAX_FRAME_BYTES;
         done(undefined, { socket, decoder, welcome: body, leftover: frames.slice(1) });
       } else
         done(
@@ -77,7 +129,6 @@ export function dial(address: string, hello: Hello, timeoutMs = 5000): Promise<D
         );
     };
     socket.on('data', onData);
-    socket.on('connect', () => socket.write(jsonFrame(FRAME_HELLO, hello)));
     socket.on('error', (e) =>
       done(new TributaryError('TRIB_NET_CONNECT', `cannot connect to ${address}: ${e.message}`, { cause: e })),
     );

@@ -79,6 +79,6 @@ describe('frame codec', () => {
     );
     const huge = Buffer.alloc(8);
     huge.writeUInt32BE(0xffffffff, 0);
-    expect(() => new FrameDecoder().push(huge)).toThrow(expect.objectContaining({ code: 'TRIB_NET_PROTOCOL' }));
+    expect(() => new FrameDecoder().push(huge)).toThrow(expect.objectContaining({ code: 'TRIB_NET_FRAME_TOO_LARGE' }));
   });
 });

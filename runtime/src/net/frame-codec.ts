@@ -5,7 +5,8 @@
 //   …       body
 //
 // Frame types:
-//   HELLO   (1)  UTF-8 JSON Hello            dialer → server, first frame of a connection
+//   CHALLENGE (7) UTF-8 JSON Challenge       server → dialer, first frame of a connection
+//   HELLO   (1)  UTF-8 JSON Hello            dialer → server, answers the challenge (handshake.ts)
 //   WELCOME (2)  UTF-8 JSON Welcome          server → dialer, handshake accepted
 //   REFUSE  (3)  UTF-8 JSON {code, message}  server → dialer, then the server closes
 //   DATA    (4)  u16 channel, u16 count, `count` elements           producer → consumer
@@ -21,6 +22,9 @@
 //           u32 len + JSON of the element object. Non-finite numbers are tagged so they
 //           survive JSON. A new element kind needs no change here.
 //
+// Until the handshake authenticated the peer, a frame may not exceed MAX_HANDSHAKE_FRAME_BYTES:
+// an unauthenticated peer cannot make a slot buffer more than that.
+//
 // One DATA frame is one credit (one "buffer" in Flink's terms), whatever it holds.
 import type { ChannelElement } from '../exec/channel.ts';
 import type { Batch, Rec } from '../operators/types.ts';
@@ -32,9 +36,12 @@ export const FRAME_REFUSE = 3;
 export const FRAME_DATA = 4;
 export const FRAME_CREDIT = 5;
 export const FRAME_CONTROL = 6;
+export const FRAME_CHALLENGE = 7;
 
 /** A frame larger than this is a protocol error (corrupt stream or a foreign client). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+/** The limit before the peer is authenticated: handshake frames are a few hundred bytes. */
+export const MAX_HANDSHAKE_FRAME_BYTES = 4 * 1024;
 const TAG_BATCH = 0;
 const TAG_EVENT = 1;
 const NONFINITE = '__trib_nonfinite__';
@@ -255,11 +262,18 @@ export function decodeCredit(body: Buffer): { channel: number; credits: number }
 
 /**
  * Reassembles frames from a byte stream. Chunks are kept as they arrive and only copied
- * when a frame spans several of them.
+ * when a frame spans several of them. A frame longer than `maxFrameBytes` is refused as soon
+ * as its length prefix arrives (nothing of it is buffered beyond the chunk at hand); the
+ * handshake starts with MAX_HANDSHAKE_FRAME_BYTES and raises the limit once authenticated.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  maxFrameBytes: number;
+
+  constructor(maxFrameBytes = MAX_FRAME_BYTES) {
+    this.maxFrameBytes = maxFrameBytes;
+  }
 
   /** Feeds a chunk; returns every frame now complete, in order. */
   push(chunk: Buffer): Frame[] {
@@ -269,8 +283,11 @@ export class FrameDecoder {
     for (;;) {
       if (this.buffered < 4) break;
       const head = this.peek4();
-      if (head < 1 || head > MAX_FRAME_BYTES)
-        throw new TributaryError('TRIB_NET_PROTOCOL', `frame length ${head} out of range (1..${MAX_FRAME_BYTES})`);
+      if (head < 1 || head > this.maxFrameBytes)
+        throw new TributaryError(
+          'TRIB_NET_FRAME_TOO_LARGE',
+          `frame length ${head} out of range (1..${this.maxFrameBytes})`,
+        );
       if (this.buffered < 4 + head) break;
       const frame = this.take(4 + head);
       out.push({ type: frame[4] as number, body: frame.subarray(5) });

@@ -1,10 +1,27 @@
-// Connection handshake of the data plane. The dialer (producer side) sends HELLO with its
-// identity; the server (consumer side) answers WELCOME with its own slot, or REFUSE with a
-// reason and closes. Peers only talk within one deployment of one job graph at one
-// parallelism: a slot left over from an older deployment (a pod being terminated, a process
-// of a previous restart attempt) is refused, and so is a second connection from a slot
-// already connected.
-export const PROTOCOL_VERSION = 1;
+// Connection handshake of the data plane, authenticated by the job's secret:
+//
+//   server → dialer  CHALLENGE {protocol, nonce}             fresh 32 random bytes per connection
+//   dialer → server  HELLO {identity…, nonce, mac}           mac = HMAC(key, "hello", server nonce, identity, nonce)
+//   server → dialer  WELCOME {protocol, deploymentId, slot, mac}   mac = HMAC(key, "welcome", both nonces, slot)
+//                 or REFUSE {code, reason, message} and close
+//
+// `key` is derived from the job's secret (dataPlaneKey). Both directions prove knowledge of it,
+// so a process without the secret can neither inject records into a slot nor pose as one to
+// receive them; the nonces make a recorded handshake useless on another connection. Only
+// after a valid MAC are the identity checks made: peers only talk within one deployment of one
+// job graph at one parallelism (a slot left over from an older deployment is refused, and so is
+// a second connection from a slot already connected). A refusal names the peer's own values and
+// the reason, never this slot's expected values. The stream after the handshake is plain TCP:
+// integrity against an on-path attacker of the pod network is the network's (docs/security.md).
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const PROTOCOL_VERSION = 2;
+
+export interface Challenge {
+  protocol: number;
+  /** base64 of 32 random bytes. */
+  nonce: string;
+}
 
 export interface Hello {
   protocol: number;
@@ -13,15 +30,21 @@ export interface Hello {
   jobHash: string;
   fromSlot: number;
   parallelism: number;
+  /** The dialer's nonce (base64, 32 bytes): the server's WELCOME MAC covers it. */
+  nonce: string;
+  /** base64 HMAC over the server's challenge and the fields above. */
+  mac: string;
 }
 
 export interface Welcome {
   protocol: number;
   deploymentId: string;
   slot: number;
+  mac: string;
 }
 
-export type RefusalReason = 'protocol' | 'deployment' | 'job' | 'parallelism' | 'slot' | 'duplicate' | 'malformed';
+export type RefusalReason =
+  'protocol' | 'auth' | 'deployment' | 'job' | 'parallelism' | 'slot' | 'duplicate' | 'malformed' | 'oversized';
 
 export interface Refusal {
   reason: RefusalReason;
@@ -35,27 +58,85 @@ export interface Identity {
   parallelism: number;
 }
 
-/** Checks a HELLO against this slot's identity; `connected` holds the slots already accepted. */
-export function checkHello(h: unknown, self: Identity, connected: ReadonlySet<number>): Refusal | undefined {
+/** The handshake key of a job: HMAC of a fixed label under the job secret (apart from the secret's other uses). */
+export function dataPlaneKey(secret: string): Buffer {
+  return createHmac('sha256', secret).update('tributary data plane v2').digest();
+}
+
+export function newNonce(): string {
+  return randomBytes(32).toString('base64');
+}
+
+function mac(key: Buffer, parts: readonly (string | number)[]): string {
+  // JSON of the parts: unambiguous field boundaries whatever the strings hold.
+  return createHmac('sha256', key).update(JSON.stringify(parts)).digest('base64');
+}
+
+/** The fields of a HELLO before it is signed. */
+export type UnsignedHello = Omit<Hello, 'mac' | 'nonce'>;
+
+export function signHello(key: Buffer, challenge: Challenge, h: UnsignedHello): Hello {
+  const nonce = newNonce();
+  const parts = ['hello', challenge.nonce, h.protocol, h.deploymentId, h.jobHash, h.fromSlot, h.parallelism, nonce];
+  return { ...h, nonce, mac: mac(key, parts) };
+}
+
+export function signWelcome(key: Buffer, serverNonce: string, hello: Hello, self: Identity): Welcome {
+  const parts = ['welcome', serverNonce, hello.nonce, PROTOCOL_VERSION, self.deploymentId, self.slot];
+  return { protocol: PROTOCOL_VERSION, deploymentId: self.deploymentId, slot: self.slot, mac: mac(key, parts) };
+}
+
+function sameMac(expected: string, got: unknown): boolean {
+  if (typeof got !== 'string') return false;
+  const a = Buffer.from(expected, 'base64');
+  const b = Buffer.from(got, 'base64');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** True when the WELCOME answers this connection's HELLO and was made with the job's key. */
+export function verifyWelcome(key: Buffer, serverNonce: string, hello: Hello, w: Welcome): boolean {
+  const parts = ['welcome', serverNonce, hello.nonce, w.protocol, w.deploymentId, w.slot];
+  return sameMac(mac(key, parts), w.mac);
+}
+
+export function isChallenge(c: unknown): c is Challenge {
+  const x = c as Partial<Challenge> | null;
+  return typeof x === 'object' && x !== null && typeof x.protocol === 'number' && typeof x.nonce === 'string';
+}
+
+/**
+ * Checks a HELLO: first its MAC over `serverNonce` (nothing else is looked at, and nothing of
+ * this slot is revealed, before the peer proved the secret), then the peer's identity against
+ * this slot's; `connected` holds the slots already accepted.
+ */
+export function checkHello(
+  h: unknown,
+  key: Buffer,
+  serverNonce: string,
+  self: Identity,
+  connected: ReadonlySet<number>,
+): Refusal | undefined {
   if (typeof h !== 'object' || h === null) return { reason: 'malformed', message: 'hello is not an object' };
   const hello = h as Partial<Hello>;
   if (hello.protocol !== PROTOCOL_VERSION)
     return { reason: 'protocol', message: `protocol ${String(hello.protocol)}, this slot speaks ${PROTOCOL_VERSION}` };
+  const fields = [hello.deploymentId, hello.jobHash, hello.fromSlot, hello.parallelism, hello.nonce];
+  if (!fields.every((f) => typeof f === 'string' || typeof f === 'number'))
+    return { reason: 'malformed', message: 'hello lacks identity fields' };
+  const expected = mac(key, ['hello', serverNonce, hello.protocol, ...(fields as (string | number)[])]);
+  if (!sameMac(expected, hello.mac)) return { reason: 'auth', message: 'authentication failed' };
   if (hello.deploymentId !== self.deploymentId)
     return {
       reason: 'deployment',
-      message: `peer is in deployment ${JSON.stringify(hello.deploymentId)}, this slot in ${JSON.stringify(self.deploymentId)}`,
+      message: `peer deployment ${JSON.stringify(hello.deploymentId)} is not this slot's`,
     };
   if (hello.jobHash !== self.jobHash)
-    return { reason: 'job', message: `peer runs job ${String(hello.jobHash)}, this slot ${self.jobHash}` };
+    return { reason: 'job', message: `peer job ${JSON.stringify(hello.jobHash)} is not this slot's` };
   if (hello.parallelism !== self.parallelism)
-    return {
-      reason: 'parallelism',
-      message: `peer has parallelism ${String(hello.parallelism)}, this slot ${self.parallelism}`,
-    };
+    return { reason: 'parallelism', message: `peer parallelism ${String(hello.parallelism)} is not this slot's` };
   const from = hello.fromSlot;
   if (typeof from !== 'number' || !Number.isInteger(from) || from < 0 || from >= self.parallelism || from === self.slot)
-    return { reason: 'slot', message: `peer slot ${String(from)} is not another slot of [0, ${self.parallelism})` };
+    return { reason: 'slot', message: `peer slot ${String(from)} is not another slot of this deployment` };
   if (connected.has(from)) return { reason: 'duplicate', message: `slot ${from} is already connected` };
   return undefined;
 }
@@ -67,6 +148,7 @@ export function isWelcome(w: unknown): w is Welcome {
     x !== null &&
     x.protocol === PROTOCOL_VERSION &&
     typeof x.slot === 'number' &&
-    typeof x.deploymentId === 'string'
+    typeof x.deploymentId === 'string' &&
+    typeof x.mac === 'string'
   );
 }

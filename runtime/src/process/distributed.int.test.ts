@@ -174,7 +174,12 @@ describe('tributary run --distributed', () => {
     };
     await expect.poll(() => attempts.length, { timeout: 10_000 }).toBe(1);
     await ready(attempts[0]!);
-    const status = (await (await fetch(`http://${attempts[0]!.slots[1]!.controlAddress}/v1/status`)).json()) as {
+    const slot1 = attempts[0]!.slots[1]!;
+    // The run's job secret guards the slots' control API; /metrics is on the token-free port.
+    expect((await fetch(`http://${slot1.controlAddress}/v1/status`)).status).toBe(401);
+    expect((await fetch(`http://${slot1.metricsAddress}/metrics`)).status).toBe(200);
+    const auth = { headers: { authorization: `Bearer ${slot1.controlToken}` } };
+    const status = (await (await fetch(`http://${slot1.controlAddress}/v1/status`, auth)).json()) as {
       state: string;
       slot: number;
       parallelism: number;

@@ -18,10 +18,17 @@ import {
 } from '../../../test/cluster/node-agent/int-helpers.ts';
 import type { KubeApi } from '../../../test/cluster/node-agent/kube-api.ts';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
-import { CONTRACT_VERSION, CONTROL_PORT, type JobConfig, type StatusResponse } from '../control/contract.ts';
+import {
+  CONTRACT_VERSION,
+  CONTROL_PORT,
+  METRICS_PORT,
+  type JobConfig,
+  type StatusResponse,
+} from '../control/contract.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 
 const { Kafka, logLevel } = kafkajs;
+const JOB_SECRET = randomUUID();
 
 describe('slot pods in Kubernetes', () => {
   let api: KubeApi;
@@ -70,9 +77,11 @@ describe('slot pods in Kubernetes', () => {
             // Deliberately wide (no deployment label): the stale pod is discovered and must be refused.
             { name: 'TRIBUTARY_PEER_SELECTOR', value: 'app=trib-it,job=clicks' },
             { name: 'TRIBUTARY_LOG_LEVEL', value: 'info' },
+            { name: 'TRIBUTARY_CONTROL_TOKEN_FILE', value: '/var/run/tributary/token' },
           ],
           volumeMounts: [
             { name: 'config', mountPath: '/etc/tributary' },
+            { name: 'token', mountPath: '/var/run/tributary', readOnly: true },
             { name: 'state', mountPath: '/state' },
           ],
           readinessProbe: { httpGet: { path: '/readyz', port: CONTROL_PORT }, periodSeconds: 1 },
@@ -80,6 +89,7 @@ describe('slot pods in Kubernetes', () => {
       ],
       volumes: [
         { name: 'config', configMap: { name: 'clicks-job' } },
+        { name: 'token', secret: { secretName: 'clicks-token' } },
         { name: 'state', hostPath: { path: stateDir, type: 'DirectoryOrCreate' } },
       ],
     },
@@ -127,6 +137,10 @@ describe('slot pods in Kubernetes', () => {
       stateDir: '/state', // a volume shared by all slots (hostPath here, a RWX PVC in a real cluster)
       allowNonRestoredState: false,
     };
+    await api.post(`/api/v1/namespaces/${ns}/secrets`, {
+      metadata: { name: 'clicks-token' },
+      stringData: { token: JOB_SECRET },
+    });
     await api.post(`/api/v1/namespaces/${ns}/configmaps`, {
       metadata: { name: 'clicks-job' },
       data: { 'job.json': JSON.stringify(cfg) },
@@ -140,7 +154,10 @@ describe('slot pods in Kubernetes', () => {
     await waitForPod(api, ns, 'clicks-1', 'Ready (peers linked, job running)', isReady, 120_000);
     const ip = p0.status?.podIP as string;
     expect(ip).toMatch(/^127\./);
-    const status = (await (await fetch(`http://${ip}:${CONTROL_PORT}/v1/status`)).json()) as StatusResponse;
+    // The control API answers nothing but the probes without the job's token.
+    expect((await fetch(`http://${ip}:${CONTROL_PORT}/v1/status`)).status).toBe(401);
+    const auth = { headers: { authorization: `Bearer ${JOB_SECRET}` } };
+    const status = (await (await fetch(`http://${ip}:${CONTROL_PORT}/v1/status`, auth)).json()) as StatusResponse;
     expect(status).toMatchObject({
       contractVersion: CONTRACT_VERSION,
       jobName: 'clicks',
@@ -151,7 +168,8 @@ describe('slot pods in Kubernetes', () => {
     });
     // The stale pod was refused (by deployment) by the live slots.
     await waitFor('a refused handshake from the stale deployment', async () => {
-      const metrics = await (await fetch(`http://${ip}:${CONTROL_PORT}/metrics`)).text();
+      // The metrics port (what Prometheus scrapes) needs no token.
+      const metrics = await (await fetch(`http://${ip}:${METRICS_PORT}/metrics`)).text();
       return /tributary_net_refused_handshakes_total\{reason="deployment"\} [1-9]/.test(metrics) ? metrics : false;
     });
     // Records crossed the data plane both ways: windows of keys owned by both slots reach Kafka.
@@ -189,7 +207,7 @@ describe('slot pods in Kubernetes', () => {
       const podIp = (await api.get<{ status?: { podIP?: string } }>(`/api/v1/namespaces/${ns}/pods/${p}`)).status
         ?.podIP;
       const text = await waitFor(`committed transactions in ${p}'s /metrics`, async () => {
-        const m = await (await fetch(`http://${podIp}:${CONTROL_PORT}/metrics`)).text();
+        const m = await (await fetch(`http://${podIp}:${METRICS_PORT}/metrics`)).text();
         return /^tributary_kafka_sink_transactions_committed_total\{[^}]*\} [1-9]/m.test(m) ? m : false;
       });
       expect(text).toMatch(/^tributary_kafka_sink_committed_records_total\{[^}]*\} [1-9]/m);

@@ -6,6 +6,7 @@ const base = {
   TRIBUTARY_PARALLELISM: '2',
   TRIBUTARY_JOB_CONFIG: '/etc/tributary/job.json',
   TRIBUTARY_DEPLOYMENT_ID: 'd1',
+  TRIBUTARY_CONTROL_TOKEN_FILE: '/var/run/token',
 };
 
 describe('slot env', () => {
@@ -25,6 +26,7 @@ describe('slot env', () => {
       controlTokenFile: '/pods/p1/root/var/run/token',
       dataPort: 9251,
       controlPort: 9250,
+      metricsPort: 9252,
       peerSelector: 'job=x',
     });
   });
@@ -52,6 +54,15 @@ describe('slot env', () => {
     );
     expect(() => readSlotEnv({ ...base, TRIBUTARY_DEPLOYMENT_ID: '', TRIBUTARY_PEERS: 'a:1' })).toThrow(
       /TRIBUTARY_DEPLOYMENT_ID/,
+    );
+  });
+
+  it('refuses to start without the job secret (the control token file): nothing runs unauthenticated', () => {
+    expect(() => readSlotEnv({ ...base, TRIBUTARY_CONTROL_TOKEN_FILE: '', TRIBUTARY_PEERS: 'a:1,b:2' })).toThrow(
+      expect.objectContaining({
+        code: 'TRIB_PEER_CONFIG',
+        message: expect.stringContaining('TRIBUTARY_CONTROL_TOKEN_FILE is required'),
+      }),
     );
   });
 });

@@ -6,9 +6,21 @@
 //   TRIBUTARY_PEERS         explicit data-plane addresses host:port,… (instead of the selector)
 //   TRIBUTARY_DATA_PORT     data-plane port (default contract DATA_PORT)
 //   TRIBUTARY_CONTROL_PORT  control API port (default contract CONTROL_PORT)
+//   TRIBUTARY_METRICS_PORT  metrics port (default contract METRICS_PORT)
+//
+// TRIBUTARY_CONTROL_TOKEN_FILE is required: the control API and the data plane are
+// authenticated by the job's secret it holds (the operator mounts one per job; `tributary run
+// --distributed` writes one per run).
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { CONTRACT_VERSION, CONTROL_PORT, DATA_PORT, RuntimeEnv, type JobConfig } from '../control/contract.ts';
+import {
+  CONTRACT_VERSION,
+  CONTROL_PORT,
+  DATA_PORT,
+  METRICS_PORT,
+  RuntimeEnv,
+  type JobConfig,
+} from '../control/contract.ts';
 import { TributaryError } from '../errors.ts';
 import { parsePeerList } from './peer-discovery.ts';
 
@@ -16,6 +28,7 @@ export const LocalEnv = {
   peers: 'TRIBUTARY_PEERS',
   dataPort: 'TRIBUTARY_DATA_PORT',
   controlPort: 'TRIBUTARY_CONTROL_PORT',
+  metricsPort: 'TRIBUTARY_METRICS_PORT',
   podRoot: 'TRIBUTARY_POD_ROOT',
 } as const;
 
@@ -30,10 +43,11 @@ export interface SlotEnv {
   deploymentId: string;
   peerSelector: string | undefined;
   peers: string[] | undefined;
-  controlTokenFile: string | undefined;
+  controlTokenFile: string;
   podRoot: string | undefined;
   dataPort: number;
   controlPort: number;
+  metricsPort: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -76,6 +90,10 @@ export function readSlotEnv(env: Env): SlotEnv {
   const podIp = env[RuntimeEnv.podIp] || (peers ? '127.0.0.1' : undefined);
   if (!podIp) throw bad(`environment variable ${RuntimeEnv.podIp} is required (downward API status.podIP)`);
   const tokenFile = env[RuntimeEnv.controlTokenFile];
+  if (!tokenFile)
+    throw bad(
+      `environment variable ${RuntimeEnv.controlTokenFile} is required: the control API and the data plane are authenticated by the job's secret in that file`,
+    );
   return {
     slot,
     parallelism,
@@ -87,10 +105,11 @@ export function readSlotEnv(env: Env): SlotEnv {
     deploymentId,
     peerSelector,
     peers,
-    controlTokenFile: tokenFile ? containerPath(tokenFile, podRoot) : undefined,
+    controlTokenFile: containerPath(tokenFile, podRoot),
     podRoot,
     dataPort: int(env, LocalEnv.dataPort, 0, DATA_PORT),
     controlPort: int(env, LocalEnv.controlPort, 0, CONTROL_PORT),
+    metricsPort: int(env, LocalEnv.metricsPort, 0, METRICS_PORT),
   };
 }
 

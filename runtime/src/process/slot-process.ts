@@ -40,6 +40,8 @@ export interface SlotProcessOptions {
   parallelism: number;
   maxParallelism?: number;
   deploymentId: string;
+  /** The job's secret: the data-plane handshake proves it (net/handshake.ts). */
+  secret: string;
   /** Address to bind the data plane to (pod IP; loopback locally) and its port (0 = any). */
   host: string;
   dataPort: number;
@@ -111,6 +113,7 @@ export class SlotProcess {
         slot: opts.slot,
         parallelism: opts.parallelism,
       },
+      secret: opts.secret,
       host: opts.host,
       port: opts.dataPort,
       channels: this.channelIds.size,

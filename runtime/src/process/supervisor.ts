@@ -12,9 +12,10 @@
 //   * more than `maxRestarts` failed attempts → the run fails with the last slot's error;
 //   * `stop()` (Ctrl-C) sends SIGTERM to every slot and waits; SIGKILL after `stopGraceMs`.
 // Slots watch their parent (TRIBUTARY_PARENT_PID): if the supervisor dies, they exit, so
-// no slot outlives it.
+// no slot outlives it. Each run writes its own random job secret (a 0600 file in its work
+// folder): the slots' control API and data-plane handshake require it, as in a pod.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,10 @@ export interface SlotHandle {
   pid: number;
   dataAddress: string;
   controlAddress: string;
+  /** Token-free /metrics of the slot. */
+  metricsAddress: string;
+  /** Bearer token of the slot's control API (the run's job secret). */
+  controlToken: string;
   child: ChildProcess;
 }
 
@@ -117,6 +122,8 @@ export class Supervisor {
   private readonly o: SupervisorOptions;
   private readonly runId = randomUUID().slice(0, 8);
   private readonly workDir = mkdtempSync(join(tmpdir(), 'tributary-run-'));
+  private readonly secret = randomBytes(32).toString('base64url');
+  private readonly secretFile = join(this.workDir, 'job-secret');
   private current: SlotHandle[] = [];
   private stopping = false;
   private wakeStop: (() => void) | undefined;
@@ -125,6 +132,7 @@ export class Supervisor {
 
   constructor(o: SupervisorOptions) {
     this.o = o;
+    writeFileSync(this.secretFile, this.secret, { mode: 0o600 });
     this.progress = new RestartProgress({
       backoffMs: o.backoffMs,
       maxBackoffMs: o.maxBackoffMs,
@@ -220,7 +228,7 @@ export class Supervisor {
     const cfg: JobConfig = { ...o.config, ...(restoreFrom ? { restoreFrom } : {}) };
     const cfgFile = join(this.workDir, `job-a${attempt}.json`);
     writeFileSync(cfgFile, JSON.stringify(cfg));
-    const ports = await freePorts(2 * p);
+    const ports = await freePorts(3 * p);
     const data = ports.slice(0, p).map((port) => `127.0.0.1:${port}`);
     const node = join(REPO_ROOT, 'node_modules/.bin/node');
     const main = join(REPO_ROOT, 'runtime/src/main.ts');
@@ -243,6 +251,8 @@ export class Supervisor {
         [LocalEnv.peers]: data.join(','),
         [LocalEnv.dataPort]: String(ports[s]),
         [LocalEnv.controlPort]: String(ports[p + s]),
+        [LocalEnv.metricsPort]: String(ports[2 * p + s]),
+        [RuntimeEnv.controlTokenFile]: this.secretFile,
         TRIBUTARY_PARENT_PID: String(process.pid),
       };
       delete env[LocalEnv.podRoot];
@@ -257,6 +267,8 @@ export class Supervisor {
         pid: child.pid ?? -1,
         dataAddress: data[s] as string,
         controlAddress: `127.0.0.1:${ports[p + s]}`,
+        metricsAddress: `127.0.0.1:${ports[2 * p + s]}`,
+        controlToken: this.secret,
         child,
       };
       this.current.push(handle);

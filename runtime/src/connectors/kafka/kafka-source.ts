@@ -28,7 +28,7 @@
 // dead-letter topic, with the error and its origin in headers; it never fails the job.
 import { scopedKafkaId } from './id-scope.ts';
 import { randomUUID } from 'node:crypto';
-import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
+import { assertReadCommittedFix } from './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
 import type { Admin, Consumer, Kafka as KafkaClient } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
@@ -115,6 +115,7 @@ export class KafkaSource implements SourceReader {
   }
 
   async open(ctx: SourceReaderContext): Promise<void> {
+    assertReadCommittedFix(`kafka source ${ctx.sourceName}`);
     this.ctx = ctx;
     const { topic } = this.spec;
     this.bounded = this.spec.bounded === 'latest';

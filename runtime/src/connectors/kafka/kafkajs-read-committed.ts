@@ -8,8 +8,11 @@
 // before the record) into the CommonJS module cache; it must be evaluated before kafkajs
 // is first loaded, so Kafka modules import it ahead of 'kafkajs'. kafkajs is frozen
 // (last release 2023), so the patch is pinned to its file layout; `patched` reports
-// whether it took effect.
+// whether it took effect, and `assertReadCommittedFix` (called by every Kafka source before
+// it creates a consumer) refuses to go on without it: a consumer that can return aborted
+// records would silently break exactly-once.
 import { createRequire } from 'node:module';
+import { TributaryError } from '../../errors.ts';
 
 interface AbortedTxn {
   producerId: string;
@@ -84,3 +87,23 @@ function install(): boolean {
 }
 
 export const patched = install();
+
+/** True while kafkajs's filter module is (still) the corrected one. */
+export function readCommittedFixInPlace(): boolean {
+  if (!patched) return false;
+  try {
+    const file = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
+    return (require.cache[file]?.exports as Record<symbol, boolean> | undefined)?.[MARK] === true;
+  } catch {
+    return false;
+  }
+}
+
+/** TRIB_CONNECTOR_FAILED unless the correction is in place; `who` names the source for the message. */
+export function assertReadCommittedFix(who: string): void {
+  if (!readCommittedFixInPlace())
+    throw new TributaryError(
+      'TRIB_CONNECTOR_FAILED',
+      `${who}: the kafkajs read_committed correction (kafkajs-read-committed.ts) is not in place (kafkajs was loaded before it, or its file layout changed); a consumer would return records of aborted transactions, so none is started`,
+    );
+}

@@ -2,7 +2,7 @@
 // env, probes, config/token/state/tmp volumes, `restartPolicy: Never`: a failed slot is
 // replaced by an operation, never restarted in place), and how a pod is read back.
 // Pure; no I/O.
-import { CONTROL_PORT, DATA_PORT, RuntimeEnv } from '../../../../../runtime/src/control/contract.ts';
+import { CONTROL_PORT, DATA_PORT, METRICS_PORT, RuntimeEnv } from '../../../../../runtime/src/control/contract.ts';
 import { Labels, standardLabels, withControllerReference, type KubeObject } from '../../../kube/index.ts';
 import type { StreamJob, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
 import { TOKEN_KEY, tokenSecretName } from './control-token.ts';
@@ -84,6 +84,8 @@ export function slotPod(input: SlotPodInput): Pod {
     ports: [
       { name: 'control', containerPort: CONTROL_PORT, protocol: 'TCP' },
       { name: 'data', containerPort: DATA_PORT, protocol: 'TCP' },
+      // Token-free /metrics for Prometheus (the control port's /metrics needs the job's token).
+      { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
     ],
     readinessProbe: probe('/readyz', 1, 3),
     livenessProbe: { ...probe('/healthz', 10, 3), initialDelaySeconds: 10 },
