@@ -8,10 +8,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseInputs, baseTag } from '../../image/base.ts';
 import { imageName, packageVersion, REPO_ROOT } from '../../image/build.ts';
 import { run, storeFlags } from '../../image/store.ts';
+import { ensureHelm } from '../cluster/components/helm.ts';
 import { clusterPaths } from '../cluster/paths.ts';
 import { apiserverUrl, portOffset } from '../cluster/ports.ts';
 import { isApiStatus } from '../cluster/node-agent/errors.ts';
@@ -231,5 +233,67 @@ describe('the image in container mode', () => {
       (p) => stateOf(p).waiting?.reason === 'CreateContainerConfigError',
     );
     expect(stateOf(waiting).waiting?.message).toContain('will run as root');
+  });
+
+  it("helm install runs the operator in its container as non-root; a StreamJob's slots run in the image", async () => {
+    const helm = await ensureHelm();
+    // CRDs from crds/ (the chart's CRD templates stay out: another release may own them).
+    for (const f of ['streamjobs.tributary.dev.yaml', 'druiddatasources.tributary.dev.yaml']) {
+      expect(
+        (await run(['kubectl', 'apply', '--server-side', '--force-conflicts', '-f', join(REPO_ROOT, 'crds', f)])).code,
+      ).toBe(0);
+    }
+    const release = ['install', 'img-op', join(REPO_ROOT, 'charts/tributary'), '-n', ns, '--set', 'crds.install=false'];
+    const sets = [
+      'image.pullPolicy=Never',
+      `watchNamespaces={${ns}}`,
+      `nodeSelector.kubernetes\\.io/hostname=${NODE_NAME}`,
+    ];
+    const inst = await run([helm, ...release, ...sets.flatMap((v) => ['--set', v]), '--wait', '--timeout', '180s']);
+    expect(inst.code, inst.stderr).toBe(0);
+    const ops = await api.get<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, {
+      labelSelector: 'app.kubernetes.io/name=tributary',
+    });
+    const op = ops.items[0];
+    expect(op?.spec?.nodeName).toBe(NODE_NAME);
+    expect(op?.status?.containerStatuses?.[0]?.ready).toBe(true);
+    const names = (await run(['podman', ...storeFlags(), 'ps', '--format', '{{.Names}} {{.Image}} {{.Labels}}']))
+      .stdout;
+    expect(names).toContain(`localhost/tributary/operator:${packageVersion()}`);
+    const job = parse(readFileSync(join(REPO_ROOT, 'crds/examples/clicks-local.yaml'), 'utf8')) as {
+      metadata: Record<string, unknown>;
+      spec: Record<string, unknown>;
+    };
+    job.metadata = { name: 'clicks', namespace: ns };
+    job.spec['podTemplate'] = { nodeSelector: { 'kubernetes.io/hostname': NODE_NAME } };
+    // Its state is a per-pod emptyDir: a final savepoint across slots needs a shared volume.
+    job.spec['savepoints'] = { ...(job.spec['savepoints'] as object), onDelete: false };
+    await api.post(`/apis/tributary.dev/v1alpha1/namespaces/${ns}/streamjobs`, job);
+    const slots = await waitFor(
+      'two Ready slot pods',
+      async () => {
+        const list = await api.get<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, {
+          labelSelector: 'tributary.dev/job=clicks',
+        });
+        const ready = list.items.filter((p) => p.status?.containerStatuses?.[0]?.ready);
+        return ready.length === 2 ? ready : false;
+      },
+      180_000,
+    );
+    for (const slot of slots) expect(slot.spec?.nodeName).toBe(NODE_NAME);
+    const running = (await run(['podman', ...storeFlags(), 'ps', '--format', '{{.Image}}'])).stdout;
+    expect(running.split('\n').filter((i) => i === `localhost/tributary/runtime:${packageVersion()}`)).toHaveLength(2);
+    // The operator (still running) finishes the job; then the release goes.
+    await api.delete(`/apis/tributary.dev/v1alpha1/namespaces/${ns}/streamjobs/clicks`);
+    await waitFor(
+      'StreamJob clicks gone',
+      async () =>
+        api.get(`/apis/tributary.dev/v1alpha1/namespaces/${ns}/streamjobs/clicks`).then(
+          () => false,
+          () => true,
+        ),
+      120_000,
+    );
+    expect((await run([helm, 'uninstall', 'img-op', '-n', ns, '--wait', '--timeout', '90s'])).code).toBe(0);
   });
 });
