@@ -237,19 +237,21 @@ describe('the image in container mode', () => {
 
   it("helm install runs the operator in its container as non-root; a StreamJob's slots run in the image", async () => {
     const helm = await ensureHelm();
+    // Per run: a release left by an aborted run (its cluster-scoped webhook) never blocks this one.
+    const release = `op-${ns}`;
     // CRDs from crds/ (the chart's CRD templates stay out: another release may own them).
     for (const f of ['streamjobs.tributary.dev.yaml', 'druiddatasources.tributary.dev.yaml']) {
       expect(
         (await run(['kubectl', 'apply', '--server-side', '--force-conflicts', '-f', join(REPO_ROOT, 'crds', f)])).code,
       ).toBe(0);
     }
-    const release = ['install', 'img-op', join(REPO_ROOT, 'charts/tributary'), '-n', ns, '--set', 'crds.install=false'];
+    const install = ['install', release, join(REPO_ROOT, 'charts/tributary'), '-n', ns, '--set', 'crds.install=false'];
     const sets = [
       'image.pullPolicy=Never',
       `watchNamespaces={${ns}}`,
       `nodeSelector.kubernetes\\.io/hostname=${NODE_NAME}`,
     ];
-    const inst = await run([helm, ...release, ...sets.flatMap((v) => ['--set', v]), '--wait', '--timeout', '180s']);
+    const inst = await run([helm, ...install, ...sets.flatMap((v) => ['--set', v]), '--wait', '--timeout', '180s']);
     expect(inst.code, inst.stderr).toBe(0);
     const ops = await api.get<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, {
       labelSelector: 'app.kubernetes.io/name=tributary',
@@ -294,6 +296,6 @@ describe('the image in container mode', () => {
         ),
       120_000,
     );
-    expect((await run([helm, 'uninstall', 'img-op', '-n', ns, '--wait', '--timeout', '90s'])).code).toBe(0);
+    expect((await run([helm, 'uninstall', release, '-n', ns, '--wait', '--timeout', '90s'])).code).toBe(0);
   });
 });
