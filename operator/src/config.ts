@@ -3,6 +3,7 @@
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes, OperatorError } from './kube/errors.ts';
+import { DEFAULT_RUNTIME_IMAGE } from './version.ts';
 
 export interface OperatorConfig {
   /** Namespaces to watch; empty = all. */
@@ -98,7 +99,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
     inCluster,
     leaseNamespace: pick(values['lease-namespace'], 'LEASE_NAMESPACE', env.POD_NAMESPACE ?? 'tributary-system'),
     leaseName: pick(values['lease-name'], 'LEASE_NAME', 'tributary-operator'),
-    defaultImage: pick(values['default-image'], 'DEFAULT_IMAGE', 'tributary/runtime:latest'),
+    defaultImage: pick(values['default-image'], 'DEFAULT_IMAGE', DEFAULT_RUNTIME_IMAGE),
     workers,
     logLevel: values['log-level'] ?? env.TRIBUTARY_LOG_LEVEL ?? 'info',
     druid: !values['no-druid'] && env.TRIBUTARY_OPERATOR_DRUID !== 'false',

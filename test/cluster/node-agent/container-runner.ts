@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { CrashBackoff, sleep } from './backoff.ts';
 import type { BackoffConfig } from './backoff.ts';
 import { ContainerProcess } from './container-process.ts';
+import type { ContainerEnd } from './podman.ts';
 import type { ExitInfo } from './container-process.ts';
 import { NodeAgentError, errorMessage } from './errors.ts';
 import type { Container } from './kube-types.ts';
@@ -23,6 +24,8 @@ export interface PreparedContainer {
   env: Record<string, string>;
   cwd: string;
   podRoot: string;
+  /** Container mode: reads how the podman container ended and removes it (podman.ts). */
+  finish?: (podmanExit: number) => Promise<ContainerEnd>;
 }
 
 export interface ContainerRunnerOptions {
@@ -49,6 +52,9 @@ function waitingReason(err: unknown): string {
   if (err instanceof NodeAgentError) {
     if (err.code === 'NODE_AGENT_IMAGE_NOT_MAPPED') return 'ImageNotMapped';
     if (err.code === 'NODE_AGENT_IMAGE_MAP') return 'CreateContainerError';
+    if (err.code === 'NODE_AGENT_IMAGE_NOT_PRESENT') return 'ErrImageNeverPull';
+    if (err.code === 'NODE_AGENT_SECURITY') return 'CreateContainerConfigError';
+    if (err.code === 'NODE_AGENT_CREATE_CONTAINER') return 'CreateContainerError';
     if (err.code === 'NODE_AGENT_VOLUME' || err.code === 'NODE_AGENT_TOKEN') return 'ContainerCreating';
   }
   return 'CreateContainerConfigError';
@@ -143,6 +149,15 @@ export class ContainerRunner {
         if (signal.aborted) break;
         this.#prepared = prepared;
         const exit = await this.#runOnce(prepared);
+        if (exit.createError !== undefined && !signal.aborted) {
+          const message = exit.createError;
+          this.#state = { waiting: { reason: 'CreateContainerError', message } };
+          this.#o.log.warn({ container: this.name, err: message }, 'container could not be created');
+          this.#o.event('Warning', 'Failed', `Error: ${message}`);
+          this.#o.onChange();
+          await sleep(this.#backoff.next(0), signal);
+          continue;
+        }
         const term = exit.term;
         if (signal.aborted) {
           this.#state = { terminated: term };
@@ -178,7 +193,9 @@ export class ContainerRunner {
     return this.terminated;
   }
 
-  async #runOnce(prepared: PreparedContainer): Promise<{ term: TerminatedState; runMs: number }> {
+  async #runOnce(
+    prepared: PreparedContainer,
+  ): Promise<{ term: TerminatedState; runMs: number; createError?: string | undefined }> {
     const c = this.#o.container;
     const startedAt = metaTime();
     this.#killReason = undefined;
@@ -205,6 +222,7 @@ export class ContainerRunner {
       this.#o.onChange();
     }
     const exit: ExitInfo = await proc.exited;
+    const end = prepared.finish ? await prepared.finish(exit.exitCode) : undefined;
     this.#stopProbes();
     const wasReady = this.#ready;
     this.#ready = false;
@@ -212,7 +230,13 @@ export class ContainerRunner {
     const message = exit.startError ?? this.#killReason ?? (await this.#terminationMessage(prepared, exit.exitCode));
     const term: TerminatedState = {
       exitCode: exit.exitCode,
-      reason: exit.startError ? 'StartError' : exit.exitCode === 0 ? 'Completed' : 'Error',
+      reason: exit.startError
+        ? 'StartError'
+        : end?.oomKilled
+          ? 'OOMKilled'
+          : exit.exitCode === 0
+            ? 'Completed'
+            : 'Error',
       startedAt,
       finishedAt: metaTime(),
       ...(exit.signal ? { signal: exit.exitCode - 128 } : {}),
@@ -226,7 +250,7 @@ export class ContainerRunner {
     if (exit.startError) this.#o.event('Warning', 'Failed', exit.startError);
     this.#state = { terminated: term };
     this.#o.onChange();
-    return { term, runMs: Date.now() - t0 };
+    return { term, runMs: Date.now() - t0, createError: end?.createError };
   }
 
   /** `terminationMessagePath` (default /dev/termination-log) under the pod root, or the log tail. */

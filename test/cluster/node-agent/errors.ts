@@ -18,6 +18,12 @@ export type NodeAgentErrorCode =
   | 'NODE_AGENT_QUANTITY'
   | 'NODE_AGENT_TOKEN'
   | 'NODE_AGENT_SPAWN'
+  // Container mode: a pod the kubelet would refuse to start (runAsNonRoot for a root image).
+  | 'NODE_AGENT_SECURITY'
+  // Container mode: the image is not in the local store (nothing is ever pulled).
+  | 'NODE_AGENT_IMAGE_NOT_PRESENT'
+  // Container mode: podman could not create or start the container (bad command, bad mount).
+  | 'NODE_AGENT_CREATE_CONTAINER'
   | 'NODE_AGENT_PROBE'
   | 'NODE_AGENT_NODE_REGISTRATION'
   // The API server's route to a Service (service-proxy.ts) cannot be made: no such port, no

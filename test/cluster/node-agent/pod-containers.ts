@@ -21,6 +21,8 @@ import type { Container, ContainerStatus, Pod } from './kube-types.ts';
 import { metaTime } from './node-registration.ts';
 import type { TerminatedState } from './status.ts';
 import type { PodVolumes } from './volumes.ts';
+import { inspectImage, runtimeMode } from './podman.ts';
+import { imageNotPresent, mustBeBuilt, preparePodman } from './podman-launch.ts';
 
 type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
@@ -167,11 +169,24 @@ export interface ContainerLaunch {
   imageMapSource: string;
   lookups: EnvLookups;
   serviceEnv: EnvMap;
+  /** Where container logs go (`<logDir>/pods/<ns>_<pod>_<container>.log`). */
+  logDir: string;
 }
 
 /** The command, env and working folder of a container, its volumes mounted. */
 export async function prepareContainer(c: Container, x: ContainerLaunch): Promise<PreparedContainer> {
   const image = c.image ?? '';
+  if (runtimeMode() === 'podman') {
+    const info = await inspectImage(image);
+    if (info) {
+      const k8s = await resolveContainerEnv(x.pod(), c, x.facts(), x.lookups, x.serviceEnv);
+      const pod = x.pod();
+      const logFile = join(x.logDir, 'pods', `${pod.metadata?.namespace}_${pod.metadata?.name}_${c.name}.log`);
+      return preparePodman(c, { ...x, logFile }, info, k8s);
+    }
+    // Only generic OS images and tributary/node fall back to local processes.
+    if (mustBeBuilt(image)) throw imageNotPresent(image, c.imagePullPolicy);
+  }
   const mapping = lookupImage(x.imageMap, image);
   if (!mapping) {
     throw new NodeAgentError(

@@ -125,6 +125,7 @@ export class PodWorker {
       imageMapSource: deps.imageMapSource,
       lookups: deps.lookups,
       serviceEnv: deps.serviceEnv,
+      logDir: deps.logDir,
     };
     const runners = createPodRunners({
       pod: () => this.#pod,

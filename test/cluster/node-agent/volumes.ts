@@ -8,7 +8,7 @@
 // A container's volumeMount is a symlink at <podRoot><mountPath> to that folder (or to
 // <folder>/<subPath>). readOnly is not enforced. Service-account tokens come from the
 // TokenRequest API, bound to the pod, and are refreshed at 80% of their lifetime.
-import { mkdir, readlink, rm, symlink, lstat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { writeAtomically } from './atomic-writer.ts';
@@ -210,6 +210,31 @@ export class PodVolumes {
   }
 
   /**
+   * Container mode: each volumeMount as a bind mount (host folder → mountPath). emptyDir and
+   * PVC folders are made world-writable as the kubelet makes emptyDirs (0777), and volume
+   * folders are group-owned by the pod's fsGroup, so a non-root container can use them.
+   */
+  async bindMounts(container: Container): Promise<{ host: string; mountPath: string; readOnly: boolean }[]> {
+    const volumes = new Map((this.#pod().spec?.volumes ?? []).map((v) => [v.name, v]));
+    const fsGroup = this.#pod().spec?.securityContext?.fsGroup;
+    const out: { host: string; mountPath: string; readOnly: boolean }[] = [];
+    for (const m of container.volumeMounts ?? []) {
+      const volume = volumes.get(m.name);
+      if (!volume)
+        throw new NodeAgentError('NODE_AGENT_VOLUME', `container ${container.name} mounts unknown volume "${m.name}"`);
+      let host = this.volumeDir(volume);
+      if (volume.emptyDir || volume.persistentVolumeClaim) await chmod(host, 0o777);
+      if (fsGroup !== undefined && !volume.hostPath) await chownTree(host, fsGroup);
+      if (m.subPath) {
+        host = join(host, m.subPath);
+        await mkdir(host, { recursive: true, mode: 0o777 });
+      }
+      out.push({ host, mountPath: m.mountPath, readOnly: m.readOnly === true });
+    }
+    return out;
+  }
+
+  /**
    * Creates `<podRoot><mountPath>` symlinks for a container's volumeMounts (parents first, so a
    * mount nested in another lands inside the outer volume, as an overlay mount would).
    */
@@ -298,4 +323,12 @@ function addKeys(
     }
     payload.set(item.path, { data: v, mode: item.mode ?? defaultMode });
   }
+}
+
+/** root:gid on a folder and, for the small content volumes, everything in it (not symlinks). */
+async function chownTree(dir: string, gid: number): Promise<void> {
+  await chown(dir, 0, gid);
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  if (entries.length > 1000) return; // a state volume: the folder itself is enough
+  for (const e of entries) if (!e.isSymbolicLink()) await chown(join(e.parentPath, e.name), 0, gid);
 }

@@ -10,6 +10,7 @@ import { streamJobReconciler } from './reconcile.ts';
 import { StreamJobs } from './resource.ts';
 import type { Secret } from './objects/control-token.ts';
 import type { Pod } from './objects/slot-pod.ts';
+import { DEFAULT_RUNTIME_IMAGE } from '../../version.ts';
 
 export interface StreamJobControllerOptions {
   /** Watch one namespace; all when omitted. */
@@ -67,7 +68,7 @@ export function addStreamJobController(
       events: mgr.events,
       runtime,
       metrics: streamJobMetrics(mgr.metrics.registry),
-      defaultImage: opts.defaultImage ?? 'tributary/runtime:latest',
+      defaultImage: opts.defaultImage ?? DEFAULT_RUNTIME_IMAGE,
       ...(opts.podPolicy ? { podPolicy: opts.podPolicy } : {}),
       ...(opts.containerArgs ? { containerArgs: opts.containerArgs } : {}),
       ...(opts.cadence ? { cadence: opts.cadence } : {}),
