@@ -64,7 +64,9 @@ describe('TransactionMetrics', () => {
     since = undefined;
     expect(await sample(r, 'tributary_kafka_sink_oldest_open_transaction_seconds{sink="out",slot="0"}')).toBe(0);
     // Same registry, same sink and slot (an in-process restart): one series, the new provider.
-    new TransactionMetrics(r, 'out', 0, () => Date.now() - 2000);
+    // A fixed start (a provider reading the clock after the collector did would make the age < 2 s).
+    const begun = Date.now() - 2000;
+    new TransactionMetrics(r, 'out', 0, () => begun);
     const again = await sample(r, 'tributary_kafka_sink_oldest_open_transaction_seconds{sink="out",slot="0"}');
     expect(again).toBeGreaterThanOrEqual(2);
     expect(again).toBeLessThan(5);
