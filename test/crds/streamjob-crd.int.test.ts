@@ -123,7 +123,16 @@ describe('the StreamJob CRD', () => {
   it('prints phase, replicas, readiness and the last savepoint in `kubectl get`', () => {
     expect(apply(manifest('listed')).status).toBe(0);
     const header = kubectl(['get', '-n', ns, 'sj', 'listed']).stdout.split('\n')[0] ?? '';
-    expect(header.split(/\s{2,}/)).toEqual(['NAME', 'PHASE', 'REPLICAS', 'READY', 'LAST SAVEPOINT', 'AGE']);
+    expect(header.split(/\s{2,}/)).toEqual([
+      'NAME',
+      'PHASE',
+      'STATUS',
+      'REPLICAS',
+      'READY',
+      'INPUT',
+      'LAST SAVEPOINT',
+      'AGE',
+    ]);
     expect(kubectl(['get', 'tributary', '-n', ns, '-o', 'name']).stdout).toContain('streamjob.tributary.dev/listed');
   });
 });

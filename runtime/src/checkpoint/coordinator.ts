@@ -198,7 +198,6 @@ export class CheckpointCoordinator implements CoordinatorPort {
     if (this.stopped) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `no ${kind}: the job is stopping`);
     if (!this.started) await this.start();
     const id = this.nextId++;
-    await writeIdMark(this.storage.root, id);
     const dir = await this.storage.prepare(kind, id);
     const timestamp = Date.now();
     const done = new Promise<CompletedCheckpoint>((resolve, reject) => {
@@ -229,6 +228,18 @@ export class CheckpointCoordinator implements CoordinatorPort {
       );
       this.pending = p;
     });
+    // The id is recorded before any slot sees it, under the checkpoint's own timeout: storage that
+    // hangs (S3 away) aborts this checkpoint like a slot that never acknowledges, instead of
+    // stalling every later trigger behind it.
+    const p = this.pending as Pending;
+    done.catch(() => undefined); // may be aborted (stop, timeout) before the caller holds it
+    try {
+      await writeIdMark(this.storage.root, id);
+    } catch (e) {
+      this.abort(p, e as TributaryError);
+      return done;
+    }
+    if (this.pending !== p) return done; // expired while the id was being recorded
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
     for (const s of this.o.slots) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });
     return done;
