@@ -1,14 +1,23 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../cluster/paths.ts';
 
 const ns = `crd-${randomUUID().slice(0, 8)}`;
+// A discovery cache of its own: one left by an earlier cluster on the same address (without these
+// CRDs or their category) would make kubectl miss them.
+const cacheDir = mkdtempSync(join(tmpdir(), 'crd-kubectl-cache-'));
 const kubectl = (args: string[], input?: string) =>
-  spawnSync('kubectl', args, { encoding: 'utf8', env: process.env, input, timeout: 60_000 });
+  spawnSync('kubectl', ['--cache-dir', cacheDir, ...args], {
+    encoding: 'utf8',
+    env: process.env,
+    input,
+    timeout: 60_000,
+  });
 const example = parse(readFileSync(join(repoRoot, 'crds/examples/clicks.yaml'), 'utf8')) as {
   metadata: Record<string, unknown>;
   spec: Record<string, unknown> & { graph: { sources: Record<string, unknown>[] } };
