@@ -15,11 +15,11 @@ import {
 } from '../../kube/index.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { readCredentialsSecret, type CredentialsSecret } from '../credentials/opted-in-secret.ts';
+import { describeIssues } from '../spec-issues.ts';
 import { checkDatasourceSpec } from './spec-rules.ts';
 
 export const druidDatasourceWebhookPath = '/validate-druiddatasource';
 
-const maxIssuesShown = 5;
 const maxIssueChars = 300;
 const lookupTimeoutMs = 2_000;
 
@@ -47,13 +47,9 @@ export async function validateDruidDatasourceReview(
   const old = req.operation === 'UPDATE' ? (req.oldObject as DruidDatasource | undefined) : undefined;
   const { issues, warnings } = checkDatasourceSpec(ds, old?.spec ? old : undefined);
   if (issues.length > 0) {
-    const shown = issues
-      .slice(0, maxIssuesShown)
-      .map((i) => `${i.path}: ${bounded(i.message, maxIssueChars)}`)
-      .join('; ');
     return {
       allowed: false,
-      message: issues.length > maxIssuesShown ? `${shown}; and ${issues.length - maxIssuesShown} more` : shown,
+      message: describeIssues(issues.map((i) => ({ path: i.path, message: bounded(i.message, maxIssueChars) }))),
     };
   }
   const namespace = req.namespace ?? ds.metadata?.namespace ?? '';

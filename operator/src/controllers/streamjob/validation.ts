@@ -7,10 +7,9 @@ import { functionReferences } from '../../../../runtime/src/graph/function-step-
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { checkPodTemplate, defaultPodPolicy, type PodPolicy } from './pod-template-rules.ts';
 
-export interface SpecIssue {
-  path: string;
-  message: string;
-}
+import type { SpecIssue } from '../spec-issues.ts';
+
+export { describeIssues, type SpecIssue } from '../spec-issues.ts';
 
 export function validateSpec(spec: StreamJobSpec, policy: PodPolicy = defaultPodPolicy): SpecIssue[] {
   const issues: SpecIssue[] = [...checkPodTemplate(spec, policy)];
@@ -42,14 +41,6 @@ export function validateSpec(spec: StreamJobSpec, policy: PodPolicy = defaultPod
   if (sp && sp.split('/').includes('..'))
     issues.push({ path: 'spec.restore.savepointPath', message: 'must not contain ".."' });
   return issues;
-}
-
-export function describeIssues(issues: readonly SpecIssue[]): string {
-  const shown = issues
-    .slice(0, 5)
-    .map((i) => `${i.path}: ${i.message}`)
-    .join('; ');
-  return issues.length > 5 ? `${shown}; and ${issues.length - 5} more` : shown;
 }
 
 export function durationMs(text: string | undefined, fallback: number): number {
