@@ -5,74 +5,39 @@
 // (a condition); the controllers keep running, their heap and open handles stay flat across
 // batches, and a good job beside them keeps its pod and stays Running throughout.
 // TRIBUTARY_FUZZ_COUNT objects (default 600, seeded by TRIBUTARY_FUZZ_SEED) keeps CI short.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   KubeApiError,
-  Manager,
   Resources,
   type KubeClient,
   type KubeObject,
   type ResourceType,
 } from '../../operator/src/kube/index.ts';
-import { applyRepoCrd, newClient, suffix, waitFor } from '../../operator/src/kube/testing/cluster.ts';
-import { createRegistry } from '../../operator/src/telemetry/metrics.ts';
+import { waitFor } from '../../operator/src/kube/testing/cluster.ts';
 import type { StreamJob } from '../../operator/src/api/v1alpha1/streamjob.ts';
-import { addStreamJobController } from '../../operator/src/controllers/streamjob/controller.ts';
-import { addDruidDatasourceController } from '../../operator/src/controllers/druiddatasource/controller.ts';
 import { StreamJobs } from '../../operator/src/controllers/streamjob/resource.ts';
 import { DruidDatasources } from '../../operator/src/controllers/druiddatasource/resource.ts';
 import type { Pod } from '../../operator/src/controllers/streamjob/objects/slot-pod.ts';
-import { repoRoot } from '../cluster/paths.ts';
+import { startOperatorInProcess, type InProcessOperator } from './operator-in-process.ts';
 import { adversarialDatasource, adversarialStreamJob, prng } from './adversarial-objects.ts';
 
-const fake = join(repoRoot, 'operator/src/controllers/streamjob/testing/fake-runtime.ts');
 const count = Number(process.env.TRIBUTARY_FUZZ_COUNT ?? 600);
 const seed = Number(process.env.TRIBUTARY_FUZZ_SEED ?? 15);
 const batch = 50;
 type Conditioned = KubeObject & { status?: { phase?: string; conditions?: { type: string; reason: string }[] } };
 
 describe('fuzz: adversarial StreamJobs and DruidDatasources (real apiserver, operator in-process)', () => {
+  let op: InProcessOperator;
   let kube: KubeClient;
   let ns: string;
-  let mgr: Manager;
-  let failed: unknown;
-  let running: Promise<void>;
-  const closers: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    kube = await newClient();
-    await applyRepoCrd(kube, 'streamjobs.tributary.dev');
-    await applyRepoCrd(kube, 'druiddatasources.tributary.dev');
-    await waitFor(
-      'the CRDs',
-      async () => (await kube.list(StreamJobs), await kube.list(DruidDatasources), true),
-      30_000,
-    );
-    ns = `fuzz-${suffix()}`;
-    await kube.create(Resources.Namespace, {
-      metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
-    });
-    mgr = new Manager({ client: kube, registry: createRegistry(), shutdownTimeoutMs: 2_000 });
-    closers.push(
-      addStreamJobController(mgr, { namespace: ns, defaultImage: 'tributary/node:test', containerArgs: [fake] }).close,
-    );
-    closers.push(addDruidDatasourceController(mgr, { namespace: ns, pollIntervalMs: 60_000 }).close);
-    running = mgr.run().catch((err: unknown) => {
-      failed = err;
-    });
+    op = await startOperatorInProcess('fuzz', { druidPollMs: 60_000 });
+    ({ kube, ns } = op);
   }, 60_000);
 
   afterAll(async () => {
-    mgr?.stop();
-    await running;
-    for (const c of closers) await c();
-    if (ns) {
-      for (const rt of [StreamJobs, DruidDatasources])
-        for (const o of (await kube.list(rt, ns).catch(() => ({ items: [] as KubeObject[] }))).items)
-          await kube.patch(rt, ns, o.metadata?.name ?? '', { metadata: { finalizers: null } }).catch(() => undefined);
-      await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
-    }
+    await op?.stop();
   });
 
   it(`${count} objects: each refused or reported; the operator stays up and flat; a good job keeps running`, async () => {
@@ -137,7 +102,7 @@ describe('fuzz: adversarial StreamJobs and DruidDatasources (real apiserver, ope
         await kube.patch(a.rt, ns, a.name, { metadata: { finalizers: null } }).catch(() => undefined);
         await kube.delete(a.rt, ns, a.name).catch(() => undefined);
       }
-      expect(failed).toBeUndefined();
+      expect(op.failure()).toBeUndefined();
       expect(await goodRunning()).toBeDefined();
       globalThis.gc?.();
       samples.push({ heap: process.memoryUsage().heapUsed, handles: process.getActiveResourcesInfo().length });

@@ -11,22 +11,17 @@
 //   * a DruidDatasource naming a Secret without tributary.dev/credentials=true is refused
 //     (CredentialsUnavailable naming Secret and label, an Event); labelled, it is used; over
 //     plain http it is refused unless allowInsecure.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Manager, Resources, type KubeClient, type KubeObject } from '../../operator/src/kube/index.ts';
-import { applyRepoCrd, newClient, suffix, waitFor } from '../../operator/src/kube/testing/cluster.ts';
-import { createRegistry } from '../../operator/src/telemetry/metrics.ts';
+import { Resources, type KubeClient, type KubeObject } from '../../operator/src/kube/index.ts';
+import { waitFor } from '../../operator/src/kube/testing/cluster.ts';
 import type { StreamJob, StreamJobSpec } from '../../operator/src/api/v1alpha1/streamjob.ts';
 import type { DruidDatasource } from '../../operator/src/api/v1alpha1/druiddatasource.ts';
-import { addStreamJobController } from '../../operator/src/controllers/streamjob/controller.ts';
-import { addDruidDatasourceController } from '../../operator/src/controllers/druiddatasource/controller.ts';
 import { StreamJobs } from '../../operator/src/controllers/streamjob/resource.ts';
 import { DruidDatasources } from '../../operator/src/controllers/druiddatasource/resource.ts';
 import { Rbac } from '../../operator/src/controllers/streamjob/objects/runtime-rbac.ts';
 import type { Pod } from '../../operator/src/controllers/streamjob/objects/slot-pod.ts';
-import { repoRoot } from '../cluster/paths.ts';
+import { startOperatorInProcess, type InProcessOperator } from './operator-in-process.ts';
 
-const fake = join(repoRoot, 'operator/src/controllers/streamjob/testing/fake-runtime.ts');
 type Event = { reason: string; message: string; involvedObject: { name: string } };
 type Conditioned = { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } };
 
@@ -36,43 +31,17 @@ const graph = {
 } as unknown as StreamJobSpec['graph'];
 
 describe('tenancy boundaries (real apiserver, operator controllers in-process)', () => {
+  let op: InProcessOperator;
   let kube: KubeClient;
   let ns: string;
-  let mgr: Manager;
-  let running: Promise<void>;
-  const closers: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    kube = await newClient();
-    await applyRepoCrd(kube, 'streamjobs.tributary.dev');
-    await applyRepoCrd(kube, 'druiddatasources.tributary.dev');
-    await waitFor(
-      'the CRDs',
-      async () => (await kube.list(StreamJobs), await kube.list(DruidDatasources), true),
-      30_000,
-    );
-    ns = `tenancy-${suffix()}`;
-    await kube.create(Resources.Namespace, {
-      metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
-    });
-    mgr = new Manager({ client: kube, registry: createRegistry(), shutdownTimeoutMs: 2_000 });
-    closers.push(
-      addStreamJobController(mgr, { namespace: ns, defaultImage: 'tributary/node:test', containerArgs: [fake] }).close,
-    );
-    closers.push(addDruidDatasourceController(mgr, { namespace: ns, pollIntervalMs: 2_000 }).close);
-    running = mgr.run().catch(() => undefined);
+    op = await startOperatorInProcess('tenancy', { druidPollMs: 2_000 });
+    ({ kube, ns } = op);
   }, 60_000);
 
   afterAll(async () => {
-    mgr?.stop();
-    await running;
-    for (const c of closers) await c();
-    if (ns) {
-      for (const rt of [StreamJobs, DruidDatasources])
-        for (const o of (await kube.list(rt, ns).catch(() => ({ items: [] as KubeObject[] }))).items)
-          await kube.patch(rt, ns, o.metadata?.name ?? '', { metadata: { finalizers: null } }).catch(() => undefined);
-      await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
-    }
+    await op?.stop();
   });
 
   const job = (name: string, spec: Partial<StreamJobSpec> = {}) =>
