@@ -86,12 +86,21 @@ export async function startKafka(paths: ClusterPaths): Promise<Started> {
   const logFile = join(paths.logs, 'kafka.log');
   const logDir = join(paths.kafkaData, 'logs');
   if (!existsSync(logDir) || readdirSync(logDir).length === 0) {
-    // KRaft needs a formatted log dir; any base64url 16-byte id is a valid cluster id.
+    // KRaft needs a formatted log dir; any base64url 16-byte id is a valid cluster id. It is passed as
+    // `--cluster-id=<id>` because a base64url id may start with '-', which the tool's parser would read as a flag.
     const clusterId = randomBytes(16).toString('base64url');
     await runToLog(
       component,
       'java',
-      [...java(paths, '256m'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'],
+      [
+        ...java(paths, '256m'),
+        'kafka.tools.StorageTool',
+        'format',
+        `--cluster-id=${clusterId}`,
+        '-c',
+        props,
+        '--ignore-formatted',
+      ],
       logFile,
     );
   }
