@@ -3,6 +3,19 @@ import { loadConfig } from './config.ts';
 import { ErrorCodes, OperatorError } from './kube/errors.ts';
 
 describe('loadConfig', () => {
+  it('reads the default stateStorage as JSON and refuses a malformed one, naming the flag and field', () => {
+    const s3 = { bucket: 'state-bucket', credentialsSecretRef: { name: 's3' } };
+    expect(loadConfig([], { TRIBUTARY_OPERATOR_DEFAULT_STATE_STORAGE: JSON.stringify({ s3 }) })).toMatchObject({
+      defaultStateStorage: { s3 },
+    });
+    expect(loadConfig(['--default-state-storage', '{}'], {})).not.toHaveProperty('defaultStateStorage');
+    const bad = (text: string) => () => loadConfig(['--default-state-storage', text], {});
+    expect(bad('{s3:')).toThrow(/--default-state-storage: not JSON/);
+    expect(bad('[]')).toThrow(/expected a JSON object/);
+    expect(bad('{"s3":{"bucket":"UPPER"}}')).toThrow(/--default-state-storage\.s3\.bucket: must be an S3 bucket name/);
+    expect(bad('{"s3":{"bucket":"abc"},"pvc":{"claimName":"c"}}')).toThrow(/exactly one place/);
+  });
+
   it('reads flags over environment over defaults', () => {
     const cfg = loadConfig(['--workers', '2'], {
       TRIBUTARY_OPERATOR_WORKERS: '8',

@@ -4,6 +4,8 @@ import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes, OperatorError } from './kube/errors.ts';
 import { DEFAULT_RUNTIME_IMAGE } from './version.ts';
+import type { StateStorage } from './api/v1alpha1/streamjob.ts';
+import { placeIssues } from './controllers/streamjob/state-storage.ts';
 
 export interface OperatorConfig {
   /** Namespaces to watch; empty = all. */
@@ -18,6 +20,8 @@ export interface OperatorConfig {
   leaseNamespace: string;
   leaseName: string;
   defaultImage: string;
+  /** stateStorage of StreamJobs that name no place (the chart's values.stateStorage). */
+  defaultStateStorage?: StateStorage;
   workers: number;
   logLevel: string;
   druid: boolean;
@@ -35,6 +39,9 @@ const usage = `tributary operator
   --lease-namespace ns   (tributary-system, or POD_NAMESPACE)      TRIBUTARY_OPERATOR_LEASE_NAMESPACE
   --lease-name n         (tributary-operator)                      TRIBUTARY_OPERATOR_LEASE_NAME
   --default-image img    runtime image when spec.image is empty    TRIBUTARY_OPERATOR_DEFAULT_IMAGE
+  --default-state-storage json  spec.stateStorage of jobs that name no place,
+                         e.g. {"s3":{"bucket":"b","credentialsSecretRef":{"name":"s3"}}}
+                                                                   TRIBUTARY_OPERATOR_DEFAULT_STATE_STORAGE
   --workers n            StreamJob reconcile workers (4)           TRIBUTARY_OPERATOR_WORKERS
   --log-level l          (info)                                    TRIBUTARY_LOG_LEVEL
   --no-druid             do not run the DruidDatasource controller
@@ -54,6 +61,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       'lease-namespace': { type: 'string' },
       'lease-name': { type: 'string' },
       'default-image': { type: 'string' },
+      'default-state-storage': { type: 'string' },
       workers: { type: 'string' },
       'log-level': { type: 'string' },
       'no-druid': { type: 'boolean' },
@@ -90,7 +98,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+  const stateStorage = defaultStateStorage(pick(values['default-state-storage'], 'DEFAULT_STATE_STORAGE', ''));
   return {
+    ...(stateStorage ? { defaultStateStorage: stateStorage } : {}),
     namespaces: list(pick(values.namespaces, 'NAMESPACES', '')),
     allowedServiceAccounts: list(pick(values['allowed-service-accounts'], 'ALLOWED_SERVICE_ACCOUNTS', '')),
     metricsHost: metrics.host,
@@ -113,6 +123,30 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
         }
       : {}),
   };
+}
+
+/** Parsed and checked like a spec's stateStorage; '' or {} = no default. */
+function defaultStateStorage(text: string): StateStorage | undefined {
+  if (text.trim() === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new OperatorError(ErrorCodes.CONFIG, `--default-state-storage: not JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new OperatorError(
+      ErrorCodes.CONFIG,
+      '--default-state-storage: expected a JSON object like spec.stateStorage',
+    );
+  const storage = parsed as StateStorage;
+  if (Object.keys(storage).length === 0) return undefined;
+  const issues = placeIssues(storage, '--default-state-storage');
+  if (issues.length > 0)
+    throw new OperatorError(ErrorCodes.CONFIG, issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+  return storage;
 }
 
 function hostPort(flag: string, addr: string): { host: string; port: number } {

@@ -48,17 +48,27 @@ async function main(): Promise<number> {
   const closers: (() => Promise<void>)[] = [];
   const scopes: (string | undefined)[] = cfg.namespaces.length ? cfg.namespaces : [undefined];
   const podPolicy = { allowedServiceAccounts: cfg.allowedServiceAccounts };
+  const stateDefaults = cfg.defaultStateStorage ? { stateStorage: cfg.defaultStateStorage } : {};
   for (const namespace of scopes) {
     const ns = namespace ? { namespace } : {};
     closers.push(
-      addStreamJobController(mgr, { ...ns, workers: cfg.workers, defaultImage: cfg.defaultImage, podPolicy }).close,
+      addStreamJobController(mgr, {
+        ...ns,
+        workers: cfg.workers,
+        defaultImage: cfg.defaultImage,
+        ...(stateDefaults.stateStorage ? { defaultStateStorage: stateDefaults.stateStorage } : {}),
+        podPolicy,
+      }).close,
     );
     if (cfg.druid) closers.push(addDruidDatasourceController(mgr, ns).close);
   }
   let webhooks: AdmissionServer | undefined;
   if (cfg.webhook) {
     const { host, port, certFile, keyFile } = cfg.webhook;
-    const handlers = [streamJobAdmission({ kube: client, podPolicy }), druidDatasourceAdmission({ kube: client })];
+    const handlers = [
+      streamJobAdmission({ kube: client, podPolicy, defaults: stateDefaults }),
+      druidDatasourceAdmission({ kube: client }),
+    ];
     webhooks = await startAdmissionServer({
       handlers,
       tls: { certFile, keyFile },
@@ -82,6 +92,8 @@ async function main(): Promise<number> {
       webhooks: webhooks?.url ?? 'off',
       leaderElection: cfg.leaderElect,
       defaultImage: cfg.defaultImage,
+      // Names the place only: credentials are a Secret's name, never keys.
+      defaultStateStorage: cfg.defaultStateStorage ?? 'none (jobs must name stateStorage)',
     },
     'operator starting',
   );

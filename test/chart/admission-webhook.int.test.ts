@@ -93,6 +93,8 @@ const job = (name: string, graph: Record<string, unknown>) => ({
   spec: {
     image: 'tributary/runtime:dev',
     state: 'suspended',
+    // Stateless: the job names no stateStorage and the chart sets no default (savepoint mode would be refused).
+    upgradeMode: 'stateless',
     graph: { sources: [source], sinks: [{ name: 'out', from: 'tagged', console: {} }], ...graph },
   },
 });

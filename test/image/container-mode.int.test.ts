@@ -268,7 +268,8 @@ describe('the image in container mode', () => {
     };
     job.metadata = { name: 'clicks', namespace: ns };
     job.spec['podTemplate'] = { nodeSelector: { 'kubernetes.io/hostname': NODE_NAME } };
-    // Its state is a per-pod emptyDir: a final savepoint across slots needs a shared volume.
+    // Its state is a per-pod emptyDir, which only a stateless job may use (no savepoint would outlive its pods).
+    job.spec['upgradeMode'] = 'stateless';
     job.spec['savepoints'] = { ...(job.spec['savepoints'] as object), onDelete: false };
     await api.post(`/apis/tributary.dev/v1alpha1/namespaces/${ns}/streamjobs`, job);
     const slots = await waitFor(

@@ -46,6 +46,8 @@ export const ErrorCodes = {
   JOB_CONFIG: 'OPERATOR_JOB_CONFIG',
   /** A DruidDatasource's basicAuthSecretRef names a Secret or key that cannot be read. */
   DRUID_CREDENTIALS: 'OPERATOR_DRUID_CREDENTIALS',
+  /** A StreamJob's stateStorage.s3.credentialsSecretRef names a Secret or key that cannot be used. */
+  STATE_CREDENTIALS: 'OPERATOR_STATE_CREDENTIALS',
   /**
    * An admission review could not be read: not JSON, not an admission.k8s.io/v1 AdmissionReview, or over the size
    * limit.

@@ -37,7 +37,7 @@ export interface StreamJobSpec {
   savepointNonce: number;
   restore?: { savepointPath?: string; allowNonRestoredState?: boolean };
   checkpointing: { interval: string; timeout: string; retained: number };
-  stateStorage: { pvc?: { claimName: string }; emptyDir?: Record<string, unknown>; path: string };
+  stateStorage: StateStorage;
   savepoints: {
     timeout: string;
     historyLimit: number;
@@ -48,6 +48,28 @@ export interface StreamJobSpec {
   restartPolicy: { maxRestarts: number; backoff: { initial: string; max: string } };
   podTemplate?: PodTemplate;
   graph: GraphSpec;
+}
+
+/** Where checkpoints and savepoints live: object storage (s3), a volume (pvc) or pod-local (emptyDir). */
+export interface StateStorage {
+  pvc?: { claimName: string };
+  emptyDir?: Record<string, unknown>;
+  s3?: S3StateStorage;
+  /** Mount path of pvc/emptyDir in the slot pods (unused with s3). */
+  path: string;
+  /** Delete (default): objects of savepoints beyond historyLimit and of pruned checkpoints are deleted; Retain: never. */
+  retention?: 'Delete' | 'Retain';
+}
+
+/** The job's state lives under s3://bucket/<prefix>/<namespace>/<name>/. */
+export interface S3StateStorage {
+  bucket: string;
+  prefix?: string;
+  endpoint?: string;
+  region?: string;
+  pathStyle?: boolean;
+  /** A Secret in the job's namespace labelled tributary.dev/credentials=true; absent = the pod's ambient identity. */
+  credentialsSecretRef?: { name: string; accessKeyIdKey?: string; secretAccessKeyKey?: string };
 }
 
 export interface PodTemplate {

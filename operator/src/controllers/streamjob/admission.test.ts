@@ -24,6 +24,18 @@ const withGraph = (graph: unknown) => ({ ...sampleSpec, graph });
 const g = sampleSpec.graph as unknown as { sources: unknown[]; sinks: unknown[] };
 
 describe('StreamJob admission', () => {
+  it("refuses savepoint state on an emptyDir unless the operator's default gives it a place", async () => {
+    const local = { ...sampleSpec, stateStorage: { path: '/state' } };
+    const refused = await validateStreamJobReview(review(local), { kube: noLookups }, signal);
+    expect(refused.allowed).toBe(false);
+    expect(refused.message).toMatch(/spec\.stateStorage: upgradeMode savepoint keeps state across pod replacement/);
+    const dflt = { stateStorage: { s3: { bucket: 'state-bucket' }, path: '/state' } };
+    expect(await validateStreamJobReview(review(local), { kube: noLookups, defaults: dflt }, signal)).toEqual({
+      allowed: true,
+      warnings: [],
+    });
+  });
+
   it('admits a valid spec without warnings or lookups', async () => {
     expect(await validateStreamJobReview(review(sampleSpec), { kube: noLookups }, signal)).toEqual({
       allowed: true,

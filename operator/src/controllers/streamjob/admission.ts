@@ -18,6 +18,7 @@ import {
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { loadDruidRefs, resolveDruidRefs } from './druid-refs.ts';
 import type { PodPolicy } from './pod-template-rules.ts';
+import type { StorageDefaults } from './state-storage.ts';
 import { describeIssues, validateSpec } from './validation.ts';
 
 export const streamJobWebhookPath = '/validate-streamjob';
@@ -31,6 +32,8 @@ export interface StreamJobAdmissionDeps {
   readonly kube: Pick<KubeClient, 'get'>;
   /** What spec.podTemplate may name (default: no service account but the operator-made one). */
   readonly podPolicy?: PodPolicy;
+  /** The operator's stateStorage default (what a spec without one gets). */
+  readonly defaults?: StorageDefaults;
 }
 
 export function streamJobAdmission(deps: StreamJobAdmissionDeps): AdmissionHandler {
@@ -52,7 +55,7 @@ export async function validateStreamJobReview(
   const spec = obj?.spec;
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec))
     return { allowed: false, message: 'spec: required' };
-  const issues = validateSpec(spec as StreamJobSpec, deps.podPolicy);
+  const issues = validateSpec(spec as StreamJobSpec, deps.podPolicy, deps.defaults);
   if (issues.length > 0) {
     return {
       allowed: false,

@@ -1,6 +1,6 @@
 import type { Controller, KubeObject, Manager } from '../../kube/index.ts';
 import { ownerKeyMapper, Resources, specOrMetadataChanged } from '../../kube/index.ts';
-import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import type { StateStorage, StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { RuntimeClient } from '../../runtime-client/client.ts';
 import { streamJobMetrics } from './metrics.ts';
 import type { Cadence } from './phases.ts';
@@ -18,6 +18,8 @@ export interface StreamJobControllerOptions {
   readonly workers?: number;
   /** Image when spec.image is empty. */
   readonly defaultImage?: string;
+  /** stateStorage when the spec names no place (the chart's values.stateStorage). */
+  readonly defaultStateStorage?: StateStorage;
   /** What spec.podTemplate may name; default: no service account but the operator-made one. */
   readonly podPolicy?: PodPolicy;
   readonly containerArgs?: readonly string[];
@@ -68,7 +70,10 @@ export function addStreamJobController(
       events: mgr.events,
       runtime,
       metrics: streamJobMetrics(mgr.metrics.registry),
-      defaultImage: opts.defaultImage ?? DEFAULT_RUNTIME_IMAGE,
+      defaults: {
+        image: opts.defaultImage ?? DEFAULT_RUNTIME_IMAGE,
+        ...(opts.defaultStateStorage ? { stateStorage: opts.defaultStateStorage } : {}),
+      },
       ...(opts.podPolicy ? { podPolicy: opts.podPolicy } : {}),
       ...(opts.containerArgs ? { containerArgs: opts.containerArgs } : {}),
       ...(opts.cadence ? { cadence: opts.cadence } : {}),

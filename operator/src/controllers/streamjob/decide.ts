@@ -24,10 +24,10 @@ export async function decide(
   // Invalid spec: keep running what is deployed (restarts included); never deploy it.
   const spec = validSpec ?? deployedSpec(st);
   if (!spec) return;
-  const hash = specHash(spec, r.deps.defaultImage);
+  const hash = specHash(spec, r.deps.defaults);
   if (st.phase === 'Failed' && st.deployed?.specHash === hash) return; // until the spec (or restartNonce) changes
 
-  const change = validSpec ? classify(job, validSpec, r.deps.defaultImage) : { kind: 'none' as const };
+  const change = validSpec ? classify(job, validSpec, r.deps.defaults) : { kind: 'none' as const };
   const deployed = st.deployed;
   const live = deployed !== undefined && st.phase !== 'Failed' && obs.current.size > 0;
 

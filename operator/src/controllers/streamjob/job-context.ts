@@ -16,6 +16,7 @@ import type {
 import type { PendingOperation, StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
 import type { RuntimeClient } from '../../runtime-client/client.ts';
 import type { StreamJobMetrics } from './metrics.ts';
+import type { JobDefaults } from './state-storage.ts';
 import type { Observation } from './observer.ts';
 import type { Cadence } from './phases.ts';
 import type { PodPolicy } from './pod-template-rules.ts';
@@ -32,7 +33,8 @@ export interface StreamJobReconcilerDeps {
   readonly events: EventRecorder;
   readonly runtime: RuntimeClient;
   readonly metrics: StreamJobMetrics;
-  readonly defaultImage: string;
+  /** Image and stateStorage for specs that leave them empty. */
+  readonly defaults: JobDefaults;
   /** What spec.podTemplate may name (service accounts); default: only the operator-made account. */
   readonly podPolicy?: PodPolicy;
   /** Container args for the slot pods (tests run a stand-in script through `tributary/node:*`). */

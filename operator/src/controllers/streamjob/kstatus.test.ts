@@ -13,13 +13,13 @@ const at = (s: StreamJobSpec, generation: number, status: StreamJobStatus = {}):
 };
 const deployedFor = (s: StreamJobSpec) => ({
   id: 'x-1',
-  specHash: specHash(s, 'img'),
+  specHash: specHash(s, { image: 'img' }),
   parallelism: s.replicas,
   startedAt: '',
   spec: JSON.stringify(s),
 });
 const derive = (job: StreamJob, rejected?: string) =>
-  deriveKstatus(structuredClone(job.status ?? {}), { job, rejected, defaultImage: 'img', now });
+  deriveKstatus(structuredClone(job.status ?? {}), { job, rejected, defaults: { image: 'img' }, now });
 const cond = (s: StreamJobStatus, type: 'Ready' | 'Reconciling' | 'Stalled') => {
   const c = jobCondition(s, type);
   return c && { status: c.status, reason: c.reason, observedGeneration: c.observedGeneration };

@@ -27,13 +27,14 @@ import { jobCondition, operationName, setJobCondition, type JobConditionInput } 
 import { describeOp } from './operation/kinds.ts';
 import { classify } from './spec-diff.ts';
 import { specHash } from './spec-hash.ts';
+import type { JobDefaults } from './state-storage.ts';
 
 export interface KstatusInput {
   /** The job the status is written for (its spec and metadata.generation). */
   readonly job: StreamJob;
   /** Why the spec is rejected; undefined when it is valid. */
   readonly rejected: string | undefined;
-  readonly defaultImage: string;
+  readonly defaults: JobDefaults;
   readonly now: Date;
 }
 
@@ -47,8 +48,8 @@ const OLD_PODS_RUN = new Set<string | undefined>([undefined, 'recorded', 'savepo
 export function settled(s: StreamJobStatus, i: KstatusInput): boolean {
   if (s.pendingOperation) return false;
   if (i.rejected !== undefined) return true;
-  if (s.phase === 'Failed' && s.deployed?.specHash === specHash(i.job.spec, i.defaultImage)) return true;
-  return classify({ ...i.job, status: s }, i.job.spec, i.defaultImage).kind === 'none';
+  if (s.phase === 'Failed' && s.deployed?.specHash === specHash(i.job.spec, i.defaults)) return true;
+  return classify({ ...i.job, status: s }, i.job.spec, i.defaults).kind === 'none';
 }
 
 /** Why only the user can unblock the job, if so. */

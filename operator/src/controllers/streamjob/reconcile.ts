@@ -30,6 +30,8 @@ import { recordObservation } from './record-observation.ts';
 import { clearNotOwned, reportNotOwned } from './report-not-owned.ts';
 import { finalSavepointFinalizer, StreamJobs } from './resource.ts';
 import { ensureShared } from './shared-objects.ts';
+import { stateCredentialsIssues } from './state-credentials.ts';
+import { effectiveStateStorage } from './state-storage.ts';
 import { durationMs, validateSpec } from './validation.ts';
 
 export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
@@ -51,7 +53,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
   const r: ReconcilerInternals = {
     deps,
     async record(c, step, mutate) {
-      const input = { job: c.job, rejected: c.rejected, defaultImage: deps.defaultImage, now: c.now };
+      const input = { job: c.job, rejected: c.rejected, defaults: deps.defaults, now: c.now };
       const { object } = await deps.statusWriter.update<StreamJob>(StreamJobs, c.job, (prev) =>
         deriveKstatus(mutate(structuredClone(prev ?? {})), input),
       );
@@ -112,7 +114,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
 
       const obs = await observe(observerDeps, job, { queryRuntime: job.status?.deployed !== undefined });
       c = { job, log, obs, now };
-      const issues = validateSpec(job.spec, deps.podPolicy);
+      const issues = validateSpec(job.spec, deps.podPolicy, deps.defaults);
       // druid sinks: a reference that does not resolve makes the spec invalid (checked again
       // when the job config is written); the datasource may appear later, so look again soon.
       const refIssues =
@@ -124,13 +126,19 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
             ).issues
           : [];
       issues.push(...refIssues);
+      // The credentials Secret may be created or labelled later (no watch sees it): look again soon.
+      const credIssues =
+        issues.length === 0
+          ? await stateCredentialsIssues(deps.kube, job, effectiveStateStorage(job.spec, deps.defaults))
+          : [];
+      issues.push(...credIssues);
       await recordObservation(r, c, issues);
 
       const op = c.job.status?.pendingOperation;
       const res = op ? await r.advance(c, op) : await r.decide(c, issues.length === 0 ? c.job.spec : undefined);
       await clearNotOwned(r, c);
       if (op) return res;
-      return refIssues.length > 0 && !res ? { requeueAfter: 10_000 } : res;
+      return refIssues.length + credIssues.length > 0 && !res ? { requeueAfter: 10_000 } : res;
     } catch (err) {
       if (err instanceof OperatorError && err.code === ErrorCodes.NOT_OWNED) await reportNotOwned(r, c, err);
       throw err;

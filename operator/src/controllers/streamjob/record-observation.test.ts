@@ -15,9 +15,9 @@ import { sampleJob, sampleSpec } from './testing/sample-job.ts';
  */
 function internals(): ReconcilerInternals {
   return {
-    deps: { defaultImage: 'img', events: { warning: () => Promise.resolve(), normal: () => Promise.resolve() } },
+    deps: { defaults: { image: 'img' }, events: { warning: () => Promise.resolve(), normal: () => Promise.resolve() } },
     record: (c: JobCtx, _step: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
-      const input = { job: c.job, rejected: c.rejected, defaultImage: 'img', now: c.now };
+      const input = { job: c.job, rejected: c.rejected, defaults: { image: 'img' }, now: c.now };
       c.job = { ...c.job, status: deriveKstatus(mutate(structuredClone(c.job.status ?? {})), input) };
       return Promise.resolve(c.job);
     },
@@ -28,7 +28,7 @@ function internals(): ReconcilerInternals {
 function running(spec: StreamJobSpec, generation: number): JobCtx {
   const deployed = {
     id: 'd-1',
-    specHash: specHash(sampleSpec, 'img'),
+    specHash: specHash(sampleSpec, { image: 'img' }),
     parallelism: 2,
     startedAt: '',
     spec: JSON.stringify(sampleSpec),

@@ -7,28 +7,28 @@ describe('spec classification', () => {
   it('classifies replicas-only changes as rescale, others as upgrade, policies as nothing', () => {
     const deployed = {
       id: 'x-1',
-      specHash: specHash(spec, 'img'),
+      specHash: specHash(spec, { image: 'img' }),
       parallelism: 2,
       startedAt: '',
       spec: JSON.stringify(spec),
     };
-    expect(classify(job(spec, { deployed }), spec, 'img').kind).toBe('none');
-    expect(classify(job(spec, { deployed }), { ...spec, replicas: 3 }, 'img')).toEqual({
+    expect(classify(job(spec, { deployed }), spec, { image: 'img' }).kind).toBe('none');
+    expect(classify(job(spec, { deployed }), { ...spec, replicas: 3 }, { image: 'img' })).toEqual({
       kind: 'rescale',
       from: 2,
       to: 3,
     });
-    expect(classify(job(spec, { deployed }), { ...spec, image: 'other' }, 'img').kind).toBe('upgrade');
+    expect(classify(job(spec, { deployed }), { ...spec, image: 'other' }, { image: 'img' }).kind).toBe('upgrade');
     expect(
       classify(
         job(spec, { deployed }),
         { ...spec, upgradeMode: 'stateless', savepoints: { ...spec.savepoints, historyLimit: 5 } },
-        'img',
+        { image: 'img' },
       ).kind,
     ).toBe('none');
-    expect(classify(job(spec, { deployed }), { ...spec, state: 'suspended' }, 'img').kind).toBe('suspend');
-    expect(classify(job(spec, { deployed }), { ...spec, savepointNonce: 1 }, 'img').kind).toBe('savepoint');
-    expect(classify(job(spec, { resumeFrom: '/state/sp' }), spec, 'img').kind).toBe('resume');
-    expect(shapeHash(spec, 'img')).toBe(shapeHash({ ...spec, replicas: 9 }, 'img'));
+    expect(classify(job(spec, { deployed }), { ...spec, state: 'suspended' }, { image: 'img' }).kind).toBe('suspend');
+    expect(classify(job(spec, { deployed }), { ...spec, savepointNonce: 1 }, { image: 'img' }).kind).toBe('savepoint');
+    expect(classify(job(spec, { resumeFrom: '/state/sp' }), spec, { image: 'img' }).kind).toBe('resume');
+    expect(shapeHash(spec, { image: 'img' })).toBe(shapeHash({ ...spec, replicas: 9 }, { image: 'img' }));
   });
 });

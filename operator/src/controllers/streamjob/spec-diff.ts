@@ -1,6 +1,7 @@
 // Classifies what the spec asks for against what is deployed. Pure.
 import type { StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
 import { shapeHash, specHash } from './spec-hash.ts';
+import type { JobDefaults } from './state-storage.ts';
 
 export type Change =
   | { kind: 'none' }
@@ -26,7 +27,7 @@ export function deployedSpec(status: StreamJobStatus | undefined): StreamJobSpec
  * What to do for `spec` (already validated) given status. Order matters: suspend wins over
  * everything, then (re)deploy, then a spec change, then a manual savepoint.
  */
-export function classify(job: StreamJob, spec: StreamJobSpec, defaultImage: string): Change {
+export function classify(job: StreamJob, spec: StreamJobSpec, defaults: JobDefaults): Change {
   const st = job.status;
   const deployed = st?.deployed;
   if (!deployed) {
@@ -34,10 +35,10 @@ export function classify(job: StreamJob, spec: StreamJobSpec, defaultImage: stri
     return st?.resumeFrom ? { kind: 'resume' } : { kind: 'deploy' };
   }
   if (spec.state === 'suspended') return { kind: 'suspend' };
-  const hash = specHash(spec, defaultImage);
+  const hash = specHash(spec, defaults);
   if (hash !== deployed.specHash) {
     const old = deployedSpec(st);
-    if (old && shapeHash(old, defaultImage) === shapeHash(spec, defaultImage) && old.replicas !== spec.replicas) {
+    if (old && shapeHash(old, defaults) === shapeHash(spec, defaults) && old.replicas !== spec.replicas) {
       return { kind: 'rescale', from: old.replicas, to: spec.replicas };
     }
     return { kind: 'upgrade' };

@@ -3,32 +3,33 @@
 // Pure; the hash is stable across key order (sorted keys).
 import { createHash } from 'node:crypto';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import { storageForHash, type JobDefaults } from './state-storage.ts';
 
 /** The fields whose change needs new pods; everything else (policies) applies in place. */
-export function deploymentSpecOf(spec: StreamJobSpec, defaultImage: string): Record<string, unknown> {
+export function deploymentSpecOf(spec: StreamJobSpec, defaults: JobDefaults): Record<string, unknown> {
   return {
-    image: spec.image || defaultImage,
+    image: spec.image || defaults.image,
     replicas: spec.replicas,
     maxParallelism: spec.maxParallelism,
     restartNonce: spec.restartNonce,
     checkpointing: spec.checkpointing,
-    stateStorage: spec.stateStorage,
+    stateStorage: storageForHash(spec, defaults),
     podTemplate: spec.podTemplate ?? {},
     graph: spec.graph,
   };
 }
 
 /** Stable hash (sorted keys) of what matters for deployment. */
-export function specHash(spec: StreamJobSpec, defaultImage: string): string {
+export function specHash(spec: StreamJobSpec, defaults: JobDefaults): string {
   return createHash('sha256')
-    .update(stableJson(deploymentSpecOf(spec, defaultImage)))
+    .update(stableJson(deploymentSpecOf(spec, defaults)))
     .digest('hex')
     .slice(0, 16);
 }
 
 /** Hash of the deployment spec without replicas: equal hashes + different replicas = a rescale. */
-export function shapeHash(spec: StreamJobSpec, defaultImage: string): string {
-  const { replicas: _r, ...rest } = deploymentSpecOf(spec, defaultImage);
+export function shapeHash(spec: StreamJobSpec, defaults: JobDefaults): string {
+  const { replicas: _r, ...rest } = deploymentSpecOf(spec, defaults);
   void _r;
   return createHash('sha256').update(stableJson(rest)).digest('hex').slice(0, 16);
 }

@@ -6,13 +6,19 @@ import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
 import { functionReferences } from '../../../../runtime/src/graph/function-step-rules.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { checkPodTemplate, defaultPodPolicy, type PodPolicy } from './pod-template-rules.ts';
+import { stateStorageIssues, type StorageDefaults } from './state-storage.ts';
 
 import type { SpecIssue } from '../spec-issues.ts';
 
 export { describeIssues, type SpecIssue } from '../spec-issues.ts';
 
-export function validateSpec(spec: StreamJobSpec, policy: PodPolicy = defaultPodPolicy): SpecIssue[] {
-  const issues: SpecIssue[] = [...checkPodTemplate(spec, policy)];
+/** `defaults`: the operator's (stateStorage when the spec names no place). */
+export function validateSpec(
+  spec: StreamJobSpec,
+  policy: PodPolicy = defaultPodPolicy,
+  defaults: StorageDefaults = {},
+): SpecIssue[] {
+  const issues: SpecIssue[] = [...checkPodTemplate(spec, policy), ...stateStorageIssues(spec, defaults)];
   try {
     const { issues: graphIssues } = checkGraph(spec.graph, 'spec.graph');
     for (const i of graphIssues) issues.push({ path: i.path, message: i.message });

@@ -5,6 +5,7 @@ import { parseDuration } from '../../../../../runtime/src/graph/duration.ts';
 import { withControllerReference, type KubeObject } from '../../../kube/index.ts';
 import type { StreamJob, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
 import { DEPLOYMENT_LABEL, ownedMeta } from './metadata.ts';
+import { stateLocation, type EffectiveStateStorage } from '../state-storage.ts';
 
 export const CONFIG_DIR = '/etc/tributary';
 export const CONFIG_FILE = 'job.json';
@@ -25,6 +26,7 @@ function ms(text: string, fallback: number): number {
 export function jobConfig(
   job: StreamJob,
   spec: StreamJobSpec,
+  storage: EffectiveStateStorage,
   parallelism: number,
   restoreFrom: string | undefined,
   graph: unknown = spec.graph,
@@ -41,7 +43,7 @@ export function jobConfig(
       timeoutMs: ms(spec.checkpointing?.timeout ?? '2m', 120_000),
       retained: spec.checkpointing?.retained ?? 3,
     },
-    stateDir: spec.stateStorage?.path ?? '/state',
+    stateDir: stateLocation(job, storage),
     ...(restoreFrom ? { restoreFrom } : {}),
     ...(restoreLatestSince ? { restoreLatest: { since: restoreLatestSince } } : {}),
     allowNonRestoredState: spec.restore?.allowNonRestoredState ?? false,

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { sampleJob as job, sampleSpec as spec } from '../testing/sample-job.ts';
 import { podName, slotPod } from './slot-pod.ts';
+import { effectiveStateStorage } from '../state-storage.ts';
 
 describe('slot pod', () => {
   it('builds a restricted-profile slot pod with the contract env, probes and volumes', () => {
-    const pod = slotPod({ job: job(spec), spec, depId: 'abcd1234-1', slot: 1, parallelism: 2, image: 'img' });
+    const pod = slotPod({
+      job: job(spec),
+      spec,
+      storage: effectiveStateStorage(spec, {}),
+      depId: 'abcd1234-1',
+      slot: 1,
+      parallelism: 2,
+      image: 'img',
+    });
     expect(pod.metadata?.name).toBe(podName('j', 'abcd1234-1', 1));
     const s = pod.spec as {
       securityContext: Record<string, unknown>;
@@ -40,7 +49,15 @@ describe('slot pod', () => {
       metadata: { labels: { 'tributary.dev/job': 'other' }, annotations: { 'tributary.dev/x': 'y', note: 'n' } },
     };
     const s2 = { ...spec, podTemplate: tpl };
-    const pod = slotPod({ job: job(s2), spec: s2, depId: 'd-1', slot: 0, parallelism: 1, image: 'img' });
+    const pod = slotPod({
+      job: job(s2),
+      spec: s2,
+      storage: effectiveStateStorage(s2, {}),
+      depId: 'd-1',
+      slot: 0,
+      parallelism: 1,
+      image: 'img',
+    });
     const env = (pod.spec as { containers: { env: { name: string; value?: string }[] }[] }).containers[0]!.env;
     expect(env.filter((e) => e.name === 'TRIBUTARY_CONTROL_TOKEN_FILE')).toEqual([
       { name: 'TRIBUTARY_CONTROL_TOKEN_FILE', value: '/var/run/tributary/token' },

@@ -10,6 +10,8 @@ import { CONFIG_DIR, CONFIG_FILE, configMapName } from './job-config.ts';
 import { DEPLOYMENT_LABEL, podSelector } from './metadata.ts';
 import { serviceAccountName } from './runtime-rbac.ts';
 import { isReservedEnv, isReservedMetadataKey } from '../pod-template-rules.ts';
+import type { EffectiveStateStorage } from '../state-storage.ts';
+import { stateAccess } from './state-access.ts';
 
 export const TOKEN_DIR = '/var/run/tributary';
 export const RUNTIME_UID = 65532;
@@ -38,6 +40,8 @@ export function podName(job: string, depId: string, slot: number): string {
 export interface SlotPodInput {
   job: StreamJob;
   spec: StreamJobSpec;
+  /** Where the job's state lives (state-storage.ts: the spec's place or the operator's default). */
+  storage: EffectiveStateStorage;
   depId: string;
   slot: number;
   parallelism: number;
@@ -46,13 +50,10 @@ export interface SlotPodInput {
 
 /** One slot pod; meets the Pod Security "restricted" profile. */
 export function slotPod(input: SlotPodInput): Pod {
-  const { job, spec, depId, slot, parallelism, image } = input;
+  const { job, spec, storage, depId, slot, parallelism, image } = input;
   const name = job.metadata.name;
   const tpl = spec.podTemplate ?? {};
-  const statePath = spec.stateStorage?.path ?? '/state';
-  const stateVolume = spec.stateStorage?.pvc
-    ? { name: 'state', persistentVolumeClaim: { claimName: spec.stateStorage.pvc.claimName } }
-    : { name: 'state', emptyDir: spec.stateStorage?.emptyDir ?? {} };
+  const state = stateAccess(storage);
   const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
   // Validation refuses reserved names (pod-template-rules.ts); the filter and the order keep the
   // contract winning even for a spec that reached here unchecked.
@@ -70,6 +71,7 @@ export function slotPod(input: SlotPodInput): Pod {
     { name: RuntimeEnv.deploymentId, value: depId },
     { name: RuntimeEnv.peerSelector, value: podSelector(name, depId) },
     { name: RuntimeEnv.controlTokenFile, value: `${TOKEN_DIR}/${TOKEN_KEY}` },
+    ...state.env,
   ];
   const probe = (path: string, period: number, failures: number) => ({
     httpGet: { path, port: CONTROL_PORT },
@@ -92,7 +94,7 @@ export function slotPod(input: SlotPodInput): Pod {
     volumeMounts: [
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'token', mountPath: TOKEN_DIR, readOnly: true },
-      { name: 'state', mountPath: statePath },
+      ...(state.mount ? [state.mount] : []),
       { name: 'tmp', mountPath: '/tmp' },
     ],
     securityContext: {
@@ -132,7 +134,7 @@ export function slotPod(input: SlotPodInput): Pod {
       volumes: [
         { name: 'config', configMap: { name: configMapName(name, depId) } },
         { name: 'token', secret: { secretName: tokenSecretName(name), defaultMode: 0o440 } },
-        stateVolume,
+        ...(state.volume ? [state.volume] : []),
         { name: 'tmp', emptyDir: {} },
       ],
       ...(tpl.nodeSelector ? { nodeSelector: tpl.nodeSelector } : {}),

@@ -9,6 +9,7 @@ import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts'
 import { configMap, jobConfig } from '../objects/job-config.ts';
 import { Rbac, runtimeRbac } from '../objects/runtime-rbac.ts';
 import { describeIssues } from '../validation.ts';
+import { effectiveStateStorage } from '../state-storage.ts';
 import { targetOf } from './kinds.ts';
 
 export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
@@ -25,7 +26,15 @@ export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: Pe
   await createIgnoringExists(
     kube,
     Resources.ConfigMap,
-    configMap(c.job, target, jobConfig(c.job, spec, spec.replicas, op.restoreFrom, druid.graph, op.restoreLatestSince)),
+    configMap(c.job, target, jobConfig(
+        c.job,
+        spec,
+        effectiveStateStorage(spec, r.deps.defaults),
+        spec.replicas,
+        op.restoreFrom,
+        druid.graph,
+        op.restoreLatestSince,
+      )),
   );
   await r.record(c, 'starting', (s) => {
     s.deployed = {

@@ -15,12 +15,12 @@ export async function maybeReplan(
   op: PendingOperation,
 ): Promise<ReconcileResult | void | false> {
   if (op.kind === 'restart' || op.kind === 'deploy') return false;
-  const issues = validateSpec(c.job.spec, r.deps.podPolicy);
+  const issues = validateSpec(c.job.spec, r.deps.podPolicy, r.deps.defaults);
   if (issues.length > 0) return false;
   const spec = c.job.spec;
   const wantsSuspend = spec.state === 'suspended';
   const sameTarget =
-    op.kind === 'suspend' ? wantsSuspend : !wantsSuspend && specHash(spec, r.deps.defaultImage) === op.targetSpecHash;
+    op.kind === 'suspend' ? wantsSuspend : !wantsSuspend && specHash(spec, r.deps.defaults) === op.targetSpecHash;
   const mode = modeFor(spec);
   if (sameTarget && (op.mode === mode || op.mode === 'restore')) return false;
   c.log.info({ op }, 'spec changed before the operation did anything destructive: re-planning');

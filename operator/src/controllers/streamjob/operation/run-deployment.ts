@@ -10,6 +10,7 @@ import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts'
 import { DEPLOYMENT_LABEL } from '../objects/metadata.ts';
 import { isPodReady, isPodTerminal, slotOf, slotPod } from '../objects/slot-pod.ts';
 import { podFailure } from '../observer.ts';
+import { effectiveStateStorage } from '../state-storage.ts';
 import { describeOp, targetOf } from './kinds.ts';
 import { startRestart } from './restart.ts';
 
@@ -19,11 +20,12 @@ export async function runDeployment(r: ReconcilerInternals, c: JobCtx, op: Pendi
   const { target, spec } = targetOf(op);
   const mine = c.obs.pods.filter((p) => p.metadata?.labels?.[DEPLOYMENT_LABEL] === target);
   const have = new Map(mine.map((p) => [slotOf(p), p]));
-  const image = spec.image || deps.defaultImage;
+  const image = spec.image || deps.defaults.image;
+  const storage = effectiveStateStorage(spec, deps.defaults);
   let created = 0;
   for (let slot = 0; slot < spec.replicas; slot++) {
     if (have.has(slot)) continue;
-    const pod = slotPod({ job: c.job, spec, depId: target, slot, parallelism: spec.replicas, image });
+    const pod = slotPod({ job: c.job, spec, storage, depId: target, slot, parallelism: spec.replicas, image });
     if (deps.containerArgs) (pod.spec!.containers as Record<string, unknown>[])[0]!.args = [...deps.containerArgs];
     if (await createIgnoringExists(deps.kube, Resources.Pod, pod)) created++;
   }

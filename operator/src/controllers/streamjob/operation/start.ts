@@ -29,7 +29,7 @@ export async function startOperation(
   const { job, now } = c;
   const st = job.status ?? {};
   const counter = (st.deploymentCounter ?? 0) + 1;
-  const hash = specHash(spec, r.deps.defaultImage);
+  const hash = specHash(spec, r.deps.defaults);
   const deploys = kind !== 'suspend' && kind !== 'savepoint' && kind !== 'delete';
   const op: PendingOperation = {
     kind,

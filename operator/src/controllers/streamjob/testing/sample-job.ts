@@ -10,7 +10,7 @@ export const sampleSpec = {
   restartNonce: 0,
   savepointNonce: 0,
   checkpointing: { interval: '10s', timeout: '2m', retained: 3 },
-  stateStorage: { path: '/state' },
+  stateStorage: { pvc: { claimName: 'state' }, path: '/state' },
   savepoints: { timeout: '5m', historyLimit: 2, onDelete: true, onFailure: 'block', maxCheckpointAge: '10m' },
   restartPolicy: { maxRestarts: 3, backoff: { initial: '1s', max: '10s' } },
   graph: {
