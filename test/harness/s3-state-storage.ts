@@ -1,0 +1,100 @@
+// TEST-ONLY: StreamJob state on the local cluster's S3 server (versitygw; `up --with s3`). A test
+// gets a stateStorage block under a prefix of its own in the cluster's bucket and the opted-in
+// credentials Secret in its namespace, and can list what the job left in the bucket.
+import { randomBytes } from 'node:crypto';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CREDENTIALS_LABEL } from '../../operator/src/api/v1alpha1/credentials-label.ts';
+import type { StateStorage } from '../../operator/src/api/v1alpha1/streamjob.ts';
+import { isAlreadyExists, Resources, type KubeClient } from '../../operator/src/kube/index.ts';
+
+export interface LocalS3 {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly bucket: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** The cluster's S3 server from the environment `cluster env` prints; throws when it is not up. */
+export function localS3(env: NodeJS.ProcessEnv = process.env): LocalS3 {
+  const need = (name: string) => {
+    const v = env[name];
+    if (!v) throw new Error(`${name} is not set: start the local cluster with --with s3 and eval its env`);
+    return v;
+  };
+  return {
+    endpoint: need('TRIBUTARY_S3_ENDPOINT'),
+    region: need('TRIBUTARY_S3_REGION'),
+    bucket: need('TRIBUTARY_S3_BUCKET'),
+    accessKeyId: need('TRIBUTARY_S3_ACCESS_KEY_ID'),
+    secretAccessKey: need('TRIBUTARY_S3_SECRET_ACCESS_KEY'),
+  };
+}
+
+export const S3_SECRET_NAME = 'tributary-s3';
+
+/** Creates (or keeps) the labelled credentials Secret in `namespace`. */
+export async function ensureS3Secret(kube: KubeClient, namespace: string, s3: LocalS3 = localS3()): Promise<void> {
+  try {
+    await kube.create(Resources.Secret, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: S3_SECRET_NAME, namespace, labels: { [CREDENTIALS_LABEL]: 'true' } },
+      stringData: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+  }
+}
+
+/**
+ * spec.stateStorage on the local S3 server under a fresh prefix `tests/<tag>-<random>` (so runs
+ * never see each other's objects), with the Secret created in `namespace`.
+ */
+export async function s3StateStorage(
+  kube: KubeClient,
+  namespace: string,
+  tag: string,
+  s3: LocalS3 = localS3(),
+): Promise<StateStorage & { s3: NonNullable<StateStorage['s3']> }> {
+  await ensureS3Secret(kube, namespace, s3);
+  return {
+    s3: {
+      bucket: s3.bucket,
+      prefix: `tests/${tag}-${randomBytes(4).toString('hex')}`,
+      endpoint: s3.endpoint,
+      region: s3.region,
+      pathStyle: true,
+      credentialsSecretRef: { name: S3_SECRET_NAME },
+    },
+    path: '/state',
+  };
+}
+
+/** Keys under `s3://bucket/<prefix>/` (every page). */
+export async function listKeys(prefix: string, s3: LocalS3 = localS3()): Promise<string[]> {
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+  try {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await client.send(
+        new ListObjectsV2Command({
+          Bucket: s3.bucket,
+          Prefix: `${prefix.replace(/\/$/, '')}/`,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
+  } finally {
+    client.destroy();
+  }
+}
