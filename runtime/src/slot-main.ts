@@ -9,6 +9,7 @@ import { SlotProcess } from './process/slot-process.ts';
 import { readTokenFile, startControlServer, type ControlServer } from './control/server.ts';
 import { startMetricsServer, type MetricsServer } from './telemetry/metrics-server.ts';
 import { resolveLatestRestore } from './control/restore-latest.ts';
+import { listSavepointFolders } from './control/savepoint-folders.ts';
 import { TributaryError } from './errors.ts';
 import { createLogger } from './telemetry/logger.ts';
 import { routeProcessWarnings } from './telemetry/process-warnings.ts';
@@ -99,6 +100,7 @@ async function main(): Promise<number> {
       intervalMs: cfg.checkpointing.intervalMs,
       timeoutMs: cfg.checkpointing.timeoutMs,
       retained: cfg.checkpointing.retained,
+      ...(cfg.retention === 'Retain' ? { keepAll: true } : {}),
     },
     ...(restore.path ? { restoreFrom: restore.path, allowNonRestoredState: cfg.allowNonRestoredState } : {}),
   });
@@ -157,8 +159,15 @@ async function main(): Promise<number> {
               },
               get: (id) => reportSavepoint((slot.executor ?? stoppedBy)?.coordinator?.savepointStatus(id)),
               // The folder name is validated by the server (sp-<n>): nothing outside savepoints/.
-              dispose: (folder) =>
-                CheckpointStorage.discard(childOf(containerPath(cfg.stateDir, env.podRoot), 'savepoints', folder)),
+              dispose: async (folder) => {
+                if (cfg.retention === 'Retain')
+                  throw new TributaryError(
+                    'TRIB_STATE_RETAINED',
+                    `savepoint ${folder} not deleted: the job's state retention is Retain (nothing under ${cfg.stateDir} is deleted)`,
+                  );
+                await CheckpointStorage.discard(childOf(stateHost, 'savepoints', folder));
+              },
+              list: () => listSavepointFolders(stateHost),
             }
           : undefined,
     });

@@ -5,6 +5,8 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type {
   SavepointAccepted,
+  SavepointFolder,
+  SavepointFolderList,
   SavepointRequest,
   SavepointStatus,
   StatusResponse,
@@ -84,6 +86,18 @@ export class RuntimeClient {
   /** DELETE /v1/savepoints/{folder}: slot 0 removes `<stateDir>/savepoints/<folder>` (sp-<n>). */
   async deleteSavepoint(base: string, token: string, folder: string): Promise<void> {
     await this.#call<unknown>('DELETE', `${base}/v1/savepoints/${encodeURIComponent(folder)}`, token);
+  }
+
+  /** GET /v1/savepoints: slot 0's savepoint folders (an older runtime answers 405: RUNTIME_ERR_REJECTED). */
+  async listSavepoints(base: string, token: string): Promise<SavepointFolder[]> {
+    const body = await this.#call<SavepointFolderList>('GET', `${base}/v1/savepoints`, token);
+    const list = (body as Partial<SavepointFolderList> | null)?.savepoints;
+    if (
+      !Array.isArray(list) ||
+      !list.every((f) => typeof f?.name === 'string' && Number.isSafeInteger(f.id) && typeof f.complete === 'boolean')
+    )
+      throw new RuntimeError(RuntimeErrorCodes.protocol, `GET ${base}/v1/savepoints: not a savepoint folder list`);
+    return list;
   }
 
   async close(): Promise<void> {

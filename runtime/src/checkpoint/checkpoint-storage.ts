@@ -66,7 +66,8 @@ export class CheckpointStorage {
     );
   }
 
-  private async list(kind: CheckpointKind): Promise<{ id: number; path: string; complete: boolean }[]> {
+  /** Folders of one kind, complete or not, oldest id first (names that are not `chk-<id>`/`sp-<id>` are skipped). */
+  async folders(kind: CheckpointKind): Promise<{ id: number; path: string; complete: boolean }[]> {
     const parent = childOf(this.root, kind === 'checkpoint' ? 'checkpoints' : 'savepoints');
     const prefix = kind === 'checkpoint' ? 'chk-' : 'sp-';
     const store = stateStoreFor(parent);
@@ -85,20 +86,21 @@ export class CheckpointStorage {
   /** Highest id of any checkpoint or savepoint folder, complete or not (ids never repeat). */
   async maxIdUsed(): Promise<number> {
     let max = 0;
-    for (const k of ['checkpoint', 'savepoint'] as const) for (const e of await this.list(k)) max = Math.max(max, e.id);
+    for (const k of ['checkpoint', 'savepoint'] as const)
+      for (const e of await this.folders(k)) max = Math.max(max, e.id);
     return max;
   }
 
   /** Completed checkpoints, oldest first. */
   async completedCheckpoints(): Promise<CompletedCheckpointRef[]> {
-    return (await this.list('checkpoint'))
+    return (await this.folders('checkpoint'))
       .filter((e) => e.complete)
       .map((e) => ({ id: e.id, kind: 'checkpoint' as const, path: e.path }));
   }
 
   /** Completed savepoints, oldest first (ids share one sequence with checkpoints). */
   async completedSavepoints(): Promise<CompletedCheckpointRef[]> {
-    return (await this.list('savepoint'))
+    return (await this.folders('savepoint'))
       .filter((e) => e.complete)
       .map((e) => ({ id: e.id, kind: 'savepoint' as const, path: e.path }));
   }
@@ -113,7 +115,7 @@ export class CheckpointStorage {
    * and abandoned (incomplete) folders below the newest.
    */
   async prune(retained: number, keepId?: number): Promise<number[]> {
-    const all = await this.list('checkpoint');
+    const all = await this.folders('checkpoint');
     const complete = all.filter((e) => e.complete);
     const keep = new Set(complete.slice(Math.max(0, complete.length - retained)).map((e) => e.id));
     const newest = complete[complete.length - 1]?.id ?? 0;

@@ -37,7 +37,7 @@ class FakeSlot implements SlotCheckpointPort {
   }
 }
 
-async function setup(o: { timeoutMs?: number; retained?: number } = {}) {
+async function setup(o: { timeoutMs?: number; retained?: number; keepAll?: boolean } = {}) {
   const stateDir = await tempDir();
   const slots = [new FakeSlot(0), new FakeSlot(1)];
   const c = new CheckpointCoordinator({
@@ -47,6 +47,7 @@ async function setup(o: { timeoutMs?: number; retained?: number } = {}) {
     graphHash: 'g',
     timeoutMs: o.timeoutMs ?? 5000,
     retained: o.retained ?? 2,
+    ...(o.keepAll ? { keepAll: true } : {}),
   });
   await c.start();
   const ack = async (slot: number, t: TriggerCheckpoint): Promise<void> => {
@@ -178,6 +179,20 @@ describe('CheckpointCoordinator', () => {
     await triggered(5);
     expect(last(slots[0] as FakeSlot).checkpointId).toBe(5);
     c2.stop();
+  });
+
+  it('keeps every checkpoint when the retention is Retain (keepAll): nothing is pruned', async () => {
+    const { c, slots, ack, last, stateDir, triggered } = await setup({ retained: 1, keepAll: true });
+    for (let i = 0; i < 3; i++) {
+      const p = c.trigger('checkpoint', false);
+      await triggered(i + 1);
+      await ack(0, last(slots[0] as FakeSlot));
+      await ack(1, last(slots[1] as FakeSlot));
+      await p;
+    }
+    await c.pruned();
+    expect((await readdir(join(stateDir, 'checkpoints'))).sort()).toEqual(['chk-1', 'chk-2', 'chk-3']);
+    c.stop();
   });
 
   it('never repeats an id across restarts, also when the newest ids left no folder (aborted, disposed)', async () => {

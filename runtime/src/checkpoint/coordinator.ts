@@ -48,6 +48,8 @@ export interface CoordinatorOptions {
   intervalMs?: number;
   timeoutMs?: number;
   retained?: number;
+  /** Never remove checkpoints beyond `retained` (the job's retention is Retain: nothing it wrote is deleted). */
+  keepAll?: boolean;
   /** Id of the checkpoint the job restored from (new ids go above it). */
   restoredCheckpointId?: number;
   logger?: Logger;
@@ -391,7 +393,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     if (sinksCommit) for (const s of this.o.slots) s.notifyComplete(p.id, final);
     p.resolve(done);
     if (p.stop) this.onStopSavepoint?.(done);
-    if (p.kind === 'checkpoint') this.pruneInBackground(p.id);
+    if (p.kind === 'checkpoint' && !this.o.keepAll) this.pruneInBackground(p.id);
   }
 
   /** Resolves once no background pruning runs (tests, and anyone about to inspect the folders). */

@@ -7,6 +7,9 @@
 // without a token; on CONTROL_PORT /metrics now needs the token like every path but /healthz
 // and /readyz). Authenticated handshake: data-plane protocol 2 (runtime/src/net/handshake.ts)
 // under the job's secret in TRIBUTARY_CONTROL_TOKEN_FILE, which a slot now requires.
+// JobConfig.retention and GET /v1/savepoints (the list of savepoint folders) are additive too: a
+// runtime without them prunes as before and answers 405 to the list, which the operator's
+// orphan sweep takes as "cannot list", never as "nothing there".
 
 export const CONTRACT_VERSION = 1;
 
@@ -68,7 +71,16 @@ export interface JobConfig {
    */
   readonly restoreLatest?: { readonly since: string };
   readonly allowNonRestoredState: boolean;
+  /**
+   * Additive: what happens to state the job no longer needs. `Delete` (absent = Delete): checkpoints beyond
+   * `checkpointing.retained` are removed, and slot 0 removes savepoint folders on request. `Retain`: nothing under
+   * `stateDir` is ever removed by the runtime (pruned checkpoints stay; DELETE /v1/savepoints/{name} answers 409
+   * TRIB_STATE_RETAINED).
+   */
+  readonly retention?: StateRetention;
 }
+
+export type StateRetention = 'Delete' | 'Retain';
 
 export type JobState = 'CREATED' | 'RESTORING' | 'RUNNING' | 'STOPPING' | 'FINISHED' | 'FAILED';
 
@@ -131,7 +143,26 @@ export interface SavepointStatus {
 /**
  * DELETE /v1/savepoints/{name} on slot 0 (additive): removes the savepoint folder
  * `<stateDir>/savepoints/<name>` (name = the path's last segment, `sp-<n>`; nothing outside
- * that folder can be named). 204 when removed or already absent. The operator calls it for
- * savepoints it dropped beyond `savepoints.historyLimit`.
+ * that folder can be named). 204 when removed or already absent; 409 TRIB_STATE_RETAINED when the job's retention
+ * is Retain. The operator calls it for savepoints it dropped beyond `savepoints.historyLimit` and for orphans its
+ * sweep found (folders nothing references).
  */
 export const SAVEPOINT_FOLDER_PATTERN = /^sp-\d+$/;
+
+/**
+ * GET /v1/savepoints on slot 0 (additive): the savepoint folders under `<stateDir>/savepoints`, complete or not,
+ * oldest id first. `triggeredAt` is the metadata's trigger time (absent for a folder without `_metadata.json`, which is
+ * no savepoint: abandoned or still being written). Fails closed: a location that cannot be listed, or a metadata file
+ * that cannot be read, is an error answer, never a shorter list.
+ */
+export interface SavepointFolderList {
+  readonly savepoints: readonly SavepointFolder[];
+}
+
+export interface SavepointFolder {
+  /** `sp-<id>`, the last segment of the savepoint's path. */
+  readonly name: string;
+  readonly id: number;
+  readonly complete: boolean;
+  readonly triggeredAt?: string;
+}

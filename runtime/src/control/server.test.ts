@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTRACT_VERSION, RuntimeEnv, type SavepointStatus, type StatusResponse } from './contract.ts';
+import { TributaryError } from '../errors.ts';
+import {
+  CONTRACT_VERSION,
+  RuntimeEnv,
+  type SavepointFolder,
+  type SavepointFolderList,
+  type SavepointStatus,
+  type StatusResponse,
+} from './contract.ts';
 import { readControlToken, startControlServer, type ControlServer } from './server.ts';
 
 describe('control server', () => {
@@ -14,6 +22,7 @@ describe('control server', () => {
   const all = new Map<string, SavepointStatus>();
   let ready = false;
   const disposed: string[] = [];
+  let folders: SavepointFolder[] | Error = [];
 
   beforeAll(async () => {
     const status: StatusResponse = {
@@ -43,6 +52,10 @@ describe('control server', () => {
         get: (id) => all.get(id),
         dispose: async (folder) => {
           disposed.push(folder);
+        },
+        list: async () => {
+          if (folders instanceof Error) throw folders;
+          return folders;
         },
       },
     });
@@ -126,6 +139,21 @@ describe('control server', () => {
     expect((await del('sp-7/..', 's3cret')).status).toBe(400);
     expect((await del('sp-7', 's3cret')).status).toBe(204);
     expect(disposed).toEqual(['sp-7']);
+  });
+
+  it('lists savepoint folders with the bearer token; a listing that fails is an error answer, never an empty list', async () => {
+    expect((await get('/v1/savepoints')).status).toBe(401);
+    folders = [
+      { name: 'sp-3', id: 3, complete: true, triggeredAt: '2026-01-01T00:00:00.000Z' },
+      { name: 'sp-5', id: 5, complete: false },
+    ];
+    const ok = await get('/v1/savepoints', 's3cret');
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as SavepointFolderList).savepoints).toEqual(folders);
+    folders = new TributaryError('TRIB_STATE_STORAGE', 's3://b/p/savepoints: NoSuchBucket');
+    const bad = await get('/v1/savepoints', 's3cret');
+    expect(bad.status).toBe(409);
+    expect(await bad.json()).toEqual({ error: 's3://b/p/savepoints: NoSuchBucket', code: 'TRIB_STATE_STORAGE' });
   });
 
   it('reads the token from the file named in the environment', async () => {

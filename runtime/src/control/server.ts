@@ -2,6 +2,7 @@
 //   every slot   GET /healthz   GET /readyz   GET /metrics   GET /v1/status
 //   slot 0       POST /v1/savepoints {stop, requestId?} → 202 {id}
 //                GET  /v1/savepoints/{id} → {id, state, path?, error?, checkpointId?}
+//                GET  /v1/savepoints → {savepoints: [{name, id, complete, triggeredAt?}]} (the folders)
 //                DELETE /v1/savepoints/{folder} → 204 (folder `sp-<n>` under <stateDir>/savepoints)
 // Every path but the probes (/healthz, /readyz: the kubelet has no token, and they reveal one
 // bit) needs `Authorization: Bearer <token>`, the job's secret (the operator mounts one per
@@ -19,6 +20,7 @@ import { TributaryError, isTributaryError } from '../errors.ts';
 import {
   RuntimeEnv,
   SAVEPOINT_FOLDER_PATTERN,
+  type SavepointFolder,
   type SavepointRequest,
   type SavepointStatus,
   type StatusResponse,
@@ -39,6 +41,8 @@ export interface SavepointControl {
    * fine.
    */
   dispose?(folder: string): Promise<void>;
+  /** The savepoint folders under `<stateDir>/savepoints` (GET /v1/savepoints); throws when they cannot be listed. */
+  list?(): Promise<SavepointFolder[]>;
 }
 
 export interface ControlServerOptions {
@@ -182,6 +186,11 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
         const st = o.savepoints.request(sreq);
         o.logger?.info({ id: st.id, stop: sreq.stop, requestId: sreq.requestId }, 'savepoint requested');
         return json(res, 202, { id: st.id });
+      }
+      if (method === 'GET' && path === '/v1/savepoints') {
+        if (!o.savepoints.list)
+          return json(res, 405, { error: 'this slot cannot list savepoints', code: 'TRIB_CONTROL_METHOD' });
+        return json(res, 200, { savepoints: await o.savepoints.list() });
       }
       if (method === 'GET' && path.startsWith('/v1/savepoints/')) {
         const id = decodeURIComponent(path.slice('/v1/savepoints/'.length));

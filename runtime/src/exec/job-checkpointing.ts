@@ -113,6 +113,7 @@ export class JobCheckpointing {
       intervalMs: cp.intervalMs,
       timeoutMs: cp.timeoutMs,
       retained: cp.retained,
+      ...(cp.keepAll ? { keepAll: true } : {}),
       restoredCheckpointId: o.restoredCheckpointId,
       logger: o.logger,
       metrics: o.metrics,

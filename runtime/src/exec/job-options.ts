@@ -66,6 +66,8 @@ export interface CheckpointingOptions {
   intervalMs?: number;
   timeoutMs?: number;
   retained?: number;
+  /** Never remove checkpoints beyond `retained` (JobConfig.retention Retain). */
+  keepAll?: boolean;
 }
 
 /** One channel of an exchange: consumer task (by head node), its logical input, producer and consumer slot. */

@@ -1,5 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readSlotEnv } from './slot-env.ts';
+import { CONTRACT_VERSION } from '../control/contract.ts';
+import { readJobConfig, readSlotEnv } from './slot-env.ts';
 
 const base = {
   TRIBUTARY_SLOT: '1',
@@ -64,5 +68,27 @@ describe('slot env', () => {
         message: expect.stringContaining('TRIBUTARY_CONTROL_TOKEN_FILE is required'),
       }),
     );
+  });
+
+  it('reads the job config; an unknown retention is refused (never read as Delete)', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'trib-jobcfg-'));
+    const file = join(d, 'job.json');
+    const env = readSlotEnv({
+      ...base,
+      TRIBUTARY_JOB_CONFIG: file,
+      TRIBUTARY_PEER_SELECTOR: 'job=x',
+      TRIBUTARY_POD_IP: '127.0.1.7',
+    });
+    const cfg = { contractVersion: CONTRACT_VERSION, jobName: 'j', parallelism: 2, stateDir: '/state' };
+    try {
+      await writeFile(file, JSON.stringify({ ...cfg, retention: 'Retain' }));
+      expect(readJobConfig(file, env).retention).toBe('Retain');
+      await writeFile(file, JSON.stringify(cfg));
+      expect(readJobConfig(file, env).retention).toBeUndefined();
+      await writeFile(file, JSON.stringify({ ...cfg, retention: 'Keep' }));
+      expect(() => readJobConfig(file, env)).toThrow(/retention must be Delete or Retain, got "Keep"/);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
   });
 });

@@ -129,5 +129,8 @@ export function readJobConfig(file: string, env: SlotEnv): JobConfig {
     throw bad(
       `job config parallelism ${String(cfg.parallelism)} differs from ${RuntimeEnv.parallelism}=${env.parallelism}`,
     );
+  // An unknown retention must not be read as Delete (that would delete what the user asked to keep).
+  if (cfg.retention !== undefined && cfg.retention !== 'Delete' && cfg.retention !== 'Retain')
+    throw bad(`job config ${file}: retention must be Delete or Retain, got ${JSON.stringify(cfg.retention)}`);
   return cfg;
 }

@@ -77,6 +77,7 @@ export function addStreamJobController(
       ...(opts.podPolicy ? { podPolicy: opts.podPolicy } : {}),
       ...(opts.containerArgs ? { containerArgs: opts.containerArgs } : {}),
       ...(opts.cadence ? { cadence: opts.cadence } : {}),
+      orphanSweeps: new Map(),
       ...(opts.afterWrite ? { afterWrite: opts.afterWrite } : {}),
     }),
   });

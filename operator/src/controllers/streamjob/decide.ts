@@ -11,6 +11,7 @@ import { modeFor } from './operation/kinds.ts';
 import { startRestart } from './operation/restart.ts';
 import { latestRestorePoint } from './operation/restore-point.ts';
 import { startOperation } from './operation/start.ts';
+import { sweepIfDue } from './operation/sweep-orphans.ts';
 import { classify, deployedSpec } from './spec-diff.ts';
 import { specHash } from './spec-hash.ts';
 
@@ -80,5 +81,7 @@ export async function decide(
   if (st.phase !== 'Running' && obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING') {
     await r.record(c, 'running', (s) => ({ ...s, phase: 'Running' }));
   }
+  if (r.deps.orphanSweeps && c.job.status?.phase === 'Running' && obs.runtime?.state === 'RUNNING')
+    await sweepIfDue(r, c, r.deps.orphanSweeps);
   return r.after(c.job);
 }

@@ -40,6 +40,11 @@ export interface StreamJobReconcilerDeps {
   /** Container args for the slot pods (tests run a stand-in script through `tributary/node:*`). */
   readonly containerArgs?: readonly string[];
   readonly cadence?: Cadence;
+  /**
+   * Job uid → time of its last orphan savepoint sweep (operation/sweep-orphans.ts); absent = sweeps only after a
+   * recorded savepoint, none on a cadence.
+   */
+  readonly orphanSweeps?: Map<string, number>;
   readonly now?: () => Date;
   /** Hook for fault-injection tests: called after each status write with the step written. */
   readonly afterWrite?: (job: StreamJob, step: string) => void | Promise<void>;

@@ -7,6 +7,10 @@ export interface StreamJobMetrics {
   readonly operations: Counter<'kind' | 'result'>;
   readonly restarts: Counter;
   readonly jobsByPhase: Gauge<'phase'>;
+  /** Savepoint folders the orphan sweep deleted (operation/sweep-orphans.ts). */
+  readonly orphanSavepointsDeleted: Counter;
+  /** Orphan sweeps that could not list or delete (each also a Warning Event). */
+  readonly orphanSweepFailures: Counter;
   setPhase(key: string, phase: Phase | undefined): void;
   forget(key: string): void;
 }
@@ -58,6 +62,16 @@ export function streamJobMetrics(registry: Registry): StreamJobMetrics {
     labelNames: ['phase'],
     registers,
   });
+  const orphanSavepointsDeleted = new Counter({
+    name: 'tributary_operator_orphan_savepoints_deleted_total',
+    help: 'Savepoint folders the orphan sweep deleted (nothing in status or spec referenced them).',
+    registers,
+  });
+  const orphanSweepFailures = new Counter({
+    name: 'tributary_operator_orphan_sweep_failures_total',
+    help: 'Orphan savepoint sweeps that could not list or delete a folder.',
+    registers,
+  });
   for (const p of PHASES) jobsByPhase.set({ phase: p }, 0);
   const phases = new Map<string, Phase>();
   const recount = () => {
@@ -71,6 +85,8 @@ export function streamJobMetrics(registry: Registry): StreamJobMetrics {
     operations,
     restarts,
     jobsByPhase,
+    orphanSavepointsDeleted,
+    orphanSweepFailures,
     setPhase(key, phase) {
       if (phase === undefined || phases.get(key) === phase) return;
       phases.set(key, phase);

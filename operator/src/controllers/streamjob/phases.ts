@@ -8,9 +8,11 @@ export interface Cadence {
   operationMs: number;
   /** While Running and healthy. */
   runningMs: number;
+  /** Orphan savepoint sweep of a Running job with no operation pending (also after each recorded savepoint). */
+  orphanSweepMs?: number;
 }
 
-export const defaultCadence: Cadence = { operationMs: 1_000, runningMs: 15_000 };
+export const defaultCadence: Cadence = { operationMs: 1_000, runningMs: 15_000, orphanSweepMs: 10 * 60_000 };
 
 export function requeueFor(
   phase: Phase | undefined,

@@ -47,6 +47,8 @@ export function jobConfig(
     ...(restoreFrom ? { restoreFrom } : {}),
     ...(restoreLatestSince ? { restoreLatest: { since: restoreLatestSince } } : {}),
     allowNonRestoredState: spec.restore?.allowNonRestoredState ?? false,
+    // Retain: the runtime deletes nothing (no checkpoint pruning, savepoint deletion refused).
+    ...(storage.retention === 'Retain' ? { retention: 'Retain' as const } : {}),
   };
 }
 

@@ -1,11 +1,13 @@
 // Manual savepoint (spec.savepointNonce changed): a savepoint of the running job, which keeps
-// running; recorded in the savepoint history (historyLimit, older folders deleted). Retried
+// running; recorded in the savepoint history (historyLimit, older folders deleted unless the
+// retention is Retain; then the orphan sweep). Retried
 // with backoff, given up after 3 attempts; either way the nonce counts as acted on.
 import type { PendingOperation, SavepointRecord } from '../../../api/v1alpha1/streamjob.ts';
 import { setJobCondition } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { addToHistory } from '../savepoints.ts';
 import { disposeDropped } from './dispose-savepoints.ts';
+import { sweepOrphanSavepoints } from './sweep-orphans.ts';
 import { retryLater, savepointStep } from './savepoint-step.ts';
 
 export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
@@ -69,6 +71,7 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
     });
     await deps.events.normal(c.job, 'SavepointCompleted', `savepoint ${p.id} at ${p.path} (manual)`);
     await disposeDropped(r, c, dropped);
+    await sweepOrphanSavepoints(r, c);
     return r.after(c.job);
   }
   const giveUp = p.attempt > 3;

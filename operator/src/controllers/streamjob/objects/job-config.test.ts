@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
+import { effectiveStateStorage } from '../state-storage.ts';
+import { jobConfig } from './job-config.ts';
+
+const job = (stateStorage: Record<string, unknown>): StreamJob =>
+  ({
+    apiVersion: 'tributary.dev/v1alpha1',
+    kind: 'StreamJob',
+    metadata: { name: 'j', namespace: 'ns' },
+    spec: { replicas: 2, maxParallelism: 128, graph: {}, stateStorage },
+  }) as unknown as StreamJob;
+
+describe('jobConfig retention', () => {
+  const s3 = { s3: { bucket: 'bkt', prefix: 'p' } };
+  it('tells the runtime Retain only when the effective storage retains; Delete is the absent default', () => {
+    const retain = job({ ...s3, retention: 'Retain' });
+    const cfg = jobConfig(retain, retain.spec, effectiveStateStorage(retain.spec, {}), 2, undefined);
+    expect(cfg.retention).toBe('Retain');
+    expect(cfg.stateDir).toBe('s3://bkt/p/ns/j');
+    const del = job(s3);
+    expect(jobConfig(del, del.spec, effectiveStateStorage(del.spec, {}), 2, undefined).retention).toBeUndefined();
+    // The operator default's retention applies to a job that names none.
+    const byDefault = job({});
+    const storage = effectiveStateStorage(byDefault.spec, { stateStorage: { ...s3, retention: 'Retain' } });
+    expect(jobConfig(byDefault, byDefault.spec, storage, 2, undefined).retention).toBe('Retain');
+  });
+});
