@@ -76,6 +76,8 @@ interface Pending {
   dir: string;
   startedAt: number;
   triggeredAt: string;
+  /** Still recording its id in the state storage (no slot triggered): a timeout then means storage did not answer. */
+  recordingId: boolean;
   acks: Map<number, CheckpointAck>;
   /** performance.now() of the last ack (the commit phase starts there). */
   lastAckAt: number;
@@ -210,6 +212,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
         dir,
         startedAt: performance.now(),
         triggeredAt: new Date(timestamp).toISOString(),
+        recordingId: true,
         acks: new Map(),
         lastAckAt: 0,
         timer: undefined,
@@ -223,7 +226,11 @@ export class CheckpointCoordinator implements CoordinatorPort {
             p,
             new TributaryError(
               'TRIB_CHECKPOINT_TIMEOUT',
-              `${kind} ${id} expired after ${timeoutMs} ms before all slots acknowledged (${p.acks.size}/${this.parallelism})`,
+              // Names the state location: a hanging store (S3 away) is the usual cause, and the
+              // operator reports this message in status.
+              p.recordingId
+                ? `${kind} ${id} expired after ${timeoutMs} ms while recording its id in the state storage ${this.storage.root}: the storage did not answer (unreachable or too slow)`
+                : `${kind} ${id} expired after ${timeoutMs} ms before all slots acknowledged (${p.acks.size}/${this.parallelism}; their state goes to ${p.dir})`,
             ),
           ),
         timeoutMs,
@@ -242,6 +249,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       return done;
     }
     if (this.pending !== p) return done; // expired while the id was being recorded
+    p.recordingId = false;
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
     for (const s of this.o.slots) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });
     return done;

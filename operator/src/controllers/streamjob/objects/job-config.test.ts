@@ -22,7 +22,9 @@ describe('jobConfig retention', () => {
     expect(jobConfig(del, del.spec, effectiveStateStorage(del.spec, {}), 2, undefined).retention).toBeUndefined();
     // The operator default's retention applies to a job that names none.
     const byDefault = job({});
-    const storage = effectiveStateStorage(byDefault.spec, { stateStorage: { ...s3, retention: 'Retain' } });
+    const storage = effectiveStateStorage(byDefault.spec, {
+      stateStorage: { ...s3, path: '/state', retention: 'Retain' },
+    });
     expect(jobConfig(byDefault, byDefault.spec, storage, 2, undefined).retention).toBe('Retain');
   });
 });
