@@ -1,10 +1,12 @@
 // The slot process itself (loaded by main.ts, the entrypoint, once the compile cache is on).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { CheckpointStorage } from './checkpoint/checkpoint-storage.ts';
 import { childOf } from './checkpoint/storage/state-uri.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
 import { isTributaryError } from './errors.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
-import { containerPath, readJobConfig, readSlotEnv } from './process/slot-env.ts';
+import { containerPath, LocalEnv, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
 import { readTokenFile, startControlServer, type ControlServer } from './control/server.ts';
 import { startMetricsServer, type MetricsServer } from './telemetry/metrics-server.ts';
@@ -16,7 +18,9 @@ import { routeProcessWarnings } from './telemetry/process-warnings.ts';
 import { JobMetrics } from './telemetry/metrics.ts';
 import type { GraphSpec } from './graph/spec.ts';
 import type { JobExecutor } from './exec/job-executor.ts';
-import { DATA_PORT, type SavepointStatus, type StatusResponse } from './control/contract.ts';
+import { DATA_PORT, RuntimeEnv, type SavepointStatus, type StatusResponse } from './control/contract.ts';
+
+const TERMINATION_LOG = '/dev/termination-log';
 
 const CONFIG_CODES = new Set([
   'TRIB_PEER_CONFIG',
@@ -27,6 +31,23 @@ const CONFIG_CODES = new Set([
   'TRIB_CONNECTOR_UNSUPPORTED',
   'TRIB_EXPR_INVALID',
 ]);
+
+/**
+ * The reason a slot ends with an error, in the container's termination message file (Kubernetes' default
+ * /dev/termination-log, writable even on a read-only root): the operator reports it in status (Degraded, lastError),
+ * so e.g. a refused S3 key or a missing bucket is named there, not only in the pod's log. Best effort.
+ */
+function writeTerminationMessage(text: string): void {
+  // Only in a pod (the downward API names it): `tributary run --distributed` must not write the host's /dev.
+  if (!process.env[RuntimeEnv.podName]) return;
+  try {
+    const file = containerPath(TERMINATION_LOG, process.env[LocalEnv.podRoot] || undefined);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text.slice(0, 4000));
+  } catch {
+    // no writable termination log (e.g. `tributary run`): stderr has it
+  }
+}
 
 /** Under `tributary run --distributed`: exit when the supervisor is gone (no orphaned slots). */
 function watchParent(): void {
@@ -227,11 +248,13 @@ main().then(
   },
   (e: unknown) => {
     const code = isTributaryError(e) && CONFIG_CODES.has(e.code) ? 2 : 1;
+    let text: string;
     if (isTributaryError(e)) {
-      process.stderr.write(`error ${e.code}: ${e.message}\n`);
-      if (e.cause instanceof Error && !e.message.includes(e.cause.message))
-        process.stderr.write(`  cause: ${e.cause.message}\n`);
-    } else process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
+      text = `error ${e.code}: ${e.message}\n`;
+      if (e.cause instanceof Error && !e.message.includes(e.cause.message)) text += `  cause: ${e.cause.message}\n`;
+    } else text = `error: ${(e as Error).stack ?? String(e)}\n`;
+    process.stderr.write(text);
+    writeTerminationMessage(text);
     process.exitCode = code;
     setTimeout(() => process.exit(code), 200).unref();
   },

@@ -114,7 +114,7 @@ export function podFailure(obs: Pick<Observation, 'current'>): string {
     if (!isPodTerminal(p)) continue;
     const t = p.status?.containerStatuses?.[0]?.state?.terminated;
     if (t)
-      return ` (pod ${p.metadata?.name}: ${t.reason ?? 'terminated'}, exit ${t.exitCode ?? '?'}${t.message ? `: ${t.message.slice(0, 200)}` : ''})`;
+      return ` (pod ${p.metadata?.name}: ${t.reason ?? 'terminated'}, exit ${t.exitCode ?? '?'}${t.message ? `: ${t.message.trim().slice(0, 600)}` : ''})`;
   }
   return '';
 }

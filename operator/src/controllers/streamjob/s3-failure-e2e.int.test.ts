@@ -52,6 +52,33 @@ const said = (j: StreamJob) =>
     '\n',
   );
 
+/** Waits until `ok(job)`; a timeout reports what status said last. */
+async function untilStatus(
+  kube: KubeClient,
+  ns: string,
+  name: string,
+  what: string,
+  ok: (j: StreamJob) => boolean,
+  timeoutMs: number,
+): Promise<StreamJob> {
+  let last: StreamJob | undefined;
+  try {
+    return await waitFor(
+      what,
+      async () => {
+        last = await getJob(kube, ns, name);
+        return ok(last) ? last : undefined;
+      },
+      timeoutMs,
+      250,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last status: phase ${last?.status?.phase}: ${last ? said(last) : ''}`, {
+      cause: err,
+    });
+  }
+}
+
 async function secret(kube: KubeClient, ns: string, name: string, data: Record<string, string>, labelled = true) {
   await kube.create(Resources.Secret, {
     apiVersion: 'v1',
@@ -96,14 +123,13 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
         graph,
       });
     for (const c of cases) {
-      const j = await waitFor(
+      const j = await untilStatus(
+        kube,
+        ns,
+        c.name,
         `${c.name}: status names ${c.names.join(' and ')}`,
-        async () => {
-          const j = await getJob(kube, ns, c.name);
-          return c.names.every((n) => said(j).includes(n)) ? j : undefined;
-        },
+        (j) => c.names.every((n) => said(j).includes(n)),
         120_000,
-        500,
       );
       expect(j.status?.phase, said(j)).not.toBe('Running');
       expect(j.status?.readyReplicas ?? 0).toBe(0);
@@ -150,15 +176,16 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
       process.kill(pid, 'SIGSTOP');
       paused = pid;
       await scaleJob(kube, ns, name, 3);
-      const degraded = await waitFor(
+      const degraded = await untilStatus(
+        kube,
+        ns,
+        name,
         'Degraded naming the state storage while S3 is stopped',
-        async () => {
-          const j = await getJob(kube, ns, name);
-          const d = j.status?.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
-          return d?.message.includes(stateStorage.s3.bucket) ? j : undefined;
-        },
+        (j) =>
+          j.status?.conditions
+            ?.find((c) => c.type === 'Degraded' && c.status === 'True')
+            ?.message.includes(stateStorage.s3.bucket) === true,
         90_000,
-        250,
       );
       const d = degraded.status!.conditions!.find((c) => c.type === 'Degraded')!;
       expect(d.message).toMatch(/old pods keep running/);

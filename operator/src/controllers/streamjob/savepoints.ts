@@ -29,6 +29,8 @@ export async function driveSavepoint(
   obs: Observation,
   stop: boolean,
   now: Date,
+  /** The job's state location, named when a savepoint times out (a storage that does not answer is the usual cause). */
+  location?: string,
 ): Promise<SavepointProgress> {
   const base = slot0Url(obs);
   if (!base || !obs.token)
@@ -70,7 +72,7 @@ export async function driveSavepoint(
       return {
         state: 'failed',
         reason: 'SavepointTimeout',
-        message: `savepoint ${op.savepointId} not complete after ${job.spec.savepoints?.timeout ?? '5m'}`,
+        message: `savepoint ${op.savepointId} not complete after ${job.spec.savepoints?.timeout ?? '5m'}${location ? ` (its state goes to ${location}: a storage that does not answer keeps it pending)` : ''}`,
       };
     return { state: 'in-progress' };
   } catch (err) {

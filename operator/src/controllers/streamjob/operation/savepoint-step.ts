@@ -7,6 +7,7 @@ import type { PendingOperation, StreamJobStatus } from '../../../api/v1alpha1/st
 import type { SavepointFailureReason } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
 import { driveSavepoint, savepointRequestId } from '../savepoints.ts';
+import { effectiveStateStorage, stateLocation } from '../state-storage.ts';
 
 export type SavepointOutcome =
   /** Triggered (and recorded) or still in progress: the reconcile ends here. */
@@ -37,7 +38,8 @@ export async function savepointStep(
   op: PendingOperation,
   o: SavepointStepOptions,
 ): Promise<SavepointOutcome> {
-  const p = await driveSavepoint(r.deps.runtime, c.job, op, c.obs, o.stop, c.now);
+  const location = stateLocation(c.job, effectiveStateStorage(c.job.spec, r.deps.defaults));
+  const p = await driveSavepoint(r.deps.runtime, c.job, op, c.obs, o.stop, c.now, location);
   switch (p.state) {
     case 'triggered':
       await r.record(c, o.triggered.step, (s) => {
