@@ -105,13 +105,18 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
       {
         name: 'badkeys',
         s3: { ...good.s3, credentialsSecretRef: { name: 'wrong-keys' } },
-        names: [s3.bucket, 'InvalidAccessKeyId'],
+        // AWS says InvalidAccessKeyId; versitygw (the local server) says XAdminUserNotFound.
+        names: [`S3 bucket "${s3.bucket}" answered`, /answered (InvalidAccessKeyId|XAdminUserNotFound) /],
       },
-      { name: 'nobucket', s3: { ...good.s3, bucket: `missing-${id}` }, names: [`missing-${id}`, 'NoSuchBucket'] },
+      {
+        name: 'nobucket',
+        s3: { ...good.s3, bucket: `missing-${id}` },
+        names: [`S3 bucket "missing-${id}" answered NoSuchBucket`],
+      },
       {
         name: 'unlabelled',
         s3: { ...good.s3, credentialsSecretRef: { name: 'unlabelled' } },
-        names: ['unlabelled', CREDENTIALS_LABEL],
+        names: ['unlabelled', CREDENTIALS_LABEL] as (string | RegExp)[],
       },
     ];
     for (const c of cases)
@@ -127,8 +132,8 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
         kube,
         ns,
         c.name,
-        `${c.name}: status names ${c.names.join(' and ')}`,
-        (j) => c.names.every((n) => said(j).includes(n)),
+        `${c.name}: status names ${c.names.map(String).join(' and ')}`,
+        (j) => c.names.every((n) => (typeof n === 'string' ? said(j).includes(n) : n.test(said(j)))),
         120_000,
       );
       expect(j.status?.phase, said(j)).not.toBe('Running');
