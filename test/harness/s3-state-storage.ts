@@ -5,7 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { CREDENTIALS_LABEL } from '../../operator/src/api/v1alpha1/credentials-label.ts';
 import type { StateStorage } from '../../operator/src/api/v1alpha1/streamjob.ts';
-import { isAlreadyExists, Resources, type KubeClient } from '../../operator/src/kube/index.ts';
+import {
+  ErrorCodes,
+  isAlreadyExists,
+  OperatorError,
+  Resources,
+  type KubeClient,
+} from '../../operator/src/kube/index.ts';
 
 export interface LocalS3 {
   readonly endpoint: string;
@@ -19,7 +25,11 @@ export interface LocalS3 {
 export function localS3(env: NodeJS.ProcessEnv = process.env): LocalS3 {
   const need = (name: string) => {
     const v = env[name];
-    if (!v) throw new Error(`${name} is not set: start the local cluster with --with s3 and eval its env`);
+    if (!v)
+      throw new OperatorError(
+        ErrorCodes.TEST_HARNESS,
+        `${name} is not set: start the local cluster with --with s3 and eval its env`,
+      );
     return v;
   };
   return {
