@@ -281,6 +281,7 @@ export async function createJobExecutor(graph: ValidatedGraph, opts: CreateJobEx
     parallelism: opts.parallelism,
     maxParallelism,
     allowNonRestoredState: opts.allowNonRestoredState ?? false,
+    ...(opts.slots ? { slots: opts.slots } : {}),
     logger: opts.logger,
   });
   return new JobExecutor(graph, { ...opts, maxParallelism, restored });
