@@ -96,8 +96,8 @@ async function measure(where: string, stateDir: string, g: ValidatedGraph, keys:
     checkpointing: { stateDir },
   });
   const aDone = a.run();
+  // Records flow at `rate` from the start: the stop lands in a steady flow once the state holds `keys` keys.
   while (a.status().recordsIn < keys) await sleep(20);
-  await sleep(1000); // steady flow
   const sp = await a.triggerSavepoint({ stop: true });
   await aDone;
   const inState = a.status().recordsIn;

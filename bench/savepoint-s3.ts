@@ -81,7 +81,7 @@ export async function savepointOnS3(): Promise<void> {
     process.stdout.write(`  state files read + verified, no decoding: all key groups vs slot 0 of 2 (ranged)\n`);
     for (const m of [fs, remote])
       process.stdout.write(
-        `  ${m.where.padEnd(36)} whole ${fmt.format(m.wholeLoad.ms).padStart(6)} ms, ${fmt.format(m.wholeLoad.bytes / 1e6)} MB   half ${fmt.format(m.halfLoad.ms).padStart(6)} ms, ${fmt.format(m.halfLoad.bytes / 1e6)} MB   (ratio half / whole ${(m.halfLoad.ms / m.wholeLoad.ms).toFixed(2)})\n`,
+        `  ${m.where.padEnd(36)} whole ${fmt.format(m.wholeLoad.ms).padStart(6)} ms, ${(m.wholeLoad.bytes / 1e6).toFixed(1)} MB   half ${fmt.format(m.halfLoad.ms).padStart(6)} ms, ${(m.halfLoad.bytes / 1e6).toFixed(1)} MB   (ratio half / whole ${(m.halfLoad.ms / m.wholeLoad.ms).toFixed(2)})\n`,
       );
   } finally {
     await rm(local, { recursive: true, force: true });
