@@ -57,7 +57,10 @@ export interface StateStorage {
   s3?: S3StateStorage;
   /** Mount path of pvc/emptyDir in the slot pods (unused with s3). */
   path: string;
-  /** Delete (default): objects of savepoints beyond historyLimit and of pruned checkpoints are deleted; Retain: never. */
+  /**
+   * Delete (default): objects of savepoints beyond historyLimit and of pruned checkpoints are
+   * deleted; Retain: never.
+   */
   retention?: 'Delete' | 'Retain';
 }
 
