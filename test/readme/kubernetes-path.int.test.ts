@@ -1,6 +1,6 @@
 // README.md "On Kubernetes", run as written: the commands of its indented code blocks, in
 // order, each in bash with the environment the previous ones left, from the checkout, with
-// the example files it names — once with the Helm install, once with `npm run operator &`
+// the example files it names — once with the Helm install, once with `npm run operator … &`
 // instead, each variant in a namespace of its own (the default namespace of a kubeconfig
 // copy: the README's commands name none). Between commands, operator-checks.ts and
 // clicks-checks.ts check what each promises. The test only adds lines of its own (the namespace, adopting CRDs other
@@ -117,7 +117,7 @@ describe('README "On Kubernetes", run as written', () => {
 
   for (const { name: variant, steps } of variants) {
     it(
-      `${variant === 'helm' ? 'helm install' : 'npm run operator &'}: feed, run, read, rescale and delete the clicks job`,
+      `${variant === 'helm' ? 'helm install' : 'npm run operator … &'}: feed, run, read, rescale 2→3→1 and delete the clicks job`,
       async () => {
         const brokers = process.env.TRIBUTARY_KAFKA_BROKERS;
         if (!brokers || !process.env.TRIBUTARY_CLUSTER_DIR)

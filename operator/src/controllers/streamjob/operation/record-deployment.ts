@@ -26,7 +26,10 @@ export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: Pe
   await createIgnoringExists(
     kube,
     Resources.ConfigMap,
-    configMap(c.job, target, jobConfig(
+    configMap(
+      c.job,
+      target,
+      jobConfig(
         c.job,
         spec,
         effectiveStateStorage(spec, r.deps.defaults),
@@ -34,7 +37,8 @@ export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: Pe
         op.restoreFrom,
         druid.graph,
         op.restoreLatestSince,
-      )),
+      ),
+    ),
   );
   await r.record(c, 'starting', (s) => {
     s.deployed = {
