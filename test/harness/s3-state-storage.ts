@@ -147,6 +147,30 @@ export async function deletePrefix(prefix: string, s3: LocalS3 = localS3()): Pro
   }
 }
 
+/**
+ * Deletes the objects under `prefix` once namespace `ns` is gone (its deletion was requested):
+ * until its slot pods have stopped they keep writing checkpoints, which would outlive an
+ * earlier delete. Gives up waiting after `timeoutMs` and deletes anyway.
+ */
+export async function deletePrefixAfterNamespace(
+  kube: KubeClient,
+  ns: string,
+  prefix: string,
+  s3: LocalS3 = localS3(),
+  timeoutMs = 120_000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const gone = await kube.get(Resources.Namespace, undefined, ns).then(
+      () => false,
+      () => true,
+    );
+    if (gone) break;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  return deletePrefix(prefix, s3);
+}
+
 /** The key of an `s3://<bucket>/<key>` location in the cluster's bucket (refuses another bucket). */
 export function keyOf(uri: string, s3: LocalS3 = localS3()): string {
   const head = `s3://${s3.bucket}/`;

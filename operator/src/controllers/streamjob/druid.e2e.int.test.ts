@@ -19,7 +19,7 @@ import { newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
 import { createRegistry } from '../../telemetry/metrics.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import type { StateStorage, StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { deletePrefix, s3StateStorage } from '../../../../test/harness/s3-state-storage.ts';
+import { deletePrefixAfterNamespace, s3StateStorage } from '../../../../test/harness/s3-state-storage.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { DruidClient } from '../../druid/client.ts';
 import { repoRoot } from '../../../../test/cluster/paths.ts';
@@ -136,9 +136,9 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
       }
       if (!process.env.SJ_KEEP) await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
     }
-    if (stateStorage?.s3?.prefix && !process.env.SJ_KEEP)
-      await deletePrefix(stateStorage.s3.prefix).catch(() => undefined);
-  }, 60_000);
+    if (ns && stateStorage?.s3?.prefix && !process.env.SJ_KEEP)
+      await deletePrefixAfterNamespace(kube, ns, stateStorage.s3.prefix).catch(() => undefined);
+  }, 180_000);
 
   const produce = async (events: readonly Click[]) => {
     const p = kafka.producer();

@@ -10,7 +10,7 @@ import { applyRepoCrd, newClient, suffix, waitFor } from '../../kube/testing/clu
 import { createRegistry } from '../../telemetry/metrics.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import type { StateStorage, StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { deletePrefix, s3StateStorage } from '../../../../test/harness/s3-state-storage.ts';
+import { deletePrefixAfterNamespace, s3StateStorage } from '../../../../test/harness/s3-state-storage.ts';
 import { addStreamJobController } from './controller.ts';
 import { StreamJobs } from './resource.ts';
 import type { Pod } from './objects/slot-pod.ts';
@@ -71,8 +71,8 @@ describe('StreamJob with the real runtime and Kafka', () => {
       for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items)
         await kube.patch(StreamJobs, ns, j.metadata.name, { metadata: { finalizers: null } }).catch(() => undefined);
     if (ns && !process.env.SJ_KEEP) await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
-    if (stateStorage?.s3?.prefix && !process.env.SJ_KEEP)
-      await deletePrefix(stateStorage.s3.prefix).catch(() => undefined);
+    if (ns && stateStorage?.s3?.prefix && !process.env.SJ_KEEP)
+      await deletePrefixAfterNamespace(kube, ns, stateStorage.s3.prefix).catch(() => undefined);
   });
 
   const produce = async (from: number, n: number) => {

@@ -15,7 +15,7 @@ import { applyRepoCrd, newClient, suffix, waitFor } from '../../../kube/testing/
 import { createLogger } from '../../../telemetry/logger.ts';
 import { createRegistry } from '../../../telemetry/metrics.ts';
 import type { StateStorage, StreamJob } from '../../../api/v1alpha1/streamjob.ts';
-import { deletePrefix, s3StateStorage } from '../../../../../test/harness/s3-state-storage.ts';
+import { deletePrefixAfterNamespace, s3StateStorage } from '../../../../../test/harness/s3-state-storage.ts';
 import { addStreamJobController } from '../controller.ts';
 import { StreamJobs } from '../resource.ts';
 import { pvcJobState, s3JobState, type JobStateView } from './job-state.ts';
@@ -200,8 +200,9 @@ export async function startHarness(prefix: string, topics: Record<string, number
           await rm(join(dir, 'node', 'pvcs', ns), { recursive: true, force: true, maxRetries: 3 }).catch(
             () => undefined,
           );
-        // ... and the S3 server keeps the objects under the harness's prefix (final savepoints, checkpoints).
-        if (s3?.s3.prefix) await deletePrefix(s3.s3.prefix).catch(() => undefined);
+        // ... and the S3 server keeps the objects under the harness's prefix (final savepoints,
+        // checkpoints), written until the namespace's pods are gone.
+        if (s3?.s3.prefix) await deletePrefixAfterNamespace(kube, ns, s3.s3.prefix).catch(() => undefined);
       }
       const a = kafka.admin();
       await a.connect();
