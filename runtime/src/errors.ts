@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'TRIB_GRAPH_LOAD'
   | 'TRIB_EXPR_INVALID'
   | 'TRIB_EXPR_EVAL'
+  | 'TRIB_RECORD_FAILED'
   // A CEL expression over its cost budget (at validation or evaluation) or its length limit.
   | 'TRIB_EXPR_BUDGET'
   | 'TRIB_CONNECTOR_UNSUPPORTED'

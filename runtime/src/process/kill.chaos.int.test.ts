@@ -4,10 +4,12 @@
 // every 300 ms). Each round SIGKILLs a running slot process soon after the round's first completed
 // checkpoint, and again at a random moment of the next attempt when the job is still running;
 // the supervisor restarts all slots from the latest completed checkpoint. The output read with
-// read_committed must equal an uninterrupted reference run exactly (same multiset). State lives
-// on the local cluster's S3 server (s3://<bucket>/tests/chaos-<run>/state-<round>, the slots
-// sharing nothing but the bucket, as slot pods on Kubernetes do) in two rounds of three, and in
-// a local folder in every third round (`tributary run`'s default).
+// read_committed must equal an uninterrupted reference run exactly (same multiset). A map step
+// fails on every record with amount 7 (an index out of range) and sends it to its errorOutput,
+// a second exactly-once topic: the dead letters must equal the reference's exactly too. State
+// lives on the local cluster's S3 server (s3://<bucket>/tests/chaos-<run>/state-<round>, the
+// slots sharing nothing but the bucket, as slot pods on Kubernetes do) in two rounds of three,
+// and in a local folder in every third round (`tributary run`'s default).
 //
 // Rounds: TRIBUTARY_CHAOS_ROUNDS (default 20: at least 20 kills, one per round, asserted; up to 40; soak with more).
 import { randomUUID } from 'node:crypto';
@@ -135,6 +137,7 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
   let keep = false;
   let totalKills = 0;
 
+  let expectedDead: string[] = [];
   const graph = (output: string, exactlyOnce: boolean): GraphSpec => ({
     sources: [
       {
@@ -144,7 +147,13 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
       },
     ],
     steps: [
-      { name: 'by-user', from: 'events', keyBy: 'user' },
+      {
+        name: 'checked',
+        from: 'events',
+        map: { user: 'user', amount: 'amount', ts: 'ts', check: '[1][int(amount) / 7]' },
+        errorOutput: 'rejected',
+      },
+      { name: 'by-user', from: 'checked', keyBy: 'user' },
       { name: 'per-2s', from: 'by-user', window: { tumbling: { size: '2s' } } },
       { name: 'totals', from: 'per-2s', aggregate: { n: 'count()', amount: 'sum(amount)' } },
     ],
@@ -158,6 +167,11 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
           key: 'user',
           ...(exactlyOnce ? { delivery: 'exactly-once' as const } : {}),
         },
+      },
+      {
+        name: 'dead-letters',
+        from: 'rejected',
+        kafka: { brokers: bs, topic: `${output}-dead`, ...(exactlyOnce ? { delivery: 'exactly-once' as const } : {}) },
       },
     ],
   });
@@ -191,8 +205,13 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
       logger: silentLogger(),
     }).run();
     expect(ref.recordsIn).toBe(RECORDS);
-    expected = await readCommitted(kafka, refTopic, ref.recordsOut);
-    expect(expected.length).toBe(ref.recordsOut);
+    // Every 7th amount is 7 (amount = i % 7 + 1): those records are dead letters, the rest is counted.
+    const deadCount = Math.floor(RECORDS / PARTITIONS / 7) * PARTITIONS;
+    expectedDead = await readCommitted(kafka, `${refTopic}-dead`, deadCount);
+    expect(expectedDead.length).toBe(deadCount);
+    expect(JSON.parse(expectedDead[0] as string)).toMatchObject({ step: 'checked', record: { amount: 7 } });
+    expected = await readCommitted(kafka, refTopic, ref.recordsOut - expectedDead.length);
+    expect(expected.length).toBe(ref.recordsOut - expectedDead.length);
   }, 300_000);
 
   afterAll(async () => {
@@ -301,6 +320,9 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
           `round ${round}: read_committed output differs from the reference (${got.length} vs ${expected.length} records; kills ${JSON.stringify(kills)}, exits ${exits.join(' ')}):\n${why}`,
         );
       }
+      const dead = await readCommitted(kafka, `${output}-dead`, expectedDead.length);
+      expect(dead.length, `round ${round}: dead letters`).toBe(expectedDead.length);
+      expect(dead, `round ${round}: dead letters differ from the reference`).toEqual(expectedDead);
       if (kills.length > 0) expect(result.restarts).toBeGreaterThanOrEqual(1);
     }, 300_000);
   }

@@ -57,10 +57,7 @@ export interface StateStorage {
   s3?: S3StateStorage;
   /** Mount path of pvc/emptyDir in the slot pods (unused with s3). */
   path: string;
-  /**
-   * Delete (default): objects of savepoints beyond historyLimit and of pruned checkpoints are
-   * deleted; Retain: never.
-   */
+  /** Delete (default): the objects of savepoints beyond historyLimit and of pruned checkpoints go; Retain: never. */
   retention?: 'Delete' | 'Retain';
 }
 
