@@ -11,6 +11,7 @@
 import { mkdtemp, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stateStoreFor } from '../runtime/src/checkpoint/storage/state-store-for.ts';
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { createJobExecutor, type JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
@@ -69,35 +70,44 @@ function pipeline(): GraphSpec {
   };
 }
 
-interface Throughput {
+export interface Throughput {
   name: string;
   records: number;
   cpuMs: number;
+  wallMs: number;
   perCore: number;
   checkpoints: number;
 }
 
-async function throughput(seconds: number, intervalMs: number | undefined): Promise<Throughput> {
-  const dir = await mkdtemp(join(tmpdir(), 'trib-bench-ckpt-'));
+/** The pipeline for `seconds`, checkpointing every `intervalMs` into `stateDir` (default: a temporary folder). */
+export async function throughput(
+  seconds: number,
+  intervalMs: number | undefined,
+  stateDir?: string,
+): Promise<Throughput> {
+  const dir = stateDir ?? (await mkdtemp(join(tmpdir(), 'trib-bench-ckpt-')));
   const job = await createJobExecutor(validateGraph(pipeline()), {
     parallelism: 1,
     sinkWriter: () => new CountingSink(),
     ...(intervalMs ? { checkpointing: { stateDir: dir, intervalMs, retained: 1 } } : {}),
   });
   const c0 = process.cpuUsage();
+  const t0 = performance.now();
   const done = job.run();
   await sleep(seconds * 1000);
   job.stop();
   await done;
+  const wallMs = performance.now() - t0;
   const c = process.cpuUsage(c0);
   const cpuMs = (c.user + c.system) / 1000;
   const records = job.status().recordsIn;
   const checkpoints = job.status().lastCheckpoint?.id ?? 0;
-  await rm(dir, { recursive: true, force: true });
+  await stateStoreFor(dir).removeTree(dir);
   return {
     name: intervalMs ? `with checkpoints every ${intervalMs / 1000} s` : 'without checkpoints',
     records,
     cpuMs,
+    wallMs,
     perCore: records / (cpuMs / 1000),
     checkpoints,
   };

@@ -1,6 +1,9 @@
 // `npm run bench`: runtime benchmarks, each next to a peer measured in the same run.
 // Env: BENCH_RECORDS (default 3,000,000), BENCH_ROUNDS (default 3; the best round counts).
-// BENCH_ONLY=s3-savepoint runs only the savepoint/restore on S3 vs the filesystem.
+// BENCH_ONLY=s3-savepoint runs only the savepoint/restore on S3 vs the filesystem;
+// BENCH_ONLY=s3-rescale only the rescale downtime with state on S3 vs the filesystem;
+// BENCH_ONLY=s3-checkpoint only the checkpoint overhead on S3 vs the filesystem vs off;
+// BENCH_ONLY=s3 all three.
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -12,6 +15,8 @@ import { druidLatency } from './druid-latency.ts';
 import { operatorBenchmarks } from './streamjob-operator.ts';
 import { rescaleDowntime } from './rescale-downtime.ts';
 import { savepointOnS3 } from './savepoint-s3.ts';
+import { rescaleDowntimeOnS3 } from './rescale-s3.ts';
+import { checkpointOverheadOnS3 } from './checkpoint-s3.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
@@ -92,8 +97,11 @@ async function functionsVsCel(): Promise<void> {
 
 // As in the runtime: warnings as log lines (stderr), kafkajs's harmless TimeoutNegativeWarning dropped.
 routeProcessWarnings(createLogger('warn'));
-if (process.env['BENCH_ONLY'] === 's3-savepoint') {
-  await savepointOnS3();
+const only = process.env['BENCH_ONLY'];
+if (only?.startsWith('s3')) {
+  if (only === 's3' || only === 's3-savepoint') await savepointOnS3();
+  if (only === 's3' || only === 's3-rescale') await rescaleDowntimeOnS3();
+  if (only === 's3' || only === 's3-checkpoint') await checkpointOverheadOnS3();
   process.exit(0);
 }
 await main();
@@ -111,8 +119,10 @@ await functionsVsCel();
 await dataPlane();
 await checkpointBenchmarks();
 await firstCheckpointBenchmarks();
-// Needs the local cluster's S3 server (`up --with s3`); prints a skip line otherwise.
+// On the local cluster's S3 server (`up --with s3`), else on a versitygw of their own.
 await savepointOnS3();
+await rescaleDowntimeOnS3();
+await checkpointOverheadOnS3();
 // Needs Kafka + Druid (the local cluster); prints a skip line when TRIBUTARY_DRUID_URL is unset.
 await druidLatency();
 await operatorBenchmarks();

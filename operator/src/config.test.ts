@@ -10,10 +10,34 @@ describe('loadConfig', () => {
     });
     expect(loadConfig(['--default-state-storage', '{}'], {})).not.toHaveProperty('defaultStateStorage');
     const bad = (text: string) => () => loadConfig(['--default-state-storage', text], {});
-    expect(bad('{s3:')).toThrow(/--default-state-storage: not JSON/);
-    expect(bad('[]')).toThrow(/expected a JSON object/);
+    expect(bad('{s3:')).toThrow(/--default-state-storage: not JSON or YAML/);
+    expect(bad('[]')).toThrow(/expected an object like spec.stateStorage/);
+    expect(bad('{s3: {bucket: abc, endpont: "http://x:1"}}')).toThrow(
+      /--default-state-storage\.s3\.endpont: unknown field/,
+    );
     expect(bad('{"s3":{"bucket":"UPPER"}}')).toThrow(/--default-state-storage\.s3\.bucket: must be an S3 bucket name/);
     expect(bad('{"s3":{"bucket":"abc"},"pvc":{"claimName":"c"}}')).toThrow(/exactly one place/);
+  });
+
+  it('reads the default stateStorage as YAML too (the form a shell line can hold without escapes)', () => {
+    expect(
+      loadConfig(
+        [
+          '--default-state-storage',
+          "{s3: {bucket: tributary, endpoint: 'http://127.0.0.1:17070', region: us-east-1, credentialsSecretRef: {name: s3-credentials}}}",
+        ],
+        {},
+      ),
+    ).toMatchObject({
+      defaultStateStorage: {
+        s3: {
+          bucket: 'tributary',
+          endpoint: 'http://127.0.0.1:17070',
+          region: 'us-east-1',
+          credentialsSecretRef: { name: 's3-credentials' },
+        },
+      },
+    });
   });
 
   it('reads flags over environment over defaults', () => {

@@ -2,6 +2,7 @@
 // variables (TRIBUTARY_OPERATOR_*) over defaults.
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { ErrorCodes, OperatorError } from './kube/errors.ts';
 import { DEFAULT_RUNTIME_IMAGE } from './version.ts';
 import type { StateStorage } from './api/v1alpha1/streamjob.ts';
@@ -39,8 +40,8 @@ const usage = `tributary operator
   --lease-namespace ns   (tributary-system, or POD_NAMESPACE)      TRIBUTARY_OPERATOR_LEASE_NAMESPACE
   --lease-name n         (tributary-operator)                      TRIBUTARY_OPERATOR_LEASE_NAME
   --default-image img    runtime image when spec.image is empty    TRIBUTARY_OPERATOR_DEFAULT_IMAGE
-  --default-state-storage json  spec.stateStorage of jobs that name no place,
-                         e.g. {"s3":{"bucket":"b","credentialsSecretRef":{"name":"s3"}}}
+  --default-state-storage json|yaml  spec.stateStorage of jobs that name no place,
+                         e.g. {s3: {bucket: b, credentialsSecretRef: {name: s3}}}
                                                                    TRIBUTARY_OPERATOR_DEFAULT_STATE_STORAGE
   --workers n            StreamJob reconcile workers (4)           TRIBUTARY_OPERATOR_WORKERS
   --log-level l          (info)                                    TRIBUTARY_LOG_LEVEL
@@ -125,24 +126,51 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
   };
 }
 
-/** Parsed and checked like a spec's stateStorage; '' or {} = no default. */
+/** Fields the default may have, per level (a misspelt one would otherwise be ignored). */
+const storageFields: Record<string, readonly string[]> = {
+  '': ['s3', 'pvc', 'emptyDir', 'path', 'retention'],
+  '.s3': ['bucket', 'prefix', 'endpoint', 'region', 'pathStyle', 'credentialsSecretRef'],
+  '.s3.credentialsSecretRef': ['name', 'accessKeyIdKey', 'secretAccessKeyKey'],
+  '.pvc': ['claimName'],
+};
+
+/**
+ * Parsed (JSON, or YAML, its superset: `{s3: {bucket: b}}` reads well on a command line) and
+ * checked like a spec's stateStorage; '' or {} = no default.
+ */
 function defaultStateStorage(text: string): StateStorage | undefined {
   if (text.trim() === '') return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseYaml(text);
   } catch (err) {
-    throw new OperatorError(ErrorCodes.CONFIG, `--default-state-storage: not JSON: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new OperatorError(
+      ErrorCodes.CONFIG,
+      `--default-state-storage: not JSON or YAML: ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     throw new OperatorError(
       ErrorCodes.CONFIG,
-      '--default-state-storage: expected a JSON object like spec.stateStorage',
+      '--default-state-storage: expected an object like spec.stateStorage, e.g. {s3: {bucket: my-bucket}}',
     );
   const storage = parsed as StateStorage;
   if (Object.keys(storage).length === 0) return undefined;
+  const unknown: string[] = [];
+  for (const [at, known] of Object.entries(storageFields)) {
+    const o = at
+      .split('.')
+      .slice(1)
+      .reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], storage);
+    if (o && typeof o === 'object')
+      for (const k of Object.keys(o)) if (!known.includes(k)) unknown.push(`--default-state-storage${at}.${k}`);
+  }
+  if (unknown.length > 0)
+    throw new OperatorError(
+      ErrorCodes.CONFIG,
+      `${unknown.join(', ')}: unknown field (a stateStorage has no such field)`,
+    );
   const issues = placeIssues(storage, '--default-state-storage');
   if (issues.length > 0)
     throw new OperatorError(ErrorCodes.CONFIG, issues.map((i) => `${i.path}: ${i.message}`).join('; '));

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'TRIB_GRAPH_LOAD'
   | 'TRIB_EXPR_INVALID'
   | 'TRIB_EXPR_EVAL'
+  | 'TRIB_RECORD_FAILED'
   // A CEL expression over its cost budget (at validation or evaluation) or its length limit.
   | 'TRIB_EXPR_BUDGET'
   | 'TRIB_CONNECTOR_UNSUPPORTED'
@@ -31,6 +32,7 @@ export type ErrorCode =
   | 'TRIB_RESTORE_FILE_MISSING'
   | 'TRIB_RESTORE_TRUNCATED'
   | 'TRIB_RESTORE_CHECKSUM'
+  | 'TRIB_RESTORE_RANGE_CHECKSUM'
   | 'TRIB_RESTORE_NON_RESTORED_STATE'
   | 'TRIB_RESTORE_UNREADABLE'
   | 'TRIB_SINK_COMMIT_FAILED'

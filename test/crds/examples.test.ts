@@ -38,12 +38,17 @@ describe('crds/examples', () => {
       expect.arrayContaining([
         'clicks.yaml',
         'clicks-feed.yaml',
-        'clicks-state.yaml',
         'clicks-tail.yaml',
         'clicks-local.yaml',
         'clicks-ds.yaml',
       ]),
     );
+  });
+
+  it('clicks.yaml names no stateStorage: the operator default supplies it (README, "On Kubernetes")', () => {
+    const [m] = manifests('clicks.yaml') as (Manifest & { spec?: Record<string, unknown> })[];
+    expect(m?.spec).toBeDefined();
+    expect(m?.spec).not.toHaveProperty('stateStorage');
   });
 
   it.each(examples)('%s: one named manifest of a known kind, no namespace', (file) => {

@@ -1,11 +1,10 @@
 // TEST-ONLY: checks of the README's commands for the clicks job (kubernetes-path.int.test.ts):
-// it runs on 2 slots with nothing failed and is fed, the tail job prints its results, the
-// rescale to 3 slots (made inside a fully fed minute) restores the rescale savepoint, the
-// delete leaves a final savepoint on the job's volume, and its output topic holds each
-// (country, window) once, no minute missing, each fully fed minute's counts adding up to
-// exactly what the feed generated in it.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+// it runs on 2 slots with nothing failed and is fed, its slot pods share no volume (state on
+// the S3 server, from the operator's default), the tail job prints its results, each rescale
+// (2 → 3 → 1, each made inside a fully fed minute while the feed runs) restores its own
+// savepoint from the bucket, the delete leaves a final savepoint in the bucket, and its output
+// topic holds each (country, window) once, no minute missing, each fully fed minute's counts
+// adding up to exactly what the feed generated in it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import { Resources, type KubeObject } from '../../operator/src/kube/index.ts';
@@ -21,9 +20,14 @@ import {
   windowTotals,
   type WindowResult,
 } from './clicks-output.ts';
+import { keyOf, readObject } from '../harness/s3-state-storage.ts';
 import type { PathContext, StepCheck } from './path-context.ts';
 
 interface Pod extends KubeObject {
+  spec?: {
+    volumes?: ({ name: string } & Record<string, unknown>)[];
+    containers?: { env?: { name: string; value?: string }[] }[];
+  };
   status?: { conditions?: { type: string; status: string }[] };
 }
 interface Event extends KubeObject {
@@ -37,11 +41,25 @@ const isReady = (p: Pod) => p.status?.conditions?.some((x) => x.type === 'Ready'
 const total = (m: Map<number, bigint>) => [...m.values()].reduce((a, b) => a + b, 0n);
 const job = (c: PathContext, name: string) => c.kube.get<StreamJob>(StreamJobs, c.ns, name);
 
-/** A savepoint's `_metadata.json` on the job's state volume (the node agent keeps PVCs in the cluster's folder). */
-function metadataOf(c: PathContext, path: string): string {
-  const { path: mount, pvc } = c.stateStorage;
-  expect(path.startsWith(`${mount}/`), `${path} is on the state volume mounted at ${mount}`).toBe(true);
-  return join(c.clusterDir, 'node', 'pvcs', c.ns, pvc?.claimName ?? '', path.slice(mount.length + 1), '_metadata.json');
+/** Whether the savepoint at `path` is committed (its `_metadata.json`) under the job's location in the bucket. */
+async function committedInBucket(c: PathContext, path: string): Promise<boolean> {
+  // The operator's default names no prefix: s3://<bucket>/<namespace>/<job>.
+  const location = `s3://${c.s3.bucket}/${c.ns}/clicks`;
+  expect(path.startsWith(`${location}/savepoints/sp-`), `${path} is a savepoint under ${location}`).toBe(true);
+  return (await readObject(`${keyOf(path, c.s3)}/_metadata.json`, c.s3)) !== undefined;
+}
+
+/** The slot pods mount no volume that outlives them or is shared: config, token and scratch only; state on S3. */
+function expectNoSharedVolume(c: PathContext, pods: readonly Pod[]): void {
+  for (const p of pods) {
+    const volumes = p.spec?.volumes ?? [];
+    // Only volumes that live and die with the pod (the API server may add its service-account token).
+    const kinds = ['configMap', 'secret', 'projected', 'emptyDir'];
+    expect(volumes.filter((v) => !kinds.some((k) => k in v)).map((v) => v.name)).toEqual([]);
+    expect(volumes.filter((v) => 'emptyDir' in v).map((v) => v.name)).toEqual(['tmp']);
+    const env = p.spec?.containers?.[0]?.env ?? [];
+    expect(env.find((e) => e.name === 'TRIBUTARY_S3_ENDPOINT')?.value).toBe(c.s3.endpoint);
+  }
 }
 
 async function results(c: PathContext): Promise<WindowResult[]> {
@@ -66,13 +84,21 @@ export const clicksChecks: readonly StepCheck[] = [
     },
   },
   {
-    name: 'kubectl wait sj/clicks: Running on 2 slots (then, after the rescale: 3, restored from the rescale savepoint, exactly-once)',
+    name: 'kubectl wait sj/clicks: Running on 2 slots with no shared volume (then, after each rescale: on the new count, restored from its savepoint in the bucket, exactly-once)',
     match: /^kubectl wait --for=condition=Ready sj\/clicks /,
-    times: 2,
+    times: 3,
     async after(c) {
       const j = await job(c, 'clicks');
+      const want = c.scaledTo ?? 2;
+      expect(j.status).toMatchObject({ phase: 'Running', readyReplicas: want, deployed: { parallelism: want } });
+      const pods = (
+        await c.kube.list<Pod>(Resources.Pod, c.ns, {
+          labelSelector: `tributary.dev/job=clicks,tributary.dev/deployment=${j.status?.deployed?.id}`,
+        })
+      ).items;
+      expect(pods.map(isReady)).toEqual(Array.from({ length: want }, () => true));
+      expectNoSharedVolume(c, pods);
       if (c.scaledAt === undefined) {
-        expect(j.status).toMatchObject({ phase: 'Running', readyReplicas: 2, deployed: { parallelism: 2 } });
         // Nothing failed on the way (a slot started before its topic existed would have).
         expect(j.status?.restarts ?? 0).toBe(0);
         await waitFor(
@@ -83,17 +109,12 @@ export const clicksChecks: readonly StepCheck[] = [
         );
         return;
       }
-      expect(j.status).toMatchObject({ phase: 'Running', readyReplicas: 3, deployed: { parallelism: 3 } });
-      const pods = (
-        await c.kube.list<Pod>(Resources.Pod, c.ns, {
-          labelSelector: `tributary.dev/job=clicks,tributary.dev/deployment=${j.status?.deployed?.id}`,
-        })
-      ).items;
-      expect(pods.map(isReady)).toEqual([true, true, true]);
       const sp = j.status?.savepoints?.filter((s) => s.reason === 'rescale').at(-1);
-      expect(sp?.parallelism).toBe(2);
+      expect(sp?.path).toBeDefined();
+      expect(sp?.path).not.toBe(c.rescaleSavepoint);
+      expect(sp?.parallelism).toBe(c.scaledFrom);
       expect(j.status?.deployed?.restoredFrom).toBe(sp?.path);
-      expect(existsSync(metadataOf(c, sp!.path))).toBe(true);
+      expect(await committedInBucket(c, sp!.path)).toBe(true);
       c.rescaleSavepoint = sp!.path;
       // The window open during the rescale is written once, by the new slots.
       const at = c.scaledAt;
@@ -112,7 +133,7 @@ export const clicksChecks: readonly StepCheck[] = [
       const sofar = await results(c);
       expect(duplicates(sofar)).toEqual([]);
       console.log(
-        `[readme ${c.variant}] rescaled 2 → 3 through ${sp!.path}; the minute it happened in counts ${c.feedRate * 60} clicks, as fed; ${sofar.length} results so far, each (country, window) once`,
+        `[readme ${c.variant}] rescaled ${c.scaledFrom} → ${want} through ${sp!.path}; the minute it happened in counts ${c.feedRate * 60} clicks, as fed; ${sofar.length} results so far, each (country, window) once`,
       );
     },
   },
@@ -148,14 +169,21 @@ export const clicksChecks: readonly StepCheck[] = [
     },
   },
   {
-    name: 'kubectl scale sj/clicks --replicas=3',
-    match: /^kubectl scale sj\/clicks --replicas=3/,
+    name: 'kubectl scale sj/clicks --replicas=N (3, then 1)',
+    match: /^kubectl scale sj\/clicks --replicas=\d+/,
+    times: 2,
     async before(c) {
       // The test's own pause: the rescale happens inside a minute the feed filled from its
       // start, so that minute's counts show whether the rescale lost or doubled records.
       const from = nextMinute(c.feedReadyAt ?? Date.now());
       if (Date.now() < from + 2_000) await sleep(from + 2_000 - Date.now());
+      c.scaledFrom = (await job(c, 'clicks')).status?.deployed?.parallelism;
       c.scaledAt = Date.now();
+    },
+    async after(c, output) {
+      // kubectl prints "streamjob.tributary.dev/clicks scaled".
+      expect(output).toContain('scaled');
+      c.scaledTo = Number((await job(c, 'clicks')).spec.replicas);
     },
   },
   {
@@ -176,7 +204,7 @@ export const clicksChecks: readonly StepCheck[] = [
       const path = /at (\S+);/.exec(final?.message ?? '')?.[1];
       expect(path, `FinalSavepoint event: ${final?.message}`).toBeDefined();
       expect(path).not.toBe(c.rescaleSavepoint);
-      expect(existsSync(metadataOf(c, path!))).toBe(true);
+      expect(await committedInBucket(c, path!)).toBe(true);
       const all = await results(c);
       expect(all.length).toBeGreaterThan(0);
       expect(duplicates(all)).toEqual([]);

@@ -1,6 +1,6 @@
 // README.md "On Kubernetes", run as written: the commands of its indented code blocks, in
 // order, each in bash with the environment the previous ones left, from the checkout, with
-// the example files it names — once with the Helm install, once with `npm run operator &`
+// the example files it names — once with the Helm install, once with `npm run operator … &`
 // instead, each variant in a namespace of its own (the default namespace of a kubeconfig
 // copy: the README's commands name none). Between commands, operator-checks.ts and
 // clicks-checks.ts check what each promises. The test only adds lines of its own (the namespace, adopting CRDs other
@@ -10,7 +10,7 @@
 // README's release (`tributary` in `tributary-system`) and its operator watch every
 // namespace, so only one operator may run at a time; both are removed at the end even on
 // failure (StreamJobs deleted while their operator still runs, then the release or the
-// background operator, then the namespaces).
+// background operator, then the namespaces and the jobs' objects in the bucket).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { StreamJobs } from '../../operator/src/controllers/streamjob/resource.ts
 import { Resources, type KubeClient } from '../../operator/src/kube/index.ts';
 import { newClient, suffix, waitFor } from '../../operator/src/kube/testing/cluster.ts';
 import { clusterPaths, repoRoot } from '../cluster/paths.ts';
+import { deletePrefix, localS3 } from '../harness/s3-state-storage.ts';
 import { checkoutFor } from './checkout-view.ts';
 import { kafkaFor } from './clicks-output.ts';
 import { ReadmeError } from './errors.ts';
@@ -32,7 +33,7 @@ import { sectionSteps, withoutBlocksOf, type ReadmeStep } from './readme-steps.t
 
 const all = sectionSteps(readFileSync(join(repoRoot, 'README.md'), 'utf8'), 'On Kubernetes');
 const variants: { name: Variant; steps: ReadmeStep[] }[] = [
-  { name: 'helm', steps: withoutBlocksOf(all, /^npm run operator &/) },
+  { name: 'helm', steps: withoutBlocksOf(all, /^npm run operator\b/) },
   { name: 'checkout', steps: withoutBlocksOf(all, /^helm install /) },
 ];
 const stepTimeoutMs = 10 * 60_000;
@@ -101,6 +102,8 @@ async function cleanUp(c: PathContext): Promise<void> {
     }
   });
   await attempt(() => c.kube.delete(Resources.Namespace, undefined, c.ns));
+  // The jobs' state in the bucket (the README's default has no prefix: <namespace>/<job>/…).
+  await attempt(() => deletePrefix(c.ns, c.s3));
   if (errors.length > 0) console.warn(`[readme ${c.variant}] clean-up problems:`, errors);
 }
 
@@ -114,13 +117,13 @@ describe('README "On Kubernetes", run as written', () => {
 
   for (const { name: variant, steps } of variants) {
     it(
-      `${variant === 'helm' ? 'helm install' : 'npm run operator &'}: feed, run, read, rescale and delete the clicks job`,
+      `${variant === 'helm' ? 'helm install' : 'npm run operator … &'}: feed, run, read, rescale 2→3→1 and delete the clicks job`,
       async () => {
         const brokers = process.env.TRIBUTARY_KAFKA_BROKERS;
         if (!brokers || !process.env.TRIBUTARY_CLUSTER_DIR)
           throw new ReadmeError(
             'README_FORMAT',
-            'TRIBUTARY_KAFKA_BROKERS / TRIBUTARY_CLUSTER_DIR not set: the integration setup starts the cluster with Kafka',
+            'TRIBUTARY_KAFKA_BROKERS / TRIBUTARY_CLUSTER_DIR not set: the integration setup starts the cluster with Kafka and S3',
           );
         kube ??= await newClient();
         const dir = mkdtempSync(join(tmp, `${variant}-`));
@@ -146,7 +149,7 @@ describe('README "On Kubernetes", run as written', () => {
           clusterDir: paths.dir,
           kubeconfig: paths.kubeconfig,
           brokers,
-          stateStorage: example('clicks.yaml').spec.stateStorage,
+          s3: localS3(),
           feedRate,
           outputFrom: new Map(),
           clicksFrom: new Map(),

@@ -1,7 +1,9 @@
 // TEST-ONLY: checks of the README's setup commands (kubernetes-path.int.test.ts): the env line
-// gives this cluster's clients, Helm installs an operator that is Ready and non-root, or the
-// checkout's operator runs in the background. Also what the test arranges around them on a
-// cluster other tests share: adopting their CRDs into the release, removing the release.
+// gives this cluster's clients and S3 server, the credentials Secret is made and opted in,
+// Helm installs an operator that is Ready, non-root and has the S3 default storage the
+// `--set`s gave, or the checkout's operator runs in the background. Also what the test
+// arranges around them on a cluster other tests share: adopting their CRDs into the release,
+// removing the release.
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { Resources, type KubeObject } from '../../operator/src/kube/index.ts';
@@ -14,7 +16,10 @@ import type { PathContext, StepCheck } from './path-context.ts';
 interface Pod extends KubeObject {
   spec?: {
     securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
-    containers?: { securityContext?: { runAsNonRoot?: boolean; allowPrivilegeEscalation?: boolean } }[];
+    containers?: {
+      securityContext?: { runAsNonRoot?: boolean; allowPrivilegeEscalation?: boolean };
+      env?: { name: string; value?: string }[];
+    }[];
   };
   status?: { conditions?: { type: string; status: string }[] };
 }
@@ -49,11 +54,18 @@ export async function uninstallRelease(c: PathContext): Promise<void> {
 
 export const operatorChecks: readonly StepCheck[] = [
   {
-    name: "the env line gives KUBECONFIG, the brokers, and the cluster's kubectl and helm on PATH",
+    name: "the env line gives KUBECONFIG, the brokers, the S3 server, and the cluster's kubectl and helm on PATH",
     match: /^eval "\$\(npm run -s cluster -- env\)"/,
     async after(c) {
       expect(c.shell.env.KUBECONFIG).toBe(c.kubeconfig);
       expect(c.shell.env.TRIBUTARY_KAFKA_BROKERS).toBe(c.brokers);
+      expect({
+        endpoint: c.shell.env.TRIBUTARY_S3_ENDPOINT,
+        region: c.shell.env.TRIBUTARY_S3_REGION,
+        bucket: c.shell.env.TRIBUTARY_S3_BUCKET,
+        accessKeyId: c.shell.env.TRIBUTARY_S3_ACCESS_KEY_ID,
+        secretAccessKey: c.shell.env.TRIBUTARY_S3_SECRET_ACCESS_KEY,
+      }).toEqual(c.s3);
       expect((await c.shell.run('command -v kubectl helm', 'test', 10_000)).trim().split('\n')).toEqual([
         kubectlPath(),
         helmPath(),
@@ -71,7 +83,24 @@ export const operatorChecks: readonly StepCheck[] = [
     },
   },
   {
-    name: 'helm install: the operator pod is Ready and runs as non-root',
+    name: 'kubectl create secret + kubectl label: the S3 keys in a Secret opted in for the operator',
+    match: /^kubectl label secret s3-credentials /,
+    async after(c) {
+      const secret = await c.kube.get<KubeObject & { data?: Record<string, string> }>(
+        Resources.Secret,
+        c.ns,
+        's3-credentials',
+      );
+      expect(secret.metadata?.labels?.['tributary.dev/credentials']).toBe('true');
+      const text = (k: string) => Buffer.from(secret.data?.[k] ?? '', 'base64').toString('utf8');
+      expect({ id: text('accessKeyId'), secret: text('secretAccessKey') }).toEqual({
+        id: c.s3.accessKeyId,
+        secret: c.s3.secretAccessKey,
+      });
+    },
+  },
+  {
+    name: 'helm install: the operator pod is Ready, runs as non-root and has the S3 default storage',
     match: /^helm install tributary /,
     variants: ['helm'],
     async before(c) {
@@ -107,6 +136,18 @@ export const operatorChecks: readonly StepCheck[] = [
         runAsNonRoot: true,
         allowPrivilegeEscalation: false,
       });
+      // The nested --set values reached the operator as its default stateStorage.
+      const storage = pod.spec?.containers?.[0]?.env?.find(
+        (e) => e.name === 'TRIBUTARY_OPERATOR_DEFAULT_STATE_STORAGE',
+      )?.value;
+      expect(JSON.parse(storage ?? '{}')).toEqual({
+        s3: {
+          bucket: c.s3.bucket,
+          endpoint: c.s3.endpoint,
+          region: c.s3.region,
+          credentialsSecretRef: { name: 's3-credentials' },
+        },
+      });
       // The apiserver's own judgement: enforcing Pod Security "restricted" on the release's
       // namespace would warn about any running pod that could run as root.
       const psa = await c.shell.exec(
@@ -130,8 +171,8 @@ export const operatorChecks: readonly StepCheck[] = [
     },
   },
   {
-    name: 'npm run operator &: the operator runs from the checkout and is ready',
-    match: /^npm run operator &/,
+    name: 'npm run operator … &: the operator runs from the checkout and is ready',
+    match: /^npm run operator\b/,
     variants: ['checkout'],
     async after(c) {
       expect(c.shell.background).toHaveLength(1);

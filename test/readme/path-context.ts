@@ -3,7 +3,7 @@
 // the README command it belongs to.
 import type { Kafka } from 'kafkajs';
 import type { KubeClient } from '../../operator/src/kube/index.ts';
-import type { StreamJob } from '../../operator/src/api/v1alpha1/streamjob.ts';
+import type { LocalS3 } from '../harness/s3-state-storage.ts';
 import type { ReadmeShell } from './readme-shell.ts';
 
 export type Variant = 'helm' | 'checkout';
@@ -20,8 +20,8 @@ export interface PathContext {
   readonly clusterDir: string;
   readonly kubeconfig: string;
   readonly brokers: string;
-  /** spec.stateStorage of crds/examples/clicks.yaml as run. */
-  readonly stateStorage: StreamJob['spec']['stateStorage'];
+  /** The cluster's S3 server, where the operator's default keeps the jobs' state. */
+  readonly s3: LocalS3;
   /** Records per second of crds/examples/clicks-feed.yaml's datagen (= per second of event time). */
   readonly feedRate: number;
   /** Where this run's share of the topics starts (earlier runs wrote to the same topics). */
@@ -29,7 +29,11 @@ export interface PathContext {
   clicksFrom: Map<number, bigint>;
   /** When the feed was Ready: every minute window from the next minute on is fully fed. */
   feedReadyAt?: number;
+  /** When the last `kubectl scale` ran, from and to how many replicas. */
   scaledAt?: number;
+  scaledFrom?: number;
+  scaledTo?: number;
+  /** The savepoint of the last rescale. */
   rescaleSavepoint?: string;
 }
 

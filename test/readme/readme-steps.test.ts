@@ -57,7 +57,7 @@ describe('README steps', () => {
       'On Kubernetes',
     );
     expect(steps.some((s) => s.text.startsWith('helm install '))).toBe(true);
-    expect(steps.some((s) => s.text.startsWith('npm run operator &'))).toBe(true);
+    expect(steps.some((s) => s.text.startsWith('npm run operator '))).toBe(true);
     expect(steps.some((s) => s.text.startsWith('kubectl delete -f crds/examples/clicks.yaml'))).toBe(true);
   });
 });

@@ -4,6 +4,7 @@
 // each slot writes its own files into the checkpoint directory (a shared volume) and
 // acknowledges with handles (file name, size, checksum).
 import type { KeyGroupRange } from '../state/key-groups.ts';
+import type { SnapshotIndex } from '../state/snapshot-index.ts';
 
 export type CheckpointKind = 'checkpoint' | 'savepoint';
 
@@ -25,6 +26,8 @@ export interface KeyedStateHandle {
   /** SHA-256 (hex) of the file's bytes. */
   readonly sha256: string;
   readonly keyGroupRange: KeyGroupRange;
+  /** Where each key group's section lies in the file (state-format.md, "Key-group index"). */
+  readonly index?: SnapshotIndex;
 }
 
 /** Slot → coordinator: this slot's part of checkpoint `checkpointId` is durable. */

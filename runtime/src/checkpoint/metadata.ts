@@ -1,10 +1,12 @@
 // `_metadata.json` of a checkpoint or savepoint directory (docs/runtime/checkpoint-format.md).
 // Format version 1. Keyed state files are the keyed-state snapshots of state-format.md, one
 // per (step, old slot), each with its key-group range, size and SHA-256 here, so a reader can
-// check every file before restoring anything.
+// check every file before restoring anything, and (since the key-group index) the byte offset
+// and CRC-32 of each key group's section, so a slot can fetch only the key groups it restores.
 import { createHash } from 'node:crypto';
 import { TributaryError } from '../errors.ts';
 import { HASH_FUNCTION, type KeyGroupRange } from '../state/key-groups.ts';
+import type { SnapshotIndex } from '../state/snapshot-index.ts';
 import { READABLE_SNAPSHOT_VERSIONS, SNAPSHOT_VERSION } from '../state/snapshot-format.ts';
 import { METADATA_FILE } from './checkpoint-storage.ts';
 import type { CheckpointKind } from './messages.ts';
@@ -20,6 +22,8 @@ export interface KeyedStateFile {
   keyGroupRange: KeyGroupRange;
   size: number;
   sha256: string;
+  /** Key-group offset index (state-format.md); absent in files written before it existed. */
+  index?: SnapshotIndex;
 }
 
 export interface CheckpointMetadata {

@@ -4,26 +4,40 @@
 //   TRIB_RESTORE_METADATA_MISSING / _METADATA_CORRUPT / _VERSION   (metadata.ts)
 //   TRIB_RESTORE_MAX_PARALLELISM   maxParallelism differs (key groups would move)
 //   TRIB_RESTORE_PARALLELISM       new parallelism above maxParallelism
-//   TRIB_RESTORE_FILE_MISSING / _TRUNCATED / _CHECKSUM   a state file does not match the metadata
+//   TRIB_RESTORE_FILE_MISSING / _TRUNCATED / _CHECKSUM / _RANGE_CHECKSUM   a state file (or a
+//                                  range of it) does not match the metadata (state-file-reader.ts)
 //   TRIB_RESTORE_NON_RESTORED_STATE  state of a step/source the graph no longer has, without allowNonRestoredState
-// Redistribution: keyed state — every new slot reads every old file and keeps its key groups
-// (state-format.md); source positions — every new slot sees every old position and takes its
-// share (Kafka: the partitions it now owns); sink committables — old slot s goes to new slot
-// s mod p (each is committed exactly once, by one slot, before that slot opens transactions).
+// Redistribution: keyed state — the process reads, of every old file, the key groups its slots
+// own (state-file-reader.ts: byte ranges when the file has a key-group index, else the whole
+// file) and each slot keeps its own (state-format.md); source positions — every new slot sees
+// every old position and takes its share (Kafka: the partitions it now owns); sink
+// committables — old slot s goes to new slot s mod p (each is committed exactly once, by one
+// slot, before that slot opens transactions).
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
-import { sha256Hex } from './checkpoint-storage.ts';
+import { keyGroupRangeForSlot, type KeyGroupRange } from '../state/key-groups.ts';
 import { readMetadata, type CheckpointMetadata } from './metadata.ts';
-import { stateStoreFor } from './storage/state-store-for.ts';
-import { childOf, normalizeLocation } from './storage/state-uri.ts';
+import {
+  boundedRunner,
+  newFetchStats,
+  readKeyedStateFile,
+  READS_IN_FLIGHT,
+  type FetchStats,
+} from './state-file-reader.ts';
+import { normalizeLocation } from './storage/state-uri.ts';
 
 export interface RestoredState {
   path: string;
   checkpointId: number;
   metadata: CheckpointMetadata;
-  /** Keyed snapshots of all old slots per step name (verified). */
+  /**
+   * Keyed snapshots per step name (verified): of each old slot's file, at least the key groups
+   * of `slots` (whole files, or snapshots re-assembled from their ranges).
+   */
   keyed: Map<string, Uint8Array[]>;
+  /** What reading the keyed state fetched. */
+  fetched: FetchStats;
   /** Positions of all old slots per source name. */
   sources: Map<string, unknown[]>;
   /** Committables of all old slots per sink name. */
@@ -50,6 +64,8 @@ export interface RestoreOptions {
   parallelism: number;
   maxParallelism: number;
   allowNonRestoredState: boolean;
+  /** The slots this process runs (default: all); only their key groups are fetched. */
+  slots?: readonly number[];
   logger?: Logger;
 }
 
@@ -85,12 +101,22 @@ export async function loadRestore(path: string, o: RestoreOptions): Promise<Rest
     }
     o.logger?.warn({ dropped, path: dir }, 'restoring without state the graph no longer has (allowNonRestoredState)');
   }
+  const wanted: KeyGroupRange[] = (o.slots ?? [...Array(o.parallelism).keys()]).map((s) =>
+    keyGroupRangeForSlot(s, o.parallelism, m.maxParallelism),
+  );
   const keyed = new Map<string, Uint8Array[]>();
-  for (const [step, op] of Object.entries(m.operators)) {
-    if (!stateful.has(step)) continue;
-    // Files are fetched in parallel (object storage: one GET each, latency-bound).
-    keyed.set(step, await Promise.all(op.keyed.map((f) => readVerified(dir, f.file, f.size, f.sha256))));
-  }
+  const fetched = newFetchStats();
+  const run = boundedRunner(READS_IN_FLIGHT);
+  await Promise.all(
+    Object.entries(m.operators).map(async ([step, op]) => {
+      if (!stateful.has(step)) return;
+      const files = await Promise.all(op.keyed.map((f) => readKeyedStateFile(dir, f, wanted, run, fetched)));
+      keyed.set(
+        step,
+        files.filter((b): b is Uint8Array => b !== undefined),
+      );
+    }),
+  );
   const sources = new Map<string, unknown[]>();
   for (const [name, list] of Object.entries(m.sources))
     if (sourceNames.has(name))
@@ -101,36 +127,10 @@ export async function loadRestore(path: string, o: RestoreOptions): Promise<Rest
   const sinks = new Map<string, { slot: number; committables: unknown[] }[]>();
   for (const [name, list] of Object.entries(m.sinks)) if (sinkNames.has(name)) sinks.set(name, list);
   o.logger?.info(
-    { path: dir, checkpointId: m.checkpointId, from: m.parallelism, to: o.parallelism },
+    { path: dir, checkpointId: m.checkpointId, from: m.parallelism, to: o.parallelism, slots: o.slots, fetched },
     'restoring state',
   );
-  return { path: dir, checkpointId: m.checkpointId, metadata: m, keyed, sources, sinks };
-}
-
-async function readVerified(dir: string, file: string, size: number, sha256: string): Promise<Uint8Array> {
-  if (file.includes('/') || file.includes('\\') || file.startsWith('.'))
-    throw new TributaryError(
-      'TRIB_RESTORE_METADATA_CORRUPT',
-      `${dir}: state file name ${JSON.stringify(file)} is not a plain file name`,
-    );
-  // Absent = TRIB_RESTORE_FILE_MISSING; a storage failure propagates as TRIB_STATE_STORAGE (fail closed either way).
-  const bytes = await stateStoreFor(dir).read(childOf(dir, file));
-  if (bytes === undefined)
-    throw new TributaryError(
-      'TRIB_RESTORE_FILE_MISSING',
-      `${dir}: state file ${file} listed in the metadata is missing`,
-    );
-  if (bytes.length !== size)
-    throw new TributaryError(
-      'TRIB_RESTORE_TRUNCATED',
-      `${dir}: state file ${file} has ${bytes.length} bytes, the metadata says ${size} (truncated or overwritten)`,
-    );
-  if (sha256Hex(bytes) !== sha256)
-    throw new TributaryError(
-      'TRIB_RESTORE_CHECKSUM',
-      `${dir}: state file ${file} fails its SHA-256 checksum (corrupted)`,
-    );
-  return bytes;
+  return { path: dir, checkpointId: m.checkpointId, metadata: m, keyed, fetched, sources, sinks };
 }
 
 /** Committables of the old slots that new slot `slot` of `parallelism` commits on restore. */

@@ -25,6 +25,7 @@ import type {
   TriggerCheckpoint,
 } from './messages.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
+import { indexSnapshot } from '../state/snapshot-index.ts';
 
 /** What one task hands over when the barrier passes it (taken synchronously, in the mailbox). */
 export interface TaskSnapshot {
@@ -220,7 +221,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
         void write.catch(() => undefined).finally(() => this.fileWrites.delete(write));
         writes.push(
           write.then((f) => {
-            operators[k.step] = { ...f, keyGroupRange: this.o.keyGroupRange };
+            operators[k.step] = { ...f, keyGroupRange: this.o.keyGroupRange, index: indexSnapshot(k.bytes) };
           }),
         );
       }

@@ -88,6 +88,10 @@ export class JobExecutor {
         `${restored.path} has maxParallelism ${restored.metadata.maxParallelism}; this job has ${this.maxParallelism}`,
       );
     }
+    if (restored) {
+      this.metrics.restoreStateBytes.set({ kind: 'read' }, restored.fetched.bytesRead);
+      this.metrics.restoreStateBytes.set({ kind: 'files' }, restored.fetched.fileBytes);
+    }
     const shape = {
       parallelism: this.parallelism,
       maxParallelism: this.maxParallelism,
@@ -281,6 +285,7 @@ export async function createJobExecutor(graph: ValidatedGraph, opts: CreateJobEx
     parallelism: opts.parallelism,
     maxParallelism,
     allowNonRestoredState: opts.allowNonRestoredState ?? false,
+    ...(opts.slots ? { slots: opts.slots } : {}),
     logger: opts.logger,
   });
   return new JobExecutor(graph, { ...opts, maxParallelism, restored });

@@ -74,10 +74,12 @@ export class OperatorFactory {
       processingTime: slot,
       metrics: {
         lateRecordsDropped: (n) => metrics.lateRecordsDropped.labels(step).inc(n),
-        expressionError: (e) => {
+        expressionError: (e, record) => {
           metrics.expressionErrors.labels(step).inc();
+          if (this.o.graph.spec.onRecordError === 'fail') throw recordFailed(step, e, record);
           logger.debug({ step, err: (e as Error).message }, 'expression failed on a record; record dropped');
         },
+        expressionErrorRouted: () => metrics.expressionErrors.labels(step).inc(),
         functionError: (e, record) => {
           this.functionErrors().labels(step).inc();
           logger.warn(
@@ -106,6 +108,7 @@ export class OperatorFactory {
     const spec = (this.o.graph.spec.steps ?? []).find((s) => s.name === name) as StepSpec;
     const inSchema = this.node(node.inputs[0] as string).schema;
     const ctx = this.context(name, slot);
+    const errorOut = () => (spec.errorOutput ? wiring.outputsOf(spec.errorOutput) : undefined);
     const stateful = <T extends StatefulOperator>(op: T): T => {
       wiring.stateful(op);
       return op;
@@ -116,11 +119,12 @@ export class OperatorFactory {
           this.expr(`${name}/filter`, spec.filter as string, inSchema),
           ctx,
           wiring.outputsOf(name),
+          errorOut(),
         );
       case 'map': {
         const fields: Record<string, CompiledExpr> = {};
         for (const [f, e] of Object.entries(spec.map ?? {})) fields[f] = this.expr(`${name}/map/${f}`, e, inSchema);
-        return new MapOperator(fields, ctx, wiring.outputsOf(name));
+        return new MapOperator(fields, ctx, wiring.outputsOf(name), errorOut());
       }
       case 'flatMap':
         return new FlatMapOperator(
@@ -128,6 +132,7 @@ export class OperatorFactory {
           spec.flatMap?.as,
           ctx,
           wiring.outputsOf(name),
+          errorOut(),
         );
       case 'keyBy':
         return wiring.outputsOf(name);
@@ -275,4 +280,20 @@ export class OperatorFactory {
       })
     );
   }
+}
+
+/** onRecordError: fail — the error that fails the job, naming the step, the cause and the record. */
+function recordFailed(step: string, err: unknown, record: unknown): TributaryError {
+  let shown: string;
+  try {
+    shown = JSON.stringify(record) ?? String(record);
+  } catch {
+    shown = String(record);
+  }
+  if (shown.length > 300) shown = `${shown.slice(0, 300)}…`;
+  return new TributaryError(
+    'TRIB_RECORD_FAILED',
+    `step "${step}": ${err instanceof Error ? err.message : String(err)} (onRecordError: fail); record: ${shown}`,
+    { cause: err },
+  );
 }

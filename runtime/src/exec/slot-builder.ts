@@ -188,6 +188,7 @@ class SlotWiring implements OperatorWiring {
     const outs: Output[] = [];
     for (const c of node.consumers) {
       if (node.kind === 'window') continue; // the window operator builds its own outputs
+      if (operators.node(c).role === 'sideOutput') continue; // built by its producer (late, error records)
       if (plan.taskOf.get(c) === plan.taskOf.get(name) && plan.tasks[plan.taskOf.get(c) as number]?.head !== c)
         outs.push(this.build(c));
       else outs.push(this.exchangeTo(c, name));

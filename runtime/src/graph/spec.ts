@@ -205,7 +205,16 @@ export interface StepSpec {
   dedupe?: DedupeSpec;
   lookup?: LookupSpec;
   function?: FunctionStepSpec;
+  /**
+   * filter, map and flatMap: name of a stream that receives each record an expression of this step
+   * failed on, as `{step, error, record}` at the record's event time (a dead-letter output: a sink
+   * reads it with `from`). Without it the job's `onRecordError` applies.
+   */
+  errorOutput?: string;
 }
+
+/** ERROR_OUTPUT_STEPS: the step kinds that may name an errorOutput. */
+export const ERROR_OUTPUT_STEPS = ['filter', 'map', 'flatMap'] as const;
 
 export interface KafkaSinkSpec {
   brokers: string[] | string;
@@ -267,6 +276,13 @@ export interface GraphSpec {
   sources: SourceSpec[];
   steps?: StepSpec[];
   sinks: SinkSpec[];
+  /**
+   * A record an expression fails on, in a step without errorOutput: `skip` (default; counted in
+   * tributary_expression_errors_total and dropped) or `fail` (the job fails with
+   * TRIB_RECORD_FAILED naming the step, the error and the record, and restarts from its last
+   * checkpoint like any failure — the record is never silently lost).
+   */
+  onRecordError?: 'skip' | 'fail';
 }
 
 export const SOURCE_KINDS = ['kafka', 'datagen', 'file', 'collection', 'druid'] as const;

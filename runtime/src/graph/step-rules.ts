@@ -13,7 +13,7 @@ import type { NodeInfo } from './validated-graph.ts';
 
 /** Kind and input count; runs before inputs are resolved. */
 export function stepStructure(c: Checker, o: Obj, path: string, node: NodeInfo): void {
-  c.keys(o, ['name', 'from', ...STEP_KINDS], path);
+  c.keys(o, ['name', 'from', 'errorOutput', ...STEP_KINDS], path);
   const kind = c.exactlyOneKind(o, STEP_KINDS, path, 'step');
   if (!kind) return;
   node.kind = kind;

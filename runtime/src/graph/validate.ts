@@ -6,7 +6,7 @@
 import { TributaryError, type ValidationIssue } from '../errors.ts';
 import { Checker, isObj, show, type Obj } from './checker.ts';
 import type { ConnectorConfigRules } from './connector-rules.ts';
-import { SINK_KINDS, SOURCE_KINDS, type GraphSpec, type SinkKind } from './spec.ts';
+import { ERROR_OUTPUT_STEPS, SINK_KINDS, SOURCE_KINDS, type GraphSpec, type SinkKind } from './spec.ts';
 import { stepStructure, validateStep } from './step-rules.ts';
 import { lookupTables, type NodeInfo, type NodeRole, type ValidatedGraph } from './validated-graph.ts';
 
@@ -114,7 +114,8 @@ export function checkGraphWith(
     c.add(P, `expected an object with sources, steps and sinks, got ${show(raw)}`);
     return { issues: c.issues };
   }
-  c.keys(raw, ['sources', 'steps', 'sinks'], P);
+  c.keys(raw, ['sources', 'steps', 'sinks', 'onRecordError'], P);
+  c.oneOf(raw, 'onRecordError', P, ['skip', 'fail']);
   const sections: [string, NodeRole][] = [
     ['sources', 'source'],
     ['steps', 'step'],
@@ -164,28 +165,38 @@ export function checkGraphWith(
     });
   }
   // Side outputs are named streams too.
-  for (const { o, path, node } of entries) {
-    if (node.kind !== 'window' || !isObj(o['window'])) continue;
-    const late = o['window']['lateOutput'];
-    if (late === undefined) continue;
-    if (typeof late !== 'string' || !NAME.test(late)) {
-      c.add(`${path}.window.lateOutput`, `expected a stream name, got ${show(late)}`);
-      continue;
+  const sideOutput = (name: unknown, path: string, producer: NodeInfo, kind: 'lateOutput' | 'errorOutput') => {
+    if (typeof name !== 'string' || !NAME.test(name)) {
+      c.add(path, `expected a stream name, got ${show(name)}`);
+      return;
     }
-    const prev = nodes.get(late);
+    const prev = nodes.get(name);
     if (prev) {
-      c.add(`${path}.window.lateOutput`, `duplicate name "${late}" (also ${prev.path})`);
-      continue;
+      c.add(path, `duplicate name "${name}" (also ${prev.path})`);
+      return;
     }
-    nodes.set(late, {
-      name: late,
+    nodes.set(name, {
+      name,
       role: 'sideOutput',
-      kind: 'lateOutput',
-      path: `${path}.window.lateOutput`,
-      inputs: [node.name],
+      kind,
+      path,
+      inputs: [producer.name],
       consumers: [],
       schema: undefined,
     });
+  };
+  for (const { o, path, node } of entries) {
+    if (node.kind === 'window' && isObj(o['window']) && o['window']['lateOutput'] !== undefined)
+      sideOutput(o['window']['lateOutput'], `${path}.window.lateOutput`, node, 'lateOutput');
+    if (node.role === 'step' && o['errorOutput'] !== undefined) {
+      if ((ERROR_OUTPUT_STEPS as readonly string[]).includes(node.kind))
+        sideOutput(o['errorOutput'], `${path}.errorOutput`, node, 'errorOutput');
+      else
+        c.add(
+          `${path}.errorOutput`,
+          `applies to ${ERROR_OUTPUT_STEPS.join(', ')} steps (records their expressions fail on), not ${node.kind}`,
+        );
+    }
   }
   for (const { path, node } of entries) {
     node.inputs.forEach((input, i) => {

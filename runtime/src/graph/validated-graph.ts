@@ -10,7 +10,7 @@ export type NodeRole = 'source' | 'step' | 'sink' | 'sideOutput';
 export interface NodeInfo {
   name: string;
   role: NodeRole;
-  kind: SourceKind | StepKind | SinkKind | 'lateOutput';
+  kind: SourceKind | StepKind | SinkKind | 'lateOutput' | 'errorOutput';
   /** Spec path, e.g. `graph.steps[2]`. */
   path: string;
   inputs: string[];

@@ -1,18 +1,17 @@
-// filter: keeps records for which the CEL predicate is true. A record whose predicate
-// fails to evaluate is counted and dropped.
+// filter: keeps records for which the CEL predicate is true. A record whose predicate fails
+// to evaluate goes to the step's error stream (record-errors.ts).
 import type { CompiledExpr } from '../expr/cel.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
-import { ForwardingOutput } from './forwarding-output.ts';
+import { ErrorRoutingOutput } from './forwarding-output.ts';
+import { RecordErrors } from './record-errors.ts';
 
-export class FilterOperator extends ForwardingOutput {
+export class FilterOperator extends ErrorRoutingOutput {
   private readonly pred: CompiledExpr;
   private readonly buf: BatchBuilder;
-  private readonly ctx: OperatorContext;
 
-  constructor(pred: CompiledExpr, ctx: OperatorContext, out: Output) {
-    super(out);
+  constructor(pred: CompiledExpr, ctx: OperatorContext, out: Output, errorOut?: Output) {
+    super(out, new RecordErrors(ctx, errorOut));
     this.pred = pred;
-    this.ctx = ctx;
     this.buf = new BatchBuilder(out);
   }
 
@@ -27,7 +26,7 @@ export class FilterOperator extends ForwardingOutput {
       try {
         keep = pred.evaluate(r);
       } catch (e) {
-        this.ctx.metrics.expressionError(e);
+        this.errors.failed(e, r, ts[i] as number);
         continue;
       }
       if (keep === true) {
@@ -38,5 +37,6 @@ export class FilterOperator extends ForwardingOutput {
     }
     ob.n = m;
     this.buf.flush();
+    this.errors.flush();
   }
 }

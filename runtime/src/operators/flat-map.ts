@@ -4,19 +4,18 @@
 import type { CompiledExpr, Rec } from '../expr/cel.ts';
 import { TributaryError } from '../errors.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
-import { ForwardingOutput } from './forwarding-output.ts';
+import { ErrorRoutingOutput } from './forwarding-output.ts';
+import { RecordErrors } from './record-errors.ts';
 
-export class FlatMapOperator extends ForwardingOutput {
+export class FlatMapOperator extends ErrorRoutingOutput {
   private readonly expr: CompiledExpr;
   private readonly as: string;
   private readonly buf: BatchBuilder;
-  private readonly ctx: OperatorContext;
 
-  constructor(expr: CompiledExpr, as: string | undefined, ctx: OperatorContext, out: Output) {
-    super(out);
+  constructor(expr: CompiledExpr, as: string | undefined, ctx: OperatorContext, out: Output, errorOut?: Output) {
+    super(out, new RecordErrors(ctx, errorOut));
     this.expr = expr;
     this.as = as ?? 'value';
-    this.ctx = ctx;
     this.buf = new BatchBuilder(out);
   }
 
@@ -28,7 +27,7 @@ export class FlatMapOperator extends ForwardingOutput {
         if (!Array.isArray(list))
           throw new TributaryError('TRIB_EXPR_EVAL', `flatMap expression returned ${typeof list}, expected a list`);
       } catch (e) {
-        this.ctx.metrics.expressionError(e);
+        this.errors.failed(e, b.recs[i], b.ts[i] as number);
         continue;
       }
       const ts = b.ts[i] as number;
@@ -39,5 +38,6 @@ export class FlatMapOperator extends ForwardingOutput {
       }
     }
     this.buf.flush();
+    this.errors.flush();
   }
 }

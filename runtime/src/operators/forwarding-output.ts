@@ -1,4 +1,5 @@
 import type { Batch, Output } from './types.ts';
+import type { RecordErrors } from './record-errors.ts';
 
 /**
  * An Output that transforms records and passes the in-band stream elements (watermark,
@@ -24,5 +25,30 @@ export abstract class ForwardingOutput implements Output {
 
   end(): void {
     this.out.end();
+  }
+}
+
+/** A ForwardingOutput whose records may fail an expression: the error stream follows the main one. */
+export abstract class ErrorRoutingOutput extends ForwardingOutput {
+  protected readonly errors: RecordErrors;
+
+  constructor(out: Output, errors: RecordErrors) {
+    super(out);
+    this.errors = errors;
+  }
+
+  override watermark(wm: number): void {
+    this.out.watermark(wm);
+    this.errors.watermark(wm);
+  }
+
+  override idle(idle: boolean): void {
+    this.out.idle(idle);
+    this.errors.idle(idle);
+  }
+
+  override end(): void {
+    this.out.end();
+    this.errors.end();
   }
 }

@@ -1,19 +1,19 @@
-// map: projects each record to a new record of named CEL expressions (only those fields).
+// map: projects each record to a new record of named CEL expressions (only those fields). A
+// record any expression fails on goes to the step's error stream (record-errors.ts).
 import type { CompiledExpr, Rec } from '../expr/cel.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
-import { ForwardingOutput } from './forwarding-output.ts';
+import { ErrorRoutingOutput } from './forwarding-output.ts';
+import { RecordErrors } from './record-errors.ts';
 
-export class MapOperator extends ForwardingOutput {
+export class MapOperator extends ErrorRoutingOutput {
   private readonly names: string[];
   private readonly exprs: CompiledExpr[];
   private readonly buf: BatchBuilder;
-  private readonly ctx: OperatorContext;
 
-  constructor(fields: Record<string, CompiledExpr>, ctx: OperatorContext, out: Output) {
-    super(out);
+  constructor(fields: Record<string, CompiledExpr>, ctx: OperatorContext, out: Output, errorOut?: Output) {
+    super(out, new RecordErrors(ctx, errorOut));
     this.names = Object.keys(fields);
     this.exprs = Object.values(fields);
-    this.ctx = ctx;
     this.buf = new BatchBuilder(out);
   }
 
@@ -31,7 +31,7 @@ export class MapOperator extends ForwardingOutput {
         try {
           o[names[j] as string] = (exprs[j] as CompiledExpr).evaluate(r);
         } catch (e) {
-          this.ctx.metrics.expressionError(e);
+          this.errors.failed(e, r, ts[i] as number);
           continue outer;
         }
       }
@@ -41,5 +41,6 @@ export class MapOperator extends ForwardingOutput {
     }
     ob.n = m;
     this.buf.flush();
+    this.errors.flush();
   }
 }

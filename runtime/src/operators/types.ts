@@ -56,7 +56,13 @@ export interface ProcessingTimeService {
 
 export interface OperatorMetrics {
   lateRecordsDropped(n: number): void;
-  expressionError(err: unknown): void;
+  /**
+   * An expression failed on `record` and the step has no errorOutput: counted, then the job's
+   * onRecordError policy (skip: dropped; fail: throws TRIB_RECORD_FAILED, failing the job).
+   */
+  expressionError(err: unknown, record?: unknown): void;
+  /** An expression failed on a record that went to the step's errorOutput (counted only). */
+  expressionErrorRouted(): void;
   /** A function of the job's code threw on `record` and its step skips such records. */
   functionError(err: unknown, record: unknown): void;
 }
@@ -74,6 +80,7 @@ export interface OperatorContext {
 export const NOOP_METRICS: OperatorMetrics = {
   lateRecordsDropped: () => {},
   expressionError: () => {},
+  expressionErrorRouted: () => {},
   functionError: () => {},
 };
 

@@ -4,7 +4,12 @@
 // every 300 ms). Each round SIGKILLs a running slot process soon after the round's first completed
 // checkpoint, and again at a random moment of the next attempt when the job is still running;
 // the supervisor restarts all slots from the latest completed checkpoint. The output read with
-// read_committed must equal an uninterrupted reference run exactly (same multiset).
+// read_committed must equal an uninterrupted reference run exactly (same multiset). A map step
+// fails on every record with amount 7 (an index out of range) and sends it to its errorOutput,
+// a second exactly-once topic: the dead letters must equal the reference's exactly too. State
+// lives on the local cluster's S3 server (s3://<bucket>/tests/chaos-<run>/state-<round>, the
+// slots sharing nothing but the bucket, as slot pods on Kubernetes do) in two rounds of three,
+// and in a local folder in every third round (`tributary run`'s default).
 //
 // Rounds: TRIBUTARY_CHAOS_ROUNDS (default 20: at least 20 kills, one per round, asserted; up to 40; soak with more).
 import { randomUUID } from 'node:crypto';
@@ -15,6 +20,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
+import { stateStoreFor } from '../checkpoint/storage/state-store-for.ts';
 import { CONTRACT_VERSION } from '../control/contract.ts';
 import { JobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
@@ -123,10 +129,15 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
   const input = `chaos-dist-in-${run}`;
   const bs = testBrokers();
   const dir = mkdtempSync(join(tmpdir(), 'trib-chaos-'));
+  // The slot processes inherit the TRIBUTARY_S3_* variables the cluster's env gives this process.
+  const bucket = process.env['TRIBUTARY_S3_BUCKET'];
+  const s3Root = `s3://${bucket}/tests/chaos-${run}`;
+  const stateDirOf = (round: number) => (round % 3 === 0 ? join(dir, `state-${round}`) : `${s3Root}/state-${round}`);
   let expected: string[] = [];
   let keep = false;
   let totalKills = 0;
 
+  let expectedDead: string[] = [];
   const graph = (output: string, exactlyOnce: boolean): GraphSpec => ({
     sources: [
       {
@@ -136,7 +147,13 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
       },
     ],
     steps: [
-      { name: 'by-user', from: 'events', keyBy: 'user' },
+      {
+        name: 'checked',
+        from: 'events',
+        map: { user: 'user', amount: 'amount', ts: 'ts', check: '[1][int(amount) / 7]' },
+        errorOutput: 'rejected',
+      },
+      { name: 'by-user', from: 'checked', keyBy: 'user' },
       { name: 'per-2s', from: 'by-user', window: { tumbling: { size: '2s' } } },
       { name: 'totals', from: 'per-2s', aggregate: { n: 'count()', amount: 'sum(amount)' } },
     ],
@@ -151,10 +168,16 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
           ...(exactlyOnce ? { delivery: 'exactly-once' as const } : {}),
         },
       },
+      {
+        name: 'dead-letters',
+        from: 'rejected',
+        kafka: { brokers: bs, topic: `${output}-dead`, ...(exactlyOnce ? { delivery: 'exactly-once' as const } : {}) },
+      },
     ],
   });
 
   beforeAll(async () => {
+    expect(bucket, 'TRIBUTARY_S3_BUCKET: start the local cluster with --with s3 and eval its env').toBeTruthy();
     kafka = new Kafka({ clientId: 'chaos', brokers: bs, logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [input]: PARTITIONS });
     const producer = kafka.producer();
@@ -182,20 +205,28 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
       logger: silentLogger(),
     }).run();
     expect(ref.recordsIn).toBe(RECORDS);
-    expected = await readCommitted(kafka, refTopic, ref.recordsOut);
-    expect(expected.length).toBe(ref.recordsOut);
+    // Every 7th amount is 7 (amount = i % 7 + 1): those records are dead letters, the rest is counted.
+    const deadCount = Math.floor(RECORDS / PARTITIONS / 7) * PARTITIONS;
+    expectedDead = await readCommitted(kafka, `${refTopic}-dead`, deadCount);
+    expect(expectedDead.length).toBe(deadCount);
+    expect(JSON.parse(expectedDead[0] as string)).toMatchObject({ step: 'checked', record: { amount: 7 } });
+    expected = await readCommitted(kafka, refTopic, ref.recordsOut - expectedDead.length);
+    expect(expected.length).toBe(ref.recordsOut - expectedDead.length);
   }, 300_000);
 
   afterAll(async () => {
     await deleteTopicsContaining(kafka, run);
-    if (!keep) rmSync(dir, { recursive: true, force: true });
+    if (!keep) {
+      rmSync(dir, { recursive: true, force: true });
+      if (bucket) await stateStoreFor(s3Root).removeTree(s3Root);
+    }
   });
 
   for (let round = 1; round <= ROUNDS; round++) {
     it(`round ${round}/${ROUNDS}`, async () => {
       const parallelism = Number(process.env['TRIBUTARY_CHAOS_PARALLELISM'] ?? 2 + (round % 2));
       const logDir = join(dir, `logs-${round}`);
-      const stateDir = join(dir, `state-${round}`);
+      const stateDir = stateDirOf(round);
       mkdirSync(logDir, { recursive: true });
       const output = `chaos-dist-out-${round}-${run}`;
       const g = graph(output, true);
@@ -268,12 +299,12 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
       const result = await done.catch((e: unknown) => {
         keep = true; // a failed run keeps its state and logs (EOS_DIAG=1 writes per-slot logs)
         process.stderr.write(
-          `chaos round ${round} FAILED (state and logs kept in ${join(dir, `state-${round}`)} / ${logDir}): ${(e as Error).message}; kills ${JSON.stringify(kills)}, exits ${exits.join(' ')}\n`,
+          `chaos round ${round} FAILED (state and logs kept in ${stateDir} / ${logDir}): ${(e as Error).message}; kills ${JSON.stringify(kills)}, exits ${exits.join(' ')}\n`,
         );
         throw e;
       });
       process.stderr.write(
-        `chaos round ${round}: parallelism ${parallelism}, kills ${JSON.stringify(kills)}, attempts ${result.attempts}, restarts ${result.restarts}, exits ${exits.join(' ')}\n`,
+        `chaos round ${round}: parallelism ${parallelism}, state ${stateDir.startsWith('s3://') ? 'on S3' : 'on local disk'}, kills ${JSON.stringify(kills)}, attempts ${result.attempts}, restarts ${result.restarts}, exits ${exits.join(' ')}\n`,
       );
       expect(result.state).toBe('FINISHED');
       const got = await readCommitted(kafka, output, expected.length);
@@ -283,14 +314,15 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
         const origin = new Map<string, string>();
         const uncommitted = await readCommitted(kafka, output, Number.MAX_SAFE_INTEGER, 20_000, true, origin);
         const why = explain(expected, got, late, uncommitted, origin);
-        process.stderr.write(
-          `chaos round ${round} FAILED (state and logs kept in ${join(dir, `state-${round}`)} / ${logDir}):\n${why}\n`,
-        );
+        process.stderr.write(`chaos round ${round} FAILED (state and logs kept in ${stateDir} / ${logDir}):\n${why}\n`);
         keep = true;
         expect.fail(
           `round ${round}: read_committed output differs from the reference (${got.length} vs ${expected.length} records; kills ${JSON.stringify(kills)}, exits ${exits.join(' ')}):\n${why}`,
         );
       }
+      const dead = await readCommitted(kafka, `${output}-dead`, expectedDead.length);
+      expect(dead.length, `round ${round}: dead letters`).toBe(expectedDead.length);
+      expect(dead, `round ${round}: dead letters differ from the reference`).toEqual(expectedDead);
       if (kills.length > 0) expect(result.restarts).toBeGreaterThanOrEqual(1);
     }, 300_000);
   }

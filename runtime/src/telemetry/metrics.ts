@@ -17,6 +17,7 @@ export class JobMetrics {
   readonly checkpointPhase: Histogram<'kind' | 'phase'>;
   readonly firstCheckpoint: Gauge;
   readonly lastCheckpointId: Gauge;
+  readonly restoreStateBytes: Gauge;
   readonly backpressuredSeconds: Counter<'slot'>;
   readonly sourceLag: Gauge<'source' | 'slot'>;
   readonly sourceWatermark: Gauge<'source' | 'slot'>;
@@ -111,6 +112,12 @@ export class JobMetrics {
     this.lastCheckpointId = new Gauge({
       name: 'tributary_last_checkpoint_id',
       help: 'Id of the last completed checkpoint or savepoint',
+      registers,
+    });
+    this.restoreStateBytes = new Gauge({
+      name: 'tributary_restore_state_bytes',
+      help: "Keyed state at this process's restore: bytes read of state files (read) vs the whole size of the files read from (files); read < files when only the slots' key groups were fetched",
+      labelNames: ['kind'],
       registers,
     });
     this.backpressuredSeconds = new Counter({

@@ -101,6 +101,7 @@ export function testContext(o: TestContextOptions = {}): TestContext {
       expressionError: (e) => {
         ctx.exprErrors.push(e);
       },
+      expressionErrorRouted: () => {},
       functionError: (e) => {
         ctx.exprErrors.push(e);
       },

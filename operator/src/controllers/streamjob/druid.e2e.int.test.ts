@@ -2,7 +2,7 @@
 // runtime/src/main.ts of this checkout), Kafka, Druid 33. In-process operator: the StreamJob
 // and DruidDatasource controllers. A DruidDatasource (clicks per country per minute, rollup,
 // longSum metrics) and a StreamJob (kafka clicks → keyBy country → 1 min tumbling window →
-// count/sum → druid sink with datasourceRef, exactly-once, 2 s checkpoints).
+// count/sum → druid sink with datasourceRef, exactly-once, 2 s checkpoints on the local S3 server).
 //   1. a known event set → Druid SQL SUMs per country equal the produced counts/sums;
 //   2. more events keep arriving while the job is rescaled 2→3 (upgradeMode savepoint; see below) →
 //      the totals are still exact (no loss, no duplicates) and stay so.
@@ -18,7 +18,8 @@ import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
 import { newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
 import { createRegistry } from '../../telemetry/metrics.ts';
 import { createLogger } from '../../telemetry/logger.ts';
-import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import type { StateStorage, StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import { deletePrefixAfterNamespace, s3StateStorage } from '../../../../test/harness/s3-state-storage.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { DruidClient } from '../../druid/client.ts';
 import { repoRoot } from '../../../../test/cluster/paths.ts';
@@ -69,6 +70,8 @@ function clicks(seed: number, n: number, from: number, minutes: number): Click[]
 describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', () => {
   let kube: KubeClient;
   let ns: string;
+  /** The job's state on the local S3 server (a prefix of this file's own). */
+  let stateStorage: StateStorage;
   let mgr: Manager;
   let running: Promise<void>;
   const closers: (() => Promise<void>)[] = [];
@@ -96,6 +99,7 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
         labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'tributary.dev/test': 'streamjob-druid' },
       },
     });
+    stateStorage = await s3StateStorage(kube, ns, 'druid-e2e');
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({
@@ -132,7 +136,9 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
       }
       if (!process.env.SJ_KEEP) await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
     }
-  }, 60_000);
+    if (ns && stateStorage?.s3?.prefix && !process.env.SJ_KEEP)
+      await deletePrefixAfterNamespace(kube, ns, stateStorage.s3.prefix).catch(() => undefined);
+  }, 180_000);
 
   const produce = async (events: readonly Click[]) => {
     const p = kafka.producer();
@@ -228,7 +234,7 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
       spec: {
         replicas: 2,
         upgradeMode,
-        stateStorage: { pvc: { claimName: 'clicks' }, path: '/state' },
+        stateStorage,
         checkpointing: { interval: '2s' },
         graph: {
           sources: [

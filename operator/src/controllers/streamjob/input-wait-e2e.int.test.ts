@@ -36,7 +36,7 @@ describe('StreamJob whose input topic does not exist yet (real runtime)', () => 
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await h.createJob(name, `state-${id}`, {
+      await h.createJob(name, {
         checkpointing: { interval: '1s', retained: 2 },
         graph: {
           sources: [

@@ -1,5 +1,6 @@
 // last-state upgrades and failed-slot restarts restore the NEWEST completed checkpoint, with
-// the REAL runtime (node agent), real Kafka and the in-process StreamJob controller.
+// the REAL runtime (node agent), real Kafka, the job's state on the local S3 server and the
+// in-process StreamJob controller.
 //
 // The race this guards: the operator used to choose the checkpoint while the old pods still
 // ran; they kept completing checkpoints (every 100 ms here) — and committing those
@@ -8,11 +9,10 @@
 // job's lineage when they start (JobConfig.restoreLatest), after the old pods are gone.
 //
 // Checked for each operation: the checkpoint the new pods report having restored is the
-// newest one completed before they started (read from the state folder; nothing is pruned,
+// newest one completed before they started (read from the bucket; nothing is pruned,
 // retained 100), and at the end the read_committed output equals the reference (no window
 // lost, none twice).
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
@@ -35,34 +35,6 @@ import {
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Completed checkpoints and savepoints in a state folder: id, in-container path, trigger time. */
-function completedStates(stateRoot: string): { id: number; path: string; triggeredAt: number }[] {
-  const out: { id: number; path: string; triggeredAt: number }[] = [];
-  for (const [sub, prefix] of [
-    ['checkpoints', 'chk-'],
-    ['savepoints', 'sp-'],
-  ] as const) {
-    let names: string[] = [];
-    try {
-      names = readdirSync(join(stateRoot, sub));
-    } catch {
-      continue;
-    }
-    for (const n of names.filter((x) => x.startsWith(prefix))) {
-      try {
-        const m = JSON.parse(readFileSync(join(stateRoot, sub, n, '_metadata.json'), 'utf8')) as {
-          checkpointId: number;
-          triggeredAt: string;
-        };
-        out.push({ id: m.checkpointId, path: `/state/${sub}/${n}`, triggeredAt: Date.parse(m.triggeredAt) });
-      } catch {
-        // not completed
-      }
-    }
-  }
-  return out.sort((a, b) => a.id - b.id);
-}
-
 /** SIGKILL of a slot's process (the node agent runs pods as local processes): a crashed pod. */
 function killSlotProcess(podName: string): number {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
@@ -84,36 +56,33 @@ function killSlotProcess(podName: string): number {
 describe('last-state and restarts restore the newest checkpoint (real runtime)', () => {
   const harness = harnessPerFile('sjls', { in: PARTITIONS, out: 1 });
   const name = 'newest';
-  const clusterDir = process.env.TRIBUTARY_CLUSTER_DIR;
 
   it('last-state upgrade and a crashed slot: the pods restore the newest completed checkpoint; output exactly-once', async () => {
-    if (!clusterDir) throw new Error('TRIBUTARY_CLUSTER_DIR is not set: the integration setup provides it');
     const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
     const input = h.topics.in!;
     const output = h.topics.out!;
-    const claim = `state-${id}`;
-    const stateRoot = join(clusterDir, 'node', 'pvcs', ns, claim);
     const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 40);
     const reader = await readOutput<WindowOut>(kafka, output, `sjls-reader-${id}`);
     const producer: Producer = kafka.producer();
     await producer.connect();
     const loop = produceLoop(producer, input, PARTITIONS, rec);
 
-    await h.createJob(name, claim, {
+    await h.createJob(name, {
       upgradeMode: 'last-state',
       checkpointing: { interval: '100ms', retained: 100 },
       restartPolicy: { maxRestarts: 5, backoff: { initial: '1s', max: '2s' } },
       graph: windowGraph({ brokers, input, output, groupId: `g-${id}` }),
     });
     const first = await runningWith(kube, ns, name, 2);
+    const completedStates = () => h.state(name).completed();
     await waitFor('first output', () => reader.arrivals.length > 0, 60_000, 100);
 
     /** The pods of `j`'s deployment restored the newest state completed before they started. */
     const expectNewestRestored = async (what: string, j: StreamJob, prev: StreamJob): Promise<void> => {
       const started = Date.parse(j.status!.deployed!.startedAt);
       const lineage = Date.parse(prev.status!.deployed!.restoreLatestSince ?? prev.status!.deployed!.startedAt);
-      const before = completedStates(stateRoot).filter((s) => s.triggeredAt < started && s.triggeredAt >= lineage);
+      const before = (await completedStates()).filter((s) => s.triggeredAt < started && s.triggeredAt >= lineage);
       const newest = before.at(-1);
       // The operator's own pick (the fallback) is in the PodsCreated Event: "… (else <path>)".
       const events = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns))
@@ -145,7 +114,7 @@ describe('last-state and restarts restore the newest checkpoint (real runtime)',
     await waitFor(
       'a checkpoint of the upgraded deployment',
       async () =>
-        completedStates(stateRoot).some((s) => s.triggeredAt > Date.parse(upgraded.status!.deployed!.startedAt)),
+        (await completedStates()).some((s) => s.triggeredAt > Date.parse(upgraded.status!.deployed!.startedAt)),
       30_000,
       100,
     );

@@ -1,5 +1,6 @@
 // Issue 5: the operator killed at each step of an upgrade's write-ahead log, with the REAL
-// runtime (node agent running tributary/runtime:*), real Kafka and the real apiserver. The
+// runtime (node agent running tributary/runtime:*), real Kafka, the real apiserver and the
+// job's state on the local S3 server (no volume shared by the slot pods). The
 // stand-in-runtime version of this is in controller.int.test.ts; here the slots really stop
 // with a savepoint, exit, and restore.
 //
@@ -11,14 +12,12 @@
 // then a fresh operator (new caches, nothing in memory) is started and must finish the SAME
 // operation. Checked:
 //   - the upgrade completes with the new replica count, as the deployment the intent named;
-//   - exactly one savepoint per rescale (status history and the folders on the PVC), and the
+//   - exactly one savepoint per rescale (status history and the savepoints in the bucket), and the
 //     new pods report having restored it;
 //   - a pod watch, checked at every event: pods of one deployment at a time (the old ones are
 //     gone before the new ones are created), never more than that deployment's replicas, each
 //     slot pod created once, no pods of a deployment the operator did not record;
 //   - at the end the read_committed output equals the reference (no window lost, none twice).
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Informer, Resources, type KubeClient } from '../../kube/index.ts';
@@ -102,20 +101,9 @@ describe('operator killed at each step of an upgrade (real runtime)', () => {
   it('a new operator finishes each interrupted rescale: one savepoint each, restored, no duplicate pods, exactly-once output', async () => {
     const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
-    const clusterDir = process.env.TRIBUTARY_CLUSTER_DIR;
-    if (!clusterDir) throw new Error('TRIBUTARY_CLUSTER_DIR is not set: the integration setup provides it');
     const input = h.topics.in!;
-    const claim = `state-${id}`;
-    const spDir = join(clusterDir, 'node', 'pvcs', ns, claim, 'savepoints');
-    const spFolders = () => {
-      try {
-        return readdirSync(spDir)
-          .filter((f) => f.startsWith('sp-'))
-          .sort();
-      } catch {
-        return [];
-      }
-    };
+    // The savepoints in the bucket (h.state knows the job once it is created).
+    const spFolders = () => h.state(name).savepointNames();
     const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 50);
     const pods = await watchPods(kube, ns, name);
     const reader = await readOutput<WindowOut>(kafka, h.topics.out!, `sjkill-reader-${id}`);
@@ -124,7 +112,7 @@ describe('operator killed at each step of an upgrade (real runtime)', () => {
     const loop = produceLoop(producer, input, PARTITIONS, rec);
 
     try {
-      await h.createJob(name, claim, {
+      await h.createJob(name, {
         upgradeMode: 'savepoint',
         checkpointing: { interval: '500ms', retained: 2 },
         // history long enough to hold every savepoint of this test (none dropped, none deleted)
@@ -139,7 +127,7 @@ describe('operator killed at each step of an upgrade (real runtime)', () => {
 
       for (const [i, step] of STEPS.entries()) {
         const replicas = i % 2 === 0 ? 3 : 2;
-        const spBefore = spFolders();
+        const spBefore = await spFolders();
         const historyBefore = prev.status?.savepoints ?? [];
         // The next operator dies right after writing `step` of this job's operation.
         await h.stopOperator();
@@ -180,7 +168,8 @@ describe('operator killed at each step of an upgrade (real runtime)', () => {
         if (op?.savepointId) expect(sp.id).toBe(op.savepointId);
         if (op?.restoreFrom) expect(sp.path).toBe(op.restoreFrom);
         expect(dep.restoredFrom).toBe(sp.path);
-        expect(spFolders()).toEqual([...spBefore, sp.path.split('/').at(-1)!].sort());
+        expect(sp.path.startsWith(`${h.state(name).location}/savepoints/`)).toBe(true);
+        expect(await spFolders()).toEqual([...spBefore, sp.path.split('/').at(-1)!].sort());
         deployments.push(dep.id);
         replicasOf.set(dep.id, replicas);
         const line = `killed after ${step}: ${((tKill - t0) / 1000).toFixed(2)}s after the scale request (${mid!.status?.phase}); the next operator finished ${prev.status!.deployed!.parallelism}→${replicas} ${((t1 - tKill) / 1000).toFixed(2)}s later, restored ${sp.path}`;

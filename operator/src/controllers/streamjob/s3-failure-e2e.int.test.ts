@@ -16,18 +16,15 @@ import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { CREDENTIALS_LABEL } from '../../api/v1alpha1/credentials-label.ts';
 import { localS3, s3StateStorage } from '../../../../test/harness/s3-state-storage.ts';
+import { getJob, harnessPerFile, runningWith, scaleJob } from './testing/kafka-job-harness.ts';
 import {
   finishAndCompare,
-  getJob,
-  harnessPerFile,
   inputRecord,
   produceLoop,
   readOutput,
-  runningWith,
-  scaleJob,
   windowGraph,
   type WindowOut,
-} from './testing/kafka-job-harness.ts';
+} from './testing/window-job.ts';
 
 /** The S3 server's pid, from the cluster's state file (the component `up --with s3` started). */
 function s3Pid(): number {

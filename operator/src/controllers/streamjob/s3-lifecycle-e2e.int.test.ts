@@ -19,7 +19,8 @@ import { TOKEN_KEY, tokenSecretName } from './objects/control-token.ts';
 import { podName } from './objects/slot-pod.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import { StreamJobs } from './resource.ts';
-import { getJob, harnessPerFile, runningWith, windowGraph } from './testing/kafka-job-harness.ts';
+import { getJob, harnessPerFile, runningWith } from './testing/kafka-job-harness.ts';
+import { windowGraph } from './testing/window-job.ts';
 
 /** Keys of the job's location: `s3://bucket/<key prefix>`. */
 const keyPrefixOf = (uri: string) => uri.replace(/^s3:\/\/[^/]+\//, '');

@@ -1,21 +1,20 @@
 // Issue 5's savepoint lifecycle with the REAL runtime (tributary/runtime:* → node
 // runtime/src/main.ts), real Kafka, the real apiserver and the node agent; the StreamJob
 // controller runs in-process. One job (Kafka source with event times → keyBy → 1 s tumbling
-// window → count/sum → exactly-once Kafka sink, state on a PVC folder shared by the slots)
-// goes through, while a producer keeps writing input:
+// window → count/sum → exactly-once Kafka sink, state on the local S3 server: the slot pods
+// share no volume) goes through, while a producer keeps writing input:
 //   scale 2 → 3 → 1 (scale subresource, savepoint mode) → graph change (a filter inserted,
 //   savepoint upgrade) → last-state upgrade (restartNonce) → suspend → resume
 // then input stops, one far-future record per partition closes every real window, and the
 // read_committed output must equal the reference computed here from the produced records
-// (same multiset: no loss, no duplicate). Finally delete with savepoints.onDelete: the
-// FinalSavepoint Event names a folder that exists, and the pods are garbage-collected.
+// (same multiset: no loss, no duplicate); the savepoints beyond historyLimit are gone from the
+// bucket. Finally delete with savepoints.onDelete: a new savepoint is committed in the bucket,
+// the FinalSavepoint Event names it, and the pods are garbage-collected.
 //
 // Downtime per operation is printed two ways: the operator's (stop-with-savepoint trigger →
 // savepoint done → new deployment RUNNING) and the output gap (wall time between the last
 // committed window before the operation and the first after it, seen by a read_committed
 // consumer; an upper bound: output is committed per checkpoint and windows fire per second).
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
@@ -44,17 +43,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('StreamJob savepoint lifecycle with the real runtime', () => {
   const harness = harnessPerFile('sjsp', { in: PARTITIONS, out: 1 });
   const name = 'life';
-  // The node agent keeps PVC folders in <cluster dir>/node/pvcs/<ns>/<claim>/ (no PVC object needed).
-  const pvcRoot = process.env.TRIBUTARY_CLUSTER_DIR
-    ? join(process.env.TRIBUTARY_CLUSTER_DIR, 'node', 'pvcs')
-    : undefined;
 
   it('rescale 2→3→1, graph change, last-state, suspend/resume: exactly-once output; delete takes a final savepoint', async () => {
     const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
     const input = h.topics.in!;
     const output = h.topics.out!;
-    const claim = `state-${id}`;
     // Record i: partition i % 4, event time base + 2i ms (each partition in order: nothing late).
     const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, KEYS);
     const graph = (filter: boolean) => windowGraph({ brokers, input, output, groupId: `g-${id}`, filter });
@@ -94,7 +88,7 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
       return j;
     };
 
-    await h.createJob(name, claim, {
+    await h.createJob(name, {
       upgradeMode: 'savepoint',
       checkpointing: { interval: '500ms', retained: 2 },
       savepoints: { historyLimit: 2, onDelete: true, timeout: '60s' },
@@ -102,6 +96,17 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
     });
     await waitRunning(2);
     await waitFor('first output', () => arrivals.length > 0, 60_000, 100);
+    const state = h.state(name);
+    // No shared volume: the slot pods have only volumes that live and die with them (config,
+    // token, the API server's service-account token, scratch space); their state is on S3.
+    const volumes = (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items.map(
+      (p) => (p.spec as { volumes?: ({ name: string } & Record<string, unknown>)[] }).volumes ?? [],
+    );
+    expect(volumes).toHaveLength(2);
+    for (const v of volumes) {
+      expect(v.filter((x) => !['configMap', 'secret', 'projected', 'emptyDir'].some((k) => k in x))).toEqual([]);
+      expect(v.filter((x) => 'emptyDir' in x).map((x) => x.name)).toEqual(['tmp']);
+    }
 
     const scale = (replicas: number) => scaleJob(kube, ns, name, replicas);
     await measure('savepoint rescale 2→3', () => scale(3), 3);
@@ -150,15 +155,10 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
     expect(resumed.status?.deployed?.restoredFrom).toBe(sus.status?.resumeFrom);
     // historyLimit 2: only the newest two savepoints are in status
     expect(resumed.status?.savepoints?.length).toBe(2);
-    // ... and the folders of the dropped ones are deleted (slot 0, DELETE /v1/savepoints/{sp-<n>})
-    if (pvcRoot) {
-      const kept = (resumed.status?.savepoints ?? []).map((x) => x.path.split('/').at(-1)).sort();
-      expect(
-        readdirSync(join(pvcRoot, ns, claim, 'savepoints'))
-          .filter((f) => f.startsWith('sp-'))
-          .sort(),
-      ).toEqual(kept);
-    }
+    // ... and the objects of the dropped ones are deleted from the bucket (slot 0, DELETE /v1/savepoints/{sp-<n>})
+    const kept = (resumed.status?.savepoints ?? []).map((x) => x.path.split('/').at(-1)).sort();
+    expect(resumed.status?.savepoints?.every((x) => x.path.startsWith(`${state.location}/savepoints/`))).toBe(true);
+    expect(await state.savepointNames()).toEqual(kept);
 
     // ---- stop input; one far-future record per partition closes every real window
     const { n, want, got, check } = await finishAndCompare({
@@ -175,10 +175,8 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
     expect(check).toEqual({ missing: [], dups: 0, count: want.length });
     expect(got).toEqual(want);
 
-    // ---- delete with onDelete: a new final savepoint folder exists; pods GC'd
-    if (!pvcRoot) throw new Error('TRIBUTARY_CLUSTER_DIR is not set: the integration setup provides it');
-    const spDir = join(pvcRoot, ns, claim, 'savepoints');
-    const before = new Set(readdirSync(spDir));
+    // ---- delete with onDelete: a new final savepoint is committed in the bucket; pods GC'd
+    const before = new Set(await state.savepointNames());
     await kube.delete(StreamJobs, ns, name);
     await waitFor(
       'StreamJob gone',
@@ -186,10 +184,10 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
       120_000,
       250,
     );
-    const added = readdirSync(spDir).filter((f) => f.startsWith('sp-') && !before.has(f));
+    const added = (await state.savepointNames()).filter((f) => !before.has(f));
     expect(added).toHaveLength(1);
-    expect(existsSync(join(spDir, added[0]!, '_metadata.json'))).toBe(true);
-    console.log(`final savepoint: /state/savepoints/${added[0]}`);
+    expect(await state.committed(`${state.location}/savepoints/${added[0]}`)).toBe(true);
+    console.log(`final savepoint: ${state.location}/savepoints/${added[0]}`);
     // The FinalSavepoint Event names it, unless the per-object event budget (client-go's spam
     // filter: 25, then one per 5 minutes) was spent by this long lifecycle's earlier events.
     const fin = (

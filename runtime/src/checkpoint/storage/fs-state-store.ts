@@ -3,7 +3,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TributaryError } from '../../errors.ts';
-import type { StateStore } from './state-store.ts';
+import type { RangeRead, StateStore } from './state-store.ts';
 
 function isAbsent(e: unknown): boolean {
   return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
@@ -67,6 +67,28 @@ export class FsStateStore implements StateStore {
   async read(location: string): Promise<Uint8Array | undefined> {
     try {
       return await readFile(location);
+    } catch (e) {
+      if (isAbsent(e)) return undefined;
+      throw failure('read', location, e);
+    }
+  }
+
+  async readRange(location: string, offset: number, length: number): Promise<RangeRead | undefined> {
+    try {
+      const fh = await open(location, 'r');
+      try {
+        const { size } = await fh.stat();
+        const bytes = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+        let got = 0;
+        while (got < bytes.length) {
+          const { bytesRead } = await fh.read(bytes, got, bytes.length - got, offset + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        return { bytes: bytes.subarray(0, got), size: offset > size ? undefined : size };
+      } finally {
+        await fh.close();
+      }
     } catch (e) {
       if (isAbsent(e)) return undefined;
       throw failure('read', location, e);

@@ -14,7 +14,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { TributaryError } from '../../errors.ts';
 import { newS3Client, s3SettingsFromEnv } from './s3-client-config.ts';
-import type { StateStore } from './state-store.ts';
+import type { RangeRead, StateStore } from './state-store.ts';
 import { parseS3Uri } from './state-uri.ts';
 
 /** Multipart part size: 8 MiB parts, 4 in flight per file (lib-storage's queue). */
@@ -89,6 +89,24 @@ export class S3StateStore implements StateStore {
       return r.Body ? await r.Body.transformToByteArray() : new Uint8Array();
     } catch (e) {
       if (isNoSuchKey(e)) return undefined;
+      throw failure('read', location, e);
+    }
+  }
+
+  /** A GET with `Range: bytes=a-b`; the whole size from Content-Range. A range past the end (416) reads nothing. */
+  async readRange(location: string, offset: number, length: number): Promise<RangeRead | undefined> {
+    const { bucket, key } = parseS3Uri(location);
+    try {
+      const r = await this.client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
+      );
+      const bytes = r.Body ? await r.Body.transformToByteArray() : new Uint8Array();
+      const total = /\/(\d+)$/.exec(r.ContentRange ?? '')?.[1];
+      return { bytes, size: total === undefined ? undefined : Number(total) };
+    } catch (e) {
+      if (isNoSuchKey(e)) return undefined;
+      if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416)
+        return { bytes: new Uint8Array(), size: undefined };
       throw failure('read', location, e);
     }
   }

@@ -1,22 +1,26 @@
 // Drives StreamJobs with the REAL runtime on the local cluster (apiserver, node agent running
-// tributary/runtime:* as processes, Kafka), with the StreamJob controller in-process: a
-// namespace and topics, an input producer loop, an output reader that keeps arrival wall
-// times, the exactly-once reference of the keyed-window job, and waits on StreamJob status.
-// Shared by the savepoint/last-state/operator-kill integration tests and bench/rescale-downtime.ts.
+// tributary/runtime:* as processes, Kafka, the S3 server), with the StreamJob controller
+// in-process: a namespace and topics, job state on S3 (a prefix of the harness's own in the
+// cluster's bucket, the opted-in credentials Secret; a PVC folder when a caller asks for one),
+// an input producer loop, an output reader that keeps arrival wall times, the exactly-once
+// reference of the keyed-window job, and waits on StreamJob status. Shared by the
+// savepoint/last-state/operator-kill integration tests and bench/rescale-downtime.ts.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { afterAll, beforeAll } from 'vitest';
 import { ErrorCodes, Manager, OperatorError, Resources, type KubeClient } from '../../../kube/index.ts';
 import { applyRepoCrd, newClient, suffix, waitFor } from '../../../kube/testing/cluster.ts';
 import { createLogger } from '../../../telemetry/logger.ts';
 import { createRegistry } from '../../../telemetry/metrics.ts';
-import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
+import type { StateStorage, StreamJob } from '../../../api/v1alpha1/streamjob.ts';
+import { deletePrefixAfterNamespace, s3StateStorage } from '../../../../../test/harness/s3-state-storage.ts';
 import { addStreamJobController } from '../controller.ts';
 import { StreamJobs } from '../resource.ts';
+import { pvcJobState, s3JobState, type JobStateView } from './job-state.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export * from './window-job.ts';
 
 export interface Harness {
   kube: KubeClient;
@@ -39,8 +43,16 @@ export interface Harness {
   startOperator(o?: { killAfter?: { job: string; step: string } }): { killed: Promise<StreamJob> };
   /** Stops the running operator (graceful: in-flight reconciles drain). */
   stopOperator(): Promise<void>;
-  /** Creates StreamJob `name`: 2 replicas and state on PVC folder `claim` at /state unless `spec` says otherwise. */
+  /**
+   * Creates StreamJob `name` with 2 replicas unless `spec` says otherwise. Its state lives on
+   * the cluster's S3 server, under the harness's prefix (s3://<bucket>/<prefix>/<ns>/<name>);
+   * with a `claim` (the older form), on that PVC folder mounted at /state instead, for a caller
+   * that reads the state from the node's disk. A `spec.stateStorage` replaces either.
+   */
+  createJob(name: string, spec: Record<string, unknown>): Promise<StreamJob>;
   createJob(name: string, claim: string, spec: Record<string, unknown>): Promise<StreamJob>;
+  /** What job `name` (created by createJob) left in its state location, read from outside. */
+  state(name: string): JobStateView;
   close(): Promise<void>;
 }
 
@@ -122,6 +134,45 @@ export async function startHarness(prefix: string, topics: Record<string, number
     return { killed };
   };
   startOperator();
+  // The S3 block is made on first use: a caller with PVC jobs only needs no S3 server.
+  let s3: (StateStorage & { s3: NonNullable<StateStorage['s3']> }) | undefined;
+  const storageOf = new Map<string, StateStorage>();
+  const createJob = async (name: string, a: string | Record<string, unknown>, b?: Record<string, unknown>) => {
+    const spec = typeof a === 'string' ? (b ?? {}) : a;
+    const storage: StateStorage =
+      (spec.stateStorage as StateStorage | undefined) ??
+      (typeof a === 'string'
+        ? { pvc: { claimName: a }, path: '/state' }
+        : (s3 ??= await s3StateStorage(kube, ns, prefix)));
+    storageOf.set(name, storage);
+    views.delete(name);
+    return kube.create<StreamJob>(StreamJobs, {
+      apiVersion: 'tributary.dev/v1alpha1',
+      kind: 'StreamJob',
+      metadata: { name, namespace: ns },
+      spec: { replicas: 2, ...spec, stateStorage: storage },
+    } as unknown as StreamJob);
+  };
+  const views = new Map<string, JobStateView>();
+  const state = (name: string): JobStateView => {
+    const storage = storageOf.get(name);
+    const dir = process.env.TRIBUTARY_CLUSTER_DIR;
+    const v =
+      views.get(name) ??
+      (storage?.s3
+        ? s3JobState(`s3://${storage.s3.bucket}/${[storage.s3.prefix, ns, name].filter(Boolean).join('/')}`)
+        : storage?.pvc && dir
+          ? pvcJobState(dir, ns, storage.pvc.claimName, storage.path || '/state')
+          : undefined);
+    if (v) {
+      views.set(name, v);
+      return v;
+    }
+    throw new OperatorError(
+      ErrorCodes.TEST_HARNESS,
+      `job ${name}: no state to read (not created by this harness, or on a PVC without TRIBUTARY_CLUSTER_DIR)`,
+    );
+  };
   return {
     kube,
     kafka,
@@ -134,13 +185,8 @@ export async function startHarness(prefix: string, topics: Record<string, number
     topics: names,
     startOperator,
     stopOperator,
-    createJob: (name, claim, spec) =>
-      kube.create<StreamJob>(StreamJobs, {
-        apiVersion: 'tributary.dev/v1alpha1',
-        kind: 'StreamJob',
-        metadata: { name, namespace: ns },
-        spec: { replicas: 2, stateStorage: { pvc: { claimName: claim }, path: '/state' }, ...spec },
-      } as unknown as StreamJob),
+    createJob: createJob as Harness['createJob'],
+    state,
     async close() {
       await stopOperator();
       for (const j of (await kube.list<StreamJob>(StreamJobs, ns)).items)
@@ -154,6 +200,9 @@ export async function startHarness(prefix: string, topics: Record<string, number
           await rm(join(dir, 'node', 'pvcs', ns), { recursive: true, force: true, maxRetries: 3 }).catch(
             () => undefined,
           );
+        // ... and the S3 server keeps the objects under the harness's prefix (final savepoints,
+        // checkpoints), written until the namespace's pods are gone.
+        if (s3?.s3.prefix) await deletePrefixAfterNamespace(kube, ns, s3.s3.prefix).catch(() => undefined);
       }
       const a = kafka.admin();
       await a.connect();
@@ -176,193 +225,6 @@ export function harnessPerFile(prefix: string, topics: Record<string, number>): 
     if (!h) throw new OperatorError(ErrorCodes.TEST_HARNESS, 'the harness did not start (see beforeAll)');
     return h;
   };
-}
-
-export interface InputRecord {
-  user: string;
-  amount: number;
-  ts: number;
-}
-
-/**
- * Record i of the input: `keys` users round-robin (×7 to spread them), event time base + 2i ms (each partition in
- * order).
- */
-export const inputRecord =
-  (base: number, keys: number) =>
-  (i: number): InputRecord => ({ user: `u${(i * 7) % keys}`, amount: (i % 7) + 1, ts: base + 2 * i });
-
-export interface ProducerLoop {
-  /** Records sent so far (record i went to partition i % partitions). */
-  readonly sent: number;
-  stop(): Promise<number>;
-}
-
-/** Sends `batch` records every `intervalMs` until stopped; returns the count on stop. */
-export function produceLoop(
-  producer: Producer,
-  topic: string,
-  partitions: number,
-  rec: (i: number) => InputRecord,
-  o: { batch?: number; intervalMs?: number; from?: number } = {},
-): ProducerLoop {
-  const batch = o.batch ?? 50;
-  let next = o.from ?? 0;
-  let producing = true;
-  const loop = (async () => {
-    while (producing) {
-      const messages = Array.from({ length: batch }, (_, k) => {
-        const i = next + k;
-        const r = rec(i);
-        return { key: r.user, partition: i % partitions, value: JSON.stringify(r) };
-      });
-      await producer.send({ topic, messages });
-      next += batch;
-      await sleep(o.intervalMs ?? 100);
-    }
-  })();
-  return {
-    get sent() {
-      return next;
-    },
-    async stop() {
-      producing = false;
-      await loop;
-      return next;
-    },
-  };
-}
-
-export interface Arrival<T> {
-  at: number;
-  v: T;
-}
-
-/** Reads a topic from the beginning; `arrivals` keeps each record with the wall time its batch arrived. */
-export async function readOutput<T>(
-  kafka: Kafka,
-  topic: string,
-  groupId: string,
-  o: { readUncommitted?: boolean } = {},
-): Promise<{ arrivals: Arrival<T>[]; close(): Promise<void> }> {
-  const arrivals: Arrival<T>[] = [];
-  const consumer = kafka.consumer({ groupId, readUncommitted: o.readUncommitted ?? false, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      const at = Date.now();
-      for (const m of batch.messages) arrivals.push({ at, v: JSON.parse(m.value!.toString()) as T });
-    },
-  });
-  return { arrivals, close: () => consumer.disconnect() };
-}
-
-/** The 1 s tumbling count/sum per user of the keyed-window job (windowGraph). */
-export interface WindowOut {
-  user: string;
-  window_start: number;
-  n: number;
-  amount: number;
-}
-export const canonWindow = (o: WindowOut) => `${o.user}|${o.window_start}|${o.n}|${o.amount}`;
-
-/**
- * Kafka source with event times → [filter] → keyBy user → 1 s tumbling window → count/sum → exactly-once Kafka sink.
- */
-export function windowGraph(o: { brokers: string; input: string; output: string; groupId: string; filter?: boolean }) {
-  return {
-    sources: [
-      {
-        name: 'in',
-        kafka: {
-          brokers: o.brokers,
-          topic: o.input,
-          groupId: o.groupId,
-          startFrom: 'earliest',
-          schema: { user: 'string', amount: 'double', ts: 'double' },
-        },
-        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '200ms' },
-      },
-    ],
-    steps: [
-      ...(o.filter ? [{ name: 'positive', from: 'in', filter: 'amount > 0.0' }] : []),
-      { name: 'by-user', from: o.filter ? 'positive' : 'in', keyBy: 'user' },
-      { name: 'per-1s', from: 'by-user', window: { tumbling: { size: '1s' } } },
-      { name: 'totals', from: 'per-1s', aggregate: { n: 'count()', amount: 'sum(amount)' } },
-    ],
-    sinks: [
-      {
-        name: 'out',
-        from: 'totals',
-        kafka: { brokers: o.brokers, topic: o.output, key: 'user', delivery: 'exactly-once' },
-      },
-    ],
-  };
-}
-
-/** One far-future record per partition: the watermark passes every real window, so all of them fire. */
-export async function closeAllWindows(
-  producer: Producer,
-  topic: string,
-  partitions: number,
-  lastTs: number,
-): Promise<void> {
-  await producer.send({
-    topic,
-    messages: Array.from({ length: partitions }, (_, p) => ({
-      key: 'flush',
-      partition: p,
-      value: JSON.stringify({ user: 'flush', amount: 1, ts: lastTs + 10_000 }),
-    })),
-  });
-}
-
-/** Reference output of windowGraph for input records 0..n-1 (sorted canonical lines). */
-export function referenceWindows(n: number, rec: (i: number) => InputRecord): string[] {
-  const expected = new Map<string, WindowOut>();
-  for (let i = 0; i < n; i++) {
-    const r = rec(i);
-    const ws = Math.floor(r.ts / 1000) * 1000;
-    const k = `${r.user}|${ws}`;
-    const o = expected.get(k) ?? { user: r.user, window_start: ws, n: 0, amount: 0 };
-    o.n++;
-    o.amount += r.amount;
-    expected.set(k, o);
-  }
-  return [...expected.values()].map(canonWindow).sort();
-}
-
-/**
- * Ends the input (stops the loop, closes every window), waits for the reference's number of
- * output windows plus 3 s (duplicates would show by then) and compares the output with it.
- */
-export async function finishAndCompare(o: {
-  loop: ProducerLoop;
-  producer: Producer;
-  topic: string;
-  partitions: number;
-  rec: (i: number) => InputRecord;
-  reader: { arrivals: Arrival<WindowOut>[]; close(): Promise<void> };
-}): Promise<{ n: number; want: string[]; got: string[]; check: ReturnType<typeof exactlyOnce> }> {
-  const n = await o.loop.stop();
-  await closeAllWindows(o.producer, o.topic, o.partitions, o.rec(n - 1).ts);
-  await o.producer.disconnect();
-  const want = referenceWindows(n, o.rec);
-  await waitFor(`${want.length} windows in the output`, () => o.reader.arrivals.length >= want.length, 90_000, 250);
-  await sleep(3000);
-  const got = o.reader.arrivals.map((a) => canonWindow(a.v)).sort();
-  await o.reader.close();
-  return { n, want, got, check: exactlyOnce(want, got) };
-}
-
-/** Missing (first 5), duplicate count and total of `got` against the reference `want`. */
-export function exactlyOnce(
-  want: readonly string[],
-  got: readonly string[],
-): { missing: string[]; dups: number; count: number } {
-  const gotSet = new Set(got);
-  return { missing: want.filter((w) => !gotSet.has(w)).slice(0, 5), dups: got.length - gotSet.size, count: got.length };
 }
 
 export const getJob = (kube: KubeClient, ns: string, name: string) => kube.get<StreamJob>(StreamJobs, ns, name);

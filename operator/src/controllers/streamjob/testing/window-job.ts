@@ -1,0 +1,195 @@
+// TEST-ONLY: the keyed-window job the real-runtime e2e tests drive, and its exactly-once
+// reference: the input (record i of a known sequence, a producer loop), the graph (Kafka →
+// keyBy user → 1 s tumbling window → count/sum → exactly-once Kafka sink), an output reader
+// that keeps arrival wall times, and the comparison of the output with the reference computed
+// from the produced records (same multiset: nothing lost, nothing twice).
+import type { Kafka, Producer } from 'kafkajs';
+import { waitFor } from '../../../kube/testing/cluster.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export interface InputRecord {
+  user: string;
+  amount: number;
+  ts: number;
+}
+
+/**
+ * Record i of the input: `keys` users round-robin (×7 to spread them), event time base + 2i ms (each partition in
+ * order).
+ */
+export const inputRecord =
+  (base: number, keys: number) =>
+  (i: number): InputRecord => ({ user: `u${(i * 7) % keys}`, amount: (i % 7) + 1, ts: base + 2 * i });
+
+export interface ProducerLoop {
+  /** Records sent so far (record i went to partition i % partitions). */
+  readonly sent: number;
+  stop(): Promise<number>;
+}
+
+/** Sends `batch` records every `intervalMs` until stopped; returns the count on stop. */
+export function produceLoop(
+  producer: Producer,
+  topic: string,
+  partitions: number,
+  rec: (i: number) => InputRecord,
+  o: { batch?: number; intervalMs?: number; from?: number } = {},
+): ProducerLoop {
+  const batch = o.batch ?? 50;
+  let next = o.from ?? 0;
+  let producing = true;
+  const loop = (async () => {
+    while (producing) {
+      const messages = Array.from({ length: batch }, (_, k) => {
+        const i = next + k;
+        const r = rec(i);
+        return { key: r.user, partition: i % partitions, value: JSON.stringify(r) };
+      });
+      await producer.send({ topic, messages });
+      next += batch;
+      await sleep(o.intervalMs ?? 100);
+    }
+  })();
+  return {
+    get sent() {
+      return next;
+    },
+    async stop() {
+      producing = false;
+      await loop;
+      return next;
+    },
+  };
+}
+
+export interface Arrival<T> {
+  at: number;
+  v: T;
+}
+
+/** Reads a topic from the beginning; `arrivals` keeps each record with the wall time its batch arrived. */
+export async function readOutput<T>(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  o: { readUncommitted?: boolean } = {},
+): Promise<{ arrivals: Arrival<T>[]; close(): Promise<void> }> {
+  const arrivals: Arrival<T>[] = [];
+  const consumer = kafka.consumer({ groupId, readUncommitted: o.readUncommitted ?? false, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const at = Date.now();
+      for (const m of batch.messages) arrivals.push({ at, v: JSON.parse(m.value!.toString()) as T });
+    },
+  });
+  return { arrivals, close: () => consumer.disconnect() };
+}
+
+/** The 1 s tumbling count/sum per user of the keyed-window job (windowGraph). */
+export interface WindowOut {
+  user: string;
+  window_start: number;
+  n: number;
+  amount: number;
+}
+export const canonWindow = (o: WindowOut) => `${o.user}|${o.window_start}|${o.n}|${o.amount}`;
+
+/**
+ * Kafka source with event times → [filter] → keyBy user → 1 s tumbling window → count/sum → exactly-once Kafka sink.
+ */
+export function windowGraph(o: { brokers: string; input: string; output: string; groupId: string; filter?: boolean }) {
+  return {
+    sources: [
+      {
+        name: 'in',
+        kafka: {
+          brokers: o.brokers,
+          topic: o.input,
+          groupId: o.groupId,
+          startFrom: 'earliest',
+          schema: { user: 'string', amount: 'double', ts: 'double' },
+        },
+        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '200ms' },
+      },
+    ],
+    steps: [
+      ...(o.filter ? [{ name: 'positive', from: 'in', filter: 'amount > 0.0' }] : []),
+      { name: 'by-user', from: o.filter ? 'positive' : 'in', keyBy: 'user' },
+      { name: 'per-1s', from: 'by-user', window: { tumbling: { size: '1s' } } },
+      { name: 'totals', from: 'per-1s', aggregate: { n: 'count()', amount: 'sum(amount)' } },
+    ],
+    sinks: [
+      {
+        name: 'out',
+        from: 'totals',
+        kafka: { brokers: o.brokers, topic: o.output, key: 'user', delivery: 'exactly-once' },
+      },
+    ],
+  };
+}
+
+/** One far-future record per partition: the watermark passes every real window, so all of them fire. */
+export async function closeAllWindows(
+  producer: Producer,
+  topic: string,
+  partitions: number,
+  lastTs: number,
+): Promise<void> {
+  await producer.send({
+    topic,
+    messages: Array.from({ length: partitions }, (_, p) => ({
+      key: 'flush',
+      partition: p,
+      value: JSON.stringify({ user: 'flush', amount: 1, ts: lastTs + 10_000 }),
+    })),
+  });
+}
+
+/** Reference output of windowGraph for input records 0..n-1 (sorted canonical lines). */
+export function referenceWindows(n: number, rec: (i: number) => InputRecord): string[] {
+  const expected = new Map<string, WindowOut>();
+  for (let i = 0; i < n; i++) {
+    const r = rec(i);
+    const ws = Math.floor(r.ts / 1000) * 1000;
+    const k = `${r.user}|${ws}`;
+    const o = expected.get(k) ?? { user: r.user, window_start: ws, n: 0, amount: 0 };
+    o.n++;
+    o.amount += r.amount;
+    expected.set(k, o);
+  }
+  return [...expected.values()].map(canonWindow).sort();
+}
+
+/**
+ * Ends the input (stops the loop, closes every window), waits for the reference's number of
+ * output windows plus 3 s (duplicates would show by then) and compares the output with it.
+ */
+export async function finishAndCompare(o: {
+  loop: ProducerLoop;
+  producer: Producer;
+  topic: string;
+  partitions: number;
+  rec: (i: number) => InputRecord;
+  reader: { arrivals: Arrival<WindowOut>[]; close(): Promise<void> };
+}): Promise<{ n: number; want: string[]; got: string[]; check: ReturnType<typeof exactlyOnce> }> {
+  const n = await o.loop.stop();
+  await closeAllWindows(o.producer, o.topic, o.partitions, o.rec(n - 1).ts);
+  await o.producer.disconnect();
+  const want = referenceWindows(n, o.rec);
+  await waitFor(`${want.length} windows in the output`, () => o.reader.arrivals.length >= want.length, 90_000, 250);
+  await sleep(3000);
+  const got = o.reader.arrivals.map((a) => canonWindow(a.v)).sort();
+  await o.reader.close();
+  return { n, want, got, check: exactlyOnce(want, got) };
+}
+
+/** Missing (first 5), duplicate count and total of `got` against the reference `want`. */
+export function exactlyOnce(
+  want: readonly string[],
+  got: readonly string[],
+): { missing: string[]; dups: number; count: number } {
+  const gotSet = new Set(got);
+  return { missing: want.filter((w) => !gotSet.has(w)).slice(0, 5), dups: got.length - gotSet.size, count: got.length };
+}

@@ -1,0 +1,60 @@
+// Where a record goes when an expression of its step fails on it. With the step's errorOutput:
+// to that stream as {step, error, code?, record} at the record's event time, so a sink (e.g. an
+// exactly-once Kafka topic) keeps it like any output. Without: the job's onRecordError policy,
+// applied by OperatorMetrics.expressionError (count and skip, or throw and fail the job).
+// The error stream is a side output: it gets the step's watermark, idleness and end too.
+import type { Rec } from '../expr/cel.ts';
+import { BatchBuilder, type OperatorContext, type Output } from './types.ts';
+
+/** What the error stream carries for one failed record. */
+export interface ErrorRecord {
+  step: string;
+  error: string;
+  code?: string;
+  record: unknown;
+  [field: string]: unknown;
+}
+
+export class RecordErrors {
+  private readonly ctx: OperatorContext;
+  private readonly out: Output | undefined;
+  private readonly buf: BatchBuilder | undefined;
+
+  constructor(ctx: OperatorContext, out: Output | undefined) {
+    this.ctx = ctx;
+    this.out = out;
+    this.buf = out ? new BatchBuilder(out) : undefined;
+  }
+
+  failed(err: unknown, rec: unknown, ts: number): void {
+    if (!this.buf) {
+      this.ctx.metrics.expressionError(err, rec);
+      return;
+    }
+    this.ctx.metrics.expressionErrorRouted();
+    const code = (err as { code?: unknown } | null)?.code;
+    const e: ErrorRecord = {
+      step: this.ctx.stepName,
+      error: err instanceof Error ? err.message : String(err),
+      ...(typeof code === 'string' ? { code } : {}),
+      record: rec,
+    };
+    this.buf.add(e as Rec, ts);
+  }
+
+  flush(): void {
+    this.buf?.flush();
+  }
+
+  watermark(wm: number): void {
+    this.out?.watermark(wm);
+  }
+
+  idle(idle: boolean): void {
+    this.out?.idle(idle);
+  }
+
+  end(): void {
+    this.out?.end();
+  }
+}
