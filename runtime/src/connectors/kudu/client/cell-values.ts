@@ -23,7 +23,7 @@ function describe(v: unknown): string {
   return `${typeof v} ${typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : String(v)}`;
 }
 
-/** Writes `v` (already known non-null) as `col`'s cell into `out` at `at`; strings and binaries go through `indirect`. */
+/** Writes `v` (known non-null) as `col`'s cell into `out` at `at`; strings and binaries go through `indirect`. */
 export function writeCell(
   table: string,
   col: Column,

@@ -144,7 +144,11 @@ export class KuduConnection {
     // The delimited payload holds the response message and then the sidecars; the offsets count from its start.
     const payload = mainMessage(frame.rest);
     const offsets = frame.header.sidecar_offsets ?? [];
-    return { body: offsets.length > 0 ? payload.subarray(0, offsets[0]) : payload, rest: payload, sidecarOffsets: offsets };
+    return {
+      body: offsets.length > 0 ? payload.subarray(0, offsets[0]) : payload,
+      rest: payload,
+      sidecarOffsets: offsets,
+    };
   }
 
   private dispatch(payload: Uint8Array): void {

@@ -7,7 +7,9 @@ import type { ConnectionPool } from './connection-pool.ts';
 import { sidecar } from './framing.ts';
 import { describeStatus, kuduError, type ServiceError } from './kudu-errors.ts';
 import { messageType } from './messages.ts';
-import { remainingMs, type Deadline } from './retry.ts';
+import { remainingMs, withRetries, type Deadline } from './retry.ts';
+import { isRetriable } from './connection.ts';
+import { TributaryError } from '../../../errors.ts';
 import { cellSize, Schema, type ColumnSchemaWire } from './schema.ts';
 import type { KuduTable } from './table-metadata.ts';
 import type { Tablet, TabletLocations } from './tablet-locations.ts';
@@ -28,6 +30,9 @@ interface ScanResponse {
 const ScanRequestPB = messageType<ScanRequest>('ScanRequestPB');
 const ScanResponsePB = messageType<ScanResponse>('ScanResponsePB');
 const readLatest = 1;
+const service = 'kudu.tserver.TabletServerService';
+
+class NoLeaderYet extends TributaryError {}
 
 export type ScannedRow = Record<string, CellValue | null>;
 
@@ -56,7 +61,20 @@ export async function* scanTablets(
   d: Deadline,
 ): AsyncGenerator<ScannedRow[]> {
   const projection = projectionOf(table, options.columns);
-  for (const tablet of await locations.all(table.name, table.id, d)) {
+  // A table just created may have tablets still electing a leader: ask again until each has one.
+  const tablets = await withRetries(
+    d,
+    async () => {
+      const all = await locations.all(table.name, table.id, d);
+      if (all.some((t) => !t.leader)) {
+        locations.invalidate(table.id);
+        throw new NoLeaderYet('TRIB_KUDU_TSERVER', `kudu: table "${table.name}": a tablet has no leader yet`);
+      }
+      return all;
+    },
+    (err) => err instanceof NoLeaderYet || isRetriable(err),
+  );
+  for (const tablet of tablets) {
     yield* scanTablet(pool, table, tablet, projection, options.batchSizeBytes ?? 1 << 20, d);
   }
 }
@@ -76,23 +94,34 @@ async function* scanTablet(
     call_seq_id: 0,
     batch_size_bytes: batchSizeBytes,
   };
-  for (let seq = 1; ; seq++) {
-    const left = remainingMs(d);
-    if (left <= 0) throw kuduError('TRIB_KUDU_TIMEOUT', `scan of table "${table.name}" did not complete in time`);
-    const answer = await conn.call(
-      'kudu.tserver.TabletServerService',
-      'Scan',
-      ScanRequestPB.encode(request),
-      Math.min(left, 30_000),
-    );
-    const res = ScanResponsePB.decode(answer.body);
-    if (res.error) {
-      throw kuduError('TRIB_KUDU_TSERVER', `scanning table "${table.name}": ${describeStatus(res.error.status)}`);
+  // Only the first answer carries the scanner id; continuations name it from then on.
+  let scannerId: Uint8Array | undefined;
+  let finished = false;
+  try {
+    for (let seq = 1; ; seq++) {
+      const left = remainingMs(d);
+      if (left <= 0) throw kuduError('TRIB_KUDU_TIMEOUT', `scan of table "${table.name}" did not complete in time`);
+      const answer = await conn.call(service, 'Scan', ScanRequestPB.encode(request), Math.min(left, 30_000));
+      const res = ScanResponsePB.decode(answer.body);
+      if (res.error) {
+        throw kuduError('TRIB_KUDU_TSERVER', `scanning table "${table.name}": ${describeStatus(res.error.status)}`);
+      }
+      scannerId = res.scanner_id ?? scannerId;
+      finished = res.has_more_results !== true;
+      const rows = res.data ? decodeRows(projection, res.data, answer.rest, answer.sidecarOffsets) : [];
+      if (rows.length > 0) yield rows;
+      if (finished) return;
+      if (!scannerId)
+        throw kuduError('TRIB_KUDU_PROTOCOL', `scan of table "${table.name}" has more results but no scanner id`);
+      request = { scanner_id: scannerId, call_seq_id: seq, batch_size_bytes: batchSizeBytes };
     }
-    const rows = res.data ? decodeRows(projection, res.data, answer.rest, answer.sidecarOffsets) : [];
-    if (rows.length > 0) yield rows;
-    if (res.has_more_results !== true || !res.scanner_id) return;
-    request = { scanner_id: res.scanner_id, call_seq_id: seq, batch_size_bytes: batchSizeBytes };
+  } finally {
+    // A consumer that stops early (or a failure) leaves a server-side scanner: close it rather
+    // than let it hold resources until it expires. Best effort: the scan's outcome stands.
+    if (!finished && scannerId) {
+      const close = ScanRequestPB.encode({ scanner_id: scannerId, call_seq_id: 0, close_scanner: true });
+      await conn.call(service, 'Scan', close, 5_000).catch(() => undefined);
+    }
   }
 }
 
