@@ -111,6 +111,18 @@ describe('Kudu client against the real Kudu', () => {
     expect(Object.keys(back[0]!)).toEqual(['name', 'id', 'text']);
   }, 120_000);
 
+  it('inserts, refuses a duplicate insert row by row, ignores it with insertIgnore, updates', async () => {
+    const fresh: Row = { ...rowFor(5000), text: 'inserted' };
+    await client.write(table, [{ kind: 'insert', row: fresh }]);
+    const dup = await client.write(table, [{ kind: 'insert', row: fresh }]).catch((e: unknown) => e);
+    expect((dup as TributaryError).code).toBe('TRIB_KUDU_ROW_ERRORS');
+    expect((dup as TributaryError).message).toMatch(/1 of 1 rows rejected.*ALREADY_PRESENT/);
+    await client.write(table, [{ kind: 'insertIgnore', row: { ...fresh, text: 'ignored' } }]);
+    await client.write(table, [{ kind: 'update', row: { id: fresh.id, name: fresh.name, i16: 42 } }]);
+    const back = (await scanAll(client, table)).filter((r) => r.id === fresh.id && r.name === fresh.name);
+    expect(back).toEqual([{ ...fresh, i16: 42 }]);
+  });
+
   it('names an unknown table', async () => {
     const missing = `it_missing_${randomUUID().slice(0, 8)}`;
     const err = await client.openTable(missing).catch((e: unknown) => e);
