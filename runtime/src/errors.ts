@@ -55,7 +55,22 @@ export type ErrorCode =
   // Functions of the job's code (the TypeScript API): one threw on a record, or the graph names
   // one the code does not define.
   | 'TRIB_FUNCTION_FAILED'
-  | 'TRIB_FUNCTION_MISSING';
+  | 'TRIB_FUNCTION_MISSING'
+  // Kudu client (runtime/src/connectors/kudu/client).
+  | 'TRIB_KUDU_CONFIG'
+  | 'TRIB_KUDU_CONNECT'
+  | 'TRIB_KUDU_TIMEOUT'
+  | 'TRIB_KUDU_PROTOCOL'
+  | 'TRIB_KUDU_AUTH'
+  | 'TRIB_KUDU_TLS_REQUIRED'
+  | 'TRIB_KUDU_RPC'
+  | 'TRIB_KUDU_MASTER'
+  | 'TRIB_KUDU_TSERVER'
+  | 'TRIB_KUDU_TABLE_NOT_FOUND'
+  | 'TRIB_KUDU_TABLE_EXISTS'
+  | 'TRIB_KUDU_SCHEMA'
+  | 'TRIB_KUDU_UNSUPPORTED'
+  | 'TRIB_KUDU_ROW_ERRORS';
 
 export interface ValidationIssue {
   /** Dotted path into the spec, e.g. `graph.steps[2].window.size`. */

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { druidComponents, druidEnv, ensureDruidJars, startDruid } from './components/druid.ts';
 import { assertJava, ensureKafkaJars, kafkaBrokers, startKafka } from './components/kafka.ts';
+import { ensureKuduBinaries, kuduComponents, kuduEnvLines, startKudu } from './components/kudu.ts';
 import { ensureVersitygw, s3Env, startVersitygw } from './components/versitygw.ts';
 import type { ClusterPaths } from './paths.ts';
 import type { Started } from './process.ts';
@@ -52,6 +53,13 @@ export const addons = {
       started(await startVersitygw(paths));
     },
     env: s3Env,
+  },
+  // One Kudu master and one tablet server from the kudu-binary jar; `env` names the masters.
+  kudu: {
+    components: kuduComponents,
+    prepare: (paths, buildLog) => ensureKuduBinaries(paths, buildLog),
+    start: (paths, started) => startKudu(paths, started),
+    env: kuduEnvLines,
   },
 } satisfies Record<Addon, AddonDefinition>;
 

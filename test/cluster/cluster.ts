@@ -149,6 +149,7 @@ async function wipeData(paths: ClusterPaths): Promise<void> {
     paths.kafkaData,
     paths.druidData,
     paths.s3Data,
+    paths.kuduData,
     join(paths.dir, 's3-keys.json'),
     join(paths.dir, 'node'),
   ]) {

@@ -9,6 +9,8 @@ export const versions = {
   // the package registry serves here; 35–37 lack druid-sql and the Kafka extension. Runs on JDK 17.
   druid: '33.0.0',
   versitygw: '1.8.0',
+  // Maven Central's org.apache.kudu:kudu-binary (the test binaries Kudu's own Java tests use).
+  kudu: '1.17.1',
 } as const;
 
 /** The checkout this file belongs to: the node agent maps our images to its entrypoints. */
@@ -41,6 +43,10 @@ export interface ClusterPaths {
   readonly druidLib: string;
   /** The S3 gateway's buckets (one folder each) and their objects. */
   readonly s3Data: string;
+  /** Kudu's master and tablet server WAL/data folders. */
+  readonly kuduData: string;
+  /** The unpacked kudu-binary jar: bin/ (kudu-master, kudu-tserver, kudu) and lib/ (with sasl2/). */
+  readonly kuduHome: string;
   /** The node agent's HTTP CONNECT route to Services, which the API server's egress selector dials. */
   readonly serviceProxySocket: string;
 }
@@ -60,6 +66,8 @@ export function clusterPaths(dir = clusterDir()): ClusterPaths {
     druidData: join(dir, 'druid'),
     druidLib: join(cacheRoot(), `druid-${versions.druid}`, 'lib'),
     s3Data: join(dir, 's3'),
+    kuduData: join(dir, 'kudu'),
+    kuduHome: join(cacheRoot(), `kudu-${versions.kudu}`),
     serviceProxySocket: join(dir, 'service-proxy.sock'),
   };
 }

@@ -43,6 +43,14 @@ export const ports = {
   druidRouter: 18888 + offset,
   // The S3 gateway (versitygw's default 7070, moved like the others).
   s3: 17070 + offset,
+  // Kudu (defaults 7051/7050 RPC, 8051/8050 web), each at a last-two-digits no other port uses,
+  // so clusters at different offsets never collide. kuduNoCloud is never listened on: Kudu's
+  // cloud-metadata probes are pointed at it so they fail on the machine instead of leaving it.
+  kuduMaster: 17051 + offset,
+  kuduTserver: 17050 + offset,
+  kuduMasterWeb: 18053 + offset,
+  kuduTserverWeb: 18054 + offset,
+  kuduNoCloud: 17055 + offset,
 } as const;
 
 export const host = '127.0.0.1';

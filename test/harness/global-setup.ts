@@ -7,7 +7,8 @@
  * The addons started are those the suites need (TRIBUTARY_CLUSTER_ADDONS, comma-separated,
  * overrides the default).
  */
-const defaultAddons: readonly Addon[] = ['kafka', 'druid', 's3'];
+// Kudu starts in about 2 s (one master, one tablet server), so it is always there.
+const defaultAddons: readonly Addon[] = ['kafka', 'druid', 's3', 'kudu'];
 
 function requestedAddons(): Addon[] {
   const raw = process.env.TRIBUTARY_CLUSTER_ADDONS;

@@ -12,6 +12,7 @@ import { FileSource } from './file/file-source.ts';
 import { KafkaSink } from './kafka/kafka-sink.ts';
 import { KafkaSource } from './kafka/kafka-source.ts';
 import { TransactionalKafkaSink } from './kafka/transactional-sink.ts';
+import { KuduSink } from './kudu/kudu-sink.ts';
 import { deliveryOf } from './sink-delivery.ts';
 
 export interface ConnectorEnv {
@@ -38,6 +39,7 @@ export function createSinkWriter(spec: SinkSpec, opts: { checkpointing?: boolean
   if (spec.file) return new FileSink(spec.file);
   if (spec.kafka) return exactlyOnce ? new TransactionalKafkaSink(spec.kafka) : new KafkaSink(spec.kafka);
   if (spec.druid) return new DruidSink(spec.name, spec.druid, { exactlyOnce });
+  if (spec.kudu) return new KuduSink(spec.name, spec.kudu);
   throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `sink "${spec.name}": no connector`);
 }
 

@@ -12,6 +12,7 @@ import { datagenConfigRules } from './datagen/datagen-config-rules.ts';
 import { druidConfigRules } from './druid/druid-config-rules.ts';
 import { fileConfigRules } from './file/file-config-rules.ts';
 import { kafkaConfigRules } from './kafka/kafka-config-rules.ts';
+import { kuduConfigRules } from './kudu/kudu-config-rules.ts';
 
 /** By connector kind, as the kinds appear in a source or a sink (spec.ts). */
 export const CONNECTOR_CONFIG_RULES: ConnectorConfigRules = {
@@ -21,6 +22,7 @@ export const CONNECTOR_CONFIG_RULES: ConnectorConfigRules = {
   collection: collectionConfigRules,
   druid: druidConfigRules,
   console: consoleConfigRules,
+  kudu: kuduConfigRules,
 };
 
 /** Validates and returns the graph with per-node metadata; throws TRIB_GRAPH_INVALID listing every issue. */

@@ -263,6 +263,22 @@ export interface DruidSinkSpec {
   delivery?: 'exactly-once' | 'at-least-once';
 }
 
+/**
+ * Rows upserted into an existing Kudu table by primary key: record fields are column names
+ * (a field the table lacks fails the job, naming it). Batched; everything written before a
+ * checkpoint barrier is in Kudu before that checkpoint is acknowledged, so a replay after a
+ * failure rewrites the same rows.
+ */
+export interface KuduSinkSpec {
+  /** Master addresses, "host:port" (port default 7051), or a list of them. */
+  masters: string[] | string;
+  table: string;
+  /** Rows per Write batch (default 1000). */
+  batchSize?: number;
+  /** Bound on each Kudu operation, retries included (default "30s"). */
+  timeout?: string;
+}
+
 export interface SinkSpec {
   name: string;
   from: string;
@@ -270,6 +286,7 @@ export interface SinkSpec {
   console?: ConsoleSinkSpec | null;
   file?: FileSinkSpec;
   druid?: DruidSinkSpec;
+  kudu?: KuduSinkSpec;
 }
 
 export interface GraphSpec {
@@ -299,7 +316,7 @@ export const STEP_KINDS = [
   'lookup',
   'function',
 ] as const;
-export const SINK_KINDS = ['kafka', 'console', 'file', 'druid'] as const;
+export const SINK_KINDS = ['kafka', 'console', 'file', 'druid', 'kudu'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 export type StepKind = (typeof STEP_KINDS)[number];
 export type SinkKind = (typeof SINK_KINDS)[number];

@@ -24,6 +24,7 @@ const connectors: ConnectorConfigRules = {
   collection: { source: typedByFields },
   druid: { source: typedByFields, sink: anySink },
   console: { sink: anySink },
+  kudu: { sink: anySink },
 };
 const checkGraph = (g: unknown): { graph?: ValidatedGraph; issues: ValidationIssue[] } => checkGraphWith(g, connectors);
 const validateGraph = (g: unknown): ValidatedGraph => validateGraphWith(g, connectors);

@@ -1,0 +1,90 @@
+// The Kudu client's entry point: masters by address, a connection pool, table metadata and
+// tablet locations cached, and every operation bounded by a deadline (operationTimeoutMs).
+import { ConnectionPool, parseHostPort } from './connection-pool.ts';
+import { kuduError } from './kudu-errors.ts';
+import { MasterClient } from './master-client.ts';
+import { deadline } from './retry.ts';
+import type { Operation } from './row-operations.ts';
+import { createTable, deleteTable, describeTable, type CreateTableSpec, type KuduTable } from './table-metadata.ts';
+import { TabletLocations } from './tablet-locations.ts';
+import { scanTablets, type ScannedRow, type ScanOptions } from './tablet-scanner.ts';
+import { writeOperations } from './tablet-writer.ts';
+
+export interface KuduClientOptions {
+  /** Master addresses, `host:port` (port default 7051). */
+  readonly masters: readonly string[];
+  /** The SASL PLAIN user name the servers see; default `tributary`. */
+  readonly user?: string;
+  readonly connectTimeoutMs?: number;
+  /** Bound on each operation, retries included; default 30 s. */
+  readonly operationTimeoutMs?: number;
+}
+
+export class KuduClient {
+  private readonly pool: ConnectionPool;
+  private readonly master: MasterClient;
+  private readonly locations: TabletLocations;
+  private readonly timeoutMs: number;
+
+  constructor(options: KuduClientOptions) {
+    if (options.masters.length === 0) throw kuduError('TRIB_KUDU_CONFIG', 'no master addresses given');
+    this.timeoutMs = options.operationTimeoutMs ?? 30_000;
+    this.pool = new ConnectionPool({
+      user: options.user ?? 'tributary',
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+    });
+    this.master = new MasterClient(
+      options.masters.map((m) => parseHostPort(m, 7051)),
+      this.pool,
+    );
+    this.locations = new TabletLocations(this.master);
+  }
+
+  /** The table's schema and partitioning from the master (TRIB_KUDU_TABLE_NOT_FOUND if absent). */
+  openTable(name: string): Promise<KuduTable> {
+    return describeTable(this.master, name, deadline(this.timeoutMs, `opening table "${name}"`));
+  }
+
+  async createTable(spec: CreateTableSpec): Promise<KuduTable> {
+    await createTable(this.master, spec, deadline(this.timeoutMs, `creating table "${spec.name}"`));
+    return this.openTable(spec.name);
+  }
+
+  deleteTable(name: string): Promise<void> {
+    return deleteTable(this.master, name, deadline(this.timeoutMs, `deleting table "${name}"`));
+  }
+
+  /** Applies the operations (one Write per tablet); all succeed, or it throws naming what failed. */
+  write(table: KuduTable, ops: readonly Operation[]): Promise<void> {
+    if (ops.length === 0) return Promise.resolve();
+    return writeOperations(
+      this.pool,
+      this.locations,
+      table,
+      ops,
+      deadline(this.timeoutMs, `writing ${ops.length} rows to "${table.name}"`),
+    );
+  }
+
+  upsert(table: KuduTable, rows: readonly Operation['row'][]): Promise<void> {
+    return this.write(
+      table,
+      rows.map((row) => ({ kind: 'upsert', row })),
+    );
+  }
+
+  /** Batches of rows, tablet by tablet; the whole scan is bounded by `timeoutMs` (default the operation timeout). */
+  scan(table: KuduTable, options: ScanOptions & { timeoutMs?: number } = {}): AsyncGenerator<ScannedRow[]> {
+    return scanTablets(
+      this.pool,
+      this.locations,
+      table,
+      options,
+      deadline(options.timeoutMs ?? this.timeoutMs, `scanning "${table.name}"`),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.pool.closeAll();
+  }
+}

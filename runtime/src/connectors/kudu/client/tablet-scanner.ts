@@ -1,0 +1,159 @@
+// Scans a table tablet by tablet at the leader replica (READ_LATEST): a new scan per tablet with
+// the projection, then continuation calls by scanner id until the server has no more results.
+// Rows arrive row-wise in a sidecar: each projected column's cell in order, then a null bitmap
+// when the projection has a nullable column; string/binary cells point into a second sidecar.
+import { readCell, type CellValue } from './cell-values.ts';
+import type { ConnectionPool } from './connection-pool.ts';
+import { sidecar } from './framing.ts';
+import { describeStatus, kuduError, type ServiceError } from './kudu-errors.ts';
+import { messageType } from './messages.ts';
+import { remainingMs, withRetries, type Deadline } from './retry.ts';
+import { isRetriable } from './connection.ts';
+import { TributaryError } from '../../../errors.ts';
+import { cellSize, Schema, type ColumnSchemaWire } from './schema.ts';
+import type { KuduTable } from './table-metadata.ts';
+import type { Tablet, TabletLocations } from './tablet-locations.ts';
+
+interface ScanRequest {
+  scanner_id?: Uint8Array;
+  new_scan_request?: { tablet_id: Uint8Array; projected_columns: ColumnSchemaWire[]; read_mode: number };
+  call_seq_id: number;
+  batch_size_bytes?: number;
+  close_scanner?: boolean;
+}
+interface ScanResponse {
+  error?: ServiceError;
+  scanner_id?: Uint8Array;
+  has_more_results?: boolean;
+  data?: { num_rows?: number; rows_sidecar?: number; indirect_data_sidecar?: number };
+}
+const ScanRequestPB = messageType<ScanRequest>('ScanRequestPB');
+const ScanResponsePB = messageType<ScanResponse>('ScanResponsePB');
+const readLatest = 1;
+const service = 'kudu.tserver.TabletServerService';
+
+class NoLeaderYet extends TributaryError {}
+
+export type ScannedRow = Record<string, CellValue | null>;
+
+export interface ScanOptions {
+  /** Column names to return, in this order; default every column. */
+  readonly columns?: readonly string[];
+  readonly batchSizeBytes?: number;
+}
+
+export function projectionOf(table: KuduTable, columns: readonly string[] | undefined): Schema {
+  if (!columns) return table.schema;
+  return new Schema(
+    columns.map((n) => {
+      const i = table.schema.indexOf(n);
+      if (i === undefined) throw kuduError('TRIB_KUDU_SCHEMA', `table "${table.name}" has no column "${n}" to project`);
+      return table.schema.columns[i]!;
+    }),
+  );
+}
+
+export async function* scanTablets(
+  pool: ConnectionPool,
+  locations: TabletLocations,
+  table: KuduTable,
+  options: ScanOptions,
+  d: Deadline,
+): AsyncGenerator<ScannedRow[]> {
+  const projection = projectionOf(table, options.columns);
+  // A table just created may have tablets still electing a leader: ask again until each has one.
+  const tablets = await withRetries(
+    d,
+    async () => {
+      const all = await locations.all(table.name, table.id, d);
+      if (all.some((t) => !t.leader)) {
+        locations.invalidate(table.id);
+        throw new NoLeaderYet('TRIB_KUDU_TSERVER', `kudu: table "${table.name}": a tablet has no leader yet`);
+      }
+      return all;
+    },
+    (err) => err instanceof NoLeaderYet || isRetriable(err),
+  );
+  for (const tablet of tablets) {
+    yield* scanTablet(pool, table, tablet, projection, options.batchSizeBytes ?? 1 << 20, d);
+  }
+}
+
+async function* scanTablet(
+  pool: ConnectionPool,
+  table: KuduTable,
+  tablet: Tablet,
+  projection: Schema,
+  batchSizeBytes: number,
+  d: Deadline,
+): AsyncGenerator<ScannedRow[]> {
+  if (!tablet.leader) throw kuduError('TRIB_KUDU_TSERVER', `table "${table.name}": a tablet has no leader to scan`);
+  const conn = await pool.get(tablet.leader.host, tablet.leader.port);
+  let request: ScanRequest = {
+    new_scan_request: { tablet_id: tablet.id, projected_columns: projection.toWire(), read_mode: readLatest },
+    call_seq_id: 0,
+    batch_size_bytes: batchSizeBytes,
+  };
+  // Only the first answer carries the scanner id; continuations name it from then on.
+  let scannerId: Uint8Array | undefined;
+  let finished = false;
+  try {
+    for (let seq = 1; ; seq++) {
+      const left = remainingMs(d);
+      if (left <= 0) throw kuduError('TRIB_KUDU_TIMEOUT', `scan of table "${table.name}" did not complete in time`);
+      const answer = await conn.call(service, 'Scan', ScanRequestPB.encode(request), Math.min(left, 30_000));
+      const res = ScanResponsePB.decode(answer.body);
+      if (res.error) {
+        throw kuduError('TRIB_KUDU_TSERVER', `scanning table "${table.name}": ${describeStatus(res.error.status)}`);
+      }
+      scannerId = res.scanner_id ?? scannerId;
+      finished = res.has_more_results !== true;
+      const rows = res.data ? decodeRows(projection, res.data, answer.rest, answer.sidecarOffsets) : [];
+      if (rows.length > 0) yield rows;
+      if (finished) return;
+      if (!scannerId)
+        throw kuduError('TRIB_KUDU_PROTOCOL', `scan of table "${table.name}" has more results but no scanner id`);
+      request = { scanner_id: scannerId, call_seq_id: seq, batch_size_bytes: batchSizeBytes };
+    }
+  } finally {
+    // A consumer that stops early (or a failure) leaves a server-side scanner: close it rather
+    // than let it hold resources until it expires. Best effort: the scan's outcome stands.
+    if (!finished && scannerId) {
+      const close = ScanRequestPB.encode({ scanner_id: scannerId, call_seq_id: 0, close_scanner: true });
+      await conn.call(service, 'Scan', close, 5_000).catch(() => undefined);
+    }
+  }
+}
+
+export function decodeRows(
+  projection: Schema,
+  data: NonNullable<ScanResponse['data']>,
+  rest: Uint8Array,
+  offsets: readonly number[],
+): ScannedRow[] {
+  const count = data.num_rows ?? 0;
+  if (count === 0 || data.rows_sidecar === undefined) return [];
+  const block = Buffer.from(sidecar(rest, offsets, data.rows_sidecar));
+  const indirect =
+    data.indirect_data_sidecar === undefined
+      ? Buffer.alloc(0)
+      : Buffer.from(sidecar(rest, offsets, data.indirect_data_sidecar));
+  const cells = projection.columns.reduce((n, c) => n + cellSize[c.type], 0);
+  const width = cells + (projection.hasNullable ? Math.ceil(projection.columns.length / 8) : 0);
+  if (block.length !== count * width) {
+    throw kuduError('TRIB_KUDU_PROTOCOL', `row block of ${block.length} bytes for ${count} rows of ${width} bytes`);
+  }
+  const rows: ScannedRow[] = [];
+  for (let r = 0; r < count; r++) {
+    const base = r * width;
+    const row: ScannedRow = {};
+    let at = base;
+    projection.columns.forEach((c, i) => {
+      const isNull = c.nullable && (block[base + cells + (i >> 3)]! & (1 << (i & 7))) !== 0;
+      row[c.name] = isNull ? null : readCell(c, block, at, indirect);
+      at += cellSize[c.type];
+    });
+    rows.push(row);
+  }
+  return rows;
+}
