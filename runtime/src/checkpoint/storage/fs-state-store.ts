@@ -1,6 +1,7 @@
 // The local-filesystem StateStore (`tributary run`, tests, a volume shared by every slot pod).
 // Only ENOENT means "absent"; every other errno (EACCES, EIO, ENOTDIR, ...) is an error.
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { TributaryError } from '../../errors.ts';
 import type { RangeRead, StateStore } from './state-store.ts';
@@ -43,13 +44,22 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 export class FsStateStore implements StateStore {
+  /**
+   * Replaces the file atomically (a uniquely named temporary file, fsynced, then renamed over it), as
+   * a PUT does on S3: a process killed mid-write leaves the old content or the new, never a truncated
+   * file (an intent file cut short would hide transactional ids that must be fenced).
+   */
   async write(location: string, body: Uint8Array): Promise<void> {
+    const tmp = `${location}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
       await mkdir(dirname(location), { recursive: true });
-      await writeDurable(location, body);
+      await writeDurable(tmp, body);
+      await rename(tmp, location);
     } catch (e) {
+      await rm(tmp, { force: true }).catch(() => undefined);
       throw failure('write', location, e);
     }
+    await fsyncDir(dirname(location));
   }
 
   async commit(location: string, body: Uint8Array): Promise<void> {

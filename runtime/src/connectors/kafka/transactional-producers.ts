@@ -47,6 +47,8 @@ export class TransactionalProducers {
   private nextIndex = 0;
   /** Highest index recorded in this slot's intent file. */
   private intentMax = -1;
+  /** The last intent-file write: the next one starts after it. */
+  private intentWrite: Promise<void> = Promise.resolve();
 
   constructor(o: TransactionalProducersOptions) {
     this.o = o;
@@ -74,13 +76,24 @@ export class TransactionalProducers {
       const old = Number(m[1]);
       if (old % ctx.parallelism !== me) continue;
       const lastOpen = await readOpenTransactions(this.intentDir, old);
+      // Fails closed too: an unreadable intent would leave the ids it names unfenced.
+      const intentPath = childOf(this.intentDir, f);
+      const intent = await store.read(intentPath);
       let maxIndex = -1;
-      const intent = await store.read(childOf(this.intentDir, f));
       try {
         maxIndex = intent ? (JSON.parse(new TextDecoder().decode(intent)) as { maxIndex: number }).maxIndex : -1;
-      } catch {
-        maxIndex = -1;
+      } catch (e) {
+        throw new TributaryError(
+          'TRIB_CONNECTOR_FAILED',
+          `sink "${ctx.sinkName}": transactional-id intent file ${intentPath} is unreadable; its ids cannot be fenced`,
+          { cause: e },
+        );
       }
+      if (!Number.isInteger(maxIndex))
+        throw new TributaryError(
+          'TRIB_CONNECTOR_FAILED',
+          `sink "${ctx.sinkName}": transactional-id intent file ${intentPath} has no integer maxIndex`,
+        );
       for (let k = 0; k <= maxIndex; k++) {
         const tp = await this.create(`${prefix}-${old}-${k}`);
         if (tp.fencedOpen && !committed.has(tp.id)) onAborted(lastOpen.get(tp.id)?.bytes ?? 0);
@@ -158,12 +171,21 @@ export class TransactionalProducers {
     const { ctx } = this.o;
     const k = this.nextIndex++;
     if (k > this.intentMax) {
-      // Written before the id is ever used: a crash after this point finds and fences it.
+      // Written before the id is ever used: a crash after this point finds and fences it. Writes are
+      // chained and each writes the highest index handed out by then: two acquires in flight must not
+      // land out of order and leave a lower maxIndex on record than an id in use (its open transaction
+      // would never be fenced, and read_committed readers would stall behind it).
       this.intentMax = k;
-      await stateStoreFor(this.intentDir).write(
-        childOf(this.intentDir, `slot-${ctx.slot}.json`),
-        new TextEncoder().encode(JSON.stringify({ slot: ctx.slot, parallelism: ctx.parallelism, maxIndex: k })),
+      const write = this.intentWrite.then(() =>
+        stateStoreFor(this.intentDir).write(
+          childOf(this.intentDir, `slot-${ctx.slot}.json`),
+          new TextEncoder().encode(
+            JSON.stringify({ slot: ctx.slot, parallelism: ctx.parallelism, maxIndex: this.intentMax }),
+          ),
+        ),
       );
+      this.intentWrite = write.catch(() => undefined);
+      await write;
     }
     return this.create(`${this.o.prefix}-${ctx.slot}-${k}`);
   }
