@@ -231,7 +231,17 @@ export class KafkaSource implements SourceReader {
 
   /** Without checkpoints: the offsets the slot's group committed for this topic. */
   private async committedOffsets(): Promise<Map<number, bigint>> {
-    const res = await (this.admin as Admin).fetchOffsets({ groupId: this.groupId, topics: [this.spec.topic] });
+    // A broker that is still electing its group coordinator answers with a retriable error (e.g.
+    // NOT_COORDINATOR right after it starts): retried with backoff for up to ~10 s, then the job fails.
+    let res: Awaited<ReturnType<Admin['fetchOffsets']>> | undefined;
+    for (let attempt = 0; res === undefined; attempt++) {
+      try {
+        res = await (this.admin as Admin).fetchOffsets({ groupId: this.groupId, topics: [this.spec.topic] });
+      } catch (e) {
+        if (!(e as { retriable?: boolean }).retriable || attempt >= 20) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
+      }
+    }
     const out = new Map<number, bigint>();
     for (const p of res[0]?.partitions ?? []) if (BigInt(p.offset) >= 0n) out.set(p.partition, BigInt(p.offset));
     return out;
