@@ -15,39 +15,12 @@ import { writeSnapshotV1 } from '../state/snapshot-format-v1.ts';
 import { readSnapshotEntries } from '../state/snapshot-format.ts';
 import { sha256Hex } from './checkpoint-storage.ts';
 import { latestCheckpointPath } from './coordinator.ts';
+import { keyedWindowGraph } from '../testing/keyed-window-graph.ts';
 
 const COUNT = 30_000;
 
-function spec(rate: number | undefined, windowStep = 'per-key'): GraphSpec {
-  return {
-    sources: [
-      {
-        name: 'events',
-        datagen: {
-          generator: 'schema',
-          seed: 7,
-          count: COUNT,
-          ...(rate ? { rate } : {}),
-          startTime: 1_700_000_000_000,
-          eventRate: 1000,
-          fields: {
-            id: { type: 'sequence' },
-            k: { type: 'string', prefix: 'k', cardinality: 97 },
-            v: { type: 'int', min: 0, max: 100 },
-            ts: { type: 'timestamp' },
-          },
-        },
-        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '2s' },
-      },
-    ],
-    steps: [
-      { name: 'byKey', from: 'events', keyBy: 'k' },
-      { name: windowStep, from: 'byKey', window: { tumbling: { size: '5s' } } },
-      { name: 'agg', from: windowStep, aggregate: { n: 'count()', total: 'sum(v)' } },
-    ],
-    sinks: [{ name: 'out', from: 'agg', console: {} }],
-  };
-}
+const spec = (rate: number | undefined, windowStep = 'per-key'): GraphSpec =>
+  keyedWindowGraph({ rate, count: COUNT, seed: 7, keys: 97, windowSize: '5s', windowStep, withId: true });
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {

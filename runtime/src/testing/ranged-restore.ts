@@ -16,39 +16,13 @@ import { stateStoreFor } from '../checkpoint/storage/state-store-for.ts';
 import { childOf } from '../checkpoint/storage/state-uri.ts';
 import { keyGroupRangeForSlot } from '../state/key-groups.ts';
 import { TransactionalCollectingSink, TransactionStore } from './transactional-sink.ts';
+import { keyedWindowGraph } from './keyed-window-graph.ts';
 
 const COUNT = 30_000;
 const MAXP = 128;
 
-function spec(rate: number | undefined): GraphSpec {
-  return {
-    sources: [
-      {
-        name: 'events',
-        datagen: {
-          generator: 'schema',
-          seed: 11,
-          count: COUNT,
-          ...(rate ? { rate } : {}),
-          startTime: 1_700_000_000_000,
-          eventRate: 1000,
-          fields: {
-            k: { type: 'string', prefix: 'k', cardinality: 2000 },
-            v: { type: 'int', min: 0, max: 100 },
-            ts: { type: 'timestamp' },
-          },
-        },
-        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '2s' },
-      },
-    ],
-    steps: [
-      { name: 'byKey', from: 'events', keyBy: 'k' },
-      { name: 'per-key', from: 'byKey', window: { tumbling: { size: '10s' } } },
-      { name: 'agg', from: 'per-key', aggregate: { n: 'count()', total: 'sum(v)' } },
-    ],
-    sinks: [{ name: 'out', from: 'agg', console: {} }],
-  };
-}
+const spec = (rate: number | undefined): GraphSpec =>
+  keyedWindowGraph({ rate, count: COUNT, seed: 11, keys: 2000, windowSize: '10s' });
 
 export const sortedRecords = (recs: unknown[]): string[] =>
   recs.map((r) => JSON.stringify(r, Object.keys(r as object).sort())).sort();

@@ -14,6 +14,7 @@ import { TransactionalCollectingSink, TransactionStore } from '../../testing/tra
 import { CheckpointStorage } from '../checkpoint-storage.ts';
 import { readMetadata } from '../metadata.ts';
 import { stateStoreFor } from './state-store-for.ts';
+import { keyedWindowGraph } from '../../testing/keyed-window-graph.ts';
 
 const env = process.env;
 const bucket = env.TRIBUTARY_S3_BUCKET as string;
@@ -39,35 +40,8 @@ async function keysUnder(prefix: string): Promise<string[]> {
 }
 
 const COUNT = 30_000;
-function spec(rate: number | undefined): GraphSpec {
-  return {
-    sources: [
-      {
-        name: 'events',
-        datagen: {
-          generator: 'schema',
-          seed: 7,
-          count: COUNT,
-          ...(rate ? { rate } : {}),
-          startTime: 1_700_000_000_000,
-          eventRate: 1000,
-          fields: {
-            k: { type: 'string', prefix: 'k', cardinality: 97 },
-            v: { type: 'int', min: 0, max: 100 },
-            ts: { type: 'timestamp' },
-          },
-        },
-        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '2s' },
-      },
-    ],
-    steps: [
-      { name: 'byKey', from: 'events', keyBy: 'k' },
-      { name: 'per-key', from: 'byKey', window: { tumbling: { size: '5s' } } },
-      { name: 'agg', from: 'per-key', aggregate: { n: 'count()', total: 'sum(v)' } },
-    ],
-    sinks: [{ name: 'out', from: 'agg', console: {} }],
-  };
-}
+const spec = (rate: number | undefined): GraphSpec =>
+  keyedWindowGraph({ rate, count: COUNT, seed: 7, keys: 97, windowSize: '5s' });
 const sorted = (recs: unknown[]): string[] =>
   recs.map((r) => JSON.stringify(r, Object.keys(r as object).sort())).sort();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
