@@ -1,7 +1,9 @@
 // Rescale downtime of a StreamJob with 100k keys of keyed window state: the REAL runtime run
 // by the node agent on the local cluster, real Kafka, the StreamJob controller in-process.
-// The job is rescaled 2 → 3 (savepoint mode) while input flows; next to a peer measured in the
-// same run: the same rescale of the same job holding ~100 keys (the state-size effect).
+// The job is rescaled 2 → 3 (savepoint mode) while input flows, with its state on the
+// cluster's S3 server (the default storage); next to peers measured in the same run: the same
+// rescale with the state on a volume (the filesystem peer), and with ~100 keys on S3 (the
+// state-size effect).
 //
 //   kafka in → keyBy user → 1 h tumbling window → count → sink hourly (exactly-once): the
 //              window never fires during the bench, so its state holds one entry per key
@@ -17,7 +19,6 @@
 // "$(npm run -s cluster -- env)"); skipped with a message otherwise. Env: BENCH_RESCALE_KEYS
 // (default 100000), BENCH_RESCALE_PEER_KEYS (default 100), BENCH_RESCALE_RATE (records/s,
 // default 300). Run alone: npx node bench/rescale-downtime.ts
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import type { Histogram } from 'prom-client';
@@ -26,6 +27,7 @@ import { newClient, waitFor } from '../operator/src/kube/testing/cluster.ts';
 import type { StreamJob } from '../operator/src/api/v1alpha1/streamjob.ts';
 import { StreamJobs } from '../operator/src/controllers/streamjob/resource.ts';
 import type { Pod } from '../operator/src/controllers/streamjob/objects/slot-pod.ts';
+import { stateStoreFor } from '../runtime/src/checkpoint/storage/state-store-for.ts';
 import {
   getJob,
   inputRecord,
@@ -40,8 +42,11 @@ import {
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+type Storage = 's3' | 'volume';
+
 export interface RescaleResult {
   keys: number;
+  storage: Storage;
   /** Largest gap between output records around the rescale (s). */
   outputGapS: number;
   /** The operator's tributary_operator_rescale_downtime_seconds observation (s). */
@@ -53,10 +58,16 @@ export interface RescaleResult {
   steps: Record<string, number>;
 }
 
-function dirBytes(dir: string): number {
-  let n = 0;
-  for (const f of readdirSync(dir)) n += statSync(join(dir, f)).size;
-  return n;
+/** The savepoint's state size from its metadata (a volume's path read on the node's disk). */
+async function savepointBytes(path: string, ns: string, claim: string): Promise<number> {
+  const location = path.startsWith('s3://')
+    ? path
+    : join(process.env.TRIBUTARY_CLUSTER_DIR ?? '', 'node', 'pvcs', ns, claim, path.replace(/^\/state\/?/, ''));
+  const body = await stateStoreFor(location)
+    .read(`${location}/_metadata.json`)
+    .catch(() => undefined);
+  if (!body) return 0;
+  return (JSON.parse(Buffer.from(body).toString('utf8')) as { stateSize?: number }).stateSize ?? 0;
 }
 
 async function downtimeSum(h: Harness): Promise<number> {
@@ -67,22 +78,23 @@ async function downtimeSum(h: Harness): Promise<number> {
   return v?.value ?? 0;
 }
 
-async function measureOne(h: Harness, keys: number, rate: number): Promise<RescaleResult> {
+async function measureOne(h: Harness, keys: number, storage: Storage, rate: number): Promise<RescaleResult> {
   const { kube, ns, kafka, brokers, id } = h;
-  const name = `rescale-${keys}`;
-  const input = h.topics[`in${keys}`]!;
-  const output = h.topics[`out${keys}`]!;
+  const tag = `${keys}${storage}`;
+  const name = `rescale-${keys}-${storage === 's3' ? 's3' : 'vol'}`;
+  const input = h.topics[`in${tag}`]!;
+  const output = h.topics[`out${tag}`]!;
   const claim = `state-${name}-${id}`;
   // Event times inside one hour window for the whole run: the 1 h window never fires.
   const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
   const rec = inputRecord(hour, keys);
-  const reader = await readOutput<{ user: string; ts: number }>(kafka, output, `bench-rd-${keys}-${id}`, {
+  const reader = await readOutput<{ user: string; ts: number }>(kafka, output, `bench-rd-${tag}-${id}`, {
     readUncommitted: true,
   });
   const producer: Producer = kafka.producer();
   await producer.connect();
   try {
-    await h.createJob(name, claim, {
+    const spec = {
       upgradeMode: 'savepoint',
       checkpointing: { interval: '5s', retained: 1 },
       savepoints: { timeout: '120s' },
@@ -110,12 +122,15 @@ async function measureOne(h: Harness, keys: number, rate: number): Promise<Resca
           {
             name: 'hourly-out',
             from: 'hourly',
-            kafka: { brokers, topic: h.topics[`hourly${keys}`]!, key: 'user', delivery: 'exactly-once' },
+            kafka: { brokers, topic: h.topics[`hourly${tag}`]!, key: 'user', delivery: 'exactly-once' },
           },
           { name: 'out', from: 'echo', kafka: { brokers, topic: output, key: 'user', delivery: 'exactly-once' } },
         ],
       },
-    });
+    };
+    // Without a claim the harness puts the state on the cluster's S3 server.
+    if (storage === 's3') await h.createJob(name, spec);
+    else await h.createJob(name, claim, spec);
     const before = await runningWith(kube, ns, name, 2, undefined, 180_000);
 
     // Every key once (the window state), then a steady flow over all keys.
@@ -176,27 +191,13 @@ async function measureOne(h: Harness, keys: number, rate: number): Promise<Resca
       gap = Math.max(gap, at - prev);
       prev = at;
     }
-    const sp = after.status?.deployed?.restoredFrom ?? '';
-    const spDir = join(
-      process.env.TRIBUTARY_CLUSTER_DIR ?? '',
-      'node',
-      'pvcs',
-      ns,
-      claim,
-      sp.replace(/^\/state\/?/, ''),
-    );
-    let savepointBytes = 0;
-    try {
-      savepointBytes = dirBytes(spDir);
-    } catch {
-      // folder not visible from here (another node): size unknown
-    }
     return {
       keys,
+      storage,
       outputGapS: gap / 1000,
       operatorDowntimeS: (await downtimeSum(h)) - opBefore,
       operationS: (t1 - t0) / 1000,
-      savepointBytes,
+      savepointBytes: await savepointBytes(after.status?.deployed?.restoredFrom ?? '', ns, claim),
       steps,
     };
   } finally {
@@ -239,38 +240,47 @@ export async function rescaleDowntime(): Promise<RescaleResult[] | undefined> {
   const peerKeys = Number(process.env['BENCH_RESCALE_PEER_KEYS'] ?? 100);
   const rate = Number(process.env['BENCH_RESCALE_RATE'] ?? 300);
   process.stdout.write(
-    `\nrescale downtime: StreamJob 2→3 (savepoint mode) while ${rate} records/s flow, real runtime on the local cluster; ${keys} keys of window state vs peer ${peerKeys} keys\n`,
+    `\nrescale downtime: StreamJob 2→3 (savepoint mode) while ${rate} records/s flow, real runtime on the local cluster; ${keys} keys of window state on S3 vs the same on a volume, and vs ${peerKeys} keys on S3\n`,
   );
   const skip = await clusterReachable();
   if (skip) {
     process.stdout.write(`  skipped: ${skip}\n`);
     return undefined;
   }
-  const h = await startHarness('bench-rd', {
-    [`in${peerKeys}`]: PARTITIONS,
-    [`out${peerKeys}`]: 1,
-    [`hourly${peerKeys}`]: 1,
-    [`in${keys}`]: PARTITIONS,
-    [`out${keys}`]: 1,
-    [`hourly${keys}`]: 1,
-  });
+  if (!process.env['TRIBUTARY_S3_ENDPOINT']) {
+    process.stdout.write(`  skipped: no S3 server in the local cluster (up --with kafka,s3)\n`);
+    return undefined;
+  }
+  const runs: [number, Storage][] = [
+    [peerKeys, 's3'],
+    [keys, 's3'],
+    [keys, 'volume'],
+  ];
+  const topics: Record<string, number> = {};
+  for (const [k, st] of runs)
+    Object.assign(topics, { [`in${k}${st}`]: PARTITIONS, [`out${k}${st}`]: 1, [`hourly${k}${st}`]: 1 });
+  const h = await startHarness('bench-rd', topics);
   try {
-    const peer = await measureOne(h, peerKeys, rate);
-    const big = await measureOne(h, keys, rate);
+    const results: RescaleResult[] = [];
+    for (const [k, st] of runs) results.push(await measureOne(h, k, st, rate));
+    const [peer, big, volume] = results as [RescaleResult, RescaleResult, RescaleResult];
     const fmtSteps = (s: Record<string, number>) =>
       Object.entries(s)
         .map(([k, v]) => `${k} ${v.toFixed(2)}s`)
         .join(', ');
-    for (const r of [big, peer]) {
+    for (const r of [big, volume, peer]) {
       process.stdout.write(
-        `  ${`${r.keys} keys`.padEnd(12)} output gap ${r.outputGapS.toFixed(2)} s, operator downtime ${r.operatorDowntimeS.toFixed(2)} s, request → Running ${r.operationS.toFixed(2)} s, savepoint ${(r.savepointBytes / 1e6).toFixed(2)} MB\n`,
+        `  ${`${r.keys} keys, ${r.storage}`.padEnd(20)} output gap ${r.outputGapS.toFixed(2)} s, operator downtime ${r.operatorDowntimeS.toFixed(2)} s, request → Running ${r.operationS.toFixed(2)} s, savepoint ${(r.savepointBytes / 1e6).toFixed(2)} MB\n`,
       );
-      process.stdout.write(`  ${''.padEnd(12)} steps after the request: ${fmtSteps(r.steps)}\n`);
+      process.stdout.write(`  ${''.padEnd(20)} steps after the request: ${fmtSteps(r.steps)}\n`);
     }
     process.stdout.write(
-      `  ratio ${keys} keys / ${peerKeys} keys: output gap ${(big.outputGapS / peer.outputGapS).toFixed(2)}, operator downtime ${(big.operatorDowntimeS / peer.operatorDowntimeS).toFixed(2)}  (target < 5 s downtime with ${keys} keys: ${big.outputGapS < 5 ? 'met' : 'NOT met'})\n`,
+      `  ratio S3 / volume (${keys} keys): output gap ${(big.outputGapS / volume.outputGapS).toFixed(2)}, operator downtime ${(big.operatorDowntimeS / volume.operatorDowntimeS).toFixed(2)}\n`,
     );
-    return [big, peer];
+    process.stdout.write(
+      `  ratio ${keys} keys / ${peerKeys} keys on S3: output gap ${(big.outputGapS / peer.outputGapS).toFixed(2)}, operator downtime ${(big.operatorDowntimeS / peer.operatorDowntimeS).toFixed(2)}  (target < 5 s downtime with ${keys} keys on S3: ${big.outputGapS < 5 ? 'met' : 'NOT met'})\n`,
+    );
+    return results;
   } finally {
     await h.close();
   }

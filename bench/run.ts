@@ -3,7 +3,8 @@
 // BENCH_ONLY=s3-savepoint runs only the savepoint/restore on S3 vs the filesystem;
 // BENCH_ONLY=s3-rescale only the rescale downtime with state on S3 vs the filesystem;
 // BENCH_ONLY=s3-checkpoint only the checkpoint overhead on S3 vs the filesystem vs off;
-// BENCH_ONLY=s3 all three.
+// BENCH_ONLY=s3 all three; BENCH_ONLY=rescale only the operator-driven rescale downtime on the
+// local cluster (state on S3 vs on a volume).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -102,6 +103,10 @@ if (only?.startsWith('s3')) {
   if (only === 's3' || only === 's3-savepoint') await savepointOnS3();
   if (only === 's3' || only === 's3-rescale') await rescaleDowntimeOnS3();
   if (only === 's3' || only === 's3-checkpoint') await checkpointOverheadOnS3();
+  process.exit(0);
+}
+if (only === 'rescale') {
+  await rescaleDowntime();
   process.exit(0);
 }
 await main();

@@ -150,7 +150,11 @@ describe('checkpoints and savepoints (in-process)', () => {
     let restoreFrom: string | undefined;
     for (let round = 0; round < 3; round++) {
       const r = await startJob(graph, store, 2 + (round % 2), stateDir, restoreFrom, 60);
-      await sleep(250 + Math.floor(Math.random() * 200));
+      // Each round crashes after one of its own checkpoints completed (an event, not a wall-clock
+      // guess: a loaded machine may take seconds for the first), at a random moment after it.
+      const before = restoreFrom;
+      while ((r.job.status().lastCheckpoint?.path ?? before) === before) await sleep(10);
+      await sleep(Math.floor(Math.random() * 150));
       r.job.crash();
       await expect(r.done).rejects.toMatchObject({ code: 'TRIB_JOB_FAILED' });
       restoreFrom = await latestCheckpointPath(stateDir);

@@ -11,30 +11,23 @@
 //  * window state is removed at end − 1 + allowedLateness.
 // Timers are per key and window (namespace = window start) and live in keyed state.
 import type { Rec } from '../expr/cel.ts';
-import { stateCorrupt } from '../state/binary-reader.ts';
-import { TAG_ARRAY, TAG_FALSE, TAG_TRUE } from '../state/binary-writer.ts';
-import { KeyedStateBackend, type KeyedState, type StateSerializer } from '../state/keyed-state.ts';
+import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
-import {
-  accsFromJSON,
-  accsToJSON,
-  addAll,
-  evaluateArgs,
-  initAll,
-  writeResults,
-  type Aggregator,
-} from './aggregators.ts';
+import { addAll, evaluateArgs, initAll, writeResults, type Aggregator } from './aggregators.ts';
 import { keyFieldsOf } from './key-selector.ts';
+import {
+  keyWindowsSerializer,
+  windowAt,
+  windowCountOf,
+  windowsOf,
+  withoutWindow,
+  withWindow,
+  type KeyWindows,
+  type Win,
+} from './key-windows.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
 import { assignStarts, windowSize, type WindowKind } from './window-assigner.ts';
-
-interface Win {
-  start: number;
-  end: number;
-  accs: unknown[];
-  fired: boolean;
-}
 
 export interface WindowAggregateConfig {
   window: WindowKind;
@@ -54,7 +47,7 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   private readonly results: BatchBuilder;
   private readonly late: BatchBuilder | undefined;
   private readonly backend: KeyedStateBackend;
-  private readonly windows: KeyedState<Map<number, Win>>;
+  private readonly windows: KeyedState<KeyWindows>;
   private readonly timers = new TimerService();
   private readonly aggs: Aggregator[];
   private readonly scratch: unknown[];
@@ -77,49 +70,7 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     this.size = windowSize(cfg.window);
     this.lateness = cfg.eventTime ? cfg.allowedLateness : 0;
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
-    const aggs = this.aggs;
-    const ser: StateSerializer<Map<number, Win>> = {
-      toJSON: (m) => [...m.values()].map((w) => [w.start, w.end, w.fired, accsToJSON(aggs, w.accs)]),
-      fromJSON: (j) =>
-        new Map(
-          (j as [number, number, boolean, unknown[]][]).map(([start, end, fired, a]) => [
-            start,
-            { start, end, fired, accs: accsFromJSON(aggs, a) },
-          ]),
-        ),
-      // Fast paths: exactly the TVE of the JSON form above, without the intermediate arrays.
-      write: (w, m) => {
-        w.u8(TAG_ARRAY);
-        w.varuint(m.size);
-        for (const win of m.values()) {
-          w.u8(TAG_ARRAY);
-          w.varuint(4);
-          w.number(win.start);
-          w.number(win.end);
-          w.u8(win.fired ? TAG_TRUE : TAG_FALSE);
-          w.u8(TAG_ARRAY);
-          w.varuint(aggs.length);
-          for (let j = 0; j < aggs.length; j++) w.value((aggs[j] as Aggregator).toJSON(win.accs[j]));
-        }
-      },
-      read: (r) => {
-        const m = new Map<number, Win>();
-        const n = r.arrayLength();
-        for (let i = 0; i < n; i++) {
-          if (r.arrayLength() !== 4) stateCorrupt('a window is not [start, end, fired, accumulators]');
-          const start = r.number();
-          const end = r.number();
-          const fired = r.value();
-          if (typeof fired !== 'boolean') stateCorrupt('window "fired" is not a boolean');
-          const na = r.arrayLength();
-          const a = new Array<unknown>(na);
-          for (let j = 0; j < na; j++) a[j] = r.value();
-          m.set(start, { start, end, fired, accs: accsFromJSON(aggs, a) });
-        }
-        return m;
-      },
-    };
-    this.windows = this.backend.state('windows', ser);
+    this.windows = this.backend.state('windows', keyWindowsSerializer(this.aggs));
     this.timers.bind(this.backend, 'timers');
     this.fireTimer = (t) => this.onTimer(t);
   }
@@ -135,7 +86,7 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   /** Windows currently held (all keys). */
   get windowCount(): number {
     let n = 0;
-    for (const [, , m] of this.windows.entries()) n += m.size;
+    for (const [, , kw] of this.windows.entries()) n += windowCountOf(kw);
     return n;
   }
 
@@ -170,21 +121,13 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     this.late?.flush();
   }
 
-  private keyWindows(kg: number, key: string): Map<number, Win> {
-    let m = this.windows.get(kg, key);
-    if (!m) {
-      m = new Map();
-      this.windows.put(kg, key, m);
-    }
-    return m;
-  }
-
   private addTo(kg: number, key: string, start: number, end: number, t: number): void {
-    const m = this.keyWindows(kg, key);
-    let w = m.get(start);
+    const kw = this.windows.get(kg, key);
+    let w = windowAt(kw, start);
     if (!w) {
       w = { start, end, accs: initAll(this.aggs), fired: false };
-      m.set(start, w);
+      const next = withWindow(kw, w);
+      if (next !== kw) this.windows.put(kg, key, next);
       this.placeTimers(kg, key, w);
     }
     addAll(this.aggs, w.accs, this.scratch, t);
@@ -204,15 +147,15 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     const end = t + gap;
     const existing = this.windows.get(kg, key);
     let touches = false;
-    if (existing) for (const old of existing.values()) if (old.start <= end && old.end >= t) touches = true;
+    for (const old of windowsOf(existing)) if (old.start <= end && old.end >= t) touches = true;
     if (!touches && this.cfg.eventTime && end - 1 + this.lateness <= this.wm) return false;
-    const m = existing ?? this.keyWindows(kg, key);
+    let kw = existing;
     const w: Win = { start: t, end, accs: initAll(this.aggs), fired: false };
     addAll(this.aggs, w.accs, this.scratch, t);
     // Existing sessions of a key never intersect each other, so one pass finds all merges.
-    for (const old of [...m.values()]) {
+    for (const old of [...windowsOf(existing)]) {
       if (old.start <= w.end && old.end >= w.start) {
-        m.delete(old.start);
+        kw = withoutWindow(kw as KeyWindows, old.start);
         this.removeTimers(kg, key, old);
         w.start = Math.min(w.start, old.start);
         w.end = Math.max(w.end, old.end);
@@ -221,7 +164,7 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
           w.accs[j] = (this.aggs[j] as Aggregator).merge(old.accs[j], w.accs[j]);
       }
     }
-    m.set(w.start, w);
+    this.windows.put(kg, key, withWindow(kw, w));
     this.placeTimers(kg, key, w);
     this.fireIfPastWatermark(key, w);
     return true;
@@ -258,9 +201,9 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   }
 
   private onTimer(t: Timer): void {
-    const m = this.windows.get(t.kg, t.key);
-    const w = m?.get(t.ns as number);
-    if (!m || !w) return;
+    const kw = this.windows.get(t.kg, t.key);
+    const w = windowAt(kw, t.ns as number);
+    if (!kw || !w) return;
     if (!w.fired && t.ts === w.end - 1) {
       this.emit(t.key, w);
       w.fired = true;
@@ -270,8 +213,9 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
       }
     }
     if (t.ts >= w.end - 1 + this.lateness) {
-      m.delete(w.start);
-      if (m.size === 0) this.windows.delete(t.kg, t.key);
+      const rest = withoutWindow(kw, w.start);
+      if (rest === undefined) this.windows.delete(t.kg, t.key);
+      else if (rest !== kw) this.windows.put(t.kg, t.key, rest);
     }
   }
 

@@ -33,23 +33,44 @@ function less(a: Timer, b: Timer): boolean {
 const entry = (ts: number, ns: number | string): Timer => ({ ts, kg: -1, key: '', ns, deleted: false });
 
 /**
+ * A key's live timers: the timer itself when it has one (most keys: one open window), an
+ * array of two or more otherwise. An array per key would cost ~60 B more on the heap, which
+ * at a million keys is what the GC marks during a savepoint or a restore.
+ */
+type KeyTimers = Timer | Timer[];
+
+const listOf = (kt: KeyTimers): Timer[] => (Array.isArray(kt) ? kt : [kt]);
+
+function collapse(list: Timer[]): KeyTimers {
+  if (list.length === 0) stateCorrupt('a key holds an empty timer list');
+  return list.length === 1 ? (list[0] as Timer) : list;
+}
+
+function writeTimer(w: BinaryWriter, t: Timer): void {
+  w.u8(TAG_ARRAY);
+  w.varuint(2);
+  w.number(t.ts);
+  w.value(t.ns);
+}
+
+/**
  * JSON form `[[timestamp, namespace], …]` per key (state-format.md). The binary fast path
  * writes exactly the TVE of that form straight from the Timer objects (no pair arrays).
  */
-const TIMERS_SERIALIZER: StateSerializer<Timer[]> = {
-  toJSON: (list) => list.map((t) => [t.ts, t.ns]),
-  fromJSON: (j) => (j as [number, number | string][]).map(([ts, ns]) => entry(ts, ns)),
-  write(w: BinaryWriter, list: Timer[]): void {
+const TIMERS_SERIALIZER: StateSerializer<KeyTimers> = {
+  toJSON: (kt) => listOf(kt).map((t) => [t.ts, t.ns]),
+  fromJSON: (j) => collapse((j as [number, number | string][]).map(([ts, ns]) => entry(ts, ns))),
+  write(w: BinaryWriter, kt: KeyTimers): void {
     w.u8(TAG_ARRAY);
-    w.varuint(list.length);
-    for (const t of list) {
-      w.u8(TAG_ARRAY);
-      w.varuint(2);
-      w.number(t.ts);
-      w.value(t.ns);
+    if (Array.isArray(kt)) {
+      w.varuint(kt.length);
+      for (const t of kt) writeTimer(w, t);
+    } else {
+      w.varuint(1);
+      writeTimer(w, kt);
     }
   },
-  read(r: BinaryReader): Timer[] {
+  read(r: BinaryReader): KeyTimers {
     const n = r.arrayLength();
     const out = new Array<Timer>(n);
     for (let i = 0; i < n; i++) {
@@ -58,19 +79,19 @@ const TIMERS_SERIALIZER: StateSerializer<Timer[]> = {
       const ns = r.value() as number | string;
       out[i] = entry(ts, ns);
     }
-    return out;
+    return collapse(out);
   },
 };
 
 export class TimerService {
   private readonly heap: Timer[] = [];
   /** Live (registered, not fired, not deleted) timers per key group and key. */
-  private bound: KeyedState<Timer[]> | undefined;
+  private bound: KeyedState<KeyTimers> | undefined;
   private live = 0;
 
   /** Keeps the timers in `backend` under state `name` (snapshotted as they are) and reloads them on restore. */
   bind(backend: KeyedStateBackend, name: string): this {
-    const st = backend.state<Timer[]>(name, TIMERS_SERIALIZER);
+    const st = backend.state<KeyTimers>(name, TIMERS_SERIALIZER);
     if (this.bound) for (const [kg, key, list] of this.bound.entries()) st.put(kg, key, list);
     this.bound = st;
     backend.onRestore(() => {
@@ -79,13 +100,15 @@ export class TimerService {
       const h = this.heap;
       h.length = 0;
       let live = 0;
-      for (const [kg, key, list] of st.entries()) {
-        for (const t of list) {
-          t.kg = kg;
-          t.key = key;
-          h.push(t);
-          live++;
-        }
+      const add = (t: Timer, kg: number, key: string): void => {
+        t.kg = kg;
+        t.key = key;
+        h.push(t);
+        live++;
+      };
+      for (const [kg, key, kt] of st.entries()) {
+        if (Array.isArray(kt)) for (const t of kt) add(t, kg, key);
+        else add(kt, kg, key);
       }
       this.live = live;
       for (let i = (h.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
@@ -98,8 +121,8 @@ export class TimerService {
   }
 
   /** The index; an unbound service (not snapshotted) keeps its own, covering every key group. */
-  private get state(): KeyedState<Timer[]> {
-    return (this.bound ??= new KeyedState<Timer[]>(
+  private get state(): KeyedState<KeyTimers> {
+    return (this.bound ??= new KeyedState<KeyTimers>(
       'timers',
       { start: 0, end: MAX_MAX_PARALLELISM - 1 },
       TIMERS_SERIALIZER,
@@ -108,28 +131,34 @@ export class TimerService {
 
   register(kg: number, key: string, ns: number | string, ts: number): void {
     const table = this.state.table(kg);
-    let list = table.get(key);
-    if (list) {
-      for (const o of list) if (o.ts === ts && o.ns === ns) return;
-    } else {
-      list = [];
-      table.set(key, list);
-    }
+    const cur = table.get(key);
+    if (Array.isArray(cur)) {
+      for (const o of cur) if (o.ts === ts && o.ns === ns) return;
+    } else if (cur && cur.ts === ts && cur.ns === ns) return;
     const t: Timer = { ts, kg, key, ns, deleted: false };
-    list.push(t);
+    if (cur === undefined) table.set(key, t);
+    else if (Array.isArray(cur)) cur.push(t);
+    else table.set(key, [cur, t]);
     this.live++;
     this.push(t);
   }
 
   /** Removes `t` from its key's list (the heap drops it lazily). */
   private unlist(kg: number, key: string, match: (o: Timer) => boolean): Timer | undefined {
-    const list = this.state.get(kg, key);
-    if (!list) return undefined;
-    const i = list.findIndex(match);
-    if (i < 0) return undefined;
-    const t = list[i] as Timer;
-    list.splice(i, 1);
-    if (list.length === 0) this.state.delete(kg, key);
+    const cur = this.state.get(kg, key);
+    if (!cur) return undefined;
+    let t: Timer;
+    if (Array.isArray(cur)) {
+      const i = cur.findIndex(match);
+      if (i < 0) return undefined;
+      t = cur[i] as Timer;
+      cur.splice(i, 1);
+      if (cur.length === 1) this.state.put(kg, key, cur[0] as Timer);
+    } else {
+      if (!match(cur)) return undefined;
+      t = cur;
+      this.state.delete(kg, key);
+    }
     this.live--;
     return t;
   }
