@@ -76,8 +76,11 @@ interface Pending {
   dir: string;
   startedAt: number;
   triggeredAt: string;
-  /** Still recording its id in the state storage (no slot triggered): a timeout then means storage did not answer. */
-  recordingId: boolean;
+  /**
+   * Where it stands when the timeout fires: recording its id or writing its metadata, the
+   * storage did not answer (no slot is to blame); between, slots have not all acknowledged.
+   */
+  phase: 'recording-id' | 'slots' | 'metadata';
   acks: Map<number, CheckpointAck>;
   /** performance.now() of the last ack (the commit phase starts there). */
   lastAckAt: number;
@@ -212,7 +215,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
         dir,
         startedAt: performance.now(),
         triggeredAt: new Date(timestamp).toISOString(),
-        recordingId: true,
+        phase: 'recording-id',
         acks: new Map(),
         lastAckAt: 0,
         timer: undefined,
@@ -220,19 +223,16 @@ export class CheckpointCoordinator implements CoordinatorPort {
         reject,
       };
       const timeoutMs = this.o.timeoutMs ?? 600_000;
+      // Names the state location: a hanging store (S3 away) is the usual cause, and the operator
+      // reports this message in status.
+      const expired = (): string =>
+        p.phase === 'slots'
+          ? `${kind} ${id} expired after ${timeoutMs} ms before all slots acknowledged (${p.acks.size}/${this.parallelism}; their state goes to ${p.dir})`
+          : `${kind} ${id} expired after ${timeoutMs} ms while ${p.phase === 'recording-id' ? 'recording its id in' : 'writing its metadata to'} the state storage ${this.storage.root}: the storage did not answer (unreachable or too slow)`;
       p.timer = setTimeout(
-        () =>
-          this.abort(
-            p,
-            new TributaryError(
-              'TRIB_CHECKPOINT_TIMEOUT',
-              // Names the state location: a hanging store (S3 away) is the usual cause, and the
-              // operator reports this message in status.
-              p.recordingId
-                ? `${kind} ${id} expired after ${timeoutMs} ms while recording its id in the state storage ${this.storage.root}: the storage did not answer (unreachable or too slow)`
-                : `${kind} ${id} expired after ${timeoutMs} ms before all slots acknowledged (${p.acks.size}/${this.parallelism}; their state goes to ${p.dir})`,
-            ),
-          ),
+        // A metadata write that did not answer may still land: its folder is kept (pruning
+        // removes it if it stays uncommitted), as after a failed write.
+        () => this.abort(p, new TributaryError('TRIB_CHECKPOINT_TIMEOUT', expired()), p.phase !== 'metadata'),
         timeoutMs,
       );
       this.pending = p;
@@ -249,7 +249,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       return done;
     }
     if (this.pending !== p) return done; // expired while the id was being recorded
-    p.recordingId = false;
+    p.phase = 'slots';
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
     for (const s of this.o.slots) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });
     return done;
@@ -298,8 +298,10 @@ export class CheckpointCoordinator implements CoordinatorPort {
   }
 
   private async complete(p: Pending): Promise<void> {
-    if (p.timer) clearTimeout(p.timer);
     if (this.pending !== p) return; // aborted or stopped meanwhile: never write its metadata
+    // The timeout stays armed through the metadata write: a store that hangs there aborts this
+    // checkpoint instead of stalling every later trigger behind the client's own retries.
+    p.phase = 'metadata';
     const acks = [...p.acks.values()].sort((a, b) => a.slot - b.slot);
     const meta: CheckpointMetadata = {
       ...newMetadataDefaults(),
@@ -344,8 +346,9 @@ export class CheckpointCoordinator implements CoordinatorPort {
       );
       return;
     }
-    // Aborted (timeout) while the metadata was being written: the directory is discarded.
+    // Aborted (timeout) while the metadata was being written: already reported as failed.
     if (this.pending !== p) return;
+    if (p.timer) clearTimeout(p.timer);
     this.pending = undefined;
     const now = performance.now();
     const durationMs = now - p.startedAt;

@@ -8,6 +8,7 @@
 //     savepoint on delete lands in the bucket, complete.
 //   - retention Retain: nothing is deleted — dropped savepoints, pruned checkpoints and orphans
 //     all stay.
+//   - the periodic sweep (a short cadence here) takes an orphan while the job just runs.
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { Resources, type KubeClient } from '../../kube/index.ts';
@@ -21,6 +22,7 @@ import type { Pod } from './objects/slot-pod.ts';
 import { StreamJobs } from './resource.ts';
 import { getJob, harnessPerFile, runningWith } from './testing/kafka-job-harness.ts';
 import { windowGraph } from './testing/window-job.ts';
+import { defaultCadence } from './phases.ts';
 
 /** Keys of the job's location: `s3://bucket/<key prefix>`. */
 const keyPrefixOf = (uri: string) => uri.replace(/^s3:\/\/[^/]+\//, '');
@@ -80,6 +82,30 @@ async function manualSavepoint(kube: KubeClient, ns: string, name: string, nonce
 
 const folderOf = (path: string) => path.split('/').filter(Boolean).at(-1)!;
 
+/** A savepoint folder with one state file and no metadata, put straight into the bucket. */
+async function putHalfWrittenFolder(location: string, folder: string): Promise<void> {
+  const s3 = localS3();
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+  try {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: s3.bucket,
+        Key: `${keyPrefixOf(location)}/savepoints/${folder}/w.slot-0.kstate`,
+        Body: 'half-written',
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
+type EventItem = { metadata?: object; reason: string; message: string };
+
 describe('StreamJob state lifecycle on S3 (real runtime, Kafka, S3 server)', () => {
   const harness = harnessPerFile('sjs3l', { in: 2, out: 1 });
   const runtime = new RuntimeClient({ timeoutMs: 10_000 });
@@ -133,24 +159,7 @@ describe('StreamJob state lifecycle on S3 (real runtime, Kafka, S3 server)', () 
     // into the bucket (sp-1 cannot be a savepoint: checkpoint 1 took that id).
     const kept = await unrecordedSavepoint(runtime, kube, j2);
     const orphan = await unrecordedSavepoint(runtime, kube, j2);
-    const s3 = localS3();
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
-    try {
-      await client.send(
-        new PutObjectCommand({
-          Bucket: s3.bucket,
-          Key: `${keyPrefixOf(location)}/savepoints/sp-1/w.slot-0.kstate`,
-          Body: 'half-written',
-        }),
-      );
-    } finally {
-      client.destroy();
-    }
+    await putHalfWrittenFolder(location, 'sp-1');
     // spec.restore.savepointPath names one of them: it must survive every sweep.
     await kube.patch(StreamJobs, ns, name, { spec: { restore: { savepointPath: kept } } });
     expect(await folders(location, 'savepoints')).toEqual(['sp-1', sp2, folderOf(kept), folderOf(orphan)]);
@@ -170,7 +179,7 @@ describe('StreamJob state lifecycle on S3 (real runtime, Kafka, S3 server)', () 
     expect(await listKeys(`${keyPrefixOf(location)}/savepoints/${folderOf(kept)}`)).toContain(
       `${keyPrefixOf(location)}/savepoints/${folderOf(kept)}/_metadata.json`,
     );
-    const events = (await kube.list<{ metadata?: object; reason: string; message: string }>(Resources.Event, ns)).items;
+    const events = (await kube.list<EventItem>(Resources.Event, ns)).items;
     const swept = events.find((e) => e.reason === 'OrphanSavepointsDeleted')?.message ?? '';
     expect(swept).toContain(folderOf(orphan));
     expect(swept).toContain('sp-1');
@@ -182,7 +191,7 @@ describe('StreamJob state lifecycle on S3 (real runtime, Kafka, S3 server)', () 
     const final = await waitFor(
       'FinalSavepoint Event',
       async () =>
-        (await kube.list<{ metadata?: object; reason: string; message: string }>(Resources.Event, ns)).items.find(
+        (await kube.list<EventItem>(Resources.Event, ns)).items.find(
           (e) => e.reason === 'FinalSavepoint' && e.message.startsWith('final savepoint '),
         )?.message,
       90_000,
@@ -231,4 +240,44 @@ describe('StreamJob state lifecycle on S3 (real runtime, Kafka, S3 server)', () 
     expect(await folders(location, 'savepoints')).toContain(sp1);
     await kube.delete(StreamJobs, ns, name);
   }, 180_000);
+});
+
+describe('the orphan sweep on its own cadence (real runtime, Kafka, S3 server)', () => {
+  // Sweeps at most every 3 s instead of 10 min; the reconcile of a Running job keeps its own
+  // default cadence, so the sweep rides on the ordinary periodic reconcile.
+  const harness = harnessPerFile('sjs3c', { in: 2, out: 1 }, { cadence: { ...defaultCadence, orphanSweepMs: 3_000 } });
+
+  it('a half-written folder below the newest recorded savepoint is swept while the job runs, with no savepoint taken', async () => {
+    const h = harness();
+    const { kube, ns, brokers, id } = h;
+    const name = 'sweep';
+    const stateStorage = await s3StateStorage(kube, ns, 'life-sweep');
+    const location = `s3://${stateStorage.s3.bucket}/${stateStorage.s3.prefix}/${ns}/${name}`;
+    await h.createJob(name, '', {
+      replicas: 1,
+      stateStorage,
+      checkpointing: { interval: '1s', retained: 1 },
+      savepoints: { historyLimit: 2, onDelete: false },
+      graph: windowGraph({ brokers, input: h.topics.in!, output: h.topics.out!, groupId: `g-sweep-${id}` }),
+    });
+    await runningWith(kube, ns, name, 1);
+    const j1 = await manualSavepoint(kube, ns, name, 1);
+    const sp1 = folderOf(j1.status!.savepoints!.at(-1)!.path);
+    // After the recorded savepoint's own sweep: only the periodic sweep can take this one
+    // (sp-1 cannot be a savepoint: checkpoint 1 took that id).
+    await putHalfWrittenFolder(location, 'sp-1');
+    expect(await folders(location, 'savepoints')).toEqual(['sp-1', sp1]);
+    await waitFor(
+      'sp-1 swept on the cadence',
+      async () => (await folders(location, 'savepoints')).join(',') === sp1,
+      90_000,
+      500,
+    );
+    const events = (await kube.list<EventItem>(Resources.Event, ns)).items;
+    expect(events.find((e) => e.reason === 'OrphanSavepointsDeleted')?.message).toContain('sp-1');
+    const j = await getJob(kube, ns, name);
+    expect(j.status?.savepoints?.map((s) => folderOf(s.path))).toEqual([sp1]); // no savepoint taken meanwhile
+    expect(j.status?.phase).toBe('Running');
+    await kube.delete(StreamJobs, ns, name);
+  }, 240_000);
 });

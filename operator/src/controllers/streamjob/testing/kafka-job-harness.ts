@@ -17,6 +17,7 @@ import { createRegistry } from '../../../telemetry/metrics.ts';
 import type { StateStorage, StreamJob } from '../../../api/v1alpha1/streamjob.ts';
 import { deletePrefixAfterNamespace, s3StateStorage } from '../../../../../test/harness/s3-state-storage.ts';
 import { addStreamJobController } from '../controller.ts';
+import type { Cadence } from '../phases.ts';
 import { StreamJobs } from '../resource.ts';
 import { pvcJobState, s3JobState, type JobStateView } from './job-state.ts';
 
@@ -61,7 +62,11 @@ export interface Harness {
  * StreamJob controller watching that namespace. SJ_LOG=1 logs the operator; SJ_KEEP=1 keeps
  * the namespace. close() removes finalizers, the namespace and the topics.
  */
-export async function startHarness(prefix: string, topics: Record<string, number>): Promise<Harness> {
+export async function startHarness(
+  prefix: string,
+  topics: Record<string, number>,
+  opts: { cadence?: Cadence } = {},
+): Promise<Harness> {
   const brokers = process.env.TRIBUTARY_KAFKA_BROKERS ?? '';
   if (!brokers)
     throw new OperatorError(
@@ -106,6 +111,7 @@ export async function startHarness(prefix: string, topics: Record<string, number
     const { close } = addStreamJobController(mgr, {
       namespace: ns,
       defaultImage: 'tributary/runtime:test',
+      ...(opts.cadence ? { cadence: opts.cadence } : {}),
       ...(k
         ? {
             afterWrite: (job: StreamJob, step: string) => {
@@ -213,10 +219,14 @@ export async function startHarness(prefix: string, topics: Record<string, number
 }
 
 /** For a vitest file: a harness started before its tests and closed after them; the getter returns it. */
-export function harnessPerFile(prefix: string, topics: Record<string, number>): () => Harness {
+export function harnessPerFile(
+  prefix: string,
+  topics: Record<string, number>,
+  opts: { cadence?: Cadence } = {},
+): () => Harness {
   let h: Harness | undefined;
   beforeAll(async () => {
-    h = await startHarness(prefix, topics);
+    h = await startHarness(prefix, topics, opts);
   }, 120_000);
   afterAll(async () => {
     await h?.close();
