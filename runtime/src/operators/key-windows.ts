@@ -4,7 +4,7 @@
 // A Map costs ~180 bytes even with one entry: at a million keys that is ~180 MB more for
 // the GC to mark during a savepoint or a restore, and one more object per key to allocate.
 // The snapshot form does not change: a key's windows are always an array (state-format.md).
-import { stateCorrupt } from '../state/binary-reader.ts';
+import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
 import { TAG_ARRAY, TAG_FALSE, TAG_TRUE, type BinaryWriter } from '../state/binary-writer.ts';
 import type { StateSerializer } from '../state/keyed-state.ts';
 import { accsFromJSON, accsToJSON, type Aggregator } from './aggregators.ts';
@@ -71,6 +71,23 @@ export function keyWindowsSerializer(aggs: readonly Aggregator[]): StateSerializ
     for (let j = 0; j < aggs.length; j++) w.value((aggs[j] as Aggregator).toJSON(win.accs[j]));
   };
   const empty = (): never => stateCorrupt('a key holds an empty window list');
+  // Accumulators are decoded straight into their array (what accsFromJSON gives, without the
+  // intermediate JSON array): a restore reads a million of them.
+  const readWin = (r: BinaryReader): Win => {
+    if (r.arrayLength() !== 4) stateCorrupt('a window is not [start, end, fired, accumulators]');
+    const start = r.number();
+    const end = r.number();
+    const fired = r.value();
+    if (typeof fired !== 'boolean') stateCorrupt('window "fired" is not a boolean');
+    const na = r.arrayLength();
+    const accs = new Array<unknown>(aggs.length);
+    for (let j = 0; j < na; j++) {
+      const v = r.value();
+      if (j < aggs.length) accs[j] = (aggs[j] as Aggregator).fromJSON(v);
+    }
+    for (let j = na; j < aggs.length; j++) accs[j] = (aggs[j] as Aggregator).fromJSON(undefined);
+    return { start, end, fired, accs };
+  };
   return {
     toJSON: (kw) => [...windowsOf(kw)].map((w) => [w.start, w.end, w.fired, accsToJSON(aggs, w.accs)]),
     fromJSON: (j) =>
@@ -94,19 +111,14 @@ export function keyWindowsSerializer(aggs: readonly Aggregator[]): StateSerializ
     },
     read: (r) => {
       const n = r.arrayLength();
-      const list = new Array<Win>(n);
+      if (n === 1) return readWin(r);
+      if (n === 0) return empty();
+      const m = new Map<number, Win>();
       for (let i = 0; i < n; i++) {
-        if (r.arrayLength() !== 4) stateCorrupt('a window is not [start, end, fired, accumulators]');
-        const start = r.number();
-        const end = r.number();
-        const fired = r.value();
-        if (typeof fired !== 'boolean') stateCorrupt('window "fired" is not a boolean');
-        const na = r.arrayLength();
-        const a = new Array<unknown>(na);
-        for (let j = 0; j < na; j++) a[j] = r.value();
-        list[i] = { start, end, fired, accs: accsFromJSON(aggs, a) };
+        const win = readWin(r);
+        m.set(win.start, win);
       }
-      return fromList(list) ?? empty();
+      return m;
     },
   };
 }

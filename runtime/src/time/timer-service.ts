@@ -46,6 +46,12 @@ function collapse(list: Timer[]): KeyTimers {
   return list.length === 1 ? (list[0] as Timer) : list;
 }
 
+function readTimer(r: BinaryReader): Timer {
+  if (r.arrayLength() !== 2) stateCorrupt('a timer is not a [timestamp, namespace] pair');
+  const ts = r.number();
+  return entry(ts, r.value() as number | string);
+}
+
 function writeTimer(w: BinaryWriter, t: Timer): void {
   w.u8(TAG_ARRAY);
   w.varuint(2);
@@ -72,13 +78,9 @@ const TIMERS_SERIALIZER: StateSerializer<KeyTimers> = {
   },
   read(r: BinaryReader): KeyTimers {
     const n = r.arrayLength();
+    if (n === 1) return readTimer(r);
     const out = new Array<Timer>(n);
-    for (let i = 0; i < n; i++) {
-      if (r.arrayLength() !== 2) stateCorrupt('a timer is not a [timestamp, namespace] pair');
-      const ts = r.number();
-      const ns = r.value() as number | string;
-      out[i] = entry(ts, ns);
-    }
+    for (let i = 0; i < n; i++) out[i] = readTimer(r);
     return collapse(out);
   },
 };
