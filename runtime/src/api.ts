@@ -11,7 +11,14 @@ import type { JobExecutorOptions } from './exec/job-options.ts';
 import type { JobResult } from './exec/job-status.ts';
 import { CollectingSink, type Emitted } from './testing/harness.ts';
 
-export { DataStream, KeyedStream, WindowedStream, type Rec, type StepOptions } from './graph/datastream.ts';
+export {
+  DataStream,
+  KeyedStream,
+  WindowedStream,
+  type ErrorRecord,
+  type Rec,
+  type StepOptions,
+} from './graph/datastream.ts';
 export { GraphBuilder, type SourceOptions } from './graph/graph-builder.ts';
 export * from './graph/descriptors.ts';
 export type * from './graph/function-types.ts';
