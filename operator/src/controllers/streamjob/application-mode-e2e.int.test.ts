@@ -7,6 +7,8 @@
 // graph) through a savepoint, whose window state carries over. The read_committed output must
 // equal the reference computed from the produced records: nothing lost, nothing twice, across
 // both operations (a window open at an operation is completed from the restored state).
+// Finally a version whose graph cannot take the savepoint's state (its window step renamed) is
+// refused on restore, and the StreamJob's status says why.
 import type { Producer } from 'kafkajs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import { waitFor } from '../../kube/testing/cluster.ts';
 import { StreamJobs } from './resource.ts';
 import {
   finishAndCompare,
+  getJob,
   harnessPerFile,
   inputRecord,
   produceLoop,
@@ -85,5 +88,25 @@ describe('StreamJob in application mode (a job module) with the real runtime', (
     console.log(`${n} input records, ${want.length} reference windows; output ${got.length}`, check);
     expect(check).toEqual({ missing: [], dups: 0, count: want.length });
     expect(got).toEqual(want);
-  }, 480_000);
+
+    // An incompatible version (its window step renamed): the savepoint is taken, and its restore
+    // is refused with the reason, which the StreamJob's status carries.
+    await kube.patch(StreamJobs, ns, name, {
+      spec: {
+        job: { module: resolve(import.meta.dirname, 'testdata/clicks-job-incompatible.ts') },
+        restartPolicy: { maxRestarts: 1, backoff: { initial: '1s', max: '2s' } },
+      },
+    });
+    const refused = await waitFor(
+      'the incompatible upgrade refused with the reason',
+      async () => {
+        const j = await getJob(kube, ns, name);
+        return j.status?.lastError?.includes('TRIB_RESTORE_NON_RESTORED_STATE') ? j : undefined;
+      },
+      240_000,
+      500,
+    );
+    console.log(`incompatible upgrade: ${refused.status?.lastError}`);
+    expect(refused.status?.lastError).toContain('per-second');
+  }, 600_000);
 });
