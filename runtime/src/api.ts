@@ -4,6 +4,8 @@
 //   const env = new StreamEnvironment();
 //   env.fromCollection([1, 2, 3, 4]).map((x) => x * 2).print();
 //   await env.execute();
+import { applicationHost } from './application/host.ts';
+import { TributaryError } from './errors.ts';
 import { GraphBuilder } from './graph/graph-builder.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
 import { JobExecutor } from './exec/job-executor.ts';
@@ -11,7 +13,14 @@ import type { JobExecutorOptions } from './exec/job-options.ts';
 import type { JobResult } from './exec/job-status.ts';
 import { CollectingSink, type Emitted } from './testing/harness.ts';
 
-export { DataStream, KeyedStream, WindowedStream, type Rec, type StepOptions } from './graph/datastream.ts';
+export {
+  DataStream,
+  KeyedStream,
+  WindowedStream,
+  type ErrorRecord,
+  type Rec,
+  type StepOptions,
+} from './graph/datastream.ts';
 export { GraphBuilder, type SourceOptions } from './graph/graph-builder.ts';
 export * from './graph/descriptors.ts';
 export type * from './graph/function-types.ts';
@@ -23,14 +32,26 @@ export { validateGraph } from './connectors/validate-graph.ts';
 export { JobExecutor } from './exec/job-executor.ts';
 
 export class StreamEnvironment extends GraphBuilder {
-  /** Validates the graph (throws TRIB_GRAPH_INVALID with paths) and runs it to the end. */
+  /**
+   * Validates the graph (throws TRIB_GRAPH_INVALID with paths) and runs it to the end. In a
+   * StreamJob's slot (application mode) it hands the job to the slot instead and never returns:
+   * the cluster decides parallelism, checkpointing and restores, `opts` are ignored there.
+   */
   async execute(opts: Partial<JobExecutorOptions> = {}): Promise<JobResult> {
+    const host = applicationHost();
+    if (host) return host.submit(validateGraph(this.toGraph()).spec, this.functions);
     const graph = validateGraph(this.toGraph());
     return new JobExecutor(graph, { parallelism: 1, functions: this.functions, ...opts }).run();
   }
 
   /** Runs the graph and returns what each sink received, in memory (sinks are not written). */
   async executeAndCollect(opts: Partial<JobExecutorOptions> = {}): Promise<Map<string, Emitted[]>> {
+    const host = applicationHost();
+    if (host)
+      throw new TributaryError(
+        'TRIB_JOB_MODULE',
+        `job module ${host.module} calls executeAndCollect(), which runs in memory; a StreamJob's module must call execute()`,
+      );
     const graph = validateGraph(this.toGraph());
     const results = new Map<string, Emitted[]>();
     for (const s of graph.spec.sinks) results.set(s.name, []);

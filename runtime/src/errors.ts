@@ -56,6 +56,8 @@ export type ErrorCode =
   // one the code does not define.
   | 'TRIB_FUNCTION_FAILED'
   | 'TRIB_FUNCTION_MISSING'
+  // Application mode: a slot's job module could not be loaded or did not submit one job.
+  | 'TRIB_JOB_MODULE'
   // Kudu client (runtime/src/connectors/kudu/client).
   | 'TRIB_KUDU_CONFIG'
   | 'TRIB_KUDU_CONNECT'

@@ -5,6 +5,7 @@ import { CheckpointStorage } from './checkpoint/checkpoint-storage.ts';
 import { childOf } from './checkpoint/storage/state-uri.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
 import { isTributaryError } from './errors.ts';
+import { loadJobModule } from './application/job-module.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
 import { containerPath, LocalEnv, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
@@ -30,6 +31,8 @@ const CONFIG_CODES = new Set([
   'TRIB_JOB_CONFIG',
   'TRIB_CONNECTOR_UNSUPPORTED',
   'TRIB_EXPR_INVALID',
+  'TRIB_JOB_MODULE',
+  'TRIB_FUNCTION_MISSING',
 ]);
 
 /**
@@ -67,7 +70,17 @@ async function main(): Promise<number> {
   const logger = createLogger().child({ slot: env.slot, deployment: env.deploymentId });
   routeProcessWarnings(logger);
   const cfg = readJobConfig(env.jobConfigFile, env);
-  const graph = validateGraph(cfg.graph as GraphSpec, 'graph');
+  // Application mode: the module's execute() gives the graph and the functions it names. The
+  // path is the image's (in the local cluster's process mode: the host's, see docs).
+  const job = cfg.module
+    ? await loadJobModule(cfg.module, (err) => {
+        logger.error({ err, module: cfg.module }, 'job module failed after submitting its job');
+        writeTerminationMessage(`error ${err.code ?? ''}: ${err.message}`);
+        process.exit(2);
+      })
+    : undefined;
+  const graph = validateGraph((job?.graph ?? cfg.graph) as GraphSpec, 'graph');
+  if (job) logger.info({ module: cfg.module }, 'job module loaded');
   // The job's secret, read now so that a missing or empty one fails the start: the control API
   // requires it as bearer token and the data-plane handshake proves it.
   const controlToken = readTokenFile(env.controlTokenFile);
@@ -103,6 +116,7 @@ async function main(): Promise<number> {
     // Kafka ids of a job never meet another namespace's (connectors/kafka/id-scope.ts).
     ...(env.namespace ? { kafkaIdScope: env.namespace } : {}),
     graph,
+    ...(job ? { job: { functions: job.functions } } : {}),
     slot: env.slot,
     parallelism: env.parallelism,
     maxParallelism: env.maxParallelism ?? cfg.maxParallelism,

@@ -11,6 +11,7 @@
 // namespace, so only one operator may run at a time; both are removed at the end even on
 // failure (StreamJobs deleted while their operator still runs, then the release or the
 // background operator, then the namespaces and the jobs' objects in the bucket).
+import type { GraphSpec } from '../../runtime/src/graph/spec.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,7 +131,9 @@ describe('README "On Kubernetes", run as written', () => {
         const cwd = checkoutFor(repoRoot, brokers, dir);
         const example = (f: string) => parse(readFileSync(join(cwd, 'crds/examples', f), 'utf8')) as StreamJob;
         const datagen = (
-          example('clicks-feed.yaml').spec.graph.sources[0] as { datagen?: { rate?: number; eventRate?: number } }
+          (example('clicks-feed.yaml').spec.graph as GraphSpec).sources[0] as {
+            datagen?: { rate?: number; eventRate?: number };
+          }
         ).datagen;
         const feedRate = datagen?.eventRate ?? datagen?.rate;
         if (!feedRate)

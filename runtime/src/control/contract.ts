@@ -51,8 +51,14 @@ export const RuntimeEnv = {
 export interface JobConfig {
   readonly contractVersion: number;
   readonly jobName: string;
-  /** The StreamJob's spec.graph, with references (druid datasourceRef) resolved. */
-  readonly graph: unknown;
+  /** The StreamJob's spec.graph, with references (druid datasourceRef) resolved; absent with `module`. */
+  readonly graph?: unknown;
+  /**
+   * Additive (application mode): the job module every slot imports instead of reading `graph`
+   * (the StreamJob's spec.job.module, a path in the runtime image; exactly one of graph and
+   * module). Its `env.execute()` hands the slot the graph and the functions it names.
+   */
+  readonly module?: string;
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly checkpointing: { readonly intervalMs: number; readonly timeoutMs: number; readonly retained: number };

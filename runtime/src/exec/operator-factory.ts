@@ -87,6 +87,7 @@ export class OperatorFactory {
             'function threw on a record; record skipped',
           );
         },
+        functionErrorRouted: () => this.functionErrors().labels(step).inc(),
       },
     };
   }
@@ -206,6 +207,7 @@ export class OperatorFactory {
           ctx,
           wiring.outputsOf(name),
           (op) => wiring.stateful(op),
+          { onRecordError: this.o.graph.spec.onRecordError, errorOut: errorOut() },
         );
       case 'dedupe':
         return stateful(new DedupeOperator(name, parseDuration(spec.dedupe?.within) ?? 0, ctx, wiring.outputsOf(name)));
@@ -251,7 +253,7 @@ export class OperatorFactory {
     return e;
   }
 
-  /** tributary_function_errors_total{step}: records skipped because a function of the job's code threw on them. */
+  /** tributary_function_errors_total{step}: records a job's function threw on (skipped or dead-lettered). */
   private functionErrors(): Counter<'step'> {
     const name = 'tributary_function_errors_total';
     const registry = this.o.metrics.registry;
@@ -259,7 +261,7 @@ export class OperatorFactory {
       (registry.getSingleMetric(name) as Counter<'step'> | undefined) ??
       new Counter({
         name,
-        help: "Records skipped because a function of the job's code threw on them (onError: skip)",
+        help: "Records a function of the job's code threw on and that were skipped or sent to the step's errorOutput",
         labelNames: ['step'],
         registers: [registry],
       })

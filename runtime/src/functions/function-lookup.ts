@@ -1,5 +1,8 @@
-// Finding a graph's functions in the job code's registry, and what happens when one throws
-// (the step's onError: `fail` the job with the record attached, or `skip` the record).
+// Finding a graph's functions in the job code's registry, and what happens when one throws:
+// the step's errorOutput (the record goes to that stream, see operators/record-errors.ts),
+// else the step's onError, else the job's onRecordError, else `fail` (a throw is a bug in
+// the job's code, unlike a CEL expression meeting a bad record): `fail` the job with the
+// record attached, or `skip` the record (counted and logged).
 import { TributaryError } from '../errors.ts';
 import type { FunctionRegistry, RegisteredFunction } from '../graph/function-registry.ts';
 import type { OperatorContext } from '../operators/types.ts';
@@ -43,8 +46,16 @@ export function previewRecord(rec: unknown): string {
 
 export type OnFunctionError = (err: unknown, record: unknown) => void;
 
+/** The policy of a step without errorOutput: its onError, else the job's onRecordError, else fail. */
+export function effectivePolicy(
+  stepOnError: 'fail' | 'skip' | undefined,
+  onRecordError: 'fail' | 'skip' | undefined,
+): 'fail' | 'skip' {
+  return stepOnError ?? onRecordError ?? 'fail';
+}
+
 /** `fail` throws TRIB_FUNCTION_FAILED out of the operator (the slot fails, then the job); `skip` counts and logs. */
-export function functionErrorPolicy(policy: 'fail' | 'skip' | undefined, ctx: OperatorContext): OnFunctionError {
+export function functionErrorPolicy(policy: 'fail' | 'skip', ctx: OperatorContext): OnFunctionError {
   if (policy === 'skip') return (e, rec) => ctx.metrics.functionError(e, rec);
   return (e, rec) => {
     throw new TributaryError(

@@ -8,7 +8,8 @@ import type { KeySelector } from '../operators/key-selector.ts';
 import type { OperatorContext, Output, Rec, StatefulOperator } from '../operators/types.ts';
 import type { WindowKind } from '../operators/window-assigner.ts';
 import { canonicalKey } from '../state/key-groups.ts';
-import { functionErrorPolicy, lookupFunction } from './function-lookup.ts';
+import { RecordErrors } from '../operators/record-errors.ts';
+import { effectivePolicy, functionErrorPolicy, lookupFunction } from './function-lookup.ts';
 import { KeyedProcessOperator } from './keyed-process-operator.ts';
 import { reduceAsAggregate, rollingAggregate, rollingReduce } from './rolling-functions.ts';
 import {
@@ -18,23 +19,34 @@ import {
 } from './stateless-function-operators.ts';
 import { WindowFunctionOperator } from './window-function-operator.ts';
 
+/** What a function step's errors depend on beyond its own spec. */
+export interface FunctionErrorWiring {
+  /** The graph's onRecordError. */
+  onRecordError: 'fail' | 'skip' | undefined;
+  /** The step's errorOutput stream (map, filter and flatMap only; validation refuses the others). */
+  errorOut: Output | undefined;
+}
+
 export function buildFunctionOperator(
   spec: FunctionStepSpec,
   registry: FunctionRegistry | undefined,
   ctx: OperatorContext,
   out: Output,
   stateful: (op: StatefulOperator) => void,
+  wiring: FunctionErrorWiring = { onRecordError: undefined, errorOut: undefined },
 ): Output {
   const where = `step "${ctx.stepName}" (function.ref)`;
-  const onError = functionErrorPolicy(spec.onError, ctx);
+  const onError = functionErrorPolicy(effectivePolicy(spec.onError, wiring.onRecordError), ctx);
+  const errors = () =>
+    new RecordErrors(ctx, wiring.errorOut, { unrouted: onError, routed: () => ctx.metrics.functionErrorRouted() });
   const name = ctx.stepName;
   switch (spec.kind) {
     case 'map':
-      return new FunctionMapOperator(lookupFunction(registry, spec.ref, 'map', where).fn, onError, out);
+      return new FunctionMapOperator(lookupFunction(registry, spec.ref, 'map', where).fn, errors(), out);
     case 'filter':
-      return new FunctionFilterOperator(lookupFunction(registry, spec.ref, 'filter', where).fn, onError, out);
+      return new FunctionFilterOperator(lookupFunction(registry, spec.ref, 'filter', where).fn, errors(), out);
     case 'flatMap':
-      return new FunctionFlatMapOperator(lookupFunction(registry, spec.ref, 'flatMap', where).fn, onError, out);
+      return new FunctionFlatMapOperator(lookupFunction(registry, spec.ref, 'flatMap', where).fn, errors(), out);
     case 'process': {
       const op = new KeyedProcessOperator(
         name,

@@ -1,21 +1,20 @@
 // map, filter and flatMap with functions of the job's code. They run chained like the CEL
 // operators (a plain call per record, no extra hop). Records are any values here: the engine
-// carries them as they are. A throw goes to the step's error policy; records pushed
-// downstream are pushed after the loop, so a downstream failure is never blamed on this step.
+// carries them as they are. A record the function throws on goes to the step's errorOutput
+// with the error, else to the step's policy (function-lookup.ts); records pushed downstream
+// are pushed after the loop, so a downstream failure is never blamed on this step.
 import type { FilterFunction, FlatMapFunction, MapFunction } from '../graph/function-types.ts';
-import { ForwardingOutput } from '../operators/forwarding-output.ts';
+import { ErrorRoutingOutput } from '../operators/forwarding-output.ts';
+import type { RecordErrors } from '../operators/record-errors.ts';
 import { BatchBuilder, type Batch, type Output, type Rec } from '../operators/types.ts';
-import type { OnFunctionError } from './function-lookup.ts';
 
-export class FunctionMapOperator extends ForwardingOutput {
+export class FunctionMapOperator extends ErrorRoutingOutput {
   private readonly fn: MapFunction<unknown, unknown>;
-  private readonly onError: OnFunctionError;
   private readonly buf: BatchBuilder;
 
-  constructor(fn: MapFunction<unknown, unknown>, onError: OnFunctionError, out: Output) {
-    super(out);
+  constructor(fn: MapFunction<unknown, unknown>, errors: RecordErrors, out: Output) {
+    super(out, errors);
     this.fn = fn;
-    this.onError = onError;
     this.buf = new BatchBuilder(out);
   }
 
@@ -29,7 +28,7 @@ export class FunctionMapOperator extends ForwardingOutput {
       try {
         v = fn(recs[i]);
       } catch (e) {
-        this.onError(e, recs[i]);
+        this.errors.failed(e, recs[i], ts[i] as number);
         continue;
       }
       ob.recs[m] = v as Rec;
@@ -38,18 +37,17 @@ export class FunctionMapOperator extends ForwardingOutput {
     }
     ob.n = m;
     this.buf.flush();
+    this.errors.flush();
   }
 }
 
-export class FunctionFilterOperator extends ForwardingOutput {
+export class FunctionFilterOperator extends ErrorRoutingOutput {
   private readonly fn: FilterFunction<unknown>;
-  private readonly onError: OnFunctionError;
   private readonly buf: BatchBuilder;
 
-  constructor(fn: FilterFunction<unknown>, onError: OnFunctionError, out: Output) {
-    super(out);
+  constructor(fn: FilterFunction<unknown>, errors: RecordErrors, out: Output) {
+    super(out, errors);
     this.fn = fn;
-    this.onError = onError;
     this.buf = new BatchBuilder(out);
   }
 
@@ -63,7 +61,7 @@ export class FunctionFilterOperator extends ForwardingOutput {
       try {
         keep = fn(recs[i]);
       } catch (e) {
-        this.onError(e, recs[i]);
+        this.errors.failed(e, recs[i], ts[i] as number);
         continue;
       }
       if (keep) {
@@ -74,18 +72,17 @@ export class FunctionFilterOperator extends ForwardingOutput {
     }
     ob.n = m;
     this.buf.flush();
+    this.errors.flush();
   }
 }
 
-export class FunctionFlatMapOperator extends ForwardingOutput {
+export class FunctionFlatMapOperator extends ErrorRoutingOutput {
   private readonly fn: FlatMapFunction<unknown, unknown>;
-  private readonly onError: OnFunctionError;
   private readonly buf: BatchBuilder;
 
-  constructor(fn: FlatMapFunction<unknown, unknown>, onError: OnFunctionError, out: Output) {
-    super(out);
+  constructor(fn: FlatMapFunction<unknown, unknown>, errors: RecordErrors, out: Output) {
+    super(out, errors);
     this.fn = fn;
-    this.onError = onError;
     this.buf = new BatchBuilder(out);
   }
 
@@ -98,9 +95,10 @@ export class FunctionFlatMapOperator extends ForwardingOutput {
         for (const v of this.fn(recs[i])) this.buf.add(v as Rec, ts[i] as number);
       } catch (e) {
         ob.n = start; // what this record produced before the throw is not emitted
-        this.onError(e, recs[i]);
+        this.errors.failed(e, recs[i], ts[i] as number);
       }
     }
     this.buf.flush();
+    this.errors.flush();
   }
 }

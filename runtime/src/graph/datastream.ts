@@ -24,15 +24,36 @@ type Any = unknown;
 const isAggregateFunction = (a: unknown): a is AggregateFunction<Any, Any, Any> =>
   typeof (a as AggregateFunction<Any, Any, Any>).create === 'function';
 
+/** What a step's errorOutput carries for one record its function threw on (operators/record-errors.ts). */
+export interface ErrorRecord {
+  step: string;
+  error: string;
+  code?: string;
+  record: unknown;
+}
+
 export class DataStream<T> {
   protected readonly g: StreamGraph;
   readonly name: string;
+  /** The step's errorOutput stream, when its options named one. */
+  private readonly errorStream: string | undefined;
   /** Phantom: the element type, for inference and type tests. */
   declare readonly __element?: T;
 
-  constructor(g: StreamGraph, name: string) {
+  constructor(g: StreamGraph, name: string, errorStream?: string) {
     this.g = g;
     this.name = name;
+    this.errorStream = errorStream;
+  }
+
+  /** The records this step's function threw on, with the error: the step needs `{ errorOutput: '<name>' }`. */
+  errors(): DataStream<ErrorRecord> {
+    if (this.errorStream === undefined)
+      throw new TributaryError(
+        'TRIB_GRAPH_INVALID',
+        `step ${this.name} has no errorOutput; pass { errorOutput: '<stream name>' } to its map, filter or flatMap`,
+      );
+    return new DataStream<ErrorRecord>(this.g, this.errorStream);
   }
 
   /** Keeps the elements for which `fn` returns true (or, as CEL, the predicate holds). */
@@ -42,6 +63,7 @@ export class DataStream<T> {
     if (typeof f === 'function')
       return this.next(
         addFunctionStep(this.g, this.name, 'filter', { kind: 'filter', fn: f as (v: Any) => boolean }, o),
+        o,
       );
     return this.step('filter', o, { filter: f });
   }
@@ -51,7 +73,7 @@ export class DataStream<T> {
   map(fields: Record<string, string>, name?: string): DataStream<Rec>;
   map<U>(f: Record<string, string> | ((value: T) => U), o?: StepOptions): DataStream<unknown> {
     if (typeof f === 'function')
-      return this.next(addFunctionStep(this.g, this.name, 'map', { kind: 'map', fn: f as (v: Any) => Any }, o));
+      return this.next(addFunctionStep(this.g, this.name, 'map', { kind: 'map', fn: f as (v: Any) => Any }, o), o);
     return this.step('map', o, { map: f });
   }
 
@@ -61,7 +83,7 @@ export class DataStream<T> {
   flatMap<U>(f: string | ((value: T) => Iterable<U>), a?: StepOptions, name?: string): DataStream<unknown> {
     if (typeof f === 'function') {
       const fn = f as (v: Any) => Iterable<Any>;
-      return this.next(addFunctionStep(this.g, this.name, 'flatMap', { kind: 'flatMap', fn }, a));
+      return this.next(addFunctionStep(this.g, this.name, 'flatMap', { kind: 'flatMap', fn }, a), a);
     }
     const as = a as string | undefined;
     return this.step('flatMap', name, { flatMap: as ? { expr: f, as } : { expr: f } });
@@ -112,8 +134,8 @@ export class DataStream<T> {
     this.g.addSink({ name: this.g.uniqueName('file-sink', name), from: this.name, file: { path } });
   }
 
-  protected next<U>(name: string): DataStream<U> {
-    return new DataStream<U>(this.g, name);
+  protected next<U>(name: string, o?: StepOptions): DataStream<U> {
+    return new DataStream<U>(this.g, name, typeof o === 'object' ? o.errorOutput : undefined);
   }
 
   protected step<U>(base: string, o: StepOptions | undefined, body: Record<string, unknown>): DataStream<U> {

@@ -26,7 +26,12 @@ export interface SourceOptions<T = Rec> {
 }
 
 export class GraphBuilder implements StreamGraph {
-  private readonly spec: { sources: SourceSpec[]; steps: StepSpec[]; sinks: SinkSpec[] } = {
+  private readonly spec: {
+    sources: SourceSpec[];
+    steps: StepSpec[];
+    sinks: SinkSpec[];
+    onRecordError?: GraphSpec['onRecordError'];
+  } = {
     sources: [],
     steps: [],
     sinks: [],
@@ -101,6 +106,16 @@ export class GraphBuilder implements StreamGraph {
 
   fromFile(file: FileSourceSpec, o: SourceOptions = {}): DataStream<Rec> {
     return this.source('file', { file }, o);
+  }
+
+  /**
+   * The job's policy for a record a step fails on, where the step says nothing itself (no
+   * errorOutput, no onError): `skip` it (counted) or `fail` the job. Unset: CEL steps skip,
+   * function steps fail.
+   */
+  setOnRecordError(policy: 'skip' | 'fail'): this {
+    this.spec.onRecordError = policy;
+    return this;
   }
 
   toGraph(): GraphSpec {

@@ -185,8 +185,10 @@ export interface FunctionStepSpec {
   /** reduce/aggregate only: aggregate per window instead of a running value per key. */
   window?: WindowSpec;
   /**
-   * A function that throws: `fail` the job (default; restarts follow the job's policy) or
-   * `skip` the record (counted in tributary_function_errors_total, logged with it).
+   * A function that throws, in a step without errorOutput: `fail` the job (TRIB_FUNCTION_FAILED
+   * with the record attached; restarts follow the job's policy) or `skip` the record (counted
+   * in tributary_function_errors_total, logged with it). Default: the job's onRecordError when
+   * set, else `fail`.
    */
   onError?: 'fail' | 'skip';
 }
@@ -206,14 +208,16 @@ export interface StepSpec {
   lookup?: LookupSpec;
   function?: FunctionStepSpec;
   /**
-   * filter, map and flatMap: name of a stream that receives each record an expression of this step
-   * failed on, as `{step, error, record}` at the record's event time (a dead-letter output: a sink
-   * reads it with `from`). Without it the job's `onRecordError` applies.
+   * filter, map and flatMap (CEL, or a function of those kinds): name of a stream that receives
+   * each record an expression of this step failed on (or its function threw on), as
+   * `{step, error, code?, record}` at the record's event time (a dead-letter output: a sink
+   * reads it with `from`). Without it the job's `onRecordError` applies (for a function: its
+   * onError first).
    */
   errorOutput?: string;
 }
 
-/** ERROR_OUTPUT_STEPS: the step kinds that may name an errorOutput. */
+/** ERROR_OUTPUT_STEPS: the step kinds (and function step kinds) that may name an errorOutput. */
 export const ERROR_OUTPUT_STEPS = ['filter', 'map', 'flatMap'] as const;
 
 export interface KafkaSinkSpec {

@@ -3,8 +3,12 @@
 import type { RegisteredFunction } from './function-registry.ts';
 import type { FunctionStepSpec, SinkSpec, StepSpec } from './spec.ts';
 
-/** A step's name, or its name and what happens when its function throws (default `fail`). */
-export type StepOptions = string | { name?: string; onError?: 'fail' | 'skip' };
+/**
+ * A step's name, or its name and what happens to a record its function throws on: `errorOutput`
+ * (map, filter, flatMap) sends it to that stream (`stream.errors()` reads it); else `onError`;
+ * else the job's onRecordError; else `fail`.
+ */
+export type StepOptions = string | { name?: string; onError?: 'fail' | 'skip'; errorOutput?: string };
 
 export interface StreamGraph {
   uniqueName(base: string, given?: string): string;
@@ -27,9 +31,15 @@ export function addFunctionStep(
   extra: Partial<FunctionStepSpec> = {},
 ): string {
   const onError = typeof o === 'object' ? o.onError : undefined;
+  const errorOutput = typeof o === 'object' ? o.errorOutput : undefined;
   const name = g.uniqueName(base, stepName(o));
   g.register(name, f);
   const kind = f.kind === 'key' || f.kind === 'timestamp' ? 'map' : f.kind;
-  g.addStep({ name, from, function: { kind, ref: name, ...extra, ...(onError ? { onError } : {}) } });
+  g.addStep({
+    name,
+    from,
+    function: { kind, ref: name, ...extra, ...(onError ? { onError } : {}) },
+    ...(errorOutput !== undefined ? { errorOutput } : {}),
+  });
   return name;
 }

@@ -189,13 +189,9 @@ export function checkGraphWith(
     if (node.kind === 'window' && isObj(o['window']) && o['window']['lateOutput'] !== undefined)
       sideOutput(o['window']['lateOutput'], `${path}.window.lateOutput`, node, 'lateOutput');
     if (node.role === 'step' && o['errorOutput'] !== undefined) {
-      if ((ERROR_OUTPUT_STEPS as readonly string[]).includes(node.kind))
-        sideOutput(o['errorOutput'], `${path}.errorOutput`, node, 'errorOutput');
-      else
-        c.add(
-          `${path}.errorOutput`,
-          `applies to ${ERROR_OUTPUT_STEPS.join(', ')} steps (records their expressions fail on), not ${node.kind}`,
-        );
+      const why = errorOutputRefusal(o, node.kind);
+      if (why === undefined) sideOutput(o['errorOutput'], `${path}.errorOutput`, node, 'errorOutput');
+      else c.add(`${path}.errorOutput`, why);
     }
   }
   for (const { path, node } of entries) {
@@ -287,4 +283,18 @@ export function checkGraphWith(
   }
   if (c.issues.length > 0) return { issues: c.issues };
   return { graph: { spec: raw as unknown as GraphSpec, nodes, order }, issues: [] };
+}
+
+/** Why a step may not name an errorOutput (undefined: it may). */
+function errorOutputRefusal(o: Record<string, unknown>, kind: string): string | undefined {
+  const fn = isObj(o['function']) ? o['function'] : undefined;
+  if (kind === 'function' && fn) {
+    if (!(ERROR_OUTPUT_STEPS as readonly unknown[]).includes(fn['kind']))
+      return `applies to function steps of kind ${ERROR_OUTPUT_STEPS.join(', ')}, not ${show(fn['kind'])}`;
+    if (fn['onError'] !== undefined)
+      return 'and function.onError both say what happens to a record the function throws on; keep one';
+    return undefined;
+  }
+  if ((ERROR_OUTPUT_STEPS as readonly string[]).includes(kind)) return undefined;
+  return `applies to ${ERROR_OUTPUT_STEPS.join(', ')} steps (CEL or function; records they fail on), not ${kind}`;
 }

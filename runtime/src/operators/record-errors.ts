@@ -3,6 +3,7 @@
 // exactly-once Kafka topic) keeps it like any output. Without: the job's onRecordError policy,
 // applied by OperatorMetrics.expressionError (count and skip, or throw and fail the job).
 // The error stream is a side output: it gets the step's watermark, idleness and end too.
+// Function steps (functions/) use the same routing with their own policy and counter.
 import type { Rec } from '../expr/cel.ts';
 import { BatchBuilder, type OperatorContext, type Output } from './types.ts';
 
@@ -15,23 +16,35 @@ export interface ErrorRecord {
   [field: string]: unknown;
 }
 
+/** A failed record without an error stream (`unrouted` may throw: the job fails); counting a routed one. */
+export interface RecordErrorPolicy {
+  unrouted(err: unknown, rec: unknown): void;
+  routed(): void;
+}
+
 export class RecordErrors {
   private readonly ctx: OperatorContext;
   private readonly out: Output | undefined;
   private readonly buf: BatchBuilder | undefined;
+  private readonly policy: RecordErrorPolicy;
 
-  constructor(ctx: OperatorContext, out: Output | undefined) {
+  /** `policy`: default the expression policy (the job's onRecordError, tributary_expression_errors_total). */
+  constructor(ctx: OperatorContext, out: Output | undefined, policy?: RecordErrorPolicy) {
     this.ctx = ctx;
     this.out = out;
     this.buf = out ? new BatchBuilder(out) : undefined;
+    this.policy = policy ?? {
+      unrouted: (e, rec) => ctx.metrics.expressionError(e, rec),
+      routed: () => ctx.metrics.expressionErrorRouted(),
+    };
   }
 
   failed(err: unknown, rec: unknown, ts: number): void {
     if (!this.buf) {
-      this.ctx.metrics.expressionError(err, rec);
+      this.policy.unrouted(err, rec);
       return;
     }
-    this.ctx.metrics.expressionErrorRouted();
+    this.policy.routed();
     const code = (err as { code?: unknown } | null)?.code;
     const e: ErrorRecord = {
       step: this.ctx.stepName,

@@ -65,6 +65,8 @@ export interface OperatorMetrics {
   expressionErrorRouted(): void;
   /** A function of the job's code threw on `record` and its step skips such records. */
   functionError(err: unknown, record: unknown): void;
+  /** A function of the job's code threw on a record that went to the step's errorOutput (counted only). */
+  functionErrorRouted(): void;
 }
 
 export interface OperatorContext {
@@ -82,6 +84,7 @@ export const NOOP_METRICS: OperatorMetrics = {
   expressionError: () => {},
   expressionErrorRouted: () => {},
   functionError: () => {},
+  functionErrorRouted: () => {},
 };
 
 /** Collects output records and pushes them as one batch. */

@@ -87,6 +87,13 @@ describe('slot env', () => {
       expect(readJobConfig(file, env).retention).toBeUndefined();
       await writeFile(file, JSON.stringify({ ...cfg, retention: 'Keep' }));
       expect(() => readJobConfig(file, env)).toThrow(/retention must be Delete or Retain, got "Keep"/);
+      // Application mode: a module instead of a graph, never both, never an empty path.
+      await writeFile(file, JSON.stringify({ ...cfg, module: '/app/jobs/j.ts' }));
+      expect(readJobConfig(file, env).module).toBe('/app/jobs/j.ts');
+      await writeFile(file, JSON.stringify({ ...cfg, module: '/app/jobs/j.ts', graph: { sources: [], sinks: [] } }));
+      expect(() => readJobConfig(file, env)).toThrow(/has both graph and module/);
+      await writeFile(file, JSON.stringify({ ...cfg, module: '' }));
+      expect(() => readJobConfig(file, env)).toThrow(/module must be a non-empty path/);
     } finally {
       await rm(d, { recursive: true, force: true });
     }

@@ -129,6 +129,12 @@ export function readJobConfig(file: string, env: SlotEnv): JobConfig {
     throw bad(
       `job config parallelism ${String(cfg.parallelism)} differs from ${RuntimeEnv.parallelism}=${env.parallelism}`,
     );
+  const hasGraph = cfg.graph !== undefined && cfg.graph !== null;
+  if (cfg.module !== undefined && (typeof cfg.module !== 'string' || cfg.module === ''))
+    throw bad(`job config ${file}: module must be a non-empty path, got ${JSON.stringify(cfg.module)}`);
+  // Neither: the graph's validation names the missing graph.
+  if (hasGraph && cfg.module !== undefined)
+    throw bad(`job config ${file}: has both graph and module (the job module of application mode); expected one`);
   // An unknown retention must not be read as Delete (that would delete what the user asked to keep).
   if (cfg.retention !== undefined && cfg.retention !== 'Delete' && cfg.retention !== 'Retain')
     throw bad(`job config ${file}: retention must be Delete or Retain, got ${JSON.stringify(cfg.retention)}`);

@@ -51,7 +51,7 @@ export interface SlotProcessOptions {
   logger: Logger;
   metrics?: JobMetrics;
   /** Passed through to the slot's JobExecutor (sink writers in tests, restore, batch size). */
-  job?: Pick<JobExecutorOptions, 'sinkWriter' | 'restore' | 'batchSize' | 'channelCapacity'>;
+  job?: Pick<JobExecutorOptions, 'sinkWriter' | 'restore' | 'batchSize' | 'channelCapacity' | 'functions'>;
   /** Aligned checkpoints (the coordinator runs with slot 0; its messages cross the data plane's links). */
   checkpointing?: CheckpointingOptions;
   /** Checkpoint or savepoint to restore from. */

@@ -105,6 +105,7 @@ export function testContext(o: TestContextOptions = {}): TestContext {
       functionError: (e) => {
         ctx.exprErrors.push(e);
       },
+      functionErrorRouted: () => {},
     },
   };
   return ctx;

@@ -47,7 +47,15 @@ export interface StreamJobSpec {
   };
   restartPolicy: { maxRestarts: number; backoff: { initial: string; max: string } };
   podTemplate?: PodTemplate;
-  graph: GraphSpec;
+  /** The job graph; exactly one of graph and job. */
+  graph?: GraphSpec;
+  /** Application mode: a job module in the image builds the job; exactly one of graph and job. */
+  job?: JobModule;
+}
+
+export interface JobModule {
+  /** Absolute path of the module in the image (process mode: on the node). */
+  module: string;
 }
 
 /** Where checkpoints and savepoints live: object storage (s3), a volume (pvc) or pod-local (emptyDir). */

@@ -16,6 +16,8 @@ export function deploymentSpecOf(spec: StreamJobSpec, defaults: JobDefaults): Re
     stateStorage: storageForHash(spec, defaults),
     podTemplate: spec.podTemplate ?? {},
     graph: spec.graph,
+    // Application mode: the module (and the image above) define the graph; a new one is an upgrade.
+    job: spec.job,
   };
 }
 

@@ -3,6 +3,8 @@ import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { sampleSpec as spec } from './testing/sample-job.ts';
 import { validateSpec } from './validation.ts';
 
+const graph = spec.graph as NonNullable<StreamJobSpec['graph']>;
+
 describe('spec validation', () => {
   it('reports graph errors with their path', () => {
     expect(validateSpec(spec)).toEqual([]);
@@ -21,11 +23,11 @@ describe('spec validation', () => {
     const g = spec.graph as unknown as { sources: { name: string }[]; sinks: { from: string }[] };
     const withFn = {
       ...spec.graph,
-      steps: [...(spec.graph.steps ?? []), { name: 'f', from: g.sinks[0]?.from, function: { kind: 'map', ref: 'f' } }],
+      steps: [...(graph.steps ?? []), { name: 'f', from: g.sinks[0]?.from, function: { kind: 'map', ref: 'f' } }],
       sinks: [{ name: 'out', from: 'f', console: {} }],
     } as unknown as StreamJobSpec['graph'];
     const issues = validateSpec({ ...spec, graph: withFn });
-    expect(issues.map((i) => i.path)).toEqual([`spec.graph.steps[${spec.graph.steps?.length ?? 0}].function`]);
+    expect(issues.map((i) => i.path)).toEqual([`spec.graph.steps[${graph.steps?.length ?? 0}].function`]);
     expect(issues[0]?.message).toContain("names a function of the job's code");
   });
 
@@ -35,7 +37,7 @@ describe('spec validation', () => {
       sinks: [
         {
           name: 'out',
-          from: (spec.graph.sinks[0] as { from: string }).from,
+          from: (graph.sinks[0] as { from: string }).from,
           kafka: { brokers: 'k:9092', topic: 't', delivery: 'exactly-once' },
         },
       ],
@@ -46,5 +48,27 @@ describe('spec validation', () => {
         { path: 'spec.checkpointing.interval', message: `expected a positive duration, got "${interval}"` },
       ]);
     }
+  });
+
+  it('takes a job module instead of a graph (application mode): exactly one, an absolute module path', () => {
+    const { graph: _g, ...noGraph } = spec;
+    void _g;
+    const app = (module: unknown) => validateSpec({ ...noGraph, job: { module } } as unknown as StreamJobSpec);
+    expect(app('/app/jobs/clicks/job.ts')).toEqual([]);
+    expect(app('/app/jobs/clicks/job.mjs')).toEqual([]);
+    expect(app('jobs/job.ts')).toEqual([
+      {
+        path: 'spec.job.module',
+        message: 'must be an absolute path in the image (e.g. /app/jobs/clicks/job.ts), got "jobs/job.ts"',
+      },
+    ]);
+    expect(app('/app/jobs/README.md')[0]?.message).toContain('expected a .js, .mjs, .ts or .mts module');
+    expect(app('')[0]?.path).toBe('spec.job.module');
+    expect(validateSpec({ ...spec, job: { module: '/app/job.ts' } })).toEqual([
+      { path: 'spec.job', message: 'spec.graph and spec.job both say what the slots run; keep one' },
+    ]);
+    expect(validateSpec(noGraph as StreamJobSpec)).toEqual([
+      { path: 'spec.graph', message: 'required: a job graph, or spec.job.module (a job module in the image)' },
+    ]);
   });
 });

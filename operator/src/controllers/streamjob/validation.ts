@@ -1,5 +1,6 @@
-// What the CRD schema cannot check: the graph (the runtime's own validator) and the
-// durations' meaning, and what the pod template may not say (pod-template-rules.ts).
+// What the CRD schema cannot check: what the slots run (exactly one of a graph — checked by
+// the runtime's own validator — and a job module of the image), the durations' meaning, and
+// what the pod template may not say (pod-template-rules.ts).
 // Invalid → the reconciler keeps running `status.deployed` and reports.
 import { checkGraph } from '../../../../runtime/src/connectors/validate-graph.ts';
 import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
@@ -18,19 +19,12 @@ export function validateSpec(
   policy: PodPolicy = defaultPodPolicy,
   defaults: StorageDefaults = {},
 ): SpecIssue[] {
-  const issues: SpecIssue[] = [...checkPodTemplate(spec, policy), ...stateStorageIssues(spec, defaults)];
-  try {
-    const { issues: graphIssues } = checkGraph(spec.graph, 'spec.graph');
-    for (const i of graphIssues) issues.push({ path: i.path, message: i.message });
-    // A StreamJob's slots run the graph alone: nothing there defines the job code's functions.
-    for (const path of functionReferences(spec.graph, 'spec.graph'))
-      issues.push({
-        path,
-        message: "names a function of the job's code; a StreamJob runs graphs without code (CEL steps only)",
-      });
-  } catch (err) {
-    issues.push({ path: 'spec.graph', message: (err as Error).message });
-  }
+  const issues: SpecIssue[] = [
+    ...checkPodTemplate(spec, policy),
+    ...stateStorageIssues(spec, defaults),
+    ...jobSourceIssues(spec),
+  ];
+  if (spec.graph !== undefined && spec.graph !== null) issues.push(...graphIssues(spec.graph));
   const durations: [string, string | undefined][] = [
     ['spec.checkpointing.interval', spec.checkpointing?.interval],
     ['spec.checkpointing.timeout', spec.checkpointing?.timeout],
@@ -46,6 +40,43 @@ export function validateSpec(
   const sp = spec.restore?.savepointPath;
   if (sp && sp.split('/').includes('..'))
     issues.push({ path: 'spec.restore.savepointPath', message: 'must not contain ".."' });
+  return issues;
+}
+
+/** Exactly one of graph and job.module (the CRD says so too; a spec it did not check is caught here). */
+function jobSourceIssues(spec: StreamJobSpec): SpecIssue[] {
+  const hasGraph = spec.graph !== undefined && spec.graph !== null;
+  const job = spec.job as unknown;
+  if (job === undefined || job === null)
+    return hasGraph
+      ? []
+      : [{ path: 'spec.graph', message: 'required: a job graph, or spec.job.module (a job module in the image)' }];
+  if (hasGraph) return [{ path: 'spec.job', message: 'spec.graph and spec.job both say what the slots run; keep one' }];
+  const module = (job as { module?: unknown }).module;
+  const bad = (message: string): SpecIssue[] => [{ path: 'spec.job.module', message }];
+  if (typeof module !== 'string' || module === '')
+    return bad(`expected the path of a job module, got ${JSON.stringify(module)}`);
+  if (!module.startsWith('/'))
+    return bad(`must be an absolute path in the image (e.g. /app/jobs/clicks/job.ts), got "${module}"`);
+  if (!/\.(m?js|m?ts)$/.test(module)) return bad(`expected a .js, .mjs, .ts or .mts module, got "${module}"`);
+  return [];
+}
+
+function graphIssues(graph: unknown): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  try {
+    for (const i of checkGraph(graph, 'spec.graph').issues) issues.push({ path: i.path, message: i.message });
+    // A graph's slots run it alone: nothing there defines the job code's functions.
+    for (const path of functionReferences(graph, 'spec.graph'))
+      issues.push({
+        path,
+        message:
+          "names a function of the job's code; a graph runs without code (CEL steps only): " +
+          'ship the code in an image and name it in spec.job.module instead',
+      });
+  } catch (err) {
+    issues.push({ path: 'spec.graph', message: (err as Error).message });
+  }
   return issues;
 }
 

@@ -28,3 +28,16 @@ describe('jobConfig retention', () => {
     expect(jobConfig(byDefault, byDefault.spec, storage, 2, undefined).retention).toBe('Retain');
   });
 });
+
+describe('jobConfig in application mode', () => {
+  it('names the module and carries no graph; a graph job carries its graph and no module', () => {
+    const app = job({});
+    const spec = { ...app.spec, graph: undefined, job: { module: '/app/jobs/clicks/job.ts' } };
+    const cfg = jobConfig(app, spec, effectiveStateStorage(spec, {}), 2, undefined);
+    expect(cfg.module).toBe('/app/jobs/clicks/job.ts');
+    expect('graph' in cfg).toBe(false);
+    const plain = jobConfig(app, app.spec, effectiveStateStorage(app.spec, {}), 2, undefined);
+    expect(plain.graph).toEqual({});
+    expect('module' in plain).toBe(false);
+  });
+});

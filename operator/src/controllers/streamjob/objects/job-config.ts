@@ -22,7 +22,7 @@ function ms(text: string, fallback: number): number {
   return parseDuration(text) ?? fallback;
 }
 
-/** `graph`: spec.graph with references resolved (see druid-refs.ts); default spec.graph. */
+/** `graph`: spec.graph with references resolved (see druid-refs.ts); default spec.graph. Unused with spec.job. */
 export function jobConfig(
   job: StreamJob,
   spec: StreamJobSpec,
@@ -35,7 +35,8 @@ export function jobConfig(
   return {
     contractVersion: CONTRACT_VERSION,
     jobName: job.metadata.name,
-    graph,
+    // Application mode: the slots import the module, which builds the graph (exactly one of the two).
+    ...(spec.job?.module ? { module: spec.job.module } : { graph }),
     parallelism,
     maxParallelism: spec.maxParallelism,
     checkpointing: {
