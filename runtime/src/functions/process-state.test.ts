@@ -189,7 +189,11 @@ describe('keyed process function state', () => {
     let restoreFrom: string | undefined;
     for (let round = 0; round < 3; round++) {
       const r = await start(15_000, store, 2 + (round % 2), dir, restoreFrom, 60);
-      await sleep(250 + Math.floor(Math.random() * 200));
+      // After one of this round's own checkpoints (an event: a loaded machine may take seconds
+      // for the first), at a random moment.
+      const before = restoreFrom;
+      while ((r.job.status().lastCheckpoint?.path ?? before) === before) await sleep(10);
+      await sleep(Math.floor(Math.random() * 150));
       r.job.crash();
       await expect(r.done).rejects.toMatchObject({ code: 'TRIB_JOB_FAILED' });
       restoreFrom = (await latestCheckpointPath(dir)) ?? restoreFrom;
