@@ -54,7 +54,21 @@ function chartNodeOptions(): string {
   return values.nodeOptions ?? '';
 }
 
-function runProbe(jobs: number, idleSeconds: number, nodeOptions: string, editRate: number): Promise<OperatorBench> {
+/** The operator's reconcile workers as the chart deploys it (values.yaml `workers`; BENCH_OPERATOR_WORKERS overrides). */
+function chartWorkers(): number {
+  const env = process.env['BENCH_OPERATOR_WORKERS'];
+  if (env !== undefined) return Number(env);
+  const values = parse(readFileSync(join(repoRoot, 'charts/tributary/values.yaml'), 'utf8')) as { workers?: number };
+  return values.workers ?? 4;
+}
+
+function runProbe(
+  jobs: number,
+  idleSeconds: number,
+  nodeOptions: string,
+  editRate: number,
+  workers: number,
+): Promise<OperatorBench> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -63,6 +77,7 @@ function runProbe(jobs: number, idleSeconds: number, nodeOptions: string, editRa
         String(jobs),
         String(idleSeconds),
         String(editRate),
+        String(workers),
       ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -88,7 +103,7 @@ export async function operatorBenchmarks(): Promise<void> {
   const idle = Number(process.env['BENCH_IDLE_SECONDS'] ?? 30);
   const nodeOptions = chartNodeOptions();
   process.stdout.write(
-    `\noperator: StreamJob controller managing ${jobs} suspended StreamJobs, then ${idle}s idle (NODE_OPTIONS ${JSON.stringify(nodeOptions)}, as the chart deploys it)\n`,
+    `\noperator: StreamJob controller managing ${jobs} suspended StreamJobs, then ${idle}s idle (NODE_OPTIONS ${JSON.stringify(nodeOptions)} and ${chartWorkers()} workers, as the chart deploys it)\n`,
   );
   if (!process.env['KUBECONFIG']) {
     process.stdout.write(
@@ -97,8 +112,9 @@ export async function operatorBenchmarks(): Promise<void> {
     return;
   }
   const editRate = Number(process.env['BENCH_EDITS_PER_SECOND'] ?? 25);
-  const peer = await runProbe(0, idle, nodeOptions, editRate);
-  const r = await runProbe(jobs, idle, nodeOptions, editRate);
+  const workers = chartWorkers();
+  const peer = await runProbe(0, idle, nodeOptions, editRate, workers);
+  const r = await runProbe(jobs, idle, nodeOptions, editRate, workers);
   const row = (name: string, m: OperatorBench) =>
     `  ${name.padEnd(20)} RSS ${String(m.rssMiB).padStart(4)} MiB (heap ${m.heapUsedMiB} MiB), idle CPU ${m.idleCpuPercent.toFixed(2)}%, reconciles while idle ${m.reconcilesWhileIdle}, LISTs after start-up ${m.listsAfterStartup} (apiserver: ${m.apiserverListsAfterStartup}; ${m.initialLists} initial), converged in ${(m.convergeMs / 1000).toFixed(1)}s`;
   process.stdout.write(`${row(`${jobs} StreamJobs`, r)}\n${row('peer: 0 StreamJobs', peer)}\n`);

@@ -9,7 +9,7 @@
 // operator's own client (CountingClient, per resource) and by the apiserver
 // (apiserver_request_total{verb="LIST"} for the resources the operator reads, from
 // `kubectl get --raw /metrics`; other clients of the cluster would add to it). Prints one JSON line.
-//   node operator/src/controllers/streamjob/testing/bench-jobs.ts [N=500] [idleSeconds=30] [editsPerSecond=25]
+//   node operator/src/controllers/streamjob/testing/bench-jobs.ts [N=500] [idleSeconds=30] [editsPerSecond=25] [workers=4]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import { StreamJobs } from '../resource.ts';
 const n = Number(process.argv[2] ?? 500);
 const idleSeconds = Number(process.argv[3] ?? 30);
 const editsPerSecond = Number(process.argv[4] ?? 25);
+const workers = Number(process.argv[5] ?? 4);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const READS = ['streamjobs', 'pods', 'secrets', 'services', 'configmaps'];
 
@@ -86,6 +87,7 @@ try {
   const editLatency: number[] = [];
   const { close } = addStreamJobController(mgr, {
     namespace: ns,
+    workers,
     afterWrite: (job) => {
       const t0 = editSent.get(job.metadata.name);
       if (t0 === undefined || (job.metadata.generation ?? 0) < 2) return;
@@ -179,6 +181,7 @@ try {
       idleCpuPercent: Number((((cpu.user + cpu.system) / 1000 / wall) * 100).toFixed(2)),
       reconcilesWhileIdle: (await sum('tributary_operator_reconcile_total')) - reconcilesBefore,
       editsPerSecond,
+      workers,
       reconcileMeanMs,
       queueWaitMeanMs,
       editToReconcileMs: stats(editLatency),
