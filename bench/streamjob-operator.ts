@@ -54,7 +54,7 @@ function chartNodeOptions(): string {
   return values.nodeOptions ?? '';
 }
 
-/** The operator's reconcile workers as the chart deploys it (values.yaml `workers`; BENCH_OPERATOR_WORKERS overrides). */
+/** Reconcile workers as the chart deploys them (values.yaml `workers`; BENCH_OPERATOR_WORKERS overrides). */
 function chartWorkers(): number {
   const env = process.env['BENCH_OPERATOR_WORKERS'];
   if (env !== undefined) return Number(env);

@@ -9,7 +9,7 @@
 // operator's own client (CountingClient, per resource) and by the apiserver
 // (apiserver_request_total{verb="LIST"} for the resources the operator reads, from
 // `kubectl get --raw /metrics`; other clients of the cluster would add to it). Prints one JSON line.
-//   node operator/src/controllers/streamjob/testing/bench-jobs.ts [N=500] [idleSeconds=30] [editsPerSecond=25] [workers=4]
+//   node operator/src/controllers/streamjob/testing/bench-jobs.ts [N=500] [idleSeconds=30] [editsPerSec=25] [workers=4]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
