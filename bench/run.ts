@@ -4,7 +4,8 @@
 // BENCH_ONLY=s3-rescale only the rescale downtime with state on S3 vs the filesystem;
 // BENCH_ONLY=s3-checkpoint only the checkpoint overhead on S3 vs the filesystem vs off;
 // BENCH_ONLY=s3 all three; BENCH_ONLY=rescale only the operator-driven rescale downtime on the
-// local cluster (state on S3 vs on a volume).
+// local cluster (state on S3 vs on a volume); BENCH_ONLY=operator only the operator at scale
+// (streamjob-operator.ts).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -99,6 +100,10 @@ async function functionsVsCel(): Promise<void> {
 // As in the runtime: warnings as log lines (stderr), kafkajs's harmless TimeoutNegativeWarning dropped.
 routeProcessWarnings(createLogger('warn'));
 const only = process.env['BENCH_ONLY'];
+if (only === 'operator') {
+  await operatorBenchmarks();
+  process.exit(0);
+}
 if (only?.startsWith('s3')) {
   if (only === 's3' || only === 's3-savepoint') await savepointOnS3();
   if (only === 's3' || only === 's3-rescale') await rescaleDowntimeOnS3();

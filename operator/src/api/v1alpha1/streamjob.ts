@@ -44,6 +44,8 @@ export interface StreamJobSpec {
     onDelete: boolean;
     onFailure: 'block' | 'fallbackToCheckpoint';
     maxCheckpointAge: string;
+    /** Take a savepoint of the running job this often (periodic savepoints); absent = never. */
+    interval?: string;
   };
   restartPolicy: { maxRestarts: number; backoff: { initial: string; max: string } };
   podTemplate?: PodTemplate;
@@ -129,6 +131,26 @@ export interface StreamJobStatus {
   savepointNonce?: number;
   /** Savepoint a suspended job resumes from. */
   resumeFrom?: string;
+  /** The schedule and outcome of periodic savepoints (spec.savepoints.interval). */
+  periodicSavepoints?: PeriodicSavepointStatus;
+}
+
+/** Periodic savepoints as status holds them: the schedule is derived from here, so it survives an operator restart. */
+export interface PeriodicSavepointStatus {
+  /** When the last periodic savepoint was started (its first attempt); the next is due `interval` later. */
+  lastTriggeredAt?: string;
+  /** When the last periodic savepoint completed. */
+  lastCompletedAt?: string;
+  /** When the next one is due (informational: recomputed from lastTriggeredAt and the interval). */
+  nextAt?: string;
+  /** Failed attempts in a row of the current periodic savepoint; 0 once one completes. */
+  failures?: number;
+  /** The last failure (reason: message); removed once one completes. */
+  lastError?: string;
+  /** A failed periodic savepoint is tried again then (restartPolicy.backoff); absent = none pending. */
+  retryAt?: string;
+  /** The attempt retryAt starts (2 or 3). */
+  retryAttempt?: number;
 }
 
 export interface DeployedInfo {
@@ -158,6 +180,8 @@ export interface PendingOperation {
   mode?: StateSource;
   savepointRequestId?: string;
   savepointId?: string;
+  /** kind savepoint: why it is taken — manual (savepointNonce, the default) or periodic (savepoints.interval). */
+  trigger?: 'manual' | 'periodic';
   restoreFrom?: string;
   /**
    * Set for last-state and restarts: the new pods resolve the newest state triggered since then themselves; restoreFrom

@@ -1,5 +1,8 @@
 import type { Controller, KubeObject, Manager } from '../../kube/index.ts';
-import { ownerKeyMapper, Resources, specOrMetadataChanged } from '../../kube/index.ts';
+import { keyOf, ownerKeyMapper, Resources, specOrMetadataChanged } from '../../kube/index.ts';
+import { credentialsSelector, type CredentialsSecret } from '../credentials/opted-in-secret.ts';
+import { credentialsSecretName } from './state-credentials.ts';
+import { effectiveStateStorage } from './state-storage.ts';
 import type { StateStorage, StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { RuntimeClient } from '../../runtime-client/client.ts';
 import { streamJobMetrics } from './metrics.ts';
@@ -40,6 +43,24 @@ export function addStreamJobController(
   const secrets = mgr.informer<Secret>(Resources.Secret, { ...scope, labelSelector: owned });
   const services = mgr.informer<KubeObject>(Resources.Service, { ...scope, labelSelector: owned });
   const configMaps = mgr.informer<KubeObject>(Resources.ConfigMap, { ...scope, labelSelector: owned });
+  // Only opted-in Secrets are watched (their data is what a job's stateStorage may name).
+  const credentialSecrets = mgr.informer<CredentialsSecret>(Resources.Secret, {
+    ...scope,
+    labelSelector: credentialsSelector,
+  });
+  const defaults = {
+    image: opts.defaultImage ?? DEFAULT_RUNTIME_IMAGE,
+    ...(opts.defaultStateStorage ? { stateStorage: opts.defaultStateStorage } : {}),
+  };
+  /** A credentials Secret → the jobs whose state storage names it. */
+  const namingJobs = (secret: CredentialsSecret): string[] => {
+    const ns = secret.metadata?.namespace;
+    if (!ns) return [];
+    return jobs
+      .list(ns)
+      .filter((j) => credentialsSecretName(effectiveStateStorage(j.spec, defaults)) === secret.metadata?.name)
+      .map((j) => keyOf(j));
+  };
   const runtime = new RuntimeClient();
   const toOwner = ownerKeyMapper('tributary.dev', 'StreamJob');
   const podChanged = (a: Pod, b: Pod) =>
@@ -58,6 +79,12 @@ export function addStreamJobController(
       { informer: secrets, map: toOwner, updatePredicate: () => false },
       { informer: services, map: toOwner, updatePredicate: () => false },
       { informer: configMaps, map: toOwner, updatePredicate: () => false },
+      {
+        informer: credentialSecrets,
+        map: namingJobs,
+        updatePredicate: (a: CredentialsSecret, b: CredentialsSecret) =>
+          JSON.stringify(a.data) !== JSON.stringify(b.data),
+      },
     ],
     workers: opts.workers ?? 4,
     reconcile: streamJobReconciler({
@@ -65,15 +92,13 @@ export function addStreamJobController(
       pods,
       secrets,
       services,
+      credentialSecrets,
       kube: mgr.client,
       statusWriter: mgr.statusWriter,
       events: mgr.events,
       runtime,
       metrics: streamJobMetrics(mgr.metrics.registry),
-      defaults: {
-        image: opts.defaultImage ?? DEFAULT_RUNTIME_IMAGE,
-        ...(opts.defaultStateStorage ? { stateStorage: opts.defaultStateStorage } : {}),
-      },
+      defaults,
       ...(opts.podPolicy ? { podPolicy: opts.podPolicy } : {}),
       ...(opts.containerArgs ? { containerArgs: opts.containerArgs } : {}),
       ...(opts.cadence ? { cadence: opts.cadence } : {}),

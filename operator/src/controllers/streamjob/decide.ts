@@ -8,6 +8,7 @@ import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
 import { podFailure } from './observer.ts';
 import { modeFor } from './operation/kinds.ts';
+import { periodicSavepointIfDue } from './operation/periodic-savepoint.ts';
 import { startRestart } from './operation/restart.ts';
 import { latestRestorePoint } from './operation/restore-point.ts';
 import { startOperation } from './operation/start.ts';
@@ -81,7 +82,12 @@ export async function decide(
   if (st.phase !== 'Running' && obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING') {
     await r.record(c, 'running', (s) => ({ ...s, phase: 'Running' }));
   }
-  if (r.deps.orphanSweeps && c.job.status?.phase === 'Running' && obs.runtime?.state === 'RUNNING')
-    await sweepIfDue(r, c, r.deps.orphanSweeps);
-  return r.after(c.job);
+  const running = c.job.status?.phase === 'Running' && obs.runtime?.state === 'RUNNING';
+  if (r.deps.orphanSweeps && running) await sweepIfDue(r, c, r.deps.orphanSweeps);
+  // Periodic savepoints (spec.savepoints.interval): started when due; else wake up when one is.
+  const periodic = running ? await periodicSavepointIfDue(r, c, spec) : undefined;
+  if (periodic?.started) return periodic.result;
+  const after = r.after(c.job);
+  const due = periodic?.dueInMs;
+  return due === undefined ? after : { requeueAfter: Math.min(after?.requeueAfter ?? due, due) };
 }

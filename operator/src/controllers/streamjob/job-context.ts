@@ -14,6 +14,7 @@ import type {
   StatusWriter,
 } from '../../kube/index.ts';
 import type { PendingOperation, StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
+import type { CredentialsSecret } from '../credentials/opted-in-secret.ts';
 import type { RuntimeClient } from '../../runtime-client/client.ts';
 import type { StreamJobMetrics } from './metrics.ts';
 import type { JobDefaults } from './state-storage.ts';
@@ -28,6 +29,8 @@ export interface StreamJobReconcilerDeps {
   readonly pods: Informer<Pod>;
   readonly secrets: Informer<Secret>;
   readonly services: Informer<KubeObject>;
+  /** Secrets labelled tributary.dev/credentials=true (the only ones a job may name as credentials). */
+  readonly credentialSecrets: Informer<CredentialsSecret>;
   readonly kube: KubeClient;
   readonly statusWriter: StatusWriter;
   readonly events: EventRecorder;

@@ -126,10 +126,10 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
             ).issues
           : [];
       issues.push(...refIssues);
-      // The credentials Secret may be created or labelled later (no watch sees it): look again soon.
+      // The credentials Secret may be created or labelled later: its watch wakes the job (controller.ts).
       const credIssues =
         issues.length === 0
-          ? await stateCredentialsIssues(deps.kube, job, effectiveStateStorage(job.spec, deps.defaults))
+          ? stateCredentialsIssues(deps.credentialSecrets, job, effectiveStateStorage(job.spec, deps.defaults))
           : [];
       issues.push(...credIssues);
       await recordObservation(r, c, issues);

@@ -6,6 +6,7 @@ import { checkGraph } from '../../../../runtime/src/connectors/validate-graph.ts
 import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
 import { functionReferences } from '../../../../runtime/src/graph/function-step-rules.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import { MIN_PERIODIC_INTERVAL_MS } from './periodic-schedule.ts';
 import { checkPodTemplate, defaultPodPolicy, type PodPolicy } from './pod-template-rules.ts';
 import { stateStorageIssues, type StorageDefaults } from './state-storage.ts';
 
@@ -37,6 +38,12 @@ export function validateSpec(
     if (v !== undefined && !((parseDuration(v) ?? 0) > 0))
       issues.push({ path, message: `expected a positive duration, got ${JSON.stringify(v)}` });
   }
+  const every = spec.savepoints?.interval;
+  if (every !== undefined && !((parseDuration(every) ?? 0) >= MIN_PERIODIC_INTERVAL_MS))
+    issues.push({
+      path: 'spec.savepoints.interval',
+      message: `expected a duration of at least 1s, got ${JSON.stringify(every)}`,
+    });
   const sp = spec.restore?.savepointPath;
   if (sp && sp.split('/').includes('..'))
     issues.push({ path: 'spec.restore.savepointPath', message: 'must not contain ".."' });

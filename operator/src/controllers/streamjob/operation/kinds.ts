@@ -37,6 +37,7 @@ export function describeOp(op: PendingOperation): string {
         : op.mode === 'restore'
           ? `restore ${op.restoreFrom ?? '(nothing)'}`
           : 'no state';
+  if (op.kind === 'savepoint' && op.trigger === 'periodic') return 'periodic savepoint (the job keeps running)';
   return `${op.kind}${op.targetDeploymentId ? ` to deployment ${op.targetDeploymentId}` : ''} (${state})`;
 }
 

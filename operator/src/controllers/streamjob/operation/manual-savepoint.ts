@@ -2,11 +2,15 @@
 // running; recorded in the savepoint history (historyLimit, older folders deleted unless the
 // retention is Retain; then the orphan sweep). Retried
 // with backoff, given up after 3 attempts; either way the nonce counts as acted on.
+// A periodic savepoint (trigger periodic, periodic-savepoint.ts) is the same operation with its
+// own outcome: reason periodic in the history, and a failure ends the operation at once (its
+// retry is scheduled in status.periodicSavepoints, so it never holds the job).
 import type { PendingOperation, SavepointRecord } from '../../../api/v1alpha1/streamjob.ts';
 import { setJobCondition } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { addToHistory } from '../savepoints.ts';
 import { disposeDropped } from './dispose-savepoints.ts';
+import { periodicCompleted, periodicFailed } from './periodic-savepoint.ts';
 import { sweepOrphanSavepoints } from './sweep-orphans.ts';
 import { retryLater, savepointStep } from './savepoint-step.ts';
 
@@ -16,9 +20,11 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
   if (op.notBefore && Date.parse(op.notBefore) > c.now.getTime())
     return { requeueAfter: Date.parse(op.notBefore) - c.now.getTime() };
   const nonce = c.job.spec.savepointNonce ?? 0;
+  const periodic = op.trigger === 'periodic';
+  const why = periodic ? 'periodic' : `savepointNonce ${nonce}`;
   const p = await savepointStep(r, c, op, {
     stop: false,
-    metricReason: 'manual',
+    metricReason: periodic ? 'periodic' : 'manual',
     triggered: {
       step: 'savepoint-triggered',
       status: (s, id) =>
@@ -28,12 +34,12 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
             type: 'SavepointInProgress',
             status: 'True',
             reason: 'Triggered',
-            message: `savepoint ${id} (savepointNonce ${nonce})`,
+            message: `savepoint ${id} (${why})`,
           },
           gen,
           c.now,
         ),
-      event: (id) => `savepoint ${id} (savepointNonce ${nonce})`,
+      event: (id) => `savepoint ${id} (${why})`,
     },
   });
   if (p.state === 'waiting') return p.result;
@@ -45,7 +51,7 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
         {
           id: p.id,
           path: p.path,
-          reason: 'manual',
+          reason: periodic ? 'periodic' : 'manual',
           parallelism: s.deployed?.parallelism ?? 0,
           completedAt: c.now.toISOString(),
         },
@@ -53,7 +59,8 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
       );
       s.savepoints = h.kept;
       dropped = h.dropped;
-      s.savepointNonce = nonce;
+      if (periodic) periodicCompleted(s, c.job.spec, c.now);
+      else s.savepointNonce = nonce;
       delete s.pendingOperation;
       s.phase = 'Running';
       setJobCondition(
@@ -69,10 +76,34 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
       );
       return s;
     });
-    await deps.events.normal(c.job, 'SavepointCompleted', `savepoint ${p.id} at ${p.path} (manual)`);
+    await deps.events.normal(
+      c.job,
+      'SavepointCompleted',
+      `savepoint ${p.id} at ${p.path} (${periodic ? 'periodic' : 'manual'})`,
+    );
     await disposeDropped(r, c, dropped);
     await sweepOrphanSavepoints(r, c);
     return r.after(c.job);
+  }
+  if (periodic) {
+    let retried = false;
+    await r.record(c, 'savepoint-failed', (s) => {
+      delete s.pendingOperation;
+      retried = periodicFailed(s, c.job.spec, c.now, p);
+      setJobCondition(
+        s,
+        { type: 'SavepointInProgress', status: 'False', reason: p.reason, message: p.message },
+        gen,
+        c.now,
+      );
+      return s;
+    });
+    await deps.events.warning(
+      c.job,
+      'SavepointFailed',
+      `periodic savepoint: ${p.reason}: ${p.message}${retried ? ` (attempt ${p.attempt - 1}; retry in ${Math.round(p.delay / 1000)}s)` : ` (attempt ${p.attempt - 1}, the last; the next at the next interval)`}`,
+    );
+    return retried ? { requeueAfter: p.delay } : r.after(c.job);
   }
   const giveUp = p.attempt > 3;
   await r.record(c, 'savepoint-failed', (s) => {
