@@ -277,6 +277,24 @@ export interface KuduSinkSpec {
   batchSize?: number;
   /** Bound on each Kudu operation, retries included (default "30s"). */
   timeout?: string;
+  /**
+   * A CEL bool over the record: true deletes the table's row with the record's key (a retraction
+   * or a changelog delete) instead of upserting it. Deleting an absent row is not an error.
+   */
+  deleteWhen?: string;
+  /** Creates the table when it does not exist; when it exists, its columns must match these. */
+  createTable?: KuduCreateTableSpec;
+}
+
+/** Columns of a Kudu table the sink may create; key columns first, in key order. */
+export interface KuduCreateTableSpec {
+  columns: { name: string; type: string; key?: boolean; nullable?: boolean }[];
+  /** Hash buckets over the key columns (default 2; Kudu needs at least 2). */
+  hashBuckets?: number;
+  /** Key columns to hash by (default every key column). */
+  hashColumns?: string[];
+  /** Replicas of each tablet (default Kudu's, usually 3; 1 on a single tablet server). */
+  replicas?: number;
 }
 
 export interface SinkSpec {
