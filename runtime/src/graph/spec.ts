@@ -97,8 +97,27 @@ export interface DruidSourceSpec {
   timeout?: string;
 }
 
+/**
+ * A bounded scan of a Kudu table: its tablets split across the slots, each read at a snapshot in
+ * primary-key order; the position (tablets finished, rows emitted of the one in progress, its
+ * snapshot) is in checkpoint state, so a restored job neither rescans finished tablets nor
+ * repeats rows.
+ */
+export interface KuduSourceSpec {
+  /** Master addresses, "host:port" (port default 7051), or a list of them. */
+  masters: string[] | string;
+  table: string;
+  /** Columns to read, in this order (default every column). */
+  columns?: string[];
+  /** Only rows whose columns equal these values. */
+  equals?: Record<string, string | number | boolean>;
+  /** Bound on each Kudu operation, retries included, and on each tablet's scan (default "5m"). */
+  timeout?: string;
+}
+
 export interface SourceSpec {
   name: string;
+  kudu?: KuduSourceSpec;
   kafka?: KafkaSourceSpec;
   datagen?: DatagenSourceSpec;
   file?: FileSourceSpec;
@@ -320,7 +339,7 @@ export interface GraphSpec {
   onRecordError?: 'skip' | 'fail';
 }
 
-export const SOURCE_KINDS = ['kafka', 'datagen', 'file', 'collection', 'druid'] as const;
+export const SOURCE_KINDS = ['kafka', 'datagen', 'file', 'collection', 'druid', 'kudu'] as const;
 export const STEP_KINDS = [
   'filter',
   'map',

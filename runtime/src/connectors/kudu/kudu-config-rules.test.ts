@@ -62,4 +62,15 @@ describe('kudu config rules', () => {
       ),
     ).toEqual([]);
   });
+
+  it('source: masters, a table, optional columns, equals of scalars and a timeout', () => {
+    const src = (kudu: unknown) => ({ sources: [{ name: 'k', kudu }], sinks: [{ name: 'o', from: 'k', console: {} }] });
+    const ms = (g: unknown): string[] => checkGraph(g).issues.map((i) => `${i.path}: ${i.message}`);
+    expect(ms(src({ masters: 'm:7051', table: 't', columns: [], equals: { g: [1] }, timeout: 'x' }))).toEqual([
+      'graph.sources[0].kudu.columns: expected a non-empty list of column names, got []',
+      'graph.sources[0].kudu.equals.g: expected a string, number or bool, got [1]',
+      'graph.sources[0].kudu.timeout: expected a duration like "1m", got "x"',
+    ]);
+    expect(ms(src({ masters: ['m:7051'], table: 't', columns: ['a'], equals: { g: 1 }, timeout: '1m' }))).toEqual([]);
+  });
 });

@@ -3,7 +3,7 @@
 // `createTable`. Whether the table's schema fits is checked at start, against the real table
 // (the graph cannot know it).
 import { isObj, show, type Checker, type Obj } from '../../graph/checker.ts';
-import type { ConnectorConfigRule, SinkConfigRule } from '../../graph/connector-rules.ts';
+import type { ConnectorConfigRule, SinkConfigRule, SourceConfigRule } from '../../graph/connector-rules.ts';
 import { columnTypes } from './client/schema.ts';
 
 export function checkMasters(c: Checker, s: Obj, p: string): void {
@@ -78,4 +78,27 @@ const sink: SinkConfigRule = {
   },
 };
 
-export const kuduConfigRules = { sink } satisfies ConnectorConfigRule;
+/** Column types come from the table at run time: unknown here (dyn). */
+const source: SourceConfigRule = (c, s, p) => {
+  c.keys(s, ['masters', 'table', 'columns', 'equals', 'timeout'], p);
+  checkMasters(c, s, p);
+  c.string(s, 'table', p);
+  const cols = s['columns'];
+  if (
+    cols !== undefined &&
+    (!Array.isArray(cols) || cols.length === 0 || !cols.every((x) => typeof x === 'string' && x !== ''))
+  )
+    c.add(`${p}.columns`, `expected a non-empty list of column names, got ${show(cols)}`);
+  const eq = s['equals'];
+  if (eq !== undefined) {
+    if (!isObj(eq)) c.add(`${p}.equals`, `expected a map of column → value, got ${show(eq)}`);
+    else
+      for (const [k, v] of Object.entries(eq))
+        if (!['string', 'number', 'boolean'].includes(typeof v))
+          c.add(`${p}.equals.${k}`, `expected a string, number or bool, got ${show(v)}`);
+  }
+  c.duration(s, 'timeout', p, { positive: true });
+  return undefined;
+};
+
+export const kuduConfigRules = { source, sink } satisfies ConnectorConfigRule;
