@@ -113,6 +113,8 @@ export interface KuduSourceSpec {
   equals?: Record<string, string | number | boolean>;
   /** Bound on each Kudu operation, retries included, and on each tablet's scan (default "5m"). */
   timeout?: string;
+  /** Only for a source read by `lookup` steps: how often the table is scanned again. Default 1m. */
+  refresh?: string;
 }
 
 export interface SourceSpec {
@@ -171,12 +173,12 @@ export interface FlatMapSpec {
 }
 
 /**
- * Enrichment from a table (a `druid` source used as a lookup table, re-queried every
- * `refresh`): each input record gets the fields of the table row whose `column` equals the
+ * Enrichment from a table (a `druid` or `kudu` source used as a lookup table, loaded again
+ * every `refresh`): each input record gets the fields of the table row whose `column` equals the
  * value of `key` (CEL over the record).
  */
 export interface LookupSpec {
-  /** Name of a `druid` source; it is then a table, not a stream (no other node reads it). */
+  /** Name of a `druid` or `kudu` source; it is then a table, not a stream (no other node reads it). */
   table: string;
   /** CEL over the input record giving the lookup key (compared as a string). */
   key: string;

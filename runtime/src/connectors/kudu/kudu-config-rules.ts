@@ -80,7 +80,7 @@ const sink: SinkConfigRule = {
 
 /** Column types come from the table at run time: unknown here (dyn). */
 const source: SourceConfigRule = (c, s, p) => {
-  c.keys(s, ['masters', 'table', 'columns', 'equals', 'timeout'], p);
+  c.keys(s, ['masters', 'table', 'columns', 'equals', 'timeout', 'refresh'], p);
   checkMasters(c, s, p);
   c.string(s, 'table', p);
   const cols = s['columns'];
@@ -98,6 +98,7 @@ const source: SourceConfigRule = (c, s, p) => {
           c.add(`${p}.equals.${k}`, `expected a string, number or bool, got ${show(v)}`);
   }
   c.duration(s, 'timeout', p, { positive: true });
+  c.duration(s, 'refresh', p, { positive: true });
   return undefined;
 };
 
