@@ -1,5 +1,6 @@
 // A lookup table: the rows of a druid source's SQL query (or of another loader, e.g. a kudu
-// source's scan) keyed by one column, re-loaded every `refresh` (default 1m). Each slot holds its own copy (p queries per refresh).
+// source's scan) keyed by one column, re-loaded every `refresh` (default 1m). Each slot holds
+// its own copy (p loads per refresh).
 // Invariants: open() fails the job when the FIRST load fails (no table, no enrichment —
 // the error names the source and carries Druid's message); a later failed refresh keeps
 // the last good table, is logged and counted (result="failed"), and the next tick retries.
