@@ -13,6 +13,7 @@ import { KafkaSink } from './kafka/kafka-sink.ts';
 import { KafkaSource } from './kafka/kafka-source.ts';
 import { TransactionalKafkaSink } from './kafka/transactional-sink.ts';
 import { KuduSink } from './kudu/kudu-sink.ts';
+import { KuduSource } from './kudu/kudu-source.ts';
 import { deliveryOf } from './sink-delivery.ts';
 
 export interface ConnectorEnv {
@@ -25,6 +26,7 @@ export function createSourceReader(spec: SourceSpec, env: ConnectorEnv): SourceR
   if (spec.file) return new FileSource(spec.file);
   if (spec.kafka) return new KafkaSource(spec.kafka);
   if (spec.druid) return new DruidSqlSource(spec.name, spec.druid);
+  if (spec.kudu) return new KuduSource(spec.name, spec.kudu);
   throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `source "${spec.name}": no connector`);
 }
 

@@ -48,7 +48,7 @@ describe('validateGraph (graph rules with every connector config rule)', () => {
         sinks: [{ name: 'o', from: 'x', console: {} }],
       }),
     ).toEqual([
-      'graph.sources[0].extra: unknown field; expected one of name, timestamp, kafka, datagen, file, collection, druid',
+      'graph.sources[0].extra: unknown field; expected one of name, timestamp, kafka, datagen, file, collection, druid, kudu',
       'graph.sources[0].kafka.brokers: expected "host:port" or a list of them, got nothing',
     ]);
   });

@@ -6,6 +6,7 @@
 import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import { LookupTable } from '../connectors/druid/lookup-table.ts';
+import { kuduTableLoader } from '../connectors/kudu/kudu-lookup-loader.ts';
 import { TributaryError } from '../errors.ts';
 import { compileExpr, type CompiledExpr } from '../expr/cel.ts';
 import { parseDuration } from '../graph/duration.ts';
@@ -216,7 +217,9 @@ export class OperatorFactory {
         const src = this.o.graph.spec.sources.find((x) => x.name === l.table) as SourceSpec;
         const table = new LookupTable({
           name: l.table,
-          spec: src.druid as NonNullable<SourceSpec['druid']>,
+          ...(src.kudu
+            ? { load: kuduTableLoader(src.kudu), ...(src.kudu.refresh ? { refresh: src.kudu.refresh } : {}) }
+            : { spec: src.druid as NonNullable<SourceSpec['druid']> }),
           column: l.column,
           logger: this.o.logger,
           onRefresh: (r) => this.lookupRefreshes().labels(l.table, r).inc(),

@@ -97,8 +97,29 @@ export interface DruidSourceSpec {
   timeout?: string;
 }
 
+/**
+ * A bounded scan of a Kudu table: its tablets split across the slots, each read at a snapshot in
+ * primary-key order; the position (tablets finished, rows emitted of the one in progress, its
+ * snapshot) is in checkpoint state, so a restored job neither rescans finished tablets nor
+ * repeats rows.
+ */
+export interface KuduSourceSpec {
+  /** Master addresses, "host:port" (port default 7051), or a list of them. */
+  masters: string[] | string;
+  table: string;
+  /** Columns to read, in this order (default every column). */
+  columns?: string[];
+  /** Only rows whose columns equal these values. */
+  equals?: Record<string, string | number | boolean>;
+  /** Bound on each Kudu operation, retries included, and on each tablet's scan (default "5m"). */
+  timeout?: string;
+  /** Only for a source read by `lookup` steps: how often the table is scanned again. Default 1m. */
+  refresh?: string;
+}
+
 export interface SourceSpec {
   name: string;
+  kudu?: KuduSourceSpec;
   kafka?: KafkaSourceSpec;
   datagen?: DatagenSourceSpec;
   file?: FileSourceSpec;
@@ -152,12 +173,12 @@ export interface FlatMapSpec {
 }
 
 /**
- * Enrichment from a table (a `druid` source used as a lookup table, re-queried every
- * `refresh`): each input record gets the fields of the table row whose `column` equals the
+ * Enrichment from a table (a `druid` or `kudu` source used as a lookup table, loaded again
+ * every `refresh`): each input record gets the fields of the table row whose `column` equals the
  * value of `key` (CEL over the record).
  */
 export interface LookupSpec {
-  /** Name of a `druid` source; it is then a table, not a stream (no other node reads it). */
+  /** Name of a `druid` or `kudu` source; it is then a table, not a stream (no other node reads it). */
   table: string;
   /** CEL over the input record giving the lookup key (compared as a string). */
   key: string;
@@ -281,6 +302,24 @@ export interface KuduSinkSpec {
   batchSize?: number;
   /** Bound on each Kudu operation, retries included (default "30s"). */
   timeout?: string;
+  /**
+   * A CEL bool over the record: true deletes the table's row with the record's key (a retraction
+   * or a changelog delete) instead of upserting it. Deleting an absent row is not an error.
+   */
+  deleteWhen?: string;
+  /** Creates the table when it does not exist; when it exists, its columns must match these. */
+  createTable?: KuduCreateTableSpec;
+}
+
+/** Columns of a Kudu table the sink may create; key columns first, in key order. */
+export interface KuduCreateTableSpec {
+  columns: { name: string; type: string; key?: boolean; nullable?: boolean }[];
+  /** Hash buckets over the key columns (default 2; Kudu needs at least 2). */
+  hashBuckets?: number;
+  /** Key columns to hash by (default every key column). */
+  hashColumns?: string[];
+  /** Replicas of each tablet (default Kudu's, usually 3; 1 on a single tablet server). */
+  replicas?: number;
 }
 
 export interface SinkSpec {
@@ -306,7 +345,7 @@ export interface GraphSpec {
   onRecordError?: 'skip' | 'fail';
 }
 
-export const SOURCE_KINDS = ['kafka', 'datagen', 'file', 'collection', 'druid'] as const;
+export const SOURCE_KINDS = ['kafka', 'datagen', 'file', 'collection', 'druid', 'kudu'] as const;
 export const STEP_KINDS = [
   'filter',
   'map',

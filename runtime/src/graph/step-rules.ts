@@ -221,17 +221,18 @@ export function validateStep(
     }
     case 'lookup': {
       if (!isObj(v)) {
-        c.add(p, `expected {table: <druid source>, key: "<CEL>", column, fields?, onMissing?}, got ${show(v)}`);
+        c.add(p, `expected {table: <druid or kudu source>, key: "<CEL>", column, fields?, onMissing?}, got ${show(v)}`);
         break;
       }
       c.keys(v, ['table', 'key', 'column', 'fields', 'onMissing'], p);
       const table = c.string(v, 'table', p);
       const t = table === undefined ? undefined : nodes.get(table);
-      if (table !== undefined && (t?.role !== 'source' || t.kind !== 'druid')) {
-        const druids = [...nodes.values()].filter((n) => n.role === 'source' && n.kind === 'druid').map((n) => n.name);
+      const isTable = (n: typeof t): boolean => n?.role === 'source' && (n.kind === 'druid' || n.kind === 'kudu');
+      if (table !== undefined && !isTable(t)) {
+        const tables = [...nodes.values()].filter(isTable).map((n) => n.name);
         c.add(
           `${p}.table`,
-          `expected the name of a druid source (the lookup table), got ${show(table)}; druid sources: ${druids.join(', ') || '(none)'}`,
+          `expected the name of a druid or kudu source (the lookup table), got ${show(table)}; such sources: ${tables.join(', ') || '(none)'}`,
         );
       }
       c.expr(v['key'], `${p}.key`, in0.schema);

@@ -24,7 +24,7 @@ const connectors: ConnectorConfigRules = {
   collection: { source: typedByFields },
   druid: { source: typedByFields, sink: anySink },
   console: { sink: anySink },
-  kudu: { sink: anySink },
+  kudu: { source: typedByFields, sink: anySink },
 };
 const checkGraph = (g: unknown): { graph?: ValidatedGraph; issues: ValidationIssue[] } => checkGraphWith(g, connectors);
 const validateGraph = (g: unknown): ValidatedGraph => validateGraphWith(g, connectors);
@@ -156,7 +156,7 @@ describe('validateGraph', () => {
         sinks: [{ name: 'o', from: 'x', console: {} }],
       }),
     ).toEqual([
-      'graph.sources[0].extra: unknown field; expected one of name, timestamp, kafka, datagen, file, collection, druid',
+      'graph.sources[0].extra: unknown field; expected one of name, timestamp, kafka, datagen, file, collection, druid, kudu',
     ]);
     expect(messages({ sources: [], sinks: [] })).toEqual([
       'graph.sources: expected a non-empty list, got []',

@@ -250,7 +250,7 @@ export function checkGraphWith(
   const tables = lookupTables(raw as Pick<GraphSpec, 'steps'>);
   for (const n of nodes.values()) {
     if (n.role !== 'source') continue;
-    if (tables.has(n.name) && n.kind === 'druid') {
+    if (tables.has(n.name) && (n.kind === 'druid' || n.kind === 'kudu')) {
       if (n.consumers.length > 0)
         c.add(
           n.path,

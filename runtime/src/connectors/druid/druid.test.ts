@@ -180,7 +180,7 @@ describe('lookup step (druid source as a table)', () => {
       }),
     ).toEqual(
       [
-        'graph.steps[0].lookup.table: expected the name of a druid source (the lookup table), got "clicks"; druid sources: countries',
+        'graph.steps[0].lookup.table: expected the name of a druid or kudu source (the lookup table), got "clicks"; such sources: countries',
         'graph.sources[1]: source "countries" is not read by any step or sink',
       ].sort(),
     );

@@ -1,11 +1,13 @@
-// A lookup table: the rows of a druid source's SQL query keyed by one column, re-queried
-// every `refresh` (default 1m). Each slot holds its own copy (p queries per refresh).
+// A lookup table: the rows of a druid source's SQL query (or of another loader, e.g. a kudu
+// source's scan) keyed by one column, re-loaded every `refresh` (default 1m). Each slot holds
+// its own copy (p loads per refresh).
 // Invariants: open() fails the job when the FIRST load fails (no table, no enrichment —
 // the error names the source and carries Druid's message); a later failed refresh keeps
 // the last good table, is logged and counted (result="failed"), and the next tick retries.
 // A refresh replaces the whole map at once, so a record never sees half a table. The table
 // is not checkpointed: after a restore it is loaded again (lookups read the current table).
 import type { Logger } from 'pino';
+import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { DruidSourceSpec } from '../../graph/spec.ts';
 import { runDruidSql } from './druid-sql.ts';
@@ -15,7 +17,12 @@ export type Row = Record<string, unknown>;
 export interface LookupTableOptions {
   /** The druid source's name (for messages and metrics). */
   name: string;
-  spec: DruidSourceSpec;
+  /** The druid source's spec (its query is the loader), unless `load` is given. */
+  spec?: DruidSourceSpec;
+  /** Loads every row (a kudu source's scan); replaces the druid query. */
+  load?: () => Promise<Row[]>;
+  /** How often to reload; default the druid source's `refresh`, else 1m. */
+  refresh?: string;
   /** Column holding the key; rows without it are skipped. */
   column: string;
   logger: Logger;
@@ -59,6 +66,9 @@ export class LookupTable {
   }
 
   private load(): Promise<Row[]> {
+    if (this.o.load) return this.o.load();
+    if (!this.o.spec)
+      throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `lookup table "${this.o.name}": no loader`);
     return runDruidSql({
       url: this.o.spec.url,
       query: this.o.spec.query,
@@ -72,7 +82,7 @@ export class LookupTable {
     this.loadedAt = Date.now();
     this.o.onRefresh?.('ok');
     this.o.logger.info({ table: this.o.name, rows: this.rows.size }, 'lookup table loaded');
-    const every = parseDuration(this.o.spec.refresh ?? '1m') ?? DEFAULT_REFRESH_MS;
+    const every = parseDuration(this.o.refresh ?? this.o.spec?.refresh ?? '1m') ?? DEFAULT_REFRESH_MS;
     this.timer = setInterval(() => void this.refresh(), every);
     this.timer.unref();
   }

@@ -14,12 +14,63 @@ describe('kudu config rules', () => {
       'graph.sinks[0].kudu.table: expected a non-empty string, got nothing',
     ]);
     expect(messages(sink({ masters: ['a:7051', 'b c'], table: 't', batchSize: 0, timeout: '0s', extra: 1 }))).toEqual([
-      'graph.sinks[0].kudu.extra: unknown field; expected one of masters, table, batchSize, timeout',
+      'graph.sinks[0].kudu.extra: unknown field; expected one of masters, table, batchSize, timeout, deleteWhen, createTable',
       'graph.sinks[0].kudu.masters: expected "host:port" of a Kudu master or a list of them, got ["a:7051","b c"]',
       'graph.sinks[0].kudu.batchSize: expected an integer ≥ 1, got 0',
       'graph.sinks[0].kudu.timeout: expected a positive duration, got "0s"',
     ]);
     expect(messages(sink({ masters: 'm1:7051,m2', table: 't', batchSize: 100, timeout: '10s' }))).toEqual([]);
     expect(messages(sink({ masters: ['127.0.0.1:7051'], table: 't' }))).toEqual([]);
+  });
+
+  it('sink: deleteWhen is a bool expression; createTable has typed columns, keys first, buckets ≥ 2', () => {
+    const ok = { masters: 'm:7051', table: 't' };
+    expect(messages(sink({ ...ok, deleteWhen: 'a + 1' }))).toEqual([
+      'graph.sinks[0].kudu.deleteWhen: expected a bool expression, got type double from "a + 1"',
+    ]);
+    expect(
+      messages(
+        sink({
+          ...ok,
+          createTable: {
+            columns: [
+              { name: 'v', type: 'int32' },
+              { name: 'k', type: 'text', key: true, nullable: true },
+            ],
+            hashBuckets: 1,
+            hashColumns: ['v'],
+          },
+        }),
+      ),
+    ).toEqual([
+      'graph.sinks[0].kudu.createTable.columns[1].type: expected one of int8, int16, int32, int64, string, bool, float, double, binary, unixtime_micros, date, got "text"',
+      'graph.sinks[0].kudu.createTable.columns[1].key: key columns must come before every non-key column',
+      'graph.sinks[0].kudu.createTable.columns[1].nullable: a key column cannot be nullable',
+      'graph.sinks[0].kudu.createTable.hashBuckets: expected an integer ≥ 2, got 1',
+      'graph.sinks[0].kudu.createTable.hashColumns[0]: expected a key column of createTable.columns, got "v"',
+    ]);
+    expect(messages(sink({ ...ok, createTable: { columns: [{ name: 'v', type: 'int32' }] } }))).toEqual([
+      'graph.sinks[0].kudu.createTable.columns: expected at least one key column (key: true)',
+    ]);
+    expect(
+      messages(
+        sink({
+          ...ok,
+          deleteWhen: 'a == 0.0',
+          createTable: { columns: [{ name: 'a', type: 'int64', key: true }], hashBuckets: 4, replicas: 1 },
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('source: masters, a table, optional columns, equals of scalars and a timeout', () => {
+    const src = (kudu: unknown) => ({ sources: [{ name: 'k', kudu }], sinks: [{ name: 'o', from: 'k', console: {} }] });
+    const ms = (g: unknown): string[] => checkGraph(g).issues.map((i) => `${i.path}: ${i.message}`);
+    expect(ms(src({ masters: 'm:7051', table: 't', columns: [], equals: { g: [1] }, timeout: 'x' }))).toEqual([
+      'graph.sources[0].kudu.columns: expected a non-empty list of column names, got []',
+      'graph.sources[0].kudu.equals.g: expected a string, number or bool, got [1]',
+      'graph.sources[0].kudu.timeout: expected a duration like "1m", got "x"',
+    ]);
+    expect(ms(src({ masters: ['m:7051'], table: 't', columns: ['a'], equals: { g: 1 }, timeout: '1m' }))).toEqual([]);
   });
 });

@@ -6,13 +6,20 @@
 // rewrites the same rows: the table ends up as if each record had been written once (upserts
 // by key are idempotent). Without checkpoints the sink is at-least-once with the same effect.
 // A failed write fails the job (TRIB_KUDU_* codes) on the next write, barrier or close.
+// With `deleteWhen`, a record the expression holds for deletes its key's row instead (as a
+// delete-ignore: deleting an absent row, e.g. on replay, is not an error); deletes and upserts
+// share the batches, so the operations of one key stay in order.
+import { TributaryError } from '../../errors.ts';
+import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSinkSpec } from '../../graph/spec.ts';
-import type { Batch } from '../../operators/types.ts';
+import type { Batch, Rec } from '../../operators/types.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
 import type { Row } from './client/cell-values.ts';
 import { KuduClient } from './client/kudu-client.ts';
+import type { Operation } from './client/row-operations.ts';
 import type { KuduTable } from './client/table-metadata.ts';
+import { openOrCreateTable } from './kudu-table-setup.ts';
 
 export class KuduSink implements SinkWriter {
   private readonly sinkName: string;
@@ -20,7 +27,8 @@ export class KuduSink implements SinkWriter {
   private readonly batchSize: number;
   private client: KuduClient | undefined;
   private table: KuduTable | undefined;
-  private pending: Row[] = [];
+  private readonly deleteWhen: CompiledExpr | undefined;
+  private pending: Operation[] = [];
   private inFlight: Promise<void> | undefined;
   private failure: unknown;
   /** Rows accepted by write() and rows Kudu acknowledged, in order: a barrier waits for its prefix only. */
@@ -32,6 +40,10 @@ export class KuduSink implements SinkWriter {
     this.sinkName = sinkName;
     this.spec = spec;
     this.batchSize = spec.batchSize ?? 1000;
+    this.deleteWhen =
+      spec.deleteWhen === undefined
+        ? undefined
+        : compileExpr(spec.deleteWhen, undefined, undefined, `${sinkName}/deleteWhen`);
   }
 
   async open(ctx: SinkWriterContext): Promise<void> {
@@ -41,8 +53,13 @@ export class KuduSink implements SinkWriter {
       masters: masters.map((m) => m.trim()),
       operationTimeoutMs: parseDuration(this.spec.timeout) ?? 30_000,
     });
-    // The table must exist: its schema is what every record is checked against.
-    this.table = await this.client.openTable(this.spec.table);
+    // The table's schema is what every record is checked against: it exists, or the spec creates it.
+    this.table = await openOrCreateTable(
+      this.client,
+      this.spec.table,
+      this.spec.createTable,
+      `sink "${this.sinkName}".kudu`,
+    );
     ctx.logger.info({ sink: this.sinkName, table: this.spec.table }, 'kudu sink opened');
   }
 
@@ -53,7 +70,7 @@ export class KuduSink implements SinkWriter {
 
   write(b: Batch): void {
     this.throwIfFailed();
-    for (let i = 0; i < b.n; i++) this.pending.push(b.recs[i] as Row);
+    for (let i = 0; i < b.n; i++) this.pending.push(this.operationOf(b.recs[i]!));
     this.accepted += b.n;
     this.pump();
   }
@@ -78,6 +95,31 @@ export class KuduSink implements SinkWriter {
     }
   }
 
+  private operationOf(rec: Rec): Operation {
+    if (!this.deleteWhen || !this.table) return { kind: 'upsert', row: rec as Row };
+    let del: unknown;
+    try {
+      del = this.deleteWhen.evaluate(rec);
+    } catch (err) {
+      throw new TributaryError(
+        'TRIB_KUDU_SCHEMA',
+        `sink "${this.sinkName}": deleteWhen failed on a record for table "${this.table.name}": ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    if (typeof del !== 'boolean') {
+      throw new TributaryError(
+        'TRIB_KUDU_SCHEMA',
+        `sink "${this.sinkName}": deleteWhen must give a bool, got ${typeof del} for a record of table "${this.table.name}"`,
+      );
+    }
+    if (!del) return { kind: 'upsert', row: rec as Row };
+    // A delete names the key only: the record's other fields (the marker among them) need not be columns.
+    const key: Record<string, unknown> = {};
+    for (const c of this.table.schema.columns.slice(0, this.table.schema.keyCount)) key[c.name] = rec[c.name];
+    return { kind: 'deleteIgnore', row: key as Row };
+  }
+
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
   }
@@ -85,13 +127,13 @@ export class KuduSink implements SinkWriter {
   /** Starts the next batch when none is in flight. */
   private pump(): void {
     if (this.inFlight || this.pending.length === 0 || !this.client || !this.table) return;
-    const rows = this.pending.splice(0, this.batchSize);
+    const ops = this.pending.splice(0, this.batchSize);
     const client = this.client;
     const table = this.table;
     this.inFlight = client
-      .upsert(table, rows)
+      .write(table, ops)
       .then(() => {
-        this.acknowledged += rows.length;
+        this.acknowledged += ops.length;
       })
       .catch((err: unknown) => {
         this.failure ??= err;

@@ -7,7 +7,7 @@ import { deadline } from './retry.ts';
 import type { Operation } from './row-operations.ts';
 import { createTable, deleteTable, describeTable, type CreateTableSpec, type KuduTable } from './table-metadata.ts';
 import { TabletLocations } from './tablet-locations.ts';
-import { scanTablets, type ScannedRow, type ScanOptions } from './tablet-scanner.ts';
+import { scanTablets, tabletIds, type ScannedRow, type ScanOptions } from './tablet-scanner.ts';
 import { writeOperations } from './tablet-writer.ts';
 
 export interface KuduClientOptions {
@@ -82,6 +82,11 @@ export class KuduClient {
       options,
       deadline(options.timeoutMs ?? this.timeoutMs, `scanning "${table.name}"`),
     );
+  }
+
+  /** The table's tablet ids (hex) in partition-key order, e.g. to split a scan. */
+  tabletIds(table: KuduTable): Promise<string[]> {
+    return tabletIds(this.locations, table, deadline(this.timeoutMs, `locating tablets of "${table.name}"`));
   }
 
   async close(): Promise<void> {

@@ -133,12 +133,21 @@ message WriteRequestPB {
 }
 message PerRowErrorPB { required int32 row_index = 1; required AppStatusPB error = 2; }
 message WriteResponsePB { optional TabletServerErrorPB error = 1; repeated PerRowErrorPB per_row_errors = 2; }
+message ColumnPredicatePB {
+  optional string column = 1;
+  message Equality { optional bytes value = 1; }
+  message InList { repeated bytes values = 1; }
+  oneof predicate { Equality equality = 3; InList in_list = 5; }
+}
 message NewScanRequestPB {
   required bytes tablet_id = 1;
   optional uint64 limit = 2;
   repeated ColumnSchemaPB projected_columns = 4;
   optional int32 read_mode = 5;
+  optional fixed64 snap_timestamp = 6;
   optional bool cache_blocks = 10;
+  optional int32 order_mode = 11;
+  repeated ColumnPredicatePB column_predicates = 13;
 }
 message ScanRequestPB {
   optional bytes scanner_id = 1;
@@ -152,6 +161,7 @@ message ScanResponsePB {
   optional bytes scanner_id = 2;
   optional bool has_more_results = 3;
   optional RowwiseRowBlockPB data = 4;
+  optional fixed64 snap_timestamp = 6;
 }
 message ScannerKeepAliveRequestPB { required bytes scanner_id = 1; }
 message ScannerKeepAliveResponsePB { optional TabletServerErrorPB error = 1; }

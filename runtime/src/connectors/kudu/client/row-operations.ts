@@ -6,7 +6,15 @@ import { writeCell, type Row } from './cell-values.ts';
 import { kuduError } from './kudu-errors.ts';
 import { cellSize, type Schema } from './schema.ts';
 
-export const operationTypes = { insert: 1, update: 2, delete: 3, upsert: 5, insertIgnore: 10 } as const;
+// The *Ignore kinds (Kudu 1.15 and later) skip rows whose key is present (insert) or absent (delete).
+export const operationTypes = {
+  insert: 1,
+  update: 2,
+  delete: 3,
+  upsert: 5,
+  insertIgnore: 10,
+  deleteIgnore: 12,
+} as const;
 export type OperationKind = keyof typeof operationTypes;
 
 export interface Operation {
@@ -57,7 +65,8 @@ export function encodeOperations(table: string, schema: Schema, ops: readonly Op
     checkRow(table, schema, op);
     // A delete carries the key only; other operations every column the row names.
     const included = schema.columns.map(
-      (c, i) => (op.kind !== 'delete' || i < schema.keyCount) && op.row[c.name] !== undefined,
+      (c, i) =>
+        ((op.kind !== 'delete' && op.kind !== 'deleteIgnore') || i < schema.keyCount) && op.row[c.name] !== undefined,
     );
     let size = 1 + bitmapBytes + (schema.hasNullable ? bitmapBytes : 0);
     schema.columns.forEach((c, i) => {

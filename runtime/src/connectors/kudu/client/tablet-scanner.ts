@@ -1,8 +1,11 @@
-// Scans a table tablet by tablet at the leader replica (READ_LATEST): a new scan per tablet with
-// the projection, then continuation calls by scanner id until the server has no more results.
+// Scans a table tablet by tablet at the leader replica: a new scan per tablet with the
+// projection and equality predicates, then continuation calls by scanner id until the server has
+// no more results. READ_LATEST by default; with `snapshot`, READ_AT_SNAPSHOT (at the given hybrid
+// time, or one the server picks and reports) and rows in primary-key order (ORDER mode), so the
+// same scan repeated returns the same rows in the same order while the snapshot is retained.
 // Rows arrive row-wise in a sidecar: each projected column's cell in order, then a null bitmap
 // when the projection has a nullable column; string/binary cells point into a second sidecar.
-import { readCell, type CellValue } from './cell-values.ts';
+import { readCell, writeCell, type CellValue } from './cell-values.ts';
 import type { ConnectionPool } from './connection-pool.ts';
 import { sidecar } from './framing.ts';
 import { describeStatus, kuduError, type ServiceError } from './kudu-errors.ts';
@@ -14,9 +17,17 @@ import { cellSize, Schema, type ColumnSchemaWire } from './schema.ts';
 import type { KuduTable } from './table-metadata.ts';
 import type { Tablet, TabletLocations } from './tablet-locations.ts';
 
+interface NewScan {
+  tablet_id: Uint8Array;
+  projected_columns: ColumnSchemaWire[];
+  read_mode: number;
+  snap_timestamp?: string;
+  order_mode?: number;
+  column_predicates?: { column: string; equality: { value: Uint8Array } }[];
+}
 interface ScanRequest {
   scanner_id?: Uint8Array;
-  new_scan_request?: { tablet_id: Uint8Array; projected_columns: ColumnSchemaWire[]; read_mode: number };
+  new_scan_request?: NewScan;
   call_seq_id: number;
   batch_size_bytes?: number;
   close_scanner?: boolean;
@@ -26,10 +37,13 @@ interface ScanResponse {
   scanner_id?: Uint8Array;
   has_more_results?: boolean;
   data?: { num_rows?: number; rows_sidecar?: number; indirect_data_sidecar?: number };
+  snap_timestamp?: string;
 }
 const ScanRequestPB = messageType<ScanRequest>('ScanRequestPB');
 const ScanResponsePB = messageType<ScanResponse>('ScanResponsePB');
 const readLatest = 1;
+const readAtSnapshot = 2;
+const ordered = 2;
 const service = 'kudu.tserver.TabletServerService';
 
 class NoLeaderYet extends TributaryError {}
@@ -40,6 +54,16 @@ export interface ScanOptions {
   /** Column names to return, in this order; default every column. */
   readonly columns?: readonly string[];
   readonly batchSizeBytes?: number;
+  /** Rows whose column equals the value (key columns or any other), all of them. */
+  readonly equals?: Readonly<Record<string, CellValue>>;
+  /**
+   * Read at a snapshot in primary-key order: `true` at one the server picks (reported through
+   * `onSnapshot`), or a hybrid time (decimal string) from an earlier scan.
+   */
+  readonly snapshot?: true | string;
+  /** Only these tablets (hex ids from `tabletIds`); default all. */
+  readonly tablets?: readonly string[];
+  onSnapshot?(tabletHex: string, hybridTime: string): void;
 }
 
 export function projectionOf(table: KuduTable, columns: readonly string[] | undefined): Schema {
@@ -74,9 +98,48 @@ export async function* scanTablets(
     },
     (err) => err instanceof NoLeaderYet || isRetriable(err),
   );
+  const only = options.tablets ? new Set(options.tablets) : undefined;
   for (const tablet of tablets) {
-    yield* scanTablet(pool, table, tablet, projection, options.batchSizeBytes ?? 1 << 20, d);
+    if (only && !only.has(tablet.id.toString('hex'))) continue;
+    yield* scanTablet(pool, table, tablet, projection, options, d);
   }
+}
+
+/** The tablets' ids (hex), in partition-key order: the same list for every caller. */
+export async function tabletIds(locations: TabletLocations, table: KuduTable, d: Deadline): Promise<string[]> {
+  return (await locations.all(table.name, table.id, d)).map((t) => t.id.toString('hex'));
+}
+
+function newScan(table: KuduTable, tablet: Tablet, projection: Schema, options: ScanOptions): NewScan {
+  const scan: NewScan = { tablet_id: tablet.id, projected_columns: projection.toWire(), read_mode: readLatest };
+  if (options.snapshot !== undefined) {
+    scan.read_mode = readAtSnapshot;
+    scan.order_mode = ordered;
+    if (options.snapshot !== true) scan.snap_timestamp = options.snapshot;
+  }
+  const equals = Object.entries(options.equals ?? {});
+  if (equals.length > 0) scan.column_predicates = equals.map(([name, v]) => predicateValue(table, name, v));
+  return scan;
+}
+
+/** An equality predicate: the value in the cell's own encoding (strings and binaries as their bytes). */
+function predicateValue(
+  table: KuduTable,
+  name: string,
+  v: CellValue,
+): { column: string; equality: { value: Uint8Array } } {
+  const i = table.schema.indexOf(name);
+  if (i === undefined) throw kuduError('TRIB_KUDU_SCHEMA', `table "${table.name}" has no column "${name}" to match`);
+  const col = table.schema.columns[i]!;
+  let bytes: Uint8Array | undefined;
+  const cell = Buffer.alloc(cellSize[col.type]);
+  writeCell(table.name, col, v, cell, 0, {
+    push(b: Uint8Array): number {
+      bytes = b;
+      return 0;
+    },
+  });
+  return { column: name, equality: { value: bytes ?? cell } };
 }
 
 async function* scanTablet(
@@ -84,13 +147,14 @@ async function* scanTablet(
   table: KuduTable,
   tablet: Tablet,
   projection: Schema,
-  batchSizeBytes: number,
+  options: ScanOptions,
   d: Deadline,
 ): AsyncGenerator<ScannedRow[]> {
+  const batchSizeBytes = options.batchSizeBytes ?? 1 << 20;
   if (!tablet.leader) throw kuduError('TRIB_KUDU_TSERVER', `table "${table.name}": a tablet has no leader to scan`);
   const conn = await pool.get(tablet.leader.host, tablet.leader.port);
   let request: ScanRequest = {
-    new_scan_request: { tablet_id: tablet.id, projected_columns: projection.toWire(), read_mode: readLatest },
+    new_scan_request: newScan(table, tablet, projection, options),
     call_seq_id: 0,
     batch_size_bytes: batchSizeBytes,
   };
@@ -107,6 +171,8 @@ async function* scanTablet(
         throw kuduError('TRIB_KUDU_TSERVER', `scanning table "${table.name}": ${describeStatus(res.error.status)}`);
       }
       scannerId = res.scanner_id ?? scannerId;
+      if (seq === 1 && res.snap_timestamp !== undefined)
+        options.onSnapshot?.(tablet.id.toString('hex'), res.snap_timestamp);
       finished = res.has_more_results !== true;
       const rows = res.data ? decodeRows(projection, res.data, answer.rest, answer.sidecarOffsets) : [];
       if (rows.length > 0) yield rows;

@@ -1,0 +1,28 @@
+// Loads a kudu source's table for a lookup step: one scan of the projected columns of the rows
+// matching `equals` (values as the kudu source emits them), on a client opened for the load and
+// closed after it. The lookup table (connectors/druid/lookup-table.ts) indexes the rows by the
+// step's column and calls this again every `refresh`.
+import { parseDuration } from '../../graph/duration.ts';
+import type { KuduSourceSpec } from '../../graph/spec.ts';
+import { KuduClient } from './client/kudu-client.ts';
+import { masterList, recordOf } from './kudu-source.ts';
+
+export function kuduTableLoader(spec: KuduSourceSpec): () => Promise<Record<string, unknown>[]> {
+  return async () => {
+    const timeoutMs = parseDuration(spec.timeout) ?? 300_000;
+    const client = new KuduClient({ masters: masterList(spec.masters), operationTimeoutMs: timeoutMs });
+    try {
+      const table = await client.openTable(spec.table);
+      const rows: Record<string, unknown>[] = [];
+      const scan = client.scan(table, {
+        ...(spec.columns ? { columns: spec.columns } : {}),
+        ...(spec.equals ? { equals: spec.equals } : {}),
+        timeoutMs,
+      });
+      for await (const batch of scan) for (const r of batch) rows.push(recordOf(r));
+      return rows;
+    } finally {
+      await client.close();
+    }
+  };
+}

@@ -1,0 +1,86 @@
+// Opens the Kudu sink's table, or creates it from the sink's `createTable` spec when it does not
+// exist. An existing table with a `createTable` spec must have those columns with the same
+// types, key membership and nullability (extra nullable columns are fine): a job never writes
+// into a table that only looks like the one it declared. Errors name the table and the field.
+import { TributaryError } from '../../errors.ts';
+import type { KuduCreateTableSpec } from '../../graph/spec.ts';
+import type { KuduClient } from './client/kudu-client.ts';
+import { columnTypes, type ColumnSpec, type ColumnType } from './client/schema.ts';
+import type { KuduTable } from './client/table-metadata.ts';
+
+export async function openOrCreateTable(
+  client: KuduClient,
+  table: string,
+  create: KuduCreateTableSpec | undefined,
+  path: string,
+): Promise<KuduTable> {
+  if (!create) return client.openTable(table);
+  const columns = columnSpecs(table, create, path);
+  try {
+    return checkColumns(await client.openTable(table), columns, path);
+  } catch (err) {
+    if (!(err instanceof TributaryError) || err.code !== 'TRIB_KUDU_TABLE_NOT_FOUND') throw err;
+  }
+  const keys = columns.filter((c) => c.key).map((c) => c.name);
+  try {
+    return await client.createTable({
+      name: table,
+      columns,
+      hashPartitions: [{ columns: create.hashColumns ?? keys, buckets: create.hashBuckets ?? 2 }],
+      ...(create.replicas === undefined ? {} : { replicas: create.replicas }),
+    });
+  } catch (err) {
+    // Another slot of the same job created it first: use theirs, checked like any existing table.
+    if (err instanceof TributaryError && err.code === 'TRIB_KUDU_TABLE_EXISTS') {
+      return checkColumns(await client.openTable(table), columns, path);
+    }
+    throw err;
+  }
+}
+
+export function columnSpecs(table: string, create: KuduCreateTableSpec, path: string): ColumnSpec[] {
+  const specs = create.columns.map((c, i): ColumnSpec => {
+    if (!(c.type in columnTypes)) {
+      throw new TributaryError(
+        'TRIB_KUDU_SCHEMA',
+        `${path}.createTable.columns[${i}].type: table "${table}", column "${c.name}": unknown Kudu type "${c.type}" (expected one of ${Object.keys(columnTypes).join(', ')})`,
+      );
+    }
+    return { name: c.name, type: c.type as ColumnType, key: c.key === true, nullable: c.nullable === true };
+  });
+  if (!specs.some((c) => c.key)) {
+    throw new TributaryError(
+      'TRIB_KUDU_SCHEMA',
+      `${path}.createTable.columns: table "${table}" needs at least one key column (key: true)`,
+    );
+  }
+  return specs;
+}
+
+function checkColumns(table: KuduTable, specs: readonly ColumnSpec[], path: string): KuduTable {
+  const problems: string[] = [];
+  specs.forEach((s, i) => {
+    const at = table.schema.indexOf(s.name);
+    const where = `${path}.createTable.columns[${i}] ("${s.name}")`;
+    if (at === undefined) {
+      problems.push(`${where}: the table has no such column`);
+      return;
+    }
+    const c = table.schema.columns[at]!;
+    if (c.type !== s.type) problems.push(`${where}: the table's column is ${c.type}, the spec says ${s.type}`);
+    if (c.key !== (s.key === true)) problems.push(`${where}: the table's column is ${c.key ? '' : 'not '}a key column`);
+    if (c.nullable !== (s.nullable === true))
+      problems.push(`${where}: the table's column is ${c.nullable ? '' : 'not '}nullable`);
+  });
+  table.schema.columns.forEach((c) => {
+    if (!c.nullable && !specs.some((s) => s.name === c.name))
+      problems.push(`${path}.createTable.columns: the table's non-nullable column "${c.name}" is not in the spec`);
+  });
+  if (problems.length > 0) {
+    throw new TributaryError(
+      'TRIB_KUDU_SCHEMA',
+      `kudu table "${table.name}" exists but does not match the sink's createTable: ${problems.join('; ')}`,
+    );
+  }
+  return table;
+}
