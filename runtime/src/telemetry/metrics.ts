@@ -22,6 +22,7 @@ export class JobMetrics {
   readonly sourceLag: Gauge<'source' | 'slot'>;
   readonly sourceWatermark: Gauge<'source' | 'slot'>;
   readonly sourceWatermarkLag: Gauge<'source' | 'slot'>;
+  readonly sourceAlignmentPaused: Gauge<'source' | 'slot'>;
   private readonly collectHooks: (() => void)[] = [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -135,6 +136,12 @@ export class JobMetrics {
     this.sourceWatermark = new Gauge({
       name: 'tributary_source_watermark_ms',
       help: 'Watermark of a source slot (epoch ms): the minimum over its partitions',
+      labelNames: ['source', 'slot'],
+      registers,
+    });
+    this.sourceAlignmentPaused = new Gauge({
+      name: 'tributary_source_alignment_paused_seconds',
+      help: 'Time a source slot had partitions paused by watermark alignment since the job started (s)',
       labelNames: ['source', 'slot'],
       registers,
     });
