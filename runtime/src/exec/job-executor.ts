@@ -146,6 +146,9 @@ export class JobExecutor {
         if (wm > MIN_WATERMARK && wm < MAX_WATERMARK) this.metrics.watermark.labels(String(p.slot.index)).set(wm);
       }
       for (const p of this.slots) {
+        for (const op of p.stateful)
+          if (op.timerCount !== undefined)
+            this.metrics.operatorTimers.labels(op.stateName, String(p.slot.index)).set(op.timerCount);
         for (const src of p.sources) {
           if (src.aligned)
             this.metrics.sourceAlignmentPaused

@@ -55,6 +55,8 @@ export interface SourceAlignment {
 const IDLE_CHECK_MS = 200;
 /** Event time after which a source publishes its watermark inside a poll's records. */
 export const WATERMARK_SPAN_MS = 1000;
+/** Records an aligned source polls before it knows how much event time a record spans. */
+const FIRST_POLL = 64;
 
 export class SourceTask implements Task, RawRecords {
   readonly name: string;
@@ -124,7 +126,10 @@ export class SourceTask implements Task, RawRecords {
    */
   private pollSize(): number {
     const a = this.o.alignment;
-    if (!a || this.msPerRecord <= 0) return this.o.batchSize;
+    if (!a) return this.o.batchSize;
+    // Until the span is known (the first polls), small polls: a partition read before the others
+    // have records is paused after FIRST_POLL records, not after a whole batch.
+    if (this.msPerRecord <= 0) return Math.min(this.o.batchSize, FIRST_POLL);
     return Math.max(1, Math.min(this.o.batchSize, Math.floor(a.driftMs / 4 / this.msPerRecord)));
   }
 

@@ -23,6 +23,7 @@ export class JobMetrics {
   readonly sourceWatermark: Gauge<'source' | 'slot'>;
   readonly sourceWatermarkLag: Gauge<'source' | 'slot'>;
   readonly sourceAlignmentPaused: Gauge<'source' | 'slot'>;
+  readonly operatorTimers: Gauge<'step' | 'slot'>;
   private readonly collectHooks: (() => void)[] = [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -137,6 +138,12 @@ export class JobMetrics {
       name: 'tributary_source_watermark_ms',
       help: 'Watermark of a source slot (epoch ms): the minimum over its partitions',
       labelNames: ['source', 'slot'],
+      registers,
+    });
+    this.operatorTimers = new Gauge({
+      name: 'tributary_operator_timers',
+      help: 'Timers a stateful step holds (a window step: one per key and open window until its cleanup)',
+      labelNames: ['step', 'slot'],
       registers,
     });
     this.sourceAlignmentPaused = new Gauge({
