@@ -4,6 +4,7 @@
 // paused-time gauge) until the dense one catches up; the results are those of the reference.
 import { describe, expect, it } from 'vitest';
 import { StreamEnvironment } from '../api.ts';
+import { kafka, WatermarkStrategy } from '../graph/descriptors.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import type { Emitted } from '../testing/harness.ts';
 
@@ -49,4 +50,23 @@ describe('watermark alignment', () => {
     expect(paused('sparse')).toBeGreaterThan(0);
     expect(paused('dense')).toBe(0);
   }, 60_000);
+
+  it('is set from the DataStream API (withWatermarkAlignment, withoutWatermarkAlignment)', () => {
+    const env = new StreamEnvironment();
+    const src = kafka<{ ts: number }>({ brokers: 'localhost:9092', topic: 't' });
+    const base = WatermarkStrategy.forBoundedOutOfOrderness<{ ts: number }>('1s').withTimestampField('ts');
+    env
+      .fromSource(src, { name: 'a', watermarks: base.withWatermarkAlignment('g', '30s', '1s').withIdleness('5s') })
+      .print();
+    env.fromSource(src, { name: 'b', watermarks: base.withoutWatermarkAlignment() }).print();
+    const [a, b] = env.toGraph().sources;
+    expect(a?.timestamp).toEqual({
+      field: 'ts',
+      format: 'millis',
+      maxOutOfOrderness: '1s',
+      idleTimeout: '5s',
+      alignment: { group: 'g', maxDrift: '30s', updateInterval: '1s' },
+    });
+    expect(b?.timestamp?.alignment).toBe(false);
+  });
 });
