@@ -92,7 +92,8 @@ export class GateTask implements Task {
         scanned++;
         continue;
       }
-      if (el.kind === 'batch' && k > 1) ch = this.lowestReady(ch);
+      // While a checkpoint aligns, channels are read in turn: barriers behind ready batches come first.
+      if (el.kind === 'batch' && k > 1 && this.aligner?.pendingCheckpoint === undefined) ch = this.lowestReady(ch);
       const inp = this.inputs[ch] as GateInput;
       const taken = this.pending[ch] as ChannelElement;
       this.pending[ch] = undefined;
