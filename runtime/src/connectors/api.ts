@@ -69,6 +69,12 @@ export interface SourceReader {
   snapshotPosition?(): unknown;
   /** Checkpoint `id` completed (e.g. commit offsets to a group for monitoring). */
   notifyCheckpointComplete?(id: number): void;
+  /**
+   * Watermark alignment: stop returning (and fetching) records of these partitions (indices
+   * from addPartition) until a later call leaves them out. Readers without it are paused as a
+   * whole when every partition they have is.
+   */
+  setPaused?(partitions: ReadonlySet<number>): void;
   close(): Promise<void>;
 }
 

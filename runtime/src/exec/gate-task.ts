@@ -1,7 +1,15 @@
 // A task fed by channels (the consumer side of an exchange). Its input gate reads the
 // channels round-robin and combines their watermarks and idle markers with a valve, so the
 // head operator sees one monotonic watermark: the minimum over active upstream channels.
+//
+// Among channels that have a record batch ready, the gate takes the one whose watermark is
+// lowest (one element of look-ahead per channel): a record from a channel that runs ahead is
+// judged only after the other channels' ready watermarks are in, so the operator's watermark
+// lags its sources' (aligned) watermarks by no more than their drift, not by what the
+// channels happen to buffer. Watermarks, idle markers, barriers and ends are taken at once.
 import type { Batch, MultiInputOperator, Output } from '../operators/types.ts';
+import { MIN_WATERMARK } from '../time/watermark.ts';
+import type { ChannelElement } from './channel.ts';
 import { BarrierAligner } from '../checkpoint/barrier-aligner.ts';
 import { WatermarkValve } from '../time/watermark-valve.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
@@ -29,6 +37,9 @@ export class GateTask implements Task {
   private readonly ended: boolean[];
   private endedCount = 0;
   private next = 0;
+  /** One polled, not yet taken element per channel, and each channel's last watermark. */
+  private readonly pending: (ChannelElement | undefined)[];
+  private readonly channelWm: number[];
   private readonly aligner: BarrierAligner | undefined;
   private readonly checkpoint: ChainCheckpoint | undefined;
   /** Optional instrumentation: records received by the head operator, time blocked by full outputs. */
@@ -43,6 +54,8 @@ export class GateTask implements Task {
       typeof (head as MultiInputOperator).pushInput === 'function' ? (head as MultiInputOperator) : undefined;
     this.outputs = outputs;
     this.ended = inputs.map(() => false);
+    this.pending = inputs.map(() => undefined);
+    this.channelWm = inputs.map(() => MIN_WATERMARK);
     this.valve = new WatermarkValve(inputs.length, {
       watermark: (wm) => head.watermark(wm),
       idle: (i) => head.idle(i),
@@ -72,32 +85,37 @@ export class GateTask implements Task {
     let progress = false;
     const k = this.inputs.length;
     for (let budget = ELEMENTS_PER_STEP, scanned = 0; budget > 0 && scanned < k;) {
-      const ch = this.next;
-      const inp = this.inputs[ch] as GateInput;
-      const el = this.ended[ch] || this.aligner?.isBlocked(ch) ? undefined : inp.channel.poll();
+      let ch = this.next;
+      const el = this.peek(ch);
       if (!el) {
         this.next = (ch + 1) % k;
         scanned++;
         continue;
       }
+      // While a checkpoint aligns, channels are read in turn: barriers behind ready batches come first.
+      if (el.kind === 'batch' && k > 1 && this.aligner?.pendingCheckpoint === undefined) ch = this.lowestReady(ch);
+      const inp = this.inputs[ch] as GateInput;
+      const taken = this.pending[ch] as ChannelElement;
+      this.pending[ch] = undefined;
       scanned = 0;
       budget--;
       progress = true;
-      switch (el.kind) {
+      switch (taken.kind) {
         case 'batch':
-          this.deliver(inp.input, el.batch);
+          this.deliver(inp.input, taken.batch);
           break;
         case 'watermark':
-          this.valve.inputWatermark(ch, el.wm);
+          if (taken.wm > (this.channelWm[ch] as number)) this.channelWm[ch] = taken.wm;
+          this.valve.inputWatermark(ch, taken.wm);
           break;
         case 'idle':
-          this.valve.inputIdle(ch, el.idle);
+          this.valve.inputIdle(ch, taken.idle);
           break;
         case 'barrier':
-          this.aligner?.onBarrier(ch, el.barrier);
+          this.aligner?.onBarrier(ch, taken.barrier);
           break;
         case 'cancelBarrier':
-          this.aligner?.onCancel(el.id);
+          this.aligner?.onCancel(taken.id);
           break;
         case 'end':
           this.ended[ch] = true;
@@ -112,7 +130,7 @@ export class GateTask implements Task {
           this.valve.inputIdle(ch, true);
           break;
       }
-      if (el.kind === 'batch') {
+      if (taken.kind === 'batch') {
         // Re-check backpressure after every batch: one batch may fill a downstream channel.
         let blocked = false;
         for (const w of this.outputs) if (!w.writable) blocked = true;
@@ -120,6 +138,37 @@ export class GateTask implements Task {
       }
     }
     return progress;
+  }
+
+  /** The channel's next element, polled once and kept until taken (undefined: none now, ended or blocked). */
+  private peek(ch: number): ChannelElement | undefined {
+    const held = this.pending[ch];
+    if (held) return held;
+    if (this.ended[ch] || this.aligner?.isBlocked(ch)) return undefined;
+    const el = (this.inputs[ch] as GateInput).channel.poll();
+    this.pending[ch] = el;
+    return el;
+  }
+
+  /**
+   * The channel to take from instead of `ch` (whose next element is a batch): one whose next
+   * element is not a batch (taken at once), else the ready batch with the lowest channel watermark.
+   */
+  private lowestReady(ch: number): number {
+    let best = ch;
+    let bestWm = this.channelWm[ch] as number;
+    for (let c = 0; c < this.inputs.length; c++) {
+      if (c === ch) continue;
+      const el = this.peek(c);
+      if (!el) continue;
+      if (el.kind !== 'batch') return c;
+      const wm = this.channelWm[c] as number;
+      if (wm < bestWm) {
+        best = c;
+        bestWm = wm;
+      }
+    }
+    return best;
   }
 
   private deliver(input: number, b: Batch): void {

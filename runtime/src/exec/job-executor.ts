@@ -15,6 +15,8 @@ import { planGraph, type PhysicalPlan } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
+import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
+import { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
 import { JobCheckpointing } from './job-checkpointing.ts';
 import { JobFailure } from './job-failure.ts';
@@ -109,6 +111,15 @@ export class JobExecutor {
       failure: this.failure,
       fail: (e) => this.fail(e),
     });
+    const alignment = opts.alignment ?? new WatermarkAlignment();
+    const local = new Set(slotByIndex.keys());
+    const heads = new Set(this.plan.tasks.map((t) => t.head)); // lookup tables run no source task
+    for (const src of graph.spec.sources) {
+      const a = heads.has(src.name) ? resolveAlignment(src) : undefined;
+      if (a)
+        for (let s = 0; s < this.parallelism; s++)
+          alignment.declare(a.group, alignmentMember(src.name, s), local.has(s));
+    }
     const builder = new SlotBuilder(
       {
         ...shape,
@@ -117,6 +128,7 @@ export class JobExecutor {
         job: opts,
         operators: new OperatorFactory({ ...shape, graph, ...(opts.functions ? { functions: opts.functions } : {}) }),
         jobStartTime: startedAt,
+        alignment,
         onRecordsIn: (n) => {
           this.recordsIn += n;
         },
@@ -134,7 +146,14 @@ export class JobExecutor {
         if (wm > MIN_WATERMARK && wm < MAX_WATERMARK) this.metrics.watermark.labels(String(p.slot.index)).set(wm);
       }
       for (const p of this.slots) {
+        for (const op of p.stateful)
+          if (op.timerCount !== undefined)
+            this.metrics.operatorTimers.labels(op.stateName, String(p.slot.index)).set(op.timerCount);
         for (const src of p.sources) {
+          if (src.aligned)
+            this.metrics.sourceAlignmentPaused
+              .labels(src.sourceName, String(p.slot.index))
+              .set(src.alignmentPausedMs / 1000);
           const wm = src.watermark;
           if (wm <= MIN_WATERMARK || wm >= MAX_WATERMARK) continue;
           const labels = [src.sourceName, String(p.slot.index)] as const;

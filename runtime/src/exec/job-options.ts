@@ -10,6 +10,7 @@ import type { FunctionRegistry } from '../graph/function-registry.ts';
 import type { SinkSpec } from '../graph/spec.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
+import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import type { Channel } from './channel.ts';
 
 export interface JobExecutorOptions {
@@ -42,6 +43,11 @@ export interface JobExecutorOptions {
   checkpointing?: CheckpointingOptions;
   /** A checkpoint/savepoint loaded by `loadRestore` (createJobExecutor does it from a path). */
   restored?: RestoredState;
+  /**
+   * Watermark alignment groups shared with the other processes of a distributed deployment
+   * (the slot process carries reports between them). Default: one for this process.
+   */
+  alignment?: WatermarkAlignment;
   /**
    * When `slots` is a subset (one process per slot): how checkpoint messages cross processes.
    * `coordinator` receives this process's acks/declines when slot 0 (the coordinator) is

@@ -10,6 +10,7 @@ import type { SinkWriter } from '../connectors/api.ts';
 import type { LookupTable } from '../connectors/druid/lookup-table.ts';
 import { createSinkWriter, createSourceReader } from '../connectors/registry.ts';
 import { TributaryError } from '../errors.ts';
+import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
 import type { SinkSpec, SourceSpec } from '../graph/spec.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
@@ -17,6 +18,7 @@ import { FanOut } from '../operators/fan-out.ts';
 import { functionTimestampAssigner } from '../functions/function-operators.ts';
 import type { Output, StatefulOperator } from '../operators/types.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
+import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { BackpressureClock } from './backpressure-clock.ts';
 import { ChainCheckpoint } from './chain-checkpoint.ts';
 import { LocalChannel, type Channel } from './channel.ts';
@@ -51,6 +53,8 @@ export interface SlotBuilderOptions {
   logger: Logger;
   /** When the job was created (sources that generate data start their clock there). */
   jobStartTime: number;
+  /** The process's watermark alignment groups (members declared by the executor). */
+  alignment: WatermarkAlignment;
   onRecordsIn(n: number): void;
   onRecordsOut(n: number): void;
 }
@@ -157,6 +161,7 @@ class SlotWiring implements OperatorWiring {
     const spec = this.o.graph.spec.sources.find((x) => x.name === name) as SourceSpec;
     const out = this.outputsOf(name);
     const chain = this.chain;
+    const align = resolveAlignment(spec);
     const src = new SourceTask({
       spec,
       reader: createSourceReader(spec, { jobStartTime: this.o.jobStartTime }),
@@ -175,6 +180,16 @@ class SlotWiring implements OperatorWiring {
       backpressure: new BackpressureClock(this.backpressured),
       timestampAssigner: functionTimestampAssigner(job.functions, spec),
       ...(job.kafkaIdScope ? { kafkaIdScope: job.kafkaIdScope } : {}),
+      ...(align
+        ? {
+            alignment: {
+              hub: this.o.alignment,
+              group: align.group,
+              member: alignmentMember(spec.name, s),
+              driftMs: align.driftMs,
+            },
+          }
+        : {}),
     });
     parts.sources.push(src);
     parts.slot.addTask(src);

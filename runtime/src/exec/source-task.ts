@@ -8,6 +8,7 @@ import { parseDuration } from '../graph/duration.ts';
 import { newBatch, type Output, type Rec } from '../operators/types.ts';
 import { PartitionWatermarks } from '../time/partition-watermarks.ts';
 import { timestampExtractor } from '../time/timestamps.ts';
+import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { MAX_WATERMARK } from '../time/watermark.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
@@ -39,11 +40,23 @@ export interface SourceTaskOptions {
   /** The job code's timestamp function when `spec.timestamp.assigner` names one (NaN = no valid timestamp). */
   timestampAssigner?: (rec: Rec) => number;
   kafkaIdScope?: string;
+  /** Watermark alignment of this source (absent: off). */
+  alignment?: SourceAlignment;
+}
+
+export interface SourceAlignment {
+  hub: WatermarkAlignment;
+  group: string;
+  /** This slot's member id in the group. */
+  member: string;
+  driftMs: number;
 }
 
 const IDLE_CHECK_MS = 200;
 /** Event time after which a source publishes its watermark inside a poll's records. */
 export const WATERMARK_SPAN_MS = 1000;
+/** Records an aligned source polls before it knows how much event time a record spans. */
+const FIRST_POLL = 64;
 
 export class SourceTask implements Task, RawRecords {
   readonly name: string;
@@ -65,6 +78,13 @@ export class SourceTask implements Task, RawRecords {
   private pausedForStop: number | undefined;
   private opened = false;
   private lastIdleCheck = 0;
+  /** Partitions paused by alignment as last applied to the reader, and the set being computed. */
+  private pausedApplied = new Set<number>();
+  private pausedNext = new Set<number>();
+  private pausedSince: number | undefined;
+  private pausedMsTotal = 0;
+  /** Aligned sources: event time per record over recent polls (EWMA), to size polls by event time. */
+  private msPerRecord = 0;
   records = 0;
   /** What the reader waits for (its input does not exist yet); undefined while it reads. */
   waitingFor: WaitingInput | undefined;
@@ -82,6 +102,65 @@ export class SourceTask implements Task, RawRecords {
       idle: (i) => o.out.idle(i),
     });
     if (idle !== undefined || !this.extract) this.scheduleIdleCheck();
+    o.alignment?.hub.onChange(o.alignment.group, () => o.slot.wake());
+  }
+
+  get aligned(): boolean {
+    return this.o.alignment !== undefined;
+  }
+
+  /** Milliseconds this source slot had at least one partition paused by alignment. */
+  get alignmentPausedMs(): number {
+    return this.pausedMsTotal + (this.pausedSince !== undefined ? Date.now() - this.pausedSince : 0);
+  }
+
+  private reportAlignment(): void {
+    const a = this.o.alignment;
+    if (a) a.hub.report(a.group, a.member, this.done ? MAX_WATERMARK : this.wms.alignmentWatermark());
+  }
+
+  /**
+   * Records to ask the reader for. An aligned source checks the drift between polls, so a poll
+   * spans at most a quarter of maxDrift of event time (estimated from earlier polls): a slot
+   * overshoots the group's bound by that much at most, whatever the batch size.
+   */
+  private pollSize(): number {
+    const a = this.o.alignment;
+    if (!a) return this.o.batchSize;
+    // Until the span is known (the first polls), small polls: a partition read before the others
+    // have records is paused after FIRST_POLL records, not after a whole batch.
+    if (this.msPerRecord <= 0) return Math.min(this.o.batchSize, FIRST_POLL);
+    return Math.max(1, Math.min(this.o.batchSize, Math.floor(a.driftMs / 4 / this.msPerRecord)));
+  }
+
+  private learnSpan(n: number, minTs: number, maxTs: number): void {
+    if (n < 2 || !(maxTs > minTs)) return;
+    const per = (maxTs - minTs) / n;
+    this.msPerRecord = this.msPerRecord === 0 ? per : this.msPerRecord * 0.7 + per * 0.3;
+  }
+
+  /**
+   * Pauses the partitions ahead of the group's minimum by more than maxDrift (the reader stops
+   * fetching them) and resumes the others. False when nothing may be read now.
+   */
+  private applyAlignment(): boolean {
+    const a = this.o.alignment as SourceAlignment;
+    const now = Date.now();
+    const next = this.pausedNext;
+    this.wms.aheadOf(a.hub.min(a.group) + a.driftMs, now, next);
+    let same = next.size === this.pausedApplied.size;
+    if (same) for (const p of next) if (!this.pausedApplied.has(p)) same = false;
+    if (!same) {
+      this.pausedNext = this.pausedApplied;
+      this.pausedApplied = next;
+      this.o.reader.setPaused?.(next);
+      if (next.size > 0 && this.pausedSince === undefined) this.pausedSince = now;
+      else if (next.size === 0 && this.pausedSince !== undefined) {
+        this.pausedMsTotal += now - this.pausedSince;
+        this.pausedSince = undefined;
+      }
+    }
+    return !this.wms.allPaused(this.pausedApplied);
   }
 
   /** Re-evaluates idleness; without a timestamp field, also moves the watermark with the clock. */
@@ -91,6 +170,7 @@ export class SourceTask implements Task, RawRecords {
       const now = Date.now();
       if (!this.extract && this.opened && this.pausedForStop === undefined) this.wms.advanceClock(now);
       this.wms.emit(now);
+      this.reportAlignment();
       this.scheduleIdleCheck();
     });
   }
@@ -199,9 +279,10 @@ export class SourceTask implements Task, RawRecords {
       }
     }
     this.o.backpressure?.running();
+    if (this.o.alignment && !this.applyAlignment()) return false;
     const b = this.batch;
     b.n = 0;
-    const status = this.o.reader.poll(this, this.o.batchSize);
+    const status = this.o.reader.poll(this, this.pollSize());
     const n = b.n;
     if (n > 0) {
       const now = Date.now();
@@ -228,6 +309,7 @@ export class SourceTask implements Task, RawRecords {
         this.lastIdleCheck = now;
       }
     }
+    this.reportAlignment();
     if (status === 'end') {
       this.finish(true);
       return true;
@@ -251,10 +333,14 @@ export class SourceTask implements Task, RawRecords {
     let published = wms.watermark;
     let m = 0;
     let total = 0;
+    let minTs = Number.POSITIVE_INFINITY;
+    let maxTs = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < n; i++) {
       const rec = b.recs[i] as Rec;
       const p = this.partOf[i] as number;
       const ts = extract(rec);
+      if (ts < minTs) minTs = ts;
+      if (ts > maxTs) maxTs = ts;
       if (Number.isNaN(ts)) {
         this.o.onFailed('timestamp');
         this.o.reader.reject?.(
@@ -291,6 +377,7 @@ export class SourceTask implements Task, RawRecords {
     total += m;
     this.records += total;
     this.o.onRecords(total);
+    if (this.o.alignment) this.learnSpan(n, minTs, maxTs);
   }
 
   private applyFinishedPartitions(): void {
@@ -302,6 +389,9 @@ export class SourceTask implements Task, RawRecords {
   private finish(drain: boolean): void {
     if (this.done) return;
     this.done = true;
+    this.reportAlignment();
+    if (this.pausedSince !== undefined) this.pausedMsTotal += Date.now() - this.pausedSince;
+    this.pausedSince = undefined;
     if (drain) this.o.out.watermark(MAX_WATERMARK);
     this.o.out.end();
     this.o.checkpoint?.onFinished();

@@ -3,6 +3,7 @@
 // strategies. Each is plain spec data (the YAML form), typed by the element it carries; a
 // watermark strategy may also carry a timestamp function, registered when the source is added.
 import type {
+  AlignmentSpec,
   DatagenSourceSpec,
   FileSourceSpec,
   KafkaSinkSpec,
@@ -53,16 +54,21 @@ export class WatermarkStrategy<T> {
   readonly field: { name: string; format: 'millis' | 'iso' } | undefined;
   readonly assigner: TimestampAssigner<T> | undefined;
 
+  /** Watermark alignment (`false`: off; undefined: the default, see graph.md). */
+  readonly alignment: AlignmentSpec | false | undefined;
+
   private constructor(
     bound: string,
     idle?: string,
     field?: { name: string; format: 'millis' | 'iso' },
     assigner?: TimestampAssigner<T>,
+    alignment?: AlignmentSpec | false,
   ) {
     this.maxOutOfOrderness = bound;
     this.idleTimeout = idle;
     this.field = field;
     this.assigner = assigner;
+    this.alignment = alignment;
   }
 
   /** Watermark = highest timestamp seen − bound − 1 ms (a duration, e.g. "5s"). */
@@ -77,17 +83,37 @@ export class WatermarkStrategy<T> {
 
   /** Event time from a function of the element (epoch milliseconds). */
   withTimestampAssigner(fn: TimestampAssigner<T>): WatermarkStrategy<T> {
-    return new WatermarkStrategy<T>(this.maxOutOfOrderness, this.idleTimeout, undefined, fn);
+    return new WatermarkStrategy<T>(this.maxOutOfOrderness, this.idleTimeout, undefined, fn, this.alignment);
   }
 
   /** Event time from a field of the element (epoch milliseconds, or an ISO-8601 string). */
   withTimestampField(name: keyof T & string, format: 'millis' | 'iso' = 'millis'): WatermarkStrategy<T> {
-    return new WatermarkStrategy<T>(this.maxOutOfOrderness, this.idleTimeout, { name, format });
+    return new WatermarkStrategy<T>(
+      this.maxOutOfOrderness,
+      this.idleTimeout,
+      { name, format },
+      undefined,
+      this.alignment,
+    );
   }
 
   /** A source partition without records for this long stops holding back the watermark. */
   withIdleness(timeout: string): WatermarkStrategy<T> {
-    return new WatermarkStrategy<T>(this.maxOutOfOrderness, timeout, this.field, this.assigner);
+    return new WatermarkStrategy<T>(this.maxOutOfOrderness, timeout, this.field, this.assigner, this.alignment);
+  }
+
+  /**
+   * Flink's withWatermarkAlignment: a partition whose watermark is more than `maxDrift` ahead
+   * of the minimum over `group` (sources sharing the name) stops reading until it is not.
+   */
+  withWatermarkAlignment(group: string, maxDrift: string, updateInterval?: string): WatermarkStrategy<T> {
+    const a: AlignmentSpec = { group, maxDrift, ...(updateInterval ? { updateInterval } : {}) };
+    return new WatermarkStrategy<T>(this.maxOutOfOrderness, this.idleTimeout, this.field, this.assigner, a);
+  }
+
+  /** No watermark alignment: this source reads its partitions as fast as they come. */
+  withoutWatermarkAlignment(): WatermarkStrategy<T> {
+    return new WatermarkStrategy<T>(this.maxOutOfOrderness, this.idleTimeout, this.field, this.assigner, false);
   }
 }
 

@@ -66,7 +66,10 @@ export class GraphBuilder implements StreamGraph {
     let timestamp = o.timestamp;
     const w = o.watermarks;
     if (w) {
-      const idle = w.idleTimeout ? { idleTimeout: w.idleTimeout } : {};
+      const idle = {
+        ...(w.idleTimeout ? { idleTimeout: w.idleTimeout } : {}),
+        ...(w.alignment !== undefined ? { alignment: w.alignment } : {}),
+      };
       if (w.assigner) {
         const ref = `${name}.timestamp`;
         this.register(ref, { kind: 'timestamp', fn: w.assigner as (v: unknown) => number });

@@ -21,7 +21,25 @@ export interface TimestampSpec {
   maxOutOfOrderness: string;
   /** A partition (or source) with no records for this long stops holding back the watermark. */
   idleTimeout?: string;
+  /**
+   * Watermark alignment: a partition or slot whose watermark runs more than `maxDrift` ahead of
+   * its group's minimum stops reading until it is not. Absent: on, with ALIGNMENT_DEFAULTS and
+   * the source's name as group; `false`: off.
+   */
+  alignment?: AlignmentSpec | false;
 }
+
+export interface AlignmentSpec {
+  /** Sources sharing a group are aligned with each other. Default: the source's name. */
+  group?: string;
+  /** How far (event time) a partition may run ahead of the group's minimum watermark. */
+  maxDrift: string;
+  /** How often slots in other processes exchange their watermarks. Default 200ms. */
+  updateInterval?: string;
+}
+
+/** What a source with event time and no `alignment` gets. */
+export const ALIGNMENT_DEFAULTS = { maxDrift: '10s', updateInterval: '200ms' } as const;
 
 export type RecordFormat = 'json' | 'string' | 'bytes';
 

@@ -246,3 +246,30 @@ describe('validateGraph', () => {
     ]);
   });
 });
+
+describe('timestamp.alignment', () => {
+  const withAlignment = (alignment: unknown) => {
+    const g = base();
+    (g.sources[0] as { timestamp: Record<string, unknown> }).timestamp['alignment'] = alignment;
+    return g;
+  };
+
+  it('accepts {group?, maxDrift, updateInterval?} and false', () => {
+    expect(messages(withAlignment({ group: 'g', maxDrift: '30s', updateInterval: '1s' }))).toEqual([]);
+    expect(messages(withAlignment({ maxDrift: '0s' }))).toEqual([]);
+    expect(messages(withAlignment(false))).toEqual([]);
+  });
+
+  it('names the field that is wrong', () => {
+    expect(messages(withAlignment({ group: 'g' }))).toEqual([
+      'graph.sources[0].timestamp.alignment.maxDrift: expected a duration like "1m", got nothing',
+    ]);
+    expect(messages(withAlignment({ maxDrift: '10s', updateInterval: '0s', drift: 1 }))).toEqual([
+      'graph.sources[0].timestamp.alignment.drift: unknown field; expected one of group, maxDrift, updateInterval',
+      'graph.sources[0].timestamp.alignment.updateInterval: expected a positive duration, got "0s"',
+    ]);
+    expect(messages(withAlignment(true))).toEqual([
+      'graph.sources[0].timestamp.alignment: expected {group?, maxDrift, updateInterval?} or false, got true',
+    ]);
+  });
+});

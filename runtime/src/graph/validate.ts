@@ -35,7 +35,7 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo, connec
       c.add(tp, `expected {field, format: millis|iso, maxOutOfOrderness}, got ${show(ts)}`);
       return;
     }
-    c.keys(ts, ['field', 'format', 'assigner', 'maxOutOfOrderness', 'idleTimeout'], tp);
+    c.keys(ts, ['field', 'format', 'assigner', 'maxOutOfOrderness', 'idleTimeout', 'alignment'], tp);
     let field: string | undefined;
     if (ts['assigner'] !== undefined) {
       c.string(ts, 'assigner', tp);
@@ -47,6 +47,7 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo, connec
     }
     c.duration(ts, 'maxOutOfOrderness', tp, { required: true });
     c.duration(ts, 'idleTimeout', tp, { positive: true });
+    validateAlignment(c, ts['alignment'], `${tp}.alignment`);
     if (field && node.schema && !(field in node.schema)) {
       c.add(
         `${tp}.field`,
@@ -54,6 +55,18 @@ function validateSource(c: Checker, o: Obj, path: string, node: NodeInfo, connec
       );
     }
   }
+}
+
+function validateAlignment(c: Checker, a: unknown, path: string): void {
+  if (a === undefined || a === false) return;
+  if (!isObj(a)) {
+    c.add(path, `expected {group?, maxDrift, updateInterval?} or false, got ${show(a)}`);
+    return;
+  }
+  c.keys(a, ['group', 'maxDrift', 'updateInterval'], path);
+  c.string(a, 'group', path, false);
+  c.duration(a, 'maxDrift', path, { required: true });
+  c.duration(a, 'updateInterval', path, { positive: true });
 }
 
 function validateSink(c: Checker, o: Obj, path: string, node: NodeInfo, connectors: ConnectorConfigRules): void {

@@ -40,6 +40,8 @@ export interface MultiInputOperator extends Output {
 /** Keyed operators expose their state for snapshots (the seam for checkpoints). */
 export interface StatefulOperator {
   readonly stateName: string;
+  /** Timers held (a window step: one per key and open window until its cleanup); for the state-size gauge. */
+  readonly timerCount?: number;
   snapshotState(): Uint8Array;
   restoreState(snapshots: readonly Uint8Array[]): void;
 }

@@ -228,6 +228,10 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     this.results.add(rec, w.end - 1);
   }
 
+  get timerCount(): number {
+    return this.timers.size;
+  }
+
   private onLate(rec: Rec, ts: number): void {
     if (this.late) this.late.add(rec, ts);
     else this.ctx.metrics.lateRecordsDropped(1);

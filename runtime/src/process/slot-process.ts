@@ -27,6 +27,8 @@ import { NetMetrics } from '../net/net-metrics.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { WatermarkAlignment, type AlignmentReport } from '../time/watermark-alignment.ts';
+import { resolveAlignment } from '../graph/alignment.ts';
 import { jobStatusSource } from '../control/job-executor-control.ts';
 import type { Discover } from './peer-discovery.ts';
 import { planGraph } from '../graph/plan.ts';
@@ -85,7 +87,9 @@ type CheckpointRpc =
   | { m: 'committed'; committed: CheckpointCommitted }
   | { m: 'trigger'; trigger: TriggerCheckpoint }
   | { m: 'complete'; id: number; final?: boolean }
-  | { m: 'aborted'; id: number; reason: string };
+  | { m: 'aborted'; id: number; reason: string }
+  /** Watermark alignment: the sender's source slots' watermarks, [group, member, watermark] (additive). */
+  | { m: 'wm'; reports: AlignmentReport[] };
 
 export class SlotProcess {
   readonly opts: SlotProcessOptions;
@@ -99,6 +103,9 @@ export class SlotProcess {
   private readonly channelIds: Map<string, number>;
   /** Messages that arrived before this slot's job was built (a faster peer's coordinator). */
   private readonly earlyRpc: [number, CheckpointRpc][] = [];
+  /** This process's alignment groups; its members' reports go to every peer every updateInterval. */
+  private readonly alignment = new WatermarkAlignment();
+  private alignmentTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: SlotProcessOptions) {
     this.opts = opts;
@@ -161,6 +168,7 @@ export class SlotProcess {
         ...(o.restoreFrom
           ? { restoreFrom: o.restoreFrom, allowNonRestoredState: o.allowNonRestoredState ?? false }
           : {}),
+        alignment: this.alignment,
         checkpointTransport: {
           coordinator: {
             acknowledge: (ack) => send(0, { m: 'ack', ack }),
@@ -186,14 +194,18 @@ export class SlotProcess {
       });
       this.job = job;
       for (const [from, msg] of this.earlyRpc.splice(0)) this.onCheckpointRpc(from, msg);
+      this.startAlignmentExchange();
       this.state = 'RUNNING';
       if (this.stopRequest) job.stop(this.stopRequest);
       const result = await job.run();
+      this.sendAlignment(true);
+      clearInterval(this.alignmentTimer);
       await this.dataPlane.drain();
       await this.dataPlane.close();
       this.state = 'FINISHED';
       return result;
     } catch (e) {
+      clearInterval(this.alignmentTimer);
       this.state = 'FAILED';
       this.error = (e as Error).message;
       await this.dataPlane.destroy();
@@ -201,7 +213,34 @@ export class SlotProcess {
     }
   }
 
+  /**
+   * Every updateInterval (the shortest of the graph's aligned sources), the reports of this
+   * slot's members that changed go to every peer; the full set every 5 s, so a peer that
+   * missed one catches up.
+   */
+  private startAlignmentExchange(): void {
+    const intervals = this.opts.graph.spec.sources.map((s) => resolveAlignment(s)?.updateIntervalMs ?? Infinity);
+    const every = Math.min(...intervals);
+    if (!Number.isFinite(every) || this.opts.parallelism < 2) return;
+    let ticks = 0;
+    const fullEvery = Math.max(1, Math.round(5000 / every));
+    this.alignmentTimer = setInterval(() => this.sendAlignment(++ticks % fullEvery === 0), every);
+    this.alignmentTimer.unref();
+  }
+
+  private sendAlignment(full: boolean): void {
+    const changed = this.alignment.takeLocalChanges();
+    const reports = full ? this.alignment.localSnapshot() : changed;
+    if (reports.length === 0) return;
+    for (let s = 0; s < this.opts.parallelism; s++)
+      if (s !== this.opts.slot) this.dataPlane.sendControl(s, { m: 'wm', reports } satisfies CheckpointRpc);
+  }
+
   private onCheckpointRpc(from: number, msg: CheckpointRpc): void {
+    if (msg.m === 'wm') {
+      this.alignment.applyRemote(msg.reports);
+      return;
+    }
     const job = this.job;
     if (!job) {
       this.earlyRpc.push([from, msg]);

@@ -22,6 +22,8 @@ export class JobMetrics {
   readonly sourceLag: Gauge<'source' | 'slot'>;
   readonly sourceWatermark: Gauge<'source' | 'slot'>;
   readonly sourceWatermarkLag: Gauge<'source' | 'slot'>;
+  readonly sourceAlignmentPaused: Gauge<'source' | 'slot'>;
+  readonly operatorTimers: Gauge<'step' | 'slot'>;
   private readonly collectHooks: (() => void)[] = [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -135,6 +137,18 @@ export class JobMetrics {
     this.sourceWatermark = new Gauge({
       name: 'tributary_source_watermark_ms',
       help: 'Watermark of a source slot (epoch ms): the minimum over its partitions',
+      labelNames: ['source', 'slot'],
+      registers,
+    });
+    this.operatorTimers = new Gauge({
+      name: 'tributary_operator_timers',
+      help: 'Timers a stateful step holds (a window step: one per key and open window until its cleanup)',
+      labelNames: ['step', 'slot'],
+      registers,
+    });
+    this.sourceAlignmentPaused = new Gauge({
+      name: 'tributary_source_alignment_paused_seconds',
+      help: 'Time a source slot had partitions paused by watermark alignment since the job started (s)',
       labelNames: ['source', 'slot'],
       registers,
     });

@@ -3,7 +3,7 @@
 // the partitions that are not idle. A finished partition's watermark is +∞.
 import { BoundedOutOfOrderness } from './bounded-out-of-orderness.ts';
 import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
-import { MAX_WATERMARK } from './watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from './watermark.ts';
 
 export class PartitionWatermarks {
   private readonly boundMs: number;
@@ -118,6 +118,44 @@ export class PartitionWatermarks {
 
   get watermark(): number {
     return this.valve.watermark;
+  }
+
+  /**
+   * What this source reports to its alignment group: the minimum over partitions that are
+   * neither idle nor finished; −∞ before any partition is declared (a reader still opening
+   * holds the group back), +∞ when every partition is idle or finished (it holds nothing back).
+   */
+  alignmentWatermark(): number {
+    if (this.gens.length === 0) return MIN_WATERMARK;
+    let min = MAX_WATERMARK;
+    for (let p = 0; p < this.gens.length; p++) {
+      if (this.idle[p] || this.finished[p]) continue;
+      const c = (this.gens[p] as BoundedOutOfOrderness).current();
+      if (c < min) min = c;
+    }
+    return min;
+  }
+
+  /**
+   * Partitions to pause: those not finished whose own watermark is above `maxAllowed`. A
+   * paused partition's silence is not idleness: it counts as active (`now`).
+   */
+  aheadOf(maxAllowed: number, now: number, out: Set<number>): void {
+    out.clear();
+    for (let p = 0; p < this.gens.length; p++) {
+      if (this.finished[p] || this.idle[p]) continue;
+      if ((this.gens[p] as BoundedOutOfOrderness).current() > maxAllowed) {
+        out.add(p);
+        this.lastActivity[p] = now;
+      }
+    }
+  }
+
+  /** True when every partition is finished or in `paused` (nothing to read now). */
+  allPaused(paused: ReadonlySet<number>): boolean {
+    if (paused.size === 0) return false;
+    for (let p = 0; p < this.gens.length; p++) if (!this.finished[p] && !paused.has(p)) return false;
+    return true;
   }
 
   /** The newest timestamp seen on any partition (−∞ before the first record). */

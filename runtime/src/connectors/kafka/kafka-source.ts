@@ -23,6 +23,11 @@
 // topic is idle (it does not hold back the watermark) and keeps looking; with discovery
 // off it ends, as a bounded read does when nothing is left.
 //
+// Fetched records wait in one queue per partition; poll() takes from them in turn, skipping
+// partitions that watermark alignment paused (setPaused), whose fetching is paused in kafkajs
+// too. The bound on queued records counts only partitions that are not paused, so a paused
+// partition's queue never stops the others from being fetched.
+//
 // Records are decoded in the slot's loop (never in kafkajs callbacks). A record that
 // cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the
 // dead-letter topic, with the error and its origin in headers; it never fails the job.
@@ -77,8 +82,13 @@ export class KafkaSource implements SourceReader {
   private watch: TopicWatch | undefined;
   private consumer: Consumer | undefined;
   private dlq: DeadLetterTopic | undefined;
-  private queue: Queued[] = [];
-  private qHead = 0;
+  /** Per Kafka partition: fetched records not yet polled (from `head`). */
+  private readonly queues = new Map<number, { items: Queued[]; head: number }>();
+  private queued = 0;
+  /** Kafka partitions paused by alignment, and the ones kafkajs has paused (applied when it can). */
+  private readonly paused = new Set<number>();
+  private kafkaPaused = new Set<number>();
+  private rr = 0;
   private spaceWaiters: (() => void)[] = [];
   /** Kafka partition → watermark partition index (declared in poll, i.e. in the slot's loop). */
   private readonly partIndex = new Map<number, number>();
@@ -273,6 +283,7 @@ export class KafkaSource implements SourceReader {
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
+    this.kafkaPaused = new Set(); // a new consumer fetches every partition until told otherwise
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     consumer.on(consumer.events.CRASH, (e) => {
@@ -291,7 +302,7 @@ export class KafkaSource implements SourceReader {
             const off = BigInt(m.offset);
             if (off < next) continue; // before the start position, or re-delivered after the seek
             next = off + 1n;
-            this.queue.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+            this.enqueue({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
           }
           // Offsets the fetch covered beyond its last record (markers, aborted records): consumed too.
           // firstOffset() is null only for a fetch with no raw record at all (it then reports the high
@@ -300,7 +311,7 @@ export class KafkaSource implements SourceReader {
             const last = BigInt(batch.lastOffset());
             if (last >= next) {
               next = last + 1n;
-              this.queue.push({
+              this.enqueue({
                 partition: batch.partition,
                 offset: last.toString(),
                 key: null,
@@ -311,7 +322,8 @@ export class KafkaSource implements SourceReader {
           }
           this.accepted.set(batch.partition, next);
           this.ctx.wake();
-          while (this.queue.length - this.qHead > MAX_QUEUED && isRunning() && !isStale()) {
+          this.applyKafkaPause(consumer);
+          while (this.unpausedQueued() > MAX_QUEUED && !this.paused.has(batch.partition) && isRunning() && !isStale()) {
             await new Promise<void>((r) => this.spaceWaiters.push(r));
             await heartbeat();
           }
@@ -325,6 +337,49 @@ export class KafkaSource implements SourceReader {
         this.ctx.wake();
       });
     for (const p of parts) consumer.seek({ topic, partition: p, offset: (this.accepted.get(p) as bigint).toString() });
+  }
+
+  private enqueue(q: Queued): void {
+    let pq = this.queues.get(q.partition);
+    if (!pq) {
+      pq = { items: [], head: 0 };
+      this.queues.set(q.partition, pq);
+    }
+    pq.items.push(q);
+    this.queued++;
+  }
+
+  /** Queued records of partitions that are not paused (what bounds fetching). */
+  private unpausedQueued(): number {
+    let n = this.queued;
+    for (const p of this.paused) {
+      const pq = this.queues.get(p);
+      if (pq) n -= pq.items.length - pq.head;
+    }
+    return n;
+  }
+
+  /** Makes kafkajs fetch exactly the partitions not paused (it refuses before its group runs: retried per batch). */
+  private applyKafkaPause(consumer: Consumer | undefined): void {
+    if (!consumer) return;
+    const { topic } = this.spec;
+    const pause = [...this.paused].filter((p) => !this.kafkaPaused.has(p));
+    const resume = [...this.kafkaPaused].filter((p) => !this.paused.has(p));
+    if (pause.length === 0 && resume.length === 0) return;
+    try {
+      if (pause.length > 0) consumer.pause([{ topic, partitions: pause }]);
+      if (resume.length > 0) consumer.resume([{ topic, partitions: resume }]);
+      this.kafkaPaused = new Set(this.paused);
+    } catch {
+      // The consumer group is not running yet: the next batch applies it.
+    }
+  }
+
+  setPaused(partitions: ReadonlySet<number>): void {
+    this.paused.clear();
+    for (const [p, idx] of this.partIndex) if (partitions.has(idx)) this.paused.add(p);
+    this.applyKafkaPause(this.consumer);
+    this.releaseSpace();
   }
 
   private releaseSpace(): void {
@@ -374,34 +429,28 @@ export class KafkaSource implements SourceReader {
     this.declarePartitions();
     const format = this.spec.format ?? 'json';
     let n = 0;
-    while (n < max && this.qHead < this.queue.length) {
-      const m = this.queue[this.qHead++] as Queued;
-      if (this.position.has(m.partition)) this.position.set(m.partition, BigInt(m.offset) + 1n);
-      if (this.bounded) {
-        const end = this.endOffsets.get(m.partition);
-        if (end === undefined) continue;
-        const off = BigInt(m.offset);
-        // Reaching or passing the end finishes the partition: the offset just before it may be a
-        // transaction marker, never delivered, with later records fetched in the same batch.
-        if (off + 1n >= end) {
-          this.endOffsets.delete(m.partition);
-          this.ctx.finishPartition(this.partIndex.get(m.partition) as number);
+    const parts = [...this.queues.keys()];
+    // Partitions in turn from a rotating start, each its share of `max`, then whatever is left.
+    const share = Math.max(1, Math.ceil(max / Math.max(1, parts.length - this.paused.size)));
+    for (let pass = 0; pass < 2 && n < max; pass++) {
+      for (let j = 0; j < parts.length && n < max; j++) {
+        const kp = parts[(this.rr + j) % parts.length] as number;
+        if (this.paused.has(kp)) continue;
+        const pq = this.queues.get(kp) as { items: Queued[]; head: number };
+        const limit = pass === 0 ? Math.min(max, n + share) : max;
+        while (n < limit && pq.head < pq.items.length) {
+          const m = pq.items[pq.head++] as Queued;
+          this.queued--;
+          if (this.take(m, out, format)) n++;
         }
-        if (off >= end) continue;
+        if (pq.head > 4096 && pq.head * 2 > pq.items.length) {
+          pq.items = pq.items.slice(pq.head);
+          pq.head = 0;
+        }
       }
-      if (m.skipped) continue;
-      const r = decodeValue(format, m.value);
-      if (r.ok) {
-        if (format !== 'json') r.rec['key'] = m.key === null ? null : m.key.toString();
-        out.add(r.rec, this.partIndex.get(m.partition) as number);
-        n++;
-      } else this.badRecord(m.partition, m.offset, m.key, m.value, r.reason, r.error);
     }
-    if (this.qHead > 4096 && this.qHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.qHead);
-      this.qHead = 0;
-    }
-    if (this.queue.length - this.qHead <= MAX_QUEUED && this.spaceWaiters.length > 0) this.releaseSpace();
+    this.rr++;
+    if (this.unpausedQueued() <= MAX_QUEUED && this.spaceWaiters.length > 0) this.releaseSpace();
     if (n > 0) {
       this.reportLag();
       return 'data';
@@ -409,6 +458,32 @@ export class KafkaSource implements SourceReader {
     if (!this.assigned) return 'empty'; // waiting for the topic
     if (this.bounded) return this.endOffsets.size === 0 ? 'end' : 'empty';
     return this.owned.length === 0 && this.discoveryMs === 0 ? 'end' : 'empty';
+  }
+
+  /** One queued entry: advances the position, finishes a bounded partition at its end; true if a record was added. */
+  private take(m: Queued, out: RawRecords, format: 'json' | 'string' | 'bytes'): boolean {
+    if (this.position.has(m.partition)) this.position.set(m.partition, BigInt(m.offset) + 1n);
+    if (this.bounded) {
+      const end = this.endOffsets.get(m.partition);
+      if (end === undefined) return false;
+      const off = BigInt(m.offset);
+      // Reaching or passing the end finishes the partition: the offset just before it may be a
+      // transaction marker, never delivered, with later records fetched in the same batch.
+      if (off + 1n >= end) {
+        this.endOffsets.delete(m.partition);
+        this.ctx.finishPartition(this.partIndex.get(m.partition) as number);
+      }
+      if (off >= end) return false;
+    }
+    if (m.skipped) return false;
+    const r = decodeValue(format, m.value);
+    if (r.ok) {
+      if (format !== 'json') r.rec['key'] = m.key === null ? null : m.key.toString();
+      out.add(r.rec, this.partIndex.get(m.partition) as number);
+      return true;
+    }
+    this.badRecord(m.partition, m.offset, m.key, m.value, r.reason, r.error);
+    return false;
   }
 
   reject(rec: Rec, partition: number, reason: string): void {

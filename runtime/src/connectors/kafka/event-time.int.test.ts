@@ -1,0 +1,242 @@
+// Event time over the real Kafka broker, with the default watermark alignment.
+//
+// * A 4-partition backlog (line i → partition i mod 4) read from the start at p1, p2 and p4
+//   gives the same late output, final window results and dedupe output, equal to an
+//   event-time reference computed here (a fetch brings a partition's records in blocks far
+//   longer in event time than the out-of-orderness bound: without alignment the partitions
+//   drift apart by whole fetches).
+// * A backfill: two partitions over the same hour of event time, one with 10× the records per
+//   minute of the other. Read at the same records per second their event times drift apart;
+//   with alignment the window step's state (its timers, one per key and open window, read from
+//   the tributary_operator_timers gauge while the job runs) stays bounded by the drift, and the
+//   results at p2 equal those at p1.
+import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
+import type { Kafka as KafkaClient } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobExecutor } from '../../exec/job-executor.ts';
+import type { GraphSpec } from '../../graph/spec.ts';
+import { silentLogger } from '../../telemetry/logger.ts';
+import { JobMetrics } from '../../telemetry/metrics.ts';
+import { CollectingSink, sortedJson, type Emitted } from '../../testing/harness.ts';
+import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { validateGraph } from '../validate-graph.ts';
+
+const { Kafka, logLevel } = kafkajs;
+
+const BOUND = 2000;
+const SIZE = 10_000;
+const LATENESS = 5000;
+const WITHIN = 30_000;
+const N = 20_000;
+const T0 = 1_699_999_980_000; // a minute boundary
+
+interface Ev {
+  id: number;
+  k: string;
+  ts: number;
+}
+
+/** N events 10 ms apart displaced by up to 1.5 s, plus one every 1,000 that is 60 s behind the stream. */
+function events(): Ev[] {
+  let s = 11;
+  const rnd = (): number => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+  const out: Ev[] = [];
+  for (let i = 0; i < N; i++) {
+    out.push({ id: i, k: `k${i % 40}`, ts: T0 + i * 10 + Math.floor(rnd() * 1500) });
+    if (i % 1000 === 999) out.push({ id: 1_000_000 + i, k: `k${i % 40}`, ts: T0 + i * 10 - 60_000 });
+  }
+  return out;
+}
+
+/** Flink's semantics with a watermark after every record, over the input in order. */
+function windowReference(evs: readonly Ev[]): { late: string[]; windows: string[] } {
+  let max = Number.NEGATIVE_INFINITY;
+  const late: Record<string, unknown>[] = [];
+  const counts = new Map<string, { k: string; window_start: number; window_end: number; n: number }>();
+  for (const e of evs) {
+    const start = e.ts - (e.ts % SIZE);
+    if (start + SIZE - 1 + LATENESS <= max - BOUND - 1) late.push({ ...e });
+    else {
+      const id = `${e.k}/${start}`;
+      const w = counts.get(id) ?? { k: e.k, window_start: start, window_end: start + SIZE, n: 0 };
+      w.n++;
+      counts.set(id, w);
+    }
+    max = Math.max(max, e.ts);
+  }
+  return { late: sortedJson(late), windows: sortedJson([...counts.values()]) };
+}
+
+/** Per key in event-time order (ties by canonical JSON): the earliest passes and drops those within WITHIN after it. */
+function dedupeReference(evs: readonly Ev[]): string[] {
+  const byKey = new Map<string, Ev[]>();
+  for (const e of evs) byKey.set(e.k, [...(byKey.get(e.k) ?? []), e]);
+  const out: Ev[] = [];
+  for (const list of byKey.values()) {
+    list.sort((a, b) => a.ts - b.ts || JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    let until = Number.NEGATIVE_INFINITY;
+    for (const e of list) {
+      if (e.ts < until) continue;
+      out.push(e);
+      until = e.ts + WITHIN;
+    }
+  }
+  return sortedJson(out as unknown as Record<string, unknown>[]);
+}
+
+function finalWindows(out: readonly Emitted[], key: string): string[] {
+  const last = new Map<string, Record<string, unknown>>();
+  for (const { rec } of out) last.set(`${String(rec[key])}/${String(rec['window_start'])}`, rec);
+  return sortedJson([...last.values()]);
+}
+
+async function runJob(
+  spec: GraphSpec,
+  parallelism: number,
+  metrics = new JobMetrics(),
+  during?: () => Promise<void>,
+): Promise<Map<string, Emitted[]>> {
+  const results = new Map<string, Emitted[]>();
+  for (const s of spec.sinks) results.set(s.name, []);
+  const job = new JobExecutor(validateGraph(spec), {
+    parallelism,
+    logger: silentLogger(),
+    metrics,
+    sinkWriter: (s) => new CollectingSink(results.get(s.name)),
+  });
+  const done = job.run();
+  let finished = false;
+  void done.finally(() => {
+    finished = true;
+  });
+  while (during && !finished) {
+    await during();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await done;
+  return results;
+}
+
+describe('event time over Kafka (default watermark alignment)', () => {
+  let kafka: KafkaClient;
+  const run = randomUUID().slice(0, 8);
+  const backlog = `it-event-time-${run}`;
+  const backfill = `it-backfill-${run}`;
+  const bs = testBrokers();
+  const evs = events();
+
+  beforeAll(async () => {
+    kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
+    await createTopics(kafka, { [backlog]: 4, [backfill]: 2 });
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let from = 0; from < evs.length; from += 5000)
+      await producer.send({
+        topic: backlog,
+        messages: evs.slice(from, from + 5000).map((e, j) => ({ partition: (from + j) % 4, value: JSON.stringify(e) })),
+      });
+    // An hour of event time: partition 0 has 600 records a minute, partition 1 has 60.
+    for (const [partition, perMinute] of [
+      [0, 600],
+      [1, 60],
+    ] as const) {
+      const count = perMinute * 60;
+      const messages = Array.from({ length: count }, (_, i) => ({
+        partition,
+        value: JSON.stringify({ k: `k${i % 10}`, p: partition, ts: T0 + Math.floor((i * 3_600_000) / count) }),
+      }));
+      for (let from = 0; from < count; from += 5000)
+        await producer.send({ topic: backfill, messages: messages.slice(from, from + 5000) });
+    }
+    await producer.disconnect();
+  }, 120_000);
+
+  afterAll(async () => {
+    await deleteTopicsContaining(kafka, run);
+  });
+
+  it('a 4-partition backlog gives the same late output, windows and dedupe at p1, p2 and p4, equal to the reference', async () => {
+    const ref = windowReference(evs);
+    const dedupe = dedupeReference(evs.filter((e) => e.id < N));
+    expect(ref.late.length).toBe(N / 1000);
+    for (const p of [1, 2, 4]) {
+      const spec: GraphSpec = {
+        sources: [
+          {
+            name: 'events',
+            kafka: { brokers: bs, topic: backlog, groupId: `it-${randomUUID()}`, bounded: 'latest' },
+            timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: `${BOUND}ms` },
+          },
+        ],
+        steps: [
+          { name: 'by-k', from: 'events', keyBy: 'k' },
+          {
+            name: 'w',
+            from: 'by-k',
+            window: { tumbling: { size: `${SIZE}ms` }, allowedLateness: `${LATENESS}ms`, lateOutput: 'late' },
+          },
+          { name: 'counts', from: 'w', aggregate: { n: 'count()' } },
+          { name: 'on-time', from: 'events', filter: `id < ${N}.0` },
+          { name: 'on-time-by-k', from: 'on-time', keyBy: 'k' },
+          { name: 'first', from: 'on-time-by-k', dedupe: { within: `${WITHIN}ms` } },
+        ],
+        sinks: [
+          { name: 'windows', from: 'counts', console: {} },
+          { name: 'late-out', from: 'late', console: {} },
+          { name: 'deduped', from: 'first', console: {} },
+        ],
+      };
+      const got = await runJob(spec, p);
+      expect(sortedJson((got.get('late-out') as Emitted[]).map((e) => e.rec)), `p${p} late`).toEqual(ref.late);
+      expect(finalWindows(got.get('windows') as Emitted[], 'k'), `p${p} windows`).toEqual(ref.windows);
+      expect(sortedJson((got.get('deduped') as Emitted[]).map((e) => e.rec)), `p${p} dedupe`).toEqual(dedupe);
+    }
+  }, 240_000);
+
+  it('a backfill keeps window state bounded by the drift, and p2 gives the results of p1', async () => {
+    const spec: GraphSpec = {
+      sources: [
+        {
+          name: 'history',
+          kafka: { brokers: bs, topic: backfill, groupId: `it-${randomUUID()}`, bounded: 'latest' },
+          timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '0ms' },
+        },
+      ],
+      steps: [
+        { name: 'by-k', from: 'history', keyBy: 'k' },
+        { name: 'w', from: 'by-k', window: { tumbling: { size: '1m' } } },
+        { name: 'counts', from: 'w', aggregate: { n: 'count()' } },
+      ],
+      sinks: [{ name: 'out', from: 'counts', console: {} }],
+    };
+    const outputs: string[][] = [];
+    for (const p of [1, 2]) {
+      const metrics = new JobMetrics();
+      let peak = 0;
+      const sample = async (): Promise<void> => {
+        const text = await metrics.registry.metrics();
+        let total = 0;
+        for (const m of text.matchAll(/^tributary_operator_timers\{step="w",slot="\d+"\} (\d+)$/gm))
+          total += Number(m[1]);
+        peak = Math.max(peak, total);
+      };
+      const got = await runJob(spec, p, metrics, sample);
+      const rows = finalWindows(got.get('out') as Emitted[], 'k');
+      // 10 keys × 60 minutes; each minute: 600 + 60 records over 10 keys.
+      expect(rows.length, `p${p}`).toBe(600);
+      for (const r of rows) expect((JSON.parse(r) as { n: number }).n, `p${p} ${r}`).toBe(66);
+      outputs.push(rows);
+      // Open windows: the keys' windows between the group's minimum watermark and the newest
+      // record read, which alignment keeps within maxDrift (10 s) plus a quarter of it per
+      // poll: at most 2 one-minute windows per key. Without alignment the sparse partition's
+      // whole hour arrives in its first fetches: up to 60 per key.
+      expect(peak, `p${p} peak timers`).toBeGreaterThan(0);
+      expect(peak, `p${p} peak timers`).toBeLessThanOrEqual(20);
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+  }, 240_000);
+});
