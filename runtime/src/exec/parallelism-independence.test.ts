@@ -82,7 +82,7 @@ async function run(evs: readonly Ev[], parallelism: number): Promise<Map<string,
   const env = new StreamEnvironment();
   const src = env.fromCollection(evs as unknown as Record<string, unknown>[], {
     name: 'events',
-    timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: `${BOUND}ms` },
+    timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: `${BOUND}ms`, alignment: { maxDrift: '10s' } },
   });
   const w = src
     .keyBy('k')
@@ -93,7 +93,7 @@ async function run(evs: readonly Ev[], parallelism: number): Promise<Map<string,
   env
     .fromCollection(evs.filter((e) => e.id < N) as unknown as Record<string, unknown>[], {
       name: 'on-time',
-      timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: `${BOUND}ms` },
+      timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: `${BOUND}ms`, alignment: { maxDrift: '10s' } },
     })
     .keyBy('k')
     .dedupe(`${WITHIN}ms`, 'first')
@@ -101,7 +101,7 @@ async function run(evs: readonly Ev[], parallelism: number): Promise<Map<string,
   return env.executeAndCollect({ parallelism, batchSize: 1024 });
 }
 
-describe('event time at every parallelism (default watermark alignment)', () => {
+describe('event time at every parallelism (watermark alignment, maxDrift 10s)', () => {
   it('gives the same late output, window results and dedupe output at p1, p2 and p4, equal to the reference', async () => {
     const evs = events();
     const ref = windowReference(evs);

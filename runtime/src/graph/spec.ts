@@ -23,8 +23,8 @@ export interface TimestampSpec {
   idleTimeout?: string;
   /**
    * Watermark alignment: a partition or slot whose watermark runs more than `maxDrift` ahead of
-   * its group's minimum stops reading until it is not. Absent: on, with ALIGNMENT_DEFAULTS and
-   * the source's name as group; `false`: off.
+   * its group's minimum stops reading until it is not. Absent or `false`: off (as in Flink: an
+   * aligned group is held back by a partition that never gets a record, unless `idleTimeout`).
    */
   alignment?: AlignmentSpec | false;
 }
@@ -38,8 +38,8 @@ export interface AlignmentSpec {
   updateInterval?: string;
 }
 
-/** What a source with event time and no `alignment` gets. */
-export const ALIGNMENT_DEFAULTS = { maxDrift: '10s', updateInterval: '200ms' } as const;
+/** Defaults of an `alignment` block's optional fields. */
+export const ALIGNMENT_DEFAULTS = { updateInterval: '200ms' } as const;
 
 export type RecordFormat = 'json' | 'string' | 'bytes';
 

@@ -1,4 +1,4 @@
-// Event time over the real Kafka broker, with the default watermark alignment.
+// Event time over the real Kafka broker, with watermark alignment (maxDrift 10s).
 //
 // * A 4-partition backlog (line i → partition i mod 4) read from the start at p1, p2 and p4
 //   gives the same late output, final window results and dedupe output, equal to an
@@ -121,7 +121,7 @@ async function runJob(
   return results;
 }
 
-describe('event time over Kafka (default watermark alignment)', () => {
+describe('event time over Kafka (watermark alignment, maxDrift 10s)', () => {
   let kafka: KafkaClient;
   const run = randomUUID().slice(0, 8);
   const backlog = `it-event-time-${run}`;
@@ -169,7 +169,7 @@ describe('event time over Kafka (default watermark alignment)', () => {
           {
             name: 'events',
             kafka: { brokers: bs, topic: backlog, groupId: `it-${randomUUID()}`, bounded: 'latest' },
-            timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: `${BOUND}ms` },
+            timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: `${BOUND}ms`, alignment: { maxDrift: '10s' } },
           },
         ],
         steps: [
@@ -203,7 +203,7 @@ describe('event time over Kafka (default watermark alignment)', () => {
         {
           name: 'history',
           kafka: { brokers: bs, topic: backfill, groupId: `it-${randomUUID()}`, bounded: 'latest' },
-          timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '0ms' },
+          timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '0ms', alignment: { maxDrift: '10s' } },
         },
       ],
       steps: [
