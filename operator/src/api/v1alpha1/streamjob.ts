@@ -36,6 +36,11 @@ export interface StreamJobSpec {
   restartNonce: number;
   savepointNonce: number;
   restore?: { savepointPath?: string; allowNonRestoredState?: boolean };
+  /**
+   * `empty`: a stateful job (upgradeMode savepoint or last-state) that has run before may start again without state
+   * when it has none to restore; unset, such a redeploy is refused (Stalled NoStateToRestore).
+   */
+  initialState?: 'empty';
   checkpointing: { interval: string; timeout: string; retained: number };
   stateStorage: StateStorage;
   savepoints: {

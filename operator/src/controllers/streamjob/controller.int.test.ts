@@ -268,6 +268,84 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     expect(cond(done, 'Degraded')?.status).toBe('False');
   });
 
+  it('savepoints.timeout: a hanging savepoint times out and onFailure fallbackToCheckpoint applies — a young checkpoint is restored; with an old one the job is Stalled NoFreshCheckpoint until the savepoint succeeds', async () => {
+    await make('sptimeout', {
+      savepoints: { timeout: '3s', onFailure: 'fallbackToCheckpoint', maxCheckpointAge: '1h' },
+    } as Partial<StreamJobSpec>);
+    const j = await runningJob('sptimeout', 2);
+    const started = Date.parse(j.status!.deployed!.startedAt);
+    await waitFor(
+      'a checkpoint of the deployment',
+      async () => Date.parse((await get('sptimeout')).status?.lastCheckpoint?.completedAt ?? '0') > started,
+      60_000,
+      250,
+    );
+    // Young checkpoint (completed within maxCheckpointAge 1h): the timed-out savepoint falls back to it.
+    setFault('sptimeout', { savepoint: 'hang' });
+    await kube.patch(StreamJobs, ns, 'sptimeout', { spec: { restartNonce: 1 } });
+    const fellBack = await waitFor(
+      'Degraded SavepointFailedUsedCheckpoint',
+      async () => {
+        const c = await get('sptimeout');
+        return cond(c, 'Degraded')?.reason === 'SavepointFailedUsedCheckpoint' ? c : undefined;
+      },
+      60_000,
+      250,
+    );
+    expect(cond(fellBack, 'SavepointInProgress')).toMatchObject({ status: 'False', reason: 'SavepointTimeout' });
+    expect(cond(fellBack, 'SavepointInProgress')?.message).toMatch(/not complete after 3s/);
+    const cpPath = /restoring checkpoint (\S+)/.exec(cond(fellBack, 'Degraded')!.message)?.[1];
+    expect(cpPath).toMatch(/^\/state\/checkpoints\//);
+    const up = await runningJob('sptimeout', 2);
+    expect(up.status?.deployed?.id).not.toBe(j.status?.deployed?.id);
+    expect(up.status?.deployed?.restoredFrom).toBe(cpPath);
+    expect(up.status?.savepoints ?? []).toEqual([]); // no savepoint completed: the checkpoint stood in
+    expect((await events('sptimeout')).some((e) => e.reason === 'SavepointFailedUsedCheckpoint')).toBe(true);
+
+    // Old checkpoint: none completes any more, and maxCheckpointAge (2s) is shorter than the
+    // savepoint timeout (3s), so when the savepoint times out the latest checkpoint is too old.
+    await waitFor(
+      'a checkpoint of the new deployment',
+      async () =>
+        Date.parse((await get('sptimeout')).status?.lastCheckpoint?.completedAt ?? '0') >
+        Date.parse(up.status!.deployed!.startedAt),
+      60_000,
+      250,
+    );
+    setFault('sptimeout', { savepoint: 'hang', checkpoints: 'off' });
+    await kube.patch(StreamJobs, ns, 'sptimeout', {
+      spec: { restartNonce: 2, savepoints: { maxCheckpointAge: '2s' } },
+    });
+    const stalled = await waitFor(
+      'Stalled NoFreshCheckpoint',
+      async () => {
+        const c = await get('sptimeout');
+        return cond(c, 'Stalled')?.status === 'True' ? c : undefined;
+      },
+      60_000,
+      250,
+    );
+    expect(cond(stalled, 'Stalled')?.reason).toBe('NoFreshCheckpoint');
+    expect(cond(stalled, 'Stalled')?.message).toMatch(/SavepointTimeout: savepoint \S+ not complete after 3s/);
+    expect(cond(stalled, 'Stalled')?.message).toMatch(
+      /the latest checkpoint \/state\/checkpoints\/\S+ completed \d+s ago .*older than savepoints\.maxCheckpointAge 2s/,
+    );
+    expect(cond(stalled, 'Degraded')).toMatchObject({ status: 'True', reason: 'NoFreshCheckpoint' });
+    expect(cond(stalled, 'Reconciling')).toMatchObject({ status: 'False', reason: 'Stalled' });
+    // Nothing was touched: the old deployment runs, the operation waits to retry.
+    expect(stalled.status?.deployed?.id).toBe(up.status?.deployed?.id);
+    expect(stalled.status?.pendingOperation).toMatchObject({ kind: 'upgrade', step: 'savepoint-failed' });
+    expect(cond(stalled, 'Ready')?.status).toBe('True');
+    expect((await events('sptimeout')).some((e) => /no checkpoint to fall back to/.test(e.message))).toBe(true);
+    // The cause fixed: the retried savepoint completes and the upgrade restores it; no longer Stalled.
+    setFault('sptimeout', {});
+    const done = await runningJob('sptimeout', 2);
+    expect(done.status?.deployed?.id).not.toBe(up.status?.deployed?.id);
+    expect(done.status?.deployed?.restoredFrom).toBe(done.status?.savepoints?.at(-1)?.path);
+    expect(cond(done, 'Stalled')?.status).toBe('False');
+    expect(cond(done, 'Degraded')?.status).toBe('False');
+  });
+
   for (const step of ['intent', 'savepoint-triggered', 'state-ready', 'old-pods-gone', 'starting']) {
     it(`operator killed right after writing "${step}" of an upgrade: the next operator finishes it, no duplicate pods, no lost savepoint`, async () => {
       const name = `kill-${step}`;

@@ -1,14 +1,16 @@
 // recorded → state-ready in savepoint mode: stop the running job with a savepoint and restore
 // it. Nothing destructive has happened yet, so a failed savepoint leaves the old pods running
 // (Degraded with the reason, retried with backoff), unless savepoints.onFailure is
-// fallbackToCheckpoint and a checkpoint younger than maxCheckpointAge exists.
+// fallbackToCheckpoint and a checkpoint younger than maxCheckpointAge exists; with that policy
+// and no such checkpoint the job is also Stalled (NoFreshCheckpoint; state-policy.ts).
 import type { PendingOperation, SavepointRecord } from '../../../api/v1alpha1/streamjob.ts';
 import { degradedByOperation, setJobCondition } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
-import { addToHistory, freshCheckpoint, savepointRequestId } from '../savepoints.ts';
+import { addToHistory, savepointRequestId } from '../savepoints.ts';
 import { disposeDropped } from './dispose-savepoints.ts';
 import { PHASE_OF } from './kinds.ts';
 import { retryLater, savepointStep } from './savepoint-step.ts';
+import { checkpointFallback } from './state-policy.ts';
 
 export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
   const { deps } = r;
@@ -100,8 +102,10 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
     { result: 'failed', reason: op.kind },
     (c.now.getTime() - Date.parse(op.startedAt)) / 1000,
   );
-  const cp =
-    c.job.spec.savepoints?.onFailure === 'fallbackToCheckpoint' ? freshCheckpoint(c.job, c.obs, c.now) : undefined;
+  const fallback =
+    c.job.spec.savepoints?.onFailure === 'fallbackToCheckpoint' ? checkpointFallback(c.job, c.obs, c.now) : undefined;
+  const cp = fallback && 'use' in fallback ? fallback.use : undefined;
+  const noFallback = fallback && 'refuse' in fallback ? fallback.refuse : undefined;
   if (cp) {
     await r.record(c, 'state-ready', (s) => {
       s.pendingOperation = {
@@ -150,12 +154,19 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
     );
     setJobCondition(
       s,
-      {
-        type: 'Degraded',
-        status: 'True',
-        reason: p.reason,
-        message: `savepoint before ${op.kind} failed, the old pods keep running; retry ${p.attempt} in ${Math.round(p.delay / 1000)}s: ${p.message}`,
-      },
+      noFallback
+        ? {
+            type: 'Degraded',
+            status: 'True',
+            reason: 'NoFreshCheckpoint',
+            message: `savepoint before ${op.kind} failed (${why}) and onFailure fallbackToCheckpoint cannot use a checkpoint: ${noFallback}; the old pods keep running, savepoint retry ${p.attempt} in ${Math.round(p.delay / 1000)}s`,
+          }
+        : {
+            type: 'Degraded',
+            status: 'True',
+            reason: p.reason,
+            message: `savepoint before ${op.kind} failed, the old pods keep running; retry ${p.attempt} in ${Math.round(p.delay / 1000)}s: ${p.message}`,
+          },
       gen(),
       c.now,
     );
@@ -164,7 +175,7 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
   await deps.events.warning(
     c.job,
     'SavepointFailed',
-    `${op.kind} blocked, old pods keep running: ${why} (retry in ${Math.round(p.delay / 1000)}s)`,
+    `${op.kind} blocked, old pods keep running: ${why}${noFallback ? `; no checkpoint to fall back to: ${noFallback}` : ''} (retry in ${Math.round(p.delay / 1000)}s)`,
   );
   return { requeueAfter: p.delay };
 }
