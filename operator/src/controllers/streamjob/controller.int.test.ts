@@ -346,6 +346,60 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     expect(cond(done, 'Degraded')?.status).toBe('False');
   });
 
+  it('upgradeMode savepoint with no state to start from (Failed before any checkpoint): a redeploy is refused, Stalled NoStateToRestore, until spec.initialState: empty', async () => {
+    setFault('nostate', { checkpoints: 'off' });
+    await make('nostate', {
+      restartPolicy: { maxRestarts: 0, backoff: { initial: '1s', max: '1s' } },
+    } as Partial<StreamJobSpec>);
+    const j = await runningJob('nostate', 2);
+    setFault('nostate', { checkpoints: 'off', crash: `${j.status!.deployed!.id}/1` });
+    const failed = await waitFor(
+      'Failed',
+      async () => {
+        const c = await get('nostate');
+        return c.status?.phase === 'Failed' ? c : undefined;
+      },
+      60_000,
+      250,
+    );
+    expect(failed.status?.lastCheckpoint).toBeUndefined();
+    await waitFor('no pods', async () => (await pods('nostate')).length === 0, 30_000, 250);
+    // The user changes the spec: a redeploy would start empty, so it is refused and waits.
+    await kube.patch(StreamJobs, ns, 'nostate', { spec: { restartNonce: 1 } });
+    const refused = await waitFor(
+      'Stalled NoStateToRestore',
+      async () => {
+        const c = await get('nostate');
+        return cond(c, 'Stalled')?.status === 'True' && cond(c, 'Stalled')?.reason === 'NoStateToRestore'
+          ? c
+          : undefined;
+      },
+      30_000,
+      250,
+    );
+    const msg = cond(refused, 'Stalled')!.message;
+    expect(msg).toContain('upgradeMode savepoint: no savepoint or checkpoint to restore for this upgrade');
+    expect(msg).toContain('spec.initialState: empty');
+    expect(msg).toContain('spec.restore.savepointPath');
+    expect(cond(refused, 'Degraded')).toMatchObject({ status: 'True', reason: 'NoStateToRestore' });
+    expect(refused.status?.pendingOperation).toMatchObject({ kind: 'upgrade', step: 'recorded' });
+    expect((await events('nostate')).some((e) => e.reason === 'NoStateToRestore')).toBe(true);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await pods('nostate')).toHaveLength(0); // still refused: nothing started empty
+    expect((await get('nostate')).status?.pendingOperation?.step).toBe('recorded');
+    // Starting empty, said explicitly: the upgrade goes ahead with no state.
+    await kube.patch(StreamJobs, ns, 'nostate', { spec: { initialState: 'empty' } });
+    const up = await runningJob('nostate', 2);
+    expect(up.status?.deployed?.restoredFrom).toBeUndefined();
+    expect(up.status?.deployed?.id).not.toBe(j.status?.deployed?.id);
+    expect(cond(up, 'Stalled')?.status).toBe('False');
+    expect(cond(up, 'Degraded')?.status).toBe('False');
+    const ps = await pods('nostate');
+    expect((await slotStatus(ps.find((p) => p.metadata?.labels?.['tributary.dev/slot'] === '0')!)).restoredFrom).toBe(
+      undefined,
+    );
+  });
+
   for (const step of ['intent', 'savepoint-triggered', 'state-ready', 'old-pods-gone', 'starting']) {
     it(`operator killed right after writing "${step}" of an upgrade: the next operator finishes it, no duplicate pods, no lost savepoint`, async () => {
       const name = `kill-${step}`;
