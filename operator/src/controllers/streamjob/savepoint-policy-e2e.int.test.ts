@@ -39,9 +39,11 @@ afterAll(resume);
 
 const cond = (j: StreamJob, type: string) => j.status?.conditions?.find((c) => c.type === type);
 const said = (j: StreamJob) =>
-  [j.status?.lastError ?? '', ...(j.status?.conditions ?? []).map((c) => `${c.type}/${c.reason}: ${c.message}`)].join(
-    '\n',
-  );
+  [
+    j.status?.lastError ?? '',
+    JSON.stringify(j.status?.pendingOperation ?? {}),
+    ...(j.status?.conditions ?? []).map((c) => `${c.type}/${c.reason}: ${c.message}`),
+  ].join('\n');
 
 async function untilStatus(
   kube: KubeClient,
@@ -155,7 +157,18 @@ describe('savepoints.onFailure fallbackToCheckpoint (real runtime, Kafka, S3 ser
         .map((p) => p.metadata.name);
       expect(live).toHaveLength(3);
       resume();
-      const back = await runningWith(kube, ns, name, 2, three.status?.deployed?.id, 180_000);
+      const back = await untilStatus(
+        kube,
+        ns,
+        name,
+        'Running with 2 slots again',
+        (j) =>
+          j.status?.phase === 'Running' &&
+          !j.status.pendingOperation &&
+          j.status.deployed?.parallelism === 2 &&
+          j.status.deployed.id !== three.status?.deployed?.id,
+        180_000,
+      );
       expect(back.status?.deployed?.restoredFrom).toMatch(/\/savepoints\/sp-\d+$/);
       expect(back.status?.deployed?.restoredFrom).toBe(back.status?.savepoints?.at(-1)?.path);
       expect(cond(back, 'Stalled')?.status).toBe('False');
