@@ -51,7 +51,7 @@ export interface JobConditionReasons {
     // An object of the job's names exists and the job does not control it (report-not-owned.ts).
     | 'ForeignObject'
     | 'SavepointFailedUsedCheckpoint'
-    // A savepoint failed and onFailure fallbackToCheckpoint found no checkpoint young enough (operation/state-policy.ts).
+    // A savepoint failed and fallbackToCheckpoint found no checkpoint young enough (operation/state-policy.ts).
     | 'NoFreshCheckpoint'
     // A stateful redeploy with no state to start from and no initialState: empty (operation/state-policy.ts).
     | 'NoStateToRestore'

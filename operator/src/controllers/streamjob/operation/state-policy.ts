@@ -21,7 +21,7 @@ export type CheckpointFallback =
   /** `why`: which checkpoint there is (if any) and why it may not be used. */
   | { refuse: string };
 
-/** With onFailure fallbackToCheckpoint: the checkpoint to restore instead of the failed savepoint, or why there is none. */
+/** With onFailure fallbackToCheckpoint: the checkpoint to restore instead of the failed savepoint, or why not. */
 export function checkpointFallback(job: StreamJob, obs: Observation | undefined, now: Date): CheckpointFallback {
   const cp = freshCheckpoint(job, obs, now);
   if (cp) return { use: cp };
