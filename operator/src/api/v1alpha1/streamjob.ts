@@ -155,6 +155,8 @@ export interface PendingOperation {
   mode?: StateSource;
   savepointRequestId?: string;
   savepointId?: string;
+  /** Savepoints of this operation given up after savepoints.timeout: one may still complete, and is then used. */
+  timedOutSavepointIds?: string[];
   restoreFrom?: string;
   /**
    * Set for last-state and restarts: the new pods resolve the newest state triggered since then themselves; restoreFrom

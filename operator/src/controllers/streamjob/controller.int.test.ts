@@ -346,6 +346,35 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     expect(cond(done, 'Degraded')?.status).toBe('False');
   });
 
+  it('savepoints.timeout: a savepoint given up after its timeout that completes late (the job stopped with it) is the one the retried upgrade restores', async () => {
+    await make('splate', {
+      savepoints: { timeout: '2s', onFailure: 'block' },
+      restartPolicy: { backoff: { initial: '1s', max: '1s' } },
+    } as Partial<StreamJobSpec>);
+    const j = await runningJob('splate', 2);
+    // Each savepoint takes 6 s: the first is given up at 2 s, the retry starts 1 s later, and
+    // the first completes while the retry is still pending.
+    setFault('splate', { savepoint: 'slow:6000' });
+    await kube.patch(StreamJobs, ns, 'splate', { spec: { restartNonce: 1 } });
+    const timedOut = await waitFor(
+      'the first savepoint given up',
+      async () => {
+        const c = await get('splate');
+        return c.status?.pendingOperation?.timedOutSavepointIds?.length ? c : undefined;
+      },
+      30_000,
+      100,
+    );
+    const first = timedOut.status!.pendingOperation!.timedOutSavepointIds![0]!;
+    expect(cond(timedOut, 'Degraded')?.reason).toBe('SavepointTimeout');
+    const done = await runningJob('splate', 2);
+    setFault('splate', {});
+    expect(done.status?.deployed?.id).not.toBe(j.status?.deployed?.id);
+    expect(done.status?.savepoints?.map((s) => s.id)).toEqual([first]);
+    expect(done.status?.deployed?.restoredFrom).toBe(`/state/savepoints/${first}`);
+    expect(cond(done, 'Degraded')?.status).toBe('False');
+  });
+
   it('upgradeMode savepoint with no state to start from (Failed before any checkpoint): a redeploy is refused, Stalled NoStateToRestore, until spec.initialState: empty', async () => {
     setFault('nostate', { checkpoints: 'off' });
     await make('nostate', {

@@ -65,7 +65,8 @@ describe('restartPolicy (real runtime, Kafka)', () => {
       while (polling) {
         const j = await getJob(kube, ns, name).catch(() => undefined);
         const op = j?.status?.pendingOperation;
-        if (op?.kind === 'restart' && op.targetDeploymentId && !restarts.has(op.targetDeploymentId))
+        // The newest view of each (restoreLatestSince is written once its state is known).
+        if (op?.kind === 'restart' && op.targetDeploymentId)
           restarts.set(op.targetDeploymentId, { ...op, restarts: j!.status!.restarts ?? 0 });
         await new Promise((r) => setTimeout(r, 100));
       }

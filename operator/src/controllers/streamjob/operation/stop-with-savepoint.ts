@@ -9,7 +9,8 @@ import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts'
 import { addToHistory, savepointRequestId } from '../savepoints.ts';
 import { disposeDropped } from './dispose-savepoints.ts';
 import { PHASE_OF } from './kinds.ts';
-import { retryLater, savepointStep } from './savepoint-step.ts';
+import { lateSavepoint, withTimedOut } from './late-savepoint.ts';
+import { retryLater, savepointStep, type SavepointOutcome } from './savepoint-step.ts';
 import { checkpointFallback } from './state-policy.ts';
 
 export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
@@ -21,28 +22,31 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
       op.savepointRequestId ??
       savepointRequestId(c.job, op.kind, c.job.status?.deploymentCounter ?? 0, op.attempt ?? 1),
   };
-  const p = await savepointStep(r, c, opNow, {
-    stop: true,
-    metricReason: op.kind,
-    triggered: {
-      step: 'savepoint-triggered',
-      status: (s, id) => {
-        s.phase = 'Savepointing';
-        setJobCondition(
-          s,
-          {
-            type: 'SavepointInProgress',
-            status: 'True',
-            reason: 'Triggered',
-            message: `stop-with-savepoint ${id} for ${op.kind}`,
+  const late = opNow.timedOutSavepointIds?.length ? await lateSavepoint(r, c, opNow) : undefined;
+  const p: SavepointOutcome = late
+    ? { state: 'completed', ...late, took: (c.now.getTime() - Date.parse(op.startedAt)) / 1000 }
+    : await savepointStep(r, c, opNow, {
+        stop: true,
+        metricReason: op.kind,
+        triggered: {
+          step: 'savepoint-triggered',
+          status: (s, id) => {
+            s.phase = 'Savepointing';
+            setJobCondition(
+              s,
+              {
+                type: 'SavepointInProgress',
+                status: 'True',
+                reason: 'Triggered',
+                message: `stop-with-savepoint ${id} for ${op.kind}`,
+              },
+              gen(),
+              c.now,
+            );
           },
-          gen(),
-          c.now,
-        );
-      },
-      event: (id) => `stop-with-savepoint ${id} (${op.kind})`,
-    },
-  });
+          event: (id) => `stop-with-savepoint ${id} (${op.kind})`,
+        },
+      });
   if (p.state === 'waiting') return p.result;
   if (p.state === 'completed') {
     let dropped: SavepointRecord[] = [];
@@ -68,6 +72,7 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
         stoppedAt: c.now.toISOString(),
       };
       delete s.pendingOperation.message;
+      delete s.pendingOperation.timedOutSavepointIds;
       s.phase = PHASE_OF[op.kind];
       setJobCondition(
         s,
@@ -144,6 +149,9 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
   const why = `${p.reason}: ${p.message}`;
   await r.record(c, 'savepoint-failed', (s) => {
     s.pendingOperation = retryLater(c, opNow, s.deploymentCounter ?? 0, p, why);
+    // A savepoint given up on may still complete (lateSavepoint asks again).
+    const timedOut = p.reason === 'SavepointTimeout' ? withTimedOut(opNow) : opNow.timedOutSavepointIds;
+    if (timedOut) s.pendingOperation.timedOutSavepointIds = timedOut;
     s.phase = 'Running';
     s.lastError = why;
     setJobCondition(
