@@ -75,7 +75,7 @@ async function untilStatus(
 describe('savepoints.onFailure fallbackToCheckpoint (real runtime, Kafka, S3 server)', () => {
   const harness = harnessPerFile('sjfb', { in: 4, out: 1 });
 
-  it('a rescale whose savepoint fails restores a checkpoint younger than maxCheckpointAge; with an older one it is Stalled NoFreshCheckpoint until the savepoint succeeds; exactly-once', async () => {
+  it('a rescale whose savepoint fails restores a checkpoint younger than maxCheckpointAge; with an older one it is Stalled NoFreshCheckpoint until the savepoint succeeds', async () => {
     const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
     const name = 'fallback';
