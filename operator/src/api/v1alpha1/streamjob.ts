@@ -36,6 +36,11 @@ export interface StreamJobSpec {
   restartNonce: number;
   savepointNonce: number;
   restore?: { savepointPath?: string; allowNonRestoredState?: boolean };
+  /**
+   * `empty`: a stateful job (upgradeMode savepoint or last-state) that has run before may start again without state
+   * when it has none to restore; unset, such a redeploy is refused (Stalled NoStateToRestore).
+   */
+  initialState?: 'empty';
   checkpointing: { interval: string; timeout: string; retained: number };
   stateStorage: StateStorage;
   savepoints: {
@@ -182,6 +187,8 @@ export interface PendingOperation {
   savepointId?: string;
   /** kind savepoint: why it is taken — manual (savepointNonce, the default) or periodic (savepoints.interval). */
   trigger?: 'manual' | 'periodic';
+  /** Savepoints of this operation given up after savepoints.timeout: one may still complete, and is then used. */
+  timedOutSavepointIds?: string[];
   restoreFrom?: string;
   /**
    * Set for last-state and restarts: the new pods resolve the newest state triggered since then themselves; restoreFrom

@@ -51,6 +51,10 @@ export interface JobConditionReasons {
     // An object of the job's names exists and the job does not control it (report-not-owned.ts).
     | 'ForeignObject'
     | 'SavepointFailedUsedCheckpoint'
+    // A savepoint failed and fallbackToCheckpoint found no checkpoint young enough (operation/state-policy.ts).
+    | 'NoFreshCheckpoint'
+    // A stateful redeploy with no state to start from and no initialState: empty (operation/state-policy.ts).
+    | 'NoStateToRestore'
     | 'SavepointCompleted'
     | 'Recovered'
     | SavepointFailureReason;
@@ -58,7 +62,13 @@ export interface JobConditionReasons {
   /** kstatus: the operator still works on the spec (kstatus.ts). */
   Reconciling: OperationName | 'SpecChanged' | 'NotReady' | 'Stalled' | 'Reconciled';
   /** kstatus: it cannot progress without the user (kstatus.ts). */
-  Stalled: 'InvalidSpec' | 'MaxRestartsExceeded' | 'SavepointBlocked' | 'NotStalled';
+  Stalled:
+    | 'InvalidSpec'
+    | 'MaxRestartsExceeded'
+    | 'SavepointBlocked'
+    | 'NoFreshCheckpoint'
+    | 'NoStateToRestore'
+    | 'NotStalled';
   /** A source waits for its input to exist (a Kafka topic): the job runs and reads nothing from it yet. */
   WaitingForInput: 'TopicMissing' | 'Reading';
 }

@@ -268,6 +268,167 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     expect(cond(done, 'Degraded')?.status).toBe('False');
   });
 
+  it('savepoints.timeout: a hanging savepoint times out and onFailure fallbackToCheckpoint applies — a young checkpoint is restored; with an old one the job is Stalled NoFreshCheckpoint until the savepoint succeeds', async () => {
+    await make('sptimeout', {
+      savepoints: { timeout: '3s', onFailure: 'fallbackToCheckpoint', maxCheckpointAge: '1h' },
+    } as Partial<StreamJobSpec>);
+    const j = await runningJob('sptimeout', 2);
+    const started = Date.parse(j.status!.deployed!.startedAt);
+    await waitFor(
+      'a checkpoint of the deployment',
+      async () => Date.parse((await get('sptimeout')).status?.lastCheckpoint?.completedAt ?? '0') > started,
+      60_000,
+      250,
+    );
+    // Young checkpoint (completed within maxCheckpointAge 1h): the timed-out savepoint falls back to it.
+    setFault('sptimeout', { savepoint: 'hang' });
+    await kube.patch(StreamJobs, ns, 'sptimeout', { spec: { restartNonce: 1 } });
+    const fellBack = await waitFor(
+      'Degraded SavepointFailedUsedCheckpoint',
+      async () => {
+        const c = await get('sptimeout');
+        return cond(c, 'Degraded')?.reason === 'SavepointFailedUsedCheckpoint' ? c : undefined;
+      },
+      60_000,
+      250,
+    );
+    expect(cond(fellBack, 'SavepointInProgress')).toMatchObject({ status: 'False', reason: 'SavepointTimeout' });
+    expect(cond(fellBack, 'SavepointInProgress')?.message).toMatch(/not complete after 3s/);
+    const cpPath = /restoring checkpoint (\S+)/.exec(cond(fellBack, 'Degraded')!.message)?.[1];
+    expect(cpPath).toMatch(/^\/state\/checkpoints\//);
+    const up = await runningJob('sptimeout', 2);
+    expect(up.status?.deployed?.id).not.toBe(j.status?.deployed?.id);
+    expect(up.status?.deployed?.restoredFrom).toBe(cpPath);
+    expect(up.status?.savepoints ?? []).toEqual([]); // no savepoint completed: the checkpoint stood in
+    expect((await events('sptimeout')).some((e) => e.reason === 'SavepointFailedUsedCheckpoint')).toBe(true);
+
+    // Old checkpoint: none completes any more, and maxCheckpointAge (2s) is shorter than the
+    // savepoint timeout (3s), so when the savepoint times out the latest checkpoint is too old.
+    await waitFor(
+      'a checkpoint of the new deployment',
+      async () =>
+        Date.parse((await get('sptimeout')).status?.lastCheckpoint?.completedAt ?? '0') >
+        Date.parse(up.status!.deployed!.startedAt),
+      60_000,
+      250,
+    );
+    setFault('sptimeout', { savepoint: 'hang', checkpoints: 'off' });
+    await kube.patch(StreamJobs, ns, 'sptimeout', {
+      spec: { restartNonce: 2, savepoints: { maxCheckpointAge: '2s' } },
+    });
+    const stalled = await waitFor(
+      'Stalled NoFreshCheckpoint',
+      async () => {
+        const c = await get('sptimeout');
+        return cond(c, 'Stalled')?.status === 'True' ? c : undefined;
+      },
+      60_000,
+      250,
+    );
+    expect(cond(stalled, 'Stalled')?.reason).toBe('NoFreshCheckpoint');
+    expect(cond(stalled, 'Stalled')?.message).toMatch(/SavepointTimeout: savepoint \S+ not complete after 3s/);
+    expect(cond(stalled, 'Stalled')?.message).toMatch(
+      /the latest checkpoint \/state\/checkpoints\/\S+ completed \d+s ago .*older than savepoints\.maxCheckpointAge 2s/,
+    );
+    expect(cond(stalled, 'Degraded')).toMatchObject({ status: 'True', reason: 'NoFreshCheckpoint' });
+    expect(cond(stalled, 'Reconciling')).toMatchObject({ status: 'False', reason: 'Stalled' });
+    // Nothing was touched: the old deployment runs, the operation waits to retry.
+    expect(stalled.status?.deployed?.id).toBe(up.status?.deployed?.id);
+    expect(stalled.status?.pendingOperation).toMatchObject({ kind: 'upgrade', step: 'savepoint-failed' });
+    expect(cond(stalled, 'Ready')?.status).toBe('True');
+    expect((await events('sptimeout')).some((e) => /no checkpoint to fall back to/.test(e.message))).toBe(true);
+    // The cause fixed: the retried savepoint completes and the upgrade restores it; no longer Stalled.
+    setFault('sptimeout', {});
+    const done = await runningJob('sptimeout', 2);
+    expect(done.status?.deployed?.id).not.toBe(up.status?.deployed?.id);
+    expect(done.status?.deployed?.restoredFrom).toBe(done.status?.savepoints?.at(-1)?.path);
+    expect(cond(done, 'Stalled')?.status).toBe('False');
+    expect(cond(done, 'Degraded')?.status).toBe('False');
+  });
+
+  it('savepoints.timeout: a savepoint given up after its timeout that completes late (the job stopped with it) is the one the retried upgrade restores', async () => {
+    await make('splate', {
+      savepoints: { timeout: '2s', onFailure: 'block' },
+      restartPolicy: { backoff: { initial: '1s', max: '1s' } },
+    } as Partial<StreamJobSpec>);
+    const j = await runningJob('splate', 2);
+    // Each savepoint takes 6 s: the first is given up at 2 s, the retry starts 1 s later, and
+    // the first completes while the retry is still pending.
+    setFault('splate', { savepoint: 'slow:6000' });
+    await kube.patch(StreamJobs, ns, 'splate', { spec: { restartNonce: 1 } });
+    const timedOut = await waitFor(
+      'the first savepoint given up',
+      async () => {
+        const c = await get('splate');
+        return c.status?.pendingOperation?.timedOutSavepointIds?.length ? c : undefined;
+      },
+      30_000,
+      100,
+    );
+    const first = timedOut.status!.pendingOperation!.timedOutSavepointIds![0]!;
+    expect(cond(timedOut, 'Degraded')?.reason).toBe('SavepointTimeout');
+    const done = await runningJob('splate', 2);
+    setFault('splate', {});
+    expect(done.status?.deployed?.id).not.toBe(j.status?.deployed?.id);
+    expect(done.status?.savepoints?.map((s) => s.id)).toEqual([first]);
+    expect(done.status?.deployed?.restoredFrom).toBe(`/state/savepoints/${first}`);
+    expect(cond(done, 'Degraded')?.status).toBe('False');
+  });
+
+  it('upgradeMode savepoint with no state to start from (Failed before any checkpoint): a redeploy is refused, Stalled NoStateToRestore, until spec.initialState: empty', async () => {
+    setFault('nostate', { checkpoints: 'off' });
+    await make('nostate', {
+      restartPolicy: { maxRestarts: 0, backoff: { initial: '1s', max: '1s' } },
+    } as Partial<StreamJobSpec>);
+    const j = await runningJob('nostate', 2);
+    setFault('nostate', { checkpoints: 'off', crash: `${j.status!.deployed!.id}/1` });
+    const failed = await waitFor(
+      'Failed',
+      async () => {
+        const c = await get('nostate');
+        return c.status?.phase === 'Failed' ? c : undefined;
+      },
+      60_000,
+      250,
+    );
+    expect(failed.status?.lastCheckpoint).toBeUndefined();
+    await waitFor('no pods', async () => (await pods('nostate')).length === 0, 30_000, 250);
+    // The user changes the spec: a redeploy would start empty, so it is refused and waits.
+    await kube.patch(StreamJobs, ns, 'nostate', { spec: { restartNonce: 1 } });
+    const refused = await waitFor(
+      'Stalled NoStateToRestore',
+      async () => {
+        const c = await get('nostate');
+        return cond(c, 'Stalled')?.status === 'True' && cond(c, 'Stalled')?.reason === 'NoStateToRestore'
+          ? c
+          : undefined;
+      },
+      30_000,
+      250,
+    );
+    const msg = cond(refused, 'Stalled')!.message;
+    expect(msg).toContain('upgradeMode savepoint: no savepoint or checkpoint to restore for this upgrade');
+    expect(msg).toContain('spec.initialState: empty');
+    expect(msg).toContain('spec.restore.savepointPath');
+    expect(cond(refused, 'Degraded')).toMatchObject({ status: 'True', reason: 'NoStateToRestore' });
+    expect(refused.status?.pendingOperation).toMatchObject({ kind: 'upgrade', step: 'recorded' });
+    expect((await events('nostate')).some((e) => e.reason === 'NoStateToRestore')).toBe(true);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await pods('nostate')).toHaveLength(0); // still refused: nothing started empty
+    expect((await get('nostate')).status?.pendingOperation?.step).toBe('recorded');
+    // Starting empty, said explicitly: the upgrade goes ahead with no state.
+    await kube.patch(StreamJobs, ns, 'nostate', { spec: { initialState: 'empty' } });
+    const up = await runningJob('nostate', 2);
+    expect(up.status?.deployed?.restoredFrom).toBeUndefined();
+    expect(up.status?.deployed?.id).not.toBe(j.status?.deployed?.id);
+    expect(cond(up, 'Stalled')?.status).toBe('False');
+    expect(cond(up, 'Degraded')?.status).toBe('False');
+    const ps = await pods('nostate');
+    expect((await slotStatus(ps.find((p) => p.metadata?.labels?.['tributary.dev/slot'] === '0')!)).restoredFrom).toBe(
+      undefined,
+    );
+  });
+
   for (const step of ['intent', 'savepoint-triggered', 'state-ready', 'old-pods-gone', 'starting']) {
     it(`operator killed right after writing "${step}" of an upgrade: the next operator finishes it, no duplicate pods, no lost savepoint`, async () => {
       const name = `kill-${step}`;

@@ -127,6 +127,21 @@ describe('deriveKstatus', () => {
     expect(cond(blocked(STALLED_AFTER_ATTEMPTS + 1), 'Reconciling')?.status).toBe('False');
   });
 
+  it('an operation a state policy blocks (NoFreshCheckpoint, NoStateToRestore) is Stalled at once with its message, until it moves on', () => {
+    for (const reason of ['NoFreshCheckpoint', 'NoStateToRestore'] as const) {
+      const st = running(spec, {
+        pendingOperation: rescale(reason === 'NoFreshCheckpoint' ? 'savepoint-failed' : 'recorded', { attempt: 2 }),
+      });
+      setJobCondition(st, { type: 'Degraded', status: 'True', reason, message: `why ${reason}` }, 2, now);
+      const s = derive(at({ ...spec, replicas: 3 }, 2, st));
+      expect(jobCondition(s, 'Stalled')).toMatchObject({ status: 'True', reason, message: `why ${reason}` });
+      expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'Stalled' });
+      // Past the point where it was blocked (state known, old pods going): no longer Stalled.
+      st.pendingOperation = rescale('state-ready');
+      expect(cond(derive(at({ ...spec, replicas: 3 }, 2, st)), 'Stalled')?.status).toBe('False');
+    }
+  });
+
   it('steady state with slots not ready is Reconciling; suspended is settled; observedGeneration never moves back', () => {
     const notReady = running(spec);
     setJobCondition(

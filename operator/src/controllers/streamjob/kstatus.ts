@@ -16,7 +16,9 @@
 //    slots of the running deployment are not ready. Stalled is True when only the user can
 //    unblock the job: a rejected spec (whether or not the last valid spec keeps running),
 //    MaxRestartsExceeded, an operation whose savepoint failed STALLED_AFTER_ATTEMPTS times
-//    (it keeps retrying). A stalled job is not Reconciling (kstatus takes whichever is True).
+//    (it keeps retrying), an operation a state policy blocks (NoFreshCheckpoint: a failed
+//    savepoint and no checkpoint young enough; NoStateToRestore: nothing to start from). A
+//    stalled job is not Reconciling (kstatus takes whichever is True).
 //
 // A job waiting for its input (WaitingForInput True: a topic not created yet) is neither
 // Reconciling nor Stalled, and stays Ready: it runs as asked and reads once the topic exists.
@@ -56,7 +58,12 @@ export function settled(s: StreamJobStatus, i: KstatusInput): boolean {
 export function stalledBy(
   s: StreamJobStatus,
   i: KstatusInput,
-): { reason: 'InvalidSpec' | 'MaxRestartsExceeded' | 'SavepointBlocked'; message: string } | undefined {
+):
+  | {
+      reason: 'InvalidSpec' | 'MaxRestartsExceeded' | 'SavepointBlocked' | 'NoFreshCheckpoint' | 'NoStateToRestore';
+      message: string;
+    }
+  | undefined {
   if (i.rejected !== undefined) return { reason: 'InvalidSpec', message: i.rejected };
   if (s.phase === 'Failed')
     return {
@@ -64,6 +71,15 @@ export function stalledBy(
       message: s.lastError ?? 'gave up after restartPolicy.maxRestarts restarts',
     };
   const op = s.pendingOperation;
+  // The state policies (operation/state-policy.ts) block an operation before it touched a pod.
+  const degraded = jobCondition(s, 'Degraded');
+  if (
+    op &&
+    OLD_PODS_RUN.has(op.step) &&
+    degraded?.status === 'True' &&
+    (degraded.reason === 'NoFreshCheckpoint' || degraded.reason === 'NoStateToRestore')
+  )
+    return { reason: degraded.reason, message: degraded.message };
   const failures = (op?.attempt ?? 1) - 1;
   if (
     op &&

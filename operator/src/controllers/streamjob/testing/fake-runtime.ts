@@ -2,7 +2,8 @@
 // by the node agent as image `tributary/node:*` with this file as args. It exists only to
 // inject what the real runtime cannot do on demand: savepoints that fail or hang, slot 0
 // unreachable, a slot crashing. Faults come from `<stateDir>/fake-control.json`, read on
-// every request: { "savepoint": "ok"|"fail"|"hang", "unreachable": bool, "crash": "<deploymentId>/<slot>" }.
+// every request: { "savepoint": "ok"|"fail"|"hang"|"slow:<ms>", "unreachable": bool, "crash": "<deploymentId>/<slot>",
+// "checkpoints": "off" (no new checkpoint completes, so the last one ages) }.
 // Its "state" is a counter advanced every 50 ms; savepoints and checkpoints write it to
 // `<dir>/state.json`, a restore continues from it (reported as restoredCount in /v1/status).
 import { createServer } from 'node:http';
@@ -24,7 +25,7 @@ const slot = Number(env.TRIBUTARY_SLOT ?? 0);
 const dep = env.TRIBUTARY_DEPLOYMENT_ID ?? '';
 const stateDir = at(cfg.stateDir);
 mkdirSync(stateDir, { recursive: true });
-const control = (): { savepoint?: string; unreachable?: boolean; crash?: string } => {
+const control = (): { savepoint?: string; unreachable?: boolean; crash?: string; checkpoints?: string } => {
   try {
     return JSON.parse(readFileSync(join(stateDir, 'fake-control.json'), 'utf8'));
   } catch {
@@ -51,7 +52,7 @@ let lastCheckpoint: { id: number; completedAt: string; path: string } | undefine
 let cpId = 0;
 if (slot === 0)
   setInterval(() => {
-    if (state !== 'RUNNING') return;
+    if (state !== 'RUNNING' || control().checkpoints === 'off') return;
     cpId++;
     const path = `${cfg.stateDir}/checkpoints/${dep}-chk-${cpId}`;
     mkdirSync(at(path), { recursive: true });
@@ -104,20 +105,23 @@ const server = createServer((req, res) => {
       const sp: { id: string; state: string; path?: string; error?: string } = { id, state: 'IN_PROGRESS' };
       savepoints.set(id, sp);
       const mode = control().savepoint ?? 'ok';
-      setTimeout(() => {
-        if (mode === 'hang') return;
-        if (mode === 'fail') {
-          sp.state = 'FAILED';
-          sp.error = 'injected savepoint failure';
-          return;
-        }
-        if (r.stop) state = 'FINISHED';
-        const path = `${cfg.stateDir}/savepoints/${id}`;
-        mkdirSync(at(path), { recursive: true });
-        writeFileSync(join(at(path), 'state.json'), JSON.stringify({ count }));
-        sp.state = 'COMPLETED';
-        sp.path = path;
-      }, 200);
+      setTimeout(
+        () => {
+          if (mode === 'hang') return;
+          if (mode === 'fail') {
+            sp.state = 'FAILED';
+            sp.error = 'injected savepoint failure';
+            return;
+          }
+          if (r.stop) state = 'FINISHED';
+          const path = `${cfg.stateDir}/savepoints/${id}`;
+          mkdirSync(at(path), { recursive: true });
+          writeFileSync(join(at(path), 'state.json'), JSON.stringify({ count }));
+          sp.state = 'COMPLETED';
+          sp.path = path;
+        },
+        /^slow:\d+$/.test(mode) ? Number(mode.slice(5)) : 200,
+      );
       send(202, { id });
     });
     return;
