@@ -78,7 +78,8 @@ async function tempDir(): Promise<string> {
   return d;
 }
 afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true, maxRetries: 5 }); // a pruning still in flight may add or remove files meanwhile
+  // A pruning still in flight may add or remove files meanwhile (ENOTEMPTY): retried.
+  for (const d of dirs) await rm(d, { recursive: true, force: true, maxRetries: 5 });
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

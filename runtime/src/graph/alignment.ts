@@ -9,7 +9,7 @@ export interface ResolvedAlignment {
   updateIntervalMs: number;
 }
 
-/** Undefined when the source is not aligned: no `alignment` (or `false`), or no event time (ingestion time follows the clock). */
+/** Undefined when the source is not aligned: no `alignment` (or `false`), or no event time (ingestion time). */
 export function resolveAlignment(spec: SourceSpec): ResolvedAlignment | undefined {
   const ts = spec.timestamp;
   if (!ts || ts.alignment === undefined || ts.alignment === false) return undefined;

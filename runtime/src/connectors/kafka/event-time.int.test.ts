@@ -169,7 +169,12 @@ describe('event time over Kafka (watermark alignment, maxDrift 10s)', () => {
           {
             name: 'events',
             kafka: { brokers: bs, topic: backlog, groupId: `it-${randomUUID()}`, bounded: 'latest' },
-            timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: `${BOUND}ms`, alignment: { maxDrift: '10s' } },
+            timestamp: {
+              field: 'ts',
+              format: 'millis',
+              maxOutOfOrderness: `${BOUND}ms`,
+              alignment: { maxDrift: '10s' },
+            },
           },
         ],
         steps: [
