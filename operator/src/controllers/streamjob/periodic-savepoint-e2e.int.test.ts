@@ -16,13 +16,14 @@
 //     the next an interval after it.
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { Resources, type KubeClient } from '../../kube/index.ts';
+import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { listKeys, localS3, s3StateStorage } from '../../../../test/harness/s3-state-storage.ts';
 import { StreamJobs } from './resource.ts';
-import { getJob, harnessPerFile, runningWith } from './testing/kafka-job-harness.ts';
+import { harnessPerFile, runningWith } from './testing/kafka-job-harness.ts';
 import { windowGraph } from './testing/window-job.ts';
+import { untilStatus } from './testing/until-status.ts';
 
 const keyPrefixOf = (uri: string) => uri.replace(/^s3:\/\/[^/]+\//, '');
 const folderOf = (path: string) => path.split('/').filter(Boolean).at(-1)!;
@@ -56,30 +57,6 @@ async function s3Object(key: string, op: 'put' | 'delete'): Promise<void> {
 
 const periodicIds = (j: StreamJob) => (j.status?.savepoints ?? []).filter((s) => s.reason === 'periodic');
 
-async function until(
-  kube: KubeClient,
-  ns: string,
-  name: string,
-  what: string,
-  ok: (j: StreamJob) => boolean,
-  timeoutMs = 90_000,
-): Promise<StreamJob> {
-  let last: StreamJob | undefined;
-  try {
-    return await waitFor(
-      what,
-      async () => {
-        last = await getJob(kube, ns, name);
-        return ok(last) ? last : undefined;
-      },
-      timeoutMs,
-      200,
-    );
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`, { cause: err });
-  }
-}
-
 describe('periodic savepoints (real runtime, Kafka, S3 server)', () => {
   const harness = harnessPerFile('sjper', { in: 2, out: 1 });
 
@@ -108,13 +85,13 @@ describe('periodic savepoints (real runtime, Kafka, S3 server)', () => {
       if (j.status?.periodicSavepoints?.retryAt && j.status.pendingOperation)
         heldWhileRetrying ??= JSON.stringify(j.status.pendingOperation);
     };
-    const failing = await until(kube, ns, name, 'a periodic savepoint failed', (j) => {
+    const failing = await untilStatus(kube, ns, name, 'a periodic savepoint failed', (j) => {
       watchRetry(j);
       return (j.status?.periodicSavepoints?.failures ?? 0) >= 1 && j.status?.lastCheckpoint !== undefined;
     });
     expect(failing.status!.periodicSavepoints!.lastError).toMatch(/^Savepoint(Failed|Rejected): /);
     const checkpointAtFirstFailure = failing.status!.lastCheckpoint!.id;
-    const gaveUp = await until(kube, ns, name, 'three attempts failed (the round gave up)', (j) => {
+    const gaveUp = await untilStatus(kube, ns, name, 'three attempts failed (the round gave up)', (j) => {
       watchRetry(j);
       return (j.status?.periodicSavepoints?.failures ?? 0) >= 3;
     });
@@ -122,7 +99,7 @@ describe('periodic savepoints (real runtime, Kafka, S3 server)', () => {
     const sp = gaveUp.status!.conditions!.find((c) => c.type === 'SavepointInProgress');
     expect(sp?.status).toBe('False');
     expect(['SavepointFailed', 'SavepointRejected']).toContain(sp?.reason);
-    const afterFailures = await until(
+    const afterFailures = await untilStatus(
       kube,
       ns,
       name,
@@ -140,7 +117,7 @@ describe('periodic savepoints (real runtime, Kafka, S3 server)', () => {
     // ---- recovered: taken on schedule, trimmed by historyLimit with their objects deleted
     await s3Object(blocker, 'delete');
     const seen = new Set<string>();
-    const three = await until(kube, ns, name, 'three periodic savepoints recorded', (j) => {
+    const three = await untilStatus(kube, ns, name, 'three periodic savepoints recorded', (j) => {
       for (const s of periodicIds(j)) seen.add(folderOf(s.path));
       return seen.size >= 3;
     });
@@ -165,7 +142,7 @@ describe('periodic savepoints (real runtime, Kafka, S3 server)', () => {
     const triggered = atKill.status!.pendingOperation!;
     expect(triggered.trigger).toBe('periodic');
     h.startOperator();
-    const recorded = await until(
+    const recorded = await untilStatus(
       kube,
       ns,
       name,
@@ -176,7 +153,7 @@ describe('periodic savepoints (real runtime, Kafka, S3 server)', () => {
 
     // ---- the schedule is in status: after an "outage" longer than the interval, one is due at once
     await kube.patch(StreamJobs, ns, name, { spec: { savepoints: { interval: '1h' } } });
-    const before = await until(
+    const before = await untilStatus(
       kube,
       ns,
       name,
@@ -198,7 +175,7 @@ describe('periodic savepoints (real runtime, Kafka, S3 server)', () => {
     );
     const known = new Set(periodicIds(before).map((s) => s.id));
     h.startOperator();
-    const overdue = await until(
+    const overdue = await untilStatus(
       kube,
       ns,
       name,

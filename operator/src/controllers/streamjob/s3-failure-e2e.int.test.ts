@@ -7,13 +7,10 @@
 //     savepoint of a rescale: the savepoint-failure policy applies (the old pods keep running,
 //     Degraded names the state storage), and once S3 is back the rescale completes with the
 //     output still exactly-once.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Resources, type KubeClient } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
-import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { CREDENTIALS_LABEL } from '../../api/v1alpha1/credentials-label.ts';
 import { localS3, s3StateStorage } from '../../../../test/harness/s3-state-storage.ts';
 import { getJob, harnessPerFile, runningWith, scaleJob } from './testing/kafka-job-harness.ts';
@@ -25,56 +22,10 @@ import {
   windowGraph,
   type WindowOut,
 } from './testing/window-job.ts';
+import { pauseS3Server, resumeS3Server } from './testing/s3-server.ts';
+import { statusSays, untilStatus } from './testing/until-status.ts';
 
-/** The S3 server's pid, from the cluster's state file (the component `up --with s3` started). */
-function s3Pid(): number {
-  const state = JSON.parse(readFileSync(join(process.env.TRIBUTARY_CLUSTER_DIR ?? '', 'state.json'), 'utf8')) as {
-    components: { component: string; pid: number }[];
-  };
-  const c = state.components.find((x) => x.component === 's3');
-  if (!c) throw new Error('the cluster runs no S3 server (up --with s3)');
-  return c.pid;
-}
-
-let paused: number | undefined;
-const resume = () => {
-  if (paused !== undefined) process.kill(paused, 'SIGCONT');
-  paused = undefined;
-};
-afterAll(resume);
-
-/** Everything status says about a failure: lastError and the conditions' messages. */
-const said = (j: StreamJob) =>
-  [j.status?.lastError ?? '', ...(j.status?.conditions ?? []).map((c) => `${c.type}/${c.reason}: ${c.message}`)].join(
-    '\n',
-  );
-
-/** Waits until `ok(job)`; a timeout reports what status said last. */
-async function untilStatus(
-  kube: KubeClient,
-  ns: string,
-  name: string,
-  what: string,
-  ok: (j: StreamJob) => boolean,
-  timeoutMs: number,
-): Promise<StreamJob> {
-  let last: StreamJob | undefined;
-  try {
-    return await waitFor(
-      what,
-      async () => {
-        last = await getJob(kube, ns, name);
-        return ok(last) ? last : undefined;
-      },
-      timeoutMs,
-      250,
-    );
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; last status: phase ${last?.status?.phase}: ${last ? said(last) : ''}`, {
-      cause: err,
-    });
-  }
-}
+afterAll(resumeS3Server);
 
 async function secret(kube: KubeClient, ns: string, name: string, data: Record<string, string>, labelled = true) {
   await kube.create(Resources.Secret, {
@@ -130,10 +81,10 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
         ns,
         c.name,
         `${c.name}: status names ${c.names.map(String).join(' and ')}`,
-        (j) => c.names.every((n) => (typeof n === 'string' ? said(j).includes(n) : n.test(said(j)))),
+        (j) => c.names.every((n) => (typeof n === 'string' ? statusSays(j).includes(n) : n.test(statusSays(j)))),
         120_000,
       );
-      expect(j.status?.phase, said(j)).not.toBe('Running');
+      expect(j.status?.phase, statusSays(j)).not.toBe('Running');
       expect(j.status?.readyReplicas ?? 0).toBe(0);
     }
     // The unlabelled Secret is refused before any pod exists.
@@ -174,9 +125,7 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
         250,
       );
 
-      const pid = s3Pid();
-      process.kill(pid, 'SIGSTOP');
-      paused = pid;
+      pauseS3Server();
       await scaleJob(kube, ns, name, 3);
       const degraded = await untilStatus(
         kube,
@@ -201,7 +150,7 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
           .length,
       ).toBe(2);
 
-      resume();
+      resumeS3Server();
       const after = await runningWith(kube, ns, name, 3, before.status?.deployed?.id, 180_000);
       expect(after.status?.deployed?.restoredFrom).toMatch(/\/savepoints\/sp-\d+$/);
       await new Promise((r) => setTimeout(r, 2000));
@@ -217,7 +166,7 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
       expect(check.dups).toBe(0);
       expect(got.length).toBe(want.length);
     } finally {
-      resume();
+      resumeS3Server();
       await loop.stop().catch(() => undefined);
     }
   }, 300_000);

@@ -11,12 +11,13 @@
 // TRIBUTARY_FALLBACK_EXACTLY_ONCE=1: that check still fails (see the end of the test).
 import type { Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Resources, type KubeClient } from '../../kube/index.ts';
+import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { StreamJobs } from './resource.ts';
-import { getJob, harnessPerFile, runningWith, scaleJob } from './testing/kafka-job-harness.ts';
-import { s3ServerPid } from './testing/s3-server.ts';
+import { harnessPerFile, runningWith, scaleJob } from './testing/kafka-job-harness.ts';
+import { pauseS3Server, resumeS3Server } from './testing/s3-server.ts';
+import { untilStatus } from './testing/until-status.ts';
 import {
   finishAndCompare,
   inputRecord,
@@ -26,51 +27,9 @@ import {
   type WindowOut,
 } from './testing/window-job.ts';
 
-let paused: number | undefined;
-const resume = () => {
-  if (paused !== undefined) process.kill(paused, 'SIGCONT');
-  paused = undefined;
-};
-const pause = () => {
-  const pid = s3ServerPid();
-  process.kill(pid, 'SIGSTOP');
-  paused = pid;
-};
-afterAll(resume);
+afterAll(resumeS3Server);
 
 const cond = (j: StreamJob, type: string) => j.status?.conditions?.find((c) => c.type === type);
-const said = (j: StreamJob) =>
-  [
-    j.status?.lastError ?? '',
-    JSON.stringify(j.status?.pendingOperation ?? {}),
-    ...(j.status?.conditions ?? []).map((c) => `${c.type}/${c.reason}: ${c.message}`),
-  ].join('\n');
-
-async function untilStatus(
-  kube: KubeClient,
-  ns: string,
-  name: string,
-  what: string,
-  ok: (j: StreamJob) => boolean,
-  timeoutMs: number,
-): Promise<StreamJob> {
-  let last: StreamJob | undefined;
-  try {
-    return await waitFor(
-      what,
-      async () => {
-        last = await getJob(kube, ns, name);
-        return ok(last) ? last : undefined;
-      },
-      timeoutMs,
-      250,
-    );
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; last status: phase ${last?.status?.phase}: ${last ? said(last) : ''}`, {
-      cause: err,
-    });
-  }
-}
 
 describe('savepoints.onFailure fallbackToCheckpoint (real runtime, Kafka, S3 server)', () => {
   const harness = harnessPerFile('sjfb', { in: 4, out: 1 });
@@ -109,7 +68,7 @@ describe('savepoints.onFailure fallbackToCheckpoint (real runtime, Kafka, S3 ser
       await checkpointAfter(two.status!.deployed!.startedAt);
 
       // Young: the checkpoint completed just before S3 stopped, well within 10m.
-      pause();
+      pauseS3Server();
       await scaleJob(kube, ns, name, 3);
       const fellBack = await untilStatus(
         kube,
@@ -123,7 +82,7 @@ describe('savepoints.onFailure fallbackToCheckpoint (real runtime, Kafka, S3 ser
       expect(cp).toMatch(/\/checkpoints\/chk-\d+$/);
       expect(cond(fellBack, 'Degraded')?.message).toContain(`restoring checkpoint ${cp}`);
       expect(cond(fellBack, 'Stalled')?.status).toBe('False');
-      resume(); // the new pods read the checkpoint from S3
+      resumeS3Server(); // the new pods read the checkpoint from S3
       const three = await runningWith(kube, ns, name, 3, two.status?.deployed?.id, 180_000);
       // That checkpoint, or a newer state of the lineage if one completed while the old pods went
       // (ids are one sequence per job: checkpoints and savepoints alike).
@@ -134,7 +93,7 @@ describe('savepoints.onFailure fallbackToCheckpoint (real runtime, Kafka, S3 ser
       // Old: the limit is 1s, and the savepoint fails only after the runtime waited 4 s for S3.
       await kube.patch(StreamJobs, ns, name, { spec: { savepoints: { maxCheckpointAge: '1s' } } });
       await checkpointAfter(three.status!.deployed!.startedAt);
-      pause();
+      pauseS3Server();
       await scaleJob(kube, ns, name, 2);
       const stalled = await untilStatus(
         kube,
@@ -160,7 +119,7 @@ describe('savepoints.onFailure fallbackToCheckpoint (real runtime, Kafka, S3 ser
         .filter((p) => p.metadata.name.includes(three.status!.deployed!.id) && !p.metadata.deletionTimestamp)
         .map((p) => p.metadata.name);
       expect(live).toHaveLength(3);
-      resume();
+      resumeS3Server();
       const back = await untilStatus(
         kube,
         ns,
@@ -194,7 +153,7 @@ describe('savepoints.onFailure fallbackToCheckpoint (real runtime, Kafka, S3 ser
         expect(got.length).toBe(want.length);
       }
     } finally {
-      resume();
+      resumeS3Server();
       await loop.stop().catch(() => undefined);
     }
   }, 420_000);
