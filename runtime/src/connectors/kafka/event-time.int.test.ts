@@ -19,6 +19,13 @@ import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { JobMetrics } from '../../telemetry/metrics.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../../testing/harness.ts';
+import {
+  dedupeReference,
+  finalWindows,
+  seededRandom,
+  windowReference,
+  type Ev,
+} from '../../testing/event-time-reference.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
 import { validateGraph } from '../validate-graph.ts';
 
@@ -31,67 +38,15 @@ const WITHIN = 30_000;
 const N = 20_000;
 const T0 = 1_699_999_980_000; // a minute boundary
 
-interface Ev {
-  id: number;
-  k: string;
-  ts: number;
-}
-
 /** N events 10 ms apart displaced by up to 1.5 s, plus one every 1,000 that is 60 s behind the stream. */
 function events(): Ev[] {
-  let s = 11;
-  const rnd = (): number => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648;
-  };
+  const rnd = seededRandom(11);
   const out: Ev[] = [];
   for (let i = 0; i < N; i++) {
     out.push({ id: i, k: `k${i % 40}`, ts: T0 + i * 10 + Math.floor(rnd() * 1500) });
     if (i % 1000 === 999) out.push({ id: 1_000_000 + i, k: `k${i % 40}`, ts: T0 + i * 10 - 60_000 });
   }
   return out;
-}
-
-/** Flink's semantics with a watermark after every record, over the input in order. */
-function windowReference(evs: readonly Ev[]): { late: string[]; windows: string[] } {
-  let max = Number.NEGATIVE_INFINITY;
-  const late: Record<string, unknown>[] = [];
-  const counts = new Map<string, { k: string; window_start: number; window_end: number; n: number }>();
-  for (const e of evs) {
-    const start = e.ts - (e.ts % SIZE);
-    if (start + SIZE - 1 + LATENESS <= max - BOUND - 1) late.push({ ...e });
-    else {
-      const id = `${e.k}/${start}`;
-      const w = counts.get(id) ?? { k: e.k, window_start: start, window_end: start + SIZE, n: 0 };
-      w.n++;
-      counts.set(id, w);
-    }
-    max = Math.max(max, e.ts);
-  }
-  return { late: sortedJson(late), windows: sortedJson([...counts.values()]) };
-}
-
-/** Per key in event-time order (ties by canonical JSON): the earliest passes and drops those within WITHIN after it. */
-function dedupeReference(evs: readonly Ev[]): string[] {
-  const byKey = new Map<string, Ev[]>();
-  for (const e of evs) byKey.set(e.k, [...(byKey.get(e.k) ?? []), e]);
-  const out: Ev[] = [];
-  for (const list of byKey.values()) {
-    list.sort((a, b) => a.ts - b.ts || JSON.stringify(a).localeCompare(JSON.stringify(b)));
-    let until = Number.NEGATIVE_INFINITY;
-    for (const e of list) {
-      if (e.ts < until) continue;
-      out.push(e);
-      until = e.ts + WITHIN;
-    }
-  }
-  return sortedJson(out as unknown as Record<string, unknown>[]);
-}
-
-function finalWindows(out: readonly Emitted[], key: string): string[] {
-  const last = new Map<string, Record<string, unknown>>();
-  for (const { rec } of out) last.set(`${String(rec[key])}/${String(rec['window_start'])}`, rec);
-  return sortedJson([...last.values()]);
 }
 
 async function runJob(
@@ -160,8 +115,11 @@ describe('event time over Kafka (watermark alignment, maxDrift 10s)', () => {
   });
 
   it('a 4-partition backlog gives the same late output, windows and dedupe at p1, p2 and p4, equal to the reference', async () => {
-    const ref = windowReference(evs);
-    const dedupe = dedupeReference(evs.filter((e) => e.id < N));
+    const ref = windowReference(evs, { size: SIZE, lateness: LATENESS, bound: BOUND });
+    const dedupe = dedupeReference(
+      evs.filter((e) => e.id < N),
+      WITHIN,
+    );
     expect(ref.late.length).toBe(N / 1000);
     for (const p of [1, 2, 4]) {
       const spec: GraphSpec = {
