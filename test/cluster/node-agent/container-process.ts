@@ -113,13 +113,20 @@ export class ContainerProcess {
       startError = `failed to start ${file}: ${err.message}`;
       if (child.pid === undefined) resolveExit({ exitCode: 128, signal: undefined, startError });
     });
+    let exitSeen = false;
     child.once('exit', (code, signal) => {
+      exitSeen = true;
       const pid = child.pid;
       // Whatever the main process left behind in its group goes with it.
       if (pid !== undefined) killGroup(pid, 'SIGKILL');
       const exitCode = code ?? (signal ? 128 + signalNumber(signal) : 1);
-      resolveExit({ exitCode, signal: signal ?? undefined, startError });
-      void rm(spec.pidFile, { force: true });
+      // `exited` resolves only once the pid file is gone: a caller that saw the exit must not
+      // find a record of a live process (a restarted agent would otherwise trust it).
+      const info: ExitInfo = { exitCode, signal: signal ?? undefined, startError };
+      void rm(spec.pidFile, { force: true }).then(
+        () => resolveExit(info),
+        () => resolveExit(info),
+      );
     });
     const pid = child.pid ?? 0;
     const proc = new ContainerProcess(pid, exited);
@@ -127,8 +134,8 @@ export class ContainerProcess {
       const record: PidRecord = { pid, startTime: (await procStartTime(pid)) ?? '', argv: spec.argv };
       // Written after spawn: if the process already exited, the exit handler may have run
       // first; only (re)write while it is still alive.
-      if (!proc.hasExited) await writeFile(spec.pidFile, JSON.stringify(record));
-      if (proc.hasExited) await rm(spec.pidFile, { force: true });
+      if (!exitSeen) await writeFile(spec.pidFile, JSON.stringify(record));
+      if (exitSeen) await rm(spec.pidFile, { force: true });
     }
     return proc;
   }
