@@ -15,8 +15,8 @@
 #   * numeric non-root user 65532:65532 (Pod Security `restricted`, `runAsNonRoot` checkable
 #     by the kubelet without /etc/passwd);
 #   * a read-only root filesystem works: nothing is written under /app or /home; the slot's
-#     compile cache and state go to its mounted state volume, temporary files to /tmp (a
-#     volume in every pod we create);
+#     state goes to its state storage, temporary files to /tmp (a volume in every pod we
+#     create); the slot's compile cache is warmed at build time (stage compile-cache);
 #   * PID 1 is node itself (exec form, no shell in between), and both entrypoints handle
 #     SIGTERM/SIGINT: the slot takes its final checkpoint/savepoint within the grace period,
 #     the operator drains reconciles and releases its Lease. Neither spawns child processes,
@@ -61,6 +61,20 @@ FROM app AS operator
 LABEL org.opencontainers.image.title="tributary-operator"
 ENTRYPOINT ["node", "/app/operator/src/main.ts"]
 
+# Node's compile cache for the slot's modules, filled at build time as the image's user and
+# paths (Node keys entries by version, path, content and uid). Copied in root-owned, so a slot
+# reads it but never writes it (with a writable root a container's writes stay in its own
+# layer anyway). A slot run as another uid finds no entry for its uid and starts cold.
+FROM app AS compile-cache
+USER 0
+RUN install -d -o 65532 -g 65532 /compile-cache
+USER 65532:65532
+# Node writes entries 0600; the copy below makes them root's, so they must be readable by all.
+RUN NODE_COMPILE_CACHE=/compile-cache node /app/runtime/src/warm-compile-cache.ts \
+    && chmod -R a+rX,go-w /compile-cache
+
 FROM app AS runtime
 LABEL org.opencontainers.image.title="tributary-runtime"
+COPY --from=compile-cache --chown=0:0 /compile-cache /app/.node-compile-cache
+ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
 ENTRYPOINT ["node", "/app/runtime/src/main.ts"]

@@ -97,7 +97,9 @@ async function main(): Promise<number> {
     imageName('runtime', version, values.prefix),
   ]);
   const mb = (Number(size.stdout.trim()) / 1e6).toFixed(0);
-  log(`image size ${mb} MB (both targets share every layer); total ${secs(started)}`);
+  log(
+    `image size ${mb} MB (runtime; the operator shares every layer but the runtime's compile cache); total ${secs(started)}`,
+  );
   log(`store: ${storeFlags(store).join(' ')}`);
   return 0;
 }

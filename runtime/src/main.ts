@@ -18,10 +18,10 @@
 // the pod's own /tmp (an emptyDir; under the node agent <pod root>/tmp), in a folder this uid
 // created with mode 0700, used only while it is still ours and writable by no one else. It is
 // never on the job's state volume, which other pods of the job and whoever can mount the
-// claim can write (a planted V8 code cache entry would run as the slot). Each pod starts
-// cold once (about 0.3 s CPU); a restart in place is not a thing (restartPolicy Never).
-// NODE_COMPILE_CACHE (e.g. a folder warmed read-only in the image) wins. A cache that cannot
-// be made or used only costs the slower start.
+// claim can write (a planted V8 code cache entry would run as the slot). Such a pod starts
+// cold once; a restart in place is not a thing (restartPolicy Never). NODE_COMPILE_CACHE wins:
+// the runtime image sets it to a read-only folder warmed at build time (warm-compile-cache.ts),
+// so its slots start warm. A cache that cannot be made or used only costs the slower start.
 import { mkdirSync, statSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -45,4 +45,5 @@ try {
 } catch {
   // no cache: a slower start, nothing else
 }
-await import('./slot-main.ts');
+const { runSlotProcess } = await import('./slot-main.ts');
+runSlotProcess();

@@ -1,5 +1,6 @@
 // The slot process itself (loaded by main.ts, the entrypoint, once the compile cache is on).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { getCompileCacheDir } from 'node:module';
 import { dirname } from 'node:path';
 import { CheckpointStorage } from './checkpoint/checkpoint-storage.ts';
 import { childOf } from './checkpoint/storage/state-uri.ts';
@@ -214,6 +215,8 @@ async function main(): Promise<number> {
         control: `${env.podIp}:${control.port}`,
         metrics: `${env.podIp}:${metricsServer.port}`,
         parallelism: env.parallelism,
+        // Where this process's compiled code came from (main.ts): the image's warmed folder, the pod's /tmp, or off.
+        compileCache: getCompileCacheDir() ?? 'off',
       },
       'slot listening',
     );
@@ -254,22 +257,25 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-    // Connector clients (kafkajs) may keep timers alive; the slot is done.
-    setTimeout(() => process.exit(code), 200).unref();
-  },
-  (e: unknown) => {
-    const code = isTributaryError(e) && CONFIG_CODES.has(e.code) ? 2 : 1;
-    let text: string;
-    if (isTributaryError(e)) {
-      text = `error ${e.code}: ${e.message}\n`;
-      if (e.cause instanceof Error && !e.message.includes(e.cause.message)) text += `  cause: ${e.cause.message}\n`;
-    } else text = `error: ${(e as Error).stack ?? String(e)}\n`;
-    process.stderr.write(text);
-    writeTerminationMessage(text);
-    process.exitCode = code;
-    setTimeout(() => process.exit(code), 200).unref();
-  },
-);
+/** Runs this process as one slot and exits with its code (see main.ts); importing this file does not. */
+export function runSlotProcess(): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+      // Connector clients (kafkajs) may keep timers alive; the slot is done.
+      setTimeout(() => process.exit(code), 200).unref();
+    },
+    (e: unknown) => {
+      const code = isTributaryError(e) && CONFIG_CODES.has(e.code) ? 2 : 1;
+      let text: string;
+      if (isTributaryError(e)) {
+        text = `error ${e.code}: ${e.message}\n`;
+        if (e.cause instanceof Error && !e.message.includes(e.cause.message)) text += `  cause: ${e.cause.message}\n`;
+      } else text = `error: ${(e as Error).stack ?? String(e)}\n`;
+      process.stderr.write(text);
+      writeTerminationMessage(text);
+      process.exitCode = code;
+      setTimeout(() => process.exit(code), 200).unref();
+    },
+  );
+}

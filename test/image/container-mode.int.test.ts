@@ -283,7 +283,17 @@ describe('the image in container mode', () => {
       },
       180_000,
     );
-    for (const slot of slots) expect(slot.spec?.nodeName).toBe(NODE_NAME);
+    for (const slot of slots) {
+      expect(slot.spec?.nodeName).toBe(NODE_NAME);
+      // The slot runs on the image's build-time compile cache (as uid 65532), not a cold one.
+      const log = join(paths.logs, 'containers-agent', 'pods', `${ns}_${slot.metadata?.name}_runtime.log`);
+      const listening = readFileSync(log, 'utf8')
+        .split('\n')
+        .find((l) => l.includes('"slot listening"'));
+      expect((JSON.parse(listening ?? '{}') as { compileCache?: string }).compileCache).toMatch(
+        /^\/app\/\.node-compile-cache\/v24\.[^/]*-65532$/,
+      );
+    }
     const running = (await run(['podman', ...storeFlags(), 'ps', '--format', '{{.Image}}'])).stdout;
     expect(running.split('\n').filter((i) => i === `localhost/tributary/runtime:${packageVersion()}`)).toHaveLength(2);
     // The operator (still running) finishes the job; then the release goes.

@@ -138,7 +138,13 @@ export class JobExecutor {
       },
       slotByIndex,
     );
+    const buildStart = performance.now();
     for (const parts of this.slots) builder.build(parts);
+    if (opts.restored)
+      this.logger.info(
+        { checkpointId: opts.restored.checkpointId, ms: Math.round(performance.now() - buildStart) },
+        'state restored into the operators',
+      );
     this.metrics.onCollect(() => {
       for (const p of this.slots) {
         if (p.sinks.length === 0) continue;

@@ -33,6 +33,7 @@ describe('image map', () => {
     const map = defaultImageMap('/repo');
     expect(lookupImage(map, 'tributary/runtime:dev')).toEqual({
       command: ['/repo/node_modules/.bin/node', '/repo/runtime/src/main.ts'],
+      env: { NODE_COMPILE_CACHE: '/repo/node_modules/.cache/tributary-compile-cache' },
     });
     expect(lookupImage(map, 'tributary/operator:1')?.command?.[1]).toBe('/repo/operator/src/main.ts');
     expect(lookupImage(map, 'ubuntu:24.04')).toEqual({ passthrough: true });

@@ -23,8 +23,16 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 
 export function defaultImageMap(repoRoot: string = REPO_ROOT): ImageMap {
   const node = join(repoRoot, 'node_modules/.bin/node');
+  // The process-mode stand-in for the runtime image's build-time compile cache (Dockerfile,
+  // stage compile-cache): one folder for every slot process of this checkout, filled by the
+  // first ones. Pods here are host processes of one user, so a shared cache crosses no
+  // boundary that process mode has; Node keys entries by version, path and content.
+  const compileCache = join(repoRoot, 'node_modules/.cache/tributary-compile-cache');
   return [
-    { pattern: 'tributary/runtime:*', mapping: { command: [node, join(repoRoot, 'runtime/src/main.ts')] } },
+    {
+      pattern: 'tributary/runtime:*',
+      mapping: { command: [node, join(repoRoot, 'runtime/src/main.ts')], env: { NODE_COMPILE_CACHE: compileCache } },
+    },
     { pattern: 'tributary/operator:*', mapping: { command: [node, join(repoRoot, 'operator/src/main.ts')] } },
     // Node 24 of this checkout as an entrypoint: `args: [script.ts, ...]`.
     { pattern: 'tributary/node:*', mapping: { command: [node] } },

@@ -2,7 +2,6 @@
 // of row objects. Used by the druid source (a bounded stream) and by lookup tables.
 // Failures carry the source's name and Druid's own message (errorMessage / error), so a bad
 // query reads "source "countries": Druid SQL failed (HTTP 400): Column 'x' not found ...".
-import { request } from 'undici';
 import { TributaryError } from '../../errors.ts';
 
 export interface DruidSqlOptions {
@@ -31,6 +30,9 @@ export async function runDruidSql(o: DruidSqlOptions): Promise<Record<string, un
   let status: number;
   let text: string;
   try {
+    // Loaded on first use: undici costs ~0.2 s of every slot start (warm compile cache, idle),
+    // and only jobs with a Druid source or lookup need it.
+    const { request } = await import('undici');
     const res = await request(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

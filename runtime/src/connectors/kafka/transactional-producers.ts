@@ -94,8 +94,17 @@ export class TransactionalProducers {
           'TRIB_CONNECTOR_FAILED',
           `sink "${ctx.sinkName}": transactional-id intent file ${intentPath} has no integer maxIndex`,
         );
-      for (let k = 0; k <= maxIndex; k++) {
-        const tp = await this.create(`${prefix}-${old}-${k}`);
+      // The ids are independent: fenced at once (each is a connect + InitProducerId, on the restart's critical path).
+      const made = await Promise.allSettled(
+        Array.from({ length: maxIndex + 1 }, (_, k) => this.create(`${prefix}-${old}-${k}`)),
+      );
+      const failed = made.find((m) => m.status === 'rejected');
+      if (failed) {
+        await Promise.allSettled(made.map((m) => (m.status === 'fulfilled' ? this.dispose(m.value) : undefined)));
+        throw failed.reason;
+      }
+      for (const [k, m] of made.entries()) {
+        const tp = (m as PromiseFulfilledResult<TxnProducer>).value;
         if (tp.fencedOpen && !committed.has(tp.id)) onAborted(lastOpen.get(tp.id)?.bytes ?? 0);
         if (old === me) {
           this.pool.push(Promise.resolve(tp));

@@ -16,7 +16,8 @@ import type { KuduSinkSpec } from '../../graph/spec.ts';
 import type { Batch, Rec } from '../../operators/types.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
 import type { Row } from './client/cell-values.ts';
-import { KuduClient } from './client/kudu-client.ts';
+import type { KuduClient } from './client/kudu-client.ts';
+import { loadKuduClient } from './client/load-client.ts';
 import type { Operation } from './client/row-operations.ts';
 import type { KuduTable } from './client/table-metadata.ts';
 import { openOrCreateTable } from './kudu-table-setup.ts';
@@ -49,7 +50,7 @@ export class KuduSink implements SinkWriter {
   async open(ctx: SinkWriterContext): Promise<void> {
     this.wake = () => ctx.wake();
     const masters = typeof this.spec.masters === 'string' ? this.spec.masters.split(',') : this.spec.masters;
-    this.client = new KuduClient({
+    this.client = new (await loadKuduClient())({
       masters: masters.map((m) => m.trim()),
       operationTimeoutMs: parseDuration(this.spec.timeout) ?? 30_000,
     });

@@ -13,7 +13,8 @@
 import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSourceSpec } from '../../graph/spec.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
-import { KuduClient } from './client/kudu-client.ts';
+import type { KuduClient } from './client/kudu-client.ts';
+import { loadKuduClient } from './client/load-client.ts';
 import type { KuduTable } from './client/table-metadata.ts';
 import type { ScannedRow } from './client/tablet-scanner.ts';
 
@@ -77,7 +78,7 @@ export class KuduSource implements SourceReader {
         if (!seen || seen.emitted < q.emitted) this.restoredPartial.set(q.tablet, q);
       }
     }
-    this.client = new KuduClient({
+    this.client = new (await loadKuduClient())({
       masters: masterList(this.spec.masters),
       operationTimeoutMs: parseDuration(this.spec.timeout) ?? 300_000,
     });
