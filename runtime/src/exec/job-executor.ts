@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { CheckpointCoordinator, CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import type { SlotCheckpointPort } from '../checkpoint/messages.ts';
 import { readMetadata } from '../checkpoint/metadata.ts';
-import { loadRestore } from '../checkpoint/restore-plan.ts';
+import { loadRestore, type RestoredState } from '../checkpoint/restore-plan.ts';
 import { checkExecutable } from '../connectors/registry.ts';
 import { checkSinkDeliveries, sinkDeliveries } from '../connectors/sink-delivery.ts';
 import { TributaryError } from '../errors.ts';
@@ -297,13 +297,23 @@ export class JobExecutor {
   }
 }
 
+/** The state a job restores from, loaded and verified before the job is built (see createJobExecutor). */
+export interface LoadedRestore {
+  maxParallelism: number;
+  restored: RestoredState;
+}
+
 /**
- * Builds a JobExecutor, first loading and verifying the checkpoint/savepoint to restore from
- * (maxParallelism defaults to the restored state's). Fails with a TRIB_RESTORE_* error
- * rather than starting from empty state when it does not fit.
+ * Loads and verifies the checkpoint/savepoint of `opts.restoreFrom` (maxParallelism defaults
+ * to the restored state's); undefined when there is nothing to restore. Fails with a
+ * TRIB_RESTORE_* error rather than starting from empty state when it does not fit. Needs no
+ * job: a slot process runs it while it waits for its peers.
  */
-export async function createJobExecutor(graph: ValidatedGraph, opts: CreateJobExecutorOptions): Promise<JobExecutor> {
-  if (!opts.restoreFrom) return new JobExecutor(graph, opts);
+export async function loadJobRestore(
+  graph: ValidatedGraph,
+  opts: CreateJobExecutorOptions,
+): Promise<LoadedRestore | undefined> {
+  if (!opts.restoreFrom) return undefined;
   const maxParallelism = opts.maxParallelism ?? (await readMetadata(opts.restoreFrom)).maxParallelism;
   const restored = await loadRestore(opts.restoreFrom, {
     graph,
@@ -313,7 +323,18 @@ export async function createJobExecutor(graph: ValidatedGraph, opts: CreateJobEx
     ...(opts.slots ? { slots: opts.slots } : {}),
     logger: opts.logger,
   });
-  return new JobExecutor(graph, { ...opts, maxParallelism, restored });
+  return { maxParallelism, restored };
+}
+
+/** Builds a JobExecutor on the state loadJobRestore gives (`loaded`, or loaded here). */
+export async function createJobExecutor(
+  graph: ValidatedGraph,
+  opts: CreateJobExecutorOptions,
+  loaded?: LoadedRestore,
+): Promise<JobExecutor> {
+  const r = loaded ?? (await loadJobRestore(graph, opts));
+  if (!r) return new JobExecutor(graph, opts);
+  return new JobExecutor(graph, { ...opts, maxParallelism: r.maxParallelism, restored: r.restored });
 }
 
 /** Validates nothing: expects a graph from validateGraph. Runs it to completion. */

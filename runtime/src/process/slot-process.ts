@@ -17,7 +17,8 @@ import type {
   CheckpointDecline,
   TriggerCheckpoint,
 } from '../checkpoint/messages.ts';
-import { createJobExecutor, type JobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor, loadJobRestore, type JobExecutor } from '../exec/job-executor.ts';
+import type { CreateJobExecutorOptions } from '../exec/job-options.ts';
 import type { CheckpointingOptions, JobExecutorOptions } from '../exec/job-options.ts';
 import type { JobResult } from '../exec/job-status.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
@@ -150,12 +151,11 @@ export class SlotProcess {
     const o = this.opts;
     try {
       if (this.dataPlane.port === 0) await this.listen();
-      await this.dataPlane.connect(o.discover, { self: this.address, timeoutMs: o.connectTimeoutMs ?? 120_000 });
       const send = (slot: number, msg: CheckpointRpc): void => {
         if (!this.dataPlane.sendControl(slot, msg))
           o.logger.warn({ to: slot, m: msg.m }, 'checkpoint message not sent: link to the slot is down');
       };
-      const job = await createJobExecutor(o.graph, {
+      const jobOpts: CreateJobExecutorOptions = {
         ...o.job,
         parallelism: o.parallelism,
         maxParallelism: this.maxParallelism,
@@ -191,7 +191,14 @@ export class SlotProcess {
           ch.setWake(wake);
           return ch;
         },
-      });
+      };
+      // The restore's reads (and checks) overlap the wait for the peers: neither needs the other,
+      // and both are on a restart's critical path. Either failing fails the start at once.
+      const [loaded] = await Promise.all([
+        loadJobRestore(o.graph, jobOpts),
+        this.dataPlane.connect(o.discover, { self: this.address, timeoutMs: o.connectTimeoutMs ?? 120_000 }),
+      ]);
+      const job = await createJobExecutor(o.graph, jobOpts, loaded);
       this.job = job;
       for (const [from, msg] of this.earlyRpc.splice(0)) this.onCheckpointRpc(from, msg);
       this.startAlignmentExchange();
