@@ -12,13 +12,7 @@ import { silentLogger } from '../../telemetry/logger.ts';
 import { validateGraph } from '../validate-graph.ts';
 import { KuduClient } from './client/kudu-client.ts';
 import type { ScannedRow } from './client/tablet-scanner.ts';
-
-function masters(): string {
-  const v = process.env.TRIBUTARY_KUDU_MASTERS;
-  if (!v)
-    throw new Error('TRIBUTARY_KUDU_MASTERS is not set: start the local cluster with --with kudu and eval its env');
-  return v;
-}
+import { testKuduMasters } from '../../testing/kudu-masters.ts';
 
 const N = 2000;
 /** A changelog: every id upserted, every 4th deleted (clicks 0), every 8th written again, ids ≥ N only deleted. */
@@ -47,7 +41,7 @@ function errorCodes(err: unknown): string[] {
 }
 
 describe('kudu sink: deletes and createTable (real Kudu)', () => {
-  const client = new KuduClient({ masters: [masters()] });
+  const client = new KuduClient({ masters: [testKuduMasters()] });
   const run = randomUUID().slice(0, 8);
   const name = `it_changelog_${run}`;
 
@@ -57,7 +51,7 @@ describe('kudu sink: deletes and createTable (real Kudu)', () => {
   });
 
   const kudu = (over: Partial<KuduSinkSpec> = {}): KuduSinkSpec => ({
-    masters: masters(),
+    masters: testKuduMasters(),
     table: name,
     batchSize: 300,
     deleteWhen: 'clicks == 0.0',

@@ -21,6 +21,7 @@ import { validateGraph } from '../validate-graph.ts';
 import type { ColumnSpec } from './client/schema.ts';
 import { KuduClient } from './client/kudu-client.ts';
 import type { ScannedRow } from './client/tablet-scanner.ts';
+import { testKuduMasters } from '../../testing/kudu-masters.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const RECORDS = 12_000;
@@ -28,19 +29,12 @@ const CHUNKS = 24;
 const BASE = 1_700_000_000_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function masters(): string {
-  const v = process.env.TRIBUTARY_KUDU_MASTERS;
-  if (!v)
-    throw new Error('TRIBUTARY_KUDU_MASTERS is not set: start the local cluster with --with kudu and eval its env');
-  return v;
-}
-
 describe('kudu sink under crashes (real Kafka, real Kudu, in-process)', () => {
   const bs = testBrokers();
   const run = randomUUID().slice(0, 8);
   const input = `it-kudu-in-${run}`;
   const tableName = `it_kudu_chaos_${run}`;
-  const kudu = new KuduClient({ masters: [masters()] });
+  const kudu = new KuduClient({ masters: [testKuduMasters()] });
   let kafka: KafkaClient;
   const dirs: string[] = [];
 
@@ -103,7 +97,7 @@ describe('kudu sink under crashes (real Kafka, real Kudu, in-process)', () => {
     done: Promise<unknown>;
   }> {
     const job = await createJobExecutor(
-      validateGraph(graph(o.bounded ?? false, { masters: masters(), table: tableName, batchSize: 50 })),
+      validateGraph(graph(o.bounded ?? false, { masters: testKuduMasters(), table: tableName, batchSize: 50 })),
       {
         parallelism: o.p,
         maxParallelism: 64,

@@ -15,13 +15,7 @@ import { KuduClient } from './client/kudu-client.ts';
 import type { KuduTable } from './client/table-metadata.ts';
 import type { ScannedRow } from './client/tablet-scanner.ts';
 import { KuduSink } from './kudu-sink.ts';
-
-function masters(): string {
-  const v = process.env.TRIBUTARY_KUDU_MASTERS;
-  if (!v)
-    throw new Error('TRIBUTARY_KUDU_MASTERS is not set: start the local cluster with --with kudu and eval its env');
-  return v;
-}
+import { testKuduMasters } from '../../testing/kudu-masters.ts';
 
 async function scanAll(client: KuduClient, table: KuduTable): Promise<ScannedRow[]> {
   const out: ScannedRow[] = [];
@@ -30,7 +24,7 @@ async function scanAll(client: KuduClient, table: KuduTable): Promise<ScannedRow
 }
 
 describe('kudu sink against the real Kudu', () => {
-  const client = new KuduClient({ masters: [masters()] });
+  const client = new KuduClient({ masters: [testKuduMasters()] });
   const run = randomUUID().slice(0, 8);
   const name = `it_sink_${run}`;
   let table: KuduTable;
@@ -63,7 +57,7 @@ describe('kudu sink against the real Kudu', () => {
     });
     const g: GraphSpec = {
       sources: [{ name: 'in', collection: { records } }],
-      sinks: [{ name: 'out', from: 'in', kudu: { masters: masters(), table: name, batchSize: 500 } }],
+      sinks: [{ name: 'out', from: 'in', kudu: { masters: testKuduMasters(), table: name, batchSize: 500 } }],
     };
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-kudu-'));
     try {
@@ -89,7 +83,7 @@ describe('kudu sink against the real Kudu', () => {
   }, 180_000);
 
   it('has every row written before a barrier in Kudu when preCommit resolves', async () => {
-    const sink = new KuduSink('out', { masters: masters(), table: name, batchSize: 7 });
+    const sink = new KuduSink('out', { masters: testKuduMasters(), table: name, batchSize: 7 });
     await sink.open({ sinkName: 'out', slot: 0, parallelism: 1, logger: silentLogger(), wake: () => undefined });
     try {
       const recs = Array.from({ length: 100 }, (_, i) => ({ id: 100_000 + i, user: 'b', clicks: i, note: null }));
@@ -106,7 +100,7 @@ describe('kudu sink against the real Kudu', () => {
     const missing = `it_nope_${run}`;
     const g: GraphSpec = {
       sources: [{ name: 'in', collection: { records: [{ id: 1 }] } }],
-      sinks: [{ name: 'out', from: 'in', kudu: { masters: masters(), table: missing, timeout: '5s' } }],
+      sinks: [{ name: 'out', from: 'in', kudu: { masters: testKuduMasters(), table: missing, timeout: '5s' } }],
     };
     const err = await new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() }).run().then(
       () => undefined,
@@ -119,7 +113,7 @@ describe('kudu sink against the real Kudu', () => {
   it('fails the job naming a record field the table lacks', async () => {
     const g: GraphSpec = {
       sources: [{ name: 'in', collection: { records: [{ id: 1, user: 'a', clicks: 1, color: 'red' }] } }],
-      sinks: [{ name: 'out', from: 'in', kudu: { masters: masters(), table: name } }],
+      sinks: [{ name: 'out', from: 'in', kudu: { masters: testKuduMasters(), table: name } }],
     };
     const err = await new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() }).run().then(
       () => undefined,

@@ -18,20 +18,14 @@ import type { SourceReaderContext } from '../api.ts';
 import { KuduClient } from './client/kudu-client.ts';
 import { KuduSource } from './kudu-source.ts';
 import type { KuduTable } from './client/table-metadata.ts';
-
-function masters(): string {
-  const v = process.env.TRIBUTARY_KUDU_MASTERS;
-  if (!v)
-    throw new Error('TRIBUTARY_KUDU_MASTERS is not set: start the local cluster with --with kudu and eval its env');
-  return v;
-}
+import { testKuduMasters } from '../../testing/kudu-masters.ts';
 
 const ROWS = 60_000;
 const GROUPS = 7;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('kudu source against the real Kudu', () => {
-  const client = new KuduClient({ masters: [masters()] });
+  const client = new KuduClient({ masters: [testKuduMasters()] });
   const run = randomUUID().slice(0, 8);
   const name = `it_source_${run}`;
   const dirs: string[] = [];
@@ -91,7 +85,7 @@ describe('kudu source against the real Kudu', () => {
     expect(count).toBe(ROWS);
     const recs = await collect(
       {
-        sources: [{ name: 'k', kudu: { masters: masters(), table: name } }],
+        sources: [{ name: 'k', kudu: { masters: testKuduMasters(), table: name } }],
         sinks: [{ name: 'out', from: 'k', console: {} }],
       },
       3,
@@ -108,7 +102,9 @@ describe('kudu source against the real Kudu', () => {
   it('reads only the projected columns of the rows matching `equals`', async () => {
     const recs = await collect(
       {
-        sources: [{ name: 'k', kudu: { masters: masters(), table: name, columns: ['id', 's'], equals: { g: 3 } } }],
+        sources: [
+          { name: 'k', kudu: { masters: testKuduMasters(), table: name, columns: ['id', 's'], equals: { g: 3 } } },
+        ],
         sinks: [{ name: 'out', from: 'k', console: {} }],
       },
       2,
@@ -120,7 +116,7 @@ describe('kudu source against the real Kudu', () => {
 
   it('crashed mid-scan and restored from its latest checkpoint at another parallelism: per-key totals exact', async () => {
     const graph: GraphSpec = {
-      sources: [{ name: 'k', kudu: { masters: masters(), table: name } }],
+      sources: [{ name: 'k', kudu: { masters: testKuduMasters(), table: name } }],
       steps: [
         { name: 'by-g', from: 'k', keyBy: 'g' },
         { name: 'totals', from: 'by-g', aggregate: { n: 'count()', ids: 'sum(id)' } },
@@ -184,7 +180,10 @@ describe('kudu source against the real Kudu', () => {
               ],
             },
           },
-          { name: 'items', kudu: { masters: masters(), table: name, columns: ['id', 'g', 's'], refresh: '1h' } },
+          {
+            name: 'items',
+            kudu: { masters: testKuduMasters(), table: name, columns: ['id', 'g', 's'], refresh: '1h' },
+          },
         ],
         steps: [{ name: 'enriched', from: 'orders', lookup: { table: 'items', key: 'item', column: 'id' } }],
         sinks: [{ name: 'out', from: 'enriched', console: {} }],
@@ -227,7 +226,7 @@ describe('kudu source against the real Kudu', () => {
         if (r === 'empty') await sleep(2);
       }
     };
-    const spec = { masters: masters(), table: name, columns: ['id'] };
+    const spec = { masters: testKuduMasters(), table: name, columns: ['id'] };
     const a = new KuduSource('k', spec);
     await a.open(ctx());
     await drain(a, 25_001); // part-way: inside a tablet (6 tablets of about 10k rows)

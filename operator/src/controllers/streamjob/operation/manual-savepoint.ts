@@ -85,33 +85,20 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
     await sweepOrphanSavepoints(r, c);
     return r.after(c.job);
   }
-  if (periodic) {
-    let retried = false;
-    await r.record(c, 'savepoint-failed', (s) => {
-      delete s.pendingOperation;
-      retried = periodicFailed(s, c.job.spec, c.now, p);
-      setJobCondition(
-        s,
-        { type: 'SavepointInProgress', status: 'False', reason: p.reason, message: p.message },
-        gen,
-        c.now,
-      );
-      return s;
-    });
-    await deps.events.warning(
-      c.job,
-      'SavepointFailed',
-      `periodic savepoint: ${p.reason}: ${p.message}${retried ? ` (attempt ${p.attempt - 1}; retry in ${Math.round(p.delay / 1000)}s)` : ` (attempt ${p.attempt - 1}, the last; the next at the next interval)`}`,
-    );
-    return retried ? { requeueAfter: p.delay } : r.after(c.job);
-  }
-  const giveUp = p.attempt > 3;
+  // A periodic one drops its operation at once (checkpoints and spec changes are never held) and
+  // keeps its own retry schedule in status; a manual one is retried as an operation, 3 attempts.
+  const giveUp = !periodic && p.attempt > 3;
+  let retry = false;
   await r.record(c, 'savepoint-failed', (s) => {
-    if (giveUp) {
+    if (periodic) {
+      delete s.pendingOperation;
+      retry = periodicFailed(s, c.job.spec, c.now, p);
+    } else if (giveUp) {
       delete s.pendingOperation;
       s.savepointNonce = nonce;
     } else {
       s.pendingOperation = retryLater(c, op, s.deploymentCounter ?? 0, p, p.message);
+      retry = true;
     }
     setJobCondition(
       s,
@@ -121,10 +108,18 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
     );
     return s;
   });
+  const inSeconds = `${Math.round(p.delay / 1000)}s`;
+  const outcome = periodic
+    ? retry
+      ? ` (attempt ${p.attempt - 1}; retry in ${inSeconds})`
+      : ` (attempt ${p.attempt - 1}, the last; the next at the next interval)`
+    : giveUp
+      ? ' (gave up after 3 attempts)'
+      : ` (retry in ${inSeconds})`;
   await deps.events.warning(
     c.job,
     'SavepointFailed',
-    `manual savepoint: ${p.reason}: ${p.message}${giveUp ? ' (gave up after 3 attempts)' : ` (retry in ${Math.round(p.delay / 1000)}s)`}`,
+    `${periodic ? 'periodic' : 'manual'} savepoint: ${p.reason}: ${p.message}${outcome}`,
   );
-  return giveUp ? r.after(c.job) : { requeueAfter: p.delay };
+  return retry ? { requeueAfter: p.delay } : r.after(c.job);
 }

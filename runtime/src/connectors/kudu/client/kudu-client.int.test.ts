@@ -10,13 +10,7 @@ import type { Row } from './cell-values.ts';
 import { KuduClient } from './kudu-client.ts';
 import type { KuduTable } from './table-metadata.ts';
 import type { ScannedRow } from './tablet-scanner.ts';
-
-function masters(): string[] {
-  const v = process.env.TRIBUTARY_KUDU_MASTERS;
-  if (!v)
-    throw new Error('TRIBUTARY_KUDU_MASTERS is not set: start the local cluster with --with kudu and eval its env');
-  return v.split(',');
-}
+import { testKuduMasters } from '../../../testing/kudu-masters.ts';
 
 function rowFor(i: number): Row {
   return {
@@ -51,7 +45,7 @@ async function scanAll(client: KuduClient, table: KuduTable, columns?: string[])
 }
 
 describe('Kudu client against the real Kudu', () => {
-  const client = new KuduClient({ masters: masters(), operationTimeoutMs: 60_000 });
+  const client = new KuduClient({ masters: testKuduMasters().split(','), operationTimeoutMs: 60_000 });
   const name = `it_types_${randomUUID().slice(0, 8)}`;
   let table: KuduTable;
   const n = 1000;
