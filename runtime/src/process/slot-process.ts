@@ -18,8 +18,7 @@ import type {
   TriggerCheckpoint,
 } from '../checkpoint/messages.ts';
 import { createJobExecutor, loadJobRestore, type JobExecutor } from '../exec/job-executor.ts';
-import type { CreateJobExecutorOptions } from '../exec/job-options.ts';
-import type { CheckpointingOptions, JobExecutorOptions } from '../exec/job-options.ts';
+import type { CheckpointingOptions, CreateJobExecutorOptions, JobExecutorOptions } from '../exec/job-options.ts';
 import type { JobResult } from '../exec/job-status.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
