@@ -11,6 +11,7 @@ import { assignStarts, windowSize, type WindowKind } from '../operators/window-a
 import {
   BatchBuilder,
   type Batch,
+  type EventTimeProgress,
   type OperatorContext,
   type Output,
   type Rec,
@@ -53,6 +54,7 @@ export class WindowFunctionOperator implements Output, StatefulOperator {
   private readonly timers = new TimerService();
   private readonly starts: number[] = [];
   private wm = MIN_WATERMARK;
+  private newest = Number.NEGATIVE_INFINITY;
   private ended = false;
 
   constructor(
@@ -95,8 +97,10 @@ export class WindowFunctionOperator implements Output, StatefulOperator {
     const { eventTime, window } = this.cfg;
     const now = eventTime ? 0 : this.ctx.processingTime.now();
     let late = 0;
+    let newest = this.newest;
     for (let i = 0; i < n; i++) {
       const t = eventTime ? (ts[i] as number) : now;
+      if (t > newest) newest = t;
       const kg = kgs[i] as number;
       const key = keys[i] as string;
       try {
@@ -118,8 +122,13 @@ export class WindowFunctionOperator implements Output, StatefulOperator {
         this.onError(e, recs[i]);
       }
     }
-    if (late > 0) this.ctx.metrics.lateRecordsDropped(late);
+    this.newest = newest;
+    if (late > 0) this.ctx.metrics.lateRecords('dropped', late);
     this.buf.flush();
+  }
+
+  eventTimeProgress(): EventTimeProgress | undefined {
+    return this.cfg.eventTime ? { watermark: this.wm, newest: this.newest } : undefined;
   }
 
   private keyWindows(kg: number, key: string): Map<number, Win> {
