@@ -36,8 +36,7 @@ function countLate(evs: readonly Ev[], late: (ts: number, wm: number) => boolean
   return n;
 }
 
-const tumblingLate = (lateness: number) => (ts: number, wm: number) =>
-  ts - (ts % SIZE) + SIZE - 1 + lateness <= wm;
+const tumblingLate = (lateness: number) => (ts: number, wm: number) => ts - (ts % SIZE) + SIZE - 1 + lateness <= wm;
 // A record's own session [ts, ts + gap): the late events are 30 s behind, and no key's session
 // lasts anywhere near that long (its records are ~50 ms apart, displaced by up to 800 ms), so
 // none lands in a session still held and the merged session is the record's own.

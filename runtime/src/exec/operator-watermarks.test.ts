@@ -33,7 +33,10 @@ describe('operator watermarks', () => {
       { name: 'gen', timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: `${BOUND}ms` } },
     );
     const byK = gen.keyBy('k', 'by-k');
-    byK.window({ tumbling: { size: '1s' } }, 'tumble').aggregate({ n: 'count()' }, 'n').toConsole('o1');
+    byK
+      .window({ tumbling: { size: '1s' } }, 'tumble')
+      .aggregate({ n: 'count()' }, 'n')
+      .toConsole('o1');
     byK
       .window({ tumbling: { size: '1s' } })
       .aggregate({ create: () => 0, add: (a: number) => a + 1, result: (a: number) => ({ n: a }) }, 'fwin')
