@@ -4,9 +4,9 @@
 // BENCH_ONLY=s3-rescale only the rescale downtime with state on S3 vs the filesystem;
 // BENCH_ONLY=s3-checkpoint only the checkpoint overhead on S3 vs the filesystem vs off;
 // BENCH_ONLY=s3 all three; BENCH_ONLY=event-time only the event-time figures (per-record vs
-// per-batch watermarks on q5/q7, event-time latency at p1 and p2); BENCH_ONLY=rescale only the operator-driven rescale downtime on the
-// local cluster (state on S3 vs on a volume); BENCH_ONLY=operator only the operator at scale
-// (streamjob-operator.ts).
+// per-batch watermarks on q5/q7, event-time latency at p1 and p2); BENCH_ONLY=rescale only the
+// operator-driven rescale downtime on the local cluster (state on S3 vs on a volume);
+// BENCH_ONLY=operator only the operator at scale (streamjob-operator.ts).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';

@@ -3,7 +3,8 @@
 // window [start, end) fires once when the watermark (or the wall clock) reaches end − 1 and is
 // then removed; an event-time record whose windows have all fired is late: counted and
 // dropped (function windows have no allowed lateness). Sessions merge their accumulators
-// with `merge`, and a record is merged before it is judged: late only if its merged session is. Windows and timers are keyed state (namespace = window start): checkpointed
+// with `merge`, and a record is merged before it is judged: late only if its merged session
+// is. Windows and timers are keyed state (namespace = window start): checkpointed
 // and redistributed on rescale like the CEL window operator's.
 import { TributaryError } from '../errors.ts';
 import type { AggregateFunction, WindowResultFunction } from '../graph/function-types.ts';
