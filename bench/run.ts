@@ -3,14 +3,16 @@
 // BENCH_ONLY=s3-savepoint runs only the savepoint/restore on S3 vs the filesystem;
 // BENCH_ONLY=s3-rescale only the rescale downtime with state on S3 vs the filesystem;
 // BENCH_ONLY=s3-checkpoint only the checkpoint overhead on S3 vs the filesystem vs off;
-// BENCH_ONLY=s3 all three; BENCH_ONLY=rescale only the operator-driven rescale downtime on the
-// local cluster (state on S3 vs on a volume); BENCH_ONLY=operator only the operator at scale
-// (streamjob-operator.ts).
+// BENCH_ONLY=s3 all three; BENCH_ONLY=event-time only the event-time figures (per-record vs
+// per-batch watermarks on q5/q7, event-time latency at p1 and p2); BENCH_ONLY=rescale only the
+// operator-driven rescale downtime on the local cluster (state on S3 vs on a volume);
+// BENCH_ONLY=operator only the operator at scale (streamjob-operator.ts).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
 import { runDataPlane, runInMemory, runRawTcp, type NetMeasurement } from './data-plane.ts';
-import { eventTimeBenchmarks } from './event-time.ts';
+import { EVENT_RATES, eventTimeBenchmarks } from './event-time.ts';
+import { eventTimeLatency } from './event-time-latency.ts';
 import { firstCheckpointBenchmarks } from './first-checkpoint.ts';
 import { functionVsCel } from './function-vs-cel.ts';
 import { druidLatency } from './druid-latency.ts';
@@ -97,6 +99,32 @@ async function functionsVsCel(): Promise<void> {
   if (f.outputs !== c.outputs) process.stdout.write(`  WARNING: output counts differ (${f.outputs} vs ${c.outputs})\n`);
 }
 
+/** Per-record vs per-batch watermarks on q5/q7, and event-time latency at p1 and p2. */
+async function eventTime(): Promise<void> {
+  const n = Number(process.env['BENCH_EVENT_TIME_RECORDS'] ?? 1_000_000);
+  process.stdout.write(
+    `\nevent time: nexmark q5 (sliding count per auction) and q7 (max bid per tumbling window), p=1, ${fmt.format(n)} events, best of ${rounds}; watermarks published inside a poll (per record) vs once per poll (per batch, the peer); dense = ${fmt.format(EVENT_RATES.dense)} events per event-time second (a 1024-record poll spans 0.1 s), sparse = ${EVENT_RATES.sparse} (a poll spans 5 s)\n`,
+  );
+  for (const c of await eventTimeBenchmarks(n, rounds)) {
+    process.stdout.write(
+      `  ${`${c.query} ${c.density}`.padEnd(10)} per record ${fmt.format(c.perRecord.perCore).padStart(10)} rec/s per core   per batch ${fmt.format(c.perBatch.perCore).padStart(10)}   ratio per record / per batch: ${(c.perRecord.perCore / c.perBatch.perCore).toFixed(2)}   (${c.perRecord.outputs} window results)\n`,
+    );
+    if (c.perRecord.outputs !== c.perBatch.outputs)
+      process.stdout.write(`  WARNING: result counts differ (${c.perRecord.outputs} vs ${c.perBatch.outputs})\n`);
+  }
+  const seconds = Number(process.env['BENCH_EVENT_TIME_SECONDS'] ?? 10);
+  const rate = 10_000;
+  process.stdout.write(
+    `\nevent-time latency: window end (event time) → result at the sink; datagen at ${fmt.format(rate)} records/s with event time = wall clock, 20 keys, 500 ms tumbling count, maxOutOfOrderness 100 ms (the floor), ${seconds} s\n`,
+  );
+  for (const p of [1, 2]) {
+    const m = await eventTimeLatency(p, seconds, rate);
+    process.stdout.write(
+      `  p=${p}   p50 ${m.p50.toFixed(1)} ms   p99 ${m.p99.toFixed(1)} ms   beyond the bound: p50 ${(m.p50 - m.boundMs).toFixed(1)} ms, p99 ${(m.p99 - m.boundMs).toFixed(1)} ms   ratio to the bound: p50 ${(m.p50 / m.boundMs).toFixed(2)}, p99 ${(m.p99 / m.boundMs).toFixed(2)}   (${m.results} results; source event time ${m.offsetMs.toFixed(1)} ms behind the clock, subtracted)\n`,
+    );
+  }
+}
+
 // As in the runtime: warnings as log lines (stderr), kafkajs's harmless TimeoutNegativeWarning dropped.
 routeProcessWarnings(createLogger('warn'));
 const only = process.env['BENCH_ONLY'];
@@ -110,22 +138,17 @@ if (only?.startsWith('s3')) {
   if (only === 's3' || only === 's3-checkpoint') await checkpointOverheadOnS3();
   process.exit(0);
 }
+if (only === 'event-time') {
+  await eventTime();
+  process.exit(0);
+}
 if (only === 'rescale') {
   await rescaleDowntime();
   process.exit(0);
 }
 await main();
 await functionsVsCel();
-{
-  const n = Number(process.env['BENCH_EVENT_TIME_RECORDS'] ?? 1_000_000);
-  process.stdout.write(
-    `\nevent time: nexmark q5 (sliding count per auction) and q7 (max bid per tumbling window), p=1, ${fmt.format(n)} events, best of ${rounds}\n`,
-  );
-  for (const m of await eventTimeBenchmarks(n, rounds))
-    process.stdout.write(
-      `  ${m.query} ${fmt.format(m.perCore).padStart(12)} rec/s per core   (${m.outputs} window results)\n`,
-    );
-}
+await eventTime();
 await dataPlane();
 await checkpointBenchmarks();
 await firstCheckpointBenchmarks();

@@ -20,6 +20,7 @@ import { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
 import { JobCheckpointing } from './job-checkpointing.ts';
 import { JobFailure } from './job-failure.ts';
+import { publishJobGauges } from './job-gauges.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
 import {
   checkParallelism,
@@ -145,29 +146,7 @@ export class JobExecutor {
         { checkpointId: opts.restored.checkpointId, ms: Math.round(performance.now() - buildStart) },
         'state restored into the operators',
       );
-    this.metrics.onCollect(() => {
-      for (const p of this.slots) {
-        if (p.sinks.length === 0) continue;
-        const wm = Math.min(...p.sinks.map((k) => k.watermarkSeen));
-        if (wm > MIN_WATERMARK && wm < MAX_WATERMARK) this.metrics.watermark.labels(String(p.slot.index)).set(wm);
-      }
-      for (const p of this.slots) {
-        for (const op of p.stateful)
-          if (op.timerCount !== undefined)
-            this.metrics.operatorTimers.labels(op.stateName, String(p.slot.index)).set(op.timerCount);
-        for (const src of p.sources) {
-          if (src.aligned)
-            this.metrics.sourceAlignmentPaused
-              .labels(src.sourceName, String(p.slot.index))
-              .set(src.alignmentPausedMs / 1000);
-          const wm = src.watermark;
-          if (wm <= MIN_WATERMARK || wm >= MAX_WATERMARK) continue;
-          const labels = [src.sourceName, String(p.slot.index)] as const;
-          this.metrics.sourceWatermark.labels(...labels).set(wm);
-          this.metrics.sourceWatermarkLag.labels(...labels).set(Math.max(0, src.newestTimestamp - wm));
-        }
-      }
-    });
+    this.metrics.onCollect(() => publishJobGauges(this.metrics, this.slots));
   }
 
   /** The checkpoint coordinator, when slot 0 runs here and the job has a stateDir. */

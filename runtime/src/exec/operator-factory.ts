@@ -74,7 +74,11 @@ export class OperatorFactory {
       keyGroupRange: keyGroupRangeForSlot(slot.index, parallelism, maxParallelism),
       processingTime: slot,
       metrics: {
-        lateRecordsDropped: (n) => metrics.lateRecordsDropped.labels(step).inc(n),
+        lateRecords: (outcome, n) => {
+          metrics.lateRecords.labels(step, outcome).inc(n);
+          // The older counter of dropped records only, kept for dashboards that read it.
+          if (outcome === 'dropped') metrics.lateRecordsDropped.labels(step).inc(n);
+        },
         expressionError: (e, record) => {
           metrics.expressionErrors.labels(step).inc();
           if (this.o.graph.spec.onRecordError === 'fail') throw recordFailed(step, e, record);

@@ -54,6 +54,7 @@ export function buildFunctionOperator(
         ctx,
         onError,
         out,
+        { reportsEventTime: true },
       );
       stateful(op);
       return op;

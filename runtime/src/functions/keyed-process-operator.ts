@@ -14,6 +14,7 @@ import type {
 import {
   BatchBuilder,
   type Batch,
+  type EventTimeProgress,
   type OperatorContext,
   type Output,
   type Rec,
@@ -48,12 +49,23 @@ export class KeyedProcessOperator implements Output, StatefulOperator {
   private ts = 0;
   private domain: 'event' | 'processing' = 'event';
   private wm = MIN_WATERMARK;
+  private newest = Number.NEGATIVE_INFINITY;
+  /** A `process` step reports its event-time progress (rolling reduce/aggregate, built on this too, do not). */
+  private readonly reportsEventTime: boolean;
   private ended = false;
   private readonly collector: Collector<unknown>;
   private readonly keyed: OnTimerContext<unknown>;
 
-  constructor(stateName: string, fn: Fn | (() => Fn), ctx: OperatorContext, onError: OnFunctionError, out: Output) {
+  constructor(
+    stateName: string,
+    fn: Fn | (() => Fn),
+    ctx: OperatorContext,
+    onError: OnFunctionError,
+    out: Output,
+    opts: { reportsEventTime?: boolean } = {},
+  ) {
     this.stateName = stateName;
+    this.reportsEventTime = opts.reportsEventTime ?? false;
     // One instance per slot: a factory's result, or an object whose fields set in open() (on
     // `this`) are its own, not shared with the other slots of this process.
     this.fn = typeof fn === 'function' ? fn() : (Object.create(fn) as Fn);
@@ -109,10 +121,12 @@ export class KeyedProcessOperator implements Output, StatefulOperator {
   push(b: Batch): void {
     const { recs, ts, keys, kgs, n } = b;
     const scope = this.scope;
+    let newest = this.newest;
     for (let i = 0; i < n; i++) {
       scope.kg = kgs[i] as number;
       scope.key = keys[i] as string;
       this.ts = ts[i] as number;
+      if (this.ts > newest) newest = this.ts;
       const start = this.buf.batch.n;
       try {
         this.fn.processElement(recs[i], this.keyed, this.collector);
@@ -122,7 +136,12 @@ export class KeyedProcessOperator implements Output, StatefulOperator {
       }
     }
     scope.kg = -1;
+    this.newest = newest;
     this.buf.flush();
+  }
+
+  eventTimeProgress(): EventTimeProgress | undefined {
+    return this.reportsEventTime ? { watermark: this.wm, newest: this.newest } : undefined;
   }
 
   private fire(t: Timer, domain: 'event' | 'processing'): void {

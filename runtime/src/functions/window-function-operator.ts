@@ -3,7 +3,8 @@
 // window [start, end) fires once when the watermark (or the wall clock) reaches end − 1 and is
 // then removed; an event-time record whose windows have all fired is late: counted and
 // dropped (function windows have no allowed lateness). Sessions merge their accumulators
-// with `merge`. Windows and timers are keyed state (namespace = window start): checkpointed
+// with `merge`, and a record is merged before it is judged: late only if its merged session
+// is. Windows and timers are keyed state (namespace = window start): checkpointed
 // and redistributed on rescale like the CEL window operator's.
 import { TributaryError } from '../errors.ts';
 import type { AggregateFunction, WindowResultFunction } from '../graph/function-types.ts';
@@ -11,6 +12,7 @@ import { assignStarts, windowSize, type WindowKind } from '../operators/window-a
 import {
   BatchBuilder,
   type Batch,
+  type EventTimeProgress,
   type OperatorContext,
   type Output,
   type Rec,
@@ -53,6 +55,7 @@ export class WindowFunctionOperator implements Output, StatefulOperator {
   private readonly timers = new TimerService();
   private readonly starts: number[] = [];
   private wm = MIN_WATERMARK;
+  private newest = Number.NEGATIVE_INFINITY;
   private ended = false;
 
   constructor(
@@ -95,8 +98,10 @@ export class WindowFunctionOperator implements Output, StatefulOperator {
     const { eventTime, window } = this.cfg;
     const now = eventTime ? 0 : this.ctx.processingTime.now();
     let late = 0;
+    let newest = this.newest;
     for (let i = 0; i < n; i++) {
       const t = eventTime ? (ts[i] as number) : now;
+      if (t > newest) newest = t;
       const kg = kgs[i] as number;
       const key = keys[i] as string;
       try {
@@ -118,8 +123,13 @@ export class WindowFunctionOperator implements Output, StatefulOperator {
         this.onError(e, recs[i]);
       }
     }
-    if (late > 0) this.ctx.metrics.lateRecordsDropped(late);
+    this.newest = newest;
+    if (late > 0) this.ctx.metrics.lateRecords('dropped', late);
     this.buf.flush();
+  }
+
+  eventTimeProgress(): EventTimeProgress | undefined {
+    return this.cfg.eventTime ? { watermark: this.wm, newest: this.newest } : undefined;
   }
 
   private keyWindows(kg: number, key: string): Map<number, Win> {
@@ -139,11 +149,20 @@ export class WindowFunctionOperator implements Output, StatefulOperator {
     w.acc = this.cfg.agg.add(w.acc, v);
   }
 
-  /** Returns false when the record's session would already have fired. */
+  /**
+   * Merge, then judge (as the CEL window operator and Flink): a record is late only if the
+   * session it merges into is. A session still held has not fired (`end − 1 > watermark`), so
+   * a record that touches one is never late; only a record opening a session of its own is
+   * judged, from `[t, t + gap)`. Returns false when the record is late.
+   */
   private addSession(kg: number, key: string, t: number, v: unknown): boolean {
     const { agg, window } = this.cfg;
     const gap = windowSize(window);
-    if (this.cfg.eventTime && t + gap - 1 <= this.wm) return false;
+    if (this.cfg.eventTime && t + gap - 1 <= this.wm) {
+      let touches = false;
+      for (const w of this.windows.get(kg, key)?.values() ?? []) if (w.start <= t + gap && w.end >= t) touches = true;
+      if (!touches) return false;
+    }
     const m = this.keyWindows(kg, key);
     const merged: Win = { start: t, end: t + gap, acc: agg.add(agg.create(), v) };
     // Sessions of a key never intersect each other, so one pass finds every merge.

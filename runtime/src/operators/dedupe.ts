@@ -18,6 +18,7 @@ import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MIN_WATERMARK } from '../time/watermark.ts';
 import {
   type Batch,
+  type EventTimeProgress,
   type OperatorContext,
   type Output,
   type Rec,
@@ -51,10 +52,13 @@ export class DedupeOperator implements Output, StatefulOperator {
   private readonly results: BatchBuilder;
   private readonly fireTimer: (t: Timer) => void;
   private wm = MIN_WATERMARK;
+  private newest = Number.NEGATIVE_INFINITY;
+  private readonly ctx: OperatorContext;
   dropped = 0;
 
   constructor(stateName: string, withinMs: number, ctx: OperatorContext, out: Output) {
     this.stateName = stateName;
+    this.ctx = ctx;
     this.within = withinMs;
     this.out = out;
     this.results = new BatchBuilder(out);
@@ -81,13 +85,17 @@ export class DedupeOperator implements Output, StatefulOperator {
   }
 
   push(b: Batch): void {
+    let late = 0;
+    let newest = this.newest;
     for (let i = 0; i < b.n; i++) {
       const key = b.keys[i] as string;
       const kg = b.kgs[i] as number;
       const ts = b.ts[i] as number;
       const rec = b.recs[i] as Rec;
+      if (ts > newest) newest = ts;
       if (ts <= this.wm) {
         this.decide(kg, key, ts, rec);
+        late++;
         continue;
       }
       const list = this.pending.get(kg, key);
@@ -105,7 +113,13 @@ export class DedupeOperator implements Output, StatefulOperator {
         list.push(first);
       } else list.push([ts, rec]);
     }
+    this.newest = newest;
+    if (late > 0) this.ctx.metrics.lateRecords('decided', late);
     this.results.flush();
+  }
+
+  eventTimeProgress(): EventTimeProgress {
+    return { watermark: this.wm, newest: this.newest };
   }
 
   /** Passes or drops one record against the key's `until`; the caller goes in event-time order. */

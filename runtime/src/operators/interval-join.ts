@@ -10,6 +10,7 @@ import { MIN_WATERMARK } from '../time/watermark.ts';
 import {
   BatchBuilder,
   type Batch,
+  type EventTimeProgress,
   type MultiInputOperator,
   type OperatorContext,
   type Output,
@@ -35,6 +36,7 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
   private readonly sides: [KeyedState<Buffered>, KeyedState<Buffered>];
   private readonly timers = new TimerService();
   private wm = MIN_WATERMARK;
+  private newest = Number.NEGATIVE_INFINITY;
 
   constructor(stateName: string, cfg: IntervalJoinConfig, ctx: OperatorContext, out: Output) {
     this.stateName = stateName;
@@ -64,10 +66,13 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
     const mine = this.sides[side];
     const other = this.sides[1 - side] as KeyedState<Buffered>;
     const { lowerBound: lo, upperBound: hi } = this.cfg;
+    let late = 0;
+    let newest = this.newest;
     for (let i = 0; i < b.n; i++) {
       const ts = b.ts[i] as number;
+      if (ts > newest) newest = ts;
       if (ts < this.wm) {
-        this.ctx.metrics.lateRecordsDropped(1);
+        late++;
         continue;
       }
       const rec = b.recs[i] as Rec;
@@ -85,7 +90,13 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
       }
       this.timers.register(kg, key, side, side === 0 ? ts + hi : ts - lo);
     }
+    this.newest = newest;
+    if (late > 0) this.ctx.metrics.lateRecords('dropped', late);
     this.buf.flush();
+  }
+
+  eventTimeProgress(): EventTimeProgress {
+    return { watermark: this.wm, newest: this.newest };
   }
 
   private emit(left: Rec, right: Rec, ts: number): void {

@@ -37,11 +37,25 @@ export interface MultiInputOperator extends Output {
   pushInput(input: number, b: Batch): void;
 }
 
+/** Where an event-time operator stands; read when metrics are scraped, never per record. */
+export interface EventTimeProgress {
+  /** The operator's watermark (MIN_WATERMARK before the first one, MAX_WATERMARK after the last). */
+  readonly watermark: number;
+  /** The newest record timestamp the operator has received (−∞ before its first record). */
+  readonly newest: number;
+}
+
 /** Keyed operators expose their state for snapshots (the seam for checkpoints). */
 export interface StatefulOperator {
   readonly stateName: string;
   /** Timers held (a window step: one per key and open window until its cleanup); for the state-size gauge. */
   readonly timerCount?: number;
+  /**
+   * Operators that decide by event time (event-time windows, interval joins, dedupe, process
+   * functions): their watermark and newest record, for the per-operator watermark gauges.
+   * Undefined for an operator in processing time.
+   */
+  eventTimeProgress?(): EventTimeProgress | undefined;
   snapshotState(): Uint8Array;
   restoreState(snapshots: readonly Uint8Array[]): void;
 }
@@ -56,8 +70,15 @@ export interface ProcessingTimeService {
   schedule(time: number, cb: () => void): void;
 }
 
+/**
+ * What became of records behind the watermark: `sent` to the window step's lateOutput,
+ * `dropped` (counted only), or `decided` at once against what the key remembers (dedupe).
+ */
+export type LateOutcome = 'sent' | 'dropped' | 'decided';
+
 export interface OperatorMetrics {
-  lateRecordsDropped(n: number): void;
+  /** `n` records of one batch were late (operators call it once per batch, not per record). */
+  lateRecords(outcome: LateOutcome, n: number): void;
   /**
    * An expression failed on `record` and the step has no errorOutput: counted, then the job's
    * onRecordError policy (skip: dropped; fail: throws TRIB_RECORD_FAILED, failing the job).
@@ -82,7 +103,7 @@ export interface OperatorContext {
 }
 
 export const NOOP_METRICS: OperatorMetrics = {
-  lateRecordsDropped: () => {},
+  lateRecords: () => {},
   expressionError: () => {},
   expressionErrorRouted: () => {},
   functionError: () => {},

@@ -26,7 +26,14 @@ import {
   type KeyWindows,
   type Win,
 } from './key-windows.ts';
-import { BatchBuilder, type Batch, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
+import {
+  BatchBuilder,
+  type Batch,
+  type EventTimeProgress,
+  type OperatorContext,
+  type Output,
+  type StatefulOperator,
+} from './types.ts';
 import { assignStarts, windowSize, type WindowKind } from './window-assigner.ts';
 
 export interface WindowAggregateConfig {
@@ -55,6 +62,7 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   private readonly size: number;
   private readonly lateness: number;
   private wm = MIN_WATERMARK;
+  private newest = Number.NEGATIVE_INFINITY;
   private readonly fireTimer: (t: Timer) => void;
 
   constructor(stateName: string, cfg: WindowAggregateConfig, ctx: OperatorContext, out: Output, lateOut?: Output) {
@@ -96,14 +104,20 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     const now = eventTime ? 0 : this.ctx.processingTime.now();
     const session = this.cfg.window.kind === 'session';
     const onError = this.ctx.metrics.expressionError;
+    let newest = this.newest;
+    let late = 0;
     for (let i = 0; i < n; i++) {
       const rec = recs[i] as Rec;
-      if (!evaluateArgs(this.aggs, rec, this.scratch, onError)) continue;
       const t = eventTime ? (ts[i] as number) : now;
+      if (t > newest) newest = t;
+      if (!evaluateArgs(this.aggs, rec, this.scratch, onError)) continue;
       const key = keys[i] as string;
       const kg = kgs[i] as number;
       if (session) {
-        if (!this.addSession(kg, key, t)) this.onLate(rec, ts[i] as number);
+        if (!this.addSession(kg, key, t)) {
+          this.late?.add(rec, ts[i] as number);
+          late++;
+        }
         continue;
       }
       const count = assignStarts(this.cfg.window, t, this.starts);
@@ -115,10 +129,19 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
         accepted = true;
         this.addTo(kg, key, start, end, t);
       }
-      if (!accepted) this.onLate(rec, ts[i] as number);
+      if (!accepted) {
+        this.late?.add(rec, ts[i] as number);
+        late++;
+      }
     }
+    this.newest = newest;
+    if (late > 0) this.ctx.metrics.lateRecords(this.late ? 'sent' : 'dropped', late);
     this.results.flush();
     this.late?.flush();
+  }
+
+  eventTimeProgress(): EventTimeProgress | undefined {
+    return this.cfg.eventTime ? { watermark: this.wm, newest: this.newest } : undefined;
   }
 
   private addTo(kg: number, key: string, start: number, end: number, t: number): void {
@@ -230,11 +253,6 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
 
   get timerCount(): number {
     return this.timers.size;
-  }
-
-  private onLate(rec: Rec, ts: number): void {
-    if (this.late) this.late.add(rec, ts);
-    else this.ctx.metrics.lateRecordsDropped(1);
   }
 
   watermark(wm: number): void {

@@ -7,6 +7,7 @@ export class JobMetrics {
   readonly sourceRecordsFailed: Counter<'source' | 'reason'>;
   readonly deadLetterRecords: Counter<'source'>;
   readonly lateRecordsDropped: Counter<'step'>;
+  readonly lateRecords: Counter<'step' | 'outcome'>;
   readonly expressionErrors: Counter<'step'>;
   readonly watermark: Gauge<'slot'>;
   readonly recordsIn: Counter<'node'>;
@@ -24,6 +25,8 @@ export class JobMetrics {
   readonly sourceWatermarkLag: Gauge<'source' | 'slot'>;
   readonly sourceAlignmentPaused: Gauge<'source' | 'slot'>;
   readonly operatorTimers: Gauge<'step' | 'slot'>;
+  readonly operatorWatermark: Gauge<'step' | 'slot'>;
+  readonly operatorWatermarkLag: Gauge<'step' | 'slot'>;
   private readonly collectHooks: (() => void)[] = [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -48,8 +51,14 @@ export class JobMetrics {
     });
     this.lateRecordsDropped = new Counter({
       name: 'tributary_late_records_dropped_total',
-      help: 'Records behind the watermark that were dropped',
+      help: 'Records behind the watermark that were dropped (the dropped outcome of tributary_late_records_total)',
       labelNames: ['step'],
+      registers,
+    });
+    this.lateRecords = new Counter({
+      name: 'tributary_late_records_total',
+      help: "Records behind the watermark at an event-time step, by outcome: sent (to the window's lateOutput), dropped (counted only), decided (dedupe: decided at once, not in event-time order)",
+      labelNames: ['step', 'outcome'],
       registers,
     });
     this.expressionErrors = new Counter({
@@ -143,6 +152,18 @@ export class JobMetrics {
     this.operatorTimers = new Gauge({
       name: 'tributary_operator_timers',
       help: 'Timers a stateful step holds (a window step: one per key and open window until its cleanup)',
+      labelNames: ['step', 'slot'],
+      registers,
+    });
+    this.operatorWatermark = new Gauge({
+      name: 'tributary_operator_watermark_ms',
+      help: 'Watermark of an event-time step (windows, joins, dedupe, process functions) on a slot (epoch ms): the minimum over its inputs',
+      labelNames: ['step', 'slot'],
+      registers,
+    });
+    this.operatorWatermarkLag = new Gauge({
+      name: 'tributary_operator_watermark_lag_ms',
+      help: 'Newest record timestamp an event-time step on a slot has received minus its watermark (ms)',
       labelNames: ['step', 'slot'],
       registers,
     });

@@ -75,7 +75,12 @@ export interface TestContextOptions {
 
 export interface TestContext extends OperatorContext {
   clock: ManualClock;
+  /** Late records dropped (counted only). */
   late: number;
+  /** Late records sent to a lateOutput. */
+  lateSent: number;
+  /** Late records decided at once (dedupe). */
+  lateDecided: number;
   exprErrors: unknown[];
 }
 
@@ -93,10 +98,14 @@ export function testContext(o: TestContextOptions = {}): TestContext {
     processingTime: clock,
     clock,
     late: 0,
+    lateSent: 0,
+    lateDecided: 0,
     exprErrors: [],
     metrics: {
-      lateRecordsDropped: (n) => {
-        ctx.late += n;
+      lateRecords: (outcome, n) => {
+        if (outcome === 'sent') ctx.lateSent += n;
+        else if (outcome === 'decided') ctx.lateDecided += n;
+        else ctx.late += n;
       },
       expressionError: (e) => {
         ctx.exprErrors.push(e);
