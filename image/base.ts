@@ -79,6 +79,9 @@ export async function ensureBase(
         [
           'mmdebstrap',
           '--variant=essential',
+          // The output name ends in .partial (renamed when complete), from which mmdebstrap
+          // would infer a directory: the format must be explicit.
+          '--format=tar',
           '--include=libstdc++6',
           '--mode=root',
           '--quiet',
