@@ -6,8 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
 import { imageName, packageVersion, REPO_ROOT } from '../../image/build.ts';
+import { ErrorCodes, OperatorError } from '../../operator/src/kube/index.ts';
 import { run, storeFlags } from '../../image/store.ts';
 import { ensureHelm } from '../cluster/components/helm.ts';
 import { clusterPaths } from '../cluster/paths.ts';
@@ -34,6 +34,8 @@ export const restricted = {
   container: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
 };
 
+const harnessError = (message: string) => new OperatorError(ErrorCodes.TEST_HARNESS, message);
+
 export interface ContainerNode {
   api: KubeApi;
   /** A namespace enforcing Pod Security `restricted`. */
@@ -41,10 +43,15 @@ export interface ContainerNode {
   stop(): Promise<void>;
 }
 
-/** `npm run image`, then the container agent (Ready) and a restricted namespace `<prefix>-…`. */
-export async function startContainerNode(prefix: string): Promise<ContainerNode> {
-  const build = await run(['npm', 'run', '-s', 'image'], { inherit: true });
-  expect(build.code).toBe(0);
+/**
+ * `npm run image` (unless `build` is false), then the container agent (Ready) and a
+ * restricted namespace `<prefix>-…`. Shared by the tests here and bench/container-start.ts.
+ */
+export async function startContainerNode(prefix: string, o: { build?: boolean } = {}): Promise<ContainerNode> {
+  if (o.build !== false) {
+    const build = await run(['npm', 'run', '-s', 'image'], { inherit: true });
+    if (build.code !== 0) throw harnessError(`npm run image exited ${build.code} (output above)`);
+  }
   mkdirSync(CONTAINER_LOGS, { recursive: true });
   const out = openSync(join(paths.logs, 'node-agent-containers.log'), 'a');
   const agent: ChildProcess = spawn(
@@ -139,7 +146,7 @@ export async function installChart(ns: string, sets: string[] = [], json: string
   const release = `op-${ns}`;
   for (const f of ['streamjobs.tributary.dev.yaml', 'druiddatasources.tributary.dev.yaml']) {
     const r = await run(['kubectl', 'apply', '--server-side', '--force-conflicts', '-f', join(REPO_ROOT, 'crds', f)]);
-    expect(r.code, r.stderr).toBe(0);
+    if (r.code !== 0) throw harnessError(`kubectl apply of crds/${f} failed: ${r.stderr}`);
   }
   const all = [
     'crds.install=false',
@@ -161,13 +168,13 @@ export async function installChart(ns: string, sets: string[] = [], json: string
     '--timeout',
     '180s',
   ]);
-  expect(inst.code, inst.stderr).toBe(0);
+  if (inst.code !== 0) throw harnessError(`helm install ${release} failed: ${inst.stderr}`);
   return {
     helm,
     release,
     async uninstall() {
       const r = await run([helm, 'uninstall', release, '-n', ns, '--wait', '--timeout', '90s']);
-      expect(r.code, r.stderr).toBe(0);
+      if (r.code !== 0) throw harnessError(`helm uninstall ${release} failed: ${r.stderr}`);
     },
   };
 }

@@ -13,7 +13,7 @@ import { latestRestorePoint } from './operation/restore-point.ts';
 import { startOperation } from './operation/start.ts';
 import { sweepIfDue } from './operation/sweep-orphans.ts';
 import { classify, deployedSpec } from './spec-diff.ts';
-import { deploymentFailure } from './slot-failure.ts';
+import { deploymentFailure, settlingMs } from './slot-failure.ts';
 import { specHash } from './spec-hash.ts';
 
 export async function decide(
@@ -71,9 +71,13 @@ export async function decide(
   }
   if (!deployed || st.phase === 'Failed') return;
 
-  // Steady state: any slot gone or failed, or the runtime FAILED → restart all slots.
+  // Steady state: any slot gone or failed, or the runtime FAILED → restart all slots, once the
+  // peers of an ended slot have ended too (or SETTLE_MS passed), so that the cause is named.
   const why = deploymentFailure(obs);
-  if (why !== undefined) return startRestart(r, c, why);
+  if (why !== undefined) {
+    const settling = settlingMs(obs.current, deployed.parallelism, c.now);
+    return settling > 0 ? { requeueAfter: settling } : startRestart(r, c, why);
+  }
   if (st.phase !== 'Running' && obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING') {
     await r.record(c, 'running', (s) => ({ ...s, phase: 'Running' }));
   }

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import type { Pod } from './objects/slot-pod.ts';
-import { deploymentFailure, endedSlots } from './slot-failure.ts';
+import { deploymentFailure, endedSlots, SETTLE_MS, settlingMs } from './slot-failure.ts';
 
-function slotPod(slot: number, state: 'running' | { reason: string; exitCode: number; message?: string }): Pod {
+function slotPod(
+  slot: number,
+  state: 'running' | { reason: string; exitCode: number; message?: string; finishedAt?: string },
+): Pod {
   const name = `j-d2-${slot}`;
   if (state === 'running')
     return {
@@ -70,5 +73,53 @@ describe('deploymentFailure', () => {
       new Map([[0, slotPod(0, { reason: 'Error', exitCode: 1, message: `x\n${'y'.repeat(500)}` })]]),
     );
     expect(line).toBe(`slot 0 (pod j-d2-0): Error, exit 1: x ${'y'.repeat(198)}…`);
+  });
+});
+
+describe('settlingMs', () => {
+  const ended = (slot: number, finishedAt: string) => {
+    return slotPod(slot, { ...oom, finishedAt });
+  };
+  const at = (iso: string) => new Date(iso);
+
+  it('waits for the peers of an ended slot, at most SETTLE_MS (+1 s for whole-second finishedAt) after the first end', () => {
+    const pods = new Map([
+      [0, ended(0, '2026-01-01T00:00:10Z')],
+      [1, slotPod(1, 'running')],
+    ]);
+    expect(settlingMs(pods, 2, at('2026-01-01T00:00:10.500Z'))).toBe(SETTLE_MS + 500);
+    expect(settlingMs(pods, 2, at('2026-01-01T00:00:30Z'))).toBe(0);
+  });
+
+  it('decides at once when every pod ended or is being deleted, when nothing reports an end, and ignores slots beyond parallelism', () => {
+    const now = at('2026-01-01T00:00:10Z');
+    const allEnded = new Map([
+      [0, ended(0, '2026-01-01T00:00:10Z')],
+      [1, slotPod(1, lostLink)],
+    ]);
+    expect(settlingMs(allEnded, 2, now)).toBe(0);
+    const deleting = slotPod(1, 'running');
+    deleting.metadata!.deletionTimestamp = '2026-01-01T00:00:10Z';
+    expect(
+      settlingMs(
+        new Map([
+          [0, ended(0, '2026-01-01T00:00:10Z')],
+          [1, deleting],
+        ]),
+        2,
+        now,
+      ),
+    ).toBe(0);
+    expect(settlingMs(new Map([[0, slotPod(0, 'running')]]), 2, now)).toBe(0);
+    expect(
+      settlingMs(
+        new Map([
+          [0, ended(0, '2026-01-01T00:00:10Z')],
+          [2, slotPod(2, 'running')],
+        ]),
+        2,
+        now,
+      ),
+    ).toBe(0);
   });
 });

@@ -50,3 +50,27 @@ export function deploymentFailure(obs: {
   const slots = `slot(s) ${obs.failedSlots.join(',')} failed or vanished${endedSuffix(obs.current)}`;
   return runtime ? `${slots}; ${runtime}` : slots;
 }
+
+/**
+ * How long a slot failure waits for its peers (ms), before the restart deletes them: once one
+ * slot ended, the others lose their links and end within about a second; until their pods
+ * show it, the one that ended first is often only the peer of the cause (a killed process's
+ * status comes later: its runtime had to notice and the kubelet to find out why). Waits while
+ * a pod of the deployment is neither ended nor being deleted, at most SETTLE_MS after the
+ * first end the pods report (finishedAt, whole seconds: so 1 s is added); 0 = decide now.
+ */
+export const SETTLE_MS = 3_000;
+
+export function settlingMs(pods: ReadonlyMap<number, Pod>, parallelism: number, now: Date): number {
+  let first = Infinity;
+  let pending = false;
+  for (const [slot, p] of pods) {
+    if (slot >= parallelism) continue;
+    if (isPodTerminal(p)) {
+      const at = Date.parse(p.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt ?? '');
+      if (Number.isFinite(at)) first = Math.min(first, at);
+    } else if (!p.metadata?.deletionTimestamp) pending = true;
+  }
+  if (!pending || first === Infinity) return 0;
+  return Math.max(0, first + 1_000 + SETTLE_MS - now.getTime());
+}
