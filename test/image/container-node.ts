@@ -66,6 +66,8 @@ export async function startContainerNode(prefix: string, o: { build?: boolean } 
       `--pod-cidr=127.1.${1 + portOffset / 100}.0/24`,
       `--api-server=${apiserverUrl}`,
       `--ca-file=${join(paths.pki, 'ca.crt')}`,
+      // Never a pod that selects no node: those are the cluster node's, whatever test made them.
+      '--pinned-only',
     ],
     { env: { ...process.env, TRIBUTARY_NODE_AGENT_RUNTIME: 'podman' }, stdio: ['ignore', out, out], cwd: REPO_ROOT },
   );
