@@ -221,7 +221,10 @@ export async function containerBenchmarks(): Promise<void> {
       ['container', inContainers],
     ] as const)
       process.stdout.write(
-        `  ${mode.padEnd(10)} output gap ${x.outputGapS.toFixed(2)} s, operator downtime ${x.operatorDowntimeS.toFixed(2)} s, request → Running ${x.operationS.toFixed(2)} s, savepoint ${(x.savepointBytes / 1e6).toFixed(2)} MB\n`,
+        `  ${mode.padEnd(10)} output gap ${x.outputGapS.toFixed(2)} s, operator downtime ${x.operatorDowntimeS.toFixed(2)} s, request → Running ${x.operationS.toFixed(2)} s, savepoint ${(x.savepointBytes / 1e6).toFixed(2)} MB\n` +
+          `  ${''.padEnd(10)} steps after the request: ${Object.entries(x.steps)
+            .map(([k, v]) => `${k} ${v.toFixed(2)}s`)
+            .join(', ')}\n`,
       );
     process.stdout.write(
       `  ratio container / process: output gap ${(inContainers.outputGapS / asProcess.outputGapS).toFixed(2)}, operator downtime ${(inContainers.operatorDowntimeS / asProcess.operatorDowntimeS).toFixed(2)}\n`,
