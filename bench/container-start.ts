@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../image/build.ts';
+import { ImageError } from '../image/errors.ts';
 import { run } from '../image/store.ts';
 import { Resources } from '../operator/src/kube/index.ts';
 import { waitFor } from '../operator/src/kube/testing/cluster.ts';
@@ -44,7 +45,8 @@ async function timeImageBuild(env: NodeJS.ProcessEnv): Promise<BuildTime> {
   const t0 = performance.now();
   const r = await run(['npm', 'run', '-s', 'image'], { env });
   const seconds = (performance.now() - t0) / 1000;
-  if (r.code !== 0) throw new Error(`npm run image exited ${r.code}: ${r.stderr.slice(-2000)}`);
+  if (r.code !== 0)
+    throw new ImageError('IMAGE_BUILD_FAILED', `npm run image exited ${r.code}: ${r.stderr.slice(-2000)}`);
   const size = /image size (\d+) MB/.exec(r.stdout);
   return { seconds, sizeMb: Number(size?.[1] ?? NaN) };
 }
