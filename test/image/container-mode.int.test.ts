@@ -1,6 +1,7 @@
 // The image, built from the Dockerfile by `npm run image`, run as real OCI containers by a
-// second node agent in container mode (podman + runc) beside the cluster's own: pods are
-// pinned to it by nodeName, so the rest of the suite keeps its node. What is checked is what
+// second node agent in container mode (podman + runc) beside the cluster's own
+// (container-node.ts): pods are pinned to it by nodeName or a nodeSelector on its hostname,
+// and it takes no other pod, so the rest of the suite keeps its node. What is checked is what
 // the kubelet and the image promise together: non-root user 65532, read-only root
 // filesystem, the pod's loopback IP, volumes, SIGTERM reaching node as PID 1, OOMKilled,
 // ErrImageNeverPull, runAsNonRoot refused for a root image, CreateContainerError with nothing
