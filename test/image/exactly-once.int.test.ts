@@ -38,7 +38,7 @@ import { s3JobState } from '../../operator/src/controllers/streamjob/testing/job
 import { Resources, type KubeClient } from '../../operator/src/kube/index.ts';
 import { newClient, waitFor } from '../../operator/src/kube/testing/cluster.ts';
 import type { Pod } from '../../operator/src/controllers/streamjob/objects/slot-pod.ts';
-import { ensureS3Secret, localS3, S3_SECRET_NAME } from '../harness/s3-state-storage.ts';
+import { deletePrefix, ensureS3Secret, localS3, S3_SECRET_NAME } from '../harness/s3-state-storage.ts';
 import {
   installChart,
   logRecords,
@@ -90,6 +90,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await chart?.uninstall().catch(() => undefined);
   await node?.stop();
+  // The namespace is gone (its slots wrote checkpoints until then): the jobs' state with it.
+  await deletePrefix(prefix, s3).catch(() => undefined);
   if (topics.length > 0) {
     const admin = kafka.admin();
     await admin.connect();
