@@ -42,7 +42,7 @@ import {
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Storage = 's3' | 'volume';
+export type Storage = 's3' | 'volume';
 
 export interface RescaleResult {
   keys: number;
@@ -78,10 +78,30 @@ async function downtimeSum(h: Harness): Promise<number> {
   return v?.value ?? 0;
 }
 
-async function measureOne(h: Harness, keys: number, storage: Storage, rate: number): Promise<RescaleResult> {
+/** Where the slot pods run: a node (by hostname) and an image; default the cluster's node, the harness's image. */
+export interface Placement {
+  /** Tells runs apart (topic and job names). */
+  label: string;
+  node: string;
+  image: string;
+}
+
+/** The topics measureOne(keys, storage, placement) uses, for startHarness. */
+export function rescaleTopics(keys: number, storage: Storage, placement?: Placement): Record<string, number> {
+  const tag = `${keys}${storage}${placement?.label ?? ''}`;
+  return { [`in${tag}`]: PARTITIONS, [`out${tag}`]: 1, [`hourly${tag}`]: 1 };
+}
+
+export async function measureOne(
+  h: Harness,
+  keys: number,
+  storage: Storage,
+  rate: number,
+  placement?: Placement,
+): Promise<RescaleResult> {
   const { kube, ns, kafka, brokers, id } = h;
-  const tag = `${keys}${storage}`;
-  const name = `rescale-${keys}-${storage === 's3' ? 's3' : 'vol'}`;
+  const tag = `${keys}${storage}${placement?.label ?? ''}`;
+  const name = `rescale-${keys}-${storage === 's3' ? 's3' : 'vol'}${placement ? `-${placement.label}` : ''}`;
   const input = h.topics[`in${tag}`]!;
   const output = h.topics[`out${tag}`]!;
   const claim = `state-${name}-${id}`;
@@ -95,6 +115,9 @@ async function measureOne(h: Harness, keys: number, storage: Storage, rate: numb
   await producer.connect();
   try {
     const spec = {
+      ...(placement
+        ? { image: placement.image, podTemplate: { nodeSelector: { 'kubernetes.io/hostname': placement.node } } }
+        : {}),
       upgradeMode: 'savepoint',
       checkpointing: { interval: '5s', retained: 1 },
       savepoints: { timeout: '120s' },
@@ -220,7 +243,7 @@ async function measureOne(h: Harness, keys: number, storage: Storage, rate: numb
   }
 }
 
-async function clusterReachable(): Promise<string | undefined> {
+export async function clusterReachable(): Promise<string | undefined> {
   if (!process.env['KUBECONFIG'] || !process.env['TRIBUTARY_KAFKA_BROKERS'] || !process.env['TRIBUTARY_CLUSTER_DIR'])
     return 'KUBECONFIG, TRIBUTARY_KAFKA_BROKERS or TRIBUTARY_CLUSTER_DIR is unset (start the local cluster: eval "$(npm run -s cluster -- env)")';
   try {
@@ -257,8 +280,7 @@ export async function rescaleDowntime(): Promise<RescaleResult[] | undefined> {
     [keys, 'volume'],
   ];
   const topics: Record<string, number> = {};
-  for (const [k, st] of runs)
-    Object.assign(topics, { [`in${k}${st}`]: PARTITIONS, [`out${k}${st}`]: 1, [`hourly${k}${st}`]: 1 });
+  for (const [k, st] of runs) Object.assign(topics, rescaleTopics(k, st));
   const h = await startHarness('bench-rd', topics);
   try {
     const results: RescaleResult[] = [];

@@ -6,7 +6,9 @@
 // BENCH_ONLY=s3 all three; BENCH_ONLY=event-time only the event-time figures (per-record vs
 // per-batch watermarks on q5/q7, event-time latency at p1 and p2); BENCH_ONLY=rescale only the
 // operator-driven rescale downtime on the local cluster (state on S3 vs on a volume);
-// BENCH_ONLY=operator only the operator at scale (streamjob-operator.ts).
+// BENCH_ONLY=operator only the operator at scale (streamjob-operator.ts); BENCH_ONLY=container
+// only the image and its containers (container-start.ts: image size and build times, slot
+// start and rescale downtime in containers vs processes).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -18,6 +20,7 @@ import { functionVsCel } from './function-vs-cel.ts';
 import { druidLatency } from './druid-latency.ts';
 import { operatorBenchmarks } from './streamjob-operator.ts';
 import { rescaleDowntime } from './rescale-downtime.ts';
+import { containerBenchmarks } from './container-start.ts';
 import { savepointOnS3 } from './savepoint-s3.ts';
 import { rescaleDowntimeOnS3 } from './rescale-s3.ts';
 import { checkpointOverheadOnS3 } from './checkpoint-s3.ts';
@@ -146,6 +149,10 @@ if (only === 'rescale') {
   await rescaleDowntime();
   process.exit(0);
 }
+if (only === 'container') {
+  await containerBenchmarks();
+  process.exit(0);
+}
 await main();
 await functionsVsCel();
 await eventTime();
@@ -161,3 +168,5 @@ await druidLatency();
 await operatorBenchmarks();
 // Needs the local cluster (Kubernetes + Kafka); prints a skip line otherwise.
 await rescaleDowntime();
+// Needs the local cluster and root (buildah, podman); the image is built if needed.
+await containerBenchmarks();

@@ -6,8 +6,9 @@
 // Dockerfile's deps stage relies on (`npm ci`).
 //
 // Cached by what is in it: the tag is `tributary-base:<suite>-node<version>-npm<version>`,
-// and the rootfs tarball stays under ~/.cache/tributary/image-base, so a rebuild of our
-// layers never assembles the base again, and a wiped store only re-imports it.
+// and the rootfs tarball stays under ~/.cache/tributary/image-base (TRIBUTARY_IMAGE_BASE_CACHE),
+// so a rebuild of our layers never assembles the base again, and a wiped store only re-imports
+// it. A cold build (bench/container-start.ts) points both this and the store at empty folders.
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -50,6 +51,11 @@ export async function baseInputs(repoRoot: string): Promise<BaseInputs> {
   };
 }
 
+/** Where the assembled rootfs tarballs are kept: TRIBUTARY_IMAGE_BASE_CACHE, default ~/.cache/tributary/image-base. */
+export function baseCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env['TRIBUTARY_IMAGE_BASE_CACHE'] || join(homedir(), '.cache', 'tributary', 'image-base');
+}
+
 export function baseTag(inputs: BaseInputs): string {
   return `localhost/tributary-base:${DEBIAN_SUITE}-node${inputs.nodeVersion}-npm${inputs.npmVersion}`;
 }
@@ -62,7 +68,7 @@ export async function ensureBase(
 ): Promise<{ tag: string; built: boolean }> {
   const tag = baseTag(inputs);
   if (await imageExists(tag, store)) return { tag, built: false };
-  const cacheDir = join(homedir(), '.cache', 'tributary', 'image-base');
+  const cacheDir = baseCacheDir();
   await mkdir(cacheDir, { recursive: true });
   const tarball = join(cacheDir, `${tag.split(':')[1]}.tar`);
   if (!existsSync(tarball)) {
@@ -79,6 +85,9 @@ export async function ensureBase(
         [
           'mmdebstrap',
           '--variant=essential',
+          // The output name ends in .partial (renamed when complete), from which mmdebstrap
+          // would infer a directory: the format must be explicit.
+          '--format=tar',
           '--include=libstdc++6',
           '--mode=root',
           '--quiet',

@@ -1,43 +1,35 @@
 // The image, built from the Dockerfile by `npm run image`, run as real OCI containers by a
-// second node agent in container mode (podman + runc) beside the cluster's own: pods are
-// pinned to it by nodeName, so the rest of the suite keeps its node. What is checked is what
+// second node agent in container mode (podman + runc) beside the cluster's own
+// (container-node.ts): pods are pinned to it by nodeName or a nodeSelector on its hostname,
+// and it takes no other pod, so the rest of the suite keeps its node. What is checked is what
 // the kubelet and the image promise together: non-root user 65532, read-only root
 // filesystem, the pod's loopback IP, volumes, SIGTERM reaching node as PID 1, OOMKilled,
 // ErrImageNeverPull, runAsNonRoot refused for a root image, CreateContainerError with nothing
 // left running, and Pod Security `restricted` enforced by the real apiserver.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseInputs, baseTag } from '../../image/base.ts';
-import { imageName, packageVersion, REPO_ROOT } from '../../image/build.ts';
-import { run, storeFlags } from '../../image/store.ts';
-import { ensureHelm } from '../cluster/components/helm.ts';
-import { clusterPaths } from '../cluster/paths.ts';
-import { apiserverUrl, portOffset } from '../cluster/ports.ts';
+import { packageVersion, REPO_ROOT } from '../../image/build.ts';
 import { isApiStatus } from '../cluster/node-agent/errors.ts';
 import type { KubeApi } from '../cluster/node-agent/kube-api.ts';
 import type { Pod } from '../cluster/node-agent/kube-types.ts';
-import { adminApi, createNamespace, waitFor, waitForPod, waitForPodGone } from '../cluster/node-agent/int-helpers.ts';
+import { waitFor, waitForPod, waitForPodGone } from '../cluster/node-agent/int-helpers.ts';
+import {
+  CONTAINER_LOGS,
+  installChart,
+  NODE_NAME,
+  podmanPs,
+  restricted,
+  RUNTIME_IMAGE,
+  startContainerNode,
+  type ContainerNode,
+} from './container-node.ts';
 
-const NODE_NAME = 'tributary-containers';
-const RUNTIME_IMAGE = imageName('runtime', packageVersion());
-const paths = clusterPaths();
-let agent: ChildProcess;
+let node: ContainerNode;
 let api: KubeApi;
 let ns: string;
-
-const restricted = {
-  pod: {
-    runAsNonRoot: true,
-    runAsUser: 65532,
-    runAsGroup: 65532,
-    fsGroup: 65532,
-    seccompProfile: { type: 'RuntimeDefault' },
-  },
-  container: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-};
 
 function pod(name: string, container: Record<string, unknown>, spec: Record<string, unknown> = {}): Pod {
   return {
@@ -57,68 +49,18 @@ function pod(name: string, container: Record<string, unknown>, spec: Record<stri
 
 const stateOf = (p: Pod) => p.status?.containerStatuses?.[0]?.state ?? {};
 
-async function containersOf(podName: string): Promise<string[]> {
-  const r = await run(['podman', ...storeFlags(), 'ps', '-a', '--format', '{{.Names}}']);
-  return r.stdout.split('\n').filter((n) => n.includes(`_${podName}_${ns}_`));
+async function containersOf(podName: string, all = true): Promise<string[]> {
+  return (await podmanPs('{{.Names}}', all)).filter((n) => n.includes(`_${podName}_${ns}_`));
 }
 
 beforeAll(async () => {
-  const build = await run(['npm', 'run', '-s', 'image'], { inherit: true });
-  expect(build.code).toBe(0);
-  const logs = join(paths.logs, 'containers-agent');
-  mkdirSync(logs, { recursive: true });
-  const out = openSync(join(paths.logs, 'node-agent-containers.log'), 'a');
-  agent = spawn(
-    process.execPath,
-    [
-      join(REPO_ROOT, 'test/cluster/node-agent/main.ts'),
-      `--kubeconfig=${paths.kubeconfig}`,
-      `--node-name=${NODE_NAME}`,
-      `--pods-dir=${join(paths.dir, 'node-containers', 'pods')}`,
-      `--log-dir=${logs}`,
-      // 127.1.x: never one of the clusters' own pod ranges (127.0.x).
-      `--pod-cidr=127.1.${1 + portOffset / 100}.0/24`,
-      `--api-server=${apiserverUrl}`,
-      `--ca-file=${join(paths.pki, 'ca.crt')}`,
-    ],
-    { env: { ...process.env, TRIBUTARY_NODE_AGENT_RUNTIME: 'podman' }, stdio: ['ignore', out, out], cwd: REPO_ROOT },
-  );
-  api = await adminApi();
-  await waitFor(`Node ${NODE_NAME} Ready`, async () => {
-    const node = await api.get<{ status?: { conditions?: { type: string; status: string }[] } }>(
-      `/api/v1/nodes/${NODE_NAME}`,
-    );
-    return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  });
-  ns = await createNamespace(api, 'img');
-  await api.request('PATCH', `/api/v1/namespaces/${ns}`, {
-    body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } },
-    contentType: 'application/merge-patch+json',
-  });
+  node = await startContainerNode('img');
+  api = node.api;
+  ns = node.ns;
 }, 900_000);
 
 afterAll(async () => {
-  if (api && ns) {
-    // Pods first, while the agent is still there to stop their containers.
-    await api.delete(`/api/v1/namespaces/${ns}`).catch(() => undefined);
-    await waitFor(
-      `namespace ${ns} gone`,
-      async () =>
-        api.get(`/api/v1/namespaces/${ns}`).then(
-          () => false,
-          () => true,
-        ),
-      120_000,
-    ).catch(() => undefined);
-  }
-  if (agent) {
-    agent.kill('SIGTERM');
-    await new Promise((r) => agent.once('exit', r));
-  }
-  if (api) {
-    await api.delete(`/api/v1/nodes/${NODE_NAME}`).catch(() => undefined);
-    await api.close();
-  }
+  await node?.stop();
 });
 
 describe('the image in container mode', () => {
@@ -151,7 +93,7 @@ describe('the image in container mode', () => {
       (p) => p.status?.containerStatuses?.[0]?.ready === true,
       120_000,
     );
-    const logFile = join(paths.logs, 'containers-agent', 'pods', `${ns}_ro_main.log`);
+    const logFile = join(CONTAINER_LOGS, `${ns}_ro_main.log`);
     const line = readFileSync(logFile, 'utf8')
       .split('\n')
       .find((l) => l.startsWith('{"uid"'));
@@ -202,8 +144,7 @@ describe('the image in container mode', () => {
       120_000,
     );
     expect(stateOf(waiting).waiting?.message).toMatch(/no\/such\/binary/);
-    const r = await run(['podman', ...storeFlags(), 'ps', '--format', '{{.Names}}']);
-    expect(r.stdout.split('\n').filter((n) => n.includes(`_badcmd_${ns}_`))).toEqual([]);
+    expect(await containersOf('badcmd', false)).toEqual([]);
   });
 
   it('Pod Security restricted: the apiserver refuses a root pod and admits ours; the agent refuses runAsNonRoot on a root image', async () => {
@@ -236,32 +177,14 @@ describe('the image in container mode', () => {
   });
 
   it("helm install runs the operator in its container as non-root; a StreamJob's slots run in the image", async () => {
-    const helm = await ensureHelm();
-    // Per run: a release left by an aborted run (its cluster-scoped webhook) never blocks this one.
-    const release = `op-${ns}`;
-    // CRDs from crds/ (the chart's CRD templates stay out: another release may own them).
-    for (const f of ['streamjobs.tributary.dev.yaml', 'druiddatasources.tributary.dev.yaml']) {
-      expect(
-        (await run(['kubectl', 'apply', '--server-side', '--force-conflicts', '-f', join(REPO_ROOT, 'crds', f)])).code,
-      ).toBe(0);
-    }
-    const install = ['install', release, join(REPO_ROOT, 'charts/tributary'), '-n', ns, '--set', 'crds.install=false'];
-    const sets = [
-      'image.pullPolicy=Never',
-      `watchNamespaces={${ns}}`,
-      `nodeSelector.kubernetes\\.io/hostname=${NODE_NAME}`,
-    ];
-    const inst = await run([helm, ...install, ...sets.flatMap((v) => ['--set', v]), '--wait', '--timeout', '180s']);
-    expect(inst.code, inst.stderr).toBe(0);
+    const chart = await installChart(ns);
     const ops = await api.get<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, {
       labelSelector: 'app.kubernetes.io/name=tributary',
     });
     const op = ops.items[0];
     expect(op?.spec?.nodeName).toBe(NODE_NAME);
     expect(op?.status?.containerStatuses?.[0]?.ready).toBe(true);
-    const names = (await run(['podman', ...storeFlags(), 'ps', '--format', '{{.Names}} {{.Image}} {{.Labels}}']))
-      .stdout;
-    expect(names).toContain(`localhost/tributary/operator:${packageVersion()}`);
+    expect(await podmanPs('{{.Image}}')).toContain(`localhost/tributary/operator:${packageVersion()}`);
     const job = parse(readFileSync(join(REPO_ROOT, 'crds/examples/clicks-local.yaml'), 'utf8')) as {
       metadata: Record<string, unknown>;
       spec: Record<string, unknown>;
@@ -286,7 +209,7 @@ describe('the image in container mode', () => {
     for (const slot of slots) {
       expect(slot.spec?.nodeName).toBe(NODE_NAME);
       // The slot runs on the image's build-time compile cache (as uid 65532), not a cold one.
-      const log = join(paths.logs, 'containers-agent', 'pods', `${ns}_${slot.metadata?.name}_runtime.log`);
+      const log = join(CONTAINER_LOGS, `${ns}_${slot.metadata?.name}_runtime.log`);
       const listening = readFileSync(log, 'utf8')
         .split('\n')
         .find((l) => l.includes('"slot listening"'));
@@ -294,8 +217,8 @@ describe('the image in container mode', () => {
         /^\/app\/\.node-compile-cache\/v24\.[^/]*-65532$/,
       );
     }
-    const running = (await run(['podman', ...storeFlags(), 'ps', '--format', '{{.Image}}'])).stdout;
-    expect(running.split('\n').filter((i) => i === `localhost/tributary/runtime:${packageVersion()}`)).toHaveLength(2);
+    const running = await podmanPs('{{.Image}}');
+    expect(running.filter((i) => i === `localhost/tributary/runtime:${packageVersion()}`)).toHaveLength(2);
     // The operator (still running) finishes the job; then the release goes.
     await api.delete(`/apis/tributary.dev/v1alpha1/namespaces/${ns}/streamjobs/clicks`);
     await waitFor(
@@ -307,6 +230,6 @@ describe('the image in container mode', () => {
         ),
       120_000,
     );
-    expect((await run([helm, 'uninstall', release, '-n', ns, '--wait', '--timeout', '90s'])).code).toBe(0);
+    await chart.uninstall();
   });
 });

@@ -45,6 +45,8 @@ export interface AgentOptions {
   shutdownGraceMs: number;
   /** Unix socket of the API server's HTTP CONNECT route to Services; none when absent. */
   serviceProxySocket?: string;
+  /** Bind only pods pinned here by a nodeSelector on kubernetes.io/hostname (scheduler.ts). */
+  pinnedOnly?: boolean;
   log: Logger;
 }
 
@@ -115,7 +117,9 @@ export class NodeAgent {
       }
     }
 
-    const scheduler = new Scheduler(api, o.nodeName, nodeLabels(o.nodeName), this.#log);
+    const scheduler = new Scheduler(api, o.nodeName, nodeLabels(o.nodeName), this.#log, {
+      pinnedOnly: o.pinnedOnly ?? false,
+    });
     const deps = {
       api,
       nodeName: o.nodeName,

@@ -16,6 +16,8 @@ export interface AgentArgs {
   backoff: BackoffConfig;
   shutdownGraceMs: number;
   serviceProxySocket?: string;
+  /** Bind only pods whose nodeSelector names this node's hostname (a second node beside the cluster's own). */
+  pinnedOnly: boolean;
   logLevel: string;
 }
 
@@ -25,6 +27,7 @@ export const USAGE = `usage: node test/cluster/node-agent/main.ts --kubeconfig <
   [--crash-backoff-base <seconds, default 1>] [--crash-backoff-max <seconds, default 30>]
   [--shutdown-grace <seconds: cap on pod grace when the agent stops, default 10>]
   [--service-proxy-socket <path: the API server's HTTP CONNECT route to Services>]
+  [--pinned-only (bind only pods whose nodeSelector names this node's kubernetes.io/hostname)]
   [--log-level info]`;
 
 function seconds(name: string, value: string | undefined, fallbackMs: number): number {
@@ -55,6 +58,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
         'shutdown-grace': { type: 'string' },
         'service-proxy-socket': { type: 'string' },
         'log-level': { type: 'string' },
+        'pinned-only': { type: 'boolean' },
       },
     }));
   } catch (cause) {
@@ -83,6 +87,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
     },
     shutdownGraceMs: seconds('shutdown-grace', values['shutdown-grace'], 10_000),
     ...(values['service-proxy-socket'] ? { serviceProxySocket: values['service-proxy-socket'] } : {}),
+    pinnedOnly: values['pinned-only'] ?? false,
     logLevel: values['log-level'] ?? 'info',
   };
 }

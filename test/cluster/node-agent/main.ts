@@ -32,6 +32,7 @@ const agent = new NodeAgent({
   backoff: args.backoff,
   shutdownGraceMs: args.shutdownGraceMs,
   ...(args.serviceProxySocket ? { serviceProxySocket: args.serviceProxySocket } : {}),
+  pinnedOnly: args.pinnedOnly,
   log,
 });
 

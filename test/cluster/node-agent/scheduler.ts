@@ -5,6 +5,11 @@
 // is the only node, and the taints the node lifecycle controller may put on it during start-up
 // are transient. Resource requests are not checked. A pod that does not match stays Pending
 // with PodScheduled=False/Unschedulable and a message naming the mismatch.
+//
+// A second agent beside the cluster's own (the container node of test/image) runs with
+// `pinnedOnly`: it binds only pods whose nodeSelector names its hostname and leaves every
+// other pod alone (no binding, no Unschedulable report), so pods that select no node keep
+// going to the cluster's node, whatever else shares the cluster meanwhile.
 import type { Logger } from 'pino';
 import { errorMessage, isApiStatus } from './errors.ts';
 import { MERGE_PATCH } from './kube-api.ts';
@@ -66,9 +71,22 @@ export function podFitsNode(pod: Pod, nodeName: string, labels: Record<string, s
   return { fits: true };
 }
 
+/** Whether `pod` selects node `nodeName` by its hostname label (`pinnedOnly` agents take only these). */
+export function isPinnedTo(pod: Pod, nodeName: string): boolean {
+  return pod.spec?.nodeSelector?.['kubernetes.io/hostname'] === nodeName;
+}
+
 export function isOurs(pod: Pod): boolean {
   const scheduler = pod.spec?.schedulerName;
   return scheduler === undefined || scheduler === '' || scheduler === 'default-scheduler';
+}
+
+/** Whether this node's scheduler acts on `pod` at all: unbound, live, ours, and pinned here when `pinnedOnly`. Pure. */
+export function isCandidate(pod: Pod, nodeName: string, pinnedOnly: boolean): boolean {
+  if (pod.spec?.nodeName || pod.metadata?.deletionTimestamp || !isOurs(pod)) return false;
+  if (pinnedOnly && !isPinnedTo(pod, nodeName)) return false;
+  const phase = pod.status?.phase;
+  return phase !== 'Succeeded' && phase !== 'Failed';
 }
 
 export class Scheduler {
@@ -79,8 +97,17 @@ export class Scheduler {
   /** uids with a binding or an Unschedulable report in flight or done, to act once per pod. */
   readonly #handled = new Set<string>();
 
-  constructor(api: KubeApi, nodeName: string, labels: Record<string, string>, log: Logger) {
+  readonly #pinnedOnly: boolean;
+
+  constructor(
+    api: KubeApi,
+    nodeName: string,
+    labels: Record<string, string>,
+    log: Logger,
+    o: { pinnedOnly?: boolean } = {},
+  ) {
     this.#api = api;
+    this.#pinnedOnly = o.pinnedOnly ?? false;
     this.#nodeName = nodeName;
     this.#labels = labels;
     this.#log = log.child({ component: 'scheduler' });
@@ -89,9 +116,7 @@ export class Scheduler {
   /** Called for every pod event; binds unbound, fitting, live pods. */
   consider(pod: Pod): void {
     const uid = pod.metadata?.uid;
-    if (!uid || pod.spec?.nodeName || pod.metadata?.deletionTimestamp || !isOurs(pod)) return;
-    const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return;
+    if (!uid || !isCandidate(pod, this.#nodeName, this.#pinnedOnly)) return;
     if (this.#handled.has(uid)) return;
     this.#handled.add(uid);
     const fit = podFitsNode(pod, this.#nodeName, this.#labels);

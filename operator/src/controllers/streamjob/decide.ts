@@ -6,7 +6,6 @@
 import type { ReconcileResult } from '../../kube/index.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
-import { podFailure } from './observer.ts';
 import { modeFor } from './operation/kinds.ts';
 import { periodicSavepointIfDue } from './operation/periodic-savepoint.ts';
 import { startRestart } from './operation/restart.ts';
@@ -14,6 +13,7 @@ import { latestRestorePoint } from './operation/restore-point.ts';
 import { startOperation } from './operation/start.ts';
 import { sweepIfDue } from './operation/sweep-orphans.ts';
 import { classify, deployedSpec } from './spec-diff.ts';
+import { deploymentFailure, settlingMs } from './slot-failure.ts';
 import { specHash } from './spec-hash.ts';
 
 export async function decide(
@@ -71,13 +71,12 @@ export async function decide(
   }
   if (!deployed || st.phase === 'Failed') return;
 
-  // Steady state: any slot gone or failed, or the runtime FAILED → restart all slots.
-  if (obs.failedSlots.length > 0 || obs.runtime?.state === 'FAILED') {
-    const why =
-      obs.runtime?.state === 'FAILED'
-        ? `runtime reports FAILED${obs.runtime.error ? `: ${obs.runtime.error}` : ''}`
-        : `slot(s) ${obs.failedSlots.join(',')} failed or vanished${podFailure(obs)}`;
-    return startRestart(r, c, why);
+  // Steady state: any slot gone or failed, or the runtime FAILED → restart all slots, once the
+  // peers of an ended slot have ended too (or SETTLE_MS passed), so that the cause is named.
+  const why = deploymentFailure(obs);
+  if (why !== undefined) {
+    const settling = settlingMs(obs.current, deployed.parallelism, c.now);
+    return settling > 0 ? { requeueAfter: settling } : startRestart(r, c, why);
   }
   if (st.phase !== 'Running' && obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING') {
     await r.record(c, 'running', (s) => ({ ...s, phase: 'Running' }));

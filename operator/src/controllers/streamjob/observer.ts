@@ -107,14 +107,3 @@ export function slot0Url(obs: Observation): string | undefined {
   const ip = obs.current.get(0)?.status?.podIP;
   return ip ? RuntimeClient.baseUrl(ip) : undefined;
 }
-
-/** ` (pod <name>: <reason>, exit <code>: <message>)` for the first ended pod in `current`, else ''. */
-export function podFailure(obs: Pick<Observation, 'current'>): string {
-  for (const p of obs.current.values()) {
-    if (!isPodTerminal(p)) continue;
-    const t = p.status?.containerStatuses?.[0]?.state?.terminated;
-    if (t)
-      return ` (pod ${p.metadata?.name}: ${t.reason ?? 'terminated'}, exit ${t.exitCode ?? '?'}${t.message ? `: ${t.message.trim().slice(0, 600)}` : ''})`;
-  }
-  return '';
-}

@@ -26,7 +26,7 @@ export interface Pod extends KubeObject {
       name: string;
       ready: boolean;
       restartCount: number;
-      state?: Record<string, { reason?: string; exitCode?: number; message?: string }>;
+      state?: Record<string, { reason?: string; exitCode?: number; message?: string; finishedAt?: string }>;
     }[];
     message?: string;
     reason?: string;

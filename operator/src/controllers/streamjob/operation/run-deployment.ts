@@ -9,7 +9,7 @@ import { createIgnoringExists } from '../idempotent-writes.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { DEPLOYMENT_LABEL } from '../objects/metadata.ts';
 import { isPodReady, isPodTerminal, slotOf, slotPod } from '../objects/slot-pod.ts';
-import { podFailure } from '../observer.ts';
+import { endedSuffix, settlingMs } from '../slot-failure.ts';
 import { effectiveStateStorage } from '../state-storage.ts';
 import { describeOp, targetOf } from './kinds.ts';
 import { startRestart } from './restart.ts';
@@ -44,7 +44,9 @@ export async function runDeployment(r: ReconcilerInternals, c: JobCtx, op: Pendi
 
   const failed = mine.filter((p) => isPodTerminal(p) && slotOf(p) < spec.replicas);
   if (failed.length > 0) {
-    const why = `slot(s) ${failed.map(slotOf).join(',')} of new deployment ${target} failed${podFailure({ current: have })}`;
+    const settling = settlingMs(have, spec.replicas, c.now);
+    if (settling > 0) return { requeueAfter: settling };
+    const why = `slot(s) ${failed.map(slotOf).join(',')} of new deployment ${target} failed${endedSuffix(have)}`;
     return startRestart(r, c, why);
   }
   const ready = mine.filter((p) => isPodReady(p) && slotOf(p) < spec.replicas).length;
