@@ -25,7 +25,10 @@
 //
 // Fetched records wait in one queue per partition (partition-queues.ts: poll() takes from them
 // in turn, skipping partitions that watermark alignment paused); offsets and positions are
-// kept by partition-offsets.ts.
+// kept by partition-offsets.ts. After each poll the slot learns which partitions are caught up
+// (fetched up to their log end, nothing queued): they do not hold their alignment group back.
+// A caught-up partition stays so until poll() returns one of its records, so it rejoins the
+// group with the watermark of its next record, not with the older one it had.
 //
 // Records are decoded in the slot's loop (never in kafkajs callbacks). A record that
 // cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the
@@ -77,6 +80,9 @@ export class KafkaSource implements SourceReader {
   private restored: Map<number, bigint> | undefined;
   private failure: unknown;
   private closed = false;
+  /** Kafka partitions reported caught up, and those a record was returned from in the current poll. */
+  private readonly caughtUp = new Set<number>();
+  private readonly tookFrom = new Set<number>();
 
   constructor(spec: KafkaSourceSpec) {
     this.spec = spec;
@@ -232,6 +238,16 @@ export class KafkaSource implements SourceReader {
     this.queues.consumerReplaced();
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
+    // A fetch whose records were all filtered out (transaction markers, aborted records) never
+    // reaches eachBatch; its offsets are consumed all the same.
+    consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
+      const b = e.payload;
+      if (this.consumer !== consumer || b.batchSize !== 0 || b.firstOffset === null) return;
+      this.offsets.setHighWatermark(b.partition, BigInt(b.highWatermark));
+      const next = this.offsets.accepted(b.partition) ?? 0n;
+      this.offsets.setAccepted(b.partition, this.passedWithoutRecords(b.partition, BigInt(b.lastOffset), next));
+      this.ctx.wake();
+    });
     consumer.on(consumer.events.CRASH, (e) => {
       if (this.consumer !== consumer) return;
       if (!e.payload.restart) this.failure = e.payload.error;
@@ -254,19 +270,8 @@ export class KafkaSource implements SourceReader {
           // Offsets the fetch covered beyond its last record (markers, aborted records): consumed too.
           // firstOffset() is null only for a fetch with no raw record at all (it then reports the high
           // watermark, which under read_committed may lie past an open transaction: not consumed).
-          if (batch.firstOffset() !== null) {
-            const last = BigInt(batch.lastOffset());
-            if (last >= next) {
-              next = last + 1n;
-              queues.enqueue({
-                partition: batch.partition,
-                offset: last.toString(),
-                key: null,
-                value: null,
-                skipped: true,
-              });
-            }
-          }
+          if (batch.firstOffset() !== null)
+            next = this.passedWithoutRecords(batch.partition, BigInt(batch.lastOffset()), next);
           offsets.setAccepted(batch.partition, next);
           this.ctx.wake();
           queues.applyKafkaPause(consumer);
@@ -285,6 +290,16 @@ export class KafkaSource implements SourceReader {
       });
     for (const p of parts)
       consumer.seek({ topic, partition: p, offset: (this.offsets.accepted(p) as bigint).toString() });
+  }
+
+  /**
+   * Offsets up to `last` were fetched, those from `next` on without a record for us: queued as
+   * one skipped entry (a bounded read must see its end passed). Returns the next offset to accept.
+   */
+  private passedWithoutRecords(partition: number, last: bigint, next: bigint): bigint {
+    if (last < next) return next;
+    this.queues.enqueue({ partition, offset: last.toString(), key: null, value: null, skipped: true });
+    return last + 1n;
   }
 
   setPaused(partitions: ReadonlySet<number>): void {
@@ -322,6 +337,7 @@ export class KafkaSource implements SourceReader {
     this.declarePartitions();
     const format = this.spec.format ?? 'json';
     const n = this.queues.drain(max, (m) => this.take(m, out, format));
+    this.reportCaughtUp();
     if (n > 0) {
       this.ctx.reportLag?.(this.offsets.lag());
       return 'data';
@@ -329,6 +345,24 @@ export class KafkaSource implements SourceReader {
     if (!this.assigned) return 'empty'; // waiting for the topic
     if (this.bounded) return this.offsets.allEnded ? 'end' : 'empty';
     return this.owned.length === 0 && this.discoveryMs === 0 ? 'end' : 'empty';
+  }
+
+  /**
+   * After a poll: a partition is caught up when nothing of it is queued and it was fetched up to
+   * its log end. One with queued records keeps its state until a record of it is returned (a
+   * caught-up partition rejoins with its next record's watermark, not its older one).
+   */
+  private reportCaughtUp(): void {
+    for (const [p, idx] of this.partIndex) {
+      const queued = this.queues.queuedOf(p) > 0;
+      if (queued && !this.tookFrom.has(p)) continue;
+      const up = !queued && this.offsets.fetchedToEnd(p);
+      if (up === this.caughtUp.has(p)) continue;
+      if (up) this.caughtUp.add(p);
+      else this.caughtUp.delete(p);
+      this.ctx.partitionCaughtUp(idx, up);
+    }
+    this.tookFrom.clear();
   }
 
   /** One queued entry: advances the position, finishes a bounded partition at its end; true if a record was added. */
@@ -340,6 +374,7 @@ export class KafkaSource implements SourceReader {
     if (r.ok) {
       if (format !== 'json') r.rec['key'] = m.key === null ? null : m.key.toString();
       out.add(r.rec, this.partIndex.get(m.partition) as number);
+      this.tookFrom.add(m.partition);
       return true;
     }
     this.badRecord(m.partition, m.offset, m.key, m.value, r.reason, r.error);

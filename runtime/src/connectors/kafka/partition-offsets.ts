@@ -1,7 +1,8 @@
 // Offsets of a Kafka source slot's partitions: the checkpointed position ("next offset to
 // emit"), the next offset accepted from the consumer (records below it are re-deliveries
-// before a seek took effect and are dropped), the log end of the latest fetch (for lag) and,
-// in bounded mode, the end offset each partition is read up to. Also the admin lookups a
+// before a seek took effect and are dropped), the log end of the latest fetch (for lag, and to
+// tell a partition fetched up to its end: caught up) and, in bounded mode, the end offset each
+// partition is read up to. Also the admin lookups a
 // slot makes for offsets: the topic's partitions and the offsets its group committed.
 import type { Admin } from 'kafkajs';
 
@@ -12,6 +13,8 @@ export class PartitionOffsets {
   /** Next offset accepted from the consumer per partition (drops re-deliveries before a seek). */
   private readonly acceptedFrom = new Map<number, bigint>();
   private readonly highWatermark = new Map<number, bigint>();
+  /** The log end last seen per partition: at its start, then reported by every fetch. */
+  private readonly logEnd = new Map<number, bigint>();
   /** Bounded mode: Kafka partition → end offset (exclusive), removed once reached. */
   private readonly endOffsets = new Map<number, bigint>();
 
@@ -23,6 +26,7 @@ export class PartitionOffsets {
   start(p: number, start: bigint, logHigh: bigint): void {
     this.position.set(p, start);
     this.acceptedFrom.set(p, start);
+    this.logEnd.set(p, logHigh);
     if (this.bounded && logHigh > start) this.endOffsets.set(p, logHigh);
   }
 
@@ -50,6 +54,18 @@ export class PartitionOffsets {
 
   setHighWatermark(p: number, hw: bigint): void {
     this.highWatermark.set(p, hw);
+    this.logEnd.set(p, hw);
+  }
+
+  /**
+   * Whether every offset of `p` up to the log end last seen has been fetched. Under
+   * read_committed a partition whose end is an open transaction is not: its records may
+   * still come (or be aborted).
+   */
+  fetchedToEnd(p: number): boolean {
+    const next = this.acceptedFrom.get(p);
+    const end = this.logEnd.get(p);
+    return next !== undefined && end !== undefined && next >= end;
   }
 
   /**

@@ -46,8 +46,10 @@ export class PartitionQueues {
     this.queued++;
   }
 
-  isPaused(partition: number): boolean {
-    return this.paused.has(partition);
+  /** Entries of `partition` fetched and not taken yet. */
+  queuedOf(partition: number): number {
+    const pq = this.queues.get(partition);
+    return pq ? pq.items.length - pq.head : 0;
   }
 
   /** True while the fetch loop should wait before handing over more of `partition`'s records. */
