@@ -16,6 +16,13 @@ export interface SourceReaderContext {
   finishPartition(p: number): void;
   /** A partition with no data for now (a slot that owns none yet): idle, it does not hold back the watermark. */
   idlePartition(p: number): void;
+  /**
+   * Whether a partition is caught up: the reader has returned every record its input holds
+   * right now (a Kafka partition fetched up to its log end, nothing left queued). A caught-up
+   * partition does not hold its watermark-alignment group back; it still counts for the
+   * watermark. Readers clear it when they return the partition's next record.
+   */
+  partitionCaughtUp(p: number, caughtUp: boolean): void;
   /** Wakes the slot's loop (call when data becomes available). */
   wake(): void;
   /** Wakes the slot's loop at `time` (epoch ms), e.g. for rate limiting. */

@@ -9,7 +9,7 @@ import { newBatch, type Output, type Rec } from '../operators/types.ts';
 import { PartitionWatermarks } from '../time/partition-watermarks.ts';
 import { timestampExtractor } from '../time/timestamps.ts';
 import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
-import { MAX_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
 import type { CheckpointBarrier } from './channel.ts';
@@ -90,8 +90,15 @@ export class SourceTask implements Task, RawRecords {
   private pausedNext = new Set<number>();
   private pausedSince: number | undefined;
   private pausedMsTotal = 0;
-  /** Aligned sources: event time per record over recent polls (EWMA), to size polls by event time. */
+  /**
+   * Aligned sources: how far a partition's watermark moves per record polled (EWMA over recent
+   * polls), to size polls by event time; and, per partition, its watermark before the current
+   * poll and the records it gave in it.
+   */
   private msPerRecord = 0;
+  private readonly spanFrom: number[] = [];
+  private readonly spanCount: number[] = [];
+  private readonly spanParts: number[] = [];
   records = 0;
   /** What the reader waits for (its input does not exist yet); undefined while it reads. */
   waitingFor: WaitingInput | undefined;
@@ -128,8 +135,9 @@ export class SourceTask implements Task, RawRecords {
 
   /**
    * Records to ask the reader for. An aligned source checks the drift between polls, so a poll
-   * spans at most a quarter of maxDrift of event time (estimated from earlier polls): a slot
-   * overshoots the group's bound by that much at most, whatever the batch size.
+   * moves a partition's watermark by at most about a quarter of maxDrift (estimated from earlier
+   * polls): a partition overshoots the group's bound by that much at most, whatever the batch
+   * size (or by one record, when a single record spans more).
    */
   private pollSize(): number {
     const a = this.o.alignment;
@@ -140,10 +148,38 @@ export class SourceTask implements Task, RawRecords {
     return Math.max(1, Math.min(this.o.batchSize, Math.floor(a.driftMs / 4 / this.msPerRecord)));
   }
 
-  private learnSpan(n: number, minTs: number, maxTs: number): void {
-    if (n < 2 || !(maxTs > minTs)) return;
-    const per = (maxTs - minTs) / n;
-    this.msPerRecord = this.msPerRecord === 0 ? per : this.msPerRecord * 0.7 + per * 0.3;
+  /** Counts a polled record of partition `p`, noting the partition's watermark before the poll. */
+  private spanRecord(p: number): void {
+    const c = this.spanCount[p];
+    if (c === undefined || c === 0) {
+      this.spanFrom[p] = this.wms.partitionWatermark(p);
+      this.spanCount[p] = 1;
+      this.spanParts.push(p);
+    } else this.spanCount[p] = c + 1;
+  }
+
+  /**
+   * Learns from the poll just pushed how far a partition's watermark moves per record polled: the
+   * largest advance per record of any partition, divided by the partitions sharing the poll (the
+   * reader deals a poll out among them). Watermark advance, not the poll's timestamp span: the
+   * latter counts how far apart the partitions are, and disorder, and would shrink polls to a
+   * record each once partitions drift apart by maxDrift or maxOutOfOrderness nears it.
+   */
+  private learnSpan(): void {
+    let per = -1;
+    const parts = this.spanParts;
+    for (const p of parts) {
+      const from = this.spanFrom[p] as number;
+      if (from > MIN_WATERMARK)
+        per = Math.max(per, (this.wms.partitionWatermark(p) - from) / (this.spanCount[p] as number));
+      this.spanCount[p] = 0;
+    }
+    if (per >= 0) {
+      per /= parts.length;
+      // Floored above 0, which stands for "not known yet".
+      this.msPerRecord = Math.max(1e-3, this.msPerRecord === 0 ? per : this.msPerRecord * 0.7 + per * 0.3);
+    }
+    parts.length = 0;
   }
 
   /**
@@ -197,6 +233,8 @@ export class SourceTask implements Task, RawRecords {
         this.finishedPartitions.push(p);
       },
       idlePartition: (p) => this.wms.idlePartition(p),
+      // Only alignment reads it, after the poll's records are accounted for (reportAlignment).
+      partitionCaughtUp: (p, up) => this.wms.setCaughtUp(p, up),
       wake: slot.wake,
       wakeAt: (t) => slot.schedule(t, () => {}),
       recordFailed: (reason) => this.o.onFailed(reason),
@@ -338,17 +376,14 @@ export class SourceTask implements Task, RawRecords {
     const wms = this.wms;
     const extract = this.extract as (rec: Rec) => number;
     const cuts = !watermarksForBench.perBatch;
+    const aligned = this.o.alignment !== undefined;
     let published = wms.watermark;
     let m = 0;
     let total = 0;
-    let minTs = Number.POSITIVE_INFINITY;
-    let maxTs = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < n; i++) {
       const rec = b.recs[i] as Rec;
       const p = this.partOf[i] as number;
       const ts = extract(rec);
-      if (ts < minTs) minTs = ts;
-      if (ts > maxTs) maxTs = ts;
       if (Number.isNaN(ts)) {
         this.o.onFailed('timestamp');
         this.o.reader.reject?.(
@@ -375,6 +410,7 @@ export class SourceTask implements Task, RawRecords {
           }
         }
       }
+      if (aligned) this.spanRecord(p);
       wms.onRecord(p, ts, now);
       b.recs[m] = rec;
       b.ts[m] = ts;
@@ -385,7 +421,7 @@ export class SourceTask implements Task, RawRecords {
     total += m;
     this.records += total;
     this.o.onRecords(total);
-    if (this.o.alignment) this.learnSpan(n, minTs, maxTs);
+    if (aligned) this.learnSpan();
   }
 
   private applyFinishedPartitions(): void {

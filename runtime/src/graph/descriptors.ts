@@ -54,7 +54,7 @@ export class WatermarkStrategy<T> {
   readonly field: { name: string; format: 'millis' | 'iso' } | undefined;
   readonly assigner: TimestampAssigner<T> | undefined;
 
-  /** Watermark alignment (`false` or undefined: off; see graph.md). */
+  /** Watermark alignment (`false`: off; undefined: the default, see graph.md). */
   readonly alignment: AlignmentSpec | false | undefined;
 
   private constructor(

@@ -23,8 +23,9 @@ export interface TimestampSpec {
   idleTimeout?: string;
   /**
    * Watermark alignment: a partition or slot whose watermark runs more than `maxDrift` ahead of
-   * its group's minimum stops reading until it is not. Absent or `false`: off (as in Flink: an
-   * aligned group is held back by a partition that never gets a record, unless `idleTimeout`).
+   * its group's minimum stops reading until it is not. Absent: on, with ALIGNMENT_DEFAULTS and
+   * the source's name as group; `false`: off. Caught-up partitions (nothing left to read now)
+   * do not hold a group back.
    */
   alignment?: AlignmentSpec | false;
 }
@@ -38,8 +39,14 @@ export interface AlignmentSpec {
   updateInterval?: string;
 }
 
-/** Defaults of an `alignment` block's optional fields. */
-export const ALIGNMENT_DEFAULTS = { updateInterval: '200ms' } as const;
+/**
+ * What a source with event time and no `alignment` gets (and an `alignment` block's optional
+ * fields). 20 s: records late by more than 1.25 × 20 s + maxOutOfOrderness are late at every
+ * parallelism, window state during a backfill spans under half a minute of event time, and a
+ * poll may still span 5 s of event time, which live streams and most backlogs never reach in a
+ * batch. 200 ms: how stale a slot in another pod may see the group's minimum.
+ */
+export const ALIGNMENT_DEFAULTS = { maxDrift: '20s', updateInterval: '200ms' } as const;
 
 export type RecordFormat = 'json' | 'string' | 'bytes';
 

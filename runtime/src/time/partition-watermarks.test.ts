@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PartitionWatermarks } from './partition-watermarks.ts';
-import { MAX_WATERMARK } from './watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from './watermark.ts';
 
 function collect(): { wms: number[]; idles: boolean[]; out: { watermark(wm: number): void; idle(i: boolean): void } } {
   const wms: number[] = [];
@@ -63,5 +63,28 @@ describe('partition watermarks', () => {
     pw.idlePartition(pw.addPartition(0));
     expect(c.idles).toEqual([true]);
     expect(c.wms).toEqual([]);
+  });
+
+  it('leave a caught-up partition out of the alignment minimum but not out of the watermark', () => {
+    const c = collect();
+    const pw = new PartitionWatermarks(0, undefined, c.out);
+    const early = pw.addPartition(0);
+    const empty = pw.addPartition(0);
+    const busy = pw.addPartition(0);
+    pw.onRecord(early, 100, 0);
+    pw.onRecord(busy, 5000, 0);
+    pw.emit(0);
+    expect(pw.alignmentWatermark()).toBe(MIN_WATERMARK); // the empty partition has nothing yet
+    pw.setCaughtUp(empty, true);
+    pw.setCaughtUp(early, true);
+    expect(pw.alignmentWatermark()).toBe(4999); // only the partition with a backlog counts
+    expect(pw.watermark).toBe(MIN_WATERMARK); // lateness still waits for every partition
+    // The early partition gets a record again: it rejoins with that record's watermark.
+    pw.setCaughtUp(early, false);
+    pw.onRecord(early, 3000, 1);
+    expect(pw.alignmentWatermark()).toBe(2999);
+    pw.setCaughtUp(busy, true);
+    pw.setCaughtUp(early, true);
+    expect(pw.alignmentWatermark()).toBe(MAX_WATERMARK);
   });
 });

@@ -1,6 +1,8 @@
 // Per-partition event time inside one source instance: a bounded-out-of-orderness
 // generator per partition, idleness per partition, and a valve that emits the minimum over
-// the partitions that are not idle. A finished partition's watermark is +∞.
+// the partitions that are not idle. A finished partition's watermark is +∞. A caught-up
+// partition (its reader has nothing left to read for it right now) keeps its place in the
+// watermark but not in watermark alignment: it does not hold its alignment group back.
 import { BoundedOutOfOrderness } from './bounded-out-of-orderness.ts';
 import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from './watermark.ts';
@@ -12,6 +14,7 @@ export class PartitionWatermarks {
   private readonly lastActivity: number[] = [];
   private readonly idle: boolean[] = [];
   private readonly finished: boolean[] = [];
+  private readonly caughtUp: boolean[] = [];
   private readonly valve: WatermarkValve;
   private maxTs = Number.NEGATIVE_INFINITY;
 
@@ -26,6 +29,7 @@ export class PartitionWatermarks {
     this.lastActivity.push(now);
     this.idle.push(false);
     this.finished.push(false);
+    this.caughtUp.push(false);
     return this.valve.addChannel();
   }
 
@@ -107,6 +111,23 @@ export class PartitionWatermarks {
     this.valve.inputWatermark(p, MAX_WATERMARK);
   }
 
+  /**
+   * Whether partition `p` is caught up: every record its input holds now has been read (a Kafka
+   * partition fetched to its log end, nothing queued). Alignment leaves it out of the source's
+   * minimum (Flink leaves idle splits out) — a partition that may never get another record must
+   * not stop the others after maxDrift of event time — while its watermark still counts for
+   * lateness. Its reader clears the flag when it reads its next record, so the partition rejoins
+   * with the watermark that record gives it.
+   */
+  setCaughtUp(p: number, caughtUp: boolean): void {
+    this.caughtUp[p] = caughtUp;
+  }
+
+  /** The watermark of partition `p` alone (MIN_WATERMARK before its first record). */
+  partitionWatermark(p: number): number {
+    return (this.gens[p] as BoundedOutOfOrderness).current();
+  }
+
   /** A partition with no data for now (e.g. a slot that owns none yet): idle until it has a record. */
   idlePartition(p: number): void {
     if (!this.idle[p] && !this.finished[p]) {
@@ -122,14 +143,15 @@ export class PartitionWatermarks {
 
   /**
    * What this source reports to its alignment group: the minimum over partitions that are
-   * neither idle nor finished; −∞ before any partition is declared (a reader still opening
-   * holds the group back), +∞ when every partition is idle or finished (it holds nothing back).
+   * neither idle, finished nor caught up; −∞ before any partition is declared (a reader still
+   * opening holds the group back), +∞ when every partition is idle, finished or caught up (it
+   * holds nothing back).
    */
   alignmentWatermark(): number {
     if (this.gens.length === 0) return MIN_WATERMARK;
     let min = MAX_WATERMARK;
     for (let p = 0; p < this.gens.length; p++) {
-      if (this.idle[p] || this.finished[p]) continue;
+      if (this.idle[p] || this.finished[p] || this.caughtUp[p]) continue;
       const c = (this.gens[p] as BoundedOutOfOrderness).current();
       if (c < min) min = c;
     }

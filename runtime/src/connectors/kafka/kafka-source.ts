@@ -23,10 +23,12 @@
 // topic is idle (it does not hold back the watermark) and keeps looking; with discovery
 // off it ends, as a bounded read does when nothing is left.
 //
-// Fetched records wait in one queue per partition; poll() takes from them in turn, skipping
-// partitions that watermark alignment paused (setPaused), whose fetching is paused in kafkajs
-// too. The bound on queued records counts only partitions that are not paused, so a paused
-// partition's queue never stops the others from being fetched.
+// Fetched records wait in one queue per partition (partition-queues.ts: poll() takes from them
+// in turn, skipping partitions that watermark alignment paused); offsets and positions are
+// kept by partition-offsets.ts. After each poll the slot learns which partitions are caught up
+// (fetched up to their log end, nothing queued): they do not hold their alignment group back.
+// A caught-up partition stays so until poll() returns one of its records, so it rejoins the
+// group with the watermark of its next record, not with the older one it had.
 //
 // Records are decoded in the slot's loop (never in kafkajs callbacks). A record that
 // cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the
@@ -44,35 +46,12 @@ import { decodeValue } from '../record-format.ts';
 import { brokerList, createKafka, partitionOwner } from './client.ts';
 import { DeadLetterTopic } from './dead-letter.ts';
 import { slotAssigner } from './slot-assigner.ts';
+import { committedOffsets, PartitionOffsets, topicPartitions } from './partition-offsets.ts';
+import { PartitionQueues, type Queued } from './partition-queues.ts';
 import { restoredOffsets, startOffset } from './start-positions.ts';
 import { TopicWatch } from './topic-watch.ts';
 
-/**
- * A fetched record, or (`skipped`) the last offset of a fetch whose tail held no record for us: transaction
- * markers and aborted records occupy offsets that are never delivered, and a bounded read must still see
- * its end offset passed.
- */
-interface Queued {
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  skipped?: true;
-}
-
-const MAX_QUEUED = 20_000;
 const DEFAULT_DISCOVERY_MS = 30_000;
-
-/**
- * The topic's partition ids, sorted; undefined when it does not exist (listed first: a metadata request for a
- * missing topic retries for seconds).
- */
-async function topicPartitions(admin: Admin, topic: string): Promise<number[] | undefined> {
-  if (!(await admin.listTopics()).includes(topic)) return undefined;
-  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-  const all = (meta.topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
-  return all.length === 0 ? undefined : all;
-}
 
 export class KafkaSource implements SourceReader {
   private readonly spec: KafkaSourceSpec;
@@ -82,23 +61,15 @@ export class KafkaSource implements SourceReader {
   private watch: TopicWatch | undefined;
   private consumer: Consumer | undefined;
   private dlq: DeadLetterTopic | undefined;
-  /** Per Kafka partition: fetched records not yet polled (from `head`). */
-  private readonly queues = new Map<number, { items: Queued[]; head: number }>();
-  private queued = 0;
-  /** Kafka partitions paused by alignment, and the ones kafkajs has paused (applied when it can). */
-  private readonly paused = new Set<number>();
-  private kafkaPaused = new Set<number>();
-  private rr = 0;
-  private spaceWaiters: (() => void)[] = [];
+  private readonly queues: PartitionQueues;
+  private readonly offsets: PartitionOffsets;
   /** Kafka partition → watermark partition index (declared in poll, i.e. in the slot's loop). */
   private readonly partIndex = new Map<number, number>();
   /** Owned partitions not declared to the watermark tracker yet. */
   private undeclared: number[] = [];
   /** A slot owning no partition of an existing topic: a finished watermark partition, so the source is idle. */
   private idleMarker: number | undefined;
-  /** Bounded mode: Kafka partition → end offset (exclusive), removed once reached. */
-  private readonly endOffsets = new Map<number, bigint>();
-  private bounded = false;
+  private readonly bounded: boolean;
   private discoveryMs = 0;
   private owned: number[] = [];
   /** The topic was found and its partitions assigned (before: waiting, or opening). */
@@ -108,15 +79,16 @@ export class KafkaSource implements SourceReader {
   private waitingSince: string | undefined;
   private restored: Map<number, bigint> | undefined;
   private failure: unknown;
-  /** Next offset to emit per owned partition (the checkpointed position). */
-  private readonly position = new Map<number, bigint>();
-  /** Next offset accepted from the consumer per partition (drops re-deliveries before a seek). */
-  private readonly accepted = new Map<number, bigint>();
-  private readonly highWatermark = new Map<number, bigint>();
   private closed = false;
+  /** Kafka partitions reported caught up, and those a record was returned from in the current poll. */
+  private readonly caughtUp = new Set<number>();
+  private readonly tookFrom = new Set<number>();
 
   constructor(spec: KafkaSourceSpec) {
     this.spec = spec;
+    this.bounded = spec.bounded === 'latest';
+    this.queues = new PartitionQueues(spec.topic);
+    this.offsets = new PartitionOffsets(this.bounded);
   }
 
   private get groupId(): string {
@@ -128,7 +100,6 @@ export class KafkaSource implements SourceReader {
     assertReadCommittedFix(`kafka source ${ctx.sourceName}`);
     this.ctx = ctx;
     const { topic } = this.spec;
-    this.bounded = this.spec.bounded === 'latest';
     this.discoveryMs = this.bounded ? 0 : (parseDuration(this.spec.partitionDiscoveryInterval) ?? DEFAULT_DISCOVERY_MS);
     this.restored = ctx.checkpointing ? restoredOffsets(ctx.restoredPositions, topic) : undefined;
     this.kafka = createKafka(
@@ -201,11 +172,12 @@ export class KafkaSource implements SourceReader {
     const { ctx } = this;
     const { topic } = this.spec;
     const admin = this.admin as Admin;
-    const added = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.position.has(p));
+    const added = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.offsets.owns(p));
     const first = !this.assigned;
     if (!first && added.length === 0 && this.waitingSince === undefined) return;
     const offsets = added.length > 0 ? await admin.fetchTopicOffsets(topic) : [];
-    const committed = !ctx.checkpointing && added.length > 0 ? await this.committedOffsets() : undefined;
+    const committed =
+      !ctx.checkpointing && added.length > 0 ? await committedOffsets(admin, this.groupId, topic) : undefined;
     const initial = first && this.waitingSince === undefined;
     for (const p of added) {
       const o = offsets.find((x) => x.partition === p);
@@ -216,9 +188,7 @@ export class KafkaSource implements SourceReader {
         startFrom: this.spec.startFrom ?? 'earliest',
         initial,
       });
-      this.position.set(p, start);
-      this.accepted.set(p, start);
-      if (this.bounded && log.high > start) this.endOffsets.set(p, log.high);
+      this.offsets.start(p, start, log.high);
     }
     this.owned = [...this.owned, ...added].sort((a, b) => a - b);
     this.undeclared.push(...added);
@@ -239,24 +209,6 @@ export class KafkaSource implements SourceReader {
     ctx.wake();
   }
 
-  /** Without checkpoints: the offsets the slot's group committed for this topic. */
-  private async committedOffsets(): Promise<Map<number, bigint>> {
-    // A broker that is still electing its group coordinator answers with a retriable error (e.g.
-    // NOT_COORDINATOR right after it starts): retried with backoff for up to ~10 s, then the job fails.
-    let res: Awaited<ReturnType<Admin['fetchOffsets']>> | undefined;
-    for (let attempt = 0; res === undefined; attempt++) {
-      try {
-        res = await (this.admin as Admin).fetchOffsets({ groupId: this.groupId, topics: [this.spec.topic] });
-      } catch (e) {
-        if (!(e as { retriable?: boolean }).retriable || attempt >= 20) throw e;
-        await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
-      }
-    }
-    const out = new Map<number, bigint>();
-    for (const p of res[0]?.partitions ?? []) if (BigInt(p.offset) >= 0n) out.set(p.partition, BigInt(p.offset));
-    return out;
-  }
-
   /**
    * Stops the current consumer (if any) and starts one for every owned partition still to
    * read, each sought to the next offset not yet taken from Kafka: records already queued
@@ -267,12 +219,12 @@ export class KafkaSource implements SourceReader {
     this.consumer = undefined;
     if (old) {
       const stopping = old.disconnect(); // stops its run loop first: isRunning() turns false
-      this.releaseSpace();
+      this.queues.releaseSpace();
       await stopping;
     }
     if (this.closed) return;
     const { topic } = this.spec;
-    const parts = this.owned.filter((p) => !this.bounded || this.endOffsets.has(p));
+    const parts = this.owned.filter((p) => !this.bounded || this.offsets.hasEnd(p));
     if (parts.length === 0) return;
     const checkpointing = this.ctx.checkpointing === true;
     const groupId = `${this.groupId}${checkpointing ? `.${randomUUID().slice(0, 8)}` : ''}`;
@@ -283,9 +235,19 @@ export class KafkaSource implements SourceReader {
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
-    this.kafkaPaused = new Set(); // a new consumer fetches every partition until told otherwise
+    this.queues.consumerReplaced();
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
+    // A fetch whose records were all filtered out (transaction markers, aborted records) never
+    // reaches eachBatch; its offsets are consumed all the same.
+    consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
+      const b = e.payload;
+      if (this.consumer !== consumer || b.batchSize !== 0 || b.firstOffset === null) return;
+      this.offsets.setHighWatermark(b.partition, BigInt(b.highWatermark));
+      const next = this.offsets.accepted(b.partition) ?? 0n;
+      this.offsets.setAccepted(b.partition, this.passedWithoutRecords(b.partition, BigInt(b.lastOffset), next));
+      this.ctx.wake();
+    });
     consumer.on(consumer.events.CRASH, (e) => {
       if (this.consumer !== consumer) return;
       if (!e.payload.restart) this.failure = e.payload.error;
@@ -296,35 +258,25 @@ export class KafkaSource implements SourceReader {
         autoCommit: !checkpointing,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          this.highWatermark.set(batch.partition, BigInt(batch.highWatermark));
-          let next = this.accepted.get(batch.partition) ?? 0n;
+          const { queues, offsets } = this;
+          offsets.setHighWatermark(batch.partition, BigInt(batch.highWatermark));
+          let next = offsets.accepted(batch.partition) ?? 0n;
           for (const m of batch.messages) {
             const off = BigInt(m.offset);
             if (off < next) continue; // before the start position, or re-delivered after the seek
             next = off + 1n;
-            this.enqueue({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+            queues.enqueue({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
           }
           // Offsets the fetch covered beyond its last record (markers, aborted records): consumed too.
           // firstOffset() is null only for a fetch with no raw record at all (it then reports the high
           // watermark, which under read_committed may lie past an open transaction: not consumed).
-          if (batch.firstOffset() !== null) {
-            const last = BigInt(batch.lastOffset());
-            if (last >= next) {
-              next = last + 1n;
-              this.enqueue({
-                partition: batch.partition,
-                offset: last.toString(),
-                key: null,
-                value: null,
-                skipped: true,
-              });
-            }
-          }
-          this.accepted.set(batch.partition, next);
+          if (batch.firstOffset() !== null)
+            next = this.passedWithoutRecords(batch.partition, BigInt(batch.lastOffset()), next);
+          offsets.setAccepted(batch.partition, next);
           this.ctx.wake();
-          this.applyKafkaPause(consumer);
-          while (this.unpausedQueued() > MAX_QUEUED && !this.paused.has(batch.partition) && isRunning() && !isStale()) {
-            await new Promise<void>((r) => this.spaceWaiters.push(r));
+          queues.applyKafkaPause(consumer);
+          while (queues.full(batch.partition) && isRunning() && !isStale()) {
+            await queues.waitForSpace();
             await heartbeat();
           }
           if (batch.firstOffset() !== null) resolveOffset(batch.lastOffset());
@@ -336,56 +288,24 @@ export class KafkaSource implements SourceReader {
         this.failure = e;
         this.ctx.wake();
       });
-    for (const p of parts) consumer.seek({ topic, partition: p, offset: (this.accepted.get(p) as bigint).toString() });
+    for (const p of parts)
+      consumer.seek({ topic, partition: p, offset: (this.offsets.accepted(p) as bigint).toString() });
   }
 
-  private enqueue(q: Queued): void {
-    let pq = this.queues.get(q.partition);
-    if (!pq) {
-      pq = { items: [], head: 0 };
-      this.queues.set(q.partition, pq);
-    }
-    pq.items.push(q);
-    this.queued++;
-  }
-
-  /** Queued records of partitions that are not paused (what bounds fetching). */
-  private unpausedQueued(): number {
-    let n = this.queued;
-    for (const p of this.paused) {
-      const pq = this.queues.get(p);
-      if (pq) n -= pq.items.length - pq.head;
-    }
-    return n;
-  }
-
-  /** Makes kafkajs fetch exactly the partitions not paused (it refuses before its group runs: retried per batch). */
-  private applyKafkaPause(consumer: Consumer | undefined): void {
-    if (!consumer) return;
-    const { topic } = this.spec;
-    const pause = [...this.paused].filter((p) => !this.kafkaPaused.has(p));
-    const resume = [...this.kafkaPaused].filter((p) => !this.paused.has(p));
-    if (pause.length === 0 && resume.length === 0) return;
-    try {
-      if (pause.length > 0) consumer.pause([{ topic, partitions: pause }]);
-      if (resume.length > 0) consumer.resume([{ topic, partitions: resume }]);
-      this.kafkaPaused = new Set(this.paused);
-    } catch {
-      // The consumer group is not running yet: the next batch applies it.
-    }
+  /**
+   * Offsets up to `last` were fetched, those from `next` on without a record for us: queued as
+   * one skipped entry (a bounded read must see its end passed). Returns the next offset to accept.
+   */
+  private passedWithoutRecords(partition: number, last: bigint, next: bigint): bigint {
+    if (last < next) return next;
+    this.queues.enqueue({ partition, offset: last.toString(), key: null, value: null, skipped: true });
+    return last + 1n;
   }
 
   setPaused(partitions: ReadonlySet<number>): void {
-    this.paused.clear();
-    for (const [p, idx] of this.partIndex) if (partitions.has(idx)) this.paused.add(p);
-    this.applyKafkaPause(this.consumer);
-    this.releaseSpace();
-  }
-
-  private releaseSpace(): void {
-    const w = this.spaceWaiters;
-    this.spaceWaiters = [];
-    for (const f of w) f();
+    const paused: number[] = [];
+    for (const [p, idx] of this.partIndex) if (partitions.has(idx)) paused.push(p);
+    this.queues.setPaused(paused, this.consumer);
   }
 
   /** In the slot's loop: declares new partitions to the watermark tracker (idle when the slot owns none). */
@@ -393,7 +313,7 @@ export class KafkaSource implements SourceReader {
     for (const p of this.undeclared) {
       const idx = this.ctx.addPartition();
       this.partIndex.set(p, idx);
-      if (this.bounded && !this.endOffsets.has(p)) this.ctx.finishPartition(idx);
+      if (this.bounded && !this.offsets.hasEnd(p)) this.ctx.finishPartition(idx);
     }
     this.undeclared = [];
     if (this.assigned && this.owned.length === 0 && this.discoveryMs > 0 && this.idleMarker === undefined) {
@@ -403,19 +323,7 @@ export class KafkaSource implements SourceReader {
   }
 
   snapshotPosition(): unknown {
-    const offsets: Record<string, string> = {};
-    for (const [p, off] of this.position) offsets[String(p)] = off.toString();
-    return { kind: 'kafka', topic: this.spec.topic, offsets };
-  }
-
-  private reportLag(): void {
-    if (!this.ctx.reportLag) return;
-    let lag = 0n;
-    for (const [p, hw] of this.highWatermark) {
-      const pos = this.position.get(p) ?? hw;
-      if (hw > pos) lag += hw - pos;
-    }
-    this.ctx.reportLag(Number(lag));
+    return this.offsets.snapshot(this.spec.topic);
   }
 
   poll(out: RawRecords, max: number): PollResult {
@@ -428,58 +336,45 @@ export class KafkaSource implements SourceReader {
     }
     this.declarePartitions();
     const format = this.spec.format ?? 'json';
-    let n = 0;
-    const parts = [...this.queues.keys()];
-    // Partitions in turn from a rotating start, each its share of `max`, then whatever is left.
-    const share = Math.max(1, Math.ceil(max / Math.max(1, parts.length - this.paused.size)));
-    for (let pass = 0; pass < 2 && n < max; pass++) {
-      for (let j = 0; j < parts.length && n < max; j++) {
-        const kp = parts[(this.rr + j) % parts.length] as number;
-        if (this.paused.has(kp)) continue;
-        const pq = this.queues.get(kp) as { items: Queued[]; head: number };
-        const limit = pass === 0 ? Math.min(max, n + share) : max;
-        while (n < limit && pq.head < pq.items.length) {
-          const m = pq.items[pq.head++] as Queued;
-          this.queued--;
-          if (this.take(m, out, format)) n++;
-        }
-        if (pq.head > 4096 && pq.head * 2 > pq.items.length) {
-          pq.items = pq.items.slice(pq.head);
-          pq.head = 0;
-        }
-      }
-    }
-    this.rr++;
-    if (this.unpausedQueued() <= MAX_QUEUED && this.spaceWaiters.length > 0) this.releaseSpace();
+    const n = this.queues.drain(max, (m) => this.take(m, out, format));
+    this.reportCaughtUp();
     if (n > 0) {
-      this.reportLag();
+      this.ctx.reportLag?.(this.offsets.lag());
       return 'data';
     }
     if (!this.assigned) return 'empty'; // waiting for the topic
-    if (this.bounded) return this.endOffsets.size === 0 ? 'end' : 'empty';
+    if (this.bounded) return this.offsets.allEnded ? 'end' : 'empty';
     return this.owned.length === 0 && this.discoveryMs === 0 ? 'end' : 'empty';
+  }
+
+  /**
+   * After a poll: a partition is caught up when nothing of it is queued and it was fetched up to
+   * its log end. One with queued records keeps its state until a record of it is returned (a
+   * caught-up partition rejoins with its next record's watermark, not its older one).
+   */
+  private reportCaughtUp(): void {
+    for (const [p, idx] of this.partIndex) {
+      const queued = this.queues.queuedOf(p) > 0;
+      if (queued && !this.tookFrom.has(p)) continue;
+      const up = !queued && this.offsets.fetchedToEnd(p);
+      if (up === this.caughtUp.has(p)) continue;
+      if (up) this.caughtUp.add(p);
+      else this.caughtUp.delete(p);
+      this.ctx.partitionCaughtUp(idx, up);
+    }
+    this.tookFrom.clear();
   }
 
   /** One queued entry: advances the position, finishes a bounded partition at its end; true if a record was added. */
   private take(m: Queued, out: RawRecords, format: 'json' | 'string' | 'bytes'): boolean {
-    if (this.position.has(m.partition)) this.position.set(m.partition, BigInt(m.offset) + 1n);
-    if (this.bounded) {
-      const end = this.endOffsets.get(m.partition);
-      if (end === undefined) return false;
-      const off = BigInt(m.offset);
-      // Reaching or passing the end finishes the partition: the offset just before it may be a
-      // transaction marker, never delivered, with later records fetched in the same batch.
-      if (off + 1n >= end) {
-        this.endOffsets.delete(m.partition);
-        this.ctx.finishPartition(this.partIndex.get(m.partition) as number);
-      }
-      if (off >= end) return false;
-    }
-    if (m.skipped) return false;
+    const { emit, finished } = this.offsets.passed(m.partition, BigInt(m.offset));
+    if (finished) this.ctx.finishPartition(this.partIndex.get(m.partition) as number);
+    if (!emit || m.skipped) return false;
     const r = decodeValue(format, m.value);
     if (r.ok) {
       if (format !== 'json') r.rec['key'] = m.key === null ? null : m.key.toString();
       out.add(r.rec, this.partIndex.get(m.partition) as number);
+      this.tookFrom.add(m.partition);
       return true;
     }
     this.badRecord(m.partition, m.offset, m.key, m.value, r.reason, r.error);
@@ -522,7 +417,7 @@ export class KafkaSource implements SourceReader {
     const consumer = this.consumer;
     this.consumer = undefined;
     const stopping = consumer?.disconnect();
-    this.releaseSpace();
+    this.queues.releaseSpace();
     await stopping;
     await this.admin?.disconnect();
     await this.dlq?.close();

@@ -20,6 +20,7 @@ function ctx(): SourceReaderContext {
     addPartition: () => 0,
     finishPartition: () => {},
     idlePartition: () => {},
+    partitionCaughtUp: () => {},
     wake: () => {},
     wakeAt: () => {},
     recordFailed: () => {},

@@ -206,6 +206,7 @@ describe('kudu source against the real Kudu', () => {
       addPartition: () => 0,
       finishPartition: () => undefined,
       idlePartition: () => undefined,
+      partitionCaughtUp: () => undefined,
       wake: () => undefined,
       wakeAt: () => undefined,
       recordFailed: () => undefined,

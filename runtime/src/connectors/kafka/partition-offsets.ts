@@ -1,0 +1,131 @@
+// Offsets of a Kafka source slot's partitions: the checkpointed position ("next offset to
+// emit"), the next offset accepted from the consumer (records below it are re-deliveries
+// before a seek took effect and are dropped), the log end of the latest fetch (for lag, and to
+// tell a partition fetched up to its end: caught up) and, in bounded mode, the end offset each
+// partition is read up to. Also the admin lookups a
+// slot makes for offsets: the topic's partitions and the offsets its group committed.
+import type { Admin } from 'kafkajs';
+
+export class PartitionOffsets {
+  private readonly bounded: boolean;
+  /** Next offset to emit per owned partition (the checkpointed position). */
+  private readonly position = new Map<number, bigint>();
+  /** Next offset accepted from the consumer per partition (drops re-deliveries before a seek). */
+  private readonly acceptedFrom = new Map<number, bigint>();
+  private readonly highWatermark = new Map<number, bigint>();
+  /** The log end last seen per partition: at its start, then reported by every fetch. */
+  private readonly logEnd = new Map<number, bigint>();
+  /** Bounded mode: Kafka partition → end offset (exclusive), removed once reached. */
+  private readonly endOffsets = new Map<number, bigint>();
+
+  constructor(bounded: boolean) {
+    this.bounded = bounded;
+  }
+
+  /** Starts reading `p` at `start`; `logHigh`: its log end now (a bounded read stops there). */
+  start(p: number, start: bigint, logHigh: bigint): void {
+    this.position.set(p, start);
+    this.acceptedFrom.set(p, start);
+    this.logEnd.set(p, logHigh);
+    if (this.bounded && logHigh > start) this.endOffsets.set(p, logHigh);
+  }
+
+  owns(p: number): boolean {
+    return this.position.has(p);
+  }
+
+  /** Bounded mode: whether `p` has records left to read up to its end offset. */
+  hasEnd(p: number): boolean {
+    return this.endOffsets.has(p);
+  }
+
+  /** Bounded mode: every partition read up to its end. */
+  get allEnded(): boolean {
+    return this.endOffsets.size === 0;
+  }
+
+  accepted(p: number): bigint | undefined {
+    return this.acceptedFrom.get(p);
+  }
+
+  setAccepted(p: number, next: bigint): void {
+    this.acceptedFrom.set(p, next);
+  }
+
+  setHighWatermark(p: number, hw: bigint): void {
+    this.highWatermark.set(p, hw);
+    this.logEnd.set(p, hw);
+  }
+
+  /**
+   * Whether every offset of `p` up to the log end last seen has been fetched. Under
+   * read_committed a partition whose end is an open transaction is not: its records may
+   * still come (or be aborted).
+   */
+  fetchedToEnd(p: number): boolean {
+    const next = this.acceptedFrom.get(p);
+    const end = this.logEnd.get(p);
+    return next !== undefined && end !== undefined && next >= end;
+  }
+
+  /**
+   * Entry `offset` of partition `p` was taken from its queue: the position moves past it. In
+   * bounded mode, reaching or passing the end finishes the partition (`finished`; the offset
+   * just before it may be a transaction marker, never delivered, with later records fetched in
+   * the same batch) and only offsets before the end are emitted (`emit`).
+   */
+  passed(p: number, offset: bigint): { emit: boolean; finished: boolean } {
+    if (this.position.has(p)) this.position.set(p, offset + 1n);
+    if (!this.bounded) return { emit: true, finished: false };
+    const end = this.endOffsets.get(p);
+    if (end === undefined) return { emit: false, finished: false };
+    const finished = offset + 1n >= end;
+    if (finished) this.endOffsets.delete(p);
+    return { emit: offset < end, finished };
+  }
+
+  snapshot(topic: string): { kind: 'kafka'; topic: string; offsets: Record<string, string> } {
+    const offsets: Record<string, string> = {};
+    for (const [p, off] of this.position) offsets[String(p)] = off.toString();
+    return { kind: 'kafka', topic, offsets };
+  }
+
+  /** Records between the position and the log end of the latest fetch, over the partitions fetched. */
+  lag(): number {
+    let lag = 0n;
+    for (const [p, hw] of this.highWatermark) {
+      const pos = this.position.get(p) ?? hw;
+      if (hw > pos) lag += hw - pos;
+    }
+    return Number(lag);
+  }
+}
+
+/**
+ * The topic's partition ids, sorted; undefined when it does not exist (listed first: a metadata request for a
+ * missing topic retries for seconds).
+ */
+export async function topicPartitions(admin: Admin, topic: string): Promise<number[] | undefined> {
+  if (!(await admin.listTopics()).includes(topic)) return undefined;
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  const all = (meta.topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
+  return all.length === 0 ? undefined : all;
+}
+
+/** Without checkpoints: the offsets group `groupId` committed for `topic`. */
+export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, bigint>> {
+  // A broker that is still electing its group coordinator answers with a retriable error (e.g.
+  // NOT_COORDINATOR right after it starts): retried with backoff for up to ~10 s, then the job fails.
+  let res: Awaited<ReturnType<Admin['fetchOffsets']>> | undefined;
+  for (let attempt = 0; res === undefined; attempt++) {
+    try {
+      res = await admin.fetchOffsets({ groupId, topics: [topic] });
+    } catch (e) {
+      if (!(e as { retriable?: boolean }).retriable || attempt >= 20) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
+    }
+  }
+  const out = new Map<number, bigint>();
+  for (const p of res[0]?.partitions ?? []) if (BigInt(p.offset) >= 0n) out.set(p.partition, BigInt(p.offset));
+  return out;
+}

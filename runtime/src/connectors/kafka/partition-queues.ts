@@ -1,0 +1,139 @@
+// Fetched records of a Kafka source slot, one queue per partition, and the partitions that
+// watermark alignment paused. poll() takes from the queues in turn, skipping paused
+// partitions, whose fetching is paused in kafkajs too. The bound on queued records counts only
+// partitions that are not paused, so a paused partition's queue never stops the others from
+// being fetched.
+import type { Consumer } from 'kafkajs';
+
+/**
+ * A fetched record, or (`skipped`) the last offset of a fetch whose tail held no record for us: transaction
+ * markers and aborted records occupy offsets that are never delivered, and a bounded read must still see
+ * its end offset passed.
+ */
+export interface Queued {
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  skipped?: true;
+}
+
+/** Queued records (of partitions not paused) above which the fetch loop waits for poll() to take some. */
+export const MAX_QUEUED = 20_000;
+
+export class PartitionQueues {
+  private readonly topic: string;
+  /** Per Kafka partition: fetched records not yet polled (from `head`). */
+  private readonly queues = new Map<number, { items: Queued[]; head: number }>();
+  private queued = 0;
+  /** Kafka partitions paused by alignment, and the ones kafkajs has paused (applied when it can). */
+  private readonly paused = new Set<number>();
+  private kafkaPaused = new Set<number>();
+  private rr = 0;
+  private spaceWaiters: (() => void)[] = [];
+
+  constructor(topic: string) {
+    this.topic = topic;
+  }
+
+  enqueue(q: Queued): void {
+    let pq = this.queues.get(q.partition);
+    if (!pq) {
+      pq = { items: [], head: 0 };
+      this.queues.set(q.partition, pq);
+    }
+    pq.items.push(q);
+    this.queued++;
+  }
+
+  /** Entries of `partition` fetched and not taken yet. */
+  queuedOf(partition: number): number {
+    const pq = this.queues.get(partition);
+    return pq ? pq.items.length - pq.head : 0;
+  }
+
+  /** True while the fetch loop should wait before handing over more of `partition`'s records. */
+  full(partition: number): boolean {
+    return this.unpausedQueued() > MAX_QUEUED && !this.paused.has(partition);
+  }
+
+  /** Resolves when poll() has taken records (or pausing changed): the fetch loop re-checks `full`. */
+  waitForSpace(): Promise<void> {
+    return new Promise<void>((r) => this.spaceWaiters.push(r));
+  }
+
+  /** Queued records of partitions that are not paused (what bounds fetching). */
+  private unpausedQueued(): number {
+    let n = this.queued;
+    for (const p of this.paused) {
+      const pq = this.queues.get(p);
+      if (pq) n -= pq.items.length - pq.head;
+    }
+    return n;
+  }
+
+  /** A new consumer fetches every partition until told otherwise. */
+  consumerReplaced(): void {
+    this.kafkaPaused = new Set();
+  }
+
+  /** Makes kafkajs fetch exactly the partitions not paused (it refuses before its group runs: retried per batch). */
+  applyKafkaPause(consumer: Consumer | undefined): void {
+    if (!consumer) return;
+    const { topic } = this;
+    const pause = [...this.paused].filter((p) => !this.kafkaPaused.has(p));
+    const resume = [...this.kafkaPaused].filter((p) => !this.paused.has(p));
+    if (pause.length === 0 && resume.length === 0) return;
+    try {
+      if (pause.length > 0) consumer.pause([{ topic, partitions: pause }]);
+      if (resume.length > 0) consumer.resume([{ topic, partitions: resume }]);
+      this.kafkaPaused = new Set(this.paused);
+    } catch {
+      // The consumer group is not running yet: the next batch applies it.
+    }
+  }
+
+  /** Pauses exactly `partitions` (Kafka partition ids). */
+  setPaused(partitions: Iterable<number>, consumer: Consumer | undefined): void {
+    this.paused.clear();
+    for (const p of partitions) this.paused.add(p);
+    this.applyKafkaPause(consumer);
+    this.releaseSpace();
+  }
+
+  releaseSpace(): void {
+    const w = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const f of w) f();
+  }
+
+  /**
+   * Hands up to `max` entries to `take` (true when it added a record): partitions in turn from
+   * a rotating start, each its share of `max`, then whatever is left. Returns the records added.
+   */
+  drain(max: number, take: (m: Queued) => boolean): number {
+    let n = 0;
+    const parts = [...this.queues.keys()];
+    const share = Math.max(1, Math.ceil(max / Math.max(1, parts.length - this.paused.size)));
+    for (let pass = 0; pass < 2 && n < max; pass++) {
+      for (let j = 0; j < parts.length && n < max; j++) {
+        const kp = parts[(this.rr + j) % parts.length] as number;
+        if (this.paused.has(kp)) continue;
+        const pq = this.queues.get(kp) as { items: Queued[]; head: number };
+        const limit = pass === 0 ? Math.min(max, n + share) : max;
+        while (n < limit && pq.head < pq.items.length) {
+          const m = pq.items[pq.head++] as Queued;
+          this.queued--;
+          if (take(m)) n++;
+        }
+        if (pq.head > 4096 && pq.head * 2 > pq.items.length) {
+          pq.items = pq.items.slice(pq.head);
+          pq.head = 0;
+        }
+      }
+    }
+    this.rr++;
+    if (this.unpausedQueued() <= MAX_QUEUED && this.spaceWaiters.length > 0) this.releaseSpace();
+    return n;
+  }
+}
