@@ -11,7 +11,7 @@ import { createSourceReader } from '../connectors/registry.ts';
 import { TributaryError } from '../errors.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
-import type { SinkSpec, SourceSpec } from '../graph/spec.ts';
+import type { SourceSpec } from '../graph/spec.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { FanOut } from '../operators/fan-out.ts';
 import { functionTimestampAssigner } from '../functions/function-operators.ts';
