@@ -31,7 +31,8 @@ export interface JobRun {
 /** Runs the started job to its end; resolves FINISHED or STOPPED, rejects with a TributaryError. */
 export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
   const { slots, job, logger, lifecycle, failure, checkpoints } = r;
-  const sinks = slots.flatMap((p) => p.sinks);
+  // Every writer opened, whether or not a task holds it: each is closed once, here.
+  const writers = r.sinkOpening.writers;
   const sources = slots.flatMap((p) => p.sources);
   const tables = slots.flatMap((p) => p.tables);
   try {
@@ -54,13 +55,13 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     failure.record(e);
     await checkpoints.abandon();
     for (const t of tables) t.close();
-    await Promise.allSettled([...sources.map((s) => s.close()), ...sinks.map((k) => k.writer.close('failed'))]);
+    await Promise.allSettled([...sources.map((s) => s.close()), ...writers.map((w) => w.close('failed'))]);
     if (e instanceof TributaryError) throw e;
     throw new TributaryError('TRIB_JOB_FAILED', `job failed: ${(e as Error).message}`, { cause: e });
   }
   for (const t of tables) t.close();
   await Promise.all(sources.map((s) => s.close()));
   const outcome: CloseOutcome = lifecycle.stopRequested ? 'stopped' : 'finished';
-  await Promise.all(sinks.map((k) => k.writer.close(outcome)));
+  await Promise.all(writers.map((w) => w.close(outcome)));
   return lifecycle.end();
 }

@@ -84,6 +84,11 @@ export class SinkOpening {
     return e.writer;
   }
 
+  /** Every writer (each sink in each slot), in the order they were made. */
+  get writers(): SinkWriter[] {
+    return [...this.entries.values()].map((e) => e.writer);
+  }
+
   /** Starts opening every writer (once); resolves when all are open, rejects with the first failure. */
   open(): Promise<void> {
     if (this.closed) return Promise.reject(new TributaryError('TRIB_INVARIANT', 'the sinks were closed'));
@@ -126,7 +131,7 @@ export class SinkOpening {
     this.closed = true;
     if (!this.opening) return;
     await this.opening.catch(() => undefined);
-    await Promise.allSettled([...this.entries.values()].map((e) => e.writer.close(outcome)));
+    await Promise.allSettled(this.writers.map((w) => w.close(outcome)));
   }
 }
 
