@@ -49,6 +49,9 @@ export interface RescaleResult {
   storage: Storage;
   /** Largest gap between output records around the rescale (s). */
   outputGapS: number;
+  /** When that gap began and ended (epoch ms at the reader): to line it up with the slots' logs. */
+  gapFrom: number;
+  gapTo: number;
   /** The operator's tributary_operator_rescale_downtime_seconds observation (s). */
   operatorDowntimeS: number;
   /** Request → Running (s). */
@@ -207,17 +210,23 @@ export async function measureOne(
     await loop.stop();
     // The largest gap between consecutive arrivals from just before the request to the first output after Running.
     let gap = 0;
+    let gapFrom = t0;
     let prev = reader.arrivals[Math.max(0, seen0 - 1)]?.at ?? t0;
     for (let i = seen0; i < reader.arrivals.length; i++) {
       const at = reader.arrivals[i]!.at;
       if (at > firstAfter) break;
-      gap = Math.max(gap, at - prev);
+      if (at - prev > gap) {
+        gap = at - prev;
+        gapFrom = prev;
+      }
       prev = at;
     }
     return {
       keys,
       storage,
       outputGapS: gap / 1000,
+      gapFrom,
+      gapTo: gapFrom + gap,
       operatorDowntimeS: (await downtimeSum(h)) - opBefore,
       operationS: (t1 - t0) / 1000,
       savepointBytes: await savepointBytes(after.status?.deployed?.restoredFrom ?? '', ns, claim),
@@ -295,6 +304,9 @@ export async function rescaleDowntime(): Promise<RescaleResult[] | undefined> {
         `  ${`${r.keys} keys, ${r.storage}`.padEnd(20)} output gap ${r.outputGapS.toFixed(2)} s, operator downtime ${r.operatorDowntimeS.toFixed(2)} s, request → Running ${r.operationS.toFixed(2)} s, savepoint ${(r.savepointBytes / 1e6).toFixed(2)} MB\n`,
       );
       process.stdout.write(`  ${''.padEnd(20)} steps after the request: ${fmtSteps(r.steps)}\n`);
+      process.stdout.write(
+        `  ${''.padEnd(20)} output gap from ${new Date(r.gapFrom).toISOString()} to ${new Date(r.gapTo).toISOString()}\n`,
+      );
     }
     process.stdout.write(
       `  ratio S3 / volume (${keys} keys): output gap ${(big.outputGapS / volume.outputGapS).toFixed(2)}, operator downtime ${(big.operatorDowntimeS / volume.operatorDowntimeS).toFixed(2)}\n`,

@@ -27,10 +27,23 @@ import {
 } from './state-file-reader.ts';
 import { normalizeLocation } from './storage/state-uri.ts';
 
-export interface RestoredState {
+/**
+ * What a checkpoint/savepoint restores, checked against the job, before any keyed state is
+ * read: its metadata, every old source position and every old sink committable. The
+ * committables are all a sink's recovery needs, so it may start from here (slot-process.ts).
+ */
+export interface RestorePlan {
   path: string;
   checkpointId: number;
   metadata: CheckpointMetadata;
+  /** Positions of all old slots per source name. */
+  sources: Map<string, unknown[]>;
+  /** Committables of all old slots per sink name. */
+  sinks: Map<string, { slot: number; committables: unknown[] }[]>;
+}
+
+/** A RestorePlan with the keyed state of the slots it was read for. */
+export interface RestoredState extends RestorePlan {
   /**
    * Keyed snapshots per step name (verified): of each old slot's file, at least the key groups
    * of `slots` (whole files, or snapshots re-assembled from their ranges).
@@ -38,10 +51,6 @@ export interface RestoredState {
   keyed: Map<string, Uint8Array[]>;
   /** What reading the keyed state fetched. */
   fetched: FetchStats;
-  /** Positions of all old slots per source name. */
-  sources: Map<string, unknown[]>;
-  /** Committables of all old slots per sink name. */
-  sinks: Map<string, { slot: number; committables: unknown[] }[]>;
 }
 
 /** Names of the steps that keep keyed state (the operators' `stateName`). */
@@ -69,9 +78,14 @@ export interface RestoreOptions {
   logger?: Logger;
 }
 
-export async function loadRestore(path: string, o: RestoreOptions): Promise<RestoredState> {
+/** Reads `_metadata.json` (unless `metadata` is given: read from `path` already) and checks it against `o`. */
+export async function planRestore(
+  path: string,
+  o: RestoreOptions,
+  metadata?: CheckpointMetadata,
+): Promise<RestorePlan> {
   const dir = normalizeLocation(path);
-  const m = await readMetadata(dir);
+  const m = metadata ?? (await readMetadata(dir));
   if (m.maxParallelism !== o.maxParallelism) {
     throw new TributaryError(
       'TRIB_RESTORE_MAX_PARALLELISM',
@@ -101,6 +115,22 @@ export async function loadRestore(path: string, o: RestoreOptions): Promise<Rest
     }
     o.logger?.warn({ dropped, path: dir }, 'restoring without state the graph no longer has (allowNonRestoredState)');
   }
+  const sources = new Map<string, unknown[]>();
+  for (const [name, list] of Object.entries(m.sources))
+    if (sourceNames.has(name))
+      sources.set(
+        name,
+        list.map((e) => e.position),
+      );
+  const sinks = new Map<string, { slot: number; committables: unknown[] }[]>();
+  for (const [name, list] of Object.entries(m.sinks)) if (sinkNames.has(name)) sinks.set(name, list);
+  return { path: dir, checkpointId: m.checkpointId, metadata: m, sources, sinks };
+}
+
+/** Reads (and verifies) the keyed state `plan` restores: of every old file, the key groups of `o.slots`. */
+export async function readRestore(plan: RestorePlan, o: RestoreOptions): Promise<RestoredState> {
+  const { path: dir, metadata: m } = plan;
+  const stateful = statefulSteps(o.graph);
   const wanted: KeyGroupRange[] = (o.slots ?? [...Array(o.parallelism).keys()]).map((s) =>
     keyGroupRangeForSlot(s, o.parallelism, m.maxParallelism),
   );
@@ -117,20 +147,15 @@ export async function loadRestore(path: string, o: RestoreOptions): Promise<Rest
       );
     }),
   );
-  const sources = new Map<string, unknown[]>();
-  for (const [name, list] of Object.entries(m.sources))
-    if (sourceNames.has(name))
-      sources.set(
-        name,
-        list.map((e) => e.position),
-      );
-  const sinks = new Map<string, { slot: number; committables: unknown[] }[]>();
-  for (const [name, list] of Object.entries(m.sinks)) if (sinkNames.has(name)) sinks.set(name, list);
   o.logger?.info(
     { path: dir, checkpointId: m.checkpointId, from: m.parallelism, to: o.parallelism, slots: o.slots, fetched },
     'restoring state',
   );
-  return { path: dir, checkpointId: m.checkpointId, metadata: m, keyed, fetched, sources, sinks };
+  return { ...plan, keyed, fetched };
+}
+
+export async function loadRestore(path: string, o: RestoreOptions): Promise<RestoredState> {
+  return readRestore(await planRestore(path, o), o);
 }
 
 /** Committables of the old slots that new slot `slot` of `parallelism` commits on restore. */

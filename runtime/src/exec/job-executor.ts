@@ -6,8 +6,14 @@
 import type { Logger } from 'pino';
 import type { CheckpointCoordinator, CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import type { SlotCheckpointPort } from '../checkpoint/messages.ts';
-import { readMetadata } from '../checkpoint/metadata.ts';
-import { loadRestore, type RestoredState } from '../checkpoint/restore-plan.ts';
+import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts';
+import {
+  planRestore,
+  readRestore,
+  type RestoredState,
+  type RestoreOptions,
+  type RestorePlan,
+} from '../checkpoint/restore-plan.ts';
 import { checkExecutable } from '../connectors/registry.ts';
 import { checkSinkDeliveries, sinkDeliveries } from '../connectors/sink-delivery.ts';
 import { TributaryError } from '../errors.ts';
@@ -32,6 +38,7 @@ import {
 import { runTasks } from './job-run.ts';
 import type { JobResult, JobStatus } from './job-status.ts';
 import { OperatorFactory } from './operator-factory.ts';
+import { SinkOpening } from './sink-opening.ts';
 import { Slot } from './slot.ts';
 import { SlotBuilder, type SlotParts } from './slot-builder.ts';
 
@@ -47,6 +54,7 @@ export class JobExecutor {
   private readonly lifecycle = new JobLifecycle();
   private readonly failure = new JobFailure();
   private readonly checkpoints: JobCheckpointing;
+  private readonly sinkOpening: SinkOpening;
   private recordsIn = 0;
   private recordsOut = 0;
   private readonly restoredFrom: string | undefined;
@@ -95,6 +103,17 @@ export class JobExecutor {
       this.metrics.restoreStateBytes.set({ kind: 'read' }, restored.fetched.bytesRead);
       this.metrics.restoreStateBytes.set({ kind: 'files' }, restored.fetched.fileBytes);
     }
+    this.sinkOpening =
+      opts.sinkOpening ??
+      new SinkOpening({
+        sinks: graph.spec.sinks,
+        slots: [...slotByIndex.keys()],
+        parallelism: this.parallelism,
+        job: opts,
+        logger: this.logger,
+        registry: this.metrics.registry,
+        ...(restored ? { restoredSinks: restored.sinks } : {}),
+      });
     const shape = {
       parallelism: this.parallelism,
       maxParallelism: this.maxParallelism,
@@ -127,6 +146,7 @@ export class JobExecutor {
         graph,
         plan: this.plan,
         job: opts,
+        sinks: this.sinkOpening,
         operators: new OperatorFactory({ ...shape, graph, ...(opts.functions ? { functions: opts.functions } : {}) }),
         jobStartTime: startedAt,
         alignment,
@@ -265,8 +285,8 @@ export class JobExecutor {
       parallelism: this.parallelism,
       maxParallelism: this.maxParallelism,
       tasks: this.plan.tasks.length,
-      registry: this.metrics.registry,
       job: this.opts,
+      sinkOpening: this.sinkOpening,
       logger: this.logger,
       lifecycle: this.lifecycle,
       failure: this.failure,
@@ -282,27 +302,59 @@ export interface LoadedRestore {
   restored: RestoredState;
 }
 
+/** A restore's checked metadata, before its keyed state is read (planJobRestore → readJobRestore). */
+export interface PlannedRestore {
+  maxParallelism: number;
+  plan: RestorePlan;
+}
+
+function restoreOptions(graph: ValidatedGraph, opts: CreateJobExecutorOptions, maxParallelism: number): RestoreOptions {
+  return {
+    graph,
+    parallelism: opts.parallelism,
+    maxParallelism,
+    allowNonRestoredState: opts.allowNonRestoredState ?? false,
+    ...(opts.slots ? { slots: opts.slots } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  };
+}
+
 /**
- * Loads and verifies the checkpoint/savepoint of `opts.restoreFrom` (maxParallelism defaults
- * to the restored state's); undefined when there is nothing to restore. Fails with a
- * TRIB_RESTORE_* error rather than starting from empty state when it does not fit. Needs no
+ * Reads and checks the metadata of `opts.restoreFrom` (maxParallelism defaults to the
+ * restored state's); undefined when there is nothing to restore. Fails with a TRIB_RESTORE_*
+ * error rather than starting from empty state when it does not fit.
+ */
+export async function planJobRestore(
+  graph: ValidatedGraph,
+  opts: CreateJobExecutorOptions,
+): Promise<PlannedRestore | undefined> {
+  if (!opts.restoreFrom) return undefined;
+  const metadata = opts.maxParallelism === undefined ? await readMetadata(opts.restoreFrom) : undefined;
+  const maxParallelism = opts.maxParallelism ?? (metadata as CheckpointMetadata).maxParallelism;
+  const plan = await planRestore(opts.restoreFrom, restoreOptions(graph, opts, maxParallelism), metadata);
+  return { maxParallelism, plan };
+}
+
+/** Reads and verifies the keyed state of a planned restore (this process's slots' key groups). */
+export async function readJobRestore(
+  graph: ValidatedGraph,
+  opts: CreateJobExecutorOptions,
+  planned: PlannedRestore,
+): Promise<LoadedRestore> {
+  const restored = await readRestore(planned.plan, restoreOptions(graph, opts, planned.maxParallelism));
+  return { maxParallelism: planned.maxParallelism, restored };
+}
+
+/**
+ * planJobRestore then readJobRestore; undefined when there is nothing to restore. Needs no
  * job: a slot process runs it while it waits for its peers.
  */
 export async function loadJobRestore(
   graph: ValidatedGraph,
   opts: CreateJobExecutorOptions,
 ): Promise<LoadedRestore | undefined> {
-  if (!opts.restoreFrom) return undefined;
-  const maxParallelism = opts.maxParallelism ?? (await readMetadata(opts.restoreFrom)).maxParallelism;
-  const restored = await loadRestore(opts.restoreFrom, {
-    graph,
-    parallelism: opts.parallelism,
-    maxParallelism,
-    allowNonRestoredState: opts.allowNonRestoredState ?? false,
-    ...(opts.slots ? { slots: opts.slots } : {}),
-    logger: opts.logger,
-  });
-  return { maxParallelism, restored };
+  const planned = await planJobRestore(graph, opts);
+  return planned && readJobRestore(graph, opts, planned);
 }
 
 /** Builds a JobExecutor on the state loadJobRestore gives (`loaded`, or loaded here). */

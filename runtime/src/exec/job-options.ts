@@ -12,6 +12,7 @@ import { defaultMaxParallelism } from '../state/key-groups.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import type { Channel } from './channel.ts';
+import type { SinkOpening } from './sink-opening.ts';
 
 export interface JobExecutorOptions {
   parallelism: number;
@@ -43,6 +44,12 @@ export interface JobExecutorOptions {
   checkpointing?: CheckpointingOptions;
   /** A checkpoint/savepoint loaded by `loadRestore` (createJobExecutor does it from a path). */
   restored?: RestoredState;
+  /**
+   * The sinks' writers, possibly opening already (a slot process starts that as soon as the
+   * restore's metadata is read: sink-opening.ts). Default: made by the executor, opened when
+   * the job runs. Must be for this job's sinks, `slots`, parallelism and `restored`.
+   */
+  sinkOpening?: SinkOpening;
   /**
    * Watermark alignment groups shared with the other processes of a distributed deployment
    * (the slot process carries reports between them). Default: one for this process.

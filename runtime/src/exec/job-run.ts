@@ -3,15 +3,14 @@
 // to its end, let checkpointing finish (final checkpoint or stop-with-savepoint, commits),
 // then close. On failure every slot stops, commits already under way settle, and sinks close
 // as 'failed' (nothing is committed or aborted that a restart would need).
-import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { committablesForSlot } from '../checkpoint/restore-plan.ts';
 import type { CloseOutcome } from '../connectors/api.ts';
 import { TributaryError } from '../errors.ts';
 import type { JobCheckpointing } from './job-checkpointing.ts';
 import type { JobFailure } from './job-failure.ts';
 import type { JobLifecycle } from './job-lifecycle.ts';
 import type { JobExecutorOptions } from './job-options.ts';
+import type { SinkOpening } from './sink-opening.ts';
 import type { SlotParts } from './slot-builder.ts';
 
 export interface JobRun {
@@ -20,9 +19,9 @@ export interface JobRun {
   maxParallelism: number;
   /** Tasks of the plan (logged). */
   tasks: number;
-  /** The job's metrics registry: sinks register their own metrics in it. */
-  registry: Registry;
   job: JobExecutorOptions;
+  /** The writers of `slots`' sinks: opened first (possibly under way already). */
+  sinkOpening: SinkOpening;
   logger: Logger;
   lifecycle: JobLifecycle;
   failure: JobFailure;
@@ -32,28 +31,12 @@ export interface JobRun {
 /** Runs the started job to its end; resolves FINISHED or STOPPED, rejects with a TributaryError. */
 export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
   const { slots, job, logger, lifecycle, failure, checkpoints } = r;
-  const sinks = slots.flatMap((p) => p.sinks.map((k) => ({ k, slot: p.slot })));
+  // Every writer opened, whether or not a task holds it: each is closed once, here.
+  const writers = r.sinkOpening.writers;
   const sources = slots.flatMap((p) => p.sources);
   const tables = slots.flatMap((p) => p.tables);
   try {
-    await Promise.all(
-      sinks.map(({ k, slot }) =>
-        k.writer.open({
-          sinkName: k.name,
-          slot: slot.index,
-          parallelism: r.parallelism,
-          logger,
-          wake: slot.wake,
-          jobName: job.jobName ?? 'job',
-          ...(job.kafkaIdScope ? { kafkaIdScope: job.kafkaIdScope } : {}),
-          registry: r.registry,
-          ...(job.checkpointing ? { checkpointing: { stateDir: job.checkpointing.stateDir } } : {}),
-          ...(job.restored
-            ? { restoredCommittables: committablesForSlot(job.restored.sinks.get(k.name), slot.index, r.parallelism) }
-            : {}),
-        }),
-      ),
-    );
+    await r.sinkOpening.open();
     await Promise.all(tables.map((t) => t.open()));
     await Promise.all(sources.map((s) => s.open()));
     await checkpoints.coordinator?.start();
@@ -72,13 +55,13 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     failure.record(e);
     await checkpoints.abandon();
     for (const t of tables) t.close();
-    await Promise.allSettled([...sources.map((s) => s.close()), ...sinks.map(({ k }) => k.writer.close('failed'))]);
+    await Promise.allSettled([...sources.map((s) => s.close()), ...writers.map((w) => w.close('failed'))]);
     if (e instanceof TributaryError) throw e;
     throw new TributaryError('TRIB_JOB_FAILED', `job failed: ${(e as Error).message}`, { cause: e });
   }
   for (const t of tables) t.close();
   await Promise.all(sources.map((s) => s.close()));
   const outcome: CloseOutcome = lifecycle.stopRequested ? 'stopped' : 'finished';
-  await Promise.all(sinks.map(({ k }) => k.writer.close(outcome)));
+  await Promise.all(writers.map((w) => w.close(outcome)));
   return lifecycle.end();
 }

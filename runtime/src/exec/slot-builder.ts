@@ -6,13 +6,12 @@
 // slot's checkpointer (ChainCheckpoint) as it is built.
 import type { Logger } from 'pino';
 import type { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
-import type { SinkWriter } from '../connectors/api.ts';
 import type { LookupTable } from '../connectors/druid/lookup-table.ts';
-import { createSinkWriter, createSourceReader } from '../connectors/registry.ts';
+import { createSourceReader } from '../connectors/registry.ts';
 import { TributaryError } from '../errors.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
-import type { SinkSpec, SourceSpec } from '../graph/spec.ts';
+import type { SourceSpec } from '../graph/spec.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { FanOut } from '../operators/fan-out.ts';
 import { functionTimestampAssigner } from '../functions/function-operators.ts';
@@ -28,6 +27,7 @@ import { GateTask, type GateInput } from './gate-task.ts';
 import type { JobExecutorOptions } from './job-options.ts';
 import type { OperatorFactory, OperatorWiring } from './operator-factory.ts';
 import { SinkOperator } from './sink-operator.ts';
+import type { SinkOpening } from './sink-opening.ts';
 import type { Slot } from './slot.ts';
 import { SourceTask, type Writable } from './source-task.ts';
 
@@ -48,6 +48,8 @@ export interface SlotBuilderOptions {
   parallelism: number;
   maxParallelism: number;
   job: JobExecutorOptions;
+  /** The sinks' writers (opened by the job before its sources). */
+  sinks: SinkOpening;
   operators: OperatorFactory;
   metrics: JobMetrics;
   logger: Logger;
@@ -231,11 +233,8 @@ class SlotWiring implements OperatorWiring {
   }
 
   private sink(name: string): SinkOperator {
-    const { job, metrics } = this.o;
-    const s = this.parts.slot.index;
-    const spec = this.o.graph.spec.sinks.find((x) => x.name === name) as SinkSpec;
-    const writer: SinkWriter =
-      job.sinkWriter?.(spec, s) ?? createSinkWriter(spec, { checkpointing: job.checkpointing !== undefined });
+    const { metrics } = this.o;
+    const writer = this.o.sinks.writer(name, this.parts.slot.index, this.parts.slot.wake);
     const counter = metrics.recordsOut.labels(name);
     const inCounter = metrics.recordsIn.labels(name);
     const op = new SinkOperator(name, writer, (n) => {

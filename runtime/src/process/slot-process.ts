@@ -17,7 +17,8 @@ import type {
   CheckpointDecline,
   TriggerCheckpoint,
 } from '../checkpoint/messages.ts';
-import { createJobExecutor, loadJobRestore, type JobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor, planJobRestore, readJobRestore, type JobExecutor } from '../exec/job-executor.ts';
+import { SinkOpening } from '../exec/sink-opening.ts';
 import type { CheckpointingOptions, CreateJobExecutorOptions, JobExecutorOptions } from '../exec/job-options.ts';
 import type { JobResult } from '../exec/job-status.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
@@ -148,6 +149,9 @@ export class SlotProcess {
   /** Links with every peer, runs the slot to the end, drains. Rejects when the job fails here. */
   async run(): Promise<JobResult> {
     const o = this.opts;
+    let opening: Promise<SinkOpening> | undefined;
+    /** Once the job exists, it closes the sinks on every path (job-run.ts). */
+    let handedOver = false;
     try {
       if (this.dataPlane.port === 0) await this.listen();
       const send = (slot: number, msg: CheckpointRpc): void => {
@@ -191,13 +195,34 @@ export class SlotProcess {
           return ch;
         },
       };
-      // The restore's reads (and checks) overlap the wait for the peers: neither needs the other,
-      // and both are on a restart's critical path. Either failing fails the start at once.
-      const [loaded] = await Promise.all([
-        loadJobRestore(o.graph, jobOpts),
-        this.dataPlane.connect(o.discover, { self: this.address, timeoutMs: o.connectTimeoutMs ?? 120_000 }),
+      // Nothing of a slot's start needs its peers until the job is built: the restore's metadata
+      // (and its checks), then the sinks' opening (their recovery: sink-opening.ts) alongside the
+      // reads of this slot's keyed state, all overlap the wait for the peers. Any of them failing
+      // fails the start at once.
+      const connected = this.dataPlane.connect(o.discover, {
+        self: this.address,
+        timeoutMs: o.connectTimeoutMs ?? 120_000,
+      });
+      const planned = planJobRestore(o.graph, jobOpts);
+      opening = planned.then(
+        (p) =>
+          new SinkOpening({
+            sinks: o.graph.spec.sinks,
+            slots: [o.slot],
+            parallelism: o.parallelism,
+            job: jobOpts,
+            logger: o.logger,
+            registry: this.metrics.registry,
+            ...(p ? { restoredSinks: p.plan.sinks } : {}),
+          }),
+      );
+      const opened = opening.then((s) => s.open());
+      const [loaded] = await Promise.race([
+        Promise.all([planned.then((p) => p && readJobRestore(o.graph, jobOpts, p)), connected]),
+        opened.then(() => new Promise<never>(() => undefined)), // only its failure ends the race
       ]);
-      const job = await createJobExecutor(o.graph, jobOpts, loaded);
+      const job = await createJobExecutor(o.graph, { ...jobOpts, sinkOpening: await opening }, loaded);
+      handedOver = true;
       this.job = job;
       for (const [from, msg] of this.earlyRpc.splice(0)) this.onCheckpointRpc(from, msg);
       this.startAlignmentExchange();
@@ -214,6 +239,7 @@ export class SlotProcess {
       clearInterval(this.alignmentTimer);
       this.state = 'FAILED';
       this.error = (e as Error).message;
+      if (!handedOver) await (await opening?.catch(() => undefined))?.close('failed');
       await this.dataPlane.destroy();
       throw e;
     }

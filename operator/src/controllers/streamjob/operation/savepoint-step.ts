@@ -31,6 +31,17 @@ export interface SavepointStepOptions {
   };
 }
 
+/**
+ * How soon a savepoint in flight is asked again (ms). A stop-with-savepoint halts processing at
+ * its barrier, so every moment between its completion and the operator noticing is downtime
+ * (a rescale's, an upgrade's): it is asked every 100 ms, which costs slot 0 one status read
+ * each. A savepoint that leaves the job running is asked less often.
+ */
+export function savepointPollMs(stop: boolean, state: 'triggered' | 'in-progress'): number {
+  if (stop) return 100;
+  return state === 'triggered' ? 300 : 500;
+}
+
 /** `op` must carry its savepointRequestId (and savepointId once triggered). */
 export async function savepointStep(
   r: ReconcilerInternals,
@@ -48,9 +59,9 @@ export async function savepointStep(
         return s;
       });
       await r.deps.events.normal(c.job, 'SavepointTriggered', o.triggered.event(p.id));
-      return { state: 'waiting', result: { requeueAfter: 300 } };
+      return { state: 'waiting', result: { requeueAfter: savepointPollMs(o.stop, 'triggered') } };
     case 'in-progress':
-      return { state: 'waiting', result: { requeueAfter: 500 } };
+      return { state: 'waiting', result: { requeueAfter: savepointPollMs(o.stop, 'in-progress') } };
     case 'completed': {
       const took = (c.now.getTime() - Date.parse(op.startedAt)) / 1000;
       r.deps.metrics.savepointDuration.observe({ result: 'completed', reason: o.metricReason }, took);
