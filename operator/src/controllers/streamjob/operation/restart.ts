@@ -17,7 +17,10 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
   const spec = deployedSpec(st) ?? job.spec;
   if (restarts > max) {
     await deletePods(r.deps.kube, c.log, c.obs.pods);
+    // Failed ends the operation a failing new deployment was still in (run-deployment): left
+    // pending, it would be advanced again and re-create the slot pods just deleted.
     await r.record(c, 'failed', (s) => {
+      delete s.pendingOperation;
       s.phase = 'Failed';
       s.lastError = `${why}; gave up after ${max} restarts`;
       setJobCondition(
