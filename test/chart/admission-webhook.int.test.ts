@@ -91,7 +91,6 @@ const job = (name: string, graph: Record<string, unknown>) => ({
   metadata: { name, namespace: watchNs },
   // Suspended: nothing is deployed; admission and validation are all this test is about.
   spec: {
-    image: 'tributary/runtime:dev',
     state: 'suspended',
     // Stateless: the job names no stateStorage and the chart sets no default (savepoint mode would be refused).
     upgradeMode: 'stateless',
@@ -144,8 +143,6 @@ describe('admission webhooks installed by the chart, called by the real kube-api
     writeFileSync(
       valuesFile,
       JSON.stringify({
-        image: { tag: 'dev' },
-        runtimeImage: { tag: 'dev' },
         watchNamespaces: [watchNs],
         crds: { install: false },
         druid: { enabled: false },

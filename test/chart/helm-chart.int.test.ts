@@ -19,6 +19,7 @@ import type { DruidDatasource } from '../../operator/src/api/v1alpha1/druiddatas
 import type { StreamJob } from '../../operator/src/api/v1alpha1/streamjob.ts';
 import { DruidDatasources } from '../../operator/src/controllers/druiddatasource/resource.ts';
 import { StreamJobs } from '../../operator/src/controllers/streamjob/resource.ts';
+import { imageName, packageVersion } from '../../image/build.ts';
 import { ensureHelm } from '../cluster/components/helm.ts';
 import { clusterPaths, repoRoot } from '../cluster/paths.ts';
 
@@ -230,8 +231,6 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
 
   it('helm install: the operator runs in a restricted namespace, leads, and reconciles with only its RBAC', async () => {
     const values = {
-      image: { tag: 'dev' },
-      runtimeImage: { tag: 'dev' },
       watchNamespaces: [watchNs],
       crds: { install: false },
       logLevel: 'debug',
@@ -288,7 +287,6 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
       kind: 'StreamJob',
       metadata: { name: 'chart-job', namespace: watchNs },
       spec: {
-        image: 'tributary/runtime:dev',
         replicas: 2,
         upgradeMode: 'stateless',
         savepoints: { onDelete: false },
@@ -339,10 +337,9 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
       120_000,
       1_000,
     );
-    expect(slots.map((p) => p.spec?.containers?.[0]?.image)).toEqual([
-      'tributary/runtime:dev',
-      'tributary/runtime:dev',
-    ]);
+    // The chart's default runtime image: the one `npm run image` builds (tag = the package version).
+    const runtimeImage = imageName('runtime', packageVersion());
+    expect(slots.map((p) => p.spec?.containers?.[0]?.image)).toEqual([runtimeImage, runtimeImage]);
     // Running = every slot ready and slot 0's control API reports the job RUNNING.
     await waitFor(
       'the StreamJob to be Running',

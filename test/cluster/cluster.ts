@@ -9,6 +9,7 @@ import { addons, buildLogOf, type Addon } from './addons.ts';
 import { writeKubeconfig } from './components/kubeconfig.ts';
 import { startNodeAgent } from './components/node-agent.ts';
 import { ensurePki } from './components/pki.ts';
+import { buildImages, removeOrphanContainers, requestedPodRuntime, type PodRuntime } from './pod-runtime.ts';
 import { ClusterError } from './errors.ts';
 import { clusterPaths, type ClusterPaths } from './paths.ts';
 import { isAlive, stopProcess, type Started } from './process.ts';
@@ -33,11 +34,12 @@ export async function up(options: UpOptions, paths: ClusterPaths = clusterPaths(
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   mkdirSync(paths.dir, { recursive: true });
   await ensureTools();
+  const podRuntime = requestedPodRuntime();
   let state = readState(paths);
   if (state && state.components.every(isAlive)) {
     const missing = options.addons.filter((a) => !state!.addons.includes(a));
     if (missing.length === 0) {
-      log(`cluster already running (${paths.dir})`);
+      log(`cluster already running (${paths.dir}; pods as ${podsAs(state.podRuntime ?? 'process')})`);
       return state;
     }
     return startAddons(paths, state, missing, log);
@@ -55,8 +57,9 @@ export async function up(options: UpOptions, paths: ClusterPaths = clusterPaths(
   await ensureKubeBinaries(paths.kubeBin, buildLog);
   for (const addon of options.addons) await addons[addon].prepare(paths, buildLog);
   const pki = await ensurePki(paths.pki, join(paths.logs, 'pki.log'));
+  if (podRuntime === 'podman') await buildImages({ always: false, log });
 
-  state = { version: 1, startedAt: new Date().toISOString(), addons: [], components: [] };
+  state = { version: 1, startedAt: new Date().toISOString(), addons: [], components: [], podRuntime };
   const started = state.components;
   const track = (p: Started): void => {
     started.push(p);
@@ -69,14 +72,17 @@ export async function up(options: UpOptions, paths: ClusterPaths = clusterPaths(
     track(await startApiserver(paths, pki));
     writeKubeconfig(paths.kubeconfig, apiserverUrl, pki.caCert, 'admin', pki.adminToken);
     track(await startControllerManager(paths, pki));
-    track(await startNodeAgent(paths, pki));
-    log(`control plane ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    track(await startNodeAgent(paths, pki, podRuntime));
+    log(`control plane ready in ${((Date.now() - t0) / 1000).toFixed(1)}s; pods run as ${podsAs(podRuntime)}`);
   } catch (err) {
     await stopAll(paths, state);
     throw err;
   }
   return startAddons(paths, state, options.addons, log);
 }
+
+const podsAs = (mode: PodRuntime): string =>
+  mode === 'podman' ? 'containers (podman)' : 'local processes (TRIBUTARY_NODE_AGENT_RUNTIME=process)';
 
 async function startAddons(
   paths: ClusterPaths,
@@ -127,6 +133,7 @@ async function stopAll(paths: ClusterPaths, state: ClusterState): Promise<void> 
     await stopProcess(p, p.component === 'node-agent' ? 45_000 : 20_000);
   }
   killPodOrphans(paths);
+  if (state.podRuntime === 'podman') await removeOrphanContainers(paths.podsDir);
   clearState(paths);
 }
 
@@ -201,6 +208,8 @@ export function envOf(paths: ClusterPaths = clusterPaths()): Record<string, stri
     TRIBUTARY_CLUSTER_DIR: paths.dir,
     // For tests that need the real storage to do something on demand (e.g. compaction).
     TRIBUTARY_ETCD_URL: `http://${host}:${ports.etcdClient}`,
+    // How its pods run: tests that depend on it (a module path in the image or on the host) read it.
+    TRIBUTARY_NODE_AGENT_RUNTIME: state.podRuntime ?? 'process',
     ...(portOffset !== 0 ? { TRIBUTARY_CLUSTER_PORT_OFFSET: String(portOffset) } : {}),
   };
   for (const name of state.addons) Object.assign(env, addons[name].env(paths));

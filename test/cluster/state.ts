@@ -2,6 +2,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import type { ClusterPaths } from './paths.ts';
 import type { Addon } from './addon-names.ts';
 import type { Started } from './process.ts';
+import type { PodRuntime } from './pod-runtime.ts';
 
 /** What `up` started, in start order; `down` stops exactly these, in reverse. */
 export interface ClusterState {
@@ -9,6 +10,8 @@ export interface ClusterState {
   readonly startedAt: string;
   readonly addons: readonly Addon[];
   readonly components: Started[];
+  /** How the node agent runs pods; absent in a state written before the mode existed (= process). */
+  readonly podRuntime?: PodRuntime;
 }
 
 export function readState(paths: ClusterPaths): ClusterState | undefined {

@@ -4,6 +4,9 @@
  *   `eval "$(npm run -s cluster -- env)"`), that cluster is used as is and left running.
  * - With a cluster already running in the default folder, it is reused and left running.
  * - Otherwise one is built/started here and stopped after the run.
+ * Pods run as containers of the images `npm run image` builds (rebuilt here from the checkout
+ * first) unless the cluster runs them as processes (TRIBUTARY_NODE_AGENT_RUNTIME=process when
+ * it started): see test/cluster/pod-runtime.ts.
  * The addons started are those the suites need (TRIBUTARY_CLUSTER_ADDONS, comma-separated,
  * overrides the default).
  */
@@ -31,24 +34,43 @@ import { knownAddons, type Addon } from '../cluster/addons.ts';
 import { down, envOf, status, up } from '../cluster/cluster.ts';
 import { ClusterError } from '../cluster/errors.ts';
 import { clusterPaths } from '../cluster/paths.ts';
+import { buildImages, requestedPodRuntime } from '../cluster/pod-runtime.ts';
+import { readState } from '../cluster/state.ts';
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  const log = (line: string) => process.stderr.write(`[cluster] ${line}\n`);
   if (process.env.KUBECONFIG && process.env.TRIBUTARY_CLUSTER_DIR) {
     const env: Record<string, string> = { KUBECONFIG: process.env.KUBECONFIG };
     for (const [k, v] of Object.entries(process.env)) if (k.startsWith('TRIBUTARY_') && v) env[k] = v;
+    // `cluster env` exports the cluster's mode; a cluster from before it ran processes.
+    if ((env.TRIBUTARY_NODE_AGENT_RUNTIME ?? 'process') === 'podman') await rebuildImages(log);
     provide(project, env);
     return undefined;
   }
   const paths = clusterPaths();
-  const wasRunning = status(paths)?.every((c) => c.alive) ?? false;
+  const running = readState(paths);
+  const wasRunning = (running && status(paths)?.every((c) => c.alive)) ?? false;
+  const mode = wasRunning ? (running?.podRuntime ?? 'process') : requestedPodRuntime();
+  if (mode === 'podman') await rebuildImages(log);
   const t0 = Date.now();
-  await up({ addons: requestedAddons(), log: (line) => process.stderr.write(`[cluster] ${line}\n`) }, paths);
+  await up({ addons: requestedAddons(), log }, paths);
   process.stderr.write(`[cluster] ready in ${((Date.now() - t0) / 1000).toFixed(1)}s (${paths.dir})\n`);
   provide(project, envOf(paths));
   if (wasRunning) return undefined;
   return async () => {
     await down(paths);
   };
+}
+
+/**
+ * Container-mode pods run the images, not the checkout: build them from the checkout first,
+ * every run, so the tests exercise the code under test (~20 s when only our layers change).
+ */
+async function rebuildImages(log: (line: string) => void): Promise<void> {
+  const t0 = Date.now();
+  log('pods run as containers: building the images from this checkout (npm run image)');
+  await buildImages({ always: true, log });
+  log(`images built in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 }
 
 /** Tests read the cluster's coordinates from process.env, as they would from a developer's shell. */

@@ -1,10 +1,10 @@
 // Slot pods in Kubernetes (real kube-apiserver, the node agent as kubelet): two pods of image
-// tributary/runtime:dev with the contract env find each other through the API (pods by label,
+// the runtime image with the contract env find each other through the API (pods by label,
 // status.podIP), link their data planes, run a datagen → keyBy → window → Kafka job, and answer
 // GET /v1/status through the pod IP. A third pod with the same labels but an older deployment
 // id is refused at the handshake and does not disturb them.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
@@ -26,6 +26,10 @@ import {
   type StatusResponse,
 } from '../control/contract.ts';
 import type { GraphSpec } from '../graph/spec.ts';
+import { imageName, packageVersion } from '../../../image/build.ts';
+
+/** The runtime image `npm run image` builds: the one the cluster's container mode runs. */
+const DEFAULT_RUNTIME_IMAGE = imageName('runtime', packageVersion());
 
 const { Kafka, logLevel } = kafkajs;
 const JOB_SECRET = randomUUID();
@@ -36,6 +40,8 @@ describe('slot pods in Kubernetes', () => {
   const run = randomUUID().slice(0, 8);
   const topic = `it-k8s-out-${run}`;
   const stateDir = mkdtempSync(join(tmpdir(), 'trib-k8s-state-'));
+  // A hostPath keeps the host's mode (the kubelet changes nothing): the slots run as 65532.
+  chmodSync(stateDir, 0o777);
   const brokers = (process.env['TRIBUTARY_KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
 
   beforeAll(async () => {
@@ -63,7 +69,7 @@ describe('slot pods in Kubernetes', () => {
       containers: [
         {
           name: 'slot',
-          image: 'tributary/runtime:dev',
+          image: DEFAULT_RUNTIME_IMAGE,
           env: [
             { name: 'TRIBUTARY_JOB_NAME', value: 'clicks' },
             { name: 'TRIBUTARY_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },

@@ -5,12 +5,13 @@ import { apiserverUrl, podCidr } from '../ports.ts';
 import { startDetached, waitUntil, type Started } from '../process.ts';
 import { AdminApi } from './kube-client.ts';
 import type { Pki } from './pki.ts';
+import type { PodRuntime } from '../pod-runtime.ts';
 
 const component = 'node-agent';
 export const nodeName = 'tributary-node';
 
-/** Our kubelet stand-in (test/cluster/node-agent): runs pods as local processes. */
-export async function startNodeAgent(paths: ClusterPaths, pki: Pki): Promise<Started> {
+/** Our kubelet stand-in (test/cluster/node-agent): runs pods as containers or local processes. */
+export async function startNodeAgent(paths: ClusterPaths, pki: Pki, podRuntime: PodRuntime): Promise<Started> {
   mkdirSync(paths.podsDir, { recursive: true });
   const p = startDetached(
     component,
@@ -27,7 +28,7 @@ export async function startNodeAgent(paths: ClusterPaths, pki: Pki): Promise<Sta
       `--service-proxy-socket=${paths.serviceProxySocket}`,
     ],
     join(paths.logs, 'node-agent.log'),
-    { cwd: repoRoot },
+    { cwd: repoRoot, env: { ...process.env, TRIBUTARY_NODE_AGENT_RUNTIME: podRuntime } },
   );
   const api = new AdminApi(readFileSync(pki.caCert), pki.adminToken);
   try {

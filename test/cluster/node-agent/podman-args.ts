@@ -12,6 +12,9 @@ export interface BindMount {
   readOnly: boolean;
 }
 
+/** Label naming the pod folder a container belongs to (under the agent's --pods-dir). */
+export const POD_DIR_LABEL = 'dev.tributary.pod-dir';
+
 export interface PodmanRunInput {
   pod: Pod;
   container: Container;
@@ -25,6 +28,8 @@ export interface PodmanRunInput {
   envFile: string;
   mounts: BindMount[];
   hostname: string;
+  /** The pod's folder: labelled on the container, so the cluster finds the containers of an agent that died. */
+  podDir: string;
   /** Global podman flags (store). */
   storeFlags: string[];
   /** Per-container ulimits: runc cannot keep the agent's own here (see README). */
@@ -88,6 +93,8 @@ export function podmanRunArgv(x: PodmanRunInput): [string, ...string[]] {
     `io.kubernetes.pod.uid=${pod.metadata?.uid ?? ''}`,
     '--label',
     `io.kubernetes.container.name=${c.name}`,
+    '--label',
+    `${POD_DIR_LABEL}=${x.podDir}`,
     '--stop-timeout',
     '0',
   ];

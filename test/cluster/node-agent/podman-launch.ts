@@ -57,6 +57,7 @@ export async function preparePodman(
     envFile,
     mounts,
     hostname: pod.spec?.hostname ?? pod.metadata?.name ?? '',
+    podDir: x.podDir,
     storeFlags: storeFlags(),
     nofile: NOFILE,
     nproc: NPROC,

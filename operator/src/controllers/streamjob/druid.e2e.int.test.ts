@@ -28,6 +28,7 @@ import { addDruidDatasourceController } from '../druiddatasource/controller.ts';
 import { DruidDatasources } from '../druiddatasource/resource.ts';
 import { addStreamJobController } from './controller.ts';
 import { StreamJobs } from './resource.ts';
+import { DEFAULT_RUNTIME_IMAGE } from '../../version.ts';
 
 const brokers = process.env.TRIBUTARY_KAFKA_BROKERS ?? '';
 const druidUrl = process.env.TRIBUTARY_DRUID_URL ?? '';
@@ -116,7 +117,7 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
       shutdownTimeoutMs: 2_000,
       ...(process.env.SJ_LOG ? { logger: createLogger() } : {}),
     });
-    closers.push(addStreamJobController(mgr, { namespace: ns, defaultImage: 'tributary/runtime:dev' }).close);
+    closers.push(addStreamJobController(mgr, { namespace: ns, defaultImage: DEFAULT_RUNTIME_IMAGE }).close);
     closers.push(addDruidDatasourceController(mgr, { namespace: ns, pollIntervalMs: 2_000 }).close);
     running = mgr.run();
   }, 120_000);

@@ -14,6 +14,7 @@ import { deletePrefixAfterNamespace, s3StateStorage } from '../../../../test/har
 import { addStreamJobController } from './controller.ts';
 import { StreamJobs } from './resource.ts';
 import type { Pod } from './objects/slot-pod.ts';
+import { DEFAULT_RUNTIME_IMAGE } from '../../version.ts';
 
 const brokers = process.env.TRIBUTARY_KAFKA_BROKERS ?? '';
 
@@ -58,7 +59,7 @@ describe('StreamJob with the real runtime and Kafka', () => {
       shutdownTimeoutMs: 2_000,
       ...(process.env.SJ_LOG ? { logger: createLogger() } : {}),
     });
-    ({ close } = addStreamJobController(mgr, { namespace: ns, defaultImage: 'tributary/runtime:test' }));
+    ({ close } = addStreamJobController(mgr, { namespace: ns, defaultImage: DEFAULT_RUNTIME_IMAGE }));
     running = mgr.run();
   }, 120_000);
 

@@ -20,6 +20,7 @@ import { addStreamJobController } from '../controller.ts';
 import type { Cadence } from '../phases.ts';
 import { StreamJobs } from '../resource.ts';
 import { pvcJobState, s3JobState, type JobStateView } from './job-state.ts';
+import { DEFAULT_RUNTIME_IMAGE } from '../../../version.ts';
 
 export * from './window-job.ts';
 
@@ -110,7 +111,7 @@ export async function startHarness(
     let hit: StreamJob | undefined;
     const { close } = addStreamJobController(mgr, {
       namespace: ns,
-      defaultImage: 'tributary/runtime:test',
+      defaultImage: DEFAULT_RUNTIME_IMAGE,
       ...(opts.cadence ? { cadence: opts.cadence } : {}),
       ...(k
         ? {
