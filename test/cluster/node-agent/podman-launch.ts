@@ -3,15 +3,15 @@
 // not passed in — the container gets its image's env, the Kubernetes env and its mounts at
 // their real paths, as under a kubelet.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, open, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { storeFlags } from '../../../image/store.ts';
 import type { PreparedContainer } from './container-runner.ts';
 import type { EnvMap } from './env.ts';
 import { expandArgs } from './env.ts';
 import { NodeAgentError } from './errors.ts';
 import type { Container, Pod } from './kube-types.ts';
-import { checkRunAsNonRoot, envFileContent, podmanRunArgv } from './podman-args.ts';
+import { checkRunAsNonRoot, envFileContent, podmanRunArgv, type BindMount } from './podman-args.ts';
 import { finishContainer, type ImageInfo } from './podman.ts';
 import type { PodVolumes } from './volumes.ts';
 
@@ -40,7 +40,7 @@ export async function preparePodman(
 ): Promise<PreparedContainer> {
   const pod = x.pod();
   checkRunAsNonRoot(pod, c, image.user, c.image ?? image.ref);
-  const mounts = await x.volumes.bindMounts(c);
+  const mounts = [...(await x.volumes.bindMounts(c)), await terminationLog(c, x.podRoot)];
   const uid = pod.metadata?.uid ?? '';
   const name = `k8s_${c.name}_${pod.metadata?.name ?? ''}_${pod.metadata?.namespace ?? ''}_${uid.slice(0, 8)}_${randomBytes(3).toString('hex')}`;
   const envFile = join(x.podDir, 'containers', `${c.name}.env`);
@@ -69,6 +69,21 @@ export async function preparePodman(
     podRoot: x.podRoot,
     finish: (exit) => finishContainer(name, exit, () => tail(x.logFile)),
   };
+}
+
+/**
+ * The termination message file, bind-mounted as the kubelet does: a fresh empty host file at
+ * `terminationMessagePath` (default /dev/termination-log), writable by whatever user the
+ * container runs as (even on a read-only root). The agent reads it under the pod root after
+ * the container ends, as in process mode.
+ */
+async function terminationLog(c: Container, podRoot: string): Promise<BindMount> {
+  const mountPath = c.terminationMessagePath || '/dev/termination-log';
+  const host = join(podRoot, mountPath);
+  await mkdir(dirname(host), { recursive: true });
+  await writeFile(host, '');
+  await chmod(host, 0o666);
+  return { host, mountPath, readOnly: false };
 }
 
 async function tail(file: string): Promise<string> {

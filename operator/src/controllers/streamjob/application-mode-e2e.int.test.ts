@@ -1,7 +1,8 @@
 // Application mode on the local cluster: a StreamJob whose slots run a user's job module
 // (examples/clicks-app, TypeScript functions: Kafka → keyBy user → 1 s tumbling window with an
 // AggregateFunction → exactly-once Kafka) with the REAL runtime, the real apiserver, the node
-// agent (process mode: the module path is a path of this checkout) and Kafka; the StreamJob
+// agent and Kafka (container mode: the example's image, built from its Dockerfile FROM the
+// runtime image; process mode: module paths of this checkout — testing/clicks-app-image.ts); the StreamJob
 // controller runs in-process. While a producer writes input, the job is rescaled 2 → 3 through
 // a savepoint, then upgraded to the module's second version (a new filter step: a changed
 // graph) through a savepoint, whose window state carries over. The read_committed output must
@@ -10,7 +11,6 @@
 // Finally a version whose graph cannot take the savepoint's state (its window step renamed) is
 // refused on restore, and the StreamJob's status says why.
 import type { Producer } from 'kafkajs';
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import { StreamJobs } from './resource.ts';
@@ -25,10 +25,10 @@ import {
   scaleJob,
   type WindowOut,
 } from './testing/kafka-job-harness.ts';
+import { clicksApp } from './testing/clicks-app-image.ts';
 
 const PARTITIONS = 4;
 const KEYS = 40;
-const example = resolve(import.meta.dirname, '../../../../examples/clicks-app/src');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('StreamJob in application mode (a job module) with the real runtime', () => {
@@ -44,11 +44,13 @@ describe('StreamJob in application mode (a job module) with the real runtime', (
     await producer.connect();
     const loop = produceLoop(producer, h.topics.in!, PARTITIONS, rec);
 
+    const app = await clicksApp(id);
     await h.createJob(name, {
+      ...(app.image ? { image: app.image } : {}),
       upgradeMode: 'savepoint',
       checkpointing: { interval: '500ms', retained: 2 },
       savepoints: { timeout: '60s' },
-      job: { module: join(example, 'clicks-job.ts') },
+      job: { module: app.module('clicks-job.ts') },
       podTemplate: {
         env: [
           { name: 'CLICKS_BROKERS', value: brokers },
@@ -68,7 +70,7 @@ describe('StreamJob in application mode (a job module) with the real runtime', (
     await waitFor('output after the rescale', () => reader.arrivals.length > seen, 90_000, 100);
     await sleep(1500);
 
-    await kube.patch(StreamJobs, ns, name, { spec: { job: { module: join(example, 'clicks-job-v2.ts') } } });
+    await kube.patch(StreamJobs, ns, name, { spec: { job: { module: app.module('clicks-job-v2.ts') } } });
     const v2 = await runningWith(kube, ns, name, 3, scaled.status?.deployed?.id, 180_000);
     expect(v2.status?.deployed?.restoredFrom).toMatch(/savepoints\/sp-\d+$/);
     expect(v2.status?.deployed?.specHash).not.toBe(scaled.status?.deployed?.specHash);
@@ -93,7 +95,7 @@ describe('StreamJob in application mode (a job module) with the real runtime', (
     // is refused with the reason, which the StreamJob's status carries.
     await kube.patch(StreamJobs, ns, name, {
       spec: {
-        job: { module: resolve(import.meta.dirname, 'testdata/clicks-job-incompatible.ts') },
+        job: { module: app.module('clicks-job-incompatible.ts') },
         restartPolicy: { maxRestarts: 1, backoff: { initial: '1s', max: '2s' } },
       },
     });

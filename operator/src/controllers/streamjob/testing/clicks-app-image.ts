@@ -1,0 +1,70 @@
+// TEST-ONLY: where the slots of the application-mode test find the clicks job module.
+// - Container mode (the cluster's default): the example's own Dockerfile
+//   (examples/clicks-app/Dockerfile, FROM the runtime image `npm run image` built) is built
+//   with buildah into the cluster's store, as a user builds it; the modules are paths in the image.
+//   The test's incompatible version is added to the build context next to the example's modules.
+// - Process mode: the slots run on this machine, so the modules are paths of this checkout.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { imageName, packageVersion } from '../../../../../image/build.ts';
+import { localImageRef, run, storeFlags } from '../../../../../image/store.ts';
+import { ErrorCodes, OperatorError } from '../../../kube/index.ts';
+
+const EXAMPLE = resolve(import.meta.dirname, '../../../../../examples/clicks-app');
+const INCOMPATIBLE = resolve(import.meta.dirname, '../testdata/clicks-job-incompatible.ts');
+/** Where examples/clicks-app/Dockerfile puts the modules. */
+const IN_IMAGE = '/app/jobs/clicks';
+
+export interface ClicksApp {
+  /** spec.image: the app image, or undefined for the operator's default runtime image. */
+  image: string | undefined;
+  module(file: 'clicks-job.ts' | 'clicks-job-v2.ts' | 'clicks-job-incompatible.ts'): string;
+}
+
+export async function clicksApp(tag: string): Promise<ClicksApp> {
+  if ((process.env['TRIBUTARY_NODE_AGENT_RUNTIME'] ?? 'process') !== 'podman') {
+    return {
+      image: undefined,
+      module: (f) => (f === 'clicks-job-incompatible.ts' ? INCOMPATIBLE : join(EXAMPLE, 'src', f)),
+    };
+  }
+  const ctx = mkdtempSync(join(tmpdir(), 'clicks-app-'));
+  try {
+    cpSync(join(EXAMPLE, 'Dockerfile'), join(ctx, 'Dockerfile'));
+    cpSync(join(EXAMPLE, 'src'), join(ctx, 'src'), { recursive: true });
+    // In the image the example's modules sit side by side: the import becomes a sibling one.
+    const incompatible = readFileSync(INCOMPATIBLE, 'utf8').replace(
+      /from '[./]+\/examples\/clicks-app\/src\/clicks\.ts'/,
+      "from './clicks.ts'",
+    );
+    if (!incompatible.includes("from './clicks.ts'")) {
+      throw new OperatorError(ErrorCodes.TEST_HARNESS, `${INCOMPATIBLE} no longer imports the example's clicks.ts`);
+    }
+    writeFileSync(join(ctx, 'src', 'clicks-job-incompatible.ts'), incompatible);
+    const image = `tributary-test/clicks-app:${tag}`;
+    const r = await run([
+      'buildah',
+      ...storeFlags(),
+      'build',
+      '--isolation',
+      'chroot',
+      '--pull-never',
+      '--build-arg',
+      `RUNTIME=${localImageRef(imageName('runtime', packageVersion()))}`,
+      '--tag',
+      image,
+      '--quiet',
+      ctx,
+    ]);
+    if (r.code !== 0) {
+      throw new OperatorError(
+        ErrorCodes.TEST_HARNESS,
+        `buildah build of the clicks-app example exited ${r.code}: ${r.stderr}`,
+      );
+    }
+    return { image, module: (f) => `${IN_IMAGE}/${f}` };
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
+}
