@@ -44,7 +44,7 @@ describe('StreamJob in application mode (a job module) with the real runtime', (
     await producer.connect();
     const loop = produceLoop(producer, h.topics.in!, PARTITIONS, rec);
 
-    const app = await clicksApp(id);
+    const app = await clicksApp();
     await h.createJob(name, {
       ...(app.image ? { image: app.image } : {}),
       upgradeMode: 'savepoint',

@@ -22,7 +22,7 @@ export interface ClicksApp {
   module(file: 'clicks-job.ts' | 'clicks-job-v2.ts' | 'clicks-job-incompatible.ts'): string;
 }
 
-export async function clicksApp(tag: string): Promise<ClicksApp> {
+export async function clicksApp(): Promise<ClicksApp> {
   if ((process.env['TRIBUTARY_NODE_AGENT_RUNTIME'] ?? 'process') !== 'podman') {
     return {
       image: undefined,
@@ -42,7 +42,8 @@ export async function clicksApp(tag: string): Promise<ClicksApp> {
       throw new OperatorError(ErrorCodes.TEST_HARNESS, `${INCOMPATIBLE} no longer imports the example's clicks.ts`);
     }
     writeFileSync(join(ctx, 'src', 'clicks-job-incompatible.ts'), incompatible);
-    const image = `tributary-test/clicks-app:${tag}`;
+    // One tag, rebuilt each run: the store keeps one such image, not one per run.
+    const image = 'tributary-test/clicks-app:test';
     const r = await run([
       'buildah',
       ...storeFlags(),
