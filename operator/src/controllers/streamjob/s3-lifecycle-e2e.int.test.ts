@@ -261,8 +261,17 @@ describe('the orphan sweep on its own cadence (real runtime, Kafka, S3 server)',
       graph: windowGraph({ brokers, input: h.topics.in!, output: h.topics.out!, groupId: `g-sweep-${id}` }),
     });
     await runningWith(kube, ns, name, 1);
+    // Checkpoint 1 takes id 1 (ids are shared with savepoints): only then is sp-1 no savepoint's
+    // name. A slow start (a container's) can reach Running before the first checkpoint.
+    await waitFor(
+      'checkpoint 1 in the bucket',
+      async () => (await folders(location, 'checkpoints')).length > 0,
+      60_000,
+      250,
+    );
     const j1 = await manualSavepoint(kube, ns, name, 1);
     const sp1 = folderOf(j1.status!.savepoints!.at(-1)!.path);
+    expect(sp1).not.toBe('sp-1');
     // After the recorded savepoint's own sweep: only the periodic sweep can take this one
     // (sp-1 cannot be a savepoint: checkpoint 1 took that id).
     await putHalfWrittenFolder(location, 'sp-1');
