@@ -312,11 +312,23 @@ describe('helm upgrade from the previous chart (CRD schema change) with a runnin
       120_000,
       500,
     );
-    // ...and leaves it as it was: same deployment, same pods, no restart.
+    // ...and leaves it as it was: same deployment, same pods, no restart. The savepoint was
+    // its only operation since the first deployment (each operation takes a counter value).
     expect(after.status?.phase).toBe('Running');
     expect(after.status?.deployed?.id).toBe(before.deployed);
-    expect(after.status?.deploymentCounter).toBe(before.counter);
+    expect(after.status?.deploymentCounter).toBe((before.counter ?? 0) + 1);
     expect(after.status?.restarts).toBe(before.restarts);
+    const events = (
+      await kube.list<KubeObject & { reason?: string }>(Resources.Event, watchNs, {
+        fieldSelector: `involvedObject.name=${job}`,
+      })
+    ).items;
+    expect(
+      events
+        .map((e) => e.reason)
+        .filter((r) => r?.endsWith('Started'))
+        .sort(),
+    ).toEqual(['DeployStarted', 'SavepointStarted']);
     const s = await slots(kube);
     expect(s.byName).toEqual(before.byName);
     expect(s.pods.every((p) => p.status?.phase === 'Running' && ready(p))).toBe(true);

@@ -105,13 +105,16 @@ export async function restoreRepoCrds(kube: KubeClient, release: string): Promis
       continue;
     }
     const annotations = { ...live.metadata?.annotations };
+    const labels = { ...live.metadata?.labels };
     if (annotations['meta.helm.sh/release-name'] === release) {
       delete annotations['meta.helm.sh/release-name'];
       delete annotations['meta.helm.sh/release-namespace'];
+      for (const k of Object.keys(labels))
+        if (k.startsWith('app.kubernetes.io/') || k === 'helm.sh/chart') delete labels[k];
     }
     await kube.replace(
       Resources.CustomResourceDefinition,
-      { ...live, metadata: { ...live.metadata, annotations }, spec: file.spec },
+      { ...live, metadata: { ...live.metadata, annotations, labels }, spec: file.spec },
       { fieldManager: 'test' },
     );
   }
