@@ -9,7 +9,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
-import { isNotFound, Resources, type KubeClient, type KubeObject } from '../../operator/src/kube/index.ts';
+import {
+  ErrorCodes,
+  isNotFound,
+  OperatorError,
+  Resources,
+  type KubeClient,
+  type KubeObject,
+} from '../../operator/src/kube/index.ts';
 import { repoRoot } from '../cluster/paths.ts';
 
 const run = promisify(execFile);
@@ -36,7 +43,13 @@ export async function sh(cmd: string, args: string[], input?: string): Promise<s
     return (await p).stdout;
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`\`${cmd} ${args.join(' ')}\` failed: ${e.stderr || e.stdout || e.message}`, { cause: err });
+    throw new OperatorError(
+      ErrorCodes.TEST_HARNESS,
+      `\`${cmd} ${args.join(' ')}\` failed: ${e.stderr || e.stdout || e.message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -124,12 +137,6 @@ export async function restoreRepoCrds(kube: KubeClient, release: string): Promis
 export function streamJobSpecSchema(crd: Crd): Schema {
   const v = crd.spec.versions.find((x) => x.name === 'v1alpha1');
   const spec = v?.schema?.openAPIV3Schema?.properties?.['spec'];
-  if (!spec) throw new Error(`${crd.metadata?.name}: no v1alpha1 spec schema`);
+  if (!spec) throw new OperatorError(ErrorCodes.TEST_HARNESS, `${crd.metadata?.name}: no v1alpha1 spec schema`);
   return spec;
-}
-
-/** The connector names a StreamJob sink may have in `schema` (spec). */
-export function sinkConnectors(spec: Schema): string[] {
-  const sink = spec.properties?.['graph']?.properties?.['sinks']?.items;
-  return Object.keys(sink?.properties ?? {}).filter((k) => !['name', 'from'].includes(k));
 }
