@@ -13,8 +13,11 @@
 //      what an operator does on its own upgrade: it reads status.deployed and compares the
 //      spec hash (spec + its defaults: runtime image, state storage; both unchanged here),
 //      so it starts nothing for a job whose hash is unchanged;
-//   4. helm uninstall with the job still there: the CRDs (crds.keep), the StreamJob with its
-//      savepoint history, the savepoint's objects in S3 and the running slot pods stay.
+//   4. helm upgrade with another runtimeImage.tag (what a new appVersion does): the hash
+//      changed, so the job is upgraded by its upgradeMode: a savepoint, new pods of the new
+//      image restoring it, and nothing else (events);
+//   5. helm uninstall with the job still there: the CRDs (crds.keep), the StreamJob with its
+//      savepoint history, both savepoints' objects in S3 and the running slot pods stay.
 // The CRDs are shared with other tests (integration files run one at a time in a suite run):
 // the release adopts them, step 1 gives them the old schema for the minute until step 3,
 // and afterAll gives them crds/' schema again whatever happened. Uninstalling a release whose
@@ -87,7 +90,9 @@ describe('helm upgrade from the previous chart (CRD schema change) with a runnin
   let before: { byName: Record<string, string>; deployed: string; counter?: number; restarts?: number };
   let oldOperator = '';
   let oldHolder = '';
-  let savepoint = { path: '', keys: [] as string[] };
+  /** The job's savepoints (status path, objects in S3), and its slot pods (name → uid) now. */
+  const savepoints: { path: string; keys: string[] }[] = [];
+  let current: Record<string, string> = {};
 
   /** A StreamJob using the new schema (a kudu sink, initialState), created with dry-run=server. */
   const dryRunNewFields = () =>
@@ -102,7 +107,13 @@ describe('helm upgrade from the previous chart (CRD schema change) with a runnin
           initialState: 'empty',
           graph: {
             ...spec.graph,
-            sinks: [{ name: 'out', from: 'per-country', kudu: { masters: '127.0.0.1:17051', table: `helmup_${id}` } }],
+            sinks: [
+              {
+                name: 'out',
+                from: 'per-country',
+                kudu: { masters: 'kudu-master.example:7051', table: `helmup_${id}` },
+              },
+            ],
           },
         },
       },
@@ -342,12 +353,61 @@ describe('helm upgrade from the previous chart (CRD schema change) with a runnin
 
     const manual = (after.status?.savepoints ?? []).filter((x) => x.reason === 'manual');
     expect(manual.length).toBe(1);
-    savepoint = { path: manual[0]!.path, keys: await listKeys(keyOf(manual[0]!.path)) };
-    expect(savepoint.keys.length).toBeGreaterThan(0);
+    savepoints.push({ path: manual[0]!.path, keys: await listKeys(keyOf(manual[0]!.path)) });
+    expect(savepoints[0]!.keys.length).toBeGreaterThan(0);
+    current = s.byName;
+  }, 300_000);
+
+  it("helm upgrade that changes the jobs' default runtime image (as a new appVersion does): the job is upgraded through a savepoint", async () => {
+    expect(savepoints.length, 'the upgrade test ran').toBe(1);
+    const prev = await kube.get<StreamJob>(StreamJobs, watchNs, job);
+    await sh(helm, ['upgrade', release, chart, '-n', relNs, '-f', valuesFile, '--set', 'runtimeImage.tag=next']);
+    const upgraded = await waitFor(
+      'the job to run a new deployment',
+      async () => {
+        const j = await kube.get<StreamJob>(StreamJobs, watchNs, job);
+        const moved = j.status?.deployed?.id !== prev.status?.deployed?.id;
+        return moved && j.status?.phase === 'Running' && !j.status.pendingOperation ? j : undefined;
+      },
+      180_000,
+      500,
+    );
+    const events = (
+      await kube.list<KubeObject & { reason?: string }>(Resources.Event, watchNs, {
+        fieldSelector: `involvedObject.name=${job}`,
+      })
+    ).items;
+    expect(
+      events
+        .map((e) => e.reason)
+        .filter((r) => r?.endsWith('Started'))
+        .sort(),
+    ).toEqual(['DeployStarted', 'SavepointStarted', 'UpgradeStarted']);
+    // Stop-with-savepoint, and the new pods restored that savepoint.
+    const restored = upgraded.status?.deployed?.restoredFrom ?? '';
+    expect((upgraded.status?.savepoints ?? []).map((x) => x.path)).toContain(restored);
+    expect(restored).not.toBe(savepoints[0]!.path);
+    const s = await waitFor(
+      'output from the new pods',
+      async () => {
+        const x = await slots(kube);
+        return x.lines > 0 ? x : undefined;
+      },
+      30_000,
+      500,
+    );
+    expect(Object.keys(s.byName).filter((n) => n in current)).toEqual([]);
+    expect(s.pods.map((p) => (p.spec?.['containers'] as { image?: string }[] | undefined)?.[0]?.image)).toEqual([
+      'tributary/runtime:next',
+      'tributary/runtime:next',
+    ]);
+    savepoints.push({ path: restored, keys: await listKeys(keyOf(restored)) });
+    expect(savepoints[1]!.keys.length).toBeGreaterThan(0);
+    current = s.byName;
   }, 300_000);
 
   it('helm uninstall: the CRDs, the StreamJob with its savepoints, the savepoint in S3 and the slot pods stay', async () => {
-    expect(savepoint.path, 'the upgrade test ran').not.toBe('');
+    expect(savepoints.length, 'the upgrade tests ran').toBe(2);
     // Uninstall acts on the stored manifest: without the keep policy it would delete the CRDs
     // and every StreamJob of the cluster, so stop here instead.
     const crds = await releaseCrds(helm, release, relNs);
@@ -364,10 +424,12 @@ describe('helm upgrade from the previous chart (CRD schema change) with a runnin
     }
     const j = await kube.get<StreamJob>(StreamJobs, watchNs, job);
     expect(j.metadata?.deletionTimestamp).toBeUndefined();
-    expect((j.status?.savepoints ?? []).map((x) => x.path)).toContain(savepoint.path);
-    expect(await listKeys(keyOf(savepoint.path))).toEqual(savepoint.keys);
+    for (const sp of savepoints) {
+      expect((j.status?.savepoints ?? []).map((x) => x.path)).toContain(sp.path);
+      expect(await listKeys(keyOf(sp.path))).toEqual(sp.keys);
+    }
     const s = await slots(kube);
-    expect(s.byName).toEqual(before.byName);
+    expect(s.byName).toEqual(current);
     expect(s.pods.every((p) => p.status?.phase === 'Running')).toBe(true);
   }, 180_000);
 });
