@@ -107,7 +107,7 @@ export async function putAsRelease(kube: KubeClient, crd: Crd, release: string, 
 
 /**
  * Gives the shared CRDs the schema of the repository's crds/ (what every other test applies)
- * and drops the ownership annotations of `release`, which no longer exists.
+ * and drops what `release`, which no longer exists, put on them (ownership, keep policy, labels).
  */
 export async function restoreRepoCrds(kube: KubeClient, release: string): Promise<void> {
   for (const name of CRD_NAMES) {
@@ -122,6 +122,7 @@ export async function restoreRepoCrds(kube: KubeClient, release: string): Promis
     if (annotations['meta.helm.sh/release-name'] === release) {
       delete annotations['meta.helm.sh/release-name'];
       delete annotations['meta.helm.sh/release-namespace'];
+      delete annotations[KEEP];
       for (const k of Object.keys(labels))
         if (k.startsWith('app.kubernetes.io/') || k === 'helm.sh/chart') delete labels[k];
     }
