@@ -32,6 +32,8 @@ import { StreamJobs } from '../../operator/src/controllers/streamjob/resource.ts
 import type { Pod } from '../../operator/src/controllers/streamjob/objects/slot-pod.ts';
 import { Resources, type KubeClient, type KubeObject } from '../../operator/src/kube/index.ts';
 import { newClient, suffix, waitFor } from '../../operator/src/kube/testing/cluster.ts';
+import { imageName, packageVersion } from '../../image/build.ts';
+import { localImageRef, run, storeFlags } from '../../image/store.ts';
 import { ensureHelm } from '../cluster/components/helm.ts';
 import { clusterPaths, repoRoot } from '../cluster/paths.ts';
 import { deletePrefixAfterNamespace, keyOf, listKeys, s3StateStorage } from '../harness/s3-state-storage.ts';
@@ -79,6 +81,14 @@ async function slots(kube: KubeClient): Promise<{ pods: Pod[]; byName: Record<st
   }
   const byName = Object.fromEntries(pods.map((p) => [p.metadata?.name ?? '', p.metadata?.uid ?? '']));
   return { pods, byName, lines };
+}
+
+/** The runtime image under another tag (container mode only: process mode maps every tag to the checkout). */
+async function tagRuntimeImage(tag: string): Promise<void> {
+  if (process.env['TRIBUTARY_NODE_AGENT_RUNTIME'] !== 'podman') return;
+  const built = localImageRef(imageName('runtime', packageVersion()));
+  const r = await run(['podman', ...storeFlags(), 'tag', built, localImageRef(`tributary/runtime:${tag}`)]);
+  if (r.code !== 0) throw new Error(`podman tag ${built} → tributary/runtime:${tag} exited ${r.code}: ${r.stderr}`);
 }
 
 describe('helm upgrade from the previous chart (CRD schema change) with a running job; uninstall', () => {
@@ -165,8 +175,9 @@ describe('helm upgrade from the previous chart (CRD schema change) with a runnin
     writeFileSync(
       valuesFile,
       JSON.stringify({
-        image: { tag: 'dev' },
-        runtimeImage: { tag: 'dev' },
+        // The images `npm run image` built (the old chart's appVersion, 0.0.9, names none that exists).
+        image: { tag: packageVersion() },
+        runtimeImage: { tag: packageVersion() },
         watchNamespaces: [watchNs],
         druid: { enabled: false },
       }),
@@ -361,6 +372,8 @@ describe('helm upgrade from the previous chart (CRD schema change) with a runnin
   it("helm upgrade that changes the jobs' default runtime image (as a new appVersion does): the job is upgraded through a savepoint", async () => {
     expect(savepoints.length, 'the upgrade test ran').toBe(1);
     const prev = await kube.get<StreamJob>(StreamJobs, watchNs, job);
+    // In container mode the pods need that image in the store: the same build under the new tag.
+    await tagRuntimeImage('next');
     await sh(helm, ['upgrade', release, chart, '-n', relNs, '-f', valuesFile, '--set', 'runtimeImage.tag=next']);
     const upgraded = await waitFor(
       'the job to run a new deployment',
