@@ -87,9 +87,6 @@ async function main(): Promise<number> {
     if (r.code !== 0) throw new ImageError('IMAGE_BUILD_FAILED', `buildah build --target ${target} exited ${r.code}`);
     log(`built ${name} (${secs(t)})`);
   }
-  // A rebuild leaves the previous build untagged: drop such dangling images (not those a
-  // container still runs), so a store that rebuilds every test run does not grow without end.
-  await run(['podman', ...storeFlags(store), 'image', 'prune', '--force']);
   const size = await run([
     'podman',
     ...storeFlags(store),
