@@ -110,7 +110,9 @@ export class DruidDataset {
       },
     });
     if (res.status !== 200)
-      throw new Error(`Druid refused the supervisor of ${this.o.name} (HTTP ${res.status}): ${JSON.stringify(res.json)}`);
+      throw new Error(
+        `Druid refused the supervisor of ${this.o.name} (HTTP ${res.status}): ${JSON.stringify(res.json)}`,
+      );
   }
 
   /** Produces more rows and resolves once SQL counts every row produced so far. */
