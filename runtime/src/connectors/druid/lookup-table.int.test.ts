@@ -7,6 +7,7 @@
 // listens fails the job with TRIB_CONNECTOR_FAILED, the table's name and Druid's message.
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import pino from 'pino';
 import { Counter } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.ts';
@@ -25,9 +26,9 @@ describe('lookup tables from the real Druid', () => {
   const datasource = `it-druid-lookup-${run}`;
   const base = Date.now() - 60_000;
   const countries = [
-    { ts: base, code: 'de', name: 'Germany', region: 'eu' },
-    { ts: base + 1, code: 'fr', name: 'France', region: 'eu' },
-    { ts: base + 2, code: 'jp', name: 'Japan', region: 'apac' },
+    { ts: base, code: 'de', name: 'Germany', region: 'eu', meta: '{"capital":"Berlin"}' },
+    { ts: base + 1, code: 'fr', name: 'France', region: 'eu', meta: '{"capital":"Paris"}' },
+    { ts: base + 2, code: 'jp', name: 'Japan', region: 'apac', meta: '{"capital":"Tokyo"}' },
   ];
   // A country's current row: its latest by time (rows are appended, never updated in place).
   const query = `SELECT code, LATEST_BY(name, __time) AS name, LATEST_BY(region, __time) AS region FROM "${datasource}" GROUP BY code`;
@@ -35,7 +36,7 @@ describe('lookup tables from the real Druid', () => {
 
   beforeAll(async () => {
     dataset = await DruidDataset.create(
-      { name: datasource, timestampColumn: 'ts', dimensions: ['code', 'name', 'region'] },
+      { name: datasource, timestampColumn: 'ts', dimensions: ['code', 'name', 'region', 'meta'] },
       countries,
     );
   }, 240_000);
@@ -217,7 +218,7 @@ describe('lookup tables from the real Druid', () => {
       expect(await click(1)).toEqual({ id: 1, cc: 'de', name: 'Germany', region: 'eu' });
 
       // Resolves once SQL shows the new row: every query that starts later returns it.
-      await dataset.append([{ ts: base + 10, code: 'de', name: 'Deutschland', region: 'eu' }]);
+      await dataset.append([{ ts: base + 10, code: 'de', name: 'Deutschland', region: 'eu', meta: null }]);
       // The second refresh to complete from here started after the append (a table's
       // refreshes never overlap), so it loaded the new row.
       await refreshed(okCounts(), 2);
@@ -234,6 +235,59 @@ describe('lookup tables from the real Druid', () => {
       await admin.connect();
       await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
       await admin.disconnect();
+    }
+  });
+
+  it('a refresh Druid fails (a row its query cannot parse appended) keeps the last table, logged and counted', async () => {
+    // PARSE_JSON fails the whole query on a row that is not JSON: a failure of the real Druid
+    // that data alone causes (no process stopped).
+    const warnings: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const results: string[] = [];
+    let onRefresh: () => void = () => undefined;
+    const table = new LookupTable({
+      name: 'capitals',
+      spec: {
+        url: testDruidUrl(),
+        query: `SELECT code, JSON_VALUE(PARSE_JSON(meta), '$.capital') AS capital FROM "${datasource}" WHERE meta IS NOT NULL`,
+        refresh: '1s',
+      },
+      column: 'code',
+      logger,
+      onRefresh: (r) => {
+        results.push(r);
+        onRefresh();
+      },
+    });
+    try {
+      await table.open();
+      expect(table.get('de')).toEqual({ code: 'de', capital: 'Berlin' });
+      await dataset.append([{ ts: base + 20, code: 'zz', name: 'Nowhere', region: 'none', meta: '{not json' }]);
+      await new Promise<void>((resolve, reject) => {
+        // A deadline naming what never came, not a timing assertion.
+        const t = setTimeout(() => reject(new Error(`no failed refresh; results: ${results.join()}`)), 60_000);
+        onRefresh = () => {
+          if (results.includes('failed')) {
+            clearTimeout(t);
+            resolve();
+          }
+        };
+      });
+      expect(table.get('de')).toEqual({ code: 'de', capital: 'Berlin' });
+      expect(table.get('zz')).toBeUndefined();
+      expect(table.failures).toBeGreaterThanOrEqual(1);
+      expect(warnings[0]).toMatchObject({
+        table: 'capitals',
+        msg: 'lookup table refresh failed; keeping the last table',
+      });
+      expect(String(warnings[0]?.['err'])).toMatch(
+        /^lookup table "capitals": Druid SQL failed \(HTTP 500\): .*parse_json.*\{not json/,
+      );
+    } finally {
+      table.close();
     }
   });
 });
