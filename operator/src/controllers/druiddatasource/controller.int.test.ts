@@ -196,6 +196,39 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
     await cleanup.disconnect();
   }, 300_000);
 
+  it('reports an unhealthy supervisor: Kafka unreachable, Druid says UNHEALTHY_SUPERVISOR and why', async () => {
+    // Nothing listens on port 1. Druid's supervisor turns unhealthy after 3 failed runs: a 5 s
+    // period and 2 s Kafka client timeouts (both through specOverrides) make that ~15 s.
+    await make('unhealthy', {
+      kafka: { bootstrapServers: '127.0.0.1:1', topic: `unhealthy_${suffix()}` },
+      specOverrides: {
+        spec: {
+          ioConfig: {
+            period: 'PT5S',
+            consumerProperties: { 'default.api.timeout.ms': 2000, 'request.timeout.ms': 2000 },
+          },
+        },
+      },
+    });
+    const cur = await waitFor(
+      'status.healthy false',
+      async () => {
+        const c = await get('unhealthy');
+        return c.status?.healthy === false && c.status.state === 'UNHEALTHY_SUPERVISOR' ? c : undefined;
+      },
+      120_000,
+      500,
+    );
+    expect(cur.status?.detailedState).toBe('UNABLE_TO_CONNECT_TO_STREAM');
+    expect(cur.status?.recentErrors?.join('\n')).toContain('TimeoutException');
+    expect(condition(cur, 'Synced')?.status).toBe('True');
+    expect(condition(cur, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'UnhealthySupervisor',
+      message: 'Druid reports UNABLE_TO_CONNECT_TO_STREAM (unhealthy)',
+    });
+  }, 180_000);
+
   it('repairs drift and recreates a supervisor terminated behind its back', async () => {
     const ds = await make('drift');
     const id = ds.spec.dataSource!;
