@@ -55,7 +55,12 @@ async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promi
 /** Druid SQL through the router, failing on anything but 200 (test plumbing, not the connector's client). */
 export async function druidSql(query: string): Promise<Record<string, unknown>[]> {
   const res = await call('POST', '/druid/v2/sql', { query, resultFormat: 'object' });
-  if (res.status !== 200) throw new Error(`Druid SQL failed (HTTP ${res.status}): ${JSON.stringify(res.json)}`);
+  if (res.status !== 200)
+    throw new ClusterError(
+      'CLUSTER_NOT_READY',
+      'druid',
+      `SQL failed (HTTP ${res.status}): ${JSON.stringify(res.json)}`,
+    );
   return res.json as Record<string, unknown>[];
 }
 
@@ -110,14 +115,16 @@ export class DruidDataset {
       },
     });
     if (res.status !== 200)
-      throw new Error(
-        `Druid refused the supervisor of ${this.o.name} (HTTP ${res.status}): ${JSON.stringify(res.json)}`,
+      throw new ClusterError(
+        'CLUSTER_NOT_READY',
+        'druid',
+        `refused the supervisor of ${this.o.name} (HTTP ${res.status}): ${JSON.stringify(res.json)}`,
       );
   }
 
   /** Produces more rows and resolves once SQL counts every row produced so far. */
   async append(rows: readonly Record<string, unknown>[]): Promise<void> {
-    if (!this.producer) throw new Error(`dataset ${this.name} is dropped`);
+    if (!this.producer) throw new ClusterError('CLUSTER_BAD_ARGS', 'druid', `dataset ${this.name} is dropped`);
     await this.producer.send({ topic: this.name, messages: rows.map((r) => ({ value: JSON.stringify(r) })) });
     this.produced += rows.length;
     await this.waitForRows(this.produced);
@@ -137,7 +144,11 @@ export class DruidDataset {
       }
       await sleep(250);
     }
-    throw new Error(`Druid datasource ${this.name} never showed ${n} rows; last: ${String(last)}`);
+    throw new ClusterError(
+      'CLUSTER_NOT_READY',
+      'druid',
+      `datasource ${this.name} never showed ${n} rows in 180 s; last: ${String(last)}`,
+    );
   }
 
   /** Terminates the supervisor, shuts its tasks down (frees the indexer's slot) and deletes the topic. */

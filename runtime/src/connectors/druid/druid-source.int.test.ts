@@ -26,13 +26,14 @@ import { DruidSqlSource } from './druid-source.ts';
 const ROWS = 400;
 const NAMES = ["O'Brien", 'say "hi"', 'back\\slash', 'Zürich ✓', '', null, 'plain'] as const;
 
-interface Row {
+/** A type, not an interface: rows must be assignable to Record<string, unknown>. */
+type Row = {
   ts: number;
   id: number;
   name: string | null;
   amount: number;
   country: string;
-}
+};
 
 describe('druid source against the real Druid', () => {
   const run = randomUUID().slice(0, 8);
