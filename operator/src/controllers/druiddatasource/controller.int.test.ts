@@ -1,3 +1,4 @@
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
 import {
@@ -10,6 +11,7 @@ import {
 } from '../../kube/testing/cluster.ts';
 import { startDruidService, stopDruidService } from '../../../../test/cluster/components/druid.ts';
 import { clusterPaths } from '../../../../test/cluster/paths.ts';
+import type { Registry } from 'prom-client';
 import { createRegistry } from '../../telemetry/metrics.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { DruidClient } from '../../druid/client.ts';
@@ -27,6 +29,7 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
   let mgr: Manager;
   let running: Promise<void>;
   let close: () => Promise<void>;
+  let registry: Registry;
   const druid = new DruidClient({ url: druidUrl });
   const supervisors: string[] = [];
 
@@ -47,7 +50,8 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
       250,
     );
     ns = await createNamespace(kube, 'dds');
-    mgr = new Manager({ client: kube, registry: createRegistry() });
+    registry = createRegistry();
+    mgr = new Manager({ client: kube, registry });
     ({ close } = addDruidDatasourceController(mgr, { namespace: ns, pollIntervalMs: 2_000 }));
     running = mgr.run();
   }, 60_000);
@@ -120,6 +124,110 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
     );
     expect((await events('create')).map((e) => e.reason)).toEqual(expect.arrayContaining(['Created', 'Updated']));
   });
+
+  it("reports Druid's health and lag in status: the unconsumed messages while suspended, none once resumed", async () => {
+    // A topic holding 25 messages before the supervisor exists; created suspended, it reads none
+    // of them, and Druid's status reports them as its lag (from the stored offsets: none, so
+    // the partitions' end offsets). Resumed, its task reads them all and the lag drops to 0.
+    const dataSource = `it_lag_${suffix()}`;
+    const k = new Kafka({ clientId: 'it-dds-lag', brokers: kafka.split(','), logLevel: logLevel.NOTHING });
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: dataSource, numPartitions: 2 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = k.producer();
+    await producer.connect();
+    await producer.send({
+      topic: dataSource,
+      messages: Array.from({ length: 25 }, (_, i) => ({
+        partition: i % 2,
+        value: JSON.stringify({ ts: Date.now(), country: `c${i % 3}`, clicks: 1 }),
+      })),
+    });
+    await producer.disconnect();
+    supervisors.push(dataSource);
+    await make('lag', { dataSource, kafka: { bootstrapServers: kafka, topic: dataSource }, suspend: true });
+    const lagging = await waitFor(
+      'status.aggregateLag 25 while suspended',
+      async () => {
+        const cur = await get('lag');
+        return cur.status?.aggregateLag === 25 ? cur : undefined;
+      },
+      120_000,
+      500,
+    );
+    expect(lagging.status).toMatchObject({ state: 'SUSPENDED', healthy: true, supervisorId: dataSource });
+    expect(condition(lagging, 'Ready')).toMatchObject({ status: 'True', reason: 'Suspended' });
+    const lagMetric = async (): Promise<number | undefined> =>
+      (await registry.getSingleMetric('tributary_operator_druid_supervisor_lag')?.get())?.values.find(
+        (v) => v.labels['name'] === 'lag',
+      )?.value;
+    expect(await lagMetric()).toBe(25);
+
+    await kube.patch(DruidDatasources, ns, 'lag', { spec: { suspend: false } });
+    const caughtUp = await waitFor(
+      'RUNNING, healthy, lag 0',
+      async () => {
+        const cur = await get('lag');
+        return cur.status?.state === 'RUNNING' && cur.status.aggregateLag === 0 && cur.status.healthy ? cur : undefined;
+      },
+      120_000,
+      500,
+    );
+    expect(condition(caughtUp, 'Ready')).toMatchObject({ status: 'True', reason: 'Running' });
+    expect(await lagMetric()).toBe(0);
+    // Lag 0 because the 25 were ingested (not skipped): SQL counts them.
+    await waitFor(
+      'the 25 messages in Druid SQL',
+      async () => {
+        const res = await fetch(`${druidUrl}/druid/v2/sql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: `SELECT SUM(clicks) AS n FROM "${dataSource}"` }),
+        });
+        return res.ok && ((await res.json()) as { n: number }[])[0]?.n === 25;
+      },
+      60_000,
+      500,
+    );
+    const cleanup = k.admin();
+    await cleanup.connect();
+    await cleanup.deleteTopics({ topics: [dataSource] }).catch(() => undefined);
+    await cleanup.disconnect();
+  }, 300_000);
+
+  it('reports an unhealthy supervisor: Kafka unreachable, Druid says UNHEALTHY_SUPERVISOR and why', async () => {
+    // Nothing listens on port 1. Druid's supervisor turns unhealthy after 3 failed runs: a 5 s
+    // period and 2 s Kafka client timeouts (both through specOverrides) make that ~15 s.
+    await make('unhealthy', {
+      kafka: { bootstrapServers: '127.0.0.1:1', topic: `unhealthy_${suffix()}` },
+      specOverrides: {
+        spec: {
+          ioConfig: {
+            period: 'PT5S',
+            consumerProperties: { 'default.api.timeout.ms': 2000, 'request.timeout.ms': 2000 },
+          },
+        },
+      },
+    });
+    const cur = await waitFor(
+      'status.healthy false',
+      async () => {
+        const c = await get('unhealthy');
+        return c.status?.healthy === false && c.status.state === 'UNHEALTHY_SUPERVISOR' ? c : undefined;
+      },
+      120_000,
+      500,
+    );
+    expect(cur.status?.detailedState).toBe('UNABLE_TO_CONNECT_TO_STREAM');
+    expect(cur.status?.recentErrors?.join('\n')).toContain('TimeoutException');
+    expect(condition(cur, 'Synced')?.status).toBe('True');
+    expect(condition(cur, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'UnhealthySupervisor',
+      message: 'Druid reports UNABLE_TO_CONNECT_TO_STREAM (unhealthy)',
+    });
+  }, 180_000);
 
   it('repairs drift and recreates a supervisor terminated behind its back', async () => {
     const ds = await make('drift');

@@ -1,7 +1,8 @@
 // Druid SQL over HTTP: POST <url>/druid/v2/sql {query, resultFormat: "object"} → an array
 // of row objects. Used by the druid source (a bounded stream) and by lookup tables.
 // Failures carry the source's name and Druid's own message (errorMessage / error), so a bad
-// query reads "source "countries": Druid SQL failed (HTTP 400): Column 'x' not found ...".
+// query reads "source "countries": Druid SQL failed (HTTP 400): Column 'x' not found in any
+// table (line [1], column [8])".
 import { TributaryError } from '../../errors.ts';
 
 export interface DruidSqlOptions {
