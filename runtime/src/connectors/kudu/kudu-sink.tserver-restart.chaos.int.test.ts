@@ -209,7 +209,9 @@ describe('kudu sink while a tablet server crashes and restarts (real Kafka, real
       [...m.values()].some((v) => v >= writtenBefore),
     );
     await crash(second.index);
-    expect(equalsReference(midway), 'the crash came before the sink had written the whole input').toBe(false);
+    const want = reference();
+    const finalMidway = [...want].filter(([id, v]) => midway.get(id) === v).length;
+    expect(finalMidway, 'the crash came before the sink had written the whole input').toBeLessThan(KEYS);
     await tableCatchesUp(done, `tablet server ${second.index} crashed mid-write`);
     await restart(second.index);
     await tableCatchesUp(done, `tablet server ${second.index} restarted`);
@@ -218,7 +220,7 @@ describe('kudu sink while a tablet server crashes and restarts (real Kafka, real
     const result = await done;
     process.stderr.write(
       `kudu tablet server restarts: crashed ${first.index} (leading ${first.leads} of 6 tablets) between inputs, ` +
-        `${second.index} (leading ${second.leads}) with ${midway.size} of ${KEYS} keys written midway; ` +
+        `${second.index} (leading ${second.leads}) with ${finalMidway} of ${KEYS} keys at their final value; ` +
         `${result.recordsIn} records in ${(result.durationMs / 1000).toFixed(1)} s, no failure\n`,
     );
     expect(result.recordsIn).toBe(produced);
