@@ -253,6 +253,36 @@ export async function startKuduTserver(paths: ClusterPaths, i: number): Promise<
   await waitUntil(p, 'healthy after its restart', () => ksck(paths), 120_000);
 }
 
+/**
+ * Sets a runtime flag of every running tablet server (`kudu tserver set_flag`), e.g. Kudu's own
+ * fault injection `tablet_inject_latency_on_apply_write_op_ms` to make writes slow for real. Lasts
+ * until set again or the server restarts: a test sets it back when it ends.
+ */
+export async function setKuduTserverFlag(paths: ClusterPaths, flag: string, value: string): Promise<void> {
+  for (let i = 0; i < kuduTserverCount; i++) {
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        kuduBin(paths, 'kudu'),
+        ['tserver', 'set_flag', kuduTserverAddress(i), flag, value],
+        { env: kuduEnv(paths), timeout: 20_000 },
+        (err, _stdout, stderr) =>
+          err
+            ? reject(
+                new ClusterError(
+                  'CLUSTER_NOT_READY',
+                  kuduTserverName(i),
+                  `set_flag ${flag}=${value}: ${stderr.trim()}`,
+                  {
+                    cause: err,
+                  },
+                ),
+              )
+            : resolve(),
+      );
+    });
+  }
+}
+
 export function kuduEnvLines(paths: ClusterPaths): Record<string, string> {
   return {
     TRIBUTARY_KUDU_MASTERS: kuduMasters,

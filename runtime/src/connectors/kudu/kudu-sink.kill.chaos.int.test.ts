@@ -2,11 +2,15 @@
 // Kudu: a keyed windowed job (Kafka → keyBy → 2 s tumbling window → count/sum/max) run by the
 // local supervisor (`tributary run --distributed`: one process per slot, TCP data plane,
 // checkpoints every 300 ms, state on local disk) upserts its window results into a Kudu table.
-// Each round SIGKILLs a running slot process soon after the round's first completed checkpoint,
-// and again at a random moment of the next attempt when the job is still running; the
+// Each round SIGKILLs a running slot process as the round's second checkpoint completes, and
+// again at a random moment of the next attempt when the job is still running; the
 // supervisor restarts all slots from the latest completed checkpoint, and the replay rewrites the
 // rows written after it. The table must equal an uninterrupted in-process reference run exactly
 // (every row, every value, nothing extra) in every round.
+//
+// Writes are made slow for real while it runs (Kudu's own fault injection: 50 ms added to every
+// write on every tablet server), so the sink is the bottleneck and always has rows queued or in
+// flight when a slot dies: a checkpoint completing before its rows are in Kudu would lose them.
 //
 // Rounds: TRIBUTARY_CHAOS_ROUNDS (default 3; each kills at least once, asserted).
 import { randomUUID } from 'node:crypto';
@@ -26,15 +30,18 @@ import { CollectingSink, type Emitted } from '../../testing/harness.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
 import { testKuduMasters } from '../../testing/kudu-masters.ts';
 import { validateGraph } from '../validate-graph.ts';
+import { setKuduTserverFlag } from '../../../../test/cluster/components/kudu.ts';
+import { clusterPaths } from '../../../../test/cluster/paths.ts';
 import { KuduClient } from './client/kudu-client.ts';
 import type { ColumnSpec } from './client/schema.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const ROUNDS = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 3);
-const RECORDS = 60_000;
+const RECORDS = 40_000;
 const PARTITIONS = 4;
 const BASE = 1_700_000_000_000;
 const DIAG = Boolean(process.env['EOS_DIAG']);
+const slowWrites = 'tablet_inject_latency_on_apply_write_op_ms';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A row as comparable text: its fields sorted, every value as a string (int64 scans give bigints). */
@@ -117,9 +124,11 @@ describe('kudu sink with SIGKILLed slot processes (real Kafka, real Kudu)', () =
         .filter((f) => f !== 'user' && f !== 'window_start')
         .map((f): ColumnSpec => ({ name: f, type: typeof first[f] === 'string' ? 'string' : 'int64' })),
     ];
+    await setKuduTserverFlag(clusterPaths(), slowWrites, '50');
   }, 300_000);
 
   afterAll(async () => {
+    await setKuduTserverFlag(clusterPaths(), slowWrites, '0');
     if (kafka) await deleteTopicsContaining(kafka, run);
     if (!keep) {
       for (let round = 1; round <= ROUNDS; round++) await kudu.deleteTable(tableOf(round)).catch(() => undefined);
@@ -178,21 +187,28 @@ describe('kudu sink with SIGKILLed slot processes (real Kafka, real Kudu)', () =
       const done = sup.run();
       let finished = false;
       void done.finally(() => (finished = true)).catch(() => {});
-      // The first kill hits a running slot right after the round's first completed checkpoint (so
-      // the restart restores state and the sink's replay overwrites rows); the second comes at a
-      // random moment of the next attempt (start-up, restore and sink opening are fair game).
+      // The first kill hits a running slot the moment the round's second checkpoint completes (the
+      // sink in full flow, the rows before that barrier just flushed); the second comes at a random
+      // moment of the next attempt (start-up, restore and sink opening are fair game) if any.
       await expect.poll(() => attempts.length, { timeout: 30_000 }).toBeGreaterThan(0);
-      await expect
-        .poll(async () => finished || (await latestCheckpointPath(stateDir)) !== undefined, {
-          timeout: 60_000,
-          interval: 20,
-        })
-        .toBe(true);
-      expect(finished, 'the job finished before its first checkpoint: nothing for a kill to test').toBe(false);
+      let checkpoint: string | undefined;
+      for (let c = 0; c < 2; c++) {
+        const before = checkpoint;
+        await expect
+          .poll(
+            async () => {
+              checkpoint = await latestCheckpointPath(stateDir);
+              return finished || checkpoint !== before;
+            },
+            { timeout: 60_000, interval: 10 },
+          )
+          .toBe(true);
+      }
+      expect(finished, 'the job finished before its second checkpoint: nothing for a kill to test').toBe(false);
       for (let k = 0; k < 2 && !finished; k++) {
         const attemptNo = attempts.length;
-        const afterMs = k === 0 ? Math.floor(Math.random() * 300) : 150 + Math.floor(Math.random() * 2000);
-        await sleep(afterMs);
+        const afterMs = k === 0 ? 0 : 150 + Math.floor(Math.random() * 2000);
+        if (afterMs > 0) await sleep(afterMs);
         const a = attempts[attempts.length - 1];
         if (finished || !a || a.attempt !== attemptNo) break;
         const running = a.slots.filter((s) => s.child.exitCode === null && s.child.signalCode === null);
