@@ -2,9 +2,10 @@
 // projection and equality predicates, then continuation calls by scanner id until the server has
 // no more results. Opening a tablet's scan is retried with fresh locations while its leader is
 // unreachable, moved or not running (a tablet server restarting): nothing has been read yet. A
-// failure after that fails the scan (resuming one is not built). READ_LATEST by default; with `snapshot`, READ_AT_SNAPSHOT (at the given hybrid
-// time, or one the server picks and reports) and rows in primary-key order (ORDER mode), so the
-// same scan repeated returns the same rows in the same order while the snapshot is retained.
+// failure after that fails the scan (resuming one is not built). READ_LATEST by default; with
+// `snapshot`, READ_AT_SNAPSHOT (at the given hybrid time, or one the server picks and reports)
+// and rows in primary-key order (ORDER mode), so the same scan repeated returns the same rows in
+// the same order while the snapshot is retained.
 // Rows arrive row-wise in a sidecar: each projected column's cell in order, then a null bitmap
 // when the projection has a nullable column; string/binary cells point into a second sidecar.
 import { readCell, writeCell, type CellValue } from './cell-values.ts';
