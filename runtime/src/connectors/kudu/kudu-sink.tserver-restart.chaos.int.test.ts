@@ -6,7 +6,9 @@
 //      finds the new leaders the surviving replicas elect;
 //   2. that server started again while writes go on (its replicas catch up as followers);
 //   3. the server leading most tablets then SIGKILLed in the middle of a long run of writes
-//      (the table already has some of them, not all), and started again.
+//      (the table already has some of them, not all), and started again;
+//   4. the server leading most tablets then stopped cleanly (SIGTERM) while writes go on, and
+//      started again.
 // The job must ride it out by retrying (it never fails or restarts), and after every step the
 // table must equal the reference exactly: each key's last value, so a write lost, repeated out of
 // order or applied twice with another value would show. The test's own scans run while a leader
@@ -155,9 +157,9 @@ describe('kudu sink while a tablet server crashes and restarts (real Kafka, real
     return { index, leads: leads[index]! };
   }
 
-  async function crash(i: number): Promise<void> {
+  async function crash(i: number, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
     stopped.add(i);
-    await stopKuduTserver(paths, i, 'SIGKILL');
+    await stopKuduTserver(paths, i, signal);
   }
 
   async function restart(i: number): Promise<void> {
@@ -165,7 +167,7 @@ describe('kudu sink while a tablet server crashes and restarts (real Kafka, real
     stopped.delete(i);
   }
 
-  it('retries through a leader crash, a restart and a crash mid-write: the table equals the reference', async () => {
+  it('retries through a leader crash, a restart, a crash mid-write and a clean stop: the table equals the reference', async () => {
     const g: GraphSpec = {
       sources: [{ name: 'in', kafka: { brokers: testBrokers(), topic, groupId: `it-kudu-ts-${run}` } }],
       sinks: [
@@ -216,11 +218,20 @@ describe('kudu sink while a tablet server crashes and restarts (real Kafka, real
     await restart(second.index);
     await tableCatchesUp(done, `tablet server ${second.index} restarted`);
 
+    // 4. A clean stop (SIGTERM) of the busiest leader while an input is written, then a start.
+    const third = await busiestLeader();
+    await produce(5000);
+    await crash(third.index, 'SIGTERM');
+    await tableCatchesUp(done, `tablet server ${third.index} stopped`);
+    await restart(third.index);
+    await tableCatchesUp(done, `tablet server ${third.index} started again`);
+
     job.stop();
     const result = await done;
     process.stderr.write(
       `kudu tablet server restarts: crashed ${first.index} (leading ${first.leads} of 6 tablets) between inputs, ` +
-        `${second.index} (leading ${second.leads}) with ${finalMidway} of ${KEYS} keys at their final value; ` +
+        `${second.index} (leading ${second.leads}) with ${finalMidway} of ${KEYS} keys at their final value, ` +
+        `stopped ${third.index} (leading ${third.leads}); ` +
         `${result.recordsIn} records in ${(result.durationMs / 1000).toFixed(1)} s, no failure\n`,
     );
     expect(result.recordsIn).toBe(produced);
