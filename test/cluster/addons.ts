@@ -54,7 +54,7 @@ export const addons = {
     },
     env: s3Env,
   },
-  // One Kudu master and one tablet server from the kudu-binary jar; `env` names the masters.
+  // One Kudu master and three tablet servers from the kudu-binary jar; `env` names the masters and tablet servers.
   kudu: {
     components: kuduComponents,
     prepare: (paths, buildLog) => ensureKuduBinaries(paths, buildLog),

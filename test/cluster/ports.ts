@@ -46,10 +46,12 @@ export const ports = {
   // Kudu (defaults 7051/7050 RPC, 8051/8050 web), each at a last-two-digits no other port uses,
   // so clusters at different offsets never collide. kuduNoCloud is never listened on: Kudu's
   // cloud-metadata probes are pointed at it so they fail on the machine instead of leaving it.
+  // The tablet servers' RPC and web ports are indexed by server: the first keeps Kudu's
+  // last two digits (50, and 54 beside the master's 53), the others take the next free ones.
   kuduMaster: 17051 + offset,
-  kuduTserver: 17050 + offset,
+  kuduTservers: [17050 + offset, 17056 + offset, 17057 + offset],
   kuduMasterWeb: 18053 + offset,
-  kuduTserverWeb: 18054 + offset,
+  kuduTserverWebs: [18054 + offset, 18058 + offset, 18059 + offset],
   kuduNoCloud: 17055 + offset,
 } as const;
 

@@ -72,6 +72,13 @@ export async function stopProcess(p: Started, graceMs = 15_000): Promise<void> {
   for (let i = 0; i < 50 && isAlive(p); i++) await sleep(100);
 }
 
+/** SIGKILLs the process group at once (a crash, as a test means it) and waits (up to 5 s) until it is gone. */
+export async function killProcess(p: Started): Promise<void> {
+  if (!isAlive(p)) return;
+  signalGroup(p.pid, 'SIGKILL');
+  for (let i = 0; i < 100 && isAlive(p); i++) await sleep(50);
+}
+
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -114,20 +121,24 @@ export async function portOpen(port: number, host = '127.0.0.1'): Promise<boolea
 }
 
 /**
- * Polls `check` until it returns true; fails early, naming the component and its log,
- * if the process died, and after `timeoutMs` otherwise.
+ * Polls `check` until it returns true; fails early, naming the component and its log, if the
+ * process (or any of the processes the check depends on) died, and after `timeoutMs` otherwise.
  */
 export async function waitUntil(
-  p: Started,
+  p: Started | readonly Started[],
   what: string,
   check: () => Promise<boolean>,
   timeoutMs: number,
 ): Promise<void> {
+  const watched = Array.isArray(p) ? p : [p as Started];
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (!isAlive(p)) {
-      throw new ClusterError('CLUSTER_START_FAILED', p.component, `exited before ${what}`, { logFile: p.logFile });
+    const dead = watched.find((w) => !isAlive(w));
+    if (dead) {
+      throw new ClusterError('CLUSTER_START_FAILED', dead.component, `exited before ${what}`, {
+        logFile: dead.logFile,
+      });
     }
     try {
       if (await check()) return;
@@ -136,8 +147,8 @@ export async function waitUntil(
     }
     await sleep(250);
   }
-  throw new ClusterError('CLUSTER_NOT_READY', p.component, `not ${what} after ${timeoutMs / 1000}s`, {
-    logFile: p.logFile,
+  throw new ClusterError('CLUSTER_NOT_READY', watched[0]!.component, `not ${what} after ${timeoutMs / 1000}s`, {
+    logFile: watched[0]!.logFile,
     cause: lastError,
   });
 }

@@ -10,7 +10,7 @@
  * The addons started are those the suites need (TRIBUTARY_CLUSTER_ADDONS, comma-separated,
  * overrides the default).
  */
-// Kudu starts in about 2 s (one master, one tablet server), so it is always there.
+// Kudu starts in about 2 s (one master, three tablet servers), so it is always there.
 const defaultAddons: readonly Addon[] = ['kafka', 'druid', 's3', 'kudu'];
 
 function requestedAddons(): Addon[] {

@@ -12,3 +12,15 @@ export function testKuduMasters(): string {
     );
   return v;
 }
+
+/** The tablet servers' addresses the cluster's env exports, in the order `stopKuduTserver` numbers them. */
+export function testKuduTservers(): string[] {
+  const v = process.env['TRIBUTARY_KUDU_TSERVERS'];
+  if (!v)
+    throw new ClusterError(
+      'CLUSTER_NOT_RUNNING',
+      'kudu',
+      'TRIBUTARY_KUDU_TSERVERS is not set: start the local cluster with --with kudu (three tablet servers) and eval its env',
+    );
+  return v.split(',');
+}

@@ -1,6 +1,7 @@
-// Apache Kudu in the local cluster (`up --with kudu`): one master and one tablet server from
+// Apache Kudu in the local cluster (`up --with kudu`): one master and three tablet servers from
 // Maven Central's kudu-binary jar (the binaries Kudu's own Java tests run), unpacked once per
-// version into the cache, data under the cluster folder, every port on loopback.
+// version into the cache, data under the cluster folder, every port on loopback. Tests can stop
+// a tablet server for real and start it again (stopKuduTserver / startKuduTserver).
 import { execFile } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,13 +10,36 @@ import { pipeline } from 'node:stream/promises';
 import { ClusterError } from '../errors.ts';
 import { cacheRoot, versions, type ClusterPaths } from '../paths.ts';
 import { host, ports } from '../ports.ts';
-import { assertPortFree, runToLog, startDetached, waitUntil, type Started } from '../process.ts';
+import {
+  assertPortFree,
+  isAlive,
+  killProcess,
+  runToLog,
+  startDetached,
+  stopProcess,
+  waitUntil,
+  type Started,
+} from '../process.ts';
+import { readState, writeState, type ClusterState } from '../state.ts';
 
 const jarName = `kudu-binary-${versions.kudu}-linux-x86_64.jar`;
 const jarUrl = `https://repo1.maven.org/maven2/org/apache/kudu/kudu-binary/${versions.kudu}/${jarName}`;
 
 export const kuduMasters = `${host}:${ports.kuduMaster}`;
-export const kuduComponents = ['kudu-master', 'kudu-tserver'];
+
+/**
+ * Three tablet servers, always: Kudu's default replication factor (3) then places a table's
+ * tablets as in production, and a tablet keeps a Raft majority while one server restarts, which
+ * the restart tests rely on. Each idle server costs about 50 MB of RSS, not worth a knob that
+ * would leave those tests without a cluster to run on.
+ */
+export const kuduTserverCount = ports.kuduTservers.length;
+export const kuduTserverName = (i: number): string => `kudu-tserver-${i}`;
+export const kuduTserverAddress = (i: number): string => `${host}:${ports.kuduTservers[i]}`;
+export const kuduComponents = [
+  'kudu-master',
+  ...Array.from({ length: kuduTserverCount }, (_, i) => kuduTserverName(i)),
+];
 
 function kuduBin(paths: ClusterPaths, name: string): string {
   return join(paths.kuduHome, 'bin', name);
@@ -89,7 +113,8 @@ async function unpack(jar: string, into: string, buildLog: string): Promise<void
 /**
  * Flags both daemons take. The system clock unsynchronised is fine on one machine (NTP is
  * not required); the cloud-detection URLs point at a loopback port nobody listens on, so
- * startup never probes metadata addresses outside the machine.
+ * startup never probes metadata addresses outside the machine. Memory is capped small (each
+ * server's RSS stays far below it: about 50 MB idle), since four servers share the machine.
  */
 function commonFlags(): string[] {
   const noCloud = `http://${host}:${ports.kuduNoCloud}/`;
@@ -108,21 +133,36 @@ function commonFlags(): string[] {
   ];
 }
 
+function startTserver(paths: ClusterPaths, i: number, logFile: string): Started {
+  const dir = join(paths.kuduData, `tserver-${i}`);
+  mkdirSync(dir, { recursive: true });
+  return startDetached(
+    kuduTserverName(i),
+    kuduBin(paths, 'kudu-tserver'),
+    [
+      ...commonFlags(),
+      `--fs_wal_dir=${dir}`,
+      `--rpc_bind_addresses=${kuduTserverAddress(i)}`,
+      `--webserver_port=${ports.kuduTserverWebs[i]}`,
+      `--tserver_master_addrs=${kuduMasters}`,
+    ],
+    logFile,
+    { env: kuduEnv(paths) },
+  );
+}
+
 export async function startKudu(paths: ClusterPaths, started: (p: Started) => void): Promise<void> {
   for (const port of [
     ports.kuduMaster,
-    ports.kuduTserver,
     ports.kuduMasterWeb,
-    ports.kuduTserverWeb,
+    ...ports.kuduTservers,
+    ...ports.kuduTserverWebs,
     ports.kuduNoCloud,
   ]) {
     await assertPortFree('kudu', port);
   }
   const masterDir = join(paths.kuduData, 'master');
-  const tserverDir = join(paths.kuduData, 'tserver-0');
   mkdirSync(masterDir, { recursive: true });
-  mkdirSync(tserverDir, { recursive: true });
-  const env = { env: kuduEnv(paths) };
   const master = startDetached(
     'kudu-master',
     kuduBin(paths, 'kudu-master'),
@@ -131,45 +171,123 @@ export async function startKudu(paths: ClusterPaths, started: (p: Started) => vo
       `--fs_wal_dir=${masterDir}`,
       `--rpc_bind_addresses=${kuduMasters}`,
       `--webserver_port=${ports.kuduMasterWeb}`,
-      '--default_num_replicas=1',
+      // Kudu's own default, spelled out: a table placed on every tablet server survives one restarting.
+      `--default_num_replicas=${kuduTserverCount}`,
     ],
     join(paths.logs, 'kudu-master.log'),
-    env,
+    { env: kuduEnv(paths) },
   );
   started(master);
-  const tserver = startDetached(
-    'kudu-tserver',
-    kuduBin(paths, 'kudu-tserver'),
-    [
-      ...commonFlags(),
-      `--fs_wal_dir=${tserverDir}`,
-      `--rpc_bind_addresses=${host}:${ports.kuduTserver}`,
-      `--webserver_port=${ports.kuduTserverWeb}`,
-      `--tserver_master_addrs=${kuduMasters}`,
-    ],
-    join(paths.logs, 'kudu-tserver.log'),
-    env,
-  );
-  started(tserver);
-  await waitUntil(master, 'answering ksck', () => ksck(paths), 60_000);
-  await waitUntil(tserver, 'registered with the master', () => ksck(paths), 60_000);
+  const tservers: Started[] = [];
+  for (let i = 0; i < kuduTserverCount; i++) {
+    const t = startTserver(paths, i, join(paths.logs, `${kuduTserverName(i)}.log`));
+    tservers.push(t);
+    started(t);
+  }
+  await waitUntil([master, ...tservers], 'healthy in ksck (every tablet server registered)', () => ksck(paths), 60_000);
 }
 
-/** `kudu cluster ksck`: the master answers and every tablet server it knows is healthy (exit 0). */
+/**
+ * `kudu cluster ksck`: the master answers, every tablet server is registered and healthy, and so
+ * is every tablet (exit 0): a tablet still catching up after a restart makes it fail.
+ */
 export function ksck(paths: ClusterPaths): Promise<boolean> {
   return new Promise((resolve) => {
     execFile(
       kuduBin(paths, 'kudu'),
       ['cluster', 'ksck', kuduMasters],
       { env: kuduEnv(paths), timeout: 20_000 },
-      (err, stdout) => resolve(err === null && /Version Summary[\s\S]*all 2 server\(s\) checked/.test(stdout)),
+      (err, stdout) =>
+        resolve(
+          err === null &&
+            new RegExp(`Version Summary[\\s\\S]*all ${1 + kuduTserverCount} server\\(s\\) checked`).test(stdout),
+        ),
     );
   });
+}
+
+function tserverOfState(paths: ClusterPaths, i: number): { state: ClusterState; index: number } {
+  const state = readState(paths);
+  const index = state?.components.findIndex((c) => c.component === kuduTserverName(i)) ?? -1;
+  if (!state || index < 0) {
+    throw new ClusterError(
+      'CLUSTER_NOT_READY',
+      kuduTserverName(i),
+      `not part of the running cluster (is the kudu addon up? its tablet servers are 0..${kuduTserverCount - 1})`,
+    );
+  }
+  return { state, index };
+}
+
+/**
+ * Stops tablet server `i` of the running cluster for real: SIGKILL (a crash: nothing flushed,
+ * no word to the master or its Raft peers) or SIGTERM (a clean stop; SIGKILL after 10 s).
+ * Resolves when the process is gone. The state file keeps naming it, so `status` shows it
+ * STOPPED and `down` stays right; `startKuduTserver` brings it back.
+ */
+export async function stopKuduTserver(
+  paths: ClusterPaths,
+  i: number,
+  signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL',
+): Promise<void> {
+  const { state, index } = tserverOfState(paths, i);
+  const p = state.components[index]!;
+  if (signal === 'SIGKILL') await killProcess(p);
+  else await stopProcess(p, 10_000);
+}
+
+/**
+ * Starts tablet server `i` (stopped by `stopKuduTserver`) again on its own data folder and
+ * ports, and resolves once ksck is healthy: the server registered and every tablet replica
+ * caught up with its leader.
+ */
+export async function startKuduTserver(paths: ClusterPaths, i: number): Promise<void> {
+  const { state, index } = tserverOfState(paths, i);
+  let p = state.components[index]!;
+  if (!isAlive(p)) {
+    await assertPortFree(p.component, ports.kuduTservers[i]!);
+    p = startTserver(paths, i, p.logFile);
+    state.components[index] = p;
+    writeState(paths, state);
+  }
+  await waitUntil(p, 'healthy after its restart', () => ksck(paths), 120_000);
+}
+
+/**
+ * Sets a runtime flag of every running tablet server (`kudu tserver set_flag`), e.g. Kudu's own
+ * fault injection `tablet_inject_latency_on_apply_write_op_ms` to make writes slow for real. Lasts
+ * until set again or the server restarts: a test sets it back when it ends.
+ */
+export async function setKuduTserverFlag(paths: ClusterPaths, flag: string, value: string): Promise<void> {
+  for (let i = 0; i < kuduTserverCount; i++) {
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        kuduBin(paths, 'kudu'),
+        ['tserver', 'set_flag', kuduTserverAddress(i), flag, value],
+        { env: kuduEnv(paths), timeout: 20_000 },
+        (err, _stdout, stderr) =>
+          err
+            ? reject(
+                new ClusterError(
+                  'CLUSTER_NOT_READY',
+                  kuduTserverName(i),
+                  `set_flag ${flag}=${value}: ${stderr.trim()}`,
+                  {
+                    cause: err,
+                  },
+                ),
+              )
+            : resolve(),
+      );
+    });
+  }
 }
 
 export function kuduEnvLines(paths: ClusterPaths): Record<string, string> {
   return {
     TRIBUTARY_KUDU_MASTERS: kuduMasters,
+    // Where each tablet server listens, in index order (stopKuduTserver's `i`).
+    TRIBUTARY_KUDU_TSERVERS: Array.from({ length: kuduTserverCount }, (_, i) => kuduTserverAddress(i)).join(','),
     // The CLI of the same build (`kudu table scan`, `kudu perf loadgen`) needs its libraries.
     TRIBUTARY_KUDU_HOME: paths.kuduHome,
   };

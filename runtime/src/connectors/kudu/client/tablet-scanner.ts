@@ -1,21 +1,24 @@
 // Scans a table tablet by tablet at the leader replica: a new scan per tablet with the
 // projection and equality predicates, then continuation calls by scanner id until the server has
-// no more results. READ_LATEST by default; with `snapshot`, READ_AT_SNAPSHOT (at the given hybrid
-// time, or one the server picks and reports) and rows in primary-key order (ORDER mode), so the
-// same scan repeated returns the same rows in the same order while the snapshot is retained.
+// no more results. Opening a tablet's scan is retried with fresh locations while its leader is
+// unreachable, moved or not running (a tablet server restarting): nothing has been read yet. A
+// failure after that fails the scan (resuming one is not built). READ_LATEST by default; with
+// `snapshot`, READ_AT_SNAPSHOT (at the given hybrid time, or one the server picks and reports)
+// and rows in primary-key order (ORDER mode), so the same scan repeated returns the same rows in
+// the same order while the snapshot is retained.
 // Rows arrive row-wise in a sidecar: each projected column's cell in order, then a null bitmap
 // when the projection has a nullable column; string/binary cells point into a second sidecar.
 import { readCell, writeCell, type CellValue } from './cell-values.ts';
 import type { ConnectionPool } from './connection-pool.ts';
 import { sidecar } from './framing.ts';
-import { describeStatus, kuduError, type ServiceError } from './kudu-errors.ts';
+import { describeStatus, isRetriableServiceError, kuduError, tserverErrors, type ServiceError } from './kudu-errors.ts';
 import { messageType } from './messages.ts';
 import { remainingMs, withRetries, type Deadline } from './retry.ts';
-import { isRetriable } from './connection.ts';
+import { isRetriable, type KuduConnection, type Response } from './connection.ts';
 import { TributaryError } from '../../../errors.ts';
 import { cellSize, Schema, type ColumnSchemaWire } from './schema.ts';
 import type { KuduTable } from './table-metadata.ts';
-import type { Tablet, TabletLocations } from './tablet-locations.ts';
+import type { TabletLocations } from './tablet-locations.ts';
 
 interface NewScan {
   tablet_id: Uint8Array;
@@ -46,6 +49,7 @@ const readAtSnapshot = 2;
 const ordered = 2;
 const service = 'kudu.tserver.TabletServerService';
 
+/** A location to look up again: no leader yet, or the replica asked is not (or no longer) it. */
 class NoLeaderYet extends TributaryError {}
 
 export type ScannedRow = Record<string, CellValue | null>;
@@ -101,7 +105,7 @@ export async function* scanTablets(
   const only = options.tablets ? new Set(options.tablets) : undefined;
   for (const tablet of tablets) {
     if (only && !only.has(tablet.id.toString('hex'))) continue;
-    yield* scanTablet(pool, table, tablet, projection, options, d);
+    yield* scanTablet(pool, locations, table, tablet.id, projection, options, d);
   }
 }
 
@@ -110,8 +114,8 @@ export async function tabletIds(locations: TabletLocations, table: KuduTable, d:
   return (await locations.all(table.name, table.id, d)).map((t) => t.id.toString('hex'));
 }
 
-function newScan(table: KuduTable, tablet: Tablet, projection: Schema, options: ScanOptions): NewScan {
-  const scan: NewScan = { tablet_id: tablet.id, projected_columns: projection.toWire(), read_mode: readLatest };
+function newScan(table: KuduTable, tabletId: Buffer, projection: Schema, options: ScanOptions): NewScan {
+  const scan: NewScan = { tablet_id: tabletId, projected_columns: projection.toWire(), read_mode: readLatest };
   if (options.snapshot !== undefined) {
     scan.read_mode = readAtSnapshot;
     scan.order_mode = ordered;
@@ -142,44 +146,96 @@ function predicateValue(
   return { column: name, equality: { value: bytes ?? cell } };
 }
 
+/** Sends a tablet's first Scan call to its leader, looking the leader up again until one answers. */
+async function openScan(
+  pool: ConnectionPool,
+  locations: TabletLocations,
+  table: KuduTable,
+  tabletId: Buffer,
+  request: ScanRequest,
+  d: Deadline,
+): Promise<{ conn: KuduConnection; answer: Response; res: ScanResponse }> {
+  return withRetries(
+    d,
+    async (left) => {
+      const tablet = (await locations.all(table.name, table.id, d)).find((t) => t.id.equals(tabletId));
+      if (!tablet)
+        throw kuduError('TRIB_KUDU_TSERVER', `table "${table.name}": tablet ${tabletId.toString('hex')} is gone`);
+      if (!tablet.leader) {
+        locations.invalidate(table.id);
+        throw new NoLeaderYet('TRIB_KUDU_TSERVER', `kudu: table "${table.name}": a tablet has no leader yet`);
+      }
+      try {
+        const conn = await pool.get(tablet.leader.host, tablet.leader.port);
+        const answer = await conn.call(service, 'Scan', ScanRequestPB.encode(request), Math.min(left, 30_000));
+        const res = ScanResponsePB.decode(answer.body);
+        if (
+          res.error &&
+          (isRetriableServiceError('tserver', res.error) || res.error.code === tserverErrors.TABLET_NOT_FOUND)
+        ) {
+          throw new NoLeaderYet(
+            'TRIB_KUDU_TSERVER',
+            `kudu: scanning table "${table.name}" at ${conn.peer}: ${describeStatus(res.error.status)}`,
+          );
+        }
+        return { conn, answer, res };
+      } catch (err) {
+        if (err instanceof NoLeaderYet || isRetriable(err)) locations.invalidate(table.id);
+        throw err;
+      }
+    },
+    (err) => err instanceof NoLeaderYet || isRetriable(err),
+  );
+}
+
 async function* scanTablet(
   pool: ConnectionPool,
+  locations: TabletLocations,
   table: KuduTable,
-  tablet: Tablet,
+  tabletId: Buffer,
   projection: Schema,
   options: ScanOptions,
   d: Deadline,
 ): AsyncGenerator<ScannedRow[]> {
   const batchSizeBytes = options.batchSizeBytes ?? 1 << 20;
-  if (!tablet.leader) throw kuduError('TRIB_KUDU_TSERVER', `table "${table.name}": a tablet has no leader to scan`);
-  const conn = await pool.get(tablet.leader.host, tablet.leader.port);
-  let request: ScanRequest = {
-    new_scan_request: newScan(table, tablet, projection, options),
-    call_seq_id: 0,
-    batch_size_bytes: batchSizeBytes,
-  };
+  const opened = await openScan(
+    pool,
+    locations,
+    table,
+    tabletId,
+    {
+      new_scan_request: newScan(table, tabletId, projection, options),
+      call_seq_id: 0,
+      batch_size_bytes: batchSizeBytes,
+    },
+    d,
+  );
+  // Continuations go to the server that holds the scanner.
+  const conn = opened.conn;
+  let answer = opened.answer;
+  let res = opened.res;
   // Only the first answer carries the scanner id; continuations name it from then on.
   let scannerId: Uint8Array | undefined;
   let finished = false;
   try {
     for (let seq = 1; ; seq++) {
-      const left = remainingMs(d);
-      if (left <= 0) throw kuduError('TRIB_KUDU_TIMEOUT', `scan of table "${table.name}" did not complete in time`);
-      const answer = await conn.call(service, 'Scan', ScanRequestPB.encode(request), Math.min(left, 30_000));
-      const res = ScanResponsePB.decode(answer.body);
       if (res.error) {
         throw kuduError('TRIB_KUDU_TSERVER', `scanning table "${table.name}": ${describeStatus(res.error.status)}`);
       }
       scannerId = res.scanner_id ?? scannerId;
       if (seq === 1 && res.snap_timestamp !== undefined)
-        options.onSnapshot?.(tablet.id.toString('hex'), res.snap_timestamp);
+        options.onSnapshot?.(tabletId.toString('hex'), res.snap_timestamp);
       finished = res.has_more_results !== true;
       const rows = res.data ? decodeRows(projection, res.data, answer.rest, answer.sidecarOffsets) : [];
       if (rows.length > 0) yield rows;
       if (finished) return;
       if (!scannerId)
         throw kuduError('TRIB_KUDU_PROTOCOL', `scan of table "${table.name}" has more results but no scanner id`);
-      request = { scanner_id: scannerId, call_seq_id: seq, batch_size_bytes: batchSizeBytes };
+      const left = remainingMs(d);
+      if (left <= 0) throw kuduError('TRIB_KUDU_TIMEOUT', `scan of table "${table.name}" did not complete in time`);
+      const request: ScanRequest = { scanner_id: scannerId, call_seq_id: seq, batch_size_bytes: batchSizeBytes };
+      answer = await conn.call(service, 'Scan', ScanRequestPB.encode(request), Math.min(left, 30_000));
+      res = ScanResponsePB.decode(answer.body);
     }
   } finally {
     // A consumer that stops early (or a failure) leaves a server-side scanner: close it rather
