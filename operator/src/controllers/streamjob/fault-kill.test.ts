@@ -6,22 +6,37 @@ import { ErrorCodes } from '../../kube/errors.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { FAULT_KILL_ENV, killAfterStep, parseKillPoint, type KillNotice } from './fault-kill.ts';
 
-const job = (ns: string, name: string, rv = '7', step?: string) =>
+const job = (ns: string, name: string, rv = '7', step?: string, generation = 3) =>
   ({
-    metadata: { namespace: ns, name, resourceVersion: rv },
+    metadata: { namespace: ns, name, resourceVersion: rv, generation },
     spec: {},
     status: step ? { pendingOperation: { kind: 'rescale', step } } : {},
   }) as unknown as StreamJob;
 
 describe('fault injection: SIGKILL after a status write (test-only knob)', () => {
-  it('parses <namespace>/<job>:<step>, is off when empty, and refuses anything else with OPERATOR_CONFIG', () => {
+  it('parses <namespace>/<job>:<step>[@<generation>], is off when empty, and refuses anything else with OPERATOR_CONFIG', () => {
     expect(parseKillPoint('team-a/clicks.v2:savepoint-triggered')).toEqual({
       namespace: 'team-a',
       job: 'clicks.v2',
       step: 'savepoint-triggered',
     });
+    expect(parseKillPoint('team-a/clicks:done@12')).toEqual({
+      namespace: 'team-a',
+      job: 'clicks',
+      step: 'done',
+      generation: 12,
+    });
     expect(parseKillPoint('')).toBeUndefined();
-    for (const bad of ['clicks:intent', 'team-a/clicks', 'team-a/clicks:', 'Team/clicks:intent', 'a/b:c:d'])
+    for (const bad of [
+      'clicks:intent',
+      'team-a/clicks',
+      'team-a/clicks:',
+      'Team/clicks:intent',
+      'a/b:c:d',
+      'a/b:intent@',
+      'a/b:intent@0',
+      'a/b:intent@x',
+    ])
       expect(() => parseKillPoint(bad), bad).toThrow(
         expect.objectContaining({ code: ErrorCodes.CONFIG, message: expect.stringContaining(FAULT_KILL_ENV) }),
       );
@@ -49,10 +64,20 @@ describe('fault injection: SIGKILL after a status write (test-only knob)', () =>
         msg: 'fault injection: SIGKILL after status write',
         job: 'ns/j',
         step: 'state-ready',
+        generation: 3,
         resourceVersion: '42',
         pendingStep: 'state-ready',
       },
     ]);
+  });
+
+  it('with a generation, fires only on writes made at that generation (the operation that spec change started)', () => {
+    const notices: KillNotice[] = [];
+    const hook = killAfterStep({ namespace: 'ns', job: 'j', step: 'done', generation: 5 }, (n) => notices.push(n));
+    hook(job('ns', 'j', '10', undefined, 4), 'done');
+    expect(notices).toEqual([]);
+    hook(job('ns', 'j', '11', undefined, 5), 'done');
+    expect(notices).toMatchObject([{ step: 'done', generation: 5, resourceVersion: '11' }]);
   });
 
   it('by default the process SIGKILLs itself after writing the notice, and nothing after the write runs', async () => {

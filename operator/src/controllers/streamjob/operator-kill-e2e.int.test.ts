@@ -8,11 +8,12 @@
 // One job (Kafka source → keyBy → 1 s tumbling window → count/sum → exactly-once Kafka sink)
 // goes through a savepoint-mode rescale (2↔3) and then a savepoint-mode upgrade (a graph change:
 // an always-true filter added or removed) per kill step, while a producer keeps writing input.
-// For each operation an operator process is started with TRIBUTARY_FAULT_KILL_AFTER_STEP: it
-// SIGKILLs itself right after writing that step (intent, savepoint-triggered, state-ready,
-// old-pods-gone, starting, waiting — the first write after the new pods were created — and
-// done, the final status); then a fresh operator process (new caches, nothing in memory but
-// status) must finish the SAME operation. Checked:
+// For each operation the operator process runs with TRIBUTARY_FAULT_KILL_AFTER_STEP (at the
+// generation that operation's spec change makes): it SIGKILLs itself right after writing that
+// step (intent, savepoint-triggered, state-ready, old-pods-gone, starting, waiting — the first
+// write after the new pods were created — and done, the final status); then a fresh operator
+// process (new caches, nothing in memory but status) must finish the SAME operation (that
+// process is the one armed for the next operation). Checked:
 //   - the process died of SIGKILL right after that write: the job in the API is the object it
 //     wrote (same resourceVersion), at the pending step that write records;
 //   - the operation completes as the deployment the intent named, with the replicas and spec
@@ -159,20 +160,32 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
       let replicas = 2;
       let filter = false;
 
-      const interrupted = async (kind: 'rescale' | 'upgrade', step: Step) => {
+      // Per kill step a rescale, then an upgrade.
+      const ops = (Object.keys(STEPS) as Step[]).flatMap((step) => [
+        { kind: 'rescale' as const, step },
+        { kind: 'upgrade' as const, step },
+      ]);
+      // The operator process that dies at ops[i]: armed for the generation that operation's
+      // spec change makes. The one that finishes ops[i] is armed for ops[i + 1] (nothing is
+      // written at that generation before the test changes the spec again).
+      const armed = (i: number, generation: number) => {
+        const next = ops[i];
+        return h.startOperator(next ? { killAfter: { job: name, step: next.step, generation } } : {});
+      };
+      await h.stopOperator();
+      let operator = armed(0, prev.metadata.generation! + 1);
+      await operator.ready;
+
+      for (const [i, { kind, step }] of ops.entries()) {
         if (kind === 'rescale') replicas = replicas === 2 ? 3 : 2;
         else filter = !filter;
         const prevDep = prev.status!.deployed!;
         const spBefore = await spFolders();
         const historyBefore = prev.status?.savepoints ?? [];
-        // This operator process SIGKILLs itself right after writing `step` of this job.
-        await h.stopOperator();
-        const killer = h.startOperator({ killAfter: { job: name, step } });
-        await killer.ready;
         const t0 = Date.now();
         if (kind === 'rescale') await scaleJob(kube, ns, name, replicas);
         else await kube.patch(StreamJobs, ns, name, { spec: { graph: graph(filter) } });
-        const mid = await within(killer.killed, 90_000, `${kind}: operator killed after writing ${step}`);
+        const mid = await within(operator.killed, 90_000, `${kind}: operator killed after writing ${step}`);
         const tKill = Date.now();
         const op = mid.status?.pendingOperation;
         // Killed right there: the write-ahead log stands at what that write recorded.
@@ -186,8 +199,8 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
           expect(made).toHaveLength(replicas);
         }
         // A fresh operator process: informers list again, nothing in memory but what status says.
-        const fresh = h.startOperator();
-        await fresh.ready;
+        operator = armed(i + 1, mid.metadata.generation! + 1);
+        await operator.ready;
         const done = await runningWith(kube, ns, name, replicas, prevDep.id);
         const t1 = Date.now();
         const dep = done.status!.deployed!;
@@ -212,13 +225,7 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
         lines.push(line);
         console.log(line);
         prev = done;
-      };
-
-      for (const step of Object.keys(STEPS) as Step[]) {
-        await interrupted('rescale', step);
-        await interrupted('upgrade', step);
       }
-      const ops = 2 * Object.keys(STEPS).length;
 
       const { n, want, got, check } = await finishAndCompare({
         loop,
@@ -237,8 +244,8 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
       // One savepoint per operation in all, none between them (a fresh operator that found
       // nothing to finish started nothing).
       const last = await getJob(kube, ns, name);
-      expect(last.status?.savepoints).toHaveLength(ops);
-      expect(await spFolders()).toHaveLength(spAtStart.length + ops);
+      expect(last.status?.savepoints).toHaveLength(ops.length);
+      expect(await spFolders()).toHaveLength(spAtStart.length + ops.length);
       // Pods: one deployment at a time, each slot pod created once, no unrecorded deployment.
       expect(pods.mixed).toEqual([]);
       expect([...pods.uids.keys()].sort()).toEqual([...deployments].sort());

@@ -31,6 +31,13 @@ export * from './window-job.ts';
 /** The runtime image the harness's operators default to (the node agent maps it to a checkout's runtime). */
 const RUNTIME_IMAGE = 'tributary/runtime:test';
 
+/** Kill the operator right after it writes `step` of `job` (at `generation`, when given). */
+export interface KillAfter {
+  job: string;
+  step: string;
+  generation?: number;
+}
+
 export interface HarnessOptions {
   /** The in-process operator's requeue cadence. */
   cadence?: Cadence;
@@ -58,7 +65,7 @@ export interface Harness {
    * `killed` resolves with the job as written once that operator is gone; `ready` once its
    * informer caches are synced.
    */
-  startOperator(o?: { killAfter?: { job: string; step: string } }): {
+  startOperator(o?: { killAfter?: KillAfter }): {
     killed: Promise<StreamJob>;
     ready: Promise<void>;
   };
@@ -126,7 +133,7 @@ export async function startHarness(
     await o.running;
     await o.close();
   };
-  const startOperator = (o: { killAfter?: { job: string; step: string } } = {}) => {
+  const startOperator = (o: { killAfter?: KillAfter } = {}) => {
     if (op || proc) throw new OperatorError(ErrorCodes.TEST_HARNESS, 'an operator is already running: stop it first');
     if (logDir) return startProcess(o.killAfter);
     registry = createRegistry();
@@ -146,6 +153,7 @@ export async function startHarness(
         ? {
             afterWrite: (job: StreamJob, step: string) => {
               if (hit || step !== k.step || job.metadata.name !== k.job) return;
+              if (k.generation !== undefined && job.metadata.generation !== k.generation) return;
               hit = job;
               mgr.stop();
               throw new OperatorError(ErrorCodes.INJECTED_FAULT, `operator killed after writing ${step}`);
@@ -171,7 +179,7 @@ export async function startHarness(
     return { killed, ready };
   };
   /** The operator as a process: `killed` checks it died of SIGKILL right after writing the step. */
-  const startProcess = (k?: { job: string; step: string }) => {
+  const startProcess = (k?: KillAfter) => {
     const me = startOperatorProcess({
       namespace: ns,
       defaultImage: RUNTIME_IMAGE,

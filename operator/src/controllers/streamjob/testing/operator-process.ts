@@ -32,13 +32,15 @@ export function startOperatorProcess(o: {
   namespace: string;
   defaultImage: string;
   logFile: string;
-  killAfter?: { job: string; step: string };
+  killAfter?: { job: string; step: string; generation?: number };
 }): OperatorProcess {
   const fd = openSync(o.logFile, 'a');
   const env: NodeJS.ProcessEnv = { ...process.env, TRIBUTARY_LOG_LEVEL: process.env.SJ_LOG ? 'debug' : 'info' };
   // Run from a checkout, not as a pod: no in-cluster config, no leader election default.
   delete env.KUBERNETES_SERVICE_HOST;
-  if (o.killAfter) env[FAULT_KILL_ENV] = `${o.namespace}/${o.killAfter.job}:${o.killAfter.step}`;
+  const k = o.killAfter;
+  if (k)
+    env[FAULT_KILL_ENV] = `${o.namespace}/${k.job}:${k.step}${k.generation !== undefined ? `@${k.generation}` : ''}`;
   else delete env[FAULT_KILL_ENV];
   const child = spawn(
     process.execPath,
