@@ -18,8 +18,9 @@
 //     wrote (same resourceVersion), at the pending step that write records;
 //   - the operation completes as the deployment the intent named, with the replicas and spec
 //     it asked for;
-//   - exactly one savepoint per operation (status history and the savepoint folders in the
-//     bucket, per operation and in total), and the new pods report having restored it;
+//   - exactly one savepoint per operation (a status watch: no write of the operation names a
+//     second savepoint id; the status history and the savepoint folders in the bucket, per
+//     operation and in total), and the new pods report having restored it;
 //   - a pod watch, checked at every event: pods of one deployment at a time (the old ones are
 //     gone before the new ones are created), never more than that deployment's replicas, each
 //     slot pod created once, no pods of a deployment the operator did not record;
@@ -70,6 +71,8 @@ interface PodWatch {
   most: Map<string, number>;
   /** Observed states in which pods of more than one deployment existed. */
   mixed: string[];
+  /** Rejects at the first such state. */
+  mixedNow: Promise<never>;
   events: number;
   stop(): Promise<void>;
 }
@@ -86,7 +89,10 @@ async function watchPods(kube: KubeClient, ns: string, job: string): Promise<Pod
     namespace: ns,
     labelSelector: `tributary.dev/job=${job}`,
   });
-  const w: PodWatch = { uids: new Map(), most: new Map(), mixed: [], events: 0, stop: () => inf.stop() };
+  let fail: (e: Error) => void = () => undefined;
+  const mixedNow = new Promise<never>((_, reject) => (fail = reject));
+  mixedNow.catch(() => undefined); // raced against each wait; never unhandled before
+  const w: PodWatch = { uids: new Map(), most: new Map(), mixed: [], mixedNow, events: 0, stop: () => inf.stop() };
   const check = () => {
     w.events++;
     const live = inf.list(ns);
@@ -99,15 +105,50 @@ async function watchPods(kube: KubeClient, ns: string, job: string): Promise<Pod
       w.uids.set(dep, uids);
     }
     for (const [dep, n] of byDep) w.most.set(dep, Math.max(n, w.most.get(dep) ?? 0));
-    if (byDep.size > 1)
+    if (byDep.size > 1) {
       w.mixed.push(
         live
           .map((p) => p.metadata?.name)
           .sort()
           .join(', '),
       );
+      fail(new Error(`pods of two deployments at once: ${w.mixed.at(-1)}`));
+    }
   };
   inf.addHandler({ onAdd: check, onUpdate: check, onDelete: check });
+  inf.start();
+  await inf.waitForSync();
+  return w;
+}
+
+interface SavepointWatch {
+  /** Target deployment → the savepoint ids its operation's status named, in the order written. */
+  ids: Map<string, string[]>;
+  /** Rejects as soon as the status of one operation names a second savepoint. */
+  duplicate: Promise<never>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Watches the job's status writes: an operation that triggers a second savepoint (a new
+ * operator that does not trust the id in status) shows at that write, not only at the end.
+ */
+async function watchSavepoints(kube: KubeClient, ns: string, job: string): Promise<SavepointWatch> {
+  const inf = new Informer<StreamJob>({ client: kube, resource: StreamJobs, namespace: ns });
+  let fail: (e: Error) => void = () => undefined;
+  const duplicate = new Promise<never>((_, reject) => (fail = reject));
+  duplicate.catch(() => undefined); // raced against each wait; never unhandled before
+  const w: SavepointWatch = { ids: new Map(), duplicate, stop: () => inf.stop() };
+  const seen = (j: StreamJob) => {
+    const op = j.status?.pendingOperation;
+    if (j.metadata.name !== job || !op?.savepointId || !op.targetDeploymentId) return;
+    const ids = w.ids.get(op.targetDeploymentId) ?? [];
+    if (!ids.includes(op.savepointId)) ids.push(op.savepointId);
+    w.ids.set(op.targetDeploymentId, ids);
+    if (ids.length > 1)
+      fail(new Error(`operation ${op.kind} → ${op.targetDeploymentId} triggered savepoints ${ids.join(', ')}`));
+  };
+  inf.addHandler({ onAdd: seen, onUpdate: (_, j) => seen(j) });
   inf.start();
   await inf.waitForSync();
   return w;
@@ -138,6 +179,7 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
     const spFolders = () => h.state(name).savepointNames();
     const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 50);
     const pods = await watchPods(kube, ns, name);
+    const savepoints = await watchSavepoints(kube, ns, name);
     const reader = await readOutput<WindowOut>(kafka, h.topics.out!, `sjkill-reader-${id}`);
     const producer: Producer = kafka.producer();
     await producer.connect();
@@ -201,7 +243,11 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
         // A fresh operator process: informers list again, nothing in memory but what status says.
         operator = armed(i + 1, mid.metadata.generation! + 1);
         await operator.ready;
-        const done = await runningWith(kube, ns, name, replicas, prevDep.id);
+        const done = await Promise.race([
+          runningWith(kube, ns, name, replicas, prevDep.id),
+          savepoints.duplicate,
+          pods.mixedNow,
+        ]);
         const t1 = Date.now();
         const dep = done.status!.deployed!;
         // The operation the intent recorded was finished, not a new one started.
@@ -217,6 +263,7 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
         if (op?.savepointId) expect(sp.id).toBe(op.savepointId);
         if (op?.restoreFrom) expect(sp.path).toBe(op.restoreFrom);
         expect(dep.restoredFrom).toBe(sp.path);
+        expect(savepoints.ids.get(target)).toEqual([sp.id]);
         expect(sp.path.startsWith(`${h.state(name).location}/savepoints/`)).toBe(true);
         expect(await spFolders()).toEqual([...spBefore, sp.path.split('/').at(-1)!].sort());
         deployments.push(dep.id);
@@ -261,6 +308,7 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
       await loop.stop().catch(() => undefined);
       await reader.close().catch(() => undefined);
       await pods.stop();
+      await savepoints.stop();
     }
   }, 600_000);
 });
