@@ -176,6 +176,7 @@ export async function startHarness(
     })();
     killed.catch(() => undefined); // without killAfter nobody awaits it
     const ready = waitFor('in-process operator ready', () => mgr.readiness().ok, 30_000, 20).then(() => undefined);
+    ready.catch(() => undefined); // a caller that only waits for the kill need not await it
     return { killed, ready };
   };
   /** The operator as a process: `killed` checks it died of SIGKILL right after writing the step. */
@@ -206,7 +207,9 @@ export async function startHarness(
       return job;
     })();
     killed.catch(() => undefined);
-    return { killed, ready: me.ready.then(() => undefined) };
+    const ready = me.ready.then(() => undefined);
+    ready.catch(() => undefined);
+    return { killed, ready };
   };
   startOperator();
   // The S3 block is made on first use: a caller with PVC jobs only needs no S3 server.

@@ -55,8 +55,14 @@ export function startOperatorProcess(o: {
     { env, stdio: ['ignore', fd, fd] },
   );
   closeSync(fd);
+  // A test process that ends (a timeout, a crash) takes its operator with it.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+    child.on('exit', (code, signal) => {
+      process.off('exit', orphanGuard);
+      resolve({ code, signal });
+    }),
   );
   let gone = false;
   void exited.then(() => (gone = true));
