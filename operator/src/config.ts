@@ -7,6 +7,7 @@ import { ErrorCodes, OperatorError } from './kube/errors.ts';
 import { DEFAULT_RUNTIME_IMAGE } from './version.ts';
 import type { StateStorage } from './api/v1alpha1/streamjob.ts';
 import { placeIssues } from './controllers/streamjob/state-storage.ts';
+import { FAULT_KILL_ENV, parseKillPoint, type KillPoint } from './controllers/streamjob/fault-kill.ts';
 
 export interface OperatorConfig {
   /** Namespaces to watch; empty = all. */
@@ -28,6 +29,11 @@ export interface OperatorConfig {
   druid: boolean;
   /** The validating webhooks' HTTPS server; absent = not served. */
   webhook?: { host: string; port: number; certFile: string; keyFile: string };
+  /**
+   * TEST-ONLY (TRIBUTARY_FAULT_KILL_AFTER_STEP, no flag): SIGKILL this process right after that
+   * status write (controllers/streamjob/fault-kill.ts).
+   */
+  faultKillAfterStep?: KillPoint;
 }
 
 const usage = `tributary operator
@@ -100,7 +106,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       .map((s) => s.trim())
       .filter(Boolean);
   const stateStorage = defaultStateStorage(pick(values['default-state-storage'], 'DEFAULT_STATE_STORAGE', ''));
+  const killPoint = parseKillPoint(env[FAULT_KILL_ENV] ?? '');
   return {
+    ...(killPoint ? { faultKillAfterStep: killPoint } : {}),
     ...(stateStorage ? { defaultStateStorage: stateStorage } : {}),
     namespaces: list(pick(values.namespaces, 'NAMESPACES', '')),
     allowedServiceAccounts: list(pick(values['allowed-service-accounts'], 'ALLOWED_SERVICE_ACCOUNTS', '')),

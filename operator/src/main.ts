@@ -13,6 +13,7 @@ import { addStreamJobController } from './controllers/streamjob/controller.ts';
 import { addDruidDatasourceController } from './controllers/druiddatasource/controller.ts';
 import { streamJobAdmission } from './controllers/streamjob/admission.ts';
 import { druidDatasourceAdmission } from './controllers/druiddatasource/admission.ts';
+import { killAfterStep } from './controllers/streamjob/fault-kill.ts';
 
 async function main(): Promise<number> {
   let cfg;
@@ -49,6 +50,11 @@ async function main(): Promise<number> {
   const scopes: (string | undefined)[] = cfg.namespaces.length ? cfg.namespaces : [undefined];
   const podPolicy = { allowedServiceAccounts: cfg.allowedServiceAccounts };
   const stateDefaults = cfg.defaultStateStorage ? { stateStorage: cfg.defaultStateStorage } : {};
+  const faultKill = cfg.faultKillAfterStep;
+  if (faultKill)
+    logger.warn({ faultKillAfterStep: faultKill }, 'TEST-ONLY fault injection armed: SIGKILL after a status write');
+  // One hook for every scope: it fires once per process.
+  const afterWrite = faultKill ? killAfterStep(faultKill) : undefined;
   for (const namespace of scopes) {
     const ns = namespace ? { namespace } : {};
     closers.push(
@@ -58,6 +64,7 @@ async function main(): Promise<number> {
         defaultImage: cfg.defaultImage,
         ...(stateDefaults.stateStorage ? { defaultStateStorage: stateDefaults.stateStorage } : {}),
         podPolicy,
+        ...(afterWrite ? { afterWrite } : {}),
       }).close,
     );
     if (cfg.druid) closers.push(addDruidDatasourceController(mgr, ns).close);

@@ -1,19 +1,26 @@
-// Issue 5: the operator killed at each step of an upgrade's write-ahead log, with the REAL
-// runtime (node agent running tributary/runtime:*), real Kafka, the real apiserver and the
-// job's state on the local S3 server (no volume shared by the slot pods). The
-// stand-in-runtime version of this is in controller.int.test.ts; here the slots really stop
-// with a savepoint, exit, and restore.
+// The operator killed for real — SIGKILL of its own OS process — at each step of a rescale's
+// and of an upgrade's write-ahead log, with the REAL runtime (node agent running
+// tributary/runtime:*), real Kafka, the real apiserver and the job's state on the local S3
+// server (no volume shared by the slot pods). The stand-in-runtime, in-process version of this
+// is in controller.int.test.ts; here the operator is `node operator/src/main.ts` (the harness's
+// `operator: 'process'`), the slots really stop with a savepoint, exit, and restore.
 //
 // One job (Kafka source → keyBy → 1 s tumbling window → count/sum → exactly-once Kafka sink)
-// is rescaled 2→3→2→3→2→3 in savepoint mode while a producer keeps writing input. For each
-// rescale an operator is started that dies right after writing one step of the pending
-// operation (intent, savepoint-triggered, state-ready, old-pods-gone, starting: its Manager
-// is stopped and the reconcile ends right after that status write, as if the process died),
-// then a fresh operator (new caches, nothing in memory) is started and must finish the SAME
-// operation. Checked:
-//   - the upgrade completes with the new replica count, as the deployment the intent named;
-//   - exactly one savepoint per rescale (status history and the savepoints in the bucket), and the
-//     new pods report having restored it;
+// goes through a savepoint-mode rescale (2↔3) and then a savepoint-mode upgrade (a graph change:
+// an always-true filter added or removed) per kill step, while a producer keeps writing input.
+// For each operation the operator process runs with TRIBUTARY_FAULT_KILL_AFTER_STEP (at the
+// generation that operation's spec change makes): it SIGKILLs itself right after writing that
+// step (intent, savepoint-triggered, state-ready, old-pods-gone, starting, waiting — the first
+// write after the new pods were created — and done, the final status); then a fresh operator
+// process (new caches, nothing in memory but status) must finish the SAME operation (that
+// process is the one armed for the next operation). Checked:
+//   - the process died of SIGKILL right after that write: the job in the API is the object it
+//     wrote (same resourceVersion), at the pending step that write records;
+//   - the operation completes as the deployment the intent named, with the replicas and spec
+//     it asked for;
+//   - exactly one savepoint per operation (a status watch: no write of the operation names a
+//     second savepoint id; the status history and the savepoint folders in the bucket, per
+//     operation and in total), and the new pods report having restored it;
 //   - a pod watch, checked at every event: pods of one deployment at a time (the old ones are
 //     gone before the new ones are created), never more than that deployment's replicas, each
 //     slot pod created once, no pods of a deployment the operator did not record;
@@ -22,9 +29,10 @@ import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Informer, Resources, type KubeClient } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
-import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
 import type { Pod } from './objects/slot-pod.ts';
+import { StreamJobs } from './resource.ts';
 import {
   finishAndCompare,
   getJob,
@@ -39,10 +47,22 @@ import {
 } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Every write of a rescale's pending operation up to the new pods (reconcile.ts, advance()). */
-const STEPS = ['intent', 'savepoint-triggered', 'state-ready', 'old-pods-gone', 'starting'] as const;
+/**
+ * Every status write of a savepoint-mode operation (reconcile.ts, operation/advance.ts), and
+ * `pendingOperation.step` right after it: `waiting` is the first write once the new pods exist,
+ * `done` removes the operation.
+ */
+const STEPS = {
+  intent: 'recorded',
+  'savepoint-triggered': 'savepoint-triggered',
+  'state-ready': 'state-ready',
+  'old-pods-gone': 'old-pods-gone',
+  starting: 'starting',
+  waiting: 'starting',
+  done: undefined,
+} as const;
+type Step = keyof typeof STEPS;
 
 interface PodWatch {
   /** Deployment → uids of its pods ever seen (a slot pod created twice would add a uid). */
@@ -51,6 +71,8 @@ interface PodWatch {
   most: Map<string, number>;
   /** Observed states in which pods of more than one deployment existed. */
   mixed: string[];
+  /** Rejects at the first such state. */
+  mixedNow: Promise<never>;
   events: number;
   stop(): Promise<void>;
 }
@@ -67,7 +89,10 @@ async function watchPods(kube: KubeClient, ns: string, job: string): Promise<Pod
     namespace: ns,
     labelSelector: `tributary.dev/job=${job}`,
   });
-  const w: PodWatch = { uids: new Map(), most: new Map(), mixed: [], events: 0, stop: () => inf.stop() };
+  let fail: (e: Error) => void = () => undefined;
+  const mixedNow = new Promise<never>((_, reject) => (fail = reject));
+  mixedNow.catch(() => undefined); // raced against each wait; never unhandled before
+  const w: PodWatch = { uids: new Map(), most: new Map(), mixed: [], mixedNow, events: 0, stop: () => inf.stop() };
   const check = () => {
     w.events++;
     const live = inf.list(ns);
@@ -80,13 +105,15 @@ async function watchPods(kube: KubeClient, ns: string, job: string): Promise<Pod
       w.uids.set(dep, uids);
     }
     for (const [dep, n] of byDep) w.most.set(dep, Math.max(n, w.most.get(dep) ?? 0));
-    if (byDep.size > 1)
+    if (byDep.size > 1) {
       w.mixed.push(
         live
           .map((p) => p.metadata?.name)
           .sort()
           .join(', '),
       );
+      fail(new Error(`pods of two deployments at once: ${w.mixed.at(-1)}`));
+    }
   };
   inf.addHandler({ onAdd: check, onUpdate: check, onDelete: check });
   inf.start();
@@ -94,18 +121,65 @@ async function watchPods(kube: KubeClient, ns: string, job: string): Promise<Pod
   return w;
 }
 
-describe('operator killed at each step of an upgrade (real runtime)', () => {
-  const harness = harnessPerFile('sjkill', { in: PARTITIONS, out: 1 });
+interface SavepointWatch {
+  /** Target deployment → the savepoint ids its operation's status named, in the order written. */
+  ids: Map<string, string[]>;
+  /** Rejects as soon as the status of one operation names a second savepoint. */
+  duplicate: Promise<never>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Watches the job's status writes: an operation that triggers a second savepoint (a new
+ * operator that does not trust the id in status) shows at that write, not only at the end.
+ */
+async function watchSavepoints(kube: KubeClient, ns: string, job: string): Promise<SavepointWatch> {
+  const inf = new Informer<StreamJob>({ client: kube, resource: StreamJobs, namespace: ns });
+  let fail: (e: Error) => void = () => undefined;
+  const duplicate = new Promise<never>((_, reject) => (fail = reject));
+  duplicate.catch(() => undefined); // raced against each wait; never unhandled before
+  const w: SavepointWatch = { ids: new Map(), duplicate, stop: () => inf.stop() };
+  const seen = (j: StreamJob) => {
+    const op = j.status?.pendingOperation;
+    if (j.metadata.name !== job || !op?.savepointId || !op.targetDeploymentId) return;
+    const ids = w.ids.get(op.targetDeploymentId) ?? [];
+    if (!ids.includes(op.savepointId)) ids.push(op.savepointId);
+    w.ids.set(op.targetDeploymentId, ids);
+    if (ids.length > 1)
+      fail(new Error(`operation ${op.kind} → ${op.targetDeploymentId} triggered savepoints ${ids.join(', ')}`));
+  };
+  inf.addHandler({ onAdd: seen, onUpdate: (_, j) => seen(j) });
+  inf.start();
+  await inf.waitForSync();
+  return w;
+}
+
+/** `p`, or a rejection naming `what` after `ms` (a guard against a hang, not a measure). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000}s`)), ms);
+  });
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}
+
+const hasFilter = (spec: StreamJobSpec) => JSON.stringify(spec.graph).includes('"positive"');
+
+describe('operator process SIGKILLed at each step of a rescale and of an upgrade (real runtime)', () => {
+  const harness = harnessPerFile('sjkill', { in: PARTITIONS, out: 1 }, { operator: 'process' });
   const name = 'killed';
 
-  it('a new operator finishes each interrupted rescale: one savepoint each, restored, no duplicate pods, exactly-once output', async () => {
+  it('a new operator process finishes each interrupted operation: one savepoint each, restored, one deployment at a time, exactly-once output', async () => {
     const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
     const input = h.topics.in!;
+    const graph = (filter: boolean) =>
+      windowGraph({ brokers, input, output: h.topics.out!, groupId: `g-${id}`, filter });
     // The savepoints in the bucket (h.state knows the job once it is created).
     const spFolders = () => h.state(name).savepointNames();
     const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 50);
     const pods = await watchPods(kube, ns, name);
+    const savepoints = await watchSavepoints(kube, ns, name);
     const reader = await readOutput<WindowOut>(kafka, h.topics.out!, `sjkill-reader-${id}`);
     const producer: Producer = kafka.producer();
     await producer.connect();
@@ -117,66 +191,87 @@ describe('operator killed at each step of an upgrade (real runtime)', () => {
         checkpointing: { interval: '500ms', retained: 2 },
         // history long enough to hold every savepoint of this test (none dropped, none deleted)
         savepoints: { historyLimit: 20, onDelete: false, timeout: '60s' },
-        graph: windowGraph({ brokers, input, output: h.topics.out!, groupId: `g-${id}` }),
+        graph: graph(false),
       });
       let prev = await runningWith(kube, ns, name, 2);
       await waitFor('first output', () => reader.arrivals.length > 0, 60_000, 100);
+      const spAtStart = await spFolders();
       const deployments = [prev.status!.deployed!.id];
       const replicasOf = new Map([[prev.status!.deployed!.id, 2]]);
       const lines: string[] = [];
+      let replicas = 2;
+      let filter = false;
 
-      for (const [i, step] of STEPS.entries()) {
-        const replicas = i % 2 === 0 ? 3 : 2;
+      // Per kill step a rescale, then an upgrade.
+      const ops = (Object.keys(STEPS) as Step[]).flatMap((step) => [
+        { kind: 'rescale' as const, step },
+        { kind: 'upgrade' as const, step },
+      ]);
+      // The operator process that dies at ops[i]: armed for the generation that operation's
+      // spec change makes. The one that finishes ops[i] is armed for ops[i + 1] (nothing is
+      // written at that generation before the test changes the spec again).
+      const armed = (i: number, generation: number) => {
+        const next = ops[i];
+        return h.startOperator(next ? { killAfter: { job: name, step: next.step, generation } } : {});
+      };
+      await h.stopOperator();
+      let operator = armed(0, prev.metadata.generation! + 1);
+      await operator.ready;
+
+      for (const [i, { kind, step }] of ops.entries()) {
+        if (kind === 'rescale') replicas = replicas === 2 ? 3 : 2;
+        else filter = !filter;
+        const prevDep = prev.status!.deployed!;
         const spBefore = await spFolders();
         const historyBefore = prev.status?.savepoints ?? [];
-        // The next operator dies right after writing `step` of this job's operation.
-        await h.stopOperator();
-        const { killed } = h.startOperator({ killAfter: { job: name, step } });
-        let mid: StreamJob | undefined;
-        let killError: unknown;
-        void killed.then(
-          (j) => (mid = j),
-          (e: unknown) => (killError = e),
-        );
         const t0 = Date.now();
-        await scaleJob(kube, ns, name, replicas);
-        await waitFor(
-          `operator killed after writing ${step}`,
-          () => {
-            if (killError) throw killError;
-            return mid;
-          },
-          60_000,
-          50,
-        );
-        const op = mid!.status?.pendingOperation;
-        expect(op?.kind).toBe('rescale');
+        if (kind === 'rescale') await scaleJob(kube, ns, name, replicas);
+        else await kube.patch(StreamJobs, ns, name, { spec: { graph: graph(filter) } });
+        const mid = await within(operator.killed, 90_000, `${kind}: operator killed after writing ${step}`);
         const tKill = Date.now();
-        // A fresh operator: informers list again, nothing in memory but what status says.
-        h.startOperator();
-        const done = await runningWith(kube, ns, name, replicas, prev.status!.deployed!.id);
+        const op = mid.status?.pendingOperation;
+        // Killed right there: the write-ahead log stands at what that write recorded.
+        expect({ step, pending: op?.step, kind: op?.kind ?? kind }).toEqual({ step, pending: STEPS[step], kind });
+        const target = op?.targetDeploymentId ?? mid.status!.deployed!.id;
+        expect(target).not.toBe(prevDep.id);
+        if (step === 'waiting') {
+          // The new pods were created before the write that killed it.
+          const made = (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `${DEPLOYMENT_LABEL}=${target}` }))
+            .items;
+          expect(made).toHaveLength(replicas);
+        }
+        // A fresh operator process: informers list again, nothing in memory but what status says.
+        operator = armed(i + 1, mid.metadata.generation! + 1);
+        await operator.ready;
+        const done = await Promise.race([
+          runningWith(kube, ns, name, replicas, prevDep.id),
+          savepoints.duplicate,
+          pods.mixedNow,
+        ]);
         const t1 = Date.now();
         const dep = done.status!.deployed!;
         // The operation the intent recorded was finished, not a new one started.
-        expect(dep.id).toBe(op?.targetDeploymentId);
+        expect(dep.id).toBe(target);
         expect(dep.parallelism).toBe(replicas);
-        // Exactly one savepoint for the interrupted rescale, and the new pods restored it.
+        expect(hasFilter(JSON.parse(dep.spec ?? '{}') as StreamJobSpec)).toBe(filter);
+        // Exactly one savepoint for the interrupted operation, and the new pods restored it.
         const history = done.status?.savepoints ?? [];
         expect(history.slice(0, -1)).toEqual(historyBefore);
-        const sp = history.at(-1)!;
         expect(history).toHaveLength(historyBefore.length + 1);
+        const sp = history.at(-1)!;
+        expect(sp.reason).toBe(kind);
         if (op?.savepointId) expect(sp.id).toBe(op.savepointId);
         if (op?.restoreFrom) expect(sp.path).toBe(op.restoreFrom);
         expect(dep.restoredFrom).toBe(sp.path);
+        expect(savepoints.ids.get(target)).toEqual([sp.id]);
         expect(sp.path.startsWith(`${h.state(name).location}/savepoints/`)).toBe(true);
         expect(await spFolders()).toEqual([...spBefore, sp.path.split('/').at(-1)!].sort());
         deployments.push(dep.id);
         replicasOf.set(dep.id, replicas);
-        const line = `killed after ${step}: ${((tKill - t0) / 1000).toFixed(2)}s after the scale request (${mid!.status?.phase}); the next operator finished ${prev.status!.deployed!.parallelism}→${replicas} ${((t1 - tKill) / 1000).toFixed(2)}s later, restored ${sp.path}`;
+        const line = `${kind} ${prevDep.parallelism}→${replicas}${kind === 'upgrade' ? ` (filter ${filter ? 'added' : 'removed'})` : ''}, SIGKILL after ${step}: ${((tKill - t0) / 1000).toFixed(2)}s after the request (${mid.status?.phase}); the next operator process finished it ${((t1 - tKill) / 1000).toFixed(2)}s later, restored ${sp.path}`;
         lines.push(line);
         console.log(line);
         prev = done;
-        await sleep(1000);
       }
 
       const { n, want, got, check } = await finishAndCompare({
@@ -193,6 +288,11 @@ describe('operator killed at each step of an upgrade (real runtime)', () => {
       expect(check).toEqual({ missing: [], dups: 0, count: want.length });
       expect(got).toEqual(want);
 
+      // One savepoint per operation in all, none between them (a fresh operator that found
+      // nothing to finish started nothing).
+      const last = await getJob(kube, ns, name);
+      expect(last.status?.savepoints).toHaveLength(ops.length);
+      expect(await spFolders()).toHaveLength(spAtStart.length + ops.length);
       // Pods: one deployment at a time, each slot pod created once, no unrecorded deployment.
       expect(pods.mixed).toEqual([]);
       expect([...pods.uids.keys()].sort()).toEqual([...deployments].sort());
@@ -203,11 +303,12 @@ describe('operator killed at each step of an upgrade (real runtime)', () => {
           most: replicasOf.get(dep),
         });
       }
-      expect((await getJob(kube, ns, name)).status?.deployed?.id).toBe(deployments.at(-1));
+      expect(last.status?.deployed?.id).toBe(deployments.at(-1));
     } finally {
       await loop.stop().catch(() => undefined);
       await reader.close().catch(() => undefined);
       await pods.stop();
+      await savepoints.stop();
     }
-  }, 300_000);
+  }, 600_000);
 });

@@ -4,8 +4,12 @@
 // cluster's bucket, the opted-in credentials Secret; a PVC folder when a caller asks for one),
 // an input producer loop, an output reader that keeps arrival wall times, the exactly-once
 // reference of the keyed-window job, and waits on StreamJob status. Shared by the
-// savepoint/last-state/operator-kill integration tests and bench/rescale-downtime.ts.
+// savepoint/last-state/operator-kill integration tests and bench/rescale-downtime.ts. With
+// `operator: 'process'` the controller is the operator process instead (`node
+// operator/src/main.ts`, operator-process.ts), which a test can SIGKILL for real.
+import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -21,8 +25,26 @@ import type { Cadence } from '../phases.ts';
 import { StreamJobs } from '../resource.ts';
 import { pvcJobState, s3JobState, type JobStateView } from './job-state.ts';
 import { DEFAULT_RUNTIME_IMAGE } from '../../../version.ts';
+import { startOperatorProcess, type OperatorProcess } from './operator-process.ts';
 
 export * from './window-job.ts';
+
+/** The runtime image the harness's operators default to: what `npm run image` builds (container mode runs it). */
+const RUNTIME_IMAGE = DEFAULT_RUNTIME_IMAGE;
+
+/** Kill the operator right after it writes `step` of `job` (at `generation`, when given). */
+export interface KillAfter {
+  job: string;
+  step: string;
+  generation?: number;
+}
+
+export interface HarnessOptions {
+  /** The in-process operator's requeue cadence. */
+  cadence?: Cadence;
+  /** `process`: the operator runs as its own OS process (operator-process.ts); default in-process. */
+  operator?: 'in-process' | 'process';
+}
 
 export interface Harness {
   kube: KubeClient;
@@ -32,17 +54,22 @@ export interface Harness {
   id: string;
   /**
    * The current (else the last) operator's registry (the controller's metrics, e.g.
-   * tributary_operator_rescale_downtime_seconds).
+   * tributary_operator_rescale_downtime_seconds); in-process operators only.
    */
   readonly registry: Registry;
   topics: Record<string, string>;
   /**
-   * Starts a new in-process operator (startHarness starts the first; one at a time). With
-   * `killAfter`, it is killed right after it writes that status step of that job: the
-   * Manager is stopped and the reconcile ends there, as if the process died after the write;
-   * `killed` resolves with the job as written, once that operator has stopped.
+   * Starts a new operator (startHarness starts the first; one at a time). With `killAfter`, it
+   * is killed right after it writes that status step of that job: in-process, the Manager is
+   * stopped and the reconcile ends there, as if the process died after the write; as a
+   * process, it SIGKILLs itself there (TRIBUTARY_FAULT_KILL_AFTER_STEP, fault-kill.ts).
+   * `killed` resolves with the job as written once that operator is gone; `ready` once its
+   * informer caches are synced.
    */
-  startOperator(o?: { killAfter?: { job: string; step: string } }): { killed: Promise<StreamJob> };
+  startOperator(o?: { killAfter?: KillAfter }): {
+    killed: Promise<StreamJob>;
+    ready: Promise<void>;
+  };
   /** Stops the running operator (graceful: in-flight reconciles drain). */
   stopOperator(): Promise<void>;
   /**
@@ -60,14 +87,17 @@ export interface Harness {
 
 /**
  * A namespace `<prefix>-<id>`, topics `<prefix>-<name>-<id>` (name → partitions), and the
- * StreamJob controller watching that namespace. SJ_LOG=1 logs the operator; SJ_KEEP=1 keeps
- * the namespace. close() removes finalizers, the namespace and the topics.
+ * StreamJob controller watching that namespace. SJ_LOG=1 logs the operator (a process logs to
+ * a file of its own, debug with SJ_LOG); SJ_KEEP=1 keeps the namespace and those files.
+ * close() removes finalizers, the namespace and the topics.
  */
 export async function startHarness(
   prefix: string,
   topics: Record<string, number>,
-  opts: { cadence?: Cadence } = {},
+  opts: HarnessOptions = {},
 ): Promise<Harness> {
+  if (opts.operator === 'process' && opts.cadence)
+    throw new OperatorError(ErrorCodes.TEST_HARNESS, 'a cadence applies to an in-process operator only');
   const brokers = process.env.TRIBUTARY_KAFKA_BROKERS ?? '';
   if (!brokers)
     throw new OperatorError(
@@ -90,7 +120,13 @@ export async function startHarness(
   await admin.disconnect();
   let registry = createRegistry();
   let op: { mgr: Manager; running: Promise<void>; close: () => Promise<void> } | undefined;
+  let proc: OperatorProcess | undefined;
+  const logDir = opts.operator === 'process' ? mkdtempSync(join(tmpdir(), `${ns}-operator-`)) : undefined;
+  let started = 0;
   const stopOperator = async () => {
+    const p = proc;
+    proc = undefined;
+    await p?.stop();
     const o = op;
     op = undefined;
     if (!o) return;
@@ -98,8 +134,9 @@ export async function startHarness(
     await o.running;
     await o.close();
   };
-  const startOperator = (o: { killAfter?: { job: string; step: string } } = {}) => {
-    if (op) throw new OperatorError(ErrorCodes.TEST_HARNESS, 'an operator is already running: stop it first');
+  const startOperator = (o: { killAfter?: KillAfter } = {}) => {
+    if (op || proc) throw new OperatorError(ErrorCodes.TEST_HARNESS, 'an operator is already running: stop it first');
+    if (logDir) return startProcess(o.killAfter);
     registry = createRegistry();
     const mgr = new Manager({
       client: kube,
@@ -111,12 +148,13 @@ export async function startHarness(
     let hit: StreamJob | undefined;
     const { close } = addStreamJobController(mgr, {
       namespace: ns,
-      defaultImage: DEFAULT_RUNTIME_IMAGE,
+      defaultImage: RUNTIME_IMAGE,
       ...(opts.cadence ? { cadence: opts.cadence } : {}),
       ...(k
         ? {
             afterWrite: (job: StreamJob, step: string) => {
               if (hit || step !== k.step || job.metadata.name !== k.job) return;
+              if (k.generation !== undefined && job.metadata.generation !== k.generation) return;
               hit = job;
               mgr.stop();
               throw new OperatorError(ErrorCodes.INJECTED_FAULT, `operator killed after writing ${step}`);
@@ -138,7 +176,41 @@ export async function startHarness(
       return hit;
     })();
     killed.catch(() => undefined); // without killAfter nobody awaits it
-    return { killed };
+    const ready = waitFor('in-process operator ready', () => mgr.readiness().ok, 30_000, 20).then(() => undefined);
+    ready.catch(() => undefined); // a caller that only waits for the kill need not await it
+    return { killed, ready };
+  };
+  /** The operator as a process: `killed` checks it died of SIGKILL right after writing the step. */
+  const startProcess = (k?: KillAfter) => {
+    const me = startOperatorProcess({
+      namespace: ns,
+      defaultImage: RUNTIME_IMAGE,
+      logFile: join(logDir!, `operator-${++started}.log`),
+      ...(k ? { killAfter: k } : {}),
+    });
+    proc = me;
+    const killed = (async () => {
+      const { code, signal } = await me.exited;
+      if (proc === me) proc = undefined;
+      const notice = me.killNotice();
+      if (signal !== 'SIGKILL' || !k || !notice || notice.step !== k.step)
+        throw new OperatorError(
+          ErrorCodes.TEST_HARNESS,
+          `operator process ${me.pid} ended (${signal ?? `code ${code}`}) without being killed after writing ${k?.step ?? 'a kill step'} (log ${me.logFile}):\n${me.tail()}`,
+        );
+      const job = await getJob(kube, ns, k.job);
+      // Nothing writes a job but its operator: the job in the API is what the dead one wrote last.
+      if (job.metadata.resourceVersion !== notice.resourceVersion)
+        throw new OperatorError(
+          ErrorCodes.TEST_HARNESS,
+          `${k.job} changed after the operator was killed (resourceVersion ${notice.resourceVersion} written, ${job.metadata.resourceVersion ?? '?'} now)`,
+        );
+      return job;
+    })();
+    killed.catch(() => undefined);
+    const ready = me.ready.then(() => undefined);
+    ready.catch(() => undefined);
+    return { killed, ready };
   };
   startOperator();
   // The S3 block is made on first use: a caller with PVC jobs only needs no S3 server.
@@ -187,6 +259,8 @@ export async function startHarness(
     ns,
     id,
     get registry() {
+      if (logDir)
+        throw new OperatorError(ErrorCodes.TEST_HARNESS, 'the operator runs as a process: read its /metrics instead');
       return registry;
     },
     topics: names,
@@ -211,6 +285,7 @@ export async function startHarness(
         // checkpoints), written until the namespace's pods are gone.
         if (s3?.s3.prefix) await deletePrefixAfterNamespace(kube, ns, s3.s3.prefix).catch(() => undefined);
       }
+      if (logDir && !process.env.SJ_KEEP) await rm(logDir, { recursive: true, force: true });
       const a = kafka.admin();
       await a.connect();
       await a.deleteTopics({ topics: Object.values(names) }).catch(() => undefined);
@@ -223,7 +298,7 @@ export async function startHarness(
 export function harnessPerFile(
   prefix: string,
   topics: Record<string, number>,
-  opts: { cadence?: Cadence } = {},
+  opts: HarnessOptions = {},
 ): () => Harness {
   let h: Harness | undefined;
   beforeAll(async () => {

@@ -1,0 +1,78 @@
+// TEST-ONLY fault injection, read by the operator process: with
+// TRIBUTARY_FAULT_KILL_AFTER_STEP=<namespace>/<job>:<step>[@<generation>] the process sends
+// itself SIGKILL right after the reconciler's status write named <step> of that job returns
+// (the names are the `record(c, step, …)` calls: intent, savepoint-triggered, state-ready,
+// old-pods-gone, starting, waiting, done, …), on the first such write made while the job's
+// metadata.generation is <generation> when one is given (the operation a given spec change
+// starts, and not the one the process may be finishing first). A real crash at an exact point
+// of the write-ahead log, which no signal sent from outside can hit on demand; the e2e that
+// kills the operator at every step of a rescale and an upgrade (operator-kill-e2e.int.test.ts)
+// starts the operator with it. Nothing runs after the write: no Event, no next step, no
+// graceful shutdown.
+import { writeSync } from 'node:fs';
+import { ErrorCodes, OperatorError } from '../../kube/errors.ts';
+import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+
+export const FAULT_KILL_ENV = 'TRIBUTARY_FAULT_KILL_AFTER_STEP';
+
+export interface KillPoint {
+  readonly namespace: string;
+  readonly job: string;
+  readonly step: string;
+  /** Only writes made while the job has this metadata.generation; any when absent. */
+  readonly generation?: number;
+}
+
+/** What the process writes to stderr (one JSON line) just before it kills itself. */
+export interface KillNotice {
+  readonly msg: 'fault injection: SIGKILL after status write';
+  readonly job: string;
+  readonly step: string;
+  readonly generation: number | undefined;
+  /** resourceVersion of the job as written: nothing can have written it after that. */
+  readonly resourceVersion: string | undefined;
+  readonly pendingStep: string | undefined;
+}
+
+const FORM = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?):([a-z][-a-z0-9]*)(@([1-9][0-9]*))?$/;
+
+/** `<namespace>/<job>:<step>[@<generation>]`; '' = off. */
+export function parseKillPoint(text: string): KillPoint | undefined {
+  if (text.trim() === '') return undefined;
+  const m = FORM.exec(text.trim());
+  if (!m)
+    throw new OperatorError(
+      ErrorCodes.CONFIG,
+      `${FAULT_KILL_ENV}: expected <namespace>/<job>:<step>[@<generation>] (e.g. team-a/clicks:state-ready@4), got ${JSON.stringify(text)}`,
+    );
+  return { namespace: m[1]!, job: m[3]!, step: m[5]!, ...(m[7] ? { generation: Number(m[7]) } : {}) };
+}
+
+/**
+ * The reconciler's afterWrite hook for `point`: on the first write of that step of that job (at
+ * that generation), a notice on stderr (written synchronously, so it is out before the process
+ * dies), then `kill` (SIGKILL to this process). Other writes pass untouched.
+ */
+export function killAfterStep(
+  point: KillPoint,
+  kill: (notice: KillNotice) => void = (notice) => {
+    writeSync(2, `${JSON.stringify(notice)}\n`);
+    process.kill(process.pid, 'SIGKILL');
+  },
+): (job: StreamJob, step: string) => void {
+  let fired = false;
+  return (job, step) => {
+    if (fired || step !== point.step) return;
+    if (job.metadata.namespace !== point.namespace || job.metadata.name !== point.job) return;
+    if (point.generation !== undefined && job.metadata.generation !== point.generation) return;
+    fired = true;
+    kill({
+      msg: 'fault injection: SIGKILL after status write',
+      job: `${point.namespace}/${point.job}`,
+      step,
+      generation: job.metadata.generation,
+      resourceVersion: job.metadata.resourceVersion,
+      pendingStep: job.status?.pendingOperation?.step,
+    });
+  };
+}
