@@ -73,7 +73,7 @@ const columns = [
   { name: 'string_val', type: 'string' as const },
 ];
 
-async function sinkJob(masters: string, table: string, rows: number): Promise<void> {
+async function sinkJob(masters: string, table: string, rows: number, batchSize: number): Promise<void> {
   const g: GraphSpec = {
     sources: [
       {
@@ -89,7 +89,7 @@ async function sinkJob(masters: string, table: string, rows: number): Promise<vo
         },
       },
     ],
-    sinks: [{ name: 'out', from: 'gen', kudu: { masters, table, batchSize: 1000 } }],
+    sinks: [{ name: 'out', from: 'gen', kudu: { masters, table, batchSize } }],
   };
   const job = await createJobExecutor(validateGraph(g), { parallelism: 1, logger: pino({ level: 'warn' }) });
   const r = await job.run();
@@ -130,8 +130,10 @@ export async function kuduBenchmarks(): Promise<void> {
   const masters = process.env['TRIBUTARY_KUDU_MASTERS'];
   const rows = Number(process.env['BENCH_KUDU_ROWS'] ?? 300_000);
   const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
+  // Loadgen buffers 4 MiB of mutations per session (tens of thousands of these rows) before a flush.
+  const batchSize = Number(process.env['BENCH_KUDU_BATCH'] ?? 5000);
   process.stdout.write(
-    `\nkudu: sink upserts vs kudu perf loadgen --use_upsert, source scan vs kudu perf table_scan; ${fmt.format(rows)} rows (int64 key, int32, string), 4 hash partitions, 1 replica, best of ${rounds}\n`,
+    `\nkudu: sink upserts vs kudu perf loadgen --use_upsert, source scan vs kudu perf table_scan; ${fmt.format(rows)} rows (int64 key, int32, string), 4 hash partitions, 1 replica, sink batchSize ${batchSize}, best of ${rounds}\n`,
   );
   if (!masters) {
     process.stdout.write(
@@ -159,10 +161,10 @@ export async function kuduBenchmarks(): Promise<void> {
     const peer: KuduMeasurement[] = [];
     const tribScan: KuduMeasurement[] = [];
     const peerScan: KuduMeasurement[] = [];
-    await sinkJob(masters, await freshTable(), 20_000); // warm-up (JIT, connections)
+    await sinkJob(masters, await freshTable(), 20_000, batchSize); // warm-up (JIT, connections)
     for (let r = 0; r < rounds; r++) {
       const t = await freshTable();
-      trib.push(await timed('tributary kudu sink (upsert)', rows, () => sinkJob(masters, t, rows)));
+      trib.push(await timed('tributary kudu sink (upsert)', rows, () => sinkJob(masters, t, rows, batchSize)));
       const p = await freshTable();
       const lg = await runKuduTool([
         'perf',

@@ -14,7 +14,10 @@ class HeldTable implements KeyedLookup {
   readonly asked: string[][] = [];
   private answers: ((rows: Map<string, Row | null>) => void)[] = [];
   private failures: ((e: Error) => void)[] = [];
-  constructor(private readonly rows: Record<string, Row>) {}
+  private readonly rows: Record<string, Row>;
+  constructor(rows: Record<string, Row>) {
+    this.rows = rows;
+  }
   open(): Promise<void> {
     return Promise.resolve();
   }

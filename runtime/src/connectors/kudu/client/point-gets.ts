@@ -11,7 +11,7 @@ import { kuduError } from './kudu-errors.ts';
 import { partitionKey } from './partitioning.ts';
 import { withRetries, type Deadline } from './retry.ts';
 import type { KuduTable } from './table-metadata.ts';
-import type { TabletLocations } from './tablet-locations.ts';
+import { tabletFor, type TabletLocations } from './tablet-locations.ts';
 import { scanTablets, type ScannedRow } from './tablet-scanner.ts';
 import { TributaryError } from '../../../errors.ts';
 
@@ -43,8 +43,9 @@ export async function getRows(
     d,
     async () => {
       const byTablet = new Map<string, Row[]>();
+      const tablets = await locations.all(table.name, table.id, d);
       for (let i = 0; i < keys.length; i++) {
-        const tablet = await locations.forKey(table.name, table.id, partitionKeys[i]!, d);
+        const tablet = tabletFor(tablets, partitionKeys[i]!);
         if (!tablet) continue;
         const hex = tablet.id.toString('hex');
         const list = byTablet.get(hex) ?? [];
