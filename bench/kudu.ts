@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { KuduClient } from '../runtime/src/connectors/kudu/client/kudu-client.ts';
+import { TributaryError } from '../runtime/src/errors.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import { createJobExecutor } from '../runtime/src/exec/job-executor.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
@@ -50,7 +51,12 @@ function runKuduTool(args: string[]): Promise<{ wallMs: number; cpuMs: number; s
     p.on('close', (code) => {
       const m = /BENCHTIME ([\d.]+) ([\d.]+) ([\d.]+)/.exec(stderr);
       if (code !== 0 || !m) {
-        reject(new Error(`kudu ${args.slice(0, 2).join(' ')} failed (exit ${code}): ${stderr.slice(-500)}`));
+        reject(
+          new TributaryError(
+            'TRIB_CONNECTOR_FAILED',
+            `kudu ${args.slice(0, 2).join(' ')} failed (exit ${code}): ${stderr.slice(-500)}`,
+          ),
+        );
         return;
       }
       resolve({ wallMs: Number(m[1]) * 1000, cpuMs: (Number(m[2]) + Number(m[3])) * 1000, stdout });
@@ -93,7 +99,7 @@ async function sinkJob(masters: string, table: string, rows: number, batchSize: 
   };
   const job = await createJobExecutor(validateGraph(g), { parallelism: 1, logger: pino({ level: 'warn' }) });
   const r = await job.run();
-  if (r.state !== 'FINISHED') throw new Error(`sink job ended ${r.state}`);
+  if (r.state !== 'FINISHED') throw new TributaryError('TRIB_JOB_FAILED', `sink job ended ${r.state}`);
 }
 
 async function scanJob(masters: string, table: string): Promise<number> {
@@ -114,7 +120,7 @@ async function scanJob(masters: string, table: string): Promise<number> {
     sinkWriter: () => counting,
   });
   const r = await job.run();
-  if (r.state !== 'FINISHED') throw new Error(`scan job ended ${r.state}`);
+  if (r.state !== 'FINISHED') throw new TributaryError('TRIB_JOB_FAILED', `scan job ended ${r.state}`);
   return n;
 }
 
@@ -181,7 +187,7 @@ export async function kuduBenchmarks(): Promise<void> {
       const s = await timed('tributary kudu source (scan)', rows, async () => {
         scanned = await scanJob(masters, p);
       });
-      if (scanned !== rows) throw new Error(`the scan job read ${scanned} rows of ${rows}`);
+      if (scanned !== rows) throw new TributaryError('TRIB_INVARIANT', `the scan job read ${scanned} rows of ${rows}`);
       tribScan.push(s);
       const ts = await runKuduTool(['perf', 'table_scan', masters, p, '--num_threads=1']);
       peerScan.push({ name: 'kudu perf table_scan (1 thread)', rows, wallMs: ts.wallMs, cpuMs: ts.cpuMs });
