@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.ts';
 import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobMetrics } from '../../telemetry/metrics.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../operators/types.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
@@ -150,17 +151,25 @@ describe('kudu lookup by point gets against the real Kudu', () => {
     };
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-kudu-lookup-'));
     dirs.push(stateDir);
+    const metrics = new JobMetrics();
     const job = new JobExecutor(validateGraph(g), {
       parallelism: 2,
       logger: silentLogger(),
+      metrics,
       sinkWriter: () => sink,
       checkpointing: { stateDir, intervalMs: 50 },
     });
     const done = job.run();
+    const completed = async () =>
+      (await metrics.checkpoints.get()).values.find((v) => v.labels['result'] === 'completed')?.value ?? 0;
     try {
       await sink.next((r) => r['item'] === 3 && r['title'] === 't3');
       await client.upsert(table, [{ id: 3, title: 'changed' }]);
       await sink.next((r) => r['item'] === 3 && r['title'] === 'changed');
+      // Checkpoints complete while records wait on fetches (a barrier waits behind them).
+      const before = await completed();
+      await sink.next(() => true);
+      while ((await completed()) <= before) await sink.next(() => true);
     } finally {
       job.stop();
     }
@@ -174,6 +183,13 @@ describe('kudu lookup by point gets against the real Kudu', () => {
       else expect([r['title'], seenChange]).toEqual(['t3', false]);
     }
     expect(seenChange).toBe(true);
+    // Each slot's cache stayed within maxEntries (4) while 10 items were looked up, so keys were
+    // fetched again and again (evicted or expired).
+    const entries = (await metrics.registry.getSingleMetric('tributary_lookup_cache_entries')?.get())?.values ?? [];
+    expect(entries.length).toBe(2);
+    for (const e of entries) expect(e.value).toBeLessThanOrEqual(4);
+    const fetched = (await metrics.registry.getSingleMetric('tributary_lookup_fetched_keys_total')?.get())?.values;
+    expect(fetched?.[0]?.value).toBeGreaterThan(10);
     await client.upsert(table, [{ id: 3, title: 't3' }]);
   }, 120_000);
 
