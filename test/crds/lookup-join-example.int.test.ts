@@ -1,4 +1,5 @@
-// The lookup-join example, the user's way on the local cluster: `kubectl apply` of the shipped
+// The lookup-join example, the user's ways: `tributary run` of each shipped file from the
+// checkout, and on the local cluster `kubectl apply` of the shipped
 // crds/examples/orders-feed.yaml (items into Kudu, orders into Kafka) and orders-enriched.yaml
 // (Kafka → kudu lookup by point gets → Kafka), in a namespace of its own with the StreamJob
 // controller in-process and the real runtime in slot pods; then the output topic read from
@@ -19,10 +20,29 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const OUTPUT = 'orders-enriched';
 const WANT = 60;
 
+const node = join(repoRoot, 'node_modules/.bin/node');
+
 /** kubectl without blocking the event loop (the operator under test runs in this process). */
 function kubectl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return run('kubectl', args);
+}
+
+/** Every order of an item (0..99) carries the item's row; the others pass as they came. */
+function checkEnriched(out: Record<string, unknown>[]): void {
+  let enriched = 0;
+  for (const r of out) {
+    const item = r['item'] as number;
+    if (item < 100) {
+      expect(r).toMatchObject({ title: `item-${item}`, price: item * 1.5 });
+      enriched++;
+    } else expect(Object.keys(r).sort()).toEqual(['item', 'order', 'qty']);
+  }
+  expect(enriched).toBeGreaterThan(0);
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn('kubectl', args, { env: process.env });
+    const p = spawn(cmd, args, { env: process.env, cwd: repoRoot });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -102,6 +122,18 @@ describe('crds/examples lookup join (orders-feed + orders-enriched) as StreamJob
     await h.close();
   }, 120_000);
 
+  it('runs with `tributary run`, the feed first, then the join', async () => {
+    const from = await endOffsets(h.kafka, OUTPUT);
+    for (const [file, duration] of [
+      ['orders-feed.yaml', '5s'],
+      ['orders-enriched.yaml', '10s'],
+    ] as const) {
+      const r = await run(node, ['runtime/src/cli/main.ts', 'run', `crds/examples/${file}`, '--duration', duration]);
+      expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    }
+    checkEnriched(await readAfter(h.kafka, OUTPUT, from, WANT));
+  }, 300_000);
+
   it('enriches orders from Kafka with their Kudu item and writes them to Kafka', async () => {
     const from = await endOffsets(h.kafka, OUTPUT);
     const feed = await kubectl(['apply', '-n', h.ns, '-f', join(repoRoot, 'crds/examples/orders-feed.yaml')]);
@@ -111,15 +143,6 @@ describe('crds/examples lookup join (orders-feed + orders-enriched) as StreamJob
     await itemsLoaded(100);
     const job = await kubectl(['apply', '-n', h.ns, '-f', join(repoRoot, 'crds/examples/orders-enriched.yaml')]);
     expect(job.code, job.stderr).toBe(0);
-    const out = await readAfter(h.kafka, OUTPUT, from, WANT);
-    let enriched = 0;
-    for (const r of out) {
-      const item = r['item'] as number;
-      if (item < 100) {
-        expect(r).toMatchObject({ title: `item-${item}`, price: item * 1.5 });
-        enriched++;
-      } else expect(Object.keys(r).sort()).toEqual(['item', 'order', 'qty']);
-    }
-    expect(enriched).toBeGreaterThan(0);
+    checkEnriched(await readAfter(h.kafka, OUTPUT, from, WANT));
   }, 600_000);
 });
