@@ -151,6 +151,16 @@ export async function kuduBenchmarks(): Promise<void> {
     process.stdout.write(`  skipped: the kudu CLI is not in the cluster cache (${clusterPaths().kuduHome})\n`);
     return;
   }
+  const probe = new KuduClient({ masters: masters.split(','), operationTimeoutMs: 5_000 });
+  const down = await probe.openTable('bench_kudu_probe').then(
+    () => undefined,
+    (e: unknown) => (e instanceof TributaryError && e.code === 'TRIB_KUDU_TABLE_NOT_FOUND' ? undefined : String(e)),
+  );
+  await probe.close();
+  if (down) {
+    process.stdout.write(`  skipped: Kudu at ${masters} does not answer (${down})\n`);
+    return;
+  }
   const client = new KuduClient({ masters: masters.split(','), operationTimeoutMs: 60_000 });
   const created: string[] = [];
   const freshTable = async (): Promise<string> => {
@@ -160,9 +170,6 @@ export async function kuduBenchmarks(): Promise<void> {
     return name;
   };
   try {
-    await client.openTable('no-such-table').catch((e: unknown) => {
-      if (String(e).includes('TRIB_KUDU_CONNECT')) throw e;
-    });
     const trib: KuduMeasurement[] = [];
     const peer: KuduMeasurement[] = [];
     const tribScan: KuduMeasurement[] = [];
