@@ -136,7 +136,10 @@ export interface KuduSourceSpec {
   columns?: string[];
   /** Only rows whose columns equal these values. */
   equals?: Record<string, string | number | boolean>;
-  /** Bound on each Kudu operation, retries included, and on each tablet's scan (default "5m"). */
+  /**
+   * Bound on each Kudu operation, retries included, and on each tablet's scan (default "5m");
+   * with `mode: get`, on each fetch of a batch's keys (default "30s").
+   */
   timeout?: string;
   /**
    * Only for a source read by `lookup` steps: `copy` (default) holds every row (of `columns`,
