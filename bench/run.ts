@@ -8,7 +8,8 @@
 // operator-driven rescale downtime on the local cluster (state on S3 vs on a volume);
 // BENCH_ONLY=operator only the operator at scale (streamjob-operator.ts); BENCH_ONLY=container
 // only the image and its containers (container-start.ts: image size and build times, slot
-// start and rescale downtime in containers vs processes).
+// start and rescale downtime in containers vs processes); BENCH_ONLY=kudu only the Kudu sink and
+// source vs `kudu perf loadgen` and `kudu perf table_scan` (kudu.ts; needs the local cluster's Kudu).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -25,6 +26,7 @@ import { savepointOnS3 } from './savepoint-s3.ts';
 import { rescaleDowntimeOnS3 } from './rescale-s3.ts';
 import { checkpointOverheadOnS3 } from './checkpoint-s3.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
+import { kuduBenchmarks } from './kudu.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -153,6 +155,10 @@ if (only === 'container') {
   await containerBenchmarks();
   process.exit(0);
 }
+if (only === 'kudu') {
+  await kuduBenchmarks();
+  process.exit(0);
+}
 await main();
 await functionsVsCel();
 await eventTime();
@@ -170,3 +176,5 @@ await operatorBenchmarks();
 await rescaleDowntime();
 // Needs the local cluster and root (buildah, podman); the image is built if needed.
 await containerBenchmarks();
+// Needs the local cluster's Kudu; prints a skip line when TRIBUTARY_KUDU_MASTERS is unset.
+await kuduBenchmarks();

@@ -72,7 +72,8 @@ export type ErrorCode =
   | 'TRIB_KUDU_TABLE_EXISTS'
   | 'TRIB_KUDU_SCHEMA'
   | 'TRIB_KUDU_UNSUPPORTED'
-  | 'TRIB_KUDU_ROW_ERRORS';
+  | 'TRIB_KUDU_ROW_ERRORS'
+  | 'TRIB_KUDU_LOOKUP';
 
 export interface ValidationIssue {
   /** Dotted path into the spec, e.g. `graph.steps[2].window.size`. */

@@ -15,6 +15,8 @@ export class ChainCheckpoint implements CheckpointedTask {
   readonly stateful: StatefulOperator[] = [];
   readonly sinks: SinkOperator[] = [];
   readonly channels: Channel[] = [];
+  /** Operators of the chain with records waiting on I/O (async lookups): a barrier waits for them. */
+  readonly asyncOps: { readonly busy: boolean; whenDrained(cb: () => void): void }[] = [];
   private readonly checkpointer: SlotCheckpointer;
   private task: { readonly done: boolean } | undefined;
   /** The source position at the end, for a source task's final snapshot. */
@@ -63,6 +65,14 @@ export class ChainCheckpoint implements CheckpointedTask {
   }
 
   onBarrier(b: CheckpointBarrier, alignmentMs: number, source?: { name: string; position: unknown }): void {
+    // Records an async operator still holds were read before the barrier: they go downstream
+    // (into the snapshot of later operators and ahead of the barrier) first. The task takes no
+    // input meanwhile (the operator is not writable), so `source` stays the position to store.
+    const busy = this.asyncOps.find((op) => op.busy);
+    if (busy) {
+      busy.whenDrained(() => this.onBarrier(b, alignmentMs, source));
+      return;
+    }
     const snap = this.snapshot(b.id, alignmentMs, source, false);
     for (const c of this.channels) c.send({ kind: 'barrier', barrier: b });
     this.checkpointer.taskSnapshot(b.id, this.index, snap);

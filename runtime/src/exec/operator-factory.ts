@@ -7,12 +7,15 @@ import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import { LookupTable } from '../connectors/druid/lookup-table.ts';
 import { kuduTableLoader } from '../connectors/kudu/kudu-lookup-loader.ts';
+import { KuduPointLookup } from '../connectors/kudu/kudu-point-lookup.ts';
+import { AsyncLookupOperator } from '../operators/async-lookup.ts';
+import { lookupCacheEntries, lookupFetchedKeys } from './lookup-metrics.ts';
 import { TributaryError } from '../errors.ts';
 import { compileExpr, type CompiledExpr } from '../expr/cel.ts';
 import { parseDuration } from '../graph/duration.ts';
 import { keyOutputFields } from '../graph/keys.ts';
 import type { FunctionRegistry } from '../graph/function-registry.ts';
-import type { SourceSpec, StepSpec, WindowSpec } from '../graph/spec.ts';
+import type { KuduSourceSpec, SourceSpec, StepSpec, WindowSpec } from '../graph/spec.ts';
 import { buildFunctionOperator, functionKeySelector, windowKind } from '../functions/function-operators.ts';
 import type { NodeInfo, ValidatedGraph } from '../graph/validate.ts';
 import { createAggregator } from '../operators/aggregators.ts';
@@ -38,7 +41,15 @@ export interface OperatorWiring {
   /** A stateful operator was built: restore it, snapshot it at checkpoints. */
   stateful(op: StatefulOperator): void;
   /** A lookup table was built: loaded before the sources open, closed at the end. */
-  table(t: LookupTable): void;
+  table(t: OpenedTable): void;
+  /** An operator that waits on I/O: it blocks its task while busy, holds barriers, and runs as a slot task. */
+  asyncOperator(op: AsyncLookupOperator): void;
+}
+
+/** A lookup step's table: opened before the sources, closed when the job ends. */
+export interface OpenedTable {
+  open(): Promise<void>;
+  close(): void;
 }
 
 export interface OperatorFactoryOptions {
@@ -219,6 +230,7 @@ export class OperatorFactory {
       case 'lookup': {
         const l = spec.lookup as NonNullable<StepSpec['lookup']>;
         const src = this.o.graph.spec.sources.find((x) => x.name === l.table) as SourceSpec;
+        if (src.kudu?.mode === 'get') return this.pointLookup(name, l, src.kudu, inSchema, slot, wiring);
         const table = new LookupTable({
           name: l.table,
           ...(src.kudu
@@ -244,6 +256,48 @@ export class OperatorFactory {
       default:
         throw new TributaryError('TRIB_INVARIANT', `cannot build ${node.kind} step ${name}`);
     }
+  }
+
+  /** A lookup step on a kudu source in `mode: get`: point gets through a bounded cache, records waiting on them. */
+  private pointLookup(
+    name: string,
+    l: NonNullable<StepSpec['lookup']>,
+    kudu: KuduSourceSpec,
+    inSchema: NodeInfo['schema'],
+    slot: Slot,
+    wiring: OperatorWiring,
+  ): Output {
+    const fetched = lookupFetchedKeys(this.o.metrics.registry).labels(l.table);
+    const entries = lookupCacheEntries(this.o.metrics.registry).labels(l.table, String(slot.index));
+    const table = new KuduPointLookup({
+      name: l.table,
+      spec: kudu,
+      column: l.column,
+      onFetched: (n) => fetched.inc(n),
+      onCacheSize: (n) => entries.set(n),
+    });
+    const op = new AsyncLookupOperator(
+      name,
+      table,
+      {
+        key: this.expr(`${name}/lookup/key`, l.key, inSchema),
+        column: l.column,
+        ...(l.fields ? { fields: l.fields } : {}),
+        onMissing: l.onMissing ?? 'keep',
+      },
+      this.context(name, slot),
+      wiring.outputsOf(name),
+      slot,
+    );
+    wiring.table({
+      open: () => table.open(),
+      close: () => {
+        op.close();
+        table.close();
+      },
+    });
+    wiring.asyncOperator(op);
+    return op;
   }
 
   private expr(

@@ -6,7 +6,6 @@
 // slot's checkpointer (ChainCheckpoint) as it is built.
 import type { Logger } from 'pino';
 import type { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
-import type { LookupTable } from '../connectors/druid/lookup-table.ts';
 import { createSourceReader } from '../connectors/registry.ts';
 import { TributaryError } from '../errors.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
@@ -25,7 +24,8 @@ import { CountingOutput } from './counting-output.ts';
 import { ForwardExchange, HashExchange } from './exchange.ts';
 import { GateTask, type GateInput } from './gate-task.ts';
 import type { JobExecutorOptions } from './job-options.ts';
-import type { OperatorFactory, OperatorWiring } from './operator-factory.ts';
+import type { OpenedTable, OperatorFactory, OperatorWiring } from './operator-factory.ts';
+import type { AsyncLookupOperator } from '../operators/async-lookup.ts';
 import { SinkOperator } from './sink-operator.ts';
 import type { SinkOpening } from './sink-opening.ts';
 import type { Slot } from './slot.ts';
@@ -36,7 +36,7 @@ export interface SlotParts {
   slot: Slot;
   sources: SourceTask[];
   /** Lookup tables of this slot's lookup steps: loaded before the sources open, closed at the end. */
-  tables: LookupTable[];
+  tables: OpenedTable[];
   sinks: SinkOperator[];
   stateful: StatefulOperator[];
   checkpointer: SlotCheckpointer | undefined;
@@ -223,8 +223,14 @@ class SlotWiring implements OperatorWiring {
     if (snaps && snaps.length > 0) op.restoreState(snaps);
   }
 
-  table(t: LookupTable): void {
+  table(t: OpenedTable): void {
     this.parts.tables.push(t);
+  }
+
+  asyncOperator(op: AsyncLookupOperator): void {
+    this.writables.push(op);
+    this.chain?.asyncOps.push(op);
+    this.parts.slot.addTask(op);
   }
 
   private build(name: string): Output {

@@ -136,10 +136,23 @@ export interface KuduSourceSpec {
   columns?: string[];
   /** Only rows whose columns equal these values. */
   equals?: Record<string, string | number | boolean>;
-  /** Bound on each Kudu operation, retries included, and on each tablet's scan (default "5m"). */
+  /**
+   * Bound on each Kudu operation, retries included, and on each tablet's scan (default "5m");
+   * with `mode: get`, on each fetch of a batch's keys (default "30s").
+   */
   timeout?: string;
-  /** Only for a source read by `lookup` steps: how often the table is scanned again. Default 1m. */
+  /**
+   * Only for a source read by `lookup` steps: `copy` (default) holds every row (of `columns`,
+   * `equals`), scanned again every `refresh`; `get` fetches the keys records ask for, by primary
+   * key, into a bounded cache (`maxEntries`, `ttl`).
+   */
+  mode?: 'copy' | 'get';
+  /** `mode: copy`: how often the table is scanned again. Default 1m. */
   refresh?: string;
+  /** `mode: get`: keys cached per slot, rows and misses alike, least recently used evicted first. Default 10000. */
+  maxEntries?: number;
+  /** `mode: get`: how long a cached row (or miss) is used before Kudu is asked again. Default 1m. */
+  ttl?: string;
 }
 
 export interface SourceSpec {

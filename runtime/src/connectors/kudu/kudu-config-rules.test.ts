@@ -73,4 +73,24 @@ describe('kudu config rules', () => {
     ]);
     expect(ms(src({ masters: ['m:7051'], table: 't', columns: ['a'], equals: { g: 1 }, timeout: '1m' }))).toEqual([]);
   });
+
+  it('source as a lookup: mode copy (refresh) or get (maxEntries, ttl), not mixed', () => {
+    const src = (kudu: unknown) => ({ sources: [{ name: 'k', kudu }], sinks: [{ name: 'o', from: 'k', console: {} }] });
+    const ms = (g: unknown): string[] => checkGraph(g).issues.map((i) => `${i.path}: ${i.message}`);
+    const ok = { masters: 'm:7051', table: 't' };
+    expect(ms(src({ ...ok, mode: 'get', maxEntries: 100, ttl: '10s' }))).toEqual([]);
+    expect(ms(src({ ...ok, mode: 'copy', refresh: '5m' }))).toEqual([]);
+    expect(ms(src({ ...ok, mode: 'scan' }))).toEqual([
+      'graph.sources[0].kudu.mode: expected copy (hold the table, scanned every refresh) or get (point gets by key), got "scan"',
+    ]);
+    expect(ms(src({ ...ok, mode: 'get', refresh: '1m', maxEntries: 0, ttl: '0s' }))).toEqual([
+      'graph.sources[0].kudu.refresh: mode: get has no refresh: cached rows expire after ttl',
+      'graph.sources[0].kudu.maxEntries: expected an integer ≥ 1, got 0',
+      'graph.sources[0].kudu.ttl: expected a positive duration, got "0s"',
+    ]);
+    expect(ms(src({ ...ok, maxEntries: 10, ttl: '1m' }))).toEqual([
+      'graph.sources[0].kudu.maxEntries: only with mode: get (the copy is scanned again every refresh)',
+      'graph.sources[0].kudu.ttl: only with mode: get (the copy is scanned again every refresh)',
+    ]);
+  });
 });

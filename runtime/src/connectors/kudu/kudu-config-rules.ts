@@ -80,7 +80,7 @@ const sink: SinkConfigRule = {
 
 /** Column types come from the table at run time: unknown here (dyn). */
 const source: SourceConfigRule = (c, s, p) => {
-  c.keys(s, ['masters', 'table', 'columns', 'equals', 'timeout', 'refresh'], p);
+  c.keys(s, ['masters', 'table', 'columns', 'equals', 'timeout', 'refresh', 'mode', 'maxEntries', 'ttl'], p);
   checkMasters(c, s, p);
   c.string(s, 'table', p);
   const cols = s['columns'];
@@ -99,6 +99,19 @@ const source: SourceConfigRule = (c, s, p) => {
   }
   c.duration(s, 'timeout', p, { positive: true });
   c.duration(s, 'refresh', p, { positive: true });
+  const mode = s['mode'];
+  if (mode !== undefined && mode !== 'copy' && mode !== 'get')
+    c.add(
+      `${p}.mode`,
+      `expected copy (hold the table, scanned every refresh) or get (point gets by key), got ${show(mode)}`,
+    );
+  if (mode === 'get') {
+    if (s['refresh'] !== undefined) c.add(`${p}.refresh`, 'mode: get has no refresh: cached rows expire after ttl');
+    c.number(s, 'maxEntries', p, { integer: true, min: 1 });
+    c.duration(s, 'ttl', p, { positive: true });
+  } else
+    for (const f of ['maxEntries', 'ttl'])
+      if (s[f] !== undefined) c.add(`${p}.${f}`, `only with mode: get (the copy is scanned again every refresh)`);
   return undefined;
 };
 

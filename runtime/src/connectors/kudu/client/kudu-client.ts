@@ -9,6 +9,8 @@ import { createTable, deleteTable, describeTable, type CreateTableSpec, type Kud
 import { TabletLocations } from './tablet-locations.ts';
 import { scanTablets, tabletIds, type ScannedRow, type ScanOptions } from './tablet-scanner.ts';
 import { writeOperations } from './tablet-writer.ts';
+import { getRows, type PointGetOptions } from './point-gets.ts';
+import type { Row } from './cell-values.ts';
 
 export interface KuduClientOptions {
   /** Master addresses, `host:port` (port default 7051). */
@@ -81,6 +83,25 @@ export class KuduClient {
       table,
       options,
       deadline(options.timeoutMs ?? this.timeoutMs, `scanning "${table.name}"`),
+    );
+  }
+
+  /**
+   * The rows with these primary keys (each key: every key column's value): one in-list scan per
+   * tablet holding any of them, in parallel; keys without a row are simply absent.
+   */
+  get(
+    table: KuduTable,
+    keys: readonly Row[],
+    options: PointGetOptions & { timeoutMs?: number } = {},
+  ): Promise<ScannedRow[]> {
+    return getRows(
+      this.pool,
+      this.locations,
+      table,
+      keys,
+      options,
+      deadline(options.timeoutMs ?? this.timeoutMs, `getting ${keys.length} rows of "${table.name}"`),
     );
   }
 

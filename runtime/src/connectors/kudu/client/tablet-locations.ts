@@ -103,14 +103,31 @@ export class TabletLocations {
 
   /** The tablet whose [start, end) holds `partitionKey`, or undefined (a gap between range partitions). */
   async forKey(tableName: string, tableId: Buffer, partitionKey: Buffer, d: Deadline): Promise<Tablet | undefined> {
-    const tablets = await this.all(tableName, tableId, d);
-    return tablets.find(
-      (t) =>
-        Buffer.compare(t.start, partitionKey) <= 0 && (t.end.length === 0 || Buffer.compare(partitionKey, t.end) < 0),
-    );
+    return tabletFor(await this.all(tableName, tableId, d), partitionKey);
   }
 
   invalidate(tableId: Buffer): void {
     this.byTable.delete(tableId.toString('hex'));
   }
+}
+
+/**
+ * The tablet of `tablets` (from `all`: in partition-key order, not overlapping) whose
+ * [start, end) holds `partitionKey`, or undefined (a gap between range partitions). Binary
+ * search: a write batch routes every row, so this runs once per row.
+ */
+export function tabletFor(tablets: readonly Tablet[], partitionKey: Buffer): Tablet | undefined {
+  let lo = 0;
+  let hi = tablets.length - 1;
+  // The last tablet whose start ≤ key.
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (Buffer.compare(tablets[mid]!.start, partitionKey) <= 0) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  const t = tablets[found];
+  return t && (t.end.length === 0 || Buffer.compare(partitionKey, t.end) < 0) ? t : undefined;
 }

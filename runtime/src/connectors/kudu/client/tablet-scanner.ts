@@ -1,11 +1,11 @@
 // Scans a table tablet by tablet at the leader replica: a new scan per tablet with the
-// projection and equality predicates, then continuation calls by scanner id until the server has
-// no more results. Opening a tablet's scan is retried with fresh locations while its leader is
-// unreachable, moved or not running (a tablet server restarting): nothing has been read yet. A
-// failure after that fails the scan (resuming one is not built). READ_LATEST by default; with
-// `snapshot`, READ_AT_SNAPSHOT (at the given hybrid time, or one the server picks and reports)
-// and rows in primary-key order (ORDER mode), so the same scan repeated returns the same rows in
-// the same order while the snapshot is retained.
+// projection and equality or in-list predicates, then continuation calls by scanner id until the
+// server has no more results. Opening a tablet's scan is retried with fresh locations while its
+// leader is unreachable, moved or not running (a tablet server restarting): nothing has been read
+// yet. A failure after that fails the scan (resuming one is not built). READ_LATEST by default;
+// with `snapshot`, READ_AT_SNAPSHOT (at the given hybrid time, or one the server picks and
+// reports) and rows in primary-key order (ORDER mode), so the same scan repeated returns the same
+// rows in the same order while the snapshot is retained.
 // Rows arrive row-wise in a sidecar: each projected column's cell in order, then a null bitmap
 // when the projection has a nullable column; string/binary cells point into a second sidecar.
 import { readCell, writeCell, type CellValue } from './cell-values.ts';
@@ -26,8 +26,10 @@ interface NewScan {
   read_mode: number;
   snap_timestamp?: string;
   order_mode?: number;
-  column_predicates?: { column: string; equality: { value: Uint8Array } }[];
+  column_predicates?: Predicate[];
 }
+type Predicate =
+  { column: string; equality: { value: Uint8Array } } | { column: string; in_list: { values: Uint8Array[] } };
 interface ScanRequest {
   scanner_id?: Uint8Array;
   new_scan_request?: NewScan;
@@ -60,6 +62,11 @@ export interface ScanOptions {
   readonly batchSizeBytes?: number;
   /** Rows whose column equals the value (key columns or any other), all of them. */
   readonly equals?: Readonly<Record<string, CellValue>>;
+  /**
+   * Rows whose column is one of the values (Kudu's InList predicate; the server sorts and
+   * de-duplicates them). An empty list matches nothing.
+   */
+  readonly in?: Readonly<Record<string, readonly CellValue[]>>;
   /**
    * Read at a snapshot in primary-key order: `true` at one the server picks (reported through
    * `onSnapshot`), or a hybrid time (decimal string) from an earlier scan.
@@ -121,17 +128,18 @@ function newScan(table: KuduTable, tabletId: Buffer, projection: Schema, options
     scan.order_mode = ordered;
     if (options.snapshot !== true) scan.snap_timestamp = options.snapshot;
   }
-  const equals = Object.entries(options.equals ?? {});
-  if (equals.length > 0) scan.column_predicates = equals.map(([name, v]) => predicateValue(table, name, v));
+  const predicates: Predicate[] = Object.entries(options.equals ?? {}).map(([name, v]) => ({
+    column: name,
+    equality: { value: predicateValue(table, name, v) },
+  }));
+  for (const [name, vs] of Object.entries(options.in ?? {}))
+    predicates.push({ column: name, in_list: { values: vs.map((v) => predicateValue(table, name, v)) } });
+  if (predicates.length > 0) scan.column_predicates = predicates;
   return scan;
 }
 
-/** An equality predicate: the value in the cell's own encoding (strings and binaries as their bytes). */
-function predicateValue(
-  table: KuduTable,
-  name: string,
-  v: CellValue,
-): { column: string; equality: { value: Uint8Array } } {
+/** A predicate's value in the cell's own encoding (strings and binaries as their bytes). */
+function predicateValue(table: KuduTable, name: string, v: CellValue): Uint8Array {
   const i = table.schema.indexOf(name);
   if (i === undefined) throw kuduError('TRIB_KUDU_SCHEMA', `table "${table.name}" has no column "${name}" to match`);
   const col = table.schema.columns[i]!;
@@ -143,7 +151,7 @@ function predicateValue(
       return 0;
     },
   });
-  return { column: name, equality: { value: bytes ?? cell } };
+  return bytes ?? cell;
 }
 
 /** Sends a tablet's first Scan call to its leader, looking the leader up again until one answers. */

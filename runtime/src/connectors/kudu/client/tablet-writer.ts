@@ -17,7 +17,7 @@ import { withRetries, type Deadline } from './retry.ts';
 import { checkRow, encodeOperations, type Operation } from './row-operations.ts';
 import type { ColumnSchemaWire } from './schema.ts';
 import type { KuduTable } from './table-metadata.ts';
-import type { TabletLocations } from './tablet-locations.ts';
+import { tabletFor, type Tablet, type TabletLocations } from './tablet-locations.ts';
 
 interface WriteRequest {
   tablet_id: Uint8Array;
@@ -49,11 +49,12 @@ export async function writeOperations(
     d,
     async () => {
       const byTablet = new Map<
-        string,
+        Tablet,
         { tabletId: Buffer; leader: { host: string; port: number }; ops: Operation[] }
       >();
+      const tablets = await locations.all(table.name, table.id, d);
       for (let i = 0; i < ops.length; i++) {
-        const tablet = await locations.forKey(table.name, table.id, keys[i]!, d);
+        const tablet = tabletFor(tablets, keys[i]!);
         if (!tablet) {
           throw kuduError('TRIB_KUDU_ROW_ERRORS', `table "${table.name}": row ${i} falls in no range partition`);
         }
@@ -61,10 +62,12 @@ export async function writeOperations(
           locations.invalidate(table.id);
           throw new StaleLocation(`tablet ${tablet.id.toString()} has no leader yet`);
         }
-        const key = tablet.id.toString('hex');
-        const group = byTablet.get(key) ?? { tabletId: tablet.id, leader: tablet.leader, ops: [] };
+        let group = byTablet.get(tablet);
+        if (!group) {
+          group = { tabletId: tablet.id, leader: tablet.leader, ops: [] };
+          byTablet.set(tablet, group);
+        }
         group.ops.push(ops[i]!);
-        byTablet.set(key, group);
       }
       // Writes are idempotent per batch only for upserts and deletes; a retried insert may report
       // ALREADY_PRESENT for rows the first attempt applied.

@@ -8,6 +8,7 @@ import { encodeKeyColumns } from './partitioning.ts';
 import { encodeOperations } from './row-operations.ts';
 import { Schema } from './schema.ts';
 import { decodeRows } from './tablet-scanner.ts';
+import { tabletFor, type Tablet } from './tablet-locations.ts';
 
 const schema = Schema.fromSpecs([
   { name: 'k', type: 'int32', key: true },
@@ -129,5 +130,33 @@ describe('row-wise scan blocks', () => {
       { k: -2, s: 'hi', b: true },
       { k: 7, s: null, b: false },
     ]);
+  });
+});
+
+describe('tabletFor', () => {
+  const t = (start: number[], end: number[]): Tablet => ({
+    id: Buffer.from(start),
+    start: Buffer.from(start),
+    end: Buffer.from(end),
+    leader: undefined,
+  });
+  // Hash buckets 0..2, then a gap ([0,0,0,3] .. [0,0,0,5]) and an unbounded last range.
+  const tablets = [
+    t([], [0, 0, 0, 1]),
+    t([0, 0, 0, 1], [0, 0, 0, 2]),
+    t([0, 0, 0, 2], [0, 0, 0, 3]),
+    t([0, 0, 0, 5], []),
+  ];
+
+  it('finds the tablet whose [start, end) holds the key, none in a gap', () => {
+    const at = (k: number[]) => tabletFor(tablets, Buffer.from(k));
+    expect(at([0, 0, 0, 0, 9])).toBe(tablets[0]);
+    expect(at([0, 0, 0, 1])).toBe(tablets[1]);
+    expect(at([0, 0, 0, 2, 255])).toBe(tablets[2]);
+    expect(at([0, 0, 0, 3])).toBeUndefined();
+    expect(at([0, 0, 0, 4, 1])).toBeUndefined();
+    expect(at([0, 0, 0, 5])).toBe(tablets[3]);
+    expect(at([9, 9])).toBe(tablets[3]);
+    expect(tabletFor([], Buffer.from([1]))).toBeUndefined();
   });
 });
