@@ -100,7 +100,7 @@ describe('the StreamJob CRD', () => {
       (s: typeof example.spec) => {
         s.restartPolicy = { window: '1h', maxRestarts: 101 };
       },
-      'spec.restartPolicy.maxRestarts: Invalid value: "object": maxRestarts must be at most 100 with a window',
+      'spec.restartPolicy.maxRestarts: Invalid value: maxRestarts must be at most 100 with a window',
     ],
     [
       'an unknown upgrade mode',
