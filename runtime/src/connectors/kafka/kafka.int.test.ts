@@ -215,34 +215,58 @@ describe('Kafka source and sink', () => {
     }
   });
 
-  it('a single record larger than the topic allows fails the job with an error naming the topic', async () => {
-    const topic = `it-small-${run}`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '65536' }] }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
-    const g: GraphSpec = {
-      sources: [
-        {
-          name: 'gen',
-          datagen: {
-            generator: 'schema',
-            seed: 1,
-            count: 3,
-            fields: { id: { type: 'sequence' }, big: { type: 'string', prefix: 'x'.repeat(100_000), cardinality: 1 } },
+  it.each(['at-least-once', 'exactly-once'] as const)(
+    '%s: a single record larger than the topic allows fails the job (never dropped) with an error naming the sink, the topic and the record',
+    async (delivery) => {
+      const topic = `it-small-${delivery}-${run}`;
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '65536' }] }],
+        waitForLeaders: true,
+      });
+      await admin.disconnect();
+      // Small records around one of ~100 kB: the broker's limit (64 KiB), not the sink's send
+      // budget (512 KiB), is what the big one exceeds.
+      const g: GraphSpec = {
+        sources: [
+          {
+            name: 'gen',
+            collection: {
+              records: [
+                { id: 'a', big: 'x' },
+                { id: 'huge', big: 'x'.repeat(100_000) },
+                { id: 'c', big: 'x' },
+              ],
+            },
           },
-        },
-      ],
-      sinks: [{ name: 'out', from: 'gen', kafka: { brokers: bs, topic, delivery: 'at-least-once' } }],
-    };
-    const failed = await new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() }).run().then(
-      () => undefined,
-      (e: unknown) => e as { code?: string; message: string },
-    );
-    expect(failed?.code).toBe('TRIB_CONNECTOR_FAILED');
-    expect(failed?.message).toContain(topic);
-  });
+        ],
+        sinks: [{ name: 'narrow', from: 'gen', kafka: { brokers: bs, topic, key: 'id', delivery } }],
+      };
+      const stateDir = await mkdtemp(join(tmpdir(), 'trib-big-'));
+      try {
+        const failed = await new JobExecutor(validateGraph(g), {
+          parallelism: 1,
+          logger: silentLogger(),
+          jobName: `big-${delivery}-${run}`,
+          checkpointing: { stateDir },
+        })
+          .run()
+          .then(
+            (r) => r.state,
+            (e: unknown) => e as { code?: string; message: string },
+          );
+        expect(typeof failed, 'the job finished: the record was dropped').toBe('object');
+        const err = failed as { code?: string; message: string };
+        // Exactly-once: the sink declines the final checkpoint (its transaction never commits).
+        expect(err.code).toBe(delivery === 'exactly-once' ? 'TRIB_CHECKPOINT_FAILED' : 'TRIB_CONNECTOR_FAILED');
+        expect(err.message).toContain(`sink "narrow"`);
+        expect(err.message).toContain(topic);
+        expect(err.message).toMatch(/largest record is 10\d{4} bytes \(key "huge"/);
+        expect(err.message).toContain('max.message.bytes');
+      } finally {
+        await rm(stateDir, { recursive: true, force: true });
+      }
+    },
+  );
 });
