@@ -137,6 +137,55 @@ describe('Kafka source and sink', () => {
     expect(out.reduce((a, m) => a + (JSON.parse(m.value) as { n: number }).n, 0)).toBe(4);
   });
 
+  it("a dead-letter write that fails (over that topic's size limit) is counted as dead_letter_failed and does not stop the job", async () => {
+    const topic = `it-dlqfail-${run}`;
+    const dlq = `it-dlqfail-dlq-${run}`;
+    const output = `it-dlqfail-out-${run}`;
+    await createTopics(kafka, { [topic]: 1 });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: dlq, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '1024' }] }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    const good = (i: number): string =>
+      JSON.stringify({ user: `u${i % 3}`, amount: 1, ts: 1_700_000_000_000 + i * 100 });
+    await producer.send({
+      topic,
+      messages: [
+        { value: good(0) },
+        { value: `{"not json ${'x'.repeat(4000)}` }, // unreadable, and too large for the dead-letter topic
+        { value: '[1]' }, // unreadable, small enough: dead-lettered
+        { value: good(1) },
+      ],
+    });
+    await producer.disconnect();
+    const g = graph(output);
+    g.sources[0]!.kafka = {
+      brokers: bs,
+      topic,
+      groupId: `it-${randomUUID()}`,
+      bounded: 'latest',
+      onError: 'deadLetter',
+      deadLetterTopic: dlq,
+    };
+    const job = new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() });
+    const r = await job.run();
+    expect(r.state).toBe('FINISHED');
+    expect(r.recordsIn).toBe(2);
+    const failed = await job.metrics.sourceRecordsFailed.get();
+    expect(Object.fromEntries(failed.values.map((v) => [v.labels['reason'], v.value]))).toEqual({
+      invalid_json: 1,
+      not_an_object: 1,
+      dead_letter_failed: 1,
+    });
+    const dead = await readTopic(kafka, dlq, { expected: 1 });
+    expect(dead.map((d) => [d.value, d.headers['tributary.error.reason']])).toEqual([['[1]', 'not_an_object']]);
+  });
+
   it('skips poison records with onError: skip', async () => {
     const topic = `it-skip-${run}`;
     const producer = kafka.producer({ allowAutoTopicCreation: true });
