@@ -54,7 +54,7 @@ export interface StreamJobSpec {
   };
   restartPolicy: {
     maxRestarts: number;
-    /** Only restarts in the last `window` count against maxRestarts (a duration); absent = all since the last deploy. */
+    /** Only restarts in the last `window` (a duration) count against maxRestarts; absent: no window. */
     window?: string;
     backoff: { initial: string; max: string };
   };
