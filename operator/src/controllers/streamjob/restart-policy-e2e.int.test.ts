@@ -132,6 +132,7 @@ describe('restartPolicy (real runtime, Kafka)', () => {
       );
       // The count: exactly maxRestarts restarts, then Failed with the runtime's error.
       expect(failed.status?.restarts).toBe(3);
+      expect(failed.status?.restartTimes).toHaveLength(3);
       const ops = [...restarts.values()].sort((a, b) => a.restarts - b.restarts);
       expect(ops.map((o) => o.restarts)).toEqual([1, 2, 3]);
       expect(failed.status?.lastError).toMatch(/gave up after 3 restarts/);
@@ -176,6 +177,7 @@ describe('restartPolicy (real runtime, Kafka)', () => {
       });
       const fixed = await runningWith(kube, ns, name, 1, failed.status?.deployed?.id, 120_000);
       expect(fixed.status?.restarts).toBe(0);
+      expect(fixed.status?.restartTimes).toBeUndefined();
       expect(fixed.status?.deployed?.restoredFrom).toMatch(/\/checkpoints\/chk-\d+$/);
       expect(cond(fixed, 'Stalled')?.status).toBe('False');
       // ... so the next failure is restart 1 of 3 again, not Failed.
