@@ -89,6 +89,20 @@ describe('the StreamJob CRD', () => {
       'a source takes exactly one connector',
     ],
     [
+      'a malformed restart window',
+      (s: typeof example.spec) => {
+        s.restartPolicy = { window: 'an hour' };
+      },
+      'spec.restartPolicy.window: Invalid value: "an hour": must be a duration like "10s"',
+    ],
+    [
+      'more than 100 restarts counted in a window',
+      (s: typeof example.spec) => {
+        s.restartPolicy = { window: '1h', maxRestarts: 101 };
+      },
+      'spec.restartPolicy.maxRestarts: Invalid value: maxRestarts must be at most 100 with a window',
+    ],
+    [
       'an unknown upgrade mode',
       (s: typeof example.spec) => {
         s.upgradeMode = 'yolo';

@@ -194,6 +194,93 @@ describe('Informer against the real API server', () => {
     await proxy.stop();
   });
 
+  it('relists at once when its watch resourceVersion expired (410 Gone), and the relist delivers what changed meanwhile', async () => {
+    // The real server answers 410 for a watch from a resourceVersion older than its window;
+    // which version is that old cannot be chosen, so this client stands in for compaction: a
+    // watch from the version the informer held when the window "moved" is sent from version 1,
+    // which the server does answer with its 410 (ERROR event, reason Expired). The watch in
+    // between is held, so only the relist can deliver the changes made meanwhile.
+    let stale: string | undefined;
+    let holding: (() => void) | undefined;
+    let held = false;
+    const gone: string[] = [];
+    const real = client;
+    const compacting = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop !== 'watch') {
+          // Bound to the client itself: its methods use private fields, which a proxy `this` lacks.
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        }
+        type Watch = KubeClient['watch'];
+        return async (
+          path: string,
+          query: Parameters<Watch>[1],
+          onEvent: Parameters<Watch>[2],
+          signal: AbortSignal,
+        ) => {
+          if (holding && stale === undefined) {
+            stale = String(query.resourceVersion);
+            held = true;
+            await new Promise<void>((r) => (holding = r));
+          }
+          const expired = stale !== undefined && query.resourceVersion === stale;
+          return real.watch(
+            path,
+            expired ? { ...query, resourceVersion: '1' } : query,
+            (ev) => {
+              if (ev.type === 'ERROR') gone.push(String((ev.object as { code?: number }).code));
+              onEvent(ev);
+            },
+            signal,
+          );
+        };
+      },
+    });
+    const metrics = operatorMetrics(createRegistry());
+    const inf = new Informer<ConfigMap>({
+      client: compacting,
+      resource: Resources.ConfigMap,
+      namespace: ns,
+      minWatchTimeoutSeconds: 1,
+      metrics,
+    });
+    const rec = recorder();
+    inf.addHandler(rec.handlers);
+    inf.start();
+    await inf.waitForSync();
+    await client.create(Resources.ConfigMap, { metadata: { name: 'gone-pre', namespace: ns }, data: { v: '0' } });
+    await client.create(Resources.ConfigMap, { metadata: { name: 'gone-doomed', namespace: ns } });
+    await waitFor('both seen', () => rec.events.includes('add:gone-pre') && rec.events.includes('add:gone-doomed'));
+    const relistsBefore = await value(metrics.informerRelists);
+
+    holding = () => {};
+    await waitFor('the next watch held', () => held);
+    await client.create(Resources.ConfigMap, { metadata: { name: 'gone-during', namespace: ns } });
+    await client.patch(Resources.ConfigMap, ns, 'gone-pre', { data: { v: 'meanwhile' } });
+    await client.delete(Resources.ConfigMap, ns, 'gone-doomed');
+    holding();
+
+    await waitFor(
+      'the relist diff',
+      () =>
+        rec.events.includes('add:gone-during') &&
+        rec.events.includes('update:gone-pre:0->meanwhile') &&
+        rec.events.includes('delete:gone-doomed'),
+      20_000,
+    );
+    expect(gone).toContain('410');
+    expect(await value(metrics.informerRelists)).toBe(relistsBefore + 1);
+    // A 410 is not a failure: no backoff, no restart counted.
+    expect(await value(metrics.informerRestarts)).toBe(0);
+    expect(inf.get(ns, 'gone-doomed')).toBeUndefined();
+    expect(inf.get(ns, 'gone-pre')?.data?.v).toBe('meanwhile');
+    // And it keeps watching from the relist's version.
+    await client.create(Resources.ConfigMap, { metadata: { name: 'gone-after', namespace: ns } });
+    await waitFor('add after the relist', () => rec.events.includes('add:gone-after'));
+    await inf.stop();
+  });
+
   it('keeps retrying while its resource type does not exist (404), and recovers when it is (re)created', async () => {
     const group = `inf${suffix()}.test.tributary.dev`;
     const crd = await createTestCrd(client, { group, kind: 'Widget', plural: 'widgets' });

@@ -106,17 +106,19 @@ describe('tributary CLI', () => {
     expect((await cli(['validate', file, '--distributed'])).code).toBe(0);
   }, 30_000);
 
-  it('exits 2 with the path of the problem for an invalid graph', async () => {
+  it('validate and run exit 2 with the path of the problem for an invalid graph', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trib-cli-'));
     const file = join(dir, 'bad.yaml');
     writeFileSync(
       file,
       'sources: [{ name: s, datagen: { generator: nexmark } }]\nsteps: [{ name: w, from: s, window: { tumbling: { size: abc } } }]\nsinks: [{ name: o, from: w, console: {} }]\n',
     );
-    const r = await cli(['run', file]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('error TRIB_GRAPH_INVALID');
-    expect(r.stderr).toContain('graph.steps[0].window.tumbling.size: expected a duration like "1m", got "abc"');
+    for (const cmd of ['validate', 'run']) {
+      const r = await cli([cmd, file]);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr).toContain('error TRIB_GRAPH_INVALID');
+      expect(r.stderr).toContain('graph.steps[0].window.tumbling.size: expected a duration like "1m", got "abc"');
+    }
   }, 30_000);
 
   it('--explain prints the plan: chained steps per task and the keyed exchange', async () => {

@@ -52,7 +52,12 @@ export interface StreamJobSpec {
     /** Take a savepoint of the running job this often (periodic savepoints); absent = never. */
     interval?: string;
   };
-  restartPolicy: { maxRestarts: number; backoff: { initial: string; max: string } };
+  restartPolicy: {
+    maxRestarts: number;
+    /** Only restarts in the last `window` (a duration) count against maxRestarts; absent: no window. */
+    window?: string;
+    backoff: { initial: string; max: string };
+  };
   podTemplate?: PodTemplate;
   /** The job graph; exactly one of graph and job. */
   graph?: GraphSpec;
@@ -127,6 +132,8 @@ export interface StreamJobStatus {
   lastCheckpoint?: { id: number; completedAt: string; path: string };
   savepoints?: SavepointRecord[];
   restarts?: number;
+  /** When the restarts counted in `restarts` happened, oldest first (operation/restart-count.ts). */
+  restartTimes?: string[];
   /** Restarts in a row whose failed deployment had completed no checkpoint (operation/checkpoint-progress.ts). */
   restartsWithoutCheckpoint?: number;
   lastError?: string;

@@ -50,6 +50,25 @@ describe('spec validation', () => {
     }
   });
 
+  it('takes a restartPolicy.window that is a positive duration, with at most 100 maxRestarts', () => {
+    const rp = (window: string, maxRestarts = 3) =>
+      validateSpec({ ...spec, restartPolicy: { ...spec.restartPolicy, maxRestarts, window } });
+    expect(rp('10m')).toEqual([]);
+    expect(rp('1h30m', 100)).toEqual([]);
+    for (const window of ['0s', 'soon', '-5m'])
+      expect(rp(window)).toEqual([
+        { path: 'spec.restartPolicy.window', message: `expected a positive duration, got "${window}"` },
+      ]);
+    expect(rp('10m', 101)).toEqual([
+      {
+        path: 'spec.restartPolicy.maxRestarts',
+        message: 'at most 100 with restartPolicy.window (status keeps one time per counted restart), got 101',
+      },
+    ]);
+    // Without a window maxRestarts is not capped (the count needs no times).
+    expect(validateSpec({ ...spec, restartPolicy: { ...spec.restartPolicy, maxRestarts: 1000 } })).toEqual([]);
+  });
+
   it('takes a job module instead of a graph (application mode): exactly one, an absolute module path', () => {
     const { graph: _g, ...noGraph } = spec;
     void _g;

@@ -6,6 +6,7 @@ import { checkGraph } from '../../../../runtime/src/connectors/validate-graph.ts
 import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
 import { functionReferences } from '../../../../runtime/src/graph/function-step-rules.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import { RESTART_TIMES_KEPT } from './operation/restart-count.ts';
 import { MIN_PERIODIC_INTERVAL_MS } from './periodic-schedule.ts';
 import { checkPodTemplate, defaultPodPolicy, type PodPolicy } from './pod-template-rules.ts';
 import { stateStorageIssues, type StorageDefaults } from './state-storage.ts';
@@ -33,6 +34,7 @@ export function validateSpec(
     ['spec.savepoints.maxCheckpointAge', spec.savepoints?.maxCheckpointAge],
     ['spec.restartPolicy.backoff.initial', spec.restartPolicy?.backoff?.initial],
     ['spec.restartPolicy.backoff.max', spec.restartPolicy?.backoff?.max],
+    ['spec.restartPolicy.window', spec.restartPolicy?.window],
   ];
   for (const [path, v] of durations) {
     if (v !== undefined && !((parseDuration(v) ?? 0) > 0))
@@ -43,6 +45,12 @@ export function validateSpec(
     issues.push({
       path: 'spec.savepoints.interval',
       message: `expected a duration of at least 1s, got ${JSON.stringify(every)}`,
+    });
+  const maxRestarts = spec.restartPolicy?.maxRestarts;
+  if (spec.restartPolicy?.window !== undefined && maxRestarts !== undefined && maxRestarts > RESTART_TIMES_KEPT)
+    issues.push({
+      path: 'spec.restartPolicy.maxRestarts',
+      message: `at most ${RESTART_TIMES_KEPT} with restartPolicy.window (status keeps one time per counted restart), got ${maxRestarts}`,
     });
   const sp = spec.restore?.savepointPath;
   if (sp && sp.split('/').includes('..'))

@@ -1,7 +1,10 @@
 // The Kafka source's dead-letter topic (onError: deadLetter): a record it cannot read goes
 // there with its original key and value and headers naming the error and its origin. Sends
-// are fire-and-forget from the slot's loop (a failed send is logged, never fails the job);
-// close() waits for the ones in flight.
+// are fire-and-forget from the slot's loop: a failed send never fails the job (the record was
+// already unreadable; the dead-letter topic is a courtesy, not output), but it is logged with
+// the record's origin and counted (onWriteFailed: tributary_source_records_failed_total with
+// reason dead_letter_failed), since that record is then gone. close() waits for the ones in
+// flight.
 import type { Logger } from 'pino';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import { keyPartitioner } from './client.ts';
@@ -22,11 +25,20 @@ export class DeadLetterTopic {
   private readonly logger: Logger;
   private readonly pending = new Set<Promise<unknown>>();
 
-  constructor(kafka: KafkaClient, topic: string, origin: { topic: string; source: string }, logger: Logger) {
+  private readonly onWriteFailed: () => void;
+
+  constructor(
+    kafka: KafkaClient,
+    topic: string,
+    origin: { topic: string; source: string },
+    logger: Logger,
+    onWriteFailed: () => void,
+  ) {
     this.producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
     this.topic = topic;
     this.origin = origin;
     this.logger = logger;
+    this.onWriteFailed = onWriteFailed;
   }
 
   connect(): Promise<void> {
@@ -45,7 +57,13 @@ export class DeadLetterTopic {
     };
     const p = this.producer
       .send({ topic, messages: [{ key: r.key, value: r.value, headers }] })
-      .catch((e: unknown) => this.logger.error({ err: e, topic }, 'could not write to the dead-letter topic'))
+      .catch((e: unknown) => {
+        this.onWriteFailed();
+        this.logger.error(
+          { err: e, topic, source: this.origin.source, from: `${this.origin.topic}/${r.partition}@${r.offset}` },
+          'could not write to the dead-letter topic; the unreadable record is dropped',
+        );
+      })
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }

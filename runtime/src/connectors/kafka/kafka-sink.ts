@@ -8,7 +8,7 @@ import type { KafkaSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../operators/types.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
 import { createKafka, keyPartitioner } from './client.ts';
-import { appendMessages, splitForSend } from './record-messages.ts';
+import { appendMessages, describeSendFailure, splitForSend } from './record-messages.ts';
 
 const FLUSH_RECORDS = 2000;
 const LINGER_MS = 20;
@@ -81,7 +81,7 @@ export class KafkaSink implements SinkWriter {
         .send({ topic: this.spec.topic, messages: chunk, acks: -1 })
         .then(() => undefined)
         .catch((e: unknown) => {
-          this.failure ??= e;
+          this.failure ??= describeSendFailure(e, chunk);
         })
         .finally(() => {
           this.inFlight.delete(p);

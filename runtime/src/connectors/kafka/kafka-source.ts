@@ -127,6 +127,7 @@ export class KafkaSource implements SourceReader {
         this.spec.deadLetterTopic as string,
         { topic, source: ctx.sourceName },
         ctx.logger,
+        () => ctx.recordFailed('dead_letter_failed'),
       );
       await this.dlq.connect();
     }

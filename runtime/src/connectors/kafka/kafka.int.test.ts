@@ -137,6 +137,55 @@ describe('Kafka source and sink', () => {
     expect(out.reduce((a, m) => a + (JSON.parse(m.value) as { n: number }).n, 0)).toBe(4);
   });
 
+  it("a dead-letter write that fails (over that topic's size limit) is counted as dead_letter_failed and does not stop the job", async () => {
+    const topic = `it-dlqfail-${run}`;
+    const dlq = `it-dlqfail-dlq-${run}`;
+    const output = `it-dlqfail-out-${run}`;
+    await createTopics(kafka, { [topic]: 1 });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: dlq, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '1024' }] }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    const good = (i: number): string =>
+      JSON.stringify({ user: `u${i % 3}`, amount: 1, ts: 1_700_000_000_000 + i * 100 });
+    await producer.send({
+      topic,
+      messages: [
+        { value: good(0) },
+        { value: `{"not json ${'x'.repeat(4000)}` }, // unreadable, and too large for the dead-letter topic
+        { value: '[1]' }, // unreadable, small enough: dead-lettered
+        { value: good(1) },
+      ],
+    });
+    await producer.disconnect();
+    const g = graph(output);
+    g.sources[0]!.kafka = {
+      brokers: bs,
+      topic,
+      groupId: `it-${randomUUID()}`,
+      bounded: 'latest',
+      onError: 'deadLetter',
+      deadLetterTopic: dlq,
+    };
+    const job = new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() });
+    const r = await job.run();
+    expect(r.state).toBe('FINISHED');
+    expect(r.recordsIn).toBe(2);
+    const failed = await job.metrics.sourceRecordsFailed.get();
+    expect(Object.fromEntries(failed.values.map((v) => [v.labels['reason'], v.value]))).toEqual({
+      invalid_json: 1,
+      not_an_object: 1,
+      dead_letter_failed: 1,
+    });
+    const dead = await readTopic(kafka, dlq, { expected: 1 });
+    expect(dead.map((d) => [d.value, d.headers['tributary.error.reason']])).toEqual([['[1]', 'not_an_object']]);
+  });
+
   it('skips poison records with onError: skip', async () => {
     const topic = `it-skip-${run}`;
     const producer = kafka.producer({ allowAutoTopicCreation: true });
@@ -215,34 +264,58 @@ describe('Kafka source and sink', () => {
     }
   });
 
-  it('a single record larger than the topic allows fails the job with an error naming the topic', async () => {
-    const topic = `it-small-${run}`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '65536' }] }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
-    const g: GraphSpec = {
-      sources: [
-        {
-          name: 'gen',
-          datagen: {
-            generator: 'schema',
-            seed: 1,
-            count: 3,
-            fields: { id: { type: 'sequence' }, big: { type: 'string', prefix: 'x'.repeat(100_000), cardinality: 1 } },
+  it.each(['at-least-once', 'exactly-once'] as const)(
+    '%s: a single record larger than the topic allows fails the job (never dropped) with an error naming the sink, the topic and the record',
+    async (delivery) => {
+      const topic = `it-small-${delivery}-${run}`;
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '65536' }] }],
+        waitForLeaders: true,
+      });
+      await admin.disconnect();
+      // Small records around one of ~100 kB: the broker's limit (64 KiB), not the sink's send
+      // budget (512 KiB), is what the big one exceeds.
+      const g: GraphSpec = {
+        sources: [
+          {
+            name: 'gen',
+            collection: {
+              records: [
+                { id: 'a', big: 'x' },
+                { id: 'huge', big: 'x'.repeat(100_000) },
+                { id: 'c', big: 'x' },
+              ],
+            },
           },
-        },
-      ],
-      sinks: [{ name: 'out', from: 'gen', kafka: { brokers: bs, topic, delivery: 'at-least-once' } }],
-    };
-    const failed = await new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() }).run().then(
-      () => undefined,
-      (e: unknown) => e as { code?: string; message: string },
-    );
-    expect(failed?.code).toBe('TRIB_CONNECTOR_FAILED');
-    expect(failed?.message).toContain(topic);
-  });
+        ],
+        sinks: [{ name: 'narrow', from: 'gen', kafka: { brokers: bs, topic, key: 'id', delivery } }],
+      };
+      const stateDir = await mkdtemp(join(tmpdir(), 'trib-big-'));
+      try {
+        const failed = await new JobExecutor(validateGraph(g), {
+          parallelism: 1,
+          logger: silentLogger(),
+          jobName: `big-${delivery}-${run}`,
+          checkpointing: { stateDir },
+        })
+          .run()
+          .then(
+            (r) => r.state,
+            (e: unknown) => e as { code?: string; message: string },
+          );
+        expect(typeof failed, 'the job finished: the record was dropped').toBe('object');
+        const err = failed as { code?: string; message: string };
+        // Exactly-once: the sink declines the final checkpoint (its transaction never commits).
+        expect(err.code).toBe(delivery === 'exactly-once' ? 'TRIB_CHECKPOINT_FAILED' : 'TRIB_CONNECTOR_FAILED');
+        expect(err.message).toContain(`sink "narrow"`);
+        expect(err.message).toContain(topic);
+        expect(err.message).toMatch(/largest record is 10\d{4} bytes \(key "huge"/);
+        expect(err.message).toContain('max.message.bytes');
+      } finally {
+        await rm(stateDir, { recursive: true, force: true });
+      }
+    },
+  );
 });

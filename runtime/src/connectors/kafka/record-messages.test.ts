@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from 'kafkajs';
 import { compileExpr } from '../../expr/cel.ts';
-import { appendMessages, splitForSend } from './record-messages.ts';
+import { appendMessages, describeSendFailure, splitForSend } from './record-messages.ts';
 
 const msg = (i: number, bytes: number): Message => ({ key: `k${i}`, value: 'x'.repeat(bytes) });
 
@@ -42,5 +42,21 @@ describe('appendMessages', () => {
       { key: null, value: JSON.stringify(recs[1]), timestamp: '20' },
       { key: null, value: JSON.stringify(recs[2]), timestamp: '30' },
     ]);
+  });
+});
+
+describe('describeSendFailure', () => {
+  it('names the largest record of a send the broker refused as too large; passes other failures through', () => {
+    const tooLarge = Object.assign(new Error('The request included a message larger than the max message size'), {
+      type: 'MESSAGE_TOO_LARGE',
+    });
+    const chunk = [msg(0, 10), { key: null, value: 'y'.repeat(300) }, msg(2, 20)];
+    const e = describeSendFailure(tooLarge, chunk);
+    expect(e.message).toMatch(
+      /^The request included a message larger than the max message size: the send's largest record is 300 bytes \(no key, value y{80}…\) of 3 record\(s\); raise the topic's max.message.bytes/,
+    );
+    expect(e.cause).toBe(tooLarge);
+    const other = Object.assign(new Error('broker down'), { type: 'NETWORK_EXCEPTION' });
+    expect(describeSendFailure(other, chunk)).toBe(other);
   });
 });

@@ -74,3 +74,23 @@ export function splitForSend(messages: Message[], maxCount: number, maxBytes: nu
   if (cur.length > 0) out.push(cur);
   return out;
 }
+
+/**
+ * What failed in a send, for the sink's error: the broker's refusal of a batch over the topic's
+ * max.message.bytes (MESSAGE_TOO_LARGE) names the largest record of the send, its size and its
+ * key, since a record that alone exceeds the limit fails every replay until it or the topic's
+ * limit changes; any other failure is passed through as is.
+ */
+export function describeSendFailure(err: unknown, chunk: readonly Message[]): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  if ((e as { type?: unknown }).type !== 'MESSAGE_TOO_LARGE' || chunk.length === 0) return e;
+  let big = chunk[0] as Message;
+  for (const m of chunk) if (sizeOf(m) > sizeOf(big)) big = m;
+  const key = big.key === null || big.key === undefined ? 'no key' : `key ${JSON.stringify(String(big.key))}`;
+  const value = typeof big.value === 'string' ? big.value : (big.value?.toString() ?? '');
+  const head = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+  return new Error(
+    `${e.message}: the send's largest record is ${payloadBytes(big)} bytes (${key}, value ${head}) of ${chunk.length} record(s); raise the topic's max.message.bytes or make the record smaller`,
+    { cause: e },
+  );
+}

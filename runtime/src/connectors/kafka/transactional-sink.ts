@@ -54,7 +54,7 @@ import type { KafkaSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../operators/types.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
 import { OpenTransactionsFile, type OpenTxn } from './open-transactions-file.ts';
-import { appendMessages, payloadBytes, splitForSend } from './record-messages.ts';
+import { appendMessages, describeSendFailure, payloadBytes, splitForSend } from './record-messages.ts';
 import { commitRestored, transactionalClient, type KafkaCommittable } from './transactional-client.ts';
 import { TransactionMetrics, type TxnContent } from './transaction-metrics.ts';
 import { TransactionalProducers, type TxnProducer } from './transactional-producers.ts';
@@ -245,7 +245,7 @@ export class TransactionalKafkaSink implements SinkWriter {
         .then(
           () => undefined,
           (err: unknown) => {
-            this.failure ??= err;
+            this.failure ??= describeSendFailure(err, chunk);
           },
         )
         .finally(() => {

@@ -53,6 +53,7 @@ export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: Pe
     s.pendingOperation = { ...op, step: 'starting' };
     if (op.kind !== 'restart') {
       s.restarts = 0;
+      delete s.restartTimes;
       delete s.restartsWithoutCheckpoint;
     }
     delete s.resumeFrom;

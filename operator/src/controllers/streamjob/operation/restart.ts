@@ -1,19 +1,28 @@
 // Restart: a slot of the running (or the new) deployment failed. All slots restart from the
-// newest state of the lineage after restartPolicy backoff; past maxRestarts the job is
-// Failed (pods removed) until the spec or restartNonce changes.
+// newest state of the lineage after restartPolicy backoff; past maxRestarts (those in
+// restartPolicy.window when set: restart-count.ts) the job is Failed (pods removed) until the
+// spec or restartNonce changes.
 import { setJobCondition } from '../conditions.ts';
 import { deletePods } from '../idempotent-writes.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { deployedSpec } from '../spec-diff.ts';
+import { parseDuration } from '../../../../../runtime/src/graph/duration.ts';
 import { NO_PROGRESS_AFTER, restartsWithoutCheckpoint } from './checkpoint-progress.ts';
+import { countRestart } from './restart-count.ts';
 import { latestRestorePoint } from './restore-point.ts';
 import { startOperation } from './start.ts';
 
 export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: string): StepResult {
   const { job, now } = c;
   const st = job.status ?? {};
-  const restarts = (st.restarts ?? 0) + 1;
+  const window = job.spec.restartPolicy?.window;
+  // validation.ts refuses a window that is not a positive duration; an invalid spec still
+  // restarts what is deployed, and its unreadable window counts as none (the count without one).
+  const ms = parseDuration(window);
+  const windowMs = ms !== undefined && ms > 0 ? ms : undefined;
+  const { restarts, restartTimes } = countRestart(st, now, windowMs);
   const max = job.spec.restartPolicy?.maxRestarts ?? 10;
+  const within = windowMs !== undefined ? ` within ${window}` : '';
   const spec = deployedSpec(st) ?? job.spec;
   if (restarts > max) {
     await deletePods(r.deps.kube, c.log, c.obs.pods);
@@ -22,7 +31,7 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
     await r.record(c, 'failed', (s) => {
       delete s.pendingOperation;
       s.phase = 'Failed';
-      s.lastError = `${why}; gave up after ${max} restarts`;
+      s.lastError = `${why}; gave up after ${max} restarts${within}`;
       setJobCondition(
         s,
         { type: 'Ready', status: 'False', reason: 'Failed', message: s.lastError },
@@ -40,7 +49,7 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
     await r.deps.events.warning(
       c.job,
       'Failed',
-      `${why}; gave up after ${max} restarts (change the spec or restartNonce to try again)`,
+      `${why}; gave up after ${max} restarts${within} (change the spec or restartNonce to try again)`,
     );
     return;
   }
@@ -54,7 +63,7 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
   await r.deps.events.warning(
     c.job,
     'SlotFailed',
-    `${why}; restarting all slots from the latest checkpoint (restart ${restarts}/${max})`,
+    `${why}; restarting all slots from the latest checkpoint (restart ${restarts}/${max}${within})`,
   );
   if (noProgress)
     await r.deps.events.warning(
@@ -72,6 +81,7 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
     { notBefore: new Date(now.getTime() + delay).toISOString(), message: why },
     (s) => {
       s.restarts = restarts;
+      s.restartTimes = restartTimes;
       s.restartsWithoutCheckpoint = withoutCheckpoint;
       s.lastError = why;
       const progress = noProgress ? `; no checkpoint completed in the last ${withoutCheckpoint} deployments` : '';
@@ -81,7 +91,7 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
           type: 'Degraded',
           status: 'True',
           reason: noProgress ? 'NoCheckpointProgress' : 'SlotFailed',
-          message: `${why}${progress}; restart ${restarts}/${max} in ${Math.round(delay / 1000)}s`,
+          message: `${why}${progress}; restart ${restarts}/${max}${within} in ${Math.round(delay / 1000)}s`,
         },
         job.metadata.generation,
         now,
