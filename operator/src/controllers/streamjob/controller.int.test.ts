@@ -2,8 +2,11 @@
 // in a namespace that enforces Pod Security "restricted", with slot pods running the TEST-ONLY
 // stand-in runtime (testing/fake-runtime.ts, image tributary/node:*). Only tests that inject a
 // fault the real runtime cannot produce on demand live here: a savepoint that fails, slot 0
-// unreachable, a savepoint that hangs or completes late (savepoints.timeout), and a job that
-// fails with checkpoints off (no state to restore). Everything else runs the real runtime:
+// unreachable, a savepoint that hangs or completes late (savepoints.timeout; the stand-in also
+// stops completing checkpoints so the last one ages past maxCheckpointAge), and a job Failed
+// before any checkpoint (the real runtime checkpoints as soon as its sources open: only the
+// stand-in's checkpoints-off leaves a job with no state to restore). Everything else runs the
+// real runtime:
 //   restricted-profile pods, owned objects, scale status, kstatus (kubectl wait, Reconciling,
 //     observedGeneration) and kubectl scale → e2e.int.test.ts;
 //   kubectl scale through a savepoint (restored by slot 0), suspend/resume, delete with a final
@@ -302,7 +305,9 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
       restartPolicy: { maxRestarts: 0, backoff: { initial: '1s', max: '1s' } },
     } as Partial<StreamJobSpec>);
     const j = await runningJob('nostate', 2);
-    setFault('nostate', { checkpoints: 'off', crash: `${j.status!.deployed!.id}/1` });
+    // A slot pod deleted: with maxRestarts 0 the job is Failed (no checkpoint ever completed).
+    const slot1 = (await pods('nostate')).find((p) => p.metadata?.labels?.['tributary.dev/slot'] === '1')!;
+    await kube.delete(Resources.Pod, ns, slot1.metadata!.name!);
     const failed = await waitFor(
       'Failed',
       async () => {
@@ -334,9 +339,23 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     expect(cond(refused, 'Degraded')).toMatchObject({ status: 'True', reason: 'NoStateToRestore' });
     expect(refused.status?.pendingOperation).toMatchObject({ kind: 'upgrade', step: 'recorded' });
     expect((await events('nostate')).some((e) => e.reason === 'NoStateToRestore')).toBe(true);
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(await pods('nostate')).toHaveLength(0); // still refused: nothing started empty
-    expect((await get('nostate')).status?.pendingOperation?.step).toBe('recorded');
+    // Another spec change re-plans the upgrade: refused again at that generation, nothing started empty.
+    await kube.patch(StreamJobs, ns, 'nostate', { spec: { restartNonce: 2 } });
+    const again = await waitFor(
+      'the re-planned upgrade refused',
+      async () => {
+        const c = await get('nostate');
+        const degraded = cond(c, 'Degraded');
+        return degraded?.reason === 'NoStateToRestore' && degraded.observedGeneration === c.metadata.generation
+          ? c
+          : undefined;
+      },
+      30_000,
+      250,
+    );
+    expect(again.status?.pendingOperation).toMatchObject({ kind: 'upgrade', step: 'recorded' });
+    expect(again.status?.pendingOperation?.targetSpecHash).not.toBe(refused.status?.pendingOperation?.targetSpecHash);
+    expect(await pods('nostate')).toHaveLength(0);
     // Starting empty, said explicitly: the upgrade goes ahead with no state.
     await kube.patch(StreamJobs, ns, 'nostate', { spec: { initialState: 'empty' } });
     const up = await runningJob('nostate', 2);
