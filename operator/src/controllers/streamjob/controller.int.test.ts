@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
 import { applyRepoCrd, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
-import { createRegistry } from '../../telemetry/metrics.ts';
+import { createRegistry, operatorMetrics } from '../../telemetry/metrics.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { repoRoot } from '../../../../test/cluster/paths.ts';
@@ -48,11 +48,13 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
   let mgr: Manager | undefined;
   let running: Promise<void> | undefined;
   let close: (() => Promise<void>) | undefined;
+  let registry = createRegistry();
 
   const startOperator = () => {
+    registry = createRegistry();
     const m = new Manager({
       client: kube,
-      registry: createRegistry(),
+      registry,
       shutdownTimeoutMs: 2_000,
       ...(process.env.SJ_LOG ? { logger: createLogger() } : {}),
     });
@@ -114,6 +116,11 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
         ...spec,
       },
     } as unknown as StreamJob);
+  /** Reconciles of StreamJobs the running operator finished (any result). */
+  const reconciles = async () =>
+    (await operatorMetrics(registry).reconcileTotal.get()).values
+      .filter((v) => v.labels.controller === 'streamjob')
+      .reduce((n, v) => n + v.value, 0);
   const get = (name: string) => kube.get<StreamJob>(StreamJobs, ns, name);
   const pods = async (name: string) =>
     (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items;
@@ -339,6 +346,12 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     expect(cond(refused, 'Degraded')).toMatchObject({ status: 'True', reason: 'NoStateToRestore' });
     expect(refused.status?.pendingOperation).toMatchObject({ kind: 'upgrade', step: 'recorded' });
     expect((await events('nostate')).some((e) => e.reason === 'NoStateToRestore')).toBe(true);
+    // Reconciled again (a refused job is not requeued: an annotation change wakes it): still refused.
+    const seen = await reconciles();
+    await kube.patch(StreamJobs, ns, 'nostate', { metadata: { annotations: { 'tributary.dev/test-wake': '1' } } });
+    await waitFor('a reconcile after the wake-up', async () => (await reconciles()) > seen, 30_000, 100);
+    expect(await pods('nostate')).toHaveLength(0);
+    expect((await get('nostate')).status?.pendingOperation?.step).toBe('recorded');
     // Another spec change re-plans the upgrade: refused again at that generation, nothing started empty.
     await kube.patch(StreamJobs, ns, 'nostate', { spec: { restartNonce: 2 } });
     const again = await waitFor(

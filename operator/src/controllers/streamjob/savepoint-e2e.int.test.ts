@@ -136,8 +136,8 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
     };
     /** A savepoint rescale: the newest savepoint is the rescale's, and the new pods restored it. */
     const expectRescaleRestored = async (j: StreamJob, savepoints: number) => {
-      const sp = j.status!.savepoints!.at(-1)!;
       expect(j.status?.savepoints).toHaveLength(savepoints);
+      const sp = j.status!.savepoints!.at(-1)!;
       expect(sp.reason).toBe('rescale');
       expect(j.status?.deployed?.restoredFrom).toBe(sp.path);
       const slot0 = await slot0Status();
