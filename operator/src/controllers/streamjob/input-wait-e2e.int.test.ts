@@ -4,23 +4,14 @@
 // without any slot exiting or restarting; once the topic is created and fed the job reads it
 // (WaitingForInput False) and the exactly-once output is right; partitions added to the
 // running topic are read too (a slot that owned none takes one).
-import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import { getJob, harnessPerFile, readOutput, runningWith } from './testing/kafka-job-harness.ts';
+import { kubectl, kubectlAsync } from './testing/kubectl.ts';
 
-const kubectl = (args: string[]) => spawnSync('kubectl', args, { encoding: 'utf8', env: process.env, timeout: 60_000 });
-/** For kubectl wait: the operator under test runs in this process, so it must not be blocked. */
-const kubectlAsync = (args: string[]) =>
-  new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const p = spawn('kubectl', args, { env: process.env });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ code, stderr }));
-  });
 const cond = (j: StreamJob, type: string) => j.status?.conditions?.find((c) => c.type === type);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

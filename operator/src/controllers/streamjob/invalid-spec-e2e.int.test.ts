@@ -4,6 +4,9 @@
 // validation (the runtime's own graph checker) refuses it. "Keeps running" is shown by what the
 // old deployment does, not by its pods existing: records sent after the bad spec come out,
 // mapped by the last valid expression. Fixing the spec deploys it (its expression in the output).
+// Before that, the same job is created with the bad expression: a NEW job with an invalid spec
+// is Stalled with phase Invalid (kubectl wait --for=condition=Stalled returns, the printer
+// columns say why, not "Deploying") and no pod is made; fixing it deploys the valid spec.
 import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
@@ -13,6 +16,7 @@ import { StreamJobs } from './resource.ts';
 import { DEPLOYMENT_LABEL, podSelector } from './objects/metadata.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import { getJob, harnessPerFile, readOutput, runningWith } from './testing/kafka-job-harness.ts';
+import { kubectl, kubectlAsync } from './testing/kubectl.ts';
 
 const cond = (j: StreamJob, type: string) => j.status?.conditions?.find((c) => c.type === type);
 
@@ -38,7 +42,7 @@ function graphOf(o: { brokers: string; input: string; output: string; groupId: s
 describe('an invalid spec (real runtime, Kafka)', () => {
   const harness = harnessPerFile('sjinv', { in: 1, out: 1 });
 
-  it('bad CEL is refused by the operator with its field (status, Event) while the last valid deployment keeps processing; fixing it deploys', async () => {
+  it('bad CEL on a new job: Stalled, Invalid, nothing deployed; fixed, it deploys; bad CEL later is refused with its field (status, Event) while the last valid deployment keeps processing; fixing it deploys', async () => {
     const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
     const name = 'badcel';
@@ -69,13 +73,45 @@ describe('an invalid spec (real runtime, Kafka)', () => {
         100,
       );
     try {
+      const refusal = 'spec.graph.steps[0].map.n: invalid expression "tag * 2": no such overload: string * int';
+      // A new job with bad CEL (string * int does not type-check): nothing is deployed.
       await h.createJob(name, {
         replicas: 1,
         upgradeMode: 'savepoint',
         checkpointing: { interval: '1s' },
-        graph: graph('int(tag)'),
+        graph: graph('tag * 2'),
       });
+      const stalled = await kubectlAsync([
+        'wait',
+        '-n',
+        ns,
+        `streamjob/${name}`,
+        '--for=condition=Stalled',
+        '--timeout=60s',
+      ]);
+      expect(stalled.code, stalled.stderr).toBe(0);
+      const newBad = await getJob(kube, ns, name);
+      expect(cond(newBad, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+      expect(cond(newBad, 'Stalled')?.message).toContain(refusal);
+      expect(cond(newBad, 'Reconciling')?.status).toBe('False');
+      expect(cond(newBad, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+      expect(newBad.status?.phase).toBe('Invalid');
+      expect(newBad.status?.observedGeneration).toBe(newBad.metadata.generation);
+      expect(newBad.status?.deployed).toBeUndefined();
+      const wide = kubectl(['get', 'sj', name, '-n', ns, '-o', 'wide']);
+      expect(wide.status, wide.stderr).toBe(0);
+      const [head, row] = wide.stdout.trim().split('\n');
+      expect(head).toMatch(/^NAME\s+PHASE\s+STATUS\s+REPLICAS\s+READY\s+INPUT\s+LAST SAVEPOINT\s+AGE\s+MESSAGE$/);
+      expect(row).toMatch(new RegExp(`^${name}\\s+Invalid\\s+InvalidSpec\\s+1\\s+0\\s`));
+      expect(row).toContain('spec rejected, nothing deployed');
+      expect(row).not.toContain('Deploying');
+      expect((await kube.list<Pod>(Resources.Pod, ns, { labelSelector: podSelector(name) })).items).toHaveLength(0);
+
+      // Fixed: the valid spec deploys.
+      await kube.patch(StreamJobs, ns, name, { spec: { graph: graph('int(tag)') } });
       const valid = await runningWith(kube, ns, name, 1);
+      expect(cond(valid, 'Stalled')?.status).toBe('False');
+      expect(valid.status?.observedGeneration).toBe(valid.metadata.generation);
       const depId = valid.status!.deployed!.id;
       expect(await outputOf('output of the valid spec', await send('2', 5))).toEqual([2]);
 
@@ -90,7 +126,6 @@ describe('an invalid spec (real runtime, Kafka)', () => {
         60_000,
         250,
       );
-      const refusal = 'spec.graph.steps[0].map.n: invalid expression "tag * 2": no such overload: string * int';
       expect(cond(bad, 'Degraded')?.message).toContain(refusal);
       expect(bad.status?.lastError).toContain(refusal);
       expect(cond(bad, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });

@@ -11,7 +11,8 @@
 // Checked for each operation: the checkpoint the new pods report having restored is the
 // newest one completed before they started (read from the bucket; nothing is pruned,
 // retained 100), and at the end the read_committed output equals the reference (no window
-// lost, none twice).
+// lost, none twice). A crashed slot restarts all slots as a new deployment, and a SlotFailed
+// Event on the job says so.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
@@ -126,7 +127,18 @@ describe('last-state and restarts restore the newest checkpoint (real runtime)',
     killSlotProcess(slot1!.metadata!.name!);
     const restarted = await runningWith(kube, ns, name, 2, upgraded.status!.deployed!.id);
     expect(restarted.status?.restarts).toBe(1);
+    expect(restarted.status?.deployed?.restoredFrom).toMatch(/\/checkpoints\/chk-\d+$/);
     await expectNewestRestored('restart after a crashed slot', restarted, upgraded);
+    // The failure is told on the job: which slot, and that all slots restart from the latest checkpoint.
+    const slotFailed = (
+      await kube.list<{ reason: string; message: string; involvedObject: { name: string }; metadata?: object }>(
+        Resources.Event,
+        ns,
+      )
+    ).items.filter((e) => e.involvedObject.name === name && e.reason === 'SlotFailed');
+    expect(slotFailed.map((e) => e.message)).toEqual([
+      expect.stringContaining('restarting all slots from the latest checkpoint (restart 1/5'),
+    ]);
 
     // ---- exactly-once over both operations
     await sleep(1500);

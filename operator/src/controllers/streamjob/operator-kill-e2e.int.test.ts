@@ -1,9 +1,9 @@
 // The operator killed for real — SIGKILL of its own OS process — at each step of a rescale's
 // and of an upgrade's write-ahead log, with the REAL runtime (node agent running
 // tributary/runtime:*), real Kafka, the real apiserver and the job's state on the local S3
-// server (no volume shared by the slot pods). The stand-in-runtime, in-process version of this
-// is in controller.int.test.ts; here the operator is `node operator/src/main.ts` (the harness's
-// `operator: 'process'`), the slots really stop with a savepoint, exit, and restore.
+// server (no volume shared by the slot pods). The operator is `node operator/src/main.ts` (the
+// harness's `operator: 'process'`), the slots really stop with a savepoint, exit, and restore.
+// (No stand-in-runtime copy of this test exists: a kill needs no injected runtime fault.)
 //
 // One job (Kafka source → keyBy → 1 s tumbling window → count/sum → exactly-once Kafka sink)
 // goes through a savepoint-mode rescale (2↔3) and then a savepoint-mode upgrade (a graph change:

@@ -3,8 +3,10 @@
 // controller runs in-process. One job (Kafka source with event times → keyBy → 1 s tumbling
 // window → count/sum → exactly-once Kafka sink, state on the local S3 server: the slot pods
 // share no volume) goes through, while a producer keeps writing input:
-//   scale 2 → 3 → 1 (scale subresource, savepoint mode) → graph change (a filter inserted,
-//   savepoint upgrade) → last-state upgrade (restartNonce) → suspend → resume
+//   scale 2 → 3 (`kubectl scale`) → 1 (the scale subresource; savepoint mode: each a
+//   savepoint of reason rescale, the one slot 0 reports having restored) → graph change (a
+//   filter inserted, savepoint upgrade) → last-state upgrade (restartNonce) → suspend (resumeFrom
+//   the newest savepoint) → resume
 // then input stops, one far-future record per partition closes every real window, and the
 // read_committed output must equal the reference computed here from the produced records
 // (same multiset: no loss, no duplicate); the savepoints beyond historyLimit are gone from the
@@ -22,6 +24,9 @@ import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { StreamJobs } from './resource.ts';
 import type { Pod } from './objects/slot-pod.ts';
+import type { StatusResponse } from '../../../../runtime/src/control/contract.ts';
+import { RuntimeClient } from '../../runtime-client/client.ts';
+import { kubectl } from './testing/kubectl.ts';
 import {
   finishAndCompare,
   getJob,
@@ -108,10 +113,49 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
       expect(v.filter((x) => 'emptyDir' in x).map((x) => x.name)).toEqual(['tmp']);
     }
 
-    const scale = (replicas: number) => scaleJob(kube, ns, name, replicas);
-    await measure('savepoint rescale 2→3', () => scale(3), 3);
+    /** What slot 0 of the running deployment reports on its control API. */
+    const slot0Status = async (): Promise<StatusResponse> => {
+      const pods = (
+        await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name},tributary.dev/slot=0` })
+      ).items.filter((p) => !p.metadata?.deletionTimestamp);
+      expect(pods).toHaveLength(1);
+      const secret = await kube.get<{ data: Record<string, string>; metadata?: object }>(
+        Resources.Secret,
+        ns,
+        `${name}-control-token`,
+      );
+      const client = new RuntimeClient();
+      try {
+        return await client.status(
+          RuntimeClient.baseUrl(pods[0]!.status!.podIP!),
+          Buffer.from(secret.data.token!, 'base64').toString(),
+        );
+      } finally {
+        await client.close();
+      }
+    };
+    /** A savepoint rescale: the newest savepoint is the rescale's, and the new pods restored it. */
+    const expectRescaleRestored = async (j: StreamJob, savepoints: number) => {
+      expect(j.status?.savepoints).toHaveLength(savepoints);
+      const sp = j.status!.savepoints!.at(-1)!;
+      expect(sp.reason).toBe('rescale');
+      expect(j.status?.deployed?.restoredFrom).toBe(sp.path);
+      const slot0 = await slot0Status();
+      expect(slot0.deploymentId).toBe(j.status?.deployed?.id);
+      expect(slot0.restoredFrom).toBe(sp.path);
+    };
+    const j3 = await measure(
+      'savepoint rescale 2→3 (kubectl scale)',
+      async () => {
+        const r = kubectl(['scale', '-n', ns, `streamjob/${name}`, '--replicas=3']);
+        expect(r.status, r.stderr).toBe(0);
+      },
+      3,
+    );
+    await expectRescaleRestored(j3, 1);
     await sleep(2000);
-    await measure('savepoint rescale 3→1', () => scale(1), 1);
+    const j1 = await measure('savepoint rescale 3→1', () => scaleJob(kube, ns, name, 1), 1);
+    await expectRescaleRestored(j1, 2);
     await sleep(2000);
     await measure(
       'graph change (filter added), savepoint upgrade',
@@ -139,6 +183,8 @@ describe('StreamJob savepoint lifecycle with the real runtime', () => {
       250,
     );
     expect(sus.status?.resumeFrom).toMatch(/savepoints\//);
+    expect(sus.status?.resumeFrom).toBe(sus.status?.savepoints?.at(-1)?.path);
+    expect(sus.status?.savepoints?.at(-1)?.reason).toBe('suspend');
     await waitFor(
       'pods gone after suspend',
       async () =>

@@ -1,9 +1,10 @@
 // TEST-ONLY stand-in for a slot process (runtime/src/control/contract.ts control API), run
 // by the node agent as image `tributary/node:*` with this file as args. It exists only to
-// inject what the real runtime cannot do on demand: savepoints that fail or hang, slot 0
-// unreachable, a slot crashing. Faults come from `<stateDir>/fake-control.json`, read on
-// every request: { "savepoint": "ok"|"fail"|"hang"|"slow:<ms>", "unreachable": bool, "crash": "<deploymentId>/<slot>",
-// "checkpoints": "off" (no new checkpoint completes, so the last one ages) }.
+// inject what the real runtime cannot do on demand: savepoints that fail, hang or complete
+// late, slot 0 unreachable, checkpoints that stop completing. (A crashed slot needs no
+// stand-in: the real-runtime tests SIGKILL a slot or delete its pod.) Faults come from
+// `<stateDir>/fake-control.json`, read on every request: { "savepoint": "ok"|"fail"|"hang"|"slow:<ms>",
+// "unreachable": bool, "checkpoints": "off" (no new checkpoint completes, so the last one ages) }.
 // Its "state" is a counter advanced every 50 ms; savepoints and checkpoints write it to
 // `<dir>/state.json`, a restore continues from it (reported as restoredCount in /v1/status).
 import { createServer } from 'node:http';
@@ -25,7 +26,7 @@ const slot = Number(env.TRIBUTARY_SLOT ?? 0);
 const dep = env.TRIBUTARY_DEPLOYMENT_ID ?? '';
 const stateDir = at(cfg.stateDir);
 mkdirSync(stateDir, { recursive: true });
-const control = (): { savepoint?: string; unreachable?: boolean; crash?: string; checkpoints?: string } => {
+const control = (): { savepoint?: string; unreachable?: boolean; checkpoints?: string } => {
   try {
     return JSON.parse(readFileSync(join(stateDir, 'fake-control.json'), 'utf8'));
   } catch {
@@ -59,12 +60,6 @@ if (slot === 0)
     writeFileSync(join(at(path), 'state.json'), JSON.stringify({ count }));
     lastCheckpoint = { id: cpId, completedAt: new Date().toISOString(), path };
   }, cfg.checkpointing.intervalMs);
-setInterval(() => {
-  if (control().crash === `${dep}/${slot}`) {
-    console.error('crash injected');
-    process.exit(3);
-  }
-}, 300);
 
 const savepoints = new Map<string, { id: string; state: string; path?: string; error?: string }>();
 const byRequest = new Map<string, string>();
