@@ -113,4 +113,63 @@ describe('SlotCheckpointer', () => {
     expect(acks).toHaveLength(1);
     expect(acks[0]?.finished).toBeUndefined();
   });
+
+  describe('once the sinks closed (a stopped job still answering the coordinator)', () => {
+    /** The coordinator's side: resolves at the first ack or decline. */
+    function answered(): { cp: SlotCheckpointer; first: Promise<CheckpointAck | CheckpointDecline> } {
+      let answer!: (m: CheckpointAck | CheckpointDecline) => void;
+      const first = new Promise<CheckpointAck | CheckpointDecline>((r) => (answer = r));
+      const cp = new SlotCheckpointer({
+        slot: 1,
+        keyGroupRange: { start: 0, end: 127 },
+        post: (cb) => cb(),
+        coordinator: { acknowledge: answer, decline: answer },
+        logger: silentLogger(),
+        onComplete: () => {},
+        onAborted: () => {},
+      });
+      return { cp, first };
+    }
+    // A task ended by a plain stop looks finished; its sink, closed as 'stopped', aborted its open
+    // transaction and now pre-commits nothing.
+    const stoppedTask = {
+      done: true,
+      finalSnapshot: (): TaskSnapshot => ({
+        keyed: [],
+        sources: [{ name: 'in', position: { offsets: { '1': '5000' } } }],
+        sinks: [{ name: 'out', committables: [] }],
+        alignmentMs: 0,
+        finished: true,
+      }),
+    };
+
+    it('a checkpoint triggered after the sinks closed is declined, not acknowledged with the final snapshot', async () => {
+      const { cp, first } = answered();
+      const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
+      cp.registerTask(stoppedTask);
+      cp.sinksClosed('the job ended (stopped): its sinks are closing');
+      cp.trigger({ checkpointId: 7, timestamp: 0, kind: 'checkpoint', stop: false, dir });
+      expect(await first).toEqual({
+        slot: 1,
+        checkpointId: 7,
+        reason: 'the job ended (stopped): its sinks are closing',
+      });
+    });
+
+    it('a checkpoint whose pre-commit was still under way when the sinks closed is declined', async () => {
+      const { cp, first } = answered();
+      const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
+      let flushed!: (c: readonly unknown[]) => void;
+      const committables = new Promise<readonly unknown[]>((r) => (flushed = r));
+      cp.registerTask({
+        done: true,
+        finalSnapshot: () => ({ ...stoppedTask.finalSnapshot(), sinks: [{ name: 'out', committables }] }),
+      });
+      cp.trigger({ checkpointId: 8, timestamp: 0, kind: 'checkpoint', stop: false, dir });
+      cp.sinksClosed('the job ended (stopped): its sinks are closing');
+      // The close aborts that transaction right after: the pre-commit still answers, with it.
+      flushed([{ transactionalId: 'job-out-1-0' }]);
+      expect(await first).toMatchObject({ checkpointId: 8, reason: expect.stringMatching(/sinks are closing/) });
+    });
+  });
 });

@@ -14,6 +14,14 @@
 // end. When every task of the slot contributed a final snapshot the ack says `finished`;
 // a completed checkpoint all of whose acks are finished is the job's final checkpoint: its
 // completion commits the last output, and only then may the slot exit (`finalCompleted`).
+//
+// Closed sinks (`sinksClosed`): once the job's sinks close, a snapshot of this slot can no
+// longer vouch for its output — a sink closed as 'stopped' (SIGTERM, no savepoint) aborted its
+// open transaction, and a closed sink pre-commits nothing — while its tasks, ended by the stop,
+// still look finished and its sources report positions past that output. A slot process keeps
+// answering the coordinator after its job ran (it drains its data plane), so from then on every
+// checkpoint it is asked for, or is still writing, is declined: a checkpoint completed with such
+// an ack would be restored with the output of the slot's last epoch lost.
 import type { Logger } from 'pino';
 import type { CheckpointBarrier } from '../exec/channel.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
@@ -87,6 +95,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   /** State files being written: the job ends only after they settled (a caller may delete the state directory next). */
   private readonly fileWrites = new Set<Promise<unknown>>();
   private finalResolve: ((id: number) => void) | undefined;
+  private closedReason: string | undefined;
   /**
    * Resolves (after the sinks were told to commit) once the job's final checkpoint completed:
    * every slot acknowledged it with all tasks finished. Only then may the slot exit: the
@@ -115,9 +124,23 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     return c;
   }
 
+  /**
+   * The job's sinks are closing (the job ran to its end, was stopped or failed): every checkpoint not yet acknowledged
+   * here, and every later one, is declined (see the header).
+   */
+  sinksClosed(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    for (const id of [...this.collecting.keys()]) this.taskDeclined(id, this.closedReason);
+  }
+
   trigger(msg: TriggerCheckpoint): void {
     const receivedAt = performance.now();
     this.o.post(() => {
+      if (this.closedReason !== undefined) {
+        this.taskDeclined(msg.checkpointId, this.closedReason);
+        return;
+      }
       const c = this.entry(msg.checkpointId);
       c.since = Math.min(c.since, receivedAt);
       c.trigger = msg;
@@ -185,11 +208,16 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     const snapshotMs = snaps.reduce((a, x) => a + (x.snapshotMs ?? 0), 0);
     const alignMs = Math.max(0, alignedAt - c.since - snapshotMs);
     this.persist(trigger, snaps).then(
-      (ack) =>
+      (ack) => {
+        if (this.closedReason !== undefined) {
+          this.o.coordinator.decline({ slot: this.o.slot, checkpointId: id, reason: this.closedReason });
+          return;
+        }
         this.o.coordinator.acknowledge({
           ...ack,
           phases: { alignMs, snapshotMs, uploadMs: performance.now() - alignedAt },
-        }),
+        });
+      },
       (e: unknown) => {
         this.o.logger.warn(
           { id, slot: this.o.slot, err: (e as Error).message },

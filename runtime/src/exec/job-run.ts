@@ -53,6 +53,7 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
   } catch (e) {
     lifecycle.transition('FAILED');
     failure.record(e);
+    for (const p of slots) p.checkpointer?.sinksClosed('the job failed: its sinks are closing');
     await checkpoints.abandon();
     for (const t of tables) t.close();
     await Promise.allSettled([...sources.map((s) => s.close()), ...writers.map((w) => w.close('failed'))]);
@@ -62,6 +63,8 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
   for (const t of tables) t.close();
   await Promise.all(sources.map((s) => s.close()));
   const outcome: CloseOutcome = lifecycle.stopRequested ? 'stopped' : 'finished';
+  // From here no checkpoint may be acknowledged: a closed sink cannot vouch for its output (slot-checkpointer.ts).
+  for (const p of slots) p.checkpointer?.sinksClosed(`the job ended (${outcome}): its sinks are closing`);
   await Promise.all(writers.map((w) => w.close(outcome)));
   return lifecycle.end();
 }

@@ -17,7 +17,8 @@
 //     transaction. Invariant: a (transactionalId, producerId, epoch) triple names exactly one
 //     transaction, so the recovery commit below can never commit a later transaction that
 //     reused the id (kafkajs keeps pid and epoch across transactions of one producer).
-//   * Records after a stop-with-savepoint barrier are aborted at close; at the end of a
+//   * Records after the last barrier are aborted at close 'stopped' (a stop-with-savepoint or a
+//     plain stop); pre-committed transactions are left to the recovery (close()); at the end of a
 //     bounded input (close 'finished') everything left is committed — with checkpointing
 //     nothing is left: the job's final checkpoint pre-committed and committed the last
 //     records before the sinks close (docs/runtime/checkpoint-format.md); after a failure or a
@@ -384,12 +385,16 @@ export class TransactionalKafkaSink implements SinkWriter {
           this.metrics.committed(e);
         }
       } else if (outcome === 'stopped') {
-        // Not covered by a completed checkpoint: a restart replays it. Abort rather than leave it open.
+        // The open epoch was never reported at a barrier, so no checkpoint records it: a restart
+        // replays it; abort rather than leave it open. Pre-committed transactions stay open: they
+        // were acknowledged in a checkpoint whose completion may not have reached this slot (slot 0
+        // writes the metadata after this slot acknowledged and stopped) — the recovery commits them
+        // when it restores that checkpoint, and fences (aborts) them otherwise.
         const e = this.epoch;
         this.epoch = undefined;
         this.pendingMsgs = [];
         this.pendingArrivals = [];
-        const open = this.prepared.map((x) => ({ txn: x.txn, content: x.content }));
+        const open: { txn: Transaction; content: TxnContent }[] = [];
         if (e) {
           await e.chain;
           open.push({ txn: (await e.ready).txn, content: e });
