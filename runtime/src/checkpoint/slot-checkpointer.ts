@@ -67,6 +67,14 @@ export interface SlotCheckpointerOptions {
    */
   onComplete(checkpointId: number): Promise<void> | void;
   onAborted(checkpointId: number): void;
+  /**
+   * A sink's pre-commit failed (e.g. the Kafka sink's sends met a dead broker). Not a checkpoint
+   * problem but a broken sink: its failure is sticky, so declining checkpoints alone would leave a
+   * job that never checkpoints again and, with no more input to write, never fails either. The
+   * job fails instead and restarts from its last checkpoint (Flink fails the task when
+   * snapshotState throws).
+   */
+  onSinkFailed?(e: unknown): void;
   /** A stop-with-savepoint barrier is being injected here: this process's job will end after it. */
   onStopBarrier?(checkpointId: number): void;
 }
@@ -228,9 +236,15 @@ export class SlotCheckpointer implements SlotCheckpointPort {
       for (const src of s.sources) sources[src.name] = src.position ?? null;
       for (const k of s.sinks) {
         writes.push(
-          Promise.resolve(k.committables).then((c) => {
-            sinks[k.name] = c;
-          }),
+          Promise.resolve(k.committables).then(
+            (c) => {
+              sinks[k.name] = c;
+            },
+            (e: unknown) => {
+              this.o.onSinkFailed?.(e);
+              throw e;
+            },
+          ),
         );
       }
     }
