@@ -11,7 +11,11 @@ const running = {
   finalSnapshot: (): TaskSnapshot => ({ keyed: [], sources: [], sinks: [], alignmentMs: 0, finished: true }),
 };
 
-function checkpointer(): { cp: SlotCheckpointer; acks: CheckpointAck[]; declines: CheckpointDecline[] } {
+function checkpointer(onSinkFailed?: (e: unknown) => void): {
+  cp: SlotCheckpointer;
+  acks: CheckpointAck[];
+  declines: CheckpointDecline[];
+} {
   const acks: CheckpointAck[] = [];
   const declines: CheckpointDecline[] = [];
   const cp = new SlotCheckpointer({
@@ -22,6 +26,7 @@ function checkpointer(): { cp: SlotCheckpointer; acks: CheckpointAck[]; declines
     logger: silentLogger(),
     onComplete: () => {},
     onAborted: () => {},
+    ...(onSinkFailed ? { onSinkFailed } : {}),
   });
   return { cp, acks, declines };
 }
@@ -53,6 +58,25 @@ describe('SlotCheckpointer', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(acks).toEqual([]);
     expect(declines[0]?.reason).toMatch(/send failed/);
+  });
+
+  it('a pre-commit failure reports the sink failed (the job fails), with the sink error', async () => {
+    // A broken sink stays broken: declining its checkpoints alone would leave a job that neither
+    // checkpoints nor fails.
+    let failed!: (e: unknown) => void;
+    const sinkFailed = new Promise<unknown>((r) => (failed = r));
+    const { cp, acks } = checkpointer(failed);
+    cp.registerTask(running);
+    cp.trigger({ checkpointId: 5, timestamp: 0, kind: 'checkpoint', stop: false, dir: '/nonexistent' });
+    const err = new Error('transactional send failed: broker gone');
+    cp.taskSnapshot(5, 0, {
+      keyed: [],
+      sources: [],
+      sinks: [{ name: 'out', committables: Promise.reject(err) }],
+      alignmentMs: 0,
+    });
+    expect(await sinkFailed).toBe(err);
+    expect(acks).toEqual([]);
   });
 
   it('a finished task contributes its final snapshot; the ack is finished once every task finished', async () => {
