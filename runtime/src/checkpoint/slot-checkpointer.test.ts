@@ -2,6 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TributaryError } from '../errors.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { CheckpointAck, CheckpointDecline } from './messages.ts';
 import { SlotCheckpointer, type TaskSnapshot } from './slot-checkpointer.ts';
@@ -60,7 +61,7 @@ describe('SlotCheckpointer', () => {
     expect(declines[0]?.reason).toMatch(/send failed/);
   });
 
-  it('a pre-commit failure reports the sink failed (the job fails), with the sink error', async () => {
+  it('a pre-commit rejected with TRIB_CONNECTOR_FAILED reports the sink failed (the job fails), with its error', async () => {
     // A broken sink stays broken: declining its checkpoints alone would leave a job that neither
     // checkpoints nor fails.
     let failed!: (e: unknown) => void;
@@ -68,7 +69,7 @@ describe('SlotCheckpointer', () => {
     const { cp, acks } = checkpointer(failed);
     cp.registerTask(running);
     cp.trigger({ checkpointId: 5, timestamp: 0, kind: 'checkpoint', stop: false, dir: '/nonexistent' });
-    const err = new Error('transactional send failed: broker gone');
+    const err = new TributaryError('TRIB_CONNECTOR_FAILED', 'sink "out": transactional send to t failed: broker gone');
     cp.taskSnapshot(5, 0, {
       keyed: [],
       sources: [],

@@ -16,6 +16,7 @@
 // completion commits the last output, and only then may the slot exit (`finalCompleted`).
 import type { Logger } from 'pino';
 import type { CheckpointBarrier } from '../exec/channel.ts';
+import { TributaryError } from '../errors.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
 import type {
   CheckpointAck,
@@ -68,11 +69,11 @@ export interface SlotCheckpointerOptions {
   onComplete(checkpointId: number): Promise<void> | void;
   onAborted(checkpointId: number): void;
   /**
-   * A sink's pre-commit failed (e.g. the Kafka sink's sends met a dead broker). Not a checkpoint
-   * problem but a broken sink: its failure is sticky, so declining checkpoints alone would leave a
-   * job that never checkpoints again and, with no more input to write, never fails either. The
-   * job fails instead and restarts from its last checkpoint (Flink fails the task when
-   * snapshotState throws).
+   * A sink's pre-commit rejected with TRIB_CONNECTOR_FAILED: the sink itself failed (e.g. the
+   * Kafka sink's sends met a dead broker) and stays failed, so declining checkpoints alone would
+   * leave a job that never checkpoints again and, with no more input to write, never fails
+   * either. The job fails instead and restarts from its last checkpoint. Any other pre-commit
+   * rejection (a transient one) only declines the checkpoint.
    */
   onSinkFailed?(e: unknown): void;
   /** A stop-with-savepoint barrier is being injected here: this process's job will end after it. */
@@ -241,7 +242,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
               sinks[k.name] = c;
             },
             (e: unknown) => {
-              this.o.onSinkFailed?.(e);
+              if (e instanceof TributaryError && e.code === 'TRIB_CONNECTOR_FAILED') this.o.onSinkFailed?.(e);
               throw e;
             },
           ),
