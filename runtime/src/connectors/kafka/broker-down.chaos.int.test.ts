@@ -29,6 +29,7 @@ const { Kafka, logLevel } = kafkajs;
 
 const CHUNK = 400;
 const BASE = 1_700_000_000_000;
+/** KDOWN_DIAG=1: the steps with their times on stderr, and the jobs' logs at info. */
 const diag = (m: string): void => {
   if (process.env['KDOWN_DIAG']) process.stderr.write(`${new Date().toISOString()} ${m}\n`);
 };
