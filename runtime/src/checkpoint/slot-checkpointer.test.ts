@@ -2,6 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TributaryError } from '../errors.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { CheckpointAck, CheckpointDecline } from './messages.ts';
 import { SlotCheckpointer, type TaskSnapshot } from './slot-checkpointer.ts';
@@ -11,7 +12,11 @@ const running = {
   finalSnapshot: (): TaskSnapshot => ({ keyed: [], sources: [], sinks: [], alignmentMs: 0, finished: true }),
 };
 
-function checkpointer(): { cp: SlotCheckpointer; acks: CheckpointAck[]; declines: CheckpointDecline[] } {
+function checkpointer(onSinkFailed?: (e: unknown) => void): {
+  cp: SlotCheckpointer;
+  acks: CheckpointAck[];
+  declines: CheckpointDecline[];
+} {
   const acks: CheckpointAck[] = [];
   const declines: CheckpointDecline[] = [];
   const cp = new SlotCheckpointer({
@@ -22,6 +27,7 @@ function checkpointer(): { cp: SlotCheckpointer; acks: CheckpointAck[]; declines
     logger: silentLogger(),
     onComplete: () => {},
     onAborted: () => {},
+    ...(onSinkFailed ? { onSinkFailed } : {}),
   });
   return { cp, acks, declines };
 }
@@ -53,6 +59,25 @@ describe('SlotCheckpointer', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(acks).toEqual([]);
     expect(declines[0]?.reason).toMatch(/send failed/);
+  });
+
+  it('a pre-commit rejected with TRIB_CONNECTOR_FAILED reports the sink failed (the job fails), with its error', async () => {
+    // A broken sink stays broken: declining its checkpoints alone would leave a job that neither
+    // checkpoints nor fails.
+    let failed!: (e: unknown) => void;
+    const sinkFailed = new Promise<unknown>((r) => (failed = r));
+    const { cp, acks } = checkpointer(failed);
+    cp.registerTask(running);
+    cp.trigger({ checkpointId: 5, timestamp: 0, kind: 'checkpoint', stop: false, dir: '/nonexistent' });
+    const err = new TributaryError('TRIB_CONNECTOR_FAILED', 'sink "out": transactional send to t failed: broker gone');
+    cp.taskSnapshot(5, 0, {
+      keyed: [],
+      sources: [],
+      sinks: [{ name: 'out', committables: Promise.reject(err) }],
+      alignmentMs: 0,
+    });
+    expect(await sinkFailed).toBe(err);
+    expect(acks).toEqual([]);
   });
 
   it('a finished task contributes its final snapshot; the ack is finished once every task finished', async () => {

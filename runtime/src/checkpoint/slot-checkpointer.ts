@@ -24,6 +24,7 @@
 // an ack would be restored with the output of the slot's last epoch lost.
 import type { Logger } from 'pino';
 import type { CheckpointBarrier } from '../exec/channel.ts';
+import { TributaryError } from '../errors.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
 import type {
   CheckpointAck,
@@ -75,6 +76,14 @@ export interface SlotCheckpointerOptions {
    */
   onComplete(checkpointId: number): Promise<void> | void;
   onAborted(checkpointId: number): void;
+  /**
+   * A sink's pre-commit rejected with TRIB_CONNECTOR_FAILED: the sink itself failed (e.g. the
+   * Kafka sink's sends met a dead broker) and stays failed, so declining checkpoints alone would
+   * leave a job that never checkpoints again and, with no more input to write, never fails
+   * either. The job fails instead and restarts from its last checkpoint. Any other pre-commit
+   * rejection (a transient one) only declines the checkpoint.
+   */
+  onSinkFailed?(e: unknown): void;
   /** A stop-with-savepoint barrier is being injected here: this process's job will end after it. */
   onStopBarrier?(checkpointId: number): void;
 }
@@ -256,9 +265,15 @@ export class SlotCheckpointer implements SlotCheckpointPort {
       for (const src of s.sources) sources[src.name] = src.position ?? null;
       for (const k of s.sinks) {
         writes.push(
-          Promise.resolve(k.committables).then((c) => {
-            sinks[k.name] = c;
-          }),
+          Promise.resolve(k.committables).then(
+            (c) => {
+              sinks[k.name] = c;
+            },
+            (e: unknown) => {
+              if (e instanceof TributaryError && e.code === 'TRIB_CONNECTOR_FAILED') this.o.onSinkFailed?.(e);
+              throw e;
+            },
+          ),
         );
       }
     }

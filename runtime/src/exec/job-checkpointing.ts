@@ -87,6 +87,7 @@ export class JobCheckpointing {
           this.settleStopSavepoint(id);
           return committing;
         },
+        onSinkFailed: (e) => o.fail(e),
         onAborted: (id) => {
           this.settleStopSavepoint(id);
           if (id === this.stopSavepoint.id) this.resumeAfterFailedStop();

@@ -1,3 +1,6 @@
+// Apache Kafka in the local cluster (`up --with kafka`): one KRaft node (broker and controller)
+// from Maven Central's jars, data under the cluster folder, every port on loopback. Tests can
+// stop the broker for real and start it again (stopKafkaBroker / startKafkaBroker).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -5,7 +8,17 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ClusterError } from '../errors.ts';
 import { repoRoot, versions, type ClusterPaths } from '../paths.ts';
 import { host, ports } from '../ports.ts';
-import { assertPortFree, runToLog, startDetached, waitUntil, type Started } from '../process.ts';
+import {
+  assertPortFree,
+  isAlive,
+  killProcess,
+  runToLog,
+  startDetached,
+  stopProcess,
+  waitUntil,
+  type Started,
+} from '../process.ts';
+import { readState, writeState, type ClusterState } from '../state.ts';
 
 const component = 'kafka';
 
@@ -107,6 +120,44 @@ export async function startKafka(paths: ClusterPaths): Promise<Started> {
   const p = startDetached(component, 'java', [...java(paths, '768m'), 'kafka.Kafka', props], logFile);
   await waitUntil(p, 'serving metadata', () => kafkaAnswers(), 90_000);
   return p;
+}
+
+function brokerOfState(paths: ClusterPaths): { state: ClusterState; index: number } {
+  const state = readState(paths);
+  const index = state?.components.findIndex((c) => c.component === component) ?? -1;
+  if (!state || index < 0) {
+    throw new ClusterError('CLUSTER_NOT_READY', component, 'not part of the running cluster (is the kafka addon up?)');
+  }
+  return { state, index };
+}
+
+/**
+ * Stops the running cluster's broker for real: SIGKILL (a crash: no controlled shutdown, open
+ * connections reset) or SIGTERM (a clean shutdown). Resolves when the process is gone. The state
+ * file keeps naming it, so `status` shows it STOPPED and `down` stays right; `startKafkaBroker`
+ * brings it back.
+ */
+export async function stopKafkaBroker(paths: ClusterPaths, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+  const { state, index } = brokerOfState(paths);
+  const p = state.components[index]!;
+  if (signal === 'SIGKILL') await killProcess(p);
+  else await stopProcess(p, 30_000);
+}
+
+/**
+ * Starts the broker `stopKafkaBroker` stopped, as `up` does (same ports, same data folder, so
+ * topics, committed offsets and the transaction log survive), and resolves when it serves
+ * metadata again. Nothing to start when it runs (safe in a test's `finally`).
+ */
+export async function startKafkaBroker(paths: ClusterPaths): Promise<void> {
+  const { state, index } = brokerOfState(paths);
+  const p = state.components[index]!;
+  if (isAlive(p)) {
+    await waitUntil(p, 'serving metadata', () => kafkaAnswers(), 90_000);
+    return;
+  }
+  state.components[index] = await startKafka(paths);
+  writeState(paths, state);
 }
 
 export async function kafkaAnswers(): Promise<boolean> {

@@ -1,0 +1,225 @@
+// The local cluster's real Kafka broker killed (SIGKILL) while a job runs, then started again:
+// a keyed windowed job reads a topic that input keeps flowing into and writes another topic
+// exactly-once, checkpointing. The broker dies under it: the job must fail (not hang, not go on
+// as if nothing happened) with an error naming the Kafka sink and the connection error. The broker
+// comes back on its own data; the job is restarted from its latest completed checkpoint (what the
+// supervisor and the operator do), on fewer slots, fences the dead run's open transactions and drains the input.
+// Its read_committed output must equal a reference run over the same input: nothing lost,
+// nothing twice. The broker is always started again, even when the test fails.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import type { Kafka as KafkaClient } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterPaths } from '../../../../test/cluster/paths.ts';
+import { startKafkaBroker, stopKafkaBroker } from '../../../../test/cluster/components/kafka.ts';
+import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
+import { TributaryError } from '../../errors.ts';
+import { createJobExecutor } from '../../exec/job-executor.ts';
+import type { GraphSpec } from '../../graph/spec.ts';
+import { createLogger, silentLogger } from '../../telemetry/logger.ts';
+import { CollectingSink, type Emitted } from '../../testing/harness.ts';
+import { readTopic } from '../../testing/kafka-reader.ts';
+import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { validateGraph } from '../validate-graph.ts';
+
+const { Kafka, logLevel } = kafkajs;
+
+const CHUNK = 400;
+const BASE = 1_700_000_000_000;
+/** KDOWN_DIAG=1: the steps with their times on stderr, and the jobs' logs at info. */
+const diag = (m: string): void => {
+  if (process.env['KDOWN_DIAG']) process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('Kafka broker down mid-job (the real broker killed and started again)', () => {
+  const bs = testBrokers();
+  const run = randomUUID().slice(0, 8);
+  const input = `it-kdown-in-${run}`;
+  const output = `it-kdown-out-${run}`;
+  const paths = clusterPaths();
+  let kafka: KafkaClient;
+  let stateDir: string | undefined;
+  let brokerStopped = false;
+  /** Ids written so far (a chunk whose send failed may be in the topic or not: the reference reads the topic). */
+  let nextId = 0;
+
+  beforeAll(async () => {
+    kafka = new Kafka({ clientId: 'tributary-kdown-it', brokers: bs, logLevel: logLevel.NOTHING });
+    stateDir = await mkdtemp(join(tmpdir(), 'trib-kdown-'));
+  });
+
+  afterAll(async () => {
+    // A failed run must not leave the cluster without its broker.
+    if (brokerStopped) await startKafkaBroker(paths);
+    await deleteTopicsContaining(kafka, run);
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  }, 120_000);
+
+  const graph = (bounded: boolean): GraphSpec => ({
+    sources: [
+      {
+        name: 'events',
+        kafka: { brokers: bs, topic: input, groupId: `it-kdown-${run}`, ...(bounded ? { bounded: 'latest' } : {}) },
+        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '500ms' },
+      },
+    ],
+    steps: [
+      { name: 'by-k', from: 'events', keyBy: 'k' },
+      { name: 'per-2s', from: 'by-k', window: { tumbling: { size: '2s' } } },
+      { name: 'totals', from: 'per-2s', aggregate: { n: 'count()', v: 'sum(v)', maxId: 'max(id)' } },
+    ],
+    sinks: [
+      {
+        name: 'out',
+        from: 'totals',
+        kafka: { brokers: bs, topic: output, key: 'k', transactionalIdPrefix: `it-kdown-${run}` },
+      },
+    ],
+  });
+
+  async function start(o: { p: number; restoreFrom?: string; bounded?: boolean }): Promise<{ done: Promise<unknown> }> {
+    const job = await createJobExecutor(validateGraph(graph(o.bounded ?? false)), {
+      parallelism: o.p,
+      maxParallelism: 64,
+      logger: process.env['KDOWN_DIAG'] ? createLogger('info') : silentLogger(),
+      jobName: 'kdown-it',
+      checkpointing: { stateDir: stateDir!, intervalMs: 300, timeoutMs: 30_000, retained: 2 },
+      restoreFrom: o.restoreFrom,
+    });
+    const done = job.run();
+    done.catch(() => undefined);
+    return { done };
+  }
+
+  /**
+   * Writes chunks of CHUNK records (per key in event-time order) until `more()` says stop or a
+   * send fails (the broker is gone); resolves with the number of chunks sent.
+   */
+  async function writeInput(more: (chunk: number) => boolean): Promise<number> {
+    // Its own client with few retries: a send to the dead broker fails within seconds.
+    const producer = new Kafka({
+      clientId: 'tributary-kdown-writer',
+      brokers: bs,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 1 },
+      connectionTimeout: 1000,
+    }).producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    let chunk = 0;
+    try {
+      for (; more(chunk); chunk++) {
+        const messages = Array.from({ length: CHUNK }, () => {
+          const i = nextId++;
+          const k = `k${i % 40}`;
+          return { key: k, value: JSON.stringify({ id: i, k, v: i % 7, ts: BASE + i * 5 }) };
+        });
+        await producer.send({ topic: input, messages });
+        // Paces the input so that it is still flowing when the broker dies.
+        await sleep(50);
+      }
+    } catch {
+      // The broker died under the writer: the input ends here until it is back.
+    } finally {
+      await producer.disconnect().catch(() => undefined);
+    }
+    return chunk;
+  }
+
+  async function reference(): Promise<string[]> {
+    const got: Emitted[] = [];
+    const job = await createJobExecutor(validateGraph(graph(true)), {
+      parallelism: 1,
+      logger: silentLogger(),
+      sinkWriter: () => new CollectingSink(got),
+    });
+    await job.run();
+    return got.map((e) => JSON.stringify(e.rec)).sort();
+  }
+
+  it('fails naming the Kafka sink, then restarts from its checkpoint: read_committed output equals the reference', async () => {
+    await createTopics(kafka, { [input]: 2, [output]: 2 });
+    // Leaders elected is not yet offsets served (the broker may still answer NOT_LEADER for a moment),
+    // and a job's source start fails on that; the job under test starts once they are.
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsetsServed = (topic: string) =>
+      admin.fetchTopicOffsets(topic).then(
+        () => true,
+        () => false,
+      );
+    await expect
+      .poll(async () => (await offsetsServed(input)) && (await offsetsServed(output)), { timeout: 30_000 })
+      .toBe(true);
+    await admin.disconnect();
+    diag('topics ready');
+    const first = await start({ p: 2 });
+    diag('job started');
+    let writing = true;
+    const firstInput = writeInput(() => writing);
+    // The broker dies once the job has completed a checkpoint while input flows...
+    await expect.poll(() => latestCheckpointPath(stateDir!), { timeout: 60_000, interval: 20 }).toBeDefined();
+    // ...and the sink is writing: its transactions hold records (windows close as input flows).
+    const outputAdmin = kafka.admin();
+    await outputAdmin.connect();
+    const outputOffsets = async (): Promise<number> =>
+      (await outputAdmin.fetchTopicOffsets(output)).reduce((n, p) => n + Number(p.high), 0);
+    await expect.poll(outputOffsets, { timeout: 60_000, interval: 20 }).toBeGreaterThan(0);
+    await outputAdmin.disconnect();
+    diag('checkpoint completed');
+    brokerStopped = true;
+    await stopKafkaBroker(paths, 'SIGKILL');
+
+    diag('broker killed');
+    const failure = await first.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    diag(`job ended: ${String(failure)}`);
+    writing = false;
+    const chunksBefore = await firstInput;
+    expect(failure, 'the job fails when its broker dies').toBeInstanceOf(TributaryError);
+    const err = failure as TributaryError;
+    const causes: string[] = [];
+    for (let c: unknown = err; c instanceof Error; c = c.cause)
+      causes.push(`${(c as { code?: string }).code}: ${c.message}`);
+    // Whichever call meets the dead broker first reports it: a send (TRIB_CONNECTOR_FAILED) or the
+    // commit of a completed checkpoint's transaction (TRIB_SINK_COMMIT_FAILED); both name the sink
+    // and carry the connection error.
+    expect(err.code, causes.join(' <- ')).toMatch(/^(TRIB_CONNECTOR_FAILED|TRIB_SINK_COMMIT_FAILED)$/);
+    expect(err.message, 'the error names the Kafka sink and what failed').toMatch(
+      /^sink "out": (transactional send to it-kdown-out-\S+|commit of it-kdown-\S+ \(checkpoint \d+\)) failed: /,
+    );
+    expect(causes.join(' <- '), 'the cause is the broker gone').toContain(`ECONNREFUSED ${bs[0]}`);
+
+    await startKafkaBroker(paths);
+    brokerStopped = false;
+    diag('broker back');
+    // More input once the broker is back; the restarted job reads it too.
+    await writeInput((c) => c < 10);
+
+    const restoreFrom = await latestCheckpointPath(stateDir!);
+    expect(restoreFrom, 'a checkpoint completed before the broker died').toBeDefined();
+    diag(`restoring ${restoreFrom}`);
+    // On one slot (as after losing a node): it must fence the transactions both dead slots left open,
+    // not only reuse its own ids, or their records block read_committed readers until they time out.
+    const second = await start({ p: 1, restoreFrom, bounded: true });
+    expect(((await second.done) as { state: string }).state).toBe('FINISHED');
+
+    diag('restored run finished');
+    const ref = await reference();
+    expect(ref.length).toBeGreaterThan(100);
+    const got = (await readTopic(kafka, output, { expected: ref.length, timeoutMs: 30_000, settleMs: 2000 }))
+      .map((r) => r.value)
+      .sort();
+    process.stderr.write(
+      `kafka broker down: ${chunksBefore} chunks of ${CHUNK} written before the kill, ${nextId} records in all; ` +
+        `failure: ${causes.join(' <- ')}; ${got.length} committed windows, reference ${ref.length}\n`,
+    );
+    expect(got.length).toBe(ref.length);
+    expect(got).toEqual(ref);
+  }, 120_000);
+});
