@@ -10,6 +10,7 @@ import { imageName, packageVersion, REPO_ROOT } from '../../image/build.ts';
 import { ErrorCodes, OperatorError } from '../../operator/src/kube/index.ts';
 import { run, storeFlags } from '../../image/store.ts';
 import { ensureHelm } from '../cluster/components/helm.ts';
+import { buildImages } from '../cluster/pod-runtime.ts';
 import { clusterPaths } from '../cluster/paths.ts';
 import { apiserverUrl, portOffset } from '../cluster/ports.ts';
 import type { KubeApi } from '../cluster/node-agent/kube-api.ts';
@@ -48,9 +49,11 @@ export interface ContainerNode {
  * restricted namespace `<prefix>-…`. Shared by the tests here and bench/container-start.ts.
  */
 export async function startContainerNode(prefix: string, o: { build?: boolean } = {}): Promise<ContainerNode> {
+  // A container-mode cluster's test setup has just built the images from this checkout: only
+  // check they are there. A process-mode cluster built none, so build them here.
   if (o.build !== false) {
-    const build = await run(['npm', 'run', '-s', 'image'], { inherit: true });
-    if (build.code !== 0) throw harnessError(`npm run image exited ${build.code} (output above)`);
+    const log = (line: string) => process.stderr.write(`[image] ${line}\n`);
+    await buildImages({ always: process.env['TRIBUTARY_NODE_AGENT_RUNTIME'] !== 'podman', log });
   }
   mkdirSync(CONTAINER_LOGS, { recursive: true });
   const out = openSync(join(paths.logs, 'node-agent-containers.log'), 'a');
