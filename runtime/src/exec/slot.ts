@@ -54,12 +54,18 @@ export class Slot implements ProcessingTimeService {
     return Date.now();
   }
 
-  /** Runs `cb` from the loop at or after `time` (processing-time timers, rate limits). */
+  /**
+   * Runs `cb` from the loop at or after `time` (processing-time timers, rate limits).
+   * Scheduling is not work: only a sleeping loop is woken (to re-arm its timer for the earliest
+   * action); a running loop reads the earliest action when it next sleeps. Waking a running loop
+   * here would let a task that schedules its own wake-up on every idle step (a rate-limited
+   * source) spin the loop, and the pile of actions it scheduled block it when they come due.
+   */
   schedule(time: number, cb: () => void): void {
     this.scheduled.push({ at: time, cb });
     if (this.scheduled.length > 1 && (this.scheduled[this.scheduled.length - 2] as ScheduledAction).at > time)
       this.scheduled.sort((a, b) => a.at - b.at);
-    this.wake();
+    if (this.sleeper) this.wake();
   }
 
   /** Runs `cb` from the loop as soon as possible (control messages). */

@@ -100,6 +100,8 @@ export class SourceTask implements Task, RawRecords {
   private readonly spanCount: number[] = [];
   private readonly spanParts: number[] = [];
   records = 0;
+  /** The earliest wake-up the reader asked for that has not come yet. */
+  private wakeAtPending: number | undefined;
   /** What the reader waits for (its input does not exist yet); undefined while it reads. */
   waitingFor: WaitingInput | undefined;
 
@@ -236,7 +238,14 @@ export class SourceTask implements Task, RawRecords {
       // Only alignment reads it, after the poll's records are accounted for (reportAlignment).
       partitionCaughtUp: (p, up) => this.wms.setCaughtUp(p, up),
       wake: slot.wake,
-      wakeAt: (t) => slot.schedule(t, () => {}),
+      // One pending wake-up per source: a reader asks again on every idle poll.
+      wakeAt: (t) => {
+        if (this.wakeAtPending !== undefined && this.wakeAtPending <= t) return;
+        this.wakeAtPending = t;
+        slot.schedule(t, () => {
+          if (this.wakeAtPending === t) this.wakeAtPending = undefined;
+        });
+      },
       recordFailed: (reason) => this.o.onFailed(reason),
       ...(this.o.restoredPositions ? { restoredPositions: this.o.restoredPositions } : {}),
       checkpointing: this.o.checkpointing ?? false,
