@@ -104,6 +104,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
   private startedAt = 0;
   private firstCompleted = false;
   private stopped = false;
+  /** A periodic checkpoint is queued behind another trigger or running (triggerPeriodic). */
+  private periodicQueued = false;
   private readonly commits: CommitTimer;
   lastCompleted: CompletedCheckpoint | undefined;
   private readonly savepoints = new Map<string, SavepointStatus>();
@@ -156,11 +158,21 @@ export class CheckpointCoordinator implements CoordinatorPort {
     }
   }
 
+  /**
+   * At most one periodic checkpoint is queued or running: a tick while one is (storage slow or
+   * away, a savepoint ahead of it) is skipped, as Flink skips triggers beyond its concurrency,
+   * so triggers never pile up and run in a burst when the storage returns.
+   */
   private triggerPeriodic(): void {
-    if (this.stopped || this.pending) return;
-    this.trigger('checkpoint', false).catch((e: unknown) =>
-      this.logger.warn({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed'),
-    );
+    if (this.stopped || this.pending || this.periodicQueued) return;
+    this.periodicQueued = true;
+    this.trigger('checkpoint', false)
+      .catch((e: unknown) =>
+        this.logger.warn({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed'),
+      )
+      .finally(() => {
+        this.periodicQueued = false;
+      });
   }
 
   private schedulePeriodic(interval: number): void {
@@ -242,13 +254,22 @@ export class CheckpointCoordinator implements CoordinatorPort {
     // stalling every later trigger behind it.
     const p = this.pending as Pending;
     done.catch(() => undefined); // may be aborted (stop, timeout) before the caller holds it
-    try {
-      await writeIdMark(this.storage.root, id);
-    } catch (e) {
-      this.abort(p, e as TributaryError);
-      return done;
-    }
-    if (this.pending !== p) return done; // expired while the id was being recorded
+    // A write that hangs past the timeout must not hold the trigger queue: `done` has rejected by
+    // then, and the write's late outcome changes nothing (abort ignores a checkpoint no longer pending).
+    const recorded = await Promise.race([
+      writeIdMark(this.storage.root, id).then(
+        () => true,
+        (e: unknown) => {
+          this.abort(p, e as TributaryError);
+          return false;
+        },
+      ),
+      done.then(
+        () => false,
+        () => false,
+      ),
+    ]);
+    if (!recorded || this.pending !== p) return done; // failed, or expired while the id was being recorded
     p.phase = 'slots';
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
     for (const s of this.o.slots) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });

@@ -1,6 +1,7 @@
 // S3 unavailable during periodic checkpoints (the local cluster's versitygw paused with
 // SIGSTOP, so requests hang as on a network partition): the checkpoints in flight are aborted
-// and counted, the job keeps running, and the next checkpoint after S3 returns completes.
+// and counted, the job keeps running, and the next checkpoint after S3 returns completes; and
+// the interval ticks that fell in the outage left no queue of triggers behind.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -10,6 +11,8 @@ import { JobExecutor } from '../../exec/job-executor.ts';
 import { JobMetrics } from '../../telemetry/metrics.ts';
 import { CollectingSink } from '../../testing/harness.ts';
 import { oneKeyPerRecordGraph } from '../../testing/graphs.ts';
+import { CheckpointCoordinator } from '../coordinator.ts';
+import type { SlotCheckpointPort, TriggerCheckpoint } from '../messages.ts';
 import { readMetadata } from '../metadata.ts';
 import { stateStoreFor } from './state-store-for.ts';
 
@@ -80,6 +83,66 @@ describe('S3 stopped during periodic checkpoints', () => {
       paused = undefined;
       job.stop();
       await done.catch(() => undefined);
+    }
+  }, 120_000);
+
+  it('triggers no backlog while S3 is away: periodic checkpoints resume at their interval, not in a burst', async () => {
+    const interval = 500;
+    /** Slots that acknowledge at once (no state): only the coordinator's own storage calls meet S3. */
+    const received: { id: number; at: number }[] = []; // triggers slot 0 received, and when
+    const ackAll = (t: TriggerCheckpoint): void => {
+      for (const slot of [0, 1])
+        coordinator.acknowledge({
+          slot,
+          checkpointId: t.checkpointId,
+          operators: {},
+          sources: {},
+          sinks: {},
+          stateSize: 0,
+          alignmentMs: 0,
+        });
+    };
+    const port = (slot: number): SlotCheckpointPort => ({
+      trigger: (t) => {
+        if (slot === 0) received.push({ id: t.checkpointId, at: Date.now() });
+        setImmediate(() => slot === 0 && ackAll(t));
+      },
+      notifyComplete: () => {},
+      notifyAborted: () => {},
+    });
+    const coordinator = new CheckpointCoordinator({
+      stateDir: `${root}/backlog`,
+      slots: [port(0), port(1)],
+      maxParallelism: 128,
+      graphHash: 'g',
+      intervalMs: interval,
+      timeoutMs: 1_000,
+      retained: 2,
+    });
+    await coordinator.start();
+    try {
+      await until('a first checkpoint on S3', () => coordinator.lastCompleted !== undefined);
+      const pid = s3Pid();
+      process.kill(pid, 'SIGSTOP');
+      paused = pid;
+      // Four timeouts: every tick meanwhile (8 at 500 ms) would have queued a trigger.
+      await sleep(4_000);
+      process.kill(pid, 'SIGCONT');
+      paused = undefined;
+      const resumedAt = Date.now();
+      const since = (): { id: number; at: number }[] => received.filter((t) => t.at >= resumedAt);
+      await until('four triggers after S3 returned', () => since().length >= 4);
+      const after = since();
+      // The storage answers again: they complete.
+      await until('the fourth completed', () => (coordinator.lastCompleted?.id ?? 0) >= (after[3]?.id ?? 0));
+      // Triggers queued during the outage would reach the slots back to back (milliseconds apart),
+      // after the one that waited on S3; periodic ones are about an interval apart.
+      for (let i = 2; i < after.length; i++)
+        expect((after[i]?.at ?? 0) - (after[i - 1]?.at ?? 0)).toBeGreaterThan(interval / 2);
+    } finally {
+      if (paused !== undefined) process.kill(paused, 'SIGCONT');
+      paused = undefined;
+      coordinator.stop();
     }
   }, 120_000);
 });
