@@ -8,6 +8,7 @@ import { compileExpr } from '../expr/cel.ts';
 import { batchOf, CollectingOutput, testContext } from '../testing/harness.ts';
 import { AsyncLookupOperator } from './async-lookup.ts';
 import type { KeyedLookup } from './keyed-lookup.ts';
+import { RecordErrors } from './record-errors.ts';
 
 class HeldTable implements KeyedLookup {
   readonly cache = new LookupCache<Row>({ maxEntries: 100, ttlMs: 60_000 });
@@ -58,7 +59,7 @@ class Mailbox {
   }
 }
 
-function setup(onMissing: 'keep' | 'drop' = 'keep') {
+function setup(onMissing: 'keep' | 'drop' = 'keep', errorOut?: CollectingOutput) {
   const table = new HeldTable({ '1': { id: '1', name: 'one' }, '2': { id: '2', name: 'two' } });
   const out = new CollectingOutput();
   const mailbox = new Mailbox();
@@ -66,8 +67,8 @@ function setup(onMissing: 'keep' | 'drop' = 'keep') {
     'enrich',
     table,
     { key: compileExpr('string(k)'), column: 'id', onMissing },
-    testContext(),
     out,
+    new RecordErrors(testContext(), errorOut),
     mailbox,
   );
   return { table, out, mailbox, op };
