@@ -154,4 +154,33 @@ describe('AsyncLookupOperator', () => {
     await b.mailbox.run();
     expect(b.op.done).toBe(true);
   });
+
+  it('sends a record its key fails on to the errorOutput at once, even behind a fetch; without one, keeps it unmatched', async () => {
+    const dead = new CollectingOutput();
+    const { table, out, mailbox, op } = setup('keep', dead);
+    op.push(
+      batchOf([
+        [{ k: 1 }, 10],
+        [{ other: 1 }, 11],
+      ]),
+    );
+    expect(dead.records).toEqual([
+      {
+        rec: { step: 'test', error: expect.stringMatching(/k/), code: 'TRIB_EXPR_EVAL', record: { other: 1 } },
+        ts: 11,
+      },
+    ]);
+    op.watermark(11);
+    expect(dead.watermarks).toEqual([11]); // the error stream does not wait for the fetch
+    expect(out.watermarks).toEqual([]);
+    table.answer();
+    await mailbox.run();
+    expect(out.records).toEqual([{ rec: { k: 1, name: 'one' }, ts: 10 }]);
+    op.end();
+    expect([dead.ended, out.ended]).toEqual([true, true]);
+
+    const plain = setup('keep');
+    plain.op.push(batchOf([[{ other: 1 }, 11]]));
+    expect(plain.out.records).toEqual([{ rec: { other: 1 }, ts: 11 }]);
+  });
 });
