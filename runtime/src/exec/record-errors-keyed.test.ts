@@ -150,7 +150,12 @@ const cases: Case[] = [
     spec: {
       sources: [source('in')],
       sinks: [
-        { name: 'out', from: 'in', kafka: { brokers: '127.0.0.1:1', topic: 't', key: 'int(x)' }, errorOutput: 'unkeyed' },
+        {
+          name: 'out',
+          from: 'in',
+          kafka: { brokers: '127.0.0.1:1', topic: 't', key: 'int(x)' },
+          errorOutput: 'unkeyed',
+        },
         { name: 'dead', from: 'unkeyed', console: {} },
       ],
     } as unknown as GraphSpec,
@@ -179,14 +184,15 @@ describe('records a keyBy, aggregate, join or sink key fails on', () => {
 
     it(`${c.place}: without errorOutput, follow onRecordError (skip: dropped; fail: the job fails naming the step)`, async () => {
       const skipped = await run(withoutErrorOutput(c.spec), 2);
-      if (c.place !== 'kafka sink key') expect(sorted(skipped.get('out')!)).toEqual(sorted(
-        (await run(c.spec, 2)).get('out')!,
-      ));
+      if (c.place !== 'kafka sink key')
+        expect(sorted(skipped.get('out')!)).toEqual(sorted((await run(c.spec, 2)).get('out')!));
       else expect(skipped.get('out')!).toHaveLength(records.length); // written without a key
       if (c.place === 'kafka sink key') return;
       await expect(run(withoutErrorOutput(c.spec, 'fail'))).rejects.toMatchObject({
         code: 'TRIB_RECORD_FAILED',
-        message: expect.stringMatching(new RegExp(`step "${c.step}": .*int\\(\\).*\\(onRecordError: fail\\); record: \\{`)),
+        message: expect.stringMatching(
+          new RegExp(`step "${c.step}": .*int\\(\\).*\\(onRecordError: fail\\); record: \\{`),
+        ),
       });
     });
   }

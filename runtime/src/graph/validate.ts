@@ -6,7 +6,14 @@
 import { TributaryError, type ValidationIssue } from '../errors.ts';
 import { Checker, isObj, show, type Obj } from './checker.ts';
 import type { ConnectorConfigRules } from './connector-rules.ts';
-import { ERROR_OUTPUT_CEL_STEPS, ERROR_OUTPUT_STEPS, SINK_KINDS, SOURCE_KINDS, type GraphSpec, type SinkKind } from './spec.ts';
+import {
+  ERROR_OUTPUT_CEL_STEPS,
+  ERROR_OUTPUT_STEPS,
+  SINK_KINDS,
+  SOURCE_KINDS,
+  type GraphSpec,
+  type SinkKind,
+} from './spec.ts';
 import { normalizeKeyBy } from './keys.ts';
 import { stepStructure, validateStep } from './step-rules.ts';
 import { lookupTables, type NodeInfo, type NodeRole, type ValidatedGraph } from './validated-graph.ts';
