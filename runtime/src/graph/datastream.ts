@@ -31,7 +31,7 @@ type Any = unknown;
 const isAggregateFunction = (a: unknown): a is AggregateFunction<Any, Any, Any> =>
   typeof (a as AggregateFunction<Any, Any, Any>).create === 'function';
 
-/** What a step's errorOutput carries for one record its function or expression failed on (operators/record-errors.ts). */
+/** What a step's errorOutput carries for one record it failed on (operators/record-errors.ts). */
 export interface ErrorRecord {
   step: string;
   error: string;
@@ -53,7 +53,7 @@ export class DataStream<T> {
     this.errorStream = errorStream;
   }
 
-  /** The records this step's function or expressions failed on, with the error: the step needs `{ errorOutput: '<name>' }`. */
+  /** The records this step failed on, with the error: the step needs `{ errorOutput: '<name>' }`. */
   errors(): DataStream<ErrorRecord> {
     if (this.errorStream === undefined)
       throw new TributaryError(
@@ -215,7 +215,7 @@ export class KeyedStream<T, K> extends DataStream<T> {
     return this.step('dedupe', name, { dedupe: { within } });
   }
 
-  /** Joins by key within the bounds; with `select`, an errorOutput receives the pairs it fails on as `{left, right}`. */
+  /** Joins by key within the bounds; with `select`, an errorOutput gets the pairs it fails on as `{left, right}`. */
   intervalJoin(
     right: KeyedStream<Any, K>,
     bounds: { lowerBound: string; upperBound: string; select?: Record<string, string> },
