@@ -17,6 +17,7 @@ export {
   DataStream,
   KeyedStream,
   WindowedStream,
+  type CelStepOptions,
   type ErrorRecord,
   type Rec,
   type StepOptions,

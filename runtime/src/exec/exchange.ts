@@ -10,11 +10,17 @@ export class HashExchange implements Output {
   private readonly channels: Channel[];
   private readonly maxParallelism: number;
   private readonly slotOfGroup: Int32Array;
-  private readonly onError: (e: unknown) => void;
+  /** A key that fails: the job's onRecordError (a keyBy with errorOutput checked its keys before). */
+  private readonly onError: (e: unknown, rec: unknown) => void;
   private pending: Batch[];
 
   /** `channels[s]` leads to slot s. */
-  constructor(selector: KeySelector, channels: Channel[], maxParallelism: number, onError: (e: unknown) => void) {
+  constructor(
+    selector: KeySelector,
+    channels: Channel[],
+    maxParallelism: number,
+    onError: (e: unknown, rec: unknown) => void,
+  ) {
     this.selector = selector;
     this.channels = channels;
     this.maxParallelism = maxParallelism;
@@ -36,7 +42,7 @@ export class HashExchange implements Output {
       try {
         key = sel(rec);
       } catch (e) {
-        this.onError(e);
+        this.onError(e, rec);
         continue;
       }
       const kg = keyGroupOf(key, maxP);

@@ -15,7 +15,7 @@ import { compileExpr, type CompiledExpr } from '../expr/cel.ts';
 import { parseDuration } from '../graph/duration.ts';
 import { keyOutputFields } from '../graph/keys.ts';
 import type { FunctionRegistry } from '../graph/function-registry.ts';
-import type { KuduSourceSpec, SourceSpec, StepSpec, WindowSpec } from '../graph/spec.ts';
+import type { KuduSourceSpec, SinkSpec, SourceSpec, StepSpec, WindowSpec } from '../graph/spec.ts';
 import { buildFunctionOperator, functionKeySelector, windowKind } from '../functions/function-operators.ts';
 import type { NodeInfo, ValidatedGraph } from '../graph/validate.ts';
 import { createAggregator } from '../operators/aggregators.ts';
@@ -23,9 +23,11 @@ import { DedupeOperator } from '../operators/dedupe.ts';
 import { FilterOperator } from '../operators/filter.ts';
 import { FlatMapOperator } from '../operators/flat-map.ts';
 import { IntervalJoinOperator } from '../operators/interval-join.ts';
+import { KeyCheckOperator } from '../operators/key-check.ts';
 import { exprKeySelector, fieldsKeySelector, type KeySelector } from '../operators/key-selector.ts';
 import { LookupOperator } from '../operators/lookup.ts';
 import { MapOperator } from '../operators/map.ts';
+import { RecordErrors } from '../operators/record-errors.ts';
 import { RollingAggregateOperator } from '../operators/rolling-aggregate.ts';
 import type { OperatorContext, Output, StatefulOperator } from '../operators/types.ts';
 import { UnionOperator } from '../operators/union.ts';
@@ -126,6 +128,7 @@ export class OperatorFactory {
     const inSchema = this.node(node.inputs[0] as string).schema;
     const ctx = this.context(name, slot);
     const errorOut = () => (spec.errorOutput ? wiring.outputsOf(spec.errorOutput) : undefined);
+    const errors = () => new RecordErrors(ctx, errorOut());
     const stateful = <T extends StatefulOperator>(op: T): T => {
       wiring.stateful(op);
       return op;
@@ -152,10 +155,14 @@ export class OperatorFactory {
           errorOut(),
         );
       case 'keyBy':
-        return wiring.outputsOf(name);
+        // With an errorOutput the keys are checked before the exchange (operators/key-check.ts).
+        return spec.errorOutput
+          ? new KeyCheckOperator(this.keySelector(name), wiring.outputsOf(name), errors())
+          : wiring.outputsOf(name);
       case 'window': {
         const aggName = node.consumers.find((c) => this.node(c).kind === 'aggregate') as string;
         const aggNode = this.node(aggName);
+        const aggErrorOutput = (this.o.graph.spec.steps ?? []).find((s) => s.name === aggName)?.errorOutput;
         const w = spec.window as WindowSpec;
         const lateName = w.lateOutput;
         const aggregates = (aggNode.aggregates ?? []).map((call) =>
@@ -177,6 +184,11 @@ export class OperatorFactory {
             ctx,
             wiring.outputsOf(aggName),
             lateName ? wiring.outputsOf(lateName) : undefined,
+            // The arguments are the aggregate step's: its name and its errorOutput.
+            new RecordErrors(
+              this.context(aggName, slot),
+              aggErrorOutput ? wiring.outputsOf(aggErrorOutput) : undefined,
+            ),
           ),
         );
       }
@@ -194,6 +206,7 @@ export class OperatorFactory {
             aggregates,
             ctx,
             wiring.outputsOf(name),
+            errors(),
           ),
         );
       }
@@ -213,6 +226,7 @@ export class OperatorFactory {
             { lowerBound: parseDuration(j.lowerBound) ?? 0, upperBound: parseDuration(j.upperBound) ?? 0, select },
             ctx,
             wiring.outputsOf(name),
+            errors(),
           ),
         );
       }
@@ -230,7 +244,7 @@ export class OperatorFactory {
       case 'lookup': {
         const l = spec.lookup as NonNullable<StepSpec['lookup']>;
         const src = this.o.graph.spec.sources.find((x) => x.name === l.table) as SourceSpec;
-        if (src.kudu?.mode === 'get') return this.pointLookup(name, l, src.kudu, inSchema, slot, wiring);
+        if (src.kudu?.mode === 'get') return this.pointLookup(name, l, src.kudu, inSchema, errors(), slot, wiring);
         const table = new LookupTable({
           name: l.table,
           ...(src.kudu
@@ -249,13 +263,31 @@ export class OperatorFactory {
             ...(l.fields ? { fields: l.fields } : {}),
             onMissing: l.onMissing ?? 'keep',
           },
-          ctx,
           wiring.outputsOf(name),
+          errors(),
         );
       }
       default:
         throw new TributaryError('TRIB_INVARIANT', `cannot build ${node.kind} step ${name}`);
     }
+  }
+
+  /**
+   * What sink `name` is written through: with an errorOutput, a check of its key expression in
+   * front of `sink`, sending the records it fails on to the error stream (the writer never sees
+   * them); else `sink` itself. The check runs in the sink's task, where the records are.
+   */
+  sinkInput(name: string, sink: Output, slot: Slot, wiring: OperatorWiring): Output {
+    const spec = this.o.graph.spec.sinks.find((s) => s.name === name) as SinkSpec;
+    const key = spec.kafka?.key;
+    if (spec.errorOutput === undefined || key === undefined) return sink;
+    // Compiled as the kafka writer compiles it (no input schema), so both agree on every record.
+    const expr = this.expr(`${name}/key`, key, undefined);
+    return new KeyCheckOperator(
+      (r) => expr.evaluate(r),
+      sink,
+      new RecordErrors(this.context(name, slot), wiring.outputsOf(spec.errorOutput)),
+    );
   }
 
   /** A lookup step on a kudu source in `mode: get`: point gets through a bounded cache, records waiting on them. */
@@ -264,6 +296,7 @@ export class OperatorFactory {
     l: NonNullable<StepSpec['lookup']>,
     kudu: KuduSourceSpec,
     inSchema: NodeInfo['schema'],
+    errors: RecordErrors,
     slot: Slot,
     wiring: OperatorWiring,
   ): Output {
@@ -285,8 +318,8 @@ export class OperatorFactory {
         ...(l.fields ? { fields: l.fields } : {}),
         onMissing: l.onMissing ?? 'keep',
       },
-      this.context(name, slot),
       wiring.outputsOf(name),
+      errors,
       slot,
     );
     wiring.table({

@@ -94,6 +94,6 @@ describe('records an expression fails on', () => {
       'graph',
     );
     expect(keyBy.issues[0]).toMatchObject({ path: 'graph.steps[0].errorOutput' });
-    expect(keyBy.issues[0]!.message).toMatch(/applies to filter, map, flatMap steps/);
+    expect(keyBy.issues[0]!.message).toMatch(/applies to a keyBy on an expression or a function/);
   });
 });

@@ -234,7 +234,8 @@ class SlotWiring implements OperatorWiring {
   }
 
   private build(name: string): Output {
-    if (this.o.operators.node(name).role === 'sink') return this.sink(name);
+    if (this.o.operators.node(name).role === 'sink')
+      return this.o.operators.sinkInput(name, this.sink(name), this.parts.slot, this);
     return this.o.operators.build(name, this.parts.slot, this);
   }
 

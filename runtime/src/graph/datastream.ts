@@ -14,17 +14,24 @@ import type {
   ReduceFunction,
   WindowResultFunction,
 } from './function-types.ts';
-import type { AggregateSpec, KafkaSinkSpec, KeyBySpec, WindowSpec } from './spec.ts';
-import { addFunctionStep, stepName, type StepOptions, type StreamGraph } from './stream-graph.ts';
+import type { AggregateSpec, KafkaSinkSpec, KeyBySpec, SinkSpec, WindowSpec } from './spec.ts';
+import {
+  addFunctionStep,
+  errorOutputOf,
+  stepName,
+  type CelStepOptions,
+  type StepOptions,
+  type StreamGraph,
+} from './stream-graph.ts';
 
 export type Rec = Record<string, unknown>;
-export type { StepOptions } from './stream-graph.ts';
+export type { CelStepOptions, StepOptions } from './stream-graph.ts';
 
 type Any = unknown;
 const isAggregateFunction = (a: unknown): a is AggregateFunction<Any, Any, Any> =>
   typeof (a as AggregateFunction<Any, Any, Any>).create === 'function';
 
-/** What a step's errorOutput carries for one record its function threw on (operators/record-errors.ts). */
+/** What a step's errorOutput carries for one record it failed on (operators/record-errors.ts). */
 export interface ErrorRecord {
   step: string;
   error: string;
@@ -46,19 +53,19 @@ export class DataStream<T> {
     this.errorStream = errorStream;
   }
 
-  /** The records this step's function threw on, with the error: the step needs `{ errorOutput: '<name>' }`. */
+  /** The records this step failed on, with the error: the step needs `{ errorOutput: '<name>' }`. */
   errors(): DataStream<ErrorRecord> {
     if (this.errorStream === undefined)
       throw new TributaryError(
         'TRIB_GRAPH_INVALID',
-        `step ${this.name} has no errorOutput; pass { errorOutput: '<stream name>' } to its map, filter or flatMap`,
+        `step ${this.name} has no errorOutput; pass { errorOutput: '<stream name>' } as the options of the step that made this stream`,
       );
     return new DataStream<ErrorRecord>(this.g, this.errorStream);
   }
 
   /** Keeps the elements for which `fn` returns true (or, as CEL, the predicate holds). */
   filter(fn: (value: T) => boolean, o?: StepOptions): DataStream<T>;
-  filter(expr: string, name?: string): DataStream<T>;
+  filter(expr: string, o?: CelStepOptions): DataStream<T>;
   filter(f: string | ((value: T) => boolean), o?: StepOptions): DataStream<T> {
     if (typeof f === 'function')
       return this.next(
@@ -70,7 +77,7 @@ export class DataStream<T> {
 
   /** One output per element: `fn(element)` (or, as CEL, a record of named expressions). */
   map<U>(fn: (value: T) => U, o?: StepOptions): DataStream<U>;
-  map(fields: Record<string, string>, name?: string): DataStream<Rec>;
+  map(fields: Record<string, string>, o?: CelStepOptions): DataStream<Rec>;
   map<U>(f: Record<string, string> | ((value: T) => U), o?: StepOptions): DataStream<unknown> {
     if (typeof f === 'function')
       return this.next(addFunctionStep(this.g, this.name, 'map', { kind: 'map', fn: f as (v: Any) => Any }, o), o);
@@ -79,30 +86,34 @@ export class DataStream<T> {
 
   /** Any number of outputs per element: what `fn` returns (an array or any iterable). */
   flatMap<U>(fn: (value: T) => Iterable<U>, o?: StepOptions): DataStream<U>;
-  flatMap(expr: string, as?: string, name?: string): DataStream<Rec>;
-  flatMap<U>(f: string | ((value: T) => Iterable<U>), a?: StepOptions, name?: string): DataStream<unknown> {
+  flatMap(expr: string, as?: string, o?: CelStepOptions): DataStream<Rec>;
+  flatMap<U>(f: string | ((value: T) => Iterable<U>), a?: StepOptions, o?: CelStepOptions): DataStream<unknown> {
     if (typeof f === 'function') {
       const fn = f as (v: Any) => Iterable<Any>;
       return this.next(addFunctionStep(this.g, this.name, 'flatMap', { kind: 'flatMap', fn }, a), a);
     }
     const as = a as string | undefined;
-    return this.step('flatMap', name, { flatMap: as ? { expr: f, as } : { expr: f } });
+    return this.step('flatMap', o, { flatMap: as ? { expr: f, as } : { expr: f } });
   }
 
-  /** Partitions by key: a field of the element, a function of it, or the YAML forms. */
+  /**
+   * Partitions by key: a field of the element, a function of it, or the YAML forms. A function
+   * or an expression key may name an errorOutput for the records it fails on.
+   */
   keyBy<F extends keyof T & string>(field: F, name?: string): KeyedStream<T, T[F]>;
-  keyBy<K>(fn: KeySelectorFunction<T, K>, name?: string): KeyedStream<T, K>;
+  keyBy<K>(fn: KeySelectorFunction<T, K>, o?: CelStepOptions): KeyedStream<T, K>;
   keyBy<F extends keyof T & string>(fields: readonly F[], name?: string): KeyedStream<T, unknown[]>;
-  keyBy(key: Exclude<KeyBySpec, string | string[]>, name?: string): KeyedStream<T, unknown>;
-  keyBy(key: KeyBySpec | readonly string[] | KeySelectorFunction<T, Any>, name?: string): KeyedStream<T, Any> {
-    const step = this.g.uniqueName('keyBy', name);
+  keyBy(key: Exclude<KeyBySpec, string | string[]>, o?: CelStepOptions): KeyedStream<T, unknown>;
+  keyBy(key: KeyBySpec | readonly string[] | KeySelectorFunction<T, Any>, o?: CelStepOptions): KeyedStream<T, Any> {
+    const step = this.g.uniqueName('keyBy', stepName(o));
+    const errorOutput = errorOutputOf(o);
     let spec: KeyBySpec;
     if (typeof key === 'function') {
       this.g.register(step, { kind: 'key', fn: key as (v: Any) => Any });
       spec = { function: step };
     } else spec = Array.isArray(key) ? [...(key as string[])] : (key as KeyBySpec);
-    this.g.addStep({ name: step, from: this.name, keyBy: spec });
-    return new KeyedStream<T, Any>(this.g, step);
+    this.g.addStep({ name: step, from: this.name, keyBy: spec, ...(errorOutput !== undefined ? { errorOutput } : {}) });
+    return new KeyedStream<T, Any>(this.g, step, errorOutput);
   }
 
   union(others: readonly DataStream<T>[], name?: string): DataStream<T> {
@@ -111,10 +122,15 @@ export class DataStream<T> {
     return this.next(step);
   }
 
-  /** Writes to a sink: `kafkaSink({...})`, `fileSink(path)`, `consoleSink()`. */
-  sinkTo(sink: SinkDescriptor, name?: string): void {
+  /**
+   * Writes to a sink: `kafkaSink({...})`, `fileSink(path)`, `consoleSink()`. A kafka sink with a
+   * key may name an errorOutput: the records its key fails on, returned as a stream (not written).
+   */
+  sinkTo(sink: SinkDescriptor, o: { name?: string; errorOutput: string }): DataStream<ErrorRecord>;
+  sinkTo(sink: SinkDescriptor, name?: string): void;
+  sinkTo(sink: SinkDescriptor, o?: CelStepOptions): DataStream<ErrorRecord> | undefined {
     const kind = Object.keys(sink)[0] ?? 'sink';
-    this.g.addSink({ name: this.g.uniqueName(`${kind}-sink`, name), from: this.name, ...sink });
+    return this.addSink(`${kind}-sink`, { ...sink }, o);
   }
 
   /** Prints every element as a JSON line on stdout. */
@@ -122,8 +138,11 @@ export class DataStream<T> {
     this.g.addSink({ name: this.g.uniqueName('print', name), from: this.name, console: {} });
   }
 
-  toKafka(kafka: KafkaSinkSpec, name?: string): void {
-    this.g.addSink({ name: this.g.uniqueName('kafka-sink', name), from: this.name, kafka });
+  /** Writes to a Kafka topic; with `errorOutput` (and a key), returns the records the key fails on. */
+  toKafka(kafka: KafkaSinkSpec, o: { name?: string; errorOutput: string }): DataStream<ErrorRecord>;
+  toKafka(kafka: KafkaSinkSpec, name?: string): void;
+  toKafka(kafka: KafkaSinkSpec, o?: CelStepOptions): DataStream<ErrorRecord> | undefined {
+    return this.addSink('kafka-sink', { kafka }, o);
   }
 
   toConsole(name?: string): void {
@@ -135,13 +154,25 @@ export class DataStream<T> {
   }
 
   protected next<U>(name: string, o?: StepOptions): DataStream<U> {
-    return new DataStream<U>(this.g, name, typeof o === 'object' ? o.errorOutput : undefined);
+    return new DataStream<U>(this.g, name, errorOutputOf(o));
   }
 
-  protected step<U>(base: string, o: StepOptions | undefined, body: Record<string, unknown>): DataStream<U> {
+  protected step<U>(base: string, o: CelStepOptions | undefined, body: Record<string, unknown>): DataStream<U> {
     const name = this.g.uniqueName(base, stepName(o));
-    this.g.addStep({ name, from: this.name, ...body });
-    return this.next<U>(name);
+    const errorOutput = errorOutputOf(o);
+    this.g.addStep({ name, from: this.name, ...body, ...(errorOutput !== undefined ? { errorOutput } : {}) });
+    return this.next<U>(name, o);
+  }
+
+  private addSink(base: string, body: Omit<SinkSpec, 'name' | 'from'>, o: CelStepOptions | undefined) {
+    const errorOutput = errorOutputOf(o);
+    this.g.addSink({
+      name: this.g.uniqueName(base, stepName(o)),
+      from: this.name,
+      ...body,
+      ...(errorOutput !== undefined ? { errorOutput } : {}),
+    });
+    return errorOutput === undefined ? undefined : new DataStream<ErrorRecord>(this.g, errorOutput);
   }
 }
 
@@ -167,7 +198,7 @@ export class KeyedStream<T, K> extends DataStream<T> {
 
   /** A running aggregate per key: an AggregateFunction (one output per element), or the CEL form. */
   aggregate<ACC, R>(agg: AggregateFunction<T, ACC, R>, o?: StepOptions): DataStream<R>;
-  aggregate(aggregates: AggregateSpec, name?: string): DataStream<Rec>;
+  aggregate(aggregates: AggregateSpec, o?: CelStepOptions): DataStream<Rec>;
   aggregate(agg: AggregateSpec | AggregateFunction<T, Any, Any>, o?: StepOptions): DataStream<Any> {
     if (isAggregateFunction(agg))
       return this.next(addFunctionStep(this.g, this.name, 'aggregate', { kind: 'aggregate', fn: agg }, o));
@@ -184,14 +215,21 @@ export class KeyedStream<T, K> extends DataStream<T> {
     return this.step('dedupe', name, { dedupe: { within } });
   }
 
+  /** Joins by key within the bounds; with `select`, an errorOutput gets the pairs it fails on as `{left, right}`. */
   intervalJoin(
     right: KeyedStream<Any, K>,
     bounds: { lowerBound: string; upperBound: string; select?: Record<string, string> },
-    name?: string,
+    o?: CelStepOptions,
   ): DataStream<Rec> {
-    const step = this.g.uniqueName('join', name);
-    this.g.addStep({ name: step, from: [this.name, right.name], join: bounds });
-    return this.next(step);
+    const step = this.g.uniqueName('join', stepName(o));
+    const errorOutput = errorOutputOf(o);
+    this.g.addStep({
+      name: step,
+      from: [this.name, right.name],
+      join: bounds,
+      ...(errorOutput !== undefined ? { errorOutput } : {}),
+    });
+    return this.next(step, o);
   }
 }
 
@@ -220,17 +258,19 @@ export class WindowedStream<T, K> {
     result: WindowResultFunction<K, R, O>,
     o?: StepOptions,
   ): DataStream<O>;
-  aggregate(aggregates: AggregateSpec, name?: string): DataStream<Rec>;
+  aggregate(aggregates: AggregateSpec, o?: CelStepOptions): DataStream<Rec>;
   aggregate(
     agg: AggregateSpec | AggregateFunction<T, Any, Any>,
     a?: StepOptions | WindowResultFunction<K, Any, Any>,
     b?: StepOptions,
   ): DataStream<Any> {
     if (!isAggregateFunction(agg)) {
+      const o = a as CelStepOptions | undefined;
       this.g.addStep({ name: this.name, from: this.from, window: this.window });
-      const step = this.g.uniqueName('aggregate', a as string | undefined);
-      this.g.addStep({ name: step, from: this.name, aggregate: agg });
-      return new DataStream(this.g, step);
+      const step = this.g.uniqueName('aggregate', stepName(o));
+      const errorOutput = errorOutputOf(o);
+      this.g.addStep({ name: step, from: this.name, aggregate: agg, ...(errorOutput ? { errorOutput } : {}) });
+      return new DataStream(this.g, step, errorOutput);
     }
     const result = typeof a === 'function' ? (a as WindowResultFunction<Any, Any, Any>) : undefined;
     const o = typeof a === 'function' ? b : a;

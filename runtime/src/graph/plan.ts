@@ -27,6 +27,9 @@ export interface PhysicalPlan {
 
 function startsTask(node: NodeInfo, g: ValidatedGraph): boolean {
   if (node.role === 'source') return true;
+  // A side output (late or error records) is emitted by its producer's operator, in its task,
+  // even when the producer is a keyBy (its errors never cross the exchange).
+  if (node.role === 'sideOutput') return false;
   if (node.kind === 'union' || node.kind === 'join') return true;
   const input = g.nodes.get(node.inputs[0] as string) as NodeInfo;
   return input.kind === 'keyBy';

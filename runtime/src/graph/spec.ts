@@ -267,17 +267,21 @@ export interface StepSpec {
   lookup?: LookupSpec;
   function?: FunctionStepSpec;
   /**
-   * filter, map and flatMap (CEL, or a function of those kinds): name of a stream that receives
-   * each record an expression of this step failed on (or its function threw on), as
-   * `{step, error, code?, record}` at the record's event time (a dead-letter output: a sink
-   * reads it with `from`). Without it the job's `onRecordError` applies (for a function: its
-   * onError first).
+   * Name of a stream that receives each record an expression of this step failed on (or its
+   * function threw on), as `{step, error, code?, record}` at the record's event time (a
+   * dead-letter output: a sink reads it with `from`). Steps: filter, map, flatMap (CEL, or a
+   * function of those kinds), keyBy on an expression or a function, aggregate (its argument
+   * expressions), lookup (its key) and join (its select; `record` is `{left, right}`). Without
+   * it the job's `onRecordError` applies (for a function: its onError first).
    */
   errorOutput?: string;
 }
 
-/** ERROR_OUTPUT_STEPS: the step kinds (and function step kinds) that may name an errorOutput. */
+/** ERROR_OUTPUT_STEPS: the function step kinds that may name an errorOutput. */
 export const ERROR_OUTPUT_STEPS = ['filter', 'map', 'flatMap'] as const;
+
+/** The CEL step kinds that may name an errorOutput: those that evaluate an expression per record. */
+export const ERROR_OUTPUT_CEL_STEPS = ['filter', 'map', 'flatMap', 'keyBy', 'aggregate', 'lookup', 'join'] as const;
 
 export interface KafkaSinkSpec {
   brokers: string[] | string;
@@ -368,6 +372,12 @@ export interface SinkSpec {
   file?: FileSinkSpec;
   druid?: DruidSinkSpec;
   kudu?: KuduSinkSpec;
+  /**
+   * kafka with `key`: name of a stream that receives each record the key expression fails on,
+   * as `{step, error, code?, record}` (step: the sink's name) at its event time; the record is
+   * not written. Without it such a record is written without a key.
+   */
+  errorOutput?: string;
 }
 
 export interface GraphSpec {

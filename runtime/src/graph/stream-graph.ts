@@ -10,6 +10,13 @@ import type { FunctionStepSpec, SinkSpec, StepSpec } from './spec.ts';
  */
 export type StepOptions = string | { name?: string; onError?: 'fail' | 'skip'; errorOutput?: string };
 
+/**
+ * A CEL step's (or a sink's) name, or its name and `errorOutput`: the stream that receives the
+ * records its expressions (a sink: its key) fail on; `stream.errors()` reads it. Without it the
+ * job's onRecordError applies.
+ */
+export type CelStepOptions = string | { name?: string; errorOutput?: string };
+
 export interface StreamGraph {
   uniqueName(base: string, given?: string): string;
   addStep(step: StepSpec): void;
@@ -19,6 +26,10 @@ export interface StreamGraph {
 
 export function stepName(o: StepOptions | undefined): string | undefined {
   return typeof o === 'string' ? o : o?.name;
+}
+
+export function errorOutputOf(o: StepOptions | undefined): string | undefined {
+  return typeof o === 'object' ? o.errorOutput : undefined;
 }
 
 /** Adds a `function` step reading `from`; returns its name. */

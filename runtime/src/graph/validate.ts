@@ -6,7 +6,15 @@
 import { TributaryError, type ValidationIssue } from '../errors.ts';
 import { Checker, isObj, show, type Obj } from './checker.ts';
 import type { ConnectorConfigRules } from './connector-rules.ts';
-import { ERROR_OUTPUT_STEPS, SINK_KINDS, SOURCE_KINDS, type GraphSpec, type SinkKind } from './spec.ts';
+import {
+  ERROR_OUTPUT_CEL_STEPS,
+  ERROR_OUTPUT_STEPS,
+  SINK_KINDS,
+  SOURCE_KINDS,
+  type GraphSpec,
+  type SinkKind,
+} from './spec.ts';
+import { normalizeKeyBy } from './keys.ts';
 import { stepStructure, validateStep } from './step-rules.ts';
 import { lookupTables, type NodeInfo, type NodeRole, type ValidatedGraph } from './validated-graph.ts';
 
@@ -70,7 +78,7 @@ function validateAlignment(c: Checker, a: unknown, path: string): void {
 }
 
 function validateSink(c: Checker, o: Obj, path: string, node: NodeInfo, connectors: ConnectorConfigRules): void {
-  c.keys(o, ['name', 'from', ...SINK_KINDS], path);
+  c.keys(o, ['name', 'from', 'errorOutput', ...SINK_KINDS], path);
   const kind = c.exactlyOneKind(o, SINK_KINDS, path, 'sink');
   if (!kind) return;
   node.kind = kind;
@@ -201,8 +209,8 @@ export function checkGraphWith(
   for (const { o, path, node } of entries) {
     if (node.kind === 'window' && isObj(o['window']) && o['window']['lateOutput'] !== undefined)
       sideOutput(o['window']['lateOutput'], `${path}.window.lateOutput`, node, 'lateOutput');
-    if (node.role === 'step' && o['errorOutput'] !== undefined) {
-      const why = errorOutputRefusal(o, node.kind);
+    if (node.role !== 'source' && o['errorOutput'] !== undefined) {
+      const why = node.role === 'sink' ? sinkErrorOutputRefusal(o) : errorOutputRefusal(o, node.kind);
       if (why === undefined) sideOutput(o['errorOutput'], `${path}.errorOutput`, node, 'errorOutput');
       else c.add(`${path}.errorOutput`, why);
     }
@@ -276,8 +284,9 @@ export function checkGraphWith(
   for (const name of order) {
     const node = nodes.get(name) as NodeInfo;
     if (node.role === 'sideOutput') {
-      const win = nodes.get(node.inputs[0] as string) as NodeInfo;
-      node.schema = win.schema;
+      // Late records keep their step's fields; error records are {step, error, code?, record}.
+      const producer = nodes.get(node.inputs[0] as string) as NodeInfo;
+      node.schema = node.kind === 'lateOutput' ? producer.schema : undefined;
       continue;
     }
     if (node.role === 'source') continue;
@@ -308,6 +317,17 @@ function errorOutputRefusal(o: Record<string, unknown>, kind: string): string | 
       return 'and function.onError both say what happens to a record the function throws on; keep one';
     return undefined;
   }
-  if ((ERROR_OUTPUT_STEPS as readonly string[]).includes(kind)) return undefined;
-  return `applies to ${ERROR_OUTPUT_STEPS.join(', ')} steps (CEL or function; records they fail on), not ${kind}`;
+  if (kind === 'keyBy' && normalizeKeyBy(o['keyBy'])?.kind === 'fields')
+    return 'applies to a keyBy on an expression or a function; a key of fields cannot fail on a record';
+  if (kind === 'join' && !(isObj(o['join']) && o['join']['select'] !== undefined))
+    return 'applies to a join with select (its expressions); a join without select evaluates none';
+  if ((ERROR_OUTPUT_CEL_STEPS as readonly string[]).includes(kind)) return undefined;
+  return `applies to ${ERROR_OUTPUT_CEL_STEPS.join(', ')} steps (records their expressions fail on), not ${kind}`;
+}
+
+/** Why a sink may not name an errorOutput (undefined: it may): only a kafka sink's key expression runs per record. */
+function sinkErrorOutputRefusal(o: Record<string, unknown>): string | undefined {
+  const kafka = o['kafka'];
+  if (isObj(kafka) && kafka['key'] !== undefined) return undefined;
+  return 'applies to a kafka sink with key (the expression it evaluates per record); this sink evaluates none';
 }

@@ -2,6 +2,7 @@
 // for snapshots. Accumulators of one window/key live in one array, one slot per output.
 import type { CompiledExpr, Rec } from '../expr/cel.ts';
 import type { AggregateCall } from '../graph/aggregate-spec.ts';
+import type { RecordErrors } from './record-errors.ts';
 
 export interface Aggregator {
   readonly output: string;
@@ -114,13 +115,15 @@ export function createAggregator(call: AggregateCall, compiled: CompiledExpr | u
 
 /**
  * Evaluates every aggregator's argument for one record into `scratch`.
- * Returns false (after reporting) when an argument fails, so the record is skipped whole.
+ * Returns false (after reporting to `errors`: the step's error stream or the job's policy) when
+ * an argument fails, so the record is skipped whole.
  */
 export function evaluateArgs(
   aggs: readonly Aggregator[],
   rec: Rec,
+  ts: number,
   scratch: unknown[],
-  onError: (e: unknown) => void,
+  errors: RecordErrors,
 ): boolean {
   for (let j = 0; j < aggs.length; j++) {
     const f = (aggs[j] as Aggregator).value;
@@ -128,7 +131,7 @@ export function evaluateArgs(
     try {
       scratch[j] = f(rec);
     } catch (e) {
-      onError(e);
+      errors.failed(e, rec, ts);
       return false;
     }
   }

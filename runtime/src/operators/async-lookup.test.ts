@@ -8,6 +8,7 @@ import { compileExpr } from '../expr/cel.ts';
 import { batchOf, CollectingOutput, testContext } from '../testing/harness.ts';
 import { AsyncLookupOperator } from './async-lookup.ts';
 import type { KeyedLookup } from './keyed-lookup.ts';
+import { RecordErrors } from './record-errors.ts';
 
 class HeldTable implements KeyedLookup {
   readonly cache = new LookupCache<Row>({ maxEntries: 100, ttlMs: 60_000 });
@@ -58,7 +59,7 @@ class Mailbox {
   }
 }
 
-function setup(onMissing: 'keep' | 'drop' = 'keep') {
+function setup(onMissing: 'keep' | 'drop' = 'keep', errorOut?: CollectingOutput) {
   const table = new HeldTable({ '1': { id: '1', name: 'one' }, '2': { id: '2', name: 'two' } });
   const out = new CollectingOutput();
   const mailbox = new Mailbox();
@@ -66,8 +67,8 @@ function setup(onMissing: 'keep' | 'drop' = 'keep') {
     'enrich',
     table,
     { key: compileExpr('string(k)'), column: 'id', onMissing },
-    testContext(),
     out,
+    new RecordErrors(testContext(), errorOut),
     mailbox,
   );
   return { table, out, mailbox, op };
@@ -152,5 +153,34 @@ describe('AsyncLookupOperator', () => {
     b.table.fail(new Error('kudu down'));
     await b.mailbox.run();
     expect(b.op.done).toBe(true);
+  });
+
+  it('sends a record its key fails on to the errorOutput at once, even behind a fetch; without one, keeps it unmatched', async () => {
+    const dead = new CollectingOutput();
+    const { table, out, mailbox, op } = setup('keep', dead);
+    op.push(
+      batchOf([
+        [{ k: 1 }, 10],
+        [{ other: 1 }, 11],
+      ]),
+    );
+    expect(dead.records).toEqual([
+      {
+        rec: { step: 'test', error: expect.stringMatching(/k/), code: 'TRIB_EXPR_EVAL', record: { other: 1 } },
+        ts: 11,
+      },
+    ]);
+    op.watermark(11);
+    expect(dead.watermarks).toEqual([11]); // the error stream does not wait for the fetch
+    expect(out.watermarks).toEqual([]);
+    table.answer();
+    await mailbox.run();
+    expect(out.records).toEqual([{ rec: { k: 1, name: 'one' }, ts: 10 }]);
+    op.end();
+    expect([dead.ended, out.ended]).toEqual([true, true]);
+
+    const plain = setup('keep');
+    plain.op.push(batchOf([[{ other: 1 }, 11]]));
+    expect(plain.out.records).toEqual([{ rec: { other: 1 }, ts: 11 }]);
   });
 });

@@ -15,11 +15,16 @@
 // * The operator is also a slot task, done once its end has left: the slot's loop (and the job)
 //   does not end with records still queued.
 // * A fetch that fails fails the slot (the error is thrown from the mailbox) with its code.
+// * A record the key expression fails on goes to the step's errorOutput at once, not through
+//   the queue: the error stream gets its records, watermarks, idleness and end in their order,
+//   so it need not wait behind a fetch. Without an errorOutput: the job's onRecordError, and
+//   when that skips, the record is treated as unmatched.
 import type { CompiledExpr } from '../expr/cel.ts';
 import { keyString, type Row } from '../connectors/druid/lookup-table.ts';
 import type { KeyedLookup } from './keyed-lookup.ts';
+import type { RecordErrors } from './record-errors.ts';
 import { enrich } from './lookup.ts';
-import { BatchBuilder, type Batch, type OperatorContext, type Output, type Rec } from './types.ts';
+import { BatchBuilder, type Batch, type Output, type Rec } from './types.ts';
 
 export interface AsyncLookupOptions {
   key: CompiledExpr;
@@ -43,8 +48,8 @@ export class AsyncLookupOperator implements Output {
   readonly name: string;
   private readonly table: KeyedLookup;
   private readonly o: AsyncLookupOptions;
-  private readonly ctx: OperatorContext;
   private readonly out: Output;
+  private readonly errors: RecordErrors;
   private readonly mailbox: Mailbox;
   private readonly buf: BatchBuilder;
   private readonly queue: Queued[] = [];
@@ -57,15 +62,15 @@ export class AsyncLookupOperator implements Output {
     name: string,
     table: KeyedLookup,
     o: AsyncLookupOptions,
-    ctx: OperatorContext,
     out: Output,
+    errors: RecordErrors,
     mailbox: Mailbox,
   ) {
     this.name = name;
     this.table = table;
     this.o = o;
-    this.ctx = ctx;
     this.out = out;
+    this.errors = errors;
     this.mailbox = mailbox;
     this.buf = new BatchBuilder(out);
   }
@@ -101,6 +106,8 @@ export class AsyncLookupOperator implements Output {
 
   push(b: Batch): void {
     if (b.n === 0) return;
+    if (this.errors.routing) b = this.withoutFailedKeys(b);
+    if (b.n === 0) return;
     const keys: (string | undefined)[] = new Array<string | undefined>(b.n);
     const rows = new Map<string, Row | null>();
     let missing = false;
@@ -109,7 +116,7 @@ export class AsyncLookupOperator implements Output {
       try {
         k = keyString(this.o.key.evaluate(b.recs[i] as Record<string, unknown>));
       } catch (e) {
-        this.ctx.metrics.expressionError(e, b.recs[i]);
+        this.errors.failed(e, b.recs[i], b.ts[i] as number);
       }
       keys[i] = k;
       if (k === undefined || rows.has(k)) continue;
@@ -125,17 +132,39 @@ export class AsyncLookupOperator implements Output {
     this.pump();
   }
 
+  /** The records of `b` whose key evaluates (a new batch); the others went to the error stream. */
+  private withoutFailedKeys(b: Batch): Batch {
+    const recs: Rec[] = [];
+    const ts: number[] = [];
+    for (let i = 0; i < b.n; i++) {
+      const r = b.recs[i] as Rec;
+      try {
+        this.o.key.evaluate(r);
+      } catch (e) {
+        this.errors.failed(e, r, b.ts[i] as number);
+        continue;
+      }
+      recs.push(r);
+      ts.push(b.ts[i] as number);
+    }
+    this.errors.flush();
+    return { recs, ts, keys: [], kgs: [], n: recs.length };
+  }
+
   watermark(wm: number): void {
+    this.errors.watermark(wm);
     if (this.queue.length === 0) this.out.watermark(wm);
     else this.queue.push({ kind: 'watermark', wm });
   }
 
   idle(idle: boolean): void {
+    this.errors.idle(idle);
     if (this.queue.length === 0) this.out.idle(idle);
     else this.queue.push({ kind: 'idle', idle });
   }
 
   end(): void {
+    this.errors.end();
     if (this.queue.length === 0) {
       this.ended = true;
       this.out.end();

@@ -2,11 +2,14 @@
 // l and a right record at time r with the same key join when l + lowerBound ≤ r ≤ l + upperBound.
 // The output's timestamp is max(l, r). Records behind the watermark are late and dropped
 // (counted). Buffered records are removed once no future record can match them:
-// left at l + upperBound, right at r − lowerBound (event-time timers per key).
+// left at l + upperBound, right at r − lowerBound (event-time timers per key). A pair a select
+// expression fails on goes to the step's errorOutput as record `{left, right}` at the pair's
+// timestamp (record-errors.ts), else to the job's onRecordError.
 import type { CompiledExpr, Rec } from '../expr/cel.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MIN_WATERMARK } from '../time/watermark.ts';
+import { RecordErrors } from './record-errors.ts';
 import {
   BatchBuilder,
   type Batch,
@@ -31,6 +34,7 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
   private readonly cfg: IntervalJoinConfig;
   private readonly ctx: OperatorContext;
   private readonly out: Output;
+  private readonly errors: RecordErrors;
   private readonly buf: BatchBuilder;
   private readonly backend: KeyedStateBackend;
   private readonly sides: [KeyedState<Buffered>, KeyedState<Buffered>];
@@ -38,11 +42,12 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
   private wm = MIN_WATERMARK;
   private newest = Number.NEGATIVE_INFINITY;
 
-  constructor(stateName: string, cfg: IntervalJoinConfig, ctx: OperatorContext, out: Output) {
+  constructor(stateName: string, cfg: IntervalJoinConfig, ctx: OperatorContext, out: Output, errors?: RecordErrors) {
     this.stateName = stateName;
     this.cfg = cfg;
     this.ctx = ctx;
     this.out = out;
+    this.errors = errors ?? new RecordErrors(ctx, undefined);
     this.buf = new BatchBuilder(out);
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
     this.sides = [this.backend.state<Buffered>('left'), this.backend.state<Buffered>('right')];
@@ -93,6 +98,7 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
     this.newest = newest;
     if (late > 0) this.ctx.metrics.lateRecords('dropped', late);
     this.buf.flush();
+    this.errors.flush();
   }
 
   eventTimeProgress(): EventTimeProgress {
@@ -110,7 +116,7 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
     try {
       for (const name in sel) o[name] = (sel[name] as CompiledExpr).evaluate(vars);
     } catch (e) {
-      this.ctx.metrics.expressionError(e);
+      this.errors.failed(e, vars, ts);
       return;
     }
     this.buf.add(o, ts);
@@ -132,15 +138,20 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
     this.wm = wm;
     this.timers.advance(wm, (t) => this.onTimer(t));
     this.buf.flush();
+    this.errors.flush();
     this.out.watermark(wm);
+    this.errors.watermark(wm);
   }
 
   idle(idle: boolean): void {
     this.out.idle(idle);
+    this.errors.idle(idle);
   }
 
   end(): void {
     this.buf.flush();
+    this.errors.flush();
     this.out.end();
+    this.errors.end();
   }
 }

@@ -1,13 +1,15 @@
 // lookup: enrichment from a table (see connectors/druid/lookup-table.ts). For each record,
 // `key` (CEL) gives the lookup key, compared as a string with the table's key column; the
 // matching row's fields (all but the key column, or `fields`) are merged over the record.
-// No match: the record passes unchanged (`keep`) or is dropped (`drop`). A key expression
-// that fails is counted as an expression error and the record is treated as unmatched.
+// No match: the record passes unchanged (`keep`) or is dropped (`drop`). A record the key
+// expression fails on goes to the step's errorOutput (record-errors.ts); without one it is
+// counted under the job's onRecordError and, when that skips, treated as unmatched.
 // Stateless: records keep their timestamps; watermarks pass through.
 import type { CompiledExpr } from '../expr/cel.ts';
 import { keyString, type LookupTable, type Row } from '../connectors/druid/lookup-table.ts';
-import { ForwardingOutput } from './forwarding-output.ts';
-import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
+import { ErrorRoutingOutput } from './forwarding-output.ts';
+import type { RecordErrors } from './record-errors.ts';
+import { BatchBuilder, type Batch, type Output } from './types.ts';
 
 export interface LookupOptions {
   key: CompiledExpr;
@@ -31,17 +33,15 @@ export function enrich(
   return out;
 }
 
-export class LookupOperator extends ForwardingOutput {
+export class LookupOperator extends ErrorRoutingOutput {
   private readonly table: LookupTable;
   private readonly o: LookupOptions;
-  private readonly ctx: OperatorContext;
   private readonly buf: BatchBuilder;
 
-  constructor(table: LookupTable, o: LookupOptions, ctx: OperatorContext, out: Output) {
-    super(out);
+  constructor(table: LookupTable, o: LookupOptions, out: Output, errors: RecordErrors) {
+    super(out, errors);
     this.table = table;
     this.o = o;
-    this.ctx = ctx;
     this.buf = new BatchBuilder(out);
   }
 
@@ -54,7 +54,8 @@ export class LookupOperator extends ForwardingOutput {
       try {
         k = keyString(this.o.key.evaluate(r));
       } catch (e) {
-        this.ctx.metrics.expressionError(e);
+        this.errors.failed(e, r, b.ts[i] as number);
+        if (this.errors.routing) continue;
       }
       const row = k === undefined ? undefined : this.table.get(k);
       if (!row && this.o.onMissing === 'drop') continue;
@@ -64,5 +65,6 @@ export class LookupOperator extends ForwardingOutput {
     }
     ob.n = m;
     this.buf.flush();
+    this.errors.flush();
   }
 }

@@ -39,6 +39,11 @@ export class RecordErrors {
     };
   }
 
+  /** True when failed records go to an error stream (else to the policy). */
+  get routing(): boolean {
+    return this.buf !== undefined;
+  }
+
   failed(err: unknown, rec: unknown, ts: number): void {
     if (!this.buf) {
       this.policy.unrouted(err, rec);

@@ -13,24 +13,31 @@ import {
 } from './aggregators.ts';
 import { keyFieldsOf } from './key-selector.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
-import { ForwardingOutput } from './forwarding-output.ts';
+import { ErrorRoutingOutput } from './forwarding-output.ts';
+import { RecordErrors } from './record-errors.ts';
 
-export class RollingAggregateOperator extends ForwardingOutput implements StatefulOperator {
+export class RollingAggregateOperator extends ErrorRoutingOutput implements StatefulOperator {
   readonly stateName: string;
   private readonly aggs: Aggregator[];
   private readonly keyFields: string[];
-  private readonly ctx: OperatorContext;
   private readonly buf: BatchBuilder;
   private readonly backend: KeyedStateBackend;
   private readonly accs: KeyedState<unknown[]>;
   private readonly scratch: unknown[];
 
-  constructor(stateName: string, keyFields: string[], aggs: Aggregator[], ctx: OperatorContext, out: Output) {
-    super(out);
+  /** `errors`: where a record an aggregate's argument fails on goes (default: the job's onRecordError). */
+  constructor(
+    stateName: string,
+    keyFields: string[],
+    aggs: Aggregator[],
+    ctx: OperatorContext,
+    out: Output,
+    errors: RecordErrors = new RecordErrors(ctx, undefined),
+  ) {
+    super(out, errors);
     this.stateName = stateName;
     this.aggs = aggs;
     this.keyFields = keyFields;
-    this.ctx = ctx;
     this.buf = new BatchBuilder(out);
     this.scratch = new Array<unknown>(aggs.length).fill(undefined);
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
@@ -51,7 +58,8 @@ export class RollingAggregateOperator extends ForwardingOutput implements Statef
   push(b: Batch): void {
     for (let i = 0; i < b.n; i++) {
       const rec = b.recs[i] as Rec;
-      if (!evaluateArgs(this.aggs, rec, this.scratch, this.ctx.metrics.expressionError)) continue;
+      const ts = b.ts[i] as number;
+      if (!evaluateArgs(this.aggs, rec, ts, this.scratch, this.errors)) continue;
       const key = b.keys[i] as string;
       const kg = b.kgs[i] as number;
       let accs = this.accs.get(kg, key);
@@ -59,7 +67,6 @@ export class RollingAggregateOperator extends ForwardingOutput implements Statef
         accs = initAll(this.aggs);
         this.accs.put(kg, key, accs);
       }
-      const ts = b.ts[i] as number;
       addAll(this.aggs, accs, this.scratch, ts);
       const o: Rec = {};
       keyFieldsOf(key, this.keyFields, o);
@@ -67,5 +74,6 @@ export class RollingAggregateOperator extends ForwardingOutput implements Statef
       this.buf.add(o, ts);
     }
     this.buf.flush();
+    this.errors.flush();
   }
 }

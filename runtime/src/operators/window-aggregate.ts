@@ -15,6 +15,7 @@ import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
 import { addAll, evaluateArgs, initAll, writeResults, type Aggregator } from './aggregators.ts';
+import { RecordErrors } from './record-errors.ts';
 import { keyFieldsOf } from './key-selector.ts';
 import {
   keyWindowsSerializer,
@@ -51,6 +52,7 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   private readonly ctx: OperatorContext;
   private readonly out: Output;
   private readonly lateOut: Output | undefined;
+  private readonly errors: RecordErrors;
   private readonly results: BatchBuilder;
   private readonly late: BatchBuilder | undefined;
   private readonly backend: KeyedStateBackend;
@@ -65,8 +67,17 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   private newest = Number.NEGATIVE_INFINITY;
   private readonly fireTimer: (t: Timer) => void;
 
-  constructor(stateName: string, cfg: WindowAggregateConfig, ctx: OperatorContext, out: Output, lateOut?: Output) {
+  /** `errors`: where a record an aggregate's argument fails on goes (default: the job's onRecordError). */
+  constructor(
+    stateName: string,
+    cfg: WindowAggregateConfig,
+    ctx: OperatorContext,
+    out: Output,
+    lateOut?: Output,
+    errors: RecordErrors = new RecordErrors(ctx, undefined),
+  ) {
     this.stateName = stateName;
+    this.errors = errors;
     this.cfg = cfg;
     this.ctx = ctx;
     this.out = out;
@@ -103,14 +114,13 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     const eventTime = this.cfg.eventTime;
     const now = eventTime ? 0 : this.ctx.processingTime.now();
     const session = this.cfg.window.kind === 'session';
-    const onError = this.ctx.metrics.expressionError;
     let newest = this.newest;
     let late = 0;
     for (let i = 0; i < n; i++) {
       const rec = recs[i] as Rec;
       const t = eventTime ? (ts[i] as number) : now;
       if (t > newest) newest = t;
-      if (!evaluateArgs(this.aggs, rec, this.scratch, onError)) continue;
+      if (!evaluateArgs(this.aggs, rec, ts[i] as number, this.scratch, this.errors)) continue;
       const key = keys[i] as string;
       const kg = kgs[i] as number;
       if (session) {
@@ -138,6 +148,7 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     if (late > 0) this.ctx.metrics.lateRecords(this.late ? 'sent' : 'dropped', late);
     this.results.flush();
     this.late?.flush();
+    this.errors.flush();
   }
 
   eventTimeProgress(): EventTimeProgress | undefined {
@@ -263,11 +274,13 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     this.results.flush();
     this.out.watermark(wm);
     this.lateOut?.watermark(wm);
+    this.errors.watermark(wm);
   }
 
   idle(idle: boolean): void {
     this.out.idle(idle);
     this.lateOut?.idle(idle);
+    this.errors.idle(idle);
   }
 
   end(): void {
@@ -275,5 +288,6 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     this.late?.flush();
     this.out.end();
     this.lateOut?.end();
+    this.errors.end();
   }
 }

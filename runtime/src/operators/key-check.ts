@@ -1,0 +1,44 @@
+// A keyBy or a sink with an errorOutput: evaluates the key of each record before the records
+// leave (into the hash exchange, or to the sink's writer), and sends each record the key fails
+// on to the error stream (record-errors.ts) instead. The records that pass are unchanged; their
+// key is evaluated again where it is used (the exchange, the writer), which gives the same
+// answer: keys are deterministic (CEL, and key functions by contract). Without an errorOutput
+// no check runs: the exchange counts a failing key under the job's onRecordError, and a kafka
+// sink writes the record without a key.
+import type { Rec } from '../expr/cel.ts';
+import { ErrorRoutingOutput } from './forwarding-output.ts';
+import type { RecordErrors } from './record-errors.ts';
+import { BatchBuilder, type Batch, type Output } from './types.ts';
+
+export class KeyCheckOperator extends ErrorRoutingOutput {
+  private readonly key: (rec: Rec) => unknown;
+  private readonly buf: BatchBuilder;
+
+  constructor(key: (rec: Rec) => unknown, out: Output, errors: RecordErrors) {
+    super(out, errors);
+    this.key = key;
+    this.buf = new BatchBuilder(out);
+  }
+
+  push(b: Batch): void {
+    const { recs, ts, n } = b;
+    const key = this.key;
+    const ob = this.buf.batch;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const r = recs[i] as Rec;
+      try {
+        key(r);
+      } catch (e) {
+        this.errors.failed(e, r, ts[i] as number);
+        continue;
+      }
+      ob.recs[m] = r;
+      ob.ts[m] = ts[i] as number;
+      m++;
+    }
+    ob.n = m;
+    this.buf.flush();
+    this.errors.flush();
+  }
+}
