@@ -31,15 +31,16 @@ function compare(a: CellValue, b: CellValue): number {
   if (typeof a === 'string' || a instanceof Uint8Array)
     return Buffer.compare(Buffer.from(a as string), Buffer.from(b as string));
   if (typeof a === 'boolean') return Number(a) - Number(b);
-  return a < b ? -1 : a > b ? 1 : 0;
+  const y = b as number | bigint;
+  return a < y ? -1 : a > y ? 1 : 0;
 }
 
 function holds(row: Row, p: ScanPredicate): boolean {
   const v = row[p.column];
   if (p.op === 'isNull') return v === null;
   if (v === null || v === undefined) return false;
-  if (p.op === 'isNotNull') return true;
   if (p.op === 'in') return p.values.some((x) => compare(v, x) === 0);
+  if (p.op === 'isNotNull') return true;
   const c = compare(v, p.value);
   return p.op === '=' ? c === 0 : p.op === '>=' ? c >= 0 : c < 0;
 }
@@ -105,34 +106,42 @@ describe('Kudu scan predicates against the real Kudu', () => {
     ['day', -100, 77],
   ];
 
-  it.each(ranges)('range on %s: lower inclusive, upper exclusive, each bound alone', async (column, lo, hi) => {
-    const sizes: number[] = [];
-    for (const ps of [
-      [
-        { column, op: '>=', value: lo },
-        { column, op: '<', value: hi },
-      ],
-      [{ column, op: '>=', value: lo }],
-      [{ column, op: '<', value: hi }],
-    ] as ScanPredicate[][]) {
-      const want = expected(ps);
-      sizes.push(want.length);
-      expect(await ids(ps)).toEqual(want);
-    }
-    // The bounds select something and leave something out (a bool's lower bound false alone is everything).
-    expect(sizes.some((n) => n > 0 && n < rows.length)).toBe(true);
-    // A bound equal to a written value: that row is in with >=, out with <.
-    const v = rows.find((r) => r[column] !== null)![column] as CellValue;
-    expect(await ids([{ column, op: '>=', value: v }])).toEqual(expected([{ column, op: '>=', value: v }]));
-    expect(await ids([{ column, op: '<', value: v }])).toEqual(expected([{ column, op: '<', value: v }]));
-  }, 60_000);
+  it.each(ranges)(
+    'range on %s: lower inclusive, upper exclusive, each bound alone',
+    async (column, lo, hi) => {
+      const sizes: number[] = [];
+      for (const ps of [
+        [
+          { column, op: '>=', value: lo },
+          { column, op: '<', value: hi },
+        ],
+        [{ column, op: '>=', value: lo }],
+        [{ column, op: '<', value: hi }],
+      ] as ScanPredicate[][]) {
+        const want = expected(ps);
+        sizes.push(want.length);
+        expect(await ids(ps)).toEqual(want);
+      }
+      // The bounds select something and leave something out (a bool's lower bound false alone is everything).
+      expect(sizes.some((n) => n > 0 && n < rows.length)).toBe(true);
+      // A bound equal to a written value: that row is in with >=, out with <.
+      const v = rows.find((r) => r[column] !== null)![column] as CellValue;
+      expect(await ids([{ column, op: '>=', value: v }])).toEqual(expected([{ column, op: '>=', value: v }]));
+      expect(await ids([{ column, op: '<', value: v }])).toEqual(expected([{ column, op: '<', value: v }]));
+    },
+    60_000,
+  );
 
-  it.each(['i8', 'i64', 'text', 'blob'])('IS NULL and IS NOT NULL on %s', async (column) => {
-    const isNull = expected([{ column, op: 'isNull' }]);
-    expect(isNull.length).toBeGreaterThan(0);
-    expect(await ids([{ column, op: 'isNull' }])).toEqual(isNull);
-    expect(await ids([{ column, op: 'isNotNull' }])).toEqual(expected([{ column, op: 'isNotNull' }]));
-  }, 60_000);
+  it.each(['i8', 'i64', 'text', 'blob'])(
+    'IS NULL and IS NOT NULL on %s',
+    async (column) => {
+      const isNull = expected([{ column, op: 'isNull' }]);
+      expect(isNull.length).toBeGreaterThan(0);
+      expect(await ids([{ column, op: 'isNull' }])).toEqual(isNull);
+      expect(await ids([{ column, op: 'isNotNull' }])).toEqual(expected([{ column, op: 'isNotNull' }]));
+    },
+    60_000,
+  );
 
   it('ANDs predicates on several columns, with equals and in', async () => {
     const ps: ScanPredicate[] = [
