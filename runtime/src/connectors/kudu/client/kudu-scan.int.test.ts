@@ -37,12 +37,19 @@ function compare(a: CellValue, b: CellValue): number {
 
 function holds(row: Row, p: ScanPredicate): boolean {
   const v = row[p.column];
-  if (p.op === 'isNull') return v === null;
-  if (v === null || v === undefined) return false;
-  if (p.op === 'in') return p.values.some((x) => compare(v, x) === 0);
-  if (p.op === 'isNotNull') return true;
-  const c = compare(v, p.value);
-  return p.op === '=' ? c === 0 : p.op === '>=' ? c >= 0 : c < 0;
+  switch (p.op) {
+    case 'isNull':
+      return v === null;
+    case 'isNotNull':
+      return v !== null;
+    case 'in':
+      return v !== null && v !== undefined && p.values.some((x) => compare(v, x) === 0);
+    default: {
+      if (v === null || v === undefined) return false;
+      const c = compare(v, p.value);
+      return p.op === '=' ? c === 0 : p.op === '>=' ? c >= 0 : c < 0;
+    }
+  }
 }
 
 describe('Kudu scan predicates against the real Kudu', () => {
