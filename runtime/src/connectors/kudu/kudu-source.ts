@@ -16,7 +16,9 @@ import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '
 import type { KuduClient } from './client/kudu-client.ts';
 import { loadKuduClient } from './client/load-client.ts';
 import type { KuduTable } from './client/table-metadata.ts';
+import type { ScanPredicate } from './client/scan-predicates.ts';
 import type { ScannedRow } from './client/tablet-scanner.ts';
+import { scanPredicatesOf } from './kudu-spec-values.ts';
 
 interface KuduPosition {
   kind: 'kudu-tablets';
@@ -48,6 +50,7 @@ export class KuduSource implements SourceReader {
   private ctx!: SourceReaderContext;
   private client: KuduClient | undefined;
   private table: KuduTable | undefined;
+  private predicates: ScanPredicate[] = [];
   private partition = 0;
   private readonly done = new Set<string>();
   private readonly restoredPartial = new Map<string, { emitted: number; snapshot: string }>();
@@ -83,6 +86,7 @@ export class KuduSource implements SourceReader {
       operationTimeoutMs: parseDuration(this.spec.timeout) ?? 300_000,
     });
     this.table = await this.client.openTable(this.spec.table);
+    this.predicates = scanPredicatesOf(this.name, this.table, this.spec.predicates);
     const tablets = await this.client.tabletIds(this.table);
     this.queue = tablets.filter((t, i) => i % ctx.parallelism === ctx.slot && !this.done.has(t));
     ctx.logger.info(
@@ -149,6 +153,7 @@ export class KuduSource implements SourceReader {
       this.scan = this.client!.scan(this.table!, {
         ...(this.spec.columns ? { columns: this.spec.columns } : {}),
         ...(this.spec.equals ? { equals: this.spec.equals } : {}),
+        predicates: this.predicates,
         tablets: [tablet],
         snapshot: restored?.snapshot ?? true,
         timeoutMs: parseDuration(this.spec.timeout) ?? 300_000,
