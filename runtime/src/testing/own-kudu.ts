@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ClusterError } from '../../../test/cluster/errors.ts';
+import { TributaryError } from '../errors.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,7 +37,11 @@ export class OwnKudu {
   static async start(tservers: number, tserverFlags: readonly string[]): Promise<OwnKudu> {
     const home = process.env.TRIBUTARY_KUDU_HOME;
     if (!home)
-      throw new Error('TRIBUTARY_KUDU_HOME is not set: start the local cluster with --with kudu and eval its env');
+      throw new ClusterError(
+        'CLUSTER_NOT_RUNNING',
+        'kudu',
+        'TRIBUTARY_KUDU_HOME is not set: start the local cluster with --with kudu and eval its env',
+      );
     const dir = mkdtempSync(join(tmpdir(), 'own-kudu-'));
     // Cloud probes go to the cluster's closed loopback port, as in the cluster's own Kudu.
     const noCloud = `http://127.0.0.1:${17055 + Number(process.env.TRIBUTARY_CLUSTER_PORT_OFFSET ?? 0)}/`;
@@ -81,7 +87,7 @@ export class OwnKudu {
   /** SIGKILLs the tablet server at this RPC port and waits for it to exit. */
   async kill(port: number): Promise<void> {
     const p = this.tservers.get(port);
-    if (!p) throw new Error(`no tablet server of this test at port ${port}`);
+    if (!p) throw new TributaryError('TRIB_INVARIANT', `no tablet server of this test at port ${port}`);
     if (p.exitCode === null && p.signalCode === null) {
       const exited = new Promise((r) => p.once('exit', r));
       p.kill('SIGKILL');
