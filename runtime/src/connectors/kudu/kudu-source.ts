@@ -7,7 +7,11 @@
 // rescans a tablet in progress at the same snapshot, skipping the rows already emitted: the same
 // snapshot in key order gives the same rows in the same order, so no row is lost or repeated.
 // That holds while Kudu retains the snapshot (--tablet_history_max_age_sec, default 15 min);
-// older, the rescan fails with Kudu's error rather than read different data.
+// older, the rescan fails with Kudu's error rather than read different data. The position counts
+// rows rather than holding a key: Kudu reports the last primary key per batch, not per row, so a
+// restore re-reads the emitted rows of its tablet to skip them. Within a run, a tablet server
+// failing mid-tablet does not restart the tablet: the client resumes the ordered scan after the
+// last key the server returned (tablet-scanner.ts). `predicates` run in the tablet servers.
 // Values: int64 and unixtime_micros become numbers when exact (|v| ≤ 2^53), else decimal
 // strings; binary becomes base64; the rest as the client reads them.
 import { parseDuration } from '../../graph/duration.ts';
