@@ -248,7 +248,7 @@ export class OperatorFactory {
         const table = new LookupTable({
           name: l.table,
           ...(src.kudu
-            ? { load: kuduTableLoader(src.kudu), ...(src.kudu.refresh ? { refresh: src.kudu.refresh } : {}) }
+            ? { load: kuduTableLoader(l.table, src.kudu), ...(src.kudu.refresh ? { refresh: src.kudu.refresh } : {}) }
             : { spec: src.druid as NonNullable<SourceSpec['druid']> }),
           column: l.column,
           logger: this.o.logger,

@@ -128,6 +128,20 @@ export interface DruidSourceSpec {
  * snapshot) is in checkpoint state, so a restored job neither rescans finished tablets nor
  * repeats rows.
  */
+/**
+ * A kudu source's row filter, run by the tablet servers: `>=` and `<` bound a range (lower
+ * inclusive, upper exclusive), `=` and `in` match values, `isNull` / `isNotNull` test for null.
+ * Values in the text forms the source emits (int64 as digits, binary as base64).
+ */
+export interface KuduPredicateSpec {
+  column: string;
+  op: '=' | '>=' | '<' | 'in' | 'isNull' | 'isNotNull';
+  /** For `=`, `>=`, `<`. */
+  value?: string | number | boolean;
+  /** For `in`. */
+  values?: (string | number | boolean)[];
+}
+
 export interface KuduSourceSpec {
   /** Master addresses, "host:port" (port default 7051), or a list of them. */
   masters: string[] | string;
@@ -136,6 +150,8 @@ export interface KuduSourceSpec {
   columns?: string[];
   /** Only rows whose columns equal these values. */
   equals?: Record<string, string | number | boolean>;
+  /** Only rows satisfying every one of these (ANDed with `equals`). */
+  predicates?: KuduPredicateSpec[];
   /**
    * Bound on each Kudu operation, retries included, and on each tablet's scan (default "5m");
    * with `mode: get`, on each fetch of a batch's keys (default "30s").

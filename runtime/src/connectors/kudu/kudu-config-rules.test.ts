@@ -93,4 +93,51 @@ describe('kudu config rules', () => {
       'graph.sources[0].kudu.ttl: only with mode: get (the copy is scanned again every refresh)',
     ]);
   });
+
+  it('source: predicates name a column, a known op, and a value or values as the op needs', () => {
+    const src = (kudu: unknown) => ({ sources: [{ name: 'k', kudu }], sinks: [{ name: 'o', from: 'k', console: {} }] });
+    const ms = (g: unknown): string[] => checkGraph(g).issues.map((i) => `${i.path}: ${i.message}`);
+    const ok = { masters: 'm:7051', table: 't' };
+    expect(
+      ms(
+        src({
+          ...ok,
+          predicates: [
+            { column: 'a', op: '>=', value: 1 },
+            { column: 'a', op: '<', value: '2' },
+            { column: 'b', op: '=', value: true },
+            { column: 'c', op: 'in', values: ['x', 2] },
+            { column: 'd', op: 'isNull' },
+            { column: 'e', op: 'isNotNull' },
+          ],
+        }),
+      ),
+    ).toEqual([]);
+    expect(ms(src({ ...ok, predicates: { column: 'a' } }))).toEqual([
+      'graph.sources[0].kudu.predicates: expected a list of {column, op, value?, values?}, got {"column":"a"}',
+    ]);
+    expect(
+      ms(
+        src({
+          ...ok,
+          predicates: [
+            { column: 'a', op: '>', value: 1 },
+            { op: '<', value: [1] },
+            { column: 'c', op: 'in', values: [] },
+            { column: 'd', op: 'isNull', value: 1, values: [1] },
+            { column: 'e', op: '=', extra: 1 },
+          ],
+        }),
+      ),
+    ).toEqual([
+      'graph.sources[0].kudu.predicates[0].op: expected one of =, >=, <, in, isNull, isNotNull, got ">"',
+      'graph.sources[0].kudu.predicates[1].column: expected a non-empty string, got nothing',
+      'graph.sources[0].kudu.predicates[1].value: op < needs a value (string, number or bool), got [1]',
+      'graph.sources[0].kudu.predicates[2].values: op in needs a non-empty list of strings, numbers or bools, got []',
+      'graph.sources[0].kudu.predicates[3].value: op isNull takes no value',
+      'graph.sources[0].kudu.predicates[3].values: only with op: in',
+      'graph.sources[0].kudu.predicates[4].extra: unknown field; expected one of column, op, value, values',
+      'graph.sources[0].kudu.predicates[4].value: op = needs a value (string, number or bool), got nothing',
+    ]);
+  });
 });

@@ -78,9 +78,43 @@ const sink: SinkConfigRule = {
   },
 };
 
+const scalar = (v: unknown) => ['string', 'number', 'boolean'].includes(typeof v);
+const predicateOps = ['=', '>=', '<', 'in', 'isNull', 'isNotNull'];
+
+/** `predicates`: each {column, op, value | values}, the value's type checked against the table at start. */
+function checkPredicates(c: Checker, v: unknown, p: string): void {
+  if (v === undefined) return;
+  if (!Array.isArray(v)) {
+    c.add(p, `expected a list of {column, op, value?, values?}, got ${show(v)}`);
+    return;
+  }
+  v.forEach((q: unknown, i) => {
+    const qp = `${p}[${i}]`;
+    if (!isObj(q)) return c.add(qp, `expected {column, op, value?, values?}, got ${show(q)}`);
+    c.keys(q, ['column', 'op', 'value', 'values'], qp);
+    c.string(q, 'column', qp);
+    const op = q['op'];
+    if (typeof op !== 'string' || !predicateOps.includes(op))
+      return c.add(`${qp}.op`, `expected one of ${predicateOps.join(', ')}, got ${show(op)}`);
+    const wantsValue = op === '=' || op === '>=' || op === '<';
+    if (wantsValue && !scalar(q['value']))
+      c.add(`${qp}.value`, `op ${op} needs a value (string, number or bool), got ${show(q['value'])}`);
+    if (!wantsValue && q['value'] !== undefined) c.add(`${qp}.value`, `op ${op} takes no value`);
+    if (op === 'in') {
+      const vs = q['values'];
+      if (!Array.isArray(vs) || vs.length === 0 || !vs.every(scalar))
+        c.add(`${qp}.values`, `op in needs a non-empty list of strings, numbers or bools, got ${show(vs)}`);
+    } else if (q['values'] !== undefined) c.add(`${qp}.values`, `only with op: in`);
+  });
+}
+
 /** Column types come from the table at run time: unknown here (dyn). */
 const source: SourceConfigRule = (c, s, p) => {
-  c.keys(s, ['masters', 'table', 'columns', 'equals', 'timeout', 'refresh', 'mode', 'maxEntries', 'ttl'], p);
+  c.keys(
+    s,
+    ['masters', 'table', 'columns', 'equals', 'predicates', 'timeout', 'refresh', 'mode', 'maxEntries', 'ttl'],
+    p,
+  );
   checkMasters(c, s, p);
   c.string(s, 'table', p);
   const cols = s['columns'];
@@ -97,6 +131,7 @@ const source: SourceConfigRule = (c, s, p) => {
         if (!['string', 'number', 'boolean'].includes(typeof v))
           c.add(`${p}.equals.${k}`, `expected a string, number or bool, got ${show(v)}`);
   }
+  checkPredicates(c, s['predicates'], `${p}.predicates`);
   c.duration(s, 'timeout', p, { positive: true });
   c.duration(s, 'refresh', p, { positive: true });
   const mode = s['mode'];

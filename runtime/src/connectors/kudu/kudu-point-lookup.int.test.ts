@@ -19,6 +19,7 @@ import type { SinkWriter } from '../api.ts';
 import { validateGraph } from '../validate-graph.ts';
 import { KuduClient } from './client/kudu-client.ts';
 import type { KuduTable } from './client/table-metadata.ts';
+import { kuduTableLoader } from './kudu-lookup-loader.ts';
 import { KuduPointLookup } from './kudu-point-lookup.ts';
 import { recordOf } from './kudu-source.ts';
 
@@ -192,6 +193,32 @@ describe('kudu lookup by point gets against the real Kudu', () => {
     expect(fetched?.[0]?.value).toBeGreaterThan(10);
     await client.upsert(table, [{ id: 3, title: 't3' }]);
   }, 120_000);
+
+  it('applies predicates in mode get and in the copy: a row failing them is a miss', async () => {
+    const spec = {
+      masters: testKuduMasters(),
+      table: name,
+      predicates: [
+        { column: 'price', op: 'isNotNull' as const },
+        { column: 'id', op: '<' as const, value: 100 },
+      ],
+    };
+    const lookup = new KuduPointLookup({ name: 'items', spec: { ...spec, mode: 'get' }, column: 'id' });
+    await lookup.open();
+    try {
+      const got = await lookup.fetch(['3', '5', '150']);
+      // 3: a row that passes; 5: price is null; 150: id beyond the upper bound.
+      expect(got.get('3')).toMatchObject({ id: 3, price: 0.75 });
+      expect(got.get('5')).toBeNull();
+      expect(got.get('150')).toBeNull();
+    } finally {
+      lookup.close();
+    }
+    const copy = await kuduTableLoader('items', spec)();
+    expect(copy.map((r) => r['id']).sort((a, b) => (a as number) - (b as number))).toEqual(
+      Array.from({ length: 100 }, (_, id) => id).filter((id) => id % 5 !== 0),
+    );
+  }, 60_000);
 
   it('fails the job at start when the lookup column is not the primary key', async () => {
     const g: GraphSpec = {

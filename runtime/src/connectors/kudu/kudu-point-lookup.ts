@@ -5,7 +5,8 @@
 // once its entry expires, and a key without a row is asked again only after the TTL too.
 // Record keys arrive as strings (the lookup step compares keys as strings); each is converted to
 // the key column's type, and one that cannot be (e.g. "abc" for an int64 key) has no row without
-// asking Kudu. `equals` applies to fetched rows: a row that does not match is a miss.
+// asking Kudu. `equals` applies to fetched rows and `predicates` to the scans: a row that does not
+// match is a miss.
 import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSourceSpec } from '../../graph/spec.ts';
@@ -16,6 +17,8 @@ import type { CellValue } from './client/cell-values.ts';
 import type { KuduClient } from './client/kudu-client.ts';
 import { loadKuduClient } from './client/load-client.ts';
 import type { ColumnType } from './client/schema.ts';
+import type { ScanPredicate } from './client/scan-predicates.ts';
+import { cellOf, scanPredicatesOf } from './kudu-spec-values.ts';
 import type { KuduTable } from './client/table-metadata.ts';
 import { masterList, recordOf } from './kudu-source.ts';
 
@@ -41,6 +44,7 @@ export class KuduPointLookup implements KeyedLookup {
   private client: KuduClient | undefined;
   private table: KuduTable | undefined;
   private keyType: ColumnType = 'string';
+  private predicates: ScanPredicate[] = [];
   /** Rows fetched from Kudu (found), for tests and logs. */
   fetchedRows = 0;
 
@@ -69,6 +73,7 @@ export class KuduPointLookup implements KeyedLookup {
         `lookup table "${name}" (mode: get): column "${column}" must be the primary key of Kudu table "${spec.table}", whose key is (${keys.map((k) => k.name).join(', ')})`,
       );
     this.keyType = keys[0].type;
+    this.predicates = scanPredicatesOf(name, this.table, spec.predicates);
     for (const c of [...(spec.columns ?? []), ...Object.keys(spec.equals ?? {})])
       if (schema.indexOf(c) === undefined)
         throw new TributaryError(
@@ -99,7 +104,11 @@ export class KuduPointLookup implements KeyedLookup {
         rows = await client.get(
           table,
           asked.map((a) => ({ [this.o.column]: a.value })),
-          { ...(this.o.spec.columns ? { columns: this.o.spec.columns } : {}), timeoutMs: this.timeoutMs },
+          {
+            ...(this.o.spec.columns ? { columns: this.o.spec.columns } : {}),
+            predicates: this.predicates,
+            timeoutMs: this.timeoutMs,
+          },
         );
       } catch (e) {
         throw new TributaryError(
@@ -130,46 +139,5 @@ export class KuduPointLookup implements KeyedLookup {
     const c = this.client;
     this.client = undefined;
     void c?.close();
-  }
-}
-
-const intRange: Partial<Record<ColumnType, [number, number]>> = {
-  int8: [-128, 127],
-  int16: [-32768, 32767],
-  int32: [-2147483648, 2147483647],
-};
-
-/**
- * A key string as a value of the key column's type, as the kudu source would have emitted it
- * (int64 and timestamps as decimal digits, binary as base64), or undefined when it cannot be one.
- */
-export function cellOf(type: ColumnType, key: string): CellValue | undefined {
-  switch (type) {
-    case 'string':
-      return key;
-    case 'int8':
-    case 'int16':
-    case 'int32':
-    case 'date': {
-      if (!/^-?\d+$/.test(key)) return undefined;
-      const n = Number(key);
-      const [lo, hi] = intRange[type] ?? [-719162, 2932896];
-      return n >= lo && n <= hi ? n : undefined;
-    }
-    case 'int64':
-    case 'unixtime_micros': {
-      if (!/^-?\d+$/.test(key)) return undefined;
-      const n = BigInt(key);
-      return n >= -(2n ** 63n) && n < 2n ** 63n ? n : undefined;
-    }
-    case 'bool':
-      return key === 'true' ? true : key === 'false' ? false : undefined;
-    case 'float':
-    case 'double': {
-      const n = Number(key);
-      return key.trim() !== '' && Number.isFinite(n) ? n : undefined;
-    }
-    case 'binary':
-      return /^[A-Za-z0-9+/]*={0,2}$/.test(key) ? new Uint8Array(Buffer.from(key, 'base64')) : undefined;
   }
 }

@@ -114,6 +114,64 @@ describe('kudu source against the real Kudu', () => {
     expect(recs.every((r) => Object.keys(r).join() === 'id,s')).toBe(true);
   }, 120_000);
 
+  it('reads only the rows satisfying `predicates`: a key range, in, IS NULL and IS NOT NULL', async () => {
+    const recs = await collect(
+      {
+        sources: [
+          {
+            name: 'k',
+            kudu: {
+              masters: testKuduMasters(),
+              table: name,
+              columns: ['id'],
+              predicates: [
+                { column: 'id', op: '>=', value: 100 },
+                { column: 'id', op: '<', value: '20000' },
+                { column: 'g', op: 'in', values: [1, 2] },
+                { column: 's', op: 'isNull' },
+                { column: 'b', op: 'isNotNull' },
+              ],
+            },
+          },
+        ],
+        sinks: [{ name: 'out', from: 'k', console: {} }],
+      },
+      2,
+    );
+    const want = Array.from({ length: ROWS }, (_, id) => id).filter(
+      (id) => id >= 100 && id < 20_000 && [1, 2].includes(id % GROUPS) && id % 5 === 0 && id % 3 !== 0,
+    );
+    expect(want.length).toBeGreaterThan(0);
+    expect(recs.map((r) => r['id']).sort((a, b) => (a as number) - (b as number))).toEqual(want);
+  }, 120_000);
+
+  it('fails at start naming predicates[i] when a value cannot be of its column type', async () => {
+    const g: GraphSpec = {
+      sources: [
+        {
+          name: 'k',
+          kudu: {
+            masters: testKuduMasters(),
+            table: name,
+            predicates: [
+              { column: 's', op: 'isNull' },
+              { column: 'g', op: '<', value: 'many' },
+            ],
+          },
+        },
+      ],
+      sinks: [{ name: 'out', from: 'k', console: {} }],
+    };
+    const outcome = await createJobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() })
+      .then((job) => job.run())
+      .then(
+        (r) => JSON.stringify(r),
+        (e: unknown) => `${String(e)} ${JSON.stringify((e as { code?: string }).code)}`,
+      );
+    expect(outcome).toMatch(/predicates\[1\] \(column \\?"g\\?"\)/);
+    expect(outcome).toContain('"many" is not a int32 value');
+  }, 60_000);
+
   it('crashed mid-scan and restored from its latest checkpoint at another parallelism: per-key totals exact', async () => {
     const graph: GraphSpec = {
       sources: [{ name: 'k', kudu: { masters: testKuduMasters(), table: name } }],

@@ -7,7 +7,11 @@
 // rescans a tablet in progress at the same snapshot, skipping the rows already emitted: the same
 // snapshot in key order gives the same rows in the same order, so no row is lost or repeated.
 // That holds while Kudu retains the snapshot (--tablet_history_max_age_sec, default 15 min);
-// older, the rescan fails with Kudu's error rather than read different data.
+// older, the rescan fails with Kudu's error rather than read different data. The position counts
+// rows rather than holding a key: Kudu reports the last primary key per batch, not per row, so a
+// restore re-reads the emitted rows of its tablet to skip them. Within a run, a tablet server
+// failing mid-tablet does not restart the tablet: the client resumes the ordered scan after the
+// last key the server returned (tablet-scanner.ts). `predicates` run in the tablet servers.
 // Values: int64 and unixtime_micros become numbers when exact (|v| ≤ 2^53), else decimal
 // strings; binary becomes base64; the rest as the client reads them.
 import { parseDuration } from '../../graph/duration.ts';
@@ -16,7 +20,9 @@ import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '
 import type { KuduClient } from './client/kudu-client.ts';
 import { loadKuduClient } from './client/load-client.ts';
 import type { KuduTable } from './client/table-metadata.ts';
+import type { ScanPredicate } from './client/scan-predicates.ts';
 import type { ScannedRow } from './client/tablet-scanner.ts';
+import { scanPredicatesOf } from './kudu-spec-values.ts';
 
 interface KuduPosition {
   kind: 'kudu-tablets';
@@ -48,6 +54,7 @@ export class KuduSource implements SourceReader {
   private ctx!: SourceReaderContext;
   private client: KuduClient | undefined;
   private table: KuduTable | undefined;
+  private predicates: ScanPredicate[] = [];
   private partition = 0;
   private readonly done = new Set<string>();
   private readonly restoredPartial = new Map<string, { emitted: number; snapshot: string }>();
@@ -83,6 +90,7 @@ export class KuduSource implements SourceReader {
       operationTimeoutMs: parseDuration(this.spec.timeout) ?? 300_000,
     });
     this.table = await this.client.openTable(this.spec.table);
+    this.predicates = scanPredicatesOf(this.name, this.table, this.spec.predicates);
     const tablets = await this.client.tabletIds(this.table);
     this.queue = tablets.filter((t, i) => i % ctx.parallelism === ctx.slot && !this.done.has(t));
     ctx.logger.info(
@@ -149,6 +157,7 @@ export class KuduSource implements SourceReader {
       this.scan = this.client!.scan(this.table!, {
         ...(this.spec.columns ? { columns: this.spec.columns } : {}),
         ...(this.spec.equals ? { equals: this.spec.equals } : {}),
+        predicates: this.predicates,
         tablets: [tablet],
         snapshot: restored?.snapshot ?? true,
         timeoutMs: parseDuration(this.spec.timeout) ?? 300_000,

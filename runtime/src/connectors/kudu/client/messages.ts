@@ -137,7 +137,16 @@ message ColumnPredicatePB {
   optional string column = 1;
   message Equality { optional bytes value = 1; }
   message InList { repeated bytes values = 1; }
-  oneof predicate { Equality equality = 3; InList in_list = 5; }
+  message Range { optional bytes lower = 1; optional bytes upper = 2; }
+  message IsNotNull {}
+  message IsNull {}
+  oneof predicate {
+    Range range = 2;
+    Equality equality = 3;
+    IsNotNull is_not_null = 4;
+    InList in_list = 5;
+    IsNull is_null = 6;
+  }
 }
 message NewScanRequestPB {
   required bytes tablet_id = 1;
@@ -147,6 +156,7 @@ message NewScanRequestPB {
   optional fixed64 snap_timestamp = 6;
   optional bool cache_blocks = 10;
   optional int32 order_mode = 11;
+  optional bytes last_primary_key = 12;
   repeated ColumnPredicatePB column_predicates = 13;
 }
 message ScanRequestPB {
@@ -162,6 +172,7 @@ message ScanResponsePB {
   optional bool has_more_results = 3;
   optional RowwiseRowBlockPB data = 4;
   optional fixed64 snap_timestamp = 6;
+  optional bytes last_primary_key = 7;
 }
 message ScannerKeepAliveRequestPB { required bytes scanner_id = 1; }
 message ScannerKeepAliveResponsePB { optional TabletServerErrorPB error = 1; }

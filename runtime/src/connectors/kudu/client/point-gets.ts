@@ -12,12 +12,15 @@ import { partitionKey } from './partitioning.ts';
 import { withRetries, type Deadline } from './retry.ts';
 import type { KuduTable } from './table-metadata.ts';
 import { tabletFor, type TabletLocations } from './tablet-locations.ts';
+import type { ScanPredicate } from './scan-predicates.ts';
 import { scanTablets, type ScannedRow } from './tablet-scanner.ts';
 import { TributaryError } from '../../../errors.ts';
 
 export interface PointGetOptions {
   /** Columns to return (the key columns are always returned); default every column. */
   readonly columns?: readonly string[];
+  /** Rows must also satisfy these (a row with the key that fails one is absent). */
+  readonly predicates?: readonly ScanPredicate[];
 }
 
 /** The rows whose primary key is one of `keys` (each key: every key column's value), in no particular order. */
@@ -59,7 +62,12 @@ export async function getRows(
               pool,
               locations,
               table,
-              { ...(columns ? { columns } : {}), in: inLists(keyColumns, tabletKeys), tablets: [hex] },
+              {
+                ...(columns ? { columns } : {}),
+                in: inLists(keyColumns, tabletKeys),
+                predicates: options.predicates ?? [],
+                tablets: [hex],
+              },
               d,
             );
             const rows: ScannedRow[] = [];

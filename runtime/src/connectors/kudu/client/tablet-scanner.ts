@@ -1,14 +1,21 @@
 // Scans a table tablet by tablet at the leader replica: a new scan per tablet with the
-// projection and equality or in-list predicates, then continuation calls by scanner id until the
+// projection and predicates (scan-predicates.ts), then continuation calls by scanner id until the
 // server has no more results. Opening a tablet's scan is retried with fresh locations while its
 // leader is unreachable, moved or not running (a tablet server restarting): nothing has been read
-// yet. A failure after that fails the scan (resuming one is not built). READ_LATEST by default;
-// with `snapshot`, READ_AT_SNAPSHOT (at the given hybrid time, or one the server picks and
-// reports) and rows in primary-key order (ORDER mode), so the same scan repeated returns the same
-// rows in the same order while the snapshot is retained.
+// yet. READ_LATEST by default; with `snapshot`, READ_AT_SNAPSHOT (at the given hybrid time, or one
+// the server picks and reports) and rows in primary-key order (ORDER mode), so the same scan
+// repeated returns the same rows in the same order while the snapshot is retained.
+// Resuming: an ordered scan keeps the last primary key the server reported (opaque, in Kudu's key
+// encoding) and its snapshot; when the server holding the scanner fails mid-tablet (connection
+// lost, scanner expired or gone, tablet moved or not running) a new scan opens at the tablet's
+// current leader at the same snapshot after that key, so no row is returned twice or skipped. An
+// unordered scan cannot say where it was: such a failure fails it.
+// Keep-alive: while the consumer holds a batch (backpressure), a timer sends ScannerKeepAlive
+// every `keepAliveMs`, below the server's --scanner_ttl_ms (default 60 s), so the scanner outlives
+// a slow consumer.
 // Rows arrive row-wise in a sidecar: each projected column's cell in order, then a null bitmap
 // when the projection has a nullable column; string/binary cells point into a second sidecar.
-import { readCell, writeCell, type CellValue } from './cell-values.ts';
+import { readCell, type CellValue } from './cell-values.ts';
 import type { ConnectionPool } from './connection-pool.ts';
 import { sidecar } from './framing.ts';
 import { describeStatus, isRetriableServiceError, kuduError, tserverErrors, type ServiceError } from './kudu-errors.ts';
@@ -16,6 +23,7 @@ import { messageType } from './messages.ts';
 import { remainingMs, withRetries, type Deadline } from './retry.ts';
 import { isRetriable, type KuduConnection, type Response } from './connection.ts';
 import { TributaryError } from '../../../errors.ts';
+import { predicateWire, type PredicateWire, type ScanPredicate } from './scan-predicates.ts';
 import { cellSize, Schema, type ColumnSchemaWire } from './schema.ts';
 import type { KuduTable } from './table-metadata.ts';
 import type { TabletLocations } from './tablet-locations.ts';
@@ -26,10 +34,9 @@ interface NewScan {
   read_mode: number;
   snap_timestamp?: string;
   order_mode?: number;
-  column_predicates?: Predicate[];
+  last_primary_key?: Uint8Array;
+  column_predicates?: PredicateWire[];
 }
-type Predicate =
-  { column: string; equality: { value: Uint8Array } } | { column: string; in_list: { values: Uint8Array[] } };
 interface ScanRequest {
   scanner_id?: Uint8Array;
   new_scan_request?: NewScan;
@@ -43,9 +50,11 @@ interface ScanResponse {
   has_more_results?: boolean;
   data?: { num_rows?: number; rows_sidecar?: number; indirect_data_sidecar?: number };
   snap_timestamp?: string;
+  last_primary_key?: Uint8Array;
 }
 const ScanRequestPB = messageType<ScanRequest>('ScanRequestPB');
 const ScanResponsePB = messageType<ScanResponse>('ScanResponsePB');
+const KeepAliveRequestPB = messageType<{ scanner_id: Uint8Array }>('ScannerKeepAliveRequestPB');
 const readLatest = 1;
 const readAtSnapshot = 2;
 const ordered = 2;
@@ -67,6 +76,10 @@ export interface ScanOptions {
    * de-duplicates them). An empty list matches nothing.
    */
   readonly in?: Readonly<Record<string, readonly CellValue[]>>;
+  /** Further predicates (ranges, null checks, ...), all of which a row must satisfy. */
+  readonly predicates?: readonly ScanPredicate[];
+  /** How often a scanner waiting on the consumer is kept alive; 0 never. Default 15 s. */
+  readonly keepAliveMs?: number;
   /**
    * Read at a snapshot in primary-key order: `true` at one the server picks (reported through
    * `onSnapshot`), or a hybrid time (decimal string) from an earlier scan.
@@ -121,37 +134,30 @@ export async function tabletIds(locations: TabletLocations, table: KuduTable, d:
   return (await locations.all(table.name, table.id, d)).map((t) => t.id.toString('hex'));
 }
 
-function newScan(table: KuduTable, tabletId: Buffer, projection: Schema, options: ScanOptions): NewScan {
+function newScan(
+  table: KuduTable,
+  tabletId: Buffer,
+  projection: Schema,
+  options: ScanOptions,
+  resume: { snapshot?: string; lastKey?: Uint8Array },
+): NewScan {
   const scan: NewScan = { tablet_id: tabletId, projected_columns: projection.toWire(), read_mode: readLatest };
   if (options.snapshot !== undefined) {
     scan.read_mode = readAtSnapshot;
     scan.order_mode = ordered;
-    if (options.snapshot !== true) scan.snap_timestamp = options.snapshot;
+    const at = resume.snapshot ?? (options.snapshot === true ? undefined : options.snapshot);
+    if (at !== undefined) scan.snap_timestamp = at;
+    if (resume.lastKey) scan.last_primary_key = resume.lastKey;
   }
-  const predicates: Predicate[] = Object.entries(options.equals ?? {}).map(([name, v]) => ({
-    column: name,
-    equality: { value: predicateValue(table, name, v) },
+  const predicates: ScanPredicate[] = Object.entries(options.equals ?? {}).map(([column, value]) => ({
+    column,
+    op: '=',
+    value,
   }));
-  for (const [name, vs] of Object.entries(options.in ?? {}))
-    predicates.push({ column: name, in_list: { values: vs.map((v) => predicateValue(table, name, v)) } });
-  if (predicates.length > 0) scan.column_predicates = predicates;
+  for (const [column, values] of Object.entries(options.in ?? {})) predicates.push({ column, op: 'in', values });
+  predicates.push(...(options.predicates ?? []));
+  if (predicates.length > 0) scan.column_predicates = predicates.map((p) => predicateWire(table, p));
   return scan;
-}
-
-/** A predicate's value in the cell's own encoding (strings and binaries as their bytes). */
-function predicateValue(table: KuduTable, name: string, v: CellValue): Uint8Array {
-  const i = table.schema.indexOf(name);
-  if (i === undefined) throw kuduError('TRIB_KUDU_SCHEMA', `table "${table.name}" has no column "${name}" to match`);
-  const col = table.schema.columns[i]!;
-  let bytes: Uint8Array | undefined;
-  const cell = Buffer.alloc(cellSize[col.type]);
-  writeCell(table.name, col, v, cell, 0, {
-    push(b: Uint8Array): number {
-      bytes = b;
-      return 0;
-    },
-  });
-  return bytes ?? cell;
 }
 
 /** Sends a tablet's first Scan call to its leader, looking the leader up again until one answers. */
@@ -196,6 +202,18 @@ async function openScan(
   );
 }
 
+/** Why a continuation failed, when the scan can go on elsewhere: the scanner or its server is gone. */
+function resumableFailure(err: unknown, res: ScanResponse | undefined): boolean {
+  if (res?.error) {
+    return (
+      res.error.code === tserverErrors.SCANNER_EXPIRED ||
+      res.error.code === tserverErrors.TABLET_NOT_FOUND ||
+      isRetriableServiceError('tserver', res.error)
+    );
+  }
+  return isRetriable(err);
+}
+
 async function* scanTablet(
   pool: ConnectionPool,
   locations: TabletLocations,
@@ -206,53 +224,100 @@ async function* scanTablet(
   d: Deadline,
 ): AsyncGenerator<ScannedRow[]> {
   const batchSizeBytes = options.batchSizeBytes ?? 1 << 20;
-  const opened = await openScan(
-    pool,
-    locations,
-    table,
-    tabletId,
-    {
-      new_scan_request: newScan(table, tabletId, projection, options),
-      call_seq_id: 0,
-      batch_size_bytes: batchSizeBytes,
-    },
-    d,
-  );
-  // Continuations go to the server that holds the scanner.
-  const conn = opened.conn;
-  let answer = opened.answer;
-  let res = opened.res;
-  // Only the first answer carries the scanner id; continuations name it from then on.
-  let scannerId: Uint8Array | undefined;
-  let finished = false;
-  try {
-    for (let seq = 1; ; seq++) {
-      if (res.error) {
-        throw kuduError('TRIB_KUDU_TSERVER', `scanning table "${table.name}": ${describeStatus(res.error.status)}`);
+  const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const canResume = options.snapshot !== undefined;
+  // Where an ordered scan is: its snapshot once the server reported it, the last key returned.
+  const resume: { snapshot?: string; lastKey?: Uint8Array } = {};
+  for (;;) {
+    const opened = await openScan(
+      pool,
+      locations,
+      table,
+      tabletId,
+      {
+        new_scan_request: newScan(table, tabletId, projection, options, resume),
+        call_seq_id: 0,
+        batch_size_bytes: batchSizeBytes,
+      },
+      d,
+    );
+    // Continuations go to the server that holds the scanner.
+    const conn = opened.conn;
+    let answer: Response | undefined = opened.answer;
+    let res: ScanResponse | undefined = opened.res;
+    // Only the first answer carries the scanner id; continuations name it from then on.
+    let scannerId: Uint8Array | undefined;
+    let finished = false;
+    let failure: unknown;
+    try {
+      for (let seq = 1; ; seq++) {
+        if (res?.error) {
+          failure = kuduError(
+            'TRIB_KUDU_TSERVER',
+            `scanning table "${table.name}" at ${conn.peer}: ${describeStatus(res.error.status)}`,
+          );
+          break;
+        }
+        scannerId = res!.scanner_id ?? scannerId;
+        if (res!.snap_timestamp !== undefined && resume.snapshot === undefined) {
+          resume.snapshot = res!.snap_timestamp;
+          options.onSnapshot?.(tabletId.toString('hex'), res!.snap_timestamp);
+        }
+        finished = res!.has_more_results !== true;
+        const rows = res!.data ? decodeRows(projection, res!.data, answer!.rest, answer!.sidecarOffsets) : [];
+        if (res!.last_primary_key !== undefined && res!.last_primary_key.length > 0)
+          resume.lastKey = res!.last_primary_key;
+        if (rows.length > 0) {
+          const keepAlive = finished ? undefined : keepScannerAlive(conn, scannerId, keepAliveMs);
+          try {
+            yield rows;
+          } finally {
+            if (keepAlive) clearInterval(keepAlive);
+          }
+        }
+        if (finished) return;
+        if (!scannerId)
+          throw kuduError('TRIB_KUDU_PROTOCOL', `scan of table "${table.name}" has more results but no scanner id`);
+        const left = remainingMs(d);
+        if (left <= 0) throw kuduError('TRIB_KUDU_TIMEOUT', `scan of table "${table.name}" did not complete in time`);
+        const request: ScanRequest = { scanner_id: scannerId, call_seq_id: seq, batch_size_bytes: batchSizeBytes };
+        res = undefined;
+        try {
+          answer = await conn.call(service, 'Scan', ScanRequestPB.encode(request), Math.min(left, 30_000));
+          res = ScanResponsePB.decode(answer.body);
+        } catch (err) {
+          failure = err;
+          break;
+        }
       }
-      scannerId = res.scanner_id ?? scannerId;
-      if (seq === 1 && res.snap_timestamp !== undefined)
-        options.onSnapshot?.(tabletId.toString('hex'), res.snap_timestamp);
-      finished = res.has_more_results !== true;
-      const rows = res.data ? decodeRows(projection, res.data, answer.rest, answer.sidecarOffsets) : [];
-      if (rows.length > 0) yield rows;
-      if (finished) return;
-      if (!scannerId)
-        throw kuduError('TRIB_KUDU_PROTOCOL', `scan of table "${table.name}" has more results but no scanner id`);
-      const left = remainingMs(d);
-      if (left <= 0) throw kuduError('TRIB_KUDU_TIMEOUT', `scan of table "${table.name}" did not complete in time`);
-      const request: ScanRequest = { scanner_id: scannerId, call_seq_id: seq, batch_size_bytes: batchSizeBytes };
-      answer = await conn.call(service, 'Scan', ScanRequestPB.encode(request), Math.min(left, 30_000));
-      res = ScanResponsePB.decode(answer.body);
+    } finally {
+      // A consumer that stops early (or a failure) leaves a server-side scanner: close it rather
+      // than let it hold resources until it expires. Best effort: the scan's outcome stands.
+      if (!finished && scannerId) {
+        const close = ScanRequestPB.encode({ scanner_id: scannerId, call_seq_id: 0, close_scanner: true });
+        await conn.call(service, 'Scan', close, 5_000).catch(() => undefined);
+      }
     }
-  } finally {
-    // A consumer that stops early (or a failure) leaves a server-side scanner: close it rather
-    // than let it hold resources until it expires. Best effort: the scan's outcome stands.
-    if (!finished && scannerId) {
-      const close = ScanRequestPB.encode({ scanner_id: scannerId, call_seq_id: 0, close_scanner: true });
-      await conn.call(service, 'Scan', close, 5_000).catch(() => undefined);
-    }
+    if (!canResume || resume.snapshot === undefined || !resumableFailure(failure, res)) throw failure;
+    // The leader may have moved with the failure: look the tablet up again before reopening.
+    locations.invalidate(table.id);
   }
+}
+
+/** Sends ScannerKeepAlive every `everyMs` until cleared; a failure shows on the next continuation. */
+function keepScannerAlive(
+  conn: KuduConnection,
+  scannerId: Uint8Array | undefined,
+  everyMs: number,
+): NodeJS.Timeout | undefined {
+  if (!scannerId || everyMs <= 0) return undefined;
+  const request = KeepAliveRequestPB.encode({ scanner_id: scannerId });
+  const timer = setInterval(() => {
+    conn.call(service, 'ScannerKeepAlive', request, Math.min(everyMs, 5_000)).catch(() => undefined);
+  }, everyMs);
+  // A consumer that abandons the generator without closing it must not keep the process alive.
+  timer.unref();
+  return timer;
 }
 
 export function decodeRows(
