@@ -1,7 +1,11 @@
-// A real Kudu master that requires encrypted connections (--rpc_encryption=required), started
-// here from the local cluster's Kudu build (TRIBUTARY_KUDU_HOME) on a free loopback port: the
-// client, which does not implement TLS yet, must say so with its own code instead of failing
-// in some other way.
+// A real Kudu master and tablet server that require encrypted connections
+// (--rpc_encryption=required), started here from the local cluster's Kudu build
+// (TRIBUTARY_KUDU_HOME) on free loopback ports. Without `tls` the client refuses with its own
+// code; with the master's CA (from its web UI's /ipki-ca-cert-pem) it creates a table, writes
+// and scans through TLS to both servers; a CA that did not sign the server's certificate (the
+// shared cluster's master's, another IPKI CA) is refused, on this cluster and, the other way
+// round, on the shared one, whose encryption is only optional: a client configured for TLS
+// uses it there too instead of going on in the clear.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,8 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ports } from '../../../../../test/cluster/ports.ts';
 import { TributaryError } from '../../../errors.ts';
-import { KuduClient } from './kudu-client.ts';
+import { testKuduMasters } from '../../../testing/kudu-masters.ts';
+import { KuduClient, type KuduClientOptions } from './kudu-client.ts';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -23,61 +29,169 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe('Kudu client against a master that requires TLS', () => {
+/** The IPKI CA certificate a master's web UI serves; undefined until the master serves it. */
+async function caOf(webPort: number): Promise<string | undefined> {
+  const res = await fetch(`http://127.0.0.1:${webPort}/ipki-ca-cert-pem`).catch(() => undefined);
+  const text = res?.ok === true ? await res.text() : '';
+  return text.includes('BEGIN CERTIFICATE') ? text : undefined;
+}
+
+/** Retries `attempt` while the servers are still starting (connection refused, no tablet server yet). */
+async function whenUp<T>(servers: ChildProcess[], attempt: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const starting =
+        err instanceof TributaryError &&
+        (err.code === 'TRIB_KUDU_CONNECT' || /tablet servers|not enough|initializ/i.test(err.message));
+      if (!starting || i >= 240) throw err;
+      for (const s of servers) expect(s.exitCode).toBeNull();
+      await sleep(250);
+    }
+  }
+}
+
+describe('Kudu client against servers that require TLS', () => {
   const home = process.env.TRIBUTARY_KUDU_HOME;
   if (!home)
     throw new Error('TRIBUTARY_KUDU_HOME is not set: start the local cluster with --with kudu and eval its env');
   const dir = mkdtempSync(join(tmpdir(), 'kudu-tls-'));
-  let master: ChildProcess;
+  const servers: ChildProcess[] = [];
   let address: string;
+  let ca: string;
+  let sharedCa: string;
 
-  beforeAll(async () => {
-    const port = await freePort();
-    address = `127.0.0.1:${port}`;
+  function start(binary: string, flags: string[]): ChildProcess {
     // Cloud probes go to the cluster's closed loopback port, as in the cluster's own Kudu.
-    const noCloud = `http://127.0.0.1:${17055 + Number(process.env.TRIBUTARY_CLUSTER_PORT_OFFSET ?? 0)}/`;
-    master = spawn(
-      join(home, 'bin', 'kudu-master'),
+    const noCloud = `http://127.0.0.1:${ports.kuduNoCloud}/`;
+    const child = spawn(
+      join(home!, 'bin', binary),
       [
         '--logtostderr',
         '--time_source=system_unsync',
         '--unlock_unsafe_flags',
         '--enable_minidumps=false',
-        '--webserver_enabled=false',
+        '--memory_limit_hard_bytes=536870912',
+        '--block_cache_capacity_mb=32',
         '--rpc_encryption=required',
-        `--fs_wal_dir=${join(dir, 'master')}`,
-        `--rpc_bind_addresses=${address}`,
+        ...flags,
         ...['aws_instance_id', 'azure_instance_id', 'gce_instance_id', 'openstack_metadata'].map(
           (f) => `--cloud_${f}_url=${noCloud}`,
         ),
       ],
       {
-        env: { ...process.env, LD_LIBRARY_PATH: join(home, 'lib'), SASL_PATH: join(home, 'lib', 'sasl2') },
+        env: { ...process.env, LD_LIBRARY_PATH: join(home!, 'lib'), SASL_PATH: join(home!, 'lib', 'sasl2') },
         stdio: 'ignore',
       },
     );
-  });
+    servers.push(child);
+    return child;
+  }
+
+  const client = (options: Partial<KuduClientOptions>): KuduClient =>
+    new KuduClient({ masters: [address], operationTimeoutMs: 5_000, connectTimeoutMs: 1_000, ...options });
+
+  beforeAll(async () => {
+    const [rpc, web, tsRpc] = [await freePort(), await freePort(), await freePort()];
+    address = `127.0.0.1:${rpc}`;
+    start('kudu-master', [
+      '--webserver_interface=127.0.0.1',
+      `--webserver_port=${web}`,
+      `--fs_wal_dir=${join(dir, 'master')}`,
+      `--rpc_bind_addresses=${address}`,
+      '--default_num_replicas=1',
+    ]);
+    start('kudu-tserver', [
+      '--webserver_enabled=false',
+      `--fs_wal_dir=${join(dir, 'tserver')}`,
+      `--rpc_bind_addresses=127.0.0.1:${tsRpc}`,
+      `--tserver_master_addrs=${address}`,
+    ]);
+    for (let got = await caOf(web); ; got = await caOf(web)) {
+      if (got !== undefined) {
+        ca = got;
+        break;
+      }
+      for (const s of servers) expect(s.exitCode).toBeNull();
+      await sleep(250);
+    }
+    const shared = await caOf(ports.kuduMasterWeb);
+    if (shared === undefined) throw new Error(`the shared cluster's master serves no CA on ${ports.kuduMasterWeb}`);
+    sharedCa = shared;
+  }, 90_000);
 
   afterAll(async () => {
-    if (master.exitCode === null) {
-      master.kill('SIGKILL');
-      await new Promise((r) => master.once('exit', r));
+    for (const s of servers.reverse()) {
+      if (s.exitCode === null) {
+        s.kill('SIGKILL');
+        await new Promise((r) => s.once('exit', r));
+      }
     }
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('fails with TRIB_KUDU_TLS_REQUIRED, naming the server', async () => {
-    let err: unknown;
-    // Until the master listens the answer is TRIB_KUDU_CONNECT; poll past that.
-    for (let i = 0; i < 240; i++) {
-      const client = new KuduClient({ masters: [address], operationTimeoutMs: 1_000, connectTimeoutMs: 500 });
-      err = await client.openTable('any').catch((e: unknown) => e);
-      await client.close();
-      if (!(err instanceof TributaryError) || err.code !== 'TRIB_KUDU_CONNECT') break;
-      expect(master.exitCode).toBeNull();
-      await sleep(250);
-    }
+  it('without tls: fails with TRIB_KUDU_TLS_REQUIRED, naming the server', async () => {
+    const c = client({});
+    const err = await whenUp(servers, () => c.openTable('any')).catch((e: unknown) => e);
+    await c.close();
     expect((err as TributaryError).code).toBe('TRIB_KUDU_TLS_REQUIRED');
     expect((err as TributaryError).message).toContain(address);
+    expect((err as TributaryError).message).toContain('tls.ca');
   }, 90_000);
+
+  it("with the master's CA: creates a table, writes and scans it through TLS (master and tablet server)", async () => {
+    const c = client({ tls: { ca } });
+    try {
+      const table = await whenUp(servers, () =>
+        c.createTable({
+          name: 'tls_rows',
+          columns: [
+            { name: 'id', type: 'int64', key: true },
+            { name: 'v', type: 'string' },
+          ],
+          hashPartitions: [{ columns: ['id'], buckets: 2 }],
+        }),
+      );
+      const rows = Array.from({ length: 50 }, (_, i) => ({ id: BigInt(i), v: `value ${i}` }));
+      await whenUp(servers, () => c.upsert(table, rows));
+      const read: Record<string, unknown>[] = [];
+      for await (const batch of c.scan(table)) read.push(...batch);
+      expect(read.sort((a, b) => Number(a['id']) - Number(b['id']))).toEqual(rows);
+    } finally {
+      await c.close();
+    }
+  }, 90_000);
+
+  it('with verify: false: encrypts without checking the certificate', async () => {
+    const c = client({ tls: { verify: false } });
+    try {
+      expect((await whenUp(servers, () => c.openTable('tls_rows'))).name).toBe('tls_rows');
+    } finally {
+      await c.close();
+    }
+  }, 90_000);
+
+  it("with another cluster's CA: refuses the server's certificate (TRIB_KUDU_TLS_UNTRUSTED)", async () => {
+    const c = client({ tls: { ca: sharedCa } });
+    const err = await whenUp(servers, () => c.openTable('tls_rows')).catch((e: unknown) => e);
+    await c.close();
+    expect((err as TributaryError).code).toBe('TRIB_KUDU_TLS_UNTRUSTED');
+    expect((err as TributaryError).message).toContain(address);
+  }, 90_000);
+
+  it('on a server whose encryption is optional: a client with tls uses it, so a foreign CA is refused there too', async () => {
+    const [shared] = testKuduMasters().split(',');
+    const foreign = new KuduClient({ masters: [shared!], operationTimeoutMs: 5_000, tls: { ca } });
+    const err = await foreign.openTable('any').catch((e: unknown) => e);
+    await foreign.close();
+    expect((err as TributaryError).code).toBe('TRIB_KUDU_TLS_UNTRUSTED');
+    const own = new KuduClient({ masters: [shared!], operationTimeoutMs: 5_000, tls: { ca: sharedCa } });
+    try {
+      const absent = await own.openTable(`tls_absent_${Date.now()}`).catch((e: unknown) => e);
+      expect((absent as TributaryError).code).toBe('TRIB_KUDU_TABLE_NOT_FOUND');
+    } finally {
+      await own.close();
+    }
+  }, 30_000);
 });
