@@ -128,9 +128,21 @@ export interface DruidSourceSpec {
  * snapshot) is in checkpoint state, so a restored job neither rescans finished tablets nor
  * repeats rows.
  */
+/**
+ * TLS to every Kudu server: `ca` (a PEM file's path, or the PEM itself) is the cluster's CA,
+ * which the servers' certificates must chain to; `verify: false` instead encrypts without
+ * checking them. One of the two is required.
+ */
+export interface KuduTlsSpec {
+  ca?: string;
+  verify?: boolean;
+}
+
 export interface KuduSourceSpec {
   /** Master addresses, "host:port" (port default 7051), or a list of them. */
   masters: string[] | string;
+  /** Encrypted connections to Kudu ([kudu.md](../../../docs/runtime/kudu.md#tls)); absent: plaintext. */
+  tls?: KuduTlsSpec;
   table: string;
   /** Columns to read, in this order (default every column). */
   columns?: string[];
@@ -335,6 +347,8 @@ export interface DruidSinkSpec {
 export interface KuduSinkSpec {
   /** Master addresses, "host:port" (port default 7051), or a list of them. */
   masters: string[] | string;
+  /** Encrypted connections to Kudu ([kudu.md](../../../docs/runtime/kudu.md#tls)); absent: plaintext. */
+  tls?: KuduTlsSpec;
   table: string;
   /** Rows per Write batch (default 1000). */
   batchSize?: number;

@@ -18,6 +18,32 @@ export function checkMasters(c: Checker, s: Obj, p: string): void {
   }
 }
 
+/** `tls`: a CA to verify the servers against, or an explicit `verify: false`; never both, never neither. */
+export function checkTls(c: Checker, v: unknown, p: string): void {
+  if (v === undefined) return;
+  if (!isObj(v)) {
+    c.add(
+      p,
+      `expected {ca} (the cluster's CA certificate: a PEM file's path or the PEM) or {verify: false}, got ${show(v)}`,
+    );
+    return;
+  }
+  c.keys(v, ['ca', 'verify'], p);
+  const ca = v['ca'];
+  const verify = v['verify'];
+  if (ca !== undefined && (typeof ca !== 'string' || ca.trim() === ''))
+    c.add(`${p}.ca`, `expected a PEM file's path or the PEM text, got ${show(ca)}`);
+  if (verify !== undefined && typeof verify !== 'boolean')
+    c.add(`${p}.verify`, `expected true or false, got ${show(verify)}`);
+  if (verify === false && ca !== undefined)
+    c.add(`${p}.verify`, 'verify: false accepts any certificate, so a ca would be ignored: give one or the other');
+  if (verify !== false && ca === undefined)
+    c.add(
+      `${p}.ca`,
+      "required (the cluster's CA certificate) unless verify: false: the servers' certificates are otherwise unchecked",
+    );
+}
+
 function checkCreateTable(c: Checker, v: unknown, p: string): void {
   if (v === undefined) return;
   if (!isObj(v)) {
@@ -65,8 +91,9 @@ function checkCreateTable(c: Checker, v: unknown, p: string): void {
 
 const sink: SinkConfigRule = {
   check(c, s, p) {
-    c.keys(s, ['masters', 'table', 'batchSize', 'timeout', 'deleteWhen', 'createTable'], p);
+    c.keys(s, ['masters', 'tls', 'table', 'batchSize', 'timeout', 'deleteWhen', 'createTable'], p);
     checkMasters(c, s, p);
+    checkTls(c, s['tls'], `${p}.tls`);
     c.string(s, 'table', p);
     c.number(s, 'batchSize', p, { integer: true, min: 1 });
     c.duration(s, 'timeout', p, { positive: true });
@@ -80,8 +107,9 @@ const sink: SinkConfigRule = {
 
 /** Column types come from the table at run time: unknown here (dyn). */
 const source: SourceConfigRule = (c, s, p) => {
-  c.keys(s, ['masters', 'table', 'columns', 'equals', 'timeout', 'refresh', 'mode', 'maxEntries', 'ttl'], p);
+  c.keys(s, ['masters', 'tls', 'table', 'columns', 'equals', 'timeout', 'refresh', 'mode', 'maxEntries', 'ttl'], p);
   checkMasters(c, s, p);
+  checkTls(c, s['tls'], `${p}.tls`);
   c.string(s, 'table', p);
   const cols = s['columns'];
   if (
