@@ -372,6 +372,20 @@ export interface KuduCreateTableSpec {
   hashColumns?: string[];
   /** Replicas of each tablet (default Kudu's, usually 3; 1 on a single tablet server). */
   replicas?: number;
+  /** Range partitions over key columns, each split further by the hash buckets. */
+  rangePartition?: KuduRangePartitionSpec;
+}
+
+/** A bound or split row: every range column's value (int64 and timestamps also as decimal strings). */
+export type KuduRangeRow = Record<string, string | number>;
+
+export interface KuduRangePartitionSpec {
+  /** Key columns, in order, whose values place a row in a range. */
+  columns: string[];
+  /** Ranges, each from `lower` (inclusive) to `upper` (exclusive); a missing bound is unbounded. Default one unbounded range. */
+  ranges?: { lower?: KuduRangeRow; upper?: KuduRangeRow }[];
+  /** Rows at which the ranges are split further. */
+  splitRows?: KuduRangeRow[];
 }
 
 export interface SinkSpec {

@@ -51,6 +51,55 @@ describe('kudu config rules', () => {
     ]);
   });
 
+  it('createTable.rangePartition: key columns; bounds and split rows give every range column a value of its type', () => {
+    const create = (rangePartition: unknown) => ({
+      masters: 'm:7051',
+      table: 't',
+      createTable: {
+        columns: [
+          { name: 'region', type: 'string', key: true },
+          { name: 'id', type: 'int64', key: true },
+          { name: 'v', type: 'double' },
+        ],
+        rangePartition,
+      },
+    });
+    expect(
+      messages(
+        sink(
+          create({
+            columns: ['id'],
+            ranges: [{ upper: { id: '100' } }, { lower: { id: 100 }, upper: { id: 200 } }, { lower: { id: 200 } }],
+            splitRows: [{ id: 50 }],
+          }),
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      messages(
+        sink(
+          create({
+            columns: ['id', 'v', 'nope'],
+            ranges: [{ lower: { id: 1.5, region: 'eu' }, upper: {}, x: 1 }, 'r'],
+            splitRows: [{ id: 'ten' }],
+          }),
+        ),
+      ),
+    ).toEqual([
+      'graph.sinks[0].kudu.createTable.rangePartition.columns[1]: expected a key column of createTable.columns, got "v"',
+      'graph.sinks[0].kudu.createTable.rangePartition.columns[2]: expected a key column of createTable.columns, got "nope"',
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[0].x: unknown field; expected one of lower, upper',
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[0].lower.id: expected an integer for int64, got 1.5',
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[0].lower.region: not a range column (id)',
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[0].upper: lacks range column "id"',
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[1]: expected {lower?, upper?}, got "r"',
+      'graph.sinks[0].kudu.createTable.rangePartition.splitRows[0].id: expected an integer for int64, got "ten"',
+    ]);
+    expect(messages(sink(create({ columns: ['region'], ranges: [{ lower: { region: 7 } }] })))).toEqual([
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[0].lower.region: expected a string for string, got 7',
+    ]);
+  });
+
   it('sink: deleteWhen is a bool expression; createTable has typed columns, keys first, buckets ≥ 2', () => {
     const ok = { masters: 'm:7051', table: 't' };
     expect(messages(sink({ ...ok, deleteWhen: 'a + 1' }))).toEqual([
