@@ -66,7 +66,10 @@ export function encodeRangePartitions(
     const prev = sorted[k - 1]!;
     const next = sorted[k]!;
     if (!prev.upper || !next.lower || Buffer.compare(prev.upper, next.lower) > 0) {
-      throw kuduError('TRIB_KUDU_SCHEMA', `table "${table}": ranges ${prev.i} and ${next.i} overlap`);
+      throw kuduError(
+        'TRIB_KUDU_SCHEMA',
+        `table "${table}": ranges ${Math.min(prev.i, next.i)} and ${Math.max(prev.i, next.i)} overlap`,
+      );
     }
   }
   splitRows.forEach((row, i) => {
