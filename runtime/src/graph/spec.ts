@@ -382,7 +382,10 @@ export type KuduRangeRow = Record<string, string | number>;
 export interface KuduRangePartitionSpec {
   /** Key columns, in order, whose values place a row in a range. */
   columns: string[];
-  /** Ranges, each from `lower` (inclusive) to `upper` (exclusive); a missing bound is unbounded. Default one unbounded range. */
+  /**
+   * Ranges, each from `lower` (inclusive) to `upper` (exclusive); a missing bound is unbounded.
+   * Default one unbounded range.
+   */
   ranges?: { lower?: KuduRangeRow; upper?: KuduRangeRow }[];
   /** Rows at which the ranges are split further. */
   splitRows?: KuduRangeRow[];

@@ -24,7 +24,8 @@ const refusal = (ranges: RangeBounds[], splits: Row[] = [], columns = [0]): stri
 describe('range partitions at createTable', () => {
   it('encodes each range as a lower and an upper bound (unbounded: no column set), then the split rows', () => {
     const { rows } = encode([{ upper: { id: 0n } }, { lower: { id: 0n }, upper: { id: 10n } }], [{ id: 5n }]);
-    // Per row: the operation type, the columns-set bitmap, the null bitmap (the schema has a nullable column), the cells.
+    // Per row: the operation type, the columns-set bitmap, the null bitmap (the schema has a
+    // nullable column), the cells.
     const bound = (op: number, id?: bigint): Buffer => {
       const b = Buffer.alloc(3 + (id === undefined ? 0 : 8));
       b[0] = op;
