@@ -5,7 +5,8 @@
 // and scans through TLS to both servers; a CA that did not sign the server's certificate (the
 // shared cluster's master's, another IPKI CA) is refused, on this cluster and, the other way
 // round, on the shared one, whose encryption is only optional: a client configured for TLS
-// uses it there too instead of going on in the clear.
+// uses it there too instead of going on in the clear; a server with encryption disabled is
+// refused by a client configured for TLS.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -59,6 +60,7 @@ describe('Kudu client against servers that require TLS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kudu-tls-'));
   const servers: ChildProcess[] = [];
   let address: string;
+  let plainAddress: string;
   let ca: string;
   let sharedCa: string;
 
@@ -107,6 +109,16 @@ describe('Kudu client against servers that require TLS', () => {
       `--fs_wal_dir=${join(dir, 'tserver')}`,
       `--rpc_bind_addresses=127.0.0.1:${tsRpc}`,
       `--tserver_master_addrs=${address}`,
+    ]);
+    // A master with encryption disabled (the later flag wins over --rpc_encryption=required; Kudu
+    // refuses to start with encryption disabled and authentication required).
+    plainAddress = `127.0.0.1:${await freePort()}`;
+    start('kudu-master', [
+      '--webserver_enabled=false',
+      `--fs_wal_dir=${join(dir, 'plain-master')}`,
+      `--rpc_bind_addresses=${plainAddress}`,
+      '--rpc_encryption=disabled',
+      '--rpc_authentication=disabled',
     ]);
     for (let got = await caOf(web); ; got = await caOf(web)) {
       if (got !== undefined) {
@@ -178,6 +190,22 @@ describe('Kudu client against servers that require TLS', () => {
     await c.close();
     expect((err as TributaryError).code).toBe('TRIB_KUDU_TLS_UNTRUSTED');
     expect((err as TributaryError).message).toContain(address);
+  }, 90_000);
+
+  it('with tls, a server whose encryption is disabled is refused (TRIB_KUDU_TLS), not used in the clear', async () => {
+    const c = client({ tls: { ca }, masters: [plainAddress] });
+    const err = await whenUp(servers, () => c.openTable('any')).catch((e: unknown) => e);
+    await c.close();
+    expect((err as TributaryError).code).toBe('TRIB_KUDU_TLS');
+    expect((err as TributaryError).message).toContain(`${plainAddress} does not offer TLS`);
+    // The same server without tls: plaintext, as before.
+    const plain = client({ masters: [plainAddress] });
+    try {
+      const absent = await whenUp(servers, () => plain.openTable('any')).catch((e: unknown) => e);
+      expect((absent as TributaryError).code).toBe('TRIB_KUDU_TABLE_NOT_FOUND');
+    } finally {
+      await plain.close();
+    }
   }, 90_000);
 
   it('on a server whose encryption is optional: a client with tls uses it, so a foreign CA is refused there too', async () => {
