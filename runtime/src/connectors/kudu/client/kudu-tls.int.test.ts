@@ -214,12 +214,16 @@ describe('Kudu client against servers that require TLS', () => {
     const err = await foreign.openTable('any').catch((e: unknown) => e);
     await foreign.close();
     expect((err as TributaryError).code).toBe('TRIB_KUDU_TLS_UNTRUSTED');
-    const own = new KuduClient({ masters: [shared!], operationTimeoutMs: 5_000, tls: { ca: sharedCa } });
-    try {
-      const absent = await own.openTable(`tls_absent_${Date.now()}`).catch((e: unknown) => e);
-      expect((absent as TributaryError).code).toBe('TRIB_KUDU_TABLE_NOT_FOUND');
-    } finally {
-      await own.close();
+    // Fresh connections, several: each has a first call right behind its connection context,
+    // which the server answers only when the context came in a TLS record of its own.
+    for (let i = 0; i < 8; i++) {
+      const own = new KuduClient({ masters: [shared!], operationTimeoutMs: 5_000, tls: { ca: sharedCa } });
+      try {
+        const absent = await own.openTable(`tls_absent_${i}`).catch((e: unknown) => e);
+        expect((absent as TributaryError).code).toBe('TRIB_KUDU_TABLE_NOT_FOUND');
+      } finally {
+        await own.close();
+      }
     }
   }, 30_000);
 });
