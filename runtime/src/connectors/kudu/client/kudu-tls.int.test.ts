@@ -2,13 +2,14 @@
 // (--rpc_encryption=required), started here from the local cluster's Kudu build
 // (TRIBUTARY_KUDU_HOME) on free loopback ports. Without `tls` the client refuses with its own
 // code; with the master's CA (from its web UI's /ipki-ca-cert-pem) it creates a table, writes
-// and scans through TLS to both servers; a CA that did not sign the server's certificate (the
+// and scans through TLS to both servers, and so does a job's kudu sink given the CA as a file
+// (creating a range-partitioned table); a CA that did not sign the server's certificate (the
 // shared cluster's master's, another IPKI CA) is refused, on this cluster and, the other way
 // round, on the shared one, whose encryption is only optional: a client configured for TLS
 // uses it there too instead of going on in the clear; a server with encryption disabled is
 // refused by a client configured for TLS.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ports } from '../../../../../test/cluster/ports.ts';
 import { TributaryError } from '../../../errors.ts';
+import { JobExecutor } from '../../../exec/job-executor.ts';
+import type { GraphSpec } from '../../../graph/spec.ts';
+import { silentLogger } from '../../../telemetry/logger.ts';
+import { validateGraph } from '../../validate-graph.ts';
 import { testKuduMasters } from '../../../testing/kudu-masters.ts';
 import { KuduClient, type KuduClientOptions } from './kudu-client.ts';
 
@@ -170,6 +175,52 @@ describe('Kudu client against servers that require TLS', () => {
       const read: Record<string, unknown>[] = [];
       for await (const batch of c.scan(table)) read.push(...batch);
       expect(read.sort((a, b) => Number(a['id']) - Number(b['id']))).toEqual(rows);
+    } finally {
+      await c.close();
+    }
+  }, 90_000);
+
+  it('a job whose kudu sink has tls.ca (a PEM file) creates its range-partitioned table and writes it', async () => {
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, ca);
+    const records = Array.from({ length: 40 }, (_, i) => ({ id: i * 10, v: `r${i}` }));
+    const g: GraphSpec = {
+      sources: [{ name: 'in', collection: { records } }],
+      sinks: [
+        {
+          name: 'out',
+          from: 'in',
+          kudu: {
+            masters: address,
+            tls: { ca: caFile },
+            table: 'tls_sink',
+            createTable: {
+              columns: [
+                { name: 'id', type: 'int64', key: true },
+                { name: 'v', type: 'string' },
+              ],
+              replicas: 1,
+              rangePartition: { columns: ['id'], ranges: [{ upper: { id: 200 } }, { lower: { id: 200 } }] },
+            },
+          },
+        },
+      ],
+    };
+    const result = await new JobExecutor(validateGraph(g), {
+      parallelism: 1,
+      logger: silentLogger(),
+      jobName: 'kudu-tls-sink',
+    }).run();
+    expect(result.state).toBe('FINISHED');
+    const c = client({ tls: { ca } });
+    try {
+      const table = await c.openTable('tls_sink');
+      expect(await c.tabletIds(table)).toHaveLength(2 * 2);
+      const read: Record<string, unknown>[] = [];
+      for await (const batch of c.scan(table)) read.push(...batch);
+      expect(read.sort((a, b) => Number(a['id']) - Number(b['id']))).toEqual(
+        records.map((r) => ({ id: BigInt(r.id), v: r.v })),
+      );
     } finally {
       await c.close();
     }
