@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TributaryError } from '../../errors.ts';
+import type { TributaryError } from '../../errors.ts';
 import { KuduClient } from './client/kudu-client.ts';
 import { clientTls } from './kudu-tls-config.ts';
 
