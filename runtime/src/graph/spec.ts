@@ -123,12 +123,6 @@ export interface DruidSourceSpec {
 }
 
 /**
- * A bounded scan of a Kudu table: its tablets split across the slots, each read at a snapshot in
- * primary-key order; the position (tablets finished, rows emitted of the one in progress, its
- * snapshot) is in checkpoint state, so a restored job neither rescans finished tablets nor
- * repeats rows.
- */
-/**
  * A kudu source's row filter, run by the tablet servers: `>=` and `<` bound a range (lower
  * inclusive, upper exclusive), `=` and `in` match values, `isNull` / `isNotNull` test for null.
  * Values in the text forms the source emits (int64 as digits, binary as base64).
@@ -142,9 +136,27 @@ export interface KuduPredicateSpec {
   values?: (string | number | boolean)[];
 }
 
+/**
+ * TLS to every Kudu server: `ca` (a PEM file's path, or the PEM itself) is the cluster's CA,
+ * which the servers' certificates must chain to; `verify: false` instead encrypts without
+ * checking them. One of the two is required.
+ */
+export interface KuduTlsSpec {
+  ca?: string;
+  verify?: boolean;
+}
+
+/**
+ * A bounded scan of a Kudu table: its tablets split across the slots, each read at a snapshot in
+ * primary-key order; the position (tablets finished, rows emitted of the one in progress, its
+ * snapshot) is in checkpoint state, so a restored job neither rescans finished tablets nor
+ * repeats rows.
+ */
 export interface KuduSourceSpec {
   /** Master addresses, "host:port" (port default 7051), or a list of them. */
   masters: string[] | string;
+  /** Encrypted connections to Kudu ([kudu.md](../../../docs/runtime/kudu.md#tls)); absent: plaintext. */
+  tls?: KuduTlsSpec;
   table: string;
   /** Columns to read, in this order (default every column). */
   columns?: string[];
@@ -355,6 +367,8 @@ export interface DruidSinkSpec {
 export interface KuduSinkSpec {
   /** Master addresses, "host:port" (port default 7051), or a list of them. */
   masters: string[] | string;
+  /** Encrypted connections to Kudu ([kudu.md](../../../docs/runtime/kudu.md#tls)); absent: plaintext. */
+  tls?: KuduTlsSpec;
   table: string;
   /** Rows per Write batch (default 1000). */
   batchSize?: number;
@@ -378,6 +392,23 @@ export interface KuduCreateTableSpec {
   hashColumns?: string[];
   /** Replicas of each tablet (default Kudu's, usually 3; 1 on a single tablet server). */
   replicas?: number;
+  /** Range partitions over key columns, each split further by the hash buckets. */
+  rangePartition?: KuduRangePartitionSpec;
+}
+
+/** A bound or split row: every range column's value (int64 and timestamps also as decimal strings). */
+export type KuduRangeRow = Record<string, string | number>;
+
+export interface KuduRangePartitionSpec {
+  /** Key columns, in order, whose values place a row in a range. */
+  columns: string[];
+  /**
+   * Ranges, each from `lower` (inclusive) to `upper` (exclusive); a missing bound is unbounded.
+   * Default one unbounded range.
+   */
+  ranges?: { lower?: KuduRangeRow; upper?: KuduRangeRow }[];
+  /** Rows at which the ranges are split further. */
+  splitRows?: KuduRangeRow[];
 }
 
 export interface SinkSpec {

@@ -14,13 +14,90 @@ describe('kudu config rules', () => {
       'graph.sinks[0].kudu.table: expected a non-empty string, got nothing',
     ]);
     expect(messages(sink({ masters: ['a:7051', 'b c'], table: 't', batchSize: 0, timeout: '0s', extra: 1 }))).toEqual([
-      'graph.sinks[0].kudu.extra: unknown field; expected one of masters, table, batchSize, timeout, deleteWhen, createTable',
+      'graph.sinks[0].kudu.extra: unknown field; expected one of masters, tls, table, batchSize, timeout, deleteWhen, createTable',
       'graph.sinks[0].kudu.masters: expected "host:port" of a Kudu master or a list of them, got ["a:7051","b c"]',
       'graph.sinks[0].kudu.batchSize: expected an integer ≥ 1, got 0',
       'graph.sinks[0].kudu.timeout: expected a positive duration, got "0s"',
     ]);
     expect(messages(sink({ masters: 'm1:7051,m2', table: 't', batchSize: 100, timeout: '10s' }))).toEqual([]);
     expect(messages(sink({ masters: ['127.0.0.1:7051'], table: 't' }))).toEqual([]);
+  });
+
+  it('tls: a CA or an explicit verify: false, never both, never neither', () => {
+    const ok = { masters: 'm:7051', table: 't' };
+    expect(messages(sink({ ...ok, tls: {} }))).toEqual([
+      "graph.sinks[0].kudu.tls.ca: required (the cluster's CA certificate) unless verify: false: the servers' certificates are otherwise unchecked",
+    ]);
+    expect(messages(sink({ ...ok, tls: { ca: '/ca.pem', verify: false } }))).toEqual([
+      'graph.sinks[0].kudu.tls.verify: verify: false accepts any certificate, so a ca would be ignored: give one or the other',
+    ]);
+    expect(messages(sink({ ...ok, tls: { ca: '', verify: 'no', x: 1 } }))).toEqual([
+      'graph.sinks[0].kudu.tls.x: unknown field; expected one of ca, verify',
+      'graph.sinks[0].kudu.tls.ca: expected a PEM file\'s path or the PEM text, got ""',
+      'graph.sinks[0].kudu.tls.verify: expected true or false, got "no"',
+    ]);
+    expect(messages(sink({ ...ok, tls: true }))).toEqual([
+      "graph.sinks[0].kudu.tls: expected {ca} (the cluster's CA certificate: a PEM file's path or the PEM) or {verify: false}, got true",
+    ]);
+    expect(messages(sink({ ...ok, tls: { ca: '/etc/kudu/ca.pem' } }))).toEqual([]);
+    expect(messages(sink({ ...ok, tls: { verify: false } }))).toEqual([]);
+    expect(
+      messages({
+        sources: [{ name: 's', kudu: { masters: 'm:7051', table: 't', tls: { verify: true } } }],
+        sinks: [{ name: 'o', from: 's', console: {} }],
+      }),
+    ).toEqual([
+      "graph.sources[0].kudu.tls.ca: required (the cluster's CA certificate) unless verify: false: the servers' certificates are otherwise unchecked",
+    ]);
+  });
+
+  it('createTable.rangePartition: key columns; bounds and split rows give every range column a value of its type', () => {
+    const create = (rangePartition: unknown) => ({
+      masters: 'm:7051',
+      table: 't',
+      createTable: {
+        columns: [
+          { name: 'region', type: 'string', key: true },
+          { name: 'id', type: 'int64', key: true },
+          { name: 'v', type: 'double' },
+        ],
+        rangePartition,
+      },
+    });
+    expect(
+      messages(
+        sink(
+          create({
+            columns: ['id'],
+            ranges: [{ upper: { id: '100' } }, { lower: { id: 100 }, upper: { id: 200 } }, { lower: { id: 200 } }],
+            splitRows: [{ id: 50 }],
+          }),
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      messages(
+        sink(
+          create({
+            columns: ['id', 'v', 'nope'],
+            ranges: [{ lower: { id: 1.5, region: 'eu' }, upper: {}, x: 1 }, 'r'],
+            splitRows: [{ id: 'ten' }],
+          }),
+        ),
+      ),
+    ).toEqual([
+      'graph.sinks[0].kudu.createTable.rangePartition.columns[1]: expected a key column of createTable.columns, got "v"',
+      'graph.sinks[0].kudu.createTable.rangePartition.columns[2]: expected a key column of createTable.columns, got "nope"',
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[0].x: unknown field; expected one of lower, upper',
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[0].lower.id: expected an integer for int64, got 1.5',
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[0].lower.region: not a range column (id)',
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[0].upper: lacks range column "id"',
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[1]: expected {lower?, upper?}, got "r"',
+      'graph.sinks[0].kudu.createTable.rangePartition.splitRows[0].id: expected an integer for int64, got "ten"',
+    ]);
+    expect(messages(sink(create({ columns: ['region'], ranges: [{ lower: { region: 7 } }] })))).toEqual([
+      'graph.sinks[0].kudu.createTable.rangePartition.ranges[0].lower.region: expected a string for string, got 7',
+    ]);
   });
 
   it('sink: deleteWhen is a bool expression; createTable has typed columns, keys first, buckets ≥ 2', () => {

@@ -18,15 +18,42 @@ export function checkMasters(c: Checker, s: Obj, p: string): void {
   }
 }
 
+/** `tls`: a CA to verify the servers against, or an explicit `verify: false`; never both, never neither. */
+export function checkTls(c: Checker, v: unknown, p: string): void {
+  if (v === undefined) return;
+  if (!isObj(v)) {
+    c.add(
+      p,
+      `expected {ca} (the cluster's CA certificate: a PEM file's path or the PEM) or {verify: false}, got ${show(v)}`,
+    );
+    return;
+  }
+  c.keys(v, ['ca', 'verify'], p);
+  const ca = v['ca'];
+  const verify = v['verify'];
+  if (ca !== undefined && (typeof ca !== 'string' || ca.trim() === ''))
+    c.add(`${p}.ca`, `expected a PEM file's path or the PEM text, got ${show(ca)}`);
+  if (verify !== undefined && typeof verify !== 'boolean')
+    c.add(`${p}.verify`, `expected true or false, got ${show(verify)}`);
+  if (verify === false && ca !== undefined)
+    c.add(`${p}.verify`, 'verify: false accepts any certificate, so a ca would be ignored: give one or the other');
+  if (verify !== false && ca === undefined)
+    c.add(
+      `${p}.ca`,
+      "required (the cluster's CA certificate) unless verify: false: the servers' certificates are otherwise unchecked",
+    );
+}
+
 function checkCreateTable(c: Checker, v: unknown, p: string): void {
   if (v === undefined) return;
   if (!isObj(v)) {
-    c.add(p, `expected {columns, hashBuckets?, hashColumns?, replicas?}, got ${show(v)}`);
+    c.add(p, `expected {columns, hashBuckets?, hashColumns?, replicas?, rangePartition?}, got ${show(v)}`);
     return;
   }
-  c.keys(v, ['columns', 'hashBuckets', 'hashColumns', 'replicas'], p);
+  c.keys(v, ['columns', 'hashBuckets', 'hashColumns', 'replicas', 'rangePartition'], p);
   const cols = v['columns'];
   const keys = new Set<string>();
+  const types = new Map<string, unknown>();
   if (!Array.isArray(cols) || cols.length === 0) {
     c.add(`${p}.columns`, `expected a list of {name, type, key?, nullable?}, got ${show(cols)}`);
   } else {
@@ -44,11 +71,15 @@ function checkCreateTable(c: Checker, v: unknown, p: string): void {
       if (col['key'] === true) {
         if (seenNonKey) c.add(`${cp}.key`, 'key columns must come before every non-key column');
         if (col['nullable'] === true) c.add(`${cp}.nullable`, 'a key column cannot be nullable');
-        if (name) keys.add(name);
+        if (name) {
+          keys.add(name);
+          types.set(name, col['type']);
+        }
       } else seenNonKey = true;
     });
     if (keys.size === 0 && cols.every(isObj)) c.add(`${p}.columns`, 'expected at least one key column (key: true)');
   }
+  checkRangePartition(c, v['rangePartition'], `${p}.rangePartition`, types);
   c.number(v, 'hashBuckets', p, { integer: true, min: 2 });
   c.number(v, 'replicas', p, { integer: true, min: 1 });
   const hc = v['hashColumns'];
@@ -63,10 +94,71 @@ function checkCreateTable(c: Checker, v: unknown, p: string): void {
   }
 }
 
+const integerTypes = new Set(['int8', 'int16', 'int32', 'int64', 'unixtime_micros', 'date']);
+
+/**
+ * `rangePartition`: key columns, and bounds and split rows that give each of them a value of its
+ * type. Whether bounds are ordered and ranges disjoint is checked by the client, which orders
+ * values as Kudu does, before the table is created.
+ */
+function checkRangePartition(c: Checker, v: unknown, p: string, keyTypes: ReadonlyMap<string, unknown>): void {
+  if (v === undefined) return;
+  if (!isObj(v)) return c.add(p, `expected {columns, ranges?, splitRows?}, got ${show(v)}`);
+  c.keys(v, ['columns', 'ranges', 'splitRows'], p);
+  const cols = v['columns'];
+  const range: string[] = [];
+  if (!Array.isArray(cols) || cols.length === 0)
+    c.add(`${p}.columns`, `expected a list of key columns, got ${show(cols)}`);
+  else
+    cols.forEach((name: unknown, i) => {
+      if (typeof name !== 'string' || !keyTypes.has(name))
+        c.add(`${p}.columns[${i}]`, `expected a key column of createTable.columns, got ${show(name)}`);
+      else range.push(name);
+    });
+  const checkRow = (r: unknown, rp: string): void => {
+    if (!isObj(r)) return c.add(rp, `expected a map of every range column to its value, got ${show(r)}`);
+    for (const [name, value] of Object.entries(r)) {
+      if (!range.includes(name)) {
+        c.add(`${rp}.${name}`, `not a range column (${range.join(', ')})`);
+        continue;
+      }
+      const type = String(keyTypes.get(name));
+      const ok = integerTypes.has(type)
+        ? (typeof value === 'number' && Number.isInteger(value)) ||
+          (typeof value === 'string' && (type === 'int64' || type === 'unixtime_micros') && /^-?\d+$/.test(value))
+        : typeof value === 'string';
+      if (!ok)
+        c.add(
+          `${rp}.${name}`,
+          `expected ${integerTypes.has(type) ? 'an integer' : 'a string'} for ${type}, got ${show(value)}`,
+        );
+    }
+    for (const name of range) if (!(name in r)) c.add(rp, `lacks range column "${name}"`);
+  };
+  const ranges = v['ranges'];
+  if (ranges !== undefined) {
+    if (!Array.isArray(ranges)) c.add(`${p}.ranges`, `expected a list of {lower?, upper?}, got ${show(ranges)}`);
+    else
+      ranges.forEach((r: unknown, i) => {
+        const rp = `${p}.ranges[${i}]`;
+        if (!isObj(r)) return c.add(rp, `expected {lower?, upper?}, got ${show(r)}`);
+        c.keys(r, ['lower', 'upper'], rp);
+        if (r['lower'] !== undefined) checkRow(r['lower'], `${rp}.lower`);
+        if (r['upper'] !== undefined) checkRow(r['upper'], `${rp}.upper`);
+      });
+  }
+  const splits = v['splitRows'];
+  if (splits !== undefined) {
+    if (!Array.isArray(splits)) c.add(`${p}.splitRows`, `expected a list of rows, got ${show(splits)}`);
+    else splits.forEach((r: unknown, i) => checkRow(r, `${p}.splitRows[${i}]`));
+  }
+}
+
 const sink: SinkConfigRule = {
   check(c, s, p) {
-    c.keys(s, ['masters', 'table', 'batchSize', 'timeout', 'deleteWhen', 'createTable'], p);
+    c.keys(s, ['masters', 'tls', 'table', 'batchSize', 'timeout', 'deleteWhen', 'createTable'], p);
     checkMasters(c, s, p);
+    checkTls(c, s['tls'], `${p}.tls`);
     c.string(s, 'table', p);
     c.number(s, 'batchSize', p, { integer: true, min: 1 });
     c.duration(s, 'timeout', p, { positive: true });
@@ -112,10 +204,11 @@ function checkPredicates(c: Checker, v: unknown, p: string): void {
 const source: SourceConfigRule = (c, s, p) => {
   c.keys(
     s,
-    ['masters', 'table', 'columns', 'equals', 'predicates', 'timeout', 'refresh', 'mode', 'maxEntries', 'ttl'],
+    ['masters', 'tls', 'table', 'columns', 'equals', 'predicates', 'timeout', 'refresh', 'mode', 'maxEntries', 'ttl'],
     p,
   );
   checkMasters(c, s, p);
+  checkTls(c, s['tls'], `${p}.tls`);
   c.string(s, 'table', p);
   const cols = s['columns'];
   if (

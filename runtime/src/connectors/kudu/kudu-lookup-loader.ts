@@ -4,6 +4,7 @@
 // step's column and calls this again every `refresh`.
 import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSourceSpec } from '../../graph/spec.ts';
+import { clientTls } from './kudu-tls-config.ts';
 import { loadKuduClient } from './client/load-client.ts';
 import { masterList, recordOf } from './kudu-source.ts';
 import { scanPredicatesOf } from './kudu-spec-values.ts';
@@ -11,7 +12,11 @@ import { scanPredicatesOf } from './kudu-spec-values.ts';
 export function kuduTableLoader(name: string, spec: KuduSourceSpec): () => Promise<Record<string, unknown>[]> {
   return async () => {
     const timeoutMs = parseDuration(spec.timeout) ?? 300_000;
-    const client = new (await loadKuduClient())({ masters: masterList(spec.masters), operationTimeoutMs: timeoutMs });
+    const client = new (await loadKuduClient())({
+      masters: masterList(spec.masters),
+      operationTimeoutMs: timeoutMs,
+      ...clientTls(spec.tls),
+    });
     try {
       const table = await client.openTable(spec.table);
       const rows: Record<string, unknown>[] = [];

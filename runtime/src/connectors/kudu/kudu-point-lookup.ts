@@ -15,6 +15,7 @@ import { keyString, type Row } from '../druid/lookup-table.ts';
 import { LookupCache } from '../lookup-cache.ts';
 import type { CellValue } from './client/cell-values.ts';
 import type { KuduClient } from './client/kudu-client.ts';
+import { clientTls } from './kudu-tls-config.ts';
 import { loadKuduClient } from './client/load-client.ts';
 import type { ColumnType } from './client/schema.ts';
 import type { ScanPredicate } from './client/scan-predicates.ts';
@@ -63,6 +64,7 @@ export class KuduPointLookup implements KeyedLookup {
     this.client = new (await loadKuduClient())({
       masters: masterList(spec.masters),
       operationTimeoutMs: this.timeoutMs,
+      ...clientTls(spec.tls),
     });
     this.table = await this.client.openTable(spec.table);
     const schema = this.table.schema;

@@ -17,6 +17,7 @@ import type { Batch, Rec } from '../../operators/types.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
 import type { Row } from './client/cell-values.ts';
 import type { KuduClient } from './client/kudu-client.ts';
+import { clientTls } from './kudu-tls-config.ts';
 import { loadKuduClient } from './client/load-client.ts';
 import type { Operation } from './client/row-operations.ts';
 import type { KuduTable } from './client/table-metadata.ts';
@@ -53,6 +54,7 @@ export class KuduSink implements SinkWriter {
     this.client = new (await loadKuduClient())({
       masters: masters.map((m) => m.trim()),
       operationTimeoutMs: parseDuration(this.spec.timeout) ?? 30_000,
+      ...clientTls(this.spec.tls),
     });
     // The table's schema is what every record is checked against: it exists, or the spec creates it.
     this.table = await openOrCreateTable(

@@ -18,6 +18,7 @@ import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSourceSpec } from '../../graph/spec.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
 import type { KuduClient } from './client/kudu-client.ts';
+import { clientTls } from './kudu-tls-config.ts';
 import { loadKuduClient } from './client/load-client.ts';
 import type { KuduTable } from './client/table-metadata.ts';
 import type { ScanPredicate } from './client/scan-predicates.ts';
@@ -88,6 +89,7 @@ export class KuduSource implements SourceReader {
     this.client = new (await loadKuduClient())({
       masters: masterList(this.spec.masters),
       operationTimeoutMs: parseDuration(this.spec.timeout) ?? 300_000,
+      ...clientTls(this.spec.tls),
     });
     this.table = await this.client.openTable(this.spec.table);
     this.predicates = scanPredicatesOf(this.name, this.table, this.spec.predicates);

@@ -3,10 +3,11 @@
 // types, key membership and nullability (extra nullable columns are fine): a job never writes
 // into a table that only looks like the one it declared. Errors name the table and the field.
 import { TributaryError } from '../../errors.ts';
-import type { KuduCreateTableSpec } from '../../graph/spec.ts';
+import type { KuduCreateTableSpec, KuduRangeRow } from '../../graph/spec.ts';
+import type { Row } from './client/cell-values.ts';
 import type { KuduClient } from './client/kudu-client.ts';
 import { columnTypes, type ColumnSpec, type ColumnType } from './client/schema.ts';
-import type { KuduTable } from './client/table-metadata.ts';
+import type { CreateTableSpec, KuduTable } from './client/table-metadata.ts';
 
 export async function openOrCreateTable(
   client: KuduClient,
@@ -27,6 +28,7 @@ export async function openOrCreateTable(
       name: table,
       columns,
       hashPartitions: [{ columns: create.hashColumns ?? keys, buckets: create.hashBuckets ?? 2 }],
+      ...rangePartition(table, create, columns, path),
       ...(create.replicas === undefined ? {} : { replicas: create.replicas }),
     });
   } catch (err) {
@@ -55,6 +57,41 @@ export function columnSpecs(table: string, create: KuduCreateTableSpec, path: st
     );
   }
   return specs;
+}
+
+/** The spec's rangePartition with its JSON values as the columns' cell values; the client checks the rest. */
+function rangePartition(
+  table: string,
+  create: KuduCreateTableSpec,
+  columns: readonly ColumnSpec[],
+  path: string,
+): Pick<CreateTableSpec, 'rangeColumns' | 'ranges' | 'splitRows'> {
+  const rp = create.rangePartition;
+  if (!rp) return {};
+  const row = (r: KuduRangeRow, where: string): Row =>
+    Object.fromEntries(
+      Object.entries(r).map(([name, v]) => {
+        const type = columns.find((c) => c.name === name)?.type;
+        const wide = type === 'int64' || type === 'unixtime_micros';
+        if (wide && (typeof v === 'string' ? /^-?\d+$/.test(v) : Number.isSafeInteger(v))) return [name, BigInt(v)];
+        if (type === 'binary' && typeof v === 'string') return [name, Buffer.from(v, 'utf8')];
+        if (type === undefined || wide) {
+          throw new TributaryError(
+            'TRIB_KUDU_SCHEMA',
+            `${path}.createTable.rangePartition.${where}.${name}: table "${table}": ${type === undefined ? 'no such column' : `expected an integer (or a decimal string) for ${type}, got ${JSON.stringify(v)}`}`,
+          );
+        }
+        return [name, v];
+      }),
+    );
+  return {
+    rangeColumns: rp.columns,
+    ranges: (rp.ranges ?? []).map((r, i) => ({
+      ...(r.lower === undefined ? {} : { lower: row(r.lower, `ranges[${i}].lower`) }),
+      ...(r.upper === undefined ? {} : { upper: row(r.upper, `ranges[${i}].upper`) }),
+    })),
+    splitRows: (rp.splitRows ?? []).map((r, i) => row(r, `splitRows[${i}]`)),
+  };
 }
 
 function checkColumns(table: KuduTable, specs: readonly ColumnSpec[], path: string): KuduTable {

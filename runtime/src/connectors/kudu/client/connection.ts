@@ -7,6 +7,7 @@ import { connectionPreamble, encodeFrame, FrameReader, mainMessage, splitFrame }
 import { kuduError } from './kudu-errors.ts';
 import { messageType } from './messages.ts';
 import { negotiate, negotiationCallId, negotiationRefused } from './negotiation.ts';
+import type { KuduTlsOptions } from './tls-handshake.ts';
 
 interface RequestHeader {
   call_id: number;
@@ -45,32 +46,44 @@ interface Pending {
 export interface ConnectOptions {
   readonly user: string;
   readonly connectTimeoutMs: number;
+  /** Encrypt every connection (TLS required of the server); absent: plaintext. */
+  readonly tls?: KuduTlsOptions;
 }
 
 export class KuduConnection {
   private readonly socket: Socket;
+  /** Where frames are written: the socket, or the TLS session over it once negotiated. */
+  private out: { write(bytes: Uint8Array, done?: (err?: Error | null) => void): unknown };
+  /** Where the socket's bytes go: the frame reader, or the TLS session once negotiated. */
+  private inbound: (chunk: Buffer) => void = () => undefined;
   readonly peer: string;
   private readonly pending = new Map<number, Pending>();
   private nextCallId = 0;
   private closedWith: unknown;
 
-  private constructor(socket: Socket, peer: string) {
+  private readonly tls: boolean;
+
+  private constructor(socket: Socket, peer: string, tls: boolean) {
+    this.tls = tls;
     this.socket = socket;
+    this.out = socket;
     this.peer = peer;
   }
 
   static async open(host: string, port: number, options: ConnectOptions): Promise<KuduConnection> {
     const peer = `${host}:${port}`;
     const socket = connect({ host, port, noDelay: true });
-    const conn = new KuduConnection(socket, peer);
+    const conn = new KuduConnection(socket, peer, options.tls !== undefined);
     const reader = new FrameReader();
-    socket.on('data', (chunk: Buffer) => {
+    const frames = (chunk: Buffer): void => {
       try {
         for (const payload of reader.push(chunk)) conn.dispatch(payload);
       } catch (err) {
         conn.fail(err);
       }
-    });
+    };
+    conn.inbound = frames;
+    socket.on('data', (chunk: Buffer) => conn.inbound(chunk));
     socket.on('error', (err) => conn.fail(kuduError('TRIB_KUDU_CONNECT', `connection to ${peer} failed`, err)));
     socket.on('close', () => conn.fail(kuduError('TRIB_KUDU_CONNECT', `connection to ${peer} closed`)));
     const timer = setTimeout(
@@ -85,11 +98,26 @@ export class KuduConnection {
       socket.write(connectionPreamble);
       await negotiate(
         {
-          send: (callId, body) => socket.write(encodeFrame(RequestHeaderPB.encode({ call_id: callId }), body)),
+          send: (callId, body) =>
+            new Promise<void>((resolve) => {
+              conn.out.write(encodeFrame(RequestHeaderPB.encode({ call_id: callId }), body), () => resolve());
+            }),
           receive: () => conn.await(negotiationCallId).then((r) => r.body),
+          encrypt: (session) => {
+            // Bytes the server sent after its last handshake message (e.g. TLS 1.3 session
+            // tickets) are TLS records too: from here on the socket feeds the session only.
+            session.attach((records) => socket.write(records));
+            conn.inbound = (chunk) => session.receive(chunk);
+            session.socket.on('data', frames);
+            session.socket.on('error', (err) =>
+              conn.fail(kuduError('TRIB_KUDU_TLS', `TLS session with ${peer} failed`, err)),
+            );
+            conn.out = session.socket;
+          },
         },
         options.user,
         peer,
+        options.tls,
       );
       return conn;
     } catch (err) {
@@ -115,7 +143,7 @@ export class KuduConnection {
       timeout_millis: timeoutMs,
     });
     const answer = this.await(callId, timeoutMs, `${method} to ${this.peer}`);
-    this.socket.write(encodeFrame(header, request));
+    this.out.write(encodeFrame(header, request));
     return answer;
   }
 
@@ -136,7 +164,7 @@ export class KuduConnection {
     }).finally(() => clearTimeout(timer));
     if (frame.header.is_error === true) {
       const status = ErrorStatusPB.decode(mainMessage(frame.rest));
-      if (callId === negotiationCallId) throw negotiationRefused(this.peer, status.message);
+      if (callId === negotiationCallId) throw negotiationRefused(this.peer, status.message, this.tls);
       const err = kuduError('TRIB_KUDU_RPC', `${what ?? 'call'} failed: ${status.message}`);
       (err as { retriable?: boolean }).retriable = retriableRpcCodes.has(status.code ?? 0);
       throw err;

@@ -11,6 +11,19 @@ import { scanTablets, tabletIds, type ScannedRow, type ScanOptions } from './tab
 import { writeOperations } from './tablet-writer.ts';
 import { getRows, type PointGetOptions } from './point-gets.ts';
 import type { Row } from './cell-values.ts';
+import type { KuduTlsOptions } from './tls-handshake.ts';
+
+/** A TLS configuration that names its trust: a CA, or an explicit verify: false (never both, never neither). */
+function checkTls(tls: KuduTlsOptions): KuduTlsOptions {
+  const hasCa = tls.ca !== undefined && tls.ca.length > 0;
+  if (tls.verify === false && hasCa) {
+    throw kuduError('TRIB_KUDU_CONFIG', 'tls: give ca (verify against it) or verify: false, not both');
+  }
+  if (tls.verify !== false && !hasCa) {
+    throw kuduError('TRIB_KUDU_CONFIG', "tls: ca (the cluster's CA certificate, PEM) is required unless verify: false");
+  }
+  return tls;
+}
 
 export interface KuduClientOptions {
   /** Master addresses, `host:port` (port default 7051). */
@@ -20,6 +33,8 @@ export interface KuduClientOptions {
   readonly connectTimeoutMs?: number;
   /** Bound on each operation, retries included; default 30 s. */
   readonly operationTimeoutMs?: number;
+  /** Encrypt every connection, trusting `ca` (PEM) or, with `verify: false`, any certificate; absent: plaintext. */
+  readonly tls?: KuduTlsOptions;
 }
 
 export class KuduClient {
@@ -34,6 +49,7 @@ export class KuduClient {
     this.pool = new ConnectionPool({
       user: options.user ?? 'tributary',
       connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      ...(options.tls === undefined ? {} : { tls: checkTls(options.tls) }),
     });
     this.master = new MasterClient(
       options.masters.map((m) => parseHostPort(m, 7051)),

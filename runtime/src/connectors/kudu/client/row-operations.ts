@@ -14,7 +14,12 @@ export const operationTypes = {
   upsert: 5,
   insertIgnore: 10,
   deleteIgnore: 12,
+  // CreateTable's split rows and range bounds: rows of the range columns only (range-bounds.ts).
+  splitRow: 4,
+  rangeLowerBound: 6,
+  rangeUpperBound: 7,
 } as const;
+const partitionRowKinds: ReadonlySet<OperationKind> = new Set(['splitRow', 'rangeLowerBound', 'rangeUpperBound']);
 export type OperationKind = keyof typeof operationTypes;
 
 export interface Operation {
@@ -62,7 +67,7 @@ export function encodeOperations(table: string, schema: Schema, ops: readonly Op
     },
   };
   for (const op of ops) {
-    checkRow(table, schema, op);
+    if (!partitionRowKinds.has(op.kind)) checkRow(table, schema, op);
     // A delete carries the key only; other operations every column the row names.
     const included = schema.columns.map(
       (c, i) =>

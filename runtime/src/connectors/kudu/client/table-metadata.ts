@@ -1,10 +1,12 @@
 // A table as the master describes it (GetTableSchema): id, schema and partitioning, and the
-// CreateTable request for a new one (hash partitions, optionally range-partitioned by key columns
-// with one unbounded range).
+// CreateTable request for a new one (hash partitions, optionally range-partitioned by key columns:
+// one unbounded range, or explicit ranges and split rows).
 import { kuduError, type ServiceError } from './kudu-errors.ts';
 import { masterFailure, type MasterClient } from './master-client.ts';
 import { messageType } from './messages.ts';
+import type { Row } from './cell-values.ts';
 import type { Partitioning } from './partitioning.ts';
+import { encodeRangePartitions, type RangeBounds } from './range-bounds.ts';
 import type { Deadline } from './retry.ts';
 import { Schema, type ColumnSchemaWire, type ColumnSpec } from './schema.ts';
 
@@ -81,8 +83,12 @@ export interface CreateTableSpec {
   readonly columns: readonly ColumnSpec[];
   /** One hash dimension per entry; columns must be key columns. */
   readonly hashPartitions: readonly { readonly columns: readonly string[]; readonly buckets: number }[];
-  /** Key columns to range-partition by (one unbounded range); default none. */
+  /** Key columns to range-partition by; default none. */
   readonly rangeColumns?: readonly string[];
+  /** Ranges of `rangeColumns`, each [lower, upper); default one unbounded range. */
+  readonly ranges?: readonly RangeBounds[];
+  /** Rows of `rangeColumns` at which the ranges are split further. */
+  readonly splitRows?: readonly Row[];
   readonly replicas?: number;
 }
 
@@ -90,6 +96,7 @@ interface CreateRequest {
   name: string;
   schema: { columns: ColumnSchemaWire[] };
   partition_schema: PartitionSchemaWire;
+  split_rows_range_bounds?: { rows: Uint8Array; indirect_data: Uint8Array };
   num_replicas?: number;
 }
 const CreateTableRequestPB = messageType<CreateRequest>('CreateTableRequestPB');
@@ -108,6 +115,15 @@ export async function createTable(master: MasterClient, spec: CreateTableSpec, d
     }
     return { name: n };
   };
+  const rangeColumns = spec.rangeColumns ?? [];
+  const bounded = (spec.ranges ?? []).length > 0 || (spec.splitRows ?? []).length > 0;
+  if (bounded && rangeColumns.length === 0) {
+    throw kuduError('TRIB_KUDU_SCHEMA', `table "${spec.name}": ranges and split rows need rangeColumns`);
+  }
+  const rangeIndexes = rangeColumns.map((c) => schema.indexOf(keyColumn(c, 'the range partition').name)!);
+  const bounds = bounded
+    ? encodeRangePartitions(spec.name, schema, rangeIndexes, spec.ranges ?? [], spec.splitRows ?? [])
+    : undefined;
   const res = await master.call(
     'CreateTable',
     CreateTableRequestPB,
@@ -120,8 +136,9 @@ export async function createTable(master: MasterClient, spec: CreateTableSpec, d
           columns: h.columns.map((c) => keyColumn(c, `hash partition ${i}`)),
           num_buckets: h.buckets,
         })),
-        range_schema: { columns: (spec.rangeColumns ?? []).map((c) => keyColumn(c, 'the range partition')) },
+        range_schema: { columns: rangeColumns.map((name) => ({ name })) },
       },
+      ...(bounds ? { split_rows_range_bounds: { rows: bounds.rows, indirect_data: bounds.indirect } } : {}),
       ...(spec.replicas === undefined ? {} : { num_replicas: spec.replicas }),
     },
     d,

@@ -31,6 +31,17 @@ interface WriteResponse {
 const WriteRequestPB = messageType<WriteRequest>('WriteRequestPB');
 const WriteResponsePB = messageType<WriteResponse>('WriteResponsePB');
 
+/** The row's key columns as `name=value`, to name a row in an error. */
+function describeKey(table: KuduTable, row: Operation['row']): string {
+  return table.schema.columns
+    .slice(0, table.schema.keyCount)
+    .map((c) => {
+      const v = row[c.name];
+      return `${c.name}=${v instanceof Uint8Array ? `0x${Buffer.from(v).toString('hex')}` : JSON.stringify(typeof v === 'bigint' ? String(v) : v)}`;
+    })
+    .join(', ');
+}
+
 /** A tablet-server answer to retry with fresh locations. */
 class StaleLocation extends Error {
   readonly retriable = true;
@@ -56,7 +67,10 @@ export async function writeOperations(
       for (let i = 0; i < ops.length; i++) {
         const tablet = tabletFor(tablets, keys[i]!);
         if (!tablet) {
-          throw kuduError('TRIB_KUDU_ROW_ERRORS', `table "${table.name}": row ${i} falls in no range partition`);
+          throw kuduError(
+            'TRIB_KUDU_ROW_ERRORS',
+            `table "${table.name}": row ${i} (${describeKey(table, ops[i]!.row)}) falls in no range partition`,
+          );
         }
         if (!tablet.leader) {
           locations.invalidate(table.id);
