@@ -40,7 +40,7 @@ const { Kafka, logLevel } = kafkajs;
 const ROUNDS = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 2);
 const ROWS = 90_000;
 const PARALLELISM = 3;
-const SCAN_LATENCY_MS = '1000';
+const SCAN_LATENCY_MS = '200';
 const DIAG = Boolean(process.env['EOS_DIAG']);
 const slowScans = 'scanner_inject_latency_on_each_batch_ms';
 
