@@ -148,7 +148,9 @@ export async function slotMemoryBenchmarks(): Promise<void> {
   const input = `bench-slot-memory-${run}`;
   const variants: { name: string; env: Record<string, string> }[] = [
     { name: 'as shipped', env: {} },
-    { name: 'kafkajs default fetch (10 MiB)', env: { TRIBUTARY_KAFKA_FETCH_MAX_BYTES: String(10 * MiB) } },
+    { name: 'semi 8', env: { NODE_OPTIONS: '--max-semi-space-size=8' } },
+    { name: 'semi 4', env: { NODE_OPTIONS: '--max-semi-space-size=4' } },
+    { name: 'semi 8 old 192', env: { NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=192' } },
   ];
   try {
     await fill(kafka, input, records);

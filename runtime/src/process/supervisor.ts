@@ -28,6 +28,7 @@ import { RuntimeEnv } from '../control/contract.ts';
 import { TributaryError } from '../errors.ts';
 import { RestartProgress } from './restart-progress.ts';
 import { LocalEnv } from './slot-env.ts';
+import { SLOT_NODE_FLAGS } from './slot-node-flags.ts';
 import type { SupervisorMetrics } from './supervisor-metrics.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -257,7 +258,7 @@ export class Supervisor {
       };
       delete env[LocalEnv.podRoot];
       delete env[RuntimeEnv.peerSelector];
-      const child = spawn(node, [main], {
+      const child = spawn(node, [...SLOT_NODE_FLAGS, main], {
         cwd: process.cwd(),
         env,
         stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],
