@@ -19,11 +19,11 @@ import kafkajs from 'kafkajs';
 import { CONTRACT_VERSION } from '../runtime/src/control/contract.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
+import { SLOT_NODE_FLAGS } from '../runtime/src/process/slot-node-flags.ts';
 import { Supervisor } from '../runtime/src/process/supervisor.ts';
 import { silentLogger } from '../runtime/src/telemetry/logger.ts';
 import { createTopics, deleteTopicsContaining } from '../runtime/src/testing/kafka-topics.ts';
 
-const MiB = 1024 * 1024;
 const TARGET_MIB = 250;
 const PARALLELISM = 2;
 const PARTITIONS = 4;
@@ -52,7 +52,7 @@ function memoryOf(pid: number): { rss: number; hwm: number } | undefined {
   }
 }
 
-async function runQ0(brokers: string[], input: string, records: number, env: Record<string, string>): Promise<Q0Run> {
+async function runQ0(brokers: string[], input: string, records: number, nodeFlags: readonly string[]): Promise<Q0Run> {
   const id = randomUUID().slice(0, 8);
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-slot-memory-'));
   const graph: GraphSpec = {
@@ -76,7 +76,8 @@ async function runQ0(brokers: string[], input: string, records: number, env: Rec
     logger: silentLogger(),
     maxRestarts: 0,
     stdio: 'pipe',
-    env: { TRIBUTARY_LOG_LEVEL: 'warn', ...env },
+    env: { TRIBUTARY_LOG_LEVEL: 'warn' },
+    nodeFlags,
     onAttempt: (a) => {
       for (const s of a.slots) {
         s.child.stdout?.resume();
@@ -146,18 +147,16 @@ export async function slotMemoryBenchmarks(): Promise<void> {
     logLevel: kafkajs.logLevel.NOTHING,
   });
   const input = `bench-slot-memory-${run}`;
-  const variants: { name: string; env: Record<string, string> }[] = [
-    { name: 'as shipped', env: {} },
-    { name: 'semi 8', env: { NODE_OPTIONS: '--max-semi-space-size=8' } },
-    { name: 'semi 4', env: { NODE_OPTIONS: '--max-semi-space-size=4' } },
-    { name: 'semi 8 old 192', env: { NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=192' } },
+  const variants: { name: string; nodeFlags: readonly string[] }[] = [
+    { name: `as shipped (${SLOT_NODE_FLAGS.join(' ')})`, nodeFlags: SLOT_NODE_FLAGS },
+    { name: "V8's default young generation (no flags)", nodeFlags: [] },
   ];
   try {
     await fill(kafka, input, records);
     const results = variants.map(() => ({ worst: new Map<number, SlotMemory>(), best: 0 }));
     for (let r = 0; r < rounds; r++)
       for (const [i, v] of variants.entries()) {
-        const got = await runQ0(brokers, input, records, v.env);
+        const got = await runQ0(brokers, input, records, v.nodeFlags);
         const acc = results[i]!;
         acc.best = Math.max(acc.best, got.recordsPerSecond);
         for (const s of got.slots) {
