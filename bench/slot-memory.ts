@@ -3,10 +3,10 @@
 // Kafka → Kafka pass-through (bounded input, checkpoints every second, exactly-once output) on
 // the local cluster's Kafka. Each slot's VmRSS (/proc/<pid>/status) is sampled every 50 ms
 // while it runs; reported: its peak RSS, its VmHWM, the ratio of the peak to the 250 MiB target,
-// and the job's records/s (input records over the wall time from spawn to the last exit), for the
-// slots as shipped and for slots given TRIBUTARY_KAFKA_FETCH_MAX_BYTES of the default kafkajs
-// fetch size (10 MiB a fetch, 1 MiB a partition), so a memory cut and its throughput sit side by
-// side in the same run.
+// and the job's records/s (input records over the wall time from spawn to the last exit), for
+// the slots as shipped (SLOT_NODE_FLAGS: a capped young generation) and for slots without those
+// flags (V8 sizing the young generation itself), so the memory cut and its throughput sit side
+// by side in the same run.
 //
 // Needs the local cluster's Kafka (TRIBUTARY_KAFKA_BROKERS: eval "$(npm run -s cluster -- env)");
 // skipped with a message otherwise. Env: BENCH_SLOT_MEMORY_RECORDS (default 300,000), BENCH_ROUNDS.
@@ -19,6 +19,7 @@ import kafkajs from 'kafkajs';
 import { CONTRACT_VERSION } from '../runtime/src/control/contract.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
+import { TributaryError } from '../runtime/src/errors.ts';
 import { SLOT_NODE_FLAGS } from '../runtime/src/process/slot-node-flags.ts';
 import { Supervisor } from '../runtime/src/process/supervisor.ts';
 import { silentLogger } from '../runtime/src/telemetry/logger.ts';
@@ -28,6 +29,7 @@ const TARGET_MIB = 250;
 const PARALLELISM = 2;
 const PARTITIONS = 4;
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const fmt2 = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 });
 const fmt1 = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 });
 
 interface SlotMemory {
@@ -98,7 +100,7 @@ async function runQ0(brokers: string[], input: string, records: number, nodeFlag
   const started = performance.now();
   try {
     const result = await sup.run();
-    if (result.state !== 'FINISHED') throw new Error(`q0 ended ${result.state}`);
+    if (result.state !== 'FINISHED') throw new TributaryError('TRIB_JOB_FAILED', `q0 ended ${result.state}`);
   } finally {
     clearInterval(timer);
     rmSync(stateDir, { recursive: true, force: true });
@@ -176,7 +178,7 @@ export async function slotMemoryBenchmarks(): Promise<void> {
       );
       for (const s of [...acc.worst.values()].sort((a, b) => a.slot - b.slot))
         process.stdout.write(
-          `    slot ${s.slot}${s.slot === 0 ? ' (+coordinator)' : ''}: peak RSS ${fmt1.format(s.peakRssMiB)} MiB, VmHWM ${fmt1.format(s.hwmMiB)} MiB, ${fmt1.format(s.hwmMiB / TARGET_MIB)}x the ${TARGET_MIB} MiB target\n`,
+          `    slot ${s.slot}${s.slot === 0 ? ' (+coordinator)' : ''}: peak RSS ${fmt1.format(s.peakRssMiB)} MiB, VmHWM ${fmt1.format(s.hwmMiB)} MiB, ${fmt2.format(s.hwmMiB / TARGET_MIB)}x the ${TARGET_MIB} MiB target\n`,
         );
     }
   } finally {
