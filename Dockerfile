@@ -77,4 +77,5 @@ FROM app AS runtime
 LABEL org.opencontainers.image.title="tributary-runtime"
 COPY --from=compile-cache --chown=0:0 /compile-cache /app/.node-compile-cache
 ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
-ENTRYPOINT ["node", "/app/runtime/src/main.ts"]
+# Node flags: runtime/src/process/slot-node-flags.ts (slot-node-flags.test.ts checks this line).
+ENTRYPOINT ["node", "--max-semi-space-size=8", "/app/runtime/src/main.ts"]

@@ -9,7 +9,8 @@
 // BENCH_ONLY=operator only the operator at scale (streamjob-operator.ts); BENCH_ONLY=container
 // only the image and its containers (container-start.ts: image size and build times, slot
 // start and rescale downtime in containers vs processes); BENCH_ONLY=kudu only the Kudu sink and
-// source vs `kudu perf loadgen` and `kudu perf table_scan` (kudu.ts; needs the local cluster's Kudu).
+// source vs `kudu perf loadgen` and `kudu perf table_scan` (kudu.ts; needs the local cluster's Kudu);
+// BENCH_ONLY=slot-memory only the RSS per slot process of a distributed q0 (slot-memory.ts).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -27,6 +28,7 @@ import { rescaleDowntimeOnS3 } from './rescale-s3.ts';
 import { checkpointOverheadOnS3 } from './checkpoint-s3.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
 import { kuduBenchmarks } from './kudu.ts';
+import { slotMemoryBenchmarks } from './slot-memory.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -157,6 +159,12 @@ if (only === 'container') {
 }
 if (only === 'kudu') {
   await kuduBenchmarks();
+  // Needs the local cluster's Kafka; prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
+  await slotMemoryBenchmarks();
+  process.exit(0);
+}
+if (only === 'slot-memory') {
+  await slotMemoryBenchmarks();
   process.exit(0);
 }
 await main();

@@ -28,6 +28,7 @@ import { RuntimeEnv } from '../control/contract.ts';
 import { TributaryError } from '../errors.ts';
 import { RestartProgress } from './restart-progress.ts';
 import { LocalEnv } from './slot-env.ts';
+import { SLOT_NODE_FLAGS } from './slot-node-flags.ts';
 import type { SupervisorMetrics } from './supervisor-metrics.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -81,6 +82,8 @@ export interface SupervisorOptions {
   env?: Record<string, string>;
   /** 'inherit' (default: sink output and logs on the terminal) or 'pipe' (tests read child.stdout/stderr). */
   stdio?: 'inherit' | 'pipe';
+  /** Node flags of the slot processes (default SLOT_NODE_FLAGS; a bench measures without them). */
+  nodeFlags?: readonly string[];
   onAttempt?: (a: AttemptInfo) => void;
   onSlotExit?: (slot: number, code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -257,7 +260,7 @@ export class Supervisor {
       };
       delete env[LocalEnv.podRoot];
       delete env[RuntimeEnv.peerSelector];
-      const child = spawn(node, [main], {
+      const child = spawn(node, [...(o.nodeFlags ?? SLOT_NODE_FLAGS), main], {
         cwd: process.cwd(),
         env,
         stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],

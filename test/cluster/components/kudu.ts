@@ -2,9 +2,10 @@
 // Maven Central's kudu-binary jar (the binaries Kudu's own Java tests run), unpacked once per
 // version into the cache, data under the cluster folder, every port on loopback. Tests can stop
 // a tablet server for real and start it again (stopKuduTserver / startKuduTserver).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ClusterError } from '../errors.ts';
@@ -256,14 +257,20 @@ export async function startKuduTserver(paths: ClusterPaths, i: number): Promise<
 /**
  * Sets a runtime flag of every running tablet server (`kudu tserver set_flag`), e.g. Kudu's own
  * fault injection `tablet_inject_latency_on_apply_write_op_ms` to make writes slow for real. Lasts
- * until set again or the server restarts: a test sets it back when it ends.
+ * until set again or the server restarts: a test sets it back when it ends. `force` sets a flag Kudu
+ * does not tag `runtime` (e.g. `scanner_inject_latency_on_each_batch_ms`, read on every batch all the same).
  */
-export async function setKuduTserverFlag(paths: ClusterPaths, flag: string, value: string): Promise<void> {
+export async function setKuduTserverFlag(
+  paths: ClusterPaths,
+  flag: string,
+  value: string,
+  o: { force?: boolean } = {},
+): Promise<void> {
   for (let i = 0; i < kuduTserverCount; i++) {
     await new Promise<void>((resolve, reject) => {
       execFile(
         kuduBin(paths, 'kudu'),
-        ['tserver', 'set_flag', kuduTserverAddress(i), flag, value],
+        ['tserver', 'set_flag', ...(o.force ? ['--force'] : []), kuduTserverAddress(i), flag, value],
         { env: kuduEnv(paths), timeout: 20_000 },
         (err, _stdout, stderr) =>
           err
@@ -281,6 +288,28 @@ export async function setKuduTserverFlag(paths: ClusterPaths, flag: string, valu
       );
     });
   }
+}
+
+/**
+ * Runs the cluster's `kudu` CLI (e.g. `table scan`), handing each line of its output to `onLine` as
+ * it comes (a whole table's scan does not fit a buffer); fails with its stderr on a non-zero exit.
+ */
+export async function kuduCliLines(paths: ClusterPaths, args: string[], onLine: (line: string) => void): Promise<void> {
+  const p = spawn(kuduBin(paths, 'kudu'), args, { env: kuduEnv(paths), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  p.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    p.once('error', reject);
+    p.once('close', resolve);
+  });
+  for await (const line of createInterface({ input: p.stdout, crlfDelay: Infinity })) onLine(line);
+  const code = await exited;
+  if (code !== 0)
+    throw new ClusterError(
+      'CLUSTER_NOT_READY',
+      'kudu',
+      `kudu ${args.slice(0, 2).join(' ')} exited ${code}: ${stderr.trim()}`,
+    );
 }
 
 export function kuduEnvLines(paths: ClusterPaths): Record<string, string> {

@@ -32,7 +32,7 @@ describe('image map', () => {
   it('has defaults for our images (pointing at this checkout) and passthrough OS images', () => {
     const map = defaultImageMap('/repo');
     expect(lookupImage(map, 'tributary/runtime:dev')).toEqual({
-      command: ['/repo/node_modules/.bin/node', '/repo/runtime/src/main.ts'],
+      command: ['/repo/node_modules/.bin/node', '--max-semi-space-size=8', '/repo/runtime/src/main.ts'],
       env: { NODE_COMPILE_CACHE: '/repo/node_modules/.cache/tributary-compile-cache' },
     });
     expect(lookupImage(map, 'tributary/operator:1')?.command?.[1]).toBe('/repo/operator/src/main.ts');

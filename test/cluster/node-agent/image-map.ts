@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SLOT_NODE_FLAGS } from '../../../runtime/src/process/slot-node-flags.ts';
 import { NodeAgentError } from './errors.ts';
 
 export interface ImageMapping {
@@ -31,7 +32,10 @@ export function defaultImageMap(repoRoot: string = REPO_ROOT): ImageMap {
   return [
     {
       pattern: 'tributary/runtime:*',
-      mapping: { command: [node, join(repoRoot, 'runtime/src/main.ts')], env: { NODE_COMPILE_CACHE: compileCache } },
+      mapping: {
+        command: [node, ...SLOT_NODE_FLAGS, join(repoRoot, 'runtime/src/main.ts')],
+        env: { NODE_COMPILE_CACHE: compileCache },
+      },
     },
     { pattern: 'tributary/operator:*', mapping: { command: [node, join(repoRoot, 'operator/src/main.ts')] } },
     // Node 24 of this checkout as an entrypoint: `args: [script.ts, ...]`.

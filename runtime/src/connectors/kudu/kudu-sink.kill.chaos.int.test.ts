@@ -14,21 +14,21 @@
 //
 // Rounds: TRIBUTARY_CHAOS_ROUNDS (default 3; each kills at least once, asserted).
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
 import { CONTRACT_VERSION } from '../../control/contract.ts';
 import { createJobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec, KuduSinkSpec } from '../../graph/spec.ts';
-import { Supervisor, type AttemptInfo } from '../../process/supervisor.ts';
+import { Supervisor } from '../../process/supervisor.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { CollectingSink, type Emitted } from '../../testing/harness.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
 import { testKuduMasters } from '../../testing/kudu-masters.ts';
+import { SlotKills } from '../../testing/slot-kills.ts';
 import { validateGraph } from '../validate-graph.ts';
 import { setKuduTserverFlag } from '../../../../test/cluster/components/kudu.ts';
 import { clusterPaths } from '../../../../test/cluster/paths.ts';
@@ -42,7 +42,6 @@ const PARTITIONS = 4;
 const BASE = 1_700_000_000_000;
 const DIAG = Boolean(process.env['EOS_DIAG']);
 const slowWrites = 'tablet_inject_latency_on_apply_write_op_ms';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A row as comparable text: its fields sorted, every value as a string (int64 scans give bigints). */
 const asText = (r: Record<string, unknown>): string =>
@@ -150,9 +149,7 @@ describe('kudu sink with SIGKILLed slot processes (real Kafka, real Kudu)', () =
       });
       const g = graph({ masters: testKuduMasters(), table: tableOf(round), batchSize: 200 });
       validateGraph(g);
-      const attempts: AttemptInfo[] = [];
-      const kills: { attempt: number; slot: number; afterMs: number }[] = [];
-      const exits: string[] = [];
+      const book = new SlotKills({ stateDir, ...(DIAG ? { logDir } : {}) });
       const sup = new Supervisor({
         config: {
           contractVersion: CONTRACT_VERSION,
@@ -167,68 +164,33 @@ describe('kudu sink with SIGKILLed slot processes (real Kafka, real Kudu)', () =
         logger: silentLogger(),
         maxRestarts: 10,
         backoffMs: 200,
-        stdio: 'pipe',
         env: { TRIBUTARY_LOG_LEVEL: DIAG ? 'debug' : 'warn' },
-        onSlotExit: (slot, code, signal) => exits.push(`a${attempts.length}/s${slot}:${signal ?? code}`),
-        onAttempt: (a) => {
-          attempts.push(a);
-          for (const s of a.slots) {
-            if (DIAG) {
-              const f = createWriteStream(join(logDir, `a${a.attempt}-s${s.slot}.log`));
-              s.child.stdout?.pipe(f);
-              s.child.stderr?.pipe(f);
-            } else {
-              s.child.stdout?.resume();
-              s.child.stderr?.resume();
-            }
-          }
-        },
+        ...book.hooks(),
       });
-      const done = sup.run();
-      let finished = false;
-      void done.finally(() => (finished = true)).catch(() => {});
+      const done = book.follow(sup.run());
       // The first kill hits a running slot the moment the round's second checkpoint completes (the
       // sink in full flow, the rows before that barrier just flushed); the second comes at a random
       // moment of the next attempt (start-up, restore and sink opening are fair game) if any.
-      await expect.poll(() => attempts.length, { timeout: 30_000 }).toBeGreaterThan(0);
+      await book.started();
       let checkpoint: string | undefined;
-      for (let c = 0; c < 2; c++) {
-        const before = checkpoint;
-        await expect
-          .poll(
-            async () => {
-              checkpoint = await latestCheckpointPath(stateDir);
-              return finished || checkpoint !== before;
-            },
-            { timeout: 60_000, interval: 10 },
-          )
-          .toBe(true);
-      }
-      expect(finished, 'the job finished before its second checkpoint: nothing for a kill to test').toBe(false);
-      for (let k = 0; k < 2 && !finished; k++) {
-        const attemptNo = attempts.length;
-        const afterMs = k === 0 ? 0 : 150 + Math.floor(Math.random() * 2000);
-        if (afterMs > 0) await sleep(afterMs);
-        const a = attempts[attempts.length - 1];
-        if (finished || !a || a.attempt !== attemptNo) break;
-        const running = a.slots.filter((s) => s.child.exitCode === null && s.child.signalCode === null);
-        const victim = running[Math.floor(Math.random() * running.length)];
-        if (!victim) break;
-        victim.child.kill('SIGKILL');
-        kills.push({ attempt: a.attempt, slot: victim.slot, afterMs });
+      for (let c = 0; c < 2; c++) checkpoint = (await book.nextCheckpoint(checkpoint)) ?? checkpoint;
+      expect(book.finished, 'the job finished before its second checkpoint: nothing for a kill to test').toBe(false);
+      for (let k = 0; k < 2 && !book.finished; k++) {
+        const kill = await book.killRunningSlot(k === 0 ? 0 : 150 + Math.floor(Math.random() * 2000));
+        if (!kill) break;
         totalKills++;
-        await expect.poll(() => attempts.length > attemptNo || finished, { timeout: 30_000 }).toBe(true);
       }
+      const { kills } = book;
       expect(kills.length, 'no slot was killed in this round').toBeGreaterThanOrEqual(1);
       const result = await done.catch((e: unknown) => {
         keep = true;
         process.stderr.write(
-          `kudu kill round ${round} FAILED (state, logs and tables kept in ${dir}): ${(e as Error).message}; kills ${JSON.stringify(kills)}, exits ${exits.join(' ')}\n`,
+          `kudu kill round ${round} FAILED (state, logs and tables kept in ${dir}): ${(e as Error).message}; ${book.summary()}\n`,
         );
         throw e;
       });
       process.stderr.write(
-        `kudu kill round ${round}: parallelism ${parallelism}, kills ${JSON.stringify(kills)}, attempts ${result.attempts}, restarts ${result.restarts}, exits ${exits.join(' ')}\n`,
+        `kudu kill round ${round}: parallelism ${parallelism}, attempts ${result.attempts}, restarts ${result.restarts}, ${book.summary()}\n`,
       );
       expect(result.state).toBe('FINISHED');
       expect(result.restarts).toBeGreaterThanOrEqual(1);
