@@ -146,7 +146,12 @@ const intRange: Partial<Record<ColumnType, [number, number]>> = {
 export function cellOf(type: ColumnType, key: string): CellValue | undefined {
   switch (type) {
     case 'string':
+    case 'varchar':
       return key;
+    case 'decimal32':
+    case 'decimal64':
+    case 'decimal128':
+      return /^-?\d+(\.\d+)?$/.test(key) ? key : undefined;
     case 'int8':
     case 'int16':
     case 'int32':

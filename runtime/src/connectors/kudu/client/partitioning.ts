@@ -1,11 +1,11 @@
 // Which tablet a row belongs to: Kudu's partition key is one 4-byte big-endian bucket per hash
 // dimension (MurmurHash2-64 of the dimension's key-encoded columns, seeded, modulo the bucket
 // count), then the key encoding of the range columns. Key encoding is order-preserving: signed
-// integers big-endian with the sign bit flipped; strings and binaries raw when last, otherwise
+// integers (and decimals' unscaled values) big-endian with the sign bit flipped; strings and binaries raw when last, otherwise
 // with 0x00 escaped as 0x00 0x01 and terminated by 0x00 0x00.
-import type { Row } from './cell-values.ts';
+import { writeCell, type Row } from './cell-values.ts';
 import { kuduError } from './kudu-errors.ts';
-import type { Schema } from './schema.ts';
+import { cellSize, type Schema } from './schema.ts';
 
 export interface HashDimension {
   /** Column indexes in the table schema. */
@@ -81,7 +81,18 @@ function encodeKeyColumn(schema: Schema, index: number, row: Row, last: boolean,
       b[0]! ^= 0x80;
       return push(b);
     }
+    case 'decimal32':
+    case 'decimal64':
+    case 'decimal128': {
+      // As the signed integer of the unscaled value, of the cell's size.
+      const b = Buffer.alloc(cellSize[col.type]);
+      writeCell('', col, v, b, 0, { push: () => 0 });
+      b.reverse();
+      b[0]! ^= 0x80;
+      return push(b);
+    }
     case 'string':
+    case 'varchar':
     case 'binary': {
       const bytes = typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v as Uint8Array);
       if (last) return push(bytes);
