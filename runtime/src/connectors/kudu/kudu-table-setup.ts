@@ -5,14 +5,7 @@
 import { TributaryError } from '../../errors.ts';
 import type { KuduCreateTableSpec } from '../../graph/spec.ts';
 import type { KuduClient } from './client/kudu-client.ts';
-import {
-  columnTypes,
-  resolveType,
-  typeName,
-  type Column,
-  type ColumnSpec,
-  type ColumnType,
-} from './client/schema.ts';
+import { columnTypes, resolveType, typeName, type Column, type ColumnSpec, type ColumnType } from './client/schema.ts';
 import type { KuduTable } from './client/table-metadata.ts';
 
 export async function openOrCreateTable(

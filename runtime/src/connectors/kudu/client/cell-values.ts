@@ -83,7 +83,8 @@ export function writeCell(
       if (typeof v !== 'string') throw bad(table, col, `expected a string, got ${describe(v)}`);
       // Characters as Kudu counts them: Unicode code points.
       const chars = [...v].length;
-      if (chars > col.length!) throw bad(table, col, `${describe(v)} has ${chars} characters, over the column's ${col.length}`);
+      if (chars > col.length!)
+        throw bad(table, col, `${describe(v)} has ${chars} characters, over the column's ${col.length}`);
       const bytes = Buffer.from(v, 'utf8');
       out.writeBigUInt64LE(BigInt(indirect.push(bytes)), at);
       out.writeBigUInt64LE(BigInt(bytes.length), at + 8);
