@@ -248,7 +248,7 @@ describe('decimal and varchar columns against the real Kudu', () => {
   }, 180_000);
 
   it('fails the job naming the column and the value out of scale, and a createTable whose decimal differs', async () => {
-    const sinkOf = (records: unknown[], precision: number): GraphSpec => ({
+    const sinkOf = (records: Record<string, unknown>[], precision: number): GraphSpec => ({
       sources: [{ name: 'in', collection: { records } }],
       sinks: [
         {

@@ -15,7 +15,8 @@ import { LookupCache } from '../lookup-cache.ts';
 import type { CellValue } from './client/cell-values.ts';
 import type { KuduClient } from './client/kudu-client.ts';
 import { loadKuduClient } from './client/load-client.ts';
-import type { ColumnType } from './client/schema.ts';
+import { formatDecimal, parseDecimal } from './client/decimal.ts';
+import type { ColumnType, TypeAttributes } from './client/schema.ts';
 import type { KuduTable } from './client/table-metadata.ts';
 import { masterList, recordOf } from './kudu-source.ts';
 
@@ -41,6 +42,7 @@ export class KuduPointLookup implements KeyedLookup {
   private client: KuduClient | undefined;
   private table: KuduTable | undefined;
   private keyType: ColumnType = 'string';
+  private keyAttributes: TypeAttributes = {};
   /** Rows fetched from Kudu (found), for tests and logs. */
   fetchedRows = 0;
 
@@ -69,6 +71,7 @@ export class KuduPointLookup implements KeyedLookup {
         `lookup table "${name}" (mode: get): column "${column}" must be the primary key of Kudu table "${spec.table}", whose key is (${keys.map((k) => k.name).join(', ')})`,
       );
     this.keyType = keys[0].type;
+    this.keyAttributes = keys[0];
     for (const c of [...(spec.columns ?? []), ...Object.keys(spec.equals ?? {})])
       if (schema.indexOf(c) === undefined)
         throw new TributaryError(
@@ -88,7 +91,7 @@ export class KuduPointLookup implements KeyedLookup {
     const found = new Map<string, Row | null>();
     const asked: { key: string; value: CellValue }[] = [];
     for (const k of keys) {
-      const value = cellOf(this.keyType, k);
+      const value = cellOf(this.keyType, k, this.keyAttributes);
       if (value === undefined) found.set(k, null);
       else asked.push({ key: k, value });
     }
@@ -143,15 +146,19 @@ const intRange: Partial<Record<ColumnType, [number, number]>> = {
  * A key string as a value of the key column's type, as the kudu source would have emitted it
  * (int64 and timestamps as decimal digits, binary as base64), or undefined when it cannot be one.
  */
-export function cellOf(type: ColumnType, key: string): CellValue | undefined {
+export function cellOf(type: ColumnType, key: string, attributes?: TypeAttributes): CellValue | undefined {
   switch (type) {
     case 'string':
-    case 'varchar':
       return key;
+    case 'varchar':
+      return [...key].length <= (attributes?.length ?? 0) ? key : undefined;
     case 'decimal32':
     case 'decimal64':
-    case 'decimal128':
-      return /^-?\d+(\.\d+)?$/.test(key) ? key : undefined;
+    case 'decimal128': {
+      // Only the text the source emits ("12.30" at scale 2) names a row: the found row's key is compared as that text.
+      const unscaled = parseDecimal(key, attributes?.precision ?? 0, attributes?.scale ?? 0);
+      return typeof unscaled === 'bigint' && formatDecimal(unscaled, attributes?.scale ?? 0) === key ? key : undefined;
+    }
     case 'int8':
     case 'int16':
     case 'int32':
