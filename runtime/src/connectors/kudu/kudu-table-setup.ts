@@ -1,7 +1,8 @@
 // Opens the Kudu sink's table, or creates it from the sink's `createTable` spec when it does not
 // exist. An existing table with a `createTable` spec must have those columns with the same
-// types (a decimal's precision and scale, a varchar's length included), key membership and nullability (extra nullable columns are fine): a job never writes
-// into a table that only looks like the one it declared. Errors name the table and the field.
+// types (a decimal's precision and scale, a varchar's length included), key membership and
+// nullability (extra nullable columns are fine): a job never writes into a table that only
+// looks like the one it declared. Errors name the table and the field.
 import { TributaryError } from '../../errors.ts';
 import type { KuduCreateTableSpec } from '../../graph/spec.ts';
 import type { KuduClient } from './client/kudu-client.ts';

@@ -1,8 +1,8 @@
 // Which tablet a row belongs to: Kudu's partition key is one 4-byte big-endian bucket per hash
 // dimension (MurmurHash2-64 of the dimension's key-encoded columns, seeded, modulo the bucket
 // count), then the key encoding of the range columns. Key encoding is order-preserving: signed
-// integers (and decimals' unscaled values) big-endian with the sign bit flipped; strings and binaries raw when last, otherwise
-// with 0x00 escaped as 0x00 0x01 and terminated by 0x00 0x00.
+// integers (and decimals' unscaled values) big-endian with the sign bit flipped; strings and
+// binaries raw when last, otherwise with 0x00 escaped as 0x00 0x01 and terminated by 0x00 0x00.
 import { writeCell, type Row } from './cell-values.ts';
 import { kuduError } from './kudu-errors.ts';
 import { cellSize, type Schema } from './schema.ts';
