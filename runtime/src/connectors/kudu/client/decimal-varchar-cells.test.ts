@@ -144,6 +144,38 @@ describe('decimal values', () => {
   });
 });
 
+describe('column types from the master', () => {
+  it('reads precision, scale and length from type attributes, refuses them missing and the internal types', () => {
+    const wire = Schema.fromWire('t', [
+      { name: 'd', type: 16, is_key: true, type_attributes: { precision: 12, scale: 3 } },
+      { name: 'v', type: 19, type_attributes: { length: 7 } },
+    ]);
+    expect(wire.columns.map((c) => [c.type, c.precision, c.scale, c.length])).toEqual([
+      ['decimal64', 12, 3, undefined],
+      ['varchar', undefined, undefined, 7],
+    ]);
+    const thrown = (columns: Parameters<typeof Schema.fromWire>[1]): TributaryError => {
+      try {
+        Schema.fromWire('t', columns);
+      } catch (err) {
+        return err as TributaryError;
+      }
+      throw new Error('not refused');
+    };
+    expect(thrown([{ name: 'v', type: 19 }]).code).toBe('TRIB_KUDU_PROTOCOL');
+    for (const [type, name] of [
+      [0, 'uint8'],
+      [6, 'uint64'],
+      [14, 'int128'],
+      [21, 'nested'],
+    ] as const) {
+      const err = thrown([{ name: 'u', type }]);
+      expect(err.code).toBe('TRIB_KUDU_UNSUPPORTED');
+      expect(err.message).toContain(`table "t", column "u": ${name} columns are not supported`);
+    }
+  });
+});
+
 describe('varchar values', () => {
   it('counts characters (code points), not bytes or UTF-16 units, against the length', () => {
     expect(roundTrip(col('v'), 'ab😀').back).toBe('ab😀');

@@ -179,7 +179,7 @@ export class Schema {
           const name = unsupportedWire[c.type] ?? `type ${c.type}`;
           throw kuduError(
             'TRIB_KUDU_UNSUPPORTED',
-            `table "${table}", column "${c.name}": ${name} columns are not supported by this client yet`,
+            `table "${table}", column "${c.name}": ${name} columns are not supported (Kudu's own clients have no ${name} type either)`,
           );
         }
         const a = c.type_attributes ?? {};
