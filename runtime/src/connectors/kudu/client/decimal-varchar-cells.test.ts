@@ -141,6 +141,10 @@ describe('decimal values', () => {
     expect(byEncoding).toEqual([...values.keys()]);
     expect([...encodeKeyColumns(keys, [1], { a: '0', b: '-1.5' })]).toEqual([0x7f, 0xff, 0xff, 0xf1]);
     expect([...encodeKeyColumns(keys, [0], { a: '0.01', b: '0' })]).toEqual([0x80, ...Array(14).fill(0), 1]);
+    expect([...encodeKeyColumns(keys, [0], { a: '-1', b: '0' })]).toEqual([0x7f, ...Array(14).fill(0xff), 0x9c]);
+    expect(() => encodeKeyColumns(keys, [1], { a: '0', b: '1000' })).toThrow(
+      'kudu: partition column "b" (decimal(4, 1)): 1000: more than 4 digits (precision 4)',
+    );
   });
 });
 

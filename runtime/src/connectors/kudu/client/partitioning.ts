@@ -3,9 +3,10 @@
 // count), then the key encoding of the range columns. Key encoding is order-preserving: signed
 // integers (and decimals' unscaled values) big-endian with the sign bit flipped; strings and
 // binaries raw when last, otherwise with 0x00 escaped as 0x00 0x01 and terminated by 0x00 0x00.
-import { writeCell, type Row } from './cell-values.ts';
+import type { Row } from './cell-values.ts';
+import { parseDecimal } from './decimal.ts';
 import { kuduError } from './kudu-errors.ts';
-import { cellSize, type Schema } from './schema.ts';
+import { cellSize, typeName, type Schema } from './schema.ts';
 
 export interface HashDimension {
   /** Column indexes in the table schema. */
@@ -85,9 +86,19 @@ function encodeKeyColumn(schema: Schema, index: number, row: Row, last: boolean,
     case 'decimal64':
     case 'decimal128': {
       // As the signed integer of the unscaled value, of the cell's size.
+      const unscaled = parseDecimal(v, col.precision!, col.scale!);
+      if (typeof unscaled === 'string')
+        throw kuduError(
+          'TRIB_KUDU_SCHEMA',
+          `partition column "${col.name}" (${typeName(col)}): ${String(v)}: ${unscaled}`,
+        );
       const b = Buffer.alloc(cellSize[col.type]);
-      writeCell('', col, v, b, 0, { push: () => 0 });
-      b.reverse();
+      if (b.length === 4) b.writeInt32BE(Number(unscaled));
+      else if (b.length === 8) b.writeBigInt64BE(unscaled);
+      else {
+        b.writeBigInt64BE(unscaled >> 64n);
+        b.writeBigUInt64BE(unscaled & mask64, 8);
+      }
       b[0]! ^= 0x80;
       return push(b);
     }
