@@ -85,6 +85,7 @@ describe('kudu config rules', () => {
         { name: 'g', type: 'int32', precision: 3 },
         { name: 'h', type: 'decimal', precision: '5' },
         { name: 'i', type: 'decimal', precision: 5, digits: 2 },
+        { name: 'j', type: 'constructor' },
       ),
     ).toEqual([
       'graph.sinks[0].kudu.createTable.columns[1].type: a decimal needs a precision from 1 to 38, got undefined',
@@ -96,6 +97,7 @@ describe('kudu config rules', () => {
       'graph.sinks[0].kudu.createTable.columns[7].type: precision, scale and length are for decimal and varchar columns, not int32',
       'graph.sinks[0].kudu.createTable.columns[8].precision: expected an integer, got "5"',
       'graph.sinks[0].kudu.createTable.columns[9].digits: unknown field; expected one of name, type, key, nullable, precision, scale, length',
+      'graph.sinks[0].kudu.createTable.columns[10].type: expected one of decimal, int8, int16, int32, int64, string, bool, float, double, binary, unixtime_micros, decimal32, decimal64, decimal128, varchar, date, got "constructor"',
     ]);
   });
 

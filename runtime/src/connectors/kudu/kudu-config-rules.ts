@@ -21,7 +21,7 @@ export function checkMasters(c: Checker, s: Obj, p: string): void {
 /** A column's type and its attributes: decimal's precision and scale, varchar's length. */
 function checkColumnType(c: Checker, col: Obj, cp: string): void {
   const type = col['type'];
-  if (typeof type !== 'string' || (type !== 'decimal' && !(type in columnTypes))) {
+  if (typeof type !== 'string' || (type !== 'decimal' && !Object.hasOwn(columnTypes, type))) {
     c.add(`${cp}.type`, `expected one of decimal, ${Object.keys(columnTypes).join(', ')}, got ${show(type)}`);
     return;
   }

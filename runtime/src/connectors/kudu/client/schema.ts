@@ -115,17 +115,18 @@ export function resolveType(spec: ColumnSpec): { type: ColumnType; attributes: T
   const { type, precision, scale, length } = spec;
   const int = (v: number | undefined, lo: number, hi: number): boolean =>
     v !== undefined && Number.isInteger(v) && v >= lo && v <= hi;
-  if (type === 'decimal' || (type in columnTypes && isDecimal(type))) {
+  const explicit = type !== 'decimal' && Object.hasOwn(columnTypes, type) && isDecimal(type) ? type : undefined;
+  if (type === 'decimal' || explicit) {
     if (!int(precision, 1, maxDecimalPrecision))
       return `a decimal needs a precision from 1 to ${maxDecimalPrecision}, got ${String(precision)}`;
     if (!int(scale ?? 0, 0, precision!)) return `scale must be from 0 to the precision (${precision}), got ${scale}`;
     const resolved = decimalTypeFor(precision!);
-    if (type !== 'decimal' && type !== resolved)
-      return `${type} holds precision ${precisionFloor[type]} to ${decimalPrecisionLimit[type]}, got ${precision} (or say type: decimal)`;
+    if (explicit && explicit !== resolved)
+      return `${explicit} holds precision ${precisionFloor[explicit]} to ${decimalPrecisionLimit[explicit]}, got ${precision} (or say type: decimal)`;
     if (length !== undefined) return 'length is for varchar columns';
     return { type: resolved, attributes: { precision: precision!, scale: scale ?? 0 } };
   }
-  if (!(type in columnTypes)) return `unknown type "${type}"`;
+  if (!Object.hasOwn(columnTypes, type)) return `unknown type "${type}"`;
   if (type === 'varchar') {
     if (!int(length, 1, maxVarcharLength))
       return `a varchar needs a length from 1 to ${maxVarcharLength}, got ${String(length)}`;
