@@ -385,7 +385,16 @@ export interface KuduSinkSpec {
 
 /** Columns of a Kudu table the sink may create; key columns first, in key order. */
 export interface KuduCreateTableSpec {
-  columns: { name: string; type: string; key?: boolean; nullable?: boolean }[];
+  /** `type: decimal` takes `precision` (1-38) and `scale` (default 0); `type: varchar` takes `length`. */
+  columns: {
+    name: string;
+    type: string;
+    key?: boolean;
+    nullable?: boolean;
+    precision?: number;
+    scale?: number;
+    length?: number;
+  }[];
   /** Hash buckets over the key columns (default 2; Kudu needs at least 2). */
   hashBuckets?: number;
   /** Key columns to hash by (default every key column). */

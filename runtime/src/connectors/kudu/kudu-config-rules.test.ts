@@ -120,7 +120,7 @@ describe('kudu config rules', () => {
         }),
       ),
     ).toEqual([
-      'graph.sinks[0].kudu.createTable.columns[1].type: expected one of int8, int16, int32, int64, string, bool, float, double, binary, unixtime_micros, date, got "text"',
+      'graph.sinks[0].kudu.createTable.columns[1].type: expected one of decimal, int8, int16, int32, int64, string, bool, float, double, binary, unixtime_micros, decimal32, decimal64, decimal128, varchar, date, got "text"',
       'graph.sinks[0].kudu.createTable.columns[1].key: key columns must come before every non-key column',
       'graph.sinks[0].kudu.createTable.columns[1].nullable: a key column cannot be nullable',
       'graph.sinks[0].kudu.createTable.hashBuckets: expected an integer ≥ 2, got 1',
@@ -138,6 +138,44 @@ describe('kudu config rules', () => {
         }),
       ),
     ).toEqual([]);
+  });
+
+  it('sink: createTable decimal columns take precision (1-38) and scale (0..precision), varchar a length', () => {
+    const ok = { masters: 'm:7051', table: 't' };
+    const cols = (...extra: unknown[]) =>
+      messages(sink({ ...ok, createTable: { columns: [{ name: 'k', type: 'int64', key: true }, ...extra] } }));
+    expect(
+      cols(
+        { name: 'a', type: 'decimal', precision: 38, scale: 10 },
+        { name: 'b', type: 'decimal64', precision: 12 },
+        { name: 'c', type: 'varchar', length: 65535, nullable: true },
+      ),
+    ).toEqual([]);
+    expect(
+      cols(
+        { name: 'a', type: 'decimal' },
+        { name: 'b', type: 'decimal', precision: 39 },
+        { name: 'c', type: 'decimal', precision: 5, scale: 6 },
+        { name: 'd', type: 'decimal32', precision: 12, scale: 2 },
+        { name: 'e', type: 'varchar' },
+        { name: 'f', type: 'varchar', length: 10, scale: 1 },
+        { name: 'g', type: 'int32', precision: 3 },
+        { name: 'h', type: 'decimal', precision: '5' },
+        { name: 'i', type: 'decimal', precision: 5, digits: 2 },
+        { name: 'j', type: 'constructor' },
+      ),
+    ).toEqual([
+      'graph.sinks[0].kudu.createTable.columns[1].type: a decimal needs a precision from 1 to 38, got undefined',
+      'graph.sinks[0].kudu.createTable.columns[2].type: a decimal needs a precision from 1 to 38, got 39',
+      'graph.sinks[0].kudu.createTable.columns[3].type: scale must be from 0 to the precision (5), got 6',
+      'graph.sinks[0].kudu.createTable.columns[4].type: decimal32 holds precision 1 to 9, got 12 (or say type: decimal)',
+      'graph.sinks[0].kudu.createTable.columns[5].type: a varchar needs a length from 1 to 65535, got undefined',
+      'graph.sinks[0].kudu.createTable.columns[6].type: precision and scale are for decimal columns',
+      'graph.sinks[0].kudu.createTable.columns[7].type: precision, scale and length are for decimal and varchar columns, not int32',
+      'graph.sinks[0].kudu.createTable.columns[8].precision: expected an integer, got "5"',
+      'graph.sinks[0].kudu.createTable.columns[9].digits: unknown field; expected one of name, type, key, nullable, precision, scale, length',
+      'graph.sinks[0].kudu.createTable.columns[10].type: expected one of decimal, int8, int16, int32, int64, string, bool, float, double, binary, unixtime_micros, decimal32, decimal64, decimal128, varchar, date, got "constructor"',
+    ]);
   });
 
   it('source: masters, a table, optional columns, equals of scalars and a timeout', () => {

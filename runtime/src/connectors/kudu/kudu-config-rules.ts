@@ -4,7 +4,7 @@
 // (the graph cannot know it).
 import { isObj, show, type Checker, type Obj } from '../../graph/checker.ts';
 import type { ConnectorConfigRule, SinkConfigRule, SourceConfigRule } from '../../graph/connector-rules.ts';
-import { columnTypes } from './client/schema.ts';
+import { columnTypes, resolveType, type ColumnType, type TypeAttributes } from './client/schema.ts';
 
 export function checkMasters(c: Checker, s: Obj, p: string): void {
   const m = s['masters'];
@@ -44,6 +44,25 @@ export function checkTls(c: Checker, v: unknown, p: string): void {
     );
 }
 
+/** A column's type and its attributes: decimal's precision and scale, varchar's length. */
+function checkColumnType(c: Checker, col: Obj, cp: string): void {
+  const type = col['type'];
+  if (typeof type !== 'string' || (type !== 'decimal' && !Object.hasOwn(columnTypes, type))) {
+    c.add(`${cp}.type`, `expected one of decimal, ${Object.keys(columnTypes).join(', ')}, got ${show(type)}`);
+    return;
+  }
+  const attrs = Object.fromEntries(
+    ['precision', 'scale', 'length'].filter((f) => col[f] !== undefined).map((f) => [f, col[f]]),
+  );
+  const bad = Object.entries(attrs).find(([, v]) => typeof v !== 'number');
+  if (bad) {
+    c.add(`${cp}.${bad[0]}`, `expected an integer, got ${show(bad[1])}`);
+    return;
+  }
+  const problem = resolveType({ name: '', type: type as ColumnType, ...(attrs as TypeAttributes) });
+  if (typeof problem === 'string') c.add(`${cp}.type`, problem);
+}
+
 function checkCreateTable(c: Checker, v: unknown, p: string): void {
   if (v === undefined) return;
   if (!isObj(v)) {
@@ -61,10 +80,9 @@ function checkCreateTable(c: Checker, v: unknown, p: string): void {
     cols.forEach((col: unknown, i) => {
       const cp = `${p}.columns[${i}]`;
       if (!isObj(col)) return c.add(cp, `expected {name, type, key?, nullable?}, got ${show(col)}`);
-      c.keys(col, ['name', 'type', 'key', 'nullable'], cp);
+      c.keys(col, ['name', 'type', 'key', 'nullable', 'precision', 'scale', 'length'], cp);
       const name = c.string(col, 'name', cp);
-      if (typeof col['type'] !== 'string' || !(col['type'] in columnTypes))
-        c.add(`${cp}.type`, `expected one of ${Object.keys(columnTypes).join(', ')}, got ${show(col['type'])}`);
+      checkColumnType(c, col, cp);
       for (const f of ['key', 'nullable'])
         if (col[f] !== undefined && typeof col[f] !== 'boolean')
           c.add(`${cp}.${f}`, `expected true or false, got ${show(col[f])}`);

@@ -17,7 +17,7 @@ import type { CellValue } from './client/cell-values.ts';
 import type { KuduClient } from './client/kudu-client.ts';
 import { clientTls } from './kudu-tls-config.ts';
 import { loadKuduClient } from './client/load-client.ts';
-import type { ColumnType } from './client/schema.ts';
+import type { ColumnType, TypeAttributes } from './client/schema.ts';
 import type { ScanPredicate } from './client/scan-predicates.ts';
 import { cellOf, scanPredicatesOf } from './kudu-spec-values.ts';
 import type { KuduTable } from './client/table-metadata.ts';
@@ -46,6 +46,7 @@ export class KuduPointLookup implements KeyedLookup {
   private table: KuduTable | undefined;
   private keyType: ColumnType = 'string';
   private predicates: ScanPredicate[] = [];
+  private keyAttributes: TypeAttributes = {};
   /** Rows fetched from Kudu (found), for tests and logs. */
   fetchedRows = 0;
 
@@ -76,6 +77,7 @@ export class KuduPointLookup implements KeyedLookup {
       );
     this.keyType = keys[0].type;
     this.predicates = scanPredicatesOf(name, this.table, spec.predicates);
+    this.keyAttributes = keys[0];
     for (const c of [...(spec.columns ?? []), ...Object.keys(spec.equals ?? {})])
       if (schema.indexOf(c) === undefined)
         throw new TributaryError(
@@ -95,7 +97,7 @@ export class KuduPointLookup implements KeyedLookup {
     const found = new Map<string, Row | null>();
     const asked: { key: string; value: CellValue }[] = [];
     for (const k of keys) {
-      const value = cellOf(this.keyType, k);
+      const value = cellOf(this.keyType, k, this.keyAttributes);
       if (value === undefined) found.set(k, null);
       else asked.push({ key: k, value });
     }

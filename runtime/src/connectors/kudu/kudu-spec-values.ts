@@ -6,7 +6,8 @@ import type { KuduPredicateSpec } from '../../graph/spec.ts';
 import { TributaryError } from '../../errors.ts';
 import type { CellValue } from './client/cell-values.ts';
 import type { ScanPredicate } from './client/scan-predicates.ts';
-import type { ColumnType } from './client/schema.ts';
+import { formatDecimal, parseDecimal } from './client/decimal.ts';
+import type { ColumnType, TypeAttributes } from './client/schema.ts';
 import type { KuduTable } from './client/table-metadata.ts';
 
 /**
@@ -23,9 +24,10 @@ export function scanPredicatesOf(
     const at = table.schema.indexOf(p.column);
     if (at === undefined)
       throw new TributaryError('TRIB_KUDU_SCHEMA', `${where}: Kudu table "${table.name}" has no such column`);
-    const type = table.schema.columns[at]!.type;
+    const col = table.schema.columns[at]!;
+    const type = col.type;
     const cell = (v: unknown, field: string): CellValue => {
-      const c = ['string', 'number', 'boolean'].includes(typeof v) ? cellOf(type, String(v)) : undefined;
+      const c = ['string', 'number', 'boolean'].includes(typeof v) ? cellOf(type, String(v), col) : undefined;
       if (c === undefined)
         throw new TributaryError('TRIB_KUDU_SCHEMA', `${where}: ${field} ${JSON.stringify(v)} is not a ${type} value`);
       return c;
@@ -52,10 +54,19 @@ const intRange: Partial<Record<ColumnType, [number, number]>> = {
  * A key string as a value of the key column's type, as the kudu source would have emitted it
  * (int64 and timestamps as decimal digits, binary as base64), or undefined when it cannot be one.
  */
-export function cellOf(type: ColumnType, key: string): CellValue | undefined {
+export function cellOf(type: ColumnType, key: string, attributes?: TypeAttributes): CellValue | undefined {
   switch (type) {
     case 'string':
       return key;
+    case 'varchar':
+      return [...key].length <= (attributes?.length ?? 0) ? key : undefined;
+    case 'decimal32':
+    case 'decimal64':
+    case 'decimal128': {
+      // Only the text the source emits ("12.30" at scale 2) names a row: the found row's key is compared as that text.
+      const unscaled = parseDecimal(key, attributes?.precision ?? 0, attributes?.scale ?? 0);
+      return typeof unscaled === 'bigint' && formatDecimal(unscaled, attributes?.scale ?? 0) === key ? key : undefined;
+    }
     case 'int8':
     case 'int16':
     case 'int32':

@@ -1,12 +1,13 @@
 // Opens the Kudu sink's table, or creates it from the sink's `createTable` spec when it does not
 // exist. An existing table with a `createTable` spec must have those columns with the same
-// types, key membership and nullability (extra nullable columns are fine): a job never writes
-// into a table that only looks like the one it declared. Errors name the table and the field.
+// types (a decimal's precision and scale, a varchar's length included), key membership and
+// nullability (extra nullable columns are fine): a job never writes into a table that only
+// looks like the one it declared. Errors name the table and the field.
 import { TributaryError } from '../../errors.ts';
 import type { KuduCreateTableSpec, KuduRangeRow } from '../../graph/spec.ts';
 import type { Row } from './client/cell-values.ts';
 import type { KuduClient } from './client/kudu-client.ts';
-import { columnTypes, type ColumnSpec, type ColumnType } from './client/schema.ts';
+import { columnTypes, resolveType, typeName, type Column, type ColumnSpec, type ColumnType } from './client/schema.ts';
 import type { CreateTableSpec, KuduTable } from './client/table-metadata.ts';
 
 export async function openOrCreateTable(
@@ -42,13 +43,23 @@ export async function openOrCreateTable(
 
 export function columnSpecs(table: string, create: KuduCreateTableSpec, path: string): ColumnSpec[] {
   const specs = create.columns.map((c, i): ColumnSpec => {
-    if (!(c.type in columnTypes)) {
+    const spec: ColumnSpec = {
+      name: c.name,
+      type: c.type as ColumnType,
+      key: c.key === true,
+      nullable: c.nullable === true,
+      ...(c.precision === undefined ? {} : { precision: c.precision }),
+      ...(c.scale === undefined ? {} : { scale: c.scale }),
+      ...(c.length === undefined ? {} : { length: c.length }),
+    };
+    const resolved = resolveType(spec);
+    if (typeof resolved === 'string') {
       throw new TributaryError(
         'TRIB_KUDU_SCHEMA',
-        `${path}.createTable.columns[${i}].type: table "${table}", column "${c.name}": unknown Kudu type "${c.type}" (expected one of ${Object.keys(columnTypes).join(', ')})`,
+        `${path}.createTable.columns[${i}].type: table "${table}", column "${c.name}": ${resolved} (types: decimal, ${Object.keys(columnTypes).join(', ')})`,
       );
     }
-    return { name: c.name, type: c.type as ColumnType, key: c.key === true, nullable: c.nullable === true };
+    return { ...spec, type: resolved.type, ...resolved.attributes };
   });
   if (!specs.some((c) => c.key)) {
     throw new TributaryError(
@@ -104,7 +115,8 @@ function checkColumns(table: KuduTable, specs: readonly ColumnSpec[], path: stri
       return;
     }
     const c = table.schema.columns[at]!;
-    if (c.type !== s.type) problems.push(`${where}: the table's column is ${c.type}, the spec says ${s.type}`);
+    if (typeName(c) !== typeName(s as Column))
+      problems.push(`${where}: the table's column is ${typeName(c)}, the spec says ${typeName(s as Column)}`);
     if (c.key !== (s.key === true)) problems.push(`${where}: the table's column is ${c.key ? '' : 'not '}a key column`);
     if (c.nullable !== (s.nullable === true))
       problems.push(`${where}: the table's column is ${c.nullable ? '' : 'not '}nullable`);

@@ -1,9 +1,13 @@
 // JavaScript values of Kudu cells, checked against the column type: int8/16/32, date (days since
 // the epoch) and float/double are numbers; int64 and unixtime_micros (microseconds since the
 // epoch) are bigints (a safe-integer number is accepted on write); bool is boolean; string is
-// string; binary is Uint8Array. A value of the wrong kind or range names its column.
+// string; binary is Uint8Array; decimals are decimal strings ("12.34", see decimal.ts; a bigint
+// or a number is accepted on write when exact); varchar is a string of at most its length in
+// characters (refused beyond it: Kudu's own clients cut it silently, the server stores whatever
+// it is sent). A value of the wrong kind or range names its column.
+import { formatDecimal, parseDecimal, readInt128LE, writeInt128LE } from './decimal.ts';
 import { kuduError } from './kudu-errors.ts';
-import type { Column } from './schema.ts';
+import { typeName, type Column } from './schema.ts';
 
 export type CellValue = number | bigint | boolean | string | Uint8Array;
 export type Row = Readonly<Record<string, CellValue | null | undefined>>;
@@ -15,7 +19,7 @@ const int64Min = -(1n << 63n);
 const int64Max = (1n << 63n) - 1n;
 
 function bad(table: string, col: Column, what: string): Error {
-  return kuduError('TRIB_KUDU_SCHEMA', `table "${table}", column "${col.name}" (${col.type}): ${what}`);
+  return kuduError('TRIB_KUDU_SCHEMA', `table "${table}", column "${col.name}" (${typeName(col)}): ${what}`);
 }
 
 function describe(v: unknown): string {
@@ -65,6 +69,27 @@ export function writeCell(
       if (typeof v !== 'boolean') throw bad(table, col, `expected a boolean, got ${describe(v)}`);
       out.writeUInt8(v ? 1 : 0, at);
       return;
+    case 'decimal32':
+    case 'decimal64':
+    case 'decimal128': {
+      const unscaled = parseDecimal(v, col.precision!, col.scale!);
+      if (typeof unscaled === 'string') throw bad(table, col, `${describe(v)}: ${unscaled}`);
+      if (col.type === 'decimal32') out.writeInt32LE(Number(unscaled), at);
+      else if (col.type === 'decimal64') out.writeBigInt64LE(unscaled, at);
+      else writeInt128LE(unscaled, out, at);
+      return;
+    }
+    case 'varchar': {
+      if (typeof v !== 'string') throw bad(table, col, `expected a string, got ${describe(v)}`);
+      // Characters as Kudu counts them: Unicode code points.
+      const chars = [...v].length;
+      if (chars > col.length!)
+        throw bad(table, col, `${describe(v)} has ${chars} characters, over the column's ${col.length}`);
+      const bytes = Buffer.from(v, 'utf8');
+      out.writeBigUInt64LE(BigInt(indirect.push(bytes)), at);
+      out.writeBigUInt64LE(BigInt(bytes.length), at + 8);
+      return;
+    }
     case 'string':
     case 'binary': {
       let bytes: Uint8Array;
@@ -97,7 +122,14 @@ export function readCell(col: Column, data: Buffer, at: number, indirect: Buffer
       return data.readDoubleLE(at);
     case 'bool':
       return data.readUInt8(at) !== 0;
+    case 'decimal32':
+      return formatDecimal(BigInt(data.readInt32LE(at)), col.scale!);
+    case 'decimal64':
+      return formatDecimal(data.readBigInt64LE(at), col.scale!);
+    case 'decimal128':
+      return formatDecimal(readInt128LE(data, at), col.scale!);
     case 'string':
+    case 'varchar':
     case 'binary': {
       const offset = Number(data.readBigUInt64LE(at));
       const length = Number(data.readBigUInt64LE(at + 8));
@@ -105,7 +137,7 @@ export function readCell(col: Column, data: Buffer, at: number, indirect: Buffer
         throw kuduError('TRIB_KUDU_PROTOCOL', `column "${col.name}": cell points past the indirect data`);
       }
       const bytes = indirect.subarray(offset, offset + length);
-      return col.type === 'string' ? bytes.toString('utf8') : Uint8Array.from(bytes);
+      return col.type === 'binary' ? Uint8Array.from(bytes) : bytes.toString('utf8');
     }
   }
 }

@@ -1,11 +1,12 @@
 // Which tablet a row belongs to: Kudu's partition key is one 4-byte big-endian bucket per hash
 // dimension (MurmurHash2-64 of the dimension's key-encoded columns, seeded, modulo the bucket
 // count), then the key encoding of the range columns. Key encoding is order-preserving: signed
-// integers big-endian with the sign bit flipped; strings and binaries raw when last, otherwise
-// with 0x00 escaped as 0x00 0x01 and terminated by 0x00 0x00.
+// integers (and decimals' unscaled values) big-endian with the sign bit flipped; strings and
+// binaries raw when last, otherwise with 0x00 escaped as 0x00 0x01 and terminated by 0x00 0x00.
 import type { Row } from './cell-values.ts';
+import { parseDecimal } from './decimal.ts';
 import { kuduError } from './kudu-errors.ts';
-import type { Schema } from './schema.ts';
+import { cellSize, typeName, type Schema } from './schema.ts';
 
 export interface HashDimension {
   /** Column indexes in the table schema. */
@@ -81,7 +82,28 @@ function encodeKeyColumn(schema: Schema, index: number, row: Row, last: boolean,
       b[0]! ^= 0x80;
       return push(b);
     }
+    case 'decimal32':
+    case 'decimal64':
+    case 'decimal128': {
+      // As the signed integer of the unscaled value, of the cell's size.
+      const unscaled = parseDecimal(v, col.precision!, col.scale!);
+      if (typeof unscaled === 'string')
+        throw kuduError(
+          'TRIB_KUDU_SCHEMA',
+          `partition column "${col.name}" (${typeName(col)}): ${String(v)}: ${unscaled}`,
+        );
+      const b = Buffer.alloc(cellSize[col.type]);
+      if (b.length === 4) b.writeInt32BE(Number(unscaled));
+      else if (b.length === 8) b.writeBigInt64BE(unscaled);
+      else {
+        b.writeBigInt64BE(unscaled >> 64n);
+        b.writeBigUInt64BE(unscaled & mask64, 8);
+      }
+      b[0]! ^= 0x80;
+      return push(b);
+    }
     case 'string':
+    case 'varchar':
     case 'binary': {
       const bytes = typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v as Uint8Array);
       if (last) return push(bytes);
