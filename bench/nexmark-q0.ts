@@ -42,7 +42,7 @@ async function load(): Promise<void> {
   const gen = new NexmarkGenerator(['bid']);
   const rnd = new RecordRandom();
   const t0 = 1_700_000_000_000;
-  for (let i = 0; i < records; ) {
+  for (let i = 0; i < records;) {
     const messages = [];
     for (let j = 0; j < 5000 && i < records; j++, i++) {
       rnd.reset(7, i);

@@ -29,8 +29,8 @@ describe('kafkajs groupMessagesPerPartition replacement', () => {
     expect(calls).toEqual(messages.map((m) => m.value));
     expect(Object.keys(grouped)).toEqual(['0', '1', '2']);
     for (const p of [0, 1, 2]) expect(grouped[p]).toEqual(messages.filter((m) => m.p === p));
-    expect(
-      groupMessagesPerPartition({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 }),
-    ).toEqual({});
+    expect(groupMessagesPerPartition({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 })).toEqual(
+      {},
+    );
   });
 });

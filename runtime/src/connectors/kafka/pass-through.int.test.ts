@@ -65,9 +65,7 @@ describe('Kafka pass-through of source bytes', () => {
 
   it('source → sink and source → filter (reading a field) → sink: output bytes identical to the input', async () => {
     expect(await runGraph(`it-pass-q0-${run}`, [])).toEqual([...inputs].sort());
-    const filtered = await runGraph(`it-pass-filter-${run}`, [
-      { name: 'big', from: 'bids', filter: 'amount > 5.0' },
-    ]);
+    const filtered = await runGraph(`it-pass-filter-${run}`, [{ name: 'big', from: 'bids', filter: 'amount > 5.0' }]);
     expect(filtered).toEqual(inputs.filter((_, i) => (i % 9) + 1.5 > 5).sort());
   });
 
