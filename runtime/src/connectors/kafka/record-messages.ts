@@ -7,9 +7,10 @@ import { sourceBytes } from '../record-format.ts';
 
 /**
  * Appends one message per record to `out`: the value is the record as JSON (or its `value`
- * field for `format: string`) — for a record that carries its source bytes (a Kafka json
- * source's record passed through unchanged, graph/pass-through.ts) those bytes as they are — the timestamp its event time, the key the `key` expression's
- * result (a key that fails to evaluate is null: the record is still written, unpartitioned).
+ * field for `format: string`), or, for a record that carries its source bytes (a Kafka json
+ * source's record passed through unchanged, graph/pass-through.ts), those bytes as they are;
+ * the timestamp is its event time, the key the `key` expression's result (a key that fails
+ * to evaluate is null: the record is still written, unpartitioned).
  */
 export function appendMessages(b: Batch, out: Message[], asString: boolean, key: CompiledExpr | undefined): void {
   for (let i = 0; i < b.n; i++) {
