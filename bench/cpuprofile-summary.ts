@@ -3,6 +3,7 @@
 // idle), as percentages of the profile's non-idle samples.
 // Usage: node bench/cpuprofile-summary.ts <file.cpuprofile> [top=15]
 import { readFileSync } from 'node:fs';
+import { TributaryError } from '../runtime/src/errors.ts';
 
 interface Frame {
   functionName: string;
@@ -32,7 +33,7 @@ export function moduleOf(f: Frame): string {
 
 function main(): void {
   const [file, topArg] = process.argv.slice(2);
-  if (!file) throw new Error('usage: cpuprofile-summary.ts <file.cpuprofile> [top]');
+  if (!file) throw new TributaryError('TRIB_CLI_USAGE', 'usage: cpuprofile-summary.ts <file.cpuprofile> [top]');
   const top = Number(topArg ?? 15);
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));

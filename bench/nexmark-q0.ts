@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { NexmarkGenerator } from '../runtime/src/connectors/datagen/nexmark.ts';
 import { RecordRandom } from '../runtime/src/connectors/datagen/random.ts';
+import { TributaryError } from '../runtime/src/errors.ts';
 
 const brokers = process.env['TRIBUTARY_KAFKA_BROKERS'] ?? '127.0.0.1:19092';
 const records = Number(process.env['Q0_RECORDS'] ?? 500_000);
@@ -33,7 +34,7 @@ async function load(): Promise<void> {
     const n = offs.reduce((s, o) => s + Number(o.high) - Number(o.low), 0);
     await admin.disconnect();
     if (n === records) return;
-    throw new Error(`topic ${topic} holds ${n} records, not ${records}: delete it`);
+    throw new TributaryError('TRIB_INVARIANT', `topic ${topic} holds ${n} records, not ${records}: delete it`);
   }
   await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
   await admin.disconnect();
@@ -97,7 +98,7 @@ function runOnce(checkout: string, query: string, round: number): Run {
     { cwd: checkout, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const wallS = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`${query} in ${checkout} exited ${r.status}`);
+  if (r.status !== 0) throw new TributaryError('TRIB_JOB_FAILED', `${query} in ${checkout} exited ${r.status}`);
   const [u, s] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
   return { checkout, query, wallS, cpuS: (u ?? 0) + (s ?? 0) };
 }
