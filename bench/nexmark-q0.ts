@@ -118,10 +118,16 @@ async function main(): Promise<void> {
         );
       }
   for (const q of queries) {
-    const best = checkouts.map((c) =>
-      runs.filter((x) => x.query === q && x.checkout === c).reduce((a, b) => (b.cpuS < a.cpuS ? b : a)),
-    );
-    const base = best[0] as Run;
+    // Best of the rounds, each figure on its own: the fastest wall time and the least CPU.
+    const best = checkouts.map((c) => {
+      const mine = runs.filter((x) => x.query === q && x.checkout === c);
+      return {
+        checkout: c,
+        wallS: Math.min(...mine.map((x) => x.wallS)),
+        cpuS: Math.min(...mine.map((x) => x.cpuS)),
+      };
+    });
+    const base = best[0] as { wallS: number; cpuS: number };
     for (const b of best)
       process.stdout.write(
         `${q} best ${b.checkout}: ${(records / b.wallS).toFixed(0)} rec/s, ${(records / b.cpuS).toFixed(0)} rec/CPU-s; ratio to first: ${(base.wallS / b.wallS).toFixed(2)}× rec/s, ${(base.cpuS / b.cpuS).toFixed(2)}× rec/CPU-s\n`,
