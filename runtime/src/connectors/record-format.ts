@@ -6,7 +6,20 @@ export type DecodeResult = { ok: true; rec: Rec } | { ok: false; reason: string;
 
 const dec = new TextDecoder();
 
-export function decodeValue(format: RecordFormat, value: Buffer | string | null): DecodeResult {
+/**
+ * A decoded JSON record's source bytes, set only when the graph lets them through unchanged
+ * (graph/pass-through.ts). Non-enumerable: a spread or Object.assign copy of the record (a new
+ * record) does not carry them, and neither does any serialisation.
+ */
+const SOURCE_BYTES = Symbol('tributary.sourceBytes');
+
+/** The exact JSON a Kafka sink may write for `rec` instead of stringifying it, if known. */
+export function sourceBytes(rec: Rec): Buffer | undefined {
+  return (rec as { [SOURCE_BYTES]?: Buffer })[SOURCE_BYTES];
+}
+
+/** `keepBytes`: a JSON object keeps `value` (a Buffer) as its source bytes (sourceBytes). */
+export function decodeValue(format: RecordFormat, value: Buffer | string | null, keepBytes = false): DecodeResult {
   if (format === 'bytes')
     return {
       ok: true,
@@ -30,6 +43,7 @@ export function decodeValue(format: RecordFormat, value: Buffer | string | null)
         reason: 'not_an_object',
         error: `expected a JSON object, got ${Array.isArray(v) ? 'an array' : typeof v}`,
       };
+    if (keepBytes && typeof value !== 'string') Object.defineProperty(v, SOURCE_BYTES, { value });
     return { ok: true, rec: v as Rec };
   } catch (e) {
     return { ok: false, reason: 'invalid_json', error: (e as Error).message };

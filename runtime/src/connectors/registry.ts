@@ -18,13 +18,15 @@ import { deliveryOf } from './sink-delivery.ts';
 
 export interface ConnectorEnv {
   jobStartTime: number;
+  /** The source's records may carry their source bytes to a sink (graph/pass-through.ts). */
+  passThrough?: boolean;
 }
 
 export function createSourceReader(spec: SourceSpec, env: ConnectorEnv): SourceReader {
   if (spec.datagen) return new DatagenSource(spec.datagen, env.jobStartTime);
   if (spec.collection) return new CollectionSource(spec.collection);
   if (spec.file) return new FileSource(spec.file);
-  if (spec.kafka) return new KafkaSource(spec.kafka);
+  if (spec.kafka) return new KafkaSource(spec.kafka, { keepBytes: env.passThrough === true });
   if (spec.druid) return new DruidSqlSource(spec.name, spec.druid);
   if (spec.kudu) return new KuduSource(spec.name, spec.kudu);
   throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `source "${spec.name}": no connector`);

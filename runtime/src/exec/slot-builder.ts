@@ -9,6 +9,7 @@ import type { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
 import { createSourceReader } from '../connectors/registry.ts';
 import { TributaryError } from '../errors.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
+import { passThroughSources } from '../graph/pass-through.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
 import type { SourceSpec } from '../graph/spec.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
@@ -166,7 +167,10 @@ class SlotWiring implements OperatorWiring {
     const align = resolveAlignment(spec);
     const src = new SourceTask({
       spec,
-      reader: createSourceReader(spec, { jobStartTime: this.o.jobStartTime }),
+      reader: createSourceReader(spec, {
+        jobStartTime: this.o.jobStartTime,
+        passThrough: passThroughSources(this.o.graph.spec).has(spec.name),
+      }),
       slot: parts.slot,
       parallelism: this.o.parallelism,
       out,

@@ -84,8 +84,12 @@ export class KafkaSource implements SourceReader {
   private readonly caughtUp = new Set<number>();
   private readonly tookFrom = new Set<number>();
 
-  constructor(spec: KafkaSourceSpec) {
+  /** Decoded records keep their source bytes for a Kafka sink (graph/pass-through.ts). */
+  private readonly keepBytes: boolean;
+
+  constructor(spec: KafkaSourceSpec, opts: { keepBytes?: boolean } = {}) {
     this.spec = spec;
+    this.keepBytes = opts.keepBytes === true;
     this.bounded = spec.bounded === 'latest';
     this.queues = new PartitionQueues(spec.topic);
     this.offsets = new PartitionOffsets(this.bounded);
@@ -371,7 +375,7 @@ export class KafkaSource implements SourceReader {
     const { emit, finished } = this.offsets.passed(m.partition, BigInt(m.offset));
     if (finished) this.ctx.finishPartition(this.partIndex.get(m.partition) as number);
     if (!emit || m.skipped) return false;
-    const r = decodeValue(format, m.value);
+    const r = decodeValue(format, m.value, this.keepBytes);
     if (r.ok) {
       if (format !== 'json') r.rec['key'] = m.key === null ? null : m.key.toString();
       out.add(r.rec, this.partIndex.get(m.partition) as number);

@@ -3,16 +3,19 @@
 import type { Message } from 'kafkajs';
 import type { CompiledExpr } from '../../expr/cel.ts';
 import type { Batch } from '../../operators/types.ts';
+import { sourceBytes } from '../record-format.ts';
 
 /**
  * Appends one message per record to `out`: the value is the record as JSON (or its `value`
- * field for `format: string`), the timestamp its event time, the key the `key` expression's
- * result (a key that fails to evaluate is null: the record is still written, unpartitioned).
+ * field for `format: string`), or, for a record that carries its source bytes (a Kafka json
+ * source's record passed through unchanged, graph/pass-through.ts), those bytes as they are;
+ * the timestamp is its event time, the key the `key` expression's result (a key that fails
+ * to evaluate is null: the record is still written, unpartitioned).
  */
 export function appendMessages(b: Batch, out: Message[], asString: boolean, key: CompiledExpr | undefined): void {
   for (let i = 0; i < b.n; i++) {
     const rec = b.recs[i] as Record<string, unknown>;
-    const value = asString ? String(rec['value'] ?? '') : JSON.stringify(rec);
+    const value = asString ? String(rec['value'] ?? '') : (sourceBytes(rec) ?? JSON.stringify(rec));
     let k: string | null = null;
     if (key) {
       try {
