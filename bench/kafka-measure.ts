@@ -71,10 +71,14 @@ function peakOf(pid: number): ProcessPeak | undefined {
 }
 
 /** Runs `cmd args` under /usr/bin/time and resolves once it exited 0; rejects with its stderr otherwise. */
-export function measureChild(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildRun> {
+export function measureChild(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; onSample?: (peaks: readonly ProcessPeak[]) => void } = {},
+): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn('/usr/bin/time', ['-f', 'BENCHTIME %e %U %S', cmd, ...args], { env });
+    const p = spawn('/usr/bin/time', ['-f', 'BENCHTIME %e %U %S', cmd, ...args], { env: opts.env ?? process.env });
     const peaks = new Map<number, ProcessPeak>();
     const sample = (): void => {
       if (p.pid === undefined) return;
@@ -82,6 +86,7 @@ export function measureChild(cmd: string, args: string[], env: NodeJS.ProcessEnv
         const pk = peakOf(pid);
         if (pk && pk.hwmKiB >= (peaks.get(pid)?.hwmKiB ?? 0)) peaks.set(pid, pk);
       }
+      opts.onSample?.([...peaks.values()]);
     };
     const timer = setInterval(sample, SAMPLE_MS);
     let stdout = '';
@@ -97,7 +102,12 @@ export function measureChild(cmd: string, args: string[], env: NodeJS.ProcessEnv
       const wallMs = performance.now() - t0;
       const m = /BENCHTIME ([\d.]+) ([\d.]+) ([\d.]+)/.exec(stderr);
       if (code !== 0 || !m) {
-        reject(new TributaryError('TRIB_JOB_FAILED', `${cmd} ${args.join(' ')} failed (exit ${code}): ${stderr.slice(-1500)}`));
+        reject(
+          new TributaryError(
+            'TRIB_JOB_FAILED',
+            `${cmd} ${args.join(' ')} failed (exit ${code}): ${stderr.slice(-1500)}`,
+          ),
+        );
         return;
       }
       resolve({

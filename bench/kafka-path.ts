@@ -121,11 +121,11 @@ async function runOne(
 
 function rssColumn(m: KafkaMeasurement): string {
   const mib = (k: number): string => `${fmt.format(k / 1024)}`;
-  // The distributed run: the supervisor and each slot process separately.
+  // The distributed run: the supervisor (cli/main.ts) and each slot process (src/main.ts) separately.
   if (m.contender.distributed)
     return m.peaks
       .filter((p) => p.name.startsWith('node'))
-      .map((p) => (p.name.endsWith('slot-main.ts') ? `slot ${mib(p.hwmKiB)}` : `sup ${mib(p.hwmKiB)}`))
+      .map((p) => `${p.name.endsWith('cli/main.ts') ? 'supervisor' : 'slot'} ${mib(p.hwmKiB)}`)
       .join(' / ');
   return mib(Math.max(0, ...m.peaks.map((p) => p.hwmKiB)));
 }
@@ -157,14 +157,20 @@ function report(ms: KafkaMeasurement[]): void {
   for (const q of ['q0', 'q1']) {
     const t1 = by(`tributary ${q} p1`) as KafkaMeasurement;
     check(`tributary ${q} p1 / js loop p1, rec/s`, perSecond(t1) / perSecond(js), 1.0);
-    check(`tributary ${q} -p 2 / -p 1, rec/s`, perSecond(by(`tributary ${q} p2`) as KafkaMeasurement) / perSecond(t1), 1.7);
+    check(
+      `tributary ${q} -p 2 / -p 1, rec/s`,
+      perSecond(by(`tributary ${q} p2`) as KafkaMeasurement) / perSecond(t1),
+      1.7,
+    );
   }
 }
 
 export async function kafkaPathBenchmarks(): Promise<void> {
   const brokers = process.env['TRIBUTARY_KAFKA_BROKERS'];
   if (!brokers) {
-    process.stdout.write('\nkafka path: skipped (TRIBUTARY_KAFKA_BROKERS unset; eval "$(npm run -s cluster -- env)")\n');
+    process.stdout.write(
+      '\nkafka path: skipped (TRIBUTARY_KAFKA_BROKERS unset; eval "$(npm run -s cluster -- env)")\n',
+    );
     return;
   }
   const records = Number(process.env['BENCH_KAFKA_RECORDS'] ?? 500_000);
