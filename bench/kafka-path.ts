@@ -192,6 +192,10 @@ export async function kafkaPathBenchmarks(): Promise<void> {
     for (let r = 0; r < rounds; r++)
       for (const c of CONTENDERS) {
         const m = await runOne(c, brokers, input, `${id}-r${r}-${c.name.replaceAll(' ', '-')}`, dir, ref[c.query]);
+        // Progress on stderr: a full round takes minutes on a loaded machine.
+        process.stderr.write(
+          `  measured ${c.name}: ${fmt.format(perSecond(m))} rec/s, ${fmt.format(perCpuSecond(m))} rec/CPU-s (round ${r + 1})\n`,
+        );
         const prev = best.get(c.name);
         if (!prev || perSecond(m) > perSecond(prev)) best.set(c.name, m);
       }

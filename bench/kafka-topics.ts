@@ -23,8 +23,22 @@ export async function createTopics(brokers: string, topics: string[]): Promise<v
   await admin.connect();
   try {
     await admin.createTopics({
-      waitForLeaders: true,
       topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
+    });
+    // On a loaded machine a new topic's metadata can lag its creation past kafkajs's own retries
+    // (UNKNOWN_TOPIC_OR_PARTITION): ask again until every partition has a leader.
+    let last: unknown;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      try {
+        const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+        if (meta.every((t) => t.partitions.length === PARTITIONS && t.partitions.every((p) => p.leader >= 0))) return;
+      } catch (e) {
+        last = e;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new TributaryError('TRIB_CONNECTOR_FAILED', `topics ${topics.join(', ')} have no leaders yet`, {
+      cause: last,
     });
   } finally {
     await admin.disconnect();

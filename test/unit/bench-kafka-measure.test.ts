@@ -6,19 +6,21 @@ import { measureChild, type ProcessPeak } from '../../bench/kafka-measure.ts';
 const MiB = 1024;
 // A child that starts a grandchild; the grandchild touches 96 MiB, burns CPU on a fixed amount of
 // work, prints its own CPU time and then waits for SIGUSR2 (sent once a sample has seen it; the
-// handler comes first, so an early signal is handled once the synchronous work is done).
+// handler comes first, so an early signal is handled once the synchronous work is done). Both
+// exit when their stdin closes, so a failed test leaves no process behind.
 const grandchild = `
 process.on('SIGUSR2', () => process.exit(0));
 const b = Buffer.alloc(96 * 1024 * 1024, 1);
 let x = 0; for (let i = 0; i < 3e7; i++) x = (x + i * b[i % b.length]) % 1000003;
 const c = process.cpuUsage();
 process.stdout.write(JSON.stringify({ pid: process.pid, cpuMs: (c.user + c.system) / 1000, x }) + '\\n');
-setInterval(() => {}, 1 << 30);
+process.stdin.on('end', () => process.exit(2)).resume();
 `;
 const child = `
 const { spawn } = require('node:child_process');
-const g = spawn(process.execPath, ['-e', ${JSON.stringify(grandchild)}], { stdio: ['ignore', 'inherit', 'inherit'] });
+const g = spawn(process.execPath, ['-e', ${JSON.stringify(grandchild)}], { stdio: ['pipe', 'inherit', 'inherit'] });
 g.on('exit', (code) => process.exit(code ?? 1));
+process.stdin.on('end', () => g.stdin.end()).resume();
 `;
 
 describe('measureChild', () => {
