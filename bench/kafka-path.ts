@@ -105,8 +105,8 @@ async function runOne(
   dir: string,
   reference: TopicDigest,
 ): Promise<KafkaMeasurement> {
-  await createTopics(brokers, [output]);
   try {
+    await createTopics(brokers, [output]);
     const [cmd, args] = command(c, brokers, input, output, dir);
     const run: ChildRun = await measureChild(cmd, args);
     const got = await outputDigest(brokers, output);
