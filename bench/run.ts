@@ -11,6 +11,9 @@
 // start and rescale downtime in containers vs processes); BENCH_ONLY=kudu only the Kudu sink and
 // source vs `kudu perf loadgen` and `kudu perf table_scan` (kudu.ts; needs the local cluster's Kudu);
 // BENCH_ONLY=slot-memory only the RSS per slot process of a distributed q0 (slot-memory.ts).
+// BENCH_ONLY=kafka (or `npm run bench -- kafka`) only the Kafka path against its peers: the bare
+// kafkajs loop, a Java kafka-clients pipe, tributary q0/q1 at p1 and p2 (kafka-path.ts; needs the
+// local cluster's Kafka).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -29,6 +32,7 @@ import { checkpointOverheadOnS3 } from './checkpoint-s3.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
 import { kuduBenchmarks } from './kudu.ts';
 import { slotMemoryBenchmarks } from './slot-memory.ts';
+import { kafkaPathBenchmarks } from './kafka-path.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -134,7 +138,8 @@ async function eventTime(): Promise<void> {
 
 // As in the runtime: warnings as log lines (stderr), kafkajs's harmless TimeoutNegativeWarning dropped.
 routeProcessWarnings(createLogger('warn'));
-const only = process.env['BENCH_ONLY'];
+// `npm run bench -- <name>` is BENCH_ONLY=<name>.
+const only = process.argv[2] ?? process.env['BENCH_ONLY'];
 if (only === 'operator') {
   await operatorBenchmarks();
   process.exit(0);
@@ -159,12 +164,14 @@ if (only === 'container') {
 }
 if (only === 'kudu') {
   await kuduBenchmarks();
-  // Needs the local cluster's Kafka; prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
-  await slotMemoryBenchmarks();
   process.exit(0);
 }
 if (only === 'slot-memory') {
   await slotMemoryBenchmarks();
+  process.exit(0);
+}
+if (only === 'kafka') {
+  await kafkaPathBenchmarks();
   process.exit(0);
 }
 await main();
@@ -186,3 +193,7 @@ await rescaleDowntime();
 await containerBenchmarks();
 // Needs the local cluster's Kudu; prints a skip line when TRIBUTARY_KUDU_MASTERS is unset.
 await kuduBenchmarks();
+// Needs the local cluster's Kafka and a JDK; prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
+await kafkaPathBenchmarks();
+// Needs the local cluster's Kafka; prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
+await slotMemoryBenchmarks();
