@@ -29,7 +29,7 @@ export class ThreadSlot implements SlotChild {
   private terminating = false;
 
   constructor(
-    entry: string,
+    entry: string | URL,
     env: Record<string, string>,
     opts: { pipe: boolean; logger: Logger; slot: number; onExit: (code: number | null, signal: NodeJS.Signals | null) => void },
   ) {
