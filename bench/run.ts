@@ -9,7 +9,9 @@
 // BENCH_ONLY=operator only the operator at scale (streamjob-operator.ts); BENCH_ONLY=container
 // only the image and its containers (container-start.ts: image size and build times, slot
 // start and rescale downtime in containers vs processes); BENCH_ONLY=kudu only the Kudu sink and
-// source vs `kudu perf loadgen` and `kudu perf table_scan` (kudu.ts; needs the local cluster's Kudu).
+// source vs `kudu perf loadgen` and `kudu perf table_scan` (kudu.ts; needs the local cluster's Kudu);
+// BENCH_ONLY=threads only `tributary run -p 1` vs `-p 2` on one thread, `--threads`, `--distributed`
+// (threads.ts: q5 on datagen, q0 Kafka pass-through when the local cluster's Kafka is there).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -27,6 +29,7 @@ import { rescaleDowntimeOnS3 } from './rescale-s3.ts';
 import { checkpointOverheadOnS3 } from './checkpoint-s3.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
 import { kuduBenchmarks } from './kudu.ts';
+import { threadsBenchmarks } from './threads.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -153,6 +156,10 @@ if (only === 'rescale') {
 }
 if (only === 'container') {
   await containerBenchmarks();
+  process.exit(0);
+}
+if (only === 'threads') {
+  await threadsBenchmarks();
   process.exit(0);
 }
 if (only === 'kudu') {
