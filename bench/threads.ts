@@ -115,9 +115,7 @@ function q5(count: number): GraphSpec {
 
 function q0(brokers: string[], input: string, output: string): GraphSpec {
   return {
-    sources: [
-      { name: 'in', kafka: { brokers, topic: input, groupId: `bench-${randomUUID()}`, bounded: 'latest' } },
-    ],
+    sources: [{ name: 'in', kafka: { brokers, topic: input, groupId: `bench-${randomUUID()}`, bounded: 'latest' } }],
     steps: [],
     sinks: [{ name: 'out', from: 'in', kafka: { brokers, topic: output, delivery: 'at-least-once' } }],
   };

@@ -15,7 +15,16 @@ describe('tributary run --threads', () => {
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const p = spawn(
         node,
-        ['runtime/src/cli/main.ts', 'run', 'crds/examples/clicks-local.yaml', '--threads', '-p', '2', '--state-dir', state],
+        [
+          'runtime/src/cli/main.ts',
+          'run',
+          'crds/examples/clicks-local.yaml',
+          '--threads',
+          '-p',
+          '2',
+          '--state-dir',
+          state,
+        ],
         { cwd: root, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' } },
       );
       let stderr = '';

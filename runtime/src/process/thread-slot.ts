@@ -31,7 +31,12 @@ export class ThreadSlot implements SlotChild {
   constructor(
     entry: string | URL,
     env: Record<string, string>,
-    opts: { pipe: boolean; logger: Logger; slot: number; onExit: (code: number | null, signal: NodeJS.Signals | null) => void },
+    opts: {
+      pipe: boolean;
+      logger: Logger;
+      slot: number;
+      onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
+    },
   ) {
     this.worker = new Worker(entry, { env, stdout: opts.pipe, stderr: opts.pipe });
     // An uncaught exception ends the thread with code 1 ('exit' follows): the slot failed.

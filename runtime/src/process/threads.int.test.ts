@@ -156,7 +156,9 @@ describe('tributary run --threads', () => {
     const sup = supervisor('rescale', g, 2, attempts);
     const done = sup.run();
     // A few checkpoints in: part of the input and of the windows' state is in the one restored.
-    await expect.poll(() => latestCheckpointPath(join(dir, 'rescale')), { timeout: 30_000 }).toMatch(/chk-([3-9]|\d\d)$/);
+    await expect
+      .poll(() => latestCheckpointPath(join(dir, 'rescale')), { timeout: 30_000 })
+      .toMatch(/chk-([3-9]|\d\d)$/);
     sup.stop();
     expect(await done).toMatchObject({ state: 'STOPPED', attempts: 1 });
     for (const s of attempts[0]!.slots) expect(s.child.exitCode).toBe(0);
