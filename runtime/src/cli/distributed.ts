@@ -1,8 +1,9 @@
 // `tributary run --distributed` / `--threads`: the job as it runs in Kubernetes (one process per
 // slot, TCP data plane; or one worker_thread per slot of this process, same slot code and data
-// plane), supervised locally (process/supervisor.ts). --restore is the first attempt's state. Ctrl-C or --duration stops every
-// slot; a slot that dies restarts all of them. --metrics-port serves the supervisor's metrics
-// (restarts, attempts without a checkpoint); each slot serves its own on its control port.
+// plane), supervised locally (process/supervisor.ts). --restore is the first attempt's state.
+// Ctrl-C or --duration stops every slot; a slot that dies restarts all of them. --metrics-port
+// serves the supervisor's metrics (restarts, attempts without a checkpoint); each slot serves its
+// own on its control port.
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import type { Logger } from 'pino';
 import { CONTRACT_VERSION } from '../control/contract.ts';

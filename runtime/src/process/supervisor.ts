@@ -14,8 +14,9 @@
 //   * more than `maxRestarts` failed attempts → the run fails with the last slot's error;
 //   * `stop()` (Ctrl-C) sends SIGTERM to every slot and waits; SIGKILL after `stopGraceMs`.
 // Slot processes watch their parent (TRIBUTARY_PARENT_PID): if the supervisor dies, they exit,
-// so no slot outlives it (thread slots die with the process). Each run writes its own random job secret (a 0600 file in its work
-// folder): the slots' control API and data-plane handshake require it, as in a pod.
+// so no slot outlives it (thread slots die with the process). Each run writes its own random
+// job secret (a 0600 file in its work folder): the slots' control API and data-plane handshake
+// require it, as in a pod.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
