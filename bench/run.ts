@@ -14,6 +14,8 @@
 // BENCH_ONLY=kafka (or `npm run bench -- kafka`) only the Kafka path against its peers: the bare
 // kafkajs loop, a Java kafka-clients pipe, tributary q0/q1 at p1 and p2 (kafka-path.ts; needs the
 // local cluster's Kafka).
+// BENCH_ONLY=threads only `tributary run -p 1` vs `-p 2` on one thread, `--threads`, `--distributed`
+// (threads.ts: q5 on datagen, q0 Kafka pass-through when the local cluster's Kafka is there).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -33,6 +35,7 @@ import { runPlainLoop, runTributary, type Measurement } from './runtime-throughp
 import { kuduBenchmarks } from './kudu.ts';
 import { slotMemoryBenchmarks } from './slot-memory.ts';
 import { kafkaPathBenchmarks } from './kafka-path.ts';
+import { threadsBenchmarks } from './threads.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -160,6 +163,10 @@ if (only === 'rescale') {
 }
 if (only === 'container') {
   await containerBenchmarks();
+  process.exit(0);
+}
+if (only === 'threads') {
+  await threadsBenchmarks();
   process.exit(0);
 }
 if (only === 'kudu') {

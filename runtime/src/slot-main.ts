@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { getCompileCacheDir } from 'node:module';
 import { dirname } from 'node:path';
+import { parentPort } from 'node:worker_threads';
 import { CheckpointStorage } from './checkpoint/checkpoint-storage.ts';
 import { childOf } from './checkpoint/storage/state-uri.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
@@ -10,6 +11,7 @@ import { loadJobModule } from './application/job-module.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
 import { containerPath, LocalEnv, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
+import { THREAD_STOP_MESSAGE } from './process/thread-slot.ts';
 import { readTokenFile, startControlServer, type ControlServer } from './control/server.ts';
 import { startMetricsServer, type MetricsServer } from './telemetry/metrics-server.ts';
 import { resolveLatestRestore } from './control/restore-latest.ts';
@@ -234,6 +236,14 @@ async function main(): Promise<number> {
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
+    // A thread slot (`tributary run --threads`) gets no signals: its supervisor's stop message
+    // stands for SIGTERM. Unref'd: the port must not keep a finished slot's thread alive.
+    if (parentPort) {
+      parentPort.on('message', (m) => {
+        if (m === THREAD_STOP_MESSAGE) onSignal('stop');
+      });
+      parentPort.unref();
+    }
 
     const result = await slot.run();
     logger.info({ ...result }, result.state === 'FINISHED' ? 'slot finished' : 'slot stopped');

@@ -38,4 +38,12 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['run'])).toThrow(/missing <job.yaml>/);
     expect(() => parseArgs(['fly'])).toThrow(/unknown command "fly"/);
   });
+
+  it('--threads: slots on worker threads; not with --distributed', () => {
+    expect(parseArgs(['run', 'j.yaml', '--threads', '-p', '2'])).toMatchObject({ threads: true, distributed: false });
+    expect(parseArgs(['run', 'j.yaml'])).toMatchObject({ threads: false });
+    expect(() => parseArgs(['run', 'j.yaml', '--threads', '--distributed'])).toThrow(
+      '--distributed and --threads: choose one (processes or threads)',
+    );
+  });
 });

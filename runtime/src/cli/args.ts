@@ -16,6 +16,8 @@ export interface RunArgs {
   progress?: boolean;
   /** One OS process per slot, supervised (restarts on failure). */
   distributed: boolean;
+  /** One worker_thread per slot in this process, supervised like --distributed. */
+  threads: boolean;
   maxRestarts?: number;
   stateDir?: string;
   /** Periodic checkpoints (ms); needs a state dir. */
@@ -43,7 +45,9 @@ options (run):
   --no-progress          no live progress line on a TTY
   --distributed          one process per slot on loopback ports, linked by the TCP data plane;
                          a slot that dies restarts all slots (from the latest checkpoint)
-  --max-restarts N       with --distributed: failed attempts restarted before giving up (default 3)
+  --threads              as --distributed, but each slot on a worker_thread of this process (one core
+                         per slot, start-up without a process per slot)
+  --max-restarts N       with --distributed or --threads: failed attempts restarted before giving up (default 3)
   --state-dir DIR|URI    checkpoints and savepoints: a folder or s3://bucket/prefix (S3 settings: TRIBUTARY_S3_*)
                          (default .tributary/state/<job> when checkpointing)
   --checkpoint-interval 10s  periodic aligned checkpoints into --state-dir (default: spec.checkpointing.interval;
@@ -69,6 +73,7 @@ export function parseArgs(argv: readonly string[]): RunArgs {
     drain: false,
     explain: false,
     distributed: false,
+    threads: false,
     allowNonRestoredState: false,
   };
   const rest = [...argv];
@@ -125,6 +130,9 @@ export function parseArgs(argv: readonly string[]): RunArgs {
       case '--distributed':
         args.distributed = true;
         break;
+      case '--threads':
+        args.threads = true;
+        break;
       case '--max-restarts':
         args.maxRestarts = int('--max-restarts', value(), 0);
         break;
@@ -167,6 +175,8 @@ export function parseArgs(argv: readonly string[]): RunArgs {
         args.file = a;
     }
   }
+  if (args.distributed && args.threads)
+    throw new TributaryError('TRIB_CLI_USAGE', '--distributed and --threads: choose one (processes or threads)');
   if (!args.file) throw new TributaryError('TRIB_CLI_USAGE', `missing <job.yaml>\n${USAGE}`);
   return args;
 }

@@ -1,7 +1,9 @@
-// `tributary run --distributed`: the job as it runs in Kubernetes (one process per slot, TCP
-// data plane), supervised locally (process/supervisor.ts). Ctrl-C or --duration stops every
-// slot; a slot that dies restarts all of them. --metrics-port serves the supervisor's metrics
-// (restarts, attempts without a checkpoint); each slot serves its own on its control port.
+// `tributary run --distributed` / `--threads`: the job as it runs in Kubernetes (one process per
+// slot, TCP data plane; or one worker_thread per slot of this process, same slot code and data
+// plane), supervised locally (process/supervisor.ts). --restore is the first attempt's state.
+// Ctrl-C or --duration stops every slot; a slot that dies restarts all of them. --metrics-port
+// serves the supervisor's metrics (restarts, attempts without a checkpoint); each slot serves its
+// own on its control port.
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import type { Logger } from 'pino';
 import { CONTRACT_VERSION } from '../control/contract.ts';
@@ -34,8 +36,12 @@ export async function runDistributed(
         retained: cp.retained,
       },
       stateDir: normalizeLocation(cp.stateDir),
-      allowNonRestoredState: false,
+      allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
     },
+    ...((args.restore ?? loaded.restore?.savepointPath)
+      ? { restoreFrom: normalizeLocation((args.restore ?? loaded.restore?.savepointPath) as string) }
+      : {}),
+    host: args.threads ? 'thread' : 'process',
     logger,
     maxRestarts: args.maxRestarts,
     metrics,

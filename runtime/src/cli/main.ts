@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${args.file}: valid (${graph.nodes.size} nodes)\n`);
     return 0;
   }
-  if (args.distributed) return runDistributed(args, loaded, checkpointing as RunCheckpointing, logger);
+  if (args.distributed || args.threads) return runDistributed(args, loaded, checkpointing as RunCheckpointing, logger);
   const metrics = new JobMetrics({ defaultMetrics: true });
   const job = await createJobExecutor(graph, {
     parallelism: args.parallelism ?? loaded.replicas ?? 1,

@@ -5,7 +5,7 @@
 //     (or spec.checkpointing.interval), --state-dir or --control-port brings
 //     (default .tributary/state/<job>); without an interval only the final checkpoint (end of
 //     input) and savepoints are taken;
-//   * --distributed: always (the slots restart from checkpoints), every --checkpoint-interval,
+//   * --distributed and --threads: always (the slots restart from checkpoints), every --checkpoint-interval,
 //     else spec.checkpointing.interval, else 10 s — as on Kubernetes.
 import { checkSinkDeliveries } from '../connectors/sink-delivery.ts';
 import { parseDuration } from '../graph/duration.ts';
@@ -29,7 +29,7 @@ export function runCheckpointing(args: RunArgs, loaded: LoadedJob): RunCheckpoin
   const timeoutMs = parseDuration(loaded.checkpointing?.timeout) ?? 600_000;
   const retained = loaded.checkpointing?.retained ?? 3;
   const defaultDir = `.tributary/state/${loaded.name}`;
-  if (args.distributed) {
+  if (args.distributed || args.threads) {
     return {
       stateDir: args.stateDir ?? defaultDir,
       intervalMs: args.checkpointIntervalMs ?? specInterval ?? DEFAULT_DISTRIBUTED_INTERVAL_MS,

@@ -1,5 +1,7 @@
-// Local supervisor of a distributed run (`tributary run --distributed`): starts one slot
-// process (runtime/src/main.ts) per slot on loopback ports and watches them.
+// Local supervisor of a distributed run (`tributary run --distributed`, `--threads`): starts one
+// slot (runtime/src/main.ts) per slot on loopback ports and watches them — a process per slot,
+// or with `host: 'thread'` a worker_thread per slot in this process (thread-slot.ts), the same
+// slot code either way.
 //
 //   * all slots exit 0 → the job finished (or stopped);
 //   * any slot exits otherwise (crash, SIGKILL, failure) → the attempt failed: every other slot
@@ -11,10 +13,11 @@
 //     metric) and bound the backoff (restart-progress.ts);
 //   * more than `maxRestarts` failed attempts → the run fails with the last slot's error;
 //   * `stop()` (Ctrl-C) sends SIGTERM to every slot and waits; SIGKILL after `stopGraceMs`.
-// Slots watch their parent (TRIBUTARY_PARENT_PID): if the supervisor dies, they exit, so
-// no slot outlives it. Each run writes its own random job secret (a 0600 file in its work
-// folder): the slots' control API and data-plane handshake require it, as in a pod.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Slot processes watch their parent (TRIBUTARY_PARENT_PID): if the supervisor dies, they exit,
+// so no slot outlives it (thread slots die with the process). Each run writes its own random
+// job secret (a 0600 file in its work folder): the slots' control API and data-plane handshake
+// require it, as in a pod.
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -29,6 +32,7 @@ import { TributaryError } from '../errors.ts';
 import { RestartProgress } from './restart-progress.ts';
 import { LocalEnv } from './slot-env.ts';
 import { SLOT_NODE_FLAGS } from './slot-node-flags.ts';
+import { ThreadSlot, type SlotChild } from './thread-slot.ts';
 import type { SupervisorMetrics } from './supervisor-metrics.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -43,6 +47,7 @@ export const restartFromLatestCheckpoint: FindRestorePoint = (stateDir) => lates
 
 export interface SlotHandle {
   slot: number;
+  /** The slot process's pid; a thread slot's thread id. */
   pid: number;
   dataAddress: string;
   controlAddress: string;
@@ -50,7 +55,7 @@ export interface SlotHandle {
   metricsAddress: string;
   /** Bearer token of the slot's control API (the run's job secret). */
   controlToken: string;
-  child: ChildProcess;
+  child: SlotChild;
 }
 
 export interface AttemptInfo {
@@ -62,6 +67,13 @@ export interface AttemptInfo {
 
 export interface SupervisorOptions {
   config: Omit<JobConfig, 'restoreFrom'>;
+  /**
+   * Checkpoint or savepoint the first attempt starts from, and a restart too while this run has
+   * completed no checkpoint of its own.
+   */
+  restoreFrom?: string;
+  /** 'process' (default): one OS process per slot; 'thread': one worker_thread per slot. */
+  host?: 'process' | 'thread';
   logger: Logger;
   /** Failed attempts restarted before giving up. Default 3. */
   maxRestarts?: number;
@@ -227,16 +239,17 @@ export class Supervisor {
     const deploymentId = `${o.config.jobName}-${this.runId}-a${attempt}`;
     const latest =
       attempt === 1 ? undefined : await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir);
-    const restoreFrom = latest === this.baseline ? undefined : latest;
+    const restoreFrom = latest === undefined || latest === this.baseline ? o.restoreFrom : latest;
     const cfg: JobConfig = { ...o.config, ...(restoreFrom ? { restoreFrom } : {}) };
     const cfgFile = join(this.workDir, `job-a${attempt}.json`);
     writeFileSync(cfgFile, JSON.stringify(cfg));
     const ports = await freePorts(3 * p);
     const data = ports.slice(0, p).map((port) => `127.0.0.1:${port}`);
     const node = join(REPO_ROOT, 'node_modules/.bin/node');
+    const threads = o.host === 'thread';
     const main = join(REPO_ROOT, 'runtime/src/main.ts');
     const exits: Exit[] = [];
-    let onExit: (() => void) | undefined;
+    let wake: (() => void) | undefined;
     this.current = [];
     // From the spawn on: checkpoints completing during this attempt are its progress.
     const watch = this.watchCheckpoints();
@@ -256,18 +269,35 @@ export class Supervisor {
         [LocalEnv.controlPort]: String(ports[p + s]),
         [LocalEnv.metricsPort]: String(ports[2 * p + s]),
         [RuntimeEnv.controlTokenFile]: this.secretFile,
-        TRIBUTARY_PARENT_PID: String(process.pid),
       };
+      // A process watches its parent; a thread cannot outlive it (and process.ppid is not us).
+      if (!threads) env['TRIBUTARY_PARENT_PID'] = String(process.pid);
       delete env[LocalEnv.podRoot];
       delete env[RuntimeEnv.peerSelector];
-      const child = spawn(node, [...(o.nodeFlags ?? SLOT_NODE_FLAGS), main], {
-        cwd: process.cwd(),
-        env,
-        stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],
-      });
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        exits.push({ slot: s, code, signal });
+        o.onSlotExit?.(s, code, signal);
+        wake?.();
+      };
+      let child: SlotChild;
+      let pid: number;
+      if (threads) {
+        const t = new ThreadSlot(main, env, { pipe: o.stdio === 'pipe', logger: o.logger, slot: s, onExit });
+        child = t;
+        pid = t.threadId;
+      } else {
+        const c = spawn(node, [...(o.nodeFlags ?? SLOT_NODE_FLAGS), main], {
+          cwd: process.cwd(),
+          env,
+          stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],
+        });
+        c.on('exit', onExit);
+        child = c;
+        pid = c.pid ?? -1;
+      }
       const handle: SlotHandle = {
         slot: s,
-        pid: child.pid ?? -1,
+        pid,
         dataAddress: data[s] as string,
         controlAddress: `127.0.0.1:${ports[p + s]}`,
         metricsAddress: `127.0.0.1:${ports[2 * p + s]}`,
@@ -275,11 +305,6 @@ export class Supervisor {
         child,
       };
       this.current.push(handle);
-      child.on('exit', (code, signal) => {
-        exits.push({ slot: s, code, signal });
-        o.onSlotExit?.(s, code, signal);
-        onExit?.();
-      });
     }
     o.logger.info(
       {
@@ -287,6 +312,7 @@ export class Supervisor {
         deploymentId,
         slots: this.current.map((h) => ({ slot: h.slot, pid: h.pid, data: h.dataAddress, control: h.controlAddress })),
         restoreFrom,
+        host: threads ? 'thread' : 'process',
       },
       'slots started',
     );
@@ -296,10 +322,10 @@ export class Supervisor {
     const failed = (e: Exit): boolean => e.code !== 0;
     // Wait for the first failure or for every slot to exit.
     await new Promise<void>((r) => {
-      onExit = () => {
+      wake = () => {
         if (exits.length === p || exits.some(failed)) r();
       };
-      onExit();
+      wake();
     });
     await watch.stop();
     const first = exits.find(failed);
@@ -307,10 +333,10 @@ export class Supervisor {
       // One slot failed: the job failed. Stop the others now instead of letting each notice a lost link.
       this.stopAll('SIGKILL');
       await new Promise<void>((r) => {
-        onExit = () => {
+        wake = () => {
           if (exits.length === p) r();
         };
-        onExit();
+        wake();
       });
       return `slot ${first.slot} ${first.signal ? `killed by ${first.signal}` : `exited with code ${String(first.code)}`}`;
     }

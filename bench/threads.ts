@@ -1,0 +1,189 @@
+// More than one core per job: `tributary run` at parallelism 1 (in-process) vs parallelism 2
+// in-process (all slots on one thread), on worker threads (`--threads`: a slot per thread, TCP
+// data plane on loopback) and as processes (`--distributed`), all through the CLI as users run
+// it, in one run. Two jobs:
+//   * q5: seeded nexmark datagen → bids → keyBy auction → sliding 10 s / 2 s count (a keyed
+//     shuffle between the slots), results to /dev/null (file sink);
+//   * q0: Kafka pass-through, a pre-filled 4-partition topic (bounded: latest) → another topic,
+//     at-least-once (needs the local cluster's Kafka, TRIBUTARY_KAFKA_BROKERS; skipped without).
+// Throughput = records / (job finished − the last slot's "job running"), from the run's own log
+// timestamps, so start-up is not in it; start-up (spawn → the last slot running) is reported
+// beside it, and so are records per CPU second of the whole run (user + sys of the process and
+// its children, /usr/bin/time): on a machine whose cores other work also uses, the wall-clock
+// ratio says little, the per-CPU-second one says what a mode costs per record (2 × its ratio to
+// -p 1 is the speed-up two idle cores would allow). The best of BENCH_THREADS_ROUNDS (default 2)
+// rounds counts.
+// Env: BENCH_THREADS_Q5 (default 2,000,000 events), BENCH_THREADS_Q0 (default 600,000 records).
+// `BENCH_ONLY=threads npm run bench`.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import type { GraphSpec } from '../runtime/src/graph/spec.ts';
+
+const root = join(import.meta.dirname, '..');
+const node = join(root, 'node_modules/.bin/node');
+const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const ROUNDS = Number(process.env['BENCH_THREADS_ROUNDS'] ?? 2);
+
+interface Mode {
+  name: string;
+  args: string[];
+}
+
+const MODES: Mode[] = [
+  { name: '-p 1', args: ['-p', '1'] },
+  { name: '-p 2 (one thread)', args: ['-p', '2'] },
+  { name: '-p 2 --threads', args: ['-p', '2', '--threads'] },
+  { name: '-p 2 --distributed', args: ['-p', '2', '--distributed'] },
+];
+
+interface Result {
+  recordsPerS: number;
+  startupMs: number;
+  /** Records per CPU second, start-up included. */
+  perCpuS: number;
+}
+
+/** Runs the CLI to the end; times from its JSON log lines (the slots' and the supervisor's). */
+function runCli(file: string, mode: Mode, records: number, stateDir: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const p = spawn(
+      '/usr/bin/time',
+      [
+        '-f',
+        'CPU %U %S',
+        node,
+        'runtime/src/cli/main.ts',
+        'run',
+        file,
+        ...mode.args,
+        '--no-progress',
+        '--state-dir',
+        stateDir,
+        '--checkpoint-interval',
+        '10s',
+      ],
+      { cwd: root, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' } },
+    );
+    let err = '';
+    p.stdout.resume();
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${mode.name} exited ${String(code)}: ${err.slice(-1500)}`));
+      const cpu = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(err);
+      if (!cpu) return reject(new Error(`${mode.name}: no CPU time from /usr/bin/time`));
+      let running = 0;
+      let finished = 0;
+      for (const line of err.split('\n')) {
+        if (!line.startsWith('{"level"')) continue;
+        const l = JSON.parse(line) as { time: number; msg: string };
+        if (l.msg === 'job running') running = Math.max(running, l.time);
+        if (l.msg === 'job finished') finished = l.time;
+      }
+      if (!running || !finished) return reject(new Error(`${mode.name}: no job running/finished in its log`));
+      resolve({
+        recordsPerS: (records * 1000) / (finished - running),
+        startupMs: running - t0,
+        perCpuS: records / (Number(cpu[1]) + Number(cpu[2])),
+      });
+    });
+  });
+}
+
+function q5(count: number): GraphSpec {
+  return {
+    sources: [
+      {
+        name: 'events',
+        datagen: { generator: 'nexmark', seed: 3, count, startTime: 1_700_000_000_000, eventRate: 10_000 },
+        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
+      },
+    ],
+    steps: [
+      { name: 'bids', from: 'events', filter: 'event_type == "bid"' },
+      { name: 'by-auction', from: 'bids', keyBy: 'auction' },
+      { name: 'hop', from: 'by-auction', window: { sliding: { size: '10s', slide: '2s' } } },
+      { name: 'counts', from: 'hop', aggregate: { bids: 'count()' } },
+    ],
+    sinks: [{ name: 'out', from: 'counts', file: { path: '/dev/null' } }],
+  };
+}
+
+function q0(brokers: string[], input: string, output: string): GraphSpec {
+  return {
+    sources: [{ name: 'in', kafka: { brokers, topic: input, groupId: `bench-${randomUUID()}`, bounded: 'latest' } }],
+    steps: [],
+    sinks: [{ name: 'out', from: 'in', kafka: { brokers, topic: output, delivery: 'at-least-once' } }],
+  };
+}
+
+async function measure(label: string, records: number, graphOf: () => GraphSpec, dir: string): Promise<void> {
+  const results = new Map<string, Result>();
+  for (let r = 0; r < ROUNDS; r++)
+    for (const m of MODES) {
+      const file = join(dir, `job-${randomUUID()}.json`);
+      writeFileSync(file, JSON.stringify(graphOf()));
+      const res = await runCli(file, m, records, join(dir, `state-${randomUUID()}`));
+      const prev = results.get(m.name);
+      if (!prev || res.recordsPerS > prev.recordsPerS) results.set(m.name, res);
+    }
+  const base = results.get('-p 1') as Result;
+  process.stdout.write(`\n${label}, ${fmt.format(records)} records, best of ${ROUNDS}\n`);
+  for (const m of MODES) {
+    const res = results.get(m.name) as Result;
+    process.stdout.write(
+      `  ${m.name.padEnd(22)} ${fmt.format(res.recordsPerS).padStart(10)} rec/s  ×${(res.recordsPerS / base.recordsPerS).toFixed(2)} of -p 1   ${fmt.format(res.perCpuS).padStart(9)} rec/CPU-s  ×${(res.perCpuS / base.perCpuS).toFixed(2)}   start-up ${fmt.format(res.startupMs)} ms\n`,
+    );
+  }
+}
+
+export async function threadsBenchmarks(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-threads-'));
+  try {
+    const n5 = Number(process.env['BENCH_THREADS_Q5'] ?? 2_000_000);
+    await measure('q5 (nexmark sliding window count, keyed shuffle)', n5, () => q5(n5), dir);
+    const brokers = process.env['TRIBUTARY_KAFKA_BROKERS']?.split(',');
+    if (!brokers) {
+      process.stdout.write('\nq0 (Kafka pass-through): skipped, TRIBUTARY_KAFKA_BROKERS is not set\n');
+      return;
+    }
+    const n0 = Number(process.env['BENCH_THREADS_Q0'] ?? 600_000);
+    const kafka = new kafkajs.Kafka({ clientId: 'bench-threads', brokers, logLevel: kafkajs.logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const run = randomUUID().slice(0, 8);
+    const input = `bench-threads-in-${run}`;
+    await admin.createTopics({ topics: [{ topic: input, numPartitions: 4 }], waitForLeaders: true });
+    const producer = kafka.producer();
+    await producer.connect();
+    const value = JSON.stringify({ user: 'u', page: '/index.html', amount: 3, pad: 'x'.repeat(40) });
+    for (let sent = 0; sent < n0; sent += 10_000)
+      await producer.send({
+        topic: input,
+        messages: Array.from({ length: Math.min(10_000, n0 - sent) }, (_, i) => ({ partition: (sent + i) % 4, value })),
+      });
+    await producer.disconnect();
+    const outputs: string[] = [];
+    try {
+      await measure(
+        'q0 (Kafka pass-through, 4 partitions)',
+        n0,
+        () => {
+          const out = `bench-threads-out-${run}-${outputs.length}`;
+          outputs.push(out);
+          return q0(brokers, input, out);
+        },
+        dir,
+      );
+    } finally {
+      await admin.deleteTopics({ topics: [input, ...outputs] }).catch(() => undefined);
+      await admin.disconnect();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,72 @@
+// One slot of `tributary run --threads` on a worker_thread of this process: the pod's
+// entrypoint (main.ts → slot-main.ts) unchanged, its environment given as the worker's own
+// process.env, so a thread slot links, checkpoints, restores and fails exactly like a slot
+// process (TCP data plane on loopback, checkpoint RPC in its CONTROL frames).
+//
+// It looks to the supervisor like a child process (SlotChild): SIGTERM/SIGINT become a `stop`
+// message (the slot stops as on a signal: slot-main.ts listens on its parentPort), SIGKILL is
+// Worker.terminate(). The thread's exit code is the slot's (slot-main exits with it).
+import { Worker } from 'node:worker_threads';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+
+/** What a supervisor needs of a slot it started: a child process, or a ThreadSlot. */
+export interface SlotChild {
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  kill(signal: NodeJS.Signals): boolean;
+}
+
+/** The message a thread slot stops on (as a slot process does on SIGTERM). */
+export const THREAD_STOP_MESSAGE = 'tributary:stop';
+
+export class ThreadSlot implements SlotChild {
+  private readonly worker: Worker;
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  private terminating = false;
+
+  constructor(
+    entry: string | URL,
+    env: Record<string, string>,
+    opts: {
+      pipe: boolean;
+      logger: Logger;
+      slot: number;
+      onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
+    },
+  ) {
+    this.worker = new Worker(entry, { env, stdout: opts.pipe, stderr: opts.pipe });
+    // An uncaught exception ends the thread with code 1 ('exit' follows): the slot failed.
+    this.worker.on('error', (err) => opts.logger.error({ err, slot: opts.slot }, 'slot thread failed'));
+    this.worker.on('exit', (code) => {
+      if (this.terminating) this.signalCode = 'SIGKILL';
+      else this.exitCode = code;
+      opts.onExit(this.exitCode, this.signalCode);
+    });
+  }
+
+  /** The worker's thread id (a slot process's pid in logs and handles). */
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+
+  get stdout(): Readable | null {
+    return this.worker.stdout;
+  }
+
+  get stderr(): Readable | null {
+    return this.worker.stderr;
+  }
+
+  kill(signal: NodeJS.Signals): boolean {
+    if (this.exitCode !== null || this.signalCode !== null) return false;
+    if (signal === 'SIGKILL') {
+      this.terminating = true;
+      void this.worker.terminate();
+    } else this.worker.postMessage(THREAD_STOP_MESSAGE);
+    return true;
+  }
+}
