@@ -40,6 +40,26 @@ export interface KuduPointLookupOptions {
   onCacheSize?(entries: number): void;
 }
 
+/**
+ * The key columns' cells of a lookup key (lookup-key.ts: one part per column, in `columns`'
+ * order), each part converted to its column's type; undefined when a part cannot be a value of
+ * its column (the key is then a miss, not asked of Kudu).
+ */
+export function keyCellsOf(
+  key: string,
+  columns: readonly Pick<Column, 'name' | 'type' | 'precision' | 'scale' | 'length'>[],
+): Record<string, CellValue> | undefined {
+  const parts = keyParts(key, columns.length);
+  if (parts === undefined) return undefined;
+  const cells: Record<string, CellValue> = {};
+  for (const [i, c] of columns.entries()) {
+    const v = cellOf(c.type, parts[i] as string, c);
+    if (v === undefined) return undefined;
+    cells[c.name] = v;
+  }
+  return cells;
+}
+
 export class KuduPointLookup implements KeyedLookup {
   private readonly o: KuduPointLookupOptions;
   readonly cache: LookupCache<Row>;
@@ -100,7 +120,7 @@ export class KuduPointLookup implements KeyedLookup {
     const found = new Map<string, Row | null>();
     const asked: { key: string; cells: Record<string, CellValue> }[] = [];
     for (const k of keys) {
-      const cells = this.cellsOf(k);
+      const cells = keyCellsOf(k, this.keyColumns);
       if (cells === undefined) found.set(k, null);
       else asked.push({ key: k, cells });
     }
@@ -135,19 +155,6 @@ export class KuduPointLookup implements KeyedLookup {
     for (const [k, row] of found) this.cache.set(k, row);
     this.o.onCacheSize?.(this.cache.size);
     return found;
-  }
-
-  /** The key columns' values of a record key, or undefined when a part cannot be one (a miss). */
-  private cellsOf(key: string): Record<string, CellValue> | undefined {
-    const parts = keyParts(key, this.keyColumns.length);
-    if (parts === undefined) return undefined;
-    const cells: Record<string, CellValue> = {};
-    for (const [i, c] of this.keyColumns.entries()) {
-      const v = cellOf(c.type, parts[i] as string, c);
-      if (v === undefined) return undefined;
-      cells[c.name] = v;
-    }
-    return cells;
   }
 
   private matches(rec: Row): boolean {
