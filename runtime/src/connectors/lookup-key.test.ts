@@ -18,7 +18,12 @@ describe('lookup keys', () => {
     expect(a).not.toBe(b);
     expect(lookupKeyOf(['a,"b', 'c'])).not.toBe(lookupKeyOf(['a', '"b,c']));
     expect(lookupKeyOf(['eu', 7])).toBe(lookupKeyOf(['eu', '7']));
-    for (const parts of [['a|b', 'c'], ['a,"b', '\\'], ['', '']]) expect(keyParts(lookupKeyOf(parts)!, 2)).toEqual(parts);
+    for (const parts of [
+      ['a|b', 'c'],
+      ['a,"b', '\\'],
+      ['', ''],
+    ])
+      expect(keyParts(lookupKeyOf(parts)!, 2)).toEqual(parts);
   });
 
   it('has no key when a part is null or missing', () => {

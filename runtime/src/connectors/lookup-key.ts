@@ -10,7 +10,11 @@ export type Row = Record<string, unknown>;
 /** A value's text as a lookup compares it; undefined for null and missing. */
 export function keyString(v: unknown): string | undefined {
   if (v === null || v === undefined) return undefined;
-  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+  return typeof v === 'string'
+    ? v
+    : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint'
+      ? String(v)
+      : JSON.stringify(v);
 }
 
 /** The lookup key of `parts` (values in key-column order), or undefined when a part has none. */
