@@ -2,14 +2,20 @@
 // (a composite key), each error naming its field.
 import { describe, expect, it } from 'vitest';
 import type { ValidationIssue } from '../errors.ts';
-import type { ConnectorConfigRules } from './connector-rules.ts';
+import type { ConnectorConfigRules, SinkConfigRule, SourceConfigRule } from './connector-rules.ts';
 import { checkGraphWith } from './validate.ts';
 
 // graph/ never imports connectors/: stand-in rules without config checks or field types.
+const untyped: SourceConfigRule = () => undefined;
+const anySink: SinkConfigRule = { check: () => {} };
 const connectors: ConnectorConfigRules = {
-  collection: { source: () => undefined },
-  kudu: { source: () => undefined },
-  console: { sink: { check: () => {} } },
+  kafka: { source: untyped, sink: anySink },
+  datagen: { source: untyped },
+  file: { source: untyped, sink: anySink },
+  collection: { source: untyped },
+  druid: { source: untyped, sink: anySink },
+  console: { sink: anySink },
+  kudu: { source: untyped, sink: anySink },
 };
 
 function graph(lookup: Record<string, unknown>) {
