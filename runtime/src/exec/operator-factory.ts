@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { LookupTable } from '../connectors/druid/lookup-table.ts';
 import { kuduTableLoader } from '../connectors/kudu/kudu-lookup-loader.ts';
 import { KuduPointLookup } from '../connectors/kudu/kudu-point-lookup.ts';
+import { asList } from '../connectors/lookup-key.ts';
 import { AsyncLookupOperator } from '../operators/async-lookup.ts';
 import { lookupCacheEntries, lookupFetchedKeys } from './lookup-metrics.ts';
 import { TributaryError } from '../errors.ts';
@@ -250,7 +251,7 @@ export class OperatorFactory {
           ...(src.kudu
             ? { load: kuduTableLoader(l.table, src.kudu), ...(src.kudu.refresh ? { refresh: src.kudu.refresh } : {}) }
             : { spec: src.druid as NonNullable<SourceSpec['druid']> }),
-          column: l.column,
+          columns: asList(l.column),
           logger: this.o.logger,
           onRefresh: (r) => this.lookupRefreshes().labels(l.table, r).inc(),
         });
@@ -258,8 +259,8 @@ export class OperatorFactory {
         return new LookupOperator(
           table,
           {
-            key: this.expr(`${name}/lookup/key`, l.key, inSchema),
-            column: l.column,
+            key: this.lookupKey(name, l, inSchema),
+            columns: asList(l.column),
             ...(l.fields ? { fields: l.fields } : {}),
             onMissing: l.onMissing ?? 'keep',
           },
@@ -290,6 +291,12 @@ export class OperatorFactory {
     );
   }
 
+  /** A lookup step's key expressions, one per key column (compiled once per job). */
+  private lookupKey(name: string, l: NonNullable<StepSpec['lookup']>, inSchema: NodeInfo['schema']): CompiledExpr[] {
+    if (typeof l.key === 'string') return [this.expr(`${name}/lookup/key`, l.key, inSchema)];
+    return l.key.map((k, i) => this.expr(`${name}/lookup/key/${i}`, k, inSchema));
+  }
+
   /** A lookup step on a kudu source in `mode: get`: point gets through a bounded cache, records waiting on them. */
   private pointLookup(
     name: string,
@@ -305,7 +312,7 @@ export class OperatorFactory {
     const table = new KuduPointLookup({
       name: l.table,
       spec: kudu,
-      column: l.column,
+      columns: asList(l.column),
       onFetched: (n) => fetched.inc(n),
       onCacheSize: (n) => entries.set(n),
     });
@@ -313,8 +320,8 @@ export class OperatorFactory {
       name,
       table,
       {
-        key: this.expr(`${name}/lookup/key`, l.key, inSchema),
-        column: l.column,
+        key: this.lookupKey(name, l, inSchema),
+        columns: asList(l.column),
         ...(l.fields ? { fields: l.fields } : {}),
         onMissing: l.onMissing ?? 'keep',
       },

@@ -246,11 +246,14 @@ export interface FlatMapSpec {
 export interface LookupSpec {
   /** Name of a `druid` or `kudu` source; it is then a table, not a stream (no other node reads it). */
   table: string;
-  /** CEL over the input record giving the lookup key (compared as a string). */
-  key: string;
-  /** Table column holding the key. */
-  column: string;
-  /** Table columns to add (default: all but `column`); table fields overwrite record fields. */
+  /**
+   * CEL over the input record giving the lookup key (compared as a string); a list (one
+   * expression per entry of `column`, same length) for a composite key, matched as the tuple.
+   */
+  key: string | string[];
+  /** Table column holding the key; a list of columns (as `key`) for a composite key. */
+  column: string | string[];
+  /** Table columns to add (default: all but the key columns); table fields overwrite record fields. */
   fields?: string[];
   /** A record without a matching row: `keep` it unchanged (default) or `drop` it. */
   onMissing?: 'keep' | 'drop';

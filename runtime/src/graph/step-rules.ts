@@ -6,6 +6,7 @@ import { toFieldType } from '../expr/cel.ts';
 import { parseAggregateCall, type AggregateCall } from './aggregate-spec.ts';
 import { isObj, show, type Checker, type Obj } from './checker.ts';
 import { normalizeKeyBy } from './keys.ts';
+import { lookupKeyRules } from './lookup-key-rules.ts';
 import { validateFunctionStep } from './function-step-rules.ts';
 import { checkWindow, requireKeyed } from './keyed-rules.ts';
 import { STEP_KINDS, type FieldType, type FieldTypes, type StepKind } from './spec.ts';
@@ -221,7 +222,10 @@ export function validateStep(
     }
     case 'lookup': {
       if (!isObj(v)) {
-        c.add(p, `expected {table: <druid or kudu source>, key: "<CEL>", column, fields?, onMissing?}, got ${show(v)}`);
+        c.add(
+          p,
+          `expected {table: <druid or kudu source>, key: "<CEL>" | ["<CEL>", ..], column | [column, ..], fields?, onMissing?}, got ${show(v)}`,
+        );
         break;
       }
       c.keys(v, ['table', 'key', 'column', 'fields', 'onMissing'], p);
@@ -235,8 +239,7 @@ export function validateStep(
           `expected the name of a druid or kudu source (the lookup table), got ${show(table)}; such sources: ${tables.join(', ') || '(none)'}`,
         );
       }
-      c.expr(v['key'], `${p}.key`, in0.schema);
-      c.string(v, 'column', p);
+      lookupKeyRules(c, v, p, in0.schema);
       const f = v['fields'];
       if (f !== undefined && !(Array.isArray(f) && f.length > 0 && f.every((x) => typeof x === 'string' && x !== '')))
         c.add(`${p}.fields`, `expected a non-empty list of column names, got ${show(f)}`);

@@ -66,7 +66,7 @@ function setup(onMissing: 'keep' | 'drop' = 'keep', errorOut?: CollectingOutput)
   const op = new AsyncLookupOperator(
     'enrich',
     table,
-    { key: compileExpr('string(k)'), column: 'id', onMissing },
+    { key: [compileExpr('string(k)')], columns: ['id'], onMissing },
     out,
     new RecordErrors(testContext(), errorOut),
     mailbox,

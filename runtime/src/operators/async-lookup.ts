@@ -20,15 +20,16 @@
 //   so it need not wait behind a fetch. Without an errorOutput: the job's onRecordError, and
 //   when that skips, the record is treated as unmatched.
 import type { CompiledExpr } from '../expr/cel.ts';
-import { keyString, type Row } from '../connectors/druid/lookup-table.ts';
+import type { Row } from '../connectors/lookup-key.ts';
 import type { KeyedLookup } from './keyed-lookup.ts';
 import type { RecordErrors } from './record-errors.ts';
-import { enrich } from './lookup.ts';
+import { enrich, recordKey } from './lookup.ts';
 import { BatchBuilder, type Batch, type Output, type Rec } from './types.ts';
 
 export interface AsyncLookupOptions {
-  key: CompiledExpr;
-  column: string;
+  /** One expression per key column, in the order of `columns`. */
+  key: readonly CompiledExpr[];
+  columns: readonly string[];
   fields?: readonly string[];
   onMissing: 'keep' | 'drop';
 }
@@ -114,7 +115,7 @@ export class AsyncLookupOperator implements Output {
     for (let i = 0; i < b.n; i++) {
       let k: string | undefined;
       try {
-        k = keyString(this.o.key.evaluate(b.recs[i] as Record<string, unknown>));
+        k = recordKey(this.o.key, b.recs[i] as Record<string, unknown>);
       } catch (e) {
         this.errors.failed(e, b.recs[i], b.ts[i] as number);
       }
@@ -139,7 +140,7 @@ export class AsyncLookupOperator implements Output {
     for (let i = 0; i < b.n; i++) {
       const r = b.recs[i] as Rec;
       try {
-        this.o.key.evaluate(r);
+        recordKey(this.o.key, r as Record<string, unknown>);
       } catch (e) {
         this.errors.failed(e, r, b.ts[i] as number);
         continue;
@@ -232,7 +233,7 @@ export class AsyncLookupOperator implements Output {
       const row = k === undefined ? null : (rows.get(k) ?? null);
       if (!row && this.o.onMissing === 'drop') continue;
       ob.recs[m] = row
-        ? enrich(recs[i] as Record<string, unknown>, row, this.o.column, this.o.fields)
+        ? enrich(recs[i] as Record<string, unknown>, row, this.o.columns, this.o.fields)
         : (recs[i] as Rec);
       ob.ts[m] = ts[i] as number;
       m++;

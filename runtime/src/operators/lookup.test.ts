@@ -12,7 +12,7 @@ async function setup(onMissing: 'keep' | 'drop', errorOut?: CollectingOutput) {
   const table = new LookupTable({
     name: 'countries',
     load: () => Promise.resolve([{ id: '1', name: 'one' }]),
-    column: 'id',
+    columns: ['id'],
     logger: pino({ level: 'silent' }),
   });
   await table.open();
@@ -20,7 +20,7 @@ async function setup(onMissing: 'keep' | 'drop', errorOut?: CollectingOutput) {
   const out = new CollectingOutput();
   const op = new LookupOperator(
     table,
-    { key: compileExpr('string(k)'), column: 'id', onMissing },
+    { key: [compileExpr('string(k)')], columns: ['id'], onMissing },
     out,
     new RecordErrors(ctx, errorOut),
   );

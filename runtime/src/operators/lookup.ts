@@ -1,34 +1,42 @@
 // lookup: enrichment from a table (see connectors/druid/lookup-table.ts). For each record,
-// `key` (CEL) gives the lookup key, compared as a string with the table's key column; the
-// matching row's fields (all but the key column, or `fields`) are merged over the record.
+// `key` (CEL, one expression per key column) gives the lookup key, compared as a string (a tuple
+// of strings for a composite key, connectors/lookup-key.ts) with the table's key columns; the
+// matching row's fields (all but the key columns, or `fields`) are merged over the record.
 // No match: the record passes unchanged (`keep`) or is dropped (`drop`). A record the key
 // expression fails on goes to the step's errorOutput (record-errors.ts); without one it is
 // counted under the job's onRecordError and, when that skips, treated as unmatched.
 // Stateless: records keep their timestamps; watermarks pass through.
 import type { CompiledExpr } from '../expr/cel.ts';
-import { keyString, type LookupTable, type Row } from '../connectors/druid/lookup-table.ts';
+import type { LookupTable } from '../connectors/druid/lookup-table.ts';
+import { lookupKeyOf, type Row } from '../connectors/lookup-key.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import type { RecordErrors } from './record-errors.ts';
 import { BatchBuilder, type Batch, type Output } from './types.ts';
 
 export interface LookupOptions {
-  key: CompiledExpr;
-  column: string;
+  /** One expression per key column, in the order of `columns`. */
+  key: readonly CompiledExpr[];
+  columns: readonly string[];
   fields?: readonly string[];
   onMissing: 'keep' | 'drop';
+}
+
+/** The lookup key of `rec` (throws what a key expression throws). */
+export function recordKey(key: readonly CompiledExpr[], rec: Record<string, unknown>): string | undefined {
+  return lookupKeyOf(key.map((k) => k.evaluate(rec)));
 }
 
 export function enrich(
   rec: Record<string, unknown>,
   row: Row,
-  column: string,
+  columns: readonly string[],
   fields: readonly string[] | undefined,
 ): Record<string, unknown> {
   const out = { ...rec };
   if (fields) {
     for (const f of fields) if (f in row) out[f] = row[f];
   } else {
-    for (const [f, v] of Object.entries(row)) if (f !== column) out[f] = v;
+    for (const [f, v] of Object.entries(row)) if (!columns.includes(f)) out[f] = v;
   }
   return out;
 }
@@ -52,14 +60,14 @@ export class LookupOperator extends ErrorRoutingOutput {
       const r = b.recs[i] as Record<string, unknown>;
       let k: string | undefined;
       try {
-        k = keyString(this.o.key.evaluate(r));
+        k = recordKey(this.o.key, r);
       } catch (e) {
         this.errors.failed(e, r, b.ts[i] as number);
         if (this.errors.routing) continue;
       }
       const row = k === undefined ? undefined : this.table.get(k);
       if (!row && this.o.onMissing === 'drop') continue;
-      ob.recs[m] = row ? enrich(r, row, this.o.column, this.o.fields) : r;
+      ob.recs[m] = row ? enrich(r, row, this.o.columns, this.o.fields) : r;
       ob.ts[m] = b.ts[i] as number;
       m++;
     }

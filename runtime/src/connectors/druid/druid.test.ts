@@ -97,7 +97,7 @@ describe('lookup step (druid source as a table)', () => {
     const t = new LookupTable({
       name: 'countries',
       spec: { url, query: 'SELECT 1', refresh: '1h' },
-      column: 'code',
+      columns: ['code'],
       logger,
       onRefresh: (r) => results.push(r),
     });

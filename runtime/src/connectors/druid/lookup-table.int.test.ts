@@ -122,7 +122,7 @@ describe('lookup tables from the real Druid', () => {
     const table = new LookupTable({
       name: 'countries',
       spec: { url: testDruidUrl(), query, refresh: '1s' },
-      column: 'code',
+      columns: ['code'],
       logger: silentLogger(),
       onRefresh: (r) => {
         events.table.push(r);
@@ -255,7 +255,7 @@ describe('lookup tables from the real Druid', () => {
         query: `SELECT code, JSON_VALUE(PARSE_JSON(meta), '$.capital') AS capital FROM "${datasource}" WHERE meta IS NOT NULL`,
         refresh: '1s',
       },
-      column: 'code',
+      columns: ['code'],
       logger,
       onRefresh: (r) => {
         results.push(r);

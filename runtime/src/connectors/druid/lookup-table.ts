@@ -1,5 +1,5 @@
 // A lookup table: the rows of a druid source's SQL query (or of another loader, e.g. a kudu
-// source's scan) keyed by one column, re-loaded every `refresh` (default 1m). Each slot holds
+// source's scan) keyed by its key columns (one, or a tuple), re-loaded every `refresh` (default 1m). Each slot holds
 // its own copy (p loads per refresh).
 // Invariants: open() fails the job when the FIRST load fails (no table, no enrichment —
 // the error names the source and carries Druid's message); a later failed refresh keeps
@@ -12,7 +12,9 @@ import { parseDuration } from '../../graph/duration.ts';
 import type { DruidSourceSpec } from '../../graph/spec.ts';
 import { runDruidSql } from './druid-sql.ts';
 
-export type Row = Record<string, unknown>;
+import { keyString, rowKeyOf, type Row } from '../lookup-key.ts';
+
+export { keyString, type Row };
 
 export interface LookupTableOptions {
   /** The druid source's name (for messages and metrics). */
@@ -23,23 +25,19 @@ export interface LookupTableOptions {
   load?: () => Promise<Row[]>;
   /** How often to reload; default the druid source's `refresh`, else 1m. */
   refresh?: string;
-  /** Column holding the key; rows without it are skipped. */
-  column: string;
+  /** Columns holding the key (several: a composite key, see lookup-key.ts); rows without one are skipped. */
+  columns: readonly string[];
   logger: Logger;
   onRefresh?: (result: 'ok' | 'failed') => void;
 }
 
 export const DEFAULT_REFRESH_MS = 60_000;
 
-export function keyString(v: unknown): string | undefined {
-  if (v === null || v === undefined) return undefined;
-  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
-}
-
-export function indexRows(rows: readonly Row[], column: string): Map<string, Row> {
+/** Rows by their lookup key of `columns` (lookup-key.ts); a row missing a key part is left out. */
+export function indexRows(rows: readonly Row[], columns: readonly string[]): Map<string, Row> {
   const m = new Map<string, Row>();
   for (const r of rows) {
-    const k = keyString(r[column]);
+    const k = rowKeyOf(r, columns);
     if (k !== undefined) m.set(k, r);
   }
   return m;
@@ -78,7 +76,7 @@ export class LookupTable {
   }
 
   async open(): Promise<void> {
-    this.rows = indexRows(await this.load(), this.o.column);
+    this.rows = indexRows(await this.load(), this.o.columns);
     this.loadedAt = Date.now();
     this.o.onRefresh?.('ok');
     this.o.logger.info({ table: this.o.name, rows: this.rows.size }, 'lookup table loaded');
@@ -92,7 +90,7 @@ export class LookupTable {
     if (this.refreshing) return;
     this.refreshing = true;
     try {
-      const next = indexRows(await this.load(), this.o.column);
+      const next = indexRows(await this.load(), this.o.columns);
       this.rows = next;
       this.loadedAt = Date.now();
       this.o.onRefresh?.('ok');

@@ -3,6 +3,8 @@
 // it (exactly the scale's digits after the point), as `mode: copy` matches it. Any other text
 // is a miss without asking Kudu (asking would fail the fetch on a value the column refuses).
 import { describe, expect, it } from 'vitest';
+import { lookupKeyOf } from '../lookup-key.ts';
+import { keyCellsOf } from './kudu-point-lookup.ts';
 import { cellOf } from './kudu-spec-values.ts';
 
 describe('lookup keys of decimal and varchar columns', () => {
@@ -25,5 +27,23 @@ describe('lookup keys of decimal and varchar columns', () => {
   it('takes a varchar key up to the column length in characters', () => {
     expect(cellOf('varchar', 'héllo', { length: 5 })).toBe('héllo');
     expect(cellOf('varchar', 'héllo!', { length: 5 })).toBeUndefined();
+  });
+});
+
+describe('composite lookup keys as cells of their columns', () => {
+  const columns = [
+    { name: 'region', type: 'string' as const },
+    { name: 'id', type: 'int64' as const },
+    { name: 'price', type: 'decimal32' as const, precision: 5, scale: 2 },
+  ];
+
+  it("converts each part with its own column's type and attributes, by name", () => {
+    expect(keyCellsOf(lookupKeyOf(['eu', '7', '1.50'])!, columns)).toEqual({ region: 'eu', id: 7n, price: '1.50' });
+  });
+
+  it('is a miss when any part cannot be a value of its column', () => {
+    expect(keyCellsOf(lookupKeyOf(['eu', 'abc', '1.50'])!, columns)).toBeUndefined();
+    expect(keyCellsOf(lookupKeyOf(['eu', '7', '1.5'])!, columns)).toBeUndefined();
+    expect(keyCellsOf(lookupKeyOf(['eu', '7'])!, columns)).toBeUndefined();
   });
 });

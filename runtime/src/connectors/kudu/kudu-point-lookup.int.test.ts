@@ -95,7 +95,7 @@ describe('kudu lookup by point gets against the real Kudu', () => {
     const lookup = new KuduPointLookup({
       name: 'items',
       spec: { masters: testKuduMasters(), table: name, columns: ['id', 'title', 'price'], maxEntries: 50, ttl: '1h' },
-      column: 'id',
+      columns: ['id'],
       onFetched: (n) => (fetchedKeys += n),
       onCacheSize: (n) => (largest = Math.max(largest, n)),
     });
@@ -203,7 +203,7 @@ describe('kudu lookup by point gets against the real Kudu', () => {
         { column: 'id', op: '<' as const, value: 100 },
       ],
     };
-    const lookup = new KuduPointLookup({ name: 'items', spec: { ...spec, mode: 'get' }, column: 'id' });
+    const lookup = new KuduPointLookup({ name: 'items', spec: { ...spec, mode: 'get' }, columns: ['id'] });
     await lookup.open();
     try {
       const got = await lookup.fetch(['3', '5', '150']);
@@ -233,7 +233,7 @@ describe('kudu lookup by point gets against the real Kudu', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(String(err)).toContain('column "title" must be the primary key');
+    expect(String(err)).toContain('column "title" must be the whole primary key');
     expect(JSON.stringify(errorCodes(err))).toContain('TRIB_KUDU_SCHEMA');
   }, 60_000);
 });

@@ -1,23 +1,25 @@
-// A kudu source read by point gets for a lookup step (`mode: get`): the lookup column must be the
-// table's whole primary key; the keys a batch of records misses in the cache are fetched in one
+// A kudu source read by point gets for a lookup step (`mode: get`): the lookup columns must be the
+// table's whole primary key (one column, or all of a composite key in any order, matched by
+// name); the keys a batch of records misses in the cache are fetched in one
 // in-list scan per tablet holding them (KuduClient.get). Results, rows and misses alike, go into
 // a bounded LRU cache with a TTL (connectors/lookup-cache.ts), so a row changed in Kudu is seen
 // once its entry expires, and a key without a row is asked again only after the TTL too.
-// Record keys arrive as strings (the lookup step compares keys as strings); each is converted to
-// the key column's type, and one that cannot be (e.g. "abc" for an int64 key) has no row without
+// Record keys arrive as strings (the lookup step compares keys as strings; a composite key as the
+// JSON of its parts' strings, lookup-key.ts); each part is converted to its key column's type,
+// and a key with a part that cannot be (e.g. "abc" for an int64 column) has no row without
 // asking Kudu. `equals` applies to fetched rows and `predicates` to the scans: a row that does not
 // match is a miss.
 import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSourceSpec } from '../../graph/spec.ts';
 import type { KeyedLookup } from '../../operators/keyed-lookup.ts';
-import { keyString, type Row } from '../druid/lookup-table.ts';
 import { LookupCache } from '../lookup-cache.ts';
+import { keyParts, keyString, rowKeyOf, type Row } from '../lookup-key.ts';
 import type { CellValue } from './client/cell-values.ts';
 import type { KuduClient } from './client/kudu-client.ts';
 import { clientTls } from './kudu-tls-config.ts';
 import { loadKuduClient } from './client/load-client.ts';
-import type { ColumnType, TypeAttributes } from './client/schema.ts';
+import type { Column } from './client/schema.ts';
 import type { ScanPredicate } from './client/scan-predicates.ts';
 import { cellOf, scanPredicatesOf } from './kudu-spec-values.ts';
 import type { KuduTable } from './client/table-metadata.ts';
@@ -30,12 +32,32 @@ export interface KuduPointLookupOptions {
   /** The source's name, for messages. */
   readonly name: string;
   readonly spec: KuduSourceSpec;
-  /** The lookup step's column: the table's primary key. */
-  readonly column: string;
+  /** The lookup step's columns: the table's primary key columns, in the step's order. */
+  readonly columns: readonly string[];
   readonly now?: () => number;
   /** Keys asked of Kudu, per fetch. */
   onFetched?(keys: number): void;
   onCacheSize?(entries: number): void;
+}
+
+/**
+ * The key columns' cells of a lookup key (lookup-key.ts: one part per column, in `columns`'
+ * order), each part converted to its column's type; undefined when a part cannot be a value of
+ * its column (the key is then a miss, not asked of Kudu).
+ */
+export function keyCellsOf(
+  key: string,
+  columns: readonly Pick<Column, 'name' | 'type' | 'precision' | 'scale' | 'length'>[],
+): Record<string, CellValue> | undefined {
+  const parts = keyParts(key, columns.length);
+  if (parts === undefined) return undefined;
+  const cells: Record<string, CellValue> = {};
+  for (const [i, c] of columns.entries()) {
+    const v = cellOf(c.type, parts[i] as string, c);
+    if (v === undefined) return undefined;
+    cells[c.name] = v;
+  }
+  return cells;
 }
 
 export class KuduPointLookup implements KeyedLookup {
@@ -44,9 +66,9 @@ export class KuduPointLookup implements KeyedLookup {
   private readonly timeoutMs: number;
   private client: KuduClient | undefined;
   private table: KuduTable | undefined;
-  private keyType: ColumnType = 'string';
+  /** Type and attributes of each lookup column, in the step's order. */
+  private keyColumns: Column[] = [];
   private predicates: ScanPredicate[] = [];
-  private keyAttributes: TypeAttributes = {};
   /** Rows fetched from Kudu (found), for tests and logs. */
   fetchedRows = 0;
 
@@ -61,7 +83,7 @@ export class KuduPointLookup implements KeyedLookup {
   }
 
   async open(): Promise<void> {
-    const { spec, column, name } = this.o;
+    const { spec, columns, name } = this.o;
     this.client = new (await loadKuduClient())({
       masters: masterList(spec.masters),
       operationTimeoutMs: this.timeoutMs,
@@ -70,14 +92,15 @@ export class KuduPointLookup implements KeyedLookup {
     this.table = await this.client.openTable(spec.table);
     const schema = this.table.schema;
     const keys = schema.columns.slice(0, schema.keyCount);
-    if (keys.length !== 1 || keys[0]?.name !== column)
+    const byName = new Map(keys.map((k) => [k.name, k]));
+    const named = columns.map((c) => byName.get(c));
+    if (keys.length !== columns.length || new Set(columns).size !== columns.length || named.includes(undefined))
       throw new TributaryError(
         'TRIB_KUDU_SCHEMA',
-        `lookup table "${name}" (mode: get): column "${column}" must be the primary key of Kudu table "${spec.table}", whose key is (${keys.map((k) => k.name).join(', ')})`,
+        `lookup table "${name}" (mode: get): column ${columns.map((c) => `"${c}"`).join(', ')} must be the whole primary key of Kudu table "${spec.table}", whose key is (${keys.map((k) => k.name).join(', ')})`,
       );
-    this.keyType = keys[0].type;
+    this.keyColumns = named as typeof keys;
     this.predicates = scanPredicatesOf(name, this.table, spec.predicates);
-    this.keyAttributes = keys[0];
     for (const c of [...(spec.columns ?? []), ...Object.keys(spec.equals ?? {})])
       if (schema.indexOf(c) === undefined)
         throw new TributaryError(
@@ -95,11 +118,11 @@ export class KuduPointLookup implements KeyedLookup {
     const table = this.table;
     if (!client || !table) throw new TributaryError('TRIB_INVARIANT', `lookup table "${this.o.name}" used before open`);
     const found = new Map<string, Row | null>();
-    const asked: { key: string; value: CellValue }[] = [];
+    const asked: { key: string; cells: Record<string, CellValue> }[] = [];
     for (const k of keys) {
-      const value = cellOf(this.keyType, k, this.keyAttributes);
-      if (value === undefined) found.set(k, null);
-      else asked.push({ key: k, value });
+      const cells = keyCellsOf(k, this.keyColumns);
+      if (cells === undefined) found.set(k, null);
+      else asked.push({ key: k, cells });
     }
     if (asked.length > 0) {
       this.o.onFetched?.(asked.length);
@@ -107,7 +130,7 @@ export class KuduPointLookup implements KeyedLookup {
       try {
         rows = await client.get(
           table,
-          asked.map((a) => ({ [this.o.column]: a.value })),
+          asked.map((a) => a.cells),
           {
             ...(this.o.spec.columns ? { columns: this.o.spec.columns } : {}),
             predicates: this.predicates,
@@ -125,7 +148,7 @@ export class KuduPointLookup implements KeyedLookup {
       for (const a of asked) found.set(a.key, null);
       for (const r of rows) {
         const rec = recordOf(r);
-        const k = keyString(rec[this.o.column]);
+        const k = rowKeyOf(rec, this.o.columns);
         if (k !== undefined && found.has(k) && this.matches(rec)) found.set(k, rec);
       }
     }
