@@ -35,11 +35,31 @@ export async function openOrCreateTable(
   } catch (err) {
     // Another slot of the same job created it first: use theirs, checked like any existing table.
     if (err instanceof TributaryError && err.code === 'TRIB_KUDU_TABLE_EXISTS') {
-      return checkColumns(await client.openTable(table), columns, path);
+      return checkColumns(await openCreatedElsewhere(client, table), columns, path);
     }
     throw err;
   }
 }
+
+/**
+ * The table another slot is creating: the master refuses a second create as soon as the name is
+ * taken, but can still answer "not found" to a lookup right after (seen at parallelism 2), so
+ * wait for it to appear.
+ */
+async function openCreatedElsewhere(client: KuduClient, table: string): Promise<KuduTable> {
+  const deadline = Date.now() + CREATED_ELSEWHERE_WAIT_MS;
+  for (;;) {
+    try {
+      return await client.openTable(table);
+    } catch (err) {
+      const notYet = err instanceof TributaryError && err.code === 'TRIB_KUDU_TABLE_NOT_FOUND';
+      if (!notYet || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+const CREATED_ELSEWHERE_WAIT_MS = 30_000;
 
 export function columnSpecs(table: string, create: KuduCreateTableSpec, path: string): ColumnSpec[] {
   const specs = create.columns.map((c, i): ColumnSpec => {
