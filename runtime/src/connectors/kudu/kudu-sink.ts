@@ -89,9 +89,11 @@ export class KuduSink implements SinkWriter {
 
   async close(outcome?: CloseOutcome): Promise<void> {
     try {
-      // A failed or stopped job's pending rows are replayed from its checkpoint; only a finished
-      // job's must be written now.
-      if (outcome === undefined || outcome === 'finished') await this.flushUpTo(this.accepted);
+      // A finished or stopped job's rows are written now: they are its last word (a draining stop
+      // fired its windows into them), and upserts by key stay correct if the job is restored from
+      // an earlier checkpoint later (the replay writes the same keys again, in order). A failed
+      // job's pending rows are replayed from its checkpoint.
+      if (outcome !== 'failed') await this.flushUpTo(this.accepted);
       else await this.inFlight?.catch(() => undefined);
     } finally {
       await this.client?.close();
