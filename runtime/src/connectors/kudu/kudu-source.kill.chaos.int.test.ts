@@ -41,6 +41,8 @@ const { Kafka, logLevel } = kafkajs;
 const ROUNDS = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 2);
 /** A 1M-row table: TRIBUTARY_KUDU_SOURCE_ROWS=1000000; the default keeps the suite CI-sized. */
 const ROWS = Number(process.env['TRIBUTARY_KUDU_SOURCE_ROWS'] ?? 90_000);
+/** Setup and each round take time in proportion to the table. */
+const TIMEOUT_MS = 300_000 * Math.max(1, ROWS / 90_000);
 const PARALLELISM = 3;
 const SCAN_LATENCY_MS = '200';
 const DIAG = Boolean(process.env['EOS_DIAG']);
@@ -121,7 +123,7 @@ describe('kudu source with SIGKILLed slot processes (real Kudu, real Kafka)', ()
     expect(expected.count, `kudu table scan rows (other lines: ${lines.join(' | ')})`).toBe(ROWS);
     expect(expected.distinct).toBe(ROWS);
     await setKuduTserverFlag(clusterPaths(), slowScans, SCAN_LATENCY_MS, { force: true });
-  }, 300_000);
+  }, TIMEOUT_MS);
 
   afterAll(async () => {
     await setKuduTserverFlag(clusterPaths(), slowScans, '0', { force: true });
@@ -134,73 +136,81 @@ describe('kudu source with SIGKILLed slot processes (real Kudu, real Kafka)', ()
   });
 
   for (let round = 1; round <= ROUNDS; round++) {
-    it(`round ${round}/${ROUNDS}`, async () => {
-      const stateDir = join(dir, `state-${round}`);
-      const logDir = join(dir, `logs-${round}`);
-      mkdirSync(logDir, { recursive: true });
-      const graph: GraphSpec = {
-        sources: [{ name: 'rows', kudu: { masters: testKuduMasters(), table } }],
-        sinks: [
-          { name: 'out', from: 'rows', kafka: { brokers: bs, topic: outputOf(round), delivery: 'exactly-once' } },
-        ],
-      };
-      validateGraph(graph);
-      const book = new SlotKills({ stateDir, ...(DIAG ? { logDir } : {}) });
-      const sup = new Supervisor({
-        config: {
-          contractVersion: CONTRACT_VERSION,
-          jobName: `kudu-src-kill-${round}-${run}`,
-          graph,
-          parallelism: PARALLELISM,
-          maxParallelism: 64,
-          checkpointing: { intervalMs: 300, timeoutMs: 30_000, retained: 2 },
-          stateDir,
-          allowNonRestoredState: false,
-        },
-        logger: silentLogger(),
-        maxRestarts: 10,
-        backoffMs: 200,
-        env: { TRIBUTARY_LOG_LEVEL: DIAG ? 'debug' : 'warn' },
-        ...book.hooks(),
-      });
-      const done = book.follow(sup.run());
-      // In each of the first two attempts: wait until a checkpoint completes in it (the scan under
-      // way, its position saved), then kill a running slot at a random moment of the next second.
-      await book.started();
-      let checkpoint = await book.latestCheckpoint();
-      for (let k = 0; k < 2 && !book.finished; k++) {
-        const completed = await book.nextCheckpoint(checkpoint);
-        if (!completed) break;
-        const kill = await book.killRunningSlot(Math.floor(Math.random() * 1000));
-        if (!kill) break;
-        expect(kill.checkpoint, 'a checkpoint completed in the killed attempt').toBeDefined();
-        expect(kill.checkpoint, 'a checkpoint completed in the killed attempt').not.toBe(checkpoint);
-        checkpoint = kill.checkpoint;
-        totalKills++;
-      }
-      expect(book.kills.length, 'no slot was killed mid-scan in this round').toBeGreaterThanOrEqual(1);
-      const result = await done.catch((e: unknown) => {
-        keep = true;
+    it(
+      `round ${round}/${ROUNDS}`,
+      async () => {
+        const stateDir = join(dir, `state-${round}`);
+        const logDir = join(dir, `logs-${round}`);
+        mkdirSync(logDir, { recursive: true });
+        const graph: GraphSpec = {
+          sources: [{ name: 'rows', kudu: { masters: testKuduMasters(), table } }],
+          sinks: [
+            { name: 'out', from: 'rows', kafka: { brokers: bs, topic: outputOf(round), delivery: 'exactly-once' } },
+          ],
+        };
+        validateGraph(graph);
+        const book = new SlotKills({ stateDir, ...(DIAG ? { logDir } : {}) });
+        const sup = new Supervisor({
+          config: {
+            contractVersion: CONTRACT_VERSION,
+            jobName: `kudu-src-kill-${round}-${run}`,
+            graph,
+            parallelism: PARALLELISM,
+            maxParallelism: 64,
+            checkpointing: { intervalMs: 300, timeoutMs: 30_000, retained: 2 },
+            stateDir,
+            allowNonRestoredState: false,
+          },
+          logger: silentLogger(),
+          maxRestarts: 10,
+          backoffMs: 200,
+          env: { TRIBUTARY_LOG_LEVEL: DIAG ? 'debug' : 'warn' },
+          ...book.hooks(),
+        });
+        const done = book.follow(sup.run());
+        // In each of the first two attempts: wait until a checkpoint completes in it (the scan under
+        // way, its position saved), then kill a running slot at a random moment of the next second.
+        await book.started();
+        let checkpoint = await book.latestCheckpoint();
+        for (let k = 0; k < 2 && !book.finished; k++) {
+          const completed = await book.nextCheckpoint(checkpoint);
+          if (!completed) break;
+          const kill = await book.killRunningSlot(Math.floor(Math.random() * 1000));
+          if (!kill) break;
+          expect(kill.checkpoint, 'a checkpoint completed in the killed attempt').toBeDefined();
+          expect(kill.checkpoint, 'a checkpoint completed in the killed attempt').not.toBe(checkpoint);
+          checkpoint = kill.checkpoint;
+          totalKills++;
+        }
+        expect(book.kills.length, 'no slot was killed mid-scan in this round').toBeGreaterThanOrEqual(1);
+        const result = await done.catch((e: unknown) => {
+          keep = true;
+          process.stderr.write(
+            `kudu source kill round ${round} FAILED (state, logs and table kept in ${dir}): ${(e as Error).message}; ${book.summary()}\n`,
+          );
+          throw e;
+        });
         process.stderr.write(
-          `kudu source kill round ${round} FAILED (state, logs and table kept in ${dir}): ${(e as Error).message}; ${book.summary()}\n`,
+          `kudu source kill round ${round}: attempts ${result.attempts}, restarts ${result.restarts}, ${book.summary()}\n`,
         );
-        throw e;
-      });
-      process.stderr.write(
-        `kudu source kill round ${round}: attempts ${result.attempts}, restarts ${result.restarts}, ${book.summary()}\n`,
-      );
-      expect(result.state).toBe('FINISHED');
-      expect(result.restarts).toBeGreaterThanOrEqual(1);
-      expect(book.attempts.every((a) => a.slots.length === PARALLELISM)).toBe(true);
+        expect(result.state).toBe('FINISHED');
+        expect(result.restarts).toBeGreaterThanOrEqual(1);
+        expect(book.attempts.every((a) => a.slots.length === PARALLELISM)).toBe(true);
 
-      const got = new TableDigest();
-      const recs = await readTopic(kafka, outputOf(round), { expected: ROWS, timeoutMs: 120_000, settleMs: 2000 });
-      for (const r of recs) got.add(JSON.parse(r.value) as Row);
-      if (got.count !== ROWS || got.checksum !== expected.checksum) keep = true;
-      expect(got.count, `round ${round}: records read_committed`).toBe(expected.count);
-      expect(got.distinct, `round ${round}: distinct ids`).toBe(expected.distinct);
-      expect(got.checksum, `round ${round}: checksum against kudu table scan`).toBe(expected.checksum);
-    }, 300_000);
+        const got = new TableDigest();
+        const recs = await readTopic(kafka, outputOf(round), {
+          expected: ROWS,
+          timeoutMs: 120_000 * Math.max(1, ROWS / 90_000),
+          settleMs: 2000,
+        });
+        for (const r of recs) got.add(JSON.parse(r.value) as Row);
+        if (got.count !== ROWS || got.checksum !== expected.checksum) keep = true;
+        expect(got.count, `round ${round}: records read_committed`).toBe(expected.count);
+        expect(got.distinct, `round ${round}: distinct ids`).toBe(expected.distinct);
+        expect(got.checksum, `round ${round}: checksum against kudu table scan`).toBe(expected.checksum);
+      },
+      TIMEOUT_MS,
+    );
   }
 
   it('ran at least one round and killed a running slot in every round', () => {
