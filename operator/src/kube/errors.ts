@@ -14,6 +14,11 @@ export const ErrorCodes = {
   KUBECONFIG: 'OPERATOR_KUBECONFIG',
   /** A status write kept hitting 409 Conflict after its bounded retries. */
   STATUS_CONFLICT: 'OPERATOR_STATUS_CONFLICT',
+  /**
+   * A status write found the object at a newer metadata.generation than the reconcile read: what
+   * the reconcile decided was for the older spec, so it stops and runs again on the new one.
+   */
+  SPEC_CHANGED: 'OPERATOR_SPEC_CHANGED',
   /** A finalizer patch kept hitting 409 Conflict after its bounded retries. */
   FINALIZER_CONFLICT: 'OPERATOR_FINALIZER_CONFLICT',
   /** An object already has a different controller ownerReference. */

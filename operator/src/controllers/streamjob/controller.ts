@@ -32,22 +32,29 @@ export interface StreamJobControllerOptions {
 
 const owned = 'app.kubernetes.io/managed-by=tributary';
 
+/** The caches the StreamJob controller reads: its jobs and what they own (shared with other users of `mgr`). */
+export function streamJobInformers(mgr: Manager, namespace?: string) {
+  const scope = namespace ? { namespace } : {};
+  return {
+    jobs: mgr.informer<StreamJob>(StreamJobs, scope),
+    pods: mgr.informer<Pod>(Resources.Pod, { ...scope, labelSelector: owned }),
+    secrets: mgr.informer<Secret>(Resources.Secret, { ...scope, labelSelector: owned }),
+    services: mgr.informer<KubeObject>(Resources.Service, { ...scope, labelSelector: owned }),
+    configMaps: mgr.informer<KubeObject>(Resources.ConfigMap, { ...scope, labelSelector: owned }),
+    // Only opted-in Secrets are watched (their data is what a job's stateStorage may name).
+    credentialSecrets: mgr.informer<CredentialsSecret>(Resources.Secret, {
+      ...scope,
+      labelSelector: credentialsSelector,
+    }),
+  };
+}
+
 /** Registers the StreamJob controller: StreamJobs plus the pods, Secrets, Services and ConfigMaps they own. */
 export function addStreamJobController(
   mgr: Manager,
   opts: StreamJobControllerOptions = {},
 ): { controller: Controller<StreamJob>; close: () => Promise<void> } {
-  const scope = opts.namespace ? { namespace: opts.namespace } : {};
-  const jobs = mgr.informer<StreamJob>(StreamJobs, scope);
-  const pods = mgr.informer<Pod>(Resources.Pod, { ...scope, labelSelector: owned });
-  const secrets = mgr.informer<Secret>(Resources.Secret, { ...scope, labelSelector: owned });
-  const services = mgr.informer<KubeObject>(Resources.Service, { ...scope, labelSelector: owned });
-  const configMaps = mgr.informer<KubeObject>(Resources.ConfigMap, { ...scope, labelSelector: owned });
-  // Only opted-in Secrets are watched (their data is what a job's stateStorage may name).
-  const credentialSecrets = mgr.informer<CredentialsSecret>(Resources.Secret, {
-    ...scope,
-    labelSelector: credentialsSelector,
-  });
+  const { jobs, pods, secrets, services, configMaps, credentialSecrets } = streamJobInformers(mgr, opts.namespace);
   const defaults = {
     image: opts.defaultImage ?? DEFAULT_RUNTIME_IMAGE,
     ...(opts.defaultStateStorage ? { stateStorage: opts.defaultStateStorage } : {}),

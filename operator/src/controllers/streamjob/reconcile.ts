@@ -5,6 +5,9 @@
 //
 // The informer cache may lag behind this process's own status writes: a cached job older
 // than the last write made here is re-read, so no step acts on a status it already replaced.
+// A reconcile acts on the one generation it validated: a status write that comes back with a
+// newer one (the spec changed under it) stops it, and it runs again on the new spec.
+import type { Logger } from 'pino';
 import {
   addFinalizer,
   ErrorCodes,
@@ -34,6 +37,13 @@ import { stateCredentialsIssues } from './state-credentials.ts';
 import { effectiveStateStorage } from './state-storage.ts';
 import { durationMs, validateSpec } from './validation.ts';
 
+/** A reconcile stopped by a spec change (SPEC_CHANGED) runs again at once; any other error propagates. */
+function startOver(err: unknown, log: Logger): ReconcileResult {
+  if (!(err instanceof OperatorError && err.code === ErrorCodes.SPEC_CHANGED)) throw err;
+  log.info({ err }, 'the spec changed during the reconcile: starting over');
+  return { requeueAfter: 1 };
+}
+
 export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
   const clock = deps.now ?? (() => new Date());
   const cadence = deps.cadence ?? defaultCadence;
@@ -57,11 +67,21 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       const { object } = await deps.statusWriter.update<StreamJob>(StreamJobs, c.job, (prev) =>
         deriveKstatus(mutate(structuredClone(prev ?? {})), input),
       );
-      written.set(`${c.job.metadata.namespace}/${c.job.metadata.name}`, rv(object));
-      c.job = object;
-      deps.metrics.setPhase(`${c.job.metadata.namespace}/${c.job.metadata.name}`, object.status?.phase);
+      const key = `${c.job.metadata.namespace}/${c.job.metadata.name}`;
+      written.set(key, rv(object));
+      deps.metrics.setPhase(key, object.status?.phase);
       c.log.debug({ step, phase: object.status?.phase, op: object.status?.pendingOperation?.step }, 'status recorded');
       if (deps.afterWrite) await deps.afterWrite(object, step);
+      // A write that retried after a conflict carries the object as it is now. If its spec
+      // moved on, every later step would act on a spec this reconcile never validated (an
+      // invalid spec deployed as valid): stop here, as a crash after this write would, and
+      // reconcile the new generation from the start.
+      if (object.metadata.generation !== c.job.metadata.generation)
+        throw new OperatorError(
+          ErrorCodes.SPEC_CHANGED,
+          `${key}: generation ${c.job.metadata.generation} changed to ${object.metadata.generation} during the reconcile (step ${step}); reconciling the new one`,
+        );
+      c.job = object;
       return object;
     },
     runtimeBackoff(job, attempt) {
@@ -102,7 +122,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
 
     if (isBeingDeleted(job)) {
       const obs = await observe(observerDeps, job, { queryRuntime: true });
-      return finalize(r, { job, log, obs, now });
+      return finalize(r, { job, log, obs, now }).catch((err: unknown) => startOver(err, log));
     }
     if (job.spec.savepoints?.onDelete !== false && !hasFinalizer(job, finalSavepointFinalizer)) {
       job = await addFinalizer(deps.kube, StreamJobs, job, finalSavepointFinalizer);
@@ -141,7 +161,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       return refIssues.length + credIssues.length > 0 && !res ? { requeueAfter: 10_000 } : res;
     } catch (err) {
       if (err instanceof OperatorError && err.code === ErrorCodes.NOT_OWNED) await reportNotOwned(r, c, err);
-      throw err;
+      return startOver(err, log);
     }
   };
 }
