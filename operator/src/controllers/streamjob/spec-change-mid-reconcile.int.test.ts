@@ -67,8 +67,7 @@ describe('a spec changed during a reconcile (real apiserver)', () => {
 
       let served: 'stale' | 'fresh' = 'stale';
       const jobs = {
-        get: (namespace: string | undefined, n: string) =>
-          served === 'stale' ? stale : inf.jobs.get(namespace, n),
+        get: (namespace: string | undefined, n: string) => (served === 'stale' ? stale : inf.jobs.get(namespace, n)),
       } as unknown as Informer<StreamJob>;
       const reconcile = streamJobReconciler({
         ...inf,
