@@ -1,7 +1,9 @@
 // The local cluster's real Kafka broker killed (SIGKILL) while a job runs, then started again:
-// a keyed windowed job reads a topic that input keeps flowing into and writes another topic
-// exactly-once, checkpointing. The broker dies under it: the job must fail (not hang, not go on
-// as if nothing happened) with an error naming the Kafka sink and the connection error. The broker
+// a keyed windowed job reads a topic and writes another topic exactly-once, checkpointing. The
+// broker dies under it: the job must fail (not hang, not go on as if nothing happened) with an
+// error naming the connector and the connection error — the Kafka sink when input still flows
+// (a send or a commit meets the dead broker), the Kafka source when the job is idle (nothing to
+// send or commit: it fails once its brokers were unreachable for 30 s). The broker
 // comes back on its own data; the job is restarted from its latest completed checkpoint (what the
 // supervisor and the operator do), on fewer slots, fences the dead run's open transactions and drains the input.
 // Its read_committed output must equal a reference run over the same input: nothing lost,
@@ -38,25 +40,27 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe('Kafka broker down mid-job (the real broker killed and started again)', () => {
   const bs = testBrokers();
   const run = randomUUID().slice(0, 8);
-  const input = `it-kdown-in-${run}`;
-  const output = `it-kdown-out-${run}`;
   const paths = clusterPaths();
   let kafka: KafkaClient;
-  let stateDir: string | undefined;
+  let root: string | undefined;
   let brokerStopped = false;
+  // One scenario's topics and state (set by each test before anything runs).
+  let input = '';
+  let output = '';
+  let stateDir = '';
   /** Ids written so far (a chunk whose send failed may be in the topic or not: the reference reads the topic). */
   let nextId = 0;
 
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'tributary-kdown-it', brokers: bs, logLevel: logLevel.NOTHING });
-    stateDir = await mkdtemp(join(tmpdir(), 'trib-kdown-'));
+    root = await mkdtemp(join(tmpdir(), 'trib-kdown-'));
   });
 
   afterAll(async () => {
     // A failed run must not leave the cluster without its broker.
     if (brokerStopped) await startKafkaBroker(paths);
     await deleteTopicsContaining(kafka, run);
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true });
   }, 120_000);
 
   const graph = (bounded: boolean): GraphSpec => ({
@@ -87,7 +91,7 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
       maxParallelism: 64,
       logger: process.env['KDOWN_DIAG'] ? createLogger('info') : silentLogger(),
       jobName: 'kdown-it',
-      checkpointing: { stateDir: stateDir!, intervalMs: 300, timeoutMs: 30_000, retained: 2 },
+      checkpointing: { stateDir, intervalMs: 300, timeoutMs: 30_000, retained: 2 },
       restoreFrom: o.restoreFrom,
     });
     const done = job.run();
@@ -140,7 +144,16 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     return got.map((e) => JSON.stringify(e.rec)).sort();
   }
 
-  it('fails naming the Kafka sink, then restarts from its checkpoint: read_committed output equals the reference', async () => {
+  /**
+   * Busy: the broker dies while input flows. Idle: the input stopped and every window it closed
+   * is committed before the broker dies, so only the source can notice.
+   */
+  async function brokerDies(idle: boolean): Promise<void> {
+    const name = idle ? 'idle' : 'busy';
+    input = `it-kdown-in-${name}-${run}`;
+    output = `it-kdown-out-${name}-${run}`;
+    stateDir = join(root!, name);
+    nextId = 0;
     await createTopics(kafka, { [input]: 2, [output]: 2 });
     // Leaders elected is not yet offsets served (the broker may still answer NOT_LEADER for a moment),
     // and a job's source start fails on that; the job under test starts once they are.
@@ -161,15 +174,26 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     let writing = true;
     const firstInput = writeInput(() => writing);
     // The broker dies once the job has completed a checkpoint while input flows...
-    await expect.poll(() => latestCheckpointPath(stateDir!), { timeout: 60_000, interval: 20 }).toBeDefined();
+    await expect.poll(() => latestCheckpointPath(stateDir), { timeout: 60_000, interval: 20 }).toBeDefined();
     // ...and the sink is writing: its transactions hold records (windows close as input flows).
     const outputAdmin = kafka.admin();
     await outputAdmin.connect();
     const outputOffsets = async (): Promise<number> =>
       (await outputAdmin.fetchTopicOffsets(output)).reduce((n, p) => n + Number(p.high), 0);
     await expect.poll(outputOffsets, { timeout: 60_000, interval: 20 }).toBeGreaterThan(0);
-    await outputAdmin.disconnect();
     diag('checkpoint completed');
+    if (idle) {
+      writing = false;
+      await firstInput;
+      // Settled: the end offsets (commit markers included) stay put over several checkpoints.
+      let last = -1;
+      for (let now = await outputOffsets(); now !== last; now = await outputOffsets()) {
+        last = now;
+        await sleep(1500);
+      }
+      diag(`idle: output end offsets ${last}`);
+    }
+    await outputAdmin.disconnect();
     brokerStopped = true;
     await stopKafkaBroker(paths, 'SIGKILL');
 
@@ -186,13 +210,20 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     const causes: string[] = [];
     for (let c: unknown = err; c instanceof Error; c = c.cause)
       causes.push(`${(c as { code?: string }).code}: ${c.message}`);
-    // Whichever call meets the dead broker first reports it: a send (TRIB_CONNECTOR_FAILED) or the
-    // commit of a completed checkpoint's transaction (TRIB_SINK_COMMIT_FAILED); both name the sink
-    // and carry the connection error.
-    expect(err.code, causes.join(' <- ')).toMatch(/^(TRIB_CONNECTOR_FAILED|TRIB_SINK_COMMIT_FAILED)$/);
-    expect(err.message, 'the error names the Kafka sink and what failed').toMatch(
-      /^sink "out": (transactional send to it-kdown-out-\S+|commit of it-kdown-\S+ \(checkpoint \d+\)) failed: /,
+    // Busy, whichever call meets the dead broker first reports it: a send (TRIB_CONNECTOR_FAILED) or
+    // the commit of a completed checkpoint's transaction (TRIB_SINK_COMMIT_FAILED), both naming the
+    // sink — or, if the job happened to be idle at the kill, its source. Idle, the source.
+    const sinkFailed =
+      /^sink "out": (transactional send to it-kdown-out-\S+|commit of it-kdown-\S+ \(checkpoint \d+\)) failed: /;
+    const sourceFailed = new RegExp(
+      `^source "events": kafka consumer failed: brokers ${bs.join(',')} unreachable for \\d+ s: `,
     );
+    expect(err.code, causes.join(' <- ')).toMatch(/^(TRIB_CONNECTOR_FAILED|TRIB_SINK_COMMIT_FAILED)$/);
+    if (idle) expect(err.message, 'the error names the Kafka source and its brokers').toMatch(sourceFailed);
+    else
+      expect(err.message, 'the error names the Kafka connector and what failed').toSatisfy(
+        (m: string) => sinkFailed.test(m) || sourceFailed.test(m),
+      );
     expect(causes.join(' <- '), 'the cause is the broker gone').toContain(`ECONNREFUSED ${bs[0]}`);
 
     await startKafkaBroker(paths);
@@ -201,7 +232,7 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     // More input once the broker is back; the restarted job reads it too.
     await writeInput((c) => c < 10);
 
-    const restoreFrom = await latestCheckpointPath(stateDir!);
+    const restoreFrom = await latestCheckpointPath(stateDir);
     expect(restoreFrom, 'a checkpoint completed before the broker died').toBeDefined();
     diag(`restoring ${restoreFrom}`);
     // On one slot (as after losing a node): it must fence the transactions both dead slots left open,
@@ -216,10 +247,22 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
       .map((r) => r.value)
       .sort();
     process.stderr.write(
-      `kafka broker down: ${chunksBefore} chunks of ${CHUNK} written before the kill, ${nextId} records in all; ` +
+      `kafka broker down (${name}): ${chunksBefore} chunks of ${CHUNK} written before the kill, ${nextId} records in all; ` +
         `failure: ${causes.join(' <- ')}; ${got.length} committed windows, reference ${ref.length}\n`,
     );
     expect(got.length).toBe(ref.length);
     expect(got).toEqual(ref);
-  }, 120_000);
+  }
+
+  it(
+    'input flowing: fails naming the Kafka sink, then restarts from its checkpoint: read_committed output equals the reference',
+    () => brokerDies(false),
+    120_000,
+  );
+
+  it(
+    'idle (nothing to send or commit): fails naming the Kafka source and its brokers, then restarts from its checkpoint: output equals the reference',
+    () => brokerDies(true),
+    180_000,
+  );
 });

@@ -44,6 +44,7 @@ import type { Rec } from '../../operators/types.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
 import { decodeValue } from '../record-format.ts';
 import { brokerList, createKafka, partitionOwner } from './client.ts';
+import { BrokerReachability } from './broker-reachability.ts';
 import { DeadLetterTopic } from './dead-letter.ts';
 import { slotAssigner } from './slot-assigner.ts';
 import { committedOffsets, PartitionOffsets, topicPartitions } from './partition-offsets.ts';
@@ -253,9 +254,12 @@ export class KafkaSource implements SourceReader {
       this.offsets.setAccepted(b.partition, this.passedWithoutRecords(b.partition, BigInt(b.lastOffset), next));
       this.ctx.wake();
     });
+    const reach = new BrokerReachability();
+    consumer.on(consumer.events.FETCH, () => reach.reached());
     consumer.on(consumer.events.CRASH, (e) => {
       if (this.consumer !== consumer) return;
-      if (!e.payload.restart) this.failure = e.payload.error;
+      const gone = reach.crashed(e.payload.error, brokerList(this.spec.brokers));
+      if (!e.payload.restart || gone) this.failure = gone ?? e.payload.error;
       this.ctx.wake();
     });
     void consumer
