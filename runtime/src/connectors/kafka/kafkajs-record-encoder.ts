@@ -71,7 +71,7 @@ function zigZag32(v: number): number {
   return ((v << 1) ^ (v >> 31)) >>> 0;
 }
 
-/** Zig-zag of a safe integer as a 64-bit varlong, as kafkajs's encodeZigZag64 (exact: ×2 of a safe integer is exact). */
+/** Zig-zag of a safe integer, as kafkajs's encodeZigZag64 (exact: doubling a safe integer is exact). */
 function zigZag64(v: number): number {
   return v >= 0 ? v * 2 : -v * 2 - 1;
 }
@@ -106,7 +106,7 @@ function writeField(buf: Buffer, at: number, v: Buffer | string | null, len: num
   return at + len;
 }
 
-/** kafkajs's Record v0 (Length, Attributes, TimestampDelta, OffsetDelta, Key, Value, Headers) in one exact-size Buffer. */
+/** kafkajs's Record v0 (Length, Attributes, TimestampDelta, OffsetDelta, Key, Value, Headers) in one Buffer. */
 export function encodeRecord(args: RecordArgs): EncodedRecord {
   const { offsetDelta = 0, timestampDelta = 0, headers } = args;
   if (headers !== undefined) for (const _ in headers) return (original as RecordEncoder)(args);
