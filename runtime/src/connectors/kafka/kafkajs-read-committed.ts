@@ -13,7 +13,6 @@
 // records would silently break exactly-once.
 import './kafkajs-group-messages.ts'; // the other kafkajs patches, installed by the same import
 import './kafkajs-record-encoder.ts';
-import './kafkajs-record-decoder.ts';
 import './kafkajs-record-batch-encoder.ts';
 import { createRequire } from 'node:module';
 import { TributaryError } from '../../errors.ts';
