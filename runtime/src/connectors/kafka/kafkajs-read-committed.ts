@@ -11,7 +11,9 @@
 // whether it took effect, and `assertReadCommittedFix` (called by every Kafka source before
 // it creates a consumer) refuses to go on without it: a consumer that can return aborted
 // records would silently break exactly-once.
-import './kafkajs-group-messages.ts'; // the other kafkajs patch, installed by the same import
+import './kafkajs-group-messages.ts'; // the other kafkajs patches, installed by the same import
+import './kafkajs-record-encoder.ts';
+import './kafkajs-record-batch-encoder.ts';
 import { createRequire } from 'node:module';
 import { TributaryError } from '../../errors.ts';
 
