@@ -149,6 +149,18 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
    * is committed before the broker dies, so only the source can notice.
    */
   async function brokerDies(idle: boolean): Promise<void> {
+    try {
+      await brokerDiesOnce(idle);
+    } finally {
+      // The next scenario needs its broker, whatever this one did.
+      if (brokerStopped) {
+        await startKafkaBroker(paths);
+        brokerStopped = false;
+      }
+    }
+  }
+
+  async function brokerDiesOnce(idle: boolean): Promise<void> {
     const name = idle ? 'idle' : 'busy';
     input = `it-kdown-in-${name}-${run}`;
     output = `it-kdown-out-${name}-${run}`;
@@ -224,7 +236,10 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
       expect(err.message, 'the error names the Kafka connector and what failed').toSatisfy(
         (m: string) => sinkFailed.test(m) || sourceFailed.test(m),
       );
-    expect(causes.join(' <- '), 'the cause is the broker gone').toContain(`ECONNREFUSED ${bs[0]}`);
+    // Refused once it is gone; reset when a request was on the wire as it died (a busy sink).
+    expect(causes.join(' <- '), 'the cause is the broker gone').toMatch(
+      idle ? new RegExp(`ECONNREFUSED ${bs[0]}`) : new RegExp(`ECONNREFUSED ${bs[0]}|read ECONNRESET`),
+    );
 
     await startKafkaBroker(paths);
     brokerStopped = false;
