@@ -16,6 +16,7 @@ import { localS3, s3StateStorage } from '../../../../test/harness/s3-state-stora
 import { getJob, harnessPerFile, runningWith, scaleJob } from './testing/kafka-job-harness.ts';
 import {
   finishAndCompare,
+  inputProducer,
   inputRecord,
   produceLoop,
   readOutput,
@@ -102,7 +103,7 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
     const stateStorage = await s3StateStorage(kube, ns, 'outage');
     const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 20);
     const reader = await readOutput<WindowOut>(kafka, output, `sjs3f-reader-${id}`);
-    const producer: Producer = kafka.producer();
+    const producer: Producer = inputProducer(kafka);
     await producer.connect();
     const loop = produceLoop(producer, input, 4, rec);
     try {
@@ -155,6 +156,7 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
       expect(after.status?.deployed?.restoredFrom).toMatch(/\/savepoints\/sp-\d+$/);
       await new Promise((r) => setTimeout(r, 2000));
       const { want, got, check } = await finishAndCompare({
+        kafka,
         loop,
         producer,
         topic: input,

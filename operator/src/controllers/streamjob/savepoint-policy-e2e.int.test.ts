@@ -22,6 +22,7 @@ import { pauseS3Server, resumeS3Server } from './testing/s3-server.ts';
 import { untilStatus } from './testing/until-status.ts';
 import {
   finishAndCompare,
+  inputProducer,
   inputRecord,
   produceLoop,
   readOutput,
@@ -43,7 +44,7 @@ describe('savepoints.onFailure fallbackToCheckpoint (real runtime, Kafka, S3 ser
     const input = h.topics.in!;
     const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 20);
     const reader = await readOutput<WindowOut>(kafka, h.topics.out!, `sjfb-reader-${id}`);
-    const producer: Producer = kafka.producer();
+    const producer: Producer = inputProducer(kafka);
     await producer.connect();
     const loop = produceLoop(producer, input, 4, rec);
     const checkpointAfter = async (since: string) =>
@@ -140,6 +141,7 @@ describe('savepoints.onFailure fallbackToCheckpoint (real runtime, Kafka, S3 ser
 
       // Exactly-once through both: the output is the reference's, nothing lost, nothing twice.
       const { want, got, check } = await finishAndCompare({
+        kafka,
         loop,
         producer,
         topic: input,

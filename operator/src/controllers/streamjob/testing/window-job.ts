@@ -21,6 +21,30 @@ export const inputRecord =
   (base: number, keys: number) =>
   (i: number): InputRecord => ({ user: `u${(i * 7) % keys}`, amount: (i % 7) + 1, ts: base + 2 * i });
 
+/**
+ * The input producer of an exactly-once comparison: idempotent. A plain kafkajs producer resends
+ * a whole produce request when one of its partitions fails (e.g. NOT_LEADER_OR_FOLLOWER from a
+ * partition of a topic just created that the broker has not loaded yet), so the partitions that
+ * had been appended get those records twice: the input then holds records the reference does not
+ * count, and the job's correct output differs from it. With sequence numbers the broker drops
+ * the resent copies.
+ */
+export function inputProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+}
+
+/** Records `topic` holds now: the sum over its partitions of log end minus log start. */
+export async function topicRecordCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export interface ProducerLoop {
   /** Records sent so far (record i went to partition i % partitions). */
   readonly sent: number;
@@ -163,12 +187,17 @@ export function referenceWindows(n: number, rec: (i: number) => InputRecord): st
 }
 
 /**
- * Ends the input (stops the loop, closes every window), waits for the reference's number of
- * output windows plus 3 s (duplicates would show by then) and compares the output with it.
+ * Ends the input (stops the loop, closes every window), checks that the input topic holds exactly
+ * the records sent (else the reference would not describe it, and the comparison would blame the
+ * job for the test's input), waits for the reference's number of output windows plus 3 s
+ * (duplicates would show by then) and compares the output with it. `extraInput`: records sent to
+ * the topic besides the loop's (the reference's caller accounts for them).
  */
 export async function finishAndCompare(o: {
+  kafka: Kafka;
   loop: ProducerLoop;
   producer: Producer;
+  extraInput?: number;
   topic: string;
   partitions: number;
   rec: (i: number) => InputRecord;
@@ -177,6 +206,12 @@ export async function finishAndCompare(o: {
   const n = await o.loop.stop();
   await closeAllWindows(o.producer, o.topic, o.partitions, o.rec(n - 1).ts);
   await o.producer.disconnect();
+  const sent = n + o.partitions + (o.extraInput ?? 0);
+  const held = await topicRecordCount(o.kafka, o.topic);
+  if (held !== sent)
+    throw new Error(
+      `the input topic ${o.topic} holds ${held} records but ${sent} were sent: the test's input is not what its reference counts`,
+    );
   const want = referenceWindows(n, o.rec);
   await waitFor(`${want.length} windows in the output`, () => o.reader.arrivals.length >= want.length, 90_000, 250);
   await sleep(3000);
@@ -185,11 +220,20 @@ export async function finishAndCompare(o: {
   return { n, want, got, check: exactlyOnce(want, got) };
 }
 
-/** Missing (first 5), duplicate count and total of `got` against the reference `want`. */
+/**
+ * Missing (first 5), unexpected (first 5: lines of `got` the reference does not hold, e.g. a
+ * window with a wrong count), duplicate count and total of `got` against the reference `want`.
+ */
 export function exactlyOnce(
   want: readonly string[],
   got: readonly string[],
-): { missing: string[]; dups: number; count: number } {
+): { missing: string[]; unexpected: string[]; dups: number; count: number } {
   const gotSet = new Set(got);
-  return { missing: want.filter((w) => !gotSet.has(w)).slice(0, 5), dups: got.length - gotSet.size, count: got.length };
+  const wantSet = new Set(want);
+  return {
+    missing: want.filter((w) => !gotSet.has(w)).slice(0, 5),
+    unexpected: [...gotSet].filter((g) => !wantSet.has(g)).slice(0, 5),
+    dups: got.length - gotSet.size,
+    count: got.length,
+  };
 }
