@@ -8,9 +8,7 @@
 // as kafkajs-read-committed.ts does (imported by it, so every Kafka module gets both); if
 // kafkajs was loaded first or its layout changed, the original stays in place: slower, not
 // wrong, so nothing refuses to run without it.
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { installKafkajsPatch, isMarked, withMark } from './kafkajs-module-patch.ts';
 
 interface GroupArgs<M> {
   topic: string;
@@ -35,24 +33,11 @@ export function groupMessagesPerPartition<M>({
 }
 
 const MARK = Symbol.for('tributary.kafkajs.linearGroupMessages');
-(groupMessagesPerPartition as unknown as Record<symbol, boolean>)[MARK] = true;
-
-function install(): boolean {
-  let file: string;
-  try {
-    file = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
-  } catch {
-    return false;
-  }
-  const sendFile = require.resolve('kafkajs/src/producer/sendMessages.js');
-  if (require.cache[sendFile])
-    return (require.cache[file]?.exports as Record<symbol, boolean> | undefined)?.[MARK] === true;
-  if (typeof require(file) !== 'function') return false;
-  const mod = require.cache[file];
-  if (!mod) return false;
-  mod.exports = groupMessagesPerPartition;
-  return true;
-}
 
 /** True when kafkajs's producers group messages with the linear version. */
-export const groupPatched = install();
+export const groupPatched = installKafkajsPatch({
+  file: 'kafkajs/src/producer/groupMessagesPerPartition.js',
+  loadedBy: 'kafkajs/src/producer/sendMessages.js',
+  isPatched: (e) => isMarked(e, MARK),
+  replace: (original) => (typeof original === 'function' ? withMark(groupMessagesPerPartition, MARK) : undefined),
+});

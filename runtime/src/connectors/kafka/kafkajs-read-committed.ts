@@ -14,7 +14,7 @@
 import './kafkajs-group-messages.ts'; // the other kafkajs patches, installed by the same import
 import './kafkajs-record-encoder.ts';
 import './kafkajs-record-batch-encoder.ts';
-import { createRequire } from 'node:module';
+import { cachedKafkajsModule, installKafkajsPatch, isMarked, withMark } from './kafkajs-module-patch.ts';
 import { TributaryError } from '../../errors.ts';
 
 interface AbortedTxn {
@@ -26,8 +26,6 @@ interface Msg {
   batchContext: { producerId: string; inTransaction: boolean };
   key?: Buffer | null;
 }
-
-const require = createRequire(import.meta.url);
 
 const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
 
@@ -68,38 +66,18 @@ function filterAbortedMessages({
  * keeps Node's CommonJS cache) recognises it.
  */
 const MARK = Symbol.for('tributary.kafkajs.readCommittedFix');
-(filterAbortedMessages as unknown as Record<symbol, boolean>)[MARK] = true;
+const FILTER_FILE = 'kafkajs/src/consumer/filterAbortedMessages.js';
 
-function install(): boolean {
-  let file: string;
-  try {
-    file = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
-  } catch {
-    return false;
-  }
-  const batchFile = require.resolve('kafkajs/src/consumer/batch.js');
-  if (require.cache[batchFile])
-    // kafkajs loaded first: its module object carries the mark.
-    return (require.cache[file]?.exports as Record<symbol, boolean> | undefined)?.[MARK] === true;
-  const original = require(file) as unknown;
-  if (typeof original !== 'function') return false;
-  const mod = require.cache[file];
-  if (!mod) return false;
-  mod.exports = filterAbortedMessages;
-  return true;
-}
-
-export const patched = install();
+export const patched = installKafkajsPatch({
+  file: FILTER_FILE,
+  loadedBy: 'kafkajs/src/consumer/batch.js',
+  isPatched: (e) => isMarked(e, MARK),
+  replace: (original) => (typeof original === 'function' ? withMark(filterAbortedMessages, MARK) : undefined),
+});
 
 /** True while kafkajs's filter module is (still) the corrected one. */
 export function readCommittedFixInPlace(): boolean {
-  if (!patched) return false;
-  try {
-    const file = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
-    return (require.cache[file]?.exports as Record<symbol, boolean> | undefined)?.[MARK] === true;
-  } catch {
-    return false;
-  }
+  return patched && isMarked(cachedKafkajsModule(FILTER_FILE), MARK);
 }
 
 /** TRIB_CONNECTOR_FAILED unless the correction is in place; `who` names the source for the message. */

@@ -9,9 +9,7 @@
 // to the original's. Compressed batches, and records that are not encoders, go to the original.
 // Installed into the CommonJS module cache before kafkajs loads, as kafkajs-record-encoder.ts
 // is; if kafkajs was loaded first or its layout changed, the original stays: slower, not wrong.
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { installKafkajsPatch, isMarked, kafkajsModule } from './kafkajs-module-patch.ts';
 
 /** kafkajs's Encoder, as far as this module uses it. */
 interface Encoder {
@@ -60,20 +58,15 @@ interface Kafkajs {
 }
 
 function load(): Kafkajs | undefined {
-  try {
-    const mod = require(BATCH_FILE) as RecordBatchModule;
-    if (typeof mod?.RecordBatch !== 'function' || mod.MAGIC_BYTE !== 2) return undefined;
-    const marked = (mod.RecordBatch as unknown as Record<symbol, RecordBatchFn | undefined>)[ORIGINAL];
-    return {
-      original: marked ?? mod.RecordBatch,
-      Encoder: require('kafkajs/src/protocol/encoder.js') as EncoderClass,
-      Long: require('kafkajs/src/utils/long.js') as Kafkajs['Long'],
-      crc32C: require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as Kafkajs['crc32C'],
-      MAGIC_BYTE: mod.MAGIC_BYTE,
-    };
-  } catch {
+  const mod = kafkajsModule(BATCH_FILE) as RecordBatchModule | undefined;
+  if (typeof mod?.RecordBatch !== 'function' || mod.MAGIC_BYTE !== 2) return undefined;
+  const Encoder = kafkajsModule('kafkajs/src/protocol/encoder.js') as EncoderClass | undefined;
+  const Long = kafkajsModule('kafkajs/src/utils/long.js') as Kafkajs['Long'] | undefined;
+  const crc32C = kafkajsModule('kafkajs/src/protocol/recordBatch/crc32C/index.js') as Kafkajs['crc32C'] | undefined;
+  if (typeof Encoder !== 'function' || typeof Long?.fromInt !== 'function' || typeof crc32C !== 'function')
     return undefined;
-  }
+  const marked = (mod.RecordBatch as unknown as Record<symbol, RecordBatchFn | undefined>)[ORIGINAL];
+  return { original: marked ?? mod.RecordBatch, Encoder, Long, crc32C, MAGIC_BYTE: mod.MAGIC_BYTE };
 }
 
 const k = load();
@@ -132,19 +125,17 @@ export async function encodeRecordBatch(args: RecordBatchArgs): Promise<Encoder>
 /** kafkajs's RecordBatch (undefined if its layout changed), for tests comparing bytes. */
 export const originalRecordBatch: RecordBatchFn | undefined = k?.original;
 
-function install(): boolean {
-  if (!k) return false;
+if (k) {
   (encodeRecordBatch as unknown as Record<symbol, unknown>)[MARK] = true;
   (encodeRecordBatch as unknown as Record<symbol, unknown>)[ORIGINAL] = k.original;
-  const mod = require.cache[require.resolve(BATCH_FILE)];
-  if (!mod) return false;
-  const exp = mod.exports as RecordBatchModule;
-  if ((exp.RecordBatch as unknown as Record<symbol, unknown>)[MARK] === true) return true;
-  // kafkajs's produce request took the original when it loaded: too late to replace.
-  if (require.cache[require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js')]) return false;
-  mod.exports = { ...exp, RecordBatch: encodeRecordBatch };
-  return true;
 }
 
 /** True when kafkajs's produce requests encode uncompressed record batches with encodeRecordBatch. */
-export const recordBatchEncoderPatched = install();
+export const recordBatchEncoderPatched =
+  k !== undefined &&
+  installKafkajsPatch({
+    file: BATCH_FILE,
+    loadedBy: 'kafkajs/src/protocol/requests/produce/v3/request.js',
+    isPatched: (e) => isMarked((e as Partial<RecordBatchModule> | undefined)?.RecordBatch, MARK),
+    replace: (exp) => ({ ...(exp as RecordBatchModule), RecordBatch: encodeRecordBatch }),
+  });

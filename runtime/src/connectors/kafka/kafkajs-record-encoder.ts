@@ -11,9 +11,7 @@
 // CommonJS module cache before kafkajs loads, as kafkajs-group-messages.ts is (imported by
 // kafkajs-read-committed.ts, so every Kafka module gets it); if kafkajs was loaded first or its
 // layout changed, the original stays: slower, not wrong.
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { installKafkajsPatch, isMarked, kafkajsModule } from './kafkajs-module-patch.ts';
 
 interface RecordArgs {
   offsetDelta?: number;
@@ -35,13 +33,9 @@ const ORIGINAL = Symbol.for('tributary.kafkajs.recordEncoder.original');
 
 /** kafkajs's own encoder; when a previous evaluation of this module installed ours, the one it replaced. */
 function loadOriginal(): RecordEncoder | undefined {
-  try {
-    const e = require(RECORD_FILE) as unknown;
-    if (typeof e !== 'function') return undefined;
-    return (e as unknown as Record<symbol, RecordEncoder | undefined>)[ORIGINAL] ?? (e as RecordEncoder);
-  } catch {
-    return undefined;
-  }
+  const e = kafkajsModule(RECORD_FILE);
+  if (typeof e !== 'function') return undefined;
+  return (e as unknown as Record<symbol, RecordEncoder | undefined>)[ORIGINAL] ?? (e as RecordEncoder);
 }
 
 const original = loadOriginal();
@@ -143,17 +137,12 @@ export function encodeRecord(args: RecordArgs): EncodedRecord {
 /** The encoder kafkajs had (undefined if its layout changed), for tests comparing bytes. */
 export const originalRecordEncoder: RecordEncoder | undefined = original;
 
-function install(): boolean {
-  if (!original) return false;
-  const file = require.resolve(RECORD_FILE);
-  const mod = require.cache[file];
-  if (!mod) return false;
-  if ((mod.exports as Record<symbol, unknown>)[MARK] === true) return true;
-  // kafkajs's produce request took the original when it loaded: too late to replace.
-  if (require.cache[require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js')]) return false;
-  mod.exports = encodeRecord;
-  return true;
-}
-
 /** True when kafkajs's produce requests encode records with encodeRecord. */
-export const recordEncoderPatched = install();
+export const recordEncoderPatched =
+  original !== undefined &&
+  installKafkajsPatch({
+    file: RECORD_FILE,
+    loadedBy: 'kafkajs/src/protocol/requests/produce/v3/request.js',
+    isPatched: (e) => isMarked(e, MARK),
+    replace: () => encodeRecord,
+  });
