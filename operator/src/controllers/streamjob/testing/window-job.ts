@@ -4,6 +4,7 @@
 // that keeps arrival wall times, and the comparison of the output with the reference computed
 // from the produced records (same multiset: nothing lost, nothing twice).
 import type { Kafka, Producer } from 'kafkajs';
+import { ErrorCodes, OperatorError } from '../../../kube/errors.ts';
 import { waitFor } from '../../../kube/testing/cluster.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -209,7 +210,8 @@ export async function finishAndCompare(o: {
   const sent = n + o.partitions + (o.extraInput ?? 0);
   const held = await topicRecordCount(o.kafka, o.topic);
   if (held !== sent)
-    throw new Error(
+    throw new OperatorError(
+      ErrorCodes.TEST_HARNESS,
       `the input topic ${o.topic} holds ${held} records but ${sent} were sent: the test's input is not what its reference counts`,
     );
   const want = referenceWindows(n, o.rec);
