@@ -9,7 +9,7 @@ import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import type { Pod } from './objects/slot-pod.ts';
-import { getJob, harnessPerFile, readOutput, runningWith } from './testing/kafka-job-harness.ts';
+import { getJob, harnessPerFile, inputProducer, readOutput, runningWith } from './testing/kafka-job-harness.ts';
 import { kubectl, kubectlAsync } from './testing/kubectl.ts';
 
 const cond = (j: StreamJob, type: string) => j.status?.conditions?.find((c) => c.type === type);
@@ -89,7 +89,7 @@ describe('StreamJob whose input topic does not exist yet (real runtime)', () => 
       await admin.createTopics({ topics: [{ topic: input, numPartitions: 1 }], waitForLeaders: true });
       // A new producer per send: one created before the topic grew would not know the new partitions.
       const send = async (from: number, n: number, partitions: number) => {
-        const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+        const producer = inputProducer(kafka);
         await producer.connect();
         await producer.send({
           topic: input,

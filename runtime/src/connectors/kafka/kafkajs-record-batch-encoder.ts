@@ -9,7 +9,7 @@
 // to the original's. Compressed batches, and records that are not encoders, go to the original.
 // Installed into the CommonJS module cache before kafkajs loads, as kafkajs-record-encoder.ts
 // is; if kafkajs was loaded first or its layout changed, the original stays: slower, not wrong.
-import { installKafkajsPatch, isMarked, kafkajsModule } from './kafkajs-module-patch.ts';
+import { installKafkajsPatch, isMarked, kafkajsModule, withMark } from './kafkajs-module-patch.ts';
 
 /** kafkajs's Encoder, as far as this module uses it. */
 interface Encoder {
@@ -125,10 +125,8 @@ export async function encodeRecordBatch(args: RecordBatchArgs): Promise<Encoder>
 /** kafkajs's RecordBatch (undefined if its layout changed), for tests comparing bytes. */
 export const originalRecordBatch: RecordBatchFn | undefined = k?.original;
 
-if (k) {
-  (encodeRecordBatch as unknown as Record<symbol, unknown>)[MARK] = true;
-  (encodeRecordBatch as unknown as Record<symbol, unknown>)[ORIGINAL] = k.original;
-}
+// A later evaluation of this module finds kafkajs's own encoder under ORIGINAL (load()).
+if (k) (encodeRecordBatch as unknown as Record<symbol, unknown>)[ORIGINAL] = k.original;
 
 /** True when kafkajs's produce requests encode uncompressed record batches with encodeRecordBatch. */
 export const recordBatchEncoderPatched =
@@ -137,5 +135,5 @@ export const recordBatchEncoderPatched =
     file: BATCH_FILE,
     loadedBy: 'kafkajs/src/protocol/requests/produce/v3/request.js',
     isPatched: (e) => isMarked((e as Partial<RecordBatchModule> | undefined)?.RecordBatch, MARK),
-    replace: (exp) => ({ ...(exp as RecordBatchModule), RecordBatch: encodeRecordBatch }),
+    replace: (exp) => ({ ...(exp as RecordBatchModule), RecordBatch: withMark(encodeRecordBatch, MARK) }),
   });

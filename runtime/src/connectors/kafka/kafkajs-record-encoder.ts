@@ -11,7 +11,7 @@
 // CommonJS module cache before kafkajs loads, as kafkajs-group-messages.ts is (imported by
 // kafkajs-read-committed.ts, so every Kafka module gets it); if kafkajs was loaded first or its
 // layout changed, the original stays: slower, not wrong.
-import { installKafkajsPatch, isMarked, kafkajsModule } from './kafkajs-module-patch.ts';
+import { installKafkajsPatch, isMarked, kafkajsModule, withMark } from './kafkajs-module-patch.ts';
 
 interface RecordArgs {
   offsetDelta?: number;
@@ -131,7 +131,6 @@ export function encodeRecord(args: RecordArgs): EncodedRecord {
   return new Encoded(buf);
 }
 
-(encodeRecord as unknown as Record<symbol, unknown>)[MARK] = true;
 (encodeRecord as unknown as Record<symbol, unknown>)[ORIGINAL] = original;
 
 /** The encoder kafkajs had (undefined if its layout changed), for tests comparing bytes. */
@@ -144,5 +143,5 @@ export const recordEncoderPatched =
     file: RECORD_FILE,
     loadedBy: 'kafkajs/src/protocol/requests/produce/v3/request.js',
     isPatched: (e) => isMarked(e, MARK),
-    replace: () => encodeRecord,
+    replace: () => withMark(encodeRecord, MARK),
   });
