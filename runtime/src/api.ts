@@ -5,6 +5,7 @@
 //   env.fromCollection([1, 2, 3, 4]).map((x) => x * 2).print();
 //   await env.execute();
 import { applicationHost } from './application/host.ts';
+import { runOnThreads, type ThreadRunOptions } from './application/thread-run.ts';
 import { TributaryError } from './errors.ts';
 import { GraphBuilder } from './graph/graph-builder.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
@@ -27,6 +28,13 @@ export * from './graph/descriptors.ts';
 export type * from './graph/function-types.ts';
 export type { GraphSpec, WindowSpec } from './graph/spec.ts';
 export type { JobExecutorOptions } from './exec/job-options.ts';
+export type { ThreadRunOptions } from './application/thread-run.ts';
+
+/**
+ * Options of `execute()`: the executor's, and `threads` — run each slot on its own worker
+ * thread (one core per slot; `true` or ThreadRunOptions) instead of all slots on this thread.
+ */
+export type ExecuteOptions = Partial<JobExecutorOptions> & { threads?: boolean | ThreadRunOptions };
 export type { JobResult } from './exec/job-status.ts';
 export { TributaryError, isTributaryError } from './errors.ts';
 export { validateGraph } from './connectors/validate-graph.ts';
@@ -37,12 +45,16 @@ export class StreamEnvironment extends GraphBuilder {
    * Validates the graph (throws TRIB_GRAPH_INVALID with paths) and runs it to the end. In a
    * StreamJob's slot (application mode) it hands the job to the slot instead and never returns:
    * the cluster decides parallelism, checkpointing and restores, `opts` are ignored there.
+   * With `threads`, every slot runs on a worker thread that imports this program as its job
+   * module (application/thread-run.ts), with checkpoints and restarts as `tributary run --threads`.
    */
-  async execute(opts: Partial<JobExecutorOptions> = {}): Promise<JobResult> {
+  async execute(opts: ExecuteOptions = {}): Promise<JobResult> {
     const host = applicationHost();
     if (host) return host.submit(validateGraph(this.toGraph()).spec, this.functions);
+    const { threads, ...exec } = opts;
     const graph = validateGraph(this.toGraph());
-    return new JobExecutor(graph, { parallelism: 1, functions: this.functions, ...opts }).run();
+    if (threads) return runOnThreads(exec, threads === true ? {} : threads);
+    return new JobExecutor(graph, { parallelism: 1, functions: this.functions, ...exec }).run();
   }
 
   /** Runs the graph and returns what each sink received, in memory (sinks are not written). */

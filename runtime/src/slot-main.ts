@@ -11,7 +11,7 @@ import { loadJobModule } from './application/job-module.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
 import { containerPath, LocalEnv, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
-import { THREAD_STOP_MESSAGE } from './process/thread-slot.ts';
+import { THREAD_STOP_MESSAGE, type SlotResultMessage } from './process/thread-slot.ts';
 import { readTokenFile, startControlServer, type ControlServer } from './control/server.ts';
 import { startMetricsServer, type MetricsServer } from './telemetry/metrics-server.ts';
 import { resolveLatestRestore } from './control/restore-latest.ts';
@@ -247,6 +247,12 @@ async function main(): Promise<number> {
 
     const result = await slot.run();
     logger.info({ ...result }, result.state === 'FINISHED' ? 'slot finished' : 'slot stopped');
+    const ended: SlotResultMessage = {
+      kind: 'tributary:slot-result',
+      recordsIn: result.recordsIn,
+      recordsOut: result.recordsOut,
+    };
+    parentPort?.postMessage(ended);
     // Slot 0 stopped by a stop-with-savepoint (not by a signal): the caller (the operator)
     // still has to read the savepoint's outcome, so the control API stays up until SIGTERM
     // (the operator deletes the pods once it has recorded the savepoint) or the linger time

@@ -92,6 +92,11 @@ export interface SupervisorOptions {
   findRestorePoint?: FindRestorePoint;
   /** Extra env for every slot (log level, …). */
   env?: Record<string, string>;
+  /**
+   * Arguments after the slot entrypoint, so a slot's process.argv.slice(2) is this: a job module
+   * run by `execute({ threads })` reads the arguments its program was started with.
+   */
+  argv?: readonly string[];
   /** 'inherit' (default: sink output and logs on the terminal) or 'pipe' (tests read child.stdout/stderr). */
   stdio?: 'inherit' | 'pipe';
   /** Node flags of the slot processes (default SLOT_NODE_FLAGS; a bench measures without them). */
@@ -282,11 +287,17 @@ export class Supervisor {
       let child: SlotChild;
       let pid: number;
       if (threads) {
-        const t = new ThreadSlot(main, env, { pipe: o.stdio === 'pipe', logger: o.logger, slot: s, onExit });
+        const t = new ThreadSlot(main, env, {
+          pipe: o.stdio === 'pipe',
+          logger: o.logger,
+          slot: s,
+          onExit,
+          argv: o.argv ?? [],
+        });
         child = t;
         pid = t.threadId;
       } else {
-        const c = spawn(node, [...(o.nodeFlags ?? SLOT_NODE_FLAGS), main], {
+        const c = spawn(node, [...(o.nodeFlags ?? SLOT_NODE_FLAGS), main, ...(o.argv ?? [])], {
           cwd: process.cwd(),
           env,
           stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],

@@ -22,10 +22,23 @@ export interface SlotChild {
 /** The message a thread slot stops on (as a slot process does on SIGTERM). */
 export const THREAD_STOP_MESSAGE = 'tributary:stop';
 
+/** What a thread slot posts to its supervisor when its job has ended (a process logs it only). */
+export interface SlotResultMessage {
+  kind: 'tributary:slot-result';
+  recordsIn: number;
+  recordsOut: number;
+}
+
+function isSlotResult(m: unknown): m is SlotResultMessage {
+  return (m as SlotResultMessage | null)?.kind === 'tributary:slot-result';
+}
+
 export class ThreadSlot implements SlotChild {
   private readonly worker: Worker;
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
+  /** The slot's record counts, once its job has ended. */
+  result: Omit<SlotResultMessage, 'kind'> | undefined;
   private terminating = false;
 
   constructor(
@@ -36,10 +49,15 @@ export class ThreadSlot implements SlotChild {
       logger: Logger;
       slot: number;
       onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
+      /** Appended to the worker's process.argv ([node, entry, ...argv]). */
+      argv?: readonly string[];
     },
   ) {
-    this.worker = new Worker(entry, { env, stdout: opts.pipe, stderr: opts.pipe });
+    this.worker = new Worker(entry, { env, stdout: opts.pipe, stderr: opts.pipe, argv: [...(opts.argv ?? [])] });
     // An uncaught exception ends the thread with code 1 ('exit' follows): the slot failed.
+    this.worker.on('message', (m: unknown) => {
+      if (isSlotResult(m)) this.result = { recordsIn: m.recordsIn, recordsOut: m.recordsOut };
+    });
     this.worker.on('error', (err) => opts.logger.error({ err, slot: opts.slot }, 'slot thread failed'));
     this.worker.on('exit', (code) => {
       if (this.terminating) this.signalCode = 'SIGKILL';
