@@ -3,12 +3,13 @@
 // key group, then key, then namespace — deterministic, independent of registration order).
 // The index of live timers IS the keyed state (key group → key → list), so a snapshot writes
 // it as it stands and timers move with their key group on rescale (Flink's
-// InternalTimerService); the heap only orders them. A key's list is short (its open windows),
+// InternalTimerService); the queue (timer-queue.ts) only orders them. A key's list is short (its open windows),
 // so dedupe and delete scan it instead of keeping a string id per timer.
 import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
 import { TAG_ARRAY, type BinaryWriter } from '../state/binary-writer.ts';
 import { MAX_MAX_PARALLELISM } from '../state/key-groups.ts';
 import { KeyedState, type KeyedStateBackend, type StateSerializer } from '../state/keyed-state.ts';
+import { TimerQueue } from './timer-queue.ts';
 
 export interface Timer {
   ts: number;
@@ -17,16 +18,6 @@ export interface Timer {
   /** Operator-defined namespace, e.g. a window start. */
   ns: number | string;
   deleted: boolean;
-}
-
-function less(a: Timer, b: Timer): boolean {
-  if (a.ts !== b.ts) return a.ts < b.ts;
-  if (a.kg !== b.kg) return a.kg < b.kg;
-  if (a.key !== b.key) return a.key < b.key;
-  const x = a.ns;
-  const y = b.ns;
-  if (typeof x === 'number' && typeof y === 'number') return x < y;
-  return String(x) < String(y);
 }
 
 /** A restored timer before the restore hook gives it its key group and key (same shape as Timer). */
@@ -86,7 +77,7 @@ const TIMERS_SERIALIZER: StateSerializer<KeyTimers> = {
 };
 
 export class TimerService {
-  private readonly heap: Timer[] = [];
+  private readonly queue = new TimerQueue();
   /** Live (registered, not fired, not deleted) timers per key group and key. */
   private bound: KeyedState<KeyTimers> | undefined;
   private live = 0;
@@ -97,15 +88,15 @@ export class TimerService {
     if (this.bound) for (const [kg, key, list] of this.bound.entries()) st.put(kg, key, list);
     this.bound = st;
     backend.onRestore(() => {
-      // Restored entries get their key group and key, then one O(n) heapify (not n sift-ups).
-      // Lists were replaced wholesale by the restore, so the live count is recounted.
-      const h = this.heap;
-      h.length = 0;
+      // Restored entries get their key group and key. Lists were replaced wholesale by the
+      // restore, so the queue is rebuilt and the live count recounted.
+      const q = this.queue;
+      q.clear();
       let live = 0;
       const add = (t: Timer, kg: number, key: string): void => {
         t.kg = kg;
         t.key = key;
-        h.push(t);
+        q.add(t);
         live++;
       };
       for (const [kg, key, kt] of st.entries()) {
@@ -113,7 +104,6 @@ export class TimerService {
         else add(kt, kg, key);
       }
       this.live = live;
-      for (let i = (h.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
     });
     return this;
   }
@@ -142,10 +132,10 @@ export class TimerService {
     else if (Array.isArray(cur)) cur.push(t);
     else table.set(key, [cur, t]);
     this.live++;
-    this.push(t);
+    this.queue.add(t);
   }
 
-  /** Removes `t` from its key's list (the heap drops it lazily). */
+  /** Removes `t` from its key's list (the queue skips it when its turn comes). */
   private unlist(kg: number, key: string, match: (o: Timer) => boolean): Timer | undefined {
     const cur = this.state.get(kg, key);
     if (!cur) return undefined;
@@ -167,61 +157,21 @@ export class TimerService {
 
   delete(kg: number, key: string, ns: number | string, ts: number): void {
     const t = this.unlist(kg, key, (o) => o.ts === ts && o.ns === ns);
-    if (t) t.deleted = true;
+    if (t) {
+      t.deleted = true;
+      this.queue.removed(t);
+    }
   }
 
   nextTimestamp(): number | undefined {
-    this.dropDeleted();
-    return this.heap[0]?.ts;
+    return this.queue.nextTimestamp();
   }
 
   /** Fires, in order, every timer with ts ≤ time, including ones registered while firing. */
   advance(time: number, fire: (t: Timer) => void): void {
-    while (true) {
-      this.dropDeleted();
-      const top = this.heap[0];
-      if (!top || top.ts > time) return;
-      this.pop();
-      this.unlist(top.kg, top.key, (o) => o === top);
-      fire(top);
-    }
-  }
-
-  private dropDeleted(): void {
-    while (this.heap.length > 0 && (this.heap[0] as Timer).deleted) this.pop();
-  }
-
-  private push(t: Timer): void {
-    const h = this.heap;
-    h.push(t);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(h[i] as Timer, h[p] as Timer)) break;
-      [h[i], h[p]] = [h[p] as Timer, h[i] as Timer];
-      i = p;
-    }
-  }
-
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop() as Timer;
-    if (h.length === 0) return;
-    h[0] = last;
-    this.siftDown(0);
-  }
-
-  private siftDown(i: number): void {
-    const h = this.heap;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && less(h[l] as Timer, h[m] as Timer)) m = l;
-      if (r < h.length && less(h[r] as Timer, h[m] as Timer)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m] as Timer, h[i] as Timer];
-      i = m;
-    }
+    this.queue.drain(time, (t) => {
+      this.unlist(t.kg, t.key, (o) => o === t);
+      fire(t);
+    });
   }
 }
