@@ -37,7 +37,7 @@ class FakeSlot implements SlotCheckpointPort {
   }
 }
 
-async function setup(o: { timeoutMs?: number; retained?: number; keepAll?: boolean } = {}) {
+async function setup(o: { timeoutMs?: number; retained?: number; keepAll?: boolean; intervalMs?: number } = {}) {
   const stateDir = await tempDir();
   const slots = [new FakeSlot(0), new FakeSlot(1)];
   const c = new CheckpointCoordinator({
@@ -48,9 +48,10 @@ async function setup(o: { timeoutMs?: number; retained?: number; keepAll?: boole
     timeoutMs: o.timeoutMs ?? 5000,
     retained: o.retained ?? 2,
     ...(o.keepAll ? { keepAll: true } : {}),
+    ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}),
   });
   await c.start();
-  const ack = async (slot: number, t: TriggerCheckpoint): Promise<void> => {
+  const ack = async (slot: number, t: TriggerCheckpoint, finished = false): Promise<void> => {
     const f = await CheckpointStorage.writeStateFile(t.dir, `w.slot-${slot}.kstate`, new Uint8Array([slot, 1, 2, 3]));
     c.acknowledge({
       slot,
@@ -60,6 +61,7 @@ async function setup(o: { timeoutMs?: number; retained?: number; keepAll?: boole
       sinks: { out: [{ txn: `t${slot}` }] },
       stateSize: 4,
       alignmentMs: 1,
+      ...(finished ? { finished: true } : {}),
     });
   };
   const last = (s: FakeSlot): TriggerCheckpoint => s.triggers[s.triggers.length - 1] as TriggerCheckpoint;
@@ -138,6 +140,22 @@ describe('CheckpointCoordinator', () => {
     });
     await tick();
     expect(slots[0]?.completed).toEqual([]);
+  });
+
+  it('after the final checkpoint (every slot finished) triggers nothing more: no periodic tick, a trigger is refused', async () => {
+    const { c, slots, ack, last, triggered } = await setup({ intervalMs: 30 });
+    await triggered(1); // the first periodic checkpoint, at start
+    await ack(0, last(slots[0] as FakeSlot), true);
+    await ack(1, last(slots[1] as FakeSlot), true);
+    while ((slots[0] as FakeSlot).completed.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const n = (slots[0] as FakeSlot).triggers.length;
+    await new Promise((r) => setTimeout(r, 200)); // more than six intervals
+    expect((slots[0] as FakeSlot).triggers.length).toBe(n);
+    await expect(c.trigger('checkpoint', false)).rejects.toMatchObject({
+      code: 'TRIB_CHECKPOINT_FAILED',
+      message: 'no checkpoint: the job has ended',
+    });
+    c.stop();
   });
 
   it('runs one checkpoint at a time; a savepoint waits for the pending checkpoint', async () => {

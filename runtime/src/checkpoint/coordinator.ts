@@ -104,6 +104,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
   private startedAt = 0;
   private firstCompleted = false;
   private stopped = false;
+  /** The job's final checkpoint completed (every task finished): nothing is left to checkpoint. */
+  private ended = false;
   /** A periodic checkpoint is queued behind another trigger or running (triggerPeriodic). */
   private periodicQueued = false;
   private readonly commits: CommitTimer;
@@ -164,12 +166,14 @@ export class CheckpointCoordinator implements CoordinatorPort {
    * so triggers never pile up and run in a burst when the storage returns.
    */
   private triggerPeriodic(): void {
-    if (this.stopped || this.pending || this.periodicQueued) return;
+    if (this.stopped || this.ended || this.pending || this.periodicQueued) return;
     this.periodicQueued = true;
     this.trigger('checkpoint', false)
-      .catch((e: unknown) =>
-        this.logger.warn({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed'),
-      )
+      .catch((e: unknown) => {
+        // A tick that lost the race with the job's end is not a failure worth a warning.
+        const level = this.stopped || this.ended ? 'debug' : 'warn';
+        this.logger[level]({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed');
+      })
       .finally(() => {
         this.periodicQueued = false;
       });
@@ -177,7 +181,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
 
   private schedulePeriodic(interval: number): void {
     this.periodic = setTimeout(() => {
-      if (this.stopped) return;
+      if (this.stopped || this.ended) return;
       this.triggerPeriodic();
       this.schedulePeriodic(interval);
     }, interval);
@@ -185,7 +189,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
   }
 
   /** Stops periodic triggering and aborts a pending checkpoint (job shutdown). */
-  stop(reason = 'job stopping'): void {
+  stop(reason = 'job stopping', level: 'warn' | 'info' = 'warn'): void {
     this.stopped = true;
     if (this.periodic) clearTimeout(this.periodic);
     if (this.pending)
@@ -193,6 +197,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
         this.pending,
         new TributaryError('TRIB_CHECKPOINT_FAILED', `checkpoint ${this.pending.id} aborted: ${reason}`),
         false,
+        level,
       );
   }
 
@@ -214,10 +219,20 @@ export class CheckpointCoordinator implements CoordinatorPort {
   }
 
   private async triggerNow(kind: CheckpointKind, stop: boolean): Promise<CompletedCheckpoint> {
-    if (this.stopped) throw new TributaryError('TRIB_CHECKPOINT_FAILED', `no ${kind}: the job is stopping`);
+    const over = (): TributaryError | undefined =>
+      this.stopped || this.ended
+        ? new TributaryError('TRIB_CHECKPOINT_FAILED', `no ${kind}: the job ${this.ended ? 'has ended' : 'is stopping'}`)
+        : undefined;
+    let err = over();
+    if (err) throw err;
     if (!this.started) await this.start();
     const id = this.nextId++;
     const dir = await this.storage.prepare(kind, id);
+    // The job may have ended while the folder was being made: no slot would answer any more.
+    if ((err = over())) {
+      void CheckpointStorage.discard(dir).catch(() => undefined);
+      throw err;
+    }
     const timestamp = Date.now();
     const done = new Promise<CompletedCheckpoint>((resolve, reject) => {
       const p: Pending = {
@@ -307,12 +322,12 @@ export class CheckpointCoordinator implements CoordinatorPort {
     );
   }
 
-  private abort(p: Pending, err: TributaryError, discard = true): void {
+  private abort(p: Pending, err: TributaryError, discard = true, level: 'warn' | 'info' = 'warn'): void {
     if (this.pending !== p) return;
     this.pending = undefined;
     if (p.timer) clearTimeout(p.timer);
     this.o.metrics?.checkpoints.labels(p.kind, 'aborted').inc();
-    this.logger.warn({ id: p.id, kind: p.kind, code: err.code, reason: err.message }, 'checkpoint aborted');
+    this.logger[level]({ id: p.id, kind: p.kind, code: err.code, reason: err.message }, 'checkpoint aborted');
     for (const s of this.o.slots) s.notifyAborted(p.id, err.message);
     if (discard) void CheckpointStorage.discard(p.dir).catch(() => undefined);
     p.reject(err);
@@ -374,6 +389,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     const now = performance.now();
     const durationMs = now - p.startedAt;
     const final = acks.length === this.parallelism && acks.every((a) => a.finished === true);
+    if (final) this.ended = true;
     const phases: CheckpointPhaseTimes = { ...slowestSlotPhases(acks), metadataMs: now - p.lastAckAt };
     const done: CompletedCheckpoint = {
       id: p.id,

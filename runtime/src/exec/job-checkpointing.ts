@@ -154,7 +154,8 @@ export class JobCheckpointing {
         if (timer) clearTimeout(timer);
       }
     } else if (!lifecycle.stopRequested) await this.finalCheckpoint();
-    this.coordinator?.stop();
+    // The job ended as it should: a periodic checkpoint it cut short is no failure (info).
+    this.coordinator?.stop('the job ended', 'info');
     for (const p of slots) p.slot.drainMailbox();
     await this.stateWritesSettled();
     while (this.commits.size > 0) await Promise.all([...this.commits]);
