@@ -52,6 +52,7 @@ export class StreamEnvironment extends GraphBuilder {
     const host = applicationHost();
     if (host) return host.submit(validateGraph(this.toGraph()).spec, this.functions);
     const { threads, ...exec } = opts;
+    // Validated here in either case: an invalid graph fails before any slot thread starts.
     const graph = validateGraph(this.toGraph());
     if (threads) return runOnThreads(exec, threads === true ? {} : threads);
     return new JobExecutor(graph, { parallelism: 1, functions: this.functions, ...exec }).run();

@@ -64,10 +64,14 @@ describe('execute({ threads })', () => {
     expect(r.err).toContain(`the job module ${missing} is not a file`);
   });
 
-  it('refuses options that hold objects of this thread', async () => {
+  it('refuses options it would not honour, naming them', async () => {
+    await expect(runOnThreads({ parallelism: 2, batchSize: 64 }, {})).rejects.toMatchObject({
+      code: 'TRIB_JOB_CONFIG',
+      message: expect.stringContaining('option batchSize configures a run in this thread only') as unknown,
+    });
     await expect(runOnThreads({ parallelism: 2, sinkWriter: () => new CollectingSink([]) }, {})).rejects.toMatchObject({
       code: 'TRIB_JOB_CONFIG',
-      message: expect.stringContaining('option sinkWriter is for a run in this thread only') as unknown,
+      message: expect.stringContaining('option sinkWriter configures a run in this thread only') as unknown,
     });
   });
 });

@@ -33,18 +33,11 @@ export interface ThreadRunOptions {
   maxRestarts?: number;
 }
 
-/** Options of execute() a thread run cannot honour: they hold objects of this thread. */
-const IN_PROCESS_ONLY = [
-  'sinkWriter',
-  'restore',
-  'restored',
-  'slots',
-  'remoteChannel',
-  'sinkOpening',
-  'alignment',
-  'checkpointTransport',
-  'metrics',
-] as const;
+/**
+ * The executor options a thread run honours. The others configure a run in this thread (sink
+ * writers, restored state, metrics objects, channel sizes) and are refused, not ignored.
+ */
+const HONOURED = new Set(['parallelism', 'maxParallelism', 'jobName', 'checkpointing', 'logger']);
 
 const DEFAULT_INTERVAL_MS = 10_000;
 
@@ -72,11 +65,11 @@ export async function runOnThreads(
   opts: Partial<JobExecutorOptions>,
   threads: ThreadRunOptions,
 ): Promise<JobResult> {
-  for (const k of IN_PROCESS_ONLY)
-    if (opts[k] !== undefined)
+  for (const [k, v] of Object.entries(opts))
+    if (v !== undefined && !HONOURED.has(k))
       throw new TributaryError(
         'TRIB_JOB_CONFIG',
-        `execute({ threads }): option ${k} is for a run in this thread only; drop it or drop threads`,
+        `execute({ threads }): option ${k} configures a run in this thread only; drop it or drop threads`,
       );
   const module = moduleOf(threads);
   const parallelism = opts.parallelism ?? 1;
@@ -97,6 +90,7 @@ export async function runOnThreads(
         retained: opts.checkpointing?.retained ?? 3,
       },
       stateDir: resolve(opts.checkpointing?.stateDir ?? `.tributary/state/${jobName}`),
+      ...(opts.checkpointing?.keepAll ? { retention: 'Retain' as const } : {}),
       allowNonRestoredState: false,
     },
     host: 'thread',
