@@ -61,10 +61,7 @@ function moduleOf(opts: ThreadRunOptions): string {
  * Runs the program's job on `opts.parallelism` slot threads; resolves when every slot has
  * finished. Record counts are the final attempt's (a restarted slot counts from its restore).
  */
-export async function runOnThreads(
-  opts: Partial<JobExecutorOptions>,
-  threads: ThreadRunOptions,
-): Promise<JobResult> {
+export async function runOnThreads(opts: Partial<JobExecutorOptions>, threads: ThreadRunOptions): Promise<JobResult> {
   for (const [k, v] of Object.entries(opts))
     if (v !== undefined && !HONOURED.has(k))
       throw new TributaryError(

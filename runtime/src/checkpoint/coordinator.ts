@@ -221,7 +221,10 @@ export class CheckpointCoordinator implements CoordinatorPort {
   private async triggerNow(kind: CheckpointKind, stop: boolean): Promise<CompletedCheckpoint> {
     const over = (): TributaryError | undefined =>
       this.stopped || this.ended
-        ? new TributaryError('TRIB_CHECKPOINT_FAILED', `no ${kind}: the job ${this.ended ? 'has ended' : 'is stopping'}`)
+        ? new TributaryError(
+            'TRIB_CHECKPOINT_FAILED',
+            `no ${kind}: the job ${this.ended ? 'has ended' : 'is stopping'}`,
+          )
         : undefined;
     let err = over();
     if (err) throw err;

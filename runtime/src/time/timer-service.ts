@@ -9,16 +9,9 @@ import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
 import { TAG_ARRAY, type BinaryWriter } from '../state/binary-writer.ts';
 import { MAX_MAX_PARALLELISM } from '../state/key-groups.ts';
 import { KeyedState, type KeyedStateBackend, type StateSerializer } from '../state/keyed-state.ts';
-import { TimerQueue } from './timer-queue.ts';
+import { TimerQueue, type Timer } from './timer-queue.ts';
 
-export interface Timer {
-  ts: number;
-  kg: number;
-  key: string;
-  /** Operator-defined namespace, e.g. a window start. */
-  ns: number | string;
-  deleted: boolean;
-}
+export type { Timer } from './timer-queue.ts';
 
 /** A restored timer before the restore hook gives it its key group and key (same shape as Timer). */
 const entry = (ts: number, ns: number | string): Timer => ({ ts, kg: -1, key: '', ns, deleted: false });
