@@ -4,20 +4,9 @@
 // firing one's timestamp and delete others — the cases where a bucketed queue could drift
 // from one heap's order.
 import { describe, expect, it } from 'vitest';
+import { RecordRandom } from '../connectors/datagen/random.ts';
 import { compareTimers } from './timer-queue.ts';
 import { TimerService, type Timer } from './timer-service.ts';
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Spec = [kg: number, key: string, ns: number | string, ts: number];
 
@@ -61,8 +50,10 @@ function wrap(r: Reference): Service {
 
 /** Runs one random scenario on `svc`; returns what it observed. */
 function scenario(seed: number, svc: Service): string[] {
-  const rand = rng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const r = new RecordRandom();
+  r.reset(seed, 0);
+  const rand = (): number => r.next();
+  const pick = <T>(xs: readonly T[]): T => r.pick(xs);
   const spec = (tsFrom: number, tsSpan: number): Spec => [
     Math.floor(rand() * 4),
     pick(['a', 'b', 'c', 'd']),
