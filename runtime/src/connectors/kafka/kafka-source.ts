@@ -47,7 +47,8 @@ import { brokerList, createKafka, partitionOwner } from './client.ts';
 import { BrokerReachability } from './broker-reachability.ts';
 import { DeadLetterTopic } from './dead-letter.ts';
 import { slotAssigner } from './slot-assigner.ts';
-import { committedOffsets, PartitionOffsets, topicPartitions } from './partition-offsets.ts';
+import { committedOffsets, logOffsets, topicPartitions } from './admin-lookups.ts';
+import { PartitionOffsets } from './partition-offsets.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
 import { restoredOffsets, startOffset } from './start-positions.ts';
 import { TopicWatch } from './topic-watch.ts';
@@ -181,7 +182,7 @@ export class KafkaSource implements SourceReader {
     const added = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.offsets.owns(p));
     const first = !this.assigned;
     if (!first && added.length === 0 && this.waitingSince === undefined) return;
-    const offsets = added.length > 0 ? await admin.fetchTopicOffsets(topic) : [];
+    const offsets = added.length > 0 ? await logOffsets(admin, topic) : [];
     const committed =
       !ctx.checkpointing && added.length > 0 ? await committedOffsets(admin, this.groupId, topic) : undefined;
     const initial = first && this.waitingSince === undefined;

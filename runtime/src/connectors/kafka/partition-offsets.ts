@@ -2,9 +2,7 @@
 // emit"), the next offset accepted from the consumer (records below it are re-deliveries
 // before a seek took effect and are dropped), the log end of the latest fetch (for lag, and to
 // tell a partition fetched up to its end: caught up) and, in bounded mode, the end offset each
-// partition is read up to. Also the admin lookups a
-// slot makes for offsets: the topic's partitions and the offsets its group committed.
-import type { Admin } from 'kafkajs';
+// partition is read up to.
 
 export class PartitionOffsets {
   private readonly bounded: boolean;
@@ -99,33 +97,4 @@ export class PartitionOffsets {
     }
     return Number(lag);
   }
-}
-
-/**
- * The topic's partition ids, sorted; undefined when it does not exist (listed first: a metadata request for a
- * missing topic retries for seconds).
- */
-export async function topicPartitions(admin: Admin, topic: string): Promise<number[] | undefined> {
-  if (!(await admin.listTopics()).includes(topic)) return undefined;
-  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-  const all = (meta.topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
-  return all.length === 0 ? undefined : all;
-}
-
-/** Without checkpoints: the offsets group `groupId` committed for `topic`. */
-export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, bigint>> {
-  // A broker that is still electing its group coordinator answers with a retriable error (e.g.
-  // NOT_COORDINATOR right after it starts): retried with backoff for up to ~10 s, then the job fails.
-  let res: Awaited<ReturnType<Admin['fetchOffsets']>> | undefined;
-  for (let attempt = 0; res === undefined; attempt++) {
-    try {
-      res = await admin.fetchOffsets({ groupId, topics: [topic] });
-    } catch (e) {
-      if (!(e as { retriable?: boolean }).retriable || attempt >= 20) throw e;
-      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
-    }
-  }
-  const out = new Map<number, bigint>();
-  for (const p of res[0]?.partitions ?? []) if (BigInt(p.offset) >= 0n) out.set(p.partition, BigInt(p.offset));
-  return out;
 }
