@@ -1,8 +1,9 @@
 // kafkajs client construction shared by the Kafka source and sink: brokers from the spec,
-// kafkajs logs routed to pino (warnings and errors only).
+// kafkajs logs routed to pino (warnings and errors only; kafkajs-log.ts).
 import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
+import { logKafkajsEntry } from './kafkajs-log.ts';
 import type { Logger } from 'pino';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
@@ -20,13 +21,7 @@ export function brokerList(b: string[] | string): string[] {
 }
 
 export function createKafka(brokers: string[] | string, clientId: string, logger: Logger): KafkaClient {
-  const toPino: logCreator = () => (entry) => {
-    const { message, ...extra } = entry.log;
-    const fields = { kafka: entry.namespace, ...extra };
-    if (entry.level === logLevel.ERROR) logger.error(fields, message);
-    else if (entry.level === logLevel.WARN) logger.warn(fields, message);
-    else logger.debug(fields, message);
-  };
+  const toPino: logCreator = () => (entry) => logKafkajsEntry(logger, entry);
   return new Kafka({
     clientId,
     brokers: brokerList(brokers),

@@ -8,6 +8,7 @@ import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 import { TributaryError } from '../../errors.ts';
 import { brokerList } from './client.ts';
+import { logKafkajsEntry } from './kafkajs-log.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -56,8 +57,7 @@ function kafkaLogs(logger: Logger, hooks: ProducerLogHooks): logCreator {
     if (message === 'There is an ongoing transaction on this transactionId, retrying') hooks.ongoingTransaction?.();
     if (message === LIMITED_RETRIES || isInitProducerIdResponse(entry.namespace, message))
       logger.debug({ kafka: entry.namespace, ...extra }, message);
-    else if (entry.level === logLevel.ERROR) logger.error({ kafka: entry.namespace, ...extra }, message);
-    else if (entry.level === logLevel.WARN) logger.warn({ kafka: entry.namespace, ...extra }, message);
+    else if (entry.level <= logLevel.WARN) logKafkajsEntry(logger, entry);
   };
 }
 
