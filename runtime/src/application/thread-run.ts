@@ -13,6 +13,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  DEFAULT_CHECKPOINT_TIMEOUT_MS,
+  DEFAULT_RETAINED_CHECKPOINTS,
+  DEFAULT_SUPERVISED_INTERVAL_MS,
+} from '../checkpoint/defaults.ts';
 import { CONTRACT_VERSION } from '../control/contract.ts';
 import { TributaryError } from '../errors.ts';
 import type { JobExecutorOptions } from '../exec/job-options.ts';
@@ -38,8 +43,6 @@ export interface ThreadRunOptions {
  * writers, restored state, metrics objects, channel sizes) and are refused, not ignored.
  */
 const HONOURED = new Set(['parallelism', 'maxParallelism', 'jobName', 'checkpointing', 'logger']);
-
-const DEFAULT_INTERVAL_MS = 10_000;
 
 function moduleOf(opts: ThreadRunOptions): string {
   const given = opts.module ?? process.argv[1];
@@ -82,9 +85,9 @@ export async function runOnThreads(opts: Partial<JobExecutorOptions>, threads: T
       parallelism,
       maxParallelism: opts.maxParallelism ?? defaultMaxParallelism(parallelism),
       checkpointing: {
-        intervalMs: opts.checkpointing?.intervalMs || DEFAULT_INTERVAL_MS,
-        timeoutMs: opts.checkpointing?.timeoutMs ?? 600_000,
-        retained: opts.checkpointing?.retained ?? 3,
+        intervalMs: opts.checkpointing?.intervalMs || DEFAULT_SUPERVISED_INTERVAL_MS,
+        timeoutMs: opts.checkpointing?.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS,
+        retained: opts.checkpointing?.retained ?? DEFAULT_RETAINED_CHECKPOINTS,
       },
       stateDir: resolve(opts.checkpointing?.stateDir ?? `.tributary/state/${jobName}`),
       ...(opts.checkpointing?.keepAll ? { retention: 'Retain' as const } : {}),

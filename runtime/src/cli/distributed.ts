@@ -13,7 +13,8 @@ import { Supervisor } from '../process/supervisor.ts';
 import { SupervisorMetrics } from '../process/supervisor-metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import type { RunArgs } from './args.ts';
-import { DEFAULT_DISTRIBUTED_INTERVAL_MS, type RunCheckpointing } from './run-checkpointing.ts';
+import { DEFAULT_SUPERVISED_INTERVAL_MS } from '../checkpoint/defaults.ts';
+import type { RunCheckpointing } from './run-checkpointing.ts';
 
 export async function runDistributed(
   args: RunArgs,
@@ -31,7 +32,7 @@ export async function runDistributed(
       parallelism,
       maxParallelism: args.maxParallelism ?? loaded.maxParallelism ?? defaultMaxParallelism(parallelism),
       checkpointing: {
-        intervalMs: cp.intervalMs ?? DEFAULT_DISTRIBUTED_INTERVAL_MS,
+        intervalMs: cp.intervalMs ?? DEFAULT_SUPERVISED_INTERVAL_MS,
         timeoutMs: cp.timeoutMs,
         retained: cp.retained,
       },

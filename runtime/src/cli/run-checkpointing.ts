@@ -11,9 +11,12 @@ import { checkSinkDeliveries } from '../connectors/sink-delivery.ts';
 import { parseDuration } from '../graph/duration.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import type { ValidatedGraph } from '../graph/validated-graph.ts';
+import {
+  DEFAULT_CHECKPOINT_TIMEOUT_MS,
+  DEFAULT_RETAINED_CHECKPOINTS,
+  DEFAULT_SUPERVISED_INTERVAL_MS,
+} from '../checkpoint/defaults.ts';
 import type { RunArgs } from './args.ts';
-
-export const DEFAULT_DISTRIBUTED_INTERVAL_MS = 10_000;
 
 export interface RunCheckpointing {
   stateDir: string;
@@ -26,13 +29,13 @@ export interface RunCheckpointing {
 /** The run's checkpointing; undefined = a local run without a state directory (no checkpoints). */
 export function runCheckpointing(args: RunArgs, loaded: LoadedJob): RunCheckpointing | undefined {
   const specInterval = parseDuration(loaded.checkpointing?.interval);
-  const timeoutMs = parseDuration(loaded.checkpointing?.timeout) ?? 600_000;
-  const retained = loaded.checkpointing?.retained ?? 3;
+  const timeoutMs = parseDuration(loaded.checkpointing?.timeout) ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
+  const retained = loaded.checkpointing?.retained ?? DEFAULT_RETAINED_CHECKPOINTS;
   const defaultDir = `.tributary/state/${loaded.name}`;
   if (args.distributed || args.threads) {
     return {
       stateDir: args.stateDir ?? defaultDir,
-      intervalMs: args.checkpointIntervalMs ?? specInterval ?? DEFAULT_DISTRIBUTED_INTERVAL_MS,
+      intervalMs: args.checkpointIntervalMs ?? specInterval ?? DEFAULT_SUPERVISED_INTERVAL_MS,
       timeoutMs,
       retained,
     };

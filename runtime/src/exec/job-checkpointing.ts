@@ -11,6 +11,7 @@
 // transport would: no re-entrancy between the coordinator and a slot's checkpointer.
 import type { Logger } from 'pino';
 import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.ts';
+import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
 import type { CoordinatorPort, SlotCheckpointPort } from '../checkpoint/messages.ts';
 import { graphHash } from '../checkpoint/metadata.ts';
 import { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
@@ -149,7 +150,9 @@ export class JobCheckpointing {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           this.stopSavepoint.done,
-          new Promise<void>((r) => (timer = setTimeout(r, this.o.checkpointing?.timeoutMs ?? 600_000))),
+          new Promise<void>(
+            (r) => (timer = setTimeout(r, this.o.checkpointing?.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS)),
+          ),
         ]);
         if (timer) clearTimeout(timer);
       }
