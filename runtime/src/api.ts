@@ -6,6 +6,7 @@
 //   await env.execute();
 import { applicationHost } from './application/host.ts';
 import { runOnThreads, type ThreadRunOptions } from './application/thread-run.ts';
+import { refuseSharedFileSinks } from './process/shared-file-sinks.ts';
 import { TributaryError } from './errors.ts';
 import { GraphBuilder } from './graph/graph-builder.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
@@ -54,7 +55,10 @@ export class StreamEnvironment extends GraphBuilder {
     const { threads, ...exec } = opts;
     // Validated here in either case: an invalid graph fails before any slot thread starts.
     const graph = validateGraph(this.toGraph());
-    if (threads) return runOnThreads(exec, threads === true ? {} : threads);
+    if (threads) {
+      refuseSharedFileSinks(graph.spec, exec.parallelism ?? 1, 'execute({ threads })', 'graph');
+      return runOnThreads(exec, threads === true ? {} : threads);
+    }
     return new JobExecutor(graph, { parallelism: 1, functions: this.functions, ...exec }).run();
   }
 

@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { StreamEnvironment } from '../api.ts';
 import { CollectingSink } from '../testing/harness.ts';
 import { runOnThreads } from './thread-run.ts';
 
@@ -62,6 +63,18 @@ describe('execute({ threads })', () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toContain('TRIB_JOB_MODULE');
     expect(r.err).toContain(`the job module ${missing} is not a file`);
+  });
+
+  it('refuses a file sink every slot thread would overwrite, before any thread starts', async () => {
+    const env = new StreamEnvironment();
+    env.fromCollection([{ n: 1 }, { n: 2 }]).toFile(join(dir, 'shared.jsonl'), 'out');
+    await expect(env.execute({ parallelism: 2, threads: true })).rejects.toMatchObject({
+      code: 'TRIB_JOB_CONFIG',
+      message: expect.stringContaining(
+        `graph.sinks[0].file.path: sink "out" would be written by each of the 2 slots of execute({ threads })`,
+      ) as unknown,
+    });
+    expect(readdirSync(dir)).not.toContain('shared.jsonl');
   });
 
   it('refuses options it would not honour, naming them', async () => {

@@ -12,6 +12,8 @@ import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { Supervisor } from '../process/supervisor.ts';
 import { SupervisorMetrics } from '../process/supervisor-metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
+import type { GraphSpec } from '../graph/spec.ts';
+import { refuseSharedFileSinks } from '../process/shared-file-sinks.ts';
 import type { RunArgs } from './args.ts';
 import { DEFAULT_SUPERVISED_INTERVAL_MS } from '../checkpoint/defaults.ts';
 import type { RunCheckpointing } from './run-checkpointing.ts';
@@ -23,6 +25,12 @@ export async function runDistributed(
   logger: Logger,
 ): Promise<number> {
   const parallelism = args.parallelism ?? loaded.replicas ?? 1;
+  refuseSharedFileSinks(
+    loaded.graph as GraphSpec,
+    parallelism,
+    args.threads ? 'run --threads' : 'run --distributed',
+    loaded.graphPath,
+  );
   const metrics = new SupervisorMetrics();
   const sup = new Supervisor({
     config: {

@@ -1,7 +1,7 @@
 // `tributary run --threads` as users run it: Ctrl-C stops every slot thread and the process
 // exits 0 with the job STOPPED.
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,4 +46,52 @@ describe('tributary run --threads', () => {
     expect(r.stderr.split('"msg":"slot stopped"').length).toBe(3);
     expect(r.stderr).toMatch(/"state":"STOPPED","attempts":1,"restarts":0,"msg":"job stopped"/);
   }, 30_000);
+
+  it('--threads and --distributed refuse a file sink path without {slot}: the slots would overwrite one file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trib-threads-file-'));
+    const job = join(dir, 'job.yaml');
+    const out = join(dir, 'out.jsonl');
+    writeFileSync(
+      job,
+      [
+        'apiVersion: tributary.dev/v1alpha1',
+        'kind: StreamJob',
+        'metadata: {name: shared-file}',
+        'spec:',
+        '  graph:',
+        '    sources: [{name: g, datagen: {generator: nexmark, count: 10, events: [bid]}}]',
+        `    sinks: [{name: out, from: g, file: {path: ${out}}}]`,
+      ].join('\n'),
+    );
+    for (const [mode, what] of [
+      ['--threads', 'threads'],
+      ['--distributed', 'processes'],
+    ] as const) {
+      const r = spawnSync(
+        node,
+        ['runtime/src/cli/main.ts', 'run', job, mode, '-p', '2', '--state-dir', join(dir, 's')],
+        {
+          cwd: root,
+          encoding: 'utf8',
+        },
+      );
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(
+        `error TRIB_JOB_CONFIG: spec.graph.sinks[0].file.path: sink "out" would be written by each of the 2 slots of run ${mode} (separate ${what}`,
+      );
+      expect(r.stderr).toContain(`e.g. ${join(dir, 'out-{slot}.jsonl')}`);
+      expect(existsSync(out)).toBe(false);
+    }
+    // Not a regular file (nothing there is overwritten): allowed.
+    writeFileSync(job, readFileSync(job, 'utf8').replace(out, '/dev/null'));
+    const ok = spawnSync(
+      node,
+      ['runtime/src/cli/main.ts', 'run', job, '--threads', '-p', '2', '--state-dir', join(dir, 's')],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
+    expect(ok.status, ok.stderr).toBe(0);
+  });
 });

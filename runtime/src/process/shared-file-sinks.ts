@@ -1,0 +1,41 @@
+// A file sink's path in a run whose slots are separate threads or processes of this machine
+// (`tributary run --threads` / `--distributed`, `execute({ threads })`). Each slot opens its
+// sink's path for writing from the start, so without `{slot}` in the path every slot would
+// truncate and overwrite the same file: lines lost, lines cut into each other. Refused before any
+// slot starts, naming the sink. (In one process the slots share one writer, and on Kubernetes
+// each pod writes its own filesystem, so both keep allowing it; so is a path that exists and is
+// not a regular file — /dev/null, a FIFO — where nothing is truncated or overwritten.)
+import { statSync } from 'node:fs';
+import { TributaryError } from '../errors.ts';
+import type { GraphSpec } from '../graph/spec.ts';
+
+/** Throws TRIB_JOB_CONFIG for the first file sink all `parallelism` slots would write (`run`: the command). */
+export function refuseSharedFileSinks(graph: GraphSpec, parallelism: number, run: string, graphPath: string): void {
+  if (parallelism <= 1) return;
+  graph.sinks.forEach((s, i) => {
+    const path = s.file?.path;
+    if (path === undefined || path.includes('{slot}') || notARegularFile(path)) return;
+    throw new TributaryError(
+      'TRIB_JOB_CONFIG',
+      `${graphPath}.sinks[${i}].file.path: sink "${s.name}" would be written by each of the ${parallelism} ` +
+        `slots of ${run} (separate ${run.includes('distributed') ? 'processes' : 'threads'} that would ` +
+        `overwrite one another's lines in ${path}); put {slot} in the path for one file per slot, ` +
+        `e.g. ${withSlot(path)}`,
+    );
+  });
+}
+
+function notARegularFile(path: string): boolean {
+  try {
+    return !statSync(path).isFile();
+  } catch {
+    return false; // not there yet: the sink creates a regular file
+  }
+}
+
+/** `out.jsonl` → `out-{slot}.jsonl`: the suggestion in the error. */
+function withSlot(path: string): string {
+  const dot = path.lastIndexOf('.');
+  const slash = path.lastIndexOf('/');
+  return dot > slash + 1 ? `${path.slice(0, dot)}-{slot}${path.slice(dot)}` : `${path}-{slot}`;
+}
