@@ -5,6 +5,9 @@
 // outside (kafka-measure.ts):
 //   * js loop p1: the bare kafkajs consume → JSON parse + stringify → produce loop, one process
 //     (kafka-js-loop.ts): our ceiling in one thread;
+//   * platformatic loop p1: the same loop on @platformatic/kafka (kafka-platformatic-loop.ts), the
+//     other pure-JavaScript client: what choosing it could give (the engine adds its own work on
+//     top of whichever client it uses);
 //   * java pipe p1 / p2: kafka-clients consume → produce of the raw bytes, one or two threads
 //     (kafka-java-pipe.ts): the JVM's ceiling;
 //   * tributary q0 (pass-through) and q1 (map: price × 0.908) with `tributary run -p 1` and
@@ -15,7 +18,7 @@
 // Every output is checked (kafka-topics.ts): the record count equals the input's and the content
 // digest equals the reference's (q1: the input with price × 0.908), else the bench fails.
 // Env: TRIBUTARY_KAFKA_BROKERS (eval "$(npm run -s cluster -- env)"; skipped without it),
-// BENCH_KAFKA_RECORDS (default 200,000: a round of the eleven contenders and their checks takes
+// BENCH_KAFKA_RECORDS (default 200,000: a round of the twelve contenders and their checks takes
 // ~6 minutes on this loaded 2-core machine; the issue's setup used 2,000,000),
 // BENCH_KAFKA_ROUNDS (default 1; the best round counts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +42,7 @@ type Query = 'q0' | 'q1';
 
 interface Contender {
   name: string;
-  kind: 'js' | 'java' | 'tributary';
+  kind: 'js' | 'platformatic' | 'java' | 'tributary';
   parallelism: number;
   query: Query;
   /** Slots on worker threads of one process, or one process per slot (default: one thread). */
@@ -56,6 +59,7 @@ export interface KafkaMeasurement {
 
 const CONTENDERS: Contender[] = [
   { name: 'js loop p1', kind: 'js', parallelism: 1, query: 'q0' },
+  { name: 'platformatic loop p1', kind: 'platformatic', parallelism: 1, query: 'q0' },
   { name: 'java pipe p1', kind: 'java', parallelism: 1, query: 'q0' },
   { name: 'java pipe p2', kind: 'java', parallelism: 2, query: 'q0' },
   { name: 'tributary q0 p1', kind: 'tributary', parallelism: 1, query: 'q0' },
@@ -92,6 +96,8 @@ function graph(brokers: string, input: string, output: string, query: Query, gro
 
 function command(c: Contender, brokers: string, input: string, output: string, dir: string): [string, string[]] {
   if (c.kind === 'js') return [process.execPath, [join(repoRoot, 'bench/kafka-js-loop.ts'), brokers, input, output]];
+  if (c.kind === 'platformatic')
+    return [process.execPath, [join(repoRoot, 'bench/kafka-platformatic-loop.ts'), brokers, input, output]];
   if (c.kind === 'java') return ['java', javaPipeArgs(brokers, input, output, c.parallelism)];
   const file = join(dir, `${output}.yaml`);
   writeFileSync(file, JSON.stringify(graph(brokers, input, output, c.query, `${output}-group`)));
@@ -160,6 +166,13 @@ function report(ms: KafkaMeasurement[]): void {
       check(`tributary ${q} p${p} / java pipe p${p}, rec/s`, perSecond(t) / perSecond(java(p)), 1.0);
       check(`tributary ${q} p${p} / java pipe p${p}, rec/CPU-s`, perCpuSecond(t) / perCpuSecond(java(p)), 0.9);
     }
+  const pk = by('platformatic loop p1') as KafkaMeasurement;
+  const q0p1 = by('tributary q0 p1') as KafkaMeasurement;
+  const info = (label: string, value: number): void =>
+    void process.stdout.write(`  ${label.padEnd(58)} ${value.toFixed(2)}\n`);
+  info('platformatic loop p1 / js loop p1 (kafkajs), rec/s', perSecond(pk) / perSecond(js));
+  info('platformatic loop p1 / js loop p1 (kafkajs), rec/CPU-s', perCpuSecond(pk) / perCpuSecond(js));
+  info('tributary q0 p1 (kafkajs) / platformatic loop p1, rec/s', perSecond(q0p1) / perSecond(pk));
   for (const q of ['q0', 'q1']) {
     const t1 = by(`tributary ${q} p1`) as KafkaMeasurement;
     check(`tributary ${q} p1 / js loop p1, rec/s`, perSecond(t1) / perSecond(js), 1.0);
