@@ -19,16 +19,17 @@
 // savepoint request waits for the pending one to finish. Savepoints never make sinks commit
 // unless they stop the job (Flink's synchronous savepoint): a restart from the latest
 // checkpoint would otherwise replay output that a savepoint had already committed.
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import type { SavepointStatus } from '../control/contract.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
+import { BackgroundPruner } from './background-pruner.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
 import { readIdMark, writeIdMark } from './checkpoint-id-mark.ts';
 import { CommitTimer, slowestSlotPhases, type CheckpointPhaseTimes } from './checkpoint-phases.ts';
-import { newMetadataDefaults, readMetadata, type CheckpointMetadata } from './metadata.ts';
+import { metadataFromAcks, readMetadata } from './metadata.ts';
+import { SavepointRequests } from './savepoint-requests.ts';
 import type {
   CheckpointAck,
   CheckpointCommitted,
@@ -97,8 +98,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
   private pending: Pending | undefined;
   /** Serializes triggers: the promise of the checkpoint in progress (or its preparation). */
   private busy: Promise<unknown> = Promise.resolve();
-  private pruning: Promise<unknown> | undefined;
-  private pruneAgain: number | undefined;
+  private readonly pruner: BackgroundPruner;
   private periodic: NodeJS.Timeout | undefined;
   private started = false;
   private startedAt = 0;
@@ -110,8 +110,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
   private periodicQueued = false;
   private readonly commits: CommitTimer;
   lastCompleted: CompletedCheckpoint | undefined;
-  private readonly savepoints = new Map<string, SavepointStatus>();
-  private readonly byRequestId = new Map<string, string>();
+  private readonly savepoints = new SavepointRequests((stop) => this.trigger('savepoint', stop));
   /** Called once a stop-with-savepoint completed (the job then finishes). */
   onStopSavepoint: ((c: CompletedCheckpoint) => void) | undefined;
   /** Called when a stop-with-savepoint failed, also before its trigger reached the slots (the job then runs on). */
@@ -121,6 +120,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     this.o = o;
     this.storage = new CheckpointStorage(o.stateDir);
     this.logger = o.logger ?? silentLogger();
+    this.pruner = new BackgroundPruner(this.storage, o.retained ?? 1, this.logger);
     this.commits = new CommitTimer((kind, phase, ms) =>
       o.metrics?.checkpointPhase.labels(kind, phase).observe(ms / 1000),
     );
@@ -342,31 +342,17 @@ export class CheckpointCoordinator implements CoordinatorPort {
     // checkpoint instead of stalling every later trigger behind the client's own retries.
     p.phase = 'metadata';
     const acks = [...p.acks.values()].sort((a, b) => a.slot - b.slot);
-    const meta: CheckpointMetadata = {
-      ...newMetadataDefaults(),
-      kind: p.kind,
-      checkpointId: p.id,
-      graphHash: this.o.graphHash,
-      parallelism: this.parallelism,
-      maxParallelism: this.o.maxParallelism,
-      triggeredAt: p.triggeredAt,
-      completedAt: new Date().toISOString(),
-      operators: {},
-      sources: {},
-      sinks: {},
-      stateSize: 0,
-    };
-    let alignmentMs = 0;
-    for (const a of acks) {
-      meta.stateSize += a.stateSize;
-      alignmentMs = Math.max(alignmentMs, a.alignmentMs);
-      for (const [step, h] of Object.entries(a.operators))
-        (meta.operators[step] ??= { keyed: [] }).keyed.push({ slot: a.slot, ...h });
-      for (const [src, position] of Object.entries(a.sources))
-        (meta.sources[src] ??= []).push({ slot: a.slot, position });
-      for (const [sink, committables] of Object.entries(a.sinks))
-        (meta.sinks[sink] ??= []).push({ slot: a.slot, committables: [...committables] });
-    }
+    const { meta, alignmentMs } = metadataFromAcks(
+      {
+        kind: p.kind,
+        checkpointId: p.id,
+        graphHash: this.o.graphHash,
+        parallelism: this.parallelism,
+        maxParallelism: this.o.maxParallelism,
+        triggeredAt: p.triggeredAt,
+      },
+      acks,
+    );
     if (this.pending !== p) return;
     try {
       await CheckpointStorage.commitMetadata(p.dir, meta);
@@ -444,63 +430,21 @@ export class CheckpointCoordinator implements CoordinatorPort {
     if (sinksCommit) for (const s of this.o.slots) s.notifyComplete(p.id, final);
     p.resolve(done);
     if (p.stop) this.onStopSavepoint?.(done);
-    if (p.kind === 'checkpoint' && !this.o.keepAll) this.pruneInBackground(p.id);
+    if (p.kind === 'checkpoint' && !this.o.keepAll) this.pruner.prune(p.id);
   }
 
   /** Resolves once no background pruning runs (tests, and anyone about to inspect the folders). */
   async pruned(): Promise<void> {
-    while (this.pruning) await this.pruning;
+    await this.pruner.idle();
   }
 
-  /**
-   * Retention runs off the checkpoint path: a slow or unreachable store (S3 down) must delay
-   * neither the sinks' commits nor the next trigger. One pruning at a time; a completion during
-   * one makes it run once more afterwards (with the newest id to keep).
-   */
-  private pruneInBackground(keepId: number): void {
-    this.pruneAgain = keepId;
-    if (this.pruning) return;
-    const loop = async (): Promise<void> => {
-      while (this.pruneAgain !== undefined) {
-        const keep = this.pruneAgain;
-        this.pruneAgain = undefined;
-        await this.storage
-          .prune(Math.max(1, this.o.retained ?? 1), keep)
-          .catch((e: unknown) => this.logger.warn({ err: (e as Error).message }, 'could not remove old checkpoints'));
-      }
-    };
-    this.pruning = loop().finally(() => {
-      this.pruning = undefined;
-    });
-  }
-
-  // ---- savepoints as the control API sees them ----
-
-  /** Starts a savepoint; idempotent by requestId. */
+  /** Starts a savepoint for the control API; idempotent by requestId (savepoint-requests.ts). */
   requestSavepoint(req: { stop: boolean; requestId?: string }): SavepointStatus {
-    if (req.requestId !== undefined) {
-      const id = this.byRequestId.get(req.requestId);
-      const s = id === undefined ? undefined : this.savepoints.get(id);
-      if (s) return s;
-    }
-    const id = `sp-${randomUUID().slice(0, 8)}`;
-    const status: SavepointStatus = { id, state: 'IN_PROGRESS' };
-    this.savepoints.set(id, status);
-    if (req.requestId !== undefined) this.byRequestId.set(req.requestId, id);
-    this.trigger('savepoint', req.stop).then(
-      (c) => this.savepoints.set(id, { id, state: 'COMPLETED', path: c.path, checkpointId: c.id }),
-      (e: unknown) =>
-        this.savepoints.set(id, {
-          id,
-          state: 'FAILED',
-          error: `${(e as TributaryError).code ?? 'TRIB_CHECKPOINT_FAILED'}: ${(e as Error).message}`,
-        }),
-    );
-    return status;
+    return this.savepoints.request(req);
   }
 
   savepointStatus(id: string): SavepointStatus | undefined {
-    return this.savepoints.get(id);
+    return this.savepoints.status(id);
   }
 }
 

@@ -9,7 +9,7 @@ import { HASH_FUNCTION, type KeyGroupRange } from '../state/key-groups.ts';
 import type { SnapshotIndex } from '../state/snapshot-index.ts';
 import { READABLE_SNAPSHOT_VERSIONS, SNAPSHOT_VERSION } from '../state/snapshot-format.ts';
 import { METADATA_FILE } from './checkpoint-storage.ts';
-import type { CheckpointKind } from './messages.ts';
+import type { CheckpointAck, CheckpointKind } from './messages.ts';
 import { stateStoreFor } from './storage/state-store-for.ts';
 import { childOf } from './storage/state-uri.ts';
 
@@ -75,6 +75,41 @@ export function newMetadataDefaults(): Pick<
     keyHash: HASH_FUNCTION,
     keyedStateFormatVersion: SNAPSHOT_VERSION,
   };
+}
+
+/**
+ * A checkpoint's metadata from every slot's acknowledgement (`acks` sorted by slot): each step's
+ * keyed state files, each source's positions and each sink's committables, one entry per slot;
+ * and the slowest slot's barrier alignment (a metric, not part of the metadata).
+ */
+export function metadataFromAcks(
+  head: Pick<
+    CheckpointMetadata,
+    'kind' | 'checkpointId' | 'graphHash' | 'parallelism' | 'maxParallelism' | 'triggeredAt'
+  >,
+  acks: readonly CheckpointAck[],
+): { meta: CheckpointMetadata; alignmentMs: number } {
+  const meta: CheckpointMetadata = {
+    ...newMetadataDefaults(),
+    ...head,
+    completedAt: new Date().toISOString(),
+    operators: {},
+    sources: {},
+    sinks: {},
+    stateSize: 0,
+  };
+  let alignmentMs = 0;
+  for (const a of acks) {
+    meta.stateSize += a.stateSize;
+    alignmentMs = Math.max(alignmentMs, a.alignmentMs);
+    for (const [step, h] of Object.entries(a.operators))
+      (meta.operators[step] ??= { keyed: [] }).keyed.push({ slot: a.slot, ...h });
+    for (const [src, position] of Object.entries(a.sources))
+      (meta.sources[src] ??= []).push({ slot: a.slot, position });
+    for (const [sink, committables] of Object.entries(a.sinks))
+      (meta.sinks[sink] ??= []).push({ slot: a.slot, committables: [...committables] });
+  }
+  return { meta, alignmentMs };
 }
 
 /** Reads and structurally checks `_metadata.json`; state files are checked by the restore plan. */
