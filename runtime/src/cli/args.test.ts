@@ -28,6 +28,21 @@ describe('parseArgs', () => {
     });
   });
 
+  it('refuses flags a --threads or --distributed run would not honour, naming them', () => {
+    for (const mode of ['--threads', '--distributed']) {
+      expect(() => parseArgs(['run', 'j.yaml', mode, '--drain'])).toThrow(
+        `--drain runs in one process only: a ${mode} run stops with a final checkpoint`,
+      );
+      expect(() => parseArgs(['run', 'j.yaml', mode, '--control-port', '0'])).toThrow(
+        `--control-port: a ${mode} run has a control API per slot`,
+      );
+    }
+    expect(parseArgs(['run', 'j.yaml', '--drain', '--control-port', '0'])).toMatchObject({
+      drain: true,
+      controlPort: 0,
+    });
+  });
+
   it('rejects bad values with the flag name', () => {
     expect(() => parseArgs(['run', 'j.yaml', '--parallelism', '0'])).toThrow(
       '--parallelism: expected an integer ≥ 1, got "0"',

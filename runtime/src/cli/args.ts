@@ -38,7 +38,7 @@ options (run):
   --max-parallelism N    key groups (default: spec.maxParallelism, else Flink's default)
   --duration 30s         stop after this long (default: until the sources end or Ctrl-C)
   --set path=value       override a field before validation, e.g. --set graph.sources[0].datagen.rate=500
-  --drain                on stop, fire all pending event-time windows before exiting
+  --drain                on stop, fire all pending event-time windows before exiting (one process only)
   --metrics-port P       serve /metrics on 127.0.0.1:P (0 = any free port; default off)
   --log-level L          pino level (default info; env TRIBUTARY_LOG_LEVEL)
   --explain              print the physical plan (tasks and exchanges) before running
@@ -55,7 +55,7 @@ options (run):
                          delivery: exactly-once is refused without them
   --restore PATH         start from this checkpoint or savepoint directory (any parallelism ≤ maxParallelism)
   --allow-non-restored-state  drop state of steps the graph no longer has instead of refusing to start
-  --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port);
+  --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port; one process only);
                          every call needs Authorization: Bearer <token>, the token in TRIBUTARY_CONTROL_TOKEN_FILE
                          or else a generated one in a 0600 file whose path is logged`;
 
@@ -177,6 +177,18 @@ export function parseArgs(argv: readonly string[]): RunArgs {
   }
   if (args.distributed && args.threads)
     throw new TributaryError('TRIB_CLI_USAGE', '--distributed and --threads: choose one (processes or threads)');
+  const supervised = args.distributed ? '--distributed' : args.threads ? '--threads' : undefined;
+  // Refused, not ignored: each would silently change what the run does.
+  if (supervised && args.drain)
+    throw new TributaryError(
+      'TRIB_CLI_USAGE',
+      `--drain runs in one process only: a ${supervised} run stops with a final checkpoint, and its open windows fire after a --restore from it; drop --drain or ${supervised}`,
+    );
+  if (supervised && args.controlPort !== undefined)
+    throw new TributaryError(
+      'TRIB_CLI_USAGE',
+      `--control-port: a ${supervised} run has a control API per slot (each slot logs its address in "slot listening"); drop --control-port`,
+    );
   if (!args.file) throw new TributaryError('TRIB_CLI_USAGE', `missing <job.yaml>\n${USAGE}`);
   return args;
 }

@@ -128,6 +128,25 @@ describe('tributary CLI', () => {
     expect(r.stderr).toContain('task 1: [by-country ⇉hash] ⇒ every-5s → per-country → out\n');
   }, 30_000);
 
+  it('--explain prints the same plan for a --threads run: every slot runs it', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'trib-cli-'));
+    const r = await cli([
+      'run',
+      'crds/examples/clicks-local.yaml',
+      '--explain',
+      '--duration',
+      '1s',
+      '-p',
+      '2',
+      '--threads',
+      '--state-dir',
+      state,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('task 0: clicks → purchases-and-views → enriched → by-country\n');
+    expect(r.stderr).toContain('task 1: [by-country ⇉hash] ⇒ every-5s → per-country → out\n');
+  }, 30_000);
+
   it('--restore starts from a checkpoint at another parallelism; a path that is not a checkpoint exits 1 naming it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trib-cli-'));
     const first = await cli([
