@@ -58,6 +58,11 @@ else {
     }, reject);
   };
   stream.on('error', reject);
+  // A stream that ends before the end offsets fails the bench instead of hanging it.
+  stream.on('close', () => {
+    if (ends.size > 0)
+      reject(new Error(`the consumer stream closed with partitions unread: ${[...ends.keys()].join(', ')}`));
+  });
   stream.on('data', (m: { partition: number; offset: bigint; value: Buffer }) => {
     const end = ends.get(m.partition);
     if (end === undefined || m.offset >= end) return;

@@ -56,7 +56,12 @@ export class StreamEnvironment extends GraphBuilder {
     // Validated here in either case: an invalid graph fails before any slot thread starts.
     const graph = validateGraph(this.toGraph());
     if (threads) {
-      refuseSharedFileSinks(graph.spec, exec.parallelism ?? 1, 'execute({ threads })', 'graph');
+      refuseSharedFileSinks(
+        graph.spec,
+        exec.parallelism ?? 1,
+        { command: 'execute({ threads })', slots: 'threads' },
+        'graph',
+      );
       return runOnThreads(exec, threads === true ? {} : threads);
     }
     return new JobExecutor(graph, { parallelism: 1, functions: this.functions, ...exec }).run();

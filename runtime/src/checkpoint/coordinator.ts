@@ -26,6 +26,7 @@ import { silentLogger } from '../telemetry/logger.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { BackgroundPruner } from './background-pruner.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
+import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from './defaults.ts';
 import { readIdMark, writeIdMark } from './checkpoint-id-mark.ts';
 import { CommitTimer, slowestSlotPhases, type CheckpointPhaseTimes } from './checkpoint-phases.ts';
 import { metadataFromAcks, readMetadata } from './metadata.ts';
@@ -252,7 +253,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
         resolve,
         reject,
       };
-      const timeoutMs = this.o.timeoutMs ?? 600_000;
+      const timeoutMs = this.o.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
       // Names the state location: a hanging store (S3 away) is the usual cause, and the operator
       // reports this message in status.
       const expired = (): string =>

@@ -1,6 +1,8 @@
-// Checkpoint settings a job run locally gets when it names none (`tributary run`, `execute()`):
-// one place, so the local paths cannot drift from each other; they are the operator's defaults
-// for a StreamJob (operator/src/controllers/streamjob/objects/job-config.ts).
+// Checkpoint settings a job run locally gets when it names none (`tributary run`, `execute()`,
+// and a coordinator given no timeout): one place, so the local paths cannot drift from each
+// other. The interval and the retained count are the operator's StreamJob defaults too
+// (operator/src/controllers/streamjob/objects/job-config.ts); the timeout is not: a StreamJob's
+// defaults to 2 minutes (the CRD's `timeout: 2m`), a local run to Flink's 10 minutes.
 
 /** How long a checkpoint may take before it is aborted (spec.checkpointing.timeout). */
 export const DEFAULT_CHECKPOINT_TIMEOUT_MS = 600_000;

@@ -28,7 +28,9 @@ export async function runDistributed(
   refuseSharedFileSinks(
     loaded.graph as GraphSpec,
     parallelism,
-    args.threads ? 'run --threads' : 'run --distributed',
+    args.threads
+      ? { command: 'run --threads', slots: 'threads' }
+      : { command: 'run --distributed', slots: 'processes' },
     loaded.graphPath,
   );
   const metrics = new SupervisorMetrics();

@@ -121,31 +121,28 @@ describe('tributary CLI', () => {
     }
   }, 30_000);
 
-  it('--explain prints the plan: chained steps per task and the keyed exchange', async () => {
-    const r = await cli(['run', 'crds/examples/clicks-local.yaml', '--explain', '--duration', '1s', '-p', '2']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('task 0: clicks → purchases-and-views → enriched → by-country\n');
-    expect(r.stderr).toContain('task 1: [by-country ⇉hash] ⇒ every-5s → per-country → out\n');
-  }, 30_000);
-
-  it('--explain prints the same plan for a --threads run: every slot runs it', async () => {
-    const state = mkdtempSync(join(tmpdir(), 'trib-cli-'));
-    const r = await cli([
-      'run',
-      'crds/examples/clicks-local.yaml',
-      '--explain',
-      '--duration',
-      '1s',
-      '-p',
-      '2',
-      '--threads',
-      '--state-dir',
-      state,
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('task 0: clicks → purchases-and-views → enriched → by-country\n');
-    expect(r.stderr).toContain('task 1: [by-country ⇉hash] ⇒ every-5s → per-country → out\n');
-  }, 30_000);
+  // A --threads run prints the same plan: every slot runs all of it on its share.
+  it.each([[[]], [['--threads', '--state-dir', 'STATE']]])(
+    '--explain prints the plan: chained steps per task and the keyed exchange (%j)',
+    async (mode: string[]) => {
+      const state = mkdtempSync(join(tmpdir(), 'trib-cli-'));
+      const extra = mode.map((a) => (a === 'STATE' ? state : a));
+      const r = await cli([
+        'run',
+        'crds/examples/clicks-local.yaml',
+        '--explain',
+        '--duration',
+        '1s',
+        '-p',
+        '2',
+        ...extra,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('task 0: clicks → purchases-and-views → enriched → by-country\n');
+      expect(r.stderr).toContain('task 1: [by-country ⇉hash] ⇒ every-5s → per-country → out\n');
+    },
+    30_000,
+  );
 
   it('--restore starts from a checkpoint at another parallelism; a path that is not a checkpoint exits 1 naming it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trib-cli-'));

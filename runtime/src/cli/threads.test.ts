@@ -70,10 +70,7 @@ describe('tributary run --threads', () => {
       const r = spawnSync(
         node,
         ['runtime/src/cli/main.ts', 'run', job, mode, '-p', '2', '--state-dir', join(dir, 's')],
-        {
-          cwd: root,
-          encoding: 'utf8',
-        },
+        { cwd: root, encoding: 'utf8', timeout: 20_000 },
       );
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toContain(
@@ -90,6 +87,7 @@ describe('tributary run --threads', () => {
       {
         cwd: root,
         encoding: 'utf8',
+        timeout: 20_000,
       },
     );
     expect(ok.status, ok.stderr).toBe(0);

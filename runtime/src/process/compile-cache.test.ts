@@ -2,7 +2,7 @@
 // as `tributary run` and a slot start): made by this uid with mode 0700 and used; refused when
 // the folder is not ours alone (a planted cache would run as us); NODE_COMPILE_CACHE wins.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,6 +63,15 @@ describe('compile cache of an entrypoint', () => {
     chmodSync(planted, 0o777);
     expect(cacheIn({ TMPDIR: tmp })).toBe('off');
     expect(readdirSync(planted)).toEqual([]);
+  });
+
+  it('a link in its place is not followed, even to a folder of ours', () => {
+    const tmp = temp();
+    const elsewhere = join(tmp, 'elsewhere');
+    mkdirSync(elsewhere, { mode: 0o700 });
+    symlinkSync(elsewhere, join(tmp, `tributary-node-compile-${uid}`));
+    expect(cacheIn({ TMPDIR: tmp })).toBe('off');
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 
   it('NODE_COMPILE_CACHE (the image warmed at build time) wins', () => {

@@ -2,15 +2,21 @@
 // (`tributary run --threads` / `--distributed`, `execute({ threads })`). Each slot opens its
 // sink's path for writing from the start, so without `{slot}` in the path every slot would
 // truncate and overwrite the same file: lines lost, lines cut into each other. Refused before any
-// slot starts, naming the sink. (In one process the slots share one writer, and on Kubernetes
-// each pod writes its own filesystem, so both keep allowing it; so is a path that exists and is
-// not a regular file — /dev/null, a FIFO — where nothing is truncated or overwritten.)
+// slot starts, naming the sink. In one process the slots share one writer, and on Kubernetes
+// each pod writes its own filesystem, so both keep allowing it (a path on a volume the pods
+// share is not checked there); so is a path that exists and is not a regular file — /dev/null,
+// a FIFO — where nothing is truncated or overwritten.
 import { statSync } from 'node:fs';
 import { TributaryError } from '../errors.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 
-/** Throws TRIB_JOB_CONFIG for the first file sink all `parallelism` slots would write (`run`: the command). */
-export function refuseSharedFileSinks(graph: GraphSpec, parallelism: number, run: string, graphPath: string): void {
+/** Throws TRIB_JOB_CONFIG for the first file sink all `parallelism` slots of `run` would write. */
+export function refuseSharedFileSinks(
+  graph: GraphSpec,
+  parallelism: number,
+  run: { command: string; slots: 'threads' | 'processes' },
+  graphPath: string,
+): void {
   if (parallelism <= 1) return;
   graph.sinks.forEach((s, i) => {
     const path = s.file?.path;
@@ -18,7 +24,7 @@ export function refuseSharedFileSinks(graph: GraphSpec, parallelism: number, run
     throw new TributaryError(
       'TRIB_JOB_CONFIG',
       `${graphPath}.sinks[${i}].file.path: sink "${s.name}" would be written by each of the ${parallelism} ` +
-        `slots of ${run} (separate ${run.includes('distributed') ? 'processes' : 'threads'} that would ` +
+        `slots of ${run.command} (separate ${run.slots} that would ` +
         `overwrite one another's lines in ${path}); put {slot} in the path for one file per slot, ` +
         `e.g. ${withSlot(path)}`,
     );

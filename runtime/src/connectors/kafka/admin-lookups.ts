@@ -2,20 +2,21 @@
 // log offsets, and (without checkpoints) the offsets its group committed. Each retries the
 // errors Kafka calls retriable (a coordinator still being elected, a partition whose leader
 // the broker has not taken on yet — both common in the seconds after a broker starts or a
-// topic is created) for ~10 s, then fails with the last one: a slot that failed here would
+// topic is created) for 10 s, then fails with the last one: a slot that failed here would
 // restart and ask again, so waiting here only spares the job a restart.
 import type { Admin } from 'kafkajs';
 
-const ATTEMPTS = 20;
+const RETRY_FOR_MS = 10_000;
 
-async function retrying<T>(lookup: () => Promise<T>, beforeRetry?: () => Promise<unknown>): Promise<T> {
+async function retrying<T>(lookup: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + RETRY_FOR_MS;
   for (let attempt = 0; ; attempt++) {
     try {
       return await lookup();
     } catch (e) {
-      if (!(e as { retriable?: boolean }).retriable || attempt >= ATTEMPTS) throw e;
-      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
-      await beforeRetry?.().catch(() => undefined);
+      const wait = Math.min(1000, 100 * 2 ** attempt);
+      if (!(e as { retriable?: boolean }).retriable || Date.now() + wait > deadline) throw e;
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 }
@@ -34,14 +35,12 @@ export async function topicPartitions(admin: Admin, topic: string): Promise<numb
 /**
  * Each partition's log start and end. kafkajs retries only UNKNOWN_TOPIC_OR_PARTITION here; a
  * NOT_LEADER_OR_FOLLOWER from a broker that has just been made the leader of a new topic's
- * partition (seen in the first second after the topic is created) is retried too, with the
- * leaders looked up again first, since a leader that moved is the other cause of that error.
+ * partition (seen in the first second after the topic is created) is retried too. Each attempt
+ * looks the leaders up again: an admin client's metadata never counts as fresh (kafkajs gives
+ * it no metadataMaxAge), which also covers a leader that moved.
  */
 export function logOffsets(admin: Admin, topic: string): ReturnType<Admin['fetchTopicOffsets']> {
-  return retrying(
-    () => admin.fetchTopicOffsets(topic),
-    () => admin.fetchTopicMetadata({ topics: [topic] }),
-  );
+  return retrying(() => admin.fetchTopicOffsets(topic));
 }
 
 /** Without checkpoints: the offsets group `groupId` committed for `topic`. */

@@ -182,9 +182,18 @@ export class KafkaSource implements SourceReader {
     const added = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.offsets.owns(p));
     const first = !this.assigned;
     if (!first && added.length === 0 && this.waitingSince === undefined) return;
-    const offsets = added.length > 0 ? await logOffsets(admin, topic) : [];
+    const named = (what: string) => (e: unknown) => {
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `source "${ctx.sourceName}": cannot look up ${what} of topic ${topic}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    };
+    const offsets = added.length > 0 ? await logOffsets(admin, topic).catch(named('the offsets')) : [];
     const committed =
-      !ctx.checkpointing && added.length > 0 ? await committedOffsets(admin, this.groupId, topic) : undefined;
+      !ctx.checkpointing && added.length > 0
+        ? await committedOffsets(admin, this.groupId, topic).catch(named(`group ${this.groupId}'s committed offsets`))
+        : undefined;
     const initial = first && this.waitingSince === undefined;
     for (const p of added) {
       const o = offsets.find((x) => x.partition === p);

@@ -44,6 +44,11 @@ describe('kafkajs log levels', () => {
     ).toBe(20);
   });
 
+  it('a Fetch answer keeps its level: the consumer recovers from it without throwing, so it is the only sign', () => {
+    const fetch = response('This server is not the leader for that topic-partition');
+    expect(levelOf({ ...fetch, log: { ...fetch.log, message: 'Response Fetch(key: 1, version: 11)' } })).toBe(50);
+  });
+
   it('a non-retriable error answer stays an error', () => {
     expect(levelOf(response('Not authorized to access topics: [Topic authorization failed]'))).toBe(50);
     expect(

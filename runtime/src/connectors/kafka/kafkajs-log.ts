@@ -5,7 +5,10 @@
 // caller retries, and a normal start against a new topic would print a handful of red lines;
 // what the retries give up on is thrown and reported by the connector itself, naming it
 // (TRIB_CONNECTOR_FAILED). So those lines go to debug; a non-retriable error answer (an ACL
-// denial, a record too large) stays at error, where it has always been.
+// denial, a record too large) stays at error, where it has always been. Fetch answers keep
+// their level whatever the error: the consumer recovers from a leader error by rejoining and
+// fetching again without ever throwing, so a partition whose leader stays away (its broker down
+// in a cluster whose others are up) would otherwise stop reading without a line above debug.
 import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
 import kafkajs from 'kafkajs';
 import type { LogEntry } from 'kafkajs';
@@ -29,6 +32,7 @@ export function isRetriableResponse(entry: LogEntry): boolean {
   return (
     entry.namespace === 'Connection' &&
     message.startsWith('Response ') &&
+    !message.startsWith('Response Fetch(') &&
     typeof error === 'string' &&
     RETRIABLE.has(error)
   );
