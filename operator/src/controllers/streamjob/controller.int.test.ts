@@ -267,7 +267,13 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     expect(stalled.status?.deployed?.id).toBe(up.status?.deployed?.id);
     expect(stalled.status?.pendingOperation).toMatchObject({ kind: 'upgrade', step: 'savepoint-failed' });
     expect(cond(stalled, 'Ready')?.status).toBe('True');
-    expect((await events('sptimeout')).some((e) => /no checkpoint to fall back to/.test(e.message))).toBe(true);
+    // The Event is recorded after the status write that made the job Stalled: waited for, not read at once.
+    await waitFor(
+      'the Event saying there is no checkpoint to fall back to',
+      async () => (await events('sptimeout')).some((e) => /no checkpoint to fall back to/.test(e.message)),
+      15_000,
+      250,
+    );
     // The cause fixed: the retried savepoint completes and the upgrade restores it; no longer Stalled.
     setFault('sptimeout', {});
     const done = await runningJob('sptimeout', 2);
