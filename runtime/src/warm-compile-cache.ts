@@ -14,8 +14,10 @@ if (!getCompileCacheDir()) {
   process.exit(2);
 }
 await import('./slot-main.ts');
-// Loaded on first use, so not reached through slot-main: Druid's HTTP client, the Kudu client.
+// Loaded on first use, so not reached through slot-main: Druid's HTTP client, the Kudu client,
+// the S3 state store (and the AWS SDK).
 await import('undici');
 await import('./connectors/kudu/client/kudu-client.ts');
+await import('./checkpoint/storage/s3-state-store.ts');
 flushCompileCache();
 process.stdout.write(`compile cache warmed in ${getCompileCacheDir()}\n`);

@@ -12,7 +12,8 @@ import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { Supervisor } from '../process/supervisor.ts';
 import { SupervisorMetrics } from '../process/supervisor-metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
-import type { GraphSpec } from '../graph/spec.ts';
+import { describePlan, planGraph } from '../graph/plan.ts';
+import type { ValidatedGraph } from '../graph/validated-graph.ts';
 import { refuseSharedFileSinks } from '../process/shared-file-sinks.ts';
 import type { RunArgs } from './args.ts';
 import { DEFAULT_SUPERVISED_INTERVAL_MS } from '../checkpoint/defaults.ts';
@@ -21,18 +22,21 @@ import type { RunCheckpointing } from './run-checkpointing.ts';
 export async function runDistributed(
   args: RunArgs,
   loaded: LoadedJob,
+  graph: ValidatedGraph,
   cp: RunCheckpointing,
   logger: Logger,
 ): Promise<number> {
   const parallelism = args.parallelism ?? loaded.replicas ?? 1;
   refuseSharedFileSinks(
-    loaded.graph as GraphSpec,
+    graph.spec,
     parallelism,
     args.threads
       ? { command: 'run --threads', slots: 'threads' }
       : { command: 'run --distributed', slots: 'processes' },
     loaded.graphPath,
   );
+  // Every slot runs the whole plan on its share of the key groups and partitions.
+  if (args.explain) for (const line of describePlan(planGraph(graph))) process.stderr.write(`${line}\n`);
   const metrics = new SupervisorMetrics();
   const sup = new Supervisor({
     config: {

@@ -8,7 +8,7 @@ import { jobSavepointControl, jobStatusSource } from '../control/job-executor-co
 import { startControlServer, type ControlServer } from '../control/server.ts';
 import { createJobExecutor } from '../exec/job-executor.ts';
 import { loadJobFile } from '../graph/load.ts';
-import { describePlan, planGraph } from '../graph/plan.ts';
+import { describePlan } from '../graph/plan.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { routeProcessWarnings } from '../telemetry/process-warnings.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
@@ -35,11 +35,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${args.file}: valid (${graph.nodes.size} nodes)\n`);
     return 0;
   }
-  if (args.distributed || args.threads) {
-    // Every slot runs the whole plan on its share of the key groups and partitions.
-    if (args.explain) for (const line of describePlan(planGraph(graph))) process.stderr.write(`${line}\n`);
-    return runDistributed(args, loaded, checkpointing as RunCheckpointing, logger);
-  }
+  if (args.distributed || args.threads)
+    return runDistributed(args, loaded, graph, checkpointing as RunCheckpointing, logger);
   const metrics = new JobMetrics({ defaultMetrics: true });
   const job = await createJobExecutor(graph, {
     parallelism: args.parallelism ?? loaded.replicas ?? 1,

@@ -69,10 +69,11 @@ describe('tributary run --threads', () => {
     ] as const) {
       const r = spawnSync(
         node,
-        ['runtime/src/cli/main.ts', 'run', job, mode, '-p', '2', '--state-dir', join(dir, 's')],
+        ['runtime/src/cli/main.ts', 'run', job, mode, '-p', '2', '--state-dir', join(dir, 's'), '--explain'],
         { cwd: root, encoding: 'utf8', timeout: 20_000 },
       );
       expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr, 'a refused run prints no plan').not.toContain('task ');
       expect(r.stderr).toContain(
         `error TRIB_JOB_CONFIG: spec.graph.sinks[0].file.path: sink "out" would be written by each of the 2 slots of run ${mode} (separate ${what}`,
       );
