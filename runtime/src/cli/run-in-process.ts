@@ -1,0 +1,94 @@
+// `tributary run` in this process: every slot on its one event loop, with the progress line,
+// --drain, one control API (--control-port) and job-wide metrics (--metrics-port).
+import type { Logger } from 'pino';
+import { ConsoleSink } from '../connectors/console/console-sink.ts';
+import { jobSavepointControl, jobStatusSource } from '../control/job-executor-control.ts';
+import { localControlToken } from '../control/local-token.ts';
+import { startControlServer, type ControlServer } from '../control/server.ts';
+import { createJobExecutor } from '../exec/job-executor.ts';
+import type { LoadedJob } from '../graph/load.ts';
+import { describePlan } from '../graph/plan.ts';
+import type { ValidatedGraph } from '../graph/validated-graph.ts';
+import { JobMetrics } from '../telemetry/metrics.ts';
+import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
+import type { RunArgs } from './args.ts';
+import { ProgressLine } from './progress.ts';
+import type { RunCheckpointing } from './run-checkpointing.ts';
+
+export async function runInProcess(
+  args: RunArgs,
+  loaded: LoadedJob,
+  graph: ValidatedGraph,
+  checkpointing: RunCheckpointing | undefined,
+  logger: Logger,
+): Promise<number> {
+  const metrics = new JobMetrics({ defaultMetrics: true });
+  const job = await createJobExecutor(graph, {
+    parallelism: args.parallelism ?? loaded.replicas ?? 1,
+    maxParallelism: args.maxParallelism ?? loaded.maxParallelism,
+    logger,
+    metrics,
+    jobName: loaded.name,
+    ...(checkpointing ? { checkpointing } : {}),
+    restoreFrom: args.restore ?? loaded.restore?.savepointPath,
+    allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
+  });
+  let control: ControlServer | undefined;
+  if (args.controlPort !== undefined) {
+    const savepoints = jobSavepointControl(job);
+    const local = localControlToken();
+    control = await startControlServer({
+      token: local.token,
+      host: '127.0.0.1',
+      port: args.controlPort,
+      source: jobStatusSource(job, { jobName: loaded.name, deploymentId: 'local', slot: 0 }),
+      registry: metrics.registry,
+      ...(savepoints ? { savepoints } : {}),
+      logger,
+    });
+    logger.info(
+      { url: `http://127.0.0.1:${control.port}/v1/status`, tokenFile: local.file },
+      'control API (send the token in tokenFile as Authorization: Bearer)',
+    );
+  }
+  if (args.explain) for (const line of describePlan(job.plan)) process.stderr.write(`${line}\n`);
+  let server: MetricsServer | undefined;
+  if (args.metricsPort !== undefined) {
+    server = await startMetricsServer(metrics.registry, args.metricsPort);
+    logger.info({ url: `http://127.0.0.1:${server.port}/metrics` }, 'metrics endpoint');
+  }
+  const progress = process.stderr.isTTY && args.progress !== false ? new ProgressLine(process.stderr) : undefined;
+  if (progress) {
+    ConsoleSink.beforeWrite = () => progress.clear();
+    progress.start(() => job.status());
+  }
+  let interrupted = 0;
+  const onSigint = (): void => {
+    interrupted++;
+    if (interrupted > 1) {
+      process.stderr.write('\nforced exit\n');
+      process.exit(130);
+    }
+    progress?.clear();
+    logger.info('stopping (Ctrl-C again to force)');
+    job.stop({ drain: args.drain });
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const timer =
+    args.durationMs !== undefined ? setTimeout(() => job.stop({ drain: args.drain }), args.durationMs) : undefined;
+  try {
+    const result = await job.run();
+    progress?.stop();
+    logger.info({ ...result, job: loaded.name }, result.state === 'FINISHED' ? 'job finished' : 'job stopped');
+    return 0;
+  } finally {
+    if (timer) clearTimeout(timer);
+    progress?.stop();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await server?.close();
+    await control?.close();
+    logger.flush();
+  }
+}
