@@ -11,6 +11,7 @@
 // start and rescale downtime in containers vs processes); BENCH_ONLY=kudu only the Kudu sink and
 // source vs `kudu perf loadgen` and `kudu perf table_scan` (kudu.ts; needs the local cluster's Kudu);
 // BENCH_ONLY=slot-memory only the RSS per slot process of a distributed q0 (slot-memory.ts).
+// BENCH_ONLY=kafka-idle only the CPU of idle Kafka clients with and without our kafkajs patches.
 // BENCH_ONLY=kafka (or `npm run bench -- kafka`) only the Kafka path against its peers: the bare
 // kafkajs loop, a Java kafka-clients pipe, tributary q0/q1 at p1 and p2 (kafka-path.ts; needs the
 // local cluster's Kafka).
@@ -34,6 +35,7 @@ import { checkpointOverheadOnS3 } from './checkpoint-s3.ts';
 import { runPlainLoop, runTributary, type Measurement } from './runtime-throughput.ts';
 import { kuduBenchmarks } from './kudu.ts';
 import { slotMemoryBenchmarks } from './slot-memory.ts';
+import { kafkaIdleBenchmarks } from './kafka-idle.ts';
 import { kafkaPathBenchmarks } from './kafka-path.ts';
 import { threadsBenchmarks } from './threads.ts';
 
@@ -177,6 +179,10 @@ if (only === 'slot-memory') {
   await slotMemoryBenchmarks();
   process.exit(0);
 }
+if (only === 'kafka-idle') {
+  await kafkaIdleBenchmarks();
+  process.exit(0);
+}
 if (only === 'kafka') {
   await kafkaPathBenchmarks();
   process.exit(0);
@@ -204,3 +210,4 @@ await kuduBenchmarks();
 await kafkaPathBenchmarks();
 // Needs the local cluster's Kafka; prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
 await slotMemoryBenchmarks();
+await kafkaIdleBenchmarks();

@@ -3,7 +3,10 @@
 //
 // One warning is dropped: kafkajs 2.2.4 (frozen) schedules its request-queue check with
 // `setTimeout(fn, throttledUntil - Date.now())` while `throttledUntil` is still -1, which Node 24
-// reports as TimeoutNegativeWarning once per client and clamps to 1 ms — what kafkajs means.
+// reports as TimeoutNegativeWarning and clamps to 1 ms. That schedule is replaced where the
+// connectors load kafkajs (connectors/kafka/kafkajs-request-queue.ts: it was a 1 ms poll for
+// the connection's whole life); the filter stays for kafkajs clients made without it (tests,
+// benches importing kafkajs directly), where the warning says nothing a user can act on.
 import type { Logger } from 'pino';
 
 function isKafkajsNegativeTimeout(w: Error): boolean {

@@ -14,6 +14,7 @@
 import './kafkajs-group-messages.ts'; // the other kafkajs patches, installed by the same import
 import './kafkajs-record-encoder.ts';
 import './kafkajs-record-batch-encoder.ts';
+import './kafkajs-request-queue.ts';
 import { cachedKafkajsModule, installKafkajsPatch, isMarked, withMark } from './kafkajs-module-patch.ts';
 import { TributaryError } from '../../errors.ts';
 
