@@ -9,12 +9,4 @@
 // loss of records/s (bench/slot-memory.ts, docs/runtime/distributed.md "Memory"). Not capped:
 // the old generation, whose size is the job's state (a cap there trades throughput and an OOM
 // for memory the job may need).
-const SEMI_SPACE_MIB = 8;
-export const SLOT_NODE_FLAGS: readonly string[] = [`--max-semi-space-size=${SEMI_SPACE_MIB}`];
-
-/**
- * The same cap for a slot on a worker thread (`--threads`, `execute({ threads })`), whose isolate
- * takes no command-line flags of its own: V8's young generation is its two semi-spaces plus a
- * new-large-object space of one semi-space's size, so 3 × 8 MiB is the process slots' cap.
- */
-export const SLOT_THREAD_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 3 * SEMI_SPACE_MIB } as const;
+export const SLOT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];

@@ -9,7 +9,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { SLOT_THREAD_RESOURCE_LIMITS } from './slot-node-flags.ts';
 
 /** What a supervisor needs of a slot it started: a child process, or a ThreadSlot. */
 export interface SlotChild {
@@ -54,13 +53,7 @@ export class ThreadSlot implements SlotChild {
       argv?: readonly string[];
     },
   ) {
-    this.worker = new Worker(entry, {
-      env,
-      stdout: opts.pipe,
-      stderr: opts.pipe,
-      argv: [...(opts.argv ?? [])],
-      resourceLimits: SLOT_THREAD_RESOURCE_LIMITS,
-    });
+    this.worker = new Worker(entry, { env, stdout: opts.pipe, stderr: opts.pipe, argv: [...(opts.argv ?? [])] });
     // An uncaught exception ends the thread with code 1 ('exit' follows): the slot failed.
     this.worker.on('message', (m: unknown) => {
       if (isSlotResult(m)) this.result = { recordsIn: m.recordsIn, recordsOut: m.recordsOut };
