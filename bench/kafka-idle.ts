@@ -43,12 +43,14 @@ function child(withPatches: boolean, brokers: string[], topic: string, idleMs: n
     encoding: 'utf8',
     timeout: idleMs + 60_000,
   });
-  if (r.status !== 0)
+  const cpuMs = Number(r.stdout.trim());
+  if (r.status !== 0 || !Number.isFinite(cpuMs))
     throw new TributaryError(
       'TRIB_CONNECTOR_FAILED',
-      `idle client child failed (${String(r.status)}): ${r.stderr.slice(-500)}`,
+      `idle client child failed (exit ${String(r.status)}, ${r.signal ?? 'no signal'}): ${r.stderr.slice(-500)}`,
+      { cause: r.error },
     );
-  return Number(r.stdout.trim());
+  return cpuMs;
 }
 
 export async function kafkaIdleBenchmarks(): Promise<void> {

@@ -208,6 +208,6 @@ await containerBenchmarks();
 await kuduBenchmarks();
 // Needs the local cluster's Kafka and a JDK; prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
 await kafkaPathBenchmarks();
-// Needs the local cluster's Kafka; prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
+// Both need the local cluster's Kafka; each prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
 await slotMemoryBenchmarks();
 await kafkaIdleBenchmarks();

@@ -89,6 +89,8 @@ describe('kafkajs request queue schedule', () => {
     expect(nextCheckDelay(0, now - 5, now)).toBeUndefined();
     expect(nextCheckDelay(0, now + 30, now)).toBe(30);
     expect(nextCheckDelay(2, -1, now)).toBe(10);
+    // A throttle ending this very millisecond with requests pending still gets a check.
+    expect(nextCheckDelay(1, now, now)).toBe(10);
     expect(nextCheckDelay(2, now + 30, now)).toBe(30);
   });
 });
