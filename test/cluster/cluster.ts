@@ -9,7 +9,13 @@ import { addons, buildLogOf, type Addon } from './addons.ts';
 import { writeKubeconfig } from './components/kubeconfig.ts';
 import { startNodeAgent } from './components/node-agent.ts';
 import { ensurePki } from './components/pki.ts';
-import { buildImages, removeOrphanContainers, requestedPodRuntime, type PodRuntime } from './pod-runtime.ts';
+import {
+  buildImages,
+  ensureContainerTools,
+  removeOrphanContainers,
+  requestedPodRuntime,
+  type PodRuntime,
+} from './pod-runtime.ts';
 import { ClusterError } from './errors.ts';
 import { clusterPaths, type ClusterPaths } from './paths.ts';
 import { isAlive, stopProcess, type Started } from './process.ts';
@@ -57,7 +63,10 @@ export async function up(options: UpOptions, paths: ClusterPaths = clusterPaths(
   await ensureKubeBinaries(paths.kubeBin, buildLog);
   for (const addon of options.addons) await addons[addon].prepare(paths, buildLog);
   const pki = await ensurePki(paths.pki, join(paths.logs, 'pki.log'));
-  if (podRuntime === 'podman') await buildImages({ always: false, log });
+  if (podRuntime === 'podman') {
+    await ensureContainerTools(log);
+    await buildImages({ always: false, log });
+  }
 
   state = { version: 1, startedAt: new Date().toISOString(), addons: [], components: [], podRuntime };
   const started = state.components;

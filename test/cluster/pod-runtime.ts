@@ -7,6 +7,7 @@
 // The mode is the cluster's, fixed when it starts and kept in its state file: a running
 // cluster is reused in the mode it has, whatever the environment of a later `up` says.
 import { imageExists, run, storeFlags } from '../../image/store.ts';
+import { ensureTools } from '../../image/tools.ts';
 import { POD_DIR_LABEL } from './node-agent/podman-args.ts';
 import { imageName, packageVersion, REPO_ROOT, TARGETS } from '../../image/build.ts';
 import { ClusterError } from './errors.ts';
@@ -30,6 +31,15 @@ export function requestedPodRuntime(env: NodeJS.ProcessEnv = process.env): PodRu
 export function defaultImages(): string[] {
   const version = packageVersion();
   return TARGETS.map((t) => imageName(t, version));
+}
+
+/**
+ * The host tools a container-mode node agent runs pods with: podman, and runc as its OCI runtime
+ * (podman-args.ts passes `--runtime runc`; Debian's podman brings crun, not runc, so a fresh
+ * machine has podman and no runc). Installed with apt-get as root, else an error naming them.
+ */
+export async function ensureContainerTools(log: (line: string) => void): Promise<void> {
+  await ensureTools(['podman', 'runc'], log);
 }
 
 /**

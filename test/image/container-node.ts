@@ -10,7 +10,7 @@ import { imageName, packageVersion, REPO_ROOT } from '../../image/build.ts';
 import { ErrorCodes, OperatorError } from '../../operator/src/kube/index.ts';
 import { run, storeFlags } from '../../image/store.ts';
 import { ensureHelm } from '../cluster/components/helm.ts';
-import { buildImages } from '../cluster/pod-runtime.ts';
+import { buildImages, ensureContainerTools } from '../cluster/pod-runtime.ts';
 import { clusterPaths } from '../cluster/paths.ts';
 import { apiserverUrl, portOffset } from '../cluster/ports.ts';
 import type { KubeApi } from '../cluster/node-agent/kube-api.ts';
@@ -51,10 +51,9 @@ export interface ContainerNode {
 export async function startContainerNode(prefix: string, o: { build?: boolean } = {}): Promise<ContainerNode> {
   // A container-mode cluster's test setup has just built the images from this checkout: only
   // check they are there. A process-mode cluster built none, so build them here.
-  if (o.build !== false) {
-    const log = (line: string) => process.stderr.write(`[image] ${line}\n`);
-    await buildImages({ always: process.env['TRIBUTARY_NODE_AGENT_RUNTIME'] !== 'podman', log });
-  }
+  const log = (line: string) => process.stderr.write(`[image] ${line}\n`);
+  await ensureContainerTools(log);
+  if (o.build !== false) await buildImages({ always: process.env['TRIBUTARY_NODE_AGENT_RUNTIME'] !== 'podman', log });
   mkdirSync(CONTAINER_LOGS, { recursive: true });
   const out = openSync(join(paths.logs, 'node-agent-containers.log'), 'a');
   const agent: ChildProcess = spawn(
