@@ -232,7 +232,7 @@ async function main(): Promise<number> {
         process.exit(1);
       }
       logger.info({ sig }, 'stopping');
-      slot.stop({ drain: false });
+      slot.stop({ drain: env.drainOnStop });
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));

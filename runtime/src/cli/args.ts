@@ -38,7 +38,8 @@ options (run):
   --max-parallelism N    key groups (default: spec.maxParallelism, else Flink's default)
   --duration 30s         stop after this long (default: until the sources end or Ctrl-C)
   --set path=value       override a field before validation, e.g. --set graph.sources[0].datagen.rate=500
-  --drain                on stop, fire all pending event-time windows before exiting (one process only)
+  --drain                on stop, fire all pending event-time windows before exiting (every slot, then the
+                         final checkpoint)
   --metrics-port P       serve /metrics on 127.0.0.1:P (0 = any free port; default off)
   --log-level L          pino level (default info; env TRIBUTARY_LOG_LEVEL)
   --explain              print the physical plan (tasks and exchanges) before running
@@ -178,12 +179,7 @@ export function parseArgs(argv: readonly string[]): RunArgs {
   if (args.distributed && args.threads)
     throw new TributaryError('TRIB_CLI_USAGE', '--distributed and --threads: choose one (processes or threads)');
   const supervised = args.distributed ? '--distributed' : args.threads ? '--threads' : undefined;
-  // Refused, not ignored: each would silently change what the run does.
-  if (supervised && args.drain)
-    throw new TributaryError(
-      'TRIB_CLI_USAGE',
-      `--drain runs in one process only: a ${supervised} run stops with a final checkpoint, and its open windows fire after a --restore from it; drop --drain or ${supervised}`,
-    );
+  // Refused, not ignored: it would silently change what the run does.
   if (supervised && args.controlPort !== undefined)
     throw new TributaryError(
       'TRIB_CLI_USAGE',

@@ -1,7 +1,8 @@
 // `tributary run --distributed` / `--threads`: the job as it runs in Kubernetes (one process per
 // slot, TCP data plane; or one worker_thread per slot of this process, same slot code and data
 // plane), supervised locally (process/supervisor.ts). --restore is the first attempt's state.
-// Ctrl-C or --duration stops every slot; a slot that dies restarts all of them. --metrics-port
+// Ctrl-C or --duration stops every slot (--drain: each fires its open windows first); a slot
+// that dies restarts all of them. On a terminal, the progress line sums the slots'. --metrics-port
 // serves the supervisor's metrics (restarts, attempts without a checkpoint); each slot serves its
 // own on its control port.
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
@@ -9,13 +10,17 @@ import type { Logger } from 'pino';
 import { CONTRACT_VERSION } from '../control/contract.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
-import { Supervisor } from '../process/supervisor.ts';
+import { Supervisor, type AttemptInfo } from '../process/supervisor.ts';
 import { SupervisorMetrics } from '../process/supervisor-metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import { describePlan, planGraph } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validated-graph.ts';
 import { refuseSharedFileSinks } from '../process/shared-file-sinks.ts';
+import { LocalEnv } from '../process/slot-env.ts';
 import type { RunArgs } from './args.ts';
+import { forwardLines } from './forward-lines.ts';
+import { ProgressLine } from './progress.ts';
+import { SlotStatusPoller } from './slot-status-poller.ts';
 import { DEFAULT_SUPERVISED_INTERVAL_MS } from '../checkpoint/defaults.ts';
 import type { RunCheckpointing } from './run-checkpointing.ts';
 
@@ -38,6 +43,10 @@ export async function runDistributed(
   // Every slot runs the whole plan on its share of the key groups and partitions.
   if (args.explain) for (const line of describePlan(planGraph(graph))) process.stderr.write(`${line}\n`);
   const metrics = new SupervisorMetrics();
+  // The progress line sums the slots' status; their output then passes through this process in
+  // whole lines, each after the line is cleared (forward-lines.ts).
+  const progress = process.stderr.isTTY && args.progress !== false ? new ProgressLine(process.stderr) : undefined;
+  const clear = (): void => progress?.clear();
   const sup = new Supervisor({
     config: {
       contractVersion: CONTRACT_VERSION,
@@ -57,10 +66,25 @@ export async function runDistributed(
       ? { restoreFrom: normalizeLocation((args.restore ?? loaded.restore?.savepointPath) as string) }
       : {}),
     host: args.threads ? 'thread' : 'process',
+    ...(progress
+      ? {
+          stdio: 'pipe' as const,
+          onAttempt: (a: AttemptInfo) => {
+            for (const h of a.slots) {
+              if (h.child.stdout) forwardLines(h.child.stdout, process.stdout, clear);
+              if (h.child.stderr) forwardLines(h.child.stderr, process.stderr, clear);
+            }
+          },
+        }
+      : {}),
     logger,
     maxRestarts: args.maxRestarts,
     metrics,
-    env: args.logLevel ? { TRIBUTARY_LOG_LEVEL: args.logLevel } : {},
+    env: {
+      ...(args.logLevel ? { TRIBUTARY_LOG_LEVEL: args.logLevel } : {}),
+      // Every slot drains on the stop (Ctrl-C, --duration) the supervisor sends it.
+      ...(args.drain ? { [LocalEnv.drainOnStop]: '1' } : {}),
+    },
   });
   let interrupted = 0;
   const onSignal = (): void => {
@@ -70,6 +94,7 @@ export async function runDistributed(
       process.stderr.write('\nforced exit\n');
       process.exit(130);
     }
+    progress?.clear();
     logger.info('stopping all slots (Ctrl-C again to force)');
     sup.stop();
   };
@@ -82,7 +107,12 @@ export async function runDistributed(
       server = await startMetricsServer(metrics.registry, args.metricsPort);
       logger.info({ url: `http://127.0.0.1:${server.port}/metrics` }, 'supervisor metrics endpoint');
     }
-    const r = await sup.run();
+    const poller = new SlotStatusPoller(() => sup.slots);
+    if (progress) poller.start((s) => progress.render(s));
+    const r = await sup.run().finally(() => {
+      poller.stop();
+      progress?.stop();
+    });
     logger.info({ job: loaded.name, ...r }, r.state === 'FINISHED' ? 'job finished' : 'job stopped');
     return 0;
   } finally {

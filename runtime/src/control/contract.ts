@@ -7,6 +7,7 @@
 // without a token; on CONTROL_PORT /metrics now needs the token like every path but /healthz
 // and /readyz). Authenticated handshake: data-plane protocol 2 (runtime/src/net/handshake.ts)
 // under the job's secret in TRIBUTARY_CONTROL_TOKEN_FILE, which a slot now requires.
+// StatusResponse.recordsIn/recordsOut (the slot's counts, which `tributary run --threads` sums) are additive too.
 // JobConfig.retention and GET /v1/savepoints (the list of savepoint folders) are additive too: a
 // runtime without them prunes as before and answers 405 to the list, which the operator's
 // orphan sweep takes as "cannot list", never as "nothing there".
@@ -112,6 +113,9 @@ export interface StatusResponse {
    * source waits. Every slot reads every source's topic, so slot 0's list is the job's.
    */
   readonly waitingForInput?: readonly WaitingForInput[];
+  /** Additive: records this slot's sources read and its sinks wrote since it started (a local run sums the slots'). */
+  readonly recordsIn?: number;
+  readonly recordsOut?: number;
 }
 
 /** A source waiting for its input: the source's name, the topic, since when (ISO time). */

@@ -27,6 +27,8 @@ export function jobStatusSource(
         slot: info.slot,
         parallelism: s.parallelism,
         state: map[s.state] ?? 'RUNNING',
+        recordsIn: s.recordsIn,
+        recordsOut: s.recordsOut,
         ...(s.lastCheckpoint
           ? {
               lastCheckpoint: {

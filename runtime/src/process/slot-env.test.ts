@@ -61,6 +61,16 @@ describe('slot env', () => {
     );
   });
 
+  it('drains on stop only when a local run asks (TRIBUTARY_DRAIN_ON_STOP=1); any other value is refused', () => {
+    const local = { ...base, TRIBUTARY_PEERS: 'a:1,b:2' };
+    expect(readSlotEnv(local).drainOnStop).toBe(false);
+    expect(readSlotEnv({ ...local, TRIBUTARY_DRAIN_ON_STOP: '1' }).drainOnStop).toBe(true);
+    expect(readSlotEnv({ ...local, TRIBUTARY_DRAIN_ON_STOP: '0' }).drainOnStop).toBe(false);
+    expect(() => readSlotEnv({ ...local, TRIBUTARY_DRAIN_ON_STOP: 'yes' })).toThrow(
+      'TRIBUTARY_DRAIN_ON_STOP="yes": expected 1 or 0',
+    );
+  });
+
   it('refuses to start without the job secret (the control token file): nothing runs unauthenticated', () => {
     expect(() => readSlotEnv({ ...base, TRIBUTARY_CONTROL_TOKEN_FILE: '', TRIBUTARY_PEERS: 'a:1,b:2' })).toThrow(
       expect.objectContaining({

@@ -7,6 +7,8 @@
 //   TRIBUTARY_DATA_PORT     data-plane port (default contract DATA_PORT)
 //   TRIBUTARY_CONTROL_PORT  control API port (default contract CONTROL_PORT)
 //   TRIBUTARY_METRICS_PORT  metrics port (default contract METRICS_PORT)
+//   TRIBUTARY_DRAIN_ON_STOP 1: a stop (SIGTERM, a thread's stop message) fires every pending
+//                           event-time window before the final checkpoint (`run --drain`)
 //
 // TRIBUTARY_CONTROL_TOKEN_FILE is required: the control API and the data plane are
 // authenticated by the job's secret it holds (the operator mounts one per job; `tributary run
@@ -30,6 +32,7 @@ export const LocalEnv = {
   controlPort: 'TRIBUTARY_CONTROL_PORT',
   metricsPort: 'TRIBUTARY_METRICS_PORT',
   podRoot: 'TRIBUTARY_POD_ROOT',
+  drainOnStop: 'TRIBUTARY_DRAIN_ON_STOP',
 } as const;
 
 export interface SlotEnv {
@@ -48,6 +51,8 @@ export interface SlotEnv {
   dataPort: number;
   controlPort: number;
   metricsPort: number;
+  /** A stop fires every pending event-time window first (local runs only: a pod never drains on SIGTERM). */
+  drainOnStop: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -94,6 +99,9 @@ export function readSlotEnv(env: Env): SlotEnv {
     throw bad(
       `environment variable ${RuntimeEnv.controlTokenFile} is required: the control API and the data plane are authenticated by the job's secret in that file`,
     );
+  const drain = env[LocalEnv.drainOnStop];
+  if (drain !== undefined && drain !== '' && drain !== '0' && drain !== '1')
+    throw bad(`${LocalEnv.drainOnStop}=${JSON.stringify(drain)}: expected 1 or 0`);
   return {
     slot,
     parallelism,
@@ -110,6 +118,7 @@ export function readSlotEnv(env: Env): SlotEnv {
     dataPort: int(env, LocalEnv.dataPort, 0, DATA_PORT),
     controlPort: int(env, LocalEnv.controlPort, 0, CONTROL_PORT),
     metricsPort: int(env, LocalEnv.metricsPort, 0, METRICS_PORT),
+    drainOnStop: drain === '1',
   };
 }
 

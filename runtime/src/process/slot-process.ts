@@ -333,6 +333,7 @@ export class SlotProcess {
       slot: this.opts.slot,
       parallelism: this.opts.parallelism,
       state: this.stopRequest && this.state === 'RUNNING' ? 'STOPPING' : this.state,
+      ...(s ? { recordsIn: s.recordsIn, recordsOut: s.recordsOut } : {}),
       ...(wm !== undefined && wm > MIN_WATERMARK && wm < MAX_WATERMARK ? { watermarkMs: wm } : {}),
       ...(this.error ? { error: this.error } : {}),
     };
