@@ -56,7 +56,8 @@ options (run):
                          delivery: exactly-once is refused without them
   --restore PATH         start from this checkpoint or savepoint directory (any parallelism ≤ maxParallelism)
   --allow-non-restored-state  drop state of steps the graph no longer has instead of refusing to start
-  --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port; one process only);
+  --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port; with
+                         --distributed or --threads: slot 0's, the coordinator's);
                          every call needs Authorization: Bearer <token>, the token in TRIBUTARY_CONTROL_TOKEN_FILE
                          or else a generated one in a 0600 file whose path is logged`;
 
@@ -178,13 +179,6 @@ export function parseArgs(argv: readonly string[]): RunArgs {
   }
   if (args.distributed && args.threads)
     throw new TributaryError('TRIB_CLI_USAGE', '--distributed and --threads: choose one (processes or threads)');
-  const supervised = args.distributed ? '--distributed' : args.threads ? '--threads' : undefined;
-  // Refused, not ignored: it would silently change what the run does.
-  if (supervised && args.controlPort !== undefined)
-    throw new TributaryError(
-      'TRIB_CLI_USAGE',
-      `--control-port: a ${supervised} run has a control API per slot (each slot logs its address in "slot listening"); drop --control-port`,
-    );
   if (!args.file) throw new TributaryError('TRIB_CLI_USAGE', `missing <job.yaml>\n${USAGE}`);
   return args;
 }

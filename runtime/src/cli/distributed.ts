@@ -4,10 +4,11 @@
 // Ctrl-C or --duration stops every slot (--drain: each fires its open windows first); a slot
 // that dies restarts all of them. On a terminal, the progress line sums the slots'. --metrics-port
 // serves the supervisor's metrics (restarts, attempts without a checkpoint); each slot serves its
-// own on its control port.
+// own on its control port. --control-port P puts slot 0's control API (status, savepoints) on P.
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import type { Logger } from 'pino';
 import { CONTRACT_VERSION } from '../control/contract.ts';
+import { localControlToken } from '../control/local-token.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { Supervisor, type AttemptInfo } from '../process/supervisor.ts';
@@ -47,6 +48,9 @@ export async function runDistributed(
   // whole lines, each after the line is cleared (forward-lines.ts).
   const progress = process.stderr.isTTY && args.progress !== false ? new ProgressLine(process.stderr) : undefined;
   const clear = (): void => progress?.clear();
+  // --control-port: slot 0's control API (the coordinator's: savepoints) on that port, under the
+  // user's token (TRIBUTARY_CONTROL_TOKEN_FILE) or a generated one, which is then the job's secret.
+  const control = args.controlPort !== undefined ? localControlToken() : undefined;
   const sup = new Supervisor({
     config: {
       contractVersion: CONTRACT_VERSION,
@@ -66,17 +70,22 @@ export async function runDistributed(
       ? { restoreFrom: normalizeLocation((args.restore ?? loaded.restore?.savepointPath) as string) }
       : {}),
     host: args.threads ? 'thread' : 'process',
-    ...(progress
-      ? {
-          stdio: 'pipe' as const,
-          onAttempt: (a: AttemptInfo) => {
-            for (const h of a.slots) {
-              if (h.child.stdout) forwardLines(h.child.stdout, process.stdout, clear);
-              if (h.child.stderr) forwardLines(h.child.stderr, process.stderr, clear);
-            }
-          },
+    ...(progress ? { stdio: 'pipe' as const } : {}),
+    ...(control ? { secret: { token: control.token, file: control.file } } : {}),
+    ...(args.controlPort ? { slot0ControlPort: args.controlPort } : {}),
+    onAttempt: (a: AttemptInfo) => {
+      if (progress)
+        for (const h of a.slots) {
+          if (h.child.stdout) forwardLines(h.child.stdout, process.stdout, clear);
+          if (h.child.stderr) forwardLines(h.child.stderr, process.stderr, clear);
         }
-      : {}),
+      const slot0 = a.slots[0];
+      if (control && slot0)
+        logger.info(
+          { url: `http://${slot0.controlAddress}/v1/status`, tokenFile: control.file },
+          'control API of slot 0, the coordinator: status, savepoints (send the token in tokenFile as Authorization: Bearer)',
+        );
+    },
     logger,
     maxRestarts: args.maxRestarts,
     metrics,
@@ -84,6 +93,9 @@ export async function runDistributed(
       ...(args.logLevel ? { TRIBUTARY_LOG_LEVEL: args.logLevel } : {}),
       // Every slot drains on the stop (Ctrl-C, --duration) the supervisor sends it.
       ...(args.drain ? { [LocalEnv.drainOnStop]: '1' } : {}),
+      // After a stop-with-savepoint slot 0 keeps its control API up so the caller can read the
+      // outcome; a pod until the operator deletes it, a local run this long (seconds).
+      TRIBUTARY_STOP_LINGER: process.env['TRIBUTARY_STOP_LINGER'] ?? '10',
     },
   });
   let interrupted = 0;

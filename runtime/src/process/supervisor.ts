@@ -15,8 +15,8 @@
 //   * `stop()` (Ctrl-C) sends SIGTERM to every slot and waits; SIGKILL after `stopGraceMs`.
 // Slot processes watch their parent (TRIBUTARY_PARENT_PID): if the supervisor dies, they exit,
 // so no slot outlives it (thread slots die with the process). Each run writes its own random
-// job secret (a 0600 file in its work folder): the slots' control API and data-plane handshake
-// require it, as in a pod.
+// job secret (a 0600 file in its work folder), or takes the control token a user gave: the
+// slots' control API and data-plane handshake require it, as in a pod.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -101,6 +101,10 @@ export interface SupervisorOptions {
   stdio?: 'inherit' | 'pipe';
   /** Node flags of the slot processes (default SLOT_NODE_FLAGS; a bench measures without them). */
   nodeFlags?: readonly string[];
+  /** Slot 0's control API port (`run --control-port`); default a free port per attempt, as every other slot's. */
+  slot0ControlPort?: number;
+  /** The job's secret and its file (a control token the user gave); default a fresh one in the run's work folder. */
+  secret?: { token: string; file: string };
   onAttempt?: (a: AttemptInfo) => void;
   onSlotExit?: (slot: number, code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -142,8 +146,8 @@ export class Supervisor {
   private readonly o: SupervisorOptions;
   private readonly runId = randomUUID().slice(0, 8);
   private readonly workDir = mkdtempSync(join(tmpdir(), 'tributary-run-'));
-  private readonly secret = randomBytes(32).toString('base64url');
-  private readonly secretFile = join(this.workDir, 'job-secret');
+  private readonly secret: string;
+  private readonly secretFile: string;
   private current: SlotHandle[] = [];
   private stopping = false;
   private wakeStop: (() => void) | undefined;
@@ -152,7 +156,14 @@ export class Supervisor {
 
   constructor(o: SupervisorOptions) {
     this.o = o;
-    writeFileSync(this.secretFile, this.secret, { mode: 0o600 });
+    if (o.secret) {
+      this.secret = o.secret.token;
+      this.secretFile = o.secret.file;
+    } else {
+      this.secret = randomBytes(32).toString('base64url');
+      this.secretFile = join(this.workDir, 'job-secret');
+      writeFileSync(this.secretFile, this.secret, { mode: 0o600 });
+    }
     this.progress = new RestartProgress({
       backoffMs: o.backoffMs,
       maxBackoffMs: o.maxBackoffMs,
@@ -249,6 +260,7 @@ export class Supervisor {
     const cfgFile = join(this.workDir, `job-a${attempt}.json`);
     writeFileSync(cfgFile, JSON.stringify(cfg));
     const ports = await freePorts(3 * p);
+    if (o.slot0ControlPort !== undefined) ports[p] = o.slot0ControlPort;
     const data = ports.slice(0, p).map((port) => `127.0.0.1:${port}`);
     const node = join(REPO_ROOT, 'node_modules/.bin/node');
     const threads = o.host === 'thread';

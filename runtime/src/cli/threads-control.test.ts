@@ -1,0 +1,77 @@
+// `tributary run --threads --control-port P` as a user drives it: slot 0's control API (the
+// coordinator's) on P under the token in TRIBUTARY_CONTROL_TOKEN_FILE; a stop-with-savepoint
+// through it ends the run, and the savepoint is on disk.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { SavepointStatus, StatusResponse } from '../control/contract.ts';
+import { freePorts } from '../process/supervisor.ts';
+
+const root = join(import.meta.dirname, '../../..');
+const node = join(root, 'node_modules/.bin/node');
+
+describe('tributary run --threads --control-port', () => {
+  it("serves slot 0's control API on the port under the user's token; a stop-with-savepoint ends the run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trib-threads-control-'));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'a-token-of-our-own\n', { mode: 0o600 });
+    const [port] = await freePorts(1);
+    const base = `http://127.0.0.1:${String(port)}`;
+    const auth = { authorization: 'Bearer a-token-of-our-own' };
+    const p = spawn(
+      node,
+      [
+        'runtime/src/cli/main.ts',
+        'run',
+        'crds/examples/clicks-local.yaml',
+        '--threads',
+        '-p',
+        '2',
+        '--control-port',
+        String(port),
+        '--state-dir',
+        join(dir, 'state'),
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile, TRIBUTARY_STOP_LINGER: '2' },
+      },
+    );
+    let stderr = '';
+    p.stdout.resume();
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => p.on('close', r));
+    try {
+      await expect.poll(() => stderr.split('"msg":"job running"').length, { timeout: 20_000, interval: 100 }).toBe(3);
+      expect(stderr).toContain(`"url":"${base}/v1/status","tokenFile":"${tokenFile}"`);
+
+      expect((await fetch(`${base}/v1/status`)).status).toBe(401);
+      const status = (await (await fetch(`${base}/v1/status`, { headers: auth })).json()) as StatusResponse;
+      expect(status).toMatchObject({ slot: 0, parallelism: 2, state: 'RUNNING' });
+
+      const post = await fetch(`${base}/v1/savepoints`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ stop: true }),
+      });
+      expect(post.status).toBe(202);
+      const { id } = (await post.json()) as { id: string };
+      let sp: SavepointStatus | undefined;
+      await expect
+        .poll(
+          async () => {
+            sp = (await (await fetch(`${base}/v1/savepoints/${id}`, { headers: auth })).json()) as SavepointStatus;
+            return sp.state;
+          },
+          { timeout: 20_000, interval: 200 },
+        )
+        .toBe('COMPLETED');
+      expect(existsSync(join(sp?.path as string, '_metadata.json'))).toBe(true);
+      expect(await exited, stderr.slice(-2000)).toBe(0);
+    } finally {
+      p.kill('SIGKILL');
+    }
+  }, 60_000);
+});
