@@ -3,8 +3,8 @@
 // plane), supervised locally (process/supervisor.ts). --restore is the first attempt's state.
 // Ctrl-C or --duration stops every slot (--drain: each fires its open windows first); a slot
 // that dies restarts all of them. On a terminal, the progress line sums the slots'. --metrics-port
-// serves the supervisor's metrics (restarts, attempts without a checkpoint); each slot serves its
-// own on its control port. --control-port P puts slot 0's control API (status, savepoints) on P.
+// serves the supervisor's metrics (restarts, attempts without a checkpoint) and every slot's,
+// labelled `slot` (supervised-metrics.ts). --control-port P puts slot 0's control API (status, savepoints) on P.
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import type { Logger } from 'pino';
 import { CONTRACT_VERSION } from '../control/contract.ts';
@@ -22,6 +22,7 @@ import type { RunArgs } from './args.ts';
 import { forwardLines } from './forward-lines.ts';
 import { ProgressLine } from './progress.ts';
 import { SlotStatusPoller } from './slot-status-poller.ts';
+import { supervisedMetrics } from './supervised-metrics.ts';
 import { DEFAULT_SUPERVISED_INTERVAL_MS } from '../checkpoint/defaults.ts';
 import type { RunCheckpointing } from './run-checkpointing.ts';
 
@@ -116,8 +117,11 @@ export async function runDistributed(
   let server: MetricsServer | undefined;
   try {
     if (args.metricsPort !== undefined) {
-      server = await startMetricsServer(metrics.registry, args.metricsPort);
-      logger.info({ url: `http://127.0.0.1:${server.port}/metrics` }, 'supervisor metrics endpoint');
+      server = await startMetricsServer(
+        supervisedMetrics(metrics.registry, () => sup.slots),
+        args.metricsPort,
+      );
+      logger.info({ url: `http://127.0.0.1:${server.port}/metrics` }, 'metrics endpoint');
     }
     const poller = new SlotStatusPoller(() => sup.slots);
     if (progress) poller.start((s) => progress.render(s));

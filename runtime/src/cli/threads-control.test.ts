@@ -1,6 +1,7 @@
-// `tributary run --threads --control-port P` as a user drives it: slot 0's control API (the
-// coordinator's) on P under the token in TRIBUTARY_CONTROL_TOKEN_FILE; a stop-with-savepoint
-// through it ends the run, and the savepoint is on disk.
+// `tributary run --threads --control-port P --metrics-port 0` as a user drives it: slot 0's
+// control API (the coordinator's) on P under the token in TRIBUTARY_CONTROL_TOKEN_FILE, a
+// stop-with-savepoint through it ends the run with the savepoint on disk; /metrics is the
+// supervisor's and every slot's, labelled by slot.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,8 @@ import { freePorts } from '../process/supervisor.ts';
 const root = join(import.meta.dirname, '../../..');
 const node = join(root, 'node_modules/.bin/node');
 
-describe('tributary run --threads --control-port', () => {
-  it("serves slot 0's control API on the port under the user's token; a stop-with-savepoint ends the run", async () => {
+describe('tributary run --threads: the control API and /metrics', () => {
+  it("serves slot 0's control API on the port under the user's token and the job's metrics; a stop-with-savepoint ends the run", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trib-threads-control-'));
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, 'a-token-of-our-own\n', { mode: 0o600 });
@@ -33,6 +34,8 @@ describe('tributary run --threads --control-port', () => {
         String(port),
         '--state-dir',
         join(dir, 'state'),
+        '--metrics-port',
+        '0',
       ],
       {
         cwd: root,
@@ -50,6 +53,25 @@ describe('tributary run --threads --control-port', () => {
       expect((await fetch(`${base}/v1/status`)).status).toBe(401);
       const status = (await (await fetch(`${base}/v1/status`, { headers: auth })).json()) as StatusResponse;
       expect(status).toMatchObject({ slot: 0, parallelism: 2, state: 'RUNNING' });
+
+      const metricsUrl = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)","msg":"metrics endpoint"/.exec(stderr)?.[1];
+      expect(metricsUrl, stderr).toBeDefined();
+      let metrics = '';
+      await expect
+        .poll(
+          async () => {
+            metrics = await (await fetch(metricsUrl as string)).text();
+            return [0, 1].every((slot) =>
+              new RegExp(`^tributary_records_out_total\\{slot="${slot}",node="clicks"\\} [1-9]`, 'm').test(metrics),
+            );
+          },
+          { timeout: 10_000, interval: 300 },
+        )
+        .toBe(true);
+      expect(metrics).toMatch(/^tributary_restarts_total 0$/m);
+      // Each family once (a valid exposition), the slots' samples under it.
+      for (const name of ['tributary_records_out_total', 'tributary_watermark_ms', 'tributary_restarts_total'])
+        expect(metrics.split(`# TYPE ${name} `).length, name).toBe(2);
 
       const post = await fetch(`${base}/v1/savepoints`, {
         method: 'POST',

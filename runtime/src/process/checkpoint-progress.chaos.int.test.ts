@@ -86,7 +86,7 @@ class RunLog {
         if (a && a.firstCheckpointAfterMs === undefined) a.firstCheckpointAfterMs = Date.now() - a.startedAt;
       } else if (typeof r['msg'] === 'string' && r['msg'].startsWith('no checkpoint completed in the last')) {
         this.noProgress.push({ attempts: r['attempts'] as number, lastFailure: r['lastFailure'] as string });
-      } else if (r['msg'] === 'supervisor metrics endpoint') this.metricsUrl = r['url'] as string;
+      } else if (r['msg'] === 'metrics endpoint') this.metricsUrl = r['url'] as string;
     }
   }
 

@@ -1,14 +1,23 @@
 // /metrics over HTTP (prom-client text format), bound to loopback.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+
+/** What /metrics serves: a prom-client Registry, or text gathered from several (merge-exposition.ts). */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
 
 export interface MetricsServer {
   port: number;
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(registry: Registry, port: number, host = '127.0.0.1'): Promise<MetricsServer> {
+export async function startMetricsServer(
+  registry: MetricsSource,
+  port: number,
+  host = '127.0.0.1',
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     if (req.url === '/metrics') {
       registry
