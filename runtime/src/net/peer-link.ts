@@ -29,6 +29,8 @@ export interface LinkOptions {
   /** Credits (buffers) each inbound channel grants: the receiver's memory bound per channel. */
   credits: number;
   frameBytes: number;
+  /** Open frames are sealed this long after their first element (0: at the end of the event-loop turn). */
+  flushLingerMs: number;
   maxQueuedFrames: number;
   metrics: NetMetrics;
   logger: Logger;
@@ -171,12 +173,14 @@ export class OutboundLink extends LinkBase implements OutboundLinkPort {
     this.flushQueue.push(ch);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    const flush = (): void => {
       this.flushScheduled = false;
       const q = this.flushQueue;
       this.flushQueue = [];
       for (const c of q) c.flush();
-    });
+    };
+    if (this.opts.flushLingerMs > 0) setTimeout(flush, this.opts.flushLingerMs);
+    else setImmediate(flush);
   }
 
   protected onBytes(): void {}

@@ -2,8 +2,8 @@
 // exchanges and gates do not know whether a peer is in memory or across TCP.
 //
 // OutboundChannel (producer process): elements are appended to the channel's open DATA frame;
-// the frame is sealed once it reaches `frameBytes`, at the end of the current event-loop turn
-// (a flush scheduled by the link), or at once for end-of-input. Sealed frames go out only
+// the frame is sealed once it reaches `frameBytes`, when the link's flush linger since its first
+// element ends (a flush scheduled by the link), or at once for end-of-input. Sealed frames go out only
 // with credit (CreditGate). `writable` turns false once `maxQueuedFrames` frames wait for
 // credit, so a slow consumer stops the producing task: memory per channel stays bounded by
 // maxQueuedFrames + 1 frames on the sender plus the receiver's credits.
@@ -19,7 +19,7 @@ import { ByteWriter, FRAME_DATA, beginFrame, endFrame, writeElement } from './fr
 export interface OutboundLinkPort {
   /** Writes a complete frame to the socket. */
   write(frame: Buffer): void;
-  /** Asks for `flush()` on the channel at the end of this event-loop turn. */
+  /** Asks for `flush()` on the channel once the link's flush linger has passed. */
   scheduleFlush(ch: OutboundChannel): void;
   /** Set when the connection failed: sends and writability checks throw it. */
   readonly failure: Error | undefined;
@@ -105,7 +105,7 @@ export class OutboundChannel implements Channel {
     return undefined;
   }
 
-  /** Seals the open frame (end of an event-loop turn). */
+  /** Seals the open frame (the link's flush linger has passed). */
   flush(): void {
     this.flushScheduled = false;
     if (this.frameStart >= 0) this.seal();
