@@ -11,10 +11,10 @@
 //   * java pipe p1 / p2: kafka-clients consume → produce of the raw bytes, one or two threads
 //     (kafka-java-pipe.ts): the JVM's ceiling;
 //   * tributary q0 (pass-through) and q1 (map: price × 0.908) with `tributary run -p 1` and
-//     `-p 2` (one process, one thread; no checkpoints, so the sink is at-least-once: what `run`
-//     does by default), `--threads -p 2` (a worker thread per slot) and `--distributed -p 2` (a
-//     process per slot) — the last two checkpoint every 10 s by default, so their sink is
-//     exactly-once: again the default.
+//     `-p 2 --single-thread` (one thread; no checkpoints, so the sink is at-least-once: what `run`
+//     does at parallelism 1), `--threads -p 2` (a worker thread per slot: `-p 2`'s default) and
+//     `--distributed -p 2` (a process per slot) — the last two checkpoint every 10 s by default,
+//     so their sink is exactly-once: again the default.
 // Every output is checked (kafka-topics.ts): the record count equals the input's and the content
 // digest equals the reference's (q1: the input with price × 0.908), else the bench fails.
 // Env: TRIBUTARY_KAFKA_BROKERS (eval "$(npm run -s cluster -- env)"; skipped without it),
@@ -45,7 +45,7 @@ interface Contender {
   kind: 'js' | 'platformatic' | 'java' | 'tributary';
   parallelism: number;
   query: Query;
-  /** Slots on worker threads of one process, or one process per slot (default: one thread). */
+  /** Slots on worker threads of one process, or one process per slot (absent: --single-thread). */
   mode?: 'threads' | 'distributed';
 }
 
@@ -104,6 +104,7 @@ function command(c: Contender, brokers: string, input: string, output: string, d
   const args = [join(repoRoot, 'runtime/src/cli/main.ts'), 'run', file, '--parallelism', String(c.parallelism)];
   args.push('--no-progress', '--log-level', 'warn');
   if (c.mode) args.push(`--${c.mode}`, '--state-dir', join(dir, output));
+  else args.push('--single-thread');
   return [process.execPath, args];
 }
 
@@ -177,7 +178,7 @@ function report(ms: KafkaMeasurement[]): void {
     const t1 = by(`tributary ${q} p1`) as KafkaMeasurement;
     check(`tributary ${q} p1 / js loop p1, rec/s`, perSecond(t1) / perSecond(js), 1.0);
     for (const [label, name] of [
-      ['-p 2', 'p2'],
+      ['--single-thread -p 2', 'p2'],
       ['--threads -p 2', 'threads p2'],
       ['--distributed -p 2', 'dist p2'],
     ])

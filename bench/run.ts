@@ -15,7 +15,7 @@
 // BENCH_ONLY=kafka (or `npm run bench -- kafka`) only the Kafka path against its peers: the bare
 // kafkajs loop, a Java kafka-clients pipe, tributary q0/q1 at p1 and p2 (kafka-path.ts; needs the
 // local cluster's Kafka).
-// BENCH_ONLY=threads only `tributary run -p 1` vs `-p 2` on one thread, `--threads`, `--distributed`
+// BENCH_ONLY=threads only `tributary run -p 1` vs `-p 2 --single-thread`, `--threads`, `--distributed`
 // (threads.ts: q5 on datagen, q0 Kafka pass-through when the local cluster's Kafka is there).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';

@@ -1,5 +1,5 @@
 // More than one core per job: `tributary run` at parallelism 1 (in-process) vs parallelism 2
-// in-process (all slots on one thread), on worker threads (`--threads`: a slot per thread, TCP
+// on one thread (`--single-thread`), on worker threads (`--threads`, the default: a slot per thread, TCP
 // data plane on loopback) and as processes (`--distributed`), all through the CLI as users run
 // it, in one run. Two jobs:
 //   * q5: seeded nexmark datagen → bids → keyBy auction → sliding 10 s / 2 s count (a keyed
@@ -35,7 +35,7 @@ interface Mode {
 
 const MODES: Mode[] = [
   { name: '-p 1', args: ['-p', '1'] },
-  { name: '-p 2 (one thread)', args: ['-p', '2'] },
+  { name: '-p 2 --single-thread', args: ['-p', '2', '--single-thread'] },
   { name: '-p 2 --threads', args: ['-p', '2', '--threads'] },
   { name: '-p 2 --distributed', args: ['-p', '2', '--distributed'] },
 ];

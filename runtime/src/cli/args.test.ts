@@ -34,7 +34,6 @@ describe('parseArgs', () => {
         drain: true,
         controlPort: 0,
       });
-    expect(() => parseArgs(['run', 'j.yaml', '--threads', '--distributed'])).toThrow('choose one');
   });
 
   it('rejects bad values with the flag name', () => {
@@ -50,9 +49,13 @@ describe('parseArgs', () => {
 
   it('--threads: slots on worker threads; not with --distributed', () => {
     expect(parseArgs(['run', 'j.yaml', '--threads', '-p', '2'])).toMatchObject({ threads: true, distributed: false });
-    expect(parseArgs(['run', 'j.yaml'])).toMatchObject({ threads: false });
+    expect(parseArgs(['run', 'j.yaml'])).toMatchObject({ threads: false, singleThread: false });
+    expect(parseArgs(['run', 'j.yaml', '--single-thread'])).toMatchObject({ singleThread: true });
+    expect(() => parseArgs(['run', 'j.yaml', '--single-thread', '--threads'])).toThrow(
+      '--threads and --single-thread: choose one',
+    );
     expect(() => parseArgs(['run', 'j.yaml', '--threads', '--distributed'])).toThrow(
-      '--distributed and --threads: choose one (processes or threads)',
+      '--distributed and --threads: choose one (a process per slot, a thread per slot, or every slot on one thread)',
     );
   });
 });

@@ -16,8 +16,10 @@ export interface RunArgs {
   progress?: boolean;
   /** One OS process per slot, supervised (restarts on failure). */
   distributed: boolean;
-  /** One worker_thread per slot in this process, supervised like --distributed. */
+  /** One worker_thread per slot in this process, supervised like --distributed (the default for parallelism > 1). */
   threads: boolean;
+  /** Every slot on this process's one event loop. */
+  singleThread: boolean;
   maxRestarts?: number;
   stateDir?: string;
   /** Periodic checkpoints (ms); needs a state dir. */
@@ -34,7 +36,7 @@ export const USAGE = `usage:
   tributary validate <job.yaml> [--set path=value]...
 
 options (run):
-  --parallelism N        slots (default: spec.replicas, else 1)
+  --parallelism N        slots (default: spec.replicas, else 1); above 1, a worker thread each (see --threads)
   --max-parallelism N    key groups (default: spec.maxParallelism, else Flink's default)
   --duration 30s         stop after this long (default: until the sources end or Ctrl-C)
   --set path=value       override a field before validation, e.g. --set graph.sources[0].datagen.rate=500
@@ -44,20 +46,21 @@ options (run):
   --log-level L          pino level (default info; env TRIBUTARY_LOG_LEVEL)
   --explain              print the physical plan (tasks and exchanges) before running
   --no-progress          no live progress line on a TTY
-  --distributed          one process per slot on loopback ports, linked by the TCP data plane;
-                         a slot that dies restarts all slots (from the latest checkpoint)
-  --threads              as --distributed, but each slot on a worker_thread of this process (one core
-                         per slot, start-up without a process per slot)
-  --max-restarts N       with --distributed or --threads: failed attempts restarted before giving up (default 3)
+  --threads              (default when parallelism > 1) each slot on a worker_thread of this process, one core
+                         per slot, linked by the TCP data plane on loopback; checkpoints always on, and a slot
+                         that fails restarts all slots from the latest checkpoint
+  --single-thread        every slot on this process's one event loop (checkpoints only when asked)
+  --distributed          as --threads, but one process per slot
+  --max-restarts N       with threads or --distributed: failed attempts restarted before giving up (default 3)
   --state-dir DIR|URI    checkpoints and savepoints: a folder or s3://bucket/prefix (S3 settings: TRIBUTARY_S3_*)
                          (default .tributary/state/<job> when checkpointing)
   --checkpoint-interval 10s  periodic aligned checkpoints into --state-dir (default: spec.checkpointing.interval;
-                         --distributed: that, else 10s). Exactly-once sinks need checkpoints: a sink with
+                         threads and --distributed: that, else 10s). Exactly-once sinks need checkpoints: a sink with
                          delivery: exactly-once is refused without them
   --restore PATH         start from this checkpoint or savepoint directory (any parallelism ≤ maxParallelism)
   --allow-non-restored-state  drop state of steps the graph no longer has instead of refusing to start
   --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port; with
-                         --distributed or --threads: slot 0's, the coordinator's);
+                         threads or --distributed: slot 0's, the coordinator's);
                          every call needs Authorization: Bearer <token>, the token in TRIBUTARY_CONTROL_TOKEN_FILE
                          or else a generated one in a 0600 file whose path is logged`;
 
@@ -76,6 +79,7 @@ export function parseArgs(argv: readonly string[]): RunArgs {
     explain: false,
     distributed: false,
     threads: false,
+    singleThread: false,
     allowNonRestoredState: false,
   };
   const rest = [...argv];
@@ -135,6 +139,9 @@ export function parseArgs(argv: readonly string[]): RunArgs {
       case '--threads':
         args.threads = true;
         break;
+      case '--single-thread':
+        args.singleThread = true;
+        break;
       case '--max-restarts':
         args.maxRestarts = int('--max-restarts', value(), 0);
         break;
@@ -177,8 +184,17 @@ export function parseArgs(argv: readonly string[]): RunArgs {
         args.file = a;
     }
   }
-  if (args.distributed && args.threads)
-    throw new TributaryError('TRIB_CLI_USAGE', '--distributed and --threads: choose one (processes or threads)');
+  const modes = [
+    args.distributed && '--distributed',
+    args.threads && '--threads',
+    args.singleThread && '--single-thread',
+  ];
+  const chosen = modes.filter((m) => m !== false);
+  if (chosen.length > 1)
+    throw new TributaryError(
+      'TRIB_CLI_USAGE',
+      `${chosen.join(' and ')}: choose one (a process per slot, a thread per slot, or every slot on one thread)`,
+    );
   if (!args.file) throw new TributaryError('TRIB_CLI_USAGE', `missing <job.yaml>\n${USAGE}`);
   return args;
 }

@@ -1,10 +1,13 @@
-// `tributary run --distributed` / `--threads`: the job as it runs in Kubernetes (one process per
-// slot, TCP data plane; or one worker_thread per slot of this process, same slot code and data
-// plane), supervised locally (process/supervisor.ts). --restore is the first attempt's state.
+// `tributary run` with slots on threads (the default above parallelism 1, `--threads`) or
+// processes (`--distributed`): the job as it runs in Kubernetes (one worker_thread per slot of
+// this process, or one process per slot; the pods' slot code, TCP data plane), supervised
+// locally (process/supervisor.ts). --restore is the first attempt's state.
 // Ctrl-C or --duration stops every slot (--drain: each fires its open windows first); a slot
 // that dies restarts all of them. On a terminal, the progress line sums the slots'. --metrics-port
 // serves the supervisor's metrics (restarts, attempts without a checkpoint) and every slot's,
-// labelled `slot` (supervised-metrics.ts). --control-port P puts slot 0's control API (status, savepoints) on P.
+// labelled `slot` (supervised-metrics.ts). --control-port P puts slot 0's control API (status,
+// savepoints) on P.
+import { readMetadata } from '../checkpoint/metadata.ts';
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import type { Logger } from 'pino';
 import { CONTRACT_VERSION } from '../control/contract.ts';
@@ -25,6 +28,7 @@ import { SlotStatusPoller } from './slot-status-poller.ts';
 import { supervisedMetrics } from './supervised-metrics.ts';
 import { DEFAULT_SUPERVISED_INTERVAL_MS } from '../checkpoint/defaults.ts';
 import type { RunCheckpointing } from './run-checkpointing.ts';
+import type { ResolvedRunMode } from './run-mode.ts';
 
 export async function runDistributed(
   args: RunArgs,
@@ -32,16 +36,19 @@ export async function runDistributed(
   graph: ValidatedGraph,
   cp: RunCheckpointing,
   logger: Logger,
+  { mode, parallelism }: ResolvedRunMode,
 ): Promise<number> {
-  const parallelism = args.parallelism ?? loaded.replicas ?? 1;
+  const threads = mode === 'threads';
   refuseSharedFileSinks(
     graph.spec,
     parallelism,
-    args.threads
-      ? { command: 'run --threads', slots: 'threads' }
-      : { command: 'run --distributed', slots: 'processes' },
+    threads ? { command: 'run --threads', slots: 'threads' } : { command: 'run --distributed', slots: 'processes' },
     loaded.graphPath,
   );
+  // Checked before any slot starts, as a run on one thread checks it: slots that cannot restore
+  // would fail every attempt alike, and a stop during the restarts' backoff would end in STOPPED.
+  const restore = args.restore ?? loaded.restore?.savepointPath;
+  if (restore !== undefined) await readMetadata(normalizeLocation(restore));
   // Every slot runs the whole plan on its share of the key groups and partitions.
   if (args.explain) for (const line of describePlan(planGraph(graph))) process.stderr.write(`${line}\n`);
   const metrics = new SupervisorMetrics();
@@ -67,10 +74,8 @@ export async function runDistributed(
       stateDir: normalizeLocation(cp.stateDir),
       allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
     },
-    ...((args.restore ?? loaded.restore?.savepointPath)
-      ? { restoreFrom: normalizeLocation((args.restore ?? loaded.restore?.savepointPath) as string) }
-      : {}),
-    host: args.threads ? 'thread' : 'process',
+    ...(restore !== undefined ? { restoreFrom: normalizeLocation(restore) } : {}),
+    host: threads ? 'thread' : 'process',
     ...(progress ? { stdio: 'pipe' as const } : {}),
     ...(control ? { secret: { token: control.token, file: control.file } } : {}),
     ...(args.controlPort ? { slot0ControlPort: args.controlPort } : {}),

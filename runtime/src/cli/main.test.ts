@@ -71,13 +71,20 @@ describe('tributary CLI', () => {
       clicks: expect.any(Number),
     });
     expect(r.stderr).toContain('"msg":"job stopped"');
-    expect(metrics).toContain('tributary_records_out_total{node="clicks"}');
+    // The example's two slots run on threads (the default above parallelism 1): each slot's counts, labelled.
+    expect(metrics).toContain('tributary_records_out_total{slot="0",node="clicks"}');
+    expect(metrics).toContain('tributary_records_out_total{slot="1",node="clicks"}');
   }, 30_000);
 
   it('stops cleanly on Ctrl-C', async () => {
+    let sent = false;
     const r = await cli(['run', 'crds/examples/clicks-local.yaml'], {
       onStderr: (text, kill) => {
-        if (text.includes('job running')) setTimeout(kill, 500);
+        // One Ctrl-C: a second one forces the exit (130).
+        if (!sent && text.includes('job running')) {
+          sent = true;
+          setTimeout(kill, 500);
+        }
       },
     });
     expect(r.code).toBe(0);

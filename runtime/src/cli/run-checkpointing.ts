@@ -1,12 +1,13 @@
 // How a `tributary run` takes checkpoints, from its flags and the manifest's spec.checkpointing:
 // read in one place so that `tributary validate` refuses what `run` with the same options would.
 //
-//   * local (in-process): checkpoints only with a state directory, which --checkpoint-interval
-//     (or spec.checkpointing.interval), --state-dir or --control-port brings
-//     (default .tributary/state/<job>); without an interval only the final checkpoint (end of
-//     input) and savepoints are taken;
-//   * --distributed and --threads: always (the slots restart from checkpoints), every --checkpoint-interval,
-//     else spec.checkpointing.interval, else 10 s — as on Kubernetes.
+//   * on one thread (--single-thread, parallelism 1): checkpoints only with a state directory,
+//     which --checkpoint-interval (or spec.checkpointing.interval), --state-dir or --control-port
+//     brings (default .tributary/state/<job>); without an interval only the final checkpoint
+//     (end of input) and savepoints are taken;
+//   * slots on threads (the default above parallelism 1) or processes: always (the slots restart
+//     from checkpoints), every --checkpoint-interval, else spec.checkpointing.interval, else 10 s
+//     — as on Kubernetes.
 import { checkSinkDeliveries } from '../connectors/sink-delivery.ts';
 import { parseDuration } from '../graph/duration.ts';
 import type { LoadedJob } from '../graph/load.ts';
@@ -27,12 +28,12 @@ export interface RunCheckpointing {
 }
 
 /** The run's checkpointing; undefined = a local run without a state directory (no checkpoints). */
-export function runCheckpointing(args: RunArgs, loaded: LoadedJob): RunCheckpointing | undefined {
+export function runCheckpointing(args: RunArgs, loaded: LoadedJob, supervised: boolean): RunCheckpointing | undefined {
   const specInterval = parseDuration(loaded.checkpointing?.interval);
   const timeoutMs = parseDuration(loaded.checkpointing?.timeout) ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
   const retained = loaded.checkpointing?.retained ?? DEFAULT_RETAINED_CHECKPOINTS;
   const defaultDir = `.tributary/state/${loaded.name}`;
-  if (args.distributed || args.threads) {
+  if (supervised) {
     return {
       stateDir: args.stateDir ?? defaultDir,
       intervalMs: args.checkpointIntervalMs ?? specInterval ?? DEFAULT_SUPERVISED_INTERVAL_MS,

@@ -8,6 +8,7 @@ import { createLogger } from '../telemetry/logger.ts';
 import { routeProcessWarnings } from '../telemetry/process-warnings.ts';
 import { parseArgs, USAGE } from './args.ts';
 import { checkRunDelivery, runCheckpointing, type RunCheckpointing } from './run-checkpointing.ts';
+import { resolveRunMode } from './run-mode.ts';
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
@@ -19,17 +20,20 @@ async function main(argv: string[]): Promise<number> {
   routeProcessWarnings(logger);
   const loaded = loadJobFile(args.file as string, args.sets);
   const graph = validateGraph(loaded.graph, loaded.graphPath);
-  const checkpointing = runCheckpointing(args, loaded);
+  const mode = resolveRunMode(args, loaded, graph);
+  const checkpointing = runCheckpointing(args, loaded, mode.mode !== 'single-thread');
   checkRunDelivery(graph, loaded, checkpointing);
   if (args.command === 'validate') {
     process.stdout.write(`${args.file}: valid (${graph.nodes.size} nodes)\n`);
     return 0;
   }
+  if (mode.oneThreadBecause)
+    logger.info({ parallelism: mode.parallelism, why: mode.oneThreadBecause }, 'all slots on one thread');
   // Each mode's modules load only when it runs: a supervised run's thread only supervises (its
-  // slots load the engine themselves), and an in-process run never starts a supervisor.
-  if (args.distributed || args.threads) {
+  // slots load the engine themselves), and a single-thread run never starts a supervisor.
+  if (mode.mode !== 'single-thread') {
     const { runDistributed } = await import('./distributed.ts');
-    return runDistributed(args, loaded, graph, checkpointing as RunCheckpointing, logger);
+    return runDistributed(args, loaded, graph, checkpointing as RunCheckpointing, logger, mode);
   }
   const { runInProcess } = await import('./run-in-process.ts');
   return runInProcess(args, loaded, graph, checkpointing, logger);
