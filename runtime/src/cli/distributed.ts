@@ -16,6 +16,7 @@ import type { LoadedJob } from '../graph/load.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { Supervisor, type AttemptInfo } from '../process/supervisor.ts';
 import { SupervisorMetrics } from '../process/supervisor-metrics.ts';
+import { ThreadSlot } from '../process/thread-slot.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import { describePlan, planGraph } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validated-graph.ts';
@@ -134,7 +135,15 @@ export async function runDistributed(
       poller.stop();
       progress?.stop();
     });
-    logger.info({ job: loaded.name, ...r }, r.state === 'FINISHED' ? 'job finished' : 'job stopped');
+    // Thread slots post their counts when they end (a slot process only logs them): the last attempt's, summed.
+    const results = sup.slots.map((h) => (h.child instanceof ThreadSlot ? h.child.result : undefined));
+    const counts = results.every((x) => x !== undefined)
+      ? {
+          recordsIn: results.reduce((n, x) => n + x.recordsIn, 0),
+          recordsOut: results.reduce((n, x) => n + x.recordsOut, 0),
+        }
+      : {};
+    logger.info({ job: loaded.name, ...r, ...counts }, r.state === 'FINISHED' ? 'job finished' : 'job stopped');
     return 0;
   } finally {
     if (timer) clearTimeout(timer);

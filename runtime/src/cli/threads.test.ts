@@ -44,7 +44,9 @@ describe('tributary run --threads', () => {
     expect(r.stderr).toContain('"host":"thread"');
     expect(r.stderr).toContain('stopping all slots');
     expect(r.stderr.split('"msg":"slot stopped"').length).toBe(3);
-    expect(r.stderr).toMatch(/"state":"STOPPED","attempts":1,"restarts":0,"msg":"job stopped"/);
+    expect(r.stderr).toMatch(
+      /"state":"STOPPED","attempts":1,"restarts":0,"recordsIn":[1-9]\d*,"recordsOut":\d+,"msg":"job stopped"/,
+    );
   }, 30_000);
 
   it('--drain: every slot fires its open windows on the stop (without it, an hour-long window never fires)', async () => {
@@ -87,7 +89,10 @@ describe('tributary run --threads', () => {
     expect(rows.map((r) => r.country).sort()).toEqual(['br', 'de', 'fr', 'jp', 'us']);
     expect(rows.every((r) => r.clicks > 0)).toBe(true);
     expect(plain.stdout).toBe('');
-    expect(drained.stderr).toMatch(/"state":"STOPPED","attempts":1,"restarts":0,"msg":"job stopped"/);
+    // The slots' counts, summed: the five rows are the records the sinks wrote.
+    expect(drained.stderr).toMatch(
+      /"state":"STOPPED","attempts":1,"restarts":0,"recordsIn":[1-9]\d*,"recordsOut":5,"msg":"job stopped"/,
+    );
   }, 40_000);
 
   it("on a terminal: a progress line sums the slots, and the slots' sink output arrives in whole lines", () => {
