@@ -249,6 +249,7 @@ async function main(): Promise<number> {
     logger.info({ ...result }, result.state === 'FINISHED' ? 'slot finished' : 'slot stopped');
     const ended: SlotResultMessage = {
       kind: 'tributary:slot-result',
+      state: result.state,
       recordsIn: result.recordsIn,
       recordsOut: result.recordsOut,
     };

@@ -149,6 +149,28 @@ describe('the npm package', () => {
     expect(r.stdout.trim().split('\n')).toEqual(['"a"', '"b"', '"c"']);
   });
 
+  it('runs a manifest of two slots from the package: a worker thread each (its compiled slot entrypoint)', () => {
+    const r = run([
+      'npx',
+      '--offline',
+      'tributary',
+      'run',
+      'node_modules/tributary/crds/examples/clicks-local.yaml',
+      '--duration',
+      '3s',
+      '--drain',
+      '--state-dir',
+      join(dir, 'state'),
+    ]);
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    expect(r.stderr).toContain('"host":"thread"');
+    const rows = r.stdout.split('\n').filter((l) => l.includes('window_start'));
+    expect(rows.length).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(
+      /"attempts":1,"restarts":0,"recordsIn":[1-9]\d*,"recordsOut":[1-9]\d*,"msg":"job stopped"/,
+    );
+  });
+
   it('runs `npx tributary --help`', () => {
     const r = run(['npx', '--offline', 'tributary', '--help']);
     expect(r.status).toBe(0);

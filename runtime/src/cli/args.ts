@@ -40,8 +40,8 @@ options (run):
   --max-parallelism N    key groups (default: spec.maxParallelism, else Flink's default)
   --duration 30s         stop after this long (default: until the sources end or Ctrl-C)
   --set path=value       override a field before validation, e.g. --set graph.sources[0].datagen.rate=500
-  --drain                on stop, fire all pending event-time windows before exiting (every slot, then the
-                         final checkpoint)
+  --drain                on stop, fire all pending event-time windows before exiting (every slot; then the
+                         final checkpoint, when the run checkpoints)
   --metrics-port P       serve /metrics on 127.0.0.1:P (0 = any free port; default off)
   --log-level L          pino level (default info; env TRIBUTARY_LOG_LEVEL)
   --explain              print the physical plan (tasks and exchanges) before running

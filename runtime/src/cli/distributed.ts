@@ -7,7 +7,9 @@
 // serves the supervisor's metrics (restarts, attempts without a checkpoint) and every slot's,
 // labelled `slot` (supervised-metrics.ts). --control-port P puts slot 0's control API (status,
 // savepoints) on P.
+import { createServer } from 'node:net';
 import { readMetadata } from '../checkpoint/metadata.ts';
+import { TributaryError } from '../errors.ts';
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import type { Logger } from 'pino';
 import { CONTRACT_VERSION } from '../control/contract.ts';
@@ -52,6 +54,8 @@ export async function runDistributed(
   if (restore !== undefined) await readMetadata(normalizeLocation(restore));
   // Every slot runs the whole plan on its share of the key groups and partitions.
   if (args.explain) for (const line of describePlan(planGraph(graph))) process.stderr.write(`${line}\n`);
+  // A port that cannot be bound would fail slot 0 in every attempt: said once, before any starts.
+  if (args.controlPort) await portFree(args.controlPort);
   const metrics = new SupervisorMetrics();
   // The progress line sums the slots' status; their output then passes through this process in
   // whole lines, each after the line is cleared (forward-lines.ts).
@@ -77,6 +81,8 @@ export async function runDistributed(
     },
     ...(restore !== undefined ? { restoreFrom: normalizeLocation(restore) } : {}),
     host: threads ? 'thread' : 'process',
+    // Firing every open window and the final checkpoint can take longer than a plain stop.
+    ...(args.drain ? { stopGraceMs: 60_000 } : {}),
     ...(progress ? { stdio: 'pipe' as const } : {}),
     ...(control ? { secret: { token: control.token, file: control.file } } : {}),
     ...(args.controlPort ? { slot0ControlPort: args.controlPort } : {}),
@@ -99,7 +105,8 @@ export async function runDistributed(
     env: {
       ...(args.logLevel ? { TRIBUTARY_LOG_LEVEL: args.logLevel } : {}),
       // Every slot drains on the stop (Ctrl-C, --duration) the supervisor sends it.
-      ...(args.drain ? { [LocalEnv.drainOnStop]: '1' } : {}),
+      // Set either way: a value in the user's environment must not decide it.
+      [LocalEnv.drainOnStop]: args.drain ? '1' : '0',
       // After a stop-with-savepoint slot 0 keeps its control API up so the caller can read the
       // outcome; a pod until the operator deletes it, a local run this long (seconds).
       TRIBUTARY_STOP_LINGER: process.env['TRIBUTARY_STOP_LINGER'] ?? '10',
@@ -143,7 +150,9 @@ export async function runDistributed(
           recordsOut: results.reduce((n, x) => n + x.recordsOut, 0),
         }
       : {};
-    logger.info({ job: loaded.name, ...r, ...counts }, r.state === 'FINISHED' ? 'job finished' : 'job stopped');
+    // Slots that all exited 0 after a stop-with-savepoint (through slot 0's control API) stopped, not finished.
+    const state = r.state === 'FINISHED' && results.some((x) => x?.state === 'STOPPED') ? 'STOPPED' : r.state;
+    logger.info({ job: loaded.name, ...r, state, ...counts }, state === 'FINISHED' ? 'job finished' : 'job stopped');
     return 0;
   } finally {
     if (timer) clearTimeout(timer);
@@ -151,4 +160,18 @@ export async function runDistributed(
     process.off('SIGTERM', onSignal);
     await server?.close();
   }
+}
+
+function portFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (e) =>
+      reject(
+        new TributaryError('TRIB_CONTROL_CONFIG', `--control-port ${port}: cannot listen on 127.0.0.1:${port}`, {
+          cause: e,
+        }),
+      ),
+    );
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+  });
 }

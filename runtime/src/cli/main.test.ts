@@ -36,6 +36,8 @@ describe('tributary CLI', () => {
       [
         'run',
         'crds/examples/clicks-local.yaml',
+        '--state-dir',
+        mkdtempSync(join(tmpdir(), 'trib-cli-')),
         '--duration',
         '5s',
         '--drain',
@@ -78,7 +80,8 @@ describe('tributary CLI', () => {
 
   it('stops cleanly on Ctrl-C', async () => {
     let sent = false;
-    const r = await cli(['run', 'crds/examples/clicks-local.yaml'], {
+    const state = mkdtempSync(join(tmpdir(), 'trib-cli-'));
+    const r = await cli(['run', 'crds/examples/clicks-local.yaml', '--state-dir', state], {
       onStderr: (text, kill) => {
         // One Ctrl-C: a second one forces the exit (130).
         if (!sent && text.includes('job running')) {
@@ -128,8 +131,8 @@ describe('tributary CLI', () => {
     }
   }, 30_000);
 
-  // A --threads run prints the same plan: every slot runs all of it on its share.
-  it.each([[[]], [['--threads', '--state-dir', 'STATE']]])(
+  // A run on threads prints the same plan: every slot runs all of it on its share.
+  it.each([[['--single-thread']], [['--state-dir', 'STATE']]])(
     '--explain prints the plan: chained steps per task and the keyed exchange (%j)',
     async (mode: string[]) => {
       const state = mkdtempSync(join(tmpdir(), 'trib-cli-'));
@@ -181,6 +184,8 @@ describe('tributary CLI', () => {
       '3',
       '--restore',
       path,
+      '--state-dir',
+      mkdtempSync(join(tmpdir(), 'trib-cli-')),
     ]);
     expect(again.code, again.stderr).toBe(0);
     const restoring = again.stderr
@@ -191,7 +196,16 @@ describe('tributary CLI', () => {
     expect(restoring).toMatchObject({ path, checkpointId: Number(chk!.slice(4)), from: 2, to: 3 });
 
     const missing = join(dir, 'checkpoints', 'nope');
-    const bad = await cli(['run', 'crds/examples/clicks-local.yaml', '--duration', '1s', '--restore', missing]);
+    const bad = await cli([
+      'run',
+      'crds/examples/clicks-local.yaml',
+      '--duration',
+      '1s',
+      '--restore',
+      missing,
+      '--state-dir',
+      mkdtempSync(join(tmpdir(), 'trib-cli-')),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`error TRIB_RESTORE_METADATA_MISSING: ${missing} is not a completed checkpoint`);
   }, 60_000);

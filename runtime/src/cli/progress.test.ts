@@ -13,4 +13,16 @@ describe('progress line', () => {
     line.render({ ...base, watermark: 1_700_000_000_000 });
     expect(text).not.toContain('lag');
   });
+
+  it('never shows a negative rate when the counts start again (a run on threads restarted)', () => {
+    let text = '';
+    const stream = { write: (s: string) => (text += s) } as unknown as NodeJS.WriteStream;
+    const line = new ProgressLine(stream);
+    const base = { state: 'RUNNING' as const, parallelism: 2, recordsOut: 0, watermark: 0 };
+    line.render({ ...base, recordsIn: 50_000 });
+    text = '';
+    line.render({ ...base, recordsIn: 10 });
+    expect(text).toMatch(/in 10 \(\d[\d,]*\/s\)/);
+    expect(text).not.toContain('(-');
+  });
 });

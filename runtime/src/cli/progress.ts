@@ -23,7 +23,8 @@ export class ProgressLine {
 
   render(s: JobStatus): void {
     const now = Date.now();
-    const rate = ((s.recordsIn - this.lastIn) * 1000) / Math.max(1, now - this.lastAt);
+    // A run on threads restarts its counts with each attempt: no negative rate across a restart.
+    const rate = (Math.max(0, s.recordsIn - this.lastIn) * 1000) / Math.max(1, now - this.lastAt);
     this.lastIn = s.recordsIn;
     this.lastAt = now;
     const secs = Math.floor((now - this.startedAt) / 1000);

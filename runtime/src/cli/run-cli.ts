@@ -1,6 +1,7 @@
 // `tributary run <job.yaml>` (and validate, help): runs a StreamJob manifest (or a bare graph)
 // locally, exactly the graph that `kubectl apply` would run. Exit codes: 0 done, 1 job failed,
 // 2 bad usage, invalid graph or invalid job options. Started by the entrypoint cli/main.ts.
+import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { isTributaryError } from '../errors.ts';
 import { loadJobFile } from '../graph/load.ts';
@@ -9,6 +10,7 @@ import { routeProcessWarnings } from '../telemetry/process-warnings.ts';
 import { parseArgs, USAGE } from './args.ts';
 import { checkRunDelivery, runCheckpointing, type RunCheckpointing } from './run-checkpointing.ts';
 import { resolveRunMode } from './run-mode.ts';
+import { lockStateDir } from './state-dir-lock.ts';
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
@@ -29,14 +31,19 @@ async function main(argv: string[]): Promise<number> {
   }
   if (mode.oneThreadBecause)
     logger.info({ parallelism: mode.parallelism, why: mode.oneThreadBecause }, 'all slots on one thread');
-  // Each mode's modules load only when it runs: a supervised run's thread only supervises (its
-  // slots load the engine themselves), and a single-thread run never starts a supervisor.
-  if (mode.mode !== 'single-thread') {
-    const { runDistributed } = await import('./distributed.ts');
-    return runDistributed(args, loaded, graph, checkpointing as RunCheckpointing, logger, mode);
+  const lock = checkpointing ? lockStateDir(normalizeLocation(checkpointing.stateDir)) : undefined;
+  try {
+    // Each mode's modules load only when it runs: a supervised run's thread only supervises (its
+    // slots load the engine themselves), and a single-thread run never starts a supervisor.
+    if (mode.mode !== 'single-thread') {
+      const { runDistributed } = await import('./distributed.ts');
+      return await runDistributed(args, loaded, graph, checkpointing as RunCheckpointing, logger, mode);
+    }
+    const { runInProcess } = await import('./run-in-process.ts');
+    return await runInProcess(args, loaded, graph, checkpointing, logger);
+  } finally {
+    lock?.release();
   }
-  const { runInProcess } = await import('./run-in-process.ts');
-  return runInProcess(args, loaded, graph, checkpointing, logger);
 }
 
 /** Runs the command `argv` names and sets the process's exit code; never rejects. */

@@ -2,7 +2,8 @@
 // control API (the coordinator's) on P under the token in TRIBUTARY_CONTROL_TOKEN_FILE, a
 // stop-with-savepoint through it ends the run with the savepoint on disk; /metrics is the
 // supervisor's and every slot's, labelled by slot.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,8 +93,40 @@ describe('tributary run --threads: the control API and /metrics', () => {
         .toBe('COMPLETED');
       expect(existsSync(join(sp?.path as string, '_metadata.json'))).toBe(true);
       expect(await exited, stderr.slice(-2000)).toBe(0);
+      // Ended by the stop-with-savepoint: stopped, not finished.
+      expect(stderr).toMatch(
+        /"state":"STOPPED","attempts":1,"restarts":0,"recordsIn":\d+,"recordsOut":\d+,"msg":"job stopped"/,
+      );
     } finally {
       p.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('a --control-port that cannot be bound fails the run before any slot starts, naming the port', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const r = spawnSync(
+        node,
+        [
+          'runtime/src/cli/main.ts',
+          'run',
+          'crds/examples/clicks-local.yaml',
+          '--control-port',
+          String(port),
+          '--state-dir',
+          mkdtempSync(join(tmpdir(), 'trib-threads-busy-')),
+        ],
+        { cwd: root, encoding: 'utf8', timeout: 20_000 },
+      );
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toContain(
+        `error TRIB_CONTROL_CONFIG: --control-port ${port}: cannot listen on 127.0.0.1:${port}`,
+      );
+      expect(r.stderr).not.toContain('slots started');
+    } finally {
+      busy.close();
+    }
+  });
 });

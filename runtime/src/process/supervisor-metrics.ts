@@ -1,5 +1,6 @@
-// Metrics of the local supervisor (`tributary run --distributed --metrics-port P`): restarts and
-// whether the attempts make progress. The slots serve their own job metrics on their control ports.
+// Metrics of the local supervisor (`tributary run --metrics-port P` on threads or processes):
+// restarts and whether the attempts make progress. Its endpoint serves them with every slot's
+// (cli/supervised-metrics.ts); each slot also serves its own on its metrics port.
 import { Counter, Gauge, Registry } from 'prom-client';
 
 export class SupervisorMetrics {

@@ -19,10 +19,11 @@
 // slots' control API and data-plane handshake require it, as in a pod.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
@@ -35,7 +36,13 @@ import { SLOT_NODE_FLAGS } from './slot-node-flags.ts';
 import { ThreadSlot, type SlotChild } from './thread-slot.ts';
 import type { SupervisorMetrics } from './supervisor-metrics.ts';
 
-const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+// The slot entrypoint beside this module: runtime/src/main.ts in the repository, main.js in the
+// package's compiled dist/ (a file under node_modules cannot be type-stripped).
+const SLOT_ENTRY = fileURLToPath(new URL(`../main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+// Slot processes run on the repository's Node 24 (npm ci installs it) when there is one, else on
+// the Node running this supervisor (an installed package).
+const REPO_NODE = resolve(import.meta.dirname, '../../../node_modules/.bin/node');
+const SLOT_NODE = existsSync(REPO_NODE) ? REPO_NODE : process.execPath;
 
 /**
  * Seam: the checkpoint directory to restart from after a failure (undefined = from scratch).
@@ -231,10 +238,17 @@ export class Supervisor {
     this.stopping = true;
     this.wakeStop?.();
     for (const s of this.current) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
+    const graceMs = this.o.stopGraceMs ?? 10_000;
     const grace = setTimeout(() => {
-      for (const s of this.current)
-        if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-    }, this.o.stopGraceMs ?? 10_000);
+      const left = this.current.filter((s) => s.child.exitCode === null && s.child.signalCode === null);
+      if (left.length === 0) return;
+      // Said, never silent: a slot killed here took no final checkpoint (and a drain did not finish).
+      this.o.logger.warn(
+        { slots: left.map((s) => s.slot), graceMs },
+        `slots still running ${graceMs / 1000} s after the stop: killed, without their final checkpoint`,
+      );
+      for (const s of left) s.child.kill('SIGKILL');
+    }, graceMs);
     grace.unref();
   }
 
@@ -259,12 +273,13 @@ export class Supervisor {
     const cfg: JobConfig = { ...o.config, ...(restoreFrom ? { restoreFrom } : {}) };
     const cfgFile = join(this.workDir, `job-a${attempt}.json`);
     writeFileSync(cfgFile, JSON.stringify(cfg));
-    const ports = await freePorts(3 * p);
+    let ports = await freePorts(3 * p);
+    // Slot 0's control port is the user's: no other port of the attempt may be it.
+    for (let tries = 0; o.slot0ControlPort !== undefined && ports.includes(o.slot0ControlPort) && tries < 5; tries++)
+      ports = await freePorts(3 * p);
     if (o.slot0ControlPort !== undefined) ports[p] = o.slot0ControlPort;
     const data = ports.slice(0, p).map((port) => `127.0.0.1:${port}`);
-    const node = join(REPO_ROOT, 'node_modules/.bin/node');
     const threads = o.host === 'thread';
-    const main = join(REPO_ROOT, 'runtime/src/main.ts');
     const exits: Exit[] = [];
     let wake: (() => void) | undefined;
     this.current = [];
@@ -299,7 +314,7 @@ export class Supervisor {
       let child: SlotChild;
       let pid: number;
       if (threads) {
-        const t = new ThreadSlot(main, env, {
+        const t = new ThreadSlot(SLOT_ENTRY, env, {
           pipe: o.stdio === 'pipe',
           logger: o.logger,
           slot: s,
@@ -309,10 +324,14 @@ export class Supervisor {
         child = t;
         pid = t.threadId;
       } else {
-        const c = spawn(node, [...(o.nodeFlags ?? SLOT_NODE_FLAGS), main, ...(o.argv ?? [])], {
+        const c = spawn(SLOT_NODE, [...(o.nodeFlags ?? SLOT_NODE_FLAGS), SLOT_ENTRY, ...(o.argv ?? [])], {
           cwd: process.cwd(),
           env,
           stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],
+          // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which stops the
+          // slots with one SIGTERM (a slot takes a second signal as "exit now", cutting --drain and
+          // the final checkpoint). The slot still exits when the supervisor dies (it watches the pid).
+          detached: true,
         });
         c.on('exit', onExit);
         child = c;

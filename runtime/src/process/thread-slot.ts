@@ -25,6 +25,8 @@ export const THREAD_STOP_MESSAGE = 'tributary:stop';
 /** What a thread slot posts to its supervisor when its job has ended (a process logs it only). */
 export interface SlotResultMessage {
   kind: 'tributary:slot-result';
+  /** STOPPED: ended by a stop (a signal, a stop-with-savepoint), not by the end of its input. */
+  state: 'FINISHED' | 'STOPPED';
   recordsIn: number;
   recordsOut: number;
 }
@@ -56,7 +58,7 @@ export class ThreadSlot implements SlotChild {
     this.worker = new Worker(entry, { env, stdout: opts.pipe, stderr: opts.pipe, argv: [...(opts.argv ?? [])] });
     // An uncaught exception ends the thread with code 1 ('exit' follows): the slot failed.
     this.worker.on('message', (m: unknown) => {
-      if (isSlotResult(m)) this.result = { recordsIn: m.recordsIn, recordsOut: m.recordsOut };
+      if (isSlotResult(m)) this.result = { state: m.state, recordsIn: m.recordsIn, recordsOut: m.recordsOut };
     });
     this.worker.on('error', (err) => opts.logger.error({ err, slot: opts.slot }, 'slot thread failed'));
     this.worker.on('exit', (code) => {
