@@ -2,7 +2,7 @@
 // control API (the coordinator's) on P under the token in TRIBUTARY_CONTROL_TOKEN_FILE, a
 // stop-with-savepoint through it ends the run with the savepoint on disk; /metrics is the
 // supervisor's and every slot's, labelled by slot.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SavepointStatus, StatusResponse } from '../control/contract.ts';
 import { freePorts } from '../process/supervisor.ts';
-
-const root = join(import.meta.dirname, '../../..');
-const node = join(root, 'node_modules/.bin/node');
+import { REPO_NODE as node, REPO_ROOT as root, startCli } from '../testing/cli-process.ts';
 
 describe('tributary run --threads: the control API and /metrics', () => {
   it("serves slot 0's control API on the port under the user's token and the job's metrics; a stop-with-savepoint ends the run", async () => {
@@ -22,10 +20,8 @@ describe('tributary run --threads: the control API and /metrics', () => {
     const [port] = await freePorts(1);
     const base = `http://127.0.0.1:${String(port)}`;
     const auth = { authorization: 'Bearer a-token-of-our-own' };
-    const p = spawn(
-      node,
+    const run = startCli(
       [
-        'runtime/src/cli/main.ts',
         'run',
         'crds/examples/clicks-local.yaml',
         '--threads',
@@ -38,25 +34,20 @@ describe('tributary run --threads: the control API and /metrics', () => {
         '--metrics-port',
         '0',
       ],
-      {
-        cwd: root,
-        env: { ...process.env, TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile, TRIBUTARY_STOP_LINGER: '2' },
-      },
+      { env: { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile, TRIBUTARY_STOP_LINGER: '2' } },
     );
-    let stderr = '';
-    p.stdout.resume();
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => p.on('close', r));
     try {
-      await expect.poll(() => stderr.split('"msg":"job running"').length, { timeout: 20_000, interval: 100 }).toBe(3);
-      expect(stderr).toContain(`"url":"${base}/v1/status","tokenFile":"${tokenFile}"`);
+      await expect
+        .poll(() => run.stderr.split('"msg":"job running"').length, { timeout: 20_000, interval: 100 })
+        .toBe(3);
+      expect(run.stderr).toContain(`"url":"${base}/v1/status","tokenFile":"${tokenFile}"`);
 
       expect((await fetch(`${base}/v1/status`)).status).toBe(401);
       const status = (await (await fetch(`${base}/v1/status`, { headers: auth })).json()) as StatusResponse;
       expect(status).toMatchObject({ slot: 0, parallelism: 2, state: 'RUNNING' });
 
-      const metricsUrl = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)","msg":"metrics endpoint"/.exec(stderr)?.[1];
-      expect(metricsUrl, stderr).toBeDefined();
+      const metricsUrl = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)","msg":"metrics endpoint"/.exec(run.stderr)?.[1];
+      expect(metricsUrl, run.stderr).toBeDefined();
       let metrics = '';
       await expect
         .poll(
@@ -92,13 +83,14 @@ describe('tributary run --threads: the control API and /metrics', () => {
         )
         .toBe('COMPLETED');
       expect(existsSync(join(sp?.path as string, '_metadata.json'))).toBe(true);
-      expect(await exited, stderr.slice(-2000)).toBe(0);
+      const end = await run.done;
+      expect(end.code, end.stderr.slice(-2000)).toBe(0);
       // Ended by the stop-with-savepoint: stopped, not finished.
-      expect(stderr).toMatch(
+      expect(end.stderr).toMatch(
         /"state":"STOPPED","attempts":1,"restarts":0,"recordsIn":\d+,"recordsOut":\d+,"msg":"job stopped"/,
       );
     } finally {
-      p.kill('SIGKILL');
+      run.child.kill('SIGKILL');
     }
   }, 60_000);
 

@@ -1,45 +1,25 @@
-// `tributary run --threads` as users run it: Ctrl-C stops every slot thread and the process
-// exits 0 with the job STOPPED.
-import { spawn, spawnSync } from 'node:child_process';
+// `tributary run` with slots on threads as users run it: Ctrl-C, --drain, the progress line on a
+// terminal, and the file sinks a run on threads refuses.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const root = join(import.meta.dirname, '../../..');
-const node = join(root, 'node_modules/.bin/node');
+import { REPO_NODE as node, REPO_ROOT as root, startCli, type CliResult } from '../testing/cli-process.ts';
 
 describe('tributary run --threads', () => {
   it('Ctrl-C stops all slot threads; the run exits 0, STOPPED', async () => {
     const state = mkdtempSync(join(tmpdir(), 'trib-threads-cli-'));
-    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const p = spawn(
-        node,
-        [
-          'runtime/src/cli/main.ts',
-          'run',
-          'crds/examples/clicks-local.yaml',
-          '--threads',
-          '-p',
-          '2',
-          '--state-dir',
-          state,
-        ],
-        { cwd: root, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' } },
-      );
-      let stderr = '';
-      let sent = false;
-      p.stdout.resume();
-      p.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
+    let sent = false;
+    const r = await startCli(['run', 'crds/examples/clicks-local.yaml', '--threads', '-p', '2', '--state-dir', state], {
+      onStderr: (stderr, child) => {
         // Both slots linked and running (each logs it once), with a checkpoint taken.
         if (!sent && stderr.split('"msg":"job running"').length === 3 && stderr.includes('checkpoint completed')) {
           sent = true;
-          p.kill('SIGINT');
+          child.kill('SIGINT');
         }
-      });
-      p.on('close', (code) => resolve({ code, stderr }));
-    });
+      },
+    }).done;
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     expect(r.stderr).toContain('"host":"thread"');
     expect(r.stderr).toContain('stopping all slots');
@@ -51,33 +31,21 @@ describe('tributary run --threads', () => {
 
   it('--drain: every slot fires its open windows on the stop (without it, an hour-long window never fires)', async () => {
     const state = mkdtempSync(join(tmpdir(), 'trib-threads-drain-'));
-    const run = (extra: string[], dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-      new Promise((resolve) => {
-        const p = spawn(
-          node,
-          [
-            'runtime/src/cli/main.ts',
-            'run',
-            'crds/examples/clicks-local.yaml',
-            '--threads',
-            '-p',
-            '2',
-            '--duration',
-            '4s',
-            '--state-dir',
-            join(state, dir),
-            '--set',
-            'graph.steps[3].window.tumbling.size=1h',
-            ...extra,
-          ],
-          { cwd: root },
-        );
-        let stdout = '';
-        let stderr = '';
-        p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        p.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+    const run = (extra: string[], dir: string): Promise<CliResult> =>
+      startCli([
+        'run',
+        'crds/examples/clicks-local.yaml',
+        '--threads',
+        '-p',
+        '2',
+        '--duration',
+        '4s',
+        '--state-dir',
+        join(state, dir),
+        '--set',
+        'graph.steps[3].window.tumbling.size=1h',
+        ...extra,
+      ]).done;
     const [drained, plain] = await Promise.all([run(['--drain'], 'drained'), run([], 'plain')]);
     expect(drained.code, drained.stderr.slice(-2000)).toBe(0);
     expect(plain.code, plain.stderr.slice(-2000)).toBe(0);
