@@ -157,7 +157,7 @@ describe('the npm package', () => {
       'run',
       'node_modules/tributary/crds/examples/clicks-local.yaml',
       '--duration',
-      '3s',
+      '8s',
       '--drain',
       '--state-dir',
       join(dir, 'state'),

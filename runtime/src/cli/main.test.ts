@@ -39,7 +39,7 @@ describe('tributary CLI', () => {
         '--state-dir',
         mkdtempSync(join(tmpdir(), 'trib-cli-')),
         '--duration',
-        '5s',
+        '8s',
         '--drain',
         '--metrics-port',
         '0',
@@ -49,14 +49,15 @@ describe('tributary CLI', () => {
       {
         onStderr: (text) => {
           const m = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(text);
-          if (m && !fetched) {
+          // Scraped a second after both slots run (the endpoint is up before they start).
+          if (m && !fetched && text.split('"msg":"job running"').length === 3) {
             fetched = true;
             setTimeout(() => {
               fetch(m[1] as string)
                 .then((res) => res.text())
                 .then((t) => (metrics = t))
                 .catch(() => {});
-            }, 3000);
+            }, 1000);
           }
         },
       },

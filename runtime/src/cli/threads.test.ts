@@ -31,21 +31,32 @@ describe('tributary run --threads', () => {
 
   it('--drain: every slot fires its open windows on the stop (without it, an hour-long window never fires)', async () => {
     const state = mkdtempSync(join(tmpdir(), 'trib-threads-drain-'));
-    const run = (extra: string[], dir: string): Promise<CliResult> =>
-      startCli([
-        'run',
-        'crds/examples/clicks-local.yaml',
-        '--threads',
-        '-p',
-        '2',
-        '--duration',
-        '4s',
-        '--state-dir',
-        join(state, dir),
-        '--set',
-        'graph.steps[3].window.tumbling.size=1h',
-        ...extra,
-      ]).done;
+    // Ctrl-C 2 s after both slots run, however long a loaded machine takes to start them.
+    const run = (extra: string[], dir: string): Promise<CliResult> => {
+      let sent = false;
+      return startCli(
+        [
+          'run',
+          'crds/examples/clicks-local.yaml',
+          '--threads',
+          '-p',
+          '2',
+          '--state-dir',
+          join(state, dir),
+          '--set',
+          'graph.steps[3].window.tumbling.size=1h',
+          ...extra,
+        ],
+        {
+          onStderr: (stderr, child) => {
+            if (!sent && stderr.split('"msg":"job running"').length === 3) {
+              sent = true;
+              setTimeout(() => child.kill('SIGINT'), 2000);
+            }
+          },
+        },
+      ).done;
+    };
     const [drained, plain] = await Promise.all([run(['--drain'], 'drained'), run([], 'plain')]);
     expect(drained.code, drained.stderr.slice(-2000)).toBe(0);
     expect(plain.code, plain.stderr.slice(-2000)).toBe(0);
@@ -66,19 +77,24 @@ describe('tributary run --threads', () => {
   it("on a terminal: a progress line sums the slots, and the slots' sink output arrives in whole lines", () => {
     const state = mkdtempSync(join(tmpdir(), 'trib-threads-tty-'));
     // `script` gives the run a pseudo-terminal (stdout and stderr both on it), as a user's shell does.
+    // --drain: the windows fire at the stop however long a loaded machine took to start the slots.
     const cmd = [
       node,
-      'runtime/src/cli/main.ts run crds/examples/clicks-local.yaml --threads -p 2 --duration 7s',
-      `--state-dir ${state} --log-level warn --set graph.sources[0].datagen.rate=20000`,
+      'runtime/src/cli/main.ts run crds/examples/clicks-local.yaml --threads -p 2 --duration 8s --drain',
+      `--state-dir ${state} --log-level info --set graph.sources[0].datagen.rate=4000`,
     ].join(' ');
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: root, encoding: 'utf8', timeout: 30_000 });
     expect(r.status, r.stdout.slice(-2000)).toBe(0);
     const progress = [...r.stdout.matchAll(/▶ \d+s {2}in ([\d,]+) \([\d,]+\/s\) {2}out ([\d,]+) .*? p=(\d)/g)];
-    expect(progress.length).toBeGreaterThan(3);
-    const counts = progress.map((m) => Number((m[1] as string).replaceAll(',', '')));
-    // 20,000 records/s across both slots for several seconds: the sum, not one slot's share.
-    expect(Math.max(...counts)).toBeGreaterThan(40_000);
+    expect(progress.length, r.stdout.slice(-2000)).toBeGreaterThanOrEqual(2);
     expect(progress.every((m) => m[3] === '2')).toBe(true);
+    // The line shows the sum: more than either slot read in the whole run (each reads about half).
+    const shown = Math.max(...progress.map((m) => Number((m[1] as string).replaceAll(',', ''))));
+    const perSlot = [
+      ...r.stdout.matchAll(/"recordsIn":(\d+),"recordsOut":\d+,"durationMs":\d+,"msg":"slot stopped"/g),
+    ].map((m) => Number(m[1]));
+    expect(perSlot).toHaveLength(2);
+    expect(shown).toBeGreaterThan(Math.max(...perSlot));
     // Each window result is a whole line once the progress line is erased before it.
     const rows = r.stdout
       .split('\n')
