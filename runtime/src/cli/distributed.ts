@@ -7,7 +7,6 @@
 // serves the supervisor's metrics (restarts, attempts without a checkpoint) and every slot's,
 // labelled `slot` (supervised-metrics.ts). --control-port P puts slot 0's control API (status,
 // savepoints) on P.
-import { createServer } from 'node:net';
 import { readMetadata } from '../checkpoint/metadata.ts';
 import { TributaryError } from '../errors.ts';
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
@@ -16,7 +15,7 @@ import { CONTRACT_VERSION } from '../control/contract.ts';
 import { localControlToken } from '../control/local-token.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
-import { Supervisor, type AttemptInfo } from '../process/supervisor.ts';
+import { loopbackPortFree, Supervisor, type AttemptInfo } from '../process/supervisor.ts';
 import { SupervisorMetrics } from '../process/supervisor-metrics.ts';
 import { ThreadSlot } from '../process/thread-slot.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
@@ -55,11 +54,18 @@ export async function runDistributed(
   // Every slot runs the whole plan on its share of the key groups and partitions.
   if (args.explain) for (const line of describePlan(planGraph(graph))) process.stderr.write(`${line}\n`);
   // A port that cannot be bound would fail slot 0 in every attempt: said once, before any starts.
-  if (args.controlPort) await portFree(args.controlPort);
+  if (args.controlPort) {
+    const port = args.controlPort;
+    await loopbackPortFree(port).catch((e: unknown) => {
+      throw new TributaryError('TRIB_CONTROL_CONFIG', `--control-port ${port}: cannot listen on 127.0.0.1:${port}`, {
+        cause: e,
+      });
+    });
+  }
   const metrics = new SupervisorMetrics();
   // The progress line sums the slots' status; their output then passes through this process in
   // whole lines, each after the line is cleared (forward-lines.ts).
-  const progress = process.stderr.isTTY && args.progress !== false ? new ProgressLine(process.stderr) : undefined;
+  const progress = ProgressLine.onTerminal(args.progress);
   const clear = (): void => progress?.clear();
   // --control-port: slot 0's control API (the coordinator's: savepoints) on that port, under the
   // user's token (TRIBUTARY_CONTROL_TOKEN_FILE) or a generated one, which is then the job's secret.
@@ -160,18 +166,4 @@ export async function runDistributed(
     process.off('SIGTERM', onSignal);
     await server?.close();
   }
-}
-
-function portFree(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', (e) =>
-      reject(
-        new TributaryError('TRIB_CONTROL_CONFIG', `--control-port ${port}: cannot listen on 127.0.0.1:${port}`, {
-          cause: e,
-        }),
-      ),
-    );
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
-  });
 }

@@ -16,6 +16,11 @@ export class ProgressLine {
     this.stream = stream;
   }
 
+  /** The line of a run on stderr when it is a terminal, unless --no-progress (`enabled` false). */
+  static onTerminal(enabled: boolean | undefined): ProgressLine | undefined {
+    return process.stderr.isTTY && enabled !== false ? new ProgressLine(process.stderr) : undefined;
+  }
+
   start(status: () => JobStatus): void {
     this.timer = setInterval(() => this.render(status()), 500);
     this.timer.unref();

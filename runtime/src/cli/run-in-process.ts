@@ -57,7 +57,7 @@ export async function runInProcess(
     server = await startMetricsServer(metrics.registry, args.metricsPort);
     logger.info({ url: `http://127.0.0.1:${server.port}/metrics` }, 'metrics endpoint');
   }
-  const progress = process.stderr.isTTY && args.progress !== false ? new ProgressLine(process.stderr) : undefined;
+  const progress = ProgressLine.onTerminal(args.progress);
   if (progress) {
     ConsoleSink.beforeWrite = () => progress.clear();
     progress.start(() => job.status());

@@ -33,11 +33,6 @@ export interface DataPlaneOptions {
   credits?: number;
   /** Target DATA frame size. Default 32 KiB (Flink's buffer size). */
   frameBytes?: number;
-  /**
-   * How long an open DATA frame may wait for more elements before it is sealed and sent (Flink's
-   * buffer timeout, 100 ms there). Default FLUSH_LINGER_MS; 0 = at the end of the event-loop turn.
-   */
-  flushLingerMs?: number;
   /** Frames a channel queues without credit before it reports itself unwritable. Default 2. */
   maxQueuedFrames?: number;
   metrics?: NetMetrics;
@@ -52,15 +47,6 @@ export interface DataPlaneOptions {
  * exchanges per slot.
  */
 export const DEFAULT_CREDITS = 32;
-
-/**
- * A frame's longest wait for more elements. Sealed per event-loop turn instead, a source that
- * emits a record per turn (a rate-limited generator, a trickle from Kafka) sent one frame per
- * record — ~700 frames a second per channel at 1,000 records/s, the data plane then most of a
- * slot's CPU (docs/runtime/distributed.md). Full frames (frameBytes) and end-of-input go at once,
- * so a busy channel never waits; a quiet one adds at most this to a record's latency per hop.
- */
-export const FLUSH_LINGER_MS = 10;
 
 export class DataPlane {
   readonly outbound = new Map<number, OutboundLink>();
@@ -82,7 +68,6 @@ export class DataPlane {
       channels: opts.channels,
       credits: opts.credits ?? DEFAULT_CREDITS,
       frameBytes: opts.frameBytes ?? 32 * 1024,
-      flushLingerMs: opts.flushLingerMs ?? FLUSH_LINGER_MS,
       maxQueuedFrames: opts.maxQueuedFrames ?? 2,
       metrics: this.metrics,
       logger: opts.logger,

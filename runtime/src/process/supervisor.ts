@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,20 +133,24 @@ interface Exit {
  * the attempt is retried).
  */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((res, rej) => {
-          const s = createServer();
-          s.once('error', rej);
-          s.listen(0, '127.0.0.1', () => res(s));
-        }),
-    ),
-  );
+  const servers = await Promise.all(Array.from({ length: n }, () => listenOnLoopback(0)));
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
+}
+
+/** Resolves when `port` can be bound on loopback now (then released), else rejects with the bind error. */
+export async function loopbackPortFree(port: number): Promise<void> {
+  const s = await listenOnLoopback(port);
+  await new Promise((r) => s.close(r));
+}
+
+function listenOnLoopback(port: number): Promise<Server> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(port, '127.0.0.1', () => res(s));
+  });
 }
 
 export class Supervisor {
