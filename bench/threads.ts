@@ -11,14 +11,17 @@
 // beside it, and so are records per CPU second of the whole run (user + sys of the process and
 // its children, /usr/bin/time): on a machine whose cores other work also uses, the wall-clock
 // ratio says little, the per-CPU-second one says what a mode costs per record (2 × its ratio to
-// -p 1 is the speed-up two idle cores would allow). The best of BENCH_THREADS_ROUNDS (default 2)
-// rounds counts.
+// -p 1 is the speed-up two idle cores would allow), and the cores a run kept busy on average
+// (CPU ÷ wall). The ceiling, in the same run: how many cores -p 1 already keeps busy (its GC and
+// I/O threads beside the event loop; C cores allow at most C ÷ that), and for q5 two -p 1 runs of
+// half the events each side by side — two slots with nothing shared, what two cores give the
+// engine on this machine. The best of BENCH_THREADS_ROUNDS (default 2) rounds counts.
 // Env: BENCH_THREADS_Q5 (default 2,000,000 events), BENCH_THREADS_Q0 (default 600,000 records).
 // `BENCH_ONLY=threads npm run bench`.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
@@ -45,10 +48,22 @@ interface Result {
   startupMs: number;
   /** Records per CPU second, start-up included. */
   perCpuS: number;
+  /** CPU seconds ÷ wall seconds of the whole run (spawn to exit): cores it kept busy on average. */
+  cores: number;
+}
+
+/** One CLI run's raw figures, before they become a Result. */
+interface RunTimes {
+  t0: number;
+  /** The last slot's "job running" and the "job finished" log times (ms). */
+  running: number;
+  finished: number;
+  end: number;
+  cpuS: number;
 }
 
 /** Runs the CLI to the end; times from its JSON log lines (the slots' and the supervisor's). */
-function runCli(file: string, mode: Mode, records: number, stateDir: string): Promise<Result> {
+function runCli(file: string, mode: Mode, stateDir: string): Promise<RunTimes> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const p = spawn(
@@ -85,21 +100,17 @@ function runCli(file: string, mode: Mode, records: number, stateDir: string): Pr
         if (l.msg === 'job finished') finished = l.time;
       }
       if (!running || !finished) return reject(new Error(`${mode.name}: no job running/finished in its log`));
-      resolve({
-        recordsPerS: (records * 1000) / (finished - running),
-        startupMs: running - t0,
-        perCpuS: records / (Number(cpu[1]) + Number(cpu[2])),
-      });
+      resolve({ t0, running, finished, end: Date.now(), cpuS: Number(cpu[1]) + Number(cpu[2]) });
     });
   });
 }
 
-function q5(count: number): GraphSpec {
+function q5(count: number, seed = 3): GraphSpec {
   return {
     sources: [
       {
         name: 'events',
-        datagen: { generator: 'nexmark', seed: 3, count, startTime: 1_700_000_000_000, eventRate: 10_000 },
+        datagen: { generator: 'nexmark', seed, count, startTime: 1_700_000_000_000, eventRate: 10_000 },
         timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' },
       },
     ],
@@ -121,31 +132,86 @@ function q0(brokers: string[], input: string, output: string): GraphSpec {
   };
 }
 
-async function measure(label: string, records: number, graphOf: () => GraphSpec, dir: string): Promise<void> {
+function resultOf(records: number, runs: readonly RunTimes[]): Result {
+  const t0 = Math.min(...runs.map((r) => r.t0));
+  const running = Math.min(...runs.map((r) => r.running));
+  const cpuS = runs.reduce((sum, r) => sum + r.cpuS, 0);
+  return {
+    recordsPerS: (records * 1000) / (Math.max(...runs.map((r) => r.finished)) - running),
+    startupMs: Math.max(...runs.map((r) => r.running)) - t0,
+    perCpuS: records / cpuS,
+    cores: cpuS / ((Math.max(...runs.map((r) => r.end)) - t0) / 1000),
+  };
+}
+
+const SIDE_BY_SIDE = '2 × -p 1 side by side';
+
+/**
+ * `halves`, when given, adds the machine's own ceiling for two slots as a peer: two `-p 1`
+ * runs of half the records each at the same time (nothing shared, no shuffle), timed from
+ * the first "job running" to the last "job finished". What they reach over one `-p 1` run is
+ * what two cores give this engine here; `-p 2` cannot be expected to beat it.
+ */
+async function measure(
+  label: string,
+  records: number,
+  graphOf: () => GraphSpec,
+  dir: string,
+  halves?: () => [GraphSpec, GraphSpec],
+): Promise<void> {
   const results = new Map<string, Result>();
-  for (let r = 0; r < ROUNDS; r++)
-    for (const m of MODES) {
-      const file = join(dir, `job-${randomUUID()}.json`);
-      writeFileSync(file, JSON.stringify(graphOf()));
-      const res = await runCli(file, m, records, join(dir, `state-${randomUUID()}`));
-      const prev = results.get(m.name);
-      if (!prev || res.recordsPerS > prev.recordsPerS) results.set(m.name, res);
+  const keep = (name: string, res: Result): void => {
+    const prev = results.get(name);
+    if (!prev || res.recordsPerS > prev.recordsPerS) results.set(name, res);
+  };
+  const fileOf = (g: GraphSpec): string => {
+    const file = join(dir, `job-${randomUUID()}.json`);
+    writeFileSync(file, JSON.stringify(g));
+    return file;
+  };
+  const state = (): string => join(dir, `state-${randomUUID()}`);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const m of MODES) keep(m.name, resultOf(records, [await runCli(fileOf(graphOf()), m, state())]));
+    if (halves) {
+      const p1 = MODES[0] as Mode;
+      const runs = await Promise.all(halves().map((g) => runCli(fileOf(g), p1, state())));
+      keep(SIDE_BY_SIDE, resultOf(records, runs));
     }
+  }
   const base = results.get('-p 1') as Result;
   process.stdout.write(`\n${label}, ${fmt.format(records)} records, best of ${ROUNDS}\n`);
-  for (const m of MODES) {
-    const res = results.get(m.name) as Result;
+  for (const name of [...MODES.map((m) => m.name), ...(halves ? [SIDE_BY_SIDE] : [])]) {
+    const res = results.get(name) as Result;
     process.stdout.write(
-      `  ${m.name.padEnd(22)} ${fmt.format(res.recordsPerS).padStart(10)} rec/s  ×${(res.recordsPerS / base.recordsPerS).toFixed(2)} of -p 1   ${fmt.format(res.perCpuS).padStart(9)} rec/CPU-s  ×${(res.perCpuS / base.perCpuS).toFixed(2)}   start-up ${fmt.format(res.startupMs)} ms\n`,
+      `  ${name.padEnd(22)} ${fmt.format(res.recordsPerS).padStart(10)} rec/s  ×${(res.recordsPerS / base.recordsPerS).toFixed(2)} of -p 1   ${fmt.format(res.perCpuS).padStart(9)} rec/CPU-s  ×${(res.perCpuS / base.perCpuS).toFixed(2)}   ${res.cores.toFixed(2)} cores busy   start-up ${fmt.format(res.startupMs)} ms\n`,
     );
   }
+  // A -p 1 run may keep more than one core busy (GC and I/O threads beside its event loop);
+  // on this machine's cores, -p 2 can then reach at most cores ÷ that of -p 1's rate (and 2×).
+  const bound = Math.min(2, availableParallelism() / base.cores);
+  process.stdout.write(
+    `  bound: -p 1 keeps ${base.cores.toFixed(2)} cores busy, so ${availableParallelism()} cores allow -p 2 at most ×${bound.toFixed(2)} of it at -p 1's CPU per record`,
+  );
+  const side = results.get(SIDE_BY_SIDE);
+  const threads = results.get('-p 2 --threads') as Result;
+  if (side)
+    process.stdout.write(
+      `; two independent -p 1 runs reached ×${(side.recordsPerS / base.recordsPerS).toFixed(2)}, -p 2 --threads ×${(threads.recordsPerS / side.recordsPerS).toFixed(2)} of that`,
+    );
+  process.stdout.write('\n');
 }
 
 export async function threadsBenchmarks(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-threads-'));
   try {
     const n5 = Number(process.env['BENCH_THREADS_Q5'] ?? 2_000_000);
-    await measure('q5 (nexmark sliding window count, keyed shuffle)', n5, () => q5(n5), dir);
+    await measure(
+      'q5 (nexmark sliding window count, keyed shuffle)',
+      n5,
+      () => q5(n5),
+      dir,
+      () => [q5(Math.ceil(n5 / 2), 3), q5(Math.floor(n5 / 2), 4)],
+    );
     const brokers = process.env['TRIBUTARY_KAFKA_BROKERS']?.split(',');
     if (!brokers) {
       process.stdout.write('\nq0 (Kafka pass-through): skipped, TRIBUTARY_KAFKA_BROKERS is not set\n');

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { getCompileCacheDir } from 'node:module';
 import { dirname } from 'node:path';
-import { parentPort } from 'node:worker_threads';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { CheckpointStorage } from './checkpoint/checkpoint-storage.ts';
 import { childOf } from './checkpoint/storage/state-uri.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
@@ -87,7 +87,7 @@ async function main(): Promise<number> {
   // The job's secret, read now so that a missing or empty one fails the start: the control API
   // requires it as bearer token and the data-plane handshake proves it.
   const controlToken = readTokenFile(env.controlTokenFile);
-  const metrics = new JobMetrics({ defaultMetrics: true });
+  const metrics = new JobMetrics({ defaultMetrics: true, processWide: isMainThread });
 
   let discover: Discover;
   if (env.parallelism === 1) discover = staticDiscovery([]);

@@ -62,7 +62,7 @@ export async function runDistributed(
       });
     });
   }
-  const metrics = new SupervisorMetrics();
+  const metrics = new SupervisorMetrics({ processMetrics: args.metricsPort !== undefined });
   // The progress line sums the slots' status; their output then passes through this process in
   // whole lines, each after the line is cleared (forward-lines.ts).
   const progress = ProgressLine.onTerminal(args.progress);

@@ -27,4 +27,22 @@ describe('forwardLines', () => {
       'write:{"d":4}\n',
     ]);
   });
+
+  it('writes a partial line once it exceeds the limit, so a slot without newlines cannot grow memory', async () => {
+    const from = new PassThrough();
+    const written: string[] = [];
+    const to = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        written.push(chunk.toString());
+        cb();
+      },
+    });
+    forwardLines(from, to, () => undefined, 8);
+    from.write('abcde');
+    from.write('fghij');
+    from.write('k\nlm');
+    from.end();
+    await new Promise((r) => from.on('end', r));
+    expect(written).toEqual(['abcdefghij', 'k\n', 'lm\n']);
+  });
 });

@@ -77,6 +77,11 @@ describe('tributary CLI', () => {
     // The example's two slots run on threads (the default above parallelism 1): each slot's counts, labelled.
     expect(metrics).toContain('tributary_records_out_total{slot="0",node="clicks"}');
     expect(metrics).toContain('tributary_records_out_total{slot="1",node="clicks"}');
+    // The process's CPU once (the supervisor's: its slots share its process), each slot's heap.
+    expect(metrics.match(/^tributary_process_process_cpu_seconds_total.*$/gm)).toEqual([
+      expect.stringMatching(/^tributary_process_process_cpu_seconds_total \d/),
+    ]);
+    expect(metrics).toMatch(/^tributary_process_nodejs_heap_size_used_bytes\{slot="1"\} \d/m);
   }, 30_000);
 
   it('stops cleanly on Ctrl-C', async () => {

@@ -40,4 +40,16 @@ describe('mergeExpositions', () => {
     expect(lines[firstRec + 1]).toMatch(/^rec_total\{slot="1"/);
     expect(lines[firstRec - 1]).toBe('# TYPE rec_total counter');
   });
+
+  it('files an untyped sample after another family under its own name, and escapes a newline in the added label', () => {
+    const a = '# HELP g A gauge\n# TYPE g gauge\ng 1\nloose_metric 4\n';
+    const b = '# HELP g A gauge\n# TYPE g gauge\ng 2\nloose_metric 6\n';
+    const text = mergeExpositions([
+      { text: a, label: ['slot', 'x\ny'] },
+      { text: b, label: ['slot', '1'] },
+    ]);
+    expect(text).toBe(
+      '# HELP g A gauge\n# TYPE g gauge\ng{slot="x\\ny"} 1\ng{slot="1"} 2\n\nloose_metric{slot="x\\ny"} 4\nloose_metric{slot="1"} 6\n\n',
+    );
+  });
 });

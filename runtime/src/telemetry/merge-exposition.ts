@@ -28,20 +28,23 @@ export function mergeExpositions(sources: readonly ExpositionSource[]): string {
   };
   for (const src of sources) {
     let current: Family | undefined;
+    let currentName = '';
     for (const line of src.text.split('\n')) {
       if (line === '') continue;
       const meta = META.exec(line);
       if (meta) {
         const name = meta[2] as string;
         current = family(name);
+        currentName = name;
         // One HELP and one TYPE per family: the first source's.
         if (!current.header.some((h) => h.startsWith(`# ${meta[1] as string} `))) current.header.push(line);
         continue;
       }
       if (line.startsWith('#')) continue;
       const m = SAMPLE.exec(line);
-      // A sample before any HELP/TYPE (untyped): its own family.
-      const f = current ?? family(m?.[1] ?? line);
+      // A sample of no HELP/TYPE before it (untyped, or after another family's): its own family.
+      const name = m?.[1] ?? line;
+      const f = current && ofFamily(name, currentName) ? current : family(name);
       f.samples.push(m && src.label ? withLabel(m[1] as string, m[2], m[3] as string, src.label) : line);
     }
   }
@@ -53,8 +56,16 @@ export function mergeExpositions(sources: readonly ExpositionSource[]): string {
   return out;
 }
 
+/** A histogram's or summary's series carry a suffix (`x_bucket`, `x_sum`, `x_count`); a counter's `x_total`. */
+function ofFamily(sample: string, family: string): boolean {
+  if (sample === family) return true;
+  return sample.startsWith(`${family}_`) && SUFFIXES.has(sample.slice(family.length + 1));
+}
+
+const SUFFIXES = new Set(['bucket', 'sum', 'count', 'total', 'created', 'info']);
+
 function withLabel(name: string, labels: string | undefined, rest: string, [k, v]: readonly [string, string]): string {
-  const pair = `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+  const pair = `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`;
   if (!labels || labels === '{}') return `${name}{${pair}}${rest}`;
   if (new RegExp(`[{,]\\s*${k}="`).test(labels)) return `${name}${labels}${rest}`;
   return `${name}{${pair},${labels.slice(1)}${rest}`;

@@ -1,6 +1,9 @@
 // prom-client metrics of one job run. Counters are updated once per batch.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Prefix of prom-client's default metrics (Node's and the process's) wherever we collect them. */
+export const DEFAULT_METRICS_PREFIX = 'tributary_process_';
+
 export class JobMetrics {
   readonly registry = new Registry();
   readonly recordsOut: Counter<'node'>;
@@ -29,7 +32,12 @@ export class JobMetrics {
   readonly operatorWatermarkLag: Gauge<'step' | 'slot'>;
   private readonly collectHooks: (() => void)[] = [];
 
-  constructor(opts: { defaultMetrics?: boolean } = {}) {
+  /**
+   * `defaultMetrics`: Node's and the process's (prom-client's defaults, `tributary_process_*`);
+   * `processWide: false` leaves out the process's own (CPU, memory, file descriptors) and keeps
+   * this thread's (heap, event loop, GC).
+   */
+  constructor(opts: { defaultMetrics?: boolean; processWide?: boolean } = {}) {
     const registers = [this.registry];
     this.recordsOut = new Counter({
       name: 'tributary_records_out_total',
@@ -179,7 +187,14 @@ export class JobMetrics {
       labelNames: ['source', 'slot'],
       registers,
     });
-    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });
+    if (opts.defaultMetrics) {
+      collectDefaultMetrics({ register: this.registry, prefix: DEFAULT_METRICS_PREFIX });
+      // A slot on a worker thread shares its process: the process's CPU, memory and files are
+      // the supervisor's to report once, or the job-wide sum would count them once per slot.
+      if (opts.processWide === false)
+        for (const m of this.registry.getMetricsAsArray())
+          if (m.name.startsWith(`${DEFAULT_METRICS_PREFIX}process_`)) this.registry.removeSingleMetric(m.name);
+    }
   }
 
   /** Runs `fn` on every scrape, before gauges are read (the job publishes its watermarks). */
