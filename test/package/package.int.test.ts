@@ -171,6 +171,26 @@ describe('the npm package', () => {
     );
   });
 
+  it('runs the same manifest with a process per slot (--distributed), each started from the compiled entrypoint', () => {
+    const r = run([
+      'npx',
+      '--offline',
+      'tributary',
+      'run',
+      'node_modules/tributary/crds/examples/clicks-local.yaml',
+      '--distributed',
+      '--duration',
+      '8s',
+      '--drain',
+      '--state-dir',
+      join(dir, 'state-distributed'),
+    ]);
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    expect(r.stderr).toContain('"host":"process"');
+    expect(r.stdout.split('\n').filter((l) => l.includes('window_start')).length).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/"attempts":1,"restarts":0.*"msg":"job stopped"/);
+  });
+
   it('runs `npx tributary --help`', () => {
     const r = run(['npx', '--offline', 'tributary', '--help']);
     expect(r.status).toBe(0);
