@@ -104,6 +104,45 @@ describe('tributary run --threads', () => {
     for (const row of rows) expect(JSON.parse(row)).toMatchObject({ clicks: expect.any(Number) });
   }, 40_000);
 
+  it('a keyed window on two threads gives the one-thread results (records cross slots with only the fields the aggregate reads)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trib-threads-window-'));
+    const rowsOf = (mode: string): string[] => {
+      const job = join(dir, `${mode.replace(/-/g, '')}.yaml`);
+      writeFileSync(
+        job,
+        [
+          'apiVersion: tributary.dev/v1alpha1',
+          'kind: StreamJob',
+          'metadata: {name: window-fields}',
+          'spec:',
+          '  graph:',
+          '    sources: [{name: g, datagen: {generator: nexmark, seed: 5, count: 40000, events: [bid], startTime: 1700000000000, eventRate: 10000}, timestamp: {field: ts, format: millis, maxOutOfOrderness: 1s}}]',
+          '    steps:',
+          '      - {name: by-auction, from: g, keyBy: auction}',
+          '      - {name: hop, from: by-auction, window: {sliding: {size: 4s, slide: 2s}}}',
+          '      - {name: agg, from: hop, aggregate: {bids: count(), bidders: countDistinct(bidder), top: max(price)}}',
+          `    sinks: [{name: out, from: agg, file: {path: "${join(dir, mode.replace(/-/g, ''))}-{slot}.jsonl"}}]`,
+        ].join('\n'),
+      );
+      const r = spawnSync(
+        node,
+        ['runtime/src/cli/main.ts', 'run', job, '-p', '2', mode, '--state-dir', join(dir, `s${mode}`)],
+        { cwd: root, encoding: 'utf8', timeout: 40_000 },
+      );
+      expect(r.status, r.stderr.slice(-2000)).toBe(0);
+      return [0, 1].flatMap((slot) =>
+        readFileSync(join(dir, `${mode.replace(/-/g, '')}-${slot}.jsonl`), 'utf8')
+          .split('\n')
+          .filter(Boolean),
+      );
+    };
+    const threads = rowsOf('--threads').sort();
+    const oneThread = rowsOf('--single-thread').sort();
+    expect(threads.length).toBeGreaterThan(1000);
+    expect(JSON.parse(threads[0] as string)).toMatchObject({ top: expect.any(Number), bidders: expect.any(Number) });
+    expect(threads).toEqual(oneThread);
+  }, 60_000);
+
   it('--threads and --distributed refuse a file sink path without {slot}: the slots would overwrite one file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'trib-threads-file-'));
     const job = join(dir, 'job.yaml');

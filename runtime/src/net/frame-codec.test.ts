@@ -58,6 +58,16 @@ describe('frame codec', () => {
     ]);
   });
 
+  it('a projection sends only the named fields of each record; a field a record lacks stays absent', () => {
+    const { elements } = decodeData(new FrameDecoder().push(dataFrame(0, [keyed, unkeyed], ['n', 'nested']))[0]!.body);
+    expect(elements).toEqual([
+      { kind: 'batch', batch: { ...keyed.batch, recs: [{ n: 1, nested: { a: [1, null, 'x'] } }, { n: 2.5 }] } },
+      { kind: 'batch', batch: { ...unkeyed.batch, recs: [{}] } },
+    ]);
+    // The records sent are copies: the producer's stay whole.
+    expect(keyed.batch.recs[1]).toEqual({ user: 'b', n: 2.5 });
+  });
+
   it('reassembles frames split at every byte and several frames per chunk', () => {
     const bytes = Buffer.concat([dataFrame(1, [keyed]), creditFrame(2, 9), dataFrame(0, [{ kind: 'end' }])]);
     for (const step of [1, 2, 3, 7, 64, bytes.length]) {

@@ -108,8 +108,11 @@ function eventReviver(_k: string, v: unknown): unknown {
   return v;
 }
 
-/** Appends one element (tag + body) to `w`. */
-export function writeElement(w: ByteWriter, el: ChannelElement): void {
+/**
+ * Appends one element (tag + body) to `w`. `project`: the only fields of each record to send
+ * (graph/exchange-projection.ts); a field a record lacks stays absent.
+ */
+export function writeElement(w: ByteWriter, el: ChannelElement, project?: readonly string[]): void {
   if (el.kind === 'batch') {
     const b = el.batch;
     const n = b.n;
@@ -136,11 +139,23 @@ export function writeElement(w: ByteWriter, el: ChannelElement): void {
     }
     w.pos = p;
     if (keyed) w.str(JSON.stringify(b.keys.length === n ? b.keys : b.keys.slice(0, n)));
-    w.str(JSON.stringify(b.recs.length === n ? b.recs : b.recs.slice(0, n)));
+    const recs = b.recs.length === n ? b.recs : b.recs.slice(0, n);
+    w.str(JSON.stringify(project ? projected(recs, project) : recs));
     return;
   }
   w.u8(TAG_EVENT);
   w.str(JSON.stringify(el, eventReplacer));
+}
+
+function projected(recs: readonly Rec[], fields: readonly string[]): Rec[] {
+  const out = new Array<Rec>(recs.length);
+  for (let i = 0; i < recs.length; i++) {
+    const r = recs[i] as Rec;
+    const p: Rec = {};
+    for (const f of fields) if (f in r) p[f] = r[f];
+    out[i] = p;
+  }
+  return out;
 }
 
 /** Starts a frame in `w`; returns the position to pass to `endFrame`. */
@@ -176,12 +191,12 @@ export function creditFrame(channel: number, credits: number): Buffer {
 }
 
 /** Encodes one DATA frame holding `elements` (tests and the benchmark; channels build frames incrementally). */
-export function dataFrame(channel: number, elements: readonly ChannelElement[]): Buffer {
+export function dataFrame(channel: number, elements: readonly ChannelElement[], project?: readonly string[]): Buffer {
   const w = new ByteWriter();
   const start = beginFrame(w, FRAME_DATA);
   w.u16(channel);
   w.u16(elements.length);
-  for (const el of elements) writeElement(w, el);
+  for (const el of elements) writeElement(w, el, project);
   endFrame(w, start);
   return w.take();
 }

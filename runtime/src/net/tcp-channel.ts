@@ -45,6 +45,7 @@ export class OutboundChannel implements Channel {
   private flushScheduled = false;
   private blockedSince = 0;
   private wake: () => void = () => {};
+  private project: readonly string[] | undefined;
   /** True once end-of-input was sealed; the channel is complete when it also has nothing queued. */
   endSent = false;
 
@@ -52,6 +53,11 @@ export class OutboundChannel implements Channel {
     this.id = id;
     this.link = link;
     this.opts = opts;
+  }
+
+  /** The fields of each record to send, when the consumer reads only those (graph/exchange-projection.ts). */
+  setProjection(fields: readonly string[] | undefined): void {
+    this.project = fields;
   }
 
   /** The producing slot's wake-up: called when credit makes the channel writable again. */
@@ -86,7 +92,7 @@ export class OutboundChannel implements Channel {
       this.w.u16(0); // element count, patched when sealed
       this.count = 0;
     }
-    writeElement(this.w, el);
+    writeElement(this.w, el, this.project);
     this.count++;
     if (el.kind === 'end') {
       this.seal();

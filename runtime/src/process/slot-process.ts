@@ -27,6 +27,7 @@ import { DataPlane } from '../net/data-plane.ts';
 import { NetMetrics } from '../net/net-metrics.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
+import { exchangeProjection } from '../graph/exchange-projection.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
 import { WatermarkAlignment, type AlignmentReport } from '../time/watermark-alignment.ts';
 import { resolveAlignment } from '../graph/alignment.ts';
@@ -187,11 +188,15 @@ export class SlotProcess {
         },
         remoteChannel: (key, wake) => {
           const id = this.channelIds.get(`${key.consumer}|${key.input}`) as number;
-          const ch =
-            key.from === o.slot
-              ? this.dataPlane.outboundChannel(key.to, id)
-              : this.dataPlane.inboundChannel(key.from, id);
+          if (key.from !== o.slot) {
+            const inbound = this.dataPlane.inboundChannel(key.from, id);
+            inbound.setWake(wake);
+            return inbound;
+          }
+          const ch = this.dataPlane.outboundChannel(key.to, id);
           ch.setWake(wake);
+          // Records leave with only the fields their consumer reads (a window's aggregate arguments).
+          ch.setProjection(exchangeProjection(o.graph, key.consumer));
           return ch;
         },
       };
