@@ -130,6 +130,12 @@ function recordSizes(vars: Rec): (path: readonly string[]) => number | undefined
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** True when `source` compiles to a plain read of that record field (no CEL evaluation). */
+export function isBareField(source: string): boolean {
+  const src = source.trim();
+  return IDENT.test(src) && src !== 'true' && src !== 'false' && src !== 'null';
+}
+
 /** Converts CEL values (bigint, nested) into JSON-safe JS values. */
 export function normalize(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
@@ -173,7 +179,7 @@ export function compileExpr(source: string, fields?: FieldTypes, extra?: FieldTy
       `${name}: ${label ? `${excerpt(source)}: ` : ''}${checked.message}`,
     );
   const src = source.trim();
-  if (IDENT.test(src) && src !== 'true' && src !== 'false' && src !== 'null') {
+  if (isBareField(src)) {
     return {
       source,
       type: checked.type,

@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ConnectorConfigRules, SinkConfigRule, SourceConfigRule } from './connector-rules.ts';
+import { UNTYPED_CONNECTOR_RULES } from './testing/untyped-rules.ts';
 import { exchangeProjection } from './exchange-projection.ts';
 import type { GraphSpec, StepSpec } from './spec.ts';
 import { validateGraphWith } from './validate.ts';
 
-// graph/ never imports connectors/: stand-in rules (no config checks, untyped records).
-const untyped: SourceConfigRule = () => undefined;
-const anySink: SinkConfigRule = { check: () => {} };
-const rules: ConnectorConfigRules = {
-  kafka: { source: untyped, sink: anySink },
-  datagen: { source: untyped },
-  file: { source: untyped, sink: anySink },
-  collection: { source: untyped },
-  druid: { source: untyped, sink: anySink },
-  console: { sink: anySink },
-  kudu: { source: untyped, sink: anySink },
-};
+const rules = UNTYPED_CONNECTOR_RULES;
 
 /** events → keyBy user → `steps` → a sink on the last step (and on every extra stream named in `sinksOf`). */
 function projectionOf(steps: StepSpec[], consumer: string, sinksOf: string[] = []): readonly string[] | undefined {

@@ -8,13 +8,12 @@
 //     record is written whole to the dead-letter stream);
 //   * any other consumer (map, filter, join, dedupe, functions: they read or emit the record).
 // A field the record lacks stays absent, so an argument fails on it as it would unprojected;
-// without an errorOutput such a failure is counted (or fails the job) and its log line shows
-// the fields the aggregate reads.
+// under `onRecordError: fail` the TRIB_RECORD_FAILED such a failure raises shows the fields
+// the aggregate reads. A record that is not an object (the TypeScript API's strings and
+// numbers) crosses whole. Only records crossing threads or processes are projected.
+import { isBareField } from '../expr/cel.ts';
 import type { AggregateCall } from './aggregate-spec.ts';
 import type { ValidatedGraph } from './validated-graph.ts';
-
-const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const LITERALS = new Set(['true', 'false', 'null']);
 
 /** Fields `consumer` (the head of a keyed exchange's receiving task) reads; undefined: the whole record. */
 export function exchangeProjection(g: ValidatedGraph, consumer: string): readonly string[] | undefined {
@@ -39,9 +38,8 @@ function fieldsOf(calls: readonly AggregateCall[]): readonly string[] | undefine
   const fields = new Set<string>();
   for (const c of calls) {
     if (c.expr === undefined) continue;
-    const f = c.expr.trim();
-    if (!FIELD.test(f) || LITERALS.has(f)) return undefined;
-    fields.add(f);
+    if (!isBareField(c.expr)) return undefined;
+    fields.add(c.expr.trim());
   }
   return [...fields];
 }

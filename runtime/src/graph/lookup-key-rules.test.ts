@@ -1,22 +1,11 @@
 // A lookup step's key and column: both strings, or both lists of the same non-zero length
 // (a composite key), each error naming its field.
 import { describe, expect, it } from 'vitest';
+import { UNTYPED_CONNECTOR_RULES } from './testing/untyped-rules.ts';
 import type { ValidationIssue } from '../errors.ts';
-import type { ConnectorConfigRules, SinkConfigRule, SourceConfigRule } from './connector-rules.ts';
 import { checkGraphWith } from './validate.ts';
 
-// graph/ never imports connectors/: stand-in rules without config checks or field types.
-const untyped: SourceConfigRule = () => undefined;
-const anySink: SinkConfigRule = { check: () => {} };
-const connectors: ConnectorConfigRules = {
-  kafka: { source: untyped, sink: anySink },
-  datagen: { source: untyped },
-  file: { source: untyped, sink: anySink },
-  collection: { source: untyped },
-  druid: { source: untyped, sink: anySink },
-  console: { sink: anySink },
-  kudu: { source: untyped, sink: anySink },
-};
+const connectors = UNTYPED_CONNECTOR_RULES;
 
 function graph(lookup: Record<string, unknown>) {
   return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChannelElement } from '../exec/channel.ts';
+import type { Rec } from '../operators/types.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
 import {
   FRAME_CREDIT,
@@ -64,6 +65,12 @@ describe('frame codec', () => {
       { kind: 'batch', batch: { ...keyed.batch, recs: [{ n: 1, nested: { a: [1, null, 'x'] } }, { n: 2.5 }] } },
       { kind: 'batch', batch: { ...unkeyed.batch, recs: [{}] } },
     ]);
+    // A record that is not an object (the TypeScript API's strings and numbers) crosses whole.
+    const prims: ChannelElement = {
+      kind: 'batch',
+      batch: { recs: ['abc', 7, null] as unknown as Rec[], ts: [1, 2, 3], keys: ['1', '2', '3'], kgs: [1, 2, 3], n: 3 },
+    };
+    expect(decodeData(new FrameDecoder().push(dataFrame(0, [prims], ['length']))[0]!.body).elements).toEqual([prims]);
     // The records sent are copies: the producer's stay whole.
     expect(keyed.batch.recs[1]).toEqual({ user: 'b', n: 2.5 });
   });

@@ -151,6 +151,11 @@ function projected(recs: readonly Rec[], fields: readonly string[]): Rec[] {
   const out = new Array<Rec>(recs.length);
   for (let i = 0; i < recs.length; i++) {
     const r = recs[i] as Rec;
+    // A string or number record (the TypeScript API's) crosses whole: its consumer reads it as is.
+    if (r === null || typeof r !== 'object') {
+      out[i] = r;
+      continue;
+    }
     const p: Rec = {};
     for (const f of fields) if (f in r) p[f] = r[f];
     out[i] = p;
