@@ -6,7 +6,7 @@
 // where it stood before: every order of an existing item carries that item's row, the others
 // pass unenriched. The files name fixed topics and a fixed Kudu table (as a user's would), so
 // the check reads only what was written after the test started.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,15 +40,27 @@ function checkEnriched(out: Record<string, unknown>[]): void {
   expect(enriched).toBeGreaterThan(0);
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env: process.env, cwd: repoRoot });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function start(cmd: string, args: string[]): { child: ChildProcess; exit: Promise<Exit>; stderr: () => string } {
+  const child = spawn(cmd, args, { env: process.env, cwd: repoRoot });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return {
+    child,
+    exit: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))),
+    stderr: () => stderr,
+  };
+}
+
+function run(cmd: string, args: string[]): Promise<Exit> {
+  return start(cmd, args).exit;
 }
 
 /** The topic's end offsets now (created first when missing: the example's sink would create it). */
@@ -124,14 +136,33 @@ describe('crds/examples lookup join (orders-feed + orders-enriched) as StreamJob
 
   it('runs with `tributary run`, the feed first, then the join', async () => {
     const from = await endOffsets(h.kafka, OUTPUT);
-    for (const [file, duration] of [
-      ['orders-feed.yaml', '5s'],
-      ['orders-enriched.yaml', '10s'],
-    ] as const) {
-      const r = await run(node, ['runtime/src/cli/main.ts', 'run', `crds/examples/${file}`, '--duration', duration]);
-      expect(r.code, r.stderr.slice(-2000)).toBe(0);
-    }
-    checkEnriched(await readAfter(h.kafka, OUTPUT, from, WANT));
+    const feed = await run(node, [
+      'runtime/src/cli/main.ts',
+      'run',
+      'crds/examples/orders-feed.yaml',
+      '--duration',
+      '5s',
+    ]);
+    expect(feed.code, feed.stderr.slice(-2000)).toBe(0);
+    // The join runs until its output is there (its exactly-once sink commits at checkpoints),
+    // then stops on Ctrl-C as a user's would: however slowly a loaded machine starts its slots.
+    const join = start(node, ['runtime/src/cli/main.ts', 'run', 'crds/examples/orders-enriched.yaml']);
+    let stopping = false;
+    const early = join.exit.then((r) => {
+      if (!stopping)
+        throw new Error(`the join exited ${String(r.code)} before its output arrived: ${r.stderr.slice(-2000)}`);
+    });
+    const late = sleep(240_000).then(() => {
+      throw new Error(`no ${WANT} enriched orders after 240 s; the join's log: ${join.stderr().slice(-3000)}`);
+    });
+    late.catch(() => undefined);
+    const out = await Promise.race([readAfter(h.kafka, OUTPUT, from, WANT), early.then(() => []), late]);
+    stopping = true;
+    join.child.kill('SIGINT');
+    const r = await join.exit;
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(r.stderr).toContain('"msg":"job stopped"');
+    checkEnriched(out);
   }, 300_000);
 
   it('enriches orders from Kafka with their Kudu item and writes them to Kafka', async () => {
