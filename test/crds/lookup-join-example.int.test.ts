@@ -6,21 +6,20 @@
 // where it stood before: every order of an existing item carries that item's row, the others
 // pass unenriched. The files name fixed topics and a fixed Kudu table (as a user's would), so
 // the check reads only what was written after the test started.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../../operator/src/controllers/streamjob/testing/kafka-job-harness.ts';
 import { repoRoot } from '../cluster/paths.ts';
 import { KuduClient } from '../../runtime/src/connectors/kudu/client/kudu-client.ts';
+import { startCli } from '../../runtime/src/testing/cli-process.ts';
 import { testKuduMasters } from '../../runtime/src/testing/kudu-masters.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const OUTPUT = 'orders-enriched';
 const WANT = 60;
-
-const node = join(repoRoot, 'node_modules/.bin/node');
 
 /** kubectl without blocking the event loop (the operator under test runs in this process). */
 function kubectl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -40,27 +39,15 @@ function checkEnriched(out: Record<string, unknown>[]): void {
   expect(enriched).toBeGreaterThan(0);
 }
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(cmd: string, args: string[]): { child: ChildProcess; exit: Promise<Exit>; stderr: () => string } {
-  const child = spawn(cmd, args, { env: process.env, cwd: repoRoot });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  return {
-    child,
-    exit: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))),
-    stderr: () => stderr,
-  };
-}
-
-function run(cmd: string, args: string[]): Promise<Exit> {
-  return start(cmd, args).exit;
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { env: process.env, cwd: repoRoot });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /** The topic's end offsets now (created first when missing: the example's sink would create it). */
@@ -136,30 +123,24 @@ describe('crds/examples lookup join (orders-feed + orders-enriched) as StreamJob
 
   it('runs with `tributary run`, the feed first, then the join', async () => {
     const from = await endOffsets(h.kafka, OUTPUT);
-    const feed = await run(node, [
-      'runtime/src/cli/main.ts',
-      'run',
-      'crds/examples/orders-feed.yaml',
-      '--duration',
-      '5s',
-    ]);
+    const feed = await startCli(['run', 'crds/examples/orders-feed.yaml', '--duration', '5s']).done;
     expect(feed.code, feed.stderr.slice(-2000)).toBe(0);
     // The join runs until its output is there (its exactly-once sink commits at checkpoints),
     // then stops on Ctrl-C as a user's would: however slowly a loaded machine starts its slots.
-    const join = start(node, ['runtime/src/cli/main.ts', 'run', 'crds/examples/orders-enriched.yaml']);
+    const enriched = startCli(['run', 'crds/examples/orders-enriched.yaml']);
     let stopping = false;
-    const early = join.exit.then((r) => {
+    const early = enriched.done.then((r) => {
       if (!stopping)
         throw new Error(`the join exited ${String(r.code)} before its output arrived: ${r.stderr.slice(-2000)}`);
     });
     const late = sleep(240_000).then(() => {
-      throw new Error(`no ${WANT} enriched orders after 240 s; the join's log: ${join.stderr().slice(-3000)}`);
+      throw new Error(`no ${WANT} enriched orders after 240 s; the join's log: ${enriched.stderr.slice(-3000)}`);
     });
     late.catch(() => undefined);
     const out = await Promise.race([readAfter(h.kafka, OUTPUT, from, WANT), early.then(() => []), late]);
     stopping = true;
-    join.child.kill('SIGINT');
-    const r = await join.exit;
+    enriched.child.kill('SIGINT');
+    const r = await enriched.done;
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     expect(r.stderr).toContain('"msg":"job stopped"');
     checkEnriched(out);
