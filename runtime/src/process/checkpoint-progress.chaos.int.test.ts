@@ -26,7 +26,7 @@ import { createJobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { CollectingSink, type Emitted } from '../testing/harness.ts';
 import { readTopic } from '../testing/kafka-reader.ts';
-import { createTopics, deleteTopicsContaining, testBrokers } from '../testing/kafka-topics.ts';
+import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../testing/kafka-topics.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 
 const { Kafka, logLevel } = kafkajs;
@@ -142,7 +142,7 @@ describe('progress under repeated failures (tributary run --distributed, SIGKILL
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'progress-chaos', brokers: bs, logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [input]: PARTITIONS, [output]: 2 });
-    producer = kafka.producer();
+    producer = inputProducer(kafka);
     await producer.connect();
   });
 

@@ -17,7 +17,7 @@ import { validateGraph } from '../connectors/validate-graph.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { Supervisor, type AttemptInfo } from './supervisor.ts';
 import { readValues } from '../testing/kafka-reader.ts';
-import { createTopics, deleteTopicsContaining, testBrokers } from '../testing/kafka-topics.ts';
+import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const root = join(import.meta.dirname, '../../..');
@@ -55,7 +55,7 @@ describe('tributary run --distributed', () => {
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [input]: 4 });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     const base = 1_700_000_000_000;
     for (let p = 0; p < 4; p++) {

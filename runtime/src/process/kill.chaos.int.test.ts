@@ -28,7 +28,7 @@ import { validateGraph } from '../connectors/validate-graph.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { Supervisor, type AttemptInfo } from './supervisor.ts';
 import { readTopic } from '../testing/kafka-reader.ts';
-import { createTopics, deleteTopicsContaining, testBrokers } from '../testing/kafka-topics.ts';
+import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const ROUNDS = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 20);
@@ -180,7 +180,7 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
     expect(bucket, 'TRIBUTARY_S3_BUCKET: start the local cluster with --with s3 and eval its env').toBeTruthy();
     kafka = new Kafka({ clientId: 'chaos', brokers: bs, logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [input]: PARTITIONS });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     const per = RECORDS / PARTITIONS;
     for (let p = 0; p < PARTITIONS; p++) {

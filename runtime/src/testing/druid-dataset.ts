@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { request } from 'undici';
 import { ClusterError } from '../../../test/cluster/errors.ts';
-import { createTopics, testBrokers } from './kafka-topics.ts';
+import { createTopics, inputProducer, testBrokers } from './kafka-topics.ts';
 
 /** The router URL the cluster's env exports; a clear error outside it. */
 export function testDruidUrl(): string {
@@ -81,7 +81,7 @@ export class DruidDataset {
   static async create(o: DruidDatasetOptions, rows: readonly Record<string, unknown>[]): Promise<DruidDataset> {
     const d = new DruidDataset(o);
     await createTopics(d.kafka, { [o.name]: 1 });
-    d.producer = d.kafka.producer();
+    d.producer = inputProducer(d.kafka);
     await d.producer.connect();
     await d.startSupervisor();
     await d.append(rows);

@@ -1,6 +1,7 @@
 // Kafka plumbing shared by the integration tests that talk to the local cluster's broker.
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Producer, ProducerConfig } from 'kafkajs';
 import { ClusterError } from '../../../test/cluster/errors.ts';
+import { logOffsets } from '../connectors/kafka/admin-lookups.ts';
 
 /** The broker list the integration setup exports; a clear error when run outside it. */
 export function testBrokers(): string[] {
@@ -15,7 +16,12 @@ export function testBrokers(): string[] {
   return b.split(',');
 }
 
-/** Creates topics (name → partitions) and waits for their leaders. */
+/**
+ * Creates topics (name → partitions) and waits until every partition is served: its leader known
+ * (waitForLeaders) and its log offsets answered. On a loaded broker a partition can have a leader
+ * in the metadata a while before that broker hosts it, and a first produce to it then fails with
+ * UNKNOWN_TOPIC_OR_PARTITION / NOT_LEADER_OR_FOLLOWER.
+ */
 export async function createTopics(kafka: Kafka, topics: Record<string, number>): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -24,6 +30,7 @@ export async function createTopics(kafka: Kafka, topics: Record<string, number>)
       topics: Object.entries(topics).map(([topic, numPartitions]) => ({ topic, numPartitions })),
       waitForLeaders: true,
     });
+    for (const topic of Object.keys(topics)) await logOffsets(admin, topic);
   } finally {
     await admin.disconnect();
   }
@@ -39,4 +46,19 @@ export async function deleteTopicsContaining(kafka: Kafka, marker: string): Prom
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The producer of a test's input: idempotent. A plain kafkajs producer resends a whole produce
+ * request when it times out or one of its partitions fails (a loaded broker, NOT_LEADER_OR_FOLLOWER
+ * from a partition of a topic just created), so partitions that had been appended get those records
+ * twice: the input then holds records the test's reference does not count (in an event-time test,
+ * copies far behind their partition's event time, so late), and the job's correct output differs
+ * from it. With sequence numbers the broker drops the resent copies.
+ */
+export function inputProducer(
+  kafka: Kafka,
+  config: Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests'> = {},
+): Producer {
+  return kafka.producer({ ...config, idempotent: true, maxInFlightRequests: 1 });
 }

@@ -11,6 +11,7 @@ import {
 } from '../../kube/testing/cluster.ts';
 import { startDruidService, stopDruidService } from '../../../../test/cluster/components/druid.ts';
 import { clusterPaths } from '../../../../test/cluster/paths.ts';
+import { inputProducer } from '../../../../runtime/src/testing/kafka-topics.ts';
 import type { Registry } from 'prom-client';
 import { createRegistry } from '../../telemetry/metrics.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
@@ -135,7 +136,7 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: dataSource, numPartitions: 2 }], waitForLeaders: true });
     await admin.disconnect();
-    const producer = k.producer();
+    const producer = inputProducer(k);
     await producer.connect();
     await producer.send({
       topic: dataSource,

@@ -24,6 +24,7 @@ import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { DruidClient } from '../../druid/client.ts';
 import { repoRoot } from '../../../../test/cluster/paths.ts';
 import { runDruidSql } from '../../../../runtime/src/connectors/druid/druid-sql.ts';
+import { inputProducer } from '../../../../runtime/src/testing/kafka-topics.ts';
 import { addDruidDatasourceController } from '../druiddatasource/controller.ts';
 import { DruidDatasources } from '../druiddatasource/resource.ts';
 import { addStreamJobController } from './controller.ts';
@@ -142,7 +143,7 @@ describe('StreamJob → druid sink → Druid SQL (real runtime, Kafka, Druid)', 
   }, 180_000);
 
   const produce = async (events: readonly Click[]) => {
-    const p = kafka.producer();
+    const p = inputProducer(kafka);
     await p.connect();
     // Partition i % 4 in input order: every partition sees its events in event-time order.
     const byPartition = new Map<number, { value: string }[]>();

@@ -15,6 +15,7 @@ import { createRegistry } from '../../telemetry/metrics.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import type { StateStorage, StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { deletePrefixAfterNamespace, s3StateStorage } from '../../../../test/harness/s3-state-storage.ts';
+import { inputProducer } from '../../../../runtime/src/testing/kafka-topics.ts';
 import { addStreamJobController } from './controller.ts';
 import { StreamJobs } from './resource.ts';
 import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
@@ -84,7 +85,7 @@ describe('StreamJob with the real runtime and Kafka', () => {
   });
 
   const produce = async (from: number, n: number) => {
-    const p = kafka.producer();
+    const p = inputProducer(kafka);
     await p.connect();
     const messages = Array.from({ length: n }, (_, i) => ({
       key: `k${(from + i) % 97}`,

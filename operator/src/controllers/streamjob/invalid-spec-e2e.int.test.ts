@@ -15,7 +15,7 @@ import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { StreamJobs } from './resource.ts';
 import { DEPLOYMENT_LABEL, podSelector } from './objects/metadata.ts';
 import type { Pod } from './objects/slot-pod.ts';
-import { getJob, harnessPerFile, readOutput, runningWith } from './testing/kafka-job-harness.ts';
+import { getJob, harnessPerFile, inputProducer, readOutput, runningWith } from './testing/kafka-job-harness.ts';
 import { kubectl, kubectlAsync } from './testing/kubectl.ts';
 
 const cond = (j: StreamJob, type: string) => j.status?.conditions?.find((c) => c.type === type);
@@ -48,7 +48,7 @@ describe('an invalid spec (real runtime, Kafka)', () => {
     const name = 'badcel';
     const graph = (n: string) =>
       graphOf({ brokers, input: h.topics.in!, output: h.topics.out!, groupId: `g-inv-${id}`, n });
-    const producer: Producer = kafka.producer();
+    const producer: Producer = inputProducer(kafka);
     await producer.connect();
     const out = await readOutput<{ id: number; n: number }>(kafka, h.topics.out!, `read-inv-${id}`);
     let seq = 0;

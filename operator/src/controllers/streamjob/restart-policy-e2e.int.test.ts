@@ -15,7 +15,7 @@ import { Resources, type KubeClient } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { PendingOperation, StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { StreamJobs } from './resource.ts';
-import { getJob, harnessPerFile, runningWith } from './testing/kafka-job-harness.ts';
+import { getJob, harnessPerFile, inputProducer, runningWith } from './testing/kafka-job-harness.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import { DEPLOYMENT_LABEL, podSelector } from './objects/metadata.ts';
 
@@ -62,7 +62,7 @@ describe('restartPolicy (real runtime, Kafka)', () => {
     const { kube, ns, kafka, brokers, id } = h;
     const name = 'poison';
     const input = h.topics.in!;
-    const producer: Producer = kafka.producer();
+    const producer: Producer = inputProducer(kafka);
     await producer.connect();
     let seq = 0;
     const send = (tag: string, n = 1) =>

@@ -17,7 +17,7 @@ import { silentLogger } from '../../telemetry/logger.ts';
 import { JobMetrics } from '../../telemetry/metrics.ts';
 import { DruidDataset, testDruidUrl } from '../../testing/druid-dataset.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../../testing/harness.ts';
-import { createTopics, testBrokers } from '../../testing/kafka-topics.ts';
+import { createTopics, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
 import { validateGraph } from '../validate-graph.ts';
 import { LookupTable } from './lookup-table.ts';
 
@@ -171,7 +171,7 @@ describe('lookup tables from the real Druid', () => {
     const topic = `it-druid-lookup-clicks-${run}`;
     const kafka = new Kafka({ clientId: 'it-druid-lookup', brokers: testBrokers(), logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [topic]: 1 });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     const got: Emitted[] = [];
     let onOutput: () => void = () => undefined;

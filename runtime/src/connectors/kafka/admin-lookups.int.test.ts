@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
 import { logOffsets } from './admin-lookups.ts';
 
 const { Kafka, KafkaJSProtocolError, logLevel } = kafkajs;
@@ -41,7 +41,7 @@ describe('Kafka source admin lookups (real Kafka)', () => {
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'tributary-lookups-it', brokers: testBrokers(), logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [topic]: 2 });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     await producer.send({ topic, messages: [0, 1, 2].map((i) => ({ partition: 0, value: String(i) })) });
     await producer.disconnect();

@@ -32,7 +32,7 @@ import {
   windowReference,
   type Ev,
 } from '../../testing/event-time-reference.ts';
-import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
 import { validateGraph } from '../validate-graph.ts';
 
 const { Kafka, logLevel } = kafkajs;
@@ -108,7 +108,7 @@ describe('event time over Kafka (default watermark alignment)', () => {
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [backlog]: 4, [backfill]: 2, [sparse]: 5 });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     for (let from = 0; from < evs.length; from += 5000)
       await producer.send({
@@ -223,12 +223,15 @@ describe('event time over Kafka (default watermark alignment)', () => {
       expect(rows.length, `p${p}`).toBe(600);
       for (const r of rows) expect((JSON.parse(r) as { n: number }).n, `p${p} ${r}`).toBe(66);
       outputs.push(rows);
-      // Open windows: the keys' windows between the group's minimum watermark and the newest
-      // record read, which alignment keeps within maxDrift (20 s) plus a quarter of it per
-      // poll: at most 2 one-minute windows per key. Without alignment the sparse partition's
-      // whole hour arrives in its first fetches: up to 60 per key.
+      // Open windows: the keys' windows between the window step's watermark and the newest
+      // record read. Alignment keeps the newest within maxDrift (20 s) plus a quarter of it per
+      // poll of the group's minimum: 2 one-minute windows per key. The step's watermark trails
+      // that minimum by what the exchange holds in flight (a few hundred records here, tens of
+      // seconds of event time on a loaded machine), so one more window per key may be open:
+      // at most 30. Without alignment the sparse partition's whole hour arrives in its first
+      // fetches: 480-600 (measured with `alignment: false`).
       expect(peak, `p${p} peak timers`).toBeGreaterThan(0);
-      expect(peak, `p${p} peak timers`).toBeLessThanOrEqual(20);
+      expect(peak, `p${p} peak timers`).toBeLessThanOrEqual(30);
     }
     expect(outputs[1]).toEqual(outputs[0]);
   }, 240_000);

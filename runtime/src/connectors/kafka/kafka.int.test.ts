@@ -14,7 +14,7 @@ import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../validate-graph.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
-import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -27,7 +27,7 @@ describe('Kafka source and sink', () => {
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [input]: 4 });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     // 4 partitions, each in event-time order; 12 users; 2000 records over ~100 s of event time.
     const base = 1_700_000_000_000;
@@ -85,7 +85,7 @@ describe('Kafka source and sink', () => {
     const dlq = `it-dlq-${run}`;
     const output = `it-poison-out-${run}`;
     await createTopics(kafka, { [topic]: 2 });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     const good = (i: number): string =>
       JSON.stringify({ user: `u${i % 3}`, amount: 1, ts: 1_700_000_000_000 + i * 100 });
@@ -149,7 +149,7 @@ describe('Kafka source and sink', () => {
       waitForLeaders: true,
     });
     await admin.disconnect();
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     const good = (i: number): string =>
       JSON.stringify({ user: `u${i % 3}`, amount: 1, ts: 1_700_000_000_000 + i * 100 });
@@ -188,7 +188,7 @@ describe('Kafka source and sink', () => {
 
   it('skips poison records with onError: skip', async () => {
     const topic = `it-skip-${run}`;
-    const producer = kafka.producer({ allowAutoTopicCreation: true });
+    const producer = inputProducer(kafka, { allowAutoTopicCreation: true });
     await producer.connect();
     await producer.send({
       topic,

@@ -10,7 +10,7 @@ import { JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec, KafkaSourceSpec, StepSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
-import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
 import { validateGraph } from '../validate-graph.ts';
 
 const { Kafka, logLevel } = kafkajs;
@@ -31,7 +31,7 @@ describe('Kafka pass-through of source bytes', () => {
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [input]: 4 });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     await producer.send({
       topic: input,

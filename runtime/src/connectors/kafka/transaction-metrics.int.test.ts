@@ -15,7 +15,7 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
-import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const ROOT = resolve(import.meta.dirname, '../../../..');
@@ -181,7 +181,7 @@ describe('exactly-once Kafka sink metrics through tributary run --metrics-port (
     topic: string,
     o: { from: number; chunks: number; per: number; pauseMs: number; stop?: () => boolean },
   ): Promise<number> {
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     let n = 0;
     for (let c = 0; c < o.chunks && !(o.stop?.() ?? false); c++) {

@@ -7,6 +7,9 @@ import type { Kafka, Producer } from 'kafkajs';
 import { ErrorCodes, OperatorError } from '../../../kube/errors.ts';
 import { waitFor } from '../../../kube/testing/cluster.ts';
 
+// The input producer is idempotent: a resent produce request must not duplicate input the reference counts once.
+export { inputProducer } from '../../../../../runtime/src/testing/kafka-topics.ts';
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface InputRecord {
   user: string;
@@ -21,18 +24,6 @@ export interface InputRecord {
 export const inputRecord =
   (base: number, keys: number) =>
   (i: number): InputRecord => ({ user: `u${(i * 7) % keys}`, amount: (i % 7) + 1, ts: base + 2 * i });
-
-/**
- * The input producer of an exactly-once comparison: idempotent. A plain kafkajs producer resends
- * a whole produce request when one of its partitions fails (e.g. NOT_LEADER_OR_FOLLOWER from a
- * partition of a topic just created that the broker has not loaded yet), so the partitions that
- * had been appended get those records twice: the input then holds records the reference does not
- * count, and the job's correct output differs from it. With sequence numbers the broker drops
- * the resent copies.
- */
-export function inputProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-}
 
 /** Records `topic` holds now: the sum over its partitions of log end minus log start. */
 export async function topicRecordCount(kafka: Kafka, topic: string): Promise<number> {
