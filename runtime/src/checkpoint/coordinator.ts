@@ -29,6 +29,7 @@ import { CheckpointStorage } from './checkpoint-storage.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from './defaults.ts';
 import { readIdMark, writeIdMark } from './checkpoint-id-mark.ts';
 import { CommitTimer, slowestSlotPhases, type CheckpointPhaseTimes } from './checkpoint-phases.ts';
+import { reportCompletion } from './completion-report.ts';
 import { metadataFromAcks, readMetadata } from './metadata.ts';
 import { SavepointRequests } from './savepoint-requests.ts';
 import type {
@@ -391,38 +392,22 @@ export class CheckpointCoordinator implements CoordinatorPort {
       phases,
       ...(final ? { final: true } : {}),
     };
-    const m = this.o.metrics;
     const first = !this.firstCompleted && p.kind === 'checkpoint';
     if (first) this.firstCompleted = true;
-    if (m) {
-      m.checkpoints.labels(p.kind, 'completed').inc();
-      m.checkpointDuration.labels(p.kind).observe(durationMs / 1000);
-      m.checkpointSize.labels(p.kind).set(meta.stateSize);
-      m.checkpointAlignment.observe(alignmentMs / 1000);
-      m.checkpointPhase.labels(p.kind, 'align').observe(phases.alignMs / 1000);
-      m.checkpointPhase.labels(p.kind, 'snapshot').observe(phases.snapshotMs / 1000);
-      m.checkpointPhase.labels(p.kind, 'upload').observe(phases.uploadMs / 1000);
-      m.lastCheckpointId.set(p.id);
-      if (first) m.firstCheckpoint.set((now - this.startedAt) / 1000);
-    }
-    const ms = (x: number): number => Math.round(x * 10) / 10;
-    this.logger.info(
+    reportCompletion(
       {
         id: p.id,
         kind: p.kind,
         path: p.dir,
-        ms: Math.round(durationMs),
-        bytes: meta.stateSize,
-        phasesMs: {
-          align: ms(phases.alignMs),
-          snapshot: ms(phases.snapshotMs),
-          upload: ms(phases.uploadMs),
-          metadata: ms(phases.metadataMs),
-        },
-        ...(first ? { afterStartMs: Math.round(now - this.startedAt) } : {}),
-        ...(final ? { final: true } : {}),
+        durationMs,
+        stateSize: meta.stateSize,
+        alignmentMs,
+        phases,
+        ...(first ? { firstAfterStartMs: now - this.startedAt } : {}),
+        final,
       },
-      `${p.kind} completed`,
+      this.logger,
+      this.o.metrics,
     );
     if (p.kind === 'checkpoint') this.lastCompleted = done;
     // Sinks commit: after every checkpoint, and after a savepoint only when it stops the job.

@@ -9,11 +9,12 @@ import { newBatch, type Output, type Rec } from '../operators/types.ts';
 import { PartitionWatermarks } from '../time/partition-watermarks.ts';
 import { timestampExtractor } from '../time/timestamps.ts';
 import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
-import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK } from '../time/watermark.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
 import type { CheckpointBarrier } from './channel.ts';
 import type { Slot, Task } from './slot.ts';
+import { AlignedPollSize } from './aligned-poll-size.ts';
 
 export interface Writable {
   readonly writable: boolean;
@@ -62,8 +63,6 @@ export const WATERMARK_SPAN_MS = 1000;
  * the cost of publishing inside a poll can be measured against it in one run.
  */
 export const watermarksForBench = { perBatch: false };
-/** Records an aligned source polls before it knows how much event time a record spans. */
-const FIRST_POLL = 64;
 
 export class SourceTask implements Task, RawRecords {
   readonly name: string;
@@ -90,15 +89,8 @@ export class SourceTask implements Task, RawRecords {
   private pausedNext = new Set<number>();
   private pausedSince: number | undefined;
   private pausedMsTotal = 0;
-  /**
-   * Aligned sources: how far a partition's watermark moves per record polled (EWMA over recent
-   * polls), to size polls by event time; and, per partition, its watermark before the current
-   * poll and the records it gave in it.
-   */
-  private msPerRecord = 0;
-  private readonly spanFrom: number[] = [];
-  private readonly spanCount: number[] = [];
-  private readonly spanParts: number[] = [];
+  /** Aligned sources: how many records to poll. */
+  private readonly pollSizer: AlignedPollSize | undefined;
   records = 0;
   /** The earliest wake-up the reader asked for that has not come yet. */
   private wakeAtPending: number | undefined;
@@ -118,6 +110,7 @@ export class SourceTask implements Task, RawRecords {
       idle: (i) => o.out.idle(i),
     });
     if (idle !== undefined || !this.extract) this.scheduleIdleCheck();
+    this.pollSizer = o.alignment ? new AlignedPollSize(this.wms, o.alignment.driftMs) : undefined;
     o.alignment?.hub.onChange(o.alignment.group, () => o.slot.wake());
   }
 
@@ -133,55 +126,6 @@ export class SourceTask implements Task, RawRecords {
   private reportAlignment(): void {
     const a = this.o.alignment;
     if (a) a.hub.report(a.group, a.member, this.done ? MAX_WATERMARK : this.wms.alignmentWatermark());
-  }
-
-  /**
-   * Records to ask the reader for. An aligned source checks the drift between polls, so a poll
-   * moves a partition's watermark by at most about a quarter of maxDrift (estimated from earlier
-   * polls): a partition overshoots the group's bound by that much at most, whatever the batch
-   * size (or by one record, when a single record spans more).
-   */
-  private pollSize(): number {
-    const a = this.o.alignment;
-    if (!a) return this.o.batchSize;
-    // Until the span is known (the first polls), small polls: a partition read before the others
-    // have records is paused after FIRST_POLL records, not after a whole batch.
-    if (this.msPerRecord <= 0) return Math.min(this.o.batchSize, FIRST_POLL);
-    return Math.max(1, Math.min(this.o.batchSize, Math.floor(a.driftMs / 4 / this.msPerRecord)));
-  }
-
-  /** Counts a polled record of partition `p`, noting the partition's watermark before the poll. */
-  private spanRecord(p: number): void {
-    const c = this.spanCount[p];
-    if (c === undefined || c === 0) {
-      this.spanFrom[p] = this.wms.partitionWatermark(p);
-      this.spanCount[p] = 1;
-      this.spanParts.push(p);
-    } else this.spanCount[p] = c + 1;
-  }
-
-  /**
-   * Learns from the poll just pushed how far a partition's watermark moves per record polled: the
-   * largest advance per record of any partition, divided by the partitions sharing the poll (the
-   * reader deals a poll out among them). Watermark advance, not the poll's timestamp span: the
-   * latter counts how far apart the partitions are, and disorder, and would shrink polls to a
-   * record each once partitions drift apart by maxDrift or maxOutOfOrderness nears it.
-   */
-  private learnSpan(): void {
-    let per = -1;
-    const parts = this.spanParts;
-    for (const p of parts) {
-      const from = this.spanFrom[p] as number;
-      if (from > MIN_WATERMARK)
-        per = Math.max(per, (this.wms.partitionWatermark(p) - from) / (this.spanCount[p] as number));
-      this.spanCount[p] = 0;
-    }
-    if (per >= 0) {
-      per /= parts.length;
-      // Floored above 0, which stands for "not known yet".
-      this.msPerRecord = Math.max(1e-3, this.msPerRecord === 0 ? per : this.msPerRecord * 0.7 + per * 0.3);
-    }
-    parts.length = 0;
   }
 
   /**
@@ -336,7 +280,7 @@ export class SourceTask implements Task, RawRecords {
     if (this.o.alignment && !this.applyAlignment()) return false;
     const b = this.batch;
     b.n = 0;
-    const status = this.o.reader.poll(this, this.pollSize());
+    const status = this.o.reader.poll(this, this.pollSizer?.next(this.o.batchSize) ?? this.o.batchSize);
     const n = b.n;
     if (n > 0) {
       const now = Date.now();
@@ -385,7 +329,7 @@ export class SourceTask implements Task, RawRecords {
     const wms = this.wms;
     const extract = this.extract as (rec: Rec) => number;
     const cuts = !watermarksForBench.perBatch;
-    const aligned = this.o.alignment !== undefined;
+    const sizer = this.pollSizer;
     let published = wms.watermark;
     let m = 0;
     let total = 0;
@@ -419,7 +363,7 @@ export class SourceTask implements Task, RawRecords {
           }
         }
       }
-      if (aligned) this.spanRecord(p);
+      sizer?.record(p);
       wms.onRecord(p, ts, now);
       b.recs[m] = rec;
       b.ts[m] = ts;
@@ -430,7 +374,7 @@ export class SourceTask implements Task, RawRecords {
     total += m;
     this.records += total;
     this.o.onRecords(total);
-    if (aligned) this.learnSpan();
+    sizer?.learn();
   }
 
   private applyFinishedPartitions(): void {

@@ -3,6 +3,18 @@
 // (connectors/validate-graph.ts adds the connectors' config rules to the graph rules).
 // Durations are strings like "500ms", "10s", "1m", "2h", "1d" (see duration.ts).
 
+import type { KuduSinkSpec, KuduSourceSpec } from './kudu-spec.ts';
+
+export type {
+  KuduCreateTableSpec,
+  KuduPredicateSpec,
+  KuduRangePartitionSpec,
+  KuduRangeRow,
+  KuduSinkSpec,
+  KuduSourceSpec,
+  KuduTlsSpec,
+} from './kudu-spec.ts';
+
 /** CEL type of a record field as seen by expressions. All JSON numbers are `double`. */
 export type FieldType = 'double' | 'string' | 'bool' | 'map' | 'list' | 'dyn';
 export type FieldTypes = Readonly<Record<string, FieldType>>;
@@ -120,67 +132,6 @@ export interface DruidSourceSpec {
   refresh?: string;
   /** HTTP timeout of one query. Default 30s. */
   timeout?: string;
-}
-
-/**
- * A kudu source's row filter, run by the tablet servers: `>=` and `<` bound a range (lower
- * inclusive, upper exclusive), `=` and `in` match values, `isNull` / `isNotNull` test for null.
- * Values in the text forms the source emits (int64 as digits, binary as base64).
- */
-export interface KuduPredicateSpec {
-  column: string;
-  op: '=' | '>=' | '<' | 'in' | 'isNull' | 'isNotNull';
-  /** For `=`, `>=`, `<`. */
-  value?: string | number | boolean;
-  /** For `in`. */
-  values?: (string | number | boolean)[];
-}
-
-/**
- * TLS to every Kudu server: `ca` (a PEM file's path, or the PEM itself) is the cluster's CA,
- * which the servers' certificates must chain to; `verify: false` instead encrypts without
- * checking them. One of the two is required.
- */
-export interface KuduTlsSpec {
-  ca?: string;
-  verify?: boolean;
-}
-
-/**
- * A bounded scan of a Kudu table: its tablets split across the slots, each read at a snapshot in
- * primary-key order; the position (tablets finished, rows emitted of the one in progress, its
- * snapshot) is in checkpoint state, so a restored job neither rescans finished tablets nor
- * repeats rows.
- */
-export interface KuduSourceSpec {
-  /** Master addresses, "host:port" (port default 7051), or a list of them. */
-  masters: string[] | string;
-  /** Encrypted connections to Kudu ([kudu.md](../../../docs/runtime/kudu.md#tls)); absent: plaintext. */
-  tls?: KuduTlsSpec;
-  table: string;
-  /** Columns to read, in this order (default every column). */
-  columns?: string[];
-  /** Only rows whose columns equal these values. */
-  equals?: Record<string, string | number | boolean>;
-  /** Only rows satisfying every one of these (ANDed with `equals`). */
-  predicates?: KuduPredicateSpec[];
-  /**
-   * Bound on each Kudu operation, retries included, and on each tablet's scan (default "5m");
-   * with `mode: get`, on each fetch of a batch's keys (default "30s").
-   */
-  timeout?: string;
-  /**
-   * Only for a source read by `lookup` steps: `copy` (default) holds every row (of `columns`,
-   * `equals`), scanned again every `refresh`; `get` fetches the keys records ask for, by primary
-   * key, into a bounded cache (`maxEntries`, `ttl`).
-   */
-  mode?: 'copy' | 'get';
-  /** `mode: copy`: how often the table is scanned again. Default 1m. */
-  refresh?: string;
-  /** `mode: get`: keys cached per slot, rows and misses alike, least recently used evicted first. Default 10000. */
-  maxEntries?: number;
-  /** `mode: get`: how long a cached row (or miss) is used before Kudu is asked again. Default 1m. */
-  ttl?: string;
 }
 
 export interface SourceSpec {
@@ -359,68 +310,6 @@ export interface DruidSinkSpec {
   transactionalIdPrefix?: string;
   /** As the Kafka sink's `delivery` (it is the Kafka sink underneath). */
   delivery?: 'exactly-once' | 'at-least-once';
-}
-
-/**
- * Rows upserted into an existing Kudu table by primary key: record fields are column names
- * (a field the table lacks fails the job, naming it). Batched; everything written before a
- * checkpoint barrier is in Kudu before that checkpoint is acknowledged, so a replay after a
- * failure rewrites the same rows.
- */
-export interface KuduSinkSpec {
-  /** Master addresses, "host:port" (port default 7051), or a list of them. */
-  masters: string[] | string;
-  /** Encrypted connections to Kudu ([kudu.md](../../../docs/runtime/kudu.md#tls)); absent: plaintext. */
-  tls?: KuduTlsSpec;
-  table: string;
-  /** Rows per Write batch (default 1000). */
-  batchSize?: number;
-  /** Bound on each Kudu operation, retries included (default "30s"). */
-  timeout?: string;
-  /**
-   * A CEL bool over the record: true deletes the table's row with the record's key (a retraction
-   * or a changelog delete) instead of upserting it. Deleting an absent row is not an error.
-   */
-  deleteWhen?: string;
-  /** Creates the table when it does not exist; when it exists, its columns must match these. */
-  createTable?: KuduCreateTableSpec;
-}
-
-/** Columns of a Kudu table the sink may create; key columns first, in key order. */
-export interface KuduCreateTableSpec {
-  /** `type: decimal` takes `precision` (1-38) and `scale` (default 0); `type: varchar` takes `length`. */
-  columns: {
-    name: string;
-    type: string;
-    key?: boolean;
-    nullable?: boolean;
-    precision?: number;
-    scale?: number;
-    length?: number;
-  }[];
-  /** Hash buckets over the key columns (default 2; Kudu needs at least 2). */
-  hashBuckets?: number;
-  /** Key columns to hash by (default every key column). */
-  hashColumns?: string[];
-  /** Replicas of each tablet (default Kudu's, usually 3; 1 on a single tablet server). */
-  replicas?: number;
-  /** Range partitions over key columns, each split further by the hash buckets. */
-  rangePartition?: KuduRangePartitionSpec;
-}
-
-/** A bound or split row: every range column's value (int64 and timestamps also as decimal strings). */
-export type KuduRangeRow = Record<string, string | number>;
-
-export interface KuduRangePartitionSpec {
-  /** Key columns, in order, whose values place a row in a range. */
-  columns: string[];
-  /**
-   * Ranges, each from `lower` (inclusive) to `upper` (exclusive); a missing bound is unbounded.
-   * Default one unbounded range.
-   */
-  ranges?: { lower?: KuduRangeRow; upper?: KuduRangeRow }[];
-  /** Rows at which the ranges are split further. */
-  splitRows?: KuduRangeRow[];
 }
 
 export interface SinkSpec {
