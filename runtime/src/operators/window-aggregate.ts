@@ -132,12 +132,20 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
       }
       const count = assignStarts(this.cfg.window, t, this.starts);
       let accepted = false;
+      // The key's windows are looked up once per record, not once per window it falls in (a
+      // sliding window's record falls in size ÷ slide of them).
+      let kw: KeyWindows | undefined;
+      let looked = false;
       for (let s = 0; s < count; s++) {
         const start = this.starts[s] as number;
         const end = start + this.size;
         if (eventTime && end - 1 + this.lateness <= this.wm) continue;
         accepted = true;
-        this.addTo(kg, key, start, end, t);
+        if (!looked) {
+          kw = this.windows.get(kg, key);
+          looked = true;
+        }
+        kw = this.addTo(kg, key, kw, start, end, t);
       }
       if (!accepted) {
         this.late?.add(rec, ts[i] as number);
@@ -155,17 +163,26 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     return this.cfg.eventTime ? { watermark: this.wm, newest: this.newest } : undefined;
   }
 
-  private addTo(kg: number, key: string, start: number, end: number, t: number): void {
-    const kw = this.windows.get(kg, key);
+  /** Adds the record at `t` to the key's window [start, end); returns the key's windows after it. */
+  private addTo(
+    kg: number,
+    key: string,
+    kw: KeyWindows | undefined,
+    start: number,
+    end: number,
+    t: number,
+  ): KeyWindows {
     let w = windowAt(kw, start);
     if (!w) {
       w = { start, end, accs: initAll(this.aggs), fired: false };
       const next = withWindow(kw, w);
       if (next !== kw) this.windows.put(kg, key, next);
+      kw = next;
       this.placeTimers(kg, key, w);
     }
     addAll(this.aggs, w.accs, this.scratch, t);
     this.fireIfPastWatermark(key, w);
+    return kw as KeyWindows;
   }
 
   /**
