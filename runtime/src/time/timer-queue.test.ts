@@ -5,7 +5,7 @@
 // from one heap's order.
 import { describe, expect, it } from 'vitest';
 import { RecordRandom } from '../connectors/datagen/random.ts';
-import { compareTimers, sortBucket } from './timer-queue.ts';
+import { compareTimers } from './timer-queue.ts';
 import { TimerService, type Timer } from './timer-service.ts';
 
 type Spec = [kg: number, key: string, ns: number | string, ts: number];
@@ -104,29 +104,5 @@ describe('TimerService order', () => {
     const fired: string[] = [];
     t.advance(10, (x) => fired.push(`${x.kg}/${x.key}/${String(x.ns)}`));
     expect(fired).toEqual(['1/a/z', '1/b/9', '1/b/10', '2/a/0']);
-  });
-
-  it('sorts a large bucket by key group first exactly as one comparison sort does', () => {
-    const r = new RecordRandom();
-    for (const [seed, n, groups] of [
-      [1, 5000, 128],
-      [2, 64, 3],
-      [3, 2000, 1],
-      [4, 3000, 32768],
-      [5, 700, 2],
-    ] as const) {
-      r.reset(seed, 0);
-      const timers: Timer[] = Array.from({ length: n }, () => ({
-        ts: 100,
-        kg: Math.floor(r.next() * groups),
-        key: `k${Math.floor(r.next() * n)}`,
-        ns: r.next() < 0.2 ? `s${Math.floor(r.next() * 5)}` : Math.floor(r.next() * 5) * 1000,
-        deleted: false,
-      }));
-      const expected = [...timers].sort(compareTimers);
-      sortBucket(timers);
-      expect(timers, `seed ${seed}`).toEqual(expected);
-      expect(new Set(timers).size).toBe(n);
-    }
   });
 });

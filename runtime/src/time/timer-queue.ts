@@ -29,11 +29,6 @@ export function compareTimers(a: Timer, b: Timer): number {
 /** The order of timers with one timestamp (a bucket's sort: no timestamp compare). */
 function compareSameTime(a: Timer, b: Timer): number {
   if (a.kg !== b.kg) return a.kg - b.kg;
-  return compareSameGroup(a, b);
-}
-
-/** The order of timers with one timestamp and one key group. */
-function compareSameGroup(a: Timer, b: Timer): number {
   if (a.key !== b.key) return a.key < b.key ? -1 : 1;
   const x = a.ns;
   const y = b.ns;
@@ -103,7 +98,7 @@ export class TimerQueue {
         heapPop(this.times);
         f = (this.buckets.get(ts) as Bucket).timers;
         this.buckets.delete(ts);
-        sortBucket(f);
+        f.sort(compareSameTime);
         this.firing = f;
         this.cursor = 0;
         this.firingTs = ts;
@@ -123,58 +118,6 @@ export class TimerQueue {
     this.times.length = 0;
     this.firing = undefined;
     this.cursor = 0;
-  }
-}
-
-/** Below this many timers a bucket is sorted by one comparison sort. */
-const GROUPED_SORT_FROM = 64;
-
-/**
- * Sorts a bucket's timers into (key group, key, namespace) order. A large bucket (a window end
- * shared by thousands of keys: the largest single cost of a sliding-window job) is first
- * distributed by key group, a counting sort, and only each group's timers are compared: the
- * comparison sort's depth drops by log2(groups), and its comparisons skip the key group.
- */
-export function sortBucket(list: Timer[]): void {
-  const n = list.length;
-  if (n < GROUPED_SORT_FROM) {
-    list.sort(compareSameTime);
-    return;
-  }
-  let lo = (list[0] as Timer).kg;
-  let hi = lo;
-  for (let i = 1; i < n; i++) {
-    const kg = (list[i] as Timer).kg;
-    if (kg < lo) lo = kg;
-    else if (kg > hi) hi = kg;
-  }
-  if (lo === hi) {
-    list.sort(compareSameGroup);
-    return;
-  }
-  // starts[g] is where group lo + g begins in the output; filled as a cursor below.
-  const starts = new Int32Array(hi - lo + 2);
-  for (let i = 0; i < n; i++) {
-    const g = (list[i] as Timer).kg - lo + 1;
-    starts[g] = (starts[g] as number) + 1;
-  }
-  for (let g = 1; g < starts.length; g++) starts[g] = (starts[g] as number) + (starts[g - 1] as number);
-  const bounds = starts.slice();
-  const byGroup = new Array<Timer>(n);
-  for (let i = 0; i < n; i++) {
-    const t = list[i] as Timer;
-    const g = t.kg - lo;
-    const at = starts[g] as number;
-    byGroup[at] = t;
-    starts[g] = at + 1;
-  }
-  let at = 0;
-  for (let g = 0; g < bounds.length - 1; g++) {
-    const from = bounds[g] as number;
-    const to = bounds[g + 1] as number;
-    if (to === from) continue;
-    if (to - from === 1) list[at++] = byGroup[from] as Timer;
-    else for (const t of byGroup.slice(from, to).sort(compareSameGroup)) list[at++] = t;
   }
 }
 
