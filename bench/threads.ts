@@ -15,7 +15,9 @@
 // (CPU ÷ wall). The ceiling, in the same run: how many cores -p 1 already keeps busy (its GC and
 // I/O threads beside the event loop; C cores allow at most C ÷ that), and for q5 two -p 1 runs of
 // half the events each side by side — two slots with nothing shared, what two cores give the
-// engine on this machine. The best of BENCH_THREADS_ROUNDS (default 2) rounds counts.
+// engine on this machine. First, the machine itself: plain JavaScript loops alone and two side by
+// side (machine-scaling.ts), arithmetic only and allocation-heavy, so a ceiling the engine meets
+// can be told from one it makes. The best of BENCH_THREADS_ROUNDS (default 2) rounds counts.
 // Env: BENCH_THREADS_Q5 (default 2,000,000 events), BENCH_THREADS_Q0 (default 600,000 records).
 // `BENCH_ONLY=threads npm run bench`.
 import { spawn } from 'node:child_process';
@@ -25,6 +27,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
+import { machineScaling } from './machine-scaling.ts';
 
 const root = join(import.meta.dirname, '..');
 const node = join(root, 'node_modules/.bin/node');
@@ -204,6 +207,13 @@ async function measure(
 export async function threadsBenchmarks(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-threads-'));
   try {
+    process.stdout.write(
+      `\nthe machine without the engine: plain JavaScript alone and two processes side by side, best of ${ROUNDS}\n`,
+    );
+    for (const f of await machineScaling(ROUNDS))
+      process.stdout.write(
+        `  ${f.kind.padEnd(22)} alone ${fmt.format(f.aloneMs).padStart(6)} ms   side by side ${fmt.format(f.sideBySideMs).padStart(6)} ms   two processes give ×${f.scaling.toFixed(2)} of one\n`,
+      );
     const n5 = Number(process.env['BENCH_THREADS_Q5'] ?? 2_000_000);
     await measure(
       'q5 (nexmark sliding window count, keyed shuffle)',
