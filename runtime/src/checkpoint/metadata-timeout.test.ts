@@ -31,7 +31,10 @@ it('a metadata write that hangs aborts its checkpoint at the timeout; the next o
     parallelism: 2,
     maxParallelism: 128,
     sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()),
-    checkpointing: { stateDir, timeoutMs: 1500 },
+    // Retain: once checkpoint 2 completes, pruning would remove checkpoint 1's folder (aborted,
+    // older than the newest) and the FIFO with it, racing the release below; a writer blocked on
+    // an unlinked FIFO is never released.
+    checkpointing: { stateDir, timeoutMs: 1500, keepAll: true },
   });
   const done = job.run();
   done.catch(() => undefined);
