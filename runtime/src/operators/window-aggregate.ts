@@ -134,17 +134,12 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
       let accepted = false;
       // The key's windows are looked up once per record, not once per window it falls in (a
       // sliding window's record falls in size ÷ slide of them).
-      let kw: KeyWindows | undefined;
-      let looked = false;
+      let kw = this.windows.get(kg, key);
       for (let s = 0; s < count; s++) {
         const start = this.starts[s] as number;
         const end = start + this.size;
         if (eventTime && end - 1 + this.lateness <= this.wm) continue;
         accepted = true;
-        if (!looked) {
-          kw = this.windows.get(kg, key);
-          looked = true;
-        }
         kw = this.addTo(kg, key, kw, start, end, t);
       }
       if (!accepted) {
