@@ -10,6 +10,7 @@
 //
 // Deletion is lazy (the caller marks the timer deleted; a bucket with no live timer left is
 // dropped at once, its timestamp skipped when it surfaces).
+import { compareSameTime, sortSameTime } from './timer-sort.ts';
 
 /** A timer of one key: fires at `ts` (the owner's time domain). */
 export interface Timer {
@@ -24,18 +25,6 @@ export interface Timer {
 export function compareTimers(a: Timer, b: Timer): number {
   if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1;
   return compareSameTime(a, b);
-}
-
-/** The order of timers with one timestamp (a bucket's sort: no timestamp compare). */
-function compareSameTime(a: Timer, b: Timer): number {
-  if (a.kg !== b.kg) return a.kg - b.kg;
-  if (a.key !== b.key) return a.key < b.key ? -1 : 1;
-  const x = a.ns;
-  const y = b.ns;
-  if (typeof x === 'number' && typeof y === 'number') return x < y ? -1 : x > y ? 1 : 0;
-  const sx = String(x);
-  const sy = String(y);
-  return sx < sy ? -1 : sx > sy ? 1 : 0;
 }
 
 interface Bucket {
@@ -98,7 +87,7 @@ export class TimerQueue {
         heapPop(this.times);
         f = (this.buckets.get(ts) as Bucket).timers;
         this.buckets.delete(ts);
-        f.sort(compareSameTime);
+        sortSameTime(f);
         this.firing = f;
         this.cursor = 0;
         this.firingTs = ts;
