@@ -6,6 +6,7 @@ import { BinaryWriter } from '../state/binary-writer.ts';
 import { createAggregator } from './aggregators.ts';
 import {
   keyWindowsSerializer,
+  newWin,
   windowAt,
   windowCountOf,
   windowsOf,
@@ -20,7 +21,7 @@ const aggs = [
   createAggregator({ output: 'vs', fn: 'countDistinct', expr: 'v' }, undefined),
 ];
 const ser = keyWindowsSerializer(aggs);
-const win = (start: number, n: number): Win => ({ start, end: start + 10, fired: start < 0, accs: [n, new Set([n])] });
+const win = (start: number, n: number): Win => newWin(start, start + 10, [n, new Set([n])], start < 0);
 
 function binaryRoundTrip(kw: KeyWindows): KeyWindows {
   const w = new BinaryWriter(64);

@@ -4,16 +4,31 @@
 // A Map costs ~180 bytes even with one entry: at a million keys that is ~180 MB more for
 // the GC to mark during a savepoint or a restore, and one more object per key to allocate.
 // The snapshot form does not change: a key's windows are always an array (state-format.md).
+//
+// A window is also its own timer (window-timers.ts): every open window has exactly one
+// pending timer — its end − 1 until it fires, then its cleanup time — so the window carries
+// the timer's fields instead of a second object per key and window.
 import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
 import { TAG_ARRAY, TAG_FALSE, TAG_TRUE, type BinaryWriter } from '../state/binary-writer.ts';
 import type { StateSerializer } from '../state/keyed-state.ts';
+import type { Timer } from '../time/timer-queue.ts';
 import { accsFromJSON, accsToJSON, type Aggregator } from './aggregators.ts';
 
-export interface Win {
+/**
+ * An open window of one key. As a timer: `ts` is when it is due (set when it is queued), `kg`
+ * and `key` its key, `ns` its start once queued, `deleted` set when it is dropped while queued.
+ */
+export interface Win extends Timer {
   start: number;
   end: number;
   accs: unknown[];
   fired: boolean;
+  ns: number;
+}
+
+/** A window not yet queued as a timer (no key, no due time). */
+export function newWin(start: number, end: number, accs: unknown[], fired: boolean): Win {
+  return { start, end, accs, fired, ts: 0, kg: -1, key: '', ns: start, deleted: false };
 }
 
 /** One window, or several by start. A Map always holds two or more (one collapses to the window). */
@@ -86,18 +101,15 @@ export function keyWindowsSerializer(aggs: readonly Aggregator[]): StateSerializ
       if (j < aggs.length) accs[j] = (aggs[j] as Aggregator).fromJSON(v);
     }
     for (let j = na; j < aggs.length; j++) accs[j] = (aggs[j] as Aggregator).fromJSON(undefined);
-    return { start, end, fired, accs };
+    return newWin(start, end, accs, fired);
   };
   return {
     toJSON: (kw) => [...windowsOf(kw)].map((w) => [w.start, w.end, w.fired, accsToJSON(aggs, w.accs)]),
     fromJSON: (j) =>
       fromList(
-        (j as [number, number, boolean, unknown[]][]).map(([start, end, fired, a]) => ({
-          start,
-          end,
-          fired,
-          accs: accsFromJSON(aggs, a),
-        })),
+        (j as [number, number, boolean, unknown[]][]).map(([start, end, fired, a]) =>
+          newWin(start, end, accsFromJSON(aggs, a), fired),
+        ),
       ) ?? empty(),
     write: (w, kw) => {
       w.u8(TAG_ARRAY);

@@ -9,16 +9,17 @@
 //  * a record that arrives after its window fired but within the allowed lateness updates
 //    the window and fires it again at once (the newer result supersedes the older);
 //  * window state is removed at end − 1 + allowedLateness.
-// Timers are per key and window (namespace = window start) and live in keyed state.
+// Timers are per key and window (namespace = window start): each window is its own timer
+// (window-timers.ts), snapshotted as the `timers` state.
 import type { Rec } from '../expr/cel.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
-import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
 import { addAll, evaluateArgs, initAll, writeResults, type Aggregator } from './aggregators.ts';
 import { RecordErrors } from './record-errors.ts';
 import { keyFieldsOf } from './key-selector.ts';
 import {
   keyWindowsSerializer,
+  newWin,
   windowAt,
   windowCountOf,
   windowsOf,
@@ -36,6 +37,7 @@ import {
   type StatefulOperator,
 } from './types.ts';
 import { assignStarts, windowSize, type WindowKind } from './window-assigner.ts';
+import { WindowTimers } from './window-timers.ts';
 
 export interface WindowAggregateConfig {
   window: WindowKind;
@@ -57,7 +59,7 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   private readonly late: BatchBuilder | undefined;
   private readonly backend: KeyedStateBackend;
   private readonly windows: KeyedState<KeyWindows>;
-  private readonly timers = new TimerService();
+  private readonly timers: WindowTimers;
   private readonly aggs: Aggregator[];
   private readonly scratch: unknown[];
   private readonly starts: number[] = [];
@@ -65,7 +67,7 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   private readonly lateness: number;
   private wm = MIN_WATERMARK;
   private newest = Number.NEGATIVE_INFINITY;
-  private readonly fireTimer: (t: Timer) => void;
+  private readonly fireTimer: (w: Win) => void;
 
   /** `errors`: where a record an aggregate's argument fails on goes (default: the job's onRecordError). */
   constructor(
@@ -90,8 +92,12 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     this.lateness = cfg.eventTime ? cfg.allowedLateness : 0;
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
     this.windows = this.backend.state('windows', keyWindowsSerializer(this.aggs));
-    this.timers.bind(this.backend, 'timers');
-    this.fireTimer = (t) => this.onTimer(t);
+    this.timers = new WindowTimers(this.backend, this.windows, (w) =>
+      w.fired ? w.end - 1 + this.lateness : w.end - 1,
+    );
+    // Restored processing-time windows are due without any new record to schedule them.
+    if (!cfg.eventTime) this.backend.onRestore(() => this.scheduleNext());
+    this.fireTimer = (w) => this.onTimer(w);
   }
 
   snapshotState(): Uint8Array {
@@ -169,7 +175,7 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   ): KeyWindows {
     let w = windowAt(kw, start);
     if (!w) {
-      w = { start, end, accs: initAll(this.aggs), fired: false };
+      w = newWin(start, end, initAll(this.aggs), false);
       const next = withWindow(kw, w);
       if (next !== kw) this.windows.put(kg, key, next);
       kw = next;
@@ -196,13 +202,13 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     for (const old of windowsOf(existing)) if (old.start <= end && old.end >= t) touches = true;
     if (!touches && this.cfg.eventTime && end - 1 + this.lateness <= this.wm) return false;
     let kw = existing;
-    const w: Win = { start: t, end, accs: initAll(this.aggs), fired: false };
+    const w = newWin(t, end, initAll(this.aggs), false);
     addAll(this.aggs, w.accs, this.scratch, t);
     // Existing sessions of a key never intersect each other, so one pass finds all merges.
     for (const old of [...windowsOf(existing)]) {
       if (old.start <= w.end && old.end >= w.start) {
         kw = withoutWindow(kw as KeyWindows, old.start);
-        this.removeTimers(kg, key, old);
+        this.timers.remove(old);
         w.start = Math.min(w.start, old.start);
         w.end = Math.max(w.end, old.end);
         w.fired ||= old.fired;
@@ -224,21 +230,12 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   }
 
   private placeTimers(kg: number, key: string, w: Win): void {
-    if (this.cfg.eventTime && w.end - 1 <= this.wm) this.timers.register(kg, key, w.start, w.end - 1 + this.lateness);
+    if (this.cfg.eventTime && w.end - 1 <= this.wm) this.timers.place(kg, key, w, w.end - 1 + this.lateness);
     else {
       w.fired = false;
-      this.registerTimer(kg, key, w.start, w.end - 1);
+      this.timers.place(kg, key, w, w.end - 1);
+      if (!this.cfg.eventTime) this.ctx.processingTime.schedule(w.end - 1, () => this.onProcessingTime());
     }
-  }
-
-  private removeTimers(kg: number, key: string, w: Win): void {
-    this.timers.delete(kg, key, w.start, w.end - 1);
-    this.timers.delete(kg, key, w.start, w.end - 1 + this.lateness);
-  }
-
-  private registerTimer(kg: number, key: string, ns: number, at: number): void {
-    this.timers.register(kg, key, ns, at);
-    if (!this.cfg.eventTime) this.ctx.processingTime.schedule(at, () => this.onProcessingTime());
   }
 
   private onProcessingTime(): void {
@@ -246,23 +243,30 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     this.results.flush();
   }
 
-  private onTimer(t: Timer): void {
-    const kw = this.windows.get(t.kg, t.key);
-    const w = windowAt(kw, t.ns as number);
-    if (!kw || !w) return;
-    if (!w.fired && t.ts === w.end - 1) {
-      this.emit(t.key, w);
+  private scheduleNext(): void {
+    const next = this.timers.nextTimestamp();
+    if (next !== undefined) this.ctx.processingTime.schedule(next, () => this.onProcessingTime());
+  }
+
+  /**
+   * `w` is due: it fires if it has not (at its end − 1), and is removed once its cleanup time
+   * has come, else waits for it (allowed lateness: a late record may still update it).
+   */
+  private onTimer(w: Win): void {
+    if (!w.fired) {
+      this.emit(w.key, w);
       w.fired = true;
-      if (this.lateness > 0) {
-        this.timers.register(t.kg, t.key, w.start, w.end - 1 + this.lateness);
-        return;
-      }
     }
-    if (t.ts >= w.end - 1 + this.lateness) {
-      const rest = withoutWindow(kw, w.start);
-      if (rest === undefined) this.windows.delete(t.kg, t.key);
-      else if (rest !== kw) this.windows.put(t.kg, t.key, rest);
+    const cleanup = w.end - 1 + this.lateness;
+    if (w.ts < cleanup) {
+      this.timers.place(w.kg, w.key, w, cleanup);
+      return;
     }
+    const kw = this.windows.get(w.kg, w.key);
+    if (kw === undefined) return;
+    const rest = withoutWindow(kw, w.start);
+    if (rest === undefined) this.windows.delete(w.kg, w.key);
+    else if (rest !== kw) this.windows.put(w.kg, w.key, rest);
   }
 
   private emit(key: string, w: Win): void {

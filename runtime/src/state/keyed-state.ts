@@ -29,6 +29,8 @@ export class KeyedState<V> {
   private readonly base: number;
   /** Index kg − range.start. */
   readonly tables: (Map<string, V> | undefined)[];
+  /** A snapshot writes this state from that state's entries (KeyedStateBackend.derivedState). */
+  writtenFrom: KeyedState<V> | undefined = undefined;
 
   constructor(name: string, range: KeyGroupRange, serializer: StateSerializer<V>) {
     this.name = name;
@@ -112,6 +114,18 @@ export class KeyedStateBackend {
     return s as KeyedState<V>;
   }
 
+  /**
+   * A state a snapshot writes from `from`'s entries, with its own serializer over their values,
+   * and a restore reads into its own tables (for `onRestore` to fold back into `from`): one
+   * in-memory structure kept under two snapshot states, e.g. a window aggregate's timers, kept
+   * on the windows they belong to but written as the `timers` state.
+   */
+  derivedState<V, S extends V>(name: string, from: KeyedState<S>, serializer: StateSerializer<V>): KeyedState<V> {
+    const s = this.state<V>(name, serializer);
+    s.writtenFrom = from as unknown as KeyedState<V>;
+    return s;
+  }
+
   /** Hooks let components with derived in-memory structures (timer heaps) write and rebuild state. */
   onSnapshot(fn: () => void): void {
     this.beforeSnapshot.push(fn);
@@ -145,7 +159,7 @@ export class KeyedStateBackend {
       let open = false;
       for (let si = 0; si < states.length; si++) {
         const s = states[si] as KeyedState<unknown>;
-        const t = s.tables[i];
+        const t = (s.writtenFrom ?? s).tables[i];
         if (!t || t.size === 0) continue;
         if (!open) {
           sw.beginSection(i + this.range.start);

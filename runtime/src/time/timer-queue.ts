@@ -27,21 +27,22 @@ export function compareTimers(a: Timer, b: Timer): number {
   return compareSameTime(a, b);
 }
 
-interface Bucket {
-  timers: Timer[];
+interface Bucket<T extends Timer> {
+  timers: T[];
   live: number;
 }
 
-export class TimerQueue {
-  private readonly buckets = new Map<number, Bucket>();
+/** Orders timers of type `T` (any object with a timer's fields: a window is its own timer). */
+export class TimerQueue<T extends Timer = Timer> {
+  private readonly buckets = new Map<number, Bucket<T>>();
   /** Min-heap of timestamps with a bucket (or whose bucket was dropped: skipped when on top). */
   private readonly times: number[] = [];
   /** The bucket being fired, sorted, and the next index in it; its timestamp. */
-  private firing: Timer[] | undefined;
+  private firing: T[] | undefined;
   private cursor = 0;
   private firingTs = 0;
 
-  add(t: Timer): void {
+  add(t: T): void {
     if (this.firing && t.ts <= this.firingTs) {
       insertSorted(this.firing, this.cursor, t);
       return;
@@ -57,7 +58,7 @@ export class TimerQueue {
   }
 
   /** `t` (already marked deleted by the caller) no longer counts. */
-  removed(t: Timer): void {
+  removed(t: T): void {
     if (this.firing && t.ts <= this.firingTs) return; // skipped when its turn comes
     const b = this.buckets.get(t.ts);
     if (b && --b.live === 0) this.buckets.delete(t.ts);
@@ -78,14 +79,14 @@ export class TimerQueue {
    * Hands `fire` each live timer with ts ≤ time, in order, including ones added while firing.
    * `fire` must take the timer out of its caller's index before anything can delete it again.
    */
-  drain(time: number, fire: (t: Timer) => void): void {
+  drain(time: number, fire: (t: T) => void): void {
     for (;;) {
       let f = this.firing;
       if (!f) {
         const ts = this.nextTimestamp();
         if (ts === undefined || ts > time) return;
         heapPop(this.times);
-        f = (this.buckets.get(ts) as Bucket).timers;
+        f = (this.buckets.get(ts) as Bucket<T>).timers;
         this.buckets.delete(ts);
         sortSameTime(f);
         this.firing = f;
@@ -93,7 +94,7 @@ export class TimerQueue {
         this.firingTs = ts;
       }
       while (this.cursor < f.length) {
-        const t = f[this.cursor] as Timer;
+        const t = f[this.cursor] as T;
         if (t.ts > time) return; // a bucket never holds later timers; kept for a partial resume
         this.cursor++;
         if (!t.deleted) fire(t);
@@ -111,7 +112,7 @@ export class TimerQueue {
 }
 
 /** Inserts `t` into the sorted `list[from..]` at its place (after equal ones). */
-function insertSorted(list: Timer[], from: number, t: Timer): void {
+function insertSorted<T extends Timer>(list: T[], from: number, t: T): void {
   let lo = from;
   let hi = list.length;
   while (lo < hi) {

@@ -78,7 +78,8 @@ describe('sortSameTime', () => {
     const input = Array.from({ length: 4000 }, () => timer(rnd.int(0, 3), `[${rnd.int(0, 9)}]`, rnd.int(0, 2)));
     const actual = [...input];
     sortSameTime(actual);
-    for (let i = 1; i < actual.length; i++) expect(reference(actual[i - 1] as Timer, actual[i] as Timer)).toBeLessThanOrEqual(0);
+    for (let i = 1; i < actual.length; i++)
+      expect(reference(actual[i - 1] as Timer, actual[i] as Timer)).toBeLessThanOrEqual(0);
     expect(new Set(actual).size).toBe(input.length);
   });
 
