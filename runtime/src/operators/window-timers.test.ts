@@ -53,7 +53,7 @@ const byStart = (v: unknown, at: number): unknown[][] =>
 
 describe('window timers in snapshots', () => {
   it("writes each window's pending timer as [timestamp, window start]: end − 1, or its cleanup time once fired", () => {
-    const { op } = operator({ kind: 'sliding', size: 10, slide: 5, offset: 0 }, 3);
+    const { op } = operator({ kind: 'sliding', size: 10, slide: 5 }, 3);
     op.push(keyedBatch([rec('a', 1, 7), rec('b', 2, 12)]));
     op.watermark(9); // a's [0,10) fires and waits for its cleanup at 12
     const e = entriesOf(op.snapshotState());
