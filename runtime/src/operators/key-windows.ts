@@ -11,7 +11,7 @@
 import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
 import { TAG_ARRAY, TAG_FALSE, TAG_TRUE, type BinaryWriter } from '../state/binary-writer.ts';
 import type { StateSerializer } from '../state/keyed-state.ts';
-import type { Timer } from '../time/timer-queue.ts';
+import type { Timer } from '../time/timer.ts';
 import { accsFromJSON, accsToJSON, type Aggregator } from './aggregators.ts';
 
 /**

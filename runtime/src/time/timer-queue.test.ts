@@ -5,7 +5,7 @@
 // from one heap's order.
 import { describe, expect, it } from 'vitest';
 import { RecordRandom } from '../connectors/datagen/random.ts';
-import { compareTimers } from './timer-queue.ts';
+import { compareTimers } from './timer-sort.ts';
 import { TimerService, type Timer } from './timer-service.ts';
 
 type Spec = [kg: number, key: string, ns: number | string, ts: number];

@@ -10,22 +10,10 @@
 //
 // Deletion is lazy (the caller marks the timer deleted; a bucket with no live timer left is
 // dropped at once, its timestamp skipped when it surfaces).
-import { compareSameTime, sortSameTime } from './timer-sort.ts';
+import type { Timer } from './timer.ts';
+import { compareTimers, sortSameTime } from './timer-sort.ts';
 
-/** A timer of one key: fires at `ts` (the owner's time domain). */
-export interface Timer {
-  ts: number;
-  kg: number;
-  key: string;
-  /** Operator-defined namespace, e.g. a window start. */
-  ns: number | string;
-  deleted: boolean;
-}
-
-export function compareTimers(a: Timer, b: Timer): number {
-  if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1;
-  return compareSameTime(a, b);
-}
+export type { Timer } from './timer.ts';
 
 interface Bucket<T extends Timer> {
   timers: T[];

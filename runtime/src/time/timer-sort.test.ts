@@ -3,7 +3,7 @@
 // random buckets and on the input orders that break naive quicksorts.
 import { describe, expect, it } from 'vitest';
 import { RecordRandom } from '../connectors/datagen/random.ts';
-import type { Timer } from './timer-queue.ts';
+import type { Timer } from './timer.ts';
 import { compareSameTime, sortSameTime } from './timer-sort.ts';
 
 function reference(a: Timer, b: Timer): number {

@@ -9,7 +9,7 @@
 // only a deleted timer can tie with a live one, and deleted timers are skipped when fired.
 // Depth is bounded: past 2·log2(n) levels a range falls back to the built-in sort, so no input
 // order makes it quadratic.
-import type { Timer } from './timer-queue.ts';
+import type { Timer } from './timer.ts';
 
 /** Ranges this short are sorted by insertion (fewer moves than partitioning them). */
 const SMALL = 16;
@@ -27,6 +27,12 @@ function before(a: Timer, b: Timer): boolean {
 /** The same order as a comparator, for the built-in sort's fallback and for tests. */
 export function compareSameTime(a: Timer, b: Timer): number {
   return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
+/** The firing order of any two timers: timestamp first. */
+export function compareTimers(a: Timer, b: Timer): number {
+  if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1;
+  return compareSameTime(a, b);
 }
 
 /** Sorts timers of one timestamp in place into firing order. */
