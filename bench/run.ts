@@ -12,6 +12,7 @@
 // source vs `kudu perf loadgen` and `kudu perf table_scan` (kudu.ts; needs the local cluster's Kudu);
 // BENCH_ONLY=slot-memory only the RSS per slot process of a distributed q0 (slot-memory.ts).
 // BENCH_ONLY=kafka-idle only the CPU of idle Kafka clients with and without our kafkajs patches.
+// BENCH_ONLY=timer-sort only the timer queue's bucket sort against the built-in sort (timer-sort.ts).
 // BENCH_ONLY=kafka (or `npm run bench -- kafka`) only the Kafka path against its peers: the bare
 // kafkajs loop, a Java kafka-clients pipe, tributary q0/q1 at p1 and p2 (kafka-path.ts; needs the
 // local cluster's Kafka).
@@ -37,6 +38,7 @@ import { kuduBenchmarks } from './kudu.ts';
 import { slotMemoryBenchmarks } from './slot-memory.ts';
 import { kafkaIdleBenchmarks } from './kafka-idle.ts';
 import { kafkaPathBenchmarks } from './kafka-path.ts';
+import { timerSortBenchmark } from './timer-sort.ts';
 import { threadsBenchmarks } from './threads.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
@@ -187,9 +189,14 @@ if (only === 'kafka') {
   await kafkaPathBenchmarks();
   process.exit(0);
 }
+if (only === 'timer-sort') {
+  timerSortBenchmark();
+  process.exit(0);
+}
 await main();
 await functionsVsCel();
 await eventTime();
+timerSortBenchmark();
 await dataPlane();
 await checkpointBenchmarks();
 await firstCheckpointBenchmarks();
