@@ -26,9 +26,9 @@ export interface Win extends Timer {
   ns: number;
 }
 
-/** A window not yet queued as a timer (no key, no due time). */
+/** A window not yet queued as a timer (no key; due time NaN until it is). */
 export function newWin(start: number, end: number, accs: unknown[], fired: boolean): Win {
-  return { start, end, accs, fired, ts: 0, kg: -1, key: '', ns: start, deleted: false };
+  return { start, end, accs, fired, ts: Number.NaN, kg: -1, key: '', ns: start, deleted: false };
 }
 
 /** One window, or several by start. A Map always holds two or more (one collapses to the window). */

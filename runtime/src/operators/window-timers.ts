@@ -35,20 +35,20 @@ function pairsOf(j: unknown): TimerPairs {
   return j as TimerPairs;
 }
 
+// Written only from the windows (the snapshot reads the windows state's tables); pairs are
+// only ever read.
 const SERIALIZER: StateSerializer<KeyTimers> = {
-  toJSON: (v) => (Array.isArray(v) ? v : [...windowsOf(v)].map((w) => [w.ts, w.start])),
+  toJSON: (v) => [...windowsOf(v as KeyWindows)].map((w) => [w.ts, w.start]),
   fromJSON: pairsOf,
   write(w: BinaryWriter, v: KeyTimers): void {
+    const kw = v as KeyWindows;
     w.u8(TAG_ARRAY);
-    if (Array.isArray(v)) {
-      w.varuint(v.length);
-      for (const [ts, ns] of v) writePair(w, ts, ns);
-    } else if (v instanceof Map) {
-      w.varuint(v.size);
-      for (const win of v.values()) writePair(w, win.ts, win.start);
+    if (kw instanceof Map) {
+      w.varuint(kw.size);
+      for (const win of kw.values()) writePair(w, win.ts, win.start);
     } else {
       w.varuint(1);
-      writePair(w, v.ts, v.start);
+      writePair(w, kw.ts, kw.start);
     }
   },
   read(r: BinaryReader): KeyTimers {
@@ -75,32 +75,18 @@ export class WindowTimers {
     backend.onRestore(() => {
       this.queue.clear();
       this.live = 0;
-      for (const [kg, key, kw] of windows.entries()) {
-        for (const w of windowsOf(kw)) {
-          w.kg = kg;
-          w.key = key;
-          w.ns = w.start;
-          w.deleted = false;
-          w.ts = Number.NaN;
-        }
-      }
+      // Restored windows are unqueued (`ts` NaN): each takes its restored timer's timestamp.
       for (const [kg, key, v] of timers.entries()) {
-        if (!Array.isArray(v)) continue;
         const kw = windows.get(kg, key);
-        for (const [ts, ns] of v) {
+        for (const [ts, ns] of v as TimerPairs) {
           const w = typeof ns === 'number' ? windowAt(kw, ns) : undefined;
           // Two timers for one window (never written by this runtime): the earlier fires first.
           if (w && !(w.ts <= ts)) w.ts = ts;
         }
       }
       timers.clear();
-      for (const [, , kw] of windows.entries()) {
-        for (const w of windowsOf(kw)) {
-          if (Number.isNaN(w.ts)) w.ts = implied(w);
-          this.queue.add(w);
-          this.live++;
-        }
-      }
+      for (const [kg, key, kw] of windows.entries())
+        for (const w of windowsOf(kw)) this.place(kg, key, w, Number.isNaN(w.ts) ? implied(w) : w.ts);
     });
   }
 
