@@ -103,6 +103,19 @@ describe('window timers in snapshots', () => {
     expect(op.timerCount).toBe(0);
   });
 
+  it('refuses a timers entry that is not [timestamp, namespace] pairs as corrupt state', () => {
+    for (const bad of [[[5]], [['x', 0]], [[5, true]]]) {
+      const backend = new KeyedStateBackend(128, { start: 0, end: 127 });
+      const key = canonicalKey(['a']);
+      backend.state('windows').put(keyGroupOf(key, 128), key, [[0, 10, false, [1, 1]]]);
+      backend.state('timers').put(keyGroupOf(key, 128), key, bad);
+      const { op } = operator(tumbling, 0);
+      expect(() => op.restoreState([backend.snapshot()])).toThrow(
+        expect.objectContaining({ code: 'TRIB_STATE_CORRUPT', message: expect.stringMatching(/timer/) }),
+      );
+    }
+  });
+
   it('a restore then a snapshot writes the same entries', () => {
     const first = operator({ kind: 'session', gap: 5 }, 4);
     first.op.push(keyedBatch([rec('a', 1, 1), rec('a', 2, 4), rec('b', 3, 30), rec('c', 4, 2)]));

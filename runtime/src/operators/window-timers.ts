@@ -56,7 +56,8 @@ const SERIALIZER: StateSerializer<KeyTimers> = {
     const out: TimerPairs = new Array(n);
     for (let i = 0; i < n; i++) {
       if (r.arrayLength() !== 2) stateCorrupt('a timer is not a [timestamp, namespace] pair');
-      const ts = r.number();
+      const ts = r.value();
+      if (typeof ts !== 'number') stateCorrupt('a timer timestamp is not a number');
       const ns = r.value();
       if (typeof ns !== 'number' && typeof ns !== 'string') stateCorrupt('a timer namespace is not a number or string');
       out[i] = [ts, ns];
