@@ -1,5 +1,6 @@
-// A key's windows: one window is stored as itself, two or more as a Map, and either form
-// snapshots to the same array form (binary and JSON) and restores to the compact form.
+// A key's windows: a list sorted by start, newest first, held by its head; it snapshots to the
+// array form (binary and JSON, oldest first) whatever order the windows came in, and restores
+// to the same list.
 import { describe, expect, it } from 'vitest';
 import { BinaryReader } from '../state/binary-reader.ts';
 import { BinaryWriter } from '../state/binary-writer.ts';
@@ -12,6 +13,7 @@ import {
   windowsOf,
   withoutWindow,
   withWindow,
+  unlink,
   type KeyWindows,
   type Win,
 } from './key-windows.ts';
@@ -34,24 +36,36 @@ function binaryRoundTrip(kw: KeyWindows): KeyWindows {
 }
 
 describe('key windows', () => {
-  it('one window is the window itself; a second makes a Map; removing back to one collapses it', () => {
-    const a = win(0, 1);
-    let kw: KeyWindows | undefined = withWindow(undefined, a);
-    expect(kw).toBe(a);
-    kw = withWindow(kw, win(10, 2));
-    expect(kw).toBeInstanceOf(Map);
-    expect(windowCountOf(kw)).toBe(2);
-    expect(windowAt(kw, 10)?.accs[0]).toBe(2);
-    kw = withoutWindow(kw, 10);
-    expect(kw).toBe(a);
-    expect(withoutWindow(a, 99)).toBe(a);
-    expect(withoutWindow(a, 0)).toBeUndefined();
-    expect([...windowsOf(undefined)]).toEqual([]);
+  it('keeps the windows sorted newest first whatever order they come in, and unlinks any in place', () => {
+    const [a, b, c, d] = [win(0, 1), win(10, 2), win(20, 3), win(30, 4)];
+    let kw: KeyWindows | undefined = withWindow(undefined, b);
+    expect(kw).toBe(b);
+    kw = withWindow(kw, d); // newer: the new head
+    kw = withWindow(kw, a); // older than all: the tail
+    kw = withWindow(kw, c); // between
+    expect(kw).toBe(d);
+    expect(windowsOf(kw).map((w) => w.start)).toEqual([30, 20, 10, 0]);
+    expect(windowCountOf(kw)).toBe(4);
+    expect(windowAt(kw, 10)).toBe(b);
+    expect(windowAt(kw, 15)).toBeUndefined();
+    expect(windowAt(kw, -10)).toBeUndefined();
+    // The back links mirror the forward ones.
+    expect([a.newer, b.newer, c.newer, d.newer]).toEqual([b, c, d, undefined]);
+    unlink(b);
+    expect(windowsOf(kw).map((w) => w.start)).toEqual([30, 20, 0]);
+    expect([a.newer, c.older, b.newer, b.older]).toEqual([c, a, undefined, undefined]);
+    kw = withoutWindow(kw!, d); // the head: the next one is the new head
+    expect(kw).toBe(c);
+    expect(c.newer).toBeUndefined();
+    kw = withoutWindow(kw!, a);
+    expect(kw).toBe(c);
+    expect(withoutWindow(kw!, c)).toBeUndefined();
+    expect(windowsOf(undefined)).toEqual([]);
   });
 
   it('snapshots either form as the array of windows and restores the compact form', () => {
     const one = win(-20, 3);
-    const many = withWindow(withWindow(win(0, 1), win(10, 2)), win(20, 4));
+    const many = withWindow(withWindow(win(10, 2), win(20, 4)), win(0, 1));
     expect(ser.toJSON(one)).toEqual([[-20, -10, true, [3, [3]]]]);
     expect(ser.toJSON(many)).toEqual([
       [0, 10, false, [1, [1]]],
@@ -62,11 +76,27 @@ describe('key windows', () => {
       const viaBinary = binaryRoundTrip(kw);
       const viaJson = ser.fromJSON(ser.toJSON(kw));
       for (const back of [viaBinary, viaJson]) {
-        expect(back instanceof Map).toBe(kw instanceof Map);
+        expect(windowsOf(back).map((w) => w.start)).toEqual(windowsOf(kw).map((w) => w.start));
         expect(ser.toJSON(back)).toEqual(ser.toJSON(kw));
-        expect(windowAt(back, [...windowsOf(kw)][0]!.start)?.accs[1]).toBeInstanceOf(Set);
+        expect(windowAt(back, windowsOf(kw)[0]!.start)?.accs[1]).toBeInstanceOf(Set);
       }
     }
+  });
+
+  it('restores windows written in any order to the sorted list; two windows with one start are corrupt state', () => {
+    const back = ser.fromJSON([
+      [10, 20, false, [2, [2]]],
+      [0, 10, true, [1, [1]]],
+      [20, 30, false, [4, [4]]],
+    ]);
+    expect(windowsOf(back).map((w) => w.start)).toEqual([20, 10, 0]);
+    expect(windowsOf(back).map((w) => w.newer?.start)).toEqual([undefined, 20, 10]);
+    expect(() =>
+      ser.fromJSON([
+        [0, 10, false, [1, [1]]],
+        [0, 10, false, [2, [2]]],
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'TRIB_STATE_CORRUPT' }));
   });
 
   it('an empty window list in a snapshot is corrupt state, not a key without windows', () => {

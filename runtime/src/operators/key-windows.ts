@@ -1,9 +1,12 @@
 // The open windows of one key of a window aggregate, and their keyed-state serializer.
-// Most keys hold one window at a time (tumbling windows; a session between gaps), so a key
-// with one window stores the window itself and only a key with several gets a Map by start.
-// A Map costs ~180 bytes even with one entry: at a million keys that is ~180 MB more for
-// the GC to mark during a savepoint or a restore, and one more object per key to allocate.
-// The snapshot form does not change: a key's windows are always an array (state-format.md).
+// A key's windows are a doubly linked list sorted by start, newest first, held in keyed state
+// by its head: no Map per key (a Map costs ~180 bytes even with one entry, and a sliding
+// window's churn of one insert and one delete per slide rehashed it), and a window is unlinked
+// in O(1) when it is dropped, without looking its key up — only dropping the head (the key's
+// newest window) changes what keyed state holds. A record of a sliding window falls in
+// size ÷ slide windows, latest first, which the operator matches against the list in one walk.
+// The snapshot form does not change: a key's windows are an array, oldest first
+// (state-format.md).
 //
 // A window is also its own timer (window-timers.ts): every open window has exactly one
 // pending timer — its end − 1 until it fires, then its cleanup time — so the window carries
@@ -17,6 +20,7 @@ import { accsFromJSON, accsToJSON, type Aggregator } from './aggregators.ts';
 /**
  * An open window of one key. As a timer: `ts` is when it is due (set when it is queued), `kg`
  * and `key` its key, `ns` its start once queued, `deleted` set when it is dropped while queued.
+ * `newer`/`older`: its neighbours in the key's list (starts strictly decreasing along `older`).
  */
 export interface Win extends Timer {
   start: number;
@@ -24,56 +28,116 @@ export interface Win extends Timer {
   accs: unknown[];
   fired: boolean;
   ns: number;
+  newer: Win | undefined;
+  older: Win | undefined;
 }
 
-/** A window not yet queued as a timer (no key; due time NaN until it is). */
+/** A window not yet queued as a timer nor linked (no key; due time NaN until it is). */
 export function newWin(start: number, end: number, accs: unknown[], fired: boolean): Win {
-  return { start, end, accs, fired, ts: Number.NaN, kg: -1, key: '', ns: start, deleted: false };
+  return {
+    start,
+    end,
+    accs,
+    fired,
+    ts: Number.NaN,
+    kg: -1,
+    key: '',
+    ns: start,
+    deleted: false,
+    newer: undefined,
+    older: undefined,
+  };
 }
 
-/** One window, or several by start. A Map always holds two or more (one collapses to the window). */
-export type KeyWindows = Win | Map<number, Win>;
+/** A key's windows: the newest, from which `older` leads to the rest. */
+export type KeyWindows = Win;
 
 export function windowAt(kw: KeyWindows | undefined, start: number): Win | undefined {
-  if (kw === undefined) return undefined;
-  if (kw instanceof Map) return kw.get(start);
-  return kw.start === start ? kw : undefined;
+  for (let w = kw; w !== undefined && w.start >= start; w = w.older) if (w.start === start) return w;
+  return undefined;
 }
 
-export function windowsOf(kw: KeyWindows | undefined): Iterable<Win> {
-  if (kw === undefined) return [];
-  return kw instanceof Map ? kw.values() : [kw];
+/** The key's windows, newest first. */
+export function windowsOf(kw: KeyWindows | undefined): Win[] {
+  const out: Win[] = [];
+  for (let w = kw; w !== undefined; w = w.older) out.push(w);
+  return out;
 }
 
 export function windowCountOf(kw: KeyWindows): number {
-  return kw instanceof Map ? kw.size : 1;
+  let n = 0;
+  for (let w: Win | undefined = kw; w !== undefined; w = w.older) n++;
+  return n;
 }
 
-/** `kw` with `w` added; no window of `kw` may start where `w` does. A Map is changed in place. */
+/**
+ * Links unlinked `w` between `newer` (undefined: `w` becomes the head) and `older` (undefined:
+ * the tail), which must be adjacent with newer.start > w.start > older.start. Returns the head.
+ */
+export function linkBetween(head: KeyWindows | undefined, newer: Win | undefined, older: Win | undefined, w: Win): Win {
+  w.newer = newer;
+  w.older = older;
+  if (older !== undefined) older.newer = w;
+  if (newer === undefined) return w;
+  newer.older = w;
+  return head as Win;
+}
+
+/** `kw` with unlinked `w` linked in at its place; no window of `kw` may start where `w` does. */
 export function withWindow(kw: KeyWindows | undefined, w: Win): KeyWindows {
-  if (kw === undefined) return w;
-  if (kw instanceof Map) return kw.set(w.start, w);
-  return new Map([
-    [kw.start, kw],
-    [w.start, w],
-  ]);
+  let newer: Win | undefined;
+  let older = kw;
+  while (older !== undefined && older.start > w.start) {
+    newer = older;
+    older = older.older;
+  }
+  return linkBetween(kw, newer, older, w);
 }
 
-/** `kw` without the window starting at `start`; undefined when none is left. A Map is changed in place. */
-export function withoutWindow(kw: KeyWindows, start: number): KeyWindows | undefined {
-  if (!(kw instanceof Map)) return kw.start === start ? undefined : kw;
-  kw.delete(start);
-  if (kw.size > 1) return kw;
-  const rest = kw.values().next();
-  return rest.done ? undefined : rest.value;
+/** Takes `w` out of its key's list (O(1): its neighbours are linked to each other). */
+export function unlink(w: Win): void {
+  const { newer, older } = w;
+  if (older !== undefined) older.newer = newer;
+  if (newer !== undefined) newer.older = older;
+  w.newer = undefined;
+  w.older = undefined;
 }
 
+/** The head of the list whose head is `kw` once `w` is unlinked from it; undefined when none is left. */
+export function withoutWindow(kw: KeyWindows, w: Win): KeyWindows | undefined {
+  const older = w.older;
+  unlink(w);
+  return w === kw ? older : kw;
+}
+
+/** Restored windows as a list; two windows of one key with the same start are corrupt state. */
 function fromList(list: Win[]): KeyWindows | undefined {
-  if (list.length <= 1) return list[0];
-  return new Map(list.map((w) => [w.start, w]));
+  list.sort((a, b) => b.start - a.start);
+  for (let i = 1; i < list.length; i++) {
+    const w = list[i] as Win;
+    const newer = list[i - 1] as Win;
+    if (newer.start === w.start) stateCorrupt(`two windows of a key start at ${w.start}`);
+    newer.older = w;
+    w.newer = newer;
+  }
+  return list[0];
 }
 
-/** JSON form `[[start, end, fired, accumulators], …]` per key; the binary paths write and read exactly its TVE. */
+function oldestOf(kw: KeyWindows): Win {
+  let w = kw;
+  while (w.older !== undefined) w = w.older;
+  return w;
+}
+
+/** Each of the key's windows, oldest first (the order a snapshot writes them in). */
+export function forEachOldestFirst(kw: KeyWindows, f: (w: Win) => void): void {
+  for (let w: Win | undefined = oldestOf(kw); w !== undefined; w = w.newer) f(w);
+}
+
+/**
+ * JSON form `[[start, end, fired, accumulators], …]` per key, oldest first; the binary paths
+ * write and read exactly its TVE.
+ */
 export function keyWindowsSerializer(aggs: readonly Aggregator[]): StateSerializer<KeyWindows> {
   const writeWin = (w: BinaryWriter, win: Win): void => {
     w.u8(TAG_ARRAY);
@@ -104,7 +168,10 @@ export function keyWindowsSerializer(aggs: readonly Aggregator[]): StateSerializ
     return newWin(start, end, accs, fired);
   };
   return {
-    toJSON: (kw) => [...windowsOf(kw)].map((w) => [w.start, w.end, w.fired, accsToJSON(aggs, w.accs)]),
+    toJSON: (kw) =>
+      windowsOf(kw)
+        .reverse()
+        .map((w) => [w.start, w.end, w.fired, accsToJSON(aggs, w.accs)]),
     fromJSON: (j) =>
       fromList(
         (j as [number, number, boolean, unknown[]][]).map(([start, end, fired, a]) =>
@@ -113,24 +180,15 @@ export function keyWindowsSerializer(aggs: readonly Aggregator[]): StateSerializ
       ) ?? empty(),
     write: (w, kw) => {
       w.u8(TAG_ARRAY);
-      if (kw instanceof Map) {
-        w.varuint(kw.size);
-        for (const win of kw.values()) writeWin(w, win);
-      } else {
-        w.varuint(1);
-        writeWin(w, kw);
-      }
+      w.varuint(windowCountOf(kw));
+      forEachOldestFirst(kw, (win) => writeWin(w, win));
     },
     read: (r) => {
       const n = r.arrayLength();
-      if (n === 1) return readWin(r);
       if (n === 0) return empty();
-      const m = new Map<number, Win>();
-      for (let i = 0; i < n; i++) {
-        const win = readWin(r);
-        m.set(win.start, win);
-      }
-      return m;
+      const list = new Array<Win>(n);
+      for (let i = 0; i < n; i++) list[i] = readWin(r);
+      return fromList(list) as Win;
     },
   };
 }

@@ -19,8 +19,9 @@ import { RecordErrors } from './record-errors.ts';
 import { keyFieldsOf } from './key-selector.ts';
 import {
   keyWindowsSerializer,
+  linkBetween,
   newWin,
-  windowAt,
+  unlink,
   windowCountOf,
   windowsOf,
   withoutWindow,
@@ -138,16 +139,36 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
       }
       const count = assignStarts(this.cfg.window, t, this.starts);
       let accepted = false;
-      // The key's windows are looked up once per record, not once per window it falls in (a
+      // The record's windows (latest first) are matched against the key's list (newest first)
+      // in one walk: one keyed-state lookup per record, not one per window it falls in (a
       // sliding window's record falls in size ÷ slide of them).
-      let kw = this.windows.get(kg, key);
+      const head = this.windows.get(kg, key);
+      let kw = head;
+      let newer: Win | undefined;
+      let older = head;
       for (let s = 0; s < count; s++) {
         const start = this.starts[s] as number;
         const end = start + this.size;
         if (eventTime && end - 1 + this.lateness <= this.wm) continue;
         accepted = true;
-        kw = this.addTo(kg, key, kw, start, end, t);
+        while (older !== undefined && older.start > start) {
+          newer = older;
+          older = older.older;
+        }
+        let w: Win;
+        if (older !== undefined && older.start === start) {
+          w = older;
+          older = w.older;
+        } else {
+          w = newWin(start, end, initAll(this.aggs), false);
+          kw = linkBetween(kw, newer, older, w);
+          this.placeTimers(kg, key, w);
+        }
+        newer = w;
+        addAll(this.aggs, w.accs, this.scratch, t);
+        this.fireIfPastWatermark(key, w);
       }
+      if (kw !== head) this.windows.put(kg, key, kw as KeyWindows);
       if (!accepted) {
         this.late?.add(rec, ts[i] as number);
         late++;
@@ -164,28 +185,6 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     return this.cfg.eventTime ? { watermark: this.wm, newest: this.newest } : undefined;
   }
 
-  /** Adds the record at `t` to the key's window [start, end); returns the key's windows after it. */
-  private addTo(
-    kg: number,
-    key: string,
-    kw: KeyWindows | undefined,
-    start: number,
-    end: number,
-    t: number,
-  ): KeyWindows {
-    let w = windowAt(kw, start);
-    if (!w) {
-      w = newWin(start, end, initAll(this.aggs), false);
-      const next = withWindow(kw, w);
-      if (next !== kw) this.windows.put(kg, key, next);
-      kw = next;
-      this.placeTimers(kg, key, w);
-    }
-    addAll(this.aggs, w.accs, this.scratch, t);
-    this.fireIfPastWatermark(key, w);
-    return kw as KeyWindows;
-  }
-
   /**
    * Merge, then judge (Flink's WindowOperator for merging windows): the record's one-record
    * session is merged with the key's sessions it touches, and the record is late only if the
@@ -199,15 +198,15 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     const end = t + gap;
     const existing = this.windows.get(kg, key);
     let touches = false;
-    for (const old of windowsOf(existing)) if (old.start <= end && old.end >= t) touches = true;
+    for (let old = existing; old !== undefined; old = old.older) if (old.start <= end && old.end >= t) touches = true;
     if (!touches && this.cfg.eventTime && end - 1 + this.lateness <= this.wm) return false;
     let kw = existing;
     const w = newWin(t, end, initAll(this.aggs), false);
     addAll(this.aggs, w.accs, this.scratch, t);
     // Existing sessions of a key never intersect each other, so one pass finds all merges.
-    for (const old of [...windowsOf(existing)]) {
+    for (const old of windowsOf(existing)) {
       if (old.start <= w.end && old.end >= w.start) {
-        kw = withoutWindow(kw as KeyWindows, old.start);
+        kw = withoutWindow(kw as KeyWindows, old);
         this.timers.remove(old);
         w.start = Math.min(w.start, old.start);
         w.end = Math.max(w.end, old.end);
@@ -262,11 +261,13 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
       this.timers.place(w.kg, w.key, w, cleanup);
       return;
     }
-    const kw = this.windows.get(w.kg, w.key);
-    if (kw === undefined) return;
-    const rest = withoutWindow(kw, w.start);
+    // Only the key's newest window is what keyed state holds; any other unlinks in place.
+    const rest = w.older;
+    const isHead = w.newer === undefined;
+    unlink(w);
+    if (!isHead) return;
     if (rest === undefined) this.windows.delete(w.kg, w.key);
-    else if (rest !== kw) this.windows.put(w.kg, w.key, rest);
+    else this.windows.put(w.kg, w.key, rest);
   }
 
   private emit(key: string, w: Win): void {

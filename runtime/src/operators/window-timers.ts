@@ -13,7 +13,7 @@ import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
 import { TAG_ARRAY, type BinaryWriter } from '../state/binary-writer.ts';
 import type { KeyedState, KeyedStateBackend, StateSerializer } from '../state/keyed-state.ts';
 import { TimerQueue } from '../time/timer-queue.ts';
-import { windowAt, windowsOf, type KeyWindows, type Win } from './key-windows.ts';
+import { forEachOldestFirst, windowAt, windowCountOf, windowsOf, type KeyWindows, type Win } from './key-windows.ts';
 
 /** A key's timers as a snapshot holds them: written from its windows, read back as pairs. */
 type TimerPairs = [ts: number, ns: number | string][];
@@ -38,18 +38,16 @@ function pairsOf(j: unknown): TimerPairs {
 // Written only from the windows (the snapshot reads the windows state's tables); pairs are
 // only ever read.
 const SERIALIZER: StateSerializer<KeyTimers> = {
-  toJSON: (v) => [...windowsOf(v as KeyWindows)].map((w) => [w.ts, w.start]),
+  toJSON: (v) =>
+    windowsOf(v as KeyWindows)
+      .reverse()
+      .map((w) => [w.ts, w.start]),
   fromJSON: pairsOf,
   write(w: BinaryWriter, v: KeyTimers): void {
     const kw = v as KeyWindows;
     w.u8(TAG_ARRAY);
-    if (kw instanceof Map) {
-      w.varuint(kw.size);
-      for (const win of kw.values()) writePair(w, win.ts, win.start);
-    } else {
-      w.varuint(1);
-      writePair(w, kw.ts, kw.start);
-    }
+    w.varuint(windowCountOf(kw));
+    forEachOldestFirst(kw, (win) => writePair(w, win.ts, win.start));
   },
   read(r: BinaryReader): KeyTimers {
     const n = r.arrayLength();
