@@ -8,7 +8,9 @@
 // one bucket never compare equal (a key holds at most one timer per namespace and timestamp);
 // only a deleted timer can tie with a live one, and deleted timers are skipped when fired.
 // Depth is bounded: past 2·log2(n) levels a range falls back to the built-in sort, so no input
-// order makes it quadratic.
+// order makes it quadratic. A large bucket is first split by key group in one counting pass
+// (key groups are small integers): the quicksort then sorts each group's run by key alone,
+// about log2(groups) fewer levels of comparisons, each of which reads two keys' strings.
 import type { Timer } from './timer.ts';
 
 /** Ranges this short are sorted by insertion (fewer moves than partitioning them). */
@@ -35,9 +37,32 @@ export function compareTimers(a: Timer, b: Timer): number {
   return compareSameTime(a, b);
 }
 
+/** Buckets at least this large are split by key group before the quicksort. */
+const BY_GROUP = 256;
+
 /** Sorts timers of one timestamp in place into firing order. */
 export function sortSameTime(list: Timer[], depthLimit = 2 * Math.ceil(Math.log2(list.length + 1))): void {
-  sortRange(list, 0, list.length, depthLimit);
+  if (list.length < BY_GROUP) {
+    sortRange(list, 0, list.length, depthLimit);
+    return;
+  }
+  let groups = 0;
+  for (let i = 0; i < list.length; i++) groups = Math.max(groups, (list[i] as Timer).kg + 1);
+  // Run starts by key group (a counting sort); the scatter keeps the bucket's order within a group.
+  const at = new Int32Array(groups + 1);
+  for (let i = 0; i < list.length; i++) at[(list[i] as Timer).kg + 1]++;
+  for (let g = 1; g <= groups; g++) (at[g] as number) += at[g - 1] as number;
+  const copy = list.slice();
+  const next = at.slice(0, groups);
+  for (let i = 0; i < copy.length; i++) {
+    const t = copy[i] as Timer;
+    list[(next[t.kg] as number)++] = t;
+  }
+  for (let g = 0; g < groups; g++) {
+    const lo = at[g] as number;
+    const hi = at[g + 1] as number;
+    if (hi - lo > 1) sortRange(list, lo, hi, Math.min(depthLimit, 2 * Math.ceil(Math.log2(hi - lo + 1))));
+  }
 }
 
 function sortRange(l: Timer[], lo: number, hi: number, depth: number): void {
