@@ -17,7 +17,10 @@
 // half the events each side by side — two slots with nothing shared, what two cores give the
 // engine on this machine. First, the machine itself: plain JavaScript loops alone and two side by
 // side (machine-scaling.ts), arithmetic only and allocation-heavy, so a ceiling the engine meets
-// can be told from one it makes. The best of BENCH_THREADS_ROUNDS (default 2) rounds counts.
+// can be told from one it makes. And a peer: q5 on Apache Flink (flink-q5.ts: the same events,
+// windows and rows, one JVM with a local MiniCluster) at -p 1 and -p 2 in the same rounds, so
+// its own -p 2 ÷ -p 1 on these cores stands beside ours (BENCH_THREADS_FLINK=0 skips it). The
+// best of BENCH_THREADS_ROUNDS (default 2) rounds counts.
 // Env: BENCH_THREADS_Q5 (default 2,000,000 events), BENCH_THREADS_Q0 (default 600,000 records).
 // `BENCH_ONLY=threads npm run bench`.
 import { spawn } from 'node:child_process';
@@ -26,7 +29,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
+import { TributaryError } from '../runtime/src/errors.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
+import { flinkQ5, FLINK_VERSION } from './flink-q5.ts';
 import { machineScaling } from './machine-scaling.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -63,6 +68,8 @@ interface RunTimes {
   finished: number;
   end: number;
   cpuS: number;
+  /** Records the job emitted, from "job finished" (when it says). */
+  recordsOut: number | undefined;
 }
 
 /** Runs the CLI to the end; times from its JSON log lines (the slots' and the supervisor's). */
@@ -96,14 +103,18 @@ function runCli(file: string, mode: Mode, stateDir: string): Promise<RunTimes> {
       if (!cpu) return reject(new Error(`${mode.name}: no CPU time from /usr/bin/time`));
       let running = 0;
       let finished = 0;
+      let recordsOut: number | undefined;
       for (const line of err.split('\n')) {
         if (!line.startsWith('{"level"')) continue;
-        const l = JSON.parse(line) as { time: number; msg: string };
+        const l = JSON.parse(line) as { time: number; msg: string; recordsOut?: number };
         if (l.msg === 'job running') running = Math.max(running, l.time);
-        if (l.msg === 'job finished') finished = l.time;
+        if (l.msg === 'job finished') {
+          finished = l.time;
+          recordsOut = l.recordsOut;
+        }
       }
       if (!running || !finished) return reject(new Error(`${mode.name}: no job running/finished in its log`));
-      resolve({ t0, running, finished, end: Date.now(), cpuS: Number(cpu[1]) + Number(cpu[2]) });
+      resolve({ t0, running, finished, end: Date.now(), cpuS: Number(cpu[1]) + Number(cpu[2]), recordsOut });
     });
   });
 }
@@ -149,6 +160,33 @@ function resultOf(records: number, runs: readonly RunTimes[]): Result {
 
 const SIDE_BY_SIDE = '2 × -p 1 side by side';
 
+/** A peer engine on the same job: its name and one timed run, given the rows our -p 1 emitted. */
+interface Peer {
+  name: string;
+  run: (engineRows: number | undefined) => Promise<Result>;
+}
+
+/** q5 on Flink at `parallelism`; it must emit the rows our engine does, or it is not the same job. */
+function flinkPeer(count: number, parallelism: number): Peer {
+  return {
+    name: `Flink ${FLINK_VERSION} -p ${parallelism}`,
+    run: async (want) => {
+      const r = await flinkQ5(count, parallelism);
+      if (want !== undefined && r.rows !== want)
+        throw new TributaryError(
+          'TRIB_INVARIANT',
+          `Flink q5 -p ${parallelism} emitted ${r.rows} rows, the engine ${want}: not the same job`,
+        );
+      return {
+        recordsPerS: (count * 1000) / r.jobMs,
+        startupMs: r.wallMs - r.jobMs,
+        perCpuS: count / r.cpuS,
+        cores: r.cpuS / (r.wallMs / 1000),
+      };
+    },
+  };
+}
+
 /**
  * `halves`, when given, adds the machine's own ceiling for two slots as a peer: two `-p 1`
  * runs of half the records each at the same time (nothing shared, no shuffle), timed from
@@ -161,6 +199,7 @@ async function measure(
   graphOf: () => GraphSpec,
   dir: string,
   halves?: () => [GraphSpec, GraphSpec],
+  peers: readonly Peer[] = [],
 ): Promise<void> {
   const results = new Map<string, Result>();
   const keep = (name: string, res: Result): void => {
@@ -173,17 +212,24 @@ async function measure(
     return file;
   };
   const state = (): string => join(dir, `state-${randomUUID()}`);
+  let rows: number | undefined;
   for (let r = 0; r < ROUNDS; r++) {
-    for (const m of MODES) keep(m.name, resultOf(records, [await runCli(fileOf(graphOf()), m, state())]));
+    for (const m of MODES) {
+      const run = await runCli(fileOf(graphOf()), m, state());
+      if (m === MODES[0]) rows = run.recordsOut;
+      keep(m.name, resultOf(records, [run]));
+    }
     if (halves) {
       const p1 = MODES[0] as Mode;
       const runs = await Promise.all(halves().map((g) => runCli(fileOf(g), p1, state())));
       keep(SIDE_BY_SIDE, resultOf(records, runs));
     }
+    for (const peer of peers) keep(peer.name, await peer.run(rows));
   }
   const base = results.get('-p 1') as Result;
   process.stdout.write(`\n${label}, ${fmt.format(records)} records, best of ${ROUNDS}\n`);
-  for (const name of [...MODES.map((m) => m.name), ...(halves ? [SIDE_BY_SIDE] : [])]) {
+  const names = [...MODES.map((m) => m.name), ...(halves ? [SIDE_BY_SIDE] : []), ...peers.map((p) => p.name)];
+  for (const name of names) {
     const res = results.get(name) as Result;
     process.stdout.write(
       `  ${name.padEnd(22)} ${fmt.format(res.recordsPerS).padStart(10)} rec/s  ×${(res.recordsPerS / base.recordsPerS).toFixed(2)} of -p 1   ${fmt.format(res.perCpuS).padStart(9)} rec/CPU-s  ×${(res.perCpuS / base.perCpuS).toFixed(2)}   ${res.cores.toFixed(2)} cores busy   start-up ${fmt.format(res.startupMs)} ms\n`,
@@ -202,6 +248,11 @@ async function measure(
       `; two independent -p 1 runs reached ×${(side.recordsPerS / base.recordsPerS).toFixed(2)}, -p 2 --threads ×${(threads.recordsPerS / side.recordsPerS).toFixed(2)} of that`,
     );
   process.stdout.write('\n');
+  const [p1, p2] = peers.map((p) => results.get(p.name) as Result);
+  if (p1 && p2)
+    process.stdout.write(
+      `  peer: ${peers[1]?.name} ×${(p2.recordsPerS / p1.recordsPerS).toFixed(2)} of its -p 1 (records/s), ×${(p2.perCpuS / p1.perCpuS).toFixed(2)} (records per CPU-second); -p 2 --threads ×${(threads.recordsPerS / base.recordsPerS).toFixed(2)} of ours\n`,
+    );
 }
 
 export async function threadsBenchmarks(): Promise<void> {
@@ -221,6 +272,7 @@ export async function threadsBenchmarks(): Promise<void> {
       () => q5(n5),
       dir,
       () => [q5(Math.ceil(n5 / 2), 3), q5(Math.floor(n5 / 2), 4)],
+      process.env['BENCH_THREADS_FLINK'] === '0' ? [] : [flinkPeer(n5, 1), flinkPeer(n5, 2)],
     );
     const brokers = process.env['TRIBUTARY_KAFKA_BROKERS']?.split(',');
     if (!brokers) {
