@@ -50,13 +50,18 @@ export function sortSameTime(list: Timer[], depthLimit = 2 * Math.ceil(Math.log2
   for (let i = 0; i < list.length; i++) groups = Math.max(groups, (list[i] as Timer).kg + 1);
   // Run starts by key group (a counting sort); the scatter keeps the bucket's order within a group.
   const at = new Int32Array(groups + 1);
-  for (let i = 0; i < list.length; i++) at[(list[i] as Timer).kg + 1]++;
-  for (let g = 1; g <= groups; g++) (at[g] as number) += at[g - 1] as number;
+  for (let i = 0; i < list.length; i++) {
+    const g = (list[i] as Timer).kg + 1;
+    at[g] = (at[g] as number) + 1;
+  }
+  for (let g = 1; g <= groups; g++) at[g] = (at[g] as number) + (at[g - 1] as number);
   const copy = list.slice();
   const next = at.slice(0, groups);
   for (let i = 0; i < copy.length; i++) {
     const t = copy[i] as Timer;
-    list[(next[t.kg] as number)++] = t;
+    const j = next[t.kg] as number;
+    next[t.kg] = j + 1;
+    list[j] = t;
   }
   for (let g = 0; g < groups; g++) {
     const lo = at[g] as number;
