@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { TributaryError } from '../runtime/src/errors.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
-import { flinkQ5, FLINK_VERSION } from './flink-q5.ts';
+import { flinkQ5, flinkQ5Classpath, FLINK_VERSION } from './flink-q5.ts';
 import { machineScaling } from './machine-scaling.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -187,6 +187,18 @@ function flinkPeer(count: number, parallelism: number): Peer {
   };
 }
 
+/** Flink at -p 1 and -p 2, unless BENCH_THREADS_FLINK=0 or it cannot be fetched or compiled here (said, not fatal). */
+function flinkPeers(count: number): Peer[] {
+  if (process.env['BENCH_THREADS_FLINK'] === '0') return [];
+  try {
+    flinkQ5Classpath(); // downloads and compiles once, outside any timing
+  } catch (e) {
+    process.stdout.write(`\nFlink peer: skipped, it could not be fetched or compiled: ${String(e).slice(0, 300)}\n`);
+    return [];
+  }
+  return [flinkPeer(count, 1), flinkPeer(count, 2)];
+}
+
 /**
  * `halves`, when given, adds the machine's own ceiling for two slots as a peer: two `-p 1`
  * runs of half the records each at the same time (nothing shared, no shuffle), timed from
@@ -272,7 +284,7 @@ export async function threadsBenchmarks(): Promise<void> {
       () => q5(n5),
       dir,
       () => [q5(Math.ceil(n5 / 2), 3), q5(Math.floor(n5 / 2), 4)],
-      process.env['BENCH_THREADS_FLINK'] === '0' ? [] : [flinkPeer(n5, 1), flinkPeer(n5, 2)],
+      flinkPeers(n5),
     );
     const brokers = process.env['TRIBUTARY_KAFKA_BROKERS']?.split(',');
     if (!brokers) {
