@@ -25,11 +25,13 @@
 // jobMs runs from the last subtask's open() (the job running everywhere) to the last sink
 // subtask's finish() (its last row out) — the span threads.ts times for ours — startupMs from JVM
 // start to that open(), executeMs is env.execute() and netRuntimeMs Flink's own job runtime.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TributaryError } from '../runtime/src/errors.ts';
 import { cacheRoot } from '../test/cluster/paths.ts';
+import { measureChild } from './kafka-measure.ts';
 
 // 1.20 (the LTS line) runs on Java 17 as it is: no --add-opens needed, since the job's types
 // (a POJO, Long, String) never reach Kryo's reflection into JDK internals.
@@ -382,30 +384,16 @@ export function flinkQ5Args(count: number, parallelism: number, outDir?: string)
 /**
  * Runs the job in its own JVM: the rows it emitted, jobMs (running everywhere → last row out),
  * the wall time of the whole process (JVM start-up and MiniCluster included) and its CPU seconds
- * (user + sys of java and its threads, from /usr/bin/time, as threads.ts measures ours).
+ * (user + sys of java and its threads, from /usr/bin/time through kafka-measure.ts's measureChild).
  */
 export async function flinkQ5(
   count: number,
   parallelism: number,
 ): Promise<{ rows: number; jobMs: number; wallMs: number; cpuS: number }> {
   const args = flinkQ5Args(count, parallelism); // compiles (and downloads) before the clock starts
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const p = spawn('/usr/bin/time', ['-f', 'CPU %U %S', 'java', ...args]);
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const wallMs = Date.now() - t0;
-      if (code !== 0)
-        return reject(new Error(`flink q5 -p ${parallelism} exited ${String(code)}: ${err.slice(-1500)}`));
-      const cpu = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(err);
-      const line = out.split('\n').find((l) => l.startsWith('{"rows"'));
-      if (!cpu || !line) return reject(new Error(`flink q5 -p ${parallelism}: no result line or CPU time`));
-      const r = JSON.parse(line) as { rows: number; jobMs: number };
-      resolve({ rows: r.rows, jobMs: r.jobMs, wallMs, cpuS: Number(cpu[1]) + Number(cpu[2]) });
-    });
-  });
+  const run = await measureChild('java', args);
+  const line = run.stdout.split('\n').find((l) => l.startsWith('{"rows"'));
+  if (!line) throw new TributaryError('TRIB_JOB_FAILED', `flink q5 -p ${parallelism} printed no result line`);
+  const r = JSON.parse(line) as { rows: number; jobMs: number };
+  return { rows: r.rows, jobMs: r.jobMs, wallMs: run.wallMs, cpuS: run.cpuMs / 1000 };
 }
