@@ -5,12 +5,16 @@
 //   * raw TCP: the same records as newline-delimited JSON batches over a bare socket, parsed on
 //     the other side (serialization + kernel, no framing, no credits, no flow control);
 //   * in-memory channel: LocalChannel send/poll in one process (no serialization at all).
+// And two slot threads of one process (what `tributary run -p 2` runs), the receiver a Worker,
+// linked over loopback TCP and over MessagePorts (net/port-socket.ts): CPU is the process's.
 import { spawn } from 'node:child_process';
 import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { Worker, parentPort, workerData } from 'node:worker_threads';
 import type { ChannelElement } from '../runtime/src/exec/channel.ts';
 import { LocalChannel } from '../runtime/src/exec/channel.ts';
 import { DataPlane } from '../runtime/src/net/data-plane.ts';
+import { threadPortMesh, type ThreadPorts } from '../runtime/src/net/port-socket.ts';
 import type { Batch } from '../runtime/src/operators/types.ts';
 import { silentLogger } from '../runtime/src/telemetry/logger.ts';
 
@@ -93,17 +97,77 @@ function dataPlane(slot: number): DataPlane {
 
 /** Slot 0 → slot 1 over the TCP data plane. */
 export async function runDataPlane(records: number): Promise<NetMeasurement> {
-  const batches = makeBatches();
   const dp = dataPlane(0);
   const port = await dp.listen();
   const child = startChild('tributary', `127.0.0.1:${port}`);
   const childAddr = await child.ready;
   await dp.connect(async () => [childAddr], { self: `127.0.0.1:${port}`, timeoutMs: 10_000, retryMs: 20 });
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await sendAll(dp, records);
+  const report = await child.done;
+  const wallMs = performance.now() - t0;
+  const cpu = cpuMs(process.cpuUsage(c0)) + report.cpuMs;
+  await dp.close();
+  return {
+    name: 'tributary TCP data plane',
+    records: report.records,
+    wallMs,
+    cpuMs: cpu,
+    perCore: report.records / (cpu / 1000),
+  };
+}
+
+/**
+ * Slot thread 0 → slot thread 1 of this process, over loopback TCP or over MessagePorts. The
+ * process's CPU counts both threads (and nothing else runs in it meanwhile).
+ */
+export async function runThreadPair(records: number, transport: 'tcp' | 'ports'): Promise<NetMeasurement> {
+  const dp = dataPlane(0);
+  const mesh = transport === 'ports' ? threadPortMesh(2) : undefined;
+  const port = mesh ? 0 : await dp.listen();
+  const ports = mesh?.[1];
+  const worker = new Worker(join(root, 'bench/data-plane.ts'), {
+    argv: ['receiver', transport === 'ports' ? 'ports' : 'tributary', `127.0.0.1:${port}`],
+    ...(ports ? { workerData: ports, transferList: [...ports.outbound.values(), ...ports.inbound.values()] } : {}),
+  });
+  const done = new Promise<ChildReport>((resolve, reject) => {
+    worker.on('message', (m: { port?: number; records?: number; cpuMs?: number }) => {
+      if (m.port !== undefined)
+        dp.connect(async () => [`127.0.0.1:${m.port}`], {
+          self: `127.0.0.1:${port}`,
+          timeoutMs: 10_000,
+          retryMs: 20,
+        }).catch(reject);
+      if (m.records !== undefined) resolve(m as ChildReport);
+    });
+    worker.on('error', reject);
+  });
+  if (mesh) await dp.connectPorts(mesh[0] as ThreadPorts, 10_000);
+  while (!dp.connected) await new Promise((r) => setTimeout(r, 5));
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await sendAll(dp, records);
+  const report = await done;
+  const wallMs = performance.now() - t0;
+  const cpu = cpuMs(process.cpuUsage(c0));
+  await dp.close();
+  await worker.terminate();
+  return {
+    name: `two threads, ${transport === 'ports' ? 'MessagePorts' : 'loopback TCP'}`,
+    records: report.records,
+    wallMs,
+    cpuMs: cpu,
+    perCore: report.records / (cpu / 1000),
+  };
+}
+
+/** Sends `records` in batches to slot 1's channel 0, then its end, and waits until every byte left. */
+async function sendAll(dp: DataPlane, records: number): Promise<void> {
+  const batches = makeBatches();
   const out = dp.outboundChannel(1, 0);
   let wake: () => void = () => {};
   out.setWake(() => wake());
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
   let sent = 0;
   let b = 0;
   while (sent < records) {
@@ -117,17 +181,6 @@ export async function runDataPlane(records: number): Promise<NetMeasurement> {
   }
   out.send({ kind: 'end' });
   await dp.drain();
-  const report = await child.done;
-  const wallMs = performance.now() - t0;
-  const cpu = cpuMs(process.cpuUsage(c0)) + report.cpuMs;
-  await dp.close();
-  return {
-    name: 'tributary TCP data plane',
-    records: report.records,
-    wallMs,
-    cpuMs: cpu,
-    perCore: report.records / (cpu / 1000),
-  };
 }
 
 /** The same records as newline-delimited JSON over a bare socket (the peer). */
@@ -191,9 +244,12 @@ export function runInMemory(records: number): NetMeasurement {
 async function receiver(mode: string, arg: string): Promise<void> {
   let records = 0;
   const c0 = process.cpuUsage();
-  const report = (): void => {
-    process.stdout.write(`${JSON.stringify({ records, cpuMs: cpuMs(process.cpuUsage(c0)) })}\n`);
+  // A receiver thread reports to its parent; a receiver process on stdout.
+  const emit = (m: object): void => {
+    if (parentPort) parentPort.postMessage(m);
+    else process.stdout.write(`${JSON.stringify(m)}\n`);
   };
+  const report = (): void => emit({ records, cpuMs: cpuMs(process.cpuUsage(c0)) });
   if (mode === 'raw') {
     const server = createServer((s) => {
       let rest = '';
@@ -220,9 +276,12 @@ async function receiver(mode: string, arg: string): Promise<void> {
     return;
   }
   const dp = dataPlane(1);
-  const port = await dp.listen();
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
-  await dp.connect(async () => [arg], { self: `127.0.0.1:${port}`, timeoutMs: 10_000, retryMs: 20 });
+  if (mode === 'ports') await dp.connectPorts(workerData as ThreadPorts, 10_000);
+  else {
+    const port = await dp.listen();
+    emit({ port });
+    await dp.connect(async () => [arg], { self: `127.0.0.1:${port}`, timeoutMs: 10_000, retryMs: 20 });
+  }
   const inp = dp.inboundChannel(0, 0);
   let wake: () => void = () => {};
   inp.setWake(() => wake());

@@ -13,6 +13,8 @@
 // BENCH_ONLY=slot-memory only the RSS per slot process of a distributed q0 (slot-memory.ts).
 // BENCH_ONLY=kafka-idle only the CPU of idle Kafka clients with and without our kafkajs patches.
 // BENCH_ONLY=timer-sort only the timer queue's bucket sort against the built-in sort (timer-sort.ts).
+// BENCH_ONLY=data-plane only the data plane: slot processes over TCP against raw TCP and an
+// in-memory channel, and slot threads over MessagePorts against loopback TCP (data-plane.ts).
 // BENCH_ONLY=kafka (or `npm run bench -- kafka`) only the Kafka path against its peers: the bare
 // kafkajs loop, a Java kafka-clients pipe, tributary q0/q1 at p1 and p2 (kafka-path.ts; needs the
 // local cluster's Kafka).
@@ -21,7 +23,7 @@
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
-import { runDataPlane, runInMemory, runRawTcp, type NetMeasurement } from './data-plane.ts';
+import { runDataPlane, runInMemory, runRawTcp, runThreadPair, type NetMeasurement } from './data-plane.ts';
 import { EVENT_RATES, eventTimeBenchmarks } from './event-time.ts';
 import { eventTimeLatency } from './event-time-latency.ts';
 import { firstCheckpointBenchmarks } from './first-checkpoint.ts';
@@ -101,6 +103,26 @@ async function dataPlane(): Promise<void> {
     `  ratio data plane / raw TCP: ${(t.perCore / p.perCore).toFixed(2)}  (target ≥ 500,000 rec/s per core: ${t.perCore >= 500_000 ? 'met' : 'NOT met'})\n`,
   );
   if (t.records !== p.records) process.stdout.write(`  WARNING: record counts differ (${t.records} vs ${p.records})\n`);
+
+  process.stdout.write(
+    `\ndata plane: slot thread → slot thread of one process, ${fmt.format(n)} records, best of ${rounds}\n`,
+  );
+  const tcp: NetMeasurement[] = [];
+  const ports: NetMeasurement[] = [];
+  for (let r = 0; r < rounds; r++) {
+    tcp.push(await runThreadPair(n, 'tcp'));
+    ports.push(await runThreadPair(n, 'ports'));
+  }
+  const [overTcp, overPorts] = [bestNet(tcp), bestNet(ports)];
+  for (const x of [overPorts, overTcp])
+    process.stdout.write(
+      `  ${x.name.padEnd(28)} ${fmt.format(x.perCore).padStart(12)} rec/s per core   (${fmt.format(x.wallMs)} ms wall, ${fmt.format(x.cpuMs)} ms CPU of the process)\n`,
+    );
+  process.stdout.write(
+    `  ratio MessagePorts / loopback TCP: ${(overPorts.perCore / overTcp.perCore).toFixed(2)} per core, ${(overTcp.wallMs / overPorts.wallMs).toFixed(2)} by wall time\n`,
+  );
+  if (overTcp.records !== overPorts.records || overTcp.records < n)
+    process.stdout.write(`  WARNING: record counts differ (${overPorts.records} vs ${overTcp.records}, ${n} sent)\n`);
 }
 
 /** The same filter → map chain as TypeScript functions and as CEL. */
@@ -187,6 +209,10 @@ if (only === 'kafka-idle') {
 }
 if (only === 'kafka') {
   await kafkaPathBenchmarks();
+  process.exit(0);
+}
+if (only === 'data-plane') {
+  await dataPlane();
   process.exit(0);
 }
 if (only === 'timer-sort') {

@@ -42,12 +42,15 @@ const ROUNDS = Number(process.env['BENCH_THREADS_ROUNDS'] ?? 2);
 interface Mode {
   name: string;
   args: string[];
+  env?: Record<string, string>;
 }
 
 const MODES: Mode[] = [
   { name: '-p 1', args: ['-p', '1'] },
   { name: '-p 2 --single-thread', args: ['-p', '2', '--single-thread'] },
   { name: '-p 2 --threads', args: ['-p', '2', '--threads'] },
+  // The threads' own peer: the same slots linked over loopback TCP instead of MessagePorts.
+  { name: '-p 2 --threads over TCP', args: ['-p', '2', '--threads'], env: { TRIBUTARY_THREAD_DATA_PLANE: 'tcp' } },
   { name: '-p 2 --distributed', args: ['-p', '2', '--distributed'] },
 ];
 
@@ -92,7 +95,7 @@ function runCli(file: string, mode: Mode, stateDir: string): Promise<RunTimes> {
         '--checkpoint-interval',
         '10s',
       ],
-      { cwd: root, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' } },
+      { cwd: root, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...mode.env } },
     );
     let err = '';
     p.stdout.resume();
@@ -244,7 +247,7 @@ async function measure(
   for (const name of names) {
     const res = results.get(name) as Result;
     process.stdout.write(
-      `  ${name.padEnd(22)} ${fmt.format(res.recordsPerS).padStart(10)} rec/s  ×${(res.recordsPerS / base.recordsPerS).toFixed(2)} of -p 1   ${fmt.format(res.perCpuS).padStart(9)} rec/CPU-s  ×${(res.perCpuS / base.perCpuS).toFixed(2)}   ${res.cores.toFixed(2)} cores busy   start-up ${fmt.format(res.startupMs)} ms\n`,
+      `  ${name.padEnd(24)} ${fmt.format(res.recordsPerS).padStart(10)} rec/s  ×${(res.recordsPerS / base.recordsPerS).toFixed(2)} of -p 1   ${fmt.format(res.perCpuS).padStart(9)} rec/CPU-s  ×${(res.perCpuS / base.perCpuS).toFixed(2)}   ${res.cores.toFixed(2)} cores busy   start-up ${fmt.format(res.startupMs)} ms\n`,
     );
   }
   // A -p 1 run may keep more than one core busy (GC and I/O threads beside its event loop);
@@ -260,6 +263,10 @@ async function measure(
       `; two independent -p 1 runs reached ×${(side.recordsPerS / base.recordsPerS).toFixed(2)}, -p 2 --threads ×${(threads.recordsPerS / side.recordsPerS).toFixed(2)} of that`,
     );
   process.stdout.write('\n');
+  const tcp = results.get('-p 2 --threads over TCP') as Result;
+  process.stdout.write(
+    `  slot threads over MessagePorts ×${(threads.recordsPerS / tcp.recordsPerS).toFixed(2)} of over loopback TCP (records/s), ×${(threads.perCpuS / tcp.perCpuS).toFixed(2)} (records per CPU-second)\n`,
+  );
   const [p1, p2] = peers.map((p) => results.get(p.name) as Result);
   if (p1 && p2)
     process.stdout.write(

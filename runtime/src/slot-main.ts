@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { getCompileCacheDir } from 'node:module';
 import { dirname } from 'node:path';
-import { isMainThread, parentPort } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { CheckpointStorage } from './checkpoint/checkpoint-storage.ts';
 import { childOf } from './checkpoint/storage/state-uri.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
@@ -11,7 +11,7 @@ import { loadJobModule } from './application/job-module.ts';
 import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
 import { containerPath, LocalEnv, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
-import { THREAD_STOP_MESSAGE, type SlotResultMessage } from './process/thread-slot.ts';
+import { THREAD_STOP_MESSAGE, threadPortsOf, type SlotResultMessage } from './process/thread-slot.ts';
 import { readTokenFile, startControlServer, type ControlServer } from './control/server.ts';
 import { startMetricsServer, type MetricsServer } from './telemetry/metrics-server.ts';
 import { resolveLatestRestore } from './control/restore-latest.ts';
@@ -100,6 +100,8 @@ async function main(): Promise<number> {
       podRoot: env.podRoot,
     });
 
+  // A slot thread links with its peers over the ports its supervisor gave it, not over TCP.
+  const threadPorts = isMainThread ? undefined : threadPortsOf(workerData);
   const stateHost = containerPath(cfg.stateDir, env.podRoot);
   const fallback = cfg.restoreFrom ? containerPath(cfg.restoreFrom, env.podRoot) : undefined;
   const restore = cfg.restoreLatest
@@ -128,6 +130,7 @@ async function main(): Promise<number> {
     host: env.podIp,
     dataPort: env.dataPort,
     discover,
+    ...(threadPorts ? { threadPorts } : {}),
     logger,
     metrics,
     ...(Number(process.env['TRIBUTARY_PEER_TIMEOUT']) > 0
@@ -159,7 +162,7 @@ async function main(): Promise<number> {
   });
   const reportSavepoint = (sp: SavepointStatus | undefined): SavepointStatus | undefined =>
     sp?.path === undefined ? sp : { ...sp, path: reported(sp.path) as string };
-  await slot.listen();
+  if (!threadPorts) await slot.listen();
   let control: ControlServer | undefined;
   let metricsServer: MetricsServer | undefined;
   // Slot 0 after a stop-with-savepoint: the job that took it (its coordinator keeps the result).
@@ -213,7 +216,7 @@ async function main(): Promise<number> {
     metricsServer = await startMetricsServer(metrics.registry, env.metricsPort, env.podIp);
     logger.info(
       {
-        data: slot.address,
+        data: threadPorts ? 'thread ports' : slot.address,
         control: `${env.podIp}:${control.port}`,
         metrics: `${env.podIp}:${metricsServer.port}`,
         parallelism: env.parallelism,

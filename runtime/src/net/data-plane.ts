@@ -10,10 +10,11 @@
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import { DataServer } from './data-server.ts';
-import { dial } from './dialer.ts';
+import { dial, dialOver } from './dialer.ts';
 import { PROTOCOL_VERSION, dataPlaneKey, type Identity, type UnsignedHello } from './handshake.ts';
 import { NetMetrics } from './net-metrics.ts';
 import { InboundLink, OutboundLink, type LinkOptions } from './peer-link.ts';
+import { PortSocket, type ThreadPorts } from './port-socket.ts';
 import type { InboundChannel, OutboundChannel } from './tcp-channel.ts';
 
 export interface DataPlaneOptions {
@@ -128,25 +129,12 @@ export class DataPlane {
   ): Promise<void> {
     const id = this.opts.identity;
     const log = this.opts.logger;
-    const hello: UnsignedHello = {
-      protocol: PROTOCOL_VERSION,
-      deploymentId: id.deploymentId,
-      jobHash: id.jobHash,
-      fromSlot: id.slot,
-      parallelism: id.parallelism,
-    };
+    const hello = this.hello();
     const deadline = Date.now() + opts.timeoutMs;
     const linkedAddresses = new Set<string>();
     let lastProblem = '';
     while (!this.connected) {
-      if (Date.now() > deadline) {
-        const missingOut = [...Array(id.parallelism).keys()].filter((s) => s !== id.slot && !this.outbound.has(s));
-        const missingIn = [...Array(id.parallelism).keys()].filter((s) => s !== id.slot && !this.inbound.has(s));
-        throw new TributaryError(
-          'TRIB_PEER_TIMEOUT',
-          `slot ${id.slot} of deployment ${id.deploymentId}: peers not linked after ${opts.timeoutMs} ms (no link to slots [${missingOut.join(',')}], none from [${missingIn.join(',')}])${lastProblem ? `; last problem: ${lastProblem}` : ''}`,
-        );
-      }
+      if (Date.now() > deadline) throw this.notLinked(opts.timeoutMs, lastProblem);
       let addresses: string[] = [];
       try {
         addresses = await discover();
@@ -176,6 +164,58 @@ export class DataPlane {
       if (!this.connected) await new Promise((r) => setTimeout(r, opts.retryMs ?? 200));
     }
     log.info({ slot: id.slot, peers: id.parallelism - 1 }, 'data plane connected');
+  }
+
+  /**
+   * Links with the other slot threads of this process over the MessagePorts their supervisor
+   * made (port-socket.ts), instead of listening and dialing: the same handshake, links and
+   * frames as over TCP, so a port-linked slot checks its peers' job, deployment and secret as a
+   * pod does. A port is good for one connection: a failed handshake fails the start at once.
+   */
+  async connectPorts(ports: ThreadPorts, timeoutMs: number): Promise<void> {
+    const id = this.opts.identity;
+    for (const [from, port] of ports.inbound) this.server.accept(new PortSocket(port, `thread:${from}`));
+    const hello = this.hello();
+    await Promise.all(
+      [...ports.outbound].map(async ([to, port]) => {
+        const address = `thread:${to}`;
+        const r = await dialOver(new PortSocket(port, address), address, hello, this.key, timeoutMs);
+        if (r.welcome.slot !== to) {
+          r.socket.destroy();
+          throw new TributaryError('TRIB_NET_PROTOCOL', `the port to slot ${to} reached slot ${r.welcome.slot}`);
+        }
+        this.outbound.set(to, new OutboundLink(r.socket, r.decoder, to, this.linkOpts, r.leftover));
+      }),
+    );
+    // Inbound handshakes finish on their own (DataServer.accept); a refused one is logged there.
+    const deadline = Date.now() + timeoutMs;
+    while (!this.connected) {
+      if (Date.now() > deadline) throw this.notLinked(timeoutMs, '');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    this.opts.logger.info({ slot: id.slot, peers: id.parallelism - 1, transport: 'ports' }, 'data plane connected');
+  }
+
+  private hello(): UnsignedHello {
+    const id = this.opts.identity;
+    return {
+      protocol: PROTOCOL_VERSION,
+      deploymentId: id.deploymentId,
+      jobHash: id.jobHash,
+      fromSlot: id.slot,
+      parallelism: id.parallelism,
+    };
+  }
+
+  private notLinked(timeoutMs: number, lastProblem: string): TributaryError {
+    const id = this.opts.identity;
+    const others = [...Array(id.parallelism).keys()].filter((s) => s !== id.slot);
+    const missingOut = others.filter((s) => !this.outbound.has(s));
+    const missingIn = others.filter((s) => !this.inbound.has(s));
+    return new TributaryError(
+      'TRIB_PEER_TIMEOUT',
+      `slot ${id.slot} of deployment ${id.deploymentId}: peers not linked after ${timeoutMs} ms (no link to slots [${missingOut.join(',')}], none from [${missingIn.join(',')}])${lastProblem ? `; last problem: ${lastProblem}` : ''}`,
+    );
   }
 
   outboundChannel(toSlot: number, channel: number): OutboundChannel {

@@ -3,7 +3,7 @@
 // accepted connections to an InboundLink. Binds to one address only (the pod IP, or loopback
 // locally). Before the peer is authenticated a frame may not exceed MAX_HANDSHAKE_FRAME_BYTES;
 // every refusal (and a handshake that times out) is counted by reason.
-import { createServer, type Server, type Socket } from 'node:net';
+import { Socket, createServer, type Server } from 'node:net';
 import type { Logger } from 'pino';
 import { TributaryError, isTributaryError } from '../errors.ts';
 import {
@@ -26,10 +26,11 @@ import {
   type Hello,
   type Identity,
 } from './handshake.ts';
+import type { LinkStream } from './port-socket.ts';
 import type { NetMetrics } from './net-metrics.ts';
 
 export interface AcceptedConnection {
-  socket: Socket;
+  socket: LinkStream;
   decoder: FrameDecoder;
   hello: Hello;
   /** Frames that arrived with the HELLO (none in this protocol version, kept for safety). */
@@ -53,11 +54,11 @@ export interface DataServerOptions {
 export class DataServer {
   private readonly server: Server;
   private readonly opts: DataServerOptions;
-  private readonly pending = new Set<Socket>();
+  private readonly pending = new Set<LinkStream>();
 
   constructor(opts: DataServerOptions) {
     this.opts = opts;
-    this.server = createServer((s) => this.onConnection(s));
+    this.server = createServer((s) => this.accept(s));
   }
 
   /** Binds; resolves with the bound port (useful with port 0). */
@@ -80,8 +81,9 @@ export class DataServer {
     });
   }
 
-  private onConnection(socket: Socket): void {
-    socket.setNoDelay(true);
+  /** Runs the server's side of the handshake on a connection (accepted here, or a thread's port). */
+  accept(socket: LinkStream): void {
+    if (socket instanceof Socket) socket.setNoDelay(true);
     this.pending.add(socket);
     const decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES);
     const log = this.opts.logger;

@@ -3,7 +3,7 @@
 // peer's slot) or REFUSE. Until the WELCOME is verified a frame may not exceed
 // MAX_HANDSHAKE_FRAME_BYTES: a listener without the job's secret gets nothing and can make
 // this slot buffer nothing.
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { TributaryError } from '../errors.ts';
 import {
   FRAME_CHALLENGE,
@@ -26,9 +26,10 @@ import {
   type UnsignedHello,
   type Welcome,
 } from './handshake.ts';
+import type { LinkStream } from './port-socket.ts';
 
 export interface DialResult {
-  socket: Socket;
+  socket: LinkStream;
   decoder: FrameDecoder;
   welcome: Welcome;
   /** Frames that arrived right behind the WELCOME (the initial credits). */
@@ -50,8 +51,18 @@ export function parseAddress(address: string): { host: string; port: number } {
  */
 export function dial(address: string, unsigned: UnsignedHello, key: Buffer, timeoutMs = 5000): Promise<DialResult> {
   const { host, port } = parseAddress(address);
+  return dialOver(connect({ host, port, noDelay: true }), address, unsigned, key, timeoutMs);
+}
+
+/** The dialer's handshake over a connection already open (`address` names the peer in errors). */
+export function dialOver(
+  socket: LinkStream,
+  address: string,
+  unsigned: UnsignedHello,
+  key: Buffer,
+  timeoutMs = 5000,
+): Promise<DialResult> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, noDelay: true });
     const decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES);
     let challenge: string | undefined;
     let hello: Hello | undefined;

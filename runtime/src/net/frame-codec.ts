@@ -90,10 +90,18 @@ export class ByteWriter {
     this.pos += 4 + len;
   }
 
-  /** Takes the written bytes (a copy: the writer is reused) and resets. */
+  /**
+   * Takes the written bytes (a copy: the writer is reused) and resets. From 4 KiB on the copy
+   * has an ArrayBuffer of its own, not a slice of Node's shared pool (which serves up to 32 KiB),
+   * so a thread's data plane can move the frame to its peer instead of copying it
+   * (port-socket.ts); smaller ones stay in the pool, cheaper to allocate than to move.
+   */
   take(): Buffer {
-    const out = Buffer.from(this.buf.subarray(0, this.pos));
+    const n = this.pos;
     this.pos = 0;
+    if (n < 4096) return Buffer.from(this.buf.subarray(0, n));
+    const out = Buffer.allocUnsafeSlow(n);
+    this.buf.copy(out, 0, 0, n);
     return out;
   }
 }

@@ -6,7 +6,6 @@
 // A connection that closes or errors while one of its channels has not carried its
 // end-of-input is a failure: the link records it, wakes the slots (their next poll or
 // writability check throws it, which fails the slot and so the job) and rejects `drained`.
-import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import {
@@ -21,6 +20,7 @@ import {
   type FrameDecoder,
 } from './frame-codec.ts';
 import type { NetMetrics } from './net-metrics.ts';
+import type { LinkStream } from './port-socket.ts';
 import { InboundChannel, OutboundChannel, type InboundLinkPort, type OutboundLinkPort } from './tcp-channel.ts';
 
 export interface LinkOptions {
@@ -38,14 +38,14 @@ export interface LinkOptions {
 
 abstract class LinkBase {
   readonly peerSlot: number;
-  protected readonly socket: Socket;
+  protected readonly socket: LinkStream;
   protected readonly decoder: FrameDecoder;
   protected readonly opts: LinkOptions;
   failure: Error | undefined;
   private closedCleanly = false;
   private readonly failureWaiters: ((e: Error) => void)[] = [];
 
-  constructor(socket: Socket, decoder: FrameDecoder, peerSlot: number, opts: LinkOptions) {
+  constructor(socket: LinkStream, decoder: FrameDecoder, peerSlot: number, opts: LinkOptions) {
     this.socket = socket;
     this.decoder = decoder;
     this.peerSlot = peerSlot;
@@ -136,7 +136,7 @@ export class OutboundLink extends LinkBase implements OutboundLinkPort {
   private flushScheduled = false;
   private readonly toLabel: string;
 
-  constructor(socket: Socket, decoder: FrameDecoder, peerSlot: number, opts: LinkOptions, leftover: Frame[]) {
+  constructor(socket: LinkStream, decoder: FrameDecoder, peerSlot: number, opts: LinkOptions, leftover: Frame[]) {
     super(socket, decoder, peerSlot, opts);
     this.toLabel = String(peerSlot);
     const backpressure = opts.metrics.backpressuredSeconds.labels(this.toLabel);
@@ -236,7 +236,7 @@ export class InboundLink extends LinkBase implements InboundLinkPort {
   private creditScheduled = false;
   private readonly fromLabel: string;
 
-  constructor(socket: Socket, decoder: FrameDecoder, peerSlot: number, opts: LinkOptions, leftover: Frame[]) {
+  constructor(socket: LinkStream, decoder: FrameDecoder, peerSlot: number, opts: LinkOptions, leftover: Frame[]) {
     super(socket, decoder, peerSlot, opts);
     this.fromLabel = String(peerSlot);
     for (let c = 0; c < opts.channels; c++) this.channels.push(new InboundChannel(c, this));

@@ -33,6 +33,7 @@ import { WatermarkAlignment, type AlignmentReport } from '../time/watermark-alig
 import { resolveAlignment } from '../graph/alignment.ts';
 import { jobStatusSource } from '../control/job-executor-control.ts';
 import type { Discover } from './peer-discovery.ts';
+import type { ThreadPorts } from '../net/port-socket.ts';
 import { planGraph } from '../graph/plan.ts';
 
 export interface SlotProcessOptions {
@@ -50,6 +51,11 @@ export interface SlotProcessOptions {
   host: string;
   dataPort: number;
   discover: Discover;
+  /**
+   * A slot thread's MessagePorts to its peers (net/port-socket.ts): linked over them instead of
+   * listening on `dataPort` and dialing what `discover` returns.
+   */
+  threadPorts?: ThreadPorts;
   /** How long to wait for every peer to be linked. Default 120 s. */
   connectTimeoutMs?: number;
   logger: Logger;
@@ -154,7 +160,7 @@ export class SlotProcess {
     /** Once the job exists, it closes the sinks on every path (job-run.ts). */
     let handedOver = false;
     try {
-      if (this.dataPlane.port === 0) await this.listen();
+      if (this.dataPlane.port === 0 && !o.threadPorts) await this.listen();
       const send = (slot: number, msg: CheckpointRpc): void => {
         if (!this.dataPlane.sendControl(slot, msg))
           o.logger.warn({ to: slot, m: msg.m }, 'checkpoint message not sent: link to the slot is down');
@@ -204,10 +210,10 @@ export class SlotProcess {
       // (and its checks), then the sinks' opening (their recovery: sink-opening.ts) alongside the
       // reads of this slot's keyed state, all overlap the wait for the peers. Any of them failing
       // fails the start at once.
-      const connected = this.dataPlane.connect(o.discover, {
-        self: this.address,
-        timeoutMs: o.connectTimeoutMs ?? 120_000,
-      });
+      const connectTimeoutMs = o.connectTimeoutMs ?? 120_000;
+      const connected = o.threadPorts
+        ? this.dataPlane.connectPorts(o.threadPorts, connectTimeoutMs)
+        : this.dataPlane.connect(o.discover, { self: this.address, timeoutMs: connectTimeoutMs });
       const planned = planJobRestore(o.graph, jobOpts);
       opening = planned.then(
         (p) =>

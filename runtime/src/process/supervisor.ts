@@ -33,7 +33,8 @@ import { TributaryError } from '../errors.ts';
 import { RestartProgress } from './restart-progress.ts';
 import { LocalEnv } from './slot-env.ts';
 import { SLOT_NODE_FLAGS } from './slot-node-flags.ts';
-import { ThreadSlot, type SlotChild } from './thread-slot.ts';
+import { ThreadSlot, threadsOverTcpFromEnv, type SlotChild } from './thread-slot.ts';
+import { threadPortMesh, type ThreadPorts } from '../net/port-socket.ts';
 import type { SupervisorMetrics } from './supervisor-metrics.ts';
 
 // The slot entrypoint beside this module: runtime/src/main.ts in the repository, main.js in the
@@ -81,6 +82,11 @@ export interface SupervisorOptions {
   restoreFrom?: string;
   /** 'process' (default): one OS process per slot; 'thread': one worker_thread per slot. */
   host?: 'process' | 'thread';
+  /**
+   * Slot threads link over loopback TCP, as slot processes do, instead of MessagePorts (to compare
+   * the two). Default: TRIBUTARY_THREAD_DATA_PLANE=tcp in the environment.
+   */
+  threadsOverTcp?: boolean;
   logger: Logger;
   /** Failed attempts restarted before giving up. Default 3. */
   maxRestarts?: number;
@@ -164,6 +170,7 @@ export class Supervisor {
   private wakeStop: (() => void) | undefined;
   private baseline: string | undefined;
   private readonly progress: RestartProgress;
+  private threadsOverTcp = false;
 
   constructor(o: SupervisorOptions) {
     this.o = o;
@@ -189,6 +196,7 @@ export class Supervisor {
 
   async run(): Promise<SupervisorResult> {
     const o = this.o;
+    this.threadsOverTcp = o.threadsOverTcp ?? threadsOverTcpFromEnv(process.env);
     const maxRestarts = o.maxRestarts ?? 3;
     let restarts = 0;
     let consecutiveFailures = 0;
@@ -284,6 +292,8 @@ export class Supervisor {
     if (o.slot0ControlPort !== undefined) ports[p] = o.slot0ControlPort;
     const data = ports.slice(0, p).map((port) => `127.0.0.1:${port}`);
     const threads = o.host === 'thread';
+    // Slot threads link over MessagePorts (net/port-socket.ts) unless TCP is asked for.
+    const mesh = threads && !this.threadsOverTcp ? threadPortMesh(p) : undefined;
     const exits: Exit[] = [];
     let wake: (() => void) | undefined;
     this.current = [];
@@ -324,6 +334,7 @@ export class Supervisor {
           slot: s,
           onExit,
           argv: o.argv ?? [],
+          ...(mesh ? { dataPorts: mesh[s] as ThreadPorts } : {}),
         });
         child = t;
         pid = t.threadId;
@@ -344,7 +355,7 @@ export class Supervisor {
       const handle: SlotHandle = {
         slot: s,
         pid,
-        dataAddress: data[s] as string,
+        dataAddress: mesh ? `thread:${s}` : (data[s] as string),
         controlAddress: `127.0.0.1:${ports[p + s]}`,
         metricsAddress: `127.0.0.1:${ports[2 * p + s]}`,
         controlToken: this.secret,

@@ -1,7 +1,8 @@
 // One slot of `tributary run --threads` on a worker_thread of this process: the pod's
 // entrypoint (main.ts → slot-main.ts) unchanged, its environment given as the worker's own
 // process.env, so a thread slot links, checkpoints, restores and fails exactly like a slot
-// process (TCP data plane on loopback, checkpoint RPC in its CONTROL frames).
+// process (the data plane's handshake, frames and checkpoint RPC in its CONTROL frames), over a
+// MessagePort per peer instead of a loopback TCP connection (net/port-socket.ts).
 //
 // It looks to the supervisor like a child process (SlotChild): SIGTERM/SIGINT become a `stop`
 // message (the slot stops as on a signal: slot-main.ts listens on its parentPort), SIGKILL is
@@ -9,6 +10,8 @@
 import { Worker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { TributaryError } from '../errors.ts';
+import type { ThreadPorts } from '../net/port-socket.ts';
 
 /** What a supervisor needs of a slot it started: a child process, or a ThreadSlot. */
 export interface SlotChild {
@@ -29,6 +32,31 @@ export interface SlotResultMessage {
   state: 'FINISHED' | 'STOPPED';
   recordsIn: number;
   recordsOut: number;
+}
+
+/** What a thread slot is started with besides its environment. */
+export interface SlotWorkerData {
+  dataPorts?: ThreadPorts;
+}
+
+/** The data-plane ports a thread slot was given, if any (none in a slot process). */
+export function threadPortsOf(workerData: unknown): ThreadPorts | undefined {
+  const ports = (workerData as SlotWorkerData | null | undefined)?.dataPorts;
+  return ports instanceof Object && ports.outbound instanceof Map && ports.inbound instanceof Map ? ports : undefined;
+}
+
+/**
+ * TRIBUTARY_THREAD_DATA_PLANE: `ports` (default) links slot threads over MessagePorts, `tcp` over
+ * loopback TCP as slot processes link. Anything else is refused rather than guessed at.
+ */
+export function threadsOverTcpFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const v = env['TRIBUTARY_THREAD_DATA_PLANE'];
+  if (v === undefined || v === '' || v === 'ports') return false;
+  if (v === 'tcp') return true;
+  throw new TributaryError(
+    'TRIB_CLI_USAGE',
+    `TRIBUTARY_THREAD_DATA_PLANE=${JSON.stringify(v)}: expected "ports" (the default) or "tcp"`,
+  );
 }
 
 function isSlotResult(m: unknown): m is SlotResultMessage {
@@ -53,9 +81,23 @@ export class ThreadSlot implements SlotChild {
       onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
       /** Appended to the worker's process.argv ([node, entry, ...argv]). */
       argv?: readonly string[];
+      /** The slot's data-plane ports to its peer threads (moved into the worker). */
+      dataPorts?: ThreadPorts;
     },
   ) {
-    this.worker = new Worker(entry, { env, stdout: opts.pipe, stderr: opts.pipe, argv: [...(opts.argv ?? [])] });
+    const ports = opts.dataPorts;
+    this.worker = new Worker(entry, {
+      env,
+      stdout: opts.pipe,
+      stderr: opts.pipe,
+      argv: [...(opts.argv ?? [])],
+      ...(ports
+        ? {
+            workerData: { dataPorts: ports } satisfies SlotWorkerData,
+            transferList: [...ports.outbound.values(), ...ports.inbound.values()],
+          }
+        : {}),
+    });
     // An uncaught exception ends the thread with code 1 ('exit' follows): the slot failed.
     this.worker.on('message', (m: unknown) => {
       if (isSlotResult(m)) this.result = { state: m.state, recordsIn: m.recordsIn, recordsOut: m.recordsOut };

@@ -27,11 +27,11 @@ const root = join(import.meta.dirname, '../../..');
 const node = join(root, 'node_modules/.bin/node');
 const COUNT = 15_000;
 
-function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(node, ['runtime/src/cli/main.ts', ...args], {
       cwd: root,
-      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' },
+      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...env },
     });
     let stderr = '';
     p.stdout.resume();
@@ -132,7 +132,25 @@ describe('tributary run --threads', () => {
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     expect(r.stderr).toContain('"host":"thread"');
     expect(r.stderr).toContain('"attempts":1');
+    // Both slots linked over their MessagePorts, not loopback TCP.
+    expect(r.stderr.match(/"transport":"ports".*"data plane connected"/g)).toHaveLength(2);
     expect(await readValues(kafka, out, { expected: expected.length })).toEqual(expected);
+  });
+
+  it('TRIBUTARY_THREAD_DATA_PLANE=tcp links the slot threads over loopback TCP: the same output', async () => {
+    const out = `it-thr-tcp-${run}`;
+    const file = join(dir, 'tcp.json');
+    writeFileSync(file, JSON.stringify(graph(out)));
+    const r = await cli(['run', file, '--threads', '-p', '2', '--checkpoint-interval', '300ms'], {
+      TRIBUTARY_THREAD_DATA_PLANE: 'tcp',
+    });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(r.stderr.match(/"data plane connected"/g)).toHaveLength(2);
+    expect(r.stderr).not.toContain('"transport":"ports"');
+    expect(await readValues(kafka, out, { expected: expected.length })).toEqual(expected);
+    const bad = await cli(['run', file, '--threads', '-p', '2'], { TRIBUTARY_THREAD_DATA_PLANE: 'shm' });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('TRIBUTARY_THREAD_DATA_PLANE="shm": expected "ports" (the default) or "tcp"');
   });
 
   it('a terminated slot thread restarts every slot from the latest checkpoint: exactly-once output', async () => {
