@@ -5,6 +5,10 @@
 // outside (kafka-measure.ts):
 //   * js loop p1: the bare kafkajs consume → JSON parse + stringify → produce loop, one process
 //     (kafka-js-loop.ts): our ceiling in one thread;
+//   * js loop, fetch thread p1: the same loop with the kafkajs consumer on a worker thread that
+//     hands each fetched batch's values over as one transferred buffer
+//     (kafka-js-fetch-thread-loop.ts): what taking the client's fetch and decode off the task
+//     thread could give, before the engine does it;
 //   * platformatic loop p1: the same loop on @platformatic/kafka (kafka-platformatic-loop.ts), the
 //     other pure-JavaScript client: what choosing it could give (the engine adds its own work on
 //     top of whichever client it uses);
@@ -18,7 +22,7 @@
 // Every output is checked (kafka-topics.ts): the record count equals the input's and the content
 // digest equals the reference's (q1: the input with price × 0.908), else the bench fails.
 // Env: TRIBUTARY_KAFKA_BROKERS (eval "$(npm run -s cluster -- env)"; skipped without it),
-// BENCH_KAFKA_RECORDS (default 200,000: a round of the twelve contenders and their checks takes
+// BENCH_KAFKA_RECORDS (default 200,000: a round of the thirteen contenders and their checks takes
 // ~6 minutes on this loaded 2-core machine; the issue's setup used 2,000,000),
 // BENCH_KAFKA_ROUNDS (default 1; the best round counts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,7 +46,7 @@ type Query = 'q0' | 'q1';
 
 interface Contender {
   name: string;
-  kind: 'js' | 'platformatic' | 'java' | 'tributary';
+  kind: 'js' | 'js-fetch-thread' | 'platformatic' | 'java' | 'tributary';
   parallelism: number;
   query: Query;
   /** Slots on worker threads of one process, or one process per slot (absent: --single-thread). */
@@ -59,6 +63,7 @@ export interface KafkaMeasurement {
 
 const CONTENDERS: Contender[] = [
   { name: 'js loop p1', kind: 'js', parallelism: 1, query: 'q0' },
+  { name: 'js loop fetch thread p1', kind: 'js-fetch-thread', parallelism: 1, query: 'q0' },
   { name: 'platformatic loop p1', kind: 'platformatic', parallelism: 1, query: 'q0' },
   { name: 'java pipe p1', kind: 'java', parallelism: 1, query: 'q0' },
   { name: 'java pipe p2', kind: 'java', parallelism: 2, query: 'q0' },
@@ -96,6 +101,8 @@ function graph(brokers: string, input: string, output: string, query: Query, gro
 
 function command(c: Contender, brokers: string, input: string, output: string, dir: string): [string, string[]] {
   if (c.kind === 'js') return [process.execPath, [join(repoRoot, 'bench/kafka-js-loop.ts'), brokers, input, output]];
+  if (c.kind === 'js-fetch-thread')
+    return [process.execPath, [join(repoRoot, 'bench/kafka-js-fetch-thread-loop.ts'), brokers, input, output]];
   if (c.kind === 'platformatic')
     return [process.execPath, [join(repoRoot, 'bench/kafka-platformatic-loop.ts'), brokers, input, output]];
   if (c.kind === 'java') return ['java', javaPipeArgs(brokers, input, output, c.parallelism)];
@@ -149,12 +156,12 @@ function report(ms: KafkaMeasurement[]): void {
   const java = (p: number): KafkaMeasurement => by(`java pipe p${p}`) as KafkaMeasurement;
   const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
   process.stdout.write(
-    `  ${'contender'.padEnd(22)} ${'rec/s'.padStart(9)} ${'wall s'.padStart(7)} ${'CPU s'.padStart(7)} ${'rec/CPU-s'.padStart(10)}  ${'vs java rec/s'.padStart(13)} ${'vs java rec/CPU-s'.padStart(17)} ${'vs js loop rec/s'.padStart(16)}  RSS peak MiB\n`,
+    `  ${'contender'.padEnd(24)} ${'rec/s'.padStart(9)} ${'wall s'.padStart(7)} ${'CPU s'.padStart(7)} ${'rec/CPU-s'.padStart(10)}  ${'vs java rec/s'.padStart(13)} ${'vs java rec/CPU-s'.padStart(17)} ${'vs js loop rec/s'.padStart(16)}  RSS peak MiB\n`,
   );
   for (const m of ms) {
     const j = java(m.contender.parallelism);
     process.stdout.write(
-      `  ${m.contender.name.padEnd(22)} ${fmt.format(perSecond(m)).padStart(9)} ${(m.wallMs / 1000).toFixed(1).padStart(7)} ${(m.cpuMs / 1000).toFixed(1).padStart(7)} ${fmt.format(perCpuSecond(m)).padStart(10)}  ${ratio(perSecond(m), perSecond(j)).padStart(13)} ${ratio(perCpuSecond(m), perCpuSecond(j)).padStart(17)} ${ratio(perSecond(m), perSecond(js)).padStart(16)}  ${rssColumn(m)}\n`,
+      `  ${m.contender.name.padEnd(24)} ${fmt.format(perSecond(m)).padStart(9)} ${(m.wallMs / 1000).toFixed(1).padStart(7)} ${(m.cpuMs / 1000).toFixed(1).padStart(7)} ${fmt.format(perCpuSecond(m)).padStart(10)}  ${ratio(perSecond(m), perSecond(j)).padStart(13)} ${ratio(perCpuSecond(m), perCpuSecond(j)).padStart(17)} ${ratio(perSecond(m), perSecond(js)).padStart(16)}  ${rssColumn(m)}\n`,
     );
   }
   const check = (label: string, value: number, target: number): void =>
