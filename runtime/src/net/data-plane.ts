@@ -34,6 +34,8 @@ export interface DataPlaneOptions {
   credits?: number;
   /** Target DATA frame size. Default 32 KiB (Flink's buffer size). */
   frameBytes?: number;
+  /** How long a dialing peer has for its handshake once connected. Default 10 s (data-server.ts). */
+  handshakeTimeoutMs?: number;
   /** Frames a channel queues without credit before it reports itself unwritable. Default 2. */
   maxQueuedFrames?: number;
   metrics?: NetMetrics;
@@ -81,6 +83,7 @@ export class DataPlane {
       key: this.key,
       metrics: this.metrics,
       logger: opts.logger,
+      ...(opts.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: opts.handshakeTimeoutMs } : {}),
       connected: () => this.inboundSlots,
       onAccept: (c) => {
         this.inboundSlots.add(c.hello.fromSlot);
@@ -174,9 +177,20 @@ export class DataPlane {
    */
   async connectPorts(ports: ThreadPorts, timeoutMs: number): Promise<void> {
     const id = this.opts.identity;
-    for (const [from, port] of ports.inbound) this.server.accept(new PortSocket(port, `thread:${from}`));
+    const deadline = Date.now() + timeoutMs;
+    // A peer thread may reach this point long after this one (a slow import or restore lookup):
+    // its handshake may take as long as linking may, not the 10 s a dialing pod gets.
+    let lost: Error | undefined;
+    for (const [from, port] of ports.inbound) {
+      const socket = new PortSocket(port, `thread:${from}`);
+      socket.once('close', () => {
+        if (!this.inbound.has(from))
+          lost ??= new TributaryError('TRIB_NET_CONNECT', `the port from slot ${from} closed during the handshake`);
+      });
+      this.server.accept(socket, timeoutMs);
+    }
     const hello = this.hello();
-    await Promise.all(
+    const dials = await Promise.allSettled(
       [...ports.outbound].map(async ([to, port]) => {
         const address = `thread:${to}`;
         const r = await dialOver(new PortSocket(port, address), address, hello, this.key, timeoutMs);
@@ -184,14 +198,23 @@ export class DataPlane {
           r.socket.destroy();
           throw new TributaryError('TRIB_NET_PROTOCOL', `the port to slot ${to} reached slot ${r.welcome.slot}`);
         }
-        this.outbound.set(to, new OutboundLink(r.socket, r.decoder, to, this.linkOpts, r.leftover));
+        return { to, r };
       }),
     );
-    // Inbound handshakes finish on their own (DataServer.accept); a refused one is logged there.
-    const deadline = Date.now() + timeoutMs;
+    const failed = dials.find((d) => d.status === 'rejected');
+    for (const d of dials)
+      if (d.status === 'fulfilled') {
+        const { to, r } = d.value;
+        if (failed) r.socket.destroy();
+        else this.outbound.set(to, new OutboundLink(r.socket, r.decoder, to, this.linkOpts, r.leftover));
+      }
+    if (failed) throw failed.reason;
+    // Inbound handshakes finish on their own (DataServer.accept); a refused one closes its port.
     while (!this.connected) {
+      if (lost) throw lost;
+      if (this.failure) throw this.failure;
       if (Date.now() > deadline) throw this.notLinked(timeoutMs, '');
-      await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, 5));
     }
     this.opts.logger.info({ slot: id.slot, peers: id.parallelism - 1, transport: 'ports' }, 'data plane connected');
   }

@@ -81,8 +81,11 @@ export class DataServer {
     });
   }
 
-  /** Runs the server's side of the handshake on a connection (accepted here, or a thread's port). */
-  accept(socket: LinkStream): void {
+  /**
+   * Runs the server's side of the handshake on a connection (accepted here, or a thread's port,
+   * whose peer may start later than a dialing pod: `handshakeTimeoutMs` then overrides).
+   */
+  accept(socket: LinkStream, handshakeTimeoutMs = this.opts.handshakeTimeoutMs ?? 10_000): void {
     if (socket instanceof Socket) socket.setNoDelay(true);
     this.pending.add(socket);
     const decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES);
@@ -92,11 +95,16 @@ export class DataServer {
       this.opts.metrics.refusedHandshakes.labels('timeout').inc();
       log.warn({ remote: socket.remoteAddress }, 'data-plane handshake timed out');
       socket.destroy();
-    }, this.opts.handshakeTimeoutMs ?? 10_000);
+    }, handshakeTimeoutMs);
     const refuse = (reason: string, message: string): void => {
       this.opts.metrics.refusedHandshakes.labels(reason).inc();
       log.warn(
-        { remote: `${socket.remoteAddress}:${socket.remotePort}`, reason, message },
+        {
+          remote:
+            socket.remotePort === undefined ? socket.remoteAddress : `${socket.remoteAddress}:${socket.remotePort}`,
+          reason,
+          message,
+        },
         'data-plane connection refused',
       );
       socket.end(jsonFrame(FRAME_REFUSE, { code: 'TRIB_NET_REFUSED', reason, message }));

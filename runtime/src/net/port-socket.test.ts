@@ -49,6 +49,7 @@ describe('PortSocket', () => {
     const a = new PortSocket(port1, 'thread:1');
     const b = new PortSocket(port2, 'thread:0');
     const got = collect(b);
+    a.resume(); // reads b's end when it comes, as a link does: only then does `a` close
     const frame = Buffer.allocUnsafeSlow(16 * 1024).fill(7); // its own ArrayBuffer, like a sealed DATA frame
     const small = Buffer.from('credit'); // a slice of Node's shared pool
     a.cork();
@@ -83,6 +84,36 @@ describe('PortSocket', () => {
     expect([...Buffer.concat(got.bytes)]).toEqual([1, 2, 3]);
     await worker.terminate();
     expect(await got.ended).toBe(false);
+  });
+
+  it('after the peer ended and closed, a paused reader still gets every byte and the end', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const s = new PortSocket(port2, 'thread:0');
+    s.pause();
+    const got = collect(s);
+    s.pause(); // collect's 'data' listener resumed it
+    port1.postMessage([new Uint8Array([4, 5, 6]).buffer]);
+    port1.postMessage(0); // the end marker
+    port1.close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got.bytes).toHaveLength(0);
+    s.resume();
+    expect(await got.ended).toBe(true);
+    expect([...Buffer.concat(got.bytes)]).toEqual([4, 5, 6]);
+  });
+
+  it('a frame written again after its bytes moved fails the socket (TRIB_NET_PROTOCOL), not silently', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const a = new PortSocket(port1, 'thread:1');
+    const b = new PortSocket(port2, 'thread:0');
+    collect(b);
+    const frame = Buffer.allocUnsafeSlow(8192).fill(1);
+    a.write(frame);
+    const err = once(a, 'error');
+    a.write(frame);
+    const [e] = (await err) as [Error & { code?: string }];
+    expect(e.code).toBe('TRIB_NET_PROTOCOL');
+    expect(e.message).toContain('thread:1');
   });
 
   it('a message that is not bytes destroys the socket with TRIB_NET_PROTOCOL naming the peer', async () => {
@@ -130,6 +161,27 @@ describe('data plane over thread ports', () => {
     expect(a.inbound.size + impostor.inbound.size).toBe(0);
     const refused = await a.metrics.refusedHandshakes.get();
     expect(refused.values.find((v) => v.labels['reason'] === 'auth')?.value).toBe(1);
+  });
+
+  it('a peer thread that links later than the handshake timeout still links (its wait is the connect timeout)', async () => {
+    const quick = { handshakeTimeoutMs: 100 };
+    const [a, b] = [plane(0, 2, quick), plane(1, 2, quick)];
+    const mesh = threadPortMesh(2);
+    const early = a.connectPorts(mesh[0]!, 5000);
+    await new Promise((r) => setTimeout(r, 400));
+    await Promise.all([early, b.connectPorts(mesh[1]!, 5000)]);
+    expect(a.connected && b.connected).toBe(true);
+  });
+
+  it('a peer thread gone before linking fails the start at once, naming the port', async () => {
+    const mesh = threadPortMesh(2);
+    for (const p of [...mesh[1]!.outbound.values(), ...mesh[1]!.inbound.values()]) p.close();
+    const t0 = Date.now();
+    await expect(plane(0, 2).connectPorts(mesh[0]!, 5000)).rejects.toMatchObject({
+      code: 'TRIB_NET_CONNECT',
+      message: expect.stringContaining('thread:1'),
+    });
+    expect(Date.now() - t0).toBeLessThan(4000);
   });
 
   it('a peer gone before end-of-input fails the consumer (TRIB_NET_CONNECTION_LOST)', async () => {

@@ -30,6 +30,7 @@ export class PortSocket extends Duplex {
   readonly remoteAddress: string;
   readonly remotePort = undefined;
   private readonly port: MessagePort;
+  private endReceived = false;
 
   constructor(port: MessagePort, peer: string) {
     // Half-open is a socket's default off: an ended peer ends this side too, then both close.
@@ -37,16 +38,20 @@ export class PortSocket extends Duplex {
     this.port = port;
     this.remoteAddress = peer;
     port.on('message', (m: unknown) => {
-      if (m === END) this.push(null);
-      else if (Array.isArray(m) && m.every((b) => b instanceof ArrayBuffer))
+      if (m === END) {
+        this.endReceived = true;
+        this.push(null);
+      } else if (Array.isArray(m) && m.every((b) => b instanceof ArrayBuffer))
         for (const b of m as ArrayBuffer[]) this.push(Buffer.from(b));
       else
         this.destroy(
           new TributaryError('TRIB_NET_PROTOCOL', `data-plane port from ${peer} carried a ${typeof m}, not bytes`),
         );
     });
+    // After the peer's end marker its close takes nothing away: what was received (a paused
+    // reader may not have read it yet) and the end are still delivered, as after a TCP FIN.
     port.on('close', () => {
-      if (!this.destroyed) this.destroy();
+      if (!this.destroyed && !this.endReceived) this.destroy();
     });
   }
 
@@ -54,13 +59,28 @@ export class PortSocket extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.post([chunk]);
-    cb();
+    this.postOrFail([chunk], cb);
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: (e?: Error | null) => void): void {
-    this.post(chunks.map((c) => c.chunk));
-    cb();
+    this.postOrFail(
+      chunks.map((c) => c.chunk),
+      cb,
+    );
+  }
+
+  /** A write that cannot be posted fails the stream (the link above fails), never the thread. */
+  private postOrFail(chunks: Buffer[], cb: (e?: Error | null) => void): void {
+    try {
+      this.post(chunks);
+      cb();
+    } catch (e) {
+      cb(
+        new TributaryError('TRIB_NET_PROTOCOL', `data-plane port to ${this.remoteAddress}: ${(e as Error).message}`, {
+          cause: e,
+        }),
+      );
+    }
   }
 
   override _final(cb: (e?: Error | null) => void): void {
@@ -97,6 +117,9 @@ export class PortSocket extends Duplex {
       run = [];
     };
     for (const c of chunks) {
+      // A frame already moved has lost its bytes: writing it again would send nothing, silently.
+      if ((c.buffer as ArrayBuffer & { detached?: boolean }).detached)
+        throw new TributaryError('TRIB_NET_PROTOCOL', 'a frame was written after its bytes were moved to a peer');
       const whole = c.buffer instanceof ArrayBuffer && c.byteOffset === 0 && c.byteLength === c.buffer.byteLength;
       if (whole && c.byteLength > 0) {
         flushRun();

@@ -196,7 +196,7 @@ export class Supervisor {
 
   async run(): Promise<SupervisorResult> {
     const o = this.o;
-    this.threadsOverTcp = o.threadsOverTcp ?? threadsOverTcpFromEnv(process.env);
+    if (o.host === 'thread') this.threadsOverTcp = o.threadsOverTcp ?? threadsOverTcpFromEnv(process.env);
     const maxRestarts = o.maxRestarts ?? 3;
     let restarts = 0;
     let consecutiveFailures = 0;
