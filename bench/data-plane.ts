@@ -14,7 +14,7 @@ import { Worker, parentPort, workerData } from 'node:worker_threads';
 import type { ChannelElement } from '../runtime/src/exec/channel.ts';
 import { LocalChannel } from '../runtime/src/exec/channel.ts';
 import { DataPlane } from '../runtime/src/net/data-plane.ts';
-import { threadPortMesh, type ThreadPorts } from '../runtime/src/net/port-socket.ts';
+import { threadPortMesh, transferListOf, type ThreadPorts } from '../runtime/src/net/port-socket.ts';
 import type { Batch } from '../runtime/src/operators/types.ts';
 import { silentLogger } from '../runtime/src/telemetry/logger.ts';
 
@@ -47,6 +47,11 @@ function makeBatches(): Batch[] {
     });
   }
   return out;
+}
+
+/** A measurement: `cpuMs` of every process or thread that took part. */
+function measured(name: string, records: number, wallMs: number, cpuMs: number): NetMeasurement {
+  return { name, records, wallMs, cpuMs, perCore: records / (cpuMs / 1000) };
 }
 
 function cpuMs(u: NodeJS.CpuUsage): number {
@@ -109,13 +114,7 @@ export async function runDataPlane(records: number): Promise<NetMeasurement> {
   const wallMs = performance.now() - t0;
   const cpu = cpuMs(process.cpuUsage(c0)) + report.cpuMs;
   await dp.close();
-  return {
-    name: 'tributary TCP data plane',
-    records: report.records,
-    wallMs,
-    cpuMs: cpu,
-    perCore: report.records / (cpu / 1000),
-  };
+  return measured('tributary TCP data plane', report.records, wallMs, cpu);
 }
 
 /**
@@ -129,7 +128,7 @@ export async function runThreadPair(records: number, transport: 'tcp' | 'ports')
   const ports = mesh?.[1];
   const worker = new Worker(join(root, 'bench/data-plane.ts'), {
     argv: ['receiver', transport === 'ports' ? 'ports' : 'tributary', `127.0.0.1:${port}`],
-    ...(ports ? { workerData: ports, transferList: [...ports.outbound.values(), ...ports.inbound.values()] } : {}),
+    ...(ports ? { workerData: ports, transferList: transferListOf(ports) } : {}),
   });
   const done = new Promise<ChildReport>((resolve, reject) => {
     worker.on('message', (m: { port?: number; records?: number; cpuMs?: number }) => {
@@ -153,13 +152,12 @@ export async function runThreadPair(records: number, transport: 'tcp' | 'ports')
   const cpu = cpuMs(process.cpuUsage(c0));
   await dp.close();
   await worker.terminate();
-  return {
-    name: `two threads, ${transport === 'ports' ? 'MessagePorts' : 'loopback TCP'}`,
-    records: report.records,
+  return measured(
+    `two threads, ${transport === 'ports' ? 'MessagePorts' : 'loopback TCP'}`,
+    report.records,
     wallMs,
-    cpuMs: cpu,
-    perCore: report.records / (cpu / 1000),
-  };
+    cpu,
+  );
 }
 
 /** Sends `records` in batches to slot 1's channel 0, then its end, and waits until every byte left. */
@@ -206,13 +204,7 @@ export async function runRawTcp(records: number): Promise<NetMeasurement> {
   const report = await child.done;
   const wallMs = performance.now() - t0;
   const cpu = cpuMs(process.cpuUsage(c0)) + report.cpuMs;
-  return {
-    name: 'peer: raw TCP + JSON lines',
-    records: report.records,
-    wallMs,
-    cpuMs: cpu,
-    perCore: report.records / (cpu / 1000),
-  };
+  return measured('peer: raw TCP + JSON lines', report.records, wallMs, cpu);
 }
 
 /** LocalChannel in one process: the in-memory exchange a same-process slot pair uses. */
@@ -238,7 +230,7 @@ export function runInMemory(records: number): NetMeasurement {
   }
   const wallMs = performance.now() - t0;
   const cpu = cpuMs(process.cpuUsage(c0));
-  return { name: 'peer: in-memory channel', records: got, wallMs, cpuMs: cpu, perCore: got / (cpu / 1000) };
+  return measured('peer: in-memory channel', got, wallMs, cpu);
 }
 
 async function receiver(mode: string, arg: string): Promise<void> {

@@ -12,6 +12,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import kafkajs from 'kafkajs';
 import { keyPartitioner } from '../runtime/src/connectors/kafka/client.ts';
 import { TributaryError } from '../runtime/src/errors.ts';
+import { batchCopied, endOffsets } from './kafka-loop-ends.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const CHUNK = 2000;
@@ -26,13 +27,12 @@ interface FetchedBatch {
 interface FetcherData {
   brokers: string[];
   input: string;
-  ends: [number, number][];
+  ends: Map<number, number>;
 }
 
 /** The worker: consumes `input` to the end offsets and posts each batch's values, at most IN_FLIGHT unacknowledged. */
-async function fetcher({ brokers, input, ends: endList }: FetcherData): Promise<void> {
+async function fetcher({ brokers, input, ends }: FetcherData): Promise<void> {
   const port = parentPort as NonNullable<typeof parentPort>;
-  const ends = new Map(endList);
   let unacked = 0;
   let wakeAck: (() => void) | undefined;
   port.on('message', () => {
@@ -62,11 +62,7 @@ async function fetcher({ brokers, input, ends: endList }: FetcherData): Promise<
       while (unacked >= IN_FLIGHT) await new Promise<void>((r) => (wakeAck = r));
       unacked++;
       port.postMessage({ bytes, lengths } satisfies FetchedBatch, [bytes, lengths.buffer]);
-      const last = batch.messages.at(-1);
-      if (last !== undefined) {
-        resolveOffset(last.offset);
-        if (Number(last.offset) + 1 >= (ends.get(batch.partition) ?? 0)) ends.delete(batch.partition);
-      }
+      batchCopied(ends, batch, resolveOffset);
       await heartbeat();
       if (ends.size === 0) resolve();
     },
@@ -86,12 +82,7 @@ async function main(): Promise<void> {
       'usage: kafka-js-fetch-thread-loop.ts <brokers> <input topic> <output topic>',
     );
   const kafka = new Kafka({ clientId: 'bench-fetch-thread', brokers: brokers.split(','), logLevel: logLevel.ERROR });
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends: [number, number][] = [];
-  for (const p of await admin.fetchTopicOffsets(input))
-    if (Number(p.high) > 0) ends.push([p.partition, Number(p.high)]);
-  await admin.disconnect();
+  const ends = await endOffsets(kafka, input);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: keyPartitioner });
   await producer.connect();
   const worker = new Worker(new URL(import.meta.url), {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { keyPartitioner } from '../runtime/src/connectors/kafka/client.ts';
 import { TributaryError } from '../runtime/src/errors.ts';
+import { batchCopied, endOffsets } from './kafka-loop-ends.ts';
 
 const { Kafka, logLevel } = kafkajs;
 // As the Kafka sink: kafkajs does not split a record batch, and the broker refuses one over 1 MiB.
@@ -18,11 +19,7 @@ if (brokers === undefined || input === undefined || output === undefined)
   throw new TributaryError('TRIB_CLI_USAGE', 'usage: kafka-js-loop.ts <brokers> <input topic> <output topic>');
 
 const kafka = new Kafka({ clientId: 'bench-js-loop', brokers: brokers.split(','), logLevel: logLevel.ERROR });
-const admin = kafka.admin();
-await admin.connect();
-const ends = new Map<number, number>();
-for (const p of await admin.fetchTopicOffsets(input)) if (Number(p.high) > 0) ends.set(p.partition, Number(p.high));
-await admin.disconnect();
+const ends = await endOffsets(kafka, input);
 
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: keyPartitioner });
 const consumer = kafka.consumer({ groupId: `bench-js-loop-${randomUUID()}` });
@@ -39,11 +36,7 @@ await consumer.run({
     for (let i = 0; i < messages.length; i += CHUNK)
       await producer.send({ topic: output, acks: -1, messages: messages.slice(i, i + CHUNK) });
     copied += messages.length;
-    const last = batch.messages.at(-1);
-    if (last !== undefined) {
-      resolveOffset(last.offset);
-      if (Number(last.offset) + 1 >= (ends.get(batch.partition) ?? 0)) ends.delete(batch.partition);
-    }
+    batchCopied(ends, batch, resolveOffset);
     await heartbeat();
     if (ends.size === 0) resolve();
   },

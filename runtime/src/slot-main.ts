@@ -101,7 +101,7 @@ async function main(): Promise<number> {
     });
 
   // A slot thread links with its peers over the ports its supervisor gave it, not over TCP.
-  const threadPorts = isMainThread ? undefined : threadPortsOf(workerData);
+  const threadPorts = threadPortsOf(workerData);
   const stateHost = containerPath(cfg.stateDir, env.podRoot);
   const fallback = cfg.restoreFrom ? containerPath(cfg.restoreFrom, env.podRoot) : undefined;
   const restore = cfg.restoreLatest

@@ -1,38 +1,9 @@
-// The data plane between slot threads: PortSocket over real MessageChannels (and a real Worker
-// for a terminated peer), and DataPlanes linked with connectPorts.
+// PortSocket over real MessageChannels (and a real Worker for a terminated peer). DataPlanes
+// linked over thread ports (connectPorts): data-plane.test.ts.
 import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ChannelElement } from '../exec/channel.ts';
-import { silentLogger } from '../telemetry/logger.ts';
-import { DataPlane, type DataPlaneOptions } from './data-plane.ts';
-import { PortSocket, threadPortMesh } from './port-socket.ts';
-
-const planes: DataPlane[] = [];
-afterEach(async () => {
-  await Promise.all(planes.splice(0).map((p) => p.destroy()));
-});
-
-function plane(slot: number, parallelism: number, extra: Partial<DataPlaneOptions> = {}): DataPlane {
-  const p = new DataPlane({
-    identity: { deploymentId: 'dep-1', jobHash: 'h', slot, parallelism },
-    secret: 'job-secret',
-    host: '127.0.0.1',
-    port: 0,
-    channels: 2,
-    logger: silentLogger(),
-    ...extra,
-  });
-  planes.push(p);
-  return p;
-}
-
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-function batch(from: number, n: number): ChannelElement {
-  const recs = Array.from({ length: n }, (_, i) => ({ seq: from + i, pad: 'x'.repeat(40) }));
-  return { kind: 'batch', batch: { recs, ts: recs.map((r) => r.seq), keys: [], kgs: [], n } };
-}
+import { describe, expect, it } from 'vitest';
+import { PortSocket } from './port-socket.ts';
 
 function collect(s: PortSocket): { bytes: Buffer[]; ended: Promise<boolean> } {
   const bytes: Buffer[] = [];
@@ -125,95 +96,5 @@ describe('PortSocket', () => {
     expect(e.code).toBe('TRIB_NET_PROTOCOL');
     expect(e.message).toContain('thread:3');
     port2.close();
-  });
-});
-
-describe('data plane over thread ports', () => {
-  it('links every pair with the handshake and delivers records and in-band elements in order', async () => {
-    const ps = [plane(0, 3), plane(1, 3), plane(2, 3)];
-    const mesh = threadPortMesh(3);
-    await Promise.all(ps.map((p, i) => p.connectPorts(mesh[i]!, 5000)));
-    for (const p of ps) expect(p.connected).toBe(true);
-    const out = ps[1]!.outboundChannel(2, 1);
-    out.send(batch(0, 3));
-    out.send({ kind: 'watermark', wm: 2 });
-    out.send(batch(3, 2000)); // more than one frame
-    out.send({ kind: 'end' });
-    const inp = ps[2]!.inboundChannel(1, 1);
-    const got: ChannelElement[] = [];
-    for (let i = 0; i < 500 && got.at(-1)?.kind !== 'end'; i++) {
-      await tick();
-      for (let el = inp.poll(); el; el = inp.poll()) got.push(el);
-    }
-    expect(got.filter((e) => e.kind !== 'batch').map((e) => e.kind)).toEqual(['watermark', 'end']);
-    const seqs = got.flatMap((e) => (e.kind === 'batch' ? e.batch.recs.map((r) => r['seq']) : []));
-    expect(seqs).toEqual(Array.from({ length: 2003 }, (_, i) => i));
-    expect(ps[2]!.inboundChannel(0, 1).poll()).toBeUndefined();
-  });
-
-  it('a thread without the job secret is refused at the handshake, as over TCP', async () => {
-    const mesh = threadPortMesh(2);
-    const a = plane(0, 2);
-    const impostor = plane(1, 2, { secret: 'guessed' });
-    const [ra, rb] = await Promise.allSettled([a.connectPorts(mesh[0]!, 1000), impostor.connectPorts(mesh[1]!, 1000)]);
-    expect(ra).toMatchObject({ status: 'rejected', reason: { code: 'TRIB_NET_REFUSED' } });
-    expect(rb).toMatchObject({ status: 'rejected', reason: { code: 'TRIB_NET_REFUSED' } });
-    expect(a.inbound.size + impostor.inbound.size).toBe(0);
-    const refused = await a.metrics.refusedHandshakes.get();
-    expect(refused.values.find((v) => v.labels['reason'] === 'auth')?.value).toBe(1);
-  });
-
-  it('a peer thread that links later than the handshake timeout still links (its wait is the connect timeout)', async () => {
-    const quick = { handshakeTimeoutMs: 100 };
-    const [a, b] = [plane(0, 2, quick), plane(1, 2, quick)];
-    const mesh = threadPortMesh(2);
-    const early = a.connectPorts(mesh[0]!, 5000);
-    await new Promise((r) => setTimeout(r, 400));
-    await Promise.all([early, b.connectPorts(mesh[1]!, 5000)]);
-    expect(a.connected && b.connected).toBe(true);
-  });
-
-  it('a peer thread gone before linking fails the start at once, naming the port', async () => {
-    const mesh = threadPortMesh(2);
-    for (const p of [...mesh[1]!.outbound.values(), ...mesh[1]!.inbound.values()]) p.close();
-    const t0 = Date.now();
-    await expect(plane(0, 2).connectPorts(mesh[0]!, 5000)).rejects.toMatchObject({
-      code: 'TRIB_NET_CONNECT',
-      message: expect.stringContaining('thread:1'),
-    });
-    expect(Date.now() - t0).toBeLessThan(4000);
-  });
-
-  it('a peer gone before end-of-input fails the consumer (TRIB_NET_CONNECTION_LOST)', async () => {
-    const [a, b] = [plane(0, 2), plane(1, 2)];
-    const mesh = threadPortMesh(2);
-    await Promise.all([a.connectPorts(mesh[0]!, 5000), b.connectPorts(mesh[1]!, 5000)]);
-    const inp = b.inboundChannel(0, 0);
-    let woken = false;
-    inp.setWake(() => (woken = true));
-    a.outboundChannel(1, 0).send(batch(0, 1));
-    await new Promise((r) => setTimeout(r, 20));
-    await a.destroy();
-    for (let i = 0; i < 100 && !b.failure; i++) await tick();
-    expect(woken).toBe(true);
-    expect(inp.poll()?.kind).toBe('batch');
-    expect(() => inp.poll()).toThrow(expect.objectContaining({ code: 'TRIB_NET_CONNECTION_LOST' }));
-  });
-
-  it('after end-of-input both sides close cleanly: no failure, drain resolves', async () => {
-    const [a, b] = [plane(0, 2), plane(1, 2)];
-    const mesh = threadPortMesh(2);
-    await Promise.all([a.connectPorts(mesh[0]!, 5000), b.connectPorts(mesh[1]!, 5000)]);
-    for (const [p, to] of [
-      [a, 1],
-      [b, 0],
-    ] as const)
-      for (const c of [0, 1]) p.outboundChannel(to, c).send({ kind: 'end' });
-    await Promise.all([a.drain(), b.drain()]);
-    for (let i = 0; i < 50; i++) await tick();
-    await Promise.all([a.close(), b.close()]);
-    for (let i = 0; i < 50; i++) await tick();
-    expect(a.failure).toBeUndefined();
-    expect(b.failure).toBeUndefined();
   });
 });

@@ -137,6 +137,11 @@ export interface ThreadPorts {
   inbound: Map<number, MessagePort>;
 }
 
+/** Every port of `ports`: what must be transferred with them into a worker. */
+export function transferListOf(ports: ThreadPorts): MessagePort[] {
+  return [...ports.outbound.values(), ...ports.inbound.values()];
+}
+
 /** One MessageChannel per ordered pair of `parallelism` slots; element s is slot s's ends. */
 export function threadPortMesh(parallelism: number): ThreadPorts[] {
   const mesh = Array.from({ length: parallelism }, () => ({ outbound: new Map(), inbound: new Map() }) as ThreadPorts);

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
-import type { ThreadPorts } from '../net/port-socket.ts';
+import { transferListOf, type ThreadPorts } from '../net/port-socket.ts';
 
 /** What a supervisor needs of a slot it started: a child process, or a ThreadSlot. */
 export interface SlotChild {
@@ -94,7 +94,7 @@ export class ThreadSlot implements SlotChild {
       ...(ports
         ? {
             workerData: { dataPorts: ports } satisfies SlotWorkerData,
-            transferList: [...ports.outbound.values(), ...ports.inbound.values()],
+            transferList: transferListOf(ports),
           }
         : {}),
     });
