@@ -2,7 +2,7 @@
 // kafkajs logs routed to pino (warnings and errors only; kafkajs-log.ts).
 import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
 import kafkajs from 'kafkajs';
-import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
+import type { Kafka as KafkaClient, LogEntry, logCreator } from 'kafkajs';
 import { logKafkajsEntry } from './kafkajs-log.ts';
 import type { Logger } from 'pino';
 
@@ -20,8 +20,13 @@ export function brokerList(b: string[] | string): string[] {
   return (Array.isArray(b) ? b : b.split(',')).map((s) => s.trim()).filter((s) => s !== '');
 }
 
-export function createKafka(brokers: string[] | string, clientId: string, logger: Logger): KafkaClient {
-  const toPino: logCreator = () => (entry) => logKafkajsEntry(logger, entry);
+/** `log`: a pino logger, or where a fetch thread sends kafkajs's log lines (to its slot's logger). */
+export function createKafka(
+  brokers: string[] | string,
+  clientId: string,
+  log: Logger | ((entry: LogEntry) => void),
+): KafkaClient {
+  const toPino: logCreator = () => (typeof log === 'function' ? log : (entry) => logKafkajsEntry(log, entry));
   return new Kafka({
     clientId,
     brokers: brokerList(brokers),

@@ -5,7 +5,8 @@
 //     an uninterrupted reference run (same multiset).
 //   crash: the job is killed at random moments (no commit, no abort: producers just vanish
 //     with their transactions open) and restarted from the latest completed checkpoint;
-//     TRIBUTARY_CHAOS_ROUNDS rounds (default 3). Output equals the reference.
+//     TRIBUTARY_CHAOS_ROUNDS rounds (default 3). Output equals the reference. Once with the
+//     Kafka consumers on fetch threads (the default), once on their slots' threads.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import { readTopic } from '../../testing/kafka-reader.ts';
 import { CollectingSink, type Emitted } from '../../testing/harness.ts';
 import { createLogger, silentLogger } from '../../telemetry/logger.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { FETCH_THREAD_ENV } from './fetch-thread.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -160,10 +162,10 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
     expect(got).toEqual(ref);
   }, 180_000);
 
-  it('crash at random moments and restart from the latest checkpoint: read_committed output equals the reference', async () => {
+  async function crashRounds(tag: string): Promise<void> {
     const rounds = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 3);
-    const input = `it-eos-crash-in-${run}`;
-    const output = `it-eos-crash-out-${run}`;
+    const input = `it-eos-crash${tag}-in-${run}`;
+    const output = `it-eos-crash${tag}-out-${run}`;
     await setupTopics(input, output);
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-eos-crash-'));
     dirs.push(stateDir);
@@ -200,5 +202,18 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
     }
     expect(got.length).toBe(ref.length);
     expect(got).toEqual(ref);
+  }
+
+  it('crash at random moments and restart from the latest checkpoint: read_committed output equals the reference', async () => {
+    await crashRounds('');
+  }, 300_000);
+
+  it("the same with each consumer on its slot's thread (TRIBUTARY_KAFKA_FETCH_THREAD=off)", async () => {
+    process.env[FETCH_THREAD_ENV] = 'off';
+    try {
+      await crashRounds('-inline');
+    } finally {
+      delete process.env[FETCH_THREAD_ENV];
+    }
   }, 300_000);
 });

@@ -30,13 +30,19 @@
 // A caught-up partition stays so until poll() returns one of its records, so it rejoins the
 // group with the watermark of its next record, not with the older one it had.
 //
+// The kafkajs consumer (consumer-loop.ts) runs on a fetch thread of the slot's own by default
+// (fetch-thread.ts): fetching, decompressing and decoding record batches happen beside the
+// slot's work, and each fetch arrives packed in transferred buffers. Either way the slot's
+// thread alone decides what is accepted, queued and checkpointed, so seeks, pauses, offsets and
+// a replaced consumer mean the same on both.
+//
 // Records are decoded in the slot's loop (never in kafkajs callbacks). A record that
 // cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the
 // dead-letter topic, with the error and its origin in headers; it never fails the job.
 import { scopedKafkaId } from './id-scope.ts';
 import { randomUUID } from 'node:crypto';
 import { assertReadCommittedFix } from './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
-import type { Admin, Consumer, Kafka as KafkaClient } from 'kafkajs';
+import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
@@ -44,12 +50,13 @@ import type { Rec } from '../../operators/types.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
 import { decodeValue } from '../record-format.ts';
 import { brokerList, createKafka, partitionOwner } from './client.ts';
-import { BrokerReachability } from './broker-reachability.ts';
+import { ConsumerLoop, type ConsumerLoopOptions, type FetchHandler } from './consumer-loop.ts';
+import { FetchThread, fetchThreadEnabled, type Fetcher } from './fetch-thread.ts';
 import { DeadLetterTopic } from './dead-letter.ts';
-import { slotAssigner } from './slot-assigner.ts';
 import { committedOffsets, logOffsets, topicPartitions } from './admin-lookups.ts';
 import { PartitionOffsets } from './partition-offsets.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
+import { takeInFetch } from './fetch-intake.ts';
 import { restoredOffsets, startOffset } from './start-positions.ts';
 import { TopicWatch } from './topic-watch.ts';
 
@@ -61,7 +68,11 @@ export class KafkaSource implements SourceReader {
   private kafka!: KafkaClient;
   private admin: Admin | undefined;
   private watch: TopicWatch | undefined;
-  private consumer: Consumer | undefined;
+  private fetcher: Fetcher | undefined;
+  /** The consumer runs on a fetch thread (fetch-thread.ts), not the slot's. */
+  private fetchThread = true;
+  /** Watermark partitions alignment paused (re-applied to a replaced consumer). */
+  private pausedIdx: ReadonlySet<number> = new Set();
   private dlq: DeadLetterTopic | undefined;
   private readonly queues: PartitionQueues;
   private readonly offsets: PartitionOffsets;
@@ -93,7 +104,7 @@ export class KafkaSource implements SourceReader {
     this.spec = spec;
     this.keepBytes = opts.keepBytes === true;
     this.bounded = spec.bounded === 'latest';
-    this.queues = new PartitionQueues(spec.topic);
+    this.queues = new PartitionQueues();
     this.offsets = new PartitionOffsets(this.bounded);
   }
 
@@ -102,17 +113,23 @@ export class KafkaSource implements SourceReader {
     return `${base}.slot-${this.ctx.slot}-of-${this.ctx.parallelism}`;
   }
 
+  private get clientId(): string {
+    return this.spec.clientId ?? `tributary-${this.ctx.sourceName}-${this.ctx.slot}`;
+  }
+
+  /** Names the source and slot in errors. */
+  private get name(): string {
+    return `source "${this.ctx.sourceName}" (slot ${this.ctx.slot})`;
+  }
+
   async open(ctx: SourceReaderContext): Promise<void> {
     assertReadCommittedFix(`kafka source ${ctx.sourceName}`);
     this.ctx = ctx;
     const { topic } = this.spec;
     this.discoveryMs = this.bounded ? 0 : (parseDuration(this.spec.partitionDiscoveryInterval) ?? DEFAULT_DISCOVERY_MS);
     this.restored = ctx.checkpointing ? restoredOffsets(ctx.restoredPositions, topic) : undefined;
-    this.kafka = createKafka(
-      this.spec.brokers,
-      this.spec.clientId ?? `tributary-${ctx.sourceName}-${ctx.slot}`,
-      ctx.logger,
-    );
+    this.fetchThread = fetchThreadEnabled();
+    this.kafka = createKafka(this.spec.brokers, this.clientId, ctx.logger);
     const admin: Admin = this.kafka.admin();
     this.admin = admin;
     let first: number[] | undefined;
@@ -231,100 +248,77 @@ export class KafkaSource implements SourceReader {
    * stay queued, and nothing is read twice or skipped.
    */
   private async replaceConsumer(): Promise<void> {
-    const old = this.consumer;
-    this.consumer = undefined;
-    if (old) {
-      const stopping = old.disconnect(); // stops its run loop first: isRunning() turns false
-      this.queues.releaseSpace();
-      await stopping;
-    }
+    const old = this.fetcher;
+    this.fetcher = undefined;
+    await old?.stop(); // every fetch it handed over has been taken in: accepted() is final
     if (this.closed) return;
     const { topic } = this.spec;
     const parts = this.owned.filter((p) => !this.bounded || this.offsets.hasEnd(p));
     if (parts.length === 0) return;
     const checkpointing = this.ctx.checkpointing === true;
-    const groupId = `${this.groupId}${checkpointing ? `.${randomUUID().slice(0, 8)}` : ''}`;
-    const consumer = this.kafka.consumer({
-      groupId,
-      partitionAssigners: [slotAssigner(topic, parts)],
-      maxWaitTimeInMs: 250,
-      allowAutoTopicCreation: false,
-    });
-    this.consumer = consumer;
-    this.queues.consumerReplaced();
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    // A fetch whose records were all filtered out (transaction markers, aborted records) never
-    // reaches eachBatch; its offsets are consumed all the same.
-    consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
-      const b = e.payload;
-      if (this.consumer !== consumer || b.batchSize !== 0 || b.firstOffset === null) return;
-      this.offsets.setHighWatermark(b.partition, BigInt(b.highWatermark));
-      const next = this.offsets.accepted(b.partition) ?? 0n;
-      this.offsets.setAccepted(b.partition, this.passedWithoutRecords(b.partition, BigInt(b.lastOffset), next));
-      this.ctx.wake();
-    });
-    const reach = new BrokerReachability();
-    consumer.on(consumer.events.FETCH, () => reach.reached());
-    consumer.on(consumer.events.CRASH, (e) => {
-      if (this.consumer !== consumer) return;
-      const gone = reach.crashed(e.payload.error, brokerList(this.spec.brokers));
-      if (!e.payload.restart || gone) this.failure = gone ?? e.payload.error;
-      this.ctx.wake();
-    });
-    void consumer
-      .run({
-        autoCommit: !checkpointing,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          const { queues, offsets } = this;
-          offsets.setHighWatermark(batch.partition, BigInt(batch.highWatermark));
-          let next = offsets.accepted(batch.partition) ?? 0n;
-          for (const m of batch.messages) {
-            const off = BigInt(m.offset);
-            if (off < next) continue; // before the start position, or re-delivered after the seek
-            next = off + 1n;
-            queues.enqueue({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
-          }
-          // Offsets the fetch covered beyond its last record (markers, aborted records): consumed too.
-          // firstOffset() is null only for a fetch with no raw record at all (it then reports the high
-          // watermark, which under read_committed may lie past an open transaction: not consumed).
-          if (batch.firstOffset() !== null)
-            next = this.passedWithoutRecords(batch.partition, BigInt(batch.lastOffset()), next);
-          offsets.setAccepted(batch.partition, next);
-          this.ctx.wake();
-          queues.applyKafkaPause(consumer);
-          while (queues.full(batch.partition) && isRunning() && !isStale()) {
-            await queues.waitForSpace();
-            await heartbeat();
-          }
-          if (batch.firstOffset() !== null) resolveOffset(batch.lastOffset());
-          await heartbeat();
-        },
-      })
-      .catch((e: unknown) => {
-        if (this.consumer !== consumer) return;
-        this.failure = e;
-        this.ctx.wake();
-      });
-    for (const p of parts)
-      consumer.seek({ topic, partition: p, offset: (this.offsets.accepted(p) as bigint).toString() });
+    const loop: ConsumerLoopOptions = {
+      topic,
+      brokers: brokerList(this.spec.brokers),
+      groupId: `${this.groupId}${checkpointing ? `.${randomUUID().slice(0, 8)}` : ''}`,
+      seeks: parts.map((p) => [p, this.offsets.accepted(p) as bigint]),
+      autoCommit: !checkpointing,
+    };
+    const fetcher: Fetcher = this.fetchThread
+      ? new FetchThread(
+          loop,
+          this.clientId,
+          this.handlerFor(() => this.fetcher === fetcher),
+          this.ctx.logger,
+          this.name,
+        )
+      : new ConsumerLoop(
+          this.kafka,
+          loop,
+          this.handlerFor(() => this.fetcher === fetcher),
+        );
+    this.fetcher = fetcher;
+    try {
+      await fetcher.start();
+    } catch (e) {
+      throw new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `${this.name}: its kafka consumer cannot start: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    const paused = this.pausedKafkaPartitions();
+    if (paused.length > 0) fetcher.setPaused(paused);
   }
 
-  /**
-   * Offsets up to `last` were fetched, those from `next` on without a record for us: queued as
-   * one skipped entry (a bounded read must see its end passed). Returns the next offset to accept.
-   */
-  private passedWithoutRecords(partition: number, last: bigint, next: bigint): bigint {
-    if (last < next) return next;
-    this.queues.enqueue({ partition, offset: last.toString(), key: null, value: null, skipped: true });
-    return last + 1n;
+  /** Where the consumer's fetches go (in the slot's thread); `current`: the consumer is still this source's. */
+  private handlerFor(current: () => boolean): FetchHandler {
+    return {
+      fetched: (partition, highWatermark, lastOffset, records) => {
+        takeInFetch(this.queues, this.offsets, partition, highWatermark, lastOffset, records);
+        this.ctx.wake();
+      },
+      room: (partition) => (this.queues.full(partition) ? this.queues.waitForSpace() : undefined),
+      failed: (e) => {
+        if (!current()) return;
+        this.failure = e;
+        this.ctx.wake();
+      },
+      stopping: () => this.queues.releaseSpace(),
+    };
+  }
+
+  /** Kafka partitions whose watermark partitions alignment paused. */
+  private pausedKafkaPartitions(): number[] {
+    const paused: number[] = [];
+    for (const [p, idx] of this.partIndex) if (this.pausedIdx.has(idx)) paused.push(p);
+    return paused;
   }
 
   setPaused(partitions: ReadonlySet<number>): void {
-    const paused: number[] = [];
-    for (const [p, idx] of this.partIndex) if (partitions.has(idx)) paused.push(p);
-    this.queues.setPaused(paused, this.consumer);
+    this.pausedIdx = partitions;
+    const paused = this.pausedKafkaPartitions();
+    this.queues.setPaused(paused);
+    this.fetcher?.setPaused(paused);
   }
 
   /** In the slot's loop: declares new partitions to the watermark tracker (idle when the slot owns none). */
@@ -386,7 +380,7 @@ export class KafkaSource implements SourceReader {
 
   /** One queued entry: advances the position, finishes a bounded partition at its end; true if a record was added. */
   private take(m: Queued, out: RawRecords, format: 'json' | 'string' | 'bytes'): boolean {
-    const { emit, finished } = this.offsets.passed(m.partition, BigInt(m.offset));
+    const { emit, finished } = this.offsets.passed(m.partition, m.offset);
     if (finished) this.ctx.finishPartition(this.partIndex.get(m.partition) as number);
     if (!emit || m.skipped) return false;
     const r = decodeValue(format, m.value, this.keepBytes);
@@ -396,7 +390,7 @@ export class KafkaSource implements SourceReader {
       this.tookFrom.add(m.partition);
       return true;
     }
-    this.badRecord(m.partition, m.offset, m.key, m.value, r.reason, r.error);
+    this.badRecord(m.partition, m.offset.toString(), m.key, m.value, r.reason, r.error);
     return false;
   }
 
@@ -433,11 +427,9 @@ export class KafkaSource implements SourceReader {
     if (this.closed) return;
     this.closed = true;
     await this.watch?.close();
-    const consumer = this.consumer;
-    this.consumer = undefined;
-    const stopping = consumer?.disconnect();
-    this.queues.releaseSpace();
-    await stopping;
+    const fetcher = this.fetcher;
+    this.fetcher = undefined;
+    await fetcher?.stop();
     await this.admin?.disconnect();
     await this.dlq?.close();
   }

@@ -1,9 +1,8 @@
 // Fetched records of a Kafka source slot, one queue per partition, and the partitions that
 // watermark alignment paused. poll() takes from the queues in turn, skipping paused
-// partitions, whose fetching is paused in kafkajs too. The bound on queued records counts only
-// partitions that are not paused, so a paused partition's queue never stops the others from
-// being fetched.
-import type { Consumer } from 'kafkajs';
+// partitions, whose fetching the source pauses in its consumer too. The bound on queued
+// records counts only partitions that are not paused, so a paused partition's queue never
+// stops the others from being fetched.
 
 /**
  * A fetched record, or (`skipped`) the last offset of a fetch whose tail held no record for us: transaction
@@ -12,7 +11,7 @@ import type { Consumer } from 'kafkajs';
  */
 export interface Queued {
   partition: number;
-  offset: string;
+  offset: bigint;
   key: Buffer | null;
   value: Buffer | null;
   skipped?: true;
@@ -22,19 +21,13 @@ export interface Queued {
 export const MAX_QUEUED = 20_000;
 
 export class PartitionQueues {
-  private readonly topic: string;
   /** Per Kafka partition: fetched records not yet polled (from `head`). */
   private readonly queues = new Map<number, { items: Queued[]; head: number }>();
   private queued = 0;
-  /** Kafka partitions paused by alignment, and the ones kafkajs has paused (applied when it can). */
+  /** Kafka partitions paused by alignment. */
   private readonly paused = new Set<number>();
-  private kafkaPaused = new Set<number>();
   private rr = 0;
   private spaceWaiters: (() => void)[] = [];
-
-  constructor(topic: string) {
-    this.topic = topic;
-  }
 
   enqueue(q: Queued): void {
     let pq = this.queues.get(q.partition);
@@ -72,32 +65,10 @@ export class PartitionQueues {
     return n;
   }
 
-  /** A new consumer fetches every partition until told otherwise. */
-  consumerReplaced(): void {
-    this.kafkaPaused = new Set();
-  }
-
-  /** Makes kafkajs fetch exactly the partitions not paused (it refuses before its group runs: retried per batch). */
-  applyKafkaPause(consumer: Consumer | undefined): void {
-    if (!consumer) return;
-    const { topic } = this;
-    const pause = [...this.paused].filter((p) => !this.kafkaPaused.has(p));
-    const resume = [...this.kafkaPaused].filter((p) => !this.paused.has(p));
-    if (pause.length === 0 && resume.length === 0) return;
-    try {
-      if (pause.length > 0) consumer.pause([{ topic, partitions: pause }]);
-      if (resume.length > 0) consumer.resume([{ topic, partitions: resume }]);
-      this.kafkaPaused = new Set(this.paused);
-    } catch {
-      // The consumer group is not running yet: the next batch applies it.
-    }
-  }
-
   /** Pauses exactly `partitions` (Kafka partition ids). */
-  setPaused(partitions: Iterable<number>, consumer: Consumer | undefined): void {
+  setPaused(partitions: Iterable<number>): void {
     this.paused.clear();
     for (const p of partitions) this.paused.add(p);
-    this.applyKafkaPause(consumer);
     this.releaseSpace();
   }
 

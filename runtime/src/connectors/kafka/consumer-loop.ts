@@ -1,0 +1,144 @@
+// The kafkajs consumer of a Kafka source slot, on whichever thread runs it (the slot's own, or
+// its fetch thread: fetch-thread.ts). It reads exactly the partitions it is given, each sought
+// to a start offset, and hands every fetch to a FetchHandler: records are never decoded here.
+// Where the records go, and when there is room for more, is the handler's business; this loop
+// only waits for room before it resolves a batch's offsets and fetches on, so a slow slot
+// bounds what is fetched ahead.
+//
+// A fetch whose records were all filtered out (transaction markers, aborted records) never
+// reaches eachBatch; kafkajs reports it as an empty batch (START_BATCH_PROCESS), and it is
+// handed over the same way with no records, since its offsets are consumed all the same.
+import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
+import type { Consumer, Kafka as KafkaClient } from 'kafkajs';
+import { BrokerReachability } from './broker-reachability.ts';
+import type { FetchedRecords } from './fetched-records.ts';
+import { kafkajsRecords, NO_RECORDS } from './fetched-records.ts';
+import { slotAssigner } from './slot-assigner.ts';
+
+/** What a consumer loop reads: the same on either thread (it crosses to a fetch thread as is). */
+export interface ConsumerLoopOptions {
+  topic: string;
+  brokers: string[];
+  groupId: string;
+  /** Partition → the first offset to fetch. */
+  seeks: [number, bigint][];
+  /** Commit resolved offsets to the group (no checkpoints: the group's offsets are the position). */
+  autoCommit: boolean;
+}
+
+export interface FetchHandler {
+  /**
+   * A fetch of `partition`: its records (maybe none), the log end it reported, and the last
+   * offset it covered (null for a fetch with no raw record at all, whose high watermark may lie
+   * past an open transaction under read_committed: not consumed).
+   */
+  fetched(partition: number, highWatermark: bigint, lastOffset: bigint | null, records: FetchedRecords): void;
+  /** Undefined while more may be fetched for `partition`; else resolves when that may have changed. */
+  room(partition: number): Promise<void> | undefined;
+  /** The consumer failed for good (kafkajs will not restart it, or its brokers stayed away). */
+  failed(err: unknown): void;
+  /** The loop stops: resolve what room() handed out, so a waiting batch sees it and gives up. */
+  stopping(): void;
+}
+
+export class ConsumerLoop {
+  private readonly consumer: Consumer;
+  private readonly opts: ConsumerLoopOptions;
+  private readonly handler: FetchHandler;
+  private stopped = false;
+  /** Partitions paused by alignment, and those kafkajs has paused (applied when its group runs). */
+  private paused = new Set<number>();
+  private kafkaPaused = new Set<number>();
+
+  constructor(kafka: KafkaClient, opts: ConsumerLoopOptions, handler: FetchHandler) {
+    this.opts = opts;
+    this.handler = handler;
+    const parts = opts.seeks.map(([p]) => p);
+    this.consumer = kafka.consumer({
+      groupId: opts.groupId,
+      partitionAssigners: [slotAssigner(opts.topic, parts)],
+      maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  async start(): Promise<void> {
+    const { consumer, handler, opts } = this;
+    const { topic } = opts;
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
+      const b = e.payload;
+      if (this.stopped || b.batchSize !== 0 || b.firstOffset === null) return;
+      handler.fetched(b.partition, BigInt(b.highWatermark), BigInt(b.lastOffset), NO_RECORDS);
+    });
+    const reach = new BrokerReachability();
+    consumer.on(consumer.events.FETCH, () => reach.reached());
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (this.stopped) return;
+      const gone = reach.crashed(e.payload.error, opts.brokers);
+      if (!e.payload.restart || gone) handler.failed(gone ?? e.payload.error);
+    });
+    void consumer
+      .run({
+        autoCommit: opts.autoCommit,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          const first = batch.firstOffset();
+          handler.fetched(
+            batch.partition,
+            BigInt(batch.highWatermark),
+            first === null ? null : BigInt(batch.lastOffset()),
+            kafkajsRecords(batch.messages),
+          );
+          this.applyPause();
+          for (
+            let w = handler.room(batch.partition);
+            w && isRunning() && !isStale();
+            w = handler.room(batch.partition)
+          ) {
+            await w;
+            await heartbeat();
+          }
+          if (first !== null) resolveOffset(batch.lastOffset());
+          await heartbeat();
+        },
+      })
+      .catch((e: unknown) => {
+        if (!this.stopped) handler.failed(e);
+      });
+    for (const [partition, offset] of opts.seeks) consumer.seek({ topic, partition, offset: offset.toString() });
+  }
+
+  /** Fetches exactly the partitions not in `partitions` (watermark alignment). */
+  setPaused(partitions: readonly number[]): void {
+    this.paused = new Set(partitions);
+    this.applyPause();
+  }
+
+  /** Makes kafkajs fetch exactly the partitions not paused (it refuses before its group runs: retried per batch). */
+  private applyPause(): void {
+    const { topic } = this.opts;
+    const pause = [...this.paused].filter((p) => !this.kafkaPaused.has(p));
+    const resume = [...this.kafkaPaused].filter((p) => !this.paused.has(p));
+    if (pause.length === 0 && resume.length === 0) return;
+    try {
+      if (pause.length > 0) this.consumer.pause([{ topic, partitions: pause }]);
+      if (resume.length > 0) this.consumer.resume([{ topic, partitions: resume }]);
+      this.kafkaPaused = new Set(this.paused);
+    } catch {
+      // The consumer group is not running yet: the next batch applies it.
+    }
+  }
+
+  /**
+   * Stops fetching: kafkajs's run loop ends first (isRunning() turns false, so a batch waiting
+   * for room gives up once its handler's room() resolves), then the group is left.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const stopping = this.consumer.disconnect(); // isRunning() turns false at once
+    this.handler.stopping();
+    await stopping;
+  }
+}

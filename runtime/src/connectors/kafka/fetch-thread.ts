@@ -1,0 +1,147 @@
+// The slot's side of a Kafka source's fetch thread (fetch-worker.ts runs the consumer). To
+// the source it is the same as a consumer on its own thread: start, pause partitions, stop;
+// fetches reach the source's FetchHandler here, in the slot's thread and in order, and a fetch
+// is acknowledged (so the thread may fetch on) once the handler has room for its partition.
+//
+// On by default; TRIBUTARY_KAFKA_FETCH_THREAD=off keeps the consumer on the slot's thread (to
+// compare, or where a slot must not start a thread). A fetch thread that dies, or a consumer
+// that fails in it, fails the source as the same failure on one thread would: the attempt
+// restarts from the latest checkpoint.
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { TributaryError } from '../../errors.ts';
+import type { ConsumerLoopOptions, FetchHandler } from './consumer-loop.ts';
+import { NO_RECORDS, packedRecords } from './fetched-records.ts';
+import { uncrossedError, type FetchWorkerData, type FromFetchThread, type ToFetchThread } from './fetch-protocol.ts';
+import { logKafkajsEntry } from './kafkajs-log.ts';
+
+const ENTRY = new URL(`./fetch-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+/** Fetches handed over and not acknowledged: two, so the next fetch overlaps the slot's work on one. */
+const IN_FLIGHT = 2;
+
+/** How long a stopping fetch thread may take to leave its consumer group before it is terminated. */
+const STOP_TIMEOUT_MS = 10_000;
+
+export const FETCH_THREAD_ENV = 'TRIBUTARY_KAFKA_FETCH_THREAD';
+
+/** Whether Kafka sources fetch on a thread of their own (default on); anything but on/off is refused. */
+export function fetchThreadEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env[FETCH_THREAD_ENV];
+  if (v === undefined || v === '' || v === 'on') return true;
+  if (v === 'off') return false;
+  throw new TributaryError('TRIB_JOB_CONFIG', `${FETCH_THREAD_ENV} must be "on" or "off", got "${v}"`);
+}
+
+/** What a Kafka source drives: a consumer on its own thread (ConsumerLoop) or on a fetch thread. */
+export interface Fetcher {
+  start(): Promise<void>;
+  setPaused(partitions: readonly number[]): void;
+  stop(): Promise<void>;
+}
+
+export class FetchThread implements Fetcher {
+  private readonly worker: Worker;
+  private readonly handler: FetchHandler;
+  private readonly name: string;
+  private stopping = false;
+  private readonly started: Promise<void>;
+  private readonly stopped: Promise<void>;
+
+  /** `name` names the source and slot in errors. */
+  constructor(loop: ConsumerLoopOptions, clientId: string, handler: FetchHandler, logger: Logger, name: string) {
+    this.handler = handler;
+    this.name = name;
+    this.worker = new Worker(ENTRY, {
+      workerData: { loop, clientId, inFlight: IN_FLIGHT } satisfies FetchWorkerData,
+      stdout: false,
+      stderr: false,
+    });
+    const started = Promise.withResolvers<void>();
+    const stopped = Promise.withResolvers<void>();
+    this.started = started.promise;
+    this.stopped = stopped.promise;
+    // A start that fails is the caller's to report; a rejection nobody awaits is not a crash.
+    this.started.catch(() => undefined);
+    this.worker.on('message', (m: FromFetchThread) => {
+      switch (m.kind) {
+        case 'fetched':
+          handler.fetched(
+            m.partition,
+            m.highWatermark,
+            m.lastOffset,
+            m.records ? packedRecords(m.records) : NO_RECORDS,
+          );
+          void this.acknowledge(m.partition);
+          break;
+        case 'log':
+          logKafkajsEntry(logger, m.entry);
+          break;
+        case 'started':
+          started.resolve();
+          break;
+        case 'start-failed':
+          started.reject(uncrossedError(m.error));
+          break;
+        case 'failed':
+          if (!this.stopping) handler.failed(uncrossedError(m.error));
+          break;
+        case 'stopped':
+          stopped.resolve();
+          void this.worker.terminate();
+          break;
+      }
+    });
+    this.worker.on('error', (err) => {
+      const e = this.threadFailed(`failed: ${err.message}`, err);
+      started.reject(e);
+      if (!this.stopping) handler.failed(e);
+    });
+    this.worker.on('exit', (code) => {
+      stopped.resolve();
+      const e = this.threadFailed(`exited with code ${code}`);
+      started.reject(e);
+      if (!this.stopping) handler.failed(e);
+    });
+  }
+
+  private threadFailed(what: string, cause?: unknown): TributaryError {
+    return new TributaryError('TRIB_CONNECTOR_FAILED', `${this.name}: the kafka fetch thread ${what}`, { cause });
+  }
+
+  start(): Promise<void> {
+    return this.started;
+  }
+
+  setPaused(partitions: readonly number[]): void {
+    this.send({ kind: 'pause', partitions: [...partitions] });
+  }
+
+  /** Once the handler has room for `partition`, lets the thread fetch on. */
+  private async acknowledge(partition: number): Promise<void> {
+    for (let w = this.handler.room(partition); w && !this.stopping; w = this.handler.room(partition)) await w;
+    if (!this.stopping) this.send({ kind: 'ack' });
+  }
+
+  private send(m: ToFetchThread): void {
+    try {
+      this.worker.postMessage(m);
+    } catch {
+      // The thread is gone: its exit has failed the source (or it was stopped).
+    }
+  }
+
+  /** Leaves the consumer group and ends the thread; every fetch it handed over has been delivered. */
+  async stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.handler.stopping();
+      this.send({ kind: 'stop' });
+    }
+    const timer = setTimeout(() => void this.worker.terminate(), STOP_TIMEOUT_MS);
+    await this.stopped;
+    clearTimeout(timer);
+  }
+}
