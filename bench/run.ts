@@ -13,6 +13,7 @@
 // BENCH_ONLY=slot-memory only the RSS per slot process of a distributed q0 (slot-memory.ts).
 // BENCH_ONLY=kafka-idle only the CPU of idle Kafka clients with and without our kafkajs patches.
 // BENCH_ONLY=timer-sort only the timer queue's bucket sort against the built-in sort (timer-sort.ts).
+// BENCH_ONLY=crc32c only our CRC-32C of record batches against kafkajs's (crc32c.ts).
 // BENCH_ONLY=data-plane only the data plane: slot processes over TCP against raw TCP and an
 // in-memory channel, and slot threads over MessagePorts against loopback TCP (data-plane.ts).
 // BENCH_ONLY=kafka (or `npm run bench -- kafka`) only the Kafka path against its peers: the bare
@@ -40,6 +41,7 @@ import { kuduBenchmarks } from './kudu.ts';
 import { slotMemoryBenchmarks } from './slot-memory.ts';
 import { kafkaIdleBenchmarks } from './kafka-idle.ts';
 import { kafkaPathBenchmarks } from './kafka-path.ts';
+import { crc32cBenchmark } from './crc32c.ts';
 import { timerSortBenchmark } from './timer-sort.ts';
 import { threadsBenchmarks } from './threads.ts';
 
@@ -219,10 +221,15 @@ if (only === 'timer-sort') {
   timerSortBenchmark();
   process.exit(0);
 }
+if (only === 'crc32c') {
+  crc32cBenchmark();
+  process.exit(0);
+}
 await main();
 await functionsVsCel();
 await eventTime();
 timerSortBenchmark();
+crc32cBenchmark();
 await dataPlane();
 await checkpointBenchmarks();
 await firstCheckpointBenchmarks();

@@ -6,7 +6,7 @@
 //   crash: the job is killed at random moments (no commit, no abort: producers just vanish
 //     with their transactions open) and restarted from the latest completed checkpoint;
 //     TRIBUTARY_CHAOS_ROUNDS rounds (default 3). Output equals the reference. Once with the
-//     Kafka consumers on fetch threads (the default), once on their slots' threads.
+//     Kafka consumers on their slots' threads (the default), once on fetch threads.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';

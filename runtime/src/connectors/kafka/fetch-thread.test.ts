@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { FETCH_THREAD_ENV, fetchThreadEnabled } from './fetch-thread.ts';
 
 describe('TRIBUTARY_KAFKA_FETCH_THREAD', () => {
-  it('is on unless set to off', () => {
-    expect(fetchThreadEnabled({})).toBe(true);
-    expect(fetchThreadEnabled({ [FETCH_THREAD_ENV]: '' })).toBe(true);
-    expect(fetchThreadEnabled({ [FETCH_THREAD_ENV]: 'on' })).toBe(true);
+  it('is off unless set to on', () => {
+    expect(fetchThreadEnabled({})).toBe(false);
+    expect(fetchThreadEnabled({ [FETCH_THREAD_ENV]: '' })).toBe(false);
     expect(fetchThreadEnabled({ [FETCH_THREAD_ENV]: 'off' })).toBe(false);
+    expect(fetchThreadEnabled({ [FETCH_THREAD_ENV]: 'on' })).toBe(true);
   });
 
   it('refuses any other value, naming the variable', () => {

@@ -3,8 +3,11 @@
 // fetches reach the source's FetchHandler here, in the slot's thread and in order, and a fetch
 // is acknowledged (so the thread may fetch on) once the handler has room for its partition.
 //
-// On by default; TRIBUTARY_KAFKA_FETCH_THREAD=off keeps the consumer on the slot's thread (to
-// compare, or where a slot must not start a thread). A fetch thread that dies, or a consumer
+// Off by default; TRIBUTARY_KAFKA_FETCH_THREAD=on turns it on, for slots with a CPU to spare.
+// Measured (docs/runtime/performance.md): the slot's thread then spends 0.73–0.78× the CPU per
+// record, but the process spends more in all, and on a machine whose cores are already busy
+// (the broker beside the job, or `--threads` slots) it was no faster and held more memory. A
+// fetch thread that dies, or a consumer
 // that fails in it, fails the source as the same failure on one thread would: the attempt
 // restarts from the latest checkpoint.
 import { extname } from 'node:path';
@@ -22,16 +25,23 @@ const ENTRY = new URL(`./fetch-worker${extname(fileURLToPath(import.meta.url))}`
 /** Fetches handed over and not acknowledged: two, so the next fetch overlaps the slot's work on one. */
 const IN_FLIGHT = 2;
 
+/**
+ * The thread's young generation (MiB): its garbage is decoding's, short-lived; V8 sizes it from
+ * the machine's memory and the thread's heap then grew to ~150 MiB on a pass-through job. The
+ * same cap as a slot process's (three semi-spaces of 8 MiB: slot-node-flags.ts).
+ */
+const YOUNG_GENERATION_MB = 24;
+
 /** How long a stopping fetch thread may take to leave its consumer group before it is terminated. */
 const STOP_TIMEOUT_MS = 10_000;
 
 export const FETCH_THREAD_ENV = 'TRIBUTARY_KAFKA_FETCH_THREAD';
 
-/** Whether Kafka sources fetch on a thread of their own (default on); anything but on/off is refused. */
+/** Whether Kafka sources fetch on a thread of their own (default off); anything but on/off is refused. */
 export function fetchThreadEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env[FETCH_THREAD_ENV];
-  if (v === undefined || v === '' || v === 'on') return true;
-  if (v === 'off') return false;
+  if (v === 'on') return true;
+  if (v === undefined || v === '' || v === 'off') return false;
   throw new TributaryError('TRIB_JOB_CONFIG', `${FETCH_THREAD_ENV} must be "on" or "off", got "${v}"`);
 }
 
@@ -58,6 +68,7 @@ export class FetchThread implements Fetcher {
       workerData: { loop, clientId, inFlight: IN_FLIGHT } satisfies FetchWorkerData,
       stdout: false,
       stderr: false,
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     const started = Promise.withResolvers<void>();
     const stopped = Promise.withResolvers<void>();

@@ -30,9 +30,9 @@
 // A caught-up partition stays so until poll() returns one of its records, so it rejoins the
 // group with the watermark of its next record, not with the older one it had.
 //
-// The kafkajs consumer (consumer-loop.ts) runs on a fetch thread of the slot's own by default
-// (fetch-thread.ts): fetching, decompressing and decoding record batches happen beside the
-// slot's work, and each fetch arrives packed in transferred buffers. Either way the slot's
+// The kafkajs consumer (consumer-loop.ts) runs on the slot's thread, or (opt-in, fetch-thread.ts)
+// on a fetch thread of the slot's own: fetching, decompressing and decoding record batches then
+// happen beside the slot's work, and each fetch arrives packed in transferred buffers. Either way the slot's
 // thread alone decides what is accepted, queued and checkpointed, so seeks, pauses, offsets and
 // a replaced consumer mean the same on both.
 //
@@ -70,7 +70,7 @@ export class KafkaSource implements SourceReader {
   private watch: TopicWatch | undefined;
   private fetcher: Fetcher | undefined;
   /** The consumer runs on a fetch thread (fetch-thread.ts), not the slot's. */
-  private fetchThread = true;
+  private fetchThread = false;
   /** Watermark partitions alignment paused (re-applied to a replaced consumer). */
   private pausedIdx: ReadonlySet<number> = new Set();
   private dlq: DeadLetterTopic | undefined;

@@ -13,6 +13,7 @@
 // records would silently break exactly-once.
 import './kafkajs-group-messages.ts'; // the other kafkajs patches, installed by the same import
 import './kafkajs-record-encoder.ts';
+import './kafkajs-crc32c.ts'; // before the batch encoder, which takes kafkajs's CRC-32C as it loads
 import './kafkajs-record-batch-encoder.ts';
 import './kafkajs-request-queue.ts';
 import { cachedKafkajsModule, installKafkajsPatch, isMarked, withMark } from './kafkajs-module-patch.ts';
