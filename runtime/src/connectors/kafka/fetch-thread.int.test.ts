@@ -1,7 +1,7 @@
 // A Kafka source's fetch thread against the real broker, through the interface the source
 // drives: every record from its seek offset, in order, with the slot's room holding fetching
 // back; a paused partition is not fetched until resumed; a stop reports no failure; a consumer that
-// cannot start fails the start.
+// cannot start fails the start; a thread that dies fails the source.
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
@@ -150,4 +150,23 @@ describe('kafka fetch thread (real Kafka)', () => {
     await expect(t.start()).rejects.toThrow(/ECONNREFUSED|connect/i);
     await t.stop();
   }, 60_000);
+
+  it('a fetch thread that dies after its start fails the source, naming it; a stop after that returns', async () => {
+    const r = recorder();
+    // A fetch thread that starts, then exits: the failure a crashed or killed thread produces.
+    const dying = new URL(
+      `data:text/javascript,${encodeURIComponent(
+        "import { parentPort } from 'node:worker_threads'; parentPort.postMessage({ kind: 'started' }); setTimeout(() => process.exit(3), 50);",
+      )}`,
+    );
+    const t = new FetchThread(loop([[0, 0n]]), 'it', r.handler, silentLogger(), 'source "events" (slot 3)', dying);
+    await t.start();
+    await until(() => r.failures.length > 0);
+    expect(r.failures[0]).toMatchObject({
+      code: 'TRIB_CONNECTOR_FAILED',
+      message: 'source "events" (slot 3): the kafka fetch thread exited with code 3',
+    });
+    await t.stop();
+    expect(r.failures).toHaveLength(1);
+  });
 });

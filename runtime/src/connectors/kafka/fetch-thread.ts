@@ -60,11 +60,18 @@ export class FetchThread implements Fetcher {
   private readonly started: Promise<void>;
   private readonly stopped: Promise<void>;
 
-  /** `name` names the source and slot in errors. */
-  constructor(loop: ConsumerLoopOptions, clientId: string, handler: FetchHandler, logger: Logger, name: string) {
+  /** `name` names the source and slot in errors; `entry`: the worker's script (tests inject a failing one). */
+  constructor(
+    loop: ConsumerLoopOptions,
+    clientId: string,
+    handler: FetchHandler,
+    logger: Logger,
+    name: string,
+    entry: URL = ENTRY,
+  ) {
     this.handler = handler;
     this.name = name;
-    this.worker = new Worker(ENTRY, {
+    this.worker = new Worker(entry, {
       workerData: { loop, clientId, inFlight: IN_FLIGHT } satisfies FetchWorkerData,
       stdout: false,
       stderr: false,
