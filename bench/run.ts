@@ -14,6 +14,7 @@
 // BENCH_ONLY=kafka-idle only the CPU of idle Kafka clients with and without our kafkajs patches.
 // BENCH_ONLY=timer-sort only the timer queue's bucket sort against the built-in sort (timer-sort.ts).
 // BENCH_ONLY=crc32c only our CRC-32C of record batches against kafkajs's (crc32c.ts).
+// BENCH_ONLY=record-decoder only our kafkajs record decoder against kafkajs's (record-decoder.ts).
 // BENCH_ONLY=data-plane only the data plane: slot processes over TCP against raw TCP and an
 // in-memory channel, and slot threads over MessagePorts against loopback TCP (data-plane.ts).
 // BENCH_ONLY=kafka (or `npm run bench -- kafka`) only the Kafka path against its peers: the bare
@@ -42,6 +43,7 @@ import { slotMemoryBenchmarks } from './slot-memory.ts';
 import { kafkaIdleBenchmarks } from './kafka-idle.ts';
 import { kafkaPathBenchmarks } from './kafka-path.ts';
 import { crc32cBenchmark } from './crc32c.ts';
+import { recordDecoderBenchmark } from './record-decoder.ts';
 import { timerSortBenchmark } from './timer-sort.ts';
 import { threadsBenchmarks } from './threads.ts';
 
@@ -225,11 +227,16 @@ if (only === 'crc32c') {
   crc32cBenchmark();
   process.exit(0);
 }
+if (only === 'record-decoder') {
+  recordDecoderBenchmark();
+  process.exit(0);
+}
 await main();
 await functionsVsCel();
 await eventTime();
 timerSortBenchmark();
 crc32cBenchmark();
+recordDecoderBenchmark();
 await dataPlane();
 await checkpointBenchmarks();
 await firstCheckpointBenchmarks();

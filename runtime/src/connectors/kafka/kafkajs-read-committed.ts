@@ -12,6 +12,7 @@
 // it creates a consumer) refuses to go on without it: a consumer that can return aborted
 // records would silently break exactly-once.
 import './kafkajs-group-messages.ts'; // the other kafkajs patches, installed by the same import
+import './kafkajs-record-decoder.ts';
 import './kafkajs-record-encoder.ts';
 import './kafkajs-crc32c.ts'; // before the batch encoder, which takes kafkajs's CRC-32C as it loads
 import './kafkajs-record-batch-encoder.ts';
