@@ -208,12 +208,14 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
     await crashRounds('');
   }, 300_000);
 
-  it("the same with each consumer on its slot's thread (TRIBUTARY_KAFKA_FETCH_THREAD=off)", async () => {
-    process.env[FETCH_THREAD_ENV] = 'off';
+  it('the same with each consumer on a fetch thread of its slot (TRIBUTARY_KAFKA_FETCH_THREAD=on)', async () => {
+    const before = process.env[FETCH_THREAD_ENV];
+    process.env[FETCH_THREAD_ENV] = 'on';
     try {
-      await crashRounds('-inline');
+      await crashRounds('-fetch-thread');
     } finally {
-      delete process.env[FETCH_THREAD_ENV];
+      if (before === undefined) delete process.env[FETCH_THREAD_ENV];
+      else process.env[FETCH_THREAD_ENV] = before;
     }
   }, 300_000);
 });

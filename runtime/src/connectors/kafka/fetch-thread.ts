@@ -112,16 +112,18 @@ export class FetchThread implements Fetcher {
           break;
       }
     });
-    this.worker.on('error', (err) => {
-      const e = this.threadFailed(`failed: ${err.message}`, err);
+    // A thread that throws emits 'error', then 'exit': the first names the cause, and is the one reported.
+    let died = false;
+    const threadDied = (e: TributaryError): void => {
       started.reject(e);
-      if (!this.stopping) handler.failed(e);
-    });
+      if (died || this.stopping) return;
+      died = true;
+      handler.failed(e);
+    };
+    this.worker.on('error', (err) => threadDied(this.threadFailed(`failed: ${err.message}`, err)));
     this.worker.on('exit', (code) => {
       stopped.resolve();
-      const e = this.threadFailed(`exited with code ${code}`);
-      started.reject(e);
-      if (!this.stopping) handler.failed(e);
+      threadDied(this.threadFailed(`exited with code ${code}`));
     });
   }
 

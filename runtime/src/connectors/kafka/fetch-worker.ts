@@ -38,11 +38,11 @@ const wakeRoom = (): void => {
 const loop = new ConsumerLoop(createKafka(data.loop.brokers, data.clientId, postLog), data.loop, {
   fetched(partition, highWatermark, lastOffset, records) {
     const packed = records.length > 0 ? packRecords(records) : null;
-    unacked++;
     post(
       { kind: 'fetched', partition, highWatermark, lastOffset, records: packed },
       packed ? packedTransferList(packed) : [],
     );
+    unacked++; // counted once posted: a post that throws fails the batch, not the flow control
   },
   room: () => (unacked < data.inFlight ? undefined : new Promise<void>((r) => roomWaiters.push(r))),
   failed: (e) => post({ kind: 'failed', error: crossedError(e) }),

@@ -315,7 +315,7 @@ export class KafkaSource implements SourceReader {
   }
 
   setPaused(partitions: ReadonlySet<number>): void {
-    this.pausedIdx = partitions;
+    this.pausedIdx = new Set(partitions); // the caller reuses its sets
     const paused = this.pausedKafkaPartitions();
     this.queues.setPaused(paused);
     this.fetcher?.setPaused(paused);

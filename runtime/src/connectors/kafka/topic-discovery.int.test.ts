@@ -2,7 +2,8 @@
 // waits (the job runs, reports the topic in its status) and reads once the topic is created;
 // partitions added to a running topic are read by the slots that own them (a slot that owned
 // none takes one), their offsets are checkpointed like the others, and after a crash and a
-// restore at another parallelism the exactly-once output holds every record once.
+// restore at another parallelism the exactly-once output holds every record once (with the
+// consumers on the slots' threads, and again on fetch threads).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { validateGraph } from '../validate-graph.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
 import { createLogger, silentLogger } from '../../telemetry/logger.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { FETCH_THREAD_ENV } from './fetch-thread.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -130,9 +132,9 @@ describe('Kafka source: a missing topic and partitions added while running (real
     await done;
   }, 120_000);
 
-  it('partitions added while running are read by their owners; exactly once across a crash and a restore at another parallelism', async () => {
-    const input = `it-disc-grow-${run}`;
-    const output = `it-disc-grow-out-${run}`;
+  async function growAndCrash(tag: string): Promise<void> {
+    const input = `it-disc-grow${tag}-${run}`;
+    const output = `it-disc-grow${tag}-out-${run}`;
     await createTopics(kafka, { [input]: 2, [output]: 2 });
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-disc-'));
     dirs.push(stateDir);
@@ -172,5 +174,20 @@ describe('Kafka source: a missing topic and partitions added while running (real
     });
     expect(((await last.done) as { state: string }).state).toBe('FINISHED');
     expect(await outputIds(output, 1200)).toEqual(ids(0, 1200));
+  }
+
+  it('partitions added while running are read by their owners; exactly once across a crash and a restore at another parallelism', async () => {
+    await growAndCrash('');
+  }, 180_000);
+
+  it('the same with each consumer on a fetch thread of its slot: a replaced consumer is a replaced thread (TRIBUTARY_KAFKA_FETCH_THREAD=on)', async () => {
+    const before = process.env[FETCH_THREAD_ENV];
+    process.env[FETCH_THREAD_ENV] = 'on';
+    try {
+      await growAndCrash('-fetch-thread');
+    } finally {
+      if (before === undefined) delete process.env[FETCH_THREAD_ENV];
+      else process.env[FETCH_THREAD_ENV] = before;
+    }
   }, 180_000);
 });
