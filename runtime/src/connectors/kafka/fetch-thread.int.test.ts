@@ -60,26 +60,33 @@ describe('kafka fetch thread (real Kafka)', () => {
   const topic = `it-fetch-thread-${run}`;
   const brokers = testBrokers();
   let kafka: KafkaClient;
-  const loop = (seeks: [number, bigint][]): ConsumerLoopOptions => ({
-    topic,
+  const loop = (seeks: [number, bigint][], on = topic): ConsumerLoopOptions => ({
+    topic: on,
     brokers,
     groupId: `it-fetch-thread-${randomUUID()}`,
     seeks,
     autoCommit: false,
   });
 
+  /** Records {p, i} for i in [from, to) into partition p of `to`pic `on`. */
+  async function write(on: string, p: number, from: number, to: number): Promise<void> {
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = from; i < to; i += 500)
+      await producer.send({
+        topic: on,
+        messages: Array.from({ length: Math.min(500, to - i) }, (_, j) => ({
+          partition: p,
+          value: JSON.stringify({ p, i: i + j }),
+        })),
+      });
+    await producer.disconnect();
+  }
+
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'it-fetch-thread', brokers, logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [topic]: 2 });
-    const producer = kafka.producer();
-    await producer.connect();
-    for (const p of [0, 1])
-      for (let i = 0; i < PER_PARTITION; i += 500)
-        await producer.send({
-          topic,
-          messages: Array.from({ length: 500 }, (_, j) => ({ partition: p, value: JSON.stringify({ p, i: i + j }) })),
-        });
-    await producer.disconnect();
+    for (const p of [0, 1]) await write(topic, p, 0, PER_PARTITION);
   });
 
   afterAll(async () => {
@@ -113,28 +120,43 @@ describe('kafka fetch thread (real Kafka)', () => {
     expect(r.failures).toEqual([]);
   });
 
-  it('does not fetch a paused partition until it is resumed', async () => {
+  it('does not fetch a paused partition until it is resumed; what was fetched before the pause is handed over', async () => {
+    const paused = `it-fetch-thread-pause-${run}`;
+    await createTopics(kafka, { [paused]: 2 });
+    for (const p of [0, 1]) await write(paused, p, 0, PER_PARTITION);
     const r = recorder();
+    const count = (p: number): number => r.got.get(p)?.length ?? 0;
+    // Fetching is under way when the pause comes: two fetches handed over, the thread waiting.
+    r.setRoom(false);
     const t = new FetchThread(
-      loop([
-        [0, 0n],
-        [1, 0n],
-      ]),
+      loop(
+        [
+          [0, 0n],
+          [1, 0n],
+        ],
+        paused,
+      ),
       'it',
       r.handler,
       silentLogger(),
       'slot 0',
     );
     await t.start();
+    await until(() => r.fetches() >= 2);
     t.setPaused([1]);
-    await until(() => (r.got.get(0)?.length ?? 0) === PER_PARTITION);
-    const before = r.got.get(1)?.length ?? 0;
+    r.setRoom(true);
+    await until(() => count(0) === PER_PARTITION);
+    // New records in both partitions: the running one gets them, the paused one does not.
+    for (const p of [0, 1]) await write(paused, p, PER_PARTITION, PER_PARTITION + 500);
+    await until(() => count(0) === PER_PARTITION + 500);
+    const before = count(1);
     await new Promise((res) => setTimeout(res, 1000));
-    expect(r.got.get(1)?.length ?? 0).toBe(before); // a fetch in flight at the pause may have landed; no more
-    expect(before).toBeLessThan(PER_PARTITION);
+    expect(count(1)).toBe(before);
+    expect(before).toBeLessThan(PER_PARTITION + 500);
     t.setPaused([]);
-    await until(() => (r.got.get(1)?.length ?? 0) === PER_PARTITION);
+    await until(() => count(1) === PER_PARTITION + 500);
     await t.stop();
+    expect(r.got.get(1)).toEqual(Array.from({ length: PER_PARTITION + 500 }, (_, i) => BigInt(i)));
     expect(r.failures).toEqual([]);
   });
 
