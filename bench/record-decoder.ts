@@ -1,9 +1,8 @@
 // kafkajs's per-record decoder against our replacement (runtime/src/connectors/kafka/
 // kafkajs-record-decoder.ts), on record bodies shaped like a fetch of Nexmark bids: no key, a
 // ~200-byte JSON value, no headers, timestamp deltas of a few ms, one batch context per 500
-// records (a batch). Both decode the same bodies, alternating for 8 rounds in this one process;
-// the median records per CPU-second of each is compared. `npm run bench -- record-decoder`
-// (also part of the full run).
+// records (a batch), measured as kafkajs-vs-ours.ts does (median records per CPU-second of 8
+// alternating rounds). `npm run bench -- record-decoder` (also part of the full run).
 import { createRequire } from 'node:module';
 import {
   decodeRecord,
@@ -12,11 +11,10 @@ import {
   type KafkajsDecoder,
 } from '../runtime/src/connectors/kafka/kafkajs-record-decoder.ts';
 import { TributaryError } from '../runtime/src/errors.ts';
+import { kafkajsVsOurs } from './kafkajs-vs-ours.ts';
 
 const require = createRequire(import.meta.url);
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => KafkajsDecoder;
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 
 /** A record body: attributes, timestamp delta, offset delta, null key, value, no headers (all varints < 2^13). */
 function body(tsDelta: number, offDelta: number, value: Buffer): Buffer {
@@ -64,21 +62,12 @@ export function recordDecoderBenchmark(): void {
       );
     return { context, bodies: Array.from({ length: 500 }, (_, i) => body(i * 2, i, value(i))) };
   });
-  const rate: Record<string, number[]> = { kafkajs: [], ours: [] };
-  for (let round = 0; round < 8; round++)
-    for (const [name, decode] of [
-      ['kafkajs', original],
-      ['ours', decodeRecord],
-    ] as const) {
-      let n = 0;
-      const t0 = process.cpuUsage();
-      for (const { context, bodies } of batches)
-        for (const b of bodies) if (decode(new Decoder(b), context) !== undefined) n++;
-      const t = process.cpuUsage(t0);
-      (rate[name] as number[]).push(n / ((t.user + t.system) / 1e6));
-    }
-  const k = median(rate['kafkajs'] as number[]);
-  const o = median(rate['ours'] as number[]);
+  const { kafkajs: k, ours: o } = kafkajsVsOurs({ kafkajs: original, ours: decodeRecord }, (decode) => {
+    let n = 0;
+    for (const { context, bodies } of batches)
+      for (const b of bodies) if (decode(new Decoder(b), context) !== undefined) n++;
+    return n;
+  });
   const fmt = (x: number): string => Math.round(x).toLocaleString('en-US').padStart(10);
   console.log(`  kafkajs ${fmt(k)} records/CPU-s   ours ${fmt(o)} records/CPU-s   ×${(o / k).toFixed(2)}`);
 }

@@ -22,6 +22,7 @@ import { readTopic } from '../../testing/kafka-reader.ts';
 import { CollectingSink, type Emitted } from '../../testing/harness.ts';
 import { createLogger, silentLogger } from '../../telemetry/logger.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { withEnv } from '../../testing/env.ts';
 import { FETCH_THREAD_ENV } from './fetch-thread.ts';
 
 const { Kafka, logLevel } = kafkajs;
@@ -209,13 +210,6 @@ describe('exactly-once Kafka sink with checkpoints and savepoints (real Kafka, i
   }, 300_000);
 
   it('the same with each consumer on a fetch thread of its slot (TRIBUTARY_KAFKA_FETCH_THREAD=on)', async () => {
-    const before = process.env[FETCH_THREAD_ENV];
-    process.env[FETCH_THREAD_ENV] = 'on';
-    try {
-      await crashRounds('-fetch-thread');
-    } finally {
-      if (before === undefined) delete process.env[FETCH_THREAD_ENV];
-      else process.env[FETCH_THREAD_ENV] = before;
-    }
+    await withEnv(FETCH_THREAD_ENV, 'on', () => crashRounds('-fetch-thread'));
   }, 300_000);
 });

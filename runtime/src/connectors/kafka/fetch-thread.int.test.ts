@@ -48,6 +48,14 @@ function recorder() {
   return { handler, got, failures, setRoom, fetches: () => fetches };
 }
 
+/** A fetch-thread script that reports started, then after 50 ms runs `then`: a thread failure on demand. */
+const startedThenWorker = (then: string): URL =>
+  new URL(
+    `data:text/javascript,${encodeURIComponent(
+      `import { parentPort } from 'node:worker_threads'; parentPort.postMessage({ kind: 'started' }); setTimeout(() => { ${then}; }, 50);`,
+    )}`,
+  );
+
 const until = async (what: () => boolean, ms = 20_000): Promise<void> => {
   for (const end = Date.now() + ms; !what();) {
     if (Date.now() > end) throw new Error('timed out');
@@ -176,11 +184,7 @@ describe('kafka fetch thread (real Kafka)', () => {
   it('a fetch thread that dies after its start fails the source, naming it; a stop after that returns', async () => {
     const r = recorder();
     // A fetch thread that starts, then exits: the failure a crashed or killed thread produces.
-    const dying = new URL(
-      `data:text/javascript,${encodeURIComponent(
-        "import { parentPort } from 'node:worker_threads'; parentPort.postMessage({ kind: 'started' }); setTimeout(() => process.exit(3), 50);",
-      )}`,
-    );
+    const dying = startedThenWorker('process.exit(3)');
     const t = new FetchThread(loop([[0, 0n]]), 'it', r.handler, silentLogger(), 'source "events" (slot 3)', dying);
     await t.start();
     await until(() => r.failures.length > 0);
@@ -194,11 +198,7 @@ describe('kafka fetch thread (real Kafka)', () => {
 
   it('a fetch thread that throws fails the source once, with the thrown error, not its exit', async () => {
     const r = recorder();
-    const throwing = new URL(
-      `data:text/javascript,${encodeURIComponent(
-        "import { parentPort } from 'node:worker_threads'; parentPort.postMessage({ kind: 'started' }); setTimeout(() => { throw new Error('boom in the fetch thread'); }, 50);",
-      )}`,
-    );
+    const throwing = startedThenWorker("throw new Error('boom in the fetch thread')");
     const t = new FetchThread(loop([[0, 0n]]), 'it', r.handler, silentLogger(), 'source "events" (slot 1)', throwing);
     await t.start();
     await until(() => r.failures.length > 0);

@@ -7,9 +7,8 @@
 // Measured (docs/runtime/performance.md): the slot's thread then spends 0.73–0.78× the CPU per
 // record, but the process spends more in all, and on a machine whose cores are already busy
 // (the broker beside the job, or `--threads` slots) it was no faster and held more memory. A
-// fetch thread that dies, or a consumer
-// that fails in it, fails the source as the same failure on one thread would: the attempt
-// restarts from the latest checkpoint.
+// fetch thread that dies, or a consumer that fails in it, fails the source as the same failure
+// on one thread would: the attempt restarts from the latest checkpoint.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';

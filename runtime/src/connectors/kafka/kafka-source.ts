@@ -30,11 +30,11 @@
 // A caught-up partition stays so until poll() returns one of its records, so it rejoins the
 // group with the watermark of its next record, not with the older one it had.
 //
-// The kafkajs consumer (consumer-loop.ts) runs on the slot's thread, or (opt-in, fetch-thread.ts)
-// on a fetch thread of the slot's own: fetching, decompressing and decoding record batches then
-// happen beside the slot's work, and each fetch arrives packed in transferred buffers. Either way the slot's
-// thread alone decides what is accepted, queued and checkpointed, so seeks, pauses, offsets and
-// a replaced consumer mean the same on both.
+// The kafkajs consumer (consumer-loop.ts) runs on the slot's thread, or (opt-in,
+// fetch-thread.ts) on a fetch thread of the slot's own: fetching, decompressing and decoding
+// record batches then happen beside the slot's work, and each fetch arrives packed in
+// transferred buffers. Either way the slot's thread alone decides what is accepted, queued and
+// checkpointed, so seeks, pauses, offsets and a replaced consumer mean the same on both.
 //
 // Records are decoded in the slot's loop (never in kafkajs callbacks). A record that
 // cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the

@@ -18,6 +18,7 @@ import { validateGraph } from '../validate-graph.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
 import { createLogger, silentLogger } from '../../telemetry/logger.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { withEnv } from '../../testing/env.ts';
 import { FETCH_THREAD_ENV } from './fetch-thread.ts';
 
 const { Kafka, logLevel } = kafkajs;
@@ -181,13 +182,6 @@ describe('Kafka source: a missing topic and partitions added while running (real
   }, 180_000);
 
   it('the same with each consumer on a fetch thread of its slot: a replaced consumer is a replaced thread (TRIBUTARY_KAFKA_FETCH_THREAD=on)', async () => {
-    const before = process.env[FETCH_THREAD_ENV];
-    process.env[FETCH_THREAD_ENV] = 'on';
-    try {
-      await growAndCrash('-fetch-thread');
-    } finally {
-      if (before === undefined) delete process.env[FETCH_THREAD_ENV];
-      else process.env[FETCH_THREAD_ENV] = before;
-    }
+    await withEnv(FETCH_THREAD_ENV, 'on', () => growAndCrash('-fetch-thread'));
   }, 180_000);
 });
