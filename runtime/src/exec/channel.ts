@@ -10,6 +10,7 @@
 // barrier relative to batches. Both are plain JSON-serializable objects (CheckpointBarrier
 // below); a TCP channel encodes them like watermarks: a tag and JSON.stringify(el).
 import type { Batch } from '../operators/types.ts';
+import { Fifo } from '../fifo.ts';
 
 /**
  * An aligned checkpoint barrier (Flink's CheckpointBarrier). Injected at the sources by the
@@ -45,8 +46,7 @@ export interface Channel {
 }
 
 export class LocalChannel implements Channel {
-  private queue: ChannelElement[] = [];
-  private head = 0;
+  private readonly queue = new Fifo<ChannelElement>();
   private batches = 0;
   private readonly capacity: number;
   private consumerWake: () => void = () => {};
@@ -78,12 +78,8 @@ export class LocalChannel implements Channel {
   }
 
   poll(): ChannelElement | undefined {
-    if (this.head >= this.queue.length) return undefined;
-    const el = this.queue[this.head++] as ChannelElement;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
+    const el = this.queue.shift();
+    if (el === undefined) return undefined;
     if (el.kind === 'batch') {
       this.batches--;
       if (this.batches === this.capacity - 1) this.producerWake();

@@ -12,6 +12,7 @@
 // sender never exceeds the credit granted). When the task polls the last element of a frame,
 // the frame's buffer is free again and one credit goes back to the sender.
 import type { Channel, ChannelElement } from '../exec/channel.ts';
+import { Fifo } from '../fifo.ts';
 import { TributaryError } from '../errors.ts';
 import { CreditGate } from './credit-gate.ts';
 import { ByteWriter, FRAME_DATA, beginFrame, endFrame, writeElement } from './frame-codec.ts';
@@ -154,9 +155,9 @@ export class InboundChannel implements Channel {
   readonly id: number;
   readonly writable = true;
   private readonly link: InboundLinkPort;
-  private queue: ChannelElement[] = [];
-  private last: boolean[] = [];
-  private head = 0;
+  private readonly queue = new Fifo<ChannelElement>();
+  /** Per queued element: whether it is the last of its frame (its consumption returns a credit). */
+  private readonly last = new Fifo<boolean>();
   private wake: () => void = () => {};
   /** Frames held (received, not fully consumed): never above the credits granted. */
   framesHeld = 0;
@@ -170,7 +171,7 @@ export class InboundChannel implements Channel {
   /** The consuming slot's wake-up. Elements that arrived before are announced at once. */
   setWake(wake: () => void): void {
     this.wake = wake;
-    if (this.head < this.queue.length) wake();
+    if (this.queue.size > 0) wake();
   }
 
   /** Wakes the consuming slot (link failure: its next poll throws). */
@@ -198,22 +199,16 @@ export class InboundChannel implements Channel {
   }
 
   poll(): ChannelElement | undefined {
-    if (this.head >= this.queue.length) {
+    const el = this.queue.shift();
+    if (el === undefined) {
       // Data first: a connection that failed after delivering everything ends cleanly.
       const f = this.link.failure;
       if (f && !this.endReceived) throw f;
       return undefined;
     }
-    const i = this.head++;
-    const el = this.queue[i] as ChannelElement;
-    if (this.last[i]) {
+    if (this.last.shift() === true) {
       this.framesHeld--;
       this.link.returnCredit(this.id);
-    }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.last = this.last.slice(this.head);
-      this.head = 0;
     }
     return el;
   }

@@ -3,6 +3,7 @@
 // partitions, whose fetching the source pauses in its consumer too. The bound on queued
 // records counts only partitions that are not paused, so a paused partition's queue never
 // stops the others from being fetched.
+import { Fifo } from '../../fifo.ts';
 
 /**
  * A fetched record, or (`skipped`) the last offset of a fetch whose tail held no record for us: transaction
@@ -21,8 +22,8 @@ export interface Queued {
 export const MAX_QUEUED = 20_000;
 
 export class PartitionQueues {
-  /** Per Kafka partition: fetched records not yet polled (from `head`). */
-  private readonly queues = new Map<number, { items: Queued[]; head: number }>();
+  /** Per Kafka partition: fetched records not yet polled. */
+  private readonly queues = new Map<number, Fifo<Queued>>();
   private queued = 0;
   /** Kafka partitions paused by alignment. */
   private readonly paused = new Set<number>();
@@ -32,17 +33,17 @@ export class PartitionQueues {
   enqueue(q: Queued): void {
     let pq = this.queues.get(q.partition);
     if (!pq) {
-      pq = { items: [], head: 0 };
+      pq = new Fifo<Queued>();
       this.queues.set(q.partition, pq);
     }
-    pq.items.push(q);
+    pq.push(q);
     this.queued++;
   }
 
   /** Entries of `partition` fetched and not taken yet. */
   queuedOf(partition: number): number {
     const pq = this.queues.get(partition);
-    return pq ? pq.items.length - pq.head : 0;
+    return pq ? pq.size : 0;
   }
 
   /** True while the fetch loop should wait before handing over more of `partition`'s records. */
@@ -60,7 +61,7 @@ export class PartitionQueues {
     let n = this.queued;
     for (const p of this.paused) {
       const pq = this.queues.get(p);
-      if (pq) n -= pq.items.length - pq.head;
+      if (pq) n -= pq.size;
     }
     return n;
   }
@@ -90,16 +91,11 @@ export class PartitionQueues {
       for (let j = 0; j < parts.length && n < max; j++) {
         const kp = parts[(this.rr + j) % parts.length] as number;
         if (this.paused.has(kp)) continue;
-        const pq = this.queues.get(kp) as { items: Queued[]; head: number };
+        const pq = this.queues.get(kp) as Fifo<Queued>;
         const limit = pass === 0 ? Math.min(max, n + share) : max;
-        while (n < limit && pq.head < pq.items.length) {
-          const m = pq.items[pq.head++] as Queued;
+        while (n < limit && pq.size > 0) {
           this.queued--;
-          if (take(m)) n++;
-        }
-        if (pq.head > 4096 && pq.head * 2 > pq.items.length) {
-          pq.items = pq.items.slice(pq.head);
-          pq.head = 0;
+          if (take(pq.shift() as Queued)) n++;
         }
       }
     }
