@@ -39,7 +39,7 @@ const node = join(root, 'node_modules/.bin/node');
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const ROUNDS = Number(process.env['BENCH_THREADS_ROUNDS'] ?? 2);
 
-interface Mode {
+export interface Mode {
   name: string;
   args: string[];
   env?: Record<string, string>;
@@ -54,7 +54,7 @@ const MODES: Mode[] = [
   { name: '-p 2 --distributed', args: ['-p', '2', '--distributed'] },
 ];
 
-interface Result {
+export interface Result {
   recordsPerS: number;
   startupMs: number;
   /** Records per CPU second, start-up included. */
@@ -64,7 +64,7 @@ interface Result {
 }
 
 /** One CLI run's raw figures, before they become a Result. */
-interface RunTimes {
+export interface RunTimes {
   t0: number;
   /** The last slot's "job running" and the "job finished" log times (ms). */
   running: number;
@@ -75,8 +75,11 @@ interface RunTimes {
   recordsOut: number | undefined;
 }
 
-/** Runs the CLI to the end; times from its JSON log lines (the slots' and the supervisor's). */
-function runCli(file: string, mode: Mode, stateDir: string): Promise<RunTimes> {
+/**
+ * Runs the CLI of the checkout at `cwd` (default this one) to the end; times from its JSON log
+ * lines (the slots' and the supervisor's).
+ */
+export function runCli(file: string, mode: Mode, stateDir: string, cwd = root): Promise<RunTimes> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const p = spawn(
@@ -95,7 +98,7 @@ function runCli(file: string, mode: Mode, stateDir: string): Promise<RunTimes> {
         '--checkpoint-interval',
         '10s',
       ],
-      { cwd: root, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...mode.env } },
+      { cwd, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...mode.env } },
     );
     let err = '';
     p.stdout.resume();
@@ -122,7 +125,7 @@ function runCli(file: string, mode: Mode, stateDir: string): Promise<RunTimes> {
   });
 }
 
-function q5(count: number, seed = 3): GraphSpec {
+export function q5(count: number, seed = 3): GraphSpec {
   return {
     sources: [
       {
@@ -149,7 +152,7 @@ function q0(brokers: string[], input: string, output: string): GraphSpec {
   };
 }
 
-function resultOf(records: number, runs: readonly RunTimes[]): Result {
+export function resultOf(records: number, runs: readonly RunTimes[]): Result {
   const t0 = Math.min(...runs.map((r) => r.t0));
   const running = Math.min(...runs.map((r) => r.running));
   const cpuS = runs.reduce((sum, r) => sum + r.cpuS, 0);
