@@ -24,7 +24,15 @@ export interface ConsumerLoopOptions {
   seeks: [number, bigint][];
   /** Commit resolved offsets to the group (no checkpoints: the group's offsets are the position). */
   autoCommit: boolean;
+  /** The group's session timeout; default kafkajs's 30 s (tests shorten it to see an eviction sooner). */
+  sessionTimeoutMs?: number;
 }
+
+/**
+ * How often a batch waiting for room calls kafkajs's heartbeat(), which sends one only when its
+ * interval (3 s by default) is due.
+ */
+const HEARTBEAT_CHECK_MS = 500;
 
 export interface FetchHandler {
   /**
@@ -49,13 +57,19 @@ export class ConsumerLoop {
   /** Partitions paused by alignment, and those kafkajs has paused (applied when its group runs). */
   private paused = new Set<number>();
   private kafkaPaused = new Set<number>();
+  /** Partition → the next offset to fetch: its seek offset, then past each fetch handed over. */
+  private readonly next: Map<number, bigint>;
 
   constructor(kafka: KafkaClient, opts: ConsumerLoopOptions, handler: FetchHandler) {
     this.opts = opts;
     this.handler = handler;
+    this.next = new Map(opts.seeks);
     const parts = opts.seeks.map(([p]) => p);
     this.consumer = kafka.consumer({
       groupId: opts.groupId,
+      ...(opts.sessionTimeoutMs === undefined
+        ? {}
+        : { sessionTimeout: opts.sessionTimeoutMs, heartbeatInterval: Math.floor(opts.sessionTimeoutMs / 10) }),
       partitionAssigners: [slotAssigner(opts.topic, parts)],
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
@@ -71,6 +85,15 @@ export class ConsumerLoop {
       const b = e.payload;
       if (this.stopped || b.batchSize !== 0 || b.firstOffset === null) return;
       handler.fetched(b.partition, BigInt(b.highWatermark), BigInt(b.lastOffset), NO_RECORDS);
+      this.next.set(b.partition, BigInt(b.lastOffset) + 1n);
+    });
+    // A rejoin (the session lost to a stalled event loop, the coordinator moved, a rebalance)
+    // restarts kafkajs's positions from the group's committed offsets, or from the log's start
+    // when there are none (as under checkpoints). The slot would drop what it accepted before,
+    // but the whole log would be read again: every join seeks to where this loop is.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (this.stopped) return;
+      for (const [partition, offset] of this.next) consumer.seek({ topic, partition, offset: offset.toString() });
     });
     const reach = new BrokerReachability();
     consumer.on(consumer.events.FETCH, () => reach.reached());
@@ -91,14 +114,14 @@ export class ConsumerLoop {
             first === null ? null : BigInt(batch.lastOffset()),
             kafkajsRecords(batch.messages),
           );
+          if (first !== null) this.next.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
           this.applyPause();
           for (
             let w = handler.room(batch.partition);
             w && isRunning() && !isStale();
             w = handler.room(batch.partition)
           ) {
-            await w;
-            await heartbeat();
+            await heartbeatUntil(w, heartbeat, isRunning);
           }
           if (first !== null) resolveOffset(batch.lastOffset());
           await heartbeat();
@@ -141,4 +164,29 @@ export class ConsumerLoop {
     this.handler.stopping();
     await stopping;
   }
+}
+
+/**
+ * Waits for `room`, heartbeating meanwhile. A slot withholds room while its sink is backpressured,
+ * for as long as that lasts; a member silent past its session timeout is evicted, and the rejoin
+ * that follows restarts its partitions from the group's committed offsets (from the start when
+ * there are none, as under checkpoints): correct, as the slot drops what it has accepted
+ * before, but the whole log would be read again.
+ */
+async function heartbeatUntil(
+  room: Promise<void>,
+  heartbeat: () => Promise<void>,
+  isRunning: () => boolean,
+): Promise<void> {
+  let ready = false;
+  const done = room.then(() => {
+    ready = true;
+  });
+  while (!ready && isRunning()) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, HEARTBEAT_CHECK_MS)))]);
+    clearTimeout(timer);
+    if (!ready && isRunning()) await heartbeat();
+  }
+  // Not ready and not running: the caller's loop sees isRunning() and gives the batch up.
 }

@@ -8,45 +8,12 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
-import type { ConsumerLoopOptions, FetchHandler } from './consumer-loop.ts';
+import { recorder, until, writeNumbered } from '../../testing/fetch-recorder.ts';
+import type { ConsumerLoopOptions } from './consumer-loop.ts';
 import { FetchThread } from './fetch-thread.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const PER_PARTITION = 3000;
-
-/** A handler that records what arrives and gives room only while `open`. */
-function recorder() {
-  const got = new Map<number, bigint[]>();
-  const failures: unknown[] = [];
-  let fetches = 0;
-  let open = true;
-  let waiters: (() => void)[] = [];
-  const handler: FetchHandler = {
-    fetched(partition, _hw, _last, records) {
-      fetches++;
-      const list = got.get(partition) ?? [];
-      for (let i = 0; i < records.length; i++) {
-        list.push(records.offset(i));
-        expect(JSON.parse((records.value(i) as Buffer).toString())).toEqual({
-          p: partition,
-          i: Number(records.offset(i)),
-        });
-      }
-      got.set(partition, list);
-    },
-    room: () => (open ? undefined : new Promise<void>((r) => waiters.push(r))),
-    failed: (e) => failures.push(e),
-    stopping: () => setRoom(true),
-  };
-  function setRoom(o: boolean): void {
-    open = o;
-    if (!o) return;
-    const w = waiters;
-    waiters = [];
-    for (const f of w) f();
-  }
-  return { handler, got, failures, setRoom, fetches: () => fetches };
-}
 
 /** A fetch-thread script that reports started, then after 50 ms runs `then`: a thread failure on demand. */
 const startedThenWorker = (then: string): URL =>
@@ -55,13 +22,6 @@ const startedThenWorker = (then: string): URL =>
       `import { parentPort } from 'node:worker_threads'; parentPort.postMessage({ kind: 'started' }); setTimeout(() => { ${then}; }, 50);`,
     )}`,
   );
-
-const until = async (what: () => boolean, ms = 20_000): Promise<void> => {
-  for (const end = Date.now() + ms; !what();) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('kafka fetch thread (real Kafka)', () => {
   const run = randomUUID().slice(0, 8);
@@ -76,25 +36,10 @@ describe('kafka fetch thread (real Kafka)', () => {
     autoCommit: false,
   });
 
-  /** Records {p, i} for i in [from, to) into partition p of `to`pic `on`. */
-  async function write(on: string, p: number, from: number, to: number): Promise<void> {
-    const producer = kafka.producer();
-    await producer.connect();
-    for (let i = from; i < to; i += 500)
-      await producer.send({
-        topic: on,
-        messages: Array.from({ length: Math.min(500, to - i) }, (_, j) => ({
-          partition: p,
-          value: JSON.stringify({ p, i: i + j }),
-        })),
-      });
-    await producer.disconnect();
-  }
-
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'it-fetch-thread', brokers, logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [topic]: 2 });
-    for (const p of [0, 1]) await write(topic, p, 0, PER_PARTITION);
+    for (const p of [0, 1]) await writeNumbered(kafka, topic, p, 0, PER_PARTITION);
   });
 
   afterAll(async () => {
@@ -131,7 +76,7 @@ describe('kafka fetch thread (real Kafka)', () => {
   it('does not fetch a paused partition until it is resumed; what was fetched before the pause is handed over', async () => {
     const paused = `it-fetch-thread-pause-${run}`;
     await createTopics(kafka, { [paused]: 2 });
-    for (const p of [0, 1]) await write(paused, p, 0, PER_PARTITION);
+    for (const p of [0, 1]) await writeNumbered(kafka, paused, p, 0, PER_PARTITION);
     const r = recorder();
     const count = (p: number): number => r.got.get(p)?.length ?? 0;
     // Fetching is under way when the pause comes: two fetches handed over, the thread waiting.
@@ -155,7 +100,7 @@ describe('kafka fetch thread (real Kafka)', () => {
     r.setRoom(true);
     await until(() => count(0) === PER_PARTITION);
     // New records in both partitions: the running one gets them, the paused one does not.
-    for (const p of [0, 1]) await write(paused, p, PER_PARTITION, PER_PARTITION + 500);
+    for (const p of [0, 1]) await writeNumbered(kafka, paused, p, PER_PARTITION, PER_PARTITION + 500);
     await until(() => count(0) === PER_PARTITION + 500);
     const before = count(1);
     await new Promise((res) => setTimeout(res, 1000));
