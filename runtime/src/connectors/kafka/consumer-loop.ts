@@ -84,13 +84,13 @@ export class ConsumerLoop {
     consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
       const b = e.payload;
       if (this.stopped || b.batchSize !== 0 || b.firstOffset === null) return;
-      this.handOver(b.partition, BigInt(b.highWatermark), BigInt(b.lastOffset), NO_RECORDS);
+      handler.fetched(b.partition, BigInt(b.highWatermark), BigInt(b.lastOffset), NO_RECORDS);
+      this.next.set(b.partition, BigInt(b.lastOffset) + 1n);
     });
-    // Every join, the first included, seeks each partition to where this loop is: a rejoin (the
-    // session lost to a stalled event loop, the coordinator moved, a rebalance) restarts
-    // kafkajs's positions from the group's committed offsets, or from the log's start when there
-    // are none (as under checkpoints). The slot would drop what it accepted before, but the
-    // whole log would be read again.
+    // A rejoin (the session lost to a stalled event loop, the coordinator moved, a rebalance)
+    // restarts kafkajs's positions from the group's committed offsets, or from the log's start
+    // when there are none (as under checkpoints). The slot would drop what it accepted before,
+    // but the whole log would be read again: every join seeks to where this loop is.
     consumer.on(consumer.events.GROUP_JOIN, () => {
       if (this.stopped) return;
       for (const [partition, offset] of this.next) consumer.seek({ topic, partition, offset: offset.toString() });
@@ -108,12 +108,13 @@ export class ConsumerLoop {
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           const first = batch.firstOffset();
-          this.handOver(
+          handler.fetched(
             batch.partition,
             BigInt(batch.highWatermark),
             first === null ? null : BigInt(batch.lastOffset()),
             kafkajsRecords(batch.messages),
           );
+          if (first !== null) this.next.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
           this.applyPause();
           for (
             let w = handler.room(batch.partition);
@@ -129,12 +130,7 @@ export class ConsumerLoop {
       .catch((e: unknown) => {
         if (!this.stopped) handler.failed(e);
       });
-  }
-
-  /** A fetch to the handler; the loop's position moves past what it covered. */
-  private handOver(partition: number, highWatermark: bigint, lastOffset: bigint | null, records: FetchedRecords): void {
-    this.handler.fetched(partition, highWatermark, lastOffset, records);
-    if (lastOffset !== null) this.next.set(partition, lastOffset + 1n);
+    for (const [partition, offset] of opts.seeks) consumer.seek({ topic, partition, offset: offset.toString() });
   }
 
   /** Fetches exactly the partitions not in `partitions` (watermark alignment). */
@@ -171,8 +167,11 @@ export class ConsumerLoop {
 }
 
 /**
- * Waits for `room`, heartbeating meanwhile. A slot withholds room for as long as its sink is
- * backpressured, and a member silent past its session timeout is evicted from its group.
+ * Waits for `room`, heartbeating meanwhile. A slot withholds room while its sink is backpressured,
+ * for as long as that lasts; a member silent past its session timeout is evicted, and the rejoin
+ * that follows restarts its partitions from the group's committed offsets (from the start when
+ * there are none, as under checkpoints): correct, as the slot drops what it has accepted
+ * before, but the whole log would be read again.
  */
 async function heartbeatUntil(
   room: Promise<void>,
