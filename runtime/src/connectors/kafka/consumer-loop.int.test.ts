@@ -9,7 +9,7 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
 import { recorder, until, writeNumbered } from '../../testing/fetch-recorder.ts';
-import { ConsumerLoop, type FetchHandler } from './consumer-loop.ts';
+import { ConsumerLoop } from './consumer-loop.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const RECORDS = 3000;
@@ -32,74 +32,70 @@ describe('kafka consumer loop (real Kafka)', () => {
     await deleteTopicsContaining(kafka, run);
   });
 
-  const everyRecordOnce = Array.from({ length: RECORDS }, (_, i) => BigInt(i));
+  type Recorder = ReturnType<typeof recorder>;
 
-  /** A loop over the topic from offset 0 in a group of its own, and the group's member ids. */
-  function consumerOf(handler: FetchHandler) {
+  /**
+   * A loop over the topic from offset 0, in a group of its own, stopped at the first fetch with
+   * no room: `body` gets the recorder, the member that fetched and the group's member ids, and
+   * returns the member expected at the end. Then every record must have arrived once (with time
+   * for a re-read from offset 0 to show), that member must be the group's only one, and nothing
+   * failed.
+   */
+  async function waitingConsumer(
+    body: (r: Recorder, first: string, members: () => Promise<string[]>) => Promise<string>,
+  ): Promise<void> {
     const groupId = `it-consumer-loop-${randomUUID()}`;
+    const r = recorder();
+    r.setRoom(false);
     const loop = new ConsumerLoop(
       kafka,
       { topic, brokers, groupId, seeks: [[0, 0n]], autoCommit: false, sessionTimeoutMs: SESSION_MS },
-      handler,
+      r.handler,
     );
     const admin = kafka.admin();
     const members = async (): Promise<string[]> =>
       (await admin.describeGroups([groupId])).groups[0]?.members.map((m) => m.memberId) ?? [];
-    return { loop, admin, members };
-  }
-
-  it('stays in its group while room is withheld past the session timeout, then fetches on without reading again', async () => {
-    const r = recorder();
-    r.setRoom(false);
-    const { loop, admin, members } = consumerOf(r.handler);
-    await admin.connect();
-    try {
-      await loop.start();
-      await until(() => r.fetches() >= 1);
-      const before = await members();
-      expect(before).toHaveLength(1);
-      // Three session timeouts with the batch waiting for room.
-      await new Promise((res) => setTimeout(res, 3 * SESSION_MS));
-      expect(r.fetches()).toBe(1);
-      expect(await members()).toEqual(before);
-      r.setRoom(true);
-      await until(() => (r.got.get(0)?.length ?? 0) >= RECORDS);
-      // Give a rejoin's re-read from offset 0 the time to show.
-      await new Promise((res) => setTimeout(res, 1000));
-      expect(r.got.get(0)).toEqual(everyRecordOnce);
-      expect(await members()).toEqual(before);
-      expect(r.failures).toEqual([]);
-    } finally {
-      await loop.stop();
-      await admin.disconnect();
-    }
-  }, 60_000);
-
-  it('after losing its session to a stalled event loop, rejoins and fetches on from where it was', async () => {
-    const r = recorder();
-    r.setRoom(false);
-    const { loop, admin, members } = consumerOf(r.handler);
     await admin.connect();
     try {
       await loop.start();
       await until(() => r.fetches() >= 1);
       const first = await members();
       expect(first).toHaveLength(1);
-      // Nothing runs on this thread meanwhile: no heartbeat can go out.
-      for (const end = Date.now() + 1.5 * SESSION_MS; Date.now() < end;);
-      r.setRoom(true);
+      const last = await body(r, first[0] as string, members);
       await until(() => (r.got.get(0)?.length ?? 0) >= RECORDS);
-      await until(async () => {
-        const now = await members();
-        return now.length === 1 && now[0] !== first[0];
-      });
-      // Give a re-read from offset 0 the time to show.
       await new Promise((res) => setTimeout(res, 1500));
-      expect(r.got.get(0)).toEqual(everyRecordOnce);
+      expect(r.got.get(0)).toEqual(Array.from({ length: RECORDS }, (_, i) => BigInt(i)));
+      expect(await members()).toEqual([last]);
       expect(r.failures).toEqual([]);
     } finally {
       await loop.stop();
       await admin.disconnect();
     }
+  }
+
+  it('stays in its group while room is withheld past the session timeout, then fetches on without reading again', async () => {
+    await waitingConsumer(async (r, first, members) => {
+      // Three session timeouts with the batch waiting for room.
+      await new Promise((res) => setTimeout(res, 3 * SESSION_MS));
+      expect(r.fetches()).toBe(1);
+      expect(await members()).toEqual([first]);
+      r.setRoom(true);
+      return first;
+    });
+  }, 60_000);
+
+  it('after losing its session to a stalled event loop, rejoins and fetches on from where it was', async () => {
+    await waitingConsumer(async (r, first, members) => {
+      // Nothing runs on this thread meanwhile: no heartbeat can go out.
+      for (const end = Date.now() + 1.5 * SESSION_MS; Date.now() < end;);
+      r.setRoom(true);
+      // The session was lost: the member that fetches on is a new one.
+      let now: string[] = [];
+      await until(async () => {
+        now = await members();
+        return now.length === 1 && now[0] !== first;
+      });
+      return now[0] as string;
+    });
   }, 60_000);
 });

@@ -84,8 +84,7 @@ export class ConsumerLoop {
     consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
       const b = e.payload;
       if (this.stopped || b.batchSize !== 0 || b.firstOffset === null) return;
-      handler.fetched(b.partition, BigInt(b.highWatermark), BigInt(b.lastOffset), NO_RECORDS);
-      this.next.set(b.partition, BigInt(b.lastOffset) + 1n);
+      this.handOver(b.partition, BigInt(b.highWatermark), BigInt(b.lastOffset), NO_RECORDS);
     });
     // A rejoin (the session lost to a stalled event loop, the coordinator moved, a rebalance)
     // restarts kafkajs's positions from the group's committed offsets, or from the log's start
@@ -108,13 +107,12 @@ export class ConsumerLoop {
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           const first = batch.firstOffset();
-          handler.fetched(
+          this.handOver(
             batch.partition,
             BigInt(batch.highWatermark),
             first === null ? null : BigInt(batch.lastOffset()),
             kafkajsRecords(batch.messages),
           );
-          if (first !== null) this.next.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
           this.applyPause();
           for (
             let w = handler.room(batch.partition);
@@ -131,6 +129,12 @@ export class ConsumerLoop {
         if (!this.stopped) handler.failed(e);
       });
     for (const [partition, offset] of opts.seeks) consumer.seek({ topic, partition, offset: offset.toString() });
+  }
+
+  /** A fetch to the handler; the loop's position moves past what it covered. */
+  private handOver(partition: number, highWatermark: bigint, lastOffset: bigint | null, records: FetchedRecords): void {
+    this.handler.fetched(partition, highWatermark, lastOffset, records);
+    if (lastOffset !== null) this.next.set(partition, lastOffset + 1n);
   }
 
   /** Fetches exactly the partitions not in `partitions` (watermark alignment). */
@@ -167,11 +171,8 @@ export class ConsumerLoop {
 }
 
 /**
- * Waits for `room`, heartbeating meanwhile. A slot withholds room while its sink is backpressured,
- * for as long as that lasts; a member silent past its session timeout is evicted, and the rejoin
- * that follows restarts its partitions from the group's committed offsets (from the start when
- * there are none, as under checkpoints): correct, as the slot drops what it has accepted
- * before, but the whole log would be read again.
+ * Waits for `room`, heartbeating meanwhile. A slot withholds room for as long as its sink is
+ * backpressured, and a member silent past its session timeout is evicted from its group.
  */
 async function heartbeatUntil(
   room: Promise<void>,
