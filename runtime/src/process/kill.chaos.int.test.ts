@@ -29,6 +29,7 @@ import { silentLogger } from '../telemetry/logger.ts';
 import { Supervisor, type AttemptInfo } from './supervisor.ts';
 import { readTopic } from '../testing/kafka-reader.ts';
 import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../testing/kafka-topics.ts';
+import { reportSoakRound } from '../../../test/harness/soak-report.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const ROUNDS = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 20);
@@ -308,6 +309,17 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
       );
       expect(result.state).toBe('FINISHED');
       const got = await readCommitted(kafka, output, expected.length);
+      reportSoakRound(
+        {
+          suite: 'distributed-kill',
+          mode: stateDir.startsWith('s3://') ? 's3' : 'local-disk',
+          guarantee: 'exactly-once',
+          round,
+          kills: kills.length,
+        },
+        expected,
+        got,
+      );
       if (got.length !== expected.length || got.some((x, i) => x !== expected[i])) {
         await sleep(10_000);
         const late = await readCommitted(kafka, output, expected.length, 20_000);
