@@ -105,7 +105,7 @@ async function main(): Promise<number> {
   const stateHost = containerPath(cfg.stateDir, env.podRoot);
   const fallback = cfg.restoreFrom ? containerPath(cfg.restoreFrom, env.podRoot) : undefined;
   const restore = cfg.restoreLatest
-    ? await resolveLatestRestore(stateHost, cfg.restoreLatest.since, fallback, logger)
+    ? await resolveLatestRestore(stateHost, cfg.restoreLatest, fallback, logger)
     : { path: fallback, source: 'configured' as const };
   logger.info(
     {
@@ -142,6 +142,7 @@ async function main(): Promise<number> {
       timeoutMs: cfg.checkpointing.timeoutMs,
       retained: cfg.checkpointing.retained,
       ...(cfg.retention === 'Retain' ? { keepAll: true } : {}),
+      ...(cfg.deployment ? { deployment: cfg.deployment } : {}),
     },
     ...(restore.path ? { restoreFrom: restore.path, allowNonRestoredState: cfg.allowNonRestoredState } : {}),
   });

@@ -53,6 +53,8 @@ export interface CoordinatorOptions {
   retained?: number;
   /** Never remove checkpoints beyond `retained` (the job's retention is Retain: nothing it wrote is deleted). */
   keepAll?: boolean;
+  /** The deployment this coordinator runs in, recorded in every `_metadata.json` (restore-latest's lineage). */
+  deployment?: string;
   /** Id of the checkpoint the job restored from (new ids go above it). */
   restoredCheckpointId?: number;
   logger?: Logger;
@@ -352,6 +354,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
         parallelism: this.parallelism,
         maxParallelism: this.o.maxParallelism,
         triggeredAt: p.triggeredAt,
+        ...(this.o.deployment ? { deployment: this.o.deployment } : {}),
       },
       acks,
     );

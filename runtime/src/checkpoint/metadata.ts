@@ -40,6 +40,11 @@ export interface CheckpointMetadata {
   keyedStateFormatVersion: number;
   triggeredAt: string;
   completedAt: string;
+  /**
+   * Additive (absent in state written before it, and by `tributary run`): the deployment that
+   * took it (JobConfig.deployment). restoreLatest picks state of its lineage by this, not by time.
+   */
+  deployment?: string;
   /** Keyed state per step name, one file per old slot. */
   operators: Record<string, { keyed: KeyedStateFile[] }>;
   /** Source positions per source name, one per old slot. */
@@ -85,7 +90,7 @@ export function newMetadataDefaults(): Pick<
 export function metadataFromAcks(
   head: Pick<
     CheckpointMetadata,
-    'kind' | 'checkpointId' | 'graphHash' | 'parallelism' | 'maxParallelism' | 'triggeredAt'
+    'kind' | 'checkpointId' | 'graphHash' | 'parallelism' | 'maxParallelism' | 'triggeredAt' | 'deployment'
   >,
   acks: readonly CheckpointAck[],
 ): { meta: CheckpointMetadata; alignmentMs: number } {

@@ -11,6 +11,8 @@
 // JobConfig.retention and GET /v1/savepoints (the list of savepoint folders) are additive too: a
 // runtime without them prunes as before and answers 405 to the list, which the operator's
 // orphan sweep takes as "cannot list", never as "nothing there".
+// JobConfig.deployment and JobConfig.restoreLatest.lineage are additive too: a runtime without
+// them writes no `deployment` into checkpoint metadata and resolves restoreLatest by `since`.
 
 export const CONTRACT_VERSION = 1;
 
@@ -76,7 +78,21 @@ export interface JobConfig {
    * completed checkpoints and picks the same one. A runtime that ignores the field restores
    * `restoreFrom` (the operator's newest known state), as before.
    */
-  readonly restoreLatest?: { readonly since: string };
+  readonly restoreLatest?: {
+    readonly since: string;
+    /**
+     * Additive: the deployments (JobConfig.deployment values) whose state belongs to the lineage.
+     * With it, state whose `_metadata.json` names its `deployment` is picked iff that is listed —
+     * no clock is compared; state without `deployment` (written by an older runtime) falls back
+     * to `triggeredAt >= since`. Without it, `since` decides for all state (the old rule).
+     */
+    readonly lineage?: readonly string[];
+  };
+  /**
+   * Additive: an id of this deployment unique for the life of `stateDir` (the operator: `<job uid>/<deployment
+   * id>`), written into every checkpoint's and savepoint's `_metadata.json` as `deployment`.
+   */
+  readonly deployment?: string;
   readonly allowNonRestoredState: boolean;
   /**
    * Additive: what happens to state the job no longer needs. `Delete` (absent = Delete): checkpoints beyond

@@ -1,5 +1,5 @@
 // JobConfig.restoreLatest resolution on checkpoints and savepoints written by a real job.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -85,5 +85,78 @@ describe('resolveLatestRestore', () => {
     await expect(resolveLatestRestore(stateDir, 'yesterday', undefined)).rejects.toMatchObject({
       code: 'TRIB_PEER_CONFIG',
     });
+  }, 30_000);
+});
+
+describe('resolveLatestRestore by lineage (the deployment recorded in each checkpoint)', () => {
+  const graph = () =>
+    validateGraph({
+      sources: [
+        { name: 'g', datagen: { generator: 'schema', seed: 1, rate: 2000, fields: { k: { type: 'string' } } } },
+      ],
+      steps: [{ name: 'by-k', from: 'g', keyBy: 'k' }],
+      sinks: [{ name: 'out', from: 'by-k', console: {} }],
+    });
+  /** Runs a job of deployment `deployment` on `stateDir` and completes `n` checkpoints. */
+  const checkpointsOf = async (
+    stateDir: string,
+    deployment: string,
+    n: number,
+  ): Promise<{ id: number; path: string }[]> => {
+    const job = await createJobExecutor(graph(), {
+      parallelism: 1,
+      maxParallelism: 8,
+      sinkWriter: () => new TransactionalCollectingSink(new TransactionStore()),
+      checkpointing: { stateDir, retained: 10, timeoutMs: 10_000, deployment },
+    });
+    const done = job.run();
+    await sleep(50);
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(await job.triggerCheckpoint());
+    job.stop();
+    await done;
+    return out;
+  };
+
+  it('picks the newest state of the listed deployments, whatever the clocks say', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-lineage-'));
+    dirs.push(stateDir);
+    const past = new Date(Date.now() - 3_600_000).toISOString();
+    const a = await checkpointsOf(stateDir, 'uid-1/aaaa-1', 2);
+    const b = await checkpointsOf(stateDir, 'uid-1/bbbb-2', 1);
+    expect(JSON.parse(await readFile(join(a[1]!.path, '_metadata.json'), 'utf8'))).toMatchObject({
+      deployment: 'uid-1/aaaa-1',
+    });
+    // The operator's clock an hour ahead of slot 0's: `since` is after every trigger time, yet the
+    // lineage's newest checkpoint is found (comparing the two clocks picked the fallback).
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    expect(await resolveLatestRestore(stateDir, { since: future, lineage: ['uid-1/aaaa-1'] }, '/fb')).toEqual({
+      path: a[1]!.path,
+      source: 'latest',
+      checkpointId: a[1]!.id,
+    });
+    // The operator's clock behind: a newer deployment of another lineage (a redeploy from an external
+    // savepoint) wrote b, which is newer by id and by time, and is not picked.
+    expect((await resolveLatestRestore(stateDir, { since: past, lineage: ['uid-1/aaaa-1'] }, '/fb')).path).toBe(
+      a[1]!.path,
+    );
+    expect(
+      (await resolveLatestRestore(stateDir, { since: future, lineage: ['uid-1/bbbb-2', 'uid-1/aaaa-1'] }, '/fb')).path,
+    ).toBe(b[0]!.path);
+    expect(await resolveLatestRestore(stateDir, { since: past, lineage: ['uid-9/other-1'] }, '/fb')).toEqual({
+      path: '/fb',
+      source: 'fallback',
+    });
+
+    // State written before `deployment` existed is placed by its trigger time (documented fallback).
+    const metaFile = join(b[0]!.path, '_metadata.json');
+    const { deployment: _, ...old } = JSON.parse(await readFile(metaFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(metaFile, JSON.stringify(old));
+    expect((await resolveLatestRestore(stateDir, { since: past, lineage: ['uid-1/aaaa-1'] }, '/fb')).path).toBe(
+      b[0]!.path,
+    );
+    expect((await resolveLatestRestore(stateDir, { since: future, lineage: ['uid-1/aaaa-1'] }, '/fb')).path).toBe(
+      a[1]!.path,
+    );
   }, 30_000);
 });

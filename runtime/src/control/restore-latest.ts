@@ -7,11 +7,18 @@
 // deployment only after every pod of the previous one is gone (terminated), and the new
 // deployment completes no checkpoint before all of its slots restored. Ids are one sequence
 // per stateDir (checkpoints and savepoints), increasing with trigger time, so "newest" is the
-// highest id; `since` excludes state of an earlier lineage (e.g. checkpoints left by a job that
-// was later redeployed from an external savepoint).
+// highest id of the lineage.
+//
+// Which state is of the lineage: with `lineage` (the deployments whose state the job continues),
+// state whose metadata names its `deployment` belongs iff that deployment is listed — decided
+// by what storage recorded, no clock involved. State without `deployment` (written by a runtime
+// before it existed) and every state when `lineage` is absent fall back to `triggeredAt >= since`
+// (slot 0's clock against the operator's: skew can misplace state near the boundary). Either way
+// state of an earlier lineage (checkpoints left before a redeploy from an external savepoint)
+// is not picked.
 import type { Logger } from 'pino';
 import { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
-import { readMetadata } from '../checkpoint/metadata.ts';
+import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts';
 import { TributaryError } from '../errors.ts';
 
 export interface ResolvedRestore {
@@ -22,32 +29,49 @@ export interface ResolvedRestore {
   checkpointId?: number;
 }
 
+export interface RestoreLatest {
+  readonly since: string;
+  readonly lineage?: readonly string[];
+}
+
+/** Whether state with this metadata belongs to the lineage (see the header). */
+export function ofLineage(
+  meta: Pick<CheckpointMetadata, 'deployment' | 'triggeredAt'>,
+  sinceMs: number,
+  lineage: ReadonlySet<string> | undefined,
+): boolean {
+  if (lineage && typeof meta.deployment === 'string') return lineage.has(meta.deployment);
+  return Date.parse(meta.triggeredAt) >= sinceMs;
+}
+
 /**
- * The newest completed checkpoint or savepoint under `stateDir` triggered at or after `since`,
- * else `fallback`. Fails closed: a state location that cannot be listed, or a completed
- * checkpoint whose metadata cannot be read, stops the restore with an error naming it —
- * skipping it would silently restore older state (and replay committed output).
+ * The newest completed checkpoint or savepoint under `stateDir` of the lineage (`lineage`, else
+ * triggered at or after `since`), else `fallback`. Fails closed: a state location that cannot be
+ * listed, or a completed checkpoint whose metadata cannot be read, stops the restore with an
+ * error naming it — skipping it would silently restore older state (and replay committed output).
  */
 export async function resolveLatestRestore(
   stateDir: string,
-  since: string,
+  latest: string | RestoreLatest,
   fallback: string | undefined,
   logger?: Logger,
 ): Promise<ResolvedRestore> {
+  const { since, lineage } = typeof latest === 'string' ? { since: latest, lineage: undefined } : latest;
   const sinceMs = Date.parse(since);
   if (Number.isNaN(sinceMs))
     throw new TributaryError(
       'TRIB_PEER_CONFIG',
       `job config restoreLatest.since is not a timestamp: ${JSON.stringify(since)}`,
     );
+  const deployments = lineage ? new Set(lineage) : undefined;
   const storage = new CheckpointStorage(stateDir);
   const all = [...(await storage.completedCheckpoints()), ...(await storage.completedSavepoints())].sort(
     (a, b) => b.id - a.id,
   );
   for (const c of all) {
-    let triggeredAt: number;
+    let meta: CheckpointMetadata;
     try {
-      triggeredAt = Date.parse((await readMetadata(c.path)).triggeredAt);
+      meta = await readMetadata(c.path);
     } catch (e) {
       throw new TributaryError(
         'TRIB_RESTORE_UNREADABLE',
@@ -55,11 +79,11 @@ export async function resolveLatestRestore(
         { cause: e },
       );
     }
-    if (triggeredAt >= sinceMs) return { path: c.path, source: 'latest', checkpointId: c.id };
+    if (ofLineage(meta, sinceMs, deployments)) return { path: c.path, source: 'latest', checkpointId: c.id };
   }
   logger?.info(
-    { stateDir: storage.root, fallback },
-    'restoreLatest: no state since the deployment; using the fallback',
+    { stateDir: storage.root, fallback, ...(lineage ? { lineage } : {}) },
+    'restoreLatest: no state of the lineage; using the fallback',
   );
   return { path: fallback, source: 'fallback' };
 }

@@ -116,6 +116,7 @@ export class JobCheckpointing {
       timeoutMs: cp.timeoutMs,
       retained: cp.retained,
       ...(cp.keepAll ? { keepAll: true } : {}),
+      ...(cp.deployment ? { deployment: cp.deployment } : {}),
       restoredCheckpointId: o.restoredCheckpointId,
       logger: o.logger,
       metrics: o.metrics,

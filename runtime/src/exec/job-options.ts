@@ -81,6 +81,8 @@ export interface CheckpointingOptions {
   retained?: number;
   /** Never remove checkpoints beyond `retained` (JobConfig.retention Retain). */
   keepAll?: boolean;
+  /** Written into every `_metadata.json` as `deployment` (JobConfig.deployment): which deployment took it. */
+  deployment?: string;
 }
 
 /** One channel of an exchange: consumer task (by head node), its logical input, producer and consumer slot. */

@@ -143,6 +143,11 @@ export interface StreamJobStatus {
   savepointNonce?: number;
   /** Savepoint a suspended job resumes from. */
   resumeFrom?: string;
+  /**
+   * A job suspended in last-state mode: the resumed pods restore the newest state of this lineage, resolved when they
+   * start (the suspended pods may have completed checkpoints after resumeFrom was chosen); resumeFrom is the fallback.
+   */
+  resumeLatest?: { since: string; lineage?: string[] };
   /** The schedule and outcome of periodic savepoints (spec.savepoints.interval). */
   periodicSavepoints?: PeriodicSavepointStatus;
 }
@@ -176,6 +181,11 @@ export interface DeployedInfo {
    * what they reported.
    */
   restoreLatestSince?: string;
+  /**
+   * With restoreLatestSince: the deployments (`<job uid>/<deployment id>`, newest first) whose state the pods chose
+   * from; the lineage of this deployment is its own id followed by these (operation/restore-point.ts).
+   */
+  restoreLatestLineage?: string[];
   startedAt: string;
   /** The deployed (last valid) spec as JSON. */
   spec?: string;
@@ -202,6 +212,8 @@ export interface PendingOperation {
    * is the fallback.
    */
   restoreLatestSince?: string;
+  /** With restoreLatestSince: the deployments whose state the new pods choose from (JobConfig.restoreLatest.lineage). */
+  restoreLatestLineage?: string[];
   attempt?: number;
   notBefore?: string;
   stoppedAt?: string;

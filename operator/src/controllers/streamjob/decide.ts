@@ -41,7 +41,22 @@ export async function decide(
       return startOperation(r, c, 'deploy', spec, from ? 'restore' : 'stateless', from);
     }
     case 'resume':
-      return startOperation(r, c, 'deploy', spec, 'restore', st.resumeFrom);
+      // Suspended in last-state mode: the resumed pods pick the newest state of the suspended
+      // lineage when they start (its pods may have completed checkpoints after resumeFrom was chosen).
+      return startOperation(
+        r,
+        c,
+        'deploy',
+        spec,
+        'restore',
+        st.resumeFrom,
+        st.resumeLatest
+          ? {
+              restoreLatestSince: st.resumeLatest.since,
+              ...(st.resumeLatest.lineage ? { restoreLatestLineage: st.resumeLatest.lineage } : {}),
+            }
+          : {},
+      );
     case 'suspend':
       return startOperation(
         r,

@@ -31,6 +31,8 @@ export function jobConfig(
   restoreFrom: string | undefined,
   graph: unknown = spec.graph,
   restoreLatestSince?: string,
+  /** The deployment's own id as its checkpoints record it, and the lineage restoreLatest chooses from. */
+  lineage?: { deployment: string; restoreLatest?: readonly string[] },
 ): JobConfig {
   return {
     contractVersion: CONTRACT_VERSION,
@@ -46,7 +48,15 @@ export function jobConfig(
     },
     stateDir: stateLocation(job, storage),
     ...(restoreFrom ? { restoreFrom } : {}),
-    ...(restoreLatestSince ? { restoreLatest: { since: restoreLatestSince } } : {}),
+    ...(restoreLatestSince
+      ? {
+          restoreLatest: {
+            since: restoreLatestSince,
+            ...(lineage?.restoreLatest ? { lineage: [...lineage.restoreLatest] } : {}),
+          },
+        }
+      : {}),
+    ...(lineage ? { deployment: lineage.deployment } : {}),
     allowNonRestoredState: spec.restore?.allowNonRestoredState ?? false,
     // Retain: the runtime deletes nothing (no checkpoint pruning, savepoint deletion refused).
     ...(storage.retention === 'Retain' ? { retention: 'Retain' as const } : {}),

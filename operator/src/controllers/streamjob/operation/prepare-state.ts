@@ -8,7 +8,7 @@ import type { PendingOperation } from '../../../api/v1alpha1/streamjob.ts';
 import { setJobCondition } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { maybeReplan } from './replan.ts';
-import { latestRestorePoint, lineageSince } from './restore-point.ts';
+import { latestRestorePoint, lineageOf, lineageSince } from './restore-point.ts';
 import { emptyStartRefusal } from './state-policy.ts';
 import { stopWithSavepoint } from './stop-with-savepoint.ts';
 
@@ -47,14 +47,19 @@ export async function prepareState(r: ReconcilerInternals, c: JobCtx, op: Pendin
   }
   // last-state and restarts continue the running lineage: its pods may still complete
   // checkpoints (and commit their transactions) until they are gone, so the new pods pick
-  // the newest one themselves when they start; restoreFrom is only the fallback.
-  const since = mode === 'last-state' || (mode === 'restore' && op.kind !== 'deploy') ? lineageSince(c.job) : undefined;
+  // the newest one of the lineage themselves when they start; restoreFrom is only the fallback.
+  // A resume carries the suspended lineage in the operation (status.resumeLatest, decide.ts).
+  const continues = mode === 'last-state' || (mode === 'restore' && op.kind !== 'deploy');
+  const since = continues ? lineageSince(c.job) : op.restoreLatestSince;
+  const lineage = continues ? lineageOf(c.job) : op.restoreLatestLineage;
   await r.record(c, 'state-ready', (s) => {
     s.pendingOperation = { ...op, mode, step: 'state-ready', stoppedAt: c.now.toISOString() };
     if (restoreFrom) s.pendingOperation.restoreFrom = restoreFrom;
     else delete s.pendingOperation.restoreFrom;
     if (since) s.pendingOperation.restoreLatestSince = since;
     else delete s.pendingOperation.restoreLatestSince;
+    if (since && lineage) s.pendingOperation.restoreLatestLineage = lineage;
+    else delete s.pendingOperation.restoreLatestLineage;
     return s;
   });
   return r.advance(c, c.job.status!.pendingOperation!);

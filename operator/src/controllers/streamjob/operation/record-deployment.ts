@@ -11,6 +11,7 @@ import { Rbac, runtimeRbac } from '../objects/runtime-rbac.ts';
 import { describeIssues } from '../validation.ts';
 import { effectiveStateStorage } from '../state-storage.ts';
 import { targetOf } from './kinds.ts';
+import { deploymentRef } from './restore-point.ts';
 
 export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
   const { kube } = r.deps;
@@ -37,6 +38,10 @@ export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: Pe
         op.restoreFrom,
         druid.graph,
         op.restoreLatestSince,
+        {
+          deployment: deploymentRef(c.job, target),
+          ...(op.restoreLatestLineage ? { restoreLatest: op.restoreLatestLineage } : {}),
+        },
       ),
     ),
   );
@@ -47,6 +52,7 @@ export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: Pe
       parallelism: spec.replicas,
       ...(op.restoreFrom ? { restoredFrom: op.restoreFrom } : {}),
       ...(op.restoreLatestSince ? { restoreLatestSince: op.restoreLatestSince } : {}),
+      ...(op.restoreLatestSince && op.restoreLatestLineage ? { restoreLatestLineage: op.restoreLatestLineage } : {}),
       startedAt: c.now.toISOString(),
       spec: op.targetSpec!,
     };
@@ -57,6 +63,7 @@ export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: Pe
       delete s.restartsWithoutCheckpoint;
     }
     delete s.resumeFrom;
+    delete s.resumeLatest;
     return s;
   });
   return r.advance(c, c.job.status!.pendingOperation!);

@@ -1,13 +1,34 @@
 // Which state of the deployed lineage a new deployment can restore. Pure, from status.
 import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
 
+/** Deployments a lineage lists at most (newest first); older ones fall back to `since`-by-time. */
+export const LINEAGE_MAX = 16;
+
+/** A deployment as checkpoints record it (JobConfig.deployment): unique for the life of the state location. */
+export function deploymentRef(job: StreamJob, deploymentId: string): string {
+  return `${job.metadata.uid ?? job.metadata.name}/${deploymentId}`;
+}
+
 /**
  * Start of the deployed lineage: state triggered since then belongs to it. A deployment that
  * itself resolved the newest state (restoreLatestSince) continues the lineage it restored.
+ * Only for state whose metadata names no deployment (written by an older runtime): the rest is
+ * placed by `lineageOf`, without comparing the operator's clock with slot 0's.
  */
 export function lineageSince(job: StreamJob): string | undefined {
   const d = job.status?.deployed;
   return d ? (d.restoreLatestSince ?? d.startedAt) : undefined;
+}
+
+/**
+ * The deployments whose checkpoints and savepoints are the deployed lineage, newest first: the
+ * deployed one, then (if it resolved the newest state itself) the lineage it chose from.
+ */
+export function lineageOf(job: StreamJob): string[] | undefined {
+  const d = job.status?.deployed;
+  if (!d) return undefined;
+  const inherited = d.restoreLatestSince ? (d.restoreLatestLineage ?? []) : [];
+  return [deploymentRef(job, d.id), ...inherited].slice(0, LINEAGE_MAX);
 }
 
 /**

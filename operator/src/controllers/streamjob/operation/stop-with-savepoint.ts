@@ -11,7 +11,7 @@ import { disposeDropped } from './dispose-savepoints.ts';
 import { PHASE_OF } from './kinds.ts';
 import { lateSavepoint, withTimedOut } from './late-savepoint.ts';
 import { retryLater, savepointStep, type SavepointOutcome } from './savepoint-step.ts';
-import { lineageSince } from './restore-point.ts';
+import { lineageOf, lineageSince } from './restore-point.ts';
 import { checkpointFallback } from './state-policy.ts';
 
 export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
@@ -114,6 +114,7 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
   const noFallback = fallback && 'refuse' in fallback ? fallback.refuse : undefined;
   if (cp) {
     const since = lineageSince(c.job);
+    const lineage = lineageOf(c.job);
     await r.record(c, 'state-ready', (s) => {
       // The new pods restore the newest state of the lineage, `cp` unless a newer one exists: a
       // savepoint given up on may still complete while the old pods go (a storage that came back),
@@ -122,6 +123,7 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
         ...opNow,
         restoreFrom: cp.path,
         ...(since ? { restoreLatestSince: since } : {}),
+        ...(since && lineage ? { restoreLatestLineage: lineage } : {}),
         step: 'state-ready',
         stoppedAt: c.now.toISOString(),
         message: `${p.reason}: ${p.message}; using checkpoint ${cp.path}`,
