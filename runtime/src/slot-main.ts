@@ -23,6 +23,7 @@ import { JobMetrics } from './telemetry/metrics.ts';
 import type { GraphSpec } from './graph/spec.ts';
 import type { JobExecutor } from './exec/job-executor.ts';
 import { DATA_PORT, RuntimeEnv, type SavepointStatus, type StatusResponse } from './control/contract.ts';
+import { finishedMessage } from './control/finished.ts';
 
 const TERMINATION_LOG = '/dev/termination-log';
 
@@ -251,6 +252,22 @@ async function main(): Promise<number> {
 
     const result = await slot.run();
     logger.info({ ...result }, result.state === 'FINISHED' ? 'slot finished' : 'slot stopped');
+    // End of input, final checkpoint and commits done (control/finished.ts): the operator's
+    // only way to tell this exit 0 from a stop's.
+    if (result.state === 'FINISHED') {
+      const cp = slot.executor?.status().lastCheckpoint;
+      writeTerminationMessage(
+        finishedMessage({
+          slot: env.slot,
+          deploymentId: env.deploymentId,
+          recordsIn: result.recordsIn,
+          recordsOut: result.recordsOut,
+          ...(cp
+            ? { lastCheckpoint: { id: cp.id, completedAt: cp.completedAt, path: reported(cp.path) as string } }
+            : {}),
+        }),
+      );
+    }
     const ended: SlotResultMessage = {
       kind: 'tributary:slot-result',
       state: result.state,

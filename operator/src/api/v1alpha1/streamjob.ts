@@ -11,7 +11,15 @@ export const plural = 'streamjobs';
 export type UpgradeMode = 'savepoint' | 'last-state' | 'stateless';
 export type JobRunState = 'running' | 'suspended';
 export type Phase =
-  'Deploying' | 'Running' | 'Savepointing' | 'Upgrading' | 'Suspended' | 'Restarting' | 'Failed' | 'Invalid';
+  | 'Deploying'
+  | 'Running'
+  | 'Savepointing'
+  | 'Upgrading'
+  | 'Suspended'
+  | 'Restarting'
+  | 'Finished'
+  | 'Failed'
+  | 'Invalid';
 export type OperationKind = 'deploy' | 'rescale' | 'upgrade' | 'suspend' | 'restart' | 'savepoint' | 'delete';
 
 export interface ObjectMeta {

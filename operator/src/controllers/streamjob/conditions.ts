@@ -35,9 +35,10 @@ export interface JobConditionReasons {
   /**
    * Every slot of the deployed deployment ready and slot 0 RUNNING. False with an operation's
    * name while it deploys, replaces or removes the pods; InvalidSpec when nothing is deployed
-   * because the spec is rejected.
+   * because the spec is rejected; Finished when the job ran to the end of its input (phase
+   * Finished: nothing runs, so not Ready, like Suspended; operation/finished.ts).
    */
-  Ready: 'Running' | 'NotReady' | 'Suspended' | 'Failed' | 'InvalidSpec' | OperationName;
+  Ready: 'Running' | 'NotReady' | 'Suspended' | 'Failed' | 'InvalidSpec' | 'Finished' | OperationName;
   /** An operation in flight (True), or the last one's outcome (False). */
   Progressing: OperationName | `${OperationName}Completed` | 'Suspended';
   /** Something needs attention; False once it cleared. InvalidSpec clears only by a spec fix. */

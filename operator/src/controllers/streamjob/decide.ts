@@ -1,11 +1,16 @@
 // With no operation pending: what the spec asks for against what runs (spec-diff.ts) starts
 // an operation; in steady state a failed or vanished slot, or a runtime reporting FAILED,
-// restarts all slots. An invalid spec deploys nothing new: the deployed (last valid) spec
-// keeps running, restarts included. A Failed job stays so until its spec (or restartNonce)
-// changes.
+// restarts all slots, and a deployment all of whose slots finished (end of input) makes the
+// job Finished. An invalid spec deploys nothing new: the deployed (last valid) spec keeps
+// running, restarts included. A Failed or Finished job stays so until its spec (or
+// restartNonce) changes; a changed spec then runs it again like a job with no pods (a new
+// deployment from the newest state of the finished run, or empty in stateless mode).
+// A manual savepoint of a Finished job is not taken (nothing runs; its final checkpoint is
+// its state).
 import type { ReconcileResult } from '../../kube/index.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
+import { recordFinished } from './operation/finished.ts';
 import { modeFor } from './operation/kinds.ts';
 import { periodicSavepointIfDue } from './operation/periodic-savepoint.ts';
 import { startRestart } from './operation/restart.ts';
@@ -27,11 +32,12 @@ export async function decide(
   const spec = validSpec ?? deployedSpec(st);
   if (!spec) return;
   const hash = specHash(spec, r.deps.defaults);
-  if (st.phase === 'Failed' && st.deployed?.specHash === hash) return; // until the spec (or restartNonce) changes
+  const ended = st.phase === 'Failed' || st.phase === 'Finished';
+  if (ended && st.deployed?.specHash === hash) return; // until the spec (or restartNonce) changes
 
   const change = validSpec ? classify(job, validSpec, r.deps.defaults) : { kind: 'none' as const };
   const deployed = st.deployed;
-  const live = deployed !== undefined && st.phase !== 'Failed' && obs.current.size > 0;
+  const live = deployed !== undefined && !ended && obs.current.size > 0;
 
   switch (change.kind) {
     case 'none':
@@ -84,8 +90,10 @@ export async function decide(
       if (live) return startOperation(r, c, 'savepoint', spec, 'savepoint');
       break;
   }
-  if (!deployed || st.phase === 'Failed') return;
+  if (!deployed || ended) return;
 
+  // Every slot ran to the end of its input (its final checkpoint committed): done, not failed.
+  if (obs.finished) return recordFinished(r, c);
   // Steady state: any slot gone or failed, or the runtime FAILED → restart all slots, once the
   // peers of an ended slot have ended too (or SETTLE_MS passed), so that the cause is named.
   const why = deploymentFailure(obs);

@@ -109,6 +109,21 @@ describe('deriveKstatus', () => {
     expect(s.observedGeneration).toBe(1); // a redeploy is due
   });
 
+  it('Finished (end of input) is Current for kstatus: settled, not Reconciling, not Stalled, Ready False Finished; a spec change reconciles', () => {
+    const finished = running(spec, { phase: 'Finished', observedGeneration: 1 });
+    setJobCondition(finished, { type: 'Ready', status: 'False', reason: 'Finished', message: 'input ended' }, 1, now);
+    // a manual savepoint asked of a finished job is not taken: the generation still settles
+    let s = derive(at({ ...spec, savepointNonce: 1 }, 2, finished));
+    expect(s.observedGeneration).toBe(2);
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'Reconciled' });
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'False', reason: 'NotStalled' });
+    expect(cond(s, 'Ready')).toEqual({ status: 'False', reason: 'Finished', observedGeneration: 2 });
+    // a changed spec runs it again: in progress until the new deployment settles
+    s = derive(at({ ...spec, restartNonce: 1 }, 3, finished));
+    expect(s.observedGeneration).toBe(1);
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'True', reason: 'SpecChanged' });
+  });
+
   it(`an operation blocked by ${STALLED_AFTER_ATTEMPTS} failed savepoints is Stalled; fewer failures are Reconciling`, () => {
     const blocked = (attempt: number) =>
       derive(

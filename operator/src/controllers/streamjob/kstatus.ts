@@ -20,6 +20,11 @@
 //    savepoint and no checkpoint young enough; NoStateToRestore: nothing to start from). A
 //    stalled job is not Reconciling (kstatus takes whichever is True).
 //
+// A Finished job (a bounded job that ran to the end of its input) is neither Reconciling nor
+// Stalled, so kstatus reports it Current (like a completed Kubernetes Job); its Ready is False
+// with reason Finished, as nothing runs. Wait for it with `kubectl wait
+// --for=jsonpath='{.status.phase}'=Finished`.
+//
 // A job waiting for its input (WaitingForInput True: a topic not created yet) is neither
 // Reconciling nor Stalled, and stays Ready: it runs as asked and reads once the topic exists.
 // Holding Ready back would deadlock the common path where the first producer creates the
@@ -50,7 +55,9 @@ const OLD_PODS_RUN = new Set<string | undefined>([undefined, 'recorded', 'savepo
 export function settled(s: StreamJobStatus, i: KstatusInput): boolean {
   if (s.pendingOperation) return false;
   if (i.rejected !== undefined) return true;
-  if (s.phase === 'Failed' && s.deployed?.specHash === specHash(i.job.spec, i.defaults)) return true;
+  // Failed and Finished wait for a spec change (decide.ts); a savepointNonce asks them for nothing.
+  if ((s.phase === 'Failed' || s.phase === 'Finished') && s.deployed?.specHash === specHash(i.job.spec, i.defaults))
+    return true;
   return classify({ ...i.job, status: s }, i.job.spec, i.defaults).kind === 'none';
 }
 

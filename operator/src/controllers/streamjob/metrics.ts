@@ -23,6 +23,7 @@ const PHASES: readonly Phase[] = [
   'Upgrading',
   'Suspended',
   'Restarting',
+  'Finished',
   'Failed',
   'Invalid',
 ];

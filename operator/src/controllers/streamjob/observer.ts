@@ -6,7 +6,8 @@ import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { RuntimeClient, RuntimeError } from '../../runtime-client/client.ts';
 import { TOKEN_KEY, tokenSecretName, type Secret } from './objects/control-token.ts';
 import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
-import { isPodReady, isPodTerminal, slotOf, type Pod } from './objects/slot-pod.ts';
+import type { FinishedTermination } from '../../../../runtime/src/control/finished.ts';
+import { finishedTermination, isPodReady, isPodTerminal, slotOf, type Pod } from './objects/slot-pod.ts';
 
 export interface Observation {
   /** Every pod of the job (any deployment). */
@@ -19,8 +20,15 @@ export interface Observation {
   token: string | undefined;
   runtime: StatusResponse | undefined;
   runtimeError: string | undefined;
-  /** Slot pods of the current deployment that ran to an end or vanish. */
+  /**
+   * Slot pods of the current deployment that ended or vanished, except those that finished
+   * (ran to the end of their input: slot-pod.ts finishedTermination).
+   */
   failedSlots: number[];
+  /** Slots of the current deployment whose pod finished, by slot: what each reported. */
+  finishedSlots: Map<number, FinishedTermination>;
+  /** Every slot of the current deployment finished: the job ran to the end of its input. */
+  finished: boolean;
   readyCount: number;
 }
 
@@ -35,6 +43,8 @@ export function unobserved(): Observation {
     runtime: undefined,
     runtimeError: undefined,
     failedSlots: [],
+    finishedSlots: new Map(),
+    finished: false,
     readyCount: 0,
   };
 }
@@ -79,10 +89,13 @@ export async function observe(
   }
   const parallelism = job.status?.deployed?.parallelism ?? 0;
   const failedSlots: number[] = [];
+  const finishedSlots = new Map<number, FinishedTermination>();
   let readyCount = 0;
   for (let s = 0; s < parallelism; s++) {
     const p = current.get(s);
-    if (!p || isPodTerminal(p) || p.metadata?.deletionTimestamp) failedSlots.push(s);
+    const done = p && finishedTermination(p);
+    if (done) finishedSlots.set(s, done);
+    else if (!p || isPodTerminal(p) || p.metadata?.deletionTimestamp) failedSlots.push(s);
     else if (isPodReady(p)) readyCount++;
   }
   const token = tokenOf(deps, job);
@@ -100,7 +113,20 @@ export async function observe(
       runtimeError = err instanceof RuntimeError ? err.message : String(err);
     }
   }
-  return { pods, current, deploymentId: depId, others, token, runtime, runtimeError, failedSlots, readyCount };
+  const finished = parallelism > 0 && finishedSlots.size === parallelism;
+  return {
+    pods,
+    current,
+    deploymentId: depId,
+    others,
+    token,
+    runtime,
+    runtimeError,
+    failedSlots,
+    finishedSlots,
+    finished,
+    readyCount,
+  };
 }
 
 export function slot0Url(obs: Observation): string | undefined {

@@ -1,5 +1,5 @@
 // Requeue cadence per phase: poll fast while an operation moves, slowly while running
-// (checkpoint progress and runtime health), never while suspended, failed or invalid (events
+// (checkpoint progress and runtime health), never while suspended, finished, failed or invalid (events
 // wake us: a spec change).
 import type { Phase } from '../../api/v1alpha1/streamjob.ts';
 
@@ -24,6 +24,7 @@ export function requeueFor(
     case 'Running':
       return c.runningMs;
     case 'Suspended':
+    case 'Finished':
     case 'Failed':
     case 'Invalid':
       return undefined;

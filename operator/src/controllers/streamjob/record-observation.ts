@@ -93,7 +93,7 @@ function recordInput(
   gen: number | undefined,
   now: Date,
 ): void {
-  if (!st.deployed || st.phase === 'Failed') removeJobCondition(st, 'WaitingForInput');
+  if (!st.deployed || st.phase === 'Failed' || st.phase === 'Finished') removeJobCondition(st, 'WaitingForInput');
   else if (input)
     setJobCondition(
       st,

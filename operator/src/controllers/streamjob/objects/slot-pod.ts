@@ -3,6 +3,7 @@
 // replaced by an operation, never restarted in place), and how a pod is read back.
 // Pure; no I/O.
 import { CONTROL_PORT, DATA_PORT, METRICS_PORT, RuntimeEnv } from '../../../../../runtime/src/control/contract.ts';
+import { parseFinishedMessage, type FinishedTermination } from '../../../../../runtime/src/control/finished.ts';
 import { Labels, standardLabels, withControllerReference, type KubeObject } from '../../../kube/index.ts';
 import type { StreamJob, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
 import { TOKEN_KEY, tokenSecretName } from './control-token.ts';
@@ -157,6 +158,18 @@ export function isPodReady(pod: Pod): boolean {
 
 export function isPodTerminal(pod: Pod): boolean {
   return pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+}
+
+/**
+ * What a slot pod that ran its job to the end of its input reported (runtime/src/control/finished.ts):
+ * the pod Succeeded, its container exited 0 and left the finished termination message. Undefined for any
+ * other pod — one that exited 0 after a stop writes no such message, and counts as ended like a failure.
+ */
+export function finishedTermination(pod: Pod): FinishedTermination | undefined {
+  if (pod.status?.phase !== 'Succeeded') return undefined;
+  const t = pod.status.containerStatuses?.[0]?.state?.terminated;
+  if (t?.exitCode !== 0) return undefined;
+  return parseFinishedMessage(t.message);
 }
 
 export function slotOf(pod: Pod): number {

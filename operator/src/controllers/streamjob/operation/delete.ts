@@ -17,7 +17,8 @@ export async function finalize(r: ReconcilerInternals, c: JobCtx): Promise<Recon
   if (!hasFinalizer(c.job, finalSavepointFinalizer)) return;
   const st = c.job.status ?? {};
   const op = st.pendingOperation;
-  const running = st.deployed !== undefined && c.obs.current.has(0) && st.phase !== 'Failed';
+  // A Finished job's kept pods run nothing: its final checkpoint is its last state.
+  const running = st.deployed !== undefined && c.obs.current.has(0) && st.phase !== 'Failed' && st.phase !== 'Finished';
   const wanted = c.job.spec.savepoints?.onDelete !== false;
   // An upgrade already stopped the job with a savepoint: that is the final state.
   const already = op && op.kind !== 'delete' && op.restoreFrom && op.mode === 'savepoint' ? op.restoreFrom : undefined;

@@ -1,16 +1,18 @@
 // starting → done: create whatever slot pod of the target deployment is missing (pods are
 // named <job>-<deploymentId>-<slot>, so a repeated create is AlreadyExists, never a second
 // pod), then wait until every slot is ready and slot 0 reports RUNNING for this deployment.
-// A slot of the new deployment that fails starts a restart.
+// A slot of the new deployment that fails starts a restart; when every slot finished (a
+// bounded job that reached the end of its input first) the job is Finished (finished.ts).
 import type { PendingOperation } from '../../../api/v1alpha1/streamjob.ts';
 import { Resources } from '../../../kube/index.ts';
 import { degradedByOperation, operationName, runningMessage, setJobCondition } from '../conditions.ts';
 import { createIgnoringExists } from '../idempotent-writes.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { DEPLOYMENT_LABEL } from '../objects/metadata.ts';
-import { isPodReady, isPodTerminal, slotOf, slotPod } from '../objects/slot-pod.ts';
+import { finishedTermination, isPodReady, isPodTerminal, slotOf, slotPod } from '../objects/slot-pod.ts';
 import { endedSuffix, settlingMs } from '../slot-failure.ts';
 import { effectiveStateStorage } from '../state-storage.ts';
+import { recordFinished } from './finished.ts';
 import { describeOp, targetOf } from './kinds.ts';
 import { startRestart } from './restart.ts';
 
@@ -42,7 +44,9 @@ export async function runDeployment(r: ReconcilerInternals, c: JobCtx, op: Pendi
     return { requeueAfter: 300 };
   }
 
-  const failed = mine.filter((p) => isPodTerminal(p) && slotOf(p) < spec.replicas);
+  // A bounded job may reach the end of its input before it was ever seen running.
+  if (c.obs.deploymentId === target && c.obs.finished) return recordFinished(r, c, op);
+  const failed = mine.filter((p) => isPodTerminal(p) && !finishedTermination(p) && slotOf(p) < spec.replicas);
   if (failed.length > 0) {
     const settling = settlingMs(have, spec.replicas, c.now);
     if (settling > 0) return { requeueAfter: settling };
