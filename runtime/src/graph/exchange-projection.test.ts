@@ -59,7 +59,7 @@ describe('exchangeProjection', () => {
       ...extra,
     });
     expect(projectionOf([hop(), agg({ total: 'sum(amount * 2.0)' })], 'hop')).toBeUndefined();
-    expect(projectionOf([hop(), agg({ t: 'max(true)' })], 'hop')).toBeUndefined();
+    expect(projectionOf([hop(), agg({ t: 'first(true)' })], 'hop')).toBeUndefined();
     expect(
       projectionOf([hop({ window: { tumbling: { size: '10s' }, lateOutput: 'late' } }), agg({ n: 'count()' })], 'hop', [
         'late',

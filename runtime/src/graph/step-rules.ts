@@ -12,6 +12,9 @@ import { checkWindow, requireKeyed } from './keyed-rules.ts';
 import { STEP_KINDS, type FieldType, type FieldTypes, type StepKind } from './spec.ts';
 import type { NodeInfo } from './validated-graph.ts';
 
+/** CEL types min() and max() order (at run time: one kind per group, docs/runtime/graph.md). */
+const ORDERED_TYPES: readonly string[] = ['double', 'int', 'uint', 'string', 'google.protobuf.Timestamp', 'dyn'];
+
 /** Kind and input count; runs before inputs are resolved. */
 export function stepStructure(c: Checker, o: Obj, path: string, node: NodeInfo): void {
   c.keys(o, ['name', 'from', 'errorOutput', ...STEP_KINDS], path);
@@ -142,6 +145,12 @@ export function validateStep(
             !['double', 'int', 'uint', 'dyn'].includes(et)
           ) {
             c.add(`${p}.${out}`, `${call.fn}() needs a number, got type ${et} from ${JSON.stringify(call.expr)}`);
+          }
+          if (et !== undefined && (call.fn === 'min' || call.fn === 'max') && !ORDERED_TYPES.includes(et)) {
+            c.add(
+              `${p}.${out}`,
+              `${call.fn}() needs a number, a string or a timestamp, got type ${et} from ${JSON.stringify(call.expr)}`,
+            );
           }
           if (call.fn === 'min' || call.fn === 'max' || call.fn === 'first' || call.fn === 'last') t = et ?? 'dyn';
         }

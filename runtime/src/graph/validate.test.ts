@@ -149,6 +149,22 @@ describe('validateGraph', () => {
     ]);
   });
 
+  it('refuses aggregates over types they cannot take (sum/avg: numbers; min/max: numbers, strings, timestamps)', () => {
+    const g = base();
+    (g.steps[3] as { aggregate: unknown }).aggregate = {
+      s: 'sum(user)',
+      hi: 'max(price > 1.0)',
+      lo: 'min([price])',
+      ok: 'max(user)',
+      t: 'min(timestamp("2024-01-01T00:00:00Z"))',
+    };
+    expect(messages(g)).toEqual([
+      'graph.steps[3].aggregate.s: sum() needs a number, got type string from "user"',
+      'graph.steps[3].aggregate.hi: max() needs a number, a string or a timestamp, got type bool from "price > 1.0"',
+      'graph.steps[3].aggregate.lo: min() needs a number, a string or a timestamp, got type list<double> from "[price]"',
+    ]);
+  });
+
   it('rejects unknown fields, missing kinds and bad sources', () => {
     expect(
       messages({

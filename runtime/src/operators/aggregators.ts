@@ -2,12 +2,20 @@
 // for snapshots. Accumulators of one window/key live in one array, one slot per output.
 import type { CompiledExpr, Rec } from '../expr/cel.ts';
 import type { AggregateCall } from '../graph/aggregate-spec.ts';
+import { TributaryError } from '../errors.ts';
 import type { RecordErrors } from './record-errors.ts';
 
 export interface Aggregator {
+  readonly call: AggregateCall;
   readonly output: string;
   /** Extracts the argument; undefined for count(). May throw TRIB_EXPR_EVAL. */
   readonly value: ((rec: Rec) => unknown) | undefined;
+  /** Why `v` cannot be an argument at all (its type); undefined when it can. */
+  readonly check: ((v: unknown) => string | undefined) | undefined;
+  /** Why `v` cannot be added to `acc` (a sum leaving the finite range, a kind min/max lacks); else undefined. */
+  readonly clash: ((acc: unknown, v: unknown) => string | undefined) | undefined;
+  /** As `clash`, for merging two accumulators; where defined, `merge` changes neither argument. */
+  readonly mergeClash: ((a: unknown, b: unknown) => string | undefined) | undefined;
   init(): unknown;
   add(acc: unknown, v: unknown, ts: number): unknown;
   merge(a: unknown, b: unknown): unknown;
@@ -16,9 +24,62 @@ export interface Aggregator {
   fromJSON(j: unknown): unknown;
 }
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const ident = (x: unknown): unknown => x;
+const isNull = (v: unknown): v is null | undefined => v === null || v === undefined;
 
+/** A value as an error shows it: its kind and (short) JSON. */
+function shown(v: unknown): string {
+  let text: string;
+  try {
+    text = v instanceof Date ? v.toISOString() : (JSON.stringify(v) ?? String(v));
+  } catch {
+    text = String(v);
+  }
+  if (typeof v === 'number' && !Number.isFinite(v)) text = String(v);
+  if (text.length > 60) text = `${text.slice(0, 60)}…`;
+  return `${text} (${kindName(v)})`;
+}
+
+function kindName(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'number') return Number.isFinite(v) ? 'a number' : 'a non-finite number';
+  if (typeof v === 'bigint') return 'a bigint';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'boolean') return 'a bool';
+  if (v instanceof Date) return 'a timestamp';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  return typeof v;
+}
+
+// sum and avg take finite numbers only (no coercion of strings or bools); null is no value.
+const finiteOnly = (fn: string) => (v: unknown) =>
+  (typeof v === 'number' && Number.isFinite(v)) || isNull(v)
+    ? undefined
+    : `${shown(v)} is not a finite number: ${fn} takes numbers only`;
+const overflow = (fn: string, a: number, b: number): string | undefined =>
+  Number.isFinite(a + b) ? undefined : `${fn} would leave the finite range (${a} + ${b})`;
+
+// min and max order one kind per group: finite numbers numerically, strings by UTF-16 code
+// units (JS <), timestamps (CEL timestamp()) by instant; anything else is refused.
+type Kind = 'number' | 'string' | 'timestamp';
+function orderKind(v: unknown): Kind | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? 'number' : undefined;
+  if (typeof v === 'string') return 'string';
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : 'timestamp';
+  return undefined;
+}
+function ordered(a: unknown, b: unknown): number {
+  if (typeof a === 'number') return a - (b as number);
+  if (a instanceof Date) return a.getTime() - (b as Date).getTime();
+  return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+}
+const mixed = (fn: string, acc: unknown, v: unknown): string | undefined =>
+  isNull(acc) || isNull(v) || orderKind(acc) === orderKind(v)
+    ? undefined
+    : `${shown(v)} in a group whose ${fn} is ${shown(acc)}: ${fn} compares one kind per group (numbers, strings or timestamps)`;
+
+/** Order of first/last ties (same timestamp): any two values, as before (numbers numerically, else as strings). */
 function cmp(a: unknown, b: unknown): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
@@ -26,10 +87,24 @@ function cmp(a: unknown, b: unknown): number {
 
 const distinctKey = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
 
+/** The error of a record an aggregate refuses, naming the output field, the call and why. */
+export function aggregateInputError(call: AggregateCall, why: string): TributaryError {
+  return new TributaryError('TRIB_AGGREGATE_INPUT', `aggregate ${call.output}: ${call.fn}(${call.expr ?? ''}): ${why}`);
+}
+
 export function createAggregator(call: AggregateCall, compiled: CompiledExpr | undefined): Aggregator {
   const output = call.output;
   const value = compiled ? (rec: Rec): unknown => compiled.evaluate(rec) : undefined;
-  const base = { output, value, toJSON: ident, fromJSON: ident };
+  const base = {
+    call,
+    output,
+    value,
+    check: undefined,
+    clash: undefined,
+    mergeClash: undefined,
+    toJSON: ident,
+    fromJSON: ident,
+  };
   switch (call.fn) {
     case 'count':
       return {
@@ -42,18 +117,26 @@ export function createAggregator(call: AggregateCall, compiled: CompiledExpr | u
     case 'sum':
       return {
         ...base,
+        check: finiteOnly('sum'),
+        clash: (a, v) => (isNull(v) ? undefined : overflow('sum', a as number, v as number)),
+        mergeClash: (a, b) => overflow('sum', a as number, b as number),
         init: () => 0,
-        add: (a, v) => (a as number) + num(v),
+        add: (a, v) => (isNull(v) ? a : (a as number) + (v as number)),
         merge: (a, b) => (a as number) + (b as number),
         result: ident,
       };
     case 'avg':
+      // [sum, count of non-null values]
       return {
         ...base,
+        check: finiteOnly('avg'),
+        clash: (a, v) => (isNull(v) ? undefined : overflow('avg', (a as number[])[0]!, v as number)),
+        mergeClash: (a, b) => overflow('avg', (a as number[])[0]!, (b as number[])[0]!),
         init: () => [0, 0],
         add: (a, v) => {
+          if (isNull(v)) return a;
           const x = a as [number, number];
-          x[0] += num(v);
+          x[0] += v as number;
           x[1] += 1;
           return x;
         },
@@ -62,14 +145,27 @@ export function createAggregator(call: AggregateCall, compiled: CompiledExpr | u
       };
     case 'min':
     case 'max': {
+      const fn = call.fn;
       const better =
-        call.fn === 'min' ? (v: unknown, a: unknown) => cmp(v, a) < 0 : (v: unknown, a: unknown) => cmp(v, a) > 0;
+        fn === 'min' ? (v: unknown, a: unknown) => ordered(v, a) < 0 : (v: unknown, a: unknown) => ordered(v, a) > 0;
       return {
         ...base,
+        check: (v) =>
+          isNull(v) || orderKind(v) !== undefined
+            ? undefined
+            : `${shown(v)} cannot be ordered: ${fn} takes finite numbers, strings or timestamps`,
+        clash: (a, v) => mixed(fn, a, v),
+        mergeClash: (a, b) => mixed(fn, a, b),
         init: () => null,
-        add: (a, v) => (v === null || v === undefined ? a : a === null || better(v, a) ? v : a),
+        add: (a, v) => (isNull(v) ? a : a === null || better(v, a) ? v : a),
         merge: (a, b) => (a === null ? b : b === null ? a : better(b, a) ? b : a),
         result: ident,
+        // A timestamp is kept as {timestamp: ISO} in snapshots (JSON would make it a string).
+        toJSON: (a) => (a instanceof Date ? { timestamp: a.toISOString() } : a),
+        fromJSON: (j) =>
+          j !== null && typeof j === 'object' && typeof (j as { timestamp?: unknown }).timestamp === 'string'
+            ? new Date((j as { timestamp: string }).timestamp)
+            : j,
       };
     }
     case 'countDistinct':
@@ -114,9 +210,9 @@ export function createAggregator(call: AggregateCall, compiled: CompiledExpr | u
 }
 
 /**
- * Evaluates every aggregator's argument for one record into `scratch`.
+ * Evaluates every aggregator's argument for one record into `scratch` and checks its type.
  * Returns false (after reporting to `errors`: the step's error stream or the job's policy) when
- * an argument fails, so the record is skipped whole.
+ * an argument fails or is refused, so the record is skipped whole.
  */
 export function evaluateArgs(
   aggs: readonly Aggregator[],
@@ -126,16 +222,64 @@ export function evaluateArgs(
   errors: RecordErrors,
 ): boolean {
   for (let j = 0; j < aggs.length; j++) {
-    const f = (aggs[j] as Aggregator).value;
+    const a = aggs[j] as Aggregator;
+    const f = a.value;
     if (f === undefined) continue;
+    let v: unknown;
     try {
-      scratch[j] = f(rec);
+      v = scratch[j] = f(rec);
     } catch (e) {
       errors.failed(e, rec, ts);
       return false;
     }
+    const why = a.check?.(v);
+    if (why !== undefined) {
+      errors.failed(aggregateInputError(a.call, why), rec, ts);
+      return false;
+    }
   }
   return true;
+}
+
+/** Why the record's arguments in `scratch` cannot be added to `accs` (nothing is changed); undefined when they can. */
+export function clashOf(
+  aggs: readonly Aggregator[],
+  accs: readonly unknown[],
+  scratch: readonly unknown[],
+): TributaryError | undefined {
+  for (let j = 0; j < aggs.length; j++) {
+    const a = aggs[j] as Aggregator;
+    const why = a.clash?.(accs[j], scratch[j]);
+    if (why !== undefined) return aggregateInputError(a.call, why);
+  }
+  return undefined;
+}
+
+/** True when some aggregate can refuse a value because of what its accumulator holds. */
+export function canClash(aggs: readonly Aggregator[]): boolean {
+  return aggs.some((a) => a.clash !== undefined);
+}
+
+/**
+ * Why merging the accumulator arrays `parts` (in order) would break an accumulator; undefined
+ * when it would not. Pure: aggregates with a mergeClash have a merge that changes nothing.
+ */
+export function mergeClashOf(
+  aggs: readonly Aggregator[],
+  parts: readonly (readonly unknown[])[],
+): TributaryError | undefined {
+  for (let j = 0; j < aggs.length; j++) {
+    const a = aggs[j] as Aggregator;
+    if (a.mergeClash === undefined) continue;
+    let acc = (parts[0] as readonly unknown[])[j];
+    for (let k = 1; k < parts.length; k++) {
+      const b = (parts[k] as readonly unknown[])[j];
+      const why = a.mergeClash(acc, b);
+      if (why !== undefined) return aggregateInputError(a.call, why);
+      acc = a.merge(acc, b);
+    }
+  }
+  return undefined;
 }
 
 export function addAll(aggs: readonly Aggregator[], accs: unknown[], scratch: readonly unknown[], ts: number): void {

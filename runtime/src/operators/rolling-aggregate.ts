@@ -6,6 +6,8 @@ import {
   accsFromJSON,
   accsToJSON,
   addAll,
+  canClash,
+  clashOf,
   evaluateArgs,
   initAll,
   writeResults,
@@ -24,6 +26,7 @@ export class RollingAggregateOperator extends ErrorRoutingOutput implements Stat
   private readonly backend: KeyedStateBackend;
   private readonly accs: KeyedState<unknown[]>;
   private readonly scratch: unknown[];
+  private readonly clashes: boolean;
 
   /** `errors`: where a record an aggregate's argument fails on goes (default: the job's onRecordError). */
   constructor(
@@ -40,6 +43,7 @@ export class RollingAggregateOperator extends ErrorRoutingOutput implements Stat
     this.keyFields = keyFields;
     this.buf = new BatchBuilder(out);
     this.scratch = new Array<unknown>(aggs.length).fill(undefined);
+    this.clashes = canClash(aggs);
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
     this.accs = this.backend.state('accumulators', {
       toJSON: (a) => accsToJSON(aggs, a),
@@ -66,6 +70,12 @@ export class RollingAggregateOperator extends ErrorRoutingOutput implements Stat
       if (!accs) {
         accs = initAll(this.aggs);
         this.accs.put(kg, key, accs);
+      }
+      // A value the key's accumulators refuse (a sum overflowing, mixed kinds in min/max) leaves them as they were.
+      const clash = this.clashes ? clashOf(this.aggs, accs, this.scratch) : undefined;
+      if (clash !== undefined) {
+        this.errors.failed(clash, rec, ts);
+        continue;
       }
       addAll(this.aggs, accs, this.scratch, ts);
       const o: Rec = {};

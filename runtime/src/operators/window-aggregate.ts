@@ -11,10 +11,20 @@
 //  * window state is removed at end − 1 + allowedLateness.
 // Timers are per key and window (namespace = window start): each window is its own timer
 // (window-timers.ts), snapshotted as the `timers` state.
+import type { TributaryError } from '../errors.ts';
 import type { Rec } from '../expr/cel.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
-import { addAll, evaluateArgs, initAll, writeResults, type Aggregator } from './aggregators.ts';
+import {
+  addAll,
+  canClash,
+  clashOf,
+  evaluateArgs,
+  initAll,
+  mergeClashOf,
+  writeResults,
+  type Aggregator,
+} from './aggregators.ts';
 import { RecordErrors } from './record-errors.ts';
 import { keyFieldsOf } from './key-selector.ts';
 import {
@@ -63,6 +73,8 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   private readonly timers: WindowTimers;
   private readonly aggs: Aggregator[];
   private readonly scratch: unknown[];
+  /** Some aggregate can refuse a value for what its accumulator holds (checked before any window changes). */
+  private readonly clashes: boolean;
   private readonly starts: number[] = [];
   private readonly size: number;
   private readonly lateness: number;
@@ -89,6 +101,7 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     this.late = lateOut ? new BatchBuilder(lateOut) : undefined;
     this.aggs = cfg.aggregates;
     this.scratch = new Array<unknown>(this.aggs.length).fill(undefined);
+    this.clashes = canClash(this.aggs);
     this.size = windowSize(cfg.window);
     this.lateness = cfg.eventTime ? cfg.allowedLateness : 0;
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
@@ -131,7 +144,12 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
       const key = keys[i] as string;
       const kg = kgs[i] as number;
       if (session) {
-        if (!this.addSession(kg, key, t)) {
+        const added = this.addSession(kg, key, t);
+        if (added !== true && added !== false) {
+          this.errors.failed(added, rec, ts[i] as number);
+          continue;
+        }
+        if (!added) {
           this.late?.add(rec, ts[i] as number);
           late++;
         }
@@ -143,6 +161,13 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
       // in one walk: one keyed-state lookup per record, not one per window it falls in (a
       // sliding window's record falls in size ÷ slide of them).
       const head = this.windows.get(kg, key);
+      if (this.clashes && head !== undefined) {
+        const clash = this.clashIn(head, t);
+        if (clash !== undefined) {
+          this.errors.failed(clash, rec, ts[i] as number);
+          continue;
+        }
+      }
       let kw = head;
       let newer: Win | undefined;
       let older = head;
@@ -186,14 +211,29 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
   }
 
   /**
+   * Why the record (its arguments in scratch, at `t`) cannot be added to one of the key's held
+   * windows it falls in; checked before any window changes, so a refused record is in none.
+   */
+  private clashIn(head: KeyWindows, t: number): TributaryError | undefined {
+    for (let w: Win | undefined = head; w !== undefined; w = w.older) {
+      if (t < w.start || t >= w.end) continue;
+      if (this.cfg.eventTime && w.end - 1 + this.lateness <= this.wm) continue;
+      const clash = clashOf(this.aggs, w.accs, this.scratch);
+      if (clash !== undefined) return clash;
+    }
+    return undefined;
+  }
+
+  /**
    * Merge, then judge (Flink's WindowOperator for merging windows): the record's one-record
    * session is merged with the key's sessions it touches, and the record is late only if the
    * merged session is. A session still held has `end − 1 + allowedLateness > watermark` (its
    * cleanup timer has not fired), so a record that touches one is never late; only a record
    * that opens a session of its own is judged from its own `[t, t + gap)`.
-   * Returns false when the record is late.
+   * Returns false when the record is late, the error when the merge would break an
+   * accumulator (a sum overflowing, mixed kinds in min/max: nothing changes then).
    */
-  private addSession(kg: number, key: string, t: number): boolean {
+  private addSession(kg: number, key: string, t: number): boolean | TributaryError {
     const gap = this.size;
     const end = t + gap;
     const existing = this.windows.get(kg, key);
@@ -203,6 +243,14 @@ export class WindowAggregateOperator implements Output, StatefulOperator {
     let kw = existing;
     const w = newWin(t, end, initAll(this.aggs), false);
     addAll(this.aggs, w.accs, this.scratch, t);
+    if (this.clashes) {
+      const parts: unknown[][] = [w.accs];
+      for (const old of windowsOf(existing)) if (old.start <= w.end && old.end >= w.start) parts.push(old.accs);
+      if (parts.length > 1) {
+        const clash = mergeClashOf(this.aggs, parts);
+        if (clash !== undefined) return clash;
+      }
+    }
     // Existing sessions of a key never intersect each other, so one pass finds all merges.
     for (const old of windowsOf(existing)) {
       if (old.start <= w.end && old.end >= w.start) {
