@@ -77,6 +77,13 @@ export interface SourceReader {
   /** Checkpoint `id` completed (e.g. commit offsets to a group for monitoring). */
   notifyCheckpointComplete?(id: number): void;
   /**
+   * The job ended without failing and its sinks closed (flushed, acknowledged) after every
+   * record poll() returned had taken its effect (none held in operator state): a reader of a
+   * run without checkpoints commits its position to its input here (at-least-once). Called
+   * before close(); never after a failure.
+   */
+  outputDelivered?(): Promise<void>;
+  /**
    * Watermark alignment: stop returning (and fetching) records of these partitions (indices
    * from addPartition) until a later call leaves them out. Readers without it are paused as a
    * whole when every partition they have is.

@@ -1,8 +1,9 @@
 // One run of a started job: open the sinks, then the lookup tables, then the sources (so
 // nothing is read before it can be written), start the coordinator, run every slot's loop
 // to its end, let checkpointing finish (final checkpoint or stop-with-savepoint, commits),
-// then close. On failure every slot stops, commits already under way settle, and sinks close
-// as 'failed' (nothing is committed or aborted that a restart would need).
+// then close the sinks, and the sources after them (without checkpoints a source commits its
+// position in between: at-least-once). On failure every slot stops, commits already under way
+// settle, and sinks close as 'failed' (nothing is committed or aborted that a restart would need).
 import type { Logger } from 'pino';
 import type { CloseOutcome } from '../connectors/api.ts';
 import { TributaryError } from '../errors.ts';
@@ -61,10 +62,41 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     throw new TributaryError('TRIB_JOB_FAILED', `job failed: ${(e as Error).message}`, { cause: e });
   }
   for (const t of tables) t.close();
-  await Promise.all(sources.map((s) => s.close()));
   const outcome: CloseOutcome = lifecycle.stopRequested ? 'stopped' : 'finished';
   // From here no checkpoint may be acknowledged: a closed sink cannot vouch for its output (slot-checkpointer.ts).
   for (const p of slots) p.checkpointer?.sinksClosed(`the job ended (${outcome}): its sinks are closing`);
-  await Promise.all(writers.map((w) => w.close(outcome)));
+  // Sources close after the sinks: a run without checkpoints commits its sources' positions only
+  // once the sinks flushed what they read (SourceReader.outputDelivered).
+  try {
+    await Promise.all(writers.map((w) => w.close(outcome)));
+    if (!job.checkpointing && nothingHeldBack(slots)) {
+      await Promise.all(
+        sources.map((s) =>
+          s
+            .outputDelivered()
+            .catch((e: unknown) =>
+              logger.error(
+                { err: (e as Error).message },
+                'source positions not committed: the next run reads again from the last commit (duplicates, nothing lost)',
+              ),
+            ),
+        ),
+      );
+    }
+  } finally {
+    await Promise.all(sources.map((s) => s.close()));
+  }
   return lifecycle.end();
+}
+
+/**
+ * Every record the sources returned has taken its effect on the sinks: the job keeps no operator
+ * state, or every source ended with the final watermark (end of input, a stop with drain), which
+ * fires every window. Else a stop leaves records in open windows, and committing past them would
+ * lose them.
+ */
+function nothingHeldBack(slots: readonly SlotParts[]): boolean {
+  return (
+    slots.every((p) => p.stateful.length === 0) || slots.every((p) => p.sources.every((s) => s.endedWithFinalWatermark))
+  );
 }

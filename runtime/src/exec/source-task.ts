@@ -75,6 +75,7 @@ export class SourceTask implements Task, RawRecords {
   private readonly partOf: number[] = [];
   private finishedPartitions: number[] = [];
   private stopRequested: { drain: boolean } | undefined;
+  private finalWatermark = false;
   /**
    * Id of the stop-with-savepoint whose barrier this source passed. Until it completes the
    * source reads nothing (its position is the savepoint's); it ends when the savepoint
@@ -246,6 +247,16 @@ export class SourceTask implements Task, RawRecords {
     return { name: this.o.spec.name, position: this.o.reader.snapshotPosition?.() };
   }
 
+  /** The source ended with the final watermark (end of input, or a stop with drain): every window fired. */
+  get endedWithFinalWatermark(): boolean {
+    return this.finalWatermark;
+  }
+
+  /** job-run.ts: the sinks flushed all this source returned (SourceReader.outputDelivered). */
+  outputDelivered(): Promise<void> {
+    return this.o.reader.outputDelivered?.() ?? Promise.resolve();
+  }
+
   notifyCheckpointComplete(id: number): void {
     this.o.reader.notifyCheckpointComplete?.(id);
     if (this.pausedForStop === id) this.finish(false);
@@ -390,6 +401,7 @@ export class SourceTask implements Task, RawRecords {
     if (this.pausedSince !== undefined) this.pausedMsTotal += Date.now() - this.pausedSince;
     this.pausedSince = undefined;
     if (drain) this.o.out.watermark(MAX_WATERMARK);
+    this.finalWatermark = drain;
     this.o.out.end();
     this.o.checkpoint?.onFinished();
   }

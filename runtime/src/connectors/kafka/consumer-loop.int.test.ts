@@ -49,7 +49,7 @@ describe('kafka consumer loop (real Kafka)', () => {
     r.setRoom(false);
     const loop = new ConsumerLoop(
       kafka,
-      { topic, brokers, groupId, seeks: [[0, 0n]], autoCommit: false, sessionTimeoutMs: SESSION_MS },
+      { topic, brokers, groupId, seeks: [[0, 0n]], sessionTimeoutMs: SESSION_MS },
       r.handler,
     );
     const admin = kafka.admin();

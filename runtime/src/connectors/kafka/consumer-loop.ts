@@ -22,8 +22,6 @@ export interface ConsumerLoopOptions {
   groupId: string;
   /** Partition → the first offset to fetch. */
   seeks: [number, bigint][];
-  /** Commit resolved offsets to the group (no checkpoints: the group's offsets are the position). */
-  autoCommit: boolean;
   /** The group's session timeout; default kafkajs's 30 s (tests shorten it to see an eviction sooner). */
   sessionTimeoutMs?: number;
 }
@@ -103,7 +101,8 @@ export class ConsumerLoop {
     });
     void consumer
       .run({
-        autoCommit: opts.autoCommit,
+        // Never: kafkajs would commit a batch once it is queued, ahead of the sinks (offset-commits.ts).
+        autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           const first = batch.firstOffset();

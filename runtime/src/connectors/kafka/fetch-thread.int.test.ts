@@ -33,7 +33,6 @@ describe('kafka fetch thread (real Kafka)', () => {
     brokers,
     groupId: `it-fetch-thread-${randomUUID()}`,
     seeks,
-    autoCommit: false,
   });
 
   beforeAll(async () => {

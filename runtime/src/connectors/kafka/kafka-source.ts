@@ -1,17 +1,16 @@
 // Kafka source (kafkajs). Each slot reads the partitions it owns (partitionOwner) through
-// its own consumer group `<groupId>.slot-<s>-of-<p>` whose assigner hands exactly those
-// partitions to it, so the assignment never depends on group rebalancing. Every owned
-// partition is sought to an explicit start (start-positions.ts): without checkpoints the
-// offset the group committed, so committed group offsets resume a job at the same
-// parallelism.
+// its own consumer group `<groupId>.slot-<s>-of-<p>.<run>` whose assigner hands exactly those
+// partitions to it, so the assignment never depends on group rebalancing. That group never
+// commits (no autoCommit): every owned partition is sought to an explicit start
+// (start-positions.ts), and until a seek takes effect records below the next expected offset
+// are dropped.
 //
 // With checkpoints, offsets live in checkpoint state (Flink's KafkaSource): the position is
 // "next offset to emit" per owned partition, taken at the barrier between two polls; a
 // restore at any parallelism gives every slot the union of old positions and it takes the
-// partitions it owns now. The consumer group then gets a fresh per-run suffix (so no stale
-// committed offset can put the fetch position ahead of the checkpoint), and offsets are not
-// committed to the group (lag is reported as a metric instead). Until a seek takes effect,
-// records below the next expected offset are dropped.
+// partitions it owns now (lag is reported as a metric). Without checkpoints the position lives
+// in the source's group `<groupId>` (offset-commits.ts), the same at every parallelism: the
+// source commits it itself, only once the job's sinks have flushed what it read (at-least-once).
 //
 // A topic that does not exist yet is waited for (topic-watch.ts): the slot runs, reads
 // nothing, holds back the watermark, reports what it waits for (reportWaiting → /v1/status)
@@ -53,7 +52,8 @@ import { brokerList, createKafka, partitionOwner } from './client.ts';
 import { ConsumerLoop, type ConsumerLoopOptions, type FetchHandler } from './consumer-loop.ts';
 import { FetchThread, fetchThreadEnabled, type Fetcher } from './fetch-thread.ts';
 import { DeadLetterTopic } from './dead-letter.ts';
-import { committedOffsets, logOffsets, topicPartitions } from './admin-lookups.ts';
+import { logOffsets, topicPartitions } from './admin-lookups.ts';
+import { SourceGroupOffsets } from './offset-commits.ts';
 import { PartitionOffsets } from './partition-offsets.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
 import { takeInFetch } from './fetch-intake.ts';
@@ -74,6 +74,8 @@ export class KafkaSource implements SourceReader {
   /** Watermark partitions alignment paused (re-applied to a replaced consumer). */
   private pausedIdx: ReadonlySet<number> = new Set();
   private dlq: DeadLetterTopic | undefined;
+  /** Without checkpoints: the group the position is committed to. */
+  private group: SourceGroupOffsets | undefined;
   private readonly queues: PartitionQueues;
   private readonly offsets: PartitionOffsets;
   /** Kafka partition → watermark partition index (declared in poll, i.e. in the slot's loop). */
@@ -108,9 +110,10 @@ export class KafkaSource implements SourceReader {
     this.offsets = new PartitionOffsets(this.bounded);
   }
 
-  private get groupId(): string {
+  /** The slot's fetching group of this run (never committed to). */
+  private get fetchGroupId(): string {
     const base = scopedKafkaId(this.ctx.kafkaIdScope, this.spec.groupId ?? `tributary-${this.ctx.sourceName}`);
-    return `${base}.slot-${this.ctx.slot}-of-${this.ctx.parallelism}`;
+    return `${base}.slot-${this.ctx.slot}-of-${this.ctx.parallelism}.${randomUUID().slice(0, 8)}`;
   }
 
   private get clientId(): string {
@@ -132,6 +135,7 @@ export class KafkaSource implements SourceReader {
     this.kafka = createKafka(this.spec.brokers, this.clientId, ctx.logger);
     const admin: Admin = this.kafka.admin();
     this.admin = admin;
+    if (!ctx.checkpointing) this.group = new SourceGroupOffsets(this.kafka, this.spec, ctx, this.name);
     let first: number[] | undefined;
     try {
       await admin.connect();
@@ -207,22 +211,26 @@ export class KafkaSource implements SourceReader {
       );
     };
     const offsets = added.length > 0 ? await logOffsets(admin, topic).catch(named('the offsets')) : [];
+    const group = this.group;
     const committed =
-      !ctx.checkpointing && added.length > 0
-        ? await committedOffsets(admin, this.groupId, topic).catch(named(`group ${this.groupId}'s committed offsets`))
+      group && added.length > 0
+        ? await group.committed(admin).catch(named(`group ${group.groupId}'s committed offsets`))
         : undefined;
     const initial = first && this.waitingSince === undefined;
+    const starts = new Map<number, bigint>();
     for (const p of added) {
       const o = offsets.find((x) => x.partition === p);
       const log = { low: BigInt(o?.low ?? '0'), high: BigInt(o?.high ?? '0') };
       const start = startOffset(p, log, {
         restored: this.restored,
-        ...(committed ? { committed } : {}),
+        ...(committed ? { committed: committed.offsets } : {}),
         startFrom: this.spec.startFrom ?? 'earliest',
         initial,
       });
       this.offsets.start(p, start, log.high);
+      if (!committed?.offsets.has(p) || committed.legacy.has(p)) starts.set(p, start);
     }
+    await group?.commit(starts); // safe: nothing below a start is read (offset-commits.ts)
     this.owned = [...this.owned, ...added].sort((a, b) => a - b);
     this.undeclared.push(...added);
     this.assigned = true;
@@ -255,13 +263,11 @@ export class KafkaSource implements SourceReader {
     const { topic } = this.spec;
     const parts = this.owned.filter((p) => !this.bounded || this.offsets.hasEnd(p));
     if (parts.length === 0) return;
-    const checkpointing = this.ctx.checkpointing === true;
     const loop: ConsumerLoopOptions = {
       topic,
       brokers: brokerList(this.spec.brokers),
-      groupId: `${this.groupId}${checkpointing ? `.${randomUUID().slice(0, 8)}` : ''}`,
+      groupId: this.fetchGroupId,
       seeks: parts.map((p) => [p, this.offsets.accepted(p) as bigint]),
-      autoCommit: !checkpointing,
     };
     const fetcher: Fetcher = this.fetchThread
       ? new FetchThread(
@@ -421,6 +427,13 @@ export class KafkaSource implements SourceReader {
       this.dlq ? 'unreadable record sent to dead-letter topic' : 'unreadable record skipped',
     );
     this.dlq?.send({ partition, offset, key, value, reason, error });
+  }
+
+  /** The sinks flushed all poll() returned (job-run.ts): the dead letters are written, then the position committed. */
+  async outputDelivered(): Promise<void> {
+    if (!this.group || this.closed) return;
+    await this.dlq?.close(); // close() closes it again: a no-op
+    await this.group.commitPosition(this.offsets.snapshot(this.spec.topic).offsets);
   }
 
   async close(): Promise<void> {

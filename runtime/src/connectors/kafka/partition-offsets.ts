@@ -73,10 +73,14 @@ export class PartitionOffsets {
    * the same batch) and only offsets before the end are emitted (`emit`).
    */
   passed(p: number, offset: bigint): { emit: boolean; finished: boolean } {
-    if (this.position.has(p)) this.position.set(p, offset + 1n);
-    if (!this.bounded) return { emit: true, finished: false };
+    if (!this.bounded) {
+      if (this.position.has(p)) this.position.set(p, offset + 1n);
+      return { emit: true, finished: false };
+    }
+    // The position stops at the end: records fetched past it are not emitted, so not passed.
     const end = this.endOffsets.get(p);
     if (end === undefined) return { emit: false, finished: false };
+    if (this.position.has(p)) this.position.set(p, offset < end ? offset + 1n : end);
     const finished = offset + 1n >= end;
     if (finished) this.endOffsets.delete(p);
     return { emit: offset < end, finished };
