@@ -72,7 +72,9 @@ describe('sink delivery', () => {
     expect(createSinkWriter(kafka(), { checkpointing: true })).toBeInstanceOf(TransactionalKafkaSink);
     expect(createSinkWriter(kafka(), { checkpointing: false })).toBeInstanceOf(KafkaSink);
     expect(createSinkWriter(kafka('at-least-once'), { checkpointing: true })).toBeInstanceOf(KafkaSink);
-    expect(createSinkWriter(druid(), { checkpointing: true }).preCommit).toBeDefined();
-    expect(createSinkWriter(druid('at-least-once'), { checkpointing: true }).preCommit).toBeUndefined();
+    // Both flush at the barrier (preCommit); only exactly-once commits on completion.
+    expect(createSinkWriter(druid(), { checkpointing: true }).notifyCheckpointComplete).toBeDefined();
+    expect(createSinkWriter(druid('at-least-once'), { checkpointing: true }).notifyCheckpointComplete).toBeUndefined();
+    expect(createSinkWriter(druid('at-least-once'), { checkpointing: true }).preCommit).toBeDefined();
   });
 });

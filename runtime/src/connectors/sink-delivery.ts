@@ -8,8 +8,9 @@
 //   * `delivery: exactly-once` written in the graph is a promise: a job without checkpointing
 //     refuses to start (TRIB_JOB_CONFIG at `graph.sinks[i].<kind>.delivery`) instead of writing
 //     at-least-once behind the user's back (docs/runtime/graph.md, "Delivery");
-//   * console and file sinks are not transactional: a restart from a checkpoint writes again
-//     what followed it (at-least-once); they have no `delivery` field.
+//   * console and file sinks are not transactional and have no `delivery` field: a restart
+//     from a checkpoint writes again what followed it (at-least-once), except into a file with
+//     one writer, which the restore first cuts back to its checkpointed length (file-sink.ts).
 import { TributaryError } from '../errors.ts';
 import type { SinkSpec } from '../graph/spec.ts';
 

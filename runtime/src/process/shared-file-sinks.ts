@@ -1,7 +1,7 @@
 // A file sink's path in a run whose slots are separate threads or processes of this machine
-// (`tributary run --threads` / `--distributed`, `execute({ threads })`). Each slot opens its
-// sink's path for writing from the start, so without `{slot}` in the path every slot would
-// truncate and overwrite the same file: lines lost, lines cut into each other. Refused before any
+// (`tributary run --threads` / `--distributed`, `execute({ threads })`). Each slot opens the
+// sink's path with a stream of its own, so without `{slot}` in the path every slot would write
+// the same file with no length a checkpoint could record (connectors/file/file-sink.ts). Refused before any
 // slot starts, naming the sink (a plain `tributary run -p N`, whose slots would be threads by
 // default, runs them on one thread instead: cli/run-mode.ts). In one process the slots share one
 // writer, and on Kubernetes each pod writes its own filesystem, so both keep allowing it (a path

@@ -71,7 +71,6 @@ export class DruidSink implements SinkWriter {
   private readonly column: string;
   private readonly format: NonNullable<DruidSinkSpec['timestamp']>['format'];
   private readonly batch: Batch = { recs: [], ts: [], keys: [], kgs: [], n: 0 };
-  readonly preCommit?: (checkpointId: number) => Promise<readonly unknown[]>;
   readonly notifyCheckpointComplete?: (checkpointId: number) => Promise<void>;
 
   constructor(sinkName: string, spec: DruidSinkSpec, opts: { exactlyOnce: boolean }) {
@@ -79,9 +78,8 @@ export class DruidSink implements SinkWriter {
     this.inner = opts.exactlyOnce ? new TransactionalKafkaSink(kafka) : new KafkaSink(kafka);
     this.column = spec.timestamp?.column ?? DEFAULT_TIMESTAMP_COLUMN;
     this.format = spec.timestamp?.format;
-    // Present only when the inner sink has them: the executor treats a sink with preCommit as transactional.
+    // Both inner sinks flush at the barrier (preCommit, below); only the transactional one commits on completion.
     const inner = this.inner;
-    if (inner.preCommit) this.preCommit = (id) => (inner.preCommit as (id: number) => Promise<readonly unknown[]>)(id);
     if (inner.notifyCheckpointComplete)
       this.notifyCheckpointComplete = (id) => (inner.notifyCheckpointComplete as (id: number) => Promise<void>)(id);
   }
@@ -106,6 +104,14 @@ export class DruidSink implements SinkWriter {
     }
     out.n = b.n;
     this.inner.write(out);
+  }
+
+  /**
+   * Whichever the inner sink: exactly-once pre-commits its transaction, at-least-once awaits the
+   * acknowledgement of every row written before the barrier (committables `[]`).
+   */
+  preCommit(checkpointId: number): Promise<readonly unknown[]> {
+    return this.inner.preCommit?.(checkpointId) ?? Promise.resolve([]);
   }
 
   close(outcome?: CloseOutcome): Promise<void> {

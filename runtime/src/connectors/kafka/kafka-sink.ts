@@ -1,7 +1,10 @@
 // Kafka sink, at-least-once: records are sent in batches (acks=all) as they arrive; close()
-// waits for every send. A failed send fails the job at the next write or at close.
-// Exactly-once (transactions committed on checkpoint completion) comes with checkpoints.
-import type { Kafka as KafkaClient, Message, Producer } from 'kafkajs';
+// waits for every send. A failed send fails the job at the next write, barrier or close.
+// At a checkpoint barrier (preCommit) every record written before it is sent and acknowledged
+// before this slot acknowledges the checkpoint: a restart from that checkpoint replays only
+// records after the barrier, so none is lost (some may be written twice). Exactly-once
+// (transactions committed on checkpoint completion) is the TransactionalKafkaSink.
+import type { Message, Producer } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
 import type { KafkaSinkSpec } from '../../graph/spec.ts';
@@ -22,7 +25,6 @@ export class KafkaSink implements SinkWriter {
   private readonly spec: KafkaSinkSpec;
   private readonly key: CompiledExpr | undefined;
   private ctx!: SinkWriterContext;
-  private kafka!: KafkaClient;
   private producer!: Producer;
   private pending: Message[] = [];
   private inFlight = new Set<Promise<void>>();
@@ -34,14 +36,19 @@ export class KafkaSink implements SinkWriter {
     this.key = spec.key ? compileExpr(spec.key) : undefined;
   }
 
-  async open(ctx: SinkWriterContext): Promise<void> {
-    this.ctx = ctx;
-    this.kafka = createKafka(
+  /** The producer the sink sends with (a test overrides it to inject a failure the broker cannot produce on demand). */
+  protected createProducer(ctx: SinkWriterContext): Producer {
+    const kafka = createKafka(
       this.spec.brokers,
       this.spec.clientId ?? `tributary-${ctx.sinkName}-${ctx.slot}`,
       ctx.logger,
     );
-    this.producer = this.kafka.producer({ allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
+    return kafka.producer({ allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
+  }
+
+  async open(ctx: SinkWriterContext): Promise<void> {
+    this.ctx = ctx;
+    this.producer = this.createProducer(ctx);
     try {
       await this.producer.connect();
     } catch (e) {
@@ -57,11 +64,12 @@ export class KafkaSink implements SinkWriter {
     return this.inFlight.size >= MAX_IN_FLIGHT;
   }
 
-  private check(): void {
+  private check(checkpointId?: number): void {
     if (this.failure !== undefined) {
+      const at = checkpointId === undefined ? '' : ` (checkpoint ${checkpointId} declined)`;
       throw new TributaryError(
         'TRIB_CONNECTOR_FAILED',
-        `sink "${this.ctx.sinkName}": send to ${this.spec.topic} failed: ${(this.failure as Error).message}`,
+        `sink "${this.ctx.sinkName}": send to ${this.spec.topic} failed${at}: ${(this.failure as Error).message}`,
         { cause: this.failure },
       );
     }
@@ -93,6 +101,21 @@ export class KafkaSink implements SinkWriter {
         });
       this.inFlight.add(p);
     }
+  }
+
+  /**
+   * At the barrier (called synchronously in the slot's mailbox, so nothing of the next checkpoint
+   * is written yet): sends what lingers and resolves once every send started so far is
+   * acknowledged; rejects (the checkpoint is declined and the job fails) when one of them failed.
+   * Records written meanwhile belong to the next checkpoint and do not hold this one up. No
+   * committables: there is nothing to commit or recover.
+   */
+  async preCommit(checkpointId: number): Promise<readonly unknown[]> {
+    this.check(checkpointId);
+    this.flush();
+    await Promise.all([...this.inFlight]);
+    this.check(checkpointId);
+    return [];
   }
 
   async close(): Promise<void> {
