@@ -9,8 +9,6 @@ export type ErrorCode =
   | 'TRIB_RECORD_FAILED'
   // A value an aggregate refuses (a non-number to sum/avg, mixed kinds in min/max, a sum leaving the finite range).
   | 'TRIB_AGGREGATE_INPUT'
-  // A kafka sink's key expression failing on a record.
-  | 'TRIB_SINK_KEY'
   // A CEL expression over its cost budget (at validation or evaluation) or its length limit.
   | 'TRIB_EXPR_BUDGET'
   | 'TRIB_CONNECTOR_UNSUPPORTED'

@@ -11,7 +11,7 @@ import { KuduPointLookup } from '../connectors/kudu/kudu-point-lookup.ts';
 import { asList } from '../connectors/lookup-key.ts';
 import { AsyncLookupOperator } from '../operators/async-lookup.ts';
 import { lookupCacheEntries, lookupFetchedKeys } from './lookup-metrics.ts';
-import { TributaryError } from '../errors.ts';
+import { isTributaryError, TributaryError } from '../errors.ts';
 import { compileExpr, type CompiledExpr } from '../expr/cel.ts';
 import { parseDuration } from '../graph/duration.ts';
 import { keyOutputFields } from '../graph/keys.ts';
@@ -274,20 +274,32 @@ export class OperatorFactory {
   }
 
   /**
-   * What sink `name` is written through: with an errorOutput, a check of its key expression in
-   * front of `sink`, sending the records it fails on to the error stream (the writer never sees
-   * them); else `sink` itself. The check runs in the sink's task, where the records are.
+   * What sink `name` is written through: for a kafka sink with a key, a check of the key in front
+   * of `sink` (the writer never sees a record its key fails on): such a record goes to the sink's
+   * errorOutput, else follows onRecordError (skip: counted and not written; fail: the job fails
+   * naming the sink and the key expression). Else `sink` itself. The check runs in the sink's
+   * task, where the records are.
    */
   sinkInput(name: string, sink: Output, slot: Slot, wiring: OperatorWiring): Output {
     const spec = this.o.graph.spec.sinks.find((s) => s.name === name) as SinkSpec;
     const key = spec.kafka?.key;
-    if (spec.errorOutput === undefined || key === undefined) return sink;
+    if (key === undefined) return sink;
     // Compiled as the kafka writer compiles it (no input schema), so both agree on every record.
     const expr = this.expr(`${name}/key`, key, undefined);
     return new KeyCheckOperator(
-      (r) => expr.evaluate(r),
+      (r) => {
+        try {
+          return expr.evaluate(r);
+        } catch (e) {
+          const code = isTributaryError(e) ? e.code : 'TRIB_EXPR_EVAL';
+          throw new TributaryError(code, `key ${JSON.stringify(key)}: ${(e as Error).message}`, { cause: e });
+        }
+      },
       sink,
-      new RecordErrors(this.context(name, slot), wiring.outputsOf(spec.errorOutput)),
+      new RecordErrors(
+        this.context(name, slot),
+        spec.errorOutput === undefined ? undefined : wiring.outputsOf(spec.errorOutput),
+      ),
     );
   }
 

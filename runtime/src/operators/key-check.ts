@@ -1,10 +1,10 @@
-// A keyBy or a sink with an errorOutput: evaluates the key of each record before the records
-// leave (into the hash exchange, or to the sink's writer), and sends each record the key fails
-// on to the error stream (record-errors.ts) instead. The records that pass are unchanged; their
-// key is evaluated again where it is used (the exchange, the writer), which gives the same
-// answer: keys are deterministic (CEL, and key functions by contract). Without an errorOutput
-// no check runs: the exchange counts a failing key under the job's onRecordError, and a kafka
-// sink writes the record without a key.
+// A keyBy with an errorOutput, or a kafka sink with a key: evaluates the key of each record
+// before the records leave (into the hash exchange, or to the sink's writer), and sends each
+// record the key fails on to the error stream, or without one to the job's onRecordError
+// (record-errors.ts), instead. The records that pass are unchanged; their key is evaluated
+// again where it is used (the exchange, the writer), which gives the same answer: keys are
+// deterministic (CEL, and key functions by contract). A keyBy without an errorOutput runs no
+// check: the exchange counts a failing key under the job's onRecordError.
 import type { Rec } from '../expr/cel.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import type { RecordErrors } from './record-errors.ts';

@@ -32,16 +32,22 @@ describe('splitForSend', () => {
 });
 
 describe('appendMessages', () => {
-  it('a key expression that fails on a record writes that record with a null key (never drops it)', () => {
+  it('keys each message by the key expression; a key that fails there throws (never a null key)', () => {
     const key = compileExpr('user.name');
-    const recs = [{ user: { name: 'ana' }, n: 1 }, { user: 'not-a-map', n: 2 }, { n: 3 }];
+    const recs = [
+      { user: { name: 'ana' }, n: 1 },
+      { user: { name: 7 }, n: 2 },
+    ];
     const out: Message[] = [];
-    appendMessages({ recs, ts: [10, 20, 30], keys: [], kgs: [], n: 3 }, out, false, key);
+    appendMessages({ recs, ts: [10, 20], keys: [], kgs: [], n: 2 }, out, false, key);
     expect(out).toEqual([
       { key: 'ana', value: JSON.stringify(recs[0]), timestamp: '10' },
-      { key: null, value: JSON.stringify(recs[1]), timestamp: '20' },
-      { key: null, value: JSON.stringify(recs[2]), timestamp: '30' },
+      { key: '7', value: JSON.stringify(recs[1]), timestamp: '20' },
     ]);
+    const bad = [{ user: 'not-a-map', n: 3 }];
+    expect(() => appendMessages({ recs: bad, ts: [30], keys: [], kgs: [], n: 1 }, [], false, key)).toThrow(
+      expect.objectContaining({ code: 'TRIB_INVARIANT', message: expect.stringContaining('key "user.name"') }),
+    );
   });
 });
 

@@ -3,14 +3,16 @@
 import type { Message } from 'kafkajs';
 import type { CompiledExpr } from '../../expr/cel.ts';
 import type { Batch } from '../../operators/types.ts';
+import { TributaryError } from '../../errors.ts';
 import { sourceBytes } from '../record-format.ts';
 
 /**
  * Appends one message per record to `out`: the value is the record as JSON (or its `value`
  * field for `format: string`), or, for a record that carries its source bytes (a Kafka json
  * source's record passed through unchanged, graph/pass-through.ts), those bytes as they are;
- * the timestamp is its event time, the key the `key` expression's result (a key that fails
- * to evaluate is null: the record is still written, unpartitioned).
+ * the timestamp is its event time, the key the `key` expression's result. The sink's key check
+ * (exec/operator-factory.ts sinkInput) lets no record through that its key fails on, so a failure
+ * here throws (the job fails) rather than writing the record under another key.
  */
 export function appendMessages(b: Batch, out: Message[], asString: boolean, key: CompiledExpr | undefined): void {
   for (let i = 0; i < b.n; i++) {
@@ -18,12 +20,17 @@ export function appendMessages(b: Batch, out: Message[], asString: boolean, key:
     const value = asString ? String(rec['value'] ?? '') : (sourceBytes(rec) ?? JSON.stringify(rec));
     let k: string | null = null;
     if (key) {
+      let v: unknown;
       try {
-        const v = key.evaluate(rec);
-        k = v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v);
-      } catch {
-        k = null;
+        v = key.evaluate(rec);
+      } catch (e) {
+        throw new TributaryError(
+          'TRIB_INVARIANT',
+          `key ${JSON.stringify(key.source)} failed in the writer, past the sink's key check: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
+      k = v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v);
     }
     out.push({ key: k, value, timestamp: String(b.ts[i]) });
   }
