@@ -33,12 +33,22 @@ export function operationName(kind: OperationKind): OperationName {
 
 export interface JobConditionReasons {
   /**
-   * Every slot of the deployed deployment ready and slot 0 RUNNING. False with an operation's
+   * Every slot of the deployed deployment ready and RUNNING (each slot's /v1/status, readiness.ts);
+   * False SlotsNotRunning naming the slots that ended, NotReady while they come up. False with an operation's
    * name while it deploys, replaces or removes the pods; InvalidSpec when nothing is deployed
    * because the spec is rejected; Finished when the job ran to the end of its input (phase
    * Finished: nothing runs, so not Ready, like Suspended; operation/finished.ts).
    */
-  Ready: 'Running' | 'NotReady' | 'Suspended' | 'Failed' | 'InvalidSpec' | 'Finished' | OperationName;
+  Ready:
+    | 'Running'
+    | 'NotReady'
+    // A slot of the deployed pods ended or is ending (pod gone or terminated, runtime not RUNNING): readiness.ts.
+    | 'SlotsNotRunning'
+    | 'Suspended'
+    | 'Failed'
+    | 'InvalidSpec'
+    | 'Finished'
+    | OperationName;
   /** An operation in flight (True), or the last one's outcome (False). */
   Progressing: OperationName | `${OperationName}Completed` | 'Suspended';
   /** Something needs attention; False once it cleared. InvalidSpec clears only by a spec fix. */
@@ -59,9 +69,14 @@ export interface JobConditionReasons {
     | 'SavepointCompleted'
     | 'Recovered'
     | SavepointFailureReason;
-  SavepointInProgress: 'Triggered' | 'Completed' | SavepointFailureReason;
+  SavepointInProgress:
+    | 'Triggered'
+    | 'Completed'
+    // Unknown: a savepoint given up on could not be asked for its outcome (operation/late-savepoint.ts).
+    | 'LateSavepointUnresolved'
+    | SavepointFailureReason;
   /** kstatus: the operator still works on the spec (kstatus.ts). */
-  Reconciling: OperationName | 'SpecChanged' | 'NotReady' | 'Stalled' | 'Reconciled';
+  Reconciling: OperationName | 'SpecChanged' | 'NotReady' | 'SlotsNotRunning' | 'Stalled' | 'Reconciled';
   /** kstatus: it cannot progress without the user (kstatus.ts). */
   Stalled:
     | 'InvalidSpec'

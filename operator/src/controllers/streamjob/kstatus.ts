@@ -11,7 +11,11 @@
 //    --for=condition=Ready` ignores a condition of an older generation, so right after a
 //    change it waits for the operation the change starts.
 //  * While an operation deploys, replaces or removes pods, Ready is False with the
-//    operation's name as reason (before that, while a savepoint is taken, the old pods run).
+//    operation's name as reason. Before that (a savepoint taken, failed or retried) the old
+//    pods are what runs, and Ready is what every reconcile observes of them
+//    (record-observation.ts, readiness.ts): True only while every slot's pod is ready and its
+//    runtime RUNNING; False SlotsNotRunning naming the slots that ended (e.g. after a
+//    stop-with-savepoint the operator did not see complete), NotReady while they come up.
 //  * Reconciling is True while an operation is pending, a generation is not acted on yet, or
 //    slots of the running deployment are not ready. Stalled is True when only the user can
 //    unblock the job: a rejected spec (whether or not the last valid spec keeps running),
@@ -32,6 +36,7 @@
 import type { StreamJob, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
 import { jobCondition, operationName, setJobCondition, type JobConditionInput } from './conditions.ts';
 import { describeOp } from './operation/kinds.ts';
+import { OLD_PODS_RUN } from './readiness.ts';
 import { classify } from './spec-diff.ts';
 import { specHash } from './spec-hash.ts';
 import type { JobDefaults } from './state-storage.ts';
@@ -47,9 +52,6 @@ export interface KstatusInput {
 
 /** Failed savepoints after which an operation they block counts as Stalled. */
 export const STALLED_AFTER_ATTEMPTS = 3;
-
-/** Operation steps during which the old pods still run (a savepoint may be in flight). */
-const OLD_PODS_RUN = new Set<string | undefined>([undefined, 'recorded', 'savepoint-triggered', 'savepoint-failed']);
 
 /** Nothing is left to do for the job's generation. */
 export function settled(s: StreamJobStatus, i: KstatusInput): boolean {
@@ -123,8 +125,8 @@ function reconciling(s: StreamJobStatus, i: KstatusInput, done: boolean, stalled
       message: `generation ${gen} not acted on yet`,
     };
   const ready = jobCondition(s, 'Ready');
-  if (ready?.status === 'False' && ready.reason === 'NotReady')
-    return { type: 'Reconciling', status: 'True', reason: 'NotReady', message: ready.message };
+  if (ready?.status === 'False' && (ready.reason === 'NotReady' || ready.reason === 'SlotsNotRunning'))
+    return { type: 'Reconciling', status: 'True', reason: ready.reason, message: ready.message };
   return { type: 'Reconciling', status: 'False', reason: 'Reconciled', message: `generation ${gen} reconciled` };
 }
 
@@ -134,7 +136,10 @@ export function deriveKstatus(s: StreamJobStatus, i: KstatusInput): StreamJobSta
   const op = s.pendingOperation;
   if (op && op.kind !== 'savepoint' && op.kind !== 'delete') {
     const ready = jobCondition(s, 'Ready');
-    if (!(OLD_PODS_RUN.has(op.step) && s.deployed !== undefined && ready?.status === 'True')) {
+    // Before the operation touches the deployed pods, Ready is what the observation says of them
+    // (record-observation.ts), running or not; after that, the operation's name.
+    const observed = ready?.status === 'True' || ready?.reason === 'NotReady' || ready?.reason === 'SlotsNotRunning';
+    if (!(OLD_PODS_RUN.has(op.step) && s.deployed !== undefined && observed)) {
       setJobCondition(
         s,
         { type: 'Ready', status: 'False', reason: operationName(op.kind), message: describeOp(op) },

@@ -5,6 +5,7 @@ import type { StatusResponse } from '../../../../runtime/src/control/contract.ts
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { RuntimeClient, RuntimeError } from '../../runtime-client/client.ts';
 import { TOKEN_KEY, tokenSecretName, type Secret } from './objects/control-token.ts';
+import { querySlots, type SlotRuntime } from './slot-runtime.ts';
 import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
 import type { FinishedTermination } from '../../../../runtime/src/control/finished.ts';
 import { finishedTermination, isPodReady, isPodTerminal, slotOf, type Pod } from './objects/slot-pod.ts';
@@ -20,6 +21,8 @@ export interface Observation {
   token: string | undefined;
   runtime: StatusResponse | undefined;
   runtimeError: string | undefined;
+  /** Slots 1..n of the current deployment: each one's own /v1/status (slot-runtime.ts); absent = not asked. */
+  slotRuntime?: Map<number, SlotRuntime>;
   /**
    * Slot pods of the current deployment that ended or vanished, except those that finished
    * (ran to the end of their input: slot-pod.ts finishedTermination).
@@ -113,6 +116,9 @@ export async function observe(
       runtimeError = err instanceof RuntimeError ? err.message : String(err);
     }
   }
+  const laterSlots = Array.from({ length: Math.max(0, parallelism - 1) }, (_, i) => i + 1);
+  const slotRuntime =
+    opts.queryRuntime && token ? await querySlots(deps.runtime, current, laterSlots, token, depId) : undefined;
   const finished = parallelism > 0 && finishedSlots.size === parallelism;
   return {
     pods,
@@ -122,6 +128,7 @@ export async function observe(
     token,
     runtime,
     runtimeError,
+    ...(slotRuntime ? { slotRuntime } : {}),
     failedSlots,
     finishedSlots,
     finished,

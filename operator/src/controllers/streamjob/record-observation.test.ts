@@ -5,6 +5,7 @@ import type { StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alph
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
 import { deriveKstatus } from './kstatus.ts';
 import type { Observation } from './observer.ts';
+import type { Pod } from './objects/slot-pod.ts';
 import { recordObservation, waitingCondition } from './record-observation.ts';
 import { specHash } from './spec-hash.ts';
 import { sampleJob, sampleSpec } from './testing/sample-job.ts';
@@ -22,6 +23,25 @@ function internals(): ReconcilerInternals {
       return Promise.resolve(c.job);
     },
   } as unknown as ReconcilerInternals;
+}
+
+/** Slot `slot`'s pod, Running and ready unless `phase` says it ended. */
+function slotPodAt(slot: number, phase: 'Running' | 'Succeeded' = 'Running'): Pod {
+  return {
+    metadata: { name: `j-d-1-${slot}` },
+    status: {
+      phase,
+      podIP: `10.0.0.${slot + 1}`,
+      conditions: [{ type: 'Ready', status: phase === 'Running' ? 'True' : 'False' }],
+      ...(phase === 'Succeeded'
+        ? {
+            containerStatuses: [
+              { name: 'slot', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } },
+            ],
+          }
+        : {}),
+    },
+  };
 }
 
 /** A job at `generation` whose deployment of `sampleSpec` (2 slots) runs, every slot ready. */
@@ -49,14 +69,16 @@ function running(spec: StreamJobSpec, generation: number): JobCtx {
     ],
   };
   const job: StreamJob = { ...sampleJob(spec, status), metadata: { name: 'j', namespace: 'n', uid: 'u1', generation } };
+  const pods = [slotPodAt(0), slotPodAt(1)];
   const obs = {
-    pods: [],
-    current: new Map(),
+    pods,
+    current: new Map(pods.map((p, i) => [i, p])),
     others: [],
     failedSlots: [],
     readyCount: 2,
     deploymentId: 'd-1',
     runtime: { state: 'RUNNING' },
+    slotRuntime: new Map([[1, { state: 'RUNNING' }]]),
   } as unknown as Observation;
   return { job, log: pino({ level: 'silent' }), obs, now: new Date('2026-01-01T00:01:00Z') };
 }
@@ -87,6 +109,79 @@ describe('recordObservation: the Ready condition', () => {
       await recordObservation(internals(), c, []);
       expect(ready(c)?.observedGeneration).toBe(1);
     }
+  });
+});
+
+describe('recordObservation: Ready is recomputed from the pods and every slot at every reconcile', () => {
+  // A stop-with-savepoint the operator gave up on completed late in the runtime: slot 1 exited 0,
+  // slot 0 idles (its runtime STOPPED), and the operation is pending (savepoint-failed, retrying).
+  const stoppedUnderPendingOp = (): JobCtx => {
+    const c = running(sampleSpec, 1);
+    c.job.status!.pendingOperation = {
+      kind: 'upgrade',
+      targetSpecHash: 'h2',
+      mode: 'savepoint',
+      step: 'savepoint-failed',
+      startedAt: '2026-01-01T00:00:00Z',
+      timedOutSavepointIds: ['sp-7'],
+    };
+    const pods = [slotPodAt(0), slotPodAt(1, 'Succeeded')];
+    c.obs = {
+      ...c.obs,
+      pods,
+      current: new Map(pods.map((p, i) => [i, p])),
+      readyCount: 1,
+      runtime: { state: 'STOPPED' } as unknown as StatusResponse,
+      slotRuntime: new Map(),
+    };
+    return c;
+  };
+
+  it('says False SlotsNotRunning, naming each slot that does not run, while an operation is pending', async () => {
+    const c = stoppedUnderPendingOp();
+    await recordObservation(internals(), c, []);
+    expect(ready(c)).toMatchObject({ status: 'False', reason: 'SlotsNotRunning' });
+    expect(ready(c)?.message).toContain('slot 0 (runtime STOPPED)');
+    expect(ready(c)?.message).toContain('slot 1 (pod Succeeded, exit code 0)');
+  });
+
+  it('says False when a slot other than 0 stopped though its pod still looks ready (each slot is asked)', async () => {
+    const c = running(sampleSpec, 1);
+    c.obs = { ...c.obs, slotRuntime: new Map([[1, { state: 'STOPPED' }]]) };
+    await recordObservation(internals(), c, []);
+    expect(ready(c)).toMatchObject({
+      status: 'False',
+      reason: 'SlotsNotRunning',
+      message: 'not running: slot 1 (runtime STOPPED)',
+    });
+    expect(c.job.status?.conditions?.find((x) => x.type === 'Reconciling')).toMatchObject({
+      status: 'True',
+      reason: 'SlotsNotRunning',
+    });
+  });
+
+  it('says True again once every slot runs, with the operation still pending (its savepoint in flight)', async () => {
+    const c = stoppedUnderPendingOp();
+    await recordObservation(internals(), c, []);
+    const pods = [slotPodAt(0), slotPodAt(1)];
+    c.obs = {
+      ...c.obs,
+      pods,
+      current: new Map(pods.map((p, i) => [i, p])),
+      readyCount: 2,
+      runtime: { state: 'RUNNING' } as unknown as StatusResponse,
+      slotRuntime: new Map([[1, { state: 'RUNNING' }]]),
+    };
+    c.job.status!.pendingOperation!.step = 'savepoint-triggered';
+    await recordObservation(internals(), c, []);
+    expect(ready(c)).toMatchObject({ status: 'True', reason: 'Running' });
+  });
+
+  it('leaves Ready to the operation once it replaces the pods', async () => {
+    const c = stoppedUnderPendingOp();
+    c.job.status!.pendingOperation!.step = 'state-ready';
+    await recordObservation(internals(), c, []);
+    expect(ready(c)).toMatchObject({ status: 'False', reason: 'Upgrade' });
   });
 });
 

@@ -2,7 +2,8 @@
 // checkpoint slot 0 reports, spec validity (Degraded/InvalidSpec + a Warning Event once per
 // distinct message; a rejected spec with nothing deployed is phase Invalid, Ready False
 // InvalidSpec), the sources slot 0 reports waiting for their input (WaitingForInput + an
-// Event when it turns), and Ready while Running with nothing pending. observedGeneration is
+// Event when it turns), and Ready from the pods and every slot's runtime (readiness.ts) while
+// Running, and while an operation that has not touched the deployed pods yet is pending. observedGeneration is
 // not written here: it follows the work (kstatus.ts), and so does Ready's own
 // observedGeneration: right after `kubectl scale` or an apply the old deployment is still
 // ready, and stamping that with the new generation would end `kubectl wait
@@ -12,6 +13,7 @@ import type { WaitingForInput } from '../../../../runtime/src/control/contract.t
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
 import { jobCondition, removeJobCondition, runningMessage, setJobCondition } from './conditions.ts';
 import { podSelector } from './objects/metadata.ts';
+import { readiness, readyFollowsPods } from './readiness.ts';
 import { isPodTerminal } from './objects/slot-pod.ts';
 import type { Observation } from './observer.ts';
 import { describeIssues, type SpecIssue } from './validation.ts';
@@ -108,22 +110,28 @@ function recordInput(
     );
 }
 
+/**
+ * Ready from the deployed pods and every slot's runtime (readiness.ts), at every reconcile: while
+ * Running, and while an operation is pending that has not touched the deployed pods yet (a
+ * savepoint in flight or failed and retried: the old pods are still what runs).
+ */
 function recordReady(st: StreamJobStatus, c: JobCtx, gen: number | undefined): void {
   const deployed = st.deployed;
-  if (!deployed || st.pendingOperation || st.phase !== 'Running') return;
-  const { obs } = c;
-  const ready = obs.readyCount === deployed.parallelism && obs.runtime?.state === 'RUNNING';
+  if (!deployed) return;
+  const op = st.pendingOperation;
+  if (op ? !readyFollowsPods(op) || st.phase === 'Failed' || st.phase === 'Finished' : st.phase !== 'Running') return;
+  const r = readiness(c.obs, deployed.parallelism);
   const rejected = c.rejected ? `; generation ${gen} rejected (see Stalled)` : '';
   setJobCondition(
     st,
-    {
-      type: 'Ready',
-      status: ready ? 'True' : 'False',
-      reason: ready ? 'Running' : 'NotReady',
-      message: ready
-        ? `${runningMessage(st, deployed.parallelism, deployed.id)}${rejected}`
-        : `${obs.readyCount}/${deployed.parallelism} slots ready; runtime ${obs.runtime?.state ?? obs.runtimeError ?? 'not answering'}${rejected}`,
-    },
+    r.ready
+      ? {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Running',
+          message: `${runningMessage(st, deployed.parallelism, deployed.id)}${rejected}`,
+        }
+      : { type: 'Ready', status: 'False', reason: r.reason, message: `${r.message}${rejected}` },
     gen,
     c.now,
   );

@@ -16,7 +16,10 @@ export async function prepareState(r: ReconcilerInternals, c: JobCtx, op: Pendin
   if (op.notBefore && Date.parse(op.notBefore) > c.now.getTime() && op.mode === 'savepoint') {
     const replanned = await maybeReplan(r, c, op);
     if (replanned !== false) return replanned;
-    return { requeueAfter: Math.max(200, Date.parse(op.notBefore) - c.now.getTime()) };
+    const wait = Math.max(200, Date.parse(op.notBefore) - c.now.getTime());
+    // A savepoint given up on may complete during the backoff (and stop the job): asked meanwhile.
+    if (op.timedOutSavepointIds?.length) return stopWithSavepoint(r, c, op, wait);
+    return { requeueAfter: wait };
   }
   if (op.step !== 'savepoint-triggered') {
     const replanned = await maybeReplan(r, c, op);
@@ -30,8 +33,9 @@ export async function prepareState(r: ReconcilerInternals, c: JobCtx, op: Pendin
       mode = 'savepoint'; // nothing checkpointed yet: keep the state with a savepoint instead
     else restoreFrom = cp;
   }
-  if (mode === 'savepoint' && c.obs.current.size === 0) {
-    // Nothing runs to take a savepoint from: the newest retained state, never empty by accident.
+  if (mode === 'savepoint' && (c.obs.current.size === 0 || c.obs.finished)) {
+    // Nothing runs to take a savepoint from (no pods, or a job that ran to the end of its input
+    // while the operation waited): the newest retained state, never empty by accident.
     restoreFrom = latestRestorePoint(c.job);
     mode = 'restore';
   }

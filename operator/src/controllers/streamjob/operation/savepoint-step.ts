@@ -13,8 +13,19 @@ export type SavepointOutcome =
   /** Triggered (and recorded) or still in progress: the reconcile ends here. */
   | { state: 'waiting'; result: ReconcileResult }
   | { state: 'completed'; id: string; path: string; /** Seconds since the operation started. */ took: number }
-  /** `attempt` and `delay`: the next try, if the operation retries. */
-  | { state: 'failed'; reason: SavepointFailureReason; message: string; attempt: number; delay: number };
+  /**
+   * `attempt` and `delay`: the next try, if the operation retries. `unresolved`: the savepoint was
+   * triggered and its outcome is unknown (it timed out, or asking for it failed): it may still
+   * complete; only one the runtime reported FAILED is resolved.
+   */
+  | {
+      state: 'failed';
+      reason: SavepointFailureReason;
+      message: string;
+      attempt: number;
+      delay: number;
+      unresolved: boolean;
+    };
 
 export interface SavepointStepOptions {
   /** Stop the job with the savepoint (every slot ends after it). */
@@ -75,6 +86,7 @@ export async function savepointStep(
         message: p.message,
         attempt,
         delay: r.runtimeBackoff(c.job, attempt - 1),
+        unresolved: op.savepointId !== undefined && p.reason !== 'SavepointFailed',
       };
     }
   }

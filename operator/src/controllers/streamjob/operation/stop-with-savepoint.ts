@@ -4,28 +4,39 @@
 // fallbackToCheckpoint and a checkpoint younger than maxCheckpointAge exists; with that policy
 // and no such checkpoint the job is also Stalled (NoFreshCheckpoint; state-policy.ts).
 import type { PendingOperation, SavepointRecord } from '../../../api/v1alpha1/streamjob.ts';
-import { degradedByOperation, setJobCondition } from '../conditions.ts';
+import { degradedByOperation, jobCondition, setJobCondition } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { addToHistory, savepointRequestId } from '../savepoints.ts';
 import { disposeDropped } from './dispose-savepoints.ts';
 import { PHASE_OF } from './kinds.ts';
-import { lateSavepoint, withTimedOut } from './late-savepoint.ts';
+import { lateSavepoints, withTimedOut, type LateSavepoints } from './late-savepoint.ts';
 import { retryLater, savepointStep, type SavepointOutcome } from './savepoint-step.ts';
 import { lineageOf, lineageSince } from './restore-point.ts';
 import { checkpointFallback } from './state-policy.ts';
 
-export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
+/**
+ * `waitMs`: the retry is not due yet (backoff); only the savepoints given up on are asked
+ * (late-savepoint.ts), and the step waits at most that long.
+ */
+export async function stopWithSavepoint(
+  r: ReconcilerInternals,
+  c: JobCtx,
+  op: PendingOperation,
+  waitMs?: number,
+): StepResult {
   const { deps } = r;
   const gen = () => c.job.metadata.generation;
-  const opNow = {
+  let opNow = {
     ...op,
     savepointRequestId:
       op.savepointRequestId ??
       savepointRequestId(c.job, op.kind, c.job.status?.deploymentCounter ?? 0, op.attempt ?? 1),
   };
-  const late = opNow.timedOutSavepointIds?.length ? await lateSavepoint(r, c, opNow) : undefined;
-  const p: SavepointOutcome = late
-    ? { state: 'completed', ...late, took: (c.now.getTime() - Date.parse(op.startedAt)) / 1000 }
+  const late = opNow.timedOutSavepointIds?.length ? await lateSavepoints(r, c, opNow) : undefined;
+  if (late && !late.completed) opNow = { ...opNow, ...(await reportUnresolved(r, c, opNow, late)) };
+  if (waitMs !== undefined && !late?.completed) return { requeueAfter: Math.min(waitMs, 1_000) };
+  const p: SavepointOutcome = late?.completed
+    ? { state: 'completed', ...late.completed, took: (c.now.getTime() - Date.parse(op.startedAt)) / 1000 }
     : await savepointStep(r, c, opNow, {
         stop: true,
         metricReason: op.kind,
@@ -157,9 +168,10 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
   const why = `${p.reason}: ${p.message}`;
   await r.record(c, 'savepoint-failed', (s) => {
     s.pendingOperation = retryLater(c, opNow, s.deploymentCounter ?? 0, p, why);
-    // A savepoint given up on may still complete (lateSavepoint asks again).
-    const timedOut = p.reason === 'SavepointTimeout' ? withTimedOut(opNow) : opNow.timedOutSavepointIds;
-    if (timedOut) s.pendingOperation.timedOutSavepointIds = timedOut;
+    // A savepoint given up on before its outcome was known may still complete (late-savepoint.ts asks again).
+    const timedOut = p.unresolved ? withTimedOut(opNow) : opNow.timedOutSavepointIds;
+    if (timedOut?.length) s.pendingOperation.timedOutSavepointIds = timedOut;
+    else delete s.pendingOperation.timedOutSavepointIds;
     s.phase = 'Running';
     s.lastError = why;
     setJobCondition(
@@ -194,4 +206,40 @@ export async function stopWithSavepoint(r: ReconcilerInternals, c: JobCtx, op: P
     `${op.kind} blocked, old pods keep running: ${why}${noFallback ? `; no checkpoint to fall back to: ${noFallback}` : ''} (retry in ${Math.round(p.delay / 1000)}s)`,
   );
   return { requeueAfter: p.delay };
+}
+
+/**
+ * Savepoints given up on whose outcome is still unknown: forget those the runtime says FAILED;
+ * report those that could not be asked (SavepointInProgress Unknown + a Warning Event when the
+ * report changes). Returns the operation's remaining ids.
+ */
+async function reportUnresolved(
+  r: ReconcilerInternals,
+  c: JobCtx,
+  op: PendingOperation,
+  late: LateSavepoints,
+): Promise<Pick<PendingOperation, 'timedOutSavepointIds'>> {
+  const kept = (op.timedOutSavepointIds ?? []).filter((id) => !late.failed.includes(id));
+  const message =
+    late.errors.length > 0
+      ? `outcome unknown of savepoint(s) given up on, asked again at every reconcile: ${late.errors.map((e) => `${e.id}: ${e.message}`).join('; ')}`
+      : undefined;
+  const prev = jobCondition(c.job.status, 'SavepointInProgress');
+  const report = message !== undefined && (prev?.reason !== 'LateSavepointUnresolved' || prev.message !== message);
+  if (late.failed.length === 0 && !report) return { timedOutSavepointIds: kept };
+  await r.record(c, 'late-savepoints', (s) => {
+    if (!s.pendingOperation) return s;
+    if (kept.length > 0) s.pendingOperation.timedOutSavepointIds = kept;
+    else delete s.pendingOperation.timedOutSavepointIds;
+    if (message)
+      setJobCondition(
+        s,
+        { type: 'SavepointInProgress', status: 'Unknown', reason: 'LateSavepointUnresolved', message },
+        c.job.metadata.generation,
+        c.now,
+      );
+    return s;
+  });
+  if (report) await r.deps.events.warning(c.job, 'LateSavepointUnresolved', message);
+  return kept.length > 0 ? { timedOutSavepointIds: kept } : {};
 }
