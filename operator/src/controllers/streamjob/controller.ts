@@ -28,6 +28,8 @@ export interface StreamJobControllerOptions {
   readonly containerArgs?: readonly string[];
   readonly cadence?: Cadence;
   readonly afterWrite?: StreamJobReconcilerDeps['afterWrite'];
+  /** Tests only: the slots' control API client (a subclass injects a failure the runtime cannot produce on demand). */
+  readonly runtime?: RuntimeClient;
 }
 
 const owned = 'app.kubernetes.io/managed-by=tributary';
@@ -68,7 +70,7 @@ export function addStreamJobController(
       .filter((j) => credentialsSecretName(effectiveStateStorage(j.spec, defaults)) === secret.metadata?.name)
       .map((j) => keyOf(j));
   };
-  const runtime = new RuntimeClient();
+  const runtime = opts.runtime ?? new RuntimeClient();
   const toOwner = ownerKeyMapper('tributary.dev', 'StreamJob');
   const podChanged = (a: Pod, b: Pod) =>
     a.status?.phase !== b.status?.phase ||

@@ -205,7 +205,10 @@ export async function stopWithSavepoint(
     'SavepointFailed',
     `${op.kind} blocked, old pods keep running: ${why}${noFallback ? `; no checkpoint to fall back to: ${noFallback}` : ''} (retry in ${Math.round(p.delay / 1000)}s)`,
   );
-  return { requeueAfter: p.delay };
+  // A savepoint given up on with its outcome unknown is asked again soon, not only when the retry is due.
+  return {
+    requeueAfter: c.job.status?.pendingOperation?.timedOutSavepointIds?.length ? Math.min(p.delay, 1_000) : p.delay,
+  };
 }
 
 /**

@@ -22,6 +22,7 @@ import type { StateStorage, StreamJob } from '../../../api/v1alpha1/streamjob.ts
 import { deletePrefixAfterNamespace, s3StateStorage } from '../../../../../test/harness/s3-state-storage.ts';
 import { addStreamJobController } from '../controller.ts';
 import type { Cadence } from '../phases.ts';
+import type { RuntimeClient } from '../../../runtime-client/client.ts';
 import { StreamJobs } from '../resource.ts';
 import { pvcJobState, s3JobState, type JobStateView } from './job-state.ts';
 import { DEFAULT_RUNTIME_IMAGE } from '../../../version.ts';
@@ -44,6 +45,8 @@ export interface HarnessOptions {
   cadence?: Cadence;
   /** `process`: the operator runs as its own OS process (operator-process.ts); default in-process. */
   operator?: 'in-process' | 'process';
+  /** In-process operators: their slot control API client (one per operator), to inject a fault into its answers. */
+  runtime?: () => RuntimeClient;
 }
 
 export interface Harness {
@@ -150,6 +153,7 @@ export async function startHarness(
       namespace: ns,
       defaultImage: RUNTIME_IMAGE,
       ...(opts.cadence ? { cadence: opts.cadence } : {}),
+      ...(opts.runtime ? { runtime: opts.runtime() } : {}),
       ...(k
         ? {
             afterWrite: (job: StreamJob, step: string) => {
