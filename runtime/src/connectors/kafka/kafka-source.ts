@@ -52,6 +52,7 @@ import { brokerList, createKafka, partitionOwner } from './client.ts';
 import { ConsumerLoop, type ConsumerLoopOptions, type FetchHandler } from './consumer-loop.ts';
 import { FetchThread, fetchThreadEnabled, type Fetcher } from './fetch-thread.ts';
 import { DeadLetterTopic } from './dead-letter.ts';
+import { PolledOriginals } from './polled-originals.ts';
 import { logOffsets, topicPartitions } from './admin-lookups.ts';
 import { SourceGroupOffsets } from './offset-commits.ts';
 import { PartitionOffsets } from './partition-offsets.ts';
@@ -74,6 +75,8 @@ export class KafkaSource implements SourceReader {
   /** Watermark partitions alignment paused (re-applied to a replaced consumer). */
   private pausedIdx: ReadonlySet<number> = new Set();
   private dlq: DeadLetterTopic | undefined;
+  /** With a dead-letter topic: what this poll's records were read as, for reject(). */
+  private originals: PolledOriginals | undefined;
   /** Without checkpoints: the group the position is committed to. */
   private group: SourceGroupOffsets | undefined;
   private readonly queues: PartitionQueues;
@@ -157,6 +160,7 @@ export class KafkaSource implements SourceReader {
         () => ctx.recordFailed('dead_letter_failed'),
       );
       await this.dlq.connect();
+      this.originals = new PolledOriginals();
     }
     this.watch = new TopicWatch({
       fetch: () => topicPartitions(admin, topic),
@@ -355,6 +359,7 @@ export class KafkaSource implements SourceReader {
     }
     this.declarePartitions();
     const format = this.spec.format ?? 'json';
+    this.originals?.reset();
     const n = this.queues.drain(max, (m) => this.take(m, out, format));
     this.reportCaughtUp();
     if (n > 0) {
@@ -393,6 +398,7 @@ export class KafkaSource implements SourceReader {
     if (r.ok) {
       if (format !== 'json') r.rec['key'] = m.key === null ? null : m.key.toString();
       out.add(r.rec, this.partIndex.get(m.partition) as number);
+      this.originals?.note(r.rec, m);
       this.tookFrom.add(m.partition);
       return true;
     }
@@ -400,17 +406,13 @@ export class KafkaSource implements SourceReader {
     return false;
   }
 
-  reject(rec: Rec, partition: number, reason: string): void {
-    let kafkaPartition = -1;
-    for (const [p, idx] of this.partIndex) if (idx === partition) kafkaPartition = p;
-    this.dlq?.send({
-      partition: kafkaPartition,
-      offset: '-1',
-      key: null,
-      value: Buffer.from(JSON.stringify(rec)),
-      reason: 'timestamp',
-      error: reason,
-    });
+  /** The record as it was read (polled-originals.ts), to the dead-letter topic; counted by the runtime. */
+  reject(rec: Rec, _partition: number, reason: string): void {
+    if (!this.dlq) return;
+    const m = this.originals?.find(rec);
+    if (m === undefined)
+      throw new TributaryError('TRIB_INVARIANT', `source "${this.ctx.sourceName}": rejected a record it did not poll`);
+    this.dlq.send({ ...m, offset: m.offset.toString(), reason: 'timestamp', error: reason });
   }
 
   private badRecord(
