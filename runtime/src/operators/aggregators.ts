@@ -74,8 +74,9 @@ function ordered(a: unknown, b: unknown): number {
   if (a instanceof Date) return a.getTime() - (b as Date).getTime();
   return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
 }
+// Both sides passed `check` (or are null): same typeof is the same kind but for objects (timestamps).
 const mixed = (fn: string, acc: unknown, v: unknown): string | undefined =>
-  isNull(acc) || isNull(v) || orderKind(acc) === orderKind(v)
+  (typeof acc === typeof v && typeof v !== 'object') || isNull(acc) || isNull(v) || orderKind(acc) === orderKind(v)
     ? undefined
     : `${shown(v)} in a group whose ${fn} is ${shown(acc)}: ${fn} compares one kind per group (numbers, strings or timestamps)`;
 
