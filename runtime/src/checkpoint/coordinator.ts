@@ -31,6 +31,7 @@ import { readIdMark, writeIdMark } from './checkpoint-id-mark.ts';
 import { CommitTimer, slowestSlotPhases, type CheckpointPhaseTimes } from './checkpoint-phases.ts';
 import { reportCompletion } from './completion-report.ts';
 import { metadataFromAcks, readMetadata } from './metadata.ts';
+import { PendingWrites } from './pending-writes.ts';
 import { SavepointRequests } from './savepoint-requests.ts';
 import type {
   CheckpointAck,
@@ -119,6 +120,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
   onStopSavepoint: ((c: CompletedCheckpoint) => void) | undefined;
   /** Called when a stop-with-savepoint failed, also before its trigger reached the slots (the job then runs on). */
   onStopSavepointFailed: ((e: unknown) => void) | undefined;
+  /** Id mark and metadata writes under way, an aborted checkpoint's included (settled()). */
+  private readonly writes = new PendingWrites();
 
   constructor(o: CoordinatorOptions) {
     this.o = o;
@@ -279,7 +282,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     // A write that hangs past the timeout must not hold the trigger queue: `done` has rejected by
     // then, and the write's late outcome changes nothing (abort ignores a checkpoint no longer pending).
     const recorded = await Promise.race([
-      writeIdMark(this.storage.root, id).then(
+      this.writes.track(writeIdMark(this.storage.root, id)).then(
         () => true,
         (e: unknown) => {
           this.abort(p, e as TributaryError);
@@ -360,7 +363,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     );
     if (this.pending !== p) return;
     try {
-      await CheckpointStorage.commitMetadata(p.dir, meta);
+      await this.writes.track(CheckpointStorage.commitMetadata(p.dir, meta));
     } catch (e) {
       // Not discarded: on S3 a refused conditional write means another writer committed this id
       // (its metadata must stay), and an unanswered one may have landed. Pruning removes the
@@ -420,6 +423,14 @@ export class CheckpointCoordinator implements CoordinatorPort {
     p.resolve(done);
     if (p.stop) this.onStopSavepoint?.(done);
     if (p.kind === 'checkpoint' && !this.o.keepAll) this.pruner.prune(p.id);
+  }
+
+  /**
+   * Resolves once no id mark or metadata write is under way; after stop() none starts. The job's end waits for it.
+   * Pruning and discards only remove files, and a slow store may hold them long: they are not waited for.
+   */
+  settled(): Promise<void> {
+    return this.writes.settled();
   }
 
   /** Resolves once no background pruning runs (tests, and anyone about to inspect the folders). */

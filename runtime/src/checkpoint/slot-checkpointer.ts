@@ -26,6 +26,7 @@ import type { Logger } from 'pino';
 import type { CheckpointBarrier } from '../exec/channel.ts';
 import { TributaryError } from '../errors.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
+import { PendingWrites } from './pending-writes.ts';
 import type {
   CheckpointAck,
   CoordinatorPort,
@@ -102,7 +103,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   private readonly tasks: { task: CheckpointedTask; source: BarrierInjector | undefined }[] = [];
   private readonly collecting = new Map<number, Collecting>();
   /** State files being written: the job ends only after they settled (a caller may delete the state directory next). */
-  private readonly fileWrites = new Set<Promise<unknown>>();
+  private readonly fileWrites = new PendingWrites();
   private finalResolve: ((id: number) => void) | undefined;
   private closedReason: string | undefined;
   /**
@@ -253,9 +254,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
       for (const k of s.keyed) {
         const file = `${encodeURIComponent(k.step)}.slot-${this.o.slot}.kstate`;
         stateSize += k.bytes.length;
-        const write = CheckpointStorage.writeStateFile(t.dir, file, k.bytes);
-        this.fileWrites.add(write);
-        void write.catch(() => undefined).finally(() => this.fileWrites.delete(write));
+        const write = this.fileWrites.track(CheckpointStorage.writeStateFile(t.dir, file, k.bytes));
         writes.push(
           write.then((f) => {
             operators[k.step] = { ...f, keyGroupRange: this.o.keyGroupRange, index: indexSnapshot(k.bytes) };
@@ -292,8 +291,8 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   }
 
   /** Resolves once no state file of this slot is being written (an aborted checkpoint's included). */
-  async settled(): Promise<void> {
-    while (this.fileWrites.size > 0) await Promise.allSettled([...this.fileWrites]);
+  settled(): Promise<void> {
+    return this.fileWrites.settled();
   }
 
   notifyComplete(checkpointId: number, final = false): void {

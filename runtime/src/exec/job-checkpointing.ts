@@ -174,10 +174,14 @@ export class JobCheckpointing {
   }
 
   /**
-   * run() resolves only after every state file write settled: its caller may remove the state directory right after.
+   * run() resolves only after every write to the state location settled (the slots' state files, the coordinator's id
+   * mark and metadata): its caller may remove the state directory right after.
    */
   async stateWritesSettled(): Promise<void> {
-    await Promise.all([...this.o.slots.values()].map((p) => p.checkpointer?.settled()));
+    await Promise.all([
+      ...[...this.o.slots.values()].map((p) => p.checkpointer?.settled()),
+      this.coordinator?.settled(),
+    ]);
   }
 
   /**
