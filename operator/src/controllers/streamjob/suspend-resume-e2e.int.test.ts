@@ -98,7 +98,8 @@ describe('suspend in last-state mode, then resume (real runtime)', () => {
 
     await kube.patch(StreamJobs, ns, name, { spec: { state: 'running' } });
     const resumed = await runningWith(kube, ns, name, 2, first.status!.deployed!.id);
-    expect(resumed.status?.deployed?.restoredFrom).toBe(newest.path);
+    // Soft: on a failure the output check below still runs, and says what restoring older state did.
+    expect.soft(resumed.status?.deployed?.restoredFrom).toBe(newest.path);
 
     // ---- exactly-once: the reference windows, each once, under read_committed (Kafka's Java consumer)
     await sleep(1500);
