@@ -1,4 +1,4 @@
-// `npm run soak [-- --kills N] [--suites a,b]`: the kill chaos suites, again and again, until
+// `npm run soak [-- --kills N] [--rounds R] [--suites a,b]`: the kill chaos suites, again and again, until
 // at least N SIGKILLs (default 1,000) hit running processes; then a table of rounds, kills,
 // lost and duplicated records per suite and mode. Outside `npm test` (CI runs each suite's
 // short form); it runs against the local cluster the integration setup starts or reuses.
@@ -25,10 +25,18 @@ function arg(name: string): string | undefined {
 }
 
 const target = Number(arg('kills') ?? 1000);
+const roundsOverride = arg('rounds') === undefined ? undefined : Number(arg('rounds'));
 const chosen = (arg('suites') ?? Object.keys(SUITES).join(',')).split(',').filter((s) => s in SUITES);
 const present = chosen.filter((s) => existsSync(SUITES[s]?.file ?? ''));
-if (!Number.isInteger(target) || target < 1 || present.length === 0) {
-  process.stderr.write(`usage: npm run soak -- [--kills N ≥ 1] [--suites ${Object.keys(SUITES).join(',')}]\n`);
+if (
+  !Number.isInteger(target) ||
+  target < 1 ||
+  present.length === 0 ||
+  (roundsOverride !== undefined && !(Number.isInteger(roundsOverride) && roundsOverride >= 1))
+) {
+  process.stderr.write(
+    `usage: npm run soak -- [--kills N ≥ 1] [--rounds R ≥ 1 per pass] [--suites ${Object.keys(SUITES).join(',')}]\n`,
+  );
   process.exit(2);
 }
 const report = join(mkdtempSync(join(tmpdir(), 'trib-soak-')), 'rounds.jsonl');
@@ -47,11 +55,12 @@ while (killsSoFar() < target) {
   pass++;
   for (const name of present) {
     const suite = SUITES[name] as { file: string; roundsPerPass: number };
-    process.stderr.write(`soak pass ${pass}: ${name} × ${suite.roundsPerPass} rounds (kills so far ${killsSoFar()})\n`);
+    const roundsPerPass = roundsOverride ?? suite.roundsPerPass;
+    process.stderr.write(`soak pass ${pass}: ${name} × ${roundsPerPass} rounds (kills so far ${killsSoFar()})\n`);
     const before = rounds().length;
     spawnSync('npx', ['vitest', 'run', '--project', 'integration', suite.file], {
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, [SOAK_REPORT_ENV]: report, TRIBUTARY_CHAOS_ROUNDS: String(suite.roundsPerPass) },
+      env: { ...process.env, [SOAK_REPORT_ENV]: report, TRIBUTARY_CHAOS_ROUNDS: String(roundsPerPass) },
     });
     if (rounds().length === before) {
       process.stderr.write(`soak: ${name} reported no round (did its setup fail?); stopping\n`);

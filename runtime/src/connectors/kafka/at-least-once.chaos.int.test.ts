@@ -13,7 +13,8 @@
 //
 // The output is read by Kafka's Java consumer (read_uncommitted: plain sends, no transactions)
 // and counted against the input: missing must be 0; duplicates are allowed (at-least-once) and
-// reported.
+// reported. Rounds: TRIBUTARY_CHAOS_ROUNDS (default 1; `npm run soak` runs more), each with its
+// own output topic and sink client id.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +24,8 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterPaths } from '../../../../test/cluster/paths.ts';
-import { deliveryDiff, readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
+import { readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
+import { reportSoakRound } from '../../../../test/harness/soak-report.ts';
 import { CONTRACT_VERSION } from '../../control/contract.ts';
 import { TributaryError } from '../../errors.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
@@ -36,6 +38,7 @@ import { validateGraph } from '../validate-graph.ts';
 const { Kafka, logLevel } = kafkajs;
 
 const RECORDS = 6_000;
+const ROUNDS = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 1);
 /** Bytes per second the broker lets the sink's client id produce: far below what the job writes. */
 const QUOTA = 4_096;
 
@@ -73,8 +76,6 @@ describe('at-least-once Kafka sink: SIGKILL right after a checkpoint, sends unac
   const bs = testBrokers();
   const run = randomUUID().slice(0, 8);
   const input = `alo-in-${run}`;
-  const output = `alo-out-${run}`;
-  const clientId = `alo-sink-${run}`;
   const dir = mkdtempSync(join(tmpdir(), 'trib-alo-'));
   let kafka: KafkaClient;
   let keep = false;
@@ -82,7 +83,7 @@ describe('at-least-once Kafka sink: SIGKILL right after a checkpoint, sends unac
 
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'alo-it', brokers: bs, logLevel: logLevel.NOTHING });
-    await createTopics(kafka, { [input]: 1, [output]: 1 });
+    await createTopics(kafka, { [input]: 1 });
     const producer = inputProducer(kafka);
     await producer.connect();
     for (let i = 0; i < RECORDS; i++) expected.push(JSON.stringify({ id: i, pad: 'x'.repeat(24) }));
@@ -91,63 +92,77 @@ describe('at-least-once Kafka sink: SIGKILL right after a checkpoint, sends unac
     await producer.disconnect();
   }, 120_000);
 
+  const quotas: string[] = [];
   afterAll(async () => {
-    await produceQuota(bs.join(','), clientId, undefined).catch(() => undefined);
+    for (const clientId of quotas) await produceQuota(bs.join(','), clientId, undefined).catch(() => undefined);
     await deleteTopicsContaining(kafka, run);
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
-  it('restarts from the checkpoint with nothing missing (read_uncommitted by the Java consumer)', async () => {
-    await produceQuota(bs.join(','), clientId, QUOTA);
-    const stateDir = join(dir, 'state');
-    const graph: GraphSpec = {
-      sources: [{ name: 'in', kafka: { brokers: bs, topic: input, groupId: `alo-${run}`, bounded: 'latest' } }],
-      steps: [],
-      sinks: [{ name: 'out', from: 'in', kafka: { brokers: bs, topic: output, clientId, delivery: 'at-least-once' } }],
-    };
-    validateGraph(graph);
-    const kills = new SlotKills({ stateDir, logDir: dir });
-    const sup = new Supervisor({
-      config: {
-        contractVersion: CONTRACT_VERSION,
-        jobName: `alo-${run}`,
-        graph,
-        parallelism: 1,
-        maxParallelism: 128,
-        checkpointing: { intervalMs: 150, timeoutMs: 120_000, retained: 2 },
-        stateDir,
-        allowNonRestoredState: false,
-      },
-      logger: silentLogger(),
-      maxRestarts: 3,
-      backoffMs: 200,
-      env: { TRIBUTARY_LOG_LEVEL: 'info' },
-      ...kills.hooks(),
-    });
-    const done = kills.follow(sup.run());
-    done.catch(() => undefined);
-    await kills.started();
-    // The first checkpoint that completes after the source read anything: its barrier followed records the
-    // sink was still sending (throttled), and the kill comes as soon as it completes.
-    await kills.nextCheckpoint(await kills.nextCheckpoint(undefined, 120_000), 120_000);
-    const kill = await kills.killRunningSlot(0, 60_000);
-    expect(kill, 'the job ended before the kill').toBeDefined();
-    await produceQuota(bs.join(','), clientId, undefined);
-    const result = await done.catch((e: unknown) => {
-      keep = true;
-      throw e;
-    });
-    expect(result.state).toBe('FINISHED');
-    expect(result.restarts).toBeGreaterThanOrEqual(1);
+  for (let round = 1; round <= ROUNDS; round++)
+    it(`round ${round}/${ROUNDS}: restarts from the checkpoint with nothing missing (read_uncommitted by the Java consumer)`, async () => {
+      const output = `alo-out-${round}-${run}`;
+      const clientId = `alo-sink-${round}-${run}`;
+      quotas.push(clientId);
+      await createTopics(kafka, { [output]: 1 });
+      await produceQuota(bs.join(','), clientId, QUOTA);
+      const stateDir = join(dir, `state-${round}`);
+      const graph: GraphSpec = {
+        sources: [
+          { name: 'in', kafka: { brokers: bs, topic: input, groupId: `alo-${round}-${run}`, bounded: 'latest' } },
+        ],
+        steps: [],
+        sinks: [
+          { name: 'out', from: 'in', kafka: { brokers: bs, topic: output, clientId, delivery: 'at-least-once' } },
+        ],
+      };
+      validateGraph(graph);
+      const kills = new SlotKills({ stateDir, logDir: dir });
+      const sup = new Supervisor({
+        config: {
+          contractVersion: CONTRACT_VERSION,
+          jobName: `alo-${round}-${run}`,
+          graph,
+          parallelism: 1,
+          maxParallelism: 128,
+          checkpointing: { intervalMs: 150, timeoutMs: 120_000, retained: 2 },
+          stateDir,
+          allowNonRestoredState: false,
+        },
+        logger: silentLogger(),
+        maxRestarts: 3,
+        backoffMs: 200,
+        env: { TRIBUTARY_LOG_LEVEL: 'info' },
+        ...kills.hooks(),
+      });
+      const done = kills.follow(sup.run());
+      done.catch(() => undefined);
+      await kills.started();
+      // The first checkpoint that completes after the source read anything: its barrier followed records the
+      // sink was still sending (throttled), and the kill comes as soon as it completes.
+      await kills.nextCheckpoint(await kills.nextCheckpoint(undefined, 120_000), 120_000);
+      const kill = await kills.killRunningSlot(0, 60_000);
+      expect(kill, 'the job ended before the kill').toBeDefined();
+      await produceQuota(bs.join(','), clientId, undefined);
+      const result = await done.catch((e: unknown) => {
+        keep = true;
+        throw e;
+      });
+      expect(result.state).toBe('FINISHED');
+      expect(result.restarts).toBeGreaterThanOrEqual(1);
 
-    const got = (await readTopicWithJava(bs.join(','), output, 'read_uncommitted')).map((r) => r.value);
-    const diff = deliveryDiff(expected, got);
-    process.stderr.write(
-      `at-least-once kill: ${got.length} records read for ${expected.length} written, missing ${diff.missing.length}, ` +
-        `duplicated ${diff.duplicated.length}, unexpected ${diff.unexpected.length}; ${kills.summary()}\n`,
-    );
-    if (diff.missing.length > 0) keep = true;
-    expect(diff.missing.length, `missing (first ${diff.missing.slice(0, 3).join(' ')}); logs in ${dir}`).toBe(0);
-    expect(diff.unexpected).toEqual([]);
-  }, 300_000);
+      const got = (await readTopicWithJava(bs.join(','), output, 'read_uncommitted')).map((r) => r.value);
+      const diff = reportSoakRound(
+        { suite: 'at-least-once-kill', mode: 'kafka-sink', guarantee: 'at-least-once', round, kills: 1 },
+        expected,
+        got,
+      );
+      process.stderr.write(
+        `at-least-once kill: ${got.length} records read for ${expected.length} written, missing ${diff.missing.length}, ` +
+          `duplicated ${diff.duplicated.length}, unexpected ${diff.unexpected.length}; ${kills.summary()}\n`,
+      );
+      if (diff.missing.length > 0) keep = true;
+      expect(diff.missing.length, `missing (first ${diff.missing.slice(0, 3).join(' ')}); logs in ${dir}`).toBe(0);
+      expect(diff.unexpected).toEqual([]);
+    }, 300_000);
 });
