@@ -30,6 +30,8 @@ export interface StreamJobControllerOptions {
   readonly afterWrite?: StreamJobReconcilerDeps['afterWrite'];
   /** Tests only: the slots' control API client (a subclass injects a failure the runtime cannot produce on demand). */
   readonly runtime?: RuntimeClient;
+  /** Tests only: the operator's clock (one skewed against the slots' clocks). */
+  readonly now?: () => Date;
 }
 
 const owned = 'app.kubernetes.io/managed-by=tributary';
@@ -113,6 +115,7 @@ export function addStreamJobController(
       ...(opts.cadence ? { cadence: opts.cadence } : {}),
       orphanSweeps: new Map(),
       ...(opts.afterWrite ? { afterWrite: opts.afterWrite } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
     }),
   });
   return { controller, close: () => runtime.close() };

@@ -47,6 +47,8 @@ export interface HarnessOptions {
   operator?: 'in-process' | 'process';
   /** In-process operators: their slot control API client (one per operator), to inject a fault into its answers. */
   runtime?: () => RuntimeClient;
+  /** In-process operators: their clock (e.g. skewed against the slots'). */
+  now?: () => Date;
 }
 
 export interface Harness {
@@ -154,6 +156,7 @@ export async function startHarness(
       defaultImage: RUNTIME_IMAGE,
       ...(opts.cadence ? { cadence: opts.cadence } : {}),
       ...(opts.runtime ? { runtime: opts.runtime() } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
       ...(k
         ? {
             afterWrite: (job: StreamJob, step: string) => {
