@@ -32,6 +32,7 @@ function requestedAddons(): Addon[] {
 import type { TestProject } from 'vitest/node';
 import { knownAddons, type Addon } from '../cluster/addons.ts';
 import { down, envOf, status, up } from '../cluster/cluster.ts';
+import { waitForCoordinators } from '../cluster/components/kafka-coordinators.ts';
 import { ClusterError } from '../cluster/errors.ts';
 import { clusterPaths } from '../cluster/paths.ts';
 import { buildImages, requestedPodRuntime } from '../cluster/pod-runtime.ts';
@@ -44,6 +45,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     for (const [k, v] of Object.entries(process.env)) if (k.startsWith('TRIBUTARY_') && v) env[k] = v;
     // `cluster env` exports the cluster's mode; a cluster from before it ran processes.
     if ((env.TRIBUTARY_NODE_AGENT_RUNTIME ?? 'process') === 'podman') await rebuildImages(log);
+    if (env.TRIBUTARY_KAFKA_BROKERS) await waitForCoordinators(env.TRIBUTARY_KAFKA_BROKERS, 90_000);
     provide(project, env);
     return undefined;
   }
@@ -54,6 +56,9 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   if (mode === 'podman') await rebuildImages(log);
   const t0 = Date.now();
   await up({ addons: requestedAddons(), log }, paths);
+  // A reused broker was started by whichever checkout ran `up`: its coordinators are checked here too.
+  const brokers = envOf(paths).TRIBUTARY_KAFKA_BROKERS;
+  if (brokers) await waitForCoordinators(brokers, 90_000);
   process.stderr.write(`[cluster] ready in ${((Date.now() - t0) / 1000).toFixed(1)}s (${paths.dir})\n`);
   provide(project, envOf(paths));
   if (wasRunning) return undefined;

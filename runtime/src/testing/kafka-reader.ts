@@ -25,12 +25,10 @@ export interface ReadOptions {
 }
 
 /**
- * A consumer that sees nothing this long is re-created with a new group (a stuck group join is not the system under
- * test).
+ * Every record of `topic` from the beginning, in arrival order; read_committed unless asked otherwise. Its group is
+ * new: the cluster is ready only once the broker serves group coordinators (test/cluster/components/
+ * kafka-coordinators.ts), so a join that delivers nothing is a failure to see, not to retry with another group.
  */
-const FIRST_RECORD_MS = 15_000;
-
-/** Every record of `topic` from the beginning, in arrival order; read_committed unless asked otherwise. */
 export async function readTopic(kafka: Kafka, topic: string, o: ReadOptions): Promise<ReadRecord[]> {
   if (!o.readUncommitted && !patched)
     throw new TributaryError(
@@ -38,24 +36,6 @@ export async function readTopic(kafka: Kafka, topic: string, o: ReadOptions): Pr
       'kafkajs was loaded before kafkajs-read-committed.ts: read_committed results would include aborted records',
     );
   const timeoutMs = o.timeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const left = deadline - Date.now();
-    const out = await consumeOnce(kafka, topic, o, left, o.expected > 0 && left > 2 * FIRST_RECORD_MS);
-    if (out !== 'nothing') return out;
-    process.stderr.write(
-      `readTopic: no record from ${topic} within ${FIRST_RECORD_MS / 1000}s; retrying with a new consumer group\n`,
-    );
-  }
-}
-
-async function consumeOnce(
-  kafka: Kafka,
-  topic: string,
-  o: ReadOptions,
-  timeoutMs: number,
-  giveUpEarly: boolean,
-): Promise<ReadRecord[] | 'nothing'> {
   const consumer = kafka.consumer({
     groupId: `it-reader-${randomUUID()}`,
     readUncommitted: o.readUncommitted ?? false,
@@ -64,20 +44,12 @@ async function consumeOnce(
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    return await new Promise<ReadRecord[] | 'nothing'>((resolve, reject) => {
+    return await new Promise<ReadRecord[]>((resolve, reject) => {
       const timer = setTimeout(() => resolve(out), timeoutMs);
       let settling = false;
-      const early = giveUpEarly
-        ? setTimeout(() => {
-            if (out.length > 0) return;
-            clearTimeout(timer);
-            resolve('nothing');
-          }, FIRST_RECORD_MS)
-        : undefined;
       consumer.on(consumer.events.CRASH, (e) => {
         if (e.payload.restart) return;
         clearTimeout(timer);
-        clearTimeout(early);
         reject(new Error(`reader of ${topic} crashed: ${e.payload.error.message}`, { cause: e.payload.error }));
       });
       consumer

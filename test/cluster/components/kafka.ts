@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { dirname, join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ClusterError } from '../errors.ts';
+import { coordinatorsAnswer, OFFSETS_PARTITIONS, TRANSACTION_STATE_PARTITIONS } from './kafka-coordinators.ts';
 import { repoRoot, versions, type ClusterPaths } from '../paths.ts';
 import { host, ports } from '../ports.ts';
 import {
@@ -63,10 +64,10 @@ function serverProperties(paths: ClusterPaths): string {
     'num.partitions=1',
     // Single node: every internal topic must be satisfiable with one replica, or transactions hang.
     'offsets.topic.replication.factor=1',
-    'offsets.topic.num.partitions=4',
+    `offsets.topic.num.partitions=${OFFSETS_PARTITIONS}`,
     'transaction.state.log.replication.factor=1',
     'transaction.state.log.min.isr=1',
-    'transaction.state.log.num.partitions=4',
+    `transaction.state.log.num.partitions=${TRANSACTION_STATE_PARTITIONS}`,
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
@@ -119,6 +120,8 @@ export async function startKafka(paths: ClusterPaths): Promise<Started> {
   }
   const p = startDetached(component, 'java', [...java(paths, '768m'), 'kafka.Kafka', props], logFile);
   await waitUntil(p, 'serving metadata', () => kafkaAnswers(), 90_000);
+  // Every test (and job) may use consumer groups and transactions at once: their coordinators too.
+  await waitUntil(p, 'serving group and transaction coordinators', () => coordinatorsAnswer(kafkaBrokers), 90_000);
   return p;
 }
 
@@ -154,6 +157,7 @@ export async function startKafkaBroker(paths: ClusterPaths): Promise<void> {
   const p = state.components[index]!;
   if (isAlive(p)) {
     await waitUntil(p, 'serving metadata', () => kafkaAnswers(), 90_000);
+    await waitUntil(p, 'serving group and transaction coordinators', () => coordinatorsAnswer(kafkaBrokers), 90_000);
     return;
   }
   state.components[index] = await startKafka(paths);

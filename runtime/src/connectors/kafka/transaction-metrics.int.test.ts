@@ -111,23 +111,9 @@ describe('exactly-once Kafka sink metrics through tributary run --metrics-port (
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'tributary-txn-metrics-it', brokers: bs, logLevel: logLevel.NOTHING });
     dir = await mkdtemp(join(tmpdir(), 'trib-txn-metrics-'));
-    // On a fresh broker the first group coordinator lookup answers "not available" while
-    // __consumer_offsets is created, which kafkajs logs at error level before it retries: a
-    // broker's first boot, not the job's start. Look one up here first.
-    // The lookup itself may answer a retriable error (NOT_COORDINATOR while the coordinator
-    // moves); retry it until the coordinator answers.
-    const admin = kafka.admin();
-    await admin.connect();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await admin.fetchOffsets({ groupId: `it-txn-warmup-${run}` });
-        break;
-      } catch (e) {
-        if (attempt >= 60 || !(e as { retriable?: boolean }).retriable) throw e;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-    await admin.disconnect();
+    // No warm-up: the cluster is ready only once a fresh broker serves group and transaction
+    // coordinators (test/cluster/components/kafka-coordinators.ts), so the coordinator lookups
+    // kafkajs logs at error level while they are created are never this job's.
   });
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
