@@ -222,6 +222,11 @@ export interface PendingOperation {
   restoreLatestSince?: string;
   /** With restoreLatestSince: the deployments whose state the new pods choose from (JobConfig.restoreLatest.lineage). */
   restoreLatestLineage?: string[];
+  /**
+   * The replaced deployment's slot 0 (its pod IP), recorded before its pods are deleted: the new pods are created only
+   * once it no longer answers for that deployment, even if its pod object is gone (operation/stop-old-pods.ts).
+   */
+  retiredSlot0?: { deploymentId: string; podIP: string };
   attempt?: number;
   notBefore?: string;
   stoppedAt?: string;
