@@ -2,7 +2,8 @@
 // - Container mode (the cluster's default): the example's own Dockerfile
 //   (examples/clicks-app/Dockerfile, FROM the runtime image `npm run image` built) is built
 //   with buildah into the cluster's store, as a user builds it; the modules are paths in the image.
-//   The test's incompatible version is added to the build context next to the example's modules.
+//   The tests' own modules (testdata/: an incompatible version, a bounded one) are added to the
+//   build context next to the example's modules.
 // - Process mode: the slots run on this machine, so the modules are paths of this checkout.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,21 +13,25 @@ import { localImageRef, run, storeFlags } from '../../../../../image/store.ts';
 import { ErrorCodes, OperatorError } from '../../../kube/index.ts';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../../../../examples/clicks-app');
-const INCOMPATIBLE = resolve(import.meta.dirname, '../testdata/clicks-job-incompatible.ts');
+const TESTDATA = resolve(import.meta.dirname, '../testdata');
+/** The tests' own job modules, which import the example's clicks.ts. */
+const TEST_MODULES = ['clicks-job-incompatible.ts', 'clicks-job-bounded.ts'] as const;
+type TestModule = (typeof TEST_MODULES)[number];
+const isTestModule = (f: string): f is TestModule => (TEST_MODULES as readonly string[]).includes(f);
 /** Where examples/clicks-app/Dockerfile puts the modules. */
 const IN_IMAGE = '/app/jobs/clicks';
 
 export interface ClicksApp {
   /** spec.image: the app image, or undefined for the operator's default runtime image. */
   image: string | undefined;
-  module(file: 'clicks-job.ts' | 'clicks-job-v2.ts' | 'clicks-job-incompatible.ts'): string;
+  module(file: 'clicks-job.ts' | 'clicks-job-v2.ts' | TestModule): string;
 }
 
 export async function clicksApp(): Promise<ClicksApp> {
   if ((process.env['TRIBUTARY_NODE_AGENT_RUNTIME'] ?? 'process') !== 'podman') {
     return {
       image: undefined,
-      module: (f) => (f === 'clicks-job-incompatible.ts' ? INCOMPATIBLE : join(EXAMPLE, 'src', f)),
+      module: (f) => (isTestModule(f) ? join(TESTDATA, f) : join(EXAMPLE, 'src', f)),
     };
   }
   const ctx = mkdtempSync(join(tmpdir(), 'clicks-app-'));
@@ -34,14 +39,17 @@ export async function clicksApp(): Promise<ClicksApp> {
     cpSync(join(EXAMPLE, 'Dockerfile'), join(ctx, 'Dockerfile'));
     cpSync(join(EXAMPLE, 'src'), join(ctx, 'src'), { recursive: true });
     // In the image the example's modules sit side by side: the import becomes a sibling one.
-    const incompatible = readFileSync(INCOMPATIBLE, 'utf8').replace(
-      /from '[./]+\/examples\/clicks-app\/src\/clicks\.ts'/,
-      "from './clicks.ts'",
-    );
-    if (!incompatible.includes("from './clicks.ts'")) {
-      throw new OperatorError(ErrorCodes.TEST_HARNESS, `${INCOMPATIBLE} no longer imports the example's clicks.ts`);
+    for (const f of TEST_MODULES) {
+      const file = join(TESTDATA, f);
+      const text = readFileSync(file, 'utf8').replace(
+        /from '[./]+\/examples\/clicks-app\/src\/clicks\.ts'/,
+        "from './clicks.ts'",
+      );
+      if (!text.includes("from './clicks.ts'")) {
+        throw new OperatorError(ErrorCodes.TEST_HARNESS, `${file} no longer imports the example's clicks.ts`);
+      }
+      writeFileSync(join(ctx, 'src', f), text);
     }
-    writeFileSync(join(ctx, 'src', 'clicks-job-incompatible.ts'), incompatible);
     // One tag, rebuilt each run: the store keeps one such image, not one per run.
     const image = 'tributary-test/clicks-app:test';
     const r = await run([
