@@ -83,7 +83,12 @@ export interface Arrival<T> {
   v: T;
 }
 
-/** Reads a topic from the beginning; `arrivals` keeps each record with the wall time its batch arrived. */
+/**
+ * Reads a topic from the beginning; `arrivals` keeps each record with the wall time its batch arrived.
+ * The consumer is a group member for as long as the test runs, and a rejoin (a stalled event loop on a
+ * loaded machine, a moved coordinator) re-delivers what it had not committed yet: each record is kept
+ * once by its partition and offset, so only a record written twice to the topic counts twice.
+ */
 export async function readOutput<T>(
   kafka: Kafka,
   topic: string,
@@ -91,13 +96,19 @@ export async function readOutput<T>(
   o: { readUncommitted?: boolean } = {},
 ): Promise<{ arrivals: Arrival<T>[]; close(): Promise<void> }> {
   const arrivals: Arrival<T>[] = [];
+  const seen = new Set<string>();
   const consumer = kafka.consumer({ groupId, readUncommitted: o.readUncommitted ?? false, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachBatch: async ({ batch }) => {
       const at = Date.now();
-      for (const m of batch.messages) arrivals.push({ at, v: JSON.parse(m.value!.toString()) as T });
+      for (const m of batch.messages) {
+        const where = `${batch.partition}@${m.offset}`;
+        if (seen.has(where)) continue;
+        seen.add(where);
+        arrivals.push({ at, v: JSON.parse(m.value!.toString()) as T });
+      }
     },
   });
   return { arrivals, close: () => consumer.disconnect() };
