@@ -220,7 +220,7 @@ export interface PendingOperation {
    * is the fallback.
    */
   restoreLatestSince?: string;
-  /** With restoreLatestSince: the deployments whose state the new pods choose from (JobConfig.restoreLatest.lineage). */
+  /** With restoreLatestSince: the deployments whose state the new pods choose from (restoreLatest.lineage). */
   restoreLatestLineage?: string[];
   /**
    * The replaced deployment's slot 0 (its pod IP), recorded before its pods are deleted: the new pods are created only
