@@ -1,6 +1,17 @@
-// Batches for channel tests, and polling a channel's next elements by kind.
+// Batches for channel and sink tests, and polling a channel's next elements by kind.
 import type { ChannelElement } from '../exec/channel.ts';
-import type { Batch } from '../operators/types.ts';
+import { newBatch, type Batch } from '../operators/types.ts';
+
+/** Records `{ id: from }` .. `{ id: from + n - 1 }`, event time 0: what a sink test writes and reads back. */
+export function idBatch(from: number, n: number): Batch {
+  const b = newBatch();
+  for (let i = from; i < from + n; i++) {
+    b.recs.push({ id: i });
+    b.ts.push(0);
+    b.n++;
+  }
+  return b;
+}
 
 export function batchOf(n: number): ChannelElement {
   const batch: Batch = { recs: [], ts: [], keys: [], kgs: [], n };

@@ -17,19 +17,16 @@ import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { parseFinishedMessage } from '../../../../runtime/src/control/finished.ts';
-import { readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
 import { StreamJobs } from './resource.ts';
 import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import {
-  canonWindow,
-  exactlyOnce,
   harnessPerFile,
-  inputProducer,
   inputRecord,
+  javaExactlyOnce,
   referenceWindows,
+  sendInput,
   topicRecordCount,
-  type WindowOut,
 } from './testing/kafka-job-harness.ts';
 import { clicksApp } from './testing/clicks-app-image.ts';
 import { kubectlAsync } from './testing/kubectl.ts';
@@ -49,16 +46,7 @@ describe('a bounded StreamJob in application mode (a job module) with the real r
     const input = h.topics.in!;
     const output = h.topics.out!;
     const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, KEYS);
-    const producer = inputProducer(kafka);
-    await producer.connect();
-    await producer.send({
-      topic: input,
-      messages: Array.from({ length: RECORDS }, (_, i) => {
-        const r = rec(i);
-        return { key: r.user, partition: i % PARTITIONS, value: JSON.stringify(r) };
-      }),
-    });
-    await producer.disconnect();
+    await sendInput(kafka, input, PARTITIONS, rec, RECORDS);
     expect(await topicRecordCount(kafka, input)).toBe(RECORDS);
 
     // Every status the operator writes: a restart would show there.
@@ -108,11 +96,9 @@ describe('a bounded StreamJob in application mode (a job module) with the real r
 
       // The output as it is the moment the job says Finished, read_committed by Kafka's Java consumer.
       const want = referenceWindows(RECORDS, rec);
-      const got = (await readTopicWithJava(brokers, output, 'read_committed')).map((r) =>
-        canonWindow(JSON.parse(r.value) as WindowOut),
-      );
-      console.log(`${RECORDS} input records, ${want.length} reference windows; output ${got.length}`);
-      expect(exactlyOnce(want, got)).toEqual({ missing: [], unexpected: [], dups: 0, count: want.length });
+      const { java, javaCheck } = await javaExactlyOnce(brokers, output, want);
+      console.log(`${RECORDS} input records, ${want.length} reference windows; output ${java.length}`);
+      expect(javaCheck).toEqual({ missing: [], unexpected: [], dups: 0, count: want.length });
 
       const job = await kube.get<StreamJob>(StreamJobs, ns, name);
       const st = job.status!;

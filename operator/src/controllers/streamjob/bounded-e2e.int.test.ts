@@ -22,9 +22,9 @@ import {
   canonWindow,
   exactlyOnce,
   harnessPerFile,
-  inputProducer,
   inputRecord,
   referenceWindows,
+  sendInput,
   topicRecordCount,
   windowGraph,
   type InputRecord,
@@ -50,16 +50,7 @@ describe('a bounded StreamJob (real runtime)', () => {
     // The second batch's windows start an hour later: none of them is a window of the first.
     const second = inputRecord(base + 3_600_000, 40);
     const send = async (rec: (i: number) => InputRecord, n: number, offset: number) => {
-      const producer = inputProducer(kafka);
-      await producer.connect();
-      await producer.send({
-        topic: input,
-        messages: Array.from({ length: n }, (_, i) => {
-          const r = rec(i);
-          return { key: r.user, partition: (offset + i) % PARTITIONS, value: JSON.stringify(r) };
-        }),
-      });
-      await producer.disconnect();
+      await sendInput(kafka, input, PARTITIONS, rec, n, offset);
       expect(await topicRecordCount(kafka, input)).toBe(offset + n);
     };
     await send(first, FIRST, 0);

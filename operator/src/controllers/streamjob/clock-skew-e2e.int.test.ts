@@ -9,24 +9,16 @@
 // still ran — replaying what they committed after it. Made deterministic: the operator dies right
 // after recording that fallback (`state-ready`) and the old pods checkpoint for seconds more. Now
 // the lineage is read from storage (each checkpoint names its deployment): no clock compared.
-import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../kube/testing/cluster.ts';
-import { readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
 import { StreamJobs } from './resource.ts';
 import {
-  canonWindow,
-  exactlyOnce,
-  finishAndCompare,
   getJob,
   harnessPerFile,
-  inputProducer,
-  inputRecord,
-  produceLoop,
-  readOutput,
+  javaExactlyOnce,
   runningWith,
+  startWindowInput,
   windowGraph,
-  type WindowOut,
 } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
@@ -43,11 +35,14 @@ describe("a last-state upgrade with the operator's clock ahead of the slots' (re
     const { kube, ns, kafka, brokers, id } = h;
     const input = h.topics.in!;
     const output = h.topics.out!;
-    const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 40);
-    const reader = await readOutput<WindowOut>(kafka, output, `sjskew-reader-${id}`);
-    const producer: Producer = inputProducer(kafka);
-    await producer.connect();
-    const loop = produceLoop(producer, input, PARTITIONS, rec);
+    const { reader, finish } = await startWindowInput({
+      kafka,
+      input,
+      output,
+      partitions: PARTITIONS,
+      readerGroup: `sjskew-reader-${id}`,
+      keys: 40,
+    });
 
     await h.createJob(name, {
       upgradeMode: 'last-state',
@@ -95,19 +90,8 @@ describe("a last-state upgrade with the operator's clock ahead of the slots' (re
     expect.soft(upgraded.status?.deployed?.restoredFrom).toBe(newest.path);
 
     await sleep(1500);
-    const { n, want, check } = await finishAndCompare({
-      kafka,
-      loop,
-      producer,
-      topic: input,
-      partitions: PARTITIONS,
-      rec,
-      reader,
-    });
-    const java = (await readTopicWithJava(brokers, output, 'read_committed')).map((r) =>
-      canonWindow(JSON.parse(r.value) as WindowOut),
-    );
-    const javaCheck = exactlyOnce(want, java);
+    const { n, want, check } = await finish();
+    const { java, javaCheck } = await javaExactlyOnce(brokers, output, want);
     console.log(
       `${n} input records, ${want.length} reference windows; read_committed (Java) ${java.length}: missing ${javaCheck.missing.length}, duplicates ${javaCheck.dups}; kafkajs duplicates ${check.dups}`,
     );

@@ -9,25 +9,13 @@
 // completes the stop-with-savepoint the operator recorded as failed, slots 1..2 exit 0, slot 0
 // idles. Before the fix, Ready stayed True "3 slots running" and the savepoint id was forgotten
 // (only a timeout kept it), so the upgrade retried against a stopped job for ever.
-import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { SavepointStatus } from '../../../../runtime/src/control/contract.ts';
 import { RuntimeClient, RuntimeError, RuntimeErrorCodes } from '../../runtime-client/client.ts';
 import { StreamJobs } from './resource.ts';
-import {
-  finishAndCompare,
-  getJob,
-  harnessPerFile,
-  inputProducer,
-  inputRecord,
-  produceLoop,
-  readOutput,
-  runningWith,
-  windowGraph,
-  type WindowOut,
-} from './testing/kafka-job-harness.ts';
+import { getJob, harnessPerFile, runningWith, startWindowInput, windowGraph } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,11 +46,14 @@ describe('a stop-with-savepoint the operator recorded as failed completes late (
     const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
     const input = h.topics.in!;
-    const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 40);
-    const reader = await readOutput<WindowOut>(kafka, h.topics.out!, `sjlate-reader-${id}`);
-    const producer: Producer = inputProducer(kafka);
-    await producer.connect();
-    const loop = produceLoop(producer, input, PARTITIONS, rec);
+    const { reader, finish } = await startWindowInput({
+      kafka,
+      input,
+      output: h.topics.out!,
+      partitions: PARTITIONS,
+      readerGroup: `sjlate-reader-${id}`,
+      keys: 40,
+    });
 
     await h.createJob(name, {
       replicas: 3,
@@ -134,15 +125,7 @@ describe('a stop-with-savepoint the operator recorded as failed completes late (
 
     // ---- and nothing was lost or repeated on the way (read_committed)
     await sleep(1500);
-    const { want, check } = await finishAndCompare({
-      kafka,
-      loop,
-      producer,
-      topic: input,
-      partitions: PARTITIONS,
-      rec,
-      reader,
-    });
+    const { want, check } = await finish();
     expect(check).toEqual({ missing: [], unexpected: [], dups: 0, count: want.length });
   }, 300_000);
 });

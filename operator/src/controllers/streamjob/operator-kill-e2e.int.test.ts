@@ -25,7 +25,6 @@
 //     gone before the new ones are created), never more than that deployment's replicas, each
 //     slot pod created once, no pods of a deployment the operator did not record;
 //   - at the end the read_committed output equals the reference (no window lost, none twice).
-import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Informer, Resources, type KubeClient } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
@@ -33,21 +32,14 @@ import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import { StreamJobs } from './resource.ts';
-import { readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
 import {
-  canonWindow,
-  exactlyOnce,
-  finishAndCompare,
-  inputProducer,
   getJob,
   harnessPerFile,
-  inputRecord,
-  produceLoop,
-  readOutput,
+  javaExactlyOnce,
   runningWith,
   scaleJob,
+  startWindowInput,
   windowGraph,
-  type WindowOut,
 } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
@@ -181,13 +173,16 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
       windowGraph({ brokers, input, output: h.topics.out!, groupId: `g-${id}`, filter });
     // The savepoints in the bucket (h.state knows the job once it is created).
     const spFolders = () => h.state(name).savepointNames();
-    const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 50);
     const pods = await watchPods(kube, ns, name);
     const savepoints = await watchSavepoints(kube, ns, name);
-    const reader = await readOutput<WindowOut>(kafka, h.topics.out!, `sjkill-reader-${id}`);
-    const producer: Producer = inputProducer(kafka);
-    await producer.connect();
-    const loop = produceLoop(producer, input, PARTITIONS, rec);
+    const { reader, loop, finish } = await startWindowInput({
+      kafka,
+      input,
+      output: h.topics.out!,
+      partitions: PARTITIONS,
+      readerGroup: `sjkill-reader-${id}`,
+      keys: 50,
+    });
 
     try {
       await h.createJob(name, {
@@ -278,23 +273,12 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
         prev = done;
       }
 
-      const { n, want, got, check } = await finishAndCompare({
-        kafka,
-        loop,
-        producer,
-        topic: input,
-        partitions: PARTITIONS,
-        rec,
-        reader,
-      });
+      const { n, want, got, check } = await finish();
       // The verdict is Kafka's own Java consumer's (read_committed, partitions assigned, no group): the live
       // kafkajs reader above, a group member for the whole test (a rejoin re-delivers what it had not
       // committed), is kept for its arrival times. When the two disagree, the difference is the reader's, and
       // both figures are printed.
-      const java = (await readTopicWithJava(brokers, h.topics.out!, 'read_committed')).map((r) =>
-        canonWindow(JSON.parse(r.value) as WindowOut),
-      );
-      const javaCheck = exactlyOnce(want, java);
+      const { java, javaCheck } = await javaExactlyOnce(brokers, h.topics.out!, want);
       console.log(
         `${n} input records, ${want.length} reference windows; read_committed (Java) ${java.length} (missing ${javaCheck.missing.length}, duplicates ${javaCheck.dups}); kafkajs reader ${got.length} (missing ${check.missing.length}, duplicates ${check.dups}); ${pods.events} pod events watched\n${lines.join('\n')}`,
       );

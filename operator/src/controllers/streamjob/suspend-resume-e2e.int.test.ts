@@ -10,24 +10,16 @@
 // from); the old pods keep checkpointing every 100 ms for 3 s until a new operator deletes them.
 // The resumed pods must restore the newest checkpoint of the suspended deployment as storage
 // holds it after they are gone, and the output must hold every window once.
-import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../kube/testing/cluster.ts';
-import { readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
 import { StreamJobs } from './resource.ts';
 import {
-  canonWindow,
-  exactlyOnce,
-  finishAndCompare,
   getJob,
   harnessPerFile,
-  inputProducer,
-  inputRecord,
-  produceLoop,
-  readOutput,
+  javaExactlyOnce,
   runningWith,
+  startWindowInput,
   windowGraph,
-  type WindowOut,
 } from './testing/kafka-job-harness.ts';
 
 const PARTITIONS = 4;
@@ -43,11 +35,14 @@ describe('suspend in last-state mode, then resume (real runtime)', () => {
     const { kube, ns, kafka, brokers, id } = h;
     const input = h.topics.in!;
     const output = h.topics.out!;
-    const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 40);
-    const reader = await readOutput<WindowOut>(kafka, output, `sjsr-reader-${id}`);
-    const producer: Producer = inputProducer(kafka);
-    await producer.connect();
-    const loop = produceLoop(producer, input, PARTITIONS, rec);
+    const { reader, finish } = await startWindowInput({
+      kafka,
+      input,
+      output,
+      partitions: PARTITIONS,
+      readerGroup: `sjsr-reader-${id}`,
+      keys: 40,
+    });
 
     await h.createJob(name, {
       upgradeMode: 'last-state',
@@ -103,19 +98,8 @@ describe('suspend in last-state mode, then resume (real runtime)', () => {
 
     // ---- exactly-once: the reference windows, each once, under read_committed (Kafka's Java consumer)
     await sleep(1500);
-    const { n, want, check } = await finishAndCompare({
-      kafka,
-      loop,
-      producer,
-      topic: input,
-      partitions: PARTITIONS,
-      rec,
-      reader,
-    });
-    const java = (await readTopicWithJava(brokers, output, 'read_committed')).map((r) =>
-      canonWindow(JSON.parse(r.value) as WindowOut),
-    );
-    const javaCheck = exactlyOnce(want, java);
+    const { n, want, check } = await finish();
+    const { java, javaCheck } = await javaExactlyOnce(brokers, output, want);
     console.log(
       `${n} input records, ${want.length} reference windows; read_committed (Java) ${java.length}: missing ${javaCheck.missing.length}, duplicates ${javaCheck.dups}; kafkajs duplicates ${check.dups}`,
     );

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { newBatch, type Batch } from '../../operators/types.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
+import { idBatch } from '../../testing/channel-batches.ts';
 import type { SinkWriterContext } from '../api.ts';
 import { FileSink, type FileCommittable } from './file-sink.ts';
 
@@ -29,16 +29,6 @@ const ctx = (slot: number, parallelism: number, restoredCommittables?: readonly 
   ...(restoredCommittables ? { restoredCommittables } : {}),
 });
 
-function records(from: number, n: number): Batch {
-  const b = newBatch();
-  for (let i = from; i < from + n; i++) {
-    b.recs.push({ id: i });
-    b.ts.push(0);
-    b.n++;
-  }
-  return b;
-}
-
 const lines = (path: string): string[] =>
   readFileSync(path, 'utf8')
     .split('\n')
@@ -57,7 +47,7 @@ describe('file sink', () => {
     const path = join(dir, 'out-{slot}.jsonl');
     writeFileSync(join(dir, 'out-0.jsonl'), '{"earlier":"run"}\n');
     const s = await sinkWith(path, 0, 2);
-    s.write(records(0, 2));
+    s.write(idBatch(0, 2));
     await s.close();
     expect(lines(join(dir, 'out-0.jsonl'))).toEqual(['{"earlier":"run"}', ...idLines(0, 2)]);
   });
@@ -67,9 +57,9 @@ describe('file sink', () => {
     const file = join(dir, 'out-1.jsonl');
     writeFileSync(file, '{"earlier":"run"}\n');
     const s = await sinkWith(join(dir, 'out-{slot}.jsonl'), 1, 2);
-    s.write(records(0, 500));
+    s.write(idBatch(0, 500));
     const pre = s.preCommit(3);
-    s.write(records(500, 10)); // after the barrier: not part of checkpoint 3
+    s.write(idBatch(500, 10)); // after the barrier: not part of checkpoint 3
     const committables = (await pre) as FileCommittable[];
     const before = '{"earlier":"run"}\n' + idLines(0, 500).join('\n') + '\n';
     expect(committables).toEqual([{ slot: 1, path: file, bytes: Buffer.byteLength(before) }]);
@@ -81,14 +71,14 @@ describe('file sink', () => {
     const dir = tempDir();
     const path = join(dir, 'out-{slot}.jsonl');
     const first = await sinkWith(path, 0, 1);
-    first.write(records(0, 3));
+    first.write(idBatch(0, 3));
     const committables = await first.preCommit(1);
-    first.write(records(3, 4)); // after checkpoint 1, then the process dies
+    first.write(idBatch(3, 4)); // after checkpoint 1, then the process dies
     await first.close();
     expect(lines(join(dir, 'out-0.jsonl'))).toHaveLength(7);
 
     const second = await sinkWith(path, 0, 1, committables);
-    second.write(records(3, 4)); // the restored job writes what followed checkpoint 1 again
+    second.write(idBatch(3, 4)); // the restored job writes what followed checkpoint 1 again
     await second.close();
     expect(lines(join(dir, 'out-0.jsonl'))).toEqual(idLines(0, 7)); // once each
   });
@@ -99,9 +89,9 @@ describe('file sink', () => {
     const committed: unknown[][] = [];
     for (const slot of [0, 1, 2]) {
       const s = await sinkWith(path, slot, 3);
-      s.write(records(slot * 100, 2));
+      s.write(idBatch(slot * 100, 2));
       committed.push([...(await s.preCommit(1))]);
-      s.write(records(slot * 100 + 2, 3)); // after the checkpoint
+      s.write(idBatch(slot * 100 + 2, 3)); // after the checkpoint
       await s.close();
     }
     const moved = join(dir, 'elsewhere-0.jsonl');
@@ -121,8 +111,8 @@ describe('file sink', () => {
     const path = join(dir, 'shared.jsonl');
     const a = await sinkWith(path, 0, 2);
     const b = await sinkWith(path, 1, 2);
-    a.write(records(0, 2));
-    b.write(records(10, 2));
+    a.write(idBatch(0, 2));
+    b.write(idBatch(10, 2));
     expect(await a.preCommit(1)).toEqual([]);
     expect(await b.preCommit(1)).toEqual([]);
     await a.close();
@@ -134,10 +124,10 @@ describe('file sink', () => {
     const dir = tempDir();
     const path = join(dir, 'out.jsonl');
     const s = await sinkWith(path, 0, 1);
-    s.write(records(0, 2));
+    s.write(idBatch(0, 2));
     const committables = await s.preCommit(1);
     expect(committables).toEqual([{ slot: 0, path, bytes: statSync(path).size }]);
-    s.write(records(2, 2));
+    s.write(idBatch(2, 2));
     await s.close();
     const again = await sinkWith(path, 0, 1, committables);
     await again.close();
@@ -149,7 +139,7 @@ describe('file sink', () => {
     const file = join(dir, 'out-0.jsonl');
     writeFileSync(file, 'x\n');
     const s = await sinkWith(join(dir, 'out-{slot}.jsonl'), 0, 1, [{ slot: 0, path: file, bytes: 1000 }]);
-    s.write(records(0, 1));
+    s.write(idBatch(0, 1));
     await s.close();
     expect(readFileSync(file, 'utf8')).toBe('x\n{"id":0}\n');
   });
@@ -157,7 +147,7 @@ describe('file sink', () => {
   it('a path that is not a regular file (/dev/null) records nothing and syncs nothing', async () => {
     expect(existsSync('/dev/null')).toBe(true);
     const s = await sinkWith('/dev/null', 0, 1, [{ slot: 0, path: '/dev/null', bytes: 0 }]);
-    s.write(records(0, 3));
+    s.write(idBatch(0, 3));
     expect(await s.preCommit(1)).toEqual([]);
     await s.close();
   });

@@ -12,8 +12,8 @@ import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
 import { isTributaryError } from '../../errors.ts';
 import { createJobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec, KafkaSinkSpec } from '../../graph/spec.ts';
-import { newBatch, type Batch } from '../../operators/types.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
+import { idBatch } from '../../testing/channel-batches.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
 import { validateGraph } from '../validate-graph.ts';
 import { KafkaSink } from './kafka-sink.ts';
@@ -50,16 +50,6 @@ const ctx = (): SinkWriterContext => ({
   wake: () => undefined,
 });
 
-function records(from: number, n: number): Batch {
-  const b = newBatch();
-  for (let i = from; i < from + n; i++) {
-    b.recs.push({ id: i });
-    b.ts.push(0);
-    b.n++;
-  }
-  return b;
-}
-
 /** Whether `p` settled within a few turns of the event loop (no timers involved). */
 async function settled(p: Promise<unknown>): Promise<boolean> {
   let done = false;
@@ -77,11 +67,11 @@ describe('at-least-once Kafka sink at a checkpoint barrier', () => {
   it('sends what lingers and resolves only once every send before the barrier is acknowledged', async () => {
     const sink = new HeldSendsSink(spec);
     await sink.open(ctx());
-    sink.write(records(0, 3)); // lingers (sent after LINGER_MS, or at the barrier)
+    sink.write(idBatch(0, 3)); // lingers (sent after LINGER_MS, or at the barrier)
     expect(sink.sends).toHaveLength(0);
     const pre = sink.preCommit(1);
     expect(sink.sends.map(ids)).toEqual([[0, 1, 2]]); // the barrier sent it at once
-    sink.write(records(3, 2)); // after the barrier: the next checkpoint's
+    sink.write(idBatch(3, 2)); // after the barrier: the next checkpoint's
     await expect.poll(() => sink.sends.length).toBe(2); // its linger sent it; still unacknowledged
     expect(await settled(pre)).toBe(false);
     sink.sends[0]?.ack();
@@ -93,7 +83,7 @@ describe('at-least-once Kafka sink at a checkpoint barrier', () => {
   it('rejects, naming the sink, the topic and the checkpoint, when a send before the barrier fails', async () => {
     const sink = new HeldSendsSink(spec);
     await sink.open(ctx());
-    sink.write(records(0, 3));
+    sink.write(idBatch(0, 3));
     const pre = sink.preCommit(7);
     expect(await settled(pre)).toBe(false);
     sink.sends[0]?.fail(new Error('NOT_LEADER_FOR_PARTITION'));

@@ -6,9 +6,11 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { ErrorCodes, OperatorError } from '../../../kube/errors.ts';
 import { waitFor } from '../../../kube/testing/cluster.ts';
+import { inputProducer } from '../../../../../runtime/src/testing/kafka-topics.ts';
+import { readTopicWithJava } from '../../../../../test/harness/java-topic-reader.ts';
 
 // The input producer is idempotent: a resent produce request must not duplicate input the reference counts once.
-export { inputProducer } from '../../../../../runtime/src/testing/kafka-topics.ts';
+export { inputProducer };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface InputRecord {
@@ -34,6 +36,33 @@ export async function topicRecordCount(kafka: Kafka, topic: string): Promise<num
     return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Sends records rec(0)..rec(n-1) of a bounded input at once, record i to partition (offset + i) % partitions
+ * (`offset`: the records the topic holds already, so the spread goes on where it left off).
+ */
+export async function sendInput(
+  kafka: Kafka,
+  topic: string,
+  partitions: number,
+  rec: (i: number) => InputRecord,
+  n: number,
+  offset = 0,
+): Promise<void> {
+  const producer = inputProducer(kafka);
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      messages: Array.from({ length: n }, (_, i) => {
+        const r = rec(i);
+        return { key: r.user, partition: (offset + i) % partitions, value: JSON.stringify(r) };
+      }),
+    });
+  } finally {
+    await producer.disconnect();
   }
 }
 
@@ -240,4 +269,52 @@ export function exactlyOnce(
     dups: got.length - gotSet.size,
     count: got.length,
   };
+}
+
+/**
+ * The output of `topic` as Kafka's own Java consumer reads it under read_committed (every partition
+ * assigned, no group: the independent verdict, see test/harness/java-topic-reader.ts), canonical
+ * window lines in the order read, and its exactlyOnce check against the reference `want`.
+ */
+export async function javaExactlyOnce(
+  brokers: string,
+  topic: string,
+  want: readonly string[],
+): Promise<{ java: string[]; javaCheck: ReturnType<typeof exactlyOnce> }> {
+  const java = (await readTopicWithJava(brokers, topic, 'read_committed')).map((r) =>
+    canonWindow(JSON.parse(r.value) as WindowOut),
+  );
+  return { java, javaCheck: exactlyOnce(want, java) };
+}
+
+/** A running input of the keyed-window job and the live output reader; `finish` is finishAndCompare's. */
+export interface WindowInput {
+  rec: (i: number) => InputRecord;
+  reader: { arrivals: Arrival<WindowOut>[]; close(): Promise<void> };
+  producer: Producer;
+  loop: ProducerLoop;
+  finish(): ReturnType<typeof finishAndCompare>;
+}
+
+/**
+ * Starts the output reader (group `readerGroup`, from the beginning) and then the producer loop
+ * of inputRecord(now, `keys`) into `input`, so no output is missed and the reference covers
+ * every record sent.
+ */
+export async function startWindowInput(o: {
+  kafka: Kafka;
+  input: string;
+  output: string;
+  partitions: number;
+  readerGroup: string;
+  keys: number;
+}): Promise<WindowInput> {
+  const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, o.keys);
+  const reader = await readOutput<WindowOut>(o.kafka, o.output, o.readerGroup);
+  const producer = inputProducer(o.kafka);
+  await producer.connect();
+  const loop = produceLoop(producer, o.input, o.partitions, rec);
+  const finish = () =>
+    finishAndCompare({ kafka: o.kafka, loop, producer, topic: o.input, partitions: o.partitions, rec, reader });
+  return { rec, reader, producer, loop, finish };
 }
