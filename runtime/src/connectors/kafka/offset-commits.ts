@@ -25,6 +25,7 @@ import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import type { SourceReaderContext } from '../api.ts';
 import { committedOffsets } from './admin-lookups.ts';
 import { scopedKafkaId } from './id-scope.ts';
+import { internalCluster } from './kafkajs-cluster.ts';
 
 type GroupCoordinator = {
   offsetCommit(r: {
@@ -34,23 +35,6 @@ type GroupCoordinator = {
     topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
   }): Promise<unknown>;
 };
-type InternalCluster = {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  findGroupCoordinator(r: { groupId: string; coordinatorType: number }): Promise<GroupCoordinator>;
-};
-
-/** kafkajs internal (2.2.4, as transactional-client.ts): a Cluster of this client, for a member-less OffsetCommit. */
-function internalCluster(kafka: KafkaClient): InternalCluster {
-  const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-  const create = sym === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[sym];
-  if (typeof create !== 'function')
-    throw new TributaryError(
-      'TRIB_CONNECTOR_FAILED',
-      'kafkajs internals changed: no private createCluster (kafkajs 2.2.4 is required to commit source offsets)',
-    );
-  return (create as (o: object) => InternalCluster)({ metadataMaxAge: 300_000, allowAutoTopicCreation: false });
-}
 
 export class SourceGroupOffsets {
   /** The group the offsets are committed to and read from. */
@@ -106,7 +90,7 @@ export class SourceGroupOffsets {
     if (offsets.size === 0) return;
     const { topic } = this;
     const partitions = [...offsets].map(([partition, off]) => ({ partition, offset: off.toString() }));
-    const cluster = internalCluster(this.kafka);
+    const cluster = internalCluster<GroupCoordinator>(this.kafka, 'TRIB_CONNECTOR_FAILED', 'to commit source offsets');
     try {
       await cluster.connect();
       for (let attempt = 0; ; attempt++) {

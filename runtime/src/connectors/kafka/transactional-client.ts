@@ -6,8 +6,8 @@ import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committe
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
-import { TributaryError } from '../../errors.ts';
 import { brokerList } from './client.ts';
+import { internalCluster } from './kafkajs-cluster.ts';
 import { logKafkajsEntry } from './kafkajs-log.ts';
 
 const { Kafka, logLevel } = kafkajs;
@@ -85,24 +85,6 @@ type InternalBroker = {
     transactionResult: boolean;
   }): Promise<unknown>;
 };
-type InternalCluster = {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  findGroupCoordinator(r: { groupId: string; coordinatorType: number }): Promise<InternalBroker>;
-};
-
-/** kafkajs internal: a Cluster of this client. */
-function internalCluster(kafka: KafkaClient): InternalCluster {
-  const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-  const create = sym === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[sym];
-  if (typeof create !== 'function')
-    throw new TributaryError(
-      'TRIB_SINK_COMMIT_FAILED',
-      'kafkajs internals changed: no private createCluster (kafkajs 2.2.4 is required for exactly-once recovery)',
-    );
-  return (create as (o: object) => InternalCluster)({ metadataMaxAge: 300_000, allowAutoTopicCreation: false });
-}
-
 export interface KafkaCommittable {
   transactionalId: string;
   /** Int64 as a decimal string. */
@@ -124,7 +106,7 @@ export async function commitRestored(
   timeoutMs: number,
 ): Promise<Set<string>> {
   const committed = new Set<string>();
-  const cluster = internalCluster(kafka);
+  const cluster = internalCluster<InternalBroker>(kafka, 'TRIB_SINK_COMMIT_FAILED', 'for exactly-once recovery');
   await cluster.connect();
   try {
     for (const c of committables) {
