@@ -1,7 +1,7 @@
 // Lookup keys: one column is the value's text (as before composite keys); a tuple is the JSON of
 // its parts' texts, unambiguous where a separator would collide, and decoded back for point gets.
 import { describe, expect, it } from 'vitest';
-import { indexRows } from './druid/lookup-table.ts';
+import { indexRows } from './lookup-table.ts';
 import { keyParts, lookupKeyOf, rowKeyOf } from './lookup-key.ts';
 
 describe('lookup keys', () => {

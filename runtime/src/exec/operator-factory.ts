@@ -5,10 +5,11 @@
 // operator's outputs are wired (chained, or into an exchange) is the caller's: `wiring`.
 import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
-import { LookupTable } from '../connectors/druid/lookup-table.ts';
+import { druidTableLoader } from '../connectors/druid/druid-lookup-loader.ts';
 import { kuduTableLoader } from '../connectors/kudu/kudu-lookup-loader.ts';
 import { KuduPointLookup } from '../connectors/kudu/kudu-point-lookup.ts';
 import { asList } from '../connectors/lookup-key.ts';
+import { LookupTable } from '../connectors/lookup-table.ts';
 import { AsyncLookupOperator } from '../operators/async-lookup.ts';
 import { lookupCacheEntries, lookupFetchedKeys } from './lookup-metrics.ts';
 import { isTributaryError, TributaryError } from '../errors.ts';
@@ -248,9 +249,10 @@ export class OperatorFactory {
         if (src.kudu?.mode === 'get') return this.pointLookup(name, l, src.kudu, inSchema, errors(), slot, wiring);
         const table = new LookupTable({
           name: l.table,
-          ...(src.kudu
-            ? { load: kuduTableLoader(l.table, src.kudu), ...(src.kudu.refresh ? { refresh: src.kudu.refresh } : {}) }
-            : { spec: src.druid as NonNullable<SourceSpec['druid']> }),
+          load: src.kudu
+            ? kuduTableLoader(l.table, src.kudu)
+            : druidTableLoader(l.table, src.druid as NonNullable<SourceSpec['druid']>),
+          refresh: (src.kudu ?? src.druid)?.refresh,
           columns: asList(l.column),
           logger: this.o.logger,
           onRefresh: (r) => this.lookupRefreshes().labels(l.table, r).inc(),

@@ -2,7 +2,7 @@
 // (the real Kudu answers too fast to hold a fetch open between two pushes; the integration test,
 // kudu-point-lookup.int.test.ts, runs the operator against it in a job).
 import { describe, expect, it } from 'vitest';
-import type { Row } from '../connectors/druid/lookup-table.ts';
+import type { Row } from '../connectors/lookup-key.ts';
 import { LookupCache } from '../connectors/lookup-cache.ts';
 import { compileExpr } from '../expr/cel.ts';
 import { batchOf, CollectingOutput, testContext } from '../testing/harness.ts';

@@ -1,6 +1,6 @@
 // What an asynchronous lookup step reads rows from (a kudu source in `mode: get`): rows by key
 // string, some answered at once from a cache, the rest fetched together.
-import type { Row } from '../connectors/druid/lookup-table.ts';
+import type { Row } from '../connectors/lookup-key.ts';
 
 export interface KeyedLookup {
   /** Connects (before the sources open); fails the job when the table cannot be used. */

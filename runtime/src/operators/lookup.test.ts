@@ -2,7 +2,7 @@
 // counted under the job's onRecordError and treated as unmatched (kept or dropped by onMissing).
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { LookupTable } from '../connectors/druid/lookup-table.ts';
+import { LookupTable } from '../connectors/lookup-table.ts';
 import { compileExpr } from '../expr/cel.ts';
 import { batchOf, CollectingOutput, testContext } from '../testing/harness.ts';
 import { LookupOperator } from './lookup.ts';

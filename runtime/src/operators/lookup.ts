@@ -1,4 +1,4 @@
-// lookup: enrichment from a table (see connectors/druid/lookup-table.ts). For each record,
+// lookup: enrichment from a table (see connectors/lookup-table.ts). For each record,
 // `key` (CEL, one expression per key column) gives the lookup key, compared as a string (a tuple
 // of strings for a composite key, connectors/lookup-key.ts) with the table's key columns; the
 // matching row's fields (all but the key columns, or `fields`) are merged over the record.
@@ -7,7 +7,7 @@
 // counted under the job's onRecordError and, when that skips, treated as unmatched.
 // Stateless: records keep their timestamps; watermarks pass through.
 import type { CompiledExpr } from '../expr/cel.ts';
-import type { LookupTable } from '../connectors/druid/lookup-table.ts';
+import type { LookupTable } from '../connectors/lookup-table.ts';
 import { lookupKeyOf, type Row } from '../connectors/lookup-key.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import type { RecordErrors } from './record-errors.ts';

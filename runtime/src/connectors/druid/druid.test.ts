@@ -4,7 +4,7 @@
 // and answers a proxy in front of Druid gives (an HTML error page, a 200 that is not a list of
 // rows). Everything Druid itself answers — rows, slots, positions, quoting, bad SQL, a missing
 // datasource, refreshes, a refresh that fails, enrichment — is tested against the real Druid in
-// druid-source.int.test.ts and lookup-table.int.test.ts. Also here: graph validation of lookup
+// druid-source.int.test.ts and ../lookup-table.int.test.ts. Also here: graph validation of lookup
 // tables and the druid sink's rows (no server).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +15,8 @@ import { JobExecutor } from '../../exec/job-executor.ts';
 import { validateGraph, checkGraph } from '../validate-graph.ts';
 import { CollectingSink } from '../../testing/harness.ts';
 import { druidRow, druidKafkaSpec } from './druid-sink.ts';
-import { LookupTable } from './lookup-table.ts';
+import { LookupTable } from '../lookup-table.ts';
+import { druidTableLoader } from './druid-lookup-loader.ts';
 
 let server: Server;
 let url = '';
@@ -96,7 +97,8 @@ describe('lookup step (druid source as a table)', () => {
     const results: string[] = [];
     const t = new LookupTable({
       name: 'countries',
-      spec: { url, query: 'SELECT 1', refresh: '1h' },
+      load: druidTableLoader('countries', { url, query: 'SELECT 1' }),
+      refresh: '1h',
       columns: ['code'],
       logger,
       onRefresh: (r) => results.push(r),

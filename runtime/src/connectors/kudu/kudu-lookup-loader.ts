@@ -1,6 +1,6 @@
 // Loads a kudu source's table for a lookup step: one scan of the projected columns of the rows
 // matching `equals` and `predicates` (values as the kudu source emits them), on a client opened for the load and
-// closed after it. The lookup table (connectors/druid/lookup-table.ts) indexes the rows by the
+// closed after it. The lookup table (connectors/lookup-table.ts) indexes the rows by the
 // step's column and calls this again every `refresh`.
 import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSourceSpec } from '../../graph/spec.ts';

@@ -1,30 +1,25 @@
-// A lookup table: the rows of a druid source's SQL query (or of another loader, e.g. a kudu
-// source's scan) keyed by its key columns (one, or a tuple), re-loaded every `refresh` (default 1m). Each slot holds
-// its own copy (p loads per refresh).
+// A lookup table: the rows a loader returns (a druid source's SQL query, druid/druid-lookup-loader.ts;
+// a kudu source's scan, kudu/kudu-lookup-loader.ts) keyed by its key columns (one, or a tuple),
+// re-loaded every `refresh` (default 1m). Each slot holds its own copy (p loads per refresh).
 // Invariants: open() fails the job when the FIRST load fails (no table, no enrichment —
-// the error names the source and carries Druid's message); a later failed refresh keeps
-// the last good table, is logged and counted (result="failed"), and the next tick retries.
-// A refresh replaces the whole map at once, so a record never sees half a table. The table
-// is not checkpointed: after a restore it is loaded again (lookups read the current table).
+// the error is the loader's, naming the source and carrying the store's message); a later failed
+// refresh keeps the last good table, is logged and counted (result="failed"), and the next tick
+// retries. A refresh replaces the whole map at once, so a record never sees half a table. The
+// table is not checkpointed: after a restore it is loaded again (lookups read the current table).
 import type { Logger } from 'pino';
-import { TributaryError } from '../../errors.ts';
-import { parseDuration } from '../../graph/duration.ts';
-import type { DruidSourceSpec } from '../../graph/spec.ts';
-import { runDruidSql } from './druid-sql.ts';
+import { parseDuration } from '../graph/duration.ts';
 
-import { keyString, rowKeyOf, type Row } from '../lookup-key.ts';
+import { keyString, rowKeyOf, type Row } from './lookup-key.ts';
 
 export { keyString, type Row };
 
 export interface LookupTableOptions {
-  /** The druid source's name (for messages and metrics). */
+  /** The table's source name (for messages and metrics). */
   name: string;
-  /** The druid source's spec (its query is the loader), unless `load` is given. */
-  spec?: DruidSourceSpec;
-  /** Loads every row (a kudu source's scan); replaces the druid query. */
-  load?: () => Promise<Row[]>;
-  /** How often to reload; default the druid source's `refresh`, else 1m. */
-  refresh?: string;
+  /** Loads every row (a druid source's query, a kudu source's scan). */
+  load: () => Promise<Row[]>;
+  /** How often to reload (the source's `refresh`); default 1m. */
+  refresh?: string | undefined;
   /** Columns holding the key (several: a composite key, see lookup-key.ts); rows without one are skipped. */
   columns: readonly string[];
   logger: Logger;
@@ -63,24 +58,12 @@ export class LookupTable {
     return this.rows.get(key);
   }
 
-  private load(): Promise<Row[]> {
-    if (this.o.load) return this.o.load();
-    if (!this.o.spec)
-      throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `lookup table "${this.o.name}": no loader`);
-    return runDruidSql({
-      url: this.o.spec.url,
-      query: this.o.spec.query,
-      timeoutMs: parseDuration(this.o.spec.timeout ?? '30s') ?? 30_000,
-      who: `lookup table "${this.o.name}"`,
-    });
-  }
-
   async open(): Promise<void> {
-    this.rows = indexRows(await this.load(), this.o.columns);
+    this.rows = indexRows(await this.o.load(), this.o.columns);
     this.loadedAt = Date.now();
     this.o.onRefresh?.('ok');
     this.o.logger.info({ table: this.o.name, rows: this.rows.size }, 'lookup table loaded');
-    const every = parseDuration(this.o.refresh ?? this.o.spec?.refresh ?? '1m') ?? DEFAULT_REFRESH_MS;
+    const every = parseDuration(this.o.refresh ?? '1m') ?? DEFAULT_REFRESH_MS;
     this.timer = setInterval(() => void this.refresh(), every);
     this.timer.unref();
   }
@@ -90,7 +73,7 @@ export class LookupTable {
     if (this.refreshing) return;
     this.refreshing = true;
     try {
-      const next = indexRows(await this.load(), this.o.columns);
+      const next = indexRows(await this.o.load(), this.o.columns);
       this.rows = next;
       this.loadedAt = Date.now();
       this.o.onRefresh?.('ok');

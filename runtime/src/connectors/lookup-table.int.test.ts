@@ -10,15 +10,16 @@ import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { Counter } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTributaryError } from '../../errors.ts';
-import { createJobExecutor } from '../../exec/job-executor.ts';
-import type { GraphSpec } from '../../graph/spec.ts';
-import { silentLogger } from '../../telemetry/logger.ts';
-import { JobMetrics } from '../../telemetry/metrics.ts';
-import { DruidDataset, testDruidUrl } from '../../testing/druid-dataset.ts';
-import { CollectingSink, sortedJson, type Emitted } from '../../testing/harness.ts';
-import { createTopics, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
-import { validateGraph } from '../validate-graph.ts';
+import { isTributaryError } from '../errors.ts';
+import { createJobExecutor } from '../exec/job-executor.ts';
+import type { GraphSpec } from '../graph/spec.ts';
+import { silentLogger } from '../telemetry/logger.ts';
+import { JobMetrics } from '../telemetry/metrics.ts';
+import { DruidDataset, testDruidUrl } from '../testing/druid-dataset.ts';
+import { CollectingSink, sortedJson, type Emitted } from '../testing/harness.ts';
+import { createTopics, inputProducer, testBrokers } from '../testing/kafka-topics.ts';
+import { validateGraph } from './validate-graph.ts';
+import { druidTableLoader } from './druid/druid-lookup-loader.ts';
 import { LookupTable } from './lookup-table.ts';
 
 describe('lookup tables from the real Druid', () => {
@@ -121,7 +122,8 @@ describe('lookup tables from the real Druid', () => {
     let onRefresh: () => void = () => undefined;
     const table = new LookupTable({
       name: 'countries',
-      spec: { url: testDruidUrl(), query, refresh: '1s' },
+      load: druidTableLoader('countries', { url: testDruidUrl(), query }),
+      refresh: '1s',
       columns: ['code'],
       logger: silentLogger(),
       onRefresh: (r) => {
@@ -250,11 +252,11 @@ describe('lookup tables from the real Druid', () => {
     let onRefresh: () => void = () => undefined;
     const table = new LookupTable({
       name: 'capitals',
-      spec: {
+      load: druidTableLoader('capitals', {
         url: testDruidUrl(),
         query: `SELECT code, JSON_VALUE(PARSE_JSON(meta), '$.capital') AS capital FROM "${datasource}" WHERE meta IS NOT NULL`,
-        refresh: '1s',
-      },
+      }),
+      refresh: '1s',
       columns: ['code'],
       logger,
       onRefresh: (r) => {
