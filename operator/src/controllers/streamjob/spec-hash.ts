@@ -1,24 +1,34 @@
 // What of a spec needs new pods, hashed: equal hashes = the running deployment already runs
 // it; equal shape hashes with different replicas = a rescale. Deployment ids carry the hash.
-// Pure; the hash is stable across key order (sorted keys).
+// Which fields count is spec-fields.ts's table (every field classified); this file only says how
+// a field's value is hashed. Pure; the hash is stable across key order (sorted keys), and an
+// absent field hashes as if its key did not exist: a new 'redeploy' field keeps the hashes of
+// the specs that leave it unset (given no schema default), so an operator upgrade redeploys no job.
 import { createHash } from 'node:crypto';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import { SPEC_FIELDS, specFields, type DeployedField } from './spec-fields.ts';
 import { storageForHash, type JobDefaults } from './state-storage.ts';
 
-/** The fields whose change needs new pods; everything else (policies) applies in place. */
+/**
+ * A deployed field's value as hashed, where it is not the field itself: the effective image, and
+ * the effective state storage (the operator's default when the spec names no place). These forms
+ * are what running jobs' hashes were computed from; changing one redeploys every job.
+ */
+const HASHED_AS: { readonly [K in DeployedField]?: (spec: StreamJobSpec, defaults: JobDefaults) => unknown } = {
+  image: (spec, defaults) => spec.image || defaults.image,
+  stateStorage: (spec, defaults) => storageForHash(spec, defaults),
+  podTemplate: (spec) => spec.podTemplate ?? {},
+};
+
+const deployedFields = specFields.filter(
+  (k): k is DeployedField => SPEC_FIELDS[k] === 'redeploy' || SPEC_FIELDS[k] === 'rescale',
+);
+
+/** The fields whose change needs new pods (spec-fields.ts); everything else applies otherwise. */
 export function deploymentSpecOf(spec: StreamJobSpec, defaults: JobDefaults): Record<string, unknown> {
-  return {
-    image: spec.image || defaults.image,
-    replicas: spec.replicas,
-    maxParallelism: spec.maxParallelism,
-    restartNonce: spec.restartNonce,
-    checkpointing: spec.checkpointing,
-    stateStorage: storageForHash(spec, defaults),
-    podTemplate: spec.podTemplate ?? {},
-    graph: spec.graph,
-    // Application mode: the module (and the image above) define the graph; a new one is an upgrade.
-    job: spec.job,
-  };
+  const out: Record<string, unknown> = {};
+  for (const k of deployedFields) out[k] = HASHED_AS[k] ? HASHED_AS[k](spec, defaults) : spec[k];
+  return out;
 }
 
 /** Stable hash (sorted keys) of what matters for deployment. */
@@ -29,11 +39,12 @@ export function specHash(spec: StreamJobSpec, defaults: JobDefaults): string {
     .slice(0, 16);
 }
 
-/** Hash of the deployment spec without replicas: equal hashes + different replicas = a rescale. */
+/** Hash of the deployment spec without the rescale field (replicas): equal + different replicas = a rescale. */
 export function shapeHash(spec: StreamJobSpec, defaults: JobDefaults): string {
-  const { replicas: _r, ...rest } = deploymentSpecOf(spec, defaults);
-  void _r;
-  return createHash('sha256').update(stableJson(rest)).digest('hex').slice(0, 16);
+  const shape = Object.fromEntries(
+    Object.entries(deploymentSpecOf(spec, defaults)).filter(([k]) => SPEC_FIELDS[k as DeployedField] !== 'rescale'),
+  );
+  return createHash('sha256').update(stableJson(shape)).digest('hex').slice(0, 16);
 }
 
 export function stableJson(v: unknown): string {
