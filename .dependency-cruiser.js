@@ -22,6 +22,14 @@ export default {
       to: { path: '^operator/src/', pathNot: '^operator/src/(kube|telemetry)/' },
     },
     {
+      name: 'core-is-a-leaf',
+      severity: 'error',
+      comment:
+        'runtime/src/core holds the concepts every layer shares (record, batch, barrier, watermark): it imports nothing of the runtime but its error type.',
+      from: { path: '^runtime/src/core/' },
+      to: { path: '^runtime/src/', pathNot: '^runtime/src/(core/|errors\\.ts$)' },
+    },
+    {
       name: 'state-is-a-leaf',
       severity: 'error',
       comment: 'runtime/src/state (keyed state, snapshot format) depends on nothing of the runtime but its error type.',
@@ -33,7 +41,7 @@ export default {
       severity: 'error',
       comment: 'runtime/src/graph is the graph model the operator imports: no engine, operator or connector code.',
       from: { path: '^runtime/src/graph/' },
-      to: { path: '^runtime/src/', pathNot: '^runtime/src/(graph/|expr/|errors\\.ts$)' },
+      to: { path: '^runtime/src/', pathNot: '^runtime/src/(graph/|expr/|core/|errors\\.ts$)' },
     },
     {
       name: 'runtime-never-imports-operator',

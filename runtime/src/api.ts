@@ -21,9 +21,9 @@ export {
   WindowedStream,
   type CelStepOptions,
   type ErrorRecord,
-  type Rec,
   type StepOptions,
 } from './graph/datastream.ts';
+export type { Rec } from './core/record.ts';
 export { GraphBuilder, type SourceOptions } from './graph/graph-builder.ts';
 export * from './graph/descriptors.ts';
 export type * from './graph/function-types.ts';

@@ -77,4 +77,30 @@ describe('dependency rules', () => {
     expect(r.code).not.toBe(0);
     expect(r.out).toContain(rule);
   });
+
+  it.each([
+    ['runtime/src/api.ts', "import { X } from './testing/harness.ts';", 'runtime/src/testing/harness.ts'],
+    [
+      'operator/src/controllers/streamjob/reconcile.ts',
+      "import { X } from './testing/fake-runtime.ts';",
+      'operator/src/controllers/streamjob/testing/fake-runtime.ts',
+    ],
+  ])('fail when shipped code imports a testing/ folder (%s)', async (from, line, to) => {
+    const r = await cruise({ [from]: `${line}\nexport const Y = X;\n`, [to]: 'export const X = 1;\n' });
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('shipped-code-never-imports-testing');
+  });
+
+  it('pass tests and harnesses that import a testing/ folder', async () => {
+    const r = await cruise({
+      'runtime/src/testing/harness.ts': 'export const X = 1;\n',
+      'runtime/src/testing/graphs.ts': "import { X } from './harness.ts';\nexport const G = X;\n",
+      'runtime/src/exec/job.test.ts': "import { X } from '../testing/harness.ts';\nexport const T = X;\n",
+      'operator/src/controllers/streamjob/testing/fake-runtime.ts': 'export const F = 1;\n',
+      'operator/src/controllers/streamjob/reconcile.test.ts':
+        "import { F } from './testing/fake-runtime.ts';\nexport const T = F;\n",
+    });
+    expect(r.out).toContain('no dependency violations');
+    expect(r.code).toBe(0);
+  });
 });

@@ -1,13 +1,10 @@
 // Test harness for driving operators directly: keyed batches, a collecting output, and a
 // manual processing-time clock. Used by unit tests; also handy for embedding.
-import type { SinkWriter } from '../connectors/api.ts';
+import { CollectingSink, type Emitted } from '../connectors/collection/collecting-sink.ts';
 import type { Batch, OperatorContext, Output, ProcessingTimeService, Rec } from '../operators/types.ts';
 import { canonicalKey, keyGroupOf, keyGroupRangeForSlot, type KeyGroupRange } from '../state/key-groups.ts';
 
-export interface Emitted {
-  rec: Rec;
-  ts: number;
-}
+export { CollectingSink, type Emitted };
 
 export class CollectingOutput implements Output {
   readonly records: Emitted[] = [];
@@ -140,28 +137,6 @@ export function batchOf(items: [Rec, number][]): Batch {
 
 export function inRange(r: KeyGroupRange, kg: number): boolean {
   return kg >= r.start && kg <= r.end;
-}
-
-/** A SinkWriter that keeps everything in memory (shared across slots). */
-export class CollectingSink implements SinkWriter {
-  readonly records: Emitted[];
-  backpressured = false;
-
-  constructor(into: Emitted[] = []) {
-    this.records = into;
-  }
-
-  open(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  write(b: Batch): void {
-    for (let i = 0; i < b.n; i++) this.records.push({ rec: b.recs[i] as Rec, ts: b.ts[i] as number });
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
 }
 
 /** Stable order for comparing results across parallelism: sort by JSON. */

@@ -5,7 +5,7 @@ import { loadJobModule } from '../job-module.ts';
 import { validateGraph } from '../../connectors/validate-graph.ts';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import { isTributaryError } from '../../errors.ts';
-import { CollectingSink, type Emitted } from '../../testing/harness.ts';
+import { CollectingSink, type Emitted } from '../../connectors/collection/collecting-sink.ts';
 
 const fail = (e: unknown): never => {
   process.stdout.write(
