@@ -57,6 +57,14 @@ export default {
       to: { path: '^(test|bench)/' },
     },
     {
+      name: 'shipped-code-never-imports-testing',
+      severity: 'error',
+      comment:
+        "testing/ folders hold the harnesses of tests and benches: what ships (the npm package's api.ts too) never needs them.",
+      from: { path: '^(operator|runtime)/src/', pathNot: TEST },
+      to: { path: '^(runtime/src/testing/|operator/src/testing/|operator/src/.*/testing/)' },
+    },
+    {
       name: 'shipped-code-uses-production-dependencies',
       severity: 'error',
       comment: 'The image installs production dependencies only (npm ci --omit=dev).',

@@ -13,7 +13,7 @@ import { validateGraph } from './connectors/validate-graph.ts';
 import { JobExecutor } from './exec/job-executor.ts';
 import type { JobExecutorOptions } from './exec/job-options.ts';
 import type { JobResult } from './exec/job-status.ts';
-import { CollectingSink, type Emitted } from './testing/harness.ts';
+import { CollectingSink, type Emitted } from './connectors/collection/collecting-sink.ts';
 
 export {
   DataStream,

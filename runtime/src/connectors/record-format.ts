@@ -1,6 +1,6 @@
 // Decoding of raw values (Kafka message values, file lines) into records.
 import type { RecordFormat } from '../graph/spec.ts';
-import type { Rec } from '../operators/types.ts';
+import type { Rec } from '../core/record.ts';
 
 export type DecodeResult = { ok: true; rec: Rec } | { ok: false; reason: string; error: string };
 

@@ -8,7 +8,7 @@
 //  * every expression is bounded in length and cost (cel-cost.ts), at validation and, when its
 //    comprehensions range over record fields, again per record before it runs.
 import { Environment } from '@marcbachmann/cel-js';
-import type { FieldType, FieldTypes } from '../graph/spec.ts';
+import type { FieldType, FieldTypes, Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
 import {
   MAX_EXPR_LENGTH,
@@ -18,8 +18,6 @@ import {
   overBudget,
   type CelNode,
 } from './cel-cost.ts';
-
-export type Rec = Record<string, unknown>;
 
 export interface CompiledExpr {
   readonly source: string;

@@ -17,9 +17,9 @@ import {
   type EventTimeProgress,
   type OperatorContext,
   type Output,
-  type Rec,
   type StatefulOperator,
 } from '../operators/types.ts';
+import type { Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
 import { KeyedStateBackend } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';

@@ -15,9 +15,9 @@ import {
   type EventTimeProgress,
   type OperatorContext,
   type Output,
-  type Rec,
   type StatefulOperator,
 } from '../operators/types.ts';
+import type { Rec } from '../core/record.ts';
 import { KeyedStateBackend, type KeyedState, type StateSerializer } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MIN_WATERMARK } from '../time/watermark.ts';

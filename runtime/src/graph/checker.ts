@@ -6,7 +6,7 @@ import type { ValidationIssue } from '../errors.ts';
 import { checkExpr } from '../expr/cel.ts';
 import { excerpt } from '../expr/cel-cost.ts';
 import { parseDuration } from './duration.ts';
-import type { FieldType, FieldTypes } from './spec.ts';
+import type { FieldType, FieldTypes } from '../core/record.ts';
 
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -7,7 +7,8 @@
 // `path`) and records issues in the checker; it never throws. The graph-level fields around
 // it (name, from, timestamp) and the choice of exactly one kind are the validator's.
 import type { Checker, Obj } from './checker.ts';
-import type { FieldTypes, SinkKind, SourceKind } from './spec.ts';
+import type { SinkKind, SourceKind } from './spec.ts';
+import type { FieldTypes } from '../core/record.ts';
 
 /** Checks a source's config; returns the field types of the records it emits (undefined = unknown, all dyn). */
 export type SourceConfigRule = (c: Checker, cfg: Obj, path: string) => FieldTypes | undefined;

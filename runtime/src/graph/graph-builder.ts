@@ -2,7 +2,8 @@
 // streams add steps and sinks to, and the registry of the functions those steps name.
 // `toGraph()` returns a plain GraphSpec that validates and runs like a YAML one.
 import { TributaryError } from '../errors.ts';
-import { DataStream, type Rec } from './datastream.ts';
+import { DataStream } from './datastream.ts';
+import type { Rec } from '../core/record.ts';
 import type { SourceDescriptor, WatermarkStrategy } from './descriptors.ts';
 import type { RegisteredFunction } from './function-registry.ts';
 import type {

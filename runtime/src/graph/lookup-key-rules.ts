@@ -2,7 +2,7 @@
 // non-zero length (a composite key: key[i] is matched with column[i], the tuple as a whole). The
 // column names of a list are distinct (one column cannot be two parts of a key).
 import { show, type Checker, type Obj } from './checker.ts';
-import type { FieldTypes } from './spec.ts';
+import type { FieldTypes } from '../core/record.ts';
 
 export function lookupKeyRules(c: Checker, v: Obj, p: string, schema: FieldTypes | undefined): void {
   const key = v['key'];

@@ -14,10 +14,7 @@ export type {
   KuduSourceSpec,
   KuduTlsSpec,
 } from './kudu-spec.ts';
-
-/** CEL type of a record field as seen by expressions. All JSON numbers are `double`. */
-export type FieldType = 'double' | 'string' | 'bool' | 'map' | 'list' | 'dyn';
-export type FieldTypes = Readonly<Record<string, FieldType>>;
+import type { FieldType } from '../core/record.ts';
 
 export interface TimestampSpec {
   /** Record field holding the event time (or `assigner`). */

@@ -9,7 +9,8 @@ import { normalizeKeyBy } from './keys.ts';
 import { lookupKeyRules } from './lookup-key-rules.ts';
 import { validateFunctionStep } from './function-step-rules.ts';
 import { checkWindow, requireKeyed } from './keyed-rules.ts';
-import { STEP_KINDS, type FieldType, type FieldTypes, type StepKind } from './spec.ts';
+import { STEP_KINDS, type StepKind } from './spec.ts';
+import type { FieldType, FieldTypes } from '../core/record.ts';
 import type { NodeInfo } from './validated-graph.ts';
 
 /** CEL types min() and max() order (at run time: one kind per group, docs/runtime/graph.md). */

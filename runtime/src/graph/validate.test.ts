@@ -3,7 +3,7 @@ import { isTributaryError, type ValidationIssue } from '../errors.ts';
 import { isObj } from './checker.ts';
 import type { ConnectorConfigRules, SinkConfigRule, SourceConfigRule } from './connector-rules.ts';
 import { planGraph, describePlan } from './plan.ts';
-import type { FieldTypes } from './spec.ts';
+import type { FieldTypes } from '../core/record.ts';
 import { checkGraphWith, validateGraphWith, type ValidatedGraph } from './validate.ts';
 
 // graph/ never imports connectors/, so the graph rules run here with stand-in connector rules:

@@ -3,7 +3,8 @@
 // and the engine read them and never re-check the spec.
 import type { AggregateCall } from './aggregate-spec.ts';
 import type { KeySelectorSpec } from './keys.ts';
-import type { FieldTypes, GraphSpec, SinkKind, SourceKind, StepKind } from './spec.ts';
+import type { GraphSpec, SinkKind, SourceKind, StepKind } from './spec.ts';
+import type { FieldTypes } from '../core/record.ts';
 
 export type NodeRole = 'source' | 'step' | 'sink' | 'sideOutput';
 

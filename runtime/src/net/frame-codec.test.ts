@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChannelElement } from '../exec/channel.ts';
-import type { Rec } from '../operators/types.ts';
+import type { Rec } from '../core/record.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
 import {
   FRAME_CREDIT,

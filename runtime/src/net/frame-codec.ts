@@ -27,7 +27,8 @@
 //
 // One DATA frame is one credit (one "buffer" in Flink's terms), whatever it holds.
 import type { ChannelElement } from '../exec/channel.ts';
-import type { Batch, Rec } from '../operators/types.ts';
+import type { Batch } from '../operators/types.ts';
+import type { Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
 
 export const FRAME_HELLO = 1;

@@ -3,7 +3,7 @@
 // timestamps), null is no value; everything else goes to the record-error path (the step's
 // errorOutput or the job's onRecordError), and no non-finite value ever enters state.
 import { describe, expect, it } from 'vitest';
-import type { Rec } from '../expr/cel.ts';
+import type { Rec } from '../core/record.ts';
 import { CollectingOutput, keyedBatch, testContext, type TestContext } from '../testing/harness.ts';
 import { aggregators } from '../testing/operators.ts';
 import { RecordErrors } from './record-errors.ts';

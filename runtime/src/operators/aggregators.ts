@@ -1,6 +1,7 @@
 // Aggregate functions as accumulators: init → add* → (merge) → result, plus a JSON form
 // for snapshots. Accumulators of one window/key live in one array, one slot per output.
-import type { CompiledExpr, Rec } from '../expr/cel.ts';
+import type { CompiledExpr } from '../expr/cel.ts';
+import type { Rec } from '../core/record.ts';
 import type { AggregateCall } from '../graph/aggregate-spec.ts';
 import { TributaryError } from '../errors.ts';
 import type { RecordErrors } from './record-errors.ts';

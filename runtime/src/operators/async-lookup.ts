@@ -24,7 +24,8 @@ import type { Row } from '../connectors/lookup-key.ts';
 import type { KeyedLookup } from './keyed-lookup.ts';
 import type { RecordErrors } from './record-errors.ts';
 import { enrich, recordKey } from './lookup.ts';
-import { BatchBuilder, type Batch, type Output, type Rec } from './types.ts';
+import { BatchBuilder, type Batch, type Output } from './types.ts';
+import type { Rec } from '../core/record.ts';
 
 export interface AsyncLookupOptions {
   /** One expression per key column, in the order of `columns`. */

@@ -5,7 +5,7 @@ import { CollectingOutput, inRange, keyedBatch, sortedJson, testContext } from '
 import { TimerService } from '../time/timer-service.ts';
 import { MAX_WATERMARK } from '../time/watermark.ts';
 import { DedupeOperator } from './dedupe.ts';
-import type { Rec } from './types.ts';
+import type { Rec } from '../core/record.ts';
 
 type Item = [Rec, number, unknown[]];
 const item = (id: number, v: string, ts: number): Item => [{ id, v }, ts, [id]];

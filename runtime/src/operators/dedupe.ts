@@ -21,10 +21,10 @@ import {
   type EventTimeProgress,
   type OperatorContext,
   type Output,
-  type Rec,
   type StatefulOperator,
   BatchBuilder,
 } from './types.ts';
+import type { Rec } from '../core/record.ts';
 
 /** Timer namespaces: removal of `until`, and release of pending candidates. */
 const CLEANUP = 0;

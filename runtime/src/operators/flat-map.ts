@@ -1,7 +1,8 @@
 // flatMap: a CEL expression returns a list per record; each element becomes a record with
 // the input's timestamp. Map elements are records as they are; other elements become
 // `{ [as]: element }` (default field "value").
-import type { CompiledExpr, Rec } from '../expr/cel.ts';
+import type { CompiledExpr } from '../expr/cel.ts';
+import type { Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';

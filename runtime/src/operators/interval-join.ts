@@ -5,7 +5,8 @@
 // left at l + upperBound, right at r − lowerBound (event-time timers per key). A pair a select
 // expression fails on goes to the step's errorOutput as record `{left, right}` at the pair's
 // timestamp (record-errors.ts), else to the job's onRecordError.
-import type { CompiledExpr, Rec } from '../expr/cel.ts';
+import type { CompiledExpr } from '../expr/cel.ts';
+import type { Rec } from '../core/record.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MIN_WATERMARK } from '../time/watermark.ts';

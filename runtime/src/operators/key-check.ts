@@ -5,7 +5,7 @@
 // again where it is used (the exchange, the writer), which gives the same answer: keys are
 // deterministic (CEL, and key functions by contract). A keyBy without an errorOutput runs no
 // check: the exchange counts a failing key under the job's onRecordError.
-import type { Rec } from '../expr/cel.ts';
+import type { Rec } from '../core/record.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import type { RecordErrors } from './record-errors.ts';
 import { BatchBuilder, type Batch, type Output } from './types.ts';

@@ -1,5 +1,6 @@
 // Computes the canonical key of a record for keyBy (see state/key-groups.ts).
-import type { CompiledExpr, Rec } from '../expr/cel.ts';
+import type { CompiledExpr } from '../expr/cel.ts';
+import type { Rec } from '../core/record.ts';
 import { normalize } from '../expr/cel.ts';
 import { canonicalKey } from '../state/key-groups.ts';
 

@@ -1,6 +1,7 @@
 // map: projects each record to a new record of named CEL expressions (only those fields). A
 // record any expression fails on goes to the step's error stream (record-errors.ts).
-import type { CompiledExpr, Rec } from '../expr/cel.ts';
+import type { CompiledExpr } from '../expr/cel.ts';
+import type { Rec } from '../core/record.ts';
 import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import { RecordErrors } from './record-errors.ts';

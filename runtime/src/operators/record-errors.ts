@@ -4,7 +4,7 @@
 // applied by OperatorMetrics.expressionError (count and skip, or throw and fail the job).
 // The error stream is a side output: it gets the step's watermark, idleness and end too.
 // Function steps (functions/) use the same routing with their own policy and counter.
-import type { Rec } from '../expr/cel.ts';
+import type { Rec } from '../core/record.ts';
 import { BatchBuilder, type OperatorContext, type Output } from './types.ts';
 
 /** What the error stream carries for one failed record. */

@@ -1,6 +1,6 @@
 // aggregate directly after keyBy: a running aggregate per key; every input record emits
 // the key's updated result with the record's timestamp.
-import type { Rec } from '../expr/cel.ts';
+import type { Rec } from '../core/record.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import {
   accsFromJSON,

@@ -1,10 +1,8 @@
 // The contract between operators and the executor. Records travel in batches of parallel
 // arrays; a batch passed to `push` belongs to the caller and may be reused as soon as
 // `push` returns, so anything that buffers records copies them out first.
-import type { Rec } from '../expr/cel.ts';
+import type { Rec } from '../core/record.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
-
-export type { Rec };
 
 export interface Batch {
   recs: Rec[];

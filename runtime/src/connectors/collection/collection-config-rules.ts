@@ -2,7 +2,7 @@
 // by the declared `schema` or else by the records themselves.
 import { isObj, show } from '../../graph/checker.ts';
 import type { ConnectorConfigRule, SourceConfigRule } from '../../graph/connector-rules.ts';
-import type { FieldType, FieldTypes } from '../../graph/spec.ts';
+import type { FieldType, FieldTypes } from '../../core/record.ts';
 
 function inferSchemaFromRecords(records: unknown[]): FieldTypes | undefined {
   const out: Record<string, FieldType> = {};

@@ -2,7 +2,7 @@
 // and the field types of what it generates (Nexmark events, or the declared field generators).
 import { isObj, show } from '../../graph/checker.ts';
 import type { ConnectorConfigRule, SourceConfigRule } from '../../graph/connector-rules.ts';
-import type { FieldType } from '../../graph/spec.ts';
+import type { FieldType } from '../../core/record.ts';
 import { nexmarkSchema } from './nexmark-schema.ts';
 
 const source: SourceConfigRule = (c, s, p) => {

@@ -1,6 +1,6 @@
 // Field types of the Nexmark-like datagen records (generator: nexmark.ts), for validation.
 // Every record has `event_type` ("person" | "auction" | "bid") and `ts` (epoch ms event time).
-import type { FieldType, FieldTypes } from '../../graph/spec.ts';
+import type { FieldType, FieldTypes } from '../../core/record.ts';
 
 export const NEXMARK_FIELDS: Record<'person' | 'auction' | 'bid', Record<string, FieldType>> = {
   person: {

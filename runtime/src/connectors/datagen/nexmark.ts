@@ -1,6 +1,6 @@
 // A Nexmark-like generator (persons, auctions, bids) in the proportions of the Nexmark
 // benchmark (1 : 3 : 46 per 50 events). Values are derived from the event index only.
-import type { Rec } from '../../operators/types.ts';
+import type { Rec } from '../../core/record.ts';
 import type { RecordRandom } from './random.ts';
 
 type Kind = 'person' | 'auction' | 'bid';

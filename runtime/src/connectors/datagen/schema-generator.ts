@@ -1,6 +1,6 @@
 // Schema-driven generator: each field has a generator spec (see DatagenFieldSpec).
 import type { DatagenFieldSpec } from '../../graph/spec.ts';
-import type { Rec } from '../../operators/types.ts';
+import type { Rec } from '../../core/record.ts';
 import type { RecordRandom } from './random.ts';
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';

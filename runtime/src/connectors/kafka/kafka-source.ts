@@ -45,7 +45,7 @@ import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
-import type { Rec } from '../../operators/types.ts';
+import type { Rec } from '../../core/record.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
 import { decodeValue } from '../record-format.ts';
 import { brokerList, createKafka, partitionOwner } from './client.ts';

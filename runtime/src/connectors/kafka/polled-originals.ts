@@ -7,7 +7,7 @@
 // kept is the last poll's entries (at most one poll's batch), released at the next poll; the
 // runtime rejects records in the order the poll produced them, so a cursor finds each one with
 // no per-record map or search over the whole batch.
-import type { Rec } from '../../operators/types.ts';
+import type { Rec } from '../../core/record.ts';
 import type { Queued } from './partition-queues.ts';
 
 export class PolledOriginals {
