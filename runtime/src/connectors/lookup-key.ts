@@ -5,7 +5,7 @@
 // and decodable back into the parts (`keyParts`) for a point get. A part that is null or missing
 // makes no key: such a record matches no row, such a row is not indexed.
 
-export type Row = Record<string, unknown>;
+import type { Rec } from '../core/record.ts';
 
 /** A value's text as a lookup compares it; undefined for null and missing. */
 export function keyString(v: unknown): string | undefined {
@@ -30,7 +30,7 @@ export function lookupKeyOf(parts: readonly unknown[]): string | undefined {
 }
 
 /** The lookup key of `row` by `columns`, or undefined when one of them has no value there. */
-export function rowKeyOf(row: Row, columns: readonly string[]): string | undefined {
+export function rowKeyOf(row: Rec, columns: readonly string[]): string | undefined {
   return lookupKeyOf(columns.map((c) => row[c]));
 }
 

@@ -9,15 +9,16 @@
 import type { Logger } from 'pino';
 import { parseDuration } from '../graph/duration.ts';
 
-import { keyString, rowKeyOf, type Row } from './lookup-key.ts';
+import { keyString, rowKeyOf } from './lookup-key.ts';
+import type { Rec } from '../core/record.ts';
 
-export { keyString, type Row };
+export { keyString };
 
 export interface LookupTableOptions {
   /** The table's source name (for messages and metrics). */
   name: string;
   /** Loads every row (a druid source's query, a kudu source's scan). */
-  load: () => Promise<Row[]>;
+  load: () => Promise<Rec[]>;
   /** How often to reload (the source's `refresh`); default 1m. */
   refresh?: string | undefined;
   /** Columns holding the key (several: a composite key, see lookup-key.ts); rows without one are skipped. */
@@ -29,8 +30,8 @@ export interface LookupTableOptions {
 export const DEFAULT_REFRESH_MS = 60_000;
 
 /** Rows by their lookup key of `columns` (lookup-key.ts); a row missing a key part is left out. */
-export function indexRows(rows: readonly Row[], columns: readonly string[]): Map<string, Row> {
-  const m = new Map<string, Row>();
+export function indexRows(rows: readonly Rec[], columns: readonly string[]): Map<string, Rec> {
+  const m = new Map<string, Rec>();
   for (const r of rows) {
     const k = rowKeyOf(r, columns);
     if (k !== undefined) m.set(k, r);
@@ -40,7 +41,7 @@ export function indexRows(rows: readonly Row[], columns: readonly string[]): Map
 
 export class LookupTable {
   private readonly o: LookupTableOptions;
-  private rows = new Map<string, Row>();
+  private rows = new Map<string, Rec>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing = false;
   failures = 0;
@@ -54,7 +55,7 @@ export class LookupTable {
     return this.rows.size;
   }
 
-  get(key: string): Row | undefined {
+  get(key: string): Rec | undefined {
     return this.rows.get(key);
   }
 

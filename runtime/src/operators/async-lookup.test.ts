@@ -2,7 +2,7 @@
 // (the real Kudu answers too fast to hold a fetch open between two pushes; the integration test,
 // kudu-point-lookup.int.test.ts, runs the operator against it in a job).
 import { describe, expect, it } from 'vitest';
-import type { Row } from '../connectors/lookup-key.ts';
+import type { Rec } from '../core/record.ts';
 import { LookupCache } from '../connectors/lookup-cache.ts';
 import { compileExpr } from '../expr/cel.ts';
 import { batchOf, CollectingOutput, testContext } from '../testing/harness.ts';
@@ -11,21 +11,21 @@ import type { KeyedLookup } from './keyed-lookup.ts';
 import { RecordErrors } from './record-errors.ts';
 
 class HeldTable implements KeyedLookup {
-  readonly cache = new LookupCache<Row>({ maxEntries: 100, ttlMs: 60_000 });
+  readonly cache = new LookupCache<Rec>({ maxEntries: 100, ttlMs: 60_000 });
   readonly asked: string[][] = [];
-  private answers: ((rows: Map<string, Row | null>) => void)[] = [];
+  private answers: ((rows: Map<string, Rec | null>) => void)[] = [];
   private failures: ((e: Error) => void)[] = [];
-  private readonly rows: Record<string, Row>;
-  constructor(rows: Record<string, Row>) {
+  private readonly rows: Record<string, Rec>;
+  constructor(rows: Record<string, Rec>) {
     this.rows = rows;
   }
   open(): Promise<void> {
     return Promise.resolve();
   }
-  cached(key: string): Row | null | undefined {
+  cached(key: string): Rec | null | undefined {
     return this.cache.get(key);
   }
-  fetch(keys: readonly string[]): Promise<ReadonlyMap<string, Row | null>> {
+  fetch(keys: readonly string[]): Promise<ReadonlyMap<string, Rec | null>> {
     this.asked.push([...keys]);
     return new Promise((resolve, reject) => {
       this.answers.push(resolve);
@@ -38,7 +38,7 @@ class HeldTable implements KeyedLookup {
     const found = new Map(keys.map((k) => [k, this.rows[k] ?? null] as const));
     for (const [k, v] of found) this.cache.set(k, v);
     this.failures.shift();
-    (this.answers.shift() as (rows: Map<string, Row | null>) => void)(found);
+    (this.answers.shift() as (rows: Map<string, Rec | null>) => void)(found);
   }
   fail(e: Error): void {
     this.answers.shift();

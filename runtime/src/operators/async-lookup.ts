@@ -20,12 +20,11 @@
 //   so it need not wait behind a fetch. Without an errorOutput: the job's onRecordError, and
 //   when that skips, the record is treated as unmatched.
 import type { CompiledExpr } from '../expr/cel.ts';
-import type { Row } from '../connectors/lookup-key.ts';
+import type { Rec } from '../core/record.ts';
 import type { KeyedLookup } from './keyed-lookup.ts';
 import type { RecordErrors } from './record-errors.ts';
 import { enrich, recordKey } from './lookup.ts';
 import { BatchBuilder, type Batch, type Output } from './types.ts';
-import type { Rec } from '../core/record.ts';
 
 export interface AsyncLookupOptions {
   /** One expression per key column, in the order of `columns`. */
@@ -41,7 +40,7 @@ export interface Mailbox {
 }
 
 type Queued =
-  | { kind: 'batch'; recs: Rec[]; ts: number[]; keys: (string | undefined)[]; rows: Map<string, Row | null> }
+  | { kind: 'batch'; recs: Rec[]; ts: number[]; keys: (string | undefined)[]; rows: Map<string, Rec | null> }
   | { kind: 'watermark'; wm: number }
   | { kind: 'idle'; idle: boolean }
   | { kind: 'end' };
@@ -111,7 +110,7 @@ export class AsyncLookupOperator implements Output {
     if (this.errors.routing) b = this.withoutFailedKeys(b);
     if (b.n === 0) return;
     const keys: (string | undefined)[] = new Array<string | undefined>(b.n);
-    const rows = new Map<string, Row | null>();
+    const rows = new Map<string, Rec | null>();
     let missing = false;
     for (let i = 0; i < b.n; i++) {
       let k: string | undefined;
@@ -225,7 +224,7 @@ export class AsyncLookupOperator implements Output {
     ts: number[],
     n: number,
     keys: (string | undefined)[],
-    rows: Map<string, Row | null>,
+    rows: Map<string, Rec | null>,
   ): void {
     const ob = this.buf.batch;
     let m = 0;

@@ -8,7 +8,8 @@
 // Stateless: records keep their timestamps; watermarks pass through.
 import type { CompiledExpr } from '../expr/cel.ts';
 import type { LookupTable } from '../connectors/lookup-table.ts';
-import { lookupKeyOf, type Row } from '../connectors/lookup-key.ts';
+import { lookupKeyOf } from '../connectors/lookup-key.ts';
+import type { Rec } from '../core/record.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import type { RecordErrors } from './record-errors.ts';
 import { BatchBuilder, type Batch, type Output } from './types.ts';
@@ -28,7 +29,7 @@ export function recordKey(key: readonly CompiledExpr[], rec: Record<string, unkn
 
 export function enrich(
   rec: Record<string, unknown>,
-  row: Row,
+  row: Rec,
   columns: readonly string[],
   fields: readonly string[] | undefined,
 ): Record<string, unknown> {

@@ -3,10 +3,10 @@
 // A failure names the table (`lookup table "countries": …`) and carries Druid's message.
 import { parseDuration } from '../../graph/duration.ts';
 import type { DruidSourceSpec } from '../../graph/spec.ts';
-import type { Row } from '../lookup-key.ts';
+import type { Rec } from '../../core/record.ts';
 import { runDruidSql } from './druid-sql.ts';
 
-export function druidTableLoader(name: string, spec: DruidSourceSpec): () => Promise<Row[]> {
+export function druidTableLoader(name: string, spec: DruidSourceSpec): () => Promise<Rec[]> {
   return () =>
     runDruidSql({
       url: spec.url,

@@ -14,7 +14,8 @@ import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSourceSpec } from '../../graph/spec.ts';
 import type { KeyedLookup } from '../../operators/keyed-lookup.ts';
 import { LookupCache } from '../lookup-cache.ts';
-import { keyParts, keyString, rowKeyOf, type Row } from '../lookup-key.ts';
+import { keyParts, keyString, rowKeyOf } from '../lookup-key.ts';
+import type { Rec } from '../../core/record.ts';
 import type { CellValue } from './client/cell-values.ts';
 import type { KuduClient } from './client/kudu-client.ts';
 import { clientTls } from './kudu-tls-config.ts';
@@ -62,7 +63,7 @@ export function keyCellsOf(
 
 export class KuduPointLookup implements KeyedLookup {
   private readonly o: KuduPointLookupOptions;
-  readonly cache: LookupCache<Row>;
+  readonly cache: LookupCache<Rec>;
   private readonly timeoutMs: number;
   private client: KuduClient | undefined;
   private table: KuduTable | undefined;
@@ -75,7 +76,7 @@ export class KuduPointLookup implements KeyedLookup {
   constructor(o: KuduPointLookupOptions) {
     this.o = o;
     this.timeoutMs = parseDuration(o.spec.timeout) ?? 30_000;
-    this.cache = new LookupCache<Row>({
+    this.cache = new LookupCache<Rec>({
       maxEntries: o.spec.maxEntries ?? DEFAULT_MAX_ENTRIES,
       ttlMs: parseDuration(o.spec.ttl) ?? DEFAULT_TTL_MS,
       ...(o.now ? { now: o.now } : {}),
@@ -109,15 +110,15 @@ export class KuduPointLookup implements KeyedLookup {
         );
   }
 
-  cached(key: string): Row | null | undefined {
+  cached(key: string): Rec | null | undefined {
     return this.cache.get(key);
   }
 
-  async fetch(keys: readonly string[]): Promise<ReadonlyMap<string, Row | null>> {
+  async fetch(keys: readonly string[]): Promise<ReadonlyMap<string, Rec | null>> {
     const client = this.client;
     const table = this.table;
     if (!client || !table) throw new TributaryError('TRIB_INVARIANT', `lookup table "${this.o.name}" used before open`);
-    const found = new Map<string, Row | null>();
+    const found = new Map<string, Rec | null>();
     const asked: { key: string; cells: Record<string, CellValue> }[] = [];
     for (const k of keys) {
       const cells = keyCellsOf(k, this.keyColumns);
@@ -157,7 +158,7 @@ export class KuduPointLookup implements KeyedLookup {
     return found;
   }
 
-  private matches(rec: Row): boolean {
+  private matches(rec: Rec): boolean {
     for (const [c, v] of Object.entries(this.o.spec.equals ?? {})) if (keyString(rec[c]) !== keyString(v)) return false;
     return true;
   }
