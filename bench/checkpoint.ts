@@ -18,7 +18,7 @@ import { parseDuration } from '../runtime/src/graph/duration.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import { oneKeyPerRecordGraph } from '../runtime/src/testing/graphs.ts';
-import type { Batch } from '../runtime/src/operators/types.ts';
+import type { Batch } from '../runtime/src/core/batch.ts';
 
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const cpuMsOf = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;

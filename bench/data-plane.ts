@@ -15,7 +15,7 @@ import type { ChannelElement } from '../runtime/src/exec/channel.ts';
 import { LocalChannel } from '../runtime/src/exec/channel.ts';
 import { DataPlane } from '../runtime/src/net/data-plane.ts';
 import { threadPortMesh, transferListOf, type ThreadPorts } from '../runtime/src/net/port-socket.ts';
-import type { Batch } from '../runtime/src/operators/types.ts';
+import type { Batch } from '../runtime/src/core/batch.ts';
 import { silentLogger } from '../runtime/src/telemetry/logger.ts';
 
 export interface NetMeasurement {

@@ -13,7 +13,7 @@ import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import { JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
-import type { Batch } from '../runtime/src/operators/types.ts';
+import type { Batch } from '../runtime/src/core/batch.ts';
 
 const BOUND_MS = 100;
 const WINDOW_MS = 500;

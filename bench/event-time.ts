@@ -15,7 +15,7 @@ import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import { JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import { watermarksForBench } from '../runtime/src/exec/source-task.ts';
 import type { GraphSpec, StepSpec } from '../runtime/src/graph/spec.ts';
-import type { Batch } from '../runtime/src/operators/types.ts';
+import type { Batch } from '../runtime/src/core/batch.ts';
 
 const START = 1_700_000_000_000;
 /** Event-time events per second: dense (a poll spans 0.1 s) and sparse (a poll spans 5 s). */

@@ -21,7 +21,7 @@ import { CONTRACT_VERSION } from '../runtime/src/control/contract.ts';
 import { createJobExecutor, JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
-import type { Batch } from '../runtime/src/operators/types.ts';
+import type { Batch } from '../runtime/src/core/batch.ts';
 import { Supervisor } from '../runtime/src/process/supervisor.ts';
 import { silentLogger } from '../runtime/src/telemetry/logger.ts';
 

@@ -5,7 +5,7 @@
 import { StreamEnvironment, datagen } from '../runtime/src/api.ts';
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import type { DatagenSourceSpec } from '../runtime/src/graph/spec.ts';
-import type { Batch } from '../runtime/src/operators/types.ts';
+import type { Batch } from '../runtime/src/core/batch.ts';
 
 interface Click {
   user: string;

@@ -22,7 +22,7 @@ import { TributaryError } from '../runtime/src/errors.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import { createJobExecutor } from '../runtime/src/exec/job-executor.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
-import type { Batch } from '../runtime/src/operators/types.ts';
+import type { Batch } from '../runtime/src/core/batch.ts';
 import { clusterPaths } from '../test/cluster/paths.ts';
 
 export interface KuduMeasurement {

@@ -21,7 +21,7 @@ import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import { createJobExecutor } from '../runtime/src/exec/job-executor.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import type { ValidatedGraph } from '../runtime/src/graph/validate.ts';
-import type { Batch } from '../runtime/src/operators/types.ts';
+import type { Batch } from '../runtime/src/core/batch.ts';
 import { benchS3 } from './s3-server.ts';
 
 const MAXP = 128;

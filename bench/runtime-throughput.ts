@@ -8,7 +8,7 @@ import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import type { DatagenFieldSpec, GraphSpec } from '../runtime/src/graph/spec.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
-import type { Batch } from '../runtime/src/operators/types.ts';
+import type { Batch } from '../runtime/src/core/batch.ts';
 
 const FIELDS: Record<string, DatagenFieldSpec> = {
   user: { type: 'string', prefix: 'user-', cardinality: 10_000 },

@@ -3,7 +3,7 @@
 // `wake()` when data arrives. Sinks receive batches synchronously and report backpressure.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Batch } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 
 export interface SourceReaderContext {

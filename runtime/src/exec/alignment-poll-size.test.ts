@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { createSourceReader } from '../connectors/registry.ts';
 import type { SourceSpec } from '../graph/spec.ts';
-import type { Batch, Output } from '../operators/types.ts';
+import type { Output } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { seededRandom } from '../testing/event-time-reference.ts';
 import { WatermarkAlignment } from '../time/watermark-alignment.ts';

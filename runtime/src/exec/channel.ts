@@ -9,7 +9,7 @@
 // implementation must keep every element in send order and must never drop or reorder a
 // barrier relative to batches. Both are plain JSON-serializable objects (CheckpointBarrier
 // below); a TCP channel encodes them like watermarks: a tag and JSON.stringify(el).
-import type { Batch } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import { Fifo } from '../fifo.ts';
 
 /**

@@ -1,5 +1,6 @@
 // Counts the records a node emits (one counter update per batch, not per record).
-import type { Batch, Output } from '../operators/types.ts';
+import type { Output } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import { ForwardingOutput } from '../operators/forwarding-output.ts';
 
 export class CountingOutput extends ForwardingOutput {

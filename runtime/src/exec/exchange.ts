@@ -1,7 +1,8 @@
 // Outputs that leave a task: a hash exchange (keyBy) and a forward exchange (same slot,
 // into a union/join task). Both copy records out of the caller's batch.
 import type { KeySelector } from '../operators/key-selector.ts';
-import { newBatch, type Batch, type Output } from '../operators/types.ts';
+import { type Output } from '../operators/types.ts';
+import { newBatch, type Batch } from '../core/batch.ts';
 import { keyGroupOf, slotForKeyGroup } from '../state/key-groups.ts';
 import type { Channel } from './channel.ts';
 

@@ -9,7 +9,7 @@ import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../connectors/api.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
-import type { Batch } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { createJobExecutor, JobExecutor } from './job-executor.ts';

@@ -7,7 +7,8 @@
 // judged only after the other channels' ready watermarks are in, so the operator's watermark
 // lags its sources' (aligned) watermarks by no more than their drift, not by what the
 // channels happen to buffer. Watermarks, idle markers, barriers and ends are taken at once.
-import type { Batch, MultiInputOperator, Output } from '../operators/types.ts';
+import type { MultiInputOperator, Output } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import { MIN_WATERMARK } from '../time/watermark.ts';
 import type { ChannelElement } from './channel.ts';
 import { BarrierAligner } from '../checkpoint/barrier-aligner.ts';

@@ -1,7 +1,8 @@
 // Adapts a connector's SinkWriter to the chain's Output interface and tracks the
 // watermark that reached it (for progress reporting).
 import type { SinkWriter } from '../connectors/api.ts';
-import type { Batch, Output } from '../operators/types.ts';
+import type { Output } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import { MIN_WATERMARK } from '../time/watermark.ts';
 
 export class SinkOperator implements Output {

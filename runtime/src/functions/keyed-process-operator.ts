@@ -13,12 +13,12 @@ import type {
 } from '../graph/function-types.ts';
 import {
   BatchBuilder,
-  type Batch,
   type EventTimeProgress,
   type OperatorContext,
   type Output,
   type StatefulOperator,
 } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
 import { KeyedStateBackend } from '../state/keyed-state.ts';

@@ -6,7 +6,8 @@
 import type { FilterFunction, FlatMapFunction, MapFunction } from '../graph/function-types.ts';
 import { ErrorRoutingOutput } from '../operators/forwarding-output.ts';
 import type { RecordErrors } from '../operators/record-errors.ts';
-import { BatchBuilder, type Batch, type Output } from '../operators/types.ts';
+import { BatchBuilder, type Output } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 
 export class FunctionMapOperator extends ErrorRoutingOutput {

@@ -27,7 +27,7 @@
 //
 // One DATA frame is one credit (one "buffer" in Flink's terms), whatever it holds.
 import type { ChannelElement } from '../exec/channel.ts';
-import type { Batch } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
 

@@ -7,7 +7,7 @@ import { LookupCache } from '../connectors/lookup-cache.ts';
 import { compileExpr } from '../expr/cel.ts';
 import { batchOf, CollectingOutput, testContext } from '../testing/harness.ts';
 import { AsyncLookupOperator } from './async-lookup.ts';
-import type { KeyedLookup } from './keyed-lookup.ts';
+import type { KeyedLookup } from '../connectors/keyed-lookup.ts';
 import { RecordErrors } from './record-errors.ts';
 
 class HeldTable implements KeyedLookup {

@@ -21,10 +21,11 @@
 //   when that skips, the record is treated as unmatched.
 import type { CompiledExpr } from '../expr/cel.ts';
 import type { Rec } from '../core/record.ts';
-import type { KeyedLookup } from './keyed-lookup.ts';
+import type { KeyedLookup } from '../connectors/keyed-lookup.ts';
 import type { RecordErrors } from './record-errors.ts';
 import { enrich, recordKey } from './lookup.ts';
-import { BatchBuilder, type Batch, type Output } from './types.ts';
+import { BatchBuilder, type Output } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 
 export interface AsyncLookupOptions {
   /** One expression per key column, in the order of `columns`. */

@@ -17,13 +17,13 @@ import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MIN_WATERMARK } from '../time/watermark.ts';
 import {
-  type Batch,
   type EventTimeProgress,
   type OperatorContext,
   type Output,
   type StatefulOperator,
   BatchBuilder,
 } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 
 /** Timer namespaces: removal of `until`, and release of pending candidates. */

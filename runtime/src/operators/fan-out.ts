@@ -1,5 +1,6 @@
 // Sends one stream to several consumers (a node read by more than one step or sink).
-import type { Batch, Output } from './types.ts';
+import type { Output } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 
 export class FanOut implements Output {
   private readonly outs: Output[];

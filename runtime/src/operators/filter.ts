@@ -1,7 +1,8 @@
 // filter: keeps records for which the CEL predicate is true. A record whose predicate fails
 // to evaluate goes to the step's error stream (record-errors.ts).
 import type { CompiledExpr } from '../expr/cel.ts';
-import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
+import { BatchBuilder, type OperatorContext, type Output } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import { RecordErrors } from './record-errors.ts';
 

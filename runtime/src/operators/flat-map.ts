@@ -4,7 +4,8 @@
 import type { CompiledExpr } from '../expr/cel.ts';
 import type { Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
-import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
+import { BatchBuilder, type OperatorContext, type Output } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import { RecordErrors } from './record-errors.ts';
 

@@ -1,4 +1,5 @@
-import type { Batch, Output } from './types.ts';
+import type { Output } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 import type { RecordErrors } from './record-errors.ts';
 
 /**

@@ -13,13 +13,13 @@ import { MIN_WATERMARK } from '../time/watermark.ts';
 import { RecordErrors } from './record-errors.ts';
 import {
   BatchBuilder,
-  type Batch,
   type EventTimeProgress,
   type MultiInputOperator,
   type OperatorContext,
   type Output,
   type StatefulOperator,
 } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 
 type Buffered = [number, Rec][];
 

@@ -8,7 +8,8 @@
 import type { Rec } from '../core/record.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import type { RecordErrors } from './record-errors.ts';
-import { BatchBuilder, type Batch, type Output } from './types.ts';
+import { BatchBuilder, type Output } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 
 export class KeyCheckOperator extends ErrorRoutingOutput {
   private readonly key: (rec: Rec) => unknown;

@@ -12,7 +12,8 @@ import { lookupKeyOf } from '../connectors/lookup-key.ts';
 import type { Rec } from '../core/record.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import type { RecordErrors } from './record-errors.ts';
-import { BatchBuilder, type Batch, type Output } from './types.ts';
+import { BatchBuilder, type Output } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 
 export interface LookupOptions {
   /** One expression per key column, in the order of `columns`. */

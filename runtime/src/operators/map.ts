@@ -2,7 +2,8 @@
 // record any expression fails on goes to the step's error stream (record-errors.ts).
 import type { CompiledExpr } from '../expr/cel.ts';
 import type { Rec } from '../core/record.ts';
-import { BatchBuilder, type Batch, type OperatorContext, type Output } from './types.ts';
+import { BatchBuilder, type OperatorContext, type Output } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import { RecordErrors } from './record-errors.ts';
 

@@ -14,7 +14,8 @@ import {
   type Aggregator,
 } from './aggregators.ts';
 import { keyFieldsOf } from './key-selector.ts';
-import { BatchBuilder, type Batch, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
+import { BatchBuilder, type OperatorContext, type Output, type StatefulOperator } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import { RecordErrors } from './record-errors.ts';
 

@@ -1,23 +1,8 @@
-// The contract between operators and the executor. Records travel in batches of parallel
-// arrays; a batch passed to `push` belongs to the caller and may be reused as soon as
-// `push` returns, so anything that buffers records copies them out first.
+// The contract between operators and the executor: operators receive batches (core/batch.ts:
+// a batch passed to `push` belongs to the caller) and push theirs to an Output.
+import { newBatch, type Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
-
-export interface Batch {
-  recs: Rec[];
-  /** Event timestamps (epoch ms). */
-  ts: number[];
-  /** Canonical key strings; set only on keyed streams (after a keyBy exchange). */
-  keys: string[];
-  /** Key groups; set only on keyed streams. */
-  kgs: number[];
-  n: number;
-}
-
-export function newBatch(): Batch {
-  return { recs: [], ts: [], keys: [], kgs: [], n: 0 };
-}
 
 /** Downstream of an operator: the next operator, a fan-out, an exchange, or a sink. */
 export interface Output {

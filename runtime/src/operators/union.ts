@@ -1,5 +1,6 @@
 // union: merges several streams. Watermarks are already combined by the task's input gate.
-import type { Batch, MultiInputOperator, Output } from './types.ts';
+import type { MultiInputOperator, Output } from './types.ts';
+import type { Batch } from '../core/batch.ts';
 import { ForwardingOutput } from './forwarding-output.ts';
 
 export class UnionOperator extends ForwardingOutput implements MultiInputOperator {

@@ -11,7 +11,7 @@ import { validateGraph } from '../connectors/validate-graph.ts';
 import { TributaryError } from '../errors.ts';
 import { JobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import type { Batch } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { SlotProcess, type SlotProcessOptions } from './slot-process.ts';

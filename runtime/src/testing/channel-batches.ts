@@ -1,6 +1,6 @@
 // Batches for channel and sink tests, and polling a channel's next elements by kind.
 import type { ChannelElement } from '../exec/channel.ts';
-import { newBatch, type Batch } from '../operators/types.ts';
+import { newBatch, type Batch } from '../core/batch.ts';
 
 /** Records `{ id: from }` .. `{ id: from + n - 1 }`, event time 0: what a sink test writes and reads back. */
 export function idBatch(from: number, n: number): Batch {

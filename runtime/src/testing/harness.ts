@@ -1,7 +1,8 @@
 // Test harness for driving operators directly: keyed batches, a collecting output, and a
 // manual processing-time clock. Used by unit tests; also handy for embedding.
 import { CollectingSink, type Emitted } from '../connectors/collection/collecting-sink.ts';
-import type { Batch, OperatorContext, Output, ProcessingTimeService } from '../operators/types.ts';
+import type { OperatorContext, Output, ProcessingTimeService } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import { canonicalKey, keyGroupOf, keyGroupRangeForSlot, type KeyGroupRange } from '../state/key-groups.ts';
 

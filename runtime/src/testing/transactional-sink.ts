@@ -4,7 +4,7 @@
 // the restored committables (idempotent). A crash leaves prepared transactions behind,
 // invisible to readers, exactly as open Kafka transactions are to read_committed consumers.
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../connectors/api.ts';
-import type { Batch } from '../operators/types.ts';
+import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 
 export class TransactionStore {

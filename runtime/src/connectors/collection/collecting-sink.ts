@@ -4,7 +4,7 @@
 // shipped code never imports testing/ (.dependency-cruiser.js).
 // Invariant: one array may be shared by all slots of a sink; records are appended in the order
 // each slot writes them, so across slots only the set is defined, not the order.
-import type { Batch } from '../../operators/types.ts';
+import type { Batch } from '../../core/batch.ts';
 import type { Rec } from '../../core/record.ts';
 import type { SinkWriter } from '../api.ts';
 

@@ -3,7 +3,7 @@
 // as a pipe whose reader lags), so its buffered lines are what the barrier must wait for.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { newBatch, type Batch } from '../../operators/types.ts';
+import { newBatch, type Batch } from '../../core/batch.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { ConsoleSink } from './console-sink.ts';
 

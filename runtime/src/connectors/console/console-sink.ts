@@ -4,7 +4,7 @@
 // again only what followed it (at-least-once), never misses what preceded it.
 import { TributaryError } from '../../errors.ts';
 import type { ConsoleSinkSpec } from '../../graph/spec.ts';
-import type { Batch } from '../../operators/types.ts';
+import type { Batch } from '../../core/batch.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
 
 export interface TextOut {

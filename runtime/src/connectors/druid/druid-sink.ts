@@ -15,7 +15,7 @@
 // in that unit (auto → millis), iso → an ISO-8601 string.
 import { TributaryError } from '../../errors.ts';
 import type { DruidSinkSpec, KafkaSinkSpec } from '../../graph/spec.ts';
-import type { Batch } from '../../operators/types.ts';
+import type { Batch } from '../../core/batch.ts';
 import type { Rec } from '../../core/record.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
 import { KafkaSink } from '../kafka/kafka-sink.ts';

@@ -13,7 +13,7 @@ import { truncateSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { TributaryError } from '../../errors.ts';
 import type { FileSinkSpec } from '../../graph/spec.ts';
-import type { Batch } from '../../operators/types.ts';
+import type { Batch } from '../../core/batch.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
 import { SharedWriter } from './shared-writer.ts';
 

@@ -8,7 +8,7 @@ import type { Message, Producer } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
 import type { KafkaSinkSpec } from '../../graph/spec.ts';
-import type { Batch } from '../../operators/types.ts';
+import type { Batch } from '../../core/batch.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
 import { createKafka, keyPartitioner } from './client.ts';
 import { appendMessages, describeSendFailure, splitForSend } from './record-messages.ts';

@@ -2,7 +2,7 @@
 // transactional sink so both write byte-identical messages.
 import type { Message } from 'kafkajs';
 import type { CompiledExpr } from '../../expr/cel.ts';
-import type { Batch } from '../../operators/types.ts';
+import type { Batch } from '../../core/batch.ts';
 import { TributaryError } from '../../errors.ts';
 import { sourceBytes } from '../record-format.ts';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newBatch, type Batch } from '../../operators/types.ts';
+import { newBatch, type Batch } from '../../core/batch.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
 import type { SinkWriterContext } from '../api.ts';

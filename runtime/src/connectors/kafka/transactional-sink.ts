@@ -52,7 +52,7 @@ import type { Message, Transaction } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
 import type { KafkaSinkSpec } from '../../graph/spec.ts';
-import type { Batch } from '../../operators/types.ts';
+import type { Batch } from '../../core/batch.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
 import { OpenTransactionsFile, type OpenTxn } from './open-transactions-file.ts';
 import { appendMessages, describeSendFailure, payloadBytes, splitForSend } from './record-messages.ts';

@@ -12,7 +12,7 @@ import { TributaryError } from '../../errors.ts';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import { JobMetrics } from '../../telemetry/metrics.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
-import type { Batch } from '../../operators/types.ts';
+import type { Batch } from '../../core/batch.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { testKuduMasters } from '../../testing/kudu-masters.ts';
 import type { SinkWriter } from '../api.ts';

@@ -12,7 +12,7 @@
 import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSourceSpec } from '../../graph/spec.ts';
-import type { KeyedLookup } from '../../operators/keyed-lookup.ts';
+import type { KeyedLookup } from '../keyed-lookup.ts';
 import { LookupCache } from '../lookup-cache.ts';
 import { keyParts, keyString, rowKeyOf } from '../lookup-key.ts';
 import type { Rec } from '../../core/record.ts';

@@ -13,7 +13,7 @@ import { TributaryError } from '../../errors.ts';
 import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSinkSpec } from '../../graph/spec.ts';
-import type { Batch } from '../../operators/types.ts';
+import type { Batch } from '../../core/batch.ts';
 import type { Rec } from '../../core/record.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
 import type { Row } from './client/cell-values.ts';

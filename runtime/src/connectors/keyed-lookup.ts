@@ -1,5 +1,6 @@
-// What an asynchronous lookup step reads rows from (a kudu source in `mode: get`): rows by key
-// string, some answered at once from a cache, the rest fetched together.
+// A table a lookup step reads rows from by key (a kudu source in `mode: get` implements it):
+// rows by key string, some answered at once from a cache, the rest fetched together. Beside
+// lookup-key.ts and lookup-table.ts: what connectors offer the lookup operators.
 import type { Rec } from '../core/record.ts';
 
 export interface KeyedLookup {
