@@ -22,6 +22,13 @@ describe('errors', () => {
     for (const code of Object.values(ErrorCodes)) expect(readme, code).toContain(code);
   });
 
+  it("kube/ codes name no resource of ours (those are the controllers' codes), and a code is typed", () => {
+    for (const code of Object.values(ErrorCodes))
+      expect(code, code).not.toMatch(/STREAM|JOB|DRUID|DATASOURCE|SAVEPOINT|CHECKPOINT|CREDENTIAL|STATE_/);
+    // @ts-expect-error a code outside the union (here misspelt) does not compile
+    expect(new OperatorError('OPERATOR_CONFG', 'x').code).toBe('OPERATOR_CONFG');
+  });
+
   it('classifies our API errors and client-node ApiExceptions alike', () => {
     expect(isNotFound(new KubeApiError(404, 'x', { reason: 'NotFound' }))).toBe(true);
     expect(isNotFound(new ApiException(404, 'x', {}, {}))).toBe(true);
@@ -45,7 +52,7 @@ describe('errors', () => {
     expect(t.code).toBe('OPERATOR_TERMINAL');
     expect(t.cause).toBe(cause);
     expect(isTerminal(t)).toBe(true);
-    expect(isTerminal(new OperatorError('X', 'y'))).toBe(false);
+    expect(isTerminal(new OperatorError(ErrorCodes.CONFIG, 'y'))).toBe(false);
     expect(new KubeApiError(500, 'x')).not.toBeInstanceOf(TerminalError);
   });
 });

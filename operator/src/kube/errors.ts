@@ -2,6 +2,11 @@
 // API-server failures that work for both our REST client's `KubeApiError` and client-node's
 // `ApiException` (whose numeric HTTP status is in `.code`). Match on `code`/status, never on
 // message text. Every code is listed in operator/README.md (a unit test enforces it).
+//
+// The codes here are the generic machinery's and what every controller shares (configuration,
+// invariants, ownership, test support): none names a resource of ours. A controller's domain
+// codes are its own union (controllers/errors.ts, ControllerError), never added here. A code is
+// typed: a misspelt one does not compile.
 
 const kOperatorError = Symbol.for('tributary.operator.error');
 
@@ -47,12 +52,6 @@ export const ErrorCodes = {
   CONFIG: 'OPERATOR_CONFIG',
   /** An internal invariant does not hold: a bug in the operator, never caused by user input. */
   INVARIANT: 'OPERATOR_INVARIANT',
-  /** A new deployment's job config cannot be written (a reference stopped resolving after validation); retried. */
-  JOB_CONFIG: 'OPERATOR_JOB_CONFIG',
-  /** A DruidDatasource's basicAuthSecretRef names a Secret or key that cannot be read. */
-  DRUID_CREDENTIALS: 'OPERATOR_DRUID_CREDENTIALS',
-  /** A StreamJob's stateStorage.s3.credentialsSecretRef names a Secret or key that cannot be used. */
-  STATE_CREDENTIALS: 'OPERATOR_STATE_CREDENTIALS',
   /**
    * An admission review could not be read: not JSON, not an admission.k8s.io/v1 AdmissionReview, or over the size
    * limit.
@@ -70,12 +69,18 @@ export const ErrorCodes = {
   INJECTED_FAULT: 'OPERATOR_INJECTED_FAULT',
 } as const;
 
+/** A code of the generic machinery (ErrorCodes). */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-export class OperatorError extends Error {
-  readonly code: string;
+/**
+ * An error with a stable code of the union `Code`: ErrorCode here; a subclass outside kube/ names
+ * its own union (`extends OperatorError<ControllerErrorCode>`). `Code` is never inferred from the
+ * argument, so a code outside the union does not compile.
+ */
+export class OperatorError<Code extends string = ErrorCode> extends Error {
+  readonly code: Code;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: NoInfer<Code>, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'OperatorError';
     this.code = code;
@@ -116,7 +121,7 @@ export class KubeApiError extends OperatorError {
 
 /** Returned by a reconcile to say "log it, count it, but do not retry". */
 export class TerminalError extends OperatorError {
-  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+  constructor(message: string, options?: { cause?: unknown; code?: ErrorCode }) {
     super(options?.code ?? ErrorCodes.TERMINAL, message, options);
     this.name = 'TerminalError';
   }

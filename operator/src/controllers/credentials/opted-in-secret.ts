@@ -4,8 +4,9 @@
 // the operator (a get followed by a label check would already have carried it over the wire
 // and into this process's memory). RBAC cannot express "only labelled Secrets"; this code
 // path is the boundary, and it is the only place the operator reads a user-named Secret.
-import { OperatorError, Resources, type KubeClient, type KubeObject } from '../../kube/index.ts';
+import { Resources, type KubeClient, type KubeObject } from '../../kube/index.ts';
 import { CREDENTIALS_LABEL } from '../../api/v1alpha1/credentials-label.ts';
+import { ControllerError, type ControllerErrorCode } from '../errors.ts';
 
 export interface CredentialsSecret extends KubeObject {
   data?: Record<string, string>;
@@ -15,8 +16,8 @@ export interface CredentialsSecret extends KubeObject {
 export const credentialsSelector = `${CREDENTIALS_LABEL}=true`;
 
 /**
- * The Secret `namespace/name` if it carries `tributary.dev/credentials: "true"`. Throws an
- * OperatorError with `code` whose message names the Secret and the missing label when the
+ * The Secret `namespace/name` if it carries `tributary.dev/credentials: "true"`. Throws a
+ * ControllerError with `code` whose message names the Secret and the missing label when the
  * API server returns no such Secret (absent or unlabelled: the selector cannot tell them
  * apart, and telling them apart would mean reading the unlabelled one); other API failures
  * are wrapped with the same code.
@@ -25,7 +26,7 @@ export async function readCredentialsSecret(
   kube: Pick<KubeClient, 'list'>,
   namespace: string,
   name: string,
-  code: string,
+  code: ControllerErrorCode,
   field: string,
   signal?: AbortSignal,
 ): Promise<CredentialsSecret> {
@@ -38,13 +39,13 @@ export async function readCredentialsSecret(
     });
     items = list.items;
   } catch (err) {
-    throw new OperatorError(code, `${field}: cannot read Secret ${namespace}/${name}: ${(err as Error).message}`, {
+    throw new ControllerError(code, `${field}: cannot read Secret ${namespace}/${name}: ${(err as Error).message}`, {
       cause: err,
     });
   }
   const secret = items.find((s) => s.metadata?.name === name);
   if (!secret)
-    throw new OperatorError(
+    throw new ControllerError(
       code,
       `${field}: Secret ${namespace}/${name} not found with label ${CREDENTIALS_LABEL}: "true"; ` +
         `a Secret is used as credentials only once it carries that label`,

@@ -6,7 +6,6 @@
 // failed lookup is a warning, never a refusal.
 import {
   bounded,
-  ErrorCodes,
   specUnchanged,
   type AdmissionHandler,
   type AdmissionRequest,
@@ -15,6 +14,7 @@ import {
 } from '../../kube/index.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { readCredentialsSecret, type CredentialsSecret } from '../credentials/opted-in-secret.ts';
+import { ControllerErrorCodes } from '../errors.ts';
 import { describeIssues } from '../spec-issues.ts';
 import { checkDatasourceSpec } from './spec-rules.ts';
 
@@ -72,7 +72,7 @@ async function credentialsWarning(
       deps.kube,
       namespace,
       ref.name,
-      ErrorCodes.DRUID_CREDENTIALS,
+      ControllerErrorCodes.DRUID_CREDENTIALS,
       path,
       AbortSignal.any([signal, AbortSignal.timeout(lookupTimeoutMs)]),
     );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, KubeApiError, OperatorError, type KubeClient } from '../../kube/index.ts';
+import { KubeApiError, OperatorError, type KubeClient } from '../../kube/index.ts';
+import { ControllerErrorCodes } from '../errors.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { CredentialsError, DruidClients } from './druid-clients.ts';
 
@@ -45,7 +46,7 @@ describe('DruidClients credentials', () => {
     const err = await new DruidClients(kubeListing(() => Promise.reject(cause))).for(ds({})).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CredentialsError);
     expect(err).toBeInstanceOf(OperatorError);
-    expect((err as CredentialsError).code).toBe(ErrorCodes.DRUID_CREDENTIALS);
+    expect((err as CredentialsError).code).toBe(ControllerErrorCodes.DRUID_CREDENTIALS);
     expect(((err as Error).cause as Error).cause).toBe(cause);
   });
 

@@ -2,19 +2,20 @@
 // set, credentials from a Secret that opted in (credentials/opted-in-secret.ts), sent only
 // over https unless the CR says spec.druid.allowInsecure.
 import { createHash } from 'node:crypto';
-import { ErrorCodes, OperatorError, type KubeClient } from '../../kube/index.ts';
+import type { KubeClient } from '../../kube/index.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { DruidClient } from '../../druid/client.ts';
 import { readCredentialsSecret } from '../credentials/opted-in-secret.ts';
+import { ControllerError, ControllerErrorCodes } from '../errors.ts';
 
 /** Why credentials cannot be used: the status reason. */
 export type CredentialsReason = 'CredentialsUnavailable' | 'InsecureCredentials';
 
-export class CredentialsError extends OperatorError {
+export class CredentialsError extends ControllerError {
   readonly reason: CredentialsReason;
 
   constructor(message: string, options?: { cause?: unknown; reason?: CredentialsReason }) {
-    super(ErrorCodes.DRUID_CREDENTIALS, message, options);
+    super(ControllerErrorCodes.DRUID_CREDENTIALS, message, options);
     this.name = 'CredentialsError';
     this.reason = options?.reason ?? 'CredentialsUnavailable';
   }
@@ -50,7 +51,7 @@ export class DruidClients {
           this.#kube,
           ds.metadata.namespace,
           ref.name,
-          ErrorCodes.DRUID_CREDENTIALS,
+          ControllerErrorCodes.DRUID_CREDENTIALS,
           field,
         );
       } catch (err) {

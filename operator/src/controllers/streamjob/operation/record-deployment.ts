@@ -1,8 +1,9 @@
 // old-pods-gone → starting: the target deployment's RBAC and job config exist, and
 // status.deployed names the target, all before the first slot pod is created (so a restarted
 // operator never loses track of pods it created).
-import { ErrorCodes, OperatorError, Resources } from '../../../kube/index.ts';
+import { Resources } from '../../../kube/index.ts';
 import type { PendingOperation } from '../../../api/v1alpha1/streamjob.ts';
+import { ControllerError, ControllerErrorCodes } from '../../errors.ts';
 import { loadDruidRefs, resolveDruidRefs } from '../druid-refs.ts';
 import { createIgnoringExists } from '../idempotent-writes.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
@@ -23,7 +24,10 @@ export async function recordDeployment(r: ReconcilerInternals, c: JobCtx, op: Pe
   const ns = c.job.metadata.namespace as string;
   const druid = resolveDruidRefs(spec.graph, await loadDruidRefs(kube, ns, spec.graph), ns);
   if (druid.issues.length > 0)
-    throw new OperatorError(ErrorCodes.JOB_CONFIG, `cannot write the job config: ${describeIssues(druid.issues)}`);
+    throw new ControllerError(
+      ControllerErrorCodes.JOB_CONFIG,
+      `cannot write the job config: ${describeIssues(druid.issues)}`,
+    );
   await createIgnoringExists(
     kube,
     Resources.ConfigMap,
