@@ -6,12 +6,12 @@
 // with `merge`, and a record is merged before it is judged: late only if its merged session
 // is. Windows and timers are keyed state (namespace = window start): checkpointed
 // and redistributed on rescale like the CEL window operator's.
+import type { Batch } from '../core/batch.ts';
 import { TributaryError } from '../errors.ts';
 import type { AggregateFunction, WindowResultFunction } from '../graph/function-types.ts';
 import { assignStarts, windowSize, type WindowKind } from '../operators/window-assigner.ts';
 import {
   BatchBuilder,
-  type Batch,
   type EventTimeProgress,
   type OperatorContext,
   type Output,

@@ -12,6 +12,7 @@
 // Timers are per key and window (namespace = window start): each window is its own timer
 // (window-timers.ts), snapshotted as the `timers` state.
 import type { TributaryError } from '../errors.ts';
+import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
@@ -41,7 +42,6 @@ import {
 } from './key-windows.ts';
 import {
   BatchBuilder,
-  type Batch,
   type EventTimeProgress,
   type OperatorContext,
   type Output,
