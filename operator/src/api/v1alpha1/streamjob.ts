@@ -201,6 +201,17 @@ export interface DeployedInfo {
 
 export type StateSource = 'savepoint' | 'last-state' | 'stateless' | 'restore';
 
+/**
+ * The write-ahead step a pending operation is at (`status.pendingOperation.step`), in order: `recorded` (the intent is
+ * in status, nothing touched), `savepoint-triggered` (its savepoint id recorded), `savepoint-failed` (waiting to retry
+ * it; the old pods keep running), `state-ready` (where the new pods' state comes from, recorded before any pod is
+ * deleted), `old-pods-gone`, `starting` (status.deployed names the target before its first pod is created). These
+ * strings are stored in status: renaming one needs the old name still read (an operator upgraded mid-operation).
+ * What each step does: operator/src/controllers/streamjob/operation/advance.ts.
+ */
+export type OperationStep =
+  'recorded' | 'savepoint-triggered' | 'savepoint-failed' | 'state-ready' | 'old-pods-gone' | 'starting';
+
 /** The write-ahead intent: recorded before any destructive step. */
 export interface PendingOperation {
   kind: OperationKind;
@@ -232,7 +243,8 @@ export interface PendingOperation {
   stoppedAt?: string;
   message?: string;
   startedAt: string;
-  step?: string;
+  /** Absent in status written before steps were recorded (operation/advance.ts advances it as `starting`). */
+  step?: OperationStep;
 }
 
 export interface StreamJob {

@@ -44,50 +44,44 @@ export async function decide(
       break;
     case 'deploy': {
       const from = spec.restore?.savepointPath || undefined;
-      return startOperation(r, c, 'deploy', spec, from ? 'restore' : 'stateless', from);
+      return startOperation(r, c, { kind: 'deploy', spec, mode: from ? 'restore' : 'stateless', restoreFrom: from });
     }
     case 'resume':
       // Suspended in last-state mode: the resumed pods pick the newest state of the suspended
       // lineage when they start (its pods may have completed checkpoints after resumeFrom was chosen).
-      return startOperation(
-        r,
-        c,
-        'deploy',
+      return startOperation(r, c, {
+        kind: 'deploy',
         spec,
-        'restore',
-        st.resumeFrom,
-        st.resumeLatest
+        mode: 'restore',
+        restoreFrom: st.resumeFrom,
+        extra: st.resumeLatest
           ? {
               restoreLatestSince: st.resumeLatest.since,
               ...(st.resumeLatest.lineage ? { restoreLatestLineage: st.resumeLatest.lineage } : {}),
             }
           : {},
-      );
+      });
     case 'suspend':
-      return startOperation(
-        r,
-        c,
-        'suspend',
-        deployedSpec(st) ?? spec,
-        live ? modeFor(spec) : 'restore',
-        live ? undefined : latestRestorePoint(job),
-      );
+      return startOperation(r, c, {
+        kind: 'suspend',
+        spec: deployedSpec(st) ?? spec,
+        mode: live ? modeFor(spec) : 'restore',
+        restoreFrom: live ? undefined : latestRestorePoint(job),
+      });
     case 'rescale':
     case 'upgrade': {
       const mode = modeFor(spec);
       if (!live)
-        return startOperation(
-          r,
-          c,
-          change.kind,
+        return startOperation(r, c, {
+          kind: change.kind,
           spec,
-          mode === 'stateless' ? 'stateless' : 'restore',
-          mode === 'stateless' ? undefined : latestRestorePoint(job),
-        );
-      return startOperation(r, c, change.kind, spec, mode);
+          mode: mode === 'stateless' ? 'stateless' : 'restore',
+          restoreFrom: mode === 'stateless' ? undefined : latestRestorePoint(job),
+        });
+      return startOperation(r, c, { kind: change.kind, spec, mode });
     }
     case 'savepoint':
-      if (live) return startOperation(r, c, 'savepoint', spec, 'savepoint');
+      if (live) return startOperation(r, c, { kind: 'savepoint', spec, mode: 'savepoint' });
       break;
   }
   if (!deployed || ended) return;

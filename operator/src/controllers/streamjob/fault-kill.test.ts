@@ -36,6 +36,7 @@ describe('fault injection: SIGKILL after a status write (test-only knob)', () =>
       'a/b:intent@',
       'a/b:intent@0',
       'a/b:intent@x',
+      'a/b:intnet', // names no status write (status-writes.ts)
     ])
       expect(() => parseKillPoint(bad), bad).toThrow(
         expect.objectContaining({ code: ErrorCodes.CONFIG, message: expect.stringContaining(FAULT_KILL_ENV) }),

@@ -1,8 +1,9 @@
 // TEST-ONLY fault injection, read by the operator process: with
 // TRIBUTARY_FAULT_KILL_AFTER_STEP=<namespace>/<job>:<step>[@<generation>] the process sends
 // itself SIGKILL right after the reconciler's status write named <step> of that job returns
-// (the names are the `record(c, step, …)` calls: intent, savepoint-triggered, state-ready,
-// old-pods-gone, starting, waiting, done, …), on the first such write made while the job's
+// (the names are those `record(c, write, …)` takes, status-writes.ts: intent, savepoint-triggered,
+// state-ready, old-pods-gone, starting, waiting, done, …; the pending step each leaves is
+// operation/advance.ts's STEPS), on the first such write made while the job's
 // metadata.generation is <generation> when one is given (the operation a given spec change
 // starts, and not the one the process may be finishing first). A real crash at an exact point
 // of the write-ahead log, which no signal sent from outside can hit on demand; the e2e that
@@ -11,14 +12,15 @@
 // graceful shutdown.
 import { writeSync } from 'node:fs';
 import { ErrorCodes, OperatorError } from '../../kube/errors.ts';
-import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import type { OperationStep, StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import { isStatusWrite, type StatusWrite } from './status-writes.ts';
 
 export const FAULT_KILL_ENV = 'TRIBUTARY_FAULT_KILL_AFTER_STEP';
 
 export interface KillPoint {
   readonly namespace: string;
   readonly job: string;
-  readonly step: string;
+  readonly step: StatusWrite;
   /** Only writes made while the job has this metadata.generation; any when absent. */
   readonly generation?: number;
 }
@@ -27,16 +29,16 @@ export interface KillPoint {
 export interface KillNotice {
   readonly msg: 'fault injection: SIGKILL after status write';
   readonly job: string;
-  readonly step: string;
+  readonly step: StatusWrite;
   readonly generation: number | undefined;
   /** resourceVersion of the job as written: nothing can have written it after that. */
   readonly resourceVersion: string | undefined;
-  readonly pendingStep: string | undefined;
+  readonly pendingStep: OperationStep | undefined;
 }
 
 const FORM = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?):([a-z][-a-z0-9]*)(@([1-9][0-9]*))?$/;
 
-/** `<namespace>/<job>:<step>[@<generation>]`; '' = off. */
+/** `<namespace>/<job>:<step>[@<generation>]`, <step> the name of a status write; '' = off. */
 export function parseKillPoint(text: string): KillPoint | undefined {
   if (text.trim() === '') return undefined;
   const m = FORM.exec(text.trim());
@@ -45,7 +47,11 @@ export function parseKillPoint(text: string): KillPoint | undefined {
       ErrorCodes.CONFIG,
       `${FAULT_KILL_ENV}: expected <namespace>/<job>:<step>[@<generation>] (e.g. team-a/clicks:state-ready@4), got ${JSON.stringify(text)}`,
     );
-  return { namespace: m[1]!, job: m[3]!, step: m[5]!, ...(m[7] ? { generation: Number(m[7]) } : {}) };
+  const step = m[5]!;
+  // A name no write has would never fire: the test would wait for a kill that cannot come.
+  if (!isStatusWrite(step))
+    throw new OperatorError(ErrorCodes.CONFIG, `${FAULT_KILL_ENV}: ${JSON.stringify(step)} names no status write`);
+  return { namespace: m[1]!, job: m[3]!, step, ...(m[7] ? { generation: Number(m[7]) } : {}) };
 }
 
 /**
@@ -59,7 +65,7 @@ export function killAfterStep(
     writeSync(2, `${JSON.stringify(notice)}\n`);
     process.kill(process.pid, 'SIGKILL');
   },
-): (job: StreamJob, step: string) => void {
+): (job: StreamJob, step: StatusWrite) => void {
   let fired = false;
   return (job, step) => {
     if (fired || step !== point.step) return;

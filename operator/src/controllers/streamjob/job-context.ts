@@ -22,6 +22,7 @@ import type { Observation } from './observer.ts';
 import type { Cadence } from './phases.ts';
 import type { PodPolicy } from './pod-template-rules.ts';
 import type { Secret } from './objects/control-token.ts';
+import type { StatusWrite } from './status-writes.ts';
 import type { Pod } from './objects/slot-pod.ts';
 
 export interface StreamJobReconcilerDeps {
@@ -49,8 +50,8 @@ export interface StreamJobReconcilerDeps {
    */
   readonly orphanSweeps?: Map<string, number>;
   readonly now?: () => Date;
-  /** Hook for fault-injection tests: called after each status write with the step written. */
-  readonly afterWrite?: (job: StreamJob, step: string) => void | Promise<void>;
+  /** Hook for fault-injection tests: called after each status write with the write's name. */
+  readonly afterWrite?: (job: StreamJob, write: StatusWrite) => void | Promise<void>;
 }
 
 export interface JobCtx {
@@ -71,10 +72,10 @@ export interface ReconcilerInternals {
   deps: StreamJobReconcilerDeps;
   /**
    * Writes status (the mutation re-runs on a fresh copy after a conflict), with its kstatus
-   * view derived from the result (kstatus.ts); `c.job` becomes the object written. `step`
-   * names the write in logs and for fault-injection tests.
+   * view derived from the result (kstatus.ts); `c.job` becomes the object written. `write`
+   * names it in logs and for fault-injection tests (status-writes.ts).
    */
-  record(c: JobCtx, step: string, mutate: (st: StreamJobStatus) => StreamJobStatus): Promise<StreamJob>;
+  record(c: JobCtx, write: StatusWrite, mutate: (st: StreamJobStatus) => StreamJobStatus): Promise<StreamJob>;
   /** Delay before retry `attempt` (spec.restartPolicy.backoff). */
   runtimeBackoff(job: StreamJob, attempt: number): number;
   /** Requeue at the cadence of the job's phase. */

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { PendingOperation, StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
+import type {
+  OperationStep,
+  PendingOperation,
+  StreamJob,
+  StreamJobSpec,
+  StreamJobStatus,
+} from '../../api/v1alpha1/streamjob.ts';
 import { jobCondition, setJobCondition } from './conditions.ts';
 import { deriveKstatus, STALLED_AFTER_ATTEMPTS } from './kstatus.ts';
 import { specHash } from './spec-hash.ts';
@@ -29,7 +35,7 @@ const running = (s: StreamJobSpec, extra: StreamJobStatus = {}): StreamJobStatus
   setJobCondition(st, { type: 'Ready', status: 'True', reason: 'Running', message: '2 slots running' }, 1, now);
   return st;
 };
-const rescale = (step: string, extra: Partial<PendingOperation> = {}): PendingOperation => ({
+const rescale = (step: OperationStep, extra: Partial<PendingOperation> = {}): PendingOperation => ({
   kind: 'rescale',
   targetSpecHash: 'h',
   targetDeploymentId: 'y-2',

@@ -26,10 +26,12 @@
 //     slot pod created once, no pods of a deployment the operator did not record;
 //   - at the end the read_committed output equals the reference (no window lost, none twice).
 import { describe, expect, it } from 'vitest';
-import { Informer, Resources, type KubeClient } from '../../kube/index.ts';
+import { ErrorCodes, Informer, OperatorError, Resources, type KubeClient } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
-import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import type { OperationStep, StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
+import { stepsAfter } from './operation/advance.ts';
+import type { StatusWrite } from './status-writes.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import { StreamJobs } from './resource.ts';
 import {
@@ -45,20 +47,27 @@ import {
 const PARTITIONS = 4;
 
 /**
- * Every status write of a savepoint-mode operation (reconcile.ts, operation/advance.ts), and
- * `pendingOperation.step` right after it: `waiting` is the first write once the new pods exist,
- * `done` removes the operation.
+ * Every status write of a savepoint-mode rescale or upgrade, in order: `waiting` is the first
+ * write once the new pods exist, `done` removes the operation. The pending step each leaves is
+ * the code's own table (operation/advance.ts, STEPS).
  */
-const STEPS = {
-  intent: 'recorded',
-  'savepoint-triggered': 'savepoint-triggered',
-  'state-ready': 'state-ready',
-  'old-pods-gone': 'old-pods-gone',
-  starting: 'starting',
-  waiting: 'starting',
-  done: undefined,
-} as const;
-type Step = keyof typeof STEPS;
+const KILL_POINTS = [
+  'intent',
+  'savepoint-triggered',
+  'state-ready',
+  'old-pods-gone',
+  'starting',
+  'waiting',
+  'done',
+] as const satisfies readonly StatusWrite[];
+
+/** `pendingOperation.step` right after `write` (undefined: the operation ended), by STEPS. */
+function pendingAfter(write: StatusWrite): OperationStep | undefined {
+  const after = stepsAfter(write);
+  if (after.length !== 1)
+    throw new OperatorError(ErrorCodes.TEST_HARNESS, `${write} leaves one of ${after.join(', ')}: not a kill point`);
+  return after[0];
+}
 
 interface PodWatch {
   /** Deployment → uids of its pods ever seen (a slot pod created twice would add a uid). */
@@ -202,7 +211,7 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
       let filter = false;
 
       // Per kill step a rescale, then an upgrade.
-      const ops = (Object.keys(STEPS) as Step[]).flatMap((step) => [
+      const ops = KILL_POINTS.flatMap((step) => [
         { kind: 'rescale' as const, step },
         { kind: 'upgrade' as const, step },
       ]);
@@ -230,7 +239,11 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
         const tKill = Date.now();
         const op = mid.status?.pendingOperation;
         // Killed right there: the write-ahead log stands at what that write recorded.
-        expect({ step, pending: op?.step, kind: op?.kind ?? kind }).toEqual({ step, pending: STEPS[step], kind });
+        expect({ step, pending: op?.step, kind: op?.kind ?? kind }).toEqual({
+          step,
+          pending: pendingAfter(step),
+          kind,
+        });
         const target = op?.targetDeploymentId ?? mid.status!.deployed!.id;
         expect(target).not.toBe(prevDep.id);
         if (step === 'waiting') {

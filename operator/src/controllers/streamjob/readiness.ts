@@ -6,7 +6,7 @@
 //  * SlotsNotRunning: a slot has ended or is ending — no pod, a terminated or deleted pod, or a
 //    runtime that says STOPPING, STOPPED, FINISHED or FAILED — named with what it is;
 //  * NotReady: slots are still coming up (pods not ready, runtimes starting or not answering).
-import type { PendingOperation } from '../../api/v1alpha1/streamjob.ts';
+import type { OperationStep, PendingOperation } from '../../api/v1alpha1/streamjob.ts';
 import { isPodReady, isPodTerminal, type Pod } from './objects/slot-pod.ts';
 import type { SlotRuntime } from './slot-runtime.ts';
 
@@ -23,7 +23,7 @@ export type Readiness =
   { ready: true } | { ready: false; reason: 'SlotsNotRunning' | 'NotReady'; message: string; notRunning: number[] };
 
 /** Operation steps during which the deployed (old) pods still run: Ready speaks for them. */
-export const OLD_PODS_RUN = new Set<string | undefined>([
+export const OLD_PODS_RUN: ReadonlySet<OperationStep | undefined> = new Set<OperationStep | undefined>([
   undefined,
   'recorded',
   'savepoint-triggered',

@@ -50,19 +50,16 @@ export async function periodicSavepointIfDue(
   }
   const retry = p?.retryAt !== undefined;
   const attempt = retry ? (p?.retryAttempt ?? 2) : 1;
-  const result = await startOperation(
-    r,
-    c,
-    'savepoint',
+  const result = await startOperation(r, c, {
+    kind: 'savepoint',
     spec,
-    'savepoint',
-    undefined,
-    { trigger: 'periodic', attempt },
-    (s) => {
+    mode: 'savepoint',
+    extra: { trigger: 'periodic', attempt },
+    alsoRecord: (s) => {
       const prev = withoutSchedule(s.periodicSavepoints);
       s.periodicSavepoints = retry ? prev : { ...prev, lastTriggeredAt: c.now.toISOString() };
     },
-  );
+  });
   return { started: true, result };
 }
 

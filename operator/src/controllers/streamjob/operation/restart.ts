@@ -71,15 +71,13 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
       'NoCheckpointProgress',
       `no checkpoint completed in the last ${withoutCheckpoint} deployments (each restart replays from the same state); last failure: ${why}`,
     );
-  return startOperation(
-    r,
-    c,
-    'restart',
+  return startOperation(r, c, {
+    kind: 'restart',
     spec,
-    'restore',
-    latestRestorePoint(c.job),
-    { notBefore: new Date(now.getTime() + delay).toISOString(), message: why },
-    (s) => {
+    mode: 'restore',
+    restoreFrom: latestRestorePoint(c.job),
+    extra: { notBefore: new Date(now.getTime() + delay).toISOString(), message: why },
+    alsoRecord: (s) => {
       s.restarts = restarts;
       s.restartTimes = restartTimes;
       s.restartsWithoutCheckpoint = withoutCheckpoint;
@@ -97,5 +95,5 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
         now,
       );
     },
-  );
+  });
 }

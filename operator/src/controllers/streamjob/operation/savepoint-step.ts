@@ -6,6 +6,7 @@ import type { ReconcileResult } from '../../../kube/index.ts';
 import type { PendingOperation, StreamJobStatus } from '../../../api/v1alpha1/streamjob.ts';
 import type { SavepointFailureReason } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
+import type { StatusWrite } from '../status-writes.ts';
 import { driveSavepoint, savepointRequestId } from '../savepoints.ts';
 import { effectiveStateStorage, stateLocation } from '../state-storage.ts';
 
@@ -34,7 +35,7 @@ export interface SavepointStepOptions {
   metricReason: string;
   triggered: {
     /** Name of the status write that records the savepoint id. */
-    step: string;
+    step: StatusWrite;
     /** More status to write with the id. */
     status?: (s: StreamJobStatus, id: string) => void;
     /** Message of the SavepointTriggered Event. */

@@ -1,8 +1,8 @@
-// The first write-ahead step of every operation but delete: the intent (`recorded`) is in
-// status before anything acts — kind, target spec and hash, the target deployment id
-// `<hash8>-<counter>` (for kinds that deploy), where state comes from, and the savepoint
-// requestId — then the operation advances. `alsoRecord` adds the caller's own status changes
-// to that same write, so no reader sees them without the operation they belong to.
+// The first write-ahead step of every operation but delete: the intent (step `recorded`,
+// status write `intent`) is in status before anything acts — kind, target spec and hash, the
+// target deployment id `<hash8>-<counter>` (for kinds that deploy), where state comes from, and
+// the savepoint requestId — then the operation advances. `alsoRecord` adds the caller's own
+// status changes to that same write, so no reader sees them without the operation they belong to.
 import type {
   OperationKind,
   PendingOperation,
@@ -16,15 +16,25 @@ import { savepointRequestId } from '../savepoints.ts';
 import { deploymentId, specHash } from '../spec-hash.ts';
 import { describeOp, PHASE_OF } from './kinds.ts';
 
+/** An operation to start. */
+export interface OperationStart {
+  kind: OperationKind;
+  /** The spec the operation brings up (for a suspend or a savepoint: the deployed one). */
+  spec: StreamJobSpec;
+  /** Where the new pods' state comes from. */
+  mode: StateSource;
+  /** The state to restore (mode restore; the fallback of restoreLatestSince); none = empty. */
+  restoreFrom?: string | undefined;
+  /** More fields of the pending operation (a restart's notBefore, a resume's restoreLatest, a periodic trigger). */
+  extra?: Partial<PendingOperation>;
+  /** The caller's own status changes, made in the same write as the intent. */
+  alsoRecord?: (s: StreamJobStatus) => void;
+}
+
 export async function startOperation(
   r: ReconcilerInternals,
   c: JobCtx,
-  kind: OperationKind,
-  spec: StreamJobSpec,
-  mode: StateSource,
-  restoreFrom?: string,
-  extra: Partial<PendingOperation> = {},
-  alsoRecord?: (s: StreamJobStatus) => void,
+  { kind, spec, mode, restoreFrom, extra = {}, alsoRecord }: OperationStart,
 ): StepResult {
   const { job, now } = c;
   const st = job.status ?? {};

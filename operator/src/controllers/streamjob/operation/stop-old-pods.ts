@@ -15,6 +15,7 @@ import { RuntimeClient } from '../../../runtime-client/client.ts';
 import { deletePods } from '../idempotent-writes.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { DEPLOYMENT_LABEL } from '../objects/metadata.ts';
+import { PHASE_OF } from './kinds.ts';
 
 /** How soon a retired slot 0 that still answers is asked again (ms). */
 export const RETIRED_POLL_MS = 1_000;
@@ -54,8 +55,7 @@ export async function stopOldPods(r: ReconcilerInternals, c: JobCtx, op: Pending
     s.pendingOperation = { ...op, step: 'old-pods-gone' };
     delete s.pendingOperation.retiredSlot0;
     if (op.message?.startsWith('slot 0 of replaced deployment')) delete s.pendingOperation.message;
-    if (op.kind !== 'suspend')
-      s.phase = op.kind === 'restart' ? 'Restarting' : op.kind === 'deploy' ? 'Deploying' : 'Upgrading';
+    if (op.kind !== 'suspend') s.phase = PHASE_OF[op.kind];
     return s;
   });
   return r.advance(c, c.job.status!.pendingOperation!);

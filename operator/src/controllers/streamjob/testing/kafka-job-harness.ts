@@ -24,6 +24,7 @@ import { addStreamJobController } from '../controller.ts';
 import type { Cadence } from '../phases.ts';
 import type { RuntimeClient } from '../../../runtime-client/client.ts';
 import { StreamJobs } from '../resource.ts';
+import type { StatusWrite } from '../status-writes.ts';
 import { pvcJobState, s3JobState, type JobStateView } from './job-state.ts';
 import { DEFAULT_RUNTIME_IMAGE } from '../../../version.ts';
 import { startOperatorProcess, type OperatorProcess } from './operator-process.ts';
@@ -36,7 +37,7 @@ const RUNTIME_IMAGE = DEFAULT_RUNTIME_IMAGE;
 /** Kill the operator right after it writes `step` of `job` (at `generation`, when given). */
 export interface KillAfter {
   job: string;
-  step: string;
+  step: StatusWrite;
   generation?: number;
 }
 
@@ -159,7 +160,7 @@ export async function startHarness(
       ...(opts.now ? { now: opts.now } : {}),
       ...(k
         ? {
-            afterWrite: (job: StreamJob, step: string) => {
+            afterWrite: (job: StreamJob, step: StatusWrite) => {
               if (hit || step !== k.step || job.metadata.name !== k.job) return;
               if (k.generation !== undefined && job.metadata.generation !== k.generation) return;
               hit = job;

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes, OperatorError } from '../../../kube/index.ts';
 import { waitFor } from '../../../kube/testing/cluster.ts';
 import { FAULT_KILL_ENV, type KillNotice } from '../fault-kill.ts';
+import type { StatusWrite } from '../status-writes.ts';
 
 const MAIN = fileURLToPath(new URL('../../../main.ts', import.meta.url));
 
@@ -32,7 +33,7 @@ export function startOperatorProcess(o: {
   namespace: string;
   defaultImage: string;
   logFile: string;
-  killAfter?: { job: string; step: string; generation?: number };
+  killAfter?: { job: string; step: StatusWrite; generation?: number };
 }): OperatorProcess {
   const fd = openSync(o.logFile, 'a');
   const env: NodeJS.ProcessEnv = { ...process.env, TRIBUTARY_LOG_LEVEL: process.env.SJ_LOG ? 'debug' : 'info' };
