@@ -15,10 +15,10 @@
 //             → prune to `retained` in the background (a slow store never delays the next one)
 //   abort     decline from any slot, or timeout → notifyAborted, directory discarded
 //
-// At most one checkpoint is pending. A periodic trigger while one is pending is skipped; a
-// savepoint request waits for the pending one to finish. Savepoints never make sinks commit
-// unless they stop the job (Flink's synchronous savepoint): a restart from the latest
-// checkpoint would otherwise replay output that a savepoint had already committed.
+// At most one checkpoint is pending. A periodic trigger while one is pending is skipped
+// (periodic-trigger.ts); a savepoint request waits for the pending one to finish. Savepoints
+// never make sinks commit unless they stop the job (Flink's synchronous savepoint): a restart
+// from the latest checkpoint would otherwise replay output that a savepoint had already committed.
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import type { SavepointStatus } from '../control/contract.ts';
@@ -32,6 +32,7 @@ import { CommitTimer, slowestSlotPhases, type CheckpointPhaseTimes } from './che
 import { reportCompletion } from './completion-report.ts';
 import { metadataFromAcks, readMetadata } from './metadata.ts';
 import { PendingWrites } from './pending-writes.ts';
+import { PeriodicTrigger } from './periodic-trigger.ts';
 import { SavepointRequests } from './savepoint-requests.ts';
 import type {
   CheckpointAck,
@@ -104,15 +105,13 @@ export class CheckpointCoordinator implements CoordinatorPort {
   /** Serializes triggers: the promise of the checkpoint in progress (or its preparation). */
   private busy: Promise<unknown> = Promise.resolve();
   private readonly pruner: BackgroundPruner;
-  private periodic: NodeJS.Timeout | undefined;
+  private readonly periodic: PeriodicTrigger;
   private started = false;
   private startedAt = 0;
   private firstCompleted = false;
   private stopped = false;
   /** The job's final checkpoint completed (every task finished): nothing is left to checkpoint. */
   private ended = false;
-  /** A periodic checkpoint is queued behind another trigger or running (triggerPeriodic). */
-  private periodicQueued = false;
   private readonly commits: CommitTimer;
   lastCompleted: CompletedCheckpoint | undefined;
   private readonly savepoints = new SavepointRequests((stop) => this.trigger('savepoint', stop));
@@ -131,6 +130,16 @@ export class CheckpointCoordinator implements CoordinatorPort {
     this.commits = new CommitTimer((kind, phase, ms) =>
       o.metrics?.checkpointPhase.labels(kind, phase).observe(ms / 1000),
     );
+    this.periodic = new PeriodicTrigger({
+      over: () => this.stopped || this.ended,
+      pending: () => this.pending !== undefined,
+      trigger: () => this.trigger('checkpoint', false),
+      failed: (e) => {
+        // A tick that lost the race with the job's end is not a failure worth a warning.
+        const level = this.stopped || this.ended ? 'debug' : 'warn';
+        this.logger[level]({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed');
+      },
+    });
   }
 
   get parallelism(): number {
@@ -161,44 +170,13 @@ export class CheckpointCoordinator implements CoordinatorPort {
     }
     this.startedAt = performance.now();
     const interval = this.o.intervalMs ?? 0;
-    if (interval > 0) {
-      this.triggerPeriodic();
-      this.schedulePeriodic(interval);
-    }
-  }
-
-  /**
-   * At most one periodic checkpoint is queued or running: a tick while one is (storage slow or
-   * away, a savepoint ahead of it) is skipped, as Flink skips triggers beyond its concurrency,
-   * so triggers never pile up and run in a burst when the storage returns.
-   */
-  private triggerPeriodic(): void {
-    if (this.stopped || this.ended || this.pending || this.periodicQueued) return;
-    this.periodicQueued = true;
-    this.trigger('checkpoint', false)
-      .catch((e: unknown) => {
-        // A tick that lost the race with the job's end is not a failure worth a warning.
-        const level = this.stopped || this.ended ? 'debug' : 'warn';
-        this.logger[level]({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed');
-      })
-      .finally(() => {
-        this.periodicQueued = false;
-      });
-  }
-
-  private schedulePeriodic(interval: number): void {
-    this.periodic = setTimeout(() => {
-      if (this.stopped || this.ended) return;
-      this.triggerPeriodic();
-      this.schedulePeriodic(interval);
-    }, interval);
-    this.periodic.unref?.();
+    if (interval > 0) this.periodic.start(interval);
   }
 
   /** Stops periodic triggering and aborts a pending checkpoint (job shutdown). */
   stop(reason = 'job stopping', level: 'warn' | 'info' = 'warn'): void {
     this.stopped = true;
-    if (this.periodic) clearTimeout(this.periodic);
+    this.periodic.stop();
     if (this.pending)
       this.abort(
         this.pending,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SavepointStatus, StatusResponse } from '../control/contract.ts';
-import { freePorts } from '../process/supervisor.ts';
+import { freePorts } from '../process/loopback-ports.ts';
 import { REPO_NODE as node, REPO_ROOT as root, startCli } from '../testing/cli-process.ts';
 
 describe('tributary run --threads: the control API and /metrics', () => {

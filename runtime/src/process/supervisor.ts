@@ -1,7 +1,7 @@
 // Local supervisor of a distributed run (`tributary run --distributed`, `--threads`): starts one
 // slot (runtime/src/main.ts) per slot on loopback ports and watches them — a process per slot,
-// or with `host: 'thread'` a worker_thread per slot in this process (thread-slot.ts), the same
-// slot code either way.
+// or with `host: 'thread'` a worker_thread per slot in this process (slot-launch.ts starts one),
+// the same slot code either way.
 //
 //   * all slots exit 0 → the job finished (or stopped);
 //   * any slot exits otherwise (crash, SIGKILL, failure) → the attempt failed: every other slot
@@ -17,33 +17,22 @@
 // so no slot outlives it (thread slots die with the process). Each run writes its own random
 // job secret (a 0600 file in its work folder), or takes the control token a user gave: the
 // slots' control API and data-plane handshake require it, as in a pod.
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Logger } from 'pino';
+import { join } from 'node:path';
 import { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import type { JobConfig } from '../control/contract.ts';
-import { RuntimeEnv } from '../control/contract.ts';
 import { TributaryError } from '../errors.ts';
+import { freePorts } from './loopback-ports.ts';
 import { RestartProgress } from './restart-progress.ts';
-import { LocalEnv } from './slot-env.ts';
-import { SLOT_NODE_FLAGS } from './slot-node-flags.ts';
-import { ThreadSlot, threadsOverTcpFromEnv, type SlotChild } from './thread-slot.ts';
+import { launchSlot, type SlotHandle, type SlotHostOptions } from './slot-launch.ts';
+import { threadsOverTcpFromEnv } from './thread-slot.ts';
 import { threadPortMesh, type ThreadPorts } from '../net/port-socket.ts';
 import type { SupervisorMetrics } from './supervisor-metrics.ts';
 
-// The slot entrypoint beside this module: runtime/src/main.ts in the repository, main.js in the
-// package's compiled dist/ (a file under node_modules cannot be type-stripped).
-const SLOT_ENTRY = fileURLToPath(new URL(`../main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-// Slot processes run on the repository's Node 24 (npm ci installs it) when there is one, else on
-// the Node running this supervisor (an installed package).
-const REPO_NODE = resolve(import.meta.dirname, '../../../node_modules/.bin/node');
-const SLOT_NODE = existsSync(REPO_NODE) ? REPO_NODE : process.execPath;
+export type { SlotHandle };
 
 /**
  * Seam: the checkpoint directory to restart from after a failure (undefined = from scratch).
@@ -53,19 +42,6 @@ export type FindRestorePoint = (stateDir: string) => Promise<string | undefined>
 export const restartFromScratch: FindRestorePoint = () => Promise.resolve(undefined);
 export const restartFromLatestCheckpoint: FindRestorePoint = (stateDir) => latestCheckpointPath(stateDir);
 
-export interface SlotHandle {
-  slot: number;
-  /** The slot process's pid; a thread slot's thread id. */
-  pid: number;
-  dataAddress: string;
-  controlAddress: string;
-  /** Token-free /metrics of the slot. */
-  metricsAddress: string;
-  /** Bearer token of the slot's control API (the run's job secret). */
-  controlToken: string;
-  child: SlotChild;
-}
-
 export interface AttemptInfo {
   attempt: number;
   deploymentId: string;
@@ -73,21 +49,18 @@ export interface AttemptInfo {
   slots: SlotHandle[];
 }
 
-export interface SupervisorOptions {
+export interface SupervisorOptions extends SlotHostOptions {
   config: Omit<JobConfig, 'restoreFrom'>;
   /**
    * Checkpoint or savepoint the first attempt starts from, and a restart too while this run has
    * completed no checkpoint of its own.
    */
   restoreFrom?: string;
-  /** 'process' (default): one OS process per slot; 'thread': one worker_thread per slot. */
-  host?: 'process' | 'thread';
   /**
    * Slot threads link over loopback TCP, as slot processes do, instead of MessagePorts (to compare
    * the two). Default: TRIBUTARY_THREAD_DATA_PLANE=tcp in the environment.
    */
   threadsOverTcp?: boolean;
-  logger: Logger;
   /** Failed attempts restarted before giving up. Default 3. */
   maxRestarts?: number;
   /**
@@ -103,17 +76,6 @@ export interface SupervisorOptions {
   metrics?: SupervisorMetrics;
   stopGraceMs?: number;
   findRestorePoint?: FindRestorePoint;
-  /** Extra env for every slot (log level, …). */
-  env?: Record<string, string>;
-  /**
-   * Arguments after the slot entrypoint, so a slot's process.argv.slice(2) is this: a job module
-   * run by `execute({ threads })` reads the arguments its program was started with.
-   */
-  argv?: readonly string[];
-  /** 'inherit' (default: sink output and logs on the terminal) or 'pipe' (tests read child.stdout/stderr). */
-  stdio?: 'inherit' | 'pipe';
-  /** Node flags of the slot processes (default SLOT_NODE_FLAGS; a bench measures without them). */
-  nodeFlags?: readonly string[];
   /** Slot 0's control API port (`run --control-port`); default a free port per attempt, as every other slot's. */
   slot0ControlPort?: number;
   /** The job's secret and its file (a control token the user gave); default a fresh one in the run's work folder. */
@@ -132,31 +94,6 @@ interface Exit {
   slot: number;
   code: number | null;
   signal: NodeJS.Signals | null;
-}
-
-/**
- * Free loopback ports (bound then released: another process could take one in between; the slot then fails to bind and
- * the attempt is retried).
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => listenOnLoopback(0)));
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-/** Resolves when `port` can be bound on loopback now (then released), else rejects with the bind error. */
-export async function loopbackPortFree(port: number): Promise<void> {
-  const s = await listenOnLoopback(port);
-  await new Promise((r) => s.close(r));
-}
-
-function listenOnLoopback(port: number): Promise<Server> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(port, '127.0.0.1', () => res(s));
-  });
 }
 
 export class Supervisor {
@@ -300,68 +237,26 @@ export class Supervisor {
     // From the spawn on: checkpoints completing during this attempt are its progress.
     const watch = this.watchCheckpoints();
     for (let s = 0; s < p; s++) {
-      const env: Record<string, string> = {
-        ...(process.env as Record<string, string>),
-        ...o.env,
-        [RuntimeEnv.slot]: String(s),
-        [RuntimeEnv.parallelism]: String(p),
-        [RuntimeEnv.maxParallelism]: String(o.config.maxParallelism),
-        [RuntimeEnv.jobConfigFile]: cfgFile,
-        [RuntimeEnv.deploymentId]: deploymentId,
-        [RuntimeEnv.jobName]: o.config.jobName,
-        [RuntimeEnv.podIp]: '127.0.0.1',
-        [LocalEnv.peers]: data.join(','),
-        [LocalEnv.dataPort]: String(ports[s]),
-        [LocalEnv.controlPort]: String(ports[p + s]),
-        [LocalEnv.metricsPort]: String(ports[2 * p + s]),
-        [RuntimeEnv.controlTokenFile]: this.secretFile,
-      };
-      // A process watches its parent; a thread cannot outlive it (and process.ppid is not us).
-      if (!threads) env['TRIBUTARY_PARENT_PID'] = String(process.pid);
-      delete env[LocalEnv.podRoot];
-      delete env[RuntimeEnv.peerSelector];
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         exits.push({ slot: s, code, signal });
         o.onSlotExit?.(s, code, signal);
         wake?.();
       };
-      let child: SlotChild;
-      let pid: number;
-      if (threads) {
-        const t = new ThreadSlot(SLOT_ENTRY, env, {
-          pipe: o.stdio === 'pipe',
-          logger: o.logger,
+      this.current.push(
+        launchSlot(o, {
           slot: s,
-          onExit,
-          argv: o.argv ?? [],
+          parallelism: p,
+          maxParallelism: o.config.maxParallelism,
+          jobName: o.config.jobName,
+          deploymentId,
+          jobConfigFile: cfgFile,
+          peers: data,
+          ports: { data: ports[s] as number, control: ports[p + s] as number, metrics: ports[2 * p + s] as number },
+          secret: { token: this.secret, file: this.secretFile },
           ...(mesh ? { dataPorts: mesh[s] as ThreadPorts } : {}),
-        });
-        child = t;
-        pid = t.threadId;
-      } else {
-        const c = spawn(SLOT_NODE, [...(o.nodeFlags ?? SLOT_NODE_FLAGS), SLOT_ENTRY, ...(o.argv ?? [])], {
-          cwd: process.cwd(),
-          env,
-          stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],
-          // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which stops the
-          // slots with one SIGTERM (a slot takes a second signal as "exit now", cutting --drain and
-          // the final checkpoint). The slot still exits when the supervisor dies (it watches the pid).
-          detached: true,
-        });
-        c.on('exit', onExit);
-        child = c;
-        pid = c.pid ?? -1;
-      }
-      const handle: SlotHandle = {
-        slot: s,
-        pid,
-        dataAddress: mesh ? `thread:${s}` : (data[s] as string),
-        controlAddress: `127.0.0.1:${ports[p + s]}`,
-        metricsAddress: `127.0.0.1:${ports[2 * p + s]}`,
-        controlToken: this.secret,
-        child,
-      };
-      this.current.push(handle);
+          onExit,
+        }),
+      );
     }
     o.logger.info(
       {

@@ -25,9 +25,8 @@
 // Fetched records wait in one queue per partition (partition-queues.ts: poll() takes from them
 // in turn, skipping partitions that watermark alignment paused); offsets and positions are
 // kept by partition-offsets.ts. After each poll the slot learns which partitions are caught up
-// (fetched up to their log end, nothing queued): they do not hold their alignment group back.
-// A caught-up partition stays so until poll() returns one of its records, so it rejoins the
-// group with the watermark of its next record, not with the older one it had.
+// (caught-up-partitions.ts: fetched up to their log end, nothing queued): they do not hold
+// their alignment group back.
 //
 // The kafkajs consumer (consumer-loop.ts) runs on the slot's thread, or (opt-in,
 // fetch-thread.ts) on a fetch thread of the slot's own: fetching, decompressing and decoding
@@ -48,6 +47,7 @@ import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import type { Rec } from '../../core/record.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
 import { decodeValue } from '../record-format.ts';
+import { CaughtUpPartitions } from './caught-up-partitions.ts';
 import { brokerList, createKafka, partitionOwner } from './client.ts';
 import { ConsumerLoop, type ConsumerLoopOptions, type FetchHandler } from './consumer-loop.ts';
 import { FetchThread, fetchThreadEnabled, type Fetcher } from './fetch-thread.ts';
@@ -98,9 +98,7 @@ export class KafkaSource implements SourceReader {
   private restored: Map<number, bigint> | undefined;
   private failure: unknown;
   private closed = false;
-  /** Kafka partitions reported caught up, and those a record was returned from in the current poll. */
-  private readonly caughtUp = new Set<number>();
-  private readonly tookFrom = new Set<number>();
+  private readonly caughtUp = new CaughtUpPartitions();
 
   /** Decoded records keep their source bytes for a Kafka sink (graph/pass-through.ts). */
   private readonly keepBytes: boolean;
@@ -361,7 +359,11 @@ export class KafkaSource implements SourceReader {
     const format = this.spec.format ?? 'json';
     this.originals?.reset();
     const n = this.queues.drain(max, (m) => this.take(m, out, format));
-    this.reportCaughtUp();
+    this.caughtUp.afterPoll(
+      this.partIndex,
+      { queuedOf: (p) => this.queues.queuedOf(p), fetchedToEnd: (p) => this.offsets.fetchedToEnd(p) },
+      (idx, up) => this.ctx.partitionCaughtUp(idx, up),
+    );
     if (n > 0) {
       this.ctx.reportLag?.(this.offsets.lag());
       return 'data';
@@ -369,24 +371,6 @@ export class KafkaSource implements SourceReader {
     if (!this.assigned) return 'empty'; // waiting for the topic
     if (this.bounded) return this.offsets.allEnded ? 'end' : 'empty';
     return this.owned.length === 0 && this.discoveryMs === 0 ? 'end' : 'empty';
-  }
-
-  /**
-   * After a poll: a partition is caught up when nothing of it is queued and it was fetched up to
-   * its log end. One with queued records keeps its state until a record of it is returned (a
-   * caught-up partition rejoins with its next record's watermark, not its older one).
-   */
-  private reportCaughtUp(): void {
-    for (const [p, idx] of this.partIndex) {
-      const queued = this.queues.queuedOf(p) > 0;
-      if (queued && !this.tookFrom.has(p)) continue;
-      const up = !queued && this.offsets.fetchedToEnd(p);
-      if (up === this.caughtUp.has(p)) continue;
-      if (up) this.caughtUp.add(p);
-      else this.caughtUp.delete(p);
-      this.ctx.partitionCaughtUp(idx, up);
-    }
-    this.tookFrom.clear();
   }
 
   /** One queued entry: advances the position, finishes a bounded partition at its end; true if a record was added. */
@@ -399,7 +383,7 @@ export class KafkaSource implements SourceReader {
       if (format !== 'json') r.rec['key'] = m.key === null ? null : m.key.toString();
       out.add(r.rec, this.partIndex.get(m.partition) as number);
       this.originals?.note(r.rec, m);
-      this.tookFrom.add(m.partition);
+      this.caughtUp.took(m.partition);
       return true;
     }
     this.badRecord(m.partition, m.offset.toString(), m.key, m.value, r.reason, r.error);
