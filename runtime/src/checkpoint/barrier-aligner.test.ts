@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckpointBarrier } from '../exec/channel.ts';
+import type { CheckpointBarrier } from '../core/barrier.ts';
 import { BarrierAligner } from './barrier-aligner.ts';
 
 const b = (id: number): CheckpointBarrier => ({ id, timestamp: 0, kind: 'checkpoint' });

@@ -13,7 +13,7 @@
 //   * a cancel marker for the pending id aborts it (and marks the id as seen).
 // Invariant: a blocked channel is never polled, so the records after barrier N on it stay
 // queued (and, over TCP, stop its producer through credits) until the snapshot is taken.
-import type { CheckpointBarrier } from '../exec/channel.ts';
+import type { CheckpointBarrier } from '../core/barrier.ts';
 
 export interface AlignerEvents {
   /** All open channels delivered barrier `b`: snapshot, then forward it. Channels are unblocked right after. */

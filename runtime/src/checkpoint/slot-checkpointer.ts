@@ -23,7 +23,7 @@
 // checkpoint it is asked for, or is still writing, is declined: a checkpoint completed with such
 // an ack would be restored with the output of the slot's last epoch lost.
 import type { Logger } from 'pino';
-import type { CheckpointBarrier } from '../exec/channel.ts';
+import type { CheckpointBarrier } from '../core/barrier.ts';
 import { TributaryError } from '../errors.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
 import { PendingWrites } from './pending-writes.ts';

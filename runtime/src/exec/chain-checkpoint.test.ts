@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SlotCheckpointer, TaskSnapshot } from '../checkpoint/slot-checkpointer.ts';
 import { ChainCheckpoint } from './chain-checkpoint.ts';
-import { LocalChannel, type CheckpointBarrier } from './channel.ts';
+import { LocalChannel } from './channel.ts';
+import type { CheckpointBarrier } from '../core/barrier.ts';
 
 class RecordingCheckpointer {
   readonly snapshots: { id: number; snap: TaskSnapshot }[] = [];

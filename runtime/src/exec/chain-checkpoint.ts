@@ -8,7 +8,8 @@
 // takes the same snapshot without forwarding anything (its channels carried their end).
 import type { CheckpointedTask, SlotCheckpointer, TaskSnapshot } from '../checkpoint/slot-checkpointer.ts';
 import type { StatefulOperator } from '../operators/types.ts';
-import type { Channel, CheckpointBarrier } from './channel.ts';
+import type { Channel } from './channel.ts';
+import type { CheckpointBarrier } from '../core/barrier.ts';
 import type { SinkOperator } from './sink-operator.ts';
 
 export class ChainCheckpoint implements CheckpointedTask {

@@ -7,25 +7,11 @@
 // Checkpoint barriers (`barrier`) and cancel markers (`cancelBarrier`) are in-band too: a
 // barrier separates the records before checkpoint N from those after it, so a channel
 // implementation must keep every element in send order and must never drop or reorder a
-// barrier relative to batches. Both are plain JSON-serializable objects (CheckpointBarrier
-// below); a TCP channel encodes them like watermarks: a tag and JSON.stringify(el).
+// barrier relative to batches. Both are plain JSON-serializable objects (CheckpointBarrier:
+// core/barrier.ts); a TCP channel encodes them like watermarks: a tag and JSON.stringify(el).
 import type { Batch } from '../core/batch.ts';
+import type { CheckpointBarrier } from '../core/barrier.ts';
 import { Fifo } from '../fifo.ts';
-
-/**
- * An aligned checkpoint barrier (Flink's CheckpointBarrier). Injected at the sources by the
- * coordinator, forwarded by every task once it has snapshotted (after alignment).
- */
-export interface CheckpointBarrier {
-  /** Checkpoint id, monotonic for the life of the job's state (across restarts). */
-  readonly id: number;
-  /** Trigger time at the coordinator (epoch ms). */
-  readonly timestamp: number;
-  /** Savepoints share the mechanism; only storage location and retention differ. */
-  readonly kind: 'checkpoint' | 'savepoint';
-  /** Stop-with-savepoint: sources end (without a final watermark) right after this barrier. */
-  readonly stop?: boolean;
-}
 
 export type ChannelElement =
   | { kind: 'batch'; batch: Batch }

@@ -14,7 +14,7 @@ import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { MAX_WATERMARK } from '../time/watermark.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
-import type { CheckpointBarrier } from './channel.ts';
+import type { CheckpointBarrier } from '../core/barrier.ts';
 import type { Slot, Task } from './slot.ts';
 import { AlignedPollSize } from './aligned-poll-size.ts';
 
