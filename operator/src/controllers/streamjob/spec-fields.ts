@@ -5,8 +5,10 @@
 // 'suspend' and 'savepoint'.
 // Nested objects are classified whole: every part of checkpointing, stateStorage (retention
 // included: the pods' runtime prunes, or with Retain does not), podTemplate, graph and job reaches
-// the pods, and no part of savepoints or restartPolicy does (the operator reads them). A nested
-// object mixing both would have to be split here (its pod part hashed, its policy part not).
+// the pods, and no part of savepoints or restartPolicy does (the operator reads them). restore
+// mixes both (savepointPath: the operator; allowNonRestoredState: the job config) but neither
+// part is a reason for new pods, so it stays whole. A nested object with a part that needs new
+// pods and a part that must not cause them would have to be split here (the first part hashed).
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 
 export type SpecFieldClass =
