@@ -1,6 +1,15 @@
-// Source and sink factories by connector kind.
+// Source and sink factories by connector kind: one table per role, keyed by every kind the
+// graph spec declares (SOURCE_KINDS, SINK_KINDS in graph/spec.ts), so a kind without a factory
+// does not compile. A validated graph names exactly one kind per source and sink.
 import { TributaryError } from '../errors.ts';
-import type { SinkSpec, SourceSpec } from '../graph/spec.ts';
+import {
+  SINK_KINDS,
+  SOURCE_KINDS,
+  type SinkKind,
+  type SinkSpec,
+  type SourceKind,
+  type SourceSpec,
+} from '../graph/spec.ts';
 import type { SinkWriter, SourceReader } from './api.ts';
 import { CollectionSource } from './collection/collection-source.ts';
 import { ConsoleSink } from './console/console-sink.ts';
@@ -22,14 +31,47 @@ export interface ConnectorEnv {
   passThrough?: boolean;
 }
 
+type SourceFactory<K extends SourceKind> = (
+  config: NonNullable<SourceSpec[K]>,
+  spec: SourceSpec,
+  env: ConnectorEnv,
+) => SourceReader;
+
+const SOURCES: { readonly [K in SourceKind]: SourceFactory<K> } = {
+  kafka: (c, _s, env) => new KafkaSource(c, { keepBytes: env.passThrough === true }),
+  datagen: (c, _s, env) => new DatagenSource(c, env.jobStartTime),
+  file: (c) => new FileSource(c),
+  collection: (c) => new CollectionSource(c),
+  druid: (c, s) => new DruidSqlSource(s.name, c),
+  kudu: (c, s) => new KuduSource(s.name, c),
+};
+
+function buildSource<K extends SourceKind>(kind: K, spec: SourceSpec, env: ConnectorEnv): SourceReader {
+  return SOURCES[kind](spec[kind] as NonNullable<SourceSpec[K]>, spec, env);
+}
+
 export function createSourceReader(spec: SourceSpec, env: ConnectorEnv): SourceReader {
-  if (spec.datagen) return new DatagenSource(spec.datagen, env.jobStartTime);
-  if (spec.collection) return new CollectionSource(spec.collection);
-  if (spec.file) return new FileSource(spec.file);
-  if (spec.kafka) return new KafkaSource(spec.kafka, { keepBytes: env.passThrough === true });
-  if (spec.druid) return new DruidSqlSource(spec.name, spec.druid);
-  if (spec.kudu) return new KuduSource(spec.name, spec.kudu);
-  throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `source "${spec.name}": no connector`);
+  const kind = SOURCE_KINDS.find((k) => spec[k] !== undefined);
+  if (kind === undefined) throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `source "${spec.name}": no connector`);
+  return buildSource(kind, spec, env);
+}
+
+type SinkFactory<K extends SinkKind> = (
+  config: NonNullable<SinkSpec[K]>,
+  spec: SinkSpec,
+  opts: { exactlyOnce: boolean },
+) => SinkWriter;
+
+const SINKS: { readonly [K in SinkKind]: SinkFactory<K> } = {
+  kafka: (c, _s, o) => (o.exactlyOnce ? new TransactionalKafkaSink(c) : new KafkaSink(c)),
+  console: (c, s) => new ConsoleSink(c, s.name),
+  file: (c) => new FileSink(c),
+  druid: (c, s, o) => new DruidSink(s.name, c, { exactlyOnce: o.exactlyOnce }),
+  kudu: (c, s) => new KuduSink(s.name, c),
+};
+
+function buildSink<K extends SinkKind>(kind: K, spec: SinkSpec, opts: { exactlyOnce: boolean }): SinkWriter {
+  return SINKS[kind](spec[kind] as NonNullable<SinkSpec[K]>, spec, opts);
 }
 
 /**
@@ -39,12 +81,9 @@ export function createSourceReader(spec: SourceSpec, env: ConnectorEnv): SourceR
  */
 export function createSinkWriter(spec: SinkSpec, opts: { checkpointing?: boolean } = {}): SinkWriter {
   const exactlyOnce = deliveryOf(spec, opts.checkpointing === true) === 'exactly-once';
-  if (spec.console !== undefined) return new ConsoleSink(spec.console, spec.name);
-  if (spec.file) return new FileSink(spec.file);
-  if (spec.kafka) return exactlyOnce ? new TransactionalKafkaSink(spec.kafka) : new KafkaSink(spec.kafka);
-  if (spec.druid) return new DruidSink(spec.name, spec.druid, { exactlyOnce });
-  if (spec.kudu) return new KuduSink(spec.name, spec.kudu);
-  throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `sink "${spec.name}": no connector`);
+  const kind = SINK_KINDS.find((k) => spec[k] !== undefined);
+  if (kind === undefined) throw new TributaryError('TRIB_CONNECTOR_UNSUPPORTED', `sink "${spec.name}": no connector`);
+  return buildSink(kind, spec, { exactlyOnce });
 }
 
 /** Fails before anything starts when a graph uses a connector this runtime cannot run. */
