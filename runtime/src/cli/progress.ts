@@ -1,6 +1,6 @@
 // The live progress line on a TTY (stderr): records in/out, input rate, sink watermark.
 import type { JobStatus } from '../exec/job-status.ts';
-import { formatWatermark } from '../time/watermark.ts';
+import { formatWatermark } from '../core/watermark.ts';
 
 const fmt = new Intl.NumberFormat('en-US');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StatusResponse } from '../control/contract.ts';
 import type { SlotHandle } from '../process/supervisor.ts';
-import { MIN_WATERMARK } from '../time/watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 import { SlotStatusPoller } from './slot-status-poller.ts';
 
 function handle(slot: number): SlotHandle {

@@ -11,7 +11,7 @@
 import type { StatusResponse } from '../control/contract.ts';
 import type { JobStatus } from '../exec/job-status.ts';
 import type { SlotHandle } from '../process/supervisor.ts';
-import { MIN_WATERMARK } from '../time/watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 
 const POLL_MS = 500;
 

@@ -1,7 +1,7 @@
 // Adapts a JobExecutor (all slots, or slot 0 of a distributed deployment) to the control
 // server: GET /v1/status from job.status(), savepoints through the job's coordinator.
 import type { JobExecutor } from '../exec/job-executor.ts';
-import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import { CONTRACT_VERSION, type JobState, type StatusResponse } from './contract.ts';
 import type { SavepointControl, StatusSource } from './server.ts';
 

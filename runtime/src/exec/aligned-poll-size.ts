@@ -4,7 +4,7 @@
 // by one record, when a single record spans more). How far a record moves a watermark is
 // learnt from the polls themselves.
 import type { PartitionWatermarks } from '../time/partition-watermarks.ts';
-import { MIN_WATERMARK } from '../time/watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 
 /** Records an aligned source polls before it knows how much event time a record spans. */
 const FIRST_POLL = 64;

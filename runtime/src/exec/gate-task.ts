@@ -9,7 +9,7 @@
 // channels happen to buffer. Watermarks, idle markers, barriers and ends are taken at once.
 import type { MultiInputOperator, Output } from '../operators/types.ts';
 import type { Batch } from '../core/batch.ts';
-import { MIN_WATERMARK } from '../time/watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 import type { ChannelElement } from './channel.ts';
 import { BarrierAligner } from '../checkpoint/barrier-aligner.ts';
 import { WatermarkValve } from '../time/watermark-valve.ts';

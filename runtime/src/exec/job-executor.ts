@@ -23,7 +23,7 @@ import { silentLogger } from '../telemetry/logger.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
 import { WatermarkAlignment } from '../time/watermark-alignment.ts';
-import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import { JobCheckpointing } from './job-checkpointing.ts';
 import { JobFailure } from './job-failure.ts';
 import { publishJobGauges } from './job-gauges.ts';

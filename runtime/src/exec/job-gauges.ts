@@ -4,7 +4,7 @@
 // same watermark and lag plus the timers it holds. Values are read from the tasks and operators
 // of this process's slots, which keep them as plain fields.
 import type { JobMetrics } from '../telemetry/metrics.ts';
-import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import type { SlotParts } from './slot-builder.ts';
 
 /** A watermark worth showing: neither "none yet" (−∞) nor "ended" (+∞, the last value stays). */

@@ -3,7 +3,7 @@
 import type { SinkWriter } from '../connectors/api.ts';
 import type { Output } from '../operators/types.ts';
 import type { Batch } from '../core/batch.ts';
-import { MIN_WATERMARK } from '../time/watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 
 export class SinkOperator implements Output {
   readonly name: string;

@@ -11,7 +11,7 @@ import type { Rec } from '../core/record.ts';
 import { PartitionWatermarks } from '../time/partition-watermarks.ts';
 import { timestampExtractor } from '../time/timestamps.ts';
 import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
-import { MAX_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK } from '../core/watermark.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
 import type { CheckpointBarrier } from '../core/barrier.ts';

@@ -23,7 +23,7 @@ import type { Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
 import { KeyedStateBackend } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
-import { MIN_WATERMARK } from '../time/watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 import type { OnFunctionError } from './function-lookup.ts';
 import { stateContext, type KeyScope } from './keyed-state-handles.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CollectingOutput, keyedBatch, testContext } from '../testing/harness.ts';
-import { MAX_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK } from '../core/watermark.ts';
 import { WindowFunctionOperator } from './window-function-operator.ts';
 
 /** Sum of `v` per session of gap 10 (event time), with merge. */

@@ -20,7 +20,7 @@ import {
 import type { Rec } from '../core/record.ts';
 import { KeyedStateBackend, type KeyedState, type StateSerializer } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
-import { MIN_WATERMARK } from '../time/watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 import type { OnFunctionError } from './function-lookup.ts';
 import { keyValue } from './keyed-process-operator.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChannelElement } from '../exec/channel.ts';
 import type { Rec } from '../core/record.ts';
-import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import {
   FRAME_CREDIT,
   FRAME_DATA,

@@ -3,7 +3,7 @@ import { canonicalKey, keyGroupOf } from '../state/key-groups.ts';
 import { KeyedStateBackend } from '../state/keyed-state.ts';
 import { CollectingOutput, inRange, keyedBatch, sortedJson, testContext } from '../testing/harness.ts';
 import { TimerService } from '../time/timer-service.ts';
-import { MAX_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK } from '../core/watermark.ts';
 import { DedupeOperator } from './dedupe.ts';
 import type { Rec } from '../core/record.ts';
 

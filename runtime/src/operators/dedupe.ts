@@ -15,7 +15,7 @@
 import { canonicalKey } from '../state/key-groups.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
-import { MIN_WATERMARK } from '../time/watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 import {
   type EventTimeProgress,
   type OperatorContext,

@@ -9,7 +9,7 @@ import type { CompiledExpr } from '../expr/cel.ts';
 import type { Rec } from '../core/record.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
-import { MIN_WATERMARK } from '../time/watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 import { RecordErrors } from './record-errors.ts';
 import {
   BatchBuilder,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CollectingOutput, keyedBatch, testContext, type TestContext } from '../testing/harness.ts';
 import { aggregators } from '../testing/operators.ts';
-import { MAX_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK } from '../core/watermark.ts';
 import { WindowAggregateOperator, type WindowAggregateConfig } from './window-aggregate.ts';
 import type { WindowKind } from './window-assigner.ts';
 

@@ -15,7 +15,7 @@ import type { TributaryError } from '../errors.ts';
 import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
-import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import {
   addAll,
   canClash,

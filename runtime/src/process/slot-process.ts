@@ -28,7 +28,7 @@ import { NetMetrics } from '../net/net-metrics.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { exchangeProjection } from '../graph/exchange-projection.ts';
-import { MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import { WatermarkAlignment, type AlignmentReport } from '../time/watermark-alignment.ts';
 import { resolveAlignment } from '../graph/alignment.ts';
 import { jobStatusSource } from '../control/job-executor-control.ts';

@@ -1,6 +1,6 @@
 // Flink's BoundedOutOfOrdernessWatermarks: watermark = max timestamp − bound − 1, so a
 // record exactly `bound` older than the newest one is still on time.
-import { MIN_WATERMARK } from './watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 
 export class BoundedOutOfOrderness {
   private readonly bound: number;

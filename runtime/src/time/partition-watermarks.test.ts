@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PartitionWatermarks } from './partition-watermarks.ts';
-import { MAX_WATERMARK, MIN_WATERMARK } from './watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 
 function collect(): { wms: number[]; idles: boolean[]; out: { watermark(wm: number): void; idle(i: boolean): void } } {
   const wms: number[] = [];

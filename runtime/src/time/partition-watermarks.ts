@@ -5,7 +5,7 @@
 // watermark but not in watermark alignment: it does not hold its alignment group back.
 import { BoundedOutOfOrderness } from './bounded-out-of-orderness.ts';
 import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
-import { MAX_WATERMARK, MIN_WATERMARK } from './watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 
 export class PartitionWatermarks {
   private readonly boundMs: number;

@@ -2,7 +2,7 @@
 // members (idle, finished) hold nothing back, remote reports merge and local ones are sent.
 import { describe, expect, it } from 'vitest';
 import { WatermarkAlignment } from './watermark-alignment.ts';
-import { MAX_WATERMARK, MIN_WATERMARK } from './watermark.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 
 describe('watermark alignment groups', () => {
   it('hold the group at −∞ until every member reported, then follow the minimum', () => {

@@ -8,7 +8,7 @@
 // hold nothing back). Members in other processes arrive through `applyRemote` (the slot
 // process carries each slot's reports to its peers over the data plane's CONTROL frames);
 // `takeLocalChanges` yields what this process's members reported since the last call.
-import { MIN_WATERMARK } from './watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 
 /** A member's reported watermark, as it travels between processes. */
 export type AlignmentReport = readonly [group: string, member: string, watermark: number];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PartitionWatermarks } from './partition-watermarks.ts';
 import { WatermarkValve } from './watermark-valve.ts';
-import { MIN_WATERMARK } from './watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 import { TimerService } from './timer-service.ts';
 import { KeyedStateBackend } from '../state/keyed-state.ts';
 

@@ -8,7 +8,7 @@
 //    caught up with the last output (so it cannot move the output backwards);
 //  * a channel added later (a new source partition) starts active and aligned: it holds the
 //    output until its own watermark passes it.
-import { MIN_WATERMARK } from './watermark.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 
 interface ChannelState {
   wm: number;
