@@ -21,7 +21,7 @@
 // from the latest checkpoint would otherwise replay output that a savepoint had already committed.
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
-import type { SavepointStatus } from '../control/contract.ts';
+import type { SavepointStatus } from '../core/savepoint.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { BackgroundPruner } from './background-pruner.ts';

@@ -3,7 +3,7 @@
 // request repeated with the same requestId (a retried HTTP call, a reconcile run again) gets the
 // same savepoint instead of a second one.
 import { randomUUID } from 'node:crypto';
-import type { SavepointStatus } from '../control/contract.ts';
+import type { SavepointStatus } from '../core/savepoint.ts';
 import type { TributaryError } from '../errors.ts';
 
 export class SavepointRequests {

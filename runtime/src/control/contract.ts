@@ -1,6 +1,7 @@
 // The operator ↔ runtime contract (version 1): how a slot pod is told what to run, and the
 // control API it serves. The operator imports this file (types and constants only), so it
-// must never import the engine. A change here that is not additive bumps CONTRACT_VERSION.
+// must never import the engine: it imports only core/ (the leaf; core/savepoint.ts is part of
+// this contract). A change here that is not additive bumps CONTRACT_VERSION.
 // Additive changes within version 1 (a runtime may omit them; the operator reads them when
 // present): JobConfig.restoreLatest, StatusResponse.restoredFrom and
 // StatusResponse.waitingForInput, DELETE /v1/savepoints/{name}, METRICS_PORT (/metrics
@@ -155,16 +156,8 @@ export interface SavepointAccepted {
   readonly id: string;
 }
 
-export type SavepointState = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-
-/** GET /v1/savepoints/{id} on slot 0. */
-export interface SavepointStatus {
-  readonly id: string;
-  readonly state: SavepointState;
-  readonly path?: string;
-  readonly error?: string;
-  readonly checkpointId?: number;
-}
+/** GET /v1/savepoints/{id} on slot 0: defined in core/ (the coordinator tracks it), part of this contract. */
+export type { SavepointState, SavepointStatus } from '../core/savepoint.ts';
 
 /**
  * DELETE /v1/savepoints/{name} on slot 0 (additive): removes the savepoint folder
