@@ -239,7 +239,11 @@ export class OperatorFactory {
           ctx,
           wiring.outputsOf(name),
           (op) => wiring.stateful(op),
-          { onRecordError: this.o.graph.spec.onRecordError, errorOut: errorOut() },
+          {
+            onRecordError: this.o.graph.spec.onRecordError,
+            errorOut: errorOut(),
+            lateOut: spec.function?.window?.lateOutput ? wiring.outputsOf(spec.function.window.lateOutput) : undefined,
+          },
         );
       case 'dedupe':
         return stateful(new DedupeOperator(name, parseDuration(spec.dedupe?.within) ?? 0, ctx, wiring.outputsOf(name)));

@@ -26,6 +26,8 @@ export interface FunctionErrorWiring {
   onRecordError: 'fail' | 'skip' | undefined;
   /** The step's errorOutput stream (map, filter and flatMap only; validation refuses the others). */
   errorOut: Output | undefined;
+  /** A window's lateOutput stream (reduce and aggregate with a window whose spec names one). */
+  lateOut?: Output | undefined;
 }
 
 export function buildFunctionOperator(
@@ -69,12 +71,14 @@ export function buildFunctionOperator(
             {
               window: windowKind(spec.window),
               eventTime: (spec.window.time ?? 'event') === 'event',
+              allowedLateness: parseDuration(spec.window.allowedLateness ?? '0') ?? 0,
               agg: f.kind === 'reduce' ? reduceAsAggregate(f.fn) : f.fn,
               ...(f.window ? { result: f.window } : {}),
             },
             ctx,
             onError,
             out,
+            wiring.lateOut,
           )
         : new KeyedProcessOperator(
             name,

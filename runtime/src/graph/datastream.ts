@@ -290,12 +290,30 @@ export class WindowedStream<T, K> {
     );
   }
 
-  /** The records too late for their windows (CEL windows with `lateOutput` in the window spec). */
+  /**
+   * Flink's allowedLateness: a record up to `lateness` behind its window's end (event time)
+   * still updates the window, which fires again with the newer result; the window's state is
+   * kept that long after it fired. The window spec's `allowedLateness`.
+   */
+  allowedLateness(lateness: string): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(this.g, this.from, { ...this.window, allowedLateness: lateness }, this.name);
+  }
+
+  /**
+   * Flink's sideOutputLateData: the records too late for every window they fall in go to the
+   * stream `name` (read it with `lateRecords()`) instead of being counted and dropped. The
+   * window spec's `lateOutput`.
+   */
+  sideOutputLateData(name: string): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(this.g, this.from, { ...this.window, lateOutput: name }, this.name);
+  }
+
+  /** The records too late for their windows: needs `sideOutputLateData(name)` (or `lateOutput` in the window spec). */
   lateRecords(): DataStream<T> {
     if (!this.window.lateOutput)
       throw new TributaryError(
         'TRIB_GRAPH_INVALID',
-        `window ${this.name} has no lateOutput; set window.lateOutput to a stream name`,
+        `window ${this.name} has no lateOutput; call sideOutputLateData('<stream name>') or set window.lateOutput`,
       );
     return new DataStream<T>(this.g, this.window.lateOutput);
   }

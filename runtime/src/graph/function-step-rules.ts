@@ -34,15 +34,13 @@ export function validateFunctionStep(
   if (w !== undefined) {
     if (kind !== 'reduce' && kind !== 'aggregate')
       c.add(`${p}.window`, `only reduce and aggregate take a window, not ${kind}`);
-    else if (!isObj(w)) c.add(`${p}.window`, `expected {tumbling|sliding|session: {...}, time?}, got ${show(w)}`);
-    else {
-      checkWindow(c, w, `${p}.window`);
-      if (w['allowedLateness'] !== undefined || w['lateOutput'] !== undefined)
-        c.add(
-          `${p}.window`,
-          'allowedLateness and lateOutput are not supported on function windows; use a CEL window step',
-        );
-    }
+    else if (!isObj(w))
+      c.add(
+        `${p}.window`,
+        `expected {tumbling|sliding|session: {...}, time?, allowedLateness?, lateOutput?}, got ${show(w)}`,
+      );
+    // A lateOutput is registered as a side output of this step by validate.ts.
+    else checkWindow(c, w, `${p}.window`);
   }
   if (KEYED.has(kind)) {
     if (requireKeyed(c, `${path}.from`, kind, in0)) node.key = in0.key;

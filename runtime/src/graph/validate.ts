@@ -209,6 +209,9 @@ export function checkGraphWith(
   for (const { o, path, node } of entries) {
     if (node.kind === 'window' && isObj(o['window']) && o['window']['lateOutput'] !== undefined)
       sideOutput(o['window']['lateOutput'], `${path}.window.lateOutput`, node, 'lateOutput');
+    const fw = node.kind === 'function' && isObj(o['function']) ? o['function']['window'] : undefined;
+    if (isObj(fw) && fw['lateOutput'] !== undefined)
+      sideOutput(fw['lateOutput'], `${path}.function.window.lateOutput`, node, 'lateOutput');
     if (node.role !== 'source' && o['errorOutput'] !== undefined) {
       const why = node.role === 'sink' ? sinkErrorOutputRefusal(o) : errorOutputRefusal(o, node.kind);
       if (why === undefined) sideOutput(o['errorOutput'], `${path}.errorOutput`, node, 'errorOutput');

@@ -15,7 +15,23 @@ import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
 import { TAG_ARRAY, TAG_FALSE, TAG_TRUE, type BinaryWriter } from '../state/binary-writer.ts';
 import type { StateSerializer } from '../state/keyed-state.ts';
 import type { Timer } from '../time/timer.ts';
-import { accsFromJSON, accsToJSON, type Aggregator } from './aggregators.ts';
+
+/**
+ * How one accumulator slot of a window is written to and read from its JSON form: a CEL
+ * aggregator (aggregators.ts) per output, or a function aggregation's one accumulator.
+ */
+export interface AccumulatorCodec {
+  toJSON(acc: unknown): unknown;
+  fromJSON(j: unknown): unknown;
+}
+
+/**
+ * `legacyFunctionForm`: also read `[start, end, accumulator]`, the form function windows wrote
+ * before they shared the window operator.
+ */
+export interface KeyWindowsFormat {
+  legacyFunctionForm?: boolean;
+}
 
 /**
  * An open window of one key. As a timer: `ts` is when it is due (set when it is queued), `kg`
@@ -136,9 +152,18 @@ export function forEachOldestFirst(kw: KeyWindows, f: (w: Win) => void): void {
 
 /**
  * JSON form `[[start, end, fired, accumulators], …]` per key, oldest first; the binary paths
- * write and read exactly its TVE.
+ * write and read exactly its TVE. A legacy function window `[start, end, accumulator]` (read
+ * only with `legacyFunctionForm`) had not fired: the old function operator removed a window
+ * when it fired. A key whose legacy list is empty (possible there) holds no windows: read as
+ * undefined, which the window operator drops right after the restore.
  */
-export function keyWindowsSerializer(aggs: readonly Aggregator[]): StateSerializer<KeyWindows> {
+export function keyWindowsSerializer(
+  aggs: readonly AccumulatorCodec[],
+  format: KeyWindowsFormat = {},
+): StateSerializer<KeyWindows> {
+  const legacy = format.legacyFunctionForm === true;
+  const accsToJSON = (accs: readonly unknown[]): unknown[] => aggs.map((a, j) => a.toJSON(accs[j]));
+  const accsFromJSON = (j: readonly unknown[]): unknown[] => aggs.map((a, i) => a.fromJSON(j[i]));
   const writeWin = (w: BinaryWriter, win: Win): void => {
     w.u8(TAG_ARRAY);
     w.varuint(4);
@@ -147,13 +172,19 @@ export function keyWindowsSerializer(aggs: readonly Aggregator[]): StateSerializ
     w.u8(win.fired ? TAG_TRUE : TAG_FALSE);
     w.u8(TAG_ARRAY);
     w.varuint(aggs.length);
-    for (let j = 0; j < aggs.length; j++) w.value((aggs[j] as Aggregator).toJSON(win.accs[j]));
+    for (let j = 0; j < aggs.length; j++) w.value((aggs[j] as AccumulatorCodec).toJSON(win.accs[j]));
   };
-  const empty = (): never => stateCorrupt('a key holds an empty window list');
+  const empty = (): never => (legacy ? (undefined as never) : stateCorrupt('a key holds an empty window list'));
   // Accumulators are decoded straight into their array (what accsFromJSON gives, without the
   // intermediate JSON array): a restore reads a million of them.
   const readWin = (r: BinaryReader): Win => {
-    if (r.arrayLength() !== 4) stateCorrupt('a window is not [start, end, fired, accumulators]');
+    const len = r.arrayLength();
+    if (legacy && len === 3) {
+      const start = r.number();
+      const end = r.number();
+      return newWin(start, end, accsFromJSON([r.value()]), false);
+    }
+    if (len !== 4) stateCorrupt('a window is not [start, end, fired, accumulators]');
     const start = r.number();
     const end = r.number();
     const fired = r.value();
@@ -162,20 +193,22 @@ export function keyWindowsSerializer(aggs: readonly Aggregator[]): StateSerializ
     const accs = new Array<unknown>(aggs.length);
     for (let j = 0; j < na; j++) {
       const v = r.value();
-      if (j < aggs.length) accs[j] = (aggs[j] as Aggregator).fromJSON(v);
+      if (j < aggs.length) accs[j] = (aggs[j] as AccumulatorCodec).fromJSON(v);
     }
-    for (let j = na; j < aggs.length; j++) accs[j] = (aggs[j] as Aggregator).fromJSON(undefined);
+    for (let j = na; j < aggs.length; j++) accs[j] = (aggs[j] as AccumulatorCodec).fromJSON(undefined);
     return newWin(start, end, accs, fired);
   };
   return {
     toJSON: (kw) =>
       windowsOf(kw)
         .reverse()
-        .map((w) => [w.start, w.end, w.fired, accsToJSON(aggs, w.accs)]),
+        .map((w) => [w.start, w.end, w.fired, accsToJSON(w.accs)]),
     fromJSON: (j) =>
       fromList(
-        (j as [number, number, boolean, unknown[]][]).map(([start, end, fired, a]) =>
-          newWin(start, end, accsFromJSON(aggs, a), fired),
+        (j as unknown[][]).map((e) =>
+          legacy && e.length === 3
+            ? newWin(e[0] as number, e[1] as number, accsFromJSON([e[2]]), false)
+            : newWin(e[0] as number, e[1] as number, accsFromJSON(e[3] as unknown[]), e[2] as boolean),
         ),
       ) ?? empty(),
     write: (w, kw) => {
