@@ -17,6 +17,6 @@ if (!patched)
     'TRIB_INVARIANT',
     'the kafkajs read_committed fix did not install (kafkajs loaded before test/harness/setup-env.ts?)',
   );
-// As in the runtime: warnings as log lines, without kafkajs's harmless TimeoutNegativeWarning.
+// As in the runtime: warnings as log lines.
 routeProcessWarnings(createLogger('warn'));
 for (const [k, v] of Object.entries(inject('clusterEnv'))) process.env[k] ??= v;

@@ -5,7 +5,9 @@
 // the epoch, which Node clamps to 1 ms (and on Node 24 reports as a TimeoutNegativeWarning), and
 // each check schedules the next: ~900 timer callbacks a second per connection, in every slot,
 // with or without records flowing (bench/kafka-idle.ts: three idle clients, 188 → 30 ms of CPU
-// per 5 s).
+// per 5 s). The repository's own kafkajs carries the same schedule (patches/kafkajs+2.2.4.patch,
+// applied by npm ci); this replacement is for the installed package and the image, where
+// kafkajs comes unpatched.
 //
 // The replacement schedules a check only when one can do something: requests are pending (as
 // kafkajs does: at the throttle's end, else in 10 ms), or a throttle is in force (at its end).
