@@ -43,6 +43,38 @@ export default {
       from: { path: '^runtime/src/graph/' },
       to: { path: '^runtime/src/', pathNot: '^runtime/src/(graph/|expr/|core/|errors\\.ts$)' },
     },
+    // One-way folder pairs of the runtime (docs/layout.md). Tests may drive the layer above
+    // (a checkpoint test runs a JobExecutor), so these bind shipped code only.
+    {
+      name: 'expr-never-imports-graph',
+      severity: 'error',
+      comment: 'graph/ checks expressions with expr/ (CEL); what both need (record field types) lives in core/.',
+      from: { path: '^runtime/src/expr/', pathNot: TEST },
+      to: { path: '^runtime/src/graph/' },
+    },
+    {
+      name: 'checkpoint-never-imports-exec',
+      severity: 'error',
+      comment:
+        'exec/ runs the checkpoint machinery (coordinator, slot checkpointer, aligner); the barrier lives in core/.',
+      from: { path: '^runtime/src/checkpoint/', pathNot: TEST },
+      to: { path: '^runtime/src/exec/' },
+    },
+    {
+      name: 'checkpoint-never-imports-control',
+      severity: 'error',
+      comment: 'control/ serves checkpoints and savepoints over the control API; SavepointStatus lives in core/.',
+      from: { path: '^runtime/src/checkpoint/', pathNot: TEST },
+      to: { path: '^runtime/src/control/' },
+    },
+    {
+      name: 'connectors-never-import-operators',
+      severity: 'error',
+      comment:
+        "Sources, sinks and lookup tables build on core/ (Rec, Batch); the lookup operators read connectors' tables, not the reverse.",
+      from: { path: '^runtime/src/connectors/', pathNot: TEST },
+      to: { path: '^runtime/src/operators/' },
+    },
     {
       name: 'runtime-never-imports-operator',
       severity: 'error',
