@@ -8,6 +8,7 @@ import { excerpt } from '../expr/cel-cost.ts';
 import { parseDuration } from './duration.ts';
 import type { FieldType, FieldTypes } from '../core/record.ts';
 
+/** A mapping of a spec document under validation (YAML/JSON), not a stream record (that is core's Rec). */
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 export const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));

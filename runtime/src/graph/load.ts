@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { TributaryError } from '../errors.ts';
+import { isObj, type Obj } from './checker.ts';
 
 export interface LoadedJob {
   name: string;
@@ -17,9 +18,6 @@ export interface LoadedJob {
   /** Where the graph sits in the document, used as the prefix of validation paths. */
   graphPath: string;
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export function loadJobFile(file: string, sets: string[] = []): LoadedJob {
   let text: string;
