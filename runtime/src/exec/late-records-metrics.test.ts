@@ -96,7 +96,7 @@ describe('late records per step', () => {
   const evs = events();
   const tumbling = countLate(evs, tumblingLate(LATENESS));
   const sessions = countLate(evs, sessionLate);
-  const functionWindows = countLate(evs, tumblingLate(0)); // function windows have no allowed lateness
+  const functionWindows = countLate(evs, tumblingLate(0)); // this function window sets no allowed lateness
   const joined = countLate(evs, (ts, wm) => ts < wm);
   const dedupe = countLate(evs, (ts, wm) => ts <= wm);
 
