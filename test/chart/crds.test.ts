@@ -1,6 +1,7 @@
-// The chart renders its CRDs from files/crds/, a copy of the repository's crds/ (the API's
-// source of truth) made by charts/tributary/sync-crds.sh. A CRD edited in one place only
-// would ship a chart whose schema differs from the operator's: this test fails then.
+// The chart renders its CRDs from files/crds/, a copy of the repository's crds/ made by
+// `npm run generate` (operator/build/generate-crds.ts, which also generates the StreamJob CRD
+// from the API's types). A CRD edited in one place only would ship a chart whose schema
+// differs from the operator's: this test fails then.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ const yamlFiles = (dir: string): string[] =>
     .sort();
 
 describe('chart CRDs', () => {
-  it('are the same files as crds/ (run charts/tributary/sync-crds.sh after editing crds/)', () => {
+  it('are the same files as crds/ (run npm run generate after editing the API types or crds/)', () => {
     expect(yamlFiles(copy)).toEqual(yamlFiles(source));
     for (const f of yamlFiles(source)) {
       expect(readFileSync(join(copy, f), 'utf8'), `charts/tributary/files/crds/${f} differs from crds/${f}`).toBe(

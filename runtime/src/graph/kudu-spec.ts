@@ -7,7 +7,9 @@
  * Values in the text forms the source emits (int64 as digits, binary as base64).
  */
 export interface KuduPredicateSpec {
+  /** The column the predicate tests. */
   column: string;
+  /** `=`, `>=`, `<`, `in` (one of `values`), `isNull` or `isNotNull`. */
   op: '=' | '>=' | '<' | 'in' | 'isNull' | 'isNotNull';
   /** For `=`, `>=`, `<`. */
   value?: string | number | boolean;
@@ -21,7 +23,9 @@ export interface KuduPredicateSpec {
  * checking them. One of the two is required.
  */
 export interface KuduTlsSpec {
+  /** The cluster's CA certificate: a PEM file's path, or the PEM itself. */
   ca?: string;
+  /** `false`: encrypt without checking the servers' certificates (then `ca` is not needed). */
   verify?: boolean;
 }
 
@@ -36,6 +40,7 @@ export interface KuduSourceSpec {
   masters: string[] | string;
   /** Encrypted connections to Kudu ([kudu.md](../../../docs/runtime/kudu.md#tls)); absent: plaintext. */
   tls?: KuduTlsSpec;
+  /** The table to scan. */
   table: string;
   /** Columns to read, in this order (default every column). */
   columns?: string[];
@@ -73,6 +78,7 @@ export interface KuduSinkSpec {
   masters: string[] | string;
   /** Encrypted connections to Kudu ([kudu.md](../../../docs/runtime/kudu.md#tls)); absent: plaintext. */
   tls?: KuduTlsSpec;
+  /** The table to upsert into. */
   table: string;
   /** Rows per Write batch (default 1000). */
   batchSize?: number;
@@ -91,12 +97,22 @@ export interface KuduSinkSpec {
 export interface KuduCreateTableSpec {
   /** `type: decimal` takes `precision` (1-38) and `scale` (default 0); `type: varchar` takes `length`. */
   columns: {
+    /** Column name (a record field of the same name fills it). */
     name: string;
+    /**
+     * Kudu column type: int8, int16, int32, int64, float, double, bool, string, binary, unixtime_micros, date,
+     * varchar or decimal.
+     */
     type: string;
+    /** Part of the primary key (key columns come first, in key order). Default false. */
     key?: boolean;
+    /** May hold null (never a key column). Default false. */
     nullable?: boolean;
+    /** `decimal`: total digits, 1-38. */
     precision?: number;
+    /** `decimal`: digits after the point. Default 0. */
     scale?: number;
+    /** `varchar`: maximum length in characters. */
     length?: number;
   }[];
   /** Hash buckets over the key columns (default 2; Kudu needs at least 2). */

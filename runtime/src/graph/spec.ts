@@ -1,9 +1,57 @@
-// The job graph contract: the shape of a StreamJob's `spec.graph`. The operator imports
+// The job graph contract: the shape of a StreamJob's `spec.graph` (steps' and connectors' parts in
+// step-spec.ts, connector-spec.ts and kudu-spec.ts). The operator imports
 // these types and the validator, so this folder never imports the engine or the connectors
 // (connectors/validate-graph.ts adds the connectors' config rules to the graph rules).
 // Durations are strings like "500ms", "10s", "1m", "2h", "1d" (see duration.ts).
 
+import type {
+  CollectionSourceSpec,
+  ConsoleSinkSpec,
+  DatagenSourceSpec,
+  DruidSinkSpec,
+  DruidSourceSpec,
+  FileSinkSpec,
+  FileSourceSpec,
+  KafkaSinkSpec,
+  KafkaSourceSpec,
+} from './connector-spec.ts';
 import type { KuduSinkSpec, KuduSourceSpec } from './kudu-spec.ts';
+import type {
+  AggregateSpec,
+  DedupeSpec,
+  FlatMapSpec,
+  FunctionStepSpec,
+  JoinSpec,
+  KeyBySpec,
+  LookupSpec,
+  WindowSpec,
+} from './step-spec.ts';
+
+export type {
+  CollectionSourceSpec,
+  ConsoleSinkSpec,
+  DatagenFieldSpec,
+  DatagenSourceSpec,
+  DruidSinkSpec,
+  DruidSourceSpec,
+  FileSinkSpec,
+  FileSourceSpec,
+  KafkaSinkSpec,
+  KafkaSourceSpec,
+  RecordFormat,
+} from './connector-spec.ts';
+export type {
+  AggregateSpec,
+  DedupeSpec,
+  FlatMapSpec,
+  FunctionStepKind,
+  FunctionStepSpec,
+  JoinSpec,
+  KeyBySpec,
+  LookupSpec,
+  WindowSpec,
+} from './step-spec.ts';
+export { FUNCTION_STEP_KINDS } from './step-spec.ts';
 
 export type {
   KuduCreateTableSpec,
@@ -14,7 +62,6 @@ export type {
   KuduSourceSpec,
   KuduTlsSpec,
 } from './kudu-spec.ts';
-import type { FieldType } from '../core/record.ts';
 
 export interface TimestampSpec {
   /** Record field holding the event time (or `assigner`). */
@@ -57,201 +104,151 @@ export interface AlignmentSpec {
  */
 export const ALIGNMENT_DEFAULTS = { maxDrift: '20s', updateInterval: '200ms' } as const;
 
-export type RecordFormat = 'json' | 'string' | 'bytes';
-
-export interface KafkaSourceSpec {
-  brokers: string[] | string;
-  topic: string;
-  groupId?: string;
-  /** Where to start when no offset is known. Default `earliest`. */
-  startFrom?: 'earliest' | 'latest';
-  /** `latest`: stop after the end offsets seen at start (a bounded read). Default: unbounded. */
-  bounded?: 'latest';
-  format?: RecordFormat;
-  /** Records that cannot be parsed: `skip` (count and drop) or `deadLetter` (count and send to `deadLetterTopic`). */
-  onError?: 'skip' | 'deadLetter';
-  deadLetterTopic?: string;
-  clientId?: string;
-  /** Declared field types, used to type-check expressions. */
-  schema?: Record<string, FieldType>;
-  /** How often a running source looks for partitions added to its topic (duration). Default `30s`; `0` = never. */
-  partitionDiscoveryInterval?: string;
-}
-
-export interface DatagenFieldSpec {
-  type: 'int' | 'double' | 'string' | 'bool' | 'sequence' | 'timestamp';
-  min?: number;
-  max?: number;
-  values?: (string | number | boolean)[];
-  /** Strings: `${prefix}${n}` with n uniform in [0, cardinality). */
-  prefix?: string;
-  cardinality?: number;
-}
-
-export interface DatagenSourceSpec {
-  generator: 'nexmark' | 'schema';
-  seed?: number;
-  /** Records per second across all slots; omitted = as fast as possible. */
-  rate?: number;
-  /** Total records across all slots; omitted = unbounded. */
-  count?: number;
-  /** Event time of record 0 (epoch ms). Default: job start time. Record i is at startTime + i*1000/eventRate. */
-  startTime?: number;
-  /** Event-time records per second used for timestamps; defaults to `rate`, or 1000 when no rate. */
-  eventRate?: number;
-  /** nexmark only: which event kinds to emit. Default all (person:auction:bid = 1:3:46). */
-  events?: ('person' | 'auction' | 'bid')[];
-  /** schema only: field generators. */
-  fields?: Record<string, DatagenFieldSpec>;
-}
-
-export interface FileSourceSpec {
-  path: string;
-  format?: RecordFormat;
-  onError?: 'skip' | 'fail';
-  schema?: Record<string, FieldType>;
-}
-
-export interface CollectionSourceSpec {
-  /** Objects (records with fields); or, with `values`, any JSON values. Exactly one of the two. */
-  records?: Record<string, unknown>[];
-  /** Elements of any JSON type, each emitted as it is (the TypeScript API's fromCollection of numbers, strings). */
-  values?: unknown[];
-  schema?: Record<string, FieldType>;
-}
-
-export interface DruidSourceSpec {
-  /** Druid router or broker, e.g. http://druid-router:8888 (SQL at POST /druid/v2/sql). */
-  url: string;
-  /** Druid SQL. As a source: run once, its rows are the (bounded) stream. */
-  query: string;
-  /** Only for a source read by `lookup` steps: how often the table is re-queried. Default 1m. */
-  refresh?: string;
-  /** HTTP timeout of one query. Default 30s. */
-  timeout?: string;
-}
-
+/**
+ * @xKubernetesValidations [
+ *   {
+ *     rule: "[has(self.kafka), has(self.datagen), has(self.file), has(self.collection), has(self.druid), \
+ *       has(self.kudu)].filter(x, x).size() == 1",
+ *     message: "a source takes exactly one connector (kafka, datagen, file, collection, druid or kudu)",
+ *   },
+ * ]
+ */
 export interface SourceSpec {
+  /**
+   * Unique among the graph's sources, steps and sinks (letters, digits, _ and -, starting with a letter); `from`
+   * refers to it. Checkpointed state is matched by name: renaming a stateful node loses its state, and a restore
+   * fails unless restore.allowNonRestoredState.
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-zA-Z][a-zA-Z0-9_-]*$
+   */
   name: string;
+  /**
+   * Apache Kudu table scan: {masters, tls?, table, columns?, equals?, predicates?: [{column, op: = | >= | < | in |
+   * isNull | isNotNull, value? | values?}]}: a bounded stream, tablets split across slots, each read at a snapshot
+   * in key order; or, when a lookup step names it as its table, a table scanned again every refresh (mode: copy,
+   * the default) or read by point gets on its primary key through a cache (mode: get, maxEntries?, ttl?). See
+   * docs/runtime/kudu.md.
+   */
   kudu?: KuduSourceSpec;
+  /**
+   * Kafka topic: {brokers ("h:p,h:p" or a list), topic, groupId?, startFrom?: earliest (default) | latest,
+   * bounded?: latest, format?: json (default) | string | bytes, onError?: skip | deadLetter, deadLetterTopic?,
+   * clientId?, schema?, partitionDiscoveryInterval? (duration, default 30s; 0 = never)}. Partitions are spread
+   * over the slots; offsets are checkpointed. A topic that does not exist yet is waited for (condition
+   * WaitingForInput, reason TopicMissing) and read once it is created; partitions added to the topic are picked up
+   * every partitionDiscoveryInterval and read from their earliest offset. See docs/runtime/graph.md.
+   */
   kafka?: KafkaSourceSpec;
+  /**
+   * Synthetic records: {generator: nexmark | schema, seed? (42), rate? (records/s over all slots; default
+   * unlimited), count? (total; default unbounded), startTime?, eventRate?, events? (nexmark), fields? (schema:
+   * name → {type, min?, max?, values?, prefix?, cardinality?})}. See docs/runtime/graph.md.
+   */
   datagen?: DatagenSourceSpec;
+  /**
+   * A file inside the slot pods, read once (bounded): {path, format?: json (default, JSON lines) | string | bytes,
+   * onError?: skip (default) | fail, schema?}; slot s of p reads lines s, s+p, …. See docs/runtime/graph.md.
+   */
   file?: FileSourceSpec;
+  /**
+   * Inline records (bounded): {records: [{...}, ...], schema? (default: inferred from the records)}. See
+   * docs/runtime/graph.md.
+   */
   collection?: CollectionSourceSpec;
+  /**
+   * Druid SQL: {url (router or broker), query, refresh? (1m), timeout? (per query, 30s)}. A bounded stream (slot 0
+   * runs the query once), or, when a lookup step names it as its table, a table re-queried every refresh. See
+   * docs/runtime/graph.md and docs/runtime/druid.md.
+   */
   druid?: DruidSourceSpec;
+  /**
+   * Event time from a record field: {field, format: millis | iso, maxOutOfOrderness (duration; watermark = max
+   * timestamp − bound − 1 ms), idleTimeout?, alignment?: {group?, maxDrift, updateInterval?} | false}. Watermark
+   * alignment is on unless alignment is false: a partition ahead of its group's minimum watermark by more than
+   * maxDrift pauses; caught-up partitions (nothing left to read now) do not hold the group back. Default
+   * {maxDrift: 20s, updateInterval: 200ms, group: the source's name}. Without timestamp records carry their
+   * ingestion time. See docs/runtime/graph.md.
+   */
   timestamp?: TimestampSpec;
 }
 
-export type KeyBySpec =
-  | string
-  | string[]
-  | { fields: string[] }
-  | { expr: string; as?: string }
-  /** A key-selector function the job's code registered under this name (TypeScript API). */
-  | { function: string };
-
-export interface WindowSpec {
-  tumbling?: { size: string; offset?: string };
-  sliding?: { size: string; slide: string };
-  session?: { gap: string };
-  /** Default `event`. */
-  time?: 'event' | 'processing';
-  allowedLateness?: string;
-  /** Name of a stream that receives records too late for every window; steps and sinks may read it with `from`. */
-  lateOutput?: string;
-}
-
-/**
- * Output field name → `fn(expr)`, fn ∈ count, sum, min, max, avg, countDistinct, first, last. `count()` takes no
- * argument.
- */
-export type AggregateSpec = Record<string, string>;
-
-export interface JoinSpec {
-  /** Right record ts must lie in [left.ts + lowerBound, left.ts + upperBound]; bounds may be negative ("-5s"). */
-  lowerBound: string;
-  upperBound: string;
-  /** Output projection: field → CEL over `left` and `right`. Default: fields of right merged over left. */
-  select?: Record<string, string>;
-}
-
-export interface DedupeSpec {
-  /** A key seen again within this long (event time) after its first record is dropped. */
-  within: string;
-}
-
-export interface FlatMapSpec {
-  /** CEL expression returning a list; map elements become records, other elements become `{ [as]: element }`. */
-  expr: string;
-  as?: string;
-}
-
-/**
- * Enrichment from a table (a `druid` or `kudu` source used as a lookup table, loaded again
- * every `refresh`): each input record gets the fields of the table row whose `column` equals the
- * value of `key` (CEL over the record).
- */
-export interface LookupSpec {
-  /** Name of a `druid` or `kudu` source; it is then a table, not a stream (no other node reads it). */
-  table: string;
-  /**
-   * CEL over the input record giving the lookup key (compared as a string); a list (one
-   * expression per entry of `column`, same length) for a composite key, matched as the tuple.
-   */
-  key: string | string[];
-  /** Table column holding the key; a list of columns (as `key`) for a composite key. */
-  column: string | string[];
-  /** Table columns to add (default: all but the key columns); table fields overwrite record fields. */
-  fields?: string[];
-  /** A record without a matching row: `keep` it unchanged (default) or `drop` it. */
-  onMissing?: 'keep' | 'drop';
-}
-
-export const FUNCTION_STEP_KINDS = ['map', 'filter', 'flatMap', 'process', 'reduce', 'aggregate'] as const;
-export type FunctionStepKind = (typeof FUNCTION_STEP_KINDS)[number];
-
-/**
- * A step that runs a function of the job's code (the TypeScript API writes these). The
- * function is not in the spec: `ref` names it in the registry the job's code hands the
- * executor, so such a graph runs only together with that code. map/filter/flatMap read any
- * stream; process/reduce/aggregate read a keyBy (keyed state, timers), reduce/aggregate with
- * `window` aggregate per key and window.
- */
-export interface FunctionStepSpec {
-  kind: FunctionStepKind;
-  ref: string;
-  /** reduce/aggregate only: aggregate per window instead of a running value per key. */
-  window?: WindowSpec;
-  /**
-   * A function that throws, in a step without errorOutput: `fail` the job (TRIB_FUNCTION_FAILED
-   * with the record attached; restarts follow the job's policy) or `skip` the record (counted
-   * in tributary_function_errors_total, logged with it). Default: the job's onRecordError when
-   * set, else `fail`.
-   */
-  onError?: 'fail' | 'skip';
-}
-
 export interface StepSpec {
+  /**
+   * Unique among the graph's sources, steps and sinks (letters, digits, _ and -, starting with a letter); `from`
+   * refers to it. Checkpointed state is matched by name: renaming a stateful node loses its state, and a restore
+   * fails unless restore.allowNonRestoredState.
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-zA-Z][a-zA-Z0-9_-]*$
+   */
   name: string;
+  /**
+   * Input: the name of a source, step or window lateOutput, or a list of names (union: two or more; join: [left,
+   * right]).
+   */
   from: string | string[];
+  /**
+   * CEL boolean expression: records for which it is true pass, e.g. price > 10.0 && country == "de".
+   * @maxLength 4096
+   */
   filter?: string;
+  /**
+   * Projection: output field → CEL expression; the output has exactly these fields.
+   */
   map?: Record<string, string>;
+  /**
+   * {expr: CEL returning a list, as?: field}: one record per element; map elements become records, other elements
+   * {<as>: element}.
+   */
   flatMap?: FlatMapSpec;
+  /**
+   * Key of the records for a following window, aggregate, dedupe or join: a field name, a list of fields, {fields:
+   * [...]} or {expr: CEL, as?: name}. Repartitions records between the slots by key.
+   */
   keyBy?: KeyBySpec;
+  /**
+   * {tumbling: {size, offset?} | sliding: {size, slide} | session: {gap}, time?: event (default) | processing,
+   * allowedLateness?, lateOutput?: stream name}. Input must be a keyBy; exactly one aggregate step reads it. See
+   * docs/runtime/graph.md.
+   */
   window?: WindowSpec;
+  /**
+   * Output field → fn(expr), fn one of count() (no argument), sum, min, max, avg, countDistinct, first, last.
+   * After a window: one result per key and window (key fields, window_start, window_end); after a keyBy: a running
+   * result per record.
+   */
   aggregate?: AggregateSpec;
+  /**
+   * `{}`: merges the two or more inputs listed in `from`.
+   */
   union?: Record<string, never> | null;
+  /**
+   * Interval join of from: [left, right] (both keyBy with the same key arity): {lowerBound, upperBound, select?};
+   * right.ts must lie in [left.ts + lowerBound, left.ts + upperBound] (durations, may be negative); select maps
+   * output field → CEL over left and right (default: right's fields over left's).
+   */
   join?: JoinSpec;
+  /**
+   * {within: duration}: input must be a keyBy; the first record of a key passes, repeats within that much event
+   * time are dropped.
+   */
   dedupe?: DedupeSpec;
+  /**
+   * Enrichment from a druid or kudu source used as a table: {table (the source's name), key (CEL over the record),
+   * column (table column matched as a string), fields? (default: all but the key columns), onMissing?: keep
+   * (default) | drop}. A composite key: key and column both lists of the same length, matched as the tuple. See
+   * docs/runtime/graph.md.
+   */
   lookup?: LookupSpec;
   function?: FunctionStepSpec;
   /**
-   * Name of a stream that receives each record an expression of this step failed on (or its
-   * function threw on), as `{step, error, code?, record}` at the record's event time (a
-   * dead-letter output: a sink reads it with `from`). Steps: filter, map, flatMap (CEL, or a
-   * function of those kinds), keyBy on an expression or a function, aggregate (its argument
-   * expressions), lookup (its key) and join (its select; `record` is `{left, right}`). Without
-   * it the job's `onRecordError` applies (for a function: its onError first).
+   * filter, map, flatMap, keyBy (an expression or function key), aggregate (its argument expressions), lookup (its
+   * key) and join (its select; record is {left, right}): a stream name that receives every record an expression of
+   * this step failed on, as {step, error, code?, record} at the record's event time — a dead-letter output a sink
+   * reads with `from` (e.g. an exactly-once Kafka topic). Without it, graph.onRecordError applies.
+   * @maxLength 63
+   * @pattern ^[a-zA-Z][a-zA-Z0-9_-]*$
    */
   errorOutput?: string;
 }
@@ -262,78 +259,99 @@ export const ERROR_OUTPUT_STEPS = ['filter', 'map', 'flatMap'] as const;
 /** The CEL step kinds that may name an errorOutput: those that evaluate an expression per record. */
 export const ERROR_OUTPUT_CEL_STEPS = ['filter', 'map', 'flatMap', 'keyBy', 'aggregate', 'lookup', 'join'] as const;
 
-export interface KafkaSinkSpec {
-  brokers: string[] | string;
-  topic: string;
-  /** CEL expression for the message key; default none. */
-  key?: string;
-  format?: 'json' | 'string';
-  clientId?: string;
-  /**
-   * `exactly-once`: Kafka transactions committed when a checkpoint completes (read_committed
-   * readers see each record once); written explicitly, a job without checkpoints refuses to
-   * start. `at-least-once`: plain sends (duplicates possible after a restart). Default:
-   * exactly-once when the job takes checkpoints, else at-least-once (connectors/sink-delivery.ts).
-   */
-  delivery?: 'exactly-once' | 'at-least-once';
-  /** Prefix of the transactional ids (`<prefix>-<slot>-<n>`); default `tributary-<job>-<sink>`. Unique per job. */
-  transactionalIdPrefix?: string;
-  /** Kafka transaction timeout (ms, ≤ the broker's transaction.max.timeout.ms); default 900000. */
-  transactionTimeoutMs?: number;
-}
-
-export interface ConsoleSinkSpec {
-  /** Prefix each line with the sink name. Default false. */
-  prefix?: boolean;
-}
-
-export interface FileSinkSpec {
-  /** JSON lines. `{slot}` in the path gives one file per slot. */
-  path: string;
-}
-
-export interface DruidSinkSpec {
-  /** A DruidDatasource in the StreamJob's namespace. */
-  datasourceRef: string;
-  /**
-   * The datasource's Kafka topic. The operator fills it from the DruidDatasource
-   * (spec.kafka.bootstrapServers/topic) in the JobConfig it hands the slots; `tributary run`
-   * needs it written inline. Absent at start = TRIB_CONNECTOR_UNSUPPORTED naming the field.
-   */
-  kafka?: { brokers: string[] | string; topic: string };
-  /** The datasource's timestamp column (operator-filled from spec.timestamp); rows without it get one. */
-  timestamp?: { column: string; format?: 'millis' | 'iso' | 'auto' | 'posix' | 'micro' | 'nano' };
-  /** Prefix of the Kafka transactional ids; default `tributary-<job>-<sink>`. */
-  transactionalIdPrefix?: string;
-  /** As the Kafka sink's `delivery` (it is the Kafka sink underneath). */
-  delivery?: 'exactly-once' | 'at-least-once';
-}
-
+/**
+ * @xKubernetesValidations [
+ *   {
+ *     rule: "[has(self.kafka), has(self.console), has(self.file), has(self.druid), has(self.kudu)].filter(x, \
+ *       x).size() == 1",
+ *     message: "a sink takes exactly one connector (kafka, console, file, druid or kudu)",
+ *   },
+ * ]
+ */
 export interface SinkSpec {
+  /**
+   * Unique among the graph's sources, steps and sinks (letters, digits, _ and -, starting with a letter); `from`
+   * refers to it. Checkpointed state is matched by name: renaming a stateful node loses its state, and a restore
+   * fails unless restore.allowNonRestoredState.
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-zA-Z][a-zA-Z0-9_-]*$
+   */
   name: string;
+  /**
+   * Input: the name of one source, step, window lateOutput or errorOutput.
+   * @minLength 1
+   * @maxLength 63
+   */
   from: string;
+  /**
+   * Kafka topic: {brokers, topic, key? (CEL for the message key), format?: json | string, clientId?, delivery?:
+   * exactly-once (default: transactions committed when a checkpoint completes) | at-least-once,
+   * transactionalIdPrefix? (tributary-<job>-<sink>), transactionTimeoutMs? (900000)}. See docs/runtime/graph.md.
+   */
   kafka?: KafkaSinkSpec;
+  /**
+   * {prefix?: bool (default false)}: JSON lines on the slot pods' stdout (kubectl logs).
+   */
   console?: ConsoleSinkSpec | null;
+  /**
+   * {path}: JSON lines written inside the slot pods; {slot} in the path gives one file per slot.
+   */
   file?: FileSinkSpec;
+  /**
+   * {datasourceRef (a DruidDatasource in this namespace), transactionalIdPrefix?, delivery?: exactly-once
+   * (default) | at-least-once}: JSON rows to that datasource's Kafka topic, exactly once unless delivery says
+   * otherwise. The operator fills in kafka and timestamp from the DruidDatasource; a missing (or deleting) one
+   * makes the job Degraded (InvalidSpec) and blocks (re)deployment. See docs/runtime/druid.md.
+   */
   druid?: DruidSinkSpec;
+  /**
+   * Apache Kudu table: {masters, tls?, table, deleteWhen? (bool CEL: delete by key), createTable?}: upserts by
+   * primary key, acknowledged by Kudu before each checkpoint completes (replays are idempotent). See
+   * docs/runtime/kudu.md.
+   */
   kudu?: KuduSinkSpec;
   /**
-   * kafka with `key`: name of a stream that receives each record the key expression fails on,
-   * as `{step, error, code?, record}` (step: the sink's name) at its event time; the record is
-   * not written. Without it such a record is written without a key.
+   * kafka sinks with a key: a stream name that receives every record the key expression fails on, as {step (the
+   * sink's name), error, code?, record} at its event time, instead of writing it (without it, such a record is
+   * written without a key). Another sink reads it with `from`.
+   * @maxLength 63
+   * @pattern ^[a-zA-Z][a-zA-Z0-9_-]*$
    */
   errorOutput?: string;
 }
 
 export interface GraphSpec {
+  /**
+   * Where records come from (1 to 64): each has a name, exactly one connector (kafka, datagen, file, collection,
+   * druid or kudu) and optionally a timestamp.
+   * @minItems 1
+   * @maxItems 64
+   * @xKubernetesListType map
+   * @xKubernetesListMapKeys ["name"]
+   */
   sources: SourceSpec[];
+  /**
+   * Transformations (optional, up to 256): each has a name, `from` and exactly one of filter, map, flatMap, keyBy,
+   * window, aggregate, union, join, dedupe or lookup. Expressions are CEL over the record's fields.
+   * @maxItems 256
+   * @xKubernetesListType map
+   * @xKubernetesListMapKeys ["name"]
+   */
   steps?: StepSpec[];
+  /**
+   * Where results go (1 to 64): each has a name, `from` (one input) and exactly one connector (kafka, console,
+   * file, druid or kudu).
+   * @minItems 1
+   * @maxItems 64
+   * @xKubernetesListType map
+   * @xKubernetesListMapKeys ["name"]
+   */
   sinks: SinkSpec[];
   /**
-   * A record an expression fails on, in a step without errorOutput: `skip` (default; counted in
-   * tributary_expression_errors_total and dropped) or `fail` (the job fails with
-   * TRIB_RECORD_FAILED naming the step, the error and the record, and restarts from its last
-   * checkpoint like any failure — the record is never silently lost).
+   * A record an expression fails on, in a step without errorOutput: skip (default; counted in
+   * tributary_expression_errors_total and dropped) or fail (the job fails with TRIB_RECORD_FAILED naming the step,
+   * the error and the record, and restarts from its last checkpoint).
    */
   onRecordError?: 'skip' | 'fail';
 }

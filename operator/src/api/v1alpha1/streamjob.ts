@@ -1,6 +1,19 @@
-// StreamJob (tributary.dev/v1alpha1) as TypeScript: mirrors crds/streamjobs.tributary.dev.yaml,
-// which is the source of truth (a unit test checks that the two agree on the field names).
-import type { GraphSpec } from '../../../../runtime/src/graph/spec.ts';
+// StreamJob (tributary.dev/v1alpha1): these types are the API's source of truth, as Go types are
+// for kubebuilder. crds/streamjobs.tributary.dev.yaml and the chart's copy are generated from them
+// (`npm run generate`: operator/build/generate-crds.ts), and operator/build/generate-crds.test.ts
+// fails while a generated file differs from what the types give. A property's JSDoc is its
+// description in the CRD (`kubectl explain`); JSDoc tags are its markers: @default, @minimum,
+// @maximum, @minLength, @maxLength, @pattern, @format (int32/int64 make it an integer),
+// @minItems, @maxItems, @duration (a duration string, checked by CEL), @xKubernetesValidations
+// (CEL rules, JSON5), @xKubernetesListType, @xKubernetesListMapKeys. A property without `?` is
+// required unless it has a @default. The spec's types are in streamjob-spec.ts (and
+// state-storage.ts), status records in status-records.ts, the graph's in runtime/src/graph/spec.ts.
+import type { Condition, DeployedInfo, PeriodicSavepointStatus, SavepointRecord } from './status-records.ts';
+import type { StreamJobSpec } from './streamjob-spec.ts';
+
+export type { S3StateStorage, StateStorage } from './state-storage.ts';
+export type { Condition, DeployedInfo, PeriodicSavepointStatus, SavepointRecord } from './status-records.ts';
+export type { JobModule, JobRunState, PodTemplate, StreamJobSpec, UpgradeMode } from './streamjob-spec.ts';
 
 export const group = 'tributary.dev';
 export const version = 'v1alpha1';
@@ -8,8 +21,6 @@ export const apiVersion = `${group}/${version}`;
 export const kind = 'StreamJob';
 export const plural = 'streamjobs';
 
-export type UpgradeMode = 'savepoint' | 'last-state' | 'stateless';
-export type JobRunState = 'running' | 'suspended';
 export type Phase =
   | 'Deploying'
   | 'Running'
@@ -21,6 +32,12 @@ export type Phase =
   | 'Failed'
   | 'Invalid';
 export type OperationKind = 'deploy' | 'rescale' | 'upgrade' | 'suspend' | 'restart' | 'savepoint' | 'delete';
+
+/**
+ * An RFC 3339 time, as the operator writes times into status.
+ * @format date-time
+ */
+export type DateTime = string;
 
 export interface ObjectMeta {
   name: string;
@@ -35,168 +52,142 @@ export interface ObjectMeta {
   creationTimestamp?: string;
 }
 
-export interface StreamJobSpec {
-  image?: string;
-  replicas: number;
-  maxParallelism: number;
-  state: JobRunState;
-  upgradeMode: UpgradeMode;
-  restartNonce: number;
-  savepointNonce: number;
-  restore?: { savepointPath?: string; allowNonRestoredState?: boolean };
-  /**
-   * `empty`: a stateful job (upgradeMode savepoint or last-state) that has run before may start again without state
-   * when it has none to restore; unset, such a redeploy is refused (Stalled NoStateToRestore).
-   */
-  initialState?: 'empty';
-  checkpointing: { interval: string; timeout: string; retained: number };
-  stateStorage: StateStorage;
-  savepoints: {
-    timeout: string;
-    historyLimit: number;
-    onDelete: boolean;
-    onFailure: 'block' | 'fallbackToCheckpoint';
-    maxCheckpointAge: string;
-    /** Take a savepoint of the running job this often (periodic savepoints); absent = never. */
-    interval?: string;
-  };
-  restartPolicy: {
-    maxRestarts: number;
-    /** Only restarts in the last `window` (a duration) count against maxRestarts; absent: no window. */
-    window?: string;
-    backoff: { initial: string; max: string };
-  };
-  podTemplate?: PodTemplate;
-  /** The job graph; exactly one of graph and job. */
-  graph?: GraphSpec;
-  /** Application mode: a job module in the image builds the job; exactly one of graph and job. */
-  job?: JobModule;
-}
-
-export interface JobModule {
-  /** Absolute path of the module in the image (process mode: on the node). */
-  module: string;
-}
-
-/** Where checkpoints and savepoints live: object storage (s3), a volume (pvc) or pod-local (emptyDir). */
-export interface StateStorage {
-  pvc?: { claimName: string };
-  emptyDir?: Record<string, unknown>;
-  s3?: S3StateStorage;
-  /** Mount path of pvc/emptyDir in the slot pods (unused with s3). */
-  path: string;
-  /** Delete (default): savepoints beyond historyLimit, pruned checkpoints and orphans are deleted; Retain: never. */
-  retention?: 'Delete' | 'Retain';
-}
-
-/** The job's state lives under s3://bucket/<prefix>/<namespace>/<name>/. */
-export interface S3StateStorage {
-  bucket: string;
-  prefix?: string;
-  endpoint?: string;
-  region?: string;
-  pathStyle?: boolean;
-  /** A Secret in the job's namespace labelled tributary.dev/credentials=true; absent = the pod's ambient identity. */
-  credentialsSecretRef?: { name: string; accessKeyIdKey?: string; secretAccessKeyKey?: string };
-}
-
-export interface PodTemplate {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  resources?: Record<string, unknown>;
-  env?: Record<string, unknown>[];
-  nodeSelector?: Record<string, string>;
-  tolerations?: Record<string, unknown>[];
-  affinity?: Record<string, unknown>;
-  serviceAccountName?: string;
-  priorityClassName?: string;
-}
-
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  observedGeneration?: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
-
-export interface SavepointRecord {
-  id: string;
-  path: string;
-  reason: string;
-  parallelism: number;
-  completedAt: string;
-}
-
 export interface StreamJobStatus {
+  /**
+   * Deploying (first or resumed pods starting), Running, Savepointing (state being saved before an operation or a
+   * suspend, or the final savepoint on deletion), Upgrading (pods replaced for a rescale or upgrade), Suspended
+   * (no pods), Restarting (all slots restarting after a failure), Finished (a bounded job ran to the end of its
+   * input: every slot exited 0 after the final checkpoint committed the output; the completed pods are kept for
+   * their logs, nothing restarts; a spec or restartNonce change runs it again from where it ended, or from the
+   * start in upgradeMode stateless), Failed (restartPolicy.maxRestarts exceeded; no pods until the spec or
+   * restartNonce changes), Invalid (the spec is rejected and nothing is deployed; no pods until it is fixed, see
+   * the Stalled condition).
+   */
   phase?: Phase;
+  /**
+   * The metadata.generation whose work is done: no operation pending and the spec asks for none (a rescale counts
+   * once its new pods run), or the spec was rejected (Stalled, InvalidSpec), or the job Failed or Finished and
+   * waits for a spec change. While it is behind metadata.generation the job is reconciling; the Ready condition's
+   * own observedGeneration follows it.
+   * @format int64
+   */
   observedGeneration?: number;
+  /**
+   * Slot pods that exist and have not terminated, of any deployment.
+   * @format int32
+   */
   replicas?: number;
+  /**
+   * Ready slot pods of the current deployment (during an operation: of the one being started).
+   * @format int32
+   */
   readyReplicas?: number;
+  /**
+   * Label selector of the slot pods (for the scale subresource).
+   */
   selector?: string;
+  /**
+   * Ready (every slot ready and the runtime RUNNING; False with the operation's name while one deploys, replaces
+   * or removes the pods), Progressing (an operation under way; False with reason <Kind>Completed when done),
+   * Degraded (InvalidSpec, SlotFailed, NoCheckpointProgress, MaxRestartsExceeded, a failed savepoint),
+   * SavepointInProgress, WaitingForInput (True, reason TopicMissing, while a source waits for its topic to exist;
+   * False, Reading, once every source reads), and the kstatus pair read by kubectl wait, Argo CD and Flux:
+   * Reconciling (True while an operation is pending, a new generation is not acted on yet, or slots are not ready)
+   * and Stalled (True when only the user can unblock the job: InvalidSpec, MaxRestartsExceeded, SavepointBlocked).
+   * @xKubernetesListType map
+   * @xKubernetesListMapKeys ["type"]
+   */
   conditions?: Condition[];
+  /**
+   * What runs now.
+   */
   deployed?: DeployedInfo;
+  /**
+   * The write-ahead intent, recorded before any destructive step, so an operator restarted mid-way resumes it.
+   */
   pendingOperation?: PendingOperation;
-  lastCheckpoint?: { id: number; completedAt: string; path: string };
+  /**
+   * The newest completed checkpoint, as slot 0 reports it.
+   */
+  lastCheckpoint?: {
+    /**
+     * Checkpoint id (one rising sequence per state directory, shared with savepoints).
+     * @format int64
+     */
+    id: number;
+    /**
+     * When it completed.
+     * @format date-time
+     */
+    completedAt: string;
+    /**
+     * Its directory as the slot pods see it, e.g. /state/checkpoints/chk-12.
+     */
+    path: string;
+  };
+  /**
+   * Savepoints taken by the operator, oldest first, at most savepoints.historyLimit.
+   */
   savepoints?: SavepointRecord[];
+  /**
+   * Whole-job restarts since the last deployment that was not a restart (with restartPolicy.window, those within
+   * it); compared with restartPolicy.maxRestarts.
+   * @format int32
+   */
   restarts?: number;
-  /** When the restarts counted in `restarts` happened, oldest first (operation/restart-count.ts). */
-  restartTimes?: string[];
-  /** Restarts in a row whose failed deployment had completed no checkpoint (operation/checkpoint-progress.ts). */
+  /**
+   * When the restarts counted in status.restarts happened, oldest first (at most 100, the newest); with
+   * restartPolicy.window, older ones drop out at the next restart. Cleared with the count.
+   * @maxItems 100
+   */
+  restartTimes?: DateTime[];
+  /**
+   * Restarts in a row whose failed deployment had completed no checkpoint (as last observed); from 3 on the
+   * restart reports Degraded reason NoCheckpointProgress and an event of that reason.
+   * @format int32
+   */
   restartsWithoutCheckpoint?: number;
+  /**
+   * The last failure (invalid spec, slot failure, savepoint failure); removed once the spec is valid again or a
+   * deployment recovers.
+   */
   lastError?: string;
-  /** Deployments started so far (the suffix of deployment ids). */
+  /**
+   * Deployments started so far (the suffix of deployment ids).
+   * @format int64
+   */
   deploymentCounter?: number;
-  /** The spec.savepointNonce last acted on. */
+  /**
+   * The spec.savepointNonce last acted on.
+   * @format int64
+   */
   savepointNonce?: number;
-  /** Savepoint a suspended job resumes from. */
+  /**
+   * Savepoint or checkpoint a suspended job resumes from (absent: it resumes empty, or from
+   * restore.savepointPath); with resumeLatest only the fallback.
+   */
   resumeFrom?: string;
   /**
-   * A job suspended in last-state mode: the resumed pods restore the newest state of this lineage, resolved when they
-   * start (the suspended pods may have completed checkpoints after resumeFrom was chosen); resumeFrom is the fallback.
+   * A job suspended in last-state mode: the resumed pods restore the newest checkpoint or savepoint of this
+   * lineage, resolved when they start; resumeFrom only when there is none.
    */
-  resumeLatest?: { since: string; lineage?: string[] };
-  /** The schedule and outcome of periodic savepoints (spec.savepoints.interval). */
+  resumeLatest?: {
+    /**
+     * Start of the suspended lineage (for state whose metadata names no deployment).
+     * @format date-time
+     */
+    since: string;
+    /**
+     * The deployments (<job uid>/<deployment id>, newest first) of the suspended lineage.
+     * @maxItems 16
+     */
+    lineage?: string[];
+  };
+  /**
+   * Periodic savepoints (spec.savepoints.interval): their schedule, kept here so that an operator restart keeps
+   * it, and the last outcome.
+   */
   periodicSavepoints?: PeriodicSavepointStatus;
-}
-
-/** Periodic savepoints as status holds them: the schedule is derived from here, so it survives an operator restart. */
-export interface PeriodicSavepointStatus {
-  /** When the last periodic savepoint was started (its first attempt); the next is due `interval` later. */
-  lastTriggeredAt?: string;
-  /** When the last periodic savepoint completed. */
-  lastCompletedAt?: string;
-  /** When the next one is due (informational: recomputed from lastTriggeredAt and the interval). */
-  nextAt?: string;
-  /** Failed attempts in a row of the current periodic savepoint; 0 once one completes. */
-  failures?: number;
-  /** The last failure (reason: message); removed once one completes. */
-  lastError?: string;
-  /** A failed periodic savepoint is tried again then (restartPolicy.backoff); absent = none pending. */
-  retryAt?: string;
-  /** The attempt retryAt starts (2 or 3). */
-  retryAttempt?: number;
-}
-
-export interface DeployedInfo {
-  /** Deployment id `<specHash8>-<counter>`: the `tributary.dev/deployment` label of its pods. */
-  id: string;
-  specHash: string;
-  parallelism: number;
-  restoredFrom?: string;
-  /**
-   * The pods restore the newest checkpoint/savepoint triggered since then (JobConfig.restoreLatest); restoredFrom is
-   * what they reported.
-   */
-  restoreLatestSince?: string;
-  /**
-   * With restoreLatestSince: the deployments (`<job uid>/<deployment id>`, newest first) whose state the pods chose
-   * from; the lineage of this deployment is its own id followed by these (operation/restore-point.ts).
-   */
-  restoreLatestLineage?: string[];
-  startedAt: string;
-  /** The deployed (last valid) spec as JSON. */
-  spec?: string;
 }
 
 export type StateSource = 'savepoint' | 'last-state' | 'stateless' | 'restore';
@@ -214,43 +205,155 @@ export type OperationStep =
 
 /** The write-ahead intent: recorded before any destructive step. */
 export interface PendingOperation {
+  /**
+   * deploy (first deployment or resume), rescale (only replicas changed), upgrade (another pod-relevant change or
+   * restartNonce), suspend, restart (after a failure), savepoint (savepointNonce), delete (the final savepoint).
+   */
   kind: OperationKind;
+  /**
+   * specHash of the spec this operation moves to (suspend, savepoint, delete: of the running one).
+   */
   targetSpecHash: string;
+  /**
+   * Id of the deployment this operation starts (empty for suspend, savepoint and delete).
+   */
   targetDeploymentId?: string;
+  /**
+   * The spec (JSON) this operation deploys, fixed when the intent is recorded.
+   */
   targetSpec?: string;
+  /**
+   * Where the new pods' state comes from: savepoint (stop-with-savepoint), last-state (newest checkpoint),
+   * stateless (empty), restore (a known path, restoreFrom).
+   */
   mode?: StateSource;
+  /**
+   * Idempotency key of the savepoint request (<uid>-<kind>-<counter>-a<attempt>), recorded before it is sent so a
+   * restarted operator gets the same savepoint back.
+   */
   savepointRequestId?: string;
+  /**
+   * Id slot 0 gave the triggered savepoint; polled until it completes or fails.
+   */
   savepointId?: string;
-  /** kind savepoint: why it is taken — manual (savepointNonce, the default) or periodic (savepoints.interval). */
+  /**
+   * kind savepoint: manual (savepointNonce; also when absent) or periodic (savepoints.interval).
+   */
   trigger?: 'manual' | 'periodic';
-  /** Savepoints of this operation given up after savepoints.timeout: one may still complete, and is then used. */
+  /**
+   * Savepoints of this operation given up before their outcome was known (after savepoints.timeout, or a poll that
+   * failed); asked again at every reconcile of the retry, one that completed late is used, one slot 0 reports
+   * FAILED is dropped.
+   * @maxItems 5
+   */
   timedOutSavepointIds?: string[];
+  /**
+   * Savepoint or checkpoint path the new pods restore from, recorded before the old pods are deleted.
+   */
   restoreFrom?: string;
   /**
-   * Set for last-state and restarts: the new pods resolve the newest state triggered since then themselves; restoreFrom
-   * is the fallback.
+   * last-state and restarts: the new pods restore the newest checkpoint or savepoint triggered since then,
+   * resolved when they start (after the old pods are gone); restoreFrom is used only when there is none.
+   * @format date-time
    */
   restoreLatestSince?: string;
-  /** With restoreLatestSince: the deployments whose state the new pods choose from (restoreLatest.lineage). */
+  /**
+   * With restoreLatestSince: the deployments (<job uid>/<deployment id>, newest first) whose checkpoints the new
+   * pods choose from, by the deployment recorded in each checkpoint's metadata (state without it: by
+   * restoreLatestSince).
+   * @maxItems 16
+   */
   restoreLatestLineage?: string[];
   /**
-   * The replaced deployment's slot 0 (its pod IP), recorded before its pods are deleted: the new pods are created only
-   * once it no longer answers for that deployment, even if its pod object is gone (operation/stop-old-pods.ts).
+   * The replaced deployment's slot 0, recorded before its pods are deleted: the new pods are created only once it
+   * no longer answers for that deployment, even if its pod object is gone (force-deleted).
    */
-  retiredSlot0?: { deploymentId: string; podIP: string };
+  retiredSlot0?: {
+    /**
+     * The replaced deployment.
+     */
+    deploymentId: string;
+    /**
+     * Its slot 0 pod's IP.
+     */
+    podIP: string;
+  };
+  /**
+   * Attempt number, from 1; each savepoint retry adds one.
+   * @format int32
+   */
   attempt?: number;
+  /**
+   * Backoff; the next attempt waits until then.
+   * @format date-time
+   */
   notBefore?: string;
+  /**
+   * When the old pods stopped processing (stop-with-savepoint done or deletion begun); rescale downtime runs from
+   * here.
+   * @format date-time
+   */
   stoppedAt?: string;
+  /**
+   * Why the operation waits (the last failure).
+   */
   message?: string;
+  /**
+   * When the operation was recorded.
+   * @format date-time
+   */
   startedAt: string;
-  /** Absent in status written before steps were recorded (operation/advance.ts advances it as `starting`). */
+  /**
+   * The last step completed: recorded, savepoint-triggered, savepoint-failed, state-ready (the state to restore is
+   * known), old-pods-gone, starting (the new pods are being created).
+   */
   step?: OperationStep;
 }
 
+/**
+ * A stream-processing job: a graph of sources (Kafka, Druid SQL, datagen, file, inline records), steps and sinks that
+ * the operator runs as one pod per parallelism slot. Rescales, upgrades and suspends carry the state over as
+ * upgradeMode says (by default through a savepoint, so no record is lost or duplicated).
+ */
 export interface StreamJob {
-  apiVersion: typeof apiVersion;
-  kind: typeof kind;
+  /**
+   * APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized
+   * schemas to the latest internal value, and may reject unrecognized values. More info:
+   * https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
+   */
+  apiVersion: 'tributary.dev/v1alpha1';
+  /**
+   * Kind is a string value representing the REST resource this object represents. Servers may infer this from the
+   * endpoint the client submits requests to. Cannot be updated. In CamelCase. More info:
+   * https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
+   */
+  kind: 'StreamJob';
   metadata: ObjectMeta;
+  /**
+   * Desired state of the job. A change of image, replicas, maxParallelism, restartNonce, checkpointing,
+   * stateStorage, podTemplate, graph or job replaces the slot pods (a rescale when only replicas changed, else an
+   * upgrade, carrying state as upgradeMode says); a change of any other field does not (state and savepointNonce
+   * start their own operations).
+   * @xKubernetesValidations [
+   *   {
+   *     rule: "has(self.graph) != has(self.job)",
+   *     message: "exactly one of spec.graph (a job graph) and spec.job (a job module in the image, application mode) \
+   *       is required",
+   *   },
+   *   {
+   *     rule: "self.replicas <= self.maxParallelism",
+   *     message: "spec.replicas must not exceed spec.maxParallelism (a slot owns at least one key group)",
+   *   },
+   *   {
+   *     rule: "self.maxParallelism == oldSelf.maxParallelism",
+   *     message: "spec.maxParallelism is immutable once deployed: state is partitioned into that many key groups; \
+   *       take a savepoint and create a new StreamJob to change it",
+   *   },
+   * ]
+   */
   spec: StreamJobSpec;
+  /**
+   * Observed state, written by the operator; pendingOperation is its write-ahead log.
+   */
   status?: StreamJobStatus;
 }

@@ -1,0 +1,158 @@
+// The built-in connectors' part of the job graph contract (spec.ts re-exports it; the Kudu
+// connectors' is kudu-spec.ts): a source's or sink's config under its connector's key. Types
+// only; each connector's <kind>-config-rules.ts checks them. Their JSDoc is also the CRD's
+// description of the field (operator/build/generate-crds.ts).
+import type { FieldType } from '../core/record.ts';
+
+export type RecordFormat = 'json' | 'string' | 'bytes';
+
+export interface KafkaSourceSpec {
+  /** Kafka bootstrap brokers: "host:port,host:port" or a list of "host:port". */
+  brokers: string[] | string;
+  /** The topic to read; one that does not exist yet is waited for. */
+  topic: string;
+  /** Consumer group whose committed offsets a job without checkpoints starts from. Default `tributary-<source>`. */
+  groupId?: string;
+  /** Where to start when no offset is known. Default `earliest`. */
+  startFrom?: 'earliest' | 'latest';
+  /** `latest`: stop after the end offsets seen at start (a bounded read). Default: unbounded. */
+  bounded?: 'latest';
+  /** How a record is read: `json` (default; an object), `string` or `bytes` (`{value, key}`). */
+  format?: RecordFormat;
+  /** Records that cannot be parsed: `skip` (count and drop) or `deadLetter` (count and send to `deadLetterTopic`). */
+  onError?: 'skip' | 'deadLetter';
+  /** With `onError: deadLetter`: the topic that receives records that cannot be parsed. */
+  deadLetterTopic?: string;
+  /** Kafka client id. Default `tributary-<source>-<slot>`. */
+  clientId?: string;
+  /** Declared field types, used to type-check expressions. */
+  schema?: Record<string, FieldType>;
+  /** How often a running source looks for partitions added to its topic (duration). Default `30s`; `0` = never. */
+  partitionDiscoveryInterval?: string;
+}
+
+export interface DatagenFieldSpec {
+  /** The field's generator: `int`, `double`, `string`, `bool`, `sequence` (0, 1, 2, …) or `timestamp` (event time). */
+  type: 'int' | 'double' | 'string' | 'bool' | 'sequence' | 'timestamp';
+  /** Lower bound of `int` and `double` values. */
+  min?: number;
+  /** Upper bound of `int` and `double` values. */
+  max?: number;
+  /** Values to pick from, uniformly. */
+  values?: (string | number | boolean)[];
+  /** Strings: `${prefix}${n}` with n uniform in [0, cardinality). */
+  prefix?: string;
+  /** Strings: how many distinct ones (`${prefix}0` … `${prefix}<cardinality-1>`). */
+  cardinality?: number;
+}
+
+export interface DatagenSourceSpec {
+  /** `nexmark` (the Nexmark benchmark's persons, auctions and bids) or `schema` (records of `fields`). */
+  generator: 'nexmark' | 'schema';
+  /** Seed of the pseudo-random generator: the same seed gives the same records. Default 42. */
+  seed?: number;
+  /** Records per second across all slots; omitted = as fast as possible. */
+  rate?: number;
+  /** Total records across all slots; omitted = unbounded. */
+  count?: number;
+  /** Event time of record 0 (epoch ms). Default: job start time. Record i is at startTime + i*1000/eventRate. */
+  startTime?: number;
+  /** Event-time records per second used for timestamps; defaults to `rate`, or 1000 when no rate. */
+  eventRate?: number;
+  /** nexmark only: which event kinds to emit. Default all (person:auction:bid = 1:3:46). */
+  events?: ('person' | 'auction' | 'bid')[];
+  /** schema only: field generators. */
+  fields?: Record<string, DatagenFieldSpec>;
+}
+
+export interface FileSourceSpec {
+  /** Path of the file inside the slot pods (process mode: on the node). */
+  path: string;
+  /** How a line is read: `json` (default; JSON lines), `string` or `bytes`. */
+  format?: RecordFormat;
+  /** A line that cannot be parsed: `skip` it (default; counted) or `fail` the job. */
+  onError?: 'skip' | 'fail';
+  /** Declared field types, used to type-check expressions. */
+  schema?: Record<string, FieldType>;
+}
+
+export interface CollectionSourceSpec {
+  /** Objects (records with fields); or, with `values`, any JSON values. Exactly one of the two. */
+  records?: Record<string, unknown>[];
+  /** Elements of any JSON type, each emitted as it is (the TypeScript API's fromCollection of numbers, strings). */
+  values?: unknown[];
+  /** Declared field types, used to type-check expressions. Default: inferred from the records. */
+  schema?: Record<string, FieldType>;
+}
+
+export interface DruidSourceSpec {
+  /** Druid router or broker, e.g. http://druid-router:8888 (SQL at POST /druid/v2/sql). */
+  url: string;
+  /** Druid SQL. As a source: run once, its rows are the (bounded) stream. */
+  query: string;
+  /** Only for a source read by `lookup` steps: how often the table is re-queried. Default 1m. */
+  refresh?: string;
+  /** HTTP timeout of one query. Default 30s. */
+  timeout?: string;
+}
+
+export interface KafkaSinkSpec {
+  /** Kafka bootstrap brokers: "host:port,host:port" or a list of "host:port". */
+  brokers: string[] | string;
+  /** The topic to write to. */
+  topic: string;
+  /** CEL expression for the message key; default none. */
+  key?: string;
+  /** How a record is written: `json` (default) or `string`. */
+  format?: 'json' | 'string';
+  /** Kafka client id. Default `tributary-<sink>-<slot>`. */
+  clientId?: string;
+  /**
+   * `exactly-once`: Kafka transactions committed when a checkpoint completes (read_committed
+   * readers see each record once); written explicitly, a job without checkpoints refuses to
+   * start. `at-least-once`: plain sends (duplicates possible after a restart). Default:
+   * exactly-once when the job takes checkpoints, else at-least-once (connectors/sink-delivery.ts).
+   */
+  delivery?: 'exactly-once' | 'at-least-once';
+  /** Prefix of the transactional ids (`<prefix>-<slot>-<n>`); default `tributary-<job>-<sink>`. Unique per job. */
+  transactionalIdPrefix?: string;
+  /** Kafka transaction timeout (ms, ≤ the broker's transaction.max.timeout.ms); default 900000. */
+  transactionTimeoutMs?: number;
+}
+
+export interface ConsoleSinkSpec {
+  /** Prefix each line with the sink name. Default false. */
+  prefix?: boolean;
+}
+
+export interface FileSinkSpec {
+  /** JSON lines. `{slot}` in the path gives one file per slot. */
+  path: string;
+}
+
+export interface DruidSinkSpec {
+  /** A DruidDatasource in the StreamJob's namespace. */
+  datasourceRef: string;
+  /**
+   * The datasource's Kafka topic. The operator fills it from the DruidDatasource
+   * (spec.kafka.bootstrapServers/topic) in the JobConfig it hands the slots; `tributary run`
+   * needs it written inline. Absent at start = TRIB_CONNECTOR_UNSUPPORTED naming the field.
+   */
+  kafka?: {
+    /** Kafka bootstrap brokers: "host:port,host:port" or a list of "host:port". */
+    brokers: string[] | string;
+    /** The datasource's topic. */
+    topic: string;
+  };
+  /** The datasource's timestamp column (operator-filled from spec.timestamp); rows without it get one. */
+  timestamp?: {
+    /** The column holding the row's time. */
+    column: string;
+    /** How Druid reads it (the DruidDatasource's spec.timestamp.format). */
+    format?: 'millis' | 'iso' | 'auto' | 'posix' | 'micro' | 'nano';
+  };
+  /** Prefix of the Kafka transactional ids; default `tributary-<job>-<sink>`. */
+  transactionalIdPrefix?: string;
+  /** As the Kafka sink's `delivery` (it is the Kafka sink underneath). */
+  delivery?: 'exactly-once' | 'at-least-once';
+}
