@@ -1,6 +1,6 @@
 // The chart renders its CRDs from files/crds/, a copy of the repository's crds/ made by
-// `npm run generate` (operator/build/generate-crds.ts, which also generates the StreamJob CRD
-// from the API's types). A CRD edited in one place only would ship a chart whose schema
+// `npm run generate` (operator/build/generate-crds.ts, which generates the CRDs from the API's
+// types). A CRD edited in one place only would ship a chart whose schema
 // differs from the operator's: this test fails then.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -33,10 +33,8 @@ export type Phase =
   | 'Invalid';
 export type OperationKind = 'deploy' | 'rescale' | 'upgrade' | 'suspend' | 'restart' | 'savepoint' | 'delete';
 
-/**
- * An RFC 3339 time, as the operator writes times into status.
- * @format date-time
- */
+// An RFC 3339 time, as the operator writes times into status (the tag is the CRD's format).
+/** @format date-time */
 export type DateTime = string;
 
 export interface ObjectMeta {
