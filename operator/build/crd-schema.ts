@@ -24,7 +24,7 @@ export class CrdGenerationError extends Error {
   }
 }
 
-/** The rule `@duration` stands for: the durations the operator parses (operator/src/…/duration). */
+/** The rule `@duration` stands for: the durations runtime/src/graph/duration.ts parses, without sign or bare 0. */
 export const DURATION_RULE = {
   rule: "self.matches('^([0-9]+(ms|s|m|h|d))+$')",
   message: 'must be a duration like "10s", "5m" or "1h30m"',
@@ -68,11 +68,16 @@ const ORDER = [
 
 const isSchema = (v: unknown): v is Schema => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A schema accepting any JSON value, keeping its description. */
-const anyValue = (description: unknown): Schema => ({
-  ...(description === undefined ? {} : { description }),
-  'x-kubernetes-preserve-unknown-fields': true,
-});
+/**
+ * A value of several JSON types, keeping its description: an integer or a string where the type
+ * is tagged @xKubernetesIntOrString (e.g. `number | string`), else any JSON value.
+ */
+function anyValue(s: Schema, path: string): Schema {
+  const ext = extensions(s, path);
+  const description = typeof s['description'] === 'string' ? { description: fold(s['description']) } : {};
+  if (ext['x-kubernetes-int-or-string'] === true) return order({ ...description, ...ext });
+  return order({ ...description, 'x-kubernetes-preserve-unknown-fields': true, ...ext });
+}
 
 /** The structural form of `schema`, found at `path` (for error messages). */
 export function structural(schema: Schema, path = '(root)'): Schema {
@@ -85,20 +90,19 @@ export function structural(schema: Schema, path = '(root)'): Schema {
     const { anyOf, ...outer } = s;
     const variants = (anyOf as Schema[]).filter((v) => v['type'] !== 'null');
     const nullable = variants.length < (anyOf as Schema[]).length;
-    if (variants.length !== 1) return order({ ...anyValue(outer['description']), ...extensions(outer, path) });
+    if (variants.length !== 1) return anyValue(outer, path);
     s = { ...variants[0], ...outer, ...(nullable ? { nullable: true } : {}) };
   }
   if (Array.isArray(s['type'])) {
     const types = (s['type'] as string[]).filter((t) => t !== 'null');
-    if (types.length !== 1) return order({ ...anyValue(s['description']), ...extensions(s, path) });
+    if (types.length !== 1) return anyValue(s, path);
     s = { ...s, type: types[0], ...(types.length < (s['type'] as string[]).length ? { nullable: true } : {}) };
   }
   if ('const' in s) {
     const { const: value, ...rest } = s;
     s = { ...rest, enum: [value] };
   }
-  if (s['type'] === undefined && !('x-kubernetes-preserve-unknown-fields' in s) && !('xKubernetesIntOrString' in s))
-    return order({ ...anyValue(s['description']), ...extensions(s, path) });
+  if (s['type'] === undefined) return anyValue(s, path);
   if (s['type'] === 'number' && (s['format'] === 'int32' || s['format'] === 'int64')) s['type'] = 'integer';
 
   if (typeof s['description'] === 'string') s['description'] = fold(s['description']);

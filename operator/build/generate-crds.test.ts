@@ -30,6 +30,13 @@ describe('structural', () => {
       'x-kubernetes-preserve-unknown-fields': true,
     });
     expect(structural({})).toEqual({ 'x-kubernetes-preserve-unknown-fields': true });
+    expect(
+      structural({
+        anyOf: [{ type: 'number' }, { type: 'string' }],
+        description: 'a\n b',
+        xKubernetesIntOrString: true,
+      }),
+    ).toEqual({ description: 'a b', 'x-kubernetes-int-or-string': true });
   });
 
   it('drops additionalProperties false, preserves a map of anything, keeps a typed map', () => {
