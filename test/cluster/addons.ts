@@ -9,6 +9,9 @@ import type { Addon } from './addon-names.ts';
 
 export { knownAddons, type Addon } from './addon-names.ts';
 
+/** What an addon's `prepare` is bound by, hence which lane of prepare.ts runs it. */
+export type PrepareLane = 'go' | 'maven' | 'download';
+
 /**
  * Optional components on top of the control plane (`up --with kafka,...`). Each prepares
  * (downloads) before anything starts, starts its processes in order, and names the env
@@ -17,6 +20,8 @@ export { knownAddons, type Addon } from './addon-names.ts';
 export interface AddonDefinition {
   /** Names of the components it starts, in start order; `down` stops them in reverse. */
   readonly components: readonly string[];
+  /** Where `prepare` runs beside the others (prepare.ts): what it is bound by. */
+  readonly prepareLane: PrepareLane;
   prepare(paths: ClusterPaths, buildLog: string): Promise<void>;
   start(paths: ClusterPaths, started: (p: Started) => void): Promise<void>;
   env(paths: ClusterPaths): Record<string, string>;
@@ -25,6 +30,7 @@ export interface AddonDefinition {
 export const addons = {
   kafka: {
     components: ['kafka'],
+    prepareLane: 'maven',
     async prepare(paths, buildLog) {
       assertJava();
       await ensureKafkaJars(paths, buildLog);
@@ -38,6 +44,7 @@ export const addons = {
   // router. Needs no Kafka to start; its supervisors read whatever brokers their specs name.
   druid: {
     components: druidComponents,
+    prepareLane: 'maven',
     async prepare(paths, buildLog) {
       assertJava();
       await ensureDruidJars(paths, buildLog);
@@ -48,6 +55,7 @@ export const addons = {
   // versitygw, file-backed under the cluster folder; `env` names its endpoint, bucket and keys.
   s3: {
     components: ['s3'],
+    prepareLane: 'go',
     prepare: (_paths, buildLog) => ensureVersitygw(buildLog),
     async start(paths, started) {
       started(await startVersitygw(paths));
@@ -57,6 +65,7 @@ export const addons = {
   // One Kudu master and three tablet servers from the kudu-binary jar; `env` names the masters and tablet servers.
   kudu: {
     components: kuduComponents,
+    prepareLane: 'download',
     prepare: (paths, buildLog) => ensureKuduBinaries(paths, buildLog),
     start: (paths, started) => startKudu(paths, started),
     env: kuduEnvLines,

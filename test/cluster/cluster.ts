@@ -2,20 +2,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameS
 import { join } from 'node:path';
 import { startApiserver } from './components/apiserver.ts';
 import { startControllerManager } from './components/controller-manager.ts';
-import { ensureEtcdBinary, startEtcd } from './components/etcd.ts';
-import { ensureKubeBinaries } from './components/kube-binaries.ts';
+import { startEtcd } from './components/etcd.ts';
 import { apiserverUrl, host, portOffset, ports } from './ports.ts';
 import { addons, buildLogOf, type Addon } from './addons.ts';
 import { writeKubeconfig } from './components/kubeconfig.ts';
 import { startNodeAgent } from './components/node-agent.ts';
 import { ensurePki } from './components/pki.ts';
-import {
-  buildImages,
-  ensureContainerTools,
-  removeOrphanContainers,
-  requestedPodRuntime,
-  type PodRuntime,
-} from './pod-runtime.ts';
+import { buildImages, removeOrphanContainers, requestedPodRuntime, type PodRuntime } from './pod-runtime.ts';
+import { prepare } from './prepare.ts';
 import { ClusterError } from './errors.ts';
 import { clusterPaths, type ClusterPaths } from './paths.ts';
 import { isAlive, stopProcess, type Started } from './process.ts';
@@ -25,6 +19,12 @@ import { ensureTools } from './tools.ts';
 export interface UpOptions {
   readonly addons: readonly Addon[];
   readonly log?: (line: string) => void;
+  /**
+   * Container mode: rebuild the images from the checkout even when they exist (the test
+   * setup, so pods run the code under test). A fresh cluster builds them beside its other
+   * builds; a running container-mode cluster gets them rebuilt before `up` returns.
+   */
+  readonly rebuildImages?: boolean;
 }
 
 const controlPlane = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'node-agent'];
@@ -39,10 +39,11 @@ const componentOrder: readonly string[] = [...controlPlane, ...Object.values(add
 export async function up(options: UpOptions, paths: ClusterPaths = clusterPaths()): Promise<ClusterState> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   mkdirSync(paths.dir, { recursive: true });
-  await ensureTools();
   const podRuntime = requestedPodRuntime();
   let state = readState(paths);
   if (state && state.components.every(isAlive)) {
+    await ensureTools();
+    if (options.rebuildImages && state.podRuntime === 'podman') await buildImages({ always: true, log });
     const missing = options.addons.filter((a) => !state!.addons.includes(a));
     if (missing.length === 0) {
       log(`cluster already running (${paths.dir}; pods as ${podsAs(state.podRuntime ?? 'process')})`);
@@ -58,15 +59,8 @@ export async function up(options: UpOptions, paths: ClusterPaths = clusterPaths(
   rotateLogs(paths);
 
   // Everything that can fail slowly (builds, downloads) happens before any process starts.
-  const buildLog = buildLogOf(paths);
-  ensureEtcdBinary(`(log: ${buildLog})`);
-  await ensureKubeBinaries(paths.kubeBin, buildLog);
-  for (const addon of options.addons) await addons[addon].prepare(paths, buildLog);
+  await prepare(paths, { addons: options.addons, podRuntime, rebuildImages: options.rebuildImages ?? false, log });
   const pki = await ensurePki(paths.pki, join(paths.logs, 'pki.log'));
-  if (podRuntime === 'podman') {
-    await ensureContainerTools(log);
-    await buildImages({ always: false, log });
-  }
 
   state = { version: 1, startedAt: new Date().toISOString(), addons: [], components: [], podRuntime };
   const started = state.components;

@@ -43,6 +43,15 @@ export async function ensureContainerTools(log: (line: string) => void): Promise
 }
 
 /**
+ * The tools `npm run image` builds with (buildah, mmdebstrap for the base), installed before
+ * anything else runs: an apt-get inside the image build, beside the other builds, could meet
+ * another apt-get holding dpkg's lock.
+ */
+export async function ensureImageTools(log: (line: string) => void): Promise<void> {
+  await ensureTools(['buildah', 'podman', 'mmdebstrap'], log);
+}
+
+/**
  * Builds the images with `npm run image` (buildah; its output streams to ours) when `always`,
  * or when one of them is not in the local store. The build is what the pods of a container
  * mode cluster run: after a change to the code, the images must be rebuilt for pods to see it.

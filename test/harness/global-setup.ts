@@ -53,9 +53,10 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const running = readState(paths);
   const wasRunning = (running && status(paths)?.every((c) => c.alive)) ?? false;
   const mode = wasRunning ? (running?.podRuntime ?? 'process') : requestedPodRuntime();
-  if (mode === 'podman') await rebuildImages(log);
+  if (mode === 'podman' && wasRunning) await rebuildImages(log);
   const t0 = Date.now();
-  await up({ addons: requestedAddons(), log }, paths);
+  // A fresh cluster rebuilds the images beside its other builds and downloads (prepare.ts).
+  await up({ addons: requestedAddons(), log, rebuildImages: mode === 'podman' && !wasRunning }, paths);
   // A reused broker was started by whichever checkout ran `up`: its coordinators are checked here too.
   const brokers = envOf(paths).TRIBUTARY_KAFKA_BROKERS;
   if (brokers) await waitForCoordinators(brokers, 90_000);
