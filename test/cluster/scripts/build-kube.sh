@@ -7,9 +7,12 @@
 set -euo pipefail
 V="$1"; OUT="$2"
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
-WORK="$OUT/.build"
-rm -rf "$WORK"; mkdir -p "$WORK" "$OUT/bin"
-cd "$WORK"
+# A private work folder, the binaries renamed into place only when both are built: an
+# interrupted build never leaves a binary that looks complete, and two builds at once both succeed.
+mkdir -p "$OUT/bin"
+WORK=$(mktemp -d "$OUT/.build-XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/bin"; cd "$WORK"
 go mod init local/tributary-kube >/dev/null 2>&1
 go mod edit -go=1.26.0
 MOD=$(go mod download -json "k8s.io/kubernetes@v$V" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
@@ -30,6 +33,8 @@ GO
 go get "k8s.io/kubernetes@v$V"
 MINOR=$(echo "$V" | cut -d. -f2)
 go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$V -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$MINOR" \
-  -o "$OUT/bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
-"$OUT/bin/kube-apiserver" --version
-rm -rf "$WORK"
+  -o "$WORK/bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+"$WORK/bin/kube-apiserver" --version
+# The apiserver last: ensureKubeBinaries takes the build as done when it reports the version.
+mv -f "$WORK/bin/kube-controller-manager" "$OUT/bin/kube-controller-manager"
+mv -f "$WORK/bin/kube-apiserver" "$OUT/bin/kube-apiserver"
