@@ -150,6 +150,9 @@ describe('polling and status', () => {
     expect(nextPollMs({ kind: 'none' }, false, 30_000)).toBe(settlingPollMs);
     expect(nextPollMs({ kind: 'resume' }, true, 30_000)).toBe(settlingPollMs);
     expect(claimRetryMs).toBeGreaterThan(settlingPollMs);
+    // A poll interval under the settling one is not slowed down while settling.
+    expect(nextPollMs({ kind: 'none' }, false, 2_000)).toBe(2_000);
+    expect(nextPollMs({ kind: 'resume' }, true, 2_000)).toBe(2_000);
   });
 
   it('is settled when running and healthy, or suspended as asked', () => {

@@ -91,11 +91,14 @@ export function druidFailure(err: Pick<DruidError, 'code' | 'retriable'>): Druid
   return { reason: 'SpecRejected', retry: 'later', afterMs: specRejectedRetryMs };
 }
 
-/** Druid has no watch: a settled supervisor is polled at `pollMs`, faster while it is on its way. */
+/**
+ * Druid has no watch: a settled supervisor is polled at `pollMs`, faster while it is on its way
+ * (never slower than `pollMs`: an interval under the settling one applies while settling too).
+ */
 export const settlingPollMs = 5_000;
 /** A supervisor owned elsewhere: looked at again now and then (its owner may let go). */
 export const claimRetryMs = 60_000;
 
 export function nextPollMs(action: SyncAction, settled: boolean, pollMs: number): number {
-  return action.kind !== 'none' || !settled ? settlingPollMs : pollMs;
+  return action.kind !== 'none' || !settled ? Math.min(settlingPollMs, pollMs) : pollMs;
 }

@@ -19,8 +19,8 @@
 //    deletionPolicy Terminate keeps its finalizer until Druid has terminated the supervisor
 //    (TerminateFailed). Druid rejecting the spec (4xx): SpecRejected, Synced False, looked at
 //    again in 5 min or at a spec edit. Credentials unusable: the reason, an Event, retried.
-//  * Polls a settled supervisor every pollIntervalMs (30 s), every 5 s after acting or while it
-//    is not settled, one claimed elsewhere every 60 s.
+//  * Polls a settled supervisor every pollIntervalMs (30 s), every 5 s (or pollIntervalMs if
+//    shorter) after acting or while it is not settled, one claimed elsewhere every 60 s.
 import type { Logger } from 'pino';
 import {
   addFinalizer,
