@@ -68,7 +68,10 @@ export interface JavaReadRecord {
   readonly offset: number;
   readonly key: string | null;
   readonly value: string;
+  /** Header values as UTF-8 text by name (a repeated name: its last value; a null value: ''). */
   readonly headers: Readonly<Record<string, string>>;
+  /** Every header in record order, its value's exact bytes (null for a null value). */
+  readonly headerList: readonly { readonly key: string; readonly value: Buffer | null }[];
 }
 
 function compiled(): string {
@@ -118,12 +121,21 @@ export function readTopicWithJava(
           if (line === '') continue;
           const [p, o, k, v, h] = line.split('\t') as [string, string, string, string, string];
           const headers: Record<string, string> = {};
+          const headerList: { key: string; value: Buffer | null }[] = [];
           if (h !== '-')
             for (const pair of h.split(',')) {
               const [hk, hv] = pair.split(':') as [string, string];
               headers[text(hk) ?? ''] = text(hv) ?? '';
+              headerList.push({ key: text(hk) ?? '', value: hv === '-' ? null : Buffer.from(hv, 'base64') });
             }
-          out.push({ partition: Number(p), offset: Number(o), key: text(k), value: text(v) ?? '', headers });
+          out.push({
+            partition: Number(p),
+            offset: Number(o),
+            key: text(k),
+            value: text(v) ?? '',
+            headers,
+            headerList,
+          });
         }
         resolve(out);
       },

@@ -1,5 +1,6 @@
 // The Kafka source's dead-letter topic (onError: deadLetter): a record it cannot read goes
-// there with its original key and value and headers naming the error and its origin. Sends
+// there with its original key, value and headers, then headers of ours naming the error and its
+// origin (a name clash keeps both, ours last: original-headers.ts). Sends
 // are fire-and-forget from the slot's loop: a failed send never fails the job (the record was
 // already unreadable; the dead-letter topic is a courtesy, not output), but it is logged with
 // the record's origin and counted (onWriteFailed: tributary_source_records_failed_total with
@@ -8,12 +9,15 @@
 import type { Logger } from 'pino';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import { keyPartitioner } from './client.ts';
+import { deadLetterHeaders, type KeptHeaders } from './original-headers.ts';
 
 export interface DeadRecord {
   partition: number;
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** The record's own headers as it was read (undefined: it had none, or they were not kept). */
+  headers?: KeptHeaders | undefined;
   reason: string;
   error: string;
 }
@@ -47,14 +51,14 @@ export class DeadLetterTopic {
 
   send(r: DeadRecord): void {
     const { topic } = this;
-    const headers = {
+    const headers = deadLetterHeaders(r.headers, {
       'tributary.error.reason': r.reason,
       'tributary.error.message': r.error,
       'tributary.source.topic': this.origin.topic,
       'tributary.source.partition': String(r.partition),
       'tributary.source.offset': r.offset,
       'tributary.source.name': this.origin.source,
-    };
+    });
     const p = this.producer
       .send({ topic, messages: [{ key: r.key, value: r.value, headers }] })
       .catch((e: unknown) => {

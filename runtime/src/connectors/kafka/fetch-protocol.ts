@@ -10,6 +10,8 @@ export interface FetchWorkerData {
   clientId: string;
   /** Fetches handed over and not acknowledged, at most: the next fetch overlaps the slot's work on these. */
   inFlight: number;
+  /** Pack each record's headers too (a source with a dead-letter topic: original-headers.ts). */
+  keepHeaders: boolean;
 }
 
 /** A failure as it crosses the thread boundary (an Error's class does not). */

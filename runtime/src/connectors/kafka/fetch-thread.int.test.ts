@@ -129,7 +129,9 @@ describe('kafka fetch thread (real Kafka)', () => {
     const r = recorder();
     // A fetch thread that starts, then exits: the failure a crashed or killed thread produces.
     const dying = startedThenWorker('process.exit(3)');
-    const t = new FetchThread(loop([[0, 0n]]), 'it', r.handler, silentLogger(), 'source "events" (slot 3)', dying);
+    const t = new FetchThread(loop([[0, 0n]]), 'it', r.handler, silentLogger(), 'source "events" (slot 3)', {
+      entry: dying,
+    });
     await t.start();
     await until(() => r.failures.length > 0);
     expect(r.failures[0]).toMatchObject({
@@ -143,7 +145,9 @@ describe('kafka fetch thread (real Kafka)', () => {
   it('a fetch thread that throws fails the source once, with the thrown error, not its exit', async () => {
     const r = recorder();
     const throwing = startedThenWorker("throw new Error('boom in the fetch thread')");
-    const t = new FetchThread(loop([[0, 0n]]), 'it', r.handler, silentLogger(), 'source "events" (slot 1)', throwing);
+    const t = new FetchThread(loop([[0, 0n]]), 'it', r.handler, silentLogger(), 'source "events" (slot 1)', {
+      entry: throwing,
+    });
     await t.start();
     await until(() => r.failures.length > 0);
     await new Promise((res) => setTimeout(res, 200)); // the exit that follows the error

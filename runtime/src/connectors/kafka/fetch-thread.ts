@@ -59,19 +59,27 @@ export class FetchThread implements Fetcher {
   private readonly started: Promise<void>;
   private readonly stopped: Promise<void>;
 
-  /** `name` names the source and slot in errors; `entry`: the worker's script (tests inject a failing one). */
+  /**
+   * `name` names the source and slot in errors; `keepHeaders`: records cross with their headers
+   * (a source with a dead-letter topic); `entry`: the worker's script (tests inject a failing one).
+   */
   constructor(
     loop: ConsumerLoopOptions,
     clientId: string,
     handler: FetchHandler,
     logger: Logger,
     name: string,
-    entry: URL = ENTRY,
+    opts: { keepHeaders?: boolean; entry?: URL } = {},
   ) {
     this.handler = handler;
     this.name = name;
-    this.worker = new Worker(entry, {
-      workerData: { loop, clientId, inFlight: IN_FLIGHT } satisfies FetchWorkerData,
+    this.worker = new Worker(opts.entry ?? ENTRY, {
+      workerData: {
+        loop,
+        clientId,
+        inFlight: IN_FLIGHT,
+        keepHeaders: opts.keepHeaders === true,
+      } satisfies FetchWorkerData,
       stdout: false,
       stderr: false,
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },

@@ -37,7 +37,7 @@ const wakeRoom = (): void => {
 
 const loop = new ConsumerLoop(createKafka(data.loop.brokers, data.clientId, postLog), data.loop, {
   fetched(partition, highWatermark, lastOffset, records) {
-    const packed = records.length > 0 ? packRecords(records) : null;
+    const packed = records.length > 0 ? packRecords(records, data.keepHeaders) : null;
     post(
       { kind: 'fetched', partition, highWatermark, lastOffset, records: packed },
       packed ? packedTransferList(packed) : [],

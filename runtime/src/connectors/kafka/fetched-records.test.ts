@@ -12,6 +12,7 @@ import {
   type FetchedRecords,
   type PackedRecords,
 } from './fetched-records.ts';
+import { headerList } from './original-headers.ts';
 
 const messages = [
   { offset: '7', key: Buffer.from('k1'), value: Buffer.from('{"a":1}') },
@@ -45,6 +46,26 @@ describe('fetched records', () => {
     const [arrived] = (await got) as [PackedRecords];
     expect(read(packedRecords(arrived))).toEqual(read(kafkajsRecords(messages)));
     port1.close();
+  });
+
+  it('packs headers only when asked, and they read back in record order, byte for byte', () => {
+    const withHeaders = [
+      { ...messages[0]!, headers: { trace: Buffer.from([0, 255, 7]), 'x-ключ': [Buffer.from('a'), Buffer.from('b')] } },
+      { ...messages[1]!, headers: {} },
+      { ...messages[4]!, headers: { empty: Buffer.alloc(0) } },
+    ];
+    const list = (r: FetchedRecords, i: number) =>
+      headerList(r.headers(i)).map((h) => [h.key, h.value === null ? null : [...h.value]]);
+    expect(packRecords(kafkajsRecords(withHeaders)).headers).toBeNull();
+    const packed = packedRecords(packRecords(kafkajsRecords(withHeaders), true));
+    expect(list(packed, 0)).toEqual([
+      ['trace', [0, 255, 7]],
+      ['x-ключ', [97]],
+      ['x-ключ', [98]],
+    ]);
+    expect(list(packed, 1)).toEqual([]);
+    expect(list(packed, 2)).toEqual([['empty', []]]);
+    for (let i = 0; i < withHeaders.length; i++) expect(list(packed, i)).toEqual(list(kafkajsRecords(withHeaders), i));
   });
 
   it('an empty fetch packs to nothing', () => {

@@ -36,7 +36,8 @@
 //
 // Records are decoded in the slot's loop (never in kafkajs callbacks). A record that
 // cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the
-// dead-letter topic, with the error and its origin in headers; it never fails the job.
+// dead-letter topic as it was read (its own headers too), with the error and its origin in
+// headers of ours; it never fails the job.
 import { scopedKafkaId } from './id-scope.ts';
 import { randomUUID } from 'node:crypto';
 import { assertReadCommittedFix } from './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
@@ -278,6 +279,7 @@ export class KafkaSource implements SourceReader {
           this.handlerFor(() => this.fetcher === fetcher),
           this.ctx.logger,
           this.name,
+          { keepHeaders: this.dlq !== undefined },
         )
       : new ConsumerLoop(
           this.kafka,
@@ -302,7 +304,7 @@ export class KafkaSource implements SourceReader {
   private handlerFor(current: () => boolean): FetchHandler {
     return {
       fetched: (partition, highWatermark, lastOffset, records) => {
-        takeInFetch(this.queues, this.offsets, partition, highWatermark, lastOffset, records);
+        takeInFetch(this.queues, this.offsets, partition, highWatermark, lastOffset, records, this.dlq !== undefined);
         this.ctx.wake();
       },
       room: (partition) => (this.queues.full(partition) ? this.queues.waitForSpace() : undefined),
@@ -386,7 +388,7 @@ export class KafkaSource implements SourceReader {
       this.caughtUp.took(m.partition);
       return true;
     }
-    this.badRecord(m.partition, m.offset.toString(), m.key, m.value, r.reason, r.error);
+    this.badRecord(m, r.reason, r.error);
     return false;
   }
 
@@ -399,20 +401,16 @@ export class KafkaSource implements SourceReader {
     this.dlq.send({ ...m, offset: m.offset.toString(), reason: 'timestamp', error: reason });
   }
 
-  private badRecord(
-    partition: number,
-    offset: string,
-    key: Buffer | null,
-    value: Buffer | null,
-    reason: string,
-    error: string,
-  ): void {
+  /** An unreadable record: counted, then skipped or dead-lettered as it was read (with its headers). */
+  private badRecord(m: Queued, reason: string, error: string): void {
+    const { partition } = m;
+    const offset = m.offset.toString();
     this.ctx.recordFailed(reason);
     this.ctx.logger.warn(
       { source: this.ctx.sourceName, topic: this.spec.topic, partition, offset, reason: error },
       this.dlq ? 'unreadable record sent to dead-letter topic' : 'unreadable record skipped',
     );
-    this.dlq?.send({ partition, offset, key, value, reason, error });
+    this.dlq?.send({ partition, offset, key: m.key, value: m.value, headers: m.headers, reason, error });
   }
 
   /** The sinks flushed all poll() returned (job-run.ts): the dead letters are written, then the position committed. */

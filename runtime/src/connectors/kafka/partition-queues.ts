@@ -4,6 +4,7 @@
 // records counts only partitions that are not paused, so a paused partition's queue never
 // stops the others from being fetched.
 import { Fifo } from '../../fifo.ts';
+import type { KeptHeaders } from './original-headers.ts';
 
 /**
  * A fetched record, or (`skipped`) the last offset of a fetch whose tail held no record for us: transaction
@@ -15,6 +16,8 @@ export interface Queued {
   offset: bigint;
   key: Buffer | null;
   value: Buffer | null;
+  /** Only with a dead-letter topic (fetch-intake.ts): the record's original headers, for its dead letter. */
+  headers?: KeptHeaders | undefined;
   skipped?: true;
 }
 

@@ -2,7 +2,10 @@
 // back with a real consumer. A kafka sink's failing key follows onRecordError (fail: the job
 // fails naming the sink and the key; skip: counted, not written; errorOutput: dead-lettered),
 // never a message under a null key. A record without a valid timestamp reaches the source's
-// dead-letter topic as it was read: its key, its value's exact bytes, its partition and offset.
+// dead-letter topic as it was read: its key, its value's exact bytes, its partition and offset;
+// any dead letter of the source repeats the record's own headers byte for byte and in order, with
+// ours last of their names, read back by Kafka's Java consumer (on both fetch paths: the slot's
+// thread, a fetch thread).
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
@@ -11,10 +14,22 @@ import { JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
+import { readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
+import { FETCH_THREAD_ENV } from './fetch-thread.ts';
 import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
 import { validateGraph } from '../validate-graph.ts';
 
 const { Kafka, logLevel } = kafkajs;
+
+/** The headers a source's dead letter adds, in the order it writes them. */
+const OUR_HEADERS = [
+  'tributary.error.reason',
+  'tributary.error.message',
+  'tributary.source.topic',
+  'tributary.source.partition',
+  'tributary.source.offset',
+  'tributary.source.name',
+];
 
 describe('record errors at Kafka', () => {
   let kafka: KafkaClient;
@@ -164,5 +179,108 @@ describe('record errors at Kafka', () => {
       }),
     );
     expect(seen.map((s) => s.key)).toEqual(['k2', 'k4']);
+  });
+  it("a dead letter carries the record's own headers byte for byte and in order, ours last (both fetch paths)", async () => {
+    const topic = `it-hdr-in-${run}`;
+    await createTopics(kafka, { [topic]: 1 });
+    const producer = inputProducer(kafka);
+    await producer.connect();
+    const ts = 1_700_000_000_000;
+    const sent = [
+      // Unparsable: a binary value, a repeated name, and a name of ours (an earlier job's dead letter).
+      {
+        value: 'not json {',
+        headers: {
+          trace: Buffer.from([0x00, 0xff, 0x80, 0x0a, 0x2c, 0x3a]),
+          tag: [Buffer.from('first'), Buffer.from('second')],
+          'tributary.error.reason': 'upstream',
+          empty: Buffer.alloc(0),
+        },
+      },
+      { value: JSON.stringify({ id: 2, ts }), headers: { trace: Buffer.from([1]) } },
+      // No timestamp: found after parsing (the reject path), headers from the poll's originals.
+      {
+        value: JSON.stringify({ id: 3 }),
+        headers: { bin: Buffer.from([0xde, 0xad, 0xbe, 0xef]), tag: ['x', 'y', 'z'] },
+      },
+      { value: '[1]' }, // not an object, no headers: ours only
+    ];
+    for (const m of sent) await producer.send({ topic, messages: [{ key: 'k', ...m }] });
+    await producer.disconnect();
+    // The originals as Kafka's Java consumer reads them: the headers the dead letters must repeat.
+    const original = await readTopicWithJava(bs.join(','), topic, 'read_uncommitted');
+    expect(original.map((r) => r.headerList.length)).toEqual([5, 1, 4, 0]);
+
+    const previous = process.env[FETCH_THREAD_ENV];
+    try {
+      for (const fetchThread of ['off', 'on']) {
+        const dlq = `it-hdr-dlq-${fetchThread}-${run}`;
+        await createTopics(kafka, { [dlq]: 1 });
+        process.env[FETCH_THREAD_ENV] = fetchThread;
+        const g = {
+          sources: [
+            {
+              name: 'in',
+              kafka: {
+                brokers: bs,
+                topic,
+                groupId: `it-${randomUUID()}`,
+                bounded: 'latest',
+                onError: 'deadLetter',
+                deadLetterTopic: dlq,
+              },
+              timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '0s' },
+            },
+          ],
+          sinks: [{ name: 'out', from: 'in', console: {} }],
+        } as unknown as GraphSpec;
+        const job = new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() });
+        const r = await job.run();
+        expect(r.state).toBe('FINISHED');
+        expect(r.recordsIn).toBe(1);
+
+        const letters = await readTopicWithJava(bs.join(','), dlq, 'read_uncommitted');
+        const hex = (l: { headerList: readonly { key: string; value: Buffer | null }[] }) =>
+          l.headerList.map((h) => [h.key, h.value === null ? null : h.value.toString('hex')] as const);
+        expect(letters.map((l) => l.headers['tributary.source.offset'])).toEqual(['0', '2', '3']);
+        for (const l of letters) {
+          const o = original[Number(l.headers['tributary.source.offset'])]!;
+          expect(l.value).toBe(o.value);
+          // Ours are the last value of each of our names; without them, the letter's headers are the original's.
+          const rest = hex(l);
+          const ours = OUR_HEADERS.map(
+            (k) =>
+              rest.splice(
+                rest.findLastIndex(([n]) => n === k),
+                1,
+              )[0],
+          );
+          expect({ fetchThread, offset: o.offset, originals: rest }).toEqual({
+            fetchThread,
+            offset: o.offset,
+            originals: hex(o),
+          });
+          expect(ours.map((h) => h?.[0])).toEqual(OUR_HEADERS);
+          expect(ours.slice(2).map((h) => Buffer.from(h?.[1] ?? '', 'hex').toString())).toEqual([
+            topic,
+            '0',
+            String(o.offset),
+            'in',
+          ]);
+        }
+        // The clash: the earlier reason first, ours last (Java's lastHeader() reads ours).
+        expect(
+          letters[0]!.headerList.filter((h) => h.key === 'tributary.error.reason').map((h) => String(h.value)),
+        ).toEqual(['upstream', 'invalid_json']);
+        expect(letters.map((l) => l.headers['tributary.error.reason'])).toEqual([
+          'invalid_json',
+          'timestamp',
+          'not_an_object',
+        ]);
+      }
+    } finally {
+      if (previous === undefined) delete process.env[FETCH_THREAD_ENV];
+      else process.env[FETCH_THREAD_ENV] = previous;
+    }
   });
 });
