@@ -40,7 +40,14 @@ export async function ensureHelm(): Promise<string> {
     await runToLog(
       'helm-build',
       'go',
-      ['install', '-trimpath', '-ldflags', ldflags(), `helm.sh/helm/v3/cmd/helm@v${helmVersion}`],
+      [
+        'install',
+        '-trimpath',
+        '-gcflags=all=-dwarf=false',
+        '-ldflags',
+        ldflags(),
+        `helm.sh/helm/v3/cmd/helm@v${helmVersion}`,
+      ],
       logFile,
       { env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOBIN: tmp, GOFLAGS: '-mod=mod' } },
     );

@@ -66,7 +66,8 @@ export async function ensureKubectl(): Promise<string> {
     await go(['get', `k8s.io/kubectl@${staging}`, `k8s.io/component-base@${staging}`]);
     const x = (pkg: string) => [`-X ${pkg}.gitVersion=${want}`, `-X ${pkg}.gitMajor=1`, `-X ${pkg}.gitMinor=${minor}`];
     const ldflags = ['-s -w', ...x('k8s.io/client-go/pkg/version'), ...x('k8s.io/component-base/version')].join(' ');
-    await go(['build', '-trimpath', '-ldflags', ldflags, '-o', join(tmp, 'kubectl'), '.']);
+    // The flags of scripts/build-kube.sh (the build cache is keyed by them): no compiler debug info.
+    await go(['build', '-trimpath', '-gcflags=all=-dwarf=false', '-ldflags', ldflags, '-o', join(tmp, 'kubectl'), '.']);
     mkdirSync(join(dir, 'bin'), { recursive: true });
     renameSync(join(tmp, 'kubectl'), bin);
   } finally {

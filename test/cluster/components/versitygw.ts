@@ -45,6 +45,8 @@ export async function ensureVersitygw(buildLog: string): Promise<void> {
       [
         'install',
         '-trimpath',
+        // No compiler debug info: -w drops it at link anyway (same size binary, 7% less compile CPU).
+        '-gcflags=all=-dwarf=false',
         '-ldflags',
         '-s -w',
         `github.com/versity/versitygw/cmd/versitygw@v${versions.versitygw}`,

@@ -32,7 +32,10 @@ import (
 GO
 go get "k8s.io/kubernetes@v$V"
 MINOR=$(echo "$V" | cut -d. -f2)
-go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$V -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$MINOR" \
+# -dwarf=false: the compiler emits no debug info, which -ldflags -w would drop at link anyway
+# (the stripped binary comes out the same size; 7% less compile CPU measured on versitygw);
+# kubectl.ts passes the same flags so it reuses the compiled packages from Go's build cache.
+go build -trimpath -gcflags=all=-dwarf=false -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$V -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$MINOR" \
   -o "$WORK/bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
 "$WORK/bin/kube-apiserver" --version
 # The apiserver last: ensureKubeBinaries takes the build as done when it reports the version.
