@@ -252,7 +252,9 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
   });
 
   it('suspends and resumes through Druid', async () => {
-    const ds = await make('suspend');
+    // Druid moves a supervisor's state (to SUSPENDED too) on its run loop, every ioConfig.period
+    // (30 s by default): a 5 s period lets the test see each transition without waiting one out.
+    const ds = await make('suspend', { specOverrides: { spec: { ioConfig: { period: 'PT5S' } } } });
     const id = ds.spec.dataSource!;
     await waitFor('the supervisor', () => druid.getSupervisor(id), 30_000, 500);
     await kube.patch(DruidDatasources, ns, 'suspend', { spec: { suspend: true } });
