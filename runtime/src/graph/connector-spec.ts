@@ -29,6 +29,17 @@ export interface KafkaSourceSpec {
   schema?: Record<string, FieldType>;
   /** How often a running source looks for partitions added to its topic (duration). Default `30s`; `0` = never. */
   partitionDiscoveryInterval?: string;
+  /**
+   * How long the brokers may refuse or not answer (the consumer, the partition discovery, the first lookup) before
+   * the source fails with TRIB_CONNECTOR_FAILED and the job restarts from its latest checkpoint (duration). Default
+   * `30s`.
+   */
+  brokerUnreachableTimeout?: string;
+  /**
+   * How long the source waits for its topic while it does not exist (not created yet, or deleted) before it fails
+   * with TRIB_CONNECTOR_FAILED (duration). Default `5m`; `0` = fail at once.
+   */
+  topicMissingTimeout?: string;
 }
 
 export interface DatagenFieldSpec {

@@ -134,10 +134,11 @@ export interface SourceSpec {
   /**
    * Kafka topic: {brokers ("h:p,h:p" or a list), topic, groupId?, startFrom?: earliest (default) | latest,
    * bounded?: latest, format?: json (default) | string | bytes, onError?: skip | deadLetter, deadLetterTopic?,
-   * clientId?, schema?, partitionDiscoveryInterval? (duration, default 30s; 0 = never)}. Partitions are spread
-   * over the slots; offsets are checkpointed. A topic that does not exist yet is waited for (condition
-   * WaitingForInput, reason TopicMissing) and read once it is created; partitions added to the topic are picked up
-   * every partitionDiscoveryInterval and read from their earliest offset. See docs/runtime/graph.md.
+   * clientId?, schema?, partitionDiscoveryInterval? (duration, default 30s; 0 = never), brokerUnreachableTimeout?
+   * (default 30s), topicMissingTimeout? (default 5m)}. Partitions are spread over the slots; offsets are
+   * checkpointed. A topic that does not exist yet is waited for (condition WaitingForInput, reason TopicMissing), up
+   * to topicMissingTimeout, and read once it is created; partitions added to the topic are picked up every
+   * partitionDiscoveryInterval and read from their earliest offset. See docs/runtime/graph.md.
    */
   kafka?: KafkaSourceSpec;
   /**

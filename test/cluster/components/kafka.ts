@@ -148,6 +148,18 @@ export async function stopKafkaBroker(paths: ClusterPaths, signal: 'SIGKILL' | '
 }
 
 /**
+ * Freezes (SIGSTOP) or thaws (SIGCONT) the running cluster's broker: a hung broker, whose port
+ * still accepts connections (the kernel completes the handshake) but which answers nothing.
+ * A test that freezes it thaws it in a `finally`.
+ */
+export function signalKafkaBroker(paths: ClusterPaths, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  const { state, index } = brokerOfState(paths);
+  const p = state.components[index]!;
+  if (!isAlive(p)) throw new ClusterError('CLUSTER_NOT_RUNNING', component, `cannot ${signal} a stopped broker`);
+  process.kill(p.pid, signal);
+}
+
+/**
  * Starts the broker `stopKafkaBroker` stopped, as `up` does (same ports, same data folder, so
  * topics, committed offsets and the transaction log survive), and resolves when it serves
  * metadata again. Nothing to start when it runs (safe in a test's `finally`).

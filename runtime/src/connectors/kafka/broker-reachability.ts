@@ -4,13 +4,19 @@
 // broker that may never come back, and report RUNNING all along. Failing after a bound hands
 // the outage to the restart policy (restarts from the latest checkpoint, with backoff, each
 // naming the source and the brokers), as Flink's Kafka connector fails once its client's
-// blocking calls time out. Any answered fetch starts the count again.
+// blocking calls time out. Any answered fetch starts the count again. The bound is the source's
+// `brokerUnreachableTimeout` (source-bounds.ts).
 import { TributaryError } from '../../errors.ts';
 
 /** Unreachable for this long (ms), continuously, fails the source. */
 export const BROKERS_UNREACHABLE_FAIL_MS = 30_000;
 
-const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError']);
+// A request timeout is a broker that accepts connections but does not answer (stopped, hung).
+const CONNECTION_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+]);
 
 /** The error, or one of its causes, is a failure to connect to (or stay connected to) a broker. */
 export function isConnectionError(err: unknown): boolean {

@@ -20,11 +20,15 @@ export function brokerList(b: string[] | string): string[] {
   return (Array.isArray(b) ? b : b.split(',')).map((s) => s.trim()).filter((s) => s !== '');
 }
 
-/** `log`: a pino logger, or where a fetch thread sends kafkajs's log lines (to its slot's logger). */
+/**
+ * `log`: a pino logger, or where a fetch thread sends kafkajs's log lines (to its slot's logger).
+ * `retries`: kafkajs's own retries of a request (default 5); 0 for a caller that retries itself.
+ */
 export function createKafka(
   brokers: string[] | string,
   clientId: string,
   log: Logger | ((entry: LogEntry) => void),
+  retries = 5,
 ): KafkaClient {
   const toPino: logCreator = () => (typeof log === 'function' ? log : (entry) => logKafkajsEntry(log, entry));
   return new Kafka({
@@ -32,7 +36,7 @@ export function createKafka(
     brokers: brokerList(brokers),
     logLevel: logLevel.WARN,
     logCreator: toPino,
-    retry: { retries: 5 },
+    retry: { retries },
   });
 }
 

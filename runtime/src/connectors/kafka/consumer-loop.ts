@@ -22,6 +22,8 @@ export interface ConsumerLoopOptions {
   groupId: string;
   /** Partition → the first offset to fetch. */
   seeks: [number, bigint][];
+  /** Brokers unreachable this long (ms) fail the loop (BrokerReachability); default 30 s. */
+  unreachableMs?: number;
   /** The group's session timeout; default kafkajs's 30 s (tests shorten it to see an eviction sooner). */
   sessionTimeoutMs?: number;
 }
@@ -92,7 +94,7 @@ export class ConsumerLoop {
       if (this.stopped) return;
       for (const [partition, offset] of this.next) consumer.seek({ topic, partition, offset: offset.toString() });
     });
-    const reach = new BrokerReachability();
+    const reach = new BrokerReachability(opts.unreachableMs);
     consumer.on(consumer.events.FETCH, () => reach.reached());
     consumer.on(consumer.events.CRASH, (e) => {
       if (this.stopped) return;

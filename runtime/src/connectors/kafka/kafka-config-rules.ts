@@ -37,12 +37,16 @@ const source: SourceConfigRule = (c, s, p) => {
       'clientId',
       'schema',
       'partitionDiscoveryInterval',
+      'brokerUnreachableTimeout',
+      'topicMissingTimeout',
     ],
     p,
   );
   checkBrokers(c, s, p);
   c.string(s, 'topic', p);
   c.duration(s, 'partitionDiscoveryInterval', p);
+  c.duration(s, 'brokerUnreachableTimeout', p, { positive: true });
+  c.duration(s, 'topicMissingTimeout', p);
   c.string(s, 'groupId', p, false);
   c.string(s, 'clientId', p, false);
   c.oneOf(s, 'startFrom', p, ['earliest', 'latest']);

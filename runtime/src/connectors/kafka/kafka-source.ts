@@ -14,8 +14,10 @@
 //
 // A topic that does not exist yet is waited for (topic-watch.ts): the slot runs, reads
 // nothing, holds back the watermark, reports what it waits for (reportWaiting → /v1/status)
-// and logs it once; it reads once the topic exists. A running source looks for partitions
-// added to its topic every `partitionDiscoveryInterval` (default 30 s; bounded reads never):
+// and warns (again every 30 s); it reads once the topic exists. Every wait is bounded
+// (source-bounds.ts: `topicMissingTimeout`, `brokerUnreachableTimeout`), then it fails with
+// TRIB_CONNECTOR_FAILED. A running source looks for partitions added to its topic every
+// `partitionDiscoveryInterval` (default 30 s; bounded reads never):
 // a new partition goes to its owner slot by the same formula, starts at its earliest offset
 // and is checkpointed like the others; the owner replaces its consumer to take it (the new
 // one is sought to where the old one stopped). A slot that owns no partition of an existing
@@ -60,7 +62,8 @@ import { PartitionOffsets } from './partition-offsets.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
 import { takeInFetch } from './fetch-intake.ts';
 import { restoredOffsets, startOffset } from './start-positions.ts';
-import { TopicWatch } from './topic-watch.ts';
+import { TopicWatch, type WatchBounds } from './topic-watch.ts';
+import * as limits from './source-bounds.ts';
 
 const DEFAULT_DISCOVERY_MS = 30_000;
 
@@ -69,6 +72,8 @@ export class KafkaSource implements SourceReader {
   private ctx!: SourceReaderContext;
   private kafka!: KafkaClient;
   private admin: Admin | undefined;
+  /** The topic watch's own admin: no kafkajs retries, the watch retries (and bounds) each check itself. */
+  private watchAdmin: Admin | undefined;
   private watch: TopicWatch | undefined;
   private fetcher: Fetcher | undefined;
   /** The consumer runs on a fetch thread (fetch-thread.ts), not the slot's. */
@@ -98,6 +103,9 @@ export class KafkaSource implements SourceReader {
   private waitingSince: string | undefined;
   private restored: Map<number, bigint> | undefined;
   private failure: unknown;
+  /** A bound of the topic watch passed: thrown by poll() as is. */
+  private watchFailure: TributaryError | undefined;
+  private bounds!: WatchBounds;
   private closed = false;
   private readonly caughtUp = new CaughtUpPartitions();
 
@@ -134,22 +142,15 @@ export class KafkaSource implements SourceReader {
     this.discoveryMs = this.bounded ? 0 : (parseDuration(this.spec.partitionDiscoveryInterval) ?? DEFAULT_DISCOVERY_MS);
     this.restored = ctx.checkpointing ? restoredOffsets(ctx.restoredPositions, topic) : undefined;
     this.fetchThread = fetchThreadEnabled();
+    this.bounds = limits.sourceBounds(this.spec);
+    const waiter = this.waiter;
     this.kafka = createKafka(this.spec.brokers, this.clientId, ctx.logger);
-    const admin: Admin = this.kafka.admin();
-    this.admin = admin;
     if (!ctx.checkpointing) this.group = new SourceGroupOffsets(this.kafka, this.spec, ctx, this.name);
-    let first: number[] | undefined;
-    try {
-      await admin.connect();
-      first = await topicPartitions(admin, topic);
-    } catch (e) {
-      await admin.disconnect();
-      throw new TributaryError(
-        'TRIB_CONNECTOR_FAILED',
-        `source "${ctx.sourceName}": cannot read metadata of topic ${topic}: ${(e as Error).message}`,
-        { cause: e },
-      );
-    }
+    const warn = limits.warnTrouble(ctx.logger, waiter, this.bounds);
+    const watchKafka = createKafka(this.spec.brokers, this.clientId, ctx.logger, 0);
+    const { admin, watchAdmin, first } = await limits.openAdmins(this.kafka, watchKafka, this.bounds, waiter, warn);
+    this.admin = admin;
+    this.watchAdmin = watchAdmin;
     if (this.spec.onError === 'deadLetter') {
       this.dlq = new DeadLetterTopic(
         this.kafka,
@@ -162,30 +163,38 @@ export class KafkaSource implements SourceReader {
       this.originals = new PolledOriginals();
     }
     this.watch = new TopicWatch({
-      fetch: () => topicPartitions(admin, topic),
+      fetch: () => topicPartitions(watchAdmin, topic),
       discoveryMs: this.discoveryMs,
       onMissing: () => this.topicMissing(),
       onPartitions: (all) => this.assign(all),
+      // Each failed check at debug; the watch warns about the trouble at most every warnEveryMs.
       onError: (e) =>
-        ctx.logger.warn(
+        ctx.logger.debug(
           { source: ctx.sourceName, slot: ctx.slot, topic, err: (e as Error).message },
           'kafka source: partition discovery failed; retrying',
         ),
+      bounds: this.bounds,
+      onWarn: warn,
+      onGiveUp: (t) => {
+        this.watchFailure = limits.troubleFailure(waiter, t, this.bounds);
+        ctx.wake();
+      },
     });
     await this.watch.begin(first);
     this.opened = true;
   }
 
+  /** Who waits, in warnings and failures. */
+  private get waiter(): limits.Waiter {
+    const { sourceName: source, slot } = this.ctx;
+    return { source, slot, topic: this.spec.topic, brokers: brokerList(this.spec.brokers).join(',') };
+  }
+
+  /** Reported to /v1/status once per wait (the watch warns). */
   private topicMissing(): void {
     if (this.waitingSince !== undefined) return;
-    const { topic } = this.spec;
     this.waitingSince = new Date().toISOString();
-    this.ctx.reportWaiting?.({ topic, since: this.waitingSince });
-    const brokers = brokerList(this.spec.brokers).join(',');
-    this.ctx.logger.warn(
-      { source: this.ctx.sourceName, slot: this.ctx.slot, topic, brokers },
-      `kafka source "${this.ctx.sourceName}" waits for topic ${topic}: it does not exist on ${brokers}; reading starts when it is created`,
-    );
+    this.ctx.reportWaiting?.({ topic: this.spec.topic, since: this.waitingSince });
   }
 
   /** Takes the owned partitions of `all` not taken yet: start positions, then a consumer that reads them. */
@@ -271,6 +280,7 @@ export class KafkaSource implements SourceReader {
       brokers: brokerList(this.spec.brokers),
       groupId: this.fetchGroupId,
       seeks: parts.map((p) => [p, this.offsets.accepted(p) as bigint]),
+      unreachableMs: this.bounds.unreachableMs,
     };
     const fetcher: Fetcher = this.fetchThread
       ? new FetchThread(
@@ -350,10 +360,11 @@ export class KafkaSource implements SourceReader {
   }
 
   poll(out: RawRecords, max: number): PollResult {
+    if (this.watchFailure !== undefined) throw this.watchFailure;
     if (this.failure !== undefined) {
       throw new TributaryError(
         'TRIB_CONNECTOR_FAILED',
-        `source "${this.ctx.sourceName}": kafka consumer failed: ${(this.failure as Error).message ?? String(this.failure)}`,
+        `source "${this.ctx.sourceName}": kafka consumer failed: ${(this.failure as Error).message ?? String(this.failure)} (topic ${this.spec.topic})`,
         { cause: this.failure },
       );
     }
@@ -427,7 +438,8 @@ export class KafkaSource implements SourceReader {
     const fetcher = this.fetcher;
     this.fetcher = undefined;
     await fetcher?.stop();
-    await this.admin?.disconnect();
+    await limits.disconnectWithin(this.admin);
+    await limits.disconnectWithin(this.watchAdmin);
     await this.dlq?.close();
   }
 }

@@ -74,4 +74,22 @@ describe('kafkajs log levels', () => {
       levelOf({ ...response('x', logLevel.INFO), log: { timestamp: '', logger: 'kafkajs', message: 'Starting' } }),
     ).toBe(20);
   });
+
+  it("a connection failure repeated within 30 s is debug: one line per retry would bury the connector's own warning", () => {
+    const lines: { level: number; repeatedSinceLastLogged?: number }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as { level: number }) });
+    const refused = (namespace: string, message: string): LogEntry => ({
+      namespace,
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: { timestamp: '', logger: 'kafkajs', message, broker: '127.0.0.1:19092' },
+    });
+    for (let i = 0; i < 5; i++) {
+      logKafkajsEntry(logger, refused('Connection', 'Connection error: connect ECONNREFUSED 127.0.0.1:19092'));
+      logKafkajsEntry(logger, refused('BrokerPool', 'Failed to connect to seed broker, trying another broker'));
+    }
+    expect(lines.map((l) => l.level)).toEqual([50, 50, 20, 20, 20, 20, 20, 20, 20, 20]);
+    // Another logger (another source or sink) logs its own first failure.
+    expect(levelOf(refused('Connection', 'Connection error: connect ECONNREFUSED 127.0.0.1:19092'))).toBe(50);
+  });
 });

@@ -38,10 +38,47 @@ export function isRetriableResponse(entry: LogEntry): boolean {
   );
 }
 
-/** Logs `entry` at the level it deserves: kafkajs's own, except retriable error answers (debug). */
+/** A failed connection attempt: kafkajs logs one per retry, and its callers report what the retries gave up on. */
+export function isConnectRetry(entry: LogEntry): boolean {
+  const { message } = entry.log as { message: string };
+  return (
+    (entry.namespace === 'Connection' && message.startsWith('Connection error:')) ||
+    (entry.namespace === 'BrokerPool' && message.startsWith('Failed to connect to seed broker'))
+  );
+}
+
+/** The same connection failure is logged at its level at most this often per logger; the rest at debug. */
+export const CONNECT_RETRY_LOG_EVERY_MS = 30_000;
+const lastConnectRetry = new WeakMap<Logger, Map<string, { at: number; since: number }>>();
+
+/** True when this connection failure was logged at its level within CONNECT_RETRY_LOG_EVERY_MS; counts it. */
+function repeatedConnectRetry(logger: Logger, entry: LogEntry, now = Date.now()): number | undefined {
+  let seen = lastConnectRetry.get(logger);
+  if (!seen) lastConnectRetry.set(logger, (seen = new Map()));
+  const key = `${entry.namespace} ${(entry.log as { message: string }).message}`;
+  const last = seen.get(key);
+  if (last && now - last.at < CONNECT_RETRY_LOG_EVERY_MS) {
+    last.since++;
+    return undefined;
+  }
+  seen.set(key, { at: now, since: 0 });
+  return last?.since ?? 0;
+}
+
+/**
+ * Logs `entry` at the level it deserves: kafkajs's own, except retriable error answers (debug)
+ * and a connection failure repeated within CONNECT_RETRY_LOG_EVERY_MS (debug; the next one
+ * logged says how many it stood for): a broker that stays away must not print a line per retry.
+ */
 export function logKafkajsEntry(logger: Logger, entry: LogEntry): void {
   const { message, ...extra } = entry.log;
-  const fields = { kafka: entry.namespace, ...extra };
+  const fields: Record<string, unknown> = { kafka: entry.namespace, ...extra };
+  if (entry.level === logLevel.ERROR && isConnectRetry(entry)) {
+    const suppressed = repeatedConnectRetry(logger, entry);
+    if (suppressed === undefined) logger.debug(fields, message);
+    else logger.error(suppressed > 0 ? { ...fields, repeatedSinceLastLogged: suppressed } : fields, message);
+    return;
+  }
   if (entry.level === logLevel.ERROR && !isRetriableResponse(entry)) logger.error(fields, message);
   else if (entry.level === logLevel.WARN) logger.warn(fields, message);
   else logger.debug(fields, message);

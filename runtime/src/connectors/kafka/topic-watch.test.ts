@@ -66,7 +66,7 @@ describe('TopicWatch', () => {
     await w.close();
   });
 
-  it('close() waits for a check in flight and nothing runs after it', async () => {
+  it('close() does not wait for a check in flight, and nothing runs after it', async () => {
     let release!: (p: number[]) => void;
     const calls: string[] = [];
     const w = new TopicWatch({
