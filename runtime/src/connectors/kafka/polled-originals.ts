@@ -1,7 +1,7 @@
 // The fetched entries behind the records of the Kafka source's current poll, so a record the
 // runtime rejects after the reader produced it (no valid timestamp: exec/source-task.ts calls
 // reject() between this poll and the next) goes to the dead-letter topic as it was read: its
-// key and value bytes, partition and offset, not a re-encoding of the parsed record.
+// key and value bytes, headers, partition and offset, not a re-encoding of the parsed record.
 //
 // Invariants: only a source with a dead-letter topic keeps any (others pay nothing); what is
 // kept is the last poll's entries (at most one poll's batch), released at the next poll; the
