@@ -86,4 +86,64 @@ describe('TopicWatch', () => {
     await closing;
     expect(calls).toEqual(['partitions']);
   });
+
+  const bounded = (fetch: () => Promise<number[] | undefined>, discoveryMs = 30_000) => {
+    const seen: string[] = [];
+    const w = new TopicWatch({
+      fetch,
+      discoveryMs,
+      onMissing: () => undefined,
+      onPartitions: () => Promise.resolve(),
+      onError: () => undefined,
+      bounds: { unreachableMs: 6000, missingMs: 9000, warnEveryMs: 30_000 },
+      onWarn: (t) => seen.push(`warn ${t.kind} ${t.forMs}`),
+      onGiveUp: (t) => seen.push(`give up ${t.kind} ${t.forMs}${'error' in t ? ` ${(t.error as Error).message}` : ''}`),
+    });
+    return { w, seen };
+  };
+
+  it('refused checks: retried with backoff, warned at first and every third of the bound, given up at the bound', async () => {
+    let n = 0;
+    const { w, seen } = bounded(() => {
+      n++;
+      return Promise.reject(new Error('ECONNREFUSED'));
+    });
+    await w.begin([0]);
+    await vi.advanceTimersByTimeAsync(30_000); // the first discovery check fails
+    expect(seen).toEqual(['warn unreachable 0']);
+    await vi.advanceTimersByTimeAsync(5999);
+    expect(n).toBeGreaterThan(3); // 0.5, 1, 2, 4 s: not the 30 s discovery period
+    expect(seen).toEqual(['warn unreachable 0', 'warn unreachable 2000', 'warn unreachable 4000']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(seen.at(-1)).toBe('give up unreachable 6000 ECONNREFUSED');
+    const checks = n;
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(n).toBe(checks); // stopped for good
+    await w.close();
+  });
+
+  it('a check that never answers gives up at the bound too, and close() does not wait for it', async () => {
+    const { w, seen } = bounded(() => new Promise(() => undefined));
+    await w.begin([0]);
+    await vi.advanceTimersByTimeAsync(36_000);
+    expect(seen).toEqual([
+      'warn unreachable 2000',
+      'warn unreachable 4000',
+      'give up unreachable 6000 no answer from the brokers for 6 s',
+    ]);
+    await w.close();
+  });
+
+  it('a missing topic gives up after missingMs; one that appears in time does not', async () => {
+    const late = bounded(() => Promise.resolve(undefined));
+    await late.w.begin(undefined);
+    await vi.advanceTimersByTimeAsync(9000);
+    expect(late.seen).toEqual(['warn missing 0', 'warn missing 3000', 'warn missing 6000', 'give up missing 9000']);
+    let calls = 0;
+    const inTime = bounded(() => Promise.resolve(++calls < 3 ? undefined : [0]));
+    await inTime.w.begin(undefined);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(inTime.seen).toEqual(['warn missing 0', 'warn missing 3000']); // found at 3.5 s: no give-up
+    await inTime.w.close();
+  });
 });
