@@ -36,7 +36,7 @@ export async function prepare(paths: ClusterPaths, o: PrepareOptions): Promise<v
   }
   const inLane = (lane: PrepareLane) => o.addons.filter((a) => addons[a].prepareLane === lane);
   const lanes: Record<string, () => Promise<unknown>> = {
-    // kubectl after the apiserver: it reuses the k8s.io packages that build compiled (Go's build cache).
+    // kubectl comes out of the apiserver's build (build-kube.sh); ensureKubectl puts it in its folder.
     kubernetes: async () => {
       await ensureKubeBinaries(paths.kubeBin, buildLog);
       await ensureKubectl();

@@ -6,9 +6,9 @@ import { repoRoot, versions } from '../paths.ts';
 import { runToLog } from '../process.ts';
 
 /**
- * kube-apiserver and kube-controller-manager built from the Go module proxy, once per
- * version (the cache folder's name carries it). A build that fails leaves no binary,
- * so the next `up` simply retries.
+ * kube-apiserver and kube-controller-manager (and kubectl, which components/kubectl.ts takes)
+ * built from the Go module proxy, once per version (the cache folder's name carries it). A
+ * build that fails leaves no binary, so the next `up` simply retries.
  */
 export async function ensureKubeBinaries(binDir: string, logFile: string): Promise<void> {
   if (
@@ -26,8 +26,8 @@ export async function ensureKubeBinaries(binDir: string, logFile: string): Promi
   }
   mkdirSync(binDir, { recursive: true });
   process.stderr.write(
-    `building kube-apiserver and kube-controller-manager v${versions.kubernetes} from the Go module proxy ` +
-      `(once; 10-25 min on 2 cores; log: ${logFile})\n`,
+    `building kube-apiserver, kube-controller-manager and kubectl v${versions.kubernetes} from the Go module proxy ` +
+      `(once; 6-8 min on 2 cores; log: ${logFile})\n`,
   );
   await runToLog(
     'kubernetes-build',

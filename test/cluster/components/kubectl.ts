@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClusterError } from '../errors.ts';
 import { cacheRoot, versions } from '../paths.ts';
@@ -9,10 +9,11 @@ import { runToLog } from '../process.ts';
  * kubectl at the cluster's own Kubernetes version, so `env` puts a client on PATH that is
  * within the supported version skew of the apiserver whatever the machine has installed.
  * k8s.io/kubernetes/cmd/kubectl cannot be `go install`ed (its go.mod replaces the staging
- * modules with local folders), but its main is three lines over the published
- * k8s.io/kubectl module: a wrapper module with that main builds it, once per version (the
- * cache folder's name carries it). With the Go build cache the apiserver build left, about
- * 3 minutes on 2 shared cores.
+ * modules with local folders). scripts/build-kube.sh builds it beside the apiserver (its
+ * wrapper module pins the staging modules), and this takes that binary. A Kubernetes cache
+ * from before that has none: then its main, three lines over the published k8s.io/kubectl
+ * module, is built in a wrapper module of its own, once per version (the cache folder's name
+ * carries it); with the Go build cache the apiserver build left, about 3 minutes on 2 cores.
  */
 export function kubectlPath(): string {
   return join(cacheRoot(), `kubectl-${versions.kubernetes}`, 'bin', 'kubectl');
@@ -39,6 +40,21 @@ export async function ensureKubectl(): Promise<string> {
   const bin = kubectlPath();
   const want = `v${versions.kubernetes}`;
   if (builtVersion(bin) === want) return bin;
+  const dir = join(cacheRoot(), `kubectl-${versions.kubernetes}`);
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  // Built (or copied) in a private folder and renamed into place: an interrupted build never
+  // leaves a binary that looks complete, and two processes building at once both succeed.
+  const fromKube = join(cacheRoot(), `kube-${versions.kubernetes}`, 'bin', 'kubectl');
+  if (builtVersion(fromKube) === want) {
+    const tmp = mkdtempSync(join(dir, '.copy-'));
+    try {
+      copyFileSync(fromKube, join(tmp, 'kubectl'));
+      renameSync(join(tmp, 'kubectl'), bin);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return bin;
+  }
   try {
     execFileSync('go', ['version'], { stdio: 'ignore' });
   } catch (err) {
@@ -46,11 +62,7 @@ export async function ensureKubectl(): Promise<string> {
       cause: err,
     });
   }
-  const dir = join(cacheRoot(), `kubectl-${versions.kubernetes}`);
-  mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'build.log');
-  // Built in a private folder and renamed into place: an interrupted build never leaves a
-  // binary that looks complete, and two processes building at once both succeed.
   const tmp = mkdtempSync(join(dir, '.build-'));
   process.stderr.write(`building kubectl ${want} from the Go module proxy (once; log: ${logFile})\n`);
   const minor = versions.kubernetes.split('.')[1] ?? '';
@@ -68,7 +80,6 @@ export async function ensureKubectl(): Promise<string> {
     const ldflags = ['-s -w', ...x('k8s.io/client-go/pkg/version'), ...x('k8s.io/component-base/version')].join(' ');
     // The flags of scripts/build-kube.sh (the build cache is keyed by them): no compiler debug info.
     await go(['build', '-trimpath', '-gcflags=all=-dwarf=false', '-ldflags', ldflags, '-o', join(tmp, 'kubectl'), '.']);
-    mkdirSync(join(dir, 'bin'), { recursive: true });
     renameSync(join(tmp, 'kubectl'), bin);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

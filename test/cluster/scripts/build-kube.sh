@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and kube-controller-manager from the Go module proxy.
+# Builds kube-apiserver, kube-controller-manager and kubectl from the Go module proxy, in one
+# `go build`: the packages they share compile once and the three links run beside the compiles
+# (components/kubectl.ts takes this kubectl when the cache has it).
 # k8s.io/kubernetes requires its staging modules at v0.0.0 with local replaces that a
 # dependent module cannot see, so a wrapper module pins each staging module to the
 # published v0.<minor>.<patch> derived from the release's own go.mod.
@@ -7,7 +9,7 @@
 set -euo pipefail
 V="$1"; OUT="$2"
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
-# A private work folder, the binaries renamed into place only when both are built: an
+# A private work folder, the binaries renamed into place only when all are built: an
 # interrupted build never leaves a binary that looks complete, and two builds at once both succeed.
 mkdir -p "$OUT/bin"
 WORK=$(mktemp -d "$OUT/.build-XXXXXX")
@@ -28,16 +30,24 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
 go get "k8s.io/kubernetes@v$V"
 MINOR=$(echo "$V" | cut -d. -f2)
 # -dwarf=false: the compiler emits no debug info, which -ldflags -w would drop at link anyway
 # (the stripped binary comes out the same size; 7% less compile CPU measured on versitygw);
-# kubectl.ts passes the same flags so it reuses the compiled packages from Go's build cache.
-go build -trimpath -gcflags=all=-dwarf=false -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$V -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$MINOR" \
-  -o "$WORK/bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+# kubectl.ts's own build (for a cache from before kubectl was built here) passes the same flags.
+# Both version packages, as Kubernetes' own build stamps them (kubectl reports client-go's).
+X=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  X="$X -X $pkg.gitVersion=v$V -X $pkg.gitMajor=1 -X $pkg.gitMinor=$MINOR"
+done
+go build -trimpath -gcflags=all=-dwarf=false -ldflags "-s -w$X" -o "$WORK/bin/" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
 "$WORK/bin/kube-apiserver" --version
+"$WORK/bin/kubectl" version --client
+mv -f "$WORK/bin/kubectl" "$OUT/bin/kubectl"
 # The apiserver last: ensureKubeBinaries takes the build as done when it reports the version.
 mv -f "$WORK/bin/kube-controller-manager" "$OUT/bin/kube-controller-manager"
 mv -f "$WORK/bin/kube-apiserver" "$OUT/bin/kube-apiserver"
