@@ -1,8 +1,8 @@
 // The Kafka broker row of the fault matrix (docs/fault-matrix.md), against the local cluster's
 // real broker, through `tributary run` as a user runs it (slots on threads under the local
 // supervisor, as the slot pods run them): the broker gone when the job starts, refused (killed)
-// or hung (SIGSTOP) while the source looks for its topic, and the topic deleted under a running
-// job with the broker then restarted without it. Each wait has a short configured bound
+// or hung (SIGSTOP) while the source looks for its topic, hung while the consumer reads, and the
+// topic deleted under a running job with the broker then restarted without it. Each wait has a short configured bound
 // (`brokerUnreachableTimeout`, `topicMissingTimeout`): the run must fail with
 // TRIB_CONNECTOR_FAILED naming the source, topic and brokers once the bound passed — not retry
 // for ever — print a warning about the trouble (not one line per retry), and leave its output
@@ -251,6 +251,31 @@ describe('Kafka broker faults: every wait bounded, visible, and failing with a s
         );
       }
     }, 150_000);
+
+  it('hung (SIGSTOP) while the consumer reads: fails after brokerUnreachableTimeout, not after kafkajs request timeouts', async () => {
+    const topic = `it-kfaults-hung-reading-${run}`;
+    await createTopics(kafka, { [topic]: 1 });
+    const r = start('hung-reading', consoleGraph(topic, '4s'));
+    try {
+      await expect.poll(() => logged(r, /assigned partitions/).length, { timeout: 30_000 }).toBeGreaterThan(0);
+      await sleep(1000); // the consumer fetches (an empty topic: long polls)
+      const t0 = Date.now();
+      brokerFrozen = true;
+      signalKafkaBroker(paths, 'SIGSTOP');
+      const code = await exitWithin(r, 60_000);
+      expect(code, `the run ends by itself\n${stderrOf(r).slice(-4000)}`).toBe(1);
+      const failed = r.lines.find((l) => l.text.startsWith('error TRIB_CONNECTOR_FAILED: '));
+      expect(failed?.text).toMatch(
+        new RegExp(`^error TRIB_CONNECTOR_FAILED: source "in".*brokers ${brokers} unreachable for \\d+ s.*${topic}`),
+      );
+      const detectMs = failed!.at - t0;
+      expect(detectMs, 'not before the bound').toBeGreaterThanOrEqual(4000);
+      report('hung while the consumer reads', `failed ${detectMs} ms after the broker froze: ${failed!.text}`);
+    } finally {
+      r.kill();
+      await brokerBack();
+    }
+  }, 150_000);
 
   it('topic deleted under a running job, broker restarted without it: fails after topicMissingTimeout, restarts from its checkpoint, fails again; output exactly once', async () => {
     const input = `it-kfaults-deleted-in-${run}`;

@@ -437,9 +437,9 @@ export class KafkaSource implements SourceReader {
     await this.watch?.close();
     const fetcher = this.fetcher;
     this.fetcher = undefined;
-    await fetcher?.stop();
-    await limits.disconnectWithin(this.admin);
-    await limits.disconnectWithin(this.watchAdmin);
+    await limits.closedWithin(fetcher?.stop(), 5000);
+    await limits.closedWithin(this.admin?.disconnect());
+    await limits.closedWithin(this.watchAdmin?.disconnect());
     await this.dlq?.close();
   }
 }

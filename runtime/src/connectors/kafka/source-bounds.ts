@@ -158,14 +158,14 @@ export function warnTrouble(logger: Logger, w: Waiter, b: WatchBounds): (t: Watc
 }
 
 /**
- * Disconnects `admin`, waiting at most `ms`: kafkajs waits for its requests in flight, and a
- * hung broker answers none (the disconnect goes on behind).
+ * Waits for `closing` (a disconnect, a consumer's stop) at most `ms`: kafkajs waits for its
+ * requests in flight, and a hung broker answers none before its request timeout (30 s, and a
+ * consumer's stop sends one more); the close goes on behind, its failure ignored.
  */
-export async function disconnectWithin(admin: Admin | undefined, ms = 2000): Promise<void> {
-  if (!admin) return;
+export async function closedWithin(closing: Promise<unknown> | undefined, ms = 2000): Promise<void> {
+  if (!closing) return;
   let timer: NodeJS.Timeout | undefined;
-  const gone = admin.disconnect().catch(() => undefined);
-  await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  await Promise.race([closing.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
   clearTimeout(timer);
 }
 
