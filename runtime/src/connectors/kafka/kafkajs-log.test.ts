@@ -87,8 +87,10 @@ describe('kafkajs log levels', () => {
     for (let i = 0; i < 5; i++) {
       logKafkajsEntry(logger, refused('Connection', 'Connection error: connect ECONNREFUSED 127.0.0.1:19092'));
       logKafkajsEntry(logger, refused('BrokerPool', 'Failed to connect to seed broker, trying another broker'));
+      logKafkajsEntry(logger, refused('Consumer', 'Crash: KafkaJSNumberOfRetriesExceeded: Connection error'));
+      logKafkajsEntry(logger, refused('Consumer', `Restarting the consumer in ${900 + i * 37}ms`));
     }
-    expect(lines.map((l) => l.level)).toEqual([50, 50, 20, 20, 20, 20, 20, 20, 20, 20]);
+    expect(lines.map((l) => l.level)).toEqual([50, 50, 50, 50, ...Array<number>(16).fill(20)]);
     // Another logger (another source or sink) logs its own first failure.
     expect(levelOf(refused('Connection', 'Connection error: connect ECONNREFUSED 127.0.0.1:19092'))).toBe(50);
   });

@@ -38,12 +38,17 @@ export function isRetriableResponse(entry: LogEntry): boolean {
   );
 }
 
-/** A failed connection attempt: kafkajs logs one per retry, and its callers report what the retries gave up on. */
+/**
+ * A line kafkajs logs once per retry: a failed connection attempt, a consumer's crash and its
+ * restart (about once a second while its brokers are away). Their callers report what the
+ * retries gave up on (the Kafka source fails after brokerUnreachableTimeout, naming it).
+ */
 export function isConnectRetry(entry: LogEntry): boolean {
   const { message } = entry.log as { message: string };
   return (
     (entry.namespace === 'Connection' && message.startsWith('Connection error:')) ||
-    (entry.namespace === 'BrokerPool' && message.startsWith('Failed to connect to seed broker'))
+    (entry.namespace === 'BrokerPool' && message.startsWith('Failed to connect to seed broker')) ||
+    (entry.namespace === 'Consumer' && (message.startsWith('Crash: ') || message.startsWith('Restarting the consumer')))
   );
 }
 
@@ -55,7 +60,8 @@ const lastConnectRetry = new WeakMap<Logger, Map<string, { at: number; since: nu
 function repeatedConnectRetry(logger: Logger, entry: LogEntry, now = Date.now()): number | undefined {
   let seen = lastConnectRetry.get(logger);
   if (!seen) lastConnectRetry.set(logger, (seen = new Map()));
-  const key = `${entry.namespace} ${(entry.log as { message: string }).message}`;
+  // The same line whatever its numbers (a restart's delay, a retry count).
+  const key = `${entry.namespace} ${(entry.log as { message: string }).message.replace(/\d+/g, '#')}`;
   const last = seen.get(key);
   if (last && now - last.at < CONNECT_RETRY_LOG_EVERY_MS) {
     last.since++;
