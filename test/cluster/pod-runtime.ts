@@ -51,6 +51,13 @@ export async function ensureImageTools(log: (line: string) => void): Promise<voi
   await ensureTools(['buildah', 'podman', 'mmdebstrap'], log);
 }
 
+/** The default images not in the local store. */
+export async function missingImages(): Promise<string[]> {
+  const missing: string[] = [];
+  for (const image of defaultImages()) if (!(await imageExists(image))) missing.push(image);
+  return missing;
+}
+
 /**
  * Builds the images with `npm run image` (buildah; its output streams to ours) when `always`,
  * or when one of them is not in the local store. The build is what the pods of a container
@@ -58,8 +65,7 @@ export async function ensureImageTools(log: (line: string) => void): Promise<voi
  */
 export async function buildImages(o: { always: boolean; log: (line: string) => void }): Promise<void> {
   if (!o.always) {
-    const missing: string[] = [];
-    for (const image of defaultImages()) if (!(await imageExists(image))) missing.push(image);
+    const missing = await missingImages();
     if (missing.length === 0) return;
     o.log(`building ${missing.join(', ')} (npm run image): pods run as containers of these images`);
   }

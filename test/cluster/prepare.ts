@@ -10,7 +10,7 @@ import { ensureHelm } from './components/helm.ts';
 import { ensureKubeBinaries } from './components/kube-binaries.ts';
 import { ensureKubectl } from './components/kubectl.ts';
 import type { ClusterPaths } from './paths.ts';
-import { buildImages, ensureContainerTools, ensureImageTools, type PodRuntime } from './pod-runtime.ts';
+import { buildImages, ensureContainerTools, ensureImageTools, missingImages, type PodRuntime } from './pod-runtime.ts';
 
 export interface PrepareOptions {
   readonly addons: readonly Addon[];
@@ -30,10 +30,9 @@ export async function prepare(paths: ClusterPaths, o: PrepareOptions): Promise<v
   const buildLog = buildLogOf(paths);
   // Installs by apt-get come first, one at a time: concurrent apt-gets fail on dpkg's lock.
   ensureEtcdBinary(`(log: ${buildLog})`);
-  if (o.podRuntime === 'podman') {
-    await ensureContainerTools(o.log);
-    await ensureImageTools(o.log);
-  }
+  if (o.podRuntime === 'podman') await ensureContainerTools(o.log);
+  const buildsImages = o.podRuntime === 'podman' && (o.rebuildImages || (await missingImages()).length > 0);
+  if (buildsImages) await ensureImageTools(o.log);
   const inLane = (lane: PrepareLane) => o.addons.filter((a) => addons[a].prepareLane === lane);
   const lanes: Record<string, () => Promise<unknown>> = {
     // kubectl comes out of the apiserver's build (build-kube.sh); ensureKubectl puts it in its folder.
@@ -52,7 +51,7 @@ export async function prepare(paths: ClusterPaths, o: PrepareOptions): Promise<v
     },
     downloads: () => Promise.all(inLane('download').map((a) => addons[a].prepare(paths, buildLog))),
     images: async () => {
-      if (o.podRuntime === 'podman') await buildImages({ always: o.rebuildImages, log: o.log });
+      if (buildsImages) await buildImages({ always: o.rebuildImages, log: o.log });
     },
   };
   const t0 = Date.now();
