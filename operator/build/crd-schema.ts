@@ -5,8 +5,10 @@
 //     a map of anything), which becomes x-kubernetes-preserve-unknown-fields with no type —
 //     structural schemas allow no type inside anyOf, and the runtime's validator checks the value;
 //   - `T | null` is `nullable: true`, a string-literal `const` an enum;
-//   - additionalProperties false is dropped (pruning and the apiserver's field validation already
-//     refuse unknown fields; CRDs forbid it beside properties); a map of anything preserves fields;
+//   - additionalProperties false is dropped (CRDs forbid it beside properties; the apiserver prunes
+//     unknown fields, or refuses them under strict field validation — except inside the graph's
+//     nodes, whose unknown fields generate-crds.ts keeps for the runtime's validator to name);
+//     a map of anything preserves fields;
 //   - `@format int32`/`int64` makes a number an integer; `@duration` adds maxLength 32 and a CEL
 //     rule; the `xKubernetes…` tags become `x-kubernetes-…` extensions;
 //   - a property that has a default is not required (the apiserver fills it in; the TypeScript

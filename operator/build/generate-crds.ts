@@ -169,7 +169,31 @@ export function schemaOf(source: CrdSource): Schema {
   for (const k of ['apiVersion', 'kind']) props[k] = { type: 'string', description: props[k]?.['description'] };
   schema['required'] = ['spec'];
   if (props['status']) props['status'] = optionalFields(props['status']);
+  const graph = (props['spec']?.['properties'] as Record<string, Schema> | undefined)?.['graph'];
+  if (graph) keepUnknownNodeFields(graph);
   return schema;
+}
+
+/**
+ * The objects inside the graph's sources, steps and sinks (connector configs, step configs,
+ * timestamps) keep fields their types do not name. The runtime's validator is the authority on
+ * the graph: it refuses a mistyped key naming it (in the webhook's answer and in status). Pruned
+ * by the apiserver instead, the key would vanish without a word for every client that does not
+ * ask for strict field validation (kubectl does; Helm and most libraries do not).
+ */
+function keepUnknownNodeFields(graph: Schema): void {
+  const lists = (graph['properties'] ?? {}) as Record<string, Schema>;
+  for (const list of Object.values(lists)) {
+    const node = list['items'] as Schema | undefined;
+    for (const config of Object.values((node?.['properties'] ?? {}) as Record<string, Schema>)) preserveDeep(config);
+  }
+}
+
+function preserveDeep(s: Schema): void {
+  if (s['properties'] !== undefined) s['x-kubernetes-preserve-unknown-fields'] = true;
+  for (const child of Object.values((s['properties'] ?? {}) as Record<string, Schema>)) preserveDeep(child);
+  if (s['items'] !== undefined) preserveDeep(s['items'] as Schema);
+  if (typeof s['additionalProperties'] === 'object') preserveDeep(s['additionalProperties'] as Schema);
 }
 
 /**

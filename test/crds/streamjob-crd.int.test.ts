@@ -122,6 +122,28 @@ describe('the StreamJob CRD', () => {
     expect(res.stderr).toContain(message);
   });
 
+  // A mistyped key inside a node must reach the runtime's validator, which names it: pruned by
+  // the apiserver it would vanish for every client that does not ask for strict field validation.
+  it('keeps unknown keys inside graph nodes, whatever field validation the client asks for', () => {
+    const typo = manifest('typo', (s) => {
+      const graph = s.graph as unknown as {
+        sources: Record<string, Record<string, unknown>>[];
+        steps: Record<string, unknown>[];
+      };
+      graph.sources[0]!['kafka']!['groupID'] = 'mistyped';
+      graph.steps[2]!['window'] = { ...(graph.steps[2]!['window'] as object), allowedLatness: '1m' };
+    });
+    for (const validate of ['--validate=false', '--validate=strict']) {
+      const res = kubectl(['create', '--dry-run=server', validate, '-o', 'json', '-f', '-'], typo);
+      expect(res.status, res.stderr).toBe(0);
+      const got = JSON.parse(res.stdout) as {
+        spec: { graph: { sources: { kafka: Record<string, unknown> }[]; steps: Record<string, unknown>[] } };
+      };
+      expect(got.spec.graph.sources[0]!.kafka['groupID']).toBe('mistyped');
+      expect(got.spec.graph.steps[2]!['window']).toMatchObject({ allowedLatness: '1m' });
+    }
+  });
+
   it('refuses to change maxParallelism once deployed', () => {
     expect(apply(manifest('fixed')).status).toBe(0);
     const res = apply(
