@@ -247,8 +247,14 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
     );
 
     await druid.terminate(id);
-    await waitFor('the supervisor recreated', () => druid.getSupervisor(id), 30_000, 500);
-    expect((await events('drift')).map((e) => e.reason)).toContain('Recreated');
+    // The Event follows the create: wait for it (the supervisor alone can be seen in between).
+    await waitFor(
+      'the Recreated Event',
+      async () => (await events('drift')).some((e) => e.reason === 'Recreated'),
+      30_000,
+      500,
+    );
+    expect(await druid.getSupervisor(id)).toBeDefined();
   });
 
   it('suspends and resumes through Druid', async () => {
