@@ -31,6 +31,22 @@ const OUR_HEADERS = [
   'tributary.source.name',
 ];
 
+/** Source `in`: `topic` to its end, its poison records dead-lettered to `dlq`, event time from `ts`. */
+function deadLetteringSource(brokers: string[], topic: string, dlq: string) {
+  return {
+    name: 'in',
+    kafka: {
+      brokers,
+      topic,
+      groupId: `it-${randomUUID()}`,
+      bounded: 'latest',
+      onError: 'deadLetter',
+      deadLetterTopic: dlq,
+    },
+    timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '0s' },
+  };
+}
+
 describe('record errors at Kafka', () => {
   let kafka: KafkaClient;
   const run = randomUUID().slice(0, 8);
@@ -140,20 +156,7 @@ describe('record errors at Kafka', () => {
     const originOf = (value: string) => original.find((r) => r.value === value)!;
 
     const g = {
-      sources: [
-        {
-          name: 'in',
-          kafka: {
-            brokers: bs,
-            topic,
-            groupId: `it-${randomUUID()}`,
-            bounded: 'latest',
-            onError: 'deadLetter',
-            deadLetterTopic: dlq,
-          },
-          timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '0s' },
-        },
-      ],
+      sources: [deadLetteringSource(bs, topic, dlq)],
       sinks: [{ name: 'out', from: 'in', kafka: { brokers: bs, topic: output, delivery: 'at-least-once' } }],
     } as unknown as GraphSpec;
     const job = new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() });
@@ -218,20 +221,7 @@ describe('record errors at Kafka', () => {
         await createTopics(kafka, { [dlq]: 1 });
         process.env[FETCH_THREAD_ENV] = fetchThread;
         const g = {
-          sources: [
-            {
-              name: 'in',
-              kafka: {
-                brokers: bs,
-                topic,
-                groupId: `it-${randomUUID()}`,
-                bounded: 'latest',
-                onError: 'deadLetter',
-                deadLetterTopic: dlq,
-              },
-              timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '0s' },
-            },
-          ],
+          sources: [deadLetteringSource(bs, topic, dlq)],
           sinks: [{ name: 'out', from: 'in', console: {} }],
         } as unknown as GraphSpec;
         const job = new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() });
