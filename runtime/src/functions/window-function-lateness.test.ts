@@ -4,9 +4,8 @@
 // judged — also with a session that has already fired. And a savepoint of the earlier function
 // window operator (`[[start, end, accumulator], …]`) restores into it.
 import { describe, expect, it } from 'vitest';
-import { canonicalKey, keyGroupOf } from '../state/key-groups.ts';
-import { KeyedStateBackend } from '../state/keyed-state.ts';
 import { readSnapshotEntries } from '../state/snapshot-format.ts';
+import { oldWindowState } from '../testing/window-state.ts';
 import { CollectingOutput, keyedBatch, testContext } from '../testing/harness.ts';
 import type { WindowKind } from '../operators/window-assigner.ts';
 import { MAX_WATERMARK } from '../core/watermark.ts';
@@ -122,15 +121,7 @@ describe('function window savepoints', () => {
     // As the function window operator before this one wrote it: `[[start, end, accumulator], …]`
     // per key (windows that had not fired), its timers `[[end − 1, start], …]`; a key whose
     // windows all failed to add could hold an empty list.
-    const backend = new KeyedStateBackend(128, { start: 0, end: 127 });
-    const windows = backend.state('windows');
-    const timers = backend.state('timers');
-    const put = (user: string, w: unknown, t?: unknown): void => {
-      const key = canonicalKey([user]);
-      const kg = keyGroupOf(key, 128);
-      windows.put(kg, key, w);
-      if (t !== undefined) timers.put(kg, key, t);
-    };
+    const { backend, put } = oldWindowState();
     put(
       'a',
       [

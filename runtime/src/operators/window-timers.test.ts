@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalKey, keyGroupOf } from '../state/key-groups.ts';
 import { KeyedStateBackend } from '../state/keyed-state.ts';
 import { readSnapshotEntries } from '../state/snapshot-format.ts';
+import { oldWindowState } from '../testing/window-state.ts';
 import { CollectingOutput, keyedBatch, testContext, type TestContext } from '../testing/harness.ts';
 import { aggregators } from '../testing/operators.ts';
 import { WindowAggregateOperator } from './window-aggregate.ts';
@@ -75,15 +76,7 @@ describe('window timers in snapshots', () => {
 
   it('restores the timer a snapshot names for a window, implies one for a window without, drops one without a window', () => {
     // As an older runtime wrote it: both states as their JSON forms, entry by entry.
-    const backend = new KeyedStateBackend(128, { start: 0, end: 127 });
-    const windows = backend.state('windows');
-    const timers = backend.state('timers');
-    const put = (user: string, w: unknown, t?: unknown): void => {
-      const key = canonicalKey([user]);
-      const kg = keyGroupOf(key, 128);
-      if (w !== undefined) windows.put(kg, key, w);
-      if (t !== undefined) timers.put(kg, key, t);
-    };
+    const { backend, put } = oldWindowState();
     put('a', [[0, 10, false, [2, 3]]], [[9, 0]]);
     put('b', [[0, 10, true, [1, 1]]], [[20, 0]]); // fired; cleanup at 20 (an allowed lateness of 11 then)
     put('c', [[10, 20, false, [1, 5]]]); // no timer written for it
