@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Batch } from '../core/batch.ts';
+import type { ReportOutage } from '../core/outage.ts';
 import type { Rec } from '../core/record.ts';
 
 export interface SourceReaderContext {
@@ -46,6 +47,11 @@ export interface SourceReaderContext {
    * once it does; undefined when it no longer waits. Reported in the slot's /v1/status.
    */
   reportWaiting?(waiting: WaitingInput | undefined): void;
+  /**
+   * The reader cannot reach its external system now and retries within its bound (or
+   * undefined: it can again). Shown in the slot's /v1/status and metrics (core/outage.ts).
+   */
+  readonly reportOutage?: ReportOutage;
 }
 
 /** What a source waits for: its topic (or other named input), since when (ISO time). */
@@ -112,6 +118,8 @@ export interface SinkWriterContext {
    * (get-or-create).
    */
   readonly registry?: Registry;
+  /** The writer cannot reach its external system now and retries within its bound (core/outage.ts). */
+  readonly reportOutage?: ReportOutage;
 }
 
 /** How a job ends, for sinks with transactions: commit the rest, drop it, or leave it for recovery. */

@@ -4,7 +4,7 @@
 // this contract). A change here that is not additive bumps CONTRACT_VERSION.
 // Additive changes within version 1 (a runtime may omit them; the operator reads them when
 // present): JobConfig.restoreLatest, StatusResponse.restoredFrom and
-// StatusResponse.waitingForInput, DELETE /v1/savepoints/{name}, METRICS_PORT (/metrics
+// StatusResponse.waitingForInput, StatusResponse.unavailable, DELETE /v1/savepoints/{name}, METRICS_PORT (/metrics
 // without a token; on CONTROL_PORT /metrics now needs the token like every path but /healthz
 // and /readyz). Authenticated handshake: data-plane protocol 2 (runtime/src/net/handshake.ts)
 // under the job's secret in TRIBUTARY_CONTROL_TOKEN_FILE, which a slot now requires.
@@ -14,6 +14,8 @@
 // orphan sweep takes as "cannot list", never as "nothing there".
 // JobConfig.deployment and JobConfig.restoreLatest.lineage are additive too: a runtime without
 // them writes no `deployment` into checkpoint metadata and resolves restoreLatest by `since`.
+
+import type { DependencyOutage } from '../core/outage.ts';
 
 export const CONTRACT_VERSION = 1;
 
@@ -130,6 +132,13 @@ export interface StatusResponse {
    * source waits. Every slot reads every source's topic, so slot 0's list is the job's.
    */
   readonly waitingForInput?: readonly WaitingForInput[];
+  /**
+   * Additive: external dependencies this slot cannot reach right now while it rides the fault
+   * out within its bound (core/outage.ts); absent when every one answers. Unlike
+   * waitingForInput it is per slot (each slot has its own sinks and clients): the operator
+   * reads every slot's.
+   */
+  readonly unavailable?: readonly DependencyOutage[];
   /** Additive: records this slot's sources read and its sinks wrote since it started (a local run sums the slots'). */
   readonly recordsIn?: number;
   readonly recordsOut?: number;

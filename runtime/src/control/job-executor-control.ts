@@ -41,6 +41,7 @@ export function jobStatusSource(
         ...(s.watermark > MIN_WATERMARK && s.watermark < MAX_WATERMARK ? { watermarkMs: s.watermark } : {}),
         ...(s.error ? { error: s.error } : {}),
         ...(s.waitingForInput ? { waitingForInput: s.waitingForInput } : {}),
+        ...(s.unavailable ? { unavailable: s.unavailable } : {}),
       };
       return out;
     },

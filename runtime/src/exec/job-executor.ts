@@ -3,6 +3,7 @@
 // checkpoint messages then crossing processes. The parts: OperatorFactory (graph node →
 // operator), SlotBuilder (tasks and channels), JobCheckpointing (checkpoints, savepoints, the
 // final checkpoint, commits), JobLifecycle (the one state), JobFailure (what went wrong).
+import { OutageBoard } from './outage-board.ts';
 import type { Logger } from 'pino';
 import type { CheckpointCoordinator, CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import type { SlotCheckpointPort } from '../checkpoint/messages.ts';
@@ -58,6 +59,8 @@ export class JobExecutor {
   private recordsIn = 0;
   private recordsOut = 0;
   private readonly restoredFrom: string | undefined;
+  /** What this process's sources, sinks and checkpoint storage cannot reach now. */
+  readonly outages = new OutageBoard();
 
   constructor(graph: ValidatedGraph, opts: JobExecutorOptions) {
     checkParallelism(opts.parallelism);
@@ -112,6 +115,7 @@ export class JobExecutor {
         job: opts,
         logger: this.logger,
         registry: this.metrics.registry,
+        outages: this.outages,
         ...(restored ? { restoredSinks: restored.sinks } : {}),
       });
     const shape = {
@@ -150,6 +154,7 @@ export class JobExecutor {
         operators: new OperatorFactory({ ...shape, graph, ...(opts.functions ? { functions: opts.functions } : {}) }),
         jobStartTime: startedAt,
         alignment,
+        outages: this.outages,
         onRecordsIn: (n) => {
           this.recordsIn += n;
         },
@@ -166,7 +171,11 @@ export class JobExecutor {
         { checkpointId: opts.restored.checkpointId, ms: Math.round(performance.now() - buildStart) },
         'state restored into the operators',
       );
-    this.metrics.onCollect(() => publishJobGauges(this.metrics, this.slots));
+    this.metrics.onCollect(() => {
+      publishJobGauges(this.metrics, this.slots);
+      for (const g of this.outages.gauge())
+        this.metrics.dependencyUnavailable.labels(g.dependency, g.component).set(g.unavailable ? 1 : 0);
+    });
   }
 
   /** The checkpoint coordinator, when slot 0 runs here and the job has a stateDir. */
@@ -213,6 +222,8 @@ export class JobExecutor {
       }
     }
     if (waiting.size > 0) st.waitingForInput = [...waiting.values()];
+    const unavailable = this.outages.list();
+    if (unavailable.length > 0) st.unavailable = unavailable;
     return st;
   }
 

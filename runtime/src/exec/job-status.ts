@@ -1,5 +1,6 @@
 // What a job executor reports while it runs (status(), the control API's source) and when it
 // ended (run()'s result). Shapes are public: the CLI, the control API and tests read them.
+import type { DependencyOutage } from '../core/outage.ts';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import type { PublicJobState } from './job-lifecycle.ts';
 
@@ -17,6 +18,8 @@ export interface JobStatus {
   error?: string;
   /** Sources of this process's slots that wait for their input to exist (each source once). */
   waitingForInput?: { source: string; topic: string; since: string }[];
+  /** External dependencies this process's components cannot reach now (each dependency and component once). */
+  unavailable?: DependencyOutage[];
 }
 
 export interface JobResult {

@@ -17,6 +17,7 @@
 // pods once the old ones are gone; the supervisor restarts once every slot exited), so no
 // zombie writes after the fence because the opening moved earlier; those that might exist are
 // fenced as before.
+import type { OutageBoard } from './outage-board.ts';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { committablesForSlot } from '../checkpoint/restore-plan.ts';
@@ -41,6 +42,8 @@ export interface SinkOpeningOptions {
   logger: Logger;
   /** The job's metrics registry (sinks register their own metrics in it). */
   registry: Registry;
+  /** Where writers report their external systems' outages (absent: not reported). */
+  outages?: OutageBoard;
   /** Committables of all old slots per sink name, when the job restores. */
   restoredSinks?: ReadonlyMap<string, readonly { slot: number; committables: unknown[] }[]>;
 }
@@ -109,6 +112,7 @@ export class SinkOpening {
         jobName: o.job.jobName ?? 'job',
         ...(o.job.kafkaIdScope ? { kafkaIdScope: o.job.kafkaIdScope } : {}),
         registry: o.registry,
+        ...(o.outages ? { reportOutage: o.outages.reporter(`sink:${spec.name}:${slot}`) } : {}),
         ...(o.job.checkpointing ? { checkpointing: { stateDir: o.job.checkpointing.stateDir } } : {}),
         ...(o.restoredSinks
           ? { restoredCommittables: committablesForSlot(o.restoredSinks.get(spec.name), slot, o.parallelism) }

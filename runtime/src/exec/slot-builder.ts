@@ -4,6 +4,7 @@
 // ends run here, `remoteChannel` (e.g. TCP) when one end is another process's. A forward
 // exchange stays within its slot. With checkpointing, each task's chain registers with its
 // slot's checkpointer (ChainCheckpoint) as it is built.
+import type { OutageBoard } from './outage-board.ts';
 import type { Logger } from 'pino';
 import type { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
 import { createSourceReader } from '../connectors/registry.ts';
@@ -58,6 +59,8 @@ export interface SlotBuilderOptions {
   jobStartTime: number;
   /** The process's watermark alignment groups (members declared by the executor). */
   alignment: WatermarkAlignment;
+  /** Where sources report their external systems' outages. */
+  outages: OutageBoard;
   onRecordsIn(n: number): void;
   onRecordsOut(n: number): void;
 }
@@ -183,6 +186,7 @@ class SlotWiring implements OperatorWiring {
       restoredPositions: job.restored?.sources.get(spec.name),
       checkpointing: chain !== undefined,
       onLag: (n) => metrics.sourceLag.labels(spec.name, String(s)).set(n),
+      reportOutage: this.o.outages.reporter(`source:${spec.name}:${s}`),
       backpressure: new BackpressureClock(this.backpressured),
       timestampAssigner: functionTimestampAssigner(job.functions, spec),
       ...(job.kafkaIdScope ? { kafkaIdScope: job.kafkaIdScope } : {}),

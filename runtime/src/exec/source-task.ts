@@ -1,6 +1,7 @@
 // Runs one source reader inside a slot: polls it without blocking, assigns timestamps,
 // tracks per-partition watermarks (bounded out-of-orderness, idleness) and pushes batches
 // through the chained operators. It pulls only while every output of its chain is writable.
+import type { ReportOutage } from '../core/outage.ts';
 import type { Logger } from 'pino';
 import type { RawRecords, SourceReader, SourceReaderContext, WaitingInput } from '../connectors/api.ts';
 import type { SourceSpec } from '../graph/spec.ts';
@@ -39,6 +40,8 @@ export interface SourceTaskOptions {
   restoredPositions?: readonly unknown[];
   checkpointing?: boolean;
   onLag?(records: number): void;
+  /** Where the reader reports its external system's outages (OutageBoard). */
+  reportOutage?: ReportOutage;
   backpressure?: BackpressureClock;
   /** The job code's timestamp function when `spec.timestamp.assigner` names one (NaN = no valid timestamp). */
   timestampAssigner?: (rec: Rec) => number;
@@ -197,6 +200,7 @@ export class SourceTask implements Task, RawRecords {
       ...(this.o.restoredPositions ? { restoredPositions: this.o.restoredPositions } : {}),
       checkpointing: this.o.checkpointing ?? false,
       ...(this.o.onLag ? { reportLag: this.o.onLag } : {}),
+      ...(this.o.reportOutage ? { reportOutage: this.o.reportOutage } : {}),
       reportWaiting: (w) => {
         this.waitingFor = w;
       },

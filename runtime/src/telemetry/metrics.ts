@@ -27,6 +27,7 @@ export class JobMetrics {
   readonly sourceWatermark: Gauge<'source' | 'slot'>;
   readonly sourceWatermarkLag: Gauge<'source' | 'slot'>;
   readonly sourceAlignmentPaused: Gauge<'source' | 'slot'>;
+  readonly dependencyUnavailable: Gauge<'dependency' | 'component'>;
   readonly operatorTimers: Gauge<'step' | 'slot'>;
   readonly operatorWatermark: Gauge<'step' | 'slot'>;
   readonly operatorWatermarkLag: Gauge<'step' | 'slot'>;
@@ -179,6 +180,12 @@ export class JobMetrics {
       name: 'tributary_source_alignment_paused_seconds',
       help: 'Time a source slot had partitions paused by watermark alignment since the job started (s)',
       labelNames: ['source', 'slot'],
+      registers,
+    });
+    this.dependencyUnavailable = new Gauge({
+      name: 'tributary_dependency_unavailable',
+      help: 'Whether a component of this process cannot reach an external dependency now and rides it out within its bound (1) or not (0, once it came back); docs/fault-matrix.md',
+      labelNames: ['dependency', 'component'],
       registers,
     });
     this.sourceWatermarkLag = new Gauge({

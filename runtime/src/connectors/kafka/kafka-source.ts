@@ -146,9 +146,10 @@ export class KafkaSource implements SourceReader {
     const waiter = this.waiter;
     this.kafka = createKafka(this.spec.brokers, this.clientId, ctx.logger);
     if (!ctx.checkpointing) this.group = new SourceGroupOffsets(this.kafka, this.spec, ctx, this.name);
-    const warn = limits.warnTrouble(ctx.logger, waiter, this.bounds);
+    const warn = limits.warnTrouble(ctx.logger, waiter, this.bounds, ctx.reportOutage);
     const watchKafka = createKafka(this.spec.brokers, this.clientId, ctx.logger, 0);
     const { admin, watchAdmin, first } = await limits.openAdmins(this.kafka, watchKafka, this.bounds, waiter, warn);
+    ctx.reportOutage?.(undefined);
     this.admin = admin;
     this.watchAdmin = watchAdmin;
     if (this.spec.onError === 'deadLetter') {
@@ -175,6 +176,9 @@ export class KafkaSource implements SourceReader {
         ),
       bounds: this.bounds,
       onWarn: warn,
+      onRecovered: (kind) => {
+        if (kind === 'unreachable') ctx.reportOutage?.(undefined);
+      },
       onGiveUp: (t) => {
         this.watchFailure = limits.troubleFailure(waiter, t, this.bounds);
         ctx.wake();

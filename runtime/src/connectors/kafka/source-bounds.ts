@@ -6,6 +6,7 @@
 // or the operator restarts the job from its latest checkpoint, with backoff, and each attempt
 // waits the bound again. Until then a warning names the trouble when it starts and repeats
 // every 30 s (a third of the bound if shorter), never once per retry.
+import type { DependencyOutage, ReportOutage } from '../../core/outage.ts';
 import { TributaryError } from '../../errors.ts';
 import { formatDuration, parseDuration } from '../../graph/duration.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
@@ -50,6 +51,18 @@ export function troubleWarning(w: Waiter, t: WatchTrouble, b: WatchBounds): { fi
     line:
       `kafka source "${w.source}": brokers ${w.brokers} unreachable for ${secs(t.forMs)} s looking up topic ${w.topic}: ` +
       `${message(t.error)}; retrying, fails after brokerUnreachableTimeout ${formatDuration(b.unreachableMs)}`,
+  };
+}
+
+/** The outage while brokers do not answer, for /v1/status and metrics (core/outage.ts). */
+export function troubleOutage(w: Waiter, t: WatchTrouble & { kind: 'unreachable' }, b: WatchBounds): DependencyOutage {
+  return {
+    dependency: 'kafka',
+    component: `source "${w.source}"`,
+    target: `brokers ${w.brokers}`,
+    since: new Date(Date.now() - t.forMs).toISOString(),
+    error: `${message(t.error)} (looking up topic ${w.topic})`,
+    bound: `fails after brokerUnreachableTimeout ${formatDuration(b.unreachableMs)}`,
   };
 }
 
@@ -150,10 +163,17 @@ export async function openAdmins(
 }
 
 /** Logs a trouble's warning at warn. */
-export function warnTrouble(logger: Logger, w: Waiter, b: WatchBounds): (t: WatchTrouble) => void {
+/** Logs each warning; brokers that do not answer are also an outage while the source rides them out. */
+export function warnTrouble(
+  logger: Logger,
+  w: Waiter,
+  b: WatchBounds,
+  report?: ReportOutage,
+): (t: WatchTrouble) => void {
   return (t) => {
     const { fields, line } = troubleWarning(w, t, b);
     logger.warn(fields, line);
+    if (t.kind === 'unreachable') report?.(troubleOutage(w, t, b));
   };
 }
 

@@ -122,6 +122,32 @@ describe('TopicWatch', () => {
     await w.close();
   });
 
+  it('a reported trouble that ends is recovered once; an unreported blip and a close are not', async () => {
+    let fail = true;
+    const recovered: string[] = [];
+    const w = new TopicWatch({
+      fetch: () => (fail ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve([0])),
+      discoveryMs: 1000,
+      onMissing: () => undefined,
+      onPartitions: () => Promise.resolve(),
+      onError: () => undefined,
+      bounds: { unreachableMs: 60_000, missingMs: 60_000, warnEveryMs: 30_000 },
+      onWarn: (t) => recovered.push(`warn ${t.kind}`),
+      onRecovered: (kind) => recovered.push(`recovered ${kind}`),
+    });
+    await w.begin([0]);
+    await vi.advanceTimersByTimeAsync(1000); // the check fails: warned
+    fail = false;
+    await vi.advanceTimersByTimeAsync(600); // the retry answers
+    expect(recovered).toEqual(['warn unreachable', 'recovered unreachable']);
+    await vi.advanceTimersByTimeAsync(5000); // answered checks: each one's trouble never reported
+    expect(recovered).toEqual(['warn unreachable', 'recovered unreachable']);
+    fail = true;
+    await vi.advanceTimersByTimeAsync(1000);
+    await w.close();
+    expect(recovered).toEqual(['warn unreachable', 'recovered unreachable', 'warn unreachable']);
+  });
+
   it('a check that never answers gives up at the bound too, and close() does not wait for it', async () => {
     const { w, seen } = bounded(() => new Promise(() => undefined));
     await w.begin([0]);

@@ -28,6 +28,8 @@ export interface TopicWatchOptions {
   bounds?: WatchBounds;
   /** A trouble started or still lasts (rate-limited by `bounds.warnEveryMs`). */
   onWarn?(t: WatchTrouble): void;
+  /** A trouble onWarn reported is over (a check answered, or found the topic). */
+  onRecovered?(kind: WatchTrouble['kind']): void;
   /** A bound passed: the watch stopped for good. */
   onGiveUp?(t: WatchTrouble): void;
 }
@@ -90,7 +92,7 @@ export class TopicWatch {
     if (this.closed) return;
     this.errors = 0;
     this.lastError = undefined;
-    this.unreachable = this.end(this.unreachable);
+    this.unreachable = this.recovered(this.unreachable, 'unreachable');
     if (partitions === undefined) {
       this.missing++;
       this.absent ??= this.start('missing');
@@ -100,7 +102,7 @@ export class TopicWatch {
       return;
     }
     this.missing = 0;
-    this.absent = this.end(this.absent);
+    this.absent = this.recovered(this.absent, 'missing');
     this.found = true;
     this.applying = this.o.onPartitions(partitions);
     try {
@@ -149,6 +151,12 @@ export class TopicWatch {
   private end(t: Trouble | undefined): undefined {
     t?.clear();
     return undefined;
+  }
+
+  /** Ends a trouble that is over (not one cut short by close): onRecovered when it was reported. */
+  private recovered(t: Trouble | undefined, kind: WatchTrouble['kind']): undefined {
+    if (t?.warned) this.o.onRecovered?.(kind);
+    return this.end(t);
   }
 
   private trouble(t: Trouble, kind: WatchTrouble['kind']): WatchTrouble {
