@@ -87,6 +87,20 @@ export interface JobConditionReasons {
     | 'NotStalled';
   /** A source waits for its input to exist (a Kafka topic): the job runs and reads nothing from it yet. */
   WaitingForInput: 'TopicMissing' | 'Reading';
+  /**
+   * A slot cannot reach an external system and rides it out within its bound (True; reason by
+   * the oldest outage's dependency), or every slot that answers reaches all of them (False,
+   * Available): dependency-condition.ts.
+   */
+  DependencyUnavailable:
+    | 'KafkaUnavailable'
+    | 'S3Unavailable'
+    | 'KuduUnavailable'
+    | 'DruidUnavailable'
+    | 'SchemaRegistryUnavailable'
+    // A dependency this operator does not know by name (a newer runtime): the message names it.
+    | 'Unavailable'
+    | 'Available';
 }
 
 export type JobConditionType = keyof JobConditionReasons;

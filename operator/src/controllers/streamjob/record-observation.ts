@@ -2,7 +2,8 @@
 // checkpoint slot 0 reports, spec validity (Degraded/InvalidSpec + a Warning Event once per
 // distinct message; a rejected spec with nothing deployed is phase Invalid, Ready False
 // InvalidSpec), the sources slot 0 reports waiting for their input (WaitingForInput + an
-// Event when it turns), and Ready from the pods and every slot's runtime (readiness.ts) while
+// Event when it turns), the dependencies any slot cannot reach (DependencyUnavailable + an
+// Event when it turns: dependency-condition.ts), and Ready from the pods and every slot's runtime (readiness.ts) while
 // Running, and while an operation that has not touched the deployed pods yet is pending. observedGeneration is
 // not written here: it follows the work (kstatus.ts), and so does Ready's own
 // observedGeneration: right after `kubectl scale` or an apply the old deployment is still
@@ -17,6 +18,7 @@ import { readiness, readyFollowsPods } from './readiness.ts';
 import { isPodTerminal } from './objects/slot-pod.ts';
 import type { Observation } from './observer.ts';
 import { describeIssues, type SpecIssue } from './validation.ts';
+import { dependencyState, recordDependencies } from './dependency-condition.ts';
 
 /** `topic t (source s, since …)` for each waiting source. */
 export function describeWaiting(waiting: readonly WaitingForInput[]): string {
@@ -58,6 +60,12 @@ export async function recordObservation(
     await r.deps.events.warning(job, 'WaitingForInput', input.message);
   if (input && !input.waiting && prevInput?.status === 'True')
     await r.deps.events.normal(job, 'InputAvailable', input.message);
+  const deps = job.status?.deployed ? dependencyState(obs) : undefined;
+  const prevDeps = jobCondition(job.status, 'DependencyUnavailable');
+  if (deps?.unavailable && (prevDeps?.status !== 'True' || prevDeps.reason !== deps.reason))
+    await r.deps.events.warning(job, 'DependencyUnavailable', deps.message);
+  if (deps && !deps.unavailable && prevDeps?.status === 'True')
+    await r.deps.events.normal(job, 'DependencyAvailable', `${deps.message} again (was: ${prevDeps.message})`);
   await r.record(c, 'observe', (st) => {
     st.replicas = obs.pods.filter((p) => !isPodTerminal(p)).length;
     st.readyReplicas = obs.readyCount;
@@ -84,6 +92,7 @@ export async function recordObservation(
       delete st.lastError;
     }
     recordInput(st, input, gen, now);
+    recordDependencies(st, deps, gen, now);
     recordReady(st, c, gen);
     return st;
   });

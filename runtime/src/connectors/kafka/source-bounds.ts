@@ -61,7 +61,8 @@ export function troubleOutage(w: Waiter, t: WatchTrouble & { kind: 'unreachable'
     component: `source "${w.source}"`,
     target: `brokers ${w.brokers}`,
     since: new Date(Date.now() - t.forMs).toISOString(),
-    error: `${message(t.error)} (looking up topic ${w.topic})`,
+    // Stable while the outage lasts (status is written when it changes): no growing duration.
+    error: `${t.unanswered ? 'no answer from the brokers' : message(t.error)} (looking up topic ${w.topic})`,
     bound: `fails after brokerUnreachableTimeout ${formatDuration(b.unreachableMs)}`,
   };
 }

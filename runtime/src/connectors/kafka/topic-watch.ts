@@ -44,7 +44,9 @@ export interface WatchBounds {
 }
 
 /** What the watch waits out: brokers that do not answer (`error`: the last failure), or a missing topic. */
-export type WatchTrouble = { kind: 'unreachable'; forMs: number; error: unknown } | { kind: 'missing'; forMs: number };
+export type WatchTrouble =
+  // `unanswered`: no check failed, one hangs (`error` then says for how long).
+  { kind: 'unreachable'; forMs: number; error: unknown; unanswered?: boolean } | { kind: 'missing'; forMs: number };
 
 export const DEFAULT_TOPIC_BACKOFF = { initialMs: 500, maxMs: 5_000 };
 
@@ -167,6 +169,7 @@ export class TopicWatch {
           kind,
           forMs,
           error: this.lastError ?? new Error(`no answer from the brokers for ${Math.round(forMs / 1000)} s`),
+          ...(this.lastError === undefined ? { unanswered: true } : {}),
         };
   }
 
