@@ -13,6 +13,7 @@ import {
   assertPortFree,
   isAlive,
   killProcess,
+  portOpen,
   runToLog,
   startDetached,
   stopProcess,
@@ -145,6 +146,17 @@ export async function stopKafkaBroker(paths: ClusterPaths, signal: 'SIGKILL' | '
   const p = state.components[index]!;
   if (signal === 'SIGKILL') await killProcess(p);
   else await stopProcess(p, 30_000);
+  // The JVM's threads outlive its main one for a moment, holding the port: until it is free,
+  // clients would not be refused yet and startKafkaBroker would find the port in use.
+  for (const deadline = Date.now() + 30_000; await portOpen(ports.kafka, host);) {
+    if (Date.now() > deadline)
+      throw new ClusterError(
+        'CLUSTER_NOT_READY',
+        component,
+        `port ${host}:${ports.kafka} still open 30 s after the stop`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /**
