@@ -142,6 +142,9 @@ async function main(): Promise<number> {
       intervalMs: cfg.checkpointing.intervalMs,
       timeoutMs: cfg.checkpointing.timeoutMs,
       retained: cfg.checkpointing.retained,
+      ...(cfg.checkpointing.tolerableFailedCheckpoints !== undefined
+        ? { tolerableFailedCheckpoints: cfg.checkpointing.tolerableFailedCheckpoints }
+        : {}),
       ...(cfg.retention === 'Retain' ? { keepAll: true } : {}),
       ...(cfg.deployment ? { deployment: cfg.deployment } : {}),
     },

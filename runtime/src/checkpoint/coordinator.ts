@@ -29,10 +29,12 @@ import { CheckpointStorage } from './checkpoint-storage.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from './defaults.ts';
 import { readIdMark, writeIdMark } from './checkpoint-id-mark.ts';
 import { CommitTimer, slowestSlotPhases, type CheckpointPhaseTimes } from './checkpoint-phases.ts';
+import { failedCheckpointsFor, type FailedCheckpoints } from './failed-checkpoints.ts';
 import { reportCompletion } from './completion-report.ts';
 import { metadataFromAcks, readMetadata } from './metadata.ts';
 import { PendingWrites } from './pending-writes.ts';
 import { PeriodicTrigger } from './periodic-trigger.ts';
+import type { ReportOutage } from '../core/outage.ts';
 import { SavepointRequests } from './savepoint-requests.ts';
 import type {
   CheckpointAck,
@@ -61,6 +63,10 @@ export interface CoordinatorOptions {
   restoredCheckpointId?: number;
   logger?: Logger;
   metrics?: JobMetrics;
+  /** Failed checkpoints in a row: how many are tolerated, the job's failure past them, the storage's outage. */
+  tolerableFailedCheckpoints?: number;
+  onTooManyFailures?: (e: TributaryError) => void;
+  reportOutage?: ReportOutage;
 }
 
 export interface CompletedCheckpoint {
@@ -96,6 +102,9 @@ interface Pending {
   reject(e: TributaryError): void;
 }
 
+/** An abort's log level, whether the storage did not answer, whether the job is stopping (not a failure). */
+type AbortHow = { level?: 'warn' | 'info'; storage?: boolean; stopping?: boolean };
+
 export class CheckpointCoordinator implements CoordinatorPort {
   private readonly o: CoordinatorOptions;
   readonly storage: CheckpointStorage;
@@ -121,11 +130,13 @@ export class CheckpointCoordinator implements CoordinatorPort {
   onStopSavepointFailed: ((e: unknown) => void) | undefined;
   /** Id mark and metadata writes under way, an aborted checkpoint's included (settled()). */
   private readonly writes = new PendingWrites();
+  private readonly failures: FailedCheckpoints;
 
   constructor(o: CoordinatorOptions) {
     this.o = o;
     this.storage = new CheckpointStorage(o.stateDir);
     this.logger = o.logger ?? silentLogger();
+    this.failures = failedCheckpointsFor(o.stateDir, o, this.logger);
     this.pruner = new BackgroundPruner(this.storage, o.retained ?? 1, this.logger);
     this.commits = new CommitTimer((kind, phase, ms) =>
       o.metrics?.checkpointPhase.labels(kind, phase).observe(ms / 1000),
@@ -135,8 +146,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
       pending: () => this.pending !== undefined,
       trigger: () => this.trigger('checkpoint', false),
       failed: (e) => {
-        // A tick that lost the race with the job's end is not a failure worth a warning.
-        const level = this.stopped || this.ended ? 'debug' : 'warn';
+        // A tick that lost the race with the job's end is not a failure; an aborted one was counted by abort().
+        const level = this.stopped || this.ended ? 'debug' : this.failures.failed(e).level;
         this.logger[level]({ err: (e as Error).message, code: (e as TributaryError).code }, 'checkpoint failed');
       },
     });
@@ -182,7 +193,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
         this.pending,
         new TributaryError('TRIB_CHECKPOINT_FAILED', `checkpoint ${this.pending.id} aborted: ${reason}`),
         false,
-        level,
+        { level, stopping: true },
       );
   }
 
@@ -247,7 +258,10 @@ export class CheckpointCoordinator implements CoordinatorPort {
       p.timer = setTimeout(
         // A metadata write that did not answer may still land: its folder is kept (pruning
         // removes it if it stays uncommitted), as after a failed write.
-        () => this.abort(p, new TributaryError('TRIB_CHECKPOINT_TIMEOUT', expired()), p.phase !== 'metadata'),
+        () =>
+          this.abort(p, new TributaryError('TRIB_CHECKPOINT_TIMEOUT', expired()), p.phase !== 'metadata', {
+            storage: p.phase !== 'slots',
+          }),
         timeoutMs,
       );
       this.pending = p;
@@ -310,12 +324,15 @@ export class CheckpointCoordinator implements CoordinatorPort {
     );
   }
 
-  private abort(p: Pending, err: TributaryError, discard = true, level: 'warn' | 'info' = 'warn'): void {
+  private abort(p: Pending, err: TributaryError, discard = true, how: AbortHow = {}): void {
     if (this.pending !== p) return;
     this.pending = undefined;
     if (p.timer) clearTimeout(p.timer);
     this.o.metrics?.checkpoints.labels(p.kind, 'aborted').inc();
-    this.logger[level]({ id: p.id, kind: p.kind, code: err.code, reason: err.message }, 'checkpoint aborted');
+    // Checkpoints (not savepoints) count towards the tolerable failures, which also throttle their lines.
+    const counted =
+      p.kind === 'checkpoint' && !how.stopping ? this.failures.failed(err, how.storage).level : (how.level ?? 'warn');
+    this.logger[counted]({ id: p.id, kind: p.kind, code: err.code, reason: err.message }, 'checkpoint aborted');
     for (const s of this.o.slots) s.notifyAborted(p.id, err.message);
     if (discard) void CheckpointStorage.discard(p.dir).catch(() => undefined);
     p.reject(err);
@@ -376,6 +393,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       phases,
       ...(final ? { final: true } : {}),
     };
+    if (p.kind === 'checkpoint') this.failures.completed();
     const first = !this.firstCompleted && p.kind === 'checkpoint';
     if (first) this.firstCompleted = true;
     reportCompletion(

@@ -13,3 +13,9 @@ export const DEFAULT_RETAINED_CHECKPOINTS = 3;
  * always checkpoints because its slots restart from the newest checkpoint, as a slot pod does.
  */
 export const DEFAULT_SUPERVISED_INTERVAL_MS = 10_000;
+/**
+ * Consecutive failed checkpoints a job rides out (Flink's execution.checkpointing.tolerable-failed-checkpoints);
+ * one more fails it with TRIB_CHECKPOINT_FAILED (failed-checkpoints.ts). At the default 10 s interval, about
+ * 100 s of refused storage; storage that does not answer fails each checkpoint only at its timeout.
+ */
+export const DEFAULT_TOLERABLE_FAILED_CHECKPOINTS = 10;

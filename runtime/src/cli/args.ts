@@ -24,6 +24,8 @@ export interface RunArgs {
   stateDir?: string;
   /** Periodic checkpoints (ms); needs a state dir. */
   checkpointIntervalMs?: number;
+  /** Consecutive failed checkpoints tolerated before the job fails. */
+  tolerableFailedCheckpoints?: number;
   /** Checkpoint or savepoint directory to start from. */
   restore?: string;
   allowNonRestoredState: boolean;
@@ -57,6 +59,8 @@ options (run):
   --checkpoint-interval 10s  periodic aligned checkpoints into --state-dir (default: spec.checkpointing.interval;
                          threads and --distributed: that, else 10s). Exactly-once sinks need checkpoints: a sink with
                          delivery: exactly-once is refused without them
+  --tolerable-failed-checkpoints N  consecutive failed checkpoints the job runs on through (default:
+                         spec.checkpointing.tolerableFailedCheckpoints, else 10); one more fails it with TRIB_CHECKPOINT_FAILED
   --restore PATH         start from this checkpoint or savepoint directory (any parallelism ≤ maxParallelism)
   --allow-non-restored-state  drop state of steps the graph no longer has instead of refusing to start
   --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port; with
@@ -159,6 +163,9 @@ export function parseArgs(argv: readonly string[]): RunArgs {
         args.checkpointIntervalMs = ms;
         break;
       }
+      case '--tolerable-failed-checkpoints':
+        args.tolerableFailedCheckpoints = int('--tolerable-failed-checkpoints', value(), 0);
+        break;
       case '--restore':
         args.restore = value();
         if (!args.restore)

@@ -82,6 +82,9 @@ export async function runDistributed(
         intervalMs: cp.intervalMs ?? DEFAULT_SUPERVISED_INTERVAL_MS,
         timeoutMs: cp.timeoutMs,
         retained: cp.retained,
+        ...(cp.tolerableFailedCheckpoints !== undefined
+          ? { tolerableFailedCheckpoints: cp.tolerableFailedCheckpoints }
+          : {}),
       },
       stateDir: normalizeLocation(cp.stateDir),
       allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,

@@ -25,6 +25,8 @@ export interface RunCheckpointing {
   intervalMs: number | undefined;
   timeoutMs: number;
   retained: number;
+  /** Consecutive failed checkpoints tolerated (default DEFAULT_TOLERABLE_FAILED_CHECKPOINTS). */
+  tolerableFailedCheckpoints?: number;
 }
 
 /** The run's checkpointing; undefined = a local run without a state directory (no checkpoints). */
@@ -32,6 +34,8 @@ export function runCheckpointing(args: RunArgs, loaded: LoadedJob, supervised: b
   const specInterval = parseDuration(loaded.checkpointing?.interval);
   const timeoutMs = parseDuration(loaded.checkpointing?.timeout) ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
   const retained = loaded.checkpointing?.retained ?? DEFAULT_RETAINED_CHECKPOINTS;
+  const tolerable = args.tolerableFailedCheckpoints ?? loaded.checkpointing?.tolerableFailedCheckpoints;
+  const tolerates = tolerable !== undefined ? { tolerableFailedCheckpoints: tolerable } : {};
   const defaultDir = `.tributary/state/${loaded.name}`;
   if (supervised) {
     return {
@@ -39,12 +43,13 @@ export function runCheckpointing(args: RunArgs, loaded: LoadedJob, supervised: b
       intervalMs: args.checkpointIntervalMs ?? specInterval ?? DEFAULT_SUPERVISED_INTERVAL_MS,
       timeoutMs,
       retained,
+      ...tolerates,
     };
   }
   const intervalMs = args.checkpointIntervalMs ?? specInterval;
   const stateDir =
     args.stateDir ?? (intervalMs !== undefined || args.controlPort !== undefined ? defaultDir : undefined);
-  return stateDir === undefined ? undefined : { stateDir, intervalMs, timeoutMs, retained };
+  return stateDir === undefined ? undefined : { stateDir, intervalMs, timeoutMs, retained, ...tolerates };
 }
 
 /** Refuses `delivery: exactly-once` when this run takes no checkpoints, naming the flags to add. */

@@ -67,7 +67,13 @@ export interface JobConfig {
   readonly module?: string;
   readonly parallelism: number;
   readonly maxParallelism: number;
-  readonly checkpointing: { readonly intervalMs: number; readonly timeoutMs: number; readonly retained: number };
+  readonly checkpointing: {
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly retained: number;
+    /** Additive: consecutive failed checkpoints tolerated before the job fails (absent: the runtime's default, 10). */
+    readonly tolerableFailedCheckpoints?: number;
+  };
   /** Root of checkpoints and savepoints (a shared volume). */
   readonly stateDir: string;
   /** Checkpoint or savepoint directory to restore from; absent = start empty. */

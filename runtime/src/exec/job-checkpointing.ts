@@ -15,6 +15,7 @@ import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
 import type { CoordinatorPort, SlotCheckpointPort } from '../checkpoint/messages.ts';
 import { graphHash } from '../checkpoint/metadata.ts';
 import { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
+import type { ReportOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { keyGroupRangeForSlot } from '../state/key-groups.ts';
@@ -41,6 +42,8 @@ export interface JobCheckpointingOptions {
   fail(e: unknown): void;
   logger: Logger;
   metrics: JobMetrics;
+  /** Where the checkpoint storage reports its outage (the executor's OutageBoard). */
+  reportOutage?: ReportOutage;
 }
 
 function missingTransport(what: string): never {
@@ -115,6 +118,12 @@ export class JobCheckpointing {
       intervalMs: cp.intervalMs,
       timeoutMs: cp.timeoutMs,
       retained: cp.retained,
+      ...(cp.tolerableFailedCheckpoints !== undefined
+        ? { tolerableFailedCheckpoints: cp.tolerableFailedCheckpoints }
+        : {}),
+      // Too many in a row: the job fails and its restart policy takes over (from the latest checkpoint).
+      onTooManyFailures: (e) => o.fail(e),
+      ...(o.reportOutage ? { reportOutage: o.reportOutage } : {}),
       ...(cp.keepAll ? { keepAll: true } : {}),
       ...(cp.deployment ? { deployment: cp.deployment } : {}),
       restoredCheckpointId: o.restoredCheckpointId,

@@ -134,6 +134,7 @@ export class JobExecutor {
       lifecycle: this.lifecycle,
       failure: this.failure,
       fail: (e) => this.fail(e),
+      reportOutage: this.outages.reporter('checkpoint-storage'),
     });
     const alignment = opts.alignment ?? new WatermarkAlignment();
     const local = new Set(slotByIndex.keys());

@@ -79,6 +79,8 @@ export interface CheckpointingOptions {
   intervalMs?: number;
   timeoutMs?: number;
   retained?: number;
+  /** Consecutive failed checkpoints the job rides out; one more fails it (default 10, checkpoint/defaults.ts). */
+  tolerableFailedCheckpoints?: number;
   /** Never remove checkpoints beyond `retained` (JobConfig.retention Retain). */
   keepAll?: boolean;
   /** Written into every `_metadata.json` as `deployment` (JobConfig.deployment): which deployment took it. */

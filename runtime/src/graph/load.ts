@@ -12,7 +12,7 @@ export interface LoadedJob {
   replicas: number | undefined;
   maxParallelism: number | undefined;
   /** spec.checkpointing of a manifest: interval/timeout durations, retained count. */
-  checkpointing?: { interval?: string; timeout?: string; retained?: number };
+  checkpointing?: { interval?: string; timeout?: string; retained?: number; tolerableFailedCheckpoints?: number };
   /** spec.restore of a manifest. */
   restore?: { savepointPath?: string; allowNonRestoredState?: boolean };
   /** Where the graph sits in the document, used as the prefix of validation paths. */

@@ -15,7 +15,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { TributaryError } from '../../errors.ts';
 import { newS3Client, s3SettingsFromEnv } from './s3-client-config.ts';
 import type { RangeRead, StateStore } from './state-store.ts';
-import { parseS3Uri } from './state-uri.ts';
+import { parseS3Uri, s3EndpointName } from './state-uri.ts';
 
 /** Multipart part size: 8 MiB parts, 4 in flight per file (lib-storage's queue). */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -29,11 +29,12 @@ export function s3ErrorCode(e: unknown): string {
   return status ? `${name} (HTTP ${status})` : name;
 }
 
+/** Names the endpoint too: which server refused or did not answer. */
 function failure(op: string, location: string, e: unknown): TributaryError {
   const { bucket } = parseS3Uri(location);
   return new TributaryError(
     'TRIB_STATE_STORAGE',
-    `cannot ${op} ${location}: S3 bucket "${bucket}" answered ${s3ErrorCode(e)}: ${(e as Error).message}`,
+    `cannot ${op} ${location}: S3 bucket "${bucket}" answered ${s3ErrorCode(e)} at ${s3EndpointName()}: ${(e as Error).message}`,
     { cause: e },
   );
 }

@@ -36,6 +36,20 @@ export function parseS3Uri(uri: string): S3Location {
   return { bucket, key };
 }
 
+/**
+ * An S3 location's storage as users name it in outages and errors: the endpoint
+ * (TRIBUTARY_S3_ENDPOINT, else AWS S3) and the bucket, never credentials; undefined for a local path.
+ */
+export function stateStorageTarget(location: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (!isS3Uri(location)) return undefined;
+  return `${s3EndpointName(env)} bucket "${parseS3Uri(location).bucket}"`;
+}
+
+/** The S3 endpoint the runtime talks to (TRIBUTARY_S3_ENDPOINT, else AWS S3 in its region). */
+export function s3EndpointName(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TRIBUTARY_S3_ENDPOINT || `AWS S3 (${env.TRIBUTARY_S3_REGION || env.AWS_REGION || 'us-east-1'})`;
+}
+
 export function formatS3Uri(l: S3Location): string {
   return `${S3_SCHEME}${l.bucket}${l.key ? `/${l.key}` : ''}`;
 }
