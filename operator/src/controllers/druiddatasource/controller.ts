@@ -7,6 +7,7 @@ import {
 } from '../../kube/index.ts';
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import { DruidClients } from './druid-clients.ts';
+import type { DruidRetryOptions } from './druid-outage.ts';
 import { druidMetrics } from './metrics.ts';
 import { druidDatasourceReconciler } from './reconcile.ts';
 import { DruidDatasources } from './resource.ts';
@@ -16,6 +17,11 @@ export interface DruidDatasourceControllerOptions {
   readonly namespace?: string;
   readonly workers?: number;
   readonly pollIntervalMs?: number;
+  /**
+   * While Druid is unavailable: the retry backoff (initialMs 1 s, doubling to maxMs 30 s) and the
+   * interval of its warning line (logEveryMs 30 s); druid-outage.ts.
+   */
+  readonly druidRetry?: Partial<DruidRetryOptions>;
 }
 
 /** Registers the DruidDatasource controller on a manager; returns it and what to close on shutdown. */
@@ -37,9 +43,9 @@ export function addDruidDatasourceController(
       oldObj.metadata.deletionTimestamp !== newObj.metadata.deletionTimestamp ||
       JSON.stringify(oldObj.metadata.finalizers) !== JSON.stringify(newObj.metadata.finalizers),
     workers: opts.workers ?? 2,
-    // Druid unreachable is retried through the queue's per-key backoff. client-go's default cap
-    // (1,000 s) would leave a datasource unsynced for many minutes after a short Druid outage;
-    // capped at 30 s, it converges within half a minute of Druid's return.
+    // Druid unavailable is retried by the reconcile's own backoff (druid-outage.ts, druidRetry);
+    // this limiter paces other errors (kube API, credentials, a terminate on deletion). client-go's
+    // default cap (1,000 s) would leave a datasource unsynced for many minutes; capped at 30 s.
     rateLimiter: new MaxOfRateLimiter<string>(
       new ItemExponentialFailureRateLimiter<string>(100, 30_000),
       new BucketRateLimiter<string>(10, 100),
@@ -52,6 +58,7 @@ export function addDruidDatasourceController(
       events: mgr.events,
       metrics: druidMetrics(mgr.metrics.registry),
       ...(opts.pollIntervalMs === undefined ? {} : { pollIntervalMs: opts.pollIntervalMs }),
+      ...(opts.druidRetry === undefined ? {} : { druidRetry: opts.druidRetry }),
     }),
   });
   return { controller, close: () => druid.close() };

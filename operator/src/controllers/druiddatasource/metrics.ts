@@ -1,9 +1,13 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 export interface DruidMetrics {
   /** 1 for the state each datasource's supervisor is in. */
   readonly supervisorState: Gauge<'namespace' | 'name' | 'state'>;
   readonly supervisorLag: Gauge<'namespace' | 'name'>;
+  /** Syncs that failed on a Druid call, by the status reason (DruidUnavailable, SpecRejected, ...). */
+  readonly druidCallFailures: Counter<'reason'>;
+  /** 1 while a datasource cannot reach Druid (DruidUnavailable, DruidUnauthorized), 0 once it can. */
+  readonly druidUnavailable: Gauge<'namespace' | 'name'>;
   forget(namespace: string, name: string): void;
 }
 
@@ -25,12 +29,27 @@ export function druidMetrics(registry: Registry): DruidMetrics {
     labelNames: ['namespace', 'name'],
     registers,
   });
+  const druidCallFailures = new Counter({
+    name: 'tributary_operator_druid_call_failures_total',
+    help: 'DruidDatasource syncs that failed on a Druid call, by status reason.',
+    labelNames: ['reason'],
+    registers,
+  });
+  const druidUnavailable = new Gauge({
+    name: 'tributary_operator_druid_unavailable',
+    help: 'Per DruidDatasource: 1 while Druid is unreachable, failing (5xx) or refusing the credentials, else 0.',
+    labelNames: ['namespace', 'name'],
+    registers,
+  });
   const m: DruidMetrics = {
     supervisorState,
     supervisorLag,
+    druidCallFailures,
+    druidUnavailable,
     forget(namespace, name) {
       supervisorState.remove({ namespace, name });
       supervisorLag.remove({ namespace, name });
+      druidUnavailable.remove({ namespace, name });
     },
   };
   byRegistry.set(registry, m);

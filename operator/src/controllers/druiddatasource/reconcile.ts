@@ -14,10 +14,14 @@
 //    reports then; no intent is recorded ahead (nothing destroyed needs remembering, unlike a
 //    StreamJob's pods). A reconcile killed between act and record is repeated harmlessly.
 //  * Druid down (unreachable or 5xx) or refusing the credentials (401/403): status Synced Unknown,
-//    Ready False (DruidUnavailable, DruidUnauthorized), a Warning Event, and the error thrown so
-//    the queue retries with its backoff (capped at 30 s: controller.ts); a deletion with
+//    Ready False (DruidUnavailable, DruidUnauthorized) with Druid's URL and error, a Warning Event
+//    when the reason turns and a Normal DruidAvailable when Druid answers again, the gauge
+//    tributary_operator_druid_unavailable, and a retry after a bounded exponential backoff
+//    (druid-outage.ts: 1 s doubling to 30 s by default, controller option druidRetry), logged
+//    once per Druid URL when it starts and then at most every 30 s. A deletion with
 //    deletionPolicy Terminate keeps its finalizer until Druid has terminated the supervisor
-//    (TerminateFailed). Druid rejecting the spec (4xx): SpecRejected, Synced False, looked at
+//    (TerminateFailed, retried through the queue's backoff). Druid rejecting the spec (4xx):
+//    SpecRejected with Druid's text, Synced False, an Event when the text changes, looked at
 //    again in 5 min or at a spec edit. Credentials unusable: the reason, an Event, retried.
 //  * Polls a settled supervisor every pollIntervalMs (30 s), every 5 s (or pollIntervalMs if
 //    shorter) after acting or while it is not settled, one claimed elsewhere every 60 s.
@@ -42,6 +46,7 @@ import type { SupervisorSpec } from '../../druid/types.ts';
 import { act, actOnDeletion } from './act.ts';
 import { claimRetryMs, decide, decideDeletion, deletionReadsLive, druidFailure, nextPollMs } from './decide.ts';
 import { CredentialsError, type DruidClients } from './druid-clients.ts';
+import { DruidOutages, type DruidRetryOptions } from './druid-outage.ts';
 import type { DruidMetrics } from './metrics.ts';
 import { statusRecorder } from './record.ts';
 import { DruidDatasources, supervisorFinalizer } from './resource.ts';
@@ -57,22 +62,31 @@ export interface DruidDatasourceReconcilerDeps {
   readonly metrics: DruidMetrics;
   /** How often a healthy datasource is re-read from Druid (state, lag, drift). */
   readonly pollIntervalMs?: number;
+  /** Backoff and log interval while Druid is unavailable (druid-outage.ts has the defaults). */
+  readonly druidRetry?: Partial<DruidRetryOptions>;
   readonly now?: () => Date;
 }
 
 const defaultPollMs = 30_000;
 
 export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
-  const record = statusRecorder({
-    statusWriter: deps.statusWriter,
-    metrics: deps.metrics,
-    now: deps.now ?? (() => new Date()),
-  });
+  const now = deps.now ?? (() => new Date());
+  const record = statusRecorder({ statusWriter: deps.statusWriter, metrics: deps.metrics, now });
+  const outages = new DruidOutages(deps.druidRetry);
+  /**
+   * Per object: the spec hash Druid refused and until when it is not sent again. Only a changed
+   * spec (another hash) or the end of the wait sends it again, whatever else triggers a reconcile
+   * (our own finalizer write, a resync). In memory: an operator restart sends it once more.
+   */
+  const rejected = new Map<string, { hash: string; until: number }>();
 
   return async (req: ReconcileRequest, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
     const ds = deps.datasources.get(req.namespace, req.name);
+    const key = `${req.namespace ?? ''}/${req.name}`;
     if (!ds) {
       deps.metrics.forget(req.namespace ?? '', req.name);
+      outages.forget(key);
+      rejected.delete(key);
       return;
     }
     const id = dataSourceOf(ds);
@@ -94,20 +108,57 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
         await record.failed(current, 'ClaimedElsewhere', action.conflict, undefined);
         return { requeueAfter: claimRetryMs };
       }
+      const refusedFor = rejected.get(key);
+      const waitMs = refusedFor && refusedFor.hash === hash ? refusedFor.until - now().getTime() : 0;
+      if (waitMs > 0 && (action.kind === 'create' || action.kind === 'update')) return { requeueAfter: waitMs };
       await act(client, deps.events, current, id, desired, action);
+      rejected.delete(key);
       const status = await client.getStatus(id);
       log.debug({ action: action.kind, state: status?.state }, 'supervisor observed');
       const settled = await record.observed(current, id, hash, status);
+      await druidAnswered(current, key, client.url, log);
       return { requeueAfter: nextPollMs(action, settled, deps.pollIntervalMs ?? defaultPollMs) };
     } catch (err) {
       if (!(err instanceof DruidError)) throw err;
       const failure = druidFailure(err);
-      await record.failed(current, failure.reason, err.message, hash);
-      await deps.events.warning(current, failure.reason, err.message);
-      if (failure.retry === 'backoff') throw err; // rate-limited retry: Druid may come back
-      return { requeueAfter: failure.afterMs }; // a spec edit re-triggers us sooner
+      deps.metrics.druidCallFailures.inc({ reason: failure.reason });
+      const prevReason = readyReason(current);
+      if (failure.retry === 'later') {
+        rejected.set(key, { hash, until: now().getTime() + failure.afterMs });
+        // A rejection names what Druid refused: evented when that changes, not on every look.
+        await record.failed(current, failure.reason, err.message, hash);
+        if (prevReason !== failure.reason || current.status?.lastError !== err.message)
+          await deps.events.warning(current, failure.reason, err.message);
+        return { requeueAfter: failure.afterMs }; // a spec edit re-triggers us sooner
+      }
+      const step = outages.failed(key, client.url, now());
+      const message = `${err.message} (retrying with backoff, at most every ${Math.round(outages.maxMs / 1000)}s)`;
+      deps.metrics.druidUnavailable.set({ namespace: current.metadata.namespace, name: current.metadata.name }, 1);
+      await record.failed(current, failure.reason, message, hash);
+      if (prevReason !== failure.reason) await deps.events.warning(current, failure.reason, message);
+      if (step.log)
+        log.warn(
+          { druid: client.url, reason: failure.reason, since: step.since.toISOString(), failures: step.failures },
+          `Druid at ${client.url} unavailable; retrying with backoff (next in ${step.retryInMs} ms, ` +
+            `at most every ${outages.maxMs} ms; logged again at most every ${outages.logEveryMs} ms): ${err.message}`,
+        );
+      return { requeueAfter: step.retryInMs };
     }
   };
+
+  /** After a sync that reached Druid: an outage recorded in status or in memory ends (Event, log, gauge). */
+  async function druidAnswered(ds: DruidDatasource, key: string, url: string, log: Logger): Promise<void> {
+    deps.metrics.druidUnavailable.set({ namespace: ds.metadata.namespace, name: ds.metadata.name }, 0);
+    const ended = outages.recovered(key, url);
+    const prevReason = readyReason(ds);
+    if (prevReason !== 'DruidUnavailable' && prevReason !== 'DruidUnauthorized' && !ended) return;
+    const lasted = ended
+      ? ` after ${Math.round((now().getTime() - ended.since.getTime()) / 1000)}s and ${ended.failures} failed attempts`
+      : '';
+    log.info({ druid: url, failures: ended?.failures }, `Druid at ${url} answers again${lasted}`);
+    if (prevReason === 'DruidUnavailable' || prevReason === 'DruidUnauthorized')
+      await deps.events.normal(ds, 'DruidAvailable', `Druid at ${url} answers again${lasted}`);
+  }
 
   /** The object's Druid client; unusable credentials are recorded (and evented once) and thrown. */
   async function clientFor(ds: DruidDatasource): Promise<DruidClient> {
@@ -142,6 +193,10 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
     deps.metrics.forget(ds.metadata.namespace, ds.metadata.name);
     await removeFinalizer(deps.kube, DruidDatasources, ds, supervisorFinalizer);
   }
+}
+
+function readyReason(ds: DruidDatasource): string | undefined {
+  return ds.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
 }
 
 /** Druid unreachable while deleting: unknown, and the terminate that follows fails and says so. */
