@@ -1,7 +1,8 @@
 // Apache Kudu in the local cluster (`up --with kudu`): one master and three tablet servers from
 // Maven Central's kudu-binary jar (the binaries Kudu's own Java tests run), unpacked once per
 // version into the cache, data under the cluster folder, every port on loopback. Tests can stop
-// a tablet server for real and start it again (stopKuduTserver / startKuduTserver).
+// a tablet server or the master for real and start it again (stopKuduTserver / startKuduTserver,
+// stopKuduMaster / startKuduMaster) and freeze a tablet server (signalKuduTserver).
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -152,19 +153,10 @@ function startTserver(paths: ClusterPaths, i: number, logFile: string): Started 
   );
 }
 
-export async function startKudu(paths: ClusterPaths, started: (p: Started) => void): Promise<void> {
-  for (const port of [
-    ports.kuduMaster,
-    ports.kuduMasterWeb,
-    ...ports.kuduTservers,
-    ...ports.kuduTserverWebs,
-    ports.kuduNoCloud,
-  ]) {
-    await assertPortFree('kudu', port);
-  }
+function startMaster(paths: ClusterPaths, logFile: string): Started {
   const masterDir = join(paths.kuduData, 'master');
   mkdirSync(masterDir, { recursive: true });
-  const master = startDetached(
+  return startDetached(
     'kudu-master',
     kuduBin(paths, 'kudu-master'),
     [
@@ -175,9 +167,22 @@ export async function startKudu(paths: ClusterPaths, started: (p: Started) => vo
       // Kudu's own default, spelled out: a table placed on every tablet server survives one restarting.
       `--default_num_replicas=${kuduTserverCount}`,
     ],
-    join(paths.logs, 'kudu-master.log'),
+    logFile,
     { env: kuduEnv(paths) },
   );
+}
+
+export async function startKudu(paths: ClusterPaths, started: (p: Started) => void): Promise<void> {
+  for (const port of [
+    ports.kuduMaster,
+    ports.kuduMasterWeb,
+    ...ports.kuduTservers,
+    ...ports.kuduTserverWebs,
+    ports.kuduNoCloud,
+  ]) {
+    await assertPortFree('kudu', port);
+  }
+  const master = startMaster(paths, join(paths.logs, 'kudu-master.log'));
   started(master);
   const tservers: Started[] = [];
   for (let i = 0; i < kuduTserverCount; i++) {
@@ -208,16 +213,89 @@ export function ksck(paths: ClusterPaths): Promise<boolean> {
 }
 
 function tserverOfState(paths: ClusterPaths, i: number): { state: ClusterState; index: number } {
+  return componentOfState(paths, kuduTserverName(i));
+}
+
+function componentOfState(paths: ClusterPaths, component: string): { state: ClusterState; index: number } {
   const state = readState(paths);
-  const index = state?.components.findIndex((c) => c.component === kuduTserverName(i)) ?? -1;
+  const index = state?.components.findIndex((c) => c.component === component) ?? -1;
   if (!state || index < 0) {
     throw new ClusterError(
       'CLUSTER_NOT_READY',
-      kuduTserverName(i),
+      component,
       `not part of the running cluster (is the kudu addon up? its tablet servers are 0..${kuduTserverCount - 1})`,
     );
   }
   return { state, index };
+}
+
+/**
+ * Stops the master of the running cluster for real (SIGKILL: a crash; SIGTERM: a clean stop,
+ * SIGKILL after 10 s) and resolves when the process is gone; `startKuduMaster` brings it back.
+ * The tablet servers keep running (and serving writes to tablets whose leaders clients know).
+ */
+export async function stopKuduMaster(paths: ClusterPaths, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+  const { state, index } = componentOfState(paths, 'kudu-master');
+  const p = state.components[index]!;
+  if (signal === 'SIGKILL') await killProcess(p);
+  else await stopProcess(p, 10_000);
+}
+
+/**
+ * Starts the master (stopped by `stopKuduMaster`) again on its own data folder and ports and
+ * resolves once ksck is healthy (every tablet server registered again). Nothing to start when
+ * it runs (safe in a test's `finally`). Flags set at runtime (`setKuduMasterFlag`) are gone.
+ */
+export async function startKuduMaster(paths: ClusterPaths): Promise<void> {
+  const { state, index } = componentOfState(paths, 'kudu-master');
+  let p = state.components[index]!;
+  if (!isAlive(p)) {
+    await assertPortFree(p.component, ports.kuduMaster);
+    p = startMaster(paths, p.logFile);
+    state.components[index] = p;
+    writeState(paths, state);
+  }
+  await waitUntil(p, 'healthy after its restart', () => ksck(paths), 120_000);
+}
+
+/**
+ * SIGSTOP (hung: its sockets accept connections, nothing answers) or SIGCONT tablet server `i`.
+ * A test that freezes one thaws it in its `finally`.
+ */
+export function signalKuduTserver(paths: ClusterPaths, i: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  const { state, index } = tserverOfState(paths, i);
+  const p = state.components[index]!;
+  if (!isAlive(p)) {
+    throw new ClusterError('CLUSTER_NOT_RUNNING', kuduTserverName(i), `cannot ${signal} a stopped tablet server`);
+  }
+  process.kill(p.pid, signal);
+}
+
+/**
+ * Sets a runtime flag of the master (`kudu master set_flag`, `force` for one Kudu does not tag
+ * `runtime`), e.g. `table_locations_ttl_ms`; lasts until the master restarts.
+ */
+export function setKuduMasterFlag(
+  paths: ClusterPaths,
+  flag: string,
+  value: string,
+  o: { force?: boolean } = {},
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    execFile(
+      kuduBin(paths, 'kudu'),
+      ['master', 'set_flag', ...(o.force ? ['--force'] : []), kuduMasters, flag, value],
+      { env: kuduEnv(paths), timeout: 20_000 },
+      (err, _stdout, stderr) =>
+        err
+          ? reject(
+              new ClusterError('CLUSTER_NOT_READY', 'kudu-master', `set_flag ${flag}=${value}: ${stderr.trim()}`, {
+                cause: err,
+              }),
+            )
+          : resolve(),
+    );
+  });
 }
 
 /**

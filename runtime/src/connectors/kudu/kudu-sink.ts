@@ -5,7 +5,10 @@
 // before the checkpoint may complete, so after a failure the job's replay from that checkpoint
 // rewrites the same rows: the table ends up as if each record had been written once (upserts
 // by key are idempotent). Without checkpoints the sink is at-least-once with the same effect.
-// A failed write fails the job (TRIB_KUDU_* codes) on the next write, barrier or close.
+// A failed write fails the job (TRIB_KUDU_* codes) on the next write, barrier or close. Kudu
+// unavailable (masters down, a tablet server that refuses or does not answer) is retried within
+// `timeout` per operation, with a warning while it lasts and the outage reported to the slot
+// (kudu-sink-outage.ts); past the bound the error names the sink, its masters and the server.
 // With `deleteWhen`, a record the expression holds for deletes its key's row instead (as a
 // delete-ignore: deleting an absent row, e.g. on replay, is not an error); deletes and upserts
 // share the batches, so the operations of one key stay in order.
@@ -23,6 +26,7 @@ import { loadKuduClient } from './client/load-client.ts';
 import type { Operation } from './client/row-operations.ts';
 import type { KuduTable } from './client/table-metadata.ts';
 import { openOrCreateTable } from './kudu-table-setup.ts';
+import { KuduSinkOutage } from './kudu-sink-outage.ts';
 
 export class KuduSink implements SinkWriter {
   private readonly sinkName: string;
@@ -38,6 +42,7 @@ export class KuduSink implements SinkWriter {
   private accepted = 0;
   private acknowledged = 0;
   private wake: () => void = () => undefined;
+  private outage: KuduSinkOutage | undefined;
 
   constructor(sinkName: string, spec: KuduSinkSpec) {
     this.sinkName = sinkName;
@@ -51,19 +56,38 @@ export class KuduSink implements SinkWriter {
 
   async open(ctx: SinkWriterContext): Promise<void> {
     this.wake = () => ctx.wake();
-    const masters = typeof this.spec.masters === 'string' ? this.spec.masters.split(',') : this.spec.masters;
+    const masters = (typeof this.spec.masters === 'string' ? this.spec.masters.split(',') : this.spec.masters).map(
+      (m) => m.trim(),
+    );
+    const timeoutMs = parseDuration(this.spec.timeout) ?? 30_000;
+    const outage = new KuduSinkOutage({
+      sink: this.sinkName,
+      table: this.spec.table,
+      masters: masters.join(','),
+      timeoutMs,
+      timeoutText: this.spec.timeout ?? '30s',
+      logger: ctx.logger,
+      ...(ctx.reportOutage ? { report: ctx.reportOutage } : {}),
+    });
+    this.outage = outage;
     this.client = new (await loadKuduClient())({
-      masters: masters.map((m) => m.trim()),
-      operationTimeoutMs: parseDuration(this.spec.timeout) ?? 30_000,
+      masters,
+      operationTimeoutMs: timeoutMs,
+      onRetry: (what, err, startedAt) => outage.retry(what, err, startedAt),
       ...clientTls(this.spec.tls),
     });
     // The table's schema is what every record is checked against: it exists, or the spec creates it.
-    this.table = await openOrCreateTable(
-      this.client,
-      this.spec.table,
-      this.spec.createTable,
-      `sink "${this.sinkName}".kudu`,
-    );
+    try {
+      this.table = await openOrCreateTable(
+        this.client,
+        this.spec.table,
+        this.spec.createTable,
+        `sink "${this.sinkName}".kudu`,
+      );
+    } catch (err) {
+      throw outage.failed(`opening table "${this.spec.table}"`, err);
+    }
+    outage.ok();
     ctx.logger.info({ sink: this.sinkName, table: this.spec.table }, 'kudu sink opened');
   }
 
@@ -140,9 +164,10 @@ export class KuduSink implements SinkWriter {
       .write(table, ops)
       .then(() => {
         this.acknowledged += ops.length;
+        this.outage?.ok();
       })
       .catch((err: unknown) => {
-        this.failure ??= err;
+        this.failure ??= this.outage ? this.outage.failed(`writing ${ops.length} rows`, err) : err;
       })
       .finally(() => {
         this.inFlight = undefined;

@@ -3,7 +3,7 @@
 import { ConnectionPool, parseHostPort } from './connection-pool.ts';
 import { kuduError } from './kudu-errors.ts';
 import { MasterClient } from './master-client.ts';
-import { deadline } from './retry.ts';
+import { deadline, type Deadline, type OnRetry } from './retry.ts';
 import type { Operation } from './row-operations.ts';
 import { createTable, deleteTable, describeTable, type CreateTableSpec, type KuduTable } from './table-metadata.ts';
 import { TabletLocations } from './tablet-locations.ts';
@@ -35,6 +35,8 @@ export interface KuduClientOptions {
   readonly operationTimeoutMs?: number;
   /** Encrypt every connection, trusting `ca` (PEM) or, with `verify: false`, any certificate; absent: plaintext. */
   readonly tls?: KuduTlsOptions;
+  /** Told of every failed attempt of any operation that is retried within its deadline. */
+  readonly onRetry?: OnRetry;
 }
 
 export class KuduClient {
@@ -42,13 +44,16 @@ export class KuduClient {
   private readonly master: MasterClient;
   private readonly locations: TabletLocations;
   private readonly timeoutMs: number;
+  private readonly onRetry: OnRetry | undefined;
 
   constructor(options: KuduClientOptions) {
     if (options.masters.length === 0) throw kuduError('TRIB_KUDU_CONFIG', 'no master addresses given');
     this.timeoutMs = options.operationTimeoutMs ?? 30_000;
+    this.onRetry = options.onRetry;
     this.pool = new ConnectionPool({
       user: options.user ?? 'tributary',
-      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      // A hung server accepts the connection and never negotiates: within one attempt's bound.
+      connectTimeoutMs: options.connectTimeoutMs ?? Math.min(5_000, Math.max(1_000, Math.floor(this.timeoutMs / 3))),
       ...(options.tls === undefined ? {} : { tls: checkTls(options.tls) }),
     });
     this.master = new MasterClient(
@@ -60,16 +65,16 @@ export class KuduClient {
 
   /** The table's schema and partitioning from the master (TRIB_KUDU_TABLE_NOT_FOUND if absent). */
   openTable(name: string): Promise<KuduTable> {
-    return describeTable(this.master, name, deadline(this.timeoutMs, `opening table "${name}"`));
+    return describeTable(this.master, name, this.deadline(this.timeoutMs, `opening table "${name}"`));
   }
 
   async createTable(spec: CreateTableSpec): Promise<KuduTable> {
-    await createTable(this.master, spec, deadline(this.timeoutMs, `creating table "${spec.name}"`));
+    await createTable(this.master, spec, this.deadline(this.timeoutMs, `creating table "${spec.name}"`));
     return this.openTable(spec.name);
   }
 
   deleteTable(name: string): Promise<void> {
-    return deleteTable(this.master, name, deadline(this.timeoutMs, `deleting table "${name}"`));
+    return deleteTable(this.master, name, this.deadline(this.timeoutMs, `deleting table "${name}"`));
   }
 
   /** Applies the operations (one Write per tablet); all succeed, or it throws naming what failed. */
@@ -80,7 +85,7 @@ export class KuduClient {
       this.locations,
       table,
       ops,
-      deadline(this.timeoutMs, `writing ${ops.length} rows to "${table.name}"`),
+      this.deadline(this.timeoutMs, `writing ${ops.length} rows to "${table.name}"`),
     );
   }
 
@@ -98,7 +103,7 @@ export class KuduClient {
       this.locations,
       table,
       options,
-      deadline(options.timeoutMs ?? this.timeoutMs, `scanning "${table.name}"`),
+      this.deadline(options.timeoutMs ?? this.timeoutMs, `scanning "${table.name}"`),
     );
   }
 
@@ -117,13 +122,17 @@ export class KuduClient {
       table,
       keys,
       options,
-      deadline(options.timeoutMs ?? this.timeoutMs, `getting ${keys.length} rows of "${table.name}"`),
+      this.deadline(options.timeoutMs ?? this.timeoutMs, `getting ${keys.length} rows of "${table.name}"`),
     );
   }
 
   /** The table's tablet ids (hex) in partition-key order, e.g. to split a scan. */
   tabletIds(table: KuduTable): Promise<string[]> {
-    return tabletIds(this.locations, table, deadline(this.timeoutMs, `locating tablets of "${table.name}"`));
+    return tabletIds(this.locations, table, this.deadline(this.timeoutMs, `locating tablets of "${table.name}"`));
+  }
+
+  private deadline(timeoutMs: number, what: string): Deadline {
+    return deadline(timeoutMs, what, this.onRetry);
   }
 
   async close(): Promise<void> {

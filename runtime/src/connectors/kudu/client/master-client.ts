@@ -48,7 +48,7 @@ export class MasterClient {
         const leader = await this.findLeader(d);
         try {
           const conn = await this.pool.get(leader.host, leader.port);
-          const res = resType.decode((await conn.call(service, method, body, Math.min(left, 10_000))).body);
+          const res = resType.decode((await conn.call(service, method, body, Math.min(left, d.attemptMs))).body);
           if (res.error && isRetriableServiceError('master', res.error)) {
             this.leader = undefined;
             throw new LeaderMoved('TRIB_KUDU_MASTER', `${method}: ${describeStatus(res.error.status)}`);

@@ -13,7 +13,7 @@ import {
 } from './kudu-errors.ts';
 import { messageType } from './messages.ts';
 import { partitionKey } from './partitioning.ts';
-import { withRetries, type Deadline } from './retry.ts';
+import { attemptTimeoutMs, withRetries, type Deadline } from './retry.ts';
 import { checkRow, encodeOperations, type Operation } from './row-operations.ts';
 import type { ColumnSchemaWire } from './schema.ts';
 import type { KuduTable } from './table-metadata.ts';
@@ -95,7 +95,7 @@ export async function writeOperations(
           });
           try {
             const conn = await pool.get(g.leader.host, g.leader.port);
-            const answer = await conn.call('kudu.tserver.TabletServerService', 'Write', request, 10_000);
+            const answer = await conn.call('kudu.tserver.TabletServerService', 'Write', request, attemptTimeoutMs(d));
             const res = WriteResponsePB.decode(answer.body);
             if (res.error) {
               if (isRetriableServiceError('tserver', res.error) || res.error.code === 6 /* TABLET_NOT_FOUND */) {
