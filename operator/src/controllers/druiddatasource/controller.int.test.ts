@@ -9,8 +9,6 @@ import {
   suffix,
   waitFor,
 } from '../../kube/testing/cluster.ts';
-import { startDruidService, stopDruidService } from '../../../../test/cluster/components/druid.ts';
-import { clusterPaths } from '../../../../test/cluster/paths.ts';
 import { inputProducer } from '../../../../runtime/src/testing/kafka-topics.ts';
 import type { Registry } from 'prom-client';
 import { createRegistry } from '../../telemetry/metrics.ts';
@@ -297,56 +295,6 @@ describe('DruidDatasource controller (real kube-apiserver, real Druid)', () => {
       500,
     );
   });
-
-  it("Druid's router process stopped and restarted: DruidUnavailable meanwhile (a CR created during the outage too), then both converge", async () => {
-    // A real outage of the endpoint the operator talks to (integration files run one at a time, so no other test needs
-    // Druid now).
-    const paths = clusterPaths();
-    const before = await make('restart-before');
-    await waitFor(
-      'Synced before the outage',
-      async () => condition(await get('restart-before'), 'Synced')?.status === 'True',
-      30_000,
-      500,
-    );
-    await stopDruidService(paths, 'router');
-    try {
-      const during = await make('restart-during');
-      for (const name of ['restart-before', 'restart-during']) {
-        const c = await waitFor(
-          `${name} DruidUnavailable`,
-          async () => {
-            const x = await get(name);
-            return condition(x, 'Ready')?.reason === 'DruidUnavailable' ? x : undefined;
-          },
-          30_000,
-          500,
-        );
-        expect(c.status?.lastError).toContain('DRUID_ERR_UNREACHABLE');
-      }
-      await startDruidService(paths, 'router');
-      for (const name of ['restart-before', 'restart-during']) {
-        await waitFor(
-          `${name} Synced and Ready after the restart`,
-          async () => {
-            const x = await get(name);
-            return condition(x, 'Synced')?.status === 'True' && condition(x, 'Ready')?.reason !== 'DruidUnavailable';
-          },
-          60_000,
-          500,
-        );
-      }
-      expect(await druid.getSupervisor(before.spec.dataSource!)).toBeDefined();
-      expect(await druid.getSupervisor(during.spec.dataSource!)).toBeDefined();
-      expect(
-        (await events('restart-during')).some(
-          (e) => e.reason === 'DruidUnavailable' || e.message.includes('DRUID_ERR_UNREACHABLE'),
-        ),
-      ).toBe(true);
-    } finally {
-      await startDruidService(paths, 'router');
-    }
-  }, 300_000);
 
   it('terminates the supervisor on delete (Terminate) and leaves it running (Retain)', async () => {
     const t = await make('del-terminate');
