@@ -25,6 +25,10 @@ export interface OperatorConfig {
   /** stateStorage of StreamJobs that name no place (the chart's values.stateStorage). */
   defaultStateStorage?: StateStorage;
   workers: number;
+  /** Deadline of every kube-apiserver request but watches (ms): a hung apiserver fails it then. */
+  kubeRequestTimeoutMs: number;
+  /** While the kube-apiserver is unavailable, warn this often (ms; kube/api-health.ts). */
+  kubeTroubleLogIntervalMs: number;
   logLevel: string;
   druid: boolean;
   /** The validating webhooks' HTTPS server; absent = not served. */
@@ -50,6 +54,10 @@ const usage = `tributary operator
                          e.g. {s3: {bucket: b, credentialsSecretRef: {name: s3}}}
                                                                    TRIBUTARY_OPERATOR_DEFAULT_STATE_STORAGE
   --workers n            StreamJob reconcile workers (4)           TRIBUTARY_OPERATOR_WORKERS
+  --kube-request-timeout d  deadline of each kube-apiserver request
+                         but watches, e.g. 30s, 5s, 1500ms (30s)    TRIBUTARY_OPERATOR_KUBE_REQUEST_TIMEOUT
+  --kube-trouble-log-interval d  while the kube-apiserver does not answer
+                         (or answers 429/5xx), warn this often (30s) TRIBUTARY_OPERATOR_KUBE_TROUBLE_LOG_INTERVAL
   --log-level l          (info)                                    TRIBUTARY_LOG_LEVEL
   --no-druid             do not run the DruidDatasource controller
   --webhook-addr h:p     serve the validating webhooks (off)       TRIBUTARY_OPERATOR_WEBHOOK_ADDR
@@ -70,6 +78,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       'default-image': { type: 'string' },
       'default-state-storage': { type: 'string' },
       workers: { type: 'string' },
+      'kube-request-timeout': { type: 'string' },
+      'kube-trouble-log-interval': { type: 'string' },
       'log-level': { type: 'string' },
       'no-druid': { type: 'boolean' },
       'webhook-addr': { type: 'string' },
@@ -100,6 +110,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
   const elect = pick(values['leader-elect'], 'LEADER_ELECT', inCluster ? 'true' : 'false');
   if (!['true', 'false'].includes(elect))
     throw new OperatorError(ErrorCodes.CONFIG, `--leader-elect: expected true or false, got ${JSON.stringify(elect)}`);
+  const kubeRequestTimeoutMs = durationMs(
+    '--kube-request-timeout',
+    pick(values['kube-request-timeout'], 'KUBE_REQUEST_TIMEOUT', '30s'),
+  );
+  const kubeTroubleLogIntervalMs = durationMs(
+    '--kube-trouble-log-interval',
+    pick(values['kube-trouble-log-interval'], 'KUBE_TROUBLE_LOG_INTERVAL', '30s'),
+  );
   const list = (text: string) =>
     text
       .split(',')
@@ -120,6 +138,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
     leaseName: pick(values['lease-name'], 'LEASE_NAME', 'tributary-operator'),
     defaultImage: pick(values['default-image'], 'DEFAULT_IMAGE', DEFAULT_RUNTIME_IMAGE),
     workers,
+    kubeRequestTimeoutMs,
+    kubeTroubleLogIntervalMs,
     logLevel: values['log-level'] ?? env.TRIBUTARY_LOG_LEVEL ?? 'info',
     druid: !values['no-druid'] && env.TRIBUTARY_OPERATOR_DRUID !== 'false',
     ...(webhookAddr
@@ -132,6 +152,18 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
         }
       : {}),
   };
+}
+
+/** `30s`, `1500ms`, `2m`: a positive duration in ms. */
+function durationMs(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : NaN;
+  if (!(ms > 0))
+    throw new OperatorError(
+      ErrorCodes.CONFIG,
+      `${flag}: expected a positive duration such as 30s or 1500ms, got ${JSON.stringify(text)}`,
+    );
+  return ms;
 }
 
 /** Fields the default may have, per level (a misspelt one would otherwise be ignored). */

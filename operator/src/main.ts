@@ -29,7 +29,8 @@ async function main(): Promise<number> {
   }
   const logger: Logger = createLogger({ level: cfg.logLevel as 'info' });
   const registry = createRegistry();
-  const client = await KubeClient.fromDefault();
+  const client = await KubeClient.fromDefault({ timeoutMs: cfg.kubeRequestTimeoutMs });
+  client.health.reportEveryMs = cfg.kubeTroubleLogIntervalMs;
   const mgr = new Manager({
     client,
     registry,

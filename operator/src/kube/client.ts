@@ -8,7 +8,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ErrorCodes, KubeApiError, OperatorError, type KubeStatus } from './errors.ts';
+import { ErrorCodes, KubeApiError, KubeTransportError, OperatorError, type KubeStatus } from './errors.ts';
+import { ApiHealth } from './api-health.ts';
 import { connectionFromKubeConfig, loadDefaultConnection, type Connection } from './kubeconfig.ts';
 import { apiVersionOf, resourcePath, type KubeObject, type ResourceType } from './api-resources.ts';
 
@@ -27,7 +28,7 @@ export interface RequestOptions {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
-  /** Whole-request deadline; default 30 s. */
+  /** Whole-request deadline; default the client's `timeoutMs`. */
   timeoutMs?: number;
 }
 
@@ -55,7 +56,11 @@ export interface ListOptions {
 
 export interface KubeClientOptions {
   userAgent?: string;
-  /** Default whole-request deadline (not applied to watches). */
+  /**
+   * Default whole-request deadline (not applied to watches, whose liveness the informer
+   * bounds): a hung apiserver fails a request after this long instead of stalling its caller.
+   * Default 30 s (the operator's --kube-request-timeout).
+   */
   timeoutMs?: number;
   /** Max sockets to the API server. Watches hold one each. */
   connections?: number;
@@ -69,6 +74,8 @@ export class KubeClient {
   readonly server: URL;
   /** The namespace of the kubeconfig context or service account, if any. */
   readonly namespace: string | undefined;
+  /** Every request's and watch's outcome: the trouble log lines and metrics (api-health.ts). */
+  readonly health: ApiHealth;
   readonly #conn: Connection;
   readonly #agent: http.Agent;
   readonly #userAgent: string;
@@ -92,6 +99,12 @@ export class KubeClient {
           });
     this.#userAgent = opts.userAgent ?? 'tributary-operator';
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.health = new ApiHealth({ server: this.server.origin });
+  }
+
+  /** The default whole-request deadline, ms. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
   }
 
   /** $KUBECONFIG, ~/.kube/config, or the in-cluster service account, like kubectl. */
@@ -107,7 +120,8 @@ export class KubeClient {
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const url = this.#url(path, opts.query);
     const headers = await this.#headers(opts.body === undefined ? undefined : (opts.contentType ?? 'application/json'));
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.#timeoutMs);
+    const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     const body =
       opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
@@ -117,12 +131,23 @@ export class KubeClient {
       res = await this.#send(method, url, headers, body, signal);
       text = await readAll(res);
     } catch (cause) {
-      throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `${method} ${url.pathname}: ${(cause as Error).message}`, {
-        cause,
-      });
+      const timedOut = timeout.aborted && !opts.signal?.aborted;
+      const err = new KubeTransportError(
+        timedOut
+          ? `${method} ${url.pathname}: no answer within ${timeoutMs} ms (kube request timeout)`
+          : `${method} ${url.pathname}: ${(cause as Error).message}`,
+        { cause, timedOut },
+      );
+      if (!opts.signal?.aborted) this.health.failed(method, err);
+      throw err;
     }
     const status = res.statusCode ?? 0;
-    if (status < 200 || status > 299) throw apiError(method, url, status, text);
+    if (status < 200 || status > 299) {
+      const err = apiError(method, url, status, text, res.headers['retry-after']);
+      this.health.failed(method, err);
+      throw err;
+    }
+    this.health.ok();
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
@@ -234,14 +259,17 @@ export class KubeClient {
       // timeoutSeconds and TCP keep-alive.
       res = await this.#send('GET', url, headers, undefined, signal);
     } catch (cause) {
-      throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `watch ${url.pathname}: ${(cause as Error).message}`, {
-        cause,
-      });
+      const err = new KubeTransportError(`watch ${url.pathname}: ${(cause as Error).message}`, { cause });
+      if (!signal.aborted) this.health.failed('WATCH', err);
+      throw err;
     }
     if (res.statusCode !== 200) {
       const text = await readAll(res).catch(() => '');
-      throw apiError('WATCH', url, res.statusCode ?? 0, text);
+      const err = apiError('WATCH', url, res.statusCode ?? 0, text, res.headers['retry-after']);
+      this.health.failed('WATCH', err);
+      throw err;
     }
+    this.health.ok();
     res.setEncoding('utf8');
     let buffered = '';
     try {
@@ -257,24 +285,30 @@ export class KubeClient {
     } catch (cause) {
       res.destroy();
       if (cause instanceof OperatorError) throw cause;
-      throw new OperatorError(
-        ErrorCodes.KUBE_TRANSPORT,
-        `watch ${url.pathname}: stream failed: ${(cause as Error).message}`,
-        { cause },
-      );
+      const err = new KubeTransportError(`watch ${url.pathname}: stream failed: ${(cause as Error).message}`, {
+        cause,
+      });
+      if (!signal.aborted) this.health.failed('WATCH', err);
+      throw err;
     }
     // A stream cut mid-way (connection reset) ends the iteration on some Node versions
     // instead of throwing; `complete` tells a clean server-side end from that.
-    if (!res.complete) throw new OperatorError(ErrorCodes.KUBE_TRANSPORT, `watch ${url.pathname}: stream ended early`);
+    if (!res.complete) {
+      const err = new KubeTransportError(`watch ${url.pathname}: stream ended early`);
+      if (!signal.aborted) this.health.failed('WATCH', err);
+      throw err;
+    }
   }
 
   /** Closes every connection; call after informers and controllers have stopped. */
   async close(): Promise<void> {
+    this.health.close();
     this.#agent.destroy();
   }
 
   /** Tears down every connection, in-flight requests and watches included. */
   async destroy(): Promise<void> {
+    this.health.close();
     this.#agent.destroy();
   }
 
@@ -334,7 +368,13 @@ async function readAll(res: IncomingMessage): Promise<string> {
   return text;
 }
 
-function apiError(method: string, url: URL, statusCode: number, text: string): KubeApiError {
+function apiError(
+  method: string,
+  url: URL,
+  statusCode: number,
+  text: string,
+  retryAfter: string | undefined,
+): KubeApiError {
   let status: KubeStatus | undefined;
   try {
     status = JSON.parse(text) as KubeStatus;
@@ -342,5 +382,18 @@ function apiError(method: string, url: URL, statusCode: number, text: string): K
     status = undefined;
   }
   const message = status?.message ?? (text.slice(0, 200) || `HTTP ${statusCode}`);
-  return new KubeApiError(statusCode, `${method} ${url.pathname}: ${statusCode} ${message}`, status);
+  const retryAfterMs = parseRetryAfter(retryAfter);
+  const wait = retryAfterMs === undefined ? '' : ` (Retry-After ${retryAfterMs / 1000} s)`;
+  return new KubeApiError(statusCode, `${method} ${url.pathname}: ${statusCode} ${message}${wait}`, status, {
+    retryAfterMs,
+  });
+}
+
+/** Retry-After as delay-seconds or an HTTP date, in ms (capped at 10 min); undefined if absent or unreadable. */
+function parseRetryAfter(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(0, Math.round(ms)), 600_000);
 }

@@ -8,6 +8,12 @@
 //   { requeueAfter: ms }    → forget, addAfter(ms)   (polling; interval chosen by the caller)
 //   throws TerminalError    → counted and logged, not requeued
 //   throws anything else    → addRateLimited (per-key exponential backoff × global bucket)
+//   throws apiserver trouble (no answer, timeout, 429, 5xx: api-health.ts)
+//                           → the same, but the delay is capped at `apiTroubleMaxBackoffMs`
+//                             (the key is not at fault: once the apiserver is back it must
+//                             not wait out minutes of backoff) and is at least the server's
+//                             Retry-After; logged at debug, the client's ApiHealth warns once
+//                             for all keys (then at most every 30 s)
 //
 // Lifecycle: start() waits for every informer to sync, then starts the workers; stop()
 // stops handing out keys, lets in-flight reconciles finish until the deadline, then aborts
@@ -17,7 +23,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
-import { ErrorCodes, OperatorError, isTerminal } from './errors.ts';
+import { ErrorCodes, OperatorError, isTerminal, retryAfterMsOf } from './errors.ts';
+import { apiserverTroubleIn } from './api-health.ts';
 import type { Informer } from './informer.ts';
 import { keyOf, parseKey } from './keys.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -73,6 +80,8 @@ export interface ControllerOptions<T extends KubeObject> {
    * default: prefer `requeueAfter` from the reconcile that needs polling.
    */
   resyncPeriodMs?: number;
+  /** Longest retry delay of a reconcile that failed on apiserver trouble. Default 30 s. */
+  apiTroubleMaxBackoffMs?: number;
 }
 
 type Result = 'success' | 'error' | 'requeue_after' | 'terminal_error';
@@ -238,8 +247,21 @@ export class Controller<T extends KubeObject> {
       } else {
         result = 'error';
         this.#metrics?.reconcileErrors.inc(labels);
-        this.queue.addRateLimited(key);
-        logger.warn({ err, requeues: this.queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
+        const trouble = apiserverTroubleIn(err);
+        if (trouble !== undefined) {
+          const retryAfter = retryAfterMsOf(trouble);
+          this.queue.addRateLimited(key, {
+            atMostMs: this.#opts.apiTroubleMaxBackoffMs ?? 30_000,
+            ...(retryAfter === undefined ? {} : { atLeastMs: retryAfter }),
+          });
+          logger.debug(
+            { err, requeues: this.queue.numRequeues(key) },
+            'reconcile failed on apiserver trouble; retrying',
+          );
+        } else {
+          this.queue.addRateLimited(key);
+          logger.warn({ err, requeues: this.queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
+        }
       }
     } finally {
       this.#metrics?.activeWorkers.dec(labels);

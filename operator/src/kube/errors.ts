@@ -109,14 +109,38 @@ export class KubeApiError extends OperatorError {
   readonly statusCode: number;
   readonly reason: string | undefined;
   readonly status: KubeStatus | undefined;
+  /** The server's Retry-After (429, some 5xx) in ms; retry no sooner. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(statusCode: number, message: string, status?: KubeStatus, options?: { cause?: unknown }) {
+  constructor(
+    statusCode: number,
+    message: string,
+    status?: KubeStatus,
+    options?: { cause?: unknown; retryAfterMs?: number | undefined },
+  ) {
     super(ErrorCodes.KUBE_API, message, options);
     this.name = 'KubeApiError';
     this.statusCode = statusCode;
     this.reason = status?.reason;
     this.status = status;
+    this.retryAfterMs = options?.retryAfterMs;
   }
+}
+
+/** OPERATOR_KUBE_TRANSPORT: no HTTP answer; `timedOut` when the request's own deadline ended it. */
+export class KubeTransportError extends OperatorError {
+  readonly timedOut: boolean;
+
+  constructor(message: string, options: { cause?: unknown; timedOut?: boolean } = {}) {
+    super(ErrorCodes.KUBE_TRANSPORT, message, options);
+    this.name = 'KubeTransportError';
+    this.timedOut = options.timedOut ?? false;
+  }
+}
+
+/** How long the server asked us to wait before retrying (Retry-After), in ms; undefined if it did not. */
+export function retryAfterMsOf(err: unknown): number | undefined {
+  return err instanceof KubeApiError ? err.retryAfterMs : undefined;
 }
 
 /** Returned by a reconcile to say "log it, count it, but do not retry". */

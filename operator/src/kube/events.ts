@@ -7,6 +7,7 @@
 //   drops events beyond that, creates and patches alike.
 // Recording never throws: failures are logged and counted. Events for one aggregation key
 // are serialized so that quick repeats do not race into two Event objects.
+import { isApiserverTrouble } from './api-health.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
@@ -166,7 +167,9 @@ export class EventRecorder {
       this.#metrics?.events.inc({ result: 'created' });
     } catch (err) {
       this.#metrics?.events.inc({ result: 'failed' });
-      this.#log.warn({ err, object: objKey, reason }, 'recording an event failed');
+      // An Event lost to apiserver trouble is counted; the client's ApiHealth already warned about the trouble.
+      if (isApiserverTrouble(err)) this.#log.debug({ err, object: objKey, reason }, 'recording an event failed');
+      else this.#log.warn({ err, object: objKey, reason }, 'recording an event failed');
     }
   }
 

@@ -11,8 +11,16 @@
 // - 410 Gone (resourceVersion compacted) → relist at once; the relist diff fires add,
 //   update and delete handlers, so nothing that happened while disconnected is missed.
 // - Any other error (connection refused while the API server restarts, 403, 404 while a
-//   CRD is missing, …) → retry with capped, jittered exponential backoff, forever, until
-//   stop(). The cache keeps serving its last state meanwhile.
+//   CRD is missing, …) → retry with capped, jittered exponential backoff (at least the
+//   server's Retry-After), forever, until stop(). The cache keeps serving its last state
+//   meanwhile. A backoff caused by apiserver trouble (no answer, 429, 5xx: api-health.ts) ends
+//   early as soon as any request of the client is answered again, so a returning apiserver
+//   is noticed by every informer at once, not each after its own backoff.
+// - Logging: apiserver trouble is the client's ApiHealth's to report (one warning when it
+//   starts, then at most every 30 s); each retry here is debug. Other failures (403, 404) warn
+//   on the first failure and then at most every 30 s, never once per retry.
+// - A watch lasts at most its timeoutSeconds + 30 s: one whose server froze (SIGSTOP, a hung
+//   connection) fails then and is re-opened, instead of waiting for ever.
 // - Handlers run synchronously on the event loop in event order; one that throws is
 //   logged and does not break the informer. Handlers must not mutate the objects.
 // - No periodic relists: a controller's resync, if any, re-reads this cache.
@@ -20,8 +28,14 @@ import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient, WatchEvent } from './client.ts';
-import { KubeApiError, isGone, type KubeStatus } from './errors.ts';
+import { KubeApiError, isGone, retryAfterMsOf, type KubeStatus } from './errors.ts';
+import { isApiserverTrouble } from './api-health.ts';
 import { resourceId, resourcePath, type KubeObject, type ResourceType } from './api-resources.ts';
+
+/** A watch ends this long after the timeoutSeconds it asked the server for, answered or not. */
+const WATCH_GRACE_SECONDS = 30;
+/** Failures other than apiserver trouble warn at most this often per informer. */
+const WARN_EVERY_MS = 30_000;
 
 export interface InformerHandlers<T> {
   onAdd?(obj: T): void;
@@ -84,6 +98,7 @@ export class Informer<T extends KubeObject> {
   #loop: Promise<void> | undefined;
   #wakeBackoff: (() => void) | undefined;
   #failures = 0;
+  #lastWarnAt = 0;
 
   constructor(opts: InformerOptions<T>) {
     this.#client = opts.client;
@@ -192,6 +207,7 @@ export class Informer<T extends KubeObject> {
       try {
         if (this.#resourceVersion === '') await this.#relist(signal);
         const timeoutSeconds = this.#minWatchTimeout + Math.floor(Math.random() * this.#minWatchTimeout);
+        const deadline = AbortSignal.timeout((timeoutSeconds + WATCH_GRACE_SECONDS) * 1000);
         await this.#client.watch<T>(
           path,
           {
@@ -202,7 +218,7 @@ export class Informer<T extends KubeObject> {
             fieldSelector: this.fieldSelector,
           },
           (ev) => this.#onEvent(ev),
-          signal,
+          AbortSignal.any([signal, deadline]),
         );
         this.#failures = 0;
       } catch (err) {
@@ -214,9 +230,16 @@ export class Informer<T extends KubeObject> {
         }
         this.#failures++;
         this.#metrics?.informerRestarts.inc({ resource: resourceId(this.resource) });
-        const delay = this.#backoff();
-        this.#log.warn({ err, attempt: this.#failures, retryInMs: delay }, 'list/watch failed; retrying');
-        await this.#sleep(delay, signal);
+        const trouble = isApiserverTrouble(err);
+        const delay = Math.max(this.#backoff(), retryAfterMsOf(err) ?? 0);
+        const fields = { err, attempt: this.#failures, retryInMs: delay };
+        if (!trouble && Date.now() - this.#lastWarnAt >= WARN_EVERY_MS) {
+          this.#lastWarnAt = Date.now();
+          this.#log.warn(fields, 'list/watch failed; retrying with backoff (next warning in 30 s at the earliest)');
+        } else {
+          this.#log.debug(fields, 'list/watch failed; retrying');
+        }
+        await this.#sleep(delay, signal, trouble);
       }
     }
   }
@@ -351,11 +374,14 @@ export class Informer<T extends KubeObject> {
     return Math.floor(exp / 2 + Math.random() * (exp / 2));
   }
 
-  #sleep(ms: number, signal: AbortSignal): Promise<void> {
+  /** Sleeps `ms`, or until stop(), or (`untilRecovered`) until the client's apiserver answers again. */
+  #sleep(ms: number, signal: AbortSignal, untilRecovered = false): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
+      const unsubscribe = untilRecovered ? this.#client.health.onRecovered(done) : () => undefined;
       function done(): void {
         clearTimeout(t);
+        unsubscribe();
         signal.removeEventListener('abort', done);
         resolve();
       }

@@ -66,6 +66,7 @@ export class Manager {
     this.client = opts.client;
     this.metrics = operatorMetrics(opts.registry);
     this.logger = opts.logger ?? silentLogger();
+    this.client.health.bind(this.logger, this.metrics);
     const component = opts.component ?? 'tributary-operator';
     this.statusWriter = new StatusWriter({ client: this.client, metrics: this.metrics, fieldManager: component });
     this.events = new EventRecorder({ client: this.client, component, logger: this.logger, metrics: this.metrics });

@@ -79,10 +79,16 @@ export class WorkQueue<K = string> {
     this.#waiting.set(key, { readyAt, timer });
   }
 
-  addRateLimited(key: K): void {
+  /**
+   * Re-adds the key after its rate limiter's delay, clamped to `bounds`: `atMostMs` caps the
+   * backoff (failures that are not the key's fault must not push it out for minutes), `atLeastMs`
+   * is a floor (the server's Retry-After); the floor wins over the cap.
+   */
+  addRateLimited(key: K, bounds: { atLeastMs?: number; atMostMs?: number } = {}): void {
     if (this.#shuttingDown) return;
     this.#metrics?.workqueueRetries.inc({ name: this.name });
-    this.addAfter(key, this.#rateLimiter.when(key));
+    const delay = Math.min(this.#rateLimiter.when(key), bounds.atMostMs ?? Infinity);
+    this.addAfter(key, Math.max(delay, bounds.atLeastMs ?? 0));
   }
 
   forget(key: K): void {

@@ -29,6 +29,10 @@ export interface OperatorMetrics {
   /** result: created | aggregated | dropped | failed */
   readonly events: Counter<'result'>;
   readonly leaderStatus: Gauge<'name'>;
+  /** Requests to the kube-apiserver with no answer, a timeout, 429 or 5xx (code: status, transport, timeout). */
+  readonly kubeRequestFailures: Counter<'verb' | 'code'>;
+  /** 0 from the first troubled kube request to the next one answered (kube/api-health.ts). */
+  readonly apiserverAvailable: Gauge;
 }
 
 const byRegistry = new WeakMap<Registry, OperatorMetrics>();
@@ -143,6 +147,17 @@ export function operatorMetrics(registry: Registry): OperatorMetrics {
       name: `${PREFIX}leader_election_master_status`,
       help: '1 while this process holds the lease.',
       labelNames: ['name'],
+      registers,
+    }),
+    kubeRequestFailures: new Counter({
+      name: `${PREFIX}kube_request_failures_total`,
+      help: 'Requests to the kube-apiserver that got no answer, timed out, or were answered 429 or 5xx, by verb and code.',
+      labelNames: ['verb', 'code'],
+      registers,
+    }),
+    apiserverAvailable: new Gauge({
+      name: `${PREFIX}kube_apiserver_available`,
+      help: '1 while the kube-apiserver answers; 0 from its first failed request to the next answered one.',
       registers,
     }),
   };

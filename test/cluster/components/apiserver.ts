@@ -2,9 +2,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterPaths } from '../paths.ts';
 import { host, ports } from '../ports.ts';
-import { assertPortFree, startDetached, waitUntil, type Started } from '../process.ts';
+import { ClusterError } from '../errors.ts';
+import { readState, writeState, type ClusterState } from '../state.ts';
+import {
+  assertPortFree,
+  isAlive,
+  killProcess,
+  startDetached,
+  stopProcess,
+  waitUntil,
+  type Started,
+} from '../process.ts';
 import { AdminApi } from './kube-client.ts';
-import type { Pki } from './pki.ts';
+import { ensurePki, type Pki } from './pki.ts';
 
 const component = 'kube-apiserver';
 
@@ -65,4 +75,60 @@ function egressSelectorConfig(socket: string): string {
     `        uds: { udsName: ${JSON.stringify(socket)} }`,
     '',
   ].join('\n');
+}
+
+function apiserverOfState(paths: ClusterPaths): { state: ClusterState; index: number } {
+  const state = readState(paths);
+  const index = state?.components.findIndex((c) => c.component === component) ?? -1;
+  if (!state || index < 0) throw new ClusterError('CLUSTER_NOT_READY', component, 'not part of the running cluster');
+  return { state, index };
+}
+
+/**
+ * Stops the running cluster's kube-apiserver for real (its port closes): SIGKILL (a crash) or
+ * SIGTERM (a clean shutdown). Resolves when the process is gone. The state file keeps naming
+ * it, so `status` shows it STOPPED; `startStoppedApiserver` brings it back. etcd keeps every
+ * object meanwhile. A test that stops it restarts it in a `finally`: every other component and
+ * test of the cluster needs it.
+ */
+export async function stopApiserver(paths: ClusterPaths, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+  const { state, index } = apiserverOfState(paths);
+  const p = state.components[index]!;
+  if (signal === 'SIGKILL') await killProcess(p);
+  else await stopProcess(p, 30_000);
+}
+
+/**
+ * Freezes (SIGSTOP) or thaws (SIGCONT) the running cluster's kube-apiserver: a hung apiserver,
+ * whose port still accepts connections (the kernel completes the handshake) but which answers
+ * nothing. A test that freezes it thaws it in a `finally`.
+ */
+export function signalApiserver(paths: ClusterPaths, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  const { state, index } = apiserverOfState(paths);
+  const p = state.components[index]!;
+  if (!isAlive(p)) throw new ClusterError('CLUSTER_NOT_RUNNING', component, `cannot ${signal} a stopped apiserver`);
+  process.kill(p.pid, signal);
+}
+
+/**
+ * Starts the kube-apiserver `stopApiserver` stopped, as `up` does (same flags, port and PKI),
+ * and resolves when /readyz answers 200. When it runs (possibly frozen), thaws it and waits
+ * for /readyz: safe in a test's `finally`.
+ */
+export async function startStoppedApiserver(paths: ClusterPaths): Promise<void> {
+  const { state, index } = apiserverOfState(paths);
+  const p = state.components[index]!;
+  const pki = await ensurePki(paths.pki, join(paths.logs, 'pki.log'));
+  if (isAlive(p)) {
+    process.kill(p.pid, 'SIGCONT');
+    const api = new AdminApi(readFileSync(pki.caCert), pki.adminToken);
+    try {
+      await waitUntil(p, 'ready (/readyz)', async () => (await api.get('/readyz')).status === 200, 120_000);
+    } finally {
+      await api.close();
+    }
+    return;
+  }
+  state.components[index] = await startApiserver(paths, pki);
+  writeState(paths, state);
 }

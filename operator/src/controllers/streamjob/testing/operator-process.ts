@@ -34,9 +34,17 @@ export function startOperatorProcess(o: {
   defaultImage: string;
   logFile: string;
   killAfter?: { job: string; step: StatusWrite; generation?: number };
+  /** Set over the test's environment (e.g. KUBECONFIG: the operator under an identity of its own). */
+  env?: NodeJS.ProcessEnv;
+  /** More flags (e.g. --kube-request-timeout=3s). */
+  args?: readonly string[];
 }): OperatorProcess {
   const fd = openSync(o.logFile, 'a');
-  const env: NodeJS.ProcessEnv = { ...process.env, TRIBUTARY_LOG_LEVEL: process.env.SJ_LOG ? 'debug' : 'info' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TRIBUTARY_LOG_LEVEL: process.env.SJ_LOG ? 'debug' : 'info',
+    ...o.env,
+  };
   // Run from a checkout, not as a pod: no in-cluster config, no leader election default.
   delete env.KUBERNETES_SERVICE_HOST;
   const k = o.killAfter;
@@ -52,6 +60,7 @@ export function startOperatorProcess(o: {
       '--leader-elect=false',
       '--no-druid',
       `--default-image=${o.defaultImage}`,
+      ...(o.args ?? []),
     ],
     { env, stdio: ['ignore', fd, fd] },
   );
