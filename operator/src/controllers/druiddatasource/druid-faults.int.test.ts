@@ -139,16 +139,19 @@ describe('DruidDatasource under Druid faults (real Druid processes stopped and r
 
   /**
    * One outage of a Druid process: `before` synced ahead of it and changed during it, `during`
-   * created during it (its topic already holding rows). Asserts the bounded, visible outcome
-   * and returns the measured times.
+   * created during it (its topic already holding rows), `gone` synced ahead and deleted during
+   * it. Asserts the bounded, visible outcome and prints the measured times.
    */
   async function outage(service: DruidService, prefix: string, expectError: RegExp): Promise<void> {
     const paths = clusterPaths();
     const before = `${prefix}-before`;
     const during = `${prefix}-during`;
+    const gone = `${prefix}-gone`;
     const duringTopic = await filledTopic(during);
     const beforeDs = await make(before);
-    await waitFor(`${before} Synced before the outage`, () => synced(before), 30_000, 250);
+    const goneDs = await make(gone);
+    for (const name of [before, gone])
+      await waitFor(`${name} Synced before the outage`, () => synced(name), 30_000, 250);
     const linesBefore = logLines.length;
     const failuresBefore =
       (await metric('tributary_operator_druid_call_failures_total', { reason: 'DruidUnavailable' })) ?? 0;
@@ -161,6 +164,7 @@ describe('DruidDatasource under Druid faults (real Druid processes stopped and r
     try {
       await kube.patch(DruidDatasources, ns, before, { spec: { dimensions: ['country', 'page'] } });
       await make(during, { kafka: { bootstrapServers: kafka, topic: duringTopic } });
+      await kube.delete(DruidDatasources, ns, gone);
       for (const name of [before, during]) {
         const cur = await waitFor(
           `${name} Ready False DruidUnavailable`,
@@ -181,6 +185,18 @@ describe('DruidDatasource under Druid faults (real Druid processes stopped and r
         expect(await metric('tributary_operator_druid_unavailable', { name })).toBe(1);
         message = ready.message;
       }
+      // Deleted meanwhile: the finalizer stays until Druid has terminated the supervisor.
+      const stuck = await waitFor(
+        `${gone} TerminateFailed`,
+        async () => {
+          const x = await get(gone);
+          return condition(x, 'Ready')?.reason === 'TerminateFailed' ? x : undefined;
+        },
+        30_000,
+        100,
+      );
+      expect(stuck.metadata.finalizers).toContain('tributary.dev/druid-supervisor');
+      expect(condition(stuck, 'Ready')?.message).toMatch(expectError);
       const detectMs = Date.now() - t0;
       // Ride out several retries (≥ 6 failed syncs per object: past the backoff's doubling, at its cap).
       await waitFor(
@@ -201,6 +217,7 @@ describe('DruidDatasource under Druid faults (real Druid processes stopped and r
       expect(failures).toBeLessThanOrEqual(2 * (5 + Math.ceil(outageMs / druidRetry.maxMs) + 1));
       // One Event per object when the reason turned, however many retries.
       for (const name of [before, during]) expect(await evented(name, 'DruidUnavailable')).toBe(1);
+      expect(await evented(gone, 'TerminateFailed')).toBe(1);
       // One warning line for the URL (two objects, less than logEveryMs), no per-retry lines.
       const lines = logLines.slice(linesBefore);
       const warned = lines.filter((l) => l.level === 40 && l.msg.includes(`Druid at ${druidUrl} unavailable`));
@@ -213,7 +230,15 @@ describe('DruidDatasource under Druid faults (real Druid processes stopped and r
       restarted = true;
       const serving = Date.now();
       for (const name of [before, during]) await waitFor(`${name} Synced again`, () => synced(name), 120_000, 100);
+      await waitFor(
+        `${gone} finalized`,
+        async () =>
+          !(await kube.list<DruidDatasource>(DruidDatasources, ns)).items.some((d) => d.metadata.name === gone),
+        120_000,
+        100,
+      );
       const recoverMs = Date.now() - serving;
+      expect(await druid.getSupervisor(goneDs.spec.dataSource!)).toBeUndefined();
       const live = (await druid.getSupervisor(beforeDs.spec.dataSource!)) as unknown as {
         spec: { dataSchema: { dimensionsSpec: { dimensions: unknown[] } } };
       };
@@ -235,7 +260,7 @@ describe('DruidDatasource under Druid faults (real Druid processes stopped and r
       process.stderr.write(
         `[druid-faults] ${service} down: stop took ${secs(stoppedMs)}; detect ${secs(detectMs)} (both objects ` +
           `DruidUnavailable); ${failures} failed syncs in ${secs(outageMs)}; restart took ${secs(serving - t1)}; ` +
-          `recover ${secs(recoverMs)} after it serves (both Synced); ${rows} rows in SQL ${secs(rowsMs)} after it ` +
+          `recover ${secs(recoverMs)} after it serves (both Synced, the deleted one finalized); ${rows} rows in SQL ${secs(rowsMs)} after it ` +
           `serves. Ready: ${message}\n`,
       );
     } finally {
@@ -249,7 +274,7 @@ describe('DruidDatasource under Druid faults (real Druid processes stopped and r
       30_000,
       250,
     );
-    for (const id of [beforeDs.spec.dataSource!, duringTopic]) await druid.shutdownTasks(id);
+    for (const id of [beforeDs.spec.dataSource!, goneDs.spec.dataSource!, duringTopic]) await druid.shutdownTasks(id);
   }
 
   it('router stopped: DruidUnavailable with the URL and error, one Event and log line, backoff; syncs on return', async () => {

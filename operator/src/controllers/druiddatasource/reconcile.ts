@@ -20,7 +20,7 @@
 //    (druid-outage.ts: 1 s doubling to 30 s by default, controller option druidRetry), logged
 //    once per Druid URL when it starts and then at most every 30 s. A deletion with
 //    deletionPolicy Terminate keeps its finalizer until Druid has terminated the supervisor
-//    (TerminateFailed, retried through the queue's backoff). Druid rejecting the spec (4xx):
+//    (TerminateFailed, retried with the same backoff, log and Event). Druid rejecting the spec (4xx):
 //    SpecRejected with Druid's text, Synced False, an Event when the text changes, looked at
 //    again in 5 min or at a spec edit. Credentials unusable: the reason, an Event, retried.
 //  * Polls a settled supervisor every pollIntervalMs (30 s), every 5 s (or pollIntervalMs if
@@ -44,7 +44,15 @@ import type { DruidClient } from '../../druid/client.ts';
 import { DruidError } from '../../druid/errors.ts';
 import type { SupervisorSpec } from '../../druid/types.ts';
 import { act, actOnDeletion } from './act.ts';
-import { claimRetryMs, decide, decideDeletion, deletionReadsLive, druidFailure, nextPollMs } from './decide.ts';
+import {
+  claimRetryMs,
+  decide,
+  decideDeletion,
+  deletionReadsLive,
+  druidFailure,
+  nextPollMs,
+  type FailureReason,
+} from './decide.ts';
 import { CredentialsError, type DruidClients } from './druid-clients.ts';
 import { DruidOutages, type DruidRetryOptions } from './druid-outage.ts';
 import type { DruidMetrics } from './metrics.ts';
@@ -92,7 +100,7 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
     const id = dataSourceOf(ds);
     const log = ctx.logger.child({ supervisor: id });
 
-    if (isBeingDeleted(ds)) return finalize(ds, id, log);
+    if (isBeingDeleted(ds)) return finalize(ds, key, id, log);
     const current = hasFinalizer(ds, supervisorFinalizer)
       ? ds
       : await addFinalizer(deps.kube, DruidDatasources, ds, supervisorFinalizer);
@@ -131,20 +139,40 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
           await deps.events.warning(current, failure.reason, err.message);
         return { requeueAfter: failure.afterMs }; // a spec edit re-triggers us sooner
       }
-      const step = outages.failed(key, client.url, now());
-      const message = `${err.message} (retrying with backoff, at most every ${Math.round(outages.maxMs / 1000)}s)`;
-      deps.metrics.druidUnavailable.set({ namespace: current.metadata.namespace, name: current.metadata.name }, 1);
-      await record.failed(current, failure.reason, message, hash);
-      if (prevReason !== failure.reason) await deps.events.warning(current, failure.reason, message);
-      if (step.log)
-        log.warn(
-          { druid: client.url, reason: failure.reason, since: step.since.toISOString(), failures: step.failures },
-          `Druid at ${client.url} unavailable; retrying with backoff (next in ${step.retryInMs} ms, ` +
-            `at most every ${outages.maxMs} ms; logged again at most every ${outages.logEveryMs} ms): ${err.message}`,
-        );
-      return { requeueAfter: step.retryInMs };
+      return { requeueAfter: await retryLater(current, key, client.url, failure.reason, '', err, hash, log) };
     }
   };
+
+  /**
+   * A Druid call to retry with backoff (Druid down, failing, refusing credentials; a terminate):
+   * status and gauge every time, the Event when the reason turns, the log line when the URL's
+   * throttle allows. Returns the delay before the next attempt.
+   */
+  async function retryLater(
+    ds: DruidDatasource,
+    key: string,
+    url: string,
+    reason: FailureReason,
+    what: string,
+    err: DruidError,
+    hash: string | undefined,
+    log: Logger,
+  ): Promise<number> {
+    const step = outages.failed(key, url, now());
+    const message = `${what}${err.message} (retrying with backoff, at most every ${Math.round(outages.maxMs / 1000)}s)`;
+    if (err.retriable || err.code === 'DRUID_ERR_UNAUTHORIZED')
+      deps.metrics.druidUnavailable.set({ namespace: ds.metadata.namespace, name: ds.metadata.name }, 1);
+    const prevReason = readyReason(ds);
+    await record.failed(ds, reason, message, hash);
+    if (prevReason !== reason) await deps.events.warning(ds, reason, message);
+    if (step.log)
+      log.warn(
+        { druid: url, reason, since: step.since.toISOString(), failures: step.failures },
+        `Druid at ${url} unavailable; retrying with backoff (next in ${step.retryInMs} ms, ` +
+          `at most every ${outages.maxMs} ms; logged again at most every ${outages.logEveryMs} ms): ${what}${err.message}`,
+      );
+    return step.retryInMs;
+  }
 
   /** After a sync that reached Druid: an outage recorded in status or in memory ends (Event, log, gauge). */
   async function druidAnswered(ds: DruidDatasource, key: string, url: string, log: Logger): Promise<void> {
@@ -172,7 +200,7 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
     }
   }
 
-  async function finalize(ds: DruidDatasource, id: string, log: Logger): Promise<void> {
+  async function finalize(ds: DruidDatasource, key: string, id: string, log: Logger): Promise<ReconcileResult | void> {
     if (!hasFinalizer(ds, supervisorFinalizer)) return;
     // Credentials are needed only to terminate; their failure propagates (retried, finalizer kept).
     const client = deletionReadsLive(ds) ? await deps.druid.for(ds) : undefined;
@@ -181,16 +209,21 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
     try {
       await actOnDeletion(client, deps.events, ds, id, action);
     } catch (err) {
-      if (err instanceof DruidError) {
-        await record.failed(ds, 'TerminateFailed', err.message, ds.status?.lastSyncedSpecHash);
-        await deps.events.warning(ds, 'TerminateFailed', `cannot terminate Druid supervisor ${id}: ${err.message}`);
-      }
-      throw err; // the finalizer stays until Druid has terminated it
+      if (!(err instanceof DruidError) || !client) throw err;
+      deps.metrics.druidCallFailures.inc({ reason: 'TerminateFailed' });
+      // The finalizer stays until Druid has terminated the supervisor.
+      const what = `cannot terminate Druid supervisor ${id}: `;
+      const hash = ds.status?.lastSyncedSpecHash;
+      return { requeueAfter: await retryLater(ds, key, client.url, 'TerminateFailed', what, err, hash, log) };
     }
+    if (client && outages.recovered(key, client.url))
+      log.info({ druid: client.url }, `Druid at ${client.url} answers again`);
     if (action.kind === 'retain-claimed')
       log.info({ conflict: action.conflict }, 'finalized without terminating a supervisor owned elsewhere');
     else log.info({ policy: ds.spec.deletionPolicy }, 'finalized');
     deps.metrics.forget(ds.metadata.namespace, ds.metadata.name);
+    outages.forget(key);
+    rejected.delete(key);
     await removeFinalizer(deps.kube, DruidDatasources, ds, supervisorFinalizer);
   }
 }
