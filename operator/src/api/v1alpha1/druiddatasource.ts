@@ -87,7 +87,7 @@ export interface DruidCondition extends Condition {
    */
   type: string;
   /**
-   * Machine-readable CamelCase cause, e.g. InSync, Running, Suspended, DruidUnavailable.
+   * Machine-readable CamelCase cause, e.g. InSync, Running, Suspended, DruidUnavailable, SpecRejected.
    * @maxLength 1024
    */
   reason: string;
@@ -337,8 +337,11 @@ export interface DruidDatasourceStatus {
   lastError?: string;
   /**
    * Synced (the supervisor matches the spec; reasons InSync, SpecRejected, CredentialsUnavailable,
-   * DruidUnavailable, DruidUnauthorized, TerminateFailed) and Ready (running and healthy, or suspended as asked;
-   * else the supervisor state or the failure).
+   * InsecureCredentials, ClaimedElsewhere, DruidUnavailable, DruidUnauthorized, TerminateFailed) and Ready (running
+   * and healthy, or suspended as asked; else the supervisor state or the failure). DruidUnavailable (Druid
+   * unreachable or answering 5xx): the message names the URL called and Druid's error; retried with a backoff of 1 s
+   * doubling to 30 s until Druid answers. SpecRejected: Druid's own message; the spec is sent again when it changes
+   * or after 5 minutes.
    * @xKubernetesListType map
    * @xKubernetesListMapKeys ["type"]
    */
