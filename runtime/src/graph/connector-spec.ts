@@ -129,6 +129,12 @@ export interface KafkaSinkSpec {
   transactionalIdPrefix?: string;
   /** Kafka transaction timeout (ms, ≤ the broker's transaction.max.timeout.ms); default 900000. */
   transactionTimeoutMs?: number;
+  /**
+   * Exactly-once: how long the brokers may refuse or not answer while the sink recovers its
+   * transactions at start (commits the restored checkpoint's, fences earlier runs') before it
+   * fails with TRIB_SINK_COMMIT_FAILED; meanwhile it warns and reports the outage. Default 30s.
+   */
+  brokerUnreachableTimeout?: string;
 }
 
 export interface ConsoleSinkSpec {

@@ -60,6 +60,15 @@ describe('DependencyUnavailable', () => {
     );
   });
 
+  it('a slot still starting says nothing by its silence, but is heard when it names an outage', () => {
+    const starting = { state: 'CREATED' } as unknown as StatusResponse;
+    expect(dependencyState({ runtime: starting })).toBeUndefined();
+    const waiting = { state: 'CREATED', unavailable: [kafka] } as unknown as StatusResponse;
+    expect(dependencyState({ runtime: waiting })?.reason).toBe('KafkaUnavailable');
+    const slots = new Map<number, SlotRuntime>([[1, { state: 'CREATED' }]]);
+    expect(dependencyState({ runtime: slot0(), slotRuntime: slots })?.unavailable).toBe(false);
+  });
+
   it('a dependency this operator does not know by name still shows', () => {
     const odd = { ...kafka, dependency: 'ldap' } as unknown as DependencyOutage;
     expect(dependencyState({ runtime: slot0([odd]) })?.reason).toBe('Unavailable');

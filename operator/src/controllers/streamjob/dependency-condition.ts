@@ -58,13 +58,19 @@ function describe(m: Merged): string {
 }
 
 /**
- * The condition as the slots report it; undefined when no slot answered (nothing to say).
+ * The condition as the slots report it: every RUNNING slot, and any slot naming an outage;
+ * undefined when none of them answered (nothing to say).
  * Reason: the dependency of the oldest outage.
  */
 export function dependencyState(obs: Pick<Observation, 'runtime' | 'slotRuntime'>): DependencyState | undefined {
   const reports = new Map<number, readonly DependencyOutage[]>();
-  if (obs.runtime) reports.set(0, obs.runtime.unavailable ?? []);
-  for (const [slot, rt] of obs.slotRuntime ?? []) if ('state' in rt) reports.set(slot, rt.unavailable ?? []);
+  // A slot still starting has not met its dependencies yet: its silence says nothing (else a
+  // restart during an outage would clear the condition until the new slot tries and fails).
+  const heard = (state: string, unavailable: readonly DependencyOutage[] | undefined): boolean =>
+    state === 'RUNNING' || (unavailable?.length ?? 0) > 0;
+  if (obs.runtime && heard(obs.runtime.state, obs.runtime.unavailable)) reports.set(0, obs.runtime.unavailable ?? []);
+  for (const [slot, rt] of obs.slotRuntime ?? [])
+    if ('state' in rt && heard(rt.state, rt.unavailable)) reports.set(slot, rt.unavailable ?? []);
   if (reports.size === 0) return undefined;
   const merged = merge(reports);
   const first = merged[0];

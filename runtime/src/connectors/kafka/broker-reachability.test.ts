@@ -26,10 +26,13 @@ describe('broker reachability of a Kafka source', () => {
     let now = 1_000;
     const r = new BrokerReachability(30_000, () => now);
     const brokers = ['127.0.0.1:19092', '127.0.0.1:19093'];
+    expect(r.reached(), 'nothing to recover from yet').toBe(false);
     expect(r.crashed(refused(), brokers)).toBeUndefined();
     now += 29_999;
     expect(r.crashed(refused(), brokers)).toBeUndefined();
-    r.reached();
+    expect(r.since, 'the outage (reported as such) starts at the first crash').toBe(1_000);
+    expect(r.reached(), 'a fetch after crashes: the outage is over').toBe(true);
+    expect(r.since).toBeUndefined();
     now += 10_000;
     expect(r.crashed(refused(), brokers), 'the count starts at the first crash after a fetch').toBeUndefined();
     now += 29_999;

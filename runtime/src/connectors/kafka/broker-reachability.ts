@@ -34,9 +34,16 @@ export class BrokerReachability {
     this.#now = now;
   }
 
-  /** A fetch was answered: the brokers are reachable. */
-  reached(): void {
+  /** A fetch was answered: the brokers are reachable. True when they were not until now. */
+  reached(): boolean {
+    const was = this.#since !== undefined;
     this.#since = undefined;
+    return was;
+  }
+
+  /** Since when (epoch ms) the brokers refuse or drop the consumer; undefined while they answer. */
+  get since(): number | undefined {
+    return this.#since;
   }
 
   /**

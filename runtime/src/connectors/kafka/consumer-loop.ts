@@ -45,6 +45,10 @@ export interface FetchHandler {
   room(partition: number): Promise<void> | undefined;
   /** The consumer failed for good (kafkajs will not restart it, or its brokers stayed away). */
   failed(err: unknown): void;
+  /** Its brokers refused or dropped it since `sinceMs` (epoch ms); kafkajs restarts it within the bound. */
+  unreachable?(sinceMs: number, err: unknown): void;
+  /** A fetch answered again after unreachable(). */
+  reachable?(): void;
   /** The loop stops: resolve what room() handed out, so a waiting batch sees it and gives up. */
   stopping(): void;
 }
@@ -95,11 +99,14 @@ export class ConsumerLoop {
       for (const [partition, offset] of this.next) consumer.seek({ topic, partition, offset: offset.toString() });
     });
     const reach = new BrokerReachability(opts.unreachableMs);
-    consumer.on(consumer.events.FETCH, () => reach.reached());
+    consumer.on(consumer.events.FETCH, () => {
+      if (reach.reached()) handler.reachable?.();
+    });
     consumer.on(consumer.events.CRASH, (e) => {
       if (this.stopped) return;
       const gone = reach.crashed(e.payload.error, opts.brokers);
       if (!e.payload.restart || gone) handler.failed(gone ?? e.payload.error);
+      else if (reach.since !== undefined) handler.unreachable?.(reach.since, e.payload.error);
     });
     void consumer
       .run({

@@ -34,6 +34,8 @@ export type FromFetchThread =
       records: PackedRecords | null;
     }
   | { kind: 'failed'; error: CrossedError }
+  | { kind: 'unreachable'; sinceMs: number; error: CrossedError }
+  | { kind: 'reachable' }
   | { kind: 'log'; entry: LogEntry }
   | { kind: 'stopped' };
 

@@ -113,6 +113,12 @@ export class FetchThread implements Fetcher {
         case 'failed':
           if (!this.stopping) handler.failed(uncrossedError(m.error));
           break;
+        case 'unreachable':
+          handler.unreachable?.(m.sinceMs, uncrossedError(m.error));
+          break;
+        case 'reachable':
+          handler.reachable?.();
+          break;
         case 'stopped':
           stopped.resolve();
           void this.worker.terminate();

@@ -46,6 +46,8 @@ const loop = new ConsumerLoop(createKafka(data.loop.brokers, data.clientId, post
   },
   room: () => (unacked < data.inFlight ? undefined : new Promise<void>((r) => roomWaiters.push(r))),
   failed: (e) => post({ kind: 'failed', error: crossedError(e) }),
+  unreachable: (sinceMs, e) => post({ kind: 'unreachable', sinceMs, error: crossedError(e) }),
+  reachable: () => post({ kind: 'reachable' }),
   stopping: wakeRoom,
 });
 

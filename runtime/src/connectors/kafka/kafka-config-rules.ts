@@ -63,9 +63,20 @@ const sink: SinkConfigRule = {
   check(c, s, p) {
     c.keys(
       s,
-      ['brokers', 'topic', 'key', 'format', 'clientId', 'delivery', 'transactionalIdPrefix', 'transactionTimeoutMs'],
+      [
+        'brokers',
+        'topic',
+        'key',
+        'format',
+        'clientId',
+        'delivery',
+        'transactionalIdPrefix',
+        'transactionTimeoutMs',
+        'brokerUnreachableTimeout',
+      ],
       p,
     );
+    c.duration(s, 'brokerUnreachableTimeout', p, { positive: true });
     checkDelivery(c, s, p);
     c.string(s, 'transactionalIdPrefix', p, false);
     if (

@@ -328,6 +328,7 @@ export class KafkaSource implements SourceReader {
         this.ctx.wake();
       },
       stopping: () => this.queues.releaseSpace(),
+      ...limits.consumerOutages(this.ctx.reportOutage, this.waiter, this.bounds, current),
     };
   }
 

@@ -14,6 +14,7 @@ import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import type { Logger } from 'pino';
 import { topicPartitions } from './admin-lookups.ts';
 import { BROKERS_UNREACHABLE_FAIL_MS, isConnectionError } from './broker-reachability.ts';
+import type { FetchHandler } from './consumer-loop.ts';
 import { missingTopicBackoffMs, type WatchBounds, type WatchTrouble } from './topic-watch.ts';
 
 export const TOPIC_MISSING_FAIL_MS = 5 * 60_000;
@@ -64,6 +65,32 @@ export function troubleOutage(w: Waiter, t: WatchTrouble & { kind: 'unreachable'
     // Stable while the outage lasts (status is written when it changes): no growing duration.
     error: `${t.unanswered ? 'no answer from the brokers' : message(t.error)} (looking up topic ${w.topic})`,
     bound: `fails after brokerUnreachableTimeout ${formatDuration(b.unreachableMs)}`,
+  };
+}
+
+/** The consumer's side of the outage (its brokers refuse or drop it), for a FetchHandler of this consumer. */
+export function consumerOutages(
+  report: ReportOutage | undefined,
+  w: Waiter,
+  b: WatchBounds,
+  current: () => boolean,
+): Pick<FetchHandler, 'unreachable' | 'reachable'> {
+  if (!report) return {};
+  return {
+    unreachable: (sinceMs, err) => {
+      if (!current()) return;
+      report({
+        dependency: 'kafka',
+        component: `source "${w.source}"`,
+        target: `brokers ${w.brokers}`,
+        since: new Date(sinceMs).toISOString(),
+        error: `${message(err)} (consumer of topic ${w.topic})`,
+        bound: `fails after brokerUnreachableTimeout ${formatDuration(b.unreachableMs)}`,
+      });
+    },
+    reachable: () => {
+      if (current()) report(undefined);
+    },
   };
 }
 

@@ -47,6 +47,10 @@
 // run's open transaction counts the abort, with the bytes that run's open-transactions file
 // last recorded); a job that fails leaves its transactions to the recovery and counts nothing.
 import { scopedKafkaId } from './id-scope.ts';
+import { BROKERS_UNREACHABLE_FAIL_MS } from './broker-reachability.ts';
+import { brokerList } from './client.ts';
+import { untilBrokersAnswer } from './broker-wait.ts';
+import { parseDuration } from '../../graph/duration.ts';
 import { childOf } from '../../checkpoint/storage/state-uri.ts';
 import type { Message, Transaction } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
@@ -138,7 +142,16 @@ export class TransactionalKafkaSink implements SinkWriter {
     });
     await this.producers.init();
     try {
-      await this.recover(ctx.restoredCommittables ?? []);
+      // Idempotent (a restart runs it again): brokers away at start are waited for, within the bound.
+      await untilBrokersAnswer(() => this.recover(ctx.restoredCommittables ?? []), {
+        component: `sink "${ctx.sinkName}"`,
+        brokers: brokerList(this.spec.brokers).join(','),
+        what: 'recovering its Kafka transactions',
+        boundMs: parseDuration(this.spec.brokerUnreachableTimeout) ?? BROKERS_UNREACHABLE_FAIL_MS,
+        boundName: 'brokerUnreachableTimeout',
+        logger: ctx.logger,
+        ...(ctx.reportOutage ? { report: ctx.reportOutage } : {}),
+      });
     } catch (e) {
       if (e instanceof TributaryError) throw e;
       throw new TributaryError(
