@@ -216,8 +216,16 @@ export class Supervisor {
     const o = this.o;
     const p = o.config.parallelism;
     const deploymentId = `${o.config.jobName}-${this.runId}-a${attempt}`;
-    const latest =
-      attempt === 1 ? undefined : await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir);
+    let latest: string | undefined;
+    // State storage that cannot be read (S3 away) fails this attempt, never starts it fresh: the
+    // restart policy retries with backoff and gives up at its limit, naming the storage's error.
+    if (attempt > 1)
+      try {
+        latest = await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        return `cannot find the latest checkpoint in ${o.config.stateDir}: ${code ? `${code}: ` : ''}${(e as Error).message}`;
+      }
     const restoreFrom = latest === undefined || latest === this.baseline ? o.restoreFrom : latest;
     const cfg: JobConfig = { ...o.config, ...(restoreFrom ? { restoreFrom } : {}) };
     const cfgFile = join(this.workDir, `job-a${attempt}.json`);

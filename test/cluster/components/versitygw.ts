@@ -10,7 +10,17 @@ import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/clie
 import { ClusterError } from '../errors.ts';
 import { cacheRoot, versions, type ClusterPaths } from '../paths.ts';
 import { host, ports } from '../ports.ts';
-import { assertPortFree, runToLog, startDetached, waitUntil, type Started } from '../process.ts';
+import {
+  assertPortFree,
+  isAlive,
+  killProcess,
+  portOpen,
+  runToLog,
+  startDetached,
+  waitUntil,
+  type Started,
+} from '../process.ts';
+import { readState, writeState, type ClusterState } from '../state.ts';
 
 const component = 's3';
 
@@ -89,10 +99,10 @@ export function s3Client(keys: S3Keys): S3Client {
   });
 }
 
-export async function startVersitygw(paths: ClusterPaths): Promise<Started> {
+/** Starts the gateway with root `keys` (other ones than the cluster's revoke its keys while it runs). */
+export async function startVersitygw(paths: ClusterPaths, keys: S3Keys = s3Keys(paths)): Promise<Started> {
   await assertPortFree(component, ports.s3);
   mkdirSync(paths.s3Data, { recursive: true });
-  const keys = s3Keys(paths);
   const p = startDetached(
     component,
     versitygwPath(),
@@ -112,8 +122,10 @@ export async function startVersitygw(paths: ClusterPaths): Promise<Started> {
       },
       30_000,
     );
-    const have = await client.send(new ListBucketsCommand({}));
-    if (!have.Buckets?.some((b) => b.Name === s3Bucket))
+    // Under other root keys the bucket stays as it is: it belongs to the cluster's account.
+    const have =
+      keys.accessKeyId === s3Keys(paths).accessKeyId ? await client.send(new ListBucketsCommand({})) : undefined;
+    if (have && !have.Buckets?.some((b) => b.Name === s3Bucket))
       await client.send(new CreateBucketCommand({ Bucket: s3Bucket }));
   } finally {
     client.destroy();
@@ -130,4 +142,50 @@ export function s3Env(paths: ClusterPaths): Record<string, string> {
     TRIBUTARY_S3_ACCESS_KEY_ID: keys.accessKeyId,
     TRIBUTARY_S3_SECRET_ACCESS_KEY: keys.secretAccessKey,
   };
+}
+
+function gatewayOfState(paths: ClusterPaths): { state: ClusterState; index: number } {
+  const state = readState(paths);
+  const index = state?.components.findIndex((c) => c.component === component) ?? -1;
+  if (!state || index < 0)
+    throw new ClusterError('CLUSTER_NOT_READY', component, 'not part of the running cluster (up --with s3)');
+  return { state, index };
+}
+
+/**
+ * Kills the running cluster's S3 gateway (SIGKILL: its port closes, connections are refused) and
+ * waits until it is gone; the state file keeps naming it, so `restartVersitygw` brings it back
+ * on the same port and data folder. Only for a cluster no other test shares.
+ */
+export async function stopVersitygw(paths: ClusterPaths): Promise<void> {
+  const { state, index } = gatewayOfState(paths);
+  await killGateway(state.components[index]!);
+}
+
+/** SIGKILL, then until its port is closed: the leader shows as exited while Go's threads still hold the socket. */
+async function killGateway(p: Started): Promise<void> {
+  if (isAlive(p)) process.kill(p.pid, 'SIGCONT');
+  await killProcess(p);
+  for (let i = 0; i < 100 && (await portOpen(ports.s3, host)); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
+/** Freezes (SIGSTOP: the port accepts, nothing answers) or thaws the running gateway. */
+export function signalVersitygw(paths: ClusterPaths, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  const { state, index } = gatewayOfState(paths);
+  const p = state.components[index]!;
+  if (!isAlive(p)) throw new ClusterError('CLUSTER_NOT_RUNNING', component, `cannot ${signal} a stopped S3 gateway`);
+  process.kill(p.pid, signal);
+}
+
+/**
+ * (Re)starts the gateway with root `keys` (default: the cluster's own, as `up` started it) and
+ * resolves once it serves S3; a running one is killed first. Started with other keys, every
+ * client holding the cluster's keys is refused (InvalidAccessKeyId) — a revoked or rotated key.
+ */
+export async function restartVersitygw(paths: ClusterPaths, keys: S3Keys = s3Keys(paths)): Promise<void> {
+  const { state, index } = gatewayOfState(paths);
+  const p = state.components[index]!;
+  await killGateway(p);
+  state.components[index] = await startVersitygw(paths, keys);
+  writeState(paths, state);
 }
