@@ -8,7 +8,7 @@
 // A failed write fails the job (TRIB_KUDU_* codes) on the next write, barrier or close. Kudu
 // unavailable (masters down, a tablet server that refuses or does not answer) is retried within
 // `timeout` per operation, with a warning while it lasts and the outage reported to the slot
-// (kudu-sink-outage.ts); past the bound the error names the sink, its masters and the server.
+// (kudu-outage.ts); past the bound the error names the sink, its masters and the server.
 // With `deleteWhen`, a record the expression holds for deletes its key's row instead (as a
 // delete-ignore: deleting an absent row, e.g. on replay, is not an error); deletes and upserts
 // share the batches, so the operations of one key stay in order.
@@ -26,7 +26,7 @@ import { loadKuduClient } from './client/load-client.ts';
 import type { Operation } from './client/row-operations.ts';
 import type { KuduTable } from './client/table-metadata.ts';
 import { openOrCreateTable } from './kudu-table-setup.ts';
-import { KuduSinkOutage } from './kudu-sink-outage.ts';
+import { KuduOutage } from './kudu-outage.ts';
 
 export class KuduSink implements SinkWriter {
   private readonly sinkName: string;
@@ -42,7 +42,7 @@ export class KuduSink implements SinkWriter {
   private accepted = 0;
   private acknowledged = 0;
   private wake: () => void = () => undefined;
-  private outage: KuduSinkOutage | undefined;
+  private outage: KuduOutage | undefined;
 
   constructor(sinkName: string, spec: KuduSinkSpec) {
     this.sinkName = sinkName;
@@ -60,8 +60,9 @@ export class KuduSink implements SinkWriter {
       (m) => m.trim(),
     );
     const timeoutMs = parseDuration(this.spec.timeout) ?? 30_000;
-    const outage = new KuduSinkOutage({
-      sink: this.sinkName,
+    const outage = new KuduOutage({
+      role: 'sink',
+      name: this.sinkName,
       table: this.spec.table,
       masters: masters.join(','),
       timeoutMs,

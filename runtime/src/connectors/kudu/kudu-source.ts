@@ -14,6 +14,9 @@
 // last key the server returned (tablet-scanner.ts). `predicates` run in the tablet servers.
 // Values: int64 and unixtime_micros become numbers when exact (|v| ≤ 2^53), else decimal
 // strings; binary becomes base64; the rest as the client reads them.
+// Kudu unavailable (masters down, a tablet server that refuses or does not answer) is retried
+// within `timeout` per operation, with a warning while it lasts and the outage reported to the
+// slot (kudu-outage.ts); past the bound the error names the source, its masters and the server.
 import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSourceSpec } from '../../graph/spec.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
@@ -24,6 +27,7 @@ import type { KuduTable } from './client/table-metadata.ts';
 import type { ScanPredicate } from './client/scan-predicates.ts';
 import type { ScannedRow } from './client/tablet-scanner.ts';
 import { scanPredicatesOf } from './kudu-spec-values.ts';
+import { KuduOutage } from './kudu-outage.ts';
 
 interface KuduPosition {
   kind: 'kudu-tablets';
@@ -68,6 +72,7 @@ export class KuduSource implements SourceReader {
   private fetching = false;
   private scanEnded = false;
   private failure: unknown;
+  private outage: KuduOutage | undefined;
 
   constructor(name: string, spec: KuduSourceSpec) {
     this.name = name;
@@ -86,14 +91,34 @@ export class KuduSource implements SourceReader {
         if (!seen || seen.emitted < q.emitted) this.restoredPartial.set(q.tablet, q);
       }
     }
+    const masters = masterList(this.spec.masters);
+    const timeoutMs = parseDuration(this.spec.timeout) ?? 300_000;
+    const outage = new KuduOutage({
+      role: 'source',
+      name: this.name,
+      table: this.spec.table,
+      masters: masters.join(','),
+      timeoutMs,
+      timeoutText: this.spec.timeout ?? '5m',
+      logger: ctx.logger,
+      ...(ctx.reportOutage ? { report: ctx.reportOutage } : {}),
+    });
+    this.outage = outage;
     this.client = new (await loadKuduClient())({
-      masters: masterList(this.spec.masters),
-      operationTimeoutMs: parseDuration(this.spec.timeout) ?? 300_000,
+      masters,
+      operationTimeoutMs: timeoutMs,
+      onRetry: (what, err, startedAt) => outage.retry(what, err, startedAt),
       ...clientTls(this.spec.tls),
     });
-    this.table = await this.client.openTable(this.spec.table);
-    this.predicates = scanPredicatesOf(this.name, this.table, this.spec.predicates);
-    const tablets = await this.client.tabletIds(this.table);
+    let tablets: string[];
+    try {
+      this.table = await this.client.openTable(this.spec.table);
+      this.predicates = scanPredicatesOf(this.name, this.table, this.spec.predicates);
+      tablets = await this.client.tabletIds(this.table);
+    } catch (err) {
+      throw outage.failed(`opening table "${this.spec.table}"`, err);
+    }
+    outage.ok();
     this.queue = tablets.filter((t, i) => i % ctx.parallelism === ctx.slot && !this.done.has(t));
     ctx.logger.info(
       { source: this.name, table: this.spec.table, tablets: tablets.length, mine: this.queue.length },
@@ -174,6 +199,7 @@ export class KuduSource implements SourceReader {
     scan
       .next()
       .then((r) => {
+        this.outage?.ok();
         if (r.done) this.scanEnded = true;
         else {
           let rows = r.value;
@@ -186,7 +212,7 @@ export class KuduSource implements SourceReader {
         }
       })
       .catch((err: unknown) => {
-        this.failure ??= err;
+        this.failure ??= this.outage ? this.outage.failed(`scanning tablet ${current.tablet}`, err) : err;
       })
       .finally(() => {
         this.fetching = false;

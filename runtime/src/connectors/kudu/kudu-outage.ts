@@ -1,8 +1,8 @@
-// What the kudu sink says while Kudu does not take its writes: the client retries every operation
-// (a batch's write, the table's opening) within the sink's `timeout`; this turns those retries
+// What a kudu sink or source says while Kudu does not answer: the client retries every operation
+// (a batch's write, a tablet's scan, the table's opening) within the connector's `timeout`; this turns those retries
 // into a warning when the trouble has lasted a moment and then at most every 30 s (a third of the
 // bound if shorter) — never one line per retry — an outage reported to the slot (core/outage.ts)
-// for as long as it lasts, and, once the bound has passed, an error naming the sink, its masters
+// for as long as it lasts, and, once the bound has passed, an error naming the connector, its masters
 // and the server that did not answer. A short blip (a leader moving, retried within a second)
 // stays silent.
 import type { Logger } from 'pino';
@@ -10,8 +10,10 @@ import { TributaryError } from '../../errors.ts';
 import type { DependencyOutage, ReportOutage } from '../../core/outage.ts';
 import { isRetriable } from './client/connection.ts';
 
-export interface KuduSinkOutageOptions {
-  readonly sink: string;
+export interface KuduOutageOptions {
+  readonly role: 'sink' | 'source';
+  /** The sink's or source's name. */
+  readonly name: string;
   readonly table: string;
   /** The masters as configured, comma-separated. */
   readonly masters: string;
@@ -27,15 +29,15 @@ export interface KuduSinkOutageOptions {
 /** Trouble shorter than this (a leader change retried at once) is not an outage. */
 const graceMs = 1_000;
 
-export class KuduSinkOutage {
-  private readonly o: KuduSinkOutageOptions;
+export class KuduOutage {
+  private readonly o: KuduOutageOptions;
   private readonly now: () => number;
   private readonly masterSet: Set<string>;
   /** When the current trouble started (its first failed attempt); undefined while writes succeed. */
   private since: number | undefined;
   private lastWarn: number | undefined;
 
-  constructor(o: KuduSinkOutageOptions) {
+  constructor(o: KuduOutageOptions) {
     this.o = o;
     this.now = o.now ?? Date.now;
     this.masterSet = new Set(o.masters.split(',').map((m) => m.trim()));
@@ -62,20 +64,26 @@ export class KuduSinkOutage {
     const outage = this.outage(err);
     const seconds = Math.round((now - this.since) / 1000);
     this.o.logger.warn(
-      { sink: this.o.sink, table: this.o.table, target: outage.target, error: outage.error, forSeconds: seconds },
-      `kudu sink "${this.o.sink}": ${outage.target} unavailable for ${seconds} s ${what}: ${outage.error}; retrying, ${this.bound}`,
+      {
+        [this.o.role]: this.o.name,
+        table: this.o.table,
+        target: outage.target,
+        error: outage.error,
+        forSeconds: seconds,
+      },
+      `kudu ${this.o.role} "${this.o.name}": ${outage.target} unavailable for ${seconds} s ${what}: ${outage.error}; retrying, ${this.bound}`,
     );
     this.o.report?.(outage);
   }
 
-  /** An operation succeeded: an outage this sink reported is over. */
+  /** An operation succeeded: an outage this connector reported is over. */
   ok(): void {
     if (this.since === undefined) return;
     if (this.lastWarn !== undefined) {
       const seconds = ((this.now() - this.since) / 1000).toFixed(1);
       this.o.logger.info(
-        { sink: this.o.sink, table: this.o.table, masters: this.o.masters, afterSeconds: Number(seconds) },
-        `kudu sink "${this.o.sink}": writes to table "${this.o.table}" succeed again after ${seconds} s`,
+        { [this.o.role]: this.o.name, table: this.o.table, masters: this.o.masters, afterSeconds: Number(seconds) },
+        `kudu ${this.o.role} "${this.o.name}": ${this.o.role === 'sink' ? 'writes to' : 'reads of'} table "${this.o.table}" succeed again after ${seconds} s`,
       );
       this.o.report?.(undefined);
     }
@@ -93,7 +101,7 @@ export class KuduSinkOutage {
     const target = this.outage(err).target;
     return new TributaryError(
       err.code,
-      `sink "${this.o.sink}": ${what} failed: ${target} unavailable (timeout ${this.o.timeoutText}, table "${this.o.table}"): ${oneLine(err)}`,
+      `${this.o.role} "${this.o.name}": ${what} failed: ${target} unavailable (timeout ${this.o.timeoutText}, table "${this.o.table}"): ${oneLine(err)}`,
       { cause: err },
     );
   }
@@ -101,7 +109,7 @@ export class KuduSinkOutage {
   private outage(err: unknown): DependencyOutage {
     return {
       dependency: 'kudu',
-      component: `sink "${this.o.sink}"`,
+      component: `${this.o.role} "${this.o.name}"`,
       target: this.targetOf(err),
       since: new Date(this.since ?? this.now()).toISOString(),
       error: oneLine(err),

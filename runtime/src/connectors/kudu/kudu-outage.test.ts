@@ -1,16 +1,17 @@
-// The kudu sink's outage reporting: a warning once trouble outlasts a blip and then at most every
+// The kudu connectors' outage reporting: a warning once trouble outlasts a blip and then at most every
 // bound/3 (30 s at most), never one per retry; the outage reported to the slot with a fixed
 // `since`, cleared once a write succeeds; the final error naming the sink, masters and the server
-// that did not answer. The last case runs a real KuduSink against masters on a loopback port no one
-// listens on (connection refused for real): its opening warns, reports and fails within `timeout`.
+// that did not answer. The last cases run a real KuduSink and KuduSource against masters on a loopback
+// port no one listens on (connection refused for real): opening warns, reports and fails within `timeout`.
 import { createServer } from 'node:net';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { DependencyOutage } from '../../core/outage.ts';
+import type { DependencyOutage, ReportOutage } from '../../core/outage.ts';
 import { TributaryError } from '../../errors.ts';
 import { kuduError } from './client/kudu-errors.ts';
 import { KuduSink } from './kudu-sink.ts';
-import { KuduSinkOutage } from './kudu-sink-outage.ts';
+import { KuduSource } from './kudu-source.ts';
+import { KuduOutage } from './kudu-outage.ts';
 
 interface LogLine {
   level: number;
@@ -22,8 +23,9 @@ function harness(timeoutMs: number) {
   const lines: LogLine[] = [];
   const reports: (DependencyOutage | undefined)[] = [];
   const logger = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as LogLine) });
-  const outage = new KuduSinkOutage({
-    sink: 'out',
+  const outage = new KuduOutage({
+    role: 'sink',
+    name: 'out',
     table: 't',
     masters: '10.0.0.1:7051',
     timeoutMs,
@@ -41,7 +43,7 @@ const refused = kuduError(
 );
 const hung = kuduError('TRIB_KUDU_TIMEOUT', 'Write to 10.0.0.7:7050 timed out after 10000 ms');
 
-describe('KuduSinkOutage', () => {
+describe('KuduOutage', () => {
   it('stays silent through a blip retried within a second', () => {
     const h = harness(30_000);
     for (let i = 0; i < 5; i++) {
@@ -124,30 +126,62 @@ describe('KuduSinkOutage', () => {
   });
 });
 
-describe('KuduSink with its masters refusing connections', () => {
-  it('opening warns, reports the outage and fails within timeout naming the sink and masters', async () => {
-    // A port that was free a moment ago: nothing listens, connecting is refused.
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
-    await new Promise((r) => server.close(r));
-    const masters = `127.0.0.1:${port}`;
+/** A loopback address nothing listens on (it was free a moment ago): connecting is refused for real. */
+async function refusingAddress(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return `127.0.0.1:${port}`;
+}
+
+describe.each([
+  {
+    role: 'sink',
+    open: async (masters: string, logger: pino.Logger, reportOutage: ReportOutage) => {
+      const sink = new KuduSink('out', { masters, table: 't', timeout: '3s' });
+      try {
+        await sink.open({ sinkName: 'out', slot: 0, parallelism: 1, logger, wake: () => undefined, reportOutage });
+      } finally {
+        await sink.close('failed');
+      }
+    },
+  },
+  {
+    role: 'source',
+    open: async (masters: string, logger: pino.Logger, reportOutage: ReportOutage) => {
+      const source = new KuduSource('out', { masters, table: 't', timeout: '3s' });
+      try {
+        await source.open({
+          sourceName: 'out',
+          slot: 0,
+          parallelism: 1,
+          logger,
+          addPartition: () => 0,
+          finishPartition: () => undefined,
+          idlePartition: () => undefined,
+          partitionCaughtUp: () => undefined,
+          wake: () => undefined,
+          wakeAt: () => undefined,
+          recordFailed: () => undefined,
+          reportOutage,
+        });
+      } finally {
+        await source.close();
+      }
+    },
+  },
+])('a kudu $role with its masters refusing connections', ({ role, open }) => {
+  it('opening warns, reports the outage and fails within timeout naming it and the masters', async () => {
+    const masters = await refusingAddress();
     const lines: LogLine[] = [];
     const reports: (DependencyOutage | undefined)[] = [];
     const logger = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as LogLine) });
-    const sink = new KuduSink('out', { masters, table: 't', timeout: '3s' });
     const t0 = Date.now();
-    const opened = sink.open({
-      sinkName: 'out',
-      slot: 0,
-      parallelism: 1,
-      logger,
-      wake: () => undefined,
-      reportOutage: (o) => reports.push(o),
-    });
+    const opened = open(masters, logger, (o) => reports.push(o));
     await expect(opened).rejects.toThrow(
       new RegExp(
-        `^sink "out": opening table "t" failed: masters ${masters} unavailable \\(timeout 3s, table "t"\\): ` +
+        `^${role} "out": opening table "t" failed: masters ${masters} unavailable \\(timeout 3s, table "t"\\): ` +
           `kudu: no leader master among ${masters} \\(.*connection to ${masters} failed\\)`,
       ),
     );
@@ -162,11 +196,10 @@ describe('KuduSink with its masters refusing connections', () => {
     expect(warnings.length).toBeLessThanOrEqual(3);
     expect(warnings[0]!.msg).toMatch(
       new RegExp(
-        `^kudu sink "out": masters ${masters} unavailable for 1 s opening table "t": .*fails after timeout 3s$`,
+        `^kudu ${role} "out": masters ${masters} unavailable for 1 s opening table "t": .*fails after timeout 3s$`,
       ),
     );
     expect(reports.length).toBe(warnings.length);
-    expect(reports[0]).toMatchObject({ dependency: 'kudu', component: 'sink "out"', target: `masters ${masters}` });
-    await sink.close('failed');
+    expect(reports[0]).toMatchObject({ dependency: 'kudu', component: `${role} "out"`, target: `masters ${masters}` });
   }, 20_000);
 });
