@@ -119,6 +119,15 @@ describe('KuduOutage', () => {
     );
   });
 
+  it('an operation that was only slow (no attempt failed) is not called unavailable', () => {
+    const h = harness(4_000);
+    const slow = kuduError('TRIB_KUDU_TIMEOUT', 'scanning "t" did not complete in time');
+    expect((h.outage.failed('scanning tablet ab', slow) as Error).message).toBe(
+      'sink "out": scanning tablet ab failed: not done within timeout 4s (table "t", masters 10.0.0.1:7051): ' +
+        'kudu: scanning "t" did not complete in time',
+    );
+  });
+
   it('passes errors that are not unavailability through as they are', () => {
     const h = harness(4_000);
     const rejected = kuduError('TRIB_KUDU_ROW_ERRORS', 'table "t": 1 of 1 rows rejected');

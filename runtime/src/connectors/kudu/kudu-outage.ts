@@ -93,17 +93,20 @@ export class KuduOutage {
 
   /**
    * The error an operation ended with, for the job: an unavailability past the bound keeps its
-   * Kudu code (TRIB_KUDU_TIMEOUT, TRIB_KUDU_CONNECT, TRIB_KUDU_MASTER) and names the sink, table,
-   * masters and bound; any other error (a row Kudu rejects, a schema mismatch) passes as it is.
+   * Kudu code (TRIB_KUDU_TIMEOUT, TRIB_KUDU_CONNECT, TRIB_KUDU_MASTER) and names the connector,
+   * table, masters and bound; any other error (a row Kudu rejects, a schema mismatch) passes as it is.
    */
   failed(what: string, err: unknown): unknown {
     if (!isRetriable(err) || !(err instanceof TributaryError)) return err;
     const target = this.outage(err).target;
-    return new TributaryError(
-      err.code,
-      `${this.o.role} "${this.o.name}": ${what} failed: ${target} unavailable (timeout ${this.o.timeoutText}, table "${this.o.table}"): ${oneLine(err)}`,
-      { cause: err },
-    );
+    // Unavailable: some attempt failed. Without one the operation was only slow (a long scan).
+    const state =
+      this.since === undefined
+        ? `not done within timeout ${this.o.timeoutText} (table "${this.o.table}", ${target})`
+        : `${target} unavailable (timeout ${this.o.timeoutText}, table "${this.o.table}")`;
+    return new TributaryError(err.code, `${this.o.role} "${this.o.name}": ${what} failed: ${state}: ${oneLine(err)}`, {
+      cause: err,
+    });
   }
 
   private outage(err: unknown): DependencyOutage {

@@ -10,7 +10,6 @@
 // from the latest checkpoint must recover once Kudu is back: the run finishes, and `kudu table
 // scan` (Kudu's own CLI) shows every generated key with its value. Measured time-to-detect and
 // time-to-recover go to stderr for the matrix. The master and tablet server are always restored.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,81 +32,17 @@ import { MasterClient } from './client/master-client.ts';
 import { deadline } from './client/retry.ts';
 import type { KuduTable } from './client/table-metadata.ts';
 import { TabletLocations } from './client/tablet-locations.ts';
-
-const root = join(import.meta.dirname, '../../../..');
-const node = join(root, 'node_modules/.bin/node');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface Line {
-  at: number;
-  text: string;
-  json?: { level: number; msg: string; [k: string]: unknown };
-}
-
-interface Run {
-  lines: Line[];
-  exited: Promise<{ code: number | null; at: number }>;
-  kill(): void;
-}
-
-function tributaryRun(args: string[]): Run {
-  const p = spawn(node, ['runtime/src/cli/main.ts', 'run', ...args], {
-    cwd: root,
-    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' },
-  });
-  const lines: Line[] = [];
-  let rest = '';
-  p.stdout.resume();
-  p.stderr.on('data', (d: Buffer) => {
-    const parts = (rest + d.toString()).split('\n');
-    rest = parts.pop() ?? '';
-    for (const text of parts) {
-      let json: Line['json'];
-      try {
-        json = text.startsWith('{') ? (JSON.parse(text) as Line['json']) : undefined;
-      } catch {
-        json = undefined;
-      }
-      lines.push({ at: Date.now(), text, ...(json ? { json } : {}) });
-    }
-  });
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-    p.on('close', (code) => resolve({ code, at: Date.now() })),
-  );
-  return { lines, exited, kill: () => p.kill('SIGKILL') };
-}
-
-const stderrOf = (r: Run, chars = 6000): string =>
-  r.lines
-    .map((l) => l.text)
-    .join('\n')
-    .slice(-chars);
-const logged = (r: Run, pattern: RegExp, after = 0): Line[] =>
-  r.lines.filter((l) => l.at >= after && l.json && pattern.test(l.json.msg));
-/** The slots' final lines (`error TRIB_…: …`): one per failed attempt. */
-const failures = (r: Run, after = 0): Line[] =>
-  r.lines.filter((l) => l.at >= after && l.text.startsWith('error TRIB_'));
-const report = (cell: string, m: string): void => void process.stderr.write(`kudu fault matrix: ${cell}: ${m}\n`);
-const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Polls `f` every 100 ms until it gives a value, failing after `ms` (or when the run ended). */
-async function until<T>(
-  r: Run | undefined,
-  what: string,
-  ms: number,
-  f: () => T | undefined | Promise<T | undefined>,
-): Promise<T> {
-  let ended = false;
-  void r?.exited.then(() => (ended = true));
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (ended) throw new Error(`the run ended before ${what}:\n${r ? stderrOf(r) : ''}`);
-    if (Date.now() > end) throw new Error(`no ${what} after ${ms / 1000} s:\n${r ? stderrOf(r) : ''}`);
-    await sleep(100);
-  }
-}
+import {
+  esc,
+  failures,
+  logged,
+  report,
+  sleep,
+  stderrOf,
+  tributaryRun,
+  until,
+  type Run,
+} from './kudu-faults-harness.ts';
 
 describe('kudu sink while the master is down or a tablet server hangs (tributary run, real Kudu)', () => {
   const run = randomUUID().slice(0, 8);
