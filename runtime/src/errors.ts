@@ -13,6 +13,9 @@ export type ErrorCode =
   | 'TRIB_EXPR_BUDGET'
   | 'TRIB_CONNECTOR_UNSUPPORTED'
   | 'TRIB_CONNECTOR_FAILED'
+  // A source's position does not exist in its input: a Kafka topic deleted and created again (a new
+  // log, offsets from 0 again) or truncated under it. Reading on would skip records silently.
+  | 'TRIB_SOURCE_POSITION_INVALID'
   | 'TRIB_STATE_CORRUPT'
   | 'TRIB_STATE_INCOMPATIBLE'
   | 'TRIB_STATE_LOCKED'

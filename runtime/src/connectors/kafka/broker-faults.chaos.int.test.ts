@@ -344,4 +344,82 @@ describe('Kafka broker faults: every wait bounded, visible, and failing with a s
       if (brokerDown) await brokerBack();
     }
   }, 180_000);
+  it('topic deleted and created again under a running job: fails with TRIB_SOURCE_POSITION_INVALID, never skips the new log silently; so does its restart', async () => {
+    const input = `it-kfaults-recreated-in-${run}`;
+    const output = `it-kfaults-recreated-out-${run}`;
+    await createTopics(kafka, { [input]: 1, [output]: 1 });
+    const send = async (from: number, n: number): Promise<void> => {
+      const producer = inputProducer(kafka);
+      await producer.connect();
+      await producer.send({
+        topic: input,
+        messages: Array.from({ length: n }, (_, i) => ({ value: JSON.stringify({ id: from + i }) })),
+      });
+      await producer.disconnect();
+    };
+    await send(0, 200);
+    const graph: GraphSpec = {
+      sources: [source(input, { unreachable: '60s', missing: '60s' })],
+      sinks: [
+        {
+          name: 'out',
+          from: 'in',
+          kafka: {
+            brokers: bs,
+            topic: output,
+            delivery: 'exactly-once',
+            transactionalIdPrefix: `it-kfaults-re-${run}`,
+          },
+        },
+      ],
+    };
+    const r = start('recreated', graph, 1);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const ends = async (): Promise<number> =>
+        (await admin.fetchTopicOffsets(output)).reduce((n, p) => n + Number(p.high), 0);
+      await expect.poll(ends, { timeout: 60_000, interval: 200 }).toBeGreaterThan(200);
+      await admin.deleteTopics({ topics: [input] });
+      await expect
+        .poll(() => logged(r, /waits for topic/).length, { timeout: 30_000, interval: 200 })
+        .toBeGreaterThan(0);
+      // A new log of the same name, fed fewer records than the source had read: before, it sat past
+      // the new log's end and read nothing; with more records it would have skipped the first 200.
+      const t0 = Date.now();
+      await expect
+        .poll(
+          async () =>
+            admin.createTopics({ topics: [{ topic: input, numPartitions: 1 }], waitForLeaders: true }).then(
+              () => true,
+              () => false,
+            ),
+          { timeout: 30_000, interval: 500 },
+        )
+        .toBe(true);
+      await send(200, 50);
+      const code = await exitWithin(r, 90_000);
+      expect(code, `the run ends by itself\n${stderrOf(r).slice(-4000)}`).toBe(1);
+      const failures = r.lines.filter((l) => l.text.startsWith('error TRIB_SOURCE_POSITION_INVALID: '));
+      expect(failures.length, stderrOf(r).slice(-4000)).toBe(2); // the attempt that saw it, and its restart
+      expect(failures[0]!.text).toContain(`source "in": topic ${input} was deleted and created again`);
+      expect(failures[1]!.text).toMatch(
+        new RegExp(
+          `partition 0 of topic ${input} ends at offset \\d+, before the position 200 it starts from \\(the restored checkpoint\\)`,
+        ),
+      );
+      expect(stderrOf(r)).toMatch(/error TRIB_JOB_FAILED: .*restart limit 1 reached/);
+      report(
+        'topic deleted and created again',
+        `failed ${failures[0]!.at - t0} ms after the new topic was created: ${failures[0]!.text}`,
+      );
+      // Kafka's own consumer: the old log's records once; none of the new log's half-read.
+      const got = await readTopicWithJava(brokers, output, 'read_committed');
+      const ids = got.map((g) => (JSON.parse(g.value) as { id: number }).id).sort((a, b) => a - b);
+      expect(ids).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    } finally {
+      r.kill();
+      await admin.disconnect();
+    }
+  }, 180_000);
 });

@@ -17,29 +17,25 @@
 // and warns (again every 30 s); it reads once the topic exists. Every wait is bounded
 // (source-bounds.ts: `topicMissingTimeout`, `brokerUnreachableTimeout`), then it fails with
 // TRIB_CONNECTOR_FAILED. A running source looks for partitions added to its topic every
-// `partitionDiscoveryInterval` (default 30 s; bounded reads never):
-// a new partition goes to its owner slot by the same formula, starts at its earliest offset
-// and is checkpointed like the others; the owner replaces its consumer to take it (the new
-// one is sought to where the old one stopped). A slot that owns no partition of an existing
-// topic is idle (it does not hold back the watermark) and keeps looking; with discovery
-// off it ends, as a bounded read does when nothing is left.
+// `partitionDiscoveryInterval` (default 30 s; bounded reads never): a new one goes to its owner
+// slot, starts at its earliest offset, and the owner replaces its consumer to take it. A slot
+// that owns no partition is idle (it does not hold back the watermark) and keeps looking; with
+// discovery off it ends, as a bounded read does when nothing is left.
 //
-// Fetched records wait in one queue per partition (partition-queues.ts: poll() takes from them
-// in turn, skipping partitions that watermark alignment paused); offsets and positions are
-// kept by partition-offsets.ts. After each poll the slot learns which partitions are caught up
-// (caught-up-partitions.ts: fetched up to their log end, nothing queued): they do not hold
-// their alignment group back.
+// A position past a partition's log end (the topic deleted and created again, or truncated),
+// or the topic vanishing and coming back under a running source, fails it with
+// TRIB_SOURCE_POSITION_INVALID: a new log's offsets restart at 0, and reading on would skip
+// its first records silently (start-positions.ts).
 //
-// The kafkajs consumer (consumer-loop.ts) runs on the slot's thread, or (opt-in,
-// fetch-thread.ts) on a fetch thread of the slot's own: fetching, decompressing and decoding
-// record batches then happen beside the slot's work, and each fetch arrives packed in
-// transferred buffers. Either way the slot's thread alone decides what is accepted, queued and
-// checkpointed, so seeks, pauses, offsets and a replaced consumer mean the same on both.
+// Fetched records wait in one queue per partition (partition-queues.ts); offsets and positions
+// are kept by partition-offsets.ts; caught-up partitions (caught-up-partitions.ts) do not hold
+// their alignment group back. The kafkajs consumer (consumer-loop.ts) runs on the slot's
+// thread, or (opt-in) on a fetch thread of its own (fetch-thread.ts); either way the slot's
+// thread alone decides what is accepted, queued and checkpointed.
 //
-// Records are decoded in the slot's loop (never in kafkajs callbacks). A record that
-// cannot be decoded (or has no valid timestamp) is counted and skipped or sent to the
-// dead-letter topic as it was read (its own headers too), with the error and its origin in
-// headers of ours; it never fails the job.
+// Records are decoded in the slot's loop (never in kafkajs callbacks). One that cannot be
+// decoded (or has no valid timestamp) is counted and skipped or dead-lettered as it was read
+// (its own headers too, the error and its origin in ours); it never fails the job.
 import { scopedKafkaId } from './id-scope.ts';
 import { randomUUID } from 'node:crypto';
 import { assertReadCommittedFix } from './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
@@ -61,7 +57,7 @@ import { SourceGroupOffsets } from './offset-commits.ts';
 import { PartitionOffsets } from './partition-offsets.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
 import { takeInFetch } from './fetch-intake.ts';
-import { restoredOffsets, startOffset } from './start-positions.ts';
+import { checkWithinLog, recreatedTopic, restoredOffsets, startOffset } from './start-positions.ts';
 import { TopicWatch, type WatchBounds } from './topic-watch.ts';
 import * as limits from './source-bounds.ts';
 
@@ -104,6 +100,7 @@ export class KafkaSource implements SourceReader {
   private restored: Map<number, bigint> | undefined;
   private failure: unknown;
   /** A bound of the topic watch passed: thrown by poll() as is. */
+  /** The watch gave up, or taking the partitions it found failed: the source fails with it. */
   private watchFailure: TributaryError | undefined;
   private bounds!: WatchBounds;
   private closed = false;
@@ -207,7 +204,8 @@ export class KafkaSource implements SourceReader {
       await this.assignNew(all);
     } catch (e) {
       if (!this.opened) throw e;
-      this.failure = e;
+      this.watchFailure =
+        e instanceof TributaryError ? e : new TributaryError('TRIB_CONNECTOR_FAILED', String(e), { cause: e });
       this.ctx.wake();
     }
   }
@@ -219,6 +217,7 @@ export class KafkaSource implements SourceReader {
     const added = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.offsets.owns(p));
     const first = !this.assigned;
     if (!first && added.length === 0 && this.waitingSince === undefined) return;
+    if (!first && this.waitingSince !== undefined) recreatedTopic(ctx.sourceName, topic, this.owned, this.offsets);
     const named = (what: string) => (e: unknown) => {
       throw new TributaryError(
         'TRIB_CONNECTOR_FAILED',
@@ -243,6 +242,7 @@ export class KafkaSource implements SourceReader {
         startFrom: this.spec.startFrom ?? 'earliest',
         initial,
       });
+      checkWithinLog(ctx.sourceName, topic, p, start, log, this.restored !== undefined);
       this.offsets.start(p, start, log.high);
       if (!committed?.offsets.has(p) || committed.legacy.has(p)) starts.set(p, start);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { restoredOffsets, startOffset } from './start-positions.ts';
+import { checkWithinLog, recreatedTopic, restoredOffsets, startOffset } from './start-positions.ts';
 
 const log = { low: 5n, high: 42n };
 
@@ -44,5 +44,33 @@ describe('restoredOffsets', () => {
     expect(restoredOffsets(positions, 'missing')).toBeUndefined();
     expect(restoredOffsets(undefined, 't')).toBeUndefined();
     expect(restoredOffsets([{ kind: 'kafka', topic: 't', offsets: {} }], 't')).toEqual(new Map());
+  });
+});
+
+describe('positions a new log cannot hold', () => {
+  it('a start past the log end fails naming the partition, both offsets and where the position came from', () => {
+    expect(() => checkWithinLog('in', 't', 3, 42n, log, true)).not.toThrow(); // at the end: nothing to read yet
+    expect(() => checkWithinLog('in', 't', 3, 200n, log, true)).toThrow(
+      expect.objectContaining({
+        code: 'TRIB_SOURCE_POSITION_INVALID',
+        message: expect.stringContaining(
+          'partition 3 of topic t ends at offset 42, before the position 200 it starts from (the restored checkpoint)',
+        ),
+      }),
+    );
+    expect(() => checkWithinLog('in', 't', 3, 43n, log, false)).toThrow(/the source group's committed offset/);
+  });
+
+  it('a topic that came back under a source that read from it fails; one it never read from is just read', () => {
+    const at = (m: Record<number, bigint>) => ({ accepted: (p: number) => m[p] });
+    expect(() => recreatedTopic('in', 't', [0, 2], at({ 0: 0n, 2: 0n }))).not.toThrow();
+    expect(() => recreatedTopic('in', 't', [0, 2], at({ 0: 0n, 2: 17n }))).toThrow(
+      expect.objectContaining({
+        code: 'TRIB_SOURCE_POSITION_INVALID',
+        message: expect.stringContaining(
+          'topic t was deleted and created again while the source read it (partition 2 at offset 17)',
+        ),
+      }),
+    );
   });
 });

@@ -10,6 +10,8 @@
 // everything in them is newer than the job. `startFrom` applies only to partitions that
 // existed when the source opened and that nothing else positions.
 
+import { TributaryError } from '../../errors.ts';
+
 export interface PartitionOffsets {
   /** Earliest offset still in the log. */
   readonly low: bigint;
@@ -55,4 +57,54 @@ export function restoredOffsets(
     for (const [part, off] of Object.entries(k.offsets)) out.set(Number(part), BigInt(off));
   }
   return out;
+}
+
+const RESET_HINT =
+  'start the job without its saved positions (a new job, or a StreamJob with initialState: empty) to read the topic from its start';
+
+/**
+ * A position past the end of the partition's log cannot be the place to read from: the
+ * topic was deleted and created again (a new log whose offsets start at 0 again) or its log
+ * truncated. Seeking there would skip every record of the new log below it, silently.
+ */
+export function checkWithinLog(
+  source: string,
+  topic: string,
+  partition: number,
+  start: bigint,
+  log: PartitionOffsets,
+  restored: boolean,
+): void {
+  if (start <= log.high) return;
+  const origin = restored ? 'the restored checkpoint' : "the source group's committed offset";
+  throw new TributaryError(
+    'TRIB_SOURCE_POSITION_INVALID',
+    `source "${source}": partition ${partition} of topic ${topic} ends at offset ${log.high}, before the position ` +
+      `${start} it starts from (${origin}): the topic was deleted and created again, or its log truncated; ` +
+      `reading on would skip its records below ${start}. To read it, ${RESET_HINT}`,
+  );
+}
+
+/**
+ * The topic a running source read from vanished and exists again: a new log, whose offsets
+ * restart at 0 below the positions read in the old one. The source fails (throws) rather than
+ * skip the new log's first records; its restart meets the same positions and fails at start too.
+ */
+export function recreatedTopic(
+  source: string,
+  topic: string,
+  owned: readonly number[],
+  positions: { accepted(p: number): bigint | undefined },
+): void {
+  const read = owned.flatMap((p) => {
+    const o = positions.accepted(p) ?? 0n;
+    return o > 0n ? [`partition ${p} at offset ${o}`] : [];
+  });
+  // Nothing read yet: the new log from its start is exactly what the source would read.
+  if (read.length === 0) return;
+  throw new TributaryError(
+    'TRIB_SOURCE_POSITION_INVALID',
+    `source "${source}": topic ${topic} was deleted and created again while the source read it (${read.join(', ')}): ` +
+      `its new log restarts at offset 0, so its positions no longer say which records were read. To read it, ${RESET_HINT}`,
+  );
 }
