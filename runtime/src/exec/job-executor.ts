@@ -60,9 +60,11 @@ export class JobExecutor {
   private recordsOut = 0;
   private readonly restoredFrom: string | undefined;
   /** What this process's sources, sinks and checkpoint storage cannot reach now. */
-  readonly outages = new OutageBoard();
+  readonly outages: OutageBoard;
 
   constructor(graph: ValidatedGraph, opts: JobExecutorOptions) {
+    // Sinks opened before the executor (a slot process's early opening) already report to theirs.
+    this.outages = opts.sinkOpening?.outages ?? new OutageBoard();
     checkParallelism(opts.parallelism);
     this.graph = graph;
     this.opts = opts;

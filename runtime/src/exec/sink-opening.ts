@@ -17,7 +17,7 @@
 // pods once the old ones are gone; the supervisor restarts once every slot exited), so no
 // zombie writes after the fence because the opening moved earlier; those that might exist are
 // fenced as before.
-import type { OutageBoard } from './outage-board.ts';
+import { OutageBoard } from './outage-board.ts';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { committablesForSlot } from '../checkpoint/restore-plan.ts';
@@ -42,7 +42,7 @@ export interface SinkOpeningOptions {
   logger: Logger;
   /** The job's metrics registry (sinks register their own metrics in it). */
   registry: Registry;
-  /** Where writers report their external systems' outages (absent: not reported). */
+  /** Where writers report their external systems' outages (absent: a board of its own, `outages`). */
   outages?: OutageBoard;
   /** Committables of all old slots per sink name, when the job restores. */
   restoredSinks?: ReadonlyMap<string, readonly { slot: number; committables: unknown[] }[]>;
@@ -61,10 +61,16 @@ export class SinkOpening {
   private readonly wakes = new Map<number, () => void>();
   private opening: Promise<void> | undefined;
   private closed = false;
+  /**
+   * Where the writers report outages: a slot process opens its sinks before its job executor
+   * exists, and the executor then adopts this board (so /v1/status and /metrics show them).
+   */
+  readonly outages: OutageBoard;
 
   /** Checks the sinks as the job would (before anything opens), and makes their writers. */
   constructor(o: SinkOpeningOptions) {
     this.o = o;
+    this.outages = o.outages ?? new OutageBoard();
     checkExecutable({ sources: [], sinks: [...o.sinks] });
     checkSinkDeliveries(o.sinks, {
       checkpointing: o.job.checkpointing !== undefined,
@@ -112,7 +118,7 @@ export class SinkOpening {
         jobName: o.job.jobName ?? 'job',
         ...(o.job.kafkaIdScope ? { kafkaIdScope: o.job.kafkaIdScope } : {}),
         registry: o.registry,
-        ...(o.outages ? { reportOutage: o.outages.reporter(`sink:${spec.name}:${slot}`) } : {}),
+        reportOutage: this.outages.reporter(`sink:${spec.name}:${slot}`),
         ...(o.job.checkpointing ? { checkpointing: { stateDir: o.job.checkpointing.stateDir } } : {}),
         ...(o.restoredSinks
           ? { restoredCommittables: committablesForSlot(o.restoredSinks.get(spec.name), slot, o.parallelism) }

@@ -81,3 +81,40 @@ export async function until<T>(
     await sleep(100);
   }
 }
+
+/**
+ * Polls the running attempt's /metrics (the address its latest `slot listening` line names) every
+ * 200 ms until stopped; resolves with the first `tributary_dependency_unavailable` series at 1 that
+ * `match` accepts, and when it was seen (undefined if never).
+ */
+export function watchOutageMetric(
+  r: Run,
+  match: (series: string) => boolean,
+): {
+  stop(): Promise<{ series: string; at: number } | undefined>;
+} {
+  let stopped = false;
+  let seen: { series: string; at: number } | undefined;
+  const loop = (async () => {
+    while (!stopped && !seen) {
+      const addr = [...r.lines].reverse().find((l) => l.json?.msg === 'slot listening')?.json?.['metrics'];
+      if (typeof addr === 'string') {
+        const text = await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(1000) })
+          .then((res) => res.text())
+          .catch(() => '');
+        const series = text
+          .split('\n')
+          .find((l) => l.startsWith('tributary_dependency_unavailable{') && l.endsWith(' 1') && match(l));
+        if (series) seen = { series, at: Date.now() };
+      }
+      await sleep(200);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return seen;
+    },
+  };
+}

@@ -41,6 +41,7 @@ import {
   stderrOf,
   tributaryRun,
   until,
+  watchOutageMetric,
   type Run,
 } from './kudu-faults-harness.ts';
 
@@ -150,11 +151,17 @@ describe('kudu sink while the master is down or a tablet server hangs (tributary
     const r = start('master', tableName, COUNT, 100);
     try {
       await until(r, '200 rows in the table', 60_000, async () => ((await rowCount(table)) >= 200 ? true : undefined));
+      const metric = watchOutageMetric(r, (l) => l.includes('dependency="kudu"'));
       const killedAt = Date.now();
       masterDown = true;
       await stopKuduMaster(paths, 'SIGKILL');
       // The sink writes on from its cached locations until they expire, then cannot reach the master.
       const failed = await until(r, 'the job failing', 60_000, () => failures(r, killedAt)[0]);
+      // While it retried, the slot's /metrics said so (the sink's reportOutage, through the slot).
+      const reported = await metric.stop();
+      expect(reported?.series, stderrOf(r)).toBe(
+        'tributary_dependency_unavailable{dependency="kudu",component="sink \\"out\\""} 1',
+      );
       const warnings = logged(r, /^kudu sink "out": masters .* unavailable for \d+ s /, killedAt);
       expect(warnings.length, stderrOf(r)).toBeGreaterThan(0);
       const first = warnings[0]!;
@@ -197,7 +204,8 @@ describe('kudu sink while the master is down or a tablet server hangs (tributary
       report(
         'master down',
         `detect ${failed.at - killedAt} ms after SIGKILL (first warning after ${first.at - killedAt} ms, ` +
-          `${warnings.length} warning(s) in all, ${failures(r).length} failed attempt(s)); master restarted ` +
+          `${warnings.length} warning(s) in all, ${failures(r).length} failed attempt(s); /metrics showed the outage ` +
+          `${reported!.at - killedAt} ms after SIGKILL); master restarted ` +
           `(ksck healthy after ${healthyAt - startedAt} ms), sink opened ${reopened.at - startedAt} ms after the ` +
           `restart began; run finished ${exit!.at - startedAt} ms after; ${data}; failure: ${failure}`,
       );
