@@ -25,7 +25,17 @@ import { clusterPaths } from '../../../../test/cluster/paths.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { testKuduMasters } from '../../testing/kudu-masters.ts';
 import { KuduClient } from './client/kudu-client.ts';
-import { esc, failures, logged, report, sleep, stderrOf, tributaryRun, until } from './kudu-faults-harness.ts';
+import {
+  esc,
+  failures,
+  logged,
+  report,
+  sleep,
+  stderrOf,
+  tributaryRun,
+  until,
+  watchOutageMetric,
+} from './kudu-faults-harness.ts';
 
 const ROWS = 6000;
 const slowScans = 'scanner_inject_latency_on_each_batch_ms';
@@ -94,10 +104,16 @@ describe('kudu source while the master is down (tributary run, real Kudu)', () =
       // is in the middle of its read (the failure below shows it: it comes from scanning a tablet).
       await until(r, 'the source opened', 60_000, () => r.lines.find((l) => l.json?.msg === 'kudu source opened'));
       await sleep(2500);
+      const metric = watchOutageMetric(r, (l) => l.includes('component="source \\"in\\""'));
       const killedAt = Date.now();
       masterDown = true;
       await stopKuduMaster(paths, 'SIGKILL');
       const failed = await until(r, 'the job failing', 60_000, () => failures(r, killedAt)[0]);
+      // While it retried, the slot's /metrics said so (the source's reportOutage, through the slot).
+      const reported = await metric.stop();
+      expect(reported?.series, stderrOf(r)).toBe(
+        'tributary_dependency_unavailable{dependency="kudu",component="source \\"in\\""} 1',
+      );
       const second = await until(r, 'a restarted attempt failing', 60_000, () => failures(r, failed.at + 1)[0]);
       const during = failures(r, killedAt);
       const m = esc(masters);
@@ -140,7 +156,8 @@ describe('kudu source while the master is down (tributary run, real Kudu)', () =
       expect(seen.size).toBe(ROWS);
       report(
         'master down while the source reads',
-        `detect ${failed.at - killedAt} ms after SIGKILL (first source warning after ${warnings[0]!.at - killedAt} ms; ` +
+        `detect ${failed.at - killedAt} ms after SIGKILL (first source warning after ${warnings[0]!.at - killedAt} ms, ` +
+          `/metrics showed it after ${reported!.at - killedAt} ms; ` +
           `${during.length} failed attempt(s) while down, the second after ${second.at - killedAt} ms); ` +
           `the source opened again ${reopened.at - restartedAt} ms after the master's restart began, the run finished ` +
           `${exit!.at - restartedAt} ms after; kudu table scan: all ${ROWS} rows of the input in the output; ` +

@@ -49,6 +49,12 @@ export function recordOf(row: ScannedRow): Record<string, unknown> {
   return out;
 }
 
+/** A tablet's id as Kudu prints it (its bytes are ASCII hex; positions hold them hex-encoded again). */
+function tabletName(hexId: string): string {
+  const id = Buffer.from(hexId, 'hex').toString('latin1');
+  return /^[0-9a-f]+$/.test(id) ? id : hexId;
+}
+
 export function masterList(m: string[] | string): string[] {
   return (typeof m === 'string' ? m.split(',') : m).map((x) => x.trim());
 }
@@ -212,7 +218,7 @@ export class KuduSource implements SourceReader {
         }
       })
       .catch((err: unknown) => {
-        this.failure ??= this.outage ? this.outage.failed(`scanning tablet ${current.tablet}`, err) : err;
+        this.failure ??= this.outage ? this.outage.failed(`scanning tablet ${tabletName(current.tablet)}`, err) : err;
       })
       .finally(() => {
         this.fetching = false;
