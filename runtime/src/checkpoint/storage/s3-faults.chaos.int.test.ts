@@ -25,6 +25,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
 import { clusterPaths } from '../../../../test/cluster/paths.ts';
 import { restartVersitygw, stopVersitygw } from '../../../../test/cluster/components/versitygw.ts';
+import type { DependencyOutage } from '../../core/outage.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
 import {
@@ -54,6 +55,9 @@ describe('S3 checkpoint storage faults under a running job (tributary run, real 
   const dir = mkdtempSync(join(tmpdir(), 'trib-s3faults-'));
   const kafka = new Kafka({ clientId: 'tributary-s3faults-it', brokers: bs, logLevel: logLevel.NOTHING });
   let s3Disturbed = false;
+  const token = randomUUID();
+  const tokenFile = join(dir, 'control-token');
+  writeFileSync(tokenFile, token, { mode: 0o600 });
 
   /** S3 as the cluster runs it: its own keys, answering. */
   async function s3Back(): Promise<void> {
@@ -90,6 +94,7 @@ describe('S3 checkpoint storage faults under a running job (tributary run, real 
   function start(
     name: string,
     o: {
+      controlPort?: number;
       n: number;
       rate: number;
       tolerable: number;
@@ -116,10 +121,19 @@ describe('S3 checkpoint storage faults under a running job (tributary run, real 
         `${prefix}/${name}`,
         '--metrics-port',
         String(o.metricsPort),
+        ...(o.controlPort !== undefined ? ['--control-port', String(o.controlPort)] : []),
         '--no-progress',
       ],
-      o.env,
+      { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile, ...o.env },
     );
+  }
+
+  /** Slot 0's GET /v1/status `unavailable` (the outages it reports). */
+  async function unavailableInStatus(controlPort: number): Promise<DependencyOutage[]> {
+    const res = await fetch(`http://127.0.0.1:${controlPort}/v1/status`, {
+      headers: { authorization: `Bearer ${token}` },
+    }).catch(() => undefined);
+    return res?.ok ? (((await res.json()) as { unavailable?: DependencyOutage[] }).unavailable ?? []) : [];
   }
 
   /** Kafka's Java consumer, read_committed: every id below `n` exactly once. */
@@ -140,7 +154,8 @@ describe('S3 checkpoint storage faults under a running job (tributary run, real 
   it('refused during periodic checkpoints, then back: counted, one warning, the job runs on, the next checkpoint completes', async () => {
     const n = 5000;
     const metricsPort = await freePort();
-    const r = start('refused', { n, rate: 400, tolerable: 1000, restarts: 0, metricsPort });
+    const controlPort = await freePort();
+    const r = start('refused', { n, rate: 400, tolerable: 1000, restarts: 0, metricsPort, controlPort });
     try {
       await lineAfter(r, /^checkpoint completed$/, 0, 60_000);
       const t0 = Date.now();
@@ -153,23 +168,36 @@ describe('S3 checkpoint storage faults under a running job (tributary run, real 
       );
       const detectMs = warned.at - t0;
       await expect.poll(() => unavailable(metricsPort), { timeout: 10_000 }).toBe(1);
+      // Slot 0 names the outage in its status: dependency, component, endpoint and bucket, the error, the bound.
+      const [outage] = await unavailableInStatus(controlPort);
+      expect(outage).toMatchObject({
+        dependency: 's3',
+        component: 'checkpoint storage',
+        target: `${endpoint} bucket "${bucket}"`,
+        error: expect.stringMatching(/ECONNREFUSED/) as unknown,
+        bound: 'fails after 1001 consecutive failed checkpoints (tolerableFailedCheckpoints 1000)',
+      });
+      expect(JSON.stringify(outage)).not.toContain(process.env.TRIBUTARY_S3_SECRET_ACCESS_KEY as string);
+      const recordsAtOutage = await sample(metricsPort, 'tributary_records_in_total', {});
       await sleep(4000); // the outage lasts: more checkpoints fail, no more warnings
+      expect(await sample(metricsPort, 'tributary_records_in_total', {}), 'the job runs on').toBeGreaterThan(
+        recordsAtOutage,
+      );
       const abortedDuring = await aborted(metricsPort);
       expect(abortedDuring).toBeGreaterThanOrEqual(2);
-      const recordsBefore = await sample(metricsPort, 'tributary_records_in_total', {});
       const t1 = Date.now();
       await s3Back();
       const back = await lineAfter(r, /^checkpoints complete again after/, t1, 60_000);
       const recoverMs = back.at - t1;
       expect(logged(r, /^checkpoint storage .* failing for/).length, 'one warning, not one per checkpoint').toBe(1);
       await expect.poll(() => unavailable(metricsPort), { timeout: 10_000 }).toBe(0);
-      expect(await sample(metricsPort, 'tributary_records_in_total', {})).toBeGreaterThanOrEqual(recordsBefore);
+      expect(await unavailableInStatus(controlPort)).toEqual([]);
       expect(await exitWithin(r, 60_000), stderrOf(r).slice(-3000)).toBe(0);
       expect(logged(r, /job failed/).length, 'never restarted').toBe(0);
       await expectExactlyOnce('refused', n);
       report(
         'refused during periodic checkpoints',
-        `detect ${detectMs} ms (first failed checkpoint → warning); ${abortedDuring} checkpoints aborted in ~5 s; ` +
+        `detect ${detectMs} ms (S3 killed → warning); ${abortedDuring} checkpoints aborted in ~5 s; ` +
           `recover ${recoverMs} ms (S3 restart begun → next checkpoint completed): ${warned.json?.msg}`,
       );
     } finally {
@@ -179,12 +207,14 @@ describe('S3 checkpoint storage faults under a running job (tributary run, real 
   }, 150_000);
 
   it('slow (each request held 2–5 s): checkpoints take longer and still complete; nothing fails, nothing is warned', async () => {
-    const n = 1200;
+    const n = 5000;
     const metricsPort = await freePort();
     const url = new URL(endpoint);
-    const proxy = await delayingProxy(
-      { host: url.hostname, port: Number(url.port) },
-      () => 2000 + Math.random() * 3000,
+    // Slow while the input flows, from the first completed checkpoint on: the start-up's and the
+    // end's S3 calls (the final checkpoint's, the supervisor's last look) go at full speed.
+    let slow = false;
+    const proxy = await delayingProxy({ host: url.hostname, port: Number(url.port) }, () =>
+      slow ? 2000 + Math.random() * 3000 : 0,
     );
     const r = start('slow', {
       n,
@@ -195,15 +225,22 @@ describe('S3 checkpoint storage faults under a running job (tributary run, real 
       env: { TRIBUTARY_S3_ENDPOINT: proxy.endpoint },
     });
     try {
+      await lineAfter(r, /^checkpoint completed$/, 0, 60_000);
+      slow = true;
+      const t0 = Date.now();
+      const ended = await lineAfter(r, /^input ended/, t0, 60_000);
+      slow = false;
       expect(await exitWithin(r, 120_000), stderrOf(r).slice(-3000)).toBe(0);
-      const completed = logged(r, /^checkpoint completed$/).map((l) => Number(l.json?.['ms']));
-      expect(completed.length, 'checkpoints completed through the slow S3').toBeGreaterThanOrEqual(1);
+      const completed = logged(r, /^checkpoint completed$/, t0)
+        .filter((l) => l.at <= ended.at)
+        .map((l) => Number(l.json?.['ms']));
+      expect(completed.length, 'checkpoints completed through the slow S3').toBeGreaterThanOrEqual(2);
       expect(logged(r, /failing for|checkpoint aborted|job failed/), 'no failure, no warning').toEqual([]);
       await expectExactlyOnce('slow', n);
       report(
         'slow (2–5 s per request)',
-        `${completed.length} checkpoints completed, ${Math.min(...completed)}–${Math.max(...completed)} ms each (300 ms interval; ` +
-          `fast S3: ~15–60 ms); no aborts at the 10 min default timeout`,
+        `${completed.length} checkpoints completed while slow, ${Math.min(...completed)}–${Math.max(...completed)} ms each ` +
+          `(300 ms interval; fast S3: ~15–60 ms); no aborts at the 10 min default timeout`,
       );
     } finally {
       r.kill();
