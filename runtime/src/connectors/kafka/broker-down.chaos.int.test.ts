@@ -16,7 +16,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterPaths } from '../../../../test/cluster/paths.ts';
-import { startKafkaBroker, stopKafkaBroker } from '../../../../test/cluster/components/kafka.ts';
+import { signalKafkaBroker, startKafkaBroker, stopKafkaBroker } from '../../../../test/cluster/components/kafka.ts';
 import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
 import { TributaryError } from '../../errors.ts';
 import { createJobExecutor } from '../../exec/job-executor.ts';
@@ -44,6 +44,7 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
   let kafka: KafkaClient;
   let root: string | undefined;
   let brokerStopped = false;
+  let brokerFrozen = false;
   // One scenario's topics and state (set by each test before anything runs).
   let input = '';
   let output = '';
@@ -58,6 +59,7 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
 
   afterAll(async () => {
     // A failed run must not leave the cluster without its broker.
+    if (brokerFrozen) signalKafkaBroker(paths, 'SIGCONT');
     if (brokerStopped) await startKafkaBroker(paths);
     await deleteTopicsContaining(kafka, run);
     if (root) await rm(root, { recursive: true, force: true });
@@ -85,7 +87,11 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     ],
   });
 
-  async function start(o: { p: number; restoreFrom?: string; bounded?: boolean }): Promise<{ done: Promise<unknown> }> {
+  async function start(o: {
+    p: number;
+    restoreFrom?: string;
+    bounded?: boolean;
+  }): Promise<{ done: Promise<unknown>; stop(): void }> {
     const job = await createJobExecutor(validateGraph(graph(o.bounded ?? false)), {
       parallelism: o.p,
       maxParallelism: 64,
@@ -96,7 +102,7 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     });
     const done = job.run();
     done.catch(() => undefined);
-    return { done };
+    return { done, stop: () => job.stop() };
   }
 
   /**
@@ -160,8 +166,11 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     }
   }
 
-  async function brokerDiesOnce(idle: boolean): Promise<void> {
-    const name = idle ? 'idle' : 'busy';
+  /**
+   * A scenario's topics, the job on 2 slots and its input flowing (until stopWriting()),
+   * once it has completed a checkpoint and its sink has written.
+   */
+  async function startScenario(name: string) {
     input = `it-kdown-in-${name}-${run}`;
     output = `it-kdown-out-${name}-${run}`;
     stateDir = join(root!, name);
@@ -194,8 +203,14 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
       (await outputAdmin.fetchTopicOffsets(output)).reduce((n, p) => n + Number(p.high), 0);
     await expect.poll(outputOffsets, { timeout: 60_000, interval: 20 }).toBeGreaterThan(0);
     diag('checkpoint completed');
+    return { first, firstInput, outputAdmin, outputOffsets, stopWriting: () => (writing = false) };
+  }
+
+  async function brokerDiesOnce(idle: boolean): Promise<void> {
+    const name = idle ? 'idle' : 'busy';
+    const { first, firstInput, outputAdmin, outputOffsets, stopWriting } = await startScenario(name);
     if (idle) {
-      writing = false;
+      stopWriting();
       await firstInput;
       // Settled: the end offsets (commit markers included) stay put over several checkpoints.
       let last = -1;
@@ -215,7 +230,7 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
       (e: unknown) => e,
     );
     diag(`job ended: ${String(failure)}`);
-    writing = false;
+    stopWriting();
     const chunksBefore = await firstInput;
     expect(failure, 'the job fails when its broker dies').toBeInstanceOf(TributaryError);
     const err = failure as TributaryError;
@@ -260,15 +275,19 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     expect(((await second.done) as { state: string }).state).toBe('FINISHED');
 
     diag('restored run finished');
+    await expectReference(
+      `kafka broker down (${name}): ${chunksBefore} chunks of ${CHUNK} written before the kill, ${nextId} records in all; failure: ${causes.join(' <- ')}`,
+    );
+  }
+
+  /** Kafka's read_committed output equals a reference run over the whole input topic. */
+  async function expectReference(what: string): Promise<void> {
     const ref = await reference();
     expect(ref.length).toBeGreaterThan(100);
     const got = (await readTopic(kafka, output, { expected: ref.length, timeoutMs: 30_000, settleMs: 2000 }))
       .map((r) => r.value)
       .sort();
-    process.stderr.write(
-      `kafka broker down (${name}): ${chunksBefore} chunks of ${CHUNK} written before the kill, ${nextId} records in all; ` +
-        `failure: ${causes.join(' <- ')}; ${got.length} committed windows, reference ${ref.length}\n`,
-    );
+    process.stderr.write(`${what}; ${got.length} committed windows, reference ${ref.length}\n`);
     expect(got.length).toBe(ref.length);
     expect(got).toEqual(ref);
   }
@@ -278,6 +297,44 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     () => brokerDies(false),
     120_000,
   );
+
+  // A pause shorter than the broker's session with its controller (broker.session.timeout.ms, 9 s): a
+  // longer one fences the broker, whose coordinators then reload and may refuse a commit for a moment
+  // (GROUP_LOAD_IN_PROGRESS): the job then fails and restarts from its checkpoint, as when it is killed.
+  it('hung (SIGSTOP) for 6 s while input flows and transactions commit, then thawed: rides it out without failing; read_committed output equals the reference', async () => {
+    const { first, firstInput, outputAdmin, stopWriting } = await startScenario('frozen');
+    await outputAdmin.disconnect();
+    let ended: unknown = 'running';
+    first.done.then(
+      (r) => (ended = r),
+      (e: unknown) => (ended = e),
+    );
+    brokerFrozen = true;
+    signalKafkaBroker(paths, 'SIGSTOP');
+    const t0 = Date.now();
+    try {
+      await sleep(6_000); // under the bounds (30 s), kafkajs's request timeout (30 s) and the broker's session
+    } finally {
+      signalKafkaBroker(paths, 'SIGCONT');
+      brokerFrozen = false;
+    }
+    diag('broker thawed');
+    await sleep(5_000); // requests held by the freeze complete; the input flows again
+    stopWriting();
+    const chunks = await firstInput;
+    expect(ended, 'the job rode the freeze out').toBe('running');
+    const before = await latestCheckpointPath(stateDir);
+    // It checkpoints (and commits) again.
+    await expect.poll(() => latestCheckpointPath(stateDir), { timeout: 30_000, interval: 100 }).not.toBe(before);
+    first.stop();
+    expect(((await first.done) as { state: string }).state).toBe('STOPPED');
+    // The rest of the input, and the windows still open, through a bounded run from its checkpoint.
+    const second = await start({ p: 1, restoreFrom: await latestCheckpointPath(stateDir), bounded: true });
+    expect(((await second.done) as { state: string }).state).toBe('FINISHED');
+    await expectReference(
+      `kafka broker frozen 6 s (${Date.now() - t0} ms from the freeze to the verdict): ${chunks} chunks of ${CHUNK}, ${nextId} records`,
+    );
+  }, 150_000);
 
   it(
     'idle (nothing to send or commit): fails naming the Kafka source and its brokers, then restarts from its checkpoint: output equals the reference',
