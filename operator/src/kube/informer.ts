@@ -115,6 +115,9 @@ export class Informer<T extends KubeObject> {
     this.#log = (opts.logger ?? silentLogger()).child({
       informer: resourceId(this.resource),
       namespace: this.namespace ?? '*',
+      // Two informers of one resource differ by their selectors: their lines must too.
+      ...(this.labelSelector ? { labelSelector: this.labelSelector } : {}),
+      ...(this.fieldSelector ? { fieldSelector: this.fieldSelector } : {}),
     });
   }
 
