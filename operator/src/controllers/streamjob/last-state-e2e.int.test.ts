@@ -11,8 +11,8 @@
 // Checked for each operation: the checkpoint the new pods report having restored is the
 // newest one completed before they started (read from the bucket; nothing is pruned,
 // retained 100), and at the end the read_committed output equals the reference (no window
-// lost, none twice). A crashed slot restarts all slots as a new deployment, and a SlotFailed
-// Event on the job says so.
+// lost, none twice). A crashed slot (SIGKILL) or an evicted slot pod (`kubectl delete pod`)
+// restarts all slots as a new deployment, and a SlotFailed Event on the job says so.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { StreamJobs } from './resource.ts';
+import { kubectlAsync } from './testing/kubectl.ts';
 import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import {
@@ -140,6 +141,20 @@ describe('last-state and restarts restore the newest checkpoint (real runtime)',
     expect(slotFailed.map((e) => e.message)).toEqual([
       expect.stringContaining('restarting all slots from the latest checkpoint (restart 1/5'),
     ]);
+
+    // 3. a slot pod evicted (`kubectl delete pod`: the node agent sends SIGTERM, checkpoints every
+    // 100 ms run on): the same restart from the newest checkpoint.
+    await sleep(1500);
+    const evicted = (
+      await kube.list<Pod>(Resources.Pod, ns, {
+        labelSelector: `${DEPLOYMENT_LABEL}=${restarted.status!.deployed!.id}`,
+      })
+    ).items.find((p) => p.metadata?.labels?.['tributary.dev/slot'] === '0');
+    const del = await kubectlAsync(['delete', 'pod', '-n', ns, evicted!.metadata!.name!, '--wait=false']);
+    expect(del.code, del.stderr).toBe(0);
+    const afterEviction = await runningWith(kube, ns, name, 2, restarted.status!.deployed!.id);
+    expect(afterEviction.status?.restarts).toBe(2);
+    await expectNewestRestored('restart after an evicted slot pod', afterEviction, restarted);
 
     // ---- exactly-once over both operations
     await sleep(1500);
