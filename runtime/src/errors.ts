@@ -81,7 +81,9 @@ export type ErrorCode =
   | 'TRIB_KUDU_SCHEMA'
   | 'TRIB_KUDU_UNSUPPORTED'
   | 'TRIB_KUDU_ROW_ERRORS'
-  | 'TRIB_KUDU_LOOKUP';
+  | 'TRIB_KUDU_LOOKUP'
+  // A lookup table's store (Druid) stayed unavailable past the table's unavailableTimeout.
+  | 'TRIB_LOOKUP_UNAVAILABLE';
 
 export interface ValidationIssue {
   /** Dotted path into the spec, e.g. `graph.steps[2].window.size`. */

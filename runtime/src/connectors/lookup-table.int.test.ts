@@ -50,10 +50,21 @@ describe('lookup tables from the real Druid', () => {
     { id: 3, cc: 'xx' },
     { id: 4, cc: 'fr' },
   ];
-  const graph = (table: { query: string; url?: string }, onMissing?: 'keep' | 'drop'): GraphSpec => ({
+  const graph = (
+    table: { query: string; url?: string; unavailableTimeout?: string },
+    onMissing?: 'keep' | 'drop',
+  ): GraphSpec => ({
     sources: [
       { name: 'clicks', collection: { records: clicks } },
-      { name: 'countries', druid: { url: table.url ?? testDruidUrl(), query: table.query, refresh: '1m' } },
+      {
+        name: 'countries',
+        druid: {
+          url: table.url ?? testDruidUrl(),
+          query: table.query,
+          refresh: '1m',
+          ...(table.unavailableTimeout ? { unavailableTimeout: table.unavailableTimeout } : {}),
+        },
+      },
     ],
     steps: [
       {
@@ -108,10 +119,11 @@ describe('lookup tables from the real Druid', () => {
     expect((badColumn as Error).message).toBe(
       `lookup table "countries": Druid SQL failed (HTTP 400): Column 'capital' not found in any table (line [1], column [14])`,
     );
-    const down = await run1(graph({ query, url: 'http://127.0.0.1:1' }));
-    expect(isTributaryError(down, 'TRIB_CONNECTOR_FAILED')).toBe(true);
+    // Unreachable is retried (lookup-outage.ts) until the source's unavailableTimeout.
+    const down = await run1(graph({ query, url: 'http://127.0.0.1:1', unavailableTimeout: '1s' }));
+    expect(isTributaryError(down, 'TRIB_LOOKUP_UNAVAILABLE')).toBe(true);
     expect((down as Error).message).toMatch(
-      /^lookup table "countries": Druid at http:\/\/127\.0\.0\.1:1 is unreachable/,
+      /^lookup table "countries": Druid at http:\/\/127\.0\.0\.1:1 unavailable for 1\.\d s \(unavailableTimeout 1s, \d+ attempts\): Druid at http:\/\/127\.0\.0\.1:1 is unreachable: /,
     );
   });
 

@@ -4,12 +4,17 @@
 // Invariants: open() fails the job when the FIRST load fails (no table, no enrichment —
 // the error is the loader's, naming the source and carrying the store's message); a later failed
 // refresh keeps the last good table, is logged and counted (result="failed"), and the next tick
-// retries. A refresh replaces the whole map at once, so a record never sees half a table. The
-// table is not checkpointed: after a restore it is loaded again (lookups read the current table).
+// retries. With `outage` (a druid table), a store that is unavailable (unreachable, 5xx) is
+// ridden out instead (lookup-outage.ts): the first load and refreshes are retried with backoff,
+// warned about and reported as an outage, and past the bound the table fails: open() throws,
+// and after a failed refresh the lookup step throws at its next records (throwIfFailed). A
+// refresh replaces the whole map at once, so a record never sees half a table. The table is not
+// checkpointed: after a restore it is loaded again (lookups read the current table).
 import type { Logger } from 'pino';
 import { parseDuration } from '../graph/duration.ts';
 
 import { keyString, rowKeyOf } from './lookup-key.ts';
+import { LookupOutage, type LookupOutageOptions } from './lookup-outage.ts';
 import type { Rec } from '../core/record.ts';
 
 export { keyString };
@@ -25,6 +30,8 @@ export interface LookupTableOptions {
   columns: readonly string[];
   logger: Logger;
   onRefresh?: (result: 'ok' | 'failed') => void;
+  /** How an unavailable store is ridden out; absent: every failure is handled as above. */
+  outage?: LookupOutageOptions | undefined;
 }
 
 export const DEFAULT_REFRESH_MS = 60_000;
@@ -44,11 +51,18 @@ export class LookupTable {
   private rows = new Map<string, Rec>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing = false;
+  private everyMs = DEFAULT_REFRESH_MS;
+  private opened = false;
+  private closed = false;
+  private readonly outage: LookupOutage | undefined;
+  /** Set once the store stayed unavailable past the bound after the table loaded. */
+  private fatal: Error | undefined;
   failures = 0;
   loadedAt = 0;
 
   constructor(o: LookupTableOptions) {
     this.o = o;
+    this.outage = o.outage && new LookupOutage(o.outage, o.name, o.logger);
   }
 
   get size(): number {
@@ -60,12 +74,35 @@ export class LookupTable {
   }
 
   async open(): Promise<void> {
-    this.rows = indexRows(await this.o.load(), this.o.columns);
+    for (;;) {
+      try {
+        this.rows = indexRows(await this.o.load(), this.o.columns);
+        break;
+      } catch (e) {
+        if (!this.outage?.isTransient(e) || this.closed) throw e;
+        const delay = this.outage.failed(e, true);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    this.outage?.recovered();
     this.loadedAt = Date.now();
     this.o.onRefresh?.('ok');
     this.o.logger.info({ table: this.o.name, rows: this.rows.size }, 'lookup table loaded');
-    const every = parseDuration(this.o.refresh ?? '1m') ?? DEFAULT_REFRESH_MS;
-    this.timer = setInterval(() => void this.refresh(), every);
+    this.everyMs = parseDuration(this.o.refresh ?? '1m') ?? DEFAULT_REFRESH_MS;
+    this.opened = true;
+    this.schedule(this.everyMs);
+  }
+
+  /** The table's failure once its store stayed unavailable past the bound (TRIB_LOOKUP_UNAVAILABLE). */
+  throwIfFailed(): void {
+    if (this.fatal) throw this.fatal;
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.opened || this.closed || this.fatal) return;
+    this.timer = setTimeout(() => void this.refresh(), ms);
     this.timer.unref();
   }
 
@@ -73,25 +110,41 @@ export class LookupTable {
   async refresh(): Promise<void> {
     if (this.refreshing) return;
     this.refreshing = true;
+    let next = this.everyMs;
     try {
-      const next = indexRows(await this.o.load(), this.o.columns);
-      this.rows = next;
+      const rows = indexRows(await this.o.load(), this.o.columns);
+      this.rows = rows;
       this.loadedAt = Date.now();
+      this.outage?.recovered();
       this.o.onRefresh?.('ok');
     } catch (e) {
       this.failures++;
       this.o.onRefresh?.('failed');
+      if (this.outage?.isTransient(e)) {
+        try {
+          next = Math.min(this.outage.failed(e, false), this.everyMs);
+        } catch (fatal) {
+          this.fatal = fatal as Error;
+          this.o.logger.error(
+            { table: this.o.name, err: this.fatal.message },
+            'lookup table unavailable: the job fails',
+          );
+        }
+        return;
+      }
       this.o.logger.warn(
         { table: this.o.name, failures: this.failures, err: (e as Error).message },
         'lookup table refresh failed; keeping the last table',
       );
     } finally {
       this.refreshing = false;
+      this.schedule(next);
     }
   }
 
   close(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
 }

@@ -5,7 +5,8 @@
 // operator's outputs are wired (chained, or into an exchange) is the caller's: `wiring`.
 import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
-import { druidTableLoader } from '../connectors/druid/druid-lookup-loader.ts';
+import { druidTableLoader, druidTableOutage } from '../connectors/druid/druid-lookup-loader.ts';
+import type { ReportOutage } from '../core/outage.ts';
 import { kuduTableLoader } from '../connectors/kudu/kudu-lookup-loader.ts';
 import { KuduPointLookup } from '../connectors/kudu/kudu-point-lookup.ts';
 import { asList } from '../connectors/lookup-key.ts';
@@ -46,6 +47,8 @@ export interface OperatorWiring {
   stateful(op: StatefulOperator): void;
   /** A lookup table was built: loaded before the sources open, closed at the end. */
   table(t: OpenedTable): void;
+  /** Where a component of this slot (e.g. `lookup:<table>:<slot>`, unique per slot) reports its outages. */
+  outageReporter(key: string): ReportOutage;
   /** An operator that waits on I/O: it blocks its task while busy, holds barriers, and runs as a slot task. */
   asyncOperator(op: AsyncLookupOperator): void;
 }
@@ -260,6 +263,9 @@ export class OperatorFactory {
           columns: asList(l.column),
           logger: this.o.logger,
           onRefresh: (r) => this.lookupRefreshes().labels(l.table, r).inc(),
+          outage: src.druid
+            ? druidTableOutage(src.druid, wiring.outageReporter(`lookup:${l.table}:${slot.index}`))
+            : undefined,
         });
         wiring.table(table);
         return new LookupOperator(

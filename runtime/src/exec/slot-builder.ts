@@ -5,6 +5,7 @@
 // exchange stays within its slot. With checkpointing, each task's chain registers with its
 // slot's checkpointer (ChainCheckpoint) as it is built.
 import type { OutageBoard } from './outage-board.ts';
+import type { ReportOutage } from '../core/outage.ts';
 import type { Logger } from 'pino';
 import type { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
 import { createSourceReader } from '../connectors/registry.ts';
@@ -233,6 +234,10 @@ class SlotWiring implements OperatorWiring {
 
   table(t: OpenedTable): void {
     this.parts.tables.push(t);
+  }
+
+  outageReporter(key: string): ReportOutage {
+    return this.o.outages.reporter(key);
   }
 
   asyncOperator(op: AsyncLookupOperator): void {

@@ -105,6 +105,12 @@ export interface DruidSourceSpec {
   refresh?: string;
   /** HTTP timeout of one query. Default 30s. */
   timeout?: string;
+  /**
+   * Only for a lookup table: how long Druid may be unreachable or answer 5xx (the first load,
+   * or refreshes while the last table is served) before the job fails with
+   * TRIB_LOOKUP_UNAVAILABLE. Default 5m.
+   */
+  unavailableTimeout?: string;
 }
 
 export interface KafkaSinkSpec {

@@ -56,6 +56,8 @@ export class LookupOperator extends ErrorRoutingOutput {
   }
 
   push(b: Batch): void {
+    // A table whose store stayed unavailable past its bound fails the job here (lookup-table.ts).
+    this.table.throwIfFailed();
     const ob = this.buf.batch;
     let m = 0;
     for (let i = 0; i < b.n; i++) {

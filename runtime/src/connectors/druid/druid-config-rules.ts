@@ -7,13 +7,14 @@ import { checkBrokers, checkDelivery } from '../kafka/kafka-config-rules.ts';
 
 /** Column types come from Druid at run time: unknown here (dyn). */
 const source: SourceConfigRule = (c, s, p) => {
-  c.keys(s, ['url', 'query', 'refresh', 'timeout'], p);
+  c.keys(s, ['url', 'query', 'refresh', 'timeout', 'unavailableTimeout'], p);
   const url = c.string(s, 'url', p);
   if (url !== undefined && !/^https?:\/\/[^/]/.test(url))
     c.add(`${p}.url`, `expected an http(s) URL of a Druid router or broker, got ${show(url)}`);
   c.string(s, 'query', p);
   c.duration(s, 'refresh', p, { positive: true });
   c.duration(s, 'timeout', p, { positive: true });
+  c.duration(s, 'unavailableTimeout', p, { positive: true });
   return undefined;
 };
 

@@ -13,6 +13,20 @@ export interface DruidSqlOptions {
   who: string;
 }
 
+// Errors of Druid being unavailable (unreachable, timed out, a 5xx or 429 of the router or
+// broker), as opposed to Druid refusing the query (4xx) or answering nonsense: the former is
+// worth retrying (lookup tables ride it out, lookup-outage.ts), the latter is not.
+const unavailable = new WeakSet<object>();
+
+export function isDruidUnavailable(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && unavailable.has(e);
+}
+
+function markUnavailable(e: TributaryError): TributaryError {
+  unavailable.add(e);
+  return e;
+}
+
 function druidMessage(body: string): string {
   try {
     const j = JSON.parse(body) as Record<string, unknown>;
@@ -44,17 +58,22 @@ export async function runDruidSql(o: DruidSqlOptions): Promise<Record<string, un
     status = res.statusCode;
     text = await res.body.text();
   } catch (e) {
-    throw new TributaryError(
-      'TRIB_CONNECTOR_FAILED',
-      `${o.who}: Druid at ${o.url} is unreachable: ${(e as Error).message}`,
-      { cause: e },
+    throw markUnavailable(
+      new TributaryError(
+        'TRIB_CONNECTOR_FAILED',
+        `${o.who}: Druid at ${o.url} is unreachable: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      ),
     );
   }
   if (status !== 200) {
-    throw new TributaryError(
+    const err = new TributaryError(
       'TRIB_CONNECTOR_FAILED',
       `${o.who}: Druid SQL failed (HTTP ${status}): ${druidMessage(text)}`,
     );
+    throw status >= 500 || status === 429 ? markUnavailable(err) : err;
   }
   let rows: unknown;
   try {
