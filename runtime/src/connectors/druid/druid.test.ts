@@ -2,7 +2,9 @@
 // Druid cannot produce on demand: a failed lookup refresh followed by a good one (the real
 // failure, a row the query cannot parse, cannot be taken back: the datasource is append-only),
 // and answers a proxy in front of Druid gives (an HTML error page, a 200 that is not a list of
-// rows). Everything Druid itself answers — rows, slots, positions, quoting, bad SQL, a missing
+// rows), and a lookup table's retry classes in one process (a 503 retried, a 400 not, a 500 past
+// the bound failing the table; the real router stopped: druid-lookup-faults.chaos.int.test.ts).
+// Everything Druid itself answers — rows, slots, positions, quoting, bad SQL, a missing
 // datasource, refreshes, a refresh that fails, enrichment — is tested against the real Druid in
 // druid-source.int.test.ts and ../lookup-table.int.test.ts. Also here: graph validation of lookup
 // tables and the druid sink's rows (no server).
@@ -16,7 +18,7 @@ import { validateGraph, checkGraph } from '../validate-graph.ts';
 import { CollectingSink } from '../../testing/harness.ts';
 import { druidRow, druidKafkaSpec } from './druid-sink.ts';
 import { LookupTable } from '../lookup-table.ts';
-import { druidTableLoader } from './druid-lookup-loader.ts';
+import { druidTableLoader, druidTableOutage } from './druid-lookup-loader.ts';
 
 let server: Server;
 let url = '';
@@ -118,6 +120,55 @@ describe('lookup step (druid source as a table)', () => {
     expect(t.get('1')?.['name']).toBe('numeric key');
     expect(results).toEqual(['ok', 'failed', 'ok']);
     t.close();
+  });
+
+  it('with druidTableOutage: 5xx retried (first load and refreshes) up to unavailableTimeout, 4xx not', async () => {
+    const reports: unknown[] = [];
+    const table = (timeout: string) =>
+      new LookupTable({
+        name: 'countries',
+        load: druidTableLoader('countries', { url, query: 'SELECT 1' }),
+        refresh: '1h',
+        columns: ['code'],
+        logger,
+        outage: druidTableOutage({ url, query: 'SELECT 1', unavailableTimeout: timeout }, (r) => reports.push(r)),
+      });
+    // A first load: 503 twice (retried after 0.5 s and 1 s), then rows.
+    let calls = 0;
+    answer = () =>
+      ++calls <= 2 ? [503, { error: 'Unable to determine destination' }] : [{ code: 'de', name: 'Germany' }];
+    const t = table('10s');
+    await t.open();
+    expect(calls).toBe(3);
+    expect(t.get('de')?.['name']).toBe('Germany');
+    expect(reports.map((r) => (r as { component?: string } | undefined)?.component)).toEqual([
+      'lookup "countries"',
+      'lookup "countries"',
+      undefined,
+    ]);
+    t.close();
+    // A query Druid refuses is not retried: the job fails at once with Druid's message.
+    calls = 0;
+    answer = () => (++calls, [400, { errorMessage: "Column 'x' not found" }]);
+    const refused = await table('10s')
+      .open()
+      .catch((e: unknown) => e);
+    expect(calls).toBe(1);
+    expect(isTributaryError(refused, 'TRIB_CONNECTOR_FAILED')).toBe(true);
+    // Refreshes failing with 500 past the bound: the table keeps serving, then fails the lookup.
+    answer = () => [{ code: 'de', name: 'Germany' }];
+    const r = table('1s');
+    await r.open();
+    answer = () => [500, { error: 'broker down' }];
+    await r.refresh();
+    expect(r.get('de')?.['name']).toBe('Germany');
+    expect(() => r.throwIfFailed()).not.toThrow();
+    await new Promise((res) => setTimeout(res, 1100));
+    await r.refresh();
+    expect(() => r.throwIfFailed()).toThrow(
+      /^lookup table "countries": Druid at .* unavailable for 1\.\d s \(unavailableTimeout 1s/,
+    );
+    r.close();
   });
 
   it('validation: the table must be a druid source and is not a stream', () => {
