@@ -5,8 +5,9 @@
 // /metrics, and after the router is back its next refresh carries a row ingested meanwhile, which
 // the records it enriches then show); one started before it with a short bound fails with
 // TRIB_LOOKUP_UNAVAILABLE naming the table and the URL; one started during it waits for its first
-// load for its bound and then fails the same way. Measured detect/recover times go to stderr for
-// the matrix. The router is always started again; only the cluster of the env is touched.
+// load for its bound and then fails the same way. Then the broker stopped behind a running
+// router (the router answers 502): ridden out and recovered the same way, with a row ingested
+// meanwhile in the records after it. Measured detect/recover times go to stderr for the matrix. The router is always started again; only the cluster of the env is touched.
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,7 @@ describe('Druid router down under a job’s druid lookup table (tributary run, r
   const query = `SELECT code, LATEST_BY(name, __time) AS name FROM "${datasource}" GROUP BY code`;
   let dataset: DruidDataset;
   let routerDown = false;
+  let brokerDown = false;
   const runs: Run[] = [];
 
   beforeAll(async () => {
@@ -56,6 +58,7 @@ describe('Druid router down under a job’s druid lookup table (tributary run, r
   afterAll(async () => {
     for (const r of runs) r.kill();
     if (routerDown) await startDruidService(paths, 'router');
+    if (brokerDown) await startDruidService(paths, 'broker');
     await dataset?.drop();
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
@@ -105,6 +108,18 @@ describe('Druid router down under a job’s druid lookup table (tributary run, r
       .map((l) => JSON.parse(l) as { seq: number; cc: string; name?: string });
   };
 
+  /** A new name for `de` produced to the datasource's topic: Druid's indexer ingests it (no router, no broker). */
+  async function ingest(name: string): Promise<void> {
+    const kafka = new Kafka({ clientId: 'it-druid-lfaults', brokers: testBrokers(), logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: datasource,
+      messages: [{ value: JSON.stringify({ ts: Date.now(), code: 'de', name }) }],
+    });
+    await producer.disconnect();
+  }
+
   it('rides out a short outage on the last table, fails past its bound, at start waits then fails; recovers', async () => {
     const failMessage = (bound: string): RegExp =>
       new RegExp(
@@ -124,14 +139,7 @@ describe('Druid router down under a job’s druid lookup table (tributary run, r
     routerDown = true;
     await stopDruidService(paths, 'router');
     const stoppedAt = Date.now();
-    const kafka = new Kafka({ clientId: 'it-druid-lfaults', brokers: testBrokers(), logLevel: logLevel.NOTHING });
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: datasource,
-      messages: [{ value: JSON.stringify({ ts: Date.now(), code: 'de', name: 'Deutschland' }) }],
-    });
-    await producer.disconnect();
+    await ingest('Deutschland');
 
     const atStart = start('at-start', '4s');
     const startedAt = Date.now();
@@ -221,5 +229,58 @@ describe('Druid router down under a job’s druid lookup table (tributary run, r
     expect(de.slice(first).every((x) => x.name === 'Deutschland')).toBe(true);
     expect(out.filter((x) => x.cc === 'fr').every((x) => x.name === 'France')).toBe(true);
     expect(refreshed.seq).toBe(de[first]!.seq);
+  }, 150_000);
+
+  it('broker down behind a running router: the router’s 5xx ridden out the same way, recovered', async () => {
+    const ride = start('broker', '60s');
+    await until(ride, 'records enriched from the first table', 60_000, () =>
+      output('broker').some((x) => x.cc === 'de' && x.name !== undefined) ? true : undefined,
+    );
+    brokerDown = true;
+    await stopDruidService(paths, 'broker');
+    const stoppedAt = Date.now();
+    await ingest('Allemagne');
+    const warned = await until(
+      ride,
+      'the outage warning',
+      30_000,
+      () => logged(ride, /Druid at .* unavailable; keeping the last table/)[0],
+    );
+    expect(warned.json?.msg).toMatch(
+      new RegExp(
+        `^lookup table "countries": Druid at ${esc(url)} unavailable; keeping the last table, .*; ` +
+          `fails after unavailableTimeout 60s: Druid SQL failed \\(HTTP 5\\d\\d\\): `,
+      ),
+    );
+    await until(ride, 'the outage in /metrics', 10_000, async () =>
+      (await outageSeries(ride))?.endsWith(' 1') ? true : undefined,
+    );
+    report('broker down', `warned ${warned.at - stoppedAt} ms after the broker stopped: ${String(warned.json?.msg)}`);
+    const restartAt = Date.now();
+    await startDruidService(paths, 'broker');
+    brokerDown = false;
+    const servesAt = Date.now();
+    const back = await until(ride, 'the recovery line', 60_000, () => logged(ride, /answers again after/)[0]);
+    await until(ride, 'records enriched with the row ingested during the outage', 30_000, () =>
+      output('broker').find((x) => x.name === 'Allemagne'),
+    );
+    report(
+      'broker down',
+      `recovered ${back.at - servesAt} ms after startDruidService returned (restart took ${servesAt - restartAt} ms); ` +
+        `${logged(ride, /unavailable; keeping the last table/).length} warning(s)`,
+    );
+    expect(logged(ride, /unavailable; keeping the last table/).length).toBeLessThanOrEqual(2);
+    await until(ride, 'the outage cleared in /metrics', 10_000, async () =>
+      (await outageSeries(ride))?.endsWith(' 0') ? true : undefined,
+    );
+    ride.kill();
+    await ride.exited;
+    const de = output('broker')
+      .filter((x) => x.cc === 'de')
+      .sort((a, b) => a.seq - b.seq);
+    const first = de.findIndex((x) => x.name === 'Allemagne');
+    expect(first).toBeGreaterThan(0);
+    expect(de.slice(first).every((x) => x.name === 'Allemagne')).toBe(true);
+    expect(de.every((x) => x.name !== undefined)).toBe(true);
   }, 150_000);
 });
