@@ -158,9 +158,9 @@ export interface SourceSpec {
    */
   collection?: CollectionSourceSpec;
   /**
-   * Druid SQL: {url (router or broker), query, refresh? (1m), timeout? (per query, 30s)}. A bounded stream (slot 0
-   * runs the query once), or, when a lookup step names it as its table, a table re-queried every refresh. See
-   * docs/runtime/graph.md and docs/runtime/druid.md.
+   * Druid SQL: {url (router or broker), query, refresh? (1m), timeout? (per query, 30s), unavailableTimeout? (lookup
+   * tables, 5m)}. A bounded stream (slot 0 runs the query once), or, when a lookup step names it as its table, a table
+   * re-queried every refresh. See docs/runtime/graph.md and docs/runtime/druid.md.
    */
   druid?: DruidSourceSpec;
   /**
