@@ -8,3 +8,7 @@ import { enableOwnCompileCache } from '../process/compile-cache.ts';
 enableOwnCompileCache();
 const { runCli } = await import('./run-cli.ts');
 await runCli(process.argv.slice(2));
+// A failed run ends now even while a request to a dependency that does not answer (S3 frozen) is
+// still open, abandoned by its bound: such a socket would otherwise keep the process alive for
+// the client's own timeouts. A run that ended well exits as soon as nothing is left to do.
+if (process.exitCode) setTimeout(() => process.exit(), 1000).unref();

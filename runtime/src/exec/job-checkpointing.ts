@@ -175,11 +175,27 @@ export class JobCheckpointing {
     failure.throwIfRecorded();
   }
 
-  /** The job failed: commits already under way belong to completed checkpoints; let them end before the sinks close. */
+  /**
+   * The job failed: commits already under way belong to completed checkpoints; let them end before the sinks close.
+   * State writes (of checkpoints that can no longer complete) are waited for at most the checkpoint timeout: state
+   * storage that does not answer (S3 frozen) must not hold a failed job, and so its restart, for the client's own
+   * request timeouts and retries.
+   */
   async abandon(): Promise<void> {
     this.coordinator?.stop('job failed');
     await Promise.allSettled([...this.commits]);
-    await this.stateWritesSettled();
+    const boundMs = this.o.checkpointing?.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      this.stateWritesSettled().then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), boundMs))),
+    ]);
+    if (timer) clearTimeout(timer);
+    if (!settled)
+      this.o.logger.warn(
+        { ms: boundMs, stateDir: this.o.checkpointing?.stateDir },
+        `state storage writes still unanswered ${boundMs / 1000} s after the job failed: not waiting for them`,
+      );
   }
 
   /**

@@ -40,6 +40,17 @@ export type { SlotHandle };
  */
 export type FindRestorePoint = (stateDir: string) => Promise<string | undefined>;
 export const restartFromScratch: FindRestorePoint = () => Promise.resolve(undefined);
+/** `p`, or TRIB_STATE_STORAGE `message` once `ms` passed. */
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TributaryError('TRIB_STATE_STORAGE', message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 export const restartFromLatestCheckpoint: FindRestorePoint = (stateDir) => latestCheckpointPath(stateDir);
 
 export interface AttemptInfo {
@@ -219,9 +230,14 @@ export class Supervisor {
     let latest: string | undefined;
     // State storage that cannot be read (S3 away) fails this attempt, never starts it fresh: the
     // restart policy retries with backoff and gives up at its limit, naming the storage's error.
+    // Bounded by the checkpoint timeout: storage that does not answer fails the attempt like one that refuses.
     if (attempt > 1)
       try {
-        latest = await (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir);
+        latest = await withTimeout(
+          (o.findRestorePoint ?? restartFromLatestCheckpoint)(o.config.stateDir),
+          o.config.checkpointing.timeoutMs,
+          `the state storage did not answer within ${o.config.checkpointing.timeoutMs} ms (checkpointing timeout)`,
+        );
       } catch (e) {
         const code = (e as { code?: string }).code;
         return `cannot find the latest checkpoint in ${o.config.stateDir}: ${code ? `${code}: ` : ''}${(e as Error).message}`;
@@ -340,11 +356,12 @@ export class Supervisor {
     };
     tick();
     return {
+      // Progress only: state storage that does not answer holds the attempt's end at most the checkpoint timeout.
       stop: async () => {
         stopped = true;
         if (timer) clearTimeout(timer);
-        await running;
-        await look();
+        const timeoutMs = this.o.config.checkpointing.timeoutMs;
+        await withTimeout(running.then(look), timeoutMs, 'no answer').catch(() => undefined);
       },
     };
   }

@@ -10,7 +10,9 @@
 // * wrong credentials mid-run (the server restarted under other root keys: the job's key is no
 //   longer valid): past tolerableFailedCheckpoints the job fails, the restarts cannot find their
 //   checkpoint (never start fresh), and once the key is valid again the job restores from it;
-// * down when the job must restore: bounded restarts, then TRIB_JOB_FAILED naming the endpoint and bucket.
+// * down when the job must restore: bounded restarts, then TRIB_JOB_FAILED naming the endpoint and bucket;
+// * hung (SIGSTOP) under the job and at its restart: every wait ends at the checkpoint timeout (a
+//   manifest's spec.checkpointing.timeout, 2 s here), the run exits 1, never hangs.
 //
 // Every run's output is read by Kafka's own Java consumer (read_committed): each generated record
 // exactly once. Measured detect/recover times go to stderr for the matrix. The S3 server is
@@ -24,7 +26,7 @@ import kafkajs from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
 import { clusterPaths } from '../../../../test/cluster/paths.ts';
-import { restartVersitygw, stopVersitygw } from '../../../../test/cluster/components/versitygw.ts';
+import { restartVersitygw, signalVersitygw, stopVersitygw } from '../../../../test/cluster/components/versitygw.ts';
 import type { DependencyOutage } from '../../core/outage.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
@@ -95,6 +97,8 @@ describe('S3 checkpoint storage faults under a running job (tributary run, real 
     name: string,
     o: {
       controlPort?: number;
+      /** The checkpoint timeout (a manifest's spec.checkpointing.timeout; default 10 min). */
+      timeout?: string;
       n: number;
       rate: number;
       tolerable: number;
@@ -104,7 +108,14 @@ describe('S3 checkpoint storage faults under a running job (tributary run, real 
     },
   ): Run {
     const file = join(dir, `${name}.json`);
-    writeFileSync(file, JSON.stringify(graph(name, o.n, o.rate)));
+    const g = graph(name, o.n, o.rate);
+    const manifest = {
+      apiVersion: 'tributary.dev/v1alpha1',
+      kind: 'StreamJob',
+      metadata: { name },
+      spec: { graph: g, checkpointing: { timeout: o.timeout } },
+    };
+    writeFileSync(file, JSON.stringify(o.timeout ? manifest : g));
     return tributaryRun(
       [
         file,
@@ -144,6 +155,14 @@ describe('S3 checkpoint storage faults under a running job (tributary run, real 
     expect(new Set(ids).size, 'distinct ids').toBe(n);
     expect(ids[0]).toBe(0);
     expect(ids[n - 1]).toBe(n - 1);
+  }
+
+  /** A job that failed for good: what it committed is each id once, with no gap (Java reader, read_committed). */
+  async function expectCommittedPrefix(name: string): Promise<void> {
+    const got = await readTopicWithJava(bs.join(','), `it-s3faults-${name}-${run}`, 'read_committed', 60_000);
+    const ids = got.map((x) => (JSON.parse(x.value) as { id: number }).id).sort((a, b) => a - b);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids).toEqual([...ids.keys()]);
   }
 
   const unavailable = (port: number): Promise<number> =>
@@ -317,15 +336,40 @@ describe('S3 checkpoint storage faults under a running job (tributary run, real 
       expect(logged(r, /^slots started$/).length, 'no attempt started without its checkpoint').toBe(1);
       const detectMs = last!.at - t0;
       await s3Back();
-      // What it committed before S3 went is each id once, with no gap.
-      const got = await readTopicWithJava(bs.join(','), `it-s3faults-restore-${run}`, 'read_committed', 60_000);
-      const ids = got.map((x) => (JSON.parse(x.value) as { id: number }).id).sort((a, b) => a - b);
-      expect(ids.length).toBeGreaterThan(0);
-      expect(ids).toEqual([...ids.keys()]);
+      await expectCommittedPrefix('restore');
       report(
         'down at restore',
         `exit 1 ${detectMs} ms after S3 went (2 failed checkpoints + 2 restarts): ${last!.text}`,
       );
+    } finally {
+      r.kill();
+      if (s3Disturbed) await s3Back();
+    }
+  }, 180_000);
+
+  it('hung (SIGSTOP) during periodic checkpoints and at the restore: every wait ends at the checkpoint timeout', async () => {
+    const metricsPort = await freePort();
+    const r = start('hung', { n: 1_000_000, rate: 400, tolerable: 2, restarts: 1, metricsPort, timeout: '2s' });
+    try {
+      await lineAfter(r, /^checkpoint completed$/, 0, 60_000);
+      await sleep(1000);
+      const t0 = Date.now();
+      s3Disturbed = true;
+      signalVersitygw(paths, 'SIGSTOP');
+      const warned = await lineAfter(r, /^checkpoint storage .* failing for/, t0, 30_000);
+      expect(warned.json?.msg).toMatch(
+        /expired after 2000 ms while (recording its id in|writing its metadata to) the state storage/,
+      );
+      const code = await exitWithin(r, 90_000);
+      expect(code, `the run ends by itself\n${stderrOf(r).slice(-3000)}`).toBe(1);
+      const last = r.lines.find((l) => l.text.startsWith('error TRIB_JOB_FAILED: '));
+      expect(last?.text, stderrOf(r).slice(-3000)).toMatch(
+        /restart limit 1 reached; last failure: cannot find the latest checkpoint/,
+      );
+      expect(logged(r, /^starting with empty state$/).length, 'never started fresh').toBe(1);
+      await s3Back();
+      await expectCommittedPrefix('hung');
+      report('hung', `warning ${warned.at - t0} ms after SIGSTOP; exit 1 after ${last!.at - t0} ms: ${last!.text}`);
     } finally {
       r.kill();
       if (s3Disturbed) await s3Back();

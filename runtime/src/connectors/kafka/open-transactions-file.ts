@@ -11,6 +11,8 @@ import { stateStoreFor } from '../../checkpoint/storage/state-store-for.ts';
 import { childOf } from '../../checkpoint/storage/state-uri.ts';
 
 export const WRITE_INTERVAL_MS = 1000;
+/** How long close waits for the last write of the file (it only feeds metrics). */
+export const END_WAIT_MS = 5000;
 
 export interface OpenTxn {
   transactionalId: string;
@@ -78,7 +80,19 @@ export class OpenTransactionsFile {
     this.timer = undefined;
     this.ended = true;
     this.enqueue(() => (keep ? this.write() : stateStoreFor(this.path).remove(this.path)));
-    await this.writing;
+    // Metrics only: state storage that does not answer (S3 frozen) must not hold the sink's close, and with it a
+    // failing job's end and restart.
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      this.writing.then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), END_WAIT_MS))),
+    ]);
+    if (timer) clearTimeout(timer);
+    if (!done)
+      this.logger.debug(
+        { file: this.path, ms: END_WAIT_MS },
+        'open-transactions file write unanswered at close: not waiting',
+      );
   }
 
   private enqueue(op: () => Promise<void>): void {
