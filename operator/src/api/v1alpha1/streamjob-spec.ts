@@ -127,6 +127,17 @@ export interface StreamJobSpec {
      * @format int32
      */
     retained: number;
+    /**
+     * Checkpoints that may fail in a row (their state storage refused, timed out, or a slot declined) before the
+     * job fails and its restart policy takes over; savepoints do not count. While they fail the job runs on, a
+     * warning names the storage, and DependencyUnavailable says S3Unavailable. Default 10 (Flink's
+     * execution.checkpointing.tolerable-failed-checkpoints).
+     * @default 10
+     * @minimum 0
+     * @maximum 1000
+     * @format int32
+     */
+    tolerableFailedCheckpoints: number;
   };
   /**
    * Where checkpoints and savepoints live: s3 (object storage, the choice for real clusters: slot pods need no

@@ -41,3 +41,21 @@ describe('jobConfig in application mode', () => {
     expect('module' in plain).toBe(false);
   });
 });
+
+describe('jobConfig checkpointing', () => {
+  it('passes tolerableFailedCheckpoints on when the spec sets it (0 too); absent, the runtime default applies', () => {
+    const j = job({});
+    const none = jobConfig(j, j.spec, effectiveStateStorage(j.spec, {}), 2, undefined);
+    expect(none.checkpointing && 'tolerableFailedCheckpoints' in none.checkpointing).toBe(false);
+    for (const n of [0, 25]) {
+      const spec = {
+        ...j.spec,
+        checkpointing: { interval: '1s', timeout: '1m', retained: 3, tolerableFailedCheckpoints: n },
+      };
+      expect(jobConfig(j, spec, effectiveStateStorage(spec, {}), 2, undefined).checkpointing).toMatchObject({
+        intervalMs: 1000,
+        tolerableFailedCheckpoints: n,
+      });
+    }
+  });
+});

@@ -45,6 +45,9 @@ export function jobConfig(
       intervalMs: ms(spec.checkpointing?.interval ?? '10s', 10_000),
       timeoutMs: ms(spec.checkpointing?.timeout ?? '2m', 120_000),
       retained: spec.checkpointing?.retained ?? 3,
+      ...(spec.checkpointing?.tolerableFailedCheckpoints !== undefined
+        ? { tolerableFailedCheckpoints: spec.checkpointing.tolerableFailedCheckpoints }
+        : {}),
     },
     stateDir: stateLocation(job, storage),
     ...(restoreFrom ? { restoreFrom } : {}),
