@@ -7,7 +7,7 @@ import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import { druidTableLoader, druidTableOutage } from '../connectors/druid/druid-lookup-loader.ts';
 import type { ReportOutage } from '../core/outage.ts';
-import { kuduTableLoader } from '../connectors/kudu/kudu-lookup-loader.ts';
+import { kuduTableLoader, kuduTableOutage } from '../connectors/kudu/kudu-lookup-loader.ts';
 import { KuduPointLookup } from '../connectors/kudu/kudu-point-lookup.ts';
 import { asList } from '../connectors/lookup-key.ts';
 import { LookupTable } from '../connectors/lookup-table.ts';
@@ -263,9 +263,12 @@ export class OperatorFactory {
           columns: asList(l.column),
           logger: this.o.logger,
           onRefresh: (r) => this.lookupRefreshes().labels(l.table, r).inc(),
-          outage: src.druid
-            ? druidTableOutage(src.druid, wiring.outageReporter(`lookup:${l.table}:${slot.index}`))
-            : undefined,
+          outage: src.kudu
+            ? kuduTableOutage(src.kudu, wiring.outageReporter(`lookup:${l.table}:${slot.index}`))
+            : druidTableOutage(
+                src.druid as NonNullable<SourceSpec['druid']>,
+                wiring.outageReporter(`lookup:${l.table}:${slot.index}`),
+              ),
         });
         wiring.table(table);
         return new LookupOperator(

@@ -259,6 +259,17 @@ export async function startKuduMaster(paths: ClusterPaths): Promise<void> {
 }
 
 /**
+ * SIGSTOP (hung: its socket accepts connections, nothing answers) or SIGCONT the master.
+ * A test that freezes it thaws it in its `finally`/`afterAll`.
+ */
+export function signalKuduMaster(paths: ClusterPaths, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  const { state, index } = componentOfState(paths, 'kudu-master');
+  const p = state.components[index]!;
+  if (!isAlive(p)) throw new ClusterError('CLUSTER_NOT_RUNNING', 'kudu-master', `cannot ${signal} a stopped master`);
+  process.kill(p.pid, signal);
+}
+
+/**
  * SIGSTOP (hung: its sockets accept connections, nothing answers) or SIGCONT tablet server `i`.
  * A test that freezes one thaws it in its `finally`.
  */

@@ -4,12 +4,15 @@
 //   1. the master is killed (SIGKILL) under a running job and started again later: the sink writes
 //      on from cached tablet locations until they expire (the test shortens the master's
 //      `table_locations_ttl_ms` to 1.5 s, 5 min by default), then retries within its `timeout`;
-//   2. the tablet server holding a one-replica table's only tablet hangs (SIGSTOP), then thaws.
+//   2. the master hangs (SIGSTOP): thawed within the sink's bound the job rides it out, past it
+//      the job fails with TRIB_KUDU_TIMEOUT and recovers after SIGCONT;
+//   3. the tablet server holding a one-replica table's only tablet hangs (SIGSTOP), then thaws.
 // Each time the sink must warn while it retries (not once per retry), fail within its bound with a
 // Kudu code naming the sink, the masters and (hung) the tablet server, and the supervisor's restarts
 // from the latest checkpoint must recover once Kudu is back: the run finishes, and `kudu table
 // scan` (Kudu's own CLI) shows every generated key with its value. Measured time-to-detect and
-// time-to-recover go to stderr for the matrix. The master and tablet server are always restored.
+// time-to-recover go to stderr for the matrix. The master and tablet server are always restored
+// (started, thawed).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   kuduCliLines,
   setKuduMasterFlag,
+  signalKuduMaster,
   signalKuduTserver,
   startKuduMaster,
   stopKuduMaster,
@@ -53,6 +57,7 @@ describe('kudu sink while the master is down or a tablet server hangs (tributary
   const dir = mkdtempSync(join(tmpdir(), 'trib-kudufaults-'));
   const kudu = new KuduClient({ masters: masters.split(','), operationTimeoutMs: 30_000 });
   let masterDown = false;
+  let masterFrozen = false;
   const frozen = new Set<number>();
 
   beforeAll(() => {
@@ -62,9 +67,10 @@ describe('kudu sink while the master is down or a tablet server hangs (tributary
   afterAll(async () => {
     // Whatever happened, the cluster is left as it was given: thawed, the master up, its flag default.
     for (const i of frozen) signalKuduTserver(paths, i, 'SIGCONT');
+    if (masterFrozen) signalKuduMaster(paths, 'SIGCONT');
     if (masterDown) await startKuduMaster(paths);
     else await setKuduMasterFlag(paths, 'table_locations_ttl_ms', '300000').catch(() => undefined);
-    for (const t of [`it_kudu_master_${run}`, `it_kudu_hung_${run}`, `it_kudu_hung3_${run}`])
+    for (const t of [`it_kudu_master_${run}`, `it_kudu_mhung_${run}`, `it_kudu_hung_${run}`, `it_kudu_hung3_${run}`])
       await kudu.deleteTable(t).catch(() => undefined);
     await kudu.close();
     rmSync(dir, { recursive: true, force: true });
@@ -213,6 +219,94 @@ describe('kudu sink while the master is down or a tablet server hangs (tributary
       r.kill();
       await r.exited;
       if (process.env['KUDU_FAULTS_DUMP']) writeFileSync(process.env['KUDU_FAULTS_DUMP'], stderrOf(r, Infinity));
+    }
+  }, 180_000);
+
+  it('master hung (SIGSTOP): rides out a short hang, warns and fails within timeout on a long one, recovers', async () => {
+    const tableName = `it_kudu_mhung_${run}`;
+    const table = await kudu.createTable({
+      name: tableName,
+      columns: [
+        { name: 'id', type: 'int64', key: true },
+        { name: 'v', type: 'int64' },
+      ],
+      hashPartitions: [{ columns: ['id'], buckets: 3 }],
+      replicas: 3,
+    });
+    await setKuduMasterFlag(paths, 'table_locations_ttl_ms', '1500');
+    const COUNT = 1200;
+    // Bound 6 s: each master call waits 2 s, so a hang is seen (and warned about) before the bound.
+    const r = start('mhung', tableName, COUNT, 100, '6s');
+    const m = esc(masters);
+    try {
+      await until(r, '200 rows in the table', 60_000, async () => ((await rowCount(table)) >= 200 ? true : undefined));
+      // 1. A hang shorter than the bound: thawed at the first warning, the sink rides it out.
+      const metric = watchOutageMetric(r, (l) => l.includes('dependency="kudu"'));
+      const shortAt = Date.now();
+      masterFrozen = true;
+      signalKuduMaster(paths, 'SIGSTOP');
+      const warned = await until(
+        r,
+        'a warning',
+        30_000,
+        () => logged(r, new RegExp(`^kudu sink "out": masters ${m} unavailable for \\d+ s `), shortAt)[0],
+      );
+      // The metrics poll (every 200 ms) sees the reported outage; the thaw stays well within the bound.
+      await sleep(1000);
+      const reported = await metric.stop();
+      signalKuduMaster(paths, 'SIGCONT');
+      masterFrozen = false;
+      const thawedAt = Date.now();
+      expect(warned.json!.msg).toMatch(/; retrying, fails after timeout 6s$/);
+      const resumed = await until(
+        r,
+        'writes succeeding again',
+        30_000,
+        () => logged(r, /^kudu sink "out": writes to table ".*" succeed again after [\d.]+ s$/, shortAt)[0],
+      );
+      expect(failures(r, shortAt), 'a hang shorter than the bound is ridden out').toEqual([]);
+      expect(reported?.series, stderrOf(r)).toBe(
+        'tributary_dependency_unavailable{dependency="kudu",component="sink \\"out\\""} 1',
+      );
+      // 2. A hang past the bound: the job fails with the Kudu code naming the masters, then recovers.
+      await sleep(500);
+      const longAt = Date.now();
+      masterFrozen = true;
+      signalKuduMaster(paths, 'SIGSTOP');
+      const failed = await until(r, 'the job failing', 60_000, () => failures(r, longAt)[0]);
+      signalKuduMaster(paths, 'SIGCONT');
+      masterFrozen = false;
+      const thawed2At = Date.now();
+      expect(failed.text).toMatch(
+        new RegExp(
+          `^error TRIB_KUDU_TIMEOUT: sink "out": (writing \\d+ rows|opening table "${tableName}") failed: ` +
+            `masters ${m} unavailable \\(timeout 6s, table "${tableName}"\\): `,
+        ),
+      );
+      const warnings = logged(r, new RegExp(`^kudu sink "out": masters ${m} unavailable`), longAt);
+      expect(warnings.length, stderrOf(r)).toBeGreaterThan(0);
+      expect(warnings.filter((w) => w.at <= failed.at).length).toBeLessThanOrEqual(4);
+      const exit = await Promise.race([r.exited, sleep(120_000).then(() => null)]);
+      expect(exit?.code, stderrOf(r)).toBe(0);
+      expect(logged(r, /^restoring state$/, failed.at).length, 'restarted from a checkpoint').toBeGreaterThan(0);
+      const reopened = logged(r, /^kudu sink opened$/, thawed2At)[0];
+      const data = await checkTable(tableName, COUNT);
+      report(
+        'master hung',
+        `short hang: first warning ${warned.at - shortAt} ms after SIGSTOP (/metrics ${reported!.at - shortAt} ms), ` +
+          `thawed then, writes succeed again ${resumed.at - thawedAt} ms after SIGCONT, no failure; long hang: ` +
+          `failed ${failed.at - longAt} ms after SIGSTOP (first warning ${warnings[0]!.at - longAt} ms, ` +
+          `${warnings.length} warning(s)), sink opened ${reopened ? reopened.at - thawed2At : '?'} ms after SIGCONT, ` +
+          `run finished ${exit!.at - thawed2At} ms after; ${data}; warning: ${warned.json!.msg}; failure: ${failed.text}`,
+      );
+    } finally {
+      if (masterFrozen) signalKuduMaster(paths, 'SIGCONT');
+      masterFrozen = false;
+      await setKuduMasterFlag(paths, 'table_locations_ttl_ms', '300000').catch(() => undefined);
+      r.kill();
+      await r.exited;
+      if (process.env['KUDU_FAULTS_DUMP'])
+        writeFileSync(`${process.env['KUDU_FAULTS_DUMP']}.mhung`, stderrOf(r, Infinity));
     }
   }, 180_000);
 

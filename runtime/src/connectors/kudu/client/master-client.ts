@@ -6,7 +6,7 @@ import { isRetriable } from './connection.ts';
 import type { ConnectionPool } from './connection-pool.ts';
 import { describeStatus, isRetriableServiceError, kuduError, masterErrors, type ServiceError } from './kudu-errors.ts';
 import { messageType, type MessageType } from './messages.ts';
-import { remainingMs, withRetries, type Deadline } from './retry.ts';
+import { attemptTimeoutMs, withRetries, type Deadline } from './retry.ts';
 
 const service = 'kudu.master.MasterService';
 const leaderRole = 1;
@@ -66,6 +66,8 @@ export class MasterClient {
   private async findLeader(d: Deadline): Promise<{ host: string; port: number }> {
     if (this.leader) return this.leader;
     const failures: string[] = [];
+    // Why each master failed: all refusing says nothing is reachable, all silent says hung.
+    const codes = new Set<'TRIB_KUDU_CONNECT' | 'TRIB_KUDU_TIMEOUT' | 'TRIB_KUDU_MASTER'>();
     for (const m of this.masters) {
       try {
         const conn = await this.pool.get(m.host, m.port);
@@ -75,26 +77,31 @@ export class MasterClient {
               service,
               'ConnectToMaster',
               ConnectToMasterRequestPB.encode({}),
-              Math.max(1, Math.min(remainingMs(d), 5_000)),
+              Math.min(attemptTimeoutMs(d), 5_000),
             )
           ).body,
         );
-        if (res.error) failures.push(`${m.host}:${m.port}: ${describeStatus(res.error.status)}`);
-        else if (res.role === leaderRole) {
+        if (res.error) {
+          codes.add('TRIB_KUDU_MASTER');
+          failures.push(`${m.host}:${m.port}: ${describeStatus(res.error.status)}`);
+        } else if (res.role === leaderRole) {
           this.leader = m;
           return m;
-        } else failures.push(`${m.host}:${m.port}: not the leader`);
+        } else {
+          codes.add('TRIB_KUDU_MASTER');
+          failures.push(`${m.host}:${m.port}: not the leader`);
+        }
       } catch (err) {
         // Authentication and TLS refusals are final: no other master will answer differently.
         if (!isRetriable(err)) throw err;
+        codes.add(
+          err instanceof TributaryError && err.code === 'TRIB_KUDU_TIMEOUT' ? 'TRIB_KUDU_TIMEOUT' : 'TRIB_KUDU_CONNECT',
+        );
         failures.push(`${m.host}:${m.port}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-    const unreachable = failures.length === this.masters.length && failures.every((f) => /connect|closed/i.test(f));
-    throw new LeaderMoved(
-      unreachable ? 'TRIB_KUDU_CONNECT' : 'TRIB_KUDU_MASTER',
-      `kudu: no leader master among ${this.addresses} (${failures.join('; ')})`,
-    );
+    const code = codes.size === 1 ? [...codes][0]! : 'TRIB_KUDU_MASTER';
+    throw new LeaderMoved(code, `kudu: no leader master among ${this.addresses} (${failures.join('; ')})`);
   }
 }
 

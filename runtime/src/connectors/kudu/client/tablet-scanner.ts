@@ -181,7 +181,9 @@ async function openScan(
       }
       try {
         const conn = await pool.get(tablet.leader.host, tablet.leader.port);
-        const answer = await conn.call(service, 'Scan', ScanRequestPB.encode(request), Math.min(left, 30_000));
+        // A call waits the attempt's bound (a third of the timeout, 1–10 s): a hung server leaves time
+        // to retry (another leader, or the same one thawed) within the deadline.
+        const answer = await conn.call(service, 'Scan', ScanRequestPB.encode(request), Math.min(left, d.attemptMs));
         const res = ScanResponsePB.decode(answer.body);
         if (
           res.error &&
@@ -249,6 +251,8 @@ async function* scanTablet(
     let scannerId: Uint8Array | undefined;
     let finished = false;
     let failure: unknown;
+    // When the call that failed was sent: a continuation that timed out waited since then.
+    let callAt = Date.now();
     try {
       for (let seq = 1; ; seq++) {
         if (res?.error) {
@@ -282,8 +286,9 @@ async function* scanTablet(
         if (left <= 0) throw kuduError('TRIB_KUDU_TIMEOUT', `scan of table "${table.name}" did not complete in time`);
         const request: ScanRequest = { scanner_id: scannerId, call_seq_id: seq, batch_size_bytes: batchSizeBytes };
         res = undefined;
+        callAt = Date.now();
         try {
-          answer = await conn.call(service, 'Scan', ScanRequestPB.encode(request), Math.min(left, 30_000));
+          answer = await conn.call(service, 'Scan', ScanRequestPB.encode(request), Math.min(left, d.attemptMs));
           res = ScanResponsePB.decode(answer.body);
         } catch (err) {
           failure = err;
@@ -299,6 +304,15 @@ async function* scanTablet(
       }
     }
     if (!canResume || resume.snapshot === undefined || !resumableFailure(failure, res)) throw failure;
+    // No time left to reopen: the timeout names what failed last (the server that did not answer).
+    if (remainingMs(d) <= 0)
+      throw kuduError(
+        'TRIB_KUDU_TIMEOUT',
+        `${d.what} did not complete in time; last error: ${String(failure)}`,
+        failure,
+      );
+    // Retried: the caller hears of it (a warning once the trouble lasts, the outage reported).
+    d.onRetry?.(d.what, failure, callAt);
     // The leader may have moved with the failure: look the tablet up again before reopening.
     locations.invalidate(table.id);
   }
