@@ -342,6 +342,8 @@ export class OperatorFactory {
       columns: asList(l.column),
       onFetched: (n) => fetched.inc(n),
       onCacheSize: (n) => entries.set(n),
+      logger: this.o.logger,
+      reportOutage: wiring.outageReporter(`lookup:${l.table}:${slot.index}`),
     });
     const op = new AsyncLookupOperator(
       name,

@@ -11,8 +11,8 @@ import type { DependencyOutage, ReportOutage } from '../../core/outage.ts';
 import { isRetriable } from './client/connection.ts';
 
 export interface KuduOutageOptions {
-  readonly role: 'sink' | 'source';
-  /** The sink's or source's name. */
+  readonly role: 'sink' | 'source' | 'lookup';
+  /** The sink's or source's name (a lookup's: its table's, the kudu source's name). */
   readonly name: string;
   readonly table: string;
   /** The masters as configured, comma-separated. */

@@ -9,6 +9,8 @@
 // and a key with a part that cannot be (e.g. "abc" for an int64 column) has no row without
 // asking Kudu. `equals` applies to fetched rows and `predicates` to the scans: a row that does not
 // match is a miss.
+import type { Logger } from 'pino';
+import type { ReportOutage } from '../../core/outage.ts';
 import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { KuduSourceSpec } from '../../graph/spec.ts';
@@ -24,6 +26,7 @@ import type { Column } from './client/schema.ts';
 import type { ScanPredicate } from './client/scan-predicates.ts';
 import { cellOf, scanPredicatesOf } from './kudu-spec-values.ts';
 import type { KuduTable } from './client/table-metadata.ts';
+import { KuduOutage } from './kudu-outage.ts';
 import { masterList, recordOf } from './kudu-source.ts';
 
 export const DEFAULT_MAX_ENTRIES = 10_000;
@@ -39,6 +42,10 @@ export interface KuduPointLookupOptions {
   /** Keys asked of Kudu, per fetch. */
   onFetched?(keys: number): void;
   onCacheSize?(entries: number): void;
+  /** With it, Kudu unavailable while opening or fetching is warned about (kudu-outage.ts). */
+  readonly logger?: Logger;
+  /** Where the slot collects outages (dependency kudu, component `lookup "<name>"`). */
+  readonly reportOutage?: ReportOutage;
 }
 
 /**
@@ -70,6 +77,7 @@ export class KuduPointLookup implements KeyedLookup {
   /** Type and attributes of each lookup column, in the step's order. */
   private keyColumns: Column[] = [];
   private predicates: ScanPredicate[] = [];
+  private outage: KuduOutage | undefined;
   /** Rows fetched from Kudu (found), for tests and logs. */
   fetchedRows = 0;
 
@@ -85,12 +93,32 @@ export class KuduPointLookup implements KeyedLookup {
 
   async open(): Promise<void> {
     const { spec, columns, name } = this.o;
+    const masters = masterList(spec.masters);
+    const outage =
+      this.o.logger &&
+      new KuduOutage({
+        role: 'lookup',
+        name,
+        table: spec.table,
+        masters: masters.join(','),
+        timeoutMs: this.timeoutMs,
+        timeoutText: spec.timeout ?? '30s',
+        logger: this.o.logger,
+        ...(this.o.reportOutage ? { report: this.o.reportOutage } : {}),
+      });
+    this.outage = outage;
     this.client = new (await loadKuduClient())({
-      masters: masterList(spec.masters),
+      masters,
       operationTimeoutMs: this.timeoutMs,
       ...clientTls(spec.tls),
+      ...(outage ? { onRetry: (what: string, err: unknown, at: number) => outage.retry(what, err, at) } : {}),
     });
-    this.table = await this.client.openTable(spec.table);
+    try {
+      this.table = await this.client.openTable(spec.table);
+    } catch (err) {
+      throw outage ? outage.failed(`opening table "${spec.table}"`, err) : err;
+    }
+    outage?.ok();
     const schema = this.table.schema;
     const keys = schema.columns.slice(0, schema.keyCount);
     const byName = new Map(keys.map((k) => [k.name, k]));
@@ -139,12 +167,18 @@ export class KuduPointLookup implements KeyedLookup {
           },
         );
       } catch (e) {
+        const what = `getting ${asked.length} keys from Kudu table "${this.o.spec.table}"`;
+        // Kudu unavailable past the bound: the message names the lookup, masters or server, bound.
+        const named = this.outage?.failed(what, e);
         throw new TributaryError(
           'TRIB_KUDU_LOOKUP',
-          `lookup table "${this.o.name}": getting ${asked.length} keys from Kudu table "${this.o.spec.table}" failed: ${(e as Error).message}`,
+          named !== undefined && named !== e
+            ? (named as Error).message
+            : `lookup table "${this.o.name}": ${what} failed: ${(e as Error).message}`,
           { cause: e },
         );
       }
+      this.outage?.ok();
       this.fetchedRows += rows.length;
       for (const a of asked) found.set(a.key, null);
       for (const r of rows) {
