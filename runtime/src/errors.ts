@@ -82,7 +82,7 @@ export type ErrorCode =
   | 'TRIB_KUDU_UNSUPPORTED'
   | 'TRIB_KUDU_ROW_ERRORS'
   | 'TRIB_KUDU_LOOKUP'
-  // A lookup table's store (Druid, or Kudu for a copy table) stayed unavailable past its bound (unavailableTimeout, timeout).
+  // A lookup table's store (Druid, or Kudu for a copy table) stayed unavailable past its bound.
   | 'TRIB_LOOKUP_UNAVAILABLE';
 
 export interface ValidationIssue {

@@ -7,7 +7,8 @@
 // TRIB_LOOKUP_UNAVAILABLE naming the table and the URL; one started during it waits for its first
 // load for its bound and then fails the same way. Then the broker stopped behind a running
 // router (the router answers 502): ridden out and recovered the same way, with a row ingested
-// meanwhile in the records after it. Measured detect/recover times go to stderr for the matrix. The router is always started again; only the cluster of the env is touched.
+// meanwhile in the records after it. Measured detect/recover times go to stderr for the matrix.
+// The router is always started again; only the cluster of the env is touched.
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
