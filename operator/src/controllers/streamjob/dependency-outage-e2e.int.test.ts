@@ -6,7 +6,6 @@
 // once the broker is back it must clear by itself (False, Available, a Normal Event) and the
 // job must go on with nothing lost or duplicated (Kafka's own Java consumer, read_committed).
 // The measured time-to-detect and time-to-recover go to stderr for the matrix.
-import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
@@ -18,19 +17,6 @@ import { getJob, harnessPerFile, inputProducer, readOutput } from './testing/kaf
 
 const cond = (j: StreamJob, type: string) => j.status?.conditions?.find((c) => c.type === type);
 const report = (m: string): void => void process.stderr.write(`kafka fault matrix (operator): ${m}\n`);
-
-/** Nothing listens on `broker` any more. */
-function refused(broker: string): Promise<boolean> {
-  const [host, port] = broker.split(':') as [string, string];
-  return new Promise((resolve) => {
-    const s = connect({ host, port: Number(port) });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
 
 describe('a StreamJob whose broker goes away names it in its status, and recovers by itself (real runtime)', () => {
   const harness = harnessPerFile(
@@ -93,10 +79,8 @@ describe('a StreamJob whose broker goes away names it in its status, and recover
     );
     expect(cond(available, 'DependencyUnavailable')).toMatchObject({ reason: 'Available' });
 
-    const broker = brokers.split(',')[0]!;
     brokerDown = true;
-    await stopKafkaBroker(paths, 'SIGKILL');
-    expect(await refused(broker)).toBe(true);
+    await stopKafkaBroker(paths, 'SIGKILL'); // returns once its port is free: clients are refused
     const downAt = Date.now();
     const down = await waitFor(
       'DependencyUnavailable True',

@@ -36,16 +36,17 @@ import {
   freePort,
   lineAfter,
   logged,
+  matrixReport,
   sample,
   stderrOf,
   tributaryRun,
   type Run,
-} from './s3-faults-harness.ts';
+} from '../../testing/s3-faults.ts';
 import { stateStoreFor } from './state-store-for.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const report = (cell: string, m: string): void => void process.stderr.write(`s3 fault matrix: ${cell}: ${m}\n`);
+const report = matrixReport('s3');
 
 describe('S3 checkpoint storage faults under a running job (tributary run, real S3 server)', () => {
   const bs = testBrokers();

@@ -20,21 +20,24 @@ import { clusterPaths } from '../../../../test/cluster/paths.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { DruidDataset, testDruidUrl } from '../../testing/druid-dataset.ts';
 import { testBrokers } from '../../testing/kafka-topics.ts';
-import { esc, failures, logged, sleep, stderrOf, tributaryRun, until, type Run } from '../kudu/kudu-faults-harness.ts';
+import {
+  esc,
+  failures,
+  logged,
+  matrixReport,
+  outageSeries,
+  sleep,
+  stderrOf,
+  tributaryRun,
+  until,
+  type Run,
+} from '../../testing/tributary-run.ts';
 
-const report = (cell: string, m: string): void => void process.stderr.write(`druid fault matrix: ${cell}: ${m}\n`);
+const report = matrixReport('druid');
 
 /** The slot's /metrics series of the table's outage (`1` or `0`), or undefined before it exists. */
-async function outageSeries(r: Run): Promise<string | undefined> {
-  const addr = [...r.lines].reverse().find((l) => l.json?.msg === 'slot listening')?.json?.['metrics'];
-  if (typeof addr !== 'string') return undefined;
-  const text = await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(1000) })
-    .then((res) => res.text())
-    .catch(() => '');
-  return text
-    .split('\n')
-    .find((l) => l.startsWith('tributary_dependency_unavailable{') && l.includes('component="lookup \\"countries\\""'));
-}
+const tableOutage = (r: Run): Promise<string | undefined> =>
+  outageSeries(r, (l) => l.includes('component="lookup \\"countries\\""'));
 
 describe('Druid router down under a job’s druid lookup table (tributary run, real Druid)', () => {
   const run = randomUUID().slice(0, 8);
@@ -159,7 +162,7 @@ describe('Druid router down under a job’s druid lookup table (tributary run, r
       ),
     );
     const series = await until(ride, 'the outage in /metrics', 10_000, async () => {
-      const s = await outageSeries(ride);
+      const s = await tableOutage(ride);
       return s?.endsWith(' 1') ? s : undefined;
     });
     expect(series).toBe('tributary_dependency_unavailable{dependency="druid",component="lookup \\"countries\\""} 1');
@@ -201,7 +204,7 @@ describe('Druid router down under a job’s druid lookup table (tributary run, r
       ),
     );
     await until(ride, 'the outage cleared in /metrics', 10_000, async () =>
-      (await outageSeries(ride))?.endsWith(' 0') ? true : undefined,
+      (await tableOutage(ride))?.endsWith(' 0') ? true : undefined,
     );
     // Only one warning for the whole outage (under 30 s), not one per retry.
     expect(logged(ride, /unavailable; keeping the last table/).length).toBe(1);
@@ -254,7 +257,7 @@ describe('Druid router down under a job’s druid lookup table (tributary run, r
       ),
     );
     await until(ride, 'the outage in /metrics', 10_000, async () =>
-      (await outageSeries(ride))?.endsWith(' 1') ? true : undefined,
+      (await tableOutage(ride))?.endsWith(' 1') ? true : undefined,
     );
     report('broker down', `warned ${warned.at - stoppedAt} ms after the broker stopped: ${String(warned.json?.msg)}`);
     const restartAt = Date.now();
@@ -272,7 +275,7 @@ describe('Druid router down under a job’s druid lookup table (tributary run, r
     );
     expect(logged(ride, /unavailable; keeping the last table/).length).toBeLessThanOrEqual(2);
     await until(ride, 'the outage cleared in /metrics', 10_000, async () =>
-      (await outageSeries(ride))?.endsWith(' 0') ? true : undefined,
+      (await tableOutage(ride))?.endsWith(' 0') ? true : undefined,
     );
     ride.kill();
     await ride.exited;

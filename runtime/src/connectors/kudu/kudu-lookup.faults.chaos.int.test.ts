@@ -21,7 +21,9 @@ import type { TributaryError } from '../../errors.ts';
 import { testKuduMasters } from '../../testing/kudu-masters.ts';
 import { LookupTable } from '../lookup-table.ts';
 import { KuduClient } from './client/kudu-client.ts';
-import { esc, report, sleep, until } from './kudu-faults-harness.ts';
+import { esc, sleep, until, matrixReport } from '../../testing/tributary-run.ts';
+
+const report = matrixReport('kudu');
 import { kuduTableLoader, kuduTableOutage } from './kudu-lookup-loader.ts';
 import { KuduPointLookup } from './kudu-point-lookup.ts';
 

@@ -40,14 +40,16 @@ import {
   esc,
   failures,
   logged,
-  report,
   sleep,
   stderrOf,
   tributaryRun,
   until,
   watchOutageMetric,
   type Run,
-} from './kudu-faults-harness.ts';
+  matrixReport,
+} from '../../testing/tributary-run.ts';
+
+const report = matrixReport('kudu');
 
 describe('kudu sink while the master is down or a tablet server hangs (tributary run, real Kudu)', () => {
   const run = randomUUID().slice(0, 8);

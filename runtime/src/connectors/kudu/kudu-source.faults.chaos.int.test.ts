@@ -36,13 +36,15 @@ import {
   esc,
   failures,
   logged,
-  report,
   sleep,
   stderrOf,
   tributaryRun,
   until,
   watchOutageMetric,
-} from './kudu-faults-harness.ts';
+  matrixReport,
+} from '../../testing/tributary-run.ts';
+
+const report = matrixReport('kudu');
 
 const ROWS = 6000;
 const slowScans = 'scanner_inject_latency_on_each_batch_ms';

@@ -1,12 +1,10 @@
-// `tributary run` as a child process for the Kudu fault tests (kudu-*.faults.chaos.int.test.ts):
-// its stderr lines with their arrival times (pino JSON parsed), its exit, and the polls and
-// matchers those tests share. Test-only: nothing shipped imports it.
+// `tributary run` as a child process for the fault-matrix tests (docs/fault-matrix.md): its stderr
+// lines with their arrival times (pino JSON parsed), its exit, and the polls and matchers those
+// tests share — what a user sees while a dependency fails, timed. Test-only.
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { TributaryError } from '../../errors.ts';
+import { TributaryError } from '../errors.ts';
+import { REPO_NODE, REPO_ROOT } from './cli-process.ts';
 
-const root = join(import.meta.dirname, '../../../..');
-const node = join(root, 'node_modules/.bin/node');
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface Line {
@@ -15,16 +13,17 @@ export interface Line {
   json?: { level: number; msg: string; [k: string]: unknown };
 }
 
+/** A running `tributary run`: its stderr lines as they come (with their arrival time) and its end. */
 export interface Run {
   lines: Line[];
   exited: Promise<{ code: number | null; at: number }>;
   kill(): void;
 }
 
-export function tributaryRun(args: string[]): Run {
-  const p = spawn(node, ['runtime/src/cli/main.ts', 'run', ...args], {
-    cwd: root,
-    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' },
+export function tributaryRun(args: string[], env: Record<string, string> = {}): Run {
+  const p = spawn(REPO_NODE, ['runtime/src/cli/main.ts', 'run', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...env },
   });
   const lines: Line[] = [];
   let rest = '';
@@ -48,19 +47,35 @@ export function tributaryRun(args: string[]): Run {
   return { lines, exited, kill: () => p.kill('SIGKILL') };
 }
 
+/** The run's exit code, or null when it still runs after `ms` (then killed): a hang. */
+export async function exitWithin(r: Run, ms: number): Promise<number | null> {
+  const end = await Promise.race([r.exited, sleep(ms).then(() => 'hung' as const)]);
+  if (end === 'hung') {
+    r.kill();
+    await r.exited;
+    return null;
+  }
+  return end.code;
+}
+
+/** The end of the run's stderr, for failure messages. */
 export const stderrOf = (r: Run, chars = 6000): string =>
   r.lines
     .map((l) => l.text)
     .join('\n')
     .slice(-chars);
+/** Log lines (pino JSON) whose message matches, at or after `after`. */
 export const logged = (r: Run, pattern: RegExp, after = 0): Line[] =>
   r.lines.filter((l) => l.at >= after && l.json && pattern.test(l.json.msg));
 /** The slots' final lines (`error TRIB_…: …`): one per failed attempt. */
 export const failures = (r: Run, after = 0): Line[] =>
   r.lines.filter((l) => l.at >= after && l.text.startsWith('error TRIB_'));
-export const report = (cell: string, m: string): void =>
-  void process.stderr.write(`kudu fault matrix: ${cell}: ${m}\n`);
 export const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A row's measured line for docs/fault-matrix.md, on stderr: `<row> fault matrix: <cell>: <what>`. */
+export const matrixReport =
+  (row: string) =>
+  (cell: string, m: string): void =>
+    void process.stderr.write(`${row} fault matrix: ${cell}: ${m}\n`);
 
 /** Polls `f` every 100 ms until it gives a value, failing after `ms` (or when the run ended). */
 export async function until<T>(
@@ -83,9 +98,21 @@ export async function until<T>(
 }
 
 /**
- * Polls the running attempt's /metrics (the address its latest `slot listening` line names) every
- * 200 ms until stopped; resolves with the first `tributary_dependency_unavailable` series at 1 that
- * `match` accepts, and when it was seen (undefined if never).
+ * The running attempt's `tributary_dependency_unavailable` series (the /metrics address its latest
+ * `slot listening` line names) that `match` accepts; undefined before the attempt serves one.
+ */
+export async function outageSeries(r: Run, match: (series: string) => boolean): Promise<string | undefined> {
+  const addr = [...r.lines].reverse().find((l) => l.json?.msg === 'slot listening')?.json?.['metrics'];
+  if (typeof addr !== 'string') return undefined;
+  const text = await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(1000) })
+    .then((res) => res.text())
+    .catch(() => '');
+  return text.split('\n').find((l) => l.startsWith('tributary_dependency_unavailable{') && match(l));
+}
+
+/**
+ * Polls outageSeries every 200 ms until stopped; resolves with the first series at 1 that `match`
+ * accepts, and when it was seen (undefined if never).
  */
 export function watchOutageMetric(
   r: Run,
@@ -97,16 +124,8 @@ export function watchOutageMetric(
   let seen: { series: string; at: number } | undefined;
   const loop = (async () => {
     while (!stopped && !seen) {
-      const addr = [...r.lines].reverse().find((l) => l.json?.msg === 'slot listening')?.json?.['metrics'];
-      if (typeof addr === 'string') {
-        const text = await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(1000) })
-          .then((res) => res.text())
-          .catch(() => '');
-        const series = text
-          .split('\n')
-          .find((l) => l.startsWith('tributary_dependency_unavailable{') && l.endsWith(' 1') && match(l));
-        if (series) seen = { series, at: Date.now() };
-      }
+      const series = await outageSeries(r, (l) => l.endsWith(' 1') && match(l));
+      if (series) seen = { series, at: Date.now() };
       await sleep(200);
     }
   })();

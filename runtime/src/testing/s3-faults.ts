@@ -1,70 +1,12 @@
-// What s3-faults.chaos.int.test.ts drives: `tributary run` as a user runs it (its stderr lines
-// with their arrival times), the run's /metrics, and a delaying TCP proxy in front of the S3
+// What s3-faults.chaos.int.test.ts (checkpoint/storage) drives: `tributary run` as a user runs it
+// (its stderr lines with their arrival times), the run's /metrics, and a delaying TCP proxy in front of the S3
 // server — a real server cannot be made slow on demand, so the slowness is injected there
 // (loopback only), while the server itself answers as always.
-import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { join } from 'node:path';
-import { TributaryError } from '../../errors.ts';
+import { TributaryError } from '../errors.ts';
+import { sleep, stderrOf, type Line, type Run } from './tributary-run.ts';
 
-const root = join(import.meta.dirname, '../../../..');
-const node = join(root, 'node_modules/.bin/node');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export interface Line {
-  at: number;
-  text: string;
-  json?: { level: number; msg: string; [k: string]: unknown };
-}
-
-/** A running `tributary run`: its stderr lines as they come and its end. */
-export interface Run {
-  lines: Line[];
-  exited: Promise<{ code: number | null; at: number }>;
-  kill(): void;
-}
-
-export function tributaryRun(args: string[], env: Record<string, string> = {}): Run {
-  const p = spawn(node, ['runtime/src/cli/main.ts', 'run', ...args], {
-    cwd: root,
-    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...env },
-  });
-  const lines: Line[] = [];
-  let rest = '';
-  p.stdout.resume();
-  p.stderr.on('data', (d: Buffer) => {
-    const parts = (rest + d.toString()).split('\n');
-    rest = parts.pop() ?? '';
-    for (const text of parts) {
-      let json: Line['json'];
-      try {
-        json = text.startsWith('{') ? (JSON.parse(text) as Line['json']) : undefined;
-      } catch {
-        json = undefined;
-      }
-      lines.push({ at: Date.now(), text, ...(json ? { json } : {}) });
-    }
-  });
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-    p.on('close', (code) => resolve({ code, at: Date.now() })),
-  );
-  return { lines, exited, kill: () => p.kill('SIGKILL') };
-}
-
-/** The run's exit code, or null when it still runs after `ms` (then killed): a hang. */
-export async function exitWithin(r: Run, ms: number): Promise<number | null> {
-  const end = await Promise.race([r.exited, sleep(ms).then(() => 'hung' as const)]);
-  if (end === 'hung') {
-    r.kill();
-    await r.exited;
-    return null;
-  }
-  return end.code;
-}
-
-export const stderrOf = (r: Run): string => r.lines.map((l) => l.text).join('\n');
-export const logged = (r: Run, pattern: RegExp, from = 0): Line[] =>
-  r.lines.filter((l) => l.at >= from && l.json && pattern.test(l.json.msg));
+export * from './tributary-run.ts';
 
 /** The first line whose message (or whole text) matches `pattern`, at or after `from`; rejects after `ms`. */
 export async function lineAfter(r: Run, pattern: RegExp, from: number, ms: number): Promise<Line> {
