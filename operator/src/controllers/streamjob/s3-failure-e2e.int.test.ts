@@ -5,7 +5,8 @@
 //     names the Secret and the label;
 //   - S3 stopped (the server paused with SIGSTOP: requests hang as in a partition) during the
 //     savepoint of a rescale: the savepoint-failure policy applies (the old pods keep running,
-//     Degraded names the state storage), and once S3 is back the rescale completes with the
+//     Degraded names the state storage, DependencyUnavailable says S3Unavailable naming the
+//     bucket), and once S3 is back the rescale completes with the
 //     output still exactly-once.
 import type { Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -151,8 +152,32 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
           .length,
       ).toBe(2);
 
+      // While it lasts the job says which dependency is down, for which component, where and why.
+      const outage = await untilStatus(
+        kube,
+        ns,
+        name,
+        'DependencyUnavailable naming S3 while it is stopped',
+        (j) =>
+          j.status?.conditions?.find((c) => c.type === 'DependencyUnavailable' && c.status === 'True')?.reason ===
+          'S3Unavailable',
+        90_000,
+      );
+      const u = outage.status!.conditions!.find((c) => c.type === 'DependencyUnavailable')!;
+      expect(u.message).toMatch(/^s3 unavailable to checkpoint storage \(slots? [0-9,]+\) at .+ bucket "/);
+      expect(u.message).toContain(stateStorage.s3.bucket);
+      expect(u.message).toContain('tolerableFailedCheckpoints');
+
       resumeS3Server();
       const after = await runningWith(kube, ns, name, 3, before.status?.deployed?.id, 180_000);
+      await untilStatus(
+        kube,
+        ns,
+        name,
+        'DependencyUnavailable False once S3 is back',
+        (j) => j.status?.conditions?.find((c) => c.type === 'DependencyUnavailable')?.status === 'False',
+        60_000,
+      );
       expect(after.status?.deployed?.restoredFrom).toMatch(/\/savepoints\/sp-\d+$/);
       await new Promise((r) => setTimeout(r, 2000));
       const { want, got, check } = await finishAndCompare({
