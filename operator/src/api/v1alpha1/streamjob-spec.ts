@@ -131,8 +131,9 @@ export interface StreamJobSpec {
      * Checkpoints that may fail in a row (their state storage refused, timed out, or a slot declined) before the
      * job fails and its restart policy takes over; savepoints do not count. While they fail the job runs on, a
      * warning names the storage, and DependencyUnavailable says S3Unavailable. Default 10 (Flink's
-     * execution.checkpointing.tolerable-failed-checkpoints).
-     * @default 10
+     * execution.checkpointing.tolerable-failed-checkpoints). No schema default on purpose: a default the
+     * apiserver filled in would change the spec of every existing job, and with it the spec hash, so an operator
+     * upgrade would redeploy them all; absent, the runtime's default applies.
      * @minimum 0
      * @maximum 1000
      * @format int32
