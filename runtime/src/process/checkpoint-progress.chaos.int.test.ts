@@ -5,14 +5,14 @@
 //   1. no progress: three attempts in a row are killed ~300 ms after their slots start,
 //      before any can checkpoint → the supervisor says so (warn line with the count and the
 //      last failure; tributary_attempts_without_checkpoint on its /metrics);
-//   2. storm: for a minute, a random slot process is SIGKILLed ~3 s into each attempt's
+//   2. storm: for 35 s, a random slot process is SIGKILLed ~3 s into each attempt's
 //      uptime → checkpoints must still complete between the kills (slot 0's
 //      "checkpoint completed" lines, per attempt);
 //   3. quiet: the producer stops and writes one far-future record per partition (dropped by
 //      the filter, it moves the watermark past every window); once the read_committed output
 //      equals an uninterrupted in-process reference exactly (nothing missing, nothing
 //      duplicated), Ctrl-C ends the run, which exits 0.
-// TRIBUTARY_CHAOS_STORM_SECONDS lengthens the storm (default 60); PROGRESS_LOG=<file> keeps the run's log.
+// TRIBUTARY_CHAOS_STORM_SECONDS lengthens the storm (default 35: about 8 attempts, 5 asserted); PROGRESS_LOG=<file> keeps the run's log.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,7 +30,7 @@ import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from
 import { silentLogger } from '../telemetry/logger.ts';
 
 const { Kafka, logLevel } = kafkajs;
-const STORM_MS = Number(process.env['TRIBUTARY_CHAOS_STORM_SECONDS'] ?? 60) * 1000;
+const STORM_MS = Number(process.env['TRIBUTARY_CHAOS_STORM_SECONDS'] ?? 35) * 1000;
 const PARTITIONS = 4;
 const BASE = 1_700_000_000_000;
 const root = join(import.meta.dirname, '../../..');
