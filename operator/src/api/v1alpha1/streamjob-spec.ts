@@ -138,7 +138,7 @@ export interface StreamJobSpec {
      * @maximum 1000
      * @format int32
      */
-    tolerableFailedCheckpoints: number;
+    tolerableFailedCheckpoints?: number;
   };
   /**
    * Where checkpoints and savepoints live: s3 (object storage, the choice for real clusters: slot pods need no
