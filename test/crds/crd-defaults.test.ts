@@ -3,7 +3,8 @@
 // graph, podTemplate, …: spec-fields.ts `redeploy`) changes the spec of every existing job at the
 // next read, hence its spec hash, and an operator upgrade then redeploys them all (helm-upgrade.int
 // catches it late and slowly). A field added later leaves the default to the runtime or operator
-// (absent = default) instead; adding one here is a decision about existing jobs.
+// (absent = default) instead; adding one here is a decision about existing jobs. A required field
+// inside a defaulted object needs a default too, or the apiserver refuses the CRD itself.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -11,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 
 interface Schema {
   default?: unknown;
+  required?: string[];
   properties?: Record<string, Schema>;
   items?: Schema;
 }
@@ -20,6 +22,21 @@ function defaulted(s: Schema | undefined, path: string, out: string[]): string[]
   if ('default' in s) out.push(path);
   for (const [k, v] of Object.entries(s.properties ?? {})) defaulted(v, `${path}.${k}`, out);
   defaulted(s.items, `${path}[]`, out);
+  return out;
+}
+
+/**
+ * Required fields the apiserver cannot fill into a defaulted object: it defaults an object's
+ * fields inside its default too, then validates it, so each required field needs a default of
+ * its own or a value in the object's default — else the CRD itself is refused.
+ */
+function unfillable(s: Schema | undefined, path: string, out: string[]): string[] {
+  if (!s) return out;
+  if (s.default !== undefined && typeof s.default === 'object' && s.default !== null)
+    for (const r of s.required ?? [])
+      if (!(r in s.default) && s.properties?.[r]?.default === undefined) out.push(`${path}.${r}`);
+  for (const [k, v] of Object.entries(s.properties ?? {})) unfillable(v, `${path}.${k}`, out);
+  unfillable(s.items, `${path}[]`, out);
   return out;
 }
 
@@ -57,7 +74,10 @@ describe('StreamJob CRD schema defaults', () => {
     ) as {
       spec: { versions: { name: string; schema: { openAPIV3Schema: { properties: { spec: Schema } } } }[] };
     };
-    for (const v of crd.spec.versions)
-      expect(defaulted(v.schema.openAPIV3Schema.properties.spec, 'spec', []), `version ${v.name}`).toEqual(PINNED);
+    for (const v of crd.spec.versions) {
+      const spec = v.schema.openAPIV3Schema.properties.spec;
+      expect(defaulted(spec, 'spec', []), `version ${v.name}`).toEqual(PINNED);
+      expect(unfillable(spec, 'spec', []), `version ${v.name}: required fields no default fills`).toEqual([]);
+    }
   });
 });
