@@ -12,7 +12,8 @@
 //      the filter, it moves the watermark past every window); once the read_committed output
 //      equals an uninterrupted in-process reference exactly (nothing missing, nothing
 //      duplicated), Ctrl-C ends the run, which exits 0.
-// TRIBUTARY_CHAOS_STORM_SECONDS lengthens the storm (default 35: about 8 attempts, 5 asserted); PROGRESS_LOG=<file> keeps the run's log.
+// TRIBUTARY_CHAOS_STORM_SECONDS lengthens the storm (default 35: about 8 attempts, 5 asserted);
+// PROGRESS_LOG=<file> keeps the run's log.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
