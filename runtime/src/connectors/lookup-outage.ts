@@ -4,10 +4,11 @@
 // retries back off from 0.5 s doubling to 5 s, never past the deadline; once the store has
 // failed for the bound (`unavailableTimeout`) the next failure throws TRIB_LOOKUP_UNAVAILABLE
 // naming the table and the store's URL; a success after failures logs the recovery and clears
-// the outage. `since` is the first failure of the outage and does not move while it lasts.
+// the outage. The clock (since, attempts, backoff, warning period) is outage-clock.ts's.
 import type { Logger } from 'pino';
 import type { Dependency, ReportOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
+import { OutageClock, RETRY_MAX_MS } from './outage-clock.ts';
 
 export interface LookupOutageOptions {
   dependency: Dependency;
@@ -23,28 +24,22 @@ export interface LookupOutageOptions {
   report?: ReportOutage | undefined;
 }
 
-export const LOOKUP_RETRY_INITIAL_MS = 500;
-export const LOOKUP_RETRY_MAX_MS = 5_000;
 export const LOOKUP_WARN_EVERY_MS = 30_000;
 
 const oneLine = (e: unknown): string => String((e as Error)?.message ?? e).replace(/\s+/g, ' ');
 const named = (d: string): string => d.charAt(0).toUpperCase() + d.slice(1);
 
 export class LookupOutage {
-  private since: number | undefined;
-  private attempts = 0;
-  private lastWarnAt = 0;
-
+  private readonly clock: OutageClock;
   private readonly o: LookupOutageOptions;
   private readonly table: string;
   private readonly logger: Logger;
-  private readonly now: () => number;
 
   constructor(o: LookupOutageOptions, table: string, logger: Logger, now: () => number = Date.now) {
     this.o = o;
     this.table = table;
     this.logger = logger;
-    this.now = now;
+    this.clock = new OutageClock(o.timeoutMs, LOOKUP_WARN_EVERY_MS, now);
   }
 
   isTransient(e: unknown): boolean {
@@ -59,62 +54,43 @@ export class LookupOutage {
     // The loader's message names the table already; said once per line is enough.
     const err = oneLine(e).replace(`lookup table "${this.table}": `, '');
     const store = `${named(this.o.dependency)} at ${this.o.target}`;
-    const now = this.now();
-    this.since ??= now;
-    this.attempts++;
-    const down = now - this.since;
-    if (down >= this.o.timeoutMs)
+    const t = this.clock.failed();
+    if (t.expired)
       throw new TributaryError(
         'TRIB_LOOKUP_UNAVAILABLE',
         `lookup table "${this.table}": ${store} unavailable for ` +
-          `${(down / 1000).toFixed(1)} s (${this.o.timeoutText}, ${this.attempts} attempts): ${err}`,
+          `${(t.downMs / 1000).toFixed(1)} s (${this.o.timeoutText}, ${t.attempts} attempts): ${err}`,
         { cause: e },
       );
-    const delay = Math.min(
-      LOOKUP_RETRY_INITIAL_MS * 2 ** Math.min(this.attempts - 1, 10),
-      LOOKUP_RETRY_MAX_MS,
-      this.o.timeoutMs - down,
-    );
     const bound = `fails after ${this.o.timeoutText}`;
     this.o.report?.({
       dependency: this.o.dependency,
       component: `lookup "${this.table}"`,
       target: this.o.target,
-      since: new Date(this.since).toISOString(),
+      since: new Date(t.since).toISOString(),
       error: err,
       bound,
     });
-    if (this.attempts === 1 || now - this.lastWarnAt >= LOOKUP_WARN_EVERY_MS) {
-      this.lastWarnAt = now;
+    if (t.warn)
       this.logger.warn(
-        {
-          table: this.table,
-          target: this.o.target,
-          attempts: this.attempts,
-          downMs: down,
-          err,
-        },
+        { table: this.table, target: this.o.target, attempts: t.attempts, downMs: t.downMs, err },
         `lookup table "${this.table}": ${store} unavailable; ` +
           (first ? 'the job waits for its first load' : 'keeping the last table') +
-          `, retrying with backoff (next in ${delay} ms, at most every ${LOOKUP_RETRY_MAX_MS} ms; ` +
+          `, retrying with backoff (next in ${t.delayMs} ms, at most every ${RETRY_MAX_MS} ms; ` +
           `logged again at most every ${LOOKUP_WARN_EVERY_MS / 1000} s); ${bound}: ${err}`,
       );
-    }
-    return delay;
+    return t.delayMs;
   }
 
   /** A load succeeded: ends the outage, if any. */
   recovered(): void {
-    if (this.since === undefined) return;
-    const down = this.now() - this.since;
+    const over = this.clock.recovered();
+    if (!over) return;
     this.logger.info(
-      { table: this.table, target: this.o.target, attempts: this.attempts, downMs: down },
+      { table: this.table, target: this.o.target, attempts: over.attempts, downMs: over.downMs },
       `lookup table "${this.table}": ${named(this.o.dependency)} at ${this.o.target} answers again after ` +
-        `${(down / 1000).toFixed(1)} s and ${this.attempts} failed attempts`,
+        `${(over.downMs / 1000).toFixed(1)} s and ${over.attempts} failed attempts`,
     );
-    this.since = undefined;
-    this.attempts = 0;
-    this.lastWarnAt = 0;
     this.o.report?.(undefined);
   }
 }
