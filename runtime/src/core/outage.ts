@@ -24,9 +24,3 @@ export interface DependencyOutage {
 
 /** Reported by a component: an outage that started or still lasts, or undefined once it is over. */
 export type ReportOutage = (outage: DependencyOutage | undefined) => void;
-
-/** One line naming the outage: `kafka (source "in", brokers b:9092) unavailable since …: err; fails after …`. */
-export function describeOutage(o: DependencyOutage): string {
-  const bound = o.bound ? `; ${o.bound}` : '';
-  return `${o.dependency} (${o.component}, ${o.target}) unavailable since ${o.since}: ${o.error}${bound}`;
-}
