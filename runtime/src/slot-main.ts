@@ -14,7 +14,7 @@ import { SlotProcess } from './process/slot-process.ts';
 import { THREAD_STOP_MESSAGE, threadPortsOf, type SlotResultMessage } from './process/thread-slot.ts';
 import { readTokenFile, startControlServer, type ControlServer } from './control/server.ts';
 import { startMetricsServer, type MetricsServer } from './telemetry/metrics-server.ts';
-import { resolveLatestRestore } from './control/restore-latest.ts';
+import { resolveLatestRestoreWithin } from './control/restore-latest.ts';
 import { listSavepointFolders } from './control/savepoint-folders.ts';
 import { TributaryError } from './errors.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -106,7 +106,11 @@ async function main(): Promise<number> {
   const stateHost = containerPath(cfg.stateDir, env.podRoot);
   const fallback = cfg.restoreFrom ? containerPath(cfg.restoreFrom, env.podRoot) : undefined;
   const restore = cfg.restoreLatest
-    ? await resolveLatestRestore(stateHost, cfg.restoreLatest, fallback, logger)
+    ? // Bounded like the local supervisor's restart lookup: by the checkpoint timeout.
+      await resolveLatestRestoreWithin(stateHost, cfg.restoreLatest, fallback, {
+        timeoutMs: cfg.checkpointing.timeoutMs,
+        logger,
+      })
     : { path: fallback, source: 'configured' as const };
   logger.info(
     {

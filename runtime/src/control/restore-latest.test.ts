@@ -1,12 +1,15 @@
 // JobConfig.restoreLatest resolution on checkpoints and savepoints written by a real job.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJobExecutor } from '../exec/job-executor.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
-import { resolveLatestRestore } from './restore-latest.ts';
+import { resolveLatestRestore, resolveLatestRestoreWithin } from './restore-latest.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -159,4 +162,34 @@ describe('resolveLatestRestore by lineage (the deployment recorded in each check
       a[1]!.path,
     );
   }, 30_000);
+
+  // A slot pod's lookup (slot-main.ts) on storage that accepts and never answers. The hang is
+  // real: the checkpoint's `_metadata.json` is a FIFO, so reading it blocks until somebody writes
+  // it, as a read from a paused S3 server does. (On S3: s3-restore-lookup.chaos.int.test.ts.)
+  it('bounded: storage that does not answer fails the lookup at the timeout, naming it, after a warning', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-latest-hung-'));
+    dirs.push(stateDir);
+    await mkdir(join(stateDir, 'checkpoints', 'chk-1'), { recursive: true });
+    const fifo = join(stateDir, 'checkpoints', 'chk-1', '_metadata.json');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const logged: { level: number; msg: string; storage?: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void logged.push(JSON.parse(l) as never) });
+    try {
+      await expect(
+        resolveLatestRestoreWithin(stateDir, new Date(0).toISOString(), '/fb', { timeoutMs: 600, logger }),
+      ).rejects.toMatchObject({
+        code: 'TRIB_STATE_STORAGE',
+        message: `cannot find the latest checkpoint in ${stateDir}: the state storage ${stateDir} did not answer within 600 ms (checkpointing timeout)`,
+      });
+      expect(logged.map((l) => [l.level, l.msg])).toEqual([
+        [
+          40,
+          `restoreLatest: the state storage ${stateDir} has not answered for 0.3 s while this slot looks up the newest checkpoint in ${stateDir}; it fails after 600 ms (checkpointing timeout)`,
+        ],
+      ]);
+    } finally {
+      // Release the blocked reader (a worker thread of this process) with an unreadable metadata file.
+      await promisify(execFile)('timeout', ['10', 'sh', '-c', `printf x > '${fifo}'`]);
+    }
+  });
 });

@@ -16,9 +16,17 @@
 // (slot 0's clock against the operator's: skew can misplace state near the boundary). Either way
 // state of an earlier lineage (checkpoints left before a redeploy from an external savepoint)
 // is not picked.
+//
+// The lookup is bounded (resolveLatestRestoreWithin): storage that accepts and never answers (S3
+// paused or partitioned) would hold a starting slot pod for the SDK's request timeouts and
+// retries (minutes), before its control API is up. It ends at the checkpoint timeout, as the
+// local supervisor's restart lookup does, with TRIB_STATE_STORAGE naming the endpoint and bucket;
+// the pod exits 1 and its restart policy retries. It warns while it waits (no control API yet to
+// report the outage through: the log, then the termination message).
 import type { Logger } from 'pino';
 import { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
 import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts';
+import { stateStorageTarget } from '../checkpoint/storage/state-uri.ts';
 import { TributaryError } from '../errors.ts';
 
 export interface ResolvedRestore {
@@ -86,4 +94,70 @@ export async function resolveLatestRestore(
     'restoreLatest: no state of the lineage; using the fallback',
   );
   return { path: fallback, source: 'fallback' };
+}
+
+/** Between warnings while the lookup waits (the first comes sooner: see lookupWarnAfterMs). */
+const WARN_EVERY_MS = 30_000;
+
+/** The first warning: once half the bound passed without an answer, at most 10 s in. */
+export function lookupWarnAfterMs(timeoutMs: number): number {
+  return Math.min(10_000, Math.max(1, Math.floor(timeoutMs / 2)));
+}
+
+/**
+ * resolveLatestRestore bounded by `timeoutMs` (the job's checkpoint timeout): storage that has not
+ * answered by then fails the lookup with TRIB_STATE_STORAGE naming it (endpoint and bucket on
+ * S3), never a fresh start; a refusal or an unreadable checkpoint fails as resolveLatestRestore does.
+ */
+export async function resolveLatestRestoreWithin(
+  stateDir: string,
+  latest: string | RestoreLatest,
+  fallback: string | undefined,
+  bound: { timeoutMs: number; logger: Logger },
+): Promise<ResolvedRestore> {
+  const { timeoutMs, logger } = bound;
+  const storage = stateStorageTarget(stateDir) ?? stateDir;
+  const startedAt = Date.now();
+  let warned = false;
+  const warn = (): void => {
+    warned = true;
+    const waited = Date.now() - startedAt;
+    logger.warn(
+      { storage, stateDir, waitedMs: waited, timeoutMs },
+      `restoreLatest: the state storage ${storage} has not answered for ${(waited / 1000).toFixed(1)} s while this slot looks up the newest checkpoint in ${stateDir}; it fails after ${timeoutMs} ms (checkpointing timeout)`,
+    );
+  };
+  let repeat: NodeJS.Timeout | undefined;
+  const first = setTimeout(() => {
+    warn();
+    repeat = setInterval(warn, WARN_EVERY_MS);
+  }, lookupWarnAfterMs(timeoutMs));
+  let deadline: NodeJS.Timeout | undefined;
+  try {
+    const found = await Promise.race([
+      resolveLatestRestore(stateDir, latest, fallback, logger),
+      new Promise<never>((_, reject) => {
+        deadline = setTimeout(
+          () =>
+            reject(
+              new TributaryError(
+                'TRIB_STATE_STORAGE',
+                `cannot find the latest checkpoint in ${stateDir}: the state storage ${storage} did not answer within ${timeoutMs} ms (checkpointing timeout)`,
+              ),
+            ),
+          timeoutMs,
+        );
+      }),
+    ]);
+    if (warned)
+      logger.info(
+        { storage, waitedMs: Date.now() - startedAt },
+        `restoreLatest: the state storage ${storage} answered after ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+      );
+    return found;
+  } finally {
+    clearTimeout(first);
+    clearInterval(repeat);
+    clearTimeout(deadline);
+  }
 }

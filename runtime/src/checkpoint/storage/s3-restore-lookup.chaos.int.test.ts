@@ -1,0 +1,212 @@
+// The "hung" S3 row of the fault matrix (docs/fault-matrix.md) on a slot pod's path: a slot
+// started as a pod starts it (runtime/src/main.ts with the pod's environment and a job config
+// carrying `restoreLatest`, as the operator writes it for a restart) looks up the newest
+// checkpoint itself before anything else. With the real S3 server frozen (SIGSTOP: the port
+// accepts, nothing answers) the lookup ends at the checkpoint timeout with TRIB_STATE_STORAGE
+// naming the endpoint and bucket, and the slot exits 1 (the pod's restart policy retries);
+// thawed within the bound, the slot restores the newest checkpoint, which the test reads from the
+// bucket itself. Before: the slot waited for the SDK's 120 s request timeouts and retries, silently.
+// The server is frozen for a few seconds at a time and always thawed in `finally`.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { clusterPaths } from '../../../../test/cluster/paths.ts';
+import { s3Client, s3Keys, signalVersitygw } from '../../../../test/cluster/components/versitygw.ts';
+import { CONTRACT_VERSION, type JobConfig } from '../../control/contract.ts';
+import { lookupWarnAfterMs } from '../../control/restore-latest.ts';
+import { launchSlot } from '../../process/slot-launch.ts';
+import {
+  esc,
+  exitWithin,
+  freePort,
+  lineAfter,
+  logged,
+  matrixReport,
+  stderrOf,
+  type Line,
+  type Run,
+} from '../../testing/s3-faults.ts';
+import { stateStoreFor } from './state-store-for.ts';
+
+const report = matrixReport('s3');
+/** The checkpoint timeout of the restarted slots: the lookup's bound. */
+const TIMEOUT_MS = 3000;
+
+describe('a slot pod looking up its restore point (restoreLatest) while S3 is frozen', () => {
+  const run = randomUUID().slice(0, 8);
+  const bucket = process.env.TRIBUTARY_S3_BUCKET as string;
+  const endpoint = process.env.TRIBUTARY_S3_ENDPOINT as string;
+  const stateDir = `s3://${bucket}/it-s3lookup-${run}`;
+  const paths = clusterPaths();
+  const dir = mkdtempSync(join(tmpdir(), 'trib-s3lookup-'));
+  const token = randomUUID();
+  const tokenFile = join(dir, 'control-token');
+  writeFileSync(tokenFile, token, { mode: 0o600 });
+  let frozen = false;
+  const thaw = (): void => {
+    if (frozen) signalVersitygw(paths, 'SIGCONT');
+    frozen = false;
+  };
+
+  afterAll(async () => {
+    thaw();
+    await stateStoreFor(stateDir)
+      .removeTree(stateDir)
+      .catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  const N = 300;
+  const config = (deployment: string, restoreLatest?: JobConfig['restoreLatest']): JobConfig => ({
+    contractVersion: CONTRACT_VERSION,
+    jobName: `lookup-${run}`,
+    graph: {
+      sources: [
+        { name: 'gen', datagen: { generator: 'schema', rate: 600, count: N, fields: { id: { type: 'sequence' } } } },
+      ],
+      sinks: [{ name: 'out', from: 'gen', console: {} }],
+    },
+    parallelism: 1,
+    maxParallelism: 8,
+    checkpointing: { intervalMs: 200, timeoutMs: TIMEOUT_MS, retained: 3 },
+    stateDir,
+    deployment,
+    allowNonRestoredState: false,
+    ...(restoreLatest ? { restoreLatest } : {}),
+  });
+
+  /** One slot process, as a pod runs it: its log lines (stderr) and the records its console sink printed. */
+  async function slot(deployment: string, cfg: JobConfig): Promise<Run & { records: () => number }> {
+    const cfgFile = join(dir, `${deployment}.json`);
+    writeFileSync(cfgFile, JSON.stringify(cfg));
+    const [data, control, metrics] = [await freePort(), await freePort(), await freePort()];
+    const lines: Line[] = [];
+    let out = '';
+    let exited!: (e: { code: number | null; at: number }) => void;
+    const ended = new Promise<{ code: number | null; at: number }>((r) => (exited = r));
+    const h = launchSlot(
+      { logger: pino({ level: 'silent' }), stdio: 'pipe', env: { TRIBUTARY_LOG_LEVEL: 'info' } },
+      {
+        slot: 0,
+        parallelism: 1,
+        maxParallelism: 8,
+        jobName: cfg.jobName,
+        deploymentId: deployment,
+        jobConfigFile: cfgFile,
+        peers: [`127.0.0.1:${data}`],
+        ports: { data, control, metrics },
+        secret: { token, file: tokenFile },
+        onExit: (code) => exited({ code, at: Date.now() }),
+      },
+    );
+    const child = h.child;
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    let rest = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      const parts = (rest + d.toString()).split('\n');
+      rest = parts.pop() ?? '';
+      for (const text of parts) {
+        let json: Line['json'];
+        try {
+          json = text.startsWith('{') ? (JSON.parse(text) as Line['json']) : undefined;
+        } catch {
+          json = undefined;
+        }
+        lines.push({ at: Date.now(), text, ...(json ? { json } : {}) });
+      }
+    });
+    return {
+      lines,
+      exited: ended,
+      kill: () => child.kill('SIGKILL'),
+      records: () => out.split('\n').filter((l) => l.includes('"id"')).length,
+    };
+  }
+
+  /** The newest completed checkpoint in the bucket, read by the S3 client of the cluster (not the runtime's). */
+  async function newestInBucket(): Promise<string> {
+    const s3 = s3Client(s3Keys(paths));
+    try {
+      const prefix = `${stateDir.slice(`s3://${bucket}/`.length)}/checkpoints/`;
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+      const ids = (listed.Contents ?? [])
+        .map((o) => /\/chk-(\d+)\/_metadata\.json$/.exec(o.Key ?? '')?.[1])
+        .filter((x): x is string => x !== undefined)
+        .map(Number);
+      expect(ids.length, 'completed checkpoints in the bucket').toBeGreaterThan(0);
+      return `${stateDir}/checkpoints/chk-${Math.max(...ids)}`;
+    } finally {
+      s3.destroy();
+    }
+  }
+
+  it('ends at the checkpoint timeout naming the storage; thawed within the bound, restores the newest checkpoint', async () => {
+    // The first deployment: runs to the end of its input, its final checkpoint in the bucket.
+    const first = await slot('d1', config('d1'));
+    expect(await exitWithin(first, 60_000), stderrOf(first)).toBe(0);
+    expect(first.records()).toBe(N);
+    const newest = await newestInBucket();
+    const restart = { since: new Date(0).toISOString(), lineage: ['d1'] };
+
+    // Frozen for the whole lookup: the slot ends by itself at the bound, exit 1, never starts empty.
+    let frozenRun: (Run & { records: () => number }) | undefined;
+    try {
+      frozen = true;
+      signalVersitygw(paths, 'SIGSTOP');
+      const t0 = Date.now();
+      frozenRun = await slot('d2', config('d2', restart));
+      // Old code: still waiting here (the SDK's 120 s request timeout, then its retries).
+      const code = await exitWithin(frozenRun, TIMEOUT_MS + 10_000);
+      expect(code, `the slot ends by itself\n${stderrOf(frozenRun)}`).toBe(1);
+      const ended = (await frozenRun.exited).at;
+      thaw();
+      const last = frozenRun.lines.find((l) => l.text.startsWith('error TRIB_'));
+      expect(last?.text, stderrOf(frozenRun)).toBe(
+        `error TRIB_STATE_STORAGE: cannot find the latest checkpoint in ${stateDir}: the state storage ${endpoint} ` +
+          `bucket "${bucket}" did not answer within ${TIMEOUT_MS} ms (checkpointing timeout)`,
+      );
+      const [warned] = logged(frozenRun, /^restoreLatest: the state storage .* has not answered for/);
+      expect(warned?.json, stderrOf(frozenRun)).toMatchObject({ level: 40, storage: `${endpoint} bucket "${bucket}"` });
+      expect(warned?.json?.msg).toMatch(new RegExp(`fails after ${TIMEOUT_MS} ms \\(checkpointing timeout\\)`));
+      expect(logged(frozenRun, /^(restoring|starting with empty state)$/), 'never started').toEqual([]);
+      expect(frozenRun.records()).toBe(0);
+      report(
+        "hung at a slot pod's restore lookup",
+        `slot exit 1 ${ended - t0} ms after its start (bound ${TIMEOUT_MS} ms): ${last!.text}`,
+      );
+    } finally {
+      frozenRun?.kill();
+      thaw();
+    }
+
+    // Frozen, then thawed within the bound: the lookup answers and the slot restores the newest checkpoint.
+    let thawedRun: (Run & { records: () => number }) | undefined;
+    try {
+      frozen = true;
+      signalVersitygw(paths, 'SIGSTOP');
+      thawedRun = await slot('d3', config('d3', restart));
+      const warned = await lineAfter(thawedRun, /^restoreLatest: the state storage .* has not answered for/, 0, 20_000);
+      const t1 = Date.now();
+      thaw();
+      const restoring = await lineAfter(thawedRun, /^(restoring|starting with empty state)$/, 0, TIMEOUT_MS + 5000);
+      expect(restoring.json).toMatchObject({ msg: 'restoring', source: 'latest', restoreFrom: newest });
+      expect(
+        logged(thawedRun, new RegExp(`^restoreLatest: the state storage ${esc(endpoint)} .* answered after`)),
+      ).toHaveLength(1);
+      expect(await exitWithin(thawedRun, 60_000), stderrOf(thawedRun)).toBe(0);
+      // Restored at the end of the input: nothing emitted again.
+      expect(thawedRun.records()).toBe(0);
+      report(
+        "hung at a slot pod's restore lookup, thawed within the bound",
+        `warning ${lookupWarnAfterMs(TIMEOUT_MS)} ms into the lookup; restoring ${restoring.at - t1} ms after SIGCONT (${warned.json?.msg})`,
+      );
+    } finally {
+      thawedRun?.kill();
+      thaw();
+    }
+  }, 120_000);
+});
