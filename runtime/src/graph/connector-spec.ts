@@ -40,6 +40,12 @@ export interface KafkaSourceSpec {
    * with TRIB_CONNECTOR_FAILED (duration). Default `5m`; `0` = fail at once.
    */
   topicMissingTimeout?: string;
+  /**
+   * How long one request of the source's Kafka clients (metadata, offsets, group calls; not a fetch's long poll)
+   * waits for a broker that accepted the connection but does not answer, e.g. a hung one (duration, kafkajs's
+   * `requestTimeout`). Default `30s`; at most `brokerUnreachableTimeout`.
+   */
+  requestTimeout?: string;
 }
 
 export interface DatagenFieldSpec {
@@ -141,6 +147,18 @@ export interface KafkaSinkSpec {
    * fails with TRIB_SINK_COMMIT_FAILED; meanwhile it warns and reports the outage. Default 30s.
    */
   brokerUnreachableTimeout?: string;
+  /**
+   * How long one request of the sink's Kafka clients (a send, a transaction's calls, metadata) waits for a broker
+   * that accepted the connection but does not answer, e.g. a hung one, before it fails and is retried (duration,
+   * kafkajs's `requestTimeout`). Default `30s`; at most `brokerUnreachableTimeout`.
+   */
+  requestTimeout?: string;
+  /**
+   * How often a request that failed retriably (a timeout, a refused connection, a moved leader) is retried before
+   * the send fails the job: kafkajs's `retry.retries`, backoff 0.3 s doubling (±20 %). Integer ≥ 1. Default 5
+   * (about 9 s of backoff): a send to a hung broker fails after about (retries + 1) × requestTimeout + backoff.
+   */
+  retries?: number;
 }
 
 export interface ConsoleSinkSpec {

@@ -135,10 +135,11 @@ export interface SourceSpec {
    * Kafka topic: {brokers ("h:p,h:p" or a list), topic, groupId?, startFrom?: earliest (default) | latest,
    * bounded?: latest, format?: json (default) | string | bytes, onError?: skip | deadLetter, deadLetterTopic?,
    * clientId?, schema?, partitionDiscoveryInterval? (duration, default 30s; 0 = never), brokerUnreachableTimeout?
-   * (default 30s), topicMissingTimeout? (default 5m)}. Partitions are spread over the slots; offsets are
-   * checkpointed. A topic that does not exist yet is waited for (condition WaitingForInput, reason TopicMissing), up
-   * to topicMissingTimeout, and read once it is created; partitions added to the topic are picked up every
-   * partitionDiscoveryInterval and read from their earliest offset. See docs/runtime/graph.md.
+   * (default 30s), topicMissingTimeout? (default 5m), requestTimeout? (kafkajs's, default 30s)}. Partitions are
+   * spread over the slots; offsets are checkpointed. A topic that does not exist yet is waited for (condition
+   * WaitingForInput, reason TopicMissing), up to topicMissingTimeout, and read once it is created; partitions added
+   * to the topic are picked up every partitionDiscoveryInterval and read from their earliest offset. See
+   * docs/runtime/graph.md.
    */
   kafka?: KafkaSourceSpec;
   /**
@@ -288,7 +289,8 @@ export interface SinkSpec {
   /**
    * Kafka topic: {brokers, topic, key? (CEL for the message key), format?: json | string, clientId?, delivery?:
    * exactly-once (default: transactions committed when a checkpoint completes) | at-least-once,
-   * transactionalIdPrefix? (tributary-<job>-<sink>), transactionTimeoutMs? (900000)}. See docs/runtime/graph.md.
+   * transactionalIdPrefix? (tributary-<job>-<sink>), transactionTimeoutMs? (900000), brokerUnreachableTimeout? (30s),
+   * requestTimeout? (kafkajs's, 30s), retries? (kafkajs's, 5)}. See docs/runtime/graph.md.
    */
   kafka?: KafkaSinkSpec;
   /**

@@ -12,6 +12,8 @@ export interface FetchWorkerData {
   inFlight: number;
   /** Pack each record's headers too (a source with a dead-letter topic: original-headers.ts). */
   keepHeaders: boolean;
+  /** kafkajs's request timeout of the thread's client (the source's `requestTimeout`); default kafkajs's. */
+  requestTimeoutMs?: number;
 }
 
 /** A failure as it crosses the thread boundary (an Error's class does not). */

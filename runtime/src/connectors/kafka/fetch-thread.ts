@@ -69,7 +69,7 @@ export class FetchThread implements Fetcher {
     handler: FetchHandler,
     logger: Logger,
     name: string,
-    opts: { keepHeaders?: boolean; entry?: URL } = {},
+    opts: { keepHeaders?: boolean; entry?: URL; requestTimeoutMs?: number } = {},
   ) {
     this.handler = handler;
     this.name = name;
@@ -79,6 +79,7 @@ export class FetchThread implements Fetcher {
         clientId,
         inFlight: IN_FLIGHT,
         keepHeaders: opts.keepHeaders === true,
+        ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
       } satisfies FetchWorkerData,
       stdout: false,
       stderr: false,

@@ -35,7 +35,8 @@ const wakeRoom = (): void => {
   for (const f of w) f();
 };
 
-const loop = new ConsumerLoop(createKafka(data.loop.brokers, data.clientId, postLog), data.loop, {
+const bounds = data.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: data.requestTimeoutMs };
+const loop = new ConsumerLoop(createKafka(data.loop.brokers, data.clientId, postLog, bounds), data.loop, {
   fetched(partition, highWatermark, lastOffset, records) {
     const packed = records.length > 0 ? packRecords(records, data.keepHeaders) : null;
     post(

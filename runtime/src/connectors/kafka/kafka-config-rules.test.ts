@@ -24,7 +24,7 @@ describe('kafka config rules', () => {
       'graph.sources[0].kafka.deadLetterTopic: expected a non-empty string, got nothing',
     ]);
     expect(messages(source({ brokers: 'b', topic: 't', startFrom: 'x', format: 'z', extra: 1 }))).toEqual([
-      'graph.sources[0].kafka.extra: unknown field; expected one of brokers, topic, groupId, startFrom, bounded, format, onError, deadLetterTopic, clientId, schema, partitionDiscoveryInterval, brokerUnreachableTimeout, topicMissingTimeout',
+      'graph.sources[0].kafka.extra: unknown field; expected one of brokers, topic, groupId, startFrom, bounded, format, onError, deadLetterTopic, clientId, schema, partitionDiscoveryInterval, brokerUnreachableTimeout, topicMissingTimeout, requestTimeout',
       'graph.sources[0].kafka.startFrom: expected one of earliest, latest, got "x"',
       'graph.sources[0].kafka.format: expected one of json, string, bytes, got "z"',
     ]);
@@ -35,6 +35,29 @@ describe('kafka config rules', () => {
     expect(messages(source({ brokers: 'b', topic: 't', partitionDiscoveryInterval: '0' }))).toEqual([]);
     expect(messages(source({ brokers: 'b', topic: 't', partitionDiscoveryInterval: 'soon' }))).toEqual([
       'graph.sources[0].kafka.partitionDiscoveryInterval: expected a duration like "1m", got "soon"',
+    ]);
+  });
+
+  it('requestTimeout: a positive duration, at most brokerUnreachableTimeout (given or 30s); retries: an integer ≥ 1', () => {
+    const base = { brokers: 'b', topic: 't' };
+    expect(messages(source({ ...base, requestTimeout: '5s', brokerUnreachableTimeout: '10s' }))).toEqual([]);
+    expect(messages(source({ ...base, requestTimeout: '30s' }))).toEqual([]);
+    expect(messages(source({ ...base, requestTimeout: '0s' }))).toEqual([
+      'graph.sources[0].kafka.requestTimeout: expected a positive duration, got "0s"',
+    ]);
+    expect(messages(source({ ...base, requestTimeout: 'soon' }))).toEqual([
+      'graph.sources[0].kafka.requestTimeout: expected a duration like "1m", got "soon"',
+    ]);
+    expect(messages(source({ ...base, requestTimeout: '1m' }))).toEqual([
+      'graph.sources[0].kafka.requestTimeout: 1m is longer than brokerUnreachableTimeout 30s: one unanswered request would outlast the bound; shorten it or raise brokerUnreachableTimeout',
+    ]);
+    expect(messages(sink({ ...base, requestTimeout: '2s', retries: 1 }))).toEqual([]);
+    expect(messages(sink({ ...base, requestTimeout: '10s', brokerUnreachableTimeout: '5s', retries: 0 }))).toEqual([
+      'graph.sinks[0].kafka.requestTimeout: 10s is longer than brokerUnreachableTimeout 5s: one unanswered request would outlast the bound; shorten it or raise brokerUnreachableTimeout',
+      'graph.sinks[0].kafka.retries: expected an integer ≥ 1, got 0',
+    ]);
+    expect(messages(sink({ ...base, retries: 2.5 }))).toEqual([
+      'graph.sinks[0].kafka.retries: expected an integer ≥ 1, got 2.5',
     ]);
   });
 

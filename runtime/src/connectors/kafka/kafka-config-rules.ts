@@ -1,6 +1,8 @@
 // Config rules of the Kafka source and sink (`kafka:` under a source or a sink). No kafkajs
 // here: the operator loads these rules to validate a StreamJob's graph.
 import { show, type Checker, type Obj } from '../../graph/checker.ts';
+import { formatDuration, parseDuration } from '../../graph/duration.ts';
+import { BROKERS_UNREACHABLE_FAIL_MS } from './broker-reachability.ts';
 import type { ConnectorConfigRule, SinkConfigRule, SourceConfigRule } from '../../graph/connector-rules.ts';
 
 /** `brokers`: "host:port" or a non-empty list of them (also the Druid sink's `kafka.brokers`). */
@@ -21,6 +23,22 @@ export function checkDelivery(c: Checker, o: Obj, path: string): void {
     c.add(`${path}.delivery`, `expected exactly-once or at-least-once, got ${JSON.stringify(d)}`);
 }
 
+/**
+ * `requestTimeout`: a positive duration, at most the `brokerUnreachableTimeout` (given or its default
+ * 30 s) that waits for brokers which do not answer: a longer one would let one unanswered request
+ * outlast the whole bound.
+ */
+function checkRequestTimeout(c: Checker, o: Obj, path: string): void {
+  c.duration(o, 'requestTimeout', path, { positive: true });
+  const request = parseDuration(o['requestTimeout']);
+  const bound = parseDuration(o['brokerUnreachableTimeout']) ?? BROKERS_UNREACHABLE_FAIL_MS;
+  if (request !== undefined && request > bound)
+    c.add(
+      `${path}.requestTimeout`,
+      `${formatDuration(request)} is longer than brokerUnreachableTimeout ${formatDuration(bound)}: one unanswered request would outlast the bound; shorten it or raise brokerUnreachableTimeout`,
+    );
+}
+
 /** `format: string|bytes` records are {value, key}; `json` records have the declared `schema`, if any. */
 const source: SourceConfigRule = (c, s, p) => {
   c.keys(
@@ -39,6 +57,7 @@ const source: SourceConfigRule = (c, s, p) => {
       'partitionDiscoveryInterval',
       'brokerUnreachableTimeout',
       'topicMissingTimeout',
+      'requestTimeout',
     ],
     p,
   );
@@ -47,6 +66,7 @@ const source: SourceConfigRule = (c, s, p) => {
   c.duration(s, 'partitionDiscoveryInterval', p);
   c.duration(s, 'brokerUnreachableTimeout', p, { positive: true });
   c.duration(s, 'topicMissingTimeout', p);
+  checkRequestTimeout(c, s, p);
   c.string(s, 'groupId', p, false);
   c.string(s, 'clientId', p, false);
   c.oneOf(s, 'startFrom', p, ['earliest', 'latest']);
@@ -73,10 +93,15 @@ const sink: SinkConfigRule = {
         'transactionalIdPrefix',
         'transactionTimeoutMs',
         'brokerUnreachableTimeout',
+        'requestTimeout',
+        'retries',
       ],
       p,
     );
     c.duration(s, 'brokerUnreachableTimeout', p, { positive: true });
+    checkRequestTimeout(c, s, p);
+    // At least 1: kafkajs refuses an idempotent (exactly-once) producer without retries.
+    c.number(s, 'retries', p, { min: 1, integer: true });
     checkDelivery(c, s, p);
     c.string(s, 'transactionalIdPrefix', p, false);
     if (

@@ -10,7 +10,7 @@ import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
 import type { KafkaSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../core/batch.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
-import { createKafka, keyPartitioner } from './client.ts';
+import { clientBounds, createKafka, keyPartitioner, namingBounds, type ClientBounds } from './client.ts';
 import { appendMessages, describeSendFailure, splitForSend } from './record-messages.ts';
 
 const FLUSH_RECORDS = 2000;
@@ -24,6 +24,7 @@ const MAX_IN_FLIGHT = 4;
 export class KafkaSink implements SinkWriter {
   private readonly spec: KafkaSinkSpec;
   private readonly key: CompiledExpr | undefined;
+  private readonly bounds: ClientBounds;
   private ctx!: SinkWriterContext;
   private producer!: Producer;
   private pending: Message[] = [];
@@ -34,6 +35,7 @@ export class KafkaSink implements SinkWriter {
   constructor(spec: KafkaSinkSpec) {
     this.spec = spec;
     this.key = spec.key ? compileExpr(spec.key) : undefined;
+    this.bounds = clientBounds(spec);
   }
 
   /** The producer the sink sends with (a test overrides it to inject a failure the broker cannot produce on demand). */
@@ -42,6 +44,7 @@ export class KafkaSink implements SinkWriter {
       this.spec.brokers,
       this.spec.clientId ?? `tributary-${ctx.sinkName}-${ctx.slot}`,
       ctx.logger,
+      this.bounds,
     );
     return kafka.producer({ allowAutoTopicCreation: true, createPartitioner: keyPartitioner });
   }
@@ -54,7 +57,7 @@ export class KafkaSink implements SinkWriter {
     } catch (e) {
       throw new TributaryError(
         'TRIB_CONNECTOR_FAILED',
-        `sink "${ctx.sinkName}": cannot connect to Kafka: ${(e as Error).message}`,
+        `sink "${ctx.sinkName}": cannot connect to Kafka: ${(namingBounds(e, this.bounds) as Error).message}`,
         { cause: e },
       );
     }
@@ -93,7 +96,7 @@ export class KafkaSink implements SinkWriter {
         .send({ topic: this.spec.topic, messages: chunk, acks: -1 })
         .then(() => undefined)
         .catch((e: unknown) => {
-          this.failure ??= describeSendFailure(e, chunk);
+          this.failure ??= namingBounds(describeSendFailure(e, chunk), this.bounds);
         })
         .finally(() => {
           this.inFlight.delete(p);

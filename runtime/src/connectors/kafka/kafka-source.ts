@@ -47,7 +47,7 @@ import type { Rec } from '../../core/record.ts';
 import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
 import { decodeValue } from '../record-format.ts';
 import { CaughtUpPartitions } from './caught-up-partitions.ts';
-import { brokerList, createKafka, partitionOwner } from './client.ts';
+import { brokerList, clientBounds, createKafka, partitionOwner } from './client.ts';
 import { ConsumerLoop, type ConsumerLoopOptions, type FetchHandler } from './consumer-loop.ts';
 import { FetchThread, fetchThreadEnabled, type Fetcher } from './fetch-thread.ts';
 import { DeadLetterTopic } from './dead-letter.ts';
@@ -99,7 +99,6 @@ export class KafkaSource implements SourceReader {
   private waitingSince: string | undefined;
   private restored: Map<number, bigint> | undefined;
   private failure: unknown;
-  /** A bound of the topic watch passed: thrown by poll() as is. */
   /** The watch gave up, or taking the partitions it found failed: the source fails with it. */
   private watchFailure: TributaryError | undefined;
   private bounds!: WatchBounds;
@@ -141,10 +140,11 @@ export class KafkaSource implements SourceReader {
     this.fetchThread = fetchThreadEnabled();
     this.bounds = limits.sourceBounds(this.spec);
     const waiter = this.waiter;
-    this.kafka = createKafka(this.spec.brokers, this.clientId, ctx.logger);
+    const kafkajsBounds = clientBounds(this.spec); // requestTimeout; retries stay kafkajs's
+    this.kafka = createKafka(this.spec.brokers, this.clientId, ctx.logger, kafkajsBounds);
     if (!ctx.checkpointing) this.group = new SourceGroupOffsets(this.kafka, this.spec, ctx, this.name);
     const warn = limits.warnTrouble(ctx.logger, waiter, this.bounds, ctx.reportOutage);
-    const watchKafka = createKafka(this.spec.brokers, this.clientId, ctx.logger, 0);
+    const watchKafka = createKafka(this.spec.brokers, this.clientId, ctx.logger, { ...kafkajsBounds, retries: 0 });
     const { admin, watchAdmin, first } = await limits.openAdmins(this.kafka, watchKafka, this.bounds, waiter, warn);
     ctx.reportOutage?.(undefined);
     this.admin = admin;
@@ -293,7 +293,7 @@ export class KafkaSource implements SourceReader {
           this.handlerFor(() => this.fetcher === fetcher),
           this.ctx.logger,
           this.name,
-          { keepHeaders: this.dlq !== undefined },
+          { keepHeaders: this.dlq !== undefined, requestTimeoutMs: clientBounds(this.spec).requestTimeoutMs },
         )
       : new ConsumerLoop(
           this.kafka,

@@ -143,6 +143,10 @@ export async function firstLookup(
           warn(t);
         }
         if (now - since >= b.unreachableMs) throw troubleFailure(w, t, b);
+        // A connection whose ApiVersions timed out (`requestTimeout`) stays open without the
+        // broker's versions: kafkajs's next connect() would take it as connected and the lookup
+        // fail with "Broker not connected". The next attempt starts from a new connection.
+        await closedWithin(admin.disconnect());
         await new Promise((r) => setTimeout(r, missingTopicBackoffMs(n)));
       }
     }
@@ -161,7 +165,7 @@ export async function firstLookup(
   try {
     return await Promise.race([attempts(), late]);
   } catch (e) {
-    await admin.disconnect();
+    await closedWithin(admin.disconnect()); // a hung broker would hold it for a request timeout
     throw e;
   } finally {
     given = true;

@@ -6,18 +6,19 @@ import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committe
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
-import { brokerList } from './client.ts';
+import { brokerList, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRIES, type ClientBounds } from './client.ts';
 import { internalCluster } from './kafkajs-cluster.ts';
 import { logKafkajsEntry } from './kafkajs-log.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
 /**
- * kafkajs warns about this for every producer whose retries are finite (ours: 5). It protects
- * an idempotent producer that drops a batch after its retries and goes on with later ones;
- * ours are transactional: a send that fails after its retries fails the job, the transaction
- * is never committed (a recovery fences and aborts it) and the records are replayed from the
- * checkpoint. Unbounded retries would instead hang the job on a dead broker. So: debug.
+ * kafkajs warns about this for every producer whose retries are finite (ours: the sink's
+ * `retries`, default 5). It protects an idempotent producer that drops a batch after its
+ * retries and goes on with later ones; ours are transactional: a send that fails after its
+ * retries fails the job, the transaction is never committed (a recovery fences and aborts it)
+ * and the records are replayed from the checkpoint. Unbounded retries would instead hang the
+ * job on a dead broker. So: debug.
  */
 const LIMITED_RETRIES = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
@@ -61,19 +62,25 @@ function kafkaLogs(logger: Logger, hooks: ProducerLogHooks): logCreator {
   };
 }
 
-/** A client at DEBUG level whose log goes to `hooks`, warnings and errors to pino. */
+/**
+ * A client at DEBUG level whose log goes to `hooks`, warnings and errors to pino. `bounds`: the
+ * sink's `requestTimeout` and `retries` (its producers inherit the retries: kafkajs's idempotent
+ * producer would otherwise retry for ever).
+ */
 export function transactionalClient(
   brokers: string[] | string,
   clientId: string,
   logger: Logger,
   hooks: ProducerLogHooks = {},
+  bounds: Partial<ClientBounds> = {},
 ): KafkaClient {
   return new Kafka({
     clientId,
     brokers: brokerList(brokers),
     logLevel: logLevel.DEBUG,
     logCreator: kafkaLogs(logger, hooks),
-    retry: { retries: 5 },
+    requestTimeout: bounds.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    retry: { retries: bounds.retries ?? DEFAULT_RETRIES },
   });
 }
 

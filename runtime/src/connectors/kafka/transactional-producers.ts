@@ -13,7 +13,7 @@ import { stateStoreFor } from '../../checkpoint/storage/state-store-for.ts';
 import { childOf } from '../../checkpoint/storage/state-uri.ts';
 import { TributaryError } from '../../errors.ts';
 import type { SinkWriterContext } from '../api.ts';
-import { keyPartitioner } from './client.ts';
+import { keyPartitioner, type ClientBounds } from './client.ts';
 import { readOpenTransactions, removeOpenTransactions } from './open-transactions-file.ts';
 import { transactionalClient } from './transactional-client.ts';
 
@@ -33,6 +33,8 @@ export interface TransactionalProducersOptions {
   /** <stateDir>/kafka-txn/<prefix>: intent files (and the sink's open-transactions files). */
   intentDir: string;
   timeoutMs: number;
+  /** kafkajs's request timeout and retries of each producer's client. */
+  bounds: ClientBounds;
   ctx: SinkWriterContext;
   /** After the sink closed nothing may touch Kafka again. */
   isClosed: () => boolean;
@@ -130,14 +132,20 @@ export class TransactionalProducers {
     const { ctx } = this.o;
     let captured: { pid: string; epoch: number } | undefined;
     let fencedOpen = false;
-    const kafka = transactionalClient(this.o.brokers, id, ctx.logger, {
-      producerId: (pid, epoch) => {
-        captured = { pid, epoch };
+    const kafka = transactionalClient(
+      this.o.brokers,
+      id,
+      ctx.logger,
+      {
+        producerId: (pid, epoch) => {
+          captured = { pid, epoch };
+        },
+        ongoingTransaction: () => {
+          fencedOpen = true;
+        },
       },
-      ongoingTransaction: () => {
-        fencedOpen = true;
-      },
-    });
+      this.o.bounds,
+    );
     const producer = kafka.producer({
       transactionalId: id,
       maxInFlightRequests: 1,

@@ -48,7 +48,7 @@
 // last recorded); a job that fails leaves its transactions to the recovery and counts nothing.
 import { scopedKafkaId } from './id-scope.ts';
 import { BROKERS_UNREACHABLE_FAIL_MS } from './broker-reachability.ts';
-import { brokerList } from './client.ts';
+import { brokerList, clientBounds, namingBounds, type ClientBounds } from './client.ts';
 import { untilBrokersAnswer } from './broker-wait.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import { childOf } from '../../checkpoint/storage/state-uri.ts';
@@ -93,6 +93,8 @@ interface Prepared {
 
 export class TransactionalKafkaSink implements SinkWriter {
   private readonly spec: KafkaSinkSpec;
+  /** kafkajs's request timeout and retries (`requestTimeout`, `retries`) of every client of this sink. */
+  private readonly bounds: ClientBounds;
   private readonly key: CompiledExpr | undefined;
   private ctx!: SinkWriterContext;
   private producers!: TransactionalProducers;
@@ -113,6 +115,7 @@ export class TransactionalKafkaSink implements SinkWriter {
 
   constructor(spec: KafkaSinkSpec) {
     this.spec = spec;
+    this.bounds = clientBounds(spec);
     this.key = spec.key ? compileExpr(spec.key) : undefined;
   }
 
@@ -137,6 +140,7 @@ export class TransactionalKafkaSink implements SinkWriter {
       prefix,
       intentDir: childOf(ctx.checkpointing.stateDir, 'kafka-txn', encodeURIComponent(prefix)),
       timeoutMs: this.timeoutMs,
+      bounds: this.bounds,
       ctx,
       isClosed: () => this.closed,
     });
@@ -174,6 +178,8 @@ export class TransactionalKafkaSink implements SinkWriter {
         this.spec.brokers,
         `tributary-${this.ctx.sinkName}-${this.ctx.slot}-recovery`,
         log,
+        {},
+        this.bounds,
       );
       committed = await commitRestored(
         kafka,
@@ -259,7 +265,7 @@ export class TransactionalKafkaSink implements SinkWriter {
         .then(
           () => undefined,
           (err: unknown) => {
-            this.failure ??= describeSendFailure(err, chunk);
+            this.failure ??= namingBounds(describeSendFailure(err, chunk), this.bounds);
           },
         )
         .finally(() => {
