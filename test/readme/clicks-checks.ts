@@ -2,7 +2,8 @@
 // it runs on 2 slots with nothing failed and is fed, its slot pods share no volume (state on
 // the S3 server, from the operator's default), the tail job prints its results, each rescale
 // (2 → 3 → 1, each made inside a fully fed minute while the feed runs) restores its own
-// savepoint from the bucket, the delete leaves a final savepoint in the bucket, and its output
+// savepoint from the bucket (the minute's counts checked in the helm variant only: see
+// PathContext.countRescaledMinutes), the delete leaves a final savepoint in the bucket, and its output
 // topic holds each (country, window) once, no minute missing, each fully fed minute's counts
 // adding up to exactly what the feed generated in it.
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -116,6 +117,11 @@ export const clicksChecks: readonly StepCheck[] = [
       expect(j.status?.deployed?.restoredFrom).toBe(sp?.path);
       expect(await committedInBucket(c, sp!.path)).toBe(true);
       c.rescaleSavepoint = sp!.path;
+      if (!c.countRescaledMinutes) {
+        expect(duplicates(await results(c))).toEqual([]);
+        console.log(`[readme ${c.variant}] rescaled ${c.scaledFrom} → ${want} through ${sp!.path}`);
+        return;
+      }
       // The window open during the rescale is written once, by the new slots.
       const at = c.scaledAt;
       const straddling = await waitFor(
@@ -176,7 +182,7 @@ export const clicksChecks: readonly StepCheck[] = [
       // The test's own pause: the rescale happens inside a minute the feed filled from its
       // start, so that minute's counts show whether the rescale lost or doubled records.
       const from = nextMinute(c.feedReadyAt ?? Date.now());
-      if (Date.now() < from + 2_000) await sleep(from + 2_000 - Date.now());
+      if (c.countRescaledMinutes && Date.now() < from + 2_000) await sleep(from + 2_000 - Date.now());
       c.scaledFrom = (await job(c, 'clicks')).status?.deployed?.parallelism;
       c.scaledAt = Date.now();
     },
@@ -212,7 +218,8 @@ export const clicksChecks: readonly StepCheck[] = [
       expect(gaps(all, from)).toEqual([]);
       expect(wrongTotals(c, all)).toEqual([]);
       const fed = windowTotals(all, from).size;
-      expect(fed).toBeGreaterThan(0);
+      // Without the rescales' waits the checkout variant may end before a fully fed minute closes.
+      if (c.countRescaledMinutes) expect(fed).toBeGreaterThan(0);
       console.log(
         `[readme ${c.variant}] final savepoint ${path}; ${all.length} results, each (country, window) once; ${fed} fully fed minute(s), none missing, each counting exactly ${c.feedRate * 60} clicks`,
       );

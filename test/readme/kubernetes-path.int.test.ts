@@ -154,6 +154,7 @@ describe('README "On Kubernetes", run as written', () => {
           brokers,
           s3: localS3(),
           feedRate,
+          countRescaledMinutes: variant === 'helm',
           outputFrom: new Map(),
           clicksFrom: new Map(),
         };

@@ -22,6 +22,14 @@ export interface PathContext {
   readonly brokers: string;
   /** The cluster's S3 server, where the operator's default keeps the jobs' state. */
   readonly s3: LocalS3;
+  /**
+   * Whether each rescale is timed into a fully fed minute and that minute's counts are awaited
+   * and checked. The helm variant does; the checkout variant runs the same operator code, only
+   * launched differently, so it checks what the launch can change (each rescale happens and
+   * restores its own savepoint; at the end the output holds each (country, window) once, no
+   * minute missing, full counts) and spares the CI budget the two to three minutes of waiting.
+   */
+  readonly countRescaledMinutes: boolean;
   /** Records per second of crds/examples/clicks-feed.yaml's datagen (= per second of event time). */
   readonly feedRate: number;
   /** Where this run's share of the topics starts (earlier runs wrote to the same topics). */
