@@ -57,6 +57,35 @@ describe('loadConfig', () => {
     expect(loadConfig(['--leader-elect', 'true'], {})).toMatchObject({ leaderElect: true, inCluster: false });
   });
 
+  it('reads the leader election timings (client-go defaults) and refuses an order a leader could not keep', () => {
+    expect(loadConfig([], {})).toMatchObject({
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    });
+    expect(
+      loadConfig(['--leader-elect-lease-duration=6s', '--leader-elect-renew-deadline=4s'], {
+        TRIBUTARY_OPERATOR_LEADER_ELECT_RETRY_PERIOD: '500ms',
+      }),
+    ).toMatchObject({ leaseDurationMs: 6_000, renewDeadlineMs: 4_000, retryPeriodMs: 500 });
+    const bad =
+      (...args: string[]) =>
+      () =>
+        loadConfig(args, {});
+    expect(bad('--leader-elect-renew-deadline=15s')).toThrow(
+      /--leader-elect-renew-deadline \(15000 ms\) must be shorter than --leader-elect-lease-duration/,
+    );
+    expect(bad('--leader-elect-retry-period=10s')).toThrow(/--leader-elect-retry-period \(10000 ms\) must be shorter/);
+    expect(
+      bad(
+        '--leader-elect-lease-duration=1500ms',
+        '--leader-elect-renew-deadline=1s',
+        '--leader-elect-retry-period=200ms',
+      ),
+    ).toThrow(/the Lease holds whole seconds/);
+    expect(bad('--leader-elect-renew-deadline=soon')).toThrow(OperatorError);
+  });
+
   it('serves the webhooks only when given an address; the certificate directory resolves under the pod root', () => {
     expect(loadConfig([], {})).not.toHaveProperty('webhook');
     expect(loadConfig(['--webhook-addr', ':9443'], {})).toMatchObject({

@@ -21,6 +21,14 @@ export interface OperatorConfig {
   inCluster: boolean;
   leaseNamespace: string;
   leaseName: string;
+  /**
+   * Leader election timings (ms), client-go's: a standby takes over once the Lease's record has
+   * not changed for leaseDuration; the leader gives up (and exits) when it could not renew for
+   * renewDeadline; both try every retryPeriod. retryPeriod < renewDeadline < leaseDuration.
+   */
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
   defaultImage: string;
   /** stateStorage of StreamJobs that name no place (the chart's values.stateStorage). */
   defaultStateStorage?: StateStorage;
@@ -49,6 +57,14 @@ const usage = `tributary operator
   --leader-elect         leader election (in a pod: true, else false) TRIBUTARY_OPERATOR_LEADER_ELECT
   --lease-namespace ns   (tributary-system, or POD_NAMESPACE)      TRIBUTARY_OPERATOR_LEASE_NAMESPACE
   --lease-name n         (tributary-operator)                      TRIBUTARY_OPERATOR_LEASE_NAME
+  --leader-elect-lease-duration d  a standby takes the Lease over once its
+                         holder has not renewed it this long (15s)  TRIBUTARY_OPERATOR_LEADER_ELECT_LEASE_DURATION
+  --leader-elect-renew-deadline d  the leader stops reconciling and exits
+                         (OPERATOR_LEADERSHIP_LOST) when it could not renew
+                         the Lease this long, e.g. an apiserver outage (10s)
+                                                                   TRIBUTARY_OPERATOR_LEADER_ELECT_RENEW_DEADLINE
+  --leader-elect-retry-period d  how often to try to acquire or renew (2s)
+                                                                   TRIBUTARY_OPERATOR_LEADER_ELECT_RETRY_PERIOD
   --default-image img    runtime image when spec.image is empty    TRIBUTARY_OPERATOR_DEFAULT_IMAGE
   --default-state-storage json|yaml  spec.stateStorage of jobs that name no place,
                          e.g. {s3: {bucket: b, credentialsSecretRef: {name: s3}}}
@@ -75,6 +91,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       'leader-elect': { type: 'string' },
       'lease-namespace': { type: 'string' },
       'lease-name': { type: 'string' },
+      'leader-elect-lease-duration': { type: 'string' },
+      'leader-elect-renew-deadline': { type: 'string' },
+      'leader-elect-retry-period': { type: 'string' },
       'default-image': { type: 'string' },
       'default-state-storage': { type: 'string' },
       workers: { type: 'string' },
@@ -118,6 +137,20 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
     '--kube-trouble-log-interval',
     pick(values['kube-trouble-log-interval'], 'KUBE_TROUBLE_LOG_INTERVAL', '30s'),
   );
+  const lease = leaseTimings(
+    durationMs(
+      '--leader-elect-lease-duration',
+      pick(values['leader-elect-lease-duration'], 'LEADER_ELECT_LEASE_DURATION', '15s'),
+    ),
+    durationMs(
+      '--leader-elect-renew-deadline',
+      pick(values['leader-elect-renew-deadline'], 'LEADER_ELECT_RENEW_DEADLINE', '10s'),
+    ),
+    durationMs(
+      '--leader-elect-retry-period',
+      pick(values['leader-elect-retry-period'], 'LEADER_ELECT_RETRY_PERIOD', '2s'),
+    ),
+  );
   const list = (text: string) =>
     text
       .split(',')
@@ -136,6 +169,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
     inCluster,
     leaseNamespace: pick(values['lease-namespace'], 'LEASE_NAMESPACE', env.POD_NAMESPACE ?? 'tributary-system'),
     leaseName: pick(values['lease-name'], 'LEASE_NAME', 'tributary-operator'),
+    ...lease,
     defaultImage: pick(values['default-image'], 'DEFAULT_IMAGE', DEFAULT_RUNTIME_IMAGE),
     workers,
     kubeRequestTimeoutMs,
@@ -164,6 +198,34 @@ function durationMs(flag: string, text: string): number {
       `${flag}: expected a positive duration such as 30s or 1500ms, got ${JSON.stringify(text)}`,
     );
   return ms;
+}
+
+/**
+ * retryPeriod < renewDeadline < leaseDuration: a leader must get more than one renewal attempt
+ * before its deadline, and must stop before a standby may take over (client-go's rule). The
+ * Lease stores whole seconds, so leaseDuration is too.
+ */
+function leaseTimings(
+  leaseDurationMs: number,
+  renewDeadlineMs: number,
+  retryPeriodMs: number,
+): { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number } {
+  if (leaseDurationMs % 1000 !== 0)
+    throw new OperatorError(
+      ErrorCodes.CONFIG,
+      `--leader-elect-lease-duration: the Lease holds whole seconds, got ${leaseDurationMs} ms`,
+    );
+  if (!(renewDeadlineMs < leaseDurationMs))
+    throw new OperatorError(
+      ErrorCodes.CONFIG,
+      `--leader-elect-renew-deadline (${renewDeadlineMs} ms) must be shorter than --leader-elect-lease-duration (${leaseDurationMs} ms)`,
+    );
+  if (!(retryPeriodMs < renewDeadlineMs))
+    throw new OperatorError(
+      ErrorCodes.CONFIG,
+      `--leader-elect-retry-period (${retryPeriodMs} ms) must be shorter than --leader-elect-renew-deadline (${renewDeadlineMs} ms)`,
+    );
+  return { leaseDurationMs, renewDeadlineMs, retryPeriodMs };
 }
 
 /** Fields the default may have, per level (a misspelt one would otherwise be ignored). */

@@ -42,6 +42,9 @@ async function main(): Promise<number> {
           leaderElection: {
             namespace: cfg.leaseNamespace,
             name: cfg.leaseName,
+            leaseDurationMs: cfg.leaseDurationMs,
+            renewDeadlineMs: cfg.renewDeadlineMs,
+            retryPeriodMs: cfg.retryPeriodMs,
             ...(cfg.inCluster ? {} : { failAfterMs: 5_000 }),
           },
         }

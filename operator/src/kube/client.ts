@@ -157,7 +157,7 @@ export class KubeClient {
     rt: ResourceType,
     namespace: string | undefined,
     name: string,
-    opts: { signal?: AbortSignal } = {},
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<T> {
     return this.request<T>('GET', resourcePath(rt, { namespace, name }), opts);
   }
@@ -186,7 +186,7 @@ export class KubeClient {
   replace<T extends KubeObject>(
     rt: ResourceType,
     obj: T,
-    opts: { subresource?: string; fieldManager?: string } = {},
+    opts: { subresource?: string; fieldManager?: string; timeoutMs?: number } = {},
   ): Promise<T> {
     const body = { apiVersion: apiVersionOf(rt), kind: rt.kind, ...obj };
     const path = resourcePath(rt, {
@@ -194,7 +194,8 @@ export class KubeClient {
       name: obj.metadata?.name,
       subresource: opts.subresource,
     });
-    return this.request<T>('PUT', path, { body, query: { fieldManager: opts.fieldManager } });
+    const timeout = opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs };
+    return this.request<T>('PUT', path, { body, query: { fieldManager: opts.fieldManager }, ...timeout });
   }
 
   patch<T extends KubeObject>(

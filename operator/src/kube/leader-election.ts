@@ -10,7 +10,9 @@
 // - The leader renews every retryPeriod; if it cannot renew for renewDeadline it has lost the
 //   lease: the leading signal is aborted and onStoppedLeading runs. renewDeadline <
 //   leaseDuration leaves the margin in which a deposed leader stops before anyone else may
-//   take over.
+//   take over. Each renewal's requests are cut off at the renew deadline (client-go's context
+//   with RenewDeadline): a hung apiserver cannot hold a renewal past it with the client's
+//   longer request timeout. `lossReason()` says why the lease was lost.
 // - On cancel, a leader releases the Lease (empty holder, 1 s duration) so a successor can
 //   take over at its next retry instead of waiting out the lease.
 // - Never silent: a Lease that cannot be used (namespace missing, RBAC forbids a verb, API
@@ -50,8 +52,8 @@ export interface LeaderElectorOptions {
   releaseOnCancel?: boolean;
   /** Called once on acquiring; `signal` aborts when leadership ends. */
   onStartedLeading: (signal: AbortSignal) => void | Promise<void>;
-  /** Called once when leadership ends (lost or released); not called if never leading. */
-  onStoppedLeading?: () => void | Promise<void>;
+  /** Called once when leadership ends (lost, or cancelled: then released); not called if never leading. */
+  onStoppedLeading?: (why: 'lost' | 'cancelled') => void | Promise<void>;
   /** Called whenever the observed holder changes (including to this identity). */
   onNewLeader?: (identity: string) => void;
   logger?: Logger;
@@ -86,6 +88,7 @@ export class LeaderElector {
   #leading = false;
   #lastHolder: string | undefined;
   #problem: ElectionProblem | undefined;
+  #lossReason: string | undefined;
 
   constructor(opts: LeaderElectorOptions) {
     this.identity = opts.identity;
@@ -107,6 +110,16 @@ export class LeaderElector {
 
   isLeader(): boolean {
     return this.#leading;
+  }
+
+  /** How long a deposed leader has to stop before a standby may take over (leaseDuration − renewDeadline). */
+  get stopMarginMs(): number {
+    return this.#o.leaseDurationMs - this.#o.renewDeadlineMs;
+  }
+
+  /** Why leadership was lost (the renew deadline passed, and the last failure; or who took it); else undefined. */
+  lossReason(): string | undefined {
+    return this.#lossReason;
   }
 
   /** Why the Lease cannot be used, if it cannot; undefined once acquiring or renewing works. */
@@ -140,17 +153,20 @@ export class LeaderElector {
     while (!signal.aborted) {
       await sleep(this.#o.retryPeriodMs, signal);
       if (signal.aborted) break;
-      if (await this.#tryAcquireOrRenew()) {
+      if (await this.#tryAcquireOrRenew(lastRenew + this.#o.renewDeadlineMs)) {
         lastRenew = Date.now();
         continue;
       }
-      if (
-        Date.now() - lastRenew >= this.#o.renewDeadlineMs ||
-        (this.#lastHolder !== undefined && this.#lastHolder !== this.identity)
-      ) {
-        this.#log.warn('lost the lease');
-        break;
-      }
+      const since = Date.now() - lastRenew;
+      if (this.#lastHolder !== undefined && this.#lastHolder !== this.identity) {
+        this.#lossReason = `another operator (${this.#lastHolder}) holds it`;
+      } else if (since >= this.#o.renewDeadlineMs) {
+        this.#lossReason =
+          `could not renew it for ${(since / 1000).toFixed(1)} s (renew deadline ${this.#o.renewDeadlineMs / 1000} s)` +
+          (this.#problem ? `: ${this.#problem.message}` : '');
+      } else continue;
+      this.#log.warn({ reason: this.#lossReason }, `lost the lease: ${this.#lossReason}`);
+      break;
     }
     // Work stops before the lease is released, never after: otherwise a successor could
     // start while this process still acts.
@@ -158,7 +174,7 @@ export class LeaderElector {
     this.#o.metrics?.leaderStatus.set({ name: this.#o.name }, 0);
     leading.abort();
     try {
-      await this.#o.onStoppedLeading?.();
+      await this.#o.onStoppedLeading?.(signal.aborted ? 'cancelled' : 'lost');
     } catch (err) {
       this.#log.error({ err }, 'onStoppedLeading failed');
     }
@@ -169,13 +185,16 @@ export class LeaderElector {
     return outcome;
   }
 
-  async #tryAcquireOrRenew(): Promise<boolean> {
+  /** `deadline` (while leading: the renew deadline, epoch ms) cuts off its requests. */
+  async #tryAcquireOrRenew(deadline?: number): Promise<boolean> {
     const { client, namespace, name } = this.#o;
     const now = Date.now();
+    const timeout = (): { timeoutMs?: number } =>
+      deadline === undefined ? {} : { timeoutMs: Math.max(1, Math.min(client.timeoutMs, deadline - Date.now())) };
     const durationSeconds = Math.ceil(this.#o.leaseDurationMs / 1000);
     let lease: Lease;
     try {
-      lease = await client.get<Lease>(Resources.Lease, namespace, name);
+      lease = await client.get<Lease>(Resources.Lease, namespace, name, timeout());
     } catch (err) {
       if (!isNotFound(err)) {
         this.#setProblem(this.#classify(err, 'get'), err);
@@ -231,7 +250,7 @@ export class LeaderElector {
       },
     };
     try {
-      const updated = await client.replace<Lease>(Resources.Lease, next);
+      const updated = await client.replace<Lease>(Resources.Lease, next, timeout());
       this.#observe(updated, now);
       return true;
     } catch (err) {
@@ -262,7 +281,9 @@ export class LeaderElector {
       this.#problem = undefined;
       return;
     }
-    if (prev?.reason === p.reason && prev.message === p.message) return;
+    // Messages that differ only in figures (a request timeout cut to the renew deadline) are the same problem.
+    const same = (a: string, b: string) => a.replace(/\d+/g, '#') === b.replace(/\d+/g, '#');
+    if (prev?.reason === p.reason && same(prev.message, p.message)) return;
     this.#problem = { ...p, since: prev?.reason === p.reason ? prev.since : Date.now() };
     this.#log.warn({ reason: p.reason, err }, `leader election cannot proceed: ${p.message}`);
   }

@@ -167,8 +167,12 @@ export class Manager {
         logger: this.logger,
         metrics: this.metrics,
         onStartedLeading: () => this.#startLeading(),
-        // Stop reconciling the moment leadership ends, before releasing the lease.
-        onStoppedLeading: () => this.#stopControllers(),
+        // Stop reconciling the moment leadership ends, before releasing the lease. A deposed
+        // leader drains no longer than the margin before a standby may take over.
+        onStoppedLeading: (why) =>
+          this.#stopControllers(
+            why === 'lost' ? Math.min(this.#shutdownTimeoutMs(), this.#elector?.stopMarginMs ?? 0) : undefined,
+          ),
       });
       try {
         lost = (await this.#elector.run(this.#stop.signal)) === 'lost';
@@ -186,7 +190,12 @@ export class Manager {
     }
     await Promise.all([...this.#informers.values()].map((i) => i.stop()));
     this.logger.info({ lost }, 'manager stopped');
-    if (lost) throw new OperatorError(ErrorCodes.LEADERSHIP_LOST, 'lost the leader lease; stopped reconciling');
+    if (lost)
+      throw new OperatorError(
+        ErrorCodes.LEADERSHIP_LOST,
+        `lost the leader Lease ${le?.namespace}/${le?.name}: ${this.#elector?.lossReason() ?? 'unknown reason'}; ` +
+          'stopped reconciling (exits for its Deployment to restart it with fresh state)',
+      );
   }
 
   #startLeading(): void {
@@ -202,9 +211,13 @@ export class Manager {
     }
   }
 
-  async #stopControllers(): Promise<void> {
+  #shutdownTimeoutMs(): number {
+    return this.#opts.shutdownTimeoutMs ?? 30_000;
+  }
+
+  async #stopControllers(deadlineMs?: number): Promise<void> {
     this.#leading = false;
-    const deadline = this.#opts.shutdownTimeoutMs ?? 30_000;
+    const deadline = deadlineMs ?? this.#shutdownTimeoutMs();
     const results = await Promise.allSettled(this.#controllers.map((c) => c.stop(deadline)));
     for (const r of results)
       if (r.status === 'rejected') this.logger.warn({ err: r.reason as unknown }, 'controller did not drain in time');
