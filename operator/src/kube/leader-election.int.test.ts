@@ -155,6 +155,55 @@ describe('leader election on a coordination.k8s.io/v1 Lease', () => {
     expect(seen).not.toContain('two');
   });
 
+  it('a deposed Manager stops within the lease margin, not the shutdown deadline, and says who took the lease', async () => {
+    const manager = new Manager({
+      client,
+      registry: createRegistry(),
+      leaderElection: {
+        namespace: ns,
+        name: 'deposed',
+        identity: 'd1',
+        leaseDurationMs: 3000,
+        renewDeadlineMs: 2000,
+        retryPeriodMs: 300,
+      },
+      shutdownTimeoutMs: 60_000,
+    });
+    const cms = manager.informer<KubeObject>(Resources.ConfigMap, { namespace: ns, labelSelector: 'le=deposed' });
+    let stuck = false;
+    // A reconcile that ignores its abort signal: only the drain deadline ends the wait for it.
+    manager.addController({
+      name: 'le-stuck',
+      for: cms,
+      reconcile: () => {
+        stuck = true;
+        return new Promise<void>(() => undefined);
+      },
+    });
+    const run = manager.run();
+    await waitFor('leading', () => manager.isLeader());
+    await client.create(Resources.ConfigMap, { metadata: { name: 'hang', namespace: ns, labels: { le: 'deposed' } } });
+    await waitFor('a reconcile hangs', () => stuck);
+    const lease = await client.get<Lease>(Resources.Lease, ns, 'deposed');
+    await client.replace(Resources.Lease, {
+      ...lease,
+      spec: { ...lease.spec, holderIdentity: 'usurper', renewTime: new Date().toISOString().replace('Z', '000Z') },
+    });
+    // The margin is leaseDuration − renewDeadline = 1 s; the shutdown deadline (60 s) would outlast the test.
+    const err = await Promise.race([
+      run.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      new Promise((r) => setTimeout(() => r('still draining'), 10_000)),
+    ]);
+    expect(err).toBeInstanceOf(OperatorError);
+    expect((err as OperatorError).code).toBe(ErrorCodes.LEADERSHIP_LOST);
+    expect((err as OperatorError).message).toContain(
+      `lost the leader Lease ${ns}/deposed: another operator (usurper) holds it`,
+    );
+  });
+
   it('a Manager stops gracefully on request: drains, releases the lease, stops its informers', async () => {
     const manager = new Manager({
       client,
