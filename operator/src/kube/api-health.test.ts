@@ -14,7 +14,11 @@ function setup(reportEveryMs = 30_000) {
   const available = async () => (await metrics.apiserverAvailable.get()).values[0]?.value;
   const failures = async (code: string) =>
     (await metrics.kubeRequestFailures.get()).values.find((v) => v.labels.code === code)?.value ?? 0;
-  return { health, lines, warns, available, failures };
+  const observed = async (verb: string) =>
+    (await metrics.kubeRequestDuration.get()).values.find(
+      (v) => v.labels.verb === verb && v.metricName === 'tributary_operator_kube_request_duration_seconds_count',
+    )?.value ?? 0;
+  return { health, lines, warns, available, failures, observed };
 }
 
 const refused = new KubeTransportError('GET /api/v1/pods: connect ECONNREFUSED 127.0.0.1:6443');
@@ -22,6 +26,31 @@ const throttled = new KubeApiError(429, 'GET /api/v1/pods: 429 Too many requests
 
 describe('ApiHealth', () => {
   afterEach(() => vi.useRealTimers());
+
+  it('a slow answer is not trouble: its duration is observed, over half the timeout it warns once per period', async () => {
+    vi.useFakeTimers();
+    const { health, warns, available, observed } = setup(30_000);
+    health.took('GET', '/api/v1/pods', 40, 3_000);
+    health.took('GET', '/api/v1/pods', 1_500, 3_000); // exactly half: not slow
+    expect(warns()).toEqual([]);
+    health.took('PUT', '/apis/tributary.dev/v1alpha1/namespaces/a/streamjobs/j/status', 2_100, 3_000);
+    health.ok();
+    expect(await available()).toBe(1);
+    expect(warns()).toHaveLength(1);
+    expect(warns()[0]).toBe(
+      'kube-apiserver https://127.0.0.1:6443 slow: PUT /apis/tributary.dev/v1alpha1/namespaces/a/streamjobs/j/status ' +
+        'answered after 2.1 s, over half the kube request timeout 3 s (1 request(s) that slow since the last such line)',
+    );
+    for (let i = 0; i < 10; i++) health.took('GET', '/api/v1/pods', 2_500, 3_000);
+    expect(warns()).toHaveLength(1);
+    health.took('GET', '/api/v1/pods', 3_000, 3_000); // timed out: failed() says that, not a slow line
+    vi.advanceTimersByTime(30_000);
+    health.took('GET', '/api/v1/pods', 2_000, 3_000);
+    expect(warns()).toHaveLength(2);
+    expect(warns()[1]).toContain('(11 request(s) that slow since the last such line)');
+    expect(await observed('GET')).toBe(14);
+    expect(await observed('PUT')).toBe(1);
+  });
 
   it('warns once when trouble starts, then once per report period, never per failed request; info when it answers again', async () => {
     vi.useFakeTimers();

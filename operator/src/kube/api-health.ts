@@ -15,6 +15,11 @@
 // - `tributary_operator_kube_request_failures_total{verb,code}` counts every troubled request
 //   (code: the HTTP status, `transport` or `timeout`); `tributary_operator_kube_apiserver_available`
 //   is 0 from the first troubled request to the next request that gets a non-trouble answer.
+// - A slow apiserver is not trouble: an answer is the server working. A request (not a watch)
+//   answered after more than half its timeout warns, at most once every `reportEveryMs`
+//   (with how many were that slow since the last line), so a user sees the apiserver getting
+//   near the request timeout before requests fail; every request's duration goes to
+//   `tributary_operator_kube_request_duration_seconds{verb}`.
 // - It only observes: retries and backoff belong to the callers (informers, controllers).
 import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
@@ -66,6 +71,8 @@ export class ApiHealth {
   #lastError = '';
   #timer: NodeJS.Timeout | undefined;
   #lastWarnAt = -Infinity;
+  #lastSlowWarnAt = -Infinity;
+  #slowSinceWarn = 0;
   /** Whether this episode's start was warned about (then its end is logged at info). */
   #announced = false;
   readonly #recoveredListeners = new Set<() => void>();
@@ -107,6 +114,26 @@ export class ApiHealth {
     this.#timer = undefined;
     this.#metrics?.apiserverAvailable.set(1);
     for (const l of [...this.#recoveredListeners]) l();
+  }
+
+  /**
+   * A request (not a watch) ended after `ms`, answered or not; `timeoutMs` is its deadline.
+   * Only latency: whether it was trouble is `ok`/`failed`'s to say.
+   */
+  took(verb: string, path: string, ms: number, timeoutMs: number): void {
+    this.#metrics?.kubeRequestDuration.observe({ verb }, ms / 1000);
+    if (ms <= timeoutMs / 2 || ms >= timeoutMs) return;
+    this.#slowSinceWarn++;
+    const now = Date.now();
+    if (now - this.#lastSlowWarnAt < this.#reportEveryMs) return;
+    this.#lastSlowWarnAt = now;
+    const s = (x: number) => Math.round(x / 100) / 10;
+    this.#log.warn(
+      { verb, path, seconds: s(ms), timeoutSeconds: s(timeoutMs), slowRequests: this.#slowSinceWarn },
+      `kube-apiserver ${this.#server} slow: ${verb} ${path} answered after ${s(ms)} s, over half the kube request ` +
+        `timeout ${s(timeoutMs)} s (${this.#slowSinceWarn} request(s) that slow since the last such line)`,
+    );
+    this.#slowSinceWarn = 0;
   }
 
   /**

@@ -127,6 +127,8 @@ export class KubeClient {
       opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     let res: IncomingMessage;
     let text: string;
+    const sentAt = performance.now();
+    const took = () => this.health.took(method, url.pathname, performance.now() - sentAt, timeoutMs);
     try {
       res = await this.#send(method, url, headers, body, signal);
       text = await readAll(res);
@@ -138,9 +140,11 @@ export class KubeClient {
           : `${method} ${url.pathname}: ${(cause as Error).message}`,
         { cause, timedOut },
       );
+      took();
       if (!opts.signal?.aborted) this.health.failed(method, err);
       throw err;
     }
+    took();
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 299) {
       const err = apiError(method, url, status, text, res.headers['retry-after']);

@@ -33,6 +33,8 @@ export interface OperatorMetrics {
   readonly kubeRequestFailures: Counter<'verb' | 'code'>;
   /** 0 from the first troubled kube request to the next one answered (kube/api-health.ts). */
   readonly apiserverAvailable: Gauge;
+  /** Time from sending a kube request (not a watch) to its whole answer, by verb (client-go's request latency). */
+  readonly kubeRequestDuration: Histogram<'verb'>;
 }
 
 const byRegistry = new WeakMap<Registry, OperatorMetrics>();
@@ -158,6 +160,13 @@ export function operatorMetrics(registry: Registry): OperatorMetrics {
     apiserverAvailable: new Gauge({
       name: `${PREFIX}kube_apiserver_available`,
       help: '1 while the kube-apiserver answers; 0 from its first failed request to the next answered one.',
+      registers,
+    }),
+    kubeRequestDuration: new Histogram({
+      name: `${PREFIX}kube_request_duration_seconds`,
+      help: 'Time from sending a request to the kube-apiserver (not a watch) to its whole answer or failure, by verb.',
+      labelNames: ['verb'],
+      buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
   };

@@ -9,17 +9,19 @@
 //     PriorityLevelConfiguration with no seats and limitResponse Reject, then deleted. APF
 //     still runs one request of a seatless level when nothing of it executes, so a noisy
 //     neighbour in the same level (a POST whose body never comes, sent by the test under the
-//     same ServiceAccount) holds that one: every request of the operator's is then answered 429.
+//     same ServiceAccount) holds that one: every request of the operator's is then answered 429;
+//   - slow: every request held 1.2 s by a proxy in front of the apiserver (request timeout 2 s).
 // Per cell: the operator never exits; it warns once when the trouble starts and says when the
 // apiserver answers again (never a line per retry); /metrics shows it
 // (tributary_operator_kube_apiserver_available, …_kube_request_failures_total{verb,code}); the
 // job's pods keep producing output meanwhile; a scale made when the apiserver is back (down,
-// hung) or while the operator is throttled (429) is acted on. At the end the output holds every
-// window exactly once (Kafka's Java consumer, read_committed). Measured time-to-detect and
+// hung) or while the operator is throttled (429) is acted on. Slow: it warns that the apiserver
+// is slow (not unavailable), no request fails, and a scale made meanwhile is acted on. At the
+// end the output holds every window exactly once (Kafka's Java consumer, read_committed).
+// Measured time-to-detect and
 // time-to-recover go to stderr for docs/fault-matrix.md. Always restores the apiserver and
 // deletes what it made in `finally`: other tests run on the same apiserver after this one.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,9 +31,19 @@ import {
   startStoppedApiserver,
   stopApiserver,
 } from '../../../../test/cluster/components/apiserver.ts';
-import { ErrorCodes, OperatorError, Resources, type KubeClient, type ResourceType } from '../../kube/index.ts';
+import { Resources } from '../../kube/index.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import { DEFAULT_RUNTIME_IMAGE } from '../../version.ts';
+import {
+  ClusterRoleBinding,
+  FlowSchema,
+  holdSeat,
+  logLines,
+  metric,
+  PriorityLevel,
+  serviceAccountKubeconfig,
+  slowingProxy,
+} from './testing/apiserver-access.ts';
 import { startOperatorProcess, type OperatorProcess } from './testing/operator-process.ts';
 import {
   getJob,
@@ -47,108 +59,11 @@ const PARTITIONS = 2;
 const REQUEST_TIMEOUT = '3s';
 /** Shorter than the 30 s default, so each cell also shows the periodic "still unavailable" line. */
 const TROUBLE_LOG_INTERVAL_S = 8;
+/** The slow cell's operator: each request held SLOW_MS, over half its timeout (its "slow" line), under it. */
+const SLOW_TIMEOUT = '2s';
+const SLOW_MS = 1_200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rt = (group: string, plural: string, kind: string): ResourceType => ({
-  group,
-  version: 'v1',
-  plural,
-  kind,
-  namespaced: false,
-});
-const ClusterRoleBinding = rt('rbac.authorization.k8s.io', 'clusterrolebindings', 'ClusterRoleBinding');
-const FlowSchema = rt('flowcontrol.apiserver.k8s.io', 'flowschemas', 'FlowSchema');
-const PriorityLevel = rt('flowcontrol.apiserver.k8s.io', 'prioritylevelconfigurations', 'PriorityLevelConfiguration');
-
-interface LogLine {
-  time: number;
-  level: number;
-  msg: string;
-  /** Who logged it: the informer, the controller and key, or the component. */
-  source: string;
-}
-
-const logLines = (op: OperatorProcess): LogLine[] =>
-  readFileSync(op.logFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => {
-      const j = JSON.parse(l) as Record<string, string | number | undefined>;
-      const source = j.informer
-        ? `${j.informer} ${j.labelSelector ?? ''} ${j.fieldSelector ?? ''}`
-        : String(j.controller ? `${j.controller} ${j.key}` : (j.component ?? j.msg));
-      return { time: Date.parse(String(j.time)), level: Number(j.level), msg: String(j.msg), source };
-    });
-
-/** The operator's /metrics sample `name{labels}` (summed over series matching `labels`), 0 if absent. */
-async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
-}
-
-/**
- * Holds one APF seat of the level `token` maps to: a POST whose body never comes runs (reading
- * its body) once dispatched. Retried until the apiserver admits it rather than answering 429
- * (it is rejected too while another request of that level executes). `release` ends it.
- */
-async function holdSeat(kube: KubeClient, ns: string, token: string, ca: string): Promise<() => void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const req = https.request(new URL(`/api/v1/namespaces/${ns}/configmaps`, kube.server), {
-      method: 'POST',
-      ca: readFileSync(ca),
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': '4096' },
-    });
-    req.on('error', () => undefined);
-    const answered = new Promise<number>((resolve) => {
-      req.on('response', (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-    });
-    req.write('{');
-    const status = await Promise.race([answered, sleep(1500).then(() => 0)]);
-    if (status === 0) return () => req.destroy();
-    req.destroy();
-    await sleep(50);
-  }
-  throw new OperatorError(ErrorCodes.TEST_HARNESS, 'the apiserver never admitted the APF seat holder');
-}
-
-/** A kubeconfig for ServiceAccount `sa` of `ns`: the operator's own identity, which APF can match. */
-async function serviceAccountKubeconfig(
-  kube: KubeClient,
-  ns: string,
-  sa: string,
-  file: string,
-): Promise<{ token: string; ca: string }> {
-  const tr = await kube.request<{ status: { token: string } }>(
-    'POST',
-    `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,
-    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } } },
-  );
-  const base = readFileSync(process.env.KUBECONFIG ?? '', 'utf8');
-  const ca = /certificate-authority: (\S+)/.exec(base)?.[1] ?? '';
-  writeFileSync(
-    file,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      `clusters: [{name: c, cluster: {server: "${kube.server.origin}", certificate-authority: "${ca}"}}]`,
-      `users: [{name: ${sa}, user: {token: "${tr.status.token}"}}]`,
-      `contexts: [{name: c, context: {cluster: c, user: ${sa}, namespace: ${ns}}}]`,
-      'current-context: c',
-      '',
-    ].join('\n'),
-  );
-  return { token: tr.status.token, ca };
-}
-
-describe('the operator rides out its kube-apiserver down, hung and answering 429 (real apiserver)', () => {
+describe('the operator rides out its kube-apiserver down, hung, answering 429 and slow (real apiserver)', () => {
   const harness = harnessPerFile('apif', { in: PARTITIONS, out: 1 });
   const name = 'steady';
 
@@ -162,6 +77,7 @@ describe('the operator rides out its kube-apiserver down, hung and answering 429
     let frozen = false;
     let stopped = false;
     let releaseSeat: (() => void) | undefined;
+    let proxy: Awaited<ReturnType<typeof slowingProxy>> | undefined;
     try {
       // The operator under a ServiceAccount of its own (the admin user is exempt from APF).
       await h.stopOperator();
@@ -382,6 +298,54 @@ describe('the operator rides out its kube-apiserver down, hung and answering 429
       const throttled = await metric(url, 'tributary_operator_kube_request_failures_total', { code: '429' });
       expect(throttled).toBeGreaterThan(0);
 
+      // ---- slow: each request held SLOW_MS by a proxy, under the request timeout. An answer is
+      // the server working: the operator warns that it is slow, fails nothing, acts on the scale.
+      // It is restarted to reach the apiserver through the proxy, as a rollout would.
+      let slowMs = 0;
+      proxy = await slowingProxy(kube.server, () => slowMs);
+      const slowConfig = join(dir, 'kubeconfig-slow');
+      await serviceAccountKubeconfig(kube, ns, 'operator', slowConfig, proxy.server);
+      await op.stop();
+      exited = undefined;
+      op = startOperatorProcess({
+        namespace: ns,
+        defaultImage: DEFAULT_RUNTIME_IMAGE,
+        logFile: join(dir, 'operator-slow.log'),
+        env: { KUBECONFIG: slowConfig },
+        args: [`--kube-request-timeout=${SLOW_TIMEOUT}`, `--kube-trouble-log-interval=${TROUBLE_LOG_INTERVAL_S}s`],
+      });
+      const slowUrl = await op.ready;
+      void op.exited.then((e) => (exited = `${e.signal ?? `code ${e.code}`}`));
+      const failuresBefore = await metric(slowUrl, 'tributary_operator_kube_request_failures_total');
+      const slowOutBefore = reader.arrivals.length;
+      const tSlow = Date.now();
+      slowMs = SLOW_MS;
+      await scaleJob(kube, ns, name, 1);
+      const slowWarn = await waitFor(
+        'slow: the operator warns that the apiserver is slow',
+        () => logLines(op!).find((l) => l.time >= tSlow && l.level === 40 && l.msg.includes(' slow: ')),
+        60_000,
+        100,
+      );
+      await runningWith(kube, ns, name, 1);
+      const slowActed = Date.now();
+      const slowRequests =
+        (await metric(slowUrl, 'tributary_operator_kube_request_duration_seconds_count')) -
+        (await metric(slowUrl, 'tributary_operator_kube_request_duration_seconds_bucket', { le: '1' }));
+      slowMs = 0;
+      const slowLines = logLines(op).filter((l) => l.time >= tSlow && l.level >= 40);
+      process.stderr.write(
+        `[apiserver-faults] slow (each request held ${SLOW_MS} ms, timeout ${SLOW_TIMEOUT}): detect ` +
+          `${((slowWarn.time - tSlow) / 1000).toFixed(1)} s; scale acted on → Running with 1 ` +
+          `${((slowActed - tSlow) / 1000).toFixed(1)} s; requests over 1 s ${slowRequests}; output records meanwhile ` +
+          `${reader.arrivals.length - slowOutBefore}; warn lines ${slowLines.length}: ${slowWarn.msg.slice(0, 200)}\n`,
+      );
+      expect(slowRequests).toBeGreaterThan(0);
+      expect(await metric(slowUrl, 'tributary_operator_kube_request_failures_total')).toBe(failuresBefore);
+      expect(slowLines.filter((l) => l.msg.includes('unavailable'))).toEqual([]);
+      expect(reader.arrivals.length - slowOutBefore, 'slow: the job kept producing').toBeGreaterThan(0);
+      expect(await metric(slowUrl, 'tributary_operator_kube_apiserver_available')).toBe(1);
+
       // ---- exactly-once across all three: the reference windows, each once (Kafka's Java consumer)
       await sleep(1500);
       const { n, want, check } = await finish();
@@ -403,6 +367,7 @@ describe('the operator rides out its kube-apiserver down, hung and answering 429
         if (process.env.SJ_KEEP) process.stderr.write(`[apiserver-faults] operator log ${op.logFile}\n`);
         await op.stop();
       }
+      await proxy?.close();
       if (!process.env.SJ_KEEP) rmSync(dir, { recursive: true, force: true });
     }
   }, 420_000);
