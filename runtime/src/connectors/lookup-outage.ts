@@ -4,11 +4,14 @@
 // retries back off from 0.5 s doubling to 5 s, never past the deadline; once the store has
 // failed for the bound (`unavailableTimeout`) the next failure throws TRIB_LOOKUP_UNAVAILABLE
 // naming the table and the store's URL; a success after failures logs the recovery and clears
-// the outage. The clock (since, attempts, backoff, warning period) is outage-clock.ts's.
+// the outage. A loader whose calls retry within one load (Kudu's: each call gives up after a third
+// of the bound) tells of that trouble as it happens (trouble): warned and reported the same way,
+// counted from when the trouble began, so the load failing at the bound ends the outage in time.
+// The clock (since, attempts, backoff, warning period) is outage-clock.ts's.
 import type { Logger } from 'pino';
 import type { Dependency, ReportOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
-import { OutageClock, RETRY_MAX_MS } from './outage-clock.ts';
+import { OutageClock, RETRY_MAX_MS, type OutageStep } from './outage-clock.ts';
 
 export interface LookupOutageOptions {
   dependency: Dependency;
@@ -51,17 +54,39 @@ export class LookupOutage {
    * wait before the next attempt; throws TRIB_LOOKUP_UNAVAILABLE once the bound has passed.
    */
   failed(e: unknown, first: boolean): number {
-    // The loader's message names the table already; said once per line is enough.
-    const err = oneLine(e).replace(`lookup table "${this.table}": `, '');
-    const store = `${named(this.o.dependency)} at ${this.o.target}`;
     const t = this.clock.failed();
+    const err = this.errorText(e);
     if (t.expired)
       throw new TributaryError(
         'TRIB_LOOKUP_UNAVAILABLE',
-        `lookup table "${this.table}": ${store} unavailable for ` +
+        `lookup table "${this.table}": ${this.store} unavailable for ` +
           `${(t.downMs / 1000).toFixed(1)} s (${this.o.timeoutText}, ${t.attempts} attempts): ${err}`,
         { cause: e },
       );
+    this.tell(err, t, first, `retrying with backoff (next in ${t.delayMs} ms, at most every ${RETRY_MAX_MS} ms; `);
+    return t.delayMs;
+  }
+
+  /**
+   * A load in progress met trouble its own calls retry (a call that timed out at `since`): the
+   * outage is warned about and reported now, not once the load gives up; the load's failure
+   * (failed) ends it, the bound counted from `since`.
+   */
+  trouble(e: unknown, first: boolean, since: number): void {
+    const t = this.clock.failed(since);
+    this.tell(this.errorText(e), t, first, `the load retrying its calls (`);
+  }
+
+  private get store(): string {
+    return `${named(this.o.dependency)} at ${this.o.target}`;
+  }
+
+  /** The loader's message names the table already; said once per line is enough. */
+  private errorText(e: unknown): string {
+    return oneLine(e).replace(`lookup table "${this.table}": `, '');
+  }
+
+  private tell(err: string, t: OutageStep, first: boolean, retrying: string): void {
     const bound = `fails after ${this.o.timeoutText}`;
     this.o.report?.({
       dependency: this.o.dependency,
@@ -74,12 +99,10 @@ export class LookupOutage {
     if (t.warn)
       this.logger.warn(
         { table: this.table, target: this.o.target, attempts: t.attempts, downMs: t.downMs, err },
-        `lookup table "${this.table}": ${store} unavailable; ` +
+        `lookup table "${this.table}": ${this.store} unavailable; ` +
           (first ? 'the job waits for its first load' : 'keeping the last table') +
-          `, retrying with backoff (next in ${t.delayMs} ms, at most every ${RETRY_MAX_MS} ms; ` +
-          `logged again at most every ${LOOKUP_WARN_EVERY_MS / 1000} s); ${bound}: ${err}`,
+          `, ${retrying}logged again at most every ${LOOKUP_WARN_EVERY_MS / 1000} s); ${bound}: ${err}`,
       );
-    return t.delayMs;
   }
 
   /** A load succeeded: ends the outage, if any. */

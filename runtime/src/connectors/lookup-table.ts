@@ -22,8 +22,11 @@ export { keyString };
 export interface LookupTableOptions {
   /** The table's source name (for messages and metrics). */
   name: string;
-  /** Loads every row (a druid source's query, a kudu source's scan). */
-  load: () => Promise<Rec[]>;
+  /**
+   * Loads every row (a druid source's query, a kudu source's scan); tells `trouble` of a failure
+   * it retries itself within the load (lookup-outage.ts), so the outage shows before it gives up.
+   */
+  load: (trouble?: LoadTrouble) => Promise<Rec[]>;
   /** How often to reload (the source's `refresh`); default 1m. */
   refresh?: string | undefined;
   /** Columns holding the key (several: a composite key, see lookup-key.ts); rows without one are skipped. */
@@ -33,6 +36,9 @@ export interface LookupTableOptions {
   /** How an unavailable store is ridden out; absent: every failure is handled as above. */
   outage?: LookupOutageOptions | undefined;
 }
+
+/** A failure a load retries itself, and when the trouble began. */
+export type LoadTrouble = (e: unknown, since: number) => void;
 
 export const DEFAULT_REFRESH_MS = 60_000;
 
@@ -76,7 +82,7 @@ export class LookupTable {
   async open(): Promise<void> {
     for (;;) {
       try {
-        this.rows = indexRows(await this.o.load(), this.o.columns);
+        this.rows = indexRows(await this.o.load(this.trouble(true)), this.o.columns);
         break;
       } catch (e) {
         if (!this.outage?.isTransient(e) || this.closed) throw e;
@@ -91,6 +97,11 @@ export class LookupTable {
     this.everyMs = parseDuration(this.o.refresh ?? '1m') ?? DEFAULT_REFRESH_MS;
     this.opened = true;
     this.schedule(this.everyMs);
+  }
+
+  private trouble(first: boolean): LoadTrouble | undefined {
+    const outage = this.outage;
+    return outage && ((e, since) => outage.trouble(e, first, since));
   }
 
   /** The table's failure once its store stayed unavailable past the bound (TRIB_LOOKUP_UNAVAILABLE). */
@@ -112,7 +123,7 @@ export class LookupTable {
     this.refreshing = true;
     let next = this.everyMs;
     try {
-      const rows = indexRows(await this.o.load(), this.o.columns);
+      const rows = indexRows(await this.o.load(this.trouble(false)), this.o.columns);
       this.rows = rows;
       this.loadedAt = Date.now();
       this.outage?.recovered();

@@ -34,9 +34,10 @@ export class OutageClock {
     this.now = now;
   }
 
-  failed(): OutageStep {
+  /** A failed attempt; `at`: when the trouble it met began, if before now (a call that timed out). */
+  failed(at?: number): OutageStep {
     const now = this.now();
-    const since = (this.since ??= now);
+    const since = (this.since ??= Math.min(at ?? now, now));
     this.attempts++;
     const downMs = now - since;
     const delayMs = Math.max(
