@@ -7,6 +7,12 @@
 // thawed within the bound, the slot restores the newest checkpoint, which the test reads from the
 // bucket itself. Before: the slot waited for the SDK's 120 s request timeouts and retries, silently.
 // The server is frozen for a few seconds at a time and always thawed in `finally`.
+//
+// The same for the restore's reads after the lookup, on a first deploy from a checkpoint or
+// savepoint (`restoreFrom`, no lookup): a read that receives nothing for the S3 request timeout
+// (TRIBUTARY_S3_REQUEST_TIMEOUT_MS, a few seconds here) ends the slot with TRIB_STATE_STORAGE
+// naming the storage, the object and the bound, after a warning; a freeze shorter than the bound
+// is ridden out and the restore completes. Before: the read waited silently for the SDK.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +41,8 @@ import { stateStoreFor } from './state-store-for.ts';
 const report = matrixReport('s3');
 /** The checkpoint timeout of the restarted slots: the lookup's bound. */
 const TIMEOUT_MS = 3000;
+/** TRIBUTARY_S3_REQUEST_TIMEOUT_MS of the slots restoring from a path: a read's stall bound. */
+const STALL_MS = 3000;
 
 describe('a slot pod looking up its restore point (restoreLatest) while S3 is frozen', () => {
   const run = randomUUID().slice(0, 8);
@@ -80,7 +88,11 @@ describe('a slot pod looking up its restore point (restoreLatest) while S3 is fr
   });
 
   /** One slot process, as a pod runs it: its log lines (stderr) and the records its console sink printed. */
-  async function slot(deployment: string, cfg: JobConfig): Promise<Run & { records: () => number }> {
+  async function slot(
+    deployment: string,
+    cfg: JobConfig,
+    env: Record<string, string> = {},
+  ): Promise<Run & { records: () => number }> {
     const cfgFile = join(dir, `${deployment}.json`);
     writeFileSync(cfgFile, JSON.stringify(cfg));
     const [data, control, metrics] = [await freePort(), await freePort(), await freePort()];
@@ -89,7 +101,7 @@ describe('a slot pod looking up its restore point (restoreLatest) while S3 is fr
     let exited!: (e: { code: number | null; at: number }) => void;
     const ended = new Promise<{ code: number | null; at: number }>((r) => (exited = r));
     const h = launchSlot(
-      { logger: pino({ level: 'silent' }), stdio: 'pipe', env: { TRIBUTARY_LOG_LEVEL: 'info' } },
+      { logger: pino({ level: 'silent' }), stdio: 'pipe', env: { TRIBUTARY_LOG_LEVEL: 'info', ...env } },
       {
         slot: 0,
         parallelism: 1,
@@ -144,12 +156,18 @@ describe('a slot pod looking up its restore point (restoreLatest) while S3 is fr
     }
   }
 
+  /** The first deployment, shared by both tests: runs to the end of its input, its final checkpoint in the bucket. */
+  let firstRun: Promise<string> | undefined;
+  const firstDeployment = (): Promise<string> =>
+    (firstRun ??= (async () => {
+      const first = await slot('d1', config('d1'));
+      expect(await exitWithin(first, 60_000), stderrOf(first)).toBe(0);
+      expect(first.records()).toBe(N);
+      return newestInBucket();
+    })());
+
   it('ends at the checkpoint timeout naming the storage; thawed within the bound, restores the newest checkpoint', async () => {
-    // The first deployment: runs to the end of its input, its final checkpoint in the bucket.
-    const first = await slot('d1', config('d1'));
-    expect(await exitWithin(first, 60_000), stderrOf(first)).toBe(0);
-    expect(first.records()).toBe(N);
-    const newest = await newestInBucket();
+    const newest = await firstDeployment();
     const restart = { since: new Date(0).toISOString(), lineage: ['d1'] };
 
     // Frozen for the whole lookup: the slot ends by itself at the bound, exit 1, never starts empty.
@@ -203,6 +221,74 @@ describe('a slot pod looking up its restore point (restoreLatest) while S3 is fr
       report(
         "hung at a slot pod's restore lookup, thawed within the bound",
         `warning ${lookupWarnAfterMs(TIMEOUT_MS)} ms into the lookup; restoring ${restoring.at - t1} ms after SIGCONT (${warned.json?.msg})`,
+      );
+    } finally {
+      thawedRun?.kill();
+      thaw();
+    }
+  }, 120_000);
+
+  it('a restore read that receives nothing for the request timeout ends the slot naming the object; a shorter freeze is ridden out', async () => {
+    const newest = await firstDeployment();
+    const metadata = `${newest}/_metadata.json`;
+    const env = { TRIBUTARY_S3_REQUEST_TIMEOUT_MS: String(STALL_MS) };
+    const fromPath = (deployment: string): JobConfig => ({ ...config(deployment), restoreFrom: newest });
+    const stalledLine = /^the state storage .* has sent nothing for /;
+
+    // Frozen for the whole restore: the first read stalls; the slot ends by itself at the bound, exit 1.
+    let frozenRun: (Run & { records: () => number }) | undefined;
+    try {
+      frozen = true;
+      signalVersitygw(paths, 'SIGSTOP');
+      const t0 = Date.now();
+      frozenRun = await slot('d4', fromPath('d4'), env);
+      // Old code: still waiting here (the SDK's socket timeouts and retries, or nothing at all).
+      const code = await exitWithin(frozenRun, STALL_MS + 10_000);
+      expect(code, `the slot ends by itself\n${stderrOf(frozenRun)}`).toBe(1);
+      const ended = (await frozenRun.exited).at;
+      thaw();
+      const last = frozenRun.lines.find((l) => l.text.startsWith('error TRIB_'));
+      expect(last?.text, stderrOf(frozenRun)).toMatch(
+        new RegExp(
+          `^error TRIB_STATE_STORAGE: cannot read ${esc(metadata)}: the state storage ${esc(endpoint)} bucket "${esc(bucket)}" ` +
+            `sent nothing for \\d+ ms \\(bound ${STALL_MS} ms: TRIBUTARY_S3_REQUEST_TIMEOUT_MS, stateStorage\\.s3\\.requestTimeout\\)$`,
+        ),
+      );
+      const [warned] = logged(frozenRun, stalledLine);
+      expect(warned?.json, stderrOf(frozenRun)).toMatchObject({
+        level: 40,
+        storage: `${endpoint} bucket "${bucket}"`,
+        location: metadata,
+        boundMs: STALL_MS,
+      });
+      expect(frozenRun.records()).toBe(0);
+      report(
+        'hung while a slot reads its restore',
+        `slot exit 1 ${ended - t0} ms after its start (stall bound ${STALL_MS} ms, warning at ${warned!.at - t0} ms): ${last!.text}`,
+      );
+    } finally {
+      frozenRun?.kill();
+      thaw();
+    }
+
+    // Frozen for less than the bound: the read waits, warns, resumes; the restore completes.
+    let thawedRun: (Run & { records: () => number }) | undefined;
+    try {
+      frozen = true;
+      signalVersitygw(paths, 'SIGSTOP');
+      thawedRun = await slot('d5', fromPath('d5'), env);
+      await lineAfter(thawedRun, stalledLine, 0, 20_000);
+      const t1 = Date.now();
+      thaw();
+      const resumed = await lineAfter(thawedRun, /^the state storage .* is sending .* again after/, 0, STALL_MS + 5000);
+      expect(resumed.json).toMatchObject({ storage: `${endpoint} bucket "${bucket}"`, location: metadata });
+      expect(await exitWithin(thawedRun, 60_000), stderrOf(thawedRun)).toBe(0);
+      // Restored at the end of the input: nothing emitted again, no read failed.
+      expect(thawedRun.records()).toBe(0);
+      expect(thawedRun.lines.filter((l) => l.text.startsWith('error TRIB_'))).toEqual([]);
+      report(
+        'hung while a slot reads its restore, thawed within the bound',
+        `the read resumed ${resumed.at - t1} ms after SIGCONT; the slot restored ${newest} and ran to its end`,
       );
     } finally {
       thawedRun?.kill();

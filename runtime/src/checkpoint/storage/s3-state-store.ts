@@ -3,6 +3,14 @@
 // `If-None-Match: *`, so of two writers of one checkpoint id at most one commits.
 // Only NoSuchKey means "absent": a missing bucket, refused credentials or an unreachable
 // server are errors naming the bucket and the S3 error code.
+//
+// Reads (a restore's metadata and state files) are watched for stalls: a GET that receives
+// nothing — no response, no body bytes — for the request timeout (TRIBUTARY_S3_REQUEST_TIMEOUT_MS)
+// fails with TRIB_STATE_STORAGE naming the storage, the object and the bound, once, not after
+// the SDK's retries of its own socket timeout; while it stalls it warns (from half the bound, at
+// most 10 s in, then every 30 s). Only idle time counts: a large state arriving slowly is read
+// to the end. There is no control API yet to report through while a slot restores: the log
+// (this module's own logger, as the store is shared by every caller), then the slot's exit.
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -12,10 +20,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { Logger } from 'pino';
 import { TributaryError } from '../../errors.ts';
-import { newS3Client, s3SettingsFromEnv } from './s3-client-config.ts';
+import { createLogger } from '../../telemetry/logger.ts';
+import { newS3Client, s3SettingsFromEnv, type S3ClientSettings } from './s3-client-config.ts';
+import { StallWatch } from './stall-watch.ts';
 import type { RangeRead, StateStore } from './state-store.ts';
-import { parseS3Uri, s3EndpointName } from './state-uri.ts';
+import { parseS3Uri, s3EndpointName, stateStorageTarget } from './state-uri.ts';
 
 /** Multipart part size: 8 MiB parts, 4 in flight per file (lib-storage's queue). */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -44,12 +55,20 @@ function isNoSuchKey(e: unknown): boolean {
   return x.name === 'NoSuchKey' || x.Code === 'NoSuchKey';
 }
 
+let stallLog: Logger | undefined;
+
+/** Where the bound comes from, as users set it. */
+const BOUND_NAME = 'TRIBUTARY_S3_REQUEST_TIMEOUT_MS, stateStorage.s3.requestTimeout';
+
 export class S3StateStore implements StateStore {
   /** One client per settings (read from the environment at each use, so a changed setting takes effect). */
   readonly #clients = new Map<string, S3Client>();
 
   private get client(): S3Client {
-    const settings = s3SettingsFromEnv();
+    return this.clientFor(s3SettingsFromEnv());
+  }
+
+  private clientFor(settings: S3ClientSettings): S3Client {
     const key = JSON.stringify(settings);
     let c = this.#clients.get(key);
     if (!c) {
@@ -57,6 +76,73 @@ export class S3StateStore implements StateStore {
       this.#clients.set(key, c);
     }
     return c;
+  }
+
+  /**
+   * One GET, its body collected, under a StallWatch (see the header): progress is the response
+   * and each body chunk; at the bound the request is aborted and the read fails naming it.
+   */
+  private async get(
+    location: string,
+    range: string | undefined,
+  ): Promise<{ bytes: Uint8Array; contentRange: string | undefined }> {
+    const { bucket, key } = parseS3Uri(location);
+    const settings = s3SettingsFromEnv();
+    const boundMs = settings.requestTimeoutMs;
+    const storage = stateStorageTarget(location) as string;
+    const log = (stallLog ??= createLogger());
+    const stallError = (idleMs: number): TributaryError =>
+      new TributaryError(
+        'TRIB_STATE_STORAGE',
+        `cannot read ${location}: the state storage ${storage} sent nothing for ${idleMs} ms (bound ${boundMs} ms: ${BOUND_NAME})`,
+      );
+    const abort = new AbortController();
+    let body: { destroy?: (e?: Error) => void } | undefined;
+    const watch = new StallWatch({
+      boundMs,
+      onWarn: (idleMs) =>
+        log.warn(
+          { storage, location, stalledMs: idleMs, boundMs },
+          `the state storage ${storage} has sent nothing for ${(idleMs / 1000).toFixed(1)} s while this process reads ${location}; the read fails after ${boundMs} ms without a byte (${BOUND_NAME})`,
+        ),
+      onResume: (idleMs) =>
+        log.info(
+          { storage, location, stalledMs: idleMs },
+          `the state storage ${storage} is sending ${location} again after ${(idleMs / 1000).toFixed(1)} s`,
+        ),
+      stallError,
+    });
+    const read = async () => {
+      const r = await this.clientFor(settings).send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }),
+        { abortSignal: abort.signal },
+      );
+      watch.progress();
+      const chunks: Uint8Array[] = [];
+      if (r.Body) {
+        body = r.Body as { destroy?: (e?: Error) => void };
+        for await (const chunk of r.Body as AsyncIterable<Uint8Array>) {
+          chunks.push(chunk);
+          watch.progress();
+        }
+      }
+      const all = Buffer.concat(chunks);
+      return { bytes: new Uint8Array(all.buffer, all.byteOffset, all.byteLength), contentRange: r.ContentRange };
+    };
+    try {
+      return await Promise.race([read(), watch.stalled]);
+    } catch (e) {
+      // The SDK's socket timeout (the same bound, on the socket) may fire first mid-body, where
+      // the SDK does not retry: the same stall, reported the same way (not a connect timeout).
+      if ((e as Error).name === 'TimeoutError' && watch.idleMs() >= boundMs * 0.9) throw stallError(watch.idleMs());
+      if (e instanceof TributaryError) {
+        abort.abort(e);
+        body?.destroy?.(e);
+      }
+      throw e;
+    } finally {
+      watch.stop();
+    }
   }
 
   async write(location: string, body: Uint8Array): Promise<void> {
@@ -84,11 +170,10 @@ export class S3StateStore implements StateStore {
   }
 
   async read(location: string): Promise<Uint8Array | undefined> {
-    const { bucket, key } = parseS3Uri(location);
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return r.Body ? await r.Body.transformToByteArray() : new Uint8Array();
+      return (await this.get(location, undefined)).bytes;
     } catch (e) {
+      if (e instanceof TributaryError) throw e;
       if (isNoSuchKey(e)) return undefined;
       throw failure('read', location, e);
     }
@@ -96,15 +181,12 @@ export class S3StateStore implements StateStore {
 
   /** A GET with `Range: bytes=a-b`; the whole size from Content-Range. A range past the end (416) reads nothing. */
   async readRange(location: string, offset: number, length: number): Promise<RangeRead | undefined> {
-    const { bucket, key } = parseS3Uri(location);
     try {
-      const r = await this.client.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
-      );
-      const bytes = r.Body ? await r.Body.transformToByteArray() : new Uint8Array();
-      const total = /\/(\d+)$/.exec(r.ContentRange ?? '')?.[1];
-      return { bytes, size: total === undefined ? undefined : Number(total) };
+      const r = await this.get(location, `bytes=${offset}-${offset + length - 1}`);
+      const total = /\/(\d+)$/.exec(r.contentRange ?? '')?.[1];
+      return { bytes: r.bytes, size: total === undefined ? undefined : Number(total) };
     } catch (e) {
+      if (e instanceof TributaryError) throw e;
       if (isNoSuchKey(e)) return undefined;
       if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416)
         return { bytes: new Uint8Array(), size: undefined };
