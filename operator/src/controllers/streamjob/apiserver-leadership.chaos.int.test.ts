@@ -14,7 +14,10 @@
 //     checkpoint completed after the outage);
 //   - short: SIGSTOPped for 2 s, within the renew deadline, the restarted leader on a 1 s
 //     request timeout (its renewals in the freeze fail): it keeps its Lease, never exits, and
-//     renews once the apiserver answers again.
+//     renews once the apiserver answers again;
+//   - standby (the chart's replicas: 2): a second process stands by; the apiserver SIGSTOPped
+//     until the leader has exited; after SIGCONT the standby takes the Lease (not before it
+//     expired) and adopts the job as above.
 // At the end the output holds every window exactly once (Kafka's Java consumer, read_committed).
 // Measured time-to-detect and time-to-recover go to stderr for docs/fault-matrix.md. Always
 // thaws the apiserver and stops its operators in `finally`: other tests use the apiserver.
@@ -74,7 +77,7 @@ describe('the leader operator and a kube-apiserver outage past its renew deadlin
   const harness = harnessPerFile('aple', { in: 1, out: 1 });
   const name = 'led';
 
-  it('exits with OPERATOR_LEADERSHIP_LOST past the renew deadline; a restarted operator adopts the job; a short outage keeps the Lease', async () => {
+  it('exits with OPERATOR_LEADERSHIP_LOST past the renew deadline; a restarted or standby operator adopts the job; a short outage keeps the Lease', async () => {
     const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
     const paths = clusterPaths();
@@ -139,6 +142,25 @@ describe('the leader operator and a kube-apiserver outage past its renew deadlin
       const pods = (await kube.list<KubeObject>(Resources.Pod, ns)).items.map((p) => p.metadata?.uid).sort();
       expect(pods.length).toBeGreaterThan(0);
       const leaseBefore = await lease();
+      /** The new leader's status is current (a checkpoint completed after `since`); same deployment, same pods. */
+      const adopted = async (since: number) => {
+        const current = await waitFor(
+          'the new leader writes a checkpoint completed after the outage',
+          async () => {
+            const j = await getJob(kube, ns, name);
+            const at = Date.parse(j.status?.lastCheckpoint?.completedAt ?? '');
+            return at > since ? { j, at: Date.now() } : undefined;
+          },
+          60_000,
+          100,
+        );
+        expect(current.j.status?.phase).toBe('Running');
+        expect(current.j.status?.pendingOperation).toBeUndefined();
+        expect(current.j.status?.deployed?.id).toBe(depId);
+        const uids = (await kube.list<KubeObject>(Resources.Pod, ns)).items.map((p) => p.metadata?.uid).sort();
+        expect(uids).toEqual(pods);
+        return current;
+      };
       const outBefore = reader.arrivals.length;
       const t0 = Date.now();
       frozen = true;
@@ -178,21 +200,7 @@ describe('the leader operator and a kube-apiserver outage past its renew deadlin
       expect(l2.spec?.holderIdentity).toBe((JSON.parse(led.raw) as { identity: string }).identity);
       expect(l2.spec?.leaseTransitions).toBe((leaseBefore.spec?.leaseTransitions ?? 0) + 1);
       expect(led.time - tRestart).toBeGreaterThanOrEqual(LEASE_S * 1000);
-      // Its status is current again: a checkpoint completed after the outage, same deployment, same pods.
-      const current = await waitFor(
-        'the new leader writes a checkpoint completed after the outage',
-        async () => {
-          const j = await getJob(kube, ns, name);
-          const at = Date.parse(j.status?.lastCheckpoint?.completedAt ?? '');
-          return at > tLift ? { j, at: Date.now() } : undefined;
-        },
-        60_000,
-        100,
-      );
-      expect(current.j.status?.phase).toBe('Running');
-      expect(current.j.status?.pendingOperation).toBeUndefined();
-      expect(current.j.status?.deployed?.id).toBe(depId);
-      expect((await kube.list<KubeObject>(Resources.Pod, ns)).items.map((p) => p.metadata?.uid).sort()).toEqual(pods);
+      const current = await adopted(tLift);
       process.stderr.write(
         `[apiserver-leadership] restart ${((tRestart - tLift) / 1000).toFixed(1)} s after SIGCONT; new leader ${((led.time - tRestart) / 1000).toFixed(1)} s after its start ` +
           `(lease ${LEASE_S} s); status current ${((current.at - tLift) / 1000).toFixed(1)} s after SIGCONT; deployment ${depId} kept, ${pods.length} pod(s) kept\n`,
@@ -234,6 +242,36 @@ describe('the leader operator and a kube-apiserver outage past its renew deadlin
       expect(renewed.spec?.holderIdentity).toBe(identity2);
       expect(lines2.filter((l) => l.msg.startsWith('lost the lease'))).toEqual([]);
       expect(await leaderStatus(url2)).toBe(1);
+
+      // ---- a standby replica (the chart's replicas: 2) takes over from a leader that exits.
+      const op3 = startOperator(3);
+      await op3.ready;
+      await waitFor(
+        'a standby',
+        () => logLines(op3).find((l) => l.msg.startsWith('another operator holds')),
+        10_000,
+        100,
+      );
+      const renewedBefore = await lease();
+      const t1 = Date.now();
+      frozen = true;
+      signalApiserver(paths, 'SIGSTOP');
+      await waitFor('the leader exits', () => exit2, EXIT_BOUND_MS + 5_000, 50);
+      const detect2 = Date.now() - t1;
+      const tLift2 = Date.now();
+      signalApiserver(paths, 'SIGCONT');
+      frozen = false;
+      const led3 = await becameLeader(op3);
+      const l3 = await lease();
+      expect(l3.spec?.holderIdentity).toBe((JSON.parse(led3.raw) as { identity: string }).identity);
+      expect(l3.spec?.leaseTransitions).toBe((renewedBefore.spec?.leaseTransitions ?? 0) + 1);
+      // Never before the lease expired: LEASE_S after the deposed leader's last renewal.
+      expect(led3.time).toBeGreaterThanOrEqual(Date.parse(renewedBefore.spec!.renewTime!) + LEASE_S * 1000);
+      const current3 = await adopted(tLift2);
+      process.stderr.write(
+        `[apiserver-leadership] standby: the leader exited ${(detect2 / 1000).toFixed(1)} s after the freeze; the standby led ` +
+          `${((led3.time - tLift2) / 1000).toFixed(1)} s after SIGCONT; status current ${((current3.at - tLift2) / 1000).toFixed(1)} s after SIGCONT\n`,
+      );
 
       // ---- every window exactly once (Kafka's Java consumer, read_committed)
       const { n, want, check } = await finish();
