@@ -231,7 +231,7 @@ function leaseTimings(
 /** Fields the default may have, per level (a misspelt one would otherwise be ignored). */
 const storageFields: Record<string, readonly string[]> = {
   '': ['s3', 'pvc', 'emptyDir', 'path', 'retention'],
-  '.s3': ['bucket', 'prefix', 'endpoint', 'region', 'pathStyle', 'credentialsSecretRef'],
+  '.s3': ['bucket', 'prefix', 'endpoint', 'region', 'pathStyle', 'requestTimeout', 'credentialsSecretRef'],
   '.s3.credentialsSecretRef': ['name', 'accessKeyIdKey', 'secretAccessKeyKey'],
   '.pvc': ['claimName'],
 };

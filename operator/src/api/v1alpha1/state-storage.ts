@@ -74,6 +74,16 @@ export interface S3StateStorage {
    */
   pathStyle?: boolean;
   /**
+   * How long one S3 request may receive nothing (no response, no bytes) before it has stalled, a duration (units
+   * ms, s, m, h; 100ms to 1h). Only idle time counts, so a large state read or written slowly is never cut off. A
+   * stalled read (a restore's metadata or state files) fails the slot's start with TRIB_STATE_STORAGE naming the
+   * storage, the object and this bound, after warnings (the restart policy retries); a stalled write, listing or
+   * delete fails that request (the SDK retries it; a checkpoint also ends at checkpointing.timeout). Default 2m.
+   * @maxLength 32
+   * @duration
+   */
+  requestTimeout?: string;
+  /**
    * A Secret in the job's namespace with the access key id and secret access key. It must carry the label
    * tributary.dev/credentials: "true" (other Secrets are never used). Absent: the AWS SDK's default chain in the
    * slot pods (the pod's cloud identity, e.g. IRSA or workload identity).

@@ -58,6 +58,7 @@ describe('state storage', () => {
       prefix: '/abs/../x',
       endpoint: 'ftp://x',
       region: 'Us East',
+      requestTimeout: '50ms',
       credentialsSecretRef: { name: 'Not A Name' },
     };
     const paths = stateStorageIssues(withStorage({ s3: bad, pvc: { claimName: 'c' }, path: '/s' }), {}).map(
@@ -69,6 +70,7 @@ describe('state storage', () => {
       'spec.stateStorage.s3.prefix',
       'spec.stateStorage.s3.endpoint',
       'spec.stateStorage.s3.region',
+      'spec.stateStorage.s3.requestTimeout',
       'spec.stateStorage.s3.credentialsSecretRef.name',
     ]);
   });
@@ -95,6 +97,13 @@ describe('state storage', () => {
         valueFrom: { secretKeyRef: { name: 'creds', key: 'secretAccessKey' } },
       },
     ]);
+    // The stall bound of every S3 request, in the runtime's milliseconds; absent = the runtime's default.
+    expect(
+      stateAccess(effectiveStateStorage(withStorage({ s3: { bucket: 'b12', requestTimeout: '1m30s' } }), {})).env,
+    ).toEqual([{ name: 'TRIBUTARY_S3_REQUEST_TIMEOUT_MS', value: '90000' }]);
+    expect(stateStorageIssues(withStorage({ s3: { bucket: 'b12', requestTimeout: '20s' }, path: '/s' }), {})).toEqual(
+      [],
+    );
     // Ambient identity: no keys at all, so the SDK's default chain applies.
     expect(stateAccess(effectiveStateStorage(withStorage({ s3: { bucket: 'b12' } }), {})).env).toEqual([]);
   });

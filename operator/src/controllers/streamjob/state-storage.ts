@@ -5,6 +5,7 @@
 // Invariant: on s3 a job's state lives under s3://<bucket>/<prefix>/<namespace>/<name>: two jobs
 // never share a location, and the location is a pure function of the spec, the default and the
 // job's identity (a restart, rescale or operator restart finds the same objects).
+import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
 import type { S3StateStorage, StateStorage, StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import type { SpecIssue } from '../spec-issues.ts';
 
@@ -131,6 +132,14 @@ export function placeIssues(s: StateStorage, at: string): SpecIssue[] {
       path: `${f}.region`,
       message: `must be a region name like us-east-1, got ${JSON.stringify(s3.region)}`,
     });
+  if (s3.requestTimeout !== undefined) {
+    const ms = parseDuration(String(s3.requestTimeout));
+    if (ms === undefined || ms < 100 || ms > 3_600_000)
+      issues.push({
+        path: `${f}.requestTimeout`,
+        message: `must be a duration from 100ms to 1h, got ${JSON.stringify(s3.requestTimeout)}`,
+      });
+  }
   const ref = s3.credentialsSecretRef;
   if (ref !== undefined && (typeof ref.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(ref.name)))
     issues.push({
