@@ -6,7 +6,7 @@
 //   1. Slower than normal but each call well within its bound (stopped 300 ms of every 500 ms,
 //      the sink's `timeout` 4 s: a call may wait 1.3 s): the job keeps going — no warning, no
 //      outage reported, no failure — and the copy is whole.
-//   2. Slower than the bound (stopped 4 s of every 4.3 s, both `timeout`s 3 s): what a hung
+//   2. Slower than the bound (stopped 6 s of every 6.3 s, both `timeout`s 3 s): what a hung
 //      server does — each call gives up after a third of the bound, the job warns and reports the
 //      outage naming the server, fails with TRIB_KUDU_TIMEOUT within the bound, and once the servers
 //      are fast again the restarted attempt finishes the copy.
@@ -45,6 +45,13 @@ const report = matrixReport('kudu');
 const ROWS = 2000;
 /** Generated rows of the first cell: 3 s of writes at 100/s, across six stopped phases. */
 const GEN = 300;
+/**
+ * How the job fails past the bound: with the Kudu error, or — when the write that gave up was a
+ * checkpoint's flush, so the slot declined checkpoints — after `tolerableFailedCheckpoints` declines,
+ * the last naming the same error.
+ */
+const failedAs =
+  '^error (TRIB_KUDU_TIMEOUT: |TRIB_CHECKPOINT_FAILED: \\d+ consecutive checkpoints failed .* declined by slot 0: slot 0: )';
 const columns = [
   { name: 'id', type: 'int64', key: true },
   { name: 'v', type: 'int64' },
@@ -103,19 +110,36 @@ describe('kudu sink and source against slow tablet servers (tributary run, real 
   }
 
   /** The copy `in` → `out`; with `gen`, also ids 0..GEN-1 (v = id) generated at 100/s into it (sink `gout`). */
+  /** An empty one-replica table for generated rows (id, v), and the server holding it. */
+  async function genTableFor(tag: string): Promise<{ name: string; holder: number }> {
+    const name = `it_kudu_slow_${tag}_gen_${run}`;
+    tables.push(name);
+    const table = await kudu.createTable({
+      name,
+      columns: [columns[0], columns[1]],
+      hashPartitions: [],
+      rangeColumns: ['id'],
+      replicas: 1,
+    });
+    return { name, holder: await holderOf(table) };
+  }
+
   function start(
     tag: string,
-    input: string,
-    output: string,
-    sourceTimeout: string,
+    copy: { input: string; output: string; sourceTimeout: string } | undefined,
     sinkTimeout: string,
     batchSize: number,
     gen?: string,
   ): Run {
-    const graph: GraphSpec = {
-      sources: [{ name: 'in', kudu: { masters, table: input, timeout: sourceTimeout } }],
-      sinks: [{ name: 'out', from: 'in', kudu: { masters, table: output, batchSize, timeout: sinkTimeout } }],
-    };
+    const graph: GraphSpec = { sources: [], sinks: [] };
+    if (copy) {
+      graph.sources.push({ name: 'in', kudu: { masters, table: copy.input, timeout: copy.sourceTimeout } });
+      graph.sinks.push({
+        name: 'out',
+        from: 'in',
+        kudu: { masters, table: copy.output, batchSize, timeout: sinkTimeout },
+      });
+    }
     if (gen) {
       const fields = { id: { type: 'sequence' }, v: { type: 'sequence' } } as const;
       graph.sources.push({ name: 'gen', datagen: { generator: 'schema', count: GEN, rate: 100, fields } });
@@ -153,21 +177,13 @@ describe('kudu sink and source against slow tablet servers (tributary run, real 
 
   it('slower than normal, each call within its bound: the job keeps going, reports nothing, copies everything', async () => {
     const { input, output, holders } = await tablesFor('ok');
-    const gen = `it_kudu_slow_gen_${run}`;
-    tables.push(gen);
-    const genTable = await kudu.createTable({
-      name: gen,
-      columns: [columns[0], columns[1]],
-      hashPartitions: [],
-      rangeColumns: ['id'],
-      replicas: 1,
-    });
-    const slowed = [...new Set([...holders, await holderOf(genTable)])];
+    const gen = await genTableFor('ok');
+    const slowed = [...new Set([...holders, gen.holder])];
     const startedAt = Date.now();
     throttle = throttleKuduTservers(paths, slowed, 300, 500);
     // Batches of 20 rows; the generated rows keep the sink writing for 3 s, the copy reads a few
     // scan calls: the job's calls meet many stopped phases.
-    const r = start('ok', input, output, '30s', '4s', 20, gen);
+    const r = start('ok', { input, output, sourceTimeout: '30s' }, '4s', 20, gen.name);
     const metric = watchOutageMetric(r, (l) => l.includes('dependency="kudu"'));
     try {
       await until(r, 'the source opened', 60_000, () => r.lines.find((l) => l.json?.msg === 'kudu source opened'));
@@ -182,7 +198,7 @@ describe('kudu sink and source against slow tablet servers (tributary run, real 
       expect(failures(r), 'a slow server within the bound fails nothing').toEqual([]);
       expect(logged(r, /^kudu (source|sink) .* unavailable/), 'nor is it reported as unavailable').toEqual([]);
       expect(reported, 'no outage in /metrics').toBeUndefined();
-      const data = `${await checkOutput(output)}, ${await checkOutput(gen, GEN)}`;
+      const data = `${await checkOutput(output)}, ${await checkOutput(gen.name, GEN)}`;
       report(
         'slow tablet servers within the bound',
         `servers ${slowed.map((i) => tservers[i]).join(', ')} stopped 300 ms of every 500 ms: the copy of ` +
@@ -199,8 +215,9 @@ describe('kudu sink and source against slow tablet servers (tributary run, real 
 
   it('slower than the bound: as hung — warns, reports, fails within timeout naming the server, then recovers', async () => {
     const { input, output, holders } = await tablesFor('late');
-    throttle = throttleKuduTservers(paths, holders, 4000, 4300);
-    const r = start('late', input, output, '3s', '3s', 100);
+    throttle = throttleKuduTservers(paths, holders, 6000, 6300);
+    const startedAt = Date.now();
+    const r = start('late', { input, output, sourceTimeout: '3s' }, '3s', 100);
     const metric = watchOutageMetric(r, (l) => l.includes('dependency="kudu"'));
     try {
       const opened = await until(r, 'the source opened', 60_000, () =>
@@ -214,7 +231,7 @@ describe('kudu sink and source against slow tablet servers (tributary run, real 
       const target = `tablet server ${slowServer} \\(masters ${esc(masters)}\\)`;
       expect(failed.text).toMatch(
         new RegExp(
-          `^error TRIB_KUDU_TIMEOUT: (source "in": scanning tablet \\w+|sink "out": writing \\d+ rows) failed: ` +
+          `${failedAs}(source "in": scanning tablet \\w+|sink "out": writing \\d+ rows) failed: ` +
             `${target} unavailable \\(timeout 3s, table "(${input}|${output})"\\): .*` +
             `(timed out after|took over) \\d+ ms`,
         ),
@@ -233,10 +250,56 @@ describe('kudu sink and source against slow tablet servers (tributary run, real 
       const data = await checkOutput(output);
       report(
         'slow tablet servers past the bound',
-        `servers stopped 4 s of every 4.3 s, bounds 3 s: first warning ${warnings[0]!.at - opened.at} ms after the ` +
-          `source opened, /metrics ${reported!.at - opened.at} ms, failed ${failed.at - opened.at} ms; fast again: ` +
+        `servers stopped 6 s of every 6.3 s, bounds 3 s, from the job's start: source opened ${opened.at - startedAt} ` +
+          `ms, first warning ${warnings[0]!.at - startedAt} ms, /metrics ${reported!.at - startedAt} ms ` +
+          `(${reported!.series}), failed ${failed.at - startedAt} ms; fast again: ` +
           `the run finished ${exit!.at - fastAt} ms after; ${data}; warning: ${warnings[0]!.json!.msg}; ` +
           `failure: ${failed.text}`,
+      );
+    } finally {
+      throttle.stop();
+      await metric.stop();
+      r.kill();
+      await r.exited;
+    }
+  }, 180_000);
+
+  it('a sink writing to servers slower than its bound: warns, reports, fails within timeout naming the server, recovers', async () => {
+    const gen = await genTableFor('sink');
+    const slowServer = tservers[gen.holder]!;
+    throttle = throttleKuduTservers(paths, [gen.holder], 6000, 6300);
+    const startedAt = Date.now();
+    const r = start('sink', undefined, '3s', 20, gen.name);
+    const metric = watchOutageMetric(r, (l) => l.includes('dependency="kudu"'));
+    try {
+      const failed = await until(r, 'the job failing', 60_000, () => failures(r)[0]);
+      const reported = await metric.stop();
+      const fastAt = Date.now();
+      throttle.stop();
+      const target = `tablet server ${esc(slowServer)} \\(masters ${esc(masters)}\\)`;
+      expect(failed.text).toMatch(
+        new RegExp(
+          `${failedAs}sink "gout": writing \\d+ rows failed: ${target} unavailable ` +
+            `\\(timeout 3s, table "${gen.name}"\\): .*(timed out after|took over) \\d+ ms$`,
+        ),
+      );
+      const callMs = Number(/(?:timed out after|took over) (\d+) ms$/.exec(failed.text)?.[1]);
+      expect(callMs, failed.text).toBeLessThanOrEqual(1000);
+      const warnings = logged(r, new RegExp(`^kudu sink "gout": ${target} unavailable for \\d+ s writing`));
+      expect(warnings.length, stderrOf(r)).toBeGreaterThan(0);
+      expect(warnings[0]!.json!.msg).toMatch(/; retrying, fails after timeout 3s$/);
+      expect(reported?.series, stderrOf(r)).toBe(
+        'tributary_dependency_unavailable{dependency="kudu",component="sink \\"gout\\""} 1',
+      );
+      const exit = await Promise.race([r.exited, sleep(120_000).then(() => null)]);
+      expect(exit?.code, stderrOf(r)).toBe(0);
+      const data = await checkOutput(gen.name, GEN);
+      report(
+        'slow tablet server past the sink bound',
+        `server stopped 6 s of every 6.3 s, bound 3 s, from the job's start: first warning ` +
+          `${warnings[0]!.at - startedAt} ms, /metrics ${reported!.at - startedAt} ms, failed ` +
+          `${failed.at - startedAt} ms; fast again: the run finished ${exit!.at - fastAt} ms after; ${data}; ` +
+          `warning: ${warnings[0]!.json!.msg}; failure: ${failed.text}`,
       );
     } finally {
       throttle.stop();
