@@ -2,11 +2,12 @@
 // (its stderr lines with their arrival times), the run's /metrics, and a delaying TCP proxy in front of the S3
 // server — a real server cannot be made slow on demand, so the slowness is injected there
 // (loopback only), while the server itself answers as always.
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { TributaryError } from '../errors.ts';
 import { sleep, stderrOf, type Line, type Run } from './tributary-run.ts';
 
 export * from './tributary-run.ts';
+export { delayingProxy } from '../../../test/harness/delaying-proxy.ts';
 
 /** The first line whose message (or whole text) matches `pattern`, at or after `from`; rejects after `ms`. */
 export async function lineAfter(r: Run, pattern: RegExp, from: number, ms: number): Promise<Line> {
@@ -42,44 +43,4 @@ export async function freePort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
-}
-
-/**
- * A TCP proxy on 127.0.0.1 to `target` that holds each request (a chunk from the client after
- * it was quiet for 100 ms) for `delayMs()` before passing it on, in order; answers pass at once.
- */
-export async function delayingProxy(
-  target: { host: string; port: number },
-  delayMs: () => number,
-): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(target.port, target.host);
-    sockets.add(client).add(upstream);
-    let chain = Promise.resolve();
-    let lastAt = 0;
-    client.on('data', (d: Buffer) => {
-      const now = Date.now();
-      const wait = now - lastAt > 100 ? delayMs() : 0;
-      lastAt = now;
-      chain = chain.then(() => sleep(wait)).then(() => void (upstream.destroyed || upstream.write(d)));
-    });
-    upstream.pipe(client);
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
 }

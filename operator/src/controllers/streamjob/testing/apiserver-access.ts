@@ -4,7 +4,7 @@
 // the operator's requests on demand (a real apiserver cannot be slowed by configuration).
 import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { delayingProxy } from '../../../../../test/harness/delaying-proxy.ts';
 import { ErrorCodes, OperatorError, type KubeClient, type ResourceType } from '../../../kube/index.ts';
 import type { OperatorProcess } from './operator-process.ts';
 
@@ -117,44 +117,15 @@ export async function serviceAccountKubeconfig(
 }
 
 /**
- * A TCP proxy on 127.0.0.1 to the apiserver that holds each request for `delayMs()` (0: passes
- * at once) before passing it on, in order; answers pass at once. TLS passes through untouched
- * (the certificate names 127.0.0.1, whatever the port). A request is a chunk of TLS application
- * data (record type 23) from the client after it was quiet for 100 ms: handshakes are not held,
- * so a request on a new connection is held at most once, like one on an old connection.
+ * A proxy to the apiserver that holds each request for `delayMs()` (0: at once). TLS passes
+ * through untouched (the certificate names 127.0.0.1, whatever the port). Only TLS application
+ * data (record type 23) is held, not handshakes, so a request on a new connection is held at
+ * most once, like one on an old connection.
  */
 export async function slowingProxy(
   target: URL,
   delayMs: () => number,
 ): Promise<{ server: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const proxy = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    sockets.add(client).add(upstream);
-    let chain = Promise.resolve();
-    let lastAt = 0;
-    client.on('data', (d: Buffer) => {
-      const now = Date.now();
-      const wait = now - lastAt > 100 && d[0] === 23 ? delayMs() : 0;
-      lastAt = now;
-      chain = chain.then(() => sleep(wait)).then(() => void (upstream.destroyed || upstream.write(d)));
-    });
-    upstream.pipe(client);
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  return {
-    server: `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => proxy.close(() => r()));
-    },
-  };
+  const p = await delayingProxy({ host: target.hostname, port: Number(target.port) }, delayMs, (d) => d[0] === 23);
+  return { server: `https://127.0.0.1:${p.port}`, close: () => p.close() };
 }
