@@ -59,11 +59,13 @@ export function isRequestTimeout(e: unknown): boolean {
 
 /**
  * `e`, its message naming the options that bounded it when a request timed out (the user can
- * shorten or lengthen the wait with them); any other error as it is.
+ * shorten or lengthen the wait with them), and the brokers that did not answer when given; any
+ * other error as it is.
  */
-export function namingBounds(e: unknown, b: ClientBounds): unknown {
+export function namingBounds(e: unknown, b: ClientBounds, brokers?: string[] | string): unknown {
   if (!(e instanceof Error) || !isRequestTimeout(e)) return e;
-  return new Error(`${e.message} (${describeBounds(b)})`, { cause: e });
+  const who = brokers === undefined ? '' : `brokers ${brokerList(brokers).join(',')} did not answer; `;
+  return new Error(`${e.message} (${who}${describeBounds(b)})`, { cause: e });
 }
 
 /**

@@ -11,6 +11,7 @@ import type { KafkaSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../core/batch.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
 import { clientBounds, createKafka, keyPartitioner, namingBounds, type ClientBounds } from './client.ts';
+import { sinkRequests, type UnansweredRequests } from './unanswered-requests.ts';
 import { appendMessages, describeSendFailure, splitForSend } from './record-messages.ts';
 
 const FLUSH_RECORDS = 2000;
@@ -31,6 +32,8 @@ export class KafkaSink implements SinkWriter {
   private inFlight = new Set<Promise<void>>();
   private linger: NodeJS.Timeout | undefined;
   private failure: unknown;
+  /** Warns and reports an outage while sends wait for brokers that do not answer. */
+  private waits: UnansweredRequests | undefined;
 
   constructor(spec: KafkaSinkSpec) {
     this.spec = spec;
@@ -51,6 +54,7 @@ export class KafkaSink implements SinkWriter {
 
   async open(ctx: SinkWriterContext): Promise<void> {
     this.ctx = ctx;
+    this.waits = sinkRequests(ctx, this.spec.brokers, this.bounds);
     this.producer = this.createProducer(ctx);
     try {
       await this.producer.connect();
@@ -92,11 +96,10 @@ export class KafkaSink implements SinkWriter {
     const messages = this.pending;
     this.pending = [];
     for (const chunk of splitForSend(messages, FLUSH_RECORDS)) {
-      const p: Promise<void> = this.producer
-        .send({ topic: this.spec.topic, messages: chunk, acks: -1 })
+      const p: Promise<void> = this.waits!.send(this.producer, this.spec.topic, chunk)
         .then(() => undefined)
         .catch((e: unknown) => {
-          this.failure ??= namingBounds(describeSendFailure(e, chunk), this.bounds);
+          this.failure ??= namingBounds(describeSendFailure(e, chunk), this.bounds, this.spec.brokers);
         })
         .finally(() => {
           this.inFlight.delete(p);
@@ -124,6 +127,7 @@ export class KafkaSink implements SinkWriter {
   async close(): Promise<void> {
     this.flush();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    this.waits?.stop();
     await this.producer?.disconnect();
     this.check();
   }

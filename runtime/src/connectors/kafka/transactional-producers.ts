@@ -16,6 +16,7 @@ import type { SinkWriterContext } from '../api.ts';
 import { keyPartitioner, type ClientBounds } from './client.ts';
 import { readOpenTransactions, removeOpenTransactions } from './open-transactions-file.ts';
 import { transactionalClient } from './transactional-client.ts';
+import type { UnansweredRequests } from './unanswered-requests.ts';
 
 export interface TxnProducer {
   id: string;
@@ -38,6 +39,8 @@ export interface TransactionalProducersOptions {
   ctx: SinkWriterContext;
   /** After the sink closed nothing may touch Kafka again. */
   isClosed: () => boolean;
+  /** Watches each producer's start (connect, InitProducerId) while it waits for the brokers. */
+  waits?: UnansweredRequests;
 }
 
 export class TransactionalProducers {
@@ -154,10 +157,12 @@ export class TransactionalProducers {
       allowAutoTopicCreation: true,
       createPartitioner: keyPartitioner,
     });
-    await producer.connect();
+    const watched = <T>(p: Promise<T>): Promise<T> =>
+      this.o.waits ? this.o.waits.track(p, `starting transactional producer ${id}`) : p;
+    await watched(producer.connect());
     captured = undefined;
     fencedOpen = false;
-    const txn = await producer.transaction(); // InitProducerId happens here, once per producer
+    const txn = await watched(producer.transaction()); // InitProducerId happens here, once per producer
     await txn.abort(); // nothing was sent: no EndTxn goes out
     if (!captured)
       throw new TributaryError(

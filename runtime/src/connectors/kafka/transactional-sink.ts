@@ -63,6 +63,7 @@ import { appendMessages, describeSendFailure, payloadBytes, splitForSend } from 
 import { commitRestored, transactionalClient, type KafkaCommittable } from './transactional-client.ts';
 import { TransactionMetrics, type TxnContent } from './transaction-metrics.ts';
 import { TransactionalProducers, type TxnProducer } from './transactional-producers.ts';
+import { sinkRequests, type UnansweredRequests } from './unanswered-requests.ts';
 
 export type { KafkaCommittable } from './transactional-client.ts';
 
@@ -112,6 +113,8 @@ export class TransactionalKafkaSink implements SinkWriter {
   private committing: Promise<void> = Promise.resolve();
   /** The last pre-commit (they complete in order). */
   private preCommits: Promise<void> = Promise.resolve();
+  /** Warns and reports an outage while sends, producer starts and commits wait for brokers that do not answer. */
+  private waits!: UnansweredRequests;
 
   constructor(spec: KafkaSinkSpec) {
     this.spec = spec;
@@ -135,6 +138,7 @@ export class TransactionalKafkaSink implements SinkWriter {
       this.spec.transactionalIdPrefix ?? `tributary-${ctx.jobName ?? 'job'}-${ctx.sinkName}`,
     );
     this.metrics = new TransactionMetrics(ctx.registry, ctx.sinkName, ctx.slot, () => this.oldestOpenSince());
+    this.waits = sinkRequests(ctx, this.spec.brokers, this.bounds);
     this.producers = new TransactionalProducers({
       brokers: this.spec.brokers,
       prefix,
@@ -143,6 +147,7 @@ export class TransactionalKafkaSink implements SinkWriter {
       bounds: this.bounds,
       ctx,
       isClosed: () => this.closed,
+      waits: this.waits,
     });
     await this.producers.init();
     try {
@@ -261,11 +266,11 @@ export class TransactionalKafkaSink implements SinkWriter {
       e.queued++;
       e.chain = e.chain
         .then(() => e.ready)
-        .then(({ txn }) => txn.send({ topic: this.spec.topic, messages: chunk, acks: -1 }))
+        .then(({ txn }) => this.waits.send(txn, this.spec.topic, chunk))
         .then(
           () => undefined,
           (err: unknown) => {
-            this.failure ??= namingBounds(describeSendFailure(err, chunk), this.bounds);
+            this.failure ??= namingBounds(describeSendFailure(err, chunk), this.bounds, this.spec.brokers);
           },
         )
         .finally(() => {
@@ -326,7 +331,7 @@ export class TransactionalKafkaSink implements SinkWriter {
     while (!this.closed && this.prepared.length > 0 && (this.prepared[0] as Prepared).checkpointId <= checkpointId) {
       const x = this.prepared[0] as Prepared;
       try {
-        await x.txn.commit();
+        await this.waits.commit(x.txn, `committing transaction ${x.p.id} of checkpoint ${x.checkpointId}`);
         this.metrics.committed(x.content);
         this.ctx.logger.debug(
           { sink: this.ctx.sinkName, slot: this.ctx.slot, upTo: checkpointId, ...x.committable },
@@ -335,7 +340,8 @@ export class TransactionalKafkaSink implements SinkWriter {
       } catch (e) {
         throw new TributaryError(
           'TRIB_SINK_COMMIT_FAILED',
-          `sink "${this.ctx.sinkName}": commit of ${x.p.id} (checkpoint ${x.checkpointId}) failed: ${(e as Error).message}`,
+          `sink "${this.ctx.sinkName}": commit of ${x.p.id} (checkpoint ${x.checkpointId}) failed: ` +
+            (namingBounds(e, this.bounds, this.spec.brokers) as Error).message,
           { cause: e },
         );
       }
@@ -395,12 +401,12 @@ export class TransactionalKafkaSink implements SinkWriter {
           this.check();
         }
         for (const x of this.prepared) {
-          await x.txn.commit();
+          await this.waits.commit(x.txn, `committing transaction ${x.p.id} of checkpoint ${x.checkpointId}`);
           this.metrics.committed(x.content);
         }
         this.prepared = [];
         if (e) {
-          await (await e.ready).txn.commit();
+          await this.waits.commit((await e.ready).txn, 'committing the last transaction at the end of the input');
           this.metrics.committed(e);
         }
       } else if (outcome === 'stopped') {
@@ -431,6 +437,7 @@ export class TransactionalKafkaSink implements SinkWriter {
       // 'failed': leave transactions as they are (a crash); recovery commits or fences them.
     } finally {
       this.closed = true;
+      this.waits.stop();
       await this.openFile?.end(outcome === 'failed');
       await this.producers.closeAll();
     }
