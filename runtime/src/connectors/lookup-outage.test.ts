@@ -108,4 +108,31 @@ describe('LookupOutage', () => {
     expect(t.warns).toHaveLength(2);
     expect(t.reports.at(-1)?.since).toBe(new Date(t.at()).toISOString());
   });
+
+  it('trouble within a load: warns and reports at once from when it began; the load failing after the bound expires', () => {
+    const t = setup(6_000);
+    const began = t.at();
+    t.advance(2_000);
+    // A call of the load timed out after 2 s: the outage began when the call did.
+    t.o.trouble(t.err, false, began);
+    expect(t.warns).toEqual([
+      'lookup table "countries": Druid at http://druid:8888 unavailable; keeping the last table, the load ' +
+        'retrying its calls (logged again at most every 30 s); fails after unavailableTimeout 6s: ' +
+        'Druid at http://druid:8888 is unreachable: connect ECONNREFUSED',
+    ]);
+    expect(t.reports[0]?.since).toBe(new Date(began).toISOString());
+    t.advance(2_000);
+    t.o.trouble(t.err, false, began);
+    expect(t.warns, 'one warning, not one per retried call').toHaveLength(1);
+    // The load gives up at its own bound (6 s after it began): the table's bound has passed too.
+    t.advance(2_000);
+    let thrown: unknown;
+    try {
+      t.o.failed(t.err, false);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(isTributaryError(thrown) && thrown.code).toBe('TRIB_LOOKUP_UNAVAILABLE');
+    expect((thrown as Error).message).toMatch(/unavailable for 6\.0 s \(unavailableTimeout 6s, 3 attempts\)/);
+  });
 });
