@@ -30,10 +30,10 @@ describe('ApiHealth', () => {
   it('a slow answer is not trouble: its duration is observed, over half the timeout it warns once per period', async () => {
     vi.useFakeTimers();
     const { health, warns, available, observed } = setup(30_000);
-    health.took('GET', '/api/v1/pods', 40, 3_000);
-    health.took('GET', '/api/v1/pods', 1_500, 3_000); // exactly half: not slow
+    health.took('GET', '/api/v1/pods', 40, 3_000, true);
+    health.took('GET', '/api/v1/pods', 1_500, 3_000, true); // exactly half: not slow
     expect(warns()).toEqual([]);
-    health.took('PUT', '/apis/tributary.dev/v1alpha1/namespaces/a/streamjobs/j/status', 2_100, 3_000);
+    health.took('PUT', '/apis/tributary.dev/v1alpha1/namespaces/a/streamjobs/j/status', 2_100, 3_000, true);
     health.ok();
     expect(await available()).toBe(1);
     expect(warns()).toHaveLength(1);
@@ -41,11 +41,11 @@ describe('ApiHealth', () => {
       'kube-apiserver https://127.0.0.1:6443 slow: PUT /apis/tributary.dev/v1alpha1/namespaces/a/streamjobs/j/status ' +
         'answered after 2.1 s, over half the kube request timeout 3 s (1 request(s) that slow since the last such line)',
     );
-    for (let i = 0; i < 10; i++) health.took('GET', '/api/v1/pods', 2_500, 3_000);
+    for (let i = 0; i < 10; i++) health.took('GET', '/api/v1/pods', 2_500, 3_000, true);
     expect(warns()).toHaveLength(1);
-    health.took('GET', '/api/v1/pods', 3_000, 3_000); // timed out: failed() says that, not a slow line
+    health.took('GET', '/api/v1/pods', 3_000, 3_000, false); // no answer: failed() says that, not a slow line
     vi.advanceTimersByTime(30_000);
-    health.took('GET', '/api/v1/pods', 2_000, 3_000);
+    health.took('GET', '/api/v1/pods', 2_000, 3_000, true);
     expect(warns()).toHaveLength(2);
     expect(warns()[1]).toContain('(11 request(s) that slow since the last such line)');
     expect(await observed('GET')).toBe(14);

@@ -117,12 +117,13 @@ export class ApiHealth {
   }
 
   /**
-   * A request (not a watch) ended after `ms`, answered or not; `timeoutMs` is its deadline.
-   * Only latency: whether it was trouble is `ok`/`failed`'s to say.
+   * A request (not a watch) ended after `ms`, `answered` or not (no answer: `failed` says so);
+   * `timeoutMs` is the operator's request timeout. Only latency: whether an answer was trouble
+   * is `ok`/`failed`'s to say.
    */
-  took(verb: string, path: string, ms: number, timeoutMs: number): void {
+  took(verb: string, path: string, ms: number, timeoutMs: number, answered: boolean): void {
     this.#metrics?.kubeRequestDuration.observe({ verb }, ms / 1000);
-    if (ms <= timeoutMs / 2 || ms >= timeoutMs) return;
+    if (!answered || ms <= timeoutMs / 2) return;
     this.#slowSinceWarn++;
     const now = Date.now();
     if (now - this.#lastSlowWarnAt < this.#reportEveryMs) return;

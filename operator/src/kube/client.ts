@@ -128,7 +128,9 @@ export class KubeClient {
     let res: IncomingMessage;
     let text: string;
     const sentAt = performance.now();
-    const took = () => this.health.took(method, url.pathname, performance.now() - sentAt, timeoutMs);
+    // Slow is judged against --kube-request-timeout, not a deadline a caller cut short (a lease renewal's).
+    const took = (answered: boolean) =>
+      this.health.took(method, url.pathname, performance.now() - sentAt, this.#timeoutMs, answered);
     try {
       res = await this.#send(method, url, headers, body, signal);
       text = await readAll(res);
@@ -136,15 +138,15 @@ export class KubeClient {
       const timedOut = timeout.aborted && !opts.signal?.aborted;
       const err = new KubeTransportError(
         timedOut
-          ? `${method} ${url.pathname}: no answer within ${timeoutMs} ms (kube request timeout)`
+          ? `${method} ${url.pathname}: no answer within ${timeoutMs} ms (${opts.timeoutMs === undefined ? 'kube request timeout' : 'its deadline'})`
           : `${method} ${url.pathname}: ${(cause as Error).message}`,
         { cause, timedOut },
       );
-      took();
+      took(false);
       if (!opts.signal?.aborted) this.health.failed(method, err);
       throw err;
     }
-    took();
+    took(true);
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 299) {
       const err = apiError(method, url, status, text, res.headers['retry-after']);
