@@ -21,7 +21,7 @@
 // At the end the output holds every window exactly once (Kafka's Java consumer, read_committed).
 // Measured time-to-detect and time-to-recover go to stderr for docs/fault-matrix.md. Always
 // thaws the apiserver and stops its operators in `finally`: other tests use the apiserver.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,6 +31,7 @@ import { ErrorCodes, Resources, type KubeObject } from '../../kube/index.ts';
 import type { Lease } from '../../kube/leader-election.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
 import { DEFAULT_RUNTIME_IMAGE } from '../../version.ts';
+import { logLines, metric } from './testing/apiserver-access.ts';
 import { startOperatorProcess, type OperatorProcess } from './testing/operator-process.ts';
 import {
   getJob,
@@ -51,27 +52,6 @@ const SHORT_REQUEST_TIMEOUT_S = 1;
 /** Shorter than the renew deadline minus a retry period (the last renewal's age at the start) and a request timeout. */
 const SHORT_FREEZE_S = 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface LogLine {
-  time: number;
-  level: number;
-  msg: string;
-  raw: string;
-}
-
-const logLines = (op: OperatorProcess): LogLine[] =>
-  readFileSync(op.logFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((raw) => {
-      const j = JSON.parse(raw) as { time: string; level: number; msg: string };
-      return { time: Date.parse(j.time), level: j.level, msg: j.msg, raw };
-    });
-
-async function leaderStatus(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/^tributary_operator_leader_election_master_status\{[^}]*\} (\S+)$/m.exec(text)?.[1] ?? NaN);
-}
 
 describe('the leader operator and a kube-apiserver outage past its renew deadline (real apiserver)', () => {
   const harness = harnessPerFile('aple', { in: 1, out: 1 });
@@ -133,7 +113,7 @@ describe('the leader operator and a kube-apiserver outage past its renew deadlin
       });
       const running = await runningWith(kube, ns, name, 1);
       await waitFor('first output', () => reader.arrivals.length > 0, 60_000, 100);
-      expect(await leaderStatus(url1)).toBe(1);
+      expect(await metric(url1, 'tributary_operator_leader_election_master_status')).toBe(1);
 
       // ---- long: frozen past the renew deadline.
       const before = await getJob(kube, ns, name);
@@ -241,7 +221,7 @@ describe('the leader operator and a kube-apiserver outage past its renew deadlin
       expect(failedRenewals.length, 'no renewal failed in the freeze: the cell tests nothing').toBeGreaterThan(0);
       expect(renewed.spec?.holderIdentity).toBe(identity2);
       expect(lines2.filter((l) => l.msg.startsWith('lost the lease'))).toEqual([]);
-      expect(await leaderStatus(url2)).toBe(1);
+      expect(await metric(url2, 'tributary_operator_leader_election_master_status')).toBe(1);
 
       // ---- a standby replica (the chart's replicas: 2) takes over from a leader that exits.
       const op3 = startOperator(3);

@@ -31,18 +31,20 @@ export interface LogLine {
   msg: string;
   /** Who logged it: the informer, the controller and key, or the component. */
   source: string;
+  /** The whole JSON line. */
+  raw: string;
 }
 
 export const logLines = (op: OperatorProcess): LogLine[] =>
   readFileSync(op.logFile, 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => {
-      const j = JSON.parse(l) as Record<string, string | number | undefined>;
+    .map((raw) => {
+      const j = JSON.parse(raw) as Record<string, string | number | undefined>;
       const source = j.informer
         ? `${j.informer} ${j.labelSelector ?? ''} ${j.fieldSelector ?? ''}`
         : String(j.controller ? `${j.controller} ${j.key}` : (j.component ?? j.msg));
-      return { time: Date.parse(String(j.time)), level: Number(j.level), msg: String(j.msg), source };
+      return { time: Date.parse(String(j.time)), level: Number(j.level), msg: String(j.msg), source, raw };
     });
 
 /** The operator's /metrics sample `name{labels}` (summed over series matching `labels`), 0 if absent. */
