@@ -60,10 +60,12 @@ export function isRequestTimeout(e: unknown): boolean {
 /**
  * `e`, its message naming the options that bounded it when a request timed out (the user can
  * shorten or lengthen the wait with them), and the brokers that did not answer when given; any
- * other error as it is.
+ * other error as it is. kafkajs's "Failed to find group coordinator" counts as a timeout: it is
+ * what a coordinator lookup (a transaction's commit, a consumer group's) throws when no broker
+ * answered, each broker's own error (a timed-out request) dropped.
  */
 export function namingBounds(e: unknown, b: ClientBounds, brokers?: string[] | string): unknown {
-  if (!(e instanceof Error) || !isRequestTimeout(e)) return e;
+  if (!(e instanceof Error) || !(isRequestTimeout(e) || e.name === 'KafkaJSGroupCoordinatorNotFound')) return e;
   const who = brokers === undefined ? '' : `brokers ${brokerList(brokers).join(',')} did not answer; `;
   return new Error(`${e.message} (${who}${describeBounds(b)})`, { cause: e });
 }

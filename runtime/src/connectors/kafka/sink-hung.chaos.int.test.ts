@@ -6,6 +6,9 @@
 // the sink, the brokers and both options, having warned and reported the outage (the slot's
 // /metrics) meanwhile; thawed within the bound, the outage clears and the run ends with its output
 // complete (at-least-once) or exactly once (exactly-once), read by Kafka's own Java consumer.
+// A freeze cannot be aimed at a transaction's commit from outside the run (its EndTxn is in
+// flight for milliseconds): the last cell drives the exactly-once sink in-process as a slot does
+// and freezes the broker between a checkpoint's pre-commit and its completion.
 // Freezes stay under 9 s (the broker's session with its controller). The broker is always thawed.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,11 +16,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newBatch } from '../../core/batch.ts';
+import type { DependencyOutage } from '../../core/outage.ts';
 import { readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
 import { clusterPaths } from '../../../../test/cluster/paths.ts';
 import { kafkaAnswers, signalKafkaBroker } from '../../../../test/cluster/components/kafka.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
+import type { SinkWriterContext } from '../api.ts';
+import { TransactionalKafkaSink } from './transactional-sink.ts';
 import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
 import {
   esc,
@@ -224,4 +232,79 @@ describe('Kafka broker hung while the sink sends: warned, reported, ridden out w
         await thaw();
       }
     }, 120_000);
+
+  it('exactly-once, frozen during a transaction commit: warned and reported, fails after one requestTimeout naming the options; the recovery commits it once', async () => {
+    const topic = `it-ksinkhung-commit-${run}`;
+    const stateDir = join(dir, 'state-commit');
+    await createTopics(kafka, { [topic]: 1 });
+    const warnings: { msg: string; at: number }[] = [];
+    const outages: (DependencyOutage | undefined)[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      { write: (l: string) => void warnings.push({ msg: (JSON.parse(l) as { msg: string }).msg, at: Date.now() }) },
+    );
+    const ctx = (restoredCommittables?: readonly unknown[]): SinkWriterContext => ({
+      sinkName: 'out',
+      slot: 0,
+      parallelism: 1,
+      logger,
+      wake: () => undefined,
+      jobName: `commit-${run}`,
+      checkpointing: { stateDir },
+      reportOutage: (o) => outages.push(o),
+      ...(restoredCommittables ? { restoredCommittables } : {}),
+    });
+    const spec = { brokers: bs, topic, delivery: 'exactly-once' as const, requestTimeout: '2s', retries: 1 };
+    const batch = newBatch();
+    for (let id = 0; id < 5; id++) {
+      batch.recs.push({ id });
+      batch.ts.push(0);
+      batch.n++;
+    }
+    const sink = new TransactionalKafkaSink(spec);
+    await sink.open(ctx());
+    sink.write(batch);
+    const committables = await sink.preCommit(1); // the records are in the open transaction
+    const t0 = freeze();
+    const failed = await sink.notifyCheckpointComplete(1).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    const detectMs = Date.now() - t0;
+    await thaw();
+    await sink.close('failed');
+    expect(failed?.code).toBe('TRIB_SINK_COMMIT_FAILED');
+    expect(failed?.message).toMatch(
+      new RegExp(
+        // kafkajs looks the transaction coordinator up first: no broker answering, it drops the timeout.
+        `^sink "out": commit of \\S+ \\(checkpoint 1\\) failed: (.*timed out|Failed to find group coordinator) ` +
+          `\\(brokers ${esc(brokers)} did not answer; requestTimeout 2s, retries 1\\)$`,
+      ),
+    );
+    expect(detectMs, 'one request timeout, not retried').toBeGreaterThanOrEqual(2000);
+    expect(outages[0]).toMatchObject({
+      dependency: 'kafka',
+      component: 'sink "out"',
+      target: `brokers ${brokers}`,
+      error: expect.stringMatching(
+        /^no answer from the brokers for half the requestTimeout 2s \(committing transaction \S+ of checkpoint 1\)$/,
+      ),
+      bound: 'fails after requestTimeout 2s',
+    });
+    const said = warnings.filter((w) => w.msg.includes('have not answered'));
+    expect(said.length).toBeGreaterThan(0);
+    expect(said[0]!.msg).toMatch(
+      /\(committing transaction \S+ of checkpoint 1\); still waiting, fails after requestTimeout 2s$/,
+    );
+    // The restart restores checkpoint 1 and commits its transaction (or finds it committed): once.
+    const next = new TransactionalKafkaSink(spec);
+    await next.open(ctx(committables));
+    await next.close('finished');
+    const got = await readTopicWithJava(brokers, topic, 'read_committed');
+    expect(got.map((g) => (JSON.parse(g.value) as { id: number }).id)).toEqual([0, 1, 2, 3, 4]);
+    report(
+      'hung during a transaction commit',
+      `warned ${said[0]!.at - t0} ms after the freeze; failed ${detectMs} ms after it: ${failed?.message}`,
+    );
+  }, 60_000);
 });

@@ -137,5 +137,13 @@ describe('UnansweredRequests (the Kafka sink while its brokers do not answer)', 
     expect((namingBounds(timeout, b, ['a:9092', 'b:9092']) as Error).message).toBe(
       'Request Produce(key: 0, version: 7) timed out (brokers a:9092,b:9092 did not answer; requestTimeout 30s, retries 5)',
     );
+    // A commit's coordinator lookup that no broker answered: kafkajs drops the timeout it met.
+    const NotFound = kafkajs.KafkaJSGroupCoordinatorNotFound as unknown as new (message: string) => Error;
+    const noCoordinator = new NotFound('Failed to find group coordinator');
+    expect((namingBounds(noCoordinator, b, 'a:9092') as Error).message).toBe(
+      'Failed to find group coordinator (brokers a:9092 did not answer; requestTimeout 30s, retries 5)',
+    );
+    const refused = new kafkajs.KafkaJSConnectionError('Connection error: connect ECONNREFUSED a:9092');
+    expect(namingBounds(refused, b, 'a:9092')).toBe(refused);
   });
 });
