@@ -69,7 +69,14 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     sources: [
       {
         name: 'events',
-        kafka: { brokers: bs, topic: input, groupId: `it-kdown-${run}`, ...(bounded ? { bounded: 'latest' } : {}) },
+        // Idle, the source is what notices: within its bound, shorter than the 30 s default to spare CI.
+        kafka: {
+          brokers: bs,
+          topic: input,
+          groupId: `it-kdown-${run}`,
+          brokerUnreachableTimeout: '5s',
+          ...(bounded ? { bounded: 'latest' } : {}),
+        },
         timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '500ms' },
       },
     ],
@@ -223,12 +230,14 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     await outputAdmin.disconnect();
     brokerStopped = true;
     await stopKafkaBroker(paths, 'SIGKILL');
+    const tKill = Date.now();
 
     diag('broker killed');
     const failure = await first.done.then(
       () => undefined,
       (e: unknown) => e,
     );
+    const detectS = ((Date.now() - tKill) / 1000).toFixed(1);
     diag(`job ended: ${String(failure)}`);
     stopWriting();
     const chunksBefore = await firstInput;
@@ -261,6 +270,7 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     );
 
     await startKafkaBroker(paths);
+    const tBack = Date.now();
     brokerStopped = false;
     diag('broker back');
     // More input once the broker is back; the restarted job reads it too.
@@ -273,10 +283,11 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     // not only reuse its own ids, or their records block read_committed readers until they time out.
     const second = await start({ p: 1, restoreFrom, bounded: true });
     expect(((await second.done) as { state: string }).state).toBe('FINISHED');
+    const recoverS = ((Date.now() - tBack) / 1000).toFixed(1);
 
     diag('restored run finished');
     await expectReference(
-      `kafka broker down (${name}): ${chunksBefore} chunks of ${CHUNK} written before the kill, ${nextId} records in all; failure: ${causes.join(' <- ')}`,
+      `kafka broker down (${name}): failed ${detectS} s after the kill; restored run finished ${recoverS} s after the broker was back; ${chunksBefore} chunks of ${CHUNK} written before the kill, ${nextId} records in all; failure: ${causes.join(' <- ')}`,
     );
   }
 
