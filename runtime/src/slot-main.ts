@@ -15,6 +15,8 @@ import { THREAD_STOP_MESSAGE, threadPortsOf, type SlotResultMessage } from './pr
 import { readTokenFile, startControlServer, type ControlServer } from './control/server.ts';
 import { startMetricsServer, type MetricsServer } from './telemetry/metrics-server.ts';
 import { resolveLatestRestoreWithin } from './control/restore-latest.ts';
+import { RestorePhase } from './control/restore-phase.ts';
+import { reportingStateReadOutages } from './checkpoint/storage/read-outages.ts';
 import { listSavepointFolders } from './control/savepoint-folders.ts';
 import { TributaryError } from './errors.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -105,55 +107,6 @@ async function main(): Promise<number> {
   const threadPorts = threadPortsOf(workerData);
   const stateHost = containerPath(cfg.stateDir, env.podRoot);
   const fallback = cfg.restoreFrom ? containerPath(cfg.restoreFrom, env.podRoot) : undefined;
-  const restore = cfg.restoreLatest
-    ? // Bounded like the local supervisor's restart lookup: by the checkpoint timeout.
-      await resolveLatestRestoreWithin(stateHost, cfg.restoreLatest, fallback, {
-        timeoutMs: cfg.checkpointing.timeoutMs,
-        logger,
-      })
-    : { path: fallback, source: 'configured' as const };
-  logger.info(
-    {
-      restoreFrom: restore.path ?? null,
-      source: restore.source,
-      ...(cfg.restoreLatest ? { since: cfg.restoreLatest.since } : {}),
-    },
-    restore.path ? 'restoring' : 'starting with empty state',
-  );
-
-  const slot = new SlotProcess({
-    jobName: cfg.jobName,
-    // Kafka ids of a job never meet another namespace's (connectors/kafka/id-scope.ts).
-    ...(env.namespace ? { kafkaIdScope: env.namespace } : {}),
-    graph,
-    ...(job ? { job: { functions: job.functions } } : {}),
-    slot: env.slot,
-    parallelism: env.parallelism,
-    maxParallelism: env.maxParallelism ?? cfg.maxParallelism,
-    deploymentId: env.deploymentId,
-    secret: controlToken,
-    host: env.podIp,
-    dataPort: env.dataPort,
-    discover,
-    ...(threadPorts ? { threadPorts } : {}),
-    logger,
-    metrics,
-    ...(Number(process.env['TRIBUTARY_PEER_TIMEOUT']) > 0
-      ? { connectTimeoutMs: Number(process.env['TRIBUTARY_PEER_TIMEOUT']) * 1000 }
-      : {}),
-    checkpointing: {
-      stateDir: stateHost,
-      intervalMs: cfg.checkpointing.intervalMs,
-      timeoutMs: cfg.checkpointing.timeoutMs,
-      retained: cfg.checkpointing.retained,
-      ...(cfg.checkpointing.tolerableFailedCheckpoints !== undefined
-        ? { tolerableFailedCheckpoints: cfg.checkpointing.tolerableFailedCheckpoints }
-        : {}),
-      ...(cfg.retention === 'Retain' ? { keepAll: true } : {}),
-      ...(cfg.deployment ? { deployment: cfg.deployment } : {}),
-    },
-    ...(restore.path ? { restoreFrom: restore.path, allowNonRestoredState: cfg.allowNonRestoredState } : {}),
-  });
   // Paths in the control API are in-container paths (/state/savepoints/sp-3): what a new
   // deployment's pods can open. Under the node agent the process sees them below its own pod
   // root, which goes away with the pod, so the pod-root prefix is removed before reporting.
@@ -161,7 +114,7 @@ async function main(): Promise<number> {
     p !== undefined && env.podRoot && stateHost !== cfg.stateDir && (p === stateHost || p.startsWith(`${stateHost}/`))
       ? cfg.stateDir.replace(/\/$/, '') + p.slice(stateHost.length)
       : p;
-  const restoredFrom = reported(restore.path);
+  let restoredFrom: string | undefined;
   const reportStatus = (st: StatusResponse): StatusResponse => ({
     ...st,
     ...(st.lastCheckpoint
@@ -171,7 +124,17 @@ async function main(): Promise<number> {
   });
   const reportSavepoint = (sp: SavepointStatus | undefined): SavepointStatus | undefined =>
     sp?.path === undefined ? sp : { ...sp, path: reported(sp.path) as string };
-  if (!threadPorts) await slot.listen();
+  // The slot, once built; until it leaves CREATED the control API answers for its restore phase.
+  let built: SlotProcess | undefined;
+  const phase = new RestorePhase(
+    { jobName: cfg.jobName, deploymentId: env.deploymentId, slot: env.slot, parallelism: env.parallelism },
+    cfg.restoreLatest !== undefined || fallback !== undefined,
+    () => built !== undefined && built.jobState !== 'CREATED',
+  );
+  const statusNow = (): StatusResponse => {
+    const own = built && reportStatus(built.status());
+    return own && phase.ended ? own : phase.status(own);
+  };
   let control: ControlServer | undefined;
   let metricsServer: MetricsServer | undefined;
   // Slot 0 after a stop-with-savepoint: the job that took it (its coordinator keeps the result).
@@ -180,6 +143,8 @@ async function main(): Promise<number> {
   let signals = 0;
   let wakeLinger: (() => void) | undefined;
   try {
+    // Up before the restore (restore-phase.ts): GET /v1/status says RESTORING and names a state
+    // storage that does not answer; not ready, and no savepoints, until the slot runs.
     control = await startControlServer({
       host: env.podIp,
       port: env.controlPort,
@@ -187,19 +152,19 @@ async function main(): Promise<number> {
       token: controlToken,
       logger,
       source: {
-        status: () => reportStatus(slot.status()),
-        ready: () => slot.jobState === 'RUNNING' || slot.jobState === 'FINISHED',
+        status: statusNow,
+        ready: () => built?.jobState === 'RUNNING' || built?.jobState === 'FINISHED',
       },
       // Slot 0 hosts the coordinator; the job exists once the peers are linked.
       savepoints:
         env.slot === 0
           ? {
               request: (req) => {
-                const job = slot.executor;
+                const job = built?.executor;
                 if (!job)
                   throw new TributaryError(
                     'TRIB_CHECKPOINT_FAILED',
-                    `slot 0 is ${slot.jobState}: savepoints are possible once every slot is linked and running`,
+                    `slot 0 is ${statusNow().state}: savepoints are possible once every slot is linked and running`,
                   );
                 if (req.stop) {
                   stopRequested = true;
@@ -207,7 +172,7 @@ async function main(): Promise<number> {
                 }
                 return job.requestSavepoint(req);
               },
-              get: (id) => reportSavepoint((slot.executor ?? stoppedBy)?.coordinator?.savepointStatus(id)),
+              get: (id) => reportSavepoint((built?.executor ?? stoppedBy)?.coordinator?.savepointStatus(id)),
               // The folder name is validated by the server (sp-<n>): nothing outside savepoints/.
               dispose: async (folder) => {
                 if (cfg.retention === 'Retain')
@@ -221,6 +186,60 @@ async function main(): Promise<number> {
             }
           : undefined,
     });
+    const restore = cfg.restoreLatest
+      ? // Bounded like the local supervisor's restart lookup: by the checkpoint timeout.
+        await resolveLatestRestoreWithin(stateHost, cfg.restoreLatest, fallback, {
+          timeoutMs: cfg.checkpointing.timeoutMs,
+          logger,
+          report: phase.reporter('restore-latest'),
+        })
+      : { path: fallback, source: 'configured' as const };
+    phase.restores = restore.path !== undefined;
+    restoredFrom = reported(restore.path);
+    logger.info(
+      {
+        restoreFrom: restore.path ?? null,
+        source: restore.source,
+        ...(cfg.restoreLatest ? { since: cfg.restoreLatest.since } : {}),
+      },
+      restore.path ? 'restoring' : 'starting with empty state',
+    );
+
+    const slot = new SlotProcess({
+      jobName: cfg.jobName,
+      // Kafka ids of a job never meet another namespace's (connectors/kafka/id-scope.ts).
+      ...(env.namespace ? { kafkaIdScope: env.namespace } : {}),
+      graph,
+      ...(job ? { job: { functions: job.functions } } : {}),
+      slot: env.slot,
+      parallelism: env.parallelism,
+      maxParallelism: env.maxParallelism ?? cfg.maxParallelism,
+      deploymentId: env.deploymentId,
+      secret: controlToken,
+      host: env.podIp,
+      dataPort: env.dataPort,
+      discover,
+      ...(threadPorts ? { threadPorts } : {}),
+      logger,
+      metrics,
+      ...(Number(process.env['TRIBUTARY_PEER_TIMEOUT']) > 0
+        ? { connectTimeoutMs: Number(process.env['TRIBUTARY_PEER_TIMEOUT']) * 1000 }
+        : {}),
+      checkpointing: {
+        stateDir: stateHost,
+        intervalMs: cfg.checkpointing.intervalMs,
+        timeoutMs: cfg.checkpointing.timeoutMs,
+        retained: cfg.checkpointing.retained,
+        ...(cfg.checkpointing.tolerableFailedCheckpoints !== undefined
+          ? { tolerableFailedCheckpoints: cfg.checkpointing.tolerableFailedCheckpoints }
+          : {}),
+        ...(cfg.retention === 'Retain' ? { keepAll: true } : {}),
+        ...(cfg.deployment ? { deployment: cfg.deployment } : {}),
+      },
+      ...(restore.path ? { restoreFrom: restore.path, allowNonRestoredState: cfg.allowNonRestoredState } : {}),
+    });
+    built = slot;
+    if (!threadPorts) await slot.listen();
     // Prometheus scrapes this port without a token; the chart's NetworkPolicy admits only it.
     metricsServer = await startMetricsServer(metrics.registry, env.metricsPort, env.podIp);
     logger.info(
@@ -257,7 +276,8 @@ async function main(): Promise<number> {
       parentPort.unref();
     }
 
-    const result = await slot.run();
+    // The restore's state reads report their stalls to the restore phase (read-outages.ts).
+    const result = await reportingStateReadOutages(phase.readReporters(), () => slot.run());
     logger.info({ ...result }, result.state === 'FINISHED' ? 'slot finished' : 'slot stopped');
     // End of input, final checkpoint and commits done (control/finished.ts): the operator's
     // only way to tell this exit 0 from a stop's.

@@ -14,6 +14,10 @@
 // orphan sweep takes as "cannot list", never as "nothing there".
 // JobConfig.deployment and JobConfig.restoreLatest.lineage are additive too: a runtime without
 // them writes no `deployment` into checkpoint metadata and resolves restoreLatest by `since`.
+// GET /v1/status during the restore (additive): a slot answers from before it looks up and reads
+// its restore, `state: 'RESTORING'` (an existing JobState) with `unavailable` naming a state
+// storage that keeps it waiting (control/restore-phase.ts); an older runtime answered nothing
+// during the lookup, then CREATED. Savepoint requests then answer 409 as they did while CREATED.
 
 import type { DependencyOutage } from '../core/outage.ts';
 

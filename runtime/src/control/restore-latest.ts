@@ -21,12 +21,14 @@
 // paused or partitioned) would hold a starting slot pod for the SDK's request timeouts and
 // retries (minutes), before its control API is up. It ends at the checkpoint timeout, as the
 // local supervisor's restart lookup does, with TRIB_STATE_STORAGE naming the endpoint and bucket;
-// the pod exits 1 and its restart policy retries. It warns while it waits (no control API yet to
-// report the outage through: the log, then the termination message).
+// the pod exits 1 and its restart policy retries. It warns while it waits, and on S3 reports the
+// outage (`report`) until storage answers: the slot's early control API (restore-phase.ts) shows
+// it in GET /v1/status, so the StreamJob says S3Unavailable while the new pods wait.
 import type { Logger } from 'pino';
 import { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
 import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts';
 import { stateStorageTarget } from '../checkpoint/storage/state-uri.ts';
+import type { ReportOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
 
 export interface ResolvedRestore {
@@ -113,10 +115,18 @@ export async function resolveLatestRestoreWithin(
   stateDir: string,
   latest: string | RestoreLatest,
   fallback: string | undefined,
-  bound: { timeoutMs: number; logger: Logger },
+  bound: {
+    timeoutMs: number;
+    logger: Logger;
+    /** S3 only: the outage while it waits, cleared when over. */
+    report?: ReportOutage;
+  },
 ): Promise<ResolvedRestore> {
   const { timeoutMs, logger } = bound;
-  const storage = stateStorageTarget(stateDir) ?? stateDir;
+  const s3 = stateStorageTarget(stateDir);
+  const storage = s3 ?? stateDir;
+  // A local volume is no dependency the StreamJob names (core/outage.ts): its wait is only logged.
+  const report = s3 ? bound.report : undefined;
   const startedAt = Date.now();
   let warned = false;
   const warn = (): void => {
@@ -126,6 +136,14 @@ export async function resolveLatestRestoreWithin(
       { storage, stateDir, waitedMs: waited, timeoutMs },
       `restoreLatest: the state storage ${storage} has not answered for ${(waited / 1000).toFixed(1)} s while this slot looks up the newest checkpoint in ${stateDir}; it fails after ${timeoutMs} ms (checkpointing timeout)`,
     );
+    report?.({
+      dependency: 's3',
+      component: 'restore',
+      target: storage,
+      since: new Date(startedAt).toISOString(),
+      error: `no answer for ${(waited / 1000).toFixed(1)} s while looking up the newest checkpoint in ${stateDir}`,
+      bound: `fails after checkpoint timeout ${timeoutMs / 1000}s`,
+    });
   };
   let repeat: NodeJS.Timeout | undefined;
   const first = setTimeout(() => {
@@ -159,5 +177,7 @@ export async function resolveLatestRestoreWithin(
     clearTimeout(first);
     clearInterval(repeat);
     clearTimeout(deadline);
+    // Answered or failed: the wait is over (a failure ends the slot, its error says the rest).
+    if (warned) report?.(undefined);
   }
 }

@@ -7,7 +7,11 @@
 //     savepoint of a rescale: the savepoint-failure policy applies (the old pods keep running,
 //     Degraded names the state storage, DependencyUnavailable says S3Unavailable naming the
 //     bucket), and once S3 is back the rescale completes with the
-//     output still exactly-once.
+//     output still exactly-once;
+//   - S3 stopped while a slot pod is deleted (the job restarts and must restore): the new pod's
+//     control API is up in its restore phase, so DependencyUnavailable says S3Unavailable naming
+//     the restore and the endpoint while it waits; S3 back within the bound, the job runs again
+//     from the newest checkpoint, the condition False (Available), the output exactly-once.
 import type { Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Resources, type KubeClient } from '../../kube/index.ts';
@@ -26,6 +30,8 @@ import {
 } from './testing/window-job.ts';
 import { pauseS3Server, resumeS3Server } from './testing/s3-server.ts';
 import { statusSays, untilStatus } from './testing/until-status.ts';
+import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
+import type { Pod } from './objects/slot-pod.ts';
 
 afterAll(resumeS3Server);
 
@@ -197,4 +203,104 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
       await loop.stop().catch(() => undefined);
     }
   }, 300_000);
+
+  it('S3 stopped while the job must restore: DependencyUnavailable names the restore and S3 while the new pod waits; back within the bound, it runs from the newest checkpoint, exactly-once', async () => {
+    const h = harness();
+    const { kube, ns, kafka, brokers, id } = h;
+    const name = 'restore';
+    const input = h.topics.in!;
+    const output = h.topics.out!;
+    const stateStorage = await s3StateStorage(kube, ns, 'restore');
+    const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 20);
+    const reader = await readOutput<WindowOut>(kafka, output, `sjs3r-reader-${id}`);
+    const producer: Producer = inputProducer(kafka);
+    await producer.connect();
+    const loop = produceLoop(producer, input, 4, rec);
+    try {
+      await h.createJob(name, '', {
+        replicas: 1,
+        stateStorage,
+        // The restore-point lookup is bounded by the checkpoint timeout: it reports from 5 s, fails at 10 s.
+        checkpointing: { interval: '1s', timeout: '10s' },
+        restartPolicy: { maxRestarts: 10, backoff: { initial: '1s', max: '2s' } },
+        graph: windowGraph({ brokers, input, output, groupId: `g-r-${id}` }),
+      });
+      const before = await runningWith(kube, ns, name, 1);
+      await waitFor('first output', () => reader.arrivals.length > 0, 60_000, 100);
+      await waitFor(
+        'a checkpoint on S3',
+        async () => (await getJob(kube, ns, name)).status?.lastCheckpoint !== undefined,
+        60_000,
+        250,
+      );
+      const slot0 = (
+        await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `${DEPLOYMENT_LABEL}=${before.status!.deployed!.id}` })
+      ).items[0]!;
+
+      pauseS3Server();
+      const frozenAt = Date.now();
+      // `kubectl delete pod`: the job restarts all slots, which must restore from S3.
+      await kube.delete(Resources.Pod, ns, slot0.metadata!.name!);
+      const waiting = await untilStatus(
+        kube,
+        ns,
+        name,
+        'DependencyUnavailable S3Unavailable naming the restore while the new pod waits',
+        (j) => {
+          const c = j.status?.conditions?.find((x) => x.type === 'DependencyUnavailable');
+          return c?.status === 'True' && c.reason === 'S3Unavailable' && / to restore \(slot 0\)/.test(c.message);
+        },
+        60_000,
+      );
+      const detectS = (Date.now() - frozenAt) / 1000;
+      const u = waiting.status!.conditions!.find((c) => c.type === 'DependencyUnavailable')!;
+      expect(u.message).toContain(`at ${localS3().endpoint} bucket "${stateStorage.s3.bucket}"`);
+      expect(u.message).toMatch(
+        /while looking up the newest checkpoint in s3:\/\/.+; fails after checkpoint timeout 10s/,
+      );
+      // The new deployment's pod waits in its restore phase: not ready, the job not Running.
+      expect(waiting.status?.deployed?.id).not.toBe(before.status?.deployed?.id);
+      expect(waiting.status?.readyReplicas ?? 0).toBe(0);
+      const events = (await kube.list<{ reason: string; message: string; metadata?: object }>(Resources.Event, ns))
+        .items;
+      expect(events.some((e) => e.reason === 'DependencyUnavailable' && e.message.includes('to restore'))).toBe(true);
+
+      resumeS3Server();
+      const resumedAt = Date.now();
+      const after = await runningWith(kube, ns, name, 1, before.status?.deployed?.id, 120_000);
+      const available = await untilStatus(
+        kube,
+        ns,
+        name,
+        'DependencyUnavailable False once S3 is back',
+        (j) => j.status?.conditions?.find((c) => c.type === 'DependencyUnavailable')?.status === 'False',
+        60_000,
+      );
+      console.log(
+        `restore while S3 is stopped: detected after ${detectS.toFixed(1)} s, running again ${((Date.now() - resumedAt) / 1000).toFixed(1)} s after S3 resumed`,
+      );
+      expect(available.status!.conditions!.find((c) => c.type === 'DependencyUnavailable')?.reason).toBe('Available');
+      // The newest checkpoint completed before the new pod started (none completed while S3 was stopped).
+      const started = Date.parse(after.status!.deployed!.startedAt);
+      const newest = (await h.state(name).completed()).filter((c) => c.triggeredAt < started).at(-1);
+      expect(newest?.path).toMatch(/\/checkpoints\/chk-\d+$/);
+      expect(after.status?.deployed?.restoredFrom).toBe(newest!.path);
+      await new Promise((r) => setTimeout(r, 2000));
+      const { want, got, check } = await finishAndCompare({
+        kafka,
+        loop,
+        producer,
+        topic: input,
+        partitions: 4,
+        rec,
+        reader,
+      });
+      expect(check.missing).toEqual([]);
+      expect(check.dups).toBe(0);
+      expect(got.length).toBe(want.length);
+    } finally {
+      resumeS3Server();
+      await loop.stop().catch(() => undefined);
+    }
+  }, 240_000);
 });

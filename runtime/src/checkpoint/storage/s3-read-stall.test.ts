@@ -7,6 +7,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.ts';
+import type { DependencyOutage } from '../../core/outage.ts';
+import { OutageBoard } from '../../exec/outage-board.ts';
+import { reportingStateReadOutages } from './read-outages.ts';
 import { S3StateStore } from './s3-state-store.ts';
 
 const BOUND_MS = 600;
@@ -83,5 +86,38 @@ describe('S3 reads: a stall is no bytes for the request timeout, never a slow to
         `^cannot read s3://bucket/stops/state-0\\.bin: the state storage ${endpoint.replace(/\./g, '\\.')} bucket "bucket" sent nothing for \\d+ ms \\(bound ${BOUND_MS} ms: TRIBUTARY_S3_REQUEST_TIMEOUT_MS`,
       ),
     );
+  });
+
+  it("reports the stall as an S3 outage of the caller's component while it lasts, when the caller asks, and clears it", async () => {
+    const board = new OutageBoard();
+    const during: DependencyOutage[][] = [];
+    const reporters = {
+      component: 'checkpoint storage (restore)',
+      reporter: (key: string) => {
+        const r = board.reporter(key);
+        return (o: DependencyOutage | undefined) => {
+          r(o);
+          during.push(board.list());
+        };
+      },
+    };
+    const read = reportingStateReadOutages(reporters, () => new S3StateStore().read('s3://bucket/stops/state-0.bin'));
+    await expect(read).rejects.toMatchObject({ code: 'TRIB_STATE_STORAGE' });
+    expect(during[0]).toEqual([
+      expect.objectContaining({
+        dependency: 's3',
+        component: 'checkpoint storage (restore)',
+        target: `${endpoint} bucket "bucket"`,
+        error: expect.stringMatching(
+          /^sent nothing for 0\.\d s while this slot reads s3:\/\/bucket\/stops\/state-0\.bin$/,
+        ),
+        bound: `fails after requestTimeout ${BOUND_MS / 1000}s of no answer`,
+      }),
+    ]);
+    expect(board.list()).toEqual([]);
+    // A read started outside such a caller reports nothing.
+    const before = during.length;
+    await expect(new S3StateStore().read('s3://bucket/stops/state-0.bin')).rejects.toBeInstanceOf(TributaryError);
+    expect(during.length).toBe(before);
   });
 });

@@ -9,8 +9,9 @@
 // fails with TRIB_STATE_STORAGE naming the storage, the object and the bound, once, not after
 // the SDK's retries of its own socket timeout; while it stalls it warns (from half the bound, at
 // most 10 s in, then every 30 s). Only idle time counts: a large state arriving slowly is read
-// to the end. There is no control API yet to report through while a slot restores: the log
-// (this module's own logger, as the store is shared by every caller), then the slot's exit.
+// to the end. It logs (this module's own logger, as the store is shared by every caller) and,
+// when the read's caller asked for it (read-outages.ts: a slot restoring), reports the stall as
+// an S3 outage until the read makes progress or ends, so the slot's early GET /v1/status names it.
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -24,6 +25,7 @@ import type { Logger } from 'pino';
 import { TributaryError } from '../../errors.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import { newS3Client, s3SettingsFromEnv, type S3ClientSettings } from './s3-client-config.ts';
+import { stateReadOutageReporters } from './read-outages.ts';
 import { StallWatch } from './stall-watch.ts';
 import type { RangeRead, StateStore } from './state-store.ts';
 import { parseS3Uri, s3EndpointName, stateStorageTarget } from './state-uri.ts';
@@ -56,6 +58,8 @@ function isNoSuchKey(e: unknown): boolean {
 }
 
 let stallLog: Logger | undefined;
+/** Tells this process's reads apart for their outage reporters. */
+let readSeq = 0;
 
 /** Where the bound comes from, as users set it. */
 const BOUND_NAME = 'TRIBUTARY_S3_REQUEST_TIMEOUT_MS, stateStorage.s3.requestTimeout';
@@ -98,18 +102,31 @@ export class S3StateStore implements StateStore {
       );
     const abort = new AbortController();
     let body: { destroy?: (e?: Error) => void } | undefined;
+    const reporters = stateReadOutageReporters();
+    const report = reporters?.reporter(`s3-read:${++readSeq}`);
     const watch = new StallWatch({
       boundMs,
-      onWarn: (idleMs) =>
+      onWarn: (idleMs) => {
         log.warn(
           { storage, location, stalledMs: idleMs, boundMs },
           `the state storage ${storage} has sent nothing for ${(idleMs / 1000).toFixed(1)} s while this process reads ${location}; the read fails after ${boundMs} ms without a byte (${BOUND_NAME})`,
-        ),
-      onResume: (idleMs) =>
+        );
+        report?.({
+          dependency: 's3',
+          component: reporters?.component ?? 'checkpoint storage',
+          target: storage,
+          since: new Date(Date.now() - idleMs).toISOString(),
+          error: `sent nothing for ${(idleMs / 1000).toFixed(1)} s while this slot reads ${location}`,
+          bound: `fails after requestTimeout ${boundMs / 1000}s of no answer`,
+        });
+      },
+      onResume: (idleMs) => {
+        report?.(undefined);
         log.info(
           { storage, location, stalledMs: idleMs },
           `the state storage ${storage} is sending ${location} again after ${(idleMs / 1000).toFixed(1)} s`,
-        ),
+        );
+      },
       stallError,
     });
     const read = async () => {
@@ -142,6 +159,8 @@ export class S3StateStore implements StateStore {
       throw e;
     } finally {
       watch.stop();
+      // Over either way: answered, or failed (the failure itself is the caller's to report).
+      report?.(undefined);
     }
   }
 
