@@ -45,7 +45,8 @@ async function secret(kube: KubeClient, ns: string, name: string, data: Record<s
 }
 
 describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server)', () => {
-  const harness = harnessPerFile('sjs3f', { in: 4, out: 1 });
+  // The restore cell reads and compares its own topics (`finishAndCompare` counts a whole input topic).
+  const harness = harnessPerFile('sjs3f', { in: 4, out: 1, rin: 4, rout: 1 });
 
   it('wrong keys or a missing bucket: the job never runs and status names the bucket and the S3 error code; an unlabelled Secret is refused by name and label', async () => {
     const h = harness();
@@ -208,8 +209,8 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
     const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
     const name = 'restore';
-    const input = h.topics.in!;
-    const output = h.topics.out!;
+    const input = h.topics.rin!;
+    const output = h.topics.rout!;
     const stateStorage = await s3StateStorage(kube, ns, 'restore');
     const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, 20);
     const reader = await readOutput<WindowOut>(kafka, output, `sjs3r-reader-${id}`);
