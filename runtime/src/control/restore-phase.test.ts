@@ -54,7 +54,7 @@ describe('RestorePhase: GET /v1/status while the slot restores', () => {
     expect(phase.status(own).unavailable?.map((o) => o.error)).toEqual(['sent nothing']);
   });
 
-  it('served by the control server from the start: RESTORING with the outage, /readyz 503, no savepoint yet', async () => {
+  it('served by the control server from the start: RESTORING with the outage, /readyz 503', async () => {
     const phase = new RestorePhase(id, true);
     phase.reporter('restore-latest')(outage('no answer'));
     const server = await startControlServer({
