@@ -76,6 +76,7 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
         names: ['unlabelled', CREDENTIALS_LABEL] as (string | RegExp)[],
       },
     ];
+    const createdAt = Date.now();
     for (const c of cases)
       await h.createJob(c.name, '', {
         replicas: 1,
@@ -95,6 +96,9 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
       );
       expect(j.status?.phase, statusSays(j)).not.toBe('Running');
       expect(j.status?.readyReplicas ?? 0).toBe(0);
+      console.log(
+        `${c.name}: status named the cause ${((Date.now() - createdAt) / 1000).toFixed(1)} s after the jobs were created`,
+      );
     }
     // The unlabelled Secret is refused before any pod exists.
     const pods = (await kube.list<{ metadata: { name: string } }>(Resources.Pod, ns)).items.map((p) => p.metadata.name);
@@ -135,6 +139,7 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
       );
 
       pauseS3Server();
+      const pausedAt = Date.now();
       await scaleJob(kube, ns, name, 3);
       const degraded = await untilStatus(
         kube,
@@ -175,7 +180,9 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
       expect(u.message).toContain(stateStorage.s3.bucket);
       expect(u.message).toContain('tolerableFailedCheckpoints');
 
+      const detectS = ((Date.now() - pausedAt) / 1000).toFixed(1);
       resumeS3Server();
+      const resumedAt = Date.now();
       const after = await runningWith(kube, ns, name, 3, before.status?.deployed?.id, 180_000);
       await untilStatus(
         kube,
@@ -184,6 +191,10 @@ describe('StreamJob state storage failures on S3 (real runtime, Kafka, S3 server
         'DependencyUnavailable False once S3 is back',
         (j) => j.status?.conditions?.find((c) => c.type === 'DependencyUnavailable')?.status === 'False',
         60_000,
+      );
+      console.log(
+        `rescale while S3 is stopped: Degraded and S3Unavailable within ${detectS} s; rescaled, Running with 3 and ` +
+          `Available ${((Date.now() - resumedAt) / 1000).toFixed(1)} s after S3 resumed`,
       );
       expect(after.status?.deployed?.restoredFrom).toMatch(/\/savepoints\/sp-\d+$/);
       await new Promise((r) => setTimeout(r, 2000));
