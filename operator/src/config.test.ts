@@ -86,6 +86,30 @@ describe('loadConfig', () => {
     expect(bad('--leader-elect-renew-deadline=soon')).toThrow(OperatorError);
   });
 
+  it('reads the DruidDatasource controller outage bounds and refuses a max below the initial retry', () => {
+    expect(loadConfig([], {})).toMatchObject({
+      druidRetryInitialMs: 1_000,
+      druidRetryMaxMs: 30_000,
+      druidTroubleLogIntervalMs: 30_000,
+      druidPollIntervalMs: 30_000,
+    });
+    expect(
+      loadConfig(['--druid-retry-initial=250ms', '--druid-poll-interval=5s'], {
+        TRIBUTARY_OPERATOR_DRUID_RETRY_MAX: '3s',
+        TRIBUTARY_OPERATOR_DRUID_TROUBLE_LOG_INTERVAL: '10s',
+      }),
+    ).toMatchObject({
+      druidRetryInitialMs: 250,
+      druidRetryMaxMs: 3_000,
+      druidTroubleLogIntervalMs: 10_000,
+      druidPollIntervalMs: 5_000,
+    });
+    expect(() => loadConfig(['--druid-retry-initial=5s', '--druid-retry-max=2s'], {})).toThrow(
+      /--druid-retry-max \(2000 ms\) must not be shorter than --druid-retry-initial \(5000 ms\)/,
+    );
+    expect(() => loadConfig(['--druid-poll-interval=0s'], {})).toThrow(/--druid-poll-interval: expected a positive/);
+  });
+
   it('serves the webhooks only when given an address; the certificate directory resolves under the pod root', () => {
     expect(loadConfig([], {})).not.toHaveProperty('webhook');
     expect(loadConfig(['--webhook-addr', ':9443'], {})).toMatchObject({

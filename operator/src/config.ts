@@ -39,6 +39,16 @@ export interface OperatorConfig {
   kubeTroubleLogIntervalMs: number;
   logLevel: string;
   druid: boolean;
+  /**
+   * The DruidDatasource controller while Druid does not answer (ms; druid-outage.ts): retries
+   * back off from druidRetryInitialMs doubling to druidRetryMaxMs (the bound on time-to-recover
+   * once Druid is back), warning at most every druidTroubleLogIntervalMs; a settled object is
+   * checked every druidPollIntervalMs (the bound on noticing an outage).
+   */
+  druidRetryInitialMs: number;
+  druidRetryMaxMs: number;
+  druidTroubleLogIntervalMs: number;
+  druidPollIntervalMs: number;
   /** The validating webhooks' HTTPS server; absent = not served. */
   webhook?: { host: string; port: number; certFile: string; keyFile: string };
   /**
@@ -76,6 +86,13 @@ const usage = `tributary operator
                          (or answers 429/5xx), warn this often (30s) TRIBUTARY_OPERATOR_KUBE_TROUBLE_LOG_INTERVAL
   --log-level l          (info)                                    TRIBUTARY_LOG_LEVEL
   --no-druid             do not run the DruidDatasource controller
+  --druid-retry-initial d, --druid-retry-max d  while Druid does not answer, a
+                         DruidDatasource's sync is retried after the first, doubling up
+                         to the second (1s, 30s)                   TRIBUTARY_OPERATOR_DRUID_RETRY_INITIAL, …_MAX
+  --druid-trouble-log-interval d  while Druid does not answer, warn this often (30s)
+                                                                   TRIBUTARY_OPERATOR_DRUID_TROUBLE_LOG_INTERVAL
+  --druid-poll-interval d  how often a settled supervisor is checked (30s)
+                                                                   TRIBUTARY_OPERATOR_DRUID_POLL_INTERVAL
   --webhook-addr h:p     serve the validating webhooks (off)       TRIBUTARY_OPERATOR_WEBHOOK_ADDR
   --webhook-cert-dir d   its tls.crt and tls.key                   TRIBUTARY_OPERATOR_WEBHOOK_CERT_DIR
                          (/etc/tributary/webhook-tls)
@@ -101,6 +118,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       'kube-trouble-log-interval': { type: 'string' },
       'log-level': { type: 'string' },
       'no-druid': { type: 'boolean' },
+      'druid-retry-initial': { type: 'string' },
+      'druid-retry-max': { type: 'string' },
+      'druid-trouble-log-interval': { type: 'string' },
+      'druid-poll-interval': { type: 'string' },
       'webhook-addr': { type: 'string' },
       'webhook-cert-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -151,6 +172,16 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       pick(values['leader-elect-retry-period'], 'LEADER_ELECT_RETRY_PERIOD', '2s'),
     ),
   );
+  const druidRetryInitialMs = durationMs(
+    '--druid-retry-initial',
+    pick(values['druid-retry-initial'], 'DRUID_RETRY_INITIAL', '1s'),
+  );
+  const druidRetryMaxMs = durationMs('--druid-retry-max', pick(values['druid-retry-max'], 'DRUID_RETRY_MAX', '30s'));
+  if (druidRetryMaxMs < druidRetryInitialMs)
+    throw new OperatorError(
+      ErrorCodes.CONFIG,
+      `--druid-retry-max (${druidRetryMaxMs} ms) must not be shorter than --druid-retry-initial (${druidRetryInitialMs} ms)`,
+    );
   const list = (text: string) =>
     text
       .split(',')
@@ -176,6 +207,16 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
     kubeTroubleLogIntervalMs,
     logLevel: values['log-level'] ?? env.TRIBUTARY_LOG_LEVEL ?? 'info',
     druid: !values['no-druid'] && env.TRIBUTARY_OPERATOR_DRUID !== 'false',
+    druidRetryInitialMs,
+    druidRetryMaxMs,
+    druidTroubleLogIntervalMs: durationMs(
+      '--druid-trouble-log-interval',
+      pick(values['druid-trouble-log-interval'], 'DRUID_TROUBLE_LOG_INTERVAL', '30s'),
+    ),
+    druidPollIntervalMs: durationMs(
+      '--druid-poll-interval',
+      pick(values['druid-poll-interval'], 'DRUID_POLL_INTERVAL', '30s'),
+    ),
     ...(webhookAddr
       ? {
           webhook: {

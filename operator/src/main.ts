@@ -71,7 +71,18 @@ async function main(): Promise<number> {
         ...(afterWrite ? { afterWrite } : {}),
       }).close,
     );
-    if (cfg.druid) closers.push(addDruidDatasourceController(mgr, ns).close);
+    if (cfg.druid)
+      closers.push(
+        addDruidDatasourceController(mgr, {
+          ...ns,
+          pollIntervalMs: cfg.druidPollIntervalMs,
+          druidRetry: {
+            initialMs: cfg.druidRetryInitialMs,
+            maxMs: cfg.druidRetryMaxMs,
+            logEveryMs: cfg.druidTroubleLogIntervalMs,
+          },
+        }).close,
+      );
   }
   let webhooks: AdmissionServer | undefined;
   if (cfg.webhook) {
