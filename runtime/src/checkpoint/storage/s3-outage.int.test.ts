@@ -127,9 +127,14 @@ describe('S3 stopped during periodic checkpoints', () => {
       paused = pid;
       // Four timeouts: every tick meanwhile (8 at 500 ms) would have queued a trigger.
       await sleep(4_000);
+      const before = coordinator.lastCompleted?.id ?? 0;
       process.kill(pid, 'SIGCONT');
       paused = undefined;
       const resumedAt = Date.now();
+      await until('a checkpoint completed after S3 returned', () => (coordinator.lastCompleted?.id ?? 0) > before);
+      process.stderr.write(
+        `s3 outage (in-process): frozen 4 s; the next checkpoint completed ${Date.now() - resumedAt} ms after SIGCONT\n`,
+      );
       const since = (): { id: number; at: number }[] => received.filter((t) => t.at >= resumedAt);
       await until('four triggers after S3 returned', () => since().length >= 4);
       const after = since();
