@@ -28,6 +28,7 @@ import type { Logger } from 'pino';
 import { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
 import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts';
 import { stateStorageTarget } from '../checkpoint/storage/state-uri.ts';
+import { StallWatch, stallWarnAfterMs } from '../checkpoint/storage/stall-watch.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
 
@@ -98,13 +99,8 @@ export async function resolveLatestRestore(
   return { path: fallback, source: 'fallback' };
 }
 
-/** Between warnings while the lookup waits (the first comes sooner: see lookupWarnAfterMs). */
-const WARN_EVERY_MS = 30_000;
-
-/** The first warning: once half the bound passed without an answer, at most 10 s in. */
-export function lookupWarnAfterMs(timeoutMs: number): number {
-  return Math.min(10_000, Math.max(1, Math.floor(timeoutMs / 2)));
-}
+/** The first warning: once half the bound passed without an answer, at most 10 s in (a stall's). */
+export const lookupWarnAfterMs = stallWarnAfterMs;
 
 /**
  * resolveLatestRestore bounded by `timeoutMs` (the job's checkpoint timeout): storage that has not
@@ -145,28 +141,18 @@ export async function resolveLatestRestoreWithin(
       bound: `fails after checkpoint timeout ${timeoutMs / 1000}s`,
     });
   };
-  let repeat: NodeJS.Timeout | undefined;
-  const first = setTimeout(() => {
-    warn();
-    repeat = setInterval(warn, WARN_EVERY_MS);
-  }, lookupWarnAfterMs(timeoutMs));
-  let deadline: NodeJS.Timeout | undefined;
+  // The lookup is one wait with no progress until it answers: a stall watch bounds and warns it.
+  const watch = new StallWatch({
+    boundMs: timeoutMs,
+    onWarn: warn,
+    stallError: () =>
+      new TributaryError(
+        'TRIB_STATE_STORAGE',
+        `cannot find the latest checkpoint in ${stateDir}: the state storage ${storage} did not answer within ${timeoutMs} ms (checkpointing timeout)`,
+      ),
+  });
   try {
-    const found = await Promise.race([
-      resolveLatestRestore(stateDir, latest, fallback, logger),
-      new Promise<never>((_, reject) => {
-        deadline = setTimeout(
-          () =>
-            reject(
-              new TributaryError(
-                'TRIB_STATE_STORAGE',
-                `cannot find the latest checkpoint in ${stateDir}: the state storage ${storage} did not answer within ${timeoutMs} ms (checkpointing timeout)`,
-              ),
-            ),
-          timeoutMs,
-        );
-      }),
-    ]);
+    const found = await Promise.race([resolveLatestRestore(stateDir, latest, fallback, logger), watch.stalled]);
     if (warned)
       logger.info(
         { storage, waitedMs: Date.now() - startedAt },
@@ -174,9 +160,7 @@ export async function resolveLatestRestoreWithin(
       );
     return found;
   } finally {
-    clearTimeout(first);
-    clearInterval(repeat);
-    clearTimeout(deadline);
+    watch.stop();
     // Answered or failed: the wait is over (a failure ends the slot, its error says the rest).
     if (warned) report?.(undefined);
   }
