@@ -18,6 +18,9 @@
 // its restore, `state: 'RESTORING'` (an existing JobState) with `unavailable` naming a state
 // storage that keeps it waiting (control/restore-phase.ts); an older runtime answered nothing
 // during the lookup, then CREATED. Savepoint requests then answer 409 as they did while CREATED.
+// StatusResponse.load (additive): the slot's cumulative load counters, which the operator's
+// autoscaler differentiates between two answers; a runtime without it gives the autoscaler no
+// input, and the autoscaler then recommends nothing for that job (it says so in status).
 
 import type { DependencyOutage } from '../core/outage.ts';
 
@@ -152,6 +155,46 @@ export interface StatusResponse {
   /** Additive: records this slot's sources read and its sinks wrote since it started (a local run sums the slots'). */
   readonly recordsIn?: number;
   readonly recordsOut?: number;
+  /** Additive: cumulative load counters of this slot (see SlotLoad); absent before the slot runs its graph. */
+  readonly load?: SlotLoad;
+}
+
+/**
+ * A slot's load since its graph started, as cumulative counters: a reader takes two answers and
+ * divides the differences by the difference of `uptimeMs`, so no window is fixed here and a
+ * missed answer loses nothing. Counters only grow within one slot process; a smaller value than
+ * before means the slot restarted (the reader starts over).
+ */
+export interface SlotLoad {
+  /** Milliseconds since the slot's graph started: the clock every other counter here is measured on. */
+  readonly uptimeMs: number;
+  /**
+   * Busy milliseconds per resource that can limit this slot's throughput: `eventLoop` (time the
+   * slot's JavaScript thread spent running, not waiting: Node's event-loop utilization) and one
+   * entry per async step (its name: time-weighted share of its `capacity` in flight, so a step
+   * always at its capacity is busy all the time). The slot's busy ratio over an interval is the
+   * largest of these ratios: its bottleneck.
+   */
+  readonly busyMs: Readonly<Record<string, number>>;
+  /** Milliseconds the slot's tasks could not run because an output (channel or sink) was full. */
+  readonly backpressuredMs: number;
+  /** Records the slot's sources read (the same count as StatusResponse.recordsIn). */
+  readonly recordsIn: number;
+  /** Per Kafka source of the slot: the topic's partition count and this slot's share of the lag. */
+  readonly sources: readonly SourceLoad[];
+}
+
+export interface SourceLoad {
+  /** The source's name in the graph. */
+  readonly source: string;
+  /** Partitions of the source's topics in all (not only this slot's): the most slots that can read it. */
+  readonly partitions: number;
+  /** Partitions this slot reads. */
+  readonly assigned: number;
+  /** Records behind the end of the partitions this slot reads, at the time of the answer (0 when unknown). */
+  readonly lag: number;
+  /** Records this source read in this slot (cumulative). */
+  readonly recordsIn: number;
 }
 
 /** A source waiting for its input: the source's name, the topic, since when (ISO time). */
