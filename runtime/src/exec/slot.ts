@@ -4,6 +4,7 @@
 // and yield to it every few milliseconds so that I/O (Kafka, files, HTTP) and the other
 // slots make progress.
 import type { ProcessingTimeService } from '../operators/types.ts';
+import { LoadMeter } from './load-meter.ts';
 
 export interface Task {
   readonly name: string;
@@ -21,6 +22,8 @@ const YIELD_EVERY_MS = 4;
 
 export class Slot implements ProcessingTimeService {
   readonly index: number;
+  /** What can bound this slot's throughput, and how busy it was (StatusResponse.load). */
+  readonly load = new LoadMeter();
   private readonly tasks: Task[] = [];
   private readonly mailbox: (() => void)[] = [];
   private scheduled: ScheduledAction[] = [];
