@@ -6,6 +6,8 @@
 // BENCH_ONLY=s3 all three; BENCH_ONLY=event-time only the event-time figures (per-record vs
 // per-batch watermarks on q5/q7, event-time latency at p1 and p2); BENCH_ONLY=rescale only the
 // operator-driven rescale downtime on the local cluster (state on S3 vs on a volume);
+// BENCH_ONLY=autoscaler only the autoscaler scaling a capacity-bound job against the same job at
+// a fixed replica count (autoscaler.ts; writes docs/operator/autoscaler-run.svg);
 // BENCH_ONLY=operator only the operator at scale (streamjob-operator.ts); BENCH_ONLY=container
 // only the image and its containers (container-start.ts: image size and build times, slot
 // start and rescale downtime in containers vs processes); BENCH_ONLY=kudu only the Kudu sink and
@@ -33,6 +35,7 @@ import { functionVsCel } from './function-vs-cel.ts';
 import { druidLatency } from './druid-latency.ts';
 import { operatorBenchmarks } from './streamjob-operator.ts';
 import { rescaleDowntime } from './rescale-downtime.ts';
+import { autoscalerBenchmark } from './autoscaler.ts';
 import { containerBenchmarks } from './container-start.ts';
 import { savepointOnS3 } from './savepoint-s3.ts';
 import { rescaleDowntimeOnS3 } from './rescale-s3.ts';
@@ -191,6 +194,10 @@ if (only === 'rescale') {
   await rescaleDowntime();
   process.exit(0);
 }
+if (only === 'autoscaler') {
+  await autoscalerBenchmark();
+  process.exit(0);
+}
 if (only === 'container') {
   await containerBenchmarks();
   process.exit(0);
@@ -249,6 +256,8 @@ await druidLatency();
 await operatorBenchmarks();
 // Needs the local cluster (Kubernetes + Kafka); prints a skip line otherwise.
 await rescaleDowntime();
+// Needs the local cluster (Kubernetes + Kafka); prints a skip line otherwise.
+await autoscalerBenchmark();
 // Needs the local cluster and root (buildah, podman); the image is built if needed.
 await containerBenchmarks();
 // Needs the local cluster's Kudu; prints a skip line when TRIBUTARY_KUDU_MASTERS is unset.

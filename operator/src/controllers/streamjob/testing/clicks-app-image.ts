@@ -24,7 +24,7 @@ const IN_IMAGE = '/app/jobs/clicks';
 export interface ClicksApp {
   /** spec.image: the app image, or undefined for the operator's default runtime image. */
   image: string | undefined;
-  module(file: 'clicks-job.ts' | 'clicks-job-v2.ts' | TestModule): string;
+  module(file: 'clicks-job.ts' | 'clicks-job-v2.ts' | 'clicks-scored.ts' | TestModule): string;
 }
 
 export async function clicksApp(): Promise<ClicksApp> {

@@ -1,0 +1,228 @@
+// The autoscaler end to end on the local cluster: the real runtime (slot pods run by the node
+// agent), the real apiserver and Kafka, the StreamJob controller in-process. The job scores
+// every click through an HTTP call with a per-slot capacity (testing/autoscaler-scenario.ts), so
+// its throughput is set by its replicas, not by the machine's two cores. A producer steps its
+// rate up, down, then makes it noisy:
+// - up: the autoscaler scales up within two metric windows of the step, through the scale
+//   subresource (field manager tributary-autoscaler), and the lag drains within catchUpDuration;
+// - down: it scales down only after scaleDownDelay;
+// - noisy: it never rescales more often than its budget, and says so when it holds back;
+// - a second job on the same input in Recommend mode reports a recommendation and changes nothing;
+// - the output is exactly once across every autoscaler-driven rescale (Kafka's Java
+//   read_committed consumer: every input id once, with its score).
+import { describe, expect, it } from 'vitest';
+import { deliveryDiff, readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
+import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import { StreamJobs } from './resource.ts';
+import { clicksApp } from './testing/clicks-app-image.ts';
+import { getJob, harnessPerFile, inputProducer, runningWith } from './testing/kafka-job-harness.ts';
+import {
+  awaitJob,
+  CAPACITY,
+  LATENCY_MS,
+  recordTimeline,
+  scoredJobSpec,
+  SLOT_RATE,
+  scoringService,
+  SteppedProducer,
+  type ScenarioClick,
+} from './testing/autoscaler-scenario.ts';
+
+const PARTITIONS = 12;
+const WINDOW_S = 10;
+const POLICY = {
+  enabled: true,
+  minReplicas: 1,
+  maxReplicas: 6,
+  targetUtilization: 0.7,
+  utilizationBoundary: 0.2,
+  metricsWindow: `${WINDOW_S}s`,
+  stabilization: '10s',
+  scaleDownDelay: '20s',
+  catchUpDuration: '60s',
+};
+const LOW = 60;
+const HIGH = 350;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const managers = (j: StreamJob) =>
+  ((j.metadata as { managedFields?: { manager?: string; subresource?: string }[] }).managedFields ?? []).map(
+    (f) => `${f.manager}${f.subresource ? `/${f.subresource}` : ''}`,
+  );
+
+describe('StreamJob autoscaler with the real runtime', () => {
+  const harness = harnessPerFile('sjauto', { in: PARTITIONS, out: 1, rec: 1 });
+
+  it('scales up on a rate step, drains the lag, scales down after the delay, keeps its budget: exactly-once', async () => {
+    const h = harness();
+    const { kube, ns, kafka, brokers, id } = h;
+    const scorer = await scoringService(LATENCY_MS);
+    const producer = inputProducer(kafka);
+    await producer.connect();
+    const feed = new SteppedProducer(producer, h.topics.in!, PARTITIONS, LOW);
+    const app = await clicksApp();
+    const job = (name: string, output: string, autoscaler: Record<string, unknown>) =>
+      h.createJob(
+        name,
+        scoredJobSpec({
+          app,
+          brokers,
+          input: h.topics.in!,
+          output,
+          group: `g-${name}-${id}`,
+          scorerUrl: scorer.url,
+          autoscaler: { ...POLICY, ...autoscaler },
+        }),
+      );
+    const timeline = recordTimeline(kube, ns, 'scored', feed);
+    try {
+      await job('scored', h.topics.out!, { mode: 'Scale', maxRescalesPerHour: 3 });
+      await job('advice', h.topics.rec!, { mode: 'Recommend' });
+      const first = await runningWith(kube, ns, 'scored', 1, undefined, 180_000);
+      await runningWith(kube, ns, 'advice', 1, undefined, 180_000);
+
+      // Low rate: one slot is enough; the autoscaler decides and holds.
+      await awaitJob(
+        kube,
+        ns,
+        'scored',
+        'a first recommendation of 1',
+        (j) => (j.status?.autoscaler?.recommendedReplicas === 1 ? j : undefined),
+        60_000,
+      );
+
+      // Up: more than one slot can score. Within two metric windows (plus a decision's cadence) of the step.
+      feed.rate = HIGH;
+      const stepAt = Date.now();
+      const up = await awaitJob(
+        kube,
+        ns,
+        'scored',
+        'a scale-up',
+        (j) => (j.spec.replicas > 1 ? j : undefined),
+        (2 * WINDOW_S + 10) * 1000,
+      );
+      const upAfterS = (Date.now() - stepAt) / 1000;
+      const upTo = up.spec.replicas;
+      expect(upTo * SLOT_RATE * 0.7, 'enough slots for the rate at the target utilization').toBeGreaterThanOrEqual(
+        HIGH,
+      );
+      expect(upTo).toBeLessThanOrEqual(6);
+      expect(PARTITIONS % upTo, 'a replica count that divides the partitions').toBe(0);
+      expect(managers(up)).toContain('tributary-autoscaler/scale');
+      const decisionUp = up.status?.autoscaler?.decisions?.at(-1);
+      expect(decisionUp?.action).toBe('ScaleUp');
+      expect(decisionUp?.reason).toMatch(/rec\/s/);
+      const scaled = await runningWith(kube, ns, 'scored', upTo, first.status?.deployed?.id, 180_000);
+      const scaledAt = Date.now();
+
+      // Recommend mode: the same need, reported, nothing changed.
+      const advice = await awaitJob(
+        kube,
+        ns,
+        'advice',
+        'a recommendation above 1',
+        (j) => ((j.status?.autoscaler?.recommendedReplicas ?? 0) > 1 ? j : undefined),
+        60_000,
+      );
+      expect(advice.spec.replicas).toBe(1);
+      expect(advice.status?.autoscaler?.decisions?.at(-1)?.action).toBe('Recommend');
+      expect(managers(advice)).not.toContain('tributary-autoscaler/scale');
+
+      // The backlog built up meanwhile drains within catchUpDuration (60 s) of the rescale.
+      await awaitJob(
+        kube,
+        ns,
+        'scored',
+        'the lag drained',
+        (j) => {
+          const a = j.status?.autoscaler;
+          return a?.inputs && a.inputs.windowSeconds > 0 && a.inputs.lag < HIGH ? j : undefined;
+        },
+        60_000 + WINDOW_S * 1000,
+      );
+      const drainedS = (Date.now() - scaledAt) / 1000;
+
+      // Down: only after scaleDownDelay (20 s) of decisions for fewer.
+      feed.rate = LOW;
+      const dropAt = Date.now();
+      const down = await awaitJob(
+        kube,
+        ns,
+        'scored',
+        'a scale-down',
+        (j) => (j.spec.replicas < upTo ? j : undefined),
+        120_000,
+      );
+      const downAfterS = (Date.now() - dropAt) / 1000;
+      expect(downAfterS, 'not before the scale-down delay').toBeGreaterThanOrEqual(20);
+      expect(down.status?.autoscaler?.decisions?.at(-1)?.action).toBe('ScaleDown');
+      const settled = await runningWith(kube, ns, 'scored', down.spec.replicas, scaled.status?.deployed?.id, 180_000);
+
+      // Noisy: the rate flips every 6 s. The budget (3 an hour) holds, whatever the autoscaler would like.
+      for (let i = 0; i < 8; i++) {
+        feed.rate = i % 2 === 0 ? HIGH : LOW;
+        await sleep(6_000);
+      }
+      feed.rate = LOW;
+      const end = await getJob(kube, ns, 'scored');
+      const rescales = end.status?.autoscaler?.rescaleTimes ?? [];
+      expect(rescales.length).toBeLessThanOrEqual(3);
+      const deployments = new Set(timeline.points.map((p) => p.deployed).filter((d) => d !== undefined));
+      console.log(
+        `autoscaler: up to ${upTo} ${upAfterS.toFixed(1)} s after the step; lag drained ${drainedS.toFixed(1)} s ` +
+          `after the rescale; down to ${down.spec.replicas} ${downAfterS.toFixed(1)} s after the drop; ` +
+          `${rescales.length} rescales in all (budget 3); parallelisms seen ${[...deployments].join(', ')}; ` +
+          `decisions: ${JSON.stringify(end.status?.autoscaler?.decisions?.map((d) => `${d.action} ${d.from}→${d.to}`))}`,
+      );
+      void settled;
+
+      // Exactly once across every rescale: every id produced is in the output once, scored.
+      const sent = await feed.stop();
+      await awaitJob(
+        kube,
+        ns,
+        'scored',
+        'the backlog processed',
+        (j) => ((j.status?.autoscaler?.inputs?.lag ?? Infinity) === 0 ? j : undefined),
+        90_000,
+      ).catch(() => undefined);
+      const out = await waitForIds(brokers, h.topics.out!, sent, 90_000);
+      const ids = out.map((r) => String(r.id));
+      const diff = deliveryDiff(
+        Array.from({ length: sent }, (_, i) => String(i)),
+        ids,
+      );
+      expect({
+        missing: diff.missing.length,
+        duplicated: diff.duplicated.length,
+        unexpected: diff.unexpected.length,
+      }).toEqual({ missing: 0, duplicated: 0, unexpected: 0 });
+      expect(out.filter((r) => r.score !== r.user.length)).toEqual([]);
+      expect(scorer.maxInFlight).toBeLessThanOrEqual(CAPACITY * 6 + CAPACITY);
+    } finally {
+      await timeline.stop();
+      await feed.stop();
+      await producer.disconnect();
+      await scorer.close();
+      for (const n of ['scored', 'advice']) await kube.delete(StreamJobs, ns, n).catch(() => undefined);
+    }
+  }, 900_000);
+});
+
+/** The output topic read by Kafka's Java read_committed consumer, once it holds `n` records (or the timeout). */
+async function waitForIds(
+  brokers: string,
+  topic: string,
+  n: number,
+  timeoutMs: number,
+): Promise<(ScenarioClick & { score: number })[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = (await readTopicWithJava(brokers, topic, 'read_committed')).map(
+      (r) => JSON.parse(r.value) as ScenarioClick & { score: number },
+    );
+    if (got.length >= n || Date.now() > deadline) return got;
+    await sleep(2_000);
+  }
+}
