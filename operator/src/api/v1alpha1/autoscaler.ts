@@ -134,4 +134,39 @@ export interface AutoscalerStatus {
    * given time.
    */
   ineffective?: { replicas: number; from: number; until: string }[];
+  /**
+   * The autoscaler's last scale-up, until the first decision after it has judged whether it raised the capacity
+   * (then removed).
+   */
+  lastRescale?: AutoscalerRescale;
+  /**
+   * A change the decisions have asked for but not yet made: since when every decision asked for more (Up) or for
+   * fewer (Down) replicas, and the replicas it would set (for Down, the largest recommendation since then).
+   */
+  pendingChange?: AutoscalerPendingChange;
+}
+
+export interface AutoscalerRescale {
+  /**
+   * When the autoscaler wrote it (RFC 3339).
+   * @format date-time
+   */
+  time: string;
+  /** @format int32 */
+  from: number;
+  /** @format int32 */
+  to: number;
+  /** Records per second the job could process before it (inputs.capacity), absent when it was not measurable. */
+  capacityBefore?: number;
+}
+
+export interface AutoscalerPendingChange {
+  direction: 'Up' | 'Down';
+  /**
+   * The first decision of the run that asked for this direction (RFC 3339).
+   * @format date-time
+   */
+  since: string;
+  /** @format int32 */
+  replicas: number;
 }
