@@ -2,6 +2,7 @@
 // crds/streamjobs.tributary.dev.yaml is generated (streamjob.ts says how; it re-exports these).
 // The graph's types are runtime/src/graph/spec.ts.
 import type { GraphSpec } from '../../../../runtime/src/graph/spec.ts';
+import type { AutoscalerSpec } from './autoscaler.ts';
 import type { StateStorage } from './state-storage.ts';
 
 export type UpgradeMode = 'savepoint' | 'last-state' | 'stateless';
@@ -265,6 +266,15 @@ export interface StreamJobSpec {
       max: string;
     };
   };
+  /**
+   * Sizes the job from its own load: the operator reads the slots' busy time, input rate and Kafka lag each
+   * reconcile and computes the replicas the job needs at targetUtilization (status.autoscaler says what and why;
+   * an Event per decision). In mode Scale it writes them to spec.replicas through the scale subresource (field
+   * manager tributary-autoscaler), and the rescale runs as any other. Changing this field never replaces the pods.
+   * A manual `kubectl scale` while it is on in mode Scale is overridden at its next decision. Absent or
+   * enabled false = off. Reference: docs/operator/autoscaler.md.
+   */
+  autoscaler?: AutoscalerSpec;
   /**
    * Settings copied into every slot pod (only these; the operator owns the rest: container, ports, probes,
    * volumes, security context). Changing it replaces the pods.

@@ -8,9 +8,11 @@
 // (CEL rules, JSON5), @xKubernetesListType, @xKubernetesListMapKeys. A property without `?` is
 // required unless it has a @default. The spec's types are in streamjob-spec.ts (and
 // state-storage.ts), status records in status-records.ts, the graph's in runtime/src/graph/spec.ts.
+import type { AutoscalerStatus } from './autoscaler.ts';
 import type { Condition, DeployedInfo, PeriodicSavepointStatus, SavepointRecord } from './status-records.ts';
 import type { StreamJobSpec } from './streamjob-spec.ts';
 
+export type { AutoscalerSpec, AutoscalerStatus } from './autoscaler.ts';
 export type { S3StateStorage, StateStorage } from './state-storage.ts';
 export type { Condition, DeployedInfo, PeriodicSavepointStatus, SavepointRecord } from './status-records.ts';
 export type { JobModule, JobRunState, PodTemplate, StreamJobSpec, UpgradeMode } from './streamjob-spec.ts';
@@ -188,6 +190,11 @@ export interface StreamJobStatus {
    * it, and the last outcome.
    */
   periodicSavepoints?: PeriodicSavepointStatus;
+  /**
+   * What the autoscaler (spec.autoscaler) decided and why: the recommended replicas, the inputs of the last
+   * decision, its last decisions and the rescales it made within the hour. Absent while it is off.
+   */
+  autoscaler?: AutoscalerStatus;
 }
 
 export type StateSource = 'savepoint' | 'last-state' | 'stateless' | 'restore';

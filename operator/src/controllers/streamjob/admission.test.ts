@@ -71,6 +71,13 @@ describe('StreamJob admission', () => {
     );
   });
 
+  it('refuses a spec.autoscaler the schema lets through, naming the field', async () => {
+    const spec = { ...sampleSpec, maxParallelism: 4, autoscaler: { enabled: true, maxReplicas: 6 } };
+    const v = await validateStreamJobReview(review(spec), { kube: noLookups }, signal);
+    expect(v.allowed).toBe(false);
+    expect(v.message).toBe('spec.autoscaler.maxReplicas: must be at most spec.maxParallelism (4), got 6');
+  });
+
   it('keeps long user input in messages bounded and shows at most five issues', async () => {
     const sinks = Array.from({ length: 7 }, (_, i) => ({
       name: `s${i}`,

@@ -32,3 +32,24 @@ describe('spec classification', () => {
     expect(shapeHash(spec, { image: 'img' })).toBe(shapeHash({ ...spec, replicas: 9 }, { image: 'img' }));
   });
 });
+
+describe('spec.autoscaler', () => {
+  it('never replaces the pods: turning it on, its mode and its bounds change neither hash nor classification', () => {
+    const defaults = { image: 'img' };
+    const deployed = { id: 'x-1', specHash: specHash(spec, defaults), parallelism: 2, startedAt: '', spec: '' };
+    deployed.spec = JSON.stringify(spec);
+    const variants = [
+      { enabled: true },
+      { enabled: true, mode: 'Scale' as const, minReplicas: 2, maxReplicas: 8, metricsWindow: '30s' },
+      { enabled: false, targetUtilization: 0.5 },
+    ];
+    for (const autoscaler of variants) {
+      const changed = { ...spec, autoscaler };
+      expect(specHash(changed, defaults)).toBe(specHash(spec, defaults));
+      expect(classify(job(spec, { deployed }), changed, defaults).kind).toBe('none');
+      // Deployed with one autoscaler setting, changed to another: still nothing to do.
+      const deployedWith = { ...deployed, specHash: specHash(changed, defaults), spec: JSON.stringify(changed) };
+      expect(classify(job(changed, { deployed: deployedWith }), spec, defaults).kind).toBe('none');
+    }
+  });
+});

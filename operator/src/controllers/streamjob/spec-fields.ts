@@ -52,6 +52,8 @@ export const SPEC_FIELDS = {
   graph: 'redeploy',
   // Application mode: the module (with the image) defines the graph.
   job: 'redeploy',
+  // The operator's autoscaler reads it each reconcile; what it decides reaches the pods only through replicas.
+  autoscaler: 'in-place',
 } as const satisfies SpecFieldTable<StreamJobSpec>;
 
 export type SpecField = keyof typeof SPEC_FIELDS;

@@ -90,4 +90,16 @@ describe('spec validation', () => {
       { path: 'spec.graph', message: 'required: a job graph, or spec.job.module (a job module in the image)' },
     ]);
   });
+
+  it('checks spec.autoscaler against maxParallelism, each issue naming its field', () => {
+    const as = (autoscaler: StreamJobSpec['autoscaler'], maxParallelism = 8) =>
+      validateSpec({ ...spec, maxParallelism, autoscaler });
+    expect(as({ enabled: true, mode: 'Scale', minReplicas: 2, maxReplicas: 8, metricsWindow: '30s' })).toEqual([]);
+    expect(as(undefined)).toEqual([]);
+    const paths = (issues: { path: string }[]) => issues.map((i) => i.path);
+    expect(paths(as({ enabled: true, maxReplicas: 9 }))).toEqual(['spec.autoscaler.maxReplicas']);
+    expect(paths(as({ enabled: true, minReplicas: 4, maxReplicas: 2 }))).toEqual(['spec.autoscaler.minReplicas']);
+    expect(paths(as({ enabled: true, metricsWindow: 'soon' }))).toEqual(['spec.autoscaler.metricsWindow']);
+    expect(as({ enabled: true, maxReplicas: 9 })[0]?.message).toContain('maxParallelism (8)');
+  });
 });

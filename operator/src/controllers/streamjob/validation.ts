@@ -6,6 +6,7 @@ import { checkGraph } from '../../../../runtime/src/connectors/validate-graph.ts
 import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
 import { functionReferences } from '../../../../runtime/src/graph/function-step-rules.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import { validateAutoscaler } from './autoscaler/policy.ts';
 import { RESTART_TIMES_KEPT } from './operation/restart-count.ts';
 import { MIN_PERIODIC_INTERVAL_MS } from './periodic-schedule.ts';
 import { checkPodTemplate, defaultPodPolicy, type PodPolicy } from './pod-template-rules.ts';
@@ -25,6 +26,8 @@ export function validateSpec(
     ...checkPodTemplate(spec, policy),
     ...stateStorageIssues(spec, defaults),
     ...jobSourceIssues(spec),
+    // maxParallelism has a schema default; a spec the apiserver did not default is checked against it.
+    ...validateAutoscaler(spec.autoscaler, spec.maxParallelism ?? 128),
   ];
   if (spec.graph !== undefined && spec.graph !== null) issues.push(...graphIssues(spec.graph));
   const durations: [string, string | undefined][] = [
