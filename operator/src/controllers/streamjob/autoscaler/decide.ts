@@ -77,7 +77,7 @@ export function decide(a: DecideArgs): DecideResult {
   let reason = rec.reason;
   let heldBy: string | undefined;
   if (wanted > current) {
-    const cap = ineffectiveCap(status, current);
+    const cap = ineffectiveCap(status);
     if (cap !== undefined && wanted > cap.replicas) {
       heldBy = cap.why;
       reason += `; ${cap.why}`;
@@ -151,16 +151,15 @@ function judgeLastRescale(
   (status.ineffective ??= []).push({ replicas: last.to, from: last.from, until });
   return (
     `scale-up ${last.from} → ${last.to} at ${last.time} did not raise capacity: ${num(before)} → ${num(after)} ` +
-    `rec/s (expected about ${num(before + expected)}); not scaling from ${last.from} or fewer to ${last.to} or ` +
-    `more before ${until}`
+    `rec/s (expected about ${num(before + expected)}); no scale-up to ${last.to} or more before ${until}`
   );
 }
 
-/** The tightest cap the remembered ineffective scale-ups put on a scale-up from `current`. */
-function ineffectiveCap(status: AutoscalerStatus, current: number): { replicas: number; why: string } | undefined {
+/** The tightest cap the remembered ineffective scale-ups put on a scale-up: below each one's replicas. */
+function ineffectiveCap(status: AutoscalerStatus): { replicas: number; why: string } | undefined {
   let cap: { replicas: number; why: string } | undefined;
   for (const e of status.ineffective ?? []) {
-    if (current > e.from || e.replicas - 1 >= (cap?.replicas ?? Infinity)) continue;
+    if (e.replicas - 1 >= (cap?.replicas ?? Infinity)) continue;
     cap = {
       replicas: e.replicas - 1,
       why: `capped at ${e.replicas - 1}: ${e.from} → ${e.replicas} did not raise capacity (not again before ${e.until})`,
