@@ -66,8 +66,9 @@ async function sh(cmd: string, args: string[], input?: string): Promise<string> 
 }
 
 /** `kubectl auth can-i` as the operator's service account: exit 0 = yes, 1 = no. */
-async function canI(verb: string, resource: string, ns?: string): Promise<boolean> {
+async function canI(verb: string, resource: string, ns?: string, subresource?: string): Promise<boolean> {
   const args = ['auth', 'can-i', verb, resource, `--as=${sa}`, ...(ns ? ['-n', ns] : ['--all-namespaces'])];
+  if (subresource) args.push(`--subresource=${subresource}`);
   try {
     await run('kubectl', args, { env: process.env });
     return true;
@@ -365,6 +366,9 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
     expect(await canI('create', 'roles', watchNs)).toBe(true);
     expect(await canI('get', 'secrets', watchNs)).toBe(true);
     expect(await canI('get', 'secrets', otherNs)).toBe(false);
+    // The autoscaler writes spec.replicas through the scale subresource.
+    expect(await canI('patch', 'streamjobs.tributary.dev', watchNs, 'scale')).toBe(true);
+    expect(await canI('patch', 'streamjobs.tributary.dev', otherNs, 'scale')).toBe(false);
     expect(await canI('list', 'streamjobs.tributary.dev')).toBe(false);
     expect(await canI('list', 'pods', relNs)).toBe(false);
     expect(await canI('update', 'leases.coordination.k8s.io', relNs)).toBe(true);

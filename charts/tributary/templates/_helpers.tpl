@@ -81,6 +81,10 @@ what one does not hold, hence pods get/list/watch here even beyond what it reads
 - apiGroups: [tributary.dev]
   resources: [streamjobs/finalizers, druiddatasources/finalizers]
   verbs: [update]
+# The autoscaler sets spec.replicas through the scale subresource (field manager tributary-autoscaler).
+- apiGroups: [tributary.dev]
+  resources: [streamjobs/scale]
+  verbs: [get, update, patch]
 - apiGroups: [""]
   resources: [pods, secrets, services, configmaps, serviceaccounts]
   verbs: [create, get, list, watch, delete]

@@ -39,6 +39,12 @@ export interface KubeList<T> {
   items: T[];
 }
 
+/** An autoscaling/v1 Scale: what an object's scale subresource reads and writes. */
+export interface Scale extends KubeObject {
+  spec?: { replicas?: number };
+  status?: { replicas?: number; selector?: string };
+}
+
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 export interface WatchEvent<T> {
   type: WatchEventType;
@@ -216,6 +222,21 @@ export class KubeClient {
       contentType: opts.type ?? PatchTypes.merge,
       query: { fieldManager: opts.fieldManager, force: opts.force },
     });
+  }
+
+  /**
+   * Sets the replicas of an object with a scale subresource (merge patch of its autoscaling/v1 Scale), under
+   * `fieldManager`: the object's managedFields name who chose the value, as `kubectl scale` or an HPA would be
+   * named. A missing object fails with NotFound, its message naming the object's path.
+   */
+  scale(
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    replicas: number,
+    fieldManager: string,
+  ): Promise<Scale> {
+    return this.patch<Scale>(rt, namespace, name, { spec: { replicas } }, { subresource: 'scale', fieldManager });
   }
 
   /** Server-side apply of a full desired object under one field manager. */

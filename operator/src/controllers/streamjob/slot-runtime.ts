@@ -1,15 +1,15 @@
 // Every slot's own GET /v1/status (runtime-client), for Ready: slot 0 answers for itself, and a
 // slot whose pod still looks ready may have stopped (after a stop-with-savepoint the operator
-// did not see complete, slots end while their pods linger). Read-only; an answer that names
-// another deployment counts as no answer.
-import type { JobState } from '../../../../runtime/src/control/contract.ts';
+// did not see complete, slots end while their pods linger); and for the autoscaler, each slot's
+// load counters. Read-only; an answer that names another deployment counts as no answer.
+import type { JobState, SlotLoad } from '../../../../runtime/src/control/contract.ts';
 import type { DependencyOutage } from '../../../../runtime/src/core/outage.ts';
 import { RuntimeClient, RuntimeError } from '../../runtime-client/client.ts';
 import type { Pod } from './objects/slot-pod.ts';
 
 /** What one slot's runtime said: its state (JobState, or a state a newer runtime adds), or why it did not answer. */
 export type SlotRuntime =
-  { state: JobState | (string & {}); unavailable?: readonly DependencyOutage[] } | { error: string };
+  { state: JobState | (string & {}); unavailable?: readonly DependencyOutage[]; load?: SlotLoad } | { error: string };
 
 /** Asks each slot in `slots` whose pod runs with an IP; slots without one are left out. */
 export async function querySlots(
@@ -30,7 +30,14 @@ export async function querySlots(
         const st = await client.status(RuntimeClient.baseUrl(ip), token);
         if (st.deploymentId && st.deploymentId !== deploymentId)
           return [s, { error: `answers for deployment ${st.deploymentId}, expected ${deploymentId}` }];
-        return [s, { state: st.state, ...(st.unavailable ? { unavailable: st.unavailable } : {}) }];
+        return [
+          s,
+          {
+            state: st.state,
+            ...(st.unavailable ? { unavailable: st.unavailable } : {}),
+            ...(st.load ? { load: st.load } : {}),
+          },
+        ];
       } catch (err) {
         return [s, { error: err instanceof RuntimeError ? err.message : String(err) }];
       }
