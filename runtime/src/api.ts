@@ -19,6 +19,7 @@ export {
   DataStream,
   KeyedStream,
   WindowedStream,
+  type AsyncStepOptions,
   type CelStepOptions,
   type ErrorRecord,
   type StepOptions,

@@ -59,8 +59,10 @@ export type ErrorCode =
   | 'TRIB_PEER_TIMEOUT'
   | 'TRIB_PEER_CONFIG'
   // Functions of the job's code (the TypeScript API): one threw on a record, or the graph names
-  // one the code does not define.
+  // one the code does not define; a mapAsync call that did not settle within its timeout (the
+  // cause of the TRIB_FUNCTION_FAILED it fails its record with).
   | 'TRIB_FUNCTION_FAILED'
+  | 'TRIB_FUNCTION_TIMEOUT'
   | 'TRIB_FUNCTION_MISSING'
   // Application mode: a slot's job module could not be loaded or did not submit one job.
   | 'TRIB_JOB_MODULE'

@@ -12,6 +12,7 @@ import { KuduPointLookup } from '../connectors/kudu/kudu-point-lookup.ts';
 import { asList } from '../connectors/lookup-key.ts';
 import { LookupTable } from '../connectors/lookup-table.ts';
 import { AsyncLookupOperator } from '../operators/async-lookup.ts';
+import type { AsyncOperator } from '../operators/async-operator.ts';
 import { lookupCacheEntries, lookupFetchedKeys } from './lookup-metrics.ts';
 import { isTributaryError, TributaryError } from '../errors.ts';
 import { compileExpr, type CompiledExpr } from '../expr/cel.ts';
@@ -50,7 +51,7 @@ export interface OperatorWiring {
   /** Where a component of this slot (e.g. `lookup:<table>:<slot>`, unique per slot) reports its outages. */
   outageReporter(key: string): ReportOutage;
   /** An operator that waits on I/O: it blocks its task while busy, holds barriers, and runs as a slot task. */
-  asyncOperator(op: AsyncLookupOperator): void;
+  asyncOperator(op: AsyncOperator): void;
 }
 
 /** A lookup step's table: opened before the sources, closed when the job ends. */
@@ -246,6 +247,14 @@ export class OperatorFactory {
             onRecordError: this.o.graph.spec.onRecordError,
             errorOut: errorOut(),
             lateOut: spec.function?.window?.lateOutput ? wiring.outputsOf(spec.function.window.lateOutput) : undefined,
+          },
+          {
+            mailbox: slot,
+            load: slot.load,
+            asyncOperator: (op) => {
+              wiring.table({ open: () => Promise.resolve(), close: () => op.close() }); // drops calls at the end
+              wiring.asyncOperator(op);
+            },
           },
         );
       case 'dedupe':

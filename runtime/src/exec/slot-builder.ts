@@ -28,7 +28,7 @@ import { ForwardExchange, HashExchange } from './exchange.ts';
 import { GateTask, type GateInput } from './gate-task.ts';
 import type { JobExecutorOptions } from './job-options.ts';
 import type { OpenedTable, OperatorFactory, OperatorWiring } from './operator-factory.ts';
-import type { AsyncLookupOperator } from '../operators/async-lookup.ts';
+import type { AsyncOperator } from '../operators/async-operator.ts';
 import { SinkOperator } from './sink-operator.ts';
 import type { SinkOpening } from './sink-opening.ts';
 import type { Slot } from './slot.ts';
@@ -240,7 +240,7 @@ class SlotWiring implements OperatorWiring {
     return this.o.outages.reporter(key);
   }
 
-  asyncOperator(op: AsyncLookupOperator): void {
+  asyncOperator(op: AsyncOperator): void {
     this.writables.push(op);
     this.chain?.asyncOps.push(op);
     this.parts.slot.addTask(op);

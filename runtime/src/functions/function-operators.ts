@@ -1,9 +1,13 @@
 // Builds the operators of `function` steps, function key selectors and timestamp assigners
 // from the job code's registry. Called by the executor's OperatorFactory, so function nodes
 // are chained with the built-in operators exactly as CEL nodes are.
+import { TributaryError } from '../errors.ts';
+import type { LoadMeter } from '../exec/load-meter.ts';
 import { parseDuration } from '../graph/duration.ts';
 import type { FunctionRegistry } from '../graph/function-registry.ts';
 import type { FunctionStepSpec, SourceSpec, WindowSpec } from '../graph/spec.ts';
+import type { Mailbox } from '../operators/async-lookup.ts';
+import { AsyncMapOperator } from '../operators/async-map.ts';
 import type { KeySelector } from '../operators/key-selector.ts';
 import type { OperatorContext, Output, StatefulOperator } from '../operators/types.ts';
 import type { Rec } from '../core/record.ts';
@@ -30,6 +34,20 @@ export interface FunctionErrorWiring {
   lateOut?: Output | undefined;
 }
 
+/** What a mapAsync step needs of its slot. */
+export interface AsyncStepHost {
+  /** Where the calls' results are handled (the slot's loop: Slot.post). */
+  mailbox: Mailbox;
+  /** The slot's busy-time readers: the step registers its CapacityClock under its name. */
+  load: LoadMeter;
+  /** Runs the operator as a slot task that blocks its task while full and holds barriers until drained. */
+  asyncOperator(op: AsyncMapOperator): void;
+}
+
+/** mapAsync's defaults: calls in flight per slot, and how long a call may take. */
+export const MAP_ASYNC_CAPACITY = 100;
+export const MAP_ASYNC_TIMEOUT = '30s';
+
 export function buildFunctionOperator(
   spec: FunctionStepSpec,
   registry: FunctionRegistry | undefined,
@@ -37,6 +55,7 @@ export function buildFunctionOperator(
   out: Output,
   stateful: (op: StatefulOperator) => void,
   wiring: FunctionErrorWiring = { onRecordError: undefined, errorOut: undefined },
+  host?: AsyncStepHost,
 ): Output {
   const where = `step "${ctx.stepName}" (function.ref)`;
   const onError = functionErrorPolicy(effectivePolicy(spec.onError, wiring.onRecordError), ctx);
@@ -50,6 +69,23 @@ export function buildFunctionOperator(
       return new FunctionFilterOperator(lookupFunction(registry, spec.ref, 'filter', where).fn, errors(), out);
     case 'flatMap':
       return new FunctionFlatMapOperator(lookupFunction(registry, spec.ref, 'flatMap', where).fn, errors(), out);
+    case 'mapAsync': {
+      if (!host) throw new TributaryError('TRIB_INVARIANT', `${where}: a mapAsync step is built without its slot`);
+      const op = new AsyncMapOperator(
+        name,
+        lookupFunction(registry, spec.ref, 'mapAsync', where).fn,
+        {
+          capacity: spec.capacity ?? MAP_ASYNC_CAPACITY,
+          timeoutMs: parseDuration(spec.timeout ?? MAP_ASYNC_TIMEOUT) ?? 30_000,
+          onError,
+        },
+        out,
+        host.mailbox,
+      );
+      host.load.register(name, () => op.clock.busyMs());
+      host.asyncOperator(op);
+      return op;
+    }
     case 'process': {
       const op = new KeyedProcessOperator(
         name,

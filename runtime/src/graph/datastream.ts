@@ -20,12 +20,13 @@ import {
   addFunctionStep,
   errorOutputOf,
   stepName,
+  type AsyncStepOptions,
   type CelStepOptions,
   type StepOptions,
   type StreamGraph,
 } from './stream-graph.ts';
 
-export type { CelStepOptions, StepOptions } from './stream-graph.ts';
+export type { AsyncStepOptions, CelStepOptions, StepOptions } from './stream-graph.ts';
 
 type Any = unknown;
 const isAggregateFunction = (a: unknown): a is AggregateFunction<Any, Any, Any> =>
@@ -82,6 +83,20 @@ export class DataStream<T> {
     if (typeof f === 'function')
       return this.next(addFunctionStep(this.g, this.name, 'map', { kind: 'map', fn: f as (v: Any) => Any }, o), o);
     return this.step('map', o, { map: f });
+  }
+
+  /**
+   * Flink's Async I/O (`AsyncDataStream.orderedWait`): one output per element, what the promise
+   * `fn(element)` resolves to, with up to `capacity` calls in flight per slot (default 100). The
+   * outputs keep the input order. A call that throws, rejects or has not settled within `timeout`
+   * (default `30s`) follows `onError`, else the job's onRecordError, else fails the job.
+   */
+  mapAsync<U>(fn: (value: T) => Promise<U>, o?: AsyncStepOptions): DataStream<U> {
+    const extra = typeof o === 'object' ? { capacity: o.capacity, timeout: o.timeout } : {};
+    const f = { kind: 'mapAsync' as const, fn: fn as (v: Any) => Promise<Any> };
+    const spec = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
+    const opts = typeof o === 'object' ? { name: o.name, onError: o.onError } : o;
+    return this.next(addFunctionStep(this.g, this.name, 'mapAsync', f, opts, spec));
   }
 
   /** Any number of outputs per element: what `fn` returns (an array or any iterable). */

@@ -3,6 +3,7 @@
 // the graph is built; the executor looks functions up when it builds a slot's operators.
 import type {
   AggregateFunction,
+  AsyncMapFunction,
   FilterFunction,
   FlatMapFunction,
   KeyedProcessFunction,
@@ -19,6 +20,7 @@ export type RegisteredFunction =
   | { kind: 'map'; fn: MapFunction<Any, Any> }
   | { kind: 'filter'; fn: FilterFunction<Any> }
   | { kind: 'flatMap'; fn: FlatMapFunction<Any, Any> }
+  | { kind: 'mapAsync'; fn: AsyncMapFunction<Any, Any> }
   | { kind: 'key'; fn: KeySelectorFunction<Any, Any> }
   | { kind: 'timestamp'; fn: TimestampAssigner<Any> }
   /** An object (each slot gets its own instance by Object.create) or a factory called once per slot. */

@@ -1,6 +1,7 @@
 // Rules of a `function` step (a function of the job's code, see FunctionStepSpec): its kind,
-// the name it is registered under, a keyed input for the keyed kinds, and its window. The
-// function itself is looked up when the job is built (its code is not part of the spec).
+// the name it is registered under, a keyed input for the keyed kinds, its window, and a
+// mapAsync's capacity and timeout. The function itself is looked up when the job is built (its
+// code is not part of the spec).
 import { isObj, show, type Checker } from './checker.ts';
 import { checkWindow, requireKeyed } from './keyed-rules.ts';
 import { FUNCTION_STEP_KINDS } from './spec.ts';
@@ -19,17 +20,24 @@ export function validateFunctionStep(
   if (!isObj(v)) {
     c.add(
       p,
-      `expected {kind: ${FUNCTION_STEP_KINDS.join('|')}, ref: <function name>, window?, onError?}, got ${show(v)}`,
+      `expected {kind: ${FUNCTION_STEP_KINDS.join('|')}, ref: <function name>, window?, capacity?, timeout?, ` +
+        `onError?}, got ${show(v)}`,
     );
     return;
   }
-  c.keys(v, ['kind', 'ref', 'window', 'onError'], p);
+  c.keys(v, ['kind', 'ref', 'window', 'capacity', 'timeout', 'onError'], p);
   const kind = c.oneOf(v, 'kind', p, FUNCTION_STEP_KINDS, true);
   c.string(v, 'ref', p);
   c.oneOf(v, 'onError', p, ['fail', 'skip']);
   // A function's output has no declared fields: CEL steps after it see every field as dyn.
   node.schema = undefined;
   if (kind === undefined) return;
+  for (const k of ['capacity', 'timeout'] as const)
+    if (v[k] !== undefined && kind !== 'mapAsync') c.add(`${p}.${k}`, `only mapAsync takes a ${k}, not ${kind}`);
+  if (kind === 'mapAsync') {
+    c.number(v, 'capacity', p, { integer: true, min: 1 });
+    c.duration(v, 'timeout', p, { positive: true });
+  }
   const w = v['window'];
   if (w !== undefined) {
     if (kind !== 'reduce' && kind !== 'aggregate')

@@ -97,6 +97,8 @@ export interface TimeWindow {
 export type MapFunction<I, O> = (value: I) => O;
 export type FilterFunction<I> = (value: I) => boolean;
 export type FlatMapFunction<I, O> = (value: I) => Iterable<O>;
+/** A call per element whose promise gives its output (mapAsync: an enrichment call to a service). */
+export type AsyncMapFunction<I, O> = (value: I) => Promise<O>;
 export type KeySelectorFunction<I, K> = (value: I) => K;
 export type ReduceFunction<T> = (a: T, b: T) => T;
 export type TimestampAssigner<T> = (value: T) => number;

@@ -86,23 +86,35 @@ export interface LookupSpec {
   onMissing?: 'keep' | 'drop';
 }
 
-export const FUNCTION_STEP_KINDS = ['map', 'filter', 'flatMap', 'process', 'reduce', 'aggregate'] as const;
+export const FUNCTION_STEP_KINDS = ['map', 'filter', 'flatMap', 'mapAsync', 'process', 'reduce', 'aggregate'] as const;
 export type FunctionStepKind = (typeof FUNCTION_STEP_KINDS)[number];
 
 /**
  * A step that runs a function of the job's code (the TypeScript API writes these). The
  * function is not in the spec: `ref` names it in the registry the job's code hands the
- * executor, so such a graph runs only together with that code. map/filter/flatMap read any
- * stream; process/reduce/aggregate read a keyBy (keyed state, timers), reduce/aggregate with
- * `window` aggregate per key and window.
+ * executor, so such a graph runs only together with that code. map/filter/flatMap/mapAsync read
+ * any stream; process/reduce/aggregate read a keyBy (keyed state, timers), reduce/aggregate with
+ * `window` aggregate per key and window. mapAsync calls a function that returns a promise, up
+ * to `capacity` calls at once per slot, and emits the results in input order.
  */
 export interface FunctionStepSpec {
-  /** What the function does: map, filter, flatMap, process, reduce or aggregate. */
+  /** What the function does: map, filter, flatMap, mapAsync, process, reduce or aggregate. */
   kind: FunctionStepKind;
   /** Name under which the job's code registered the function. */
   ref: string;
   /** reduce/aggregate only: aggregate per window instead of a running value per key. */
   window?: WindowSpec;
+  /**
+   * mapAsync only: calls in flight at most, per slot (an integer ≥ 1; default 100). While this
+   * many records wait, the step takes no more input (backpressure), and its busy time is the
+   * time-weighted share of the capacity in use.
+   */
+  capacity?: number;
+  /**
+   * mapAsync only: a call whose promise has not settled this long after it started fails its
+   * record (onError), a duration. Default 30s.
+   */
+  timeout?: string;
   /**
    * A function that throws, in a step without errorOutput: `fail` the job (TRIB_FUNCTION_FAILED
    * with the record attached; restarts follow the job's policy) or `skip` the record (counted

@@ -11,6 +11,14 @@ import type { FunctionStepSpec, SinkSpec, StepSpec } from './spec.ts';
 export type StepOptions = string | { name?: string; onError?: 'fail' | 'skip'; errorOutput?: string };
 
 /**
+ * mapAsync's options: its name, `capacity` (calls in flight at most per slot, default 100),
+ * `timeout` (a duration, default 30s: a call not settled by then fails its record) and `onError`
+ * for a record whose call threw, rejected or timed out (no errorOutput).
+ */
+export type AsyncStepOptions =
+  string | { name?: string; onError?: 'fail' | 'skip'; capacity?: number; timeout?: string };
+
+/**
  * A CEL step's (or a sink's) name, or its name and `errorOutput`: the stream that receives the
  * records its expressions (a sink: its key) fail on; `stream.errors()` reads it. Without it the
  * job's onRecordError applies.
