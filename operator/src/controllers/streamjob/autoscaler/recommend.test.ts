@@ -2,8 +2,10 @@
 // (minReplicas, maxReplicas, maxParallelism, partitions), rounding to an even split, the hold band and idle slots.
 // Also the worked example of docs/operator/autoscaler.md: its numbers are asserted here so the doc stays true.
 import { describe, expect, it } from 'vitest';
-import type { AutoscalerInputs, AutoscalerSpec } from '../../../api/v1alpha1/autoscaler.ts';
+import type { SlotLoad } from '../../../../../runtime/src/control/contract.ts';
+import type { AutoscalerInputs, AutoscalerSpec, AutoscalerStatus } from '../../../api/v1alpha1/autoscaler.ts';
 import { decide } from './decide.ts';
+import { LoadWindow, type LoadSample } from './load-window.ts';
 import { resolvePolicy } from './policy.ts';
 import { recommend, roundToDivisor } from './recommend.ts';
 
@@ -122,32 +124,53 @@ describe('recommend', () => {
 });
 
 describe('the worked example of docs/operator/autoscaler.md', () => {
-  it('2 replicas, 6 partitions, 412 rec/s arriving, 9000 behind → ScaleUp to 6', () => {
-    const now = Date.parse('2026-03-02T10:00:00Z');
-    const policy = resolvePolicy({ enabled: true, mode: 'Scale' }, 128);
-    const inputs: AutoscalerInputs = {
+  const t0 = Date.parse('2026-03-02T10:00:00Z');
+  const policy = resolvePolicy({ enabled: true, mode: 'Scale' }, 128);
+  /** Slot counters `s` seconds into the window: 190 rec/s each, `enrich` 95% busy, 32 rec/s of lag growth. */
+  const slotAt = (s: number): SlotLoad => ({
+    uptimeMs: (600 + s) * 1000,
+    busyMs: { eventLoop: (600 + s) * 400, enrich: (600 + s) * 950 },
+    backpressuredMs: 0,
+    recordsIn: (600 + s) * 190,
+    sources: [{ source: 'clicks', partitions: 6, assigned: 3, lag: 3540 + 16 * s, recordsIn: (600 + s) * 190 }],
+  });
+  const sampleAt = (s: number): LoadSample => ({
+    at: t0 - 60_000 + s * 1000,
+    deploymentId: 'd1',
+    parallelism: 2,
+    slots: new Map([
+      [0, slotAt(s)],
+      [1, slotAt(s)],
+    ]),
+  });
+
+  it('step 1: 2 slots, 6 partitions, 412 rec/s arriving, 9000 behind → ScaleUp to 6', () => {
+    const window = new LoadWindow();
+    for (let s = 0; s <= 60; s += 10) window.add(sampleAt(s));
+    const inputs = window.inputs(t0, policy.metricsWindowMs);
+    expect(inputs).toEqual({
       processingRate: 380,
       inputRate: 412,
       lag: 9000,
-      busyRatio: 0.93,
+      busyRatio: 0.95,
       bottleneck: 'enrich',
-      capacity: 410,
+      capacity: 400,
       partitions: 6,
       windowSeconds: 60,
-    };
+    });
     const r = decide({
-      now,
+      now: t0,
       policy,
       current: 2,
       maxParallelism: 128,
       inputs,
       previous: undefined,
       ready: true,
-      readySince: now - 600_000,
+      readySince: t0 - 600_000,
       operationPending: false,
     });
     const reason =
-      'input 412 rec/s + lag 9000/300s = 442 rec/s needed; capacity 205 rec/s per slot at 70% = 144 → 3.08 → 4, ' +
+      'input 412 rec/s + lag 9000/300s = 442 rec/s needed; capacity 200 rec/s per slot at 70% = 140 → 3.16 → 4, ' +
       'rounded up to 6 to divide 6 partitions evenly';
     expect(r.scaleTo).toBe(6);
     expect(r.status.recommendedReplicas).toBe(6);
@@ -155,7 +178,51 @@ describe('the worked example of docs/operator/autoscaler.md', () => {
       { time: '2026-03-02T10:00:00.000Z', action: 'ScaleUp', from: 2, to: 6, reason },
     ]);
     expect(r.event).toEqual({ type: 'Normal', reason: 'AutoscalerScaleUp', message: `2 → 6: ${reason}` });
-    expect(r.status.lastRescale).toEqual({ time: '2026-03-02T10:00:00.000Z', from: 2, to: 6, capacityBefore: 410 });
+    expect(r.status.lastRescale).toEqual({ time: '2026-03-02T10:00:00.000Z', from: 2, to: 6, capacityBefore: 400 });
     expect(r.status.rescaleTimes).toEqual(['2026-03-02T10:00:00.000Z']);
+  });
+
+  it('step 2: the backlog drained, 6 slots 34% busy → 3, made only after scaleDownDelay', () => {
+    const previous: AutoscalerStatus = {
+      recommendedReplicas: 6,
+      rescaleTimes: ['2026-03-02T10:00:00.000Z'],
+      lastRescale: { time: '2026-03-02T10:00:00.000Z', from: 2, to: 6, capacityBefore: 400 },
+      decisions: [],
+    };
+    const inputs: AutoscalerInputs = {
+      processingRate: 412,
+      inputRate: 412,
+      lag: 0,
+      busyRatio: 0.34,
+      bottleneck: 'enrich',
+      capacity: 1212,
+      partitions: 6,
+      windowSeconds: 60,
+    };
+    const args = { policy, current: 6, maxParallelism: 128, inputs, ready: true, operationPending: false };
+    // Ready again at 10:01; the first decision past stabilization (1m) is at 10:10.
+    const first = decide({ ...args, now: t0 + 600_000, previous, readySince: t0 + 60_000 });
+    const reason =
+      'input 412 rec/s + lag 0/300s = 412 rec/s needed; capacity 202 rec/s per slot at 70% = 141 → 2.91 → 3';
+    expect(first.scaleTo).toBeUndefined();
+    expect(first.status.lastRescale).toBeUndefined();
+    expect(first.status.ineffective).toEqual([]);
+    expect(first.status.recommendedReplicas).toBe(3);
+    expect(first.status.decisions?.at(-1)).toEqual({
+      time: '2026-03-02T10:10:00.000Z',
+      action: 'Hold',
+      from: 6,
+      to: 3,
+      reason: `${reason}; asked for fewer since 2026-03-02T10:10:00.000Z: 6 → 3 at 2026-03-02T10:15:00.000Z by scaleDownDelay (to the largest ask since then)`,
+    });
+    const later = decide({ ...args, now: t0 + 900_000, previous: first.status, readySince: t0 + 60_000 });
+    expect(later.scaleTo).toBe(3);
+    expect(later.status.decisions?.at(-1)).toEqual({
+      time: '2026-03-02T10:15:00.000Z',
+      action: 'ScaleDown',
+      from: 6,
+      to: 3,
+      reason,
+    });
   });
 });
