@@ -9,11 +9,11 @@ import { StreamEnvironment, datagen } from '../api.ts';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { isTributaryError } from '../errors.ts';
-import { createJobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor, JobExecutor } from '../exec/job-executor.ts';
 import { LoadMeter } from '../exec/load-meter.ts';
 import type { AsyncOperator } from '../operators/async-operator.ts';
 import type { Rec } from '../core/record.ts';
-import { batchOf, CollectingOutput, testContext, type Emitted } from '../testing/harness.ts';
+import { batchOf, CollectingOutput, CollectingSink, testContext, type Emitted } from '../testing/harness.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { buildFunctionOperator } from './function-operators.ts';
 
@@ -97,6 +97,30 @@ describe('mapAsync', () => {
     );
     expect(isTributaryError(err) && err.code).toBe('TRIB_FUNCTION_FAILED');
     expect((err as Error).message).toMatch(/step "enrich".*record 2.*503 from service/);
+  });
+
+  it('skips and counts the records whose calls reject or time out with onError skip', async () => {
+    const env = new StreamEnvironment();
+    env
+      .fromCollection([1, 2, 3, 4, 5, 6, 7])
+      .mapAsync(
+        (x) => {
+          if (x === 5) return new Promise<number>(() => undefined); // never settles
+          return x % 2 === 0 ? Promise.reject(new Error('even')) : Promise.resolve(x * 10);
+        },
+        { name: 'enrich', timeout: '20ms', onError: 'skip' },
+      )
+      .print('out');
+    const got: Emitted[] = [];
+    const job = new JobExecutor(validateGraph(env.toGraph()), {
+      parallelism: 1,
+      functions: env.functions,
+      sinkWriter: () => new CollectingSink(got),
+    });
+    await job.run();
+    expect(got.map((e) => e.rec)).toEqual([10, 30, 70]);
+    const counted = await job.metrics.registry.getSingleMetric('tributary_function_errors_total')?.get();
+    expect(counted?.values.map((v) => [v.labels['step'], v.value])).toEqual([['enrich', 4]]);
   });
 
   it('registers busy time in the slot LoadMeter: about all the time at capacity, next to none idle', async () => {
