@@ -1,11 +1,21 @@
 // The autoscaler's write of spec.replicas against the real kube-apiserver: through the StreamJob CRD's scale
 // subresource, under the field manager tributary-autoscaler, and a clean NotFound naming the job once it is
-// gone. No operator runs here (nothing acts on the object): ~2 s.
+// gone; and the reconcile's autoscaler step (autoscale.ts) making that write from a decision in mode Scale. No
+// operator runs here (nothing acts on the objects; the step's status writes stay in memory): ~3 s.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNotFound, KubeApiError, Resources, type KubeClient } from '../../kube/index.ts';
 import { applyRepoCrd, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import type { SlotLoad, StatusResponse } from '../../../../runtime/src/control/contract.ts';
+import { EventRecorder } from '../../kube/index.ts';
+import { silentLogger } from '../../telemetry/logger.ts';
+import { createRegistry } from '../../telemetry/metrics.ts';
+import { autoscale } from './autoscale.ts';
+import { AutoscalerHistories } from './autoscaler-histories.ts';
+import { autoscalerMetrics } from './autoscaler-metrics.ts';
 import { AUTOSCALER_FIELD_MANAGER, writeReplicas } from './autoscaler-scale.ts';
+import type { JobCtx, ReconcilerInternals } from './job-context.ts';
+import { unobserved } from './observer.ts';
 import { StreamJobs } from './resource.ts';
 
 describe('the autoscaler’s scale write (real apiserver)', () => {
@@ -25,15 +35,14 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
     await kube?.close();
   });
 
-  it('lands in spec.replicas with managedFields naming tributary-autoscaler; NotFound names the job once gone', async () => {
-    const name = 'sized';
-    const created = await kube.create<StreamJob>(StreamJobs, {
+  const create = (name: string, autoscaler: Record<string, unknown>) =>
+    kube.create<StreamJob>(StreamJobs, {
       apiVersion: 'tributary.dev/v1alpha1',
       kind: 'StreamJob',
       metadata: { name, namespace: ns } as StreamJob['metadata'],
       spec: {
         replicas: 1,
-        autoscaler: { enabled: true, mode: 'Scale', maxReplicas: 4 },
+        autoscaler,
         graph: {
           sources: [{ name: 'gen', datagen: { generator: 'schema', rate: 10, fields: { c: { type: 'string' } } } }],
           sinks: [{ name: 'out', from: 'gen', console: {} }],
@@ -41,6 +50,60 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
         stateStorage: { pvc: { claimName: name }, path: '/state' },
       } as unknown as StreamJob['spec'],
     });
+
+  it('the reconcile step writes the replicas its decision asks for in mode Scale', async () => {
+    const name = 'loaded';
+    const created = await create(name, { enabled: true, mode: 'Scale', metricsWindow: '10s', maxReplicas: 4 });
+    // One slot busy all the time at 100 rec/s while the lag grows by 50 rec/s: it needs more slots.
+    const load = (sec: number): SlotLoad => ({
+      uptimeMs: sec * 1000,
+      busyMs: { eventLoop: sec * 1000 },
+      backpressuredMs: 0,
+      recordsIn: sec * 100,
+      sources: [{ source: 'gen', partitions: 12, assigned: 12, lag: sec * 50, recordsIn: sec * 100 }],
+    });
+    let job: StreamJob = {
+      ...created,
+      status: {
+        phase: 'Running',
+        deployed: { id: 'd-1', specHash: 'h', parallelism: 1, startedAt: '2026-01-01T00:00:00Z' },
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'Running', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
+        ],
+      },
+    };
+    const r = {
+      deps: { kube, events: new EventRecorder({ client: kube, component: 'autoscaler-test' }) },
+      async record(c: JobCtx, _w: string, mutate: (s: NonNullable<StreamJob['status']>) => StreamJob['status']) {
+        c.job = { ...c.job, status: mutate(structuredClone(c.job.status ?? {})) };
+        return c.job;
+      },
+    } as unknown as ReconcilerInternals;
+    const a = { histories: new AutoscalerHistories(), metrics: autoscalerMetrics(createRegistry()) };
+    const t0 = Date.now();
+    for (const sec of [0, 6]) {
+      const obs = { ...unobserved(), deploymentId: 'd-1', runtime: { state: 'RUNNING', load: load(sec) } };
+      const c: JobCtx = {
+        job,
+        log: silentLogger(),
+        obs: obs as typeof obs & { runtime: StatusResponse },
+        now: new Date(t0 + sec * 1000),
+      };
+      await autoscale(r, c, job.spec, a);
+      job = c.job;
+    }
+    const decision = job.status?.autoscaler?.decisions?.at(-1);
+    expect(decision?.action, JSON.stringify(job.status?.autoscaler)).toBe('ScaleUp');
+    const stored = await kube.get<StreamJob>(StreamJobs, ns, name);
+    expect(stored.spec.replicas).toBe(decision?.to);
+    expect(stored.spec.replicas).toBeGreaterThan(1);
+    const fields = (stored.metadata as { managedFields?: { manager?: string; subresource?: string }[] }).managedFields;
+    expect(fields?.some((f) => f.manager === 'tributary-autoscaler' && f.subresource === 'scale')).toBe(true);
+  }, 30_000);
+
+  it('lands in spec.replicas with managedFields naming tributary-autoscaler; NotFound names the job once gone', async () => {
+    const name = 'sized';
+    const created = await create(name, { enabled: true, mode: 'Scale', maxReplicas: 4 });
 
     expect(await writeReplicas(kube, created, 3)).toBe(3);
     const scaled = await kube.get<StreamJob>(StreamJobs, ns, name);

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Phase } from '../../api/v1alpha1/streamjob.ts';
+import { autoscalerMetrics, type AutoscalerMetrics } from './autoscaler-metrics.ts';
 
 export interface StreamJobMetrics {
   readonly savepointDuration: Histogram<'result' | 'reason'>;
@@ -11,6 +12,8 @@ export interface StreamJobMetrics {
   readonly orphanSavepointsDeleted: Counter;
   /** Orphan sweeps that could not list or delete (each also a Warning Event). */
   readonly orphanSweepFailures: Counter;
+  /** Per job, while its autoscaler is on (autoscaler-metrics.ts). */
+  readonly autoscaler: AutoscalerMetrics;
   setPhase(key: string, phase: Phase | undefined): void;
   forget(key: string): void;
 }
@@ -88,6 +91,7 @@ export function streamJobMetrics(registry: Registry): StreamJobMetrics {
     jobsByPhase,
     orphanSavepointsDeleted,
     orphanSweepFailures,
+    autoscaler: autoscalerMetrics(registry),
     setPhase(key, phase) {
       if (phase === undefined || phases.get(key) === phase) return;
       phases.set(key, phase);

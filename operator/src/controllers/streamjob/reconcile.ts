@@ -1,6 +1,7 @@
 // The StreamJob reconcile: get → finalizer → observe → validate → record the observation →
 // advance the pending operation (operation/advance.ts, where the write-ahead log of status
-// is described) or decide a new one (decide.ts) → record. Every status write derives the
+// is described) or decide a new one (decide.ts) → record → the autoscaler (autoscale.ts: it
+// decides on what this reconcile left, and its scale write wakes the next one). Every status write derives the
 // kstatus view (observedGeneration, Reconciling, Stalled; kstatus.ts) from what it wrote.
 //
 // The informer cache may lag behind this process's own status writes: a cached job older
@@ -21,6 +22,8 @@ import {
   type ReconcileResult,
 } from '../../kube/index.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import { autoscale, forgetJob, type Autoscaling } from './autoscale.ts';
+import { AutoscalerHistories } from './autoscaler-histories.ts';
 import { decide } from './decide.ts';
 import { loadDruidRefs, resolveDruidRefs } from './druid-refs.ts';
 import type { JobCtx, ReconcilerInternals, StreamJobReconcilerDeps } from './job-context.ts';
@@ -44,6 +47,12 @@ function startOver(err: unknown, log: Logger): ReconcileResult {
   return { requeueAfter: 1 };
 }
 
+/** The earlier of two requeues (none = none asked). */
+function sooner(a: ReconcileResult | void, b: ReconcileResult | undefined): ReconcileResult | void {
+  const ms = [a?.requeueAfter, b?.requeueAfter].filter((x): x is number => x !== undefined);
+  return ms.length === 0 ? a : { requeueAfter: Math.min(...ms) };
+}
+
 export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
   const clock = deps.now ?? (() => new Date());
   const cadence = deps.cadence ?? defaultCadence;
@@ -51,6 +60,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
   const written = new Map<string, bigint>();
   const tokens = new Map<string, string>();
   const observerDeps: ObserverDeps = { pods: deps.pods, secrets: deps.secrets, runtime: deps.runtime, tokens };
+  const autoscaling: Autoscaling = { histories: new AutoscalerHistories(), metrics: deps.metrics.autoscaler };
 
   const rv = (o: KubeObject | undefined): bigint => {
     try {
@@ -104,6 +114,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     let job = deps.jobs.get(req.namespace, req.name);
     if (!job) {
       deps.metrics.forget(key);
+      forgetJob(autoscaling, key);
       written.delete(key);
       tokens.delete(key);
       return;
@@ -121,6 +132,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
     const now = clock();
 
     if (isBeingDeleted(job)) {
+      forgetJob(autoscaling, key);
       const obs = await observe(observerDeps, job, { queryRuntime: true });
       return finalize(r, { job, log, obs, now }).catch((err: unknown) => startOver(err, log));
     }
@@ -155,10 +167,12 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       await recordObservation(r, c, issues);
 
       const op = c.job.status?.pendingOperation;
-      const res = op ? await r.advance(c, op) : await r.decide(c, issues.length === 0 ? c.job.spec : undefined);
+      const validSpec = issues.length === 0 ? c.job.spec : undefined;
+      const res = op ? await r.advance(c, op) : await r.decide(c, validSpec);
       await clearNotOwned(r, c);
-      if (op) return res;
-      return refIssues.length + credIssues.length > 0 && !res ? { requeueAfter: 10_000 } : res;
+      const scaling = await autoscale(r, c, validSpec, autoscaling);
+      if (op) return sooner(res, scaling);
+      return sooner(refIssues.length + credIssues.length > 0 && !res ? { requeueAfter: 10_000 } : res, scaling);
     } catch (err) {
       if (err instanceof OperatorError && err.code === ErrorCodes.NOT_OWNED) await reportNotOwned(r, c, err);
       return startOver(err, log);

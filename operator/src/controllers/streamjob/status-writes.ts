@@ -30,7 +30,10 @@ export const OPERATION_WRITES = [
   'replan',
 ] as const;
 
-/** Writes outside any operation's steps: the observation, the phase, foreign objects, the periodic schedule. */
+/**
+ * Writes outside any operation's steps: the observation, the phase, foreign objects, the periodic schedule, the
+ * autoscaler.
+ */
 export const OTHER_WRITES = [
   'observe',
   'running',
@@ -38,6 +41,8 @@ export const OTHER_WRITES = [
   'owned',
   'periodic-savepoint-off',
   'periodic-savepoint-scheduled',
+  // status.autoscaler: a decision, a wait, or refreshed inputs (autoscale.ts).
+  'autoscaler',
 ] as const;
 
 export const STATUS_WRITES = [...OPERATION_WRITES, ...OTHER_WRITES] as const;
