@@ -96,7 +96,19 @@ export interface SourceReader {
    * whole when every partition they have is.
    */
   setPaused?(partitions: ReadonlySet<number>): void;
+  /**
+   * The slot's share of a partitioned input (control/contract.ts SourceLoad), read at any time
+   * between polls. Readers of inputs without partitions leave it out.
+   */
+  partitionLoad?(): PartitionLoad;
   close(): Promise<void>;
+}
+
+/** `partitions` of the input in all (0 while unknown), the `assigned` ones this slot reads, records behind them. */
+export interface PartitionLoad {
+  readonly partitions: number;
+  readonly assigned: number;
+  readonly lag: number;
 }
 
 export interface SinkWriterContext {

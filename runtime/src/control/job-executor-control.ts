@@ -42,6 +42,7 @@ export function jobStatusSource(
         ...(s.error ? { error: s.error } : {}),
         ...(s.waitingForInput ? { waitingForInput: s.waitingForInput } : {}),
         ...(s.unavailable ? { unavailable: s.unavailable } : {}),
+        ...(s.load ? { load: s.load } : {}),
       };
       return out;
     },

@@ -42,6 +42,7 @@ import { OperatorFactory } from './operator-factory.ts';
 import { SinkOpening } from './sink-opening.ts';
 import { Slot } from './slot.ts';
 import { SlotBuilder, type SlotParts } from './slot-builder.ts';
+import { processLoad, publishSlotLoad, SlotLoadCounters } from './slot-load.ts';
 
 export class JobExecutor {
   readonly graph: ValidatedGraph;
@@ -92,6 +93,7 @@ export class JobExecutor {
         sinks: [],
         stateful: [],
         checkpointer: undefined,
+        loadCounters: new SlotLoadCounters(),
       };
       this.slots.push(parts);
       slotByIndex.set(s, parts);
@@ -176,6 +178,7 @@ export class JobExecutor {
       );
     this.metrics.onCollect(() => {
       publishJobGauges(this.metrics, this.slots);
+      publishSlotLoad(this.metrics, this.slots);
       for (const g of this.outages.gauge())
         this.metrics.dependencyUnavailable.labels(g.dependency, g.component).set(g.unavailable ? 1 : 0);
     });
@@ -227,6 +230,8 @@ export class JobExecutor {
     if (waiting.size > 0) st.waitingForInput = [...waiting.values()];
     const unavailable = this.outages.list();
     if (unavailable.length > 0) st.unavailable = unavailable;
+    const load = processLoad(this.slots);
+    if (load) st.load = load;
     return st;
   }
 
@@ -293,6 +298,7 @@ export class JobExecutor {
   async run(): Promise<JobResult> {
     if (this.lifecycle.state !== 'CREATED') throw new TributaryError('TRIB_INVARIANT', 'a JobExecutor runs once');
     this.lifecycle.start();
+    for (const p of this.slots) p.loadCounters.start(p.slot);
     const started = Date.now();
     const state = await runTasks({
       slots: this.slots,

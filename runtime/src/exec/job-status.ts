@@ -1,6 +1,7 @@
 // What a job executor reports while it runs (status(), the control API's source) and when it
 // ended (run()'s result). Shapes are public: the CLI, the control API and tests read them.
 import type { DependencyOutage } from '../core/outage.ts';
+import type { SlotLoad } from '../control/contract.ts';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import type { PublicJobState } from './job-lifecycle.ts';
 
@@ -20,6 +21,8 @@ export interface JobStatus {
   waitingForInput?: { source: string; topic: string; since: string }[];
   /** External dependencies this process's components cannot reach now (each dependency and component once). */
   unavailable?: DependencyOutage[];
+  /** Load counters of this process's slots (one's, or their average: slot-load.ts processLoad); none before run. */
+  load?: SlotLoad;
 }
 
 export interface JobResult {

@@ -8,6 +8,7 @@ import type { OutageBoard } from './outage-board.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import type { Logger } from 'pino';
 import type { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
+import type { SlotLoadCounters } from './slot-load.ts';
 import { createSourceReader } from '../connectors/registry.ts';
 import { TributaryError } from '../errors.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
@@ -43,6 +44,8 @@ export interface SlotParts {
   sinks: SinkOperator[];
   stateful: StatefulOperator[];
   checkpointer: SlotCheckpointer | undefined;
+  /** Its uptime and backpressure for StatusResponse.load (slot-load.ts). */
+  loadCounters: SlotLoadCounters;
 }
 
 export interface SlotBuilderOptions {
@@ -131,7 +134,10 @@ class SlotWiring implements OperatorWiring {
     this.channels = channels;
     this.parts = parts;
     const bpCounter = o.metrics.backpressuredSeconds.labels(String(parts.slot.index));
-    this.backpressured = (sec) => bpCounter.inc(sec);
+    this.backpressured = (sec) => {
+      bpCounter.inc(sec);
+      parts.loadCounters.addBackpressured(sec);
+    };
   }
 
   buildTasks(): void {

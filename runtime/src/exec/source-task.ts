@@ -3,7 +3,7 @@
 // through the chained operators. It pulls only while every output of its chain is writable.
 import type { ReportOutage } from '../core/outage.ts';
 import type { Logger } from 'pino';
-import type { RawRecords, SourceReader, SourceReaderContext, WaitingInput } from '../connectors/api.ts';
+import type { PartitionLoad, RawRecords, SourceReader, SourceReaderContext, WaitingInput } from '../connectors/api.ts';
 import type { SourceSpec } from '../graph/spec.ts';
 import { parseDuration } from '../graph/duration.ts';
 import { type Output } from '../operators/types.ts';
@@ -214,6 +214,11 @@ export class SourceTask implements Task, RawRecords {
 
   get watermark(): number {
     return this.wms.watermark;
+  }
+
+  /** The reader's partitions and lag (StatusResponse.load); undefined for inputs without partitions. */
+  partitionLoad(): PartitionLoad | undefined {
+    return this.o.reader.partitionLoad?.();
   }
 
   /** The newest event time this source has seen (−∞ before the first record). */

@@ -24,6 +24,8 @@ export class JobMetrics {
   readonly restoreStateBytes: Gauge;
   readonly backpressuredSeconds: Counter<'slot'>;
   readonly sourceLag: Gauge<'source' | 'slot'>;
+  readonly busySeconds: Counter<'slot' | 'resource'>;
+  readonly sourcePartitions: Gauge<'source'>;
   readonly sourceWatermark: Gauge<'source' | 'slot'>;
   readonly sourceWatermarkLag: Gauge<'source' | 'slot'>;
   readonly sourceAlignmentPaused: Gauge<'source' | 'slot'>;
@@ -150,6 +152,19 @@ export class JobMetrics {
       name: 'tributary_source_lag_records',
       help: 'Records behind the end of the input (Kafka: high watermark − position, summed over owned partitions)',
       labelNames: ['source', 'slot'],
+      registers,
+    });
+    // Both set at scrape time (exec/slot-load.ts publishSlotLoad), after the watermark gauge ran the hooks.
+    this.busySeconds = new Counter({
+      name: 'tributary_busy_seconds_total',
+      help: "Busy time of a slot by resource that can bound it: eventLoop (its thread's event-loop utilization, the process's when slots share one loop) or an async step (time-weighted share of its capacity in flight)",
+      labelNames: ['slot', 'resource'],
+      registers,
+    });
+    this.sourcePartitions = new Gauge({
+      name: 'tributary_source_partitions',
+      help: 'Partitions of a Kafka source topic in all (the most slots that can read it)',
+      labelNames: ['source'],
       registers,
     });
     this.sourceWatermark = new Gauge({

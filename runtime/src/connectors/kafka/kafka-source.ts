@@ -5,33 +5,28 @@
 // (start-positions.ts), and until a seek takes effect records below the next expected offset
 // are dropped.
 //
-// With checkpoints, offsets live in checkpoint state (Flink's KafkaSource): the position is
-// "next offset to emit" per owned partition, taken at the barrier between two polls; a
-// restore at any parallelism gives every slot the union of old positions and it takes the
-// partitions it owns now (lag is reported as a metric). Without checkpoints the position lives
-// in the source's group `<groupId>` (offset-commits.ts), the same at every parallelism: the
-// source commits it itself, only once the job's sinks have flushed what it read (at-least-once).
+// With checkpoints, offsets live in checkpoint state (Flink's KafkaSource): the position is "next offset to emit" per
+// owned partition, taken at the barrier between two polls; a restore at any parallelism gives every slot the union of
+// old positions and it takes the partitions it owns now (lag: a metric, and with the partition counts /v1/status load).
+// Without checkpoints the position lives in the source's group `<groupId>` (offset-commits.ts), the same at every
+// parallelism: the source commits it itself, only once the job's sinks have flushed what it read (at-least-once).
 //
-// A topic that does not exist yet is waited for (topic-watch.ts): the slot runs, reads
-// nothing, holds back the watermark, reports what it waits for (reportWaiting → /v1/status)
-// and warns (again every 30 s); it reads once the topic exists. Every wait is bounded
-// (source-bounds.ts: `topicMissingTimeout`, `brokerUnreachableTimeout`), then it fails with
-// TRIB_CONNECTOR_FAILED. A running source looks for partitions added to its topic every
-// `partitionDiscoveryInterval` (default 30 s; bounded reads never): a new one goes to its owner
-// slot, starts at its earliest offset, and the owner replaces its consumer to take it. A slot
-// that owns no partition is idle (it does not hold back the watermark) and keeps looking; with
-// discovery off it ends, as a bounded read does when nothing is left.
+// A topic that does not exist yet is waited for (topic-watch.ts): the slot runs, reads nothing, holds back the
+// watermark, reports what it waits for (reportWaiting → /v1/status) and warns (again every 30 s); it reads once the
+// topic exists. Every wait is bounded (source-bounds.ts: `topicMissingTimeout`, `brokerUnreachableTimeout`), then it
+// fails with TRIB_CONNECTOR_FAILED. A running source looks for partitions added to its topic every
+// `partitionDiscoveryInterval` (default 30 s; bounded reads never): a new one goes to its owner slot, starts at its
+// earliest offset, and the owner replaces its consumer to take it. A slot that owns no partition is idle (it does not
+// hold back the watermark) and keeps looking; with discovery off it ends, as a bounded read does when nothing is left.
 //
-// A position past a partition's log end (the topic deleted and created again, or truncated),
-// or the topic vanishing and coming back under a running source, fails it with
-// TRIB_SOURCE_POSITION_INVALID: a new log's offsets restart at 0, and reading on would skip
-// its first records silently (start-positions.ts).
+// A position past a partition's log end (the topic deleted and created again, or truncated), or the topic vanishing
+// and coming back under a running source, fails it with TRIB_SOURCE_POSITION_INVALID: a new log's offsets restart at
+// 0, and reading on would skip its first records silently (start-positions.ts).
 //
-// Fetched records wait in one queue per partition (partition-queues.ts); offsets and positions
-// are kept by partition-offsets.ts; caught-up partitions (caught-up-partitions.ts) do not hold
-// their alignment group back. The kafkajs consumer (consumer-loop.ts) runs on the slot's
-// thread, or (opt-in) on a fetch thread of its own (fetch-thread.ts); either way the slot's
-// thread alone decides what is accepted, queued and checkpointed.
+// Fetched records wait in one queue per partition (partition-queues.ts); offsets and positions are kept by
+// partition-offsets.ts; caught-up partitions (caught-up-partitions.ts) do not hold their alignment group back. The
+// kafkajs consumer (consumer-loop.ts) runs on the slot's thread, or (opt-in) on a fetch thread of its own
+// (fetch-thread.ts); either way the slot's thread alone decides what is accepted, queued and checkpointed.
 //
 // Records are decoded in the slot's loop (never in kafkajs callbacks). One that cannot be
 // decoded (or has no valid timestamp) is counted and skipped or dead-lettered as it was read
@@ -44,7 +39,7 @@ import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import type { Rec } from '../../core/record.ts';
-import type { PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
+import type { PartitionLoad, PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
 import { decodeValue } from '../record-format.ts';
 import { CaughtUpPartitions } from './caught-up-partitions.ts';
 import { brokerList, clientBounds, createKafka, partitionOwner } from './client.ts';
@@ -215,6 +210,7 @@ export class KafkaSource implements SourceReader {
     const { topic } = this.spec;
     const admin = this.admin as Admin;
     const added = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.offsets.owns(p));
+    if (added.length === 0) this.offsets.topicPartitions = all.length; // else with their positions, below
     const first = !this.assigned;
     if (!first && added.length === 0 && this.waitingSince === undefined) return;
     if (!first && this.waitingSince !== undefined) recreatedTopic(ctx.sourceName, topic, this.owned, this.offsets);
@@ -246,6 +242,7 @@ export class KafkaSource implements SourceReader {
       this.offsets.start(p, start, log.high);
       if (!committed?.offsets.has(p) || committed.legacy.has(p)) starts.set(p, start);
     }
+    this.offsets.topicPartitions = all.length;
     await group?.commit(starts); // safe: nothing below a start is read (offset-commits.ts)
     this.owned = [...this.owned, ...added].sort((a, b) => a - b);
     this.undeclared.push(...added);
@@ -363,6 +360,8 @@ export class KafkaSource implements SourceReader {
   snapshotPosition(): unknown {
     return this.offsets.snapshot(this.spec.topic);
   }
+
+  readonly partitionLoad = (): PartitionLoad => this.offsets.load();
 
   poll(out: RawRecords, max: number): PollResult {
     if (this.watchFailure !== undefined) throw this.watchFailure;

@@ -1,7 +1,7 @@
 // Against the real local Kafka broker (TRIBUTARY_KAFKA_BROKERS, set by the integration
 // project's global setup): a windowed aggregation over a 4-partition topic gives the same
 // results at parallelism 1 and 3, and poison records land in the dead-letter topic while
-// the job carries on.
+// the job carries on; each slot's status reports its share of a topic's partitions and lag.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,8 +15,34 @@ import { validateGraph } from '../validate-graph.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
 import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
+import type { SinkWriter, SinkWriterContext } from '../api.ts';
+import { partitionOwner } from './client.ts';
 
 const { Kafka, logLevel } = kafkajs;
+
+/** Refuses input (its slot's source reads nothing) until released. */
+class HeldSink implements SinkWriter {
+  backpressured = true;
+  private wake: (() => void) | undefined;
+  open(ctx: SinkWriterContext): Promise<void> {
+    this.wake = ctx.wake;
+    return Promise.resolve();
+  }
+  write(): void {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  release(): void {
+    this.backpressured = false;
+    this.wake?.();
+  }
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(cond(), what).toBe(true);
+}
 
 describe('Kafka source and sink', () => {
   let kafka: KafkaClient;
@@ -78,6 +104,71 @@ describe('Kafka source and sink', () => {
     expect(results[1]).toEqual(results[0]);
     const total = (results[0] as string[]).reduce((a, v) => a + (JSON.parse(v) as { n: number }).n, 0);
     expect(total).toBe(2000);
+  });
+
+  it("each slot's status load: the topic's partitions, the slot's, its lag and records read", async () => {
+    const topic = `it-load-${run}`;
+    await createTopics(kafka, { [topic]: 3 });
+    const counts = [40, 50, 60];
+    const producer = inputProducer(kafka);
+    await producer.connect();
+    for (const [p, n] of counts.entries())
+      await producer.send({
+        topic,
+        messages: Array.from({ length: n }, (_, i) => ({ partition: p, value: `{"i":${i}}` })),
+      });
+    await producer.disconnect();
+    // A new group each run: without checkpoints a stopped run commits its position to it.
+    const spec = () =>
+      validateGraph({
+        sources: [{ name: 'in', kafka: { brokers: bs, topic, groupId: `it-${randomUUID()}` } }],
+        sinks: [{ name: 'out', from: 'in', console: {} }],
+      });
+    const sinks: HeldSink[] = [];
+    const held = (): HeldSink => {
+      const k = new HeldSink();
+      sinks.push(k);
+      return k;
+    };
+    const logger = silentLogger();
+    // One executor per slot, as in a slot process: each answers for its own slot.
+    const oneRun = spec();
+    const slots = [0, 1].map((s) => new JobExecutor(oneRun, { parallelism: 2, slots: [s], logger, sinkWriter: held }));
+    const runs = slots.map((j) => j.run());
+    const load = (s: number) => slots[s]?.status().load;
+    const owned = [0, 1].map((s) => [0, 1, 2].filter((p) => partitionOwner(topic, p, 2) === s));
+    const behind = owned.map((ps) => ps.reduce((a, p) => a + (counts[p] as number), 0));
+    await until(() => [0, 1].every((s) => load(s)?.sources[0]?.partitions === 3), 'both slots assigned');
+    // Held by their sinks, the sources read nothing: each slot is behind by all of its partitions' records.
+    for (const s of [0, 1])
+      expect(load(s)?.sources).toEqual([
+        { source: 'in', partitions: 3, assigned: owned[s]?.length, lag: behind[s], recordsIn: 0 },
+      ]);
+    for (const k of sinks) k.release();
+    const read = () => [0, 1].reduce((a, s) => a + (slots[s]?.status().recordsIn ?? 0), 0);
+    await until(() => {
+      // At every answer, what a slot read and what it is behind add up to what its partitions hold.
+      for (const s of [0, 1]) {
+        const src = load(s)?.sources[0];
+        expect((src?.lag ?? 0) + (src?.recordsIn ?? 0)).toBe(behind[s]);
+      }
+      return read() === 150;
+    }, 'all read');
+    for (const s of [0, 1]) {
+      const l = load(s);
+      expect(l?.sources[0]).toMatchObject({ lag: 0, recordsIn: behind[s] });
+      expect(l?.recordsIn).toBe(behind[s]);
+      expect(slots[s]?.status().recordsIn).toBe(behind[s]);
+    }
+    for (const j of slots) j.stop();
+    await Promise.all(runs);
+    // Both slots in one process answer as one: the slots' partitions and lag summed.
+    const both = new JobExecutor(spec(), { parallelism: 2, logger, sinkWriter: held });
+    const bothRun = both.run();
+    await until(() => both.status().load?.sources[0]?.assigned === 3, 'both slots assigned in one process');
+    expect(both.status().load?.sources).toEqual([{ source: 'in', partitions: 3, assigned: 3, lag: 150, recordsIn: 0 }]);
+    both.stop();
+    await bothRun;
   });
 
   it('sends poison records to the dead-letter topic, counts them, and carries on', async () => {

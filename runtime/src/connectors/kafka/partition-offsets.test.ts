@@ -29,4 +29,17 @@ describe('PartitionOffsets', () => {
     o.passed(1, 14n);
     expect(o.snapshot('t').offsets).toEqual({ '1': '15' });
   });
+
+  it("lag is the records between each owned partition's position and its log end, from its start on", () => {
+    const o = new PartitionOffsets(false);
+    o.topicPartitions = 3;
+    o.start(0, 0n, 40n); // 40 records there before the first fetch
+    o.start(2, 5n, 65n); // 60 more from offset 5
+    expect(o.load()).toEqual({ partitions: 3, assigned: 2, lag: 100 });
+    o.passed(0, 9n);
+    expect(o.lag()).toBe(90);
+    o.setHighWatermark(2, 70n); // a fetch saw 5 more
+    o.passed(2, 69n);
+    expect(o.load()).toEqual({ partitions: 3, assigned: 2, lag: 30 });
+  });
 });

@@ -10,11 +10,13 @@ export class PartitionOffsets {
   private readonly position = new Map<number, bigint>();
   /** Next offset accepted from the consumer per partition (drops re-deliveries before a seek). */
   private readonly acceptedFrom = new Map<number, bigint>();
-  private readonly highWatermark = new Map<number, bigint>();
   /** The log end last seen per partition: at its start, then reported by every fetch. */
   private readonly logEnd = new Map<number, bigint>();
   /** Bounded mode: Kafka partition → end offset (exclusive), removed once reached. */
   private readonly endOffsets = new Map<number, bigint>();
+
+  /** Partitions of the topic in all, as last discovered (0 until the topic exists). */
+  topicPartitions = 0;
 
   constructor(bounded: boolean) {
     this.bounded = bounded;
@@ -51,7 +53,6 @@ export class PartitionOffsets {
   }
 
   setHighWatermark(p: number, hw: bigint): void {
-    this.highWatermark.set(p, hw);
     this.logEnd.set(p, hw);
   }
 
@@ -92,10 +93,19 @@ export class PartitionOffsets {
     return { kind: 'kafka', topic, offsets };
   }
 
-  /** Records between the position and the log end of the latest fetch, over the partitions fetched. */
+  /** The slot's share of the topic (SourceReader.partitionLoad). */
+  load(): { partitions: number; assigned: number; lag: number } {
+    return { partitions: this.topicPartitions, assigned: this.position.size, lag: this.lag() };
+  }
+
+  /**
+   * Records between the position and the log end last seen (at the partition's start, then the
+   * latest fetch's high watermark), over the owned partitions: before its first fetch a
+   * partition's lag is what was there to read when it started.
+   */
   lag(): number {
     let lag = 0n;
-    for (const [p, hw] of this.highWatermark) {
+    for (const [p, hw] of this.logEnd) {
       const pos = this.position.get(p) ?? hw;
       if (hw > pos) lag += hw - pos;
     }
