@@ -88,6 +88,12 @@ export interface AutoscalerInputs {
   partitions?: number;
   /** Seconds of metrics the decision saw. */
   windowSeconds: number;
+  /**
+   * Slots of the deployment the metrics are of; a decision waits while it differs from spec.replicas (a rescale
+   * not yet carried out).
+   * @format int32
+   */
+  parallelism?: number;
 }
 
 export interface AutoscalerDecision {

@@ -250,9 +250,14 @@ describe('decide: no decision while it cannot be made', () => {
     },
     { name: 'no load metrics', args: { inputs: { waiting: 'NoLoadMetrics' } }, waiting: /^NoLoadMetrics$/ },
     {
-      name: 'its own rescale not running yet',
-      args: { current: 6, previous: { lastRescale: { time: new Date(now - 5000).toISOString(), from: 2, to: 6 } } },
-      waiting: /^Stabilizing: the rescale to 6 is not running yet/,
+      name: 'a rescale not carried out yet: the metrics are of the old size',
+      args: { current: 6, inputs: { ...inputs, parallelism: 2 } },
+      waiting: /^Stabilizing: the metrics are of 2 slots, spec.replicas is 6 \(a rescale under way\)$/,
+    },
+    {
+      name: 'stabilizing after its own rescale, though Ready did not change',
+      args: { previous: { rescaleTimes: [new Date(now - 20_000).toISOString()] } },
+      waiting: /^Stabilizing: no decision before 2026-01-01T01:00:40.000Z \(stabilization after its last rescale\)$/,
     },
   ];
   for (const c of cases)

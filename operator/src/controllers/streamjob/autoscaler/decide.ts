@@ -114,17 +114,21 @@ function waitingFor(a: DecideArgs, status: AutoscalerStatus): string | undefined
   if (!a.policy.enabled) return 'Disabled: spec.autoscaler.enabled is not true';
   if (!a.ready || a.current < 1) return 'NotReady: the job is not Ready';
   if (a.operationPending) return 'OperationInProgress: an operation on the job is under way';
-  if (a.readySince !== undefined) {
-    const until = a.readySince + a.policy.stabilizationMs;
-    if (a.now < until) return `Stabilizing: no decision before ${iso(until)} (stabilization after Ready)`;
-    const last = status.lastRescale;
-    if (last !== undefined && a.readySince < Date.parse(last.time) && last.to === a.current)
-      return `Stabilizing: the rescale to ${last.to} is not running yet`;
+  // After Ready, and after its own last rescale (a live rescale need not make the job un-Ready).
+  const lastRescale = Math.max(-Infinity, ...(status.rescaleTimes ?? []).map((t) => Date.parse(t)));
+  const since = Math.max(a.readySince ?? -Infinity, lastRescale);
+  if (a.now < since + a.policy.stabilizationMs) {
+    const what = since === lastRescale ? 'its last rescale' : 'Ready';
+    return `Stabilizing: no decision before ${iso(since + a.policy.stabilizationMs)} (stabilization after ${what})`;
   }
   if ('waiting' in a.inputs) {
     const detail = a.inputs.detail;
     return detail !== undefined ? `${a.inputs.waiting}: ${detail}` : a.inputs.waiting;
   }
+  // A rescale written (by the autoscaler or by hand) but not carried out yet: the inputs are of the old size.
+  const measured = a.inputs.parallelism;
+  if (measured !== undefined && measured !== a.current)
+    return `Stabilizing: the metrics are of ${measured} slots, spec.replicas is ${a.current} (a rescale under way)`;
   return undefined;
 }
 

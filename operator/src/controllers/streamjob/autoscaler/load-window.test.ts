@@ -147,6 +147,21 @@ describe('LoadWindow', () => {
     expect(got.busyRatio).toBeCloseTo(0.5, 6);
   });
 
+  it('a slot that missed answers counts with its last one', () => {
+    const w = new LoadWindow();
+    // Slot 1 does not answer at 150s and 160s (absent from the samples): its rate and lag still count.
+    for (let s = 100; s <= 160; s += 10) {
+      const slots = [slot(s, { rate: 100, busy: 0.5, lag: 1000 })];
+      if (s < 150) slots.push(slot(s, { rate: 60, busy: 0.3, lag: 10 * s }));
+      w.add({ ...sample(s, slots), parallelism: 2 });
+    }
+    const got = asInputs(w.inputs(T0 + 160_000, 60_000));
+    expect(got.processingRate).toBeCloseTo(160, 6);
+    expect(got.lag).toBe(1000 + 1400);
+    expect(got.inputRate).toBeCloseTo(160 + 10, 6);
+    expect(got.capacity).toBeCloseTo(400, 6);
+  });
+
   it('a new deployment drops the old samples', () => {
     const w = new LoadWindow();
     for (let s = 0; s <= 60; s += 10) w.add(sample(s, [slot(s, { rate: 100, busy: 0.5 })], 'd1'));

@@ -92,21 +92,29 @@ interface SlotDelta {
 
 function summarize(window: readonly LoadSample[], coveredMs: number): AutoscalerInputs {
   const newest = window.at(-1) as LoadSample;
-  const base = window[0] as LoadSample;
   let processingRate = 0;
   let busyRatio = 0;
   let bottleneck: string | undefined;
   let perSlotCapacity = 0;
   let measured = 0;
   let lag = 0;
+  let lagRate = 0;
   let partitions: number | undefined;
-  for (const [slot, load] of newest.slots) {
-    if (load === undefined) continue;
-    for (const src of load.sources) {
-      lag += src.lag;
-      partitions = Math.max(partitions ?? 0, src.partitions);
-    }
-    const d = slotDelta(window, slot);
+  // Every slot that answered within the window, by its own answers: one that missed the newest sample still
+  // counts with its last answer (a missed answer loses nothing, the counters are cumulative).
+  const slots = new Set(window.flatMap((s) => [...s.slots.keys()]));
+  for (const slot of slots) {
+    const answers = window.filter((s) => s.slots.has(slot)).map((s) => ({ at: s.at, load: s.slots.get(slot) }));
+    const loaded = answers.filter((x): x is { at: number; load: SlotLoad } => x.load !== undefined);
+    const first = loaded[0];
+    const last = loaded.at(-1);
+    if (first === undefined || last === undefined) continue;
+    const lagOf = (l: SlotLoad) => l.sources.reduce((sum, src) => sum + src.lag, 0);
+    lag += lagOf(last.load);
+    // The lag is a gauge, not a counter: its trend spans the slot's answers, restarts included.
+    if (last.at > first.at) lagRate += (lagOf(last.load) - lagOf(first.load)) / ((last.at - first.at) / 1000);
+    for (const src of last.load.sources) partitions = Math.max(partitions ?? 0, src.partitions);
+    const d = slotDelta(answers.map((x) => x.load));
     if (d === undefined) continue;
     const rate = d.recordsIn / (d.uptimeMs / 1000);
     processingRate += rate;
@@ -119,15 +127,13 @@ function summarize(window: readonly LoadSample[], coveredMs: number): Autoscaler
       measured++;
     }
   }
-  let baseLag = 0;
-  for (const load of base.slots.values()) for (const src of load?.sources ?? []) baseLag += src.lag;
-  const lagRate = (lag - baseLag) / (coveredMs / 1000);
   const inputs: AutoscalerInputs = {
     processingRate,
     inputRate: Math.max(0, processingRate + lagRate),
     lag,
     busyRatio: Math.min(1, busyRatio),
     windowSeconds: coveredMs / 1000,
+    parallelism: newest.parallelism,
   };
   if (bottleneck !== undefined) inputs.bottleneck = bottleneck;
   // The measured slots' mean rate per busy second stands for every slot of the deployment.
@@ -136,12 +142,14 @@ function summarize(window: readonly LoadSample[], coveredMs: number): Autoscaler
   return inputs;
 }
 
-/** One slot's counters over the window, from its last restart within it; undefined when no time passed for it. */
-function slotDelta(window: readonly LoadSample[], slot: number): SlotDelta | undefined {
+/**
+ * One slot's counters over its answers in the window (undefined = answered without counters: starts over), from
+ * its last restart within it; undefined when no time passed for it.
+ */
+function slotDelta(answers: readonly (SlotLoad | undefined)[]): SlotDelta | undefined {
   let start: SlotLoad | undefined;
   let prev: SlotLoad | undefined;
-  for (const s of window) {
-    const load = s.slots.get(slot);
+  for (const load of answers) {
     if (load === undefined) {
       start = prev = undefined;
       continue;

@@ -157,6 +157,7 @@ describe('the worked example of docs/operator/autoscaler.md', () => {
       capacity: 400,
       partitions: 6,
       windowSeconds: 60,
+      parallelism: 2,
     });
     const r = decide({
       now: t0,
