@@ -4,6 +4,8 @@
 // backpressure and records from the same sources as its metrics and recordsIn.
 import { describe, expect, it } from 'vitest';
 import type { SinkWriter, SinkWriterContext } from '../connectors/api.ts';
+import { StreamEnvironment } from '../api.ts';
+import { CollectingSink } from '../connectors/collection/collecting-sink.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { jobStatusSource } from '../control/job-executor-control.ts';
 import type { SlotLoad } from '../control/contract.ts';
@@ -155,5 +157,27 @@ describe('slot load: the status and metrics of a job', () => {
       expect(scraped).toBeGreaterThanOrEqual(busy - 1e-6);
       expect(scraped).toBeLessThanOrEqual((after.busyMs['eventLoop'] as number) + 1e-6);
     }
+  });
+
+  it('an async step at its capacity is busy all the time while the event loop waits: both in load and metrics', async () => {
+    const env = new StreamEnvironment();
+    const sleep = (x: number) => new Promise<number>((r) => setTimeout(() => r(x), 20));
+    env
+      .fromCollection(Array.from({ length: 40 }, (_, i) => i))
+      .mapAsync(sleep, { name: 'enrich', capacity: 2 })
+      .print('out');
+    const job = new JobExecutor(validateGraph(env.toGraph()), {
+      parallelism: 1,
+      functions: env.functions,
+      sinkWriter: () => new CollectingSink(),
+    });
+    await job.run();
+    const load = job.status().load as SlotLoad;
+    const share = (r: string) => (load.busyMs[r] as number) / load.uptimeMs;
+    // 20 rounds of 2 calls of 20 ms: the step's capacity is full nearly all the time, its thread idle nearly all of it.
+    expect(share('enrich')).toBeGreaterThan(0.5);
+    expect(share('eventLoop')).toBeLessThan(share('enrich'));
+    const scrape = await job.metrics.registry.metrics();
+    expect(scrape).toMatch(/tributary_busy_seconds_total\{slot="0",resource="enrich"\} [0-9.]+/);
   });
 });
