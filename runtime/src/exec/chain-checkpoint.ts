@@ -5,7 +5,9 @@
 // of the next checkpoint can interleave; only the sinks' flush completes later.
 //
 // After the task finished (end of input), checkpoints still include it: `finalSnapshot`
-// takes the same snapshot without forwarding anything (its channels carried their end).
+// takes the same snapshot without forwarding anything (its channels carried their end). A task
+// whose async operators still hold records when it ends is finished for checkpoints only once
+// they drained: a final snapshot before would store the end position without their results.
 import type { CheckpointedTask, SlotCheckpointer, TaskSnapshot } from '../checkpoint/slot-checkpointer.ts';
 import type { StatefulOperator } from '../operators/types.ts';
 import type { Channel } from './channel.ts';
@@ -38,11 +40,18 @@ export class ChainCheckpoint implements CheckpointedTask {
   ): void {
     this.task = task;
     this.finalPosition = source?.position;
-    this.index = this.checkpointer.registerTask(this, source?.injector);
+    const inner = source?.injector;
+    // A source that ended while the chain drains takes part in a checkpoint triggered meanwhile:
+    // the final snapshot comes from onFinished, once drained.
+    const injector = inner && {
+      name: inner.name,
+      injectBarrier: (b: CheckpointBarrier) => task.done || inner.injectBarrier(b),
+    };
+    this.index = this.checkpointer.registerTask(this, injector);
   }
 
   get done(): boolean {
-    return this.task?.done ?? false;
+    return (this.task?.done ?? false) && !this.asyncOps.some((op) => op.busy);
   }
 
   private snapshot(
@@ -85,7 +94,9 @@ export class ChainCheckpoint implements CheckpointedTask {
 
   /** The task just finished (in the mailbox, after its end went downstream). */
   onFinished(): void {
-    this.checkpointer.taskFinished(this.index);
+    const busy = this.asyncOps.find((op) => op.busy);
+    if (busy) busy.whenDrained(() => this.onFinished());
+    else this.checkpointer.taskFinished(this.index);
   }
 
   onAbort(id: number, reason: string): void {
