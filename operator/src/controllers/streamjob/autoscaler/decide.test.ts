@@ -112,6 +112,36 @@ describe('decide over time', () => {
     expect(rescales(ticks)[0]?.t).toBe(300 + 45);
   });
 
+  it('a held-back change that then meets the budget says so (one entry per rule, one Event each)', () => {
+    const now = T0 + 7200_000;
+    const policy = resolvePolicy({ enabled: true, mode: 'Scale', maxRescalesPerHour: 2 }, 128);
+    const inputs: AutoscalerInputs = {
+      processingRate: 100,
+      inputRate: 100,
+      lag: 0,
+      busyRatio: 0.17,
+      capacity: 600,
+      partitions: 12,
+      windowSeconds: 60,
+    };
+    const args = { policy, current: 6, maxParallelism: 128, inputs, ready: true, operationPending: false };
+    const rescaleTimes = [new Date(now - 1800_000).toISOString(), new Date(now - 1700_000).toISOString()];
+    const first = decide({ ...args, now, previous: { rescaleTimes } });
+    expect(first.event).toMatchObject({ type: 'Normal', reason: 'AutoscalerHeldBack' });
+    const again = decide({ ...args, now: now + 60_000, previous: first.status });
+    expect(again.event).toBeUndefined();
+    expect(again.status.decisions).toHaveLength(1);
+    const budget = decide({ ...args, now: now + 300_000, previous: again.status });
+    expect(budget.scaleTo).toBeUndefined();
+    expect(budget.event).toMatchObject({ type: 'Warning', reason: 'AutoscalerBudgetExhausted' });
+    expect(budget.event?.message).toMatch(
+      /held back: 2 rescales in the last hour, maxRescalesPerHour 2, next possible at 2026-01-01T02:30:00.000Z/,
+    );
+    expect(budget.status.decisions?.map((d) => d.action)).toEqual(['Hold', 'Hold']);
+    // Once the oldest rescale is an hour old, the scale-down is made.
+    expect(decide({ ...args, now: now + 1800_000, previous: budget.status }).scaleTo).toBe(2);
+  });
+
   it('a noisy rate never rescales more than maxRescalesPerHour in any hour', () => {
     const spec: AutoscalerSpec = { stabilization: '0s', scaleDownDelay: '0s', maxRescalesPerHour: 4 };
     const rate = (t: number) => (Math.floor(t / 120) % 2 === 0 ? 100 : 600);

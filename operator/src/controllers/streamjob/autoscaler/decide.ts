@@ -217,8 +217,9 @@ function record(a: DecideArgs, status: AutoscalerStatus, outcome: Outcome): Deci
       to: outcome.to,
       reason: cut(outcome.held),
     };
-    // A run of held-back decisions from the same replicas is one entry, kept current; the Event is for its first.
-    if (last?.action === 'Hold' && last.from === current) {
+    // A run of decisions held back from the same replicas, the same way, by the same rule is one entry, kept
+    // current; the Event is for its first.
+    if (last?.action === 'Hold' && last.from === current && holdKind(last) === holdKind(d)) {
       decisions[decisions.length - 1] = d;
       return { status };
     }
@@ -274,6 +275,18 @@ function record(a: DecideArgs, status: AutoscalerStatus, outcome: Outcome): Deci
       message: `${current} → ${to}: ${d.reason}`,
     },
   };
+}
+
+/** What held a decision back, from its reason (the markers timing() and decide() write): one entry per kind. */
+function holdKind(d: AutoscalerDecision): string {
+  const rule = d.reason.includes('; held back: ')
+    ? 'budget'
+    : d.reason.includes('; capped at ')
+      ? 'ineffective'
+      : d.reason.includes('by scaleDownDelay') || d.reason.includes('by scaleUpGracePeriod')
+        ? 'delay'
+        : 'other';
+  return `${rule}/${Math.sign(d.to - d.from)}`;
 }
 
 function push(decisions: AutoscalerDecision[], d: AutoscalerDecision): void {
