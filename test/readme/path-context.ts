@@ -39,6 +39,8 @@ export interface PathContext {
   feedReadyAt?: number;
   /** When the last `kubectl scale` ran, from and to how many replicas. */
   scaledAt?: number;
+  /** When each `kubectl scale` ran whose minute is not checked yet (countRescaledMinutes). */
+  uncheckedScales?: number[];
   scaledFrom?: number;
   scaledTo?: number;
   /** The savepoint of the last rescale. */
