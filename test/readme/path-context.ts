@@ -27,7 +27,7 @@ export interface PathContext {
    * and checked. The helm variant does; the checkout variant runs the same operator code, only
    * launched differently, so it checks what the launch can change (each rescale happens and
    * restores its own savepoint; at the end the output holds each (country, window) once, no
-   * minute missing, full counts) and spares the CI budget the two to three minutes of waiting.
+   * minute missing, full counts) and spares the CI budget the minute or more of waiting.
    */
   readonly countRescaledMinutes: boolean;
   /** Records per second of crds/examples/clicks-feed.yaml's datagen (= per second of event time). */
