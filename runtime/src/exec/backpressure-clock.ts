@@ -12,6 +12,11 @@ export class BackpressureClock {
     if (this.since === 0) this.since = performance.now();
   }
 
+  /** Milliseconds of the blocked period under way (0 while the task runs), not reported yet. */
+  get openMs(): number {
+    return this.since === 0 ? 0 : performance.now() - this.since;
+  }
+
   running(): void {
     if (this.since === 0) return;
     this.report((performance.now() - this.since) / 1000);

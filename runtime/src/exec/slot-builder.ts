@@ -161,7 +161,7 @@ class SlotWiring implements OperatorWiring {
       const gate = new GateTask(`task:${task.head}`, inputs, op, [...this.writables], this.chain);
       const inCounter = this.o.metrics.recordsIn.labels(task.head);
       gate.onRecordsIn = (n) => inCounter.inc(n);
-      gate.backpressure = new BackpressureClock(this.backpressured);
+      gate.backpressure = this.parts.loadCounters.track(new BackpressureClock(this.backpressured));
       this.parts.slot.addTask(gate);
       this.chain?.attach(gate);
     }
@@ -194,7 +194,7 @@ class SlotWiring implements OperatorWiring {
       checkpointing: chain !== undefined,
       onLag: (n) => metrics.sourceLag.labels(spec.name, String(s)).set(n),
       reportOutage: this.o.outages.reporter(`source:${spec.name}:${s}`),
-      backpressure: new BackpressureClock(this.backpressured),
+      backpressure: parts.loadCounters.track(new BackpressureClock(this.backpressured)),
       timestampAssigner: functionTimestampAssigner(job.functions, spec),
       ...(job.kafkaIdScope ? { kafkaIdScope: job.kafkaIdScope } : {}),
       ...(align

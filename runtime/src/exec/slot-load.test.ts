@@ -13,6 +13,7 @@ import type { GraphSpec } from '../graph/spec.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { JobExecutor } from './job-executor.ts';
 import { Slot, type Task } from './slot.ts';
+import { BackpressureClock } from './backpressure-clock.ts';
 import { SlotLoadCounters } from './slot-load.ts';
 
 /** Burns CPU in 2 ms steps until `ms` of wall time passed. */
@@ -72,6 +73,31 @@ describe('slot load: the event loop', () => {
 
   it('a slot whose task waits for timers is busy about none of it', async () => {
     expect(await busyShare((slot) => new WaitingTask(slot, 4, 100))).toBeLessThan(0.4);
+  });
+});
+
+describe('slot load: backpressure', () => {
+  it('counts a blocked period while it lasts, and the same once it ended, summed over tasks', async () => {
+    const counters = new SlotLoadCounters();
+    let reported = 0;
+    const clock = (): BackpressureClock =>
+      counters.track(
+        new BackpressureClock((s) => {
+          reported += s;
+          counters.addBackpressured(s);
+        }),
+      );
+    const [a, b] = [clock(), clock()];
+    expect(counters.backpressured).toBe(0);
+    a.blocked();
+    b.blocked();
+    await new Promise((r) => setTimeout(r, 30));
+    const during = counters.backpressured;
+    expect(during).toBeGreaterThanOrEqual(2 * 25); // both tasks, still blocked
+    a.running();
+    b.running();
+    expect(counters.backpressured).toBeGreaterThanOrEqual(during);
+    expect(counters.backpressured).toBeCloseTo(reported * 1000, 6); // ended: what the metric got
   });
 });
 

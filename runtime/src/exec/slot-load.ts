@@ -16,6 +16,7 @@
 // all of them together.
 import type { SlotLoad, SourceLoad } from '../control/contract.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
+import type { BackpressureClock } from './backpressure-clock.ts';
 import type { BusyReader } from './load-meter.ts';
 import type { Slot } from './slot.ts';
 import type { SourceTask } from './source-task.ts';
@@ -45,12 +46,19 @@ export function eventLoopBusy(): BusyReader {
 export class SlotLoadCounters {
   private startedAt: number | undefined;
   private backpressuredMs = 0;
+  private readonly clocks: BackpressureClock[] = [];
 
   /** The slot's graph starts: uptime and the event loop's busy time count from here. */
   start(slot: Slot): void {
     if (this.startedAt !== undefined) return;
     this.startedAt = performance.now();
     slot.load.register('eventLoop', eventLoopBusy());
+  }
+
+  /** A task's backpressure clock, whose blocked period under way counts before it ends. */
+  track(clock: BackpressureClock): BackpressureClock {
+    this.clocks.push(clock);
+    return clock;
   }
 
   /** A blocked period of one of the slot's tasks ended (BackpressureClock's report). */
@@ -66,8 +74,15 @@ export class SlotLoadCounters {
     return this.startedAt === undefined ? 0 : performance.now() - this.startedAt;
   }
 
+  /**
+   * Summed over the slot's tasks, as `tributary_backpressured_seconds_total{slot}` (so several
+   * tasks blocked at once count several times), with the periods under way: a slot stuck behind
+   * a full output shows it while stuck, not only once it can run again.
+   */
   get backpressured(): number {
-    return this.backpressuredMs;
+    let ms = this.backpressuredMs;
+    for (const c of this.clocks) ms += c.openMs;
+    return ms;
   }
 }
 
