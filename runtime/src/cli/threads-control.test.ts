@@ -1,7 +1,7 @@
 // `tributary run --threads --control-port P --metrics-port 0` as a user drives it: slot 0's
 // control API (the coordinator's) on P under the token in TRIBUTARY_CONTROL_TOKEN_FILE, a
 // stop-with-savepoint through it ends the run with the savepoint on disk; /metrics is the
-// supervisor's and every slot's, labelled by slot.
+// supervisor's and every slot's, labelled by slot; slot 0's status carries its own load.
 import { spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -45,6 +45,9 @@ describe('tributary run --threads: the control API and /metrics', () => {
       expect((await fetch(`${base}/v1/status`)).status).toBe(401);
       const status = (await (await fetch(`${base}/v1/status`, { headers: auth })).json()) as StatusResponse;
       expect(status).toMatchObject({ slot: 0, parallelism: 2, state: 'RUNNING' });
+      // Its own load: a slot on a worker thread measures that thread's event loop; a datagen has no partitions.
+      expect(status.load).toMatchObject({ busyMs: { eventLoop: expect.any(Number) as number }, sources: [] });
+      expect(status.load?.uptimeMs).toBeGreaterThan(0);
 
       const metricsUrl = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)","msg":"metrics endpoint"/.exec(run.stderr)?.[1];
       expect(metricsUrl, run.stderr).toBeDefined();
@@ -62,7 +65,12 @@ describe('tributary run --threads: the control API and /metrics', () => {
         .toBe(true);
       expect(metrics).toMatch(/^tributary_restarts_total 0$/m);
       // Each family once (a valid exposition), the slots' samples under it.
-      for (const name of ['tributary_records_out_total', 'tributary_watermark_ms', 'tributary_restarts_total'])
+      for (const slot of [0, 1])
+        expect(metrics).toMatch(
+          new RegExp(`^tributary_busy_seconds_total\\{slot="${slot}",resource="eventLoop"\\} \\d`, 'm'),
+        );
+      const families = ['tributary_records_out_total', 'tributary_watermark_ms', 'tributary_busy_seconds_total'];
+      for (const name of [...families, 'tributary_restarts_total'])
         expect(metrics.split(`# TYPE ${name} `).length, name).toBe(2);
 
       const post = await fetch(`${base}/v1/savepoints`, {
