@@ -111,27 +111,29 @@ export class SteppedProducer {
 
   constructor(producer: Producer, topic: string, partitions: number, rate: number) {
     this.rate = rate;
-    this.loop = (async () => {
-      const t0 = Date.now();
-      let owed = 0;
-      for (let tick = 1; this.running; tick++) {
-        owed += this.rate / 10;
-        const n = Math.floor(owed);
-        owed -= n;
-        if (n > 0) {
-          const messages = Array.from({ length: n }, (_, k) => {
-            const id = this.next + k;
-            const c: ScenarioClick = { id, user: `u${id % 97}`, amount: (id % 7) + 1, ts: Date.now() };
-            return { key: c.user, partition: id % partitions, value: JSON.stringify(c) };
-          });
-          await producer.send({ topic, messages });
-          this.next += n;
-        }
-        // Keep to the schedule (a slow send is caught up, not lost).
-        const wait = t0 + tick * 100 - Date.now();
-        if (wait > 0) await sleep(wait);
+    this.loop = this.produce(producer, topic, partitions);
+  }
+
+  private async produce(producer: Producer, topic: string, partitions: number): Promise<void> {
+    const t0 = Date.now();
+    let owed = 0;
+    for (let tick = 1; this.running; tick++) {
+      owed += this.rate / 10;
+      const n = Math.floor(owed);
+      owed -= n;
+      if (n > 0) {
+        const messages = Array.from({ length: n }, (_, k) => {
+          const id = this.next + k;
+          const c: ScenarioClick = { id, user: `u${id % 97}`, amount: (id % 7) + 1, ts: Date.now() };
+          return { key: c.user, partition: id % partitions, value: JSON.stringify(c) };
+        });
+        await producer.send({ topic, messages });
+        this.next += n;
       }
-    })();
+      // Keep to the schedule (a slow send is caught up, not lost).
+      const wait = t0 + tick * 100 - Date.now();
+      if (wait > 0) await sleep(wait);
+    }
   }
 
   /** Records sent so far (ids 0 … sent-1). */
@@ -197,7 +199,7 @@ export function recordTimeline(kube: KubeClient, ns: string, name: string, feed:
   };
 }
 
-/** Waits for `pred` on the job, polling every 500 ms; the error names what was awaited and the job's autoscaler status. */
+/** Waits for `pred` on the job, polling every 500 ms; the error names what was awaited and the autoscaler status. */
 export async function awaitJob<T>(
   kube: KubeClient,
   ns: string,
