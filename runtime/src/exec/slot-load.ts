@@ -13,7 +13,10 @@
 // which bounds the slot's throughput just the same. It is per thread: a slot process or a
 // worker-thread slot (`tributary run --threads`) measures its own; slots sharing one event loop
 // (a local `tributary run` at parallelism > 1) each report the process's, which is what bounds
-// all of them together.
+// all of them together. Two limits: it is wall time, so a thread the OS does not schedule (more
+// runnable threads than cores) counts as busy while it runs slowly — still the share of time the
+// slot cannot take more input; and a slot that waits on calls in flight is idle to ELU, which is
+// why an async step registers its own reader (its capacity in use) next to this one.
 import type { SlotLoad, SourceLoad } from '../control/contract.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
