@@ -8,7 +8,7 @@ import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { EventRecorder, KubeClient } from '../../kube/index.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { createRegistry } from '../../telemetry/metrics.ts';
-import { autoscale, decisionIntervalMs, shouldWrite, type Autoscaling } from './autoscale.ts';
+import { autoscale, decisionIntervalMs, shouldWrite, sooner, type Autoscaling } from './autoscale.ts';
 import { AutoscalerHistories, loadSample } from './autoscaler-histories.ts';
 import { autoscalerMetrics } from './autoscaler-metrics.ts';
 import { resolvePolicy } from './autoscaler/policy.ts';
@@ -148,9 +148,14 @@ describe('autoscale helpers', () => {
     expect(shouldWrite(st, structuredClone(st), true)).toBe(false);
   });
 
-  it('decides six times per metrics window, never more often than every 2 s', () => {
+  it('decides six times per metrics window, never more often than every 2 s; the reconcile requeues for it', () => {
     expect(decisionIntervalMs(resolvePolicy({ metricsWindow: '1m' }, 8))).toBe(10_000);
     expect(decisionIntervalMs(resolvePolicy({ metricsWindow: '10s' }, 8))).toBe(2_000);
+    // The Running cadence (15 s) or none: the autoscaler's interval wins when sooner.
+    expect(sooner({ requeueAfter: 15_000 }, { requeueAfter: 10_000 })).toEqual({ requeueAfter: 10_000 });
+    expect(sooner(undefined, { requeueAfter: 2_000 })).toEqual({ requeueAfter: 2_000 });
+    expect(sooner({ requeueAfter: 1_000 }, { requeueAfter: 2_000 })).toEqual({ requeueAfter: 1_000 });
+    expect(sooner(undefined, undefined)).toBeUndefined();
   });
 
   it('samples slot 0 from its status and the others from their own answers, only for the deployment running', () => {

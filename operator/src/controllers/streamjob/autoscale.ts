@@ -34,6 +34,12 @@ export function decisionIntervalMs(policy: AutoscalerPolicy): number {
   return Math.max(MIN_DECISION_INTERVAL_MS, Math.round(policy.metricsWindowMs / 6));
 }
 
+/** The earlier of the reconcile's own requeue and the autoscaler's (none = none asked). */
+export function sooner(a: ReconcileResult | void, b: ReconcileResult | undefined): ReconcileResult | void {
+  const ms = [a?.requeueAfter, b?.requeueAfter].filter((x): x is number => x !== undefined);
+  return ms.length === 0 ? a : { requeueAfter: Math.min(...ms) };
+}
+
 /** What of status.autoscaler a reader acts on: all but the inputs, the waiting detail and a held decision's text. */
 function significant(s: AutoscalerStatus | undefined): string {
   if (s === undefined) return '';

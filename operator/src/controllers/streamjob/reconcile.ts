@@ -22,7 +22,7 @@ import {
   type ReconcileResult,
 } from '../../kube/index.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { autoscale, forgetJob, type Autoscaling } from './autoscale.ts';
+import { autoscale, forgetJob, sooner, type Autoscaling } from './autoscale.ts';
 import { AutoscalerHistories } from './autoscaler-histories.ts';
 import { decide } from './decide.ts';
 import { loadDruidRefs, resolveDruidRefs } from './druid-refs.ts';
@@ -45,12 +45,6 @@ function startOver(err: unknown, log: Logger): ReconcileResult {
   if (!(err instanceof OperatorError && err.code === ErrorCodes.SPEC_CHANGED)) throw err;
   log.info({ err }, 'the spec changed during the reconcile: starting over');
   return { requeueAfter: 1 };
-}
-
-/** The earlier of two requeues (none = none asked). */
-function sooner(a: ReconcileResult | void, b: ReconcileResult | undefined): ReconcileResult | void {
-  const ms = [a?.requeueAfter, b?.requeueAfter].filter((x): x is number => x !== undefined);
-  return ms.length === 0 ? a : { requeueAfter: Math.min(...ms) };
 }
 
 export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
