@@ -76,6 +76,8 @@ export interface AutoscalerInputs {
   processingRate: number;
   /** Records per second arriving (processingRate plus the lag's growth). */
   inputRate: number;
+  /** Records per second arriving over the newest quarter of the window: a step in the rate shows here first. */
+  recentInputRate?: number;
   /** Records behind the end of the sources' partitions, summed. */
   lag: number;
   /** Busy share of the busiest slot's bottleneck, in [0, 1]. */

@@ -46,6 +46,26 @@ describe('LoadWindow', () => {
     expect('waiting' in w.inputs(T0 + 30_000, 60_000)).toBe(false);
   });
 
+  it('gives the arrival rate of the newest quarter of the window: a step shows there before it moves the mean', () => {
+    const w = new LoadWindow();
+    // 60 rec/s read for 50 s; then 350 arrive per second while the slot still reads 200 (the rest is lag).
+    const at = (s: number): SlotLoad => {
+      const high = Math.max(0, s - 50);
+      return {
+        uptimeMs: s * 1000,
+        busyMs: { eventLoop: s * 100 },
+        backpressuredMs: 0,
+        recordsIn: 60 * (s - high) + 200 * high,
+        sources: [{ source: 'in', partitions: 6, assigned: 6, lag: 150 * high, recordsIn: 0 }],
+      };
+    };
+    for (let s = 0; s <= 60; s += 5) w.add(sample(s, [at(s)]));
+    const inputs = asInputs(w.inputs(T0 + 60_000, 60_000));
+    // The mean: (50 × 60 + 10 × 350) / 60 ≈ 108; the newest 15 s: (5 × 60 + 10 × 350) / 15 ≈ 253.
+    expect(inputs.inputRate).toBeCloseTo(108.3, 1);
+    expect(inputs.recentInputRate).toBeCloseTo(253.3, 1);
+  });
+
   it('waits (NoLoadMetrics) when the slots answer without load', () => {
     const w = new LoadWindow();
     w.add(sample(0, [undefined, undefined]));

@@ -79,8 +79,38 @@ export class LoadWindow {
         waiting: 'CollectingMetrics',
         detail: `${Math.round(coveredMs / 1000)}s of the ${Math.round(windowMs / 1000)}s window sampled`,
       };
-    return summarize(window, coveredMs);
+    const inputs = summarize(window, coveredMs);
+    const recent = recentArrival(window, windowMs / RECENT_SHARE_OF_WINDOW);
+    if (recent !== undefined) inputs.recentInputRate = recent.rate;
+    return inputs;
   }
+}
+
+/**
+ * The newest 1/RECENT_SHARE_OF_WINDOW of the window gives the arrival rate now: a window's mean lags a step in
+ * the input rate by half the window, so a scale-up sized by the mean alone comes short and needs a second one.
+ */
+export const RECENT_SHARE_OF_WINDOW = 4;
+
+/**
+ * Records per second arriving over the newest `spanMs` (Σ records read + Σ lag, differenced), from the newest
+ * sample and the newest one at least `spanMs` before it; undefined when the samples do not span it or a slot
+ * restarted or went missing in between (its counters would not difference).
+ */
+function recentArrival(window: readonly LoadSample[], spanMs: number): { rate: number } | undefined {
+  const newest = window.at(-1) as LoadSample;
+  let base: LoadSample | undefined;
+  for (const s of window) if (s.at <= newest.at - spanMs) base = s;
+  if (base === undefined) return undefined;
+  let arrived = 0;
+  for (const [slot, now] of newest.slots) {
+    const then = base.slots.get(slot);
+    if (now === undefined || then === undefined || restarted(then, now)) return undefined;
+    const lag = (l: SlotLoad) => l.sources.reduce((sum, src) => sum + src.lag, 0);
+    arrived += now.recordsIn - then.recordsIn + lag(now) - lag(then);
+  }
+  if (base.slots.size !== newest.slots.size) return undefined;
+  return { rate: Math.max(0, arrived / ((newest.at - base.at) / 1000)) };
 }
 
 interface SlotDelta {

@@ -123,6 +123,33 @@ describe('recommend', () => {
   });
 });
 
+describe('a rising rate', () => {
+  const policy = resolvePolicy({ enabled: true, mode: 'Scale', catchUpDuration: '60s' }, 128);
+  const inputs: AutoscalerInputs = {
+    processingRate: 108,
+    inputRate: 108,
+    recentInputRate: 350,
+    lag: 600,
+    busyRatio: 1,
+    capacity: 200,
+    partitions: 12,
+    windowSeconds: 10,
+    parallelism: 1,
+  };
+
+  it('sizes a scale-up by the newest quarter when it is well above the mean', () => {
+    const r = recommend({ policy, current: 1, maxParallelism: 128, inputs });
+    // (350 + 600/60) / (200 × 0.7) = 2.57 → 3; the mean (108 + 10) would ask for 1.
+    expect(r.replicas).toBe(3);
+    expect(r.reason).toContain('input 350 rec/s (rising: the newest quarter of the window) + lag 600/60s');
+  });
+
+  it('keeps the mean when the newest quarter is not above it: a falling rate waits for the window', () => {
+    const r = recommend({ policy, current: 3, maxParallelism: 128, inputs: { ...inputs, recentInputRate: 20 } });
+    expect(r.reason).toMatch(/^input 108 rec\/s \+ lag/);
+  });
+});
+
 describe('the worked example of docs/operator/autoscaler.md', () => {
   const t0 = Date.parse('2026-03-02T10:00:00Z');
   const policy = resolvePolicy({ enabled: true, mode: 'Scale' }, 128);
@@ -158,6 +185,8 @@ describe('the worked example of docs/operator/autoscaler.md', () => {
       partitions: 6,
       windowSeconds: 60,
       parallelism: 2,
+      // Steady: the newest quarter of the window arrives at the window's rate.
+      recentInputRate: 412,
     });
     const r = decide({
       now: t0,

@@ -1,6 +1,6 @@
 // The replicas a job needs by its inputs alone, with the numbers that made them: no timing, budget or memory
 // (decide.ts applies those). The arithmetic of docs/operator/autoscaler.md "The algorithm":
-//   required = inputRate + lag / catchUpDuration
+//   required = inputRate + lag / catchUpDuration   (inputRate: the newest quarter's, when it is > 1.1 × the mean)
 //   needed   = ceil(required / (capacity / current × targetUtilization))
 //   clamped to [minReplicas, min(maxReplicas, maxParallelism, partitions)], then rounded up to the smallest value
 //   that divides the partitions (or, with no Kafka source, the key groups = maxParallelism) evenly, if one is
@@ -20,6 +20,9 @@ export interface Recommendation {
   readonly reason: string;
 }
 
+/** How far the newest quarter's arrival rate must exceed the window's mean to be taken as the rate. */
+export const RISING_RATE_FACTOR = 1.1;
+
 /** Lag growth below this share of the processing rate is noise (Kafka end offsets and answers are not atomic). */
 export const LAG_GROWTH_TOLERANCE = 0.02;
 
@@ -32,7 +35,12 @@ export function recommend(args: {
   const { policy, current, inputs } = args;
   const target = policy.targetUtilization;
   const catchUpS = policy.catchUpDurationMs / 1000;
-  const required = inputs.inputRate + inputs.lag / catchUpS;
+  // A rising rate (the newest quarter of the window well above the window's mean) sizes the job by the newest
+  // rate: the mean trails a step by half a window. A falling one does not: scale-downs wait for the whole window.
+  const recent = inputs.recentInputRate ?? 0;
+  const rising = recent > inputs.inputRate * RISING_RATE_FACTOR;
+  const rate = rising ? recent : inputs.inputRate;
+  const required = rate + inputs.lag / catchUpS;
   const upperBy: [number, string][] = [
     [policy.maxReplicas, `maxReplicas ${policy.maxReplicas}`],
     [args.maxParallelism, `maxParallelism ${args.maxParallelism}`],
@@ -40,7 +48,7 @@ export function recommend(args: {
   if (inputs.partitions !== undefined) upperBy.push([inputs.partitions, `${inputs.partitions} partitions`]);
   const [upper, upperWhy] = upperBy.reduce((a, b) => (b[0] < a[0] ? b : a));
   const lower = Math.min(policy.minReplicas, upper);
-  const demand = `input ${num(inputs.inputRate)} rec/s + lag ${num(inputs.lag)}/${num(catchUpS)}s = ${num(required)} rec/s needed`;
+  const demand = `input ${num(rate)} rec/s${rising ? ' (rising: the newest quarter of the window)' : ''} + lag ${num(inputs.lag)}/${num(catchUpS)}s = ${num(required)} rec/s needed`;
   const backlog = backlogState(inputs, catchUpS);
 
   let wanted: number;
