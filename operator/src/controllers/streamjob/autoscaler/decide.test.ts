@@ -74,6 +74,45 @@ function simulate(o: {
 const rescales = (ticks: Tick[]) =>
   ticks.filter((k) => k.result.scaleTo !== undefined).map((k) => ({ t: k.t, from: k.current, to: k.result.scaleTo }));
 
+describe('a rising rate', () => {
+  const policy = resolvePolicy({ enabled: true, mode: 'Scale', catchUpDuration: '60s' }, 128);
+  const rising = (recent: number): AutoscalerInputs => ({
+    processingRate: 100,
+    inputRate: 110,
+    recentInputRate: recent,
+    lag: 0,
+    busyRatio: 1,
+    capacity: 100,
+    partitions: 12,
+    windowSeconds: 60,
+  });
+  const at = (s: number, inputs: AutoscalerInputs, previous?: AutoscalerStatus) =>
+    decide({
+      now: T0 + s * 1000,
+      policy,
+      current: 1,
+      maxParallelism: 128,
+      inputs,
+      previous,
+      ready: true,
+      readySince: T0 - 600_000,
+      operationPending: false,
+    });
+
+  it('waits a quarter of the window after the need began, then scales to the newest ask', () => {
+    // 2 s after a step the newest quarter is a mix (200 rec/s): asks for 3; 15 s after, all new (350): asks for 6.
+    const first = at(0, rising(200));
+    expect(first.scaleTo).toBeUndefined();
+    expect(first.status.decisions?.at(-1)?.reason).toContain('a rising rate: at least a quarter of metricsWindow');
+    expect(at(10, rising(300), first.status).scaleTo).toBeUndefined();
+    expect(at(15, rising(350), first.status).scaleTo).toBe(6);
+  });
+
+  it('a steady rate scales up at once', () => {
+    expect(at(0, { ...rising(110), lag: 600 }).scaleTo).toBe(2);
+  });
+});
+
 describe('decide over time', () => {
   it('a step up in rate: ScaleUp within the first decisions, and the backlog drains within catchUpDuration', () => {
     const ticks = simulate({ spec: {}, start: 2, rate: (t) => (t < 300 ? 120 : 400), seconds: 1200 });

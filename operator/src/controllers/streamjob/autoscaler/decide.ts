@@ -13,7 +13,8 @@
 // a rescale only within maxRescalesPerHour. Mode Recommend runs the same rules and records `Recommend` instead.
 import type { AutoscalerDecision, AutoscalerInputs, AutoscalerStatus } from '../../../api/v1alpha1/autoscaler.ts';
 import type { AutoscalerPolicy } from './policy.ts';
-import { num, recommend } from './recommend.ts';
+import { RECENT_SHARE_OF_WINDOW } from './load-window.ts';
+import { num, recommend, RISING_RATE_FACTOR } from './recommend.ts';
 
 export interface DecideArgs {
   /** ms since the epoch. */
@@ -182,9 +183,18 @@ function timing(a: DecideArgs, status: AutoscalerStatus, wanted: number, reason:
   // Down goes to the largest ask since the run began: every decision in the delay must allow it.
   const to = !up && same ? Math.max(prev.replicas, wanted) : wanted;
   status.pendingChange = { direction: up ? 'Up' : 'Down', since: iso(since), replicas: to };
-  const waitMs = up ? policy.scaleUpGracePeriodMs : policy.scaleDownDelayMs;
+  // A scale-up sized by a rising rate waits at least a quarter of the window after the need began, so that the
+  // newest quarter the rate is taken from (load-window.ts recentInputRate) lies wholly after it: sized by the
+  // new rate, not by a mix of old and new, it needs no second rescale.
+  const inputs = 'waiting' in a.inputs ? undefined : a.inputs;
+  const rising = inputs !== undefined && (inputs.recentInputRate ?? 0) > inputs.inputRate * RISING_RATE_FACTOR;
+  const waitMs = up
+    ? Math.max(policy.scaleUpGracePeriodMs, rising ? policy.metricsWindowMs / RECENT_SHARE_OF_WINDOW : 0)
+    : policy.scaleDownDelayMs;
   if (now - since < waitMs) {
-    const rule = up ? 'scaleUpGracePeriod' : 'scaleDownDelay (to the largest ask since then)';
+    const rule = up
+      ? `scaleUpGracePeriod${rising ? ' (a rising rate: at least a quarter of metricsWindow)' : ''}`
+      : 'scaleDownDelay (to the largest ask since then)';
     return {
       held: `${reason}; asked for ${up ? 'more' : 'fewer'} since ${iso(since)}: ${current} → ${to} at ${iso(since + waitMs)} by ${rule}`,
       to,
