@@ -6,13 +6,14 @@
 // - up: the autoscaler scales up within two metric windows of the step, through the scale
 //   subresource (field manager tributary-autoscaler), and the lag drains within catchUpDuration;
 // - down: it scales down only after scaleDownDelay;
-// - noisy: it never rescales more often than its budget, and says so when it holds back;
+// - noisy: it never rescales more often than its budget, and says so (status, a Warning Event) when it holds back;
 // - a second job on the same input in Recommend mode reports a recommendation and changes nothing;
 // - the output is exactly once across every autoscaler-driven rescale (Kafka's Java
 //   read_committed consumer: every input id once, with its score).
 import { describe, expect, it } from 'vitest';
 import { deliveryDiff, readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
+import { Resources, type KubeObject } from '../../kube/index.ts';
 import { StreamJobs } from './resource.ts';
 import { clicksApp } from './testing/clicks-app-image.ts';
 import { getJob, harnessPerFile, inputProducer, runningWith } from './testing/kafka-job-harness.ts';
@@ -43,6 +44,8 @@ const POLICY = {
 };
 const LOW = 60;
 const HIGH = 350;
+/** More than two slots take at the target utilization (2 × 200 × 0.9). */
+const PEAK = 500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const managers = (j: StreamJob) =>
@@ -74,9 +77,10 @@ describe('StreamJob autoscaler with the real runtime', () => {
           autoscaler: { ...POLICY, ...autoscaler },
         }),
       );
+    const timelineStart = Date.now();
     const timeline = recordTimeline(kube, ns, 'scored', feed);
     try {
-      await job('scored', h.topics.out!, { mode: 'Scale', maxRescalesPerHour: 3 });
+      await job('scored', h.topics.out!, { mode: 'Scale', maxRescalesPerHour: 2 });
       await job('advice', h.topics.rec!, { mode: 'Recommend' });
       const first = await runningWith(kube, ns, 'scored', 1, undefined, 180_000);
       await runningWith(kube, ns, 'advice', 1, undefined, 180_000);
@@ -104,6 +108,7 @@ describe('StreamJob autoscaler with the real runtime', () => {
       );
       const upAfterS = (Date.now() - stepAt) / 1000;
       const upTo = up.spec.replicas;
+      console.log(`scale-up after ${upAfterS.toFixed(1)} s: ${JSON.stringify(up.status?.autoscaler)}`);
       expect(upTo * SLOT_RATE * 0.7, 'enough slots for the rate at the target utilization').toBeGreaterThanOrEqual(
         HIGH,
       );
@@ -159,20 +164,37 @@ describe('StreamJob autoscaler with the real runtime', () => {
       expect(down.status?.autoscaler?.decisions?.at(-1)?.action).toBe('ScaleDown');
       const settled = await runningWith(kube, ns, 'scored', down.spec.replicas, scaled.status?.deployed?.id, 180_000);
 
-      // Noisy: the rate flips every 6 s. The budget (3 an hour) holds, whatever the autoscaler would like.
-      for (let i = 0; i < 8; i++) {
-        feed.rate = i % 2 === 0 ? HIGH : LOW;
-        await sleep(6_000);
+      // Noisy, then more than the slots can take: the rate flips between LOW and PEAK every 5 s, then stays at
+      // PEAK. The budget (2 an hour, both spent) holds: the autoscaler says it would scale up, and does not.
+      const noisyFrom = Date.now();
+      let budgetHeld: string | undefined;
+      for (let i = 0; budgetHeld === undefined && Date.now() - noisyFrom < 90_000; i++) {
+        feed.rate = i < 4 && i % 2 === 1 ? LOW : PEAK;
+        const until = Date.now() + 5_000;
+        while (budgetHeld === undefined && Date.now() < until) {
+          const j = await getJob(kube, ns, 'scored');
+          budgetHeld = j.status?.autoscaler?.decisions?.find((d) => d.reason.includes('maxRescalesPerHour 2'))?.reason;
+          await sleep(500);
+        }
       }
       feed.rate = LOW;
+      expect(budgetHeld, 'a decision held back by the budget').toBeDefined();
       const end = await getJob(kube, ns, 'scored');
       const rescales = end.status?.autoscaler?.rescaleTimes ?? [];
-      expect(rescales.length).toBeLessThanOrEqual(3);
+      expect(rescales).toHaveLength(2);
+      expect(end.spec.replicas).toBe(down.spec.replicas);
+      expect(timeline.points.filter((p) => p.t * 1000 >= noisyFrom - timelineStart).map((p) => p.replicas)).toEqual(
+        timeline.points.filter((p) => p.t * 1000 >= noisyFrom - timelineStart).map(() => down.spec.replicas),
+      );
+      const events = (await kube.list<KubeObject & { reason?: string }>(Resources.Event, ns)).items;
+      expect(events.map((e) => e.reason)).toEqual(
+        expect.arrayContaining(['AutoscalerScaleUp', 'AutoscalerScaleDown', 'AutoscalerBudgetExhausted']),
+      );
       const deployments = new Set(timeline.points.map((p) => p.deployed).filter((d) => d !== undefined));
       console.log(
         `autoscaler: up to ${upTo} ${upAfterS.toFixed(1)} s after the step; lag drained ${drainedS.toFixed(1)} s ` +
           `after the rescale; down to ${down.spec.replicas} ${downAfterS.toFixed(1)} s after the drop; ` +
-          `${rescales.length} rescales in all (budget 3); parallelisms seen ${[...deployments].join(', ')}; ` +
+          `${rescales.length} rescales in all (budget 2; held: ${budgetHeld}); parallelisms seen ${[...deployments].join(', ')}; ` +
           `decisions: ${JSON.stringify(end.status?.autoscaler?.decisions?.map((d) => `${d.action} ${d.from}→${d.to}`))}`,
       );
       void settled;
