@@ -106,9 +106,15 @@ export interface AutoscalerDecision {
   time: string;
   /** ScaleUp, ScaleDown, Hold or Recommend (a change in Recommend mode). */
   action: 'ScaleUp' | 'ScaleDown' | 'Hold' | 'Recommend';
-  /** @format int32 */
+  /**
+   * Replicas when it was decided.
+   * @format int32
+   */
   from: number;
-  /** @format int32 */
+  /**
+   * Replicas it set (ScaleUp, ScaleDown), would set (Recommend), or was held back from (Hold).
+   * @format int32
+   */
   to: number;
   /**
    * Why, in words: the numbers that made it and the rule that applied.
@@ -141,7 +147,7 @@ export interface AutoscalerStatus {
    * Rescales that did not raise the processing capacity: the autoscaler does not scale up to these again until the
    * given time.
    */
-  ineffective?: { replicas: number; from: number; until: string }[];
+  ineffective?: AutoscalerIneffective[];
   /**
    * The autoscaler's last scale-up, until the first decision after it has judged whether it raised the capacity
    * (then removed).
@@ -154,27 +160,55 @@ export interface AutoscalerStatus {
   pendingChange?: AutoscalerPendingChange;
 }
 
+export interface AutoscalerIneffective {
+  /**
+   * Replicas the scale-up set: no scale-up to this many or more before `until`.
+   * @format int32
+   */
+  replicas: number;
+  /**
+   * Replicas before that scale-up.
+   * @format int32
+   */
+  from: number;
+  /**
+   * Until when it is remembered (RFC 3339).
+   * @format date-time
+   */
+  until: string;
+}
+
 export interface AutoscalerRescale {
   /**
    * When the autoscaler wrote it (RFC 3339).
    * @format date-time
    */
   time: string;
-  /** @format int32 */
+  /**
+   * Replicas before it.
+   * @format int32
+   */
   from: number;
-  /** @format int32 */
+  /**
+   * Replicas it set.
+   * @format int32
+   */
   to: number;
   /** Records per second the job could process before it (inputs.capacity), absent when it was not measurable. */
   capacityBefore?: number;
 }
 
 export interface AutoscalerPendingChange {
+  /** Up (more replicas) or Down (fewer). */
   direction: 'Up' | 'Down';
   /**
    * The first decision of the run that asked for this direction (RFC 3339).
    * @format date-time
    */
   since: string;
-  /** @format int32 */
+  /**
+   * The replicas it would set now.
+   * @format int32
+   */
   replicas: number;
 }
