@@ -1,6 +1,7 @@
-// The apiserver accepts every file in crds/examples/ as it is (`kubectl apply --dry-run=server`:
-// admission, the CRDs' schemas and CEL rules, defaulting), in a namespace of its own. The
-// README test (test/readme/) applies the clicks examples for real.
+// The apiserver accepts every file in crds/examples/ and every manifest of examples/*/ as it is
+// (`kubectl apply --dry-run=server`: admission, the CRDs' schemas and CEL rules, defaulting), in a
+// namespace of its own. The README test (test/readme/) applies the clicks examples for real; the
+// autoscaler's e2e runs examples/clicks-app/streamjob-scored.yaml.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -10,9 +11,15 @@ import { repoRoot } from '../cluster/paths.ts';
 
 const ns = `examples-${randomUUID().slice(0, 8)}`;
 const kubectl = (args: string[]) => spawnSync('kubectl', args, { encoding: 'utf8', env: process.env, timeout: 60_000 });
-const examples = readdirSync(join(repoRoot, 'crds/examples'))
-  .filter((f) => /\.ya?ml$/.test(f))
-  .sort();
+const yamlIn = (dir: string) =>
+  readdirSync(join(repoRoot, dir))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => `${dir}/${f}`);
+const examples = [
+  ...yamlIn('crds/examples'),
+  ...readdirSync(join(repoRoot, 'examples')).flatMap((app) => yamlIn(`examples/${app}`)),
+];
 
 describe('crds/examples on the apiserver', () => {
   beforeAll(() => {
@@ -29,7 +36,7 @@ describe('crds/examples on the apiserver', () => {
   });
 
   it.each(examples)('accepts %s (dry-run=server)', (file) => {
-    const r = kubectl(['apply', '--dry-run=server', '-n', ns, '-f', join(repoRoot, 'crds/examples', file)]);
+    const r = kubectl(['apply', '--dry-run=server', '-n', ns, '-f', join(repoRoot, file)]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/created \(server dry run\)/);
     expect(r.stderr).not.toMatch(/warning/i);

@@ -4,9 +4,12 @@
 // async step of fixed per-slot capacity, against a scoring service here that answers after a
 // fixed latency — so one slot scores at most capacity ÷ latency clicks per second. A producer
 // whose rate the scenario steps feeds it, and a timeline records what the autoscaler saw and did.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import type { Producer } from 'kafkajs';
+import { parse } from 'yaml';
 import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
 import { ErrorCodes, OperatorError } from '../../../kube/errors.ts';
 import type { KubeClient } from '../../../kube/index.ts';
@@ -63,7 +66,15 @@ export const LATENCY_MS = 25;
 export const CAPACITY = 5;
 export const SLOT_RATE = (CAPACITY * 1000) / LATENCY_MS;
 
-/** The spec of a StreamJob running the scored-clicks module at 1 replica, with `autoscaler` as given. */
+/** The shipped example the scenario runs: examples/clicks-app/streamjob-scored.yaml. */
+const EXAMPLE = resolve(import.meta.dirname, '../../../../../examples/clicks-app/streamjob-scored.yaml');
+
+/**
+ * The shipped example's spec, as a user adapts it: its env values pointed at this cluster's Kafka, topics and
+ * scoring service, the app image and module path of this cluster (clicks-app-image.ts), checkpoints every second,
+ * and the autoscaler's fields overridden by `autoscaler` (short windows for a test). Every other field, and every
+ * env variable the example sets, is the example's: one it lacks, or a new one it sets, fails here.
+ */
 export function scoredJobSpec(o: {
   app: ClicksApp;
   brokers: string;
@@ -73,24 +84,37 @@ export function scoredJobSpec(o: {
   scorerUrl: string;
   autoscaler: Record<string, unknown>;
 }): Record<string, unknown> {
+  const example = parse(readFileSync(EXAMPLE, 'utf8')) as { spec: Record<string, unknown> };
+  const spec = example.spec as {
+    podTemplate: { env: { name: string; value: string }[] };
+    autoscaler: Record<string, unknown>;
+  } & Record<string, unknown>;
+  const values: Record<string, string> = {
+    CLICKS_BROKERS: o.brokers,
+    CLICKS_INPUT: o.input,
+    CLICKS_OUTPUT: o.output,
+    CLICKS_GROUP: o.group,
+    CLICKS_SCORE_URL: o.scorerUrl,
+    CLICKS_SCORE_CAPACITY: String(CAPACITY),
+  };
+  const names = spec.podTemplate.env.map((e) => e.name).sort();
+  if (JSON.stringify(names) !== JSON.stringify(Object.keys(values).sort()))
+    throw new OperatorError(
+      ErrorCodes.TEST_HARNESS,
+      `${EXAMPLE} sets env ${names.join(', ')}; the scenario knows ${Object.keys(values).join(', ')}`,
+    );
+  const { image: _image, ...rest } = spec;
   return {
+    ...rest,
     ...(o.app.image ? { image: o.app.image } : {}),
-    replicas: 1,
-    upgradeMode: 'savepoint',
     checkpointing: { interval: '1s', retained: 2 },
     savepoints: { timeout: '60s' },
     job: { module: o.app.module('clicks-scored.ts') },
     podTemplate: {
-      env: [
-        { name: 'CLICKS_BROKERS', value: o.brokers },
-        { name: 'CLICKS_INPUT', value: o.input },
-        { name: 'CLICKS_OUTPUT', value: o.output },
-        { name: 'CLICKS_GROUP', value: o.group },
-        { name: 'CLICKS_SCORE_URL', value: o.scorerUrl },
-        { name: 'CLICKS_SCORE_CAPACITY', value: String(CAPACITY) },
-      ],
+      ...spec.podTemplate,
+      env: spec.podTemplate.env.map((e) => ({ name: e.name, value: values[e.name] })),
     },
-    autoscaler: o.autoscaler,
+    autoscaler: { ...spec.autoscaler, ...o.autoscaler },
   };
 }
 
