@@ -1,7 +1,8 @@
 // The chart's NetworkPolicies for slot pods: helm lint, the rendered policy (which ports admit
-// whom), the apiserver's own validation of it (server-side dry run), and the cases that render
-// none. The local cluster has no CNI that enforces NetworkPolicies, so enforcement itself is the
-// cluster's (docs/security.md); what the chart controls is tested here.
+// whom), the apiserver's own validation of it (server-side dry run). Which namespaces get one
+// (and when none is rendered) is network-policy.test.ts, with no cluster. The local cluster has
+// no CNI that enforces NetworkPolicies, so enforcement itself is the cluster's
+// (docs/security.md); what the chart controls is tested here.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -92,7 +93,7 @@ describe('chart NetworkPolicies for slot pods', () => {
     });
   });
 
-  it('follows networkPolicy.namespaces and the Prometheus selectors; renders none when off or when no namespace is known', async () => {
+  it('follows networkPolicy.namespaces and the Prometheus selectors', async () => {
     const custom = await template(
       'networkPolicy.namespaces={jobs}',
       'networkPolicy.prometheus.namespaceSelector.matchLabels.team=obs',
@@ -101,7 +102,5 @@ describe('chart NetworkPolicies for slot pods', () => {
     expect(custom[0]!.spec.ingress[2]!.from[0]!.namespaceSelector).toEqual({
       matchLabels: { 'kubernetes.io/metadata.name': 'monitoring', team: 'obs' },
     });
-    expect(await template(`watchNamespaces={${ns}}`, 'networkPolicy.enabled=false')).toEqual([]);
-    expect(await template()).toEqual([]);
   });
 });

@@ -57,6 +57,15 @@ release namespace alone, so a plain install holds no rights outside it.
 {{- end }}
 {{- end }}
 
+{{/*
+The namespaces the slot NetworkPolicies go in, as a JSON list: networkPolicy.namespaces, else
+the watched namespaces (the release namespace by default). [] when clusterWide lists none: a
+cluster-wide operator runs StreamJobs in namespaces the chart cannot know.
+*/}}
+{{- define "tributary.networkPolicyNamespaces" -}}
+{{- toJson (.Values.networkPolicy.namespaces | default (include "tributary.watched" . | fromJsonArray)) }}
+{{- end }}
+
 {{- define "tributary.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
