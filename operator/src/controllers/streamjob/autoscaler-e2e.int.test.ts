@@ -131,6 +131,9 @@ describe('StreamJob autoscaler with the real runtime', () => {
         60_000,
       );
       expect(advice.spec.replicas).toBe(1);
+      const adviceFirst = advice.status?.autoscaler?.decisions?.find((d) => d.action === 'Recommend');
+      // The same rules at the same replicas and input: at least what the Scale job scaled to (its lag grows on).
+      expect(adviceFirst?.to).toBeGreaterThanOrEqual(upTo);
       expect(advice.status?.autoscaler?.decisions?.at(-1)?.action).toBe('Recommend');
       expect(managers(advice)).not.toContain('tributary-autoscaler/scale');
 
@@ -194,6 +197,7 @@ describe('StreamJob autoscaler with the real runtime', () => {
       console.log(
         `autoscaler: up to ${upTo} ${upAfterS.toFixed(1)} s after the step; lag drained ${drainedS.toFixed(1)} s ` +
           `after the rescale; down to ${down.spec.replicas} ${downAfterS.toFixed(1)} s after the drop; ` +
+          `Recommend job: ${JSON.stringify(advice.status?.autoscaler?.decisions?.map((d) => `${d.action} ${d.from}→${d.to}`))}; ` +
           `${rescales.length} rescales in all (budget 2; held: ${budgetHeld}); parallelisms seen ${[...deployments].join(', ')}; ` +
           `decisions: ${JSON.stringify(end.status?.autoscaler?.decisions?.map((d) => `${d.action} ${d.from}→${d.to}`))}`,
       );
