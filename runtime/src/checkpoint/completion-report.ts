@@ -1,5 +1,6 @@
 // What a completed checkpoint or savepoint reports: its metrics (count, duration, size,
-// alignment, the phases up to the metadata) and one info log line with the same figures.
+// alignment, the phases up to the metadata) and one info log line with the same figures; and
+// the coordinator's start, where the checkpoint-stall alert's clock begins.
 import type { Logger } from 'pino';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { CheckpointPhaseTimes } from './checkpoint-phases.ts';
@@ -18,6 +19,12 @@ export interface CompletionFigures {
   final: boolean;
 }
 
+/** The coordinator started: the interval, and the start as the last checkpoint's time until one completes. */
+export function reportCoordinatorStart(intervalMs: number, m: JobMetrics | undefined): void {
+  m?.checkpointInterval.set(intervalMs / 1000);
+  m?.lastCheckpointTime.set(Date.now() / 1000);
+}
+
 export function reportCompletion(f: CompletionFigures, logger: Logger, m: JobMetrics | undefined): void {
   const { kind, phases } = f;
   if (m) {
@@ -29,6 +36,7 @@ export function reportCompletion(f: CompletionFigures, logger: Logger, m: JobMet
     m.checkpointPhase.labels(kind, 'snapshot').observe(phases.snapshotMs / 1000);
     m.checkpointPhase.labels(kind, 'upload').observe(phases.uploadMs / 1000);
     m.lastCheckpointId.set(f.id);
+    m.lastCheckpointTime.set(Date.now() / 1000);
     if (f.firstAfterStartMs !== undefined) m.firstCheckpoint.set(f.firstAfterStartMs / 1000);
   }
   const ms = (x: number): number => Math.round(x * 10) / 10;

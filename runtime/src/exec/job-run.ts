@@ -5,6 +5,7 @@
 // position in between: at-least-once). On failure every slot stops, commits already under way
 // settle, and sinks close as 'failed' (nothing is committed or aborted that a restart would need).
 import type { Logger } from 'pino';
+import { reportCoordinatorStart } from '../checkpoint/completion-report.ts';
 import type { CloseOutcome } from '../connectors/api.ts';
 import { TributaryError } from '../errors.ts';
 import type { JobCheckpointing } from './job-checkpointing.ts';
@@ -41,6 +42,8 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     await Promise.all(tables.map((t) => t.open()));
     await Promise.all(sources.map((s) => s.open()));
     await checkpoints.coordinator?.start();
+    // The checkpoint-stall alert's clock (charts/tributary/rules) starts here: a checkpoint is due one interval on.
+    if (checkpoints.coordinator) reportCoordinatorStart(job.checkpointing?.intervalMs ?? 0, job.metrics);
     logger.info({ parallelism: r.parallelism, maxParallelism: r.maxParallelism, tasks: r.tasks }, 'job running');
     const loops = slots.map((p) =>
       p.slot.run().catch((e: unknown) => {

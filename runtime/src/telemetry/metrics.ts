@@ -21,6 +21,8 @@ export class JobMetrics {
   readonly checkpointPhase: Histogram<'kind' | 'phase'>;
   readonly firstCheckpoint: Gauge;
   readonly lastCheckpointId: Gauge;
+  readonly lastCheckpointTime: Gauge;
+  readonly checkpointInterval: Gauge;
   readonly restoreStateBytes: Gauge;
   readonly backpressuredSeconds: Counter<'slot'>;
   readonly sourceLag: Gauge<'source' | 'slot'>;
@@ -134,6 +136,17 @@ export class JobMetrics {
     this.lastCheckpointId = new Gauge({
       name: 'tributary_last_checkpoint_id',
       help: 'Id of the last completed checkpoint or savepoint',
+      registers,
+    });
+    // Set by the coordinator (slot 0); 0 on the other slots, so max() over a job's slots is slot 0's.
+    this.lastCheckpointTime = new Gauge({
+      name: 'tributary_last_checkpoint_timestamp_seconds',
+      help: "When the last checkpoint or savepoint completed (epoch s); the coordinator's start until one has",
+      registers,
+    });
+    this.checkpointInterval = new Gauge({
+      name: 'tributary_checkpoint_interval_seconds',
+      help: 'Time between periodic checkpoints (0: only on request), as the coordinator (slot 0) runs them',
       registers,
     });
     this.restoreStateBytes = new Gauge({

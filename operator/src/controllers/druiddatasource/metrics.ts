@@ -8,6 +8,8 @@ export interface DruidMetrics {
   readonly druidCallFailures: Counter<'reason'>;
   /** 1 while a datasource cannot reach Druid (DruidUnavailable, DruidUnauthorized), 0 once it can. */
   readonly druidUnavailable: Gauge<'namespace' | 'name'>;
+  /** Sets the supervisor's state: its series 1, the previous state's removed (a partial `remove` would match none). */
+  setSupervisorState(namespace: string, name: string, state: string): void;
   forget(namespace: string, name: string): void;
 }
 
@@ -41,13 +43,25 @@ export function druidMetrics(registry: Registry): DruidMetrics {
     labelNames: ['namespace', 'name'],
     registers,
   });
+  const states = new Map<string, string>();
+  const dropState = (namespace: string, name: string) => {
+    const key = `${namespace}/${name}`;
+    const prev = states.get(key);
+    if (prev !== undefined) supervisorState.remove({ namespace, name, state: prev });
+    states.delete(key);
+  };
   const m: DruidMetrics = {
     supervisorState,
     supervisorLag,
     druidCallFailures,
     druidUnavailable,
+    setSupervisorState(namespace, name, state) {
+      dropState(namespace, name);
+      states.set(`${namespace}/${name}`, state);
+      supervisorState.set({ namespace, name, state }, 1);
+    },
     forget(namespace, name) {
-      supervisorState.remove({ namespace, name });
+      dropState(namespace, name);
       supervisorLag.remove({ namespace, name });
       druidUnavailable.remove({ namespace, name });
     },

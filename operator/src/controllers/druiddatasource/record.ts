@@ -98,8 +98,7 @@ export function statusRecorder(deps: {
   return {
     async observed(ds, id, hash, s) {
       const labels = { namespace: ds.metadata.namespace, name: ds.metadata.name };
-      deps.metrics.supervisorState.remove(labels);
-      deps.metrics.supervisorState.set({ ...labels, state: s?.state ?? 'NOT_FOUND' }, 1);
+      deps.metrics.setSupervisorState(labels.namespace, labels.name, s?.state ?? 'NOT_FOUND');
       if (s?.aggregateLag !== undefined) deps.metrics.supervisorLag.set(labels, s.aggregateLag);
       await deps.statusWriter.update<DruidDatasource>(DruidDatasources, ds, (prev) =>
         observedStatus(prev, ds, id, hash, s, deps.now()),

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Phase } from '../../api/v1alpha1/streamjob.ts';
+import type { Phase, StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { autoscalerMetrics, type AutoscalerMetrics } from './autoscaler-metrics.ts';
 
 export interface StreamJobMetrics {
@@ -14,7 +14,14 @@ export interface StreamJobMetrics {
   readonly orphanSweepFailures: Counter;
   /** Per job, while its autoscaler is on (autoscaler-metrics.ts). */
   readonly autoscaler: AutoscalerMetrics;
+  /** Per job: 1 while its Ready condition is True, else 0; `reason` is the condition's (Suspended, Finished, ...). */
+  readonly jobReady: Gauge<'namespace' | 'name' | 'reason'>;
+  /** Per job: the restarts status.restartTimes records, counted as they appear (the alerts' restart loop). */
+  readonly jobRestarts: Counter<'namespace' | 'name'>;
   setPhase(key: string, phase: Phase | undefined): void;
+  /** The job as last read or written: its phase and per-job series. */
+  observeJob(job: StreamJob): void;
+  /** The job is gone: its phase no longer counts and its per-job series are removed. */
   forget(key: string): void;
 }
 
@@ -30,6 +37,9 @@ const PHASES: readonly Phase[] = [
   'Failed',
   'Invalid',
 ];
+
+/** Whether the RFC 3339 time `t` is later than `than` (always, when there is none). */
+const after = (t: string, than: string | undefined): boolean => than === undefined || Date.parse(t) > Date.parse(than);
 
 export function streamJobMetrics(registry: Registry): StreamJobMetrics {
   const existing = byRegistry.get(registry);
@@ -76,7 +86,20 @@ export function streamJobMetrics(registry: Registry): StreamJobMetrics {
     help: 'Orphan savepoint sweeps that could not list or delete a folder.',
     registers,
   });
+  const jobReady = new Gauge({
+    name: 'tributary_operator_streamjob_ready',
+    help: 'Per StreamJob: 1 while its Ready condition is True, else 0; reason is the condition reason.',
+    labelNames: ['namespace', 'name', 'reason'],
+    registers,
+  });
+  const jobRestarts = new Counter({
+    name: 'tributary_operator_streamjob_job_restarts_total',
+    help: 'Per StreamJob: whole-job restarts after a slot failure, as status.restartTimes records them.',
+    labelNames: ['namespace', 'name'],
+    registers,
+  });
   for (const p of PHASES) jobsByPhase.set({ phase: p }, 0);
+  const perJob = new Map<string, { reason: string; newestRestart: string | undefined }>();
   const phases = new Map<string, Phase>();
   const recount = () => {
     const counts = new Map<Phase, number>(PHASES.map((p) => [p, 0]));
@@ -92,13 +115,38 @@ export function streamJobMetrics(registry: Registry): StreamJobMetrics {
     orphanSavepointsDeleted,
     orphanSweepFailures,
     autoscaler: autoscalerMetrics(registry),
+    jobReady,
+    jobRestarts,
     setPhase(key, phase) {
       if (phase === undefined || phases.get(key) === phase) return;
       phases.set(key, phase);
       recount();
     },
+    observeJob(job) {
+      const { namespace, name } = job.metadata;
+      const key = `${namespace}/${name}`;
+      m.setPhase(key, job.status?.phase);
+      const ready = job.status?.conditions?.find((c) => c.type === 'Ready');
+      const reason = ready?.reason ?? 'Unknown';
+      const times = job.status?.restartTimes ?? [];
+      const newest = times.at(-1);
+      const prev = perJob.get(key);
+      // The first sight of a job (an operator start) is the baseline: its earlier restarts were counted before.
+      if (prev && newest !== undefined && newest !== prev.newestRestart)
+        jobRestarts.inc({ namespace, name }, times.filter((t) => after(t, prev.newestRestart)).length);
+      else if (!prev) jobRestarts.inc({ namespace, name }, 0);
+      if (prev && prev.reason !== reason) jobReady.remove({ namespace, name, reason: prev.reason });
+      jobReady.set({ namespace, name, reason }, ready?.status === 'True' ? 1 : 0);
+      perJob.set(key, { reason, newestRestart: newest ?? prev?.newestRestart });
+    },
     forget(key) {
       if (phases.delete(key)) recount();
+      const prev = perJob.get(key);
+      if (!prev) return;
+      perJob.delete(key);
+      const [namespace = '', name = ''] = key.split('/');
+      jobReady.remove({ namespace, name, reason: prev.reason });
+      jobRestarts.remove({ namespace, name });
     },
   };
   byRegistry.set(registry, m);

@@ -73,7 +73,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       );
       const key = `${c.job.metadata.namespace}/${c.job.metadata.name}`;
       written.set(key, rv(object));
-      deps.metrics.setPhase(key, object.status?.phase);
+      deps.metrics.observeJob(object);
       c.log.debug({ step, phase: object.status?.phase, op: object.status?.pendingOperation?.step }, 'status recorded');
       if (deps.afterWrite) await deps.afterWrite(object, step);
       // A write that retried after a conflict carries the object as it is now. If its spec
@@ -122,6 +122,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
         throw err;
       }
     }
+    deps.metrics.observeJob(job);
     const log = ctx.logger.child({ streamjob: key, generation: job.metadata.generation });
     const now = clock();
 
