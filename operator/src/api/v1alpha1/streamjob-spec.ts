@@ -3,6 +3,7 @@
 // The graph's types are runtime/src/graph/spec.ts.
 import type { GraphSpec } from '../../../../runtime/src/graph/spec.ts';
 import type { AutoscalerSpec } from './autoscaler.ts';
+import type { HealthSpec } from './health.ts';
 import type { StateStorage } from './state-storage.ts';
 
 export type UpgradeMode = 'savepoint' | 'last-state' | 'stateless';
@@ -275,6 +276,13 @@ export interface StreamJobSpec {
    * enabled false = off. Reference: docs/operator/autoscaler.md.
    */
   autoscaler?: AutoscalerSpec;
+  /**
+   * The job health check: a running job whose checkpoints stop completing for longer than checkpointTimeout gets
+   * condition CheckpointProgress False and a Warning Event, and with restartOnUnhealthy a restart from its last
+   * completed checkpoint. Changing this field never replaces the pods. Absent = off. Reference:
+   * docs/operator/health.md.
+   */
+  health?: HealthSpec;
   /**
    * Settings copied into every slot pod (only these; the operator owns the rest: container, ports, probes,
    * volumes, security context). Changing it replaces the pods.

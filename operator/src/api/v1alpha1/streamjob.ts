@@ -13,6 +13,7 @@ import type { Condition, DeployedInfo, PeriodicSavepointStatus, SavepointRecord 
 import type { StreamJobSpec } from './streamjob-spec.ts';
 
 export type { AutoscalerSpec, AutoscalerStatus } from './autoscaler.ts';
+export type { HealthSpec } from './health.ts';
 export type { S3StateStorage, StateStorage } from './state-storage.ts';
 export type { Condition, DeployedInfo, PeriodicSavepointStatus, SavepointRecord } from './status-records.ts';
 export type { JobModule, JobRunState, PodTemplate, StreamJobSpec, UpgradeMode } from './streamjob-spec.ts';

@@ -59,6 +59,8 @@ export interface JobConditionReasons {
     | 'MaxRestartsExceeded'
     // Restarts in a row without a completed checkpoint (operation/checkpoint-progress.ts).
     | 'NoCheckpointProgress'
+    // A restart the health check started: no checkpoint completed within spec.health.checkpointTimeout.
+    | 'CheckpointsStalled'
     // An object of the job's names exists and the job does not control it (report-not-owned.ts).
     | 'ForeignObject'
     | 'SavepointFailedUsedCheckpoint'
@@ -85,6 +87,11 @@ export interface JobConditionReasons {
     | 'NoFreshCheckpoint'
     | 'NoStateToRestore'
     | 'NotStalled';
+  /**
+   * spec.health.checkpointTimeout set: checkpoints complete within it (True), or none completed for longer (False;
+   * after that False until one completes): checkpoint-health.ts. Absent while the check is off.
+   */
+  CheckpointProgress: 'CheckpointsCompleting' | 'CheckpointsStalled';
   /** A source waits for its input to exist (a Kafka topic): the job runs and reads nothing from it yet. */
   WaitingForInput: 'TopicMissing' | 'Reading';
   /**

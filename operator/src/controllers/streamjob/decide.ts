@@ -1,6 +1,7 @@
 // With no operation pending: what the spec asks for against what runs (spec-diff.ts) starts
 // an operation; in steady state a failed or vanished slot, or a runtime reporting FAILED,
-// restarts all slots, and a deployment all of whose slots finished (end of input) makes the
+// restarts all slots, so does a job past spec.health.checkpointTimeout with restartOnUnhealthy
+// (health-condition.ts), and a deployment all of whose slots finished (end of input) makes the
 // job Finished. An invalid spec deploys nothing new: the deployed (last valid) spec keeps
 // running, restarts included. A Failed or Finished job stays so until its spec (or
 // restartNonce) changes; a changed spec then runs it again like a job with no pods (a new
@@ -19,6 +20,7 @@ import { startOperation } from './operation/start.ts';
 import { sweepIfDue } from './operation/sweep-orphans.ts';
 import { classify, deployedSpec } from './spec-diff.ts';
 import { deploymentFailure, settlingMs } from './slot-failure.ts';
+import { healthOf } from './health-condition.ts';
 import { specHash } from './spec-hash.ts';
 
 export async function decide(
@@ -99,11 +101,15 @@ export async function decide(
     await r.record(c, 'running', (s) => ({ ...s, phase: 'Running' }));
   }
   const running = c.job.status?.phase === 'Running' && obs.runtime?.state === 'RUNNING';
+  // The health check (spec.health): a job past its checkpoint bound restarts from its newest state
+  // when the spec asks for it (an ordinary restart: backoff, maxRestarts); else wake up when the bound passes.
+  const health = running ? healthOf(c.job, obs, c.now) : undefined;
+  if (health?.overdue && spec.health?.restartOnUnhealthy) return startRestart(r, c, health.message, 'health');
   if (r.deps.orphanSweeps && running) await sweepIfDue(r, c, r.deps.orphanSweeps);
   // Periodic savepoints (spec.savepoints.interval): started when due; else wake up when one is.
   const periodic = running ? await periodicSavepointIfDue(r, c, spec) : undefined;
   if (periodic?.started) return periodic.result;
   const after = r.after(c.job);
-  const due = periodic?.dueInMs;
-  return due === undefined ? after : { requeueAfter: Math.min(after?.requeueAfter ?? due, due) };
+  const wakes = [after?.requeueAfter, periodic?.dueInMs, health?.recheckInMs].filter((ms) => ms !== undefined);
+  return wakes.length === 0 ? after : { requeueAfter: Math.min(...wakes) };
 }

@@ -3,7 +3,9 @@
 // distinct message; a rejected spec with nothing deployed is phase Invalid, Ready False
 // InvalidSpec), the sources slot 0 reports waiting for their input (WaitingForInput + an
 // Event when it turns), the dependencies any slot cannot reach (DependencyUnavailable + an
-// Event when it turns: dependency-condition.ts), and Ready from the pods and every slot's runtime (readiness.ts) while
+// Event when it turns: dependency-condition.ts), whether checkpoints complete within
+// spec.health.checkpointTimeout (CheckpointProgress + an Event when it turns:
+// health-condition.ts), and Ready from the pods and every slot's runtime (readiness.ts) while
 // Running, and while an operation that has not touched the deployed pods yet is pending. observedGeneration is
 // not written here: it follows the work (kstatus.ts), and so does Ready's own
 // observedGeneration: right after `kubectl scale` or an apply the old deployment is still
@@ -19,6 +21,7 @@ import { isPodTerminal } from './objects/slot-pod.ts';
 import type { Observation } from './observer.ts';
 import { describeIssues, type SpecIssue } from './validation.ts';
 import { dependencyState, recordDependencies } from './dependency-condition.ts';
+import { recordHealth, reportHealth } from './health-condition.ts';
 
 /** `topic t (source s, since …)` for each waiting source. */
 export function describeWaiting(waiting: readonly WaitingForInput[]): string {
@@ -66,6 +69,7 @@ export async function recordObservation(
     await r.deps.events.warning(job, 'DependencyUnavailable', deps.message);
   if (deps && !deps.unavailable && prevDeps?.status === 'True')
     await r.deps.events.normal(job, 'DependencyAvailable', `${deps.message} again (was: ${prevDeps.message})`);
+  const health = await reportHealth(r, c);
   await r.record(c, 'observe', (st) => {
     st.replicas = obs.pods.filter((p) => !isPodTerminal(p)).length;
     st.readyReplicas = obs.readyCount;
@@ -93,6 +97,7 @@ export async function recordObservation(
     }
     recordInput(st, input, gen, now);
     recordDependencies(st, deps, gen, now);
+    recordHealth(st, job.spec, health, gen, now);
     recordReady(st, c, gen);
     return st;
   });

@@ -53,3 +53,22 @@ describe('spec.autoscaler', () => {
     }
   });
 });
+
+describe('spec.health', () => {
+  it('never replaces the pods: turning the health check on or off, or changing its bound, changes neither hash nor classification', () => {
+    const defaults = { image: 'img' };
+    const deployed = { id: 'x-1', specHash: specHash(spec, defaults), parallelism: 2, startedAt: '', spec: '' };
+    deployed.spec = JSON.stringify(spec);
+    for (const health of [
+      { checkpointTimeout: '5m' },
+      { checkpointTimeout: '30s', restartOnUnhealthy: true },
+      { restartOnUnhealthy: false },
+    ]) {
+      const changed = { ...spec, health };
+      expect(specHash(changed, defaults)).toBe(specHash(spec, defaults));
+      expect(classify(job(spec, { deployed }), changed, defaults).kind).toBe('none');
+      const deployedWith = { ...deployed, specHash: specHash(changed, defaults), spec: JSON.stringify(changed) };
+      expect(classify(job(changed, { deployed: deployedWith }), spec, defaults).kind).toBe('none');
+    }
+  });
+});

@@ -54,6 +54,8 @@ export const SPEC_FIELDS = {
   job: 'redeploy',
   // The operator's autoscaler reads it each reconcile; what it decides reaches the pods only through replicas.
   autoscaler: 'in-place',
+  // The operator reads it each reconcile (checkpoint-health.ts); a restart it starts is an ordinary restart.
+  health: 'in-place',
 } as const satisfies SpecFieldTable<StreamJobSpec>;
 
 export type SpecField = keyof typeof SPEC_FIELDS;

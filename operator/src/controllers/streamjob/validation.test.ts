@@ -69,6 +69,19 @@ describe('spec validation', () => {
     expect(validateSpec({ ...spec, restartPolicy: { ...spec.restartPolicy, maxRestarts: 1000 } })).toEqual([]);
   });
 
+  it('takes a spec.health.checkpointTimeout that is a positive duration; restartOnUnhealthy needs one', () => {
+    expect(validateSpec({ ...spec, health: { checkpointTimeout: '5m', restartOnUnhealthy: true } })).toEqual([]);
+    expect(validateSpec({ ...spec, health: { checkpointTimeout: '0s' } })).toEqual([
+      { path: 'spec.health.checkpointTimeout', message: 'expected a positive duration, got "0s"' },
+    ]);
+    expect(validateSpec({ ...spec, health: { restartOnUnhealthy: true } })).toEqual([
+      {
+        path: 'spec.health.restartOnUnhealthy',
+        message: 'needs spec.health.checkpointTimeout (the bound past which a job is unhealthy)',
+      },
+    ]);
+  });
+
   it('takes a job module instead of a graph (application mode): exactly one, an absolute module path', () => {
     const { graph: _g, ...noGraph } = spec;
     void _g;

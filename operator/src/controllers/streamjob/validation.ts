@@ -38,11 +38,17 @@ export function validateSpec(
     ['spec.restartPolicy.backoff.initial', spec.restartPolicy?.backoff?.initial],
     ['spec.restartPolicy.backoff.max', spec.restartPolicy?.backoff?.max],
     ['spec.restartPolicy.window', spec.restartPolicy?.window],
+    ['spec.health.checkpointTimeout', spec.health?.checkpointTimeout],
   ];
   for (const [path, v] of durations) {
     if (v !== undefined && !((parseDuration(v) ?? 0) > 0))
       issues.push({ path, message: `expected a positive duration, got ${JSON.stringify(v)}` });
   }
+  if (spec.health?.restartOnUnhealthy && spec.health.checkpointTimeout === undefined)
+    issues.push({
+      path: 'spec.health.restartOnUnhealthy',
+      message: 'needs spec.health.checkpointTimeout (the bound past which a job is unhealthy)',
+    });
   const every = spec.savepoints?.interval;
   if (every !== undefined && !((parseDuration(every) ?? 0) >= MIN_PERIODIC_INTERVAL_MS))
     issues.push({

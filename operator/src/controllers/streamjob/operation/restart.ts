@@ -1,4 +1,5 @@
-// Restart: a slot of the running (or the new) deployment failed. All slots restart from the
+// Restart: a slot of the running (or the new) deployment failed, or the health check found its
+// checkpoints stalled (spec.health.restartOnUnhealthy). All slots restart from the
 // newest state of the lineage after restartPolicy backoff; past maxRestarts (those in
 // restartPolicy.window when set: restart-count.ts) the job is Failed (pods removed) until the
 // spec or restartNonce changes.
@@ -12,7 +13,19 @@ import { countRestart } from './restart-count.ts';
 import { latestRestorePoint } from './restore-point.ts';
 import { startOperation } from './start.ts';
 
-export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: string): StepResult {
+/**
+ * Why the deployment restarts: `failure` (a slot failed or vanished, or the runtime FAILED) or `health` (the
+ * health check found no checkpoint completed within spec.health.checkpointTimeout: checkpoint-health.ts). It
+ * names the Event (SlotFailed, RestartUnhealthy) and Degraded's reason (SlotFailed, CheckpointsStalled).
+ */
+export type RestartCause = 'failure' | 'health';
+
+export async function startRestart(
+  r: ReconcilerInternals,
+  c: JobCtx,
+  why: string,
+  cause: RestartCause = 'failure',
+): StepResult {
   const { job, now } = c;
   const st = job.status ?? {};
   const window = job.spec.restartPolicy?.window;
@@ -62,7 +75,7 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
   // operation pending, and an operator killed in between cannot count the same failure twice.
   await r.deps.events.warning(
     c.job,
-    'SlotFailed',
+    cause === 'health' ? 'RestartUnhealthy' : 'SlotFailed',
     `${why}; restarting all slots from the latest checkpoint (restart ${restarts}/${max}${within})`,
   );
   if (noProgress)
@@ -88,7 +101,7 @@ export async function startRestart(r: ReconcilerInternals, c: JobCtx, why: strin
         {
           type: 'Degraded',
           status: 'True',
-          reason: noProgress ? 'NoCheckpointProgress' : 'SlotFailed',
+          reason: noProgress ? 'NoCheckpointProgress' : cause === 'health' ? 'CheckpointsStalled' : 'SlotFailed',
           message: `${why}${progress}; restart ${restarts}/${max}${within} in ${Math.round(delay / 1000)}s`,
         },
         job.metadata.generation,
