@@ -73,6 +73,7 @@ describe('the health check (real runtime, S3 server)', () => {
         name,
         'a restart by the health check',
         (j) => (j.status?.restarts ?? 0) >= 1,
+        30_000,
       );
       // The job ran all along: the runtime did not fail it, the health check restarted it.
       const events = (await kube.list<{ reason: string; type: string; message: string }>(Resources.Event, ns)).items;
