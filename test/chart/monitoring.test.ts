@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parser } from '@prometheus-io/lezer-promql';
 import { Histogram, Registry } from 'prom-client';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -50,16 +51,24 @@ const rules = (parse(rulesText) as { groups: { rules: Rule[] }[] }).groups.flatM
 const dashboard = (f: string) => JSON.parse(readFileSync(join(chart, 'dashboards', f), 'utf8')) as Dashboard;
 
 /**
- * The metric names a PromQL expression reads: what is left once strings, label matchers and
- * label lists (by, on, group_left, ...) are removed, and label_values() is cut to its metric.
+ * The metric names a PromQL expression reads (the vector selectors' names), parsed with
+ * Prometheus's own grammar; a syntax error fails. Grafana's interval variables become a
+ * duration, and its label_values(selector, label) the selector.
  */
 function metricNames(expr: string): string[] {
   const e = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
-    .replace(/label_values\(([^,)]*),[^)]*\)/g, '$1')
-    .replace(/\{[^}]*\}/g, '')
-    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
-  return [...e.matchAll(/\btributary_[A-Za-z0-9_]+/g)].map((m) => m[0]);
+    .replace(/^label_values\((.*),\s*\w+\)$/s, '$1')
+    .replace(/\$__(?:rate_interval|interval|range)\b/g, '5m');
+  const names: string[] = [];
+  const errors: string[] = [];
+  parser.parse(e).iterate({
+    enter: (n) => {
+      if (n.type.isError) errors.push(`at ${n.from}: ${e.slice(n.from, n.from + 30)}`);
+      if (n.name === 'Identifier' && n.node.parent?.name === 'VectorSelector') names.push(e.slice(n.from, n.to));
+    },
+  });
+  expect(errors, `PromQL syntax error in ${expr}`).toEqual([]);
+  return names;
 }
 
 /** Every series name the code can export: the registries the runtime and the operator build. */
@@ -96,7 +105,7 @@ const anchor = (heading: string) =>
 describe('dashboards and alerts name only metrics the code exports', () => {
   const known = registeredNames();
 
-  it('the name extraction keeps metrics and drops labels, strings and label lists', () => {
+  it('the name extraction keeps metrics, drops labels, strings and label lists, and refuses bad syntax', () => {
     expect(
       metricNames(
         'sum by (namespace, tributary_job) (rate(tributary_records_out_total{tributary_job="$job"}[5m]) * on (pod, node) group_left () label_replace(tributary_source_lag_records, "node", "$1", "source", "(tributary_x)"))',
