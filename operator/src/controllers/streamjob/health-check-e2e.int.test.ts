@@ -76,7 +76,9 @@ describe('the health check (real runtime, S3 server)', () => {
         30_000,
       );
       // The job ran all along: the runtime did not fail it, the health check restarted it.
-      const events = (await kube.list<{ reason: string; type: string; message: string }>(Resources.Event, ns)).items;
+      const events = (
+        await kube.list<{ reason: string; type: string; message: string; metadata?: object }>(Resources.Event, ns)
+      ).items;
       expect(events.map((e) => e.reason)).not.toContain('SlotFailed');
       const why = events.find((e) => e.reason === 'RestartUnhealthy');
       expect(why?.type).toBe('Warning');
@@ -101,7 +103,7 @@ describe('the health check (real runtime, S3 server)', () => {
     // completed after S3 came back while they stopped).
     expect(after.status?.deployed?.id).not.toBe(before.status?.deployed?.id);
     expect(after.status?.deployed?.restoredFrom).toMatch(/checkpoints\/chk-\d+$/);
-    const events = (await kube.list<{ reason: string; type: string }>(Resources.Event, ns)).items;
+    const events = (await kube.list<{ reason: string; type: string; metadata?: object }>(Resources.Event, ns)).items;
     expect(events.find((e) => e.reason === 'CheckpointsCompleting')?.type).toBe('Normal');
     console.log(`health check e2e: ${((Date.now() - began) / 1000).toFixed(1)} s in all`);
   }, 180_000);

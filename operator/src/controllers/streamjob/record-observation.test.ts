@@ -226,3 +226,39 @@ describe('waitingCondition', () => {
     expect(waitingCondition(sampleJob(sampleSpec, {}), { runtime: rt({}) })).toBeUndefined();
   });
 });
+
+describe('recordObservation: slot exceptions', () => {
+  it('sends a Warning SlotException for a slot that ended, once across reconciles', async () => {
+    const sent: string[] = [];
+    const r = internals();
+    r.deps = {
+      ...r.deps,
+      events: {
+        warning: (_o: unknown, reason: string, message: string) => (
+          sent.push(`${reason}: ${message}`),
+          Promise.resolve()
+        ),
+        normal: () => Promise.resolve(),
+      },
+    } as unknown as ReconcilerInternals['deps'];
+    const c = running(sampleSpec, 1);
+    const oom: Pod = {
+      metadata: { name: 'j-d-1-1' },
+      status: {
+        phase: 'Failed',
+        containerStatuses: [
+          {
+            name: 'slot',
+            ready: false,
+            restartCount: 0,
+            state: { terminated: { reason: 'OOMKilled', exitCode: 137 } },
+          },
+        ],
+      },
+    };
+    c.obs = { ...c.obs, current: new Map([...c.obs.current, [1, oom]]) };
+    await recordObservation(r, c, []);
+    await recordObservation(r, { ...c, now: new Date('2026-01-01T00:01:05Z') }, []);
+    expect(sent).toEqual(['SlotException: slot 1 ended: OOMKilled, exit 137']);
+  });
+});

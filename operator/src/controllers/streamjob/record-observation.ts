@@ -5,7 +5,8 @@
 // Event when it turns), the dependencies any slot cannot reach (DependencyUnavailable + an
 // Event when it turns: dependency-condition.ts), whether checkpoints complete within
 // spec.health.checkpointTimeout (CheckpointProgress + an Event when it turns:
-// health-condition.ts), and Ready from the pods and every slot's runtime (readiness.ts) while
+// health-condition.ts), each slot exception (a Warning Event, deduplicated and rate-limited:
+// slot-exceptions.ts), and Ready from the pods and every slot's runtime (readiness.ts) while
 // Running, and while an operation that has not touched the deployed pods yet is pending. observedGeneration is
 // not written here: it follows the work (kstatus.ts), and so does Ready's own
 // observedGeneration: right after `kubectl scale` or an apply the old deployment is still
@@ -22,6 +23,7 @@ import type { Observation } from './observer.ts';
 import { describeIssues, type SpecIssue } from './validation.ts';
 import { dependencyState, recordDependencies } from './dependency-condition.ts';
 import { recordHealth, reportHealth } from './health-condition.ts';
+import { reportSlotExceptions } from './slot-exceptions.ts';
 
 /** `topic t (source s, since …)` for each waiting source. */
 export function describeWaiting(waiting: readonly WaitingForInput[]): string {
@@ -70,6 +72,7 @@ export async function recordObservation(
   if (deps && !deps.unavailable && prevDeps?.status === 'True')
     await r.deps.events.normal(job, 'DependencyAvailable', `${deps.message} again (was: ${prevDeps.message})`);
   const health = await reportHealth(r, c);
+  if (job.status?.deployed) await reportSlotExceptions(r, c);
   await r.record(c, 'observe', (st) => {
     st.replicas = obs.pods.filter((p) => !isPodTerminal(p)).length;
     st.readyReplicas = obs.readyCount;

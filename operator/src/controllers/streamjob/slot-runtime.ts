@@ -9,7 +9,14 @@ import type { Pod } from './objects/slot-pod.ts';
 
 /** What one slot's runtime said: its state (JobState, or a state a newer runtime adds), or why it did not answer. */
 export type SlotRuntime =
-  { state: JobState | (string & {}); unavailable?: readonly DependencyOutage[]; load?: SlotLoad } | { error: string };
+  | {
+      state: JobState | (string & {});
+      unavailable?: readonly DependencyOutage[];
+      load?: SlotLoad;
+      /** The runtime's own error once it FAILED (StatusResponse.error). */
+      failure?: string;
+    }
+  | { error: string };
 
 /** Asks each slot in `slots` whose pod runs with an IP; slots without one are left out. */
 export async function querySlots(
@@ -36,6 +43,7 @@ export async function querySlots(
             state: st.state,
             ...(st.unavailable ? { unavailable: st.unavailable } : {}),
             ...(st.load ? { load: st.load } : {}),
+            ...(st.error ? { failure: st.error } : {}),
           },
         ];
       } catch (err) {
