@@ -14,7 +14,7 @@
 import type { AutoscalerDecision, AutoscalerInputs, AutoscalerStatus } from '../../../api/v1alpha1/autoscaler.ts';
 import type { AutoscalerPolicy } from './policy.ts';
 import { RECENT_SHARE_OF_WINDOW } from './load-window.ts';
-import { num, recommend, RISING_RATE_FACTOR } from './recommend.ts';
+import { isRising, num, recommend } from './recommend.ts';
 
 export interface DecideArgs {
   /** ms since the epoch. */
@@ -186,8 +186,7 @@ function timing(a: DecideArgs, status: AutoscalerStatus, wanted: number, reason:
   // A scale-up sized by a rising rate waits at least a quarter of the window after the need began, so that the
   // newest quarter the rate is taken from (load-window.ts recentInputRate) lies wholly after it: sized by the
   // new rate, not by a mix of old and new, it needs no second rescale.
-  const inputs = 'waiting' in a.inputs ? undefined : a.inputs;
-  const rising = inputs !== undefined && (inputs.recentInputRate ?? 0) > inputs.inputRate * RISING_RATE_FACTOR;
+  const rising = !('waiting' in a.inputs) && isRising(a.inputs);
   const waitMs = up
     ? Math.max(policy.scaleUpGracePeriodMs, rising ? policy.metricsWindowMs / RECENT_SHARE_OF_WINDOW : 0)
     : policy.scaleDownDelayMs;

@@ -106,8 +106,7 @@ function recentArrival(window: readonly LoadSample[], spanMs: number): { rate: n
   for (const [slot, now] of newest.slots) {
     const then = base.slots.get(slot);
     if (now === undefined || then === undefined || restarted(then, now)) return undefined;
-    const lag = (l: SlotLoad) => l.sources.reduce((sum, src) => sum + src.lag, 0);
-    arrived += now.recordsIn - then.recordsIn + lag(now) - lag(then);
+    arrived += now.recordsIn - then.recordsIn + lagOf(now) - lagOf(then);
   }
   if (base.slots.size !== newest.slots.size) return undefined;
   return { rate: Math.max(0, arrived / ((newest.at - base.at) / 1000)) };
@@ -139,7 +138,6 @@ function summarize(window: readonly LoadSample[], coveredMs: number): Autoscaler
     const first = loaded[0];
     const last = loaded.at(-1);
     if (first === undefined || last === undefined) continue;
-    const lagOf = (l: SlotLoad) => l.sources.reduce((sum, src) => sum + src.lag, 0);
     lag += lagOf(last.load);
     // The lag is a gauge, not a counter: its trend spans the slot's answers, restarts included.
     if (last.at > first.at) lagRate += (lagOf(last.load) - lagOf(first.load)) / ((last.at - first.at) / 1000);
@@ -201,6 +199,11 @@ function slotDelta(answers: readonly (SlotLoad | undefined)[]): SlotDelta | unde
     }
   }
   return { uptimeMs, recordsIn: end.recordsIn - start.recordsIn, busy: Math.min(1, busy), bottleneck };
+}
+
+/** A slot's lag over all its sources' partitions. */
+function lagOf(l: SlotLoad): number {
+  return l.sources.reduce((sum, src) => sum + src.lag, 0);
 }
 
 /** A counter below its earlier value: the slot process started over. */

@@ -23,6 +23,11 @@ export interface Recommendation {
 /** How far the newest quarter's arrival rate must exceed the window's mean to be taken as the rate. */
 export const RISING_RATE_FACTOR = 1.1;
 
+/** Whether the newest quarter's arrival rate is well above the window's mean: a rate on the way up. */
+export function isRising(inputs: AutoscalerInputs): boolean {
+  return (inputs.recentInputRate ?? 0) > inputs.inputRate * RISING_RATE_FACTOR;
+}
+
 /** Lag growth below this share of the processing rate is noise (Kafka end offsets and answers are not atomic). */
 export const LAG_GROWTH_TOLERANCE = 0.02;
 
@@ -37,9 +42,8 @@ export function recommend(args: {
   const catchUpS = policy.catchUpDurationMs / 1000;
   // A rising rate (the newest quarter of the window well above the window's mean) sizes the job by the newest
   // rate: the mean trails a step by half a window. A falling one does not: scale-downs wait for the whole window.
-  const recent = inputs.recentInputRate ?? 0;
-  const rising = recent > inputs.inputRate * RISING_RATE_FACTOR;
-  const rate = rising ? recent : inputs.inputRate;
+  const rising = isRising(inputs);
+  const rate = rising ? (inputs.recentInputRate as number) : inputs.inputRate;
   const required = rate + inputs.lag / catchUpS;
   const upperBy: [number, string][] = [
     [policy.maxReplicas, `maxReplicas ${policy.maxReplicas}`],

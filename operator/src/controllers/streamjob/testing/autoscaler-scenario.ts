@@ -14,6 +14,7 @@ import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
 import { ErrorCodes, OperatorError } from '../../../kube/errors.ts';
 import type { KubeClient } from '../../../kube/index.ts';
 import type { ClicksApp } from './clicks-app-image.ts';
+import { waitFor } from '../../../kube/testing/cluster.ts';
 import { getJob } from './kafka-job-harness.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -232,17 +233,23 @@ export async function awaitJob<T>(
   pred: (j: StreamJob) => T | undefined | false,
   timeoutMs: number,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
   let j: StreamJob | undefined;
-  while (Date.now() < deadline) {
-    j = await getJob(kube, ns, name).catch(() => undefined);
-    const v = j ? pred(j) : undefined;
-    if (v !== undefined && v !== false) return v;
-    await sleep(500);
+  try {
+    return await waitFor(
+      `${name}: ${what}`,
+      async () => {
+        j = await getJob(kube, ns, name);
+        return pred(j);
+      },
+      timeoutMs,
+      500,
+    );
+  } catch (err) {
+    throw new OperatorError(
+      ErrorCodes.TEST_HARNESS,
+      `${name}: ${what} not within ${timeoutMs / 1000} s; replicas ${j?.spec.replicas}, autoscaler ` +
+        JSON.stringify(j?.status?.autoscaler ?? null),
+      { cause: err },
+    );
   }
-  throw new OperatorError(
-    ErrorCodes.TEST_HARNESS,
-    `${name}: ${what} not within ${timeoutMs / 1000} s; replicas ${j?.spec.replicas}, autoscaler ` +
-      JSON.stringify(j?.status?.autoscaler ?? null),
-  );
 }
