@@ -9,6 +9,9 @@
  * it started): see test/cluster/pod-runtime.ts.
  * The addons started are those the suites need (TRIBUTARY_CLUSTER_ADDONS, comma-separated,
  * overrides the default).
+ * With TRIBUTARY_TEST_LANES=N (lane-count.ts) the files run in N lanes, one cluster each: lane 1
+ * is the cluster above, lanes 2..N are started beside it once lane 1 has built and downloaded
+ * everything (lanes.ts), and setup-env.ts points each worker at its lane's cluster.
  */
 // Kudu starts in about 2 s (one master, three tablet servers), so it is always there.
 const defaultAddons: readonly Addon[] = ['kafka', 'druid', 's3', 'kudu'];
@@ -37,6 +40,8 @@ import { ClusterError } from '../cluster/errors.ts';
 import { clusterPaths } from '../cluster/paths.ts';
 import { buildImages, requestedPodRuntime } from '../cluster/pod-runtime.ts';
 import { readState } from '../cluster/state.ts';
+import { testLanes } from './lane-count.ts';
+import { startLane, stopLane, type ExtraLane } from './lanes.ts';
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const log = (line: string) => process.stderr.write(`[cluster] ${line}\n`);
@@ -46,7 +51,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     // `cluster env` exports the cluster's mode; a cluster from before it ran processes.
     if ((env.TRIBUTARY_NODE_AGENT_RUNTIME ?? 'process') === 'podman') await rebuildImages(log);
     if (env.TRIBUTARY_KAFKA_BROKERS) await waitForCoordinators(env.TRIBUTARY_KAFKA_BROKERS, 90_000);
-    provide(project, env);
+    provide(project, [env]);
     return undefined;
   }
   const paths = clusterPaths();
@@ -55,16 +60,37 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const mode = wasRunning ? (running?.podRuntime ?? 'process') : requestedPodRuntime();
   if (mode === 'podman' && wasRunning) await rebuildImages(log);
   const t0 = Date.now();
+  const addons = requestedAddons();
   // A fresh cluster rebuilds the images beside its other builds and downloads (prepare.ts).
-  await up({ addons: requestedAddons(), log, rebuildImages: mode === 'podman' && !wasRunning }, paths);
-  // A reused broker was started by whichever checkout ran `up`: its coordinators are checked here too.
-  const brokers = envOf(paths).TRIBUTARY_KAFKA_BROKERS;
-  if (brokers) await waitForCoordinators(brokers, 90_000);
-  process.stderr.write(`[cluster] ready in ${((Date.now() - t0) / 1000).toFixed(1)}s (${paths.dir})\n`);
-  provide(project, envOf(paths));
-  if (wasRunning) return undefined;
+  await up({ addons, log, rebuildImages: mode === 'podman' && !wasRunning }, paths);
+  // Lane 1's `up` did every build and download: the other lanes' `up` only start processes.
+  const extra: ExtraLane[] = [];
+  const stopExtra = () => Promise.all(extra.filter((l) => l.started).map((l) => stopLane(l, paths.dir, mode)));
+  try {
+    const lanes = testLanes();
+    const started = await Promise.allSettled(
+      Array.from({ length: lanes - 1 }, (_, i) => startLane(i + 2, paths.dir, addons, mode, log)),
+    );
+    for (const r of started) if (r.status === 'fulfilled') extra.push(r.value);
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const envs = [envOf(paths), ...extra.map((l) => l.env)];
+    envs[0]!.TRIBUTARY_CLUSTER_PORT_OFFSET = process.env.TRIBUTARY_CLUSTER_PORT_OFFSET ?? '0';
+    // A reused broker was started by whichever checkout ran `up`: its coordinators are checked here too.
+    for (const env of envs)
+      if (env.TRIBUTARY_KAFKA_BROKERS) await waitForCoordinators(env.TRIBUTARY_KAFKA_BROKERS, 90_000);
+    process.stderr.write(
+      `[cluster] ready in ${((Date.now() - t0) / 1000).toFixed(1)}s (${paths.dir}, ${lanes} lane(s))\n`,
+    );
+    provide(project, envs);
+  } catch (err) {
+    await stopExtra();
+    if (!wasRunning) await down(paths);
+    throw err;
+  }
+  if (wasRunning && extra.every((l) => !l.started)) return undefined;
   return async () => {
-    await down(paths);
+    await Promise.all([stopExtra(), wasRunning ? undefined : down(paths)]);
   };
 }
 
@@ -79,14 +105,18 @@ async function rebuildImages(log: (line: string) => void): Promise<void> {
   log(`images built in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 }
 
-/** Tests read the cluster's coordinates from process.env, as they would from a developer's shell. */
-function provide(project: TestProject, env: Record<string, string>): void {
-  for (const [k, v] of Object.entries(env)) process.env[k] = v;
-  project.provide('clusterEnv', env);
+/**
+ * Tests read the cluster's coordinates from process.env, as they would from a developer's shell:
+ * this process gets lane 1's, each worker its own lane's (setup-env.ts).
+ */
+function provide(project: TestProject, lanes: Record<string, string>[]): void {
+  for (const [k, v] of Object.entries(lanes[0]!)) process.env[k] = v;
+  project.provide('clusterLanes', lanes);
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    clusterEnv: Record<string, string>;
+    /** One env per lane, lane 1 first (VITEST_POOL_ID n runs on lane n). */
+    clusterLanes: Record<string, string>[];
   }
 }

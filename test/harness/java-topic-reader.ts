@@ -85,8 +85,14 @@ function compiled(): string {
     writeFileSync(join(tmp, 'TopicReader.java'), SOURCE);
     execFileSync('javac', ['-cp', libs, '-d', tmp, join(tmp, 'TopicReader.java')], { stdio: 'inherit' });
     // Renamed only when complete, so an interrupted compile is never mistaken for a cache hit.
-    if (existsSync(join(classDir, 'TopicReader.class'))) rmSync(tmp, { recursive: true, force: true });
-    else renameSync(tmp, classDir);
+    // Two lanes may compile at once: whoever renames second finds the other's complete copy.
+    try {
+      renameSync(tmp, classDir);
+    } catch (err) {
+      if (!existsSync(join(classDir, 'TopicReader.class'))) throw err;
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   return `${classDir}:${libs}`;
 }

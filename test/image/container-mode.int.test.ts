@@ -217,8 +217,11 @@ describe('the image in container mode', () => {
         /^\/app\/\.node-compile-cache\/v24\.[^/]*-65532$/,
       );
     }
-    const running = await podmanPs('{{.Image}}');
-    expect(running.filter((i) => i === `localhost/tributary/runtime:${packageVersion()}`)).toHaveLength(2);
+    // This namespace's containers only (names are k8s_<container>_<pod>_<namespace>_…): the store is
+    // the machine's, and another lane's cluster may run runtime containers at the same time.
+    const running = await podmanPs('{{.Image}} {{.Names}}');
+    const ours = running.filter((l) => l.split(' ')[1]?.split('_')[3] === ns).map((l) => l.split(' ')[0]);
+    expect(ours.filter((i) => i === `localhost/tributary/runtime:${packageVersion()}`)).toHaveLength(2);
     // The operator (still running) finishes the job; then the release goes.
     await api.delete(`/apis/tributary.dev/v1alpha1/namespaces/${ns}/streamjobs/clicks`);
     await waitFor(

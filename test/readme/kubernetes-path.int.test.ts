@@ -51,6 +51,10 @@ function userEnv(): Record<string, string> {
     if (k.startsWith('TRIBUTARY_') && !keep.includes(k)) continue;
     env[k] = v;
   }
+  // The operator from a checkout binds its metrics port on every interface by default; on a
+  // machine where another lane's pods listen on 8080 at their own loopback addresses that bind
+  // would collide, so this shell binds it to 127.0.0.1 (where the checks read it).
+  env.TRIBUTARY_OPERATOR_METRICS_ADDR = '127.0.0.1:8080';
   return env;
 }
 
