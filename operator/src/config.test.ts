@@ -150,4 +150,24 @@ describe('loadConfig', () => {
       expect((err as OperatorError).code).toBe(ErrorCodes.CONFIG);
     }
   });
+
+  it('serves the dashboard only when given an address; a bare port binds loopback only', () => {
+    expect(loadConfig([], {})).not.toHaveProperty('dashboard');
+    expect(loadConfig(['--dashboard-addr', '8081'], {})).toMatchObject({
+      dashboard: { host: '127.0.0.1', port: 8081, sampleIntervalMs: 5_000, capacity: 360 },
+    });
+    expect(loadConfig(['--dashboard-addr=:8081'], {})).toMatchObject({ dashboard: { host: '127.0.0.1' } });
+    expect(
+      loadConfig(['--dashboard-sample-interval', '2s'], {
+        TRIBUTARY_OPERATOR_DASHBOARD_ADDR: '0.0.0.0:8081',
+        TRIBUTARY_OPERATOR_DASHBOARD_POINTS: '120',
+      }),
+    ).toMatchObject({ dashboard: { host: '0.0.0.0', port: 8081, sampleIntervalMs: 2_000, capacity: 120 } });
+    for (const argv of [
+      ['--dashboard-addr', 'h:99999'],
+      ['--dashboard-addr', '8081', '--dashboard-points', '1'],
+      ['--dashboard-addr', '8081', '--dashboard-sample-interval', '0s'],
+    ])
+      expect(() => loadConfig(argv, {}), argv.join(' ')).toThrow(OperatorError);
+  });
 });

@@ -49,6 +49,11 @@ export interface OperatorConfig {
   druidRetryMaxMs: number;
   druidTroubleLogIntervalMs: number;
   druidPollIntervalMs: number;
+  /**
+   * The read-only web dashboard (operator/src/dashboard/): where it listens, how often it samples
+   * the slots, how many points each series keeps; absent = not served (the chart turns it on).
+   */
+  dashboard?: { host: string; port: number; sampleIntervalMs: number; capacity: number };
   /** The validating webhooks' HTTPS server; absent = not served. */
   webhook?: { host: string; port: number; certFile: string; keyFile: string };
   /**
@@ -93,6 +98,11 @@ const usage = `tributary operator
                                                                    TRIBUTARY_OPERATOR_DRUID_TROUBLE_LOG_INTERVAL
   --druid-poll-interval d  how often a settled supervisor is checked (30s)
                                                                    TRIBUTARY_OPERATOR_DRUID_POLL_INTERVAL
+  --dashboard-addr h:p   serve the web dashboard (off; a bare port or :p
+                         binds 127.0.0.1)                          TRIBUTARY_OPERATOR_DASHBOARD_ADDR
+  --dashboard-sample-interval d  how often it asks each running slot
+                         for its status (5s)                       TRIBUTARY_OPERATOR_DASHBOARD_SAMPLE_INTERVAL
+  --dashboard-points n   points kept per series and job (360)      TRIBUTARY_OPERATOR_DASHBOARD_POINTS
   --webhook-addr h:p     serve the validating webhooks (off)       TRIBUTARY_OPERATOR_WEBHOOK_ADDR
   --webhook-cert-dir d   its tls.crt and tls.key                   TRIBUTARY_OPERATOR_WEBHOOK_CERT_DIR
                          (/etc/tributary/webhook-tls)
@@ -122,6 +132,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       'druid-retry-max': { type: 'string' },
       'druid-trouble-log-interval': { type: 'string' },
       'druid-poll-interval': { type: 'string' },
+      'dashboard-addr': { type: 'string' },
+      'dashboard-sample-interval': { type: 'string' },
+      'dashboard-points': { type: 'string' },
       'webhook-addr': { type: 'string' },
       'webhook-cert-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -133,6 +146,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
     flag ?? env[`TRIBUTARY_OPERATOR_${name}`] ?? dflt;
   const metrics = hostPort('--metrics-addr', pick(values['metrics-addr'], 'METRICS_ADDR', '0.0.0.0:8080'));
   const webhookAddr = pick(values['webhook-addr'], 'WEBHOOK_ADDR', '');
+  const dashboard = dashboardConfig(
+    pick(values['dashboard-addr'], 'DASHBOARD_ADDR', ''),
+    pick(values['dashboard-sample-interval'], 'DASHBOARD_SAMPLE_INTERVAL', '5s'),
+    pick(values['dashboard-points'], 'DASHBOARD_POINTS', '360'),
+  );
   // In-container paths resolve against TRIBUTARY_POD_ROOT under the local node agent (as the
   // service-account files do, kube/kubeconfig.ts); in a real pod it is unset.
   const certDir = pick(values['webhook-cert-dir'], 'WEBHOOK_CERT_DIR', '/etc/tributary/webhook-tls');
@@ -217,6 +235,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       '--druid-poll-interval',
       pick(values['druid-poll-interval'], 'DRUID_POLL_INTERVAL', '30s'),
     ),
+    ...(dashboard ? { dashboard } : {}),
     ...(webhookAddr
       ? {
           webhook: {
@@ -318,6 +337,26 @@ function defaultStateStorage(text: string): StateStorage | undefined {
   if (issues.length > 0)
     throw new OperatorError(ErrorCodes.CONFIG, issues.map((i) => `${i.path}: ${i.message}`).join('; '));
   return storage;
+}
+
+/**
+ * Off unless an address is given. A bare port (`8081`, `:8081`) binds 127.0.0.1: from a checkout
+ * (`npm run operator`) the dashboard is for this machine only; the chart passes 0.0.0.0 explicitly
+ * (`kubectl port-forward` and the API server's service proxy reach it there).
+ */
+function dashboardConfig(addr: string, interval: string, points: string): OperatorConfig['dashboard'] {
+  if (addr.trim() === '') return undefined;
+  const { host, port } = hostPort(
+    '--dashboard-addr',
+    /^:?\d+$/.test(addr) ? `127.0.0.1:${addr.replace(/^:/, '')}` : addr,
+  );
+  const capacity = Number(points);
+  if (!Number.isInteger(capacity) || capacity < 2 || capacity > 100_000)
+    throw new OperatorError(
+      ErrorCodes.CONFIG,
+      `--dashboard-points: expected an integer from 2 to 100000, got ${JSON.stringify(points)}`,
+    );
+  return { host, port, sampleIntervalMs: durationMs('--dashboard-sample-interval', interval), capacity };
 }
 
 function hostPort(flag: string, addr: string): { host: string; port: number } {
