@@ -4,7 +4,7 @@
 // declarations keep a TypeScript user's inference. Run it before `npm pack`:
 //   node runtime/build/build-package.ts && npm pack
 import { execFileSync } from 'node:child_process';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -15,3 +15,6 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
 });
 // npm links bins as they are: the CLI must be executable (its shebang runs node).
 chmodSync(join(root, 'dist/runtime/src/cli/main.js'), 0o755);
+// The dashboard's page is static files (HTML, CSS, browser JavaScript) that tsc does not emit:
+// the server reads them beside its own module, in dist/ as in runtime/src/.
+cpSync(join(root, 'runtime/src/dashboard/page'), join(root, 'dist/runtime/src/dashboard/page'), { recursive: true });

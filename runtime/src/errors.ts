@@ -23,6 +23,12 @@ export type ErrorCode =
   | 'TRIB_STATE_STORAGE'
   | 'TRIB_STATE_STORAGE_URI'
   | 'TRIB_CLI_USAGE'
+  // The dashboard (runtime/src/dashboard): a bad option (capacity, address), a job it does not know (HTTP 404),
+  // a method it refuses (405: it is read-only), a source that failed to answer (500).
+  | 'TRIB_DASHBOARD_CONFIG'
+  | 'TRIB_DASHBOARD_NOT_FOUND'
+  | 'TRIB_DASHBOARD_METHOD'
+  | 'TRIB_DASHBOARD_SOURCE'
   // Control API (runtime/src/control): its token file, a request it refuses (HTTP 400).
   | 'TRIB_CONTROL_CONFIG'
   | 'TRIB_CONTROL_BAD_REQUEST'
@@ -41,6 +47,12 @@ export type ErrorCode =
   | 'TRIB_RESTORE_RANGE_CHECKSUM'
   | 'TRIB_RESTORE_NON_RESTORED_STATE'
   | 'TRIB_RESTORE_UNREADABLE'
+  // Live rescale (docs/runtime/live-rescale.md): a migration plan's input that cannot be planned
+  // (rescale/plan.ts); a key-group hand-off (state/key-group-handoff.ts) extracting a key group its
+  // backend does not own, or installing one it owns already.
+  | 'TRIB_RESCALE_PLAN_INVALID'
+  | 'TRIB_STATE_KEY_GROUP_NOT_OWNED'
+  | 'TRIB_STATE_KEY_GROUP_OWNED'
   | 'TRIB_SINK_COMMIT_FAILED'
   | 'TRIB_JOB_FAILED'
   // Invalid job options passed to the executor (parallelism, maxParallelism, slot list).

@@ -21,6 +21,8 @@
 // StatusResponse.load (additive): the slot's cumulative load counters, which the operator's
 // autoscaler differentiates between two answers; a runtime without it gives the autoscaler no
 // input, and the autoscaler then recommends nothing for that job (it says so in status).
+// StatusResponse.nodes (additive): cumulative counters per graph node of this slot (NodeLoad), which
+// the dashboards differentiate like `load`; a runtime without it shows no per-node numbers.
 
 import type { DependencyOutage } from '../core/outage.ts';
 
@@ -157,6 +159,31 @@ export interface StatusResponse {
   readonly recordsOut?: number;
   /** Additive: cumulative load counters of this slot (see SlotLoad); absent before the slot runs its graph. */
   readonly load?: SlotLoad;
+  /** Additive: cumulative counters per graph node of this slot (NodeLoad); absent before the slot runs its graph. */
+  readonly nodes?: readonly NodeLoad[];
+}
+
+/**
+ * One graph node (source, step or sink) in one slot, as cumulative counters on the clock of
+ * SlotLoad.uptimeMs: a reader differentiates two answers. Counters only grow within one slot
+ * process (a smaller value means the slot restarted).
+ */
+export interface NodeLoad {
+  /** The node's name in the graph (the `node` label of the runtime's metrics). */
+  readonly node: string;
+  /** Records that entered the node (a source: records it read from its input). */
+  readonly recordsIn: number;
+  /** Records the node emitted (a sink: records it wrote). */
+  readonly recordsOut: number;
+  /**
+   * Milliseconds the slot spent running this node's work; absent where the runtime does not
+   * measure it per node (the slot's busy share, SlotLoad.busyMs, then stands for every node).
+   */
+  readonly busyMs?: number;
+  /** Milliseconds this node's output was full and held it; absent where not measured per node. */
+  readonly backpressuredMs?: number;
+  /** The node's current watermark, epoch ms; absent before its first watermark. */
+  readonly watermarkMs?: number;
 }
 
 /**
