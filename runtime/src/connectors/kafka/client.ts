@@ -91,18 +91,5 @@ export function createKafka(
   });
 }
 
-/** Java's String.hashCode, for Flink's KafkaSourceEnumerator owner formula. */
-function javaStringHash(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
-  return h;
-}
-
-/**
- * Deterministic partition → slot assignment (Flink's KafkaSourceEnumerator.getSplitOwner):
- * start = ((hash(topic) · 31) & 0x7FFFFFFF) mod p; owner(partition) = (start + partition) mod p.
- */
-export function partitionOwner(topic: string, partition: number, parallelism: number): number {
-  const start = (Math.imul(javaStringHash(topic), 31) & 0x7fffffff) % parallelism;
-  return (start + partition) % parallelism;
-}
+// Which slot owns a partition lives in its own module (no kafkajs): the rescale planner uses it too.
+export { partitionOwner } from './partition-owner.ts';
