@@ -7,18 +7,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parser } from '@prometheus-io/lezer-promql';
-import { Histogram, Registry } from 'prom-client';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { druidMetrics } from '../../operator/src/controllers/druiddatasource/metrics.ts';
-import { streamJobMetrics } from '../../operator/src/controllers/streamjob/metrics.ts';
-import { operatorMetrics } from '../../operator/src/telemetry/metrics.ts';
-import { TransactionMetrics } from '../../runtime/src/connectors/kafka/transaction-metrics.ts';
-import { NetMetrics } from '../../runtime/src/net/net-metrics.ts';
-import { SupervisorMetrics } from '../../runtime/src/process/supervisor-metrics.ts';
-import { JobMetrics } from '../../runtime/src/telemetry/metrics.ts';
 import { ensureHelm } from '../cluster/components/helm.ts';
 import { repoRoot } from '../cluster/paths.ts';
+import { registeredNames } from './exported-metrics.ts';
 
 const run = promisify(execFile);
 const chart = join(repoRoot, 'charts/tributary');
@@ -68,24 +61,6 @@ function metricNames(expr: string): string[] {
     },
   });
   expect(errors, `PromQL syntax error in ${expr}`).toEqual([]);
-  return names;
-}
-
-/** Every series name the code can export: the registries the runtime and the operator build. */
-function registeredNames(): Set<string> {
-  const shared = new Registry();
-  new NetMetrics(shared);
-  new TransactionMetrics(shared, 'sink', 0, () => undefined);
-  operatorMetrics(shared);
-  streamJobMetrics(shared);
-  druidMetrics(shared);
-  const names = new Set<string>();
-  for (const r of [shared, new JobMetrics().registry, new SupervisorMetrics().registry])
-    for (const m of r.getMetricsAsArray()) {
-      names.add(m.name);
-      // A histogram's series; a counter's name already ends in _total.
-      if (m instanceof Histogram) for (const s of ['_bucket', '_sum', '_count']) names.add(`${m.name}${s}`);
-    }
   return names;
 }
 

@@ -1,5 +1,5 @@
 // What `up` fetches and builds before any process starts, run as concurrent lanes. A cold
-// machine spends its setup on Go compiles (CPU-bound: Kubernetes, kubectl, helm, versitygw),
+// machine spends its setup on Go compiles (CPU-bound: Kubernetes, kubectl, helm, promtool, versitygw),
 // Maven and jar downloads (network-bound) and the images (mmdebstrap, then `npm ci` inside
 // buildah): one after another they took the sum of all of them; side by side the Go lanes
 // keep both cores busy (the linker is mostly single-threaded, module downloads wait on the
@@ -9,6 +9,7 @@ import { ensureEtcdBinary } from './components/etcd.ts';
 import { ensureHelm } from './components/helm.ts';
 import { ensureKubeBinaries } from './components/kube-binaries.ts';
 import { ensureKubectl } from './components/kubectl.ts';
+import { ensurePromtool } from './components/promtool.ts';
 import type { ClusterPaths } from './paths.ts';
 import { buildImages, ensureContainerTools, ensureImageTools, missingImages, type PodRuntime } from './pod-runtime.ts';
 
@@ -40,9 +41,11 @@ export async function prepare(paths: ClusterPaths, o: PrepareOptions): Promise<v
       await ensureKubeBinaries(paths.kubeBin, buildLog);
       await ensureKubectl();
     },
-    // The other Go builds: helm (client-go 0.34) and versitygw share no package with Kubernetes 1.36.
+    // The other Go builds: helm (client-go 0.34), promtool (the alert rules' tests) and versitygw
+    // share no package with Kubernetes 1.36.
     'helm+go addons': async () => {
       await ensureHelm();
+      await ensurePromtool();
       for (const a of inLane('go')) await addons[a].prepare(paths, buildLog);
     },
     // One Maven at a time: Maven 3.8 does not lock its local repository.
