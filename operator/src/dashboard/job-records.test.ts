@@ -101,29 +101,40 @@ describe('checkpointsOf', () => {
 });
 
 describe('rescalesOf', () => {
-  it('lists the autoscaler rescales and a rescale under way, newest first', () => {
+  it('lists status.rescales and older autoscaler rescales, newest first', () => {
     const r = rescalesOf(
       job({
-        deployed: { id: 'a-2', specHash: 'a', parallelism: 4, startedAt: '2026-01-01T00:02:00Z' },
-        pendingOperation: {
-          kind: 'rescale',
-          targetSpecHash: 'b',
-          targetSpec: JSON.stringify({ replicas: 2 }),
-          mode: 'savepoint',
-          startedAt: '2026-01-01T00:09:00Z',
-          step: 'recorded',
-          attempt: 1,
-        },
+        rescales: [
+          {
+            startedAt: '2026-01-01T00:05:00Z',
+            from: 4,
+            to: 6,
+            cause: 'autoscaler',
+            mode: 'savepoint',
+            deployment: 'b-3',
+            completedAt: '2026-01-01T00:05:20Z',
+          },
+          { startedAt: '2026-01-01T00:09:00Z', from: 6, to: 2, cause: 'user', mode: 'last-state', deployment: 'c-4' },
+        ],
         autoscaler: {
           decisions: [
             { time: '2026-01-01T00:01:00Z', action: 'ScaleUp', from: 2, to: 4, reason: 'busy' },
             { time: '2026-01-01T00:03:00Z', action: 'Hold', from: 4, to: 6, reason: 'budget' },
+            { time: '2026-01-01T00:05:00Z', action: 'ScaleUp', from: 4, to: 6, reason: 'busy' },
           ],
         },
       }),
     );
     expect(r).toEqual([
-      { at: '2026-01-01T00:09:00Z', from: 4, to: 2, cause: 'user', mode: 'savepoint' },
+      { at: '2026-01-01T00:09:00Z', from: 6, to: 2, cause: 'user', mode: 'last-state' },
+      {
+        at: '2026-01-01T00:05:00Z',
+        from: 4,
+        to: 6,
+        cause: 'autoscaler',
+        mode: 'savepoint',
+        completedAt: '2026-01-01T00:05:20Z',
+      },
       { at: '2026-01-01T00:01:00Z', from: 2, to: 4, cause: 'autoscaler', mode: 'savepoint' },
     ]);
   });

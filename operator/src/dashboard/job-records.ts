@@ -72,26 +72,29 @@ function modeOf(job: StreamJob): string {
 }
 
 /**
- * Rescales, newest first: those status.rescales records (the operator's own history, when present),
- * else what status still shows: the autoscaler's rescales (status.autoscaler.decisions) and a rescale
- * under way (status.pendingOperation).
+ * Rescales, newest first: status.rescales (the operator's own history, controllers/streamjob/
+ * rescale-history.ts), and the autoscaler's rescales that status.autoscaler.decisions still holds
+ * and status.rescales does not (a job last rescaled by an operator that did not record them).
  */
 export function rescalesOf(job: StreamJob): DashboardRescale[] {
   const st = job.status ?? {};
-  const out: DashboardRescale[] = [];
+  const out: DashboardRescale[] = (st.rescales ?? []).map((r) => ({
+    at: r.startedAt,
+    from: r.from,
+    to: r.to,
+    cause: r.cause,
+    mode: r.mode,
+    ...(r.completedAt ? { completedAt: r.completedAt } : {}),
+  }));
+  const oldest = out.reduce((t, r) => Math.min(t, Date.parse(r.at)), Infinity);
   for (const d of st.autoscaler?.decisions ?? [])
-    if (d.action === 'ScaleUp' || d.action === 'ScaleDown')
-      out.push({ at: d.time, from: d.from, to: d.to, cause: 'autoscaler', mode: modeOf(job) });
-  const op = st.pendingOperation;
-  if (op?.kind === 'rescale' && op.startedAt && op.targetSpec) {
-    const to = (JSON.parse(op.targetSpec) as { replicas?: number }).replicas;
-    const from = st.deployed?.parallelism;
-    if (
-      to !== undefined &&
-      from !== undefined &&
-      !out.some((r) => r.to === to && !r.completedAt && r.at >= op.startedAt!)
-    )
-      out.push({ at: op.startedAt, from, to, cause: 'user', mode: op.mode ?? modeOf(job) });
-  }
+    if ((d.action === 'ScaleUp' || d.action === 'ScaleDown') && Date.parse(d.time) < oldest)
+      out.push({
+        at: d.time,
+        from: d.from,
+        to: d.to,
+        cause: 'autoscaler',
+        mode: st.deployed ? modeOf(job) : 'savepoint',
+      });
   return out.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
 }

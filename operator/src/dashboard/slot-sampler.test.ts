@@ -26,8 +26,10 @@ class SlowRuntime extends RuntimeClient {
   calls: string[] = [];
   inFlight = 0;
   maxInFlight = 0;
-  constructor(private readonly delayMs: number) {
+  readonly delayMs: number;
+  constructor(delayMs: number) {
     super();
+    this.delayMs = delayMs;
   }
   override async status(base: string): Promise<StatusResponse> {
     this.calls.push(base);

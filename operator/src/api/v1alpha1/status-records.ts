@@ -141,3 +141,41 @@ export interface DeployedInfo {
    */
   spec?: string;
 }
+
+/** One rescale of the job as the operator ran it (status.rescales). */
+export interface RescaleRecord {
+  /**
+   * When the operator recorded the operation that changes the replicas.
+   * @format date-time
+   */
+  startedAt: string;
+  /**
+   * Slots before it (the deployed parallelism).
+   * @format int32
+   */
+  from: number;
+  /**
+   * Slots it deploys (spec.replicas).
+   * @format int32
+   */
+  to: number;
+  /**
+   * Who asked: autoscaler (its decision wrote spec.replicas) or user (anyone else: kubectl scale, an edit, a tool).
+   */
+  cause: 'user' | 'autoscaler';
+  /**
+   * How the state moves: savepoint (stop-with-savepoint), last-state (the newest checkpoint), stateless (empty),
+   * restore (a known path).
+   */
+  mode: string;
+  /**
+   * Id of the deployment it starts.
+   */
+  deployment: string;
+  /**
+   * When its new pods ran; absent while it runs or when it did not complete (a restart or a newer operation took
+   * over).
+   * @format date-time
+   */
+  completedAt?: string;
+}

@@ -9,13 +9,25 @@
 // required unless it has a @default. The spec's types are in streamjob-spec.ts (and
 // state-storage.ts), status records in status-records.ts, the graph's in runtime/src/graph/spec.ts.
 import type { AutoscalerStatus } from './autoscaler.ts';
-import type { Condition, DeployedInfo, PeriodicSavepointStatus, SavepointRecord } from './status-records.ts';
+import type {
+  Condition,
+  DeployedInfo,
+  PeriodicSavepointStatus,
+  RescaleRecord,
+  SavepointRecord,
+} from './status-records.ts';
 import type { StreamJobSpec } from './streamjob-spec.ts';
 
 export type { AutoscalerSpec, AutoscalerStatus } from './autoscaler.ts';
 export type { HealthSpec } from './health.ts';
 export type { S3StateStorage, StateStorage } from './state-storage.ts';
-export type { Condition, DeployedInfo, PeriodicSavepointStatus, SavepointRecord } from './status-records.ts';
+export type {
+  Condition,
+  DeployedInfo,
+  PeriodicSavepointStatus,
+  RescaleRecord,
+  SavepointRecord,
+} from './status-records.ts';
 export type { JobModule, JobRunState, PodTemplate, StreamJobSpec, UpgradeMode } from './streamjob-spec.ts';
 
 export const group = 'tributary.dev';
@@ -196,6 +208,12 @@ export interface StreamJobStatus {
    * decision, its last decisions and the rescales it made within the hour. Absent while it is off.
    */
   autoscaler?: AutoscalerStatus;
+  /**
+   * The job's rescales (operations that change the replicas: rescale, or an upgrade that also changes them), oldest
+   * first, at most 10: when, from and to how many slots, who asked, how the state moved, and when the new pods ran.
+   * @maxItems 10
+   */
+  rescales?: RescaleRecord[];
 }
 
 export type StateSource = 'savepoint' | 'last-state' | 'stateless' | 'restore';

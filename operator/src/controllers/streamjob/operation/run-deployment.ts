@@ -15,6 +15,7 @@ import { effectiveStateStorage } from '../state-storage.ts';
 import { recordFinished } from './finished.ts';
 import { describeOp, targetOf } from './kinds.ts';
 import { startRestart } from './restart.ts';
+import { recordRescaleDone } from '../rescale-history.ts';
 
 export async function runDeployment(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
   const { deps } = r;
@@ -62,6 +63,7 @@ export async function runDeployment(r: ReconcilerInternals, c: JobCtx, op: Pendi
   const downtime = op.stoppedAt ? (c.now.getTime() - Date.parse(op.stoppedAt)) / 1000 : undefined;
   await r.record(c, 'done', (s) => {
     delete s.pendingOperation;
+    recordRescaleDone(s, target, c.now);
     // What the pods restored (they resolve restoreLatest themselves); later restarts fall back to it.
     if (s.deployed && rt.restoredFrom) s.deployed.restoredFrom = rt.restoredFrom;
     s.phase = 'Running';

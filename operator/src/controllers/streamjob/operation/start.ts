@@ -15,6 +15,7 @@ import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts'
 import { savepointRequestId } from '../savepoints.ts';
 import { deploymentId, specHash } from '../spec-hash.ts';
 import { describeOp, PHASE_OF } from './kinds.ts';
+import { recordRescaleStart } from '../rescale-history.ts';
 
 /** An operation to start. */
 export interface OperationStart {
@@ -63,6 +64,7 @@ export async function startOperation(
       job.metadata.generation,
       now,
     );
+    recordRescaleStart(s, op, spec.replicas, now);
     alsoRecord?.(s);
     return s;
   });
