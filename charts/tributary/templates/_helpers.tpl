@@ -102,7 +102,12 @@ what one does not hold, hence pods get/list/watch here even beyond what it reads
   verbs: [create, get, list, watch, delete]
 - apiGroups: [""]
   resources: [events]
+  {{- if .Values.dashboard.enabled }}
+  # list: the dashboard shows a job's Events (a field selector on the StreamJob).
+  verbs: [create, patch, list]
+  {{- else }}
   verbs: [create, patch]
+  {{- end }}
 {{- end }}
 
 {{/* The webhook Service, its TLS Secret and cert-manager Certificate (names: 63 characters at most). */}}
