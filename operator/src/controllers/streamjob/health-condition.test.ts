@@ -1,12 +1,14 @@
 // The health check through the reconcile's own steps (recordObservation, then decide) over a
 // simulated clock: the condition, its Events, and the restart restartOnUnhealthy asks for.
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import type { StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
 import { decide } from './decide.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
 import { deriveKstatus } from './kstatus.ts';
+import { streamJobMetrics } from './metrics.ts';
 import type { Observation } from './observer.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import { recordObservation } from './record-observation.ts';
@@ -19,7 +21,7 @@ interface Recorded {
   message: string;
 }
 
-function internals(events: Recorded[]): ReconcilerInternals {
+function internals(events: Recorded[], registry = new Registry()): ReconcilerInternals {
   const r = {
     deps: {
       defaults: { image: 'img' },
@@ -33,7 +35,7 @@ function internals(events: Recorded[]): ReconcilerInternals {
           return Promise.resolve();
         },
       },
-      metrics: { restarts: { inc: () => {} } },
+      metrics: streamJobMetrics(registry),
     },
     record: (c: JobCtx, _step: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
       const input = { job: c.job, rejected: c.rejected, defaults: { image: 'img' }, now: c.now };
@@ -139,7 +141,10 @@ describe('the health check in the reconcile (spec.health)', () => {
 
   it('with restartOnUnhealthy, restarts from the newest state once the bound passes, counted as a restart', async () => {
     const events: Recorded[] = [];
-    const r = internals(events);
+    const registry = new Registry();
+    const r = internals(events, registry);
+    const unhealthyRestarts = async () =>
+      (await registry.getSingleMetric('tributary_operator_streamjob_unhealthy_restarts_total')?.get())?.values;
     let job = runningJob({ ...sampleSpec, health: { checkpointTimeout: '60s', restartOnUnhealthy: true } });
     ({ job } = await reconcile(r, reconcileAt(job, 30, { id: 3, s: 20 })));
     expect(job.status?.pendingOperation).toBeUndefined();
@@ -155,6 +160,8 @@ describe('the health check in the reconcile (spec.health)', () => {
       'Normal RestartStarted',
     ]);
     expect(events[1]?.message).toMatch(/restarting all slots from the latest checkpoint \(restart 1\/3\)/);
+    // Counted once it is recorded; the reconcile's own observeJob (reconcile.ts) is not part of this test.
+    expect(await unhealthyRestarts()).toEqual([{ labels: { namespace: 'n', name: 'j' }, value: 1 }]);
   });
 
   it('says nothing and restarts nothing while spec.health is absent', async () => {

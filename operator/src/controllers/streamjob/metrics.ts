@@ -18,6 +18,13 @@ export interface StreamJobMetrics {
   readonly jobReady: Gauge<'namespace' | 'name' | 'reason'>;
   /** Per job: the restarts status.restartTimes records, counted as they appear (the alerts' restart loop). */
   readonly jobRestarts: Counter<'namespace' | 'name'>;
+  /**
+   * Per job with the health check on (spec.health.checkpointTimeout): 1 while its CheckpointProgress
+   * condition is True, 0 while False; no series while the condition is absent (check off, nothing deployed).
+   */
+  readonly checkpointProgress: Gauge<'namespace' | 'name'>;
+  /** Per job: restarts the health check started (restartOnUnhealthy), counted when the restart is recorded. */
+  readonly unhealthyRestarts: Counter<'namespace' | 'name'>;
   setPhase(key: string, phase: Phase | undefined): void;
   /** The job as last read or written: its phase and per-job series. */
   observeJob(job: StreamJob): void;
@@ -98,6 +105,18 @@ export function streamJobMetrics(registry: Registry): StreamJobMetrics {
     labelNames: ['namespace', 'name'],
     registers,
   });
+  const checkpointProgress = new Gauge({
+    name: 'tributary_operator_streamjob_checkpoint_progress',
+    help: 'Per StreamJob with spec.health.checkpointTimeout: 1 while its CheckpointProgress condition is True, 0 while False.',
+    labelNames: ['namespace', 'name'],
+    registers,
+  });
+  const unhealthyRestarts = new Counter({
+    name: 'tributary_operator_streamjob_unhealthy_restarts_total',
+    help: 'Per StreamJob: restarts the health check started (spec.health.restartOnUnhealthy), no checkpoint completed within spec.health.checkpointTimeout.',
+    labelNames: ['namespace', 'name'],
+    registers,
+  });
   for (const p of PHASES) jobsByPhase.set({ phase: p }, 0);
   const perJob = new Map<string, { reason: string; newestRestart: string | undefined }>();
   const phases = new Map<string, Phase>();
@@ -117,6 +136,8 @@ export function streamJobMetrics(registry: Registry): StreamJobMetrics {
     autoscaler: autoscalerMetrics(registry),
     jobReady,
     jobRestarts,
+    checkpointProgress,
+    unhealthyRestarts,
     setPhase(key, phase) {
       if (phase === undefined || phases.get(key) === phase) return;
       phases.set(key, phase);
@@ -134,9 +155,16 @@ export function streamJobMetrics(registry: Registry): StreamJobMetrics {
       // The first sight of a job (an operator start) is the baseline: its earlier restarts were counted before.
       if (prev && newest !== undefined && newest !== prev.newestRestart)
         jobRestarts.inc({ namespace, name }, times.filter((t) => after(t, prev.newestRestart)).length);
-      else if (!prev) jobRestarts.inc({ namespace, name }, 0);
+      else if (!prev) {
+        jobRestarts.inc({ namespace, name }, 0);
+        // From 0, so that increase() sees the first restart the health check starts.
+        unhealthyRestarts.inc({ namespace, name }, 0);
+      }
       if (prev && prev.reason !== reason) jobReady.remove({ namespace, name, reason: prev.reason });
       jobReady.set({ namespace, name, reason }, ready?.status === 'True' ? 1 : 0);
+      const progress = job.status?.conditions?.find((c) => c.type === 'CheckpointProgress');
+      if (progress) checkpointProgress.set({ namespace, name }, progress.status === 'True' ? 1 : 0);
+      else checkpointProgress.remove({ namespace, name });
       perJob.set(key, { reason, newestRestart: newest ?? prev?.newestRestart });
     },
     forget(key) {
@@ -147,6 +175,8 @@ export function streamJobMetrics(registry: Registry): StreamJobMetrics {
       const [namespace = '', name = ''] = key.split('/');
       jobReady.remove({ namespace, name, reason: prev.reason });
       jobRestarts.remove({ namespace, name });
+      checkpointProgress.remove({ namespace, name });
+      unhealthyRestarts.remove({ namespace, name });
     },
   };
   byRegistry.set(registry, m);

@@ -84,29 +84,38 @@ export async function startRestart(
       'NoCheckpointProgress',
       `no checkpoint completed in the last ${withoutCheckpoint} deployments (each restart replays from the same state); last failure: ${why}`,
     );
-  return startOperation(r, c, {
-    kind: 'restart',
-    spec,
-    mode: 'restore',
-    restoreFrom: latestRestorePoint(c.job),
-    extra: { notBefore: new Date(now.getTime() + delay).toISOString(), message: why },
-    alsoRecord: (s) => {
-      s.restarts = restarts;
-      s.restartTimes = restartTimes;
-      s.restartsWithoutCheckpoint = withoutCheckpoint;
-      s.lastError = why;
-      const progress = noProgress ? `; no checkpoint completed in the last ${withoutCheckpoint} deployments` : '';
-      setJobCondition(
-        s,
-        {
-          type: 'Degraded',
-          status: 'True',
-          reason: noProgress ? 'NoCheckpointProgress' : cause === 'health' ? 'CheckpointsStalled' : 'SlotFailed',
-          message: `${why}${progress}; restart ${restarts}/${max}${within} in ${Math.round(delay / 1000)}s`,
-        },
-        job.metadata.generation,
-        now,
-      );
-    },
-  });
+  try {
+    return await startOperation(r, c, {
+      kind: 'restart',
+      spec,
+      mode: 'restore',
+      restoreFrom: latestRestorePoint(c.job),
+      extra: { notBefore: new Date(now.getTime() + delay).toISOString(), message: why },
+      alsoRecord: (s) => {
+        s.restarts = restarts;
+        s.restartTimes = restartTimes;
+        s.restartsWithoutCheckpoint = withoutCheckpoint;
+        s.lastError = why;
+        const progress = noProgress ? `; no checkpoint completed in the last ${withoutCheckpoint} deployments` : '';
+        setJobCondition(
+          s,
+          {
+            type: 'Degraded',
+            status: 'True',
+            reason: noProgress ? 'NoCheckpointProgress' : cause === 'health' ? 'CheckpointsStalled' : 'SlotFailed',
+            message: `${why}${progress}; restart ${restarts}/${max}${within} in ${Math.round(delay / 1000)}s`,
+          },
+          job.metadata.generation,
+          now,
+        );
+      },
+    });
+  } finally {
+    // Counted once the restart is recorded (c.job is the object as written, its newest restart time
+    // this one), even when a later step of the operation throws; a write that failed is decided again
+    // by the next reconcile, which counts it then.
+    const { namespace, name } = c.job.metadata;
+    if (cause === 'health' && c.job.status?.restartTimes?.at(-1) === restartTimes.at(-1))
+      r.deps.metrics.unhealthyRestarts.inc({ namespace, name });
+  }
 }
