@@ -2,8 +2,9 @@
 // The operator process (`npm run operator`, image tributary/operator:*): one Manager with
 // leader election, the StreamJob and DruidDatasource controllers per watched namespace (or
 // cluster-wide), the probe server (/healthz, /readyz, /metrics) and, when configured, the
-// validating webhooks' HTTPS server. Every replica serves the webhooks, leader or not: they
-// read only the request (and a referenced object), never the caches.
+// validating webhooks' HTTPS server, and the read-only web dashboard. Every replica serves the
+// webhooks, leader or not: they read only the request (and a referenced object), never the
+// caches. Every replica serves the dashboard too: the informers' caches are warm on a follower.
 import { KubeClient, Manager, startAdmissionServer, type AdmissionServer } from './kube/index.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { createRegistry } from './telemetry/metrics.ts';
@@ -14,6 +15,10 @@ import { addDruidDatasourceController } from './controllers/druiddatasource/cont
 import { streamJobAdmission } from './controllers/streamjob/admission.ts';
 import { druidDatasourceAdmission } from './controllers/druiddatasource/admission.ts';
 import { killAfterStep } from './controllers/streamjob/fault-kill.ts';
+import { streamJobInformers } from './controllers/streamjob/controller.ts';
+import { RuntimeClient } from './runtime-client/client.ts';
+import { OperatorDashboard } from './dashboard/operator-dashboard.ts';
+import { startDashboardServer, type DashboardServer } from '../../runtime/src/dashboard/dashboard-server.ts';
 
 async function main(): Promise<number> {
   let cfg;
@@ -84,6 +89,29 @@ async function main(): Promise<number> {
         }).close,
       );
   }
+  let dashboardServer: DashboardServer | undefined;
+  let dashboard: OperatorDashboard | undefined;
+  if (cfg.dashboard) {
+    const { host, port, sampleIntervalMs, capacity } = cfg.dashboard;
+    // The controller's own caches (the Manager shares informers): no watch is added for it.
+    const runtime = new RuntimeClient({ timeoutMs: Math.min(2_000, sampleIntervalMs) });
+    closers.push(() => runtime.close());
+    dashboard = new OperatorDashboard({
+      scopes: scopes.map((ns) => streamJobInformers(mgr, ns)),
+      client,
+      runtime,
+      intervalMs: sampleIntervalMs,
+      capacity,
+      logger: logger.child({ component: 'dashboard' }),
+    });
+    dashboard.start();
+    dashboardServer = await startDashboardServer({
+      source: dashboard,
+      host,
+      port,
+      logger: logger.child({ component: 'dashboard' }),
+    });
+  }
   let webhooks: AdmissionServer | undefined;
   if (cfg.webhook) {
     const { host, port, certFile, keyFile } = cfg.webhook;
@@ -112,6 +140,7 @@ async function main(): Promise<number> {
       allowedServiceAccounts: cfg.allowedServiceAccounts,
       probes: probes.url,
       webhooks: webhooks?.url ?? 'off',
+      dashboard: dashboardServer?.url ?? 'off',
       leaderElection: cfg.leaderElect,
       defaultImage: cfg.defaultImage,
       // Names the place only: credentials are a Secret's name, never keys.
@@ -127,6 +156,8 @@ async function main(): Promise<number> {
     logger.error({ err }, 'operator stopped');
     return 1;
   } finally {
+    await dashboardServer?.close();
+    await dashboard?.stop();
     await Promise.allSettled(closers.map((c) => c()));
     await probes.close();
     await webhooks?.close();
