@@ -26,7 +26,7 @@ export const JSON_SERIALIZER: StateSerializer<unknown> = { toJSON: (v) => v, fro
 export class KeyedState<V> {
   readonly name: string;
   readonly serializer: StateSerializer<V>;
-  private readonly base: number;
+  private base: number;
   /** Index kg − range.start. */
   readonly tables: (Map<string, V> | undefined)[];
   /** A snapshot writes this state from that state's entries (KeyedStateBackend.derivedState). */
@@ -91,27 +91,85 @@ export class KeyedState<V> {
   clear(): void {
     this.tables.fill(undefined);
   }
+
+  /** Grows the tables to cover `range`, which must contain the current one (live rescale: key-group-handoff.ts). */
+  widen(range: KeyGroupRange): void {
+    const t = this.tables;
+    if (t.length === 0) this.base = range.start;
+    if (range.start < this.base) t.splice(0, 0, ...new Array<undefined>(this.base - range.start).fill(undefined));
+    this.base = range.start;
+    while (t.length < range.end - range.start + 1) t.push(undefined);
+  }
 }
 
 export class KeyedStateBackend {
   readonly maxParallelism: number;
-  readonly range: KeyGroupRange;
+  /**
+   * The key groups the tables span. Without a live rescale, exactly the key groups owned; a live
+   * rescale (key-group-handoff.ts) widens it to take key groups in and leaves holes where it
+   * gave some away, so ownership is `owned`, and a key group not owned has no entries.
+   */
+  private spanned: KeyGroupRange;
+  /** 1 for each key group this backend holds, index = key group. */
+  private readonly owned: Uint8Array;
   private readonly states = new Map<string, KeyedState<unknown>>();
   private readonly beforeSnapshot: (() => void)[] = [];
   private readonly afterRestore: (() => void)[] = [];
 
   constructor(maxParallelism: number, range: KeyGroupRange) {
     this.maxParallelism = maxParallelism;
-    this.range = range;
+    this.spanned = range;
+    this.owned = new Uint8Array(maxParallelism);
+    if (range.end >= range.start) this.owned.fill(1, range.start, range.end + 1);
+  }
+
+  get range(): KeyGroupRange {
+    return this.spanned;
+  }
+
+  owns(kg: number): boolean {
+    return this.owned[kg] === 1;
+  }
+
+  /**
+   * Takes key groups in: widens the tables over them and marks them owned. The caller
+   * (key-group-handoff.ts) checked that none is owned already; their state comes by `restore`.
+   */
+  adoptKeyGroups(kgs: readonly number[]): void {
+    if (kgs.length === 0) return;
+    let { start, end } = this.spanned;
+    if (end < start) [start, end] = [kgs[0] as number, kgs[0] as number];
+    for (const kg of kgs) {
+      if (kg < start) start = kg;
+      if (kg > end) end = kg;
+    }
+    this.spanned = { start, end };
+    for (const s of this.states.values()) s.widen(this.spanned);
+    for (const kg of kgs) this.owned[kg] = 1;
+  }
+
+  /**
+   * Gives key groups up: their entries in every state go, then the restore hooks rebuild what
+   * derives from the tables (timer queues: they rebuild from the tables, whatever they held).
+   */
+  releaseKeyGroups(kgs: readonly number[]): void {
+    const start = this.spanned.start;
+    for (const s of this.states.values()) for (const kg of kgs) s.tables[kg - start] = undefined;
+    for (const kg of kgs) this.owned[kg] = 0;
+    for (const fn of this.afterRestore) fn();
   }
 
   state<V>(name: string, serializer: StateSerializer<V> = JSON_SERIALIZER as StateSerializer<V>): KeyedState<V> {
     let s = this.states.get(name);
     if (!s) {
-      s = new KeyedState<V>(name, this.range, serializer) as KeyedState<unknown>;
+      s = new KeyedState<V>(name, this.spanned, serializer) as KeyedState<unknown>;
       this.states.set(name, s);
     }
     return s as KeyedState<V>;
+  }
+
+  hasState(name: string): boolean {
+    return this.states.has(name);
   }
 
   /**
@@ -138,31 +196,40 @@ export class KeyedStateBackend {
   /** Bytes of the last snapshot: the next one starts with a buffer that size (fewer regrowth copies). */
   private lastSnapshotSize = 64 * 1024;
 
-  /** A version 2 snapshot: per key group with state, per state, its entries in TVE. */
-  snapshot(): Uint8Array {
+  /**
+   * A version 2 snapshot: per key group with state, per state, its entries in TVE. `only`
+   * (ascending, owned: key-group-handoff.ts checks) limits it to those key groups, and its
+   * header's range to theirs.
+   */
+  snapshot(only?: readonly number[]): Uint8Array {
     for (const fn of this.beforeSnapshot) fn();
     const states = [...this.states.values()];
+    const range = only
+      ? { start: only[0] ?? 0, end: only.length > 0 ? (only[only.length - 1] as number) : -1 }
+      : this.spanned;
     const sw = new SnapshotWriter(
       {
         format: 'tributary-keyed-state',
         version: SNAPSHOT_VERSION,
         hash: HASH_FUNCTION,
         maxParallelism: this.maxParallelism,
-        keyGroupRange: this.range,
+        keyGroupRange: range,
         states: states.map((s) => s.name),
       },
-      this.lastSnapshotSize + (this.lastSnapshotSize >> 3),
+      only ? 64 * 1024 : this.lastSnapshotSize + (this.lastSnapshotSize >> 3),
     );
     const w = sw.w;
-    const n = this.range.end - this.range.start + 1;
-    for (let i = 0; i < n; i++) {
+    const base = this.spanned.start;
+    const n = only ? only.length : this.spanned.end - base + 1;
+    for (let j = 0; j < n; j++) {
+      const i = only ? (only[j] as number) - base : j;
       let open = false;
       for (let si = 0; si < states.length; si++) {
         const s = states[si] as KeyedState<unknown>;
         const t = (s.writtenFrom ?? s).tables[i];
         if (!t || t.size === 0) continue;
         if (!open) {
-          sw.beginSection(i + this.range.start);
+          sw.beginSection(i + base);
           open = true;
         }
         w.varuint(si);
@@ -183,7 +250,7 @@ export class KeyedStateBackend {
       if (open) sw.endSection();
     }
     const out = sw.finish();
-    this.lastSnapshotSize = out.length;
+    if (!only) this.lastSnapshotSize = out.length;
     return out;
   }
 
