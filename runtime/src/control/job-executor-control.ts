@@ -43,6 +43,7 @@ export function jobStatusSource(
         ...(s.waitingForInput ? { waitingForInput: s.waitingForInput } : {}),
         ...(s.unavailable ? { unavailable: s.unavailable } : {}),
         ...(s.load ? { load: s.load } : {}),
+        ...(s.nodes ? { nodes: s.nodes } : {}),
       };
       return out;
     },

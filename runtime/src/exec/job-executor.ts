@@ -43,6 +43,7 @@ import { SinkOpening } from './sink-opening.ts';
 import { Slot } from './slot.ts';
 import { SlotBuilder, type SlotParts } from './slot-builder.ts';
 import { processLoad, publishSlotLoad, SlotLoadCounters } from './slot-load.ts';
+import { NodeCounters, processNodeLoad } from './node-load.ts';
 
 export class JobExecutor {
   readonly graph: ValidatedGraph;
@@ -94,6 +95,7 @@ export class JobExecutor {
         stateful: [],
         checkpointer: undefined,
         loadCounters: new SlotLoadCounters(),
+        nodeCounters: new NodeCounters(),
       };
       this.slots.push(parts);
       slotByIndex.set(s, parts);
@@ -232,6 +234,8 @@ export class JobExecutor {
     if (unavailable.length > 0) st.unavailable = unavailable;
     const load = processLoad(this.slots);
     if (load) st.load = load;
+    const nodes = processNodeLoad(this.slots);
+    if (nodes) st.nodes = nodes;
     return st;
   }
 

@@ -1,7 +1,7 @@
 // What a job executor reports while it runs (status(), the control API's source) and when it
 // ended (run()'s result). Shapes are public: the CLI, the control API and tests read them.
 import type { DependencyOutage } from '../core/outage.ts';
-import type { SlotLoad } from '../control/contract.ts';
+import type { NodeLoad, SlotLoad } from '../control/contract.ts';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import type { PublicJobState } from './job-lifecycle.ts';
 
@@ -23,6 +23,8 @@ export interface JobStatus {
   unavailable?: DependencyOutage[];
   /** Load counters of this process's slots (one's, or their average: slot-load.ts processLoad); none before run. */
   load?: SlotLoad;
+  /** Per node of this process's slots, counters summed (node-load.ts processNodeLoad); none before any count. */
+  nodes?: NodeLoad[];
 }
 
 export interface JobResult {

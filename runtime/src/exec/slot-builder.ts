@@ -9,6 +9,7 @@ import type { ReportOutage } from '../core/outage.ts';
 import type { Logger } from 'pino';
 import type { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
 import type { SlotLoadCounters } from './slot-load.ts';
+import type { NodeCounters } from './node-load.ts';
 import { createSourceReader } from '../connectors/registry.ts';
 import { TributaryError } from '../errors.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
@@ -46,6 +47,8 @@ export interface SlotParts {
   checkpointer: SlotCheckpointer | undefined;
   /** Its uptime and backpressure for StatusResponse.load (slot-load.ts). */
   loadCounters: SlotLoadCounters;
+  /** Records in/out per node for StatusResponse.nodes (node-load.ts). */
+  nodeCounters: NodeCounters;
 }
 
 export interface SlotBuilderOptions {
@@ -160,7 +163,11 @@ class SlotWiring implements OperatorWiring {
       }
       const gate = new GateTask(`task:${task.head}`, inputs, op, [...this.writables], this.chain);
       const inCounter = this.o.metrics.recordsIn.labels(task.head);
-      gate.onRecordsIn = (n) => inCounter.inc(n);
+      const nodeIn = this.parts.nodeCounters.countIn(task.head);
+      gate.onRecordsIn = (n) => {
+        inCounter.inc(n);
+        nodeIn(n);
+      };
       gate.backpressure = this.parts.loadCounters.track(new BackpressureClock(this.backpressured));
       this.parts.slot.addTask(gate);
       this.chain?.attach(gate);
@@ -175,6 +182,7 @@ class SlotWiring implements OperatorWiring {
     const out = this.outputsOf(name);
     const chain = this.chain;
     const align = resolveAlignment(spec);
+    const nodeIn = parts.nodeCounters.countIn(name);
     const src = new SourceTask({
       spec,
       reader: createSourceReader(spec, {
@@ -187,7 +195,10 @@ class SlotWiring implements OperatorWiring {
       outputs: [...this.writables],
       batchSize: job.batchSize ?? 1024,
       logger: this.o.logger,
-      onRecords: (n) => this.o.onRecordsIn(n),
+      onRecords: (n) => {
+        this.o.onRecordsIn(n);
+        nodeIn(n);
+      },
       onFailed: (reason) => metrics.sourceRecordsFailed.labels(spec.name, reason).inc(),
       checkpoint: chain,
       restoredPositions: job.restored?.sources.get(spec.name),
@@ -221,14 +232,23 @@ class SlotWiring implements OperatorWiring {
     for (const c of node.consumers) {
       if (node.kind === 'window') continue; // the window operator builds its own outputs
       if (operators.node(c).role === 'sideOutput') continue; // built by its producer (late, error records)
-      if (plan.taskOf.get(c) === plan.taskOf.get(name) && plan.tasks[plan.taskOf.get(c) as number]?.head !== c)
-        outs.push(this.build(c));
-      else outs.push(this.exchangeTo(c, name));
+      if (plan.taskOf.get(c) === plan.taskOf.get(name) && plan.tasks[plan.taskOf.get(c) as number]?.head !== c) {
+        // A chained consumer has no task of its own to count what enters it (a sink counts its own).
+        const built = this.build(c);
+        outs.push(
+          operators.node(c).role === 'sink' ? built : new CountingOutput(built, this.parts.nodeCounters.countIn(c)),
+        );
+      } else outs.push(this.exchangeTo(c, name));
     }
     const out = outs.length === 1 ? (outs[0] as Output) : new FanOut(outs);
-    if (node.kind === 'keyBy' || node.role === 'sink') return out;
+    if (node.role === 'sink') return out;
+    const nodeOut = this.parts.nodeCounters.countOut(name);
+    if (node.kind === 'keyBy') return new CountingOutput(out, nodeOut);
     const counter = metrics.recordsOut.labels(name);
-    return new CountingOutput(out, (n) => counter.inc(n));
+    return new CountingOutput(out, (n) => {
+      counter.inc(n);
+      nodeOut(n);
+    });
   }
 
   stateful(op: StatefulOperator): void {
@@ -263,10 +283,14 @@ class SlotWiring implements OperatorWiring {
     const writer = this.o.sinks.writer(name, this.parts.slot.index, this.parts.slot.wake);
     const counter = metrics.recordsOut.labels(name);
     const inCounter = metrics.recordsIn.labels(name);
+    const nodeIn = this.parts.nodeCounters.countIn(name);
+    const nodeOut = this.parts.nodeCounters.countOut(name);
     const op = new SinkOperator(name, writer, (n) => {
       this.o.onRecordsOut(n);
       counter.inc(n);
       inCounter.inc(n);
+      nodeIn(n);
+      nodeOut(n);
     });
     this.parts.sinks.push(op);
     this.chain?.sinks.push(op);
