@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Batch } from '../core/batch.ts';
 import type { ReportOutage } from '../core/outage.ts';
+import type { RecordOrigin } from '../core/origin.ts';
 import type { Rec } from '../core/record.ts';
 
 export interface SourceReaderContext {
@@ -61,7 +62,11 @@ export interface WaitingInput {
 }
 
 export interface RawRecords {
-  add(rec: Rec, partition: number): void;
+  /**
+   * `origin`: the source record `rec` was read from (core/origin.ts), for its dead letters; a
+   * reader passes one with every record it adds or with none.
+   */
+  add(rec: Rec, partition: number, origin?: RecordOrigin): void;
   readonly count: number;
 }
 

@@ -29,6 +29,8 @@ export interface ConnectorEnv {
   jobStartTime: number;
   /** The source's records may carry their source bytes to a sink (graph/pass-through.ts). */
   passThrough?: boolean;
+  /** The job has an errorOutput: records carry their origin for its dead letters (core/origin.ts). */
+  origins?: boolean;
 }
 
 type SourceFactory<K extends SourceKind> = (
@@ -38,7 +40,7 @@ type SourceFactory<K extends SourceKind> = (
 ) => SourceReader;
 
 const SOURCES: { readonly [K in SourceKind]: SourceFactory<K> } = {
-  kafka: (c, _s, env) => new KafkaSource(c, { keepBytes: env.passThrough === true }),
+  kafka: (c, _s, env) => new KafkaSource(c, { keepBytes: env.passThrough === true, origins: env.origins === true }),
   datagen: (c, _s, env) => new DatagenSource(c, env.jobStartTime),
   file: (c) => new FileSource(c),
   collection: (c) => new CollectionSource(c),

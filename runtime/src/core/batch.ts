@@ -2,6 +2,7 @@
 // sink's `write` belongs to the caller and may be reused as soon as the call returns, so
 // anything that buffers records copies them out first.
 import type { Rec } from './record.ts';
+import type { RecordOrigin } from './origin.ts';
 
 export interface Batch {
   recs: Rec[];
@@ -12,6 +13,11 @@ export interface Batch {
   /** Key groups; set only on keyed streams. */
   kgs: number[];
   n: number;
+  /**
+   * Each record's source record, parallel to `recs`; set only within a chain whose source
+   * knows them (core/origin.ts has the invariants).
+   */
+  origins?: (RecordOrigin | undefined)[] | undefined;
 }
 
 export function newBatch(): Batch {

@@ -15,7 +15,7 @@ import { TributaryError } from '../errors.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
 import { passThroughSources } from '../graph/pass-through.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
-import type { SourceSpec } from '../graph/spec.ts';
+import type { GraphSpec, SourceSpec } from '../graph/spec.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { FanOut } from '../operators/fan-out.ts';
 import { functionTimestampAssigner } from '../functions/function-operators.ts';
@@ -188,6 +188,7 @@ class SlotWiring implements OperatorWiring {
       reader: createSourceReader(spec, {
         jobStartTime: this.o.jobStartTime,
         passThrough: passThroughSources(this.o.graph.spec).has(spec.name),
+        origins: hasErrorOutput(this.o.graph.spec),
       }),
       slot: parts.slot,
       parallelism: this.o.parallelism,
@@ -324,4 +325,11 @@ class SlotWiring implements OperatorWiring {
     this.chain?.channels.push(ch);
     return new ForwardExchange(ch);
   }
+}
+
+/** Some step or sink has an errorOutput: sources then hand each record's origin on (core/origin.ts). */
+function hasErrorOutput(graph: GraphSpec): boolean {
+  return (
+    (graph.steps ?? []).some((s) => s.errorOutput !== undefined) || graph.sinks.some((s) => s.errorOutput !== undefined)
+  );
 }

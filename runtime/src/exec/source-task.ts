@@ -9,6 +9,7 @@ import { parseDuration } from '../graph/duration.ts';
 import { type Output } from '../operators/types.ts';
 import { newBatch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
+import type { RecordOrigin } from '../core/origin.ts';
 import { PartitionWatermarks } from '../time/partition-watermarks.ts';
 import { timestampExtractor } from '../time/timestamps.ts';
 import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
@@ -274,10 +275,11 @@ export class SourceTask implements Task, RawRecords {
   }
 
   // RawRecords: the reader appends here during poll().
-  add(rec: Rec, partition: number): void {
+  add(rec: Rec, partition: number, origin?: RecordOrigin): void {
     const b = this.batch;
     b.recs[b.n] = rec;
     this.partOf[b.n] = partition;
+    if (origin !== undefined) (b.origins ??= [])[b.n] = origin;
     b.n++;
   }
 
@@ -352,6 +354,7 @@ export class SourceTask implements Task, RawRecords {
     const extract = this.extract as (rec: Rec) => number;
     const cuts = !watermarksForBench.perBatch;
     const sizer = this.pollSizer;
+    const origins = b.origins;
     let published = wms.watermark;
     let m = 0;
     let total = 0;
@@ -389,6 +392,7 @@ export class SourceTask implements Task, RawRecords {
       wms.onRecord(p, ts, now);
       b.recs[m] = rec;
       b.ts[m] = ts;
+      if (origins) origins[m] = origins[i];
       m++;
     }
     b.n = m;

@@ -9,6 +9,7 @@ import type { RecordErrors } from '../operators/record-errors.ts';
 import { BatchBuilder, type Output } from '../operators/types.ts';
 import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
+import { originsFrom } from '../core/origin.ts';
 
 export class FunctionMapOperator extends ErrorRoutingOutput {
   private readonly fn: MapFunction<unknown, unknown>;
@@ -24,17 +25,20 @@ export class FunctionMapOperator extends ErrorRoutingOutput {
     const { recs, ts, n } = b;
     const fn = this.fn;
     const ob = this.buf.batch;
+    const io = b.origins;
+    const oo = originsFrom(b, ob);
     let m = 0;
     for (let i = 0; i < n; i++) {
       let v: unknown;
       try {
         v = fn(recs[i]);
       } catch (e) {
-        this.errors.failed(e, recs[i], ts[i] as number);
+        this.errors.failed(e, recs[i], ts[i] as number, io?.[i]);
         continue;
       }
       ob.recs[m] = v as Rec;
       ob.ts[m] = ts[i] as number;
+      if (oo) oo[m] = io?.[i];
       m++;
     }
     ob.n = m;
@@ -57,18 +61,21 @@ export class FunctionFilterOperator extends ErrorRoutingOutput {
     const { recs, ts, n } = b;
     const fn = this.fn;
     const ob = this.buf.batch;
+    const io = b.origins;
+    const oo = originsFrom(b, ob);
     let m = 0;
     for (let i = 0; i < n; i++) {
       let keep: boolean;
       try {
         keep = fn(recs[i]);
       } catch (e) {
-        this.errors.failed(e, recs[i], ts[i] as number);
+        this.errors.failed(e, recs[i], ts[i] as number, io?.[i]);
         continue;
       }
       if (keep) {
         ob.recs[m] = recs[i] as Rec;
         ob.ts[m] = ts[i] as number;
+        if (oo) oo[m] = io?.[i];
         m++;
       }
     }
@@ -91,14 +98,18 @@ export class FunctionFlatMapOperator extends ErrorRoutingOutput {
   push(b: Batch): void {
     const { recs, ts, n } = b;
     const ob = this.buf.batch;
+    const io = b.origins;
+    const oo = originsFrom(b, ob);
     for (let i = 0; i < n; i++) {
       const start = ob.n;
       try {
         for (const v of this.fn(recs[i])) this.buf.add(v as Rec, ts[i] as number);
       } catch (e) {
         ob.n = start; // what this record produced before the throw is not emitted
-        this.errors.failed(e, recs[i], ts[i] as number);
+        this.errors.failed(e, recs[i], ts[i] as number, io?.[i]);
+        continue;
       }
+      if (oo) for (let j = start; j < ob.n; j++) oo[j] = io?.[i];
     }
     this.buf.flush();
     this.errors.flush();

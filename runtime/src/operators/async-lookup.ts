@@ -143,7 +143,7 @@ export class AsyncLookupOperator implements Output {
       try {
         recordKey(this.o.key, r as Record<string, unknown>);
       } catch (e) {
-        this.errors.failed(e, r, b.ts[i] as number);
+        this.errors.failed(e, r, b.ts[i] as number, b.origins?.[i]);
         continue;
       }
       recs.push(r);

@@ -3,6 +3,7 @@
 import type { CompiledExpr } from '../expr/cel.ts';
 import { BatchBuilder, type OperatorContext, type Output } from './types.ts';
 import type { Batch } from '../core/batch.ts';
+import { originsFrom } from '../core/origin.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import { RecordErrors } from './record-errors.ts';
 
@@ -20,6 +21,8 @@ export class FilterOperator extends ErrorRoutingOutput {
     const { recs, ts, n } = b;
     const pred = this.pred;
     const ob = this.buf.batch;
+    const io = b.origins;
+    const oo = originsFrom(b, ob);
     let m = 0;
     for (let i = 0; i < n; i++) {
       const r = recs[i] as Record<string, unknown>;
@@ -27,12 +30,13 @@ export class FilterOperator extends ErrorRoutingOutput {
       try {
         keep = pred.evaluate(r);
       } catch (e) {
-        this.errors.failed(e, r, ts[i] as number);
+        this.errors.failed(e, r, ts[i] as number, io?.[i]);
         continue;
       }
       if (keep === true) {
         ob.recs[m] = r;
         ob.ts[m] = ts[i] as number;
+        if (oo) oo[m] = io?.[i];
         m++;
       }
     }

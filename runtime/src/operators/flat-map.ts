@@ -6,6 +6,7 @@ import type { Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
 import { BatchBuilder, type OperatorContext, type Output } from './types.ts';
 import type { Batch } from '../core/batch.ts';
+import { originsFrom } from '../core/origin.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import { RecordErrors } from './record-errors.ts';
 
@@ -22,6 +23,9 @@ export class FlatMapOperator extends ErrorRoutingOutput {
   }
 
   push(b: Batch): void {
+    const ob = this.buf.batch;
+    const io = b.origins;
+    const oo = originsFrom(b, ob);
     for (let i = 0; i < b.n; i++) {
       let list: unknown;
       try {
@@ -29,15 +33,18 @@ export class FlatMapOperator extends ErrorRoutingOutput {
         if (!Array.isArray(list))
           throw new TributaryError('TRIB_EXPR_EVAL', `flatMap expression returned ${typeof list}, expected a list`);
       } catch (e) {
-        this.errors.failed(e, b.recs[i], b.ts[i] as number);
+        this.errors.failed(e, b.recs[i], b.ts[i] as number, io?.[i]);
         continue;
       }
       const ts = b.ts[i] as number;
+      const start = ob.n;
       for (const el of list as unknown[]) {
         if (el !== null && typeof el === 'object' && !Array.isArray(el) && !(el instanceof Uint8Array))
           this.buf.add(el as Rec, ts);
         else this.buf.add({ [this.as]: el }, ts);
       }
+      // Every element descends from this one input record: each carries its origin.
+      if (oo) for (let j = start; j < ob.n; j++) oo[j] = io?.[i];
     }
     this.buf.flush();
     this.errors.flush();

@@ -10,6 +10,7 @@ import { ErrorRoutingOutput } from './forwarding-output.ts';
 import type { RecordErrors } from './record-errors.ts';
 import { BatchBuilder, type Output } from './types.ts';
 import type { Batch } from '../core/batch.ts';
+import { originsFrom } from '../core/origin.ts';
 
 export class KeyCheckOperator extends ErrorRoutingOutput {
   private readonly key: (rec: Rec) => unknown;
@@ -25,17 +26,20 @@ export class KeyCheckOperator extends ErrorRoutingOutput {
     const { recs, ts, n } = b;
     const key = this.key;
     const ob = this.buf.batch;
+    const io = b.origins;
+    const oo = originsFrom(b, ob);
     let m = 0;
     for (let i = 0; i < n; i++) {
       const r = recs[i] as Rec;
       try {
         key(r);
       } catch (e) {
-        this.errors.failed(e, r, ts[i] as number);
+        this.errors.failed(e, r, ts[i] as number, io?.[i]);
         continue;
       }
       ob.recs[m] = r;
       ob.ts[m] = ts[i] as number;
+      if (oo) oo[m] = io?.[i];
       m++;
     }
     ob.n = m;

@@ -14,6 +14,7 @@ import { ErrorRoutingOutput } from './forwarding-output.ts';
 import type { RecordErrors } from './record-errors.ts';
 import { BatchBuilder, type Output } from './types.ts';
 import type { Batch } from '../core/batch.ts';
+import { originsFrom } from '../core/origin.ts';
 
 export interface LookupOptions {
   /** One expression per key column, in the order of `columns`. */
@@ -59,6 +60,8 @@ export class LookupOperator extends ErrorRoutingOutput {
     // A table whose store stayed unavailable past its bound fails the job here (lookup-table.ts).
     this.table.throwIfFailed();
     const ob = this.buf.batch;
+    const io = b.origins;
+    const oo = originsFrom(b, ob);
     let m = 0;
     for (let i = 0; i < b.n; i++) {
       const r = b.recs[i] as Record<string, unknown>;
@@ -66,13 +69,14 @@ export class LookupOperator extends ErrorRoutingOutput {
       try {
         k = recordKey(this.o.key, r);
       } catch (e) {
-        this.errors.failed(e, r, b.ts[i] as number);
+        this.errors.failed(e, r, b.ts[i] as number, io?.[i]);
         if (this.errors.routing) continue;
       }
       const row = k === undefined ? undefined : this.table.get(k);
       if (!row && this.o.onMissing === 'drop') continue;
       ob.recs[m] = row ? enrich(r, row, this.o.columns, this.o.fields) : r;
       ob.ts[m] = b.ts[i] as number;
+      if (oo) oo[m] = io?.[i];
       m++;
     }
     ob.n = m;

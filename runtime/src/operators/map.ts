@@ -4,6 +4,7 @@ import type { CompiledExpr } from '../expr/cel.ts';
 import type { Rec } from '../core/record.ts';
 import { BatchBuilder, type OperatorContext, type Output } from './types.ts';
 import type { Batch } from '../core/batch.ts';
+import { originsFrom } from '../core/origin.ts';
 import { ErrorRoutingOutput } from './forwarding-output.ts';
 import { RecordErrors } from './record-errors.ts';
 
@@ -25,6 +26,8 @@ export class MapOperator extends ErrorRoutingOutput {
     const exprs = this.exprs;
     const k = names.length;
     const ob = this.buf.batch;
+    const io = b.origins;
+    const oo = originsFrom(b, ob);
     let m = 0;
     outer: for (let i = 0; i < n; i++) {
       const r = recs[i] as Rec;
@@ -33,12 +36,13 @@ export class MapOperator extends ErrorRoutingOutput {
         try {
           o[names[j] as string] = (exprs[j] as CompiledExpr).evaluate(r);
         } catch (e) {
-          this.errors.failed(e, r, ts[i] as number);
+          this.errors.failed(e, r, ts[i] as number, io?.[i]);
           continue outer;
         }
       }
       ob.recs[m] = o;
       ob.ts[m] = ts[i] as number;
+      if (oo) oo[m] = io?.[i];
       m++;
     }
     ob.n = m;

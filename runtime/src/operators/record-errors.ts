@@ -4,7 +4,12 @@
 // applied by OperatorMetrics.expressionError (count and skip, or throw and fail the job).
 // The error stream is a side output: it gets the step's watermark, idleness and end too.
 // Function steps (functions/) use the same routing with their own policy and counter.
+// A record that knows its source record (core/origin.ts) names it under `origin` (deadLetterOrigin
+// renders it); the dead letter then also holds the origin itself, unlisted (originOfDeadLetter),
+// for a Kafka sink in the same chain to write the original key and headers.
 import type { Rec } from '../core/record.ts';
+import { DEAD_LETTER_ORIGIN, type RecordOrigin } from '../core/origin.ts';
+import { deadLetterOrigin, type DeadLetterOrigin } from './dead-letter-origin.ts';
 import { BatchBuilder, type OperatorContext, type Output } from './types.ts';
 
 /** What the error stream carries for one failed record. */
@@ -13,6 +18,8 @@ export interface ErrorRecord {
   error: string;
   code?: string;
   record: unknown;
+  /** The source record the failed one descends from, when the chain knows it (core/origin.ts). */
+  origin?: DeadLetterOrigin;
   [field: string]: unknown;
 }
 
@@ -44,7 +51,8 @@ export class RecordErrors {
     return this.buf !== undefined;
   }
 
-  failed(err: unknown, rec: unknown, ts: number): void {
+  /** `origin`: the failed record's source record, when its batch carries one (Batch.origins). */
+  failed(err: unknown, rec: unknown, ts: number, origin?: RecordOrigin): void {
     if (!this.buf) {
       this.policy.unrouted(err, rec);
       return;
@@ -57,6 +65,10 @@ export class RecordErrors {
       ...(typeof code === 'string' ? { code } : {}),
       record: rec,
     };
+    if (origin !== undefined) {
+      e.origin = deadLetterOrigin(origin);
+      Object.defineProperty(e, DEAD_LETTER_ORIGIN, { value: origin });
+    }
     this.buf.add(e as Rec, ts);
   }
 

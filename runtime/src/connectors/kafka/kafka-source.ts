@@ -28,9 +28,9 @@
 // kafkajs consumer (consumer-loop.ts) runs on the slot's thread, or (opt-in) on a fetch thread of its own
 // (fetch-thread.ts); either way the slot's thread alone decides what is accepted, queued and checkpointed.
 //
-// Records are decoded in the slot's loop (never in kafkajs callbacks). One that cannot be
-// decoded (or has no valid timestamp) is counted and skipped or dead-lettered as it was read
-// (its own headers too, the error and its origin in ours); it never fails the job.
+// Records are decoded in the slot's loop (never in kafkajs callbacks). One that cannot be decoded (or has no valid
+// timestamp) is counted and skipped or dead-lettered as it was read (its own headers too, the error and its origin in
+// ours); it never fails the job. While the job has an errorOutput each record carries its origin (fetch-intake.ts).
 import { scopedKafkaId } from './id-scope.ts';
 import { randomUUID } from 'node:crypto';
 import { assertReadCommittedFix } from './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
@@ -51,7 +51,7 @@ import { logOffsets, topicPartitions } from './admin-lookups.ts';
 import { SourceGroupOffsets } from './offset-commits.ts';
 import { PartitionOffsets } from './partition-offsets.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
-import { takeInFetch } from './fetch-intake.ts';
+import { intakeFor, originOf, takeInFetch, type Intake } from './fetch-intake.ts';
 import { checkWithinLog, recreatedTopic, restoredOffsets, startOffset } from './start-positions.ts';
 import { TopicWatch, type WatchBounds } from './topic-watch.ts';
 import * as limits from './source-bounds.ts';
@@ -99,13 +99,13 @@ export class KafkaSource implements SourceReader {
   private bounds!: WatchBounds;
   private closed = false;
   private readonly caughtUp = new CaughtUpPartitions();
+  /** keepBytes: records keep their bytes (graph/pass-through.ts); origins: their origin (core/origin.ts). */
+  private readonly opts: { keepBytes?: boolean; origins?: boolean };
+  private intake: Intake = { keepHeaders: false }; // headers, origins (fetch-intake.ts)
 
-  /** Decoded records keep their source bytes for a Kafka sink (graph/pass-through.ts). */
-  private readonly keepBytes: boolean;
-
-  constructor(spec: KafkaSourceSpec, opts: { keepBytes?: boolean } = {}) {
+  constructor(spec: KafkaSourceSpec, opts: { keepBytes?: boolean; origins?: boolean } = {}) {
     this.spec = spec;
-    this.keepBytes = opts.keepBytes === true;
+    this.opts = opts;
     this.bounded = spec.bounded === 'latest';
     this.queues = new PartitionQueues();
     this.offsets = new PartitionOffsets(this.bounded);
@@ -155,6 +155,7 @@ export class KafkaSource implements SourceReader {
       await this.dlq.connect();
       this.originals = new PolledOriginals();
     }
+    this.intake = intakeFor(topic, this.dlq !== undefined, this.opts.origins === true ? ctx.sourceName : undefined);
     this.watch = new TopicWatch({
       fetch: () => topicPartitions(watchAdmin, topic),
       discoveryMs: this.discoveryMs,
@@ -290,7 +291,7 @@ export class KafkaSource implements SourceReader {
           this.handlerFor(() => this.fetcher === fetcher),
           this.ctx.logger,
           this.name,
-          { keepHeaders: this.dlq !== undefined, requestTimeoutMs: clientBounds(this.spec).requestTimeoutMs },
+          { keepHeaders: this.intake.keepHeaders, requestTimeoutMs: clientBounds(this.spec).requestTimeoutMs },
         )
       : new ConsumerLoop(
           this.kafka,
@@ -315,7 +316,7 @@ export class KafkaSource implements SourceReader {
   private handlerFor(current: () => boolean): FetchHandler {
     return {
       fetched: (partition, highWatermark, lastOffset, records) => {
-        takeInFetch(this.queues, this.offsets, partition, highWatermark, lastOffset, records, this.dlq !== undefined);
+        takeInFetch(this.queues, this.offsets, partition, highWatermark, lastOffset, records, this.intake);
         this.ctx.wake();
       },
       room: (partition) => (this.queues.full(partition) ? this.queues.waitForSpace() : undefined),
@@ -395,10 +396,10 @@ export class KafkaSource implements SourceReader {
     const { emit, finished } = this.offsets.passed(m.partition, m.offset);
     if (finished) this.ctx.finishPartition(this.partIndex.get(m.partition) as number);
     if (!emit || m.skipped) return false;
-    const r = decodeValue(format, m.value, this.keepBytes);
+    const r = decodeValue(format, m.value, this.opts.keepBytes === true);
     if (r.ok) {
       if (format !== 'json') r.rec['key'] = m.key === null ? null : m.key.toString();
-      out.add(r.rec, this.partIndex.get(m.partition) as number);
+      out.add(r.rec, this.partIndex.get(m.partition) as number, originOf(m));
       this.originals?.note(r.rec, m);
       this.caughtUp.took(m.partition);
       return true;

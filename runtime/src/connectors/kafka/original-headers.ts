@@ -25,6 +25,9 @@ export interface Header {
 
 const asBuffer = (v: Buffer | string | null): Buffer | null => (v === null || Buffer.isBuffer(v) ? v : Buffer.from(v));
 
+const asBufferView = (v: Uint8Array): Buffer =>
+  Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+
 /** The headers in record order (as far as kafkajs's model keeps it: see above). */
 export function headerList(h: KeptHeaders | undefined): Header[] {
   if (h === undefined) return [];
@@ -86,12 +89,20 @@ export function deadLetterHeaders(
   original: KeptHeaders | undefined,
   ours: Readonly<Record<string, string>>,
 ): Record<string, Buffer | string | (Buffer | string)[]> {
+  return withOurHeaders(headerList(original), ours);
+}
+
+/** deadLetterHeaders from a header list (a step's dead letter: its origin's headers, core/origin.ts). */
+export function withOurHeaders(
+  original: readonly { key: string; value: Uint8Array | null }[],
+  ours: Readonly<Record<string, string>>,
+): Record<string, Buffer | string | (Buffer | string)[]> {
   const out: Record<string, Buffer | string | (Buffer | string)[]> = {};
   const add = (key: string, value: Buffer | string): void => {
     const had = out[key];
     out[key] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
   };
-  for (const { key, value } of headerList(original)) add(key, value ?? Buffer.alloc(0));
+  for (const { key, value } of original) add(key, value === null ? Buffer.alloc(0) : asBufferView(value));
   for (const key of Object.keys(ours)) add(key, ours[key] as string);
   return out;
 }

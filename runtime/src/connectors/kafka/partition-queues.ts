@@ -4,6 +4,7 @@
 // records counts only partitions that are not paused, so a paused partition's queue never
 // stops the others from being fetched.
 import { Fifo } from '../../fifo.ts';
+import type { OriginSource } from '../../core/origin.ts';
 import type { KeptHeaders } from './original-headers.ts';
 
 /**
@@ -18,6 +19,8 @@ export interface Queued {
   value: Buffer | null;
   /** Only with a dead-letter topic (fetch-intake.ts): the record's original headers, for its dead letter. */
   headers?: KeptHeaders | undefined;
+  /** Only while the job has an errorOutput: the source, so this entry is the record's origin (core/origin.ts). */
+  from?: OriginSource | undefined;
   skipped?: true;
 }
 

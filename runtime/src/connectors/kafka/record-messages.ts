@@ -5,14 +5,18 @@ import type { CompiledExpr } from '../../expr/cel.ts';
 import type { Batch } from '../../core/batch.ts';
 import { TributaryError } from '../../errors.ts';
 import { sourceBytes } from '../record-format.ts';
+import { originOfDeadLetter } from '../../core/origin.ts';
+import { deadLetterMessage } from './dead-letter-message.ts';
 
 /**
  * Appends one message per record to `out`: the value is the record as JSON (or its `value`
  * field for `format: string`), or, for a record that carries its source bytes (a Kafka json
  * source's record passed through unchanged, graph/pass-through.ts), those bytes as they are;
- * the timestamp is its event time, the key the `key` expression's result. The sink's key check
- * (exec/operator-factory.ts sinkInput) lets no record through that its key fails on, so a failure
- * here throws (the job fails) rather than writing the record under another key.
+ * the timestamp is its event time, the key the `key` expression's result. A dead letter that
+ * still holds its origin gets the original headers, and the original key when the sink has no
+ * `key` (dead-letter-message.ts). The sink's key check (exec/operator-factory.ts sinkInput)
+ * lets no record through that its key fails on, so a failure here throws (the job fails)
+ * rather than writing the record under another key.
  */
 export function appendMessages(b: Batch, out: Message[], asString: boolean, key: CompiledExpr | undefined): void {
   for (let i = 0; i < b.n; i++) {
@@ -32,7 +36,12 @@ export function appendMessages(b: Batch, out: Message[], asString: boolean, key:
       }
       k = v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v);
     }
-    out.push({ key: k, value, timestamp: String(b.ts[i]) });
+    const origin = originOfDeadLetter(rec);
+    if (origin === undefined) out.push({ key: k, value, timestamp: String(b.ts[i]) });
+    else {
+      const dl = deadLetterMessage(rec, origin);
+      out.push({ key: key ? k : (dl.key ?? null), value, timestamp: String(b.ts[i]), headers: dl.headers });
+    }
   }
 }
 
