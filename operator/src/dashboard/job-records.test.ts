@@ -66,7 +66,7 @@ describe('checkpointsOf', () => {
         savepoints: [
           {
             id: 'sp-4',
-            path: '/state/savepoints/sp-4',
+            path: 's3://AK:SK@minio/b/sp-4',
             reason: 'rescale',
             parallelism: 2,
             completedAt: '2026-01-01T00:05:00Z',
@@ -95,7 +95,7 @@ describe('checkpointsOf', () => {
         bytes: 2048,
       },
       { id: 8, kind: 'checkpoint', completedAt: '2026-01-01T00:08:00Z', path: '/state/checkpoints/chk-8' },
-      { id: 4, kind: 'savepoint', completedAt: '2026-01-01T00:05:00Z', path: '/state/savepoints/sp-4' },
+      { id: 4, kind: 'savepoint', completedAt: '2026-01-01T00:05:00Z', path: 's3://minio/b/sp-4' },
     ]);
   });
 });
