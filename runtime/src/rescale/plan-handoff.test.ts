@@ -51,7 +51,9 @@ describe('a plan carried out by key-group hand-offs', () => {
       const keyGroupBytes = new Array<number>(maxP).fill(0);
       const snapshots = OPERATORS.map((op) => slots.map((s) => s[op].snapshot()));
       for (const perSlot of snapshots)
-        for (const bytes of perSlot) for (const [kg, , len] of indexSnapshot(bytes).sections) keyGroupBytes[kg] += len;
+        for (const bytes of perSlot)
+          for (const [kg, , len] of indexSnapshot(bytes).sections)
+            keyGroupBytes[kg] = (keyGroupBytes[kg] as number) + len;
       const reference = Array.from({ length: to }, (_, t) => {
         const r = keyGroupRangeForSlot(t, to, maxP);
         const s = slotAt(maxP, r.start, r.end);
