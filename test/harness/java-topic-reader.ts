@@ -67,6 +67,8 @@ export interface JavaReadRecord {
   readonly partition: number;
   readonly offset: number;
   readonly key: string | null;
+  /** The key's exact bytes (null for a null key). */
+  readonly keyBytes: Buffer | null;
   readonly value: string;
   /** Header values as UTF-8 text by name (a repeated name: its last value; a null value: ''). */
   readonly headers: Readonly<Record<string, string>>;
@@ -138,6 +140,7 @@ export function readTopicWithJava(
             partition: Number(p),
             offset: Number(o),
             key: text(k),
+            keyBytes: k === '-' ? null : Buffer.from(k, 'base64'),
             value: text(v) ?? '',
             headers,
             headerList,
