@@ -67,12 +67,11 @@ function planProblems(input: PlanInput, plan: MigrationPlan): string[] {
     if (step.bytes !== bytes) bad.push(`step ${i} says ${step.bytes} bytes, moves ${bytes}`);
     total += bytes;
     if (step.keyGroups.length > 1)
-      for (const [what, load] of [
-        ['sends', sent],
-        ['receives', received],
-      ] as const)
-        for (const [slot, n] of load)
-          if (n > plan.budgetBytes) bad.push(`step ${i}: slot ${slot} ${what} ${n} > ${plan.budgetBytes} bytes`);
+      for (const slot of new Set([...sent.keys(), ...received.keys()])) {
+        const n = (sent.get(slot) ?? 0) + (received.get(slot) ?? 0);
+        if (n > plan.budgetBytes)
+          bad.push(`step ${i}: slot ${slot} sends and receives ${n} > ${plan.budgetBytes} bytes`);
+      }
     for (const p of step.partitions) {
       const id = `${p.source}/${p.partition}`;
       if (movedPart.has(id)) bad.push(`partition ${id} moved twice`);
@@ -193,47 +192,41 @@ describe('planMigration', () => {
     expect(even.steps.map((s) => s.keyGroups.map((m) => m.keyGroup))).toEqual([[4, 5], [6], [7]]);
   });
 
-  it('lets disjoint slot pairs share a step (each within its own budget)', () => {
-    // 2 → 4 at maxParallelism 8: 2,3 move 0 → 1 and 4,5,6,7 move 1 → 2 / 1 → 3; sender 0 and sender 1 are independent.
-    const plan = planMigration({
-      maxParallelism: 8,
-      from: 2,
+  it('lets moves of different slots share a step, each slot within the budget', () => {
+    // 3 → 4 at maxParallelism 12: key group 3 moves 0 → 1, 6 and 7 move 1 → 2, 9 to 11 move 2 → 3.
+    const input: PlanInput = {
+      maxParallelism: 12,
+      from: 3,
       to: 4,
-      keyGroupBytes: new Array<number>(8).fill(10),
+      keyGroupBytes: new Array<number>(12).fill(10),
       partitions: [],
       budget: { bytes: 20 },
-    });
-    checkPlan(
-      {
-        maxParallelism: 8,
-        from: 2,
-        to: 4,
-        keyGroupBytes: new Array<number>(8).fill(10),
-        partitions: [],
-        budget: { bytes: 20 },
-      },
-      plan,
-    );
-    expect(plan.steps[0]?.keyGroups.map((m) => `${m.keyGroup}:${m.from}→${m.to}`)).toEqual([
-      '2:0→1',
-      '3:0→1',
-      '4:1→2',
-      '5:1→2',
+    };
+    const plan = planMigration(input);
+    checkPlan(input, plan);
+    expect(plan.steps.map((st) => st.keyGroups.map((m) => `${m.keyGroup}:${m.from}→${m.to}`))).toEqual([
+      ['3:0→1', '6:1→2', '9:2→3'],
+      ['7:1→2', '10:2→3'],
+      ['11:2→3'],
     ]);
-    expect(plan.steps).toHaveLength(2);
   });
 
   it('sizes steps from a stall target and a transfer rate', () => {
-    const plan = planMigration({
+    const input: PlanInput = {
       maxParallelism: 128,
       from: 2,
       to: 3,
       keyGroupBytes: new Array<number>(128).fill(100_000),
       partitions: [],
       budget: { stallMs: 100, bytesPerSecond: 5_000_000 },
-    });
+    };
+    const plan = planMigration(input);
     expect(plan.budgetBytes).toBe(500_000);
-    for (const s of plan.steps) expect(s.bytes).toBeLessThanOrEqual(2 * 500_000); // two senders at most
+    checkPlan(input, plan); // every slot within 500 kB per step: 5 key groups of 100 kB
+    // Every move of 2 → 3 involves slot 1 (it receives 43-63 from slot 0, sends 86-127 to slot 2):
+    // its stall bounds each step, so the 63 moves take 13 steps of at most 5.
+    expect(plan.steps[0]?.keyGroups.map((m) => m.keyGroup)).toEqual([43, 44, 45, 46, 47]);
+    expect(plan.steps).toHaveLength(13);
   });
 
   it('refuses input it cannot plan, with TRIB_RESCALE_PLAN_INVALID naming the field', () => {

@@ -10,8 +10,9 @@
 // - the current owner of a key group is slotForKeyGroup(kg, from) (a migration starts from a
 //   settled assignment); of a partition, the owner the caller reports;
 // - each key group and partition moves at most once, straight from its owner to its target;
-// - per step and per slot, the bytes a slot sends and those it receives are each within the
-//   budget, except a key group larger than the budget, which is a step of its own;
+// - per step and per slot, the bytes a slot sends plus those it receives are within the
+//   budget (its stall: it encodes what leaves and installs what arrives), except a key group
+//   larger than the budget, which is a step of its own;
 // - all partition moves are in the first step (they carry an offset, no state: one consumer
 //   reassignment per slot), counted as 0 bytes;
 // - nothing to move is an empty plan.
@@ -141,14 +142,14 @@ export function planMigration(input: PlanInput): MigrationPlan {
   };
 }
 
-/** A step being packed: its moves and the bytes each slot sends and receives in it. */
+/** A step being packed: its moves and the bytes each slot sends or receives in it. */
 class StepLoad {
   readonly moves: KeyGroupMove[] = [];
   bytes = 0;
   /** A step holding a key group over the budget takes nothing else. */
   private readonly oversize: boolean;
-  private readonly sent = new Map<number, number>();
-  private readonly received = new Map<number, number>();
+  /** Bytes per slot, sent and received together: a slot's stall is its encodes plus its installs. */
+  private readonly load = new Map<number, number>();
 
   constructor(first?: KeyGroupMove, oversize = false) {
     this.oversize = oversize;
@@ -157,14 +158,14 @@ class StepLoad {
 
   fits(m: KeyGroupMove, budget: number): boolean {
     if (this.oversize) return false;
-    return (this.sent.get(m.from) ?? 0) + m.bytes <= budget && (this.received.get(m.to) ?? 0) + m.bytes <= budget;
+    return (this.load.get(m.from) ?? 0) + m.bytes <= budget && (this.load.get(m.to) ?? 0) + m.bytes <= budget;
   }
 
   add(m: KeyGroupMove): void {
     this.moves.push(m);
     this.bytes += m.bytes;
-    this.sent.set(m.from, (this.sent.get(m.from) ?? 0) + m.bytes);
-    this.received.set(m.to, (this.received.get(m.to) ?? 0) + m.bytes);
+    this.load.set(m.from, (this.load.get(m.from) ?? 0) + m.bytes);
+    this.load.set(m.to, (this.load.get(m.to) ?? 0) + m.bytes);
   }
 }
 
