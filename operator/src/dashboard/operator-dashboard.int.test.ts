@@ -3,9 +3,14 @@
 // (datagen → filter → console, checkpoints on the local S3 server), and the API is read over
 // HTTP as the page reads it: the job's graph, rates that move, checkpoint rows without
 // credentials, its Events, then a `kubectl scale` in the rescale history (status.rescales) and a
-// SIGKILLed slot in the exceptions and the restart count. A
+// SIGKILLed slot in the exceptions and the restart count; then the page in headless Chromium
+// (screenshot: docs/images/dashboard-operator-job.png). A
 // job in a namespace the operator does not watch is never listed nor served.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureChromium } from '../../../test/harness/chromium.ts';
 import { Manager, Resources, type KubeClient } from '../kube/index.ts';
 import { applyRepoCrd, newClient, suffix, waitFor } from '../kube/testing/cluster.ts';
 import { createRegistry } from '../telemetry/metrics.ts';
@@ -22,6 +27,8 @@ import { startDashboardServer, type DashboardServer } from '../../../runtime/src
 import type { DashboardJobDetail, DashboardJobs } from '../../../runtime/src/dashboard/model.ts';
 import { DashboardPaths } from '../../../runtime/src/dashboard/model.ts';
 import { OperatorDashboard } from './operator-dashboard.ts';
+
+const images = resolve(import.meta.dirname, '../../../docs/images');
 
 const job = (name: string, namespace: string, stateStorage: StateStorage): StreamJob =>
   ({
@@ -65,6 +72,7 @@ describe('the operator dashboard on the dev cluster', () => {
   };
 
   beforeAll(async () => {
+    mkdirSync(images, { recursive: true });
     kube = await newClient();
     await applyRepoCrd(kube, 'streamjobs.tributary.dev');
     for (const name of [watched, unwatched])
@@ -210,5 +218,32 @@ describe('the operator dashboard on the dev cluster', () => {
       500,
     );
     expect(crashed.exceptions.find((e) => e.slot === 1)!.message).toMatch(/^slot 1 (ended|reports FAILED)/);
+
+    // The page in Chromium: the job's DAG, its rescale and its exception, as a user sees them
+    // once it runs again (the screenshot shows a job that lived through both).
+    await waitFor(
+      'the job running again',
+      async () => (await get<DashboardJobDetail>(detailPath)).body.summary.ready?.status === 'True',
+      30_000,
+      500,
+    );
+    const browser = await chromium.launch({ executablePath: await ensureChromium(), args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await page.goto(`${server.url}${DashboardPaths.jobPage(watched, 'clicks')}`);
+      await page.locator('#dag g[data-node]').first().waitFor();
+      const drawn = await page
+        .locator('#dag g[data-node]')
+        .evaluateAll((gs) => gs.map((g) => g.getAttribute('data-node')));
+      expect(drawn.sort()).toEqual(['gen', 'out', 'small']);
+      await expect.poll(() => page.locator('#rescales tbody').innerText(), { timeout: 10_000 }).toMatch(/1\s+2\s+user/);
+      await expect.poll(() => page.locator('#exceptions tbody').innerText(), { timeout: 10_000 }).toContain('slot 1');
+      await page.screenshot({ path: join(images, 'dashboard-operator-job.png'), fullPage: true });
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   }, 150_000);
 });
