@@ -108,6 +108,16 @@ function migrate(ops: Operator[], maxP: number, from: number, to: number, seed: 
   return slots;
 }
 
+function refusal(fn: () => void): TributaryError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(TributaryError);
+    return e as TributaryError;
+  }
+  throw new TributaryError('TRIB_INVARIANT', 'no refusal');
+}
+
 describe('key-group hand-off', () => {
   const cases: [number, number, number][] = [
     [128, 1, 2],
@@ -162,6 +172,20 @@ describe('key-group hand-off', () => {
     expect(a.ownedKeyGroups()).toEqual([0, 1, 2, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15]);
   });
 
+  it('makes a restore refuse a key group found in two snapshots (a pre-step file beside a post-step one)', () => {
+    const [a, b] = filled(16, 2, 400, 11) as [Operator, Operator];
+    const staleA = a.backend.snapshot();
+    installKeyGroups(b.backend, extractKeyGroups(a.backend, [5, 6], 'a'), 'b');
+    const target = new Operator(16, keyGroupRangeForSlot(0, 1, 16));
+    const e = refusal(() => target.backend.restore([staleA, b.backend.snapshot()]));
+    expect(e.code).toBe('TRIB_STATE_CORRUPT');
+    expect(e.message).toMatch(/key group 5 is in two of the snapshots restored \(#0 and #1\)/);
+    // The consistent pair restores.
+    const fresh = new Operator(16, keyGroupRangeForSlot(0, 1, 16));
+    fresh.backend.restore([a.backend.snapshot(), b.backend.snapshot()]);
+    expect(fresh.contents()).toEqual({ ...a.contents(), ...b.contents() });
+  });
+
   it('moves a key group without state: its ownership changes all the same', () => {
     const a = new Operator(16, keyGroupRangeForSlot(0, 2, 16));
     const b = new Operator(16, EMPTY);
@@ -170,16 +194,6 @@ describe('key-group hand-off', () => {
     expect(b.ownedKeyGroups()).toEqual([2]);
     expect(a.backend.owns(2)).toBe(false);
   });
-
-  function refusal(fn: () => void): TributaryError {
-    try {
-      fn();
-    } catch (e) {
-      expect(e).toBeInstanceOf(TributaryError);
-      return e as TributaryError;
-    }
-    throw new TributaryError('TRIB_INVARIANT', 'no refusal');
-  }
 
   it('refuses to extract a key group the slot does not hold, changing nothing', () => {
     const ops = filled(16, 2, 300, 3);

@@ -257,7 +257,9 @@ export class KeyedStateBackend {
   /**
    * Loads the key groups of this backend's range from any number of snapshots (e.g. all
    * slots of a job taken at another parallelism), of any readable version. States must be
-   * registered first.
+   * registered first. A key group in two of them is refused (TRIB_STATE_CORRUPT): a checkpoint
+   * holds each key group once, so that is a broken checkpoint, never state to merge — a file's
+   * range is no proof of it once a live rescale moved key groups between slots.
    */
   restore(snapshots: readonly Uint8Array[]): void {
     const headers = snapshots.map((bytes) => {
@@ -284,10 +286,18 @@ export class KeyedStateBackend {
         );
       return s;
     };
+    // Which snapshot (1-based) each key group came from, 0 for none yet.
+    const from = new Uint32Array(this.maxParallelism);
+    const once = (kg: number, f: number): void => {
+      const first = from[kg] as number;
+      if (first !== 0) stateCorrupt(`key group ${kg} is in two of the snapshots restored (#${first - 1} and #${f})`);
+      from[kg] = f + 1;
+    };
     snapshots.forEach((bytes, f) => {
       const h = headers[f] as (typeof headers)[number];
       if (h.version === 1) {
         for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
+          once(kg, f);
           for (const e of readSectionV1(bytes, start, end)) {
             const s = stateOf(e.state);
             s.put(kg, e.key, s.serializer.fromJSON(e.value));
@@ -301,6 +311,7 @@ export class KeyedStateBackend {
       );
       const r = new BinaryReader(bytes);
       for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
+        once(kg, f);
         r.pos = start;
         r.end = end;
         while (r.pos < end) {
