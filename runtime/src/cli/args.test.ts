@@ -2,6 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { parseArgs } from './args.ts';
 
 describe('parseArgs', () => {
+  it('reads --ui with an optional address, leaving a job file or option after it alone', () => {
+    expect(parseArgs(['run', 'job.yaml', '--ui']).ui).toBe('127.0.0.1:8081');
+    expect(parseArgs(['run', '--ui', 'job.yaml'])).toMatchObject({ ui: '127.0.0.1:8081', file: 'job.yaml' });
+    expect(parseArgs(['run', '--ui', '--drain', 'j.yaml'])).toMatchObject({ ui: '127.0.0.1:8081', drain: true });
+    expect(parseArgs(['run', '--ui', '0.0.0.0:9000', 'j.yaml']).ui).toBe('0.0.0.0:9000');
+    expect(parseArgs(['run', '--ui=[::1]:0', 'j.yaml']).ui).toBe('[::1]:0');
+    expect(parseArgs(['run', 'j.yaml', '--ui', '9000']).ui).toBe('9000');
+    expect(parseArgs(['run', 'j.yaml']).ui).toBeUndefined();
+    expect(() => parseArgs(['run', 'j.yaml', '--ui=somewhere'])).toThrow(
+      expect.objectContaining({ code: 'TRIB_CLI_USAGE' }),
+    );
+  });
+
   it('parses run options', () => {
     expect(
       parseArgs([

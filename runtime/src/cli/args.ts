@@ -2,6 +2,9 @@
 import { TributaryError } from '../errors.ts';
 import { parseDuration } from '../graph/duration.ts';
 
+/** Where `--ui` without an address serves the dashboard. */
+export const DEFAULT_UI_ADDRESS = '127.0.0.1:8081';
+
 export interface RunArgs {
   command: 'run' | 'validate' | 'help';
   file?: string;
@@ -31,6 +34,8 @@ export interface RunArgs {
   allowNonRestoredState: boolean;
   /** Control API on 127.0.0.1 (slot 0): status, savepoints. */
   controlPort?: number;
+  /** The dashboard's address (`--ui [host:port]`); absent = no dashboard. */
+  ui?: string;
 }
 
 export const USAGE = `usage:
@@ -66,7 +71,9 @@ options (run):
   --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port; with
                          threads or --distributed: slot 0's, the coordinator's);
                          every call needs Authorization: Bearer <token>, the token in TRIBUTARY_CONTROL_TOKEN_FILE
-                         or else a generated one in a 0600 file whose path is logged`;
+                         or else a generated one in a 0600 file whose path is logged
+  --ui [host:port]       serve the dashboard of this run (default 127.0.0.1:8081; 0 as port = any free port)
+                         and print its URL: the graph with each step's rates, charts, checkpoints, exceptions`;
 
 function int(flag: string, v: string | undefined, min: number): number {
   const n = Number(v);
@@ -177,6 +184,15 @@ export function parseArgs(argv: readonly string[]): RunArgs {
       case '--control-port':
         args.controlPort = int('--control-port', value(), 0);
         break;
+      case '--ui': {
+        // The address is optional: a next argument that is not one (the job file, an option) stays.
+        const next = inline ?? rest[0];
+        const isAddress = next !== undefined && /^(\[[^\]]+\]|[\w.-]*)?:?\d{1,5}$/.test(next);
+        args.ui = isAddress ? (inline ?? (rest.shift() as string)) : DEFAULT_UI_ADDRESS;
+        if (inline !== undefined && !isAddress)
+          throw new TributaryError('TRIB_CLI_USAGE', `--ui: expected host:port, got ${JSON.stringify(inline)}`);
+        break;
+      }
       case '--no-progress':
         args.progress = false;
         break;

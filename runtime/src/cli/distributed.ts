@@ -6,7 +6,8 @@
 // that dies restarts all of them. On a terminal, the progress line sums the slots'. --metrics-port
 // serves the supervisor's metrics (restarts, attempts without a checkpoint) and every slot's,
 // labelled `slot` (supervised-metrics.ts). --control-port P puts slot 0's control API (status,
-// savepoints) on P.
+// savepoints) on P. --ui serves the dashboard (run-ui.ts): the slots' status each round, the
+// supervisor's attempts and slot exits as its restarts and exceptions.
 import { readMetadata } from '../checkpoint/metadata.ts';
 import { TributaryError } from '../errors.ts';
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
@@ -27,7 +28,8 @@ import { LocalEnv } from '../process/slot-env.ts';
 import type { RunArgs } from './args.ts';
 import { forwardLines } from './forward-lines.ts';
 import { ProgressLine } from './progress.ts';
-import { SlotStatusPoller } from './slot-status-poller.ts';
+import { readStatus, SlotStatusPoller } from './slot-status-poller.ts';
+import { startRunUi, type RunUi } from './run-ui.ts';
 import { supervisedMetrics } from './supervised-metrics.ts';
 import { DEFAULT_SUPERVISED_INTERVAL_MS } from '../checkpoint/defaults.ts';
 import type { RunCheckpointing } from './run-checkpointing.ts';
@@ -71,6 +73,19 @@ export async function runDistributed(
   // --control-port: slot 0's control API (the coordinator's: savepoints) on that port, under the
   // user's token (TRIBUTARY_CONTROL_TOKEN_FILE) or a generated one, which is then the job's secret.
   const control = args.controlPort !== undefined ? localControlToken() : undefined;
+  // --ui: the dashboard reads every slot of the running attempt; restarts and exits are its exceptions.
+  const running: { sup?: Supervisor } = {};
+  const ui: RunUi | undefined =
+    args.ui === undefined
+      ? undefined
+      : await startRunUi({
+          address: args.ui,
+          jobName: loaded.name,
+          graph,
+          parallelism,
+          logger,
+          read: () => Promise.all((running.sup?.slots ?? []).map(readStatus)),
+        });
   const sup = new Supervisor({
     config: {
       contractVersion: CONTRACT_VERSION,
@@ -102,6 +117,7 @@ export async function runDistributed(
           if (h.child.stdout) forwardLines(h.child.stdout, process.stdout, clear);
           if (h.child.stderr) forwardLines(h.child.stderr, process.stderr, clear);
         }
+      ui?.source.attemptStarted(a.attempt, a.restoreFrom);
       const slot0 = a.slots[0];
       if (control && slot0)
         logger.info(
@@ -109,6 +125,12 @@ export async function runDistributed(
           'control API of slot 0, the coordinator: status, savepoints (send the token in tokenFile as Authorization: Bearer)',
         );
     },
+    ...(ui
+      ? {
+          onSlotExit: (slot: number, code: number | null, signal: NodeJS.Signals | null) =>
+            ui.source.slotExited(slot, code, signal),
+        }
+      : {}),
     logger,
     maxRestarts: args.maxRestarts,
     metrics,
@@ -122,6 +144,7 @@ export async function runDistributed(
       TRIBUTARY_STOP_LINGER: process.env['TRIBUTARY_STOP_LINGER'] ?? '10',
     },
   });
+  running.sup = sup;
   let interrupted = 0;
   const onSignal = (): void => {
     interrupted++;
@@ -169,5 +192,6 @@ export async function runDistributed(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await server?.close();
+    await ui?.close();
   }
 }

@@ -13,6 +13,7 @@ import { JobMetrics } from '../telemetry/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import type { RunArgs } from './args.ts';
 import { ProgressLine } from './progress.ts';
+import { startRunUi, type RunUi } from './run-ui.ts';
 import type { RunCheckpointing } from './run-checkpointing.ts';
 
 export async function runInProcess(
@@ -52,6 +53,20 @@ export async function runInProcess(
     );
   }
   if (args.explain) for (const line of describePlan(job.plan)) process.stderr.write(`${line}\n`);
+  let ui: RunUi | undefined;
+  if (args.ui !== undefined) {
+    // All slots answer as one (the control API's status of this process), slot 0.
+    const status = jobStatusSource(job, { jobName: loaded.name, deploymentId: 'local', slot: 0 });
+    ui = await startRunUi({
+      address: args.ui,
+      jobName: loaded.name,
+      graph,
+      parallelism: job.parallelism,
+      logger,
+      read: () => Promise.resolve([status.status()]),
+    });
+    ui.source.attemptStarted(1, args.restore ?? loaded.restore?.savepointPath);
+  }
   let server: MetricsServer | undefined;
   if (args.metricsPort !== undefined) {
     server = await startMetricsServer(metrics.registry, args.metricsPort);
@@ -89,6 +104,7 @@ export async function runInProcess(
     process.off('SIGTERM', onSigint);
     await server?.close();
     await control?.close();
+    await ui?.close();
     logger.flush();
   }
 }

@@ -94,7 +94,8 @@ export class SlotStatusPoller {
   }
 }
 
-async function readStatus(h: SlotHandle): Promise<StatusResponse | undefined> {
+/** One slot's GET /v1/status under the run's token; undefined when it does not answer within the poll. */
+export async function readStatus(h: SlotHandle): Promise<StatusResponse | undefined> {
   try {
     const res = await fetch(`http://${h.controlAddress}/v1/status`, {
       headers: { authorization: `Bearer ${h.controlToken}` },

@@ -23,6 +23,7 @@
 // input, and the autoscaler then recommends nothing for that job (it says so in status).
 // StatusResponse.nodes (additive): cumulative counters per graph node of this slot (NodeLoad), which
 // the dashboards differentiate like `load`; a runtime without it shows no per-node numbers.
+// StatusResponse.lastCheckpoint.kind/durationMs/bytes (additive): what the dashboards chart.
 
 import type { DependencyOutage } from '../core/outage.ts';
 
@@ -135,7 +136,15 @@ export interface StatusResponse {
   readonly state: JobState;
   /** Slot 0 only: slots that joined the deployment. */
   readonly slots?: { readonly slot: number; readonly address: string; readonly state: JobState }[];
-  readonly lastCheckpoint?: { readonly id: number; readonly completedAt: string; readonly path: string };
+  readonly lastCheckpoint?: {
+    readonly id: number;
+    readonly completedAt: string;
+    readonly path: string;
+    /** Additive: a periodic checkpoint or a savepoint; its duration and the state size it wrote. */
+    readonly kind?: 'checkpoint' | 'savepoint';
+    readonly durationMs?: number;
+    readonly bytes?: number;
+  };
   readonly watermarkMs?: number;
   readonly sourceLag?: number;
   readonly error?: string;

@@ -35,6 +35,9 @@ export function jobStatusSource(
                 id: s.lastCheckpoint.id,
                 completedAt: s.lastCheckpoint.completedAt,
                 path: s.lastCheckpoint.path,
+                kind: s.lastCheckpoint.kind,
+                durationMs: s.lastCheckpoint.durationMs,
+                bytes: s.lastCheckpoint.stateSize,
               },
             }
           : {}),

@@ -10,6 +10,7 @@
 // - rates are per second over the interval between two samples; a counter that went down (a
 //   restarted slot) starts a new interval, never a negative rate.
 // A change that is not additive bumps DASHBOARD_API_VERSION (the page checks it).
+// Additive within version 1: DashboardNode.busyScope.
 
 export const DASHBOARD_API_VERSION = 1;
 
@@ -91,6 +92,11 @@ export interface DashboardNode {
   readonly busy?: number;
   /** Share of wall time (0..1) it could not run because its output was full, the largest over slots. */
   readonly backpressured?: number;
+  /**
+   * Additive: what `busy` and `backpressured` measure: `node` (this node's own time) or `slot` (the
+   * share of the slots running it, where the runtime does not time nodes one by one). Absent = node.
+   */
+  readonly busyScope?: 'node' | 'slot';
   /** Processing time minus the node's watermark, ms, the largest over slots. */
   readonly watermarkLagMs?: number;
 }

@@ -82,9 +82,9 @@ describe('SeriesStore', () => {
     store.record({ at: 0, slots: [s(1)] });
     store.record({ at: 1000, slots: [s(2)] });
     expect(store.nodeRates().get('a')).toMatchObject({ busy: 0.25, backpressured: 0.05 });
-    expect(store.nodeRates().get('a')?.slotWide).toBeUndefined();
+    expect(store.nodeRates().get('a')?.busyScope).toBeUndefined();
     // the slot's bottleneck resource (lookup, 90%) stands for a node without its own timing
-    expect(store.nodeRates().get('b')).toMatchObject({ busy: 0.9, backpressured: 0.1, slotWide: true });
+    expect(store.nodeRates().get('b')).toMatchObject({ busy: 0.9, backpressured: 0.1, busyScope: 'slot' });
   });
 
   it('reports watermark lag against the sample time, the largest over slots', () => {

@@ -44,10 +44,8 @@ export interface JobSample {
   readonly checkpoint?: { readonly id: number; readonly durationMs?: number; readonly bytes?: number };
 }
 
-export type NodeRates = Omit<DashboardNode, 'id' | 'role' | 'kind'> & {
-  /** True when busy/backpressured are the slot's shares (no per-node timing), not this node's. */
-  readonly slotWide?: boolean;
-};
+/** A node's numbers of the newest interval (busyScope `slot`: the slot's shares, no per-node timing). */
+export type NodeRates = Omit<DashboardNode, 'id' | 'role' | 'kind'>;
 
 export interface SeriesStoreOptions {
   readonly intervalSeconds: number;
@@ -73,7 +71,7 @@ interface NodeAcc {
   busy?: number;
   backpressured?: number;
   watermarkLagMs?: number;
-  slotWide?: boolean;
+  busyScope?: 'node' | 'slot';
 }
 
 export class SeriesStore {
@@ -171,7 +169,7 @@ export class SeriesStore {
         const bp = n.backpressuredMs !== undefined ? share(n.backpressuredMs, b.backpressuredMs) : slotBp;
         if (busy !== undefined) acc.busy = Math.max(acc.busy ?? 0, busy);
         if (bp !== undefined) acc.backpressured = Math.max(acc.backpressured ?? 0, bp);
-        if (!own && busy !== undefined) acc.slotWide = true;
+        if (!own && busy !== undefined) acc.busyScope = 'slot';
       }
     }
     for (const [key, memory] of this.slots) {

@@ -173,7 +173,8 @@ export class JobView {
       const lines = this.nodeLines.get(n.id);
       if (lines === undefined) continue;
       lines[0].textContent = `in ${rate(n.inRate)} · out ${rate(n.outRate)}`;
-      lines[1].textContent = `busy ${percent(n.busy)} · backpressured ${percent(n.backpressured)}`;
+      const scope = n.busyScope === 'slot' ? 'slot ' : '';
+      lines[1].textContent = `${scope}busy ${percent(n.busy)} · ${scope}bp ${percent(n.backpressured)}`;
       lines[2].textContent = `watermark lag ${duration(n.watermarkLagMs)}`;
     }
   }
