@@ -245,6 +245,7 @@ describe('planMigration', () => {
       [{ keyGroupBytes: [1, 2] }, /keyGroupBytes has 2 entries/],
       [{ keyGroupBytes: [1, 1, 1, -1, 1, 1, 1, 1] }, /keyGroupBytes\[3\]/],
       [{ budget: { bytes: 0 } }, /budget/],
+      [{ budget: { stallMs: 0.1, bytesPerSecond: 5000 } }, /at least 1 byte, got stallMs × bytesPerSecond = 0.5/],
       [{ budget: { stallMs: 100, bytesPerSecond: Number.NaN } }, /budget/],
       [{ partitions: [{ source: 's', topic: 't', partition: 0, owner: 2 }] }, /owner 2 is not a slot/],
       [

@@ -79,11 +79,12 @@ export interface MigrationPlan {
   movedPartitions: number;
 }
 
+/** The budget in whole bytes, at least 1 (a smaller one would make every key group with state a step of its own). */
 export function budgetBytes(b: StepBudget): number {
   const n = 'bytes' in b ? b.bytes : (b.stallMs * b.bytesPerSecond) / 1000;
-  if (!Number.isFinite(n) || n <= 0)
+  if (!Number.isFinite(n) || n < 1)
     invalid(
-      `the step budget must be a positive number of bytes, got ${'bytes' in b ? 'bytes' : 'stallMs × bytesPerSecond'} = ${n}`,
+      `the step budget must be at least 1 byte, got ${'bytes' in b ? 'bytes' : 'stallMs × bytesPerSecond'} = ${n}`,
     );
   return Math.floor(n);
 }
