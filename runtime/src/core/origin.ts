@@ -56,6 +56,19 @@ export function originsFrom(input: WithOrigins, out: WithOrigins): (RecordOrigin
   return (out.origins ??= []);
 }
 
+/** A record's origin in its dead letter's JSON (operators/dead-letter-origin.ts renders it). */
+export interface DeadLetterOrigin {
+  source: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  /** How key, value and header values are written: always base64. */
+  encoding: 'base64';
+  key: string | null;
+  value: string | null;
+  headers: { key: string; value: string | null }[];
+}
+
 /** Where a dead letter (operators/record-errors.ts) keeps its record's origin, unlisted: JSON never sees it. */
 export const DEAD_LETTER_ORIGIN: unique symbol = Symbol('tributary.deadLetterOrigin');
 

@@ -6,6 +6,7 @@
 // generated (`map-3`, ...) unless given. The three classes share a file: each one's methods
 // return the others.
 import type { Rec } from '../core/record.ts';
+import type { DeadLetterOrigin } from '../core/origin.ts';
 import { TributaryError } from '../errors.ts';
 import type { SinkDescriptor } from './descriptors.ts';
 import type {
@@ -38,6 +39,8 @@ export interface ErrorRecord {
   error: string;
   code?: string;
   record: unknown;
+  /** The Kafka record `record` came from, when the step runs in its source's chain (docs/runtime/graph.md). */
+  origin?: DeadLetterOrigin;
 }
 
 export class DataStream<T> {

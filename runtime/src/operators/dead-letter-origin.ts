@@ -2,19 +2,7 @@
 // writes: the source, topic, partition and offset, and the original key, value and headers,
 // whose bytes are base64 (`encoding`), since a Kafka record's bytes need not be UTF-8. The
 // offset is a string: a Kafka offset is a 64-bit integer, beyond a JSON number's exact range.
-import type { RecordOrigin } from '../core/origin.ts';
-
-export interface DeadLetterOrigin {
-  source: string;
-  topic: string;
-  partition: number;
-  offset: string;
-  /** How key, value and header values are written: always base64. */
-  encoding: 'base64';
-  key: string | null;
-  value: string | null;
-  headers: { key: string; value: string | null }[];
-}
+import type { DeadLetterOrigin, RecordOrigin } from '../core/origin.ts';
 
 const b64 = (b: Uint8Array | null): string | null =>
   b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');

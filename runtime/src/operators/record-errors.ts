@@ -8,8 +8,8 @@
 // renders it); the dead letter then also holds the origin itself, unlisted (originOfDeadLetter),
 // for a Kafka sink in the same chain to write the original key and headers.
 import type { Rec } from '../core/record.ts';
-import { DEAD_LETTER_ORIGIN, type RecordOrigin } from '../core/origin.ts';
-import { deadLetterOrigin, type DeadLetterOrigin } from './dead-letter-origin.ts';
+import { DEAD_LETTER_ORIGIN, type DeadLetterOrigin, type RecordOrigin } from '../core/origin.ts';
+import { deadLetterOrigin } from './dead-letter-origin.ts';
 import { BatchBuilder, type OperatorContext, type Output } from './types.ts';
 
 /** What the error stream carries for one failed record. */
