@@ -14,7 +14,8 @@ import { runToLog } from '../process.ts';
  * Prometheus 3.x publishes its Go module as v0.<major><minor>.<patch>: v0.316.0 is 3.16.0. Its
  * go.mod has no replace directives, so `go install …/cmd/promtool@v0.316.0` works as is.
  * `remove_all_sd` leaves out the service-discovery plugins promtool's `check`/`test rules` do not
- * use (AWS, Azure, GCE, …: a third of the compile); Kubernetes SD stays, promtool imports it.
+ * use (AWS, Azure, GCE, …: two thirds of the compile CPU, measured in docs/dependencies.md);
+ * Kubernetes SD stays, promtool imports it.
  */
 export const promtoolVersion = '3.16.0';
 /** github.com/prometheus/prometheus's module version of promtoolVersion. */
