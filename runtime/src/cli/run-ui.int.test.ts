@@ -7,6 +7,8 @@
 // docs/dashboard.md show them). Needs no cluster; integration only because it starts processes
 // and a browser (about 25 s).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -119,6 +121,34 @@ describe('tributary run --ui in Chromium', () => {
     await expect.poll(() => page.locator('#dag g[data-node="clicks"]').textContent()).toMatch(/in \d[\d.]*k?\/s/);
     await expect.poll(() => page.locator('#summary dd[data-field="Input"]').innerText()).toMatch(/\/s$/);
     expect(pageErrors).toEqual([]);
+  });
+
+  it("works under a path prefix, as behind the API server's service proxy", async () => {
+    // A plain prefix-stripping proxy, as the API server's /api/v1/namespaces/<ns>/services/<svc>/proxy/ is.
+    const prefix = '/api/v1/namespaces/ns/services/tributary:dashboard/proxy';
+    const target = new URL(base);
+    const proxy: Server = createServer((req, res) => {
+      if (!req.url?.startsWith(`${prefix}/`)) return void res.writeHead(404).end();
+      const path = req.url.slice(prefix.length);
+      const up = request({ host: target.hostname, port: target.port, path, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const at = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}${prefix}`;
+    const other = await browser.newPage();
+    try {
+      await other.goto(`${at}/`);
+      await other.locator('#jobs a', { hasText: JOB }).click();
+      await other.waitForURL(`${at}/jobs/local/${JOB}`);
+      await other.locator('#dag g[data-node="clicks"]').waitFor();
+      await expect.poll(() => other.locator('#status').textContent()).toMatch(/^updated/);
+    } finally {
+      await other.close();
+      await new Promise((r) => proxy.close(r));
+    }
   });
 
   it('shows a SIGKILLed slot process in the exceptions and the restart count', async () => {

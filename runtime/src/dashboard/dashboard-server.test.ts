@@ -136,14 +136,18 @@ describe('dashboard server', () => {
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       const html = res.body.toString();
       // every resource the page names is served here, by absolute path
+      // every resource the page names is served here, by a URL relative to the page (so a path
+      // prefix in front, the API server's service proxy, keeps working)
       const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? '');
       expect(refs.length).toBeGreaterThan(3);
       for (const ref of refs.filter((r) => !r.startsWith('data:'))) {
-        expect(ref).toMatch(/^\/(assets\/[\w.]+)?$/);
-        expect((await get(ref)).status, ref).toBe(200);
+        expect(ref).toMatch(/^\.\.?\//);
+        const url = new URL(ref, `http://h/prefix${path}`);
+        expect(url.pathname.startsWith('/prefix/'), ref).toBe(true);
+        expect((await get(url.pathname.slice('/prefix'.length))).status, ref).toBe(200);
       }
       // no inline script: every script element names its file
-      for (const tag of html.match(/<script[^>]*>/g) ?? []) expect(tag).toMatch(/ src="\/assets\//);
+      for (const tag of html.match(/<script[^>]*>/g) ?? []) expect(tag).toMatch(/ src="[./]+assets\//);
       expect(html).not.toMatch(/ on[a-z]+=/);
     }
   });

@@ -49,7 +49,14 @@ const SECURITY_HEADERS = {
   'cross-origin-resource-policy': 'same-origin',
 } as const;
 
-function loadAssets(): { index: Asset; files: Map<string, Asset> } {
+interface Assets {
+  /** The page's HTML for `/` and for `/jobs/<ns>/<name>`: its URLs relative to where it is served. */
+  readonly index: Asset;
+  readonly jobIndex: Asset;
+  readonly files: Map<string, Asset>;
+}
+
+function loadAssets(): Assets {
   const require = createRequire(import.meta.url);
   const load = (file: string, type: string): Asset => {
     const path = file.startsWith('/') ? file : require.resolve(file);
@@ -65,7 +72,13 @@ function loadAssets(): { index: Asset; files: Map<string, Asset> } {
   };
   const files = new Map<string, Asset>();
   for (const [url, { file, type }] of Object.entries(PAGE_FILES)) files.set(url, load(file, type));
-  return { index: load(join(PAGE_DIR, 'index.html'), 'text/html; charset=utf-8'), files };
+  // Relative URLs keep the page working under a path prefix (the API server's service proxy).
+  const html = load(join(PAGE_DIR, 'index.html'), 'text/html; charset=utf-8').body.toString('utf8');
+  const page = (base: string): Asset => {
+    const body = Buffer.from(html.replaceAll('{{base}}', base));
+    return { type: 'text/html; charset=utf-8', body, gzip: gzipSync(body) };
+  };
+  return { index: page('./'), jobIndex: page('../../'), files };
 }
 
 /** A node:http request handler serving the page and the API over `source`. */
@@ -86,7 +99,7 @@ export function createDashboardHandler(
 
 async function handle(
   source: DashboardSource,
-  assets: { index: Asset; files: Map<string, Asset> },
+  assets: Assets,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -100,8 +113,12 @@ async function handle(
     send(req, res, 200, 'text/plain; charset=utf-8', Buffer.from('ok'));
     return;
   }
-  if (path === '/' || /^\/jobs\/[^/]+\/[^/]+$/.test(path)) {
+  if (path === '/') {
     sendAsset(req, res, assets.index);
+    return;
+  }
+  if (/^\/jobs\/[^/]+\/[^/]+$/.test(path)) {
+    sendAsset(req, res, assets.jobIndex);
     return;
   }
   const asset = assets.files.get(path);

@@ -1,16 +1,20 @@
 // @ts-check
 // The page: `/` lists the jobs, `/jobs/<ns>/<name>` shows one (job-view.js). It polls the JSON
 // API (model.ts) every POLL_MS and only reads: one request per poll, never one per row.
+// Every URL is relative to BASE, the page's root however it is reached: directly, or under a
+// prefix such as the Kubernetes API server's service proxy (…/services/<svc>:dashboard/proxy/).
 /* global document, window, fetch, location, setTimeout */
 import { count, el, fillRows, duration, rate } from './format.js';
 import { JobView } from './job-view.js';
 
 const POLL_MS = 3000;
+const JOB_PATH = /jobs\/([^/]+)\/([^/]+)$/;
+const BASE = location.pathname.replace(JOB_PATH, '').replace(/[^/]*$/, '');
 const API_VERSION = 1;
 
 /** @param {string} path */
 async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const res = await fetch(BASE + path, { headers: { accept: 'application/json' } });
   const body = await res.json();
   if (!res.ok) throw new Error(`${body.code ?? res.status}: ${body.message ?? res.statusText}`);
   if (body.apiVersion !== API_VERSION)
@@ -79,7 +83,7 @@ function listView() {
       body,
       rows.map((j) => [
         j.namespace,
-        el('a', { href: j.url }, [j.name]),
+        el('a', { href: BASE + String(j.url).replace(/^\//, '') }, [j.name]),
         el('span', { class: `phase phase-${String(j.phase).toLowerCase()}` }, [
           j.phase + (j.ready ? ` (${j.ready.reason})` : ''),
         ]),
@@ -100,22 +104,22 @@ function listView() {
     el('section', {}, [filter, shown, table]),
   );
   return async () => {
-    jobs = (await getJson('/api/v1/jobs')).jobs;
+    jobs = (await getJson('api/v1/jobs')).jobs;
     render();
   };
 }
 
 function start() {
-  const m = /^\/jobs\/([^/]+)\/([^/]+)$/.exec(location.pathname);
+  const m = JOB_PATH.exec(location.pathname);
   /** @type {() => Promise<void>} */ let poll;
   if (m === null) poll = listView();
   else {
     const namespace = decodeURIComponent(m[1]);
     const name = decodeURIComponent(m[2]);
-    setCrumbs([['Jobs', '/'], `${namespace} / ${name}`]);
+    setCrumbs([['Jobs', BASE], `${namespace} / ${name}`]);
     document.title = `${name} · Tributary`;
     const view = new JobView(/** @type {HTMLElement} */ (document.getElementById('main')));
-    poll = async () => view.update(await getJson(`/api/v1/jobs/${m[1]}/${m[2]}`));
+    poll = async () => view.update(await getJson(`api/v1/jobs/${m[1]}/${m[2]}`));
   }
   const loop = async () => {
     try {
