@@ -21,7 +21,6 @@ function checkpointer(onSinkFailed?: (e: unknown) => void): {
   const declines: CheckpointDecline[] = [];
   const cp = new SlotCheckpointer({
     slot: 0,
-    keyGroupRange: { start: 0, end: 127 },
     post: (cb) => cb(),
     coordinator: { acknowledge: (a) => acks.push(a), decline: (d) => declines.push(d) },
     logger: silentLogger(),
@@ -146,7 +145,6 @@ describe('SlotCheckpointer', () => {
       const first = new Promise<CheckpointAck | CheckpointDecline>((r) => (answer = r));
       const cp = new SlotCheckpointer({
         slot: 1,
-        keyGroupRange: { start: 0, end: 127 },
         post: (cb) => cb(),
         coordinator: { acknowledge: answer, decline: answer },
         logger: silentLogger(),

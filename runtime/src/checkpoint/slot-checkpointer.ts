@@ -34,7 +34,7 @@ import type {
   SlotCheckpointPort,
   TriggerCheckpoint,
 } from './messages.ts';
-import type { KeyGroupRange } from '../state/key-groups.ts';
+import { readSnapshotHeader } from '../state/snapshot-format.ts';
 import { indexSnapshot } from '../state/snapshot-index.ts';
 
 /** What one task hands over when the barrier passes it (taken synchronously, in the mailbox). */
@@ -66,7 +66,6 @@ export interface BarrierInjector {
 
 export interface SlotCheckpointerOptions {
   slot: number;
-  keyGroupRange: KeyGroupRange;
   /** Runs a callback in the slot's mailbox loop. */
   post(cb: () => void): void;
   coordinator: CoordinatorPort;
@@ -257,7 +256,11 @@ export class SlotCheckpointer implements SlotCheckpointPort {
         const write = this.fileWrites.track(CheckpointStorage.writeStateFile(t.dir, file, k.bytes));
         writes.push(
           write.then((f) => {
-            operators[k.step] = { ...f, keyGroupRange: this.o.keyGroupRange, index: indexSnapshot(k.bytes) };
+            // The snapshot's own range (its backend's span), not the slot's formula range: they differ
+            // once a live rescale moved key groups in (docs/runtime/live-rescale.md), and the
+            // restore checks every indexed section against the range recorded here.
+            const { keyGroupRange } = readSnapshotHeader(k.bytes);
+            operators[k.step] = { ...f, keyGroupRange, index: indexSnapshot(k.bytes) };
           }),
         );
       }

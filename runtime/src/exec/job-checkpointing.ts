@@ -18,7 +18,6 @@ import { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { keyGroupRangeForSlot } from '../state/key-groups.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { asyncPort } from './async-port.ts';
 import type { JobFailure } from './job-failure.ts';
@@ -81,7 +80,6 @@ export class JobCheckpointing {
       const s = parts.slot.index;
       parts.checkpointer = new SlotCheckpointer({
         slot: s,
-        keyGroupRange: keyGroupRangeForSlot(s, o.parallelism, o.maxParallelism),
         // After the slot's loop ended (the job is finishing), posted notifications run at once.
         post: (cb) => parts.slot.post(cb),
         coordinator: toCoordinator,
