@@ -9,7 +9,6 @@
 // × 8 × capacity bytes, 14.4 kB + 2.9 kB per source at the default 360 points), at most
 // MAX_CHECKPOINTS checkpoint rows and MAX_SLOT_ERRORS slot errors; dropped when the job is deleted
 // (or recreated under its name: a new uid). Events: job-events.ts (cached 5 s, at most 100 a job).
-import type { StatusResponse } from '../../../runtime/src/control/contract.ts';
 import type {
   DashboardCheckpoint,
   DashboardException,
@@ -64,8 +63,6 @@ interface JobHistory {
   /** The last FAILED error per slot. */
   readonly slotErrors: Map<number, DashboardException>;
 }
-
-type ReportedCheckpoint = NonNullable<StatusResponse['lastCheckpoint']> & { durationMs?: number; bytes?: number };
 
 export class OperatorDashboard {
   readonly #o: OperatorDashboardOptions;
@@ -127,14 +124,16 @@ export class OperatorDashboard {
     if (!job) return undefined;
     const now = this.#now();
     const h = this.#history(job);
-    const events = await this.#events.events(namespace, name, job.metadata.uid);
+    // Without its Events (the API down, RBAC without Events list) the page still shows the rest.
+    const events = await this.#events.events(namespace, name, job.metadata.uid).catch((err: unknown) => {
+      this.#o.logger?.warn({ err, job: `${namespace}/${name}` }, 'dashboard: the job Events could not be listed');
+      return [];
+    });
     const rates = h?.store.nodeRates();
     const graph = graphOf(deployedSpec(job).graph);
     const nodes = graph.nodes.map((n): DashboardNode => {
       const r = rates?.get(n.id);
-      if (!r) return n;
-      const { slotWide: _slotWide, ...numbers } = r;
-      return { ...n, ...numbers };
+      return r ? { ...n, ...r } : n;
     });
     const exceptions = [...exceptionsOf(events), ...(h?.slotErrors.values() ?? [])]
       .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
@@ -194,7 +193,7 @@ export class OperatorDashboard {
       };
       this.#histories.set(key, h);
     }
-    const ck = sample.slots.get(0)?.lastCheckpoint as ReportedCheckpoint | undefined;
+    const ck = sample.slots.get(0)?.lastCheckpoint;
     h.store.record({
       at: sample.at,
       slots: [...sample.slots.values()].map(slotSampleFromStatus),
@@ -205,7 +204,7 @@ export class OperatorDashboard {
     if (ck && !h.checkpoints.some((c) => c.id === ck.id)) {
       h.checkpoints.unshift({
         id: ck.id,
-        kind: 'checkpoint',
+        kind: ck.kind ?? 'checkpoint',
         completedAt: ck.completedAt,
         path: withoutUserinfo(ck.path),
         ...optional('durationMs', ck.durationMs),
