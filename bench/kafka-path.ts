@@ -20,11 +20,13 @@
 //     `--distributed -p 2` (a process per slot) — the last two checkpoint every 10 s by default,
 //     so their sink is exactly-once: again the default. q0 and q1 at -p 1 also run with their Kafka
 //     consumer on a fetch thread of the slot (`fetch thread`: TRIBUTARY_KAFKA_FETCH_THREAD=on; off
-//     by default), with the ratio printed.
+//     by default), with the ratio printed. q1 at -p 1 runs once more with an errorOutput on its map
+//     (`q1 p1 errout`; nothing fails, the error stream's console sink stays empty): a job with an
+//     errorOutput has its records carry their origin (core/origin.ts), so this is what that costs.
 // Every output is checked (kafka-topics.ts): the record count equals the input's and the content
 // digest equals the reference's (q1: the input with price × 0.908), else the bench fails.
 // Env: TRIBUTARY_KAFKA_BROKERS (eval "$(npm run -s cluster -- env)"; skipped without it),
-// BENCH_KAFKA_RECORDS (default 200,000: a round of the fifteen contenders and their checks takes
+// BENCH_KAFKA_RECORDS (default 200,000: a round of the sixteen contenders and their checks takes
 // ~6 minutes on this loaded 2-core machine; the issue's setup used 2,000,000),
 // BENCH_KAFKA_ROUNDS (default 1; the best round counts), BENCH_KAFKA_CONTENDERS (names, comma-
 // separated: only those, alternating per round, without the table).
@@ -56,6 +58,8 @@ interface Contender {
   mode?: 'threads' | 'distributed';
   /** Each Kafka consumer on a fetch thread of its slot (TRIBUTARY_KAFKA_FETCH_THREAD=on), to compare. */
   fetchThread?: true;
+  /** The q1 map has an errorOutput (records then carry their origin: core/origin.ts). */
+  errorOutput?: true;
 }
 
 export interface KafkaMeasurement {
@@ -77,6 +81,7 @@ const CONTENDERS: Contender[] = [
   { name: 'tributary q0 p2', kind: 'tributary', parallelism: 2, query: 'q0' },
   { name: 'tributary q1 p1', kind: 'tributary', parallelism: 1, query: 'q1' },
   { name: 'tributary q1 p1 fetch thread', kind: 'tributary', parallelism: 1, query: 'q1', fetchThread: true },
+  { name: 'tributary q1 p1 errout', kind: 'tributary', parallelism: 1, query: 'q1', errorOutput: true },
   { name: 'tributary q1 p2', kind: 'tributary', parallelism: 2, query: 'q1' },
   { name: 'tributary q0 threads p2', kind: 'tributary', parallelism: 2, query: 'q0', mode: 'threads' },
   { name: 'tributary q1 threads p2', kind: 'tributary', parallelism: 2, query: 'q1', mode: 'threads' },
@@ -89,7 +94,7 @@ const perSecond = (m: KafkaMeasurement): number => (m.records * 1000) / m.wallMs
 const perCpuSecond = (m: KafkaMeasurement): number => (m.records * 1000) / m.cpuMs;
 
 /** The graph `tributary run` gets: kafka source (bounded) → [q1: map] → kafka sink, as JSON (a YAML subset). */
-function graph(brokers: string, input: string, output: string, query: Query, groupId: string): object {
+function graph(brokers: string, input: string, output: string, query: Query, groupId: string, errOut = false): object {
   const map = {
     event_type: 'event_type',
     ts: 'ts',
@@ -101,8 +106,11 @@ function graph(brokers: string, input: string, output: string, query: Query, gro
   };
   return {
     sources: [{ name: 'bids', kafka: { brokers, topic: input, groupId, bounded: 'latest' } }],
-    steps: query === 'q1' ? [{ name: 'q1', from: 'bids', map }] : [],
-    sinks: [{ name: 'out', from: query === 'q1' ? 'q1' : 'bids', kafka: { brokers, topic: output } }],
+    steps: query === 'q1' ? [{ name: 'q1', from: 'bids', map, ...(errOut ? { errorOutput: 'bad' } : {}) }] : [],
+    sinks: [
+      { name: 'out', from: query === 'q1' ? 'q1' : 'bids', kafka: { brokers, topic: output } },
+      ...(errOut ? [{ name: 'dead', from: 'bad', console: {} }] : []),
+    ],
   };
 }
 
@@ -114,7 +122,10 @@ function command(c: Contender, brokers: string, input: string, output: string, d
     return [process.execPath, [join(repoRoot, 'bench/kafka-platformatic-loop.ts'), brokers, input, output]];
   if (c.kind === 'java') return ['java', javaPipeArgs(brokers, input, output, c.parallelism)];
   const file = join(dir, `${output}.yaml`);
-  writeFileSync(file, JSON.stringify(graph(brokers, input, output, c.query, `${output}-group`)));
+  writeFileSync(
+    file,
+    JSON.stringify(graph(brokers, input, output, c.query, `${output}-group`, c.errorOutput === true)),
+  );
   const args = [join(repoRoot, 'runtime/src/cli/main.ts'), 'run', file, '--parallelism', String(c.parallelism)];
   args.push('--no-progress', '--log-level', 'warn');
   if (c.mode) args.push(`--${c.mode}`, '--state-dir', join(dir, output));
