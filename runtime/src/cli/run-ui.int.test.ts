@@ -103,6 +103,14 @@ describe('tributary run --ui in Chromium', () => {
 
   it("draws every step of the job's graph with numbers that move between polls", async () => {
     await page.locator('#dag g[data-node]').first().waitFor();
+    // Page weight: what the browser transferred for the job page (HTML, scripts, styles, the first API answer).
+    // (a string: the test's TypeScript has Node's types, not the DOM's)
+    const weight = (await page.evaluate(
+      "['navigation', 'resource'].flatMap((t) => performance.getEntriesByType(t)).reduce((n, e) => n + e.transferSize, 0)",
+    )) as number;
+    process.stdout.write(`dashboard job page: ${weight} bytes transferred\n`);
+    expect(weight).toBeGreaterThan(10_000);
+    expect(weight).toBeLessThan(150_000);
     const drawn = await page
       .locator('#dag g[data-node]')
       .evaluateAll((gs) => gs.map((g) => g.getAttribute('data-node')));

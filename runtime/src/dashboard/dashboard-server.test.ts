@@ -33,6 +33,17 @@ const detail: DashboardJobDetail = {
   rescales: [],
 };
 
+/** A job with a full window of samples: its answer is tens of KB. */
+const big: DashboardJobDetail = {
+  ...detail,
+  series: {
+    ...detail.series,
+    t: Array.from({ length: 900 }, (_, i) => 1_700_000_000_000 + i * 2000),
+    inputRate: Array.from({ length: 900 }, (_, i) => 2000 + Math.sin(i)),
+    outputRate: Array.from({ length: 900 }, () => null),
+  },
+};
+
 let server: DashboardServer;
 let failing = false;
 beforeAll(async () => {
@@ -44,7 +55,10 @@ beforeAll(async () => {
         failing
           ? Promise.reject(new Error('informer not synced'))
           : Promise.resolve({ apiVersion: DASHBOARD_API_VERSION, generatedAt: detail.generatedAt, jobs: [summary] }),
-      job: (ns, name) => Promise.resolve(ns === summary.namespace && name === summary.name ? detail : undefined),
+      job: (ns, name) =>
+        Promise.resolve(
+          ns !== summary.namespace ? undefined : name === summary.name ? detail : name === 'big' ? big : undefined,
+        ),
     },
   });
 });
@@ -159,6 +173,14 @@ describe('dashboard server', () => {
     expect(zipped.body.length).toBeLessThan(plain.body.length);
     expect(gunzipSync(zipped.body).equals(plain.body)).toBe(true);
     expect(plain.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    // API answers too, when large enough to be worth it
+    const path = DashboardPaths.job('team a', 'big');
+    const json = await get(path, { headers: { 'accept-encoding': 'gzip' } });
+    expect(json.headers['content-encoding']).toBe('gzip');
+    expect(JSON.parse(gunzipSync(json.body).toString())).toEqual(big);
+    expect(json.body.length * 2).toBeLessThan((await get(path)).body.length);
+    const small = await get(DashboardPaths.job('team a', 'clicks/1'), { headers: { 'accept-encoding': 'gzip' } });
+    expect(small.headers['content-encoding']).toBeUndefined();
   });
 });
 

@@ -157,16 +157,29 @@ function decode(segment: string | undefined): string | undefined {
 }
 
 function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset): void {
-  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const gzip = acceptsGzip(req);
   res.setHeader('vary', 'accept-encoding');
   res.setHeader('cache-control', 'no-cache');
   if (gzip) res.setHeader('content-encoding', 'gzip');
   send(req, res, 200, asset.type, gzip ? asset.gzip : asset.body);
 }
 
+/** Answers above this many bytes go gzipped to a client that accepts it (a job's series: tens of KB per poll). */
+const GZIP_JSON_ABOVE = 1024;
+
 function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
   res.setHeader('cache-control', 'no-store');
-  send(req, res, status, 'application/json; charset=utf-8', Buffer.from(JSON.stringify(body)));
+  let bytes = Buffer.from(JSON.stringify(body));
+  if (bytes.length > GZIP_JSON_ABOVE && acceptsGzip(req)) {
+    bytes = gzipSync(bytes, { level: 1 });
+    res.setHeader('content-encoding', 'gzip');
+  }
+  res.setHeader('vary', 'accept-encoding');
+  send(req, res, status, 'application/json; charset=utf-8', bytes);
+}
+
+function acceptsGzip(req: IncomingMessage): boolean {
+  return /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
 }
 
 function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: Buffer): void {

@@ -226,7 +226,8 @@ export class SeriesStore {
       const out: (number | null)[] = [];
       for (let k = 0; k < this.count; k++) {
         const v = column[(start + k) % this.capacity] ?? NaN;
-        out.push(Number.isNaN(v) ? null : v);
+        // Thousandths are more than a chart shows, and halve the JSON a poll carries.
+        out.push(Number.isNaN(v) ? null : Math.round(v * 1000) / 1000);
       }
       return out;
     };
