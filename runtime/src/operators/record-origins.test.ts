@@ -16,7 +16,8 @@ import {
   FunctionFlatMapOperator,
   FunctionMapOperator,
 } from '../functions/stateless-function-operators.ts';
-import { batchOf, testContext } from '../testing/harness.ts';
+import { batchOf, keyedBatch, testContext } from '../testing/harness.ts';
+import { aggregators } from '../testing/operators.ts';
 import { FilterOperator } from './filter.ts';
 import { FlatMapOperator } from './flat-map.ts';
 import { KeyCheckOperator } from './key-check.ts';
@@ -24,6 +25,8 @@ import { exprKeySelector } from './key-selector.ts';
 import { LookupOperator } from './lookup.ts';
 import { MapOperator } from './map.ts';
 import { RecordErrors, type ErrorRecord } from './record-errors.ts';
+import { RollingAggregateOperator } from './rolling-aggregate.ts';
+import { WindowAggregateOperator } from './window-aggregate.ts';
 import type { Output } from './types.ts';
 
 /** Records with the origin each was pushed with (copied out: batches are reused). */
@@ -254,5 +257,64 @@ describe('an exchange', () => {
     const el = ch.poll();
     expect(el?.kind).toBe('batch');
     expect(el?.kind === 'batch' ? el.batch.origins : 'none').toBeUndefined();
+  });
+});
+
+describe('records with many parents', () => {
+  // Keyed steps sit behind an exchange, which drops origins; even handed a batch with origins,
+  // an aggregate names none: its outputs are made of many records.
+  const keyed = () => {
+    const b = keyedBatch([
+      [{ k: 'a', v: 1 }, 1, ['a']],
+      [{ k: 'a', v: 'x' }, 2, ['a']],
+      [{ k: 'a', v: 3 }, 3, ['a']],
+    ]);
+    b.origins = [origin(0), origin(1), origin(2)];
+    return b;
+  };
+
+  it('a rolling aggregate: no origin on its output or its dead letters', () => {
+    const out = new OriginCollector();
+    const dead = new OriginCollector();
+    const c = testContext();
+    const op = new RollingAggregateOperator(
+      'agg',
+      ['k'],
+      aggregators({ s: 'sum(v)' }),
+      c,
+      out,
+      new RecordErrors(c, dead),
+    );
+    op.push(keyed());
+    expect(out.got.map((g) => [g.rec['s'], g.origin])).toEqual([
+      [1, undefined],
+      [4, undefined],
+    ]);
+    expect(dead.got.map((g) => ('origin' in g.rec ? 'origin' : (g.rec as ErrorRecord).record))).toEqual([
+      { k: 'a', v: 'x' },
+    ]);
+  });
+
+  it('a window aggregate: no origin on what it fires', () => {
+    const out = new OriginCollector();
+    const dead = new OriginCollector();
+    const c = testContext();
+    const op = new WindowAggregateOperator(
+      'w',
+      {
+        window: { kind: 'tumbling', size: 10, offset: 0 },
+        eventTime: true,
+        allowedLateness: 0,
+        keyFields: ['k'],
+        aggregates: aggregators({ n: 'count()' }),
+      },
+      c,
+      out,
+      undefined,
+      new RecordErrors(c, dead),
+    );
+    op.push(keyed());
+    op.watermark(100);
+    expect(out.got.map((g) => [g.rec['n'], g.origin])).toEqual([[3, undefined]]);
   });
 });
