@@ -246,9 +246,16 @@ class SlotWiring implements OperatorWiring {
     const nodeOut = this.parts.nodeCounters.countOut(name);
     if (node.kind === 'keyBy') return new CountingOutput(out, nodeOut);
     const counter = metrics.recordsOut.labels(name);
+    // A window and the aggregate after it run as one operator (operator-factory.ts), which emits
+    // through the aggregate's outputs: what leaves the window is what enters the aggregate.
+    const window = node.kind === 'aggregate' ? node.inputs.find((i) => operators.node(i).kind === 'window') : undefined;
+    const windowOut = window === undefined ? undefined : this.parts.nodeCounters.countOut(window);
+    const fusedIn = window === undefined ? undefined : this.parts.nodeCounters.countIn(name);
     return new CountingOutput(out, (n) => {
       counter.inc(n);
       nodeOut(n);
+      windowOut?.(n);
+      fusedIn?.(n);
     });
   }
 
