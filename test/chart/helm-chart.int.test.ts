@@ -22,6 +22,8 @@ import { StreamJobs } from '../../operator/src/controllers/streamjob/resource.ts
 import { imageName, packageVersion } from '../../image/build.ts';
 import { ensureHelm } from '../cluster/components/helm.ts';
 import { clusterPaths, repoRoot } from '../cluster/paths.ts';
+import type { DashboardJobDetail } from '../../runtime/src/dashboard/model.ts';
+import { DashboardPaths } from '../../runtime/src/dashboard/model.ts';
 
 const run = promisify(execFile);
 const chart = join(repoRoot, 'charts/tributary');
@@ -41,7 +43,7 @@ interface Lease extends KubeObject {
 }
 interface Pod extends KubeObject {
   spec?: { containers?: { image?: string; args?: string[]; readinessProbe?: { httpGet?: { path?: string } } }[] };
-  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+  status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
 }
 const ServiceAccounts = {
   group: '',
@@ -351,6 +353,22 @@ describe('Helm chart charts/tributary on the real local cluster', () => {
       120_000,
       1_000,
     );
+
+    // The dashboard (on by default) on the operator pod's IP, the Service's `dashboard` port: the
+    // job with its graph, its input rate and its Events (listed with the chart's RBAC). The API
+    // server's service proxy cannot reach it here: no Service of this cluster has endpoints.
+    const dashboard = `http://${pod.status?.podIP}:8081${DashboardPaths.job(watchNs, 'chart-job')}`;
+    const shown = await waitFor(
+      'the job on the dashboard, with a rate and its Events',
+      async () => {
+        const d = (await (await fetch(dashboard)).json()) as DashboardJobDetail;
+        return d.events.length > 0 && (d.summary.inputRate ?? 0) > 0 && d;
+      },
+      30_000,
+      1_000,
+    );
+    expect(shown.graph.nodes.map((n) => n.id)).toEqual(['clicks', 'by-country', 'every-2s', 'per-country', 'out']);
+    expect(await canI('list', 'events', watchNs)).toBe(true);
 
     // Sufficient: nothing the operator did was refused.
     const log = join(
