@@ -4,7 +4,7 @@
 // HTTP as the page reads it: the job's graph, rates that move, checkpoint rows without
 // credentials, its Events, then a `kubectl scale` in the rescale history (status.rescales) and a
 // SIGKILLed slot in the exceptions and the restart count; then the page in headless Chromium
-// (screenshot: docs/images/dashboard-operator-job.png). A
+// (screenshot: docs/images/dashboard-operator-job.png); deleted, its history is dropped. A
 // job in a namespace the operator does not watch is never listed nor served.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -245,5 +245,11 @@ describe('the operator dashboard on the dev cluster', () => {
     } finally {
       await browser.close();
     }
+
+    // Deleted: its history is dropped (the memory bound) and its page is gone.
+    expect(dashboard.historyCount).toBe(1);
+    await kube.delete(StreamJobs, watched, 'clicks');
+    await waitFor('the history dropped', () => dashboard.historyCount === 0, 60_000, 500);
+    expect((await get<unknown>(detailPath)).status).toBe(404);
   }, 150_000);
 });
