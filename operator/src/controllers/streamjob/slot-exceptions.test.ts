@@ -49,6 +49,21 @@ describe('slotExceptions: what the observation shows', () => {
     ]);
     expect(slotExceptions({ current: new Map([[0, runningPod]]), runtime: { state: 'RUNNING' } })).toEqual([]);
   });
+
+  it('while an operation stops the job, a slot that exits 0 is the stop, not an exception; a crash still is', () => {
+    const current = new Map<number, Pod>([
+      [0, ended('j-d1-0', { reason: 'Completed', exitCode: 0 }, 'Succeeded')],
+      [1, ended('j-d1-1', { reason: 'Error', exitCode: 1 })],
+    ]);
+    expect(slotExceptions({ current, runtime: undefined }, true)).toEqual([
+      { slot: 1, message: 'slot 1 ended: Error, exit 1' },
+    ]);
+    // With nothing pending, a clean exit without the runtime's finished message is unexplained: reported.
+    expect(slotExceptions({ current, runtime: undefined })).toEqual([
+      { slot: 0, message: 'slot 0 ended: Completed, exit 0' },
+      { slot: 1, message: 'slot 1 ended: Error, exit 1' },
+    ]);
+  });
 });
 
 describe('SlotExceptionFilter: deduplicated and rate-limited per job', () => {

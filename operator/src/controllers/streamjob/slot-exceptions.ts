@@ -41,12 +41,19 @@ const short = (m: string) => {
   return s.length > MESSAGE_CHARS ? `${s.slice(0, MESSAGE_CHARS)}…` : s;
 };
 
-/** Every slot exception this observation shows, in slot order: ended pods (not finished), FAILED runtimes. */
-export function slotExceptions(obs: {
-  current: ReadonlyMap<number, Pod>;
-  runtime: Pick<StatusResponse, 'state' | 'error'> | undefined;
-  slotRuntime?: ReadonlyMap<number, SlotRuntime>;
-}): SlotException[] {
+/**
+ * Every slot exception this observation shows, in slot order: ended pods (not finished), FAILED runtimes.
+ * `stopping`: an operation is pending (status.pendingOperation), whose stop-with-savepoint ends the slots
+ * with exit 0: a clean exit then is the operation's doing, not an exception; any other exit still is.
+ */
+export function slotExceptions(
+  obs: {
+    current: ReadonlyMap<number, Pod>;
+    runtime: Pick<StatusResponse, 'state' | 'error'> | undefined;
+    slotRuntime?: ReadonlyMap<number, SlotRuntime>;
+  },
+  stopping = false,
+): SlotException[] {
   const out: SlotException[] = [];
   if (obs.runtime?.state === 'FAILED' && obs.runtime.error)
     out.push({ slot: 0, message: `slot 0 reports FAILED: ${short(obs.runtime.error)}` });
@@ -56,6 +63,7 @@ export function slotExceptions(obs: {
   for (const [slot, p] of obs.current) {
     if (!isPodTerminal(p) || finishedTermination(p)) continue;
     const t = p.status?.containerStatuses?.[0]?.state?.terminated;
+    if (stopping && t?.exitCode === 0) continue;
     const head = `slot ${slot} ended`;
     if (!t) out.push({ slot, message: `${head}: ${p.status?.reason ?? p.status?.phase ?? 'ended'}` });
     else {
@@ -135,6 +143,7 @@ export async function reportSlotExceptions(r: ReconcilerInternals, c: JobCtx): P
   let filter = filters.get(events);
   if (!filter) filters.set(events, (filter = new SlotExceptionFilter()));
   const key = c.job.metadata.uid ?? `${c.job.metadata.namespace}/${c.job.metadata.name}`;
-  for (const message of filter.admit(key, slotExceptions(c.obs), c.now.getTime()))
+  const stopping = c.job.status?.pendingOperation !== undefined;
+  for (const message of filter.admit(key, slotExceptions(c.obs, stopping), c.now.getTime()))
     await events.warning(c.job, 'SlotException', message);
 }
