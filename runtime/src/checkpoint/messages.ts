@@ -26,6 +26,13 @@ export interface KeyedStateHandle {
   /** SHA-256 (hex) of the file's bytes. */
   readonly sha256: string;
   readonly keyGroupRange: KeyGroupRange;
+  /**
+   * The key groups the file holds, inclusive [start, end] runs ascending, inside `keyGroupRange`
+   * (which is the span of its snapshot: after a live rescale it may have holes). A restore reads
+   * a key group only from the file that lists it. Absent in checkpoints written before it: then
+   * the file holds its whole range.
+   */
+  readonly keyGroups?: [number, number][];
   /** Where each key group's section lies in the file (state-format.md, "Key-group index"). */
   readonly index?: SnapshotIndex;
 }

@@ -20,6 +20,8 @@ export interface KeyedStateFile {
   slot: number;
   file: string;
   keyGroupRange: KeyGroupRange;
+  /** The key groups it holds (messages.ts KeyedStateHandle); absent in files written before it: its whole range. */
+  keyGroups?: [number, number][];
   size: number;
   sha256: string;
   /** Key-group offset index (state-format.md); absent in files written before it existed. */

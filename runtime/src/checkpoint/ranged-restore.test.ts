@@ -51,13 +51,27 @@ describe('ranged restore (filesystem)', () => {
     await expect(loadForSlots(run.sp2, 1)).rejects.toMatchObject({ code: 'TRIB_RESTORE_CHECKSUM' });
   });
 
-  it('metadata without an index (older checkpoints) is read whole; a broken index is refused', async () => {
+  it('metadata without an index or key-group lists (older checkpoints) is read whole; a broken index is refused', async () => {
     const meta = join(run.sp4, METADATA_FILE);
     const m = JSON.parse(await readFile(meta, 'utf8')) as { operators: Record<string, { keyed: object[] }> };
-    for (const op of Object.values(m.operators)) for (const f of op.keyed) delete (f as { index?: unknown }).index;
+    // Older checkpoints have neither the index nor the key groups per file (listed-key-groups.ts).
+    for (const op of Object.values(m.operators))
+      for (const f of op.keyed) {
+        expect((f as { keyGroups?: unknown }).keyGroups).toHaveLength(1);
+        delete (f as { index?: unknown }).index;
+        delete (f as { keyGroups?: unknown }).keyGroups;
+      }
     await writeFile(meta, JSON.stringify(m));
     const old = await loadForSlots(run.sp4, 8, [0]);
     expect(old.fetched).toMatchObject({ rangedFiles: 0, wholeFiles: 1, skippedFiles: 3 });
+    // A malformed list is refused before any file is read.
+    (Object.values(m.operators)[0]?.keyed[1] as { keyGroups?: unknown }).keyGroups = [[40, 35]];
+    await writeFile(meta, JSON.stringify(m));
+    await expect(loadForSlots(run.sp4, 8, [0])).rejects.toMatchObject({
+      code: 'TRIB_RESTORE_METADATA_CORRUPT',
+      message: expect.stringMatching(/keyGroups run 40-35 is not ascending/) as unknown,
+    });
+    delete (Object.values(m.operators)[0]?.keyed[1] as { keyGroups?: unknown }).keyGroups;
     for (const op of Object.values(m.operators))
       for (const f of op.keyed) (f as { index?: unknown }).index = { headerLength: 12, headerCrc32: 0, sections: [] };
     await writeFile(meta, JSON.stringify(m));

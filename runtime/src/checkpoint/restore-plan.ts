@@ -8,7 +8,8 @@
 //                                  range of it) does not match the metadata (state-file-reader.ts)
 //   TRIB_RESTORE_NON_RESTORED_STATE  state of a step/source the graph no longer has, without allowNonRestoredState
 // Redistribution: keyed state — the process reads, of every old file, the key groups its slots
-// own (state-file-reader.ts: byte ranges when the file has a key-group index, else the whole
+// own and the file lists (`keyGroups`, listed-key-groups.ts; a file written before lists holds
+// its whole range) (state-file-reader.ts: byte ranges when the file has a key-group index, else the whole
 // file) and each slot keeps its own (state-format.md); source positions — every new slot sees
 // every old position and takes its share (Kafka: the partitions it now owns); sink
 // committables — old slot s goes to new slot s mod p (each is committed exactly once, by one
@@ -17,6 +18,7 @@ import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { keyGroupRangeForSlot, type KeyGroupRange } from '../state/key-groups.ts';
+import { checkListedKeyGroups } from './listed-key-groups.ts';
 import { readMetadata, type CheckpointMetadata } from './metadata.ts';
 import {
   boundedRunner,
@@ -99,6 +101,8 @@ export async function planRestore(
     );
   }
   const stateful = statefulSteps(o.graph);
+  for (const [step, op] of Object.entries(m.operators))
+    if (stateful.has(step)) checkListedKeyGroups(dir, step, op.keyed, m.maxParallelism);
   const sourceNames = new Set(o.graph.spec.sources.map((s) => s.name));
   const sinkNames = new Set(o.graph.spec.sinks.map((s) => s.name));
   const dropped: string[] = [];

@@ -259,8 +259,12 @@ export class SlotCheckpointer implements SlotCheckpointPort {
             // The snapshot's own range (its backend's span), not the slot's formula range: they differ
             // once a live rescale moved key groups in (docs/runtime/live-rescale.md), and the
             // restore checks every indexed section against the range recorded here.
-            const { keyGroupRange } = readSnapshotHeader(k.bytes);
-            operators[k.step] = { ...f, keyGroupRange, index: indexSnapshot(k.bytes) };
+            // The key groups it holds go beside the range, so a restore reads each key group from
+            // the one file that lists it, never from a file whose span merely covers it.
+            const { keyGroupRange, keyGroups } = readSnapshotHeader(k.bytes);
+            const held: [number, number][] =
+              keyGroups ?? (keyGroupRange.end >= keyGroupRange.start ? [[keyGroupRange.start, keyGroupRange.end]] : []);
+            operators[k.step] = { ...f, keyGroupRange, keyGroups: held, index: indexSnapshot(k.bytes) };
           }),
         );
       }

@@ -7,9 +7,17 @@
 // restore share a bound on requests in flight. Every mismatch fails closed with a stable code.
 import { TributaryError } from '../errors.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
-import { assembleSnapshot, coversAll, indexProblem, rangesFor, type FetchRange } from '../state/snapshot-index.ts';
+import {
+  assembleSnapshot,
+  coversAll,
+  indexProblem,
+  indexSnapshot,
+  rangesFor,
+  type FetchRange,
+} from '../state/snapshot-index.ts';
 import { crc32 } from 'node:zlib';
 import { sha256Hex } from './checkpoint-storage.ts';
+import { unlistedKeyGroup, wantedOfFile } from './listed-key-groups.ts';
 import type { KeyedStateFile } from './metadata.ts';
 import { stateStoreFor } from './storage/state-store-for.ts';
 import { childOf } from './storage/state-uri.ts';
@@ -76,15 +84,22 @@ export async function readKeyedStateFile(
 ): Promise<Uint8Array | undefined> {
   checkName(dir, f.file);
   const range = f.keyGroupRange;
-  if (range && !wanted.some((w) => overlaps(w, range))) {
+  // Only the key groups the file lists (listed-key-groups.ts): its range may span others.
+  const want = wantedOfFile(f, wanted);
+  if (range && !want.some((w) => overlaps(w, range))) {
     stats.skippedFiles++;
     return undefined;
   }
   if (f.index !== undefined) {
     const problem = range ? indexProblem(f.index, f.size, range) : 'an index without a keyGroupRange';
     if (problem) throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${dir}: state file ${f.file}: ${problem}`);
-    if (!coversAll(f.index, wanted)) {
-      const ranges = rangesFor(f.index, wanted, MAX_RANGE_BYTES);
+    unlisted(
+      dir,
+      f,
+      f.index.sections.map(([kg]) => kg),
+    );
+    if (!coversAll(f.index, want)) {
+      const ranges = rangesFor(f.index, want, MAX_RANGE_BYTES);
       if (ranges.length === 0) {
         stats.skippedFiles++;
         return undefined;
@@ -98,7 +113,24 @@ export async function readKeyedStateFile(
   }
   stats.wholeFiles++;
   stats.fileBytes += f.size;
-  return run(() => readWhole(dir, f, stats));
+  const bytes = await run(() => readWhole(dir, f, stats));
+  // A list without an index (not written by this runtime): its sections are checked against the list here.
+  if (f.index === undefined && f.keyGroups !== undefined)
+    unlisted(
+      dir,
+      f,
+      indexSnapshot(bytes).sections.map(([kg]) => kg),
+    );
+  return bytes;
+}
+
+function unlisted(dir: string, f: KeyedStateFile, sections: Iterable<number>): void {
+  const kg = unlistedKeyGroup(f, sections);
+  if (kg !== undefined)
+    throw new TributaryError(
+      'TRIB_RESTORE_METADATA_CORRUPT',
+      `${dir}: state file ${f.file} holds key group ${kg}, which its keyGroups in the metadata do not list`,
+    );
 }
 
 /** One ranged read, split into its indexed pieces, each checked. */

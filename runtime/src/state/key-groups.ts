@@ -65,3 +65,14 @@ export function defaultMaxParallelism(parallelism: number): number {
 export function rangeContains(r: KeyGroupRange, kg: number): boolean {
   return kg >= r.start && kg <= r.end;
 }
+
+/** Ascending key groups as inclusive [start, end] runs (`[3, 4, 5, 9]` → `[[3, 5], [9, 9]]`). */
+export function keyGroupRuns(ascending: Iterable<number>): [number, number][] {
+  const runs: [number, number][] = [];
+  let last: [number, number] | undefined;
+  for (const kg of ascending) {
+    if (last && kg === last[1] + 1) last[1] = kg;
+    else runs.push((last = [kg, kg]));
+  }
+  return runs;
+}

@@ -2,7 +2,7 @@
 // this slot's range, so a snapshot is naturally grouped by key group and a restore can take
 // any subset of groups. Keys are canonical key strings (key-groups.ts).
 import { TributaryError } from '../errors.ts';
-import { HASH_FUNCTION, type KeyGroupRange } from './key-groups.ts';
+import { HASH_FUNCTION, keyGroupRuns, type KeyGroupRange } from './key-groups.ts';
 import { BinaryReader, stateCorrupt } from './binary-reader.ts';
 import type { BinaryWriter } from './binary-writer.ts';
 import { readSectionV1 } from './snapshot-format-v1.ts';
@@ -197,9 +197,21 @@ export class KeyedStateBackend {
   private lastSnapshotSize = 64 * 1024;
 
   /**
+   * The key groups owned inside the span as runs, or undefined when that is the whole span (no
+   * key group moved out): what a snapshot's header lists as `keyGroups`.
+   */
+  ownedRuns(): [number, number][] | undefined {
+    const { start, end } = this.spanned;
+    const owned: number[] = [];
+    for (let kg = start; kg <= end; kg++) if (this.owned[kg] === 1) owned.push(kg);
+    return owned.length === end - start + 1 ? undefined : keyGroupRuns(owned);
+  }
+
+  /**
    * A version 2 snapshot: per key group with state, per state, its entries in TVE. `only`
    * (ascending, owned: key-group-handoff.ts checks) limits it to those key groups, and its
-   * header's range to theirs.
+   * header's range to theirs. The header lists the key groups owned (`keyGroups`) when they
+   * are not its whole range.
    */
   snapshot(only?: readonly number[]): Uint8Array {
     for (const fn of this.beforeSnapshot) fn();
@@ -207,6 +219,8 @@ export class KeyedStateBackend {
     const range = only
       ? { start: only[0] ?? 0, end: only.length > 0 ? (only[only.length - 1] as number) : -1 }
       : this.spanned;
+    const runs = only ? keyGroupRuns(only) : this.ownedRuns();
+    const listed = runs && !(runs.length === 1 && runs[0]?.[0] === range.start && runs[0][1] === range.end);
     const sw = new SnapshotWriter(
       {
         format: 'tributary-keyed-state',
@@ -214,6 +228,7 @@ export class KeyedStateBackend {
         hash: HASH_FUNCTION,
         maxParallelism: this.maxParallelism,
         keyGroupRange: range,
+        ...(listed ? { keyGroups: runs } : {}),
         states: states.map((s) => s.name),
       },
       only ? 64 * 1024 : this.lastSnapshotSize + (this.lastSnapshotSize >> 3),

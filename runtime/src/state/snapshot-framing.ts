@@ -20,6 +20,12 @@ export interface SnapshotHeader {
   hash: string;
   maxParallelism: number;
   keyGroupRange: KeyGroupRange;
+  /**
+   * The key groups the snapshot's writer owned, as inclusive [start, end] runs ascending, when they
+   * are not the whole `keyGroupRange` (a live rescale moved some out: docs/runtime/live-rescale.md);
+   * absent means the whole range. Additive: readers that predate it ignore it.
+   */
+  keyGroups?: [number, number][];
   /** Names of the states present, in registration order; version 2 payloads refer to them by index. */
   states: string[];
 }
