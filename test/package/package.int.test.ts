@@ -4,7 +4,7 @@
 // the user's own file) and as JavaScript with Node 24, and run `npx tributary --help`.
 // No registry is used: the tarball is unpacked into node_modules/tributary as `npm i` would,
 // and its dependencies are linked from this repository's node_modules.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -110,6 +110,9 @@ describe('the npm package', () => {
     }).split('\n');
     expect(files).toContain('package/dist/runtime/src/api.js');
     expect(files).toContain('package/dist/runtime/src/api.d.ts');
+    // The dashboard's page: static files tsc does not emit (runtime/build/build-package.ts copies them).
+    for (const f of ['index.html', 'app.js', 'job-view.js', 'dag-layout.js', 'format.js', 'style.css'])
+      expect(files).toContain(`package/dist/runtime/src/dashboard/page/${f}`);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => f.includes('.test.'))).toEqual([]);
   });
@@ -176,6 +179,41 @@ describe('the npm package', () => {
     expect(r.stderr).toContain(`"host":"${host}"`);
     expect(r.stdout.split('\n').filter((l) => l.includes('window_start')).length).toBeGreaterThan(0);
     expect(r.stderr).toMatch(final);
+  });
+
+  it('serves the dashboard of a run from the package (`--ui`): page, uPlot from its dependency, API', async () => {
+    // The bin itself, not through npx: SIGTERM then reaches the run, which stops its server.
+    const child = spawn(
+      node,
+      [
+        'node_modules/.bin/tributary',
+        'run',
+        'node_modules/tributary/crds/examples/clicks-local.yaml',
+        '--single-thread',
+        '--ui',
+        '127.0.0.1:0',
+      ],
+      { cwd: app, env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child.stderr.setEncoding('utf8');
+    try {
+      let err = '';
+      const url = await new Promise<string>((ok, fail) => {
+        child.stderr.on('data', (d: string) => {
+          err += d;
+          const m = /dashboard: (http:\/\/\S+)/.exec(err);
+          if (m) ok(m[1] as string);
+          if (/^error TRIB_/m.test(err)) fail(new Error(err.slice(-2000)));
+        });
+        child.once('exit', (code) => fail(new Error(`exited ${code} before serving: ${err.slice(-2000)}`)));
+      });
+      const origin = new URL(url).origin;
+      for (const path of ['/', '/assets/app.js', '/assets/uPlot.min.js', '/api/v1/jobs/local/clicks-local'])
+        expect((await fetch(`${origin}${path}`)).status, path).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
   });
 
   it('runs `npx tributary --help`', () => {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ConsoleSink } from '../connectors/console/console-sink.ts';
 import { jobSavepointControl, jobStatusSource } from '../control/job-executor-control.ts';
 import { localControlToken } from '../control/local-token.ts';
-import { startControlServer, type ControlServer } from '../control/server.ts';
+import { startControlServer, type ControlServer, type StatusSource } from '../control/server.ts';
 import { createJobExecutor } from '../exec/job-executor.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import { describePlan } from '../graph/plan.ts';
@@ -23,9 +23,25 @@ export async function runInProcess(
   checkpointing: RunCheckpointing | undefined,
   logger: Logger,
 ): Promise<number> {
+  const parallelism = args.parallelism ?? loaded.replicas ?? 1;
+  // Before the job exists: a dashboard that cannot start fails the run while nothing else runs.
+  // All slots answer as one (the control API's status of this process), slot 0.
+  const holder: { status?: StatusSource } = {};
+  const ui: RunUi | undefined =
+    args.ui === undefined
+      ? undefined
+      : await startRunUi({
+          address: args.ui,
+          jobName: loaded.name,
+          graph,
+          parallelism,
+          logger,
+          read: () => Promise.resolve(holder.status ? [holder.status.status()] : []),
+        });
+  ui?.source.attemptStarted(1, args.restore ?? loaded.restore?.savepointPath);
   const metrics = new JobMetrics({ defaultMetrics: true });
   const job = await createJobExecutor(graph, {
-    parallelism: args.parallelism ?? loaded.replicas ?? 1,
+    parallelism,
     maxParallelism: args.maxParallelism ?? loaded.maxParallelism,
     logger,
     metrics,
@@ -33,7 +49,11 @@ export async function runInProcess(
     ...(checkpointing ? { checkpointing } : {}),
     restoreFrom: args.restore ?? loaded.restore?.savepointPath,
     allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
+  }).catch(async (e: unknown) => {
+    await ui?.close();
+    throw e;
   });
+  holder.status = jobStatusSource(job, { jobName: loaded.name, deploymentId: 'local', slot: 0 });
   let control: ControlServer | undefined;
   if (args.controlPort !== undefined) {
     const savepoints = jobSavepointControl(job);
@@ -53,20 +73,6 @@ export async function runInProcess(
     );
   }
   if (args.explain) for (const line of describePlan(job.plan)) process.stderr.write(`${line}\n`);
-  let ui: RunUi | undefined;
-  if (args.ui !== undefined) {
-    // All slots answer as one (the control API's status of this process), slot 0.
-    const status = jobStatusSource(job, { jobName: loaded.name, deploymentId: 'local', slot: 0 });
-    ui = await startRunUi({
-      address: args.ui,
-      jobName: loaded.name,
-      graph,
-      parallelism: job.parallelism,
-      logger,
-      read: () => Promise.resolve([status.status()]),
-    });
-    ui.source.attemptStarted(1, args.restore ?? loaded.restore?.savepointPath);
-  }
   let server: MetricsServer | undefined;
   if (args.metricsPort !== undefined) {
     server = await startMetricsServer(metrics.registry, args.metricsPort);
