@@ -2,6 +2,7 @@
 // server: GET /v1/status from job.status(), savepoints through the job's coordinator.
 import type { JobExecutor } from '../exec/job-executor.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
+import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import { CONTRACT_VERSION, type JobState, type StatusResponse } from './contract.ts';
 import type { SavepointControl, StatusSource } from './server.ts';
 
@@ -29,18 +30,7 @@ export function jobStatusSource(
         state: map[s.state] ?? 'RUNNING',
         recordsIn: s.recordsIn,
         recordsOut: s.recordsOut,
-        ...(s.lastCheckpoint
-          ? {
-              lastCheckpoint: {
-                id: s.lastCheckpoint.id,
-                completedAt: s.lastCheckpoint.completedAt,
-                path: s.lastCheckpoint.path,
-                kind: s.lastCheckpoint.kind,
-                durationMs: s.lastCheckpoint.durationMs,
-                bytes: s.lastCheckpoint.stateSize,
-              },
-            }
-          : {}),
+        ...(s.lastCheckpoint ? { lastCheckpoint: checkpointSummary(s.lastCheckpoint) } : {}),
         ...(s.watermark > MIN_WATERMARK && s.watermark < MAX_WATERMARK ? { watermarkMs: s.watermark } : {}),
         ...(s.error ? { error: s.error } : {}),
         ...(s.waitingForInput ? { waitingForInput: s.waitingForInput } : {}),
@@ -51,6 +41,17 @@ export function jobStatusSource(
       return out;
     },
     ready: () => job.status().state !== 'CREATED' && job.status().state !== 'FAILED',
+  };
+}
+
+/** The last completed checkpoint; the one a coordinator reports from before its run (the restored) has no figures. */
+function checkpointSummary(c: CompletedCheckpoint): NonNullable<StatusResponse['lastCheckpoint']> {
+  return {
+    id: c.id,
+    completedAt: c.completedAt,
+    path: c.path,
+    kind: c.kind,
+    ...(c.durationMs > 0 ? { durationMs: c.durationMs, bytes: c.stateSize } : {}),
   };
 }
 
