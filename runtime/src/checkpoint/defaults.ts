@@ -19,3 +19,8 @@ export const DEFAULT_SUPERVISED_INTERVAL_MS = 10_000;
  * 100 s of refused storage; storage that does not answer fails each checkpoint only at its timeout.
  */
 export const DEFAULT_TOLERABLE_FAILED_CHECKPOINTS = 10;
+/**
+ * A run without checkpoints: how often its Kafka sources commit their positions behind a commit
+ * barrier (commit-barriers.ts), like Kafka's own auto.commit.interval.ms.
+ */
+export const DEFAULT_OFFSET_COMMIT_INTERVAL_MS = 5_000;

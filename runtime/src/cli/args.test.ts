@@ -49,12 +49,21 @@ describe('parseArgs', () => {
       });
   });
 
+  it('--offset-commit-interval: a duration, 0 turns the periodic commits off', () => {
+    expect(parseArgs(['run', 'j.yaml', '--offset-commit-interval', '1s']).offsetCommitIntervalMs).toBe(1000);
+    expect(parseArgs(['run', 'j.yaml', '--offset-commit-interval', '0']).offsetCommitIntervalMs).toBe(0);
+    expect(parseArgs(['run', 'j.yaml']).offsetCommitIntervalMs).toBeUndefined();
+  });
+
   it('rejects bad values with the flag name', () => {
     expect(() => parseArgs(['run', 'j.yaml', '--parallelism', '0'])).toThrow(
       '--parallelism: expected an integer ≥ 1, got "0"',
     );
     expect(() => parseArgs(['run', 'j.yaml', '--duration', 'soon'])).toThrow(
       '--duration: expected a duration like "30s", got "soon"',
+    );
+    expect(() => parseArgs(['run', 'j.yaml', '--offset-commit-interval', 'often'])).toThrow(
+      '--offset-commit-interval: expected a duration like "5s" (0 = off), got "often"',
     );
     expect(() => parseArgs(['run'])).toThrow(/missing <job.yaml>/);
     expect(() => parseArgs(['fly'])).toThrow(/unknown command "fly"/);

@@ -29,6 +29,8 @@ export interface RunArgs {
   checkpointIntervalMs?: number;
   /** Consecutive failed checkpoints tolerated before the job fails. */
   tolerableFailedCheckpoints?: number;
+  /** Without checkpoints: Kafka sources commit their positions this often behind the sinks (ms; 0 = off). */
+  offsetCommitIntervalMs?: number;
   /** Checkpoint or savepoint directory to start from. */
   restore?: string;
   allowNonRestoredState: boolean;
@@ -66,6 +68,8 @@ options (run):
                          delivery: exactly-once is refused without them
   --tolerable-failed-checkpoints N  consecutive failed checkpoints the job runs on through (default:
                          spec.checkpointing.tolerableFailedCheckpoints, else 10); one more fails it with TRIB_CHECKPOINT_FAILED
+  --offset-commit-interval 5s  without checkpoints: how often Kafka sources commit their offsets, each time
+                         behind a commit barrier every sink acknowledged (default 5s; 0 = only at a clean end)
   --restore PATH         start from this checkpoint or savepoint directory (any parallelism ≤ maxParallelism)
   --allow-non-restored-state  drop state of steps the graph no longer has instead of refusing to start
   --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port; with
@@ -168,6 +172,17 @@ export function parseArgs(argv: readonly string[]): RunArgs {
             `--checkpoint-interval: expected a duration like "10s", got ${JSON.stringify(v ?? '')}`,
           );
         args.checkpointIntervalMs = ms;
+        break;
+      }
+      case '--offset-commit-interval': {
+        const v = value();
+        const ms = parseDuration(v);
+        if (ms === undefined || ms < 0)
+          throw new TributaryError(
+            'TRIB_CLI_USAGE',
+            `--offset-commit-interval: expected a duration like "5s" (0 = off), got ${JSON.stringify(v ?? '')}`,
+          );
+        args.offsetCommitIntervalMs = ms;
         break;
       }
       case '--tolerable-failed-checkpoints':

@@ -47,6 +47,7 @@ export async function runInProcess(
     metrics,
     jobName: loaded.name,
     ...(checkpointing ? { checkpointing } : {}),
+    ...(args.offsetCommitIntervalMs !== undefined ? { offsetCommitIntervalMs: args.offsetCommitIntervalMs } : {}),
     restoreFrom: args.restore ?? loaded.restore?.savepointPath,
     allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
   }).catch(async (e: unknown) => {

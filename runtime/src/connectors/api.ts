@@ -89,12 +89,15 @@ export interface SourceReader {
   /** Checkpoint `id` completed (e.g. commit offsets to a group for monitoring). */
   notifyCheckpointComplete?(id: number): void;
   /**
-   * The job ended without failing and its sinks closed (flushed, acknowledged) after every
-   * record poll() returned had taken its effect (none held in operator state): a reader of a
-   * run without checkpoints commits its position to its input here (at-least-once). Called
+   * A run without checkpoints: every sink of the job acknowledged every record this reader returned
+   * up to `position` (its snapshotPosition() then). A reader that keeps its position in its input
+   * (a Kafka consumer group) commits it there (at-least-once). Called at each commit barrier
+   * (`barrier`: its id; checkpoint/commit-barriers.ts) and, when the job ended without failing and
+   * its sinks closed with nothing held in operator state, once more with the final position (no
+   * `barrier`; job-run.ts). Calls never overlap, each after the previous one settled, and come
    * before close(); never after a failure.
    */
-  outputDelivered?(): Promise<void>;
+  commitPosition?(position: unknown, barrier?: number): Promise<void>;
   /**
    * Watermark alignment: stop returning (and fetching) records of these partitions (indices
    * from addPartition) until a later call leaves them out. Readers without it are paused as a

@@ -6,6 +6,7 @@
 import { OutageBoard } from './outage-board.ts';
 import type { Logger } from 'pino';
 import type { CheckpointCoordinator, CompletedCheckpoint } from '../checkpoint/coordinator.ts';
+import { DEFAULT_OFFSET_COMMIT_INTERVAL_MS } from '../checkpoint/defaults.ts';
 import type { SlotCheckpointPort } from '../checkpoint/messages.ts';
 import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts';
 import {
@@ -26,9 +27,12 @@ import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
 import { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import { JobCheckpointing } from './job-checkpointing.ts';
+import { JobCommitBarriers } from './job-commit-barriers.ts';
 import { JobFailure } from './job-failure.ts';
 import { publishJobGauges } from './job-gauges.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
+import { LiveMigration } from './live-migration.ts';
+import type { MigrationPlan } from '../rescale/plan.ts';
 import {
   checkParallelism,
   localSlots,
@@ -57,7 +61,11 @@ export class JobExecutor {
   private readonly lifecycle = new JobLifecycle();
   private readonly failure = new JobFailure();
   private readonly checkpoints: JobCheckpointing;
+  /** Without checkpointing: the periodic commits of source positions (absent when turned off). */
+  private readonly commitBarriers: JobCommitBarriers | undefined;
   private readonly sinkOpening: SinkOpening;
+  /** Key-group moves between this process's slots (live rescale, with checkpointing and every slot here). */
+  private readonly migration: LiveMigration | undefined;
   private recordsIn = 0;
   private recordsOut = 0;
   private readonly restoredFrom: string | undefined;
@@ -130,6 +138,8 @@ export class JobExecutor {
       metrics: this.metrics,
       logger: this.logger,
     };
+    const migration = opts.checkpointing && slotByIndex.size === this.parallelism ? new LiveMigration(shape) : undefined;
+    this.migration = migration;
     this.checkpoints = new JobCheckpointing({
       ...shape,
       checkpointing: opts.checkpointing,
@@ -141,7 +151,16 @@ export class JobExecutor {
       failure: this.failure,
       fail: (e) => this.fail(e),
       reportOutage: this.outages.reporter('checkpoint-storage'),
+      ...(migration ? { onTrigger: (id: number) => migration.onTrigger(id) } : {}),
     });
+    const commitEveryMs = opts.offsetCommitIntervalMs ?? DEFAULT_OFFSET_COMMIT_INTERVAL_MS;
+    if (!opts.checkpointing && commitEveryMs > 0)
+      this.commitBarriers = new JobCommitBarriers({
+        ...shape,
+        intervalMs: commitEveryMs,
+        slots: slotByIndex,
+        fail: (e) => this.fail(e),
+      });
     const alignment = opts.alignment ?? new WatermarkAlignment();
     const local = new Set(slotByIndex.keys());
     const heads = new Set(this.plan.tasks.map((t) => t.head)); // lookup tables run no source task
@@ -168,6 +187,7 @@ export class JobExecutor {
         onRecordsOut: (n) => {
           this.recordsOut += n;
         },
+        ...(migration ? { migration } : {}),
       },
       slotByIndex,
     );
@@ -259,6 +279,25 @@ export class JobExecutor {
     return this.checkpoints.triggerSavepoint(opts.stop ?? false);
   }
 
+  /**
+   * Moves key groups between the slots of this process as `plan` says (live rescale; internal:
+   * no user-visible entry point yet), one checkpoint barrier per step; resolves once every step's
+   * state is installed. A step whose barrier fails fails the job (live-migration.ts).
+   */
+  async migrate(plan: MigrationPlan): Promise<void> {
+    if (!this.migration)
+      throw new TributaryError(
+        'TRIB_RESCALE_UNSUPPORTED',
+        'live rescale needs checkpointing and every slot of the job in this process',
+      );
+    try {
+      await this.migration.run(plan, () => this.checkpoints.triggerCheckpoint());
+    } catch (e) {
+      if (e instanceof TributaryError && e.code === 'TRIB_RESCALE_STEP_FAILED') this.fail(e);
+      throw e;
+    }
+  }
+
   /** The control API's savepoint request (idempotent by requestId). */
   requestSavepoint(req: { stop: boolean; requestId?: string }): ReturnType<CheckpointCoordinator['requestSavepoint']> {
     return this.checkpoints.requestSavepoint(req);
@@ -277,6 +316,7 @@ export class JobExecutor {
   crash(): void {
     this.failure.markCrashed();
     this.coordinator?.stop('crash');
+    void this.commitBarriers?.stop();
     for (const p of this.slots) p.slot.abort();
   }
 
@@ -315,6 +355,7 @@ export class JobExecutor {
       lifecycle: this.lifecycle,
       failure: this.failure,
       checkpoints: this.checkpoints,
+      commitBarriers: this.commitBarriers,
     });
     return { state, recordsIn: this.recordsIn, recordsOut: this.recordsOut, durationMs: Date.now() - started };
   }

@@ -42,6 +42,13 @@ export interface JobExecutorOptions {
   kafkaIdScope?: string;
   /** Periodic aligned checkpoints into `stateDir` (savepoints need a stateDir too). */
   checkpointing?: CheckpointingOptions;
+  /**
+   * Without `checkpointing`: how often sources that keep their position in their input (Kafka)
+   * commit it, each time behind a commit barrier that every sink acknowledged
+   * (checkpoint/commit-barriers.ts). Default DEFAULT_OFFSET_COMMIT_INTERVAL_MS (5 s); 0 turns
+   * them off (commits at a partition's start and at a clean end only). Ignored with checkpointing.
+   */
+  offsetCommitIntervalMs?: number;
   /** A checkpoint/savepoint loaded by `loadRestore` (createJobExecutor does it from a path). */
   restored?: RestoredState;
   /**

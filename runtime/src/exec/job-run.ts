@@ -2,13 +2,15 @@
 // nothing is read before it can be written), start the coordinator, run every slot's loop
 // to its end, let checkpointing finish (final checkpoint or stop-with-savepoint, commits),
 // then close the sinks, and the sources after them (without checkpoints a source commits its
-// position in between: at-least-once). On failure every slot stops, commits already under way
-// settle, and sinks close as 'failed' (nothing is committed or aborted that a restart would need).
+// position in between, and while it runs behind commit barriers: at-least-once). On failure
+// every slot stops, commits already under way settle, and sinks close as 'failed' (nothing is
+// committed or aborted that a restart would need).
 import type { Logger } from 'pino';
 import { reportCoordinatorStart } from '../checkpoint/completion-report.ts';
 import type { CloseOutcome } from '../connectors/api.ts';
 import { TributaryError } from '../errors.ts';
 import type { JobCheckpointing } from './job-checkpointing.ts';
+import type { JobCommitBarriers } from './job-commit-barriers.ts';
 import type { JobFailure } from './job-failure.ts';
 import type { JobLifecycle } from './job-lifecycle.ts';
 import type { JobExecutorOptions } from './job-options.ts';
@@ -28,6 +30,8 @@ export interface JobRun {
   lifecycle: JobLifecycle;
   failure: JobFailure;
   checkpoints: JobCheckpointing;
+  /** Without checkpoints: the periodic commit of source positions behind the sinks (absent: turned off). */
+  commitBarriers?: JobCommitBarriers | undefined;
 }
 
 /** Runs the started job to its end; resolves FINISHED or STOPPED, rejects with a TributaryError. */
@@ -44,6 +48,7 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     await checkpoints.coordinator?.start();
     // The checkpoint-stall alert's clock (charts/tributary/rules) starts here: a checkpoint is due one interval on.
     if (checkpoints.coordinator) reportCoordinatorStart(job.checkpointing?.intervalMs ?? 0, job.metrics);
+    r.commitBarriers?.start();
     logger.info({ parallelism: r.parallelism, maxParallelism: r.maxParallelism, tasks: r.tasks }, 'job running');
     const loops = slots.map((p) =>
       p.slot.run().catch((e: unknown) => {
@@ -52,12 +57,15 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
       }),
     );
     await Promise.all(loops);
+    // A commit under way settles before the final commit (outputDelivered below): commits only move forward.
+    await r.commitBarriers?.stop();
     failure.throwIfFailed();
     if (job.checkpointing) await checkpoints.finish();
   } catch (e) {
     lifecycle.transition('FAILED');
     failure.record(e);
     for (const p of slots) p.checkpointer?.sinksClosed('the job failed: its sinks are closing');
+    await r.commitBarriers?.stop();
     await checkpoints.abandon();
     for (const t of tables) t.close();
     await Promise.allSettled([...sources.map((s) => s.close()), ...writers.map((w) => w.close('failed'))]);
@@ -68,8 +76,8 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
   const outcome: CloseOutcome = lifecycle.stopRequested ? 'stopped' : 'finished';
   // From here no checkpoint may be acknowledged: a closed sink cannot vouch for its output (slot-checkpointer.ts).
   for (const p of slots) p.checkpointer?.sinksClosed(`the job ended (${outcome}): its sinks are closing`);
-  // Sources close after the sinks: a run without checkpoints commits its sources' positions only
-  // once the sinks flushed what they read (SourceReader.outputDelivered).
+  // Sources close after the sinks: a run without checkpoints commits its sources' final positions only
+  // once the sinks flushed what they read (SourceReader.commitPosition).
   try {
     await Promise.all(writers.map((w) => w.close(outcome)));
     if (!job.checkpointing && nothingHeldBack(slots)) {

@@ -2,8 +2,9 @@
 // of the plan (Flink's slot sharing): sources, chains between exchanges, and sinks. A hash
 // exchange connects every slot to every slot through bounded channels: in memory when both
 // ends run here, `remoteChannel` (e.g. TCP) when one end is another process's. A forward
-// exchange stays within its slot. With checkpointing, each task's chain registers with its
-// slot's checkpointer (ChainCheckpoint) as it is built.
+// exchange stays within its slot. With checkpointing, or commit barriers (job-commit-barriers.ts),
+// each task's chain registers with its slot's checkpointer (ChainCheckpoint) as it is built, and
+// with the live migration when there is one (live-migration.ts).
 import type { OutageBoard } from './outage-board.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import type { Logger } from 'pino';
@@ -28,6 +29,7 @@ import { LocalChannel, type Channel } from './channel.ts';
 import { CountingOutput } from './counting-output.ts';
 import { ForwardExchange, HashExchange } from './exchange.ts';
 import { GateTask, type GateInput } from './gate-task.ts';
+import type { LiveMigration } from './live-migration.ts';
 import type { JobExecutorOptions } from './job-options.ts';
 import type { OpenedTable, OperatorFactory, OperatorWiring } from './operator-factory.ts';
 import type { AsyncOperator } from '../operators/async-operator.ts';
@@ -70,6 +72,8 @@ export interface SlotBuilderOptions {
   outages: OutageBoard;
   onRecordsIn(n: number): void;
   onRecordsOut(n: number): void;
+  /** Live rescale between this process's slots: every task's chain registers with it (with checkpointing). */
+  migration?: LiveMigration;
 }
 
 function channelKey(consumer: string, input: number, from: number, to: number): string {
@@ -171,6 +175,7 @@ class SlotWiring implements OperatorWiring {
       gate.backpressure = this.parts.loadCounters.track(new BackpressureClock(this.backpressured));
       this.parts.slot.addTask(gate);
       this.chain?.attach(gate);
+      this.migrating(gate);
     }
   }
 
@@ -203,7 +208,7 @@ class SlotWiring implements OperatorWiring {
       onFailed: (reason) => metrics.sourceRecordsFailed.labels(spec.name, reason).inc(),
       checkpoint: chain,
       restoredPositions: job.restored?.sources.get(spec.name),
-      checkpointing: chain !== undefined,
+      checkpointing: job.checkpointing !== undefined, // a chain also runs commit barriers without checkpointing
       onLag: (n) => metrics.sourceLag.labels(spec.name, String(s)).set(n),
       reportOutage: this.o.outages.reporter(`source:${spec.name}:${s}`),
       backpressure: parts.loadCounters.track(new BackpressureClock(this.backpressured)),
@@ -223,6 +228,14 @@ class SlotWiring implements OperatorWiring {
     parts.sources.push(src);
     parts.slot.addTask(src);
     chain?.attach(src, { injector: src, position: () => src.finalPosition() });
+    this.migrating(undefined);
+  }
+
+  /** Registers the task just built with the live migration (its chain, its gate). */
+  private migrating(gate: GateTask | undefined): void {
+    const slot = this.parts.slot;
+    if (this.chain)
+      this.o.migration?.addChain({ slot: slot.index, chain: this.chain, gate, post: (cb) => slot.post(cb) });
   }
 
   /** OperatorWiring: a node's chained successors (built here) and its exchanges. */
@@ -320,12 +333,14 @@ class SlotWiring implements OperatorWiring {
         targets.push(this.channels.get(channelKey(consumer, input, s, to)) as Channel);
       this.writables.push(...targets);
       this.chain?.channels.push(...targets);
-      return new HashExchange(
+      const exchange = new HashExchange(
         operators.keySelector(producer),
         targets,
         maxParallelism,
         operators.context(producer, this.parts.slot).metrics.expressionError,
       );
+      this.chain?.exchanges.push(exchange);
+      return exchange;
     }
     const ch = this.channels.get(channelKey(consumer, input, s, s)) as Channel;
     this.writables.push(ch);

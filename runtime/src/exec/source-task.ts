@@ -264,9 +264,19 @@ export class SourceTask implements Task, RawRecords {
     return this.finalWatermark;
   }
 
-  /** job-run.ts: the sinks flushed all this source returned (SourceReader.outputDelivered). */
+  /** job-run.ts: the sinks closed after all this source returned took its effect: its final position is committed. */
   outputDelivered(): Promise<void> {
-    return this.o.reader.outputDelivered?.() ?? Promise.resolve();
+    return this.o.reader.commitPosition?.(this.o.reader.snapshotPosition?.()) ?? Promise.resolve();
+  }
+
+  /** The reader commits positions itself in a run without checkpoints (job-commit-barriers.ts). */
+  get commitsPositions(): boolean {
+    return this.o.reader.commitPosition !== undefined;
+  }
+
+  /** Every sink acknowledged the records before commit barrier `barrier`: commit `position`, this source's at it. */
+  commitPosition(position: unknown, barrier: number): Promise<void> {
+    return this.o.reader.commitPosition?.(position, barrier) ?? Promise.resolve();
   }
 
   notifyCheckpointComplete(id: number): void {

@@ -4,8 +4,8 @@
 // are fire-and-forget from the slot's loop: a failed send never fails the job (the record was
 // already unreadable; the dead-letter topic is a courtesy, not output), but it is logged with
 // the record's origin and counted (onWriteFailed: tributary_source_records_failed_total with
-// reason dead_letter_failed), since that record is then gone. close() waits for the ones in
-// flight.
+// reason dead_letter_failed), since that record is then gone. sent() and close() wait for the
+// ones in flight (the source commits its position only after them).
 import type { Logger } from 'pino';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import { keyPartitioner } from './client.ts';
@@ -70,6 +70,11 @@ export class DeadLetterTopic {
       })
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
+  }
+
+  /** Resolves once every send started so far settled (written, or failed and counted). */
+  async sent(): Promise<void> {
+    await Promise.all([...this.pending]);
   }
 
   async close(): Promise<void> {

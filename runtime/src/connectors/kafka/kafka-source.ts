@@ -9,7 +9,7 @@
 // owned partition, taken at the barrier between two polls; a restore at any parallelism gives every slot the union of
 // old positions and it takes the partitions it owns now (lag: a metric, and with the partition counts /v1/status load).
 // Without checkpoints the position lives in the source's group `<groupId>` (offset-commits.ts), the same at every
-// parallelism: the source commits it itself, only once the job's sinks have flushed what it read (at-least-once).
+// parallelism: the source commits it itself, only once the sinks acknowledged what it read (at commit barriers).
 //
 // A topic that does not exist yet is waited for (topic-watch.ts): the slot runs, reads nothing, holds back the
 // watermark, reports what it waits for (reportWaiting → /v1/status) and warns (again every 30 s); it reads once the
@@ -429,11 +429,11 @@ export class KafkaSource implements SourceReader {
     this.dlq?.send({ partition, offset, key: m.key, value: m.value, headers: m.headers, reason, error });
   }
 
-  /** The sinks flushed all poll() returned (job-run.ts): the dead letters are written, then the position committed. */
-  async outputDelivered(): Promise<void> {
+  /** Every sink acknowledged the records up to `position` (SourceReader.commitPosition): dead letters, then it. */
+  async commitPosition(position: unknown, barrier?: number): Promise<void> {
     if (!this.group || this.closed) return;
-    await this.dlq?.close(); // close() closes it again: a no-op
-    await this.group.commitPosition(this.offsets.snapshot(this.spec.topic).offsets);
+    await this.dlq?.sent();
+    await this.group.commitPosition((position as ReturnType<PartitionOffsets['snapshot']>).offsets, barrier);
   }
 
   async close(): Promise<void> {

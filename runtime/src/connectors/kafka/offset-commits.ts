@@ -5,9 +5,11 @@
 // * At a partition's start: its start offset (nothing below it will be read, so nothing is
 //   lost by committing it; a job killed before its first clean stop then resumes there, not at
 //   a `startFrom: latest` that has moved on).
+// * At each commit barrier (checkpoint/commit-barriers.ts, every 5 s by default), once every sink
+//   of the job acknowledged the records before it: the position the barrier recorded.
 // * After the job ended and its sinks closed (flushed, acknowledged: job-run.ts): the position
-//   after the last record poll() returned. Records read after the last such commit are read
-//   again by the next run (at-least-once: duplicates, never gaps).
+//   after the last record poll() returned. Records read after the last commit are read again by
+//   the next run (at-least-once: duplicates, never gaps).
 //
 // The group is the same at every parallelism, and nobody joins it: slots fetch through
 // consumer groups of their own (kafka-source.ts) and commit here as a "simple" consumer
@@ -61,15 +63,17 @@ export class SourceGroupOffsets {
     this.legacyGroupId = `${this.groupId}.slot-${ctx.slot}-of-${ctx.parallelism}`;
   }
 
-  /** The job's sinks flushed every record up to `position` (partition → next offset, as snapshotPosition's). */
-  async commitPosition(position: Readonly<Record<string, string>>): Promise<void> {
+  /**
+   * The job's sinks acknowledged every record up to `position` (partition → next offset, as snapshotPosition's), at
+   * commit barrier `barrier` (logged at debug: one every few seconds), or at the job's clean end (info).
+   */
+  async commitPosition(position: Readonly<Record<string, string>>, barrier?: number): Promise<void> {
     const offsets = new Map(Object.entries(position).map(([p, off]) => [Number(p), BigInt(off)]));
     await this.commit(offsets);
     const { ctx } = this;
-    ctx.logger.info(
-      { source: ctx.sourceName, slot: ctx.slot, group: this.groupId, offsets: position },
-      'kafka source: offsets committed after the sinks flushed',
-    );
+    const log = { source: ctx.sourceName, slot: ctx.slot, group: this.groupId, offsets: position };
+    if (barrier === undefined) ctx.logger.info(log, 'kafka source: offsets committed after the sinks flushed');
+    else ctx.logger.debug({ ...log, barrier }, 'kafka source: offsets committed at a commit barrier');
   }
 
   /** Committed offsets per partition: the group's, else the legacy group's (`legacy`: partitions taken from it). */
