@@ -194,7 +194,7 @@ export class JobView {
     );
     this.chart(
       `lag:${lagNames.join(',')}`,
-      'Lag per source (records)',
+      lagNames.length > 0 ? 'Lag per source (records)' : 'Lag per source: no Kafka source',
       lagNames.map((n) => [n, s.lag[n]]),
       t,
     );
