@@ -6,6 +6,7 @@
 // commit (the clean end) covers all. The source's commit is observed by giving the datagen
 // reader a commitPosition (a Kafka source's own is exercised against the broker:
 // connectors/kafka/commit-barriers.chaos.int.test.ts).
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SinkWriter, SourceReader } from '../connectors/api.ts';
 import { DatagenSource } from '../connectors/datagen/datagen-source.ts';
@@ -113,13 +114,18 @@ describe('commit barriers in the executor', () => {
   it('a job with operator state commits at its clean end only (a crash would lose that state)', async () => {
     const acked = new Set<number>();
     const commits = observeCommits(acked);
+    const logs: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
     const job = new JobExecutor(validateGraph(spec([{ name: 'd', from: 'k', dedupe: { within: '1h' } }])), {
       parallelism: 1,
+      logger,
       batchSize: 16,
       offsetCommitIntervalMs: 20,
       sinkWriter: () => new AckingSink(acked, 1),
     });
     expect((await job.run()).state).toBe('FINISHED');
     expect(commits.map((c) => c.barrier)).toEqual([undefined]);
+    expect(logs.join('')).toContain('no periodic offset commits');
+    expect(logs.join('')).not.toContain('behind a commit barrier');
   });
 });
