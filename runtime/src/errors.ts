@@ -51,6 +51,10 @@ export type ErrorCode =
   // (rescale/plan.ts); a key-group hand-off (state/key-group-handoff.ts) extracting a key group its
   // backend does not own, or installing one it owns already.
   | 'TRIB_RESCALE_PLAN_INVALID'
+  // A plan this executor cannot carry out (exec/live-migration.ts: a slot not in this process, a
+  // partition move, a key group not where the plan says); a step whose barrier did not complete.
+  | 'TRIB_RESCALE_UNSUPPORTED'
+  | 'TRIB_RESCALE_STEP_FAILED'
   | 'TRIB_STATE_KEY_GROUP_NOT_OWNED'
   | 'TRIB_STATE_KEY_GROUP_OWNED'
   | 'TRIB_SINK_COMMIT_FAILED'

@@ -11,6 +11,7 @@
 import type { CheckpointedTask, SlotCheckpointer, TaskSnapshot } from '../checkpoint/slot-checkpointer.ts';
 import type { StatefulOperator } from '../operators/types.ts';
 import type { Channel } from './channel.ts';
+import type { HashExchange } from './exchange.ts';
 import type { CheckpointBarrier } from '../core/barrier.ts';
 import type { SinkOperator } from './sink-operator.ts';
 
@@ -18,6 +19,15 @@ export class ChainCheckpoint implements CheckpointedTask {
   readonly stateful: StatefulOperator[] = [];
   readonly sinks: SinkOperator[] = [];
   readonly channels: Channel[] = [];
+  /** The chain's hash exchanges (a live rescale's step flips their routing at its barrier). */
+  readonly exchanges: HashExchange[] = [];
+  /**
+   * A live rescale's hook (live-migration.ts), called with each barrier that passes the task,
+   * after its snapshot and before the barrier goes on: a barrier that carries a migration step
+   * moves key groups out of the chain's stateful operators, flips its hash exchanges and holds
+   * the key groups moving in.
+   */
+  onStepBarrier: ((id: number) => void) | undefined;
   /** Operators of the chain with records waiting on I/O (async lookups): a barrier waits for them. */
   readonly asyncOps: { readonly busy: boolean; whenDrained(cb: () => void): void }[] = [];
   private readonly checkpointer: SlotCheckpointer;
@@ -84,6 +94,7 @@ export class ChainCheckpoint implements CheckpointedTask {
       return;
     }
     const snap = this.snapshot(b.id, alignmentMs, source, false);
+    this.onStepBarrier?.(b.id);
     for (const c of this.channels) c.send({ kind: 'barrier', barrier: b });
     this.checkpointer.taskSnapshot(b.id, this.index, snap);
   }

@@ -1,8 +1,10 @@
 // Outputs that leave a task: a hash exchange (keyBy) and a forward exchange (same slot,
-// into a union/join task). Both copy records out of the caller's batch.
+// into a union/join task). Both copy records out of the caller's batch. A hash exchange routes
+// by a key group → slot table, the formula's until a live rescale reassigns key groups.
 import type { KeySelector } from '../operators/key-selector.ts';
 import { type Output } from '../operators/types.ts';
 import { newBatch, type Batch } from '../core/batch.ts';
+import { TributaryError } from '../errors.ts';
 import { keyGroupOf, slotForKeyGroup } from '../state/key-groups.ts';
 import type { Channel } from './channel.ts';
 
@@ -61,6 +63,32 @@ export class HashExchange implements Output {
         pending[s] = newBatch();
       }
     }
+  }
+
+  /**
+   * Routes key groups `kgs` to slot `toSlot` from now on (a live rescale's step: the producing
+   * task calls it as it emits the step's barrier, so every record of those key groups before the
+   * barrier went to the old owner and every one after it goes to the new owner, per channel, in
+   * order). A table write: `push` does no more work per record than before.
+   */
+  reassign(kgs: readonly number[], toSlot: number): void {
+    if (!Number.isInteger(toSlot) || toSlot < 0 || toSlot >= this.channels.length)
+      throw new TributaryError(
+        'TRIB_INVARIANT',
+        `hash exchange: cannot route key groups to slot ${toSlot}: it has channels to slots 0..${this.channels.length - 1}`,
+      );
+    for (const kg of kgs)
+      if (!Number.isInteger(kg) || kg < 0 || kg >= this.maxParallelism)
+        throw new TributaryError(
+          'TRIB_INVARIANT',
+          `hash exchange: key group ${kg} is not in 0..${this.maxParallelism - 1}`,
+        );
+    for (const kg of kgs) this.slotOfGroup[kg] = toSlot;
+  }
+
+  /** The slot key group `kg` is routed to now. */
+  slotOf(kg: number): number {
+    return this.slotOfGroup[kg] as number;
   }
 
   watermark(wm: number): void {

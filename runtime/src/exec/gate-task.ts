@@ -16,6 +16,7 @@ import { WatermarkValve } from '../time/watermark-valve.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
 import type { Channel } from './channel.ts';
+import { PendingKeyGroups } from './pending-key-groups.ts';
 import type { Task } from './slot.ts';
 import type { Writable } from './source-task.ts';
 
@@ -43,6 +44,8 @@ export class GateTask implements Task {
   private readonly channelWm: number[];
   private readonly aligner: BarrierAligner | undefined;
   private readonly checkpoint: ChainCheckpoint | undefined;
+  /** Key groups moving in whose state is not installed yet (live rescale); undefined otherwise. */
+  private hold: PendingKeyGroups | undefined;
   /** Optional instrumentation: records received by the head operator, time blocked by full outputs. */
   onRecordsIn: ((n: number) => void) | undefined;
   backpressure: BackpressureClock | undefined;
@@ -88,13 +91,15 @@ export class GateTask implements Task {
     for (let budget = ELEMENTS_PER_STEP, scanned = 0; budget > 0 && scanned < k;) {
       let ch = this.next;
       const el = this.peek(ch);
-      if (!el) {
+      // While key groups wait for their state only batches are taken (pending-key-groups.ts).
+      if (!el || (this.hold !== undefined && el.kind !== 'batch')) {
         this.next = (ch + 1) % k;
         scanned++;
         continue;
       }
       // While a checkpoint aligns, channels are read in turn: barriers behind ready batches come first.
-      if (el.kind === 'batch' && k > 1 && this.aligner?.pendingCheckpoint === undefined) ch = this.lowestReady(ch);
+      if (el.kind === 'batch' && k > 1 && this.aligner?.pendingCheckpoint === undefined && this.hold === undefined)
+        ch = this.lowestReady(ch);
       const inp = this.inputs[ch] as GateInput;
       const taken = this.pending[ch] as ChannelElement;
       this.pending[ch] = undefined;
@@ -172,7 +177,32 @@ export class GateTask implements Task {
     return best;
   }
 
-  private deliver(input: number, b: Batch): void {
+  /**
+   * Key groups `kgs` move in (a live rescale's step, at its barrier): their records wait until
+   * `installed` says their state is here (pending-key-groups.ts).
+   */
+  holdKeyGroups(kgs: readonly number[], maxParallelism: number): void {
+    if (kgs.length === 0) return;
+    (this.hold ??= new PendingKeyGroups(maxParallelism)).add(kgs);
+  }
+
+  /** The state of key groups `kgs` is installed (in the mailbox): once none waits, held records go on in order. */
+  installed(kgs: readonly number[]): void {
+    const hold = this.hold;
+    if (!hold) return;
+    const released = hold.installed(kgs);
+    if (hold.active) return;
+    this.hold = undefined;
+    for (const r of released) this.deliver(r.input, r.batch);
+  }
+
+  private deliver(input: number, batch: Batch): void {
+    let b = batch;
+    if (this.hold !== undefined) {
+      const pass = this.hold.split(input, batch);
+      if (pass === undefined) return;
+      b = pass;
+    }
     this.onRecordsIn?.(b.n);
     if (this.multi) this.multi.pushInput(input, b);
     else this.head.push(b);

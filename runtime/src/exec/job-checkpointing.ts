@@ -43,6 +43,11 @@ export interface JobCheckpointingOptions {
   metrics: JobMetrics;
   /** Where the checkpoint storage reports its outage (the executor's OutageBoard). */
   reportOutage?: ReportOutage;
+  /**
+   * Called as the coordinator triggers checkpoint `id`, before any slot of this process is told
+   * (a live rescale's step binds to that barrier: live-migration.ts).
+   */
+  onTrigger?(id: number): void;
 }
 
 function missingTransport(what: string): never {
@@ -104,8 +109,21 @@ export class JobCheckpointing {
     const ports: SlotCheckpointPort[] = [];
     for (let s = 0; s < o.parallelism; s++) {
       const local = o.slots.get(s)?.checkpointer;
+      const port = local
+        ? asyncPort<SlotCheckpointPort>(local)
+        : (o.transport?.slot?.(s) ?? missingTransport(`slot ${s}`));
+      const onTrigger = o.onTrigger;
       ports.push(
-        local ? asyncPort<SlotCheckpointPort>(local) : (o.transport?.slot?.(s) ?? missingTransport(`slot ${s}`)),
+        onTrigger
+          ? {
+              trigger: (m) => {
+                onTrigger(m.checkpointId);
+                port.trigger(m);
+              },
+              notifyComplete: (id, final) => port.notifyComplete(id, final),
+              notifyAborted: (id, reason) => port.notifyAborted(id, reason),
+            }
+          : port,
       );
     }
     this.coordinator = new CheckpointCoordinator({

@@ -138,7 +138,8 @@ export class JobExecutor {
       metrics: this.metrics,
       logger: this.logger,
     };
-    const migration = opts.checkpointing && slotByIndex.size === this.parallelism ? new LiveMigration(shape) : undefined;
+    const migration =
+      opts.checkpointing && slotByIndex.size === this.parallelism ? new LiveMigration(shape) : undefined;
     this.migration = migration;
     this.checkpoints = new JobCheckpointing({
       ...shape,

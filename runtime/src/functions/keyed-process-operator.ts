@@ -110,6 +110,11 @@ export class KeyedProcessOperator implements Output, StatefulOperator {
     return this.scope;
   }
 
+  /** Its keyed state, whose key groups a live rescale moves (exec/live-migration.ts). */
+  get keyedBackend(): KeyedStateBackend {
+    return this.backend;
+  }
+
   snapshotState(): Uint8Array {
     return this.backend.snapshot();
   }

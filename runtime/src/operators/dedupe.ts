@@ -69,6 +69,11 @@ export class DedupeOperator implements Output, StatefulOperator {
     this.fireTimer = (t) => this.onTimer(t);
   }
 
+  /** Its keyed state, whose key groups a live rescale moves (exec/live-migration.ts). */
+  get keyedBackend(): KeyedStateBackend {
+    return this.backend;
+  }
+
   snapshotState(): Uint8Array {
     return this.backend.snapshot();
   }

@@ -55,6 +55,11 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
     this.timers.bind(this.backend, 'timers');
   }
 
+  /** Its keyed state, whose key groups a live rescale moves (exec/live-migration.ts). */
+  get keyedBackend(): KeyedStateBackend {
+    return this.backend;
+  }
+
   snapshotState(): Uint8Array {
     return this.backend.snapshot();
   }

@@ -52,6 +52,11 @@ export class RollingAggregateOperator extends ErrorRoutingOutput implements Stat
     });
   }
 
+  /** Its keyed state, whose key groups a live rescale moves (exec/live-migration.ts). */
+  get keyedBackend(): KeyedStateBackend {
+    return this.backend;
+  }
+
   snapshotState(): Uint8Array {
     return this.backend.snapshot();
   }

@@ -3,6 +3,7 @@
 import { newBatch, type Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
+import type { KeyedStateBackend } from '../state/keyed-state.ts';
 
 /** Downstream of an operator: the next operator, a fan-out, an exchange, or a sink. */
 export interface Output {
@@ -41,6 +42,8 @@ export interface StatefulOperator {
   eventTimeProgress?(): EventTimeProgress | undefined;
   snapshotState(): Uint8Array;
   restoreState(snapshots: readonly Uint8Array[]): void;
+  /** The keyed state behind the snapshots, by key group (a live rescale moves key groups of it between slots). */
+  readonly keyedBackend?: KeyedStateBackend;
 }
 
 export function isStateful(o: unknown): o is StatefulOperator {

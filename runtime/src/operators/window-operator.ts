@@ -108,6 +108,11 @@ export class WindowOperator implements Output, StatefulOperator {
     this.fireTimer = (w) => this.onTimer(w);
   }
 
+  /** Its keyed state, whose key groups a live rescale moves (exec/live-migration.ts). */
+  get keyedBackend(): KeyedStateBackend {
+    return this.backend;
+  }
+
   snapshotState(): Uint8Array {
     return this.backend.snapshot();
   }

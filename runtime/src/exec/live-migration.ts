@@ -1,0 +1,241 @@
+// A live rescale's key-group migration between slots of this process (docs/runtime/live-rescale.md,
+// "The protocol of one step"; build step 3: every slot in one JobExecutor, no slot joins or
+// leaves). A plan (rescale/plan.ts) is carried out step by step; each step rides on a checkpoint
+// barrier, armed before the coordinator triggers it. As that barrier passes a task (after the
+// task's snapshot, before the barrier goes on: ChainCheckpoint.onStepBarrier):
+//   - the task's stateful operators give up the step's key groups that leave its slot
+//     (extractKeyGroups) and the hand-offs are kept for the new owners;
+//   - the task's hash exchanges route the step's key groups to their new owners (reassign);
+//   - a task whose slot receives key groups holds their records (GateTask.holdKeyGroups) until
+//     every hand-off for it is here, installs them in its slot's mailbox, then releases them.
+//
+// Invariants:
+// - a step binds to the first checkpoint triggered after it was armed, before any slot injects
+//   that barrier (onTrigger runs synchronously in the coordinator's trigger), so every task
+//   sees the step on the same barrier;
+// - the checkpoint of the step's barrier records the step *before*: the old owner's snapshot is
+//   taken before the extraction, the new owner installs only after its own snapshot of that
+//   barrier; a later checkpoint records it *after* (its barrier waits behind the held gate);
+// - operators of a slot are touched only from that slot's loop (installs are posted to it);
+// - a step whose barrier does not complete fails the job (TRIB_RESCALE_STEP_FAILED): some
+//   producers may have flipped, so the running job is no longer consistent; the restart
+//   restores the last completed checkpoint, which holds every key group once.
+import { TributaryError } from '../errors.ts';
+import type { StatefulOperator } from '../operators/types.ts';
+import type { MigrationPlan, MigrationStep } from '../rescale/plan.ts';
+import { extractKeyGroups, installKeyGroups, type KeyGroupHandoff } from '../state/key-group-handoff.ts';
+import { slotForKeyGroup } from '../state/key-groups.ts';
+import type { ChainCheckpoint } from './chain-checkpoint.ts';
+import type { GateTask } from './gate-task.ts';
+
+/** A task's chain as the migration sees it (registered by the slot builder). */
+export interface MigratingChain {
+  slot: number;
+  chain: ChainCheckpoint;
+  /** The task's input gate; undefined for a source task. */
+  gate: GateTask | undefined;
+  /** Runs a callback in the slot's loop. */
+  post(cb: () => void): void;
+}
+
+interface ActiveStep {
+  index: number;
+  /** The step's moves by new owner, then by old owner. */
+  moves: Map<number, Map<number, number[]>>;
+  barrierId: number | undefined;
+  /** Hand-offs by `<step name>|<new owner>`. */
+  handoffs: Map<string, KeyGroupHandoff[]>;
+  /** Chains of new owners that hold key groups and wait for their hand-offs. */
+  waiting: Set<MigratingChain>;
+  /** Chains of new owners still to install; the step is done at 0. */
+  installs: number;
+  settle(e?: unknown): void;
+  done: Promise<void>;
+}
+
+export class LiveMigration {
+  private readonly maxParallelism: number;
+  private readonly parallelism: number;
+  /** Current owner per key group. */
+  private readonly owner: Int32Array;
+  private readonly chains: MigratingChain[] = [];
+  private armed: ActiveStep | undefined;
+  private readonly byBarrier = new Map<number, ActiveStep>();
+  private running = false;
+
+  constructor(o: { maxParallelism: number; parallelism: number }) {
+    this.maxParallelism = o.maxParallelism;
+    this.parallelism = o.parallelism;
+    this.owner = new Int32Array(o.maxParallelism);
+    for (let kg = 0; kg < o.maxParallelism; kg++) this.owner[kg] = slotForKeyGroup(kg, o.parallelism, o.maxParallelism);
+  }
+
+  /** Registers a task's chain, once built. */
+  addChain(c: MigratingChain): void {
+    this.chains.push(c);
+    c.chain.onStepBarrier = (id) => this.atBarrier(id, c);
+  }
+
+  /** The coordinator is triggering checkpoint `id` (before any slot injects it): an armed step rides on it. */
+  onTrigger(id: number): void {
+    const step = this.armed;
+    if (!step) return;
+    this.armed = undefined;
+    step.barrierId = id;
+    this.byBarrier.set(id, step);
+  }
+
+  /** The slot that owns key group `kg` now. */
+  ownerOf(kg: number): number {
+    return this.owner[kg] as number;
+  }
+
+  /**
+   * Carries `plan` out step by step; `trigger` triggers a checkpoint and resolves once it
+   * completed. Resolves when every step's key groups are installed at their new owners.
+   */
+  async run(plan: MigrationPlan, trigger: () => Promise<unknown>): Promise<void> {
+    this.check(plan);
+    this.running = true;
+    try {
+      for (const [i, step] of plan.steps.entries()) await this.runStep(i, step, trigger);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runStep(index: number, step: MigrationStep, trigger: () => Promise<unknown>): Promise<void> {
+    const moves = new Map<number, Map<number, number[]>>();
+    for (const m of step.keyGroups) {
+      const from = moves.get(m.to) ?? new Map<number, number[]>();
+      moves.set(m.to, from);
+      from.set(m.from, [...(from.get(m.from) ?? []), m.keyGroup]);
+    }
+    let settle: (e?: unknown) => void = () => undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (e) => (e === undefined ? resolve() : reject(e as Error));
+    });
+    const installs = this.chains.filter((c) => moves.has(c.slot) && keyed(c.chain.stateful).length > 0).length;
+    const active: ActiveStep = {
+      index,
+      moves,
+      barrierId: undefined,
+      handoffs: new Map(),
+      waiting: new Set(),
+      installs,
+      settle,
+      done,
+    };
+    done.catch(() => undefined); // awaited below; a failure before that is not unhandled
+    if (installs === 0) settle();
+    this.armed = active;
+    try {
+      await trigger();
+    } catch (e) {
+      if (this.armed !== active)
+        throw new TributaryError(
+          'TRIB_RESCALE_STEP_FAILED',
+          `live rescale step ${index}: its barrier (checkpoint ${active.barrierId}) did not complete; routing may have flipped on some slots`,
+          { cause: e },
+        );
+      this.armed = undefined; // it never reached a barrier: nothing moved
+      throw e;
+    }
+    await done;
+    if (active.barrierId !== undefined) this.byBarrier.delete(active.barrierId);
+    for (const m of step.keyGroups) this.owner[m.keyGroup] = m.to;
+  }
+
+  /** Refuses, before anything moves, a plan this process cannot carry out. */
+  private check(plan: MigrationPlan): void {
+    const refuse = (code: 'TRIB_RESCALE_UNSUPPORTED' | 'TRIB_RESCALE_PLAN_INVALID', why: string): never => {
+      throw new TributaryError(code, `live rescale: ${why}`);
+    };
+    if (this.running) refuse('TRIB_RESCALE_UNSUPPORTED', 'a migration is already running');
+    if (plan.maxParallelism !== this.maxParallelism)
+      refuse(
+        'TRIB_RESCALE_PLAN_INVALID',
+        `the plan is for maxParallelism ${plan.maxParallelism}, this job has ${this.maxParallelism}`,
+      );
+    const local = new Set(this.chains.map((c) => c.slot));
+    for (const c of this.chains)
+      for (const op of c.chain.stateful) {
+        if (op.keyedBackend === undefined)
+          refuse('TRIB_RESCALE_UNSUPPORTED', `step "${op.stateName}" keeps state no key-group hand-off can move`);
+        if (c.gate === undefined)
+          refuse('TRIB_RESCALE_UNSUPPORTED', `step "${op.stateName}" keeps keyed state in a source task`);
+      }
+    const moves = plan.steps.flatMap((step, i) => step.keyGroups.map((m) => ({ i, m })));
+    for (const [i, step] of plan.steps.entries())
+      if (step.partitions.length > 0)
+        refuse('TRIB_RESCALE_UNSUPPORTED', `step ${i} moves source partitions, which this runtime cannot move yet`);
+    for (const { i, m } of moves)
+      for (const s of [m.from, m.to])
+        if (!local.has(s) || s >= this.parallelism)
+          refuse(
+            'TRIB_RESCALE_UNSUPPORTED',
+            `step ${i} moves key group ${m.keyGroup} to or from slot ${s}, which does not run here`,
+          );
+    for (const { i, m } of moves)
+      if (this.owner[m.keyGroup] !== m.from)
+        refuse(
+          'TRIB_RESCALE_PLAN_INVALID',
+          `step ${i} moves key group ${m.keyGroup} from slot ${m.from}, but slot ${this.owner[m.keyGroup]} owns it`,
+        );
+  }
+
+  /** The barrier of checkpoint `id` passes chain `c` (in its slot's loop). */
+  private atBarrier(id: number, c: MigratingChain): void {
+    const step = this.byBarrier.get(id);
+    if (!step) return;
+    try {
+      const ops = keyed(c.chain.stateful);
+      for (const [to, byFrom] of step.moves) {
+        const kgs = byFrom.get(c.slot);
+        if (!kgs) continue;
+        for (const op of ops) {
+          const h = extractKeyGroups(op.keyedBackend, kgs, `step "${op.stateName}", slot ${c.slot}`);
+          const key = `${op.stateName}|${to}`;
+          step.handoffs.set(key, [...(step.handoffs.get(key) ?? []), h]);
+        }
+        for (const w of step.waiting) if (w.slot === to) w.post(() => this.tryInstall(step, w));
+      }
+      for (const ex of c.chain.exchanges)
+        for (const [to, byFrom] of step.moves) for (const kgs of byFrom.values()) ex.reassign(kgs, to);
+      const incoming = step.moves.get(c.slot);
+      if (incoming && ops.length > 0) {
+        c.gate?.holdKeyGroups([...incoming.values()].flat(), this.maxParallelism);
+        step.waiting.add(c);
+        this.tryInstall(step, c);
+      }
+    } catch (e) {
+      step.settle(e);
+      throw e;
+    }
+  }
+
+  /** Installs the hand-offs for chain `c` once every old owner's are here (in `c`'s slot loop). */
+  private tryInstall(step: ActiveStep, c: MigratingChain): void {
+    if (!step.waiting.has(c)) return;
+    const incoming = step.moves.get(c.slot) as Map<number, number[]>;
+    const ops = keyed(c.chain.stateful);
+    for (const op of ops) if ((step.handoffs.get(`${op.stateName}|${c.slot}`)?.length ?? 0) < incoming.size) return;
+    try {
+      for (const op of ops)
+        for (const h of step.handoffs.get(`${op.stateName}|${c.slot}`) ?? [])
+          installKeyGroups(op.keyedBackend, h, `step "${op.stateName}", slot ${c.slot}`);
+      step.waiting.delete(c);
+      c.gate?.installed([...incoming.values()].flat());
+    } catch (e) {
+      step.settle(e);
+      throw e;
+    }
+    if (--step.installs === 0) step.settle();
+  }
+}
+
+type Keyed = StatefulOperator & { keyedBackend: NonNullable<StatefulOperator['keyedBackend']> };
+
+function keyed(ops: readonly StatefulOperator[]): Keyed[] {
+  return ops.filter((op): op is Keyed => op.keyedBackend !== undefined);
+}
