@@ -69,11 +69,17 @@ export class JobCommitBarriers {
     if (sources.length === 0) return;
     const names = [...new Set(sources.map((s) => s.sourceName))];
     const stateful = [...new Set(slots.flatMap((p) => p.stateful.map((op) => op.stateName)))];
-    if (stateful.length > 0 || slots.length !== this.o.parallelism) {
+    const why =
+      stateful.length > 0
+        ? 'the job keeps operator state and takes no checkpoints'
+        : slots.length !== this.o.parallelism
+          ? 'slots of the job run in other processes'
+          : undefined;
+    if (why !== undefined) {
       this.o.logger.info(
         { sources: names, stateful },
-        'no periodic offset commits: the job keeps operator state and takes no checkpoints, so its sources commit ' +
-          'their positions only when it ends cleanly (a crash replays everything since)',
+        `no periodic offset commits: ${why}, so its sources commit their positions only when it ends cleanly ` +
+          '(a crash replays everything since)',
       );
       return;
     }
