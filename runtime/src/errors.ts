@@ -101,7 +101,23 @@ export type ErrorCode =
   | 'TRIB_KUDU_ROW_ERRORS'
   | 'TRIB_KUDU_LOOKUP'
   // A lookup table's store (Druid, or Kudu for a copy table) stayed unavailable past its bound.
-  | 'TRIB_LOOKUP_UNAVAILABLE';
+  | 'TRIB_LOOKUP_UNAVAILABLE'
+  // Schema registry client (runtime/src/formats/registry; docs/runtime/formats.md): bad client options;
+  // an unknown schema id, subject or version (HTTP 404); a schema the subject's compatibility refuses
+  // (409); a schema the registry cannot parse (422); credentials refused (401/403); the registry
+  // unreachable, timing out or answering 5xx after the retries; an answer of an unexpected shape.
+  | 'TRIB_REGISTRY_CONFIG'
+  | 'TRIB_REGISTRY_NOT_FOUND'
+  | 'TRIB_REGISTRY_INCOMPATIBLE'
+  | 'TRIB_REGISTRY_INVALID_SCHEMA'
+  | 'TRIB_REGISTRY_AUTH'
+  | 'TRIB_REGISTRY_UNAVAILABLE'
+  | 'TRIB_REGISTRY_RESPONSE'
+  // Codecs (runtime/src/formats): bytes that are not a framed message or do not decode with their
+  // writer schema; a record the schema cannot encode; a schema the codec cannot use.
+  | 'TRIB_FORMAT_DECODE'
+  | 'TRIB_FORMAT_ENCODE'
+  | 'TRIB_FORMAT_SCHEMA';
 
 export interface ValidationIssue {
   /** Dotted path into the spec, e.g. `graph.steps[2].window.size`. */

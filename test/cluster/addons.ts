@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { druidComponents, druidEnv, ensureDruidJars, startDruid } from './components/druid.ts';
 import { assertJava, ensureKafkaJars, kafkaBrokers, startKafka } from './components/kafka.ts';
 import { ensureKuduBinaries, kuduComponents, kuduEnvLines, startKudu } from './components/kudu.ts';
+import { ensureRegistryApp, registryEnv, startRegistry } from './components/registry.ts';
 import { ensureVersitygw, s3Env, startVersitygw } from './components/versitygw.ts';
 import type { ClusterPaths } from './paths.ts';
 import type { Started } from './process.ts';
@@ -69,6 +70,19 @@ export const addons = {
     prepare: (paths, buildLog) => ensureKuduBinaries(paths, buildLog),
     start: (paths, started) => startKudu(paths, started),
     env: kuduEnvLines,
+  },
+  // Apicurio Registry (Confluent API at /apis/ccompat/v7), in memory, global compatibility BACKWARD.
+  registry: {
+    components: ['registry'],
+    prepareLane: 'maven',
+    async prepare(paths, buildLog) {
+      assertJava();
+      await ensureRegistryApp(paths, buildLog);
+    },
+    async start(paths, started) {
+      started(await startRegistry(paths));
+    },
+    env: registryEnv,
   },
 } satisfies Record<Addon, AddonDefinition>;
 

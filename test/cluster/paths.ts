@@ -11,6 +11,8 @@ export const versions = {
   versitygw: '1.8.0',
   // Maven Central's org.apache.kudu:kudu-binary (the test binaries Kudu's own Java tests use).
   kudu: '1.17.1',
+  // Apicurio Registry: the newest release whose whole runtime Maven Central serves here (docs/dependencies.md).
+  registry: '2.4.2.Final',
 } as const;
 
 /** The checkout this file belongs to: the node agent maps our images to its entrypoints. */
@@ -47,6 +49,8 @@ export interface ClusterPaths {
   readonly kuduData: string;
   /** The unpacked kudu-binary jar: bin/ (kudu-master, kudu-tserver, kudu) and lib/ (with sasl2/). */
   readonly kuduHome: string;
+  /** The assembled schema registry: registry-1-runner.jar and lib/. */
+  readonly registryHome: string;
   /** The node agent's HTTP CONNECT route to Services, which the API server's egress selector dials. */
   readonly serviceProxySocket: string;
 }
@@ -68,6 +72,7 @@ export function clusterPaths(dir = clusterDir()): ClusterPaths {
     s3Data: join(dir, 's3'),
     kuduData: join(dir, 'kudu'),
     kuduHome: join(cacheRoot(), `kudu-${versions.kudu}`),
+    registryHome: join(cacheRoot(), `registry-${versions.registry}`),
     serviceProxySocket: join(dir, 'service-proxy.sock'),
   };
 }

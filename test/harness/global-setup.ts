@@ -13,8 +13,9 @@
  * is the cluster above, lanes 2..N are started beside it once lane 1 has built and downloaded
  * everything (lanes.ts), and setup-env.ts points each worker at its lane's cluster.
  */
-// Kudu starts in about 2 s (one master, three tablet servers), so it is always there.
-const defaultAddons: readonly Addon[] = ['kafka', 'druid', 's3', 'kudu'];
+// Kudu starts in about 2 s (one master, three tablet servers), so it is always there. The schema
+// registry (formats' tests) takes 8-20 s to start and its first build about 2 min (Maven lane).
+const defaultAddons: readonly Addon[] = ['kafka', 'druid', 's3', 'kudu', 'registry'];
 
 function requestedAddons(): Addon[] {
   const raw = process.env.TRIBUTARY_CLUSTER_ADDONS;

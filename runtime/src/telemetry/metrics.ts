@@ -35,6 +35,9 @@ export class JobMetrics {
   readonly operatorTimers: Gauge<'step' | 'slot'>;
   readonly operatorWatermark: Gauge<'step' | 'slot'>;
   readonly operatorWatermarkLag: Gauge<'step' | 'slot'>;
+  /** Schema registry calls (runtime/src/formats/registry): outcome `ok`, an HTTP status, or `unreachable`. */
+  readonly registryRequests: Counter<'operation' | 'outcome'>;
+  readonly registryCacheHits: Counter<'cache'>;
   private readonly collectHooks: (() => void)[] = [];
 
   /**
@@ -220,6 +223,18 @@ export class JobMetrics {
       name: 'tributary_source_watermark_lag_ms',
       help: 'Newest event time a source slot has seen minus its watermark (ms)',
       labelNames: ['source', 'slot'],
+      registers,
+    });
+    this.registryRequests = new Counter({
+      name: 'tributary_schema_registry_requests_total',
+      help: 'Schema registry HTTP attempts by operation and outcome (ok, the HTTP status of a failure, unreachable)',
+      labelNames: ['operation', 'outcome'],
+      registers,
+    });
+    this.registryCacheHits = new Counter({
+      name: 'tributary_schema_registry_cache_hits_total',
+      help: 'Schema registry lookups answered from the client cache, by cache',
+      labelNames: ['cache'],
       registers,
     });
     if (opts.defaultMetrics) {

@@ -1,0 +1,152 @@
+// Avro in the Confluent wire format. Decoding reads with the writer's schema (by the message's
+// id) resolved into the reader schema (inline, a pinned version or the subject's latest), so a
+// field the writer lacks takes its default and a field the reader lacks is skipped; without a
+// reader schema a message decodes as written. Encoding writes with the codec's schema under the
+// id the registry gives it (registered, or looked up when autoRegister is off).
+import avro, { type Type } from 'avsc';
+import type { Rec } from '../../core/record.ts';
+import { TributaryError } from '../../errors.ts';
+import type { RecordCodec, SchemaSource } from '../codec.ts';
+import type { SchemaRegistryClient } from '../registry/client.ts';
+import { BoundedCache } from '../registry/bounded-cache.ts';
+import { frame, unframe } from '../registry/wire.ts';
+import { fromRecordValue, toRecordValue } from './avro-values.ts';
+
+export interface AvroCodecOptions {
+  readonly client: SchemaRegistryClient;
+  /** The subject this codec's schema lives under (registry/subject.ts names it). */
+  readonly subject: string;
+  /** Reader schema for decoding and the schema for encoding; absent: decode as written, no encoding. */
+  readonly schema?: SchemaSource;
+  /** Register the codec's schema on first encode (else only look it up). Default false. */
+  readonly autoRegister?: boolean;
+}
+
+function parse(text: string, what: string): Type {
+  try {
+    return avro.Type.forSchema(JSON.parse(text) as avro.Schema);
+  } catch (err) {
+    throw new TributaryError('TRIB_FORMAT_SCHEMA', `${what} is not a valid Avro schema: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+interface Reader {
+  readonly type: Type;
+  readonly text: string;
+  readonly what: string;
+}
+
+export class AvroCodec implements RecordCodec {
+  private reader: Promise<Reader | undefined> | undefined;
+  private readonly readers = new BoundedCache<number, (bytes: Buffer) => unknown>(1000);
+  private writerId: Promise<number> | undefined;
+
+  private readonly o: AvroCodecOptions;
+
+  constructor(o: AvroCodecOptions) {
+    this.o = o;
+  }
+
+  async decode(bytes: Uint8Array): Promise<Rec> {
+    const { schemaId, payload } = unframe(bytes);
+    const read = this.readers.get(schemaId) ?? (await this.readerFor(schemaId));
+    let value: unknown;
+    try {
+      value = read(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+    } catch (err) {
+      throw new TributaryError(
+        'TRIB_FORMAT_DECODE',
+        `Avro payload of schema id ${schemaId} (subject "${this.o.subject}") does not decode: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    return value as Rec;
+  }
+
+  async encode(rec: Rec): Promise<Buffer> {
+    const reader = await this.readerSchema();
+    if (!reader) {
+      throw new TributaryError(
+        'TRIB_REGISTRY_CONFIG',
+        `Avro codec of subject "${this.o.subject}" has no schema to encode with`,
+      );
+    }
+    const value = fromRecordValue(reader.type, rec);
+    const problems: string[] = [];
+    if (
+      !reader.type.isValid(value, {
+        errorHook: (path, v) => problems.push(`${path.join('.') || '(record)'}=${JSON.stringify(v)}`),
+      })
+    ) {
+      throw new TributaryError(
+        'TRIB_FORMAT_ENCODE',
+        `record does not match the Avro schema ${reader.what} of subject "${this.o.subject}": invalid ${problems.slice(0, 5).join(', ')}`,
+        { record: rec },
+      );
+    }
+    this.writerId ??= this.o.client
+      .idFor(
+        this.o.subject,
+        { schemaType: 'AVRO', schema: reader.text },
+        { autoRegister: this.o.autoRegister ?? false },
+      )
+      .catch((err: unknown) => {
+        this.writerId = undefined;
+        throw err;
+      });
+    return frame(await this.writerId, reader.type.toBuffer(value));
+  }
+
+  private readerSchema(): Promise<Reader | undefined> {
+    const src = this.o.schema;
+    this.reader ??= (async (): Promise<Reader | undefined> => {
+      if (!src) return undefined;
+      if ('inline' in src) return { type: parse(src.inline, 'the inline schema'), text: src.inline, what: 'inline' };
+      const sv = await this.o.client.version(this.o.subject, src.version);
+      if (sv.schemaType !== 'AVRO') {
+        throw new TributaryError(
+          'TRIB_FORMAT_SCHEMA',
+          `subject "${this.o.subject}" version ${sv.version} is ${sv.schemaType}, not AVRO`,
+        );
+      }
+      const what = `version ${sv.version} (id ${sv.id})`;
+      return { type: parse(sv.schema, `subject "${this.o.subject}" ${what}`), text: sv.schema, what };
+    })().catch((err: unknown) => {
+      this.reader = undefined;
+      throw err;
+    });
+    return this.reader;
+  }
+
+  private async readerFor(id: number): Promise<(bytes: Buffer) => unknown> {
+    const written = await this.o.client.schemaById(id);
+    if (written.schemaType !== 'AVRO') {
+      throw new TributaryError(
+        'TRIB_FORMAT_DECODE',
+        `schema id ${id} is ${written.schemaType}, not AVRO (subject "${this.o.subject}")`,
+      );
+    }
+    const writer = parse(written.schema, `schema id ${id}`);
+    const reader = await this.readerSchema();
+    let read: (bytes: Buffer) => unknown;
+    if (!reader || reader.type.equals(writer)) {
+      read = (b) => toRecordValue(writer, writer.fromBuffer(b));
+    } else {
+      let resolver: avro.Resolver;
+      try {
+        resolver = reader.type.createResolver(writer);
+      } catch (err) {
+        throw new TributaryError(
+          'TRIB_FORMAT_SCHEMA',
+          `writer schema id ${id} cannot be read as the reader schema ${reader.what} of subject "${this.o.subject}": ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      read = (b) => toRecordValue(reader.type, reader.type.fromBuffer(b, resolver));
+    }
+    this.readers.set(id, read);
+    return read;
+  }
+}

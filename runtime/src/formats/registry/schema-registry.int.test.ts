@@ -1,0 +1,168 @@
+// The registry client and the Avro codec against the real schema registry of the local cluster
+// (Apicurio 2.4.2, TRIBUTARY_REGISTRY_URL; global compatibility BACKWARD, set by the cluster).
+// Each run uses its own subjects: the registry keeps them for its lifetime.
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { isTributaryError } from '../../errors.ts';
+import { JobMetrics } from '../../telemetry/metrics.ts';
+import { AvroCodec } from '../avro/avro-codec.ts';
+import { SchemaRegistryClient } from './client.ts';
+import { frame } from './wire.ts';
+
+const url = process.env.TRIBUTARY_REGISTRY_URL;
+
+async function codeOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    if (isTributaryError(e)) return { code: e.code, message: e.message };
+    return { code: `not a TributaryError: ${String(e)}`, message: '' };
+  }
+  return { code: 'resolved', message: '' };
+}
+
+const v1 = JSON.stringify({
+  type: 'record',
+  name: 'Click',
+  namespace: 'it',
+  fields: [
+    { name: 'user', type: 'string' },
+    { name: 'n', type: 'long' },
+    { name: 'kind', type: { type: 'enum', name: 'Kind', symbols: ['VIEW', 'BUY'] } },
+    { name: 'note', type: ['null', 'string'], default: null },
+  ],
+});
+// v2: a field added with a default, the optional `note` removed: BACKWARD-compatible.
+const v2 = JSON.stringify({
+  type: 'record',
+  name: 'Click',
+  namespace: 'it',
+  fields: [
+    { name: 'user', type: 'string' },
+    { name: 'n', type: 'long' },
+    { name: 'kind', type: { type: 'enum', name: 'Kind', symbols: ['VIEW', 'BUY'] } },
+    { name: 'country', type: 'string', default: 'NL' },
+  ],
+});
+// v3: a new field without a default: old data cannot be read with it, so BACKWARD refuses it.
+const v3 = JSON.stringify({
+  type: 'record',
+  name: 'Click',
+  namespace: 'it',
+  fields: [
+    { name: 'user', type: 'string' },
+    { name: 'required', type: 'int' },
+  ],
+});
+
+describe('schema registry client and Avro codec (real registry)', () => {
+  it('has the registry of the local cluster', () => {
+    expect(url, 'TRIBUTARY_REGISTRY_URL: start the cluster with --with registry').toBeTruthy();
+  });
+
+  it('writes with one version and reads with the other, both ways', async () => {
+    const metrics = new JobMetrics();
+    const client = new SchemaRegistryClient({ url: url!, metrics });
+    const subject = `it-clicks-${randomUUID()}-value`;
+    try {
+      const w1 = new AvroCodec({ client, subject, schema: { inline: v1 }, autoRegister: true });
+      const old = await w1.encode({ user: 'u1', n: 2 ** 40, kind: 'BUY', note: 'hi' });
+      const w2 = new AvroCodec({ client, subject, schema: { inline: v2 }, autoRegister: true });
+      const neu = await w2.encode({ user: 'u2', n: 7, kind: 'VIEW', country: 'DE' });
+      const id1 = (await client.version(subject, 1)).id;
+      const id2 = (await client.version(subject, 2)).id;
+      expect(id1).not.toBe(id2);
+      expect(old.readUInt32BE(1)).toBe(id1);
+      expect(neu.readUInt32BE(1)).toBe(id2);
+
+      const latest = new AvroCodec({ client, subject, schema: { version: 'latest' } });
+      expect(await latest.decode(old)).toEqual({ user: 'u1', n: 2 ** 40, kind: 'BUY', country: 'NL' });
+      expect(await latest.decode(neu)).toEqual({ user: 'u2', n: 7, kind: 'VIEW', country: 'DE' });
+      const pinned = new AvroCodec({ client, subject, schema: { version: 1 } });
+      expect(await pinned.decode(neu)).toEqual({ user: 'u2', n: 7, kind: 'VIEW', note: null });
+      const asWritten = new AvroCodec({ client, subject });
+      expect(await asWritten.decode(old)).toEqual({ user: 'u1', n: 2 ** 40, kind: 'BUY', note: 'hi' });
+
+      // The schema by id came from the registry once, then from the cache.
+      const byId = async () =>
+        (await metrics.registryRequests.get()).values.find((v) => v.labels.operation === 'schema-by-id');
+      const before = (await byId())?.value ?? 0;
+      await new AvroCodec({ client, subject }).decode(old);
+      expect((await byId())?.value ?? 0).toBe(before);
+      const hits = (await metrics.registryCacheHits.get()).values.find((v) => v.labels.cache === 'schema-by-id');
+      expect(hits?.value).toBeGreaterThan(0);
+
+      // A lookup (no auto-register) finds the registered schema's id.
+      expect(await client.idFor(subject, { schemaType: 'AVRO', schema: v1 }, { autoRegister: false })).toBe(id1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses an incompatible schema (409), an unknown id and an unknown schema with stable codes', async () => {
+    const client = new SchemaRegistryClient({ url: url! });
+    const subject = `it-clicks-${randomUUID()}-value`;
+    try {
+      await new AvroCodec({ client, subject, schema: { inline: v1 }, autoRegister: true }).encode({
+        user: 'u',
+        n: 1,
+        kind: 'VIEW',
+      });
+      const incompatible = await codeOf(
+        new AvroCodec({ client, subject, schema: { inline: v3 }, autoRegister: true }).encode({
+          user: 'u',
+          required: 1,
+        }),
+      );
+      expect(incompatible.code).toBe('TRIB_REGISTRY_INCOMPATIBLE');
+      expect(incompatible.message).toContain(subject);
+
+      const unknownId = await codeOf(new AvroCodec({ client, subject }).decode(frame(987_654_321, Buffer.from([2]))));
+      expect(unknownId.code).toBe('TRIB_REGISTRY_NOT_FOUND');
+      expect(unknownId.message).toContain('987654321');
+      expect(unknownId.message).toContain(url!);
+
+      const notRegistered = await codeOf(
+        client.idFor(subject, { schemaType: 'AVRO', schema: v2 }, { autoRegister: false }),
+      );
+      expect(notRegistered.code).toBe('TRIB_REGISTRY_NOT_FOUND');
+
+      const badRecord = await codeOf(
+        new AvroCodec({ client, subject, schema: { inline: v1 } }).encode({ user: 'u', n: 'x', kind: 'VIEW' }),
+      );
+      expect(badRecord.code).toBe('TRIB_FORMAT_ENCODE');
+      expect(badRecord.message).toContain('n=');
+
+      const truncated = await codeOf(
+        new AvroCodec({ client, subject }).decode(frame((await client.version(subject, 1)).id, Buffer.from([2]))),
+      );
+      expect(truncated.code).toBe('TRIB_FORMAT_DECODE');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('retries a registry that is down, then fails with TRIB_REGISTRY_UNAVAILABLE', async () => {
+    // A loopback port that nothing listens on: every connection is refused, as with a stopped registry.
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const metrics = new JobMetrics();
+    const down = `http://127.0.0.1:${port}/apis/ccompat/v7`;
+    const client = new SchemaRegistryClient({ url: down, attempts: 3, backoffMs: 10, metrics });
+    try {
+      const r = await codeOf(client.schemaById(1));
+      expect(r.code).toBe('TRIB_REGISTRY_UNAVAILABLE');
+      expect(r.message).toContain(down);
+      expect(r.message).toContain('schema id 1');
+      const attempts = (await metrics.registryRequests.get()).values.find((v) => v.labels.outcome === 'unreachable');
+      expect(attempts?.value).toBe(3);
+    } finally {
+      await client.close();
+    }
+  });
+});

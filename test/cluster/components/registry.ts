@@ -1,0 +1,95 @@
+// A Confluent-compatible schema registry in the local cluster (`up --with registry`): Apicurio
+// Registry 2.4.2.Final, assembled from Maven Central by test/cluster/registry/pom.xml (why this
+// one: docs/dependencies.md), storage in memory (H2; gone with the process, which is what tests
+// want), HTTP on loopback. Clients use TRIBUTARY_REGISTRY_URL, the Confluent API's base URL.
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { repoRoot, versions, type ClusterPaths } from '../paths.ts';
+import { host, ports } from '../ports.ts';
+import { assertPortFree, runToLog, startDetached, waitUntil, type Started } from '../process.ts';
+import { ClusterError } from '../errors.ts';
+
+const component = 'registry';
+const runner = 'registry-1-runner.jar';
+
+/** The Confluent-compatible API (ccompat v7); Apicurio's own API lives beside it at /apis/registry/v2. */
+export const registryUrl = `http://${host}:${ports.registry}/apis/ccompat/v7`;
+
+/**
+ * Builds the augmented Quarkus app once per version into the cache: the runner jar and its lib/
+ * folder, copied from a scratch build folder and renamed into place only when complete.
+ */
+export async function ensureRegistryApp(paths: ClusterPaths, logFile: string): Promise<void> {
+  if (existsSync(join(paths.registryHome, runner))) return;
+  mkdirSync(dirname(paths.registryHome), { recursive: true });
+  const build = `${paths.registryHome}.build`;
+  rmSync(build, { recursive: true, force: true });
+  mkdirSync(build, { recursive: true });
+  await runToLog(
+    'registry-build',
+    'mvn',
+    [
+      '-B',
+      '-q',
+      '-f',
+      join(repoRoot, 'test/cluster/registry/pom.xml'),
+      '-DskipTests',
+      `-Dapicurio.version=${versions.registry}`,
+      // The build output goes to the cache's scratch folder, never into the checkout.
+      `-Dregistry.build.directory=${build}/target`,
+      'package',
+    ],
+    logFile,
+  );
+  const tmp = `${paths.registryHome}.partial`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  renameSync(join(build, 'target', runner), join(tmp, runner));
+  renameSync(join(build, 'target', 'lib'), join(tmp, 'lib'));
+  rmSync(build, { recursive: true, force: true });
+  rmSync(paths.registryHome, { recursive: true, force: true });
+  renameSync(tmp, paths.registryHome);
+}
+
+export async function startRegistry(paths: ClusterPaths): Promise<Started> {
+  await assertPortFree(component, ports.registry);
+  const logFile = join(paths.logs, 'registry.log');
+  const p = startDetached(
+    component,
+    'java',
+    [
+      '-Xmx256m',
+      '-XX:+UseG1GC',
+      '-Djava.awt.headless=true',
+      `-Dquarkus.http.host=${host}`,
+      `-Dquarkus.http.port=${ports.registry}`,
+      // No TLS listener: Quarkus would otherwise also bind its default 8443.
+      '-Dquarkus.http.insecure-requests=enabled',
+      '-jar',
+      join(paths.registryHome, runner),
+    ],
+    logFile,
+  );
+  await waitUntil(p, 'ready (/health/ready)', () => registryReady(), 90_000);
+  // Confluent's registry defaults to BACKWARD, Apicurio's to NONE: the Confluent default, so an
+  // incompatible register is refused (409) as it would be against Confluent's.
+  const res = await fetch(`${registryUrl}/config`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ compatibility: 'BACKWARD' }),
+  });
+  if (!res.ok) {
+    throw new ClusterError('CLUSTER_START_FAILED', component, `PUT /config BACKWARD answered ${res.status}`, {
+      logFile,
+    });
+  }
+  return p;
+}
+
+export async function registryReady(): Promise<boolean> {
+  const res = await fetch(`http://${host}:${ports.registry}/health/ready`, { signal: AbortSignal.timeout(2000) });
+  await res.body?.cancel();
+  return res.status === 200;
+}
+
+export const registryEnv = (): Record<string, string> => ({ TRIBUTARY_REGISTRY_URL: registryUrl });
