@@ -65,7 +65,9 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     lifecycle.transition('FAILED');
     failure.record(e);
     for (const p of slots) p.checkpointer?.sinksClosed('the job failed: its sinks are closing');
-    await r.commitBarriers?.stop();
+    // Not awaited: a commit under way covers acknowledged output only, and its retries against a broker that is down
+    // must not hold the failure (no final commit follows a failure for it to overtake).
+    void r.commitBarriers?.stop();
     await checkpoints.abandon();
     for (const t of tables) t.close();
     await Promise.allSettled([...sources.map((s) => s.close()), ...writers.map((w) => w.close('failed'))]);
