@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.ts';
 import { JobMetrics } from '../../telemetry/metrics.ts';
 import { AvroCodec } from '../avro/avro-codec.ts';
+import { ProtobufCodec } from '../protobuf/protobuf-codec.ts';
 import { SchemaRegistryClient } from './client.ts';
 import { frame } from './wire.ts';
 
@@ -138,6 +139,36 @@ describe('schema registry client and Avro codec (real registry)', () => {
         new AvroCodec({ client, subject }).decode(frame((await client.version(subject, 1)).id, Buffer.from([2]))),
       );
       expect(truncated.code).toBe('TRIB_FORMAT_DECODE');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('writes Protobuf with one version and reads it with the other, message indexes included', async () => {
+    const client = new SchemaRegistryClient({ url: url! });
+    const subject = `it-orders-${randomUUID()}-value`;
+    const p1 =
+      'syntax = "proto3";\npackage it.shop;\nmessage Order {\n  string id = 1;\n  int64 cents = 2;\n}\nmessage Refund {\n  string order_id = 1;\n}\n';
+    // v2 adds a field: BACKWARD-compatible.
+    const p2 = p1.replace('int64 cents = 2;', 'int64 cents = 2;\n  string currency = 3;');
+    try {
+      const w1 = new ProtobufCodec({ client, subject, schema: { inline: p1 }, autoRegister: true });
+      const old = await w1.encode({ id: 'o1', cents: 2 ** 40 });
+      expect(old[5]).toBe(0); // message indexes [0]: the single byte 0
+      const w2 = new ProtobufCodec({ client, subject, schema: { inline: p2 }, autoRegister: true });
+      const neu = await w2.encode({ id: 'o2', cents: 5, currency: 'EUR' });
+      expect(neu.readUInt32BE(1)).toBe((await client.version(subject, 2)).id);
+
+      const latest = new ProtobufCodec({ client, subject, schema: { version: 'latest' } });
+      expect(await latest.decode(old)).toEqual({ id: 'o1', cents: 2 ** 40, currency: '' });
+      const pinned = new ProtobufCodec({ client, subject, schema: { version: 1 } });
+      expect(await pinned.decode(neu)).toEqual({ id: 'o2', cents: 5 });
+
+      // The second message of the file: indexes [1] on the wire, found again by the reader.
+      const refunds = new ProtobufCodec({ client, subject, schema: { inline: p1 }, messageName: 'Refund' });
+      const refund = await refunds.encode({ order_id: 'o1' });
+      expect([...refund.subarray(5, 7)]).toEqual([2, 2]);
+      expect(await new ProtobufCodec({ client, subject }).decode(refund)).toEqual({ order_id: 'o1' });
     } finally {
       await client.close();
     }
