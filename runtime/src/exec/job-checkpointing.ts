@@ -48,6 +48,8 @@ export interface JobCheckpointingOptions {
    * (a live rescale's step binds to that barrier: live-migration.ts).
    */
   onTrigger?(id: number): void;
+  /** Called as the coordinator aborts checkpoint `id` (a live rescale's step on it fails: live-migration.ts). */
+  onAbort?(id: number, reason: string): void;
 }
 
 function missingTransport(what: string): never {
@@ -121,7 +123,10 @@ export class JobCheckpointing {
                 port.trigger(m);
               },
               notifyComplete: (id, final) => port.notifyComplete(id, final),
-              notifyAborted: (id, reason) => port.notifyAborted(id, reason),
+              notifyAborted: (id, reason) => {
+                o.onAbort?.(id, reason);
+                port.notifyAborted(id, reason);
+              },
             }
           : port,
       );

@@ -152,7 +152,12 @@ export class JobExecutor {
       failure: this.failure,
       fail: (e) => this.fail(e),
       reportOutage: this.outages.reporter('checkpoint-storage'),
-      ...(migration ? { onTrigger: (id: number) => migration.onTrigger(id) } : {}),
+      ...(migration
+        ? {
+            onTrigger: (id: number) => migration.onTrigger(id),
+            onAbort: (id: number, reason: string) => migration.onAbort(id, reason),
+          }
+        : {}),
     });
     const commitEveryMs = opts.offsetCommitIntervalMs ?? DEFAULT_OFFSET_COMMIT_INTERVAL_MS;
     if (!opts.checkpointing && commitEveryMs > 0)

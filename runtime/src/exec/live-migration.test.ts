@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import { readMetadata } from '../checkpoint/metadata.ts';
+import type { SinkWriter } from '../connectors/api.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
+import { TributaryError } from '../errors.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
@@ -56,12 +58,13 @@ async function start(
   parallelism: number,
   stateDir: string,
   restoreFrom?: string,
+  o: { intervalMs?: number; sink?: () => SinkWriter } = {},
 ): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
   const job = await createJobExecutor(graph, {
     parallelism,
     maxParallelism: MAXP,
-    sinkWriter: () => new TransactionalCollectingSink(store),
-    checkpointing: { stateDir, retained: 3, timeoutMs: 20_000 },
+    sinkWriter: o.sink ?? (() => new TransactionalCollectingSink(store)),
+    checkpointing: { stateDir, retained: 3, timeoutMs: 20_000, intervalMs: o.intervalMs },
     ...(restoreFrom ? { restoreFrom } : {}),
   });
   const done = job.run();
@@ -95,7 +98,8 @@ describe('live rescale between the slots of one job', () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-live-'));
     dirs.push(stateDir);
     const store = new TransactionStore();
-    const a = await start(validateGraph(spec(5_000)), store, 3, stateDir);
+    // Periodic checkpoints meanwhile: a step rides on whichever checkpoint is triggered first after it is armed.
+    const a = await start(validateGraph(spec(5_000)), store, 3, stateDir, undefined, { intervalMs: 100 });
     await sleep(300);
     const out = plan(3, 2);
     expect(out.steps.length).toBeGreaterThan(2);
@@ -143,5 +147,22 @@ describe('live rescale between the slots of one job', () => {
     await expect(a.job.migrate(plan(4, 3))).rejects.toMatchObject({ code: 'TRIB_RESCALE_UNSUPPORTED' });
     a.job.stop();
     await a.done;
+  }, 60_000);
+
+  it('a step whose checkpoint fails after its barrier went out fails the job', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-live-'));
+    dirs.push(stateDir);
+    // Injected: a sink whose pre-commit fails (transiently: the checkpoint is declined after its
+    // barrier passed every task, which the real sink does not do on demand).
+    const store = new TransactionStore();
+    const sink = (): SinkWriter =>
+      Object.assign(new TransactionalCollectingSink(store), {
+        preCommit: () => Promise.reject(new TributaryError('TRIB_CHECKPOINT_DECLINED', 'injected pre-commit failure')),
+      });
+    const a = await start(validateGraph(spec(5_000)), store, 3, stateDir, undefined, { sink });
+    await sleep(200);
+    await expect(a.job.migrate(plan(3, 2))).rejects.toMatchObject({ code: 'TRIB_RESCALE_STEP_FAILED' });
+    // The job fails with it (not only the migration): its routing may be half flipped.
+    await expect(a.done).rejects.toMatchObject({ code: 'TRIB_RESCALE_STEP_FAILED' });
   }, 60_000);
 });

@@ -85,6 +85,22 @@ export class LiveMigration {
     this.byBarrier.set(id, step);
   }
 
+  /**
+   * Checkpoint `id` was aborted: a step riding on it fails, unless every install of it is done
+   * already (its barrier passed every task). Its barrier may have passed some tasks only, so the
+   * job must not run on (the caller fails it: TRIB_RESCALE_STEP_FAILED).
+   */
+  onAbort(id: number, reason: string): void {
+    const step = this.byBarrier.get(id);
+    if (!step || step.installs === 0) return;
+    step.settle(
+      new TributaryError(
+        'TRIB_RESCALE_STEP_FAILED',
+        `live rescale step ${step.index}: its barrier (checkpoint ${id}) was aborted (${reason}); routing may have flipped on some slots`,
+      ),
+    );
+  }
+
   /** The slot that owns key group `kg` now. */
   ownerOf(kg: number): number {
     return this.owner[kg] as number;
