@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.ts';
 import { JobMetrics } from '../../telemetry/metrics.ts';
 import { AvroCodec } from '../avro/avro-codec.ts';
+import { JsonSchemaCodec } from '../json-schema/json-schema-codec.ts';
 import { ProtobufCodec } from '../protobuf/protobuf-codec.ts';
 import { SchemaRegistryClient } from './client.ts';
 import { frame } from './wire.ts';
@@ -169,6 +170,30 @@ describe('schema registry client and Avro codec (real registry)', () => {
       const refund = await refunds.encode({ order_id: 'o1' });
       expect([...refund.subarray(5, 7)]).toEqual([2, 2]);
       expect(await new ProtobufCodec({ client, subject }).decode(refund)).toEqual({ order_id: 'o1' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('writes and reads JSON Schema records, validating both ways', async () => {
+    const client = new SchemaRegistryClient({ url: url! });
+    const subject = `it-users-${randomUUID()}-value`;
+    const schema = JSON.stringify({
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      type: 'object',
+      properties: { name: { type: 'string' }, age: { type: 'integer', minimum: 0 } },
+      required: ['name'],
+    });
+    try {
+      const codec = new JsonSchemaCodec({ client, subject, schema: { inline: schema }, autoRegister: true });
+      const bytes = await codec.encode({ name: 'ann', age: 3 });
+      expect(bytes.readUInt32BE(1)).toBe((await client.version(subject, 'latest')).id);
+      expect(await new JsonSchemaCodec({ client, subject }).decode(bytes)).toEqual({ name: 'ann', age: 3 });
+      expect((await codeOf(codec.encode({ age: -1 }))).code).toBe('TRIB_FORMAT_ENCODE');
+      const invalid = frame(bytes.readUInt32BE(1), Buffer.from('{"age":"x"}'));
+      const refused = await codeOf(new JsonSchemaCodec({ client, subject }).decode(invalid));
+      expect(refused.code).toBe('TRIB_FORMAT_DECODE');
+      expect(refused.message).toContain('/age');
     } finally {
       await client.close();
     }

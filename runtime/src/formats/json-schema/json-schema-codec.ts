@@ -1,0 +1,146 @@
+// JSON Schema in the Confluent wire format: the header, then the record as UTF-8 JSON. Encoding
+// validates against the codec's schema; decoding against the codec's schema when it has one (the
+// reader's contract), else the writer's by id. A payload that is not JSON or not an object, or
+// fails validation, is TRIB_FORMAT_DECODE; a record that fails, TRIB_FORMAT_ENCODE. The draft
+// follows the schema's `$schema` (2020-12, 2019-09; draft-07 otherwise).
+import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { Rec } from '../../core/record.ts';
+import { TributaryError } from '../../errors.ts';
+import type { RecordCodec, SchemaSource } from '../codec.ts';
+import { BoundedCache } from '../registry/bounded-cache.ts';
+import type { SchemaRegistryClient } from '../registry/client.ts';
+import { frame, unframe } from '../registry/wire.ts';
+
+export interface JsonSchemaCodecOptions {
+  readonly client: SchemaRegistryClient;
+  readonly subject: string;
+  readonly schema?: SchemaSource;
+  readonly autoRegister?: boolean;
+}
+
+interface Compiled {
+  readonly validate: ValidateFunction;
+  readonly text: string;
+  readonly what: string;
+}
+
+function compile(text: string, what: string): Compiled {
+  try {
+    const schema = JSON.parse(text) as Record<string, unknown>;
+    const draft = typeof schema.$schema === 'string' ? schema.$schema : '';
+    const opts = { allErrors: true, strict: false };
+    const ajv = draft.includes('2020-12')
+      ? new Ajv2020(opts)
+      : draft.includes('2019-09')
+        ? new Ajv2019(opts)
+        : new Ajv(opts);
+    return { validate: ajv.compile(schema), text, what };
+  } catch (err) {
+    throw new TributaryError('TRIB_FORMAT_SCHEMA', `${what} is not a usable JSON Schema: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+const problems = (v: ValidateFunction): string =>
+  (v.errors ?? [])
+    .slice(0, 5)
+    .map((e) => `${e.instancePath || '(record)'} ${e.message ?? ''}`)
+    .join(', ');
+
+export class JsonSchemaCodec implements RecordCodec {
+  private readonly o: JsonSchemaCodecOptions;
+  private own: Promise<Compiled | undefined> | undefined;
+  private readonly writers = new BoundedCache<number, Compiled>(1000);
+  private writerId: Promise<number> | undefined;
+
+  constructor(o: JsonSchemaCodecOptions) {
+    this.o = o;
+  }
+
+  async decode(bytes: Uint8Array): Promise<Rec> {
+    const { schemaId, payload } = unframe(bytes);
+    const what = `schema id ${schemaId} (subject "${this.o.subject}")`;
+    const checker = (await this.ownSchema()) ?? (await this.writer(schemaId));
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.from(payload).toString('utf8'));
+    } catch (err) {
+      throw new TributaryError('TRIB_FORMAT_DECODE', `JSON payload of ${what} is not JSON: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new TributaryError('TRIB_FORMAT_DECODE', `JSON payload of ${what} is not an object`);
+    }
+    if (!checker.validate(value)) {
+      throw new TributaryError(
+        'TRIB_FORMAT_DECODE',
+        `JSON payload of ${what} fails the ${checker.what} schema: ${problems(checker.validate)}`,
+      );
+    }
+    return value as Rec;
+  }
+
+  async encode(rec: Rec): Promise<Buffer> {
+    const own = await this.ownSchema();
+    if (!own)
+      throw new TributaryError(
+        'TRIB_REGISTRY_CONFIG',
+        `JSON Schema codec of subject "${this.o.subject}" has no schema to encode with`,
+      );
+    if (!own.validate(rec)) {
+      throw new TributaryError(
+        'TRIB_FORMAT_ENCODE',
+        `record fails the ${own.what} JSON Schema of subject "${this.o.subject}": ${problems(own.validate)}`,
+        {
+          record: rec,
+        },
+      );
+    }
+    this.writerId ??= this.o.client
+      .idFor(this.o.subject, { schemaType: 'JSON', schema: own.text }, { autoRegister: this.o.autoRegister ?? false })
+      .catch((err: unknown) => {
+        this.writerId = undefined;
+        throw err;
+      });
+    return frame(await this.writerId, Buffer.from(JSON.stringify(rec), 'utf8'));
+  }
+
+  private async writer(id: number): Promise<Compiled> {
+    const hit = this.writers.get(id);
+    if (hit) return hit;
+    const written = await this.o.client.schemaById(id);
+    if (written.schemaType !== 'JSON') {
+      throw new TributaryError(
+        'TRIB_FORMAT_DECODE',
+        `schema id ${id} is ${written.schemaType}, not JSON (subject "${this.o.subject}")`,
+      );
+    }
+    const c = compile(written.schema, `schema id ${id}`);
+    this.writers.set(id, c);
+    return c;
+  }
+
+  private ownSchema(): Promise<Compiled | undefined> {
+    const src = this.o.schema;
+    this.own ??= (async (): Promise<Compiled | undefined> => {
+      if (!src) return undefined;
+      if ('inline' in src) return compile(src.inline, 'inline');
+      const sv = await this.o.client.version(this.o.subject, src.version);
+      if (sv.schemaType !== 'JSON') {
+        throw new TributaryError(
+          'TRIB_FORMAT_SCHEMA',
+          `subject "${this.o.subject}" version ${sv.version} is ${sv.schemaType}, not JSON`,
+        );
+      }
+      return compile(sv.schema, `subject "${this.o.subject}" version ${sv.version} (id ${sv.id})`);
+    })().catch((err: unknown) => {
+      this.own = undefined;
+      throw err;
+    });
+    return this.own;
+  }
+}
