@@ -10,7 +10,7 @@ import { knownAddons, type Addon } from './addons.ts';
 import { toolDirs } from './tools.ts';
 
 const usage = `usage: npm run cluster -- <command>
-  up [--with kafka,s3,druid,kudu]  build/download what is missing (kubectl and helm too), start etcd,
+  up [--with kafka,s3,druid,kudu,registry]  build/download what is missing (kubectl and helm too), start etcd,
                       kube-apiserver, kube-controller-manager and the node agent (and the addons)
   down                stop everything 'up' started and delete the cluster's data
   status              show each component, its pid and its log
