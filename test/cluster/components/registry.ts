@@ -63,8 +63,6 @@ export async function startRegistry(paths: ClusterPaths): Promise<Started> {
       '-Djava.awt.headless=true',
       `-Dquarkus.http.host=${host}`,
       `-Dquarkus.http.port=${ports.registry}`,
-      // No TLS listener: Quarkus would otherwise also bind its default 8443.
-      '-Dquarkus.http.insecure-requests=enabled',
       '-jar',
       join(paths.registryHome, runner),
     ],

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { confluentAvroWrite } from '../../../../test/harness/confluent-python.ts';
 import { isTributaryError } from '../../errors.ts';
 import { JobMetrics } from '../../telemetry/metrics.ts';
 import { AvroCodec } from '../avro/avro-codec.ts';
@@ -97,6 +98,35 @@ describe('schema registry client and Avro codec (real registry)', () => {
 
       // A lookup (no auto-register) finds the registered schema's id.
       expect(await client.idFor(subject, { schemaType: 'AVRO', schema: v1 }, { autoRegister: false })).toBe(id1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("reads what Confluent's own AvroSerializer (Python confluent-kafka) wrote, into a newer version", async () => {
+    const client = new SchemaRegistryClient({ url: url! });
+    const subject = `it-py-${randomUUID()}-value`;
+    try {
+      const records = [
+        { user: 'py1', n: 2 ** 40, kind: 'BUY', note: null },
+        { user: 'py2', n: -5, kind: 'VIEW', note: 'x' },
+      ];
+      const written = await confluentAvroWrite(url!, subject, v1, records);
+      expect(written.length).toBe(2);
+      const asWritten = new AvroCodec({ client, subject });
+      expect(await asWritten.decode(written[0]!)).toEqual(records[0]);
+      expect(await asWritten.decode(written[1]!)).toEqual(records[1]);
+      // v2 registered by us after Confluent's v1; their bytes read into it.
+      await new AvroCodec({ client, subject, schema: { inline: v2 }, autoRegister: true }).encode({
+        user: 'u',
+        n: 1,
+        kind: 'VIEW',
+      });
+      const latest = new AvroCodec({ client, subject, schema: { version: 'latest' } });
+      expect(await latest.decode(written[1]!)).toEqual({ user: 'py2', n: -5, kind: 'VIEW', country: 'NL' });
+      // And our encoder writes byte for byte what Confluent's wrote for the same record and schema.
+      const ours = await new AvroCodec({ client, subject, schema: { inline: v1 } }).encode(records[0]!);
+      expect(ours.equals(written[0]!)).toBe(true);
     } finally {
       await client.close();
     }
