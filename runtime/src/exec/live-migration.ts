@@ -47,6 +47,8 @@ interface ActiveStep {
   handoffs: Map<string, KeyGroupHandoff[]>;
   /** Chains of new owners that hold key groups and wait for their hand-offs. */
   waiting: Set<MigratingChain>;
+  /** Chains of new owners the step's barrier reached. */
+  reached: Set<MigratingChain>;
   /** Chains of new owners still to install; the step is done at 0. */
   installs: number;
   settle(e?: unknown): void;
@@ -101,11 +103,6 @@ export class LiveMigration {
     );
   }
 
-  /** The slot that owns key group `kg` now. */
-  ownerOf(kg: number): number {
-    return this.owner[kg] as number;
-  }
-
   /**
    * Carries `plan` out step by step; `trigger` triggers a checkpoint and resolves once it
    * completed. Resolves when every step's key groups are installed at their new owners.
@@ -138,6 +135,7 @@ export class LiveMigration {
       barrierId: undefined,
       handoffs: new Map(),
       waiting: new Set(),
+      reached: new Set(),
       installs,
       settle,
       done,
@@ -157,6 +155,18 @@ export class LiveMigration {
       this.armed = undefined; // it never reached a barrier: nothing moved
       throw e;
     }
+    // The checkpoint completed, so its barrier passed every task that had not finished: a new
+    // owner's task it did not reach had ended (end of input) and will never install its key groups.
+    const ended = this.chains.filter(
+      (c) => moves.has(c.slot) && keyed(c.chain.stateful).length > 0 && !active.reached.has(c),
+    );
+    if (ended.length > 0)
+      active.settle(
+        new TributaryError(
+          'TRIB_RESCALE_STEP_FAILED',
+          `live rescale step ${index}: slot ${(ended[0] as MigratingChain).slot} had finished its input before the step's barrier (checkpoint ${active.barrierId})`,
+        ),
+      );
     await done;
     if (active.barrierId !== undefined) this.byBarrier.delete(active.barrierId);
     for (const m of step.keyGroups) this.owner[m.keyGroup] = m.to;
@@ -221,6 +231,7 @@ export class LiveMigration {
       const incoming = step.moves.get(c.slot);
       if (incoming && ops.length > 0) {
         c.gate?.holdKeyGroups([...incoming.values()].flat(), this.maxParallelism);
+        step.reached.add(c);
         step.waiting.add(c);
         this.tryInstall(step, c);
       }
