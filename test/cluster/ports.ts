@@ -53,8 +53,9 @@ export const ports = {
   kuduMasterWeb: 18053 + offset,
   kuduTserverWebs: [18054 + offset, 18058 + offset, 18059 + offset],
   kuduNoCloud: 17055 + offset,
-  // The schema registry (Apicurio's default 8080): 18085 is free at every offset in [0, 10000].
+  // The schema registry (Apicurio's default 8080), HTTP and HTTPS: 18085/18086 are free at every offset in [0, 10000].
   registry: 18085 + offset,
+  registryTls: 18086 + offset,
 } as const;
 
 export const host = '127.0.0.1';

@@ -1,8 +1,9 @@
 // A Confluent-compatible schema registry in the local cluster (`up --with registry`): Apicurio
 // Registry 2.4.2.Final, assembled from Maven Central by test/cluster/registry/pom.xml (why this
 // one: docs/dependencies.md), storage in memory (H2; gone with the process, which is what tests
-// want), HTTP on loopback. Clients use TRIBUTARY_REGISTRY_URL, the Confluent API's base URL.
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+// want), HTTP and HTTPS on loopback. Clients use TRIBUTARY_REGISTRY_URL, the Confluent API's base
+// URL, or TRIBUTARY_REGISTRY_TLS_URL with TRIBUTARY_REGISTRY_CA (the cluster's CA, PEM).
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { repoRoot, versions, type ClusterPaths } from '../paths.ts';
 import { host, ports } from '../ports.ts';
@@ -14,6 +15,41 @@ const runner = 'registry-1-runner.jar';
 
 /** The Confluent-compatible API (ccompat v7); Apicurio's own API lives beside it at /apis/registry/v2. */
 export const registryUrl = `http://${host}:${ports.registry}/apis/ccompat/v7`;
+export const registryTlsUrl = `https://${host}:${ports.registryTls}/apis/ccompat/v7`;
+
+const tlsFiles = (paths: ClusterPaths) => ({
+  cert: join(paths.pki, 'registry.crt'),
+  key: join(paths.pki, 'registry.key'),
+  ca: join(paths.pki, 'ca.crt'),
+});
+
+/** A serving certificate for 127.0.0.1 from the cluster's CA (made by `up` before the addons). */
+async function ensureRegistryCert(paths: ClusterPaths, logFile: string): Promise<void> {
+  const f = tlsFiles(paths);
+  if (existsSync(f.cert)) return;
+  const ext = join(paths.pki, 'registry.ext');
+  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  const csr = join(paths.pki, 'registry.csr');
+  const ssl = (...args: string[]) => runToLog(component, 'openssl', args, logFile, { cwd: paths.pki });
+  await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f.key, '-out', csr, '-subj', '/CN=schema-registry');
+  await ssl(
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    f.ca,
+    '-CAkey',
+    join(paths.pki, 'ca.key'),
+    '-CAcreateserial',
+    '-out',
+    f.cert,
+    '-days',
+    '3650',
+    '-extfile',
+    ext,
+  );
+}
 
 /**
  * Builds the augmented Quarkus app once per version into the cache: the runner jar and its lib/
@@ -53,7 +89,10 @@ export async function ensureRegistryApp(paths: ClusterPaths, logFile: string): P
 
 export async function startRegistry(paths: ClusterPaths): Promise<Started> {
   await assertPortFree(component, ports.registry);
+  await assertPortFree(component, ports.registryTls);
   const logFile = join(paths.logs, 'registry.log');
+  await ensureRegistryCert(paths, logFile);
+  const tls = tlsFiles(paths);
   const p = startDetached(
     component,
     'java',
@@ -63,6 +102,9 @@ export async function startRegistry(paths: ClusterPaths): Promise<Started> {
       '-Djava.awt.headless=true',
       `-Dquarkus.http.host=${host}`,
       `-Dquarkus.http.port=${ports.registry}`,
+      `-Dquarkus.http.ssl-port=${ports.registryTls}`,
+      `-Dquarkus.http.ssl.certificate.files=${tls.cert}`,
+      `-Dquarkus.http.ssl.certificate.key-files=${tls.key}`,
       '-jar',
       join(paths.registryHome, runner),
     ],
@@ -90,4 +132,8 @@ export async function registryReady(): Promise<boolean> {
   return res.status === 200;
 }
 
-export const registryEnv = (): Record<string, string> => ({ TRIBUTARY_REGISTRY_URL: registryUrl });
+export const registryEnv = (paths: ClusterPaths): Record<string, string> => ({
+  TRIBUTARY_REGISTRY_URL: registryUrl,
+  TRIBUTARY_REGISTRY_TLS_URL: registryTlsUrl,
+  TRIBUTARY_REGISTRY_CA: tlsFiles(paths).ca,
+});

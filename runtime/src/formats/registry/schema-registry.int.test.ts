@@ -2,6 +2,7 @@
 // (Apicurio 2.4.2, TRIBUTARY_REGISTRY_URL; global compatibility BACKWARD, set by the cluster).
 // Each run uses its own subjects: the registry keeps them for its lifetime.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { confluentAvroWrite } from '../../../../test/harness/confluent-python.ts';
@@ -227,6 +228,27 @@ describe('schema registry client and Avro codec (real registry)', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('speaks TLS with the CA option, and refuses the registry without it', async () => {
+    const tlsUrl = process.env.TRIBUTARY_REGISTRY_TLS_URL!;
+    const ca = readFileSync(process.env.TRIBUTARY_REGISTRY_CA!);
+    const client = new SchemaRegistryClient({ url: tlsUrl, ca });
+    const subject = `it-tls-${randomUUID()}-value`;
+    try {
+      const bytes = await new AvroCodec({ client, subject, schema: { inline: v1 }, autoRegister: true }).encode({
+        user: 'tls',
+        n: 1,
+        kind: 'VIEW',
+      });
+      expect(await new AvroCodec({ client, subject }).decode(bytes)).toMatchObject({ user: 'tls' });
+    } finally {
+      await client.close();
+    }
+    const untrusting = new SchemaRegistryClient({ url: tlsUrl, attempts: 1 });
+    const r = await codeOf(untrusting.schemaById(1));
+    expect(r.code).toBe('TRIB_REGISTRY_UNAVAILABLE');
+    expect(r.message).toMatch(/certificate/i);
   });
 
   it('retries a registry that is down, then fails with TRIB_REGISTRY_UNAVAILABLE', async () => {
