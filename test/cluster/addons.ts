@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { druidComponents, druidEnv, ensureDruidJars, startDruid } from './components/druid.ts';
 import { assertJava, ensureKafkaJars, kafkaBrokers, startKafka } from './components/kafka.ts';
 import { ensureKuduBinaries, kuduComponents, kuduEnvLines, startKudu } from './components/kudu.ts';
+import { ensureNginx, registryAuthEnv, startRegistryAuth } from './components/registry-auth.ts';
 import { ensureRegistryApp, registryEnv, startRegistry } from './components/registry.ts';
 import { ensureVersitygw, s3Env, startVersitygw } from './components/versitygw.ts';
 import type { ClusterPaths } from './paths.ts';
@@ -71,18 +72,22 @@ export const addons = {
     start: (paths, started) => startKudu(paths, started),
     env: kuduEnvLines,
   },
-  // Apicurio Registry (Confluent API at /apis/ccompat/v7), in memory, global compatibility BACKWARD.
+  // Apicurio Registry (Confluent API at /apis/ccompat/v7), in memory, global compatibility BACKWARD,
+  // HTTP and HTTPS; then nginx asking for basic auth in front of it.
   registry: {
-    components: ['registry'],
+    components: ['registry', 'registry-auth'],
     prepareLane: 'maven',
     async prepare(paths, buildLog) {
       assertJava();
+      // A no-op after prepare.ts installed it before the lanes; here for an addon added to a running cluster.
+      ensureNginx();
       await ensureRegistryApp(paths, buildLog);
     },
     async start(paths, started) {
       started(await startRegistry(paths));
+      started(await startRegistryAuth(paths));
     },
-    env: registryEnv,
+    env: (paths) => ({ ...registryEnv(paths), ...registryAuthEnv(paths) }),
   },
 } satisfies Record<Addon, AddonDefinition>;
 

@@ -56,6 +56,8 @@ export const ports = {
   // The schema registry (Apicurio's default 8080), HTTP and HTTPS: 18085/18086 are free at every offset in [0, 10000].
   registry: 18085 + offset,
   registryTls: 18086 + offset,
+  // nginx asking for basic auth in front of the registry (components/registry-auth.ts).
+  registryAuth: 18087 + offset,
 } as const;
 
 export const host = '127.0.0.1';

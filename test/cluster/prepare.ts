@@ -10,6 +10,7 @@ import { ensureHelm } from './components/helm.ts';
 import { ensureKubeBinaries } from './components/kube-binaries.ts';
 import { ensureKubectl } from './components/kubectl.ts';
 import { ensurePromtool } from './components/promtool.ts';
+import { ensureNginx } from './components/registry-auth.ts';
 import type { ClusterPaths } from './paths.ts';
 import { buildImages, ensureContainerTools, ensureImageTools, missingImages, type PodRuntime } from './pod-runtime.ts';
 
@@ -34,6 +35,7 @@ export async function prepare(paths: ClusterPaths, o: PrepareOptions): Promise<v
   if (o.podRuntime === 'podman') await ensureContainerTools(o.log);
   const buildsImages = o.podRuntime === 'podman' && (o.rebuildImages || (await missingImages()).length > 0);
   if (buildsImages) await ensureImageTools(o.log);
+  if (o.addons.includes('registry')) ensureNginx();
   const inLane = (lane: PrepareLane) => o.addons.filter((a) => addons[a].prepareLane === lane);
   const lanes: Record<string, () => Promise<unknown>> = {
     // kubectl comes out of the apiserver's build (build-kube.sh); ensureKubectl puts it in its folder.

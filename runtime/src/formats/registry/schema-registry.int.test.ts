@@ -251,6 +251,31 @@ describe('schema registry client and Avro codec (real registry)', () => {
     expect(r.message).toMatch(/certificate/i);
   });
 
+  it("sends basic auth (through the cluster's proxy), and names refused credentials TRIB_REGISTRY_AUTH", async () => {
+    const authUrl = process.env.TRIBUTARY_REGISTRY_AUTH_URL!;
+    const username = process.env.TRIBUTARY_REGISTRY_USER!;
+    const client = new SchemaRegistryClient({
+      url: authUrl,
+      basicAuth: { username, password: process.env.TRIBUTARY_REGISTRY_PASSWORD! },
+    });
+    const subject = `it-auth-${randomUUID()}-value`;
+    try {
+      const bytes = await new AvroCodec({ client, subject, schema: { inline: v1 }, autoRegister: true }).encode({
+        user: 'auth',
+        n: 1,
+        kind: 'VIEW',
+      });
+      expect(await new AvroCodec({ client, subject }).decode(bytes)).toMatchObject({ user: 'auth' });
+    } finally {
+      await client.close();
+    }
+    for (const basicAuth of [undefined, { username, password: 'wrong' }]) {
+      const r = await codeOf(new SchemaRegistryClient({ url: authUrl, basicAuth }).schemaById(1));
+      expect(r.code).toBe('TRIB_REGISTRY_AUTH');
+      expect(r.message).toContain(authUrl);
+    }
+  });
+
   it('retries a registry that is down, then fails with TRIB_REGISTRY_UNAVAILABLE', async () => {
     // A loopback port that nothing listens on: every connection is refused, as with a stopped registry.
     const port = await new Promise<number>((resolve) => {
