@@ -247,8 +247,9 @@ export interface StepSpec {
   /**
    * filter, map, flatMap, keyBy (an expression or function key), aggregate (its argument expressions), lookup (its
    * key) and join (its select; record is {left, right}): a stream name that receives every record an expression of
-   * this step failed on, as {step, error, code?, record} at the record's event time — a dead-letter output a sink
-   * reads with `from` (e.g. an exactly-once Kafka topic). Without it, graph.onRecordError applies.
+   * this step failed on, as {step, error, code?, record, origin?} at the record's event time (origin: the Kafka
+   * source record it came from, when the step runs in that source's chain) — a dead-letter output a sink reads
+   * with `from` (e.g. an exactly-once Kafka topic). Without it, graph.onRecordError applies.
    * @maxLength 63
    * @pattern ^[a-zA-Z][a-zA-Z0-9_-]*$
    */
@@ -316,8 +317,8 @@ export interface SinkSpec {
   kudu?: KuduSinkSpec;
   /**
    * kafka sinks with a key: a stream name that receives every record the key expression fails on, as {step (the
-   * sink's name), error, code?, record} at its event time, instead of writing it (without it, such a record is
-   * written without a key). Another sink reads it with `from`.
+   * sink's name), error, code?, record, origin?} at its event time, instead of writing it (without it, such a
+   * record follows graph.onRecordError; it is never written without a key). Another sink reads it with `from`.
    * @maxLength 63
    * @pattern ^[a-zA-Z][a-zA-Z0-9_-]*$
    */

@@ -287,7 +287,7 @@ export function checkGraphWith(
   for (const name of order) {
     const node = nodes.get(name) as NodeInfo;
     if (node.role === 'sideOutput') {
-      // Late records keep their step's fields; error records are {step, error, code?, record}.
+      // Late records keep their step's fields; error records are {step, error, code?, record, origin?}.
       const producer = nodes.get(node.inputs[0] as string) as NodeInfo;
       node.schema = node.kind === 'lateOutput' ? producer.schema : undefined;
       continue;
