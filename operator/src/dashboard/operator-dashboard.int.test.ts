@@ -222,9 +222,16 @@ describe('the operator dashboard on the dev cluster', () => {
     // The page in Chromium: the job's DAG, its rescale and its exception, as a user sees them
     // once it runs again (the screenshot shows a job that lived through both).
     await waitFor(
-      'the job running again',
-      async () => (await get<DashboardJobDetail>(detailPath)).body.summary.ready?.status === 'True',
-      30_000,
+      'the job running again, its rates back',
+      async () => {
+        const d = (await get<DashboardJobDetail>(detailPath)).body;
+        return (
+          d.summary.ready?.status === 'True' &&
+          d.summary.inputRate !== undefined &&
+          d.graph.nodes.every((n) => n.role === 'source' || n.inRate !== undefined)
+        );
+      },
+      45_000,
       500,
     );
     const browser = await chromium.launch({ executablePath: await ensureChromium(), args: ['--no-sandbox'] });
