@@ -22,7 +22,9 @@ if (!patched)
 // As in the runtime: warnings as log lines.
 routeProcessWarnings(createLogger('warn'));
 // Vitest gives each concurrently running file a distinct VITEST_POOL_ID in 1..maxWorkers, and
-// maxWorkers is the lane count (vitest.config.ts): so no two running files share a lane.
+// maxWorkers is the lane count (vitest.config.ts): so no two running files share a lane. Only in
+// a run of this project alone: run beside the unit project (vitest 4.1), concurrent files were
+// seen with the same id, so `npm test` runs the two projects one after the other.
 const lanes = inject('clusterLanes');
 const poolId = Number(process.env.VITEST_POOL_ID ?? '1');
 const lane = lanes[poolId - 1];
