@@ -13,7 +13,7 @@
 // retained 100), and at the end the read_committed output equals the reference (no window
 // lost, none twice). A crashed slot (SIGKILL) or an evicted slot pod (`kubectl delete pod`)
 // restarts all slots as a new deployment, and a SlotFailed Event on the job says so.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { killSlotProcess } from './testing/kill-slot.ts';
 import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
@@ -37,24 +37,6 @@ import {
 
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** SIGKILL of a slot's process (the node agent runs pods as local processes): a crashed pod. */
-function killSlotProcess(podName: string): number {
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let env = '';
-    try {
-      env = readFileSync(`/proc/${pid}/environ`, 'utf8');
-      if (!readlinkSync(`/proc/${pid}/exe`).includes('node')) continue;
-    } catch {
-      continue;
-    }
-    if (env.split('\0').includes(`TRIBUTARY_POD_NAME=${podName}`)) {
-      process.kill(Number(pid), 'SIGKILL');
-      return Number(pid);
-    }
-  }
-  throw new Error(`no process of pod ${podName}`);
-}
 
 describe('last-state and restarts restore the newest checkpoint (real runtime)', () => {
   const harness = harnessPerFile('sjls', { in: PARTITIONS, out: 1 });
