@@ -5,13 +5,17 @@
 // controller in-process and the real runtime in slot pods; then the output topic read from
 // where it stood before: every order of an existing item carries that item's row, the others
 // pass unenriched. The files name fixed topics and a fixed Kudu table (as a user's would), so
-// the check reads only what was written after the test started.
+// the check reads only what was written after the test started. On another test lane's cluster
+// the files run as edited to its addresses (checkout-view.ts), as their comments tell a user to.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../../operator/src/controllers/streamjob/testing/kafka-job-harness.ts';
 import { repoRoot } from '../cluster/paths.ts';
+import { checkoutFor, clusterAddresses } from '../readme/checkout-view.ts';
 import { KuduClient } from '../../runtime/src/connectors/kudu/client/kudu-client.ts';
 import { startCli } from '../../runtime/src/testing/cli-process.ts';
 import { testKuduMasters } from '../../runtime/src/testing/kudu-masters.ts';
@@ -109,6 +113,9 @@ async function itemsLoaded(n: number): Promise<void> {
 
 describe('crds/examples lookup join (orders-feed + orders-enriched) as StreamJobs', () => {
   let h: Harness;
+  const tmp = mkdtempSync(join(tmpdir(), 'lookup-join-'));
+  const checkout = checkoutFor(repoRoot, clusterAddresses(), tmp);
+  const example = (f: string) => join(checkout, 'crds/examples', f);
 
   beforeAll(async () => {
     h = await startHarness('lookup-join', {});
@@ -117,17 +124,18 @@ describe('crds/examples lookup join (orders-feed + orders-enriched) as StreamJob
   afterAll(async () => {
     if (!h) return;
     for (const f of ['orders-enriched.yaml', 'orders-feed.yaml'])
-      await kubectl(['delete', '-n', h.ns, '--wait=false', '-f', join(repoRoot, 'crds/examples', f)]);
+      await kubectl(['delete', '-n', h.ns, '--wait=false', '-f', example(f)]);
     await h.close();
+    rmSync(tmp, { recursive: true, force: true });
   }, 120_000);
 
   it('runs with `tributary run`, the feed first, then the join', async () => {
     const from = await endOffsets(h.kafka, OUTPUT);
-    const feed = await startCli(['run', 'crds/examples/orders-feed.yaml', '--duration', '5s']).done;
+    const feed = await startCli(['run', example('orders-feed.yaml'), '--duration', '5s']).done;
     expect(feed.code, feed.stderr.slice(-2000)).toBe(0);
     // The join runs until its output is there (its exactly-once sink commits at checkpoints),
     // then stops on Ctrl-C as a user's would: however slowly a loaded machine starts its slots.
-    const enriched = startCli(['run', 'crds/examples/orders-enriched.yaml']);
+    const enriched = startCli(['run', example('orders-enriched.yaml')]);
     let stopping = false;
     const early = enriched.done.then((r) => {
       if (!stopping)
@@ -148,12 +156,12 @@ describe('crds/examples lookup join (orders-feed + orders-enriched) as StreamJob
 
   it('enriches orders from Kafka with their Kudu item and writes them to Kafka', async () => {
     const from = await endOffsets(h.kafka, OUTPUT);
-    const feed = await kubectl(['apply', '-n', h.ns, '-f', join(repoRoot, 'crds/examples/orders-feed.yaml')]);
+    const feed = await kubectl(['apply', '-n', h.ns, '-f', example('orders-feed.yaml')]);
     expect(feed.code, feed.stderr).toBe(0);
     // As a user would: the items are in Kudu before the job that looks them up starts (an order
     // looked up earlier would be cached as a miss for the ttl).
     await itemsLoaded(100);
-    const job = await kubectl(['apply', '-n', h.ns, '-f', join(repoRoot, 'crds/examples/orders-enriched.yaml')]);
+    const job = await kubectl(['apply', '-n', h.ns, '-f', example('orders-enriched.yaml')]);
     expect(job.code, job.stderr).toBe(0);
     checkEnriched(await readAfter(h.kafka, OUTPUT, from, WANT));
   }, 600_000);

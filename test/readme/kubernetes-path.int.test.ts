@@ -23,7 +23,7 @@ import { Resources, type KubeClient } from '../../operator/src/kube/index.ts';
 import { newClient, suffix, waitFor } from '../../operator/src/kube/testing/cluster.ts';
 import { clusterPaths, repoRoot } from '../cluster/paths.ts';
 import { deletePrefix, localS3 } from '../harness/s3-state-storage.ts';
-import { checkoutFor } from './checkout-view.ts';
+import { checkoutFor, clusterAddresses } from './checkout-view.ts';
 import { kafkaFor } from './clicks-output.ts';
 import { ReadmeError } from './errors.ts';
 import { clicksChecks } from './clicks-checks.ts';
@@ -132,7 +132,7 @@ describe('README "On Kubernetes", run as written', () => {
           );
         kube ??= await newClient();
         const dir = mkdtempSync(join(tmp, `${variant}-`));
-        const cwd = checkoutFor(repoRoot, brokers, dir);
+        const cwd = checkoutFor(repoRoot, clusterAddresses(), dir);
         const example = (f: string) => parse(readFileSync(join(cwd, 'crds/examples', f), 'utf8')) as StreamJob;
         const datagen = (
           (example('clicks-feed.yaml').spec.graph as GraphSpec).sources[0] as {

@@ -111,7 +111,11 @@ describe('StreamJob autoscaler with the real runtime', () => {
       const upAfterS = (Date.now() - stepAt) / 1000;
       const upTo = up.spec.replicas;
       console.log(`scale-up after ${upAfterS.toFixed(1)} s: ${JSON.stringify(up.status?.autoscaler)}`);
-      expect(upTo * SLOT_RATE * 0.7, 'enough slots for the rate at the target utilization').toBeGreaterThanOrEqual(
+      // The policy's promise: the slots take the rate within the utilization band (target + boundary). Not at
+      // the target itself: the rate is measured (the producer in this process falls short of HIGH under another
+      // lane's load, the window straddles the step), and 2 slots at 75 % busy are a scale-up the band holds.
+      const band = POLICY.targetUtilization + POLICY.utilizationBoundary;
+      expect(upTo * SLOT_RATE * band, 'enough slots for the rate within the utilization band').toBeGreaterThanOrEqual(
         HIGH,
       );
       expect(upTo).toBeLessThanOrEqual(6);
