@@ -22,6 +22,7 @@
 // BENCH_ONLY=kafka (or `npm run bench -- kafka`) only the Kafka path against its peers: the bare
 // kafkajs loop, a Java kafka-clients pipe, tributary q0/q1 at p1 and p2 (kafka-path.ts; needs the
 // local cluster's Kafka).
+// BENCH_ONLY=node-timing only the cost of timing each node against the same job untimed (node-timing.ts).
 // BENCH_ONLY=threads only `tributary run -p 1` vs `-p 2 --single-thread`, `--threads`, `--distributed`
 // (threads.ts: q5 on datagen, q0 Kafka pass-through when the local cluster's Kafka is there).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
@@ -48,6 +49,7 @@ import { kafkaPathBenchmarks } from './kafka-path.ts';
 import { crc32cBenchmark } from './crc32c.ts';
 import { recordDecoderBenchmark } from './record-decoder.ts';
 import { timerSortBenchmark } from './timer-sort.ts';
+import { nodeTimingBenchmark } from './node-timing.ts';
 import { threadsBenchmarks } from './threads.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
@@ -226,6 +228,10 @@ if (only === 'data-plane') {
   await dataPlane();
   process.exit(0);
 }
+if (only === 'node-timing') {
+  await nodeTimingBenchmark(records, Math.max(rounds, 5));
+  process.exit(0);
+}
 if (only === 'timer-sort') {
   timerSortBenchmark();
   process.exit(0);
@@ -239,6 +245,7 @@ if (only === 'record-decoder') {
   process.exit(0);
 }
 await main();
+await nodeTimingBenchmark(records, Math.max(rounds, 5));
 await functionsVsCel();
 await eventTime();
 timerSortBenchmark();

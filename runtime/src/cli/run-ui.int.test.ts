@@ -125,6 +125,16 @@ describe('tributary run --ui in Chromium', () => {
     const rate = (d: DashboardJobDetail, id: string) => d.graph.nodes.find((n) => n.id === id)?.inRate;
     expect(rate(second, 'clicks')).toBeGreaterThan(0);
     expect(rate(second, 'clicks')).not.toBe(rate(first, 'clicks'));
+    // Busy and backpressured shares are each node's own (timed per node), not its slot's.
+    for (const n of second.graph.nodes) {
+      expect(n.busyScope, n.id).toBeUndefined();
+      expect(n.busy, n.id).toBeGreaterThanOrEqual(0);
+      expect(n.backpressured, n.id).toBeGreaterThanOrEqual(0);
+    }
+    const busiest = Math.max(...second.graph.nodes.map((n) => n.busy ?? 0));
+    expect(busiest).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('#dag g[data-node="clicks"]').textContent()).toMatch(/busy \d+(\.\d+)?%/);
+    expect(await page.locator('#dag').textContent()).not.toContain('slot busy');
     // What the page shows of it: the node's text carries a rate, the summary the input rate.
     await expect.poll(() => page.locator('#dag g[data-node="clicks"]').textContent()).toMatch(/in \d[\d.]*k?\/s/);
     await expect.poll(() => page.locator('#summary dd[data-field="Input"]').innerText()).toMatch(/\/s$/);

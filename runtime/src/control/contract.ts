@@ -185,11 +185,12 @@ export interface NodeLoad {
   /** Records the node emitted (a sink: records it wrote). */
   readonly recordsOut: number;
   /**
-   * Milliseconds the slot spent running this node's work; absent where the runtime does not
-   * measure it per node (the slot's busy share, SlotLoad.busyMs, then stands for every node).
+   * Milliseconds the slot spent running this node's own work (self time, not its chained
+   * successors'; an async step: its capacity in use); absent where the runtime does not measure
+   * it per node (the slot's busy share, SlotLoad.busyMs, then stands for every node).
    */
   readonly busyMs?: number;
-  /** Milliseconds this node's output was full and held it; absent where not measured per node. */
+  /** Milliseconds the task (chain) it runs in could not run because its output was full; absent where not measured. */
   readonly backpressuredMs?: number;
   /** The node's current watermark, epoch ms; absent before its first watermark. */
   readonly watermarkMs?: number;

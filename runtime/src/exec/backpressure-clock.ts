@@ -2,6 +2,7 @@
 // started when a step finds an output not writable, stopped at the next step that can run.
 export class BackpressureClock {
   private since = 0;
+  private reportedMs = 0;
   private readonly report: (seconds: number) => void;
 
   constructor(report: (seconds: number) => void) {
@@ -17,9 +18,16 @@ export class BackpressureClock {
     return this.since === 0 ? 0 : performance.now() - this.since;
   }
 
+  /** Milliseconds blocked since the clock was made, the period under way included (never decreases). */
+  get totalMs(): number {
+    return this.reportedMs + this.openMs;
+  }
+
   running(): void {
     if (this.since === 0) return;
-    this.report((performance.now() - this.since) / 1000);
+    const ms = performance.now() - this.since;
+    this.reportedMs += ms;
+    this.report(ms / 1000);
     this.since = 0;
   }
 }

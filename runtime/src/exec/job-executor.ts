@@ -103,7 +103,7 @@ export class JobExecutor {
         stateful: [],
         checkpointer: undefined,
         loadCounters: new SlotLoadCounters(),
-        nodeCounters: new NodeCounters(),
+        nodeCounters: new NodeCounters(opts.nodeTiming ?? true),
       };
       this.slots.push(parts);
       slotByIndex.set(s, parts);

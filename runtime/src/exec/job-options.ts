@@ -23,6 +23,11 @@ export interface JobExecutorOptions {
   batchSize?: number;
   /** Batches queued per channel before the producer stops. Default 16. */
   channelCapacity?: number;
+  /**
+   * Time each graph node (NodeLoad.busyMs/backpressuredMs, node-clock.ts); default true. Off
+   * only for a benchmark's peer run, which measures what the timing costs.
+   */
+  nodeTiming?: boolean;
   /** Functions of the job's code, by the names the graph uses (the TypeScript API fills it). */
   functions?: FunctionRegistry;
   /** Replaces the writer of a sink (tests, embedding: collect results in memory). */

@@ -1,31 +1,53 @@
 // Per graph node counters of a slot (control/contract.ts NodeLoad, the dashboards' per-step
 // numbers): records in and out, counted where the slot already counts its Prometheus
 // `tributary_records_{in,out}_total{node}` — once per batch, into a field of an object the
-// counting closure holds, so the hot path gains an addition and no lookup. Busy and
-// backpressured time are not measured per node: a slot runs its nodes on one thread, and
-// timing each node's share would put two clock reads around every batch of every node; the
-// dashboards show the slot's share (SlotLoad) on each of its nodes instead, labelled as such.
+// counting closure holds, so the hot path gains an addition and no lookup. Busy time is each
+// node's self time on the slot's thread (node-clock.ts); an async step's is its capacity in use
+// (load-meter.ts CapacityClock, what bounds it: its calls wait off the thread). Backpressured
+// time is its task's (the chain it runs in, as Flink reports it per task): every node of a
+// chain waits when the chain's output is full.
 import type { NodeLoad } from '../control/contract.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import type { StatefulOperator } from '../operators/types.ts';
+import type { BackpressureClock } from './backpressure-clock.ts';
+import { NodeClock, type BusyCell } from './node-clock.ts';
 import type { SinkOperator } from './sink-operator.ts';
+import type { Slot } from './slot.ts';
 import type { SourceTask } from './source-task.ts';
 
-interface Counts {
+interface Counts extends BusyCell {
   recordsIn: number;
   recordsOut: number;
+  /** The clock of the task the node runs in (set once the task is built). */
+  backpressure?: BackpressureClock;
 }
 
 export class NodeCounters {
   private readonly counts = new Map<string, Counts>();
+  /** The slot's node clock; undefined when the job does not time its nodes (a bench's peer). */
+  readonly clock: NodeClock | undefined;
+
+  constructor(timing = true) {
+    this.clock = timing ? new NodeClock() : undefined;
+  }
 
   private entry(node: string): Counts {
     let c = this.counts.get(node);
     if (c === undefined) {
-      c = { recordsIn: 0, recordsOut: 0 };
+      c = { recordsIn: 0, recordsOut: 0, busyMs: 0 };
       this.counts.set(node, c);
     }
     return c;
+  }
+
+  /** Where `node`'s self time adds up (the clock's frame for it). */
+  cell(node: string): BusyCell {
+    return this.entry(node);
+  }
+
+  /** `node` runs in the task `clock` measures: its backpressured time is the task's. */
+  runsIn(node: string, clock: BackpressureClock): void {
+    this.entry(node).backpressure = clock;
   }
 
   /** Adds `n` records into `node`. */
@@ -51,6 +73,7 @@ export class NodeCounters {
 
 /** What of a slot (slot-builder.ts SlotParts) its nodes' load is read from. */
 export interface NodeLoadedSlot {
+  readonly slot: Slot;
   readonly nodeCounters: NodeCounters;
   readonly sources: readonly SourceTask[];
   readonly stateful: readonly StatefulOperator[];
@@ -62,12 +85,22 @@ function shown(wm: number): boolean {
   return wm > MIN_WATERMARK && wm < MAX_WATERMARK;
 }
 
+interface Summed {
+  recordsIn: number;
+  recordsOut: number;
+  busyMs?: number;
+  backpressuredMs?: number;
+  watermarkMs?: number;
+}
+
 /**
  * The nodes of this process's slots, counters summed over the slots (the control API answers
- * once per process), each node's watermark the lowest over them; undefined before any count.
+ * once per process: slots sharing one thread split its time, so their sum is the thread's
+ * share; slots on threads of their own may sum past wall time, which a reader caps at 1), each
+ * node's watermark the lowest over them; undefined before any count.
  */
 export function processNodeLoad(slots: readonly NodeLoadedSlot[]): NodeLoad[] | undefined {
-  const nodes = new Map<string, { recordsIn: number; recordsOut: number; watermarkMs?: number }>();
+  const nodes = new Map<string, Summed>();
   const node = (name: string) => {
     let n = nodes.get(name);
     if (n === undefined) {
@@ -82,10 +115,17 @@ export function processNodeLoad(slots: readonly NodeLoadedSlot[]): NodeLoad[] | 
     n.watermarkMs = n.watermarkMs === undefined ? wm : Math.min(n.watermarkMs, wm);
   };
   for (const p of slots) {
+    const timed = p.nodeCounters.clock !== undefined;
+    const capacityBusy = timed ? p.slot.load.busyMs() : {};
     for (const [name, c] of p.nodeCounters.entries()) {
       const n = node(name);
       n.recordsIn += c.recordsIn;
       n.recordsOut += c.recordsOut;
+      if (!timed) continue;
+      // The slot's own reader (`eventLoop`) is no step's, whatever a step is named.
+      const capacity = name === 'eventLoop' ? undefined : capacityBusy[name];
+      n.busyMs = (n.busyMs ?? 0) + (capacity ?? c.busyMs);
+      n.backpressuredMs = (n.backpressuredMs ?? 0) + (c.backpressure?.totalMs ?? 0);
     }
     for (const src of p.sources) watermark(src.sourceName, src.watermark);
     for (const op of p.stateful) {

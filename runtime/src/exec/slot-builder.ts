@@ -27,6 +27,7 @@ import { BackpressureClock } from './backpressure-clock.ts';
 import { ChainCheckpoint } from './chain-checkpoint.ts';
 import { LocalChannel, type Channel } from './channel.ts';
 import { CountingOutput } from './counting-output.ts';
+import { timed, timedStep } from './node-clock.ts';
 import { ForwardExchange, HashExchange } from './exchange.ts';
 import { GateTask, type GateInput } from './gate-task.ts';
 import type { LiveMigration } from './live-migration.ts';
@@ -35,7 +36,7 @@ import type { OpenedTable, OperatorFactory, OperatorWiring } from './operator-fa
 import type { AsyncOperator } from '../operators/async-operator.ts';
 import { SinkOperator } from './sink-operator.ts';
 import type { SinkOpening } from './sink-opening.ts';
-import type { Slot } from './slot.ts';
+import type { Slot, Task } from './slot.ts';
 import { SourceTask, type Writable } from './source-task.ts';
 
 /** One slot of this process and what runs in it. */
@@ -173,7 +174,8 @@ class SlotWiring implements OperatorWiring {
         nodeIn(n);
       };
       gate.backpressure = this.parts.loadCounters.track(new BackpressureClock(this.backpressured));
-      this.parts.slot.addTask(gate);
+      this.chainRunsIn(task.head, gate.backpressure);
+      this.addTask(gate, task.head);
       this.chain?.attach(gate);
       this.migrating(gate);
     }
@@ -188,6 +190,8 @@ class SlotWiring implements OperatorWiring {
     const chain = this.chain;
     const align = resolveAlignment(spec);
     const nodeIn = parts.nodeCounters.countIn(name);
+    const backpressure = parts.loadCounters.track(new BackpressureClock(this.backpressured));
+    this.chainRunsIn(name, backpressure);
     const src = new SourceTask({
       spec,
       reader: createSourceReader(spec, {
@@ -211,7 +215,7 @@ class SlotWiring implements OperatorWiring {
       checkpointing: job.checkpointing !== undefined, // a chain also runs commit barriers without checkpointing
       onLag: (n) => metrics.sourceLag.labels(spec.name, String(s)).set(n),
       reportOutage: this.o.outages.reporter(`source:${spec.name}:${s}`),
-      backpressure: parts.loadCounters.track(new BackpressureClock(this.backpressured)),
+      backpressure,
       timestampAssigner: functionTimestampAssigner(job.functions, spec),
       ...(job.kafkaIdScope ? { kafkaIdScope: job.kafkaIdScope } : {}),
       ...(align
@@ -226,9 +230,28 @@ class SlotWiring implements OperatorWiring {
         : {}),
     });
     parts.sources.push(src);
-    parts.slot.addTask(src);
+    this.addTask(src, name);
     chain?.attach(src, { injector: src, position: () => src.finalPosition() });
     this.migrating(undefined);
+  }
+
+  /** Adds a task to the slot, its steps in `node`'s frame when the job times its nodes. */
+  private addTask(task: Task, node: string): void {
+    const clock = this.parts.nodeCounters.clock;
+    this.parts.slot.addTask(task, clock && timedStep(task, clock, this.parts.nodeCounters.cell(node)));
+  }
+
+  /** Every node of the task headed by `head` waits when that task's output is full. */
+  private chainRunsIn(head: string, clock: BackpressureClock): void {
+    const { plan } = this.o;
+    const task = plan.tasks[plan.taskOf.get(head) as number];
+    for (const node of task?.nodes ?? [head]) this.parts.nodeCounters.runsIn(node, clock);
+  }
+
+  /** `out`, a chained node's input, in that node's frame when the job times its nodes. */
+  private timedInput(node: string, out: Output): Output {
+    const clock = this.parts.nodeCounters.clock;
+    return clock ? timed(out, clock, this.parts.nodeCounters.cell(node)) : out;
   }
 
   /** Registers the task just built with the live migration (its chain, its gate). */
@@ -248,7 +271,7 @@ class SlotWiring implements OperatorWiring {
       if (operators.node(c).role === 'sideOutput') continue; // built by its producer (late, error records)
       if (plan.taskOf.get(c) === plan.taskOf.get(name) && plan.tasks[plan.taskOf.get(c) as number]?.head !== c) {
         // A chained consumer has no task of its own to count what enters it (a sink counts its own).
-        const built = this.build(c);
+        const built = this.timedInput(c, this.build(c));
         outs.push(
           operators.node(c).role === 'sink' ? built : new CountingOutput(built, this.parts.nodeCounters.countIn(c)),
         );
@@ -290,7 +313,7 @@ class SlotWiring implements OperatorWiring {
   asyncOperator(op: AsyncOperator): void {
     this.writables.push(op);
     this.chain?.asyncOps.push(op);
-    this.parts.slot.addTask(op);
+    this.addTask(op, op.name);
   }
 
   private build(name: string): Output {

@@ -25,6 +25,8 @@ export class Slot implements ProcessingTimeService {
   /** What can bound this slot's throughput, and how busy it was (StatusResponse.load). */
   readonly load = new LoadMeter();
   private readonly tasks: Task[] = [];
+  /** Each task's step as the loop calls it (node-clock.ts timedStep: in its node's frame), aligned with `tasks`. */
+  private readonly steps: (() => boolean)[] = [];
   private readonly mailbox: (() => void)[] = [];
   private scheduled: ScheduledAction[] = [];
   private woken = false;
@@ -40,8 +42,10 @@ export class Slot implements ProcessingTimeService {
     this.index = index;
   }
 
-  addTask(t: Task): void {
+  /** Adds `t`; the loop calls `step` for it (a timed step) when given, else `t.step()`. */
+  addTask(t: Task, step?: () => boolean): void {
     this.tasks.push(t);
+    this.steps.push(step ?? (() => t.step()));
   }
 
   readonly wake = (): void => {
@@ -109,10 +113,10 @@ export class Slot implements ProcessingTimeService {
       this.runMail();
       let progress = false;
       let allDone = true;
-      for (const t of this.tasks) {
-        if (t.done) continue;
+      for (let i = 0; i < this.tasks.length; i++) {
+        if ((this.tasks[i] as Task).done) continue;
         allDone = false;
-        if (t.step()) progress = true;
+        if ((this.steps[i] as () => boolean)()) progress = true;
       }
       if (allDone) {
         this.ended = true;

@@ -44,6 +44,8 @@ export class JobView {
     this.dag = /** @type {SVGSVGElement} */ (svg('svg', { id: 'dag', role: 'img', 'aria-label': 'job graph' }));
     this.graphKey = '';
     /** @type {Map<string, SVGTextElement[]>} */ this.nodeLines = new Map();
+    /** Per node: its busy bar, then its backpressured bar (a strip under the node, widths by share). */
+    /** @type {Map<string, SVGRectElement[]>} */ this.nodeBars = new Map();
     this.chartsBox = el('div', { class: 'charts' });
     /** @type {Map<string, any>} */ this.charts = new Map();
     this.checkpoints = tableSection('Checkpoints and savepoints', [
@@ -153,6 +155,7 @@ export class JobView {
         );
       });
       this.nodeLines = new Map();
+      this.nodeBars = new Map();
       const roles = new Map(graph.nodes.map((n) => [n.id, n]));
       const nodes = layout.nodes.map((p) => {
         const n = roles.get(p.id);
@@ -160,8 +163,13 @@ export class JobView {
           (k) => /** @type {SVGTextElement} */ (svg('text', { x: 10, y: 40 + k * 15, class: 'metric' })),
         );
         this.nodeLines.set(p.id, lines);
+        const bar = (/** @type {string} */ cls) =>
+          /** @type {SVGRectElement} */ (svg('rect', { class: cls, y: SIZE.nodeHeight - 5, height: 4, width: 0 }));
+        const bars = [bar('busy-bar'), bar('bp-bar')];
+        this.nodeBars.set(p.id, bars);
         return svg('g', { class: `node node-${n.role}`, transform: `translate(${p.x},${p.y})`, 'data-node': p.id }, [
           svg('rect', { width: SIZE.nodeWidth, height: SIZE.nodeHeight, rx: 6 }),
+          ...bars,
           svg('text', { x: 10, y: 18, class: 'name' }, [p.id]),
           svg('text', { x: SIZE.nodeWidth - 10, y: 18, class: 'kind', 'text-anchor': 'end' }, [n.kind]),
           ...lines,
@@ -176,6 +184,15 @@ export class JobView {
       const scope = n.busyScope === 'slot' ? 'slot ' : '';
       lines[1].textContent = `${scope}busy ${percent(n.busy)} · ${scope}bp ${percent(n.backpressured)}`;
       lines[2].textContent = `watermark lag ${duration(n.watermarkLagMs)}`;
+      // Flink's colouring, as bars: the busy share from the left, the backpressured share after it.
+      const [busyBar, bpBar] = this.nodeBars.get(n.id) ?? [];
+      const inner = SIZE.nodeWidth - 12;
+      const busyW = Math.min(1, n.busy ?? 0) * inner;
+      const bpW = Math.min(1 - Math.min(1, n.busy ?? 0), n.backpressured ?? 0) * inner;
+      busyBar?.setAttribute('x', '6');
+      busyBar?.setAttribute('width', busyW.toFixed(1));
+      bpBar?.setAttribute('x', (6 + busyW).toFixed(1));
+      bpBar?.setAttribute('width', bpW.toFixed(1));
     }
   }
 
