@@ -120,6 +120,9 @@ async function main(): Promise<number> {
     ...(st.lastCheckpoint
       ? { lastCheckpoint: { ...st.lastCheckpoint, path: reported(st.lastCheckpoint.path) as string } }
       : {}),
+    ...(st.recentCheckpoints
+      ? { recentCheckpoints: st.recentCheckpoints.map((c) => ({ ...c, path: reported(c.path) as string })) }
+      : {}),
     ...(restoredFrom !== undefined ? { restoredFrom } : {}),
   });
   const reportSavepoint = (sp: SavepointStatus | undefined): SavepointStatus | undefined =>

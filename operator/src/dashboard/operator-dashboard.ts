@@ -18,6 +18,7 @@ import type {
 } from '../../../runtime/src/dashboard/model.ts';
 import { DASHBOARD_API_VERSION } from '../../../runtime/src/dashboard/model.ts';
 import { SeriesStore, slotSampleFromStatus } from '../../../runtime/src/dashboard/series-store.ts';
+import { addCheckpoints, reportedCheckpoints } from '../../../runtime/src/dashboard/checkpoint-table.ts';
 import type { StreamJob, StreamJobSpec } from '../api/v1alpha1/streamjob.ts';
 import type { Informer, KubeClient } from '../kube/index.ts';
 import type { Pod } from '../controllers/streamjob/objects/slot-pod.ts';
@@ -201,17 +202,7 @@ export class OperatorDashboard {
         ? { checkpoint: { id: ck.id, ...optional('durationMs', ck.durationMs), ...optional('bytes', ck.bytes) } }
         : {}),
     });
-    if (ck && !h.checkpoints.some((c) => c.id === ck.id)) {
-      h.checkpoints.unshift({
-        id: ck.id,
-        kind: ck.kind ?? 'checkpoint',
-        completedAt: ck.completedAt,
-        path: withoutUserinfo(ck.path),
-        ...optional('durationMs', ck.durationMs),
-        ...optional('bytes', ck.bytes),
-      });
-      h.checkpoints.length = Math.min(h.checkpoints.length, MAX_CHECKPOINTS);
-    }
+    addCheckpoints(h.checkpoints, reportedCheckpoints(sample.slots.get(0)), MAX_CHECKPOINTS, withoutUserinfo);
     for (const [slot, st] of sample.slots) {
       if (st.state !== 'FAILED' || !st.error) continue;
       const message = withoutUserinfo(`slot ${slot} reports FAILED: ${st.error}`);

@@ -31,6 +31,7 @@ import { readIdMark, writeIdMark } from './checkpoint-id-mark.ts';
 import { CommitTimer, slowestSlotPhases, type CheckpointPhaseTimes } from './checkpoint-phases.ts';
 import { failedCheckpointsFor, type FailedCheckpoints } from './failed-checkpoints.ts';
 import { reportCompletion } from './completion-report.ts';
+import { CompletionHistory, type CompletedCheckpoint } from './completion-history.ts';
 import { metadataFromAcks, readMetadata } from './metadata.ts';
 import { PendingWrites } from './pending-writes.ts';
 import { PeriodicTrigger } from './periodic-trigger.ts';
@@ -69,18 +70,7 @@ export interface CoordinatorOptions {
   reportOutage?: ReportOutage;
 }
 
-export interface CompletedCheckpoint {
-  id: number;
-  kind: CheckpointKind;
-  path: string;
-  completedAt: string;
-  durationMs: number;
-  stateSize: number;
-  /** Every slot acknowledged with all its tasks finished: the job's final checkpoint (end of input). */
-  final?: boolean;
-  /** Where the time went up to the metadata (the commit phase's sink part is recorded later). */
-  phases?: CheckpointPhaseTimes;
-}
+export type { CompletedCheckpoint } from './completion-history.ts';
 
 interface Pending {
   id: number;
@@ -123,6 +113,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
   private ended = false;
   private readonly commits: CommitTimer;
   lastCompleted: CompletedCheckpoint | undefined;
+  /** What completed in this run (the restored-from checkpoint is not among them). */
+  readonly history = new CompletionHistory();
   private readonly savepoints = new SavepointRequests((stop) => this.trigger('savepoint', stop));
   /** Called once a stop-with-savepoint completed (the job then finishes). */
   onStopSavepoint: ((c: CompletedCheckpoint) => void) | undefined;
@@ -412,6 +404,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       this.o.metrics,
     );
     if (p.kind === 'checkpoint') this.lastCompleted = done;
+    this.history.record(done);
     // Sinks commit: after every checkpoint, and after a savepoint only when it stops the job.
     const sinksCommit = p.kind === 'checkpoint' || p.stop;
     this.commits.begin(p.id, p.kind, p.lastAckAt, sinksCommit ? this.parallelism : 0);

@@ -24,6 +24,7 @@
 // StatusResponse.nodes (additive): cumulative counters per graph node of this slot (NodeLoad), which
 // the dashboards differentiate like `load`; a runtime without it shows no per-node numbers.
 // StatusResponse.lastCheckpoint.kind/durationMs/bytes (additive): what the dashboards chart.
+// StatusResponse.recentCheckpoints (additive): every completion a dashboard's table lists.
 
 import type { DependencyOutage } from '../core/outage.ts';
 
@@ -127,6 +128,17 @@ export type StateRetention = 'Delete' | 'Retain';
 export type JobState = 'CREATED' | 'RESTORING' | 'RUNNING' | 'STOPPING' | 'FINISHED' | 'FAILED';
 
 /** GET /v1/status on any slot. */
+/** A completed checkpoint or savepoint as the control API reports it. */
+export interface CheckpointSummary {
+  readonly id: number;
+  readonly completedAt: string;
+  readonly path: string;
+  /** Additive: a periodic checkpoint or a savepoint; its duration and the state size it wrote. */
+  readonly kind?: 'checkpoint' | 'savepoint';
+  readonly durationMs?: number;
+  readonly bytes?: number;
+}
+
 export interface StatusResponse {
   readonly contractVersion: number;
   readonly jobName: string;
@@ -136,15 +148,12 @@ export interface StatusResponse {
   readonly state: JobState;
   /** Slot 0 only: slots that joined the deployment. */
   readonly slots?: { readonly slot: number; readonly address: string; readonly state: JobState }[];
-  readonly lastCheckpoint?: {
-    readonly id: number;
-    readonly completedAt: string;
-    readonly path: string;
-    /** Additive: a periodic checkpoint or a savepoint; its duration and the state size it wrote. */
-    readonly kind?: 'checkpoint' | 'savepoint';
-    readonly durationMs?: number;
-    readonly bytes?: number;
-  };
+  readonly lastCheckpoint?: CheckpointSummary;
+  /**
+   * Additive (slot 0, the coordinator's): the checkpoints and savepoints completed in this run,
+   * newest first, at most 10, so a reader polling less often than checkpoints complete sees each.
+   */
+  readonly recentCheckpoints?: readonly CheckpointSummary[];
   readonly watermarkMs?: number;
   readonly sourceLag?: number;
   readonly error?: string;

@@ -3,7 +3,7 @@
 import type { JobExecutor } from '../exec/job-executor.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
-import { CONTRACT_VERSION, type JobState, type StatusResponse } from './contract.ts';
+import { CONTRACT_VERSION, type CheckpointSummary, type JobState, type StatusResponse } from './contract.ts';
 import type { SavepointControl, StatusSource } from './server.ts';
 
 export function jobStatusSource(
@@ -31,6 +31,7 @@ export function jobStatusSource(
         recordsIn: s.recordsIn,
         recordsOut: s.recordsOut,
         ...(s.lastCheckpoint ? { lastCheckpoint: checkpointSummary(s.lastCheckpoint) } : {}),
+        ...(s.recentCheckpoints ? { recentCheckpoints: s.recentCheckpoints.map(checkpointSummary) } : {}),
         ...(s.watermark > MIN_WATERMARK && s.watermark < MAX_WATERMARK ? { watermarkMs: s.watermark } : {}),
         ...(s.error ? { error: s.error } : {}),
         ...(s.waitingForInput ? { waitingForInput: s.waitingForInput } : {}),
@@ -44,8 +45,8 @@ export function jobStatusSource(
   };
 }
 
-/** The last completed checkpoint; the one a coordinator reports from before its run (the restored) has no figures. */
-function checkpointSummary(c: CompletedCheckpoint): NonNullable<StatusResponse['lastCheckpoint']> {
+/** A completed checkpoint; the one a coordinator reports from before its run (the restored) has no figures. */
+function checkpointSummary(c: CompletedCheckpoint): CheckpointSummary {
   return {
     id: c.id,
     completedAt: c.completedAt,

@@ -7,6 +7,7 @@
 // and exceptions each, oldest dropped first.
 import type { StatusResponse } from '../control/contract.ts';
 import type { ValidatedGraph } from '../graph/validated-graph.ts';
+import { addCheckpoints, reportedCheckpoints } from './checkpoint-table.ts';
 import { SeriesStore, slotSampleFromStatus } from './series-store.ts';
 import type { DashboardSource } from './dashboard-server.ts';
 import {
@@ -79,17 +80,7 @@ export class LocalDashboardSource implements DashboardSource {
     const answered = statuses.filter((s): s is StatusResponse => s !== undefined);
     const slot0 = answered.find((s) => s.slot === 0);
     const ck = slot0?.lastCheckpoint;
-    if (ck !== undefined && this.checkpoints[0]?.id !== ck.id) {
-      this.checkpoints.unshift({
-        id: ck.id,
-        kind: ck.kind ?? 'checkpoint',
-        completedAt: ck.completedAt,
-        path: ck.path,
-        ...(ck.durationMs !== undefined ? { durationMs: ck.durationMs } : {}),
-        ...(ck.bytes !== undefined ? { bytes: ck.bytes } : {}),
-      });
-      this.checkpoints.length = Math.min(this.checkpoints.length, MAX_ROWS);
-    }
+    addCheckpoints(this.checkpoints, reportedCheckpoints(slot0), MAX_ROWS);
     if (ck !== undefined) this.lastCheckpointAt = Date.parse(ck.completedAt);
     for (const s of answered) if (s.error !== undefined) this.exception(s.slot, s.error);
     if (answered.length > 0) {

@@ -243,6 +243,7 @@ export class JobExecutor {
     if (any && Number.isFinite(newest) && wm > MIN_WATERMARK && wm < MAX_WATERMARK)
       st.watermarkLagMs = Math.max(0, newest - wm);
     if (this.coordinator?.lastCompleted) st.lastCheckpoint = this.coordinator.lastCompleted;
+    if (this.coordinator) st.recentCheckpoints = this.coordinator.history.recent();
     if (this.restoredFrom) st.restoredFrom = this.restoredFrom;
     const error = this.failure.error;
     if (error !== undefined) st.error = (error as Error).message;

@@ -15,6 +15,8 @@ export interface JobStatus {
   /** Newest event time the sources of this process have seen minus `watermark` (while both are known). */
   watermarkLagMs?: number;
   lastCheckpoint?: CompletedCheckpoint;
+  /** Checkpoints and savepoints completed in this run, newest first (completion-history.ts); none without checkpoints. */
+  recentCheckpoints?: readonly CompletedCheckpoint[];
   restoredFrom?: string;
   error?: string;
   /** Sources of this process's slots that wait for their input to exist (each source once). */
