@@ -43,6 +43,7 @@ export interface RunArgs {
 export const USAGE = `usage:
   tributary run <job.yaml> [options]     run a StreamJob manifest or a bare graph locally
   tributary validate <job.yaml> [--set path=value]...
+  tributary schema-types --registry URL (--subject S | --id N)   TypeScript types of a registry schema's records
 
 options (run):
   --parallelism N        slots (default: spec.replicas, else 1); above 1, a worker thread each (see --threads)
