@@ -147,6 +147,11 @@ export type CloseOutcome = 'finished' | 'stopped' | 'failed';
 
 export interface SinkWriter {
   open(ctx: SinkWriterContext): Promise<void>;
+  /**
+   * Throws for a record the writer could not write (e.g. one its format's schema does not admit): the slot runs it
+   * in front of write(), after open(), and such a record goes to the sink's errorOutput or the job's onRecordError.
+   */
+  readonly checkRecord?: ((rec: Rec) => void) | undefined;
   write(b: Batch): void;
   /** True while the writer wants no more input (the slot stops pulling records). */
   readonly backpressured: boolean;

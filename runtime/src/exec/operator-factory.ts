@@ -34,6 +34,7 @@ import { MapOperator } from '../operators/map.ts';
 import { RecordErrors } from '../operators/record-errors.ts';
 import { RollingAggregateOperator } from '../operators/rolling-aggregate.ts';
 import type { OperatorContext, Output, StatefulOperator } from '../operators/types.ts';
+import type { SinkOperator } from './sink-operator.ts';
 import { UnionOperator } from '../operators/union.ts';
 import { WindowAggregateOperator } from '../operators/window-aggregate.ts';
 import { keyGroupRangeForSlot } from '../state/key-groups.ts';
@@ -298,26 +299,29 @@ export class OperatorFactory {
   }
 
   /**
-   * What sink `name` is written through: for a kafka sink with a key, a check of the key in front
-   * of `sink` (the writer never sees a record its key fails on): such a record goes to the sink's
+   * What sink `name` is written through: for a kafka sink with a key, or a writer with a
+   * checkRecord (a registry format's encoding), a check of the key and the record in front of
+   * `sink` (the writer never sees a record they fail on): such a record goes to the sink's
    * errorOutput, else follows onRecordError (skip: counted and not written; fail: the job fails
-   * naming the sink and the key expression). Else `sink` itself. The check runs in the sink's
-   * task, where the records are.
+   * naming the sink and the key expression or the encoding error). Else `sink` itself. The check
+   * runs in the sink's task, where the records are.
    */
-  sinkInput(name: string, sink: Output, slot: Slot, wiring: OperatorWiring): Output {
+  sinkInput(name: string, sink: SinkOperator, slot: Slot, wiring: OperatorWiring): Output {
     const spec = this.o.graph.spec.sinks.find((s) => s.name === name) as SinkSpec;
     const key = spec.kafka?.key;
-    if (key === undefined) return sink;
+    const check = sink.writer.checkRecord;
+    if (key === undefined && check === undefined) return sink;
     // Compiled as the kafka writer compiles it (no input schema), so both agree on every record.
-    const expr = this.expr(`${name}/key`, key, undefined);
+    const expr = key === undefined ? undefined : this.expr(`${name}/key`, key, undefined);
     return new KeyCheckOperator(
       (r) => {
         try {
-          return expr.evaluate(r);
+          expr?.evaluate(r);
         } catch (e) {
           const code = isTributaryError(e) ? e.code : 'TRIB_EXPR_EVAL';
           throw new TributaryError(code, `key ${JSON.stringify(key)}: ${(e as Error).message}`, { cause: e });
         }
+        check?.(r);
       },
       sink,
       new RecordErrors(

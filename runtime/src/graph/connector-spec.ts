@@ -6,6 +6,33 @@ import type { FieldType } from '../core/record.ts';
 
 export type RecordFormat = 'json' | 'string' | 'bytes';
 
+/** Formats in the schema registry's wire format (docs/runtime/formats.md); they need a `registry`. */
+export type RegistryFormat = 'avro' | 'protobuf' | 'json-schema';
+
+/** The schema a registry format reads into (a source) or writes with (a sink). */
+export type RegistrySchemaSpec = { inline: string } | { version: number | 'latest' };
+
+/** A Kafka source's or sink's schema registry (Confluent REST API; Apicurio's `/apis/ccompat/v7`). */
+export interface SchemaRegistrySpec {
+  /** Base URL of the registry's Confluent API, e.g. `http://registry:8080/apis/ccompat/v7`; no credentials in it. */
+  url: string;
+  /** Which subject the value's schema lives under: `topic` (`<topic>-value`, default), `record`, `topic-record`. */
+  subjectStrategy?: 'topic' | 'record' | 'topic-record';
+  /**
+   * Source: the reader schema (records read as it; absent: as written). Sink: the writer schema (required). Given
+   * `inline` (the schema's text) or as a `version` (a number or `latest`) of the subject.
+   */
+  schema?: RegistrySchemaSpec;
+  /** Sink: register the writer schema under its subject at start (default true); false: it must be registered. */
+  autoRegister?: boolean;
+  /** Protobuf sink: the message to write (name or full name); default the schema's first message. */
+  messageName?: string;
+  /** Path (in the slot pods) of a PEM CA certificate to trust for an `https` URL. */
+  caFile?: string;
+  /** Basic auth, from environment variables of the slot pods named here (never the secrets themselves). */
+  basicAuth?: { usernameEnv: string; passwordEnv: string };
+}
+
 export interface KafkaSourceSpec {
   /** Kafka bootstrap brokers: "host:port,host:port" or a list of "host:port". */
   brokers: string[] | string;
@@ -17,8 +44,13 @@ export interface KafkaSourceSpec {
   startFrom?: 'earliest' | 'latest';
   /** `latest`: stop after the end offsets seen at start (a bounded read). Default: unbounded. */
   bounded?: 'latest';
-  /** How a record is read: `json` (default; an object), `string` or `bytes` (`{value, key}`). */
-  format?: RecordFormat;
+  /**
+   * How a record is read: `json` (default; an object), `string` or `bytes` (`{value, key}`), or through the schema
+   * registry (`registry`): `avro`, `protobuf`, `json-schema` (the value's fields; the key is not read).
+   */
+  format?: 'json' | 'string' | 'bytes' | 'avro' | 'protobuf' | 'json-schema';
+  /** With `format: avro | protobuf | json-schema` (required then): the schema registry and the reader schema. */
+  registry?: SchemaRegistrySpec;
   /** Records that cannot be parsed: `skip` (count and drop) or `deadLetter` (count and send to `deadLetterTopic`). */
   onError?: 'skip' | 'deadLetter';
   /** With `onError: deadLetter`: the topic that receives records that cannot be parsed. */
@@ -126,8 +158,13 @@ export interface KafkaSinkSpec {
   topic: string;
   /** CEL expression for the message key; default none. */
   key?: string;
-  /** How a record is written: `json` (default) or `string`. */
-  format?: 'json' | 'string';
+  /**
+   * How a record is written: `json` (default), `string`, or through the schema registry (`registry`): `avro`,
+   * `protobuf`, `json-schema`.
+   */
+  format?: 'json' | 'string' | 'avro' | 'protobuf' | 'json-schema';
+  /** With `format: avro | protobuf | json-schema` (required then): the schema registry and the writer schema. */
+  registry?: SchemaRegistrySpec;
   /** Kafka client id. Default `tributary-<sink>-<slot>`. */
   clientId?: string;
   /**

@@ -39,6 +39,9 @@ export type {
   KafkaSinkSpec,
   KafkaSourceSpec,
   RecordFormat,
+  RegistryFormat,
+  RegistrySchemaSpec,
+  SchemaRegistrySpec,
 } from './connector-spec.ts';
 export type {
   AggregateSpec,

@@ -85,7 +85,12 @@ describe('a dead letter written by a Kafka sink', () => {
   };
   const write = (rec: Record<string, unknown>, key?: string): Message => {
     const out: Message[] = [];
-    appendMessages({ recs: [rec], ts: [123], keys: [], kgs: [], n: 1 }, out, false, key ? compileExpr(key) : undefined);
+    appendMessages(
+      { recs: [rec], ts: [123], keys: [], kgs: [], n: 1 },
+      out,
+      'json',
+      key ? compileExpr(key) : undefined,
+    );
     return out[0] as Message;
   };
 

@@ -24,9 +24,9 @@ describe('kafka config rules', () => {
       'graph.sources[0].kafka.deadLetterTopic: expected a non-empty string, got nothing',
     ]);
     expect(messages(source({ brokers: 'b', topic: 't', startFrom: 'x', format: 'z', extra: 1 }))).toEqual([
-      'graph.sources[0].kafka.extra: unknown field; expected one of brokers, topic, groupId, startFrom, bounded, format, onError, deadLetterTopic, clientId, schema, partitionDiscoveryInterval, brokerUnreachableTimeout, topicMissingTimeout, requestTimeout',
+      'graph.sources[0].kafka.extra: unknown field; expected one of brokers, topic, groupId, startFrom, bounded, format, registry, onError, deadLetterTopic, clientId, schema, partitionDiscoveryInterval, brokerUnreachableTimeout, topicMissingTimeout, requestTimeout',
       'graph.sources[0].kafka.startFrom: expected one of earliest, latest, got "x"',
-      'graph.sources[0].kafka.format: expected one of json, string, bytes, got "z"',
+      'graph.sources[0].kafka.format: expected one of json, string, bytes, avro, protobuf, json-schema, got "z"',
     ]);
   });
 
@@ -86,7 +86,7 @@ describe('kafka config rules', () => {
       'graph.sinks[0].kafka.transactionTimeoutMs: expected an integer number of milliseconds ≥ 1000',
     ]);
     expect(messages(sink({ brokers: 'b', topic: 't', format: 'bytes' }))).toEqual([
-      'graph.sinks[0].kafka.format: expected one of json, string, got "bytes"',
+      'graph.sinks[0].kafka.format: expected one of json, string, avro, protobuf, json-schema, got "bytes"',
     ]);
     expect(messages(sink({ brokers: 'b', topic: 't', key: 'b' }))).toEqual([]);
     expect(messages(sink({ brokers: 'b', topic: 't', key: 'zz + 1' }))).toEqual([

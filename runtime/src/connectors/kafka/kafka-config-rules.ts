@@ -4,6 +4,7 @@ import { show, type Checker, type Obj } from '../../graph/checker.ts';
 import { formatDuration, parseDuration } from '../../graph/duration.ts';
 import { BROKERS_UNREACHABLE_FAIL_MS } from './broker-reachability.ts';
 import type { ConnectorConfigRule, SinkConfigRule, SourceConfigRule } from '../../graph/connector-rules.ts';
+import { checkRegistry, REGISTRY_FORMATS } from './registry-config-rules.ts';
 
 /** `brokers`: "host:port" or a non-empty list of them (also the Druid sink's `kafka.brokers`). */
 export function checkBrokers(c: Checker, o: Obj, path: string): void {
@@ -39,7 +40,7 @@ function checkRequestTimeout(c: Checker, o: Obj, path: string): void {
     );
 }
 
-/** `format: string|bytes` records are {value, key}; `json` records have the declared `schema`, if any. */
+/** `format: string|bytes` records are {value, key}; json's and the registry formats' have the declared `schema`. */
 const source: SourceConfigRule = (c, s, p) => {
   c.keys(
     s,
@@ -50,6 +51,7 @@ const source: SourceConfigRule = (c, s, p) => {
       'startFrom',
       'bounded',
       'format',
+      'registry',
       'onError',
       'deadLetterTopic',
       'clientId',
@@ -71,7 +73,8 @@ const source: SourceConfigRule = (c, s, p) => {
   c.string(s, 'clientId', p, false);
   c.oneOf(s, 'startFrom', p, ['earliest', 'latest']);
   c.oneOf(s, 'bounded', p, ['latest']);
-  c.oneOf(s, 'format', p, ['json', 'string', 'bytes']);
+  c.oneOf(s, 'format', p, ['json', 'string', 'bytes', ...REGISTRY_FORMATS]);
+  checkRegistry(c, s, p, 'source');
   const onError = c.oneOf(s, 'onError', p, ['skip', 'deadLetter']);
   if (onError === 'deadLetter') c.string(s, 'deadLetterTopic', p);
   return s['format'] === 'string' || s['format'] === 'bytes'
@@ -88,6 +91,7 @@ const sink: SinkConfigRule = {
         'topic',
         'key',
         'format',
+        'registry',
         'clientId',
         'delivery',
         'transactionalIdPrefix',
@@ -114,7 +118,8 @@ const sink: SinkConfigRule = {
     }
     checkBrokers(c, s, p);
     c.string(s, 'topic', p);
-    c.oneOf(s, 'format', p, ['json', 'string']);
+    c.oneOf(s, 'format', p, ['json', 'string', ...REGISTRY_FORMATS]);
+    checkRegistry(c, s, p, 'sink');
     c.string(s, 'clientId', p, false);
   },
   /** `key`: a CEL expression over the sink's input records. */

@@ -13,6 +13,7 @@ import type { SinkWriter, SinkWriterContext } from '../api.ts';
 import { clientBounds, createKafka, keyPartitioner, namingBounds, type ClientBounds } from './client.ts';
 import { sinkRequests, type UnansweredRequests } from './unanswered-requests.ts';
 import { appendMessages, describeSendFailure, splitForSend } from './record-messages.ts';
+import { RegistryEncoding } from './registry-encoding.ts';
 
 const FLUSH_RECORDS = 2000;
 /**
@@ -25,6 +26,9 @@ const MAX_IN_FLIGHT = 4;
 export class KafkaSink implements SinkWriter {
   private readonly spec: KafkaSinkSpec;
   private readonly key: CompiledExpr | undefined;
+  /** The value's format; with a registry format the codec, whose check runs in front of this writer. */
+  private readonly encoding: RegistryEncoding;
+  readonly checkRecord: RegistryEncoding['check'];
   private readonly bounds: ClientBounds;
   private ctx!: SinkWriterContext;
   private producer!: Producer;
@@ -39,6 +43,8 @@ export class KafkaSink implements SinkWriter {
     this.spec = spec;
     this.key = spec.key ? compileExpr(spec.key) : undefined;
     this.bounds = clientBounds(spec);
+    this.encoding = new RegistryEncoding(spec);
+    this.checkRecord = this.encoding.check;
   }
 
   /** The producer the sink sends with (a test overrides it to inject a failure the broker cannot produce on demand). */
@@ -54,6 +60,7 @@ export class KafkaSink implements SinkWriter {
 
   async open(ctx: SinkWriterContext): Promise<void> {
     this.ctx = ctx;
+    await this.encoding.open(ctx);
     this.waits = sinkRequests(ctx, this.spec.brokers, this.bounds);
     this.producer = this.createProducer(ctx);
     try {
@@ -84,7 +91,7 @@ export class KafkaSink implements SinkWriter {
 
   write(b: Batch): void {
     this.check();
-    appendMessages(b, this.pending, this.spec.format === 'string', this.key);
+    appendMessages(b, this.pending, this.encoding.value, this.key);
     if (this.pending.length >= FLUSH_RECORDS) this.flush();
     else if (!this.linger && this.pending.length > 0) this.linger = setTimeout(() => this.flush(), LINGER_MS);
   }
@@ -128,7 +135,7 @@ export class KafkaSink implements SinkWriter {
     this.flush();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
     this.waits?.stop();
-    await this.producer?.disconnect();
+    await Promise.all([this.producer?.disconnect(), this.encoding.close()]);
     this.check();
   }
 }

@@ -1,9 +1,7 @@
-// Kafka source (kafkajs). Each slot reads the partitions it owns (partitionOwner) through
-// its own consumer group `<groupId>.slot-<s>-of-<p>.<run>` whose assigner hands exactly those
-// partitions to it, so the assignment never depends on group rebalancing. That group never
-// commits (no autoCommit): every owned partition is sought to an explicit start
-// (start-positions.ts), and until a seek takes effect records below the next expected offset
-// are dropped.
+// Kafka source (kafkajs). Each slot reads the partitions it owns (partitionOwner) through its own consumer group
+// `<groupId>.slot-<s>-of-<p>.<run>` whose assigner hands exactly those partitions to it, so the assignment never
+// depends on group rebalancing. That group never commits (no autoCommit): every owned partition is sought to an
+// explicit start (start-positions.ts), and until a seek takes effect records below the next expected offset drop.
 //
 // With checkpoints, offsets live in checkpoint state (Flink's KafkaSource): the position is "next offset to emit" per
 // owned partition, taken at the barrier between two polls; a restore at any parallelism gives every slot the union of
@@ -28,9 +26,9 @@
 // kafkajs consumer (consumer-loop.ts) runs on the slot's thread, or (opt-in) on a fetch thread of its own
 // (fetch-thread.ts); either way the slot's thread alone decides what is accepted, queued and checkpointed.
 //
-// Records are decoded in the slot's loop (never in kafkajs callbacks). One that cannot be decoded (or has no valid
-// timestamp) is counted and skipped or dead-lettered as it was read (its own headers too, the error and its origin in
-// ours); it never fails the job. While the job has an errorOutput each record carries its origin (fetch-intake.ts).
+// Records are decoded in the slot's loop (not in kafkajs callbacks; registry formats: registry-decoding.ts). One that
+// can't be decoded (or has no valid timestamp) is counted and skipped or dead-lettered as it was read (its headers too,
+// the error and its origin in ours); it never fails the job. With an errorOutput records carry their origin.
 import { scopedKafkaId } from './id-scope.ts';
 import { randomUUID } from 'node:crypto';
 import { assertReadCommittedFix } from './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committed filter
@@ -40,7 +38,6 @@ import { parseDuration } from '../../graph/duration.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import type { Rec } from '../../core/record.ts';
 import type { PartitionLoad, PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
-import { decodeValue } from '../record-format.ts';
 import { CaughtUpPartitions } from './caught-up-partitions.ts';
 import { brokerList, clientBounds, createKafka, partitionOwner } from './client.ts';
 import { ConsumerLoop, type ConsumerLoopOptions, type FetchHandler } from './consumer-loop.ts';
@@ -51,6 +48,7 @@ import { logOffsets, topicPartitions } from './admin-lookups.ts';
 import { SourceGroupOffsets } from './offset-commits.ts';
 import { PartitionOffsets } from './partition-offsets.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
+import { ValueDecoder } from './registry-decoding.ts';
 import { intakeFor, originOf, takeInFetch, type Intake } from './fetch-intake.ts';
 import { checkWithinLog, recreatedTopic, restoredOffsets, startOffset } from './start-positions.ts';
 import { TopicWatch, type WatchBounds } from './topic-watch.ts';
@@ -102,6 +100,7 @@ export class KafkaSource implements SourceReader {
   /** keepBytes: records keep their bytes (graph/pass-through.ts); origins: their origin (core/origin.ts). */
   private readonly opts: { keepBytes?: boolean; origins?: boolean };
   private intake: Intake = { keepHeaders: false }; // headers, origins (fetch-intake.ts)
+  private decoder!: ValueDecoder;
 
   constructor(spec: KafkaSourceSpec, opts: { keepBytes?: boolean; origins?: boolean } = {}) {
     this.spec = spec;
@@ -134,6 +133,8 @@ export class KafkaSource implements SourceReader {
     this.restored = ctx.checkpointing ? restoredOffsets(ctx.restoredPositions, topic) : undefined;
     this.fetchThread = fetchThreadEnabled();
     this.bounds = limits.sourceBounds(this.spec);
+    this.decoder = new ValueDecoder(this.spec, this.opts.keepBytes === true, this.name, () => ctx.wake());
+    await this.decoder.open();
     const waiter = this.waiter;
     const kafkajsBounds = clientBounds(this.spec); // requestTimeout; retries stay kafkajs's
     this.kafka = createKafka(this.spec.brokers, this.clientId, ctx.logger, kafkajsBounds);
@@ -374,9 +375,8 @@ export class KafkaSource implements SourceReader {
       );
     }
     this.declarePartitions();
-    const format = this.spec.format ?? 'json';
     this.originals?.reset();
-    const n = this.queues.drain(max, (m) => this.take(m, out, format));
+    const n = this.queues.drain(max, (m) => this.take(m, out));
     this.caughtUp.afterPoll(
       this.partIndex,
       { queuedOf: (p) => this.queues.queuedOf(p), fetchedToEnd: (p) => this.offsets.fetchedToEnd(p) },
@@ -391,14 +391,14 @@ export class KafkaSource implements SourceReader {
     return this.owned.length === 0 && this.discoveryMs === 0 ? 'end' : 'empty';
   }
 
-  /** One queued entry: advances the position, finishes a bounded partition at its end; true if a record was added. */
-  private take(m: Queued, out: RawRecords, format: 'json' | 'string' | 'bytes'): boolean {
+  /** One entry: advances the position (a bounded partition ends at its end); true: a record added; wait: its schema. */
+  private take(m: Queued, out: RawRecords): boolean | 'wait' {
+    const r = m.skipped ? undefined : this.decoder.decode(m);
+    if (r === 'wait') return 'wait';
     const { emit, finished } = this.offsets.passed(m.partition, m.offset);
     if (finished) this.ctx.finishPartition(this.partIndex.get(m.partition) as number);
-    if (!emit || m.skipped) return false;
-    const r = decodeValue(format, m.value, this.opts.keepBytes === true);
+    if (!emit || r === undefined) return false;
     if (r.ok) {
-      if (format !== 'json') r.rec['key'] = m.key === null ? null : m.key.toString();
       out.add(r.rec, this.partIndex.get(m.partition) as number, originOf(m));
       this.originals?.note(r.rec, m);
       this.caughtUp.took(m.partition);
@@ -445,6 +445,6 @@ export class KafkaSource implements SourceReader {
     await limits.closedWithin(fetcher?.stop(), 5000);
     await limits.closedWithin(this.admin?.disconnect());
     await limits.closedWithin(this.watchAdmin?.disconnect());
-    await this.dlq?.close();
+    await Promise.all([this.dlq?.close(), this.decoder?.close()]);
   }
 }

@@ -88,20 +88,29 @@ export class PartitionQueues {
   /**
    * Hands up to `max` entries to `take` (true when it added a record): partitions in turn from
    * a rotating start, each its share of `max`, then whatever is left. Returns the records added.
+   * `take` answering `wait` leaves the entry at the head of its queue and the partition is not
+   * drained further in this call (the entry's decoding waits for something: registry-decoding.ts).
    */
-  drain(max: number, take: (m: Queued) => boolean): number {
+  drain(max: number, take: (m: Queued) => boolean | 'wait'): number {
     let n = 0;
     const parts = [...this.queues.keys()];
     const share = Math.max(1, Math.ceil(max / Math.max(1, parts.length - this.paused.size)));
+    const waiting = new Set<number>();
     for (let pass = 0; pass < 2 && n < max; pass++) {
       for (let j = 0; j < parts.length && n < max; j++) {
         const kp = parts[(this.rr + j) % parts.length] as number;
-        if (this.paused.has(kp)) continue;
+        if (this.paused.has(kp) || waiting.has(kp)) continue;
         const pq = this.queues.get(kp) as Fifo<Queued>;
         const limit = pass === 0 ? Math.min(max, n + share) : max;
         while (n < limit && pq.size > 0) {
+          const taken = take(pq.peek() as Queued);
+          if (taken === 'wait') {
+            waiting.add(kp);
+            break;
+          }
+          pq.shift();
           this.queued--;
-          if (take(pq.shift() as Queued)) n++;
+          if (taken) n++;
         }
       }
     }

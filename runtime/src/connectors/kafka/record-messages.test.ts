@@ -39,13 +39,13 @@ describe('appendMessages', () => {
       { user: { name: 7 }, n: 2 },
     ];
     const out: Message[] = [];
-    appendMessages({ recs, ts: [10, 20], keys: [], kgs: [], n: 2 }, out, false, key);
+    appendMessages({ recs, ts: [10, 20], keys: [], kgs: [], n: 2 }, out, 'json', key);
     expect(out).toEqual([
       { key: 'ana', value: JSON.stringify(recs[0]), timestamp: '10' },
       { key: '7', value: JSON.stringify(recs[1]), timestamp: '20' },
     ]);
     const bad = [{ user: 'not-a-map', n: 3 }];
-    expect(() => appendMessages({ recs: bad, ts: [30], keys: [], kgs: [], n: 1 }, [], false, key)).toThrow(
+    expect(() => appendMessages({ recs: bad, ts: [30], keys: [], kgs: [], n: 1 }, [], 'json', key)).toThrow(
       expect.objectContaining({ code: 'TRIB_INVARIANT', message: expect.stringContaining('key "user.name"') }),
     );
   });

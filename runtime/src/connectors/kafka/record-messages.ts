@@ -8,20 +8,29 @@ import { sourceBytes } from '../record-format.ts';
 import { originOfDeadLetter } from '../../core/origin.ts';
 import { deadLetterMessage } from './dead-letter-message.ts';
 
+/** A message's value: the record as JSON, its `value` field (`format: string`), or the bytes a function makes. */
+export type MessageValue = 'json' | 'string' | ((rec: Record<string, unknown>) => Buffer);
+
 /**
  * Appends one message per record to `out`: the value is the record as JSON (or its `value`
- * field for `format: string`), or, for a record that carries its source bytes (a Kafka json
- * source's record passed through unchanged, graph/pass-through.ts), those bytes as they are;
+ * field for `format: string`, or what `value` makes of it for a registry format), or, for a
+ * json record that carries its source bytes (a Kafka json source's record passed through
+ * unchanged, graph/pass-through.ts), those bytes as they are;
  * the timestamp is its event time, the key the `key` expression's result. A dead letter that
  * still holds its origin gets the original headers, and the original key when the sink has no
  * `key` (dead-letter-message.ts). The sink's key check (exec/operator-factory.ts sinkInput)
  * lets no record through that its key fails on, so a failure here throws (the job fails)
  * rather than writing the record under another key.
  */
-export function appendMessages(b: Batch, out: Message[], asString: boolean, key: CompiledExpr | undefined): void {
+export function appendMessages(b: Batch, out: Message[], as: MessageValue, key: CompiledExpr | undefined): void {
   for (let i = 0; i < b.n; i++) {
     const rec = b.recs[i] as Record<string, unknown>;
-    const value = asString ? String(rec['value'] ?? '') : (sourceBytes(rec) ?? JSON.stringify(rec));
+    const value =
+      typeof as === 'function'
+        ? as(rec)
+        : as === 'string'
+          ? String(rec['value'] ?? '')
+          : (sourceBytes(rec) ?? JSON.stringify(rec));
     let k: string | null = null;
     if (key) {
       let v: unknown;

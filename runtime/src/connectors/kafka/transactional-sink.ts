@@ -39,8 +39,7 @@
 // A commit that the broker answers with PRODUCER_FENCED/INVALID_PRODUCER_EPOCH was already
 // completed (and its id reused by a later run); INVALID_TXN_STATE means committed or aborted
 // by the broker's transaction timeout, which Kafka does not distinguish — logged as an error.
-// Then every transactional id any earlier run of this sink may have left open is fenced
-// (transactional-producers.ts).
+// Then every transactional id any earlier run of this sink may have left open is fenced (transactional-producers.ts).
 //
 // Metrics (transaction-metrics.ts): a transaction counts as begun when its first records are
 // flushed into it, committed or aborted when that happens (a recovery that fences a dead
@@ -60,6 +59,7 @@ import type { Batch } from '../../core/batch.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../api.ts';
 import { OpenTransactionsFile, type OpenTxn } from './open-transactions-file.ts';
 import { appendMessages, describeSendFailure, payloadBytes, splitForSend } from './record-messages.ts';
+import { RegistryEncoding } from './registry-encoding.ts';
 import { commitRestored, transactionalClient, type KafkaCommittable } from './transactional-client.ts';
 import { TransactionMetrics, type TxnContent } from './transaction-metrics.ts';
 import { TransactionalProducers, type TxnProducer } from './transactional-producers.ts';
@@ -97,6 +97,8 @@ export class TransactionalKafkaSink implements SinkWriter {
   /** kafkajs's request timeout and retries (`requestTimeout`, `retries`) of every client of this sink. */
   private readonly bounds: ClientBounds;
   private readonly key: CompiledExpr | undefined;
+  private readonly encoding: RegistryEncoding; // the value's format (registry formats: the codec)
+  readonly checkRecord: RegistryEncoding['check'];
   private ctx!: SinkWriterContext;
   private producers!: TransactionalProducers;
   private pendingMsgs: Message[] = [];
@@ -120,6 +122,7 @@ export class TransactionalKafkaSink implements SinkWriter {
     this.spec = spec;
     this.bounds = clientBounds(spec);
     this.key = spec.key ? compileExpr(spec.key) : undefined;
+    this.checkRecord = (this.encoding = new RegistryEncoding(spec)).check;
   }
 
   private get timeoutMs(): number {
@@ -137,6 +140,7 @@ export class TransactionalKafkaSink implements SinkWriter {
       ctx.kafkaIdScope,
       this.spec.transactionalIdPrefix ?? `tributary-${ctx.jobName ?? 'job'}-${ctx.sinkName}`,
     );
+    await this.encoding.open(ctx); // the writer schema's id, before any transaction
     this.metrics = new TransactionMetrics(ctx.registry, ctx.sinkName, ctx.slot, () => this.oldestOpenSince());
     this.waits = sinkRequests(ctx, this.spec.brokers, this.bounds);
     this.producers = new TransactionalProducers({
@@ -227,7 +231,7 @@ export class TransactionalKafkaSink implements SinkWriter {
       if (a.length > 0 && a[a.length - 2] === now) a[a.length - 1] = (a[a.length - 1] as number) + b.n;
       else a.push(now, b.n);
     }
-    appendMessages(b, this.pendingMsgs, this.spec.format === 'string', this.key);
+    appendMessages(b, this.pendingMsgs, this.encoding.value, this.key);
     if (this.pendingMsgs.length >= FLUSH_RECORDS) this.flush();
     else if (!this.linger && this.pendingMsgs.length > 0) this.linger = setTimeout(() => this.flush(), LINGER_MS);
   }
@@ -439,7 +443,7 @@ export class TransactionalKafkaSink implements SinkWriter {
       this.closed = true;
       this.waits.stop();
       await this.openFile?.end(outcome === 'failed');
-      await this.producers.closeAll();
+      await Promise.all([this.producers.closeAll(), this.encoding.close()]);
     }
   }
 }

@@ -40,8 +40,11 @@ interface Reader {
 
 export class AvroCodec implements RecordCodec {
   private reader: Promise<Reader | undefined> | undefined;
+  /** The reader schema once readerSchema() resolved (null: none given). */
+  private readerValue: Reader | null | undefined;
   private readonly readers = new BoundedCache<number, (bytes: Buffer) => unknown>(1000);
   private writerId: Promise<number> | undefined;
+  private writerIdValue: number | undefined;
 
   private readonly o: AvroCodecOptions;
 
@@ -50,8 +53,17 @@ export class AvroCodec implements RecordCodec {
   }
 
   async decode(bytes: Uint8Array): Promise<Rec> {
+    for (;;) {
+      const rec = this.decodeReady(bytes);
+      if (rec !== undefined) return rec;
+      await this.prepareDecode(unframe(bytes).schemaId);
+    }
+  }
+
+  decodeReady(bytes: Uint8Array): Rec | undefined {
     const { schemaId, payload } = unframe(bytes);
-    const read = this.readers.get(schemaId) ?? (await this.readerFor(schemaId));
+    const read = this.readers.get(schemaId);
+    if (read === undefined) return undefined;
     let value: unknown;
     try {
       value = read(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
@@ -65,12 +77,47 @@ export class AvroCodec implements RecordCodec {
     return value as Rec;
   }
 
+  async prepareDecode(id: number): Promise<void> {
+    if (this.readers.get(id) === undefined) await this.readerFor(id);
+  }
+
+  async openSchema(): Promise<void> {
+    await this.readerSchema();
+  }
+
   async encode(rec: Rec): Promise<Buffer> {
+    await this.openWriter();
+    return this.encodeReady(rec);
+  }
+
+  async openWriter(): Promise<void> {
     const reader = await this.readerSchema();
     if (!reader) {
       throw new TributaryError(
         'TRIB_REGISTRY_CONFIG',
         `Avro codec of subject "${this.o.subject}" has no schema to encode with`,
+      );
+    }
+    this.writerId ??= this.o.client
+      .idFor(
+        this.o.subject,
+        { schemaType: 'AVRO', schema: reader.text },
+        { autoRegister: this.o.autoRegister ?? false },
+      )
+      .catch((err: unknown) => {
+        this.writerId = undefined;
+        throw err;
+      });
+    this.writerIdValue = await this.writerId;
+  }
+
+  encodeReady(rec: Rec): Buffer {
+    const reader = this.readerValue;
+    const id = this.writerIdValue;
+    if (!reader || id === undefined) {
+      throw new TributaryError(
+        'TRIB_REGISTRY_CONFIG',
+        `Avro codec of subject "${this.o.subject}" is not open to encode`,
       );
     }
     const value = fromRecordValue(reader.type, rec);
@@ -86,17 +133,7 @@ export class AvroCodec implements RecordCodec {
         { record: rec },
       );
     }
-    this.writerId ??= this.o.client
-      .idFor(
-        this.o.subject,
-        { schemaType: 'AVRO', schema: reader.text },
-        { autoRegister: this.o.autoRegister ?? false },
-      )
-      .catch((err: unknown) => {
-        this.writerId = undefined;
-        throw err;
-      });
-    return frame(await this.writerId, reader.type.toBuffer(value));
+    return frame(id, reader.type.toBuffer(value));
   }
 
   private readerSchema(): Promise<Reader | undefined> {
@@ -113,10 +150,16 @@ export class AvroCodec implements RecordCodec {
       }
       const what = `version ${sv.version} (id ${sv.id})`;
       return { type: parse(sv.schema, `subject "${this.o.subject}" ${what}`), text: sv.schema, what };
-    })().catch((err: unknown) => {
-      this.reader = undefined;
-      throw err;
-    });
+    })().then(
+      (r) => {
+        this.readerValue = r ?? null;
+        return r;
+      },
+      (err: unknown) => {
+        this.reader = undefined;
+        throw err;
+      },
+    );
     return this.reader;
   }
 

@@ -53,17 +53,40 @@ const problems = (v: ValidateFunction): string =>
 export class JsonSchemaCodec implements RecordCodec {
   private readonly o: JsonSchemaCodecOptions;
   private own: Promise<Compiled | undefined> | undefined;
+  /** The own schema once ownSchema() resolved (null: none given). */
+  private ownValue: Compiled | null | undefined;
   private readonly writers = new BoundedCache<number, Compiled>(1000);
   private writerId: Promise<number> | undefined;
+  private writerIdValue: number | undefined;
 
   constructor(o: JsonSchemaCodecOptions) {
     this.o = o;
   }
 
   async decode(bytes: Uint8Array): Promise<Rec> {
+    for (;;) {
+      const rec = this.decodeReady(bytes);
+      if (rec !== undefined) return rec;
+      await this.prepareDecode(unframe(bytes).schemaId);
+    }
+  }
+
+  async openSchema(): Promise<void> {
+    await this.ownSchema();
+  }
+
+  /** With an own schema the writer's is not needed (the reader's contract is checked), but its id must exist. */
+  async prepareDecode(id: number): Promise<void> {
+    await this.ownSchema();
+    await this.writer(id);
+  }
+
+  decodeReady(bytes: Uint8Array): Rec | undefined {
     const { schemaId, payload } = unframe(bytes);
+    const written = this.writers.get(schemaId);
+    if (written === undefined || this.ownValue === undefined) return undefined;
+    const checker = this.ownValue ?? written;
     const what = `schema id ${schemaId} (subject "${this.o.subject}")`;
-    const checker = (await this.ownSchema()) ?? (await this.writer(schemaId));
     let value: unknown;
     try {
       value = JSON.parse(Buffer.from(payload).toString('utf8'));
@@ -85,28 +108,42 @@ export class JsonSchemaCodec implements RecordCodec {
   }
 
   async encode(rec: Rec): Promise<Buffer> {
+    await this.openWriter();
+    return this.encodeReady(rec);
+  }
+
+  async openWriter(): Promise<void> {
     const own = await this.ownSchema();
     if (!own)
       throw new TributaryError(
         'TRIB_REGISTRY_CONFIG',
         `JSON Schema codec of subject "${this.o.subject}" has no schema to encode with`,
       );
-    if (!own.validate(rec)) {
-      throw new TributaryError(
-        'TRIB_FORMAT_ENCODE',
-        `record fails the ${own.what} JSON Schema of subject "${this.o.subject}": ${problems(own.validate)}`,
-        {
-          record: rec,
-        },
-      );
-    }
     this.writerId ??= this.o.client
       .idFor(this.o.subject, { schemaType: 'JSON', schema: own.text }, { autoRegister: this.o.autoRegister ?? false })
       .catch((err: unknown) => {
         this.writerId = undefined;
         throw err;
       });
-    return frame(await this.writerId, Buffer.from(JSON.stringify(rec), 'utf8'));
+    this.writerIdValue = await this.writerId;
+  }
+
+  encodeReady(rec: Rec): Buffer {
+    const own = this.ownValue;
+    const id = this.writerIdValue;
+    if (!own || id === undefined)
+      throw new TributaryError(
+        'TRIB_REGISTRY_CONFIG',
+        `JSON Schema codec of subject "${this.o.subject}" is not open to encode`,
+      );
+    if (!own.validate(rec)) {
+      throw new TributaryError(
+        'TRIB_FORMAT_ENCODE',
+        `record fails the ${own.what} JSON Schema of subject "${this.o.subject}": ${problems(own.validate)}`,
+        { record: rec },
+      );
+    }
+    return frame(id, Buffer.from(JSON.stringify(rec), 'utf8'));
   }
 
   private async writer(id: number): Promise<Compiled> {
@@ -137,10 +174,16 @@ export class JsonSchemaCodec implements RecordCodec {
         );
       }
       return compile(sv.schema, `subject "${this.o.subject}" version ${sv.version} (id ${sv.id})`);
-    })().catch((err: unknown) => {
-      this.own = undefined;
-      throw err;
-    });
+    })().then(
+      (r) => {
+        this.ownValue = r ?? null;
+        return r;
+      },
+      (err: unknown) => {
+        this.own = undefined;
+        throw err;
+      },
+    );
     return this.own;
   }
 }

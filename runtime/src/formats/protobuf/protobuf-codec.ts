@@ -31,19 +31,43 @@ interface Own {
 export class ProtobufCodec implements RecordCodec {
   private readonly o: ProtobufCodecOptions;
   private own: Promise<Own | undefined> | undefined;
+  /** The own schema once ownSchema() resolved (null: none given). */
+  private ownValue: Own | null | undefined;
   private readonly writers = new BoundedCache<number, ProtoFile>(1000);
   private writerId: Promise<number> | undefined;
+  private writerIdValue: number | undefined;
+  /** The message encodeReady writes, and its indexes (openWriter). */
+  private written: { indexes: number[]; type: protobuf.Type } | undefined;
 
   constructor(o: ProtobufCodecOptions) {
     this.o = o;
   }
 
   async decode(bytes: Uint8Array): Promise<Rec> {
+    for (;;) {
+      const rec = this.decodeReady(bytes);
+      if (rec !== undefined) return rec;
+      await this.prepareDecode(unframe(bytes).schemaId);
+    }
+  }
+
+  async prepareDecode(id: number): Promise<void> {
+    await this.ownSchema();
+    await this.writerFile(id);
+  }
+
+  async openSchema(): Promise<void> {
+    await this.ownSchema();
+  }
+
+  decodeReady(bytes: Uint8Array): Rec | undefined {
     const { schemaId, payload } = unframe(bytes);
+    const file = this.writers.get(schemaId);
+    const own = this.ownValue;
+    if (file === undefined || own === undefined) return undefined;
     const { indexes, rest } = decodeMessageIndexes(payload);
     const what = `schema id ${schemaId} (subject "${this.o.subject}")`;
-    const written = messageAt(await this.writerFile(schemaId), indexes, what);
-    const own = await this.ownSchema();
+    const written = messageAt(file, indexes, what);
     const type = own ? this.sameMessage(own, written) : written;
     try {
       return messageToRecord(type, type.decode(rest));
@@ -52,35 +76,24 @@ export class ProtobufCodec implements RecordCodec {
       throw new TributaryError(
         'TRIB_FORMAT_DECODE',
         `Protobuf payload of ${what} does not decode as ${type.fullName}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
+        { cause: err },
       );
     }
   }
 
   async encode(rec: Rec): Promise<Buffer> {
+    await this.openWriter();
+    return this.encodeReady(rec);
+  }
+
+  async openWriter(): Promise<void> {
     const own = await this.ownSchema();
     if (!own)
       throw new TributaryError(
         'TRIB_REGISTRY_CONFIG',
         `Protobuf codec of subject "${this.o.subject}" has no schema to encode with`,
       );
-    const { indexes, type } = indexesOf(
-      own.file,
-      this.o.messageName,
-      `the ${own.what} schema of subject "${this.o.subject}"`,
-    );
-    const problems = recordProblems(type, rec);
-    if (problems.length) {
-      throw new TributaryError(
-        'TRIB_FORMAT_ENCODE',
-        `record does not match ${type.fullName} of subject "${this.o.subject}": ${problems.slice(0, 5).join(', ')}`,
-        {
-          record: rec,
-        },
-      );
-    }
+    const written = this.writtenType(own); // an unknown messageName fails here, before anything is registered
     this.writerId ??= this.o.client
       .idFor(
         this.o.subject,
@@ -91,8 +104,33 @@ export class ProtobufCodec implements RecordCodec {
         this.writerId = undefined;
         throw err;
       });
+    this.writerIdValue = await this.writerId;
+    this.written = written;
+  }
+
+  encodeReady(rec: Rec): Buffer {
+    const id = this.writerIdValue;
+    const written = this.written;
+    if (written === undefined || id === undefined)
+      throw new TributaryError(
+        'TRIB_REGISTRY_CONFIG',
+        `Protobuf codec of subject "${this.o.subject}" is not open to encode`,
+      );
+    const { indexes, type } = written;
+    const problems = recordProblems(type, rec);
+    if (problems.length) {
+      throw new TributaryError(
+        'TRIB_FORMAT_ENCODE',
+        `record does not match ${type.fullName} of subject "${this.o.subject}": ${problems.slice(0, 5).join(', ')}`,
+        { record: rec },
+      );
+    }
     const body = type.encode(type.fromObject(rec)).finish();
-    return frame(await this.writerId, Buffer.concat([encodeMessageIndexes(indexes), body]));
+    return frame(id, Buffer.concat([encodeMessageIndexes(indexes), body]));
+  }
+
+  private writtenType(own: Own): { indexes: number[]; type: protobuf.Type } {
+    return indexesOf(own.file, this.o.messageName, `the ${own.what} schema of subject "${this.o.subject}"`);
   }
 
   private sameMessage(own: Own, written: protobuf.Type): protobuf.Type {
@@ -130,10 +168,16 @@ export class ProtobufCodec implements RecordCodec {
       }
       const what = `version ${sv.version} (id ${sv.id})`;
       return { file: parseProto(sv.schema, `subject "${this.o.subject}" ${what}`), text: sv.schema, what };
-    })().catch((err: unknown) => {
-      this.own = undefined;
-      throw err;
-    });
+    })().then(
+      (r) => {
+        this.ownValue = r ?? null;
+        return r;
+      },
+      (err: unknown) => {
+        this.own = undefined;
+        throw err;
+      },
+    );
     return this.own;
   }
 }

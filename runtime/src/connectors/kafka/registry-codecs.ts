@@ -1,0 +1,109 @@
+// A Kafka source's or sink's registry client and codec, from its `format` and `registry:` block
+// (registry-config-rules.ts checked them). Credentials come from environment variables the block
+// names, read here in the slot, so a job's graph (a ConfigMap on a cluster) never holds them.
+import { readFileSync } from 'node:fs';
+import type { Registry } from 'prom-client';
+import { TributaryError } from '../../errors.ts';
+import type { RegistryFormat, SchemaRegistrySpec } from '../../graph/spec.ts';
+import { AvroCodec } from '../../formats/avro/avro-codec.ts';
+import type { RecordCodec } from '../../formats/codec.ts';
+import { JsonSchemaCodec } from '../../formats/json-schema/json-schema-codec.ts';
+import { ProtobufCodec } from '../../formats/protobuf/protobuf-codec.ts';
+import { parseProto, indexesOf } from '../../formats/protobuf/protobuf-schema.ts';
+import { SchemaRegistryClient, type RegistryClientMetrics } from '../../formats/registry/client.ts';
+import { subjectName } from '../../formats/registry/subject.ts';
+import { isRegistryFormat } from './registry-config-rules.ts';
+
+export interface RegistryCodec {
+  readonly client: SchemaRegistryClient;
+  readonly codec: RecordCodec;
+  readonly subject: string;
+}
+
+/** The job's registry counters, when its metrics registry has them (telemetry/metrics.ts registers them). */
+function metricsIn(registry: Registry | undefined): RegistryClientMetrics | undefined {
+  const requests = registry?.getSingleMetric('tributary_schema_registry_requests_total');
+  const hits = registry?.getSingleMetric('tributary_schema_registry_cache_hits_total');
+  if (requests === undefined || hits === undefined) return undefined;
+  return { registryRequests: requests, registryCacheHits: hits } as unknown as RegistryClientMetrics;
+}
+
+function env(name: string, what: string): string {
+  const v = process.env[name];
+  if (v === undefined || v === '')
+    throw new TributaryError('TRIB_REGISTRY_CONFIG', `${what}: environment variable ${name} is not set`);
+  return v;
+}
+
+/** The full name a record-named subject takes: the inline schema's record, message or title. */
+export function recordNameOf(format: RegistryFormat, text: string, messageName: string | undefined): string {
+  if (format === 'protobuf') {
+    const name = indexesOf(parseProto(text, 'the inline schema'), messageName, 'the inline schema').type.fullName;
+    return name.replace(/^\./, '');
+  }
+  const schema = JSON.parse(text) as { name?: unknown; namespace?: unknown; title?: unknown };
+  if (format === 'json-schema') return typeof schema.title === 'string' ? schema.title : '';
+  const name = typeof schema.name === 'string' ? schema.name : '';
+  return typeof schema.namespace === 'string' && !name.includes('.') ? `${schema.namespace}.${name}` : name;
+}
+
+/**
+ * The codec of a connector (`what` names it in errors) with a registry format on `topic`'s values; undefined for
+ * the other formats. TRIB_REGISTRY_CONFIG for an unset credential variable or an unreadable caFile.
+ */
+export function registryCodec(
+  o: { format?: string | undefined; registry?: SchemaRegistrySpec | undefined; topic: string },
+  what: string,
+  role: 'source' | 'sink',
+  registry?: Registry,
+): RegistryCodec | undefined {
+  const r = o.registry;
+  if (!isRegistryFormat(o.format) || r === undefined) return undefined;
+  const format = o.format as RegistryFormat;
+  let ca: Buffer | undefined;
+  if (r.caFile !== undefined) {
+    try {
+      ca = readFileSync(r.caFile);
+    } catch (e) {
+      throw new TributaryError(
+        'TRIB_REGISTRY_CONFIG',
+        `${what}: cannot read registry.caFile: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+  const auth = r.basicAuth;
+  const metrics = metricsIn(registry);
+  const client = new SchemaRegistryClient({
+    url: r.url,
+    ...(ca ? { ca } : {}),
+    ...(auth ? { basicAuth: { username: env(auth.usernameEnv, what), password: env(auth.passwordEnv, what) } } : {}),
+    ...(metrics ? { metrics } : {}),
+  });
+  const schema = r.schema;
+  let recordName: string | undefined;
+  const strategy = r.subjectStrategy ?? 'topic';
+  if (strategy !== 'topic' && schema !== undefined && 'inline' in schema) {
+    try {
+      recordName = recordNameOf(format, schema.inline, r.messageName);
+    } catch (e) {
+      throw new TributaryError('TRIB_FORMAT_SCHEMA', `${what}: registry.schema: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const subject = subjectName(strategy, { topic: o.topic, isKey: false, ...(recordName ? { recordName } : {}) });
+  const base = {
+    client,
+    subject,
+    ...(schema ? { schema } : {}),
+    autoRegister: role === 'sink' && r.autoRegister !== false,
+  };
+  const codec: RecordCodec =
+    format === 'avro'
+      ? new AvroCodec(base)
+      : format === 'protobuf'
+        ? new ProtobufCodec({ ...base, ...(r.messageName ? { messageName: r.messageName } : {}) })
+        : new JsonSchemaCodec(base);
+  return { client, codec, subject };
+}

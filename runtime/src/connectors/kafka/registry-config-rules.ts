@@ -1,0 +1,106 @@
+// Config rules of a Kafka source's or sink's `registry:` block (formats avro, protobuf,
+// json-schema; docs/runtime/formats.md). The block is required with those formats and refused
+// with the others, so a job never silently reads Avro bytes as JSON or writes JSON where Avro
+// readers wait. A sink writes with a schema it names (`schema`); a source reads as written
+// without one. No registry client here: the operator loads these rules too.
+import { isObj, show, type Checker, type Obj } from '../../graph/checker.ts';
+
+export const REGISTRY_FORMATS = ['avro', 'protobuf', 'json-schema'] as const;
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** True when `format` is one of the registry formats. */
+export function isRegistryFormat(format: unknown): boolean {
+  return (REGISTRY_FORMATS as readonly unknown[]).includes(format);
+}
+
+/** `schema`: `{inline: "<text>"}` or `{version: n | "latest"}`, exactly one. */
+function checkSchema(c: Checker, v: unknown, path: string): void {
+  if (!isObj(v)) {
+    c.add(path, `expected {inline: "<schema text>"} or {version: <n> | "latest"}, got ${show(v)}`);
+    return;
+  }
+  c.keys(v, ['inline', 'version'], path);
+  if ((v['inline'] === undefined) === (v['version'] === undefined)) {
+    c.add(path, 'expected exactly one of inline, version');
+    return;
+  }
+  if (v['inline'] !== undefined) c.string(v, 'inline', path);
+  const version = v['version'];
+  if (version !== undefined && version !== 'latest' && !(Number.isInteger(version) && (version as number) >= 1))
+    c.add(`${path}.version`, `expected an integer ≥ 1 or "latest", got ${show(version)}`);
+}
+
+function checkUrl(c: Checker, r: Obj, path: string): void {
+  const url = c.string(r, 'url', path);
+  if (url === undefined) return;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    c.add(`${path}.url`, `expected an http(s) URL, got ${show(url)}`);
+    return;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    c.add(`${path}.url`, `expected an http(s) URL, got ${show(url)}`);
+  else if (parsed.username !== '' || parsed.password !== '')
+    c.add(`${path}.url`, 'credentials in the URL are refused; use basicAuth');
+}
+
+function checkBasicAuth(c: Checker, v: unknown, path: string): void {
+  if (v === undefined) return;
+  if (!isObj(v)) {
+    c.add(path, `expected {usernameEnv, passwordEnv}, got ${show(v)}`);
+    return;
+  }
+  c.keys(v, ['usernameEnv', 'passwordEnv'], path);
+  for (const k of ['usernameEnv', 'passwordEnv']) {
+    const name = c.string(v, k, path);
+    if (name !== undefined && !ENV_NAME.test(name))
+      c.add(`${path}.${k}`, `expected an environment variable name, got ${show(name)}`);
+  }
+}
+
+/** The `format` and `registry` of a Kafka source (`role: source`) or sink at `p`. */
+export function checkRegistry(c: Checker, s: Obj, p: string, role: 'source' | 'sink'): void {
+  const r = s['registry'];
+  const format = s['format'];
+  if (!isRegistryFormat(format)) {
+    if (r !== undefined)
+      c.add(`${p}.registry`, `only with format ${REGISTRY_FORMATS.join(', ')}; format is ${show(format ?? 'json')}`);
+    return;
+  }
+  if (r === undefined) {
+    c.add(`${p}.registry`, `required with format ${String(format)}: the schema registry's url and schema`);
+    return;
+  }
+  const path = `${p}.registry`;
+  if (!isObj(r)) {
+    c.add(path, `expected an object {url, schema, …}, got ${show(r)}`);
+    return;
+  }
+  c.keys(r, ['url', 'subjectStrategy', 'schema', 'autoRegister', 'messageName', 'caFile', 'basicAuth'], path);
+  checkUrl(c, r, path);
+  c.oneOf(r, 'subjectStrategy', path, ['topic', 'record', 'topic-record']);
+  if (r['schema'] !== undefined) checkSchema(c, r['schema'], `${path}.schema`);
+  else if (role === 'sink') c.add(`${path}.schema`, 'required on a sink: the schema records are written with');
+  if (role === 'source') {
+    for (const k of ['autoRegister', 'messageName'])
+      if (r[k] !== undefined) c.add(`${path}.${k}`, 'only on a sink (it applies to writing)');
+  } else {
+    if (r['autoRegister'] !== undefined && typeof r['autoRegister'] !== 'boolean')
+      c.add(`${path}.autoRegister`, `expected true or false, got ${show(r['autoRegister'])}`);
+    if (r['messageName'] !== undefined) {
+      c.string(r, 'messageName', path);
+      if (format !== 'protobuf') c.add(`${path}.messageName`, 'only with format protobuf');
+    }
+  }
+  // A record-named subject takes its name from the schema: given inline it is known before the subject is.
+  const strategy = r['subjectStrategy'];
+  if ((strategy === 'record' || strategy === 'topic-record') && role === 'source')
+    c.add(`${path}.subjectStrategy`, `only topic on a source (a reader schema by version is read from <topic>-value)`);
+  else if ((strategy === 'record' || strategy === 'topic-record') && isObj(r['schema']) && 'version' in r['schema'])
+    c.add(`${path}.subjectStrategy`, `${String(strategy)} names the subject after the schema: give the schema inline`);
+  c.string(r, 'caFile', path, false);
+  checkBasicAuth(c, r['basicAuth'], `${path}.basicAuth`);
+}
