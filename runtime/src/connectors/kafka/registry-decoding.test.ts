@@ -11,7 +11,7 @@ import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
 import { ValueDecoder } from './registry-decoding.ts';
 
-const v1 = { type: 'record', name: 'User', fields: [{ name: 'name', type: 'string' }] } as const;
+const v1 = { type: 'record', name: 'User', fields: [{ name: 'name', type: 'string' }] };
 const v2 = {
   type: 'record',
   name: 'User',
@@ -19,9 +19,9 @@ const v2 = {
     { name: 'name', type: 'string' },
     { name: 'age', type: 'int', default: -1 },
   ],
-} as const;
-const t1 = avro.Type.forSchema(v1 as avro.Schema);
-const t2 = avro.Type.forSchema(v2 as avro.Schema);
+};
+const t1 = avro.Type.forSchema(v1 as unknown as avro.Schema);
+const t2 = avro.Type.forSchema(v2 as unknown as avro.Schema);
 
 let server: Server | undefined;
 afterEach(async () => {
