@@ -57,3 +57,69 @@ export async function confluentAvroWrite(
     .split('\n')
     .map((hex) => Buffer.from(hex, 'hex'));
 }
+
+/** A record as Confluent's Consumer read it (confluent_avro_read.py): key, headers and, when raw, value in hex. */
+export interface ConfluentRead {
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: unknown;
+  readonly headers: readonly [string, string][];
+}
+
+/**
+ * `topic` from its beginning until `count` records (or 20 s), read by Confluent's Consumer and decoded by its
+ * AvroDeserializer as written (`raw`: the value's bytes in hex, not decoded).
+ */
+export async function confluentAvroRead(
+  brokers: readonly string[],
+  registryUrl: string,
+  topic: string,
+  count: number,
+  raw = false,
+): Promise<ConfluentRead[]> {
+  const script = join(repoRoot, 'test/python/confluent_avro_read.py');
+  const args = [script, brokers.join(','), registryUrl, topic, String(count), ...(raw ? ['raw'] : [])];
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(confluentPython(), args, (err, stdout, stderr) => {
+      if (err) reject(new TributaryError('TRIB_INVARIANT', `confluent_avro_read.py failed: ${stderr}`, { cause: err }));
+      else resolve(stdout);
+    });
+  });
+  return out
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as ConfluentRead);
+}
+
+/**
+ * Confluent's Protobuf or JSON Schema serdes (test/python/confluent_serde.py): `write` turns
+ * records into wire-format bytes under `subject` (auto-registering `schema`), `read` bytes into
+ * records as Confluent's deserializer returns them.
+ */
+export async function confluentSerde(
+  action: 'write' | 'read',
+  format: 'protobuf' | 'json',
+  registryUrl: string,
+  subject: string,
+  schema: string,
+  input: readonly (object | Buffer)[],
+): Promise<string[]> {
+  const script = join(repoRoot, 'test/python/confluent_serde.py');
+  const lines = input.map((x) => (Buffer.isBuffer(x) ? x.toString('hex') : JSON.stringify(x)));
+  const out = await new Promise<string>((resolve, reject) => {
+    const args = [script, action, format, registryUrl, subject, schema];
+    const child = execFile(confluentPython(), args, (err, stdout, stderr) => {
+      if (err)
+        reject(
+          new TributaryError('TRIB_INVARIANT', `confluent_serde.py ${action} ${format} failed: ${stderr}`, {
+            cause: err,
+          }),
+        );
+      else resolve(stdout);
+    });
+    child.stdin!.end(lines.join('\n') + '\n');
+  });
+  return out.trim().split('\n');
+}

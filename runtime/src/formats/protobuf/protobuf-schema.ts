@@ -2,16 +2,33 @@
 // message type through the file's top-level messages, then their nested messages, each index
 // counting message declarations only (not enums or services), in declaration order.
 import protobuf from 'protobufjs';
+import descriptor from 'protobufjs/ext/descriptor.js';
 import { TributaryError } from '../../errors.ts';
+
+/** `.proto` text always has a `;` (at least `syntax = …;` or a field); base64 never does. */
+function isDescriptor(text: string): boolean {
+  return !text.includes(';') && /^[A-Za-z0-9+/=\s]+$/.test(text);
+}
+
+/** A base64 FileDescriptorProto as a parsed file: its package and its types in a root. */
+function fromDescriptor(text: string): { root: protobuf.Root; package: string | undefined } {
+  const file = descriptor.FileDescriptorProto.decode(Buffer.from(text, 'base64')) as descriptor.IFileDescriptorProto;
+  const root = protobuf.Root.fromDescriptor({ file: [file] }, { keepCase: true });
+  return { root, package: file.package || undefined };
+}
 
 export interface ProtoFile {
   /** The file's top-level messages in declaration order. */
   readonly messages: readonly protobuf.Type[];
 }
 
+/**
+ * A schema as a registry may hold it: `.proto` text, or (what Confluent's own serializers
+ * register, and Apicurio keeps as given) a base64 serialized FileDescriptorProto.
+ */
 export function parseProto(text: string, what: string): ProtoFile {
   try {
-    const parsed = protobuf.parse(text, { keepCase: true });
+    const parsed = isDescriptor(text) ? fromDescriptor(text) : protobuf.parse(text, { keepCase: true });
     const root = parsed.root;
     const ns = parsed.package ? root.lookup(parsed.package) : root;
     if (!(ns instanceof protobuf.Namespace))
