@@ -211,7 +211,7 @@ describe('records a keyBy, aggregate, join or sink key fails on', () => {
       ['graph.steps[0].errorOutput', expect.stringMatching(/keyBy on an expression or a function; a key of fields/)],
       ['graph.steps[1].errorOutput', expect.stringMatching(/applies to filter, map, flatMap, keyBy, .* not window/)],
       ['graph.steps[2].errorOutput', 'duplicate name "in" (also graph.sources[0])'],
-      ['graph.sinks[0].errorOutput', expect.stringMatching(/kafka sink with key/)],
+      ['graph.sinks[0].errorOutput', expect.stringMatching(/kafka sink with key or a registry format/)],
     ]);
     const join = cases[3]!.spec;
     const steps = join.steps!.map((s) => (s.name === 'j' ? { ...s, join: { lowerBound: '0s', upperBound: '1s' } } : s));

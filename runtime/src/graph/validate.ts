@@ -328,9 +328,13 @@ function errorOutputRefusal(o: Record<string, unknown>, kind: string): string | 
   return `applies to ${ERROR_OUTPUT_CEL_STEPS.join(', ')} steps (records their expressions fail on), not ${kind}`;
 }
 
-/** Why a sink may not name an errorOutput (undefined: it may): only a kafka sink's key expression runs per record. */
+/**
+ * Why a sink may not name an errorOutput (undefined: it may): only a kafka sink's key expression, or its encoding in
+ * a schema registry format (connectors/kafka/registry-encoding.ts), can fail per record.
+ */
 function sinkErrorOutputRefusal(o: Record<string, unknown>): string | undefined {
   const kafka = o['kafka'];
   if (isObj(kafka) && kafka['key'] !== undefined) return undefined;
-  return 'applies to a kafka sink with key (the expression it evaluates per record); this sink evaluates none';
+  if (isObj(kafka) && ['avro', 'protobuf', 'json-schema'].includes(kafka['format'] as string)) return undefined;
+  return 'applies to a kafka sink with key or a registry format (what can fail per record); this sink has neither';
 }
