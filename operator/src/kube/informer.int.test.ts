@@ -10,14 +10,19 @@ interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
 }
 
+/** A custom resource of the test CRDs (createTestCrd keeps `spec`). */
+interface Gadget extends KubeObject {
+  spec?: { v?: string };
+}
+
 function recorder() {
   const events: string[] = [];
   return {
     events,
     handlers: {
       onAdd: (o: KubeObject) => events.push(`add:${o.metadata?.name}`),
-      onUpdate: (old: ConfigMap, o: ConfigMap) =>
-        events.push(`update:${o.metadata?.name}:${old.data?.v ?? ''}->${o.data?.v ?? ''}`),
+      onUpdate: (old: ConfigMap & Gadget, o: ConfigMap & Gadget) =>
+        events.push(`update:${o.metadata?.name}:${old.data?.v ?? old.spec?.v ?? ''}->${o.data?.v ?? o.spec?.v ?? ''}`),
       onDelete: (o: KubeObject) => events.push(`delete:${o.metadata?.name}`),
     },
   };
@@ -196,10 +201,25 @@ describe('Informer against the real API server', () => {
 
   it('relists at once when its watch resourceVersion expired (410 Gone), and the relist delivers what changed meanwhile', async () => {
     // The real server answers 410 for a watch from a resourceVersion older than its window;
-    // which version is that old cannot be chosen, so this client stands in for compaction: a
-    // watch from the version the informer held when the window "moved" is sent from version 1,
-    // which the server does answer with its 410 (ERROR event, reason Expired). The watch in
-    // between is held, so only the relist can deliver the changes made meanwhile.
+    // which version is that old cannot be chosen, so this client stands in for the window
+    // moving: a watch from the version the informer held is sent from version 1. The resource
+    // is a CRD made for the test: its watch cache starts when the CRD is served, long after
+    // version 1, so the server answers that watch with its 410 (ERROR event, reason Expired)
+    // every time. (A built-in type's cache may still hold version 1 on a young cluster, and
+    // serve the watch instead.) The watch in between is held, so only the relist can deliver
+    // the changes made meanwhile.
+    const crd = await createTestCrd(client, {
+      group: `gone${suffix()}.test.tributary.dev`,
+      kind: 'Gadget',
+      plural: 'gadgets',
+    });
+    const gadget = (name: string, v?: string) =>
+      client.create(crd.resource, {
+        apiVersion: crd.apiVersion,
+        kind: 'Gadget',
+        metadata: { name, namespace: ns },
+        ...(v !== undefined ? { spec: { v } } : {}),
+      } as Gadget);
     let stale: string | undefined;
     let holding: (() => void) | undefined;
     let held = false;
@@ -238,9 +258,9 @@ describe('Informer against the real API server', () => {
       },
     });
     const metrics = operatorMetrics(createRegistry());
-    const inf = new Informer<ConfigMap>({
+    const inf = new Informer<Gadget>({
       client: compacting,
-      resource: Resources.ConfigMap,
+      resource: crd.resource,
       namespace: ns,
       minWatchTimeoutSeconds: 1,
       metrics,
@@ -249,16 +269,16 @@ describe('Informer against the real API server', () => {
     inf.addHandler(rec.handlers);
     inf.start();
     await inf.waitForSync();
-    await client.create(Resources.ConfigMap, { metadata: { name: 'gone-pre', namespace: ns }, data: { v: '0' } });
-    await client.create(Resources.ConfigMap, { metadata: { name: 'gone-doomed', namespace: ns } });
+    await gadget('gone-pre', '0');
+    await gadget('gone-doomed');
     await waitFor('both seen', () => rec.events.includes('add:gone-pre') && rec.events.includes('add:gone-doomed'));
     const relistsBefore = await value(metrics.informerRelists);
 
     holding = () => {};
     await waitFor('the next watch held', () => held);
-    await client.create(Resources.ConfigMap, { metadata: { name: 'gone-during', namespace: ns } });
-    await client.patch(Resources.ConfigMap, ns, 'gone-pre', { data: { v: 'meanwhile' } });
-    await client.delete(Resources.ConfigMap, ns, 'gone-doomed');
+    await gadget('gone-during');
+    await client.patch(crd.resource, ns, 'gone-pre', { spec: { v: 'meanwhile' } });
+    await client.delete(crd.resource, ns, 'gone-doomed');
     holding();
 
     await waitFor(
@@ -274,11 +294,12 @@ describe('Informer against the real API server', () => {
     // A 410 is not a failure: no backoff, no restart counted.
     expect(await value(metrics.informerRestarts)).toBe(0);
     expect(inf.get(ns, 'gone-doomed')).toBeUndefined();
-    expect(inf.get(ns, 'gone-pre')?.data?.v).toBe('meanwhile');
+    expect(inf.get(ns, 'gone-pre')?.spec?.v).toBe('meanwhile');
     // And it keeps watching from the relist's version.
-    await client.create(Resources.ConfigMap, { metadata: { name: 'gone-after', namespace: ns } });
+    await gadget('gone-after');
     await waitFor('add after the relist', () => rec.events.includes('add:gone-after'));
     await inf.stop();
+    await crd.remove();
   });
 
   it('keeps retrying while its resource type does not exist (404), and recovers when it is (re)created', async () => {
