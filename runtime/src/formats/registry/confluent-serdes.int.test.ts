@@ -52,9 +52,12 @@ describe("Confluent's serdes and ours, through the registry", () => {
       const newer = new ProtobufCodec({ client, subject, schema: { inline: proto('\n  string country = 6;') } });
       expect(await newer.decode(written[0]!)).toEqual({ ...records[0], country: '' });
 
-      const ours = new ProtobufCodec({ client, subject, schema: { inline: proto() }, autoRegister: true });
+      // Ours under a subject of its own: Apicurio 2.4 cannot check a .proto against the base64
+      // descriptor Confluent registered (HTTP 500, "Syntax error"), so the two do not share one.
+      const oursSubject = subject.replace(/-value$/, '-ours-value');
+      const ours = new ProtobufCodec({ client, subject: oursSubject, schema: { inline: proto() }, autoRegister: true });
       const bytes = await Promise.all(records.map((r) => ours.encode(r)));
-      const read = (await confluentSerde('read', 'protobuf', url!, subject, proto(), bytes)).map(
+      const read = (await confluentSerde('read', 'protobuf', url!, oursSubject, proto(), bytes)).map(
         (l) => JSON.parse(l) as Record<string, unknown>,
       );
       // Protobuf's JSON mapping: int64 as a string, fields at their default left out.
