@@ -22,6 +22,8 @@
 // BENCH_ONLY=kafka (or `npm run bench -- kafka`) only the Kafka path against its peers: the bare
 // kafkajs loop, a Java kafka-clients pipe, tributary q0/q1 at p1 and p2 (kafka-path.ts; needs the
 // local cluster's Kafka).
+// BENCH_ONLY=formats only Avro, Protobuf and JSON Schema decode → map → encode against JSON (formats.ts;
+// needs the local cluster's registry).
 // BENCH_ONLY=node-timing only the cost of timing each node against the same job untimed (node-timing.ts).
 // BENCH_ONLY=threads only `tributary run -p 1` vs `-p 2 --single-thread`, `--threads`, `--distributed`
 // (threads.ts: q5 on datagen, q0 Kafka pass-through when the local cluster's Kafka is there).
@@ -50,6 +52,7 @@ import { crc32cBenchmark } from './crc32c.ts';
 import { recordDecoderBenchmark } from './record-decoder.ts';
 import { timerSortBenchmark } from './timer-sort.ts';
 import { nodeTimingBenchmark } from './node-timing.ts';
+import { formatsBenchmark } from './formats.ts';
 import { threadsBenchmarks } from './threads.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
@@ -218,6 +221,8 @@ if (only === 'slot-memory') {
 }
 if (only === 'kafka-idle') {
   await kafkaIdleBenchmarks();
+  // Needs the local cluster's registry; prints a skip line when TRIBUTARY_REGISTRY_URL is unset.
+  await formatsBenchmark();
   process.exit(0);
 }
 if (only === 'kafka') {
@@ -226,6 +231,10 @@ if (only === 'kafka') {
 }
 if (only === 'data-plane') {
   await dataPlane();
+  process.exit(0);
+}
+if (only === 'formats') {
+  await formatsBenchmark();
   process.exit(0);
 }
 if (only === 'node-timing') {
@@ -274,3 +283,5 @@ await kafkaPathBenchmarks();
 // Both need the local cluster's Kafka; each prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
 await slotMemoryBenchmarks();
 await kafkaIdleBenchmarks();
+// Needs the local cluster's registry; prints a skip line when TRIBUTARY_REGISTRY_URL is unset.
+await formatsBenchmark();
