@@ -1,6 +1,7 @@
 // Source and sink factories by connector kind: one table per role, keyed by every kind the
 // graph spec declares (SOURCE_KINDS, SINK_KINDS in graph/spec.ts), so a kind without a factory
 // does not compile. A validated graph names exactly one kind per source and sink.
+import type { Registry } from 'prom-client';
 import { TributaryError } from '../errors.ts';
 import {
   SINK_KINDS,
@@ -31,6 +32,8 @@ export interface ConnectorEnv {
   passThrough?: boolean;
   /** The job has an errorOutput: records carry their origin for its dead letters (core/origin.ts). */
   origins?: boolean;
+  /** The job's metrics registry (a source's schema registry client counts its calls there). */
+  metrics?: Registry;
 }
 
 type SourceFactory<K extends SourceKind> = (
@@ -40,7 +43,8 @@ type SourceFactory<K extends SourceKind> = (
 ) => SourceReader;
 
 const SOURCES: { readonly [K in SourceKind]: SourceFactory<K> } = {
-  kafka: (c, _s, env) => new KafkaSource(c, { keepBytes: env.passThrough === true, origins: env.origins === true }),
+  kafka: (c, _s, env) =>
+    new KafkaSource(c, { keepBytes: env.passThrough === true, origins: env.origins === true, metrics: env.metrics }),
   datagen: (c, _s, env) => new DatagenSource(c, env.jobStartTime),
   file: (c) => new FileSource(c),
   collection: (c) => new CollectionSource(c),

@@ -198,6 +198,7 @@ class SlotWiring implements OperatorWiring {
         jobStartTime: this.o.jobStartTime,
         passThrough: passThroughSources(this.o.graph.spec).has(spec.name),
         origins: hasErrorOutput(this.o.graph.spec),
+        metrics: metrics.registry,
       }),
       slot: parts.slot,
       parallelism: this.o.parallelism,

@@ -48,7 +48,7 @@ import { logOffsets, topicPartitions } from './admin-lookups.ts';
 import { SourceGroupOffsets } from './offset-commits.ts';
 import { PartitionOffsets } from './partition-offsets.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
-import { ValueDecoder } from './registry-decoding.ts';
+import { ValueDecoder, type SourceOptions } from './registry-decoding.ts';
 import { intakeFor, originOf, takeInFetch, type Intake } from './fetch-intake.ts';
 import { checkWithinLog, recreatedTopic, restoredOffsets, startOffset } from './start-positions.ts';
 import { TopicWatch, type WatchBounds } from './topic-watch.ts';
@@ -98,11 +98,11 @@ export class KafkaSource implements SourceReader {
   private closed = false;
   private readonly caughtUp = new CaughtUpPartitions();
   /** keepBytes: records keep their bytes (graph/pass-through.ts); origins: their origin (core/origin.ts). */
-  private readonly opts: { keepBytes?: boolean; origins?: boolean };
+  private readonly opts: SourceOptions;
   private intake: Intake = { keepHeaders: false }; // headers, origins (fetch-intake.ts)
   private decoder!: ValueDecoder;
 
-  constructor(spec: KafkaSourceSpec, opts: { keepBytes?: boolean; origins?: boolean } = {}) {
+  constructor(spec: KafkaSourceSpec, opts: SourceOptions = {}) {
     this.spec = spec;
     this.opts = opts;
     this.bounded = spec.bounded === 'latest';
@@ -133,7 +133,7 @@ export class KafkaSource implements SourceReader {
     this.restored = ctx.checkpointing ? restoredOffsets(ctx.restoredPositions, topic) : undefined;
     this.fetchThread = fetchThreadEnabled();
     this.bounds = limits.sourceBounds(this.spec);
-    this.decoder = new ValueDecoder(this.spec, this.opts.keepBytes === true, this.name, () => ctx.wake());
+    this.decoder = new ValueDecoder(this.spec, this.opts, this.name, () => ctx.wake());
     await this.decoder.open();
     const waiter = this.waiter;
     const kafkajsBounds = clientBounds(this.spec); // requestTimeout; retries stay kafkajs's

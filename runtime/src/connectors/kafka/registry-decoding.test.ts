@@ -81,7 +81,7 @@ describe('ValueDecoder with a registry format', () => {
     const r = await registry();
     let wakes = 0;
     let woken: () => void = () => {};
-    const d = new ValueDecoder(spec(r.url), false, 'source "s" (slot 0)', () => {
+    const d = new ValueDecoder(spec(r.url), {}, 'source "s" (slot 0)', () => {
       wakes++;
       woken();
     });
@@ -113,7 +113,7 @@ describe('ValueDecoder with a registry format', () => {
   it('makes an unknown schema id and an undecodable payload bad records, remembering the id', async () => {
     const r = await registry();
     let woken: () => void = () => {};
-    const d = new ValueDecoder(spec(r.url), false, 'source "s" (slot 0)', () => woken());
+    const d = new ValueDecoder(spec(r.url), {}, 'source "s" (slot 0)', () => woken());
     const q = new PartitionQueues();
     q.enqueue(entry(0, 0, Buffer.from('not avro')));
     q.enqueue(entry(0, 1, frame(99, Buffer.from([2, 0x61]))));
@@ -133,7 +133,7 @@ describe('ValueDecoder with a registry format', () => {
   it('fails the source when the registry stays unavailable, naming the source and the registry', async () => {
     const r = await registry();
     let woken: () => void = () => {};
-    const d = new ValueDecoder(spec(r.url), false, 'source "s" (slot 0)', () => woken());
+    const d = new ValueDecoder(spec(r.url), {}, 'source "s" (slot 0)', () => woken());
     const q = new PartitionQueues();
     q.enqueue(entry(0, 0, frame(7, t1.toBuffer({ name: 'a' }))));
     const wake = new Promise<void>((res) => (woken = res));

@@ -11,6 +11,7 @@
 // (counted, skipped or dead-lettered; remembered per id, up to 1000 ids). Anything else (the
 // registry unreachable after the client's retries, refused credentials, a malformed answer)
 // fails the source with the error, which names the registry: never a silent skip.
+import type { Registry } from 'prom-client';
 import { isTributaryError, TributaryError } from '../../errors.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import type { RecordCodec } from '../../formats/codec.ts';
@@ -28,6 +29,16 @@ function reasonOf(code: string): string {
   return code === 'TRIB_REGISTRY_NOT_FOUND' ? 'schema_not_found' : code.replace(/^TRIB_/, '').toLowerCase();
 }
 
+/** What a Kafka source is built with beyond its spec (connectors/registry.ts). */
+export interface SourceOptions {
+  /** Records keep their bytes (graph/pass-through.ts). */
+  readonly keepBytes?: boolean;
+  /** Records carry their origin (core/origin.ts). */
+  readonly origins?: boolean;
+  /** The job's metrics registry: the schema registry client counts its calls there. */
+  readonly metrics?: Registry | undefined;
+}
+
 export class ValueDecoder {
   private readonly spec: KafkaSourceSpec;
   private readonly keepBytes: boolean;
@@ -41,12 +52,12 @@ export class ValueDecoder {
   private fatal: TributaryError | undefined;
 
   /** `what` names the source in errors; `wake` wakes the slot when a schema id's fetch settled. */
-  constructor(spec: KafkaSourceSpec, keepBytes: boolean, what: string, wake: () => void) {
+  constructor(spec: KafkaSourceSpec, o: SourceOptions, what: string, wake: () => void) {
     this.spec = spec;
-    this.keepBytes = keepBytes;
+    this.keepBytes = o.keepBytes === true;
     this.what = what;
     this.wake = wake;
-    this.registry = registryCodec(spec, what, 'source');
+    this.registry = registryCodec(spec, what, 'source', o.metrics);
   }
 
   /** Fetches the reader schema (a version of the subject): a missing one fails the source's open. */

@@ -145,6 +145,10 @@ describe('kafka source and sink in Avro through the schema registry', () => {
       ['schema_not_found', 1],
     ]);
 
+    // The source's fetches by id (v1, v2, the unknown one) and the sink's register, in the job's metrics.
+    const calls = (await job.metrics.registryRequests.get()).values.map((v) => [v.labels.operation, v.labels.outcome]);
+    expect(calls.map(String).sort()).toEqual(['register,ok', 'schema-by-id,404', 'schema-by-id,ok']);
+
     const refused = await readTopic(kafka, unencoded, { expected: 1, settleMs: 500 });
     expect(refused.map((x) => JSON.parse(x.value) as unknown)).toEqual([
       {
