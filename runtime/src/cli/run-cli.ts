@@ -2,6 +2,7 @@
 // locally, exactly the graph that `kubectl apply` would run. Exit codes: 0 done, 1 job failed,
 // 2 bad usage, invalid graph or invalid job options. Started by the entrypoint cli/main.ts.
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
+import { typeRegistrySources } from '../connectors/kafka/registry-reader-types.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { isTributaryError } from '../errors.ts';
 import { loadJobFile } from '../graph/load.ts';
@@ -25,6 +26,11 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(args.logLevel);
   routeProcessWarnings(logger);
   const loaded = loadJobFile(args.file as string, args.sets);
+  // Registry sources read by a schema version: typed from the registry before validation.
+  for (const t of await typeRegistrySources(loaded.graph)) {
+    if (t.note !== undefined) logger.warn({ source: t.source }, t.note);
+    else logger.info({ source: t.source, ...t.typed }, 'fields checked against the registry schema');
+  }
   const graph = validateGraph(loaded.graph, loaded.graphPath);
   const mode = resolveRunMode(args, loaded, graph);
   const checkpointing = runCheckpointing(args, loaded, mode.mode !== 'single-thread');

@@ -4,7 +4,7 @@ import { show, type Checker, type Obj } from '../../graph/checker.ts';
 import { formatDuration, parseDuration } from '../../graph/duration.ts';
 import { BROKERS_UNREACHABLE_FAIL_MS } from './broker-reachability.ts';
 import type { ConnectorConfigRule, SinkConfigRule, SourceConfigRule } from '../../graph/connector-rules.ts';
-import { checkRegistry, REGISTRY_FORMATS } from './registry-config-rules.ts';
+import { checkRegistry, inlineReaderTypes, REGISTRY_FORMATS } from './registry-config-rules.ts';
 
 /** `brokers`: "host:port" or a non-empty list of them (also the Druid sink's `kafka.brokers`). */
 export function checkBrokers(c: Checker, o: Obj, path: string): void {
@@ -77,9 +77,10 @@ const source: SourceConfigRule = (c, s, p) => {
   checkRegistry(c, s, p, 'source');
   const onError = c.oneOf(s, 'onError', p, ['skip', 'deadLetter']);
   if (onError === 'deadLetter') c.string(s, 'deadLetterTopic', p);
-  return s['format'] === 'string' || s['format'] === 'bytes'
-    ? { value: s['format'] === 'string' ? 'string' : 'dyn', key: 'dyn' }
-    : c.schema(s['schema'], `${p}.schema`);
+  if (s['format'] === 'string' || s['format'] === 'bytes')
+    return { value: s['format'] === 'string' ? 'string' : 'dyn', key: 'dyn' };
+  // A declared schema wins; else a registry format's inline reader schema types the records.
+  return s['schema'] !== undefined ? c.schema(s['schema'], `${p}.schema`) : inlineReaderTypes(c, s, p);
 };
 
 const sink: SinkConfigRule = {

@@ -3,6 +3,10 @@
 // with the others, so a job never silently reads Avro bytes as JSON or writes JSON where Avro
 // readers wait. A sink writes with a schema it names (`schema`); a source reads as written
 // without one. No registry client here: the operator loads these rules too.
+import type { FieldTypes } from '../../core/record.ts';
+import { isTributaryError } from '../../errors.ts';
+import { registryFieldTypes } from '../../formats/field-types.ts';
+import type { RegistryFormat } from '../../graph/connector-spec.ts';
 import { isObj, show, type Checker, type Obj } from '../../graph/checker.ts';
 
 export const REGISTRY_FORMATS = ['avro', 'protobuf', 'json-schema'] as const;
@@ -103,4 +107,23 @@ export function checkRegistry(c: Checker, s: Obj, p: string, role: 'source' | 's
     c.add(`${path}.subjectStrategy`, `${String(strategy)} names the subject after the schema: give the schema inline`);
   c.string(r, 'caFile', path, false);
   checkBasicAuth(c, r['basicAuth'], `${path}.basicAuth`);
+}
+
+/**
+ * The field types of a registry-format source's records when its reader schema is given inline
+ * (a schema by version is typed by the CLI, which can ask the registry: registry-field-types.ts);
+ * a schema that is not one of records is an error at its path.
+ */
+export function inlineReaderTypes(c: Checker, s: Obj, p: string): FieldTypes | undefined {
+  const r = s['registry'];
+  const schema = isObj(r) ? r['schema'] : undefined;
+  const inline = isObj(schema) ? schema['inline'] : undefined;
+  if (!isRegistryFormat(s['format']) || typeof inline !== 'string') return undefined;
+  try {
+    return registryFieldTypes(s['format'] as RegistryFormat, inline);
+  } catch (e) {
+    if (!isTributaryError(e)) throw e;
+    c.add(`${p}.registry.schema.inline`, e.message);
+    return undefined;
+  }
 }

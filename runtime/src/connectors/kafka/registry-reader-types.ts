@@ -1,0 +1,57 @@
+// Before a graph is validated (`tributary validate`, `tributary run`): each Kafka source of a
+// registry format whose reader schema is a version of its subject (`registry.schema.version`)
+// and that declares no `schema` gets the field types of that version (formats/field-types.ts)
+// as its `schema`, so its expressions are checked against the schema as an inline one's are
+// (registry-config-rules.ts inlineReaderTypes). Where the registry cannot be asked (down, no
+// credentials in this environment), the source stays untyped and a note says why: validation
+// then checks its fields per record, as before, and the run itself still needs the registry.
+import { isTributaryError } from '../../errors.ts';
+import { registryFieldTypes } from '../../formats/field-types.ts';
+import { isObj } from '../../graph/checker.ts';
+import type { KafkaSourceSpec, RegistryFormat } from '../../graph/connector-spec.ts';
+import { isRegistryFormat } from './registry-config-rules.ts';
+import { registryCodec } from './registry-codecs.ts';
+
+/** What the pass did, per source: typed by which version, or why not. */
+export interface ReaderTyping {
+  readonly source: string;
+  readonly typed?: { subject: string; version: number };
+  readonly note?: string;
+}
+
+/** Types the graph's registry sources in place (adds `schema`); one registry call per such source. */
+export async function typeRegistrySources(graph: unknown): Promise<ReaderTyping[]> {
+  const out: ReaderTyping[] = [];
+  // The graph is not validated yet: anything not shaped as expected is left to validation to report.
+  const sources = isObj(graph) && Array.isArray(graph['sources']) ? (graph['sources'] as unknown[]) : [];
+  for (const src of sources) {
+    if (!isObj(src) || !isObj(src['kafka']) || typeof src['name'] !== 'string') continue;
+    const k = src['kafka'];
+    const r = k['registry'];
+    const schema = isObj(r) ? r['schema'] : undefined;
+    const version = isObj(schema) ? schema['version'] : undefined;
+    const versionOk = version === 'latest' || (Number.isInteger(version) && (version as number) >= 1);
+    if (!isRegistryFormat(k['format']) || !versionOk || k['schema'] !== undefined) continue;
+    if (typeof k['topic'] !== 'string' || !isObj(r) || typeof r['url'] !== 'string') continue;
+    const what = `source "${src['name']}"`;
+    try {
+      const spec = k as unknown as KafkaSourceSpec;
+      const rc = registryCodec(spec, what, 'source');
+      if (rc === undefined) continue;
+      try {
+        const v = await rc.client.version(rc.subject, version as number | 'latest');
+        k['schema'] = { ...registryFieldTypes(k['format'] as RegistryFormat, v.schema) };
+        out.push({ source: src['name'], typed: { subject: rc.subject, version: v.version } });
+      } finally {
+        await rc.client.close();
+      }
+    } catch (e) {
+      if (!isTributaryError(e)) throw e;
+      out.push({
+        source: src['name'],
+        note: `${what}: fields not checked against the registry's schema: ${e.message}`,
+      });
+    }
+  }
+  return out;
+}
