@@ -15,7 +15,7 @@ export interface JobStatus {
   /** Newest event time the sources of this process have seen minus `watermark` (while both are known). */
   watermarkLagMs?: number;
   lastCheckpoint?: CompletedCheckpoint;
-  /** Checkpoints and savepoints completed in this run, newest first (completion-history.ts); none without checkpoints. */
+  /** Checkpoints and savepoints completed in this run, newest first (completion-history.ts). */
   recentCheckpoints?: readonly CompletedCheckpoint[];
   restoredFrom?: string;
   error?: string;

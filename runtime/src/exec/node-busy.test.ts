@@ -121,7 +121,10 @@ describe('node busy and backpressured time', () => {
 
   it('a job run without node timing reports records only', async () => {
     const env = new StreamEnvironment();
-    env.fromCollection([1, 2, 3]).map((x) => x, { name: 'same' }).print('out');
+    env
+      .fromCollection([1, 2, 3])
+      .map((x) => x, { name: 'same' })
+      .print('out');
     const job = new JobExecutor(validateGraph(env.toGraph()), {
       parallelism: 1,
       functions: env.functions,
