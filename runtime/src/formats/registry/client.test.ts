@@ -70,4 +70,51 @@ describe('SchemaRegistryClient retries', () => {
     expect((err as Error).message).toContain('subject "s-value" version 3');
     expect(missing.paths.length).toBe(1);
   });
+
+  it('looks a register answered 409 up, then registers once more, before it is TRIB_REGISTRY_INCOMPATIBLE', async () => {
+    const schemaOf = { schemaType: 'AVRO' as const, schema: '"string"' };
+    const exists = '{"message":"An artifact with ID \'s-value\' in group \'null\' already exists.","error_code":0}';
+    const calls = (r: { paths: string[] }) =>
+      r.paths.map((p) =>
+        p
+          .split(' ')
+          .slice(0, 2)
+          .join(' ')
+          .replace(/.*\/subjects/, ''),
+      );
+    const found = await registryAnswering([
+      [409, exists],
+      [200, JSON.stringify({ subject: 's-value', version: 1, id: 42, schema: '"string"' })],
+    ]);
+    const c1 = new SchemaRegistryClient({ url: found.url, attempts: 3, backoffMs: 1 });
+    expect(await c1.idFor('s-value', schemaOf, { autoRegister: true })).toBe(42);
+    expect(calls(found)).toEqual(['/s-value/versions', '/s-value']);
+    await c1.close();
+    await new Promise((r) => server!.close(r));
+
+    // Apicurio's spurious 409 for a subject created while another is: not there, and the next register takes.
+    const spurious = await registryAnswering([
+      [409, exists],
+      [404, '{"message":"not found","error_code":40403}'],
+      [200, '{"id":7}'],
+    ]);
+    const c2 = new SchemaRegistryClient({ url: spurious.url, attempts: 3, backoffMs: 1 });
+    expect(await c2.idFor('s-value', schemaOf, { autoRegister: true })).toBe(7);
+    expect(calls(spurious)).toEqual(['/s-value/versions', '/s-value', '/s-value/versions']);
+    await c2.close();
+    await new Promise((r) => server!.close(r));
+
+    const refused = await registryAnswering([
+      [409, '{"message":"incompatible with an earlier schema","error_code":409}'],
+      [404, '{"message":"Schema not found","error_code":40403}'],
+      [409, '{"message":"incompatible with an earlier schema","error_code":409}'],
+    ]);
+    const c3 = new SchemaRegistryClient({ url: refused.url, attempts: 3, backoffMs: 1 });
+    let err: unknown;
+    await c3.idFor('s-value', schemaOf, { autoRegister: true }).catch((e: unknown) => (err = e));
+    expect(isTributaryError(err, 'TRIB_REGISTRY_INCOMPATIBLE')).toBe(true);
+    expect((err as Error).message).toContain('incompatible with an earlier schema');
+    expect(refused.paths.length).toBe(3);
+    await c3.close();
+  });
 });

@@ -136,6 +136,10 @@ export class SchemaRegistryClient {
    * The id of `schema` under `subject`: from the cache, else registered (POST
    * /subjects/{s}/versions, `autoRegister`) or looked up (POST /subjects/{s}: not found is
    * TRIB_REGISTRY_NOT_FOUND). Registering an incompatible schema is TRIB_REGISTRY_INCOMPATIBLE.
+   * A register answered 409 is looked up, and when not found registered once more, before it
+   * counts as incompatible: Apicurio 2.4 answers registers that create subjects at the same time
+   * (several sinks or slots opening at once) now and then with 409 "An artifact with ID … already
+   * exists" for a subject that does not exist, and a later register of it succeeds.
    */
   async idFor(subject: string, schema: RegistrySchema, o: { autoRegister: boolean }): Promise<number> {
     const key = `${subject}\u0000${schema.schemaType}\u0000${schema.schema}`;
@@ -151,7 +155,12 @@ export class SchemaRegistryClient {
     const subj = `/subjects/${encodeURIComponent(subject)}`;
     let id: number;
     if (o.autoRegister) {
-      const answer = (await this.call('register', 'POST', `${subj}/versions`, what, body)) as { id?: unknown };
+      const register = () => this.call('register', 'POST', `${subj}/versions`, what, body);
+      const answer = (await register().catch(async (e: unknown) => {
+        if (!isTributaryError(e, 'TRIB_REGISTRY_INCOMPATIBLE')) throw e;
+        const found = await this.call('lookup', 'POST', subj, what, body).catch(() => undefined);
+        return found === undefined ? register() : { id: toSubjectVersion(found, what, this.url).id };
+      })) as { id?: unknown };
       if (typeof answer.id !== 'number') throw this.shapeError(what, answer);
       id = answer.id;
     } else {
