@@ -137,7 +137,7 @@ describe('kafka source and sink in Avro through the schema registry', () => {
     const reasonOf = (l: (typeof letters)[number]) =>
       Buffer.from(l.headers.find(([k]) => k === 'tributary.error.reason')![1], 'hex').toString();
     // By key: each dead letter is a send of its own, several may be in flight.
-    const seen = letters.map((l) => [l.value, Buffer.from(l.key!, 'hex').toString(), reasonOf(l)]);
+    const seen = letters.map((l) => [String(l.value), Buffer.from(l.key!, 'hex').toString(), reasonOf(l)]);
     expect(seen.sort((a, b) => a[1]!.localeCompare(b[1]!))).toEqual([
       [poison.toString('hex'), 'k3', 'format_decode'],
       [unknownId.toString('hex'), 'k5', 'schema_not_found'],
