@@ -30,7 +30,12 @@ export interface SchemaRegistrySpec {
   /** Path (in the slot pods) of a PEM CA certificate to trust for an `https` URL. */
   caFile?: string;
   /** Basic auth, from environment variables of the slot pods named here (never the secrets themselves). */
-  basicAuth?: { usernameEnv: string; passwordEnv: string };
+  basicAuth?: {
+    /** The environment variable holding the user name (required). */
+    usernameEnv: string;
+    /** The environment variable holding the password (required). */
+    passwordEnv: string;
+  };
 }
 
 export interface KafkaSourceSpec {
