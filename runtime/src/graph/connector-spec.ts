@@ -29,12 +29,28 @@ export interface SchemaRegistrySpec {
   messageName?: string;
   /** Path (in the slot pods) of a PEM CA certificate to trust for an `https` URL. */
   caFile?: string;
-  /** Basic auth, from environment variables of the slot pods named here (never the secrets themselves). */
+  /**
+   * Basic auth: from an opted-in Secret (`secretRef`, on the cluster: the slot pods read its keys by reference), or
+   * from environment variables of the slot pods named here (`usernameEnv` and `passwordEnv`); never the secrets
+   * themselves.
+   */
   basicAuth?: {
-    /** The environment variable holding the user name (required). */
-    usernameEnv: string;
-    /** The environment variable holding the password (required). */
-    passwordEnv: string;
+    /** The environment variable holding the user name (with passwordEnv; not with secretRef). */
+    usernameEnv?: string;
+    /** The environment variable holding the password (with usernameEnv; not with secretRef). */
+    passwordEnv?: string;
+    /**
+     * A Secret of the job's namespace labelled `tributary.dev/credentials: "true"` holding the user name and the
+     * password (not with usernameEnv/passwordEnv).
+     */
+    secretRef?: {
+      /** The Secret's name (required). */
+      name: string;
+      /** The key of the user name in the Secret (default `username`). */
+      usernameKey?: string;
+      /** The key of the password in the Secret (default `password`). */
+      passwordKey?: string;
+    };
   };
 }
 

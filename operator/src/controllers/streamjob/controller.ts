@@ -2,6 +2,7 @@ import type { Controller, KubeObject, Manager } from '../../kube/index.ts';
 import { keyOf, ownerKeyMapper, Resources, specOrMetadataChanged } from '../../kube/index.ts';
 import { credentialsSelector, type CredentialsSecret } from '../credentials/opted-in-secret.ts';
 import { credentialsSecretName } from './state-credentials.ts';
+import { namesRegistrySecret } from './registry-credentials.ts';
 import { effectiveStateStorage } from './state-storage.ts';
 import type { StateStorage, StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { RuntimeClient } from '../../runtime-client/client.ts';
@@ -63,13 +64,17 @@ export function addStreamJobController(
     image: opts.defaultImage ?? DEFAULT_RUNTIME_IMAGE,
     ...(opts.defaultStateStorage ? { stateStorage: opts.defaultStateStorage } : {}),
   };
-  /** A credentials Secret → the jobs whose state storage names it. */
+  /** A credentials Secret → the jobs whose state storage or schema registry names it. */
   const namingJobs = (secret: CredentialsSecret): string[] => {
     const ns = secret.metadata?.namespace;
     if (!ns) return [];
+    const name = secret.metadata?.name;
     return jobs
       .list(ns)
-      .filter((j) => credentialsSecretName(effectiveStateStorage(j.spec, defaults)) === secret.metadata?.name)
+      .filter(
+        (j) =>
+          credentialsSecretName(effectiveStateStorage(j.spec, defaults)) === name || namesRegistrySecret(j.spec, name),
+      )
       .map((j) => keyOf(j));
   };
   const runtime = opts.runtime ?? new RuntimeClient();

@@ -37,6 +37,7 @@ import { clearNotOwned, reportNotOwned } from './report-not-owned.ts';
 import { finalSavepointFinalizer, StreamJobs } from './resource.ts';
 import { ensureShared } from './shared-objects.ts';
 import { stateCredentialsIssues } from './state-credentials.ts';
+import { registryCredentialsIssues } from './registry-credentials.ts';
 import { effectiveStateStorage } from './state-storage.ts';
 import { durationMs, validateSpec } from './validation.ts';
 
@@ -156,7 +157,10 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       // The credentials Secret may be created or labelled later: its watch wakes the job (controller.ts).
       const credIssues =
         issues.length === 0
-          ? stateCredentialsIssues(deps.credentialSecrets, job, effectiveStateStorage(job.spec, deps.defaults))
+          ? [
+              ...stateCredentialsIssues(deps.credentialSecrets, job, effectiveStateStorage(job.spec, deps.defaults)),
+              ...registryCredentialsIssues(deps.credentialSecrets, job),
+            ]
           : [];
       issues.push(...credIssues);
       await recordObservation(r, c, issues);

@@ -13,6 +13,7 @@ import { parseProto, indexesOf } from '../../formats/protobuf/protobuf-schema.ts
 import { SchemaRegistryClient, type RegistryClientMetrics } from '../../formats/registry/client.ts';
 import { subjectName } from '../../formats/registry/subject.ts';
 import { isRegistryFormat } from './registry-config-rules.ts';
+import { registrySecretEnv } from './registry-secret-env.ts';
 
 export interface RegistryCodec {
   readonly client: SchemaRegistryClient;
@@ -28,11 +29,32 @@ function metricsIn(registry: Registry | undefined): RegistryClientMetrics | unde
   return { registryRequests: requests, registryCacheHits: hits } as unknown as RegistryClientMetrics;
 }
 
-function env(name: string, what: string): string {
+function env(name: string, what: string, from?: string): string {
   const v = process.env[name];
   if (v === undefined || v === '')
-    throw new TributaryError('TRIB_REGISTRY_CONFIG', `${what}: environment variable ${name} is not set`);
+    throw new TributaryError(
+      'TRIB_REGISTRY_CONFIG',
+      `${what}: environment variable ${name} is not set${from ? ` (${from})` : ''}`,
+    );
   return v;
+}
+
+/** The basic auth a registry spec names: from its environment variables, or those its Secret's keys are put in. */
+function credentials(
+  auth: SchemaRegistrySpec['basicAuth'],
+  what: string,
+): { username: string; password: string } | undefined {
+  if (auth === undefined) return undefined;
+  if (auth.secretRef !== undefined) {
+    const e = registrySecretEnv(auth.secretRef);
+    // On the cluster the operator sets them from the opted-in Secret; elsewhere (tributary run) the user does.
+    const from = (key: string) => `key ${JSON.stringify(key)} of Secret ${auth.secretRef?.name}, set by the operator`;
+    return {
+      username: env(e.username.env, what, from(e.username.key)),
+      password: env(e.password.env, what, from(e.password.key)),
+    };
+  }
+  return { username: env(auth.usernameEnv ?? '', what), password: env(auth.passwordEnv ?? '', what) };
 }
 
 /** The full name a record-named subject takes: the inline schema's record, message or title. */
@@ -74,12 +96,12 @@ export function registryCodec(
       );
     }
   }
-  const auth = r.basicAuth;
   const metrics = metricsIn(registry);
+  const basicAuth = credentials(r.basicAuth, what);
   const client = new SchemaRegistryClient({
     url: r.url,
     ...(ca ? { ca } : {}),
-    ...(auth ? { basicAuth: { username: env(auth.usernameEnv, what), password: env(auth.passwordEnv, what) } } : {}),
+    ...(basicAuth ? { basicAuth } : {}),
     ...(metrics ? { metrics } : {}),
   });
   const schema = r.schema;

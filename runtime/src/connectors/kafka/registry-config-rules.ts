@@ -51,13 +51,36 @@ function checkUrl(c: Checker, r: Obj, path: string): void {
     c.add(`${path}.url`, 'credentials in the URL are refused; use basicAuth');
 }
 
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** `basicAuth`: `{usernameEnv, passwordEnv}` or `{secretRef: {name, usernameKey?, passwordKey?}}`. */
 function checkBasicAuth(c: Checker, v: unknown, path: string): void {
   if (v === undefined) return;
   if (!isObj(v)) {
-    c.add(path, `expected {usernameEnv, passwordEnv}, got ${show(v)}`);
+    c.add(path, `expected {usernameEnv, passwordEnv} or {secretRef: {name}}, got ${show(v)}`);
     return;
   }
-  c.keys(v, ['usernameEnv', 'passwordEnv'], path);
+  c.keys(v, ['usernameEnv', 'passwordEnv', 'secretRef'], path);
+  const ref = v['secretRef'];
+  if (ref !== undefined) {
+    if (v['usernameEnv'] !== undefined || v['passwordEnv'] !== undefined)
+      c.add(path, 'expected either secretRef or usernameEnv and passwordEnv, not both');
+    if (!isObj(ref)) {
+      c.add(`${path}.secretRef`, `expected {name, usernameKey?, passwordKey?}, got ${show(ref)}`);
+      return;
+    }
+    c.keys(ref, ['name', 'usernameKey', 'passwordKey'], `${path}.secretRef`);
+    const name = c.string(ref, 'name', `${path}.secretRef`);
+    if (name !== undefined && !SECRET_NAME.test(name))
+      c.add(`${path}.secretRef.name`, `expected a Secret name (a DNS subdomain), got ${show(name)}`);
+    for (const k of ['usernameKey', 'passwordKey']) {
+      const key = c.string(ref, k, `${path}.secretRef`, false);
+      if (key !== undefined && !SECRET_KEY.test(key))
+        c.add(`${path}.secretRef.${k}`, `expected a Secret key ([-._a-zA-Z0-9]+), got ${show(key)}`);
+    }
+    return;
+  }
   for (const k of ['usernameEnv', 'passwordEnv']) {
     const name = c.string(v, k, path);
     if (name !== undefined && !ENV_NAME.test(name))

@@ -13,6 +13,7 @@ import { serviceAccountName } from './runtime-rbac.ts';
 import { isReservedEnv, isReservedMetadataKey } from '../pod-template-rules.ts';
 import type { EffectiveStateStorage } from '../state-storage.ts';
 import { stateAccess } from './state-access.ts';
+import { registryCredentialsEnv } from '../registry-credentials.ts';
 
 export const TOKEN_DIR = '/var/run/tributary';
 export const RUNTIME_UID = 65532;
@@ -73,6 +74,7 @@ export function slotPod(input: SlotPodInput): Pod {
     { name: RuntimeEnv.peerSelector, value: podSelector(name, depId) },
     { name: RuntimeEnv.controlTokenFile, value: `${TOKEN_DIR}/${TOKEN_KEY}` },
     ...state.env,
+    ...registryCredentialsEnv(spec),
   ];
   const probe = (path: string, period: number, failures: number) => ({
     httpGet: { path, port: CONTROL_PORT },
