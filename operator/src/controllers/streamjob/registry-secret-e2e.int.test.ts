@@ -83,10 +83,14 @@ describe('schema registry credentials from an opted-in Secret', () => {
     });
 
     const field = 'spec.graph.sources[0].kafka.registry.basicAuth.secretRef';
-    const invalid = await waitFor('the job Invalid, naming the Secret', async () => {
-      const j = await getJob(kube, ns, 'reader');
-      return cond(j, 'Stalled')?.reason === 'InvalidSpec' ? j : undefined;
-    }, 60_000);
+    const invalid = await waitFor(
+      'the job Invalid, naming the Secret',
+      async () => {
+        const j = await getJob(kube, ns, 'reader');
+        return cond(j, 'Stalled')?.reason === 'InvalidSpec' ? j : undefined;
+      },
+      60_000,
+    );
     expect(cond(invalid, 'Stalled')?.message).toContain(
       `${field}: Secret ${ns}/${secret} not found with label tributary.dev/credentials: "true"`,
     );
