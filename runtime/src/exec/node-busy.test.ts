@@ -2,8 +2,8 @@
 // one, not its neighbours in the chain; an async step's busy time is its capacity in use; every
 // node of a chain whose output is full is backpressured as long as the chain is.
 import { describe, expect, it } from 'vitest';
+import { HoldingSink } from '../testing/holding-sink.ts';
 import { StreamEnvironment } from '../api.ts';
-import type { SinkWriter, SinkWriterContext } from '../connectors/api.ts';
 import { CollectingSink } from '../connectors/collection/collecting-sink.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import type { NodeLoad, SlotLoad } from '../control/contract.ts';
@@ -15,36 +15,6 @@ function burn(ms: number): void {
 }
 
 const byNode = (nodes: readonly NodeLoad[] | undefined) => new Map((nodes ?? []).map((n) => [n.node, n]));
-
-/** Refuses input (backpressured) from its first write until `holdMs` later. */
-class HoldingSink implements SinkWriter {
-  backpressured = false;
-  private wake: (() => void) | undefined;
-  private held = false;
-  private readonly holdMs: number;
-  constructor(holdMs: number) {
-    this.holdMs = holdMs;
-  }
-  open(ctx: SinkWriterContext): Promise<void> {
-    this.wake = ctx.wake;
-    return Promise.resolve();
-  }
-  write(): void {
-    if (this.held) return;
-    this.held = true;
-    this.backpressured = true;
-    setTimeout(() => {
-      this.backpressured = false;
-      this.wake?.();
-    }, this.holdMs);
-  }
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 describe('node busy and backpressured time', () => {
   it('a step that burns CPU is the busy one, not the steps chained around it', async () => {

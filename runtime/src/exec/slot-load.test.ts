@@ -3,7 +3,7 @@
 // on timers does not), and a job's status carries counters that only grow, with its
 // backpressure and records from the same sources as its metrics and recordsIn.
 import { describe, expect, it } from 'vitest';
-import type { SinkWriter, SinkWriterContext } from '../connectors/api.ts';
+import { HoldingSink } from '../testing/holding-sink.ts';
 import { StreamEnvironment } from '../api.ts';
 import { CollectingSink } from '../connectors/collection/collecting-sink.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
@@ -100,33 +100,6 @@ describe('slot load: backpressure', () => {
     expect(counters.backpressured).toBeCloseTo(reported * 1000, 6); // ended: what the metric got
   });
 });
-
-/** Refuses input (backpressured) from its first write until `holdMs` later. */
-class HoldingSink implements SinkWriter {
-  backpressured = false;
-  private readonly holdMs: number;
-  private wake: (() => void) | undefined;
-  private held = false;
-  constructor(holdMs: number) {
-    this.holdMs = holdMs;
-  }
-  open(ctx: SinkWriterContext): Promise<void> {
-    this.wake = ctx.wake;
-    return Promise.resolve();
-  }
-  write(): void {
-    if (this.held) return;
-    this.held = true;
-    this.backpressured = true;
-    setTimeout(() => {
-      this.backpressured = false;
-      this.wake?.();
-    }, this.holdMs);
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 const N = 5000;
 const spec: GraphSpec = {
