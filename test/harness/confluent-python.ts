@@ -36,6 +36,25 @@ export function confluentPython(): string {
   return python;
 }
 
+/**
+ * Runs `test/python/<script>` with `args` in the venv, `stdin` as its input lines; its output
+ * lines (empty ones dropped). A failing script is TRIB_INVARIANT with its stderr.
+ */
+function runScript(script: string, args: readonly string[], stdin: readonly string[] = []): Promise<string[]> {
+  return new Promise<string[]>((resolve, reject) => {
+    const child = execFile(
+      confluentPython(),
+      [join(repoRoot, 'test/python', script), ...args],
+      (err, stdout, stderr) => {
+        if (err)
+          reject(new TributaryError('TRIB_INVARIANT', `${script} ${args[0] ?? ''} failed: ${stderr}`, { cause: err }));
+        else resolve(stdout.split('\n').filter((l) => l.trim() !== ''));
+      },
+    );
+    child.stdin!.end(stdin.length > 0 ? `${stdin.join('\n')}\n` : '');
+  });
+}
+
 /** Confluent's AvroSerializer writing `records` under `subject` (auto-registering `schema`): wire-format bytes. */
 export async function confluentAvroWrite(
   registryUrl: string,
@@ -43,19 +62,12 @@ export async function confluentAvroWrite(
   schema: string,
   records: readonly object[],
 ): Promise<Buffer[]> {
-  const script = join(repoRoot, 'test/python/confluent_avro_write.py');
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = execFile(confluentPython(), [script, registryUrl, subject, schema], (err, stdout, stderr) => {
-      if (err)
-        reject(new TributaryError('TRIB_INVARIANT', `confluent_avro_write.py failed: ${stderr}`, { cause: err }));
-      else resolve(stdout);
-    });
-    child.stdin!.end(records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  });
-  return out
-    .trim()
-    .split('\n')
-    .map((hex) => Buffer.from(hex, 'hex'));
+  const out = await runScript(
+    'confluent_avro_write.py',
+    [registryUrl, subject, schema],
+    records.map((r) => JSON.stringify(r)),
+  );
+  return out.map((hex) => Buffer.from(hex.trim(), 'hex'));
 }
 
 /** A record as Confluent's Consumer read it (confluent_avro_read.py): key, headers and, when raw, value in hex. */
@@ -78,19 +90,8 @@ export async function confluentAvroRead(
   count: number,
   raw = false,
 ): Promise<ConfluentRead[]> {
-  const script = join(repoRoot, 'test/python/confluent_avro_read.py');
-  const args = [script, brokers.join(','), registryUrl, topic, String(count), ...(raw ? ['raw'] : [])];
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile(confluentPython(), args, (err, stdout, stderr) => {
-      if (err) reject(new TributaryError('TRIB_INVARIANT', `confluent_avro_read.py failed: ${stderr}`, { cause: err }));
-      else resolve(stdout);
-    });
-  });
-  return out
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as ConfluentRead);
+  const args = [brokers.join(','), registryUrl, topic, String(count), ...(raw ? ['raw'] : [])];
+  return (await runScript('confluent_avro_read.py', args)).map((l) => JSON.parse(l) as ConfluentRead);
 }
 
 /**
@@ -98,7 +99,7 @@ export async function confluentAvroRead(
  * records into wire-format bytes under `subject` (auto-registering `schema`), `read` bytes into
  * records as Confluent's deserializer returns them.
  */
-export async function confluentSerde(
+export function confluentSerde(
   action: 'write' | 'read',
   format: 'protobuf' | 'json',
   registryUrl: string,
@@ -106,20 +107,6 @@ export async function confluentSerde(
   schema: string,
   input: readonly (object | Buffer)[],
 ): Promise<string[]> {
-  const script = join(repoRoot, 'test/python/confluent_serde.py');
   const lines = input.map((x) => (Buffer.isBuffer(x) ? x.toString('hex') : JSON.stringify(x)));
-  const out = await new Promise<string>((resolve, reject) => {
-    const args = [script, action, format, registryUrl, subject, schema];
-    const child = execFile(confluentPython(), args, (err, stdout, stderr) => {
-      if (err)
-        reject(
-          new TributaryError('TRIB_INVARIANT', `confluent_serde.py ${action} ${format} failed: ${stderr}`, {
-            cause: err,
-          }),
-        );
-      else resolve(stdout);
-    });
-    child.stdin!.end(lines.join('\n') + '\n');
-  });
-  return out.trim().split('\n');
+  return runScript('confluent_serde.py', [action, format, registryUrl, subject, schema], lines);
 }
