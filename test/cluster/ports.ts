@@ -56,8 +56,10 @@ export const ports = {
   // The schema registry (Apicurio's default 8080), HTTP and HTTPS: 18085/18086 are free at every offset in [0, 10000].
   registry: 18085 + offset,
   registryTls: 18086 + offset,
-  // nginx asking for basic auth in front of the registry (components/registry-auth.ts).
+  // nginx asking for basic auth in front of the registry (components/registry-auth.ts), over HTTP and over TLS
+  // (89: a last-two-digits no other port uses).
   registryAuth: 18087 + offset,
+  registryAuthTls: 18089 + offset,
 } as const;
 
 export const host = '127.0.0.1';

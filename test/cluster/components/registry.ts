@@ -17,7 +17,8 @@ const runner = 'registry-1-runner.jar';
 export const registryUrl = `http://${host}:${ports.registry}/apis/ccompat/v7`;
 export const registryTlsUrl = `https://${host}:${ports.registryTls}/apis/ccompat/v7`;
 
-const tlsFiles = (paths: ClusterPaths) => ({
+/** The registry's serving certificate and key (for 127.0.0.1), and the cluster's CA that signed them. */
+export const registryTlsFiles = (paths: ClusterPaths) => ({
   cert: join(paths.pki, 'registry.crt'),
   key: join(paths.pki, 'registry.key'),
   ca: join(paths.pki, 'ca.crt'),
@@ -25,7 +26,7 @@ const tlsFiles = (paths: ClusterPaths) => ({
 
 /** A serving certificate for 127.0.0.1 from the cluster's CA (made by `up` before the addons). */
 async function ensureRegistryCert(paths: ClusterPaths, logFile: string): Promise<void> {
-  const f = tlsFiles(paths);
+  const f = registryTlsFiles(paths);
   if (existsSync(f.cert)) return;
   const ext = join(paths.pki, 'registry.ext');
   writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
@@ -92,7 +93,7 @@ export async function startRegistry(paths: ClusterPaths): Promise<Started> {
   await assertPortFree(component, ports.registryTls);
   const logFile = join(paths.logs, 'registry.log');
   await ensureRegistryCert(paths, logFile);
-  const tls = tlsFiles(paths);
+  const tls = registryTlsFiles(paths);
   const p = startDetached(
     component,
     'java',
@@ -135,5 +136,5 @@ export async function registryReady(): Promise<boolean> {
 export const registryEnv = (paths: ClusterPaths): Record<string, string> => ({
   TRIBUTARY_REGISTRY_URL: registryUrl,
   TRIBUTARY_REGISTRY_TLS_URL: registryTlsUrl,
-  TRIBUTARY_REGISTRY_CA: tlsFiles(paths).ca,
+  TRIBUTARY_REGISTRY_CA: registryTlsFiles(paths).ca,
 });
