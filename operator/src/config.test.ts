@@ -133,6 +133,17 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the registries the webhook may call (none by default) and refuses what is not an http(s) URL', () => {
+    expect(loadConfig([], {})).toMatchObject({ webhookSchemaRegistries: [] });
+    expect(
+      loadConfig([], { TRIBUTARY_OPERATOR_WEBHOOK_SCHEMA_REGISTRIES: 'http://sr.kafka:8081, https://sr2/apis/' }),
+    ).toMatchObject({ webhookSchemaRegistries: ['http://sr.kafka:8081', 'https://sr2/apis/'] });
+    for (const bad of ['sr.kafka:8081', 'file:///etc', 'http://user:pw@sr'])
+      expect(() => loadConfig([`--webhook-schema-registries=${bad}`], {})).toThrow(
+        /--webhook-schema-registries: expected http\(s\) URL prefixes without credentials/,
+      );
+  });
+
   it('rejects bad operator configuration with OPERATOR_CONFIG', () => {
     for (const argv of [
       ['--metrics-addr', 'nohostport'],

@@ -57,6 +57,11 @@ export interface OperatorConfig {
   /** The validating webhooks' HTTPS server; absent = not served. */
   webhook?: { host: string; port: number; certFile: string; keyFile: string };
   /**
+   * URL prefixes of the schema registries the StreamJob webhook may ask for a source's schema version, to check
+   * the graph's fields against it (controllers/streamjob/registry-admission.ts); empty: it calls none.
+   */
+  webhookSchemaRegistries: string[];
+  /**
    * TEST-ONLY (TRIBUTARY_FAULT_KILL_AFTER_STEP, no flag): SIGKILL this process right after that
    * status write (controllers/streamjob/fault-kill.ts).
    */
@@ -105,6 +110,9 @@ const usage = `tributary operator
   --dashboard-points n   points kept per series and job (360)      TRIBUTARY_OPERATOR_DASHBOARD_POINTS
   --webhook-addr h:p     serve the validating webhooks (off)       TRIBUTARY_OPERATOR_WEBHOOK_ADDR
   --webhook-cert-dir d   its tls.crt and tls.key                   TRIBUTARY_OPERATOR_WEBHOOK_CERT_DIR
+  --webhook-schema-registries u,v  URL prefixes of the schema registries the
+                         StreamJob webhook may ask for a source's schema (none)
+                                                                   TRIBUTARY_OPERATOR_WEBHOOK_SCHEMA_REGISTRIES
                          (/etc/tributary/webhook-tls)
   KUBECONFIG / in-cluster service account: where the API server is.`;
 
@@ -137,6 +145,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       'dashboard-points': { type: 'string' },
       'webhook-addr': { type: 'string' },
       'webhook-cert-dir': { type: 'string' },
+      'webhook-schema-registries': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -235,6 +244,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
       '--druid-poll-interval',
       pick(values['druid-poll-interval'], 'DRUID_POLL_INTERVAL', '30s'),
     ),
+    webhookSchemaRegistries: registryPrefixes(
+      list(pick(values['webhook-schema-registries'], 'WEBHOOK_SCHEMA_REGISTRIES', '')),
+    ),
     ...(dashboard ? { dashboard } : {}),
     ...(webhookAddr
       ? {
@@ -246,6 +258,24 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
         }
       : {}),
   };
+}
+
+/** Each an http(s) URL without credentials: the webhook compares a source's registry URL with them. */
+function registryPrefixes(prefixes: string[]): string[] {
+  for (const p of prefixes) {
+    let u: URL | undefined;
+    try {
+      u = new URL(p);
+    } catch {
+      u = undefined;
+    }
+    if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.username !== '')
+      throw new OperatorError(
+        ErrorCodes.CONFIG,
+        `--webhook-schema-registries: expected http(s) URL prefixes without credentials, got ${JSON.stringify(p)}`,
+      );
+  }
+  return prefixes;
 }
 
 /** `30s`, `1500ms`, `2m`: a positive duration in ms. */

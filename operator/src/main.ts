@@ -116,7 +116,12 @@ async function main(): Promise<number> {
   if (cfg.webhook) {
     const { host, port, certFile, keyFile } = cfg.webhook;
     const handlers = [
-      streamJobAdmission({ kube: client, podPolicy, defaults: stateDefaults }),
+      streamJobAdmission({
+        kube: client,
+        podPolicy,
+        defaults: stateDefaults,
+        registries: { allowed: cfg.webhookSchemaRegistries },
+      }),
       druidDatasourceAdmission({ kube: client }),
     ];
     webhooks = await startAdmissionServer({

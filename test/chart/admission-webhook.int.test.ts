@@ -8,8 +8,11 @@
 // Then `kubectl apply` as a user sees it: an invalid spec refused with its field path, a valid
 // one created, a druid sink naming a missing DruidDatasource created with a `Warning:`, an
 // invalid DruidDatasource refused; `helm upgrade` keeps the generated certificate.
+// With webhook.schemaRegistries naming the local registry, a Kafka source reading a version of
+// its subject has its fields checked against that version at apply; a registry not named is
+// not called (a warning says so).
 // The webhook is scoped to the release's watched namespace, so concurrent tests elsewhere
-// never reach it. Needs no Kafka or Druid (nothing is deployed).
+// never reach it. Needs no Kafka or Druid (nothing is deployed); the schema registry.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +24,8 @@ import { Resources, type KubeClient, type KubeObject } from '../../operator/src/
 import { newClient, suffix, waitFor } from '../../operator/src/kube/testing/cluster.ts';
 import type { StreamJob } from '../../operator/src/api/v1alpha1/streamjob.ts';
 import { finalSavepointFinalizer, StreamJobs } from '../../operator/src/controllers/streamjob/resource.ts';
+import { AvroCodec } from '../../runtime/src/formats/avro/avro-codec.ts';
+import { SchemaRegistryClient } from '../../runtime/src/formats/registry/client.ts';
 import { ensureHelm } from '../cluster/components/helm.ts';
 import { repoRoot } from '../cluster/paths.ts';
 
@@ -104,6 +109,23 @@ const invalidJob = (name: string) =>
 const refused =
   /admission webhook "streamjobs\.tributary\.dev" denied the request: spec\.graph\.steps\[2\]: expected exactly one step kind \(.*\), got filter and map/;
 
+function registryUrl(): string {
+  const url = process.env.TRIBUTARY_REGISTRY_URL;
+  if (!url) throw new Error('webhook test: TRIBUTARY_REGISTRY_URL not set (start the cluster with --with registry)');
+  return url;
+}
+/** A StreamJob reading `topic` in Avro with version `version` of its subject as reader schema. */
+const registryJob = (name: string, url: string, topic: string, filter: string) =>
+  job(name, {
+    sources: [
+      {
+        name: 'clicks',
+        kafka: { brokers: '127.0.0.1:1', topic, format: 'avro', registry: { url, schema: { version: 1 } } },
+      },
+    ],
+    steps: [{ name: 'tagged', from: 'clicks', filter }],
+  });
+
 const datasource = (name: string, spec: Record<string, unknown>) => ({
   apiVersion: 'tributary.dev/v1alpha1',
   kind: 'DruidDatasource',
@@ -146,6 +168,7 @@ describe('admission webhooks installed by the chart, called by the real kube-api
         watchNamespaces: [watchNs],
         crds: { install: false },
         druid: { enabled: false },
+        webhook: { schemaRegistries: [registryUrl()] },
       }),
     );
   }, 1_800_000);
@@ -229,6 +252,35 @@ describe('admission webhooks installed by the chart, called by the real kube-api
     expect(warned.stdout).toContain('streamjob.tributary.dev/to-druid created');
     expect(warned.stderr).toContain(
       `Warning: spec.graph.sinks[1].druid.datasourceRef: DruidDatasource "missing-ds" not found in namespace ${watchNs}; the job is not deployed until it resolves`,
+    );
+  });
+
+  it("checks a source's fields against the registry's schema version at apply; an unnamed registry only warns", async () => {
+    const topic = `wh-clicks-${id}`;
+    const client = new SchemaRegistryClient({ url: registryUrl() });
+    const v1 = JSON.stringify({
+      type: 'record',
+      name: 'Click',
+      namespace: 'wh',
+      fields: [{ name: 'user', type: 'string' }],
+    });
+    await new AvroCodec({ client, subject: `${topic}-value`, schema: { inline: v1 }, autoRegister: true }).encode({
+      user: 'u',
+    });
+    await client.close();
+    const bad = await apply(registryJob('reg-bad', registryUrl(), topic, 'country == "de"'), '--dry-run=server');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/denied the request: spec\.graph\.steps\[0\]\.filter: .*country/);
+    expect(bad.stderr).toContain(`(registry schema: version 1 of subject "${topic}-value")`);
+    const good = await apply(registryJob('reg-good', registryUrl(), topic, 'user == "u"'), '--dry-run=server');
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stderr).toBe('');
+    // The TLS port's URL is not under the named prefix: not called, the job admitted with a warning.
+    const elsewhere = process.env.TRIBUTARY_REGISTRY_TLS_URL!;
+    const warned = await apply(registryJob('reg-elsewhere', elsewhere, topic, 'country == "de"'), '--dry-run=server');
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain(
+      'Warning: spec.graph.sources[0].kafka.registry: fields not checked against the schema: the operator calls only the registries its install names (webhook.schemaRegistries)',
     );
   });
 

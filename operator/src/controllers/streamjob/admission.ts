@@ -4,9 +4,11 @@
 // the door and the status never disagree. A druid sink naming a DruidDatasource that does not
 // resolve is only a warning: the datasource may be applied next (in the same `kubectl apply
 // -f dir/`), and the operator waits for it.
+// A Kafka source reading a version of its registry subject is checked against that version's
+// fields when the install lets the webhook call that registry (registry-admission.ts).
 // Invariants: an UPDATE that leaves the spec alone is always allowed (finalizers, labels, a
-// deletion of an object stored before the webhook existed); a failed or slow reference lookup
-// becomes a warning, never a refusal.
+// deletion of an object stored before the webhook existed); a failed or slow reference or
+// registry lookup becomes a warning, never a refusal.
 import {
   specUnchanged,
   bounded,
@@ -18,6 +20,7 @@ import {
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { loadDruidRefs, resolveDruidRefs } from './druid-refs.ts';
 import type { PodPolicy } from './pod-template-rules.ts';
+import { registryTypedIssues, type RegistryAdmission } from './registry-admission.ts';
 import type { StorageDefaults } from './state-storage.ts';
 import { describeIssues, validateSpec } from './validation.ts';
 
@@ -25,7 +28,7 @@ export const streamJobWebhookPath = '/validate-streamjob';
 
 /** Each issue's message is cut to this: it may quote user input (an expression, a name). */
 const maxIssueChars = 300;
-/** Budget of the DruidDatasource lookups; past it the reference is not checked. */
+/** Budget of the DruidDatasource and registry lookups (they run together); past it they are not checked. */
 const lookupTimeoutMs = 2_000;
 
 export interface StreamJobAdmissionDeps {
@@ -34,6 +37,8 @@ export interface StreamJobAdmissionDeps {
   readonly podPolicy?: PodPolicy;
   /** The operator's stateStorage default (what a spec without one gets). */
   readonly defaults?: StorageDefaults;
+  /** The registries the webhook may ask for a source's schema (default: none). */
+  readonly registries?: RegistryAdmission;
 }
 
 export function streamJobAdmission(deps: StreamJobAdmissionDeps): AdmissionHandler {
@@ -63,7 +68,25 @@ export async function validateStreamJobReview(
     };
   }
   const namespace = req.namespace ?? obj?.metadata?.namespace ?? '';
-  return { allowed: true, warnings: await druidRefWarnings(deps, namespace, (spec as StreamJobSpec).graph, signal) };
+  const graph = (spec as StreamJobSpec).graph;
+  const [druid, registry] = await Promise.all([
+    druidRefWarnings(deps, namespace, graph, signal),
+    registryTypedIssues(
+      graph,
+      deps.registries ?? { allowed: [] },
+      AbortSignal.any([signal, AbortSignal.timeout(lookupTimeoutMs)]),
+    ),
+  ]);
+  if (registry.issues.length > 0) {
+    return {
+      allowed: false,
+      message: describeIssues(
+        registry.issues.map((i) => ({ path: i.path, message: bounded(i.message, maxIssueChars) })),
+      ),
+      warnings: registry.warnings,
+    };
+  }
+  return { allowed: true, warnings: [...registry.warnings, ...druid] };
 }
 
 async function druidRefWarnings(
