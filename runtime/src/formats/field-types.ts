@@ -19,16 +19,31 @@ export function registryFieldTypes(format: RegistryFormat, schema: string): Fiel
   return jsonSchemaFields(schema);
 }
 
-function avroFields(text: string): FieldTypes {
-  let type: Type;
+/**
+ * The type of a key decoded with this schema (a source's `keyField`): a record, message or object is a `map`; an
+ * Avro primitive its type. TRIB_FORMAT_SCHEMA when the text is not such a schema.
+ */
+export function registryKeyType(format: RegistryFormat, schema: string): FieldType {
+  if (format === 'avro') {
+    const t = avroSchema(schema);
+    return t.typeName === 'record' ? 'map' : avroType(t);
+  }
+  registryFieldTypes(format, schema); // a message, or an object with properties: the codecs' keys are maps
+  return 'map';
+}
+
+function avroSchema(text: string): Type {
   try {
-    type = avro.Type.forSchema(JSON.parse(text) as avro.Schema);
+    return avro.Type.forSchema(JSON.parse(text) as avro.Schema);
   } catch (err) {
     throw new TributaryError('TRIB_FORMAT_SCHEMA', `not a valid Avro schema: ${(err as Error).message}`, {
       cause: err,
     });
   }
-  const t = type as Type & { fields?: readonly { name: string; type: Type }[] };
+}
+
+function avroFields(text: string): FieldTypes {
+  const t = avroSchema(text) as Type & { fields?: readonly { name: string; type: Type }[] };
   if (t.typeName !== 'record')
     throw new TributaryError('TRIB_FORMAT_SCHEMA', `expected an Avro record, got ${t.typeName}`);
   return Object.fromEntries((t.fields ?? []).map((f) => [f.name, avroType(f.type)]));

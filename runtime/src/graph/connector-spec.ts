@@ -23,10 +23,17 @@ export interface SchemaRegistrySpec {
    * `inline` (the schema's text) or as a `version` (a number or `latest`) of the subject.
    */
   schema?: RegistrySchemaSpec;
+  /**
+   * With `keyFormat`: the key's schema, under `<topic>-key` (or the record-named subject). Source: the reader key
+   * schema (absent: keys as written). Sink: the writer key schema (required). `inline` or a `version`.
+   */
+  keySchema?: RegistrySchemaSpec;
   /** Sink: register the writer schema under its subject at start (default true); false: it must be registered. */
   autoRegister?: boolean;
   /** Protobuf sink: the message to write (name or full name); default the schema's first message. */
   messageName?: string;
+  /** Sink with `keyFormat: protobuf`: the key message to write (name or full name); default the key schema's first. */
+  keyMessageName?: string;
   /** Path (in the slot pods) of a PEM CA certificate to trust for an `https` URL. */
   caFile?: string;
   /**
@@ -67,11 +74,19 @@ export interface KafkaSourceSpec {
   bounded?: 'latest';
   /**
    * How a record is read: `json` (default; an object), `string` or `bytes` (`{value, key}`), or through the schema
-   * registry (`registry`): `avro`, `protobuf`, `json-schema` (the value's fields; the key is not read).
+   * registry (`registry`): `avro`, `protobuf`, `json-schema` (the value's fields; the key only with `keyFormat`).
    */
   format?: 'json' | 'string' | 'bytes' | 'avro' | 'protobuf' | 'json-schema';
   /** With `format: avro | protobuf | json-schema` (required then): the schema registry and the reader schema. */
   registry?: SchemaRegistrySpec;
+  /**
+   * How the message key is read, with a registry `format` only: `avro`, `protobuf` or `json-schema` through the
+   * same `registry` (`registry.keySchema`, subject `<topic>-key`); the decoded key is the record's `keyField`.
+   * Absent: the key is not read.
+   */
+  keyFormat?: RegistryFormat;
+  /** With `keyFormat`: the record field holding the decoded key (null for a message without a key). Default `key`. */
+  keyField?: string;
   /** Records that cannot be parsed: `skip` (count and drop) or `deadLetter` (count and send to `deadLetterTopic`). */
   onError?: 'skip' | 'deadLetter';
   /** With `onError: deadLetter`: the topic that receives records that cannot be parsed. */
@@ -177,7 +192,10 @@ export interface KafkaSinkSpec {
   brokers: string[] | string;
   /** The topic to write to. */
   topic: string;
-  /** CEL expression for the message key; default none. */
+  /**
+   * CEL expression for the message key; default none. Written as its string (JSON for a non-string), or with
+   * `keyFormat` encoded with `registry.keySchema` (a map for a record schema; null: no key).
+   */
   key?: string;
   /**
    * How a record is written: `json` (default), `string`, or through the schema registry (`registry`): `avro`,
@@ -186,6 +204,11 @@ export interface KafkaSinkSpec {
   format?: 'json' | 'string' | 'avro' | 'protobuf' | 'json-schema';
   /** With `format: avro | protobuf | json-schema` (required then): the schema registry and the writer schema. */
   registry?: SchemaRegistrySpec;
+  /**
+   * How the message key is written, with a registry `format` only: `avro`, `protobuf` or `json-schema`, the `key`
+   * expression's value encoded with `registry.keySchema` (subject `<topic>-key`). Absent: the key as a string.
+   */
+  keyFormat?: RegistryFormat;
   /** Kafka client id. Default `tributary-<sink>-<slot>`. */
   clientId?: string;
   /**

@@ -24,7 +24,7 @@ describe('kafka config rules', () => {
       'graph.sources[0].kafka.deadLetterTopic: expected a non-empty string, got nothing',
     ]);
     expect(messages(source({ brokers: 'b', topic: 't', startFrom: 'x', format: 'z', extra: 1 }))).toEqual([
-      'graph.sources[0].kafka.extra: unknown field; expected one of brokers, topic, groupId, startFrom, bounded, format, registry, onError, deadLetterTopic, clientId, schema, partitionDiscoveryInterval, brokerUnreachableTimeout, topicMissingTimeout, requestTimeout',
+      'graph.sources[0].kafka.extra: unknown field; expected one of brokers, topic, groupId, startFrom, bounded, format, registry, keyFormat, keyField, onError, deadLetterTopic, clientId, schema, partitionDiscoveryInterval, brokerUnreachableTimeout, topicMissingTimeout, requestTimeout',
       'graph.sources[0].kafka.startFrom: expected one of earliest, latest, got "x"',
       'graph.sources[0].kafka.format: expected one of json, string, bytes, avro, protobuf, json-schema, got "z"',
     ]);

@@ -5,6 +5,7 @@ import { formatDuration, parseDuration } from '../../graph/duration.ts';
 import { BROKERS_UNREACHABLE_FAIL_MS } from './broker-reachability.ts';
 import type { ConnectorConfigRule, SinkConfigRule, SourceConfigRule } from '../../graph/connector-rules.ts';
 import { checkRegistry, inlineReaderTypes, REGISTRY_FORMATS } from './registry-config-rules.ts';
+import { checkKeyFormat, withKeyField } from './registry-key-rules.ts';
 
 /** `brokers`: "host:port" or a non-empty list of them (also the Druid sink's `kafka.brokers`). */
 export function checkBrokers(c: Checker, o: Obj, path: string): void {
@@ -52,6 +53,8 @@ const source: SourceConfigRule = (c, s, p) => {
       'bounded',
       'format',
       'registry',
+      'keyFormat',
+      'keyField',
       'onError',
       'deadLetterTopic',
       'clientId',
@@ -75,12 +78,14 @@ const source: SourceConfigRule = (c, s, p) => {
   c.oneOf(s, 'bounded', p, ['latest']);
   c.oneOf(s, 'format', p, ['json', 'string', 'bytes', ...REGISTRY_FORMATS]);
   checkRegistry(c, s, p, 'source');
+  checkKeyFormat(c, s, p, 'source');
   const onError = c.oneOf(s, 'onError', p, ['skip', 'deadLetter']);
   if (onError === 'deadLetter') c.string(s, 'deadLetterTopic', p);
   if (s['format'] === 'string' || s['format'] === 'bytes')
     return { value: s['format'] === 'string' ? 'string' : 'dyn', key: 'dyn' };
-  // A declared schema wins; else a registry format's inline reader schema types the records.
-  return s['schema'] !== undefined ? c.schema(s['schema'], `${p}.schema`) : inlineReaderTypes(c, s, p);
+  // A declared schema wins; else a registry format's inline reader schema types the records (with the key's field).
+  const declared = s['schema'] !== undefined;
+  return withKeyField(c, s, p, declared ? c.schema(s['schema'], `${p}.schema`) : inlineReaderTypes(c, s, p), declared);
 };
 
 const sink: SinkConfigRule = {
@@ -93,6 +98,7 @@ const sink: SinkConfigRule = {
         'key',
         'format',
         'registry',
+        'keyFormat',
         'clientId',
         'delivery',
         'transactionalIdPrefix',
@@ -121,6 +127,7 @@ const sink: SinkConfigRule = {
     c.string(s, 'topic', p);
     c.oneOf(s, 'format', p, ['json', 'string', ...REGISTRY_FORMATS]);
     checkRegistry(c, s, p, 'sink');
+    checkKeyFormat(c, s, p, 'sink');
     c.string(s, 'clientId', p, false);
   },
   /** `key`: a CEL expression over the sink's input records. */

@@ -91,7 +91,7 @@ export class KafkaSink implements SinkWriter {
 
   write(b: Batch): void {
     this.check();
-    appendMessages(b, this.pending, this.encoding.value, this.key);
+    appendMessages(b, this.pending, this.encoding.value, this.key, this.encoding.key);
     if (this.pending.length >= FLUSH_RECORDS) this.flush();
     else if (!this.linger && this.pending.length > 0) this.linger = setTimeout(() => this.flush(), LINGER_MS);
   }

@@ -16,13 +16,20 @@ export type MessageValue = 'json' | 'string' | ((rec: Record<string, unknown>) =
  * field for `format: string`, or what `value` makes of it for a registry format), or, for a
  * json record that carries its source bytes (a Kafka json source's record passed through
  * unchanged, graph/pass-through.ts), those bytes as they are;
- * the timestamp is its event time, the key the `key` expression's result. A dead letter that
+ * the timestamp is its event time, the key the `key` expression's result (with `keyBytes`, a
+ * registry `keyFormat`, the bytes it makes of the record: registry-encoding.ts). A dead letter that
  * still holds its origin gets the original headers, and the original key when the sink has no
  * `key` (dead-letter-message.ts). The sink's key check (exec/operator-factory.ts sinkInput)
  * lets no record through that its key fails on, so a failure here throws (the job fails)
  * rather than writing the record under another key.
  */
-export function appendMessages(b: Batch, out: Message[], as: MessageValue, key: CompiledExpr | undefined): void {
+export function appendMessages(
+  b: Batch,
+  out: Message[],
+  as: MessageValue,
+  key: CompiledExpr | undefined,
+  keyBytes?: (rec: Record<string, unknown>) => Buffer | null,
+): void {
   for (let i = 0; i < b.n; i++) {
     const rec = b.recs[i] as Record<string, unknown>;
     const value =
@@ -31,8 +38,9 @@ export function appendMessages(b: Batch, out: Message[], as: MessageValue, key: 
         : as === 'string'
           ? String(rec['value'] ?? '')
           : (sourceBytes(rec) ?? JSON.stringify(rec));
-    let k: string | null = null;
-    if (key) {
+    let k: string | Buffer | null = null;
+    if (keyBytes) k = keyBytes(rec);
+    else if (key) {
       let v: unknown;
       try {
         v = key.evaluate(rec);

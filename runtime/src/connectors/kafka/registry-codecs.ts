@@ -15,12 +15,6 @@ import { subjectName } from '../../formats/registry/subject.ts';
 import { isRegistryFormat } from './registry-config-rules.ts';
 import { registrySecretEnv } from './registry-secret-env.ts';
 
-export interface RegistryCodec {
-  readonly client: SchemaRegistryClient;
-  readonly codec: RecordCodec;
-  readonly subject: string;
-}
-
 /** The job's registry counters, when its metrics registry has them (telemetry/metrics.ts registers them). */
 function metricsIn(registry: Registry | undefined): RegistryClientMetrics | undefined {
   const requests = registry?.getSingleMetric('tributary_schema_registry_requests_total');
@@ -69,33 +63,81 @@ export function recordNameOf(format: RegistryFormat, text: string, messageName: 
   return typeof schema.namespace === 'string' && !name.includes('.') ? `${schema.namespace}.${name}` : name;
 }
 
+/** A key or value codec and the subject its schema lives under. */
+export interface SubjectCodec {
+  readonly codec: RecordCodec;
+  readonly subject: string;
+}
+
+export interface RegistryCodec extends SubjectCodec {
+  readonly client: SchemaRegistryClient;
+  /** With `keyFormat`: the key's codec, on the same client (docs/runtime/formats.md, "Keys"). */
+  readonly key?: SubjectCodec;
+}
+
+/** The connector's options a codec is built from (KafkaSourceSpec, KafkaSinkSpec). */
+export interface RegistryOptions {
+  readonly format?: string | undefined;
+  readonly keyFormat?: string | undefined;
+  readonly registry?: SchemaRegistrySpec | undefined;
+  readonly topic: string;
+}
+
+function readCa(r: SchemaRegistrySpec, what: string): Buffer | undefined {
+  if (r.caFile === undefined) return undefined;
+  try {
+    return readFileSync(r.caFile);
+  } catch (e) {
+    throw new TributaryError('TRIB_REGISTRY_CONFIG', `${what}: cannot read registry.caFile: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
+
+/** The codec of the key's (`isKey`) or the value's schema on `client`, under the subject its strategy names. */
+function subjectCodec(
+  client: SchemaRegistryClient,
+  o: { topic: string; format: RegistryFormat; r: SchemaRegistrySpec; isKey: boolean; autoRegister: boolean },
+  what: string,
+): SubjectCodec {
+  const { r, format, isKey } = o;
+  const schema = isKey ? r.keySchema : r.schema;
+  const messageName = isKey ? r.keyMessageName : r.messageName;
+  const field = isKey ? 'registry.keySchema' : 'registry.schema';
+  let recordName: string | undefined;
+  const strategy = r.subjectStrategy ?? 'topic';
+  if (strategy !== 'topic' && schema !== undefined && 'inline' in schema) {
+    try {
+      recordName = recordNameOf(format, schema.inline, messageName);
+    } catch (e) {
+      throw new TributaryError('TRIB_FORMAT_SCHEMA', `${what}: ${field}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const subject = subjectName(strategy, { topic: o.topic, isKey, ...(recordName ? { recordName } : {}) });
+  const base = { client, subject, ...(schema ? { schema } : {}), autoRegister: o.autoRegister };
+  const codec: RecordCodec =
+    format === 'avro'
+      ? new AvroCodec(base)
+      : format === 'protobuf'
+        ? new ProtobufCodec({ ...base, ...(messageName ? { messageName } : {}) })
+        : new JsonSchemaCodec(base);
+  return { codec, subject };
+}
+
 /**
- * The codec of a connector (`what` names it in errors) with a registry format on `topic`'s values; undefined for
- * the other formats. TRIB_REGISTRY_CONFIG for an unset credential variable or an unreadable caFile.
+ * The codecs of a connector (`what` names it in errors) with a registry format on `topic`'s values (and with
+ * `keyFormat` its keys); undefined for the other formats. TRIB_REGISTRY_CONFIG for an unset credential variable or
+ * an unreadable caFile.
  */
 export function registryCodec(
-  o: { format?: string | undefined; registry?: SchemaRegistrySpec | undefined; topic: string },
+  o: RegistryOptions,
   what: string,
   role: 'source' | 'sink',
   registry?: Registry,
 ): RegistryCodec | undefined {
   const r = o.registry;
   if (!isRegistryFormat(o.format) || r === undefined) return undefined;
-  const format = o.format as RegistryFormat;
-  let ca: Buffer | undefined;
-  if (r.caFile !== undefined) {
-    try {
-      ca = readFileSync(r.caFile);
-    } catch (e) {
-      throw new TributaryError(
-        'TRIB_REGISTRY_CONFIG',
-        `${what}: cannot read registry.caFile: ${(e as Error).message}`,
-        {
-          cause: e,
-        },
-      );
-    }
-  }
+  const ca = readCa(r, what);
   const metrics = metricsIn(registry);
   const basicAuth = credentials(r.basicAuth, what);
   const client = new SchemaRegistryClient({
@@ -104,28 +146,11 @@ export function registryCodec(
     ...(basicAuth ? { basicAuth } : {}),
     ...(metrics ? { metrics } : {}),
   });
-  const schema = r.schema;
-  let recordName: string | undefined;
-  const strategy = r.subjectStrategy ?? 'topic';
-  if (strategy !== 'topic' && schema !== undefined && 'inline' in schema) {
-    try {
-      recordName = recordNameOf(format, schema.inline, r.messageName);
-    } catch (e) {
-      throw new TributaryError('TRIB_FORMAT_SCHEMA', `${what}: registry.schema: ${(e as Error).message}`, { cause: e });
-    }
-  }
-  const subject = subjectName(strategy, { topic: o.topic, isKey: false, ...(recordName ? { recordName } : {}) });
-  const base = {
-    client,
-    subject,
-    ...(schema ? { schema } : {}),
-    autoRegister: role === 'sink' && r.autoRegister !== false,
-  };
-  const codec: RecordCodec =
-    format === 'avro'
-      ? new AvroCodec(base)
-      : format === 'protobuf'
-        ? new ProtobufCodec({ ...base, ...(r.messageName ? { messageName: r.messageName } : {}) })
-        : new JsonSchemaCodec(base);
-  return { client, codec, subject };
+  const autoRegister = role === 'sink' && r.autoRegister !== false;
+  const common = { topic: o.topic, r, autoRegister };
+  const value = subjectCodec(client, { ...common, format: o.format as RegistryFormat, isKey: false }, what);
+  const key = isRegistryFormat(o.keyFormat)
+    ? subjectCodec(client, { ...common, format: o.keyFormat as RegistryFormat, isKey: true }, what)
+    : undefined;
+  return { client, ...value, ...(key ? { key } : {}) };
 }

@@ -70,7 +70,7 @@ describe('kafka registry config rules', () => {
         }),
       ),
     ).toEqual([
-      'graph.sources[0].kafka.registry.extra: unknown field; expected one of url, subjectStrategy, schema, autoRegister, messageName, caFile, basicAuth',
+      'graph.sources[0].kafka.registry.extra: unknown field; expected one of url, subjectStrategy, schema, keySchema, autoRegister, messageName, keyMessageName, caFile, basicAuth',
       'graph.sources[0].kafka.registry.url: expected an http(s) URL, got "ftp://x"',
       'graph.sources[0].kafka.registry.schema: expected exactly one of inline, version',
       'graph.sources[0].kafka.registry.autoRegister: only on a sink (it applies to writing)',

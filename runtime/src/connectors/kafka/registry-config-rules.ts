@@ -18,8 +18,8 @@ export function isRegistryFormat(format: unknown): boolean {
   return (REGISTRY_FORMATS as readonly unknown[]).includes(format);
 }
 
-/** `schema`: `{inline: "<text>"}` or `{version: n | "latest"}`, exactly one. */
-function checkSchema(c: Checker, v: unknown, path: string): void {
+/** `schema` (or `keySchema`): `{inline: "<text>"}` or `{version: n | "latest"}`, exactly one. */
+export function checkSchema(c: Checker, v: unknown, path: string): void {
   if (!isObj(v)) {
     c.add(path, `expected {inline: "<schema text>"} or {version: <n> | "latest"}, got ${show(v)}`);
     return;
@@ -106,7 +106,21 @@ export function checkRegistry(c: Checker, s: Obj, p: string, role: 'source' | 's
     c.add(path, `expected an object {url, schema, …}, got ${show(r)}`);
     return;
   }
-  c.keys(r, ['url', 'subjectStrategy', 'schema', 'autoRegister', 'messageName', 'caFile', 'basicAuth'], path);
+  c.keys(
+    r,
+    [
+      'url',
+      'subjectStrategy',
+      'schema',
+      'keySchema',
+      'autoRegister',
+      'messageName',
+      'keyMessageName',
+      'caFile',
+      'basicAuth',
+    ],
+    path,
+  );
   checkUrl(c, r, path);
   c.oneOf(r, 'subjectStrategy', path, ['topic', 'record', 'topic-record']);
   if (r['schema'] !== undefined) checkSchema(c, r['schema'], `${path}.schema`);

@@ -231,7 +231,7 @@ export class TransactionalKafkaSink implements SinkWriter {
       if (a.length > 0 && a[a.length - 2] === now) a[a.length - 1] = (a[a.length - 1] as number) + b.n;
       else a.push(now, b.n);
     }
-    appendMessages(b, this.pendingMsgs, this.encoding.value, this.key);
+    appendMessages(b, this.pendingMsgs, this.encoding.value, this.key, this.encoding.key);
     if (this.pendingMsgs.length >= FLUSH_RECORDS) this.flush();
     else if (!this.linger && this.pendingMsgs.length > 0) this.linger = setTimeout(() => this.flush(), LINGER_MS);
   }
