@@ -113,6 +113,9 @@ export type ErrorCode =
   | 'TRIB_REGISTRY_AUTH'
   | 'TRIB_REGISTRY_UNAVAILABLE'
   | 'TRIB_REGISTRY_RESPONSE'
+  // A schema's references cannot be resolved: a cycle, a chain or a set beyond the bounds, one name given
+  // two schemas, or a referenced schema of another type (formats/registry/references.ts).
+  | 'TRIB_REGISTRY_REFERENCE'
   // Codecs (runtime/src/formats): bytes that are not a framed message or do not decode with their
   // writer schema; a record the schema cannot encode; a schema the codec cannot use.
   | 'TRIB_FORMAT_DECODE'

@@ -4,6 +4,7 @@
 // codec first (openSchema, prepareDecode, openWriter) and then calls the synchronous ones, which
 // only use what is cached.
 import type { Rec } from '../core/record.ts';
+import type { SchemaReference } from './registry/client.ts';
 
 export interface RecordCodec {
   /** TRIB_FORMAT_DECODE for bytes that are not framed or do not decode; TRIB_REGISTRY_* from the registry. */
@@ -25,5 +26,10 @@ export interface RecordCodec {
   encodeReady(rec: Rec): Buffer;
 }
 
-/** The schema a codec reads into and writes with: given inline, or a version of its subject. */
-export type SchemaSource = { readonly inline: string } | { readonly version: number | 'latest' };
+/**
+ * The schema a codec reads into and writes with: given inline (with the registered schemas it references, if
+ * any: formats-references.md), or a version of its subject (whose references the registry gives).
+ */
+export type SchemaSource =
+  | { readonly inline: string; readonly references?: readonly SchemaReference[] }
+  | { readonly version: number | 'latest' };

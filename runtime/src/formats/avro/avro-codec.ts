@@ -3,13 +3,16 @@
 // field the writer lacks takes its default and a field the reader lacks is skipped; without a
 // reader schema a message decodes as written. Encoding writes with the codec's schema under the
 // id the registry gives it (registered, or looked up when autoRegister is off).
-import avro, { type Type } from 'avsc';
+import type avro from 'avsc';
+import type { Type } from 'avsc';
 import type { Rec } from '../../core/record.ts';
 import { TributaryError } from '../../errors.ts';
 import type { RecordCodec, SchemaSource } from '../codec.ts';
-import type { SchemaRegistryClient } from '../registry/client.ts';
+import type { RegistrySchema, SchemaRegistryClient } from '../registry/client.ts';
+import { resolveReferences } from '../registry/references.ts';
 import { BoundedCache } from '../registry/bounded-cache.ts';
 import { frame, unframe } from '../registry/wire.ts';
+import { parseAvro } from './avro-schema.ts';
 import { fromRecordValue, toRecordValue } from './avro-values.ts';
 
 export interface AvroCodecOptions {
@@ -22,19 +25,10 @@ export interface AvroCodecOptions {
   readonly autoRegister?: boolean;
 }
 
-function parse(text: string, what: string): Type {
-  try {
-    return avro.Type.forSchema(JSON.parse(text) as avro.Schema);
-  } catch (err) {
-    throw new TributaryError('TRIB_FORMAT_SCHEMA', `${what} is not a valid Avro schema: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
-
 interface Reader {
   readonly type: Type;
-  readonly text: string;
+  /** The text and references registered (or looked up) for encoding. */
+  readonly schema: RegistrySchema;
   readonly what: string;
 }
 
@@ -101,7 +95,11 @@ export class AvroCodec implements RecordCodec {
     this.writerId ??= this.o.client
       .idFor(
         this.o.subject,
-        { schemaType: 'AVRO', schema: reader.text },
+        {
+          schemaType: 'AVRO',
+          schema: reader.schema.schema,
+          ...(reader.schema.references ? { references: reader.schema.references } : {}),
+        },
         { autoRegister: this.o.autoRegister ?? false },
       )
       .catch((err: unknown) => {
@@ -140,7 +138,15 @@ export class AvroCodec implements RecordCodec {
     const src = this.o.schema;
     this.reader ??= (async (): Promise<Reader | undefined> => {
       if (!src) return undefined;
-      if ('inline' in src) return { type: parse(src.inline, 'the inline schema'), text: src.inline, what: 'inline' };
+      if ('inline' in src) {
+        const inline: RegistrySchema = {
+          schemaType: 'AVRO',
+          schema: src.inline,
+          ...(src.references?.length ? { references: src.references } : {}),
+        };
+        const refs = await resolveReferences(this.o.client, inline, 'the inline schema');
+        return { type: parseAvro(src.inline, 'the inline schema', refs), schema: inline, what: 'inline' };
+      }
       const sv = await this.o.client.version(this.o.subject, src.version);
       if (sv.schemaType !== 'AVRO') {
         throw new TributaryError(
@@ -149,7 +155,8 @@ export class AvroCodec implements RecordCodec {
         );
       }
       const what = `version ${sv.version} (id ${sv.id})`;
-      return { type: parse(sv.schema, `subject "${this.o.subject}" ${what}`), text: sv.schema, what };
+      const named = `subject "${this.o.subject}" ${what}`;
+      return { type: parseAvro(sv.schema, named, await resolveReferences(this.o.client, sv, named)), schema: sv, what };
     })().then(
       (r) => {
         this.readerValue = r ?? null;
@@ -171,7 +178,8 @@ export class AvroCodec implements RecordCodec {
         `schema id ${id} is ${written.schemaType}, not AVRO (subject "${this.o.subject}")`,
       );
     }
-    const writer = parse(written.schema, `schema id ${id}`);
+    const what = `schema id ${id}`;
+    const writer = parseAvro(written.schema, what, await resolveReferences(this.o.client, written, what));
     const reader = await this.readerSchema();
     let read: (bytes: Buffer) => unknown;
     if (!reader || reader.type.equals(writer)) {

@@ -7,7 +7,8 @@ import type { Rec } from '../../core/record.ts';
 import { TributaryError } from '../../errors.ts';
 import type { RecordCodec, SchemaSource } from '../codec.ts';
 import { BoundedCache } from '../registry/bounded-cache.ts';
-import type { SchemaRegistryClient } from '../registry/client.ts';
+import type { RegistrySchema, SchemaRegistryClient } from '../registry/client.ts';
+import { importsOf, resolveReferences } from '../registry/references.ts';
 import { decodeMessageIndexes, encodeMessageIndexes, frame, unframe } from '../registry/wire.ts';
 import { indexesOf, messageAt, parseProto, type ProtoFile } from './protobuf-schema.ts';
 import { messageToRecord, recordProblems } from './protobuf-values.ts';
@@ -24,7 +25,8 @@ export interface ProtobufCodecOptions {
 
 interface Own {
   readonly file: ProtoFile;
-  readonly text: string;
+  /** The text and references registered (or looked up) for encoding. */
+  readonly schema: RegistrySchema;
   readonly what: string;
 }
 
@@ -97,7 +99,11 @@ export class ProtobufCodec implements RecordCodec {
     this.writerId ??= this.o.client
       .idFor(
         this.o.subject,
-        { schemaType: 'PROTOBUF', schema: own.text },
+        {
+          schemaType: 'PROTOBUF',
+          schema: own.schema.schema,
+          ...(own.schema.references ? { references: own.schema.references } : {}),
+        },
         { autoRegister: this.o.autoRegister ?? false },
       )
       .catch((err: unknown) => {
@@ -148,7 +154,8 @@ export class ProtobufCodec implements RecordCodec {
         `schema id ${id} is ${written.schemaType}, not PROTOBUF (subject "${this.o.subject}")`,
       );
     }
-    const file = parseProto(written.schema, `schema id ${id}`);
+    const what = `schema id ${id}`;
+    const file = parseProto(written.schema, what, importsOf(await resolveReferences(this.o.client, written, what)));
     this.writers.set(id, file);
     return file;
   }
@@ -157,8 +164,15 @@ export class ProtobufCodec implements RecordCodec {
     const src = this.o.schema;
     this.own ??= (async (): Promise<Own | undefined> => {
       if (!src) return undefined;
-      if ('inline' in src)
-        return { file: parseProto(src.inline, 'the inline schema'), text: src.inline, what: 'inline' };
+      if ('inline' in src) {
+        const inline: RegistrySchema = {
+          schemaType: 'PROTOBUF',
+          schema: src.inline,
+          ...(src.references?.length ? { references: src.references } : {}),
+        };
+        const refs = await resolveReferences(this.o.client, inline, 'the inline schema');
+        return { file: parseProto(src.inline, 'the inline schema', importsOf(refs)), schema: inline, what: 'inline' };
+      }
       const sv = await this.o.client.version(this.o.subject, src.version);
       if (sv.schemaType !== 'PROTOBUF') {
         throw new TributaryError(
@@ -167,7 +181,9 @@ export class ProtobufCodec implements RecordCodec {
         );
       }
       const what = `version ${sv.version} (id ${sv.id})`;
-      return { file: parseProto(sv.schema, `subject "${this.o.subject}" ${what}`), text: sv.schema, what };
+      const named = `subject "${this.o.subject}" ${what}`;
+      const refs = await resolveReferences(this.o.client, sv, named);
+      return { file: parseProto(sv.schema, named, importsOf(refs)), schema: sv, what };
     })().then(
       (r) => {
         this.ownValue = r ?? null;

@@ -2,40 +2,25 @@
 // message type through the file's top-level messages, then their nested messages, each index
 // counting message declarations only (not enums or services), in declaration order.
 import protobuf from 'protobufjs';
-import descriptor from 'protobufjs/ext/descriptor.js';
 import { TributaryError } from '../../errors.ts';
-
-/** `.proto` text always has a `;` (at least `syntax = …;` or a field); base64 never does. */
-function isDescriptor(text: string): boolean {
-  return !text.includes(';') && /^[A-Za-z0-9+/=\s]+$/.test(text);
-}
-
-/** A base64 FileDescriptorProto as a parsed file: its package and its types in a root. */
-function fromDescriptor(text: string): { root: protobuf.Root; package: string | undefined } {
-  const file = descriptor.FileDescriptorProto.decode(Buffer.from(text, 'base64')) as descriptor.IFileDescriptorProto;
-  const root = protobuf.Root.fromDescriptor({ file: [file] }, { keepCase: true });
-  return { root, package: file.package || undefined };
-}
+import { parseWithImports } from './protobuf-files.ts';
 
 export interface ProtoFile {
-  /** The file's top-level messages in declaration order. */
+  /** The file's top-level messages in declaration order (imported files' messages not among them). */
   readonly messages: readonly protobuf.Type[];
 }
 
 /**
  * A schema as a registry may hold it: `.proto` text, or (what Confluent's own serializers
- * register, and Apicurio keeps as given) a base64 serialized FileDescriptorProto.
+ * register, and Apicurio keeps as given) a base64 serialized FileDescriptorProto; with the files
+ * it imports (`imports`: import path → file text, from its resolved references) and the
+ * well-known types it imports.
  */
-export function parseProto(text: string, what: string): ProtoFile {
+export function parseProto(text: string, what: string, imports: ReadonlyMap<string, string> = new Map()): ProtoFile {
   try {
-    const parsed = isDescriptor(text) ? fromDescriptor(text) : protobuf.parse(text, { keepCase: true });
-    const root = parsed.root;
-    const ns = parsed.package ? root.lookup(parsed.package) : root;
-    if (!(ns instanceof protobuf.Namespace))
-      throw new TributaryError('TRIB_FORMAT_SCHEMA', `${what}: package ${parsed.package} not found`);
-    root.resolveAll();
-    return { messages: ns.nestedArray.filter((n): n is protobuf.Type => n instanceof protobuf.Type) };
+    return parseWithImports(text, what, imports);
   } catch (err) {
+    if (err instanceof TributaryError) throw err;
     throw new TributaryError(
       'TRIB_FORMAT_SCHEMA',
       `${what} is not a usable Protobuf schema: ${(err as Error).message}`,

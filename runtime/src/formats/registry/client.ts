@@ -142,7 +142,8 @@ export class SchemaRegistryClient {
    * exists" for a subject that does not exist, and a later register of it succeeds.
    */
   async idFor(subject: string, schema: RegistrySchema, o: { autoRegister: boolean }): Promise<number> {
-    const key = `${subject}\u0000${schema.schemaType}\u0000${schema.schema}`;
+    // The same text with other references is another schema (its names resolve elsewhere).
+    const key = `${subject}\u0000${schema.schemaType}\u0000${schema.schema}\u0000${JSON.stringify(schema.references ?? [])}`;
     const hit = this.idBySchema.get(key);
     if (hit) return this.hit('id-by-schema', hit).id;
     const body = JSON.stringify({
@@ -248,8 +249,34 @@ function toSchema(body: SchemaAnswer, what: string, url: string): RegistrySchema
       `schema registry ${url}: ${what} has schemaType ${String(type)}`,
     );
   }
-  const refs = Array.isArray(body.references) ? (body.references as SchemaReference[]) : undefined;
-  return { schemaType: type, schema: body.schema, ...(refs?.length ? { references: refs } : {}) };
+  const refs = toReferences(body.references, what, url);
+  return { schemaType: type, schema: body.schema, ...(refs.length ? { references: refs } : {}) };
+}
+
+/** A schema's `references`, each `{name, subject, version}` (version -1: the latest, as Confluent's clients write). */
+function toReferences(raw: unknown, what: string, url: string): SchemaReference[] {
+  if (raw === undefined || raw === null) return [];
+  const ok = (r: unknown): r is SchemaReference => {
+    const x = r as Partial<Record<keyof SchemaReference, unknown>> | null;
+    return (
+      typeof x === 'object' &&
+      x !== null &&
+      typeof x.name === 'string' &&
+      x.name !== '' &&
+      typeof x.subject === 'string' &&
+      x.subject !== '' &&
+      Number.isInteger(x.version) &&
+      ((x.version as number) >= 1 || x.version === -1)
+    );
+  };
+  if (!Array.isArray(raw) || !raw.every(ok)) {
+    throw new TributaryError(
+      'TRIB_REGISTRY_RESPONSE',
+      `schema registry ${url} answered ${what} with references not of the form [{name, subject, version}]: ` +
+        JSON.stringify(raw).slice(0, 200),
+    );
+  }
+  return raw.map((r) => ({ name: r.name, subject: r.subject, version: r.version }));
 }
 
 function toSubjectVersion(raw: unknown, what: string, url: string): SubjectVersion {
