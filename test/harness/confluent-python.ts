@@ -94,6 +94,22 @@ export async function confluentAvroRead(
   return (await runScript('confluent_avro_read.py', args)).map((l) => JSON.parse(l) as ConfluentRead);
 }
 
+/** A record as Confluent's Consumer read it with its key decoded by the AvroDeserializer too (`null`: no key). */
+export interface ConfluentKeyedRead extends Omit<ConfluentRead, 'key'> {
+  readonly key: unknown;
+}
+
+/** As confluentAvroRead, each message's key decoded as Avro too (MessageField.KEY, its schema by the key's id). */
+export async function confluentAvroReadKeyed(
+  brokers: readonly string[],
+  registryUrl: string,
+  topic: string,
+  count: number,
+): Promise<ConfluentKeyedRead[]> {
+  const args = [brokers.join(','), registryUrl, topic, String(count), 'keyed'];
+  return (await runScript('confluent_avro_read.py', args)).map((l) => JSON.parse(l) as ConfluentKeyedRead);
+}
+
 /**
  * Confluent's Protobuf or JSON Schema serdes (test/python/confluent_serde.py): `write` turns
  * records into wire-format bytes under `subject` (auto-registering `schema`), `read` bytes into

@@ -1,7 +1,7 @@
 """Independent writer for the codec tests: Confluent's own AvroSerializer (confluent-kafka)
 against the schema registry at argv[1], subject argv[2] (TopicNameStrategy: topic argv[2] minus
-'-value'), schema (JSON text) in argv[3], records as JSON lines on stdin; prints one hex line
-of wire-format bytes per record."""
+'-value', or minus '-key' to serialize message keys), schema (JSON text) in argv[3], records as
+JSON lines on stdin; prints one hex line of wire-format bytes per record."""
 import json
 import sys
 
@@ -12,12 +12,14 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 def main() -> None:
     url, subject, schema = sys.argv[1], sys.argv[2], sys.argv[3]
-    if not subject.endswith("-value"):
-        raise SystemExit("subject must be <topic>-value (TopicNameStrategy)")
-    topic = subject[: -len("-value")]
+    field = MessageField.KEY if subject.endswith("-key") else MessageField.VALUE
+    suffix = "-key" if field == MessageField.KEY else "-value"
+    if not subject.endswith(suffix):
+        raise SystemExit("subject must be <topic>-value or <topic>-key (TopicNameStrategy)")
+    topic = subject[: -len(suffix)]
     client = SchemaRegistryClient({"url": url})
     serializer = AvroSerializer(client, schema, conf={"auto.register.schemas": True})
-    ctx = SerializationContext(topic, MessageField.VALUE)
+    ctx = SerializationContext(topic, field)
     for line in sys.stdin:
         if line.strip():
             print(serializer(json.loads(line), ctx).hex(), flush=True)
