@@ -20,16 +20,13 @@ export function registryFieldTypes(format: RegistryFormat, schema: string): Fiel
 }
 
 /**
- * The type of a key decoded with this schema (a source's `keyField`): a record, message or object is a `map`; an
- * Avro primitive its type. TRIB_FORMAT_SCHEMA when the text is not such a schema.
+ * Checks a key schema (a source's `keySchema`): TRIB_FORMAT_SCHEMA unless it is an Avro schema (a record or any
+ * other type), a Protobuf file with a message, or a JSON Schema of an object with properties. Its field is `dyn`
+ * whatever the schema: a message may have no key (null), and field types are not nested.
  */
-export function registryKeyType(format: RegistryFormat, schema: string): FieldType {
-  if (format === 'avro') {
-    const t = avroSchema(schema);
-    return t.typeName === 'record' ? 'map' : avroType(t);
-  }
-  registryFieldTypes(format, schema); // a message, or an object with properties: the codecs' keys are maps
-  return 'map';
+export function checkKeySchema(format: RegistryFormat, schema: string): void {
+  if (format === 'avro') avroSchema(schema);
+  else registryFieldTypes(format, schema);
 }
 
 function avroSchema(text: string): Type {

@@ -107,7 +107,7 @@ describe('kafka registry key config rules', () => {
     ]);
   });
 
-  it('types the key field from an inline key schema and refuses a value schema that has it', () => {
+  it('adds the key field as dyn, checks an inline key schema, and refuses a value schema that has the field', () => {
     const typed = (keySchema: object | undefined, filter: string, keyField?: string) =>
       messages(
         source(
@@ -120,14 +120,21 @@ describe('kafka registry key config rules', () => {
           [{ name: 'f', from: 's', filter }],
         ),
       );
-    expect(typed(inline(userKey), "key.user == 'ann' && n > 1")).toEqual([]);
-    expect(typed(inline('"string"'), "key == 'ann'")).toEqual([]);
-    expect(typed(inline('"string"'), 'key > 1')[0]).toMatch(/^graph\.steps\[0\]\.filter: .*no such overload/);
-    expect(typed(inline('"long"'), "k == 'x'", 'k')[0]).toMatch(/^graph\.steps\[0\]\.filter: .*no such overload/);
-    expect(typed(undefined, "key.anything == 'x'")).toEqual([]); // no inline key schema: dyn
+    // dyn: a message may have no key, so null is as valid as the schema's record.
+    expect(typed(inline(userKey), "key == null || key.user == 'ann' && n > 1")).toEqual([]);
+    expect(typed(inline('"string"'), "k == 'x'", 'k')).toEqual([]);
+    expect(typed(inline(userKey), "key == 'x' && m > 1")).toEqual([
+      'graph.steps[0].filter: invalid expression "key == \'x\' && m > 1": Unknown variable: m',
+    ]);
+    expect(typed(inline(userKey), "other == 'x'", 'k')[0]).toMatch(/^graph\.steps\[0\]\.filter: .*other/);
     expect(typed(inline('{"type":"nope"}'), 'true')).toEqual([
       'graph.sources[0].kafka.registry.keySchema.inline: not a valid Avro schema: unknown type: "nope"',
     ]);
+    expect(
+      messages(
+        source({ format: 'avro', keyFormat: 'protobuf', registry: { url, keySchema: inline('syntax = "proto3";') } }),
+      ),
+    ).toEqual(['graph.sources[0].kafka.registry.keySchema.inline: the Protobuf schema has no message']);
     expect(typed(inline(userKey), 'true', 'n')).toEqual([
       'graph.sources[0].kafka.keyField: the value schema already has a field "n": the key would hide it; name the key\'s field otherwise',
     ]);

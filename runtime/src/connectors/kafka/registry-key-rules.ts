@@ -4,9 +4,9 @@
 // a source's record is the value's fields plus the key's field, which only a value of fields can
 // hold. A sink encodes its `key` expression's value, so it needs both the expression and a writer
 // key schema. No registry client here: the operator loads these rules too.
-import type { FieldType, FieldTypes } from '../../core/record.ts';
+import type { FieldTypes } from '../../core/record.ts';
 import { isTributaryError } from '../../errors.ts';
-import { registryKeyType } from '../../formats/field-types.ts';
+import { checkKeySchema } from '../../formats/field-types.ts';
 import type { RegistryFormat } from '../../graph/connector-spec.ts';
 import { isObj, show, type Checker, type Obj } from '../../graph/checker.ts';
 import { checkSchema, isRegistryFormat, REGISTRY_FORMATS } from './registry-config-rules.ts';
@@ -37,8 +37,10 @@ export function checkKeyFormat(c: Checker, s: Obj, p: string, role: 'source' | '
     return;
   }
   if (r === undefined) return; // checkRegistry reported it
-  if (r['keySchema'] !== undefined) checkSchema(c, r['keySchema'], `${path}.keySchema`);
-  else if (role === 'sink')
+  if (r['keySchema'] !== undefined) {
+    checkSchema(c, r['keySchema'], `${path}.keySchema`);
+    checkInlineKeySchema(c, s, p);
+  } else if (role === 'sink')
     c.add(`${path}.keySchema`, 'required on a sink with keyFormat: the schema keys are written with');
   if (role === 'source') {
     c.string(s, 'keyField', p, false);
@@ -61,9 +63,10 @@ export function checkKeyFormat(c: Checker, s: Obj, p: string, role: 'source' | '
 
 /**
  * A registry-key source's field types: `types` (the value's, declared or from an inline reader schema) with the
- * key's field, typed by an inline key schema (else dyn). A value schema that already has that field is an error
- * at `keyField` (the key would hide it); a declared `schema` that names it keeps its own type. Untyped stays
- * untyped.
+ * key's field as `dyn`: a message may have no key (null), and field types are not nested, so `key.<field>` is
+ * checked per record (an inline key schema is checked here). A value schema that already has that field is an
+ * error at `keyField` (the key would hide it); a declared `schema` that names it keeps its own type. Untyped
+ * stays untyped.
  */
 export function withKeyField(
   c: Checker,
@@ -82,19 +85,19 @@ export function withKeyField(
       );
     return types;
   }
-  return { ...types, [field]: keyType(c, s, p) };
+  return { ...types, [field]: 'dyn' };
 }
 
-function keyType(c: Checker, s: Obj, p: string): FieldType {
+/** An inline key schema the key codec could not read with is an error at its path. */
+function checkInlineKeySchema(c: Checker, s: Obj, p: string): void {
   const r = s['registry'];
   const keySchema = isObj(r) ? r['keySchema'] : undefined;
   const inline = isObj(keySchema) ? keySchema['inline'] : undefined;
-  if (typeof inline !== 'string') return 'dyn';
+  if (typeof inline !== 'string') return;
   try {
-    return registryKeyType(s['keyFormat'] as RegistryFormat, inline);
+    checkKeySchema(s['keyFormat'] as RegistryFormat, inline);
   } catch (e) {
     if (!isTributaryError(e)) throw e;
     c.add(`${p}.registry.keySchema.inline`, e.message);
-    return 'dyn';
   }
 }

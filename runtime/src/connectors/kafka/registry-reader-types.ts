@@ -5,15 +5,14 @@
 // (registry-config-rules.ts inlineReaderTypes). Where the registry cannot be asked (down, no
 // credentials in this environment), the source stays untyped and a note says why: validation
 // then checks its fields per record, as before, and the run itself still needs the registry.
-// With `keyFormat` the key's field is typed too, by a `keySchema` version when it is one (else
-// dyn); a value version that already has the key's field is noted (its records would all be bad).
-import type { FieldType } from '../../core/record.ts';
+// With `keyFormat` the key's field is added as dyn (registry-key-rules.ts withKeyField); a value
+// version that already has the key's field is noted (its records would all be bad).
 import { isTributaryError } from '../../errors.ts';
-import { registryFieldTypes, registryKeyType } from '../../formats/field-types.ts';
+import { registryFieldTypes } from '../../formats/field-types.ts';
 import { isObj } from '../../graph/checker.ts';
 import type { KafkaSourceSpec, RegistryFormat } from '../../graph/connector-spec.ts';
 import { isRegistryFormat } from './registry-config-rules.ts';
-import { registryCodec, type RegistryCodec } from './registry-codecs.ts';
+import { registryCodec } from './registry-codecs.ts';
 import { DEFAULT_KEY_FIELD } from './registry-key-rules.ts';
 
 /** What the pass did, per source: typed by which version, or why not. */
@@ -45,7 +44,8 @@ export async function typeRegistrySources(graph: unknown): Promise<ReaderTyping[
       try {
         const v = await rc.client.version(rc.subject, version as number | 'latest');
         k['schema'] = { ...registryFieldTypes(k['format'] as RegistryFormat, v.schema) };
-        const conflict = await typeKey(spec, rc, k['schema'] as Record<string, FieldType>);
+        const keyField = spec.keyField ?? DEFAULT_KEY_FIELD;
+        const conflict = rc.key !== undefined && keyField in (k['schema'] as object) ? keyField : undefined;
         out.push({ source: src['name'], typed: { subject: rc.subject, version: v.version } });
         if (conflict !== undefined)
           out.push({
@@ -64,28 +64,4 @@ export async function typeRegistrySources(graph: unknown): Promise<ReaderTyping[
     }
   }
   return out;
-}
-
-/**
- * Types the key's field by a keySchema version (dyn when it cannot be had: the run's open reports why); an inline
- * key schema is validation's (registry-key-rules.ts withKeyField). The field's name when the value has it already.
- */
-async function typeKey(
-  spec: KafkaSourceSpec,
-  rc: RegistryCodec,
-  types: Record<string, FieldType>,
-): Promise<string | undefined> {
-  if (rc.key === undefined) return undefined;
-  const field = spec.keyField ?? DEFAULT_KEY_FIELD;
-  if (field in types) return field;
-  const keySchema = spec.registry?.keySchema;
-  if (keySchema === undefined || !('version' in keySchema)) return undefined;
-  try {
-    const v = await rc.client.version(rc.key.subject, keySchema.version);
-    types[field] = registryKeyType(spec.keyFormat as RegistryFormat, v.schema);
-  } catch (e) {
-    if (!isTributaryError(e)) throw e;
-    types[field] = 'dyn';
-  }
-  return undefined;
 }
