@@ -9,8 +9,27 @@ export type RecordFormat = 'json' | 'string' | 'bytes';
 /** Formats in the schema registry's wire format (docs/runtime/formats.md); they need a `registry`. */
 export type RegistryFormat = 'avro' | 'protobuf' | 'json-schema';
 
+/** A registered schema an inline schema uses (a .proto it imports, an Avro schema defining a type it names). */
+export interface RegistrySchemaReferenceSpec {
+  /** The name the schema uses: the import path of a .proto (`it/common.proto`), the full name of an Avro type. */
+  name: string;
+  /** The subject the referenced schema is registered under. */
+  subject: string;
+  /** Its version (an integer ≥ 1: a reference is pinned). */
+  version: number;
+}
+
 /** The schema a registry format reads into (a source) or writes with (a sink). */
-export type RegistrySchemaSpec = { inline: string } | { version: number | 'latest' };
+export type RegistrySchemaSpec =
+  | {
+      inline: string;
+      /**
+       * The registered schemas the inline schema references (registered and looked up with it, as Confluent's
+       * serializers do); Protobuf's well-known imports (google/protobuf/*.proto) need none.
+       */
+      references?: RegistrySchemaReferenceSpec[];
+    }
+  | { version: number | 'latest' };
 
 /** A Kafka source's or sink's schema registry (Confluent REST API; Apicurio's `/apis/ccompat/v7`). */
 export interface SchemaRegistrySpec {
@@ -20,7 +39,8 @@ export interface SchemaRegistrySpec {
   subjectStrategy?: 'topic' | 'record' | 'topic-record';
   /**
    * Source: the reader schema (records read as it; absent: as written). Sink: the writer schema (required). Given
-   * `inline` (the schema's text) or as a `version` (a number or `latest`) of the subject.
+   * `inline` (the schema's text, with `references: [{name, subject, version}]` to the registered schemas it
+   * imports or names, if any) or as a `version` (a number or `latest`) of the subject.
    */
   schema?: RegistrySchemaSpec;
   /**

@@ -36,6 +36,20 @@ describe('kafka registry config rules', () => {
     ).toEqual([]);
   });
 
+  it('takes an inline schema with references, and leaves its fields to the CLI (they need the registry)', () => {
+    const proto = 'syntax = "proto3"; import "it/a.proto"; message M { it.A a = 1; }';
+    const references = [{ name: 'it/a.proto', subject: 'it/a.proto', version: 3 }];
+    expect(messages(sink({ format: 'protobuf', registry: { url, schema: { inline: proto, references } } }))).toEqual(
+      [],
+    );
+    // Typed without references, the import would not resolve: with them, validation does not type the source.
+    const g = source({ format: 'protobuf', registry: { url, schema: { inline: proto, references } } });
+    expect(messages(g)).toEqual([]);
+    expect(messages(source({ format: 'protobuf', registry: { url, schema: { inline: proto } } }))).toEqual([
+      expect.stringContaining('imports "it/a.proto", which is neither among its references nor a well-known type'),
+    ]);
+  });
+
   it('requires registry with a registry format and refuses it with the others, naming the field', () => {
     expect(messages(source({ format: 'avro' }))).toEqual([
       "graph.sources[0].kafka.registry: required with format avro: the schema registry's url and schema",
@@ -90,6 +104,28 @@ describe('kafka registry config rules', () => {
       'graph.sinks[0].kafka.registry.schema.version: expected an integer ≥ 1 or "latest", got 0',
       'graph.sinks[0].kafka.registry.autoRegister: expected true or false, got "yes"',
       'graph.sinks[0].kafka.registry.messageName: only with format protobuf',
+    ]);
+    expect(
+      messages(
+        sink({
+          format: 'protobuf',
+          registry: {
+            url,
+            schema: {
+              inline: 'syntax = "proto3"; import "it/a.proto"; message M { A a = 1; }',
+              references: [{ name: 'it/a.proto', subject: 'it/a.proto', version: 1 }, { name: 'it/a.proto' }, 'x'],
+            },
+          },
+        }),
+      ),
+    ).toEqual([
+      'graph.sinks[0].kafka.registry.schema.references[1].subject: expected a non-empty string, got nothing',
+      'graph.sinks[0].kafka.registry.schema.references[1].version: expected an integer ≥ 1, got nothing',
+      'graph.sinks[0].kafka.registry.schema.references[1].name: "it/a.proto" is named twice',
+      'graph.sinks[0].kafka.registry.schema.references[2]: expected {name, subject, version}, got "x"',
+    ]);
+    expect(messages(source({ format: 'avro', registry: { url, schema: { version: 2, references: [] } } }))).toEqual([
+      "graph.sources[0].kafka.registry.schema.references: only with inline (a version's references come from the registry)",
     ]);
     expect(messages(sink({ format: 'avro', registry: { url } }))).toEqual([
       'graph.sinks[0].kafka.registry.schema: required on a sink: the schema records are written with',

@@ -24,15 +24,44 @@ export function checkSchema(c: Checker, v: unknown, path: string): void {
     c.add(path, `expected {inline: "<schema text>"} or {version: <n> | "latest"}, got ${show(v)}`);
     return;
   }
-  c.keys(v, ['inline', 'version'], path);
+  c.keys(v, ['inline', 'version', 'references'], path);
   if ((v['inline'] === undefined) === (v['version'] === undefined)) {
     c.add(path, 'expected exactly one of inline, version');
     return;
   }
   if (v['inline'] !== undefined) c.string(v, 'inline', path);
+  if (v['references'] !== undefined) {
+    if (v['inline'] === undefined)
+      c.add(`${path}.references`, "only with inline (a version's references come from the registry)");
+    else checkReferences(c, v['references'], `${path}.references`);
+  }
   const version = v['version'];
   if (version !== undefined && version !== 'latest' && !(Number.isInteger(version) && (version as number) >= 1))
     c.add(`${path}.version`, `expected an integer ≥ 1 or "latest", got ${show(version)}`);
+}
+
+/** `references`: `[{name, subject, version}]`, names distinct (a name resolves to one schema). */
+function checkReferences(c: Checker, v: unknown, path: string): void {
+  if (!Array.isArray(v)) {
+    c.add(path, `expected a list of {name, subject, version}, got ${show(v)}`);
+    return;
+  }
+  const names = new Set<string>();
+  v.forEach((ref: unknown, i) => {
+    const at = `${path}[${i}]`;
+    if (!isObj(ref)) {
+      c.add(at, `expected {name, subject, version}, got ${show(ref)}`);
+      return;
+    }
+    c.keys(ref, ['name', 'subject', 'version'], at);
+    for (const k of ['name', 'subject']) c.string(ref, k, at);
+    const version = ref['version'];
+    if (!(Number.isInteger(version) && (version as number) >= 1))
+      c.add(`${at}.version`, `expected an integer ≥ 1, got ${show(version)}`);
+    const name = ref['name'];
+    if (typeof name === 'string' && names.has(name)) c.add(`${at}.name`, `"${name}" is named twice`);
+    if (typeof name === 'string') names.add(name);
+  });
 }
 
 function checkUrl(c: Checker, r: Obj, path: string): void {
@@ -156,6 +185,8 @@ export function inlineReaderTypes(c: Checker, s: Obj, p: string): FieldTypes | u
   const schema = isObj(r) ? r['schema'] : undefined;
   const inline = isObj(schema) ? schema['inline'] : undefined;
   if (!isRegistryFormat(s['format']) || typeof inline !== 'string') return undefined;
+  // Types its references define need the registry: the CLI types such a source (registry-reader-types.ts).
+  if (isObj(schema) && Array.isArray(schema['references']) && schema['references'].length > 0) return undefined;
   try {
     return registryFieldTypes(s['format'] as RegistryFormat, inline);
   } catch (e) {

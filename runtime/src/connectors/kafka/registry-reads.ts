@@ -12,7 +12,12 @@ import { BoundedCache } from '../../formats/registry/bounded-cache.ts';
 import { unframe } from '../../formats/registry/wire.ts';
 
 /** Failures of a schema id that concern its messages, not the source. */
-const PER_MESSAGE = new Set(['TRIB_REGISTRY_NOT_FOUND', 'TRIB_FORMAT_DECODE', 'TRIB_FORMAT_SCHEMA']);
+const PER_MESSAGE = new Set([
+  'TRIB_REGISTRY_NOT_FOUND',
+  'TRIB_REGISTRY_REFERENCE',
+  'TRIB_FORMAT_DECODE',
+  'TRIB_FORMAT_SCHEMA',
+]);
 
 /** The reason a bad record is counted under (tributary_source_records_failed_total), by error code. */
 function reasonOf(code: string): string {
