@@ -4,18 +4,25 @@
 // schema lacks is an error naming it, a number compared with a string too. Follows the codecs'
 // value mapping (formats.md, "Codecs"); a field whose value may be null or absent (an Avro
 // union, a Protobuf message or oneof member, a JSON Schema property not required or of several
-// types) is `dyn`, checked per record. Pure: no registry call (the caller fetches the text).
+// types) is `dyn`, checked per record. Pure: no registry call (the caller fetches the text and
+// resolves its references: registry/references.ts).
 import avro, { type Type } from 'avsc';
 import type { FieldType, FieldTypes } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
 import type { RegistryFormat } from '../graph/connector-spec.ts';
 import protobuf from 'protobufjs';
+import { referencedTypes } from './avro/avro-schema.ts';
 import { parseProto } from './protobuf/protobuf-schema.ts';
+import { importsOf, NO_REFERENCES, type References } from './registry/references.ts';
 
 /** The record's fields and their types; TRIB_FORMAT_SCHEMA when the text is not such a schema of records. */
-export function registryFieldTypes(format: RegistryFormat, schema: string): FieldTypes {
-  if (format === 'avro') return avroFields(schema);
-  if (format === 'protobuf') return protobufFields(schema);
+export function registryFieldTypes(
+  format: RegistryFormat,
+  schema: string,
+  refs: References = NO_REFERENCES,
+): FieldTypes {
+  if (format === 'avro') return avroFields(schema, refs);
+  if (format === 'protobuf') return protobufFields(schema, refs);
   return jsonSchemaFields(schema);
 }
 
@@ -29,9 +36,10 @@ export function checkKeySchema(format: RegistryFormat, schema: string): void {
   else registryFieldTypes(format, schema);
 }
 
-function avroSchema(text: string): Type {
+function avroSchema(text: string, refs: References = NO_REFERENCES): Type {
+  const registry = referencedTypes(refs, 'the schema');
   try {
-    return avro.Type.forSchema(JSON.parse(text) as avro.Schema);
+    return avro.Type.forSchema(JSON.parse(text) as avro.Schema, { registry });
   } catch (err) {
     throw new TributaryError('TRIB_FORMAT_SCHEMA', `not a valid Avro schema: ${(err as Error).message}`, {
       cause: err,
@@ -39,8 +47,8 @@ function avroSchema(text: string): Type {
   }
 }
 
-function avroFields(text: string): FieldTypes {
-  const t = avroSchema(text) as Type & { fields?: readonly { name: string; type: Type }[] };
+function avroFields(text: string, refs: References): FieldTypes {
+  const t = avroSchema(text, refs) as Type & { fields?: readonly { name: string; type: Type }[] };
   if (t.typeName !== 'record')
     throw new TributaryError('TRIB_FORMAT_SCHEMA', `expected an Avro record, got ${t.typeName}`);
   return Object.fromEntries((t.fields ?? []).map((f) => [f.name, avroType(f.type)]));
@@ -74,8 +82,8 @@ function avroType(type: Type): FieldType {
 
 const NUMBERS = /^(double|float|u?int(32|64)|sint(32|64)|s?fixed(32|64))$/;
 
-function protobufFields(text: string): FieldTypes {
-  const message = parseProto(text, 'the reader schema').messages[0];
+function protobufFields(text: string, refs: References): FieldTypes {
+  const message = parseProto(text, 'the reader schema', importsOf(refs)).messages[0];
   if (message === undefined) throw new TributaryError('TRIB_FORMAT_SCHEMA', 'the Protobuf schema has no message');
   return Object.fromEntries(
     message.fieldsArray.map((f): [string, FieldType] => {

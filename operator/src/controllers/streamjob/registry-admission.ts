@@ -12,6 +12,7 @@
 import { checkGraph } from '../../../../runtime/src/connectors/validate-graph.ts';
 import { isRegistryFormat } from '../../../../runtime/src/connectors/kafka/registry-config-rules.ts';
 import { registryFieldTypes } from '../../../../runtime/src/formats/field-types.ts';
+import { resolveReferences } from '../../../../runtime/src/formats/registry/references.ts';
 import { SchemaRegistryClient } from '../../../../runtime/src/formats/registry/client.ts';
 import type { RegistryFormat } from '../../../../runtime/src/graph/connector-spec.ts';
 import { bounded } from '../../kube/index.ts';
@@ -89,7 +90,8 @@ export async function registryTypedIssues(
       const client = new SchemaRegistryClient({ url: c.url, timeoutMs: CALL_TIMEOUT_MS, attempts: 1 });
       try {
         const v = await abortable(client.version(subject, c.version), signal);
-        c.kafka['schema'] = { ...registryFieldTypes(c.kafka['format'] as RegistryFormat, v.schema) };
+        const refs = await abortable(resolveReferences(client, v, `version ${v.version} of "${subject}"`), signal);
+        c.kafka['schema'] = { ...registryFieldTypes(c.kafka['format'] as RegistryFormat, v.schema, refs) };
         typed.push(`version ${v.version} of subject "${subject}"`);
       } catch (e) {
         unchecked(bounded((e as Error).message, 200));

@@ -16,10 +16,15 @@ function forSchema(text: string, what: string, registry: Record<string, Type>): 
   }
 }
 
-/** `text` (called `what` in errors) with the named types of `refs`; TRIB_FORMAT_SCHEMA naming the failing one. */
-export function parseAvro(text: string, what: string, refs: References = NO_REFERENCES): Type {
+/** The named types `refs` define (of the schema called `what`), by full name: an avsc type registry. */
+export function referencedTypes(refs: References, what: string): Record<string, Type> {
   const registry: Record<string, Type> = {};
   for (const r of refs.ordered)
     forSchema(r.schema, `reference "${r.name}" (subject "${r.subject}" version ${r.version}) of ${what}`, registry);
-  return forSchema(text, what, registry);
+  return registry;
+}
+
+/** `text` (called `what` in errors) with the named types of `refs`; TRIB_FORMAT_SCHEMA naming the failing one. */
+export function parseAvro(text: string, what: string, refs: References = NO_REFERENCES): Type {
+  return forSchema(text, what, referencedTypes(refs, what));
 }
