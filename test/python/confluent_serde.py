@@ -4,7 +4,8 @@ registry. Usage: confluent_serde.py <write|read> <protobuf|json> <registry url> 
 with records (write: JSON lines) or wire-format bytes (read: hex lines) on stdin; prints one line
 per record (write: hex bytes; read: the record as JSON). For protobuf, <schema> is .proto text,
 compiled with protoc (grpcio-tools) into the message class Confluent's serdes need; the first
-message of the file is the one written and read. The subject must be <topic>-value."""
+message of the file is the one written and read. The subject must be <topic>-value, or
+<topic>-key to write and read message keys (MessageField.KEY)."""
 import importlib
 import json
 import os
@@ -31,9 +32,11 @@ def message_class(proto: str):
 
 def main() -> None:
     action, fmt, url, subject, schema = sys.argv[1:6]
-    if not subject.endswith("-value"):
-        raise SystemExit("subject must be <topic>-value (TopicNameStrategy)")
-    ctx = SerializationContext(subject[: -len("-value")], MessageField.VALUE)
+    field = MessageField.KEY if subject.endswith("-key") else MessageField.VALUE
+    suffix = "-key" if field == MessageField.KEY else "-value"
+    if not subject.endswith(suffix):
+        raise SystemExit("subject must be <topic>-value or <topic>-key (TopicNameStrategy)")
+    ctx = SerializationContext(subject[: -len(suffix)], field)
     client = SchemaRegistryClient({"url": url})
     conf = {"auto.register.schemas": True}
     if fmt == "protobuf":

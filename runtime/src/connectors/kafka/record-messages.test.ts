@@ -49,6 +49,15 @@ describe('appendMessages', () => {
       expect.objectContaining({ code: 'TRIB_INVARIANT', message: expect.stringContaining('key "user.name"') }),
     );
   });
+
+  it('with keyBytes (a registry keyFormat) the key is the bytes it makes, null for none, not the expression', () => {
+    const recs = [{ user: 'ana' }, { user: null }];
+    const out: Message[] = [];
+    const keyBytes = (rec: Record<string, unknown>) =>
+      rec['user'] === null ? null : Buffer.from([0, 1, rec['user']].join());
+    appendMessages({ recs, ts: [1, 2], keys: [], kgs: [], n: 2 }, out, 'json', compileExpr('user'), keyBytes);
+    expect(out.map((m) => m.key)).toEqual([Buffer.from('0,1,ana'), null]);
+  });
 });
 
 describe('describeSendFailure', () => {
