@@ -9,6 +9,7 @@ import { AvroCodec } from '../../formats/avro/avro-codec.ts';
 import type { RecordCodec } from '../../formats/codec.ts';
 import { JsonSchemaCodec } from '../../formats/json-schema/json-schema-codec.ts';
 import { ProtobufCodec } from '../../formats/protobuf/protobuf-codec.ts';
+import { declaredMessage } from '../../formats/protobuf/protobuf-files.ts';
 import { parseProto, indexesOf } from '../../formats/protobuf/protobuf-schema.ts';
 import { SchemaRegistryClient, type RegistryClientMetrics } from '../../formats/registry/client.ts';
 import { subjectName } from '../../formats/registry/subject.ts';
@@ -54,6 +55,9 @@ function credentials(
 /** The full name a record-named subject takes: the inline schema's record, message or title. */
 export function recordNameOf(format: RegistryFormat, text: string, messageName: string | undefined): string {
   if (format === 'protobuf') {
+    // From the file's own declarations first: its imports (references) are not fetched yet here.
+    const declared = declaredMessage(text, messageName);
+    if (declared !== undefined) return declared;
     const name = indexesOf(parseProto(text, 'the inline schema'), messageName, 'the inline schema').type.fullName;
     return name.replace(/^\./, '');
   }

@@ -6,6 +6,7 @@ import descriptor from 'protobufjs/ext/descriptor.js';
 import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.ts';
 import { registryFieldTypes } from '../field-types.ts';
+import { declaredMessage } from './protobuf-files.ts';
 import { indexesOf, messageAt, parseProto } from './protobuf-schema.ts';
 import { messageToRecord, recordProblems } from './protobuf-values.ts';
 
@@ -113,6 +114,13 @@ describe('parseProto with imports', () => {
     );
     expect(unresolved.code).toBe('TRIB_FORMAT_SCHEMA');
     expect(unresolved.message).toMatch(/^schema id 4 is not a usable Protobuf schema: .*Money/);
+  });
+
+  it('names a top-level message from the file alone, before its imports are fetched (record-named subjects)', () => {
+    expect(declaredMessage(ORDER, undefined)).toBe('it.shop.Order');
+    expect(declaredMessage(ORDER, 'Refund')).toBe('it.shop.Refund');
+    expect(declaredMessage(ORDER, '.it.shop.Refund')).toBe('it.shop.Refund');
+    expect(declaredMessage(ORDER, 'Line')).toBeUndefined(); // nested: found by the full parse
   });
 
   it('reads base64 FileDescriptorProtos with dependencies, as Confluent registers them, mixed with text', () => {

@@ -58,6 +58,17 @@ export function isWellKnownImport(importPath: string): boolean {
   return wellKnown(importPath) !== null;
 }
 
+/**
+ * The full name (no leading dot) of the file's top-level message called `name` (its name or full name; default
+ * the first), read from the file alone: no import is needed. Undefined when no top-level message is so called.
+ */
+export function declaredMessage(text: string, name: string | undefined): string | undefined {
+  const own = declare(text);
+  const full = (m: string) => (own.package ? `${own.package}.${m}` : m);
+  const found = own.messages.find((m) => name === undefined || m === name || full(m) === name.replace(/^\./, ''));
+  return found === undefined ? undefined : full(found);
+}
+
 export interface ParsedFiles {
   /** The schema's own top-level messages, in declaration order, resolved against all the files. */
   readonly messages: readonly protobuf.Type[];
