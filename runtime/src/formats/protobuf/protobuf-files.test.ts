@@ -83,6 +83,24 @@ describe('parseProto with imports', () => {
     });
   });
 
+  it('maps the other well-known types as their fields too, under their .proto names (struct.proto included)', () => {
+    const text = `syntax = "proto3";
+      import "google/protobuf/struct.proto"; import "google/protobuf/any.proto"; import "google/protobuf/empty.proto";
+      import "google/protobuf/field_mask.proto"; import "google/protobuf/wrappers.proto";
+      message M { google.protobuf.Struct s = 1; google.protobuf.Any a = 2; google.protobuf.Empty e = 3;
+                  google.protobuf.FieldMask m = 4; google.protobuf.Int64Value w = 5; }`;
+    const m = parseProto(text, 'x').messages[0]!;
+    const rec = {
+      s: { fields: { k: { string_value: 'v' }, l: { list_value: { values: [{ bool_value: true }] } } } },
+      a: { type_url: 'type.googleapis.com/it.X', value: 'AQI=' },
+      e: {},
+      m: { paths: ['a.b'] },
+      w: { value: 5 },
+    };
+    expect(recordProblems(m, rec)).toEqual([]);
+    expect(messageToRecord(m, m.decode(m.encode(m.fromObject(rec)).finish()))).toEqual(rec);
+  });
+
   it('types the fields of a schema with imports (an imported message is dyn: null when unset)', () => {
     // registryFieldTypes sees no references: the well-known imports alone parse.
     const wellKnownOnly = `syntax = "proto3"; import "google/protobuf/duration.proto";

@@ -50,7 +50,27 @@ function declare(text: string): Declared {
 
 /** The well-known file's bundled definition, or null when protobufjs does not ship it. */
 function wellKnown(importPath: string): protobuf.INamespace | null {
-  return importPath.startsWith('google/protobuf/') ? protobuf.common.get(importPath) : null;
+  const json = importPath.startsWith('google/protobuf/') ? protobuf.common.get(importPath) : null;
+  return json === null ? null : (protoNames(json) as protobuf.INamespace);
+}
+
+const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * A copy of bundled JSON with the .proto's own field names: protobufjs writes struct.proto's Value fields in
+ * camelCase (`stringValue`), where every other field keeps its .proto name here (`keepCase`: `string_value`).
+ */
+function protoNames(json: unknown): unknown {
+  if (Array.isArray(json)) return json.map(protoNames);
+  if (typeof json !== 'object' || json === null) return json;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(json)) {
+    if (k === 'fields' && typeof v === 'object' && v !== null)
+      out[k] = Object.fromEntries(Object.entries(v).map(([f, d]) => [snake(f), protoNames(d)]));
+    else if (k === 'oneof' && Array.isArray(v)) out[k] = v.map((f) => (typeof f === 'string' ? snake(f) : f));
+    else out[k] = protoNames(v);
+  }
+  return out;
 }
 
 /** True when `importPath` resolves without a registry reference (a bundled well-known type). */
