@@ -7,6 +7,8 @@
 import avro, { type Type } from 'avsc';
 import { TributaryError } from '../../errors.ts';
 import { arrayOf, Declarations, literal, union, type Property } from './ts-declarations.ts';
+import { referencedTypes } from '../avro/avro-schema.ts';
+import { NO_REFERENCES, type References } from '../registry/references.ts';
 
 interface AnyType {
   readonly typeName: string;
@@ -21,10 +23,15 @@ interface AnyType {
 }
 
 /** The declarations for `schema` (Avro JSON text); the top-level type is exported as `rootName` when given. */
-export function avroTypes(schema: string, rootName?: string): { root: string; text: string } {
+export function avroTypes(
+  schema: string,
+  rootName?: string,
+  refs: References = NO_REFERENCES,
+): { root: string; text: string } {
   let type: Type;
+  const registry = referencedTypes(refs, 'the schema');
   try {
-    type = avro.Type.forSchema(JSON.parse(schema) as avro.Schema);
+    type = avro.Type.forSchema(JSON.parse(schema) as avro.Schema, { registry });
   } catch (err) {
     throw new TributaryError('TRIB_FORMAT_SCHEMA', `not a valid Avro schema: ${(err as Error).message}`, {
       cause: err,

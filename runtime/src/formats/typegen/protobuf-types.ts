@@ -6,6 +6,7 @@
 import protobuf from 'protobufjs';
 import { TributaryError } from '../../errors.ts';
 import { indexesOf, parseProto } from '../protobuf/protobuf-schema.ts';
+import { importsOf, NO_REFERENCES, type References } from '../registry/references.ts';
 import { arrayOf, Declarations, literal, union, type Property } from './ts-declarations.ts';
 
 const NUMBERS = new Set([
@@ -24,8 +25,12 @@ const NUMBERS = new Set([
 ]);
 
 /** The declarations for the message `messageName` (default: the file's first) of a .proto text. */
-export function protobufTypes(proto: string, messageName?: string): { root: string; text: string } {
-  const file = parseProto(proto, 'the Protobuf schema');
+export function protobufTypes(
+  proto: string,
+  messageName?: string,
+  refs: References = NO_REFERENCES,
+): { root: string; text: string } {
+  const file = parseProto(proto, 'the Protobuf schema', importsOf(refs));
   const { type } = indexesOf(file, messageName, 'the Protobuf schema');
   const decl = new Declarations();
   const root = messageType(type, decl);
