@@ -162,9 +162,8 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
     const message = `${what}${err.message} (retrying with backoff, at most every ${Math.round(outages.maxMs / 1000)}s)`;
     if (err.retriable || err.code === 'DRUID_ERR_UNAUTHORIZED')
       deps.metrics.druidUnavailable.set({ namespace: ds.metadata.namespace, name: ds.metadata.name }, 1);
-    const prevReason = readyReason(ds);
-    await record.failed(ds, reason, message, hash);
-    if (prevReason !== reason) await deps.events.warning(ds, reason, message);
+    // One Event when the reason turns, judged on the status the write replaced, not on the informer's copy.
+    if ((await record.failed(ds, reason, message, hash)) !== reason) await deps.events.warning(ds, reason, message);
     if (step.log)
       log.warn(
         { druid: url, reason, since: step.since.toISOString(), failures: step.failures },

@@ -87,7 +87,16 @@ export function failedStatus(
 export interface StatusRecorder {
   /** Records what Druid reports; returns whether the supervisor is settled. */
   observed(ds: DruidDatasource, id: string, hash: string, s: SupervisorStatus | undefined): Promise<boolean>;
-  failed(ds: DruidDatasource, reason: FailureReason, message: string, hash: string | undefined): Promise<void>;
+  /**
+   * Records a failure; returns the Ready reason it replaced, as the status writer last read it: the informer's copy
+   * of `ds` may lag the previous write (a retry 250 ms later on a loaded machine), the written status does not.
+   */
+  failed(
+    ds: DruidDatasource,
+    reason: FailureReason,
+    message: string,
+    hash: string | undefined,
+  ): Promise<string | undefined>;
 }
 
 export function statusRecorder(deps: {
@@ -106,9 +115,13 @@ export function statusRecorder(deps: {
       return supervisorSettled(ds, s);
     },
     async failed(ds, reason, message, hash) {
-      await deps.statusWriter.update<DruidDatasource>(DruidDatasources, ds, (prev) =>
-        failedStatus(prev, ds, reason, message, hash, deps.now()),
-      );
+      let replaced: string | undefined;
+      // Called again on the fresh object after a conflict: the last call saw what the write replaced.
+      await deps.statusWriter.update<DruidDatasource>(DruidDatasources, ds, (prev) => {
+        replaced = prev?.conditions?.find((c) => c.type === 'Ready')?.reason;
+        return failedStatus(prev, ds, reason, message, hash, deps.now());
+      });
+      return replaced;
     },
   };
 }
