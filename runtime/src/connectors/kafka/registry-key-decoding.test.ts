@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import avro from 'avsc';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isTributaryError } from '../../errors.ts';
 import { frame } from '../../formats/registry/wire.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
@@ -22,7 +23,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** Serves id 1 (Click), 3 (UserKey, held until `release`), 4 (a string key), 404 for others; counts requests by id. */
+/** Serves ids 1 (Click), 3 (UserKey, held until `release`), 4 (a string key); 503 for 7, else 404; counts by id. */
 async function registry(): Promise<{ url: string; release: () => void; requests: Map<string, number> }> {
   const requests = new Map<string, number>();
   let release!: () => void;
@@ -35,6 +36,7 @@ async function registry(): Promise<{ url: string; release: () => void; requests:
     if (id === '1') answer(200, { schema: JSON.stringify(click) });
     else if (id === '3') void released.then(() => answer(200, { schema: JSON.stringify(userKey) }));
     else if (id === '4') answer(200, { schema: '"string"' });
+    else if (id === '7') answer(503, { message: 'down for maintenance' });
     else answer(404, { message: `schema ${id} not found`, error_code: 40403 });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
@@ -145,5 +147,33 @@ describe('ValueDecoder with registry keys', () => {
     const clash = decoder(spec(r.url, { keyField: 'n' }));
     expect(await drainAll(q, clash.d, clash.next)).toEqual(['1!key_field_conflict']);
     await clash.d.close();
+  });
+
+  it("fails the source when the registry stays unavailable for a key's id, never skipping the message", async () => {
+    const r = await registry();
+    const { d, next } = decoder(spec(r.url));
+    const q = new PartitionQueues();
+    q.enqueue(entry(0, frame(7, strings.toBuffer('k')), value(1)));
+    const wake = next();
+    expect(drain(q, d)).toEqual([]);
+    await wake; // the value's id arrives at once; the key's after the client's 4 attempts
+    await vi.waitFor(() => expect(r.requests.get('7')).toBe(4), { timeout: 5000 });
+    let err: unknown;
+    await vi.waitFor(
+      () => {
+        try {
+          drain(q, d);
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeDefined();
+      },
+      { timeout: 5000 },
+    );
+    expect(isTributaryError(err, 'TRIB_REGISTRY_UNAVAILABLE')).toBe(true);
+    expect((err as Error).message).toContain('source "s" (slot 0)');
+    expect((err as Error).message).toContain(r.url);
+    expect(q.queuedOf(0)).toBe(1);
+    await d.close();
   });
 });
