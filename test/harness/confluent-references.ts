@@ -1,0 +1,74 @@
+// Confluent's own serdes on schemas with references (test/python/confluent_references.py), the
+// independent peer of the reference tests: its ProtobufSerializer registers the imported files
+// itself (under their import paths) and skips the well-known types, as it does in production; its
+// AvroSerializer writes with a schema whose named types come from other subjects.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { TributaryError } from '../../runtime/src/errors.ts';
+import { repoRoot } from '../cluster/paths.ts';
+import { confluentPython } from './confluent-python.ts';
+
+function run(args: readonly string[], stdin: readonly string[]): Promise<string[]> {
+  return new Promise<string[]>((resolve, reject) => {
+    const script = join(repoRoot, 'test/python/confluent_references.py');
+    const child = execFile(confluentPython(), [script, ...args], (err, stdout, stderr) => {
+      if (err)
+        reject(
+          new TributaryError('TRIB_INVARIANT', `confluent_references.py ${args.slice(0, 2).join(' ')}: ${stderr}`, {
+            cause: err,
+          }),
+        );
+      else resolve(stdout.split('\n').filter((l) => l.trim() !== ''));
+    });
+    child.stdin!.end(stdin.length > 0 ? `${stdin.join('\n')}\n` : '');
+  });
+}
+
+/** .proto files by import path, and the one whose first message is written or read. */
+export interface ProtoFiles {
+  readonly main: string;
+  readonly files: Readonly<Record<string, string>>;
+}
+
+/** Confluent's ProtobufSerializer: `records` (Protobuf's JSON mapping) as wire-format bytes under `subject`. */
+export async function confluentProtobufWrite(
+  url: string,
+  subject: string,
+  files: ProtoFiles,
+  records: readonly object[],
+): Promise<Buffer[]> {
+  const out = await run(
+    ['protobuf', 'write', url, subject, JSON.stringify(files)],
+    records.map((r) => JSON.stringify(r)),
+  );
+  return out.map((hex) => Buffer.from(hex, 'hex'));
+}
+
+/** Confluent's ProtobufDeserializer: wire-format bytes as records in Protobuf's JSON mapping. */
+export async function confluentProtobufRead(
+  url: string,
+  subject: string,
+  files: ProtoFiles,
+  bytes: readonly Buffer[],
+): Promise<unknown[]> {
+  const out = await run(
+    ['protobuf', 'read', url, subject, JSON.stringify(files)],
+    bytes.map((b) => b.toString('hex')),
+  );
+  return out.map((l) => JSON.parse(l) as unknown);
+}
+
+/** Confluent's AvroSerializer with `schema` and its registered `references`: wire-format bytes under `subject`. */
+export async function confluentAvroWriteWithReferences(
+  url: string,
+  subject: string,
+  schema: string,
+  references: readonly { name: string; subject: string; version: number }[],
+  records: readonly object[],
+): Promise<Buffer[]> {
+  const out = await run(
+    ['avro', 'write', url, subject, schema, JSON.stringify(references)],
+    records.map((r) => JSON.stringify(r)),
+  );
+  return out.map((hex) => Buffer.from(hex, 'hex'));
+}
