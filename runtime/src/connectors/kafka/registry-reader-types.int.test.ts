@@ -34,7 +34,14 @@ const v2 = JSON.stringify({
   ],
 });
 
-function jobFile(name: string, registry: string, topic: string, version: number | 'latest', filter: string): string {
+function jobFile(
+  name: string,
+  registry: string,
+  topic: string,
+  version: number | 'latest',
+  filter: string,
+  kafka: object = {},
+): string {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
@@ -53,6 +60,7 @@ function jobFile(name: string, registry: string, topic: string, version: number 
                 topic,
                 format: 'avro',
                 registry: { url: registry, schema: { version } },
+                ...kafka,
               },
             },
           ],
@@ -94,5 +102,25 @@ describe('tributary validate against the registry', () => {
     const r = await startCli(['validate', jobFile('down', down, 'rt-down', 'latest', 'country == "DE"')]).done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/source \\"clicks\\": fields not checked against the registry's schema: .*127\.0\.0\.1:9/);
+  }, 60_000);
+
+  it('with keyFormat: the key field is added (dyn), and a value version that has it is named', async () => {
+    expect(url, 'TRIBUTARY_REGISTRY_URL: start the cluster with --with registry').toBeTruthy();
+    const topic = `rt-keys-${randomUUID()}`;
+    const client = new SchemaRegistryClient({ url: url! });
+    await new AvroCodec({ client, subject: `${topic}-value`, schema: { inline: v1 }, autoRegister: true }).encode({
+      user: 'u',
+      price: 1,
+    });
+    await client.close();
+    const keyed = { keyFormat: 'avro' };
+    const ok = await startCli(['validate', jobFile('keyed', url!, topic, 1, 'key.id == "k" && price > 1.0', keyed)])
+      .done;
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toContain('fields checked against the registry schema');
+    const clash = { keyFormat: 'avro', keyField: 'user' };
+    const r = await startCli(['validate', jobFile('clash', url!, topic, 1, 'price > 1.0', clash)]).done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`has a field \\"user\\", which keyField names for the key`);
   }, 60_000);
 });
