@@ -23,6 +23,7 @@ import { JobExecutor } from '../../exec/job-executor.ts';
 import { SchemaRegistryClient } from '../../formats/registry/client.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
+import { typeRegistrySources } from './registry-reader-types.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
 import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
 import { validateGraph } from '../validate-graph.ts';
@@ -106,6 +107,18 @@ message Order {
     // What Confluent registered: the user file as a reference under its import path, the well-known type not at all.
     const registered = await client.version(`${input}-value`, 'latest');
     expect(registered.references).toEqual([{ name: common, subject: common, version: 1 }]);
+    // Typed fields of that version, its imports resolved (the CLI's pass before validation): messages are dyn.
+    const registry = { url, schema: { version: registered.version } };
+    const typed = { sources: [{ name: 'orders', kafka: { topic: input, format: 'protobuf', registry } }] };
+    expect(await typeRegistrySources(typed)).toEqual([
+      { source: 'orders', typed: { subject: `${input}-value`, version: registered.version } },
+    ]);
+    expect((typed.sources[0]!.kafka as { schema?: unknown }).schema).toEqual({
+      id: 'string',
+      at: 'dyn',
+      customer: 'dyn',
+      cents: 'double',
+    });
     const producer = inputProducer(kafka);
     await producer.connect();
     await producer.send({ topic: input, messages: written.map((value) => ({ value })) });
@@ -192,6 +205,13 @@ message Order {
       { id: 'c', total: { currency: 'USD', cents: 3000 } },
     ];
     const written = await confluentAvroWriteWithReferences(url, `${input}-value`, order, references, records);
+    // An inline schema with references is typed by the CLI's pass, which resolves them (validation alone cannot).
+    const inline = { inline: order, references };
+    const typed = {
+      sources: [{ name: 'o', kafka: { topic: input, format: 'avro', registry: { url, schema: inline } } }],
+    };
+    expect(await typeRegistrySources(typed)).toEqual([{ source: 'o', typed: { subject: `${input}-value` } }]);
+    expect((typed.sources[0]!.kafka as { schema?: unknown }).schema).toEqual({ id: 'string', total: 'map' });
     const producer = inputProducer(kafka);
     await producer.connect();
     await producer.send({ topic: input, messages: written.map((value) => ({ value })) });
