@@ -4,7 +4,9 @@
 // writes Avro keys and values through an at-least-once and an exactly-once sink, and Confluent's
 // Consumer and AvroDeserializer read both outputs back, keys included. A message without a key
 // reads as a null key; a key that is not Avro and a key of an unknown schema id reach the
-// dead-letter topic byte for byte; a key the output key schema refuses follows errorOutput.
+// dead-letter topic byte for byte; a key the output key schema refuses follows errorOutput. Avro
+// `"string"` keys pass through unchanged, and a writer key schema the key subject refuses fails the
+// sink at open. Protobuf and JSON Schema keys: registry-keys-confluent.int.test.ts.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,6 @@ import {
   confluentAvroRead,
   confluentAvroReadKeyed,
   confluentAvroWrite,
-  confluentSerde,
 } from '../../../../test/harness/confluent-python.ts';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import { frame } from '../../formats/registry/wire.ts';
@@ -252,85 +253,6 @@ describe('kafka source and sink with Avro keys through the schema registry', () 
       { key: 'u-2', value: { page: 'b!' } },
     ]);
   });
-
-  it("Protobuf keys: Confluent's ProtobufSerializer writes them, a job rewrites them, its deserializer reads them", async () => {
-    const input = `it-keys-proto-in-${run}`;
-    const output = `it-keys-proto-out-${run}`;
-    await createTopics(kafka, { [input]: 1, [output]: 1 });
-    const orderKey = 'syntax = "proto3";\npackage it.keys;\nmessage OrderKey { string id = 1; int32 region = 2; }\n';
-    const order = 'syntax = "proto3";\npackage it.keys;\nmessage Order { int64 cents = 1; }\n';
-    const hex = (lines: string[]) => lines.map((l) => Buffer.from(l, 'hex'));
-    const ids = [
-      { id: 'o1', region: 1 },
-      { id: 'o2', region: 2 },
-    ];
-    const keys = hex(await confluentSerde('write', 'protobuf', url, `${input}-key`, orderKey, ids));
-    const values = hex(
-      await confluentSerde('write', 'protobuf', url, `${input}-value`, order, [{ cents: 250 }, { cents: 7 }]),
-    );
-    const producer = inputProducer(kafka);
-    await producer.connect();
-    await producer.send({ topic: input, messages: values.map((value, i) => ({ key: keys[i]!, value })) });
-    await producer.disconnect();
-    const g = {
-      sources: [
-        {
-          name: 'orders',
-          kafka: {
-            brokers: bs,
-            topic: input,
-            groupId: `it-proto-${run}`,
-            bounded: 'latest',
-            format: 'protobuf',
-            keyFormat: 'protobuf',
-            registry: { url },
-          },
-        },
-      ],
-      steps: [{ name: 'priced', from: 'orders', map: { id: 'key.id', region: 'key.region', cents: 'cents * 2' } }],
-      sinks: [
-        {
-          name: 'out',
-          from: 'priced',
-          kafka: {
-            brokers: bs,
-            topic: output,
-            format: 'protobuf',
-            keyFormat: 'protobuf',
-            key: "{'id': id, 'region': region + 10}",
-            registry: { url, schema: { inline: order }, keySchema: { inline: orderKey } },
-          },
-        },
-      ],
-    } as unknown as GraphSpec;
-    expect((await new JobExecutor(validateGraph(g), { parallelism: 1, logger: silentLogger() }).run()).state).toBe(
-      'FINISHED',
-    );
-    const raw = await confluentAvroRead(bs, url, output, 2, true);
-    const bytes = (h: string) => Buffer.from(h, 'hex');
-    const readKeys = await confluentSerde(
-      'read',
-      'protobuf',
-      url,
-      `${output}-key`,
-      orderKey,
-      raw.map((r) => bytes(r.key!)),
-    );
-    const readValues = await confluentSerde(
-      'read',
-      'protobuf',
-      url,
-      `${output}-value`,
-      order,
-      raw.map((r) => bytes(String(r.value))),
-    );
-    // Protobuf's JSON mapping: int64 as a string.
-    const pairs = readKeys.map((k, i) => [JSON.parse(k) as unknown, JSON.parse(readValues[i]!) as unknown]);
-    expect(pairs.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
-      [{ id: 'o1', region: 11 }, { cents: '500' }],
-      [{ id: 'o2', region: 12 }, { cents: '14' }],
-    ]);
-  }, 120_000);
 
   it('fails a sink whose writer key schema the key subject refuses at open, naming the key subject', async () => {
     const topic = `it-keys-incompatible-${run}`;
