@@ -48,6 +48,12 @@ describe('kafka registry config rules', () => {
     expect(messages(source({ format: 'protobuf', registry: { url, schema: { inline: proto } } }))).toEqual([
       expect.stringContaining('imports "it/a.proto", which is neither among its references nor a well-known type'),
     ]);
+    // A key schema alike: with references it is read at open, without them its import is an error at its path.
+    const key = (keySchema: object) => source({ format: 'avro', keyFormat: 'protobuf', registry: { url, keySchema } });
+    expect(messages(key({ inline: proto, references }))).toEqual([]);
+    expect(messages(key({ inline: proto }))).toEqual([
+      expect.stringMatching(/^graph\.sources\[0\]\.kafka\.registry\.keySchema\.inline: .*imports "it\/a\.proto"/),
+    ]);
   });
 
   it('requires registry with a registry format and refuses it with the others, naming the field', () => {
