@@ -55,12 +55,12 @@ function runScript(script: string, args: readonly string[], stdin: readonly stri
   });
 }
 
-/** Confluent's AvroSerializer writing `records` under `subject` (auto-registering `schema`): wire-format bytes. */
+/** Confluent's AvroSerializer writing `records` (JSON values) under `subject` (registering `schema`): wire bytes. */
 export async function confluentAvroWrite(
   registryUrl: string,
   subject: string,
   schema: string,
-  records: readonly object[],
+  records: readonly unknown[],
 ): Promise<Buffer[]> {
   const out = await runScript(
     'confluent_avro_write.py',
