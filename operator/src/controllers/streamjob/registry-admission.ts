@@ -18,7 +18,7 @@ import type { RegistryFormat } from '../../../../runtime/src/graph/connector-spe
 import { bounded } from '../../kube/index.ts';
 import type { SpecIssue } from '../spec-issues.ts';
 
-/** Sources checked per review at most: each is one registry call inside the webhook's deadline. */
+/** Sources checked per review at most: each is a registry call (and one per reference) inside the review's deadline. */
 const MAX_SOURCES = 8;
 /** Per registry call; the whole pass also stops at the review's signal. */
 const CALL_TIMEOUT_MS = 1_500;
