@@ -3,8 +3,9 @@
 // and that declares no `schema` gets the field types of that version (formats/field-types.ts)
 // as its `schema`, so its expressions are checked against the schema as an inline one's are
 // (registry-config-rules.ts inlineReaderTypes); so does an inline schema with `references`, which
-// validation cannot type without the registry. The schema's references are resolved first. Where the registry cannot be asked (down, no
-// credentials in this environment), the source stays untyped and a note says why: validation
+// validation cannot type without the registry. The schema's references are resolved first.
+// Where the registry cannot be asked (down, no credentials in this environment), the source
+// stays untyped and a note says why: validation
 // then checks its fields per record, as before, and the run itself still needs the registry.
 // With `keyFormat` the key's field is added as dyn (registry-key-rules.ts withKeyField); a value
 // version that already has the key's field is noted (its records would all be bad).
