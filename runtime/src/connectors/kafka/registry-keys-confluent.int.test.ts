@@ -3,31 +3,18 @@
 // ProtobufSerializer and JSONSerializer write keys and values, a job reads them (`keyFormat`),
 // maps on the key and writes keys and values again in the same formats, and Confluent's
 // deserializers read both back. Avro keys: registry-keys.int.test.ts.
-import { randomUUID } from 'node:crypto';
-import kafkajs from 'kafkajs';
-import type { Kafka as KafkaClient } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { confluentAvroRead, confluentSerde } from '../../../../test/harness/confluent-python.ts';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
-import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
+import { createTopics, inputProducer } from '../../testing/kafka-topics.ts';
+import { kafkaTestRun } from '../../testing/kafka-test-run.ts';
 import { validateGraph } from '../validate-graph.ts';
-
-const { Kafka, logLevel } = kafkajs;
 
 describe("Protobuf and JSON Schema keys through Kafka, Confluent's serdes on both ends", () => {
   const url = process.env.TRIBUTARY_REGISTRY_URL!;
-  const run = randomUUID().slice(0, 8);
-  const bs = testBrokers();
-  let kafka: KafkaClient;
-
-  beforeAll(() => {
-    kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
-  });
-  afterAll(async () => {
-    await deleteTopicsContaining(kafka, run);
-  });
+  const { run, bs, kafka } = kafkaTestRun();
 
   it("Protobuf keys: Confluent's ProtobufSerializer writes them, a job rewrites them, its deserializer reads them", async () => {
     const input = `it-keys-proto-in-${run}`;

@@ -8,12 +8,9 @@
 // `"string"` keys pass through unchanged, and a writer key schema the key subject refuses fails the
 // sink at open. Protobuf and JSON Schema keys: registry-keys-confluent.int.test.ts.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
-import type { Kafka as KafkaClient } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   confluentAvroRead,
   confluentAvroReadKeyed,
@@ -24,10 +21,9 @@ import { frame } from '../../formats/registry/wire.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
-import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
+import { createTopics, inputProducer } from '../../testing/kafka-topics.ts';
+import { kafkaTestRun } from '../../testing/kafka-test-run.ts';
 import { validateGraph } from '../validate-graph.ts';
-
-const { Kafka, logLevel } = kafkajs;
 
 const clickKey = JSON.stringify({
   type: 'record',
@@ -62,16 +58,7 @@ const visit = JSON.stringify({
 
 describe('kafka source and sink with Avro keys through the schema registry', () => {
   const url = process.env.TRIBUTARY_REGISTRY_URL!;
-  const run = randomUUID().slice(0, 8);
-  const bs = testBrokers();
-  let kafka: KafkaClient;
-
-  beforeAll(() => {
-    kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
-  });
-  afterAll(async () => {
-    await deleteTopicsContaining(kafka, run);
-  });
+  const { run, bs, kafka } = kafkaTestRun();
 
   it('reads Confluent-written Avro keys, filters and maps on them, writes Avro keys Confluent reads back', async () => {
     const input = `it-keys-in-${run}`;

@@ -8,8 +8,6 @@
 // - Avro: a named type registered over REST under a subject of its own, an order schema referencing it,
 //   Confluent's AvroSerializer writing with both, a job reading them into its reader version.
 // - A reference the registry does not have: the messages of that schema id are bad records, dead-lettered.
-import { randomUUID } from 'node:crypto';
-import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -25,10 +23,9 @@ import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { typeRegistrySources } from './registry-reader-types.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
-import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../../testing/kafka-topics.ts';
+import { createTopics, inputProducer } from '../../testing/kafka-topics.ts';
+import { kafkaTestRun } from '../../testing/kafka-test-run.ts';
 import { validateGraph } from '../validate-graph.ts';
-
-const { Kafka, logLevel } = kafkajs;
 
 async function consumeBytes(kafka: KafkaClient, topic: string, count: number, group: string): Promise<Buffer[]> {
   const consumer = kafka.consumer({ groupId: group });
@@ -58,17 +55,13 @@ async function consumeBytes(kafka: KafkaClient, topic: string, count: number, gr
 
 describe('schema references through the registry and Kafka', () => {
   const url = process.env.TRIBUTARY_REGISTRY_URL!;
-  const run = randomUUID().slice(0, 8);
-  const bs = testBrokers();
-  let kafka: KafkaClient;
+  const { run, bs, kafka } = kafkaTestRun();
   let client: SchemaRegistryClient;
 
   beforeAll(() => {
-    kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
     client = new SchemaRegistryClient({ url });
   });
   afterAll(async () => {
-    await deleteTopicsContaining(kafka, run);
     await client.close();
   });
 

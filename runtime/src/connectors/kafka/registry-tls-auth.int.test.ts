@@ -5,18 +5,15 @@
 // registry's plain port, reads what was written. Without the CA the source fails naming the
 // certificate error; with a wrong password, TRIB_REGISTRY_AUTH; neither skips a record.
 import { randomUUID } from 'node:crypto';
-import kafkajs from 'kafkajs';
-import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confluentAvroRead } from '../../../../test/harness/confluent-python.ts';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
-import { createTopics, deleteTopicsContaining, testBrokers } from '../../testing/kafka-topics.ts';
+import { createTopics } from '../../testing/kafka-topics.ts';
+import { kafkaTestRun } from '../../testing/kafka-test-run.ts';
 import { validateGraph } from '../validate-graph.ts';
-
-const { Kafka, logLevel } = kafkajs;
 
 const schema = JSON.stringify({
   type: 'record',
@@ -36,17 +33,14 @@ const records = [
 describe('the registry behind TLS and basic auth at once', () => {
   const url = process.env.TRIBUTARY_REGISTRY_AUTH_TLS_URL!;
   const caFile = process.env.TRIBUTARY_REGISTRY_CA!;
-  const run = randomUUID().slice(0, 8);
-  const bs = testBrokers();
+  const { run, bs, kafka } = kafkaTestRun();
   // The variables the graph names; a slot reads them when its connector opens.
   const userEnv = `IT_REGISTRY_USER_${run}`;
   const passwordEnv = `IT_REGISTRY_PASSWORD_${run}`;
   const wrongEnv = `IT_REGISTRY_WRONG_${run}`;
   const topic = `it-secure-${run}`;
-  let kafka: KafkaClient;
 
   beforeAll(async () => {
-    kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
     process.env[userEnv] = process.env.TRIBUTARY_REGISTRY_USER!;
     process.env[passwordEnv] = process.env.TRIBUTARY_REGISTRY_PASSWORD!;
     process.env[wrongEnv] = 'not-the-password';
@@ -54,7 +48,6 @@ describe('the registry behind TLS and basic auth at once', () => {
   });
   afterAll(async () => {
     for (const v of [userEnv, passwordEnv, wrongEnv]) delete process.env[v];
-    await deleteTopicsContaining(kafka, run);
   });
 
   const registry = (o: { ca?: boolean; password?: string; version?: boolean } = {}) => ({
