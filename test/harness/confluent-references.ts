@@ -1,7 +1,8 @@
 // Confluent's own serdes on schemas with references (test/python/confluent_references.py), the
 // independent peer of the reference tests: its ProtobufSerializer registers the imported files
 // itself (under their import paths) and skips the well-known types, as it does in production; its
-// AvroSerializer writes with a schema whose named types come from other subjects.
+// AvroSerializer and JSONSerializer write with a schema whose named types or `$ref`s come from other
+// subjects, and its JSONDeserializer reads back what a job wrote so.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { TributaryError } from '../../runtime/src/errors.ts';
@@ -71,4 +72,32 @@ export async function confluentAvroWriteWithReferences(
     records.map((r) => JSON.stringify(r)),
   );
   return out.map((hex) => Buffer.from(hex, 'hex'));
+}
+
+/** Confluent's JSONSerializer with `schema` and its registered `references`: wire-format bytes under `subject`. */
+export async function confluentJsonWriteWithReferences(
+  url: string,
+  subject: string,
+  schema: string,
+  references: readonly { name: string; subject: string; version: number }[],
+  records: readonly object[],
+): Promise<Buffer[]> {
+  const out = await run(
+    ['json', 'write', url, subject, schema, JSON.stringify(references)],
+    records.map((r) => JSON.stringify(r)),
+  );
+  return out.map((hex) => Buffer.from(hex, 'hex'));
+}
+
+/** Confluent's JSONDeserializer (the writer's schema by id, references resolved, validating): the records. */
+export async function confluentJsonReadWithReferences(
+  url: string,
+  subject: string,
+  bytes: Buffer[],
+): Promise<unknown[]> {
+  const out = await run(
+    ['json', 'read', url, subject],
+    bytes.map((b) => b.toString('hex')),
+  );
+  return out.map((l) => JSON.parse(l) as unknown);
 }

@@ -10,6 +10,10 @@ serdes (confluent-kafka) against the schema registry.
   confluent_references.py avro write <registry url> <subject> <schema> <references json>
       <references json>: [{"name", "subject", "version"}], registered already; the AvroSerializer
       looks <schema> with those references up under <subject> (auto.register.schemas off).
+  confluent_references.py json write <registry url> <subject> <schema> <references json>
+      The same with the JSONSerializer: a `$ref` to a reference's name resolves to its schema.
+  confluent_references.py json read <registry url> <subject>
+      The JSONDeserializer: the writer's schema by id, its references resolved, validates each record.
 
 Records (write: JSON lines, Protobuf in its JSON mapping) or wire-format bytes (read: hex lines) on
 stdin; one line per record out (write: hex bytes; read: the record in the JSON mapping). The
@@ -69,6 +73,18 @@ def main() -> None:
         schema = Schema(sys.argv[5], "AVRO", refs)
         serde = AvroSerializer(client, schema, conf={"auto.register.schemas": False, "use.latest.version": False})
         out = lambda rec: serde(rec, ctx).hex()  # noqa: E731
+    elif fmt == "json" and action == "write":
+        from confluent_kafka.schema_registry.json_schema import JSONSerializer
+
+        refs = [SchemaReference(r["name"], r["subject"], r["version"]) for r in json.loads(sys.argv[6])]
+        schema = Schema(sys.argv[5], "JSON", refs)
+        serde = JSONSerializer(schema, client, conf={"auto.register.schemas": False, "use.latest.version": False})
+        out = lambda rec: serde(rec, ctx).hex()  # noqa: E731
+    elif fmt == "json" and action == "read":
+        from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+
+        serde = JSONDeserializer(None, schema_registry_client=client)
+        out = lambda b: json.dumps(serde(b, ctx))  # noqa: E731
     else:
         raise SystemExit(f"unknown format/action {fmt} {action}")
     for line in sys.stdin:

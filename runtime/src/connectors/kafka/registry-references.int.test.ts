@@ -8,7 +8,6 @@
 // - Avro: a named type registered over REST under a subject of its own, an order schema referencing it,
 //   Confluent's AvroSerializer writing with both, a job reading them into its reader version.
 // - A reference the registry does not have: the messages of that schema id are bad records, dead-lettered.
-import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   confluentAvroWriteWithReferences,
@@ -24,34 +23,8 @@ import { silentLogger } from '../../telemetry/logger.ts';
 import { typeRegistrySources } from './registry-reader-types.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';
 import { createTopics, inputProducer } from '../../testing/kafka-topics.ts';
-import { kafkaTestRun } from '../../testing/kafka-test-run.ts';
+import { kafkaTestRun, readValueBytes } from '../../testing/kafka-test-run.ts';
 import { validateGraph } from '../validate-graph.ts';
-
-async function consumeBytes(kafka: KafkaClient, topic: string, count: number, group: string): Promise<Buffer[]> {
-  const consumer = kafka.consumer({ groupId: group });
-  const bytes: Buffer[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${bytes.length} of ${count} messages from ${topic}`)), 30_000);
-      consumer
-        .run({
-          eachMessage: async ({ message }) => {
-            bytes.push(message.value as Buffer);
-            if (bytes.length === count) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return bytes;
-}
 
 describe('schema references through the registry and Kafka', () => {
   const url = process.env.TRIBUTARY_REGISTRY_URL!;
@@ -155,7 +128,7 @@ message Order {
     const r = await new JobExecutor(validateGraph(graph), { parallelism: 1, logger: silentLogger() }).run();
     expect(r.state).toBe('FINISHED');
 
-    const out = await consumeBytes(kafka, output, 2, `it-refs-read-${run}`);
+    const out = await readValueBytes(kafka, output, 2);
     const read = await confluentProtobufRead(url, `${output}-value`, files, out);
     const byId = (a: unknown, b: unknown) => String((a as { id: string }).id).localeCompare((b as { id: string }).id);
     expect(read.sort(byId)).toEqual([orders[0], orders[2]]);

@@ -2,7 +2,9 @@
 // validates against the codec's schema; decoding against the codec's schema when it has one (the
 // reader's contract), else the writer's by id. A payload that is not JSON or not an object, or
 // fails validation, is TRIB_FORMAT_DECODE; a record that fails, TRIB_FORMAT_ENCODE. The draft
-// follows the schema's `$schema` (2020-12, 2019-09; draft-07 otherwise).
+// follows the schema's `$schema` (2020-12, 2019-09; draft-07 otherwise). A schema's references
+// (registry/references.ts) are added to its validator under their names, so a `$ref` to a name
+// resolves to the schema registered for it, as Confluent's JSON Schema serdes resolve them.
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -10,7 +12,8 @@ import type { Rec } from '../../core/record.ts';
 import { TributaryError } from '../../errors.ts';
 import type { RecordCodec, SchemaSource } from '../codec.ts';
 import { BoundedCache } from '../registry/bounded-cache.ts';
-import type { SchemaRegistryClient } from '../registry/client.ts';
+import type { RegistrySchema, SchemaRegistryClient } from '../registry/client.ts';
+import { NO_REFERENCES, resolveReferences, type References } from '../registry/references.ts';
 import { frame, unframe } from '../registry/wire.ts';
 
 export interface JsonSchemaCodecOptions {
@@ -22,21 +25,23 @@ export interface JsonSchemaCodecOptions {
 
 interface Compiled {
   readonly validate: ValidateFunction;
-  readonly text: string;
+  /** The schema as registered (text and references): what the sink registers or looks up. */
+  readonly schema: RegistrySchema;
   readonly what: string;
 }
 
-function compile(text: string, what: string): Compiled {
+function compile(schema: RegistrySchema, what: string, refs: References = NO_REFERENCES): Compiled {
   try {
-    const schema = JSON.parse(text) as Record<string, unknown>;
-    const draft = typeof schema.$schema === 'string' ? schema.$schema : '';
+    const parsed = JSON.parse(schema.schema) as Record<string, unknown>;
+    const draft = typeof parsed.$schema === 'string' ? parsed.$schema : '';
     const opts = { allErrors: true, strict: false };
     const ajv = draft.includes('2020-12')
       ? new Ajv2020(opts)
       : draft.includes('2019-09')
         ? new Ajv2019(opts)
         : new Ajv(opts);
-    return { validate: ajv.compile(schema), text, what };
+    for (const r of refs.ordered) ajv.addSchema(JSON.parse(r.schema) as object, r.name);
+    return { validate: ajv.compile(parsed), schema, what };
   } catch (err) {
     throw new TributaryError('TRIB_FORMAT_SCHEMA', `${what} is not a usable JSON Schema: ${(err as Error).message}`, {
       cause: err,
@@ -120,7 +125,7 @@ export class JsonSchemaCodec implements RecordCodec {
         `JSON Schema codec of subject "${this.o.subject}" has no schema to encode with`,
       );
     this.writerId ??= this.o.client
-      .idFor(this.o.subject, { schemaType: 'JSON', schema: own.text }, { autoRegister: this.o.autoRegister ?? false })
+      .idFor(this.o.subject, own.schema, { autoRegister: this.o.autoRegister ?? false })
       .catch((err: unknown) => {
         this.writerId = undefined;
         throw err;
@@ -156,7 +161,8 @@ export class JsonSchemaCodec implements RecordCodec {
         `schema id ${id} is ${written.schemaType}, not JSON (subject "${this.o.subject}")`,
       );
     }
-    const c = compile(written.schema, `schema id ${id}`);
+    const what = `schema id ${id}`;
+    const c = compile(written, what, await resolveReferences(this.o.client, written, what));
     this.writers.set(id, c);
     return c;
   }
@@ -165,7 +171,14 @@ export class JsonSchemaCodec implements RecordCodec {
     const src = this.o.schema;
     this.own ??= (async (): Promise<Compiled | undefined> => {
       if (!src) return undefined;
-      if ('inline' in src) return compile(src.inline, 'inline');
+      if ('inline' in src) {
+        const inline: RegistrySchema = {
+          schemaType: 'JSON',
+          schema: src.inline,
+          ...(src.references?.length ? { references: src.references } : {}),
+        };
+        return compile(inline, 'inline', await resolveReferences(this.o.client, inline, 'the inline schema'));
+      }
       const sv = await this.o.client.version(this.o.subject, src.version);
       if (sv.schemaType !== 'JSON') {
         throw new TributaryError(
@@ -173,7 +186,8 @@ export class JsonSchemaCodec implements RecordCodec {
           `subject "${this.o.subject}" version ${sv.version} is ${sv.schemaType}, not JSON`,
         );
       }
-      return compile(sv.schema, `subject "${this.o.subject}" version ${sv.version} (id ${sv.id})`);
+      const what = `subject "${this.o.subject}" version ${sv.version} (id ${sv.id})`;
+      return compile(sv, what, await resolveReferences(this.o.client, sv, what));
     })().then(
       (r) => {
         this.ownValue = r ?? null;
