@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { TributaryError } from '../errors.ts';
 import { SchemaRegistryClient, type RegistrySchema } from '../formats/registry/client.ts';
 import { schemaTypes } from '../formats/typegen/schema-types.ts';
-import { NO_REFERENCES, resolveReferences } from '../formats/registry/references.ts';
+import { resolveReferences } from '../formats/registry/references.ts';
 
 export const SCHEMA_TYPES_USAGE = `usage:
   tributary schema-types --registry URL (--subject S [--version N|latest] | --id N) [options]
@@ -75,7 +75,7 @@ export async function schemaTypesCommand(argv: readonly string[], env = process.
   }
   const name = flags.get('name');
   const message = flags.get('message');
-  const refs = schema.schemaType === 'JSON' ? NO_REFERENCES : await resolveReferences(client, schema, from);
+  const refs = await resolveReferences(client, schema, from);
   process.stdout.write(
     schemaTypes(
       schema,

@@ -1,40 +1,71 @@
 // TypeScript types of the records a JSON Schema admits (the JSON Schema codec passes the parsed
 // JSON through as it is): `properties` with `required` ones non-optional, `type` lists as unions,
 // `enum`/`const` as literals, `items` as arrays, `additionalProperties` as a string index,
-// `anyOf`/`oneOf` as unions, `allOf` as an intersection, and local `$ref`s (`#/$defs/…`,
-// `#/definitions/…`) as named types. Anything it cannot express is `unknown`, never a narrower
-// type than the schema admits.
+// `anyOf`/`oneOf` as unions, `allOf` as an intersection, local `$ref`s (`#/$defs/…`,
+// `#/definitions/…`) as named types, and a `$ref` to a registered schema (a reference's name:
+// registry/references.ts) as that schema's type, declared beside the schema's own. Anything it
+// cannot express is `unknown`, never a narrower type than the schema admits.
 import { TributaryError } from '../../errors.ts';
+import { NO_REFERENCES, type References } from '../registry/references.ts';
 import { arrayOf, Declarations, literal, union, type Property } from './ts-declarations.ts';
 
 type Schema = boolean | Record<string, unknown>;
 
-/** The declarations for a JSON Schema text; its top-level type is exported as `rootName`. */
-export function jsonSchemaTypes(schema: string, rootName = 'Value'): { root: string; text: string } {
+function parseSchema(text: string, what: string): Schema {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(schema);
+    parsed = JSON.parse(text);
   } catch (err) {
-    throw new TributaryError('TRIB_FORMAT_SCHEMA', `not a JSON Schema: ${(err as Error).message}`, { cause: err });
+    throw new TributaryError('TRIB_FORMAT_SCHEMA', `${what}: not a JSON Schema: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (typeof parsed !== 'boolean' && (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)))
-    throw new TributaryError('TRIB_FORMAT_SCHEMA', 'not a JSON Schema: expected an object or a boolean');
-  const gen = new JsonSchemaGen(parsed as Schema, rootName);
+    throw new TributaryError('TRIB_FORMAT_SCHEMA', `${what}: not a JSON Schema: expected an object or a boolean`);
+  return parsed as Schema;
+}
+
+/**
+ * The declarations for a JSON Schema text; its top-level type is exported as `rootName`. `refs`: the schema's
+ * references, resolved; a `$ref` to one of their names is typed as that schema.
+ */
+export function jsonSchemaTypes(
+  schema: string,
+  rootName = 'Value',
+  refs: References = NO_REFERENCES,
+): { root: string; text: string } {
+  const declarations = new Declarations();
+  const gen = new JsonSchemaGen(parseSchema(schema, 'the schema'), declarations.nameFor(rootName), {
+    declarations,
+    refs,
+    // Under the root's name: a definition whose name another document's took becomes <Root><Name>.
+    defs: `#root.${rootName.replace(/[^A-Za-z0-9_$]+/g, '_')}`,
+  });
   gen.declarations.reserve(gen.root);
-  gen.named(gen.root, parsed as Schema);
-  const root = gen.root;
-  return { root, text: gen.declarations.render('') };
+  gen.named(gen.root, gen.top);
+  return { root: gen.root, text: gen.declarations.render('') };
+}
+
+/** What the generators of one output share: its declarations, the references, and a key space per document. */
+interface Shared {
+  readonly declarations: Declarations;
+  readonly refs: References;
+  /** The prefix of this document's local definitions' keys (a referenced schema's `#/$defs/A` is not the schema's). */
+  readonly defs: string;
 }
 
 class JsonSchemaGen {
-  readonly declarations = new Declarations();
-  private readonly top: Schema;
+  readonly declarations: Declarations;
+  readonly top: Schema;
   /** The top-level type's name (`$ref: "#"` refers to it). */
   readonly root: string;
+  private readonly shared: Shared;
 
-  constructor(top: Schema, rootName: string) {
+  constructor(top: Schema, root: string, shared: Shared) {
     this.top = top;
-    this.root = this.declarations.nameFor(rootName);
+    this.root = root;
+    this.shared = shared;
+    this.declarations = shared.declarations;
   }
 
   /** Declares `name` as `schema`: an interface for an object with properties, else an alias. */
@@ -115,17 +146,35 @@ class JsonSchemaGen {
     const m = /^#\/(\$defs|definitions)\/([^/]+)$/.exec(ref);
     if (m === null) {
       if (ref === '#') return this.root;
+      const referenced = this.shared.refs.byName.get(ref);
+      if (referenced !== undefined) return this.referenced(ref, referenced.schema);
       return 'unknown'; // a remote or deep reference: not resolved here
     }
     const defs =
       typeof this.top === 'object' ? (this.top[m[1] as string] as Record<string, Schema> | undefined) : undefined;
     const target = defs?.[m[2] as string];
     if (target === undefined) throw new TributaryError('TRIB_FORMAT_SCHEMA', `JSON Schema $ref ${ref} names nothing`);
-    const name = this.declarations.nameFor(`#defs.${m[2] as string}`);
+    const name = this.declarations.nameFor(`${this.shared.defs}.${m[2] as string}`);
     if (!this.declarations.has(name)) {
       this.declarations.reserve(name);
       this.named(name, target);
     }
+    return name;
+  }
+
+  /** A registered schema a `$ref` names: declared once, by its title or its name's base (`address.json`: Address). */
+  private referenced(ref: string, text: string): string {
+    const schema = parseSchema(text, `the schema $ref ${ref} names`);
+    const title = typeof schema === 'object' && typeof schema['title'] === 'string' ? schema['title'] : undefined;
+    const base = (title ?? ref.replace(/^.*\//, '').replace(/\.[^.]*$/, '')).replace(/[^A-Za-z0-9_$]+/g, '_');
+    // Dots split a key into name parts (ts-declarations.ts): the ref's own dots must not.
+    const name = this.declarations.nameFor(`#ref.${ref.replace(/[^A-Za-z0-9_$]+/g, '_')}.${base}`);
+    if (this.declarations.has(name)) return name;
+    this.declarations.reserve(name);
+    new JsonSchemaGen(schema, name, {
+      ...this.shared,
+      defs: `#ref.${ref.replace(/[^A-Za-z0-9_$]+/g, '_')}.${base}`,
+    }).named(name, schema);
     return name;
   }
 }
