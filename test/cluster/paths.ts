@@ -15,6 +15,9 @@ export const versions = {
   registry: '2.4.2.Final',
 } as const;
 
+/** The revision of our registry assembly (registry/pom.xml): a new one is built into a cache folder of its own. */
+const registryBuild = 2;
+
 /** The checkout this file belongs to: the node agent maps our images to its entrypoints. */
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 
@@ -72,7 +75,7 @@ export function clusterPaths(dir = clusterDir()): ClusterPaths {
     s3Data: join(dir, 's3'),
     kuduData: join(dir, 'kudu'),
     kuduHome: join(cacheRoot(), `kudu-${versions.kudu}`),
-    registryHome: join(cacheRoot(), `registry-${versions.registry}`),
+    registryHome: join(cacheRoot(), `registry-${versions.registry}-b${registryBuild}`),
     serviceProxySocket: join(dir, 'service-proxy.sock'),
   };
 }

@@ -91,12 +91,9 @@ message Order {
     await producer.disconnect();
 
     const references = [{ name: common, subject: common, version: 1 }];
-    // The sink writes with the file as Confluent registered it (a base64 FileDescriptorProto) and its reference:
-    // Apicurio 2.4.2 as the cluster assembles it answers a .proto *text* with imports with HTTP 500 (its Wire
-    // parser fails on an okio class conflict in its classpath: formats-references.md, "Apicurio"), which
-    // Confluent's registry does not. Text with imports is parsed by the unit tests (protobuf-files.test.ts).
-    const descriptor = registered.schema;
-    expect(descriptor).not.toContain(';');
+    // Confluent registered the file as a base64 FileDescriptorProto; the sink writes with the .proto text and its
+    // reference: a new schema of the output's subject, which Confluent's deserializer reads by its id.
+    expect(registered.schema).not.toContain(';');
     const graph = {
       sources: [
         {
@@ -120,7 +117,7 @@ message Order {
             brokers: bs,
             topic: output,
             format: 'protobuf',
-            registry: { url, schema: { inline: descriptor, references } },
+            registry: { url, schema: { inline: files.files[main]!, references } },
           },
         },
       ],
@@ -135,6 +132,7 @@ message Order {
     // The job registered its .proto text with the reference it was given.
     const ours = await client.version(`${output}-value`, 'latest');
     expect(ours.references).toEqual(references);
+    expect(ours.schema).toContain(`import "${common}";`);
   }, 180_000);
 
   it('Avro with a named type of another subject: registered over REST, written by Confluent, read by a job', async () => {
