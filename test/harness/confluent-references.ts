@@ -59,8 +59,12 @@ export async function confluentProtobufRead(
   return out.map((l) => JSON.parse(l) as unknown);
 }
 
-/** Confluent's AvroSerializer with `schema` and its registered `references`: wire-format bytes under `subject`. */
-export async function confluentAvroWriteWithReferences(
+/**
+ * Confluent's AvroSerializer or JSONSerializer with `schema` and its registered `references` (auto-register off):
+ * wire-format bytes under `subject`.
+ */
+export async function confluentWriteWithReferences(
+  format: 'avro' | 'json',
   url: string,
   subject: string,
   schema: string,
@@ -68,22 +72,7 @@ export async function confluentAvroWriteWithReferences(
   records: readonly object[],
 ): Promise<Buffer[]> {
   const out = await run(
-    ['avro', 'write', url, subject, schema, JSON.stringify(references)],
-    records.map((r) => JSON.stringify(r)),
-  );
-  return out.map((hex) => Buffer.from(hex, 'hex'));
-}
-
-/** Confluent's JSONSerializer with `schema` and its registered `references`: wire-format bytes under `subject`. */
-export async function confluentJsonWriteWithReferences(
-  url: string,
-  subject: string,
-  schema: string,
-  references: readonly { name: string; subject: string; version: number }[],
-  records: readonly object[],
-): Promise<Buffer[]> {
-  const out = await run(
-    ['json', 'write', url, subject, schema, JSON.stringify(references)],
+    [format, 'write', url, subject, schema, JSON.stringify(references)],
     records.map((r) => JSON.stringify(r)),
   );
   return out.map((hex) => Buffer.from(hex, 'hex'));

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   confluentJsonReadWithReferences,
-  confluentJsonWriteWithReferences,
+  confluentWriteWithReferences,
 } from '../../../../test/harness/confluent-references.ts';
 import { JobExecutor } from '../../exec/job-executor.ts';
 import { SchemaRegistryClient } from '../../formats/registry/client.ts';
@@ -51,7 +51,7 @@ describe('JSON Schema references through the registry and Kafka', () => {
     const references = [{ name: 'address.json', subject: addressSubject, version: 1 }];
     await client.idFor(`${input}-value`, { schemaType: 'JSON', schema: order, references }, { autoRegister: true });
     await client.close();
-    const written = await confluentJsonWriteWithReferences(url, `${input}-value`, order, references, orders);
+    const written = await confluentWriteWithReferences('json', url, `${input}-value`, order, references, orders);
     // Valid for Order alone, not for the Address it references: a reader that did not resolve the $ref would pass it.
     const badZip = frame(
       unframe(written[0]!).schemaId,

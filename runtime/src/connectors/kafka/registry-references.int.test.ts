@@ -10,7 +10,7 @@
 // - A reference the registry does not have: the messages of that schema id are bad records, dead-lettered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  confluentAvroWriteWithReferences,
+  confluentWriteWithReferences,
   confluentProtobufRead,
   confluentProtobufWrite,
   type ProtoFiles,
@@ -168,7 +168,7 @@ message Order {
       { id: 'b', total: { currency: 'EUR', cents: 80 } },
       { id: 'c', total: { currency: 'USD', cents: 3000 } },
     ];
-    const written = await confluentAvroWriteWithReferences(url, `${input}-value`, order, references, records);
+    const written = await confluentWriteWithReferences('avro', url, `${input}-value`, order, references, records);
     // An inline schema with references is typed by the CLI's pass, which resolves them (validation alone cannot).
     const inline = { inline: order, references };
     const typed = {
@@ -229,7 +229,7 @@ message Order {
     await client.idFor(moneySubject, { schemaType: 'AVRO', schema: money }, { autoRegister: true });
     const references = [{ name: `${ns}.Money`, subject: moneySubject, version: 1 }];
     await client.idFor(`${input}-value`, { schemaType: 'AVRO', schema: order, references }, { autoRegister: true });
-    const written = await confluentAvroWriteWithReferences(url, `${input}-value`, order, references, [
+    const written = await confluentWriteWithReferences('avro', url, `${input}-value`, order, references, [
       { total: { cents: 1 } },
       { total: { cents: 2 } },
     ]);
