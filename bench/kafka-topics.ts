@@ -86,6 +86,14 @@ export async function loadBids(brokers: string, topic: string, records: number):
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
   }
+  // The last transaction's commit markers are written after its commit returned: read_committed readers see
+  // every record once they are in (a reader before that stops at the last stable offset, short of the end).
+  let seen = 0;
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((w) => setTimeout(w, 250))) {
+    seen = (await readDigests(brokers, topic, [(x) => x]))[0]?.count ?? 0;
+    if (seen === records) return;
+  }
+  throw new TributaryError('TRIB_JOB_FAILED', `loading the bids: ${seen} of ${records} committed records readable`);
 }
 
 function canonical(rec: Record<string, unknown>): string {
