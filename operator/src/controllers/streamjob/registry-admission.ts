@@ -14,6 +14,7 @@ import { isRegistryFormat } from '../../../../runtime/src/connectors/kafka/regis
 import { registryFieldTypes } from '../../../../runtime/src/formats/field-types.ts';
 import { resolveReferences } from '../../../../runtime/src/formats/registry/references.ts';
 import { SchemaRegistryClient } from '../../../../runtime/src/formats/registry/client.ts';
+import { isObj, type Obj } from '../../../../runtime/src/graph/checker.ts';
 import type { RegistryFormat } from '../../../../runtime/src/graph/connector-spec.ts';
 import { bounded } from '../../kube/index.ts';
 import type { SpecIssue } from '../spec-issues.ts';
@@ -27,9 +28,6 @@ export interface RegistryAdmission {
   /** URL prefixes of the registries the webhook may call; empty: none (every such source is a warning). */
   readonly allowed: readonly string[];
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** True when `url` is `prefix` or lies under it at a path boundary (`http://reg` does not allow `http://reg.evil`). */
 export function registryAllowed(url: string, allowed: readonly string[]): boolean {
