@@ -40,7 +40,8 @@ export function confluentPython(): string {
  * Runs `test/python/<script>` with `args` in the venv, `stdin` as its input lines; its output
  * lines (empty ones dropped). A failing script is TRIB_INVARIANT with its stderr.
  */
-function runScript(script: string, args: readonly string[], stdin: readonly string[] = []): Promise<string[]> {
+/** Runs a script of test/python in the venv: stdin lines in, non-empty stdout lines out; a failure names it. */
+export function runScript(script: string, args: readonly string[], stdin: readonly string[] = []): Promise<string[]> {
   return new Promise<string[]>((resolve, reject) => {
     const child = execFile(
       confluentPython(),

@@ -3,27 +3,10 @@
 // itself (under their import paths) and skips the well-known types, as it does in production; its
 // AvroSerializer and JSONSerializer write with a schema whose named types or `$ref`s come from other
 // subjects, and its JSONDeserializer reads back what a job wrote so.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { TributaryError } from '../../runtime/src/errors.ts';
-import { repoRoot } from '../cluster/paths.ts';
-import { confluentPython } from './confluent-python.ts';
+import { runScript } from './confluent-python.ts';
 
-function run(args: readonly string[], stdin: readonly string[]): Promise<string[]> {
-  return new Promise<string[]>((resolve, reject) => {
-    const script = join(repoRoot, 'test/python/confluent_references.py');
-    const child = execFile(confluentPython(), [script, ...args], (err, stdout, stderr) => {
-      if (err)
-        reject(
-          new TributaryError('TRIB_INVARIANT', `confluent_references.py ${args.slice(0, 2).join(' ')}: ${stderr}`, {
-            cause: err,
-          }),
-        );
-      else resolve(stdout.split('\n').filter((l) => l.trim() !== ''));
-    });
-    child.stdin!.end(stdin.length > 0 ? `${stdin.join('\n')}\n` : '');
-  });
-}
+const run = (args: readonly string[], stdin: readonly string[]): Promise<string[]> =>
+  runScript('confluent_references.py', args, stdin);
 
 /** .proto files by import path, and the one whose first message is written or read. */
 export interface ProtoFiles {
