@@ -10,7 +10,12 @@
 //     if every channel still open delivered the barrier (Flink: EndOfPartition counts as the
 //     barrier). Every record of the finished channel was read before the snapshot, and its
 //     producer reports its final position (a finished task's snapshot, slot-checkpointer.ts);
-//   * a cancel marker for the pending id aborts it (and marks the id as seen).
+//   * a cancel marker for the pending id aborts it (and marks the id as seen);
+//   * a channel added while running (a slot joins a live rescale: addInput) counts toward the
+//     next barrier on. One added while barrier N aligns is taken as if it had delivered N at
+//     its start: N completes without it, and it stays blocked until then, because everything
+//     its producer sends on it comes after N (the join protocol adds it only then: the producer
+//     sends it no barrier ≤ N, and every barrier after N).
 // Invariant: a blocked channel is never polled, so the records after barrier N on it stay
 // queued (and, over TCP, stop its producer through credits) until the snapshot is taken.
 import type { CheckpointBarrier } from '../core/barrier.ts';
@@ -84,6 +89,16 @@ export class BarrierAligner {
       return;
     }
     if (this.pending) this.abort('cancelled upstream');
+  }
+
+  /** A channel added while running (the next index): see the header for the barriers it counts toward. */
+  addInput(): number {
+    const ch = this.blocked.length;
+    this.open.push(true);
+    this.openCount++;
+    this.blocked.push(this.pending);
+    if (this.pending) this.received++;
+    return ch;
   }
 
   onEndOfInput(ch: number): void {

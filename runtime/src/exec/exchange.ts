@@ -1,9 +1,12 @@
 // Outputs that leave a task: a hash exchange (keyBy) and a forward exchange (same slot,
 // into a union/join task). Both copy records out of the caller's batch. A hash exchange routes
-// by a key group → slot table, the formula's until a live rescale reassigns key groups.
+// by a key group → slot table, the formula's until a live rescale reassigns key groups, and
+// gains a channel when a slot joins the running job (addChannel); a forward exchange has one
+// channel for its life (its consumer is in its own slot).
 import type { KeySelector } from '../operators/key-selector.ts';
 import { type Output } from '../operators/types.ts';
 import { newBatch, type Batch } from '../core/batch.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 import { TributaryError } from '../errors.ts';
 import { keyGroupOf, slotForKeyGroup } from '../state/key-groups.ts';
 import type { Channel } from './channel.ts';
@@ -16,6 +19,10 @@ export class HashExchange implements Output {
   /** A key that fails: the job's onRecordError (a keyBy with errorOutput checked its keys before). */
   private readonly onError: (e: unknown, rec: unknown) => void;
   private pending: Batch[];
+  /** What went out last on every channel: a channel added later starts from it. */
+  private lastWatermark = MIN_WATERMARK;
+  private lastIdle = false;
+  private ended = false;
 
   /** `channels[s]` leads to slot s. */
   constructor(
@@ -25,7 +32,7 @@ export class HashExchange implements Output {
     onError: (e: unknown, rec: unknown) => void,
   ) {
     this.selector = selector;
-    this.channels = channels;
+    this.channels = [...channels];
     this.maxParallelism = maxParallelism;
     this.onError = onError;
     this.slotOfGroup = new Int32Array(maxParallelism);
@@ -86,20 +93,47 @@ export class HashExchange implements Output {
     for (const kg of kgs) this.slotOfGroup[kg] = toSlot;
   }
 
+  /**
+   * Adds the channel to slot `slot`, which joins the running job (live-rescale.md, "Joining a
+   * running job"); slots join in order, so `slot` is the number of channels so far. No key group
+   * is routed to it until a `reassign` flips some; watermarks, idle markers and end go to it
+   * from now on (barriers, cancel markers and backpressure: added-channel.ts). Its first
+   * elements are this producer's current watermark and idle status, so the consumer's minimum
+   * over its inputs waits for this channel only until they arrive, and gets from it no
+   * watermark older than this producer's other consumers have. `push` does no more work per
+   * record than before (one pending batch more per batch).
+   */
+  addChannel(slot: number, channel: Channel): void {
+    if (slot !== this.channels.length)
+      throw new TributaryError(
+        'TRIB_INVARIANT',
+        `hash exchange: cannot add a channel to slot ${slot}: the next slot to join is ${this.channels.length}`,
+      );
+    this.channels.push(channel);
+    this.pending.push(newBatch());
+    if (this.lastWatermark > MIN_WATERMARK) channel.send({ kind: 'watermark', wm: this.lastWatermark });
+    if (this.lastIdle) channel.send({ kind: 'idle', idle: true });
+    if (this.ended) channel.send({ kind: 'end' });
+  }
+
   /** The slot key group `kg` is routed to now. */
   slotOf(kg: number): number {
     return this.slotOfGroup[kg] as number;
   }
 
   watermark(wm: number): void {
+    if (wm > this.lastWatermark) this.lastWatermark = wm;
+    this.lastIdle = false; // a consumer's valve takes a watermark on an idle channel as active again
     for (const c of this.channels) c.send({ kind: 'watermark', wm });
   }
 
   idle(idle: boolean): void {
+    this.lastIdle = idle;
     for (const c of this.channels) c.send({ kind: 'idle', idle });
   }
 
   end(): void {
+    this.ended = true;
     for (const c of this.channels) c.send({ kind: 'end' });
   }
 }

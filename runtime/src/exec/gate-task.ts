@@ -7,9 +7,16 @@
 // judged only after the other channels' ready watermarks are in, so the operator's watermark
 // lags its sources' (aligned) watermarks by no more than their drift, not by what the
 // channels happen to buffer. Watermarks, idle markers, barriers and ends are taken at once.
+//
+// An input added while running (a slot joins a live rescale: addInput) is one more channel of
+// the valve, the aligner and the end: it holds the watermark (never lowers it) until its
+// producer's first watermark arrives, which is the producer's first element on it
+// (HashExchange.addChannel); it counts toward barriers from the next one on
+// (barrier-aligner.ts); the task ends only once it ended too.
 import type { MultiInputOperator, Output } from '../operators/types.ts';
 import type { Batch } from '../core/batch.ts';
 import { MIN_WATERMARK } from '../core/watermark.ts';
+import { TributaryError } from '../errors.ts';
 import type { ChannelElement } from './channel.ts';
 import { BarrierAligner } from '../checkpoint/barrier-aligner.ts';
 import { WatermarkValve } from '../time/watermark-valve.ts';
@@ -52,7 +59,7 @@ export class GateTask implements Task {
 
   constructor(name: string, inputs: GateInput[], head: Output, outputs: Writable[], checkpoint?: ChainCheckpoint) {
     this.name = name;
-    this.inputs = inputs;
+    this.inputs = [...inputs];
     this.head = head;
     this.multi =
       typeof (head as MultiInputOperator).pushInput === 'function' ? (head as MultiInputOperator) : undefined;
@@ -144,6 +151,28 @@ export class GateTask implements Task {
       }
     }
     return progress;
+  }
+
+  /**
+   * Adds `channel` as the head operator's logical input `input` (see the header); returns its
+   * channel index. The caller connects the channel's wake-ups to this task's slot.
+   */
+  addInput(channel: Channel, input: number): number {
+    if (this.done)
+      throw new TributaryError('TRIB_INVARIANT', `${this.name}: cannot add an input to a task that has finished`);
+    const ch = this.inputs.length;
+    this.inputs.push({ channel, input });
+    this.ended.push(false);
+    this.pending.push(undefined);
+    this.channelWm.push(MIN_WATERMARK);
+    this.valve.addChannel();
+    this.aligner?.addInput();
+    return ch;
+  }
+
+  /** One more channel this task writes into (added to one of its exchanges): it runs only while all are writable. */
+  addOutput(w: Writable): void {
+    this.outputs.push(w);
   }
 
   /** The channel's next element, polled once and kept until taken (undefined: none now, ended or blocked). */
