@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'TRIB_STATE_RETAINED'
   | 'TRIB_STATE_STORAGE'
   | 'TRIB_STATE_STORAGE_URI'
+  | 'TRIB_STATE_FENCE'
+  | 'TRIB_DEPLOYMENT_FENCED'
   | 'TRIB_CLI_USAGE'
   // The dashboard (runtime/src/dashboard): a bad option (capacity, address), a job it does not know (HTTP 404),
   // a method it refuses (405: it is read-only), a source that failed to answer (500).

@@ -195,6 +195,7 @@ async function main(): Promise<number> {
           timeoutMs: cfg.checkpointing.timeoutMs,
           logger,
           report: phase.reporter('restore-latest'),
+          ...(cfg.deployment ? { deployment: cfg.deployment } : {}),
         })
       : { path: fallback, source: 'configured' as const };
     phase.restores = restore.path !== undefined;

@@ -139,3 +139,8 @@ export class CheckpointStorage {
     await store.removeTree(dir);
   }
 }
+
+/** The newest completed checkpoint under `stateDir`, for "restart from the latest checkpoint". */
+export async function latestCheckpointPath(stateDir: string): Promise<string | undefined> {
+  return (await new CheckpointStorage(stateDir).latestCompletedCheckpoint())?.path;
+}

@@ -32,6 +32,7 @@ import { CommitTimer, slowestSlotPhases, type CheckpointPhaseTimes } from './che
 import { failedCheckpointsFor, type FailedCheckpoints } from './failed-checkpoints.ts';
 import { reportCompletion } from './completion-report.ts';
 import { CompletionHistory, type CompletedCheckpoint } from './completion-history.ts';
+import { fenceVerdict } from './deployment-fence.ts';
 import { metadataFromAcks, readMetadata } from './metadata.ts';
 import { PendingWrites } from './pending-writes.ts';
 import { PeriodicTrigger } from './periodic-trigger.ts';
@@ -67,10 +68,13 @@ export interface CoordinatorOptions {
   /** Failed checkpoints in a row: how many are tolerated, the job's failure past them, the storage's outage. */
   tolerableFailedCheckpoints?: number;
   onTooManyFailures?: (e: TributaryError) => void;
+  /** A successor fenced this deployment (TRIB_DEPLOYMENT_FENCED): the job must stop. */
+  onFenced?: (e: TributaryError) => void;
   reportOutage?: ReportOutage;
 }
 
 export type { CompletedCheckpoint } from './completion-history.ts';
+export { latestCheckpointPath } from './checkpoint-storage.ts';
 
 interface Pending {
   id: number;
@@ -366,8 +370,16 @@ export class CheckpointCoordinator implements CoordinatorPort {
       );
       return;
     }
+    // Nothing commits past a successor's fence (deployment-fence.ts); the metadata stays for it.
+    const { deployment, stateDir } = this.o;
+    const fence = deployment ? await this.writes.track(fenceVerdict(stateDir, deployment, p)) : undefined;
     // Aborted (timeout) while the metadata was being written: already reported as failed.
     if (this.pending !== p) return;
+    if (fence) {
+      this.abort(p, fence, false);
+      if (fence.code === 'TRIB_DEPLOYMENT_FENCED') this.o.onFenced?.(fence);
+      return;
+    }
     if (p.timer) clearTimeout(p.timer);
     this.pending = undefined;
     const now = performance.now();
@@ -435,9 +447,4 @@ export class CheckpointCoordinator implements CoordinatorPort {
   savepointStatus(id: string): SavepointStatus | undefined {
     return this.savepoints.status(id);
   }
-}
-
-/** The newest completed checkpoint under `stateDir`, for "restart from the latest checkpoint". */
-export async function latestCheckpointPath(stateDir: string): Promise<string | undefined> {
-  return (await new CheckpointStorage(stateDir).latestCompletedCheckpoint())?.path;
 }

@@ -1,13 +1,15 @@
 // A state store that stops answering while a checkpoint's metadata is written (the commit
 // point) aborts that checkpoint at the checkpoint timeout, with an error naming the storage,
 // and the next checkpoint completes; nothing waits on the store client's own retries. The
-// hang is real: `_metadata.json.inprogress` is a FIFO, so opening it for writing blocks until
-// somebody reads it, as a write to an unresponsive mount or server does.
+// hang is real: the commit's temporary file (`_metadata.json.inprogress-<pid>-<thread>`) is a
+// FIFO, so opening it for writing blocks until somebody reads it, as a write to an unresponsive
+// mount or server does.
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { threadId } from 'node:worker_threads';
 import { afterAll, expect, it } from 'vitest';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { createJobExecutor } from '../exec/job-executor.ts';
@@ -44,7 +46,7 @@ it('a metadata write that hangs aborts its checkpoint at the timeout; the next o
     // metadata goes through this FIFO.
     const chk1 = join(stateDir, 'checkpoints', 'chk-1');
     await mkdir(chk1, { recursive: true });
-    const fifo = join(chk1, '_metadata.json.inprogress');
+    const fifo = join(chk1, `_metadata.json.inprogress-${process.pid}-${threadId}`);
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
 
     await expect(job.triggerCheckpoint()).rejects.toMatchObject({

@@ -29,8 +29,10 @@ import { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
 import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts';
 import { stateStorageTarget } from '../checkpoint/storage/state-uri.ts';
 import { StallWatch, stallWarnAfterMs } from '../checkpoint/storage/stall-watch.ts';
+import { fenceDeployments } from '../checkpoint/deployment-fence.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
+import { agreedRestore } from './restore-decision.ts';
 
 export interface ResolvedRestore {
   /** Host path to restore; undefined = start empty. */
@@ -66,6 +68,7 @@ export async function resolveLatestRestore(
   latest: string | RestoreLatest,
   fallback: string | undefined,
   logger?: Logger,
+  deployment?: string,
 ): Promise<ResolvedRestore> {
   const { since, lineage } = typeof latest === 'string' ? { since: latest, lineage: undefined } : latest;
   const sinceMs = Date.parse(since);
@@ -74,6 +77,21 @@ export async function resolveLatestRestore(
       'TRIB_PEER_CONFIG',
       `job config restoreLatest.since is not a timestamp: ${JSON.stringify(since)}`,
     );
+  const find = (): Promise<ResolvedRestore> => newestOfLineage(stateDir, sinceMs, lineage, fallback, logger);
+  // With the deployments known, the ones replaced are fenced before anything is listed, and the
+  // first slot's answer is every slot's (deployment-fence.ts, restore-decision.ts).
+  if (!lineage || !deployment) return find();
+  await fenceDeployments(stateDir, lineage, deployment);
+  return agreedRestore(stateDir, deployment, find, logger);
+}
+
+async function newestOfLineage(
+  stateDir: string,
+  sinceMs: number,
+  lineage: readonly string[] | undefined,
+  fallback: string | undefined,
+  logger: Logger | undefined,
+): Promise<ResolvedRestore> {
   const deployments = lineage ? new Set(lineage) : undefined;
   const storage = new CheckpointStorage(stateDir);
   const all = [...(await storage.completedCheckpoints()), ...(await storage.completedSavepoints())].sort(
@@ -116,6 +134,8 @@ export async function resolveLatestRestoreWithin(
     logger: Logger;
     /** S3 only: the outage while it waits, cleared when over. */
     report?: ReportOutage;
+    /** This deployment (JobConfig.deployment): with a lineage, its predecessors are fenced. */
+    deployment?: string;
   },
 ): Promise<ResolvedRestore> {
   const { timeoutMs, logger } = bound;
@@ -152,7 +172,10 @@ export async function resolveLatestRestoreWithin(
       ),
   });
   try {
-    const found = await Promise.race([resolveLatestRestore(stateDir, latest, fallback, logger), watch.stalled]);
+    const found = await Promise.race([
+      resolveLatestRestore(stateDir, latest, fallback, logger, bound.deployment),
+      watch.stalled,
+    ]);
     if (warned)
       logger.info(
         { storage, waitedMs: Date.now() - startedAt },

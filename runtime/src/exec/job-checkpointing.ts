@@ -144,6 +144,7 @@ export class JobCheckpointing {
         : {}),
       // Too many in a row: the job fails and its restart policy takes over (from the latest checkpoint).
       onTooManyFailures: (e) => o.fail(e),
+      onFenced: (e) => o.fail(e),
       ...(o.reportOutage ? { reportOutage: o.reportOutage } : {}),
       ...(cp.keepAll ? { keepAll: true } : {}),
       ...(cp.deployment ? { deployment: cp.deployment } : {}),

@@ -1,8 +1,9 @@
 // The local-filesystem StateStore (`tributary run`, tests, a volume shared by every slot pod).
 // Only ENOENT means "absent"; every other errno (EACCES, EIO, ENOTDIR, ...) is an error.
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { TributaryError } from '../../errors.ts';
 import type { RangeRead, StateStore } from './state-store.ts';
 
@@ -62,14 +63,23 @@ export class FsStateStore implements StateStore {
     await fsyncDir(dirname(location));
   }
 
+  /**
+   * The commit point, exclusive as S3's `If-None-Match: *`: the body goes to a temporary file
+   * of this process and thread (fsynced), which is then hard-linked to `location` — link(2) fails
+   * with EEXIST when something is there, so of two writers exactly one commits (a rename would let
+   * the last one win: a second deployment could replace the metadata or restore decision of the
+   * first). One thread commits a location once at a time, so its temporary name is its own.
+   */
   async commit(location: string, body: Uint8Array): Promise<void> {
-    const tmp = `${location}.inprogress`;
+    const tmp = `${location}.inprogress-${process.pid}-${threadId}`;
     try {
       await mkdir(dirname(location), { recursive: true });
       await writeDurable(tmp, body);
-      await rename(tmp, location);
+      await link(tmp, location);
     } catch (e) {
       throw failure('commit', location, e);
+    } finally {
+      await rm(tmp, { force: true }).catch(() => undefined);
     }
     await fsyncDir(dirname(location));
   }
