@@ -14,17 +14,15 @@
 // naming the storage, the object and the bound, after a warning; a freeze shorter than the bound
 // is ridden out and the restore completes. Before: the read waited silently for the SDK.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clusterPaths } from '../../../../test/cluster/paths.ts';
 import { s3Client, s3Keys, signalVersitygw } from '../../../../test/cluster/components/versitygw.ts';
 import { CONTRACT_VERSION, type JobConfig } from '../../control/contract.ts';
 import { lookupWarnAfterMs } from '../../control/restore-latest.ts';
-import { launchSlot } from '../../process/slot-launch.ts';
 import {
   esc,
   exitWithin,
@@ -33,9 +31,9 @@ import {
   logged,
   matrixReport,
   stderrOf,
-  type Line,
   type Run,
 } from '../../testing/s3-faults.ts';
+import { launchPodSlot, podSlotToken } from '../../testing/pod-slot.ts';
 import { stateStoreFor } from './state-store-for.ts';
 
 const report = matrixReport('s3');
@@ -51,9 +49,7 @@ describe('a slot pod looking up its restore point (restoreLatest) while S3 is fr
   const stateDir = `s3://${bucket}/it-s3lookup-${run}`;
   const paths = clusterPaths();
   const dir = mkdtempSync(join(tmpdir(), 'trib-s3lookup-'));
-  const token = randomUUID();
-  const tokenFile = join(dir, 'control-token');
-  writeFileSync(tokenFile, token, { mode: 0o600 });
+  const token = podSlotToken(dir, randomUUID());
   let frozen = false;
   const thaw = (): void => {
     if (frozen) signalVersitygw(paths, 'SIGCONT');
@@ -93,49 +89,15 @@ describe('a slot pod looking up its restore point (restoreLatest) while S3 is fr
     cfg: JobConfig,
     env: Record<string, string> = {},
   ): Promise<Run & { records: () => number }> {
-    const cfgFile = join(dir, `${deployment}.json`);
-    writeFileSync(cfgFile, JSON.stringify(cfg));
     const [data, control, metrics] = [await freePort(), await freePort(), await freePort()];
-    const lines: Line[] = [];
-    let out = '';
-    let exited!: (e: { code: number | null; at: number }) => void;
-    const ended = new Promise<{ code: number | null; at: number }>((r) => (exited = r));
-    const h = launchSlot(
-      { logger: pino({ level: 'silent' }), stdio: 'pipe', env: { TRIBUTARY_LOG_LEVEL: 'info', ...env } },
-      {
-        slot: 0,
-        parallelism: 1,
-        maxParallelism: 8,
-        jobName: cfg.jobName,
-        deploymentId: deployment,
-        jobConfigFile: cfgFile,
-        peers: [`127.0.0.1:${data}`],
-        ports: { data, control, metrics },
-        secret: { token, file: tokenFile },
-        onExit: (code) => exited({ code, at: Date.now() }),
-      },
-    );
-    const child = h.child;
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    let rest = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      const parts = (rest + d.toString()).split('\n');
-      rest = parts.pop() ?? '';
-      for (const text of parts) {
-        let json: Line['json'];
-        try {
-          json = text.startsWith('{') ? (JSON.parse(text) as Line['json']) : undefined;
-        } catch {
-          json = undefined;
-        }
-        lines.push({ at: Date.now(), text, ...(json ? { json } : {}) });
-      }
-    });
+    const r = launchPodSlot({ dir, token, deployment, config: cfg, slot: 0, dataPorts: [data], control, metrics, env });
     return {
-      lines,
-      exited: ended,
-      kill: () => child.kill('SIGKILL'),
-      records: () => out.split('\n').filter((l) => l.includes('"id"')).length,
+      ...r,
+      records: () =>
+        r
+          .stdout()
+          .split('\n')
+          .filter((l) => l.includes('"id"')).length,
     };
   }
 
