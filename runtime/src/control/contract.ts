@@ -94,9 +94,11 @@ export interface JobConfig {
    * trigger time is at or after `since` (ISO time); `restoreFrom` only when there is none.
    * Every slot resolves it when it starts. The operator creates a deployment's pods only after
    * the previous deployment's pods are gone (terminated), and the new deployment cannot
-   * complete a checkpoint before all of its slots restored, so every slot sees the same set of
-   * completed checkpoints and picks the same one. A runtime that ignores the field restores
-   * `restoreFrom` (the operator's newest known state), as before.
+   * complete a checkpoint before all of its slots restored. With `lineage` and `deployment` the
+   * slots also fence the lineage's other deployments in `stateDir` and restore the one answer
+   * the first of them recorded (checkpoint-format.md, "A replaced deployment that still runs"),
+   * so a replaced slot 0 still alive cannot make them pick apart. A runtime that ignores the
+   * field restores `restoreFrom` (the operator's newest known state), as before.
    */
   readonly restoreLatest?: {
     readonly since: string;

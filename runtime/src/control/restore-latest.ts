@@ -5,7 +5,9 @@
 //
 // Invariant that makes every slot pick the same one: the operator creates the pods of a
 // deployment only after every pod of the previous one is gone (terminated), and the new
-// deployment completes no checkpoint before all of its slots restored. Ids are one sequence
+// deployment completes no checkpoint before all of its slots restored. A replaced slot 0 gone
+// from the API but still running could break the first half: with the deployments known, the
+// slots fence it first and restore the first slot's recorded answer (restore-decision.ts). Ids are one sequence
 // per stateDir (checkpoints and savepoints), increasing with trigger time, so "newest" is the
 // highest id of the lineage.
 //
