@@ -1,7 +1,8 @@
-// `npm run soak [-- --kills N] [--rounds R] [--suites a,b]`: the kill chaos suites, again and again, until
-// at least N SIGKILLs (default 1,000) hit running processes; then a table of rounds, kills,
-// lost and duplicated records per suite and mode. Outside `npm test` (CI runs each suite's
-// short form); it runs against the local cluster the integration setup starts or reuses.
+// `npm run soak [-- --kills N] [--rounds R] [--kills-per-round K] [--records M] [--suites a,b]`: the
+// kill chaos suites, again and again, until at least N SIGKILLs (default 1,000) hit running
+// processes; then a table of rounds, kills, lost and duplicated records per suite and mode.
+// Outside `npm test` (CI runs each suite's short form); it runs against the local cluster the
+// integration setup starts or reuses.
 //
 // Each round of a suite appends what it delivered to a report file (test/harness/soak-report.ts)
 // before it asserts, so a failing round is counted, and the soak goes on to the next pass: the
@@ -25,6 +26,9 @@ function arg(name: string): string | undefined {
 }
 
 const target = Number(arg('kills') ?? 1000);
+// Denser rounds (the distributed-kill suite): up to this many kills per round, over this many input records.
+const perRound = arg('kills-per-round');
+const records = arg('records');
 const roundsOverride = arg('rounds') === undefined ? undefined : Number(arg('rounds'));
 const chosen = (arg('suites') ?? Object.keys(SUITES).join(',')).split(',').filter((s) => s in SUITES);
 const present = chosen.filter((s) => existsSync(SUITES[s]?.file ?? ''));
@@ -32,10 +36,12 @@ if (
   !Number.isInteger(target) ||
   target < 1 ||
   present.length === 0 ||
-  (roundsOverride !== undefined && !(Number.isInteger(roundsOverride) && roundsOverride >= 1))
+  (roundsOverride !== undefined && !(Number.isInteger(roundsOverride) && roundsOverride >= 1)) ||
+  (perRound !== undefined && !(Number.isInteger(Number(perRound)) && Number(perRound) >= 1)) ||
+  (records !== undefined && !(Number.isInteger(Number(records)) && Number(records) >= 4 && Number(records) % 4 === 0))
 ) {
   process.stderr.write(
-    `usage: npm run soak -- [--kills N ≥ 1] [--rounds R ≥ 1 per pass] [--suites ${Object.keys(SUITES).join(',')}]\n`,
+    `usage: npm run soak -- [--kills N ≥ 1] [--rounds R ≥ 1 per pass] [--kills-per-round K ≥ 1] [--records M, a multiple of 4] [--suites ${Object.keys(SUITES).join(',')}]\n`,
   );
   process.exit(2);
 }
@@ -60,7 +66,13 @@ while (killsSoFar() < target) {
     const before = rounds().length;
     spawnSync('npx', ['vitest', 'run', '--project', 'integration', suite.file], {
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, [SOAK_REPORT_ENV]: report, TRIBUTARY_CHAOS_ROUNDS: String(roundsPerPass) },
+      env: {
+        ...process.env,
+        [SOAK_REPORT_ENV]: report,
+        TRIBUTARY_CHAOS_ROUNDS: String(roundsPerPass),
+        ...(perRound ? { TRIBUTARY_CHAOS_KILLS: perRound } : {}),
+        ...(records ? { TRIBUTARY_CHAOS_RECORDS: records } : {}),
+      },
     });
     if (rounds().length === before) {
       process.stderr.write(`soak: ${name} reported no round (did its setup fail?); stopping\n`);

@@ -13,6 +13,8 @@
 //
 // Rounds: TRIBUTARY_CHAOS_ROUNDS (default 3: at least 3 kills, one per round, asserted; up to 6; rounds 1 and 2 on
 // S3, round 3 on local disk). `npm run soak` runs 50-round passes until 1,000 kills; CI keeps the short form.
+// The soak may ask for more kills per round (TRIBUTARY_CHAOS_KILLS) over a longer input (TRIBUTARY_CHAOS_RECORDS,
+// a multiple of 4).
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +36,10 @@ import { reportSoakRound } from '../../../test/harness/soak-report.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const ROUNDS = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 3);
-const RECORDS = 100_000;
+// The soak's denser rounds: more kills per round need a longer input to land in (a kill that
+// finds the job done is not made).
+const KILLS_PER_ROUND = Number(process.env['TRIBUTARY_CHAOS_KILLS'] ?? 2);
+const RECORDS = Number(process.env['TRIBUTARY_CHAOS_RECORDS'] ?? 100_000);
 const PARTITIONS = 4;
 const BASE = 1_700_000_000_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -270,9 +275,9 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
       const done = sup.run();
       let finished = false;
       void done.finally(() => (finished = true)).catch(() => {});
-      // Two kills. The first hits a running slot soon after the round's first completed checkpoint (so the
-      // restart restores state, not the beginning); the second comes at a random moment of the next attempt
-      // (start-up and linking are fair game too) and may find the job done.
+      // Two kills (TRIBUTARY_CHAOS_KILLS). The first hits a running slot soon after the round's first completed
+      // checkpoint (so the restart restores state, not the beginning); each next one comes at a random moment of
+      // the next attempt (start-up and linking are fair game too) and may find the job done.
       await expect.poll(() => attempts.length, { timeout: 30_000 }).toBeGreaterThan(0);
       await expect
         .poll(async () => finished || (await latestCheckpointPath(stateDir)) !== undefined, {
@@ -281,7 +286,7 @@ describe('distributed kill test: SIGKILL a random slot process, exactly-once out
         })
         .toBe(true);
       expect(finished, 'the job finished before its first checkpoint: nothing for a kill to test').toBe(false);
-      for (let k = 0; k < 2 && !finished; k++) {
+      for (let k = 0; k < KILLS_PER_ROUND && !finished; k++) {
         const attemptNo = attempts.length;
         // An attempt runs ~2–5 s on this input (start-up included): later kills would mostly find the job done.
         const afterMs = k === 0 ? Math.floor(Math.random() * 300) : 150 + Math.floor(Math.random() * 2000);
