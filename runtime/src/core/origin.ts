@@ -1,17 +1,23 @@
 // Where a record came from: the source record it descends from one-to-one. A source that knows
 // it (the Kafka source, only while its job has an errorOutput) hands it over with each record
-// it polls; stateless steps in the same chain (filter, map, flatMap, keyBy's key check, lookup,
-// function map/filter/flatMap, a sink's key check) pass the same reference on beside the
-// records they emit, in Batch.origins; a record's dead letter (operators/record-errors.ts) then
-// names it. Nothing copies an origin or allocates one per record: the Kafka source's queued
-// entry is the origin itself.
+// it polls; stateless steps (filter, map, flatMap, keyBy's key check, lookup, function
+// map/filter/flatMap, union, a sink's key check) pass the same reference on beside the records
+// they emit, in Batch.origins; a record's dead letter (operators/record-errors.ts) then names it.
+// Within a chain nothing copies an origin or allocates one per record: the Kafka source's queued
+// entry is the origin itself. An exchange passes origins on only where the plan needs them
+// (graph/origin-exchanges.ts: a Kafka source before it and a step or sink with an errorOutput
+// behind it, with no merging step between): in memory the same references, per target slot;
+// across a data plane encoded in the frame (net/origin-codec.ts) and decoded into origins of
+// one OriginSource per (source, topic) (decoded-origin.ts).
 //
 // Invariants: `Batch.origins`, when set, is parallel to `recs` over [0, n) (entry i is record
 // i's origin, undefined when it has none). None is set on a record made from several input
-// records (window, aggregate, join), on a batch that crosses an exchange (a copy of recs and ts
-// only: so no keyed step has any), nor by a step that holds records across calls (mapAsync, a
-// lookup by key with fetches), so an origin never names the wrong record. A step fails a record
-// against the origin of the batch it was pushed with, so the async lookup's key check names one.
+// records (window, aggregate, join), on a batch that crosses an exchange the plan does not pass
+// origins across (a copy of recs and ts only), nor by a step that holds records across calls
+// (mapAsync, a lookup by key with fetches), so an origin never names the wrong record. An
+// exchange that passes them keeps entry i with record i through its routing and its frame. A
+// step fails a record against the origin of the batch it was pushed with, so the async lookup's
+// key check names one.
 
 /** What carries origins: a Batch (core/batch.ts; named structurally here, batch.ts imports this file). */
 interface WithOrigins {

@@ -2,7 +2,9 @@
 // into a union/join task). Both copy records out of the caller's batch. A hash exchange routes
 // by a key group → slot table, the formula's until a live rescale reassigns key groups, and
 // gains a channel when a slot joins the running job (addChannel); a forward exchange has one
-// channel for its life (its consumer is in its own slot).
+// channel for its life (its consumer is in its own slot). Either passes the batch's record
+// origins on (core/origin.ts) only when built to (`carryOrigins`, graph/origin-exchanges.ts):
+// every other exchange copies recs, ts and keys only, as if origins did not exist.
 import type { KeySelector } from '../operators/key-selector.ts';
 import { type Output } from '../operators/types.ts';
 import { newBatch, type Batch } from '../core/batch.ts';
@@ -18,6 +20,8 @@ export class HashExchange implements Output {
   private readonly slotOfGroup: Int32Array;
   /** A key that fails: the job's onRecordError (a keyBy with errorOutput checked its keys before). */
   private readonly onError: (e: unknown, rec: unknown) => void;
+  /** Pass Batch.origins on, per target slot like recs and ts. */
+  private readonly carryOrigins: boolean;
   private pending: Batch[];
   /** What went out last on every channel: a channel added later starts from it. */
   private lastWatermark = MIN_WATERMARK;
@@ -30,7 +34,9 @@ export class HashExchange implements Output {
     channels: Channel[],
     maxParallelism: number,
     onError: (e: unknown, rec: unknown) => void,
+    carryOrigins = false,
   ) {
+    this.carryOrigins = carryOrigins;
     this.selector = selector;
     this.channels = [...channels];
     this.maxParallelism = maxParallelism;
@@ -42,6 +48,10 @@ export class HashExchange implements Output {
   }
 
   push(b: Batch): void {
+    if (this.carryOrigins && b.origins !== undefined) {
+      this.pushWithOrigins(b, b.origins);
+      return;
+    }
     const { recs, ts, n } = b;
     const sel = this.selector;
     const maxP = this.maxParallelism;
@@ -63,6 +73,38 @@ export class HashExchange implements Output {
       t.keys[j] = key;
       t.kgs[j] = kg;
     }
+    this.sendPending();
+  }
+
+  /** `push` for a batch whose origins cross: a loop of its own, so `push` does no more per record. */
+  private pushWithOrigins(b: Batch, origins: NonNullable<Batch['origins']>): void {
+    const { recs, ts, n } = b;
+    const sel = this.selector;
+    const maxP = this.maxParallelism;
+    const pending = this.pending;
+    for (let i = 0; i < n; i++) {
+      const rec = recs[i] as Record<string, unknown>;
+      let key: string;
+      try {
+        key = sel(rec);
+      } catch (e) {
+        this.onError(e, rec);
+        continue;
+      }
+      const kg = keyGroupOf(key, maxP);
+      const t = pending[this.slotOfGroup[kg] as number] as Batch;
+      const j = t.n++;
+      t.recs[j] = rec;
+      t.ts[j] = ts[i] as number;
+      t.keys[j] = key;
+      t.kgs[j] = kg;
+      (t.origins ??= [])[j] = origins[i];
+    }
+    this.sendPending();
+  }
+
+  private sendPending(): void {
+    const pending = this.pending;
     for (let s = 0; s < pending.length; s++) {
       const t = pending[s] as Batch;
       if (t.n > 0) {
@@ -140,9 +182,11 @@ export class HashExchange implements Output {
 
 export class ForwardExchange implements Output {
   private readonly channel: Channel;
+  private readonly carryOrigins: boolean;
 
-  constructor(channel: Channel) {
+  constructor(channel: Channel, carryOrigins = false) {
     this.channel = channel;
+    this.carryOrigins = carryOrigins;
   }
 
   push(b: Batch): void {
@@ -154,6 +198,7 @@ export class ForwardExchange implements Output {
       kgs: b.kgs.slice(0, b.n),
       n: b.n,
     };
+    if (this.carryOrigins && b.origins !== undefined) copy.origins = b.origins.slice(0, b.n);
     this.channel.send({ kind: 'batch', batch: copy });
   }
 

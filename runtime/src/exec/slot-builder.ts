@@ -15,10 +15,12 @@ import { createSourceReader } from '../connectors/registry.ts';
 import { TributaryError } from '../errors.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
 import { passThroughSources } from '../graph/pass-through.ts';
+import { originsCross, restoresDeadLetterOrigins, tracksOrigins } from '../graph/origin-exchanges.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
-import type { GraphSpec, SourceSpec } from '../graph/spec.ts';
+import type { SourceSpec } from '../graph/spec.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { FanOut } from '../operators/fan-out.ts';
+import { RestoredDeadLetterOrigins } from '../operators/restored-dead-letter-origins.ts';
 import { functionTimestampAssigner } from '../functions/function-operators.ts';
 import type { Output, StatefulOperator } from '../operators/types.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
@@ -197,7 +199,7 @@ class SlotWiring implements OperatorWiring {
       reader: createSourceReader(spec, {
         jobStartTime: this.o.jobStartTime,
         passThrough: passThroughSources(this.o.graph.spec).has(spec.name),
-        origins: hasErrorOutput(this.o.graph.spec),
+        origins: tracksOrigins(this.o.graph.spec),
         metrics: metrics.registry,
       }),
       slot: parts.slot,
@@ -318,8 +320,10 @@ class SlotWiring implements OperatorWiring {
   }
 
   private build(name: string): Output {
-    if (this.o.operators.node(name).role === 'sink')
-      return this.o.operators.sinkInput(name, this.sink(name), this.parts.slot, this);
+    if (this.o.operators.node(name).role === 'sink') {
+      const input = this.o.operators.sinkInput(name, this.sink(name), this.parts.slot, this);
+      return restoresDeadLetterOrigins(this.o.graph, name) ? new RestoredDeadLetterOrigins(input) : input;
+    }
     return this.o.operators.build(name, this.parts.slot, this);
   }
 
@@ -362,6 +366,7 @@ class SlotWiring implements OperatorWiring {
         targets,
         maxParallelism,
         operators.context(producer, this.parts.slot).metrics.expressionError,
+        originsCross(this.o.graph, producer, consumer),
       );
       this.chain?.exchanges.push(exchange);
       return exchange;
@@ -369,13 +374,6 @@ class SlotWiring implements OperatorWiring {
     const ch = this.channels.get(channelKey(consumer, input, s, s)) as Channel;
     this.writables.push(ch);
     this.chain?.channels.push(ch);
-    return new ForwardExchange(ch);
+    return new ForwardExchange(ch, originsCross(this.o.graph, producer, consumer));
   }
-}
-
-/** Some step or sink has an errorOutput: sources then hand each record's origin on (core/origin.ts). */
-function hasErrorOutput(graph: GraphSpec): boolean {
-  return (
-    (graph.steps ?? []).some((s) => s.errorOutput !== undefined) || graph.sinks.some((s) => s.errorOutput !== undefined)
-  );
 }

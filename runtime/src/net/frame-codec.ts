@@ -15,9 +15,12 @@
 //                (checkpoint RPC between slots; small and rare, so outside credit accounting)
 //
 // Element encodings inside DATA:
-//   tag 0 = record batch:  u32 n, u8 flags (bit 0: keyed), n × f64 LE timestamps,
+//   tag 0 = record batch:  u32 n, u8 flags (bit 0: keyed, bit 1: origins), n × f64 LE timestamps,
 //           keyed only: n × i32 LE key groups, u32 len + JSON array of key strings,
-//           u32 len + JSON array of the n records
+//           u32 len + JSON array of the n records,
+//           origins only: the records' origins (origin-codec.ts). Bit 1 is set only by an
+//           exchange that passes origins on (graph/origin-exchanges.ts); a frame without it is
+//           the format before origins crossed exchanges, byte for byte. Other bits are refused.
 //   tag 1 = any other in-band element (watermark, idle, end, checkpoint barriers, …):
 //           u32 len + JSON of the element object. Non-finite numbers are tagged so they
 //           survive JSON. A new element kind needs no change here.
@@ -30,6 +33,7 @@ import type { ChannelElement } from '../exec/channel.ts';
 import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
+import { readOrigins, writeOrigins } from './origin-codec.ts';
 
 export const FRAME_HELLO = 1;
 export const FRAME_WELCOME = 2;
@@ -45,6 +49,8 @@ export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 export const MAX_HANDSHAKE_FRAME_BYTES = 4 * 1024;
 const TAG_BATCH = 0;
 const TAG_EVENT = 1;
+const FLAG_KEYED = 1;
+const FLAG_ORIGINS = 2;
 const NONFINITE = '__trib_nonfinite__';
 
 /** Appends bytes to a growing buffer; frames are built in place without intermediate copies. */
@@ -126,13 +132,14 @@ export function writeElement(w: ByteWriter, el: ChannelElement, project?: readon
     const b = el.batch;
     const n = b.n;
     const keyed = b.keys.length > 0;
+    const origins = b.origins;
     w.ensure(1 + 4 + 1 + n * (keyed ? 12 : 8));
     const buf = w.buf;
     let p = w.pos;
     buf[p++] = TAG_BATCH;
     buf.writeUInt32BE(n, p);
     p += 4;
-    buf[p++] = keyed ? 1 : 0;
+    buf[p++] = (keyed ? FLAG_KEYED : 0) | (origins !== undefined ? FLAG_ORIGINS : 0);
     // Typed-array bulk copies (host order; little-endian on every platform Node supports here).
     const f64 = new Float64Array(n);
     const ts = b.ts;
@@ -150,6 +157,7 @@ export function writeElement(w: ByteWriter, el: ChannelElement, project?: readon
     if (keyed) w.str(JSON.stringify(b.keys.length === n ? b.keys : b.keys.slice(0, n)));
     const recs = b.recs.length === n ? b.recs : b.recs.slice(0, n);
     w.str(JSON.stringify(project ? projected(recs, project) : recs));
+    if (origins !== undefined) writeOrigins(w, origins, n);
     return;
   }
   w.u8(TAG_EVENT);
@@ -243,7 +251,9 @@ export function decodeData(body: Buffer): { channel: number; elements: ChannelEl
     const tag = body[p++];
     if (tag === TAG_BATCH) {
       const n = body.readUInt32BE(p);
-      const keyed = body[p + 4] === 1;
+      const flags = body[p + 4] as number;
+      if ((flags & ~(FLAG_KEYED | FLAG_ORIGINS)) !== 0) throw corrupt(`unknown batch flags ${flags}`);
+      const keyed = (flags & FLAG_KEYED) !== 0;
       p += 5;
       if (p + n * (keyed ? 12 : 8) > body.length) throw corrupt('batch runs past the frame');
       const f64 = new Float64Array(n);
@@ -269,6 +279,7 @@ export function decodeData(body: Buffer): { channel: number; elements: ChannelEl
       if (recs.length !== n || (keyed && keys.length !== n))
         throw corrupt(`batch of ${n} records holds ${recs.length}`);
       const batch: Batch = { recs, ts, keys, kgs, n };
+      if ((flags & FLAG_ORIGINS) !== 0) [batch.origins, p] = readOrigins(body, p, n);
       elements.push({ kind: 'batch', batch });
     } else if (tag === TAG_EVENT) {
       let s: string;
