@@ -14,8 +14,8 @@ export interface Batch {
   kgs: number[];
   n: number;
   /**
-   * Each record's source record, parallel to `recs`; set only within a chain whose source
-   * knows them (core/origin.ts has the invariants).
+   * Each record's source record, parallel to `recs`; set only where a Kafka source's origins reach
+   * a step that may name them (core/origin.ts has the invariants, graph/origin-exchanges.ts where).
    */
   origins?: (RecordOrigin | undefined)[] | undefined;
 }

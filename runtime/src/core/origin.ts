@@ -78,7 +78,10 @@ export interface DeadLetterOrigin {
 /** Where a dead letter (operators/record-errors.ts) keeps its record's origin, unlisted: JSON never sees it. */
 export const DEAD_LETTER_ORIGIN: unique symbol = Symbol('tributary.deadLetterOrigin');
 
-/** The origin a dead letter was made with, while it is still the same object (in the failing step's chain). */
+/**
+ * The origin a dead letter was made with, while it is still the same object (in memory), or as a
+ * kafka sink behind a data plane rebuilt it (operators/restored-dead-letter-origins.ts).
+ */
 export function originOfDeadLetter(rec: object): RecordOrigin | undefined {
   return (rec as { [DEAD_LETTER_ORIGIN]?: RecordOrigin })[DEAD_LETTER_ORIGIN];
 }

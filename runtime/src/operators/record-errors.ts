@@ -6,7 +6,8 @@
 // Function steps (functions/) use the same routing with their own policy and counter.
 // A record that knows its source record (core/origin.ts) names it under `origin` (deadLetterOrigin
 // renders it); the dead letter then also holds the origin itself, unlisted (originOfDeadLetter),
-// for a Kafka sink in the same chain to write the original key and headers.
+// for a Kafka sink to write the original key and headers (one across a data plane gets it back
+// from the JSON: restored-dead-letter-origins.ts).
 import type { Rec } from '../core/record.ts';
 import { DEAD_LETTER_ORIGIN, type DeadLetterOrigin, type RecordOrigin } from '../core/origin.ts';
 import { deadLetterOrigin } from './dead-letter-origin.ts';

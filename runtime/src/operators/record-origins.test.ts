@@ -1,7 +1,8 @@
 // Dead letters name the source record their record descends from (core/origin.ts): every step
 // that passes origins on keeps each one beside its record (the very reference, no copy), its
 // dead letters render it exactly (operators/dead-letter-origin.ts), and where a record has no
-// single source record (input without origins, an exchange's copy) there is none.
+// single source record (input without origins, the copy of an exchange the plan does not have
+// carry them) there is none. Behind exchanges that carry them: record-origins-exchange.test.ts.
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../core/batch.ts';
@@ -250,7 +251,7 @@ describe('dead letter rendering', () => {
 });
 
 describe('an exchange', () => {
-  it('hands records on without origins: none names a record of another chain', () => {
+  it('not built to carry origins hands records on without them', () => {
     const ch = new LocalChannel(16);
     const ex = new ForwardExchange(ch);
     ex.push(batch(input).b);
@@ -261,7 +262,7 @@ describe('an exchange', () => {
 });
 
 describe('records with many parents', () => {
-  // Keyed steps sit behind an exchange, which drops origins; even handed a batch with origins,
+  // Keyed steps sit behind an exchange, which carries no origins into them; even handed some,
   // an aggregate names none: its outputs are made of many records.
   const keyed = () => {
     const b = keyedBatch([

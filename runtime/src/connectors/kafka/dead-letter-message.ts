@@ -1,5 +1,5 @@
 // A step's or a sink's dead letter (operators/record-errors.ts) written by a Kafka sink, when it
-// still holds its record's origin (core/origin.ts: the sink runs in the failing step's chain):
+// holds its record's origin (core/origin.ts: as made, or rebuilt from its JSON after a data plane):
 // the Kafka record gets the original record's key and headers, as the source's own dead-letter
 // topic writes them (dead-letter.ts), then ours naming the error and the origin, with the same
 // names (tributary.error.*, tributary.source.*). The value stays the JSON envelope
