@@ -17,6 +17,8 @@
 // BENCH_ONLY=timer-sort only the timer queue's bucket sort against the built-in sort (timer-sort.ts).
 // BENCH_ONLY=crc32c only our CRC-32C of record batches against kafkajs's (crc32c.ts).
 // BENCH_ONLY=record-decoder only our kafkajs record decoder against kafkajs's (record-decoder.ts).
+// BENCH_ONLY=origins-exchange only a keyBy exchange's frames with record origins against without
+// (origins-exchange.ts: what an errorOutput behind a keyBy costs there).
 // BENCH_ONLY=data-plane only the data plane: slot processes over TCP against raw TCP and an
 // in-memory channel, and slot threads over MessagePorts against loopback TCP (data-plane.ts).
 // BENCH_ONLY=kafka (or `npm run bench -- kafka`) only the Kafka path against its peers: the bare
@@ -50,6 +52,7 @@ import { kafkaIdleBenchmarks } from './kafka-idle.ts';
 import { kafkaPathBenchmarks } from './kafka-path.ts';
 import { crc32cBenchmark } from './crc32c.ts';
 import { recordDecoderBenchmark } from './record-decoder.ts';
+import { originsExchangeBenchmark } from './origins-exchange.ts';
 import { timerSortBenchmark } from './timer-sort.ts';
 import { nodeTimingBenchmark } from './node-timing.ts';
 import { formatsBenchmark } from './formats.ts';
@@ -251,6 +254,10 @@ if (only === 'crc32c') {
 }
 if (only === 'record-decoder') {
   recordDecoderBenchmark();
+  process.exit(0);
+}
+if (only === 'origins-exchange') {
+  originsExchangeBenchmark();
   process.exit(0);
 }
 await main();
