@@ -101,9 +101,8 @@ export function originsExchangeBenchmark(records = 1_000_000, rounds = 5): void 
   console.log(
     `  with origins:    ${fmt.format(o.perCore)} records/s per core, ${o.bytesPerRecord.toFixed(1)} B/record`,
   );
-  console.log(
-    `  with/without: ${(o.perCore / w.perCore).toFixed(2)}x throughput, +${(o.bytesPerRecord - w.bytesPerRecord).toFixed(1)} B/record`,
-  );
+  const extra = (o.bytesPerRecord - w.bytesPerRecord).toFixed(1);
+  console.log(`  with/without: ${(o.perCore / w.perCore).toFixed(2)}x throughput, +${extra} B/record`);
 }
 
 if (import.meta.main) originsExchangeBenchmark(Number(process.env['BENCH_RECORDS'] ?? 1_000_000));

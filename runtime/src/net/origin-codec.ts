@@ -16,9 +16,17 @@ import type { Batch } from '../core/batch.ts';
 import { decodedOrigin, decodedOriginSource } from '../core/decoded-origin.ts';
 import type { OriginHeader, OriginSource, RecordOrigin } from '../core/origin.ts';
 import { TributaryError } from '../errors.ts';
-import type { ByteWriter } from './frame-codec.ts';
 
 type Origins = NonNullable<Batch['origins']>;
+
+/** What this file writes into: frame-codec.ts's ByteWriter (named structurally: it imports this file). */
+interface ByteWriter {
+  buf: Buffer;
+  pos: number;
+  ensure(extra: number): void;
+  u32(v: number): void;
+  str(s: string): void;
+}
 
 function bytes(w: ByteWriter, b: Uint8Array | null): void {
   if (b === null) {
