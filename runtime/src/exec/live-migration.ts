@@ -232,7 +232,7 @@ export class LiveMigration {
             `live rescale: ${what} from slot ${m.from} to ${m.to}: no such source runs there`,
           );
         const topic = from.reader.movableTopic?.();
-        if (topic === undefined)
+        if (topic === undefined || !from.reader.handOverPartitions || !to.reader.takeOverPartitions)
           refuse(
             'TRIB_RESCALE_UNSUPPORTED',
             `${what}, which cannot move its input between running slots: only an unbounded Kafka source can ` +
@@ -295,9 +295,7 @@ export class LiveMigration {
     const out = outgoing(step.partitions, c);
     if (out.length > 0) {
       step.reached.add(c);
-      const h = (src.reader.handOverPartitions as NonNullable<SourceReader['handOverPartitions']>)(
-        out.map((m) => m.partition),
-      );
+      const h = (src.reader as Movable).handOverPartitions(out.map((m) => m.partition));
       h.restarted.catch(() => undefined); // awaited once the step is done
       step.restarts.push(h.restarted);
       for (const m of out) step.handed.set(`${m.source}|${m.partition}`, h.positions.get(m.partition) as bigint);
@@ -322,9 +320,8 @@ export class LiveMigration {
     }
     step.takers.delete(c);
     const from = [...new Set(moves.map((m) => m.from))].join(', ');
-    const reader = (c.source as NonNullable<MigratingChain['source']>).reader;
-    const take = reader.takeOverPartitions as NonNullable<SourceReader['takeOverPartitions']>;
-    take(positions, `the position slot ${from} handed over at checkpoint ${step.barrierId}`).then(
+    const reader = (c.source as NonNullable<MigratingChain['source']>).reader as Movable;
+    reader.takeOverPartitions(positions, `the position slot ${from} handed over at checkpoint ${step.barrierId}`).then(
       () => {
         if (--step.installs === 0) step.settle();
       },
@@ -351,6 +348,9 @@ export class LiveMigration {
     if (--step.installs === 0) step.settle();
   }
 }
+
+/** A source reader whose partitions can move (checked before a plan runs). */
+type Movable = SourceReader & Required<Pick<SourceReader, 'handOverPartitions' | 'takeOverPartitions'>>;
 
 type Keyed = StatefulOperator & { keyedBackend: NonNullable<StatefulOperator['keyedBackend']> };
 

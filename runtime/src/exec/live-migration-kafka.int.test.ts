@@ -1,0 +1,235 @@
+// Live rescale with Kafka source partitions moving between running slots (live-migration.ts,
+// kafka/partition-handover.ts; build step 5 of docs/runtime/live-rescale.md), against the real
+// broker: a job at parallelism 3 reads a 6-partition topic that a producer keeps writing → keyBy
+// → a rolling count (and the highest id) per key → an exactly-once Kafka sink, checkpointing every
+// 100 ms. Mid-stream it migrates to 2 slots' assignment (slot 2's partitions and key groups move
+// to slots 0 and 1) and back to 3. Kafka's Java read_committed consumer must read exactly the
+// reference computed from the input written: every key's counts 1..n with the id of its n-th
+// record (keys stay on one partition, so their order is the partition's) — a record lost, emitted
+// twice or counted by two slots shows as missing, duplicated or unexpected.
+//
+// A checkpoint after the 3 → 2 migration lists slot 2's source with no partition and the others'
+// as a restart at 2 would own them; a crash then and a restart from it at parallelism 2 continue
+// exactly-once.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kafka as KafkaClient } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { deliveryDiff, readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
+import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
+import { readMetadata } from '../checkpoint/metadata.ts';
+import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
+import type { GraphSpec } from '../graph/spec.ts';
+import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
+import { createLogger, silentLogger } from '../telemetry/logger.ts';
+import { kafkaTestRun } from '../testing/kafka-test-run.ts';
+import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
+import { createJobExecutor, type JobExecutor } from './job-executor.ts';
+
+const PARTITIONS = 6;
+const MAXP = 128;
+const KEYS = 60;
+const CHUNKS = 40;
+const PER_CHUNK = 300;
+const RECORDS = CHUNKS * PER_CHUNK;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('live rescale moving Kafka partitions between running slots (real Kafka)', () => {
+  const { run, bs, kafka } = kafkaTestRun('tributary-live-kafka-it');
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  const graph = (input: string, output: string): GraphSpec => ({
+    sources: [
+      {
+        name: 'events',
+        // Discovery runs meanwhile: a slot must not take back a partition it handed over.
+        kafka: { brokers: bs, topic: input, groupId: `it-live-${input}`, partitionDiscoveryInterval: '500ms' },
+      },
+    ],
+    steps: [
+      { name: 'byKey', from: 'events', keyBy: 'k' },
+      { name: 'running', from: 'byKey', aggregate: { n: 'count()', maxId: 'max(id)' } },
+    ],
+    sinks: [
+      {
+        name: 'out',
+        from: 'running',
+        kafka: { brokers: bs, topic: output, key: 'k', transactionalIdPrefix: `it-live-${output}` },
+      },
+    ],
+  });
+
+  /** Writes RECORDS records, CHUNKS sends `pauseMs` apart, keyed by k (a key stays on one partition). */
+  async function writeInput(k: KafkaClient, topic: string, pauseMs: number): Promise<void> {
+    const producer = inputProducer(k);
+    await producer.connect();
+    for (let c = 0; c < CHUNKS; c++) {
+      const messages = Array.from({ length: PER_CHUNK }, (_, j) => {
+        const id = c * PER_CHUNK + j;
+        return { key: `k${id % KEYS}`, value: JSON.stringify({ id, k: `k${id % KEYS}` }) };
+      });
+      await producer.send({ topic, messages });
+      await sleep(pauseMs);
+    }
+    await producer.disconnect();
+  }
+
+  /** What the job must write: per key, its n-th record's count n and id (ids ascend per key). */
+  function reference(): string[] {
+    const seen = new Map<string, number>();
+    const out: string[] = [];
+    for (let id = 0; id < RECORDS; id++) {
+      const k = `k${id % KEYS}`;
+      const n = (seen.get(k) ?? 0) + 1;
+      seen.set(k, n);
+      out.push(`${k}:${n}:${id}`);
+    }
+    return out;
+  }
+
+  async function committedOutput(output: string): Promise<string[]> {
+    const recs = await readTopicWithJava(bs.join(','), output, 'read_committed');
+    return recs.map((r) => {
+      const v = JSON.parse(r.value) as { k: string; n: number; maxId: number };
+      return `${v.k}:${v.n}:${v.maxId}`;
+    });
+  }
+
+  async function start(
+    input: string,
+    output: string,
+    p: number,
+    stateDir: string,
+    restoreFrom?: string,
+  ): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
+    const job = await createJobExecutor(validateGraph(graph(input, output)), {
+      parallelism: p,
+      maxParallelism: MAXP,
+      logger: process.env['LIVE_DIAG'] ? createLogger('warn') : silentLogger(),
+      jobName: 'live-kafka-it',
+      checkpointing: { stateDir, intervalMs: 100, timeoutMs: 30_000, retained: 3 },
+      ...(restoreFrom ? { restoreFrom } : {}),
+    });
+    const done = job.run();
+    done.catch(() => undefined);
+    return { job, done };
+  }
+
+  /** Partitions where a run at `from` put them → at `to`; key groups in steps of at most 24 per slot. */
+  const plan = (topic: string, from: number, to: number): MigrationPlan =>
+    planMigration({
+      maxParallelism: MAXP,
+      from,
+      to,
+      keyGroupBytes: new Array<number>(MAXP).fill(100),
+      partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({
+        source: 'events',
+        topic,
+        partition,
+        owner: partitionOwner(topic, partition, from),
+      })),
+      budget: { bytes: 2400 },
+    });
+
+  /** The source's partitions per slot in the checkpoint at `path`: slot → partition → offset. */
+  async function positions(path: string): Promise<Map<number, Record<string, string>>> {
+    const m = await readMetadata(path);
+    const out = new Map<number, Record<string, string>>();
+    for (const s of m.sources['events'] ?? [])
+      out.set(s.slot, (s.position as { offsets: Record<string, string> }).offsets);
+    return out;
+  }
+
+  /** Slot → its partitions, as owned at parallelism `p` (in a slot → offsets map, 3 slots). */
+  const formula = (topic: string, p: number): number[][] =>
+    [0, 1, 2].map((s) => [...Array(PARTITIONS).keys()].filter((q) => partitionOwner(topic, q, p) === s));
+  const owned = (pos: Map<number, Record<string, string>>): number[][] =>
+    [0, 1, 2].map((s) =>
+      Object.keys(pos.get(s) ?? {})
+        .map(Number)
+        .sort((a, b) => a - b),
+    );
+
+  /** Checkpoints until one records every input record read (positions summing to RECORDS). */
+  async function readToEnd(job: JobExecutor): Promise<void> {
+    await expect
+      .poll(
+        async () => {
+          const cp = await job.triggerCheckpoint();
+          let sum = 0n;
+          for (const offs of (await positions(cp.path)).values()) for (const o of Object.values(offs)) sum += BigInt(o);
+          return Number(sum);
+        },
+        { timeout: 90_000, interval: 200 },
+      )
+      .toBe(RECORDS);
+  }
+
+  function expectExactly(got: string[]): void {
+    const { missing, duplicated, unexpected } = deliveryDiff(reference(), got);
+    expect({ missing: missing.length, duplicated: duplicated.length, unexpected: unexpected.length }).toEqual({
+      missing: 0,
+      duplicated: 0,
+      unexpected: 0,
+    });
+    expect(got.length).toBe(RECORDS);
+  }
+
+  it('3 → 2 → 3 while input arrives: read_committed output equals the reference', async () => {
+    const input = `it-live-in-${run}`;
+    const output = `it-live-out-${run}`;
+    await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-live-kafka-'));
+    dirs.push(stateDir);
+    const writing = writeInput(kafka, input, 100);
+    const a = await start(input, output, 3, stateDir);
+    await expect.poll(() => a.job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
+    const down = plan(input, 3, 2);
+    expect(down.movedPartitions).toBeGreaterThan(0);
+    await a.job.migrate(down);
+    const after = await a.job.triggerCheckpoint();
+    // Slot 2 reads nothing any more; slots 0 and 1 what a restart at 2 would give them.
+    expect(owned(await positions(after.path))).toEqual(formula(input, 2));
+    expect(formula(input, 2)[2]).toEqual([]);
+    await sleep(700); // discovery runs meanwhile
+    await a.job.migrate(plan(input, 2, 3));
+    expect(a.job.status().recordsIn, 'migrated mid-stream').toBeLessThan(RECORDS);
+    expect(owned(await positions((await a.job.triggerCheckpoint()).path))).toEqual(formula(input, 3));
+    await writing;
+    await readToEnd(a.job);
+    await a.job.triggerSavepoint({ stop: true });
+    expect(((await a.done) as { state: string }).state).toBe('STOPPED');
+    expectExactly(await committedOutput(output));
+  }, 180_000);
+
+  it('a checkpoint after 3 → 2 lists slot 2 with no partition; a crash and a restart from it at 2 continue exactly-once', async () => {
+    const input = `it-live-crash-in-${run}`;
+    const output = `it-live-crash-out-${run}`;
+    await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-live-kafka-'));
+    dirs.push(stateDir);
+    const writing = writeInput(kafka, input, 100);
+    const a = await start(input, output, 3, stateDir);
+    await expect.poll(() => a.job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
+    await a.job.migrate(plan(input, 3, 2));
+    await a.job.triggerCheckpoint();
+    await sleep(300);
+    a.job.crash();
+    await expect(a.done).rejects.toMatchObject({ code: 'TRIB_JOB_FAILED' });
+    const latest = (await latestCheckpointPath(stateDir)) as string;
+    const pos = await positions(latest);
+    expect(pos.get(2)).toEqual({}); // slot 2's source, with no partition
+    expect(owned(pos)).toEqual(formula(input, 2));
+    const b = await start(input, output, 2, stateDir, latest);
+    await writing;
+    await readToEnd(b.job);
+    await b.job.triggerSavepoint({ stop: true });
+    expect(((await b.done) as { state: string }).state).toBe('STOPPED');
+    expectExactly(await committedOutput(output));
+  }, 180_000);
+});
