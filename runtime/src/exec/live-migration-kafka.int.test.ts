@@ -207,7 +207,7 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     expectExactly(await committedOutput(output));
   }, 180_000);
 
-  it('a checkpoint after 3 → 2 lists slot 2 with no partition; a crash and a restart from it at 2 continue exactly-once', async () => {
+  it('after 3 → 2 slot 2 checkpoints no partition; restarted from it at 2: exactly-once', async () => {
     const input = `it-live-crash-in-${run}`;
     const output = `it-live-crash-out-${run}`;
     await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
