@@ -64,19 +64,30 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     ],
   });
 
-  /** Writes RECORDS records, CHUNKS sends `pauseMs` apart, keyed by k (a key stays on one partition). */
+  /**
+   * Writes RECORDS records in CHUNKS sends keyed by k (a key stays on one partition): the first
+   * half at once (a backlog: the sources fetch far ahead of what they emit, so a partition handed
+   * over leaves fetched records behind), the rest `pauseMs` apart.
+   */
   async function writeInput(k: KafkaClient, topic: string, pauseMs: number): Promise<void> {
     const producer = inputProducer(k);
     await producer.connect();
     for (let c = 0; c < CHUNKS; c++) {
+      if (c === CHUNKS / 2) backlogWritten();
       const messages = Array.from({ length: PER_CHUNK }, (_, j) => {
         const id = c * PER_CHUNK + j;
         return { key: `k${id % KEYS}`, value: JSON.stringify({ id, k: `k${id % KEYS}` }) };
       });
       await producer.send({ topic, messages });
-      await sleep(pauseMs);
+      if (c >= CHUNKS / 2) await sleep(pauseMs);
     }
     await producer.disconnect();
+  }
+  let backlogWritten: () => void = () => undefined;
+  /** Input written, the backlog first. */
+  function writing(topic: string): { backlog: Promise<void>; all: Promise<void> } {
+    const backlog = new Promise<void>((r) => (backlogWritten = r));
+    return { backlog, all: writeInput(kafka, topic, 100) };
   }
 
   /** What the job must write: per key, its n-th record's count n and id (ids ascend per key). */
@@ -113,6 +124,7 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
       logger: process.env['LIVE_DIAG'] ? createLogger('warn') : silentLogger(),
       jobName: 'live-kafka-it',
       checkpointing: { stateDir, intervalMs: 100, timeoutMs: 30_000, retained: 3 },
+      batchSize: 64, // small polls: the sources stay behind their fetches
       ...(restoreFrom ? { restoreFrom } : {}),
     });
     const done = job.run();
@@ -186,7 +198,8 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-live-kafka-'));
     dirs.push(stateDir);
-    const writing = writeInput(kafka, input, 100);
+    const written = writing(input);
+    await written.backlog;
     const a = await start(input, output, 3, stateDir);
     await expect.poll(() => a.job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
     const down = plan(input, 3, 2);
@@ -200,7 +213,7 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     await a.job.migrate(plan(input, 2, 3));
     expect(a.job.status().recordsIn, 'migrated mid-stream').toBeLessThan(RECORDS);
     expect(owned(await positions((await a.job.triggerCheckpoint()).path))).toEqual(formula(input, 3));
-    await writing;
+    await written.all;
     await readToEnd(a.job);
     await a.job.triggerSavepoint({ stop: true });
     expect(((await a.done) as { state: string }).state).toBe('STOPPED');
@@ -213,7 +226,8 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-live-kafka-'));
     dirs.push(stateDir);
-    const writing = writeInput(kafka, input, 100);
+    const written = writing(input);
+    await written.backlog;
     const a = await start(input, output, 3, stateDir);
     await expect.poll(() => a.job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
     await a.job.migrate(plan(input, 3, 2));
@@ -226,7 +240,7 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     expect(pos.get(2)).toEqual({}); // slot 2's source, with no partition
     expect(owned(pos)).toEqual(formula(input, 2));
     const b = await start(input, output, 2, stateDir, latest);
-    await writing;
+    await written.all;
     await readToEnd(b.job);
     await b.job.triggerSavepoint({ stop: true });
     expect(((await b.done) as { state: string }).state).toBe('STOPPED');
