@@ -11,7 +11,7 @@
 // A checkpoint after the 3 → 2 migration lists slot 2's source with no partition and the others'
 // as a restart at 2 would own them; a crash then and a restart from it at parallelism 2 continue
 // exactly-once.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka as KafkaClient } from 'kafkajs';
@@ -145,7 +145,8 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
       maxParallelism: MAXP,
       logger: process.env['LIVE_DIAG'] ? createLogger('warn') : silentLogger(),
       jobName: 'live-kafka-it',
-      checkpointing: { stateDir, intervalMs: 100, timeoutMs: 30_000, retained: 3 },
+      // Every checkpoint kept: each must list each partition once (the steps' own among them).
+      checkpointing: { stateDir, intervalMs: 100, timeoutMs: 30_000, retained: 10_000 },
       batchSize: 64,
       functions,
       ...(restoreFrom ? { restoreFrom } : {}),
@@ -189,6 +190,19 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
         .map(Number)
         .sort((a, b) => a - b),
     );
+
+  /** Every checkpoint of `stateDir` lists every partition exactly once, over all slots; returns how many there are. */
+  async function eachPartitionOnce(stateDir: string): Promise<number> {
+    const dirs = (await readdir(join(stateDir, 'checkpoints'))).filter((d) => d.startsWith('chk-'));
+    for (const d of dirs) {
+      const listed = [...(await positions(join(stateDir, 'checkpoints', d))).values()].flatMap((o) => Object.keys(o));
+      expect(
+        listed.map(Number).sort((a, b) => a - b),
+        d,
+      ).toEqual([...Array(PARTITIONS).keys()]);
+    }
+    return dirs.length;
+  }
 
   /** Checkpoints until one records every input record read (positions summing to RECORDS). */
   async function readToEnd(job: JobExecutor): Promise<void> {
@@ -241,6 +255,7 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     await a.job.triggerSavepoint({ stop: true });
     expect(((await a.done) as { state: string }).state).toBe('STOPPED');
     expectExactly(await committedOutput(output));
+    expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(10);
   }, 180_000);
 
   it('after 3 → 2 slot 2 checkpoints no partition; restarted from it at 2: exactly-once', async () => {
