@@ -328,7 +328,6 @@ export class KafkaSource implements SourceReader {
   private handlerFor(current: () => boolean): FetchHandler {
     return {
       fetched: (partition, highWatermark, lastOffset, records) => {
-        if (!this.offsets.owns(partition)) return; // handed over since (live rescale): not this slot's to emit
         takeInFetch(this.queues, this.offsets, partition, highWatermark, lastOffset, records, this.intake);
         this.ctx.wake();
       },

@@ -60,6 +60,8 @@ describe('a partition handed over between source slots', () => {
     expect(old.q.queuedOf(3)).toBe(1); // another partition's records stay queued
     expect(old.o.owns(0)).toBe(false);
     expect(old.o.snapshot('t').offsets).toEqual({ '3': '3' }); // no later snapshot records it
+    take(old, 0, [8, 9]); // its old consumer's last fetch, before it stopped: not taken in
+    expect(old.q.queuedOf(0)).toBe(0);
     old.emitted.length = 0;
     old.poll(10);
     expect(old.emitted).toEqual(['3@3']); // nothing of 0 after the barrier
