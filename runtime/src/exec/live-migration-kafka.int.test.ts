@@ -44,12 +44,13 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  const graph = (input: string, output: string): GraphSpec => ({
+  const graph = (input: string, output: string, discovery: string): GraphSpec => ({
     sources: [
       {
         name: 'events',
-        // Discovery runs meanwhile: a slot must not take back a partition it handed over.
-        kafka: { brokers: bs, topic: input, groupId: `it-live-${input}`, partitionDiscoveryInterval: '500ms' },
+        // With discovery on, a slot must not take back a partition it handed over; with it off, a
+        // slot that handed over every partition must not end (it may get some back).
+        kafka: { brokers: bs, topic: input, groupId: `it-live-${input}`, partitionDiscoveryInterval: discovery },
       },
     ],
     steps: [
@@ -139,8 +140,9 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     p: number,
     stateDir: string,
     restoreFrom?: string,
+    discovery = '500ms',
   ): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
-    const job = await createJobExecutor(validateGraph(graph(input, output)), {
+    const job = await createJobExecutor(validateGraph(graph(input, output, discovery)), {
       parallelism: p,
       maxParallelism: MAXP,
       logger: process.env['LIVE_DIAG'] ? createLogger('warn') : silentLogger(),
@@ -229,34 +231,41 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     expect(got.length).toBe(RECORDS);
   }
 
-  it('3 → 2 → 3 while input arrives: read_committed output equals the reference', async () => {
-    const input = `it-live-in-${run}`;
-    const output = `it-live-out-${run}`;
-    await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
-    const stateDir = await mkdtemp(join(tmpdir(), 'trib-live-kafka-'));
-    dirs.push(stateDir);
-    const written = writing(input);
-    await written.backlog;
-    const a = await start(input, output, 3, stateDir);
-    await expect.poll(() => a.job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
-    const down = plan(input, 3, 2);
-    expect(down.movedPartitions).toBeGreaterThan(0);
-    await a.job.migrate(down);
-    const after = await a.job.triggerCheckpoint();
-    // Slot 2 reads nothing any more; slots 0 and 1 what a restart at 2 would give them.
-    expect(owned(await positions(after.path))).toEqual(formula(input, 2));
-    expect(formula(input, 2)[2]).toEqual([]);
-    await sleep(300); // discovery runs meanwhile
-    await a.job.migrate(plan(input, 2, 3));
-    expect(written.done, 'migrated back while the input is still written').toBe(false);
-    expect(owned(await positions((await a.job.triggerCheckpoint()).path))).toEqual(formula(input, 3));
-    await written.all;
-    await readToEnd(a.job);
-    await a.job.triggerSavepoint({ stop: true });
-    expect(((await a.done) as { state: string }).state).toBe('STOPPED');
-    expectExactly(await committedOutput(output));
-    expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(10);
-  }, 180_000);
+  it.each([
+    ['on', '500ms'],
+    ['off', '0'],
+  ])(
+    '3 → 2 → 3 while input arrives, discovery %s: read_committed output equals the reference',
+    async (tag, discovery) => {
+      const input = `it-live-${tag}-in-${run}`;
+      const output = `it-live-${tag}-out-${run}`;
+      await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
+      const stateDir = await mkdtemp(join(tmpdir(), 'trib-live-kafka-'));
+      dirs.push(stateDir);
+      const written = writing(input);
+      await written.backlog;
+      const a = await start(input, output, 3, stateDir, undefined, discovery);
+      await expect.poll(() => a.job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
+      const down = plan(input, 3, 2);
+      expect(down.movedPartitions).toBeGreaterThan(0);
+      await a.job.migrate(down);
+      const after = await a.job.triggerCheckpoint();
+      // Slot 2 reads nothing any more; slots 0 and 1 what a restart at 2 would give them.
+      expect(owned(await positions(after.path))).toEqual(formula(input, 2));
+      expect(formula(input, 2)[2]).toEqual([]);
+      await sleep(300); // discovery runs meanwhile
+      await a.job.migrate(plan(input, 2, 3));
+      expect(written.done, 'migrated back while the input is still written').toBe(false);
+      expect(owned(await positions((await a.job.triggerCheckpoint()).path))).toEqual(formula(input, 3));
+      await written.all;
+      await readToEnd(a.job);
+      await a.job.triggerSavepoint({ stop: true });
+      expect(((await a.done) as { state: string }).state).toBe('STOPPED');
+      expectExactly(await committedOutput(output));
+      expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(10);
+    },
+    180_000,
+  );
 
   it('after 3 → 2 slot 2 checkpoints no partition; restarted from it at 2: exactly-once', async () => {
     const input = `it-live-crash-in-${run}`;
