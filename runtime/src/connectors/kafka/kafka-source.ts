@@ -74,12 +74,14 @@ export class KafkaSource implements SourceReader {
       clientId: this.clientId,
       logger: this.ctx.logger,
       name: this.name,
-      fetchThread: fetchThreadEnabled(), // the consumer on a fetch thread (fetch-thread.ts), not the slot's
+      fetchThread: this.fetchThread,
       keepHeaders: this.intake.keepHeaders,
       requestTimeoutMs: clientBounds(this.spec).requestTimeoutMs,
     }),
     (current) => this.handlerFor(current),
   );
+  /** The consumer runs on a fetch thread (fetch-thread.ts), not the slot's. */
+  private fetchThread = false;
   /** Watermark partitions alignment paused (re-applied to a replaced consumer). */
   private pausedIdx: ReadonlySet<number> = new Set();
   private dlq: DeadLetterTopic | undefined;
@@ -92,8 +94,6 @@ export class KafkaSource implements SourceReader {
   private readonly wm = new WatermarkPartitions();
   /** Handed over to another slot (live rescale): discovery never takes them again; a slot that has some never ends. */
   private readonly given = new Set<number>();
-  /** Consumer replacements, one after the other (discovery and hand-overs both replace it). */
-  private replacing: Promise<void> = Promise.resolve();
   private readonly bounded: boolean;
   private discoveryMs = 0;
   private owned: number[] = [];
@@ -143,6 +143,7 @@ export class KafkaSource implements SourceReader {
     const { topic } = this.spec;
     this.discoveryMs = this.bounded ? 0 : (parseDuration(this.spec.partitionDiscoveryInterval) ?? DEFAULT_DISCOVERY_MS);
     this.restored = ctx.checkpointing ? restoredOffsets(ctx.restoredPositions, topic) : undefined;
+    this.fetchThread = fetchThreadEnabled();
     this.bounds = limits.sourceBounds(this.spec);
     this.decoder = new ValueDecoder(this.spec, this.opts, this.name, () => ctx.wake());
     await this.decoder.open();
