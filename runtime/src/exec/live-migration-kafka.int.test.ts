@@ -27,6 +27,8 @@ import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
 import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
 import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
+import { withEnv } from '../testing/env.ts';
+import { FETCH_THREAD_ENV } from '../connectors/kafka/fetch-thread.ts';
 import { createJobExecutor, type JobExecutor } from './job-executor.ts';
 
 const PARTITIONS = 6;
@@ -35,6 +37,8 @@ const KEYS = 60;
 const CHUNKS = 60;
 const PER_CHUNK = 300;
 const RECORDS = CHUNKS * PER_CHUNK;
+/** Chunks written only after the migrations. */
+const TAIL = 5;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('live rescale moving Kafka partitions between running slots (real Kafka)', () => {
@@ -88,13 +92,15 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
   /**
    * Writes RECORDS records in CHUNKS sends keyed by k (a key stays on one partition): the first
    * half at once (a backlog: the sources fetch far ahead of what they emit, so a partition handed
-   * over leaves fetched records behind), the rest `pauseMs` apart.
+   * over leaves fetched records behind), the rest `pauseMs` apart, the last TAIL of them once
+   * `tail` resolves (input still arrives after the migrations, however slow the machine).
    */
-  async function writeInput(k: KafkaClient, topic: string, pauseMs: number): Promise<void> {
+  async function writeInput(k: KafkaClient, topic: string, pauseMs: number, tail: Promise<void>): Promise<void> {
     const producer = inputProducer(k);
     await producer.connect();
     for (let c = 0; c < CHUNKS; c++) {
       if (c === CHUNKS / 2) backlogWritten();
+      if (c === CHUNKS - TAIL) await tail;
       const messages = Array.from({ length: PER_CHUNK }, (_, j) => {
         const id = c * PER_CHUNK + j;
         return { key: `k${id % KEYS}`, value: JSON.stringify({ id, k: `k${id % KEYS}` }) };
@@ -105,10 +111,12 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     await producer.disconnect();
   }
   let backlogWritten: () => void = () => undefined;
-  /** Input written, the backlog first. */
-  function writing(topic: string): { backlog: Promise<void>; all: Promise<void>; done: boolean } {
+  /** Input written, the backlog first; `tail()` lets the last chunks go. */
+  function writing(topic: string): { backlog: Promise<void>; all: Promise<void>; tail(): void; done: boolean } {
     const backlog = new Promise<void>((r) => (backlogWritten = r));
-    const w = { backlog, all: writeInput(kafka, topic, 250), done: false };
+    let tail = (): void => undefined;
+    const held = new Promise<void>((r) => (tail = r));
+    const w = { backlog, all: writeInput(kafka, topic, 150, held), tail, done: false };
     void w.all.then(() => (w.done = true));
     return w;
   }
@@ -232,40 +240,45 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
   }
 
   it.each([
-    ['on', '500ms'],
-    ['off', '0'],
+    ['on', 'off', '500ms'],
+    ['off', 'off', '0'],
+    ['on', 'on', '500ms'],
   ])(
-    '3 → 2 → 3 while input arrives, discovery %s: read_committed output equals the reference',
-    async (tag, discovery) => {
-      const input = `it-live-${tag}-in-${run}`;
-      const output = `it-live-${tag}-out-${run}`;
-      await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
-      const stateDir = await mkdtemp(join(tmpdir(), 'trib-live-kafka-'));
-      dirs.push(stateDir);
-      const written = writing(input);
-      await written.backlog;
-      const a = await start(input, output, 3, stateDir, undefined, discovery);
-      await expect.poll(() => a.job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
-      const down = plan(input, 3, 2);
-      expect(down.movedPartitions).toBeGreaterThan(0);
-      await a.job.migrate(down);
-      const after = await a.job.triggerCheckpoint();
-      // Slot 2 reads nothing any more; slots 0 and 1 what a restart at 2 would give them.
-      expect(owned(await positions(after.path))).toEqual(formula(input, 2));
-      expect(formula(input, 2)[2]).toEqual([]);
-      await sleep(300); // discovery runs meanwhile
-      await a.job.migrate(plan(input, 2, 3));
-      expect(written.done, 'migrated back while the input is still written').toBe(false);
-      expect(owned(await positions((await a.job.triggerCheckpoint()).path))).toEqual(formula(input, 3));
-      await written.all;
-      await readToEnd(a.job);
-      await a.job.triggerSavepoint({ stop: true });
-      expect(((await a.done) as { state: string }).state).toBe('STOPPED');
-      expectExactly(await committedOutput(output));
-      expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(10);
-    },
+    '3 → 2 → 3 while input arrives, discovery %s, fetch thread %s: read_committed output equals the reference',
+    (tag, fetchThread, discovery) =>
+      withEnv(FETCH_THREAD_ENV, fetchThread, () => migrateAndBack(tag, discovery, fetchThread)),
     180_000,
   );
+
+  async function migrateAndBack(tag: string, discovery: string, fetchThread: string): Promise<void> {
+    const input = `it-live-${tag}-${fetchThread}-in-${run}`;
+    const output = `it-live-${tag}-${fetchThread}-out-${run}`;
+    await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-live-kafka-'));
+    dirs.push(stateDir);
+    const written = writing(input);
+    await written.backlog;
+    const a = await start(input, output, 3, stateDir, undefined, discovery);
+    await expect.poll(() => a.job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
+    const down = plan(input, 3, 2);
+    expect(down.movedPartitions).toBeGreaterThan(0);
+    await a.job.migrate(down);
+    const after = await a.job.triggerCheckpoint();
+    // Slot 2 reads nothing any more; slots 0 and 1 what a restart at 2 would give them.
+    expect(owned(await positions(after.path))).toEqual(formula(input, 2));
+    expect(formula(input, 2)[2]).toEqual([]);
+    await sleep(300); // discovery runs meanwhile
+    await a.job.migrate(plan(input, 2, 3));
+    expect(written.done, 'migrated back while the input is still written').toBe(false);
+    written.tail();
+    expect(owned(await positions((await a.job.triggerCheckpoint()).path))).toEqual(formula(input, 3));
+    await written.all;
+    await readToEnd(a.job);
+    await a.job.triggerSavepoint({ stop: true });
+    expect(((await a.done) as { state: string }).state).toBe('STOPPED');
+    expectExactly(await committedOutput(output));
+    expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(10);
+  }
 
   it('after 3 → 2 slot 2 checkpoints no partition; restarted from it at 2: exactly-once', async () => {
     const input = `it-live-crash-in-${run}`;
@@ -287,6 +300,7 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     expect(pos.get(2)).toEqual({}); // slot 2's source, with no partition
     expect(owned(pos)).toEqual(formula(input, 2));
     const b = await start(input, output, 2, stateDir, latest);
+    written.tail();
     await written.all;
     await readToEnd(b.job);
     await b.job.triggerSavepoint({ stop: true });
