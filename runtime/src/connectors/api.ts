@@ -109,6 +109,29 @@ export interface SourceReader {
    * between polls. Readers of inputs without partitions leave it out.
    */
   partitionLoad?(): PartitionLoad;
+  /**
+   * Live rescale (docs/runtime/live-rescale.md §3 item 6): the topic whose partitions this reader
+   * can hand over to another running slot and take over from one; undefined when they cannot
+   * move (readers without it: index sources, whose input is striped by parallelism).
+   */
+  movableTopic?(): string | undefined;
+  /** The partitions of `movableTopic` this reader owns now. */
+  ownedPartitions?(): readonly number[];
+  /**
+   * At a barrier, in the slot's loop, after its snapshot: emits nothing of `partitions` from now
+   * on. Returns each one's position as of the barrier (the next offset to emit, what the snapshot
+   * recorded) and the restart of its input without them.
+   */
+  handOverPartitions?(partitions: readonly number[]): {
+    positions: Map<number, bigint>;
+    restarted: Promise<void>;
+  };
+  /**
+   * After the step's barrier passed this slot, in its loop: owns `positions`' partitions from their
+   * positions on (its next snapshot records them), checks them against the input (`from` names
+   * where they came from, in errors) and reads them; settles once it does.
+   */
+  takeOverPartitions?(positions: ReadonlyMap<number, bigint>, from: string): Promise<void>;
   close(): Promise<void>;
 }
 

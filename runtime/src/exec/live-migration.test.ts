@@ -147,6 +147,13 @@ describe('live rescale between the slots of one job', () => {
     // Key groups are where 3 slots put them, not 2: a 2 → 3 plan starts from the wrong owners.
     await expect(a.job.migrate(plan(2, 3))).rejects.toMatchObject({ code: 'TRIB_RESCALE_PLAN_INVALID' });
     await expect(a.job.migrate(plan(4, 3))).rejects.toMatchObject({ code: 'TRIB_RESCALE_UNSUPPORTED' });
+    // A datagen source stripes its input by parallelism: its "partitions" cannot move (§1).
+    const move = { source: 'events', topic: 'events', partition: 2, from: 2, to: 0 };
+    const steps = [{ keyGroups: [], partitions: [move], bytes: 0 }];
+    await expect(a.job.migrate({ ...plan(3, 3), steps, movedPartitions: 1 })).rejects.toMatchObject({
+      code: 'TRIB_RESCALE_UNSUPPORTED',
+      message: expect.stringMatching(/partition 2 of source "events", which cannot move its input.*datagen/),
+    });
     a.job.stop();
     await a.done;
   }, 60_000);

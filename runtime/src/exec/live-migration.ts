@@ -7,7 +7,10 @@
 //     (extractKeyGroups) and the hand-offs are kept for the new owners;
 //   - the task's hash exchanges route the step's key groups to their new owners (reassign);
 //   - a task whose slot receives key groups holds their records (GateTask.holdKeyGroups) until
-//     every hand-off for it is here, installs them in its slot's mailbox, then releases them.
+//     every hand-off for it is here, installs them in its slot's mailbox, then releases them;
+//   - a source task whose slot gives up Kafka partitions hands them over (their positions as of
+//     the barrier: kafka/partition-handover.ts), and one whose slot receives them takes them over
+//     at those positions once both its own barrier and every hand-over for it are here.
 //
 // Invariants:
 // - a step binds to the first checkpoint triggered after it was armed, before any slot injects
@@ -17,12 +20,17 @@
 //   taken before the extraction, the new owner installs only after its own snapshot of that
 //   barrier; a later checkpoint records it *after* (its barrier waits behind the held gate);
 // - operators of a slot are touched only from that slot's loop (installs are posted to it);
+// - a partition is emitted before the step's barrier by its old owner only, after it by its new
+//   owner only: the new owner takes it over after its own barrier, so the step's checkpoint
+//   records it once, at the old owner; every later checkpoint, at the new owner (a checkpoint
+//   triggers after the previous completed, so after the hand-over reached the new owner's loop);
 // - a step whose barrier does not complete fails the job (TRIB_RESCALE_STEP_FAILED): some
 //   producers may have flipped, so the running job is no longer consistent; the restart
 //   restores the last completed checkpoint, which holds every key group once.
 import { TributaryError } from '../errors.ts';
 import type { StatefulOperator } from '../operators/types.ts';
-import type { MigrationPlan, MigrationStep } from '../rescale/plan.ts';
+import type { SourceReader } from '../connectors/api.ts';
+import type { MigrationPlan, MigrationStep, PartitionMove } from '../rescale/plan.ts';
 import { extractKeyGroups, installKeyGroups, type KeyGroupHandoff } from '../state/key-group-handoff.ts';
 import { slotForKeyGroup } from '../state/key-groups.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
@@ -36,6 +44,8 @@ export interface MigratingChain {
   gate: GateTask | undefined;
   /** Runs a callback in the slot's loop. */
   post(cb: () => void): void;
+  /** A source task's source. */
+  source?: { name: string; reader: SourceReader } | undefined;
 }
 
 interface ActiveStep {
@@ -49,8 +59,15 @@ interface ActiveStep {
   waiting: Set<MigratingChain>;
   /** Chains of new owners the step's barrier reached. */
   reached: Set<MigratingChain>;
-  /** Chains of new owners still to install; the step is done at 0. */
+  /** Chains of new owners still to install (key groups) or take over (partitions); the step is done at 0. */
   installs: number;
+  partitions: PartitionMove[];
+  /** Handed-over positions by `<source>|<partition>`. */
+  handed: Map<string, bigint>;
+  /** Source chains of new owners the barrier reached that have not taken their partitions over. */
+  takers: Set<MigratingChain>;
+  /** The old owners' consumer restarts. */
+  restarts: Promise<void>[];
   settle(e?: unknown): void;
   done: Promise<void>;
 }
@@ -128,7 +145,9 @@ export class LiveMigration {
     const done = new Promise<void>((resolve, reject) => {
       settle = (e) => (e === undefined ? resolve() : reject(e as Error));
     });
-    const installs = this.chains.filter((c) => moves.has(c.slot) && keyed(c.chain.stateful).length > 0).length;
+    const installs =
+      this.chains.filter((c) => moves.has(c.slot) && keyed(c.chain.stateful).length > 0).length +
+      this.chains.filter((c) => incoming(step.partitions, c).length > 0).length;
     const active: ActiveStep = {
       index,
       moves,
@@ -137,6 +156,10 @@ export class LiveMigration {
       waiting: new Set(),
       reached: new Set(),
       installs,
+      partitions: step.partitions,
+      handed: new Map(),
+      takers: new Set(),
+      restarts: [],
       settle,
       done,
     };
@@ -157,8 +180,13 @@ export class LiveMigration {
     }
     // The checkpoint completed, so its barrier passed every task that had not finished: a new
     // owner's task it did not reach had ended (end of input) and will never install its key groups.
+    // The same for a source task taking partitions over or handing them over.
     const ended = this.chains.filter(
-      (c) => moves.has(c.slot) && keyed(c.chain.stateful).length > 0 && !active.reached.has(c),
+      (c) =>
+        !active.reached.has(c) &&
+        ((moves.has(c.slot) && keyed(c.chain.stateful).length > 0) ||
+          incoming(step.partitions, c).length > 0 ||
+          outgoing(step.partitions, c).length > 0),
     );
     if (ended.length > 0)
       active.settle(
@@ -168,6 +196,7 @@ export class LiveMigration {
         ),
       );
     await done;
+    await Promise.all(active.restarts);
     if (active.barrierId !== undefined) this.byBarrier.delete(active.barrierId);
     for (const m of step.keyGroups) this.owner[m.keyGroup] = m.to;
   }
@@ -193,8 +222,27 @@ export class LiveMigration {
       }
     const moves = plan.steps.flatMap((step, i) => step.keyGroups.map((m) => ({ i, m })));
     for (const [i, step] of plan.steps.entries())
-      if (step.partitions.length > 0)
-        refuse('TRIB_RESCALE_UNSUPPORTED', `step ${i} moves source partitions, which this runtime cannot move yet`);
+      for (const m of step.partitions) {
+        const what = `step ${i} moves partition ${m.partition} of source "${m.source}"`;
+        const at = (s: number) => this.chains.find((c) => c.slot === s && c.source?.name === m.source)?.source;
+        const [from, to] = [at(m.from), at(m.to)];
+        if (!from || !to)
+          throw new TributaryError(
+            'TRIB_RESCALE_UNSUPPORTED',
+            `live rescale: ${what} from slot ${m.from} to ${m.to}: no such source runs there`,
+          );
+        const topic = from.reader.movableTopic?.();
+        if (topic === undefined || !from.reader.handOverPartitions || !to.reader.takeOverPartitions)
+          refuse(
+            'TRIB_RESCALE_UNSUPPORTED',
+            `${what}, which cannot move its input between running slots: only an unbounded Kafka source can ` +
+              '(an index source — datagen, collection, file — stripes its input by parallelism)',
+          );
+        if (topic !== m.topic)
+          refuse('TRIB_RESCALE_PLAN_INVALID', `${what} of topic ${m.topic}, but it reads ${topic}`);
+        if (!from.reader.ownedPartitions?.().includes(m.partition))
+          refuse('TRIB_RESCALE_PLAN_INVALID', `${what} from slot ${m.from}, which does not read it`);
+      }
     for (const { i, m } of moves)
       for (const s of [m.from, m.to])
         if (!local.has(s) || s >= this.parallelism)
@@ -215,6 +263,7 @@ export class LiveMigration {
     const step = this.byBarrier.get(id);
     if (!step) return;
     try {
+      if (c.source) this.sourceAtBarrier(step, c, c.source);
       const ops = keyed(c.chain.stateful);
       for (const [to, byFrom] of step.moves) {
         const kgs = byFrom.get(c.slot);
@@ -241,6 +290,45 @@ export class LiveMigration {
     }
   }
 
+  /** A source task at the step's barrier, after its snapshot: hands its moving partitions over, takes its own. */
+  private sourceAtBarrier(step: ActiveStep, c: MigratingChain, src: NonNullable<MigratingChain['source']>): void {
+    const out = outgoing(step.partitions, c);
+    if (out.length > 0) {
+      step.reached.add(c);
+      const h = (src.reader as Movable).handOverPartitions(out.map((m) => m.partition));
+      h.restarted.catch(() => undefined); // awaited once the step is done
+      step.restarts.push(h.restarted);
+      for (const m of out) step.handed.set(`${m.source}|${m.partition}`, h.positions.get(m.partition) as bigint);
+      for (const w of step.takers) if (out.some((m) => m.to === w.slot)) w.post(() => this.tryTakeOver(step, w));
+    }
+    if (incoming(step.partitions, c).length > 0) {
+      step.reached.add(c);
+      step.takers.add(c);
+      this.tryTakeOver(step, c);
+    }
+  }
+
+  /** Source chain `c` takes its partitions over once every one's position is here (in `c`'s slot loop). */
+  private tryTakeOver(step: ActiveStep, c: MigratingChain): void {
+    if (!step.takers.has(c)) return;
+    const moves = incoming(step.partitions, c);
+    const positions = new Map<number, bigint>();
+    for (const m of moves) {
+      const next = step.handed.get(`${m.source}|${m.partition}`);
+      if (next === undefined) return;
+      positions.set(m.partition, next);
+    }
+    step.takers.delete(c);
+    const from = [...new Set(moves.map((m) => m.from))].join(', ');
+    const reader = (c.source as NonNullable<MigratingChain['source']>).reader as Movable;
+    reader.takeOverPartitions(positions, `the position slot ${from} handed over at checkpoint ${step.barrierId}`).then(
+      () => {
+        if (--step.installs === 0) step.settle();
+      },
+      (e: unknown) => step.settle(e),
+    );
+  }
+
   /** Installs the hand-offs for chain `c` once every old owner's are here (in `c`'s slot loop). */
   private tryInstall(step: ActiveStep, c: MigratingChain): void {
     if (!step.waiting.has(c)) return;
@@ -261,7 +349,20 @@ export class LiveMigration {
   }
 }
 
+/** A source reader whose partitions can move (checked before a plan runs). */
+type Movable = SourceReader & Required<Pick<SourceReader, 'handOverPartitions' | 'takeOverPartitions'>>;
+
 type Keyed = StatefulOperator & { keyedBackend: NonNullable<StatefulOperator['keyedBackend']> };
+
+/** The step's partition moves into source chain `c`'s slot, of its source. */
+function incoming(moves: readonly PartitionMove[], c: MigratingChain): PartitionMove[] {
+  return c.source ? moves.filter((m) => m.to === c.slot && m.source === c.source?.name) : [];
+}
+
+/** The step's partition moves out of source chain `c`'s slot, of its source. */
+function outgoing(moves: readonly PartitionMove[], c: MigratingChain): PartitionMove[] {
+  return c.source ? moves.filter((m) => m.from === c.slot && m.source === c.source?.name) : [];
+}
 
 function keyed(ops: readonly StatefulOperator[]): Keyed[] {
   return ops.filter((op): op is Keyed => op.keyedBackend !== undefined);

@@ -32,7 +32,7 @@ import { CountingOutput } from './counting-output.ts';
 import { timed, timedStep } from './node-clock.ts';
 import { ForwardExchange, HashExchange } from './exchange.ts';
 import { GateTask, type GateInput } from './gate-task.ts';
-import type { LiveMigration } from './live-migration.ts';
+import type { LiveMigration, MigratingChain } from './live-migration.ts';
 import type { JobExecutorOptions } from './job-options.ts';
 import type { OpenedTable, OperatorFactory, OperatorWiring } from './operator-factory.ts';
 import type { AsyncOperator } from '../operators/async-operator.ts';
@@ -235,7 +235,7 @@ class SlotWiring implements OperatorWiring {
     parts.sources.push(src);
     this.addTask(src, name);
     chain?.attach(src, { injector: src, position: () => src.finalPosition() });
-    this.migrating(undefined);
+    this.migrating(undefined, { name: spec.name, reader: src.reader });
   }
 
   /** Adds a task to the slot, its steps in `node`'s frame when the job times its nodes. */
@@ -258,10 +258,10 @@ class SlotWiring implements OperatorWiring {
   }
 
   /** Registers the task just built with the live migration (its chain, its gate). */
-  private migrating(gate: GateTask | undefined): void {
+  private migrating(gate: GateTask | undefined, source?: MigratingChain['source']): void {
     const slot = this.parts.slot;
     if (this.chain)
-      this.o.migration?.addChain({ slot: slot.index, chain: this.chain, gate, post: (cb) => slot.post(cb) });
+      this.o.migration?.addChain({ slot: slot.index, chain: this.chain, gate, post: (cb) => slot.post(cb), source });
   }
 
   /** OperatorWiring: a node's chained successors (built here) and its exchanges. */

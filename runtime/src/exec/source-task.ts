@@ -222,6 +222,11 @@ export class SourceTask implements Task, RawRecords {
     return this.o.reader.partitionLoad?.();
   }
 
+  /** The reader, for a live rescale's partition moves (live-migration.ts). */
+  get reader(): SourceReader {
+    return this.o.reader;
+  }
+
   /** The newest event time this source has seen (−∞ before the first record). */
   get newestTimestamp(): number {
     return this.wms.newest;

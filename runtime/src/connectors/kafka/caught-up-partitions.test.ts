@@ -51,4 +51,15 @@ describe('CaughtUpPartitions', () => {
     state.queued.set(1, 0);
     expect(poll(c)).toEqual([[11, true]]);
   });
+
+  it('a partition taken back under a new index is reported caught up again (live rescale)', () => {
+    const c = new CaughtUpPartitions();
+    state.queued.clear();
+    state.atEnd.clear();
+    state.atEnd.add(1);
+    expect(poll(c)).toEqual([[11, true]]);
+    partIndex.set(1, 12); // handed over, then taken back: a new watermark partition
+    expect(poll(c)).toEqual([[12, true]]);
+    partIndex.set(1, 11);
+  });
 });

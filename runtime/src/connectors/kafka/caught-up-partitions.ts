@@ -14,8 +14,11 @@ export interface PartitionProgress {
 }
 
 export class CaughtUpPartitions {
-  /** Kafka partitions reported caught up. */
-  private readonly up = new Set<number>();
+  /**
+   * Kafka partitions reported caught up, with the index reported: a partition handed over and
+   * taken back (live rescale) has a new index, not caught up until reported so.
+   */
+  private readonly up = new Map<number, number>();
   /** Kafka partitions a record was returned from in the current poll. */
   private readonly tookFrom = new Set<number>();
 
@@ -37,8 +40,8 @@ export class CaughtUpPartitions {
       const queued = progress.queuedOf(p) > 0;
       if (queued && !this.tookFrom.has(p)) continue;
       const up = !queued && progress.fetchedToEnd(p);
-      if (up === this.up.has(p)) continue;
-      if (up) this.up.add(p);
+      if (up === (this.up.get(p) === idx)) continue;
+      if (up) this.up.set(p, idx);
       else this.up.delete(p);
       report(idx, up);
     }

@@ -1,11 +1,12 @@
 // What a Kafka source slot does with one fetch, in its own thread whichever thread fetched:
 // records from the next expected offset on are queued (those below it were fetched before a
-// seek took effect, or again after one), and the offsets the fetch covered beyond its last
-// record (transaction markers, aborted records) are consumed too, as one skipped entry, so a
-// bounded read sees its end passed. Only this decides the next offset a replaced consumer
-// seeks to, so nothing is read twice or skipped. Headers are kept (`keepHeaders`) only for a
-// source with a dead-letter topic or whose records carry their origin (`from`, set only while
-// the job has an errorOutput): a record that never fails costs nothing more otherwise.
+// seek took effect, or again after one; a partition the slot no longer owns takes nothing), and
+// the offsets the fetch covered beyond its last record (transaction markers, aborted records)
+// are consumed too, as one skipped entry, so a bounded read sees its end passed. Only this
+// decides the next offset a replaced consumer seeks to, so nothing is read twice or skipped.
+// Headers are kept (`keepHeaders`) only for a source with a dead-letter topic or whose records
+// carry their origin (`from`, set only while the job has an errorOutput): a record that never
+// fails costs nothing more otherwise.
 import type { OriginSource, RecordOrigin } from '../../core/origin.ts';
 import type { FetchedRecords } from './fetched-records.ts';
 import { headerList, type KeptHeaders } from './original-headers.ts';
@@ -40,6 +41,9 @@ export function takeInFetch(
   records: FetchedRecords,
   intake: Intake = { keepHeaders: false },
 ): void {
+  // A fetch of a partition handed over since (live rescale) is not this slot's to emit: its old
+  // consumer may still deliver one before it stops.
+  if (!offsets.owns(partition)) return;
   const { keepHeaders, from } = intake;
   offsets.setHighWatermark(partition, highWatermark);
   let next = offsets.accepted(partition) ?? 0n;

@@ -16,6 +16,7 @@
 // `partitionDiscoveryInterval` (default 30 s; bounded reads never): a new one goes to its owner slot, starts at its
 // earliest offset, and the owner replaces its consumer to take it. A slot that owns no partition is idle (it does not
 // hold back the watermark) and keeps looking; with discovery off it ends, as a bounded read does when nothing is left.
+// A live rescale moves a partition between running slots at a barrier (partition-handover.ts, slot-consumer.ts).
 //
 // A position past a partition's log end (the topic deleted and created again, or truncated), or the topic vanishing
 // and coming back under a running source, fails it with TRIB_SOURCE_POSITION_INVALID: a new log's offsets restart at
@@ -38,10 +39,13 @@ import { parseDuration } from '../../graph/duration.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import type { Rec } from '../../core/record.ts';
 import type { PartitionLoad, PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
+import { checkTakenOver, handOver, takeOver, type HandedOver } from './partition-handover.ts';
+import { WatermarkPartitions } from './watermark-partitions.ts';
 import { CaughtUpPartitions } from './caught-up-partitions.ts';
 import { brokerList, clientBounds, createKafka, partitionOwner } from './client.ts';
-import { ConsumerLoop, type ConsumerLoopOptions, type FetchHandler } from './consumer-loop.ts';
-import { FetchThread, fetchThreadEnabled, type Fetcher } from './fetch-thread.ts';
+import type { FetchHandler } from './consumer-loop.ts';
+import { fetchThreadEnabled } from './fetch-thread.ts';
+import { SlotConsumer } from './slot-consumer.ts';
 import { DeadLetterTopic } from './dead-letter.ts';
 import { PolledOriginals } from './polled-originals.ts';
 import { logOffsets, topicPartitions } from './admin-lookups.ts';
@@ -64,7 +68,18 @@ export class KafkaSource implements SourceReader {
   /** The topic watch's own admin: no kafkajs retries, the watch retries (and bounds) each check itself. */
   private watchAdmin: Admin | undefined;
   private watch: TopicWatch | undefined;
-  private fetcher: Fetcher | undefined;
+  private readonly consumer = new SlotConsumer(
+    () => ({
+      kafka: this.kafka,
+      clientId: this.clientId,
+      logger: this.ctx.logger,
+      name: this.name,
+      fetchThread: this.fetchThread,
+      keepHeaders: this.intake.keepHeaders,
+      requestTimeoutMs: clientBounds(this.spec).requestTimeoutMs,
+    }),
+    (current) => this.handlerFor(current),
+  );
   /** The consumer runs on a fetch thread (fetch-thread.ts), not the slot's. */
   private fetchThread = false;
   /** Watermark partitions alignment paused (re-applied to a replaced consumer). */
@@ -76,12 +91,9 @@ export class KafkaSource implements SourceReader {
   private group: SourceGroupOffsets | undefined;
   private readonly queues: PartitionQueues;
   private readonly offsets: PartitionOffsets;
-  /** Kafka partition → watermark partition index (declared in poll, i.e. in the slot's loop). */
-  private readonly partIndex = new Map<number, number>();
-  /** Owned partitions not declared to the watermark tracker yet. */
-  private undeclared: number[] = [];
-  /** A slot owning no partition of an existing topic: a finished watermark partition, so the source is idle. */
-  private idleMarker: number | undefined;
+  private readonly wm = new WatermarkPartitions();
+  /** Handed over to another slot (live rescale): discovery never takes them again; a slot that has some never ends. */
+  private readonly given = new Set<number>();
   private readonly bounded: boolean;
   private discoveryMs = 0;
   private owned: number[] = [];
@@ -211,7 +223,8 @@ export class KafkaSource implements SourceReader {
     const { ctx } = this;
     const { topic } = this.spec;
     const admin = this.admin as Admin;
-    const added = all.filter((p) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.offsets.owns(p));
+    const mine = (p: number) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.given.has(p);
+    const added = all.filter((p) => mine(p) && !this.offsets.owns(p));
     if (added.length === 0) this.offsets.topicPartitions = all.length; // else with their positions, below
     const first = !this.assigned;
     if (!first && added.length === 0 && this.waitingSince === undefined) return;
@@ -247,7 +260,7 @@ export class KafkaSource implements SourceReader {
     this.offsets.topicPartitions = all.length;
     await group?.commit(starts); // safe: nothing below a start is read (offset-commits.ts)
     this.owned = [...this.owned, ...added].sort((a, b) => a - b);
-    this.undeclared.push(...added);
+    this.wm.add(added);
     this.assigned = true;
     const log = { source: ctx.sourceName, slot: ctx.slot, topic, partitions: this.owned };
     if (first) {
@@ -261,56 +274,55 @@ export class KafkaSource implements SourceReader {
       this.waitingSince = undefined;
       ctx.reportWaiting?.(undefined);
     }
-    if (added.length > 0) await this.replaceConsumer();
+    if (added.length > 0) await this.nextConsumer();
     ctx.wake();
   }
 
-  /**
-   * Stops the current consumer (if any) and starts one for every owned partition still to
-   * read, each sought to the next offset not yet taken from Kafka: records already queued
-   * stay queued, and nothing is read twice or skipped.
-   */
-  private async replaceConsumer(): Promise<void> {
-    const old = this.fetcher;
-    this.fetcher = undefined;
-    await old?.stop(); // every fetch it handed over has been taken in: accepted() is final
-    if (this.closed) return;
-    const { topic } = this.spec;
-    const parts = this.owned.filter((p) => !this.bounded || this.offsets.hasEnd(p));
-    if (parts.length === 0) return;
-    const loop: ConsumerLoopOptions = {
-      topic,
+  /** A bounded read's partitions do not move (their end offsets would have to go with them). */
+  readonly movableTopic = (): string | undefined => (this.bounded ? undefined : this.spec.topic);
+  readonly ownedPartitions = (): readonly number[] => this.owned;
+
+  /** Live rescale, at a barrier in the slot's loop (partition-handover.ts): emits nothing of `parts` from now on. */
+  handOverPartitions(parts: readonly number[]): HandedOver {
+    const positions = new Map(parts.map((p) => [p, handOver(this.queues, this.offsets, p, this.name)] as const));
+    for (const p of parts) this.given.add(p);
+    for (const p of parts) this.wm.remove(this.ctx, p);
+    this.owned = this.owned.filter((p) => !positions.has(p));
+    return { positions, restarted: this.failing(this.nextConsumer()) };
+  }
+
+  /** Live rescale, after the step's barrier passed this slot: emits `positions`' partitions from there on. */
+  takeOverPartitions(positions: ReadonlyMap<number, bigint>, from: string): Promise<void> {
+    for (const [p, next] of positions) takeOver(this.offsets, p, next, this.name);
+    for (const p of positions.keys()) this.given.delete(p);
+    this.owned = [...this.owned, ...positions.keys()].sort((a, b) => a - b);
+    this.wm.add([...positions.keys()]);
+    const checked = checkTakenOver(this.admin as Admin, this.ctx.sourceName, this.spec.topic, positions, from);
+    return this.failing(checked.then(() => this.nextConsumer()));
+  }
+
+  /** `work`'s failure fails the source (at its next poll) and is passed on. */
+  private failing(work: Promise<void>): Promise<void> {
+    return work.catch((e: unknown) => {
+      this.watchFailure ??=
+        e instanceof TributaryError ? e : new TributaryError('TRIB_CONNECTOR_FAILED', String(e), { cause: e });
+      this.ctx.wake();
+      throw e;
+    });
+  }
+
+  /** A consumer for every owned partition still to read (slot-consumer.ts), after the replacements asked for before. */
+  private nextConsumer(): Promise<void> {
+    return this.consumer.replace(() => ({
+      topic: this.spec.topic,
       brokers: brokerList(this.spec.brokers),
       groupId: this.fetchGroupId,
-      seeks: parts.map((p) => [p, this.offsets.accepted(p) as bigint]),
+      seeks: this.owned
+        .filter((p) => !this.bounded || this.offsets.hasEnd(p))
+        .map((p) => [p, this.offsets.accepted(p) as bigint]),
       unreachableMs: this.bounds.unreachableMs,
-    };
-    const fetcher: Fetcher = this.fetchThread
-      ? new FetchThread(
-          loop,
-          this.clientId,
-          this.handlerFor(() => this.fetcher === fetcher),
-          this.ctx.logger,
-          this.name,
-          { keepHeaders: this.intake.keepHeaders, requestTimeoutMs: clientBounds(this.spec).requestTimeoutMs },
-        )
-      : new ConsumerLoop(
-          this.kafka,
-          loop,
-          this.handlerFor(() => this.fetcher === fetcher),
-        );
-    this.fetcher = fetcher;
-    try {
-      await fetcher.start();
-    } catch (e) {
-      throw new TributaryError(
-        'TRIB_CONNECTOR_FAILED',
-        `${this.name}: its kafka consumer cannot start: ${(e as Error).message}`,
-        { cause: e },
-      );
-    }
-    const paused = this.pausedKafkaPartitions();
-    if (paused.length > 0) fetcher.setPaused(paused);
+      paused: this.pausedKafkaPartitions(),
+    }));
   }
 
   /** Where the consumer's fetches go (in the slot's thread); `current`: the consumer is still this source's. */
@@ -333,30 +345,20 @@ export class KafkaSource implements SourceReader {
 
   /** Kafka partitions whose watermark partitions alignment paused. */
   private pausedKafkaPartitions(): number[] {
-    const paused: number[] = [];
-    for (const [p, idx] of this.partIndex) if (this.pausedIdx.has(idx)) paused.push(p);
-    return paused;
+    return this.wm.paused(this.pausedIdx);
   }
 
   setPaused(partitions: ReadonlySet<number>): void {
     this.pausedIdx = new Set(partitions); // the caller reuses its sets
     const paused = this.pausedKafkaPartitions();
     this.queues.setPaused(paused);
-    this.fetcher?.setPaused(paused);
+    this.consumer.setPaused(paused);
   }
 
   /** In the slot's loop: declares new partitions to the watermark tracker (idle when the slot owns none). */
   private declarePartitions(): void {
-    for (const p of this.undeclared) {
-      const idx = this.ctx.addPartition();
-      this.partIndex.set(p, idx);
-      if (this.bounded && !this.offsets.hasEnd(p)) this.ctx.finishPartition(idx);
-    }
-    this.undeclared = [];
-    if (this.assigned && this.owned.length === 0 && this.discoveryMs > 0 && this.idleMarker === undefined) {
-      this.idleMarker = this.ctx.addPartition();
-      this.ctx.idlePartition(this.idleMarker);
-    }
+    const empty = this.assigned && this.owned.length === 0 && this.discoveryMs > 0;
+    this.wm.declare(this.ctx, (p) => this.bounded && !this.offsets.hasEnd(p), empty);
   }
 
   snapshotPosition(): unknown {
@@ -378,7 +380,7 @@ export class KafkaSource implements SourceReader {
     this.originals?.reset();
     const n = this.queues.drain(max, (m) => this.take(m, out));
     this.caughtUp.afterPoll(
-      this.partIndex,
+      this.wm.index,
       { queuedOf: (p) => this.queues.queuedOf(p), fetchedToEnd: (p) => this.offsets.fetchedToEnd(p) },
       (idx, up) => this.ctx.partitionCaughtUp(idx, up),
     );
@@ -388,7 +390,7 @@ export class KafkaSource implements SourceReader {
     }
     if (!this.assigned) return 'empty'; // waiting for the topic
     if (this.bounded) return this.offsets.allEnded ? 'end' : 'empty';
-    return this.owned.length === 0 && this.discoveryMs === 0 ? 'end' : 'empty';
+    return this.owned.length === 0 && this.discoveryMs === 0 && this.given.size === 0 ? 'end' : 'empty';
   }
 
   /** One entry: advances the position (a bounded partition ends at its end); true: a record added; wait: its schema. */
@@ -396,10 +398,10 @@ export class KafkaSource implements SourceReader {
     const r = m.skipped ? undefined : this.decoder.decode(m);
     if (r === 'wait') return 'wait';
     const { emit, finished } = this.offsets.passed(m.partition, m.offset);
-    if (finished) this.ctx.finishPartition(this.partIndex.get(m.partition) as number);
+    if (finished) this.ctx.finishPartition(this.wm.index.get(m.partition) as number);
     if (!emit || r === undefined) return false;
     if (r.ok) {
-      out.add(r.rec, this.partIndex.get(m.partition) as number, originOf(m));
+      out.add(r.rec, this.wm.index.get(m.partition) as number, originOf(m));
       this.originals?.note(r.rec, m);
       this.caughtUp.took(m.partition);
       return true;
@@ -440,9 +442,7 @@ export class KafkaSource implements SourceReader {
     if (this.closed) return;
     this.closed = true;
     await this.watch?.close();
-    const fetcher = this.fetcher;
-    this.fetcher = undefined;
-    await limits.closedWithin(fetcher?.stop(), 5000);
+    await limits.closedWithin(this.consumer.stop(), 5000);
     await limits.closedWithin(this.admin?.disconnect());
     await limits.closedWithin(this.watchAdmin?.disconnect());
     await Promise.all([this.dlq?.close(), this.decoder?.close()]);

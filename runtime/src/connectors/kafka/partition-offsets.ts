@@ -30,6 +30,21 @@ export class PartitionOffsets {
     if (this.bounded && logHigh > start) this.endOffsets.set(p, logHigh);
   }
 
+  /**
+   * `p` leaves this slot (live rescale): forgotten, so no later snapshot records it. Returns
+   * its position — the next offset to emit, what a snapshot now records — never the fetch
+   * position (`accepted`), which is past the records fetched and not emitted; undefined when
+   * `p` is not owned.
+   */
+  release(p: number): bigint | undefined {
+    const next = this.position.get(p);
+    this.position.delete(p);
+    this.acceptedFrom.delete(p);
+    this.logEnd.delete(p);
+    this.endOffsets.delete(p);
+    return next;
+  }
+
   owns(p: number): boolean {
     return this.position.has(p);
   }

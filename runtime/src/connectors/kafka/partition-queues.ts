@@ -79,6 +79,20 @@ export class PartitionQueues {
     this.releaseSpace();
   }
 
+  /**
+   * Drops every entry of `partition`: it leaves this slot (live rescale), and what was fetched
+   * of it and never taken is not this slot's to emit. Returns how many entries went.
+   */
+  drop(partition: number): number {
+    const pq = this.queues.get(partition);
+    if (!pq) return 0;
+    this.queues.delete(partition);
+    this.queued -= pq.size;
+    this.paused.delete(partition);
+    this.releaseSpace();
+    return pq.size;
+  }
+
   releaseSpace(): void {
     const w = this.spaceWaiters;
     this.spaceWaiters = [];

@@ -66,6 +66,8 @@ const RESET_HINT =
  * A position past the end of the partition's log cannot be the place to read from: the
  * topic was deleted and created again (a new log whose offsets start at 0 again) or its log
  * truncated. Seeking there would skip every record of the new log below it, silently.
+ * `restored`: the position is the restored checkpoint's (else the source group's), or names
+ * where it came from (a live rescale's hand-over).
  */
 export function checkWithinLog(
   source: string,
@@ -73,10 +75,15 @@ export function checkWithinLog(
   partition: number,
   start: bigint,
   log: PartitionOffsets,
-  restored: boolean,
+  restored: boolean | string,
 ): void {
   if (start <= log.high) return;
-  const origin = restored ? 'the restored checkpoint' : "the source group's committed offset";
+  const origin =
+    typeof restored === 'string'
+      ? restored
+      : restored
+        ? 'the restored checkpoint'
+        : "the source group's committed offset";
   throw new TributaryError(
     'TRIB_SOURCE_POSITION_INVALID',
     `source "${source}": partition ${partition} of topic ${topic} ends at offset ${log.high}, before the position ` +
