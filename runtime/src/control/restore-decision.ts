@@ -9,9 +9,17 @@ import type { Logger } from 'pino';
 import { stateStoreFor } from '../checkpoint/storage/state-store-for.ts';
 import { childOf, normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import { TributaryError } from '../errors.ts';
-import type { ResolvedRestore } from './restore-latest.ts';
 
 export const RESTORES_DIR = 'restores';
+
+/** What a slot restores (restore-latest.ts decides it; this file records it for the deployment). */
+export interface ResolvedRestore {
+  /** Host path to restore; undefined = start empty. */
+  path: string | undefined;
+  /** `latest`: found under stateDir; `fallback`: nothing newer, the configured restoreFrom. */
+  source: 'latest' | 'fallback';
+  checkpointId?: number;
+}
 
 export function decisionLocation(stateDir: string, deployment: string): string {
   return childOf(normalizeLocation(stateDir), RESTORES_DIR, `${encodeURIComponent(deployment)}.json`);

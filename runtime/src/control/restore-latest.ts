@@ -34,15 +34,9 @@ import { StallWatch, stallWarnAfterMs } from '../checkpoint/storage/stall-watch.
 import { fenceDeployments } from '../checkpoint/deployment-fence.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
-import { agreedRestore } from './restore-decision.ts';
+import { agreedRestore, type ResolvedRestore } from './restore-decision.ts';
 
-export interface ResolvedRestore {
-  /** Host path to restore; undefined = start empty. */
-  path: string | undefined;
-  /** `latest`: found under stateDir; `fallback`: nothing newer, the configured restoreFrom. */
-  source: 'latest' | 'fallback';
-  checkpointId?: number;
-}
+export type { ResolvedRestore } from './restore-decision.ts';
 
 export interface RestoreLatest {
   readonly since: string;
