@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { JobConfig } from '../control/contract.ts';
 import { launchSlot } from '../process/slot-launch.ts';
-import type { Line, Run } from './tributary-run.ts';
+import { collectLines, type Line, type Run } from './tributary-run.ts';
 
 export interface PodSlot extends Run {
   /** What the slot printed on stdout (console sinks). */
@@ -59,19 +59,6 @@ export function launchPodSlot(o: PodSlotLaunch): PodSlot {
   );
   const child = h.child;
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  let rest = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    const parts = (rest + d.toString()).split('\n');
-    rest = parts.pop() ?? '';
-    for (const text of parts) {
-      let json: Line['json'];
-      try {
-        json = text.startsWith('{') ? (JSON.parse(text) as Line['json']) : undefined;
-      } catch {
-        json = undefined;
-      }
-      lines.push({ at: Date.now(), text, ...(json ? { json } : {}) });
-    }
-  });
+  child.stderr?.on('data', collectLines(lines));
   return { lines, exited: ended, kill: () => child.kill('SIGKILL'), stdout: () => out };
 }

@@ -20,15 +20,10 @@ export interface Run {
   kill(): void;
 }
 
-export function tributaryRun(args: string[], env: Record<string, string> = {}): Run {
-  const p = spawn(REPO_NODE, ['runtime/src/cli/main.ts', 'run', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...env },
-  });
-  const lines: Line[] = [];
+/** A stderr 'data' listener that appends each complete line (parsed when it is JSON) to `lines`. */
+export function collectLines(lines: Line[]): (d: Buffer) => void {
   let rest = '';
-  p.stdout.resume();
-  p.stderr.on('data', (d: Buffer) => {
+  return (d) => {
     const parts = (rest + d.toString()).split('\n');
     rest = parts.pop() ?? '';
     for (const text of parts) {
@@ -40,7 +35,17 @@ export function tributaryRun(args: string[], env: Record<string, string> = {}): 
       }
       lines.push({ at: Date.now(), text, ...(json ? { json } : {}) });
     }
+  };
+}
+
+export function tributaryRun(args: string[], env: Record<string, string> = {}): Run {
+  const p = spawn(REPO_NODE, ['runtime/src/cli/main.ts', 'run', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...env },
   });
+  const lines: Line[] = [];
+  p.stdout.resume();
+  p.stderr.on('data', collectLines(lines));
   const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
     p.on('close', (code) => resolve({ code, at: Date.now() })),
   );
