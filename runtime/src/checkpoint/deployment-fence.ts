@@ -16,7 +16,7 @@ import { TributaryError } from '../errors.ts';
 import { stateStoreFor } from './storage/state-store-for.ts';
 import { childOf, normalizeLocation } from './storage/state-uri.ts';
 
-export const FENCES_DIR = 'fences';
+const FENCES_DIR = 'fences';
 
 /** Where the fence of `deployment` lives (a deployment id may hold `/`: it is one path segment here). */
 export function fenceLocation(stateDir: string, deployment: string): string {
@@ -50,20 +50,6 @@ async function fence(stateDir: string, d: string, by: string): Promise<void> {
   }
 }
 
-/** Whether a successor fenced `deployment`; a storage error is thrown (the caller must not commit). */
-export async function isFenced(stateDir: string, deployment: string): Promise<boolean> {
-  const at = fenceLocation(stateDir, deployment);
-  try {
-    return await stateStoreFor(at).exists(at);
-  } catch (e) {
-    throw new TributaryError(
-      'TRIB_STATE_FENCE',
-      `cannot read the fence ${at} of this deployment: ${(e as Error).message}`,
-      { cause: e },
-    );
-  }
-}
-
 /**
  * What a coordinator of `deployment` does with checkpoint `id` whose metadata it just wrote:
  * undefined = commit it; TRIB_DEPLOYMENT_FENCED = a successor took over (stop, commit nothing);
@@ -74,10 +60,15 @@ export async function fenceVerdict(
   deployment: string,
   { kind, id }: { kind: string; id: number },
 ): Promise<TributaryError | undefined> {
+  const at = fenceLocation(stateDir, deployment);
   try {
-    if (!(await isFenced(stateDir, deployment))) return undefined;
+    if (!(await stateStoreFor(at).exists(at))) return undefined;
   } catch (e) {
-    return new TributaryError('TRIB_CHECKPOINT_FAILED', `${kind} ${id}: ${(e as Error).message}`, { cause: e });
+    return new TributaryError(
+      'TRIB_CHECKPOINT_FAILED',
+      `${kind} ${id}: cannot read the fence ${at} of this deployment: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   return new TributaryError(
     'TRIB_DEPLOYMENT_FENCED',

@@ -10,7 +10,7 @@ import { stateStoreFor } from '../checkpoint/storage/state-store-for.ts';
 import { childOf, normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import { TributaryError } from '../errors.ts';
 
-export const RESTORES_DIR = 'restores';
+const RESTORES_DIR = 'restores';
 
 /** What a slot restores (restore-latest.ts decides it; this file records it for the deployment). */
 export interface ResolvedRestore {
