@@ -44,6 +44,7 @@ export const USAGE = `usage:
   tributary run <job.yaml> [options]     run a StreamJob manifest or a bare graph locally
   tributary validate <job.yaml> [--set path=value]...
   tributary schema-types --registry URL (--subject S | --id N)   TypeScript types of a registry schema's records
+  tributary rescale --control-port P --to N   move a running --single-thread run to N slots without stopping it
 
 options (run):
   --parallelism N        slots (default: spec.replicas, else 1); above 1, a worker thread each (see --threads)
@@ -73,7 +74,7 @@ options (run):
                          behind a commit barrier every sink acknowledged (default 5s; 0 = only at a clean end)
   --restore PATH         start from this checkpoint or savepoint directory (any parallelism ≤ maxParallelism)
   --allow-non-restored-state  drop state of steps the graph no longer has instead of refusing to start
-  --control-port P       control API (status, POST /v1/savepoints) on 127.0.0.1:P (0 = any free port; with
+  --control-port P       control API (status, POST /v1/savepoints, POST /v1/migrations) on 127.0.0.1:P (0 = any free port; with
                          threads or --distributed: slot 0's, the coordinator's);
                          every call needs Authorization: Bearer <token>, the token in TRIBUTARY_CONTROL_TOKEN_FILE
                          or else a generated one in a 0600 file whose path is logged

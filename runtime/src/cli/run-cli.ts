@@ -1,4 +1,4 @@
-// `tributary run <job.yaml>` (and validate, schema-types, help): runs a StreamJob manifest (or a bare graph)
+// `tributary run <job.yaml>` (and validate, schema-types, rescale, help): runs a StreamJob manifest (or a bare graph)
 // locally, exactly the graph that `kubectl apply` would run. Exit codes: 0 done, 1 job failed,
 // 2 bad usage, invalid graph or invalid job options. Started by the entrypoint cli/main.ts.
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
@@ -17,6 +17,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'schema-types') {
     const { schemaTypesCommand } = await import('./schema-types-cli.ts');
     return schemaTypesCommand(argv.slice(1));
+  }
+  if (argv[0] === 'rescale') {
+    const { rescaleCommand } = await import('./rescale-cli.ts');
+    return rescaleCommand(argv.slice(1));
   }
   const args = parseArgs(argv);
   if (args.command === 'help') {

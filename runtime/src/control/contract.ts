@@ -25,7 +25,10 @@
 // the dashboards differentiate like `load`; a runtime without it shows no per-node numbers.
 // StatusResponse.lastCheckpoint.kind/durationMs/bytes (additive): what the dashboards chart.
 // StatusResponse.recentCheckpoints (additive): every completion a dashboard's table lists.
+// POST/GET /v1/migrations and StatusResponse.migration (additive, slot 0): a live rescale
+// (core/migration.ts); a runtime without them answers 404, and the operator rescales by savepoint.
 
+import type { MigrationStatus } from '../core/migration.ts';
 import type { DependencyOutage } from '../core/outage.ts';
 
 export const CONTRACT_VERSION = 1;
@@ -181,6 +184,8 @@ export interface StatusResponse {
   readonly load?: SlotLoad;
   /** Additive: cumulative counters per graph node of this slot (NodeLoad); absent before the slot runs its graph. */
   readonly nodes?: readonly NodeLoad[];
+  /** Additive (slot 0): the running live rescale, else the last one; absent before the first. */
+  readonly migration?: MigrationStatus;
 }
 
 /**
@@ -268,6 +273,9 @@ export interface SavepointAccepted {
 
 /** GET /v1/savepoints/{id} on slot 0: defined in core/ (the coordinator tracks it), part of this contract. */
 export type { SavepointState, SavepointStatus } from '../core/savepoint.ts';
+
+/** POST /v1/migrations and GET /v1/migrations/{id} on slot 0: defined in core/ (the job tracks it). */
+export type { MigrationPhase, MigrationRequest, MigrationState, MigrationStatus } from '../core/migration.ts';
 
 /**
  * DELETE /v1/savepoints/{name} on slot 0 (additive): removes the savepoint folder

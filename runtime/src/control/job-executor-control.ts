@@ -4,11 +4,12 @@ import type { JobExecutor } from '../exec/job-executor.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import { CONTRACT_VERSION, type CheckpointSummary, type JobState, type StatusResponse } from './contract.ts';
+import type { MigrationTracker } from './migration-tracker.ts';
 import type { SavepointControl, StatusSource } from './server.ts';
 
 export function jobStatusSource(
   job: JobExecutor,
-  info: { jobName: string; deploymentId: string; slot: number },
+  info: { jobName: string; deploymentId: string; slot: number; migrations?: MigrationTracker },
 ): StatusSource {
   const map: Record<string, JobState> = {
     CREATED: 'CREATED',
@@ -39,6 +40,8 @@ export function jobStatusSource(
         ...(s.load ? { load: s.load } : {}),
         ...(s.nodes ? { nodes: s.nodes } : {}),
       };
+      const migration = info.migrations?.current();
+      if (migration) return { ...out, migration };
       return out;
     },
     ready: () => job.status().state !== 'CREATED' && job.status().state !== 'FAILED',

@@ -4,6 +4,7 @@
 //                GET  /v1/savepoints/{id} → {id, state, path?, error?, checkpointId?}
 //                GET  /v1/savepoints → {savepoints: [{name, id, complete, triggeredAt?}]} (the folders)
 //                DELETE /v1/savepoints/{folder} → 204 (folder `sp-<n>` under <stateDir>/savepoints)
+//                POST/GET /v1/migrations[/{id}] (a live rescale: migration-routes.ts)
 // Every path but the probes (/healthz, /readyz: the kubelet has no token, and they reveal one
 // bit) needs `Authorization: Bearer <token>`, the job's secret (the operator mounts one per
 // job; its path is in TRIBUTARY_CONTROL_TOKEN_FILE), before anything else is looked at, so an
@@ -17,6 +18,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { TributaryError, isTributaryError } from '../errors.ts';
+import { json, parseJsonObject, readBody, requestIdOf } from './http-io.ts';
+import { handleMigrations, MIGRATIONS_PATH } from './migration-routes.ts';
+import type { MigrationTracker } from './migration-tracker.ts';
 import {
   RuntimeEnv,
   SAVEPOINT_FOLDER_PATTERN,
@@ -51,6 +55,8 @@ export interface ControlServerOptions {
   source: StatusSource;
   registry: Registry;
   savepoints?: SavepointControl;
+  /** Slot 0 of a job that can rescale live: POST/GET /v1/migrations (migration-routes.ts). */
+  migrations?: MigrationTracker;
   /** The bearer token every call but /healthz and /readyz must present (the job's secret). */
   token: string;
   logger?: Logger;
@@ -60,8 +66,6 @@ export interface ControlServer {
   port: number;
   close(): Promise<void>;
 }
-
-const MAX_BODY = 64 * 1024;
 
 /** Reads the token file named by TRIBUTARY_CONTROL_TOKEN_FILE (trimmed); undefined when the variable is unset. */
 export function readControlToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -87,12 +91,6 @@ export function readTokenFile(file: string): string {
   return t;
 }
 
-function json(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 function authorized(req: IncomingMessage, token: string): boolean {
   const h = req.headers.authorization ?? '';
   const m = /^Bearer\s+(.+)$/i.exec(h);
@@ -102,49 +100,11 @@ function authorized(req: IncomingMessage, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new TributaryError('TRIB_CONTROL_BAD_REQUEST', 'request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 export function parseSavepointRequest(text: string): SavepointRequest {
-  let body: unknown;
-  try {
-    body = text.trim() === '' ? {} : JSON.parse(text);
-  } catch (e) {
-    throw new TributaryError('TRIB_CONTROL_BAD_REQUEST', 'body is not JSON', { cause: e });
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw new TributaryError(
-      'TRIB_CONTROL_BAD_REQUEST',
-      'body must be a JSON object {"stop": bool, "requestId"?: string}',
-    );
-  const o = body as Record<string, unknown>;
+  const o = parseJsonObject(text, '{"stop": bool, "requestId"?: string}');
   if (o['stop'] !== undefined && typeof o['stop'] !== 'boolean')
     throw new TributaryError('TRIB_CONTROL_BAD_REQUEST', '"stop" must be a boolean');
-  if (
-    o['requestId'] !== undefined &&
-    (typeof o['requestId'] !== 'string' || o['requestId'] === '' || o['requestId'].length > 256)
-  ) {
-    throw new TributaryError(
-      'TRIB_CONTROL_BAD_REQUEST',
-      '"requestId" must be a non-empty string of at most 256 characters',
-    );
-  }
-  return { stop: o['stop'] === true, ...(typeof o['requestId'] === 'string' ? { requestId: o['requestId'] } : {}) };
+  return { stop: o['stop'] === true, ...requestIdOf(o) };
 }
 
 export async function startControlServer(o: ControlServerOptions): Promise<ControlServer> {
@@ -173,6 +133,8 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
       return;
     }
     if (method === 'GET' && path === '/v1/status') return json(res, 200, o.source.status());
+    if (path === MIGRATIONS_PATH || path.startsWith(`${MIGRATIONS_PATH}/`))
+      return handleMigrations(req, res, path, o.migrations, o.logger);
     if (path === '/v1/savepoints' || path.startsWith('/v1/savepoints/')) {
       if (!o.savepoints)
         return json(res, 404, { error: 'savepoints are served by slot 0', code: 'TRIB_CONTROL_NOT_SLOT0' });

@@ -1,0 +1,113 @@
+// Live rescales requested through the control API (POST /v1/migrations), each tracked until it
+// completed or failed so GET /v1/migrations/{id} and StatusResponse.migration can answer after
+// the fact. The job itself carries the migration out (JobExecutor.rescale); this keeps ids,
+// idempotency keys and a bounded history, nothing else.
+//
+// Invariants: a request is answered only once the job accepted it or refused it — a refusal
+// (TRIB_RESCALE_UNSUPPORTED, TRIB_RESCALE_PLAN_INVALID: nothing moved) is the request's error and
+// leaves no record, an accepted migration is recorded before the answer; one migration at a
+// time (the job refuses a second); a repeated requestId returns the first request's migration.
+import type { MigrationPhase, MigrationRequest, MigrationStatus } from '../core/migration.ts';
+import { isTributaryError, TributaryError } from '../errors.ts';
+
+/** Where a running migration is, as the job reports it (the plan's totals and what is done). */
+export interface MigrationProgress {
+  from: number;
+  to: number;
+  phase: MigrationPhase;
+  stepsDone: number;
+  steps: number;
+  keyGroupsMoved: number;
+  keyGroups: number;
+  bytesMoved: number;
+  bytes: number;
+}
+
+/** The job as the tracker drives it: `rescale` reports progress at least once once it accepted the request. */
+export interface Rescalable {
+  rescale(to: number, opts: { onProgress(p: MigrationProgress): void }): Promise<unknown>;
+}
+
+const HISTORY = 10;
+
+export class MigrationTracker {
+  private readonly job: Rescalable;
+  private readonly byId = new Map<string, MigrationStatus>();
+  private readonly byRequest = new Map<string, string>();
+  private next = 1;
+  private newest: string | undefined;
+
+  constructor(job: Rescalable) {
+    this.job = job;
+  }
+
+  /** Starts a migration; resolves with its status once the job accepted it, rejects with the job's refusal. */
+  request(req: MigrationRequest): Promise<MigrationStatus> {
+    const seen = req.requestId === undefined ? undefined : this.byRequest.get(req.requestId);
+    const known = seen === undefined ? undefined : this.byId.get(seen);
+    if (known) return Promise.resolve(known);
+    const running = this.newest === undefined ? undefined : this.byId.get(this.newest);
+    if (running?.state === 'IN_PROGRESS')
+      return Promise.reject(
+        new TributaryError('TRIB_RESCALE_UNSUPPORTED', `live rescale: migration ${running.id} is still running`),
+      );
+    const id = `mig-${this.next++}`;
+    const startedAt = new Date().toISOString();
+    return new Promise<MigrationStatus>((accept, refuse) => {
+      let accepted = false;
+      const onProgress = (p: MigrationProgress): void => {
+        const prev = this.byId.get(id);
+        if (prev && prev.state !== 'IN_PROGRESS') return;
+        this.record({ id, state: 'IN_PROGRESS', ...p, startedAt });
+        if (!accepted) {
+          accepted = true;
+          if (req.requestId !== undefined) this.byRequest.set(req.requestId, id);
+          accept(this.byId.get(id) as MigrationStatus);
+        }
+      };
+      this.job.rescale(req.to, { onProgress }).then(
+        () => {
+          const last = this.byId.get(id);
+          if (!last) return refuse(new TributaryError('TRIB_INVARIANT', `live rescale ${id} ended without progress`));
+          this.record({ ...last, state: 'COMPLETED', phase: 'done', finishedAt: new Date().toISOString() });
+        },
+        (e: unknown) => {
+          if (!accepted) return refuse(e);
+          const last = this.byId.get(id) as MigrationStatus;
+          this.record({
+            ...last,
+            state: 'FAILED',
+            finishedAt: new Date().toISOString(),
+            error: (e as Error).message,
+            code: isTributaryError(e) ? e.code : 'TRIB_RESCALE_STEP_FAILED',
+          });
+        },
+      );
+    });
+  }
+
+  get(id: string): MigrationStatus | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Newest first. */
+  list(): MigrationStatus[] {
+    return [...this.byId.values()].reverse();
+  }
+
+  /** The running migration, else the last one; undefined before the first. */
+  current(): MigrationStatus | undefined {
+    return this.newest === undefined ? undefined : this.byId.get(this.newest);
+  }
+
+  private record(s: MigrationStatus): void {
+    this.byId.delete(s.id); // re-inserted last: one runs at a time, so last updated is last started
+    this.byId.set(s.id, s);
+    this.newest = s.id;
+    while (this.byId.size > HISTORY) {
+      const oldest = this.byId.keys().next().value as string;
+      this.byId.delete(oldest);
+      for (const [k, v] of this.byRequest) if (v === oldest) this.byRequest.delete(k);
+    }
+  }
+}
