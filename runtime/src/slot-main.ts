@@ -188,6 +188,15 @@ async function main(): Promise<number> {
               list: () => listSavepointFolders(stateHost),
             }
           : undefined,
+      ...(env.slot === 0
+        ? {
+            migrations: {
+              unsupported:
+                'live rescale between slot processes or threads is not built yet: rescale by savepoint ' +
+                '(the operator does on `kubectl scale`; locally, run with --single-thread to rescale live)',
+            },
+          }
+        : {}),
     });
     const restore = cfg.restoreLatest
       ? // Bounded like the local supervisor's restart lookup: by the checkpoint timeout.

@@ -24,11 +24,13 @@ export async function handleMigrations(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
-  migrations: MigrationTracker | undefined,
+  migrations: MigrationTracker | { unsupported: string } | undefined,
   logger: Logger | undefined,
 ): Promise<void> {
   const method = req.method ?? 'GET';
   if (!migrations) return json(res, 404, { error: 'migrations are served by slot 0', code: 'TRIB_CONTROL_NOT_SLOT0' });
+  if ('unsupported' in migrations)
+    return json(res, 409, { error: migrations.unsupported, code: 'TRIB_RESCALE_UNSUPPORTED' });
   if (method === 'POST' && path === MIGRATIONS_PATH) {
     let mreq: MigrationRequest;
     try {

@@ -55,8 +55,11 @@ export interface ControlServerOptions {
   source: StatusSource;
   registry: Registry;
   savepoints?: SavepointControl;
-  /** Slot 0 of a job that can rescale live: POST/GET /v1/migrations (migration-routes.ts). */
-  migrations?: MigrationTracker;
+  /**
+   * Slot 0: POST/GET /v1/migrations (migration-routes.ts) — the tracker of a job that can rescale live, or why this
+   * one cannot (answered 409 TRIB_RESCALE_UNSUPPORTED). Absent on other slots (404).
+   */
+  migrations?: MigrationTracker | { unsupported: string };
   /** The bearer token every call but /healthz and /readyz must present (the job's secret). */
   token: string;
   logger?: Logger;
