@@ -1,23 +1,34 @@
 // A running data plane gains and loses a peer (live rescale across processes, groundwork):
 // real TCP on loopback, as data-plane.test.ts.
-import { connect } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChannelElement } from '../exec/channel.ts';
 import { DataPlane, type DataPlaneOptions } from './data-plane.ts';
 import { dial } from './dialer.ts';
-import { FRAME_CHALLENGE, FRAME_HELLO, FRAME_REFUSE, FrameDecoder, jsonFrame } from './frame-codec.ts';
-import { PROTOCOL_VERSION, dataPlaneKey, signHello, type UnsignedHello } from './handshake.ts';
+import { FRAME_CHALLENGE, FRAME_HELLO, FRAME_REFUSE, FRAME_WELCOME, FrameDecoder, jsonFrame } from './frame-codec.ts';
+import {
+  PROTOCOL_VERSION,
+  dataPlaneKey,
+  newNonce,
+  signHello,
+  signWelcome,
+  type Hello,
+  type UnsignedHello,
+  type Welcome,
+} from './handshake.ts';
 import type { InboundChannel, OutboundChannel } from './tcp-channel.ts';
 
 const SECRET = 'job-secret';
 const KEY = dataPlaneKey(SECRET);
 
 const planes: DataPlane[] = [];
+const servers: Server[] = [];
 /** Every log line of every plane: a removal must log no link failure. */
 const logs: { msg: string; level: number }[] = [];
 afterEach(async () => {
   await Promise.all(planes.splice(0).map((p) => p.destroy()));
+  for (const s of servers.splice(0)) s.close();
   logs.length = 0;
 });
 
@@ -147,6 +158,20 @@ describe('a running data plane gains a peer', () => {
       expect(out.writable).toBe(true);
     }
   });
+
+  it('addPeer waits for the link the new slot dials back: without it, TRIB_PEER_TIMEOUT naming the slot', async () => {
+    const [a, b] = await running();
+    for (const p of [a, b]) p.prepareGeneration(1, 3);
+    const c = plane(2, 3);
+    await c.listen(); // listens, never dials
+    await expect(a.addPeer(2, addr(c), { timeoutMs: 300, retryMs: 20 })).rejects.toMatchObject({
+      code: 'TRIB_PEER_TIMEOUT',
+      message: expect.stringContaining(`slot 2 at ${addr(c)} not linked after 300 ms (no link from it)`),
+    });
+    expect(a.outbound.has(2)).toBe(true);
+    expect(a.connected).toBe(false);
+    await expect(a.addPeer(3, addr(c))).rejects.toMatchObject({ code: 'TRIB_PEER_CONFIG' });
+  });
 });
 
 describe('the join handshake', () => {
@@ -211,7 +236,7 @@ describe('the join handshake', () => {
     const a = plane(0, 2);
     await a.listen();
     a.prepareGeneration(1, 3);
-    a.prepareGeneration(2, 4);
+    a.prepareGeneration(2, 3);
     const refusal = await new Promise<Record<string, unknown> | undefined>((resolve) => {
       const socket = connect({ host: '127.0.0.1', port: a.port });
       const decoder = new FrameDecoder();
@@ -221,7 +246,7 @@ describe('the join handshake', () => {
           const body = JSON.parse(f.body.toString('utf8')) as Record<string, unknown>;
           if (f.type === FRAME_CHALLENGE) {
             const signed = signHello(KEY, { protocol: PROTOCOL_VERSION, nonce: body['nonce'] as string }, hello({}));
-            socket.write(jsonFrame(FRAME_HELLO, { ...signed, generation: 2, parallelism: 4 }));
+            socket.write(jsonFrame(FRAME_HELLO, { ...signed, generation: 2 }));
           } else if (f.type === FRAME_REFUSE) got = body;
         }
       });
@@ -230,6 +255,50 @@ describe('the join handshake', () => {
     });
     expect(refusal).toMatchObject({ reason: 'auth' });
     expect(a.inbound.size).toBe(0);
+  });
+
+  /** A server with the job's key that answers every HELLO with `answer(hello, its nonce)`. */
+  async function fakeServer(answer: (hello: Hello, nonce: string) => Welcome): Promise<string> {
+    const server: Server = createServer((socket) => {
+      const nonce = newNonce();
+      const decoder = new FrameDecoder();
+      socket.on('data', (chunk: Buffer) => {
+        for (const f of decoder.push(chunk))
+          if (f.type === FRAME_HELLO)
+            socket.write(jsonFrame(FRAME_WELCOME, answer(JSON.parse(f.body.toString('utf8')) as Hello, nonce)));
+      });
+      socket.on('error', () => {});
+      socket.write(jsonFrame(FRAME_CHALLENGE, { protocol: PROTOCOL_VERSION, nonce }));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
+    const a = server.address();
+    return `127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+  }
+  const self = { deploymentId: 'dep-1', jobHash: 'h', slot: 0, parallelism: 3 };
+
+  it("the WELCOME's MAC covers its generation; a WELCOME of another generation or a non-member fails the dial", async () => {
+    const altered = await fakeServer((h, n) => ({ ...signWelcome(KEY, n, h, self), generation: 2 }));
+    await expect(dial(altered, hello({}), KEY)).rejects.toMatchObject({
+      code: 'TRIB_NET_PROTOCOL',
+      message: expect.stringContaining("could not prove the job's key"),
+    });
+    const otherGen = await fakeServer((h, n) => signWelcome(KEY, n, { ...h, generation: 2 }, self));
+    await expect(dial(otherGen, hello({}), KEY)).rejects.toMatchObject({
+      code: 'TRIB_NET_PROTOCOL',
+      message: expect.stringContaining(
+        'welcomed slot 0 at generation 2 (parallelism 3), not as a member of generation 1',
+      ),
+    });
+    const outside = await fakeServer((h, n) => signWelcome(KEY, n, h, { ...self, slot: 3 }));
+    await expect(dial(outside, hello({}), KEY)).rejects.toMatchObject({
+      code: 'TRIB_NET_PROTOCOL',
+      message: expect.stringContaining('welcomed slot 3'),
+    });
+    const ok = await fakeServer((h, n) => signWelcome(KEY, n, h, self));
+    const r = await dial(ok, hello({}), KEY);
+    expect(r.welcome).toMatchObject({ slot: 0, generation: 1, parallelism: 3 });
+    r.socket.destroy();
   });
 });
 
