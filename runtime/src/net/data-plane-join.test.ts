@@ -248,6 +248,7 @@ describe('the join handshake', () => {
             const signed = signHello(KEY, { protocol: PROTOCOL_VERSION, nonce: body['nonce'] as string }, hello({}));
             socket.write(jsonFrame(FRAME_HELLO, { ...signed, generation: 2 }));
           } else if (f.type === FRAME_REFUSE) got = body;
+          else if (f.type === FRAME_WELCOME) socket.destroy(); // accepted: resolves with no refusal
         }
       });
       socket.on('error', () => {});
