@@ -93,11 +93,10 @@ export class Membership {
     if (h.jobHash !== g.jobHash)
       return { reason: 'job', message: `peer job ${JSON.stringify(h.jobHash)} is not this slot's` };
     const from = h.fromSlot;
-    if (!isCount(from) || from >= g.parallelism || from === this.self)
-      return {
-        reason: 'slot',
-        message: `peer slot ${String(from)} is outside the membership of generation ${gen}`,
-      };
+    if (!isCount(from) || from >= g.parallelism)
+      return { reason: 'slot', message: `peer slot ${String(from)} is outside the membership of generation ${gen}` };
+    if (from === this.self)
+      return { reason: 'slot', message: `peer slot ${from} is not another member of generation ${gen}` };
     return undefined;
   }
 }
