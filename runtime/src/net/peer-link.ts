@@ -43,6 +43,9 @@ export interface LinkOptions {
   onBye?: (peerSlot: number) => void;
 }
 
+/** How long a retired link waits for the peer to end its side before it destroys the connection. */
+export const RETIRE_GRACE_MS = 5_000;
+
 abstract class LinkBase {
   readonly peerSlot: number;
   protected readonly socket: LinkStream;
@@ -103,6 +106,8 @@ abstract class LinkBase {
     if (this.socket.destroyed || this.socket.writableEnded) return;
     this.socket.write(jsonFrame(FRAME_BYE, {}));
     this.socket.end();
+    // A peer that never ends its side (hung) must not keep the connection, or `closed()`, open.
+    setTimeout(() => this.socket.destroy(), RETIRE_GRACE_MS).unref();
   }
 
   private byeReceived(): void {
