@@ -146,7 +146,14 @@ describe('data plane', () => {
   it('refuses a peer of another deployment (stale) and a duplicate slot', async () => {
     const a = plane(0, 2);
     const port = await a.listen();
-    const hello = { protocol: PROTOCOL_VERSION, deploymentId: 'dep-0-old', jobHash: 'h', fromSlot: 1, parallelism: 2 };
+    const hello = {
+      protocol: PROTOCOL_VERSION,
+      deploymentId: 'dep-0-old',
+      jobHash: 'h',
+      fromSlot: 1,
+      parallelism: 2,
+      generation: 0,
+    };
     const stale = dial(`127.0.0.1:${port}`, hello, KEY);
     await expect(stale).rejects.toMatchObject({
       code: 'TRIB_NET_REFUSED',
@@ -209,7 +216,7 @@ describe('data plane', () => {
     // job hash, parallelism), only not the secret.
     const foreign = dial(
       `127.0.0.1:${port}`,
-      { protocol: PROTOCOL_VERSION, deploymentId: 'dep-1', jobHash: 'h', fromSlot: 1, parallelism: 2 },
+      { protocol: PROTOCOL_VERSION, deploymentId: 'dep-1', jobHash: 'h', fromSlot: 1, parallelism: 2, generation: 0 },
       dataPlaneKey('guessed'),
     );
     await expect(foreign).rejects.toMatchObject({
@@ -225,6 +232,7 @@ describe('data plane', () => {
           jobHash: 'h',
           fromSlot: 1,
           parallelism: 2,
+          generation: 0,
           nonce,
           mac: Buffer.alloc(32).toString('base64'),
         }),
@@ -256,7 +264,14 @@ describe('data plane', () => {
   it('a listener without the secret cannot pose as a slot: the dialer refuses its WELCOME', async () => {
     const impostor = plane(1, 2, { secret: 'other-secret' });
     const port = await impostor.listen();
-    const hello = { protocol: PROTOCOL_VERSION, deploymentId: 'dep-1', jobHash: 'h', fromSlot: 0, parallelism: 2 };
+    const hello = {
+      protocol: PROTOCOL_VERSION,
+      deploymentId: 'dep-1',
+      jobHash: 'h',
+      fromSlot: 0,
+      parallelism: 2,
+      generation: 0,
+    };
     // The impostor refuses the HELLO (it cannot verify it), and a WELCOME it forged would not verify either.
     await expect(dial(`127.0.0.1:${port}`, hello, KEY)).rejects.toMatchObject({ code: 'TRIB_NET_REFUSED' });
   });

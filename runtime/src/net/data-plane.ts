@@ -7,11 +7,20 @@
 // of its deployment. Peers identify their slot in the handshake, so discovery only has to
 // produce addresses (explicit list, or pod IPs from the Kubernetes API); addresses of stale
 // deployments are refused and tried again on the next round.
+//
+// Live rescale (docs/runtime/live-rescale.md §4–5): the running slots are told of the next
+// membership generation (`prepareGeneration`) before its new slots start; from then on they
+// accept those slots' HELLOs, and `addPeer(slot, address)` links with one both ways: a dialed
+// outbound link and the inbound link the new slot dials, each with its channels and credits as
+// at start. `removePeer(slot)` retires the links with a slot that left (BYE, peer-link.ts): no
+// failure on either end. The peers a plane expects (`connected`) are the start's other slots,
+// plus those added, minus those removed.
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import { DataServer } from './data-server.ts';
 import { dial, dialOver } from './dialer.ts';
 import { PROTOCOL_VERSION, dataPlaneKey, type Identity, type UnsignedHello } from './handshake.ts';
+import { Membership } from './membership.ts';
 import { NetMetrics } from './net-metrics.ts';
 import { InboundLink, OutboundLink, type LinkOptions } from './peer-link.ts';
 import { PortSocket, type ThreadPorts } from './port-socket.ts';
@@ -60,12 +69,22 @@ export class DataPlane {
   private readonly server: DataServer;
   private readonly inboundSlots = new Set<number>();
   private readonly key: Buffer;
+  /** The generations whose members may link with this slot (membership.ts). */
+  private readonly members: Membership;
+  /** The other slots this plane links with both ways (`connected`). */
+  private readonly peers = new Set<number>();
   port = 0;
 
   constructor(opts: DataPlaneOptions) {
     if (opts.secret === '') throw new TributaryError('TRIB_PEER_CONFIG', 'the data plane needs a non-empty job secret');
     this.opts = opts;
     this.key = dataPlaneKey(opts.secret);
+    const id = opts.identity;
+    this.members = new Membership(
+      { generation: id.generation ?? 0, parallelism: id.parallelism, jobHash: id.jobHash },
+      id.slot,
+    );
+    for (let s = 0; s < id.parallelism; s++) if (s !== id.slot) this.peers.add(s);
     this.metrics = opts.metrics ?? new NetMetrics();
     this.linkOpts = {
       channels: opts.channels,
@@ -75,11 +94,13 @@ export class DataPlane {
       metrics: this.metrics,
       logger: opts.logger,
       onControl: (from, msg) => this.controlHandler(from, msg),
+      onBye: (slot) => this.forget(slot),
     };
     this.server = new DataServer({
       host: opts.host,
       port: opts.port,
       identity: opts.identity,
+      members: this.members,
       key: this.key,
       metrics: this.metrics,
       logger: opts.logger,
@@ -117,9 +138,10 @@ export class DataPlane {
     return this.port;
   }
 
+  /** Linked both ways with every peer this plane expects. */
   get connected(): boolean {
-    const others = this.opts.identity.parallelism - 1;
-    return this.outbound.size === others && this.inbound.size === others;
+    for (const s of this.peers) if (!this.outbound.has(s) || !this.inbound.has(s)) return false;
+    return true;
   }
 
   /**
@@ -166,7 +188,7 @@ export class DataPlane {
       );
       if (!this.connected) await new Promise((r) => setTimeout(r, opts.retryMs ?? 200));
     }
-    log.info({ slot: id.slot, peers: id.parallelism - 1 }, 'data plane connected');
+    log.info({ slot: id.slot, peers: this.peers.size }, 'data plane connected');
   }
 
   /**
@@ -216,29 +238,117 @@ export class DataPlane {
       if (Date.now() > deadline) throw this.notLinked(timeoutMs, '');
       await new Promise((r) => setTimeout(r, 5));
     }
-    this.opts.logger.info({ slot: id.slot, peers: id.parallelism - 1, transport: 'ports' }, 'data plane connected');
+    this.opts.logger.info({ slot: id.slot, peers: this.peers.size, transport: 'ports' }, 'data plane connected');
   }
 
+  /** This slot's HELLO: as a member of the newest generation it knows (a prepared one, once told). */
   private hello(): UnsignedHello {
     const id = this.opts.identity;
+    const g = this.members.newest;
     return {
       protocol: PROTOCOL_VERSION,
       deploymentId: id.deploymentId,
-      jobHash: id.jobHash,
+      jobHash: g.jobHash,
       fromSlot: id.slot,
-      parallelism: id.parallelism,
+      parallelism: g.parallelism,
+      generation: g.generation,
     };
   }
 
   private notLinked(timeoutMs: number, lastProblem: string): TributaryError {
     const id = this.opts.identity;
-    const others = [...Array(id.parallelism).keys()].filter((s) => s !== id.slot);
+    const others = [...this.peers].sort((a, b) => a - b);
     const missingOut = others.filter((s) => !this.outbound.has(s));
     const missingIn = others.filter((s) => !this.inbound.has(s));
     return new TributaryError(
       'TRIB_PEER_TIMEOUT',
       `slot ${id.slot} of deployment ${id.deploymentId}: peers not linked after ${timeoutMs} ms (no link to slots [${missingOut.join(',')}], none from [${missingIn.join(',')}])${lastProblem ? `; last problem: ${lastProblem}` : ''}`,
     );
+  }
+
+  /**
+   * Accepts peers of membership `generation` (slots 0..parallelism−1 presenting `jobHash`) from
+   * now on, and presents it in this slot's HELLOs. Every running slot is told before the
+   * generation's new slots start, and before any running slot calls addPeer.
+   */
+  prepareGeneration(generation: number, parallelism: number, jobHash = this.opts.identity.jobHash): void {
+    this.members.prepare({ generation, parallelism, jobHash });
+    this.opts.logger.info({ generation, parallelism }, 'data plane: membership generation prepared');
+  }
+
+  /** The rescale to `generation` completed: HELLOs of older generations are refused as stale. */
+  commitGeneration(generation: number): void {
+    this.members.commit(generation);
+  }
+
+  /**
+   * Links both ways with `slot` (a member of the newest generation, not there at start): dials
+   * `address` (again every `retryMs`: the new slot may not listen yet) until its WELCOME names
+   * `slot`, then waits for the link the slot dials here. Its channels are credit-controlled
+   * like every other; `outboundChannel`/`inboundChannel` return them from then on.
+   */
+  async addPeer(slot: number, address: string, opts: { timeoutMs?: number; retryMs?: number } = {}): Promise<void> {
+    const id = this.opts.identity;
+    const g = this.members.newest;
+    if (!Number.isInteger(slot) || slot < 0 || slot >= g.parallelism || slot === id.slot)
+      throw new TributaryError(
+        'TRIB_PEER_CONFIG',
+        `slot ${slot} is not another member of generation ${g.generation} (parallelism ${g.parallelism})`,
+      );
+    if (this.outbound.has(slot)) throw new TributaryError('TRIB_PEER_CONFIG', `slot ${slot} is already linked`);
+    this.peers.add(slot);
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const deadline = Date.now() + timeoutMs;
+    let lastProblem = '';
+    while (this.peers.has(slot) && !(this.outbound.has(slot) && this.inbound.has(slot))) {
+      if (Date.now() > deadline)
+        throw new TributaryError(
+          'TRIB_PEER_TIMEOUT',
+          `slot ${id.slot}: slot ${slot} at ${address} not linked after ${timeoutMs} ms (${this.outbound.has(slot) ? 'no link from it' : 'no link to it'})${lastProblem ? `; last problem: ${lastProblem}` : ''}`,
+        );
+      if (!this.outbound.has(slot)) {
+        try {
+          const r = await dial(address, this.hello(), this.key);
+          if (r.welcome.slot !== slot || this.outbound.has(slot) || !this.peers.has(slot)) {
+            r.socket.destroy();
+            lastProblem = `${address} is slot ${r.welcome.slot}`;
+          } else {
+            this.outbound.set(slot, new OutboundLink(r.socket, r.decoder, slot, this.linkOpts, r.leftover));
+            this.opts.logger.info({ to: slot, address, generation: g.generation }, 'data-plane link to a new peer up');
+            continue;
+          }
+        } catch (e) {
+          lastProblem = (e as Error).message;
+          this.opts.logger.debug({ address, err: lastProblem }, 'new peer not reachable yet');
+        }
+      }
+      await new Promise((r) => setTimeout(r, opts.retryMs ?? 200));
+    }
+  }
+
+  /**
+   * Retires the links with `slot` (it left the membership, after its channels ended: what they
+   * still hold is dropped). The peer gets BYE on both links, so neither end counts the close
+   * as a failure; resolves once both connections closed.
+   */
+  async removePeer(slot: number): Promise<void> {
+    if (slot === this.opts.identity.slot)
+      throw new TributaryError('TRIB_PEER_CONFIG', `slot ${slot} cannot remove itself as a peer`);
+    const links = [this.outbound.get(slot), this.inbound.get(slot)].filter((l) => l !== undefined);
+    for (const l of links) l.retire();
+    this.forget(slot);
+    await Promise.all(links.map((l) => l.closed()));
+    this.opts.logger.info({ peer: slot }, 'data plane: peer removed');
+  }
+
+  /** Drops `slot` from the expected peers and the retired links with it from the maps (it may rejoin later). */
+  private forget(slot: number): void {
+    this.peers.delete(slot);
+    if (this.outbound.get(slot)?.retired) this.outbound.delete(slot);
+    if (this.inbound.get(slot)?.retired) {
+      this.inbound.delete(slot);
+      this.inboundSlots.delete(slot);
+    }
   }
 
   outboundChannel(toSlot: number, channel: number): OutboundChannel {

@@ -26,6 +26,7 @@ import {
   type Hello,
   type Identity,
 } from './handshake.ts';
+import type { Membership } from './membership.ts';
 import type { LinkStream } from './port-socket.ts';
 import type { NetMetrics } from './net-metrics.ts';
 
@@ -41,6 +42,8 @@ export interface DataServerOptions {
   host: string;
   port: number;
   identity: Identity;
+  /** The generations whose members this slot accepts (live rescale: prepared ones too). */
+  members: Membership;
   /** The handshake key (dataPlaneKey of the job's secret). */
   key: Buffer;
   metrics: NetMetrics;
@@ -137,7 +140,13 @@ export class DataServer {
         refuse('malformed', (e as Error).message);
         return;
       }
-      const refusal = checkHello(hello, this.opts.key, nonce, this.opts.identity, this.opts.connected());
+      const refusal = checkHello(
+        hello,
+        this.opts.key,
+        nonce,
+        { deploymentId: this.opts.identity.deploymentId, members: this.opts.members },
+        this.opts.connected(),
+      );
       if (refusal) {
         refuse(refusal.reason, refusal.message);
         return;

@@ -132,6 +132,22 @@ export function dialOver(
           done(new TributaryError('TRIB_NET_PROTOCOL', `${address} could not prove the job's key in its WELCOME`));
           return;
         }
+        // The peer accepted this slot as a member of the generation it claimed, and is one itself.
+        if (
+          body.generation !== hello.generation ||
+          body.parallelism !== hello.parallelism ||
+          !Number.isInteger(body.slot) ||
+          body.slot < 0 ||
+          body.slot >= hello.parallelism
+        ) {
+          done(
+            new TributaryError(
+              'TRIB_NET_PROTOCOL',
+              `${address} welcomed slot ${body.slot} at generation ${body.generation} (parallelism ${body.parallelism}), not as a member of generation ${hello.generation} (parallelism ${hello.parallelism})`,
+            ),
+          );
+          return;
+        }
         decoder.maxFrameBytes = MAX_FRAME_BYTES;
         done(undefined, { socket, decoder, welcome: body, leftover: frames.slice(1) });
       } else

@@ -13,6 +13,8 @@
 //   CREDIT  (5)  u16 channel, u32 buffers granted                   consumer → producer
 //   CONTROL (6)  UTF-8 JSON message                                  producer → consumer
 //                (checkpoint RPC between slots; small and rare, so outside credit accounting)
+//   BYE     (8)  UTF-8 JSON {}, then the sender ends its side         either way, after the handshake
+//                (the peer was removed from the job's membership: the close that follows is no failure)
 //
 // Element encodings inside DATA:
 //   tag 0 = record batch:  u32 n, u8 flags (bit 0: keyed, bit 1: origins), n × f64 LE timestamps,
@@ -42,6 +44,7 @@ export const FRAME_DATA = 4;
 export const FRAME_CREDIT = 5;
 export const FRAME_CONTROL = 6;
 export const FRAME_CHALLENGE = 7;
+export const FRAME_BYE = 8;
 
 /** A frame larger than this is a protocol error (corrupt stream or a foreign client). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;

@@ -6,9 +6,14 @@
 // A connection that closes or errors while one of its channels has not carried its
 // end-of-input is a failure: the link records it, wakes the slots (their next poll or
 // writability check throws it, which fails the slot and so the job) and rejects `drained`.
+// The exception is a link `retire`d by either end (DataPlane.removePeer: the peer left the
+// job's membership): the end that retires it sends BYE before ending its side, and an end that
+// receives BYE retires its side too, so neither end counts the close as a failure. A close
+// without BYE stays a failure whatever was announced elsewhere: an unannounced death fails the job.
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import {
+  FRAME_BYE,
   FRAME_CONTROL,
   FRAME_CREDIT,
   FRAME_DATA,
@@ -34,7 +39,12 @@ export interface LinkOptions {
   logger: Logger;
   /** A CONTROL message from the peer slot (checkpoint RPC). */
   onControl?: (fromSlot: number, msg: unknown) => void;
+  /** The peer slot retired this link (BYE): it left the membership. */
+  onBye?: (peerSlot: number) => void;
 }
+
+/** How long a retired link waits for the peer to end its side before it destroys the connection. */
+export const RETIRE_GRACE_MS = 5_000;
 
 abstract class LinkBase {
   readonly peerSlot: number;
@@ -43,7 +53,11 @@ abstract class LinkBase {
   protected readonly opts: LinkOptions;
   failure: Error | undefined;
   private closedCleanly = false;
+  /** BYE sent or received: the link carries nothing more and its close is not a failure. */
+  retired = false;
+  private socketClosed = false;
   private readonly failureWaiters: ((e: Error) => void)[] = [];
+  private readonly closeWaiters: (() => void)[] = [];
 
   constructor(socket: LinkStream, decoder: FrameDecoder, peerSlot: number, opts: LinkOptions) {
     this.socket = socket;
@@ -60,15 +74,54 @@ abstract class LinkBase {
       let frames: Frame[];
       try {
         frames = this.decoder.push(chunk);
-        for (const f of frames) this.onFrame(f);
+        for (const f of frames) {
+          if (f.type === FRAME_BYE) {
+            this.byeReceived();
+            return;
+          }
+          if (!this.retired) this.onFrame(f);
+        }
       } catch (e) {
         this.fail(e instanceof Error ? e : new Error(String(e)));
         this.socket.destroy();
       }
     });
     this.socket.on('error', (e) => this.onClose(e));
-    this.socket.on('close', () => this.onClose(undefined));
+    this.socket.on('close', () => {
+      this.socketClosed = true;
+      for (const w of this.closeWaiters.splice(0)) w();
+      this.onClose(undefined);
+    });
     this.socket.resume();
+  }
+
+  /**
+   * Ends the link on purpose (the peer left the membership): BYE, then this side's end. Whatever
+   * was not yet written is dropped: the membership change comes after the peer's channels ended.
+   */
+  retire(): void {
+    if (this.retired || this.failure) return;
+    this.retired = true;
+    this.closedCleanly = true;
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    this.socket.write(jsonFrame(FRAME_BYE, {}));
+    this.socket.end();
+    // A peer that never ends its side (hung) must not keep the connection, or `closed()`, open.
+    setTimeout(() => this.socket.destroy(), RETIRE_GRACE_MS).unref();
+  }
+
+  private byeReceived(): void {
+    if (this.retired) return;
+    this.retired = true;
+    this.closedCleanly = true;
+    this.opts.logger.info({ peer: this.peerSlot, link: this.describe() }, 'data-plane link retired by the peer');
+    if (!this.socket.writableEnded) this.socket.end();
+    this.opts.onBye?.(this.peerSlot);
+  }
+
+  /** Resolves once the connection closed (either end). */
+  closed(): Promise<void> {
+    return this.socketClosed ? Promise.resolve() : new Promise((r) => this.closeWaiters.push(r));
   }
 
   protected abstract onFrame(f: Frame): void;
@@ -108,6 +161,7 @@ abstract class LinkBase {
   abstract describe(): string;
 
   close(): void {
+    if (this.retired) return;
     this.closedCleanly = this.closedCleanly || this.complete;
     this.socket.end();
   }
@@ -157,6 +211,7 @@ export class OutboundLink extends LinkBase implements OutboundLinkPort {
   }
 
   write(frame: Buffer): void {
+    if (this.retired) return; // the peer left: nothing more goes to it
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -172,7 +227,7 @@ export class OutboundLink extends LinkBase implements OutboundLinkPort {
 
   /** Sends a CONTROL message to the peer; not subject to credit. False when the link is down. */
   sendControl(msg: unknown): boolean {
-    if (this.failure || this.socket.destroyed || this.socket.writableEnded) return false;
+    if (this.failure || this.retired || this.socket.destroyed || this.socket.writableEnded) return false;
     this.write(jsonFrame(FRAME_CONTROL, msg));
     return true;
   }
@@ -256,7 +311,7 @@ export class InboundLink extends LinkBase implements InboundLinkPort {
     this.creditScheduled = true;
     setImmediate(() => {
       this.creditScheduled = false;
-      if (this.failure || this.socket.destroyed) return;
+      if (this.failure || this.retired || this.socket.destroyed) return;
       this.socket.cork();
       for (let c = 0; c < this.pendingCredit.length; c++) {
         const n = this.pendingCredit[c] as number;
