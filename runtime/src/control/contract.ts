@@ -6,7 +6,7 @@
 // present): JobConfig.restoreLatest, StatusResponse.restoredFrom and
 // StatusResponse.waitingForInput, StatusResponse.unavailable, DELETE /v1/savepoints/{name}, METRICS_PORT (/metrics
 // without a token; on CONTROL_PORT /metrics now needs the token like every path but /healthz
-// and /readyz). Authenticated handshake: data-plane protocol 2 (runtime/src/net/handshake.ts)
+// and /readyz). Authenticated handshake: data-plane protocol 3 (runtime/src/net/handshake.ts)
 // under the job's secret in TRIBUTARY_CONTROL_TOKEN_FILE, which a slot now requires.
 // StatusResponse.recordsIn/recordsOut (the slot's counts, which `tributary run --threads` sums) are additive too.
 // JobConfig.retention and GET /v1/savepoints (the list of savepoint folders) are additive too: a
