@@ -228,9 +228,13 @@ describe('live rescale: slots join and leave a running job (real Kafka)', () => 
     const a = await start(input, output, 2, stateDir);
     await expect.poll(() => a.job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
     const phases: string[] = [];
-    const out = await a.job.rescale(3, { budgetBytes: 2400, onProgress: (p) => phases.push(p.phase) });
+    // A small budget after a checkpoint of the state so far (the plan's sizes): many steps, so slot 2 reads and
+    // routes records while key groups still move.
+    await a.job.triggerCheckpoint();
+    const out = await a.job.rescale(3, { budgetBytes: 1, onProgress: (p) => phases.push(p.phase) });
     expect(out).toMatchObject({ from: 2, to: 3, phase: 'done' });
     expect(out.stepsDone).toBe(out.steps);
+    expect(out.steps).toBeGreaterThan(10);
     expect(out.keyGroupsMoved).toBe(out.keyGroups);
     expect(new Set(phases)).toEqual(new Set(['joining', 'moving', 'done']));
     expect(a.job.parallelism).toBe(3);
@@ -276,6 +280,33 @@ describe('live rescale: slots join and leave a running job (real Kafka)', () => 
     await readToEnd(b.job);
     await b.job.triggerSavepoint({ stop: true });
     expect(((await b.done) as { state: string }).state).toBe('STOPPED');
+    expectExactly(await committedOutput(output));
+    expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(10);
+  }, 180_000);
+
+  it('3 → 1 → 2: a slot below the starting parallelism joins again and reads only what a step gives it', async () => {
+    const input = `it-resc-31-in-${run}`;
+    const output = `it-resc-31-out-${run}`;
+    await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-rescale-kafka-'));
+    dirs.push(stateDir);
+    const written = writing(input);
+    await written.backlog;
+    const a = await start(input, output, 3, stateDir);
+    await expect.poll(() => a.job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
+    expect(await a.job.rescale(1, { budgetBytes: 2400 })).toMatchObject({ from: 3, to: 1, phase: 'done' });
+    const one = await a.job.triggerCheckpoint();
+    expect((await readMetadata(one.path)).parallelism).toBe(1);
+    expect(owned(await positions(one.path))).toEqual(formula(input, 1));
+    // Slot 1 joins again: the starting parallelism (3) would give it partitions; it must take only the step's.
+    expect(await a.job.rescale(2, { budgetBytes: 2400 })).toMatchObject({ from: 1, to: 2, phase: 'done' });
+    expect(owned(await positions((await a.job.triggerCheckpoint()).path))).toEqual(formula(input, 2));
+    expect(written.done, 'rescaled while the input is still written').toBe(false);
+    written.tail();
+    await written.all;
+    await readToEnd(a.job);
+    await a.job.triggerSavepoint({ stop: true });
+    expect(((await a.done) as { state: string }).state).toBe('STOPPED');
     expectExactly(await committedOutput(output));
     expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(10);
   }, 180_000);
