@@ -6,7 +6,9 @@
 // read exactly the reference computed from the input written: every key's counts 1..n with the id
 // of its n-th record — a record lost, emitted twice or counted by two slots shows as missing,
 // duplicated or unexpected. Every checkpoint lists each partition once; a crash after the scale
-// out and a restart from the last checkpoint at 3 continue exactly-once.
+// out and a restart from the last checkpoint at 3 continue exactly-once; 3 → 1 → 2 brings slot 1
+// back below the starting parallelism (its source must take only what a step gives it); a crash
+// while a slot joins ends the rescale instead of leaving it waiting for loops that stopped.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -309,5 +311,26 @@ describe('live rescale: slots join and leave a running job (real Kafka)', () => 
     expect(((await a.done) as { state: string }).state).toBe('STOPPED');
     expectExactly(await committedOutput(output));
     expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(10);
+  }, 180_000);
+
+  it('a job that crashes while a slot joins ends the rescale (TRIB_RESCALE_STEP_FAILED), not hangs it', async () => {
+    const input = `it-resc-gone-in-${run}`;
+    const output = `it-resc-gone-out-${run}`;
+    await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-rescale-kafka-'));
+    dirs.push(stateDir);
+    const written = writing(input);
+    await written.backlog;
+    const a = await start(input, output, 2, stateDir);
+    await expect.poll(() => a.job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(500);
+    const rescale = a.job.rescale(3, {
+      onProgress: (p) => {
+        if (p.phase === 'joining') a.job.crash(); // the slot loops stop: wiring posted to them would never run
+      },
+    });
+    await expect(rescale).rejects.toMatchObject({ code: 'TRIB_RESCALE_STEP_FAILED' });
+    await expect(a.done).rejects.toMatchObject({ code: 'TRIB_JOB_FAILED' });
+    written.tail();
+    await written.all;
   }, 180_000);
 });
