@@ -5,7 +5,8 @@
 // now. Nothing changes in a running slot until its loop runs the posted wiring; then the running
 // producers' key groups reassigned to slot 2 reach its consumer, slot 2's records reach the running
 // consumers, and a full new channel stops its producer. Draining slot 2 ends and drops the running
-// producers' channels to it, refused while a key group still routes there.
+// producers' channels to it, refused while a key group still routes there. A source task (a source
+// chained to a keyBy) stops while a channel it gained is full, and reads on once it dropped it.
 import { describe, expect, it } from 'vitest';
 import { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
 import { newBatch, type Batch } from '../core/batch.ts';
@@ -18,6 +19,7 @@ import { LocalChannel, type ChannelElement } from './channel.ts';
 import { HashExchange } from './exchange.ts';
 import { GateTask } from './gate-task.ts';
 import { Slot } from './slot.ts';
+import { SourceTask } from './source-task.ts';
 import type { JoinedChannel } from './slot-builder.ts';
 import { endChannelsTo } from './slot-drain.ts';
 import { wireJoined } from './slot-join.ts';
@@ -203,5 +205,45 @@ describe('a slot drains from running tasks (endChannelsTo)', () => {
     expect(task(s, 2).seen).toContain('end');
     expect(task(s, 0).seen).toContain('wm 5');
     expect(task(s, 0).consumer.done).toBe(false);
+  });
+});
+
+describe('SourceTask outputs (a source chained to a keyBy gains and drops channels)', () => {
+  it('stops while an added output is full and reads on once it is removed', async () => {
+    let polls = 0;
+    const reader = {
+      open: (ctx: { addPartition(): number }) => {
+        ctx.addPartition();
+        return Promise.resolve();
+      },
+      poll: (out: { add(rec: unknown, partition: number): void }) => {
+        polls++;
+        out.add({ k: 'a' }, 0);
+        return 'data' as const;
+      },
+      close: () => Promise.resolve(),
+    };
+    const src = new SourceTask({
+      spec: { name: 'events', collection: { records: [] } },
+      reader,
+      slot: new Slot(0),
+      parallelism: 1,
+      out: recorder().head,
+      outputs: [],
+      batchSize: 1,
+      logger: silentLogger(),
+      onRecords: () => undefined,
+      onFailed: () => undefined,
+    });
+    await src.open();
+    expect(src.step()).toBe(true);
+    const full = new LocalChannel(1);
+    full.send({ kind: 'batch', batch: recs('x') });
+    src.addOutput(full);
+    expect(src.step(), 'blocked by the added full output').toBe(false);
+    expect(polls).toBe(1);
+    src.removeOutput(full);
+    expect(src.step()).toBe(true);
+    expect(polls).toBe(2);
   });
 });
