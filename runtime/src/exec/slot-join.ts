@@ -23,6 +23,7 @@
 //    sources are closed at the end with the others), its watermark-alignment members are
 //    declared, and its checkpointer becomes a member: the first checkpoint triggered after the
 //    exclusive section ends is its first (its sources are open, so they inject that barrier).
+import type { CheckpointCoordinator } from '../checkpoint/coordinator.ts';
 import { TributaryError } from '../errors.ts';
 import { addOutputChannel } from './added-channel.ts';
 import type { JobCheckpointing } from './job-checkpointing.ts';
@@ -49,13 +50,15 @@ export function emptySlotParts(index: number, nodeTiming: boolean): SlotParts {
 }
 
 export interface SlotJoinContext {
-  builder: SlotBuilder;
+  builder: Pick<SlotBuilder, 'join' | 'links'>;
   /** The executor's slots by index and in order (the joining slot is added to both). */
   byIndex: Map<number, SlotParts>;
   list: SlotParts[];
-  checkpoints: JobCheckpointing;
-  sinkOpening: SinkOpening;
-  loops: SlotLoops;
+  checkpoints: Pick<JobCheckpointing, 'addSlot' | 'admit'> & {
+    readonly coordinator: Pick<CheckpointCoordinator, 'exclusive'> | undefined;
+  };
+  sinkOpening: Pick<SinkOpening, 'addSlot' | 'openSlot'>;
+  loops: Pick<SlotLoops, 'start'>;
   nodeTiming: boolean;
   /** Declares the joining slot's watermark-alignment members. */
   declareAlignment(slot: number): void;
