@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ConsoleSink } from '../connectors/console/console-sink.ts';
 import { jobSavepointControl, jobStatusSource } from '../control/job-executor-control.ts';
 import { localControlToken } from '../control/local-token.ts';
+import { MigrationTracker } from '../control/migration-tracker.ts';
 import { startControlServer, type ControlServer, type StatusSource } from '../control/server.ts';
 import { createJobExecutor } from '../exec/job-executor.ts';
 import type { LoadedJob } from '../graph/load.ts';
@@ -54,7 +55,10 @@ export async function runInProcess(
     await ui?.close();
     throw e;
   });
-  holder.status = jobStatusSource(job, { jobName: loaded.name, deploymentId: 'local', slot: 0 });
+  // Live rescales (POST /v1/migrations): the job refuses what it cannot do (no checkpoints, index sources).
+  const migrations = new MigrationTracker({ rescale: (to, o) => job.rescale(to, o) });
+  const info = { jobName: loaded.name, deploymentId: 'local', slot: 0, migrations };
+  holder.status = jobStatusSource(job, info);
   let control: ControlServer | undefined;
   if (args.controlPort !== undefined) {
     const savepoints = jobSavepointControl(job);
@@ -63,9 +67,10 @@ export async function runInProcess(
       token: local.token,
       host: '127.0.0.1',
       port: args.controlPort,
-      source: jobStatusSource(job, { jobName: loaded.name, deploymentId: 'local', slot: 0 }),
+      source: jobStatusSource(job, info),
       registry: metrics.registry,
       ...(savepoints ? { savepoints } : {}),
+      migrations,
       logger,
     });
     logger.info(

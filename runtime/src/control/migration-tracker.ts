@@ -12,6 +12,8 @@ import { isTributaryError, TributaryError } from '../errors.ts';
 
 /** Where a running migration is, as the job reports it (the plan's totals and what is done). */
 export interface MigrationProgress {
+  /** The job's id of the migration (its logs name it); the tracker numbers one without. */
+  id?: string;
   from: number;
   to: number;
   phase: MigrationPhase;
@@ -51,28 +53,35 @@ export class MigrationTracker {
       return Promise.reject(
         new TributaryError('TRIB_RESCALE_UNSUPPORTED', `live rescale: migration ${running.id} is still running`),
       );
-    const id = `mig-${this.next++}`;
+    const n = this.next++;
     const startedAt = new Date().toISOString();
     return new Promise<MigrationStatus>((accept, refuse) => {
-      let accepted = false;
+      let id: string | undefined;
       const onProgress = (p: MigrationProgress): void => {
+        const first = id === undefined;
+        id ??= p.id ?? `mig-${n}`;
         const prev = this.byId.get(id);
         if (prev && prev.state !== 'IN_PROGRESS') return;
-        this.record({ id, state: 'IN_PROGRESS', ...p, startedAt });
-        if (!accepted) {
-          accepted = true;
+        this.record({ startedAt, ...p, id, state: 'IN_PROGRESS' });
+        if (first) {
           if (req.requestId !== undefined) this.byRequest.set(req.requestId, id);
           accept(this.byId.get(id) as MigrationStatus);
         }
       };
       this.job.rescale(req.to, { onProgress }).then(
         () => {
-          const last = this.byId.get(id);
-          if (!last) return refuse(new TributaryError('TRIB_INVARIANT', `live rescale ${id} ended without progress`));
-          this.record({ ...last, state: 'COMPLETED', phase: 'done', finishedAt: new Date().toISOString() });
+          const last = id === undefined ? undefined : this.byId.get(id);
+          if (!last)
+            return refuse(new TributaryError('TRIB_INVARIANT', `live rescale to ${req.to} ended without progress`));
+          this.record({
+            ...last,
+            state: 'COMPLETED',
+            phase: 'done',
+            finishedAt: last.finishedAt ?? new Date().toISOString(),
+          });
         },
         (e: unknown) => {
-          if (!accepted) return refuse(e);
+          if (id === undefined) return refuse(e);
           const last = this.byId.get(id) as MigrationStatus;
           this.record({
             ...last,

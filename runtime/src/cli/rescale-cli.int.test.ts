@@ -1,0 +1,170 @@
+// The user's path of a local live rescale: `tributary run job.yaml --single-thread --control-port 0`
+// runs a StreamJob manifest (Kafka → keyBy → rolling count → exactly-once Kafka) at parallelism 2
+// while a producer keeps writing; `tributary rescale --to 3`, then `--to 1`, each a separate
+// process as a user would type it, move it without stopping; a rescale the job cannot do is
+// refused with its reason. Kafka's Java read_committed consumer must then read exactly the
+// reference computed from the input (every key's counts 1..n with its n-th id): a record lost,
+// written twice or counted by two slots shows as missing, duplicated or unexpected.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { deliveryDiff, readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
+import type { StatusResponse } from '../control/contract.ts';
+import { startCli, type CliResult } from '../testing/cli-process.ts';
+import { kafkaTestRun } from '../testing/kafka-test-run.ts';
+import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
+
+const KEYS = 40;
+const CHUNKS = 40;
+const PER_CHUNK = 250;
+const RECORDS = CHUNKS * PER_CHUNK;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('tributary rescale: a local run changes parallelism without stopping (real Kafka)', () => {
+  const { run, bs, kafka } = kafkaTestRun('tributary-rescale-cli-it');
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  const manifest = (input: string, output: string) => ({
+    apiVersion: 'tributary.dev/v1alpha1',
+    kind: 'StreamJob',
+    metadata: { name: `rescale-${run}` },
+    spec: {
+      replicas: 2,
+      maxParallelism: 128,
+      checkpointing: { interval: '200ms' },
+      graph: {
+        sources: [{ name: 'events', kafka: { brokers: bs.join(','), topic: input, format: 'json' } }],
+        steps: [
+          { name: 'byKey', from: 'events', keyBy: 'k' },
+          { name: 'running', from: 'byKey', aggregate: { n: 'count()', maxId: 'max(id)' } },
+        ],
+        sinks: [{ name: 'out', from: 'running', kafka: { brokers: bs.join(','), topic: output, key: 'k' } }],
+      },
+    },
+  });
+
+  /**
+   * RECORDS records keyed by k, in CHUNKS sends `pauseMs` apart (ids ascend per key); chunk `at` of
+   * each gate waits for it, so input still arrives after each rescale however slow the machine.
+   */
+  async function writeInput(
+    k: Kafka,
+    topic: string,
+    pauseMs: number,
+    gates: Map<number, Promise<void>>,
+  ): Promise<void> {
+    const producer = inputProducer(k);
+    await producer.connect();
+    for (let c = 0; c < CHUNKS; c++) {
+      await gates.get(c);
+      const messages = Array.from({ length: PER_CHUNK }, (_, j) => {
+        const id = c * PER_CHUNK + j;
+        return { key: `k${id % KEYS}`, value: JSON.stringify({ id, k: `k${id % KEYS}` }) };
+      });
+      await producer.send({ topic, messages });
+      await sleep(pauseMs);
+    }
+    await producer.disconnect();
+  }
+
+  function reference(): string[] {
+    const seen = new Map<string, number>();
+    return Array.from({ length: RECORDS }, (_, id) => {
+      const k = `k${id % KEYS}`;
+      const n = (seen.get(k) ?? 0) + 1;
+      seen.set(k, n);
+      return `${k}:${n}:${id}`;
+    });
+  }
+
+  it('2 → 3 → 1 mid-stream, exactly-once; an impossible target is refused', { timeout: 240_000 }, async () => {
+    const input = `rescale-cli-in-${run}`;
+    const output = `rescale-cli-out-${run}`;
+    await createTopics(kafka, { [input]: 4, [output]: 1 });
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-rescale-cli-'));
+    dirs.push(dir);
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, stringify(manifest(input, output)));
+    const tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, 'rescale-cli-token', { mode: 0o600 });
+    const env = { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile };
+    const job = startCli(
+      ['run', file, '--single-thread', '--control-port', '0', '--state-dir', join(dir, 'state'), '--no-progress'],
+      { env },
+    );
+    try {
+      await expect
+        .poll(() => /"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/.exec(job.stderr)?.[1], {
+          timeout: 60_000,
+        })
+        .toBeDefined();
+      const port = (/"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/.exec(job.stderr) as RegExpExecArray)[1] as string;
+      const status = async (): Promise<StatusResponse> => {
+        const res = await fetch(`http://127.0.0.1:${port}/v1/status`, {
+          headers: { authorization: 'Bearer rescale-cli-token' },
+        });
+        return (await res.json()) as StatusResponse;
+      };
+      await expect.poll(async () => (await status()).state, { timeout: 60_000 }).toBe('RUNNING');
+      let scaledOut = (): void => undefined;
+      let scaledIn = (): void => undefined;
+      const gates = new Map([
+        [CHUNKS - 10, new Promise<void>((r) => (scaledOut = r))],
+        [CHUNKS - 5, new Promise<void>((r) => (scaledIn = r))],
+      ]);
+      const writing = writeInput(kafka, input, 100, gates);
+      const rescale = (to: string): Promise<CliResult> =>
+        startCli(['rescale', '--control-port', port, '--to', to], { env }).done;
+      await expect.poll(async () => (await status()).recordsIn ?? 0, { timeout: 60_000 }).toBeGreaterThan(1000);
+
+      const out = await rescale('3');
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stderr).toMatch(/2 → 3 completed: \d+ steps, \d+\/\d+ key groups/);
+      const at3 = await status();
+      expect(at3.parallelism).toBe(3);
+      expect(at3.migration).toMatchObject({ state: 'COMPLETED', from: 2, to: 3, phase: 'done' });
+      scaledOut();
+
+      const refused = await rescale('200');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /rescale refused \(TRIB_RESCALE_PLAN_INVALID\): .*parallelism 200 is not in 1\.\.128/,
+      );
+
+      const down = await rescale('1');
+      expect(down.code, down.stderr).toBe(0);
+      expect(down.stderr).toMatch(/3 → 1 completed/);
+      expect((await status()).parallelism).toBe(1);
+      scaledIn();
+
+      await writing;
+      await expect.poll(async () => (await status()).recordsIn, { timeout: 120_000 }).toBe(RECORDS);
+      // Ctrl-C takes no final checkpoint (a rerun reads on from the last one): wait for one after the last record.
+      const allRead = new Date().toISOString();
+      await expect
+        .poll(async () => (await status()).lastCheckpoint?.completedAt ?? '', { timeout: 60_000 })
+        .toSatisfy((at: string) => at > allRead);
+      job.child.kill('SIGINT');
+      const end = await job.done;
+      expect(end.code, end.stderr.slice(-4000)).toBe(0);
+    } finally {
+      job.child.kill('SIGKILL');
+    }
+    const got = (await readTopicWithJava(bs.join(','), output, 'read_committed')).map((r) => {
+      const v = JSON.parse(r.value) as { k: string; n: number; maxId: number };
+      return `${v.k}:${v.n}:${v.maxId}`;
+    });
+    const diff = deliveryDiff(reference(), got);
+    expect({
+      missing: diff.missing.length,
+      duplicated: diff.duplicated.length,
+      unexpected: diff.unexpected.length,
+    }).toEqual({ missing: 0, duplicated: 0, unexpected: 0 });
+  });
+});
