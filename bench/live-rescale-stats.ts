@@ -18,6 +18,8 @@ export interface Phase {
   doneAt: number;
   /** Where the time went, in ms after the request (live: progress reports; savepoint: its steps). */
   marks: Record<string, number>;
+  /** What moved (live), for the table. */
+  note: string;
 }
 
 export interface Figures {
@@ -109,7 +111,8 @@ export function table(all: readonly Figures[]): string {
   const rows = all.map((f) => {
     const where = Object.entries(f.phase.marks)
       .map(([k, v]) => `${k} +${Math.round(v)}`)
-      .join(', ');
+      .join(', ')
+      .concat(f.phase.note ? `; ${f.phase.note}` : '');
     return (
       `  ${f.phase.mode.padEnd(10)}${`${f.phase.from}→${f.phase.to}`.padEnd(6)}${ms(f.gapMs).padStart(8)}` +
       `${`(${ms(f.steadyGapMs)})`.padStart(9)}` +

@@ -59,6 +59,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * bench builds and measures the savepoint mode on a runtime without it.
  */
 type LiveRescale = (to: number, opts?: { onProgress?: (p: unknown) => void }) => Promise<unknown>;
+/** The fields of live-join's RescaleProgress the bench reports. */
+interface Progress {
+  phase: string;
+  stepsDone: number;
+  steps: number;
+  keyGroupsMoved: number;
+  bytesMoved: number;
+}
 function liveRescaleOf(job: JobExecutor): LiveRescale | undefined {
   const f = (job as unknown as { rescale?: LiveRescale }).rescale;
   return typeof f === 'function' ? f.bind(job) : undefined;
@@ -157,17 +165,17 @@ class Bench {
     marks['restored'] = Date.now() - t0;
   }
 
-  async liveRescale(rescale: LiveRescale, to: number, marks: Record<string, number>, t0: number): Promise<void> {
-    let reports = 0;
+  /** Marks when each phase (joining, moving, draining, done) was first reported; returns what moved. */
+  async liveRescale(rescale: LiveRescale, to: number, marks: Record<string, number>, t0: number): Promise<string> {
+    let last: Progress | undefined;
     await rescale(to, {
-      onProgress: () => {
-        reports++;
-        const at = Date.now() - t0;
-        if (reports === 1) marks['first progress'] = at;
-        marks['last progress'] = at;
+      onProgress: (p) => {
+        last = p as Progress;
+        marks[last.phase] ??= Date.now() - t0;
       },
     });
-    marks['progress reports'] = reports;
+    if (!last) return 'no progress reported';
+    return `${last.stepsDone}/${last.steps} steps, ${last.keyGroupsMoved} key groups, ${(last.bytesMoved / 1e6).toFixed(1)} MB`;
   }
 }
 
@@ -230,8 +238,9 @@ export async function liveRescaleBenchmark(): Promise<Figures[] | undefined> {
       const marks: Record<string, number> = {};
       const requestAt = Date.now();
       let doneAt: number;
+      let note = '';
       if (mode === 'live') {
-        await bench.liveRescale(liveRescaleOf(bench.current!.job)!, to, marks, requestAt);
+        note = await bench.liveRescale(liveRescaleOf(bench.current!.job)!, to, marks, requestAt);
         doneAt = Date.now();
       } else {
         const seen = reader.samples.length;
@@ -239,7 +248,7 @@ export async function liveRescaleBenchmark(): Promise<Figures[] | undefined> {
         // Done when the restored job writes: run() having started is not yet processing.
         doneAt = await firstWriteFrom(reader, seen, requestAt + marks['restored']!, bench);
       }
-      phases.push({ mode, from, to, steadyFrom, requestAt, doneAt, marks });
+      phases.push({ mode, from, to, steadyFrom, requestAt, doneAt, marks, note });
       process.stdout.write(`  ${mode} ${from}→${to}: done in ${doneAt - requestAt} ms\n`);
       // The window after the request, plus a second for its last writes to reach the reader.
       await bench.wait(Math.max(requestAt + windowMs, doneAt + 5000) + 1000 - Date.now());
