@@ -38,6 +38,8 @@ import { PendingWrites } from './pending-writes.ts';
 import { PeriodicTrigger } from './periodic-trigger.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import { SavepointRequests } from './savepoint-requests.ts';
+import { CheckpointMembership } from './membership.ts';
+import type { AbortHow, Pending } from './pending-checkpoint.ts';
 import type {
   CheckpointAck,
   CheckpointCommitted,
@@ -76,29 +78,6 @@ export interface CoordinatorOptions {
 export type { CompletedCheckpoint } from './completion-history.ts';
 export { latestCheckpointPath } from './checkpoint-storage.ts';
 
-interface Pending {
-  id: number;
-  kind: CheckpointKind;
-  stop: boolean;
-  dir: string;
-  startedAt: number;
-  triggeredAt: string;
-  /**
-   * Where it stands when the timeout fires: recording its id or writing its metadata, the
-   * storage did not answer (no slot is to blame); between, slots have not all acknowledged.
-   */
-  phase: 'recording-id' | 'slots' | 'metadata';
-  acks: Map<number, CheckpointAck>;
-  /** performance.now() of the last ack (the commit phase starts there). */
-  lastAckAt: number;
-  timer: NodeJS.Timeout | undefined;
-  resolve(c: CompletedCheckpoint): void;
-  reject(e: TributaryError): void;
-}
-
-/** An abort's log level, whether the storage did not answer, whether the job is stopping (not a failure). */
-type AbortHow = { level?: 'warn' | 'info'; storage?: boolean; stopping?: boolean };
-
 export class CheckpointCoordinator implements CoordinatorPort {
   private readonly o: CoordinatorOptions;
   readonly storage: CheckpointStorage;
@@ -130,6 +109,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
 
   constructor(o: CoordinatorOptions) {
     this.o = o;
+    this.membership = new CheckpointMembership(o.slots);
     this.storage = new CheckpointStorage(o.stateDir);
     this.logger = o.logger ?? silentLogger();
     this.failures = failedCheckpointsFor(o.stateDir, o, this.logger);
@@ -149,8 +129,22 @@ export class CheckpointCoordinator implements CoordinatorPort {
     });
   }
 
+  /** The slots that take part in checkpoints now (a live rescale adds and removes them: membership.ts). */
+  readonly membership: CheckpointMembership;
+
+  /** The number of member slots now (a pending checkpoint keeps its own: Pending.members). */
   get parallelism(): number {
-    return this.o.slots.length;
+    return this.membership.size;
+  }
+
+  /**
+   * Runs `fn` while no checkpoint is pending and none is triggered (periodic triggers and requests queue behind it):
+   * a live rescale changes membership and adds channels in there, so no barrier is in flight on any channel then.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.busy.catch(() => undefined).then(fn);
+    this.busy = run.catch(() => undefined);
+    return run;
   }
 
   async start(): Promise<void> {
@@ -238,6 +232,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
         startedAt: performance.now(),
         triggeredAt: new Date(timestamp).toISOString(),
         phase: 'recording-id',
+        members: this.membership.snapshot(),
         acks: new Map(),
         lastAckAt: 0,
         timer: undefined,
@@ -249,7 +244,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       // reports this message in status.
       const expired = (): string =>
         p.phase === 'slots'
-          ? `${kind} ${id} expired after ${timeoutMs} ms before all slots acknowledged (${p.acks.size}/${this.parallelism}; their state goes to ${p.dir})`
+          ? `${kind} ${id} expired after ${timeoutMs} ms before all slots acknowledged (${p.acks.size}/${p.members.size}; their state goes to ${p.dir})`
           : `${kind} ${id} expired after ${timeoutMs} ms while ${p.phase === 'recording-id' ? 'recording its id in' : 'writing its metadata to'} the state storage ${this.storage.root}: the storage did not answer (unreachable or too slow)`;
       p.timer = setTimeout(
         // A metadata write that did not answer may still land: its folder is kept (pruning
@@ -285,7 +280,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     if (!recorded || this.pending !== p) return done; // failed, or expired while the id was being recorded
     p.phase = 'slots';
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
-    for (const s of this.o.slots) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });
+    for (const s of p.members.values()) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });
     return done;
   }
 
@@ -298,9 +293,9 @@ export class CheckpointCoordinator implements CoordinatorPort {
       );
       return;
     }
-    if (ack.slot < 0 || ack.slot >= this.parallelism || p.acks.has(ack.slot)) return;
+    if (!p.members.has(ack.slot) || p.acks.has(ack.slot)) return;
     p.acks.set(ack.slot, ack);
-    if (p.acks.size === this.parallelism) {
+    if (p.acks.size === p.members.size) {
       p.lastAckAt = performance.now();
       void this.complete(p);
     }
@@ -329,7 +324,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     const counted =
       p.kind === 'checkpoint' && !how.stopping ? this.failures.failed(err, how.storage).level : (how.level ?? 'warn');
     this.logger[counted]({ id: p.id, kind: p.kind, code: err.code, reason: err.message }, 'checkpoint aborted');
-    for (const s of this.o.slots) s.notifyAborted(p.id, err.message);
+    for (const s of p.members.values()) s.notifyAborted(p.id, err.message);
     if (discard) void CheckpointStorage.discard(p.dir).catch(() => undefined);
     p.reject(err);
   }
@@ -345,7 +340,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
         kind: p.kind,
         checkpointId: p.id,
         graphHash: this.o.graphHash,
-        parallelism: this.parallelism,
+        parallelism: p.members.size,
         maxParallelism: this.o.maxParallelism,
         triggeredAt: p.triggeredAt,
         ...(this.o.deployment ? { deployment: this.o.deployment } : {}),
@@ -384,7 +379,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     this.pending = undefined;
     const now = performance.now();
     const durationMs = now - p.startedAt;
-    const final = acks.length === this.parallelism && acks.every((a) => a.finished === true);
+    const final = acks.length === p.members.size && acks.every((a) => a.finished === true);
     if (final) this.ended = true;
     const phases: CheckpointPhaseTimes = { ...slowestSlotPhases(acks), metadataMs: now - p.lastAckAt };
     const done: CompletedCheckpoint = {
@@ -419,8 +414,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
     this.history.record(done);
     // Sinks commit: after every checkpoint, and after a savepoint only when it stops the job.
     const sinksCommit = p.kind === 'checkpoint' || p.stop;
-    this.commits.begin(p.id, p.kind, p.lastAckAt, sinksCommit ? this.parallelism : 0);
-    if (sinksCommit) for (const s of this.o.slots) s.notifyComplete(p.id, final);
+    this.commits.begin(p.id, p.kind, p.lastAckAt, sinksCommit ? p.members.size : 0);
+    if (sinksCommit) for (const s of p.members.values()) s.notifyComplete(p.id, final);
     p.resolve(done);
     if (p.stop) this.onStopSavepoint?.(done);
     if (p.kind === 'checkpoint' && !this.o.keepAll) this.pruner.prune(p.id);

@@ -39,6 +39,11 @@ export interface SourceReaderContext {
   readonly restoredPositions?: readonly unknown[];
   /** True when the job takes checkpoints: positions come from checkpoints, not from Kafka groups. */
   readonly checkpointing?: boolean;
+  /**
+   * The slot joins a running job (live rescale, exec/slot-join.ts): the reader owns nothing at start and takes no
+   * partition by discovery; it reads only what a migration step hands over to it, and does not end for owning none.
+   */
+  readonly joining?: boolean;
   /** Qualifies Kafka consumer group ids (kafka/id-scope.ts): the StreamJob's namespace on a cluster. */
   readonly kafkaIdScope?: string;
   /** Reports records not yet read (e.g. Kafka lag), for metrics. */

@@ -158,6 +158,27 @@ export class HashExchange implements Output {
     if (this.ended) channel.send({ kind: 'end' });
   }
 
+  /**
+   * Ends and drops the channel to slot `slot`, which drains (live-rescale.md §5): slots leave from the top, so it is
+   * the last channel, and no key group may be routed to it any more (the plan moved them all away). Its consumer
+   * gets `end` after everything sent before; returns the channel (the caller drops it from the chain and outputs).
+   */
+  removeChannel(slot: number): Channel {
+    if (slot !== this.channels.length - 1 || slot === 0)
+      throw new TributaryError(
+        'TRIB_INVARIANT',
+        `hash exchange: cannot drop the channel to slot ${slot}: only the last one above 0 (${this.channels.length - 1}) can go`,
+      );
+    for (let kg = 0; kg < this.maxParallelism; kg++)
+      if (this.slotOfGroup[kg] === slot)
+        throw new TributaryError('TRIB_INVARIANT', `hash exchange: key group ${kg} is still routed to slot ${slot}`);
+    this.sendPending();
+    const ch = this.channels.pop() as Channel;
+    this.pending.pop();
+    if (!this.ended) ch.send({ kind: 'end' });
+    return ch;
+  }
+
   /** The slot key group `kg` is routed to now. */
   slotOf(kg: number): number {
     return this.slotOfGroup[kg] as number;

@@ -175,6 +175,12 @@ export class GateTask implements Task {
     this.outputs.push(w);
   }
 
+  /** A channel this task no longer writes into (its consumer's slot drained: slot-drain.ts). */
+  removeOutput(w: Writable): void {
+    const i = this.outputs.indexOf(w);
+    if (i >= 0) this.outputs.splice(i, 1);
+  }
+
   /** The channel's next element, polled once and kept until taken (undefined: none now, ended or blocked). */
   private peek(ch: number): ChannelElement | undefined {
     const held = this.pending[ch];

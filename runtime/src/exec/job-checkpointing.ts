@@ -31,7 +31,7 @@ export interface JobCheckpointingOptions {
   spec: GraphSpec;
   parallelism: number;
   maxParallelism: number;
-  /** The slots of this process, by index; their checkpointer is set here. */
+  /** The slots of this process, by index (a live rescale adds and removes some); their checkpointer is set here. */
   slots: ReadonlyMap<number, SlotParts>;
   transport: JobExecutorOptions['checkpointTransport'];
   restoredCheckpointId: number | undefined;
@@ -65,7 +65,11 @@ export class JobCheckpointing {
   /** The checkpoint coordinator, when slot 0 runs here. */
   readonly coordinator: CheckpointCoordinator | undefined;
   private readonly o: JobCheckpointingOptions;
+  /** Where this process's checkpointers send their acknowledgements (undefined without checkpointing). */
+  private readonly toCoordinator: CoordinatorPort | undefined;
   private readonly commits = new Set<Promise<void>>();
+  /** Who waits for a slot's sinks to commit a checkpoint at or after `id` (a draining slot's last: slot-drain.ts). */
+  private readonly commitWaiters = new Map<number, { id: number; done: (commits: Promise<void>) => void }[]>();
   /** The stop-with-savepoint whose barrier passed this process's sources, and its outcome here. */
   private stopSavepoint: { id: number | undefined; settle: () => void; done: Promise<void> } =
     JobCheckpointing.noStopSavepoint();
@@ -83,52 +87,16 @@ export class JobCheckpointing {
           committed: (m) => coordinatorRef.c?.committed(m),
         })
       : (o.transport?.coordinator ?? missingTransport('coordinator'));
-    for (const parts of o.slots.values()) {
-      const s = parts.slot.index;
-      parts.checkpointer = new SlotCheckpointer({
-        slot: s,
-        // After the slot's loop ended (the job is finishing), posted notifications run at once.
-        post: (cb) => parts.slot.post(cb),
-        coordinator: toCoordinator,
-        logger: o.logger,
-        onComplete: (id) => {
-          const committing = this.onCheckpointComplete(parts, id);
-          this.settleStopSavepoint(id);
-          return committing;
-        },
-        onSinkFailed: (e) => o.fail(e),
-        onAborted: (id) => {
-          this.settleStopSavepoint(id);
-          if (id === this.stopSavepoint.id) this.resumeAfterFailedStop();
-        },
-        onStopBarrier: (id) => {
-          this.stopSavepoint.id = id;
-          o.lifecycle.beginSavepointStop();
-        },
-      });
-    }
+    this.toCoordinator = toCoordinator;
+    for (const parts of o.slots.values()) this.addCheckpointer(parts);
     if (!here) return;
     const ports: SlotCheckpointPort[] = [];
     for (let s = 0; s < o.parallelism; s++) {
       const local = o.slots.get(s)?.checkpointer;
-      const port = local
-        ? asyncPort<SlotCheckpointPort>(local)
-        : (o.transport?.slot?.(s) ?? missingTransport(`slot ${s}`));
-      const onTrigger = o.onTrigger;
       ports.push(
-        onTrigger
-          ? {
-              trigger: (m) => {
-                onTrigger(m.checkpointId);
-                port.trigger(m);
-              },
-              notifyComplete: (id, final) => port.notifyComplete(id, final),
-              notifyAborted: (id, reason) => {
-                o.onAbort?.(id, reason);
-                port.notifyAborted(id, reason);
-              },
-            }
-          : port,
+        this.portOf(
+          local ? asyncPort<SlotCheckpointPort>(local) : (o.transport?.slot?.(s) ?? missingTransport(`slot ${s}`)),
+        ),
       );
     }
     this.coordinator = new CheckpointCoordinator({
@@ -154,6 +122,70 @@ export class JobCheckpointing {
     });
     coordinatorRef.c = this.coordinator;
     this.coordinator.onStopSavepointFailed = () => this.resumeAfterFailedStop();
+  }
+
+  /** The checkpointer of a slot of this process (its tasks register with it as they are built). */
+  private addCheckpointer(parts: SlotParts): void {
+    const { o } = this;
+    parts.checkpointer = new SlotCheckpointer({
+      slot: parts.slot.index,
+      // After the slot's loop ended (the job is finishing), posted notifications run at once.
+      post: (cb) => parts.slot.post(cb),
+      coordinator: this.toCoordinator as CoordinatorPort,
+      logger: o.logger,
+      onComplete: (id) => {
+        const committing = this.onCheckpointComplete(parts, id);
+        this.settleStopSavepoint(id);
+        return committing;
+      },
+      onSinkFailed: (e) => o.fail(e),
+      onAborted: (id) => {
+        this.settleStopSavepoint(id);
+        if (id === this.stopSavepoint.id) this.resumeAfterFailedStop();
+      },
+      onStopBarrier: (id) => {
+        this.stopSavepoint.id = id;
+        o.lifecycle.beginSavepointStop();
+      },
+    });
+  }
+
+  /** A slot's port as the coordinator calls it: a live rescale's step binds to a trigger, fails with an abort. */
+  private portOf(port: SlotCheckpointPort): SlotCheckpointPort {
+    const { onTrigger, onAbort } = this.o;
+    if (!onTrigger) return port;
+    return {
+      trigger: (m) => {
+        onTrigger(m.checkpointId);
+        port.trigger(m);
+      },
+      notifyComplete: (id, final) => port.notifyComplete(id, final),
+      notifyAborted: (id, reason) => {
+        onAbort?.(id, reason);
+        port.notifyAborted(id, reason);
+      },
+    };
+  }
+
+  /**
+   * A slot that joins the running job (live rescale, slot-join.ts): its checkpointer, before its tasks are built.
+   * It takes part in checkpoints only once admitted (`admit`).
+   */
+  addSlot(parts: SlotParts): void {
+    if (!this.coordinator || !this.toCoordinator)
+      throw new TributaryError('TRIB_INVARIANT', 'a slot joins only a checkpointing job whose coordinator runs here');
+    this.addCheckpointer(parts);
+  }
+
+  /** The joined slot's checkpointer becomes a member: the next checkpoint triggered waits for it (exclusive only). */
+  admit(parts: SlotParts): void {
+    const local = parts.checkpointer as SlotCheckpointer;
+    this.coordinator?.membership.add(parts.slot.index, this.portOf(asyncPort<SlotCheckpointPort>(local)));
+  }
+
+  /** A drained slot leaves the membership (its final snapshot completed; exclusive only). */
+  dismiss(slot: number): void {
+    this.coordinator?.membership.remove(slot);
   }
 
   private static noStopSavepoint(): JobCheckpointing['stopSavepoint'] {
@@ -262,7 +294,21 @@ export class JobCheckpointing {
       const p: Promise<void> = c.catch((e: unknown) => this.o.fail(e)).finally(() => this.commits.delete(p));
       this.commits.add(p);
     }
-    return Promise.all(mine).then(() => undefined);
+    const all = Promise.all(mine).then(() => undefined);
+    const waiting = this.commitWaiters.get(parts.slot.index) ?? [];
+    for (const w of waiting.filter((x) => x.id <= id)) w.done(all);
+    this.commitWaiters.set(
+      parts.slot.index,
+      waiting.filter((x) => x.id > id),
+    );
+    return all;
+  }
+
+  /** Resolves once slot `slot`'s sinks committed a completed checkpoint ≥ `id`; rejects when a commit failed. */
+  committed(slot: number, id: number): Promise<void> {
+    return new Promise<Promise<void>>((done) =>
+      this.commitWaiters.set(slot, [...(this.commitWaiters.get(slot) ?? []), { id, done }]),
+    ).then((commits) => commits);
   }
 
   /**

@@ -8,14 +8,13 @@ import type { Logger } from 'pino';
 import type { CheckpointCoordinator, CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import { DEFAULT_OFFSET_COMMIT_INTERVAL_MS } from '../checkpoint/defaults.ts';
 import type { SlotCheckpointPort } from '../checkpoint/messages.ts';
-import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts';
 import {
-  planRestore,
-  readRestore,
-  type RestoredState,
-  type RestoreOptions,
-  type RestorePlan,
-} from '../checkpoint/restore-plan.ts';
+  loadJobRestore,
+  planJobRestore,
+  readJobRestore,
+  type LoadedRestore,
+  type PlannedRestore,
+} from './job-restore.ts';
 import { checkExecutable } from '../connectors/registry.ts';
 import { checkSinkDeliveries, sinkDeliveries } from '../connectors/sink-delivery.ts';
 import { TributaryError } from '../errors.ts';
@@ -32,6 +31,10 @@ import { JobFailure } from './job-failure.ts';
 import { publishJobGauges } from './job-gauges.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
 import { LiveMigration } from './live-migration.ts';
+import { LiveRescale, type RescaleOptions } from './live-rescale.ts';
+import type { RescaleReport } from './rescale-progress.ts';
+import { emptySlotParts, joinSlot } from './slot-join.ts';
+import { drainSlots } from './slot-drain.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
 import {
   checkParallelism,
@@ -40,19 +43,17 @@ import {
   type CreateJobExecutorOptions,
   type JobExecutorOptions,
 } from './job-options.ts';
-import { runTasks } from './job-run.ts';
+import { runTasks, SlotLoops } from './job-run.ts';
 import type { JobResult, JobStatus } from './job-status.ts';
 import { OperatorFactory } from './operator-factory.ts';
 import { SinkOpening } from './sink-opening.ts';
-import { Slot } from './slot.ts';
 import { SlotBuilder, type SlotParts } from './slot-builder.ts';
-import { processLoad, publishSlotLoad, SlotLoadCounters } from './slot-load.ts';
-import { NodeCounters, processNodeLoad } from './node-load.ts';
+import { processLoad, publishSlotLoad } from './slot-load.ts';
+import { processNodeLoad } from './node-load.ts';
 
 export class JobExecutor {
   readonly graph: ValidatedGraph;
   readonly plan: PhysicalPlan;
-  readonly parallelism: number;
   readonly maxParallelism: number;
   readonly metrics: JobMetrics;
   private readonly logger: Logger;
@@ -66,6 +67,10 @@ export class JobExecutor {
   private readonly sinkOpening: SinkOpening;
   /** Key-group moves between this process's slots (live rescale, with checkpointing and every slot here). */
   private readonly migration: LiveMigration | undefined;
+  /** Slots joining and draining while the job runs (JobExecutor.rescale). */
+  private readonly rescaling: LiveRescale;
+  private readonly loops = new SlotLoops(() => this.slots);
+  private current: number;
   private recordsIn = 0;
   private recordsOut = 0;
   private readonly restoredFrom: string | undefined;
@@ -78,7 +83,7 @@ export class JobExecutor {
     checkParallelism(opts.parallelism);
     this.graph = graph;
     this.opts = opts;
-    this.parallelism = opts.parallelism;
+    this.current = opts.parallelism;
     this.maxParallelism = resolveMaxParallelism(opts);
     this.logger = opts.logger ?? silentLogger();
     this.metrics = opts.metrics ?? new JobMetrics();
@@ -95,16 +100,7 @@ export class JobExecutor {
     const startedAt = Date.now();
     const slotByIndex = new Map<number, SlotParts>();
     for (const s of localSlots(opts)) {
-      const parts: SlotParts = {
-        slot: new Slot(s),
-        sources: [],
-        tables: [],
-        sinks: [],
-        stateful: [],
-        checkpointer: undefined,
-        loadCounters: new SlotLoadCounters(),
-        nodeCounters: new NodeCounters(opts.nodeTiming ?? true),
-      };
+      const parts = emptySlotParts(s, opts.nodeTiming ?? true);
       this.slots.push(parts);
       slotByIndex.set(s, parts);
     }
@@ -199,6 +195,47 @@ export class JobExecutor {
     );
     const buildStart = performance.now();
     for (const parts of this.slots) builder.build(parts);
+    const declare = (s: number): void => {
+      for (const src of graph.spec.sources) {
+        const a = heads.has(src.name) ? resolveAlignment(src) : undefined;
+        if (a) alignment.declare(a.group, alignmentMember(src.name, s), true);
+      }
+    };
+    this.rescaling = new LiveRescale({
+      maxParallelism: this.maxParallelism,
+      unsupported: !opts.checkpointing
+        ? 'the job takes no checkpoints'
+        : !migration
+          ? 'slots of the job run in other processes'
+          : undefined,
+      migration,
+      slots: () => this.slots,
+      notRunning: () =>
+        this.lifecycle.state !== 'RUNNING' || !this.loops.running ? this.lifecycle.publicState : undefined,
+      lastCompleted: () => this.coordinator?.lastCompleted,
+      triggerCheckpoint: () => this.checkpoints.triggerCheckpoint(),
+      join: async () => {
+        const c = { builder, byIndex: slotByIndex, list: this.slots, checkpoints: this.checkpoints };
+        const more = { sinkOpening: this.sinkOpening, loops: this.loops, nodeTiming: opts.nodeTiming ?? true };
+        const owners = () => (migration as LiveMigration).owners();
+        await joinSlot({ ...c, ...more, declareAlignment: declare, owners });
+      },
+      drain: (from) =>
+        drainSlots(
+          { byIndex: slotByIndex, list: this.slots, links: builder.links, checkpoints: this.checkpoints },
+          {
+            sinkOpening: this.sinkOpening,
+            migration: migration as LiveMigration,
+            loopEnded: (p) => this.loops.loopOf(p),
+          },
+          from,
+        ),
+      setParallelism: (n) => {
+        this.current = n;
+      },
+      fail: (e) => this.fail(e),
+      logger: this.logger,
+    });
     if (opts.restored)
       this.logger.info(
         { checkpointId: opts.restored.checkpointId, ms: Math.round(performance.now() - buildStart) },
@@ -210,6 +247,11 @@ export class JobExecutor {
       for (const g of this.outages.gauge())
         this.metrics.dependencyUnavailable.labels(g.dependency, g.component).set(g.unavailable ? 1 : 0);
     });
+  }
+
+  /** The job's parallelism now (a live rescale changes it once done: rescale()). */
+  get parallelism(): number {
+    return this.current;
   }
 
   /** The checkpoint coordinator, when slot 0 runs here and the job has a stateDir. */
@@ -305,6 +347,15 @@ export class JobExecutor {
     }
   }
 
+  /**
+   * Changes the parallelism of the running job to `to` (live rescale: live-rescale.ts, with checkpointing and every
+   * slot in this process): slots join and key groups and Kafka partitions move to them, or move off slots that then
+   * drain and leave. Resolves with the report once done; `onProgress` sees each phase and step.
+   */
+  rescale(to: number, opts?: RescaleOptions): Promise<RescaleReport> {
+    return this.rescaling.run(to, opts);
+  }
+
   /** The control API's savepoint request (idempotent by requestId). */
   requestSavepoint(req: { stop: boolean; requestId?: string }): ReturnType<CheckpointCoordinator['requestSavepoint']> {
     return this.checkpoints.requestSavepoint(req);
@@ -353,6 +404,7 @@ export class JobExecutor {
     const started = Date.now();
     const state = await runTasks({
       slots: this.slots,
+      loops: this.loops,
       parallelism: this.parallelism,
       maxParallelism: this.maxParallelism,
       tasks: this.plan.tasks.length,
@@ -368,66 +420,7 @@ export class JobExecutor {
   }
 }
 
-/** The state a job restores from, loaded and verified before the job is built (see createJobExecutor). */
-export interface LoadedRestore {
-  maxParallelism: number;
-  restored: RestoredState;
-}
-
-/** A restore's checked metadata, before its keyed state is read (planJobRestore → readJobRestore). */
-export interface PlannedRestore {
-  maxParallelism: number;
-  plan: RestorePlan;
-}
-
-function restoreOptions(graph: ValidatedGraph, opts: CreateJobExecutorOptions, maxParallelism: number): RestoreOptions {
-  return {
-    graph,
-    parallelism: opts.parallelism,
-    maxParallelism,
-    allowNonRestoredState: opts.allowNonRestoredState ?? false,
-    ...(opts.slots ? { slots: opts.slots } : {}),
-    ...(opts.logger ? { logger: opts.logger } : {}),
-  };
-}
-
-/**
- * Reads and checks the metadata of `opts.restoreFrom` (maxParallelism defaults to the
- * restored state's); undefined when there is nothing to restore. Fails with a TRIB_RESTORE_*
- * error rather than starting from empty state when it does not fit.
- */
-export async function planJobRestore(
-  graph: ValidatedGraph,
-  opts: CreateJobExecutorOptions,
-): Promise<PlannedRestore | undefined> {
-  if (!opts.restoreFrom) return undefined;
-  const metadata = opts.maxParallelism === undefined ? await readMetadata(opts.restoreFrom) : undefined;
-  const maxParallelism = opts.maxParallelism ?? (metadata as CheckpointMetadata).maxParallelism;
-  const plan = await planRestore(opts.restoreFrom, restoreOptions(graph, opts, maxParallelism), metadata);
-  return { maxParallelism, plan };
-}
-
-/** Reads and verifies the keyed state of a planned restore (this process's slots' key groups). */
-export async function readJobRestore(
-  graph: ValidatedGraph,
-  opts: CreateJobExecutorOptions,
-  planned: PlannedRestore,
-): Promise<LoadedRestore> {
-  const restored = await readRestore(planned.plan, restoreOptions(graph, opts, planned.maxParallelism));
-  return { maxParallelism: planned.maxParallelism, restored };
-}
-
-/**
- * planJobRestore then readJobRestore; undefined when there is nothing to restore. Needs no
- * job: a slot process runs it while it waits for its peers.
- */
-export async function loadJobRestore(
-  graph: ValidatedGraph,
-  opts: CreateJobExecutorOptions,
-): Promise<LoadedRestore | undefined> {
-  const planned = await planJobRestore(graph, opts);
-  return planned && readJobRestore(graph, opts, planned);
-}
+export { loadJobRestore, planJobRestore, readJobRestore, type LoadedRestore, type PlannedRestore };
 
 /** Builds a JobExecutor on the state loadJobRestore gives (`loaded`, or loaded here). */
 export async function createJobExecutor(

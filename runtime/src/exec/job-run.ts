@@ -17,8 +17,49 @@ import type { JobExecutorOptions } from './job-options.ts';
 import type { SinkOpening } from './sink-opening.ts';
 import type { SlotParts } from './slot-builder.ts';
 
+/**
+ * The loops of the job's slots: those it starts with, and those that join it while it runs (live rescale:
+ * slot-join.ts). A failure of any aborts every slot there is; the run ends once every loop started has ended.
+ */
+export class SlotLoops {
+  private readonly slots: () => readonly SlotParts[];
+  private readonly loops = new Set<Promise<void>>();
+  private readonly bySlot = new Map<SlotParts, Promise<void>>();
+  /** The sinks, tables and sources are open and the loops run: a slot may join now (see runTasks). */
+  running = false;
+
+  /** `slots`: every slot of the job now (the executor's list, which a live rescale changes). */
+  constructor(slots: () => readonly SlotParts[]) {
+    this.slots = slots;
+  }
+
+  start(p: SlotParts): void {
+    const loop = p.slot.run().catch((e: unknown) => {
+      for (const other of this.slots()) other.slot.abort();
+      throw e;
+    });
+    this.loops.add(loop);
+    this.bySlot.set(p, loop);
+  }
+
+  /** Resolves once `p`'s loop ended (a draining slot's tasks all finished: slot-drain.ts). */
+  loopOf(p: SlotParts): Promise<void> {
+    return this.bySlot.get(p) ?? Promise.reject(new TributaryError('TRIB_INVARIANT', `slot ${p.slot.index} never ran`));
+  }
+
+  /** Resolves once every loop started, also while waiting, has ended; rejects with the first failure. */
+  async ended(): Promise<void> {
+    for (let n = -1; n !== this.loops.size;) {
+      n = this.loops.size;
+      await Promise.all(this.loops);
+    }
+  }
+}
+
 export interface JobRun {
+  /** The job's slots now: a live rescale adds and removes some while it runs (read again at the end). */
   slots: readonly SlotParts[];
+  loops: SlotLoops;
   parallelism: number;
   maxParallelism: number;
   /** Tasks of the plan (logged). */
@@ -37,31 +78,30 @@ export interface JobRun {
 /** Runs the started job to its end; resolves FINISHED or STOPPED, rejects with a TributaryError. */
 export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
   const { slots, job, logger, lifecycle, failure, checkpoints } = r;
-  // Every writer opened, whether or not a task holds it: each is closed once, here.
-  const writers = r.sinkOpening.writers;
-  const sources = slots.flatMap((p) => p.sources);
-  const tables = slots.flatMap((p) => p.tables);
+  // Every writer opened, whether or not a task holds it: each is closed once, here (those of slots that joined too;
+  // a slot that drained closed its own and left the list).
+  const writers = () => r.sinkOpening.writers;
+  const sources = () => slots.flatMap((p) => p.sources);
+  const tables = () => slots.flatMap((p) => p.tables);
   try {
     await r.sinkOpening.open();
-    await Promise.all(tables.map((t) => t.open()));
-    await Promise.all(sources.map((s) => s.open()));
+    await Promise.all(tables().map((t) => t.open()));
+    await Promise.all(sources().map((s) => s.open()));
     await checkpoints.coordinator?.start();
     // The checkpoint-stall alert's clock (charts/tributary/rules) starts here: a checkpoint is due one interval on.
     if (checkpoints.coordinator) reportCoordinatorStart(job.checkpointing?.intervalMs ?? 0, job.metrics);
     r.commitBarriers?.start();
     logger.info({ parallelism: r.parallelism, maxParallelism: r.maxParallelism, tasks: r.tasks }, 'job running');
-    const loops = slots.map((p) =>
-      p.slot.run().catch((e: unknown) => {
-        for (const other of slots) other.slot.abort();
-        throw e;
-      }),
-    );
-    await Promise.all(loops);
+    for (const p of slots) r.loops.start(p);
+    r.loops.running = true;
+    await r.loops.ended();
+    r.loops.running = false;
     // A commit under way settles before the final commit (outputDelivered below): commits only move forward.
     await r.commitBarriers?.stop();
     failure.throwIfFailed();
     if (job.checkpointing) await checkpoints.finish();
   } catch (e) {
+    r.loops.running = false;
     lifecycle.transition('FAILED');
     failure.record(e);
     for (const p of slots) p.checkpointer?.sinksClosed('the job failed: its sinks are closing');
@@ -69,22 +109,22 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     // must not hold the failure (no final commit follows a failure for it to overtake).
     void r.commitBarriers?.stop();
     await checkpoints.abandon();
-    for (const t of tables) t.close();
-    await Promise.allSettled([...sources.map((s) => s.close()), ...writers.map((w) => w.close('failed'))]);
+    for (const t of tables()) t.close();
+    await Promise.allSettled([...sources().map((s) => s.close()), ...writers().map((w) => w.close('failed'))]);
     if (e instanceof TributaryError) throw e;
     throw new TributaryError('TRIB_JOB_FAILED', `job failed: ${(e as Error).message}`, { cause: e });
   }
-  for (const t of tables) t.close();
+  for (const t of tables()) t.close();
   const outcome: CloseOutcome = lifecycle.stopRequested ? 'stopped' : 'finished';
   // From here no checkpoint may be acknowledged: a closed sink cannot vouch for its output (slot-checkpointer.ts).
   for (const p of slots) p.checkpointer?.sinksClosed(`the job ended (${outcome}): its sinks are closing`);
   // Sources close after the sinks: a run without checkpoints commits its sources' final positions only
   // once the sinks flushed what they read (SourceReader.commitPosition).
   try {
-    await Promise.all(writers.map((w) => w.close(outcome)));
+    await Promise.all(writers().map((w) => w.close(outcome)));
     if (!job.checkpointing && nothingHeldBack(slots)) {
       await Promise.all(
-        sources.map((s) =>
+        sources().map((s) =>
           s
             .outputDelivered()
             .catch((e: unknown) =>
@@ -97,7 +137,7 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
       );
     }
   } finally {
-    await Promise.all(sources.map((s) => s.close()));
+    await Promise.all(sources().map((s) => s.close()));
   }
   return lifecycle.end();
 }

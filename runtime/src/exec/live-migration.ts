@@ -74,7 +74,8 @@ interface ActiveStep {
 
 export class LiveMigration {
   private readonly maxParallelism: number;
-  private readonly parallelism: number;
+  /** The slots its moves may touch: the job's, plus slots that joined (a live rescale resizes it: live-rescale.ts). */
+  private parallelism: number;
   /** Current owner per key group. */
   private readonly owner: Int32Array;
   private readonly chains: MigratingChain[] = [];
@@ -87,6 +88,32 @@ export class LiveMigration {
     this.parallelism = o.parallelism;
     this.owner = new Int32Array(o.maxParallelism);
     for (let kg = 0; kg < o.maxParallelism; kg++) this.owner[kg] = slotForKeyGroup(kg, o.parallelism, o.maxParallelism);
+  }
+
+  /** A copy of the current owner of every key group (a joining slot's hash exchanges route by it: slot-join.ts). */
+  owners(): Int32Array {
+    return new Int32Array(this.owner);
+  }
+
+  /** Whether every key group is where the formula at `parallelism` puts it (a rescale plans from there). */
+  settledAt(parallelism: number): boolean {
+    return this.owner.every((s, kg) => s === slotForKeyGroup(kg, parallelism, this.maxParallelism));
+  }
+
+  /** A migration is running. */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /** Slots joined or drained: moves may touch slots 0..parallelism−1 from now on. */
+  resize(parallelism: number): void {
+    this.parallelism = parallelism;
+  }
+
+  /** Forgets the chains of a drained slot. */
+  removeSlot(slot: number): void {
+    for (let i = this.chains.length - 1; i >= 0; i--)
+      if ((this.chains[i] as MigratingChain).slot === slot) this.chains.splice(i, 1);
   }
 
   /** Registers a task's chain, once built. */
@@ -124,11 +151,14 @@ export class LiveMigration {
    * Carries `plan` out step by step; `trigger` triggers a checkpoint and resolves once it
    * completed. Resolves when every step's key groups are installed at their new owners.
    */
-  async run(plan: MigrationPlan, trigger: () => Promise<unknown>): Promise<void> {
+  async run(plan: MigrationPlan, trigger: () => Promise<unknown>, onStep?: (done: number) => void): Promise<void> {
     this.check(plan);
     this.running = true;
     try {
-      for (const [i, step] of plan.steps.entries()) await this.runStep(i, step, trigger);
+      for (const [i, step] of plan.steps.entries()) {
+        await this.runStep(i, step, trigger);
+        onStep?.(i + 1);
+      }
     } finally {
       this.running = false;
     }

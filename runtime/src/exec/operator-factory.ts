@@ -1,8 +1,7 @@
-// Turns a graph node into the operator instance of one slot: filter, map, flatMap, window +
-// aggregate, rolling aggregate, union, interval join, dedupe, lookup, and function steps
-// (runtime/src/functions). Expressions compile
-// once per job (the cache is keyed by step and role) and are shared by every slot. How an
-// operator's outputs are wired (chained, or into an exchange) is the caller's: `wiring`.
+// Turns a graph node into the operator instance of one slot: filter, map, flatMap, window + aggregate, rolling
+// aggregate, union, interval join, dedupe, lookup, and function steps (runtime/src/functions). Expressions compile
+// once per job (the cache is keyed by step and role) and are shared by every slot. How an operator's outputs are
+// wired (chained, or into an exchange) is the caller's: `wiring`.
 import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import { druidTableLoader, druidTableOutage } from '../connectors/druid/druid-lookup-loader.ts';
@@ -38,6 +37,7 @@ import type { SinkOperator } from './sink-operator.ts';
 import { UnionOperator } from '../operators/union.ts';
 import { WindowAggregateOperator } from '../operators/window-aggregate.ts';
 import { keyGroupRangeForSlot } from '../state/key-groups.ts';
+const NONE = Object.freeze({ start: 0, end: -1 }); // a joining slot's key-group range (backends replace, never mutate)
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { Slot } from './slot.ts';
 
@@ -74,9 +74,15 @@ export interface OperatorFactoryOptions {
 export class OperatorFactory {
   private readonly o: OperatorFactoryOptions;
   private readonly exprCache = new Map<string, CompiledExpr>();
+  private readonly joined = new Set<number>();
 
   constructor(o: OperatorFactoryOptions) {
     this.o = o;
+  }
+
+  /** Slot `slot` joins the running job: its keyed backends own nothing until a step installs key groups. */
+  joining(slot: number): void {
+    this.joined.add(slot);
   }
 
   node(name: string): NodeInfo {
@@ -91,7 +97,7 @@ export class OperatorFactory {
       slot: slot.index,
       parallelism,
       maxParallelism,
-      keyGroupRange: keyGroupRangeForSlot(slot.index, parallelism, maxParallelism),
+      keyGroupRange: this.joined.has(slot.index) ? NONE : keyGroupRangeForSlot(slot.index, parallelism, maxParallelism),
       processingTime: slot,
       metrics: {
         lateRecords: (outcome, n) => {

@@ -108,28 +108,65 @@ export class SinkOpening {
   private async openAll(): Promise<void> {
     const { o } = this;
     const started = performance.now();
-    const opens = [...this.entries.values()].map(({ spec, slot, writer }) =>
-      writer.open({
-        sinkName: spec.name,
-        slot,
-        parallelism: o.parallelism,
-        logger: o.logger,
-        wake: () => this.wakes.get(slot)?.(),
-        jobName: o.job.jobName ?? 'job',
-        ...(o.job.kafkaIdScope ? { kafkaIdScope: o.job.kafkaIdScope } : {}),
-        registry: o.registry,
-        reportOutage: this.outages.reporter(`sink:${spec.name}:${slot}`),
-        ...(o.job.checkpointing ? { checkpointing: { stateDir: o.job.checkpointing.stateDir } } : {}),
-        ...(o.restoredSinks
-          ? { restoredCommittables: committablesForSlot(o.restoredSinks.get(spec.name), slot, o.parallelism) }
-          : {}),
-      }),
-    );
+    const opens = [...this.entries.values()].map((e) => this.openEntry(e, o.parallelism, true));
     // Every open settles before this one does: a failed start closes writers whose opening is over.
     const results = await Promise.allSettled(opens);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     o.logger.info({ sinks: opens.length, ms: Math.round(performance.now() - started) }, 'sinks open');
+  }
+
+  private openEntry({ spec, slot, writer }: Entry, parallelism: number, restores: boolean): Promise<void> {
+    const { o } = this;
+    return writer.open({
+      sinkName: spec.name,
+      slot,
+      parallelism,
+      logger: o.logger,
+      wake: () => this.wakes.get(slot)?.(),
+      jobName: o.job.jobName ?? 'job',
+      ...(o.job.kafkaIdScope ? { kafkaIdScope: o.job.kafkaIdScope } : {}),
+      registry: o.registry,
+      reportOutage: this.outages.reporter(`sink:${spec.name}:${slot}`),
+      ...(o.job.checkpointing ? { checkpointing: { stateDir: o.job.checkpointing.stateDir } } : {}),
+      ...(o.restoredSinks && restores
+        ? { restoredCommittables: committablesForSlot(o.restoredSinks.get(spec.name), slot, o.parallelism) }
+        : {}),
+    });
+  }
+
+  /** Makes the writers of `slot`, which joins the running job (live rescale: slot-join.ts); openSlot opens them. */
+  addSlot(slot: number): void {
+    for (const spec of this.o.sinks) {
+      if (this.entries.has(key(spec.name, slot)))
+        throw new TributaryError('TRIB_INVARIANT', `sink "${spec.name}" has a writer in slot ${slot} already`);
+      const writer =
+        this.o.job.sinkWriter?.(spec, slot) ??
+        createSinkWriter(spec, { checkpointing: this.o.job.checkpointing !== undefined });
+      this.entries.set(key(spec.name, slot), { spec, slot, writer });
+    }
+  }
+
+  /**
+   * Opens the writers of a joined slot, at `parallelism` (the job's after the rescale). They commit no restored
+   * transaction: the job's start-up recovery committed those (the slots that were there opened first) and must be
+   * over before this runs — the caller opens a joined slot only while the job is RUNNING — because fencing an id
+   * whose restored transaction is still being committed would abort it. Its ids `<prefix>-<slot>-<k>` belong to
+   * no other running slot.
+   */
+  async openSlot(slot: number, parallelism: number): Promise<void> {
+    const mine = [...this.entries.values()].filter((e) => e.slot === slot);
+    const results = await Promise.allSettled(mine.map((e) => this.openEntry(e, parallelism, false)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** The writers of a drained slot, no longer the job's (the drain closed them: slot-drain.ts). */
+  removeSlot(slot: number): SinkWriter[] {
+    const gone = [...this.entries.entries()].filter(([, e]) => e.slot === slot);
+    for (const [k] of gone) this.entries.delete(k);
+    this.wakes.delete(slot);
+    return gone.map(([, e]) => e.writer);
   }
 
   /**

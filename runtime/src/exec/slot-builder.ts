@@ -4,7 +4,9 @@
 // ends run here, `remoteChannel` (e.g. TCP) when one end is another process's. A forward
 // exchange stays within its slot. With checkpointing, or commit barriers (job-commit-barriers.ts),
 // each task's chain registers with its slot's checkpointer (ChainCheckpoint) as it is built, and
-// with the live migration when there is one (live-migration.ts).
+// with the live migration when there is one (live-migration.ts). A slot that joins the running job
+// (live rescale: slot-join.ts) is built here too, and the running tasks' exchanges and gates are
+// kept (task-links.ts) for the channels it adds.
 import type { OutageBoard } from './outage-board.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import type { Logger } from 'pino';
@@ -12,7 +14,6 @@ import type { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
 import type { SlotLoadCounters } from './slot-load.ts';
 import type { NodeCounters } from './node-load.ts';
 import { createSourceReader } from '../connectors/registry.ts';
-import { TributaryError } from '../errors.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
 import { passThroughSources } from '../graph/pass-through.ts';
 import { originsCross, restoresDeadLetterOrigins, tracksOrigins } from '../graph/origin-exchanges.ts';
@@ -27,7 +28,8 @@ import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { BackpressureClock } from './backpressure-clock.ts';
 import { ChainCheckpoint } from './chain-checkpoint.ts';
-import { LocalChannel, type Channel } from './channel.ts';
+import type { Channel } from './channel.ts';
+import { SlotChannels } from './slot-channels.ts';
 import { CountingOutput } from './counting-output.ts';
 import { timed, timedStep } from './node-clock.ts';
 import { ForwardExchange, HashExchange } from './exchange.ts';
@@ -40,6 +42,7 @@ import { SinkOperator } from './sink-operator.ts';
 import type { SinkOpening } from './sink-opening.ts';
 import type { Slot, Task } from './slot.ts';
 import { SourceTask, type Writable } from './source-task.ts';
+import { TaskLinks, type ProducerLink } from './task-links.ts';
 
 /** One slot of this process and what runs in it. */
 export interface SlotParts {
@@ -79,58 +82,75 @@ export interface SlotBuilderOptions {
   migration?: LiveMigration;
 }
 
-function channelKey(consumer: string, input: number, from: number, to: number): string {
-  return `${consumer}|${input}|${from}|${to}`;
+/** A channel a slot's joining adds to a task that runs already: the producer's on `from`, the consumer's on `to`. */
+export interface JoinedChannel {
+  from: number;
+  to: number;
+  consumer: string;
+  input: number;
+  channel: Channel;
+}
+
+/** How one slot is wired: at the job's parallelism, or joining a running job at `parallelism` (slot-join.ts). */
+interface WiringShape {
+  parallelism: number;
+  /** The current owner of every key group: a joining slot's hash exchanges route by it (live-migration.ts). */
+  owners?: Int32Array;
 }
 
 export class SlotBuilder {
   private readonly o: SlotBuilderOptions;
-  private readonly channels = new Map<string, Channel>();
+  private readonly channels: SlotChannels;
+  /** The running tasks' exchanges and gates (a live rescale adds channels to them). */
+  readonly links = new TaskLinks();
 
-  /** Creates every channel with at least one end in `slots`. */
+  /** Creates every channel with at least one end in `slots` (the executor's map: a joining slot is added to it). */
   constructor(o: SlotBuilderOptions, slots: ReadonlyMap<number, SlotParts>) {
     this.o = o;
-    const cap = o.job.channelCapacity ?? 16;
-    for (const task of o.plan.tasks) {
-      for (const inp of task.inputs) {
-        for (let from = 0; from < o.parallelism; from++) {
-          for (let to = 0; to < o.parallelism; to++) {
-            if (inp.exchange === 'forward' && from !== to) continue;
-            const producer = slots.get(from);
-            const consumer = slots.get(to);
-            let ch: Channel;
-            if (producer && consumer) {
-              const local = new LocalChannel(cap);
-              local.connect(consumer.slot.wake, producer.slot.wake);
-              ch = local;
-            } else if (producer || consumer) {
-              if (!o.job.remoteChannel)
-                throw new TributaryError(
-                  'TRIB_JOB_CONFIG',
-                  `channel ${from}→${to} crosses processes but no remoteChannel was given`,
-                );
-              ch = o.job.remoteChannel(
-                { consumer: task.head, input: inp.input, from, to },
-                (producer ?? (consumer as SlotParts)).slot.wake,
-              );
-            } else continue;
-            this.channels.set(channelKey(task.head, inp.input, from, to), ch);
-          }
-        }
-      }
-    }
+    this.channels = new SlotChannels(o.job, slots);
+    for (const task of o.plan.tasks)
+      for (const inp of task.inputs)
+        for (let from = 0; from < o.parallelism; from++)
+          for (let to = 0; to < o.parallelism; to++) this.channels.make(task.head, inp, from, to);
   }
 
   /** Builds every task of the plan into `parts.slot`. */
   build(parts: SlotParts): void {
-    new SlotWiring(this.o, this.channels, parts).buildTasks();
+    new SlotWiring(this.o, this.channels, parts, { parallelism: this.o.parallelism }, this.links).buildTasks();
+  }
+
+  /**
+   * Slot `parts` (in the executor's map already, its index the number of slots so far) joins the running job: makes
+   * the channels between it and every slot (all in this process: live rescale needs that), builds its tasks — their
+   * inputs from every slot at once, their hash exchanges routing by `owners` — and returns the channels that tasks
+   * of the other slots gain (slot-join.ts adds them, in those slots' loops).
+   */
+  join(parts: SlotParts, owners: Int32Array): JoinedChannel[] {
+    const s = parts.slot.index;
+    const gained: JoinedChannel[] = [];
+    for (const task of this.o.plan.tasks)
+      for (const inp of task.inputs)
+        for (let other = 0; other <= s; other++)
+          for (const [from, to] of other === s
+            ? [[s, s]]
+            : [
+                [other, s],
+                [s, other],
+              ]) {
+            const channel = this.channels.make(task.head, inp, from as number, to as number);
+            if (channel && other !== s)
+              gained.push({ from: from as number, to: to as number, consumer: task.head, input: inp.input, channel });
+          }
+    this.o.operators.joining(s);
+    new SlotWiring(this.o, this.channels, parts, { parallelism: s + 1, owners }, this.links).buildTasks();
+    return gained;
   }
 }
 
 /** The wiring of one slot; `writables` and `chain` belong to the task being built. */
 class SlotWiring implements OperatorWiring {
   private readonly o: SlotBuilderOptions;
-  private readonly channels: ReadonlyMap<string, Channel>;
+  private readonly channels: SlotChannels;
   private readonly parts: SlotParts;
   /** Adds seconds to this slot's backpressure counter. */
   private readonly backpressured: (sec: number) => void;
@@ -138,11 +158,17 @@ class SlotWiring implements OperatorWiring {
   private readonly writables: Writable[] = [];
   /** The chain being built (one per task) when checkpointing. */
   private chain: ChainCheckpoint | undefined;
+  private readonly shape: WiringShape;
+  private readonly links: TaskLinks;
+  /** The hash exchanges of the task being built (their task is set once it exists). */
+  private readonly taskExchanges: ProducerLink[] = [];
 
-  constructor(o: SlotBuilderOptions, channels: ReadonlyMap<string, Channel>, parts: SlotParts) {
+  constructor(o: SlotBuilderOptions, channels: SlotChannels, parts: SlotParts, shape: WiringShape, links: TaskLinks) {
     this.o = o;
     this.channels = channels;
     this.parts = parts;
+    this.shape = shape;
+    this.links = links;
     const bpCounter = o.metrics.backpressuredSeconds.labels(String(parts.slot.index));
     this.backpressured = (sec) => {
       bpCounter.inc(sec);
@@ -151,10 +177,12 @@ class SlotWiring implements OperatorWiring {
   }
 
   buildTasks(): void {
-    const { plan, parallelism, operators } = this.o;
+    const { plan, operators } = this.o;
+    const { parallelism } = this.shape;
     const s = this.parts.slot.index;
     for (const task of plan.tasks) {
       this.writables.length = 0;
+      this.taskExchanges.length = 0;
       this.chain = this.parts.checkpointer ? new ChainCheckpoint(this.parts.checkpointer) : undefined;
       if (operators.node(task.head).role === 'source') {
         this.sourceTask(task.head);
@@ -164,7 +192,7 @@ class SlotWiring implements OperatorWiring {
       const inputs: GateInput[] = [];
       for (const inp of task.inputs) {
         for (let from = 0; from < parallelism; from++) {
-          const ch = this.channels.get(channelKey(task.head, inp.input, from, s));
+          const ch = this.channels.get(task.head, inp.input, from, s);
           if (ch) inputs.push({ channel: ch, input: inp.input });
         }
       }
@@ -178,6 +206,8 @@ class SlotWiring implements OperatorWiring {
       gate.backpressure = this.parts.loadCounters.track(new BackpressureClock(this.backpressured));
       this.chainRunsIn(task.head, gate.backpressure);
       this.addTask(gate, task.head);
+      this.linked(gate);
+      this.links.consumers.push({ slot: s, head: task.head, gate });
       this.chain?.attach(gate);
       this.migrating(gate);
     }
@@ -203,6 +233,7 @@ class SlotWiring implements OperatorWiring {
         metrics: metrics.registry,
       }),
       slot: parts.slot,
+      // A joining slot's reader runs at the starting parallelism and owns nothing (SourceReaderContext.joining).
       parallelism: this.o.parallelism,
       out,
       outputs: [...this.writables],
@@ -214,7 +245,8 @@ class SlotWiring implements OperatorWiring {
       },
       onFailed: (reason) => metrics.sourceRecordsFailed.labels(spec.name, reason).inc(),
       checkpoint: chain,
-      restoredPositions: job.restored?.sources.get(spec.name),
+      restoredPositions: this.shape.owners ? undefined : job.restored?.sources.get(spec.name),
+      ...(this.shape.owners ? { joining: true } : {}),
       checkpointing: job.checkpointing !== undefined, // a chain also runs commit barriers without checkpointing
       onLag: (n) => metrics.sourceLag.labels(spec.name, String(s)).set(n),
       reportOutage: this.o.outages.reporter(`source:${spec.name}:${s}`),
@@ -234,8 +266,14 @@ class SlotWiring implements OperatorWiring {
     });
     parts.sources.push(src);
     this.addTask(src, name);
+    this.linked(src);
     chain?.attach(src, { injector: src, position: () => src.finalPosition() });
     this.migrating(undefined, { name: spec.name, reader: src.reader });
+  }
+
+  /** The task just built holds the exchanges built for it. */
+  private linked(task: NonNullable<ProducerLink['task']>): void {
+    for (const l of this.taskExchanges) l.task = task;
   }
 
   /** Adds a task to the slot, its steps in `node`'s frame when the job times its nodes. */
@@ -301,6 +339,7 @@ class SlotWiring implements OperatorWiring {
   stateful(op: StatefulOperator): void {
     this.parts.stateful.push(op);
     this.chain?.stateful.push(op);
+    if (this.shape.owners) return; // a joining slot restores nothing: its state arrives by migration steps
     const snaps = this.o.job.restore?.get(op.stateName) ?? this.o.job.restored?.keyed.get(op.stateName);
     if (snaps && snaps.length > 0) op.restoreState(snaps);
   }
@@ -352,13 +391,13 @@ class SlotWiring implements OperatorWiring {
   }
 
   private exchangeTo(consumer: string, producer: string): Output {
-    const { parallelism, maxParallelism, operators } = this.o;
+    const { maxParallelism, operators } = this.o;
+    const { parallelism, owners } = this.shape;
     const s = this.parts.slot.index;
     const input = operators.node(consumer).inputs.indexOf(producer);
     if (operators.node(producer).kind === 'keyBy') {
       const targets: Channel[] = [];
-      for (let to = 0; to < parallelism; to++)
-        targets.push(this.channels.get(channelKey(consumer, input, s, to)) as Channel);
+      for (let to = 0; to < parallelism; to++) targets.push(this.channels.get(consumer, input, s, to) as Channel);
       this.writables.push(...targets);
       this.chain?.channels.push(...targets);
       const exchange = new HashExchange(
@@ -368,10 +407,15 @@ class SlotWiring implements OperatorWiring {
         operators.context(producer, this.parts.slot).metrics.expressionError,
         originsCross(this.o.graph, producer, consumer),
       );
+      // A joining slot routes as the running slots do now: key groups move to it only by steps (live-migration.ts).
+      if (owners) for (let kg = 0; kg < maxParallelism; kg++) exchange.reassign([kg], owners[kg] as number);
       this.chain?.exchanges.push(exchange);
+      const link: ProducerLink = { slot: s, consumer, input, exchange, chain: this.chain, task: undefined };
+      this.taskExchanges.push(link);
+      this.links.producers.push(link);
       return exchange;
     }
-    const ch = this.channels.get(channelKey(consumer, input, s, s)) as Channel;
+    const ch = this.channels.get(consumer, input, s, s) as Channel;
     this.writables.push(ch);
     this.chain?.channels.push(ch);
     return new ForwardExchange(ch, originsCross(this.o.graph, producer, consumer));

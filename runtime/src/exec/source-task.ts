@@ -12,7 +12,7 @@ import type { Rec } from '../core/record.ts';
 import type { RecordOrigin } from '../core/origin.ts';
 import { PartitionWatermarks } from '../time/partition-watermarks.ts';
 import { timestampExtractor } from '../time/timestamps.ts';
-import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
+import type { SourceAlignment } from './source-alignment.ts';
 import { MAX_WATERMARK } from '../core/watermark.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
@@ -40,6 +40,7 @@ export interface SourceTaskOptions {
   checkpoint?: ChainCheckpoint;
   restoredPositions?: readonly unknown[];
   checkpointing?: boolean;
+  joining?: boolean; // the slot joins a running job (SourceReaderContext.joining)
   onLag?(records: number): void;
   /** Where the reader reports its external system's outages (OutageBoard). */
   reportOutage?: ReportOutage;
@@ -49,14 +50,6 @@ export interface SourceTaskOptions {
   kafkaIdScope?: string;
   /** Watermark alignment of this source (absent: off). */
   alignment?: SourceAlignment;
-}
-
-export interface SourceAlignment {
-  hub: WatermarkAlignment;
-  group: string;
-  /** This slot's member id in the group. */
-  member: string;
-  driftMs: number;
 }
 
 const IDLE_CHECK_MS = 200;
@@ -200,6 +193,7 @@ export class SourceTask implements Task, RawRecords {
       recordFailed: (reason) => this.o.onFailed(reason),
       ...(this.o.restoredPositions ? { restoredPositions: this.o.restoredPositions } : {}),
       checkpointing: this.o.checkpointing ?? false,
+      ...(this.o.joining ? { joining: true } : {}),
       ...(this.o.onLag ? { reportLag: this.o.onLag } : {}),
       ...(this.o.reportOutage ? { reportOutage: this.o.reportOutage } : {}),
       reportWaiting: (w) => {
@@ -220,6 +214,16 @@ export class SourceTask implements Task, RawRecords {
   /** The reader's partitions and lag (StatusResponse.load); undefined for inputs without partitions. */
   partitionLoad(): PartitionLoad | undefined {
     return this.o.reader.partitionLoad?.();
+  }
+
+  /** A channel its chain gained (added-channel.ts): the task runs only while every output is writable. */
+  addOutput(w: Writable): void {
+    this.o.outputs.push(w);
+  }
+
+  /** A channel its chain dropped (the consumer's slot drained: slot-drain.ts). */
+  removeOutput(w: Writable): void {
+    if (this.o.outputs.includes(w)) this.o.outputs.splice(this.o.outputs.indexOf(w), 1);
   }
 
   /** The reader, for a live rescale's partition moves (live-migration.ts). */

@@ -15,8 +15,8 @@
 // fails with TRIB_CONNECTOR_FAILED. A running source looks for partitions added to its topic every
 // `partitionDiscoveryInterval` (default 30 s; bounded reads never): a new one goes to its owner slot, starts at its
 // earliest offset, and the owner replaces its consumer to take it. A slot that owns no partition is idle (it does not
-// hold back the watermark) and keeps looking; with discovery off it ends, as a bounded read does when nothing is left.
-// A live rescale moves a partition between running slots at a barrier (partition-handover.ts, slot-consumer.ts).
+// hold back the watermark) and keeps looking; with discovery off it ends, as a bounded read does, unless a live rescale
+// may give it some: it handed partitions over (partition-handover.ts) or joined owning none (SourceReaderContext).
 //
 // A position past a partition's log end (the topic deleted and created again, or truncated), or the topic vanishing
 // and coming back under a running source, fails it with TRIB_SOURCE_POSITION_INVALID: a new log's offsets restart at
@@ -224,7 +224,7 @@ export class KafkaSource implements SourceReader {
     const { topic } = this.spec;
     const admin = this.admin as Admin;
     const mine = (p: number) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.given.has(p);
-    const added = all.filter((p) => mine(p) && !this.offsets.owns(p));
+    const added = ctx.joining ? [] : all.filter((p) => mine(p) && !this.offsets.owns(p)); // joining: by steps only
     if (added.length === 0) this.offsets.topicPartitions = all.length; // else with their positions, below
     const first = !this.assigned;
     if (!first && added.length === 0 && this.waitingSince === undefined) return;
@@ -357,7 +357,7 @@ export class KafkaSource implements SourceReader {
 
   /** In the slot's loop: declares new partitions to the watermark tracker (idle when the slot owns none). */
   private declarePartitions(): void {
-    const empty = this.assigned && this.owned.length === 0 && this.discoveryMs > 0;
+    const empty = this.assigned && this.owned.length === 0 && (this.discoveryMs > 0 || this.ctx.joining === true);
     this.wm.declare(this.ctx, (p) => this.bounded && !this.offsets.hasEnd(p), empty);
   }
 
@@ -390,7 +390,7 @@ export class KafkaSource implements SourceReader {
     }
     if (!this.assigned) return 'empty'; // waiting for the topic
     if (this.bounded) return this.offsets.allEnded ? 'end' : 'empty';
-    return this.owned.length === 0 && this.discoveryMs === 0 && this.given.size === 0 ? 'end' : 'empty';
+    return !this.owned.length && !this.discoveryMs && !this.given.size && !this.ctx.joining ? 'end' : 'empty';
   }
 
   /** One entry: advances the position (a bounded partition ends at its end); true: a record added; wait: its schema. */
