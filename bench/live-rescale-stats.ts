@@ -154,7 +154,13 @@ function binned(samples: readonly OutputSample[], f: Figures): [number, number][
     const b = Math.floor((s.appendAt - f.phase.steadyFrom) / BIN_MS);
     bins.set(b, Math.max(bins.get(b) ?? 0, (s.appendAt - s.producedAt) / 1000));
   }
-  return [...bins.entries()].sort((a, b) => a[0] - b[0]).map(([b, v]) => [(b * BIN_MS) / 1000, v]);
+  const points: [number, number][] = [...bins.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([b, v]) => [(b * BIN_MS) / 1000, v]);
+  // The last bin holds to the window's end (a step line ends where its last point is).
+  const last = points.at(-1);
+  if (last) points.push([(f.windowEnd - f.phase.steadyFrom) / 1000, last[1]]);
+  return points;
 }
 
 const COLOR: Record<Mode, string> = { live: '#1f77b4', savepoint: '#d62728' };
