@@ -212,6 +212,7 @@ export class JobExecutor {
       slots: () => this.slots,
       notRunning: () =>
         this.lifecycle.state !== 'RUNNING' || !this.loops.running ? this.lifecycle.publicState : undefined,
+      over: this.loops.over,
       lastCompleted: () => this.coordinator?.lastCompleted,
       triggerCheckpoint: () => this.checkpoints.triggerCheckpoint(),
       join: async () => {

@@ -27,6 +27,9 @@ export class SlotLoops {
   private readonly bySlot = new Map<SlotParts, Promise<void>>();
   /** The sinks, tables and sources are open and the loops run: a slot may join now (see runTasks). */
   running = false;
+  private endRun: () => void = () => undefined;
+  /** Resolves once the loops stopped running (the job ends or failed): a rescale under way gives up then. */
+  readonly over = new Promise<void>((r) => (this.endRun = r));
 
   /** `slots`: every slot of the job now (the executor's list, which a live rescale changes). */
   constructor(slots: () => readonly SlotParts[]) {
@@ -40,6 +43,12 @@ export class SlotLoops {
     });
     this.loops.add(loop);
     this.bySlot.set(p, loop);
+  }
+
+  /** The loops stopped running (runTasks). */
+  stop(): void {
+    this.running = false;
+    this.endRun();
   }
 
   /** Resolves once `p`'s loop ended (a draining slot's tasks all finished: slot-drain.ts). */
@@ -95,13 +104,13 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     for (const p of slots) r.loops.start(p);
     r.loops.running = true;
     await r.loops.ended();
-    r.loops.running = false;
+    r.loops.stop();
     // A commit under way settles before the final commit (outputDelivered below): commits only move forward.
     await r.commitBarriers?.stop();
     failure.throwIfFailed();
     if (job.checkpointing) await checkpoints.finish();
   } catch (e) {
-    r.loops.running = false;
+    r.loops.stop();
     lifecycle.transition('FAILED');
     failure.record(e);
     for (const p of slots) p.checkpointer?.sinksClosed('the job failed: its sinks are closing');

@@ -49,6 +49,8 @@ export interface LiveRescaleContext {
   slots(): readonly SlotParts[];
   /** The job's state when not RUNNING with its loops started (undefined: it runs). */
   notRunning(): string | undefined;
+  /** Resolves once the job's loops stopped (it ended or failed): a rescale under way gives up. */
+  over: Promise<void>;
   lastCompleted(): CompletedCheckpoint | undefined;
   triggerCheckpoint(): Promise<CompletedCheckpoint>;
   /** The next slot joins (slot-join.ts). */
@@ -97,7 +99,12 @@ export class LiveRescale {
       Object.assign(p, { steps: plan.steps.length, keyGroups: plan.movedKeyGroups, bytes: plan.totalBytes });
       this.c.logger.info({ id: p.id, from, to, steps: p.steps, keyGroups: p.keyGroups }, 'live rescale started');
       report();
-      await this.carryOut(migration, plan, p, report);
+      // Posted wiring never runs in a slot whose loop stopped: a job that ends meanwhile ends the rescale too.
+      const ended = this.c.over.then(() => {
+        throw new TributaryError('TRIB_RESCALE_STEP_FAILED', `live rescale ${from} → ${to}: the job ended during it`);
+      });
+      ended.catch(() => undefined);
+      await Promise.race([this.carryOut(migration, plan, p, report), ended]);
       p.phase = 'done';
       p.finishedAt = new Date().toISOString();
       this.c.logger.info({ id: p.id, from, to }, 'live rescale done');

@@ -73,7 +73,7 @@ export async function drainSlots(
 }
 
 /** On a remaining slot: its hash exchanges end and drop their channels to slots `from`..`to`−1 (from the top). */
-function endChannelsTo(links: TaskLinks, slot: number, from: number, to: number): void {
+export function endChannelsTo(links: TaskLinks, slot: number, from: number, to: number): void {
   for (const l of links.producers.filter((x) => x.slot === slot))
     for (let s = to - 1; s >= from; s--) {
       const ch = l.exchange.removeChannel(s);

@@ -32,6 +32,7 @@ import type { SinkOpening } from './sink-opening.ts';
 import { Slot } from './slot.ts';
 import type { JoinedChannel, SlotBuilder, SlotParts } from './slot-builder.ts';
 import { SlotLoadCounters } from './slot-load.ts';
+import type { TaskLinks } from './task-links.ts';
 
 /** A slot of this process with nothing built into it yet. */
 export function emptySlotParts(index: number, nodeTiming: boolean): SlotParts {
@@ -76,7 +77,7 @@ export async function joinSlot(j: SlotJoinContext): Promise<SlotParts> {
   await Promise.all(parts.tables.map((t) => t.open()));
   await Promise.all(parts.sources.map((src) => src.open()));
   await coordinator.exclusive(async () => {
-    await wire(j, s, gained);
+    await wireJoined(j.builder.links, j.byIndex, s, gained);
     j.declareAlignment(s);
     j.list.push(parts);
     parts.loadCounters.start(parts.slot);
@@ -86,13 +87,22 @@ export async function joinSlot(j: SlotJoinContext): Promise<SlotParts> {
   return parts;
 }
 
-/** Adds the gained channels to the running tasks, each in its slot's loop; resolves once all are in. */
-async function wire(j: SlotJoinContext, s: number, gained: readonly JoinedChannel[]): Promise<void> {
+/**
+ * Adds the channels of joining slot `s` to the running tasks of `links`: a producer's hash exchange gains the channel
+ * to `s` (exchange, chain, outputs: addOutputChannel), a consumer's gate the input from `s`; each in its slot's loop
+ * (posted). Resolves once all are in.
+ */
+export async function wireJoined(
+  links: TaskLinks,
+  byIndex: ReadonlyMap<number, { slot: Slot }>,
+  s: number,
+  gained: readonly JoinedChannel[],
+): Promise<void> {
   const bySlot = new Map<number, (() => void)[]>();
   const at = (slot: number, fn: () => void) => bySlot.set(slot, [...(bySlot.get(slot) ?? []), fn]);
   for (const g of gained) {
     if (g.to === s) {
-      const producer = j.builder.links.producers.find(
+      const producer = links.producers.find(
         (l) => l.slot === g.from && l.consumer === g.consumer && l.input === g.input,
       );
       if (!producer?.task)
@@ -100,7 +110,7 @@ async function wire(j: SlotJoinContext, s: number, gained: readonly JoinedChanne
       const task = producer.task;
       at(g.from, () => addOutputChannel({ ...producer, task, slot: s, channel: g.channel }));
     } else {
-      const consumer = j.builder.links.consumers.find((l) => l.slot === g.to && l.head === g.consumer);
+      const consumer = links.consumers.find((l) => l.slot === g.to && l.head === g.consumer);
       if (!consumer) throw new TributaryError('TRIB_INVARIANT', `no task "${g.consumer}" on slot ${g.to}`);
       at(g.to, () => consumer.gate.addInput(g.channel, g.input));
     }
@@ -109,7 +119,7 @@ async function wire(j: SlotJoinContext, s: number, gained: readonly JoinedChanne
     [...bySlot].map(
       ([slot, fns]) =>
         new Promise<void>((resolve, reject) =>
-          (j.byIndex.get(slot) as SlotParts).slot.post(() => {
+          (byIndex.get(slot) as { slot: Slot }).slot.post(() => {
             try {
               for (const fn of fns) fn();
               resolve();
