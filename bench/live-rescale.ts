@@ -99,7 +99,6 @@ interface Running {
 class Bench {
   current: Running | undefined;
   private readonly spec: ValidatedGraph;
-
   private readonly root: string;
 
   constructor(spec: GraphSpec, root: string) {
