@@ -29,6 +29,9 @@
 // BENCH_ONLY=node-timing only the cost of timing each node against the same job untimed (node-timing.ts).
 // BENCH_ONLY=threads only `tributary run -p 1` vs `-p 2 --single-thread`, `--threads`, `--distributed`
 // (threads.ts: q5 on datagen, q0 Kafka pass-through when the local cluster's Kafka is there).
+// BENCH_ONLY=live-rescale only the live rescale (`job.rescale(n)`) against the savepoint rescale, both in
+// one process, 2→3 and 3→2: output gap, latency around the rescale, exactly-once checked (live-rescale.ts;
+// needs the local cluster's Kafka and a JDK; BENCH_LIVE_PLOT=1 writes docs/images/live-rescale-latency.svg).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -57,6 +60,7 @@ import { timerSortBenchmark } from './timer-sort.ts';
 import { nodeTimingBenchmark } from './node-timing.ts';
 import { formatsBenchmark } from './formats.ts';
 import { threadsBenchmarks } from './threads.ts';
+import { liveRescaleBenchmark } from './live-rescale.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -194,6 +198,10 @@ if (only?.startsWith('s3')) {
   if (only === 's3' || only === 's3-checkpoint') await checkpointOverheadOnS3();
   process.exit(0);
 }
+if (only === 'live-rescale') {
+  await liveRescaleBenchmark();
+  process.exit(0);
+}
 if (only === 'event-time') {
   await eventTime();
   process.exit(0);
@@ -287,6 +295,8 @@ await containerBenchmarks();
 await kuduBenchmarks();
 // Needs the local cluster's Kafka and a JDK; prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
 await kafkaPathBenchmarks();
+// Needs the local cluster's Kafka and a JDK; prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
+await liveRescaleBenchmark();
 // Both need the local cluster's Kafka; each prints a skip line when TRIBUTARY_KAFKA_BROKERS is unset.
 await slotMemoryBenchmarks();
 await kafkaIdleBenchmarks();
