@@ -94,7 +94,7 @@ export async function rescaleCommand(argv: readonly string[], env = process.env)
     return 1;
   }
   const id = String(started.body['id']);
-  process.stderr.write(`${id}: moving to ${a.to} slots\n`);
+  process.stderr.write(`${id}: moving to ${a.to} slot${a.to === 1 ? '' : 's'}\n`);
   if (!a.wait) return 0;
   let last = '';
   for (;;) {
