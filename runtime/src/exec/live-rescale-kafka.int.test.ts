@@ -283,7 +283,7 @@ describe('live rescale: slots join and leave a running job (real Kafka)', () => 
     await b.job.triggerSavepoint({ stop: true });
     expect(((await b.done) as { state: string }).state).toBe('STOPPED');
     expectExactly(await committedOutput(output));
-    expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(10);
+    expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(5);
   }, 180_000);
 
   it('3 → 1 → 2: a slot below the starting parallelism joins again and reads only what a step gives it', async () => {
@@ -310,7 +310,7 @@ describe('live rescale: slots join and leave a running job (real Kafka)', () => 
     await a.job.triggerSavepoint({ stop: true });
     expect(((await a.done) as { state: string }).state).toBe('STOPPED');
     expectExactly(await committedOutput(output));
-    expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(10);
+    expect(await eachPartitionOnce(stateDir)).toBeGreaterThan(5);
   }, 180_000);
 
   it('a job that crashes while a slot joins ends the rescale (TRIB_RESCALE_STEP_FAILED), not hangs it', async () => {
