@@ -123,6 +123,13 @@ export interface SourceReader {
   /** The partitions of `movableTopic` this reader owns now. */
   ownedPartitions?(): readonly number[];
   /**
+   * A live rescale begins (in the slot's loop): take no partition found from now on by yourself (owners are in
+   * flux); resolves once a partition assignment under way is done, so `ownedPartitions` is what the plan moves.
+   */
+  holdNewPartitions?(): Promise<void>;
+  /** The live rescale ended at `parallelism`: partitions found from now on go by the owner rule at it. */
+  placeNewPartitions?(parallelism: number): void;
+  /**
    * At a barrier, in the slot's loop, after its snapshot: emits nothing of `partitions` from now
    * on. Returns each one's position as of the barrier (the next offset to emit, what the snapshot
    * recorded) and the restart of its input without them.

@@ -211,7 +211,11 @@ export class JobExecutor {
       migration,
       slots: () => this.slots,
       notRunning: () =>
-        this.lifecycle.state !== 'RUNNING' || !this.loops.running ? this.lifecycle.publicState : undefined,
+        this.lifecycle.state !== 'RUNNING'
+          ? this.lifecycle.publicState
+          : !this.loops.running
+            ? 'starting: its sinks and sources are opening'
+            : undefined,
       over: this.loops.over,
       lastCompleted: () => this.coordinator?.lastCompleted,
       triggerCheckpoint: () => this.checkpoints.triggerCheckpoint(),

@@ -28,6 +28,7 @@ import { keyGroupSizes } from '../checkpoint/key-group-sizes.ts';
 import { readMetadata } from '../checkpoint/metadata.ts';
 import { TributaryError } from '../errors.ts';
 import { planMigration, type MigrationPlan, type SourcePartition } from '../rescale/plan.ts';
+import type { SourceReader } from '../connectors/api.ts';
 import type { LiveMigration } from './live-migration.ts';
 import type { RescaleProgress, RescaleReport } from './rescale-progress.ts';
 import type { SlotParts } from './slot-builder.ts';
@@ -94,17 +95,20 @@ export class LiveRescale {
     };
     this.current = p;
     const report = (): void => opts.onProgress?.({ ...p });
+    let settled = from;
+    // Posted work never runs in a slot whose loop stopped: a job that ends meanwhile ends the rescale too.
+    const ended = this.c.over.then(() => {
+      throw new TributaryError('TRIB_RESCALE_STEP_FAILED', `live rescale ${from} → ${to}: the job ended during it`);
+    });
+    ended.catch(() => undefined);
     try {
+      await Promise.race([this.inSources((r) => r.holdNewPartitions?.()), ended]);
       const plan = await this.plan(from, to, opts.budgetBytes ?? DEFAULT_RESCALE_BUDGET_BYTES);
       Object.assign(p, { steps: plan.steps.length, keyGroups: plan.movedKeyGroups, bytes: plan.totalBytes });
       this.c.logger.info({ id: p.id, from, to, steps: p.steps, keyGroups: p.keyGroups }, 'live rescale started');
       report();
-      // Posted wiring never runs in a slot whose loop stopped: a job that ends meanwhile ends the rescale too.
-      const ended = this.c.over.then(() => {
-        throw new TributaryError('TRIB_RESCALE_STEP_FAILED', `live rescale ${from} → ${to}: the job ended during it`);
-      });
-      ended.catch(() => undefined);
       await Promise.race([this.carryOut(migration, plan, p, report), ended]);
+      settled = to;
       p.phase = 'done';
       p.finishedAt = new Date().toISOString();
       this.c.logger.info({ id: p.id, from, to }, 'live rescale done');
@@ -112,7 +116,23 @@ export class LiveRescale {
       return { ...p };
     } finally {
       this.current = undefined;
+      // Partitions found during the rescale were held (no owner was sure); now the rule at the parallelism the job
+      // has places them. Not awaited: a slot whose loop ended (the job failed) never runs it, and need not.
+      void this.inSources((r) => r.placeNewPartitions?.(settled));
     }
+  }
+
+  /** Runs `fn` on every source reader of every slot, in the slot's loop; resolves once all ran. */
+  private inSources(fn: (r: SourceReader) => unknown): Promise<void> {
+    const each = this.c.slots().map(
+      (parts) =>
+        new Promise<void>((resolve, reject) =>
+          parts.slot.post(() => {
+            Promise.all(parts.sources.map((src) => fn(src.reader))).then(() => resolve(), reject);
+          }),
+        ),
+    );
+    return Promise.all(each).then(() => undefined);
   }
 
   private async carryOut(m: LiveMigration, plan: MigrationPlan, p: RescaleProgress, report: () => void): Promise<void> {

@@ -42,19 +42,20 @@ import type { PartitionLoad, PollResult, RawRecords, SourceReader, SourceReaderC
 import { checkTakenOver, handOver, takeOver, type HandedOver } from './partition-handover.ts';
 import { WatermarkPartitions } from './watermark-partitions.ts';
 import { CaughtUpPartitions } from './caught-up-partitions.ts';
-import { brokerList, clientBounds, createKafka, partitionOwner } from './client.ts';
+import { brokerList, clientBounds, createKafka } from './client.ts';
+import { PartitionAssignment } from './partition-assignment.ts';
 import type { FetchHandler } from './consumer-loop.ts';
 import { fetchThreadEnabled } from './fetch-thread.ts';
 import { SlotConsumer } from './slot-consumer.ts';
 import { DeadLetterTopic } from './dead-letter.ts';
 import { PolledOriginals } from './polled-originals.ts';
-import { logOffsets, topicPartitions } from './admin-lookups.ts';
+import { topicPartitions } from './admin-lookups.ts';
 import { SourceGroupOffsets } from './offset-commits.ts';
 import { PartitionOffsets } from './partition-offsets.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
 import { ValueDecoder, type SourceOptions } from './registry-decoding.ts';
 import { intakeFor, originOf, takeInFetch, type Intake } from './fetch-intake.ts';
-import { checkWithinLog, recreatedTopic, restoredOffsets, startOffset } from './start-positions.ts';
+import { recreatedTopic, restoredOffsets, startsOf } from './start-positions.ts';
 import { TopicWatch, type WatchBounds } from './topic-watch.ts';
 import * as limits from './source-bounds.ts';
 
@@ -92,8 +93,10 @@ export class KafkaSource implements SourceReader {
   private readonly queues: PartitionQueues;
   private readonly offsets: PartitionOffsets;
   private readonly wm = new WatermarkPartitions();
-  /** Handed over to another slot (live rescale): discovery never takes them again; a slot that has some never ends. */
-  private readonly given = new Set<number>();
+  /** Which partitions found at start or by discovery this slot takes (live rescale changes it). */
+  private assignment!: PartitionAssignment;
+  /** The assignment of partitions found under way (a rescale waits for it before it plans). */
+  private assigning: Promise<void> = Promise.resolve();
   private readonly bounded: boolean;
   private discoveryMs = 0;
   private owned: number[] = [];
@@ -143,6 +146,7 @@ export class KafkaSource implements SourceReader {
     const { topic } = this.spec;
     this.discoveryMs = this.bounded ? 0 : (parseDuration(this.spec.partitionDiscoveryInterval) ?? DEFAULT_DISCOVERY_MS);
     this.restored = ctx.checkpointing ? restoredOffsets(ctx.restoredPositions, topic) : undefined;
+    this.assignment = new PartitionAssignment(topic, ctx.slot, ctx.parallelism, ctx.joining === true);
     this.fetchThread = fetchThreadEnabled();
     this.bounds = limits.sourceBounds(this.spec);
     this.decoder = new ValueDecoder(this.spec, this.opts, this.name, () => ctx.wake());
@@ -209,8 +213,10 @@ export class KafkaSource implements SourceReader {
 
   /** Takes the owned partitions of `all` not taken yet: start positions, then a consumer that reads them. */
   private async assign(all: number[]): Promise<void> {
+    const done = this.assigning.then(() => this.assignNew(all));
+    this.assigning = done.catch(() => undefined);
     try {
-      await this.assignNew(all);
+      await done;
     } catch (e) {
       if (!this.opened) throw e;
       this.watchFailure =
@@ -223,42 +229,24 @@ export class KafkaSource implements SourceReader {
     const { ctx } = this;
     const { topic } = this.spec;
     const admin = this.admin as Admin;
-    const mine = (p: number) => partitionOwner(topic, p, ctx.parallelism) === ctx.slot && !this.given.has(p);
-    const added = ctx.joining ? [] : all.filter((p) => mine(p) && !this.offsets.owns(p)); // joining: by steps only
+    const added = all.filter((p) => this.assignment.takes(p) && !this.offsets.owns(p));
     if (added.length === 0) this.offsets.topicPartitions = all.length; // else with their positions, below
     const first = !this.assigned;
     if (!first && added.length === 0 && this.waitingSince === undefined) return;
     if (!first && this.waitingSince !== undefined) recreatedTopic(ctx.sourceName, topic, this.owned, this.offsets);
-    const named = (what: string) => (e: unknown) => {
-      throw new TributaryError(
-        'TRIB_CONNECTOR_FAILED',
-        `source "${ctx.sourceName}": cannot look up ${what} of topic ${topic}: ${(e as Error).message}`,
-        { cause: e },
-      );
-    };
-    const offsets = added.length > 0 ? await logOffsets(admin, topic).catch(named('the offsets')) : [];
-    const group = this.group;
-    const committed =
-      group && added.length > 0
-        ? await group.committed(admin).catch(named(`group ${group.groupId}'s committed offsets`))
-        : undefined;
-    const initial = first && this.waitingSince === undefined;
-    const starts = new Map<number, bigint>();
-    for (const p of added) {
-      const o = offsets.find((x) => x.partition === p);
-      const log = { low: BigInt(o?.low ?? '0'), high: BigInt(o?.high ?? '0') };
-      const start = startOffset(p, log, {
-        restored: this.restored,
-        ...(committed ? { committed: committed.offsets } : {}),
-        startFrom: this.spec.startFrom ?? 'earliest',
-        initial,
-      });
-      checkWithinLog(ctx.sourceName, topic, p, start, log, this.restored !== undefined);
-      this.offsets.start(p, start, log.high);
-      if (!committed?.offsets.has(p) || committed.legacy.has(p)) starts.set(p, start);
-    }
+    const { starts, toCommit } = await startsOf({
+      admin,
+      source: ctx.sourceName,
+      topic,
+      added,
+      group: this.group,
+      restored: this.restored,
+      startFrom: this.spec.startFrom ?? 'earliest',
+      initial: first && this.waitingSince === undefined,
+    });
+    for (const s of starts) this.offsets.start(s.partition, s.start, s.high);
     this.offsets.topicPartitions = all.length;
-    await group?.commit(starts); // safe: nothing below a start is read (offset-commits.ts)
+    await this.group?.commit(toCommit); // safe: nothing below a start is read (offset-commits.ts)
     this.owned = [...this.owned, ...added].sort((a, b) => a - b);
     this.wm.add(added);
     this.assigned = true;
@@ -281,11 +269,18 @@ export class KafkaSource implements SourceReader {
   /** A bounded read's partitions do not move (their end offsets would have to go with them). */
   readonly movableTopic = (): string | undefined => (this.bounded ? undefined : this.spec.topic);
   readonly ownedPartitions = (): readonly number[] => this.owned;
+  /** Live rescale begins: takes no partition it finds by itself; resolves once an assignment under way is done. */
+  readonly holdNewPartitions = (): Promise<void> => {
+    this.assignment.hold();
+    return this.assigning;
+  };
+  /** Live rescale done: partitions found from now on go by the owner rule at `parallelism`. */
+  readonly placeNewPartitions = (parallelism: number): void => this.assignment.place(parallelism);
 
   /** Live rescale, at a barrier in the slot's loop (partition-handover.ts): emits nothing of `parts` from now on. */
   handOverPartitions(parts: readonly number[]): HandedOver {
     const positions = new Map(parts.map((p) => [p, handOver(this.queues, this.offsets, p, this.name)] as const));
-    for (const p of parts) this.given.add(p);
+    this.assignment.handedOver(parts);
     for (const p of parts) this.wm.remove(this.ctx, p);
     this.owned = this.owned.filter((p) => !positions.has(p));
     return { positions, restarted: this.failing(this.nextConsumer()) };
@@ -294,7 +289,7 @@ export class KafkaSource implements SourceReader {
   /** Live rescale, after the step's barrier passed this slot: emits `positions`' partitions from there on. */
   takeOverPartitions(positions: ReadonlyMap<number, bigint>, from: string): Promise<void> {
     for (const [p, next] of positions) takeOver(this.offsets, p, next, this.name);
-    for (const p of positions.keys()) this.given.delete(p);
+    this.assignment.takenOver(positions.keys());
     this.owned = [...this.owned, ...positions.keys()].sort((a, b) => a - b);
     this.wm.add([...positions.keys()]);
     const checked = checkTakenOver(this.admin as Admin, this.ctx.sourceName, this.spec.topic, positions, from);
@@ -357,7 +352,7 @@ export class KafkaSource implements SourceReader {
 
   /** In the slot's loop: declares new partitions to the watermark tracker (idle when the slot owns none). */
   private declarePartitions(): void {
-    const empty = this.assigned && this.owned.length === 0 && (this.discoveryMs > 0 || this.ctx.joining === true);
+    const empty = this.assigned && this.owned.length === 0 && (this.discoveryMs > 0 || this.assignment.keepsRunning);
     this.wm.declare(this.ctx, (p) => this.bounded && !this.offsets.hasEnd(p), empty);
   }
 
@@ -390,7 +385,7 @@ export class KafkaSource implements SourceReader {
     }
     if (!this.assigned) return 'empty'; // waiting for the topic
     if (this.bounded) return this.offsets.allEnded ? 'end' : 'empty';
-    return !this.owned.length && !this.discoveryMs && !this.given.size && !this.ctx.joining ? 'end' : 'empty';
+    return !this.owned.length && !this.discoveryMs && !this.assignment.keepsRunning ? 'end' : 'empty';
   }
 
   /** One entry: advances the position (a bounded partition ends at its end); true: a record added; wait: its schema. */

@@ -10,7 +10,9 @@
 // everything in them is newer than the job. `startFrom` applies only to partitions that
 // existed when the source opened and that nothing else positions.
 
+import type { Admin } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
+import { logOffsets } from './admin-lookups.ts';
 
 export interface PartitionOffsets {
   /** Earliest offset still in the log. */
@@ -114,4 +116,49 @@ export function recreatedTopic(
     `source "${source}": topic ${topic} was deleted and created again while the source read it (${read.join(', ')}): ` +
       `its new log restarts at offset 0, so its positions no longer say which records were read. To read it, ${RESET_HINT}`,
   );
+}
+
+/** Where each partition of `added` starts, checked against its log; `toCommit`: starts the group has no commit for. */
+export async function startsOf(a: {
+  admin: Admin;
+  source: string;
+  topic: string;
+  added: readonly number[];
+  /** Without checkpoints: the slot's consumer group. */
+  group:
+    | { groupId: string; committed(admin: Admin): Promise<{ offsets: Map<number, bigint>; legacy: Set<number> }> }
+    | undefined;
+  restored: ReadonlyMap<number, bigint> | undefined;
+  startFrom: 'earliest' | 'latest';
+  initial: boolean;
+}): Promise<{ starts: { partition: number; start: bigint; high: bigint }[]; toCommit: Map<number, bigint> }> {
+  const named = (what: string) => (e: unknown) => {
+    throw new TributaryError(
+      'TRIB_CONNECTOR_FAILED',
+      `source "${a.source}": cannot look up ${what} of topic ${a.topic}: ${(e as Error).message}`,
+      { cause: e },
+    );
+  };
+  const starts: { partition: number; start: bigint; high: bigint }[] = [];
+  const toCommit = new Map<number, bigint>();
+  if (a.added.length === 0) return { starts, toCommit };
+  const offsets = await logOffsets(a.admin, a.topic).catch(named('the offsets'));
+  const group = a.group;
+  const committed = group
+    ? await group.committed(a.admin).catch(named(`group ${group.groupId}'s committed offsets`))
+    : undefined;
+  for (const p of a.added) {
+    const o = offsets.find((x) => x.partition === p);
+    const log = { low: BigInt(o?.low ?? '0'), high: BigInt(o?.high ?? '0') };
+    const start = startOffset(p, log, {
+      restored: a.restored,
+      ...(committed ? { committed: committed.offsets } : {}),
+      startFrom: a.startFrom,
+      initial: a.initial,
+    });
+    checkWithinLog(a.source, a.topic, p, start, log, a.restored !== undefined);
+    starts.push({ partition: p, start, high: log.high });
+    if (!committed?.offsets.has(p) || committed.legacy.has(p)) toCommit.set(p, start);
+  }
+  return { starts, toCommit };
 }
