@@ -7,23 +7,12 @@
 // (TRIB_RESCALE_UNSUPPORTED, TRIB_RESCALE_PLAN_INVALID: nothing moved) is the request's error and
 // leaves no record, an accepted migration is recorded before the answer; one migration at a
 // time (the job refuses a second); a repeated requestId returns the first request's migration.
-import type { MigrationPhase, MigrationRequest, MigrationStatus } from '../core/migration.ts';
+import type { MigrationRequest, MigrationStatus } from '../core/migration.ts';
 import { isTributaryError, TributaryError } from '../errors.ts';
 
-/** Where a running migration is, as the job reports it (the plan's totals and what is done). */
-export interface MigrationProgress {
-  /** The job's id of the migration (its logs name it); the tracker numbers one without. */
-  id?: string;
-  from: number;
-  to: number;
-  phase: MigrationPhase;
-  stepsDone: number;
-  steps: number;
-  keyGroupsMoved: number;
-  keyGroups: number;
-  bytesMoved: number;
-  bytes: number;
-}
+/** Where a running migration is, as the job reports it (the plan's totals, what is done); the tracker adds the rest. */
+export type MigrationProgress = Omit<MigrationStatus, 'id' | 'state' | 'startedAt' | 'finishedAt' | 'error' | 'code'> &
+  Partial<Pick<MigrationStatus, 'id' | 'startedAt' | 'finishedAt'>>;
 
 /** The job as the tracker drives it: `rescale` reports progress at least once once it accepted the request. */
 export interface Rescalable {

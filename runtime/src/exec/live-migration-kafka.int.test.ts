@@ -11,34 +11,19 @@
 // A checkpoint after the 3 → 2 migration lists slot 2's source with no partition and the others'
 // as a restart at 2 would own them; a crash then and a restart from it at parallelism 2 continue
 // exactly-once.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deliveryDiff, readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
-import { readMetadata } from '../checkpoint/metadata.ts';
 import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
-import { validateGraph } from '../connectors/validate-graph.ts';
-import type { FunctionRegistry } from '../graph/function-registry.ts';
-import type { GraphSpec } from '../graph/spec.ts';
 import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
-import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
-import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
+import { createTopics } from '../testing/kafka-topics.ts';
 import { withEnv } from '../testing/env.ts';
 import { FETCH_THREAD_ENV } from '../connectors/kafka/fetch-thread.ts';
-import { createJobExecutor, type JobExecutor } from './job-executor.ts';
+import { liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
 
-const PARTITIONS = 6;
-const MAXP = 128;
-const KEYS = 60;
-const CHUNKS = 60;
-const PER_CHUNK = 300;
-const RECORDS = CHUNKS * PER_CHUNK;
-/** Chunks written only after the migrations. */
-const TAIL = 5;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('live rescale moving Kafka partitions between running slots (real Kafka)', () => {
@@ -48,123 +33,18 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  const graph = (input: string, output: string, discovery: string): GraphSpec => ({
-    sources: [
-      {
-        name: 'events',
-        // With discovery on, a slot must not take back a partition it handed over; with it off, a
-        // slot that handed over every partition must not end (it may get some back).
-        kafka: { brokers: bs, topic: input, groupId: `it-live-${input}`, partitionDiscoveryInterval: discovery },
-      },
-    ],
-    steps: [
-      { name: 'slow', from: 'events', function: { kind: 'map', ref: 'slow' } },
-      { name: 'byKey', from: 'slow', keyBy: 'k' },
-      { name: 'running', from: 'byKey', aggregate: { n: 'count()', maxId: 'max(id)' } },
-    ],
-    sinks: [
-      {
-        name: 'out',
-        from: 'running',
-        kafka: { brokers: bs, topic: output, key: 'k', transactionalIdPrefix: `it-live-${output}` },
-      },
-    ],
-  });
+  const {
+    writing,
 
-  /**
-   * Chained to each source: 0.2 ms per record, so a source emits slower than its consumer fetches
-   * and a partition handed over leaves fetched records in its queue (dropped, never emitted there).
-   */
-  const functions: FunctionRegistry = new Map([
-    [
-      'slow',
-      {
-        kind: 'map',
-        fn: (r: unknown) => {
-          const until = performance.now() + 0.2;
-          while (performance.now() < until);
-          return r;
-        },
-      },
-    ],
-  ]);
-
-  /**
-   * Writes RECORDS records in CHUNKS sends keyed by k (a key stays on one partition): the first
-   * half at once (a backlog: the sources fetch far ahead of what they emit, so a partition handed
-   * over leaves fetched records behind), the rest `pauseMs` apart, the last TAIL of them once
-   * `tail` resolves (input still arrives after the migrations, however slow the machine).
-   */
-  async function writeInput(k: KafkaClient, topic: string, pauseMs: number, tail: Promise<void>): Promise<void> {
-    const producer = inputProducer(k);
-    await producer.connect();
-    for (let c = 0; c < CHUNKS; c++) {
-      if (c === CHUNKS / 2) backlogWritten();
-      if (c === CHUNKS - TAIL) await tail;
-      const messages = Array.from({ length: PER_CHUNK }, (_, j) => {
-        const id = c * PER_CHUNK + j;
-        return { key: `k${id % KEYS}`, value: JSON.stringify({ id, k: `k${id % KEYS}` }) };
-      });
-      await producer.send({ topic, messages });
-      if (c >= CHUNKS / 2) await sleep(pauseMs);
-    }
-    await producer.disconnect();
-  }
-  let backlogWritten: () => void = () => undefined;
-  /** Input written, the backlog first; `tail()` lets the last chunks go. */
-  function writing(topic: string): { backlog: Promise<void>; all: Promise<void>; tail(): void; done: boolean } {
-    const backlog = new Promise<void>((r) => (backlogWritten = r));
-    let tail = (): void => undefined;
-    const held = new Promise<void>((r) => (tail = r));
-    const w = { backlog, all: writeInput(kafka, topic, 150, held), tail, done: false };
-    void w.all.then(() => (w.done = true));
-    return w;
-  }
-
-  /** What the job must write: per key, its n-th record's count n and id (ids ascend per key). */
-  function reference(): string[] {
-    const seen = new Map<string, number>();
-    const out: string[] = [];
-    for (let id = 0; id < RECORDS; id++) {
-      const k = `k${id % KEYS}`;
-      const n = (seen.get(k) ?? 0) + 1;
-      seen.set(k, n);
-      out.push(`${k}:${n}:${id}`);
-    }
-    return out;
-  }
-
-  async function committedOutput(output: string): Promise<string[]> {
-    const recs = await readTopicWithJava(bs.join(','), output, 'read_committed');
-    return recs.map((r) => {
-      const v = JSON.parse(r.value) as { k: string; n: number; maxId: number };
-      return `${v.k}:${v.n}:${v.maxId}`;
-    });
-  }
-
-  async function start(
-    input: string,
-    output: string,
-    p: number,
-    stateDir: string,
-    restoreFrom?: string,
-    discovery = '500ms',
-  ): Promise<{ job: JobExecutor; done: Promise<unknown> }> {
-    const job = await createJobExecutor(validateGraph(graph(input, output, discovery)), {
-      parallelism: p,
-      maxParallelism: MAXP,
-      logger: process.env['LIVE_DIAG'] ? createLogger('warn') : silentLogger(),
-      jobName: 'live-kafka-it',
-      // Every checkpoint kept: each must list each partition once (the steps' own among them).
-      checkpointing: { stateDir, intervalMs: 100, timeoutMs: 30_000, retained: 10_000 },
-      batchSize: 64,
-      functions,
-      ...(restoreFrom ? { restoreFrom } : {}),
-    });
-    const done = job.run();
-    done.catch(() => undefined);
-    return { job, done };
-  }
+    committedOutput,
+    start,
+    positions,
+    formula,
+    owned,
+    eachPartitionOnce,
+    readToEnd,
+    expectExactly,
+  } = liveKafkaJob({ bs, kafka, prefix: 'it-live', slots: 3 });
 
   /** Partitions where a run at `from` put them → at `to`; key groups in steps of at most 24 per slot. */
   const plan = (topic: string, from: number, to: number): MigrationPlan =>
@@ -181,63 +61,6 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
       })),
       budget: { bytes: 2400 },
     });
-
-  /** The source's partitions per slot in the checkpoint at `path`: slot → partition → offset. */
-  async function positions(path: string): Promise<Map<number, Record<string, string>>> {
-    const m = await readMetadata(path);
-    const out = new Map<number, Record<string, string>>();
-    for (const s of m.sources['events'] ?? [])
-      out.set(s.slot, (s.position as { offsets: Record<string, string> }).offsets);
-    return out;
-  }
-
-  /** Slot → its partitions, as owned at parallelism `p` (in a slot → offsets map, 3 slots). */
-  const formula = (topic: string, p: number): number[][] =>
-    [0, 1, 2].map((s) => [...Array(PARTITIONS).keys()].filter((q) => partitionOwner(topic, q, p) === s));
-  const owned = (pos: Map<number, Record<string, string>>): number[][] =>
-    [0, 1, 2].map((s) =>
-      Object.keys(pos.get(s) ?? {})
-        .map(Number)
-        .sort((a, b) => a - b),
-    );
-
-  /** Every checkpoint of `stateDir` lists every partition exactly once, over all slots; returns how many there are. */
-  async function eachPartitionOnce(stateDir: string): Promise<number> {
-    const dirs = (await readdir(join(stateDir, 'checkpoints'))).filter((d) => d.startsWith('chk-'));
-    for (const d of dirs) {
-      const listed = [...(await positions(join(stateDir, 'checkpoints', d))).values()].flatMap((o) => Object.keys(o));
-      expect(
-        listed.map(Number).sort((a, b) => a - b),
-        d,
-      ).toEqual([...Array(PARTITIONS).keys()]);
-    }
-    return dirs.length;
-  }
-
-  /** Checkpoints until one records every input record read (positions summing to RECORDS). */
-  async function readToEnd(job: JobExecutor): Promise<void> {
-    await expect
-      .poll(
-        async () => {
-          const cp = await job.triggerCheckpoint();
-          let sum = 0n;
-          for (const offs of (await positions(cp.path)).values()) for (const o of Object.values(offs)) sum += BigInt(o);
-          return Number(sum);
-        },
-        { timeout: 90_000, interval: 200 },
-      )
-      .toBe(RECORDS);
-  }
-
-  function expectExactly(got: string[]): void {
-    const { missing, duplicated, unexpected } = deliveryDiff(reference(), got);
-    expect({ missing: missing.length, duplicated: duplicated.length, unexpected: unexpected.length }).toEqual({
-      missing: 0,
-      duplicated: 0,
-      unexpected: 0,
-    });
-    expect(got.length).toBe(RECORDS);
-  }
 
   it.each([
     ['on', 'off', '500ms'],

@@ -1,26 +1,14 @@
-// What a live rescale reports while it runs and when it is done (JobExecutor.rescale; the control
-// API serves it as is: plain JSON, no class, no Date).
+// What a live rescale reports while it runs and when it is done (JobExecutor.rescale): the
+// contract's MigrationStatus (core/migration.ts) without the tracker's outcome fields, so the
+// control API serves it as is (plain JSON, no class, no Date).
+import type { MigrationPhase, MigrationStatus } from '../core/migration.ts';
 
-export type RescalePhase = 'joining' | 'moving' | 'draining' | 'done';
+export type RescalePhase = MigrationPhase;
 
-export interface RescaleProgress {
-  id: string;
-  from: number;
-  to: number;
-  phase: RescalePhase;
-  /** Migration steps done, of `steps`. */
-  stepsDone: number;
-  steps: number;
-  /** Key groups whose move is done, of `keyGroups` (the plan's). */
-  keyGroupsMoved: number;
-  keyGroups: number;
-  /** Bytes of state moved so far, of `bytes` (sizes of the checkpoint the plan was made from). */
-  bytesMoved: number;
-  bytes: number;
-  /** ISO times. */
-  startedAt: string;
-  finishedAt?: string;
-}
+/** Counts are the plan's: key groups and bytes (the sizes of the checkpoint it was made from) moved, of all. */
+export type RescaleProgress = {
+  -readonly [K in keyof Omit<MigrationStatus, 'state' | 'error' | 'code'>]: MigrationStatus[K];
+};
 
 /** The progress at the end (phase 'done', finishedAt set). */
 export type RescaleReport = RescaleProgress;
