@@ -10,6 +10,7 @@ import { createJobExecutor } from '../exec/job-executor.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import { describePlan } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validated-graph.ts';
+import { TributaryError } from '../errors.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import type { RunArgs } from './args.ts';
@@ -25,6 +26,9 @@ export async function runInProcess(
   logger: Logger,
 ): Promise<number> {
   const parallelism = args.parallelism ?? loaded.replicas ?? 1;
+  // TRIBUTARY_RESCALE_BUDGET_BYTES: the per-step state budget of every live rescale of this run (the API has no
+  // field for it); unset, exec/live-rescale.ts's default. A tiny one makes many steps (tests kill mid-step).
+  const budgetBytes = rescaleBudgetBytes(process.env['TRIBUTARY_RESCALE_BUDGET_BYTES']);
   // Before the job exists: a dashboard that cannot start fails the run while nothing else runs.
   // All slots answer as one (the control API's status of this process), slot 0.
   const holder: { status?: StatusSource } = {};
@@ -56,7 +60,7 @@ export async function runInProcess(
     throw e;
   });
   // Live rescales (POST /v1/migrations): the job refuses what it cannot do (no checkpoints, index sources).
-  const migrations = new MigrationTracker({ rescale: (to, o) => job.rescale(to, o) });
+  const migrations = new MigrationTracker({ rescale: (to, o) => job.rescale(to, { ...o, budgetBytes }) });
   const info = { jobName: loaded.name, deploymentId: 'local', slot: 0, migrations };
   holder.status = jobStatusSource(job, info);
   let control: ControlServer | undefined;
@@ -119,4 +123,13 @@ export async function runInProcess(
     await ui?.close();
     logger.flush();
   }
+}
+
+/** TRIBUTARY_RESCALE_BUDGET_BYTES as a whole number of bytes ≥ 1; undefined when unset or empty. */
+export function rescaleBudgetBytes(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new TributaryError('TRIB_CLI_USAGE', `TRIBUTARY_RESCALE_BUDGET_BYTES: expected an integer ≥ 1, got "${raw}"`);
+  return n;
 }

@@ -106,6 +106,7 @@ export class LiveRescale {
       const plan = await this.plan(from, to, opts.budgetBytes ?? DEFAULT_RESCALE_BUDGET_BYTES);
       Object.assign(p, { steps: plan.steps.length, keyGroups: plan.movedKeyGroups, bytes: plan.totalBytes });
       this.c.logger.info({ id: p.id, from, to, steps: p.steps, keyGroups: p.keyGroups }, 'live rescale started');
+      this.c.logger.info({ id: p.id, from, to, phase: p.phase }, 'live rescale phase');
       report();
       await Promise.race([this.carryOut(migration, plan, p, report), ended]);
       settled = to;
@@ -157,7 +158,10 @@ export class LiveRescale {
       m.resize(s + 1);
       report();
     }
-    p.phase = 'moving';
+    if (p.phase !== 'moving') {
+      p.phase = 'moving';
+      this.c.logger.info({ id: p.id, from, to, phase: p.phase }, 'live rescale phase');
+    }
     report();
     try {
       await m.run(
@@ -168,6 +172,7 @@ export class LiveRescale {
           p.stepsDone = done;
           p.keyGroupsMoved = steps.reduce((n, st) => n + st.keyGroups.length, 0);
           p.bytesMoved = steps.reduce((n, st) => n + st.bytes, 0);
+          this.c.logger.info({ id: p.id, step: done, steps: p.steps }, 'live rescale step done');
           report();
         },
       );
@@ -176,6 +181,7 @@ export class LiveRescale {
     }
     if (to < from) {
       p.phase = 'draining';
+      this.c.logger.info({ id: p.id, from, to, phase: p.phase }, 'live rescale phase');
       report();
       try {
         await this.c.drain(to);
