@@ -22,6 +22,14 @@ const CHUNKS = 40;
 const PER_CHUNK = 250;
 const RECORDS = CHUNKS * PER_CHUNK;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** `p`, or an error naming `what` after `ms`: a hang fails with what the run logged, not the test's timeout. */
+const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([
+    p,
+    sleep(ms).then(() => {
+      throw new Error(`${what}: not done after ${ms} ms`);
+    }),
+  ]);
 
 describe('tributary rescale: a local run changes parallelism without stopping (real Kafka)', () => {
   const { run, bs, kafka } = kafkaTestRun('tributary-rescale-cli-it');
@@ -123,7 +131,7 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
         startCli(['rescale', '--control-port', port, '--to', to], { env }).done;
       await expect.poll(async () => (await status()).recordsIn ?? 0, { timeout: 60_000 }).toBeGreaterThan(1000);
 
-      const out = await rescale('3');
+      const out = await within(rescale('3'), 60_000, 'tributary rescale --to 3');
       expect(out.code, out.stderr).toBe(0);
       expect(out.stderr).toMatch(/2 → 3 completed: \d+ steps, \d+\/\d+ key groups/);
       const at3 = await status();
@@ -131,19 +139,19 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
       expect(at3.migration).toMatchObject({ state: 'COMPLETED', from: 2, to: 3, phase: 'done' });
       scaledOut();
 
-      const refused = await rescale('200');
+      const refused = await within(rescale('200'), 60_000, 'tributary rescale --to 200');
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(
         /rescale refused \(TRIB_RESCALE_PLAN_INVALID\): .*parallelism 200 is not in 1\.\.128/,
       );
 
-      const down = await rescale('1');
+      const down = await within(rescale('1'), 60_000, 'tributary rescale --to 1');
       expect(down.code, down.stderr).toBe(0);
       expect(down.stderr).toMatch(/3 → 1 completed/);
       expect((await status()).parallelism).toBe(1);
       scaledIn();
 
-      await writing;
+      await within(writing, 60_000, 'the input');
       await expect.poll(async () => (await status()).recordsIn, { timeout: 120_000 }).toBe(RECORDS);
       // Ctrl-C takes no final checkpoint (a rerun reads on from the last one): wait for one after the last record.
       const allRead = new Date().toISOString();
@@ -151,8 +159,12 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
         .poll(async () => (await status()).lastCheckpoint?.completedAt ?? '', { timeout: 60_000 })
         .toSatisfy((at: string) => at > allRead);
       job.child.kill('SIGINT');
-      const end = await job.done;
+      const end = await within(job.done, 60_000, 'the run after Ctrl-C');
       expect(end.code, end.stderr.slice(-4000)).toBe(0);
+    } catch (e) {
+      // What the run logged, for a failure's diagnosis (the rescale's phases and steps, the stop).
+      await writeFile(join(dir, 'run-stderr.log'), job.stderr);
+      throw new Error(`${(e as Error).message}\nthe run's stderr ends:\n${job.stderr.slice(-3000)}`, { cause: e });
     } finally {
       job.child.kill('SIGKILL');
     }
