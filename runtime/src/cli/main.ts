@@ -6,17 +6,17 @@
 import { enableOwnCompileCache } from '../process/compile-cache.ts';
 
 enableOwnCompileCache();
-const { runCli } = await import('./run-cli.ts');
+const { runCli, oneThreadRunEnded } = await import('./run-cli.ts');
 await runCli(process.argv.slice(2));
-// The command is over: the process ends within a second even while something still holds the
-// event loop. A failed run may leave a request to a dependency that does not answer (S3 frozen)
-// open, abandoned by its bound; a run that rescaled live may leave a Kafka client of a slot that
-// left open (a leak not found yet: docs/runtime/live-rescale.md). Either would otherwise keep the
-// process alive for the client's own timeouts, or for good. Nothing is lost by it: the job's
-// sinks are closed and its commits done when runCli resolves; output still queued for a slow
-// reader of stdout or stderr is waited for.
+// A failed run ends now even while a request to a dependency that does not answer (S3 frozen) is
+// still open, abandoned by its bound: such a socket would otherwise keep the process alive for
+// the client's own timeouts. So does a one-thread run once its job ended (its sinks closed, its
+// commits done): after a live rescale a client a departed slot opened can stay open (a leak not
+// found yet: docs/runtime/live-rescale.md). Other runs that ended well exit as soon as nothing is
+// left to do: their slot threads may still be finishing. Output queued for a slow reader is
+// waited for.
 const exitWhenWritten = (): void => {
   if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) setTimeout(exitWhenWritten, 200).unref();
   else process.exit();
 };
-setTimeout(exitWhenWritten, 1000).unref();
+if (process.exitCode || oneThreadRunEnded()) setTimeout(exitWhenWritten, 1000).unref();

@@ -54,10 +54,19 @@ async function main(argv: string[]): Promise<number> {
       return await runDistributed(args, loaded, graph, checkpointing as RunCheckpointing, logger, mode);
     }
     const { runInProcess } = await import('./run-in-process.ts');
-    return await runInProcess(args, loaded, graph, checkpointing, logger);
+    const code = await runInProcess(args, loaded, graph, checkpointing, logger);
+    inProcessEnded = true;
+    return code;
   } finally {
     lock?.release();
   }
+}
+
+let inProcessEnded = false;
+
+/** A one-thread run's job ended: every sink closed, every commit done (cli/main.ts then ends the process). */
+export function oneThreadRunEnded(): boolean {
+  return inProcessEnded;
 }
 
 /** Runs the command `argv` names and sets the process's exit code; never rejects. */
