@@ -140,6 +140,16 @@ export class CheckpointStorage {
   }
 }
 
+/**
+ * The `stateDir` a checkpoint or savepoint folder was written under (`<stateDir>/checkpoints/chk-<id>`,
+ * `<stateDir>/savepoints/sp-<id>`), normalized; undefined for a folder outside that layout (a copy).
+ */
+export function stateDirOf(location: string): string | undefined {
+  const folder = normalizeLocation(location);
+  const m = /^(.*)\/(checkpoints\/chk|savepoints\/sp)-\d+$/.exec(folder);
+  return m?.[1] ? m[1] : undefined;
+}
+
 /** The newest completed checkpoint under `stateDir`, for "restart from the latest checkpoint". */
 export async function latestCheckpointPath(stateDir: string): Promise<string | undefined> {
   return (await new CheckpointStorage(stateDir).latestCompletedCheckpoint())?.path;

@@ -164,8 +164,12 @@ export interface SinkWriterContext {
   readonly jobName?: string;
   /** Qualifies Kafka transactional ids (kafka/id-scope.ts): the StreamJob's namespace on a cluster. */
   readonly kafkaIdScope?: string;
-  /** Set when the job takes checkpoints: transactional sinks commit on completion. */
-  readonly checkpointing?: { readonly stateDir: string };
+  /**
+   * Set when the job takes checkpoints: transactional sinks commit on completion. `restoredStateDir`: the
+   * stateDir the restored checkpoint was written under, when it is another one than `stateDir` (a restore
+   * from another run's folder): what that run left open must be ended too, its files only read.
+   */
+  readonly checkpointing?: { readonly stateDir: string; readonly restoredStateDir?: string };
   /** Committables of the restored checkpoint that this slot must commit before writing (restore). */
   readonly restoredCommittables?: readonly unknown[];
   /**

@@ -126,7 +126,7 @@ export class JobExecutor {
         logger: this.logger,
         registry: this.metrics.registry,
         outages: this.outages,
-        ...(restored ? { restoredSinks: restored.sinks } : {}),
+        ...(restored ? { restoredSinks: restored.sinks, restoredFrom: restored.path } : {}),
       });
     const shape = {
       parallelism: this.parallelism,

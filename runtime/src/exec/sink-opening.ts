@@ -20,7 +20,9 @@
 import { OutageBoard } from './outage-board.ts';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { stateDirOf } from '../checkpoint/checkpoint-storage.ts';
 import { committablesForSlot } from '../checkpoint/restore-plan.ts';
+import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import type { CloseOutcome, SinkWriter } from '../connectors/api.ts';
 import { checkExecutable, createSinkWriter } from '../connectors/registry.ts';
 import { checkSinkDeliveries } from '../connectors/sink-delivery.ts';
@@ -46,6 +48,8 @@ export interface SinkOpeningOptions {
   outages?: OutageBoard;
   /** Committables of all old slots per sink name, when the job restores. */
   restoredSinks?: ReadonlyMap<string, readonly { slot: number; committables: unknown[] }[]>;
+  /** The checkpoint or savepoint folder the job restores from. */
+  restoredFrom?: string;
 }
 
 interface Entry {
@@ -128,11 +132,17 @@ export class SinkOpening {
       ...(o.job.kafkaIdScope ? { kafkaIdScope: o.job.kafkaIdScope } : {}),
       registry: o.registry,
       reportOutage: this.outages.reporter(`sink:${spec.name}:${slot}`),
-      ...(o.job.checkpointing ? { checkpointing: { stateDir: o.job.checkpointing.stateDir } } : {}),
+      ...(o.job.checkpointing ? { checkpointing: this.checkpointingOf(o.job.checkpointing.stateDir, restores) } : {}),
       ...(o.restoredSinks && restores
         ? { restoredCommittables: committablesForSlot(o.restoredSinks.get(spec.name), slot, o.parallelism) }
         : {}),
     });
+  }
+
+  /** A restoring writer learns the restored run's stateDir when it is another one (SinkWriterContext.checkpointing). */
+  private checkpointingOf(stateDir: string, restores: boolean): { stateDir: string; restoredStateDir?: string } {
+    const from = restores && this.o.restoredFrom ? stateDirOf(this.o.restoredFrom) : undefined;
+    return from && from !== normalizeLocation(stateDir) ? { stateDir, restoredStateDir: from } : { stateDir };
   }
 
   /** Makes the writers of `slot`, which joins the running job (live rescale: slot-join.ts); openSlot opens them. */

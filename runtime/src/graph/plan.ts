@@ -38,11 +38,12 @@ function startsTask(node: NodeInfo, g: ValidatedGraph): boolean {
 export function planGraph(g: ValidatedGraph): PhysicalPlan {
   const tasks: PlanTask[] = [];
   const taskOf = new Map<string, number>();
-  // Sources used as lookup tables are not streams: the lookup steps load them.
+  // Sources used as lookup tables (druid, kudu) are not streams: the lookup steps load them, and
+  // validation refuses any other reader of them. A task for one would read the whole table for nothing.
   const tables = lookupTables(g.spec);
   for (const name of g.order) {
     const node = g.nodes.get(name) as NodeInfo;
-    if (node.role === 'source' && node.kind === 'druid' && tables.has(name)) continue;
+    if (node.role === 'source' && tables.has(name)) continue;
     if (startsTask(node, g)) {
       const id = tasks.length;
       const inputs: PlanInput[] = node.inputs.map((from, input) => ({

@@ -261,6 +261,21 @@ describe('validateGraph', () => {
       'task 1: [by-user ⇉hash] ⇒ per-minute → counts → out',
     ]);
   });
+
+  it('plans no task for a source that is a lookup table (druid or kudu): the lookup step loads it', () => {
+    const g = base();
+    const table = (name: string, kind: 'druid' | 'kudu') => ({ name, [kind]: { fields: { sku: { type: 'string' } } } });
+    g.sources.push(table('items', 'kudu') as never, table('countries', 'druid') as never);
+    g.steps.unshift(
+      { name: 'titled', from: 'clicks', lookup: { table: 'items', key: 'user', column: 'sku' } } as never,
+      { name: 'named', from: 'titled', lookup: { table: 'countries', key: 'user', column: 'sku' } } as never,
+    );
+    (g.steps[2] as { from: string }).from = 'named';
+    expect(describePlan(planGraph(validateGraph(g)))).toEqual([
+      'task 0: clicks → titled → named → cheap → by-user',
+      'task 1: [by-user ⇉hash] ⇒ per-minute → counts → out',
+    ]);
+  });
 });
 
 describe('timestamp.alignment', () => {

@@ -7,7 +7,10 @@
 // ids to fence comes from a small intent file per slot under <stateDir>/kafka-txn/<prefix>/,
 // written before a new id is first used (a crash after that point finds and fences it); old
 // slot s is fenced by new slot s mod p, the same slot that commits its committables (the
-// sink commits first, then fences).
+// sink commits first, then fences). A restore from a checkpoint of another stateDir (`tributary
+// run --restore <other>/checkpoints/chk-<n> --state-dir <mine>`) fences the ids of that folder's
+// intent files too, read only: else a transaction the earlier run left open would block every
+// read_committed reader of the topic until the broker's transaction timeout.
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import { stateStoreFor } from '../../checkpoint/storage/state-store-for.ts';
 import { childOf } from '../../checkpoint/storage/state-uri.ts';
@@ -33,6 +36,8 @@ export interface TransactionalProducersOptions {
   prefix: string;
   /** <stateDir>/kafka-txn/<prefix>: intent files (and the sink's open-transactions files). */
   intentDir: string;
+  /** The same folder under the restored checkpoint's stateDir, when that is another one (only read). */
+  restoredIntentDir?: string;
   timeoutMs: number;
   /** kafkajs's request timeout and retries of each producer's client. */
   bounds: ClientBounds;
@@ -41,6 +46,17 @@ export interface TransactionalProducersOptions {
   isClosed: () => boolean;
   /** Watches each producer's start (connect, InitProducerId) while it waits for the brokers. */
   waits?: UnansweredRequests;
+}
+
+/** The sink's intent folders: `<stateDir>/kafka-txn/<prefix>`, and the restored run's when that is another stateDir. */
+export function intentDirs(
+  c: { readonly stateDir: string; readonly restoredStateDir?: string },
+  prefix: string,
+): { intentDir: string; restoredIntentDir?: string } {
+  const under = (dir: string): string => childOf(dir, 'kafka-txn', encodeURIComponent(prefix));
+  return c.restoredStateDir
+    ? { intentDir: under(c.stateDir), restoredIntentDir: under(c.restoredStateDir) }
+    : { intentDir: under(c.stateDir) };
 }
 
 export class TransactionalProducers {
@@ -71,18 +87,38 @@ export class TransactionalProducers {
    * which is not an abort); `onAborted` gets the bytes of each open transaction fenced.
    */
   async fenceEarlierRuns(committed: ReadonlySet<string>, onAborted: (bytes: number) => void): Promise<void> {
+    // The restored run's ids first: fencing one of them again later would fence a producer pooled below.
+    if (this.o.restoredIntentDir) await this.fenceIn(this.o.restoredIntentDir, false, committed, onAborted);
+    await this.fenceIn(this.intentDir, true, committed, onAborted);
+    if (this.intentMax >= 0)
+      this.o.ctx.logger.info(
+        { sink: this.o.ctx.sinkName, slot: this.o.ctx.slot, fenced: this.intentMax + 1 },
+        'fenced earlier transactional producers',
+      );
+  }
+
+  /**
+   * Fences the ids of every intent file in `dir` of an old slot mapped to this one. Only this run's
+   * own folder (`own`) is changed: its fenced producers are kept for use and the other slots' files removed.
+   */
+  private async fenceIn(
+    dir: string,
+    own: boolean,
+    committed: ReadonlySet<string>,
+    onAborted: (bytes: number) => void,
+  ): Promise<void> {
     const { ctx, prefix } = this.o;
     const me = ctx.slot;
-    const store = stateStoreFor(this.intentDir);
+    const store = stateStoreFor(dir);
     // Fails closed: an intent folder that cannot be listed would leave zombie transactions unfenced.
-    for (const f of await store.list(this.intentDir)) {
+    for (const f of await store.list(dir)) {
       const m = /^slot-(\d+)\.json$/.exec(f);
       if (!m) continue;
       const old = Number(m[1]);
       if (old % ctx.parallelism !== me) continue;
-      const lastOpen = await readOpenTransactions(this.intentDir, old);
+      const lastOpen = await readOpenTransactions(dir, old);
       // Fails closed too: an unreadable intent would leave the ids it names unfenced.
-      const intentPath = childOf(this.intentDir, f);
+      const intentPath = childOf(dir, f);
       const intent = await store.read(intentPath);
       let maxIndex = -1;
       try {
@@ -111,20 +147,22 @@ export class TransactionalProducers {
       for (const [k, m] of made.entries()) {
         const tp = (m as PromiseFulfilledResult<TxnProducer>).value;
         if (tp.fencedOpen && !committed.has(tp.id)) onAborted(lastOpen.get(tp.id)?.bytes ?? 0);
-        if (old === me) {
+        if (own && old === me) {
           this.pool.push(Promise.resolve(tp));
           this.nextIndex = Math.max(this.nextIndex, k + 1);
         } else await this.dispose(tp);
       }
-      if (old !== me) await store.remove(childOf(this.intentDir, f));
+      if (!own) {
+        ctx.logger.info(
+          { sink: ctx.sinkName, slot: me, restoredSlot: old, fenced: maxIndex + 1, intentDir: dir },
+          'fenced the transactional producers of the restored run',
+        );
+        continue;
+      }
+      if (old !== me) await store.remove(childOf(dir, f));
       else this.intentMax = Math.max(this.intentMax, maxIndex);
-      await removeOpenTransactions(this.intentDir, old);
+      await removeOpenTransactions(dir, old);
     }
-    if (this.intentMax >= 0)
-      ctx.logger.info(
-        { sink: ctx.sinkName, slot: me, fenced: this.intentMax + 1 },
-        'fenced earlier transactional producers',
-      );
   }
 
   /**

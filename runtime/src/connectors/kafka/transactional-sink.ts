@@ -50,7 +50,6 @@ import { BROKERS_UNREACHABLE_FAIL_MS } from './broker-reachability.ts';
 import { brokerList, clientBounds, namingBounds, type ClientBounds } from './client.ts';
 import { untilBrokersAnswer } from './broker-wait.ts';
 import { parseDuration } from '../../graph/duration.ts';
-import { childOf } from '../../checkpoint/storage/state-uri.ts';
 import type { Message, Transaction } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import { compileExpr, type CompiledExpr } from '../../expr/cel.ts';
@@ -62,7 +61,7 @@ import { appendMessages, describeSendFailure, payloadBytes, splitForSend } from 
 import { RegistryEncoding } from './registry-encoding.ts';
 import { commitRestored, transactionalClient, type KafkaCommittable } from './transactional-client.ts';
 import { TransactionMetrics, type TxnContent } from './transaction-metrics.ts';
-import { TransactionalProducers, type TxnProducer } from './transactional-producers.ts';
+import { intentDirs, TransactionalProducers, type TxnProducer } from './transactional-producers.ts';
 import { sinkRequests, type UnansweredRequests } from './unanswered-requests.ts';
 
 export type { KafkaCommittable } from './transactional-client.ts';
@@ -146,7 +145,7 @@ export class TransactionalKafkaSink implements SinkWriter {
     this.producers = new TransactionalProducers({
       brokers: this.spec.brokers,
       prefix,
-      intentDir: childOf(ctx.checkpointing.stateDir, 'kafka-txn', encodeURIComponent(prefix)),
+      ...intentDirs(ctx.checkpointing, prefix),
       timeoutMs: this.timeoutMs,
       bounds: this.bounds,
       ctx,
