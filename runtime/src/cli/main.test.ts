@@ -165,14 +165,15 @@ describe('tributary CLI', () => {
     const first = await cli([
       'run',
       'crds/examples/clicks-local.yaml',
+      // Long enough for checkpoints on a loaded machine too (2 s once ended before the first one completed).
       '--duration',
-      '2s',
+      '5s',
       '-p',
       '2',
       '--state-dir',
       dir,
       '--checkpoint-interval',
-      '300ms',
+      '200ms',
     ]);
     expect(first.code, first.stderr).toBe(0);
     const chk = readdirSync(join(dir, 'checkpoints'))

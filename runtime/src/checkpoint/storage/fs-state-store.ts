@@ -44,6 +44,9 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** This thread's commits in flight, by location: the numbers of their temporary files. */
+const committing = new Map<string, Set<number>>();
+
 export class FsStateStore implements StateStore {
   /**
    * Replaces the file atomically (a uniquely named temporary file, fsynced, then renamed over it), as
@@ -65,13 +68,20 @@ export class FsStateStore implements StateStore {
 
   /**
    * The commit point, exclusive as S3's `If-None-Match: *`: the body goes to a temporary file
-   * of this process and thread (fsynced), which is then hard-linked to `location` — link(2) fails
-   * with EEXIST when something is there, so of two writers exactly one commits (a rename would let
-   * the last one win: a second deployment could replace the metadata or restore decision of the
-   * first). One thread commits a location once at a time, so its temporary name is its own.
+   * of this call (fsynced), which is then hard-linked to `location` — link(2) fails with EEXIST
+   * when something is there, so of two writers exactly one commits (a rename would let the last
+   * one win: a second deployment could replace the metadata or restore decision of the first).
+   * The temporary name is this thread's and, while another commit of the same location is in
+   * flight in it (slots deciding a restore at once), numbered apart: two calls must never write,
+   * link or remove each other's file (the second's body would be committed as the first's).
    */
   async commit(location: string, body: Uint8Array): Promise<void> {
-    const tmp = `${location}.inprogress-${process.pid}-${threadId}`;
+    const busy = committing.get(location) ?? new Set<number>();
+    let n = 0;
+    while (busy.has(n)) n++;
+    busy.add(n);
+    committing.set(location, busy);
+    const tmp = `${location}.inprogress-${process.pid}-${threadId}${n === 0 ? '' : `.${n}`}`;
     try {
       await mkdir(dirname(location), { recursive: true });
       await writeDurable(tmp, body);
@@ -80,6 +90,8 @@ export class FsStateStore implements StateStore {
       throw failure('commit', location, e);
     } finally {
       await rm(tmp, { force: true }).catch(() => undefined);
+      busy.delete(n);
+      if (busy.size === 0 && committing.get(location) === busy) committing.delete(location);
     }
     await fsyncDir(dirname(location));
   }
