@@ -99,3 +99,21 @@ describe('BarrierAligner', () => {
     expect(log.length).toBe(1);
   });
 });
+
+describe('BarrierAligner.removeInput (a drained slot left a live rescale)', () => {
+  it('forgets an ended channel: later channels move down, and alignment counts only those left', () => {
+    const { a, log } = aligner(3);
+    expect(() => a.removeInput(1), 'an open channel stays').toThrow(/still open/);
+    a.onEndOfInput(1);
+    a.removeInput(1);
+    a.onBarrier(0, b(4));
+    expect(a.isBlocked(0)).toBe(true);
+    expect(log).toEqual([]);
+    a.onBarrier(1, b(4)); // the former channel 2
+    expect(log).toEqual(['aligned 4']);
+    // The next checkpoint: two channels, nothing else holds it.
+    a.onBarrier(1, b(5));
+    a.onBarrier(0, b(5));
+    expect(log).toEqual(['aligned 4', 'aligned 5']);
+  });
+});
