@@ -116,4 +116,13 @@ describe('BarrierAligner.removeInput (a drained slot left a live rescale)', () =
     a.onBarrier(0, b(5));
     expect(log).toEqual(['aligned 4', 'aligned 5']);
   });
+
+  it('a channel that ends after a removal is the one the gate names by its new index', () => {
+    const { a, log } = aligner(3);
+    a.onEndOfInput(0);
+    a.removeInput(0); // channels 1 and 2 are 0 and 1 now
+    a.onBarrier(1, b(4));
+    a.onEndOfInput(0); // the former channel 1 ends: every channel left delivered barrier 4
+    expect(log).toEqual(['aligned 4']);
+  });
 });
