@@ -99,3 +99,30 @@ describe('BarrierAligner', () => {
     expect(log.length).toBe(1);
   });
 });
+
+describe('BarrierAligner.removeInput (a drained slot left a live rescale)', () => {
+  it('forgets an ended channel: later channels move down, and alignment counts only those left', () => {
+    const { a, log } = aligner(3);
+    expect(() => a.removeInput(1), 'an open channel stays').toThrow(/still open/);
+    a.onEndOfInput(1);
+    a.removeInput(1);
+    a.onBarrier(0, b(4));
+    expect(a.isBlocked(0)).toBe(true);
+    expect(log).toEqual([]);
+    a.onBarrier(1, b(4)); // the former channel 2
+    expect(log).toEqual(['aligned 4']);
+    // The next checkpoint: two channels, nothing else holds it.
+    a.onBarrier(1, b(5));
+    a.onBarrier(0, b(5));
+    expect(log).toEqual(['aligned 4', 'aligned 5']);
+  });
+
+  it('a channel that ends after a removal is the one the gate names by its new index', () => {
+    const { a, log } = aligner(3);
+    a.onEndOfInput(0);
+    a.removeInput(0); // channels 1 and 2 are 0 and 1 now
+    a.onBarrier(1, b(4));
+    a.onEndOfInput(0); // the former channel 1 ends: every channel left delivered barrier 4
+    expect(log).toEqual(['aligned 4']);
+  });
+});

@@ -19,6 +19,7 @@
 // Invariant: a blocked channel is never polled, so the records after barrier N on it stay
 // queued (and, over TCP, stop its producer through credits) until the snapshot is taken.
 import type { CheckpointBarrier } from '../core/barrier.ts';
+import { TributaryError } from '../errors.ts';
 
 export interface AlignerEvents {
   /** All open channels delivered barrier `b`: snapshot, then forward it. Channels are unblocked right after. */
@@ -99,6 +100,19 @@ export class BarrierAligner {
     this.blocked.push(this.pending);
     if (this.pending) this.received++;
     return ch;
+  }
+
+  /**
+   * Forgets channel `ch`, which ended (its producer's slot drained: a live rescale); later
+   * channels move down one. An ended channel no longer counts toward alignment, so nothing aligns
+   * or aborts here.
+   */
+  removeInput(ch: number): void {
+    if (this.open[ch] !== false)
+      throw new TributaryError('TRIB_INVARIANT', `barrier aligner: channel ${ch} is still open and cannot be removed`);
+    if (this.blocked[ch] === true && this.pending) this.received--;
+    this.open.splice(ch, 1);
+    this.blocked.splice(ch, 1);
   }
 
   onEndOfInput(ch: number): void {

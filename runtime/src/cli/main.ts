@@ -6,17 +6,27 @@
 import { enableOwnCompileCache } from '../process/compile-cache.ts';
 
 enableOwnCompileCache();
+if (process.env['TRIBUTARY_DIAG_HANDLES']) (await import('./live-handles.ts')).recordHandles();
 const { runCli, oneThreadRunEnded } = await import('./run-cli.ts');
 await runCli(process.argv.slice(2));
 // A failed run ends now even while a request to a dependency that does not answer (S3 frozen) is
 // still open, abandoned by its bound: such a socket would otherwise keep the process alive for
 // the client's own timeouts. So does a one-thread run once its job ended (its sinks closed, its
-// commits done): after a live rescale a client a departed slot opened can stay open (a leak not
-// found yet: docs/runtime/live-rescale.md). Other runs that ended well exit as soon as nothing is
-// left to do: their slot threads may still be finishing. Output queued for a slow reader is
-// waited for.
+// commits done), as a guard: after a live rescale a source slot's kafkajs consumer, stopped while
+// it joined its group, was restarted by kafkajs after its stop and held the loop (fixed in
+// kafka/consumer-loop.ts; exec/live-rescale-resources.int). Other runs that ended well exit as soon
+// as nothing is left to do: their slot threads may still be finishing. Output queued for a slow
+// reader is waited for.
+// Diagnostics: TRIBUTARY_NO_FORCED_EXIT=1 leaves a one-thread run to exit by itself (a test that it
+// does); TRIBUTARY_DIAG_HANDLES=1 (or =FILE) prints what still holds the loop 3 s after its job ended,
+// with where each was created (live-handles.ts).
 const exitWhenWritten = (): void => {
   if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) setTimeout(exitWhenWritten, 200).unref();
   else process.exit();
 };
-if (process.exitCode || oneThreadRunEnded()) setTimeout(exitWhenWritten, 1000).unref();
+if (process.env['TRIBUTARY_DIAG_HANDLES'] && oneThreadRunEnded()) {
+  const { printLiveHandles } = await import('./live-handles.ts');
+  setTimeout(printLiveHandles, 3000).unref();
+}
+if (process.exitCode || (oneThreadRunEnded() && !process.env['TRIBUTARY_NO_FORCED_EXIT']))
+  setTimeout(exitWhenWritten, 1000).unref();

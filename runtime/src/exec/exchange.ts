@@ -163,6 +163,13 @@ export class HashExchange implements Output {
    * the last channel, and no key group may be routed to it any more (the plan moved them all away). Its consumer
    * gets `end` after everything sent before; returns the channel (the caller drops it from the chain and outputs).
    */
+  /** The channel to `slot`'s consumer. */
+  channelTo(slot: number): Channel {
+    const ch = this.channels[slot];
+    if (!ch) throw new TributaryError('TRIB_INVARIANT', `hash exchange: no channel to slot ${slot}`);
+    return ch;
+  }
+
   removeChannel(slot: number): Channel {
     if (slot !== this.channels.length - 1 || slot === 0)
       throw new TributaryError(

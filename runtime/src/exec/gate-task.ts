@@ -12,7 +12,9 @@
 // the valve, the aligner and the end: it holds the watermark (never lowers it) until its
 // producer's first watermark arrives, which is the producer's first element on it
 // (HashExchange.addChannel); it counts toward barriers from the next one on
-// (barrier-aligner.ts); the task ends only once it ended too.
+// (barrier-aligner.ts); the task ends only once it ended too. An input whose producer's slot
+// drained is removed once it ended (removeInput), so a gate reads the same inputs after a cycle of
+// rescales as before.
 import type { MultiInputOperator, Output } from '../operators/types.ts';
 import type { Batch } from '../core/batch.ts';
 import { MIN_WATERMARK } from '../core/watermark.ts';
@@ -168,6 +170,29 @@ export class GateTask implements Task {
     this.valve.addChannel();
     this.aligner?.addInput();
     return ch;
+  }
+
+  /**
+   * Drops the input read from `channel`, which ended (its producer's slot drained and left:
+   * slot-drain.ts): valve, aligner and end forget it, so inputs do not pile up over rescales.
+   * Only an ended input goes: its end was taken, so it counts toward nothing any more.
+   */
+  removeInput(channel: Channel): void {
+    const ch = this.inputs.findIndex((i) => i.channel === channel);
+    if (ch < 0) return;
+    if (!this.ended[ch])
+      throw new TributaryError('TRIB_INVARIANT', `${this.name}: input ${ch} has not ended and cannot be removed`);
+    for (const a of [this.inputs, this.ended, this.pending, this.channelWm] as unknown[][]) a.splice(ch, 1);
+    this.endedCount--;
+    this.valve.removeChannel(ch);
+    this.aligner?.removeInput(ch);
+    if (this.next > ch) this.next--;
+    if (this.next >= this.inputs.length) this.next = 0;
+  }
+
+  /** The inputs this task reads (for tests and the drain's checks). */
+  get inputCount(): number {
+    return this.inputs.length;
   }
 
   /** One more channel this task writes into (added to one of its exchanges): it runs only while all are writable. */

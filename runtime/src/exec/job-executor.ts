@@ -232,6 +232,7 @@ export class JobExecutor {
             sinkOpening: this.sinkOpening,
             migration: migration as LiveMigration,
             loopEnded: (p) => this.loops.loopOf(p),
+            metrics: this.metrics,
           },
           from,
         ),

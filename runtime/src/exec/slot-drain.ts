@@ -14,11 +14,16 @@
 //    Exactly-once holds as for any slot: what a draining sink wrote is committed by that completed
 //    checkpoint and by nothing else.
 // 4. Left, again exclusive: the slots leave the checkpoint membership (from the top), their sink
-//    writers close 'finished' and their sources close, and they are dropped from the job's lists.
+//    writers close 'finished' and their sources close (leaving their watermark alignment groups),
+//    the remaining slots' gates forget the ended inputs they read from them (in their loops), their
+//    metric series go (a drained slot's gauges leave /metrics), and they are dropped from the job's
+//    lists. A cycle of rescales back to the same parallelism leaves the same inputs, members and
+//    series as before it.
 import { TributaryError } from '../errors.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
 import type { JobCheckpointing } from './job-checkpointing.ts';
 import type { LiveMigration } from './live-migration.ts';
+import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { SinkOpening } from './sink-opening.ts';
 import type { SlotParts } from './slot-builder.ts';
 import type { TaskLinks } from './task-links.ts';
@@ -32,12 +37,14 @@ export interface SlotDrainContext {
   migration: LiveMigration;
   /** Resolves when the slot's loop has ended (its tasks all finished). */
   loopEnded(parts: SlotParts): Promise<void>;
+  /** The job's metrics: a drained slot's series are removed. */
+  metrics: Pick<JobMetrics, 'removeSlot'>;
 }
 
 /** Slots `from`..list.length−1 drain and leave; resolves once they are gone. */
 export async function drainSlots(
   a: Pick<SlotDrainContext, 'byIndex' | 'list' | 'links' | 'checkpoints'>,
-  b: Pick<SlotDrainContext, 'sinkOpening' | 'migration' | 'loopEnded'>,
+  b: Pick<SlotDrainContext, 'sinkOpening' | 'migration' | 'loopEnded' | 'metrics'>,
   from: number,
 ): Promise<void> {
   const d: SlotDrainContext = { ...a, ...b };
@@ -64,6 +71,8 @@ export async function drainSlots(
       await Promise.all(d.sinkOpening.removeSlot(s).map((w) => w.close('finished')));
       await Promise.all(p.sources.map((src) => src.close()));
       for (const t of p.tables) t.close();
+      await Promise.all(remaining.map((r) => inLoop(r, () => forgetInputsFrom(d.links, s, r.slot.index))));
+      d.metrics.removeSlot(s);
       d.links.removeSlot(s);
       d.migration.removeSlot(s);
       d.byIndex.delete(s);
@@ -80,6 +89,13 @@ export function endChannelsTo(links: TaskLinks, slot: number, from: number, to: 
       drop(l.chain, ch);
       l.task?.removeOutput(ch);
     }
+}
+
+/** On a remaining slot: its gates drop the (ended) inputs that the drained slot `gone`'s exchanges fed. */
+export function forgetInputsFrom(links: TaskLinks, gone: number, slot: number): void {
+  for (const c of links.consumers.filter((x) => x.slot === slot))
+    for (const l of links.producers.filter((x) => x.slot === gone && x.consumer === c.head))
+      c.gate.removeInput(l.exchange.channelTo(slot));
 }
 
 function drop(chain: ChainCheckpoint | undefined, ch: unknown): void {

@@ -12,8 +12,10 @@ import { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
 import { newBatch, type Batch } from '../core/batch.ts';
 import { fieldsKeySelector } from '../operators/key-selector.ts';
 import type { Output } from '../operators/types.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 import { canonicalKey, keyGroupOf, slotForKeyGroup } from '../state/key-groups.ts';
 import { silentLogger } from '../telemetry/logger.ts';
+import { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { ChainCheckpoint } from './chain-checkpoint.ts';
 import { LocalChannel, type ChannelElement } from './channel.ts';
 import { HashExchange } from './exchange.ts';
@@ -21,7 +23,7 @@ import { GateTask } from './gate-task.ts';
 import { Slot } from './slot.ts';
 import { SourceTask } from './source-task.ts';
 import type { JoinedChannel } from './slot-builder.ts';
-import { endChannelsTo } from './slot-drain.ts';
+import { endChannelsTo, forgetInputsFrom } from './slot-drain.ts';
 import { wireJoined } from './slot-join.ts';
 import { TaskLinks } from './task-links.ts';
 
@@ -245,5 +247,64 @@ describe('SourceTask outputs (a source chained to a keyBy gains and drops channe
     src.removeOutput(full);
     expect(src.step()).toBe(true);
     expect(polls).toBe(2);
+  });
+});
+
+describe('a drained slot leaves no input behind (forgetInputsFrom)', () => {
+  it("the running consumers drop the drained slot's ended inputs; their watermarks follow the inputs left", async () => {
+    const s = setup();
+    await joined(s);
+    const gone = task(s, 2);
+    s.links.producers.push({
+      slot: 2,
+      consumer: 'c',
+      input: 0,
+      exchange: gone.exchange,
+      chain: gone.chain,
+      task: gone.producer,
+    });
+    expect(() => forgetInputsFrom(s.links, 2, 0), 'not before its input ended').toThrow(/has not ended/);
+    endChannelsTo(s.links, 0, 2, 3);
+    endChannelsTo(s.links, 1, 2, 3);
+    gone.exchange.end();
+    s.run();
+    for (const r of [0, 1]) {
+      expect(task(s, r).consumer.inputCount).toBe(3);
+      forgetInputsFrom(s.links, 2, r);
+      expect(task(s, r).consumer.inputCount, 'as before the join').toBe(2);
+    }
+    task(s, 0).exchange.watermark(9);
+    task(s, 1).exchange.watermark(9);
+    s.run();
+    expect(task(s, 0).seen).toContain('wm 9');
+    expect(task(s, 1).seen).toContain('wm 9');
+    expect(task(s, 0).consumer.done).toBe(false);
+  });
+});
+
+describe('a closed source slot leaves its watermark alignment group', () => {
+  it('its member and its wake-up go: the group follows the members left', async () => {
+    const hub = new WatermarkAlignment();
+    hub.declare('g', 'events#0', true);
+    hub.declare('g', 'events#1', true);
+    const reader = { open: () => Promise.resolve(), poll: () => 'empty' as const, close: () => Promise.resolve() };
+    const src = new SourceTask({
+      spec: { name: 'events', collection: { records: [] } },
+      reader,
+      slot: new Slot(1),
+      parallelism: 2,
+      out: recorder().head,
+      outputs: [],
+      batchSize: 1,
+      logger: silentLogger(),
+      onRecords: () => undefined,
+      onFailed: () => undefined,
+      alignment: { hub, group: 'g', member: 'events#1', driftMs: 1000 },
+    });
+    hub.report('g', 'events#0', 5000);
+    expect(hub.min('g')).toBe(MIN_WATERMARK); // events#1 has not reported
+    await src.close();
+    expect(hub.min('g')).toBe(5000);
+    expect(hub.localSnapshot()).toEqual([['g', 'events#0', 5000]]);
   });
 });

@@ -8,3 +8,16 @@ export interface SourceAlignment {
   member: string;
   driftMs: number;
 }
+
+/**
+ * Wakes the slot (`wake`) whenever the group's minimum changes; the returned function undoes that
+ * and takes the member out of its group (a source slot that closes: a drained one must not stay).
+ */
+export function listenToAlignment(a: SourceAlignment | undefined, wake: () => void): () => void {
+  if (!a) return () => undefined;
+  const stop = a.hub.onChange(a.group, wake);
+  return () => {
+    stop();
+    a.hub.remove(a.group, a.member);
+  };
+}

@@ -12,7 +12,7 @@ import type { Rec } from '../core/record.ts';
 import type { RecordOrigin } from '../core/origin.ts';
 import { PartitionWatermarks } from '../time/partition-watermarks.ts';
 import { timestampExtractor } from '../time/timestamps.ts';
-import type { SourceAlignment } from './source-alignment.ts';
+import { listenToAlignment, type SourceAlignment } from './source-alignment.ts';
 import { MAX_WATERMARK } from '../core/watermark.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
@@ -91,6 +91,7 @@ export class SourceTask implements Task, RawRecords {
   private pausedMsTotal = 0;
   /** Aligned sources: how many records to poll. */
   private readonly pollSizer: AlignedPollSize | undefined;
+  private readonly leaveAlignment: () => void;
   records = 0;
   /** The earliest wake-up the reader asked for that has not come yet. */
   private wakeAtPending: number | undefined;
@@ -111,7 +112,7 @@ export class SourceTask implements Task, RawRecords {
     });
     if (idle !== undefined || !this.extract) this.scheduleIdleCheck();
     this.pollSizer = o.alignment ? new AlignedPollSize(this.wms, o.alignment.driftMs) : undefined;
-    o.alignment?.hub.onChange(o.alignment.group, () => o.slot.wake());
+    this.leaveAlignment = listenToAlignment(o.alignment, () => o.slot.wake());
   }
 
   get aligned(): boolean {
@@ -441,6 +442,7 @@ export class SourceTask implements Task, RawRecords {
   }
 
   async close(): Promise<void> {
+    this.leaveAlignment(); // a closed slot (a drained one) leaves its group: members do not pile up
     await this.o.reader.close();
   }
 }

@@ -1,8 +1,11 @@
 // prom-client metrics of one job run. Counters are updated once per batch.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { WeightedHistogram } from './weighted-histogram.ts';
 
 /** Prefix of prom-client's default metrics (Node's and the process's) wherever we collect them. */
 export const DEFAULT_METRICS_PREFIX = 'tributary_process_';
+
+type Labels = Record<string, string | number>;
 
 export class JobMetrics {
   readonly registry = new Registry();
@@ -244,6 +247,25 @@ export class JobMetrics {
       if (opts.processWide === false)
         for (const m of this.registry.getMetricsAsArray())
           if (m.name.startsWith(`${DEFAULT_METRICS_PREFIX}process_`)) this.registry.removeSingleMetric(m.name);
+    }
+  }
+
+  /**
+   * Removes every series labelled with `slot` (its `slot` label), of every metric in the registry:
+   * the slot left the job (a live rescale drained it), so its gauges must leave /metrics, and its
+   * label sets must not pile up over rescales. prom-client removes only a full label set, so the
+   * sets are read from its per-metric map (hashMap, the store its remove() deletes from). A series
+   * set at scrape time by a collect() must have stopped first (a closed sink's: TransactionMetrics.close).
+   */
+  removeSlot(slot: number): void {
+    const label = String(slot);
+    for (const m of this.registry.getMetricsAsArray()) {
+      const weighted: unknown = m;
+      if (weighted instanceof WeightedHistogram) weighted.removeLabelled('slot', label);
+      const series = m as unknown as { labelNames?: string[]; hashMap?: Record<string, { labels: Labels }> };
+      if (!series.labelNames?.includes('slot') || !series.hashMap) continue;
+      for (const { labels } of Object.values(series.hashMap))
+        if (String(labels['slot']) === label) (m as unknown as { remove(l: Labels): void }).remove(labels);
     }
   }
 

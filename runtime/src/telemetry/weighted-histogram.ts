@@ -65,6 +65,12 @@ export class WeightedHistogram<T extends string> {
     this.series.clear();
   }
 
+  /** Drops every series whose label `name` is `value` (JobMetrics.removeSlot: a slot left the job). */
+  removeLabelled(name: string, value: string): void {
+    for (const [key, s] of this.series)
+      if (String((s.labels as Record<string, unknown>)[name]) === value) this.series.delete(key);
+  }
+
   get(): Promise<{
     name: string;
     help: string;

@@ -39,3 +39,31 @@ describe('watermark alignment groups', () => {
     expect(a.localSnapshot()).toEqual([['g', 's#0', 20]]);
   });
 });
+
+describe('a member leaves its group (a drained slot left a live rescale)', () => {
+  it('the minimum is recomputed without it, its listener stops, and an empty group goes', () => {
+    const a = new WatermarkAlignment();
+    a.declare('g', 's#0', true);
+    a.declare('g', 's#1', true);
+    let changes = 0;
+    const stop = a.onChange('g', () => changes++);
+    a.report('g', 's#0', 5000);
+    a.report('g', 's#1', 3000);
+    expect(a.min('g')).toBe(3000);
+    a.takeLocalChanges();
+    a.report('g', 's#1', 4000);
+    a.remove('g', 's#1');
+    expect(a.min('g')).toBe(5000);
+    expect(a.takeLocalChanges(), 'its unsent report goes with it').toEqual([]);
+    expect(a.localSnapshot()).toEqual([['g', 's#0', 5000]]);
+    const before = changes;
+    stop();
+    a.report('g', 's#0', 6000);
+    expect(changes).toBe(before);
+    a.remove('g', 's#0');
+    expect(a.hasGroups).toBe(false);
+    // Declared again (the slot joins again): −∞ until it reports.
+    a.declare('g', 's#1', true);
+    expect(a.min('g')).toBe(MIN_WATERMARK);
+  });
+});

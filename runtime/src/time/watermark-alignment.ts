@@ -32,11 +32,31 @@ export class WatermarkAlignment {
     this.mins.set(group, MIN_WATERMARK);
   }
 
-  /** Calls `fn` whenever the group's minimum changes (a slot wakes its paused source). */
-  onChange(group: string, fn: () => void): void {
+  /** Calls `fn` whenever the group's minimum changes (a slot wakes its paused source); returns what stops it. */
+  onChange(group: string, fn: () => void): () => void {
     const l = this.listeners.get(group) ?? [];
     l.push(fn);
     this.listeners.set(group, l);
+    return () => {
+      const i = l.indexOf(fn);
+      if (i >= 0) l.splice(i, 1);
+      if (l.length === 0 && this.listeners.get(group) === l) this.listeners.delete(group);
+    };
+  }
+
+  /**
+   * The member leaves its group (its slot left the job: a live rescale drained it); a group with
+   * no member left is dropped. The minimum is recomputed without it.
+   */
+  remove(group: string, member: string): void {
+    const g = this.groups.get(group);
+    if (!g?.delete(member)) return;
+    const key = `${group}\u0000${member}`;
+    this.local.delete(key);
+    this.changed.delete(key);
+    if (g.size > 0) return this.recompute(group, g);
+    this.groups.delete(group);
+    this.mins.delete(group);
   }
 
   /** The minimum watermark over the group's members (−∞ while any has not reported). */

@@ -153,3 +153,19 @@ describe('TimerService', () => {
     ]);
   });
 });
+
+describe('WatermarkValve.removeChannel (a drained slot left a live rescale)', () => {
+  it('forgets an ended (idle) channel: the output follows the channels left', () => {
+    const { v, wms } = valve(3);
+    v.inputWatermark(0, 10);
+    v.inputWatermark(2, 30);
+    v.inputIdle(1, true); // ended
+    expect(wms).toEqual([10]);
+    v.removeChannel(1);
+    expect(v.channelCount).toBe(2);
+    v.inputWatermark(0, 40); // channel 1 is the former channel 2 now
+    expect(wms).toEqual([10, 30]);
+    v.inputWatermark(1, 50);
+    expect(wms).toEqual([10, 30, 40]);
+  });
+});

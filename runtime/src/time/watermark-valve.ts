@@ -7,7 +7,7 @@
 //  * a channel that becomes active again rejoins the minimum only once its watermark has
 //    caught up with the last output (so it cannot move the output backwards);
 //  * a channel added later (a new source partition) starts active and aligned: it holds the
-//    output until its own watermark passes it.
+//    output until its own watermark passes it; a channel removed (its producer left) is forgotten.
 import { MIN_WATERMARK } from '../core/watermark.ts';
 
 interface ChannelState {
@@ -40,6 +40,16 @@ export class WatermarkValve {
       this.out.idle(false);
     }
     return this.channels.length - 1;
+  }
+
+  /**
+   * Drops channel `ch` (an input that ended and whose producer left: a drained slot of a live
+   * rescale); later channels move down one. An ended channel is idle and holds nothing back, so
+   * the output does not move; one that was not idle leaves the minimum as if it had gone idle.
+   */
+  removeChannel(ch: number): void {
+    const [c] = this.channels.splice(ch, 1);
+    if (c && !c.idle) this.advance();
   }
 
   get channelCount(): number {

@@ -77,6 +77,13 @@ export class ConsumerLoop {
       partitionAssigners: [slotAssigner(opts.topic, parts)],
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
+      // kafkajs restarts a crashed consumer on a timer of its own after its disconnect, and a stop()
+      // under way does not cancel that: a consumer stopped while its run was starting (a partition
+      // handed over, a slot drained, the job stopped, all while the group rebalances) crashed with
+      // the connection it lost, restarted and fetched on for ever, holding the process's event loop
+      // (docs/runtime/live-rescale.md). A stopped loop is never restarted; kafkajs's default
+      // (retries: 5) is kept.
+      retry: { retries: 5, restartOnFailure: () => Promise.resolve(!this.stopped) },
     });
   }
 
@@ -84,7 +91,11 @@ export class ConsumerLoop {
     const { consumer, handler, opts } = this;
     const { topic } = opts;
     await consumer.connect();
+    // A stop while connecting: kafkajs's disconnect does not cancel a connect under way, and a run
+    // started after it would fetch (and hold its sockets and timers) for ever.
+    if (this.stopped) return this.leaveAgain();
     await consumer.subscribe({ topic, fromBeginning: true });
+    if (this.stopped) return this.leaveAgain();
     consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
       const b = e.payload;
       if (this.stopped || b.batchSize !== 0 || b.firstOffset === null) return;
@@ -175,6 +186,11 @@ export class ConsumerLoop {
     const stopping = this.consumer.disconnect(); // isRunning() turns false at once
     this.handler.stopping();
     await stopping;
+  }
+
+  /** A start that met stop() between its steps: what the connect opened after stop()'s disconnect is closed too. */
+  private async leaveAgain(): Promise<void> {
+    await this.consumer.disconnect();
   }
 }
 

@@ -125,6 +125,12 @@ export class TransactionMetrics {
     this.f.openSince.set(`${sink}/${slot}`, { labels: this.labels, since: oldestOpenSince });
   }
 
+  /** The sink closed: its oldest-open gauge is no longer set at scrape time (a drained slot's series can go). */
+  close(): void {
+    const key = `${this.labels.sink}/${this.labels.slot}`;
+    if (this.f.openSince.get(key)?.labels === this.labels) this.f.openSince.delete(key);
+  }
+
   begun(): void {
     this.f.begun.inc(this.labels);
   }

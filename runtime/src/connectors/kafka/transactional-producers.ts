@@ -70,6 +70,9 @@ export class TransactionalProducers {
   private intentMax = -1;
   /** The last intent-file write: the next one starts after it. */
   private intentWrite: Promise<void> = Promise.resolve();
+  /** Producers being created (connect, InitProducerId): closeAll waits for them too. */
+  private readonly creating = new Set<Promise<unknown>>();
+  private closed = false;
 
   constructor(o: TransactionalProducersOptions) {
     this.o = o;
@@ -169,7 +172,20 @@ export class TransactionalProducers {
    * Connects a transactional producer and initializes it (InitProducerId: fences and aborts that id's open
    * transaction).
    */
-  async create(id: string): Promise<TxnProducer> {
+  create(id: string): Promise<TxnProducer> {
+    if (this.closed) return Promise.reject(this.closedError());
+    const made = this.createNow(id);
+    this.creating.add(made);
+    const forget = (): void => void this.creating.delete(made);
+    made.then(forget, forget);
+    return made;
+  }
+
+  private closedError(): TributaryError {
+    return new TributaryError('TRIB_CONNECTOR_FAILED', `sink "${this.o.ctx.sinkName}": its producers are closed`);
+  }
+
+  private async createNow(id: string): Promise<TxnProducer> {
     const { ctx } = this.o;
     let captured: { pid: string; epoch: number } | undefined;
     let fencedOpen = false;
@@ -207,6 +223,12 @@ export class TransactionalProducers {
         'TRIB_SINK_COMMIT_FAILED',
         `kafkajs internals changed: producer id of ${id} not observed`,
       );
+    // Closed meanwhile (a renewal or acquire in flight when the sink closed): closeAll has disconnected
+    // every producer it knew, so this one is disconnected here and never used.
+    if (this.closed) {
+      await producer.disconnect();
+      throw this.closedError();
+    }
     const c = captured as { pid: string; epoch: number };
     const tp: TxnProducer = { id, kafka, producer, producerId: c.pid, producerEpoch: c.epoch, fencedOpen };
     ctx.logger.debug(
@@ -255,8 +277,10 @@ export class TransactionalProducers {
     this.pool.push(next);
   }
 
+  /** Disconnects every producer, those still being created included; none is created after it. */
   async closeAll(): Promise<void> {
-    await Promise.allSettled(this.pool);
+    this.closed = true;
+    await Promise.allSettled([...this.pool, ...this.creating]);
     await Promise.allSettled(this.all.map((tp) => tp.producer.disconnect()));
   }
 

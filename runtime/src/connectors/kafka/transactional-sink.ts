@@ -441,6 +441,7 @@ export class TransactionalKafkaSink implements SinkWriter {
     } finally {
       this.closed = true;
       this.waits.stop();
+      this.metrics?.close();
       await this.openFile?.end(outcome === 'failed');
       await Promise.all([this.producers.closeAll(), this.encoding.close()]);
     }
