@@ -38,28 +38,23 @@
 // each process then reports its involved slots done to slot 0 (mig-done), whose step resolves only
 // once its checkpoint completed and every report arrived.
 import { TributaryError } from '../errors.ts';
-import type { SourceReader } from '../connectors/api.ts';
 import type { MigrationPlan, MigrationStep } from '../rescale/plan.ts';
 import type { MigrationStepOnWire } from '../checkpoint/messages.ts';
 import { extractKeyGroups, installKeyGroups, type KeyGroupHandoff } from '../state/key-group-handoff.ts';
 import { slotForKeyGroup } from '../state/key-groups.ts';
-import type { ChainCheckpoint } from './chain-checkpoint.ts';
-import type { GateTask } from './gate-task.ts';
 import { checkPlan } from './migration-check.ts';
-import { incoming, keyed, newStep, outgoing, type ActiveStep, type Movable } from './migration-step.ts';
+import {
+  incoming,
+  keyed,
+  newStep,
+  outgoing,
+  type ActiveStep,
+  type MigratingChain,
+  type Movable,
+} from './migration-step.ts';
 import { MAX_HANDOFF_BYTES, type MigrationRpc, type MigrationTransport } from './migration-rpc.ts';
 
-/** A task's chain as the migration sees it (registered by the slot builder). */
-export interface MigratingChain {
-  slot: number;
-  chain: ChainCheckpoint;
-  /** The task's input gate; undefined for a source task. */
-  gate: GateTask | undefined;
-  /** Runs a callback in the slot's loop. */
-  post(cb: () => void): void;
-  /** A source task's source. */
-  source?: { name: string; reader: SourceReader } | undefined;
-}
+export type { MigratingChain } from './migration-step.ts';
 
 export class LiveMigration {
   private readonly maxParallelism: number;

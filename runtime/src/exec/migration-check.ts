@@ -4,7 +4,7 @@
 // same tasks); what only the remote slot knows (which partitions it reads) is not checked here.
 import { TributaryError } from '../errors.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
-import type { MigratingChain } from './live-migration.ts';
+import type { MigratingChain } from './migration-step.ts';
 
 export interface PlanCheckContext {
   running: boolean;

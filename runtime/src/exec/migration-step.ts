@@ -5,8 +5,22 @@ import type { SourceReader } from '../connectors/api.ts';
 import type { StatefulOperator } from '../operators/types.ts';
 import type { MigrationStep, PartitionMove } from '../rescale/plan.ts';
 import type { KeyGroupHandoff } from '../state/key-group-handoff.ts';
-import type { MigratingChain } from './live-migration.ts';
+import type { ChainCheckpoint } from './chain-checkpoint.ts';
+import type { GateTask } from './gate-task.ts';
 
+/** A task's chain as the migration sees it (registered by the slot builder). */
+export interface MigratingChain {
+  slot: number;
+  chain: ChainCheckpoint;
+  /** The task's input gate; undefined for a source task. */
+  gate: GateTask | undefined;
+  /** Runs a callback in the slot's loop. */
+  post(cb: () => void): void;
+  /** A source task's source. */
+  source?: { name: string; reader: SourceReader } | undefined;
+}
+
+/** One step as a process keeps it, from its trigger until its part is done. */
 export interface ActiveStep {
   index: number;
   wire: MigrationStepOnWire;
