@@ -138,7 +138,9 @@ export class JobExecutor {
     const everySlot = slotByIndex.size === this.parallelism;
     const transport = everySlot ? undefined : opts.migrationTransport;
     const migration =
-      opts.checkpointing && (everySlot || transport) ? new LiveMigration({ ...shape, transport }) : undefined;
+      opts.checkpointing && (everySlot || transport)
+        ? new LiveMigration({ ...shape, transport, stepTimeoutMs: opts.checkpointing.timeoutMs })
+        : undefined;
     this.migration = migration;
     this.checkpoints = new JobCheckpointing({
       ...shape,

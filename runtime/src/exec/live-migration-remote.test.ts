@@ -31,12 +31,23 @@ function slot0(): MigratingChain {
   return { slot: 0, chain, gate: {} as GateTask, post: (cb) => cb() };
 }
 
-function driver(): { m: LiveMigration; sent: [number, MigrationRpc][] } {
+/** Slot 0's process; the other processes answer its mig-prepare with yes (no `ready`) or not at all. */
+function driver(o: { stepTimeoutMs?: number; ready?: boolean } = {}): {
+  m: LiveMigration;
+  sent: [number, MigrationRpc][];
+} {
   const sent: [number, MigrationRpc][] = [];
-  const m = new LiveMigration({
+  const m: LiveMigration = new LiveMigration({
     maxParallelism: MAXP,
     parallelism: 3,
-    transport: { send: (s, x) => sent.push([s, x]) },
+    transport: {
+      send: (s, x) => {
+        sent.push([s, x]);
+        if (x.m === 'mig-prepare' && o.ready !== false)
+          queueMicrotask(() => m.receive(s, { m: 'mig-ready', id: x.id, slot: x.slot }));
+      },
+    },
+    stepTimeoutMs: o.stepTimeoutMs,
   });
   m.addChain(slot0());
   return { m, sent };

@@ -36,15 +36,26 @@
 // producer, its own slot's too. Hand-offs and handed-over positions for a slot of another process
 // go there as CONTROL messages (migration-rpc.ts), and are installed exactly as in one process;
 // each process then reports its involved slots done to slot 0 (mig-done), whose step resolves only
-// once its checkpoint completed and every report arrived.
+// once its checkpoint completed and every report arrived. A process keeps a bound step until its
+// checkpoint completed, not only until its part is done: an old owner's keyed task may see the barrier
+// after the slot's partition hand-over was reported, and must still extract and send its key groups.
+// A later checkpoint's trigger waits until the slot's take-overs have their positions (they come over
+// another link than the trigger), so that checkpoint records every partition taken over exactly once.
+// Before anything moves, the slots the plan touches are asked whether they can take part
+// (migration-prepare.ts); each step's reports are bounded by the step timeout (migration-deadline.ts).
 import { TributaryError } from '../errors.ts';
 import type { MigrationPlan, MigrationStep } from '../rescale/plan.ts';
 import type { MigrationStepOnWire } from '../checkpoint/messages.ts';
-import { extractKeyGroups, installKeyGroups, type KeyGroupHandoff } from '../state/key-group-handoff.ts';
+import { extractKeyGroups, installKeyGroups } from '../state/key-group-handoff.ts';
 import { slotForKeyGroup } from '../state/key-groups.ts';
+import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
+import { HeldTriggers } from './held-triggers.ts';
 import { checkPlan } from './migration-check.ts';
+import { missingParts, withinStepTimeout } from './migration-deadline.ts';
+import { PrepareRound, slotsOfPlan, unableToMigrate } from './migration-prepare.ts';
 import {
   incoming,
+  involvedSlots,
   keyed,
   newStep,
   outgoing,
@@ -52,7 +63,7 @@ import {
   type MigratingChain,
   type Movable,
 } from './migration-step.ts';
-import { MAX_HANDOFF_BYTES, type MigrationRpc, type MigrationTransport } from './migration-rpc.ts';
+import { handoffMessage, type MigrationRpc, type MigrationTransport } from './migration-rpc.ts';
 
 export type { MigratingChain } from './migration-step.ts';
 
@@ -70,10 +81,24 @@ export class LiveMigration {
   private readonly transport: MigrationTransport | undefined;
   /** Messages for a barrier whose trigger has not reached this process yet. */
   private readonly early = new Map<number, [number, MigrationRpc][]>();
+  /** Bound (not driven) steps whose part this process reported: kept until their checkpoint completes. */
+  private readonly reported = new Set<number>();
+  /** The bound on a step's reports once its checkpoint completed, and on a prepare's answers (checkpoint timeout). */
+  private readonly stepTimeoutMs: number;
+  private prepare: PrepareRound | undefined;
+  private readonly triggers = new HeldTriggers((id) =>
+    [...this.byBarrier.values()].some((s) => s.barrierId !== undefined && s.barrierId < id && s.takers.size > 0),
+  );
 
-  constructor(o: { maxParallelism: number; parallelism: number; transport?: MigrationTransport | undefined }) {
+  constructor(o: {
+    maxParallelism: number;
+    parallelism: number;
+    transport?: MigrationTransport | undefined;
+    stepTimeoutMs?: number | undefined;
+  }) {
     this.maxParallelism = o.maxParallelism;
     this.transport = o.transport;
+    this.stepTimeoutMs = o.stepTimeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
     this.parallelism = o.parallelism;
     this.owner = new Int32Array(o.maxParallelism);
     for (let kg = 0; kg < o.maxParallelism; kg++) this.owner[kg] = slotForKeyGroup(kg, o.parallelism, o.maxParallelism);
@@ -136,9 +161,9 @@ export class LiveMigration {
     step.barrierId = id;
     this.byBarrier.set(id, step);
     const local = new Set(this.chains.map((c) => c.slot));
-    const slots = [...this.involved(step)].filter((s) => local.has(s));
+    const slots = [...involvedSlots(step, this.chains)].filter((s) => local.has(s));
     const report = (error?: string): void => {
-      this.byBarrier.delete(id);
+      this.reported.add(id);
       if (error === undefined) for (const m of wire.keyGroups) this.owner[m.keyGroup] = m.to;
       for (const slot of slots)
         this.transport?.send(0, { m: 'mig-done', barrierId: id, slot, ...(error ? { error } : {}) });
@@ -153,8 +178,34 @@ export class LiveMigration {
     this.early.delete(id);
   }
 
+  /**
+   * Checkpoint `id` completed (a process that does not drive): every task here passed the barriers up
+   * to it, so steps bound to them and reported need nothing more.
+   */
+  checkpointCompleted(id: number): void {
+    for (const b of this.reported)
+      if (b <= id) {
+        this.reported.delete(b);
+        this.byBarrier.delete(b);
+      }
+  }
+
+  /** Checkpoint `id`'s trigger for this process's slot (not driving): `go` runs once no earlier take-over waits. */
+  afterTakeOvers(id: number, go: () => void): void {
+    this.triggers.hold(id, go);
+  }
+
   /** A message of the migration from slot `from` of another process. */
   receive(from: number, msg: MigrationRpc): void {
+    if (msg.m === 'mig-prepare') {
+      const error = unableToMigrate(this.chains, msg.slot);
+      this.transport?.send(from, { m: 'mig-ready', id: msg.id, slot: msg.slot, ...(error ? { error } : {}) });
+      return;
+    }
+    if (msg.m === 'mig-ready') {
+      this.prepare?.answer(msg);
+      return;
+    }
     const step = this.byBarrier.get(msg.barrierId);
     if (!step) {
       if (msg.m !== 'mig-done') this.early.set(msg.barrierId, [...(this.early.get(msg.barrierId) ?? []), [from, msg]]);
@@ -179,14 +230,6 @@ export class LiveMigration {
       for (const [p, next] of msg.positions) step.handed.set(`${msg.source}|${p}`, BigInt(next));
       for (const w of step.takers) if (w.slot === msg.to) w.post(() => this.tryTakeOver(step, w));
     }
-  }
-
-  /** The slots whose part of `step` is reported: new owners of key groups (if keyed), both ends of partition moves. */
-  private involved(step: ActiveStep): Set<number> {
-    const keyedJob = this.chains.some((c) => keyed(c.chain.stateful).length > 0);
-    const slots = new Set<number>(keyedJob ? step.moves.keys() : []);
-    for (const m of step.partitions) slots.add(m.from).add(m.to);
-    return slots;
   }
 
   /** Settles `step` once every local install and take-over is done and every report arrived. */
@@ -223,14 +266,22 @@ export class LiveMigration {
       owner: this.owner,
       remote: this.transport !== undefined,
     });
+    const slots = [...slotsOfPlan(plan)];
+    for (const s of slots) {
+      const why = unableToMigrate(this.chains, s);
+      if (why !== undefined) throw new TributaryError('TRIB_RESCALE_UNSUPPORTED', `live rescale: slot ${s}: ${why}`);
+    }
     this.running = true;
     try {
+      const remote = slots.filter((s) => this.isRemote(s));
+      if (this.transport) await (this.prepare = new PrepareRound(this.transport, remote, this.stepTimeoutMs)).done;
       for (const [i, step] of plan.steps.entries()) {
         await this.runStep(i, step, trigger);
         onStep?.(i + 1);
       }
     } finally {
       this.running = false;
+      this.prepare = undefined;
     }
   }
 
@@ -239,7 +290,7 @@ export class LiveMigration {
     const { moves, done } = active;
     if (this.transport) {
       const local = new Set(this.chains.map((c) => c.slot));
-      for (const s of this.involved(active)) if (!local.has(s)) active.reports.add(s);
+      for (const s of involvedSlots(active, this.chains)) if (!local.has(s)) active.reports.add(s);
     }
     this.progress(active);
     this.armed = active;
@@ -272,8 +323,13 @@ export class LiveMigration {
           `live rescale step ${index}: slot ${(ended[0] as MigratingChain).slot} had finished its input before the step's barrier (checkpoint ${active.barrierId})`,
         ),
       );
-    await done;
-    await Promise.all(active.restarts);
+    const keyedJob = this.chains.some((c) => keyed(c.chain.stateful).length > 0);
+    await withinStepTimeout(
+      done.then(() => Promise.all(active.restarts)),
+      this.stepTimeoutMs,
+      () => missingParts(active, this.chains, keyedJob),
+      `live rescale step ${index} (checkpoint ${active.barrierId})`,
+    );
     if (active.barrierId !== undefined) this.byBarrier.delete(active.barrierId);
     for (const m of step.keyGroups) this.owner[m.keyGroup] = m.to;
   }
@@ -291,7 +347,7 @@ export class LiveMigration {
         for (const op of ops) {
           const h = extractKeyGroups(op.keyedBackend, kgs, `step "${op.stateName}", slot ${c.slot}`);
           if (this.isRemote(to)) {
-            this.sendHandoff(id, op.stateName, c.slot, to, h);
+            this.transport?.send(to, handoffMessage(id, op.stateName, c.slot, to, h));
             continue;
           }
           const key = `${op.stateName}|${to}`;
@@ -362,6 +418,7 @@ export class LiveMigration {
       },
       (e: unknown) => step.settle(e),
     );
+    this.triggers.release(); // the take-over started: a later barrier finds the partitions owned here
   }
 
   /** Installs the hand-offs for chain `c` once every old owner's are here (in `c`'s slot loop). */
@@ -387,17 +444,5 @@ export class LiveMigration {
   /** Slot `s` runs in another process (never with every slot here). */
   private isRemote(s: number): boolean {
     return this.transport !== undefined && !this.chains.some((c) => c.slot === s);
-  }
-
-  /** Sends an extracted hand-off to new owner `to` in another process (base64: migration-rpc.ts). */
-  private sendHandoff(barrierId: number, state: string, from: number, to: number, h: KeyGroupHandoff): void {
-    if (h.bytes.byteLength > MAX_HANDOFF_BYTES)
-      throw new TributaryError(
-        'TRIB_RESCALE_STEP_FAILED',
-        `live rescale: step "${state}" hands ${h.bytes.byteLength} bytes from slot ${from} to slot ${to}, ` +
-          `more than one message carries (${MAX_HANDOFF_BYTES})`,
-      );
-    const bytes = Buffer.from(h.bytes.buffer, h.bytes.byteOffset, h.bytes.byteLength).toString('base64');
-    this.transport?.send(to, { m: 'mig-handoff', barrierId, state, from, to, keyGroups: h.keyGroups, bytes });
   }
 }

@@ -106,3 +106,11 @@ export function outgoing(moves: readonly PartitionMove[], c: MigratingChain): Pa
 export function keyed(ops: readonly StatefulOperator[]): Keyed[] {
   return ops.filter((op): op is Keyed => op.keyedBackend !== undefined);
 }
+
+/** The slots whose part of `step` is reported: new owners of key groups (keyed job), both ends of partition moves. */
+export function involvedSlots(step: ActiveStep, chains: readonly MigratingChain[]): Set<number> {
+  const keyedJob = chains.some((c) => keyed(c.chain.stateful).length > 0);
+  const slots = new Set<number>(keyedJob ? step.moves.keys() : []);
+  for (const m of step.partitions) slots.add(m.from).add(m.to);
+  return slots;
+}

@@ -41,8 +41,18 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  const graph = (input: string, output: string): GraphSpec => ({
-    sources: [{ name: 'events', kafka: { brokers: bs, topic: input, groupId: `it-xproc-${input}` } }],
+  const graph = (input: string, output: string, discovery?: string): GraphSpec => ({
+    sources: [
+      {
+        name: 'events',
+        kafka: {
+          brokers: bs,
+          topic: input,
+          groupId: `it-xproc-${input}`,
+          ...(discovery ? { partitionDiscoveryInterval: discovery } : {}),
+        },
+      },
+    ],
     steps: [
       { name: 'slow', from: 'events', function: { kind: 'map', ref: 'slow' } },
       { name: 'byKey', from: 'slow', keyBy: 'k' },
@@ -126,6 +136,9 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
         .sort((a, b) => a - b);
     return out;
   }
+  /** Some slot of `slots` owns none of partitions 0 and 1 of `topic` at parallelism P. */
+  const idleAt = (topic: string, slots: number[]): boolean =>
+    slots.some((s) => ![0, 1].some((q) => partitionOwner(topic, q, P) === s));
   const formula = (topic: string, p: number): number[][] =>
     [...Array(P).keys()].map((s) => [...Array(PARTITIONS).keys()].filter((q) => partitionOwner(topic, q, p) === s));
 
@@ -220,4 +233,138 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
       ).toEqual([...Array(PARTITIONS).keys()]);
     expect(chks.length).toBeGreaterThan(10);
   }, 240_000);
+
+  /** Three slot processes of `spec` on loopback, running; slot 0's executor drives. */
+  async function start(
+    spec: GraphSpec,
+    timeoutMs: number,
+  ): Promise<{ slots: SlotProcess[]; runs: Promise<unknown>[] }> {
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-xproc-'));
+    dirs.push(stateDir);
+    let release!: (addresses: string[]) => void;
+    const known = new Promise<string[]>((r) => (release = r));
+    const slots = [...Array(P).keys()].map(
+      (slot) =>
+        new SlotProcess({
+          jobName: 'xproc-it',
+          graph: validateGraph(spec),
+          slot,
+          parallelism: P,
+          maxParallelism: MAXP,
+          deploymentId: `dep-${run}-${spec.sources[0]?.name ?? ''}-${timeoutMs}`,
+          secret: 'secret-of-the-xproc-test',
+          host: '127.0.0.1',
+          dataPort: 0,
+          discover: () => known,
+          logger: process.env['LIVE_DIAG'] ? createLogger('warn') : silentLogger(),
+          checkpointing: { stateDir, intervalMs: 100, timeoutMs, retained: 10_000 },
+          job: { batchSize: 64, functions },
+        }),
+    );
+    for (const s of slots) await s.listen();
+    const runs = slots.map((s) => s.run());
+    for (const r of runs) r.catch(() => undefined);
+    release(slots.map((s) => s.address));
+    await expect.poll(() => slots.every((s) => s.jobState === 'RUNNING'), { timeout: 60_000 }).toBe(true);
+    return { slots, runs };
+  }
+
+  /** The sum of the input's offsets in a new checkpoint: the records the job has read. */
+  async function readAll(job: JobExecutor): Promise<number> {
+    const m = await readMetadata((await job.triggerCheckpoint()).path);
+    let sum = 0n;
+    for (const s of m.sources['events'] ?? [])
+      for (const o of Object.values((s.position as { offsets: Record<string, string> }).offsets)) sum += BigInt(o);
+    return Number(sum);
+  }
+
+  /** The state each slot process's run ended in (a failed run may reject). */
+  const ended = (runs: Promise<unknown>[]): Promise<string[]> =>
+    Promise.all(
+      runs.map((r) =>
+        r.then(
+          (x) => (x as { state: string }).state,
+          () => 'FAILED',
+        ),
+      ),
+    );
+
+  it('a mig-done lost on a link that stays up fails the step after the step timeout, naming the slot', async () => {
+    const input = `it-xproc-lost-in-${run}`;
+    const output = `it-xproc-lost-out-${run}`;
+    await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
+    await writeInput(kafka, input, () => undefined, Promise.resolve());
+    const timeoutMs = 4000;
+    const { slots, runs } = await start(graph(input, output), timeoutMs);
+    const job = slots[0]?.executor as JobExecutor;
+    // Every record read (a checkpoint's offsets sum to the input): every slot owns its partitions, and the
+    // step's barrier aligns at once, well within the short checkpoint timeout.
+    await expect.poll(() => readAll(job), { timeout: 90_000, interval: 200 }).toBe(RECORDS);
+    // The one fault the real data plane cannot produce on demand: slot 1's first report is dropped.
+    const plane = (slots[1] as SlotProcess).dataPlane;
+    const send = plane.sendControl.bind(plane);
+    let dropped = 0;
+    plane.sendControl = (slot, msg) => {
+      if ((msg as { m?: string }).m === 'mig-done' && dropped++ === 0) return true;
+      return send(slot, msg);
+    };
+    const t0 = Date.now();
+    const migrating = job.migrate(plan(input, P, 2));
+    await expect(migrating).rejects.toMatchObject({
+      code: 'TRIB_RESCALE_STEP_FAILED',
+      message: expect.stringMatching(
+        new RegExp(
+          `was not done within ${timeoutMs} ms: slot 1 did not report \\(mig-done: key groups [0-9, –]+ installed`,
+        ),
+      ) as unknown,
+    });
+    expect(dropped).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(3 * timeoutMs + 5000);
+    // The job fails as with any failed step: slot 0's process, and its peers when their links to it fail.
+    expect(await ended(runs)).toEqual(['FAILED', 'FAILED', 'FAILED']);
+  }, 120_000);
+
+  it('a plan touching a slot whose source finished (end of input) is refused before anything moves', async () => {
+    // Two partitions at parallelism 3, discovery off: one slot owns none and its source ends; its keyed task runs on.
+    let input = '';
+    for (let i = 0; input === '' || !idleAt(input, [1, 2]) || idleAt(input, [0]); i++)
+      input = `it-xproc-idle-in-${run}-${i}`;
+    const idle = [...Array(P).keys()].find((s) => ![0, 1].some((q) => partitionOwner(input, q, P) === s)) as number;
+    const output = `${input}-out`;
+    await createTopics(kafka, { [input]: 2, [output]: 3 });
+    const { slots, runs } = await start(graph(input, output, '0'), 30_000);
+    const job = slots[0]?.executor as JobExecutor;
+    // The idle slot's source task ended (read through the executor's slots: no status field says it).
+    const idleSlots = (slots[idle]?.executor as unknown as { slots: { sources: { done: boolean }[] }[] }).slots;
+    await expect.poll(() => idleSlots.every((p) => p.sources.every((t) => t.done)), { timeout: 30_000 }).toBe(true);
+    // The other slots read their partitions (a checkpoint lists both): a plan moves only partitions a slot owns.
+    await expect
+      .poll(async () => (await owned((await job.triggerCheckpoint()).path)).flat().length, { timeout: 60_000 })
+      .toBe(2);
+    const down = planMigration({
+      maxParallelism: MAXP,
+      from: P,
+      to: 2,
+      keyGroupBytes: new Array<number>(MAXP).fill(100),
+      partitions: [0, 1].map((partition) => ({
+        source: 'events',
+        topic: input,
+        partition,
+        owner: partitionOwner(input, partition, P),
+      })),
+      budget: { bytes: 2400 },
+    });
+    const owners = job.migration?.owners();
+    await expect(job.migrate(down)).rejects.toMatchObject({
+      code: 'TRIB_RESCALE_UNSUPPORTED',
+      message: expect.stringContaining(`slot ${idle}: its source task "events" finished (end of input)`) as unknown,
+    });
+    expect(job.migration?.owners(), 'nothing moved').toEqual(owners);
+    expect(slots.map((s) => s.jobState)).toEqual(['RUNNING', 'RUNNING', 'RUNNING']);
+    await (
+      await job.triggerCheckpoint()
+    ).path; // the job runs on and checkpoints
+    await job.triggerSavepoint({ stop: true });
+    expect(await ended(runs)).toEqual(['STOPPED', 'STOPPED', 'STOPPED']);
+  }, 120_000);
 });

@@ -311,9 +311,12 @@ export class SlotProcess {
         if (msg.trigger.stop) job.markStoppingWithSavepoint();
         // A live rescale's step binds before this slot's sources inject the barrier (live-migration.ts).
         if (msg.trigger.migrationStep) job.migration?.bind(msg.trigger.checkpointId, msg.trigger.migrationStep);
-        port?.trigger(msg.trigger);
+        // Once this slot's take-overs of earlier steps have their positions (live-migration.ts).
+        if (job.migration) job.migration.afterTakeOvers(msg.trigger.checkpointId, () => port?.trigger(msg.trigger));
+        else port?.trigger(msg.trigger);
         break;
       case 'complete':
+        job.migration?.checkpointCompleted(msg.id);
         port?.notifyComplete(msg.id, msg.final === true);
         break;
       case 'aborted':
