@@ -17,6 +17,18 @@ export interface TriggerCheckpoint {
   readonly stop: boolean;
   /** Absolute directory of this checkpoint; the slot writes its state files there. */
   readonly dir: string;
+  /**
+   * A live rescale's step rides on this barrier (slots in other processes; additive): each slot
+   * binds it on receiving the trigger, before its sources inject the barrier (exec/live-migration.ts).
+   */
+  readonly migrationStep?: MigrationStepOnWire;
+}
+
+/** A migration step as it travels with a trigger (plain JSON; rescale/plan.ts's MigrationStep without sizes). */
+export interface MigrationStepOnWire {
+  readonly index: number;
+  readonly keyGroups: readonly { keyGroup: number; from: number; to: number }[];
+  readonly partitions: readonly { source: string; topic: string; partition: number; from: number; to: number }[];
 }
 
 /** Where one keyed operator's snapshot of one slot lives (relative to the checkpoint directory). */

@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
-import type { CoordinatorPort, SlotCheckpointPort } from '../checkpoint/messages.ts';
+import type { CoordinatorPort, MigrationStepOnWire, SlotCheckpointPort } from '../checkpoint/messages.ts';
 import { graphHash } from '../checkpoint/metadata.ts';
 import { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
 import type { ReportOutage } from '../core/outage.ts';
@@ -47,7 +47,7 @@ export interface JobCheckpointingOptions {
    * Called as the coordinator triggers checkpoint `id`, before any slot of this process is told
    * (a live rescale's step binds to that barrier: live-migration.ts).
    */
-  onTrigger?(id: number): void;
+  onTrigger?(id: number): MigrationStepOnWire | undefined;
   /** Called as the coordinator aborts checkpoint `id` (a live rescale's step on it fails: live-migration.ts). */
   onAbort?(id: number, reason: string): void;
 }
@@ -156,8 +156,9 @@ export class JobCheckpointing {
     if (!onTrigger) return port;
     return {
       trigger: (m) => {
-        onTrigger(m.checkpointId);
-        port.trigger(m);
+        // A step riding on it travels with the trigger to slots of other processes (live-migration.ts).
+        const step = onTrigger(m.checkpointId);
+        port.trigger(step ? { ...m, migrationStep: step } : m);
       },
       notifyComplete: (id, final) => port.notifyComplete(id, final),
       notifyAborted: (id, reason) => {

@@ -65,8 +65,8 @@ export class JobExecutor {
   /** Without checkpointing: the periodic commits of source positions (absent when turned off). */
   private readonly commitBarriers: JobCommitBarriers | undefined;
   private readonly sinkOpening: SinkOpening;
-  /** Key-group moves between this process's slots (live rescale, with checkpointing and every slot here). */
-  private readonly migration: LiveMigration | undefined;
+  /** Key-group moves between slots (live rescale; a transport delivers trigger steps and messages to it). */
+  readonly migration: LiveMigration | undefined;
   /** Slots joining and draining while the job runs (JobExecutor.rescale). */
   private readonly rescaling: LiveRescale;
   private readonly loops = new SlotLoops(() => this.slots);
@@ -134,8 +134,13 @@ export class JobExecutor {
       metrics: this.metrics,
       logger: this.logger,
     };
+    // Slots in other processes migrate only with a transport between them (migration-rpc.ts).
+    const everySlot = slotByIndex.size === this.parallelism;
+    const transport = everySlot ? undefined : opts.migrationTransport;
     const migration =
-      opts.checkpointing && slotByIndex.size === this.parallelism ? new LiveMigration(shape) : undefined;
+      opts.checkpointing && (everySlot || transport)
+        ? new LiveMigration({ ...shape, transport, stepTimeoutMs: opts.checkpointing.timeoutMs })
+        : undefined;
     this.migration = migration;
     this.checkpoints = new JobCheckpointing({
       ...shape,
@@ -205,7 +210,7 @@ export class JobExecutor {
       maxParallelism: this.maxParallelism,
       unsupported: !opts.checkpointing
         ? 'the job takes no checkpoints'
-        : !migration
+        : !migration || !everySlot
           ? 'slots of the job run in other processes'
           : undefined,
       migration,

@@ -1,6 +1,7 @@
 // What a caller hands a job executor, and the checks on it (TRIB_JOB_CONFIG: the options are
 // wrong, not the graph). The same options run every slot in this process, or — with `slots`,
 // `remoteChannel` and `checkpointTransport` — one slot process of a distributed deployment.
+import type { MigrationTransport } from './migration-rpc.ts';
 import type { Logger } from 'pino';
 import type { CoordinatorPort, SlotCheckpointPort } from '../checkpoint/messages.ts';
 import type { RestoredState } from '../checkpoint/restore-plan.ts';
@@ -77,6 +78,11 @@ export interface JobExecutorOptions {
     coordinator?: CoordinatorPort;
     slot?: (slot: number) => SlotCheckpointPort;
   };
+  /**
+   * When `slots` is a subset: how a live migration's messages reach slots of other processes
+   * (migration-rpc.ts); incoming ones go to `job.migration.receive`. Without it, no migration.
+   */
+  migrationTransport?: MigrationTransport;
 }
 
 /** Options of createJobExecutor: JobExecutorOptions plus a checkpoint/savepoint path to restore from. */

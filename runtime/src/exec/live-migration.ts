@@ -27,50 +27,45 @@
 // - a step whose barrier does not complete fails the job (TRIB_RESCALE_STEP_FAILED): some
 //   producers may have flipped, so the running job is no longer consistent; the restart
 //   restores the last completed checkpoint, which holds every key group once.
+//
+// Across processes (a MigrationTransport: slot processes linked by the data plane), each process
+// has a LiveMigration for its own chains and slot 0's drives. The coordinator's trigger carries
+// the step (TriggerCheckpoint.migrationStep) and each process binds it on receiving the trigger,
+// before its slot injects the barrier; no chain of that slot can see the barrier earlier: a
+// forward chain gets it only from its own slot's source, and a keyed consumer aligns on every
+// producer, its own slot's too. Hand-offs and handed-over positions for a slot of another process
+// go there as CONTROL messages (migration-rpc.ts), and are installed exactly as in one process;
+// each process then reports its involved slots done to slot 0 (mig-done), whose step resolves only
+// once its checkpoint completed and every report arrived. A process keeps a bound step until its
+// checkpoint completed, not only until its part is done: an old owner's keyed task may see the barrier
+// after the slot's partition hand-over was reported, and must still extract and send its key groups.
+// A later checkpoint's trigger waits until the slot's take-overs have their positions (they come over
+// another link than the trigger), so that checkpoint records every partition taken over exactly once.
+// Before anything moves, the slots the plan touches are asked whether they can take part
+// (migration-prepare.ts); each step's reports are bounded by the step timeout (migration-deadline.ts).
 import { TributaryError } from '../errors.ts';
-import type { StatefulOperator } from '../operators/types.ts';
-import type { SourceReader } from '../connectors/api.ts';
-import type { MigrationPlan, MigrationStep, PartitionMove } from '../rescale/plan.ts';
-import { extractKeyGroups, installKeyGroups, type KeyGroupHandoff } from '../state/key-group-handoff.ts';
+import type { MigrationPlan, MigrationStep } from '../rescale/plan.ts';
+import type { MigrationStepOnWire } from '../checkpoint/messages.ts';
+import { extractKeyGroups, installKeyGroups } from '../state/key-group-handoff.ts';
 import { slotForKeyGroup } from '../state/key-groups.ts';
-import type { ChainCheckpoint } from './chain-checkpoint.ts';
-import type { GateTask } from './gate-task.ts';
+import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
+import { HeldTriggers } from './held-triggers.ts';
+import { checkPlan } from './migration-check.ts';
+import { missingParts, withinStepTimeout } from './migration-deadline.ts';
+import { PrepareRound, slotsOfPlan, unableToMigrate } from './migration-prepare.ts';
+import {
+  incoming,
+  involvedSlots,
+  keyed,
+  newStep,
+  outgoing,
+  type ActiveStep,
+  type MigratingChain,
+  type Movable,
+} from './migration-step.ts';
+import { handoffMessage, type MigrationRpc, type MigrationTransport } from './migration-rpc.ts';
 
-/** A task's chain as the migration sees it (registered by the slot builder). */
-export interface MigratingChain {
-  slot: number;
-  chain: ChainCheckpoint;
-  /** The task's input gate; undefined for a source task. */
-  gate: GateTask | undefined;
-  /** Runs a callback in the slot's loop. */
-  post(cb: () => void): void;
-  /** A source task's source. */
-  source?: { name: string; reader: SourceReader } | undefined;
-}
-
-interface ActiveStep {
-  index: number;
-  /** The step's moves by new owner, then by old owner. */
-  moves: Map<number, Map<number, number[]>>;
-  barrierId: number | undefined;
-  /** Hand-offs by `<step name>|<new owner>`. */
-  handoffs: Map<string, KeyGroupHandoff[]>;
-  /** Chains of new owners that hold key groups and wait for their hand-offs. */
-  waiting: Set<MigratingChain>;
-  /** Chains of new owners the step's barrier reached. */
-  reached: Set<MigratingChain>;
-  /** Chains of new owners still to install (key groups) or take over (partitions); the step is done at 0. */
-  installs: number;
-  partitions: PartitionMove[];
-  /** Handed-over positions by `<source>|<partition>`. */
-  handed: Map<string, bigint>;
-  /** Source chains of new owners the barrier reached that have not taken their partitions over. */
-  takers: Set<MigratingChain>;
-  /** The old owners' consumer restarts. */
-  restarts: Promise<void>[];
-  settle(e?: unknown): void;
-  done: Promise<void>;
-}
+export type { MigratingChain } from './migration-step.ts';
 
 export class LiveMigration {
   private readonly maxParallelism: number;
@@ -82,9 +77,28 @@ export class LiveMigration {
   private armed: ActiveStep | undefined;
   private readonly byBarrier = new Map<number, ActiveStep>();
   private running = false;
+  /** Slots in other processes: where hand-offs, positions and reports go. */
+  private readonly transport: MigrationTransport | undefined;
+  /** Messages for a barrier whose trigger has not reached this process yet. */
+  private readonly early = new Map<number, [number, MigrationRpc][]>();
+  /** Bound (not driven) steps whose part this process reported: kept until their checkpoint completes. */
+  private readonly reported = new Set<number>();
+  /** The bound on a step's reports once its checkpoint completed, and on a prepare's answers (checkpoint timeout). */
+  private readonly stepTimeoutMs: number;
+  private prepare: PrepareRound | undefined;
+  private readonly triggers = new HeldTriggers((id) =>
+    [...this.byBarrier.values()].some((s) => s.barrierId !== undefined && s.barrierId < id && s.takers.size > 0),
+  );
 
-  constructor(o: { maxParallelism: number; parallelism: number }) {
+  constructor(o: {
+    maxParallelism: number;
+    parallelism: number;
+    transport?: MigrationTransport | undefined;
+    stepTimeoutMs?: number | undefined;
+  }) {
     this.maxParallelism = o.maxParallelism;
+    this.transport = o.transport;
+    this.stepTimeoutMs = o.stepTimeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
     this.parallelism = o.parallelism;
     this.owner = new Int32Array(o.maxParallelism);
     for (let kg = 0; kg < o.maxParallelism; kg++) this.owner[kg] = slotForKeyGroup(kg, o.parallelism, o.maxParallelism);
@@ -122,13 +136,105 @@ export class LiveMigration {
     c.chain.onStepBarrier = (id) => this.atBarrier(id, c);
   }
 
-  /** The coordinator is triggering checkpoint `id` (before any slot injects it): an armed step rides on it. */
-  onTrigger(id: number): void {
+  /**
+   * The coordinator is triggering checkpoint `id` (before any slot injects it): an armed step rides on it.
+   * Returns the step riding on `id` as it travels to slots of other processes (only with a transport).
+   */
+  onTrigger(id: number): MigrationStepOnWire | undefined {
     const step = this.armed;
-    if (!step) return;
-    this.armed = undefined;
+    if (step) {
+      this.armed = undefined;
+      step.barrierId = id;
+      this.byBarrier.set(id, step);
+    }
+    return this.transport ? this.byBarrier.get(id)?.wire : undefined;
+  }
+
+  /**
+   * A process that does not drive: checkpoint `id`'s trigger carries step `wire` (called before this
+   * process's slot is told). Once its chains' part is done it reports each involved slot to slot 0.
+   */
+  bind(id: number, wire: MigrationStepOnWire): void {
+    if (this.byBarrier.has(id)) return;
+    const moves = wire.keyGroups.map((m) => ({ ...m, bytes: 0 }));
+    const step = newStep(this.chains, wire.index, { keyGroups: moves, partitions: [...wire.partitions], bytes: 0 });
     step.barrierId = id;
     this.byBarrier.set(id, step);
+    const local = new Set(this.chains.map((c) => c.slot));
+    const slots = [...involvedSlots(step, this.chains)].filter((s) => local.has(s));
+    const report = (error?: string): void => {
+      this.reported.add(id);
+      if (error === undefined) for (const m of wire.keyGroups) this.owner[m.keyGroup] = m.to;
+      for (const slot of slots)
+        this.transport?.send(0, { m: 'mig-done', barrierId: id, slot, ...(error ? { error } : {}) });
+    };
+    step.done
+      .then(() => Promise.all(step.restarts))
+      .then(
+        () => report(),
+        (e: unknown) => report((e as Error).message),
+      );
+    for (const [from, msg] of this.early.get(id) ?? []) this.receive(from, msg);
+    this.early.delete(id);
+  }
+
+  /**
+   * Checkpoint `id` completed (a process that does not drive): every task here passed the barriers up
+   * to it, so steps bound to them and reported need nothing more.
+   */
+  checkpointCompleted(id: number): void {
+    for (const b of this.reported)
+      if (b <= id) {
+        this.reported.delete(b);
+        this.byBarrier.delete(b);
+      }
+  }
+
+  /** Checkpoint `id`'s trigger for this process's slot (not driving): `go` runs once no earlier take-over waits. */
+  afterTakeOvers(id: number, go: () => void): void {
+    this.triggers.hold(id, go);
+  }
+
+  /** A message of the migration from slot `from` of another process. */
+  receive(from: number, msg: MigrationRpc): void {
+    if (msg.m === 'mig-prepare') {
+      const error = unableToMigrate(this.chains, msg.slot);
+      this.transport?.send(from, { m: 'mig-ready', id: msg.id, slot: msg.slot, ...(error ? { error } : {}) });
+      return;
+    }
+    if (msg.m === 'mig-ready') {
+      this.prepare?.answer(msg);
+      return;
+    }
+    const step = this.byBarrier.get(msg.barrierId);
+    if (!step) {
+      if (msg.m !== 'mig-done') this.early.set(msg.barrierId, [...(this.early.get(msg.barrierId) ?? []), [from, msg]]);
+      return;
+    }
+    if (msg.m === 'mig-done') {
+      if (msg.error !== undefined)
+        step.settle(
+          new TributaryError(
+            'TRIB_RESCALE_STEP_FAILED',
+            `live rescale step ${step.index}: slot ${msg.slot} failed its part (checkpoint ${msg.barrierId}): ${msg.error}`,
+          ),
+        );
+      step.reports.delete(msg.slot);
+      this.progress(step);
+    } else if (msg.m === 'mig-handoff') {
+      const key = `${msg.state}|${msg.to}`;
+      const h = { keyGroups: msg.keyGroups, bytes: new Uint8Array(Buffer.from(msg.bytes, 'base64')) };
+      step.handoffs.set(key, [...(step.handoffs.get(key) ?? []), h]);
+      for (const w of step.waiting) if (w.slot === msg.to) w.post(() => this.tryInstall(step, w));
+    } else {
+      for (const [p, next] of msg.positions) step.handed.set(`${msg.source}|${p}`, BigInt(next));
+      for (const w of step.takers) if (w.slot === msg.to) w.post(() => this.tryTakeOver(step, w));
+    }
+  }
+
+  /** Settles `step` once every local install and take-over is done and every report arrived. */
+  private progress(step: ActiveStep): void {
+    if (step.installs === 0 && step.reports.size === 0) step.settle();
   }
 
   /**
@@ -152,49 +258,41 @@ export class LiveMigration {
    * completed. Resolves when every step's key groups are installed at their new owners.
    */
   async run(plan: MigrationPlan, trigger: () => Promise<unknown>, onStep?: (done: number) => void): Promise<void> {
-    this.check(plan);
+    checkPlan(plan, {
+      running: this.running,
+      maxParallelism: this.maxParallelism,
+      parallelism: this.parallelism,
+      chains: this.chains,
+      owner: this.owner,
+      remote: this.transport !== undefined,
+    });
+    const slots = [...slotsOfPlan(plan)];
+    for (const s of slots) {
+      const why = unableToMigrate(this.chains, s);
+      if (why !== undefined) throw new TributaryError('TRIB_RESCALE_UNSUPPORTED', `live rescale: slot ${s}: ${why}`);
+    }
     this.running = true;
     try {
+      const remote = slots.filter((s) => this.isRemote(s));
+      if (this.transport) await (this.prepare = new PrepareRound(this.transport, remote, this.stepTimeoutMs)).done;
       for (const [i, step] of plan.steps.entries()) {
         await this.runStep(i, step, trigger);
         onStep?.(i + 1);
       }
     } finally {
       this.running = false;
+      this.prepare = undefined;
     }
   }
 
   private async runStep(index: number, step: MigrationStep, trigger: () => Promise<unknown>): Promise<void> {
-    const moves = new Map<number, Map<number, number[]>>();
-    for (const m of step.keyGroups) {
-      const from = moves.get(m.to) ?? new Map<number, number[]>();
-      moves.set(m.to, from);
-      from.set(m.from, [...(from.get(m.from) ?? []), m.keyGroup]);
+    const active = newStep(this.chains, index, step);
+    const { moves, done } = active;
+    if (this.transport) {
+      const local = new Set(this.chains.map((c) => c.slot));
+      for (const s of involvedSlots(active, this.chains)) if (!local.has(s)) active.reports.add(s);
     }
-    let settle: (e?: unknown) => void = () => undefined;
-    const done = new Promise<void>((resolve, reject) => {
-      settle = (e) => (e === undefined ? resolve() : reject(e as Error));
-    });
-    const installs =
-      this.chains.filter((c) => moves.has(c.slot) && keyed(c.chain.stateful).length > 0).length +
-      this.chains.filter((c) => incoming(step.partitions, c).length > 0).length;
-    const active: ActiveStep = {
-      index,
-      moves,
-      barrierId: undefined,
-      handoffs: new Map(),
-      waiting: new Set(),
-      reached: new Set(),
-      installs,
-      partitions: step.partitions,
-      handed: new Map(),
-      takers: new Set(),
-      restarts: [],
-      settle,
-      done,
-    };
-    done.catch(() => undefined); // awaited below; a failure before that is not unhandled
-    if (installs === 0) settle();
+    this.progress(active);
     this.armed = active;
     try {
       await trigger();
@@ -225,67 +323,15 @@ export class LiveMigration {
           `live rescale step ${index}: slot ${(ended[0] as MigratingChain).slot} had finished its input before the step's barrier (checkpoint ${active.barrierId})`,
         ),
       );
-    await done;
-    await Promise.all(active.restarts);
+    const keyedJob = this.chains.some((c) => keyed(c.chain.stateful).length > 0);
+    await withinStepTimeout(
+      done.then(() => Promise.all(active.restarts)),
+      this.stepTimeoutMs,
+      () => missingParts(active, this.chains, keyedJob),
+      `live rescale step ${index} (checkpoint ${active.barrierId})`,
+    );
     if (active.barrierId !== undefined) this.byBarrier.delete(active.barrierId);
     for (const m of step.keyGroups) this.owner[m.keyGroup] = m.to;
-  }
-
-  /** Refuses, before anything moves, a plan this process cannot carry out. */
-  private check(plan: MigrationPlan): void {
-    const refuse = (code: 'TRIB_RESCALE_UNSUPPORTED' | 'TRIB_RESCALE_PLAN_INVALID', why: string): never => {
-      throw new TributaryError(code, `live rescale: ${why}`);
-    };
-    if (this.running) refuse('TRIB_RESCALE_UNSUPPORTED', 'a migration is already running');
-    if (plan.maxParallelism !== this.maxParallelism)
-      refuse(
-        'TRIB_RESCALE_PLAN_INVALID',
-        `the plan is for maxParallelism ${plan.maxParallelism}, this job has ${this.maxParallelism}`,
-      );
-    const local = new Set(this.chains.map((c) => c.slot));
-    for (const c of this.chains)
-      for (const op of c.chain.stateful) {
-        if (op.keyedBackend === undefined)
-          refuse('TRIB_RESCALE_UNSUPPORTED', `step "${op.stateName}" keeps state no key-group hand-off can move`);
-        if (c.gate === undefined)
-          refuse('TRIB_RESCALE_UNSUPPORTED', `step "${op.stateName}" keeps keyed state in a source task`);
-      }
-    const moves = plan.steps.flatMap((step, i) => step.keyGroups.map((m) => ({ i, m })));
-    for (const [i, step] of plan.steps.entries())
-      for (const m of step.partitions) {
-        const what = `step ${i} moves partition ${m.partition} of source "${m.source}"`;
-        const at = (s: number) => this.chains.find((c) => c.slot === s && c.source?.name === m.source)?.source;
-        const [from, to] = [at(m.from), at(m.to)];
-        if (!from || !to)
-          throw new TributaryError(
-            'TRIB_RESCALE_UNSUPPORTED',
-            `live rescale: ${what} from slot ${m.from} to ${m.to}: no such source runs there`,
-          );
-        const topic = from.reader.movableTopic?.();
-        if (topic === undefined || !from.reader.handOverPartitions || !to.reader.takeOverPartitions)
-          refuse(
-            'TRIB_RESCALE_UNSUPPORTED',
-            `${what}, which cannot move its input between running slots: only an unbounded Kafka source can ` +
-              '(an index source — datagen, collection, file — stripes its input by parallelism)',
-          );
-        if (topic !== m.topic)
-          refuse('TRIB_RESCALE_PLAN_INVALID', `${what} of topic ${m.topic}, but it reads ${topic}`);
-        if (!from.reader.ownedPartitions?.().includes(m.partition))
-          refuse('TRIB_RESCALE_PLAN_INVALID', `${what} from slot ${m.from}, which does not read it`);
-      }
-    for (const { i, m } of moves)
-      for (const s of [m.from, m.to])
-        if (!local.has(s) || s >= this.parallelism)
-          refuse(
-            'TRIB_RESCALE_UNSUPPORTED',
-            `step ${i} moves key group ${m.keyGroup} to or from slot ${s}, which does not run here`,
-          );
-    for (const { i, m } of moves)
-      if (this.owner[m.keyGroup] !== m.from)
-        refuse(
-          'TRIB_RESCALE_PLAN_INVALID',
-          `step ${i} moves key group ${m.keyGroup} from slot ${m.from}, but slot ${this.owner[m.keyGroup]} owns it`,
-        );
   }
 
   /** The barrier of checkpoint `id` passes chain `c` (in its slot's loop). */
@@ -300,6 +346,10 @@ export class LiveMigration {
         if (!kgs) continue;
         for (const op of ops) {
           const h = extractKeyGroups(op.keyedBackend, kgs, `step "${op.stateName}", slot ${c.slot}`);
+          if (this.isRemote(to)) {
+            this.transport?.send(to, handoffMessage(id, op.stateName, c.slot, to, h));
+            continue;
+          }
           const key = `${op.stateName}|${to}`;
           step.handoffs.set(key, [...(step.handoffs.get(key) ?? []), h]);
         }
@@ -330,6 +380,16 @@ export class LiveMigration {
       step.restarts.push(h.restarted);
       for (const m of out) step.handed.set(`${m.source}|${m.partition}`, h.positions.get(m.partition) as bigint);
       for (const w of step.takers) if (out.some((m) => m.to === w.slot)) w.post(() => this.tryTakeOver(step, w));
+      for (const to of new Set(out.map((m) => m.to)))
+        if (this.isRemote(to)) {
+          const positions = out
+            .filter((m) => m.to === to)
+            .map((m): [number, string] => [m.partition, String(h.positions.get(m.partition))]);
+          const msg = { m: 'mig-positions', barrierId: step.barrierId as number, source: src.name, from: c.slot, to };
+          this.transport?.send(to, { ...msg, positions } as MigrationRpc);
+        }
+      step.installs--;
+      this.progress(step);
     }
     if (incoming(step.partitions, c).length > 0) {
       step.reached.add(c);
@@ -353,10 +413,12 @@ export class LiveMigration {
     const reader = (c.source as NonNullable<MigratingChain['source']>).reader as Movable;
     reader.takeOverPartitions(positions, `the position slot ${from} handed over at checkpoint ${step.barrierId}`).then(
       () => {
-        if (--step.installs === 0) step.settle();
+        step.installs--;
+        this.progress(step);
       },
       (e: unknown) => step.settle(e),
     );
+    this.triggers.release(); // the take-over started: a later barrier finds the partitions owned here
   }
 
   /** Installs the hand-offs for chain `c` once every old owner's are here (in `c`'s slot loop). */
@@ -375,25 +437,12 @@ export class LiveMigration {
       step.settle(e);
       throw e;
     }
-    if (--step.installs === 0) step.settle();
+    step.installs--;
+    this.progress(step);
   }
-}
 
-/** A source reader whose partitions can move (checked before a plan runs). */
-type Movable = SourceReader & Required<Pick<SourceReader, 'handOverPartitions' | 'takeOverPartitions'>>;
-
-type Keyed = StatefulOperator & { keyedBackend: NonNullable<StatefulOperator['keyedBackend']> };
-
-/** The step's partition moves into source chain `c`'s slot, of its source. */
-function incoming(moves: readonly PartitionMove[], c: MigratingChain): PartitionMove[] {
-  return c.source ? moves.filter((m) => m.to === c.slot && m.source === c.source?.name) : [];
-}
-
-/** The step's partition moves out of source chain `c`'s slot, of its source. */
-function outgoing(moves: readonly PartitionMove[], c: MigratingChain): PartitionMove[] {
-  return c.source ? moves.filter((m) => m.from === c.slot && m.source === c.source?.name) : [];
-}
-
-function keyed(ops: readonly StatefulOperator[]): Keyed[] {
-  return ops.filter((op): op is Keyed => op.keyedBackend !== undefined);
+  /** Slot `s` runs in another process (never with every slot here). */
+  private isRemote(s: number): boolean {
+    return this.transport !== undefined && !this.chains.some((c) => c.slot === s);
+  }
 }

@@ -19,6 +19,7 @@ import type {
 } from '../checkpoint/messages.ts';
 import { createJobExecutor, planJobRestore, readJobRestore, type JobExecutor } from '../exec/job-executor.ts';
 import { SinkOpening } from '../exec/sink-opening.ts';
+import { isMigrationRpc, type MigrationRpc } from '../exec/migration-rpc.ts';
 import type { CheckpointingOptions, CreateJobExecutorOptions, JobExecutorOptions } from '../exec/job-options.ts';
 import type { JobResult } from '../exec/job-status.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
@@ -110,7 +111,7 @@ export class SlotProcess {
   private stopRequest: { drain: boolean } | undefined;
   private readonly channelIds: Map<string, number>;
   /** Messages that arrived before this slot's job was built (a faster peer's coordinator). */
-  private readonly earlyRpc: [number, CheckpointRpc][] = [];
+  private readonly earlyRpc: [number, CheckpointRpc | MigrationRpc][] = [];
   /** This process's alignment groups; its members' reports go to every peer every updateInterval. */
   private readonly alignment = new WatermarkAlignment();
   private alignmentTimer: NodeJS.Timeout | undefined;
@@ -136,7 +137,7 @@ export class SlotProcess {
       frameBytes: opts.frameBytes,
       metrics: new NetMetrics(this.metrics.registry),
       logger: opts.logger,
-      onControl: (from, msg) => this.onCheckpointRpc(from, msg as CheckpointRpc),
+      onControl: (from, msg) => this.onCheckpointRpc(from, msg as CheckpointRpc | MigrationRpc),
     });
   }
 
@@ -161,7 +162,7 @@ export class SlotProcess {
     let handedOver = false;
     try {
       if (this.dataPlane.port === 0 && !o.threadPorts) await this.listen();
-      const send = (slot: number, msg: CheckpointRpc): void => {
+      const send = (slot: number, msg: CheckpointRpc | MigrationRpc): void => {
         if (!this.dataPlane.sendControl(slot, msg))
           o.logger.warn({ to: slot, m: msg.m }, 'checkpoint message not sent: link to the slot is down');
       };
@@ -179,6 +180,7 @@ export class SlotProcess {
           ? { restoreFrom: o.restoreFrom, allowNonRestoredState: o.allowNonRestoredState ?? false }
           : {}),
         alignment: this.alignment,
+        migrationTransport: { send: (slot, msg) => send(slot, msg) },
         checkpointTransport: {
           coordinator: {
             acknowledge: (ack) => send(0, { m: 'ack', ack }),
@@ -279,7 +281,7 @@ export class SlotProcess {
       if (s !== this.opts.slot) this.dataPlane.sendControl(s, { m: 'wm', reports } satisfies CheckpointRpc);
   }
 
-  private onCheckpointRpc(from: number, msg: CheckpointRpc): void {
+  private onCheckpointRpc(from: number, msg: CheckpointRpc | MigrationRpc): void {
     if (msg.m === 'wm') {
       this.alignment.applyRemote(msg.reports);
       return;
@@ -287,6 +289,10 @@ export class SlotProcess {
     const job = this.job;
     if (!job) {
       this.earlyRpc.push([from, msg]);
+      return;
+    }
+    if (isMigrationRpc(msg)) {
+      job.migration?.receive(from, msg);
       return;
     }
     const port = job.slotCheckpointPort(this.opts.slot);
@@ -303,9 +309,14 @@ export class SlotProcess {
       case 'trigger':
         // Stop-with-savepoint: this slot's job ends as STOPPED after the barrier, like slot 0's.
         if (msg.trigger.stop) job.markStoppingWithSavepoint();
-        port?.trigger(msg.trigger);
+        // A live rescale's step binds before this slot's sources inject the barrier (live-migration.ts).
+        if (msg.trigger.migrationStep) job.migration?.bind(msg.trigger.checkpointId, msg.trigger.migrationStep);
+        // Once this slot's take-overs of earlier steps have their positions (live-migration.ts).
+        if (job.migration) job.migration.afterTakeOvers(msg.trigger.checkpointId, () => port?.trigger(msg.trigger));
+        else port?.trigger(msg.trigger);
         break;
       case 'complete':
+        job.migration?.checkpointCompleted(msg.id);
         port?.notifyComplete(msg.id, msg.final === true);
         break;
       case 'aborted':
