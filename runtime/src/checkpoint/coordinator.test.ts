@@ -231,6 +231,34 @@ describe('CheckpointCoordinator', () => {
     c2.stop();
   });
 
+  it('a trigger while the start reads the ids on disk waits for it: no id is issued twice', async () => {
+    const stateDir = await tempDir();
+    const slots = [new FakeSlot(0)];
+    const c = new CheckpointCoordinator({ stateDir, slots, maxParallelism: 128, graphHash: 'g', timeoutMs: 5000 });
+    // The job's run starts it while a request (the control API, a test) triggers at once.
+    const starting = c.start();
+    const ids: number[] = [];
+    for (let n = 1; n <= 3; n++) {
+      const p = c.trigger('checkpoint', false);
+      await expect.poll(() => slots[0]?.triggers.length).toBe(n);
+      const t = slots[0]?.triggers[n - 1] as TriggerCheckpoint;
+      ids.push(t.checkpointId);
+      c.acknowledge({
+        slot: 0,
+        checkpointId: t.checkpointId,
+        operators: {},
+        sources: {},
+        sinks: {},
+        stateSize: 0,
+        alignmentMs: 0,
+      });
+      await p;
+    }
+    await starting;
+    expect(ids).toEqual([1, 2, 3]);
+    c.stop();
+  });
+
   it('a corrupt checkpoint id mark stops the coordinator with an error naming it', async () => {
     const stateDir = await tempDir();
     await writeFile(join(stateDir, '_checkpoint-id'), 'garbage');

@@ -88,7 +88,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
   private busy: Promise<unknown> = Promise.resolve();
   private readonly pruner: BackgroundPruner;
   private readonly periodic: PeriodicTrigger;
-  private started = false;
+  /** Every caller awaits the one start: a trigger during it must not take an id it then issues again. */
+  private started: Promise<void> | undefined;
   private startedAt = 0;
   private firstCompleted = false;
   private stopped = false;
@@ -147,9 +148,11 @@ export class CheckpointCoordinator implements CoordinatorPort {
     return run;
   }
 
-  async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
+  start(): Promise<void> {
+    return (this.started ??= this.begin());
+  }
+
+  private async begin(): Promise<void> {
     // Above every id ever issued here (the mark), on disk, or restored: ids never repeat.
     this.nextId =
       Math.max(await this.storage.maxIdUsed(), this.o.restoredCheckpointId ?? 0, await readIdMark(this.storage.root)) +
@@ -214,7 +217,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
         : undefined;
     let err = over();
     if (err) throw err;
-    if (!this.started) await this.start();
+    await this.start();
     const id = this.nextId++;
     const dir = await this.storage.prepare(kind, id);
     // The job may have ended while the folder was being made: no slot would answer any more.

@@ -127,6 +127,11 @@ export interface SourceReader {
    * flux); resolves once a partition assignment under way is done, so `ownedPartitions` is what the plan moves.
    */
   holdNewPartitions?(): Promise<void>;
+  /**
+   * Resolves once the reader is open and a partition assignment under way is done (without holding new ones):
+   * `ownedPartitions` is then what a live migration across processes may move (exec/migration-prepare.ts).
+   */
+  partitionsSettled?(): Promise<void>;
   /** The live rescale ended at `parallelism`: partitions found from now on go by the owner rule at it. */
   placeNewPartitions?(parallelism: number): void;
   /**

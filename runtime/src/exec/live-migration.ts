@@ -52,7 +52,7 @@ import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
 import { HeldTriggers } from './held-triggers.ts';
 import { checkPlan } from './migration-check.ts';
 import { missingParts, withinStepTimeout } from './migration-deadline.ts';
-import { PrepareRound, slotsOfPlan, unableToMigrate } from './migration-prepare.ts';
+import { answerPrepare, cannotStart, firstMoves, PrepareRound, slotsOfPlan } from './migration-prepare.ts';
 import {
   incoming,
   involvedSlots,
@@ -197,11 +197,7 @@ export class LiveMigration {
 
   /** A message of the migration from slot `from` of another process. */
   receive(from: number, msg: MigrationRpc): void {
-    if (msg.m === 'mig-prepare') {
-      const error = unableToMigrate(this.chains, msg.slot);
-      this.transport?.send(from, { m: 'mig-ready', id: msg.id, slot: msg.slot, ...(error ? { error } : {}) });
-      return;
-    }
+    if (msg.m === 'mig-prepare') return answerPrepare(this.chains, this.transport, from, msg, this.stepTimeoutMs / 2);
     if (msg.m === 'mig-ready') {
       this.prepare?.answer(msg);
       return;
@@ -267,14 +263,17 @@ export class LiveMigration {
       remote: this.transport !== undefined,
     });
     const slots = [...slotsOfPlan(plan)];
-    for (const s of slots) {
-      const why = unableToMigrate(this.chains, s);
-      if (why !== undefined) throw new TributaryError('TRIB_RESCALE_UNSUPPORTED', `live rescale: slot ${s}: ${why}`);
-    }
     this.running = true;
     try {
+      // Waits (bounded) for an assignment under way on each slot of the plan (migration-prepare.ts).
+      const moves = firstMoves(plan);
+      const local = slots.filter((s) => !this.isRemote(s));
+      const refusals = await Promise.all(local.map((s) => cannotStart(this.chains, s, moves, this.stepTimeoutMs / 2)));
+      const refused = refusals.find((e) => e !== undefined);
+      if (refused) throw refused;
       const remote = slots.filter((s) => this.isRemote(s));
-      if (this.transport) await (this.prepare = new PrepareRound(this.transport, remote, this.stepTimeoutMs)).done;
+      if (this.transport)
+        await (this.prepare = new PrepareRound(this.transport, remote, this.stepTimeoutMs, moves)).done;
       for (const [i, step] of plan.steps.entries()) {
         await this.runStep(i, step, trigger);
         onStep?.(i + 1);

@@ -1,7 +1,8 @@
 // What a live migration refuses before anything moves (live-migration.ts): a plan this process
 // cannot carry out. With slots in other processes (a MigrationTransport), a move to or from a
 // remote slot is checked against this process's chains of the same graph (every slot runs the
-// same tasks); what only the remote slot knows (which partitions it reads) is not checked here.
+// same tasks). Which partitions a slot reads is checked once its assignment under way is done, by
+// the slot itself (migration-prepare.ts), not here.
 import { TributaryError } from '../errors.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
 import type { MigratingChain } from './migration-step.ts';
@@ -56,8 +57,6 @@ export function checkPlan(plan: MigrationPlan, x: PlanCheckContext): void {
             '(an index source — datagen, collection, file — stripes its input by parallelism)',
         );
       if (topic !== m.topic) refuse('TRIB_RESCALE_PLAN_INVALID', `${what} of topic ${m.topic}, but it reads ${topic}`);
-      if (local.has(m.from) && !from.reader.ownedPartitions?.().includes(m.partition))
-        refuse('TRIB_RESCALE_PLAN_INVALID', `${what} from slot ${m.from}, which does not read it`);
     }
   for (const { i, m } of moves)
     for (const s of [m.from, m.to])

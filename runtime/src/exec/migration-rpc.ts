@@ -4,8 +4,10 @@
 //   mig-positions  old owner → new owner: the positions of the Kafka partitions it handed over there;
 //   mig-done       a slot → slot 0: its part of the step is done (installed, taken over, consumers
 //                  restarted), or failed (`error`): slot 0's migrate resolves a step only with every report;
-//   mig-prepare    slot 0 → a slot of the plan, before anything moves: can it take part?
-//   mig-ready      that slot → slot 0: yes, or why not (`error`: e.g. its tasks finished at end of input).
+//   mig-prepare    slot 0 → a slot of the plan, before anything moves: can it take part? (with the
+//                  partitions the plan first moves from it);
+//   mig-ready      that slot → slot 0, once its partition assignment under way is done: yes, or why not
+//                  (`error`: its tasks finished at end of input, or it does not read a partition moved from it).
 //
 // A hand-off's bytes travel base64 in the JSON frame: a frame is at most MAX_FRAME_BYTES (256 MiB),
 // so one hand-off holds at most MAX_HANDOFF_BYTES of state; a larger one fails the step (moving large
@@ -28,8 +30,15 @@ export type MigrationRpc =
     }
   | { m: 'mig-positions'; barrierId: number; source: string; from: number; to: number; positions: [number, string][] }
   | { m: 'mig-done'; barrierId: number; slot: number; error?: string }
-  | { m: 'mig-prepare'; id: number; slot: number }
-  | { m: 'mig-ready'; id: number; slot: number; error?: string };
+  /** `partitions`: [source, partition] the plan first moves from `slot`: it must read them. */
+  | { m: 'mig-prepare'; id: number; slot: number; partitions?: [string, number][] }
+  | {
+      m: 'mig-ready';
+      id: number;
+      slot: number;
+      error?: string;
+      code?: 'TRIB_RESCALE_UNSUPPORTED' | 'TRIB_RESCALE_PLAN_INVALID';
+    };
 
 /** Where a process's LiveMigration sends to the slots of other processes (the data plane's CONTROL frames). */
 export interface MigrationTransport {

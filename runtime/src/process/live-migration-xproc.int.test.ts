@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deliveryDiff, readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
+import { latestCheckpointPath } from '../checkpoint/checkpoint-storage.ts';
 import { readMetadata } from '../checkpoint/metadata.ts';
 import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
@@ -234,30 +235,33 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
     expect(chks.length).toBeGreaterThan(10);
   }, 240_000);
 
-  /** Three slot processes of `spec` on loopback, running; slot 0's executor drives. */
+  /** Slot processes of `spec` on loopback (3, or `o.parallelism`), running; slot 0's executor drives. */
   async function start(
     spec: GraphSpec,
     timeoutMs: number,
-  ): Promise<{ slots: SlotProcess[]; runs: Promise<unknown>[] }> {
+    o: { parallelism?: number; restoreFrom?: string } = {},
+  ): Promise<{ slots: SlotProcess[]; runs: Promise<unknown>[]; stateDir: string }> {
+    const parallelism = o.parallelism ?? P;
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-xproc-'));
     dirs.push(stateDir);
     let release!: (addresses: string[]) => void;
     const known = new Promise<string[]>((r) => (release = r));
-    const slots = [...Array(P).keys()].map(
+    const slots = [...Array(parallelism).keys()].map(
       (slot) =>
         new SlotProcess({
           jobName: 'xproc-it',
           graph: validateGraph(spec),
           slot,
-          parallelism: P,
+          parallelism,
           maxParallelism: MAXP,
-          deploymentId: `dep-${run}-${spec.sources[0]?.name ?? ''}-${timeoutMs}`,
+          deploymentId: `dep-${run}-${spec.sources[0]?.name ?? ''}-${timeoutMs}-${stateDir}`,
           secret: 'secret-of-the-xproc-test',
           host: '127.0.0.1',
           dataPort: 0,
           discover: () => known,
           logger: process.env['LIVE_DIAG'] ? createLogger('warn') : silentLogger(),
           checkpointing: { stateDir, intervalMs: 100, timeoutMs, retained: 10_000 },
+          ...(o.restoreFrom ? { restoreFrom: o.restoreFrom } : {}),
           job: { batchSize: 64, functions },
         }),
     );
@@ -266,7 +270,24 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
     for (const r of runs) r.catch(() => undefined);
     release(slots.map((s) => s.address));
     await expect.poll(() => slots.every((s) => s.jobState === 'RUNNING'), { timeout: 60_000 }).toBe(true);
-    return { slots, runs };
+    return { slots, runs, stateDir };
+  }
+
+  /** Reads every input record, stops with a savepoint; the output read_committed must equal the reference. */
+  async function exactlyOnce(job: JobExecutor, runs: Promise<unknown>[], output: string): Promise<void> {
+    await expect.poll(() => readAll(job), { timeout: 90_000, interval: 200 }).toBe(RECORDS);
+    await job.triggerSavepoint({ stop: true });
+    expect(await ended(runs)).toEqual(runs.map(() => 'STOPPED'));
+    const got = (await readTopicWithJava(bs.join(','), output, 'read_committed')).map((r) => {
+      const v = JSON.parse(r.value) as { k: string; n: number; maxId: number };
+      return `${v.k}:${v.n}:${v.maxId}`;
+    });
+    const { missing, duplicated, unexpected } = deliveryDiff(reference(), got);
+    expect({ missing: missing.length, duplicated: duplicated.length, unexpected: unexpected.length }).toEqual({
+      missing: 0,
+      duplicated: 0,
+      unexpected: 0,
+    });
   }
 
   /** The sum of the input's offsets in a new checkpoint: the records the job has read. */
@@ -289,42 +310,53 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
       ),
     );
 
-  it('a mig-done lost on a link that stays up fails the step after the step timeout, naming the slot', async () => {
-    const input = `it-xproc-lost-in-${run}`;
-    const output = `it-xproc-lost-out-${run}`;
-    await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
-    await writeInput(kafka, input, () => undefined, Promise.resolve());
-    // Short, so the deadline comes soon; long enough that a loaded machine's checkpoints complete within it.
-    const timeoutMs = 8000;
-    const { slots, runs } = await start(graph(input, output), timeoutMs);
-    const job = slots[0]?.executor as JobExecutor;
-    // Every record read (a checkpoint's offsets sum to the input): every slot owns its partitions, and the
-    // step's barrier aligns at once, well within the short checkpoint timeout.
-    await expect.poll(() => readAll(job), { timeout: 90_000, interval: 200 }).toBe(RECORDS);
-    // The one fault the real data plane cannot produce on demand: slot 1's first report is dropped.
-    const plane = (slots[1] as SlotProcess).dataPlane;
-    const send = plane.sendControl.bind(plane);
-    let dropped = 0;
-    plane.sendControl = (slot, msg) => {
-      if ((msg as { m?: string }).m === 'mig-done' && dropped++ === 0) return true;
-      return send(slot, msg);
-    };
-    const t0 = Date.now();
-    const migrating = job.migrate(plan(input, P, 2));
-    await expect(migrating).rejects.toMatchObject({
-      code: 'TRIB_RESCALE_STEP_FAILED',
-      message: expect.stringMatching(
-        new RegExp(
-          `was not done within ${timeoutMs} ms: slot 1 did not report \\(mig-done: key groups [0-9, –]+ installed`,
-        ),
-      ) as unknown,
-    });
-    expect(dropped).toBe(1);
-    // Failed by the deadline (one checkpoint timeout past the step's checkpoint), not by the test's own timeout.
-    expect(Date.now() - t0).toBeLessThan(6 * timeoutMs);
-    // The job fails as with any failed step: slot 0's process, and its peers when their links to it fail.
-    expect(await ended(runs)).toEqual(['FAILED', 'FAILED', 'FAILED']);
-  }, 120_000);
+  // The job then restarts from its last completed checkpoint, at the plan's target parallelism and at the old one.
+  it.each([2, P])(
+    'a mig-done lost fails the step after the step timeout, naming the slot; restart at %i',
+    async (to) => {
+      const input = `it-xproc-lost-in-${run}-${to}`;
+      const output = `it-xproc-lost-out-${run}-${to}`;
+      await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
+      await writeInput(kafka, input, () => undefined, Promise.resolve());
+      // Short, so the deadline comes soon; long enough that a loaded machine's checkpoints complete within it.
+      const timeoutMs = 8000;
+      const { slots, runs, stateDir } = await start(graph(input, output), timeoutMs);
+      const job = slots[0]?.executor as JobExecutor;
+      // Every record read (a checkpoint's offsets sum to the input): every slot owns its partitions, and the
+      // step's barrier aligns at once, well within the short checkpoint timeout.
+      await expect.poll(() => readAll(job), { timeout: 90_000, interval: 200 }).toBe(RECORDS);
+      // The one fault the real data plane cannot produce on demand: slot 1's first report is dropped.
+      const plane = (slots[1] as SlotProcess).dataPlane;
+      const send = plane.sendControl.bind(plane);
+      let dropped = 0;
+      plane.sendControl = (slot, msg) => {
+        if ((msg as { m?: string }).m === 'mig-done' && dropped++ === 0) return true;
+        return send(slot, msg);
+      };
+      const t0 = Date.now();
+      const migrating = job.migrate(plan(input, P, 2));
+      await expect(migrating).rejects.toMatchObject({
+        code: 'TRIB_RESCALE_STEP_FAILED',
+        message: expect.stringMatching(
+          new RegExp(
+            `was not done within ${timeoutMs} ms: slot 1 did not report \\(mig-done: key groups [0-9, –]+ installed`,
+          ),
+        ) as unknown,
+      });
+      expect(dropped).toBe(1);
+      // Failed by the deadline (one checkpoint timeout past the step's checkpoint), not by the test's own timeout.
+      expect(Date.now() - t0).toBeLessThan(6 * timeoutMs);
+      // The job fails as with any failed step: slot 0's process, and its peers when their links to it fail.
+      expect(await ended(runs)).toEqual(['FAILED', 'FAILED', 'FAILED']);
+
+      // Restarted from the last completed checkpoint (the step's or a later one: key groups part moved).
+      const last = (await latestCheckpointPath(stateDir)) as string;
+      expect(last).toBeDefined();
+      const again = await start(graph(input, output), 30_000, { parallelism: to, restoreFrom: last });
+      await exactlyOnce(again.slots[0]?.executor as JobExecutor, again.runs, output);
+    },
+    240_000,
+  );
 
   it('a plan touching a slot whose source finished (end of input) is refused before anything moves', async () => {
     // Two partitions at parallelism 3, discovery off: one slot owns none and its source ends; its keyed task runs on.
@@ -369,4 +401,31 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
     await job.triggerSavepoint({ stop: true });
     expect(await ended(runs)).toEqual(['STOPPED', 'STOPPED', 'STOPPED']);
   }, 120_000);
+  it('a migration asked at once after the start waits for every slot to read its partitions', async () => {
+    const input = `it-xproc-early-in-${run}`;
+    const output = `it-xproc-early-out-${run}`;
+    await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
+    await writeInput(kafka, input, () => undefined, Promise.resolve());
+    const { slots, runs } = await start(graph(input, output), 30_000);
+    const job = slots[0]?.executor as JobExecutor;
+    // At once: the slots' Kafka sources may still be opening (RUNNING is before their first assignment).
+    await job.migrate(plan(input, P, 2));
+    expect(await owned((await job.triggerCheckpoint()).path)).toEqual(formula(input, 2));
+    // A move from a slot that does not read the partition is refused by that slot, naming both.
+    const at2 = formula(input, 2);
+    const [q, wrongFrom] = (at2[0]?.length ?? 0) > 0 ? [at2[0]?.[0] as number, 1] : [at2[1]?.[0] as number, 0];
+    const back = plan(input, 2, P);
+    const step = { ...(back.steps[0] as MigrationPlan['steps'][number]) };
+    step.partitions = [{ source: 'events', topic: input, partition: q, from: wrongFrom, to: 2 }];
+    const owners = job.migration?.owners();
+    await expect(job.migrate({ ...back, steps: [step] })).rejects.toMatchObject({
+      code: 'TRIB_RESCALE_PLAN_INVALID',
+      message: expect.stringContaining(
+        `slot ${wrongFrom}: the plan moves partition ${q} of source "events" from slot ${wrongFrom}, which does not read it`,
+      ) as unknown,
+    });
+    expect(job.migration?.owners(), 'nothing moved').toEqual(owners);
+    expect(slots.map((s) => s.jobState)).toEqual(['RUNNING', 'RUNNING', 'RUNNING']);
+    await exactlyOnce(job, runs, output);
+  }, 180_000);
 });

@@ -97,6 +97,8 @@ export class KafkaSource implements SourceReader {
   private assignment!: PartitionAssignment;
   /** The assignment of partitions found under way (a rescale waits for it before it plans). */
   private assigning: Promise<void> = Promise.resolve();
+  /** Open's first assignment is done: before it, the slot owns no partition a plan could move. */
+  private readonly firstAssigned = Promise.withResolvers<void>();
   private readonly bounded: boolean;
   private discoveryMs = 0;
   private owned: number[] = [];
@@ -196,6 +198,7 @@ export class KafkaSource implements SourceReader {
     });
     await this.watch.begin(first);
     this.opened = true;
+    this.firstAssigned.resolve();
   }
 
   /** Who waits, in warnings and failures. */
@@ -269,6 +272,7 @@ export class KafkaSource implements SourceReader {
   /** A bounded read's partitions do not move (their end offsets would have to go with them). */
   readonly movableTopic = (): string | undefined => (this.bounded ? undefined : this.spec.topic);
   readonly ownedPartitions = (): readonly number[] => this.owned;
+  readonly partitionsSettled = (): Promise<void> => this.firstAssigned.promise.then(() => this.assigning);
   /** Live rescale begins: takes no partition it finds by itself; resolves once an assignment under way is done. */
   readonly holdNewPartitions = (): Promise<void> => {
     this.assignment.hold();
