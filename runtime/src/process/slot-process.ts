@@ -36,6 +36,8 @@ import { jobStatusSource } from '../control/job-executor-control.ts';
 import type { Discover } from './peer-discovery.ts';
 import type { ThreadPorts } from '../net/port-socket.ts';
 import { planGraph } from '../graph/plan.ts';
+import { TributaryError } from '../errors.ts';
+import { checkJoin, prepareJoin, type JoinMarker } from './slot-join-link.ts';
 
 export interface SlotProcessOptions {
   jobName: string;
@@ -68,6 +70,11 @@ export interface SlotProcessOptions {
   /** Checkpoint or savepoint to restore from. */
   restoreFrom?: string;
   allowNonRestoredState?: boolean;
+  /**
+   * Started to join a running job (live rescale, slot-join-link.ts): the rescale's membership
+   * generation; `parallelism` is the job's after it, `slot` a new slot. It links only (`link`).
+   */
+  join?: JoinMarker;
   /** Data-plane tuning. */
   credits?: number;
   frameBytes?: number;
@@ -119,6 +126,7 @@ export class SlotProcess {
   constructor(opts: SlotProcessOptions) {
     this.opts = opts;
     this.metrics = opts.metrics ?? new JobMetrics();
+    if (opts.join) checkJoin(opts.join, opts);
     this.maxParallelism = opts.maxParallelism ?? defaultMaxParallelism(opts.parallelism);
     const plan = planGraph(opts.graph);
     this.channelIds = remoteChannelIds(plan);
@@ -128,6 +136,7 @@ export class SlotProcess {
         jobHash: jobHash(opts.graph, opts.parallelism, this.maxParallelism),
         slot: opts.slot,
         parallelism: opts.parallelism,
+        ...(opts.join ? { generation: opts.join.generation } : {}),
       },
       secret: opts.secret,
       host: opts.host,
@@ -160,6 +169,11 @@ export class SlotProcess {
     let opening: Promise<SinkOpening> | undefined;
     /** Once the job exists, it closes the sinks on every path (job-run.ts). */
     let handedOver = false;
+    if (o.join)
+      throw new TributaryError(
+        'TRIB_RESCALE_UNSUPPORTED',
+        `slot ${o.slot}: a joining slot process links only (link())`,
+      );
     try {
       if (this.dataPlane.port === 0 && !o.threadPorts) await this.listen();
       const send = (slot: number, msg: CheckpointRpc | MigrationRpc): void => {
@@ -325,6 +339,30 @@ export class SlotProcess {
       default:
         this.opts.logger.warn({ from, msg }, 'unknown control message');
     }
+  }
+
+  /** Links with every peer of this slot's generation (a joining slot: every running slot); rejects as run's linking. */
+  async link(): Promise<void> {
+    if (this.dataPlane.port === 0) await this.listen();
+    await this.dataPlane.connect(this.opts.discover, {
+      self: this.address,
+      timeoutMs: this.opts.connectTimeoutMs ?? 120_000,
+    });
+  }
+
+  /** A running slot accepts the members of rescale `generation` to `parallelism` from now on (scale out). */
+  prepareJoin(generation: number, parallelism: number): void {
+    prepareJoin(this.dataPlane, generation, parallelism, (p) => jobHash(this.opts.graph, p, this.maxParallelism));
+  }
+
+  /** Links both ways with joining slot `slot` at `address` (after prepareJoin). */
+  addPeer(slot: number, address: string, timeoutMs = 30_000): Promise<void> {
+    return this.dataPlane.addPeer(slot, address, { timeoutMs, retryMs: 50 });
+  }
+
+  /** Retires the links with `slot` (BYE: a clean close on both ends). */
+  removePeer(slot: number): Promise<void> {
+    return this.dataPlane.removePeer(slot);
   }
 
   /** The running job (slot 0: its coordinator serves savepoints). */
