@@ -27,13 +27,14 @@ import type { JobMetrics } from '../telemetry/metrics.ts';
 import { BackgroundPruner } from './background-pruner.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from './defaults.ts';
-import { readIdMark, writeIdMark } from './checkpoint-id-mark.ts';
+import { writeIdMark } from './checkpoint-id-mark.ts';
 import { CommitTimer, slowestSlotPhases, type CheckpointPhaseTimes } from './checkpoint-phases.ts';
 import { failedCheckpointsFor, type FailedCheckpoints } from './failed-checkpoints.ts';
 import { reportCompletion } from './completion-report.ts';
 import { CompletionHistory, type CompletedCheckpoint } from './completion-history.ts';
 import { fenceVerdict } from './deployment-fence.ts';
-import { metadataFromAcks, readMetadata } from './metadata.ts';
+import { metadataFromAcks } from './metadata.ts';
+import { startingPoint } from './starting-point.ts';
 import { PendingWrites } from './pending-writes.ts';
 import { PeriodicTrigger } from './periodic-trigger.ts';
 import type { ReportOutage } from '../core/outage.ts';
@@ -148,30 +149,19 @@ export class CheckpointCoordinator implements CoordinatorPort {
     return run;
   }
 
+  /** A failed start is tried again by the next trigger: each failure is its own, counted like a failed checkpoint. */
   start(): Promise<void> {
-    return (this.started ??= this.begin());
+    this.started ??= this.begin().catch((e: unknown) => {
+      this.started = undefined;
+      throw e;
+    });
+    return this.started;
   }
 
   private async begin(): Promise<void> {
-    // Above every id ever issued here (the mark), on disk, or restored: ids never repeat.
-    this.nextId =
-      Math.max(await this.storage.maxIdUsed(), this.o.restoredCheckpointId ?? 0, await readIdMark(this.storage.root)) +
-      1;
-    const latest = await this.storage.latestCompletedCheckpoint();
-    // Report the restored-from checkpoint with its real completion time: the operator copies it
-    // into status, where an empty or invented time would be rejected or mislead restore choice.
-    if (latest) {
-      const completedAt = (await readMetadata(latest.path).catch(() => undefined))?.completedAt;
-      if (completedAt)
-        this.lastCompleted = {
-          id: latest.id,
-          kind: 'checkpoint',
-          path: latest.path,
-          completedAt,
-          durationMs: 0,
-          stateSize: 0,
-        };
-    }
+    const { nextId, latest } = await startingPoint(this.storage, this.o.restoredCheckpointId);
+    this.nextId = nextId;
+    if (latest) this.lastCompleted = latest;
     this.startedAt = performance.now();
     const interval = this.o.intervalMs ?? 0;
     if (interval > 0) this.periodic.start(interval);
@@ -217,7 +207,12 @@ export class CheckpointCoordinator implements CoordinatorPort {
         : undefined;
     let err = over();
     if (err) throw err;
-    await this.start();
+    try {
+      await this.start();
+    } catch (e) {
+      if (kind === 'checkpoint') this.failures.failed(e, true); // its storage unreadable: a failed checkpoint
+      throw e;
+    }
     const id = this.nextId++;
     const dir = await this.storage.prepare(kind, id);
     // The job may have ended while the folder was being made: no slot would answer any more.
