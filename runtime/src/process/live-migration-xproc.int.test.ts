@@ -6,33 +6,23 @@
 // partitions move to slots 0 and 1, in other processes) and back to 3: the steps ride on triggers
 // that carry them, hand-offs and positions cross the data plane. Kafka's Java read_committed
 // consumer must read exactly the reference computed from the input written (0 missing, 0 duplicated).
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deliveryDiff, readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
 import { latestCheckpointPath } from '../checkpoint/checkpoint-storage.ts';
-import { readMetadata } from '../checkpoint/metadata.ts';
 import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
-import type { FunctionRegistry } from '../graph/function-registry.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
 import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
-import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
+import { createTopics } from '../testing/kafka-topics.ts';
+import { liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
 import type { JobExecutor } from '../exec/job-executor.ts';
 import { SlotProcess } from './slot-process.ts';
 
 const P = 3;
-const PARTITIONS = 6;
-const MAXP = 128;
-const KEYS = 60;
-const CHUNKS = 50;
-const PER_CHUNK = 300;
-const RECORDS = CHUNKS * PER_CHUNK;
-const TAIL = 5;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('live migration between slot processes (data plane, real Kafka)', () => {
@@ -41,76 +31,16 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
   afterAll(async () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
-
-  const graph = (input: string, output: string, discovery?: string): GraphSpec => ({
-    sources: [
-      {
-        name: 'events',
-        kafka: {
-          brokers: bs,
-          topic: input,
-          groupId: `it-xproc-${input}`,
-          ...(discovery ? { partitionDiscoveryInterval: discovery } : {}),
-        },
-      },
-    ],
-    steps: [
-      { name: 'slow', from: 'events', function: { kind: 'map', ref: 'slow' } },
-      { name: 'byKey', from: 'slow', keyBy: 'k' },
-      { name: 'running', from: 'byKey', aggregate: { n: 'count()', maxId: 'max(id)' } },
-    ],
-    sinks: [
-      {
-        name: 'out',
-        from: 'running',
-        kafka: { brokers: bs, topic: output, key: 'k', transactionalIdPrefix: `it-xproc-${output}` },
-      },
-    ],
-  });
-
-  /** 0.2 ms per record at the source: partitions handed over leave fetched records behind. */
-  const functions: FunctionRegistry = new Map([
-    [
-      'slow',
-      {
-        kind: 'map',
-        fn: (r: unknown) => {
-          const until = performance.now() + 0.2;
-          while (performance.now() < until);
-          return r;
-        },
-      },
-    ],
-  ]);
-
-  /** Half the input at once (a backlog), the rest 150 ms apart, the last TAIL chunks once `tail` resolves. */
-  async function writeInput(k: KafkaClient, topic: string, backlog: () => void, tail: Promise<void>): Promise<void> {
-    const producer = inputProducer(k);
-    await producer.connect();
-    for (let c = 0; c < CHUNKS; c++) {
-      if (c === CHUNKS / 2) backlog();
-      if (c === CHUNKS - TAIL) await tail;
-      const messages = Array.from({ length: PER_CHUNK }, (_, j) => {
-        const id = c * PER_CHUNK + j;
-        return { key: `k${id % KEYS}`, value: JSON.stringify({ id, k: `k${id % KEYS}` }) };
-      });
-      await producer.send({ topic, messages });
-      if (c >= CHUNKS / 2) await sleep(150);
-    }
-    await producer.disconnect();
-  }
-
-  function reference(): string[] {
-    const seen = new Map<string, number>();
-    const out: string[] = [];
-    for (let id = 0; id < RECORDS; id++) {
-      const k = `k${id % KEYS}`;
-      const n = (seen.get(k) ?? 0) + 1;
-      seen.set(k, n);
-      out.push(`${k}:${n}:${id}`);
-    }
-    return out;
-  }
+  const j = liveKafkaJob({ bs, kafka, prefix: 'it-xproc', slots: P });
+  const { graph, functions, writing, committedOutput, positions, formula, owned, readToEnd, expectExactly } = j;
+  /** Slot → its partitions in the checkpoint at `path`. */
+  const ownedAt = async (path: string): Promise<number[][]> => owned(await positions(path));
+  /** The whole input written at once, before the job starts. */
+  const allWritten = async (topic: string): Promise<void> => {
+    const w = writing(topic);
+    w.tail();
+    await w.all;
+  };
 
   const plan = (topic: string, from: number, to: number): MigrationPlan =>
     planMigration({
@@ -127,21 +57,9 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
       budget: { bytes: 2400 },
     });
 
-  /** Slot → its partitions in the checkpoint at `path`. */
-  async function owned(path: string): Promise<number[][]> {
-    const m = await readMetadata(path);
-    const out: number[][] = Array.from({ length: P }, () => []);
-    for (const s of m.sources['events'] ?? [])
-      out[s.slot] = Object.keys((s.position as { offsets: Record<string, string> }).offsets)
-        .map(Number)
-        .sort((a, b) => a - b);
-    return out;
-  }
   /** Some slot of `slots` owns none of partitions 0 and 1 of `topic` at parallelism P. */
   const idleAt = (topic: string, slots: number[]): boolean =>
     slots.some((s) => ![0, 1].some((q) => partitionOwner(topic, q, P) === s));
-  const formula = (topic: string, p: number): number[][] =>
-    [...Array(P).keys()].map((s) => [...Array(PARTITIONS).keys()].filter((q) => partitionOwner(topic, q, p) === s));
 
   it('3 → 2 → 3 with key groups and partitions crossing processes: read_committed output equals the reference', async () => {
     const input = `it-xproc-in-${run}`;
@@ -149,13 +67,8 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
     await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-xproc-'));
     dirs.push(stateDir);
-    let backlogWritten!: () => void;
-    const backlog = new Promise<void>((r) => (backlogWritten = r));
-    let tail!: () => void;
-    const held = new Promise<void>((r) => (tail = r));
-    let written = false;
-    const all = writeInput(kafka, input, backlogWritten, held).then(() => (written = true));
-    await backlog;
+    const input$ = writing(input);
+    await input$.backlog;
 
     let release!: (addresses: string[]) => void;
     const known = new Promise<string[]>((r) => (release = r));
@@ -190,49 +103,20 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
     expect(down.movedPartitions).toBeGreaterThan(0);
     expect(down.steps.length).toBeGreaterThan(1);
     await job.migrate(down);
-    expect(await owned((await job.triggerCheckpoint()).path)).toEqual(formula(input, 2));
+    expect(await ownedAt((await job.triggerCheckpoint()).path)).toEqual(formula(input, 2));
     await sleep(300);
     await job.migrate(plan(input, 2, P));
-    expect(written, 'migrated back while the input is still written').toBe(false);
-    tail();
-    expect(await owned((await job.triggerCheckpoint()).path)).toEqual(formula(input, P));
-    await all;
+    expect(input$.done, 'migrated back while the input is still written').toBe(false);
+    input$.tail();
+    expect(await ownedAt((await job.triggerCheckpoint()).path)).toEqual(formula(input, P));
+    await input$.all;
     // Checkpoints until one records every input record read.
-    await expect
-      .poll(
-        async () => {
-          const m = await readMetadata((await job.triggerCheckpoint()).path);
-          let sum = 0n;
-          for (const s of m.sources['events'] ?? [])
-            for (const o of Object.values((s.position as { offsets: Record<string, string> }).offsets))
-              sum += BigInt(o);
-          return Number(sum);
-        },
-        { timeout: 90_000, interval: 200 },
-      )
-      .toBe(RECORDS);
+    await readToEnd(job);
     await job.triggerSavepoint({ stop: true });
     for (const r of runs) expect((await r).state).toBe('STOPPED');
-
-    const got = (await readTopicWithJava(bs.join(','), output, 'read_committed')).map((r) => {
-      const v = JSON.parse(r.value) as { k: string; n: number; maxId: number };
-      return `${v.k}:${v.n}:${v.maxId}`;
-    });
-    const { missing, duplicated, unexpected } = deliveryDiff(reference(), got);
-    expect({ missing: missing.length, duplicated: duplicated.length, unexpected: unexpected.length }).toEqual({
-      missing: 0,
-      duplicated: 0,
-      unexpected: 0,
-    });
-    expect(got.length).toBe(RECORDS);
+    expectExactly(await committedOutput(output));
     // Every checkpoint lists every partition once over all slots (the steps' own among them).
-    const chks = (await readdir(join(stateDir, 'checkpoints'))).filter((d) => d.startsWith('chk-'));
-    for (const d of chks)
-      expect(
-        (await owned(join(stateDir, 'checkpoints', d))).flat().sort((a, b) => a - b),
-        d,
-      ).toEqual([...Array(PARTITIONS).keys()]);
-    expect(chks.length).toBeGreaterThan(10);
+    expect(await j.eachPartitionOnce(stateDir)).toBeGreaterThan(10);
   }, 240_000);
 
   /** Slot processes of `spec` on loopback (3, or `o.parallelism`), running; slot 0's executor drives. */
@@ -275,28 +159,10 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
 
   /** Reads every input record, stops with a savepoint; the output read_committed must equal the reference. */
   async function exactlyOnce(job: JobExecutor, runs: Promise<unknown>[], output: string): Promise<void> {
-    await expect.poll(() => readAll(job), { timeout: 90_000, interval: 200 }).toBe(RECORDS);
+    await readToEnd(job);
     await job.triggerSavepoint({ stop: true });
     expect(await ended(runs)).toEqual(runs.map(() => 'STOPPED'));
-    const got = (await readTopicWithJava(bs.join(','), output, 'read_committed')).map((r) => {
-      const v = JSON.parse(r.value) as { k: string; n: number; maxId: number };
-      return `${v.k}:${v.n}:${v.maxId}`;
-    });
-    const { missing, duplicated, unexpected } = deliveryDiff(reference(), got);
-    expect({ missing: missing.length, duplicated: duplicated.length, unexpected: unexpected.length }).toEqual({
-      missing: 0,
-      duplicated: 0,
-      unexpected: 0,
-    });
-  }
-
-  /** The sum of the input's offsets in a new checkpoint: the records the job has read. */
-  async function readAll(job: JobExecutor): Promise<number> {
-    const m = await readMetadata((await job.triggerCheckpoint()).path);
-    let sum = 0n;
-    for (const s of m.sources['events'] ?? [])
-      for (const o of Object.values((s.position as { offsets: Record<string, string> }).offsets)) sum += BigInt(o);
-    return Number(sum);
+    expectExactly(await committedOutput(output));
   }
 
   /** The state each slot process's run ended in (a failed run may reject). */
@@ -317,14 +183,14 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
       const input = `it-xproc-lost-in-${run}-${to}`;
       const output = `it-xproc-lost-out-${run}-${to}`;
       await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
-      await writeInput(kafka, input, () => undefined, Promise.resolve());
+      await allWritten(input);
       // Short, so the deadline comes soon; long enough that a loaded machine's checkpoints complete within it.
       const timeoutMs = 8000;
       const { slots, runs, stateDir } = await start(graph(input, output), timeoutMs);
       const job = slots[0]?.executor as JobExecutor;
       // Every record read (a checkpoint's offsets sum to the input): every slot owns its partitions, and the
       // step's barrier aligns at once, well within the short checkpoint timeout.
-      await expect.poll(() => readAll(job), { timeout: 90_000, interval: 200 }).toBe(RECORDS);
+      await readToEnd(job);
       // The one fault the real data plane cannot produce on demand: slot 1's first report is dropped.
       const plane = (slots[1] as SlotProcess).dataPlane;
       const send = plane.sendControl.bind(plane);
@@ -373,7 +239,7 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
     await expect.poll(() => idleSlots.every((p) => p.sources.every((t) => t.done)), { timeout: 30_000 }).toBe(true);
     // The other slots read their partitions (a checkpoint lists both): a plan moves only partitions a slot owns.
     await expect
-      .poll(async () => (await owned((await job.triggerCheckpoint()).path)).flat().length, { timeout: 60_000 })
+      .poll(async () => (await ownedAt((await job.triggerCheckpoint()).path)).flat().length, { timeout: 60_000 })
       .toBe(2);
     const down = planMigration({
       maxParallelism: MAXP,
@@ -405,12 +271,12 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
     const input = `it-xproc-early-in-${run}`;
     const output = `it-xproc-early-out-${run}`;
     await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
-    await writeInput(kafka, input, () => undefined, Promise.resolve());
+    await allWritten(input);
     const { slots, runs } = await start(graph(input, output), 30_000);
     const job = slots[0]?.executor as JobExecutor;
     // At once: the slots' Kafka sources may still be opening (RUNNING is before their first assignment).
     await job.migrate(plan(input, P, 2));
-    expect(await owned((await job.triggerCheckpoint()).path)).toEqual(formula(input, 2));
+    expect(await ownedAt((await job.triggerCheckpoint()).path)).toEqual(formula(input, 2));
     // A move from a slot that does not read the partition is refused by that slot, naming both.
     const at2 = formula(input, 2);
     const [q, wrongFrom] = (at2[0]?.length ?? 0) > 0 ? [at2[0]?.[0] as number, 1] : [at2[1]?.[0] as number, 0];

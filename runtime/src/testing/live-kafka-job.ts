@@ -34,13 +34,19 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** The job's pieces for one test file: `prefix` names its group ids and transactional ids, `slots` the most it runs. */
 export function liveKafkaJob(o: { bs: string[]; kafka: KafkaClient; prefix: string; slots: number }) {
   const { bs } = o;
-  const graph = (input: string, output: string, discovery: string): GraphSpec => ({
+  /** `discovery`: the source's partitionDiscoveryInterval (absent: the source's default). */
+  const graph = (input: string, output: string, discovery?: string): GraphSpec => ({
     sources: [
       {
         name: 'events',
         // With discovery on, a slot must not take back a partition it handed over; with it off, a
         // slot that handed over every partition must not end (it may get some back).
-        kafka: { brokers: bs, topic: input, groupId: `${o.prefix}-${input}`, partitionDiscoveryInterval: discovery },
+        kafka: {
+          brokers: bs,
+          topic: input,
+          groupId: `${o.prefix}-${input}`,
+          ...(discovery ? { partitionDiscoveryInterval: discovery } : {}),
+        },
       },
     ],
     steps: [
