@@ -9,18 +9,35 @@
 import { TributaryError } from '../errors.ts';
 import { incoming, keyed, outgoing, type ActiveStep, type MigratingChain } from './migration-step.ts';
 
-/** `work`, or a TRIB_RESCALE_STEP_FAILED naming what is missing once `ms` passed. */
-export function withinStepTimeout<T>(work: Promise<T>, ms: number, missing: () => string, what: string): Promise<T> {
+/** Whether `work` settled within `ms`; its rejection, if it came first, is the caller's. */
+export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new TributaryError('TRIB_RESCALE_STEP_FAILED', `${what} was not done within ${ms} ms: ${missing()}`)),
-      ms,
-    );
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
   });
-  expired.catch(() => undefined);
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+  try {
+    return await Promise.race([work.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `work`, or a TRIB_RESCALE_STEP_FAILED naming what is missing once `ms` passed. */
+export async function withinStepTimeout<T>(
+  work: Promise<T>,
+  ms: number,
+  missing: () => string,
+  what: string,
+): Promise<T> {
+  let result: T | undefined;
+  if (
+    !(await settlesWithin(
+      work.then((v) => (result = v)),
+      ms,
+    ))
+  )
+    throw new TributaryError('TRIB_RESCALE_STEP_FAILED', `${what} was not done within ${ms} ms: ${missing()}`);
+  return result as T;
 }
 
 /** Inclusive runs of sorted numbers: "3–5, 9". */

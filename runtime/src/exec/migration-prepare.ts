@@ -10,6 +10,7 @@
 // the slot does not read yet (TRIB_RESCALE_PLAN_INVALID, naming partition and slot, before anything moves).
 import { TributaryError } from '../errors.ts';
 import type { MigrationPlan, PartitionMove } from '../rescale/plan.ts';
+import { settlesWithin } from './migration-deadline.ts';
 import type { MigrationRpc, MigrationTransport } from './migration-rpc.ts';
 import type { MigratingChain } from './migration-step.ts';
 
@@ -46,13 +47,9 @@ export async function cannotStart(
   const refuse = (code: 'TRIB_RESCALE_UNSUPPORTED' | 'TRIB_RESCALE_PLAN_INVALID', why: string): TributaryError =>
     new TributaryError(code, `live rescale: slot ${slot}: ${why}`);
   const sources = chains.filter((c) => c.slot === slot && c.source !== undefined && !c.chain.done);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`its partition assignment did not finish within ${timeoutMs} ms`), timeoutMs);
-  });
-  const settled = Promise.all(sources.map((c) => c.source?.reader.partitionsSettled?.())).then(() => undefined);
-  const slow = await Promise.race([settled, late]).finally(() => clearTimeout(timer));
-  if (slow !== undefined) return refuse('TRIB_RESCALE_UNSUPPORTED', slow);
+  const settled = Promise.all(sources.map((c) => c.source?.reader.partitionsSettled?.()));
+  if (!(await settlesWithin(settled, timeoutMs)))
+    return refuse('TRIB_RESCALE_UNSUPPORTED', `its partition assignment did not finish within ${timeoutMs} ms`);
   const ended = unableToMigrate(chains, slot);
   if (ended !== undefined) return refuse('TRIB_RESCALE_UNSUPPORTED', ended);
   for (const m of moves) {
