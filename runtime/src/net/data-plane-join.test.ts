@@ -3,7 +3,6 @@
 import { connect, createServer, type Server } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChannelElement } from '../exec/channel.ts';
 import { DataPlane, type DataPlaneOptions } from './data-plane.ts';
 import { dial } from './dialer.ts';
 import { FRAME_CHALLENGE, FRAME_HELLO, FRAME_REFUSE, FRAME_WELCOME, FrameDecoder, jsonFrame } from './frame-codec.ts';
@@ -17,7 +16,7 @@ import {
   type UnsignedHello,
   type Welcome,
 } from './handshake.ts';
-import type { InboundChannel, OutboundChannel } from './tcp-channel.ts';
+import { flow, seq, seqBatch as batch } from '../testing/data-plane-flow.ts';
 
 const SECRET = 'job-secret';
 const KEY = dataPlaneKey(SECRET);
@@ -53,11 +52,6 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const addr = (p: DataPlane): string => `127.0.0.1:${p.port}`;
 
-function batch(from: number, n: number): ChannelElement {
-  const recs = Array.from({ length: n }, (_, i) => ({ seq: from + i, pad: 'x'.repeat(40) }));
-  return { kind: 'batch', batch: { recs, ts: recs.map((r) => r.seq), keys: [], kgs: [], n } };
-}
-
 /** Slots 0 and 1 running at parallelism 2 (generation 0), linked both ways. */
 async function running(extra: Partial<DataPlaneOptions> = {}): Promise<[DataPlane, DataPlane]> {
   const [a, b] = [plane(0, 2, extra), plane(1, 2, extra)];
@@ -84,34 +78,6 @@ async function join(a: DataPlane, b: DataPlane, extra: Partial<DataPlaneOptions>
   ]);
   return c;
 }
-
-/** Sends `n` records in batches of 50 and end; polls the consumer until end arrives; returns the seqs. */
-async function flow(out: OutboundChannel, inp: InboundChannel, n: number): Promise<number[]> {
-  const seen: number[] = [];
-  let ended = false;
-  const consume = (): void => {
-    for (let el = inp.poll(); el; el = inp.poll()) {
-      if (el.kind === 'batch') for (const r of el.batch.recs) seen.push(r['seq'] as number);
-      if (el.kind === 'end') ended = true;
-    }
-  };
-  for (let seq = 0; seq < n;) {
-    while (out.writable && seq < n) {
-      out.send(batch(seq, 50));
-      seq += 50;
-    }
-    await tick();
-    consume();
-  }
-  out.send({ kind: 'end' });
-  for (let i = 0; i < 2000 && !ended; i++) {
-    await tick();
-    consume();
-  }
-  return seen;
-}
-
-const seq = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 describe('a running data plane gains a peer', () => {
   it('two slots at parallelism 2 gain slot 2 at generation 1: records flow both ways on new channels', async () => {

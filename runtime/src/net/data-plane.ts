@@ -12,18 +12,21 @@
 // membership generation (`prepareGeneration`) before its new slots start; from then on they
 // accept those slots' HELLOs, and `addPeer(slot, address)` links with one both ways: a dialed
 // outbound link and the inbound link the new slot dials, each with its channels and credits as
-// at start. `removePeer(slot)` retires the links with a slot that left (BYE, peer-link.ts): no
-// failure on either end. The peers a plane expects (`connected`) are the start's other slots,
-// plus those added, minus those removed.
+// at start; slot threads do the same over the ports their supervisor made for the pair
+// (`addPeerPorts`, port-socket.ts `threadJoinPorts`). `removePeer(slot)` retires the links with
+// a slot that left (BYE, peer-link.ts): no failure on either end. The peers a plane expects
+// (`connected`) are the start's other slots, plus those added, minus those removed.
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import { DataServer } from './data-server.ts';
-import { dial, dialOver } from './dialer.ts';
+import { dial } from './dialer.ts';
 import { PROTOCOL_VERSION, dataPlaneKey, type Identity, type UnsignedHello } from './handshake.ts';
 import { Membership } from './membership.ts';
 import { NetMetrics } from './net-metrics.ts';
 import { InboundLink, OutboundLink, type LinkOptions } from './peer-link.ts';
-import { PortSocket, type ThreadPorts } from './port-socket.ts';
+import type { MessagePort } from 'node:worker_threads';
+import type { ThreadPorts } from './port-socket.ts';
+import { acceptPorts, dialPort, linkedBy } from './port-links.ts';
 import type { InboundChannel, OutboundChannel } from './tcp-channel.ts';
 
 export interface DataPlaneOptions {
@@ -199,29 +202,11 @@ export class DataPlane {
    */
   async connectPorts(ports: ThreadPorts, timeoutMs: number): Promise<void> {
     const id = this.opts.identity;
-    const deadline = Date.now() + timeoutMs;
     // A peer thread may reach this point long after this one (a slow import or restore lookup):
     // its handshake may take as long as linking may, not the 10 s a dialing pod gets.
-    let lost: Error | undefined;
-    for (const [from, port] of ports.inbound) {
-      const socket = new PortSocket(port, `thread:${from}`);
-      socket.once('close', () => {
-        if (!this.inbound.has(from))
-          lost ??= new TributaryError('TRIB_NET_CONNECT', `the port from slot ${from} closed during the handshake`);
-      });
-      this.server.accept(socket, timeoutMs);
-    }
-    const hello = this.hello();
+    const lost = acceptPorts(this.server, ports.inbound, timeoutMs, (from) => this.inbound.has(from));
     const dials = await Promise.allSettled(
-      [...ports.outbound].map(async ([to, port]) => {
-        const address = `thread:${to}`;
-        const r = await dialOver(new PortSocket(port, address), address, hello, this.key, timeoutMs);
-        if (r.welcome.slot !== to) {
-          r.socket.destroy();
-          throw new TributaryError('TRIB_NET_PROTOCOL', `the port to slot ${to} reached slot ${r.welcome.slot}`);
-        }
-        return { to, r };
-      }),
+      [...ports.outbound].map(([to, port]) => dialPort(to, port, this.hello(), this.key, timeoutMs)),
     );
     const failed = dials.find((d) => d.status === 'rejected');
     for (const d of dials)
@@ -231,14 +216,52 @@ export class DataPlane {
         else this.outbound.set(to, new OutboundLink(r.socket, r.decoder, to, this.linkOpts, r.leftover));
       }
     if (failed) throw failed.reason;
-    // Inbound handshakes finish on their own (DataServer.accept); a refused one closes its port.
-    while (!this.connected) {
-      if (lost) throw lost;
-      if (this.failure) throw this.failure;
-      if (Date.now() > deadline) throw this.notLinked(timeoutMs, '');
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await linkedBy(
+      () => this.failure,
+      () => this.connected,
+      lost,
+      Date.now() + timeoutMs,
+      () => this.notLinked(timeoutMs, ''),
+    );
     this.opts.logger.info({ slot: id.slot, peers: this.peers.size, transport: 'ports' }, 'data plane connected');
+  }
+
+  /**
+   * Links both ways with `slot` (a member of the newest generation, not there at start) over the
+   * MessagePorts the supervisor made for the pair (`threadJoinPorts`): the thread analogue of
+   * `addPeer`. A port is good for one connection, so nothing is retried: a refused handshake or a
+   * port closed during it fails the call, naming the slot.
+   */
+  async addPeerPorts(
+    slot: number,
+    ports: { outbound: MessagePort; inbound: MessagePort },
+    timeoutMs = 30_000,
+  ): Promise<void> {
+    try {
+      this.checkNewPeer(slot);
+    } catch (e) {
+      // Closed, so the new slot's handshakes on them fail at once instead of at their timeout.
+      ports.outbound.close();
+      ports.inbound.close();
+      throw e;
+    }
+    this.peers.add(slot);
+    const lost = acceptPorts(this.server, new Map([[slot, ports.inbound]]), timeoutMs, (from) =>
+      this.inbound.has(from),
+    );
+    const { r } = await dialPort(slot, ports.outbound, this.hello(), this.key, timeoutMs);
+    this.outbound.set(slot, new OutboundLink(r.socket, r.decoder, slot, this.linkOpts, r.leftover));
+    const why = `slot ${this.opts.identity.slot}: no link from new slot ${slot} over its port after ${timeoutMs} ms`;
+    await linkedBy(
+      () => this.failure,
+      () => this.inbound.has(slot),
+      lost,
+      Date.now() + timeoutMs,
+      () => {
+        return new TributaryError('TRIB_PEER_TIMEOUT', why);
+      },
+    );
+    this.opts.logger.info({ peer: slot, transport: 'ports' }, 'data-plane link to a new peer up');
   }
 
   /** This slot's HELLO: as a member of the newest generation it knows (a prepared one, once told). */
@@ -290,12 +313,7 @@ export class DataPlane {
   async addPeer(slot: number, address: string, opts: { timeoutMs?: number; retryMs?: number } = {}): Promise<void> {
     const id = this.opts.identity;
     const g = this.members.newest;
-    if (!Number.isInteger(slot) || slot < 0 || slot >= g.parallelism || slot === id.slot)
-      throw new TributaryError(
-        'TRIB_PEER_CONFIG',
-        `slot ${slot} is not another member of generation ${g.generation} (parallelism ${g.parallelism})`,
-      );
-    if (this.outbound.has(slot)) throw new TributaryError('TRIB_PEER_CONFIG', `slot ${slot} is already linked`);
+    this.checkNewPeer(slot);
     this.peers.add(slot);
     const timeoutMs = opts.timeoutMs ?? 30_000;
     const deadline = Date.now() + timeoutMs;
@@ -324,6 +342,17 @@ export class DataPlane {
       }
       await new Promise((r) => setTimeout(r, opts.retryMs ?? 200));
     }
+  }
+
+  /** Refuses a slot that is not another member of the newest generation, or is linked already. */
+  private checkNewPeer(slot: number): void {
+    const g = this.members.newest;
+    if (!Number.isInteger(slot) || slot < 0 || slot >= g.parallelism || slot === this.opts.identity.slot)
+      throw new TributaryError(
+        'TRIB_PEER_CONFIG',
+        `slot ${slot} is not another member of generation ${g.generation} (parallelism ${g.parallelism})`,
+      );
+    if (this.outbound.has(slot)) throw new TributaryError('TRIB_PEER_CONFIG', `slot ${slot} is already linked`);
   }
 
   /**

@@ -154,3 +154,27 @@ export function threadPortMesh(parallelism: number): ThreadPorts[] {
     }
   return mesh;
 }
+
+/**
+ * The ports for `joiner` joining running slot threads `running` (live rescale over threads): one
+ * MessageChannel per ordered pair of the joiner and a running slot. `joiner` holds the new slot's
+ * ends (it links with `connectPorts`, as at start); `forRunning` each running slot's ends of its
+ * pair (it links with `DataPlane.addPeerPorts`). Links among running slots stay as they are.
+ */
+export function threadJoinPorts(
+  running: readonly number[],
+  joiner: number,
+): { joiner: ThreadPorts; forRunning: Map<number, { outbound: MessagePort; inbound: MessagePort }> } {
+  if (running.includes(joiner))
+    throw new TributaryError('TRIB_PEER_CONFIG', `slot ${joiner} is running already: it cannot join`);
+  const ports: ThreadPorts = { outbound: new Map(), inbound: new Map() };
+  const forRunning = new Map<number, { outbound: MessagePort; inbound: MessagePort }>();
+  for (const s of running) {
+    const toRunning = new MessageChannel();
+    const fromRunning = new MessageChannel();
+    ports.outbound.set(s, toRunning.port1);
+    ports.inbound.set(s, fromRunning.port2);
+    forRunning.set(s, { outbound: fromRunning.port1, inbound: toRunning.port2 });
+  }
+  return { joiner: ports, forRunning };
+}
