@@ -33,13 +33,13 @@ async function running(): Promise<[DataPlane, DataPlane]> {
 function join(a: DataPlane, b: DataPlane, o: { prepare: boolean; generation?: number; secret?: string }) {
   if (o.prepare) for (const p of [a, b]) p.prepareGeneration(1, 3);
   const c = plane(2, 3, o.generation ?? 1, o.secret);
-  const ports = threadJoinPorts([0, 1], 2);
+  const ports = threadJoinPorts([0, 1], [2]);
   return {
     c,
     linked: Promise.allSettled([
-      c.connectPorts(ports.joiner, 2000),
-      a.addPeerPorts(2, ports.forRunning.get(0)!, 2000),
-      b.addPeerPorts(2, ports.forRunning.get(1)!, 2000),
+      c.connectPorts(ports.joiners.get(2)!, 2000),
+      a.addPeerPorts(2, ports.forRunning.get(0)!.get(2)!, 2000),
+      b.addPeerPorts(2, ports.forRunning.get(1)!.get(2)!, 2000),
     ]),
   };
 }
@@ -59,6 +59,25 @@ describe('slot threads gain a peer over ports', () => {
     expect(fromC).toEqual(seq(5000));
     expect(old).toEqual(seq(1000));
     expect(a.failure ?? b.failure ?? c.failure).toBeUndefined();
+  });
+
+  it('two threads join at once (2 → 4): linked with the running ones and with each other', async () => {
+    const [a, b] = await running();
+    for (const p of [a, b]) p.prepareGeneration(1, 4);
+    const [c, d] = [plane(2, 4, 1), plane(3, 4, 1)];
+    const ports = threadJoinPorts([0, 1], [2, 3]);
+    await Promise.all([
+      c.connectPorts(ports.joiners.get(2)!, 2000),
+      d.connectPorts(ports.joiners.get(3)!, 2000),
+      ...[a, b].flatMap((p, r) => [2, 3].map((j) => p.addPeerPorts(j, ports.forRunning.get(r)!.get(j)!, 2000))),
+    ]);
+    for (const p of [a, b, c, d]) expect(p.connected).toBe(true);
+    const [cd, db] = await Promise.all([
+      flow(c.outboundChannel(3, 0), d.inboundChannel(2, 0), 1000),
+      flow(d.outboundChannel(1, 1), b.inboundChannel(3, 1), 1000),
+    ]);
+    expect(cd).toEqual(seq(1000));
+    expect(db).toEqual(seq(1000));
   });
 
   it('a running thread not told of the generation refuses the new slot, and both sides say so', async () => {
@@ -96,10 +115,10 @@ describe('slot threads gain a peer over ports', () => {
   it('refuses a slot that is not a new member, and a joiner that is running already', async () => {
     const [a, b] = await running();
     a.prepareGeneration(1, 3);
-    const ports = threadJoinPorts([0], 2).forRunning.get(0)!;
+    const ports = threadJoinPorts([0], [2]).forRunning.get(0)!.get(2)!;
     await expect(a.addPeerPorts(1, ports)).rejects.toMatchObject({ code: 'TRIB_PEER_CONFIG' });
     await expect(a.addPeerPorts(3, ports)).rejects.toMatchObject({ code: 'TRIB_PEER_CONFIG' });
-    expect(() => threadJoinPorts([0, 1], 1)).toThrow(/running already/);
+    expect(() => threadJoinPorts([0, 1], [2, 1])).toThrow(/slot 1 is running already/);
     expect(b.connected).toBe(true);
   });
 });

@@ -156,25 +156,41 @@ export function threadPortMesh(parallelism: number): ThreadPorts[] {
 }
 
 /**
- * The ports for `joiner` joining running slot threads `running` (live rescale over threads): one
- * MessageChannel per ordered pair of the joiner and a running slot. `joiner` holds the new slot's
- * ends (it links with `connectPorts`, as at start); `forRunning` each running slot's ends of its
- * pair (it links with `DataPlane.addPeerPorts`). Links among running slots stay as they are.
+ * The ports for slots `joiners` joining running slot threads `running` (live rescale over
+ * threads): one MessageChannel per ordered pair that has a joiner in it. `joiners` holds each new
+ * slot's ends (it links with `connectPorts`, as at start); `forRunning` each running slot's ends of
+ * its pair with each joiner (it links with `DataPlane.addPeerPorts`). Links among running slots
+ * stay as they are.
  */
 export function threadJoinPorts(
   running: readonly number[],
-  joiner: number,
-): { joiner: ThreadPorts; forRunning: Map<number, { outbound: MessagePort; inbound: MessagePort }> } {
-  if (running.includes(joiner))
-    throw new TributaryError('TRIB_PEER_CONFIG', `slot ${joiner} is running already: it cannot join`);
-  const ports: ThreadPorts = { outbound: new Map(), inbound: new Map() };
-  const forRunning = new Map<number, { outbound: MessagePort; inbound: MessagePort }>();
-  for (const s of running) {
-    const toRunning = new MessageChannel();
-    const fromRunning = new MessageChannel();
-    ports.outbound.set(s, toRunning.port1);
-    ports.inbound.set(s, fromRunning.port2);
-    forRunning.set(s, { outbound: fromRunning.port1, inbound: toRunning.port2 });
+  joiners: readonly number[],
+): {
+  joiners: Map<number, ThreadPorts>;
+  forRunning: Map<number, Map<number, { outbound: MessagePort; inbound: MessagePort }>>;
+} {
+  const again = joiners.find((j) => running.includes(j));
+  if (again !== undefined)
+    throw new TributaryError('TRIB_PEER_CONFIG', `slot ${again} is running already: it cannot join`);
+  const joinerPorts = new Map(joiners.map((j) => [j, { outbound: new Map(), inbound: new Map() } as ThreadPorts]));
+  const forRunning = new Map(
+    running.map((r) => [r, new Map<number, { outbound: MessagePort; inbound: MessagePort }>()]),
+  );
+  for (const j of joiners) {
+    const mine = joinerPorts.get(j) as ThreadPorts;
+    for (const r of running) {
+      const toRunning = new MessageChannel();
+      const fromRunning = new MessageChannel();
+      mine.outbound.set(r, toRunning.port1);
+      mine.inbound.set(r, fromRunning.port2);
+      forRunning.get(r)?.set(j, { outbound: fromRunning.port1, inbound: toRunning.port2 });
+    }
+    for (const k of joiners) {
+      if (k === j) continue;
+      const { port1, port2 } = new MessageChannel();
+      mine.outbound.set(k, port1);
+      joinerPorts.get(k)?.inbound.set(j, port2);
+    }
   }
-  return { joiner: ports, forRunning };
+  return { joiners: joinerPorts, forRunning };
 }
