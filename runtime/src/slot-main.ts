@@ -12,6 +12,7 @@ import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/p
 import { containerPath, LocalEnv, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
 import { THREAD_STOP_MESSAGE, threadPortsOf, type SlotResultMessage } from './process/thread-slot.ts';
+import { slotHostOfThisSlot } from './process/slot-host.ts';
 import { readTokenFile, startControlServer, type ControlServer } from './control/server.ts';
 import { startMetricsServer, type MetricsServer } from './telemetry/metrics-server.ts';
 import { resolveLatestRestoreWithin } from './control/restore-latest.ts';
@@ -250,8 +251,17 @@ async function main(): Promise<number> {
         ...(cfg.deployment ? { deployment: cfg.deployment } : {}),
       },
       ...(restore.path ? { restoreFrom: restore.path, allowNonRestoredState: cfg.allowNonRestoredState } : {}),
+      ...(env.joinGeneration !== undefined ? { join: { generation: env.joinGeneration } } : {}),
     });
     built = slot;
+    // A local supervisor (--threads, --distributed) has running slots link with the slots a live rescale starts.
+    const host = slotHostOfThisSlot();
+    host?.handleLinks(async (generation, parallelism, peers) => {
+      slot.prepareJoin(generation, parallelism);
+      await Promise.all(
+        peers.map((p) => (p.ports ? slot.addPeerPorts(p.slot, p.ports) : slot.addPeer(p.slot, p.address as string))),
+      );
+    });
     if (!threadPorts) await slot.listen();
     // Prometheus scrapes this port without a token; the chart's NetworkPolicy admits only it.
     metricsServer = await startMetricsServer(metrics.registry, env.metricsPort, env.podIp);
@@ -290,6 +300,15 @@ async function main(): Promise<number> {
     }
 
     // The restore's state reads report their stalls to the restore phase (read-outages.ts).
+    // A joining slot links with the running ones first and says so to its host (which waits for it).
+    if (env.joinGeneration !== undefined)
+      await slot.link().then(
+        () => host?.linked(),
+        (e: unknown) => {
+          host?.linked(e);
+          throw e;
+        },
+      );
     const result = await reportingStateReadOutages(phase.readReporters(), () => slot.run());
     logger.info({ ...result }, result.state === 'FINISHED' ? 'slot finished' : 'slot stopped');
     // End of input, final checkpoint and commits done (control/finished.ts): the operator's

@@ -65,6 +65,12 @@ export const RuntimeEnv = {
    * present, and the key peers prove in the data-plane handshake.
    */
   controlTokenFile: 'TRIBUTARY_CONTROL_TOKEN_FILE',
+  /**
+   * Set on a slot started to join a running job (a live rescale, scale out): the rescale's membership generation
+   * (1 or more). Its TRIBUTARY_PARALLELISM is the job's after the rescale, its slot a new one. Additive: a slot
+   * without it starts as a member of the deployment's first generation, as before.
+   */
+  join: 'TRIBUTARY_JOIN',
 } as const;
 
 /** What the operator hands every slot of one deployment (same content for all slots). */

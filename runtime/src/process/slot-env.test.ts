@@ -35,6 +35,15 @@ describe('slot env', () => {
     });
   });
 
+  it('TRIBUTARY_JOIN: a joining slot with its generation; refused for slot 0, without maxParallelism, or below 1', () => {
+    const join = { ...base, TRIBUTARY_PEERS: 'a:1,b:2', TRIBUTARY_MAX_PARALLELISM: '8', TRIBUTARY_JOIN: '3' };
+    expect(readSlotEnv(join).joinGeneration).toBe(3);
+    expect(readSlotEnv({ ...join, TRIBUTARY_JOIN: '' }).joinGeneration).toBeUndefined();
+    expect(() => readSlotEnv({ ...join, TRIBUTARY_JOIN: '0' })).toThrow(/TRIBUTARY_JOIN="0": expected an integer ≥ 1/);
+    expect(() => readSlotEnv({ ...join, TRIBUTARY_SLOT: '0' })).toThrow(/TRIBUTARY_SLOT above 0/);
+    expect(() => readSlotEnv({ ...join, TRIBUTARY_MAX_PARALLELISM: '' })).toThrow(/TRIBUTARY_MAX_PARALLELISM/);
+  });
+
   it('locally: explicit peers and ports, loopback by default', () => {
     const e = readSlotEnv({
       ...base,

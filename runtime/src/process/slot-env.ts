@@ -53,6 +53,8 @@ export interface SlotEnv {
   metricsPort: number;
   /** A stop fires every pending event-time window first (local runs only: a pod never drains on SIGTERM). */
   drainOnStop: boolean;
+  /** Started to join a running job: the live rescale's membership generation (TRIBUTARY_JOIN). */
+  joinGeneration: number | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -102,7 +104,12 @@ export function readSlotEnv(env: Env): SlotEnv {
   const drain = env[LocalEnv.drainOnStop];
   if (drain !== undefined && drain !== '' && drain !== '0' && drain !== '1')
     throw bad(`${LocalEnv.drainOnStop}=${JSON.stringify(drain)}: expected 1 or 0`);
+  const joinGeneration = env[RuntimeEnv.join] ? int(env, RuntimeEnv.join, 1) : undefined;
+  // Checked again by the slot (slot-join-link.ts checkJoin); said here in the environment's terms.
+  if (joinGeneration !== undefined && (slot === 0 || maxP === undefined))
+    throw bad(`${RuntimeEnv.join} set: a joining slot needs ${RuntimeEnv.slot} above 0 and ${RuntimeEnv.maxParallelism}`);
   return {
+    joinGeneration,
     slot,
     parallelism,
     maxParallelism: maxP,

@@ -13,6 +13,8 @@ import type { ThreadPorts } from '../net/port-socket.ts';
 import { LocalEnv } from './slot-env.ts';
 import { SLOT_NODE_FLAGS } from './slot-node-flags.ts';
 import { ThreadSlot, type SlotChild } from './thread-slot.ts';
+import type { FromHost } from './slot-host.ts';
+import type { MessagePort } from 'node:worker_threads';
 
 // The slot entrypoint beside this module: runtime/src/main.ts in the repository, main.js in the
 // package's compiled dist/ (a file under node_modules cannot be type-stripped).
@@ -33,6 +35,10 @@ export interface SlotHandle {
   /** Bearer token of the slot's control API (the run's job secret). */
   controlToken: string;
   child: SlotChild;
+  /** Messages to the slot (slot-host.ts): a thread's port, a process's IPC channel. Ports move with a thread's only. */
+  send(m: FromHost, transfer?: MessagePort[]): void;
+  /** Messages from the slot. */
+  onMessage(fn: (m: unknown) => void): void;
 }
 
 /** How every slot of a run is hosted (part of the supervisor's options). */
@@ -69,6 +75,8 @@ export interface SlotLaunch {
   secret: { token: string; file: string };
   /** A thread slot's MessagePorts to the others; without them thread slots link over loopback TCP. */
   dataPorts?: ThreadPorts;
+  /** Started to join the running attempt (a live rescale): the rescale's membership generation. */
+  joinGeneration?: number;
   onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
@@ -90,6 +98,7 @@ export function launchSlot(o: SlotHostOptions, l: SlotLaunch): SlotHandle {
     [LocalEnv.controlPort]: String(l.ports.control),
     [LocalEnv.metricsPort]: String(l.ports.metrics),
     [RuntimeEnv.controlTokenFile]: l.secret.file,
+    ...(l.joinGeneration !== undefined ? { [RuntimeEnv.join]: String(l.joinGeneration) } : {}),
   };
   // A process watches its parent; a thread cannot outlive it (and process.ppid is not us).
   if (!threads) env['TRIBUTARY_PARENT_PID'] = String(process.pid);
@@ -97,6 +106,8 @@ export function launchSlot(o: SlotHostOptions, l: SlotLaunch): SlotHandle {
   delete env[RuntimeEnv.peerSelector];
   let child: SlotChild;
   let pid: number;
+  let send: SlotHandle['send'];
+  let onMessage: SlotHandle['onMessage'];
   if (threads) {
     const t = new ThreadSlot(SLOT_ENTRY, env, {
       pipe: o.stdio === 'pipe',
@@ -108,11 +119,14 @@ export function launchSlot(o: SlotHostOptions, l: SlotLaunch): SlotHandle {
     });
     child = t;
     pid = t.threadId;
+    send = (m, transfer) => t.post(m, transfer);
+    onMessage = (fn) => t.onMessage(fn);
   } else {
     const c = spawn(SLOT_NODE, [...(o.nodeFlags ?? SLOT_NODE_FLAGS), SLOT_ENTRY, ...(o.argv ?? [])], {
       cwd: process.cwd(),
       env,
-      stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],
+      // The IPC channel carries the host messages (slot-host.ts); the slot unrefs it.
+      stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit', 'ipc'],
       // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which stops the
       // slots with one SIGTERM (a slot takes a second signal as "exit now", cutting --drain and
       // the final checkpoint). The slot still exits when the supervisor dies (it watches the pid).
@@ -121,6 +135,11 @@ export function launchSlot(o: SlotHostOptions, l: SlotLaunch): SlotHandle {
     c.on('exit', l.onExit);
     child = c;
     pid = c.pid ?? -1;
+    // A message to a slot that has exited is dropped: its exit is what the supervisor acts on.
+    send = (m) => {
+      if (c.connected) c.send(m, (e) => void e);
+    };
+    onMessage = (fn) => c.on('message', fn);
   }
   return {
     slot: s,
@@ -130,5 +149,7 @@ export function launchSlot(o: SlotHostOptions, l: SlotLaunch): SlotHandle {
     metricsAddress: `127.0.0.1:${l.ports.metrics}`,
     controlToken: l.secret.token,
     child,
+    send,
+    onMessage,
   };
 }

@@ -35,6 +35,7 @@ import { resolveAlignment } from '../graph/alignment.ts';
 import { jobStatusSource } from '../control/job-executor-control.ts';
 import type { Discover } from './peer-discovery.ts';
 import type { ThreadPorts } from '../net/port-socket.ts';
+import type { MessagePort } from 'node:worker_threads';
 import { planGraph } from '../graph/plan.ts';
 import { TributaryError } from '../errors.ts';
 import { checkJoin, prepareJoin, type JoinMarker } from './slot-join-link.ts';
@@ -343,10 +344,12 @@ export class SlotProcess {
 
   /** Links with every peer of this slot's generation (a joining slot: every running slot); rejects as run's linking. */
   async link(): Promise<void> {
+    const timeoutMs = this.opts.connectTimeoutMs ?? 120_000;
+    if (this.opts.threadPorts) return this.dataPlane.connectPorts(this.opts.threadPorts, timeoutMs);
     if (this.dataPlane.port === 0) await this.listen();
     await this.dataPlane.connect(this.opts.discover, {
       self: this.address,
-      timeoutMs: this.opts.connectTimeoutMs ?? 120_000,
+      timeoutMs,
     });
   }
 
@@ -358,6 +361,15 @@ export class SlotProcess {
   /** Links both ways with joining slot `slot` at `address` (after prepareJoin). */
   addPeer(slot: number, address: string, timeoutMs = 30_000): Promise<void> {
     return this.dataPlane.addPeer(slot, address, { timeoutMs, retryMs: 50 });
+  }
+
+  /** A slot thread links both ways with joining slot `slot` over the ports of their pair (after prepareJoin). */
+  addPeerPorts(
+    slot: number,
+    ports: { outbound: MessagePort; inbound: MessagePort },
+    timeoutMs = 30_000,
+  ): Promise<void> {
+    return this.dataPlane.addPeerPorts(slot, ports, timeoutMs);
   }
 
   /** Retires the links with `slot` (BYE: a clean close on both ends). */

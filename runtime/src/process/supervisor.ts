@@ -31,6 +31,7 @@ import { launchSlot, type SlotHandle, type SlotHostOptions } from './slot-launch
 import { threadsOverTcpFromEnv } from './thread-slot.ts';
 import { threadPortMesh, type ThreadPorts } from '../net/port-socket.ts';
 import type { SupervisorMetrics } from './supervisor-metrics.ts';
+import { HostedRescale } from './hosted-rescale.ts';
 
 export type { SlotHandle };
 
@@ -119,9 +120,12 @@ export class Supervisor {
   private baseline: string | undefined;
   private readonly progress: RestartProgress;
   private threadsOverTcp = false;
+  /** Slots the next attempt starts: the config's, until a live rescale records another (hosted-rescale.ts). */
+  private parallelism: number;
 
   constructor(o: SupervisorOptions) {
     this.o = o;
+    this.parallelism = o.config.parallelism;
     if (o.secret) {
       this.secret = o.secret.token;
       this.secretFile = o.secret.file;
@@ -225,7 +229,6 @@ export class Supervisor {
   /** Runs all slots once; resolves undefined when all exited 0, else a description of the first failure. */
   private async runAttempt(attempt: number): Promise<string | undefined> {
     const o = this.o;
-    const p = o.config.parallelism;
     const deploymentId = `${o.config.jobName}-${this.runId}-a${attempt}`;
     let latest: string | undefined;
     // State storage that cannot be read (S3 away) fails this attempt, never starts it fresh: the
@@ -243,7 +246,8 @@ export class Supervisor {
         return `cannot find the latest checkpoint in ${o.config.stateDir}: ${code ? `${code}: ` : ''}${(e as Error).message}`;
       }
     const restoreFrom = latest === undefined || latest === this.baseline ? o.restoreFrom : latest;
-    const cfg: JobConfig = { ...o.config, ...(restoreFrom ? { restoreFrom } : {}) };
+    const p = this.parallelism;
+    const cfg: JobConfig = { ...o.config, parallelism: p, ...(restoreFrom ? { restoreFrom } : {}) };
     const cfgFile = join(this.workDir, `job-a${attempt}.json`);
     writeFileSync(cfgFile, JSON.stringify(cfg));
     let ports = await freePorts(3 * p);
@@ -251,7 +255,12 @@ export class Supervisor {
     for (let tries = 0; o.slot0ControlPort !== undefined && ports.includes(o.slot0ControlPort) && tries < 5; tries++)
       ports = await freePorts(3 * p);
     if (o.slot0ControlPort !== undefined) ports[p] = o.slot0ControlPort;
-    const data = ports.slice(0, p).map((port) => `127.0.0.1:${port}`);
+    // Per slot: data, control, metrics. Slots that join later get theirs when they are asked for.
+    const slotPorts = new Map(
+      Array.from({ length: p }, (_, s) => [s, [ports[s], ports[p + s], ports[2 * p + s]] as number[]]),
+    );
+    const data = (): string[] =>
+      [...slotPorts.keys()].sort((a, b) => a - b).map((s) => `127.0.0.1:${slotPorts.get(s)?.[0]}`);
     const threads = o.host === 'thread';
     // Slot threads link over MessagePorts (net/port-socket.ts) unless TCP is asked for.
     const mesh = threads && !this.threadsOverTcp ? threadPortMesh(p) : undefined;
@@ -260,28 +269,53 @@ export class Supervisor {
     this.current = [];
     // From the spawn on: checkpoints completing during this attempt are its progress.
     const watch = this.watchCheckpoints();
-    for (let s = 0; s < p; s++) {
+    const launch = (s: number, parallelism: number, generation?: number, dataPorts?: ThreadPorts): SlotHandle => {
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         exits.push({ slot: s, code, signal });
         o.onSlotExit?.(s, code, signal);
         wake?.();
       };
-      this.current.push(
-        launchSlot(o, {
-          slot: s,
-          parallelism: p,
-          maxParallelism: o.config.maxParallelism,
-          jobName: o.config.jobName,
-          deploymentId,
-          jobConfigFile: cfgFile,
-          peers: data,
-          ports: { data: ports[s] as number, control: ports[p + s] as number, metrics: ports[2 * p + s] as number },
-          secret: { token: this.secret, file: this.secretFile },
-          ...(mesh ? { dataPorts: mesh[s] as ThreadPorts } : {}),
-          onExit,
-        }),
-      );
-    }
+      // A joining slot reads the job config at the parallelism it joins.
+      let jobConfigFile = cfgFile;
+      if (parallelism !== p) {
+        jobConfigFile = join(this.workDir, `job-a${attempt}-p${parallelism}.json`);
+        writeFileSync(jobConfigFile, JSON.stringify({ ...cfg, parallelism }));
+      }
+      const [dataPort, control, metrics] = slotPorts.get(s) as number[];
+      const h = launchSlot(o, {
+        slot: s,
+        parallelism,
+        maxParallelism: o.config.maxParallelism,
+        jobName: o.config.jobName,
+        deploymentId,
+        jobConfigFile,
+        peers: data(),
+        ports: { data: dataPort as number, control: control as number, metrics: metrics as number },
+        secret: { token: this.secret, file: this.secretFile },
+        ...(dataPorts ? { dataPorts } : {}),
+        ...(generation !== undefined ? { joinGeneration: generation } : {}),
+        onExit,
+      });
+      this.current.push(h);
+      return h;
+    };
+    const hosted = new HostedRescale({
+      slots: () => this.current,
+      overPorts: mesh !== undefined,
+      reserve: async (slots) => {
+        const more = await freePorts(3 * slots.length);
+        slots.forEach((s, i) => slotPorts.set(s, [more[3 * i], more[3 * i + 1], more[3 * i + 2]] as number[]));
+      },
+      dataAddress: (s) => `127.0.0.1:${slotPorts.get(s)?.[0]}`,
+      launch: (s, parallelism, generation, dataPorts) => {
+        if (!slotPorts.has(s)) slotPorts.set(s, [0, 0, 0]); // a thread over ports listens on no TCP port
+        return launch(s, parallelism, generation, dataPorts);
+      },
+      setParallelism: (n) => (this.parallelism = n),
+      timeoutMs: o.config.checkpointing.timeoutMs,
+      logger: o.logger,
+    });
+    for (let s = 0; s < p; s++) hosted.attach(launch(s, p, undefined, mesh?.[s]));
     o.logger.info(
       {
         attempt,
@@ -296,10 +330,10 @@ export class Supervisor {
     if (this.stopping) this.stopAll('SIGTERM');
 
     const failed = (e: Exit): boolean => e.code !== 0;
-    // Wait for the first failure or for every slot to exit.
+    // Wait for the first failure or for every slot to exit (slots that joined or left meanwhile included).
     await new Promise<void>((r) => {
       wake = () => {
-        if (exits.length === p || exits.some(failed)) r();
+        if (exits.length === this.current.length || exits.some(failed)) r();
       };
       wake();
     });
@@ -310,7 +344,7 @@ export class Supervisor {
       this.stopAll('SIGKILL');
       await new Promise<void>((r) => {
         wake = () => {
-          if (exits.length === p) r();
+          if (exits.length === this.current.length) r();
         };
         wake();
       });

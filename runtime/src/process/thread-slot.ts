@@ -7,7 +7,7 @@
 // It looks to the supervisor like a child process (SlotChild): SIGTERM/SIGINT become a `stop`
 // message (the slot stops as on a signal: slot-main.ts listens on its parentPort), SIGKILL is
 // Worker.terminate(). The thread's exit code is the slot's (slot-main exits with it).
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
@@ -70,6 +70,7 @@ export class ThreadSlot implements SlotChild {
   /** The slot's record counts, once its job has ended. */
   result: Omit<SlotResultMessage, 'kind'> | undefined;
   private terminating = false;
+  private readonly listeners: ((m: unknown) => void)[] = [];
 
   constructor(
     entry: string | URL,
@@ -101,6 +102,7 @@ export class ThreadSlot implements SlotChild {
     // An uncaught exception ends the thread with code 1 ('exit' follows): the slot failed.
     this.worker.on('message', (m: unknown) => {
       if (isSlotResult(m)) this.result = { state: m.state, recordsIn: m.recordsIn, recordsOut: m.recordsOut };
+      else for (const fn of this.listeners) fn(m);
     });
     this.worker.on('error', (err) => opts.logger.error({ err, slot: opts.slot }, 'slot thread failed'));
     this.worker.on('exit', (code) => {
@@ -121,6 +123,16 @@ export class ThreadSlot implements SlotChild {
 
   get stderr(): Readable | null {
     return this.worker.stderr;
+  }
+
+  /** A message to the slot thread, moving `transfer` (dropped once the thread has exited). */
+  post(m: unknown, transfer: MessagePort[] = []): void {
+    if (this.exitCode === null && this.signalCode === null) this.worker.postMessage(m, transfer);
+  }
+
+  /** Messages the slot thread posts (other than its result). */
+  onMessage(fn: (m: unknown) => void): void {
+    this.listeners.push(fn);
   }
 
   kill(signal: NodeJS.Signals): boolean {

@@ -1,0 +1,115 @@
+// A local supervisor's part of a live rescale (slot-host.ts): slot 0 asks, the supervisor records
+// the new parallelism and, scaling out, starts the new slots and has every running slot link with
+// them. What moves key groups and partitions is the job's (slot 0 drives it once this resolves).
+//
+// Order, so that no HELLO of a new slot meets a running slot that is not ready for it: the link
+// orders go out first (a running slot prepares the generation as it reads its order, then links:
+// `addPeer` dials until the new slot listens, `addPeerPorts` waits on the ports), then the new slots
+// start; it resolves once every running slot answered its order and every new slot reported its
+// links. A new slot's dial refused because its order was still in flight is tried again (TCP); a
+// port's handshake waits on the port until the running thread reads it (threads).
+//
+// The intent comes first: from the request on, a restart of the run starts `to` slots from the
+// last completed checkpoint (which holds every key group and partition once, whatever moved), as
+// the operator's write-ahead intent decides a pod restart's parallelism (live-rescale.md §6).
+import type { Logger } from 'pino';
+import { TributaryError } from '../errors.ts';
+import { threadJoinPorts, type ThreadPorts } from '../net/port-socket.ts';
+import { HOST_KIND, isHostMessage, type NewPeer, type ToHost } from './slot-host.ts';
+import type { SlotHandle } from './slot-launch.ts';
+import type { MessagePort } from 'node:worker_threads';
+
+export interface HostedRescaleContext {
+  /** The attempt's slots now (running or exited). */
+  slots(): readonly SlotHandle[];
+  /** Threads linked over MessagePorts (else every slot has a TCP data address). */
+  overPorts: boolean;
+  /** Data addresses for new slots `slots` (ports reserved for them). */
+  reserve(slots: readonly number[]): Promise<void>;
+  dataAddress(slot: number): string;
+  /** Starts new slot `slot` of parallelism `parallelism` as a member of `generation`. */
+  launch(slot: number, parallelism: number, generation: number, dataPorts?: ThreadPorts): SlotHandle;
+  /** The parallelism the next attempt starts with. */
+  setParallelism(n: number): void;
+  /** How long the new slots have to link. */
+  timeoutMs: number;
+  logger: Logger;
+}
+
+export class HostedRescale {
+  private readonly c: HostedRescaleContext;
+  private nextOrder = 1;
+  private readonly answers = new Map<string, (error: string | undefined) => void>();
+
+  constructor(c: HostedRescaleContext) {
+    this.c = c;
+  }
+
+  /** Wires a slot's messages: slot 0's requests, every slot's answers. */
+  attach(h: SlotHandle): void {
+    h.onMessage((m) => {
+      if (!isHostMessage<ToHost>(m)) return;
+      if (m.op === 'linked') this.answers.get(`${h.slot}:${m.id}`)?.(m.error);
+      else if (m.op === 'rescale' && h.slot === 0)
+        this.rescale(m.to, m.generation).then(
+          () => h.send({ kind: HOST_KIND, op: 'reply', id: m.id }),
+          (e: unknown) => h.send({ kind: HOST_KIND, op: 'reply', id: m.id, error: (e as Error).message }),
+        );
+    });
+  }
+
+  private async rescale(to: number, generation: number): Promise<void> {
+    const running = this.c.slots().filter((h) => h.child.exitCode === null && h.child.signalCode === null);
+    const from = this.c.slots().length;
+    this.c.setParallelism(to);
+    this.c.logger.info({ from, to, generation }, 'live rescale: the run continues at the new parallelism');
+    if (to <= from) return;
+    const joiners = Array.from({ length: to - from }, (_, i) => from + i);
+    if (running.length !== from)
+      throw new TributaryError('TRIB_RESCALE_UNSUPPORTED', `slots ${this.gone(running)} have exited: none can join`);
+    const ports = this.c.overPorts ? threadJoinPorts(running.map((h) => h.slot), joiners) : undefined;
+    if (!ports) await this.c.reserve(joiners);
+    const answered: Promise<void>[] = [];
+    for (const h of running) {
+      const peers: NewPeer[] = joiners.map((slot) => {
+        const pair = ports?.forRunning.get(h.slot)?.get(slot);
+        return pair ? { slot, ports: pair } : { slot, address: this.c.dataAddress(slot) };
+      });
+      const id = this.nextOrder++;
+      answered.push(this.answer(h.slot, id, `slot ${h.slot} linking the new slots`));
+      const transfer = peers.flatMap((p) => (p.ports ? [p.ports.outbound, p.ports.inbound] : [])) as MessagePort[];
+      h.send({ kind: HOST_KIND, op: 'link', id, generation, parallelism: to, peers }, transfer);
+    }
+    for (const slot of joiners) {
+      answered.push(this.answer(slot, 0, `new slot ${slot} linking`));
+      const handle = this.c.launch(slot, to, generation, ports?.joiners.get(slot));
+      this.attach(handle);
+    }
+    await Promise.all(answered);
+  }
+
+  /** Resolves when `slot` answers `id` without an error; rejects with its error, its exit or the timeout. */
+  private answer(slot: number, id: number, what: string): Promise<void> {
+    const key = `${slot}:${id}`;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.answers.delete(key);
+        reject(new TributaryError('TRIB_PEER_TIMEOUT', `${what}: no answer within ${this.c.timeoutMs} ms`));
+      }, this.c.timeoutMs);
+      this.answers.set(key, (error) => {
+        clearTimeout(timer);
+        this.answers.delete(key);
+        if (error === undefined) resolve();
+        else reject(new TributaryError('TRIB_PEER_CONFIG', `${what}: ${error}`));
+      });
+    });
+  }
+
+  private gone(running: readonly SlotHandle[]): string {
+    return this.c
+      .slots()
+      .filter((h) => !running.includes(h))
+      .map((h) => h.slot)
+      .join(', ');
+  }
+}
