@@ -1,5 +1,6 @@
-// The user's path of a local live rescale: `tributary run job.yaml --single-thread --control-port 0`
-// runs a StreamJob manifest (Kafka → keyBy → rolling count → exactly-once Kafka) at parallelism 2
+// The user's path of a local live rescale: `tributary run job.yaml --control-port 0` — its slots
+// on one thread (`--single-thread`), on a worker thread each (the default: `--threads`), or in a
+// process each (`--distributed`) — runs a StreamJob manifest (Kafka → keyBy → rolling count → exactly-once Kafka) at parallelism 2
 // while a producer keeps writing; `tributary rescale --to 3`, then `--to 1`, each a separate
 // process as a user would type it, move it without stopping; a rescale the job cannot do is
 // refused with its reason. Kafka's Java read_committed consumer must then read exactly the
@@ -92,94 +93,100 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
     });
   }
 
-  it('2 → 3 → 1 mid-stream, exactly-once; an impossible target is refused', { timeout: 240_000 }, async () => {
-    const input = `rescale-cli-in-${run}`;
-    const output = `rescale-cli-out-${run}`;
-    await createTopics(kafka, { [input]: 4, [output]: 1 });
-    const dir = await mkdtemp(join(tmpdir(), 'tributary-rescale-cli-'));
-    dirs.push(dir);
-    const file = join(dir, 'job.yaml');
-    await writeFile(file, stringify(manifest(input, output)));
-    const tokenFile = join(dir, 'token');
-    await writeFile(tokenFile, 'rescale-cli-token', { mode: 0o600 });
-    // The run must exit by itself after Ctrl-C: not through the one-thread run's forced exit (cli/main.ts), which
-    // would hide a client a departed slot left open (a kafkajs consumer restarted after its stop did).
-    const env = { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile, TRIBUTARY_NO_FORCED_EXIT: '1' };
-    const job = startCli(
-      ['run', file, '--single-thread', '--control-port', '0', '--state-dir', join(dir, 'state'), '--no-progress'],
-      { env },
-    );
-    try {
-      await expect
-        .poll(() => /"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/.exec(job.stderr)?.[1], {
-          timeout: 60_000,
-        })
-        .toBeDefined();
-      const port = (/"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/.exec(job.stderr) as RegExpExecArray)[1] as string;
-      const status = async (): Promise<StatusResponse> => {
-        const res = await fetch(`http://127.0.0.1:${port}/v1/status`, {
-          headers: { authorization: 'Bearer rescale-cli-token' },
-        });
-        return (await res.json()) as StatusResponse;
-      };
-      await expect.poll(async () => (await status()).state, { timeout: 60_000 }).toBe('RUNNING');
-      let scaledOut = (): void => undefined;
-      let scaledIn = (): void => undefined;
-      const gates = new Map([
-        [CHUNKS - 10, new Promise<void>((r) => (scaledOut = r))],
-        [CHUNKS - 5, new Promise<void>((r) => (scaledIn = r))],
-      ]);
-      const writing = writeInput(kafka, input, 100, gates);
-      const rescale = (to: string): Promise<CliResult> =>
-        startCli(['rescale', '--control-port', port, '--to', to], { env }).done;
-      await expect.poll(async () => (await status()).recordsIn ?? 0, { timeout: 60_000 }).toBeGreaterThan(1000);
-
-      const out = await within(rescale('3'), 60_000, 'tributary rescale --to 3');
-      expect(out.code, out.stderr).toBe(0);
-      expect(out.stderr).toMatch(/2 → 3 completed: \d+ steps, \d+\/\d+ key groups/);
-      const at3 = await status();
-      expect(at3.parallelism).toBe(3);
-      expect(at3.migration).toMatchObject({ state: 'COMPLETED', from: 2, to: 3, phase: 'done' });
-      scaledOut();
-
-      const refused = await within(rescale('200'), 60_000, 'tributary rescale --to 200');
-      expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(
-        /rescale refused \(TRIB_RESCALE_PLAN_INVALID\): .*parallelism 200 is not in 1\.\.128/,
+  it.each([['--single-thread'], ['--threads'], ['--distributed']])(
+    'run %s: 2 → 3 → 1 mid-stream, exactly-once; an impossible target is refused',
+    { timeout: 240_000 },
+    async (mode) => {
+      const input = `rescale-cli-in-${mode.slice(2)}-${run}`;
+      const output = `rescale-cli-out-${mode.slice(2)}-${run}`;
+      await createTopics(kafka, { [input]: 4, [output]: 1 });
+      const dir = await mkdtemp(join(tmpdir(), 'tributary-rescale-cli-'));
+      dirs.push(dir);
+      const file = join(dir, 'job.yaml');
+      await writeFile(file, stringify(manifest(input, output)));
+      const tokenFile = join(dir, 'token');
+      await writeFile(tokenFile, 'rescale-cli-token', { mode: 0o600 });
+      // The run must exit by itself after Ctrl-C: not through the one-thread run's forced exit (cli/main.ts), which
+      // would hide a client a departed slot left open (a kafkajs consumer restarted after its stop did).
+      const env = { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile, TRIBUTARY_NO_FORCED_EXIT: '1' };
+      const job = startCli(
+        ['run', file, mode, '--control-port', '0', '--state-dir', join(dir, 'state'), '--no-progress'],
+        { env },
       );
+      try {
+        await expect
+          .poll(() => /"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/.exec(job.stderr)?.[1], {
+            timeout: 60_000,
+          })
+          .toBeDefined();
+        const port = (
+          /"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/.exec(job.stderr) as RegExpExecArray
+        )[1] as string;
+        const status = async (): Promise<StatusResponse> => {
+          const res = await fetch(`http://127.0.0.1:${port}/v1/status`, {
+            headers: { authorization: 'Bearer rescale-cli-token' },
+          });
+          return (await res.json()) as StatusResponse;
+        };
+        await expect.poll(async () => (await status()).state, { timeout: 60_000 }).toBe('RUNNING');
+        let scaledOut = (): void => undefined;
+        let scaledIn = (): void => undefined;
+        const gates = new Map([
+          [CHUNKS - 10, new Promise<void>((r) => (scaledOut = r))],
+          [CHUNKS - 5, new Promise<void>((r) => (scaledIn = r))],
+        ]);
+        const writing = writeInput(kafka, input, 100, gates);
+        const rescale = (to: string): Promise<CliResult> =>
+          startCli(['rescale', '--control-port', port, '--to', to], { env }).done;
+        await expect.poll(async () => (await status()).recordsIn ?? 0, { timeout: 60_000 }).toBeGreaterThan(1000);
 
-      const down = await within(rescale('1'), 60_000, 'tributary rescale --to 1');
-      expect(down.code, down.stderr).toBe(0);
-      expect(down.stderr).toMatch(/3 → 1 completed/);
-      expect((await status()).parallelism).toBe(1);
-      scaledIn();
+        const out = await within(rescale('3'), 60_000, 'tributary rescale --to 3');
+        expect(out.code, out.stderr).toBe(0);
+        expect(out.stderr).toMatch(/2 → 3 completed: \d+ steps, \d+\/\d+ key groups/);
+        const at3 = await status();
+        expect(at3.parallelism).toBe(3);
+        expect(at3.migration).toMatchObject({ state: 'COMPLETED', from: 2, to: 3, phase: 'done' });
+        scaledOut();
 
-      await within(writing, 60_000, 'the input');
-      await expect.poll(async () => (await status()).recordsIn, { timeout: 120_000 }).toBe(RECORDS);
-      // Ctrl-C takes no final checkpoint (a rerun reads on from the last one): wait for one after the last record.
-      const allRead = new Date().toISOString();
-      await expect
-        .poll(async () => (await status()).lastCheckpoint?.completedAt ?? '', { timeout: 60_000 })
-        .toSatisfy((at: string) => at > allRead);
-      job.child.kill('SIGINT');
-      const end = await within(job.done, 60_000, 'the run after Ctrl-C');
-      expect(end.code, end.stderr.slice(-4000)).toBe(0);
-    } catch (e) {
-      // What the run logged, for a failure's diagnosis (the rescale's phases and steps, the stop).
-      await writeFile(join(dir, 'run-stderr.log'), job.stderr);
-      throw new Error(`${(e as Error).message}\nthe run's stderr ends:\n${job.stderr.slice(-3000)}`, { cause: e });
-    } finally {
-      job.child.kill('SIGKILL');
-    }
-    const got = (await readTopicWithJava(bs.join(','), output, 'read_committed')).map((r) => {
-      const v = JSON.parse(r.value) as { k: string; n: number; maxId: number };
-      return `${v.k}:${v.n}:${v.maxId}`;
-    });
-    const diff = deliveryDiff(reference(), got);
-    expect({
-      missing: diff.missing.length,
-      duplicated: diff.duplicated.length,
-      unexpected: diff.unexpected.length,
-    }).toEqual({ missing: 0, duplicated: 0, unexpected: 0 });
-  });
+        const refused = await within(rescale('200'), 60_000, 'tributary rescale --to 200');
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toMatch(
+          /rescale refused \(TRIB_RESCALE_PLAN_INVALID\): .*parallelism 200 is not in 1\.\.128/,
+        );
+
+        const down = await within(rescale('1'), 60_000, 'tributary rescale --to 1');
+        expect(down.code, down.stderr).toBe(0);
+        expect(down.stderr).toMatch(/3 → 1 completed/);
+        expect((await status()).parallelism).toBe(1);
+        scaledIn();
+
+        await within(writing, 60_000, 'the input');
+        await expect.poll(async () => (await status()).recordsIn, { timeout: 120_000 }).toBe(RECORDS);
+        // Ctrl-C takes no final checkpoint (a rerun reads on from the last one): wait for one after the last record.
+        const allRead = new Date().toISOString();
+        await expect
+          .poll(async () => (await status()).lastCheckpoint?.completedAt ?? '', { timeout: 60_000 })
+          .toSatisfy((at: string) => at > allRead);
+        job.child.kill('SIGINT');
+        const end = await within(job.done, 60_000, 'the run after Ctrl-C');
+        expect(end.code, end.stderr.slice(-4000)).toBe(0);
+      } catch (e) {
+        // What the run logged, for a failure's diagnosis (the rescale's phases and steps, the stop).
+        await writeFile(join(dir, 'run-stderr.log'), job.stderr);
+        throw new Error(`${(e as Error).message}\nthe run's stderr ends:\n${job.stderr.slice(-3000)}`, { cause: e });
+      } finally {
+        job.child.kill('SIGKILL');
+      }
+      const got = (await readTopicWithJava(bs.join(','), output, 'read_committed')).map((r) => {
+        const v = JSON.parse(r.value) as { k: string; n: number; maxId: number };
+        return `${v.k}:${v.n}:${v.maxId}`;
+      });
+      const diff = deliveryDiff(reference(), got);
+      expect({
+        missing: diff.missing.length,
+        duplicated: diff.duplicated.length,
+        unexpected: diff.unexpected.length,
+      }).toEqual({ missing: 0, duplicated: 0, unexpected: 0 });
+    },
+  );
 });

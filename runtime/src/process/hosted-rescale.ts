@@ -59,15 +59,24 @@ export class HostedRescale {
   }
 
   private async rescale(to: number, generation: number): Promise<void> {
+    // Slots that left in an earlier scale in have exited 0; the running ones are the job's 0..N−1.
     const running = this.c.slots().filter((h) => h.child.exitCode === null && h.child.signalCode === null);
-    const from = this.c.slots().length;
+    const from = running.length;
+    if (running.some((h) => h.slot >= from))
+      throw new TributaryError(
+        'TRIB_RESCALE_UNSUPPORTED',
+        `the running slots are ${running.map((h) => h.slot).join(', ')}, not 0..${from - 1}: none can join`,
+      );
     this.c.setParallelism(to);
     this.c.logger.info({ from, to, generation }, 'live rescale: the run continues at the new parallelism');
     if (to <= from) return;
     const joiners = Array.from({ length: to - from }, (_, i) => from + i);
-    if (running.length !== from)
-      throw new TributaryError('TRIB_RESCALE_UNSUPPORTED', `slots ${this.gone(running)} have exited: none can join`);
-    const ports = this.c.overPorts ? threadJoinPorts(running.map((h) => h.slot), joiners) : undefined;
+    const ports = this.c.overPorts
+      ? threadJoinPorts(
+          running.map((h) => h.slot),
+          joiners,
+        )
+      : undefined;
     if (!ports) await this.c.reserve(joiners);
     const answered: Promise<void>[] = [];
     for (const h of running) {
@@ -103,13 +112,5 @@ export class HostedRescale {
         else reject(new TributaryError('TRIB_PEER_CONFIG', `${what}: ${error}`));
       });
     });
-  }
-
-  private gone(running: readonly SlotHandle[]): string {
-    return this.c
-      .slots()
-      .filter((h) => !running.includes(h))
-      .map((h) => h.slot)
-      .join(', ');
   }
 }
