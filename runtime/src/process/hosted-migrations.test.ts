@@ -1,0 +1,88 @@
+// Slot 0's orchestration of a hosted live rescale (hosted-migrations.ts): what it asks the host and
+// the job, in which order, and what the tracker sees. The host is a real SlotHost over an in-memory
+// transport that answers like a supervisor; the job a recorder (the real ones: cli/rescale-cli.int).
+import { describe, expect, it } from 'vitest';
+import { TributaryError } from '../errors.ts';
+import type { MigrationProgress } from '../control/migration-tracker.ts';
+import type { RescaleOptions } from '../exec/live-rescale.ts';
+import type { RescaleReport } from '../exec/rescale-progress.ts';
+import { hostedRescalable, type HostedJob } from './hosted-migrations.ts';
+import { HOST_KIND, SlotHost, type ToHost } from './slot-host.ts';
+
+function setUp(refuse?: string) {
+  const calls: string[] = [];
+  let deliver: (m: unknown) => void = () => undefined;
+  const host = new SlotHost({
+    post: (m: ToHost) => {
+      if (m.op !== 'rescale') return;
+      calls.push(`host ${m.to} g${m.generation}`);
+      queueMicrotask(() => deliver({ kind: HOST_KIND, op: 'reply', id: m.id }));
+    },
+    listen: (on) => (deliver = on),
+  });
+  const job: HostedJob & { parallelism: number } = {
+    parallelism: 2,
+    checkRescale: (to) => {
+      if (refuse && to === 9) throw new TributaryError('TRIB_RESCALE_PLAN_INVALID', refuse);
+    },
+    rescale: (to: number, o?: RescaleOptions): Promise<RescaleReport> => {
+      calls.push(`job ${job.parallelism} → ${to}`);
+      const p: RescaleReport = {
+        id: `part-${to}`,
+        from: job.parallelism,
+        to,
+        phase: 'done',
+        stepsDone: 2,
+        steps: 2,
+        keyGroupsMoved: 10,
+        keyGroups: 10,
+        bytesMoved: 100,
+        bytes: 100,
+        startedAt: `t${to}`,
+        finishedAt: `f${to}`,
+      };
+      o?.onProgress?.({ ...p, phase: 'moving', stepsDone: 1 });
+      o?.onProgress?.(p);
+      job.parallelism = to;
+      return Promise.resolve(p);
+    },
+  };
+  return { calls, host, job };
+}
+
+describe('hosted live rescale (slot 0)', () => {
+  it('scales out one slot at a time, the host first each time; the tracker sees one migration 2 → 4', async () => {
+    const { calls, host, job } = setUp();
+    const seen: MigrationProgress[] = [];
+    await hostedRescalable(host, () => job).rescale(4, { onProgress: (p) => seen.push(p) });
+    expect(calls).toEqual(['host 3 g1', 'job 2 → 3', 'host 4 g2', 'job 3 → 4']);
+    expect(new Set(seen.map((p) => `${p.id} ${p.from}→${p.to} ${p.startedAt}`))).toEqual(new Set(['part-3 2→4 t3']));
+    // The first part's end is not the migration's; steps and key groups add up.
+    expect(seen.map((p) => [p.phase, p.stepsDone, p.steps])).toEqual([
+      ['moving', 1, 2],
+      ['moving', 2, 2],
+      ['moving', 3, 4],
+      ['done', 4, 4],
+    ]);
+    expect(seen.at(-1)).toMatchObject({ keyGroupsMoved: 20, bytes: 200, finishedAt: 'f4' });
+  });
+
+  it('scales in in one part: the host records the target, then the job moves and drains', async () => {
+    const { calls, host, job } = setUp();
+    job.parallelism = 3;
+    await hostedRescalable(host, () => job).rescale(1, { onProgress: () => undefined });
+    expect(calls).toEqual(['host 1 g1', 'job 3 → 1']);
+  });
+
+  it('a rescale the job cannot do asks nothing of the host', async () => {
+    const { calls, host, job } = setUp('parallelism 9 is not in 1..8');
+    await expect(hostedRescalable(host, () => job).rescale(9, { onProgress: () => undefined })).rejects.toMatchObject({
+      code: 'TRIB_RESCALE_PLAN_INVALID',
+      message: expect.stringMatching(/parallelism 9 is not in 1\.\.8/),
+    });
+    await expect(
+      hostedRescalable(host, () => undefined).rescale(3, { onProgress: () => undefined }),
+    ).rejects.toMatchObject({ code: 'TRIB_RESCALE_UNSUPPORTED' });
+    expect(calls).toEqual([]);
+  });
+});

@@ -1,0 +1,82 @@
+// Slot 0's live rescales in a local run whose slots are threads or processes (`tributary run`,
+// `--threads`, `--distributed`): POST /v1/migrations through the control API, as in a one-thread
+// run (control/migration-routes.ts), with the host doing what only it can (slot-host.ts).
+//
+//   scale out N → N': one slot at a time (a joining slot is built with inputs from every slot of its
+//     generation, so two joining at once would hold each other's barriers: rescale-across.ts). For
+//     each: the host records N+1 and starts the slot, every running slot links with it, then the job
+//     wires it in and moves its key groups and partitions to it (JobExecutor.rescale).
+//   scale in N → N': the host records N' (a restart starts N' slots), then the job moves everything
+//     off slots N'..N−1, which drain, commit, leave and exit 0 (the host's attempt goes on without them).
+//
+// Refused before anything is recorded or started (`check`): what the job cannot do (no checkpoints,
+// an index source, a target outside 1..maxParallelism, a rescale under way) leaves the run as it was.
+// Reported to the tracker as one migration from N to N': its id and start are the first part's, the
+// steps and key groups add up over the parts.
+import { TributaryError } from '../errors.ts';
+import type { RescaleOptions } from '../exec/live-rescale.ts';
+import type { RescaleProgress, RescaleReport } from '../exec/rescale-progress.ts';
+import type { MigrationProgress, Rescalable } from '../control/migration-tracker.ts';
+import type { SlotHost } from './slot-host.ts';
+
+export interface HostedJob {
+  /** The job's parallelism now. */
+  readonly parallelism: number;
+  /** Throws the job's refusal (TRIB_RESCALE_UNSUPPORTED, _PLAN_INVALID) when it cannot rescale live to `to` now. */
+  checkRescale(to: number): void;
+  rescale(to: number, opts?: RescaleOptions): Promise<RescaleReport>;
+}
+
+export function hostedRescalable(host: SlotHost, job: () => HostedJob | undefined, budgetBytes?: number): Rescalable {
+  let generation = 0;
+  return {
+    async rescale(to, { onProgress }) {
+      const j = job();
+      if (!j) throw new TributaryError('TRIB_RESCALE_UNSUPPORTED', 'live rescale: slot 0 is not running yet');
+      j.checkRescale(to);
+      const from = j.parallelism;
+      const done = { steps: 0, keyGroups: 0, bytes: 0 };
+      let first: RescaleProgress | undefined;
+      const part = async (n: number): Promise<void> => {
+        await host.rescale(n, ++generation);
+        const report = await j.rescale(n, {
+          ...(budgetBytes !== undefined ? { budgetBytes } : {}),
+          onProgress: (p) => {
+            first ??= p;
+            onProgress(overall(p, first, done, from, to));
+          },
+        });
+        done.steps += report.steps;
+        done.keyGroups += report.keyGroups;
+        done.bytes += report.bytes;
+      };
+      if (to < from) await part(to);
+      else for (let n = from + 1; n <= to; n++) await part(n);
+    },
+  };
+}
+
+/** A part's progress as the whole migration's: the first part's id and start, totals over the parts so far. */
+function overall(
+  p: RescaleProgress,
+  first: RescaleProgress,
+  done: { steps: number; keyGroups: number; bytes: number },
+  from: number,
+  to: number,
+): MigrationProgress {
+  return {
+    id: first.id,
+    startedAt: first.startedAt,
+    from,
+    to,
+    // A part that finished is not the whole: only the last part's end is done.
+    phase: p.phase === 'done' && p.to !== to ? 'moving' : p.phase,
+    stepsDone: done.steps + p.stepsDone,
+    steps: done.steps + p.steps,
+    keyGroupsMoved: done.keyGroups + p.keyGroupsMoved,
+    keyGroups: done.keyGroups + p.keyGroups,
+    bytesMoved: done.bytes + p.bytesMoved,
+    bytes: done.bytes + p.bytes,
+    ...(p.finishedAt !== undefined && p.to === to ? { finishedAt: p.finishedAt } : {}),
+  };
+}
