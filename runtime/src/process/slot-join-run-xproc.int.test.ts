@@ -1,0 +1,147 @@
+// A slot process joins a running job and receives work (live rescale, scale out across processes:
+// exec/remote-join.ts), against the real broker: two SlotProcess instances in this test process,
+// linked by real DataPlanes on loopback, run the live Kafka job (testing/live-kafka-job.ts: a
+// 6-partition topic a producer keeps writing → keyBy → a rolling count → an exactly-once Kafka
+// sink, checkpointing every 100 ms). A third process links (generation 1, parallelism 3), builds
+// its slot from slot 0's owner table and is wired in while input arrives: later checkpoints
+// complete with 3 members. Then slot 0 migrates with the plan 2 → 3: the joiner owns its key
+// groups and partitions (a checkpoint after it lists them at slot 2), and Kafka's Java
+// read_committed consumer reads exactly the reference (0 missing, 0 duplicated).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readMetadata } from '../checkpoint/metadata.ts';
+import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
+import type { JobExecutor } from '../exec/job-executor.ts';
+import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
+import { slotForKeyGroup } from '../state/key-groups.ts';
+import { createLogger, silentLogger } from '../telemetry/logger.ts';
+import { kafkaTestRun } from '../testing/kafka-test-run.ts';
+import { createTopics } from '../testing/kafka-topics.ts';
+import { liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
+import { SlotProcess, type SlotProcessOptions } from './slot-process.ts';
+
+const P = 2;
+
+describe('a slot process joins a running job: its slot, its wiring, its work (data plane, real Kafka)', () => {
+  const { run, bs, kafka } = kafkaTestRun('tributary-xjoinrun-it');
+  const dirs: string[] = [];
+  /** Runs still going when a test failed: stopped before their state dirs are removed. */
+  const live: [SlotProcess, Promise<unknown>][] = [];
+  afterAll(async () => {
+    for (const [s] of live) s.stop();
+    await Promise.allSettled(live.map(([, r]) => r));
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+  const j = liveKafkaJob({ bs, kafka, prefix: 'it-xjoinrun', slots: 3 });
+  const { graph, functions, writing, committedOutput, positions, formula, owned, readToEnd, expectExactly } = j;
+
+  const plan = (topic: string, from: number, to: number): MigrationPlan =>
+    planMigration({
+      maxParallelism: MAXP,
+      from,
+      to,
+      keyGroupBytes: new Array<number>(MAXP).fill(100),
+      partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({
+        source: 'events',
+        topic,
+        partition,
+        owner: partitionOwner(topic, partition, from),
+      })),
+      budget: { bytes: 2400 },
+    });
+
+  /** Slot → the key groups its keyed state files hold in the checkpoint at `path` (step "running"). */
+  async function keyGroupsAt(path: string): Promise<Map<number, number[]>> {
+    const m = await readMetadata(path);
+    const out = new Map<number, number[]>();
+    for (const f of m.operators['running']?.keyed ?? []) {
+      const kgs = (f.keyGroups ?? [[f.keyGroupRange.start, f.keyGroupRange.end]]).flatMap(([a, b]) =>
+        Array.from({ length: b - a + 1 }, (_, i) => a + i),
+      );
+      out.set(f.slot, [...(out.get(f.slot) ?? []), ...kgs]);
+    }
+    return out;
+  }
+
+  it('slot 2 joins 2 running slots, checkpoints complete with 3, then 2 → 3 moves its work: exactly-once', async () => {
+    const input = `it-xjoinrun-in-${run}`;
+    const output = `it-xjoinrun-out-${run}`;
+    await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
+    const stateDir = await mkdtemp(join(tmpdir(), 'trib-xjoinrun-'));
+    dirs.push(stateDir);
+    const input$ = writing(input);
+    await input$.backlog;
+
+    const logger = process.env['LIVE_DIAG'] ? createLogger('warn') : silentLogger();
+    let release!: (addresses: string[]) => void;
+    const known = new Promise<string[]>((r) => (release = r));
+    const base = (slot: number, parallelism: number): SlotProcessOptions => ({
+      jobName: 'xjoinrun-it',
+      graph: validateGraph(graph(input, output)),
+      slot,
+      parallelism,
+      maxParallelism: MAXP,
+      deploymentId: `dep-${run}`,
+      secret: 'secret-of-the-xjoinrun-test',
+      host: '127.0.0.1',
+      dataPort: 0,
+      discover: () => known,
+      logger,
+      checkpointing: { stateDir, intervalMs: 100, timeoutMs: 30_000, retained: 10_000 },
+      job: { batchSize: 64, functions },
+    });
+    const slots = [...Array(P).keys()].map((slot) => new SlotProcess(base(slot, P)));
+    for (const s of slots) await s.listen();
+    const runs = slots.map((s) => s.run());
+    for (const r of runs) r.catch(() => undefined);
+    slots.forEach((s, i) => live.push([s, runs[i] as Promise<unknown>]));
+    release(slots.map((s) => s.address));
+    await expect.poll(() => slots.every((s) => s.jobState === 'RUNNING'), { timeout: 60_000 }).toBe(true);
+    const job = slots[0]?.executor as JobExecutor;
+    const recordsIn = (): number => slots.reduce((n, s) => n + (s.executor?.status().recordsIn ?? 0), 0);
+    await expect.poll(recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
+
+    // Linked (generation 1, parallelism 3), then its process runs: it waits for slot 0's join state.
+    for (const s of slots) s.prepareJoin(1, 3);
+    const joiner = new SlotProcess({ ...base(2, 3), join: { generation: 1 } });
+    await joiner.listen();
+    await Promise.all([joiner.link(), ...slots.map((s) => s.addPeer(2, joiner.address, 10_000))]);
+    const joinerRun = joiner.run();
+    joinerRun.catch(() => undefined);
+    live.push([joiner, joinerRun]);
+    runs.push(joinerRun);
+
+    await (job.remoteJoin as NonNullable<JobExecutor['remoteJoin']>).join(2);
+    expect(joiner.jobState).toBe('RUNNING');
+    expect(input$.done, 'joined while the input is still written').toBe(false);
+    // Later checkpoints complete with 3 members; slot 2 owns nothing yet (no key group, no partition).
+    const after = await job.triggerCheckpoint();
+    const m = await readMetadata(after.path);
+    expect(m.parallelism).toBe(3);
+    expect((m.sources['events'] ?? []).map((s) => s.slot).sort()).toEqual([0, 1, 2]);
+    expect((await positions(after.path)).get(2)).toEqual({});
+    expect((await keyGroupsAt(after.path)).get(2) ?? []).toEqual([]);
+    expect((await job.triggerCheckpoint()).id).toBeGreaterThan(after.id);
+
+    // 2 → 3: the plan's steps move key groups and partitions to slot 2, in the other process.
+    const up = plan(input, P, 3);
+    expect(up.movedPartitions).toBeGreaterThan(0);
+    await job.migrate(up);
+    expect(input$.done, 'migrated while the input is still written').toBe(false);
+    input$.tail();
+    const moved = await job.triggerCheckpoint();
+    expect(owned(await positions(moved.path))).toEqual(formula(input, 3));
+    const mine = Array.from({ length: MAXP }, (_, kg) => kg).filter((kg) => slotForKeyGroup(kg, 3, MAXP) === 2);
+    expect(((await keyGroupsAt(moved.path)).get(2) ?? []).sort((a, b) => a - b)).toEqual(mine);
+
+    await input$.all;
+    await readToEnd(job);
+    await job.triggerSavepoint({ stop: true });
+    for (const r of runs) expect(((await r) as { state: string }).state).toBe('STOPPED');
+    expectExactly(await committedOutput(output));
+    expect(await j.eachPartitionOnce(stateDir)).toBeGreaterThan(10);
+  }, 240_000);
+});
