@@ -31,7 +31,7 @@ import { publishJobGauges } from './job-gauges.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
 import { LiveMigration } from './live-migration.ts';
 import type { LiveRescale, RescaleOptions } from './live-rescale.ts';
-import { jobRescaling } from './job-rescaling.ts';
+import { jobRescaling, type JobRescaling } from './job-rescaling.ts';
 import type { RescaleReport } from './rescale-progress.ts';
 import { emptySlotParts } from './slot-join.ts';
 import type { RemoteJoin } from './remote-join.ts';
@@ -71,6 +71,8 @@ export class JobExecutor {
   readonly remoteJoin: RemoteJoin | undefined;
   /** Slots joining and draining while the job runs (JobExecutor.rescale). */
   private readonly rescaling: LiveRescale;
+  /** Slot 0 of a job whose slots run in separate processes: its rescale (rescale-across.ts). */
+  private readonly across: JobRescaling['across'];
   private readonly loops = new SlotLoops(() => this.slots);
   private current: number;
   private recordsIn = 0;
@@ -217,6 +219,8 @@ export class JobExecutor {
     };
     const rescaling = jobRescaling({
       opts,
+      sources: graph.spec.sources,
+      parallelism: () => this.parallelism,
       maxParallelism: this.maxParallelism,
       migration,
       everySlot,
@@ -237,6 +241,7 @@ export class JobExecutor {
     });
     this.rescaling = rescaling.local;
     this.remoteJoin = rescaling.remote;
+    this.across = rescaling.across;
     if (opts.restored)
       this.logger.info(
         { checkpointId: opts.restored.checkpointId, ms: Math.round(performance.now() - buildStart) },
@@ -326,10 +331,11 @@ export class JobExecutor {
   /**
    * Changes the parallelism of the running job to `to` (live rescale: live-rescale.ts, with checkpointing and every
    * slot in this process): slots join and key groups and Kafka partitions move to them, or move off slots that then
-   * drain and leave. Resolves with the report once done; `onProgress` sees each phase and step.
+   * drain and leave. Resolves with the report once done; `onProgress` sees each phase and step. On slot 0 of a job
+   * whose slots run in separate processes: N → N+1, the joining slot process linked already (rescale-across.ts).
    */
   rescale(to: number, opts?: RescaleOptions): Promise<RescaleReport> {
-    return this.rescaling.run(to, opts);
+    return this.across ? this.across(to, opts) : this.rescaling.run(to, opts);
   }
 
   /** The control API's savepoint request (idempotent by requestId). */

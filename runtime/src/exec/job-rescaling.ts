@@ -9,7 +9,10 @@ import type { JobLifecycle } from './job-lifecycle.ts';
 import type { JobExecutorOptions } from './job-options.ts';
 import type { SlotLoops } from './job-run.ts';
 import type { LiveMigration } from './live-migration.ts';
-import { LiveRescale } from './live-rescale.ts';
+import { LiveRescale, type RescaleOptions } from './live-rescale.ts';
+import { rescaleAcross } from './rescale-across.ts';
+import type { RescaleReport } from './rescale-progress.ts';
+import type { SourceSpec } from '../graph/spec.ts';
 import { RemoteJoin } from './remote-join.ts';
 import type { SinkOpening } from './sink-opening.ts';
 import type { SlotBuilder, SlotParts } from './slot-builder.ts';
@@ -18,6 +21,9 @@ import { joinSlot, wireJoined } from './slot-join.ts';
 
 export interface JobRescalingParts {
   opts: JobExecutorOptions;
+  sources: readonly SourceSpec[];
+  /** The job's parallelism now. */
+  parallelism(): number;
   maxParallelism: number;
   migration: LiveMigration | undefined;
   /** Every slot of the job runs in this process. */
@@ -37,8 +43,21 @@ export interface JobRescalingParts {
   logger: Logger;
 }
 
-export function jobRescaling(x: JobRescalingParts): { local: LiveRescale; remote: RemoteJoin | undefined } {
+export interface JobRescaling {
+  local: LiveRescale;
+  remote: RemoteJoin | undefined;
+  /** Slot 0 of a job whose slots run in separate processes: JobExecutor.rescale (rescale-across.ts). */
+  across: ((to: number, o?: RescaleOptions) => Promise<RescaleReport>) | undefined;
+}
+
+export function jobRescaling(x: JobRescalingParts): JobRescaling {
   const { opts, migration, builder, byIndex, checkpoints } = x;
+  const notRunning = (): string | undefined =>
+    x.lifecycle.state !== 'RUNNING'
+      ? x.lifecycle.publicState
+      : !x.loops.running
+        ? 'starting: its sinks and sources are opening'
+        : undefined;
   const local = new LiveRescale({
     maxParallelism: x.maxParallelism,
     unsupported: !opts.checkpointing
@@ -48,12 +67,7 @@ export function jobRescaling(x: JobRescalingParts): { local: LiveRescale; remote
         : undefined,
     migration,
     slots: () => x.list,
-    notRunning: () =>
-      x.lifecycle.state !== 'RUNNING'
-        ? x.lifecycle.publicState
-        : !x.loops.running
-          ? 'starting: its sinks and sources are opening'
-          : undefined,
+    notRunning,
     over: x.loops.over,
     lastCompleted: () => checkpoints.coordinator?.lastCompleted,
     triggerCheckpoint: () => checkpoints.triggerCheckpoint(),
@@ -98,5 +112,25 @@ export function jobRescaling(x: JobRescalingParts): { local: LiveRescale; remote
           logger: x.logger,
         })
       : undefined;
-  return { local, remote };
+  const across =
+    remote && migration && checkpoints.coordinator
+      ? (to: number, o?: RescaleOptions) =>
+          rescaleAcross(
+            {
+              join: remote,
+              migration,
+              maxParallelism: x.maxParallelism,
+              sources: x.sources,
+              parallelism: x.parallelism,
+              notRunning,
+              triggerCheckpoint: () => checkpoints.triggerCheckpoint(),
+              setParallelism: x.setParallelism,
+              fail: x.fail,
+              logger: x.logger,
+            },
+            to,
+            o,
+          )
+      : undefined;
+  return { local, remote, across };
 }

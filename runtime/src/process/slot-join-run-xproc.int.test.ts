@@ -1,12 +1,15 @@
 // A slot process joins a running job and receives work (live rescale, scale out across processes:
-// exec/remote-join.ts), against the real broker: two SlotProcess instances in this test process,
-// linked by real DataPlanes on loopback, run the live Kafka job (testing/live-kafka-job.ts: a
-// 6-partition topic a producer keeps writing → keyBy → a rolling count → an exactly-once Kafka
-// sink, checkpointing every 100 ms). A third process links (generation 1, parallelism 3), builds
-// its slot from slot 0's owner table and is wired in while input arrives: later checkpoints
-// complete with 3 members. Then slot 0 migrates with the plan 2 → 3: the joiner owns its key
-// groups and partitions (a checkpoint after it lists them at slot 2), and Kafka's Java
-// read_committed consumer reads exactly the reference (0 missing, 0 duplicated).
+// exec/remote-join.ts, exec/rescale-across.ts), against the real broker: two SlotProcess instances in
+// this test process, linked by real DataPlanes on loopback, run the live Kafka job
+// (testing/live-kafka-job.ts: a 6-partition topic a producer keeps writing → keyBy → a rolling count
+// → an exactly-once Kafka sink, checkpointing every 100 ms). A third process links (generation 1,
+// parallelism 3) and runs while input arrives:
+// - the pieces: slot 0 joins it (built from slot 0's owner table, wired in, admitted): later
+//   checkpoints complete with 3 members, slot 2 owning nothing; then migrate with the plan 2 → 3:
+//   a checkpoint after it lists slot 2's key groups and partitions at slot 2;
+// - the entry: JobExecutor.rescale(3) on slot 0 does join → plan → migrate;
+// both read exactly the reference with Kafka's Java read_committed consumer (0 missing, 0 duplicated);
+// - a join-wired dropped on a link that stays up fails the join by its deadline naming the slot.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,15 +69,13 @@ describe('a slot process joins a running job: its slot, its wiring, its work (da
     return out;
   }
 
-  it('slot 2 joins 2 running slots, checkpoints complete with 3, then 2 → 3 moves its work: exactly-once', async () => {
-    const input = `it-xjoinrun-in-${run}`;
-    const output = `it-xjoinrun-out-${run}`;
+  /** Two slot processes of the job on loopback, running and reading; slot 0's executor drives. */
+  async function start(input: string, output: string, timeoutMs = 30_000) {
     await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-xjoinrun-'));
     dirs.push(stateDir);
     const input$ = writing(input);
     await input$.backlog;
-
     const logger = process.env['LIVE_DIAG'] ? createLogger('warn') : silentLogger();
     let release!: (addresses: string[]) => void;
     const known = new Promise<string[]>((r) => (release = r));
@@ -84,18 +85,18 @@ describe('a slot process joins a running job: its slot, its wiring, its work (da
       slot,
       parallelism,
       maxParallelism: MAXP,
-      deploymentId: `dep-${run}`,
+      deploymentId: `dep-${run}-${input}`,
       secret: 'secret-of-the-xjoinrun-test',
       host: '127.0.0.1',
       dataPort: 0,
       discover: () => known,
       logger,
-      checkpointing: { stateDir, intervalMs: 100, timeoutMs: 30_000, retained: 10_000 },
+      checkpointing: { stateDir, intervalMs: 100, timeoutMs, retained: 10_000 },
       job: { batchSize: 64, functions },
     });
     const slots = [...Array(P).keys()].map((slot) => new SlotProcess(base(slot, P)));
     for (const s of slots) await s.listen();
-    const runs = slots.map((s) => s.run());
+    const runs: Promise<unknown>[] = slots.map((s) => s.run());
     for (const r of runs) r.catch(() => undefined);
     slots.forEach((s, i) => live.push([s, runs[i] as Promise<unknown>]));
     release(slots.map((s) => s.address));
@@ -113,6 +114,36 @@ describe('a slot process joins a running job: its slot, its wiring, its work (da
     joinerRun.catch(() => undefined);
     live.push([joiner, joinerRun]);
     runs.push(joinerRun);
+    return { slots, joiner, runs, job, input$, stateDir };
+  }
+
+  /** The state each slot process's run ended in (a failed run may reject). */
+  const ended = (runs: Promise<unknown>[]): Promise<string[]> =>
+    Promise.all(
+      runs.map((r) =>
+        r.then(
+          (x) => (x as { state: string }).state,
+          () => 'FAILED',
+        ),
+      ),
+    );
+
+  /** Reads every input record, stops with a savepoint; the output read_committed must equal the reference. */
+  async function exactlyOnce(job: JobExecutor, runs: Promise<unknown>[], output: string, stateDir: string) {
+    await readToEnd(job);
+    await job.triggerSavepoint({ stop: true });
+    expect(await ended(runs)).toEqual(runs.map(() => 'STOPPED'));
+    expectExactly(await committedOutput(output));
+    expect(await j.eachPartitionOnce(stateDir)).toBeGreaterThan(10);
+  }
+
+  /** The key groups formula at 3 gives slot 2. */
+  const slot2 = Array.from({ length: MAXP }, (_, kg) => kg).filter((kg) => slotForKeyGroup(kg, 3, MAXP) === 2);
+
+  it('the pieces: slot 2 joins, checkpoints complete with 3 members, then migrate 2 → 3: exactly-once', async () => {
+    const input = `it-xjoinrun-in-${run}`;
+    const output = `it-xjoinrun-out-${run}`;
+    const { joiner, runs, job, input$, stateDir } = await start(input, output);
 
     await (job.remoteJoin as NonNullable<JobExecutor['remoteJoin']>).join(2);
     expect(joiner.jobState).toBe('RUNNING');
@@ -134,14 +165,58 @@ describe('a slot process joins a running job: its slot, its wiring, its work (da
     input$.tail();
     const moved = await job.triggerCheckpoint();
     expect(owned(await positions(moved.path))).toEqual(formula(input, 3));
-    const mine = Array.from({ length: MAXP }, (_, kg) => kg).filter((kg) => slotForKeyGroup(kg, 3, MAXP) === 2);
-    expect(((await keyGroupsAt(moved.path)).get(2) ?? []).sort((a, b) => a - b)).toEqual(mine);
-
+    expect(((await keyGroupsAt(moved.path)).get(2) ?? []).sort((a, b) => a - b)).toEqual(slot2);
     await input$.all;
-    await readToEnd(job);
-    await job.triggerSavepoint({ stop: true });
-    for (const r of runs) expect(((await r) as { state: string }).state).toBe('STOPPED');
-    expectExactly(await committedOutput(output));
-    expect(await j.eachPartitionOnce(stateDir)).toBeGreaterThan(10);
+    await exactlyOnce(job, runs, output, stateDir);
+  }, 240_000);
+
+  it('the entry: rescale(3) on slot 0 joins the linked process, plans and migrates: exactly-once', async () => {
+    const input = `it-xjoinrun-entry-in-${run}`;
+    const output = `it-xjoinrun-entry-out-${run}`;
+    const { runs, job, input$, stateDir } = await start(input, output);
+    const phases: string[] = [];
+    const report = await job.rescale(3, { budgetBytes: 256, onProgress: (p) => phases.push(p.phase) });
+    expect(report).toMatchObject({ from: 2, to: 3, phase: 'done' });
+    expect(report.stepsDone).toBe(report.steps);
+    expect(report.steps, JSON.stringify(report)).toBeGreaterThan(1);
+    expect([...new Set(phases)]).toEqual(['joining', 'moving', 'done']);
+    expect(job.parallelism).toBe(3);
+    expect(input$.done, 'rescaled while the input is still written').toBe(false);
+    input$.tail();
+    const moved = await job.triggerCheckpoint();
+    expect(owned(await positions(moved.path))).toEqual(formula(input, 3));
+    expect(((await keyGroupsAt(moved.path)).get(2) ?? []).sort((a, b) => a - b)).toEqual(slot2);
+    await input$.all;
+    await exactlyOnce(job, runs, output, stateDir);
+  }, 240_000);
+
+  it('a join-wired lost fails the join by its deadline, naming the slot; the job fails', async () => {
+    const input = `it-xjoinrun-lost-in-${run}`;
+    const output = `it-xjoinrun-lost-out-${run}`;
+    // Short, so the deadline comes soon; long enough that a loaded machine's checkpoints complete within it.
+    const timeoutMs = 8000;
+    const { slots, runs, job, input$ } = await start(input, output, timeoutMs);
+    input$.tail();
+    // The one fault the real data plane cannot produce on demand: slot 1's join-wired is dropped.
+    const plane = (slots[1] as SlotProcess).dataPlane;
+    const send = plane.sendControl.bind(plane);
+    let dropped = 0;
+    plane.sendControl = (slot, msg) => {
+      if ((msg as { m?: string }).m === 'join-wired' && dropped++ === 0) return true;
+      return send(slot, msg);
+    };
+    const t0 = Date.now();
+    await expect(job.rescale(3)).rejects.toMatchObject({
+      code: 'TRIB_RESCALE_STEP_FAILED',
+      message: expect.stringMatching(
+        new RegExp(
+          `slot 2's wiring into the running slots was not done within ${timeoutMs} ms: no join-wired from slot 1$`,
+        ),
+      ) as unknown,
+    });
+    expect(dropped).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(4 * timeoutMs);
+    expect(await ended(runs)).toEqual(['FAILED', 'FAILED', 'FAILED']);
+    await input$.all;
   }, 240_000);
 });
