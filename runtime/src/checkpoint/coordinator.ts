@@ -149,9 +149,9 @@ export class CheckpointCoordinator implements CoordinatorPort {
     return run;
   }
 
-  /** The last checkpoint issued completed (none failed after it): every barrier it sent has arrived everywhere. */
+  /** The last checkpoint issued completed (none pending or failed after it): every barrier it sent arrived. */
   get lastIssuedCompleted(): boolean {
-    return !this.pending && this.lastCompleted !== undefined && this.lastCompleted.id === this.nextId - 1;
+    return this.lastCompleted !== undefined && this.lastCompleted.id === this.nextId - 1;
   }
 
   /** A failed start is tried again by the next trigger: each failure is its own, counted like a failed checkpoint. */
