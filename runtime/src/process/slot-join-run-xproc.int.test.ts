@@ -27,6 +27,7 @@ import { liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
 import { SlotProcess, type SlotProcessOptions } from './slot-process.ts';
 
 const P = 2;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('a slot process joins a running job: its slot, its wiring, its work (data plane, real Kafka)', () => {
   const { run, bs, kafka } = kafkaTestRun('tributary-xjoinrun-it');
@@ -35,9 +36,13 @@ describe('a slot process joins a running job: its slot, its wiring, its work (da
   const live: [SlotProcess, Promise<unknown>][] = [];
   afterAll(async () => {
     for (const [s] of live) s.stop();
-    await Promise.allSettled(live.map(([, r]) => r));
+    // A joiner left unwired by a failed test never ends by itself (its inputs carry no end of input): cut the links.
+    const ended = Promise.allSettled(live.map(([, r]) => r));
+    if ((await Promise.race([ended.then(() => true), sleep(15_000).then(() => false)])) === false)
+      await Promise.allSettled(live.map(([s]) => s.dataPlane.destroy()));
+    await Promise.race([ended, sleep(15_000)]);
     for (const d of dirs) await rm(d, { recursive: true, force: true });
-  });
+  }, 60_000);
   const j = liveKafkaJob({ bs, kafka, prefix: 'it-xjoinrun', slots: 3 });
   const { graph, functions, writing, committedOutput, positions, formula, owned, readToEnd, expectExactly } = j;
 
