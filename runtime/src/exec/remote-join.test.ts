@@ -131,7 +131,7 @@ describe('RemoteJoin: a slot of another process joins', () => {
     const { join, log, failed } = setup({ drop: (_to, m) => m.m === 'join-state' });
     await expect(join.join(2)).rejects.toMatchObject({
       code: 'TRIB_RESCALE_STEP_FAILED',
-      message: "live rescale: slot 2's slot was not done within 200 ms: no join-built from slot 2",
+      message: "live rescale: slot 2's build was not done within 200 ms: no join-built from slot 2",
     });
     expect(log).toEqual(['send join-state 2 → 2']);
     expect(failed).toEqual([]);

@@ -83,7 +83,7 @@ export class RemoteJoin {
         built,
         c.timeoutMs,
         () => `no join-built from slot ${s}`,
-        `live rescale: slot ${s}'s slot`,
+        `live rescale: slot ${s}'s build`,
       );
     } finally {
       this.forget('join-built', s, s);
