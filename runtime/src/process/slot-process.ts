@@ -73,7 +73,8 @@ export interface SlotProcessOptions {
   allowNonRestoredState?: boolean;
   /**
    * Started to join a running job (live rescale, slot-join-link.ts): the rescale's membership
-   * generation; `parallelism` is the job's after it, `slot` a new slot. It links only (`link`).
+   * generation; `parallelism` is the job's after it, `slot` a new slot. It links (`link`), then `run()`
+   * builds its slot once slot 0 sends the join state (exec/remote-join.ts).
    */
   join?: JoinMarker;
   /** Data-plane tuning. */
