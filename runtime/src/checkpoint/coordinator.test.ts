@@ -142,6 +142,30 @@ describe('CheckpointCoordinator', () => {
     expect(slots[0]?.completed).toEqual([]);
   });
 
+  it('lastIssuedCompleted: only once the last checkpoint issued completed (a join waits for it: remote-join.ts)', async () => {
+    const { c, slots, ack, last, tick } = await setup({ timeoutMs: 5000 });
+    expect(c.lastIssuedCompleted).toBe(false); // none completed yet
+    const p1 = c.trigger('checkpoint', false);
+    await tick();
+    expect(c.lastIssuedCompleted).toBe(false); // pending
+    await ack(0, last(slots[0] as FakeSlot));
+    await ack(1, last(slots[1] as FakeSlot));
+    await p1;
+    expect(c.lastIssuedCompleted).toBe(true);
+    const p2 = c.trigger('checkpoint', false);
+    await tick();
+    c.decline({ slot: 1, checkpointId: last(slots[0] as FakeSlot).checkpointId, reason: 'no' });
+    await expect(p2).rejects.toMatchObject({ code: 'TRIB_CHECKPOINT_DECLINED' });
+    // Its barriers may still be in flight: the earlier completion does not count.
+    expect(c.lastIssuedCompleted).toBe(false);
+    const p3 = c.trigger('checkpoint', false);
+    await tick();
+    await ack(0, last(slots[0] as FakeSlot));
+    await ack(1, last(slots[1] as FakeSlot));
+    await p3;
+    expect(c.lastIssuedCompleted).toBe(true);
+  });
+
   it('after the final checkpoint (every slot finished) triggers nothing more: no periodic tick, a trigger is refused', async () => {
     const { c, slots, ack, last, triggered } = await setup({ intervalMs: 30 });
     await triggered(1); // the first periodic checkpoint, at start

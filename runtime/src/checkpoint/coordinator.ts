@@ -149,6 +149,11 @@ export class CheckpointCoordinator implements CoordinatorPort {
     return run;
   }
 
+  /** The last checkpoint issued completed (none pending or failed after it): every barrier it sent arrived. */
+  get lastIssuedCompleted(): boolean {
+    return this.lastCompleted !== undefined && this.lastCompleted.id === this.nextId - 1;
+  }
+
   /** A failed start is tried again by the next trigger: each failure is its own, counted like a failed checkpoint. */
   start(): Promise<void> {
     this.started ??= this.begin().catch((e: unknown) => {

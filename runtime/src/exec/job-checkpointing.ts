@@ -184,6 +184,12 @@ export class JobCheckpointing {
     this.coordinator?.membership.add(parts.slot.index, this.portOf(asyncPort<SlotCheckpointPort>(local)));
   }
 
+  /** A slot of another process that joined becomes a member (remote-join.ts; exclusive only). */
+  admitRemote(slot: number): void {
+    const port = this.o.transport?.slot?.(slot) ?? missingTransport(`slot ${slot}`);
+    this.coordinator?.membership.add(slot, this.portOf(port));
+  }
+
   /** A drained slot leaves the membership (its final snapshot completed; exclusive only). */
   dismiss(slot: number): void {
     this.coordinator?.membership.remove(slot);

@@ -24,17 +24,17 @@ import { silentLogger } from '../telemetry/logger.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
 import { WatermarkAlignment } from '../time/watermark-alignment.ts';
-import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import { JobCheckpointing } from './job-checkpointing.ts';
 import { JobCommitBarriers } from './job-commit-barriers.ts';
 import { JobFailure } from './job-failure.ts';
 import { publishJobGauges } from './job-gauges.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
 import { LiveMigration } from './live-migration.ts';
-import { LiveRescale, type RescaleOptions } from './live-rescale.ts';
+import type { LiveRescale, RescaleOptions } from './live-rescale.ts';
+import { jobRescaling, type JobRescaling } from './job-rescaling.ts';
 import type { RescaleReport } from './rescale-progress.ts';
-import { emptySlotParts, joinSlot } from './slot-join.ts';
-import { drainSlots } from './slot-drain.ts';
+import { emptySlotParts } from './slot-join.ts';
+import type { RemoteJoin } from './remote-join.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
 import {
   checkParallelism,
@@ -48,8 +48,8 @@ import type { JobResult, JobStatus } from './job-status.ts';
 import { OperatorFactory } from './operator-factory.ts';
 import { SinkOpening } from './sink-opening.ts';
 import { SlotBuilder, type SlotParts } from './slot-builder.ts';
-import { processLoad, publishSlotLoad } from './slot-load.ts';
-import { processNodeLoad } from './node-load.ts';
+import { publishSlotLoad } from './slot-load.ts';
+import { jobStatusOf } from './job-status-view.ts';
 
 export class JobExecutor {
   readonly graph: ValidatedGraph;
@@ -67,8 +67,12 @@ export class JobExecutor {
   private readonly sinkOpening: SinkOpening;
   /** Key-group moves between slots (live rescale; a transport delivers trigger steps and messages to it). */
   readonly migration: LiveMigration | undefined;
+  /** Slots of other processes joining the running job (remote-join.ts; with a join transport). */
+  readonly remoteJoin: RemoteJoin | undefined;
   /** Slots joining and draining while the job runs (JobExecutor.rescale). */
   private readonly rescaling: LiveRescale;
+  /** Slot 0 of a job whose slots run in separate processes: its rescale (rescale-across.ts). */
+  private readonly across: JobRescaling['across'];
   private readonly loops = new SlotLoops(() => this.slots);
   private current: number;
   private recordsIn = 0;
@@ -139,7 +143,12 @@ export class JobExecutor {
     const transport = everySlot ? undefined : opts.migrationTransport;
     const migration =
       opts.checkpointing && (everySlot || transport)
-        ? new LiveMigration({ ...shape, transport, stepTimeoutMs: opts.checkpointing.timeoutMs })
+        ? new LiveMigration({
+            ...shape,
+            transport,
+            stepTimeoutMs: opts.checkpointing.timeoutMs,
+            owners: opts.joining?.owners,
+          })
         : undefined;
     this.migration = migration;
     this.checkpoints = new JobCheckpointing({
@@ -199,54 +208,40 @@ export class JobExecutor {
       slotByIndex,
     );
     const buildStart = performance.now();
-    for (const parts of this.slots) builder.build(parts);
+    for (const parts of this.slots)
+      if (opts.joining) builder.buildJoining(parts, opts.joining.owners, this.parallelism);
+      else builder.build(parts);
     const declare = (s: number): void => {
       for (const src of graph.spec.sources) {
         const a = heads.has(src.name) ? resolveAlignment(src) : undefined;
         if (a) alignment.declare(a.group, alignmentMember(src.name, s), true);
       }
     };
-    this.rescaling = new LiveRescale({
+    const rescaling = jobRescaling({
+      opts,
+      sources: graph.spec.sources,
+      parallelism: () => this.parallelism,
       maxParallelism: this.maxParallelism,
-      unsupported: !opts.checkpointing
-        ? 'the job takes no checkpoints'
-        : !migration || !everySlot
-          ? 'slots of the job run in other processes'
-          : undefined,
       migration,
-      slots: () => this.slots,
-      notRunning: () =>
-        this.lifecycle.state !== 'RUNNING'
-          ? this.lifecycle.publicState
-          : !this.loops.running
-            ? 'starting: its sinks and sources are opening'
-            : undefined,
-      over: this.loops.over,
-      lastCompleted: () => this.coordinator?.lastCompleted,
-      triggerCheckpoint: () => this.checkpoints.triggerCheckpoint(),
-      join: async () => {
-        const c = { builder, byIndex: slotByIndex, list: this.slots, checkpoints: this.checkpoints };
-        const more = { sinkOpening: this.sinkOpening, loops: this.loops, nodeTiming: opts.nodeTiming ?? true };
-        const owners = () => (migration as LiveMigration).owners();
-        await joinSlot({ ...c, ...more, declareAlignment: declare, owners });
-      },
-      drain: (from) =>
-        drainSlots(
-          { byIndex: slotByIndex, list: this.slots, links: builder.links, checkpoints: this.checkpoints },
-          {
-            sinkOpening: this.sinkOpening,
-            migration: migration as LiveMigration,
-            loopEnded: (p) => this.loops.loopOf(p),
-            metrics: this.metrics,
-          },
-          from,
-        ),
+      everySlot,
+      builder,
+      byIndex: slotByIndex,
+      list: this.slots,
+      checkpoints: this.checkpoints,
+      sinkOpening: this.sinkOpening,
+      loops: this.loops,
+      lifecycle: this.lifecycle,
+      declareAlignment: declare,
       setParallelism: (n) => {
         this.current = n;
       },
       fail: (e) => this.fail(e),
+      metrics: this.metrics,
       logger: this.logger,
     });
+    this.rescaling = rescaling.local;
+    this.remoteJoin = rescaling.remote;
+    this.across = rescaling.across;
     if (opts.restored)
       this.logger.info(
         { checkpointId: opts.restored.checkpointId, ms: Math.round(performance.now() - buildStart) },
@@ -270,53 +265,28 @@ export class JobExecutor {
     return this.checkpoints.coordinator;
   }
 
+  /** Resolves once the job's loops run (its sinks, tables and sources are open). */
+  get started(): Promise<void> {
+    return this.loops.started;
+  }
+
   /** The checkpoint port of a slot running in this process (for a transport delivering trigger/notify messages). */
   slotCheckpointPort(slot: number): SlotCheckpointPort | undefined {
     return this.slots.find((p) => p.slot.index === slot)?.checkpointer;
   }
 
   status(): JobStatus {
-    let wm = MAX_WATERMARK;
-    let any = false;
-    for (const p of this.slots) {
-      for (const k of p.sinks) {
-        any = true;
-        if (k.watermarkSeen < wm) wm = k.watermarkSeen;
-      }
-    }
-    const st: JobStatus = {
+    return jobStatusOf({
       state: this.lifecycle.publicState,
       parallelism: this.parallelism,
       recordsIn: this.recordsIn,
       recordsOut: this.recordsOut,
-      watermark: any ? wm : MIN_WATERMARK,
-    };
-    let newest = Number.NEGATIVE_INFINITY;
-    for (const p of this.slots) for (const src of p.sources) newest = Math.max(newest, src.newestTimestamp);
-    if (any && Number.isFinite(newest) && wm > MIN_WATERMARK && wm < MAX_WATERMARK)
-      st.watermarkLagMs = Math.max(0, newest - wm);
-    if (this.coordinator?.lastCompleted) st.lastCheckpoint = this.coordinator.lastCompleted;
-    if (this.coordinator) st.recentCheckpoints = this.coordinator.history.recent();
-    if (this.restoredFrom) st.restoredFrom = this.restoredFrom;
-    const error = this.failure.error;
-    if (error !== undefined) st.error = (error as Error).message;
-    const waiting = new Map<string, { source: string; topic: string; since: string }>();
-    for (const p of this.slots) {
-      for (const src of p.sources) {
-        const w = src.waitingFor;
-        const seen = waiting.get(src.sourceName);
-        if (w && (!seen || w.since < seen.since))
-          waiting.set(src.sourceName, { source: src.sourceName, topic: w.topic, since: w.since });
-      }
-    }
-    if (waiting.size > 0) st.waitingForInput = [...waiting.values()];
-    const unavailable = this.outages.list();
-    if (unavailable.length > 0) st.unavailable = unavailable;
-    const load = processLoad(this.slots);
-    if (load) st.load = load;
-    const nodes = processNodeLoad(this.slots);
-    if (nodes) st.nodes = nodes;
-    return st;
+      slots: this.slots,
+      coordinator: this.coordinator,
+      restoredFrom: this.restoredFrom,
+      error: this.failure.error,
+      outages: this.outages,
+    });
   }
 
   /** Fails the job from outside a slot loop (e.g. a sink commit failed). */
@@ -361,10 +331,11 @@ export class JobExecutor {
   /**
    * Changes the parallelism of the running job to `to` (live rescale: live-rescale.ts, with checkpointing and every
    * slot in this process): slots join and key groups and Kafka partitions move to them, or move off slots that then
-   * drain and leave. Resolves with the report once done; `onProgress` sees each phase and step.
+   * drain and leave. Resolves with the report once done; `onProgress` sees each phase and step. On slot 0 of a job
+   * whose slots run in separate processes: N → N+1, the joining slot process linked already (rescale-across.ts).
    */
   rescale(to: number, opts?: RescaleOptions): Promise<RescaleReport> {
-    return this.rescaling.run(to, opts);
+    return this.across ? this.across(to, opts) : this.rescaling.run(to, opts);
   }
 
   /** The control API's savepoint request (idempotent by requestId). */

@@ -28,6 +28,9 @@ export class SlotLoops {
   /** The sinks, tables and sources are open and the loops run: a slot may join now (see runTasks). */
   running = false;
   private endRun: () => void = () => undefined;
+  private startRun: () => void = () => undefined;
+  /** Resolves once the loops run (`running` turned true): a joining slot process reports its slot built then. */
+  readonly started = new Promise<void>((r) => (this.startRun = r));
   /** Resolves once the loops stopped running (the job ends or failed): a rescale under way gives up then. */
   readonly over = new Promise<void>((r) => (this.endRun = r));
 
@@ -43,6 +46,10 @@ export class SlotLoops {
     });
     this.loops.add(loop);
     this.bySlot.set(p, loop);
+  }
+
+  markStarted(): void {
+    this.startRun();
   }
 
   /** The loops stopped running (runTasks). */
@@ -103,6 +110,7 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     logger.info({ parallelism: r.parallelism, maxParallelism: r.maxParallelism, tasks: r.tasks }, 'job running');
     for (const p of slots) r.loops.start(p);
     r.loops.running = true;
+    r.loops.markStarted();
     await r.loops.ended();
     r.loops.stop();
     // A commit under way settles before the final commit (outputDelivered below): commits only move forward.

@@ -95,6 +95,8 @@ export class LiveMigration {
     parallelism: number;
     transport?: MigrationTransport | undefined;
     stepTimeoutMs?: number | undefined;
+    /** The owner table now, for a slot process joining a running job (remote-join.ts); default: the formula. */
+    owners?: Int32Array | undefined;
   }) {
     this.maxParallelism = o.maxParallelism;
     this.transport = o.transport;
@@ -102,6 +104,7 @@ export class LiveMigration {
     this.parallelism = o.parallelism;
     this.owner = new Int32Array(o.maxParallelism);
     for (let kg = 0; kg < o.maxParallelism; kg++) this.owner[kg] = slotForKeyGroup(kg, o.parallelism, o.maxParallelism);
+    if (o.owners) this.owner.set(o.owners);
   }
 
   /** A copy of the current owner of every key group (a joining slot's hash exchanges route by it: slot-join.ts). */

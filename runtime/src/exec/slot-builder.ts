@@ -127,6 +127,16 @@ export class SlotBuilder {
    */
   join(parts: SlotParts, owners: Int32Array): JoinedChannel[] {
     const s = parts.slot.index;
+    const gained = this.joinChannels(s);
+    this.buildJoining(parts, owners, s + 1);
+    return gained;
+  }
+
+  /**
+   * Makes the channels between joining slot `s` and every slot 0..s that have an end here (those of a slot of another
+   * process cross it: remote-join.ts), and returns those the running tasks here gain.
+   */
+  joinChannels(s: number): JoinedChannel[] {
     const gained: JoinedChannel[] = [];
     for (const task of this.o.plan.tasks)
       for (const inp of task.inputs)
@@ -141,9 +151,13 @@ export class SlotBuilder {
             if (channel && other !== s)
               gained.push({ from: from as number, to: to as number, consumer: task.head, input: inp.input, channel });
           }
-    this.o.operators.joining(s);
-    new SlotWiring(this.o, this.channels, parts, { parallelism: s + 1, owners }, this.links).buildTasks();
     return gained;
+  }
+
+  /** Builds joining slot `parts` at `parallelism`: its hash exchanges route by `owners`, its backends own nothing. */
+  buildJoining(parts: SlotParts, owners: Int32Array, parallelism: number): void {
+    this.o.operators.joining(parts.slot.index);
+    new SlotWiring(this.o, this.channels, parts, { parallelism, owners }, this.links).buildTasks();
   }
 }
 

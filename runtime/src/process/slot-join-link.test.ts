@@ -6,7 +6,8 @@ describe('a join marker', () => {
   it('names a rescale generation, a new slot and the job maxParallelism, else TRIB_PEER_CONFIG', () => {
     const ok = { slot: 2, parallelism: 3, maxParallelism: 128 };
     expect(() => checkJoin({ generation: 1 }, ok)).not.toThrow();
-    const refused = (g: number, o: { slot: number; parallelism: number; maxParallelism?: number }): string => {
+    type Shape = { slot: number; parallelism: number; maxParallelism?: number; restoreFrom?: string };
+    const refused = (g: number, o: Shape): string => {
       try {
         checkJoin({ generation: g }, o);
         return 'accepted';
@@ -18,6 +19,7 @@ describe('a join marker', () => {
     expect(refused(1, { slot: 2, parallelism: 3 })).toMatch(/^TRIB_PEER_CONFIG: .*maxParallelism must be given/);
     expect(refused(1, { ...ok, slot: 0 })).toMatch(/^TRIB_PEER_CONFIG: .*slot 0 is not a new slot/);
     expect(refused(1, { ...ok, slot: 3 })).toMatch(/^TRIB_PEER_CONFIG: .*slot 3 is not a new slot/);
+    expect(refused(1, { ...ok, restoreFrom: '/s/chk-4' })).toMatch(/^TRIB_PEER_CONFIG: .*restores nothing/);
   });
 });
 

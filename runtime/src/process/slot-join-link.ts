@@ -21,7 +21,10 @@ export interface JoinMarker {
 }
 
 /** Refuses a join marker that cannot name a scale out: the caller's configuration is wrong. */
-export function checkJoin(join: JoinMarker, o: { slot: number; parallelism: number; maxParallelism?: number }): void {
+export function checkJoin(
+  join: JoinMarker,
+  o: { slot: number; parallelism: number; maxParallelism?: number; restoreFrom?: string },
+): void {
   const refuse = (why: string): never => {
     throw new TributaryError('TRIB_PEER_CONFIG', `slot ${o.slot} joining a running job: ${why}`);
   };
@@ -31,6 +34,8 @@ export function checkJoin(join: JoinMarker, o: { slot: number; parallelism: numb
     refuse("maxParallelism must be given: its default depends on the parallelism, the job's does not");
   if (o.slot < 1 || o.slot >= o.parallelism)
     refuse(`slot ${o.slot} is not a new slot of parallelism ${o.parallelism} (slot 0 coordinates, never joins)`);
+  // Its state arrives by the plan's steps; a restore would commit transactions the running slots own.
+  if (o.restoreFrom !== undefined) refuse(`it restores nothing (restoreFrom ${o.restoreFrom} given)`);
 }
 
 /**

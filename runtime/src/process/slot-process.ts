@@ -20,6 +20,8 @@ import type {
 import { createJobExecutor, planJobRestore, readJobRestore, type JobExecutor } from '../exec/job-executor.ts';
 import { SinkOpening } from '../exec/sink-opening.ts';
 import { isMigrationRpc, type MigrationRpc } from '../exec/migration-rpc.ts';
+import { isJoinRpc, type JoinRpc } from '../exec/join-rpc.ts';
+import { withinStepTimeout } from '../exec/migration-deadline.ts';
 import type { CheckpointingOptions, CreateJobExecutorOptions, JobExecutorOptions } from '../exec/job-options.ts';
 import type { JobResult } from '../exec/job-status.ts';
 import type { PhysicalPlan } from '../graph/plan.ts';
@@ -37,7 +39,6 @@ import type { Discover } from './peer-discovery.ts';
 import type { ThreadPorts } from '../net/port-socket.ts';
 import type { MessagePort } from 'node:worker_threads';
 import { planGraph } from '../graph/plan.ts';
-import { TributaryError } from '../errors.ts';
 import { checkJoin, prepareJoin, type JoinMarker } from './slot-join-link.ts';
 
 export interface SlotProcessOptions {
@@ -73,7 +74,8 @@ export interface SlotProcessOptions {
   allowNonRestoredState?: boolean;
   /**
    * Started to join a running job (live rescale, slot-join-link.ts): the rescale's membership
-   * generation; `parallelism` is the job's after it, `slot` a new slot. It links only (`link`).
+   * generation; `parallelism` is the job's after it, `slot` a new slot. It links (`link`), then `run()`
+   * builds its slot once slot 0 sends the join state (exec/remote-join.ts).
    */
   join?: JoinMarker;
   /** Data-plane tuning. */
@@ -119,15 +121,21 @@ export class SlotProcess {
   private stopRequest: { drain: boolean } | undefined;
   private readonly channelIds: Map<string, number>;
   /** Messages that arrived before this slot's job was built (a faster peer's coordinator). */
-  private readonly earlyRpc: [number, CheckpointRpc | MigrationRpc][] = [];
+  private readonly earlyRpc: [number, CheckpointRpc | MigrationRpc | JoinRpc][] = [];
   /** This process's alignment groups; its members' reports go to every peer every updateInterval. */
   private readonly alignment = new WatermarkAlignment();
   private alignmentTimer: NodeJS.Timeout | undefined;
+  /** A joining process: the owner table slot 0 sends (`join-state`, remote-join.ts), and its arrival. */
+  private readonly joinState: Promise<Int32Array> | undefined;
+  private joinStateArrived: ((owners: Int32Array) => void) | undefined;
+  /** link() ran: run() does not link again. */
+  private linked = false;
 
   constructor(opts: SlotProcessOptions) {
     this.opts = opts;
     this.metrics = opts.metrics ?? new JobMetrics();
     if (opts.join) checkJoin(opts.join, opts);
+    if (opts.join) this.joinState = new Promise((r) => (this.joinStateArrived = r));
     this.maxParallelism = opts.maxParallelism ?? defaultMaxParallelism(opts.parallelism);
     const plan = planGraph(opts.graph);
     this.channelIds = remoteChannelIds(plan);
@@ -147,7 +155,7 @@ export class SlotProcess {
       frameBytes: opts.frameBytes,
       metrics: new NetMetrics(this.metrics.registry),
       logger: opts.logger,
-      onControl: (from, msg) => this.onCheckpointRpc(from, msg as CheckpointRpc | MigrationRpc),
+      onControl: (from, msg) => this.onCheckpointRpc(from, msg as CheckpointRpc | MigrationRpc | JoinRpc),
     });
   }
 
@@ -170,14 +178,9 @@ export class SlotProcess {
     let opening: Promise<SinkOpening> | undefined;
     /** Once the job exists, it closes the sinks on every path (job-run.ts). */
     let handedOver = false;
-    if (o.join)
-      throw new TributaryError(
-        'TRIB_RESCALE_UNSUPPORTED',
-        `slot ${o.slot}: a joining slot process links only (link())`,
-      );
     try {
       if (this.dataPlane.port === 0 && !o.threadPorts) await this.listen();
-      const send = (slot: number, msg: CheckpointRpc | MigrationRpc): void => {
+      const send = (slot: number, msg: CheckpointRpc | MigrationRpc | JoinRpc): void => {
         if (!this.dataPlane.sendControl(slot, msg))
           o.logger.warn({ to: slot, m: msg.m }, 'checkpoint message not sent: link to the slot is down');
       };
@@ -196,6 +199,7 @@ export class SlotProcess {
           : {}),
         alignment: this.alignment,
         migrationTransport: { send: (slot, msg) => send(slot, msg) },
+        joinTransport: { send: (slot, msg) => send(slot, msg) },
         checkpointTransport: {
           coordinator: {
             acknowledge: (ack) => send(0, { m: 'ack', ack }),
@@ -228,9 +232,11 @@ export class SlotProcess {
       // reads of this slot's keyed state, all overlap the wait for the peers. Any of them failing
       // fails the start at once.
       const connectTimeoutMs = o.connectTimeoutMs ?? 120_000;
-      const connected = o.threadPorts
-        ? this.dataPlane.connectPorts(o.threadPorts, connectTimeoutMs)
-        : this.dataPlane.connect(o.discover, { self: this.address, timeoutMs: connectTimeoutMs });
+      const connected = this.linked // a joining process may have linked already (link())
+        ? Promise.resolve()
+        : o.threadPorts
+          ? this.dataPlane.connectPorts(o.threadPorts, connectTimeoutMs)
+          : this.dataPlane.connect(o.discover, { self: this.address, timeoutMs: connectTimeoutMs });
       const planned = planJobRestore(o.graph, jobOpts);
       opening = planned.then(
         (p) =>
@@ -244,18 +250,28 @@ export class SlotProcess {
             ...(p ? { restoredSinks: p.plan.sinks } : {}),
           }),
       );
-      const opened = opening.then((s) => s.open());
+      // A joining process opens its sinks once slot 0 sent the join state: the job runs, its recovery is over.
+      const sinks = opening;
+      const opened = (this.joinState ?? Promise.resolve()).then(() => sinks).then((s) => s.open());
       const [loaded] = await Promise.race([
         Promise.all([planned.then((p) => p && readJobRestore(o.graph, jobOpts, p)), connected]),
         opened.then(() => new Promise<never>(() => undefined)), // only its failure ends the race
       ]);
-      const job = await createJobExecutor(o.graph, { ...jobOpts, sinkOpening: await opening }, loaded);
+      const joining = this.joinState && {
+        owners: await withinStepTimeout(this.joinState, connectTimeoutMs, () => 'no join-state', `slot ${o.slot}`),
+      };
+      const job = await createJobExecutor(
+        o.graph,
+        { ...jobOpts, ...(joining ? { joining } : {}), sinkOpening: await opening },
+        loaded,
+      );
       handedOver = true;
       this.job = job;
       for (const [from, msg] of this.earlyRpc.splice(0)) this.onCheckpointRpc(from, msg);
       this.startAlignmentExchange();
       this.state = 'RUNNING';
       if (this.stopRequest) job.stop(this.stopRequest);
+      if (o.join) void job.started.then(() => send(0, { m: 'join-built', slot: o.slot }));
       const result = await job.run();
       this.sendAlignment(true);
       clearInterval(this.alignmentTimer);
@@ -296,14 +312,22 @@ export class SlotProcess {
       if (s !== this.opts.slot) this.dataPlane.sendControl(s, { m: 'wm', reports } satisfies CheckpointRpc);
   }
 
-  private onCheckpointRpc(from: number, msg: CheckpointRpc | MigrationRpc): void {
+  private onCheckpointRpc(from: number, msg: CheckpointRpc | MigrationRpc | JoinRpc): void {
     if (msg.m === 'wm') {
       this.alignment.applyRemote(msg.reports);
+      return;
+    }
+    if (msg.m === 'join-state') {
+      this.joinStateArrived?.(Int32Array.from(msg.owners));
       return;
     }
     const job = this.job;
     if (!job) {
       this.earlyRpc.push([from, msg]);
+      return;
+    }
+    if (isJoinRpc(msg)) {
+      job.remoteJoin?.receive(from, msg);
       return;
     }
     if (isMigrationRpc(msg)) {
@@ -351,6 +375,7 @@ export class SlotProcess {
       self: this.address,
       timeoutMs,
     });
+    this.linked = true;
   }
 
   /** A running slot accepts the members of rescale `generation` to `parallelism` from now on (scale out). */

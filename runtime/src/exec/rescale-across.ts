@@ -1,0 +1,148 @@
+// A live rescale of a job whose slots run in separate processes, scale out by one slot
+// (JobExecutor.rescale on slot 0, when its slots are elsewhere): the joining slot process is
+// linked already (the caller told the running slots of the generation and added the peer:
+// slot-join-link.ts); then, as live-rescale.ts does in one process:
+//
+//   join     the slot is built, wired in and admitted as a checkpoint member (remote-join.ts);
+//   plan     rescale/plan.ts's plan N → N+1 from a checkpoint taken after the join: its key-group
+//            sizes, and its source positions for the partitions and their owners (every slot's,
+//            which slot 0 cannot ask its readers for);
+//   moving   JobExecutor.migrate's step protocol carries it out (live-migration.ts).
+//
+// One slot at a time: a joining process is built at its generation's parallelism with inputs from
+// every slot of it, so a second joiner not yet wired would hold the first one's barriers. Scale in
+// across processes is not here. Refused before anything changes (TRIB_RESCALE_UNSUPPORTED /
+// TRIB_RESCALE_PLAN_INVALID) as live-rescale.ts refuses; once the join began, a failure fails the
+// job (TRIB_RESCALE_STEP_FAILED): the restart restores the last completed checkpoint.
+//
+// Not held here (unlike in one process): partitions a running slot discovers during the rescale go
+// by its rule at N (the joiner takes none by itself); the plan lists the partitions of its checkpoint.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
+import { keyGroupSizes } from '../checkpoint/key-group-sizes.ts';
+import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts';
+import { TributaryError } from '../errors.ts';
+import type { SourceSpec } from '../graph/spec.ts';
+import { planMigration, type SourcePartition } from '../rescale/plan.ts';
+import type { LiveMigration } from './live-migration.ts';
+import { DEFAULT_RESCALE_BUDGET_BYTES, type RescaleOptions } from './live-rescale.ts';
+import type { RemoteJoin } from './remote-join.ts';
+import type { RescaleProgress, RescaleReport } from './rescale-progress.ts';
+
+export interface RescaleAcrossContext {
+  join: Pick<RemoteJoin, 'join'>;
+  migration: Pick<LiveMigration, 'run' | 'busy' | 'settledAt'>;
+  maxParallelism: number;
+  sources: readonly SourceSpec[];
+  /** The job's parallelism now. */
+  parallelism(): number;
+  /** The job's state when not RUNNING with its loops started (undefined: it runs). */
+  notRunning(): string | undefined;
+  triggerCheckpoint(): Promise<CompletedCheckpoint>;
+  setParallelism(n: number): void;
+  fail(e: unknown): void;
+  logger: Logger;
+}
+
+/** Partitions and their owners as checkpoint `m` lists them (an unbounded Kafka source's positions). */
+export function partitionsOf(
+  m: Pick<CheckpointMetadata, 'sources'>,
+  sources: readonly SourceSpec[],
+): SourcePartition[] {
+  const out: SourcePartition[] = [];
+  for (const spec of sources) {
+    const topic = spec.kafka?.topic;
+    if (topic === undefined) continue;
+    for (const { slot, position } of m.sources[spec.name] ?? []) {
+      const offsets = (position as { offsets?: Record<string, string> } | undefined)?.offsets ?? {};
+      for (const p of Object.keys(offsets)) out.push({ source: spec.name, topic, partition: Number(p), owner: slot });
+    }
+  }
+  return out;
+}
+
+export async function rescaleAcross(
+  c: RescaleAcrossContext,
+  to: number,
+  o: RescaleOptions = {},
+): Promise<RescaleReport> {
+  const from = c.parallelism();
+  const refuse = (code: 'TRIB_RESCALE_UNSUPPORTED' | 'TRIB_RESCALE_PLAN_INVALID', why: string): never => {
+    throw new TributaryError(code, `live rescale ${from} → ${to} across processes: ${why}`);
+  };
+  const state = c.notRunning();
+  if (state !== undefined) refuse('TRIB_RESCALE_UNSUPPORTED', `the job is not running (${state})`);
+  if (c.migration.busy) refuse('TRIB_RESCALE_UNSUPPORTED', 'a rescale or migration is already running');
+  if (to !== from + 1)
+    refuse('TRIB_RESCALE_UNSUPPORTED', 'slot processes join one at a time (scale out by one slot; no scale in here)');
+  if (to > c.maxParallelism) refuse('TRIB_RESCALE_PLAN_INVALID', `more slots than maxParallelism ${c.maxParallelism}`);
+  if (!c.migration.settledAt(from))
+    refuse(
+      'TRIB_RESCALE_PLAN_INVALID',
+      `key groups are not where parallelism ${from} puts them (an earlier migration)`,
+    );
+  for (const s of c.sources)
+    if (!s.kafka || s.kafka.bounded)
+      refuse(
+        'TRIB_RESCALE_UNSUPPORTED',
+        `source "${s.name}" cannot move its input: only an unbounded Kafka source can`,
+      );
+  const p: RescaleProgress = {
+    id: randomUUID(),
+    from,
+    to,
+    phase: 'joining',
+    stepsDone: 0,
+    steps: 0,
+    keyGroupsMoved: 0,
+    keyGroups: 0,
+    bytesMoved: 0,
+    bytes: 0,
+    startedAt: new Date().toISOString(),
+  };
+  const report = (): void => o.onProgress?.({ ...p });
+  report();
+  // A join that fails decides itself whether the job fails (remote-join.ts: only once wiring began).
+  await c.join.join(from);
+  try {
+    const m = await readMetadata((await c.triggerCheckpoint()).path);
+    const plan = planMigration({
+      maxParallelism: c.maxParallelism,
+      from,
+      to,
+      keyGroupBytes: keyGroupSizes(m).bytes,
+      partitions: partitionsOf(m, c.sources),
+      budget: { bytes: o.budgetBytes ?? DEFAULT_RESCALE_BUDGET_BYTES },
+    });
+    Object.assign(p, {
+      phase: 'moving',
+      steps: plan.steps.length,
+      keyGroups: plan.movedKeyGroups,
+      bytes: plan.totalBytes,
+    });
+    c.logger.info({ id: p.id, from, to, steps: p.steps, keyGroups: p.keyGroups }, 'live rescale across processes');
+    report();
+    await c.migration.run(plan, c.triggerCheckpoint, (done) => {
+      const steps = plan.steps.slice(0, done);
+      p.stepsDone = done;
+      p.keyGroupsMoved = steps.reduce((n, st) => n + st.keyGroups.length, 0);
+      p.bytesMoved = steps.reduce((n, st) => n + st.bytes, 0);
+      report();
+    });
+  } catch (e) {
+    // The slot joined: the job cannot run on as it was (the restart restores the last completed checkpoint).
+    const err =
+      e instanceof TributaryError && e.code === 'TRIB_RESCALE_STEP_FAILED'
+        ? e
+        : new TributaryError('TRIB_RESCALE_STEP_FAILED', `live rescale ${from} → ${to}: ${String(e)}`, { cause: e });
+    c.fail(err);
+    throw err;
+  }
+  c.setParallelism(to);
+  p.phase = 'done';
+  p.finishedAt = new Date().toISOString();
+  c.logger.info({ id: p.id, from, to }, 'live rescale done');
+  report();
+  return { ...p };
+}
