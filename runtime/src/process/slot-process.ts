@@ -369,12 +369,11 @@ export class SlotProcess {
   /** Links with every peer of this slot's generation (a joining slot: every running slot); rejects as run's linking. */
   async link(): Promise<void> {
     const timeoutMs = this.opts.connectTimeoutMs ?? 120_000;
-    if (this.opts.threadPorts) return this.dataPlane.connectPorts(this.opts.threadPorts, timeoutMs);
-    if (this.dataPlane.port === 0) await this.listen();
-    await this.dataPlane.connect(this.opts.discover, {
-      self: this.address,
-      timeoutMs,
-    });
+    if (this.opts.threadPorts) await this.dataPlane.connectPorts(this.opts.threadPorts, timeoutMs);
+    else {
+      if (this.dataPlane.port === 0) await this.listen();
+      await this.dataPlane.connect(this.opts.discover, { self: this.address, timeoutMs });
+    }
     this.linked = true;
   }
 
