@@ -34,7 +34,7 @@ import { LiveMigration } from './live-migration.ts';
 import { LiveRescale, type RescaleOptions } from './live-rescale.ts';
 import type { RescaleReport } from './rescale-progress.ts';
 import { emptySlotParts, joinSlot } from './slot-join.ts';
-import { drainSlots } from './slot-drain.ts';
+import { drainSlots, type SlotDrainContext } from './slot-drain.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
 import {
   checkParallelism,
@@ -69,6 +69,8 @@ export class JobExecutor {
   readonly migration: LiveMigration | undefined;
   /** Slots joining and draining while the job runs (JobExecutor.rescale). */
   private readonly rescaling: LiveRescale;
+  /** What slots draining need of this job: slot-drain.ts in one process, slot-leave.ts across processes. */
+  readonly drainContext: SlotDrainContext & { fail(e: unknown): void };
   private readonly loops = new SlotLoops(() => this.slots);
   private current: number;
   private recordsIn = 0;
@@ -206,6 +208,10 @@ export class JobExecutor {
         if (a) alignment.declare(a.group, alignmentMember(src.name, s), true);
       }
     };
+    const loopEnded = (p: SlotParts): Promise<void> => this.loops.loopOf(p);
+    const drainOf = { byIndex: slotByIndex, list: this.slots, links: builder.links, checkpoints: this.checkpoints };
+    const more = { sinkOpening: this.sinkOpening, metrics: this.metrics, fail: (e: unknown) => this.fail(e) };
+    this.drainContext = { ...drainOf, ...more, loopEnded, migration: migration as LiveMigration };
     this.rescaling = new LiveRescale({
       maxParallelism: this.maxParallelism,
       unsupported: !opts.checkpointing
@@ -230,17 +236,7 @@ export class JobExecutor {
         const owners = () => (migration as LiveMigration).owners();
         await joinSlot({ ...c, ...more, declareAlignment: declare, owners });
       },
-      drain: (from) =>
-        drainSlots(
-          { byIndex: slotByIndex, list: this.slots, links: builder.links, checkpoints: this.checkpoints },
-          {
-            sinkOpening: this.sinkOpening,
-            migration: migration as LiveMigration,
-            loopEnded: (p) => this.loops.loopOf(p),
-            metrics: this.metrics,
-          },
-          from,
-        ),
+      drain: (from) => drainSlots(this.drainContext, this.drainContext, from),
       setParallelism: (n) => {
         this.current = n;
       },
