@@ -51,7 +51,7 @@ describe('scale in across slot processes (data plane, real Kafka)', () => {
   /** Slot processes of `spec` on loopback, running. */
   async function start(
     spec: GraphSpec,
-    o: { parallelism?: number; restoreFrom?: string; stateDir?: string } = {},
+    o: { parallelism?: number; restoreFrom?: string; stateDir?: string; timeoutMs?: number } = {},
   ): Promise<{ slots: SlotProcess[]; runs: Promise<unknown>[]; stateDir: string }> {
     const parallelism = o.parallelism ?? P;
     const stateDir = o.stateDir ?? (await mkdtemp(join(tmpdir(), 'trib-xdrain-')));
@@ -72,7 +72,7 @@ describe('scale in across slot processes (data plane, real Kafka)', () => {
           dataPort: 0,
           discover: () => known,
           logger: process.env['LIVE_DIAG'] ? createLogger('warn') : silentLogger(),
-          checkpointing: { stateDir, intervalMs: 100, timeoutMs: 30_000, retained: 10_000 },
+          checkpointing: { stateDir, intervalMs: 100, timeoutMs: o.timeoutMs ?? 30_000, retained: 10_000 },
           ...(o.restoreFrom ? { restoreFrom: o.restoreFrom } : {}),
           job: { batchSize: 64, functions },
         }),
@@ -164,6 +164,45 @@ describe('scale in across slot processes (data plane, real Kafka)', () => {
     const again = await start(graph(input, output), { parallelism: 2, restoreFrom: last });
     input$.tail();
     await input$.all;
+    const job2 = again.slots[0]?.executor as JobExecutor;
+    await readToEnd(job2);
+    await job2.triggerSavepoint({ stop: true });
+    expect(await ended(again.runs)).toEqual(['STOPPED', 'STOPPED']);
+    expectExactly(await committedOutput(output));
+  }, 240_000);
+
+  it('a draining slot whose report never comes fails the rescale by the deadline naming it; a restart at 2 reads on', async () => {
+    const input = `it-xdrain-lost-in-${run}`;
+    const output = `it-xdrain-lost-out-${run}`;
+    await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
+    const input$ = writing(input);
+    input$.tail();
+    await input$.all;
+    const timeoutMs = 8000;
+    const { slots, runs, stateDir } = await start(graph(input, output), { timeoutMs });
+    const job = slots[0]?.executor as JobExecutor;
+    await readToEnd(job);
+    // Slot 2 drains, but its report that every task ended is lost (the link stays up).
+    const plane = (slots[2] as SlotProcess).dataPlane;
+    const send = plane.sendControl.bind(plane);
+    let dropped = 0;
+    plane.sendControl = (slot, msg) => {
+      if ((msg as { m?: string }).m === 'mig-drained' && ++dropped > 0) return true;
+      return send(slot, msg);
+    };
+    const t0 = Date.now();
+    await expect((slots[0] as SlotProcess).scaleIn(plan(input, P, 2))).rejects.toMatchObject({
+      code: 'TRIB_RESCALE_STEP_FAILED',
+      message: `live rescale: draining was not done within ${timeoutMs} ms: slot 2 did not finish (its tasks did not all end)`,
+    });
+    expect(dropped).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(6 * timeoutMs);
+    // The job fails as after a failed step: slot 0's process, and its peers when their links to it fail.
+    expect(await ended(runs)).toEqual(['FAILED', 'FAILED', 'FAILED']);
+    // Slot 2, its tasks ended, polls no channel: it fails by watching its links, not waiting for ever.
+    await expect(runs[2]).rejects.toThrow('slot 2 is draining: its link with slot 0 closed before it left');
+    const last = (await latestCheckpointPath(stateDir)) as string;
+    const again = await start(graph(input, output), { parallelism: 2, restoreFrom: last });
     const job2 = again.slots[0]?.executor as JobExecutor;
     await readToEnd(job2);
     await job2.triggerSavepoint({ stop: true });

@@ -21,7 +21,7 @@ export interface SlotProcessDrainOptions {
   slot: number;
   /** Slots of the job at start. */
   parallelism: number;
-  dataPlane: Pick<DataPlane, 'sendControl' | 'inboundChannel' | 'removePeer'>;
+  dataPlane: Pick<DataPlane, 'sendControl' | 'inboundChannel' | 'removePeer' | 'outbound' | 'inbound'>;
   /** Remote channels per ordered slot pair (slot-process.ts remoteChannelIds). */
   channels: number;
   /** The bound on each wait of a drain (the checkpoint timeout). */
@@ -35,6 +35,8 @@ export class SlotProcessDrain {
   private driver: RemoteDrain | undefined;
   /** This slot left the job: once its run ended it says so and retires its links. */
   private leftJob = false;
+  /** A draining slot watches its links (`watchLinks`) until its run ended. */
+  private watching = false;
   /** The other slots of the job now. */
   private readonly peers = new Set<number>();
 
@@ -103,12 +105,13 @@ export class SlotProcessDrain {
         );
     switch (msg.m) {
       case 'mig-drain':
-        if (this.o.slot >= msg.from)
+        if (this.o.slot >= msg.from) {
+          this.watchLinks();
           endSources(ctx, msg.from).then(
             () => this.send(0, { m: 'mig-drained', slot: this.o.slot }),
             (e: unknown) => this.send(0, { m: 'mig-drained', slot: this.o.slot, error: String(e) }),
           );
-        else endChannels(ctx, msg.from, msg.to).catch(failed('could not end its channels to the draining slots'));
+        } else endChannels(ctx, msg.from, msg.to).catch(failed('could not end its channels to the draining slots'));
         break;
       case 'mig-leave':
         if (this.o.slot >= msg.from) {
@@ -135,13 +138,37 @@ export class SlotProcessDrain {
     }
   }
 
+  /** The slot's run ended (failed): a link closing from now on is no failure of a drain. */
+  stop(): void {
+    this.watching = false;
+  }
+
   /** After the slot's job finished: a slot that left tells its peers, then retires its links with each (BYE). */
   async afterRun(): Promise<void> {
+    this.watching = false;
     if (!this.leftJob) return;
     const peers = [...this.peers];
     for (const s of peers) this.send(s, { m: 'mig-left', slot: this.o.slot });
     this.peers.clear();
     await Promise.all(peers.map((s) => this.o.dataPlane.removePeer(s)));
+  }
+
+  /**
+   * A draining slot's tasks end, so nothing of it polls a channel any more — which is how a lost link fails a running
+   * slot — and its channels all ended, so a link that closes counts as a clean close (peer-link.ts). Until its run
+   * ended it watches its links itself: one that closes without BYE (slot 0 failed the rescale, a peer died) fails its
+   * job, which would otherwise wait for ever for a final checkpoint no coordinator will complete.
+   */
+  private watchLinks(): void {
+    if (this.watching) return;
+    this.watching = true;
+    const plane = this.o.dataPlane;
+    for (const l of [...plane.outbound.values(), ...plane.inbound.values()])
+      void l.closed().then(() => {
+        if (!this.watching || l.retired) return;
+        const why = `slot ${this.o.slot} is draining: its link with slot ${l.peerSlot} closed before it left`;
+        this.job?.drainContext.fail(l.failure ?? new TributaryError('TRIB_NET_CONNECTION_LOST', why));
+      });
   }
 
   /** The inbound channels this slot reads from slots `from`..`to`−1. */

@@ -277,6 +277,7 @@ export class SlotProcess {
       return result;
     } catch (e) {
       clearInterval(this.alignmentTimer);
+      this.drain.stop();
       this.state = 'FAILED';
       this.error = (e as Error).message;
       if (!handedOver) await (await opening?.catch(() => undefined))?.close('failed');
