@@ -111,6 +111,12 @@ describe('scale in across slot processes (data plane, real Kafka)', () => {
       return [plane.outbound.get(2), plane.inbound.get(2)];
     });
     expect(links.every((l) => l !== undefined)).toBe(true);
+    const series = async (s: number): Promise<boolean> =>
+      /(to|from)_slot="2"/.test(await (slots[s] as SlotProcess).metrics.registry.metrics());
+    expect(await series(0)).toBe(true);
+    const gateInputs = (s: number): number[] =>
+      (slots[s]?.executor as JobExecutor).drainContext.links.consumers.map((c) => c.gate.inputCount);
+    expect(gateInputs(1)).toEqual([3]);
 
     const finalId = await (slots[0] as SlotProcess).scaleIn(plan(input, P, 2));
     expect(input$.done, 'drained while the input is still written').toBe(false);
@@ -128,6 +134,9 @@ describe('scale in across slot processes (data plane, real Kafka)', () => {
         failure: undefined,
       });
       expect((slots[s] as SlotProcess).jobState).toBe('RUNNING');
+      // Its ended inputs are gone from the remaining gates, its network series from their metrics.
+      await expect.poll(() => gateInputs(s)).toEqual([2]);
+      expect(await series(s)).toBe(false);
     }
     expect(job.coordinator?.membership.size).toBe(2);
     // Later checkpoints complete with 2 members, and list the partitions as parallelism 2 places them.

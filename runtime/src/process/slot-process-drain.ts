@@ -15,13 +15,14 @@ import { RemoteDrain } from '../exec/remote-drain.ts';
 import { endChannels, endSources, forgetInputs, leave } from '../exec/slot-leave.ts';
 import type { Channel } from '../exec/channel.ts';
 import type { DataPlane } from '../net/data-plane.ts';
+import type { NetMetrics } from '../net/net-metrics.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
 
 export interface SlotProcessDrainOptions {
   slot: number;
   /** Slots of the job at start. */
   parallelism: number;
-  dataPlane: Pick<DataPlane, 'sendControl' | 'inboundChannel' | 'removePeer' | 'outbound' | 'inbound'>;
+  dataPlane: Pick<DataPlane, 'sendControl' | 'inboundChannel' | 'removePeer' | 'outbound' | 'inbound' | 'metrics'>;
   /** Remote channels per ordered slot pair (slot-process.ts remoteChannelIds). */
   channels: number;
   /** The bound on each wait of a drain (the checkpoint timeout). */
@@ -129,7 +130,10 @@ export class SlotProcessDrain {
       case 'mig-left':
         if (!this.peers.delete(from)) break;
         this.o.dataPlane.removePeer(from).then(
-          () => this.driver?.receive(from, msg),
+          () => {
+            forgetPeerSeries(this.o.dataPlane.metrics, from);
+            this.driver?.receive(from, msg);
+          },
           (e: unknown) => this.o.logger.warn({ peer: from, err: String(e) }, 'data plane: removing a drained peer'),
         );
         break;
@@ -187,4 +191,11 @@ export class SlotProcessDrain {
     if (!this.o.dataPlane.sendControl(slot, msg))
       this.o.logger.warn({ to: slot, m: msg.m }, 'drain message not sent: link to the slot is down');
   }
+}
+
+/** The data plane's series of a peer that left (its links closed: nothing counts on them any more). */
+export function forgetPeerSeries(m: NetMetrics, slot: number): void {
+  const label = String(slot);
+  for (const c of [m.bytesSent, m.framesSent, m.backpressuredSeconds, m.queuedFrames]) c.remove(label);
+  m.bytesReceived.remove(label);
 }
