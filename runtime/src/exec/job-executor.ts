@@ -70,7 +70,7 @@ export class JobExecutor {
   /** Slots joining and draining while the job runs (JobExecutor.rescale). */
   private readonly rescaling: LiveRescale;
   /** What slots draining need of this job: slot-drain.ts in one process, slot-leave.ts across processes. */
-  readonly drainContext: SlotDrainContext & { fail(e: unknown): void };
+  readonly drainContext: SlotDrainContext & { fail(e: unknown): void; setParallelism(n: number): void };
   private readonly loops = new SlotLoops(() => this.slots);
   private current: number;
   private recordsIn = 0;
@@ -211,7 +211,8 @@ export class JobExecutor {
     const loopEnded = (p: SlotParts): Promise<void> => this.loops.loopOf(p);
     const drainOf = { byIndex: slotByIndex, list: this.slots, links: builder.links, checkpoints: this.checkpoints };
     const more = { sinkOpening: this.sinkOpening, metrics: this.metrics, fail: (e: unknown) => this.fail(e) };
-    this.drainContext = { ...drainOf, ...more, loopEnded, migration: migration as LiveMigration };
+    const setParallelism = (n: number): number => (this.current = n);
+    this.drainContext = { ...drainOf, ...more, loopEnded, setParallelism, migration: migration as LiveMigration };
     this.rescaling = new LiveRescale({
       maxParallelism: this.maxParallelism,
       unsupported: !opts.checkpointing

@@ -139,6 +139,7 @@ describe('scale in across slot processes (data plane, real Kafka)', () => {
       expect(await series(s)).toBe(false);
     }
     expect(job.coordinator?.membership.size).toBe(2);
+    expect((slots[0] as SlotProcess).status().parallelism).toBe(2);
     // Later checkpoints complete with 2 members, and list the partitions as parallelism 2 places them.
     const after = await job.triggerCheckpoint();
     expect(after.id).toBeGreaterThan(finalId);

@@ -56,6 +56,7 @@ function stage(slot: number) {
       links: { consumers: [], producers: [] },
       loopEnded: () => Promise.resolve(),
       fail: (e: unknown) => failed.push(e),
+      setParallelism: () => undefined,
     },
   };
   drain.attach(job as unknown as JobExecutor);

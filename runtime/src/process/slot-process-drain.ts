@@ -125,6 +125,7 @@ export class SlotProcessDrain {
         } else {
           forgetInputs(ctx, msg.from, this.inputsFrom(msg.from, msg.to)).catch(failed('could not drop ended inputs'));
           job.migration?.resize(msg.from);
+          ctx.setParallelism(msg.from);
         }
         break;
       case 'mig-left':
