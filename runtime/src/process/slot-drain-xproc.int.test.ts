@@ -161,6 +161,23 @@ describe('scale in across slot processes (data plane, real Kafka)', () => {
     expectExactly(await committedOutput(output));
   }, 240_000);
 
+  it('3 → 2 → 1: a second scale in drains slot 1 too; slot 0 alone reads on exactly-once', async () => {
+    const input = `it-xdrain-twice-in-${run}`;
+    const output = `it-xdrain-twice-out-${run}`;
+    const { slots, runs, job, input$ } = await scaleInWhileReading(input, output);
+    await (slots[0] as SlotProcess).scaleIn(plan(input, 2, 1));
+    expect(await ended([runs[1] as Promise<unknown>])).toEqual(['FINISHED']);
+    expect(job.coordinator?.membership.size).toBe(1);
+    expect((slots[0] as SlotProcess).dataPlane.failure).toBeUndefined();
+    input$.tail();
+    await input$.all;
+    await readToEnd(job);
+    expect((await readMetadata((await job.triggerCheckpoint()).path)).parallelism).toBe(1);
+    await job.triggerSavepoint({ stop: true });
+    expect(await ended(runs.slice(0, 1))).toEqual(['STOPPED']);
+    expectExactly(await committedOutput(output));
+  }, 240_000);
+
   it('a restart at 2 from a checkpoint taken after the drain reads on exactly-once', async () => {
     const input = `it-xdrain-restart-in-${run}`;
     const output = `it-xdrain-restart-out-${run}`;
