@@ -315,6 +315,18 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     });
   }
 
+  /**
+   * This slot left the running job (live rescale, scale in across processes: exec/slot-leave.ts): checkpoint
+   * `checkpointId` completed with this slot's every task finished, and its sinks committed it, so it was this slot's
+   * final checkpoint although the job goes on. Refused while a task still runs: only a finished slot may leave.
+   */
+  left(checkpointId: number): void {
+    const running = this.tasks.filter((t) => !t.task.done).length;
+    if (running > 0)
+      throw new TributaryError('TRIB_INVARIANT', `slot ${this.o.slot} cannot leave: ${running} of its tasks still run`);
+    this.o.post(() => this.finalResolve?.(checkpointId));
+  }
+
   notifyAborted(checkpointId: number): void {
     this.o.post(() => {
       this.collecting.delete(checkpointId);

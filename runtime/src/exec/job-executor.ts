@@ -35,6 +35,7 @@ import { jobRescaling, type JobRescaling } from './job-rescaling.ts';
 import type { RescaleReport } from './rescale-progress.ts';
 import { emptySlotParts } from './slot-join.ts';
 import type { RemoteJoin } from './remote-join.ts';
+import type { SlotDrainContext } from './slot-drain.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
 import {
   checkParallelism,
@@ -73,6 +74,8 @@ export class JobExecutor {
   private readonly rescaling: LiveRescale;
   /** Slot 0 of a job whose slots run in separate processes: its rescale (rescale-across.ts). */
   private readonly across: JobRescaling['across'];
+  /** What slots draining need of this job: slot-drain.ts in one process, slot-leave.ts across processes. */
+  readonly drainContext: SlotDrainContext & { fail(e: unknown): void; setParallelism(n: number): void };
   private readonly loops = new SlotLoops(() => this.slots);
   private current: number;
   private recordsIn = 0;
@@ -217,6 +220,11 @@ export class JobExecutor {
         if (a) alignment.declare(a.group, alignmentMember(src.name, s), true);
       }
     };
+    const loopEnded = (p: SlotParts): Promise<void> => this.loops.loopOf(p);
+    const drainOf = { byIndex: slotByIndex, list: this.slots, links: builder.links, checkpoints: this.checkpoints };
+    const more = { sinkOpening: this.sinkOpening, metrics: this.metrics, fail: (e: unknown) => this.fail(e) };
+    const setParallelism = (n: number): number => (this.current = n);
+    this.drainContext = { ...drainOf, ...more, loopEnded, setParallelism, migration: migration as LiveMigration };
     const rescaling = jobRescaling({
       opts,
       sources: graph.spec.sources,

@@ -104,7 +104,7 @@ function drop(chain: ChainCheckpoint | undefined, ch: unknown): void {
 }
 
 /** Runs `fn` in `p`'s loop; resolves once it ran. */
-function inLoop(p: SlotParts, fn: () => void): Promise<void> {
+export function inLoop(p: SlotParts, fn: () => void): Promise<void> {
   return new Promise<void>((resolve, reject) =>
     p.slot.post(() => {
       try {

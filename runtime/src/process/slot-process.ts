@@ -40,6 +40,10 @@ import type { ThreadPorts } from '../net/port-socket.ts';
 import type { MessagePort } from 'node:worker_threads';
 import { planGraph } from '../graph/plan.ts';
 import { checkJoin, prepareJoin, type JoinMarker } from './slot-join-link.ts';
+import { isDrainRpc, type DrainRpc } from '../exec/drain-rpc.ts';
+import type { MigrationPlan } from '../rescale/plan.ts';
+import { SlotProcessDrain } from './slot-process-drain.ts';
+import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
 
 export interface SlotProcessOptions {
   jobName: string;
@@ -121,7 +125,9 @@ export class SlotProcess {
   private stopRequest: { drain: boolean } | undefined;
   private readonly channelIds: Map<string, number>;
   /** Messages that arrived before this slot's job was built (a faster peer's coordinator). */
-  private readonly earlyRpc: [number, CheckpointRpc | MigrationRpc | JoinRpc][] = [];
+  private readonly earlyRpc: [number, CheckpointRpc | MigrationRpc | JoinRpc | DrainRpc][] = [];
+  /** Scale in across slot processes: this slot drains and leaves, or slot 0 drives it (slot-process-drain.ts). */
+  private readonly drain: SlotProcessDrain;
   /** This process's alignment groups; its members' reports go to every peer every updateInterval. */
   private readonly alignment = new WatermarkAlignment();
   private alignmentTimer: NodeJS.Timeout | undefined;
@@ -155,8 +161,13 @@ export class SlotProcess {
       frameBytes: opts.frameBytes,
       metrics: new NetMetrics(this.metrics.registry),
       logger: opts.logger,
-      onControl: (from, msg) => this.onCheckpointRpc(from, msg as CheckpointRpc | MigrationRpc | JoinRpc),
+      onControl: (from, msg) => this.onCheckpointRpc(from, msg as CheckpointRpc | MigrationRpc | JoinRpc | DrainRpc),
     });
+    const [channels, timeoutMs] = [
+      this.channelIds.size,
+      opts.checkpointing?.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS,
+    ];
+    this.drain = new SlotProcessDrain({ ...opts, channels, timeoutMs, dataPlane: this.dataPlane });
   }
 
   get jobState(): JobState {
@@ -267,6 +278,7 @@ export class SlotProcess {
       );
       handedOver = true;
       this.job = job;
+      this.drain.attach(job);
       for (const [from, msg] of this.earlyRpc.splice(0)) this.onCheckpointRpc(from, msg);
       this.startAlignmentExchange();
       this.state = 'RUNNING';
@@ -276,11 +288,13 @@ export class SlotProcess {
       this.sendAlignment(true);
       clearInterval(this.alignmentTimer);
       await this.dataPlane.drain();
+      await this.drain.afterRun();
       await this.dataPlane.close();
       this.state = 'FINISHED';
       return result;
     } catch (e) {
       clearInterval(this.alignmentTimer);
+      this.drain.stop();
       this.state = 'FAILED';
       this.error = (e as Error).message;
       if (!handedOver) await (await opening?.catch(() => undefined))?.close('failed');
@@ -312,7 +326,7 @@ export class SlotProcess {
       if (s !== this.opts.slot) this.dataPlane.sendControl(s, { m: 'wm', reports } satisfies CheckpointRpc);
   }
 
-  private onCheckpointRpc(from: number, msg: CheckpointRpc | MigrationRpc | JoinRpc): void {
+  private onCheckpointRpc(from: number, msg: CheckpointRpc | MigrationRpc | JoinRpc | DrainRpc): void {
     if (msg.m === 'wm') {
       this.alignment.applyRemote(msg.reports);
       return;
@@ -334,6 +348,7 @@ export class SlotProcess {
       job.migration?.receive(from, msg);
       return;
     }
+    if (isDrainRpc(msg)) return this.drain.receive(from, msg);
     const port = job.slotCheckpointPort(this.opts.slot);
     switch (msg.m) {
       case 'ack':
@@ -344,6 +359,7 @@ export class SlotProcess {
         break;
       case 'committed':
         job.coordinator?.committed(msg.committed);
+        this.drain.committed(msg.committed.slot, msg.committed.checkpointId);
         break;
       case 'trigger':
         // Stop-with-savepoint: this slot's job ends as STOPPED after the barrier, like slot 0's.
@@ -399,6 +415,14 @@ export class SlotProcess {
   /** Retires the links with `slot` (BYE: a clean close on both ends). */
   removePeer(slot: number): Promise<void> {
     return this.dataPlane.removePeer(slot);
+  }
+
+  /**
+   * Slot 0: a live rescale to fewer slots (slot-process-drain.ts): `plan` moves everything off the slots that leave,
+   * which then drain, commit, leave the checkpoints and exit FINISHED; resolves with their final checkpoint's id.
+   */
+  scaleIn(plan: MigrationPlan): Promise<number> {
+    return this.drain.scaleIn(plan);
   }
 
   /** The running job (slot 0: its coordinator serves savepoints). */
