@@ -13,6 +13,9 @@ import { containerPath, LocalEnv, readJobConfig, readSlotEnv } from './process/s
 import { SlotProcess } from './process/slot-process.ts';
 import { THREAD_STOP_MESSAGE, threadPortsOf, type SlotResultMessage } from './process/thread-slot.ts';
 import { slotHostOfThisSlot } from './process/slot-host.ts';
+import { hostedJob, hostedRescalable } from './process/hosted-migrations.ts';
+import { MigrationTracker } from './control/migration-tracker.ts';
+import { rescaleBudgetBytes } from './process/slot-env.ts';
 import { readTokenFile, startControlServer, type ControlServer } from './control/server.ts';
 import { startMetricsServer, type MetricsServer } from './telemetry/metrics-server.ts';
 import { resolveLatestRestoreWithin } from './control/restore-latest.ts';
@@ -146,6 +149,9 @@ async function main(): Promise<number> {
   let stopRequested = false;
   let signals = 0;
   let wakeLinger: (() => void) | undefined;
+  // The local supervisor that started this slot, if any (slot-host.ts): it starts the slots a live rescale adds.
+  const host = slotHostOfThisSlot();
+  const budgetEnv = process.env['TRIBUTARY_RESCALE_BUDGET_BYTES'];
   try {
     // Up before the restore (restore-phase.ts): GET /v1/status says RESTORING and names a state
     // storage that does not answer; not ready, and no savepoints, until the slot runs.
@@ -191,11 +197,16 @@ async function main(): Promise<number> {
           : undefined,
       ...(env.slot === 0
         ? {
-            migrations: {
-              unsupported:
-                'live rescale between slot processes or threads is not built yet: rescale by savepoint ' +
-                '(the operator does on `kubectl scale`; locally, run with --single-thread to rescale live)',
-            },
+            // A local run's slot 0 rescales live with its host's help; a pod's has none yet.
+            migrations: host
+              ? new MigrationTracker(
+                  hostedRescalable(host, () => built && hostedJob(built, graph), rescaleBudgetBytes(budgetEnv)),
+                )
+              : {
+                  unsupported:
+                    'live rescale of slot pods is not built yet: the operator rescales by savepoint on ' +
+                    '`kubectl scale` (locally, `tributary run` rescales live)',
+                },
           }
         : {}),
     });
@@ -255,7 +266,6 @@ async function main(): Promise<number> {
     });
     built = slot;
     // A local supervisor (--threads, --distributed) has running slots link with the slots a live rescale starts.
-    const host = slotHostOfThisSlot();
     host?.handleLinks(async (generation, parallelism, peers) => {
       slot.prepareJoin(generation, parallelism);
       await Promise.all(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rescaleBudgetBytes } from './run-in-process.ts';
+import { rescaleBudgetBytes } from '../process/slot-env.ts';
 
 describe('TRIBUTARY_RESCALE_BUDGET_BYTES', () => {
   it('is unset or empty: the default; else an integer ≥ 1, or the run refuses to start', () => {

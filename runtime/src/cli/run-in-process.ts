@@ -10,7 +10,7 @@ import { createJobExecutor } from '../exec/job-executor.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import { describePlan } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validated-graph.ts';
-import { TributaryError } from '../errors.ts';
+import { rescaleBudgetBytes } from '../process/slot-env.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import type { RunArgs } from './args.ts';
@@ -123,13 +123,4 @@ export async function runInProcess(
     await ui?.close();
     logger.flush();
   }
-}
-
-/** TRIBUTARY_RESCALE_BUDGET_BYTES as a whole number of bytes ≥ 1; undefined when unset or empty. */
-export function rescaleBudgetBytes(raw: string | undefined): number | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    throw new TributaryError('TRIB_CLI_USAGE', `TRIBUTARY_RESCALE_BUDGET_BYTES: expected an integer ≥ 1, got "${raw}"`);
-  return n;
 }

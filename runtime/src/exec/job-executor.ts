@@ -74,6 +74,7 @@ export class JobExecutor {
   private readonly rescaling: LiveRescale;
   /** Slot 0 of a job whose slots run in separate processes: its rescale (rescale-across.ts). */
   private readonly across: JobRescaling['across'];
+  private readonly checkAcross: JobRescaling['checkAcross'];
   /** What slots draining need of this job: slot-drain.ts in one process, slot-leave.ts across processes. */
   readonly drainContext: SlotDrainContext & { fail(e: unknown): void; setParallelism(n: number): void };
   private readonly loops = new SlotLoops(() => this.slots);
@@ -250,6 +251,7 @@ export class JobExecutor {
     this.rescaling = rescaling.local;
     this.remoteJoin = rescaling.remote;
     this.across = rescaling.across;
+    this.checkAcross = rescaling.checkAcross;
     if (opts.restored)
       this.logger.info(
         { checkpointId: opts.restored.checkpointId, ms: Math.round(performance.now() - buildStart) },
@@ -297,8 +299,8 @@ export class JobExecutor {
     });
   }
 
-  /** Fails the job from outside a slot loop (e.g. a sink commit failed). */
-  private fail(e: unknown): void {
+  /** Fails the job from outside a slot loop (e.g. a sink commit failed, a live rescale failed after it began). */
+  fail(e: unknown): void {
     this.failure.record(e);
     this.logger.error({ err: (e as Error).message }, 'job failing');
     for (const p of this.slots) p.slot.abort();
@@ -322,14 +324,14 @@ export class JobExecutor {
    * no user-visible entry point yet), one checkpoint barrier per step; resolves once every step's
    * state is installed. A step whose barrier fails fails the job (live-migration.ts).
    */
-  async migrate(plan: MigrationPlan): Promise<void> {
+  async migrate(plan: MigrationPlan, onStep?: (done: number) => void): Promise<void> {
     if (!this.migration)
       throw new TributaryError(
         'TRIB_RESCALE_UNSUPPORTED',
         'live rescale needs checkpointing and every slot of the job in this process',
       );
     try {
-      await this.migration.run(plan, () => this.checkpoints.triggerCheckpoint());
+      await this.migration.run(plan, () => this.checkpoints.triggerCheckpoint(), onStep);
     } catch (e) {
       if (e instanceof TributaryError && e.code === 'TRIB_RESCALE_STEP_FAILED') this.fail(e);
       throw e;
@@ -342,6 +344,19 @@ export class JobExecutor {
    * drain and leave. Resolves with the report once done; `onProgress` sees each phase and step. On slot 0 of a job
    * whose slots run in separate processes: N → N+1, the joining slot process linked already (rescale-across.ts).
    */
+  /**
+   * Slot 0 of a job whose slots run in separate processes: throws why it cannot rescale to `to` live now
+   * (joins one slot at a time, or one scale in); nothing changes either way.
+   */
+  checkRescaleAcross(to: number): void {
+    if (!this.checkAcross)
+      throw new TributaryError(
+        'TRIB_RESCALE_UNSUPPORTED',
+        'live rescale across processes: slot 0 with checkpoints only',
+      );
+    this.checkAcross(to);
+  }
+
   rescale(to: number, opts?: RescaleOptions): Promise<RescaleReport> {
     return this.across ? this.across(to, opts) : this.rescaling.run(to, opts);
   }

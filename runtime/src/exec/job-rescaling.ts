@@ -10,7 +10,7 @@ import type { JobExecutorOptions } from './job-options.ts';
 import type { SlotLoops } from './job-run.ts';
 import type { LiveMigration } from './live-migration.ts';
 import { LiveRescale, type RescaleOptions } from './live-rescale.ts';
-import { rescaleAcross } from './rescale-across.ts';
+import { checkAcross, rescaleAcross } from './rescale-across.ts';
 import type { RescaleReport } from './rescale-progress.ts';
 import type { SourceSpec } from '../graph/spec.ts';
 import { RemoteJoin } from './remote-join.ts';
@@ -48,6 +48,8 @@ export interface JobRescaling {
   remote: RemoteJoin | undefined;
   /** Slot 0 of a job whose slots run in separate processes: JobExecutor.rescale (rescale-across.ts). */
   across: ((to: number, o?: RescaleOptions) => Promise<RescaleReport>) | undefined;
+  /** Throws why slot 0 cannot rescale to `to` across processes, by joins one at a time or one scale in. */
+  checkAcross: ((to: number) => void) | undefined;
 }
 
 export function jobRescaling(x: JobRescalingParts): JobRescaling {
@@ -112,25 +114,25 @@ export function jobRescaling(x: JobRescalingParts): JobRescaling {
           logger: x.logger,
         })
       : undefined;
-  const across =
+  const ctx =
     remote && migration && checkpoints.coordinator
-      ? (to: number, o?: RescaleOptions) =>
-          rescaleAcross(
-            {
-              join: remote,
-              migration,
-              maxParallelism: x.maxParallelism,
-              sources: x.sources,
-              parallelism: x.parallelism,
-              notRunning,
-              triggerCheckpoint: () => checkpoints.triggerCheckpoint(),
-              setParallelism: x.setParallelism,
-              fail: x.fail,
-              logger: x.logger,
-            },
-            to,
-            o,
-          )
+      ? {
+          join: remote,
+          migration,
+          maxParallelism: x.maxParallelism,
+          sources: x.sources,
+          parallelism: x.parallelism,
+          notRunning,
+          triggerCheckpoint: () => checkpoints.triggerCheckpoint(),
+          setParallelism: x.setParallelism,
+          fail: x.fail,
+          logger: x.logger,
+        }
       : undefined;
-  return { local, remote, across };
+  return {
+    local,
+    remote,
+    across: ctx && ((to: number, o?: RescaleOptions) => rescaleAcross(ctx, to, o)),
+    checkAcross: ctx && ((to: number) => checkAcross(ctx, to, true)),
+  };
 }

@@ -62,11 +62,15 @@ export function partitionsOf(
   return out;
 }
 
-export async function rescaleAcross(
-  c: RescaleAcrossContext,
+/**
+ * Throws why the job cannot rescale to `to` across processes now (nothing changes either way): one
+ * joining slot (`to` = N+1), or with `whole` any target a sequence of joins or one scale in reaches.
+ */
+export function checkAcross(
+  c: Pick<RescaleAcrossContext, 'parallelism' | 'notRunning' | 'migration' | 'maxParallelism' | 'sources'>,
   to: number,
-  o: RescaleOptions = {},
-): Promise<RescaleReport> {
+  whole = false,
+): void {
   const from = c.parallelism();
   const refuse = (code: 'TRIB_RESCALE_UNSUPPORTED' | 'TRIB_RESCALE_PLAN_INVALID', why: string): never => {
     throw new TributaryError(code, `live rescale ${from} → ${to} across processes: ${why}`);
@@ -74,9 +78,11 @@ export async function rescaleAcross(
   const state = c.notRunning();
   if (state !== undefined) refuse('TRIB_RESCALE_UNSUPPORTED', `the job is not running (${state})`);
   if (c.migration.busy) refuse('TRIB_RESCALE_UNSUPPORTED', 'a rescale or migration is already running');
-  if (to !== from + 1)
+  if (!Number.isInteger(to) || to < 1 || to > c.maxParallelism)
+    refuse('TRIB_RESCALE_PLAN_INVALID', `parallelism ${to} is not in 1..${c.maxParallelism} (the job's maxParallelism)`);
+  if (to === from) refuse('TRIB_RESCALE_PLAN_INVALID', `the job runs at parallelism ${from} already`);
+  if (!whole && to !== from + 1)
     refuse('TRIB_RESCALE_UNSUPPORTED', 'slot processes join one at a time (scale out by one slot; no scale in here)');
-  if (to > c.maxParallelism) refuse('TRIB_RESCALE_PLAN_INVALID', `more slots than maxParallelism ${c.maxParallelism}`);
   if (!c.migration.settledAt(from))
     refuse(
       'TRIB_RESCALE_PLAN_INVALID',
@@ -88,6 +94,15 @@ export async function rescaleAcross(
         'TRIB_RESCALE_UNSUPPORTED',
         `source "${s.name}" cannot move its input: only an unbounded Kafka source can`,
       );
+}
+
+export async function rescaleAcross(
+  c: RescaleAcrossContext,
+  to: number,
+  o: RescaleOptions = {},
+): Promise<RescaleReport> {
+  const from = c.parallelism();
+  checkAcross(c, to);
   const p: RescaleProgress = {
     id: randomUUID(),
     from,

@@ -20,8 +20,10 @@ function setUp(refuse?: string) {
     },
     listen: (on) => (deliver = on),
   });
-  const job: HostedJob & { parallelism: number } = {
+  const job: HostedJob & { parallelism: number; failed: unknown[] } = {
     parallelism: 2,
+    failed: [],
+    fail: (e) => job.failed.push(e),
     checkRescale: (to) => {
       if (refuse && to === 9) throw new TributaryError('TRIB_RESCALE_PLAN_INVALID', refuse);
     },
@@ -84,5 +86,16 @@ describe('hosted live rescale (slot 0)', () => {
       hostedRescalable(host, () => undefined).rescale(3, { onProgress: () => undefined }),
     ).rejects.toMatchObject({ code: 'TRIB_RESCALE_UNSUPPORTED' });
     expect(calls).toEqual([]);
+    expect(job.failed).toEqual([]);
+  });
+
+  it('a part that fails once the host started its slot fails the job (the host restarts it)', async () => {
+    const { calls, host, job } = setUp();
+    job.rescale = () => Promise.reject(new TributaryError('TRIB_RESCALE_STEP_FAILED', 'no join-built from slot 2'));
+    await expect(hostedRescalable(host, () => job).rescale(3, { onProgress: () => undefined })).rejects.toThrow(
+      /no join-built/,
+    );
+    expect(calls).toEqual(['host 3 g1']);
+    expect(job.failed.map(String)).toEqual([expect.stringMatching(/no join-built/)]);
   });
 });

@@ -18,6 +18,9 @@ import type { RescaleOptions } from '../exec/live-rescale.ts';
 import type { RescaleProgress, RescaleReport } from '../exec/rescale-progress.ts';
 import type { MigrationProgress, Rescalable } from '../control/migration-tracker.ts';
 import type { SlotHost } from './slot-host.ts';
+import type { SlotProcess } from './slot-process.ts';
+import type { ValidatedGraph } from '../graph/validate.ts';
+import { scaleInAcross } from './scale-in-across.ts';
 
 export interface HostedJob {
   /** The job's parallelism now. */
@@ -25,6 +28,8 @@ export interface HostedJob {
   /** Throws the job's refusal (TRIB_RESCALE_UNSUPPORTED, _PLAN_INVALID) when it cannot rescale live to `to` now. */
   checkRescale(to: number): void;
   rescale(to: number, opts?: RescaleOptions): Promise<RescaleReport>;
+  /** Fails the job: the host restarts it, at the parallelism it recorded last, from the last checkpoint. */
+  fail(e: unknown): void;
 }
 
 export function hostedRescalable(host: SlotHost, job: () => HostedJob | undefined, budgetBytes?: number): Rescalable {
@@ -38,14 +43,25 @@ export function hostedRescalable(host: SlotHost, job: () => HostedJob | undefine
       const done = { steps: 0, keyGroups: 0, bytes: 0 };
       let first: RescaleProgress | undefined;
       const part = async (n: number): Promise<void> => {
-        await host.rescale(n, ++generation);
-        const report = await j.rescale(n, {
-          ...(budgetBytes !== undefined ? { budgetBytes } : {}),
-          onProgress: (p) => {
-            first ??= p;
-            onProgress(overall(p, first, done, from, to));
-          },
+        await host.rescale(n, ++generation).catch((e: unknown) => {
+          // The host may have started a slot or recorded n: only a restart leaves no half-joined slot behind.
+          j.fail(e);
+          throw e;
         });
+        // A rescale refused or failed once its slot was started would leave that slot waiting for ever: a
+        // failure here fails the job, which restarts at the parallelism the host recorded (live-rescale.md §6).
+        const report = await j
+          .rescale(n, {
+            ...(budgetBytes !== undefined ? { budgetBytes } : {}),
+            onProgress: (p) => {
+              first ??= p;
+              onProgress(overall(p, first, done, from, to));
+            },
+          })
+          .catch((e: unknown) => {
+            j.fail(e);
+            throw e;
+          });
         done.steps += report.steps;
         done.keyGroups += report.keyGroups;
         done.bytes += report.bytes;
@@ -78,5 +94,26 @@ function overall(
     bytesMoved: done.bytes + p.bytesMoved,
     bytes: done.bytes + p.bytes,
     ...(p.finishedAt !== undefined && p.to === to ? { finishedAt: p.finishedAt } : {}),
+  };
+}
+
+/** A slot process's job as slot 0 rescales it (none until it runs): joins by JobExecutor.rescale, scale in here. */
+export function hostedJob(slot: SlotProcess, graph: ValidatedGraph): HostedJob | undefined {
+  const job = slot.executor;
+  if (!job) return undefined;
+  return {
+    get parallelism() {
+      return job.parallelism;
+    },
+    checkRescale: (to) => job.checkRescaleAcross(to),
+    fail: (e) => job.fail(e),
+    rescale: (to, o) =>
+      to > job.parallelism
+        ? job.rescale(to, o)
+        : scaleInAcross(
+            { job, sources: graph.spec.sources, scaleIn: (plan, onStep) => slot.scaleIn(plan, onStep) },
+            to,
+            o,
+          ),
   };
 }

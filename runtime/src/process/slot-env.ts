@@ -156,3 +156,12 @@ export function readJobConfig(file: string, env: SlotEnv): JobConfig {
     throw bad(`job config ${file}: retention must be Delete or Retain, got ${JSON.stringify(cfg.retention)}`);
   return cfg;
 }
+
+/** TRIBUTARY_RESCALE_BUDGET_BYTES as a whole number of bytes ≥ 1; undefined when unset or empty. */
+export function rescaleBudgetBytes(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new TributaryError('TRIB_CLI_USAGE', `TRIBUTARY_RESCALE_BUDGET_BYTES: expected an integer ≥ 1, got "${raw}"`);
+  return n;
+}

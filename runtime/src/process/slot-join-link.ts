@@ -48,8 +48,9 @@ export function prepareJoin(
   generation: number,
   parallelism: number,
   jobHashAt: (parallelism: number) => string,
+  /** The job's parallelism now (a live rescale changed it since the start); default the start's. */
+  running = plane.identity.parallelism,
 ): void {
-  const running = plane.identity.parallelism;
   if (!Number.isInteger(parallelism) || parallelism <= running)
     throw new TributaryError(
       'TRIB_RESCALE_UNSUPPORTED',

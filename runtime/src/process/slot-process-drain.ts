@@ -46,6 +46,11 @@ export class SlotProcessDrain {
     for (let s = 0; s < o.parallelism; s++) if (s !== o.slot) this.peers.add(s);
   }
 
+  /** A live rescale to `parallelism` joins slots: they are this slot's peers from now on. */
+  joining(parallelism: number): void {
+    for (let s = 0; s < parallelism; s++) if (s !== this.o.slot) this.peers.add(s);
+  }
+
   /** The slot's job, built. */
   attach(job: JobExecutor): void {
     this.job = job;
@@ -68,7 +73,7 @@ export class SlotProcessDrain {
    * off slots to..from−1 (JobExecutor.migrate), which then drain and leave; resolves once they left. A failure after
    * something moved fails the job (TRIB_RESCALE_STEP_FAILED).
    */
-  async scaleIn(plan: MigrationPlan): Promise<number> {
+  async scaleIn(plan: MigrationPlan, onStep?: (done: number) => void): Promise<number> {
     const job = this.job;
     if (!job || !this.driver)
       throw new TributaryError('TRIB_RESCALE_UNSUPPORTED', 'live rescale: scale in is driven by slot 0, running');
@@ -77,7 +82,7 @@ export class SlotProcessDrain {
         'TRIB_RESCALE_PLAN_INVALID',
         `live rescale: a plan ${plan.from} → ${plan.to} does not scale in a job of ${this.peers.size + 1} slots`,
       );
-    await job.migrate(plan);
+    await job.migrate(plan, onStep);
     return this.drain(plan.to, plan.from);
   }
 

@@ -7,7 +7,6 @@
 // failure (a task throws, a link is lost) fails this process; peers then lose their links
 // to it and fail too, so one failing slot fails the job (the supervisor or the operator
 // restarts all slots).
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobState, StatusResponse } from '../control/contract.ts';
 import { CONTRACT_VERSION } from '../control/contract.ts';
@@ -24,7 +23,6 @@ import { isJoinRpc, type JoinRpc } from '../exec/join-rpc.ts';
 import { withinStepTimeout } from '../exec/migration-deadline.ts';
 import type { CheckpointingOptions, CreateJobExecutorOptions, JobExecutorOptions } from '../exec/job-options.ts';
 import type { JobResult } from '../exec/job-status.ts';
-import type { PhysicalPlan } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { DataPlane } from '../net/data-plane.ts';
 import { NetMetrics } from '../net/net-metrics.ts';
@@ -40,6 +38,7 @@ import type { ThreadPorts } from '../net/port-socket.ts';
 import type { MessagePort } from 'node:worker_threads';
 import { planGraph } from '../graph/plan.ts';
 import { checkJoin, prepareJoin, type JoinMarker } from './slot-join-link.ts';
+import { jobHash, remoteChannelIds } from './job-identity.ts';
 import { isDrainRpc, type DrainRpc } from '../exec/drain-rpc.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
 import { SlotProcessDrain } from './slot-process-drain.ts';
@@ -85,22 +84,6 @@ export interface SlotProcessOptions {
   /** Data-plane tuning. */
   credits?: number;
   frameBytes?: number;
-}
-
-/** Channel ids of the remote channels between two slots: one per hash-exchange input of the plan. */
-export function remoteChannelIds(plan: PhysicalPlan): Map<string, number> {
-  const ids = new Map<string, number>();
-  for (const t of plan.tasks)
-    for (const inp of t.inputs) if (inp.exchange === 'hash') ids.set(`${t.head}|${inp.input}`, ids.size);
-  return ids;
-}
-
-/** Identifies the plan: peers with a different graph or parallelism are refused at the handshake. */
-export function jobHash(graph: ValidatedGraph, parallelism: number, maxParallelism: number): string {
-  return createHash('sha256')
-    .update(JSON.stringify({ graph: graph.spec, parallelism, maxParallelism }))
-    .digest('hex')
-    .slice(0, 16);
 }
 
 /** Checkpoint RPC between slots, carried in CONTROL frames of the data plane. */
@@ -395,7 +378,9 @@ export class SlotProcess {
 
   /** A running slot accepts the members of rescale `generation` to `parallelism` from now on (scale out). */
   prepareJoin(generation: number, parallelism: number): void {
-    prepareJoin(this.dataPlane, generation, parallelism, (p) => jobHash(this.opts.graph, p, this.maxParallelism));
+    const hashAt = (p: number): string => jobHash(this.opts.graph, p, this.maxParallelism);
+    prepareJoin(this.dataPlane, generation, parallelism, hashAt, this.job?.parallelism);
+    this.drain.joining(parallelism);
   }
 
   /** Links both ways with joining slot `slot` at `address` (after prepareJoin). */
@@ -421,8 +406,8 @@ export class SlotProcess {
    * Slot 0: a live rescale to fewer slots (slot-process-drain.ts): `plan` moves everything off the slots that leave,
    * which then drain, commit, leave the checkpoints and exit FINISHED; resolves with their final checkpoint's id.
    */
-  scaleIn(plan: MigrationPlan): Promise<number> {
-    return this.drain.scaleIn(plan);
+  scaleIn(plan: MigrationPlan, onStep?: (done: number) => void): Promise<number> {
+    return this.drain.scaleIn(plan, onStep);
   }
 
   /** The running job (slot 0: its coordinator serves savepoints). */

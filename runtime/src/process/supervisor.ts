@@ -275,11 +275,13 @@ export class Supervisor {
         o.onSlotExit?.(s, code, signal);
         wake?.();
       };
-      // A joining slot reads the job config at the parallelism it joins.
+      // A joining slot reads the job config at the parallelism it joins, and restores nothing (its
+      // state arrives by the rescale's steps).
       let jobConfigFile = cfgFile;
-      if (parallelism !== p) {
-        jobConfigFile = join(this.workDir, `job-a${attempt}-p${parallelism}.json`);
-        writeFileSync(jobConfigFile, JSON.stringify({ ...cfg, parallelism }));
+      if (generation !== undefined) {
+        jobConfigFile = join(this.workDir, `job-a${attempt}-g${generation}.json`);
+        const { restoreFrom: _r, restoreLatest: _l, ...joining } = cfg;
+        writeFileSync(jobConfigFile, JSON.stringify({ ...joining, parallelism }));
       }
       const [dataPort, control, metrics] = slotPorts.get(s) as number[];
       const h = launchSlot(o, {

@@ -1,0 +1,63 @@
+// Slot 0's live scale in of a job whose slots run in separate processes, N → N' < N, reported as a
+// live rescale: the plan from a checkpoint taken now — its key-group sizes and the partitions each slot
+// recorded (slot 0 cannot ask other processes' readers, as rescale-across.ts plans a scale out) — then
+// SlotProcess.scaleIn: the steps move everything off slots N'..N−1, which drain, commit, leave and exit
+// (slot-process-drain.ts). Refused before anything moves as JobExecutor.checkRescaleAcross refuses; once
+// a step began, a failure fails the job (the restart restores the last completed checkpoint).
+import { randomUUID } from 'node:crypto';
+import { keyGroupSizes } from '../checkpoint/key-group-sizes.ts';
+import { readMetadata } from '../checkpoint/metadata.ts';
+import type { JobExecutor } from '../exec/job-executor.ts';
+import { DEFAULT_RESCALE_BUDGET_BYTES, type RescaleOptions } from '../exec/live-rescale.ts';
+import { partitionsOf } from '../exec/rescale-across.ts';
+import type { RescaleProgress, RescaleReport } from '../exec/rescale-progress.ts';
+import type { SourceSpec } from '../graph/spec.ts';
+import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
+
+export interface ScaleInAcross {
+  job: Pick<JobExecutor, 'parallelism' | 'maxParallelism' | 'checkRescaleAcross' | 'triggerCheckpoint'>;
+  sources: readonly SourceSpec[];
+  scaleIn(plan: MigrationPlan, onStep: (done: number) => void): Promise<number>;
+}
+
+export async function scaleInAcross(x: ScaleInAcross, to: number, o: RescaleOptions = {}): Promise<RescaleReport> {
+  const from = x.job.parallelism;
+  x.job.checkRescaleAcross(to);
+  const m = await readMetadata((await x.job.triggerCheckpoint()).path);
+  const plan = planMigration({
+    maxParallelism: x.job.maxParallelism,
+    from,
+    to,
+    keyGroupBytes: keyGroupSizes(m).bytes,
+    partitions: partitionsOf(m, x.sources),
+    budget: { bytes: o.budgetBytes ?? DEFAULT_RESCALE_BUDGET_BYTES },
+  });
+  const p: RescaleProgress = {
+    id: randomUUID(),
+    from,
+    to,
+    phase: 'moving',
+    stepsDone: 0,
+    steps: plan.steps.length,
+    keyGroupsMoved: 0,
+    keyGroups: plan.movedKeyGroups,
+    bytesMoved: 0,
+    bytes: plan.totalBytes,
+    startedAt: new Date().toISOString(),
+  };
+  const report = (): void => o.onProgress?.({ ...p });
+  report();
+  await x.scaleIn(plan, (done) => {
+    const steps = plan.steps.slice(0, done);
+    p.stepsDone = done;
+    p.keyGroupsMoved = steps.reduce((n, st) => n + st.keyGroups.length, 0);
+    p.bytesMoved = steps.reduce((n, st) => n + st.bytes, 0);
+    // The last step done: the moved-off slots drain and leave next.
+    if (done === plan.steps.length) p.phase = 'draining';
+    report();
+  });
+  p.phase = 'done';
+  p.finishedAt = new Date().toISOString();
+  report();
+  return { ...p };
+}
