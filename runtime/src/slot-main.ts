@@ -138,9 +138,20 @@ async function main(): Promise<number> {
     cfg.restoreLatest !== undefined || fallback !== undefined,
     () => built !== undefined && built.jobState !== 'CREATED',
   );
+  // A local run's slot 0 rescales live with its host's help (hosted-migrations.ts); a pod's has none yet.
+  const host = slotHostOfThisSlot();
+  const budgetEnv = process.env['TRIBUTARY_RESCALE_BUDGET_BYTES'];
+  const migrations =
+    host && env.slot === 0
+      ? new MigrationTracker(
+          hostedRescalable(host, () => built && hostedJob(built, graph), rescaleBudgetBytes(budgetEnv)),
+        )
+      : undefined;
   const statusNow = (): StatusResponse => {
     const own = built && reportStatus(built.status());
-    return own && phase.ended ? own : phase.status(own);
+    const migration = migrations?.current();
+    const st = own && phase.ended ? own : phase.status(own);
+    return migration ? { ...st, migration } : st;
   };
   let control: ControlServer | undefined;
   let metricsServer: MetricsServer | undefined;
@@ -149,9 +160,7 @@ async function main(): Promise<number> {
   let stopRequested = false;
   let signals = 0;
   let wakeLinger: (() => void) | undefined;
-  // The local supervisor that started this slot, if any (slot-host.ts): it starts the slots a live rescale adds.
-  const host = slotHostOfThisSlot();
-  const budgetEnv = process.env['TRIBUTARY_RESCALE_BUDGET_BYTES'];
+
   try {
     // Up before the restore (restore-phase.ts): GET /v1/status says RESTORING and names a state
     // storage that does not answer; not ready, and no savepoints, until the slot runs.
@@ -197,16 +206,11 @@ async function main(): Promise<number> {
           : undefined,
       ...(env.slot === 0
         ? {
-            // A local run's slot 0 rescales live with its host's help; a pod's has none yet.
-            migrations: host
-              ? new MigrationTracker(
-                  hostedRescalable(host, () => built && hostedJob(built, graph), rescaleBudgetBytes(budgetEnv)),
-                )
-              : {
-                  unsupported:
-                    'live rescale of slot pods is not built yet: the operator rescales by savepoint on ' +
-                    '`kubectl scale` (locally, `tributary run` rescales live)',
-                },
+            migrations: migrations ?? {
+              unsupported:
+                'live rescale of slot pods is not built yet: the operator rescales by savepoint on ' +
+                '`kubectl scale` (locally, `tributary run` rescales live)',
+            },
           }
         : {}),
     });

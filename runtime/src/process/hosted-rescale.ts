@@ -24,7 +24,7 @@ export interface HostedRescaleContext {
   slots(): readonly SlotHandle[];
   /** Threads linked over MessagePorts (else every slot has a TCP data address). */
   overPorts: boolean;
-  /** Data addresses for new slots `slots` (ports reserved for them). */
+  /** Ports for new slots `slots`: data (its address in the peer list), control, metrics. */
   reserve(slots: readonly number[]): Promise<void>;
   dataAddress(slot: number): string;
   /** Starts new slot `slot` of parallelism `parallelism` as a member of `generation`. */
@@ -77,7 +77,8 @@ export class HostedRescale {
           joiners,
         )
       : undefined;
-    if (!ports) await this.c.reserve(joiners);
+    // Every slot gets its ports (control, metrics; data for TCP links) and its place in the peer list.
+    await this.c.reserve(joiners);
     const answered: Promise<void>[] = [];
     for (const h of running) {
       const peers: NewPeer[] = joiners.map((slot) => {

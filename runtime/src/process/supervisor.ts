@@ -309,10 +309,7 @@ export class Supervisor {
         slots.forEach((s, i) => slotPorts.set(s, [more[3 * i], more[3 * i + 1], more[3 * i + 2]] as number[]));
       },
       dataAddress: (s) => `127.0.0.1:${slotPorts.get(s)?.[0]}`,
-      launch: (s, parallelism, generation, dataPorts) => {
-        if (!slotPorts.has(s)) slotPorts.set(s, [0, 0, 0]); // a thread over ports listens on no TCP port
-        return launch(s, parallelism, generation, dataPorts);
-      },
+      launch: (s, parallelism, generation, dataPorts) => launch(s, parallelism, generation, dataPorts),
       setParallelism: (n) => (this.parallelism = n),
       timeoutMs: o.config.checkpointing.timeoutMs,
       logger: o.logger,
