@@ -79,7 +79,10 @@ export function checkAcross(
   if (state !== undefined) refuse('TRIB_RESCALE_UNSUPPORTED', `the job is not running (${state})`);
   if (c.migration.busy) refuse('TRIB_RESCALE_UNSUPPORTED', 'a rescale or migration is already running');
   if (!Number.isInteger(to) || to < 1 || to > c.maxParallelism)
-    refuse('TRIB_RESCALE_PLAN_INVALID', `parallelism ${to} is not in 1..${c.maxParallelism} (the job's maxParallelism)`);
+    refuse(
+      'TRIB_RESCALE_PLAN_INVALID',
+      `parallelism ${to} is not in 1..${c.maxParallelism} (the job's maxParallelism)`,
+    );
   if (to === from) refuse('TRIB_RESCALE_PLAN_INVALID', `the job runs at parallelism ${from} already`);
   if (!whole && to !== from + 1)
     refuse('TRIB_RESCALE_UNSUPPORTED', 'slot processes join one at a time (scale out by one slot; no scale in here)');
