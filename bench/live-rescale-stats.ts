@@ -166,7 +166,12 @@ function binned(samples: readonly OutputSample[], f: Figures): [number, number][
 const COLOR: Record<Mode, string> = { live: '#1f77b4', savepoint: '#d62728' };
 
 /** One panel per direction: both modes' latency aligned on their request, the request and each done marked. */
-export function plot(samples: readonly OutputSample[], all: readonly Figures[], windowS: number): string {
+export function plot(
+  samples: readonly OutputSample[],
+  all: readonly Figures[],
+  windowS: number,
+  where = 'in one process',
+): string {
   const panels: Panel[] = [];
   for (const [from, to] of [
     [2, 3],
@@ -199,7 +204,7 @@ export function plot(samples: readonly OutputSample[], all: readonly Figures[], 
     panels.push({ title: `${from} → ${to} slots: highest latency per 0.5 s (s)`, series: [...lines, ...marks] });
   }
   return lineChart(
-    'Live rescale vs savepoint rescale in one process: end-to-end latency (write − produce)',
+    `Live rescale vs savepoint rescale ${where}: end-to-end latency (write − produce)`,
     `seconds from the start of the steady window (the request at ${windowS} s)`,
     panels,
   );

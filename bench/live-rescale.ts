@@ -18,10 +18,18 @@
 // so that the committed output can be checked: Kafka's Java read_committed consumer must find every
 // key's running counts 1..n exactly once, n its input records — otherwise the bench fails).
 //
+// BENCH_LIVE_HOST picks where the slots run (a comma-separated list, or all; default process):
+// process = one JobExecutor as above; threads / distributed = `tributary run --threads` /
+// `--distributed` as a child process, driven through its control API as a user does
+// (live-rescale-cli.ts: POST /v1/migrations; the savepoint rescale = POST /v1/savepoints {stop},
+// the run exits, a new run at the new parallelism with --restore). Each host gets its own topics,
+// its own four rescales and its own exactly-once check.
+//
 // Needs the local cluster's Kafka (TRIBUTARY_KAFKA_BROKERS) and a JDK; skipped with a message
 // otherwise. Env: BENCH_LIVE_RATE (records/s, default 2000), BENCH_LIVE_KEYS (default 100000),
-// BENCH_LIVE_WINDOW_S (default 30), BENCH_LIVE_PLOT=1 writes docs/images/live-rescale-latency.svg,
-// BENCH_LIVE_LOG=warn shows the job's log. Run alone: npx node bench/live-rescale.ts
+// BENCH_LIVE_WINDOW_S (default 30), BENCH_LIVE_PLOT=1 writes docs/images/live-rescale-latency.svg
+// (-threads.svg, -distributed.svg for those hosts), BENCH_LIVE_LOG=warn shows the job's log (any
+// value: the CLI run's whole log). Run alone: npx node bench/live-rescale.ts
 import {
   benchKafka,
   checkExactlyOnce,
@@ -41,18 +49,38 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TributaryError } from '../runtime/src/errors.ts';
-import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
-import { createJobExecutor, type JobExecutor } from '../runtime/src/exec/job-executor.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
-import type { ValidatedGraph } from '../runtime/src/graph/validate.ts';
-import { createLogger, silentLogger } from '../runtime/src/telemetry/logger.ts';
+import { CliHost } from './live-rescale-cli.ts';
+import { InProcessHost, type RescaleHost } from './live-rescale-host.ts';
 import { figures, plot, table, type Figures, type Mode, type Phase } from './live-rescale-stats.ts';
 
 const PARTITIONS = 8;
-/** Fixed: a savepoint restores only at the maxParallelism it was taken with. */
-const MAXP = 128;
-const SVG = fileURLToPath(new URL('../docs/images/live-rescale-latency.svg', import.meta.url));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const HOSTS = ['process', 'threads', 'distributed'] as const;
+type HostKind = (typeof HOSTS)[number];
+const TITLE: Record<HostKind, string> = {
+  process: 'in one process',
+  threads: 'with slots on threads (tributary run --threads)',
+  distributed: 'with slots in processes (tributary run --distributed)',
+};
+const svg = (host: HostKind): string =>
+  fileURLToPath(
+    new URL(`../docs/images/live-rescale-latency${host === 'process' ? '' : `-${host}`}.svg`, import.meta.url),
+  );
+
+/** BENCH_LIVE_HOST: process (default), threads, distributed, a comma-separated list of them, or all. */
+export function hostsFromEnv(value: string | undefined): HostKind[] {
+  if (value === undefined || value === '') return ['process'];
+  if (value === 'all') return [...HOSTS];
+  return value.split(',').map((v) => {
+    const h = v.trim();
+    if (!(HOSTS as readonly string[]).includes(h))
+      throw new TributaryError(
+        'TRIB_CLI_USAGE',
+        `BENCH_LIVE_HOST: ${JSON.stringify(h)} is not one of ${HOSTS.join(', ')}, all`,
+      );
+    return h as HostKind;
+  });
+}
 
 function graph(brokers: string[], input: string, output: string, id: string): GraphSpec {
   return {
@@ -89,81 +117,25 @@ function graph(brokers: string[], input: string, output: string, id: string): Gr
   };
 }
 
-/** One executor of the job and its run(); `failure` is set once run() rejects. */
-interface Running {
-  job: JobExecutor;
-  done: Promise<unknown>;
-  failure?: unknown;
-}
-
-class Bench {
-  current: Running | undefined;
-  private readonly spec: ValidatedGraph;
-  private readonly root: string;
-
-  constructor(spec: GraphSpec, root: string) {
-    this.spec = validateGraph(spec);
-    this.root = root;
-  }
-
-  async start(parallelism: number, restoreFrom?: string): Promise<Running> {
-    const stateDir = await mkdtemp(join(this.root, `p${parallelism}-`));
-    const logLevel = process.env['BENCH_LIVE_LOG'];
-    const job = await createJobExecutor(this.spec, {
-      parallelism,
-      maxParallelism: MAXP,
-      logger: logLevel ? createLogger(logLevel) : silentLogger(),
-      jobName: 'bench-live-rescale',
-      checkpointing: { stateDir, intervalMs: 1000, timeoutMs: 30_000, retained: 2 },
-      ...(restoreFrom ? { restoreFrom } : {}),
-    });
-    const r: Running = { job, done: job.run() };
-    r.done.catch((e: unknown) => (r.failure = e));
-    this.current = r;
-    return r;
-  }
-
-  /** Sleeps, failing as soon as the running job failed: figures of a failed job are not figures. */
-  async wait(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (this.current?.failure !== undefined)
-        throw new TributaryError('TRIB_JOB_FAILED', 'the job failed during the bench', { cause: this.current.failure });
-      await sleep(Math.min(200, until - Date.now()));
-    }
-  }
-
-  /** Stop-with-savepoint, run() ended, restored at `to` and running: the in-process savepoint rescale. */
-  async savepointRescale(to: number, marks: Record<string, number>, t0: number): Promise<void> {
-    const old = this.current!;
-    const sp = await old.job.triggerSavepoint({ stop: true });
-    marks['savepoint'] = Date.now() - t0;
-    const result = (await old.done) as { state?: string };
-    if (result.state !== 'STOPPED')
-      throw new TributaryError('TRIB_JOB_FAILED', `stop-with-savepoint ended the job as ${result.state}`);
-    marks['stopped'] = Date.now() - t0;
-    await this.start(to, sp.path);
-    marks['restored'] = Date.now() - t0;
-  }
-
-  /** Marks when each phase (joining, moving, draining, done) was first reported; returns what moved. */
-  async liveRescale(to: number, marks: Record<string, number>, t0: number): Promise<string> {
-    const r = await this.current!.job.rescale(to, {
-      onProgress: (p) => {
-        marks[p.phase] ??= Date.now() - t0;
-      },
-    });
-    return `${r.stepsDone}/${r.steps} steps, ${r.keyGroupsMoved} key groups, ${(r.bytesMoved / 1e6).toFixed(1)} MB`;
-  }
-}
-
+/** Each host BENCH_LIVE_HOST selects in turn, each on its own topics; the figures of all of them. */
 export async function liveRescaleBenchmark(): Promise<Figures[] | undefined> {
+  const hosts = hostsFromEnv(process.env['BENCH_LIVE_HOST']);
+  const all: Figures[] = [];
+  for (const host of hosts) {
+    const got = await liveRescaleOn(host);
+    if (!got) return undefined;
+    all.push(...got);
+  }
+  return all;
+}
+
+async function liveRescaleOn(host: HostKind): Promise<Figures[] | undefined> {
   const rate = Number(process.env['BENCH_LIVE_RATE'] ?? 2000);
   const keys = Number(process.env['BENCH_LIVE_KEYS'] ?? 100_000);
   const windowS = Number(process.env['BENCH_LIVE_WINDOW_S'] ?? 30);
   const windowMs = windowS * 1000;
   process.stdout.write(
-    `\nlive rescale vs savepoint rescale in one process: kafka (${PARTITIONS} partitions) → keyBy user (${keys} keys) → rolling count → kafka (exactly-once), ${rate} records/s, checkpoints every 1 s, window ${windowS} s\n`,
+    `\nlive rescale vs savepoint rescale ${TITLE[host]}: kafka (${PARTITIONS} partitions) → keyBy user (${keys} keys) → rolling count → kafka (exactly-once), ${rate} records/s, checkpoints every 1 s, window ${windowS} s\n`,
   );
   const brokersEnv = process.env['TRIBUTARY_KAFKA_BROKERS'];
   if (!brokersEnv) {
@@ -179,7 +151,9 @@ export async function liveRescaleBenchmark(): Promise<Figures[] | undefined> {
   await createBenchTopics(kafka, input, output, PARTITIONS);
   const producer = await connectedProducer(kafka);
   const reader = await outputReader(kafka, output);
-  const bench = new Bench(graph(brokers, input, output, id), root);
+  const spec = graph(brokers, input, output, id);
+  const bench: RescaleHost =
+    host === 'process' ? new InProcessHost(spec, root) : await CliHost.create(host, spec, root);
   const ledger = new InputLedger(keys);
   try {
     await bench.start(2);
@@ -208,13 +182,12 @@ export async function liveRescaleBenchmark(): Promise<Figures[] | undefined> {
       let doneAt: number;
       let note = '';
       if (mode === 'live') {
-        note = await bench.liveRescale(to, marks, requestAt);
-        doneAt = Date.now();
+        ({ doneAt, note } = await bench.liveRescale(to, marks, requestAt));
       } else {
         const seen = reader.samples.length;
-        await bench.savepointRescale(to, marks, requestAt);
-        // Done when the restored job writes: run() having started is not yet processing.
-        doneAt = await firstWriteFrom(reader, seen, requestAt + marks['restored']!, bench);
+        const newFrom = await bench.savepointRescale(to, marks, requestAt);
+        // Done when the restored job writes: having started is not yet processing.
+        doneAt = await firstWriteFrom(reader, seen, newFrom, bench);
       }
       phases.push({ mode, from, to, steadyFrom, requestAt, doneAt, marks, note });
       process.stdout.write(`  ${mode} ${from}→${to}: done in ${doneAt - requestAt} ms\n`);
@@ -226,23 +199,17 @@ export async function liveRescaleBenchmark(): Promise<Figures[] | undefined> {
     // Every input record is one output record (a running count per record): wait for all of them.
     const drainUntil = Date.now() + 120_000;
     while (reader.samples.length < ledger.total && Date.now() < drainUntil) await bench.wait(250);
-    const last = bench.current!;
-    await last.job.triggerSavepoint({ stop: true });
-    await last.done;
+    await bench.finish();
     const exact = await checkExactlyOnce(brokers, output, ledger);
     const all = phases.map((p) => figures(reader.samples, p, windowMs));
     report(all, exact, ledger.total, reader.samples.length);
     if (process.env['BENCH_LIVE_PLOT'] === '1') {
-      await writeFile(SVG, plot(reader.samples, all, windowS));
-      process.stdout.write(`  plot: ${SVG}\n`);
+      await writeFile(svg(host), plot(reader.samples, all, windowS, TITLE[host]));
+      process.stdout.write(`  plot: ${svg(host)}\n`);
     }
     return all;
   } finally {
-    const cur = bench.current;
-    if (cur) {
-      cur.job.stop();
-      await Promise.race([cur.done.catch(() => undefined), sleep(10_000)]);
-    }
+    await bench.close();
     await reader.close().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     await deleteBenchTopics(kafka, [input, output]);
@@ -251,7 +218,7 @@ export async function liveRescaleBenchmark(): Promise<Figures[] | undefined> {
 }
 
 /** Append time of the first output write at or after `from` (the old job has ended by then: the new job's). */
-async function firstWriteFrom(reader: OutputReader, seen: number, from: number, bench: Bench): Promise<number> {
+async function firstWriteFrom(reader: OutputReader, seen: number, from: number, bench: RescaleHost): Promise<number> {
   const until = Date.now() + 120_000;
   for (let i = seen; Date.now() < until; await bench.wait(20))
     for (; i < reader.samples.length; i++) if (reader.samples[i]!.appendAt >= from) return reader.samples[i]!.appendAt;

@@ -31,7 +31,9 @@
 // (threads.ts: q5 on datagen, q0 Kafka pass-through when the local cluster's Kafka is there).
 // BENCH_ONLY=live-rescale only the live rescale (`job.rescale(n)`) against the savepoint rescale, both in
 // one process, 2→3 and 3→2: output gap, latency around the rescale, exactly-once checked (live-rescale.ts;
-// needs the local cluster's Kafka and a JDK; BENCH_LIVE_PLOT=1 writes docs/images/live-rescale-latency.svg).
+// needs the local cluster's Kafka and a JDK; BENCH_LIVE_PLOT=1 writes docs/images/live-rescale-latency.svg);
+// BENCH_LIVE_HOST=threads|distributed|all runs the same with the slots as `tributary run --threads` /
+// `--distributed` runs them (a child process driven through its control API).
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
