@@ -3,7 +3,8 @@
 // as a user does: `tributary run job.yaml --control-port 0` as a child process, a live rescale
 // through its control API (POST /v1/migrations {to}, what `tributary rescale --to N` sends; its
 // phases from GET /v1/migrations/{id}), a savepoint rescale as one is done locally (POST
-// /v1/savepoints {stop: true}, the run exits, a new `tributary run --parallelism N --restore <path>`).
+// /v1/savepoints {stop: true}; once it completed, Ctrl-C, without which slot 0 keeps its control API
+// up for 10 s; the run exits; a new `tributary run --parallelism N --restore <path>`).
 //
 // A run that exits unasked, or whose log says it restarted its slots (a failed rescale falls back
 // to restarting every slot from the last checkpoint: exactly-once too, but not a live rescale),
@@ -130,7 +131,10 @@ export class CliHost implements RescaleHost {
     }
   }
 
-  /** The old run's exit is the mark: after it, every output write is the new run's. */
+  /**
+   * The old run's exit is the mark: after it, every output write is the new run's. Marks:
+   * savepoint = completed (and Ctrl-C sent), stopped = the run exited, restored = the new run RUNNING.
+   */
   async savepointRescale(to: number, marks: Record<string, number>, t0: number): Promise<number> {
     const path = await this.stopWithSavepoint();
     marks['savepoint'] = Date.now() - t0;
@@ -170,7 +174,13 @@ export class CliHost implements RescaleHost {
     const until = Date.now() + 120_000;
     while (Date.now() < until) {
       const sp = await this.call<SavepointStatus>('GET', `/v1/savepoints/${id}`).catch(() => undefined);
-      if (sp?.state === 'COMPLETED' && sp.path) return sp.path;
+      if (sp?.state === 'COMPLETED' && sp.path) {
+        // Slot 0 keeps its control API up after a stop-with-savepoint until a signal (a local run
+        // for TRIBUTARY_STOP_LINGER, 10 s): the savepoint recorded, Ctrl-C ends the run, as the
+        // operator deletes the pods once it has recorded the savepoint.
+        run.cli.child.kill('SIGINT');
+        return sp.path;
+      }
       if (sp?.state === 'FAILED') throw this.failed(run, `stop-with-savepoint failed: ${sp.error}`);
       if (sp === undefined && run.cli.child.exitCode === 0) return newestSavepoint(run.stateDir);
       if (sp === undefined && run.cli.child.exitCode !== null)
