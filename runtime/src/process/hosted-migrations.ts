@@ -111,7 +111,12 @@ export function hostedJob(slot: SlotProcess, graph: ValidatedGraph): HostedJob |
       to > job.parallelism
         ? job.rescale(to, o)
         : scaleInAcross(
-            { job, sources: graph.spec.sources, scaleIn: (plan, onStep) => slot.scaleIn(plan, onStep) },
+            {
+              job,
+              sources: graph.spec.sources,
+              scaleIn: (plan, onStep) => slot.scaleIn(plan, onStep),
+              logger: slot.opts.logger,
+            },
             to,
             o,
           ),

@@ -93,6 +93,8 @@ export class HostedRescale {
     for (const slot of joiners) {
       answered.push(this.answer(slot, 0, `new slot ${slot} linking`));
       const handle = this.c.launch(slot, to, generation, ports?.joiners.get(slot));
+      // "slots started" lists an attempt's first slots only: a joiner's pid is said here.
+      this.c.logger.info({ slot, pid: handle.pid, parallelism: to, generation }, 'joining slot started');
       this.attach(handle);
     }
     await Promise.all(answered);
