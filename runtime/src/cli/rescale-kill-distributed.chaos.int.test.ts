@@ -182,8 +182,9 @@ describe('tributary rescale --distributed: SIGKILL of one slot process at each p
             // The supervisor restarts every slot, at the parallelism recorded for the rescale.
             const again = (): LogLine | undefined =>
               logLines(job.stderr).find((l) => l.msg === 'slots started' && l.attempt === 2);
-            await expect.poll(again, { timeout: 90_000 }).toBeDefined();
+            await expect.poll(() => killed, { timeout: 90_000 }).toBeDefined();
             expect(killed, 'the slot to kill had a pid in the log').toBeGreaterThan(0);
+            await expect.poll(again, { timeout: 90_000 }).toBeDefined();
             const restart = logLines(job.stderr).find((l) => l.msg === RESTART);
             expect(restart?.failure, 'the restart names the killed slot').toBe(`slot ${c.slot} killed by SIGKILL`);
             const before = job.stderr.slice(0, job.stderr.indexOf(RESTART));
