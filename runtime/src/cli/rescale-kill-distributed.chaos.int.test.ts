@@ -3,11 +3,13 @@
 // exactly-once Kafka) loses ONE slot process to SIGKILL while `tributary rescale` moves it — joining (2 → 3,
 // the joiner linked, before the first step), moving (mid-step: a 1-byte budget, TRIBUTARY_RESCALE_BUDGET_BYTES,
 // makes every key group a step), draining (3 → 2) and right after done. The slot killed is an old one (slot 1,
-// which stays), the joiner (slot 2, scale out) or the leaving one (slot 2, scale in).
+// which stays; slot 0, the coordinator, in the long form), the joiner (slot 2, scale out) or the leaving one
+// (slot 2, scale in).
 //
 // No rerun by hand: the local supervisor sees the slot exit non-zero, stops the others and restarts every slot
 // from the newest completed checkpoint at the parallelism it recorded when slot 0 asked for the rescale
-// (process/hosted-rescale.ts) — the target, whichever phase the kill hit. The case checks that it restarted
+// (process/hosted-rescale.ts) — the target, whichever phase the kill hit, and the whole target when a scale
+// out by two joins one slot at a time (2 → 4). The case checks that it restarted
 // exactly once and at that parallelism, feeds the rest of the input, stops with Ctrl-C after a checkpoint
 // completed past the last record, and has Kafka's Java read_committed consumer read exactly the reference:
 // 0 missing, 0 duplicated, 0 unexpected.
@@ -59,7 +61,7 @@ interface SlotKill {
   slot: number;
   /** Slot 0's log line to kill on. */
   at: (l: LogLine) => boolean;
-  /** A line the killed attempt must not have written: the phase after the one killed in. */
+  /** A line the killed attempt must not have written: the phase after the one killed in (set below). */
   notReached?: (l: LogLine) => boolean;
   budgetBytes?: number;
   /** Run in CI (the others with TRIBUTARY_RESCALE_KILL_ROUNDS). */
@@ -67,33 +69,23 @@ interface SlotKill {
 }
 
 const CASES: SlotKill[] = [
-  {
-    name: 'joining (2 → 3): the joiner',
-    from: 2,
-    to: 3,
-    slot: 2,
-    at: phase('joining'),
-    notReached: phase('moving'),
-    ci: true,
-  },
-  { name: 'joining (2 → 3): old slot 1', from: 2, to: 3, slot: 1, at: phase('joining'), notReached: phase('moving') },
+  // 2 → 4 joins slot 2, then slot 3: the restart starts the whole target, 4, whichever part the kill hit.
+  { name: 'joining (2 → 4): the first joiner', from: 2, to: 4, slot: 2, at: phase('joining'), ci: true },
+  { name: 'joining (2 → 4): old slot 1', from: 2, to: 4, slot: 1, at: phase('joining') },
+  { name: 'joining (2 → 3): the joiner', from: 2, to: 3, slot: 2, at: phase('joining') },
   { name: 'moving mid-step (2 → 3): the joiner', from: 2, to: 3, slot: 2, budgetBytes: 1, at: midStep },
   { name: 'moving mid-step (2 → 3): old slot 1', from: 2, to: 3, slot: 1, budgetBytes: 1, at: midStep, ci: true },
+  { name: 'moving mid-step (2 → 3): slot 0, the coordinator', from: 2, to: 3, slot: 0, budgetBytes: 1, at: midStep },
   { name: 'moving mid-step (3 → 2): the leaving slot', from: 3, to: 2, slot: 2, budgetBytes: 1, at: midStep },
-  {
-    name: 'draining (3 → 2): the leaving slot',
-    from: 3,
-    to: 2,
-    slot: 2,
-    at: phase('draining'),
-    notReached: rescaleDone,
-    ci: true,
-  },
-  { name: 'draining (3 → 2): old slot 1', from: 3, to: 2, slot: 1, at: phase('draining'), notReached: rescaleDone },
+  { name: 'draining (3 → 2): the leaving slot', from: 3, to: 2, slot: 2, at: phase('draining'), ci: true },
+  { name: 'draining (3 → 2): old slot 1', from: 3, to: 2, slot: 1, at: phase('draining') },
+  { name: 'draining (3 → 2): slot 0, the coordinator', from: 3, to: 2, slot: 0, at: phase('draining') },
   { name: 'right after done (2 → 3): the joiner', from: 2, to: 3, slot: 2, at: rescaleDone },
   { name: 'right after done (3 → 2): old slot 1', from: 3, to: 2, slot: 1, at: rescaleDone },
 ];
-for (const c of CASES) if (c.at === midStep) c.notReached = rescaleDone;
+// The phase after the one killed in: moving follows joining; done follows a step and draining.
+for (const c of CASES)
+  if (c.at !== rescaleDone) c.notReached = c.at === midStep || c.to < c.from ? rescaleDone : phase('moving');
 
 /** Every slot's pid in the attempt logged first: its "slots started" and its joiners. */
 function firstAttemptPids(lines: readonly LogLine[]): Map<number, number> {

@@ -43,7 +43,8 @@ export function hostedRescalable(host: SlotHost, job: () => HostedJob | undefine
       const done = { steps: 0, keyGroups: 0, bytes: 0 };
       let first: RescaleProgress | undefined;
       const part = async (n: number): Promise<void> => {
-        await host.rescale(n, ++generation).catch((e: unknown) => {
+        // Every part records the whole target: a restart after any of them starts `to` slots (§6's intent).
+        await host.rescale(n, ++generation, to).catch((e: unknown) => {
           // The host may have started a slot or recorded n: only a restart leaves no half-joined slot behind.
           j.fail(e);
           throw e;
