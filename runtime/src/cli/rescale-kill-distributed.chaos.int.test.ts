@@ -182,10 +182,12 @@ describe('tributary rescale --distributed: SIGKILL of one slot process at each p
             const before = job.stderr.slice(0, job.stderr.indexOf(RESTART));
             if (c.notReached) expect(logLines(before).filter(c.notReached), 'killed past the phase').toEqual([]);
             expect(again()?.slots?.length, 'slots of the restarted attempt').toBe(c.to);
+            // The newest attempt's slot 0: a slot that lost its port to another process (loopback-ports.ts) fails
+            // an attempt, which the supervisor restarts too (counted below).
+            const newest = (): Promise<StatusResponse> => status(portOf(job.stderr) as string);
             await expect.poll(() => portOf(job.stderr) !== port0, { timeout: 60_000 }).toBe(true);
-            const port = portOf(job.stderr) as string;
-            await expect.poll(async () => (await status(port)).state, { timeout: 60_000 }).toBe('RUNNING');
-            expect((await status(port)).parallelism).toBe(c.to);
+            await expect.poll(async () => (await newest()).state, { timeout: 60_000 }).toBe('RUNNING');
+            expect((await newest()).parallelism).toBe(c.to);
             restarted();
 
             // Read, not yet committed: every key's last count is in the output. A count off by a lost or repeated
@@ -194,7 +196,7 @@ describe('tributary rescale --distributed: SIGKILL of one slot process at each p
             // A checkpoint completed after that may have been triggered before; the one after it was not.
             const allRead = new Date().toISOString();
             const after = async (): Promise<number> => {
-              const last = (await status(port)).lastCheckpoint;
+              const last = (await newest()).lastCheckpoint;
               return last && last.completedAt > allRead ? last.id : -1;
             };
             await expect.poll(after, { timeout: 60_000 }).toBeGreaterThan(0);
@@ -203,8 +205,15 @@ describe('tributary rescale --distributed: SIGKILL of one slot process at each p
             job.child.kill('SIGINT');
             const end = await job.done;
             expect(end.code, end.stderr.slice(-4000)).toBe(0);
-            // Recovered by one restart: the restarted attempt ran to the stop.
-            expect(logLines(end.stderr).filter((l) => l.msg === RESTART)).toHaveLength(1);
+            // Recovered by one restart, at the target: the restarted attempt ran to the stop. A further restart is
+            // allowed only for a slot that could not bind the port it was handed (never seen for any other cause).
+            const lines = logLines(end.stderr);
+            const restarts = lines.filter((l) => l.msg === RESTART).length;
+            expect(restarts - 1, 'restarts beyond the one the kill caused').toBeLessThanOrEqual(
+              end.stderr.match(/listen EADDRINUSE/g)?.length ?? 0,
+            );
+            const attempts = lines.filter((l) => l.msg === 'slots started' && (l.attempt ?? 1) > 1);
+            expect(attempts.map((l) => l.slots?.length)).toEqual(attempts.map(() => c.to));
           } finally {
             await writeFile(join(dir, 'run.log'), job.stderr);
             job.child.kill('SIGKILL');
