@@ -1,9 +1,9 @@
 // The user's path of a local live rescale: `tributary run job.yaml --control-port 0` — its slots
 // on one thread (`--single-thread`), on a worker thread each (the default: `--threads`), or in a
-// process each (`--distributed`) — runs a StreamJob manifest (Kafka → keyBy → rolling count → exactly-once Kafka) at parallelism 2
-// while a producer keeps writing; `tributary rescale --to 3`, then `--to 1`, each a separate
-// process as a user would type it, move it without stopping; a rescale the job cannot do is
-// refused with its reason. Kafka's Java read_committed consumer must then read exactly the
+// process each (`--distributed`) — runs a StreamJob manifest (Kafka → keyBy → rolling count →
+// exactly-once Kafka) at parallelism 2 while a producer keeps writing; `tributary rescale --to 3`,
+// then `--to 1`, each a separate process as a user would type it, move it without stopping; a
+// rescale the job cannot do is refused with its reason. Kafka's Java read_committed consumer must then read exactly the
 // reference computed from the input (every key's counts 1..n with its n-th id): a record lost,
 // written twice or counted by two slots shows as missing, duplicated or unexpected. After Ctrl-C
 // the run must exit by itself (TRIBUTARY_NO_FORCED_EXIT): nothing a slot opened may hold it.

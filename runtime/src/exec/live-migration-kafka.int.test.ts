@@ -16,13 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
-import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
-import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
 import { createTopics } from '../testing/kafka-topics.ts';
 import { withEnv } from '../testing/env.ts';
 import { FETCH_THREAD_ENV } from '../connectors/kafka/fetch-thread.ts';
-import { liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
+import { formulaPlan as plan, liveKafkaJob, PARTITIONS } from '../testing/live-kafka-job.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -45,22 +43,6 @@ describe('live rescale moving Kafka partitions between running slots (real Kafka
     readToEnd,
     expectExactly,
   } = liveKafkaJob({ bs, kafka, prefix: 'it-live', slots: 3 });
-
-  /** Partitions where a run at `from` put them → at `to`; key groups in steps of at most 24 per slot. */
-  const plan = (topic: string, from: number, to: number): MigrationPlan =>
-    planMigration({
-      maxParallelism: MAXP,
-      from,
-      to,
-      keyGroupBytes: new Array<number>(MAXP).fill(100),
-      partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({
-        source: 'events',
-        topic,
-        partition,
-        owner: partitionOwner(topic, partition, from),
-      })),
-      budget: { bytes: 2400 },
-    });
 
   it.each([
     ['on', 'off', '500ms'],

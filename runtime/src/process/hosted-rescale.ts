@@ -104,7 +104,10 @@ export class HostedRescale {
     await Promise.all(answered);
   }
 
-  /** Resolves when `slot` answers `id` without an error; rejects with its error, its exit or the timeout. */
+  /**
+   * Resolves when `slot` answers `id` without an error; rejects with its error or after the timeout. A slot that
+   * exits instead fails the attempt by its exit (supervisor.ts), which stops slot 0 with the rest.
+   */
   private answer(slot: number, id: number, what: string): Promise<void> {
     const key = `${slot}:${id}`;
     return new Promise<void>((resolve, reject) => {

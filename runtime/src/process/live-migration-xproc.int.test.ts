@@ -14,11 +14,11 @@ import { latestCheckpointPath } from '../checkpoint/checkpoint-storage.ts';
 import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
+import { type MigrationPlan } from '../rescale/plan.ts';
 import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
 import { createTopics } from '../testing/kafka-topics.ts';
-import { liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
+import { formulaPlan as plan, liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
 import type { JobExecutor } from '../exec/job-executor.ts';
 import { SlotProcess } from './slot-process.ts';
 
@@ -41,21 +41,6 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
     w.tail();
     await w.all;
   };
-
-  const plan = (topic: string, from: number, to: number): MigrationPlan =>
-    planMigration({
-      maxParallelism: MAXP,
-      from,
-      to,
-      keyGroupBytes: new Array<number>(MAXP).fill(100),
-      partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({
-        source: 'events',
-        topic,
-        partition,
-        owner: partitionOwner(topic, partition, from),
-      })),
-      budget: { bytes: 2400 },
-    });
 
   /** Some slot of `slots` owns none of partitions 0 and 1 of `topic` at parallelism P. */
   const idleAt = (topic: string, slots: number[]): boolean =>
@@ -241,19 +226,7 @@ describe('live migration between slot processes (data plane, real Kafka)', () =>
     await expect
       .poll(async () => (await ownedAt((await job.triggerCheckpoint()).path)).flat().length, { timeout: 60_000 })
       .toBe(2);
-    const down = planMigration({
-      maxParallelism: MAXP,
-      from: P,
-      to: 2,
-      keyGroupBytes: new Array<number>(MAXP).fill(100),
-      partitions: [0, 1].map((partition) => ({
-        source: 'events',
-        topic: input,
-        partition,
-        owner: partitionOwner(input, partition, P),
-      })),
-      budget: { bytes: 2400 },
-    });
+    const down = plan(input, P, 2, [0, 1]);
     const owners = job.migration?.owners();
     await expect(job.migrate(down)).rejects.toMatchObject({
       code: 'TRIB_RESCALE_UNSUPPORTED',

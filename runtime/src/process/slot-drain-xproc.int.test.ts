@@ -11,15 +11,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../checkpoint/checkpoint-storage.ts';
 import { readMetadata } from '../checkpoint/metadata.ts';
-import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import type { JobExecutor } from '../exec/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
 import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
 import { createTopics } from '../testing/kafka-topics.ts';
-import { liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
+import { formulaPlan as plan, liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
 import { SlotProcess } from './slot-process.ts';
 
 const P = 3;
@@ -32,21 +30,6 @@ describe('scale in across slot processes (data plane, real Kafka)', () => {
   });
   const j = liveKafkaJob({ bs, kafka, prefix: 'it-xdrain', slots: P });
   const { graph, functions, writing, committedOutput, positions, formula, owned, readToEnd, expectExactly } = j;
-
-  const plan = (topic: string, from: number, to: number): MigrationPlan =>
-    planMigration({
-      maxParallelism: MAXP,
-      from,
-      to,
-      keyGroupBytes: new Array<number>(MAXP).fill(100),
-      partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({
-        source: 'events',
-        topic,
-        partition,
-        owner: partitionOwner(topic, partition, from),
-      })),
-      budget: { bytes: 2400 },
-    });
 
   /** Slot processes of `spec` on loopback, running. */
   async function start(

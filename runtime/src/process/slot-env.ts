@@ -107,7 +107,9 @@ export function readSlotEnv(env: Env): SlotEnv {
   const joinGeneration = env[RuntimeEnv.join] ? int(env, RuntimeEnv.join, 1) : undefined;
   // Checked again by the slot (slot-join-link.ts checkJoin); said here in the environment's terms.
   if (joinGeneration !== undefined && (slot === 0 || maxP === undefined))
-    throw bad(`${RuntimeEnv.join} set: a joining slot needs ${RuntimeEnv.slot} above 0 and ${RuntimeEnv.maxParallelism}`);
+    throw bad(
+      `${RuntimeEnv.join} set: a joining slot needs ${RuntimeEnv.slot} above 0 and ${RuntimeEnv.maxParallelism}`,
+    );
   return {
     joinGeneration,
     slot,

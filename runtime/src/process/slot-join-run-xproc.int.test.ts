@@ -15,15 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readMetadata } from '../checkpoint/metadata.ts';
-import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import type { JobExecutor } from '../exec/job-executor.ts';
-import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
 import { slotForKeyGroup } from '../state/key-groups.ts';
 import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
 import { createTopics } from '../testing/kafka-topics.ts';
-import { liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
+import { formulaPlan as plan, liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
 import { SlotProcess, type SlotProcessOptions } from './slot-process.ts';
 
 const P = 2;
@@ -45,21 +43,6 @@ describe('a slot process joins a running job: its slot, its wiring, its work (da
   }, 60_000);
   const j = liveKafkaJob({ bs, kafka, prefix: 'it-xjoinrun', slots: 3 });
   const { graph, functions, writing, committedOutput, positions, formula, owned, readToEnd, expectExactly } = j;
-
-  const plan = (topic: string, from: number, to: number): MigrationPlan =>
-    planMigration({
-      maxParallelism: MAXP,
-      from,
-      to,
-      keyGroupBytes: new Array<number>(MAXP).fill(100),
-      partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({
-        source: 'events',
-        topic,
-        partition,
-        owner: partitionOwner(topic, partition, from),
-      })),
-      budget: { bytes: 2400 },
-    });
 
   /** Slot → the key groups its keyed state files hold in the checkpoint at `path` (step "running"). */
   async function keyGroupsAt(path: string): Promise<Map<number, number[]>> {
@@ -139,7 +122,9 @@ describe('a slot process joins a running job: its slot, its wiring, its work (da
     await job.triggerSavepoint({ stop: true });
     expect(await ended(runs)).toEqual(runs.map(() => 'STOPPED'));
     expectExactly(await committedOutput(output));
-    expect(await j.eachPartitionOnce(stateDir)).toBeGreaterThan(10);
+    // Not vacuous: the join's and the plan's checkpoints, a step's, the read-to-end's at least (periodic ones vary
+    // with the machine's load: 10 on a loaded one).
+    expect(await j.eachPartitionOnce(stateDir)).toBeGreaterThan(3);
   }
 
   /** The key groups formula at 3 gives slot 2. */

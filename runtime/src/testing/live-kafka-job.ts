@@ -20,6 +20,7 @@ import type { FunctionRegistry } from '../graph/function-registry.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { inputProducer } from './kafka-topics.ts';
+import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
 
 export const PARTITIONS = 6;
 export const MAXP = 128;
@@ -30,6 +31,31 @@ export const RECORDS = CHUNKS * PER_CHUNK;
 /** Chunks written only after the migrations. */
 export const TAIL = 5;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The plan `from` → `to` for the job's source `events` reading `topic`, its partitions where a run at `from` put them
+ * (all of them, or `partitions`), every key group 100 bytes, steps of at most 24 key groups per slot (2,400 bytes).
+ */
+export function formulaPlan(
+  topic: string,
+  from: number,
+  to: number,
+  partitions: readonly number[] = [...Array(PARTITIONS).keys()],
+): MigrationPlan {
+  return planMigration({
+    maxParallelism: MAXP,
+    from,
+    to,
+    keyGroupBytes: new Array<number>(MAXP).fill(100),
+    partitions: partitions.map((partition) => ({
+      source: 'events',
+      topic,
+      partition,
+      owner: partitionOwner(topic, partition, from),
+    })),
+    budget: { bytes: 2400 },
+  });
+}
 
 /** The job's pieces for one test file: `prefix` names its group ids and transactional ids, `slots` the most it runs. */
 export function liveKafkaJob(o: { bs: string[]; kafka: KafkaClient; prefix: string; slots: number }) {
