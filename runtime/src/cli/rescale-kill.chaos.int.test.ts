@@ -11,36 +11,38 @@
 // A phase is hit by the runtime's own log lines (exec/live-rescale.ts): the kill is sent on the line, and the
 // killed run's stderr must not hold the next phase's line, so the kill landed inside the phase it names.
 // CI runs the four cases once; TRIBUTARY_RESCALE_KILL_ROUNDS=n repeats the matrix n times (the long form).
-import { randomUUID } from 'node:crypto';
+// A kill of one slot process of a `--distributed` run, which the run recovers from by itself, is
+// rescale-kill-distributed.chaos.int.test.ts's; the input, reference and verdict are testing/rescale-kill.ts's.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { deliveryDiff, readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import type { StatusResponse } from '../control/contract.ts';
 import { startCli, type CliRun } from '../testing/cli-process.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
-import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
+import { createTopics } from '../testing/kafka-topics.ts';
+import {
+  BEFORE,
+  CHUNKS,
+  committedDiff,
+  counts,
+  killManifest,
+  lastPerKey,
+  logLines,
+  midStep,
+  PER_CHUNK,
+  phase,
+  rescaleDone,
+  sleep,
+  TOKEN,
+  watchOutput,
+  writeChunks,
+  type LogLine,
+} from '../testing/rescale-kill.ts';
 
-const KEYS = 40;
-const CHUNKS = 24;
-const PER_CHUNK = 100;
-const RECORDS = CHUNKS * PER_CHUNK;
-/** Chunks written before the job starts: state in every key group that moves. */
-const BEFORE = 8;
 const ROUNDS = Number(process.env['TRIBUTARY_RESCALE_KILL_ROUNDS'] ?? 1);
-const TOKEN = 'rescale-kill-token';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface LogLine {
-  msg?: string;
-  phase?: string;
-  step?: number;
-  steps?: number;
-}
 
 interface KillCase {
   name: string;
@@ -55,8 +57,6 @@ interface KillCase {
   budgetBytes?: number;
 }
 
-const phase = (name: string) => (l: LogLine) => l.msg === 'live rescale phase' && l.phase === name;
-const done = (l: LogLine): boolean => l.msg === 'live rescale done';
 const CASES: KillCase[] = [
   {
     name: 'joining (2 → 3), rerun at 2',
@@ -71,109 +71,19 @@ const CASES: KillCase[] = [
     from: 2,
     to: 3,
     budgetBytes: 1,
-    // Half-way: steps before it moved and were checkpointed, those after it did not.
-    at: (l) => l.msg === 'live rescale step done' && (l.step ?? 0) >= Math.max(1, Math.floor((l.steps ?? 0) / 2)),
-    notReached: done,
+    at: midStep,
+    notReached: rescaleDone,
     rerunAt: 3,
   },
-  { name: 'draining (3 → 1), rerun at 1', from: 3, to: 1, at: phase('draining'), notReached: done, rerunAt: 1 },
-  { name: 'right after done (2 → 3), rerun at 2', from: 2, to: 3, at: done, rerunAt: 2 },
+  { name: 'draining (3 → 1), rerun at 1', from: 3, to: 1, at: phase('draining'), notReached: rescaleDone, rerunAt: 1 },
+  { name: 'right after done (2 → 3), rerun at 2', from: 2, to: 3, at: rescaleDone, rerunAt: 2 },
 ];
-
-function logLines(text: string): LogLine[] {
-  const out: LogLine[] = [];
-  for (const line of text.split('\n'))
-    if (line.startsWith('{'))
-      try {
-        out.push(JSON.parse(line) as LogLine);
-      } catch {
-        // a line still being written
-      }
-  return out;
-}
-
-function reference(): string[] {
-  const seen = new Map<string, number>();
-  return Array.from({ length: RECORDS }, (_, id) => {
-    const k = `k${id % KEYS}`;
-    const n = (seen.get(k) ?? 0) + 1;
-    seen.set(k, n);
-    return `${k}:${n}:${id}`;
-  });
-}
-
-/** Chunks `first`..`last`−1 (ids ascend per key), `pauseMs` apart; chunk `gate[0]` waits for `gate[1]`. */
-async function writeChunks(
-  k: Kafka,
-  topic: string,
-  first: number,
-  last: number,
-  pauseMs: number,
-  gate?: [number, Promise<unknown>],
-): Promise<void> {
-  const producer = inputProducer(k);
-  await producer.connect();
-  for (let c = first; c < last; c++) {
-    if (gate && c === gate[0]) await gate[1];
-    const messages = Array.from({ length: PER_CHUNK }, (_, j) => {
-      const id = c * PER_CHUNK + j;
-      return { key: `k${id % KEYS}`, value: JSON.stringify({ id, k: `k${id % KEYS}` }) };
-    });
-    await producer.send({ topic, messages });
-    if (pauseMs > 0) await sleep(pauseMs);
-  }
-  await producer.disconnect();
-}
-
-/** Each key's last output record, `k:n:maxId`. */
-const lastPerKey: ReadonlySet<string> = new Set(reference().slice(-KEYS));
-
-/** Output values (`k:n:maxId`) read_uncommitted as they arrive, until stop(). */
-async function watchOutput(
-  k: Kafka,
-  topic: string,
-): Promise<{ has(all: ReadonlySet<string>): boolean; stop(): Promise<void> }> {
-  const seen = new Set<string>();
-  const consumer = k.consumer({ groupId: `rescale-kill-watch-${randomUUID()}`, readUncommitted: true });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: ({ message }) => {
-      const v = JSON.parse(message.value?.toString() ?? '{}') as { k: string; n: number; maxId: number };
-      seen.add(`${v.k}:${v.n}:${v.maxId}`);
-      return Promise.resolve();
-    },
-  });
-  return {
-    has: (all) => [...all].every((x) => seen.has(x)),
-    stop: () => consumer.disconnect(),
-  };
-}
 
 describe('tributary rescale: SIGKILL at each phase of a local live rescale (real Kafka)', () => {
   const { run, bs, kafka } = kafkaTestRun('tributary-rescale-kill-it');
   const dirs: string[] = [];
   afterAll(async () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
-  });
-
-  const manifest = (name: string, replicas: number, input: string, output: string) => ({
-    apiVersion: 'tributary.dev/v1alpha1',
-    kind: 'StreamJob',
-    metadata: { name },
-    spec: {
-      replicas,
-      maxParallelism: 128,
-      checkpointing: { interval: '200ms' },
-      graph: {
-        sources: [{ name: 'events', kafka: { brokers: bs.join(','), topic: input, format: 'json' } }],
-        steps: [
-          { name: 'byKey', from: 'events', keyBy: 'k' },
-          { name: 'running', from: 'byKey', aggregate: { n: 'count()', maxId: 'max(id)' } },
-        ],
-        sinks: [{ name: 'out', from: 'running', kafka: { brokers: bs.join(','), topic: output, key: 'k' } }],
-      },
-    },
   });
 
   const portOf = (job: CliRun): string | undefined =>
@@ -200,7 +110,7 @@ describe('tributary rescale: SIGKILL at each phase of a local live rescale (real
         await createTopics(kafka, { [input]: 4, [output]: 1 });
         const dir = await mkdtemp(join(tmpdir(), 'tributary-rescale-kill-'));
         const file = join(dir, 'job.yaml');
-        await writeFile(file, stringify(manifest(`rescale-kill-${tag}`, c.from, input, output)));
+        await writeFile(file, stringify(killManifest(bs, `rescale-kill-${tag}`, c.from, input, output)));
         const tokenFile = join(dir, 'token');
         await writeFile(tokenFile, TOKEN, { mode: 0o600 });
         const env: Record<string, string> = { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile };
@@ -284,17 +194,10 @@ describe('tributary rescale: SIGKILL at each phase of a local live rescale (real
           await outputSeen.stop();
         }
 
-        const got = (await readTopicWithJava(bs.join(','), output, 'read_committed')).map((r) => {
-          const v = JSON.parse(r.value) as { k: string; n: number; maxId: number };
-          return `${v.k}:${v.n}:${v.maxId}`;
-        });
-        const diff = deliveryDiff(reference(), got);
+        const diff = await committedDiff(bs, output);
         // A failing case keeps its folder (both runs' logs, the diff, the checkpoints) for the diagnosis.
         await writeFile(join(dir, 'diff.json'), JSON.stringify({ restored: chk, ...diff }, null, 1));
-        expect(
-          { missing: diff.missing.length, duplicated: diff.duplicated.length, unexpected: diff.unexpected.length },
-          `kept: ${dir}`,
-        ).toEqual({ missing: 0, duplicated: 0, unexpected: 0 });
+        expect(counts(diff), `kept: ${dir}`).toEqual({ missing: 0, duplicated: 0, unexpected: 0 });
         dirs.push(dir);
       });
 });

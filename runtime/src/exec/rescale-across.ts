@@ -120,6 +120,8 @@ export async function rescaleAcross(
     startedAt: new Date().toISOString(),
   };
   const report = (): void => o.onProgress?.({ ...p });
+  // The phase lines are live-rescale.ts's, so a log reads the same whether the slots share a process or not.
+  c.logger.info({ id: p.id, from, to, phase: p.phase }, 'live rescale phase');
   report();
   // A join that fails decides itself whether the job fails (remote-join.ts: only once wiring began).
   await c.join.join(from);
@@ -140,12 +142,14 @@ export async function rescaleAcross(
       bytes: plan.totalBytes,
     });
     c.logger.info({ id: p.id, from, to, steps: p.steps, keyGroups: p.keyGroups }, 'live rescale across processes');
+    c.logger.info({ id: p.id, from, to, phase: p.phase }, 'live rescale phase');
     report();
     await c.migration.run(plan, c.triggerCheckpoint, (done) => {
       const steps = plan.steps.slice(0, done);
       p.stepsDone = done;
       p.keyGroupsMoved = steps.reduce((n, st) => n + st.keyGroups.length, 0);
       p.bytesMoved = steps.reduce((n, st) => n + st.bytes, 0);
+      c.logger.info({ id: p.id, step: done, steps: p.steps }, 'live rescale step done');
       report();
     });
   } catch (e) {

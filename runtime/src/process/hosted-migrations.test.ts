@@ -15,7 +15,7 @@ function setUp(refuse?: string) {
   const host = new SlotHost({
     post: (m: ToHost) => {
       if (m.op !== 'rescale') return;
-      calls.push(`host ${m.to} g${m.generation}`);
+      calls.push(`host ${m.to} g${m.generation}${m.restartAt !== m.to ? ` restart at ${String(m.restartAt)}` : ''}`);
       queueMicrotask(() => deliver({ kind: HOST_KIND, op: 'reply', id: m.id }));
     },
     listen: (on) => (deliver = on),
@@ -57,7 +57,8 @@ describe('hosted live rescale (slot 0)', () => {
     const { calls, host, job } = setUp();
     const seen: MigrationProgress[] = [];
     await hostedRescalable(host, () => job).rescale(4, { onProgress: (p) => seen.push(p) });
-    expect(calls).toEqual(['host 3 g1', 'job 2 → 3', 'host 4 g2', 'job 3 → 4']);
+    // Each part records the whole target: a restart after the first part's failure starts 4 slots.
+    expect(calls).toEqual(['host 3 g1 restart at 4', 'job 2 → 3', 'host 4 g2', 'job 3 → 4']);
     expect(new Set(seen.map((p) => `${p.id} ${p.from}→${p.to} ${p.startedAt}`))).toEqual(new Set(['part-3 2→4 t3']));
     // The first part's end is not the migration's; steps and key groups add up.
     expect(seen.map((p) => [p.phase, p.stepsDone, p.steps])).toEqual([

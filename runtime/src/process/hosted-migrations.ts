@@ -43,7 +43,8 @@ export function hostedRescalable(host: SlotHost, job: () => HostedJob | undefine
       const done = { steps: 0, keyGroups: 0, bytes: 0 };
       let first: RescaleProgress | undefined;
       const part = async (n: number): Promise<void> => {
-        await host.rescale(n, ++generation).catch((e: unknown) => {
+        // Every part records the whole target: a restart after any of them starts `to` slots (§6's intent).
+        await host.rescale(n, ++generation, to).catch((e: unknown) => {
           // The host may have started a slot or recorded n: only a restart leaves no half-joined slot behind.
           j.fail(e);
           throw e;
@@ -111,7 +112,12 @@ export function hostedJob(slot: SlotProcess, graph: ValidatedGraph): HostedJob |
       to > job.parallelism
         ? job.rescale(to, o)
         : scaleInAcross(
-            { job, sources: graph.spec.sources, scaleIn: (plan, onStep) => slot.scaleIn(plan, onStep) },
+            {
+              job,
+              sources: graph.spec.sources,
+              scaleIn: (plan, onStep) => slot.scaleIn(plan, onStep),
+              logger: slot.opts.logger,
+            },
             to,
             o,
           ),

@@ -140,6 +140,14 @@ describe('the supervisor in a live rescale', () => {
     expect(events.slice(2)).toEqual(['parallelism 2', 'reserve 1', 'to 0: link', 'launch 1 at 2 g2']);
   });
 
+  it("a part of a larger scale out records the whole target, and starts the part's slot only", async () => {
+    const { events, slots } = setUp(2);
+    slots[0]!.say({ kind: HOST_KIND, op: 'rescale', id: 1, to: 3, generation: 1, restartAt: 4 });
+    await tick();
+    // A restart from now on starts 4 slots, as slot 0 asked for 2 → 4 (live-rescale.md §6's intent).
+    expect(events).toEqual(['parallelism 4', 'reserve 2', 'to 0: link', 'to 1: link', 'launch 2 at 3 g1']);
+  });
+
   it('only slot 0 asks; a request from another slot is ignored', async () => {
     const { events, slots } = setUp(2);
     slots[1]!.say({ kind: HOST_KIND, op: 'rescale', id: 1, to: 3, generation: 1 });

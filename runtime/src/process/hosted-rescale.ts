@@ -9,9 +9,10 @@
 // links. A new slot's dial refused because its order was still in flight is tried again (TCP); a
 // port's handshake waits on the port until the running thread reads it (threads).
 //
-// The intent comes first: from the request on, a restart of the run starts `to` slots from the
-// last completed checkpoint (which holds every key group and partition once, whatever moved), as
-// the operator's write-ahead intent decides a pod restart's parallelism (live-rescale.md §6).
+// The intent comes first: from the request on, a restart of the run starts `restartAt` slots — the
+// whole rescale's target, when slot 0 scales out one slot at a time — from the last completed
+// checkpoint (which holds every key group and partition once, whatever moved), as the operator's
+// write-ahead intent decides a pod restart's parallelism (live-rescale.md §6).
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import { threadJoinPorts, type ThreadPorts } from '../net/port-socket.ts';
@@ -51,14 +52,14 @@ export class HostedRescale {
       if (!isHostMessage<ToHost>(m)) return;
       if (m.op === 'linked') this.answers.get(`${h.slot}:${m.id}`)?.(m.error);
       else if (m.op === 'rescale' && h.slot === 0)
-        this.rescale(m.to, m.generation).then(
+        this.rescale(m.to, m.generation, m.restartAt ?? m.to).then(
           () => h.send({ kind: HOST_KIND, op: 'reply', id: m.id }),
           (e: unknown) => h.send({ kind: HOST_KIND, op: 'reply', id: m.id, error: (e as Error).message }),
         );
     });
   }
 
-  private async rescale(to: number, generation: number): Promise<void> {
+  private async rescale(to: number, generation: number, restartAt: number): Promise<void> {
     // Slots that left in an earlier scale in have exited 0; the running ones are the job's 0..N−1.
     const running = this.c.slots().filter((h) => h.child.exitCode === null && h.child.signalCode === null);
     const from = running.length;
@@ -67,8 +68,11 @@ export class HostedRescale {
         'TRIB_RESCALE_UNSUPPORTED',
         `the running slots are ${running.map((h) => h.slot).join(', ')}, not 0..${from - 1}: none can join`,
       );
-    this.c.setParallelism(to);
-    this.c.logger.info({ from, to, generation }, 'live rescale: the run continues at the new parallelism');
+    this.c.setParallelism(restartAt);
+    this.c.logger.info(
+      { from, to, restartAt, generation },
+      'live rescale: the run continues at the new parallelism (a restart starts restartAt slots)',
+    );
     if (to <= from) return;
     const joiners = Array.from({ length: to - from }, (_, i) => from + i);
     const ports = this.c.overPorts
@@ -93,6 +97,8 @@ export class HostedRescale {
     for (const slot of joiners) {
       answered.push(this.answer(slot, 0, `new slot ${slot} linking`));
       const handle = this.c.launch(slot, to, generation, ports?.joiners.get(slot));
+      // "slots started" lists an attempt's first slots only: a joiner's pid is said here.
+      this.c.logger.info({ slot, pid: handle.pid, parallelism: to, generation }, 'joining slot started');
       this.attach(handle);
     }
     await Promise.all(answered);

@@ -5,6 +5,7 @@
 // (slot-process-drain.ts). Refused before anything moves as JobExecutor.checkRescaleAcross refuses; once
 // a step began, a failure fails the job (the restart restores the last completed checkpoint).
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { keyGroupSizes } from '../checkpoint/key-group-sizes.ts';
 import { readMetadata } from '../checkpoint/metadata.ts';
 import type { JobExecutor } from '../exec/job-executor.ts';
@@ -18,6 +19,7 @@ export interface ScaleInAcross {
   job: Pick<JobExecutor, 'parallelism' | 'maxParallelism' | 'checkRescaleAcross' | 'triggerCheckpoint'>;
   sources: readonly SourceSpec[];
   scaleIn(plan: MigrationPlan, onStep: (done: number) => void): Promise<number>;
+  logger: Logger;
 }
 
 export async function scaleInAcross(x: ScaleInAcross, to: number, o: RescaleOptions = {}): Promise<RescaleReport> {
@@ -46,18 +48,30 @@ export async function scaleInAcross(x: ScaleInAcross, to: number, o: RescaleOpti
     startedAt: new Date().toISOString(),
   };
   const report = (): void => o.onProgress?.({ ...p });
+  // The lines are live-rescale.ts's, so a log reads the same whether the slots share a process or not.
+  const said = { id: p.id, from, to };
+  x.logger.info({ ...said, steps: p.steps, keyGroups: p.keyGroups }, 'live rescale started');
+  x.logger.info({ ...said, phase: p.phase }, 'live rescale phase');
   report();
+  const draining = (): void => {
+    p.phase = 'draining';
+    x.logger.info({ ...said, phase: p.phase }, 'live rescale phase');
+  };
+  // Nothing to move (the leaving slots own nothing): they drain at once.
+  if (plan.steps.length === 0) draining();
   await x.scaleIn(plan, (done) => {
     const steps = plan.steps.slice(0, done);
     p.stepsDone = done;
     p.keyGroupsMoved = steps.reduce((n, st) => n + st.keyGroups.length, 0);
     p.bytesMoved = steps.reduce((n, st) => n + st.bytes, 0);
+    x.logger.info({ id: p.id, step: done, steps: p.steps }, 'live rescale step done');
     // The last step done: the moved-off slots drain and leave next.
-    if (done === plan.steps.length) p.phase = 'draining';
+    if (done === plan.steps.length) draining();
     report();
   });
   p.phase = 'done';
   p.finishedAt = new Date().toISOString();
+  x.logger.info(said, 'live rescale done');
   report();
   return { ...p };
 }

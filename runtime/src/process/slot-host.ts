@@ -3,8 +3,9 @@
 // live rescale needs the host: only it can start new slots, and only it can hand a new slot
 // thread's MessagePorts to the running threads (a port cannot cross the data plane).
 //
-//   slot 0 → host   {op:'rescale', id, to, generation}: record that the job's parallelism is `to`
-//                   from now on (a restart starts `to` slots: the rescale's write-ahead intent),
+//   slot 0 → host   {op:'rescale', id, to, generation, restartAt?}: record that a restart starts
+//                   `restartAt` slots from now on (the whole rescale's target, of which `to` may be
+//                   one part: its write-ahead intent; `to` without it),
 //                   and for a scale out start slots N..to−1 as members of `generation` and have
 //                   every running slot link with them; answered {reply: id} once all are linked,
 //                   or with the error that stopped it.
@@ -28,7 +29,7 @@ export interface NewPeer {
 }
 
 export type ToHost =
-  | { kind: typeof HOST_KIND; op: 'rescale'; id: number; to: number; generation: number }
+  | { kind: typeof HOST_KIND; op: 'rescale'; id: number; to: number; generation: number; restartAt?: number }
   | { kind: typeof HOST_KIND; op: 'linked'; id: number; error?: string };
 
 export type FromHost =
@@ -65,12 +66,15 @@ export class SlotHost {
     });
   }
 
-  /** Slot 0: the host records parallelism `to` and, scaling out, starts and links the new slots. */
-  rescale(to: number, generation: number): Promise<void> {
+  /**
+   * Slot 0: the host records that a restart starts `restartAt` slots (default `to`) and, scaling out,
+   * starts and links the new slots up to `to`.
+   */
+  rescale(to: number, generation: number, restartAt = to): Promise<void> {
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.t.post({ kind: HOST_KIND, op: 'rescale', id, to, generation });
+      this.t.post({ kind: HOST_KIND, op: 'rescale', id, to, generation, restartAt });
     });
   }
 
