@@ -4,7 +4,16 @@
 // a tablet server or the master for real and start it again (stopKuduTserver / startKuduTserver,
 // stopKuduMaster / startKuduMaster) and freeze a tablet server (signalKuduTserver).
 import { execFile, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -266,7 +275,33 @@ export function signalKuduMaster(paths: ClusterPaths, signal: 'SIGSTOP' | 'SIGCO
   const { state, index } = componentOfState(paths, 'kudu-master');
   const p = state.components[index]!;
   if (!isAlive(p)) throw new ClusterError('CLUSTER_NOT_RUNNING', 'kudu-master', `cannot ${signal} a stopped master`);
-  process.kill(p.pid, signal);
+  signalSettled(p.pid, signal);
+}
+
+/**
+ * Sends `signal`; a SIGSTOP returns only once every thread of the process has stopped (at most 2 s).
+ * kill(2) returns when the signal is queued: a thread running on another core can still answer a
+ * request sent right after it, so a test that froze a server and then asked it could get an answer.
+ */
+function signalSettled(pid: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  process.kill(pid, signal);
+  if (signal !== 'SIGSTOP') return;
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline && !everyThreadStopped(pid));
+}
+
+/** Every thread of `pid` in state T or t (/proc); true where /proc cannot say (not Linux, gone). */
+function everyThreadStopped(pid: number): boolean {
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const state = stat.charAt(stat.lastIndexOf(')') + 2);
+      if (state !== 'T' && state !== 't') return false;
+    }
+    return true;
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -279,7 +314,7 @@ export function signalKuduTserver(paths: ClusterPaths, i: number, signal: 'SIGST
   if (!isAlive(p)) {
     throw new ClusterError('CLUSTER_NOT_RUNNING', kuduTserverName(i), `cannot ${signal} a stopped tablet server`);
   }
-  process.kill(p.pid, signal);
+  signalSettled(p.pid, signal);
 }
 
 /**
