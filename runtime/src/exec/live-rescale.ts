@@ -30,7 +30,7 @@ import { TributaryError } from '../errors.ts';
 import { planMigration, type MigrationPlan, type SourcePartition } from '../rescale/plan.ts';
 import type { SourceReader } from '../connectors/api.ts';
 import type { LiveMigration } from './live-migration.ts';
-import type { RescaleProgress, RescaleReport } from './rescale-progress.ts';
+import { planned, startedProgress, stepsDone, type RescaleProgress, type RescaleReport } from './rescale-progress.ts';
 import type { SlotParts } from './slot-builder.ts';
 
 /** Bytes of state a slot sends plus receives per step, when the caller gives no budget. */
@@ -80,19 +80,7 @@ export class LiveRescale {
   async run(to: number, opts: RescaleOptions = {}): Promise<RescaleReport> {
     const migration = this.check(to);
     const from = this.c.slots().length;
-    const p: RescaleProgress = {
-      id: randomUUID(),
-      from,
-      to,
-      phase: to > from ? 'joining' : 'moving',
-      stepsDone: 0,
-      steps: 0,
-      keyGroupsMoved: 0,
-      keyGroups: 0,
-      bytesMoved: 0,
-      bytes: 0,
-      startedAt: new Date().toISOString(),
-    };
+    const p = startedProgress(randomUUID(), from, to, to > from ? 'joining' : 'moving');
     this.current = p;
     const report = (): void => opts.onProgress?.({ ...p });
     let settled = from;
@@ -104,7 +92,7 @@ export class LiveRescale {
     try {
       await Promise.race([this.inSources((r) => r.holdNewPartitions?.()), ended]);
       const plan = await this.plan(from, to, opts.budgetBytes ?? DEFAULT_RESCALE_BUDGET_BYTES);
-      Object.assign(p, { steps: plan.steps.length, keyGroups: plan.movedKeyGroups, bytes: plan.totalBytes });
+      planned(p, plan);
       this.c.logger.info({ id: p.id, from, to, steps: p.steps, keyGroups: p.keyGroups }, 'live rescale started');
       this.c.logger.info({ id: p.id, from, to, phase: p.phase }, 'live rescale phase');
       report();
@@ -168,10 +156,7 @@ export class LiveRescale {
         plan,
         () => this.c.triggerCheckpoint(),
         (done) => {
-          const steps = plan.steps.slice(0, done);
-          p.stepsDone = done;
-          p.keyGroupsMoved = steps.reduce((n, st) => n + st.keyGroups.length, 0);
-          p.bytesMoved = steps.reduce((n, st) => n + st.bytes, 0);
+          stepsDone(p, plan, done);
           this.c.logger.info({ id: p.id, step: done, steps: p.steps }, 'live rescale step done');
           report();
         },

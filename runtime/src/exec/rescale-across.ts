@@ -28,7 +28,7 @@ import { planMigration, type SourcePartition } from '../rescale/plan.ts';
 import type { LiveMigration } from './live-migration.ts';
 import { DEFAULT_RESCALE_BUDGET_BYTES, type RescaleOptions } from './live-rescale.ts';
 import type { RemoteJoin } from './remote-join.ts';
-import type { RescaleProgress, RescaleReport } from './rescale-progress.ts';
+import { planned, startedProgress, stepsDone, type RescaleReport } from './rescale-progress.ts';
 
 export interface RescaleAcrossContext {
   join: Pick<RemoteJoin, 'join'>;
@@ -106,19 +106,7 @@ export async function rescaleAcross(
 ): Promise<RescaleReport> {
   const from = c.parallelism();
   checkAcross(c, to);
-  const p: RescaleProgress = {
-    id: randomUUID(),
-    from,
-    to,
-    phase: 'joining',
-    stepsDone: 0,
-    steps: 0,
-    keyGroupsMoved: 0,
-    keyGroups: 0,
-    bytesMoved: 0,
-    bytes: 0,
-    startedAt: new Date().toISOString(),
-  };
+  const p = startedProgress(randomUUID(), from, to, 'joining');
   const report = (): void => o.onProgress?.({ ...p });
   // The phase lines are live-rescale.ts's, so a log reads the same whether the slots share a process or not.
   c.logger.info({ id: p.id, from, to, phase: p.phase }, 'live rescale phase');
@@ -135,20 +123,13 @@ export async function rescaleAcross(
       partitions: partitionsOf(m, c.sources),
       budget: { bytes: o.budgetBytes ?? DEFAULT_RESCALE_BUDGET_BYTES },
     });
-    Object.assign(p, {
-      phase: 'moving',
-      steps: plan.steps.length,
-      keyGroups: plan.movedKeyGroups,
-      bytes: plan.totalBytes,
-    });
+    planned(p, plan);
+    p.phase = 'moving';
     c.logger.info({ id: p.id, from, to, steps: p.steps, keyGroups: p.keyGroups }, 'live rescale across processes');
     c.logger.info({ id: p.id, from, to, phase: p.phase }, 'live rescale phase');
     report();
     await c.migration.run(plan, c.triggerCheckpoint, (done) => {
-      const steps = plan.steps.slice(0, done);
-      p.stepsDone = done;
-      p.keyGroupsMoved = steps.reduce((n, st) => n + st.keyGroups.length, 0);
-      p.bytesMoved = steps.reduce((n, st) => n + st.bytes, 0);
+      stepsDone(p, plan, done);
       c.logger.info({ id: p.id, step: done, steps: p.steps }, 'live rescale step done');
       report();
     });

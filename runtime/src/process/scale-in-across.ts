@@ -11,7 +11,7 @@ import { readMetadata } from '../checkpoint/metadata.ts';
 import type { JobExecutor } from '../exec/job-executor.ts';
 import { DEFAULT_RESCALE_BUDGET_BYTES, type RescaleOptions } from '../exec/live-rescale.ts';
 import { partitionsOf } from '../exec/rescale-across.ts';
-import type { RescaleProgress, RescaleReport } from '../exec/rescale-progress.ts';
+import { planned, startedProgress, stepsDone, type RescaleReport } from '../exec/rescale-progress.ts';
 import type { SourceSpec } from '../graph/spec.ts';
 import { planMigration, type MigrationPlan } from '../rescale/plan.ts';
 
@@ -34,19 +34,8 @@ export async function scaleInAcross(x: ScaleInAcross, to: number, o: RescaleOpti
     partitions: partitionsOf(m, x.sources),
     budget: { bytes: o.budgetBytes ?? DEFAULT_RESCALE_BUDGET_BYTES },
   });
-  const p: RescaleProgress = {
-    id: randomUUID(),
-    from,
-    to,
-    phase: 'moving',
-    stepsDone: 0,
-    steps: plan.steps.length,
-    keyGroupsMoved: 0,
-    keyGroups: plan.movedKeyGroups,
-    bytesMoved: 0,
-    bytes: plan.totalBytes,
-    startedAt: new Date().toISOString(),
-  };
+  const p = startedProgress(randomUUID(), from, to, 'moving');
+  planned(p, plan);
   const report = (): void => o.onProgress?.({ ...p });
   // The lines are live-rescale.ts's, so a log reads the same whether the slots share a process or not.
   const said = { id: p.id, from, to };
@@ -60,10 +49,7 @@ export async function scaleInAcross(x: ScaleInAcross, to: number, o: RescaleOpti
   // Nothing to move (the leaving slots own nothing): they drain at once.
   if (plan.steps.length === 0) draining();
   await x.scaleIn(plan, (done) => {
-    const steps = plan.steps.slice(0, done);
-    p.stepsDone = done;
-    p.keyGroupsMoved = steps.reduce((n, st) => n + st.keyGroups.length, 0);
-    p.bytesMoved = steps.reduce((n, st) => n + st.bytes, 0);
+    stepsDone(p, plan, done);
     x.logger.info({ id: p.id, step: done, steps: p.steps }, 'live rescale step done');
     // The last step done: the moved-off slots drain and leave next.
     if (done === plan.steps.length) draining();
