@@ -27,6 +27,11 @@
 // StatusResponse.recentCheckpoints (additive): every completion a dashboard's table lists.
 // POST/GET /v1/migrations and StatusResponse.migration (additive, slot 0): a live rescale
 // (core/migration.ts); a runtime without them answers 404, and the operator rescales by savepoint.
+// Live rescale of slot pods (additive): MigrationStatus.awaiting (slot 0 asks the operator for the
+// joining pod), FinishedTermination.left (a slot that left in a scale in, control/finished.ts),
+// SLOT_LABEL (how running slots find a joining pod), and a joining slot (TRIBUTARY_JOIN set) takes
+// its parallelism from TRIBUTARY_PARALLELISM and restores nothing, whatever the deployment's
+// JobConfig says of parallelism and restore (the ConfigMap is the deployment's, written at its start).
 
 import type { MigrationStatus } from '../core/migration.ts';
 import type { DependencyOutage } from '../core/outage.ts';
@@ -67,11 +72,18 @@ export const RuntimeEnv = {
   controlTokenFile: 'TRIBUTARY_CONTROL_TOKEN_FILE',
   /**
    * Set on a slot started to join a running job (a live rescale, scale out): the rescale's membership generation
-   * (1 or more). Its TRIBUTARY_PARALLELISM is the job's after the rescale, its slot a new one. Additive: a slot
-   * without it starts as a member of the deployment's first generation, as before.
+   * (1 or more). Its TRIBUTARY_PARALLELISM is the job's once it joined (slot + 1: slots join one at a time), its
+   * slot a new one; the JobConfig's parallelism and restore are the deployment's start and are not used. Additive:
+   * a slot without it starts as a member of the deployment's first generation, as before.
    */
   join: 'TRIBUTARY_JOIN',
 } as const;
+
+/**
+ * The label every slot pod carries with its slot index (additive): a running slot finds the pod of a
+ * slot that joins (live rescale) by TRIBUTARY_PEER_SELECTOR plus `SLOT_LABEL=<slot>`.
+ */
+export const SLOT_LABEL = 'tributary.dev/slot';
 
 /** What the operator hands every slot of one deployment (same content for all slots). */
 export interface JobConfig {

@@ -20,6 +20,12 @@ export interface FinishedTermination {
   /** Records this slot's sources read and its sinks wrote. */
   readonly recordsIn: number;
   readonly recordsOut: number;
+  /**
+   * Additive: this slot left the job in a live scale in (its key groups and partitions moved to the
+   * remaining slots, its sinks committed the final checkpoint it took part in): the job runs on without
+   * it, so this is not the end of the job's input. The operator deletes the pod.
+   */
+  readonly left?: true;
   /** Slot 0 with checkpointing: the job's final checkpoint (in-container path). */
   readonly lastCheckpoint?: { readonly id: number; readonly completedAt: string; readonly path: string };
 }

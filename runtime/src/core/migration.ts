@@ -17,6 +17,17 @@ export interface MigrationRequest {
   readonly requestId?: string;
 }
 
+/**
+ * A slot pod slot 0 waits for (additive; slot pods only): the operator creates the deployment's pod for
+ * `slot` with TRIBUTARY_JOIN=`generation` and TRIBUTARY_PARALLELISM=`parallelism`, same deployment id,
+ * ConfigMap and token as the running pods. A local run's supervisor starts its joining slots itself.
+ */
+export interface JoiningSlot {
+  readonly slot: number;
+  readonly generation: number;
+  readonly parallelism: number;
+}
+
 /** GET /v1/migrations/{id} on slot 0. Counts are of the plan, made once before anything moves. */
 export interface MigrationStatus {
   readonly id: string;
@@ -33,6 +44,8 @@ export interface MigrationStatus {
   /** ISO 8601. */
   readonly startedAt: string;
   readonly finishedAt?: string;
+  /** Slot pods: the joining pod slot 0 waits for now (none while nothing is to be started). */
+  readonly awaiting?: JoiningSlot;
   /** A FAILED migration's reason and its TRIB_* code. */
   readonly error?: string;
   readonly code?: string;
