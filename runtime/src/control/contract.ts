@@ -293,7 +293,13 @@ export interface SavepointAccepted {
 export type { SavepointState, SavepointStatus } from '../core/savepoint.ts';
 
 /** POST /v1/migrations and GET /v1/migrations/{id} on slot 0: defined in core/ (the job tracks it). */
-export type { MigrationPhase, MigrationRequest, MigrationState, MigrationStatus } from '../core/migration.ts';
+export type {
+  JoiningSlot,
+  MigrationPhase,
+  MigrationRequest,
+  MigrationState,
+  MigrationStatus,
+} from '../core/migration.ts';
 
 /**
  * DELETE /v1/savepoints/{name} on slot 0 (additive): removes the savepoint folder
