@@ -12,7 +12,8 @@
 // 3. wait for every answer, each bounded by `timeoutMs` (plus a grace for the answer's way back: a running
 //    slot's own bound names what it waited for, so it should be the one that ends the wait); an error or a
 //    timeout rejects naming the slot (the caller fails the job: the operator restarts it at its intent);
-// 4. clear `awaiting`: the job's rescale (JobExecutor.rescale: join-state, join-wire, steps) goes on.
+// 4. clear `awaiting` (also when it failed): the job's rescale (JobExecutor.rescale: join-state, join-wire,
+//    steps) goes on.
 //
 // Scale in starts nothing: it resolves at once and the job drains the slots that leave.
 import type { Logger } from 'pino';
@@ -69,8 +70,12 @@ export class PodRescaleHost implements RescaleHost {
       }),
     ];
     for (let s = 1; s < from; s++) answered.push(this.order(s, order));
-    await Promise.all(answered);
-    awaiting?.(undefined);
+    try {
+      await Promise.all(answered);
+    } finally {
+      // Failed too: the operator must not create the pod for a rescale that ended (its status stays FAILED).
+      awaiting?.(undefined);
+    }
     this.c.logger.info(joining, 'live rescale: every running slot linked with the joining slot pod');
   }
 
