@@ -8,7 +8,7 @@ import { childOf } from './checkpoint/storage/state-uri.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
 import { isTributaryError } from './errors.ts';
 import { loadJobModule } from './application/job-module.ts';
-import { kubernetesDiscovery, kubernetesPodLister, staticDiscovery, type Discover } from './process/peer-discovery.ts';
+import { kubernetesDiscovery, lazyPodLister, staticDiscovery, type Discover } from './process/peer-discovery.ts';
 import { DEFAULT_JOIN_WAIT_MS, PodLinks } from './process/pod-links.ts';
 import { containerPath, joiningJobConfig, LocalEnv, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
@@ -154,7 +154,7 @@ async function main(): Promise<number> {
     !host && env.podName && env.peerSelector && !env.peers
       ? new PodLinks({
           slot: env.slot,
-          list: await kubernetesPodLister({ namespace: env.namespace, podRoot: env.podRoot }),
+          list: lazyPodLister({ namespace: env.namespace, podRoot: env.podRoot }),
           selector: env.peerSelector,
           port: env.dataPort === 0 ? DATA_PORT : env.dataPort,
           timeoutMs: peerTimeoutMs ?? DEFAULT_JOIN_WAIT_MS,
@@ -230,8 +230,8 @@ async function main(): Promise<number> {
         ? {
             migrations: migrations ?? {
               unsupported:
-                'live rescale of slot pods is not built yet: the operator rescales by savepoint on ' +
-                '`kubectl scale` (locally, `tributary run` rescales live)',
+                'live rescale needs a host: a local supervisor (`tributary run`) or slot pods ' +
+                '(TRIBUTARY_POD_NAME and TRIBUTARY_PEER_SELECTOR set)',
             },
           }
         : {}),

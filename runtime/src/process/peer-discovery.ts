@@ -116,6 +116,21 @@ export function kubernetesSlotFinder(
   };
 }
 
+/**
+ * The in-cluster pod lister, made at its first use (and again after a failed attempt): a pod that never lists
+ * (parallelism 1, never rescaled) starts without a service-account token, as before live rescale of pods.
+ */
+export function lazyPodLister(o: Omit<KubernetesDiscoveryOptions, 'selector' | 'port'>): ListPods {
+  let made: Promise<ListPods> | undefined;
+  return async (selector) => {
+    made ??= kubernetesPodLister(o).catch((e: unknown) => {
+      made = undefined;
+      throw e;
+    });
+    return (await made)(selector);
+  };
+}
+
 /** The in-cluster pod lister (kubernetesDiscovery's): fails at once when the pod has no in-cluster config. */
 export async function kubernetesPodLister(o: Omit<KubernetesDiscoveryOptions, 'selector' | 'port'>): Promise<ListPods> {
   const root = o.podRoot ?? '';
