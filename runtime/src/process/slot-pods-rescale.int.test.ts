@@ -4,9 +4,10 @@
 // migration's status names the joining pod it waits for (`awaiting`), the test creates that pod (slot 2,
 // TRIBUTARY_JOIN, TRIBUTARY_PARALLELISM=3, the deployment's ConfigMap saying parallelism 2 and a restore it
 // must ignore), and the migration completes; then {to: 2}: slot 2's pod ends Succeeded with the finished
-// termination message saying it left. No pod restarted or replaced; Kafka's Java read_committed reader finds
-// exactly the reference. Then a joining pod that is never created: the migration fails by the bound
-// (TRIBUTARY_PEER_TIMEOUT) naming slot 2, and the job fails (slot 0 exits non-zero) rather than hanging.
+// termination message saying it left; then both once more (a new pod for slot 2). No pod restarted or
+// replaced; Kafka's Java read_committed reader finds exactly the reference. Then a joining pod that is never
+// created: the migration fails by the bound (TRIBUTARY_PEER_TIMEOUT) naming slot 2, and the job fails (slot 0
+// exits non-zero) rather than hanging.
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -216,44 +217,57 @@ describe('live rescale of slot pods: the runtime with the test as operator (real
     });
   }
 
-  it('2 → 3 with the joining pod the status asks for, then 3 → 2 (slot 2 leaves), exactly once', async () => {
+  /** The operator's part of a scale out to 3: create the pod `awaiting` names; resolves once COMPLETED. */
+  async function scaleOut(generation: number, attempt: string): Promise<void> {
+    const id = await post(3);
+    // The operator's cue: which pod to create (slot, generation, parallelism), while slot 0 waits for it.
+    await expect
+      .poll(async () => (await migration(id)).awaiting, { timeout: 10_000 })
+      .toEqual({ slot: 2, generation, parallelism: 3 });
+    expect((await status()).migration).toMatchObject({ id, state: 'IN_PROGRESS', phase: 'joining' });
+    await api.post(`/api/v1/namespaces/${ns}/pods`, pod(2, 3, generation, attempt));
+    await expect.poll(async () => (await migration(id)).state, { timeout: 60_000, interval: 250 }).toBe('COMPLETED');
+    const done = await migration(id);
+    expect(done).toMatchObject({ from: 2, to: 3, phase: 'done' });
+    expect(done.awaiting).toBeUndefined();
+    expect((await status()).parallelism).toBe(3);
+  }
+
+  /** A scale in to 2: nothing to create; slot 2's pod `attempt` ends Succeeded saying it left. */
+  async function scaleIn(attempt: string): Promise<void> {
+    const id = await post(2);
+    await expect.poll(async () => (await migration(id)).state, { timeout: 60_000, interval: 250 }).toBe('COMPLETED');
+    expect(await migration(id)).toMatchObject({ from: 3, to: 2, phase: 'done' });
+    const left = await waitForPod(api, ns, name(2, attempt), 'Succeeded', (p) => p.status?.phase === 'Succeeded');
+    const t = (left as PodState).status?.containerStatuses?.[0]?.state?.terminated;
+    expect(t?.exitCode).toBe(0);
+    expect(parseFinishedMessage(t?.message)).toMatchObject({ slot: 2, deploymentId: DEP, left: true });
+  }
+
+  it('2 → 3 with the joining pod the status asks for, 3 → 2 (slot 2 leaves), and again: exactly once', async () => {
     await createTopics(kafka, { [input]: 4, [output]: 1 });
     await deploy();
     const p0 = await waitForPod(api, ns, name(0), 'Ready', isReady, 60_000);
     await waitForPod(api, ns, name(1), 'Ready', isReady, 60_000);
     ip = p0.status?.podIP as string;
     const uids = [(await state(name(0))).metadata?.uid, (await state(name(1))).metadata?.uid];
-    let scaledOut = (): void => undefined;
-    let scaledIn = (): void => undefined;
-    const gates = new Map([
-      [CHUNKS - 10, new Promise<void>((r) => (scaledOut = r))],
-      [CHUNKS - 5, new Promise<void>((r) => (scaledIn = r))],
-    ]);
+    // Chunk CHUNKS − 4k waits for the k-th rescale: input arrives after each, however fast or slow the machine.
+    const release: (() => void)[] = [];
+    const gates = new Map(
+      [16, 12, 8, 4].map((back) => [CHUNKS - back, new Promise<void>((r) => release.push(r))] as const),
+    );
     const writing = writeInput(kafka, gates);
     await expect.poll(async () => (await status()).recordsIn ?? 0, { timeout: 30_000 }).toBeGreaterThan(500);
 
-    const out = await post(3);
-    // The operator's cue: which pod to create (slot, generation, parallelism), while slot 0 waits for it.
-    await expect
-      .poll(async () => (await migration(out)).awaiting, { timeout: 10_000 })
-      .toEqual({ slot: 2, generation: 1, parallelism: 3 });
-    expect((await status()).migration).toMatchObject({ id: out, state: 'IN_PROGRESS', phase: 'joining' });
-    await api.post(`/api/v1/namespaces/${ns}/pods`, pod(2, 3, 1));
-    await expect.poll(async () => (await migration(out)).state, { timeout: 60_000, interval: 250 }).toBe('COMPLETED');
-    const done = await migration(out);
-    expect(done).toMatchObject({ from: 2, to: 3, phase: 'done' });
-    expect(done.awaiting).toBeUndefined();
-    expect((await status()).parallelism).toBe(3);
-    scaledOut();
-
-    const back = await post(2);
-    await expect.poll(async () => (await migration(back)).state, { timeout: 60_000, interval: 250 }).toBe('COMPLETED');
-    expect(await migration(back)).toMatchObject({ from: 3, to: 2, phase: 'done' });
-    const left = await waitForPod(api, ns, name(2), 'Succeeded', (p) => p.status?.phase === 'Succeeded', 30_000);
-    const t = (left as PodState).status?.containerStatuses?.[0]?.state?.terminated;
-    expect(t?.exitCode).toBe(0);
-    expect(parseFinishedMessage(t?.message)).toMatchObject({ slot: 2, deploymentId: DEP, left: true });
-    scaledIn();
+    await scaleOut(1, '');
+    release[0]?.();
+    await scaleIn('');
+    release[1]?.();
+    // A slot that left joins again (kubectl scale 2 → 3 → 2 → 3): a new pod for slot 2, the old one Succeeded.
+    await scaleOut(3, 'b');
+    release[2]?.();
+    await scaleIn('b');
+    release[3]?.();
 
     await writing;
     const committed = await readTopic(kafka, output, { expected: RECORDS, timeoutMs: 60_000, settleMs: 0 });
@@ -283,8 +297,8 @@ describe('live rescale of slot pods: the runtime with the test as operator (real
     const id = await post(3);
     await expect
       .poll(async () => (await migration(id)).awaiting, { timeout: 10_000 })
-      // Every part of a rescale is a generation, the scale in's too.
-      .toEqual({ slot: 2, generation: 3, parallelism: 3 });
+      // Every part of a rescale is a generation, the scale ins' too.
+      .toEqual({ slot: 2, generation: 5, parallelism: 3 });
     // Slot 0 fails the job once the bound passed: its pod ends Failed, saying why (the operator restarts the job).
     const failed = await waitForPod(
       api,
