@@ -132,4 +132,33 @@ describe('hosted live rescale (slot 0)', () => {
     expect(tracker.get(accepted.id)).not.toHaveProperty('awaiting');
     expect(tracker.get(accepted.id)).toMatchObject({ id: accepted.id, phase: 'done', stepsDone: 2, steps: 2 });
   });
+
+  it('slot pods, 2 → 4: one joining pod at a time, each awaited with its own generation and parallelism', async () => {
+    const { calls, job } = setUp();
+    const host = new PodRescaleHost({
+      parallelism: () => job.parallelism,
+      send: (slot, msg) => {
+        if (msg.m === 'link-order') queueMicrotask(() => host.receive({ m: 'link-answer', id: msg.id }));
+        return true;
+      },
+      followHere: () => Promise.resolve(),
+      timeoutMs: 60_000,
+      logger: silentLogger(),
+    });
+    const seen: MigrationProgress[] = [];
+    await hostedRescalable(host, () => job).rescale(4, { onProgress: (p) => seen.push(p) });
+    expect(calls).toEqual(['job 2 → 3', 'job 3 → 4']);
+    expect(seen.map((p) => `${p.phase} ${p.awaiting ? JSON.stringify(p.awaiting) : '-'}`)).toEqual([
+      'joining {"slot":2,"generation":1,"parallelism":3}',
+      'joining -',
+      'moving -',
+      'moving -',
+      'joining {"slot":3,"generation":2,"parallelism":4}',
+      'joining -',
+      'moving -',
+      'done -',
+    ]);
+    // One migration: the first part's id and start once the job reported it.
+    expect(seen.at(-1)).toMatchObject({ from: 2, to: 4, stepsDone: 4, steps: 4 });
+  });
 });
