@@ -345,7 +345,10 @@ async function main(): Promise<number> {
         },
       );
     const result = await reportingStateReadOutages(phase.readReporters(), () => slot.run());
-    logger.info({ ...result }, result.state === 'FINISHED' ? 'slot finished' : 'slot stopped');
+    logger.info(
+      { ...result, ...(slot.left ? { left: true } : {}) },
+      slot.left ? 'slot left the job (live scale in)' : result.state === 'FINISHED' ? 'slot finished' : 'slot stopped',
+    );
     // End of input, final checkpoint and commits done, or left in a scale in (control/finished.ts): the
     // operator's only way to tell this exit 0 from a stop's.
     if (result.state === 'FINISHED') {
