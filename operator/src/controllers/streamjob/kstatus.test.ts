@@ -77,6 +77,37 @@ describe('deriveKstatus', () => {
     expect(cond(s, 'Reconciling')?.status).toBe('False');
   });
 
+  it('a live rescale: Ready False LiveRescale from its intent on, Reconciling says its progress, settles when done', () => {
+    const scaled = { ...spec, replicas: 3 };
+    const live = (step: OperationStep, message?: string): PendingOperation => ({
+      kind: 'liveRescale',
+      targetSpecHash: specHash(scaled, { image: 'img' }),
+      targetDeploymentId: 'x-1',
+      live: { from: 2, to: 3, requestId: 'r' },
+      mode: 'last-state',
+      startedAt: '',
+      step,
+      ...(message ? { message } : {}),
+    });
+    // Even at `recorded` (a savepoint rescale's old pods would speak for Ready), the job's pods change under it.
+    let s = derive(at(scaled, 2, running(spec, { pendingOperation: live('recorded') })));
+    expect(cond(s, 'Ready')).toEqual({ status: 'False', reason: 'LiveRescale', observedGeneration: 1 });
+    expect(jobCondition(s, 'Ready')?.message).toMatch(
+      /^live rescale from 2 to 3 slots .*\(the job processes throughout\)$/,
+    );
+    s = derive(
+      at(scaled, 2, running(spec, { pendingOperation: live('migrating', 'step 4/9: 52 key groups, 1.2 MiB moved') })),
+    );
+    expect(s.observedGeneration).toBe(1);
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'True', reason: 'LiveRescale' });
+    expect(jobCondition(s, 'Reconciling')?.message).toMatch(/: step 4\/9: 52 key groups, 1\.2 MiB moved$/);
+    expect(cond(s, 'Stalled')?.status).toBe('False');
+    // done: the same deployment id recorded at the new parallelism
+    s = derive(at(scaled, 2, running(scaled)));
+    expect(s.observedGeneration).toBe(2);
+    expect(cond(s, 'Ready')).toEqual({ status: 'True', reason: 'Running', observedGeneration: 2 });
+  });
+
   it('a first deploy is Reconciling with Ready False (Deploy) and no observedGeneration until it runs', () => {
     const s = derive(
       at(spec, 1, {
