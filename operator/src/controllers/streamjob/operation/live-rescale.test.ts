@@ -259,6 +259,7 @@ describe('a live rescale slot 0 refuses, or that fails', () => {
     expect(t.op().targetDeploymentId).not.toBe('d1');
     expect(t.c.job.status?.migration).toMatchObject({ state: 'ABORTED' });
     expect(t.c.job.status?.migration?.error).toMatch(/TRIB_RESCALE_UNSUPPORTED/);
+    expect(t.c.job.status?.rescales?.map((x) => x.mode)).toEqual(['savepoint']);
     expect(t.events).toContainEqual(
       expect.stringMatching(/^LiveRescaleAborted: .*TRIB_RESCALE_UNSUPPORTED.*by savepoint$/),
     );

@@ -296,6 +296,10 @@ async function abortLive(r: ReconcilerInternals, c: JobCtx, op: PendingOperation
     mode: modeFor(spec),
     alsoRecord: (s) => {
       if (s.migration) s.migration = { ...s.migration, state: 'ABORTED', finishedAt: c.now.toISOString(), error: why };
+      // The live rescale never happened: the history keeps the savepoint rescale recorded in this same write.
+      s.rescales = s.rescales?.filter(
+        (x) => !(x.mode === 'live' && !x.completedAt && x.deployment === op.targetDeploymentId),
+      );
     },
   });
 }
