@@ -8,6 +8,7 @@ import type {
 } from '../../api/v1alpha1/streamjob.ts';
 import { jobCondition, setJobCondition } from './conditions.ts';
 import { deriveKstatus, STALLED_AFTER_ATTEMPTS } from './kstatus.ts';
+import { readyFollowsPods } from './readiness.ts';
 import { specHash } from './spec-hash.ts';
 import { sampleJob, sampleSpec as spec } from './testing/sample-job.ts';
 
@@ -89,7 +90,10 @@ describe('deriveKstatus', () => {
       step,
       ...(message ? { message } : {}),
     });
-    // Even at `recorded` (a savepoint rescale's old pods would speak for Ready), the job's pods change under it.
+    // Even at `recorded` (a savepoint rescale's old pods would speak for Ready), the job's pods change under it:
+    // the observation does not set Ready (record-observation.ts), the operation does.
+    expect(readyFollowsPods(rescale('recorded'))).toBe(true);
+    expect(readyFollowsPods(live('recorded'))).toBe(false);
     let s = derive(at(scaled, 2, running(spec, { pendingOperation: live('recorded') })));
     expect(cond(s, 'Ready')).toEqual({ status: 'False', reason: 'LiveRescale', observedGeneration: 1 });
     expect(jobCondition(s, 'Ready')?.message).toMatch(
