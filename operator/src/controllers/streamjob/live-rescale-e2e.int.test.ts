@@ -50,38 +50,41 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
       readerGroup: `sjlive-reader-${id}`,
       keys: KEYS,
     });
+    const seenOf = (p: Pod): PodSeen => {
+      const env = Object.fromEntries(
+        ((p.spec?.containers as { env?: { name: string; value?: string }[] }[])[0]?.env ?? []).map((e) => [
+          e.name,
+          e.value,
+        ]),
+      );
+      const t = p.status?.containerStatuses?.[0]?.state?.terminated;
+      return {
+        uid: p.metadata!.uid!,
+        slot: Number(p.metadata?.labels?.['tributary.dev/slot']),
+        phase: p.status?.phase ?? '?',
+        left: parseFinishedMessage(t?.message)?.left === true,
+        env,
+      };
+    };
     const slotPods = async (): Promise<Map<string, PodSeen>> => {
       const items = (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${name}` })).items;
-      return new Map(
-        items.map((p) => {
-          const env = Object.fromEntries(
-            ((p.spec?.containers as { env?: { name: string; value?: string }[] }[])[0]?.env ?? []).map((e) => [
-              e.name,
-              e.value,
-            ]),
-          );
-          const t = p.status?.containerStatuses?.[0]?.state?.terminated;
-          const seen: PodSeen = {
-            uid: p.metadata!.uid!,
-            slot: Number(p.metadata?.labels?.['tributary.dev/slot']),
-            phase: p.status?.phase ?? '?',
-            left: parseFinishedMessage(t?.message)?.left === true,
-            env,
-          };
-          return [p.metadata!.name!, seen];
-        }),
-      );
+      return new Map(items.map((p) => [p.metadata!.name!, seenOf(p)]));
     };
-    // Every pod state seen while the test runs (a left pod lives about a reconcile before its deletion).
-    const history = new Map<string, PodSeen[]>();
-    let watching = true;
-    const watcher = (async () => {
-      while (watching) {
-        for (const [n, p] of await slotPods().catch(() => new Map<string, PodSeen>()))
-          history.set(n, [...(history.get(n) ?? []), p]);
-        await new Promise((r) => setTimeout(r, 150));
-      }
-    })();
+    // Every state of every slot pod, as the apiserver's watch delivers them (a left pod lives about a
+    // reconcile before its deletion: a watch sees its Succeeded update however briefly it lasted).
+    const history: PodSeen[] = [];
+    const stopWatch = new AbortController();
+    const watching = kube
+      .watch<Pod>(
+        `/api/v1/namespaces/${ns}/pods`,
+        { labelSelector: `tributary.dev/job=${name}`, timeoutSeconds: 600 },
+        (ev) => {
+          if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED')
+            history.push(seenOf(ev.object as Pod));
+        },
+        stopWatch.signal,
+      )
+      .catch(() => undefined);
     const scaleAndWait = async (replicas: number) => {
       const r = kubectl(['scale', '-n', ns, `streamjob/${name}`, `--replicas=${replicas}`]);
       expect(r.status, r.stderr).toBe(0);
@@ -154,7 +157,7 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
       const gone = await slotPods();
       expect([...gone.values()].map((p) => p.slot)).toEqual([0]);
       for (const slot of [1, 2]) {
-        const seen = [...history.values()].flat().filter((p) => p.slot === slot);
+        const seen = history.filter((p) => p.slot === slot);
         // Every state seen of that slot's pods: running, then (before its deletion) Succeeded with left: true.
         expect(
           seen.some((p) => p.phase === 'Succeeded' && p.left),
@@ -175,8 +178,8 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
       const { javaCheck } = await javaExactlyOnce(brokers, output, want);
       expect(javaCheck).toEqual({ missing: [], unexpected: [], dups: 0, count: want.length });
     } finally {
-      watching = false;
-      await watcher;
+      stopWatch.abort();
+      await watching;
     }
   }, 240_000);
 });
