@@ -304,6 +304,18 @@ describe('a live rescale slot 0 refuses, or that fails', () => {
     expect(t.events).toContainEqual(expect.stringMatching(/^LiveRescaleFailed: slot\(s\) 2 failed or vanished/));
   });
 
+  it('a joining pod the apiserver refuses is reported in the operation, not thrown', async () => {
+    const t = setup(2, 3, ['running', 'running']);
+    await t.start();
+    (t.r.deps.kube as unknown as { create: () => Promise<never> }).create = () =>
+      Promise.reject(new Error('pods "j-d1-2" is forbidden: exceeded quota'));
+    t.answer(() => Promise.resolve(mig({ awaiting: { slot: 2, generation: 1, parallelism: 3 } })));
+    expect(await t.step()).toEqual({ requeueAfter: 1_000 });
+    expect(t.op().message).toBe(
+      'step 0/4: 0 key groups, 0 B moved; waiting for slot 2\'s pod; creating slot 2\'s pod failed: pods "j-d1-2" is forbidden: exceeded quota',
+    );
+  });
+
   it('slot 0 answering garbage is reported in the operation, not thrown', async () => {
     const t = setup(2, 3, ['running', 'running']);
     await t.start();

@@ -153,8 +153,14 @@ async function pollLive(r: ReconcilerInternals, c: JobCtx, op: PendingOperation,
     return finishLive(r, c, c.job.status!.pendingOperation!);
   }
   const join = joinAction(op, c.obs.current, m);
-  if (join.kind === 'create') await createJoining(r, c, op, join);
-  return holdLive(r, c, op, progressMessage(record, join), record);
+  let refused = '';
+  // A create the apiserver refuses (a quota, a planted pod of that name) is reported; slot 0's own bound on the
+  // join then fails the migration, and the restart path takes over.
+  if (join.kind === 'create')
+    await createJoining(r, c, op, join).catch((e: unknown) => {
+      refused = `; creating slot ${join.joining.slot}'s pod failed: ${(e as Error).message}`;
+    });
+  return holdLive(r, c, op, `${progressMessage(record, join)}${refused}`, record);
 }
 
 /** Creates the pod of the slot slot 0 awaits: the deployment's slot pod, joining. */
