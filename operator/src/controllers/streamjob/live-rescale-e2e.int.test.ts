@@ -8,6 +8,9 @@
 //   `kubectl scale --replicas=1` and wait: slots 1 and 2 left (their pods Succeeded with the finished
 //   message's `left: true`) and their pods were deleted, slot 0's pod the same object;
 // then the input ends and Kafka's Java read_committed reader must find exactly the reference.
+// Then an operator killed right after it recorded a step (fault-kill.ts), once in a scale out
+// (slot 0 accepted: the awaited pod not made yet) and once in a scale in (COMPLETED: the pods
+// that left not deleted yet): a new operator finishes the same migration, no pod replaced.
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
 import { parseFinishedMessage } from '../../../../runtime/src/control/finished.ts';
@@ -182,4 +185,58 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
       await watching;
     }
   }, 240_000);
+
+  it('an operator killed mid-way finishes the live rescale it recorded: the awaited pod made, the left ones deleted', async () => {
+    const h = harness();
+    const { kube, ns, brokers, id } = h;
+    const job = 'kill';
+    const uids = async () =>
+      new Map(
+        (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `tributary.dev/job=${job}` })).items
+          .filter((p) => p.status?.phase !== 'Succeeded' && !p.metadata?.deletionTimestamp)
+          .map((p) => [Number(p.metadata?.labels?.['tributary.dev/slot']), p.metadata!.uid!]),
+      );
+    await h.createJob(job, {
+      rescale: { mode: 'live' },
+      checkpointing: { interval: '500ms', retained: 2 },
+      graph: windowGraph({ brokers, input: h.topics.in!, output: h.topics.out!, groupId: `g-kill-${id}` }),
+    });
+    const j2 = await runningWith(kube, ns, job, 2);
+    const dep = j2.status!.deployed!.id;
+    const before = await uids();
+    for (const [replicas, step] of [
+      [3, 'live-requested'],
+      [1, 'live-completed'],
+    ] as const) {
+      const gen = (await getJob(kube, ns, job)).metadata.generation!;
+      await h.stopOperator();
+      const armed = h.startOperator({ killAfter: { job, step, generation: gen + 1 } });
+      await armed.ready;
+      const r = kubectl(['scale', '-n', ns, `streamjob/${job}`, `--replicas=${replicas}`]);
+      expect(r.status, r.stderr).toBe(0);
+      const mid = await armed.killed;
+      // Killed right after that write: the operation stands at the step it recorded.
+      expect(mid.status?.pendingOperation).toMatchObject({
+        kind: 'liveRescale',
+        step: step === 'live-requested' ? 'migrating' : 'migrated',
+      });
+      await h.startOperator().ready;
+      const w = await kubectlAsync(['wait', '-n', ns, `streamjob/${job}`, '--for=condition=Ready', '--timeout=90s']);
+      expect(w.code, w.stderr).toBe(0);
+      const done = await getJob(kube, ns, job);
+      expect(done.status?.deployed).toMatchObject({ id: dep, parallelism: replicas });
+      expect(done.status?.migration).toMatchObject({
+        id: mid.status?.migration?.id,
+        state: 'COMPLETED',
+        to: replicas,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    const after = await uids();
+    expect([...after.entries()]).toEqual([[0, before.get(0)]]);
+    const events = (await kube.list<{ reason: string; metadata?: object }>(Resources.Event, ns)).items.map(
+      (e) => e.reason,
+    );
+    expect(events.filter((e) => e === 'SlotFailed' || e === 'RescaleStarted' || e === 'LiveRescaleFailed')).toEqual([]);
+  }, 180_000);
 });
