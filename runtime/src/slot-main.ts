@@ -8,8 +8,9 @@ import { childOf } from './checkpoint/storage/state-uri.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
 import { isTributaryError } from './errors.ts';
 import { loadJobModule } from './application/job-module.ts';
-import { kubernetesDiscovery, staticDiscovery, type Discover } from './process/peer-discovery.ts';
-import { containerPath, LocalEnv, readJobConfig, readSlotEnv } from './process/slot-env.ts';
+import { kubernetesDiscovery, lazyPodLister, staticDiscovery, type Discover } from './process/peer-discovery.ts';
+import { DEFAULT_JOIN_WAIT_MS, PodLinks } from './process/pod-links.ts';
+import { containerPath, joiningJobConfig, LocalEnv, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
 import { THREAD_STOP_MESSAGE, threadPortsOf, type SlotResultMessage } from './process/thread-slot.ts';
 import { slotHostOfThisSlot } from './process/slot-host.ts';
@@ -79,7 +80,13 @@ async function main(): Promise<number> {
   const env = readSlotEnv(process.env);
   const logger = createLogger().child({ slot: env.slot, deployment: env.deploymentId });
   routeProcessWarnings(logger);
-  const cfg = readJobConfig(env.jobConfigFile, env);
+  const joining = joiningJobConfig(readJobConfig(env.jobConfigFile, env), env);
+  const cfg = joining.cfg;
+  if (joining.ignored.length > 0)
+    logger.info(
+      { ignored: joining.ignored, generation: env.joinGeneration },
+      "a joining slot restores nothing: its state arrives by the rescale's steps",
+    );
   // Application mode: the module's execute() gives the graph and the functions it names. The
   // path is the image's (in the local cluster's process mode: the host's, see docs).
   const job = cfg.module
@@ -96,6 +103,8 @@ async function main(): Promise<number> {
   const controlToken = readTokenFile(env.controlTokenFile);
   const metrics = new JobMetrics({ defaultMetrics: true, processWide: isMainThread });
 
+  const peerTimeoutS = Number(process.env['TRIBUTARY_PEER_TIMEOUT']);
+  const peerTimeoutMs = peerTimeoutS > 0 ? peerTimeoutS * 1000 : undefined;
   let discover: Discover;
   if (env.parallelism === 1) discover = staticDiscovery([]);
   else if (env.peers) discover = staticDiscovery(env.peers);
@@ -138,13 +147,26 @@ async function main(): Promise<number> {
     cfg.restoreLatest !== undefined || fallback !== undefined,
     () => built !== undefined && built.jobState !== 'CREATED',
   );
-  // A local run's slot 0 rescales live with its host's help (hosted-migrations.ts); a pod's has none yet.
+  // A local run's slot 0 rescales live with its host's help (hosted-migrations.ts); a pod's slot 0 is its own
+  // host (pod-links.ts: the operator creates the joining pod), and every running slot pod links with joining ones.
   const host = slotHostOfThisSlot();
+  const podLinks =
+    !host && env.podName && env.peerSelector && !env.peers
+      ? new PodLinks({
+          slot: env.slot,
+          list: lazyPodLister({ namespace: env.namespace, podRoot: env.podRoot }),
+          selector: env.peerSelector,
+          port: env.dataPort === 0 ? DATA_PORT : env.dataPort,
+          timeoutMs: peerTimeoutMs ?? DEFAULT_JOIN_WAIT_MS,
+          logger,
+        })
+      : undefined;
+  const rescaleHost = host ?? podLinks?.host;
   const budgetEnv = process.env['TRIBUTARY_RESCALE_BUDGET_BYTES'];
   const migrations =
-    host && env.slot === 0
+    rescaleHost && env.slot === 0
       ? new MigrationTracker(
-          hostedRescalable(host, () => built && hostedJob(built, graph), rescaleBudgetBytes(budgetEnv)),
+          hostedRescalable(rescaleHost, () => built && hostedJob(built, graph), rescaleBudgetBytes(budgetEnv)),
         )
       : undefined;
   const statusNow = (): StatusResponse => {
@@ -208,8 +230,8 @@ async function main(): Promise<number> {
         ? {
             migrations: migrations ?? {
               unsupported:
-                'live rescale of slot pods is not built yet: the operator rescales by savepoint on ' +
-                '`kubectl scale` (locally, `tributary run` rescales live)',
+                'live rescale needs a host: a local supervisor (`tributary run`) or slot pods ' +
+                '(TRIBUTARY_POD_NAME and TRIBUTARY_PEER_SELECTOR set)',
             },
           }
         : {}),
@@ -251,9 +273,7 @@ async function main(): Promise<number> {
       ...(threadPorts ? { threadPorts } : {}),
       logger,
       metrics,
-      ...(Number(process.env['TRIBUTARY_PEER_TIMEOUT']) > 0
-        ? { connectTimeoutMs: Number(process.env['TRIBUTARY_PEER_TIMEOUT']) * 1000 }
-        : {}),
+      ...(peerTimeoutMs !== undefined ? { connectTimeoutMs: peerTimeoutMs } : {}),
       checkpointing: {
         stateDir: stateHost,
         intervalMs: cfg.checkpointing.intervalMs,
@@ -269,6 +289,7 @@ async function main(): Promise<number> {
       ...(env.joinGeneration !== undefined ? { join: { generation: env.joinGeneration } } : {}),
     });
     built = slot;
+    podLinks?.attach(slot);
     // A local supervisor (--threads, --distributed) has running slots link with the slots a live rescale starts.
     host?.handleLinks(async (generation, parallelism, peers) => {
       slot.prepareJoin(generation, parallelism);
@@ -324,9 +345,12 @@ async function main(): Promise<number> {
         },
       );
     const result = await reportingStateReadOutages(phase.readReporters(), () => slot.run());
-    logger.info({ ...result }, result.state === 'FINISHED' ? 'slot finished' : 'slot stopped');
-    // End of input, final checkpoint and commits done (control/finished.ts): the operator's
-    // only way to tell this exit 0 from a stop's.
+    logger.info(
+      { ...result, ...(slot.left ? { left: true } : {}) },
+      slot.left ? 'slot left the job (live scale in)' : result.state === 'FINISHED' ? 'slot finished' : 'slot stopped',
+    );
+    // End of input, final checkpoint and commits done, or left in a scale in (control/finished.ts): the
+    // operator's only way to tell this exit 0 from a stop's.
     if (result.state === 'FINISHED') {
       const cp = slot.executor?.status().lastCheckpoint;
       writeTerminationMessage(
@@ -335,6 +359,8 @@ async function main(): Promise<number> {
           deploymentId: env.deploymentId,
           recordsIn: result.recordsIn,
           recordsOut: result.recordsOut,
+          // Left in a live scale in: the job runs on without this slot (not the end of its input).
+          ...(slot.left ? { left: true as const } : {}),
           ...(cp
             ? { lastCheckpoint: { id: cp.id, completedAt: cp.completedAt, path: reported(cp.path) as string } }
             : {}),

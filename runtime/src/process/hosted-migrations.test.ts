@@ -8,6 +8,9 @@ import type { RescaleOptions } from '../exec/live-rescale.ts';
 import type { RescaleReport } from '../exec/rescale-progress.ts';
 import { hostedRescalable, type HostedJob } from './hosted-migrations.ts';
 import { HOST_KIND, SlotHost, type ToHost } from './slot-host.ts';
+import { MigrationTracker } from '../control/migration-tracker.ts';
+import { silentLogger } from '../telemetry/logger.ts';
+import { PodRescaleHost } from './pod-rescale-host.ts';
 
 function setUp(refuse?: string) {
   const calls: string[] = [];
@@ -98,5 +101,64 @@ describe('hosted live rescale (slot 0)', () => {
     );
     expect(calls).toEqual(['host 3 g1']);
     expect(job.failed.map(String)).toEqual([expect.stringMatching(/no join-built/)]);
+  });
+
+  it('slot pods: accepted while it waits for the joining pod, its status naming it; cleared once linked', async () => {
+    const { calls, job } = setUp();
+    let linked: () => void = () => undefined;
+    const host = new PodRescaleHost({
+      parallelism: () => job.parallelism,
+      send: () => true,
+      followHere: () => new Promise<void>((r) => (linked = r)),
+      timeoutMs: 60_000,
+      logger: silentLogger(),
+    });
+    const tracker = new MigrationTracker(hostedRescalable(host, () => job));
+    // The POST's answer comes while slot 0 waits (the operator needs the id to poll, then creates the pod).
+    const accepted = await tracker.request({ to: 3 });
+    expect(accepted).toMatchObject({
+      state: 'IN_PROGRESS',
+      from: 2,
+      to: 3,
+      phase: 'joining',
+      awaiting: { slot: 2, generation: 1, parallelism: 3 },
+    });
+    expect(calls).toEqual([]);
+    // Slot 1's answer (its link order's id is 1), then slot 0's own link.
+    host.receive({ m: 'link-answer', id: 1 });
+    linked();
+    await expect.poll(() => tracker.get(accepted.id)?.state).toBe('COMPLETED');
+    expect(calls).toEqual(['job 2 → 3']);
+    expect(tracker.get(accepted.id)).not.toHaveProperty('awaiting');
+    expect(tracker.get(accepted.id)).toMatchObject({ id: accepted.id, phase: 'done', stepsDone: 2, steps: 2 });
+  });
+
+  it('slot pods, 2 → 4: one joining pod at a time, each awaited with its own generation and parallelism', async () => {
+    const { calls, job } = setUp();
+    const host = new PodRescaleHost({
+      parallelism: () => job.parallelism,
+      send: (slot, msg) => {
+        if (msg.m === 'link-order') queueMicrotask(() => host.receive({ m: 'link-answer', id: msg.id }));
+        return true;
+      },
+      followHere: () => Promise.resolve(),
+      timeoutMs: 60_000,
+      logger: silentLogger(),
+    });
+    const seen: MigrationProgress[] = [];
+    await hostedRescalable(host, () => job).rescale(4, { onProgress: (p) => seen.push(p) });
+    expect(calls).toEqual(['job 2 → 3', 'job 3 → 4']);
+    expect(seen.map((p) => `${p.phase} ${p.awaiting ? JSON.stringify(p.awaiting) : '-'}`)).toEqual([
+      'joining {"slot":2,"generation":1,"parallelism":3}',
+      'joining -',
+      'moving -',
+      'moving -',
+      'joining {"slot":3,"generation":2,"parallelism":4}',
+      'joining -',
+      'moving -',
+      'done -',
+    ]);
+    // One migration: the first part's id and start once the job reported it.
+    expect(seen.at(-1)).toMatchObject({ from: 2, to: 4, stepsDone: 4, steps: 4 });
   });
 });

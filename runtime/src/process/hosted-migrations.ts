@@ -1,10 +1,12 @@
-// Slot 0's live rescales in a local run whose slots are threads or processes (`tributary run`,
-// `--threads`, `--distributed`): POST /v1/migrations through the control API, as in a one-thread
-// run (control/migration-routes.ts), with the host doing what only it can (slot-host.ts).
+// Slot 0's live rescales when its slots are threads or processes (`tributary run`, `--threads`,
+// `--distributed`) or slot pods: POST /v1/migrations through the control API, as in a one-thread run
+// (control/migration-routes.ts), with the host doing what only it can (rescale-host.ts: a local supervisor,
+// slot-host.ts; for pods slot 0 itself with the operator's help, pod-rescale-host.ts).
 //
 //   scale out N → N': one slot at a time (a joining slot is built with inputs from every slot of its
 //     generation, so two joining at once would hold each other's barriers: rescale-across.ts). For
-//     each: the host records N+1 and starts the slot, every running slot links with it, then the job
+//     each: the host records N+1 and starts the slot (a pod host: the operator creates it when the
+//     migration's status says `awaiting` it), every running slot links with it, then the job
 //     wires it in and moves its key groups and partitions to it (JobExecutor.rescale).
 //   scale in N → N': the host records N' (a restart starts N' slots), then the job moves everything
 //     off slots N'..N−1, which drain, commit, leave and exit 0 (the host's attempt goes on without them).
@@ -13,11 +15,12 @@
 // an index source, a target outside 1..maxParallelism, a rescale under way) leaves the run as it was.
 // Reported to the tracker as one migration from N to N': its id and start are the first part's, the
 // steps and key groups add up over the parts.
+import type { JoiningSlot } from '../core/migration.ts';
 import { TributaryError } from '../errors.ts';
 import type { RescaleOptions } from '../exec/live-rescale.ts';
 import type { RescaleProgress, RescaleReport } from '../exec/rescale-progress.ts';
 import type { MigrationProgress, Rescalable } from '../control/migration-tracker.ts';
-import type { SlotHost } from './slot-host.ts';
+import type { RescaleHost } from './rescale-host.ts';
 import type { SlotProcess } from './slot-process.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { scaleInAcross } from './scale-in-across.ts';
@@ -32,7 +35,11 @@ export interface HostedJob {
   fail(e: unknown): void;
 }
 
-export function hostedRescalable(host: SlotHost, job: () => HostedJob | undefined, budgetBytes?: number): Rescalable {
+export function hostedRescalable(
+  host: RescaleHost,
+  job: () => HostedJob | undefined,
+  budgetBytes?: number,
+): Rescalable {
   let generation = 0;
   return {
     async rescale(to, { onProgress }) {
@@ -42,9 +49,26 @@ export function hostedRescalable(host: SlotHost, job: () => HostedJob | undefine
       const from = j.parallelism;
       const done = { steps: 0, keyGroups: 0, bytes: 0 };
       let first: RescaleProgress | undefined;
+      const startedAt = new Date().toISOString();
+      // A host that waits for someone else to start the joining slot (slot pods) says which: the migration is
+      // accepted (the caller gets its id) and its status names that slot while the host waits.
+      const awaiting = (slot: JoiningSlot | undefined): void =>
+        onProgress({
+          ...(first ? { id: first.id, startedAt: first.startedAt } : { startedAt }),
+          from,
+          to,
+          phase: 'joining',
+          stepsDone: done.steps,
+          steps: done.steps,
+          keyGroupsMoved: done.keyGroups,
+          keyGroups: done.keyGroups,
+          bytesMoved: done.bytes,
+          bytes: done.bytes,
+          ...(slot ? { awaiting: slot } : {}),
+        });
       const part = async (n: number): Promise<void> => {
         // Every part records the whole target: a restart after any of them starts `to` slots (§6's intent).
-        await host.rescale(n, ++generation, to).catch((e: unknown) => {
+        await host.rescale(n, ++generation, to, awaiting).catch((e: unknown) => {
           // The host may have started a slot or recorded n: only a restart leaves no half-joined slot behind.
           j.fail(e);
           throw e;

@@ -2,12 +2,14 @@
 // addresses; which slot answers at an address, and whether it belongs to this deployment, is
 // settled by the data-plane handshake (net/handshake.ts). So discovery may return addresses
 // of stale pods (refused, retried next round) or fewer than p−1 addresses (retried until the
-// connect timeout).
+// connect timeout). A running slot finds the pod of a slot that joins in a live rescale by the
+// deployment's selector plus SLOT_LABEL=<slot> (`kubernetesSlotFinder`).
 import { readFile } from 'node:fs/promises';
 import { Agent, request, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import { TributaryError } from '../errors.ts';
 import { parseAddress } from '../net/dialer.ts';
+import { SLOT_LABEL } from '../control/contract.ts';
 
 export type Discover = () => Promise<string[]>;
 
@@ -39,21 +41,45 @@ export interface KubernetesDiscoveryOptions {
   podRoot?: string;
 }
 
-interface PodLike {
-  metadata?: { name?: string; deletionTimestamp?: unknown };
+export interface PodLike {
+  metadata?: { name?: string; deletionTimestamp?: unknown; creationTimestamp?: string };
   status?: { podIP?: string; phase?: string };
+}
+
+/** Whether `p` can take connections: has a pod IP, is Running, is not being deleted. */
+function reachable(p: PodLike): p is PodLike & { status: { podIP: string } } {
+  return !!p.status?.podIP && p.status.phase === 'Running' && !p.metadata?.deletionTimestamp;
+}
+
+function address(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 /** Addresses of pods that can take connections: have a pod IP, are Running, are not being deleted. */
 export function podAddresses(pods: readonly PodLike[], port: number): string[] {
   const out = new Set<string>();
-  for (const p of pods) {
-    const ip = p.status?.podIP;
-    if (!ip || p.status?.phase !== 'Running' || p.metadata?.deletionTimestamp) continue;
-    out.add(ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
-  }
+  for (const p of pods) if (reachable(p)) out.add(address(p.status.podIP, port));
   return [...out].sort();
 }
+
+/** The selector of slot `slot`'s pods among the deployment's (`selector`: TRIBUTARY_PEER_SELECTOR). */
+export function slotSelector(selector: string, slot: number): string {
+  return `${selector},${SLOT_LABEL}=${slot}`;
+}
+
+/**
+ * The address of the newest pod of `pods` (one slot's) that can take connections, else undefined ("not yet"). Newest:
+ * an older pod of the same slot still Running (one that left in a scale in, not yet gone) is not the joining one.
+ */
+export function newestPodAddress(pods: readonly PodLike[], port: number): string | undefined {
+  const up = pods.filter(reachable);
+  const at = (p: PodLike): number => Date.parse(p.metadata?.creationTimestamp ?? '') || 0;
+  up.sort((a, b) => at(b) - at(a));
+  return up[0] && address(up[0].status.podIP, port);
+}
+
+/** Lists the pods of a label selector (the namespace's, by the pod's service account). */
+export type ListPods = (selector: string) => Promise<PodLike[]>;
 
 /**
  * Lists the deployment's pods through the Kubernetes API with the pod's service account
@@ -63,6 +89,50 @@ export function podAddresses(pods: readonly PodLike[], port: number): string[] {
  * slot process's start (measured on an idle machine), which is rescale downtime.
  */
 export async function kubernetesDiscovery(o: KubernetesDiscoveryOptions): Promise<Discover> {
+  const list = await kubernetesPodLister(o);
+  return async () => podAddresses(await list(o.selector), o.port);
+}
+
+/**
+ * Finds joining slot `slot`'s pod (a running slot's link order, link-order.ts): polls the deployment's selector
+ * plus SLOT_LABEL=<slot> every `everyMs` until a pod of it is Running with an IP, or `deadline` passed (undefined).
+ * A failed listing is retried too: the API server may be briefly away; `onError` hears of each.
+ */
+export function kubernetesSlotFinder(
+  list: ListPods,
+  o: { selector: string; port: number; everyMs?: number; onError?: (e: unknown) => void },
+): (slot: number, deadline: number) => Promise<string | undefined> {
+  return async (slot, deadline) => {
+    for (;;) {
+      try {
+        const found = newestPodAddress(await list(slotSelector(o.selector, slot)), o.port);
+        if (found) return found;
+      } catch (e) {
+        o.onError?.(e);
+      }
+      if (Date.now() >= deadline) return undefined;
+      await new Promise((r) => setTimeout(r, Math.min(o.everyMs ?? 500, Math.max(1, deadline - Date.now()))));
+    }
+  };
+}
+
+/**
+ * The in-cluster pod lister, made at its first use (and again after a failed attempt): a pod that never lists
+ * (parallelism 1, never rescaled) starts without a service-account token, as before live rescale of pods.
+ */
+export function lazyPodLister(o: Omit<KubernetesDiscoveryOptions, 'selector' | 'port'>): ListPods {
+  let made: Promise<ListPods> | undefined;
+  return async (selector) => {
+    made ??= kubernetesPodLister(o).catch((e: unknown) => {
+      made = undefined;
+      throw e;
+    });
+    return (await made)(selector);
+  };
+}
+
+/** The in-cluster pod lister (kubernetesDiscovery's): fails at once when the pod has no in-cluster config. */
+export async function kubernetesPodLister(o: Omit<KubernetesDiscoveryOptions, 'selector' | 'port'>): Promise<ListPods> {
   const root = o.podRoot ?? '';
   const sa = (f: string): string => join(root, '/var/run/secrets/kubernetes.io/serviceaccount', f);
   const host = process.env['KUBERNETES_SERVICE_HOST'];
@@ -93,9 +163,9 @@ export async function kubernetesDiscovery(o: KubernetesDiscoveryOptions): Promis
     }
   }
   const ns = namespace;
-  const path = `/api/v1/namespaces/${encodeURIComponent(ns)}/pods?labelSelector=${encodeURIComponent(o.selector)}`;
   const agent = new Agent({ keepAlive: true, ca, maxSockets: 1 });
-  return async () => {
+  return async (selector) => {
+    const path = `/api/v1/namespaces/${encodeURIComponent(ns)}/pods?labelSelector=${encodeURIComponent(selector)}`;
     try {
       // Re-read per call: projected service-account tokens rotate.
       const token = (await readFile(sa('token'), 'utf8')).trim();
@@ -106,11 +176,11 @@ export async function kubernetesDiscovery(o: KubernetesDiscoveryOptions): Promis
         agent,
         headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
       });
-      return podAddresses(list.items ?? [], o.port);
+      return list.items ?? [];
     } catch (e) {
       throw new TributaryError(
         'TRIB_PEER_DISCOVERY',
-        `listing pods ${JSON.stringify(o.selector)} in ${ns} failed: ${(e as Error).message}`,
+        `listing pods ${JSON.stringify(selector)} in ${ns} failed: ${(e as Error).message}`,
         { cause: e },
       );
     }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION } from '../control/contract.ts';
-import { readJobConfig, readSlotEnv } from './slot-env.ts';
+import { joiningJobConfig, readJobConfig, readSlotEnv } from './slot-env.ts';
 
 const base = {
   TRIBUTARY_SLOT: '1',
@@ -113,6 +113,45 @@ describe('slot env', () => {
       expect(() => readJobConfig(file, env)).toThrow(/has both graph and module/);
       await writeFile(file, JSON.stringify({ ...cfg, module: '' }));
       expect(() => readJobConfig(file, env)).toThrow(/module must be a non-empty path/);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
+  it("a joining slot takes TRIBUTARY_PARALLELISM over the deployment's config and restores nothing", async () => {
+    const d = await mkdtemp(join(tmpdir(), 'trib-jobcfg-'));
+    const file = join(d, 'job.json');
+    const pod = {
+      ...base,
+      TRIBUTARY_SLOT: '2',
+      TRIBUTARY_PARALLELISM: '3',
+      TRIBUTARY_MAX_PARALLELISM: '128',
+      TRIBUTARY_JOB_CONFIG: file,
+      TRIBUTARY_PEER_SELECTOR: 'job=x',
+      TRIBUTARY_POD_IP: '127.0.1.7',
+    };
+    // The deployment's ConfigMap, written at its start: parallelism 2, a restore.
+    const cfg = {
+      contractVersion: CONTRACT_VERSION,
+      jobName: 'j',
+      parallelism: 2,
+      stateDir: '/state',
+      restoreFrom: '/state/savepoints/sp-1',
+      restoreLatest: { since: '2026-01-01T00:00:00Z' },
+    };
+    try {
+      await writeFile(file, JSON.stringify(cfg));
+      const joiner = readSlotEnv({ ...pod, TRIBUTARY_JOIN: '1' });
+      const got = joiningJobConfig(readJobConfig(file, joiner), joiner);
+      expect(got.cfg.parallelism).toBe(3);
+      expect(got.cfg).not.toHaveProperty('restoreFrom');
+      expect(got.cfg).not.toHaveProperty('restoreLatest');
+      expect(got.ignored).toEqual(['restoreFrom', 'restoreLatest']);
+      // Any other slot: a mismatch is still refused, and its config is its own.
+      const other = readSlotEnv(pod);
+      expect(() => readJobConfig(file, other)).toThrow(/job config parallelism 2 differs from TRIBUTARY_PARALLELISM=3/);
+      const two = readSlotEnv({ ...pod, TRIBUTARY_PARALLELISM: '2', TRIBUTARY_SLOT: '1' });
+      expect(joiningJobConfig(readJobConfig(file, two), two)).toEqual({ cfg, ignored: [] });
     } finally {
       await rm(d, { recursive: true, force: true });
     }

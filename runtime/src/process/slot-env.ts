@@ -143,7 +143,8 @@ export function readJobConfig(file: string, env: SlotEnv): JobConfig {
     throw bad(
       `job config ${file} has contractVersion ${String(cfg.contractVersion)}, this runtime speaks ${CONTRACT_VERSION}`,
     );
-  if (cfg.parallelism !== env.parallelism)
+  // A joining slot's ConfigMap is the deployment's, written at its start: its parallelism is the start's.
+  if (cfg.parallelism !== env.parallelism && env.joinGeneration === undefined)
     throw bad(
       `job config parallelism ${String(cfg.parallelism)} differs from ${RuntimeEnv.parallelism}=${env.parallelism}`,
     );
@@ -157,6 +158,22 @@ export function readJobConfig(file: string, env: SlotEnv): JobConfig {
   if (cfg.retention !== undefined && cfg.retention !== 'Delete' && cfg.retention !== 'Retain')
     throw bad(`job config ${file}: retention must be Delete or Retain, got ${JSON.stringify(cfg.retention)}`);
   return cfg;
+}
+
+/**
+ * A joining slot's (TRIBUTARY_JOIN) view of the deployment's JobConfig: the parallelism is TRIBUTARY_PARALLELISM's
+ * (the job's once it joined) and it restores nothing — its state arrives by the rescale's steps, and a restore would
+ * commit transactions the running slots own (slot-join-link.ts checkJoin). `ignored` names the restore fields it
+ * dropped. Any other slot's config is returned as is.
+ */
+export function joiningJobConfig(cfg: JobConfig, env: SlotEnv): { cfg: JobConfig; ignored: string[] } {
+  if (env.joinGeneration === undefined) return { cfg, ignored: [] };
+  const { restoreFrom, restoreLatest, ...rest } = cfg;
+  const ignored = [
+    ...(restoreFrom !== undefined ? ['restoreFrom'] : []),
+    ...(restoreLatest !== undefined ? ['restoreLatest'] : []),
+  ];
+  return { cfg: { ...rest, parallelism: env.parallelism }, ignored };
 }
 
 /** TRIBUTARY_RESCALE_BUDGET_BYTES as a whole number of bytes ≥ 1; undefined when unset or empty. */

@@ -15,9 +15,10 @@
 //                   {op:'linked', id, error?}.
 //   new slot → host {op:'linked', id: 0, error?}: linked with every running slot (`link()`).
 //
-// In a pod there is no host: the operator starts the new pods and peer discovery finds them.
+// In a pod there is no such host: slot 0 is its own (pod-rescale-host.ts), the operator starts the new pods.
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../errors.ts';
+import type { RescaleHost } from './rescale-host.ts';
 
 export const HOST_KIND = 'tributary:host';
 
@@ -46,8 +47,8 @@ export interface HostTransport {
   listen(on: (m: unknown) => void): void;
 }
 
-/** The slot's side: requests to the host and its link orders. */
-export class SlotHost {
+/** The slot's side: requests to the host and its link orders. It starts the joining slots itself (no `awaiting`). */
+export class SlotHost implements RescaleHost {
   private readonly t: HostTransport;
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();

@@ -46,6 +46,11 @@ export class SlotProcessDrain {
     for (let s = 0; s < o.parallelism; s++) if (s !== o.slot) this.peers.add(s);
   }
 
+  /** This slot left the job in a scale in (its run ends FINISHED without reaching the end of its input). */
+  get left(): boolean {
+    return this.leftJob;
+  }
+
   /** A live rescale to `parallelism` joins slots: they are this slot's peers from now on. */
   joining(parallelism: number): void {
     for (let s = 0; s < parallelism; s++) if (s !== this.o.slot) this.peers.add(s);

@@ -10,12 +10,6 @@
 import type { Logger } from 'pino';
 import type { JobState, StatusResponse } from '../control/contract.ts';
 import { CONTRACT_VERSION } from '../control/contract.ts';
-import type {
-  CheckpointAck,
-  CheckpointCommitted,
-  CheckpointDecline,
-  TriggerCheckpoint,
-} from '../checkpoint/messages.ts';
 import { createJobExecutor, planJobRestore, readJobRestore, type JobExecutor } from '../exec/job-executor.ts';
 import { SinkOpening } from '../exec/sink-opening.ts';
 import { isMigrationRpc, type MigrationRpc } from '../exec/migration-rpc.ts';
@@ -30,7 +24,7 @@ import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { exchangeProjection } from '../graph/exchange-projection.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
-import { WatermarkAlignment, type AlignmentReport } from '../time/watermark-alignment.ts';
+import { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { resolveAlignment } from '../graph/alignment.ts';
 import { jobStatusSource } from '../control/job-executor-control.ts';
 import type { Discover } from './peer-discovery.ts';
@@ -39,7 +33,9 @@ import type { MessagePort } from 'node:worker_threads';
 import { planGraph } from '../graph/plan.ts';
 import { checkJoin, prepareJoin, type JoinMarker } from './slot-join-link.ts';
 import { jobHash, remoteChannelIds } from './job-identity.ts';
-import { isDrainRpc, type DrainRpc } from '../exec/drain-rpc.ts';
+import { isDrainRpc } from '../exec/drain-rpc.ts';
+import { isLinkOrderRpc, type LinkOrderRpc } from './link-order.ts';
+import type { CheckpointRpc, SlotRpc } from './slot-rpc.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
 import { SlotProcessDrain } from './slot-process-drain.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
@@ -86,17 +82,6 @@ export interface SlotProcessOptions {
   frameBytes?: number;
 }
 
-/** Checkpoint RPC between slots, carried in CONTROL frames of the data plane. */
-type CheckpointRpc =
-  | { m: 'ack'; ack: CheckpointAck }
-  | { m: 'decline'; decline: CheckpointDecline }
-  | { m: 'committed'; committed: CheckpointCommitted }
-  | { m: 'trigger'; trigger: TriggerCheckpoint }
-  | { m: 'complete'; id: number; final?: boolean }
-  | { m: 'aborted'; id: number; reason: string }
-  /** Watermark alignment: the sender's source slots' watermarks, [group, member, watermark] (additive). */
-  | { m: 'wm'; reports: AlignmentReport[] };
-
 export class SlotProcess {
   readonly opts: SlotProcessOptions;
   readonly metrics: JobMetrics;
@@ -108,7 +93,7 @@ export class SlotProcess {
   private stopRequest: { drain: boolean } | undefined;
   private readonly channelIds: Map<string, number>;
   /** Messages that arrived before this slot's job was built (a faster peer's coordinator). */
-  private readonly earlyRpc: [number, CheckpointRpc | MigrationRpc | JoinRpc | DrainRpc][] = [];
+  private readonly earlyRpc: [number, SlotRpc][] = [];
   /** Scale in across slot processes: this slot drains and leaves, or slot 0 drives it (slot-process-drain.ts). */
   private readonly drain: SlotProcessDrain;
   /** This process's alignment groups; its members' reports go to every peer every updateInterval. */
@@ -119,6 +104,8 @@ export class SlotProcess {
   private joinStateArrived: ((owners: Int32Array) => void) | undefined;
   /** link() ran: run() does not link again. */
   private linked = false;
+  /** Slot pods: who handles slot 0's link orders and their answers (link-order.ts): pod-links.ts. */
+  linkOrders: ((from: number, msg: LinkOrderRpc) => void) | undefined;
 
   constructor(opts: SlotProcessOptions) {
     this.opts = opts;
@@ -144,7 +131,7 @@ export class SlotProcess {
       frameBytes: opts.frameBytes,
       metrics: new NetMetrics(this.metrics.registry),
       logger: opts.logger,
-      onControl: (from, msg) => this.onCheckpointRpc(from, msg as CheckpointRpc | MigrationRpc | JoinRpc | DrainRpc),
+      onControl: (from, msg) => this.onCheckpointRpc(from, msg as SlotRpc),
     });
     const [channels, timeoutMs] = [
       this.channelIds.size,
@@ -309,7 +296,7 @@ export class SlotProcess {
       if (s !== this.opts.slot) this.dataPlane.sendControl(s, { m: 'wm', reports } satisfies CheckpointRpc);
   }
 
-  private onCheckpointRpc(from: number, msg: CheckpointRpc | MigrationRpc | JoinRpc | DrainRpc): void {
+  private onCheckpointRpc(from: number, msg: SlotRpc): void {
     if (msg.m === 'wm') {
       this.alignment.applyRemote(msg.reports);
       return;
@@ -332,6 +319,7 @@ export class SlotProcess {
       return;
     }
     if (isDrainRpc(msg)) return this.drain.receive(from, msg);
+    if (isLinkOrderRpc(msg)) return this.linkOrders?.(from, msg);
     const port = job.slotCheckpointPort(this.opts.slot);
     switch (msg.m) {
       case 'ack':
@@ -381,6 +369,11 @@ export class SlotProcess {
     const hashAt = (p: number): string => jobHash(this.opts.graph, p, this.maxParallelism);
     prepareJoin(this.dataPlane, generation, parallelism, hashAt, this.job?.parallelism);
     this.drain.joining(parallelism);
+  }
+
+  /** This slot left the job in a live scale in: its run ended FINISHED, but not at the end of its input. */
+  get left(): boolean {
+    return this.drain.left;
   }
 
   /** Links both ways with joining slot `slot` at `address` (after prepareJoin). */
