@@ -10,7 +10,8 @@
 // then the input ends and Kafka's Java read_committed reader must find exactly the reference.
 // Then an operator killed right after it recorded a step (fault-kill.ts), once in a scale out
 // (slot 0 accepted: the awaited pod not made yet) and once in a scale in (COMPLETED: the pods
-// that left not deleted yet): a new operator finishes the same migration, no pod replaced.
+// that left not deleted yet): a new operator finishes the same migration, no pod replaced; then
+// back to 2 replicas, slot 1 joining again under the name of its deleted pod.
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
 import { parseFinishedMessage } from '../../../../runtime/src/control/finished.ts';
@@ -234,6 +235,15 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
     await new Promise((r) => setTimeout(r, 1_000));
     const after = await uids();
     expect([...after.entries()]).toEqual([[0, before.get(0)]]);
+    // Back to 2: slot 1 joins again under the pod name of the one that left (deleted above).
+    expect(kubectl(['scale', '-n', ns, `streamjob/${job}`, '--replicas=2']).status).toBe(0);
+    const w2 = await kubectlAsync(['wait', '-n', ns, `streamjob/${job}`, '--for=condition=Ready', '--timeout=90s']);
+    expect(w2.code, w2.stderr).toBe(0);
+    expect((await getJob(kube, ns, job)).status?.deployed).toMatchObject({ id: dep, parallelism: 2 });
+    const rejoined = await uids();
+    expect(rejoined.get(0)).toBe(before.get(0));
+    expect(rejoined.get(1)).toBeDefined();
+    expect(rejoined.get(1)).not.toBe(before.get(1));
     const events = (await kube.list<{ reason: string; metadata?: object }>(Resources.Event, ns)).items.map(
       (e) => e.reason,
     );
