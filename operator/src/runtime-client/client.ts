@@ -4,6 +4,8 @@
 // a size limit (a slot pod runs tenant-chosen code and image: it must not exhaust the operator).
 import { Agent, request, type Dispatcher } from 'undici';
 import type {
+  MigrationRequest,
+  MigrationStatus,
   SavepointAccepted,
   SavepointFolder,
   SavepointFolderList,
@@ -33,11 +35,18 @@ export type RuntimeErrorCode = (typeof RuntimeErrorCodes)[keyof typeof RuntimeEr
 export class RuntimeError extends Error {
   readonly code: RuntimeErrorCode;
   readonly statusCode: number | undefined;
-  constructor(code: RuntimeErrorCode, message: string, opts: { statusCode?: number; cause?: unknown } = {}) {
+  /** The runtime's own TRIB_* code of a non-2xx answer (its body's `code`), when it gave one. */
+  readonly runtimeCode: string | undefined;
+  constructor(
+    code: RuntimeErrorCode,
+    message: string,
+    opts: { statusCode?: number; cause?: unknown; runtimeCode?: string } = {},
+  ) {
     super(`[${code}] ${message}`, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'RuntimeError';
     this.code = code;
     this.statusCode = opts.statusCode;
+    this.runtimeCode = opts.runtimeCode;
   }
   get retriable(): boolean {
     return this.code === RuntimeErrorCodes.unreachable || (this.statusCode !== undefined && this.statusCode >= 500);
@@ -100,6 +109,44 @@ export class RuntimeClient {
     return list;
   }
 
+  /**
+   * POST /v1/migrations on slot 0: a live rescale to `req.to` (a repeated requestId returns the same migration).
+   * 404 (an older runtime) and 409 (refused before anything moved; runtimeCode TRIB_RESCALE_UNSUPPORTED or
+   * TRIB_RESCALE_PLAN_INVALID) are RuntimeErrors.
+   */
+  async requestMigration(base: string, token: string, req: MigrationRequest): Promise<{ id: string }> {
+    const body = await this.#call<{ id?: unknown } | null>('POST', `${base}/v1/migrations`, token, req);
+    if (typeof body?.id !== 'string' || body.id === '')
+      throw new RuntimeError(RuntimeErrorCodes.protocol, `POST ${base}/v1/migrations: no migration id`);
+    return { id: body.id };
+  }
+
+  /** GET /v1/migrations/{id} on slot 0; an answer that is not a MigrationStatus is RUNTIME_ERR_PROTOCOL. */
+  async migration(base: string, token: string, id: string): Promise<MigrationStatus> {
+    const url = `${base}/v1/migrations/${encodeURIComponent(id)}`;
+    const m = await this.#call<Partial<MigrationStatus> | null>('GET', url, token);
+    const counts = [m?.from, m?.to, m?.stepsDone, m?.steps, m?.keyGroupsMoved, m?.bytesMoved];
+    const states = ['IN_PROGRESS', 'COMPLETED', 'FAILED'];
+    const a = m?.awaiting;
+    const awaitingOk =
+      a === undefined ||
+      (a !== null &&
+        Number.isSafeInteger(a.slot) &&
+        a.slot >= 0 &&
+        Number.isSafeInteger(a.generation) &&
+        Number.isSafeInteger(a.parallelism) &&
+        a.parallelism > a.slot);
+    if (
+      !m ||
+      m.id !== id ||
+      !states.includes(m.state as string) ||
+      !counts.every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0) ||
+      !awaitingOk
+    )
+      throw new RuntimeError(RuntimeErrorCodes.protocol, `GET ${url}: not a migration status`);
+    return m as MigrationStatus;
+  }
+
   async close(): Promise<void> {
     if (this.#owned) await this.#dispatcher.close();
   }
@@ -144,13 +191,16 @@ export class RuntimeClient {
     }
     if (code === 401 || code === 403)
       throw new RuntimeError(RuntimeErrorCodes.unauthorized, `${method} ${url}: ${code}`, { statusCode: code });
+    const runtimeCode = code < 200 || code >= 300 ? codeOf(text) : undefined;
     if (code === 404)
       throw new RuntimeError(RuntimeErrorCodes.notFound, `${method} ${url}: 404 ${text.slice(0, 200)}`, {
         statusCode: code,
+        ...(runtimeCode ? { runtimeCode } : {}),
       });
     if (code < 200 || code >= 300)
       throw new RuntimeError(RuntimeErrorCodes.rejected, `${method} ${url}: ${code} ${text.slice(0, 500)}`, {
         statusCode: code,
+        ...(runtimeCode ? { runtimeCode } : {}),
       });
     if (code === 204) return undefined as T;
     try {
@@ -161,5 +211,15 @@ export class RuntimeClient {
         cause: err,
       });
     }
+  }
+}
+
+/** The `code` of an error body `{error, code}` (the runtime's TRIB_* code), if it is one. */
+function codeOf(text: string): string | undefined {
+  try {
+    const code = (JSON.parse(text) as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -165,7 +165,7 @@ export interface RescaleRecord {
   cause: 'user' | 'autoscaler';
   /**
    * How the state moves: savepoint (stop-with-savepoint), last-state (the newest checkpoint), stateless (empty),
-   * restore (a known path).
+   * restore (a known path), live (the running slots migrate it: spec.rescale.mode live; same deployment).
    */
   mode: string;
   /**
@@ -178,4 +178,66 @@ export interface RescaleRecord {
    * @format date-time
    */
   completedAt?: string;
+}
+
+/** A live rescale (status.migration), as slot 0 reports it (GET /v1/migrations/{id}). */
+export interface MigrationRecord {
+  /**
+   * The migration's id on slot 0 (empty until slot 0 accepted it).
+   */
+  id: string;
+  /**
+   * Slots before it.
+   * @format int32
+   */
+  from: number;
+  /**
+   * Slots after it (spec.replicas).
+   * @format int32
+   */
+  to: number;
+  /**
+   * IN_PROGRESS, COMPLETED, FAILED (slot 0's state), or ABORTED (refused before anything moved: the rescale went
+   * by savepoint).
+   */
+  state: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'ABORTED';
+  /**
+   * Where it is: requested (not accepted yet), joining (a new slot's pod starting), moving (key groups and
+   * partitions moving step by step), draining (slots that leave finishing), done.
+   */
+  phase: string;
+  /**
+   * Steps of the plan done.
+   * @format int32
+   */
+  stepsDone: number;
+  /**
+   * Steps of the plan.
+   * @format int32
+   */
+  steps: number;
+  /**
+   * Key groups moved so far.
+   * @format int32
+   */
+  keyGroupsMoved: number;
+  /**
+   * State bytes moved so far.
+   * @format int64
+   */
+  bytesMoved: number;
+  /**
+   * When the operator recorded it.
+   * @format date-time
+   */
+  startedAt: string;
+  /**
+   * When it ended.
+   * @format date-time
+   */
+  finishedAt?: string;
+  /**
+   * Why it failed or was aborted, with the runtime's code.
+   */
+  error?: string;
 }

@@ -8,6 +8,7 @@ import type { StateStorage } from './state-storage.ts';
 
 export type UpgradeMode = 'savepoint' | 'last-state' | 'stateless';
 export type JobRunState = 'running' | 'suspended';
+export type RescaleMode = 'live' | 'savepoint';
 
 export interface StreamJobSpec {
   /**
@@ -53,6 +54,22 @@ export interface StreamJobSpec {
    * @default savepoint
    */
   upgradeMode: UpgradeMode;
+  /**
+   * How a change of replicas alone is carried out. Changing this field alone changes nothing running. No schema
+   * default (absent = mode savepoint): a default the apiserver filled in would change every stored job.
+   */
+  rescale?: {
+    /**
+     * `live`: the running slots move key groups and Kafka partitions to the new slot count while the job keeps
+     * processing (the pods of a scale out join, those of a scale in leave; no pod is replaced, the deployment id
+     * stays); status.migration shows it. Only for a job with checkpointing whose every source is an unbounded Kafka
+     * source, and replicas at most maxParallelism; otherwise (Event LiveRescaleNotPossible), or when the runtime
+     * refuses it (Event LiveRescaleAborted), the rescale goes by savepoint. `savepoint`: stop-with-savepoint (as
+     * upgradeMode says) and new pods. Any other change is an upgrade, always by savepoint. Default (absent)
+     * savepoint: live rescale is new and opted into per job; savepoint works for every job.
+     */
+    mode?: RescaleMode;
+  };
   /**
    * Change to any other value to replace all slot pods with the current spec (an upgrade: state carried as
    * upgradeMode says). Also how a Failed job is started again without another spec change (from its newest

@@ -12,6 +12,7 @@ import type { AutoscalerStatus } from './autoscaler.ts';
 import type {
   Condition,
   DeployedInfo,
+  MigrationRecord,
   PeriodicSavepointStatus,
   RescaleRecord,
   SavepointRecord,
@@ -24,11 +25,12 @@ export type { S3StateStorage, StateStorage } from './state-storage.ts';
 export type {
   Condition,
   DeployedInfo,
+  MigrationRecord,
   PeriodicSavepointStatus,
   RescaleRecord,
   SavepointRecord,
 } from './status-records.ts';
-export type { JobModule, JobRunState, PodTemplate, StreamJobSpec, UpgradeMode } from './streamjob-spec.ts';
+export type { JobModule, JobRunState, PodTemplate, RescaleMode, StreamJobSpec, UpgradeMode } from './streamjob-spec.ts';
 
 export const group = 'tributary.dev';
 export const version = 'v1alpha1';
@@ -46,7 +48,8 @@ export type Phase =
   | 'Finished'
   | 'Failed'
   | 'Invalid';
-export type OperationKind = 'deploy' | 'rescale' | 'upgrade' | 'suspend' | 'restart' | 'savepoint' | 'delete';
+export type OperationKind =
+  'deploy' | 'rescale' | 'liveRescale' | 'upgrade' | 'suspend' | 'restart' | 'savepoint' | 'delete';
 
 // An RFC 3339 time, as the operator writes times into status (the tag is the CRD's format).
 /** @format date-time */
@@ -214,6 +217,10 @@ export interface StreamJobStatus {
    * @maxItems 10
    */
   rescales?: RescaleRecord[];
+  /**
+   * The newest live rescale (spec.rescale.mode live) as slot 0 reports it: kept after it ended, until the next.
+   */
+  migration?: MigrationRecord;
 }
 
 export type StateSource = 'savepoint' | 'last-state' | 'stateless' | 'restore';
@@ -222,18 +229,28 @@ export type StateSource = 'savepoint' | 'last-state' | 'stateless' | 'restore';
  * The write-ahead step a pending operation is at (`status.pendingOperation.step`), in order: `recorded` (the intent is
  * in status, nothing touched), `savepoint-triggered` (its savepoint id recorded), `savepoint-failed` (waiting to retry
  * it; the old pods keep running), `state-ready` (where the new pods' state comes from, recorded before any pod is
- * deleted), `old-pods-gone`, `starting` (status.deployed names the target before its first pod is created). These
+ * deleted), `old-pods-gone`, `starting` (status.deployed names the target before its first pod is created); a live
+ * rescale: `recorded`, `migrating` (slot 0 accepted the migration, its id recorded), `migrated` (it completed; the
+ * pods of the slots that left are deleted, then the deployment is recorded at the new parallelism). These
  * strings are stored in status: renaming one needs the old name still read (an operator upgraded mid-operation).
  * What each step does: operator/src/controllers/streamjob/operation/advance.ts.
  */
 export type OperationStep =
-  'recorded' | 'savepoint-triggered' | 'savepoint-failed' | 'state-ready' | 'old-pods-gone' | 'starting';
+  | 'recorded'
+  | 'savepoint-triggered'
+  | 'savepoint-failed'
+  | 'state-ready'
+  | 'old-pods-gone'
+  | 'starting'
+  | 'migrating'
+  | 'migrated';
 
 /** The write-ahead intent: recorded before any destructive step. */
 export interface PendingOperation {
   /**
-   * deploy (first deployment or resume), rescale (only replicas changed), upgrade (another pod-relevant change or
-   * restartNonce), suspend, restart (after a failure), savepoint (savepointNonce), delete (the final savepoint).
+   * deploy (first deployment or resume), rescale (only replicas changed), liveRescale (only replicas changed, with
+   * spec.rescale.mode live: the running pods migrate), upgrade (another pod-relevant change or restartNonce),
+   * suspend, restart (after a failure), savepoint (savepointNonce), delete (the final savepoint).
    */
   kind: OperationKind;
   /**
@@ -262,6 +279,31 @@ export interface PendingOperation {
    * Id slot 0 gave the triggered savepoint; polled until it completes or fails.
    */
   savepointId?: string;
+  /**
+   * kind liveRescale: the deployed parallelism it moves from and to, the idempotency key of its POST
+   * /v1/migrations and the id slot 0 gave the migration.
+   */
+  live?: {
+    /**
+     * The deployed parallelism when it was recorded.
+     * @format int32
+     */
+    from: number;
+    /**
+     * The parallelism it moves to (spec.replicas).
+     * @format int32
+     */
+    to: number;
+    /**
+     * Idempotency key of POST /v1/migrations, recorded before it is sent: a restarted operator gets the same
+     * migration back.
+     */
+    requestId: string;
+    /**
+     * Id slot 0 gave the migration; polled until it completes or fails.
+     */
+    migrationId?: string;
+  };
   /**
    * kind savepoint: manual (savepointNonce; also when absent) or periodic (savepoints.interval).
    */

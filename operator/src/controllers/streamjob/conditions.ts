@@ -15,11 +15,13 @@ export type SavepointFailureReason =
   | 'SavepointLost';
 
 /** An operation kind as a reason: `Progressing/<Name>`, `<Name>Completed`, Event `<Name>Started`. */
-export type OperationName = 'Deploy' | 'Rescale' | 'Upgrade' | 'Suspend' | 'Restart' | 'Savepoint' | 'Delete';
+export type OperationName =
+  'Deploy' | 'Rescale' | 'LiveRescale' | 'Upgrade' | 'Suspend' | 'Restart' | 'Savepoint' | 'Delete';
 
 const OPERATION_NAMES: Record<OperationKind, OperationName> = {
   deploy: 'Deploy',
   rescale: 'Rescale',
+  liveRescale: 'LiveRescale',
   upgrade: 'Upgrade',
   suspend: 'Suspend',
   restart: 'Restart',

@@ -8,6 +8,9 @@
 // deployment from the newest state of the finished run, or empty in stateless mode).
 // A manual savepoint of a Finished job is not taken (nothing runs; its final checkpoint is
 // its state).
+// A replicas-only change of a job with spec.rescale.mode live runs as a live rescale
+// (operation/live-rescale.ts) when the job can (live-rescale-eligibility.ts) and runs now;
+// otherwise as the savepoint rescale, with an Event LiveRescaleNotPossible saying why.
 import type { ReconcileResult } from '../../kube/index.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
@@ -16,12 +19,24 @@ import { modeFor } from './operation/kinds.ts';
 import { periodicSavepointIfDue } from './operation/periodic-savepoint.ts';
 import { startRestart } from './operation/restart.ts';
 import { latestRestorePoint } from './operation/restore-point.ts';
+import { startLiveRescale } from './operation/live-rescale.ts';
 import { startOperation } from './operation/start.ts';
 import { sweepIfDue } from './operation/sweep-orphans.ts';
 import { classify, deployedSpec } from './spec-diff.ts';
 import { deploymentFailure, settlingMs } from './slot-failure.ts';
 import { healthOf } from './health-condition.ts';
 import { specHash } from './spec-hash.ts';
+import { liveRescaleBlocker, rescaleModeOf } from './live-rescale-eligibility.ts';
+import type { Observation } from './observer.ts';
+
+/** Why the deployment cannot start a live rescale now (slots not all up, or the job not RUNNING), if so. */
+function notRunning(obs: Observation, parallelism: number): string | undefined {
+  if (obs.failedSlots.length > 0) return `slot(s) ${obs.failedSlots.join(',')} are not running`;
+  if (obs.runtime?.state !== 'RUNNING')
+    return `the job is not running (slot 0: ${obs.runtime?.state ?? obs.runtimeError ?? 'not answering'})`;
+  if (obs.readyCount < parallelism) return `${parallelism - obs.readyCount} slot pod(s) not ready`;
+  return undefined;
+}
 
 export async function decide(
   r: ReconcilerInternals,
@@ -72,6 +87,15 @@ export async function decide(
       });
     case 'rescale':
     case 'upgrade': {
+      if (change.kind === 'rescale' && live && rescaleModeOf(spec) === 'live') {
+        const not = liveRescaleBlocker(spec, change.to) ?? notRunning(obs, deployed.parallelism);
+        if (not === undefined) return startLiveRescale(r, c, spec, deployed.parallelism);
+        await r.deps.events.warning(
+          job,
+          'LiveRescaleNotPossible',
+          `rescale from ${deployed.parallelism} to ${change.to} slots by savepoint, not live: ${not}`,
+        );
+      }
       const mode = modeFor(spec);
       if (!live)
         return startOperation(r, c, {

@@ -8,6 +8,7 @@ import type {
 } from '../../api/v1alpha1/streamjob.ts';
 import { jobCondition, setJobCondition } from './conditions.ts';
 import { deriveKstatus, STALLED_AFTER_ATTEMPTS } from './kstatus.ts';
+import { readyFollowsPods } from './readiness.ts';
 import { specHash } from './spec-hash.ts';
 import { sampleJob, sampleSpec as spec } from './testing/sample-job.ts';
 
@@ -75,6 +76,40 @@ describe('deriveKstatus', () => {
     expect(s.observedGeneration).toBe(2);
     expect(cond(s, 'Ready')).toEqual({ status: 'True', reason: 'Running', observedGeneration: 2 });
     expect(cond(s, 'Reconciling')?.status).toBe('False');
+  });
+
+  it('a live rescale: Ready False LiveRescale from its intent on, Reconciling says its progress, settles when done', () => {
+    const scaled = { ...spec, replicas: 3 };
+    const live = (step: OperationStep, message?: string): PendingOperation => ({
+      kind: 'liveRescale',
+      targetSpecHash: specHash(scaled, { image: 'img' }),
+      targetDeploymentId: 'x-1',
+      live: { from: 2, to: 3, requestId: 'r' },
+      mode: 'last-state',
+      startedAt: '',
+      step,
+      ...(message ? { message } : {}),
+    });
+    // Even at `recorded` (a savepoint rescale's old pods would speak for Ready), the job's pods change under it:
+    // the observation does not set Ready (record-observation.ts), the operation does.
+    expect(readyFollowsPods(rescale('recorded'))).toBe(true);
+    expect(readyFollowsPods(live('recorded'))).toBe(false);
+    let s = derive(at(scaled, 2, running(spec, { pendingOperation: live('recorded') })));
+    expect(cond(s, 'Ready')).toEqual({ status: 'False', reason: 'LiveRescale', observedGeneration: 1 });
+    expect(jobCondition(s, 'Ready')?.message).toMatch(
+      /^live rescale from 2 to 3 slots .*\(the job processes throughout\)$/,
+    );
+    s = derive(
+      at(scaled, 2, running(spec, { pendingOperation: live('migrating', 'step 4/9: 52 key groups, 1.2 MiB moved') })),
+    );
+    expect(s.observedGeneration).toBe(1);
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'True', reason: 'LiveRescale' });
+    expect(jobCondition(s, 'Reconciling')?.message).toMatch(/: step 4\/9: 52 key groups, 1\.2 MiB moved$/);
+    expect(cond(s, 'Stalled')?.status).toBe('False');
+    // done: the same deployment id recorded at the new parallelism
+    s = derive(at(scaled, 2, running(scaled)));
+    expect(s.observedGeneration).toBe(2);
+    expect(cond(s, 'Ready')).toEqual({ status: 'True', reason: 'Running', observedGeneration: 2 });
   });
 
   it('a first deploy is Reconciling with Ready False (Deploy) and no observedGeneration until it runs', () => {

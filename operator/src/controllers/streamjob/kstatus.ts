@@ -139,7 +139,7 @@ export function deriveKstatus(s: StreamJobStatus, i: KstatusInput): StreamJobSta
     // Before the operation touches the deployed pods, Ready is what the observation says of them
     // (record-observation.ts), running or not; after that, the operation's name.
     const observed = ready?.status === 'True' || ready?.reason === 'NotReady' || ready?.reason === 'SlotsNotRunning';
-    if (!(OLD_PODS_RUN.has(op.step) && s.deployed !== undefined && observed)) {
+    if (!(op.kind !== 'liveRescale' && OLD_PODS_RUN.has(op.step) && s.deployed !== undefined && observed)) {
       setJobCondition(
         s,
         { type: 'Ready', status: 'False', reason: operationName(op.kind), message: describeOp(op) },

@@ -108,3 +108,22 @@ describe('finishedTermination', () => {
     expect(finishedTermination(pod(0))).toBeUndefined();
   });
 });
+
+describe('a slot that left in a live scale in (finished message with left: true)', () => {
+  it('is neither a failed slot nor a finished one: the job did not end, nothing restarts', async () => {
+    const left = {
+      reason: 'Completed',
+      exitCode: 0,
+      message: finishedMessage({ slot: 1, deploymentId: 'd-2', recordsIn: 3, recordsOut: 3, left: true }),
+    };
+    const obs = await observeWith([pod(0), pod(1, left)]);
+    expect(obs.leftSlots).toEqual([1]);
+    expect(obs.failedSlots).toEqual([]);
+    expect(obs.finishedSlots.size).toBe(0);
+    expect(obs.finished).toBe(false);
+    expect(deploymentFailure(obs)).toBeUndefined();
+    // Named nowhere when another slot fails.
+    const both = await observeWith([pod(0, { reason: 'Error', exitCode: 1 }), pod(1, left)]);
+    expect(deploymentFailure(both)).toBe('slot(s) 0 failed or vanished (slot 0 (pod j-d-2-0): Error, exit 1)');
+  });
+});

@@ -30,6 +30,8 @@ export interface Observation {
   failedSlots: number[];
   /** Slots of the current deployment whose pod finished, by slot: what each reported. */
   finishedSlots: Map<number, FinishedTermination>;
+  /** Slots of the current deployment whose pod left the job in a live scale in (slot-pod.ts hasLeft). */
+  leftSlots: number[];
   /** Every slot of the current deployment finished: the job ran to the end of its input. */
   finished: boolean;
   readyCount: number;
@@ -47,6 +49,7 @@ export function unobserved(): Observation {
     runtimeError: undefined,
     failedSlots: [],
     finishedSlots: new Map(),
+    leftSlots: [],
     finished: false,
     readyCount: 0,
   };
@@ -93,11 +96,14 @@ export async function observe(
   const parallelism = job.status?.deployed?.parallelism ?? 0;
   const failedSlots: number[] = [];
   const finishedSlots = new Map<number, FinishedTermination>();
+  const leftSlots: number[] = [];
   let readyCount = 0;
   for (let s = 0; s < parallelism; s++) {
     const p = current.get(s);
     const done = p && finishedTermination(p);
-    if (done) finishedSlots.set(s, done);
+    // A slot that left in a live scale in is neither finished nor failed (operation/live-rescale.ts deletes it).
+    if (done?.left) leftSlots.push(s);
+    else if (done) finishedSlots.set(s, done);
     else if (!p || isPodTerminal(p) || p.metadata?.deletionTimestamp) failedSlots.push(s);
     else if (isPodReady(p)) readyCount++;
   }
@@ -131,6 +137,7 @@ export async function observe(
     ...(slotRuntime ? { slotRuntime } : {}),
     failedSlots,
     finishedSlots,
+    leftSlots,
     finished,
     readyCount,
   };

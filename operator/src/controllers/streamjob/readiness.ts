@@ -32,7 +32,8 @@ export const OLD_PODS_RUN: ReadonlySet<OperationStep | undefined> = new Set<Oper
 
 /** Whether Ready is computed from the deployed pods now (no operation, or one that has not touched them). */
 export function readyFollowsPods(op: PendingOperation | undefined): boolean {
-  return !op || (op.kind !== 'delete' && OLD_PODS_RUN.has(op.step));
+  // A live rescale's Ready is its own (LiveRescale) throughout: its pods change under it.
+  return !op || (op.kind !== 'delete' && op.kind !== 'liveRescale' && OLD_PODS_RUN.has(op.step));
 }
 
 const STARTING = new Set(['CREATED', 'RESTORING']);

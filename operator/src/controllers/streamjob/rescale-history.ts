@@ -10,7 +10,7 @@ export const MAX_RESCALES = 10;
 /** Adds the rescale `op` starts, when it changes the deployed parallelism to `replicas`. */
 export function recordRescaleStart(s: StreamJobStatus, op: PendingOperation, replicas: number, now: Date): void {
   const from = s.deployed?.parallelism;
-  if (op.kind !== 'rescale' && op.kind !== 'upgrade') return;
+  if (op.kind !== 'rescale' && op.kind !== 'upgrade' && op.kind !== 'liveRescale') return;
   if (from === undefined || from === replicas || !op.targetDeploymentId) return;
   const a = s.autoscaler;
   const scaled = [...(a?.decisions ?? [])].reverse().find((d) => d.action === 'ScaleUp' || d.action === 'ScaleDown');
@@ -20,7 +20,7 @@ export function recordRescaleStart(s: StreamJobStatus, op: PendingOperation, rep
     from,
     to: replicas,
     cause: byAutoscaler ? 'autoscaler' : 'user',
-    mode: op.mode ?? 'savepoint',
+    mode: op.kind === 'liveRescale' ? 'live' : (op.mode ?? 'savepoint'),
     deployment: op.targetDeploymentId,
   };
   s.rescales = [...(s.rescales ?? []), rec].slice(-MAX_RESCALES);

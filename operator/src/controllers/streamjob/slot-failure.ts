@@ -7,15 +7,18 @@
 // informer in no particular order, so "the first ended pod" would often name a peer's
 // consequential failure instead of the cause.
 import type { StatusResponse } from '../../../../runtime/src/control/contract.ts';
-import { isPodTerminal, type Pod } from './objects/slot-pod.ts';
+import { hasLeft, isPodTerminal, type Pod } from './objects/slot-pod.ts';
 
 /** Per ended pod, at most this much of its termination message (several pods share one Event). */
 const MESSAGE_CHARS = 200;
 
-/** `slot 1 (pod j-d2-1): OOMKilled, exit 137` for each ended pod of `pods` (slot → pod), in slot order. */
+/**
+ * `slot 1 (pod j-d2-1): OOMKilled, exit 137` for each ended pod of `pods` (slot → pod), in slot order; a pod
+ * whose slot left in a live scale in did not end the job and is not named.
+ */
 export function endedSlots(pods: ReadonlyMap<number, Pod>): string[] {
   return [...pods.entries()]
-    .filter(([, p]) => isPodTerminal(p))
+    .filter(([, p]) => isPodTerminal(p) && !hasLeft(p))
     .sort(([a], [b]) => a - b)
     .map(([slot, p]) => {
       const t = p.status?.containerStatuses?.[0]?.state?.terminated;

@@ -35,6 +35,8 @@ export const SPEC_FIELDS = {
   state: 'suspend',
   // When an operation starts (and a pending savepoint re-plans when it changes: failure-policies.md).
   upgradeMode: 'in-place',
+  // How the next replicas-only change runs (decide.ts): nothing running reads it.
+  rescale: 'in-place',
   // A bump is a change "that needs new pods": it redeploys with nothing else changed.
   restartNonce: 'redeploy',
   savepointNonce: 'savepoint',

@@ -21,6 +21,10 @@ export const OPERATION_WRITES = [
   'old-pods-gone',
   'starting',
   'waiting',
+  // A live rescale (operation/live-rescale.ts): slot 0 accepted it, its progress, it completed.
+  'live-requested',
+  'live-progress',
+  'live-completed',
   // Writes that end an operation (status.pendingOperation removed).
   'done',
   'suspended',
@@ -28,6 +32,9 @@ export const OPERATION_WRITES = [
   'failed',
   'savepoint-done',
   'replan',
+  // A live rescale done (the deployment recorded at its new parallelism), or failed (the restart path takes over).
+  'live-done',
+  'live-failed',
 ] as const;
 
 /**

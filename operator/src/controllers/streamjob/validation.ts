@@ -55,6 +55,10 @@ export function validateSpec(
       path: 'spec.savepoints.interval',
       message: `expected a duration of at least 1s, got ${JSON.stringify(every)}`,
     });
+  // The schema's enum; checked here too for a spec that reached the operator unchecked (admission, tests).
+  const rescaleMode: unknown = spec.rescale?.mode;
+  if (rescaleMode !== undefined && rescaleMode !== 'live' && rescaleMode !== 'savepoint')
+    issues.push({ path: 'spec.rescale.mode', message: `live or savepoint, got ${JSON.stringify(rescaleMode)}` });
   const maxRestarts = spec.restartPolicy?.maxRestarts;
   if (spec.restartPolicy?.window !== undefined && maxRestarts !== undefined && maxRestarts > RESTART_TIMES_KEPT)
     issues.push({

@@ -190,6 +190,14 @@ describe('LoadWindow', () => {
     expect(w.inputs(T0 + 70_000, 60_000)).toMatchObject({ waiting: 'CollectingMetrics' });
   });
 
+  it('a live rescale (same deployment, another parallelism) drops the old samples too', () => {
+    const w = new LoadWindow();
+    for (let s = 0; s <= 60; s += 10) w.add(sample(s, [slot(s, { rate: 100, busy: 0.5 })], 'd1'));
+    w.add(sample(70, [slot(70, { rate: 100, busy: 0.5 }), slot(5, { rate: 100, busy: 0.5 })], 'd1'));
+    expect(w.size).toBe(1);
+    expect(w.inputs(T0 + 70_000, 60_000)).toMatchObject({ waiting: 'CollectingMetrics' });
+  });
+
   it('keeps bounded memory: at most maxSamples, and none older than the window needs', () => {
     const w = new LoadWindow(20);
     for (let s = 0; s <= 300; s += 5) w.add(sample(s, [slot(s, { rate: 1, busy: 0.5 })]));

@@ -3,8 +3,9 @@
 // first and last sample, so a missed answer loses nothing; a counter that went down means the slot restarted,
 // and that slot's window starts over at the sample where it did.
 //
-// Memory: at most MAX_SAMPLES samples (each holding one SlotLoad per slot), only of the newest deployment, and
-// none older than the oldest window a caller asked for (plus the one sample just before it, the baseline).
+// Memory: at most MAX_SAMPLES samples (each holding one SlotLoad per slot), only of the newest deployment at its
+// newest parallelism, and none older than the oldest window a caller asked for (plus the one sample just before
+// it, the baseline).
 import type { SlotLoad } from '../../../../../runtime/src/control/contract.ts';
 import type { AutoscalerInputs } from '../../../api/v1alpha1/autoscaler.ts';
 
@@ -42,11 +43,16 @@ export class LoadWindow {
     this.#maxSamples = Math.max(2, maxSamples);
   }
 
-  /** Adds the slots' answers; a sample of another deployment than the stored ones replaces them all. */
+  /**
+   * Adds the slots' answers; a sample of another deployment, or of the same one at another parallelism (a live
+   * rescale keeps the deployment and moves its load between slots), replaces the stored ones.
+   */
   add(sample: LoadSample): void {
     const last = this.#samples.at(-1);
-    if (last !== undefined && last.deploymentId !== sample.deploymentId) this.#samples = [];
-    if (last !== undefined && last.deploymentId === sample.deploymentId && sample.at <= last.at) return;
+    const same =
+      last !== undefined && last.deploymentId === sample.deploymentId && last.parallelism === sample.parallelism;
+    if (last !== undefined && !same) this.#samples = [];
+    if (same && sample.at <= last.at) return;
     this.#samples.push(sample);
     if (this.#samples.length > this.#maxSamples) this.#samples.splice(0, this.#samples.length - this.#maxSamples);
   }

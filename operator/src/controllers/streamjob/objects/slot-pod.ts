@@ -148,6 +148,18 @@ export function slotPod(input: SlotPodInput): Pod {
   });
 }
 
+/**
+ * The pod of a slot that joins a running deployment in a live rescale (core/migration.ts JoiningSlot): the
+ * deployment's slot pod (same deployment id, ConfigMap, token) with TRIBUTARY_JOIN = the rescale's generation and
+ * TRIBUTARY_PARALLELISM = the parallelism once it joined; it restores nothing, whatever its JobConfig says.
+ */
+export function joiningSlotPod(input: SlotPodInput, generation: number): Pod {
+  const pod = slotPod(input);
+  const container = (pod.spec!.containers as { env: Record<string, unknown>[] }[])[0]!;
+  container.env.push({ name: RuntimeEnv.join, value: String(generation) });
+  return pod;
+}
+
 /** User labels or annotations without the keys the operator owns. */
 function userMeta(m: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isReservedMetadataKey(k)));
@@ -172,6 +184,14 @@ export function finishedTermination(pod: Pod): FinishedTermination | undefined {
   const t = pod.status.containerStatuses?.[0]?.state?.terminated;
   if (t?.exitCode !== 0) return undefined;
   return parseFinishedMessage(t.message);
+}
+
+/**
+ * A pod whose slot left the job in a live scale in: Succeeded with the finished message's `left: true`. Not a
+ * failed slot and not the end of the job's input: the job runs on without it (the operator deletes it).
+ */
+export function hasLeft(pod: Pod): boolean {
+  return finishedTermination(pod)?.left === true;
 }
 
 export function slotOf(pod: Pod): number {

@@ -18,6 +18,8 @@ describe('the write-ahead steps (operation/advance.ts STEPS) and the status writ
       'state-ready',
       'old-pods-gone',
       'starting',
+      'migrating',
+      'migrated',
     ]);
     for (const s of steps) {
       expect(typeof STEPS[s].deploys, s).toBe('function');

@@ -30,11 +30,15 @@
 //     record-deployment.ts → run-deployment.ts; restart.ts starts restarts, after backoff.
 //   suspend: start.ts → prepare-state.ts → stop-old-pods.ts → finish-suspend.ts.
 //   savepoint (savepointNonce): manual-savepoint.ts at every step; the old pods keep running.
+//   liveRescale (replicas only, spec.rescale.mode live): live-rescale.ts at every step (recorded →
+//     migrating → migrated → done); no pod is replaced, the deployment id stays.
 //   delete: delete.ts, from the finalizer path only.
 import type { OperationKind, OperationStep, PendingOperation } from '../../../api/v1alpha1/streamjob.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import type { StatusWrite } from '../status-writes.ts';
+import { ErrorCodes, OperatorError } from '../../../kube/index.ts';
 import { finishSuspend } from './finish-suspend.ts';
+import { advanceLiveRescale } from './live-rescale.ts';
 import { manualSavepoint } from './manual-savepoint.ts';
 import { prepareState } from './prepare-state.ts';
 import { recordDeployment } from './record-deployment.ts';
@@ -63,11 +67,15 @@ const afterRestartBackoff =
     return next(r, c, op);
   };
 
+/** A step of a live rescale reached by another kind: status no operator writes. */
+const onlyLive: StepHandler = (_r, _c, op) =>
+  Promise.reject(new OperatorError(ErrorCodes.INVARIANT, `a pending ${op.kind} is at live-rescale step ${op.step}`));
+
 /** The steps, in order. The first three come before state-ready: nothing destructive has happened yet. */
 export const STEPS: { readonly [S in OperationStep]: StepDef } = {
   recorded: {
     enteredBy: ['intent', 'delete-intent'],
-    heldBy: ['no-state-to-restore'],
+    heldBy: ['no-state-to-restore', 'live-progress'],
     deploys: prepareState,
     suspends: prepareState,
   },
@@ -102,6 +110,10 @@ export const STEPS: { readonly [S in OperationStep]: StepDef } = {
     // Never reached by a suspend (it ends at old-pods-gone); a step-less suspend in old status lands here.
     suspends: finishSuspend,
   },
+  // A live rescale's own steps (it starts at `recorded`, where it waits for slot 0 to accept it); only
+  // liveRescale reaches them, and WHOLE_KIND drives it at every step.
+  migrating: { enteredBy: ['live-requested'], heldBy: ['live-progress'], deploys: onlyLive, suspends: onlyLive },
+  migrated: { enteredBy: ['live-completed'], heldBy: ['live-progress'], deploys: onlyLive, suspends: onlyLive },
 };
 
 /**
@@ -116,12 +128,15 @@ export const ENDED_BY: readonly StatusWrite[] = [
   'savepoint-done',
   'savepoint-failed',
   'replan',
+  'live-done',
+  'live-failed',
 ];
 
 /** Kinds one handler drives at every step (they replace no pods); `undefined`: the kind goes by STEPS. */
 const WHOLE_KIND: { readonly [K in OperationKind]: StepHandler | undefined } = {
   deploy: undefined,
   rescale: undefined,
+  liveRescale: advanceLiveRescale,
   upgrade: undefined,
   restart: undefined,
   suspend: undefined,

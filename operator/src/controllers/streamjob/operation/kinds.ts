@@ -13,6 +13,8 @@ import type {
 export const PHASE_OF: Record<OperationKind, Phase> = {
   deploy: 'Deploying',
   rescale: 'Upgrading',
+  // The job processes throughout: no pod is replaced.
+  liveRescale: 'Running',
   upgrade: 'Upgrading',
   suspend: 'Savepointing',
   restart: 'Restarting',
@@ -38,6 +40,10 @@ export function describeOp(op: PendingOperation): string {
           ? `restore ${op.restoreFrom ?? '(nothing)'}`
           : 'no state';
   if (op.kind === 'savepoint' && op.trigger === 'periodic') return 'periodic savepoint (the job keeps running)';
+  if (op.kind === 'liveRescale')
+    return `live rescale from ${op.live?.from ?? '?'} to ${op.live?.to ?? '?'} slots of deployment ${
+      op.targetDeploymentId ?? '?'
+    } (the job processes throughout)`;
   return `${op.kind}${op.targetDeploymentId ? ` to deployment ${op.targetDeploymentId}` : ''} (${state})`;
 }
 
