@@ -356,7 +356,8 @@ export interface PodTemplate {
   /**
    * Extra environment variables of the runtime container (core/v1 EnvVar: {name, value} or {name, valueFrom}).
    * Names the operator-runtime contract owns are refused: TRIBUTARY_* (except TRIBUTARY_LOG_LEVEL,
-   * TRIBUTARY_PEER_TIMEOUT, TRIBUTARY_STOP_LINGER), NODE_OPTIONS and NODE_COMPILE_CACHE.
+   * TRIBUTARY_PEER_TIMEOUT, TRIBUTARY_RESCALE_BUDGET_BYTES, TRIBUTARY_STOP_LINGER), NODE_OPTIONS and
+   * NODE_COMPILE_CACHE.
    */
   env?: Record<string, unknown>[];
   /**

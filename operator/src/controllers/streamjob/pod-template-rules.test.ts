@@ -26,6 +26,7 @@ describe('pod template rules', () => {
     ]);
     expect(issues[0]!.message).toContain('"TRIBUTARY_CONTROL_TOKEN_FILE" is set by the operator');
     expect(isReservedEnv('TRIBUTARY_STOP_LINGER')).toBe(false);
+    expect(isReservedEnv('TRIBUTARY_RESCALE_BUDGET_BYTES')).toBe(false);
     expect(isReservedEnv('NODE_COMPILE_CACHE')).toBe(true);
   });
 

@@ -23,6 +23,7 @@ export const defaultPodPolicy: PodPolicy = { allowedServiceAccounts: [] };
 export const USER_TUNABLE_ENV: readonly string[] = [
   'TRIBUTARY_LOG_LEVEL',
   'TRIBUTARY_PEER_TIMEOUT',
+  'TRIBUTARY_RESCALE_BUDGET_BYTES',
   'TRIBUTARY_STOP_LINGER',
 ];
 const reservedEnv = new Set(['NODE_OPTIONS', 'NODE_COMPILE_CACHE']);
