@@ -1,0 +1,159 @@
+// The slot pod kill matrix of a live rescale (spec.rescale.mode live), with the REAL runtime (pods run
+// by the local cluster's node agent as processes), real Kafka, S3 and apiserver, the StreamJob controller
+// in-process. Per case: a Kafka → keyBy → rolling count → exactly-once Kafka StreamJob (rescale-kill.ts's
+// job and reference) at N slots while input arrives, a step budget of 64 bytes in the pod template (many
+// steps), `kubectl scale --replicas=N'`, and ONE slot pod SIGKILLed (kill-slot.ts: a crashed pod) at the
+// case's phase, read from slot 0's GET /v1/migrations/{id}: while joining (`awaiting`), mid-step, while
+// draining, or right after done. Expected (docs/operator/live-rescale.md, runtime live-rescale.md §6):
+// the operator ends the live rescale with LiveRescaleFailed and restarts the job at N' from the last
+// completed checkpoint (after done: an ordinary failure, a restart at N'); the job runs at N' in a new
+// deployment; Kafka's Java read_committed reader finds exactly the reference: 0 missing, 0 duplicated,
+// 0 unexpected. CI runs CI_CASES once; TRIBUTARY_RESCALE_KILL_ROUNDS=n runs every case n times.
+// The job is rolling keyed state, not an event-time window: `graph` is the parameter to add one.
+import type { Kafka } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { Resources } from '../../kube/index.ts';
+import { waitFor } from '../../kube/testing/cluster.ts';
+import {
+  BEFORE,
+  CHUNKS,
+  committedDiff,
+  counts,
+  killManifest,
+  lastPerKey,
+  watchOutput,
+  writeChunks,
+} from '../../../../runtime/src/testing/rescale-kill.ts';
+import { StreamJobs } from './resource.ts';
+import { killSlotProcess } from './testing/kill-slot.ts';
+import { kubectl, kubectlAsync } from './testing/kubectl.ts';
+import { getJob, harnessPerFile, runningWith } from './testing/kafka-job-harness.ts';
+import { CI_CASES, MORE_CASES, killAtPhase, runningPod, type KillCase } from './testing/slot-kill-matrix.ts';
+
+const PARTITIONS = 4;
+const ROUNDS = Number(process.env['TRIBUTARY_RESCALE_KILL_ROUNDS'] ?? 0);
+const CASES = ROUNDS > 0 ? [...CI_CASES, ...MORE_CASES] : CI_CASES;
+/** Chunks written while the job rescales; the rest once it runs again at the target. */
+const GATE = CHUNKS - 4;
+const BUDGET_BYTES = '64';
+
+async function createTopics(kafka: Kafka, input: string, output: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [
+        { topic: input, numPartitions: PARTITIONS },
+        { topic: output, numPartitions: 1 },
+      ],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('StreamJob live rescale: SIGKILL a slot pod at each phase (real runtime, Kafka, S3)', () => {
+  const harness = harnessPerFile('sjpk', {});
+  let n = 0;
+  /** The reasons of job `job`'s Events (every case's job lives in the harness's one namespace). */
+  const reasonsOf = async (ns: string, job: string) =>
+    (
+      await harness().kube.list<{ reason: string; involvedObject?: { kind?: string; name?: string } }>(
+        Resources.Event,
+        ns,
+      )
+    ).items
+      .filter((e) => e.involvedObject?.kind === 'StreamJob' && e.involvedObject.name === job)
+      .map((e) => e.reason);
+
+  for (let round = 1; round <= Math.max(1, ROUNDS); round++)
+    for (const c of CASES as readonly KillCase[])
+      it(`round ${round}: ${c.name}: restarted at ${c.to}, exactly-once`, { timeout: 240_000 }, async () => {
+        const { kube, kafka, ns, brokers, id } = harness();
+        const job = `pk${++n}`;
+        const input = `${ns}-${job}-in`;
+        const output = `${ns}-${job}-out`;
+        await createTopics(kafka, input, output);
+        const bs = brokers.split(',');
+        // State in every key group that moves before the job starts; then input throughout the rescale.
+        await writeChunks(kafka, input, 0, BEFORE, 0);
+        const watch = await watchOutput(kafka, output);
+        let recovered: () => void = () => undefined;
+        const gate = new Promise<void>((r) => (recovered = r));
+        try {
+          await harness().createJob(job, {
+            ...killManifest(bs, job, c.from, input, output).spec,
+            rescale: { mode: 'live' },
+            checkpointing: { interval: '200ms', retained: 2 },
+            podTemplate: { env: [{ name: 'TRIBUTARY_RESCALE_BUDGET_BYTES', value: BUDGET_BYTES }] },
+          });
+          const dep = (await runningWith(kube, ns, job, c.from)).status!.deployed!.id;
+          const writing = writeChunks(kafka, input, BEFORE, CHUNKS, 700, [GATE, gate]);
+          writing.catch(() => undefined);
+          await waitFor('output before the rescale', () => watch.size() > 0, 60_000, 100);
+
+          const r = kubectl(['scale', '-n', ns, `streamjob/${job}`, `--replicas=${c.to}`]);
+          expect(r.status, r.stderr).toBe(0);
+          let seen: string;
+          if (c.at === 'done') {
+            const w = await kubectlAsync([
+              'wait',
+              '-n',
+              ns,
+              `streamjob/${job}`,
+              '--for=condition=Ready',
+              '--timeout=120s',
+            ]);
+            expect(w.code, w.stderr).toBe(0);
+            const j = await getJob(kube, ns, job);
+            expect(j.status?.migration).toMatchObject({ state: 'COMPLETED', to: c.to });
+            expect(j.status?.deployed).toMatchObject({ id: dep, parallelism: c.to });
+            const pod = await runningPod(kube, ns, job, dep, c.victim);
+            expect(pod, `slot ${c.victim}'s pod`).toBeDefined();
+            killSlotProcess(pod!.metadata!.name!);
+            seen = 'COMPLETED';
+          } else {
+            const hit = await killAtPhase(kube, ns, job, dep, c);
+            seen = `${hit.seen.phase} ${hit.seen.stepsDone}/${hit.seen.steps}${hit.seen.awaiting ? ' awaiting' : ''}`;
+          }
+          console.log(`[${id}] ${c.name}: killed at ${seen}`);
+
+          // Restarted at the target, in a new deployment (from the last completed checkpoint).
+          const after = await runningWith(kube, ns, job, c.to, dep, 180_000);
+          expect(after.status?.deployed?.parallelism).toBe(c.to);
+          const reasons = await reasonsOf(ns, job);
+          if (c.at === 'done') {
+            // An ordinary failure at the new parallelism: the live rescale had completed.
+            expect(reasons).toContain('LiveRescaleCompleted');
+            expect(reasons).toContain('SlotFailed');
+            expect(reasons).not.toContain('LiveRescaleFailed');
+          } else {
+            expect(reasons).toContain('LiveRescaleFailed');
+            expect(reasons).not.toContain('LiveRescaleCompleted');
+            expect(after.status?.migration).toMatchObject({ state: 'FAILED', to: c.to });
+          }
+          // A restart, not a savepoint rescale: the failure path never falls back to one.
+          expect(reasons).not.toContain('RescaleStarted');
+          const live = await Promise.all(
+            [...Array(c.to + 1).keys()].map((s) => runningPod(kube, ns, job, after.status!.deployed!.id, s)),
+          );
+          expect(live.map((p) => p !== undefined)).toEqual([...Array(c.to).fill(true), false]);
+
+          recovered();
+          await writing;
+          await waitFor('every key at its last record', () => watch.has(lastPerKey), 120_000, 250);
+          const diff = await committedDiff(bs, output);
+          expect(counts(diff), JSON.stringify(diff).slice(0, 600)).toEqual({
+            missing: 0,
+            duplicated: 0,
+            unexpected: 0,
+          });
+        } finally {
+          recovered();
+          await watch.stop();
+          // The next case's pods get the machine to themselves.
+          await kube.delete(StreamJobs, ns, job).catch(() => undefined);
+        }
+      });
+});
