@@ -2,10 +2,10 @@
 // besides the harness: the cases (which pod dies at which phase), slot 0's own migration status read
 // through its control API (the operator polls it once a second; a kill point needs it sooner), and
 // the one process kill of the victim's pod at the first status that meets the case's phase.
+import { SLOT_LABEL } from '../../../../../runtime/src/control/contract.ts';
 import type { MigrationStatus } from '../../../../../runtime/src/core/migration.ts';
 import { ErrorCodes, OperatorError, Resources, type KubeClient } from '../../../kube/index.ts';
 import { RuntimeClient } from '../../../runtime-client/client.ts';
-import { SLOT_LABEL } from '../../../../../runtime/src/control/contract.ts';
 import { TOKEN_KEY, tokenSecretName } from '../objects/control-token.ts';
 import { podSelector } from '../objects/metadata.ts';
 import type { Pod } from '../objects/slot-pod.ts';
@@ -13,10 +13,10 @@ import { getJob } from './kafka-job-harness.ts';
 import { killSlotProcess } from './kill-slot.ts';
 
 /**
- * Where the kill lands. joining: slot 0 names the slot it awaits (`awaiting`); moving: at least
- * one step done and one left; draining: a scale in past its last step, the leaving slots draining
- * (or, when slot 0 reports that phase too briefly to be seen, its last step); done: the migration
- * COMPLETED and the job Ready at the target.
+ * Where the kill lands. joining: slot 0 names the slot it awaits (`awaiting`); moving: half-way
+ * through the steps (those before it moved and were checkpointed, those after it did not move);
+ * draining: a scale in past its last step, the leaving slots draining and leaving; done: the
+ * migration COMPLETED and the job Ready at the target.
  */
 export type KillPhase = 'joining' | 'moving' | 'draining' | 'done';
 
@@ -72,9 +72,9 @@ export function atKillPoint(c: KillCase, m: MigrationStatus): boolean {
     case 'joining':
       return m.awaiting !== undefined;
     case 'moving':
-      return m.phase === 'moving' && m.stepsDone >= 1 && m.stepsDone < m.steps;
+      return m.phase === 'moving' && m.stepsDone >= Math.max(1, Math.floor(m.steps / 2)) && m.stepsDone < m.steps;
     case 'draining':
-      return m.phase === 'draining' || (m.phase === 'moving' && m.steps > 0 && m.stepsDone >= m.steps - 1);
+      return m.phase === 'draining';
     case 'done':
       return false;
   }
@@ -102,7 +102,7 @@ export interface KillHit {
 }
 
 /**
- * Polls slot 0 of deployment `dep` (every 50 ms, the migration id as the operator recorded it)
+ * Polls slot 0 of deployment `dep` (every 10 ms once it runs, the migration id as the operator recorded it)
  * until `atKillPoint`, then SIGKILLs the victim's pod process; a joining pod that has no process
  * yet is retried while the phase holds. Fails when the migration ends or `timeoutMs` passes first.
  */
@@ -119,14 +119,16 @@ export async function killAtPhase(
   const client = new RuntimeClient({ timeoutMs: 2_000 });
   const t0 = Date.now();
   let last = '';
+  // Slot 0 and the migration id do not change while it runs: once known, only slot 0 is asked.
+  let ask: { base: string; id: string } | undefined;
   try {
     while (Date.now() - t0 < timeoutMs) {
-      const id = (await getJob(kube, ns, job)).status?.migration?.id;
-      const slot0 = await runningPod(kube, ns, job, dep, 0);
-      const m =
-        id && slot0
-          ? await client.migration(RuntimeClient.baseUrl(slot0.status!.podIP!), token, id).catch(() => undefined)
-          : undefined;
+      if (!ask) {
+        const id = (await getJob(kube, ns, job)).status?.migration?.id;
+        const ip = (await runningPod(kube, ns, job, dep, 0))?.status?.podIP;
+        if (id && ip) ask = { base: RuntimeClient.baseUrl(ip), id };
+      }
+      const m = ask ? await client.migration(ask.base, token, ask.id).catch(() => undefined) : undefined;
       if (m) last = `${m.state} ${m.phase} ${m.stepsDone}/${m.steps}${m.awaiting ? ' awaiting' : ''}`;
       if (m && m.state !== 'IN_PROGRESS')
         throw new OperatorError(ErrorCodes.TEST_HARNESS, `${c.name}: the migration ended (${last}) before the kill`);
@@ -139,7 +141,7 @@ export async function killAtPhase(
             // the pod's process not started yet (a joining pod): the phase still holds, ask again
           }
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, ask ? 10 : 50));
     }
     throw new OperatorError(ErrorCodes.TEST_HARNESS, `${c.name}: no kill point within ${timeoutMs} ms (last: ${last})`);
   } finally {
