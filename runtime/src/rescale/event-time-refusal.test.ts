@@ -9,9 +9,12 @@ import { eventTimeRefusal } from './event-time-refusal.ts';
 describe('eventTimeRefusal', () => {
   it('names the first source that assigns event time; none without one', () => {
     expect(eventTimeRefusal([{ name: 'a' }, { name: 'b' }])).toBeUndefined();
-    expect(eventTimeRefusal([{ name: 'a' }, { name: 'b', timestamp: { field: 'ts', format: 'millis' } }])).toMatch(
-      /source "b" assigns event time: .* watermark/,
-    );
+    expect(
+      eventTimeRefusal([
+        { name: 'a' },
+        { name: 'b', timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' } },
+      ]),
+    ).toMatch(/source "b" assigns event time: .* watermark/);
   });
 
   it('refuses the live rescale of a job in one process, nothing joined or drained', async () => {
@@ -19,7 +22,9 @@ describe('eventTimeRefusal', () => {
     const live = new LiveRescale({
       maxParallelism: 8,
       unsupported: undefined,
-      eventTime: eventTimeRefusal([{ name: 'clicks', timestamp: { field: 'ts', format: 'millis' } }]),
+      eventTime: eventTimeRefusal([
+        { name: 'clicks', timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '1s' } },
+      ]),
       migration: { busy: false, settledAt: () => true } as unknown as LiveMigration,
       slots: () => [],
       notRunning: () => undefined,
