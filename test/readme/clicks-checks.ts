@@ -1,8 +1,8 @@
 // TEST-ONLY: checks of the README's commands for the clicks job (kubernetes-path.int.test.ts):
 // it runs on 2 slots with nothing failed and is fed, its slot pods share no volume (state on
 // the S3 server, from the operator's default), the tail job prints its results, each rescale
-// (2 → 3 → 1, each made inside a fully fed minute while the feed runs) is live — the same
-// deployment, no savepoint, no restart (the minute's counts checked in the helm variant only: see
+// (2 → 3 → 1, each made inside a fully fed minute while the feed runs) restores its own
+// savepoint from the bucket (the minute's counts checked in the helm variant only: see
 // PathContext.countRescaledMinutes), the delete leaves a final savepoint in the bucket, and its output
 // topic holds each (country, window) once, no minute missing, each fully fed minute's counts
 // adding up to exactly what the feed generated in it.
@@ -87,7 +87,7 @@ export const clicksChecks: readonly StepCheck[] = [
     },
   },
   {
-    name: 'kubectl wait sj/clicks: Running on 2 slots with no shared volume (then, after each rescale: on the new count, live — same deployment, no savepoint, no restart — exactly-once)',
+    name: 'kubectl wait sj/clicks: Running on 2 slots with no shared volume (then, after each rescale: on the new count, restored from its savepoint in the bucket, exactly-once)',
     match: /^kubectl wait --for=condition=Ready sj\/clicks /,
     times: 3,
     async after(c) {
@@ -104,7 +104,6 @@ export const clicksChecks: readonly StepCheck[] = [
       if (c.scaledAt === undefined) {
         // Nothing failed on the way (a slot started before its topic existed would have).
         expect(j.status?.restarts ?? 0).toBe(0);
-        c.deployedId = j.status?.deployed?.id;
         await waitFor(
           'the feed to write to the clicks topic',
           async () => total(await topicEnd(c.kafka, 'clicks')) > total(c.clicksFrom),
@@ -113,18 +112,16 @@ export const clicksChecks: readonly StepCheck[] = [
         );
         return;
       }
-      // Live: the same deployment, its pods added or removed; no savepoint, no restart.
-      expect(j.status?.deployed?.id).toBe(c.deployedId);
-      expect(j.status?.restarts ?? 0).toBe(0);
-      expect(j.status?.savepoints?.filter((s) => s.reason === 'rescale') ?? []).toEqual([]);
-      const m = j.status?.migration;
-      expect(m).toMatchObject({ from: c.scaledFrom, to: want, phase: 'done' });
-      expect(m?.id).not.toBe(c.lastMigration);
-      c.lastMigration = m?.id;
-      const how = `live ${c.scaledFrom} → ${want} (migration ${m?.id}: ${m?.steps} steps, ${m?.keyGroupsMoved} key groups)`;
+      const sp = j.status?.savepoints?.filter((s) => s.reason === 'rescale').at(-1);
+      expect(sp?.path).toBeDefined();
+      expect(sp?.path).not.toBe(c.rescaleSavepoint);
+      expect(sp?.parallelism).toBe(c.scaledFrom);
+      expect(j.status?.deployed?.restoredFrom).toBe(sp?.path);
+      expect(await committedInBucket(c, sp!.path)).toBe(true);
+      c.rescaleSavepoint = sp!.path;
       if (!c.countRescaledMinutes) {
         expect(duplicates(await results(c))).toEqual([]);
-        console.log(`[readme ${c.variant}] rescaled ${how}`);
+        console.log(`[readme ${c.variant}] rescaled ${c.scaledFrom} → ${want} through ${sp!.path}`);
         return;
       }
       // The windows open during the rescales are written once, by the new slots. The README's
@@ -132,7 +129,9 @@ export const clicksChecks: readonly StepCheck[] = [
       // after the last (one wait for the window to close, not one per rescale).
       (c.uncheckedScales ??= []).push(c.scaledAt);
       if (c.uncheckedScales.length < RESCALES) {
-        console.log(`[readme ${c.variant}] rescaled ${how}; its minute is checked with the next rescale's`);
+        console.log(
+          `[readme ${c.variant}] rescaled ${c.scaledFrom} → ${want} through ${sp!.path}; its minute is checked with the next rescale's`,
+        );
         return;
       }
       const minutes = [...new Set(c.uncheckedScales.map((at) => at - (at % 60_000)))];
@@ -154,7 +153,7 @@ export const clicksChecks: readonly StepCheck[] = [
       const sofar = await results(c);
       expect(duplicates(sofar)).toEqual([]);
       console.log(
-        `[readme ${c.variant}] rescaled ${how}; the minute(s) of the rescales count ${c.feedRate * 60} clicks each, as fed; ${sofar.length} results so far, each (country, window) once`,
+        `[readme ${c.variant}] rescaled ${c.scaledFrom} → ${want} through ${sp!.path}; the minute(s) of the rescales count ${c.feedRate * 60} clicks each, as fed; ${sofar.length} results so far, each (country, window) once`,
       );
     },
   },
@@ -208,11 +207,11 @@ export const clicksChecks: readonly StepCheck[] = [
     },
   },
   {
-    name: 'kubectl describe sj/clicks: conditions, the migration, events',
+    name: 'kubectl describe sj/clicks: conditions, savepoints, events',
     match: /^kubectl describe sj\/clicks/,
     async after(c, output) {
-      for (const heading of ['Conditions:', 'Migration:', 'Events:']) expect(output).toContain(heading);
-      expect(output).toContain('LiveRescaleCompleted');
+      for (const heading of ['Conditions:', 'Savepoints:', 'Events:']) expect(output).toContain(heading);
+      expect(output).toContain(c.rescaleSavepoint);
     },
   },
   {
@@ -224,6 +223,7 @@ export const clicksChecks: readonly StepCheck[] = [
       const final = events.find((e) => e.reason === 'FinalSavepoint' && e.involvedObject?.name === 'clicks');
       const path = /at (\S+);/.exec(final?.message ?? '')?.[1];
       expect(path, `FinalSavepoint event: ${final?.message}`).toBeDefined();
+      expect(path).not.toBe(c.rescaleSavepoint);
       expect(await committedInBucket(c, path!)).toBe(true);
       const all = await results(c);
       expect(all.length).toBeGreaterThan(0);

@@ -43,10 +43,8 @@ export interface PathContext {
   uncheckedScales?: number[];
   scaledFrom?: number;
   scaledTo?: number;
-  /** The deployment the job started as: a live rescale keeps it (its pods are added to or removed from it). */
-  deployedId?: string;
-  /** The migration id of the last live rescale. */
-  lastMigration?: string;
+  /** The savepoint of the last rescale. */
+  rescaleSavepoint?: string;
 }
 
 export interface StepCheck {

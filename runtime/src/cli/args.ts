@@ -44,7 +44,7 @@ export const USAGE = `usage:
   tributary run <job.yaml> [options]     run a StreamJob manifest or a bare graph locally
   tributary validate <job.yaml> [--set path=value]...
   tributary schema-types --registry URL (--subject S | --id N)   TypeScript types of a registry schema's records
-  tributary rescale --control-port P --to N   move a running --single-thread run to N slots without stopping it
+  tributary rescale --control-port P --to N   move a running run (threads, processes, one thread) to N slots live
 
 options (run):
   --parallelism N        slots (default: spec.replicas, else 1); above 1, a worker thread each (see --threads)

@@ -1,7 +1,8 @@
 // Live rescale of slot pods, the user's path, with the REAL runtime (tributary/runtime:* run by the
 // node agent as processes), real Kafka, the real apiserver; the StreamJob controller in-process. A
-// StreamJob with `rescale: {mode: live}` (Kafka → keyBy → 1 s window → exactly-once Kafka sink,
-// state on the local S3 server) runs at 2 replicas while a producer writes input; then
+// StreamJob with `rescale: {mode: live}` (Kafka → keyBy → rolling count → exactly-once Kafka sink,
+// state on the local S3 server; no event time: a live rescale refuses a source that assigns it)
+// runs at 2 replicas while a producer writes input; then
 //   `kubectl scale --replicas=3` and `kubectl wait --for=condition=Ready`: the same deployment id,
 //   slot 0's and 1's pods the same objects (uid), slot 2's pod created joining (TRIBUTARY_JOIN),
 //   status.migration COMPLETED with its figures, Events LiveRescaleStarted/Completed and no savepoint;
@@ -18,14 +19,8 @@ import { parseFinishedMessage } from '../../../../runtime/src/control/finished.t
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import { kubectl, kubectlAsync } from './testing/kubectl.ts';
-import {
-  getJob,
-  harnessPerFile,
-  javaExactlyOnce,
-  runningWith,
-  startWindowInput,
-  windowGraph,
-} from './testing/kafka-job-harness.ts';
+import { getJob, harnessPerFile, runningWith } from './testing/kafka-job-harness.ts';
+import { javaRollingExactlyOnce, rollingGraph, startRollingInput } from './testing/rolling-job.ts';
 
 const PARTITIONS = 4;
 const KEYS = 50;
@@ -46,7 +41,7 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
     const h = harness();
     const { kube, ns, kafka, brokers, id } = h;
     const output = h.topics.out!;
-    const input = await startWindowInput({
+    const input = await startRollingInput({
       kafka,
       input: h.topics.in!,
       output,
@@ -105,7 +100,7 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
       await h.createJob(name, {
         rescale: { mode: 'live' },
         checkpointing: { interval: '500ms', retained: 2 },
-        graph: windowGraph({ brokers, input: h.topics.in!, output, groupId: `g-${id}` }),
+        graph: rollingGraph({ brokers, input: h.topics.in!, output, groupId: `g-${id}` }),
       });
       const j2 = await runningWith(kube, ns, name, 2);
       const dep = j2.status!.deployed!.id;
@@ -179,7 +174,7 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
       // ---- the output: exactly the reference, as Kafka's Java read_committed reader sees it
       const { want, check } = await input.finish();
       expect(check).toMatchObject({ missing: [], unexpected: [], dups: 0 });
-      const { javaCheck } = await javaExactlyOnce(brokers, output, want);
+      const { javaCheck } = await javaRollingExactlyOnce(brokers, output, want);
       expect(javaCheck).toEqual({ missing: [], unexpected: [], dups: 0, count: want.length });
     } finally {
       stopWatch.abort();
@@ -200,7 +195,7 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
     await h.createJob(job, {
       rescale: { mode: 'live' },
       checkpointing: { interval: '500ms', retained: 2 },
-      graph: windowGraph({ brokers, input: h.topics.in!, output: h.topics.out!, groupId: `g-kill-${id}` }),
+      graph: rollingGraph({ brokers, input: h.topics.in!, output: h.topics.out!, groupId: `g-kill-${id}` }),
     });
     const j2 = await runningWith(kube, ns, job, 2);
     const dep = j2.status!.deployed!.id;

@@ -39,6 +39,8 @@ describe('whether a replicas-only change may rescale live', () => {
     expect(liveRescaleBlocker({ ...liveSpec, checkpointing: { ...liveSpec.checkpointing, interval: '0s' } }, 3)).toBe(
       'checkpointing is off',
     );
+    const timed = { ...kafka, timestamp: { field: 'ts', format: 'millis' } };
+    expect(liveRescaleBlocker(withSources([timed]), 3)).toMatch(/source "in" assigns event time: .* watermark/);
     const app = { ...liveSpec, graph: undefined, job: { module: '/app/job.js' } } as unknown as StreamJobSpec;
     expect(liveRescaleBlocker(app, 3)).toBe('an application-mode job: the operator cannot see its sources');
   });
