@@ -9,7 +9,8 @@
 // completed checkpoint (after done: an ordinary failure, a restart at N'); the job runs at N' in a new
 // deployment; Kafka's Java read_committed reader finds exactly the reference: 0 missing, 0 duplicated,
 // 0 unexpected. CI runs CI_CASES once; TRIBUTARY_RESCALE_KILL_ROUNDS=n runs every case n times.
-// The job is rolling keyed state, not an event-time window: `graph` is the parameter to add one.
+// The job is rolling keyed state: a job whose source assigns event time rescales by savepoint (a moved
+// partition's watermark is not carried over yet); once it can go live, a window job is one more `graph`.
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
@@ -36,6 +37,8 @@ const CASES = ROUNDS > 0 ? [...CI_CASES, ...MORE_CASES] : CI_CASES;
 /** Chunks written while the job rescales; the rest once it runs again at the target. */
 const GATE = CHUNKS - 4;
 const BUDGET_BYTES = '64';
+/** The job under test, with rescale-kill.ts's reference: Kafka → keyBy → rolling count → exactly-once Kafka. */
+const jobGraph = (bs: string[], input: string, output: string) => killManifest(bs, 'job', 1, input, output).spec.graph;
 
 async function createTopics(kafka: Kafka, input: string, output: string): Promise<void> {
   const admin = kafka.admin();
@@ -83,7 +86,9 @@ describe('StreamJob live rescale: SIGKILL a slot pod at each phase (real runtime
         const gate = new Promise<void>((r) => (recovered = r));
         try {
           await harness().createJob(job, {
-            ...killManifest(bs, job, c.from, input, output).spec,
+            replicas: c.from,
+            maxParallelism: 128,
+            graph: jobGraph(bs, input, output),
             rescale: { mode: 'live' },
             checkpointing: { interval: '200ms', retained: 2 },
             podTemplate: { env: [{ name: 'TRIBUTARY_RESCALE_BUDGET_BYTES', value: BUDGET_BYTES }] },
@@ -142,7 +147,10 @@ describe('StreamJob live rescale: SIGKILL a slot pod at each phase (real runtime
 
           recovered();
           await writing;
-          await waitFor('every key at its last record', () => watch.has(lastPerKey), 120_000, 250);
+          // Kafka's Java reader is the verdict: a record lost or counted twice never completes the output.
+          await waitFor('every key at its last record', () => watch.has(lastPerKey), 60_000, 250).catch(
+            () => undefined,
+          );
           const diff = await committedDiff(bs, output);
           expect(counts(diff), JSON.stringify(diff).slice(0, 600)).toEqual({
             missing: 0,
