@@ -158,6 +158,31 @@ describe('slot process start', () => {
     expect(probes.get(0)!.closed).toEqual(['stopped']);
   }, 30_000);
 
+  it('a restore from another stateDir tells its sinks the restored folder (they fence the ids its run left)', async () => {
+    const restoredDir = await tempDir();
+    const path = await savepointWithCommittables(restoredDir);
+    const store = new TransactionStore();
+    const probe = new ProbeSink(store);
+    const own = await tempDir();
+    const slot = new SlotProcess(
+      slotOptions({
+        slot: 0,
+        discover: () => Promise.resolve([]), // peer 1 never shows up: the start fails once the sink opened
+        connectTimeoutMs: 300,
+        checkpointing: { stateDir: own, intervalMs: 0 },
+        restoreFrom: path,
+        job: { sinkWriter: () => probe },
+      }),
+    );
+    const run = slot.run();
+    run.catch(() => undefined);
+    await probe.opened;
+    // Without the restored folder an exactly-once Kafka sink fences only its own stateDir's ids: a transaction
+    // the restored run left open on an id this run never uses again blocks read_committed readers.
+    expect(probe.ctx?.checkpointing).toEqual({ stateDir: own, restoredStateDir: restoredDir });
+    await expect(run).rejects.toThrow(/peers not linked/);
+  });
+
   it('a sink that fails to open fails the start at once, without waiting for the peers', async () => {
     const store = new TransactionStore();
     const probe = new ProbeSink(store, new TributaryError('TRIB_CONNECTOR_FAILED', 'probe sink cannot open'));

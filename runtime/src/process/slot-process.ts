@@ -228,7 +228,10 @@ export class SlotProcess {
             job: jobOpts,
             logger: o.logger,
             registry: this.metrics.registry,
-            ...(p ? { restoredSinks: p.plan.sinks } : {}),
+            // The restored folder too: a restore from another stateDir fences the ids its run's intent
+            // files name (transactional-producers.ts); without it a transaction that run left open, on an
+            // id this run never initializes again, blocks read_committed readers until the broker's timeout.
+            ...(p ? { restoredSinks: p.plan.sinks, restoredFrom: p.plan.path } : {}),
           }),
       );
       // A joining process opens its sinks once slot 0 sent the join state: the job runs, its recovery is over.
