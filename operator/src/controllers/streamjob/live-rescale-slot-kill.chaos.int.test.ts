@@ -62,10 +62,11 @@ describe('StreamJob live rescale: SIGKILL a slot pod at each phase (real runtime
   /** The reasons of job `job`'s Events (every case's job lives in the harness's one namespace). */
   const reasonsOf = async (ns: string, job: string) =>
     (
-      await harness().kube.list<{ reason: string; involvedObject?: { kind?: string; name?: string } }>(
-        Resources.Event,
-        ns,
-      )
+      await harness().kube.list<{
+        metadata?: object;
+        reason: string;
+        involvedObject?: { kind?: string; name?: string };
+      }>(Resources.Event, ns)
     ).items
       .filter((e) => e.involvedObject?.kind === 'StreamJob' && e.involvedObject.name === job)
       .map((e) => e.reason);

@@ -114,7 +114,11 @@ export async function killAtPhase(
   c: KillCase,
   timeoutMs = 90_000,
 ): Promise<KillHit> {
-  const secret = await kube.get<{ data: Record<string, string> }>(Resources.Secret, ns, tokenSecretName(job));
+  const secret = await kube.get<{ metadata?: object; data: Record<string, string> }>(
+    Resources.Secret,
+    ns,
+    tokenSecretName(job),
+  );
   const token = Buffer.from(secret.data[TOKEN_KEY]!, 'base64').toString('utf8');
   const client = new RuntimeClient({ timeoutMs: 2_000 });
   const t0 = Date.now();
