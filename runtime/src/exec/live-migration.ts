@@ -140,7 +140,7 @@ export class LiveMigration {
     c.chain.onStepBarrier = (id) => this.atBarrier(id, c);
   }
 
-  /** Checkpoint `id` is being triggered (before any slot injects it): an armed step rides on it, returned for a wire. */
+  /** Checkpoint `id` is being triggered (before any slot injects it): an armed step rides on it, returned for wires. */
   onTrigger(id: number): MigrationStepOnWire | undefined {
     const step = this.armed;
     if (step) {
