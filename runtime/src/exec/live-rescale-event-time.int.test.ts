@@ -56,7 +56,9 @@ const graph = (bs: string[], input: string, output: string): GraphSpec => ({
     { name: 'per-1s', from: 'by-user', window: { tumbling: { size: '1s' } } },
     { name: 'totals', from: 'per-1s', aggregate: { n: 'count()' } },
   ],
-  sinks: [{ name: 'out', from: 'totals', kafka: { brokers: bs, topic: output, key: 'user', delivery: 'exactly-once' } }],
+  sinks: [
+    { name: 'out', from: 'totals', kafka: { brokers: bs, topic: output, key: 'user', delivery: 'exactly-once' } },
+  ],
 });
 
 describe('live rescale of an event-time job (real Kafka)', () => {
@@ -66,11 +68,14 @@ describe('live rescale of an event-time job (real Kafka)', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  it('2 → 3 moving lagging partitions: every window count exact', async () => {
-    const input = `it-wm-in-${run}`;
-    const output = `it-wm-out-${run}`;
+  /** `from` → `to` while the partitions that move lag the others by LAG_MS of event time. */
+  async function rescaleLagging(name: string, from: number, to: number): Promise<void> {
+    const input = `it-wm-in-${name}-${run}`;
+    const output = `it-wm-out-${name}-${run}`;
     await createTopics(kafka, { [input]: PARTITIONS, [output]: 3 });
-    const moving = [...Array(PARTITIONS).keys()].filter((q) => partitionOwner(input, q, 3) === 2);
+    const moving = [...Array(PARTITIONS).keys()].filter(
+      (q) => partitionOwner(input, q, from) !== partitionOwner(input, q, to),
+    );
     expect(moving.length).toBeGreaterThan(0);
     const ts = (q: number, j: number): number => BASE + 2 * j - (moving.includes(q) ? LAG_MS : 0);
     const reference = new Map<string, number>();
@@ -94,7 +99,7 @@ describe('live rescale of an event-time job (real Kafka)', () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-live-wm-'));
     dirs.push(stateDir);
     const job = await createJobExecutor(validateGraph(graph(bs, input, output)), {
-      parallelism: 2,
+      parallelism: from,
       maxParallelism: 128,
       logger: silentLogger(),
       jobName: 'live-wm-it',
@@ -106,15 +111,16 @@ describe('live rescale of an event-time job (real Kafka)', () => {
     done.catch(() => undefined);
     await expect.poll(() => job.status().recordsIn, { timeout: 60_000, interval: 20 }).toBeGreaterThan(1500);
     expect(job.status().recordsIn, 'rescaled mid-backlog').toBeLessThan(total / 2);
-    const out = await job.rescale(3, { budgetBytes: 1 << 20 });
-    expect(out).toMatchObject({ from: 2, to: 3, phase: 'done' });
+    const out = await job.rescale(to, { budgetBytes: 1 << 20 });
+    expect(out).toMatchObject({ from, to, phase: 'done' });
     await expect
       .poll(
         async () => {
           const m = await readMetadata((await job.triggerCheckpoint()).path);
           let sum = 0n;
           for (const s of m.sources['in'] ?? [])
-            for (const o of Object.values((s.position as { offsets: Record<string, string> }).offsets)) sum += BigInt(o);
+            for (const o of Object.values((s.position as { offsets: Record<string, string> }).offsets))
+              sum += BigInt(o);
           return Number(sum);
         },
         { timeout: 120_000, interval: 200 },
@@ -135,5 +141,13 @@ describe('live rescale of an event-time job (real Kafka)', () => {
       .map((w) => `${w}: ${got.get(w) ?? 0} of ${reference.get(w) ?? 0}`);
     const lost = [...reference].reduce((n, [w, c]) => n + Math.max(0, c - (got.get(w) ?? 0)), 0);
     expect({ lost, wrong: wrong.slice(0, 10) }).toEqual({ lost: 0, wrong: [] });
+  }
+
+  it('2 → 3 moving lagging partitions to the joining slot: every window count exact', async () => {
+    await rescaleLagging('out', 2, 3);
+  }, 240_000);
+
+  it('3 → 2 moving lagging partitions to slots ahead of them: every window count exact', async () => {
+    await rescaleLagging('in', 3, 2);
   }, 240_000);
 });
