@@ -1,12 +1,12 @@
 // A live rescale of an event-time job in one JobExecutor against the real broker: a Kafka source
-// with event times → keyBy → 1 s tumbling window count → exactly-once Kafka sink, at parallelism 2
-// with a backlog the sources read slowly. The partitions that move to the joining slot (2 → 3) lag
-// the others by 4 s of event time, so their old owners' watermarks are held back by them: a hand-over
-// that let the old owner's watermark jump (the moved partition's watermark idled) let the window
-// task's watermark pass windows whose records of the moved partitions still came through the new
-// owner, and they were dropped as late. With the moved partition's watermark handed over (a floor at
-// the old owner until the new owner caught up: exec/watermark-handover.ts) every window's count is
-// exact, as Kafka's Java read_committed reader reads it.
+// with event times → keyBy → 1 s tumbling window count → exactly-once Kafka sink, reading a backlog
+// slowly. The partitions that move (2 → 3 to the joining slot; 3 → 2 to slots ahead of them) lag the
+// others by 4 s of event time, so their old owners' watermarks are held back by them: a hand-over that
+// let the old owner's watermark jump (the moved partition's watermark idled) let the window task's
+// watermark pass windows whose records of the moved partitions still came through the new owner, and
+// they were dropped as late. With the moved partition's watermark handed over (a floor at the old owner
+// until the new owner caught up: exec/watermark-handover.ts) every window's count is exact, as Kafka's
+// Java read_committed reader reads it.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
