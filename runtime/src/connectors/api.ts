@@ -13,8 +13,11 @@ export interface SourceReaderContext {
   readonly slot: number;
   readonly parallelism: number;
   readonly logger: Logger;
-  /** Declares a partition (for per-partition watermarks); returns its index. */
-  addPartition(): number;
+  /**
+   * Declares a partition (for per-partition watermarks); returns its index. `watermark`: where its
+   * watermark starts (a partition taken over in a live rescale: its old owner's, HandedWatermark).
+   */
+  addPartition(watermark?: number): number;
   /** A finished partition (no more records, ever): its watermark is +∞. */
   finishPartition(p: number): void;
   /** A partition with no data for now (a slot that owns none yet): idle, it does not hold back the watermark. */
@@ -26,6 +29,13 @@ export interface SourceReaderContext {
    * watermark. Readers clear it when they return the partition's next record.
    */
   partitionCaughtUp(p: number, caughtUp: boolean): void;
+  /**
+   * Live rescale, a partition handed over: it keeps its watermark as a floor under the source's
+   * (no record comes for it again) until the new owner has caught up with it (HandedWatermark).
+   */
+  floorPartition?(p: number): HandedWatermark;
+  /** Live rescale, a partition taken over and declared: `report` gets the barrier at which it caught up. */
+  reportCaughtUp?(p: number, report: (barrierId: number) => void): void;
   /** Wakes the slot's loop (call when data becomes available). */
   wake(): void;
   /** Wakes the slot's loop at `time` (epoch ms), e.g. for rate limiting. */
@@ -77,6 +87,23 @@ export interface RawRecords {
 
 /** `data`: some records were added; `empty`: none now (the reader wakes the slot later); `end`: finished. */
 export type PollResult = 'data' | 'empty' | 'end';
+
+/** A moved partition's watermark as its old owner had it at the hand-over, kept there as a floor. */
+export interface HandedWatermark {
+  readonly watermark: number;
+  /** The new owner caught up at barrier `barrierId`: the floor idles after the first barrier ≥ it (in its loop). */
+  releaseAt(barrierId: number): void;
+}
+
+/** The new owner's start for a partition taken over: its old owner's watermark, and whom to tell it caught up. */
+export interface TakenWatermark {
+  readonly watermark: number;
+  /** Called in the new owner's loop with the barrier at which the partition no longer holds it back. */
+  caughtUp(barrierId: number): void;
+}
+
+/** Taken-over partitions' watermarks by Kafka partition. */
+export type TakenWatermarks = ReadonlyMap<number, TakenWatermark>;
 
 export interface SourceReader {
   open(ctx: SourceReaderContext): Promise<void>;
@@ -142,13 +169,19 @@ export interface SourceReader {
   handOverPartitions?(partitions: readonly number[]): {
     positions: Map<number, bigint>;
     restarted: Promise<void>;
+    /** Each declared partition's watermark floor (readers with per-partition watermarks). */
+    watermarks?: Map<number, HandedWatermark>;
   };
   /**
    * After the step's barrier passed this slot, in its loop: owns `positions`' partitions from their
    * positions on (its next snapshot records them), checks them against the input (`from` names
    * where they came from, in errors) and reads them; settles once it does.
    */
-  takeOverPartitions?(positions: ReadonlyMap<number, bigint>, from: string): Promise<void>;
+  takeOverPartitions?(
+    positions: ReadonlyMap<number, bigint>,
+    from: string,
+    watermarks?: TakenWatermarks,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,6 @@
 // How a job executor changes its slots while it runs (live rescale), wired to the executor's parts:
 // LiveRescale (every slot in this process: slots join and drain here, live-rescale.ts) and
 // RemoteJoin (slots in separate processes: a slot of another process joins, remote-join.ts).
-import { eventTimeRefusal } from '../rescale/event-time-refusal.ts';
 import type { Logger } from 'pino';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
@@ -68,7 +67,6 @@ export function jobRescaling(x: JobRescalingParts): JobRescaling {
       : !migration || !x.everySlot
         ? 'slots of the job run in other processes'
         : undefined,
-    eventTime: eventTimeRefusal(x.sources),
     migration,
     slots: () => x.list,
     notRunning,

@@ -62,6 +62,7 @@ import {
   type ActiveStep,
   type MigratingChain,
   type Movable,
+  takenWatermarks,
 } from './migration-step.ts';
 import { handoffMessage, type MigrationRpc, type MigrationTransport } from './migration-rpc.ts';
 
@@ -139,10 +140,7 @@ export class LiveMigration {
     c.chain.onStepBarrier = (id) => this.atBarrier(id, c);
   }
 
-  /**
-   * The coordinator is triggering checkpoint `id` (before any slot injects it): an armed step rides on it.
-   * Returns the step riding on `id` as it travels to slots of other processes (only with a transport).
-   */
+  /** Checkpoint `id` is being triggered (before any slot injects it): an armed step rides on it, returned for wires. */
   onTrigger(id: number): MigrationStepOnWire | undefined {
     const step = this.armed;
     if (step) {
@@ -181,10 +179,7 @@ export class LiveMigration {
     this.early.delete(id);
   }
 
-  /**
-   * Checkpoint `id` completed (a process that does not drive): every task here passed the barriers up
-   * to it, so steps bound to them and reported need nothing more.
-   */
+  /** Checkpoint `id` completed (not driving): tasks here passed barriers up to it; reported steps are done. */
   checkpointCompleted(id: number): void {
     for (const b of this.reported)
       if (b <= id) {
@@ -381,6 +376,7 @@ export class LiveMigration {
       h.restarted.catch(() => undefined); // awaited once the step is done
       step.restarts.push(h.restarted);
       for (const m of out) step.handed.set(`${m.source}|${m.partition}`, h.positions.get(m.partition) as bigint);
+      for (const [p, w] of h.watermarks ?? []) step.floors.set(`${src.name}|${p}`, { w, from: c });
       for (const w of step.takers) if (out.some((m) => m.to === w.slot)) w.post(() => this.tryTakeOver(step, w));
       for (const to of new Set(out.map((m) => m.to)))
         if (this.isRemote(to)) {
@@ -413,7 +409,8 @@ export class LiveMigration {
     step.takers.delete(c);
     const from = [...new Set(moves.map((m) => m.from))].join(', ');
     const reader = (c.source as NonNullable<MigratingChain['source']>).reader as Movable;
-    reader.takeOverPartitions(positions, `the position slot ${from} handed over at checkpoint ${step.barrierId}`).then(
+    const at = `the position slot ${from} handed over at checkpoint ${step.barrierId}`;
+    reader.takeOverPartitions(positions, at, takenWatermarks(step, moves)).then(
       () => {
         step.installs--;
         this.progress(step);

@@ -45,8 +45,6 @@ export interface LiveRescaleContext {
   maxParallelism: number;
   /** Why this job cannot rescale live at all (no checkpointing, slots elsewhere); undefined: it can. */
   unsupported: string | undefined;
-  /** Why the job's event time cannot move yet (rescale/event-time-refusal.ts); checked after its sources. */
-  eventTime?: string | undefined;
   migration: LiveMigration | undefined;
   /** The job's slots now. */
   slots(): readonly SlotParts[];
@@ -232,7 +230,6 @@ export class LiveRescale {
               'source can (an index source — datagen, collection, file — stripes its input by parallelism)',
           );
       }
-    if (this.c.eventTime !== undefined) refuse('TRIB_RESCALE_UNSUPPORTED', this.c.eventTime);
     return m;
   }
 }

@@ -1,7 +1,7 @@
 // One step of a live migration as a process keeps it (live-migration.ts): its moves, the hand-offs
 // and positions that arrived, and what this process's chains still have to do for it.
 import type { MigrationStepOnWire } from '../checkpoint/messages.ts';
-import type { SourceReader } from '../connectors/api.ts';
+import type { HandedWatermark, SourceReader, TakenWatermark } from '../connectors/api.ts';
 import type { StatefulOperator } from '../operators/types.ts';
 import type { MigrationStep, PartitionMove } from '../rescale/plan.ts';
 import type { KeyGroupHandoff } from '../state/key-group-handoff.ts';
@@ -43,6 +43,8 @@ export interface ActiveStep {
   partitions: PartitionMove[];
   /** Handed-over positions by `<source>|<partition>`. */
   handed: Map<string, bigint>;
+  /** Handed-over watermark floors by `<source>|<partition>`, with the old owner's chain (one process). */
+  floors: Map<string, { w: HandedWatermark; from: MigratingChain }>;
   /** Source chains of new owners the barrier reached that have not taken their partitions over. */
   takers: Set<MigratingChain>;
   /** The old owners' consumer restarts. */
@@ -81,6 +83,7 @@ export function newStep(chains: readonly MigratingChain[], index: number, step: 
     installs,
     partitions: step.partitions,
     handed: new Map(),
+    floors: new Map(),
     takers: new Set(),
     restarts: [],
     settle,
@@ -113,4 +116,17 @@ export function involvedSlots(step: ActiveStep, chains: readonly MigratingChain[
   const slots = new Set<number>(keyedJob ? step.moves.keys() : []);
   for (const m of step.partitions) slots.add(m.from).add(m.to);
   return slots;
+}
+
+/**
+ * The watermarks the new owner starts `moves`' partitions at (exec/watermark-handover.ts): each old
+ * owner's floor, released in the old owner's loop once the new owner reports it caught up.
+ */
+export function takenWatermarks(step: ActiveStep, moves: readonly PartitionMove[]): Map<number, TakenWatermark> {
+  const out = new Map<number, TakenWatermark>();
+  for (const m of moves) {
+    const f = step.floors.get(`${m.source}|${m.partition}`);
+    if (f) out.set(m.partition, { watermark: f.w.watermark, caughtUp: (b) => f.from.post(() => f.w.releaseAt(b)) });
+  }
+  return out;
 }

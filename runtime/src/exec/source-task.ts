@@ -19,6 +19,7 @@ import type { ChainCheckpoint } from './chain-checkpoint.ts';
 import type { CheckpointBarrier } from '../core/barrier.ts';
 import type { Slot, Task } from './slot.ts';
 import { AlignedPollSize } from './aligned-poll-size.ts';
+import { WatermarkHandover } from './watermark-handover.ts';
 
 export interface Writable {
   readonly writable: boolean;
@@ -36,14 +37,12 @@ export interface SourceTaskOptions {
   logger: Logger;
   onRecords(n: number): void;
   onFailed(reason: string): void;
-  /** Set when the job takes checkpoints. */
-  checkpoint?: ChainCheckpoint;
+  checkpoint?: ChainCheckpoint; // set when the job takes checkpoints
   restoredPositions?: readonly unknown[];
   checkpointing?: boolean;
   joining?: boolean; // the slot joins a running job (SourceReaderContext.joining)
   onLag?(records: number): void;
-  /** Where the reader reports its external system's outages (OutageBoard). */
-  reportOutage?: ReportOutage;
+  reportOutage?: ReportOutage; // where the reader reports its external system's outages (OutageBoard)
   backpressure?: BackpressureClock;
   /** The job code's timestamp function when `spec.timestamp.assigner` names one (NaN = no valid timestamp). */
   timestampAssigner?: (rec: Rec) => number;
@@ -69,6 +68,7 @@ export class SourceTask implements Task, RawRecords {
   done = false;
   private readonly o: SourceTaskOptions;
   private readonly wms: PartitionWatermarks;
+  private readonly handover: WatermarkHandover; // live rescale: moved partitions' watermarks
   private readonly extract: ((rec: Rec) => number) | undefined;
   private readonly batch = newBatch();
   private readonly partOf: number[] = [];
@@ -76,10 +76,9 @@ export class SourceTask implements Task, RawRecords {
   private stopRequested: { drain: boolean } | undefined;
   private finalWatermark = false;
   /**
-   * Id of the stop-with-savepoint whose barrier this source passed. Until it completes the
-   * source reads nothing (its position is the savepoint's); it ends when the savepoint
-   * completes and reads on when it is aborted (Flink: a failed stop-with-savepoint leaves the
-   * job running, so the caller can retry).
+   * Id of the stop-with-savepoint whose barrier this source passed. Until it completes the source reads nothing
+   * (its position is the savepoint's); it ends when the savepoint completes and reads on when it is aborted
+   * (Flink: a failed stop-with-savepoint leaves the job running, so the caller can retry).
    */
   private pausedForStop: number | undefined;
   private opened = false;
@@ -110,6 +109,7 @@ export class SourceTask implements Task, RawRecords {
       watermark: (wm) => o.out.watermark(wm),
       idle: (i) => o.out.idle(i),
     });
+    this.handover = new WatermarkHandover(this.wms);
     if (idle !== undefined || !this.extract) this.scheduleIdleCheck();
     this.pollSizer = o.alignment ? new AlignedPollSize(this.wms, o.alignment.driftMs) : undefined;
     this.leaveAlignment = listenToAlignment(o.alignment, () => o.slot.wake());
@@ -173,7 +173,8 @@ export class SourceTask implements Task, RawRecords {
       slot: slot.index,
       parallelism: this.o.parallelism,
       logger: this.o.logger,
-      addPartition: () => this.wms.addPartition(Date.now()),
+      addPartition: (wm) => this.wms.addPartition(Date.now(), wm),
+      ...this.handover.readerContext(),
       // Applied after the records of the current poll are accounted for: a partition must not
       // report idle (and release the watermark) ahead of its own last records.
       finishPartition: (p) => {
@@ -253,6 +254,7 @@ export class SourceTask implements Task, RawRecords {
     if (this.done || !this.opened || !this.o.checkpoint) return false;
     const position = this.o.reader.snapshotPosition?.();
     this.o.checkpoint.onBarrier(b, 0, { name: this.o.spec.name, position });
+    this.handover.afterBarrier(b.id);
     if (b.stop) this.pausedForStop = b.id;
     return true;
   }

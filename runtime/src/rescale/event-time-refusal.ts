@@ -1,15 +1,16 @@
-// Why a job whose sources assign event time cannot rescale live yet (refused before anything moves).
+// Why a job whose sources assign event time cannot rescale live ACROSS PROCESSES yet (refused before
+// anything moves).
 //
-// A Kafka partition handed over at a step's barrier leaves the old owner's source watermark at once
-// (its watermark partition idles for good: connectors/kafka/watermark-partitions.ts), so that slot's
-// watermark jumps to the minimum over the partitions it keeps. The new owner reads the partition from
-// the handed-over position, but its own channel watermark may already be past those records' times (or,
-// for a joining slot, it is idle until it reads): downstream the minimum over the channels can pass a
-// window's end before the moved partition's records of that window arrive, and they are dropped as
-// late. Found by the operator's end-to-end test (a 1 s event-time window lost 12–62 records of the
-// window open during a 2 → 3 scale out in about 1 run in 4). Until a moved partition's watermark holds
-// the old owner back until the new owner's watermark covers it, live rescale refuses such jobs and a
-// rescale goes through a savepoint, which restarts every watermark from the restored state.
+// A Kafka partition handed over at a step's barrier carries its watermark within one process
+// (exec/watermark-handover.ts): the old owner keeps it as a floor under its watermark until the new
+// owner, which starts the partition at that watermark, reports at a barrier that it caught up with it.
+// Across processes neither the watermark (mig-positions) nor the report travel yet: the old owner's
+// watermark would jump at once to the minimum over the partitions it keeps, and downstream the minimum
+// over the channels could pass a window's end before the moved partition's records of that window
+// arrive through the new owner (the operator's end-to-end test lost 12–62 records of a 1 s event-time
+// window during a 2 → 3 scale out in about 1 run in 4). Until they do, a live rescale across processes
+// refuses such jobs and a rescale goes through a savepoint, which restarts every watermark from the
+// restored state.
 import type { SourceSpec } from '../graph/spec.ts';
 
 /** The refusal's reason for `sources`, or undefined when none assigns event time. */

@@ -15,6 +15,11 @@ export class BoundedOutOfOrderness {
     if (ts > this.maxTs) this.maxTs = ts;
   }
 
+  /** Starts at watermark `wm` at least (a partition taken over in a live rescale: its old owner's watermark). */
+  seed(wm: number): void {
+    if (wm > MIN_WATERMARK) this.onEvent(wm + this.bound + 1);
+  }
+
   current(): number {
     return this.maxTs - this.bound - 1;
   }

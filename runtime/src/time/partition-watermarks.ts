@@ -2,7 +2,10 @@
 // generator per partition, idleness per partition, and a valve that emits the minimum over
 // the partitions that are not idle. A finished partition's watermark is +∞. A caught-up
 // partition (its reader has nothing left to read for it right now) keeps its place in the
-// watermark but not in watermark alignment: it does not hold its alignment group back.
+// watermark but not in watermark alignment: it does not hold its alignment group back. A
+// floor (a partition handed over in a live rescale, until its new owner has caught up with it)
+// keeps its last watermark in the valve: no record comes for it, it never idles by timeout and
+// it is left out of alignment (it must not hold its group back for ever).
 import { BoundedOutOfOrderness } from './bounded-out-of-orderness.ts';
 import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
@@ -15,6 +18,9 @@ export class PartitionWatermarks {
   private readonly idle: boolean[] = [];
   private readonly finished: boolean[] = [];
   private readonly caughtUp: boolean[] = [];
+  private readonly floor: boolean[] = [];
+  /** Where each partition's watermark started (MIN_WATERMARK unless taken over in a live rescale). */
+  private readonly seeds: number[] = [];
   private readonly valve: WatermarkValve;
   private maxTs = Number.NEGATIVE_INFINITY;
 
@@ -24,8 +30,13 @@ export class PartitionWatermarks {
     this.valve = new WatermarkValve(0, out);
   }
 
-  addPartition(now: number): number {
-    this.gens.push(new BoundedOutOfOrderness(this.boundMs));
+  /** `seed`: the partition's watermark to start from (a partition taken over in a live rescale). */
+  addPartition(now: number, seed?: number): number {
+    const gen = new BoundedOutOfOrderness(this.boundMs);
+    if (seed !== undefined) gen.seed(seed);
+    this.gens.push(gen);
+    this.floor.push(false);
+    this.seeds.push(seed ?? MIN_WATERMARK);
     this.lastActivity.push(now);
     this.idle.push(false);
     this.finished.push(false);
@@ -87,6 +98,7 @@ export class PartitionWatermarks {
       if (
         this.idleTimeoutMs !== undefined &&
         !this.idle[p] &&
+        !this.floor[p] &&
         now - (this.lastActivity[p] as number) > this.idleTimeoutMs
       ) {
         this.idle[p] = true;
@@ -137,6 +149,38 @@ export class PartitionWatermarks {
     }
   }
 
+  /**
+   * Live rescale, the old owner of partition `p` at the hand-over: `p` gets no record here again
+   * but keeps its watermark as a floor under this source's until `releaseFloor`, so this source's
+   * channels cannot pass what the new owner still has to emit of `p`. Returns that watermark.
+   */
+  floorPartition(p: number): number {
+    if (!this.idle[p] && !this.finished[p]) this.floor[p] = true;
+    return this.finished[p] ? MAX_WATERMARK : (this.gens[p] as BoundedOutOfOrderness).current();
+  }
+
+  /** The floor of `p` is no longer needed: it idles for good (it holds nothing back). */
+  releaseFloor(p: number): void {
+    if (!this.floor[p]) return;
+    this.floor[p] = false;
+    this.idlePartition(p);
+  }
+
+  /**
+   * Live rescale, the new owner of partition `p`: `p` no longer needs its old owner's floor — it
+   * is idle or finished, or this source's output is active and between `p`'s seed and `p`'s own
+   * watermark. At or above the seed, downstream counts this source's channels (a channel that comes
+   * back below its consumer's watermark counts only once it catches up, and the floor held that
+   * watermark at or below the seed); at or below `p`'s watermark, what this source emits of `p`
+   * from now on is late downstream only if it is late at `p`.
+   */
+  caughtUpWithOutput(p: number): boolean {
+    if (this.idle[p] || this.finished[p]) return true;
+    const out = this.valve.watermark;
+    if (this.valve.isIdle || out < (this.seeds[p] as number)) return false;
+    return (this.gens[p] as BoundedOutOfOrderness).current() >= out;
+  }
+
   get watermark(): number {
     return this.valve.watermark;
   }
@@ -151,7 +195,7 @@ export class PartitionWatermarks {
     if (this.gens.length === 0) return MIN_WATERMARK;
     let min = MAX_WATERMARK;
     for (let p = 0; p < this.gens.length; p++) {
-      if (this.idle[p] || this.finished[p] || this.caughtUp[p]) continue;
+      if (this.idle[p] || this.finished[p] || this.caughtUp[p] || this.floor[p]) continue;
       const c = (this.gens[p] as BoundedOutOfOrderness).current();
       if (c < min) min = c;
     }
@@ -165,7 +209,7 @@ export class PartitionWatermarks {
   aheadOf(maxAllowed: number, now: number, out: Set<number>): void {
     out.clear();
     for (let p = 0; p < this.gens.length; p++) {
-      if (this.finished[p] || this.idle[p]) continue;
+      if (this.finished[p] || this.idle[p] || this.floor[p]) continue;
       if ((this.gens[p] as BoundedOutOfOrderness).current() > maxAllowed) {
         out.add(p);
         this.lastActivity[p] = now;

@@ -38,7 +38,8 @@ import { TributaryError } from '../../errors.ts';
 import { parseDuration } from '../../graph/duration.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import type { Rec } from '../../core/record.ts';
-import type { PartitionLoad, PollResult, RawRecords, SourceReader, SourceReaderContext } from '../api.ts';
+import type { PartitionLoad, PollResult, RawRecords, SourceReader } from '../api.ts';
+import type { SourceReaderContext, TakenWatermarks } from '../api.ts';
 import { checkTakenOver, handOver, takeOver, type HandedOver } from './partition-handover.ts';
 import { WatermarkPartitions } from './watermark-partitions.ts';
 import { CaughtUpPartitions } from './caught-up-partitions.ts';
@@ -285,17 +286,17 @@ export class KafkaSource implements SourceReader {
   handOverPartitions(parts: readonly number[]): HandedOver {
     const positions = new Map(parts.map((p) => [p, handOver(this.queues, this.offsets, p, this.name)] as const));
     this.assignment.handedOver(parts);
-    for (const p of parts) this.wm.remove(this.ctx, p);
+    const watermarks = this.wm.removeAll(this.ctx, parts);
     this.owned = this.owned.filter((p) => !positions.has(p));
-    return { positions, restarted: this.failing(this.nextConsumer()) };
+    return { positions, restarted: this.failing(this.nextConsumer()), watermarks };
   }
 
   /** Live rescale, after the step's barrier passed this slot: emits `positions`' partitions from there on. */
-  takeOverPartitions(positions: ReadonlyMap<number, bigint>, from: string): Promise<void> {
+  takeOverPartitions(positions: ReadonlyMap<number, bigint>, from: string, wms?: TakenWatermarks): Promise<void> {
     for (const [p, next] of positions) takeOver(this.offsets, p, next, this.name);
     this.assignment.takenOver(positions.keys());
     this.owned = [...this.owned, ...positions.keys()].sort((a, b) => a - b);
-    this.wm.add([...positions.keys()]);
+    this.wm.add([...positions.keys()], wms);
     const checked = checkTakenOver(this.admin as Admin, this.ctx.sourceName, this.spec.topic, positions, from);
     return this.failing(checked.then(() => this.nextConsumer()));
   }

@@ -10,6 +10,7 @@
 // before the barrier, the others are emitted by the new owner after it: one slot emits each.
 import type { Admin } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
+import type { HandedWatermark } from '../api.ts';
 import { logOffsets } from './admin-lookups.ts';
 import type { PartitionOffsets } from './partition-offsets.ts';
 import type { PartitionQueues } from './partition-queues.ts';
@@ -21,6 +22,8 @@ export interface HandedOver {
   positions: Map<number, bigint>;
   /** Settles once the slot's consumer reads without them. */
   restarted: Promise<void>;
+  /** Their watermark floors (watermark-partitions.ts). */
+  watermarks: Map<number, HandedWatermark>;
 }
 
 /** The old owner's half: drops `p`'s queued records and forgets it; returns its position (next offset to emit). */
