@@ -15,6 +15,7 @@ import {
   produceLoop,
   readOutput,
   topicRecordCount,
+  windowGraph,
   type InputRecord,
 } from './window-job.ts';
 
@@ -25,31 +26,17 @@ export interface RollingOut {
 
 const canon = (o: RollingOut) => `${o.user}|${o.n}`;
 
+/** windowGraph's source (without its event time) and exactly-once sink, a rolling count per user between them. */
 export function rollingGraph(o: { brokers: string; input: string; output: string; groupId: string }) {
+  const windowed = windowGraph(o);
+  const sources = windowed.sources.map(({ timestamp: _eventTime, ...source }) => source);
   return {
-    sources: [
-      {
-        name: 'in',
-        kafka: {
-          brokers: o.brokers,
-          topic: o.input,
-          groupId: o.groupId,
-          startFrom: 'earliest',
-          schema: { user: 'string', amount: 'double', ts: 'double' },
-        },
-      },
-    ],
+    sources,
     steps: [
       { name: 'by-user', from: 'in', keyBy: 'user' },
       { name: 'counts', from: 'by-user', aggregate: { n: 'count()' } },
     ],
-    sinks: [
-      {
-        name: 'out',
-        from: 'counts',
-        kafka: { brokers: o.brokers, topic: o.output, key: 'user', delivery: 'exactly-once' },
-      },
-    ],
+    sinks: windowed.sinks.map((sink) => ({ ...sink, from: 'counts' })),
   };
 }
 
