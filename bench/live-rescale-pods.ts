@@ -7,12 +7,12 @@
 //   live      = the operator's liveRescale: the running pods move to N slots, same deployment;
 //   savepoint = the operator's savepoint rescale: stop-with-savepoint, new pods restore it.
 //
-// A silent fallback fails the bench: a live rescale must end with status.rescales' newest entry
-// `mode: live` for the same deployment and the migration COMPLETED; a savepoint one with `mode:
-// savepoint` and a new deployment. Between rescales the deployment must not change and the job
-// must not fail or restart (a failed live rescale restarts from the last checkpoint: exactly-once
-// too, but not what is measured).
-import type { MigrationRecord, StreamJob } from '../operator/src/api/v1alpha1/streamjob.ts';
+// A silent fallback fails the bench (live-rescale-verdict.ts): a live rescale must end with
+// status.rescales' newest entry `mode: live` for the same deployment and its migration COMPLETED; a
+// savepoint one with `mode: savepoint` and a new deployment. Between rescales the deployment must not
+// change and the job must not fail or restart (a failed live rescale restarts from the last
+// checkpoint: exactly-once too, but not what is measured).
+import type { StreamJob, StreamJobStatus } from '../operator/src/api/v1alpha1/streamjob.ts';
 import { Resources } from '../operator/src/kube/index.ts';
 import { waitFor } from '../operator/src/kube/testing/cluster.ts';
 import type { Pod } from '../operator/src/controllers/streamjob/objects/slot-pod.ts';
@@ -28,6 +28,7 @@ import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import { NODE_NAME, RUNTIME_IMAGE, startContainerNode, type ContainerNode } from '../test/image/container-node.ts';
 import { MAXP, sleep, type RescaleHost } from './live-rescale-host.ts';
 import type { Mode } from './live-rescale-stats.ts';
+import { notAsRequested, notSteady, requestedMigration, type Requested } from './live-rescale-verdict.ts';
 import { clusterReachable } from './rescale-downtime.ts';
 
 export type PodRuntime = 'process' | 'container';
@@ -100,15 +101,9 @@ export class PodHost implements RescaleHost {
   }
 
   async liveRescale(to: number, marks: Record<string, number>, t0: number): Promise<{ doneAt: number; note: string }> {
-    const from = await this.request(to, 'live');
-    // status.migration keeps the previous live rescale until the operator records this one.
-    const ours = (m: MigrationRecord | undefined) =>
-      m && m.from === from && m.to === to && Date.parse(m.startedAt) >= t0 - 1000 ? m : undefined;
-    const j = await this.untilDone(to, marks, t0, (s) => ours(s.migration)?.phase);
-    const m = j.status?.migration;
-    this.expectRescale(j, from, to, 'live');
-    if (j.status?.deployed?.id !== this.deployment || m?.state !== 'COMPLETED' || m.to !== to)
-      throw this.failed(j, `the live rescale to ${to} did not complete live on deployment ${this.deployment}`);
+    const r = await this.request(to, 'live');
+    const j = await this.untilDone(r, marks, t0, (s) => requestedMigration(s, r, t0)?.phase);
+    const m = requestedMigration(j.status!, r, t0)!;
     const note = `${m.stepsDone}/${m.steps} steps, ${m.keyGroupsMoved} key groups, ${(m.bytesMoved / 1e6).toFixed(1)} MB`;
     // The operator's record of when slot 0 reported it done; the bench's poll adds nothing to it.
     return { doneAt: m.finishedAt ? Date.parse(m.finishedAt) : t0 + marks['Ready']!, note };
@@ -116,13 +111,9 @@ export class PodHost implements RescaleHost {
 
   /** From the first step seen after the stop-with-savepoint completed, every output write is the new pods'. */
   async savepointRescale(to: number, marks: Record<string, number>, t0: number): Promise<number> {
-    const from = await this.request(to, 'savepoint');
-    const j = await this.untilDone(to, marks, t0, (s) => s.pendingOperation?.step);
-    this.expectRescale(j, from, to, 'savepoint');
-    const newDeployment = j.status!.deployed!.id;
-    if (newDeployment === this.deployment)
-      throw this.failed(j, `the savepoint rescale to ${to} kept deployment ${newDeployment}`);
-    this.deployment = newDeployment;
+    const r = await this.request(to, 'savepoint');
+    const j = await this.untilDone(r, marks, t0, (s) => s.pendingOperation?.step);
+    this.deployment = j.status!.deployed!.id;
     this.restarts = j.status?.restarts ?? 0;
     const stopped = Object.entries(marks)
       .filter(([k]) => AFTER_SAVEPOINT.has(k) || k === 'Ready')
@@ -152,22 +143,24 @@ export class PodHost implements RescaleHost {
     await this.node?.stop().catch(() => undefined);
   }
 
-  /** The patch a user sends; returns the parallelism it moves from. */
-  private async request(to: number, mode: Mode): Promise<number> {
-    const from = (await this.job()).status!.deployed!.parallelism;
+  /** The patch a user sends (`kubectl patch sj … {spec: {replicas, rescale: {mode}}}`). */
+  private async request(to: number, mode: Mode): Promise<Requested> {
+    const j = await this.job();
+    this.expectSteady(j);
     await this.h.kube.patch(StreamJobs, this.h.ns, NAME, { spec: { replicas: to, rescale: { mode } } });
-    return from;
+    return { mode, from: j.status!.deployed!.parallelism, to, deployment: this.deployment };
   }
 
   /**
-   * Polls until the job is Running at `to` with no operation pending; marks the first time each value of
-   * `phase(status)` was seen, and Ready when it is done. A Failed job or a restart ends the bench.
+   * Polls until the job is Running at r.to with no operation pending, then checks it ran as `r`
+   * asked; marks the first time each value of `phase(status)` was seen, and Ready when it is done.
+   * A Failed job or a restart on the way ends the bench.
    */
   private async untilDone(
-    to: number,
+    r: Requested,
     marks: Record<string, number>,
     t0: number,
-    phase: (s: NonNullable<StreamJob['status']>) => string | undefined,
+    phase: (s: StreamJobStatus) => string | undefined,
   ): Promise<StreamJob> {
     const until = Date.now() + 300_000;
     for (;;) {
@@ -175,30 +168,24 @@ export class PodHost implements RescaleHost {
       const s = j.status ?? {};
       const p = phase(s);
       if (p) marks[p] ??= Date.now() - t0;
-      if (s.phase === 'Failed' || (s.restarts ?? 0) > this.restarts) throw this.failed(j, 'failed or restarted');
+      const broken = notSteady(s, s.deployed?.id ?? '', this.restarts);
+      if (broken) throw this.failed(j, broken);
       const seen = (s.observedGeneration ?? 0) >= (j.metadata.generation ?? 0);
-      if (seen && s.phase === 'Running' && !s.pendingOperation && s.deployed?.parallelism === to) {
+      if (seen && s.phase === 'Running' && !s.pendingOperation && s.deployed?.parallelism === r.to) {
         marks['Ready'] = Date.now() - t0;
+        const wrong = notAsRequested(s, r, t0);
+        if (wrong) throw this.failed(j, wrong);
         return j;
       }
-      if (Date.now() > until) throw this.failed(j, `not Running at ${to} after 300 s`);
+      if (Date.now() > until) throw this.failed(j, `not Running at ${r.to} after 300 s`);
       await sleep(POLL_MS);
     }
   }
 
   private expectSteady(j: StreamJob): void {
     this.lastCheck = Date.now();
-    const s = j.status ?? {};
-    if (s.phase === 'Failed' || (s.restarts ?? 0) > this.restarts || s.deployed?.id !== this.deployment)
-      throw this.failed(j, `not running steadily on deployment ${this.deployment}`);
-  }
-
-  /** status.rescales' newest entry is this rescale, completed, of the running deployment. */
-  private expectRescale(j: StreamJob, from: number, to: number, mode: Mode): void {
-    const r = j.status?.rescales?.at(-1);
-    const ok = r?.from === from && r.to === to && r.mode === mode && r.completedAt !== undefined;
-    if (!ok || r.deployment !== j.status?.deployed?.id)
-      throw this.failed(j, `expected a completed ${mode} rescale ${from}→${to} in status.rescales`);
+    const broken = notSteady(j.status ?? {}, this.deployment, this.restarts);
+    if (broken) throw this.failed(j, broken);
   }
 
   private job(): Promise<StreamJob> {
