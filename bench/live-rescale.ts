@@ -23,13 +23,18 @@
 // `--distributed` as a child process, driven through its control API as a user does
 // (live-rescale-cli.ts: POST /v1/migrations; the savepoint rescale = POST /v1/savepoints {stop},
 // the run exits, a new run at the new parallelism with --restore). Each host gets its own topics,
-// its own four rescales and its own exactly-once check.
+// its own four rescales and its own exactly-once check. pods / containers = slot pods of a
+// StreamJob on the local cluster, run by the node agent as processes / in containers (podman +
+// runc, the image built from this checkout), rescaled through the operator (live-rescale-pods.ts:
+// `spec.replicas` with `rescale.mode` live or savepoint; a silent fallback fails the bench); they
+// also need the cluster's S3 server, and BENCH_ONLY=rescale runs both.
 //
 // Needs the local cluster's Kafka (TRIBUTARY_KAFKA_BROKERS) and a JDK; skipped with a message
 // otherwise. Env: BENCH_LIVE_RATE (records/s, default 2000), BENCH_LIVE_KEYS (default 100000),
 // BENCH_LIVE_WINDOW_S (default 30), BENCH_LIVE_PLOT=1 writes docs/images/live-rescale-latency.svg
-// (-threads.svg, -distributed.svg for those hosts), BENCH_LIVE_LOG=warn shows the job's log (any
-// value: the CLI run's whole log). Run alone: npx node bench/live-rescale.ts
+// (-threads.svg, -distributed.svg, -pods.svg, -containers.svg for those hosts), BENCH_LIVE_LOG=warn
+// shows the job's log (any value: the CLI run's whole log; not the pods'). Run alone: npx node
+// bench/live-rescale.ts
 import {
   benchKafka,
   checkExactlyOnce,
