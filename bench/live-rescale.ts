@@ -23,13 +23,18 @@
 // `--distributed` as a child process, driven through its control API as a user does
 // (live-rescale-cli.ts: POST /v1/migrations; the savepoint rescale = POST /v1/savepoints {stop},
 // the run exits, a new run at the new parallelism with --restore). Each host gets its own topics,
-// its own four rescales and its own exactly-once check.
+// its own four rescales and its own exactly-once check. pods / containers = slot pods of a
+// StreamJob on the local cluster, run by the node agent as processes / in containers (podman +
+// runc, the image built from this checkout), rescaled through the operator (live-rescale-pods.ts:
+// `spec.replicas` with `rescale.mode` live or savepoint; a silent fallback fails the bench); they
+// also need the cluster's S3 server, and BENCH_ONLY=rescale runs both.
 //
 // Needs the local cluster's Kafka (TRIBUTARY_KAFKA_BROKERS) and a JDK; skipped with a message
 // otherwise. Env: BENCH_LIVE_RATE (records/s, default 2000), BENCH_LIVE_KEYS (default 100000),
 // BENCH_LIVE_WINDOW_S (default 30), BENCH_LIVE_PLOT=1 writes docs/images/live-rescale-latency.svg
-// (-threads.svg, -distributed.svg for those hosts), BENCH_LIVE_LOG=warn shows the job's log (any
-// value: the CLI run's whole log). Run alone: npx node bench/live-rescale.ts
+// (-threads.svg, -distributed.svg, -pods.svg, -containers.svg for those hosts), BENCH_LIVE_LOG=warn
+// shows the job's log (any value: the CLI run's whole log; not the pods'). Run alone: npx node
+// bench/live-rescale.ts
 import {
   benchKafka,
   checkExactlyOnce,
@@ -52,32 +57,34 @@ import { TributaryError } from '../runtime/src/errors.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import { CliHost } from './live-rescale-cli.ts';
 import { InProcessHost, type RescaleHost } from './live-rescale-host.ts';
+import { PodHost, podHostUnavailable } from './live-rescale-pods.ts';
 import { figures, plot, table, type Figures, type Mode, type Phase } from './live-rescale-stats.ts';
 
 const PARTITIONS = 8;
-const HOSTS = ['process', 'threads', 'distributed'] as const;
+/** Local runs (BENCH_LIVE_HOST=all), then slot pods of a StreamJob (live-rescale-pods.ts). */
+const LOCAL_HOSTS = ['process', 'threads', 'distributed'] as const;
+const HOSTS = [...LOCAL_HOSTS, 'pods', 'containers'] as const;
 type HostKind = (typeof HOSTS)[number];
 const TITLE: Record<HostKind, string> = {
   process: 'in one process',
   threads: 'with slots on threads (tributary run --threads)',
   distributed: 'with slots in processes (tributary run --distributed)',
+  pods: 'with slot pods as processes (StreamJob, operator)',
+  containers: 'with slot pods in containers (StreamJob, operator)',
 };
 const svg = (host: HostKind): string =>
   fileURLToPath(
     new URL(`../docs/images/live-rescale-latency${host === 'process' ? '' : `-${host}`}.svg`, import.meta.url),
   );
 
-/** BENCH_LIVE_HOST: process (default), threads, distributed, a comma-separated list of them, or all. */
+/** BENCH_LIVE_HOST: process (default), threads, distributed, pods, containers, a comma-separated list, all (local). */
 export function hostsFromEnv(value: string | undefined): HostKind[] {
   if (value === undefined || value === '') return ['process'];
-  if (value === 'all') return [...HOSTS];
+  if (value === 'all') return [...LOCAL_HOSTS];
   return value.split(',').map((v) => {
     const h = v.trim();
     if (!(HOSTS as readonly string[]).includes(h))
-      throw new TributaryError(
-        'TRIB_CLI_USAGE',
-        `BENCH_LIVE_HOST: ${JSON.stringify(h)} is not one of ${HOSTS.join(', ')}, all`,
-      );
+      throw new TributaryError('TRIB_CLI_USAGE', `${JSON.stringify(h)} is not one of ${HOSTS.join(', ')}, all`);
     return h as HostKind;
   });
 }
@@ -117,9 +124,10 @@ function graph(brokers: string[], input: string, output: string, id: string): Gr
   };
 }
 
-/** Each host BENCH_LIVE_HOST selects in turn, each on its own topics; the figures of all of them. */
-export async function liveRescaleBenchmark(): Promise<Figures[] | undefined> {
-  const hosts = hostsFromEnv(process.env['BENCH_LIVE_HOST']);
+/** Each host in turn (default: what BENCH_LIVE_HOST selects), each on its own topics; the figures of all of them. */
+export async function liveRescaleBenchmark(
+  hosts = hostsFromEnv(process.env['BENCH_LIVE_HOST']),
+): Promise<Figures[] | undefined> {
   const all: Figures[] = [];
   for (const host of hosts) {
     const got = await liveRescaleOn(host);
@@ -142,6 +150,11 @@ async function liveRescaleOn(host: HostKind): Promise<Figures[] | undefined> {
     process.stdout.write('  skipped: TRIBUTARY_KAFKA_BROKERS is unset (start the local cluster with --with kafka)\n');
     return undefined;
   }
+  const unavailable = host === 'pods' || host === 'containers' ? await podHostUnavailable() : undefined;
+  if (unavailable) {
+    process.stdout.write(`  skipped: ${unavailable}\n`);
+    return undefined;
+  }
   const brokers = brokersEnv.split(',');
   const id = randomUUID().slice(0, 8);
   const input = `bench-live-in-${id}`;
@@ -153,7 +166,11 @@ async function liveRescaleOn(host: HostKind): Promise<Figures[] | undefined> {
   const reader = await outputReader(kafka, output);
   const spec = graph(brokers, input, output, id);
   const bench: RescaleHost =
-    host === 'process' ? new InProcessHost(spec, root) : await CliHost.create(host, spec, root);
+    host === 'process'
+      ? new InProcessHost(spec, root)
+      : host === 'pods' || host === 'containers'
+        ? await PodHost.create(host === 'pods' ? 'process' : 'container', spec)
+        : await CliHost.create(host, spec, root);
   const ledger = new InputLedger(keys);
   try {
     await bench.start(2);

@@ -5,7 +5,10 @@
 // BENCH_ONLY=s3-checkpoint only the checkpoint overhead on S3 vs the filesystem vs off;
 // BENCH_ONLY=s3 all three; BENCH_ONLY=event-time only the event-time figures (per-record vs
 // per-batch watermarks on q5/q7, event-time latency at p1 and p2); BENCH_ONLY=rescale only the
-// operator-driven rescale downtime on the local cluster (state on S3 vs on a volume);
+// operator-driven rescales on the local cluster: the savepoint rescale's downtime (state on S3 vs on
+// a volume; BENCH_RESCALE_DOWNTIME=0 skips it), then live vs savepoint with slot pods, 2→3 and 3→2,
+// as processes and in containers (BENCH_RESCALE_LIVE=pods|containers picks one, 0 skips both;
+// BENCH_LIVE_PLOT=1 writes docs/images/live-rescale-latency-pods.svg, -containers.svg);
 // BENCH_ONLY=autoscaler only the autoscaler scaling a capacity-bound job against the same job at
 // a fixed replica count (autoscaler.ts; writes docs/operator/autoscaler-run.svg);
 // BENCH_ONLY=operator only the operator at scale (streamjob-operator.ts); BENCH_ONLY=container
@@ -33,7 +36,8 @@
 // one process, 2→3 and 3→2: output gap, latency around the rescale, exactly-once checked (live-rescale.ts;
 // needs the local cluster's Kafka and a JDK; BENCH_LIVE_PLOT=1 writes docs/images/live-rescale-latency.svg);
 // BENCH_LIVE_HOST=threads|distributed|all runs the same with the slots as `tributary run --threads` /
-// `--distributed` runs them (a child process driven through its control API).
+// `--distributed` runs them (a child process driven through its control API); =pods|containers with
+// the slots as slot pods of a StreamJob (live-rescale-pods.ts), which BENCH_ONLY=rescale runs too.
 import { routeProcessWarnings } from '../runtime/src/telemetry/process-warnings.ts';
 import { createLogger } from '../runtime/src/telemetry/logger.ts';
 import { checkpointBenchmarks } from './checkpoint.ts';
@@ -62,11 +66,18 @@ import { timerSortBenchmark } from './timer-sort.ts';
 import { nodeTimingBenchmark } from './node-timing.ts';
 import { formatsBenchmark } from './formats.ts';
 import { threadsBenchmarks } from './threads.ts';
-import { liveRescaleBenchmark } from './live-rescale.ts';
+import { hostsFromEnv, liveRescaleBenchmark } from './live-rescale.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** The operator's savepoint rescale (rescale-downtime.ts), then live vs savepoint with slot pods (live-rescale.ts). */
+async function operatorRescales(): Promise<void> {
+  if (process.env['BENCH_RESCALE_DOWNTIME'] !== '0') await rescaleDowntime();
+  const live = process.env['BENCH_RESCALE_LIVE'] ?? 'pods,containers';
+  if (live !== '0') await liveRescaleBenchmark(hostsFromEnv(live));
+}
 
 function best(ms: Measurement[]): Measurement {
   return ms.reduce((a, b) => (b.perCore > a.perCore ? b : a));
@@ -209,7 +220,7 @@ if (only === 'event-time') {
   process.exit(0);
 }
 if (only === 'rescale') {
-  await rescaleDowntime();
+  await operatorRescales();
   process.exit(0);
 }
 if (only === 'autoscaler') {
@@ -287,8 +298,8 @@ await checkpointOverheadOnS3();
 // Needs Kafka + Druid (the local cluster); prints a skip line when TRIBUTARY_DRUID_URL is unset.
 await druidLatency();
 await operatorBenchmarks();
-// Needs the local cluster (Kubernetes + Kafka); prints a skip line otherwise.
-await rescaleDowntime();
+// Needs the local cluster (Kubernetes + Kafka + S3); prints a skip line otherwise.
+await operatorRescales();
 // Needs the local cluster (Kubernetes + Kafka); prints a skip line otherwise.
 await autoscalerBenchmark();
 // Needs the local cluster and root (buildah, podman); the image is built if needed.
