@@ -28,6 +28,8 @@ export interface SlotProcessDrainOptions {
   /** The bound on each wait of a drain (the checkpoint timeout). */
   timeoutMs: number;
   logger: Logger;
+  /** Slot `slot` left the job and its links are retired (alignment-exchange.ts forgets its members). */
+  peerLeft?: (slot: number) => void;
 }
 
 export class SlotProcessDrain {
@@ -54,6 +56,11 @@ export class SlotProcessDrain {
   /** A live rescale to `parallelism` joins slots: they are this slot's peers from now on. */
   joining(parallelism: number): void {
     for (let s = 0; s < parallelism; s++) if (s !== this.o.slot) this.peers.add(s);
+  }
+
+  /** The job's other slots now: joined ones included, ones that left not. */
+  get peerSlots(): ReadonlySet<number> {
+    return this.peers;
   }
 
   /** The slot's job, built. */
@@ -143,6 +150,7 @@ export class SlotProcessDrain {
         this.o.dataPlane.removePeer(from).then(
           () => {
             forgetPeerSeries(this.o.dataPlane.metrics, from);
+            this.o.peerLeft?.(from);
             this.driver?.receive(from, msg);
           },
           (e: unknown) => this.o.logger.warn({ peer: from, err: String(e) }, 'data plane: removing a drained peer'),
