@@ -30,6 +30,9 @@ const PER_PARTITION = 60; // per chunk
 const BASE = 1_700_000_000_000;
 const LAG_MS = 4000;
 const USERS = 5;
+/** Chunk MID waits for the check at 3 slots: chunks before it take every partition's watermark past MID_END. */
+const MID = 30;
+const MID_END = BASE + 10_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('tributary rescale of an event-time window job (real Kafka)', () => {
@@ -67,20 +70,19 @@ describe('tributary rescale of an event-time window job (real Kafka)', () => {
 
   /**
    * CHUNKS sends 100 ms apart, PER_PARTITION records to each partition (record j of partition q at
-   * BASE + 8j, minus LAG_MS on the `lagging` ones); chunk `gateAt` waits for `gate`; then one far-future
-   * record per partition so every real window fires. Returns the reference: user|window → count.
+   * BASE + 8j, minus LAG_MS on the `lagging` ones); chunk c waits for `gates[c]` first; then one
+   * far-future record per partition so every real window fires.
    */
   async function writeInput(
     k: Kafka,
     topic: string,
     lagging: readonly number[],
-    gateAt: number,
-    gate: Promise<void>,
+    gates: ReadonlyMap<number, Promise<void>>,
   ): Promise<void> {
     const producer = inputProducer(k);
     await producer.connect();
     for (let c = 0; c < CHUNKS; c++) {
-      if (c === gateAt) await gate;
+      await gates.get(c);
       const messages = [];
       for (let q = 0; q < PARTITIONS; q++)
         for (let i = 0; i < PER_PARTITION; i++) {
@@ -125,7 +127,7 @@ describe('tributary rescale of an event-time window job (real Kafka)', () => {
       const lagging = [...Array(PARTITIONS).keys()].filter(
         (q) => partitionOwner(input, q, 3) !== partitionOwner(input, q, 2),
       );
-      expect(lagging.length).toBeGreaterThan(0);
+      expect(lagging.filter((q) => partitionOwner(input, q, 3) === 2).length, 'moved to the joiner').toBeGreaterThan(0);
       const dir = await mkdtemp(join(tmpdir(), 'tributary-rescale-wm-'));
       dirs.push(dir);
       const file = join(dir, 'job.yaml');
@@ -149,16 +151,22 @@ describe('tributary rescale of an event-time window job (real Kafka)', () => {
           return (await res.json()) as StatusResponse;
         };
         await expect.poll(async () => (await status()).state, { timeout: 60_000 }).toBe('RUNNING');
-        let scaledOut = (): void => undefined;
-        const writing = writeInput(kafka, input, lagging, CHUNKS - 10, new Promise<void>((r) => (scaledOut = r)));
+        let scalingIn = (): void => undefined;
+        const writing = writeInput(kafka, input, lagging, new Map([[MID, new Promise<void>((r) => (scalingIn = r))]]));
         await expect.poll(async () => (await status()).recordsIn ?? 0, { timeout: 60_000 }).toBeGreaterThan(1000);
-        for (const to of [3, 2]) {
+        const rescale = async (to: number): Promise<void> => {
           const out = await startCli(['rescale', '--control-port', port, '--to', String(to)], { env }).done;
           expect(out.code, out.stderr).toBe(0);
           expect((await status()).parallelism).toBe(to);
-          await sleep(500);
-        }
-        scaledOut();
+        };
+        await rescale(3);
+        // At 3 slots the job's event time must move on: the windows that chunks 0..MID−1 of every partition
+        // close fire (a joining slot whose watermark stayed where the hand-over seeded it would hold them all).
+        const closed = [...ref.keys()].filter((w) => Number(w.split('|')[1]) + 1000 <= MID_END).length;
+        const mid = await readTopic(kafka, output, { expected: closed, timeoutMs: 60_000, settleMs: 0 });
+        expect(mid.length, 'windows fired at 3 slots').toBeGreaterThanOrEqual(closed);
+        scalingIn();
+        await rescale(2);
         await writing;
         // Every window (user, second) gives one output record once the flush records' watermark passed it.
         await readTopic(kafka, output, { expected: ref.size, timeoutMs: 120_000, settleMs: 0 });

@@ -84,7 +84,7 @@ export class LiveMigration {
   private readonly early = new Map<number, [number, MigrationRpc][]>();
   /** Bound (not driven) steps whose part this process reported: kept until their checkpoint completes. */
   private readonly reported = new Set<number>();
-  private readonly remoteFloors: RemoteFloors; // partitions' floors handed to other processes
+  readonly remoteFloors: RemoteFloors; // partitions' floors handed to other processes
   /** The bound on a step's reports once its checkpoint completed, and on a prepare's answers (checkpoint timeout). */
   private readonly stepTimeoutMs: number;
   private prepare: PrepareRound | undefined;

@@ -85,6 +85,11 @@ export class RemoteFloors {
     f.c.post(() => f.w.releaseAt(msg.barrierId));
   }
 
+  /** Whether slot `slot` holds a floor for a new owner in another process. */
+  holds(slot: number): boolean {
+    return [...this.held.values()].some((f) => f.c.slot === slot);
+  }
+
   /** Slot `slot` left the job: its floors go with its channels. */
   forgetSlot(slot: number): void {
     for (const [key, f] of this.held) if (f.c.slot === slot) this.drop(key);

@@ -125,7 +125,7 @@ export class SlotProcessDrain {
       case 'mig-drain':
         if (this.o.slot >= msg.from) {
           this.watchLinks();
-          endSources(ctx, msg.from).then(
+          endSources(ctx, msg.from, this.o.timeoutMs).then(
             () => this.send(0, { m: 'mig-drained', slot: this.o.slot }),
             (e: unknown) => this.send(0, { m: 'mig-drained', slot: this.o.slot, error: String(e) }),
           );
