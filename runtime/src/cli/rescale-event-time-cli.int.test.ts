@@ -1,19 +1,24 @@
 // A live rescale of an event-time job across threads and processes: `tributary run --threads` and
 // `--distributed` run a StreamJob manifest (Kafka with event times → keyBy → 1 s tumbling window count
-// → exactly-once Kafka) at parallelism 2 while a producer keeps writing, and `tributary rescale` takes
-// it to 3 (partitions move to the joining slot) and back to 2 (the joined slot drains and leaves; its
-// partitions move to slots that stay). The partitions that move lag the others by 4 s of event time,
-// so their old owners' watermarks are held back by them: were the moved partition's watermark dropped
-// at the hand-over, the old owner's watermark would jump and the window tasks pass windows whose
-// records of the moved partitions still come through the new owner (dropped as late). With the
-// watermark handed over in `mig-positions` and the floor released on `mig-caught-up`
-// (exec/remote-floors.ts), every window's count read by Kafka's Java read_committed reader is exact.
-// Watermark alignment is on (the default): the joining slot must hear the running slots' reports and
-// they its (process/alignment-exchange.ts), or it pauses every partition it takes over for good.
+// → exactly-once Kafka) at parallelism 2 while a producer writes, and `tributary rescale` takes it to 3
+// (partitions move to the joining slot) and back to 2 (the joined slot drains and leaves; its
+// partitions move to slots that stay). The partitions that move lag the others by 4 s of event time, so
+// their old owners' watermarks are held back by them: were a moved partition's watermark dropped at the
+// hand-over, the old owner's watermark would jump and the window tasks pass windows whose records of
+// the partition still come through the new owner (dropped as late). Checked, every window's count by
+// Kafka's Java read_committed reader:
+// - at 3 slots the job's event time moves on (watermark alignment: the joining slot must hear the
+//   running slots' reports and they its, process/alignment-exchange.ts; without it the joiner paused
+//   every partition it took over for good and no later window fired);
+// - the floor crosses processes (`mig-positions` watermarks, `mig-caught-up`: exec/remote-floors.ts);
+// - scaling in, the partitions that stay get their last records and the end of time (a far-future
+//   record) first, the moved ones only 1.5 s later: the new owner's output runs ahead of them, so only
+//   the leaving slot's floor holds the windows back, and its sources must not end before the floor is
+//   released (exec/floors-released.ts: an ended channel holds no watermark).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
@@ -30,7 +35,7 @@ const PER_PARTITION = 60; // per chunk
 const BASE = 1_700_000_000_000;
 const LAG_MS = 4000;
 const USERS = 5;
-/** Chunk MID waits for the check at 3 slots: chunks before it take every partition's watermark past MID_END. */
+/** Chunks 0..MID−1 are written by the check at 3 slots: they take every partition's watermark past MID_END. */
 const MID = 30;
 const MID_END = BASE + 10_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -54,55 +59,95 @@ describe('tributary rescale of an event-time window job (real Kafka)', () => {
         sources: [
           {
             name: 'in',
-            kafka: { brokers: bs.join(','), topic: input, format: 'json', schema: { user: 'string', ts: 'double' } },
-            timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '200ms' },
+            kafka: {
+              brokers: bs.join(','),
+              topic: input,
+              format: 'json',
+              schema: { user: 'string', ts: 'double' },
+            },
+            timestamp: {
+              field: 'ts',
+              format: 'millis',
+              maxOutOfOrderness: '200ms',
+            },
           },
         ],
         steps: [
           { name: 'by-user', from: 'in', keyBy: 'user' },
-          { name: 'per-1s', from: 'by-user', window: { tumbling: { size: '1s' } } },
+          {
+            name: 'per-1s',
+            from: 'by-user',
+            window: { tumbling: { size: '1s' } },
+          },
           { name: 'totals', from: 'per-1s', aggregate: { n: 'count()' } },
         ],
-        sinks: [{ name: 'out', from: 'totals', kafka: { brokers: bs.join(','), topic: output, key: 'user' } }],
+        sinks: [
+          {
+            name: 'out',
+            from: 'totals',
+            kafka: { brokers: bs.join(','), topic: output, key: 'user' },
+          },
+        ],
       },
     },
   });
 
   /**
-   * CHUNKS sends 100 ms apart, PER_PARTITION records to each partition (record j of partition q at
-   * BASE + 8j, minus LAG_MS on the `lagging` ones); chunk c waits for `gates[c]` first; then one
-   * far-future record per partition so every real window fires.
+   * Chunks `from`..`to`−1 100 ms apart, PER_PARTITION records to each of `partitions` (record j of partition
+   * q at BASE + 8j, minus LAG_MS on the `lagging` ones); with `end`, then one far-future record on each of
+   * them, which takes its watermark past every real window.
    */
   async function writeInput(
-    k: Kafka,
+    producer: Producer,
     topic: string,
     lagging: readonly number[],
-    gates: ReadonlyMap<number, Promise<void>>,
+    o: {
+      from: number;
+      to: number;
+      partitions: readonly number[];
+      end?: boolean;
+    },
   ): Promise<void> {
-    const producer = inputProducer(k);
-    await producer.connect();
-    for (let c = 0; c < CHUNKS; c++) {
-      await gates.get(c);
+    for (let c = o.from; c < o.to; c++) {
       const messages = [];
-      for (let q = 0; q < PARTITIONS; q++)
+      for (const q of o.partitions)
         for (let i = 0; i < PER_PARTITION; i++) {
           const j = c * PER_PARTITION + i;
           const user = `u${q}-${j % USERS}`;
-          const value = JSON.stringify({ user, ts: BASE + 8 * j - (lagging.includes(q) ? LAG_MS : 0) });
+          const value = JSON.stringify({
+            user,
+            ts: BASE + 8 * j - (lagging.includes(q) ? LAG_MS : 0),
+          });
           messages.push({ key: user, partition: q, value });
         }
       await producer.send({ topic, messages });
       await sleep(100);
     }
+    if (!o.end) return;
+    const value = JSON.stringify({ user: 'flush', ts: BASE + 3_600_000 });
     await producer.send({
       topic,
-      messages: [...Array(PARTITIONS).keys()].map((q) => ({
+      messages: o.partitions.map((q) => ({
         key: 'flush',
         partition: q,
-        value: JSON.stringify({ user: 'flush', ts: BASE + 3_600_000 }),
+        value,
       })),
     });
-    await producer.disconnect();
+  }
+
+  /**
+   * A topic name (from `base`) whose partitions move so that each check means something: one moves to
+   * the joining slot, and a slot that stays gets a moved one back beside one it kept.
+   */
+  function layout(base: string): { input: string; lagging: number[] } {
+    const all = [...Array(PARTITIONS).keys()];
+    for (let i = 0; ; i++) {
+      const input = `${base}-${i}`;
+      const [at2, at3] = [(q: number) => partitionOwner(input, q, 2), (q: number) => partitionOwner(input, q, 3)];
+      const back = (s: number): boolean => all.some((q) => at2(q) === s && at3(q) === 2);
+      const kept = (s: number): boolean => all.some((q) => at2(q) === s && at3(q) === s);
+      if ([0, 1].some((s) => back(s) && kept(s))) return { input, lagging: all.filter((q) => at3(q) !== at2(q)) };
+    }
   }
 
   function reference(lagging: readonly number[]): Map<string, number> {
@@ -120,14 +165,9 @@ describe('tributary rescale of an event-time window job (real Kafka)', () => {
     'run %s: 2 → 3 → 2 moving lagging partitions mid-stream, every window count exact',
     { timeout: 240_000 },
     async (mode) => {
-      const input = `rescale-wm-in-${mode.slice(2)}-${run}`;
+      const { input, lagging } = layout(`rescale-wm-in-${mode.slice(2)}-${run}`);
       const output = `rescale-wm-out-${mode.slice(2)}-${run}`;
       await createTopics(kafka, { [input]: PARTITIONS, [output]: 1 });
-      // The partitions that move (to 3 and back to 2): each rescale hands them over behind the others.
-      const lagging = [...Array(PARTITIONS).keys()].filter(
-        (q) => partitionOwner(input, q, 3) !== partitionOwner(input, q, 2),
-      );
-      expect(lagging.filter((q) => partitionOwner(input, q, 3) === 2).length, 'moved to the joiner').toBeGreaterThan(0);
       const dir = await mkdtemp(join(tmpdir(), 'tributary-rescale-wm-'));
       dirs.push(dir);
       const file = join(dir, 'job.yaml');
@@ -151,25 +191,59 @@ describe('tributary rescale of an event-time window job (real Kafka)', () => {
           return (await res.json()) as StatusResponse;
         };
         await expect.poll(async () => (await status()).state, { timeout: 60_000 }).toBe('RUNNING');
-        let scalingIn = (): void => undefined;
-        const writing = writeInput(kafka, input, lagging, new Map([[MID, new Promise<void>((r) => (scalingIn = r))]]));
-        await expect.poll(async () => (await status()).recordsIn ?? 0, { timeout: 60_000 }).toBeGreaterThan(1000);
+        const producer = inputProducer(kafka);
+        await producer.connect();
+        const all = [...Array(PARTITIONS).keys()];
+        const writing = writeInput(producer, input, lagging, {
+          from: 0,
+          to: MID,
+          partitions: all,
+        });
+        await expect
+          .poll(async () => (await status()).recordsIn ?? 0, {
+            timeout: 60_000,
+          })
+          .toBeGreaterThan(1000);
         const rescale = async (to: number): Promise<void> => {
           const out = await startCli(['rescale', '--control-port', port, '--to', String(to)], { env }).done;
           expect(out.code, out.stderr).toBe(0);
           expect((await status()).parallelism).toBe(to);
         };
         await rescale(3);
+        await writing;
         // At 3 slots the job's event time must move on: the windows that chunks 0..MID−1 of every partition
         // close fire (a joining slot whose watermark stayed where the hand-over seeded it would hold them all).
         const closed = [...ref.keys()].filter((w) => Number(w.split('|')[1]) + 1000 <= MID_END).length;
-        const mid = await readTopic(kafka, output, { expected: closed, timeoutMs: 60_000, settleMs: 0 });
+        const mid = await readTopic(kafka, output, {
+          expected: closed,
+          timeoutMs: 60_000,
+          settleMs: 0,
+        });
         expect(mid.length, 'windows fired at 3 slots').toBeGreaterThanOrEqual(closed);
-        scalingIn();
-        await rescale(2);
-        await writing;
+        const scalingIn = rescale(2);
+        scalingIn.catch(() => undefined); // awaited below, after the writes
+        const kept = all.filter((q) => !lagging.includes(q));
+        await writeInput(producer, input, lagging, {
+          from: MID,
+          to: CHUNKS,
+          partitions: kept,
+          end: true,
+        });
+        await sleep(1500);
+        await writeInput(producer, input, lagging, {
+          from: MID,
+          to: CHUNKS,
+          partitions: lagging,
+          end: true,
+        });
+        await producer.disconnect();
+        await scalingIn;
         // Every window (user, second) gives one output record once the flush records' watermark passed it.
-        await readTopic(kafka, output, { expected: ref.size, timeoutMs: 120_000, settleMs: 0 });
+        await readTopic(kafka, output, {
+          expected: ref.size,
+          timeoutMs: 120_000,
+          settleMs: 0,
+        });
         expect(job.stderr).not.toMatch(/restarting all slots|job failing/);
       } catch (e) {
         await writeFile(join(dir, 'run-stderr.log'), job.stderr);
@@ -179,7 +253,11 @@ describe('tributary rescale of an event-time window job (real Kafka)', () => {
       }
       const got = new Map<string, number>();
       for (const r of await readTopicWithJava(bs.join(','), output, 'read_committed')) {
-        const v = JSON.parse(r.value) as { user: string; window_start: number; n: number };
+        const v = JSON.parse(r.value) as {
+          user: string;
+          window_start: number;
+          n: number;
+        };
         const w = `${v.user}|${v.window_start}`;
         got.set(w, (got.get(w) ?? 0) + v.n);
       }
@@ -187,7 +265,10 @@ describe('tributary rescale of an event-time window job (real Kafka)', () => {
         .filter((w) => got.get(w) !== ref.get(w))
         .map((w) => `${w}: ${got.get(w) ?? 0} of ${ref.get(w) ?? 0}`);
       const lost = [...ref].reduce((n, [w, c]) => n + Math.max(0, c - (got.get(w) ?? 0)), 0);
-      expect({ lost, wrong: wrong.slice(0, 10) }).toEqual({ lost: 0, wrong: [] });
+      expect({ lost, wrong: wrong.slice(0, 10) }).toEqual({
+        lost: 0,
+        wrong: [],
+      });
     },
   );
 });
