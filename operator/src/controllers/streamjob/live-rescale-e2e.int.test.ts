@@ -218,7 +218,11 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
       expect(j.status?.rescales?.at(-1)).toMatchObject({ from, to, mode: 'live', deployment: dep });
       expect(j.status?.migration).toMatchObject({ from, to, state: 'COMPLETED' });
       expect(j.status?.savepoints ?? []).toEqual([]);
-      await new Promise((r) => setTimeout(r, 1_500)); // windows open across the next scale
+      // Event time moves on at the new parallelism (a joining slot's watermark stuck where the hand-over
+      // seeded it would hold every window back), and windows are open across the next scale.
+      const last = Math.max(...win.reader.arrivals.map((a) => a.v.window_start));
+      const later = () => win.reader.arrivals.some((a) => a.v.window_start >= last + 2000);
+      await waitFor(`windows fire at ${to} slots`, later, 30_000, 100);
     }
     const { want, check } = await win.finish();
     expect(check).toMatchObject({ missing: [], unexpected: [], dups: 0 });
