@@ -228,9 +228,10 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
     expect(check).toMatchObject({ missing: [], unexpected: [], dups: 0 });
     const { javaCheck } = await javaExactlyOnce(brokers, output, want);
     expect(javaCheck).toEqual({ missing: [], unexpected: [], dups: 0, count: want.length });
-    const events = (await kube.list<{ reason: string; message: string }>(Resources.Event, ns)).items;
-    const about = events.filter((e) => e.message.includes(job) || e.reason.startsWith('LiveRescale'));
-    expect(about.filter((e) => /^(LiveRescaleNotPossible|RescaleStarted|LiveRescaleFailed)$/.test(e.reason))).toEqual(
+    type Ev = { reason: string; involvedObject?: { name?: string }; metadata?: object };
+    const events = (await kube.list<Ev>(Resources.Event, ns)).items.filter((e) => e.involvedObject?.name === job);
+    expect(events.filter((e) => e.reason === 'LiveRescaleCompleted')).toHaveLength(2);
+    expect(events.filter((e) => /^(LiveRescaleNotPossible|RescaleStarted|LiveRescaleFailed)$/.test(e.reason))).toEqual(
       [],
     );
   }, 180_000);
