@@ -57,6 +57,9 @@ export type ErrorCode =
   // partition move, a key group not where the plan says); a step whose barrier did not complete.
   | 'TRIB_RESCALE_UNSUPPORTED'
   | 'TRIB_RESCALE_STEP_FAILED'
+  // A moved partition's watermark floor the new owner (another process) never reported caught up
+  // within the checkpoint timeout (exec/remote-floors.ts).
+  | 'TRIB_RESCALE_FLOOR_STUCK'
   | 'TRIB_STATE_KEY_GROUP_NOT_OWNED'
   | 'TRIB_STATE_KEY_GROUP_OWNED'
   | 'TRIB_SINK_COMMIT_FAILED'

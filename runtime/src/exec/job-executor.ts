@@ -152,6 +152,7 @@ export class JobExecutor {
             transport,
             stepTimeoutMs: opts.checkpointing.timeoutMs,
             owners: opts.joining?.owners,
+            fail: (e: unknown) => this.fail(e),
           })
         : undefined;
     this.migration = migration;

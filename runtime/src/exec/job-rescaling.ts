@@ -89,6 +89,7 @@ export function jobRescaling(x: JobRescalingParts): JobRescaling {
           metrics: x.metrics,
         },
         from,
+        opts.checkpointing?.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS,
       ),
     setParallelism: x.setParallelism,
     fail: x.fail,

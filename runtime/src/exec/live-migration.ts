@@ -27,7 +27,6 @@
 // - a step whose barrier does not complete fails the job (TRIB_RESCALE_STEP_FAILED): some
 //   producers may have flipped, so the running job is no longer consistent; the restart
 //   restores the last completed checkpoint, which holds every key group once.
-//
 // Across processes (a MigrationTransport: slot processes linked by the data plane), each process
 // has a LiveMigration for its own chains and slot 0's drives. The coordinator's trigger carries
 // the step (TriggerCheckpoint.migrationStep) and each process binds it on receiving the trigger,
@@ -41,8 +40,8 @@
 // after the slot's partition hand-over was reported, and must still extract and send its key groups.
 // A later checkpoint's trigger waits until the slot's take-overs have their positions (they come over
 // another link than the trigger), so that checkpoint records every partition taken over exactly once.
-// Before anything moves, the slots the plan touches are asked whether they can take part
-// (migration-prepare.ts); each step's reports are bounded by the step timeout (migration-deadline.ts).
+// Slots the plan touches are first asked whether they can take part (migration-prepare.ts); each step's
+// reports are bounded by the step timeout (migration-deadline.ts); watermark floors: remote-floors.ts.
 import { TributaryError } from '../errors.ts';
 import type { MigrationPlan, MigrationStep } from '../rescale/plan.ts';
 import type { MigrationStepOnWire } from '../checkpoint/messages.ts';
@@ -50,6 +49,7 @@ import { extractKeyGroups, installKeyGroups } from '../state/key-group-handoff.t
 import { slotForKeyGroup } from '../state/key-groups.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
 import { HeldTriggers } from './held-triggers.ts';
+import { RemoteFloors } from './remote-floors.ts';
 import { checkPlan } from './migration-check.ts';
 import { missingParts, withinStepTimeout } from './migration-deadline.ts';
 import { answerPrepare, cannotStart, firstMoves, PrepareRound, slotsOfPlan } from './migration-prepare.ts';
@@ -84,6 +84,7 @@ export class LiveMigration {
   private readonly early = new Map<number, [number, MigrationRpc][]>();
   /** Bound (not driven) steps whose part this process reported: kept until their checkpoint completes. */
   private readonly reported = new Set<number>();
+  readonly remoteFloors: RemoteFloors; // partitions' floors handed to other processes
   /** The bound on a step's reports once its checkpoint completed, and on a prepare's answers (checkpoint timeout). */
   private readonly stepTimeoutMs: number;
   private prepare: PrepareRound | undefined;
@@ -98,10 +99,12 @@ export class LiveMigration {
     stepTimeoutMs?: number | undefined;
     /** The owner table now, for a slot process joining a running job (remote-join.ts); default: the formula. */
     owners?: Int32Array | undefined;
+    fail?: ((e: unknown) => void) | undefined; // a floor handed to another process stuck (remote-floors.ts)
   }) {
     this.maxParallelism = o.maxParallelism;
     this.transport = o.transport;
     this.stepTimeoutMs = o.stepTimeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
+    this.remoteFloors = new RemoteFloors({ timeoutMs: this.stepTimeoutMs, fail: o.fail ?? (() => undefined) });
     this.parallelism = o.parallelism;
     this.owner = new Int32Array(o.maxParallelism);
     for (let kg = 0; kg < o.maxParallelism; kg++) this.owner[kg] = slotForKeyGroup(kg, o.parallelism, o.maxParallelism);
@@ -130,6 +133,7 @@ export class LiveMigration {
 
   /** Forgets the chains of a drained slot. */
   removeSlot(slot: number): void {
+    this.remoteFloors.forgetSlot(slot);
     for (let i = this.chains.length - 1; i >= 0; i--)
       if ((this.chains[i] as MigratingChain).slot === slot) this.chains.splice(i, 1);
   }
@@ -196,10 +200,8 @@ export class LiveMigration {
   /** A message of the migration from slot `from` of another process. */
   receive(from: number, msg: MigrationRpc): void {
     if (msg.m === 'mig-prepare') return answerPrepare(this.chains, this.transport, from, msg, this.stepTimeoutMs / 2);
-    if (msg.m === 'mig-ready') {
-      this.prepare?.answer(msg);
-      return;
-    }
+    if (msg.m === 'mig-ready') return this.prepare?.answer(msg);
+    if (msg.m === 'mig-caught-up') return this.remoteFloors.release(msg); // by partition: the step may be gone
     const step = this.byBarrier.get(msg.barrierId);
     if (!step) {
       if (msg.m !== 'mig-done') this.early.set(msg.barrierId, [...(this.early.get(msg.barrierId) ?? []), [from, msg]]);
@@ -222,6 +224,7 @@ export class LiveMigration {
       for (const w of step.waiting) if (w.slot === msg.to) w.post(() => this.tryInstall(step, w));
     } else {
       for (const [p, next] of msg.positions) step.handed.set(`${msg.source}|${p}`, BigInt(next));
+      RemoteFloors.received(step, msg, this.transport);
       for (const w of step.takers) if (w.slot === msg.to) w.post(() => this.tryTakeOver(step, w));
     }
   }
@@ -376,15 +379,15 @@ export class LiveMigration {
       h.restarted.catch(() => undefined); // awaited once the step is done
       step.restarts.push(h.restarted);
       for (const m of out) step.handed.set(`${m.source}|${m.partition}`, h.positions.get(m.partition) as bigint);
-      for (const [p, w] of h.watermarks ?? []) step.floors.set(`${src.name}|${p}`, { w, from: c });
+      for (const [p, w] of h.watermarks ?? []) step.floors.set(`${src.name}|${p}`, { w, post: (cb) => c.post(cb) });
       for (const w of step.takers) if (out.some((m) => m.to === w.slot)) w.post(() => this.tryTakeOver(step, w));
       for (const to of new Set(out.map((m) => m.to)))
         if (this.isRemote(to)) {
-          const positions = out
-            .filter((m) => m.to === to)
-            .map((m): [number, string] => [m.partition, String(h.positions.get(m.partition))]);
+          const ps = out.filter((m) => m.to === to).map((m) => m.partition);
+          const positions = ps.map((p): [number, string] => [p, String(h.positions.get(p))]);
           const msg = { m: 'mig-positions', barrierId: step.barrierId as number, source: src.name, from: c.slot, to };
-          this.transport?.send(to, { ...msg, positions } as MigrationRpc);
+          const watermarks = this.remoteFloors.hand(c, msg, ps, h.watermarks);
+          this.transport?.send(to, { ...msg, positions, watermarks } as MigrationRpc);
         }
       step.installs--;
       this.progress(step);

@@ -1,7 +1,9 @@
 // The messages of a live migration between slot processes (docs/runtime/distributed.md, CONTROL
 // messages): they ride in CONTROL frames of the data plane beside the checkpoint RPC.
 //   mig-handoff    old owner → new owner: one stateful step's key groups extracted at the step's barrier;
-//   mig-positions  old owner → new owner: the positions of the Kafka partitions it handed over there;
+//   mig-positions  old owner → new owner: the positions (and watermarks) of the Kafka partitions it handed over;
+//   mig-caught-up  new owner → old owner: a partition it took over no longer needs the old owner's watermark
+//                  floor, as of barrier `barrierId` (exec/remote-floors.ts);
 //   mig-done       a slot → slot 0: its part of the step is done (installed, taken over, consumers
 //                  restarted), or failed (`error`): slot 0's migrate resolves a step only with every report;
 //   mig-prepare    slot 0 → a slot of the plan, before anything moves: can it take part? (with the
@@ -28,7 +30,17 @@ export type MigrationRpc =
       keyGroups: number[];
       bytes: string;
     }
-  | { m: 'mig-positions'; barrierId: number; source: string; from: number; to: number; positions: [number, string][] }
+  | {
+      m: 'mig-positions';
+      barrierId: number;
+      source: string;
+      from: number;
+      to: number;
+      positions: [number, string][];
+      /** [partition, the old owner's watermark of it at the barrier]: the new owner starts it there (additive). */
+      watermarks?: [number, number][];
+    }
+  | { m: 'mig-caught-up'; barrierId: number; source: string; partition: number; to: number }
   | { m: 'mig-done'; barrierId: number; slot: number; error?: string }
   /** `partitions`: [source, partition] the plan first moves from `slot`: it must read them. */
   | { m: 'mig-prepare'; id: number; slot: number; partitions?: [string, number][] }
@@ -46,7 +58,7 @@ export interface MigrationTransport {
 }
 
 export function isMigrationRpc(msg: { m: string }): msg is MigrationRpc {
-  return ['mig-handoff', 'mig-positions', 'mig-done', 'mig-prepare', 'mig-ready'].includes(msg.m);
+  return ['mig-handoff', 'mig-positions', 'mig-caught-up', 'mig-done', 'mig-prepare', 'mig-ready'].includes(msg.m);
 }
 
 /** An extracted hand-off for new owner `to` in another process (base64); one too large for a frame fails the step. */

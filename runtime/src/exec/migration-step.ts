@@ -43,8 +43,8 @@ export interface ActiveStep {
   partitions: PartitionMove[];
   /** Handed-over positions by `<source>|<partition>`. */
   handed: Map<string, bigint>;
-  /** Handed-over watermark floors by `<source>|<partition>`, with the old owner's chain (one process). */
-  floors: Map<string, { w: HandedWatermark; from: MigratingChain }>;
+  /** Handed-over watermark floors by `<source>|<partition>`; `post` runs a callback where the floor may go. */
+  floors: Map<string, { w: HandedWatermark; post(cb: () => void): void }>;
   /** Source chains of new owners the barrier reached that have not taken their partitions over. */
   takers: Set<MigratingChain>;
   /** The old owners' consumer restarts. */
@@ -126,7 +126,7 @@ export function takenWatermarks(step: ActiveStep, moves: readonly PartitionMove[
   const out = new Map<number, TakenWatermark>();
   for (const m of moves) {
     const f = step.floors.get(`${m.source}|${m.partition}`);
-    if (f) out.set(m.partition, { watermark: f.w.watermark, caughtUp: (b) => f.from.post(() => f.w.releaseAt(b)) });
+    if (f) out.set(m.partition, { watermark: f.w.watermark, caughtUp: (b) => f.post(() => f.w.releaseAt(b)) });
   }
   return out;
 }

@@ -17,7 +17,6 @@
 //
 // Not held here (unlike in one process): partitions a running slot discovers during the rescale go
 // by its rule at N (the joiner takes none by itself); the plan lists the partitions of its checkpoint.
-import { eventTimeRefusal } from '../rescale/event-time-refusal.ts';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
@@ -98,8 +97,6 @@ export function checkAcross(
         'TRIB_RESCALE_UNSUPPORTED',
         `source "${s.name}" cannot move its input: only an unbounded Kafka source can`,
       );
-  const eventTime = eventTimeRefusal(c.sources);
-  if (eventTime !== undefined) refuse('TRIB_RESCALE_UNSUPPORTED', eventTime);
 }
 
 export async function rescaleAcross(

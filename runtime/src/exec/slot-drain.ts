@@ -2,6 +2,8 @@
 // docs/runtime/live-rescale.md §5). Called once the plan's last step is done: slots N'..N−1 own
 // no key group and no partition, and no routing table of any exchange names them.
 //
+// 0. Once the draining slots keep no moved partition's watermark floor (floors-released.ts: an ended
+//    channel holds no watermark, so ending one early would drop the floor).
 // 1. Ended, while no checkpoint is pending (CheckpointCoordinator.exclusive): every producer on a
 //    remaining slot ends its channel to each draining slot and drops it (HashExchange.removeChannel,
 //    then the chain's channels and the task's outputs), in its slot's loop; every source of a
@@ -20,6 +22,7 @@
 //    lists. A cycle of rescales back to the same parallelism leaves the same inputs, members and
 //    series as before it.
 import { TributaryError } from '../errors.ts';
+import { floorsReleased } from './floors-released.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
 import type { JobCheckpointing } from './job-checkpointing.ts';
 import type { LiveMigration } from './live-migration.ts';
@@ -46,6 +49,7 @@ export async function drainSlots(
   a: Pick<SlotDrainContext, 'byIndex' | 'list' | 'links' | 'checkpoints'>,
   b: Pick<SlotDrainContext, 'sinkOpening' | 'migration' | 'loopEnded' | 'metrics'>,
   from: number,
+  timeoutMs: number,
 ): Promise<void> {
   const d: SlotDrainContext = { ...a, ...b };
   const coordinator = d.checkpoints.coordinator;
@@ -54,6 +58,7 @@ export async function drainSlots(
   const remaining = d.list.slice(0, from);
   if (from < 1 || draining.length === 0)
     throw new TributaryError('TRIB_INVARIANT', `cannot drain slots ${from}.. of ${d.list.length}`);
+  await floorsReleased(draining, d.migration, timeoutMs); // outside exclusive: floors go at barriers
   await coordinator.exclusive(async () => {
     await Promise.all([
       ...remaining.map((p) => inLoop(p, () => endChannelsTo(d.links, p.slot.index, from, d.list.length))),

@@ -5,7 +5,8 @@
 //
 // 1. `endChannels` (a remaining slot): its producers end their channels to each leaving slot and drop them
 //    (slot-drain.ts endChannelsTo, in the slot's loop); `endSources` (a leaving slot): its sources end (it owns
-//    nothing after the plan's last step), and it resolves once its loop ended, every task finished.
+//    nothing after the plan's last step) once they keep no moved partition's watermark floor (floors-released.ts),
+//    and it resolves once its loop ended, every task finished.
 //    No exclusive section is needed for this step, across processes or in one: end of input counts as that
 //    channel's barrier (the aligner's rule for finished inputs), so a checkpoint pending meanwhile aligns on the
 //    remaining channels alone — a barrier sent before the end reaches the leaving consumer first (a channel is
@@ -19,11 +20,12 @@
 //    had finished before it was triggered can only have delivered its end (GateTask.removeInput checks it).
 import { TributaryError } from '../errors.ts';
 import type { Channel } from './channel.ts';
+import { floorsReleased } from './floors-released.ts';
 import { endChannelsTo, inLoop, type SlotDrainContext } from './slot-drain.ts';
 import type { SlotParts } from './slot-builder.ts';
 
 /** What one process's part of a scale in needs of its JobExecutor (its `drainContext`). */
-export type LeaveContext = Pick<SlotDrainContext, 'list' | 'links' | 'loopEnded'>;
+export type LeaveContext = Pick<SlotDrainContext, 'list' | 'links' | 'loopEnded' | 'migration'>;
 
 /** This process's slots below `from`: their producers end and drop their channels to slots `from`..`to`−1. */
 export function endChannels(c: LeaveContext, from: number, to: number): Promise<void> {
@@ -33,9 +35,13 @@ export function endChannels(c: LeaveContext, from: number, to: number): Promise<
   );
 }
 
-/** This process's slots from `from` on: their sources end; resolves with their indexes once their loops ended. */
-export async function endSources(c: LeaveContext, from: number): Promise<number[]> {
+/**
+ * This process's slots from `from` on: their sources end, once they keep no moved partition's watermark floor
+ * (floors-released.ts, bounded by `timeoutMs`); resolves with their indexes once their loops ended.
+ */
+export async function endSources(c: LeaveContext, from: number, timeoutMs: number): Promise<number[]> {
   const leaving = leavingSlots(c, from);
+  await floorsReleased(leaving, c.migration, timeoutMs);
   await Promise.all(leaving.map((p) => inLoop(p, () => p.sources.forEach((s) => s.requestStop(false)))));
   await Promise.all(leaving.map((p) => c.loopEnded(p)));
   return leaving.map((p) => p.slot.index);

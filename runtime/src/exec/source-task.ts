@@ -67,7 +67,7 @@ export class SourceTask implements Task, RawRecords {
   readonly sourceName: string;
   done = false;
   private readonly o: SourceTaskOptions;
-  private readonly wms: PartitionWatermarks;
+  readonly wms: PartitionWatermarks; // read outside only for its floors (floors-released.ts)
   private readonly handover: WatermarkHandover; // live rescale: moved partitions' watermarks
   private readonly extract: ((rec: Rec) => number) | undefined;
   private readonly batch = newBatch();

@@ -28,6 +28,8 @@ export interface SlotProcessDrainOptions {
   /** The bound on each wait of a drain (the checkpoint timeout). */
   timeoutMs: number;
   logger: Logger;
+  /** Slot `slot` left the job and its links are retired (alignment-exchange.ts forgets its members). */
+  peerLeft?: (slot: number) => void;
 }
 
 export class SlotProcessDrain {
@@ -54,6 +56,11 @@ export class SlotProcessDrain {
   /** A live rescale to `parallelism` joins slots: they are this slot's peers from now on. */
   joining(parallelism: number): void {
     for (let s = 0; s < parallelism; s++) if (s !== this.o.slot) this.peers.add(s);
+  }
+
+  /** The job's other slots now: joined ones included, ones that left not. */
+  get peerSlots(): ReadonlySet<number> {
+    return this.peers;
   }
 
   /** The slot's job, built. */
@@ -118,7 +125,7 @@ export class SlotProcessDrain {
       case 'mig-drain':
         if (this.o.slot >= msg.from) {
           this.watchLinks();
-          endSources(ctx, msg.from).then(
+          endSources(ctx, msg.from, this.o.timeoutMs).then(
             () => this.send(0, { m: 'mig-drained', slot: this.o.slot }),
             (e: unknown) => this.send(0, { m: 'mig-drained', slot: this.o.slot, error: String(e) }),
           );
@@ -143,6 +150,7 @@ export class SlotProcessDrain {
         this.o.dataPlane.removePeer(from).then(
           () => {
             forgetPeerSeries(this.o.dataPlane.metrics, from);
+            this.o.peerLeft?.(from);
             this.driver?.receive(from, msg);
           },
           (e: unknown) => this.o.logger.warn({ peer: from, err: String(e) }, 'data plane: removing a drained peer'),

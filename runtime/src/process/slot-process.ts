@@ -25,7 +25,7 @@ import { JobMetrics } from '../telemetry/metrics.ts';
 import { exchangeProjection } from '../graph/exchange-projection.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import { WatermarkAlignment } from '../time/watermark-alignment.ts';
-import { resolveAlignment } from '../graph/alignment.ts';
+import { AlignmentExchange } from './alignment-exchange.ts';
 import { jobStatusSource } from '../control/job-executor-control.ts';
 import type { Discover } from './peer-discovery.ts';
 import type { ThreadPorts } from '../net/port-socket.ts';
@@ -96,9 +96,9 @@ export class SlotProcess {
   private readonly earlyRpc: [number, SlotRpc][] = [];
   /** Scale in across slot processes: this slot drains and leaves, or slot 0 drives it (slot-process-drain.ts). */
   private readonly drain: SlotProcessDrain;
-  /** This process's alignment groups; its members' reports go to every peer every updateInterval. */
+  /** This process's alignment groups; its members' reports go to every peer (alignment-exchange.ts). */
   private readonly alignment = new WatermarkAlignment();
-  private alignmentTimer: NodeJS.Timeout | undefined;
+  private readonly alignmentExchange: AlignmentExchange;
   /** A joining process: the owner table slot 0 sends (`join-state`, remote-join.ts), and its arrival. */
   private readonly joinState: Promise<Int32Array> | undefined;
   private joinStateArrived: ((owners: Int32Array) => void) | undefined;
@@ -137,7 +137,16 @@ export class SlotProcess {
       this.channelIds.size,
       opts.checkpointing?.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS,
     ];
-    this.drain = new SlotProcessDrain({ ...opts, channels, timeoutMs, dataPlane: this.dataPlane });
+    const peerLeft = (slot: number): void => this.alignmentExchange.peerLeft(slot);
+    this.drain = new SlotProcessDrain({ ...opts, channels, timeoutMs, dataPlane: this.dataPlane, peerLeft });
+    this.alignmentExchange = new AlignmentExchange({
+      hub: this.alignment,
+      sources: opts.graph.spec.sources,
+      slot: opts.slot,
+      peers: () => this.drain.peerSlots,
+      send: (to, reports) => this.dataPlane.sendControl(to, { m: 'wm', reports } satisfies CheckpointRpc),
+      logger: opts.logger,
+    });
   }
 
   get jobState(): JobState {
@@ -253,20 +262,19 @@ export class SlotProcess {
       this.job = job;
       this.drain.attach(job);
       for (const [from, msg] of this.earlyRpc.splice(0)) this.onCheckpointRpc(from, msg);
-      this.startAlignmentExchange();
+      this.alignmentExchange.jobBuilt();
       this.state = 'RUNNING';
       if (this.stopRequest) job.stop(this.stopRequest);
       if (o.join) void job.started.then(() => send(0, { m: 'join-built', slot: o.slot }));
       const result = await job.run();
-      this.sendAlignment(true);
-      clearInterval(this.alignmentTimer);
+      this.alignmentExchange.stop(true);
       await this.dataPlane.drain();
       await this.drain.afterRun();
       await this.dataPlane.close();
       this.state = 'FINISHED';
       return result;
     } catch (e) {
-      clearInterval(this.alignmentTimer);
+      this.alignmentExchange.stop();
       this.drain.stop();
       this.state = 'FAILED';
       this.error = (e as Error).message;
@@ -276,32 +284,9 @@ export class SlotProcess {
     }
   }
 
-  /**
-   * Every updateInterval (the shortest of the graph's aligned sources), the reports of this
-   * slot's members that changed go to every peer; the full set every 5 s, so a peer that
-   * missed one catches up.
-   */
-  private startAlignmentExchange(): void {
-    const intervals = this.opts.graph.spec.sources.map((s) => resolveAlignment(s)?.updateIntervalMs ?? Infinity);
-    const every = Math.min(...intervals);
-    if (!Number.isFinite(every) || this.opts.parallelism < 2) return;
-    let ticks = 0;
-    const fullEvery = Math.max(1, Math.round(5000 / every));
-    this.alignmentTimer = setInterval(() => this.sendAlignment(++ticks % fullEvery === 0), every);
-    this.alignmentTimer.unref();
-  }
-
-  private sendAlignment(full: boolean): void {
-    const changed = this.alignment.takeLocalChanges();
-    const reports = full ? this.alignment.localSnapshot() : changed;
-    if (reports.length === 0) return;
-    for (let s = 0; s < this.opts.parallelism; s++)
-      if (s !== this.opts.slot) this.dataPlane.sendControl(s, { m: 'wm', reports } satisfies CheckpointRpc);
-  }
-
   private onCheckpointRpc(from: number, msg: SlotRpc): void {
     if (msg.m === 'wm') {
-      this.alignment.applyRemote(msg.reports);
+      this.alignmentExchange.received(from, msg.reports);
       return;
     }
     if (msg.m === 'join-state') {
@@ -381,7 +366,8 @@ export class SlotProcess {
 
   /** Links both ways with joining slot `slot` at `address` (after prepareJoin). */
   addPeer(slot: number, address: string, timeoutMs = 30_000): Promise<void> {
-    return this.dataPlane.addPeer(slot, address, { timeoutMs, retryMs: 50 });
+    const linked = this.dataPlane.addPeer(slot, address, { timeoutMs, retryMs: 50 });
+    return linked.then(() => this.alignmentExchange.peerLinked(slot));
   }
 
   /** A slot thread links both ways with joining slot `slot` over the ports of their pair (after prepareJoin). */
@@ -390,7 +376,8 @@ export class SlotProcess {
     ports: { outbound: MessagePort; inbound: MessagePort },
     timeoutMs = 30_000,
   ): Promise<void> {
-    return this.dataPlane.addPeerPorts(slot, ports, timeoutMs);
+    const linked = this.dataPlane.addPeerPorts(slot, ports, timeoutMs);
+    return linked.then(() => this.alignmentExchange.peerLinked(slot));
   }
 
   /** Retires the links with `slot` (BYE: a clean close on both ends). */

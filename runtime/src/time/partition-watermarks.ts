@@ -159,6 +159,11 @@ export class PartitionWatermarks {
     return this.finished[p] ? MAX_WATERMARK : (this.gens[p] as BoundedOutOfOrderness).current();
   }
 
+  /** A partition handed over is still kept as a floor (its new owner has not caught up with it). */
+  get holdsFloor(): boolean {
+    return this.floor.includes(true);
+  }
+
   /** The floor of `p` is no longer needed: it idles for good (it holds nothing back). */
   releaseFloor(p: number): void {
     if (!this.floor[p]) return;

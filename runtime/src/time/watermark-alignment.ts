@@ -73,12 +73,17 @@ export class WatermarkAlignment {
     this.recompute(group, g);
   }
 
-  /** Reports of members in other processes (their latest values). */
-  applyRemote(reports: readonly AlignmentReport[]): void {
+  /**
+   * Reports of members in other processes (their latest values). A member not declared here joins
+   * its (declared) group with its report when `admit` says so: a slot that joined the job in a live
+   * rescale, which the processes running before it never declared (process/alignment-exchange.ts).
+   */
+  applyRemote(reports: readonly AlignmentReport[], admit?: (group: string, member: string) => boolean): void {
     const touched = new Set<string>();
     for (const [group, member, wm] of reports) {
       const g = this.groups.get(group);
-      if (!g || !g.has(member) || this.local.has(`${group}\u0000${member}`) || typeof wm !== 'number') continue;
+      if (!g || this.local.has(`${group}\u0000${member}`) || typeof wm !== 'number') continue;
+      if (!g.has(member) && !admit?.(group, member)) continue;
       g.set(member, wm);
       touched.add(group);
     }

@@ -4,12 +4,10 @@
 // collection, file) stripe their records by parallelism, Kudu scans its tablets per slot, Druid
 // queries once on slot 0, and a bounded Kafka source ends: none of them can change slot count
 // mid-stream. Checkpointing must run (a failure mid-migration restores the last checkpoint at the
-// new parallelism), and maxParallelism bounds the slots. A source that assigns event time is refused
-// for now (runtime/src/rescale/event-time-refusal.ts: a moved partition's watermark is not carried
-// over, so records could turn late). Pure.
+// new parallelism), and maxParallelism bounds the slots. Event time is no blocker: a moved partition
+// carries its watermark between slot pods (runtime/src/exec/remote-floors.ts). Pure.
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
-import { eventTimeRefusal } from '../../../../runtime/src/rescale/event-time-refusal.ts';
 
 /** The rescale mode the spec asks for (the CRD's default: savepoint). */
 export function rescaleModeOf(spec: StreamJobSpec): 'live' | 'savepoint' {
@@ -29,8 +27,7 @@ export function liveRescaleBlocker(spec: StreamJobSpec, to: number): string | un
     if (connector !== 'kafka') return `source ${src.name} is a ${connector} source (${WHY[connector]})`;
     if (src.kafka?.bounded !== undefined) return `source ${src.name} is a bounded Kafka source (it ends)`;
   }
-  // The runtime refuses it too (slot 0 answers 409): said here, the Event names the reason at once.
-  return eventTimeRefusal(spec.graph.sources ?? []);
+  return undefined;
 }
 
 const WHY: Record<(typeof CONNECTORS)[number] | 'unknown', string> = {

@@ -9,8 +9,8 @@
 // completed checkpoint (after done: an ordinary failure, a restart at N'); the job runs at N' in a new
 // deployment; Kafka's Java read_committed reader finds exactly the reference: 0 missing, 0 duplicated,
 // 0 unexpected. CI runs CI_CASES once; TRIBUTARY_RESCALE_KILL_ROUNDS=n runs every case n times.
-// The job is rolling keyed state: a job whose source assigns event time rescales by savepoint (a moved
-// partition's watermark is not carried over yet); once it can go live, a window job is one more `graph`.
+// The job is rolling keyed state; an event-time window job rescales live too (live-rescale-e2e.int has
+// one) and would be one more `graph` here: no window case in this matrix yet.
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';

@@ -1,5 +1,5 @@
-// TEST-ONLY: a keyed job without event time for the live-rescale e2e tests (a live rescale refuses
-// a source that assigns event time: runtime/src/rescale/event-time-refusal.ts). The window job's
+// TEST-ONLY: a keyed job without event time for the live-rescale e2e tests (its reference needs no
+// window to fire; the event-time case is window-job.ts's windowGraph). The window job's
 // input (window-job.ts: record i, a producer loop) → keyBy user → a rolling count per user → an
 // exactly-once Kafka sink. Its reference needs no order: each user's counts are 1..(its records),
 // each once, whatever order its records (spread over partitions) were counted in — a record lost
