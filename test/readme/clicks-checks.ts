@@ -1,9 +1,10 @@
 // TEST-ONLY: checks of the README's commands for the clicks job (kubernetes-path.int.test.ts):
 // it runs on 2 slots with nothing failed and is fed, its slot pods share no volume (state on
 // the S3 server, from the operator's default), the tail job prints its results, each rescale
-// (2 → 3 → 1, each made inside a fully fed minute while the feed runs) restores its own
-// savepoint from the bucket (the minute's counts checked in the helm variant only: see
-// PathContext.countRescaledMinutes), the delete leaves a final savepoint in the bucket, and its output
+// (2 → 3 → 1, each made inside a fully fed minute while the feed runs) is live: the same
+// deployment, the staying slots' pods never replaced, no savepoint (the minute's counts checked in
+// the helm variant only: see PathContext.countRescaledMinutes), the delete leaves a final savepoint
+// in the bucket, and its output
 // topic holds each (country, window) once, no minute missing, each fully fed minute's counts
 // adding up to exactly what the feed generated in it.
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,13 +24,14 @@ import {
 } from './clicks-output.ts';
 import { keyOf, readObject } from '../harness/s3-state-storage.ts';
 import type { PathContext, StepCheck } from './path-context.ts';
+import { SLOT_LABEL } from '../../runtime/src/control/contract.ts';
 
 interface Pod extends KubeObject {
   spec?: {
     volumes?: ({ name: string } & Record<string, unknown>)[];
     containers?: { env?: { name: string; value?: string }[] }[];
   };
-  status?: { conditions?: { type: string; status: string }[] };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
 interface Event extends KubeObject {
   reason?: string;
@@ -65,6 +67,15 @@ function expectNoSharedVolume(c: PathContext, pods: readonly Pod[]): void {
   }
 }
 
+/** The slot pods of `deployment`, by slot (the pods' `tributary.dev/slot` label). */
+async function deploymentPods(c: PathContext, deployment: string | undefined): Promise<Pod[]> {
+  const selector = `tributary.dev/job=clicks,tributary.dev/deployment=${deployment}`;
+  const pods = (await c.kube.list<Pod>(Resources.Pod, c.ns, { labelSelector: selector })).items;
+  return pods.sort((a, b) => slotOf(a) - slotOf(b));
+}
+const slotOf = (p: Pod) => Number(p.metadata.labels?.[SLOT_LABEL]);
+const slotUids = (pods: readonly Pod[]) => pods.map((p) => p.metadata.uid ?? '');
+
 async function results(c: PathContext): Promise<WindowResult[]> {
   return resultsSince(c.kafka, c.outputFrom);
 }
@@ -87,18 +98,15 @@ export const clicksChecks: readonly StepCheck[] = [
     },
   },
   {
-    name: 'kubectl wait sj/clicks: Running on 2 slots with no shared volume (then, after each rescale: on the new count, restored from its savepoint in the bucket, exactly-once)',
+    name: 'kubectl wait sj/clicks: Running on 2 slots with no shared volume (then, after each rescale: on the new count, live in the same deployment, exactly-once)',
     match: /^kubectl wait --for=condition=Ready sj\/clicks /,
     times: 3,
     async after(c) {
       const j = await job(c, 'clicks');
       const want = c.scaledTo ?? 2;
       expect(j.status).toMatchObject({ phase: 'Running', readyReplicas: want, deployed: { parallelism: want } });
-      const pods = (
-        await c.kube.list<Pod>(Resources.Pod, c.ns, {
-          labelSelector: `tributary.dev/job=clicks,tributary.dev/deployment=${j.status?.deployed?.id}`,
-        })
-      ).items;
+      // Pods of slots that left a live scale in may linger Succeeded for a moment before their deletion.
+      const pods = (await deploymentPods(c, j.status?.deployed?.id)).filter((p) => p.status?.phase !== 'Succeeded');
       expect(pods.map(isReady)).toEqual(Array.from({ length: want }, () => true));
       expectNoSharedVolume(c, pods);
       if (c.scaledAt === undefined) {
@@ -112,16 +120,22 @@ export const clicksChecks: readonly StepCheck[] = [
         );
         return;
       }
-      const sp = j.status?.savepoints?.filter((s) => s.reason === 'rescale').at(-1);
-      expect(sp?.path).toBeDefined();
-      expect(sp?.path).not.toBe(c.rescaleSavepoint);
-      expect(sp?.parallelism).toBe(c.scaledFrom);
-      expect(j.status?.deployed?.restoredFrom).toBe(sp?.path);
-      expect(await committedInBucket(c, sp!.path)).toBe(true);
-      c.rescaleSavepoint = sp!.path;
+      // Live (rescale.mode live): the same deployment and the same pods of the slots that stayed, no savepoint.
+      expect(j.status?.rescales?.at(-1)).toMatchObject({
+        from: c.scaledFrom,
+        to: want,
+        mode: 'live',
+        deployment: c.scaledDeployment,
+      });
+      expect(j.status?.deployed?.id).toBe(c.scaledDeployment);
+      expect(j.status?.migration).toMatchObject({ from: c.scaledFrom, to: want, state: 'COMPLETED' });
+      expect((j.status?.savepoints ?? []).filter((s) => s.reason === 'rescale')).toEqual([]);
+      const kept = Math.min(want, c.scaledFrom ?? 0);
+      expect(slotUids(pods).slice(0, kept)).toEqual(c.scaledPods?.slice(0, kept));
+      const how = `live in deployment ${c.scaledDeployment}, the ${kept} slot pod(s) that stayed never replaced`;
       if (!c.countRescaledMinutes) {
         expect(duplicates(await results(c))).toEqual([]);
-        console.log(`[readme ${c.variant}] rescaled ${c.scaledFrom} → ${want} through ${sp!.path}`);
+        console.log(`[readme ${c.variant}] rescaled ${c.scaledFrom} → ${want} ${how}`);
         return;
       }
       // The windows open during the rescales are written once, by the new slots. The README's
@@ -130,7 +144,7 @@ export const clicksChecks: readonly StepCheck[] = [
       (c.uncheckedScales ??= []).push(c.scaledAt);
       if (c.uncheckedScales.length < RESCALES) {
         console.log(
-          `[readme ${c.variant}] rescaled ${c.scaledFrom} → ${want} through ${sp!.path}; its minute is checked with the next rescale's`,
+          `[readme ${c.variant}] rescaled ${c.scaledFrom} → ${want} ${how}; its minute is checked with the next rescale's`,
         );
         return;
       }
@@ -153,7 +167,7 @@ export const clicksChecks: readonly StepCheck[] = [
       const sofar = await results(c);
       expect(duplicates(sofar)).toEqual([]);
       console.log(
-        `[readme ${c.variant}] rescaled ${c.scaledFrom} → ${want} through ${sp!.path}; the minute(s) of the rescales count ${c.feedRate * 60} clicks each, as fed; ${sofar.length} results so far, each (country, window) once`,
+        `[readme ${c.variant}] rescaled ${c.scaledFrom} → ${want} ${how}; the minute(s) of the rescales count ${c.feedRate * 60} clicks each, as fed; ${sofar.length} results so far, each (country, window) once`,
       );
     },
   },
@@ -197,7 +211,10 @@ export const clicksChecks: readonly StepCheck[] = [
       // start, so that minute's counts show whether the rescale lost or doubled records.
       const from = nextMinute(c.feedReadyAt ?? Date.now());
       if (c.countRescaledMinutes && Date.now() < from + 2_000) await sleep(from + 2_000 - Date.now());
-      c.scaledFrom = (await job(c, 'clicks')).status?.deployed?.parallelism;
+      const j = await job(c, 'clicks');
+      c.scaledFrom = j.status?.deployed?.parallelism;
+      c.scaledDeployment = j.status?.deployed?.id;
+      c.scaledPods = slotUids(await deploymentPods(c, c.scaledDeployment));
       c.scaledAt = Date.now();
     },
     async after(c, output) {
@@ -207,11 +224,11 @@ export const clicksChecks: readonly StepCheck[] = [
     },
   },
   {
-    name: 'kubectl describe sj/clicks: conditions, savepoints, events',
+    name: 'kubectl describe sj/clicks: conditions, the migration, events',
     match: /^kubectl describe sj\/clicks/,
     async after(c, output) {
-      for (const heading of ['Conditions:', 'Savepoints:', 'Events:']) expect(output).toContain(heading);
-      expect(output).toContain(c.rescaleSavepoint);
+      for (const heading of ['Conditions:', 'Migration:', 'Events:']) expect(output).toContain(heading);
+      expect(output).toContain('LiveRescaleCompleted');
     },
   },
   {
@@ -223,7 +240,6 @@ export const clicksChecks: readonly StepCheck[] = [
       const final = events.find((e) => e.reason === 'FinalSavepoint' && e.involvedObject?.name === 'clicks');
       const path = /at (\S+);/.exec(final?.message ?? '')?.[1];
       expect(path, `FinalSavepoint event: ${final?.message}`).toBeDefined();
-      expect(path).not.toBe(c.rescaleSavepoint);
       expect(await committedInBucket(c, path!)).toBe(true);
       const all = await results(c);
       expect(all.length).toBeGreaterThan(0);

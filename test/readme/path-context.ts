@@ -43,8 +43,9 @@ export interface PathContext {
   uncheckedScales?: number[];
   scaledFrom?: number;
   scaledTo?: number;
-  /** The savepoint of the last rescale. */
-  rescaleSavepoint?: string;
+  /** The deployment and its slot pods' uids (by slot) before the last rescale: a live rescale keeps both. */
+  scaledDeployment?: string;
+  scaledPods?: string[];
 }
 
 export interface StepCheck {
