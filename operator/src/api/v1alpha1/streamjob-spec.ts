@@ -66,7 +66,7 @@ export interface StreamJobSpec {
      * source, and replicas at most maxParallelism; otherwise (Event LiveRescaleNotPossible), or when the runtime
      * refuses it (Event LiveRescaleAborted), the rescale goes by savepoint. `savepoint`: stop-with-savepoint (as
      * upgradeMode says) and new pods. Any other change is an upgrade, always by savepoint. Default (absent)
-     * savepoint: live rescale is new and opted into per job; savepoint works for every job.
+     * savepoint: live applies to some jobs only, savepoint to every job; opting in keeps that the job owner's choice.
      */
     mode?: RescaleMode;
   };
