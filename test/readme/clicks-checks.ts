@@ -73,8 +73,8 @@ async function deploymentPods(c: PathContext, deployment: string | undefined): P
   const pods = (await c.kube.list<Pod>(Resources.Pod, c.ns, { labelSelector: selector })).items;
   return pods.sort((a, b) => slotOf(a) - slotOf(b));
 }
-const slotOf = (p: Pod) => Number(p.metadata.labels?.[SLOT_LABEL]);
-const slotUids = (pods: readonly Pod[]) => pods.map((p) => p.metadata.uid ?? '');
+const slotOf = (p: Pod) => Number(p.metadata?.labels?.[SLOT_LABEL]);
+const slotUids = (pods: readonly Pod[]) => pods.map((p) => p.metadata?.uid ?? '');
 
 async function results(c: PathContext): Promise<WindowResult[]> {
   return resultsSince(c.kafka, c.outputFrom);
