@@ -75,9 +75,9 @@ export const MORE_CASES: readonly KillCase[] = [
  * its floors to be released (exec/floors-released.ts) before its sources end.
  */
 export const WINDOW_CASES: readonly KillCase[] = [
-  { ...scaleOut(2, 'moving', 'the joining pod'), job: 'window' },
-  { ...scaleIn(2, 'draining', 'the leaving pod'), job: 'window' },
-].map((c) => ({ ...c, name: `window job: ${c.name}` }));
+  scaleOut(2, 'moving', 'the joining pod'),
+  scaleIn(2, 'draining', 'the leaving pod'),
+].map((c): KillCase => ({ ...c, name: `window job: ${c.name}`, job: 'window' }));
 
 /** Whether slot 0's status `m` is the case's kill point (`done` is waited for by the caller). */
 export function atKillPoint(c: KillCase, m: MigrationStatus): boolean {
