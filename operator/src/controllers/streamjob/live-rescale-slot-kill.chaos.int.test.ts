@@ -121,7 +121,8 @@ describe('StreamJob live rescale: SIGKILL a slot pod at each phase (real runtime
             const hit = await killAtPhase(kube, ns, job, dep, c);
             seen = `${hit.seen.phase} ${hit.seen.stepsDone}/${hit.seen.steps}${hit.seen.awaiting ? ' awaiting' : ''}`;
           }
-          console.log(`[${id}] ${c.name}: killed at ${seen}`);
+          const lag = run.eventTimeLagMs?.();
+          console.log(`[${id}] ${c.name}: killed at ${seen}${lag === undefined ? '' : `, event time lag ${lag} ms`}`);
 
           // Restarted at the target, in a new deployment (from the last completed checkpoint).
           const after = await runningWith(kube, ns, job, c.to, dep, 180_000);

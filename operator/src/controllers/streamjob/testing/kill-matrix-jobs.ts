@@ -27,6 +27,11 @@ export interface KillJobRun {
   started(): Promise<void>;
   /** Called once the job runs again at the target: ends the input; `got` must equal `want`. */
   verdict(): Promise<{ got: unknown; want: unknown; detail: string }>;
+  /**
+   * Window job, logged at the kill (a diagnostic, not asserted): how far the output's event time is behind
+   * the input's (ms: the newest input record's time minus the end of the newest committed window read).
+   */
+  eventTimeLagMs?(): number;
   /** Releases the input and the readers (idempotent, in `finally`). */
   stop(): Promise<void>;
 }
@@ -85,6 +90,10 @@ async function windowRun(
     graph: windowGraph({ brokers: brokers.join(','), input, output, groupId: `${tag}-g` }),
     async started() {
       await waitFor('first windows', () => win.reader.arrivals.length > 0, 60_000, 100);
+    },
+    eventTimeLagMs() {
+      const newest = Math.max(...win.reader.arrivals.map((a) => a.v.window_start));
+      return win.rec(win.loop.sent - 1).ts - (newest + 1000);
     },
     async verdict() {
       // Event time moves on at the target: a watermark stuck (a floor never released, a restored
