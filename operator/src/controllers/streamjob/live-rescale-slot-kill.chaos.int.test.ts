@@ -1,44 +1,41 @@
 // The slot pod kill matrix of a live rescale (spec.rescale.mode live), with the REAL runtime (pods run
 // by the local cluster's node agent as processes), real Kafka, S3 and apiserver, the StreamJob controller
-// in-process. Per case: a Kafka → keyBy → rolling count → exactly-once Kafka StreamJob (rescale-kill.ts's
-// job and reference) at N slots while input arrives, a step budget of 64 bytes in the pod template (many
-// steps), `kubectl scale --replicas=N'`, and ONE slot pod SIGKILLed (kill-slot.ts: a crashed pod) at the
-// case's phase, read from slot 0's GET /v1/migrations/{id}: while joining (`awaiting`), mid-step, while
-// draining, or right after done. Expected (docs/operator/live-rescale.md, runtime live-rescale.md §6):
-// the operator ends the live rescale with LiveRescaleFailed and restarts the job at N' from the last
-// completed checkpoint (after done: an ordinary failure, a restart at N'); the job runs at N' in a new
-// deployment; Kafka's Java read_committed reader finds exactly the reference: 0 missing, 0 duplicated,
-// 0 unexpected. CI runs CI_CASES once; TRIBUTARY_RESCALE_KILL_ROUNDS=n runs every case n times.
-// The job is rolling keyed state; an event-time window job rescales live too (live-rescale-e2e.int has
-// one) and would be one more `graph` here: no window case in this matrix yet.
+// in-process. Per case: a StreamJob at N slots while input arrives (kill-matrix-jobs.ts: the rolling job,
+// Kafka → keyBy → rolling count → exactly-once Kafka with rescale-kill.ts's reference, or the event-time
+// window job, Kafka → keyBy → 1 s tumbling window → exactly-once Kafka), a step budget of 64 bytes in the
+// pod template (many steps), `kubectl scale --replicas=N'`, and ONE slot pod SIGKILLed (kill-slot.ts: a
+// crashed pod) at the case's phase, read from slot 0's GET /v1/migrations/{id}: while joining
+// (`awaiting`), mid-step, while draining, or right after done. Expected (docs/operator/live-rescale.md,
+// runtime live-rescale.md §6): the operator ends the live rescale with LiveRescaleFailed and restarts the
+// job at N' from the last completed checkpoint (after done: an ordinary failure, a restart at N'); the
+// job runs at N' in a new deployment; Kafka's Java read_committed reader finds exactly the reference
+// (rolling: 0 missing, 0 duplicated, 0 unexpected; window: every window's count exact, once, after event
+// time moved on at N'). CI runs CI_CASES (rolling) once; TRIBUTARY_RESCALE_KILL_ROUNDS=n runs every case,
+// the window job's (WINDOW_CASES: the joining pod mid-step of 2→3 while floors are held, the leaving pod
+// draining in 3→2 while it waits for its floors' release) included, n times.
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
-import { waitFor } from '../../kube/testing/cluster.ts';
-import {
-  BEFORE,
-  CHUNKS,
-  committedDiff,
-  counts,
-  killManifest,
-  lastPerKey,
-  watchOutput,
-  writeChunks,
-} from '../../../../runtime/src/testing/rescale-kill.ts';
 import { StreamJobs } from './resource.ts';
 import { killSlotProcess } from './testing/kill-slot.ts';
 import { kubectl, kubectlAsync } from './testing/kubectl.ts';
 import { getJob, harnessPerFile, runningWith } from './testing/kafka-job-harness.ts';
-import { CI_CASES, MORE_CASES, killAtPhase, runningPod, type KillCase } from './testing/slot-kill-matrix.ts';
+import { startKillJob } from './testing/kill-matrix-jobs.ts';
+import {
+  CI_CASES,
+  MORE_CASES,
+  WINDOW_CASES,
+  killAtPhase,
+  runningPod,
+  type KillCase,
+} from './testing/slot-kill-matrix.ts';
 
 const PARTITIONS = 4;
 const ROUNDS = Number(process.env['TRIBUTARY_RESCALE_KILL_ROUNDS'] ?? 0);
-const CASES = ROUNDS > 0 ? [...CI_CASES, ...MORE_CASES] : CI_CASES;
-/** Chunks written while the job rescales; the rest once it runs again at the target. */
-const GATE = CHUNKS - 4;
+const CASES = ROUNDS > 0 ? [...CI_CASES, ...MORE_CASES, ...WINDOW_CASES] : CI_CASES;
 const BUDGET_BYTES = '64';
-/** The job under test, with rescale-kill.ts's reference: Kafka → keyBy → rolling count → exactly-once Kafka. */
-const jobGraph = (bs: string[], input: string, output: string) => killManifest(bs, 'job', 1, input, output).spec.graph;
+/** A window case ends its input, waits for later windows and reads the output twice: more time. */
+const ms = (c: KillCase) => (c.job === 'window' ? 300_000 : 240_000);
 
 async function createTopics(kafka: Kafka, input: string, output: string): Promise<void> {
   const admin = kafka.admin();
@@ -73,31 +70,32 @@ describe('StreamJob live rescale: SIGKILL a slot pod at each phase (real runtime
 
   for (let round = 1; round <= Math.max(1, ROUNDS); round++)
     for (const c of CASES as readonly KillCase[])
-      it(`round ${round}: ${c.name}: restarted at ${c.to}, exactly-once`, { timeout: 240_000 }, async () => {
+      it(`round ${round}: ${c.name}: restarted at ${c.to}, exactly-once`, { timeout: ms(c) }, async () => {
         const { kube, kafka, ns, brokers, id } = harness();
         const job = `pk${++n}`;
         const input = `${ns}-${job}-in`;
         const output = `${ns}-${job}-out`;
         await createTopics(kafka, input, output);
         const bs = brokers.split(',');
-        // State in every key group that moves before the job starts; then input throughout the rescale.
-        await writeChunks(kafka, input, 0, BEFORE, 0);
-        const watch = await watchOutput(kafka, output);
-        let recovered: () => void = () => undefined;
-        const gate = new Promise<void>((r) => (recovered = r));
+        const run = await startKillJob(c.job ?? 'rolling', {
+          kafka,
+          brokers: bs,
+          input,
+          output,
+          partitions: PARTITIONS,
+          tag: `${ns}-${job}`,
+        });
         try {
           await harness().createJob(job, {
             replicas: c.from,
             maxParallelism: 128,
-            graph: jobGraph(bs, input, output),
+            graph: run.graph,
             rescale: { mode: 'live' },
             checkpointing: { interval: '200ms', retained: 2 },
             podTemplate: { env: [{ name: 'TRIBUTARY_RESCALE_BUDGET_BYTES', value: BUDGET_BYTES }] },
           });
           const dep = (await runningWith(kube, ns, job, c.from)).status!.deployed!.id;
-          const writing = writeChunks(kafka, input, BEFORE, CHUNKS, 700, [GATE, gate]);
-          writing.catch(() => undefined);
-          await waitFor('output before the rescale', () => watch.size() > 0, 60_000, 100);
+          await run.started();
 
           const r = kubectl(['scale', '-n', ns, `streamjob/${job}`, `--replicas=${c.to}`]);
           expect(r.status, r.stderr).toBe(0);
@@ -123,7 +121,8 @@ describe('StreamJob live rescale: SIGKILL a slot pod at each phase (real runtime
             const hit = await killAtPhase(kube, ns, job, dep, c);
             seen = `${hit.seen.phase} ${hit.seen.stepsDone}/${hit.seen.steps}${hit.seen.awaiting ? ' awaiting' : ''}`;
           }
-          console.log(`[${id}] ${c.name}: killed at ${seen}`);
+          const lag = run.eventTimeLagMs?.();
+          console.log(`[${id}] ${c.name}: killed at ${seen}${lag === undefined ? '' : `, event time lag ${lag} ms`}`);
 
           // Restarted at the target, in a new deployment (from the last completed checkpoint).
           const after = await runningWith(kube, ns, job, c.to, dep, 180_000);
@@ -146,21 +145,10 @@ describe('StreamJob live rescale: SIGKILL a slot pod at each phase (real runtime
           );
           expect(live.map((p) => p !== undefined)).toEqual([...Array(c.to).fill(true), false]);
 
-          recovered();
-          await writing;
-          // Kafka's Java reader is the verdict: a record lost or counted twice never completes the output.
-          await waitFor('every key at its last record', () => watch.has(lastPerKey), 60_000, 250).catch(
-            () => undefined,
-          );
-          const diff = await committedDiff(bs, output);
-          expect(counts(diff), JSON.stringify(diff).slice(0, 600)).toEqual({
-            missing: 0,
-            duplicated: 0,
-            unexpected: 0,
-          });
+          const { got, want, detail } = await run.verdict();
+          expect(got, detail).toEqual(want);
         } finally {
-          recovered();
-          await watch.stop();
+          await run.stop();
           // The next case's pods get the machine to themselves.
           await kube.delete(StreamJobs, ns, job).catch(() => undefined);
         }

@@ -10,6 +10,7 @@ import { TOKEN_KEY, tokenSecretName } from '../objects/control-token.ts';
 import { podSelector } from '../objects/metadata.ts';
 import type { Pod } from '../objects/slot-pod.ts';
 import { getJob } from './kafka-job-harness.ts';
+import type { KillJobKind } from './kill-matrix-jobs.ts';
 import { killSlotProcess } from './kill-slot.ts';
 
 /**
@@ -27,6 +28,8 @@ export interface KillCase {
   /** The slot whose pod is killed. */
   victim: number;
   at: KillPhase;
+  /** The job rescaled (kill-matrix-jobs.ts); rolling unless named. */
+  job?: KillJobKind;
 }
 
 const scaleOut = (victim: number, at: KillPhase, who: string): KillCase => ({
@@ -64,6 +67,17 @@ export const MORE_CASES: readonly KillCase[] = [
   scaleOut(2, 'done', 'the joined pod'),
   scaleIn(0, 'done', 'the coordinator'),
 ];
+
+/**
+ * The event-time window job (TRIBUTARY_RESCALE_KILL_ROUNDS=n only: CI time and risk): the joining pod
+ * killed mid-step of a scale out, while the slots that handed a partition over keep its watermark as a
+ * floor until the new owner catches up; the leaving pod killed while draining, where it first waits for
+ * its floors to be released (exec/floors-released.ts) before its sources end.
+ */
+export const WINDOW_CASES: readonly KillCase[] = [
+  scaleOut(2, 'moving', 'the joining pod'),
+  scaleIn(2, 'draining', 'the leaving pod'),
+].map((c): KillCase => ({ ...c, name: `window job: ${c.name}`, job: 'window' }));
 
 /** Whether slot 0's status `m` is the case's kill point (`done` is waited for by the caller). */
 export function atKillPoint(c: KillCase, m: MigrationStatus): boolean {
