@@ -43,6 +43,8 @@ export interface ManagerOptions {
   };
   /** How long in-flight reconciles may run after a stop request. Default 30 s. */
   shutdownTimeoutMs?: number;
+  /** Events per involved object before the spam filter holds them back (EventRecorder; default client-go's 25). */
+  eventSpamBurst?: number;
 }
 
 export type InformerSpec<T extends KubeObject> = Omit<InformerOptions<T>, 'client' | 'logger' | 'metrics' | 'resource'>;
@@ -69,7 +71,13 @@ export class Manager {
     this.client.health.bind(this.logger, this.metrics);
     const component = opts.component ?? 'tributary-operator';
     this.statusWriter = new StatusWriter({ client: this.client, metrics: this.metrics, fieldManager: component });
-    this.events = new EventRecorder({ client: this.client, component, logger: this.logger, metrics: this.metrics });
+    this.events = new EventRecorder({
+      client: this.client,
+      component,
+      logger: this.logger,
+      metrics: this.metrics,
+      ...(opts.eventSpamBurst !== undefined ? { spamBurst: opts.eventSpamBurst } : {}),
+    });
   }
 
   /** A shared informer: the same resource, namespace and selectors return the same instance. */

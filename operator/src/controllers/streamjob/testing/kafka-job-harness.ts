@@ -50,6 +50,8 @@ export interface HarnessOptions {
   runtime?: () => RuntimeClient;
   /** In-process operators: their clock (e.g. skewed against the slots'). */
   now?: () => Date;
+  /** In-process operators: Events per object before the spam filter holds them back (default 25, client-go's). */
+  eventSpamBurst?: number;
 }
 
 export interface Harness {
@@ -149,6 +151,7 @@ export async function startHarness(
       registry,
       shutdownTimeoutMs: 2_000,
       ...(process.env.SJ_LOG ? { logger: createLogger() } : {}),
+      ...(opts.eventSpamBurst !== undefined ? { eventSpamBurst: opts.eventSpamBurst } : {}),
     });
     const k = o.killAfter;
     let hit: StreamJob | undefined;
