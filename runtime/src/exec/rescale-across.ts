@@ -125,7 +125,10 @@ export async function rescaleAcross(
     });
     planned(p, plan);
     p.phase = 'moving';
-    c.logger.info({ id: p.id, from, to, steps: p.steps, keyGroups: p.keyGroups }, 'live rescale across processes');
+    c.logger.info(
+      { id: p.id, from, to, steps: p.steps, keyGroups: p.keyGroups, partitions: plan.steps[0]?.partitions ?? [] },
+      'live rescale across processes',
+    );
     c.logger.info({ id: p.id, from, to, phase: p.phase }, 'live rescale phase');
     report();
     await c.migration.run(plan, c.triggerCheckpoint, (done) => {

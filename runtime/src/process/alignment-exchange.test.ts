@@ -5,6 +5,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SourceSpec } from '../graph/spec.ts';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 import { WatermarkAlignment, type AlignmentReport } from '../time/watermark-alignment.ts';
 import { AlignmentExchange } from './alignment-exchange.ts';
 
@@ -80,5 +81,24 @@ describe('AlignmentExchange', () => {
     expect(s0.hub.min('in')).toBe(8000);
     s0.x.received(2, [['in', 'in#2', 1000]]);
     expect(s0.hub.min('in')).toBe(8000);
+  });
+
+  it('the full set a joiner sends before its sources reported holds no running slot back', () => {
+    const peers = new Set([1]);
+    const old = exchange(0, 2, peers);
+    old.declare();
+    old.x.jobBuilt();
+    old.hub.report('in', 'in#0', 5000);
+    old.x.received(1, [['in', 'in#1', 4000]]);
+    peers.add(2);
+    const joiner = exchange(2, 3, new Set([0, 1]));
+    joiner.declare();
+    joiner.x.jobBuilt(); // its first full set: its own member still at its declaration's −∞
+    const first = joiner.sent.find(([to]) => to === 0)?.[1] ?? [];
+    expect(first).toEqual([['in', 'in#2', MIN_WATERMARK]]);
+    old.x.received(2, first);
+    expect(old.hub.min('in'), 'not admitted at −∞: reading goes on').toBe(4000);
+    old.x.received(2, [['in', 'in#2', 3000]]);
+    expect(old.hub.min('in'), 'admitted from its first report above −∞').toBe(3000);
   });
 });

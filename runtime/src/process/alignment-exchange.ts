@@ -7,12 +7,14 @@
 // reported), so it must hear from every running slot: each sends it its full set as soon as their
 // link is up (`peerLinked`), and reports that reach it before its job declared the groups are kept
 // and applied once it has (`jobBuilt`). The running processes never declared the joiner's members:
-// they admit each from its own slot's first report (never at −∞ up front, which would pause every
-// running slot's reading until the joiner reported), and forget a slot's members once it left the
+// they admit each from its own slot's first report above −∞ (never at −∞: not declared up front, and
+// not from the full set the joiner sends before its sources reported, either of which would pause
+// every running slot's reading until the joiner reported), and forget a slot's members once it left the
 // job (`peerLeft`: after its links are retired, so no late report brings one back). Without this a
 // joining slot's group minimum stayed −∞ for good, its source paused every partition it took over,
 // its watermark stayed where the hand-over seeded it, and no window after that ever fired.
 import type { Logger } from 'pino';
+import { MIN_WATERMARK } from '../core/watermark.ts';
 import { alignmentMember, resolveAlignment } from '../graph/alignment.ts';
 import type { SourceSpec } from '../graph/spec.ts';
 import type { AlignmentReport, WatermarkAlignment } from '../time/watermark-alignment.ts';
@@ -63,7 +65,7 @@ export class AlignmentExchange {
     this.timer = undefined;
   }
 
-  /** A `wm` frame from slot `from`: a member of `from` not declared here is admitted (it joined). */
+  /** A `wm` frame from slot `from`: a member of `from` not declared here is admitted (it joined) once above −∞. */
   received(from: number, reports: readonly AlignmentReport[]): void {
     if (this.early) {
       this.early.push([from, [...reports]]);
@@ -71,7 +73,7 @@ export class AlignmentExchange {
     }
     const own = new Set(this.o.sources.map((s) => alignmentMember(s.name, from)));
     const isPeer = [...this.o.peers()].includes(from);
-    this.o.hub.applyRemote(reports, (_group, member) => isPeer && own.has(member));
+    this.o.hub.applyRemote(reports, (_group, member, wm) => isPeer && own.has(member) && wm > MIN_WATERMARK);
   }
 
   /** A data-plane link with a slot that joined is up: it gets this process's full set at once. */

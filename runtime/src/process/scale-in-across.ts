@@ -39,7 +39,8 @@ export async function scaleInAcross(x: ScaleInAcross, to: number, o: RescaleOpti
   const report = (): void => o.onProgress?.({ ...p });
   // The lines are live-rescale.ts's, so a log reads the same whether the slots share a process or not.
   const said = { id: p.id, from, to };
-  x.logger.info({ ...said, steps: p.steps, keyGroups: p.keyGroups }, 'live rescale started');
+  const partitions = plan.steps[0]?.partitions ?? [];
+  x.logger.info({ ...said, steps: p.steps, keyGroups: p.keyGroups, partitions }, 'live rescale started');
   x.logger.info({ ...said, phase: p.phase }, 'live rescale phase');
   report();
   const draining = (): void => {

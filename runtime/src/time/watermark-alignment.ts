@@ -78,12 +78,15 @@ export class WatermarkAlignment {
    * its (declared) group with its report when `admit` says so: a slot that joined the job in a live
    * rescale, which the processes running before it never declared (process/alignment-exchange.ts).
    */
-  applyRemote(reports: readonly AlignmentReport[], admit?: (group: string, member: string) => boolean): void {
+  applyRemote(
+    reports: readonly AlignmentReport[],
+    admit?: (group: string, member: string, watermark: number) => boolean,
+  ): void {
     const touched = new Set<string>();
     for (const [group, member, wm] of reports) {
       const g = this.groups.get(group);
       if (!g || this.local.has(`${group}\u0000${member}`) || typeof wm !== 'number') continue;
-      if (!g.has(member) && !admit?.(group, member)) continue;
+      if (!g.has(member) && !admit?.(group, member, wm)) continue;
       g.set(member, wm);
       touched.add(group);
     }

@@ -81,6 +81,7 @@ export class KafkaSource implements SourceReader {
       requestTimeoutMs: clientBounds(this.spec).requestTimeoutMs,
     }),
     (current) => this.handlerFor(current),
+    () => this.pausedKafkaPartitions(),
   );
   /** The consumer runs on a fetch thread (fetch-thread.ts), not the slot's. */
   private fetchThread = false;
@@ -284,7 +285,7 @@ export class KafkaSource implements SourceReader {
 
   /** Live rescale, at a barrier in the slot's loop (partition-handover.ts): emits nothing of `parts` from now on. */
   handOverPartitions(parts: readonly number[]): HandedOver {
-    const positions = new Map(parts.map((p) => [p, handOver(this.queues, this.offsets, p, this.name)] as const));
+    const positions = handOver(this.queues, this.offsets, parts, this.name, this.ctx.logger);
     this.assignment.handedOver(parts);
     const watermarks = this.wm.removeAll(this.ctx, parts);
     this.owned = this.owned.filter((p) => !positions.has(p));
@@ -293,7 +294,7 @@ export class KafkaSource implements SourceReader {
 
   /** Live rescale, after the step's barrier passed this slot: emits `positions`' partitions from there on. */
   takeOverPartitions(positions: ReadonlyMap<number, bigint>, from: string, wms?: TakenWatermarks): Promise<void> {
-    for (const [p, next] of positions) takeOver(this.offsets, p, next, this.name);
+    takeOver(this.offsets, positions, this.name, from, this.ctx.logger);
     this.assignment.takenOver(positions.keys());
     this.owned = [...this.owned, ...positions.keys()].sort((a, b) => a - b);
     this.wm.add([...positions.keys()], wms);
@@ -321,7 +322,6 @@ export class KafkaSource implements SourceReader {
         .filter((p) => !this.bounded || this.offsets.hasEnd(p))
         .map((p) => [p, this.offsets.accepted(p) as bigint]),
       unreachableMs: this.bounds.unreachableMs,
-      paused: this.pausedKafkaPartitions(),
     }));
   }
 

@@ -3,6 +3,7 @@
 // old owner gives up exactly what it has not emitted — its queued records of the partition go, the
 // other partitions' stay — and hands over the next offset to emit, not the fetch position; the new
 // owner records the partition at that position before reading it, and reads on from it.
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { takeInFetch } from './fetch-intake.ts';
 import type { FetchedRecords } from './fetched-records.ts';
@@ -43,6 +44,7 @@ function slot(parts: number[]): { q: PartitionQueues; o: PartitionOffsets; emitt
   };
 }
 
+const quiet = pino({ level: 'silent' });
 const take = (s: ReturnType<typeof slot>, p: number, offsets: number[]) =>
   takeInFetch(s.q, s.o, p, 100n, BigInt(offsets[offsets.length - 1] as number), fetch(offsets));
 
@@ -54,7 +56,7 @@ describe('a partition handed over between source slots', () => {
     old.poll(6); // 3 of each, in turn
     expect(old.o.accepted(0)).toBe(8n); // fetched up to 7
     expect(old.o.snapshot('t').offsets).toEqual({ '0': '3', '3': '3' });
-    const next = handOver(old.q, old.o, 0, 'old');
+    const next = handOver(old.q, old.o, [0], 'old', quiet).get(0) as bigint;
     expect(next).toBe(3n); // the snapshot's position, not the fetch position 8
     expect(old.q.queuedOf(0)).toBe(0);
     expect(old.q.queuedOf(3)).toBe(1); // another partition's records stay queued
@@ -67,7 +69,7 @@ describe('a partition handed over between source slots', () => {
     expect(old.emitted).toEqual(['3@3']); // nothing of 0 after the barrier
 
     const nu = slot([1]);
-    takeOver(nu.o, 0, next, 'new');
+    takeOver(nu.o, new Map([[0, next]]), 'new', 'slot 0', quiet);
     expect(nu.o.snapshot('t').offsets).toEqual({ '0': '3', '1': '0' }); // recorded before it reads
     expect(nu.o.accepted(0)).toBe(3n); // its consumer is sought there
     take(nu, 0, [2, 3, 4]); // a fetch from before the seek's offset: below it dropped
@@ -78,8 +80,10 @@ describe('a partition handed over between source slots', () => {
 
   it('refuses to hand over a partition not owned, or to take over one owned', () => {
     const s = slot([1]);
-    expect(() => handOver(s.q, s.o, 0, 'slot 0')).toThrow(expect.objectContaining({ code: 'TRIB_INVARIANT' }));
-    expect(() => takeOver(s.o, 1, 5n, 'slot 0')).toThrow(expect.objectContaining({ code: 'TRIB_INVARIANT' }));
+    expect(() => handOver(s.q, s.o, [0], 'slot 0', quiet)).toThrow(expect.objectContaining({ code: 'TRIB_INVARIANT' }));
+    expect(() => takeOver(s.o, new Map([[1, 5n]]), 'slot 0', 'slot 1', quiet)).toThrow(
+      expect.objectContaining({ code: 'TRIB_INVARIANT' }),
+    );
   });
 
   it('drops only the handed-over partition’s queue, and frees its room for the others', () => {

@@ -9,6 +9,7 @@
 // it against the log as a restored position is. Offsets below it were emitted by the old owner
 // before the barrier, the others are emitted by the new owner after it: one slot emits each.
 import type { Admin } from 'kafkajs';
+import type { Logger } from 'pino';
 import { TributaryError } from '../../errors.ts';
 import type { HandedWatermark } from '../api.ts';
 import { logOffsets } from './admin-lookups.ts';
@@ -26,21 +27,44 @@ export interface HandedOver {
   watermarks: Map<number, HandedWatermark>;
 }
 
-/** The old owner's half: drops `p`'s queued records and forgets it; returns its position (next offset to emit). */
-export function handOver(queues: PartitionQueues, offsets: PartitionOffsets, p: number, name: string): bigint {
-  const next = offsets.release(p);
-  if (next === undefined)
-    throw new TributaryError('TRIB_INVARIANT', `${name}: asked to hand over partition ${p}, which it does not own`);
-  queues.drop(p);
-  return next;
+/** The old owner's half: drops each partition's queued records, forgets it; returns the positions (next to emit). */
+export function handOver(
+  queues: PartitionQueues,
+  offsets: PartitionOffsets,
+  parts: readonly number[],
+  name: string,
+  logger: Logger,
+): Map<number, bigint> {
+  const positions = new Map<number, bigint>();
+  for (const p of parts) {
+    const next = offsets.release(p);
+    if (next === undefined)
+      throw new TributaryError('TRIB_INVARIANT', `${name}: asked to hand over partition ${p}, which it does not own`);
+    queues.drop(p);
+    positions.set(p, next);
+  }
+  logger.info({ source: name, positions: logged(positions) }, 'kafka source: partitions handed over');
+  return positions;
 }
 
-/** The new owner's half, before any check: `p` is owned from `next` on (its log end unknown yet: no lag). */
-export function takeOver(offsets: PartitionOffsets, p: number, next: bigint, name: string): void {
-  if (offsets.owns(p))
-    throw new TributaryError('TRIB_INVARIANT', `${name}: asked to take over partition ${p}, which it owns already`);
-  offsets.start(p, next, next);
+/** The new owner's half, before any check: each partition owned from its position on (log end unknown: no lag). */
+export function takeOver(
+  offsets: PartitionOffsets,
+  positions: ReadonlyMap<number, bigint>,
+  name: string,
+  from: string,
+  logger: Logger,
+): void {
+  for (const [p, next] of positions) {
+    if (offsets.owns(p))
+      throw new TributaryError('TRIB_INVARIANT', `${name}: asked to take over partition ${p}, which it owns already`);
+    offsets.start(p, next, next);
+  }
+  logger.info({ source: name, positions: logged(positions), from }, 'kafka source: partitions taken over');
 }
+
+const logged = (positions: ReadonlyMap<number, bigint>): Record<string, string> =>
+  Object.fromEntries([...positions].map(([p, next]) => [p, String(next)]));
 
 /** The positions taken over, against the topic's log now (`checkWithinLog`, as a restored position is). */
 export async function checkTakenOver(

@@ -4,6 +4,10 @@
 // after the other: two that overlapped would both stop the old consumer and start a new one, and
 // one of those would read on unseen. Each new consumer is sought to the next offset not yet taken
 // from Kafka, so records already queued stay queued and nothing is read twice or skipped.
+// Which partitions alignment pauses is asked when a consumer has started, not when it was built:
+// alignment may pause and resume a partition while the consumer connects (a live rescale's
+// take-over is such a moment), and a set taken before the start and applied after it would pause
+// that partition for good, with nothing left to resume it.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { Logger } from 'pino';
 import { TributaryError } from '../../errors.ts';
@@ -22,8 +26,7 @@ export interface SlotConsumerSetup {
 }
 
 /** What the next consumer reads: undefined when nothing (no consumer then). */
-export type ConsumerTarget =
-  (Omit<ConsumerLoopOptions, 'seeks'> & { seeks: [number, bigint][]; paused: number[] }) | undefined;
+export type ConsumerTarget = (Omit<ConsumerLoopOptions, 'seeks'> & { seeks: [number, bigint][] }) | undefined;
 
 export class SlotConsumer {
   private fetcher: Fetcher | undefined;
@@ -33,10 +36,17 @@ export class SlotConsumer {
   private readonly setup: () => SlotConsumerSetup;
   /** Where a consumer's fetches go; `current`: it is still the slot's consumer. */
   private readonly handler: (current: () => boolean) => FetchHandler;
+  /** The partitions alignment pauses now. */
+  private readonly paused: () => readonly number[];
 
-  constructor(setup: () => SlotConsumerSetup, handler: (current: () => boolean) => FetchHandler) {
+  constructor(
+    setup: () => SlotConsumerSetup,
+    handler: (current: () => boolean) => FetchHandler,
+    paused: () => readonly number[],
+  ) {
     this.setup = setup;
     this.handler = handler;
+    this.paused = paused;
   }
 
   /**
@@ -55,7 +65,7 @@ export class SlotConsumer {
     await old?.stop();
     const t = this.closed ? undefined : target();
     if (t === undefined || t.seeks.length === 0) return;
-    const { paused, ...loop } = t;
+    const loop = t;
     const s = this.setup();
     const handler = this.handler(() => this.fetcher === fetcher);
     const fetcher: Fetcher = s.fetchThread
@@ -76,7 +86,7 @@ export class SlotConsumer {
         },
       );
     }
-    if (paused.length > 0) fetcher.setPaused(paused);
+    if (this.fetcher === fetcher) fetcher.setPaused(this.paused());
   }
 
   setPaused(paused: number[]): void {
