@@ -34,14 +34,20 @@ function exchange(slot: number, parallelism: number, peers: Set<number>) {
   return { hub, sent, x, declare };
 }
 
+/** Slot 0 of a job running at 2: its member at 5000, slot 1's reported at 4000. */
+function runningSlot0(peers: Set<number>) {
+  const old = exchange(0, 2, peers);
+  old.declare();
+  old.x.jobBuilt();
+  old.hub.report('in', 'in#0', 5000);
+  old.x.received(1, [['in', 'in#1', 4000]]);
+  return old;
+}
+
 describe('AlignmentExchange', () => {
   it('a running slot admits the joined slot from its own report and sends to it; the joiner hears everyone', () => {
     const peers = new Set([1]);
-    const old = exchange(0, 2, peers);
-    old.declare();
-    old.x.jobBuilt();
-    old.hub.report('in', 'in#0', 5000);
-    old.x.received(1, [['in', 'in#1', 4000]]);
+    const old = runningSlot0(peers);
     expect(old.hub.min('in')).toBe(4000);
 
     // Slot 2 joins: its process declares every member at 3; reports reach it before its job exists.
@@ -85,11 +91,7 @@ describe('AlignmentExchange', () => {
 
   it('the full set a joiner sends before its sources reported holds no running slot back', () => {
     const peers = new Set([1]);
-    const old = exchange(0, 2, peers);
-    old.declare();
-    old.x.jobBuilt();
-    old.hub.report('in', 'in#0', 5000);
-    old.x.received(1, [['in', 'in#1', 4000]]);
+    const old = runningSlot0(peers);
     peers.add(2);
     const joiner = exchange(2, 3, new Set([0, 1]));
     joiner.declare();
