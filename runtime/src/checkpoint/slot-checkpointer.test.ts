@@ -179,6 +179,41 @@ describe('SlotCheckpointer', () => {
       });
     });
 
+    it('once the job is stopping, a checkpoint is declined and a savepoint still answered', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
+      const stopping = answered();
+      stopping.cp.registerTask(stoppedTask);
+      stopping.cp.stopping('the job is stopping: its sources end');
+      stopping.cp.trigger({ checkpointId: 9, timestamp: 0, kind: 'checkpoint', stop: false, dir });
+      expect(await stopping.first).toEqual({
+        slot: 1,
+        checkpointId: 9,
+        reason: 'the job is stopping: its sources end',
+      });
+      const savepoint = answered();
+      savepoint.cp.registerTask(stoppedTask);
+      savepoint.cp.stopping('the job is stopping: its sources end');
+      savepoint.cp.trigger({ checkpointId: 10, timestamp: 0, kind: 'savepoint', stop: false, dir });
+      const sp = await savepoint.first;
+      expect(sp).toMatchObject({ slot: 1, checkpointId: 10 });
+      expect(sp, 'acknowledged, not declined').not.toHaveProperty('reason');
+    });
+
+    it('a checkpoint still being written when the stop began is declined', async () => {
+      const { cp, first } = answered();
+      const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
+      let flushed!: (c: readonly unknown[]) => void;
+      const committables = new Promise<readonly unknown[]>((r) => (flushed = r));
+      cp.registerTask({
+        done: true,
+        finalSnapshot: () => ({ ...stoppedTask.finalSnapshot(), sinks: [{ name: 'out', committables }] }),
+      });
+      cp.trigger({ checkpointId: 11, timestamp: 0, kind: 'checkpoint', stop: false, dir });
+      cp.stopping('the job is stopping: its sources end');
+      flushed([]);
+      expect(await first).toMatchObject({ checkpointId: 11, reason: 'the job is stopping: its sources end' });
+    });
+
     it('a checkpoint whose pre-commit was still under way when the sinks closed is declined', async () => {
       const { cp, first } = answered();
       const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));

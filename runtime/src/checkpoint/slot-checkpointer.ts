@@ -22,6 +22,14 @@
 // answering the coordinator after its job ran (it drains its data plane), so from then on every
 // checkpoint it is asked for, or is still writing, is declined: a checkpoint completed with such
 // an ack would be restored with the output of the slot's last epoch lost.
+//
+// A stop (`stopping`: SIGTERM, no savepoint) comes earlier than that: the job's sources end, and an
+// ended channel holds no watermark downstream, so windows fire on the other inputs' watermarks alone
+// while records of the stopped sources are still unread. A checkpoint completed then records those
+// windows as fired and the sources' positions before those records; its restore replays them into
+// windows of their own (a pod evicted under last-state split one-second windows in two). So from the
+// stop on, every checkpoint not yet acknowledged here is declined; a savepoint is not (a
+// stop-with-savepoint pauses its sources at its own barrier, with nothing ended).
 import type { Logger } from 'pino';
 import type { CheckpointBarrier } from '../core/barrier.ts';
 import { TributaryError } from '../errors.ts';
@@ -105,6 +113,8 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   private readonly fileWrites = new PendingWrites();
   private finalResolve: ((id: number) => void) | undefined;
   private closedReason: string | undefined;
+  /** Why checkpoints (not savepoints) are declined from now on: the job was asked to stop (see the header). */
+  private stoppingReason: string | undefined;
   /**
    * Resolves (after the sinks were told to commit) once the job's final checkpoint completed:
    * every slot acknowledged it with all tasks finished. Only then may the slot exit: the
@@ -143,11 +153,24 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     for (const id of [...this.collecting.keys()]) this.taskDeclined(id, this.closedReason);
   }
 
+  /** The job was asked to stop: every checkpoint not yet acknowledged here, and every later one, is declined. */
+  stopping(reason: string): void {
+    if (this.stoppingReason !== undefined) return;
+    this.stoppingReason = reason;
+    for (const [id, c] of [...this.collecting]) if (c.trigger?.kind !== 'savepoint') this.taskDeclined(id, reason);
+  }
+
+  /** Why checkpoint `t` must be declined now (the sinks closed, or a stop began), else undefined. */
+  private refusal(t: Pick<TriggerCheckpoint, 'kind'>): string | undefined {
+    return this.closedReason ?? (t.kind === 'savepoint' ? undefined : this.stoppingReason);
+  }
+
   trigger(msg: TriggerCheckpoint): void {
     const receivedAt = performance.now();
     this.o.post(() => {
-      if (this.closedReason !== undefined) {
-        this.taskDeclined(msg.checkpointId, this.closedReason);
+      const refused = this.refusal(msg);
+      if (refused !== undefined) {
+        this.taskDeclined(msg.checkpointId, refused);
         return;
       }
       const c = this.entry(msg.checkpointId);
@@ -218,8 +241,9 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     const alignMs = Math.max(0, alignedAt - c.since - snapshotMs);
     this.persist(trigger, snaps).then(
       (ack) => {
-        if (this.closedReason !== undefined) {
-          this.o.coordinator.decline({ slot: this.o.slot, checkpointId: id, reason: this.closedReason });
+        const refused = this.refusal(trigger);
+        if (refused !== undefined) {
+          this.o.coordinator.decline({ slot: this.o.slot, checkpointId: id, reason: refused });
           return;
         }
         this.o.coordinator.acknowledge({
