@@ -23,7 +23,7 @@
 // checkpoint it is asked for, or is still writing, is declined: a checkpoint completed with such
 // an ack would be restored with the output of the slot's last epoch lost.
 //
-// A stop (`stopping`: SIGTERM, no savepoint) comes earlier than that: the job's sources end, and an
+// A stop (`stopping`: SIGTERM, no savepoint, no drain) comes earlier than that: the job's sources end, and an
 // ended channel holds no watermark downstream, so windows fire on the other inputs' watermarks alone
 // while records of the stopped sources are still unread. A checkpoint completed then records those
 // windows as fired and the sources' positions before those records; its restore replays them into

@@ -388,7 +388,8 @@ export class JobExecutor {
   stop(opts: { drain?: boolean } = {}): void {
     if (!this.lifecycle.requestStop()) return;
     // Before the sources hear of it: no checkpoint from here on may record what the stop ends (slot-checkpointer.ts).
-    for (const p of this.slots) p.checkpointer?.stopping('the job is stopping: its sources end');
+    // A drain is asked for its output (every window fires with the final watermark): it keeps what it had.
+    if (!opts.drain) for (const p of this.slots) p.checkpointer?.stopping('the job is stopping: its sources end');
     for (const p of this.slots) for (const src of p.sources) p.slot.post(() => src.requestStop(opts.drain ?? false));
   }
 
