@@ -199,22 +199,8 @@ describe('SlotCheckpointer', () => {
       expect(sp, 'acknowledged, not declined').not.toHaveProperty('reason');
     });
 
-    it('a checkpoint still being written when the stop began is declined', async () => {
-      const { cp, first } = answered();
-      const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
-      let flushed!: (c: readonly unknown[]) => void;
-      const committables = new Promise<readonly unknown[]>((r) => (flushed = r));
-      cp.registerTask({
-        done: true,
-        finalSnapshot: () => ({ ...stoppedTask.finalSnapshot(), sinks: [{ name: 'out', committables }] }),
-      });
-      cp.trigger({ checkpointId: 11, timestamp: 0, kind: 'checkpoint', stop: false, dir });
-      cp.stopping('the job is stopping: its sources end');
-      flushed([]);
-      expect(await first).toMatchObject({ checkpointId: 11, reason: 'the job is stopping: its sources end' });
-    });
-
-    it('a checkpoint whose pre-commit was still under way when the sinks closed is declined', async () => {
+    /** A checkpoint whose pre-commit is still under way when `end` runs: its answer comes after. */
+    async function declinedWhileWriting(end: (cp: SlotCheckpointer) => void, committed: readonly unknown[]) {
       const { cp, first } = answered();
       const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
       let flushed!: (c: readonly unknown[]) => void;
@@ -224,10 +210,23 @@ describe('SlotCheckpointer', () => {
         finalSnapshot: () => ({ ...stoppedTask.finalSnapshot(), sinks: [{ name: 'out', committables }] }),
       });
       cp.trigger({ checkpointId: 8, timestamp: 0, kind: 'checkpoint', stop: false, dir });
-      cp.sinksClosed('the job ended (stopped): its sinks are closing');
+      end(cp);
+      flushed(committed);
+      return first;
+    }
+
+    it('a checkpoint still being written when the stop began is declined', async () => {
+      const answer = await declinedWhileWriting((cp) => cp.stopping('the job is stopping: its sources end'), []);
+      expect(answer).toMatchObject({ checkpointId: 8, reason: 'the job is stopping: its sources end' });
+    });
+
+    it('a checkpoint whose pre-commit was still under way when the sinks closed is declined', async () => {
       // The close aborts that transaction right after: the pre-commit still answers, with it.
-      flushed([{ transactionalId: 'job-out-1-0' }]);
-      expect(await first).toMatchObject({ checkpointId: 8, reason: expect.stringMatching(/sinks are closing/) });
+      const answer = await declinedWhileWriting(
+        (cp) => cp.sinksClosed('the job ended (stopped): its sinks are closing'),
+        [{ transactionalId: 'job-out-1-0' }],
+      );
+      expect(answer).toMatchObject({ checkpointId: 8, reason: expect.stringMatching(/sinks are closing/) });
     });
   });
 });
