@@ -63,9 +63,8 @@ export class SlotConsumer {
     const old = this.fetcher;
     this.fetcher = undefined;
     await old?.stop();
-    const t = this.closed ? undefined : target();
-    if (t === undefined || t.seeks.length === 0) return;
-    const loop = t;
+    const loop = this.closed ? undefined : target();
+    if (loop === undefined || loop.seeks.length === 0) return;
     const s = this.setup();
     const handler = this.handler(() => this.fetcher === fetcher);
     const fetcher: Fetcher = s.fetchThread
