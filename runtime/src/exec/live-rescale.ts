@@ -29,6 +29,7 @@ import { readMetadata } from '../checkpoint/metadata.ts';
 import { TributaryError } from '../errors.ts';
 import { planMigration, type MigrationPlan, type SourcePartition } from '../rescale/plan.ts';
 import type { SourceReader } from '../connectors/api.ts';
+import { inSources } from './in-sources.ts';
 import type { LiveMigration } from './live-migration.ts';
 import { planned, startedProgress, stepsDone, type RescaleProgress, type RescaleReport } from './rescale-progress.ts';
 import type { SlotParts } from './slot-builder.ts';
@@ -113,15 +114,7 @@ export class LiveRescale {
 
   /** Runs `fn` on every source reader of every slot, in the slot's loop; resolves once all ran. */
   private inSources(fn: (r: SourceReader) => unknown): Promise<void> {
-    const each = this.c.slots().map(
-      (parts) =>
-        new Promise<void>((resolve, reject) =>
-          parts.slot.post(() => {
-            Promise.all(parts.sources.map((src) => fn(src.reader))).then(() => resolve(), reject);
-          }),
-        ),
-    );
-    return Promise.all(each).then(() => undefined);
+    return inSources(this.c.slots(), fn);
   }
 
   private async carryOut(m: LiveMigration, plan: MigrationPlan, p: RescaleProgress, report: () => void): Promise<void> {

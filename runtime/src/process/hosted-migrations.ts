@@ -24,6 +24,7 @@ import type { RescaleHost } from './rescale-host.ts';
 import type { SlotProcess } from './slot-process.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { scaleInAcross } from './scale-in-across.ts';
+import { placedAcross } from './slot-placement.ts';
 
 export interface HostedJob {
   /** The job's parallelism now. */
@@ -132,18 +133,25 @@ export function hostedJob(slot: SlotProcess, graph: ValidatedGraph): HostedJob |
     },
     checkRescale: (to) => job.checkRescaleAcross(to),
     fail: (e) => job.fail(e),
+    // Every slot holds the partitions it finds until the rescale is done, then places them at `to`.
     rescale: (to, o) =>
-      to > job.parallelism
-        ? job.rescale(to, o)
-        : scaleInAcross(
-            {
-              job,
-              sources: graph.spec.sources,
-              scaleIn: (plan, onStep) => slot.scaleIn(plan, onStep),
-              logger: slot.opts.logger,
-            },
-            to,
-            o,
-          ),
+      placedAcross(
+        slot.placement,
+        () => job.parallelism,
+        to,
+        () =>
+          to > job.parallelism
+            ? job.rescale(to, o)
+            : scaleInAcross(
+                {
+                  job,
+                  sources: graph.spec.sources,
+                  scaleIn: (plan, onStep) => slot.scaleIn(plan, onStep),
+                  logger: slot.opts.logger,
+                },
+                to,
+                o,
+              ),
+      ),
   };
 }

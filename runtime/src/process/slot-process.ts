@@ -38,6 +38,9 @@ import { isLinkOrderRpc, type LinkOrderRpc } from './link-order.ts';
 import type { CheckpointRpc, SlotRpc } from './slot-rpc.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
 import { SlotProcessDrain } from './slot-process-drain.ts';
+import { SlotPlacement } from './slot-placement.ts';
+import type { SlotParts } from '../exec/slot-builder.ts';
+import { isPlacementRpc } from '../exec/placement-rpc.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
 
 export interface SlotProcessOptions {
@@ -96,6 +99,8 @@ export class SlotProcess {
   private readonly earlyRpc: [number, SlotRpc][] = [];
   /** Scale in across slot processes: this slot drains and leaves, or slot 0 drives it (slot-process-drain.ts). */
   private readonly drain: SlotProcessDrain;
+  /** Live rescale: where new partitions go while slot 0 rescales the job (slot-placement.ts). */
+  readonly placement: SlotPlacement;
   /** This process's alignment groups; its members' reports go to every peer (alignment-exchange.ts). */
   private readonly alignment = new WatermarkAlignment();
   private readonly alignmentExchange: AlignmentExchange;
@@ -139,6 +144,9 @@ export class SlotProcess {
     ];
     const peerLeft = (slot: number): void => this.alignmentExchange.peerLeft(slot);
     this.drain = new SlotProcessDrain({ ...opts, channels, timeoutMs, dataPlane: this.dataPlane, peerLeft });
+    const localSlots = (): readonly SlotParts[] => this.job?.drainContext.list ?? [];
+    const sendControl = (to: number, msg: unknown): boolean => this.dataPlane.sendControl(to, msg);
+    this.placement = new SlotPlacement({ ...opts, timeoutMs, localSlots, sendControl });
     this.alignmentExchange = new AlignmentExchange({
       hub: this.alignment,
       sources: opts.graph.spec.sources,
@@ -307,6 +315,7 @@ export class SlotProcess {
       return;
     }
     if (isDrainRpc(msg)) return this.drain.receive(from, msg);
+    if (isPlacementRpc(msg)) return this.placement.receive(from, msg);
     if (isLinkOrderRpc(msg)) return this.linkOrders?.(from, msg);
     const port = job.slotCheckpointPort(this.opts.slot);
     switch (msg.m) {

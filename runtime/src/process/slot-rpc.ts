@@ -1,6 +1,6 @@
 // The CONTROL messages between slot processes, carried in CONTROL frames of the data plane
 // (docs/runtime/distributed.md): the checkpoint RPC and watermark alignment here, the live
-// rescale's in their own files (migration, join, drain, and slot pods' link orders).
+// rescale's in their own files (migration, join, drain, placement, and slot pods' link orders).
 import type {
   CheckpointAck,
   CheckpointCommitted,
@@ -10,6 +10,7 @@ import type {
 import type { DrainRpc } from '../exec/drain-rpc.ts';
 import type { JoinRpc } from '../exec/join-rpc.ts';
 import type { MigrationRpc } from '../exec/migration-rpc.ts';
+import type { PlacementRpc } from '../exec/placement-rpc.ts';
 import type { AlignmentReport } from '../time/watermark-alignment.ts';
 import type { LinkOrderRpc } from './link-order.ts';
 
@@ -25,4 +26,4 @@ export type CheckpointRpc =
   | { m: 'wm'; reports: AlignmentReport[] };
 
 /** Every CONTROL message between slot processes. */
-export type SlotRpc = CheckpointRpc | MigrationRpc | JoinRpc | DrainRpc | LinkOrderRpc;
+export type SlotRpc = CheckpointRpc | MigrationRpc | JoinRpc | DrainRpc | PlacementRpc | LinkOrderRpc;
