@@ -176,7 +176,9 @@ describe('partitions found during a live rescale across processes (slot-placemen
       3,
       () => {
         job.slots.set(2, new Slot(2, 3, true, job.slots));
+        job.discover(5);
         job.migrate(3);
+        job.expectNoneTwice(5);
         job.parallelism = 3;
         return Promise.resolve();
       },
