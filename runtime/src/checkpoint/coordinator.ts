@@ -33,7 +33,7 @@ import { failedCheckpointsFor, type FailedCheckpoints } from './failed-checkpoin
 import { reportCompletion } from './completion-report.ts';
 import { CompletionHistory, type CompletedCheckpoint } from './completion-history.ts';
 import { fenceVerdict } from './deployment-fence.ts';
-import { metadataFromAcks } from './metadata.ts';
+import { metadataFromAcks, type CheckpointMetadata } from './metadata.ts';
 import { startingPoint } from './starting-point.ts';
 import { PendingWrites } from './pending-writes.ts';
 import { PeriodicTrigger } from './periodic-trigger.ts';
@@ -74,6 +74,8 @@ export interface CoordinatorOptions {
   /** A successor fenced this deployment (TRIB_DEPLOYMENT_FENCED): the job must stop. */
   onFenced?: (e: TributaryError) => void;
   reportOutage?: ReportOutage;
+  /** A checkpoint completed with this metadata (exec/unowned-partitions.ts reads its source positions). */
+  onCompleted?: (meta: CheckpointMetadata) => void;
 }
 
 export type { CompletedCheckpoint } from './completion-history.ts';
@@ -414,6 +416,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       this.o.metrics,
     );
     if (p.kind === 'checkpoint') this.lastCompleted = done;
+    this.o.onCompleted?.(meta);
     this.history.record(done);
     // Sinks commit: after every checkpoint, and after a savepoint only when it stops the job.
     const sinksCommit = p.kind === 'checkpoint' || p.stop;

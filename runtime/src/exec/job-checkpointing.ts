@@ -18,6 +18,7 @@ import { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
 import type { GraphSpec } from '../graph/spec.ts';
+import { UnownedPartitions } from './unowned-partitions.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { asyncPort } from './async-port.ts';
 import type { JobFailure } from './job-failure.ts';
@@ -99,6 +100,7 @@ export class JobCheckpointing {
         ),
       );
     }
+    const unowned = new UnownedPartitions(o.spec.sources, o.metrics.sourceUnownedPartitions, o.logger);
     this.coordinator = new CheckpointCoordinator({
       stateDir: cp.stateDir,
       slots: ports,
@@ -119,9 +121,16 @@ export class JobCheckpointing {
       restoredCheckpointId: o.restoredCheckpointId,
       logger: o.logger,
       metrics: o.metrics,
+      onCompleted: (meta) => unowned.checkpointed(meta, (source) => this.topicPartitions(source)),
     });
     coordinatorRef.c = this.coordinator;
     this.coordinator.onStopSavepointFailed = () => this.resumeAfterFailedStop();
+  }
+
+  /** Partitions of `source`'s topic as slot 0's reader of it knows them (0 before it found the topic). */
+  private topicPartitions(source: string): number {
+    const task = this.o.slots.get(0)?.sources.find((s) => s.sourceName === source);
+    return task?.partitionLoad()?.partitions ?? 0;
   }
 
   /** The checkpointer of a slot of this process (its tasks register with it as they are built). */

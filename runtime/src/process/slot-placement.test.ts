@@ -23,12 +23,10 @@ class Slot {
   /** A slot that left, or whose link is down, gets nothing. */
   reachable = true;
 
-  constructor(
-    readonly index: number,
-    parallelism: number,
-    joining: boolean,
-    all: Map<number, Slot>,
-  ) {
+  readonly index: number;
+
+  constructor(index: number, parallelism: number, joining: boolean, all: Map<number, Slot>) {
+    this.index = index;
     this.assignment = new PartitionAssignment(TOPIC, index, parallelism, joining);
     const reader = {
       holdNewPartitions: () => {

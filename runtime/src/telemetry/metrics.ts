@@ -31,6 +31,7 @@ export class JobMetrics {
   readonly sourceLag: Gauge<'source' | 'slot'>;
   readonly busySeconds: Counter<'slot' | 'resource'>;
   readonly sourcePartitions: Gauge<'source'>;
+  readonly sourceUnownedPartitions: Gauge<'source' | 'topic'>;
   readonly sourceWatermark: Gauge<'source' | 'slot'>;
   readonly sourceWatermarkLag: Gauge<'source' | 'slot'>;
   readonly sourceAlignmentPaused: Gauge<'source' | 'slot'>;
@@ -184,6 +185,12 @@ export class JobMetrics {
       name: 'tributary_source_partitions',
       help: 'Partitions of a Kafka source topic in all (the most slots that can read it)',
       labelNames: ['source'],
+      registers,
+    });
+    this.sourceUnownedPartitions = new Gauge({
+      name: 'tributary_source_unowned_partitions',
+      help: 'Partitions of a Kafka source topic that no slot read in the last completed checkpoint, though known long enough to have an owner (exposed by slot 0)',
+      labelNames: ['source', 'topic'],
       registers,
     });
     this.sourceWatermark = new Gauge({
