@@ -13,7 +13,7 @@ import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
-import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
+import { createTopics, growTopic, inputProducer } from '../testing/kafka-topics.ts';
 import { createJobExecutor } from './job-executor.ts';
 
 const BEFORE = 2;
@@ -80,16 +80,7 @@ describe('live rescale: partitions found after it are placed at the new parallel
         await expect.poll(() => job.status().recordsIn, { timeout: 30_000 }).toBeGreaterThan(0);
         await job.rescale(1);
         expect(job.parallelism).toBe(1);
-        const admin = kafka.admin();
-        await admin.connect();
-        await admin.createPartitions({ topicPartitions: [{ topic: input, count: AFTER }] });
-        await expect
-          .poll(async () => {
-            const meta = await admin.fetchTopicMetadata({ topics: [input] });
-            return meta.topics[0]?.partitions.filter((q) => q.leader >= 0).length;
-          })
-          .toBe(AFTER);
-        await admin.disconnect();
+        await growTopic(kafka, input, AFTER);
         await producer.disconnect(); // it knew the topic at 2 partitions
         await producer.connect();
         const second = await write(added, 1000);

@@ -36,6 +36,30 @@ export async function createTopics(kafka: Kafka, topics: Record<string, number>)
   }
 }
 
+/** Grows `topic` to `count` partitions and waits (at most 30 s) until each is served, as createTopics does. */
+export async function growTopic(kafka: Kafka, topic: string, count: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createPartitions({ topicPartitions: [{ topic, count }] });
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      if (meta.topics[0]?.partitions.filter((q) => q.leader >= 0).length === count) break;
+      if (Date.now() > until)
+        throw new ClusterError(
+          'CLUSTER_NOT_READY',
+          'kafka',
+          `topic ${topic}: not all ${count} partitions have a leader`,
+        );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await logOffsets(admin, topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Deletes every topic whose name contains `marker` (a test run's unique id); best effort. */
 export async function deleteTopicsContaining(kafka: Kafka, marker: string): Promise<void> {
   const admin = kafka.admin();
