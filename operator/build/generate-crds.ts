@@ -78,7 +78,8 @@ const streamJob: CrdSource = {
               name: 'Input',
               type: 'string',
               jsonPath: '.status.conditions[?(@.type=="WaitingForInput")].reason',
-              description: 'TopicMissing while a source waits for its topic to exist, Reading once every source reads',
+              description:
+                'TopicMissing while a source waits for its topic to exist, PartitionsUnread while partitions of it have no reader, Reading once every source reads',
             },
             { name: 'Last Savepoint', type: 'date', jsonPath: '.status.savepoints[-1:].completedAt' },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },

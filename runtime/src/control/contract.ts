@@ -4,7 +4,7 @@
 // this contract). A change here that is not additive bumps CONTRACT_VERSION.
 // Additive changes within version 1 (a runtime may omit them; the operator reads them when
 // present): JobConfig.restoreLatest, StatusResponse.restoredFrom and
-// StatusResponse.waitingForInput, StatusResponse.unavailable, DELETE /v1/savepoints/{name}, METRICS_PORT (/metrics
+// StatusResponse.waitingForInput, StatusResponse.unreadPartitions, StatusResponse.unavailable, DELETE /v1/savepoints/{name}, METRICS_PORT (/metrics
 // without a token; on CONTROL_PORT /metrics now needs the token like every path but /healthz
 // and /readyz). Authenticated handshake: data-plane protocol 3 (runtime/src/net/handshake.ts)
 // under the job's secret in TRIBUTARY_CONTROL_TOKEN_FILE, which a slot now requires.
@@ -189,6 +189,12 @@ export interface StatusResponse {
    */
   readonly waitingForInput?: readonly WaitingForInput[];
   /**
+   * Additive, slot 0 only: partitions of a Kafka source's topic that no slot read in the last
+   * completed checkpoint, though known long enough to have an owner: their records are not
+   * processed. Absent when every partition has a reader (or without checkpoints).
+   */
+  readonly unreadPartitions?: readonly UnreadPartitions[];
+  /**
    * Additive: external dependencies this slot cannot reach right now while it rides the fault
    * out within its bound (core/outage.ts); absent when every one answers. Unlike
    * waitingForInput it is per slot (each slot has its own sinks and clients): the operator
@@ -266,6 +272,13 @@ export interface SourceLoad {
   readonly lag: number;
   /** Records this source read in this slot (cumulative). */
   readonly recordsIn: number;
+}
+
+/** Partitions of a Kafka source's topic no slot reads (slot 0's alarm, exec/unowned-partitions.ts). */
+export interface UnreadPartitions {
+  readonly source: string;
+  readonly topic: string;
+  readonly partitions: readonly number[];
 }
 
 /** A source waiting for its input: the source's name, the topic, since when (ISO time). */

@@ -36,6 +36,7 @@ export function jobStatusSource(
         ...(s.watermark > MIN_WATERMARK && s.watermark < MAX_WATERMARK ? { watermarkMs: s.watermark } : {}),
         ...(s.error ? { error: s.error } : {}),
         ...(s.waitingForInput ? { waitingForInput: s.waitingForInput } : {}),
+        ...(s.unreadPartitions ? { unreadPartitions: s.unreadPartitions } : {}),
         ...(s.unavailable ? { unavailable: s.unavailable } : {}),
         ...(s.load ? { load: s.load } : {}),
         ...(s.nodes ? { nodes: s.nodes } : {}),

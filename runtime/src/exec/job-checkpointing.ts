@@ -65,6 +65,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class JobCheckpointing {
   /** The checkpoint coordinator, when slot 0 runs here. */
   readonly coordinator: CheckpointCoordinator | undefined;
+  /** Slot 0: the partitions no slot reads, as of the last completed checkpoint (unowned-partitions.ts). */
+  readonly unowned: UnownedPartitions | undefined;
   private readonly o: JobCheckpointingOptions;
   /** Where this process's checkpointers send their acknowledgements (undefined without checkpointing). */
   private readonly toCoordinator: CoordinatorPort | undefined;
@@ -101,6 +103,7 @@ export class JobCheckpointing {
       );
     }
     const unowned = new UnownedPartitions(o.spec.sources, o.metrics.sourceUnownedPartitions, o.logger);
+    this.unowned = unowned;
     this.coordinator = new CheckpointCoordinator({
       stateDir: cp.stateDir,
       slots: ports,

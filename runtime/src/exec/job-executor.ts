@@ -297,6 +297,7 @@ export class JobExecutor {
       restoredFrom: this.restoredFrom,
       error: this.failure.error,
       outages: this.outages,
+      unread: () => this.checkpoints.unowned?.list() ?? [],
     });
   }
 

@@ -20,6 +20,8 @@ export interface JobStatusParts {
   restoredFrom: string | undefined;
   error: unknown;
   outages: OutageBoard;
+  /** Slot 0: partitions no slot reads (unowned-partitions.ts). */
+  unread?: () => { source: string; topic: string; partitions: number[] }[];
 }
 
 export function jobStatusOf(j: JobStatusParts): JobStatus {
@@ -56,6 +58,8 @@ export function jobStatusOf(j: JobStatusParts): JobStatus {
     }
   }
   if (waiting.size > 0) st.waitingForInput = [...waiting.values()];
+  const unread = j.unread?.() ?? [];
+  if (unread.length > 0) st.unreadPartitions = unread;
   const unavailable = j.outages.list();
   if (unavailable.length > 0) st.unavailable = unavailable;
   const load = processLoad(j.slots);

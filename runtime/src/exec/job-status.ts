@@ -21,6 +21,8 @@ export interface JobStatus {
   error?: string;
   /** Sources of this process's slots that wait for their input to exist (each source once). */
   waitingForInput?: { source: string; topic: string; since: string }[];
+  /** Slot 0: partitions of a Kafka source's topic no slot reads (unowned-partitions.ts). */
+  unreadPartitions?: { source: string; topic: string; partitions: number[] }[];
   /** External dependencies this process's components cannot reach now (each dependency and component once). */
   unavailable?: DependencyOutage[];
   /** Load counters of this process's slots (one's, or their average: slot-load.ts processLoad); none before run. */

@@ -74,6 +74,7 @@ describe('partitions no slot reads (unowned-partitions.ts)', () => {
     );
     expect(await gauge()).toBe(2);
     expect(warned()).toEqual([5, 7]);
+    expect(alarm.list()).toEqual([{ source: 'orders', topic: 'orders-in', partitions: [5, 7] }]);
     expect(logs.find((l) => l.level === 40)?.topic).toBe('orders-in');
     alarm.checkpointed(
       meta(4, T0 + 10_000, [
@@ -93,6 +94,7 @@ describe('partitions no slot reads (unowned-partitions.ts)', () => {
       T0 + 11_100,
     );
     expect(await gauge()).toBe(0);
+    expect(alarm.list()).toEqual([]);
     expect(logs.filter((l) => l.msg.includes('reads the partition now')).map((l) => l.partition)).toEqual([5, 7]);
   });
 });

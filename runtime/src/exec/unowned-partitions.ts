@@ -54,6 +54,13 @@ export class UnownedPartitions {
     }
   }
 
+  /** The partitions no slot read as of the last completed checkpoint, per source (none listed: every one has). */
+  list(): { source: string; topic: string; partitions: number[] }[] {
+    return this.watched
+      .filter((w) => w.unowned.size > 0)
+      .map((w) => ({ source: w.spec.name, topic: w.topic, partitions: [...w.unowned].sort((a, b) => a - b) }));
+  }
+
   /**
    * A checkpoint completed with `meta`; `partitions(source)` is the topic's partition count slot 0's source
    * knows now (0 while it waits for the topic). `now`: ms since the epoch.

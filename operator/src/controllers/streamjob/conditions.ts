@@ -94,8 +94,11 @@ export interface JobConditionReasons {
    * after that False until one completes): checkpoint-health.ts. Absent while the check is off.
    */
   CheckpointProgress: 'CheckpointsCompleting' | 'CheckpointsStalled';
-  /** A source waits for its input to exist (a Kafka topic): the job runs and reads nothing from it yet. */
-  WaitingForInput: 'TopicMissing' | 'Reading';
+  /**
+   * A source waits for its input to exist (a Kafka topic): the job runs and reads nothing from it yet; or
+   * partitions of a source's topic have no reader (PartitionsUnread, slot 0's alarm): their records wait.
+   */
+  WaitingForInput: 'TopicMissing' | 'PartitionsUnread' | 'Reading';
   /**
    * A slot cannot reach an external system and rides it out within its bound (True; reason by
    * the oldest outage's dependency), or every slot that answers reaches all of them (False,

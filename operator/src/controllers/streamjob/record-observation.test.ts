@@ -209,12 +209,24 @@ describe('waitingCondition', () => {
     });
     expect(w).toEqual({
       waiting: true,
+      reason: 'TopicMissing',
       message:
         'waiting for topic clicks-in (source clicks, since 2026-01-01T00:00:00Z); topic views-in (source views, since 2026-01-01T00:00:01Z): the job runs and reads once it exists',
     });
     expect(waitingCondition(job, { runtime: rt({}) })).toEqual({
       waiting: false,
+      reason: 'Reading',
       message: 'every source reads its input',
+    });
+  });
+
+  it('says PartitionsUnread, naming topic and partitions, while slot 0 reports partitions no slot reads', () => {
+    const job = sampleJob(sampleSpec, { deployed: deployment });
+    const unreadPartitions = [{ source: 'clicks', topic: 'clicks-in', partitions: [2, 5] }];
+    expect(waitingCondition(job, { runtime: rt({ unreadPartitions }) })).toEqual({
+      waiting: true,
+      reason: 'PartitionsUnread',
+      message: 'no slot reads partitions 2, 5 of topic clicks-in (source clicks): their records are not processed',
     });
   });
 

@@ -1,8 +1,8 @@
 // Observation → status, before any step acts: replica counts, the selector, the newest
 // checkpoint slot 0 reports, spec validity (Degraded/InvalidSpec + a Warning Event once per
 // distinct message; a rejected spec with nothing deployed is phase Invalid, Ready False
-// InvalidSpec), the sources slot 0 reports waiting for their input (WaitingForInput + an
-// Event when it turns), the dependencies any slot cannot reach (DependencyUnavailable + an
+// InvalidSpec), the sources slot 0 reports waiting for their input or partitions no slot reads
+// (WaitingForInput + an Event when it turns), the dependencies any slot cannot reach (DependencyUnavailable + an
 // Event when it turns: dependency-condition.ts), whether checkpoints complete within
 // spec.health.checkpointTimeout (CheckpointProgress + an Event when it turns:
 // health-condition.ts), each slot exception (a Warning Event, deduplicated and rate-limited:
@@ -13,9 +13,10 @@
 // ready, and stamping that with the new generation would end `kubectl wait
 // --for=condition=Ready` before the change ran.
 import type { StreamJob, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
-import type { WaitingForInput } from '../../../../runtime/src/control/contract.ts';
+import type { UnreadPartitions, WaitingForInput } from '../../../../runtime/src/control/contract.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
 import { jobCondition, removeJobCondition, runningMessage, setJobCondition } from './conditions.ts';
+import type { JobConditionReasons } from './conditions.ts';
 import { podSelector } from './objects/metadata.ts';
 import { readiness, readyFollowsPods } from './readiness.ts';
 import { isPodTerminal } from './objects/slot-pod.ts';
@@ -30,17 +31,31 @@ export function describeWaiting(waiting: readonly WaitingForInput[]): string {
   return waiting.map((w) => `topic ${w.topic} (source ${w.source}, since ${w.since})`).join('; ');
 }
 
-/** WaitingForInput as slot 0 reports it; undefined when there is nothing to say (no runtime answer). */
+/** `partitions 2, 5 of topic t (source s)` for each source with partitions no slot reads. */
+export function describeUnread(unread: readonly UnreadPartitions[]): string {
+  return unread.map((u) => `partitions ${u.partitions.join(', ')} of topic ${u.topic} (source ${u.source})`).join('; ');
+}
+
+/**
+ * WaitingForInput as slot 0 reports it; undefined when there is nothing to say (no runtime answer). True while a
+ * source waits for its topic (TopicMissing) or while partitions of a topic have no reader (PartitionsUnread: slot
+ * 0's alarm, runtime exec/unowned-partitions.ts; their records wait unprocessed).
+ */
 export function waitingCondition(
   job: StreamJob,
   obs: Pick<Observation, 'runtime'>,
-): { waiting: boolean; message: string } | undefined {
+): { waiting: boolean; reason: JobConditionReasons['WaitingForInput']; message: string } | undefined {
   const rt = obs.runtime;
   if (!job.status?.deployed || rt?.state !== 'RUNNING') return undefined;
   const waiting = rt.waitingForInput ?? [];
-  if (waiting.length > 0)
-    return { waiting: true, message: `waiting for ${describeWaiting(waiting)}: the job runs and reads once it exists` };
-  return { waiting: false, message: 'every source reads its input' };
+  const unread = rt.unreadPartitions ?? [];
+  const noReader = unread.length > 0 ? `no slot reads ${describeUnread(unread)}: their records are not processed` : '';
+  if (waiting.length > 0) {
+    const message = `waiting for ${describeWaiting(waiting)}: the job runs and reads once it exists`;
+    return { waiting: true, reason: 'TopicMissing', message: noReader ? `${message}; ${noReader}` : message };
+  }
+  if (noReader) return { waiting: true, reason: 'PartitionsUnread', message: noReader };
+  return { waiting: false, reason: 'Reading', message: 'every source reads its input' };
 }
 
 export async function recordObservation(
@@ -62,7 +77,11 @@ export async function recordObservation(
   const input = waitingCondition(job, obs);
   const prevInput = jobCondition(job.status, 'WaitingForInput');
   if (input?.waiting && (prevInput?.status !== 'True' || prevInput.message !== input.message))
-    await r.deps.events.warning(job, 'WaitingForInput', input.message);
+    await r.deps.events.warning(
+      job,
+      input.reason === 'PartitionsUnread' ? input.reason : 'WaitingForInput',
+      input.message,
+    );
   if (input && !input.waiting && prevInput?.status === 'True')
     await r.deps.events.normal(job, 'InputAvailable', input.message);
   const deps = job.status?.deployed ? dependencyState(obs) : undefined;
@@ -119,7 +138,7 @@ function recordInput(
       {
         type: 'WaitingForInput',
         status: input.waiting ? 'True' : 'False',
-        reason: input.waiting ? 'TopicMissing' : 'Reading',
+        reason: input.reason,
         message: input.message,
       },
       gen,
