@@ -15,8 +15,8 @@
 // TRIB_RESCALE_PLAN_INVALID) as live-rescale.ts refuses; once the join began, a failure fails the
 // job (TRIB_RESCALE_STEP_FAILED): the restart restores the last completed checkpoint.
 //
-// Not held here (unlike in one process): partitions a running slot discovers during the rescale go
-// by its rule at N (the joiner takes none by itself); the plan lists the partitions of its checkpoint.
+// Partitions slots discover meanwhile are held from before the join and placed at N+1 once done, by
+// the caller (process/slot-placement.ts), so the plan's checkpoint lists every partition a slot owns.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
