@@ -74,8 +74,7 @@ export interface CoordinatorOptions {
   /** A successor fenced this deployment (TRIB_DEPLOYMENT_FENCED): the job must stop. */
   onFenced?: (e: TributaryError) => void;
   reportOutage?: ReportOutage;
-  /** A checkpoint completed with this metadata (exec/unowned-partitions.ts reads its source positions). */
-  onCompleted?: (meta: CheckpointMetadata) => void;
+  onCompleted?: (meta: CheckpointMetadata) => void; // each completed one's (exec/unowned-partitions.ts)
 }
 
 export type { CompletedCheckpoint } from './completion-history.ts';

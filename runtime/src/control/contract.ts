@@ -4,11 +4,12 @@
 // this contract). A change here that is not additive bumps CONTRACT_VERSION.
 // Additive changes within version 1 (a runtime may omit them; the operator reads them when
 // present): JobConfig.restoreLatest, StatusResponse.restoredFrom and
-// StatusResponse.waitingForInput, StatusResponse.unreadPartitions, StatusResponse.unavailable, DELETE /v1/savepoints/{name}, METRICS_PORT (/metrics
+// StatusResponse.waitingForInput, StatusResponse.unavailable, DELETE /v1/savepoints/{name}, METRICS_PORT (/metrics
 // without a token; on CONTROL_PORT /metrics now needs the token like every path but /healthz
 // and /readyz). Authenticated handshake: data-plane protocol 3 (runtime/src/net/handshake.ts)
 // under the job's secret in TRIBUTARY_CONTROL_TOKEN_FILE, which a slot now requires.
 // StatusResponse.recordsIn/recordsOut (the slot's counts, which `tributary run --threads` sums) are additive too.
+// StatusResponse.unreadPartitions (slot 0's partitions no slot reads) is additive too.
 // JobConfig.retention and GET /v1/savepoints (the list of savepoint folders) are additive too: a
 // runtime without them prunes as before and answers 405 to the list, which the operator's
 // orphan sweep takes as "cannot list", never as "nothing there".

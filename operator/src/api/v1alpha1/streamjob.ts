@@ -107,8 +107,9 @@ export interface StreamJobStatus {
    * or removes the pods), Progressing (an operation under way; False with reason <Kind>Completed when done),
    * Degraded (InvalidSpec, SlotFailed, NoCheckpointProgress, MaxRestartsExceeded, a failed savepoint),
    * SavepointInProgress, WaitingForInput (True, reason TopicMissing, while a source waits for its topic to exist,
-   * or PartitionsUnread while partitions of its topic have no reader; False, Reading, once every source reads), DependencyUnavailable (True while a slot cannot reach Kafka, S3,
-   * Kudu or Druid and rides it out within its bound, naming the dependency, component, target, since and error;
+   * or PartitionsUnread while partitions of its topic have no reader; False, Reading, once every source reads),
+   * DependencyUnavailable (True while a slot cannot reach Kafka, S3, Kudu or Druid and rides it out within its
+   * bound, naming the dependency, component, target, since and error;
    * False, Available, once every slot reaches them), and the kstatus pair read by kubectl wait, Argo CD and Flux:
    * Reconciling (True while an operation is pending, a new generation is not acted on yet, or slots are not ready)
    * and Stalled (True when only the user can unblock the job: InvalidSpec, MaxRestartsExceeded, SavepointBlocked).
