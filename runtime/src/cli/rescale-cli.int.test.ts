@@ -12,13 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { deliveryDiff, readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
-import type { StatusResponse } from '../control/contract.ts';
-import { startCli, type CliResult } from '../testing/cli-process.ts';
+import type { CliResult } from '../testing/cli-process.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
 import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
 import { readTopic } from '../testing/kafka-reader.ts';
+import { startRescalableRun } from '../testing/rescalable-run.ts';
 
 const KEYS = 40;
 const CHUNKS = 40;
@@ -103,33 +102,11 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
       await createTopics(kafka, { [input]: 4, [output]: 1 });
       const dir = await mkdtemp(join(tmpdir(), 'tributary-rescale-cli-'));
       dirs.push(dir);
-      const file = join(dir, 'job.yaml');
-      await writeFile(file, stringify(manifest(input, output)));
-      const tokenFile = join(dir, 'token');
-      await writeFile(tokenFile, 'rescale-cli-token', { mode: 0o600 });
       // The run must exit by itself after Ctrl-C: not through the one-thread run's forced exit (cli/main.ts), which
       // would hide a client a departed slot left open (a kafkajs consumer restarted after its stop did).
-      const env = { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile, TRIBUTARY_NO_FORCED_EXIT: '1' };
-      const job = startCli(
-        ['run', file, mode, '--control-port', '0', '--state-dir', join(dir, 'state'), '--no-progress'],
-        { env },
-      );
+      const started = await startRescalableRun(dir, manifest(input, output), mode, { TRIBUTARY_NO_FORCED_EXIT: '1' });
+      const { job, status } = started;
       try {
-        await expect
-          .poll(() => /"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/.exec(job.stderr)?.[1], {
-            timeout: 60_000,
-          })
-          .toBeDefined();
-        const port = (
-          /"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/.exec(job.stderr) as RegExpExecArray
-        )[1] as string;
-        const status = async (): Promise<StatusResponse> => {
-          const res = await fetch(`http://127.0.0.1:${port}/v1/status`, {
-            headers: { authorization: 'Bearer rescale-cli-token' },
-          });
-          return (await res.json()) as StatusResponse;
-        };
-        await expect.poll(async () => (await status()).state, { timeout: 60_000 }).toBe('RUNNING');
         let scaledOut = (): void => undefined;
         let scaledIn = (): void => undefined;
         const gates = new Map([
@@ -137,8 +114,7 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
           [CHUNKS - 5, new Promise<void>((r) => (scaledIn = r))],
         ]);
         const writing = writeInput(kafka, input, 100, gates);
-        const rescale = (to: string): Promise<CliResult> =>
-          startCli(['rescale', '--control-port', port, '--to', to], { env }).done;
+        const rescale = (to: string): Promise<CliResult> => started.rescale(Number(to));
         await expect.poll(async () => (await status()).recordsIn ?? 0, { timeout: 60_000 }).toBeGreaterThan(1000);
 
         const out = await within(rescale('3'), 60_000, 'tributary rescale --to 3');

@@ -20,14 +20,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
 import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
-import type { StatusResponse } from '../control/contract.ts';
-import { startCli } from '../testing/cli-process.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
 import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
 import { readTopic } from '../testing/kafka-reader.ts';
+import { startRescalableRun } from '../testing/rescalable-run.ts';
 
 const PARTITIONS = 4;
 const CHUNKS = 40;
@@ -174,27 +172,10 @@ describe('tributary rescale of an event-time window job (real Kafka)', () => {
       await createTopics(kafka, { [input]: PARTITIONS, [output]: 1 });
       const dir = await mkdtemp(join(tmpdir(), 'tributary-rescale-wm-'));
       dirs.push(dir);
-      const file = join(dir, 'job.yaml');
-      await writeFile(file, stringify(manifest(input, output)));
-      const tokenFile = join(dir, 'token');
-      await writeFile(tokenFile, 'rescale-wm-token', { mode: 0o600 });
-      const env = { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile };
-      const job = startCli(
-        ['run', file, mode, '--control-port', '0', '--state-dir', join(dir, 'state'), '--no-progress'],
-        { env },
-      );
+      const started = await startRescalableRun(dir, manifest(input, output), mode);
+      const { job, status } = started;
       const ref = reference(lagging);
       try {
-        const portRe = /"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/;
-        await expect.poll(() => portRe.exec(job.stderr)?.[1], { timeout: 60_000 }).toBeDefined();
-        const port = (portRe.exec(job.stderr) as RegExpExecArray)[1] as string;
-        const status = async (): Promise<StatusResponse> => {
-          const res = await fetch(`http://127.0.0.1:${port}/v1/status`, {
-            headers: { authorization: 'Bearer rescale-wm-token' },
-          });
-          return (await res.json()) as StatusResponse;
-        };
-        await expect.poll(async () => (await status()).state, { timeout: 60_000 }).toBe('RUNNING');
         const producer = inputProducer(kafka);
         await producer.connect();
         const all = [...Array(PARTITIONS).keys()];
@@ -209,7 +190,7 @@ describe('tributary rescale of an event-time window job (real Kafka)', () => {
           })
           .toBeGreaterThan(1000);
         const rescale = async (to: number): Promise<void> => {
-          const out = await startCli(['rescale', '--control-port', port, '--to', String(to)], { env }).done;
+          const out = await started.rescale(to);
           expect(out.code, out.stderr).toBe(0);
           expect((await status()).parallelism).toBe(to);
         };
