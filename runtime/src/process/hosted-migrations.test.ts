@@ -1,12 +1,16 @@
 // Slot 0's orchestration of a hosted live rescale (hosted-migrations.ts): what it asks the host and
 // the job, in which order, and what the tracker sees. The host is a real SlotHost over an in-memory
 // transport that answers like a supervisor; the job a recorder (the real ones: cli/rescale-cli.int).
+// hostedJob: where new Kafka partitions go around each part (slot-placement.ts; the real ones:
+// cli/rescale-discovery-cli.int).
 import { describe, expect, it } from 'vitest';
 import { TributaryError } from '../errors.ts';
 import type { MigrationProgress } from '../control/migration-tracker.ts';
 import type { RescaleOptions } from '../exec/live-rescale.ts';
 import type { RescaleReport } from '../exec/rescale-progress.ts';
-import { hostedRescalable, type HostedJob } from './hosted-migrations.ts';
+import { hostedJob, hostedRescalable, type HostedJob } from './hosted-migrations.ts';
+import type { SlotProcess } from './slot-process.ts';
+import type { ValidatedGraph } from '../graph/validate.ts';
 import { HOST_KIND, SlotHost, type ToHost } from './slot-host.ts';
 import { MigrationTracker } from '../control/migration-tracker.ts';
 import { silentLogger } from '../telemetry/logger.ts';
@@ -135,16 +139,7 @@ describe('hosted live rescale (slot 0)', () => {
 
   it('slot pods, 2 → 4: one joining pod at a time, each awaited with its own generation and parallelism', async () => {
     const { calls, job } = setUp();
-    const host = new PodRescaleHost({
-      parallelism: () => job.parallelism,
-      send: (slot, msg) => {
-        if (msg.m === 'link-order') queueMicrotask(() => host.receive({ m: 'link-answer', id: msg.id }));
-        return true;
-      },
-      followHere: () => Promise.resolve(),
-      timeoutMs: 60_000,
-      logger: silentLogger(),
-    });
+    const host = podHost(job);
     const seen: MigrationProgress[] = [];
     await hostedRescalable(host, () => job).rescale(4, { onProgress: (p) => seen.push(p) });
     expect(calls).toEqual(['job 2 → 3', 'job 3 → 4']);
@@ -161,4 +156,70 @@ describe('hosted live rescale (slot 0)', () => {
     // One migration: the first part's id and start once the job reported it.
     expect(seen.at(-1)).toMatchObject({ from: 2, to: 4, stepsDone: 4, steps: 4 });
   });
+
+  it('slot pods, 2 → 4: every running slot holds new partitions before each part, every slot places them after', async () => {
+    const { calls, job, slot } = placing();
+    const host = podHost(job);
+    await hostedRescalable(host, () => hostedJob(slot, graph)).rescale(4, { onProgress: () => undefined });
+    expect(calls).toEqual([
+      'hold 0,1',
+      'job 2 → 3',
+      'place 0,1,2 at 3',
+      'hold 0,1,2',
+      'job 3 → 4',
+      'place 0,1,2,3 at 4',
+    ]);
+  });
+
+  it('a part that fails places new partitions at the parallelism the job has then', async () => {
+    const { calls, job, slot } = placing(new TributaryError('TRIB_RESCALE_STEP_FAILED', 'a step failed'));
+    const rescaled = hostedRescalable(podHost(job), () => hostedJob(slot, graph)).rescale(3, {
+      onProgress: () => undefined,
+    });
+    await expect(rescaled).rejects.toMatchObject({ code: 'TRIB_RESCALE_STEP_FAILED' });
+    expect(calls).toEqual(['hold 0,1', 'job 2 → 3', 'place 0,1 at 2']);
+  });
 });
+
+const graph = { spec: { sources: [] } } as unknown as ValidatedGraph;
+
+/** Slot 0's SlotProcess as hostedJob reads it: its job (setUp's, rescaling or failing), its placement recorded. */
+function placing(failure?: TributaryError) {
+  const { calls, job } = setUp();
+  const executor = {
+    get parallelism() {
+      return job.parallelism;
+    },
+    checkRescaleAcross: (to: number) => job.checkRescale(to),
+    fail: (e: unknown) => job.fail(e),
+    rescale: (to: number, o?: RescaleOptions) => {
+      if (!failure) return job.rescale(to, o);
+      calls.push(`job ${job.parallelism} → ${to}`);
+      return Promise.reject(failure);
+    },
+  };
+  const placement = {
+    hold: (slots: readonly number[]) => {
+      calls.push(`hold ${slots.join(',')}`);
+      return Promise.resolve();
+    },
+    place: (slots: readonly number[], n: number) => void calls.push(`place ${slots.join(',')} at ${n}`),
+  };
+  const slot = { executor, placement, opts: { logger: silentLogger() } } as unknown as SlotProcess;
+  return { calls, job, slot };
+}
+
+/** Slot pods' host: link orders answered at once. */
+function podHost(job: { parallelism: number }): PodRescaleHost {
+  const host: PodRescaleHost = new PodRescaleHost({
+    parallelism: () => job.parallelism,
+    send: (_slot, msg) => {
+      if (msg.m === 'link-order') queueMicrotask(() => host.receive({ m: 'link-answer', id: msg.id }));
+      return true;
+    },
+    followHere: () => Promise.resolve(),
+    timeoutMs: 60_000,
+    logger: silentLogger(),
+  });
+  return host;
+}
