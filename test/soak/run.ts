@@ -18,6 +18,8 @@ import { SOAK_REPORT_ENV, type SoakRound } from '../harness/soak-report.ts';
 const SUITES: Readonly<Record<string, { file: string; roundsPerPass: number }>> = {
   'distributed-kill': { file: 'runtime/src/process/kill.chaos.int.test.ts', roundsPerPass: 50 },
   'at-least-once-kill': { file: 'runtime/src/connectors/kafka/at-least-once.chaos.int.test.ts', roundsPerPass: 20 },
+  // Live rescales to random parallelisms with the topic gaining partitions between them, one SIGKILL a round.
+  'rescale-growth': { file: 'runtime/src/cli/rescale-growth.chaos.int.test.ts', roundsPerPass: 20 },
 };
 
 function arg(name: string): string | undefined {

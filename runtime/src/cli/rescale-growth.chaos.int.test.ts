@@ -1,0 +1,217 @@
+// Live rescales and partition growth mixed, under a SIGKILL (docs/guarantees.md, "Soak"): a `tributary run
+// job.yaml --distributed --control-port 0` (a process per slot; Kafka → keyBy → rolling count → exactly-once
+// Kafka, partition discovery every 300 ms) is moved by three live rescales to random parallelisms in 1..4,
+// the topic gaining partitions between them, while input keeps arriving; one slot process is SIGKILLed at a
+// random moment of one of the rescales (the local supervisor restarts every slot from the newest completed
+// checkpoint). Every key lives in one partition (testing/growth-input.ts), so a partition read by no one
+// after a scale-in, or read twice, shows as its keys' missing or repeated counts. Kafka's Java
+// read_committed consumer must read exactly what the input implies: 0 missing, 0 duplicated, 0 unexpected.
+//
+// The random choices come from the round number (a failing round is rerun as it was); CI runs one round,
+// `npm run soak -- --suites rescale-growth` many (TRIBUTARY_CHAOS_ROUNDS), each reported to the soak table.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
+import { reportSoakRound } from '../../../test/harness/soak-report.ts';
+import type { StatusResponse } from '../control/contract.ts';
+import type { MigrationStatus } from '../core/migration.ts';
+import { startCli } from '../testing/cli-process.ts';
+import { GrowthInput } from '../testing/growth-input.ts';
+import { kafkaTestRun } from '../testing/kafka-test-run.ts';
+import { createTopics } from '../testing/kafka-topics.ts';
+import { killManifest, logLines, sleep, TOKEN, watchOutput } from '../testing/rescale-kill.ts';
+
+const ROUNDS = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 1);
+const SEED = Number(process.env['TRIBUTARY_CHAOS_SEED'] ?? 58);
+const RESCALES = 3;
+const MAX_PARTITIONS = 16;
+const RESTART = 'job failed; restarting all slots';
+
+/** mulberry32: a small seeded generator, so a round's choices can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The supervisor's slot processes now (its children running the slot entry). */
+function slotPids(supervisor: number): number[] {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(supervisor)], { encoding: 'utf8' });
+  } catch {
+    return []; // no children at this moment: ps exits 1
+  }
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.includes('runtime/src/main.ts'))
+    .map((l) => Number(l.split(/\s+/)[0]));
+}
+
+describe('tributary run --distributed: live rescales, partition growth and a SIGKILL, mixed (real Kafka)', () => {
+  const { run, bs, kafka } = kafkaTestRun('tributary-rescale-growth-it');
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  const portOf = (stderr: string): string | undefined =>
+    [...stderr.matchAll(/"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/g)].at(-1)?.[1];
+  const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  async function status(port: string): Promise<StatusResponse | undefined> {
+    try {
+      return (await (await fetch(`http://127.0.0.1:${port}/v1/status`, { headers: auth })).json()) as StatusResponse;
+    } catch {
+      return undefined; // an attempt's slot 0 gone (killed, restarting)
+    }
+  }
+
+  for (let round = 1; round <= ROUNDS; round++)
+    it(
+      `round ${round}: ${RESCALES} live rescales, the topic growing, one slot killed: exactly-once`,
+      {
+        timeout: 300_000,
+      },
+      async () => {
+        const random = rng(SEED * 1000 + round);
+        const pick = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
+        const tag = `${run}-${round}`;
+        const inputTopic = `rescale-growth-in-${tag}`;
+        const output = `rescale-growth-out-${tag}`;
+        let partitions = 4;
+        await createTopics(kafka, { [inputTopic]: partitions, [output]: 1 });
+        const from = pick(1, 3);
+        const dir = await mkdtemp(join(tmpdir(), 'tributary-rescale-growth-'));
+        const manifest = killManifest(bs, `rescale-growth-${tag}`, from, inputTopic, output);
+        Object.assign(manifest.spec.graph.sources[0]!.kafka, { partitionDiscoveryInterval: '300ms' });
+        const file = join(dir, 'job.yaml');
+        await writeFile(file, stringify(manifest));
+        const tokenFile = join(dir, 'token');
+        await writeFile(tokenFile, TOKEN, { mode: 0o600 });
+        const input = new GrowthInput(kafka, inputTopic);
+        await input.write(4, 0);
+        const outputSeen = await watchOutput(kafka, output);
+        const job = startCli(
+          ['run', file, '--distributed', '--control-port', '0', '--state-dir', join(dir, 'state'), '--no-progress'],
+          { env: { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile } },
+        );
+        const plan: string[] = [`from ${from}`];
+        let kills = 0;
+        const running = async (): Promise<StatusResponse> => {
+          let s: StatusResponse | undefined;
+          await expect
+            .poll(async () => (s = await status(portOf(job.stderr) ?? '0'))?.state, { timeout: 90_000 })
+            .toBe('RUNNING');
+          return s as StatusResponse;
+        };
+        try {
+          await expect.poll(() => portOf(job.stderr), { timeout: 60_000 }).toBeDefined();
+          await running();
+          await expect.poll(() => outputSeen.has(input.lastPerKey()), { timeout: 60_000 }).toBe(true);
+          const killAt = pick(0, RESCALES - 1);
+          let parallelism = from;
+          for (let i = 0; i < RESCALES; i++) {
+            const to = [1, 2, 3, 4].filter((n) => n !== parallelism)[pick(0, 2)]!;
+            const port = portOf(job.stderr) as string;
+            // Input keeps arriving through the rescale, to every partition the topic has now.
+            const writing = input.write(6, 100);
+            const res = await fetch(`http://127.0.0.1:${port}/v1/migrations`, {
+              method: 'POST',
+              headers: auth,
+              body: JSON.stringify({ to }),
+            });
+            expect(res.status, `rescale ${parallelism} → ${to} accepted`).toBe(202);
+            const id = ((await res.json()) as { id: string }).id;
+            plan.push(`rescale → ${to}`);
+            if (i === killAt) {
+              await sleep(pick(0, 1500));
+              const pids = slotPids(job.child.pid as number);
+              const victim = pids[pick(0, pids.length - 1)];
+              if (victim !== undefined) {
+                process.kill(victim, 'SIGKILL');
+                kills++;
+                plan.push(`SIGKILL pid ${victim} of ${pids.length}`);
+              }
+            }
+            if (kills > 0 && i === killAt) {
+              // The supervisor restarts every slot, at the parallelism it recorded for the rescale (or before it).
+              await expect.poll(() => job.stderr.includes(RESTART), { timeout: 90_000 }).toBe(true);
+              await expect.poll(() => portOf(job.stderr) !== port, { timeout: 90_000 }).toBe(true);
+            } else {
+              let m: MigrationStatus | undefined;
+              await expect
+                .poll(
+                  async () =>
+                    (m = (await (
+                      await fetch(`http://127.0.0.1:${port}/v1/migrations/${encodeURIComponent(id)}`, { headers: auth })
+                    ).json()) as MigrationStatus).state,
+                  { timeout: 120_000 },
+                )
+                .not.toBe('IN_PROGRESS');
+              expect(m?.state, m?.error).toBe('COMPLETED');
+            }
+            parallelism = (await running()).parallelism;
+            await writing;
+            if (random() < 0.75 && partitions < MAX_PARTITIONS) {
+              const grown = Math.min(MAX_PARTITIONS, partitions + pick(1, 4));
+              const admin = kafka.admin();
+              await admin.connect();
+              await admin.createPartitions({ topicPartitions: [{ topic: inputTopic, count: grown }] });
+              await admin.disconnect();
+              plan.push(`partitions ${partitions} → ${grown}`);
+              partitions = grown;
+            }
+          }
+          // The last chunks reach every partition the topic has, under the final parallelism.
+          await input.write(4, 50);
+          for (let waited = 0; waited < 120_000 && !outputSeen.has(input.lastPerKey()); waited += 500) await sleep(500);
+          // Two checkpoints completed after every key's last count was written: the second was triggered after it.
+          const allRead = new Date().toISOString();
+          const after = async (): Promise<number> => {
+            const last = (await status(portOf(job.stderr) as string))?.lastCheckpoint;
+            return last && last.completedAt > allRead ? last.id : -1;
+          };
+          await expect.poll(after, { timeout: 60_000 }).toBeGreaterThan(0);
+          const firstAfter = await after();
+          await expect.poll(after, { timeout: 60_000 }).toBeGreaterThan(firstAfter);
+          job.child.kill('SIGINT');
+          const end = await job.done;
+          expect(end.code, end.stderr.slice(-4000)).toBe(0);
+          expect(
+            logLines(end.stderr).filter((l) => l.msg === RESTART).length,
+            'restarts beyond the one the kill caused',
+          ).toBeLessThanOrEqual(kills + (end.stderr.match(/listen EADDRINUSE/g)?.length ?? 0));
+        } finally {
+          await writeFile(join(dir, 'run.log'), job.stderr);
+          job.child.kill('SIGKILL');
+          await outputSeen.stop();
+        }
+
+        const got = (await readTopicWithJava(bs.join(','), output, 'read_committed')).map((r) => {
+          const v = JSON.parse(r.value) as { k: string; n: number; maxId: number };
+          return `${v.k}:${v.n}:${v.maxId}`;
+        });
+        const diff = reportSoakRound(
+          { suite: 'rescale-growth', mode: 'distributed', guarantee: 'exactly-once', round, kills },
+          input.expected,
+          got,
+        );
+        await writeFile(join(dir, 'diff.json'), JSON.stringify({ plan, diff }, null, 1));
+        expect(
+          { missing: diff.missing.length, duplicated: diff.duplicated.length, unexpected: diff.unexpected.length },
+          `${plan.join(', ')}; kept: ${dir}`,
+        ).toEqual({ missing: 0, duplicated: 0, unexpected: 0 });
+        dirs.push(dir);
+      },
+    );
+});
