@@ -22,7 +22,7 @@ import type { MigrationStatus } from '../core/migration.ts';
 import { startCli } from '../testing/cli-process.ts';
 import { GrowthInput } from '../testing/growth-input.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
-import { createTopics } from '../testing/kafka-topics.ts';
+import { createTopics, growTopic } from '../testing/kafka-topics.ts';
 import { killManifest, logLines, sleep, TOKEN, watchOutput } from '../testing/rescale-kill.ts';
 
 const ROUNDS = Number(process.env['TRIBUTARY_CHAOS_ROUNDS'] ?? 1);
@@ -164,10 +164,7 @@ describe('tributary run --distributed: live rescales, partition growth and a SIG
             await writing;
             if (random() < 0.75 && partitions < MAX_PARTITIONS) {
               const grown = Math.min(MAX_PARTITIONS, partitions + pick(1, 4));
-              const admin = kafka.admin();
-              await admin.connect();
-              await admin.createPartitions({ topicPartitions: [{ topic: inputTopic, count: grown }] });
-              await admin.disconnect();
+              await growTopic(kafka, inputTopic, grown);
               plan.push(`partitions ${partitions} → ${grown}`);
               partitions = grown;
             }
