@@ -204,6 +204,7 @@ describe('tributary run --distributed: live rescales, partition growth and a SIG
           got,
         );
         await writeFile(join(dir, 'diff.json'), JSON.stringify({ plan, diff }, null, 1));
+      process.stderr.write(`rescale-growth round ${round}: ${plan.join(', ')}\n`);
         expect(
           { missing: diff.missing.length, duplicated: diff.duplicated.length, unexpected: diff.unexpected.length },
           `${plan.join(', ')}; kept: ${dir}`,
