@@ -13,8 +13,9 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
   cwd: root,
   stdio: 'inherit',
 });
-// npm links bins as they are: the CLI must be executable (its shebang runs node).
-chmodSync(join(root, 'dist/runtime/src/cli/main.js'), 0o755);
+// npm links bins as they are: the bin must be executable (its shebang runs node). It is bin/tributary.js,
+// which runs dist/runtime/src/cli/main.js here (the package ships no TypeScript) and the source in a checkout.
+chmodSync(join(root, 'bin/tributary.js'), 0o755);
 // The dashboard's page is static files (HTML, CSS, browser JavaScript) that tsc does not emit:
 // the server reads them beside its own module, in dist/ as in runtime/src/.
 cpSync(join(root, 'runtime/src/dashboard/page'), join(root, 'dist/runtime/src/dashboard/page'), { recursive: true });

@@ -4,6 +4,9 @@
 export type ErrorCode =
   | 'TRIB_GRAPH_INVALID'
   | 'TRIB_GRAPH_LOAD'
+  // A StreamJob (or other) manifest its CRD's schema refuses: an unknown field, a wrong type, a missing required
+  // field, an apiVersion or kind no shipped CRD serves (graph/manifest-schema.ts); `issues` names every path.
+  | 'TRIB_MANIFEST_INVALID'
   | 'TRIB_EXPR_INVALID'
   | 'TRIB_EXPR_EVAL'
   | 'TRIB_RECORD_FAILED'

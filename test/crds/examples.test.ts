@@ -1,6 +1,7 @@
 // Every file in crds/examples/ is something a user applies or runs as it is: each StreamJob
-// passes `tributary validate` (the runtime's validator, run as the CLI a user runs), every
-// other file parses as the kind it must be, and none names a namespace (the README applies
+// and DruidDatasource passes `tributary validate` (the runtime's validator, run as the CLI a user runs: the
+// whole manifest against its CRD's schema, a StreamJob's graph further), every other file parses as the kind it
+// must be, and none names a namespace (the README applies
 // them to the user's current one). examples.int.test.ts has the apiserver accept them all.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -60,13 +61,16 @@ describe('crds/examples', () => {
     else expect(otherKinds[m?.kind ?? '']).toBe(m?.apiVersion);
   });
 
-  it.each(examples.filter((f) => manifests(f)[0]?.kind === 'StreamJob'))('%s: passes `tributary validate`', (file) => {
+  // Every Tributary kind: validate checks the whole manifest against its CRD, a StreamJob's graph further.
+  const ours = examples.filter((f) => manifests(f)[0]?.apiVersion?.startsWith('tributary.dev/'));
+  it.each(ours)('%s: passes `tributary validate`', (file) => {
     const r = spawnSync(node, ['runtime/src/cli/main.ts', 'validate', `crds/examples/${file}`], {
       cwd: root,
       encoding: 'utf8',
       timeout: 15_000,
     });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`crds/examples/${file.replace('.', '\\.')}: valid \\(\\d+ nodes\\)`));
+    const what = manifests(file)[0]?.kind === 'StreamJob' ? '\\d+ nodes' : 'DruidDatasource';
+    expect(r.stdout).toMatch(new RegExp(`crds/examples/${file.replace('.', '\\.')}: valid \\(${what}\\)`));
   });
 });

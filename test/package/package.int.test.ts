@@ -1,7 +1,8 @@
 // The npm package from a user's side: `npm pack` (its prepack script builds dist/)
 // install the tarball into an empty project, and there: type-check a typed job with tsc
 // (a wrong field access must fail to compile), run it as TypeScript (Node's type stripping of
-// the user's own file) and as JavaScript with Node 24, and run `npx tributary --help`.
+// the user's own file) and as JavaScript with Node 24, and run `npx tributary --help` and `validate` (the
+// package's bin, bin/tributary.js, runs the compiled dist/ there; checkout-bin.test.ts runs it in a checkout).
 // No registry is used: the tarball is unpacked into node_modules/tributary as `npm i` would,
 // and its dependencies are linked from this repository's node_modules.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -110,6 +111,7 @@ describe('the npm package', () => {
     }).split('\n');
     expect(files).toContain('package/dist/runtime/src/api.js');
     expect(files).toContain('package/dist/runtime/src/api.d.ts');
+    expect(files).toContain('package/bin/tributary.js');
     // The dashboard's page: static files tsc does not emit (runtime/build/build-package.ts copies them).
     for (const f of ['index.html', 'app.js', 'job-view.js', 'dag-layout.js', 'format.js', 'style.css'])
       expect(files).toContain(`package/dist/runtime/src/dashboard/page/${f}`);
@@ -220,5 +222,15 @@ describe('the npm package', () => {
     const r = run(['npx', '--offline', 'tributary', '--help']);
     expect(r.status).toBe(0);
     expect(r.stdout + r.stderr).toContain('tributary run <job.yaml>');
+  });
+
+  it('validates a manifest against the CRDs it ships (bin/tributary.js running dist/)', () => {
+    const example = 'node_modules/tributary/crds/examples/clicks.yaml';
+    const ok = run(['npx', '--offline', 'tributary', 'validate', example]);
+    expect(ok.stdout, ok.stderr).toContain(`${example}: valid (7 nodes)`);
+    expect(ok.status).toBe(0);
+    const typo = run(['npx', '--offline', 'tributary', 'validate', example, '--set', 'spec.checkpointng={}']);
+    expect(typo.stderr).toContain('spec.checkpointng: unknown field');
+    expect(typo.status).toBe(2);
   });
 });

@@ -227,7 +227,9 @@ export class KubeClient {
   /**
    * Sets the replicas of an object with a scale subresource (merge patch of its autoscaling/v1 Scale), under
    * `fieldManager`: the object's managedFields name who chose the value, as `kubectl scale` or an HPA would be
-   * named. A missing object fails with NotFound, its message naming the object's path.
+   * named. A missing object fails with NotFound, its message naming the object's path. With `resourceVersion`
+   * (the object's, which its Scale shares) the write is conditional, as an HPA's is: an object changed since that
+   * version fails with 409 Conflict instead of being overwritten.
    */
   scale(
     rt: ResourceType,
@@ -235,8 +237,10 @@ export class KubeClient {
     name: string,
     replicas: number,
     fieldManager: string,
+    resourceVersion?: string,
   ): Promise<Scale> {
-    return this.patch<Scale>(rt, namespace, name, { spec: { replicas } }, { subresource: 'scale', fieldManager });
+    const patch = { ...(resourceVersion === undefined ? {} : { metadata: { resourceVersion } }), spec: { replicas } };
+    return this.patch<Scale>(rt, namespace, name, patch, { subresource: 'scale', fieldManager });
   }
 
   /** Server-side apply of a full desired object under one field manager. */

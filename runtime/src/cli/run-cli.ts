@@ -30,6 +30,14 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(args.logLevel);
   routeProcessWarnings(logger);
   const loaded = loadJobFile(args.file as string, args.sets);
+  if (args.command === 'validate') {
+    const { validateManifest } = await import('./validate-manifest.ts');
+    const done = validateManifest(loaded, args.file as string);
+    if (done !== undefined) {
+      process.stdout.write(`${done}\n`);
+      return 0;
+    }
+  }
   // Registry sources read by a schema version: typed from the registry before validation.
   for (const t of await typeRegistrySources(loaded.graph)) {
     if (t.note !== undefined) logger.warn({ source: t.source }, t.note);
@@ -83,6 +91,7 @@ export function runCli(argv: string[]): Promise<void> {
         process.exitCode =
           e.code === 'TRIB_GRAPH_INVALID' ||
           e.code === 'TRIB_GRAPH_LOAD' ||
+          e.code === 'TRIB_MANIFEST_INVALID' ||
           e.code === 'TRIB_CLI_USAGE' ||
           e.code === 'TRIB_JOB_CONFIG'
             ? 2

@@ -17,6 +17,8 @@ export interface LoadedJob {
   restore?: { savepointPath?: string; allowNonRestoredState?: boolean };
   /** Where the graph sits in the document, used as the prefix of validation paths. */
   graphPath: string;
+  /** The whole manifest, after the `--set` edits (a bare graph has none): what its CRD's schema checks. */
+  manifest?: Obj;
 }
 
 export function loadJobFile(file: string, sets: string[] = []): LoadedJob {
@@ -60,6 +62,7 @@ export function loadJobText(text: string, sets: string[] = [], origin = '<input>
       ...(isObj(spec['checkpointing']) ? { checkpointing: spec['checkpointing'] as LoadedJob['checkpointing'] } : {}),
       ...(isObj(spec['restore']) ? { restore: spec['restore'] as LoadedJob['restore'] } : {}),
       graphPath: 'spec.graph',
+      manifest: doc,
     };
   }
   const graph = isObj(doc['graph']) ? doc['graph'] : doc;

@@ -4,21 +4,25 @@
 //   1. status.autoscaler — before the scale write, so the budget (rescaleTimes) counts a rescale that is made
 //      even if this process dies right after it; a scale write that failed costs budget, never exceeds it;
 //   2. spec.replicas through the scale subresource (mode Scale, autoscaler-scale.ts) — the spec change then
-//      wakes the reconcile, which rescales as for any replicas change;
+//      wakes the reconcile, which rescales as for any replicas change. The write is conditional on the job's
+//      resourceVersion; on a Conflict the job is read again and the decision made again on it (never the stale
+//      value written blindly): a spec changed meanwhile — a `kubectl scale` — wins, and is decided on by the
+//      reconcile it wakes;
 //   3. the decision's Event, and the metrics (autoscaler-metrics.ts).
 // Writes are idempotent: status.autoscaler is written when something a reader acts on changed (recommendation,
 // decisions, waiting reason, budget, memory); a change of the inputs or of a waiting detail alone is written at
 // most once per decision cadence, so a held decision re-made each reconcile does not write each time.
 // A job whose autoscaler is off (or absent) has no status.autoscaler, no load window and no metric series.
-import { getCondition, isNotFound, type ReconcileResult } from '../../kube/index.ts';
+import { getCondition, isConflict, isNotFound, type ReconcileResult } from '../../kube/index.ts';
 import type { AutoscalerStatus } from '../../api/v1alpha1/autoscaler.ts';
-import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { decide, waitingReason, type DecideResult } from './autoscaler/decide.ts';
 import { resolvePolicy, type AutoscalerPolicy } from './autoscaler/policy.ts';
 import { loadSample, type AutoscalerHistories } from './autoscaler-histories.ts';
 import type { AutoscalerMetrics } from './autoscaler-metrics.ts';
 import { writeReplicas } from './autoscaler-scale.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
+import { StreamJobs } from './resource.ts';
 import { stableJson } from './spec-hash.ts';
 
 /** Decisions are never made more often than this, whatever the metrics window (each asks every slot). */
@@ -92,27 +96,32 @@ export async function autoscale(
   const now = c.now.getTime();
   const sample = loadSample(c.job, c.obs, now);
   if (sample) history.window.add(sample);
-  const ready = getCondition(c.job.status?.conditions, 'Ready');
-  const readyAt = ready?.status === 'True' ? Date.parse(ready.lastTransitionTime ?? '') : NaN;
   const prev = c.job.status?.autoscaler;
-  const result = decide({
-    now,
-    policy,
-    current: c.job.spec.replicas,
-    maxParallelism: spec.maxParallelism,
-    inputs: history.window.inputs(now, policy.metricsWindowMs),
-    previous: prev,
-    ready: ready?.status === 'True',
-    ...(Number.isFinite(readyAt) ? { readySince: readyAt } : {}),
-    operationPending: c.job.status?.pendingOperation !== undefined,
-  });
+  const inputs = history.window.inputs(now, policy.metricsWindowMs);
+  // The decision on the job as `job` has it (replicas, readiness, operation), from the same memory and inputs.
+  const decideOn = (job: StreamJob): DecideResult => {
+    const ready = getCondition(job.status?.conditions, 'Ready');
+    const readyAt = ready?.status === 'True' ? Date.parse(ready.lastTransitionTime ?? '') : NaN;
+    return decide({
+      now,
+      policy,
+      current: job.spec.replicas,
+      maxParallelism: spec.maxParallelism,
+      inputs,
+      previous: prev,
+      ready: ready?.status === 'True',
+      ...(Number.isFinite(readyAt) ? { readySince: readyAt } : {}),
+      operationPending: job.status?.pendingOperation !== undefined,
+    });
+  };
+  const result = decideOn(c.job);
   const interval = decisionIntervalMs(policy);
   if (shouldWrite(prev, result.status, now - history.lastWriteAt >= interval)) {
     await r.record(c, 'autoscaler', (st) => ({ ...st, autoscaler: result.status }));
     history.lastWriteAt = now;
   }
   a.metrics.observe(namespace, name, result.status.recommendedReplicas, result.status.inputs);
-  await act(r, c, policy, result, prev, a);
+  await act(r, c, policy, result, prev, a, decideOn);
   return c.job.status?.phase === 'Running' ? { requeueAfter: interval } : undefined;
 }
 
@@ -124,6 +133,7 @@ async function act(
   result: DecideResult,
   prev: AutoscalerStatus | undefined,
   a: Autoscaling,
+  decideOn: (job: StreamJob) => DecideResult,
 ): Promise<void> {
   const job = c.job;
   const { namespace, name } = job.metadata;
@@ -134,16 +144,69 @@ async function act(
   if (result.event) await r.deps.events.record(job, result.event.type, result.event.reason, result.event.message);
   const to = result.scaleTo;
   if (policy.mode !== 'Scale' || to === undefined || to === job.spec.replicas) return;
-  try {
-    await writeReplicas(r.deps.kube, job, to);
-    c.log.info({ from: job.spec.replicas, to }, 'autoscaler: spec.replicas written');
-  } catch (err) {
-    if (isNotFound(err)) return; // deleted meanwhile: its next reconcile forgets it
-    c.log.warn({ err, to }, 'autoscaler: the scale write failed');
-    await r.deps.events.warning(
-      job,
-      'AutoscalerScaleFailed',
-      `could not set spec.replicas of ${namespace}/${name} to ${to}: ${(err as Error).message}`,
-    );
+  await writeScale(r, c, to, decideOn);
+}
+
+/**
+ * Writes `to` to spec.replicas, conditional on the resourceVersion the decision was made from. On a Conflict the
+ * job is read again, once: a job at another generation (its spec changed: a `kubectl scale`, or an edit that may
+ * turn the autoscaler off) is not written — the reconcile its change wakes validates the new spec and decides on
+ * its replicas; a job changed otherwise (metadata, status) gets the decision made again on it, written only if it
+ * still asks for `to` and recorded if it changed. A second Conflict waits for the next decision.
+ */
+async function writeScale(
+  r: ReconcilerInternals,
+  c: JobCtx,
+  to: number,
+  decideOn: (job: StreamJob) => DecideResult,
+): Promise<void> {
+  const { namespace, name } = c.job.metadata;
+  const from = c.job.spec.replicas;
+  const what = `${namespace}/${name} spec.replicas ${from} → ${to}`;
+  let job = c.job;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeReplicas(r.deps.kube, job, to);
+      c.log.info({ from, to, attempt }, 'autoscaler: spec.replicas written');
+      return;
+    } catch (err) {
+      if (isNotFound(err)) return; // deleted meanwhile: its next reconcile forgets it
+      const conflict = isConflict(err);
+      c.log.warn({ err, to, conflict }, 'autoscaler: the scale write failed');
+      if (!conflict || attempt > 0) {
+        const again = conflict ? 'it changed again after a re-read; the next decision is made on it' : '';
+        await r.deps.events.warning(
+          c.job,
+          conflict ? 'AutoscalerScaleConflict' : 'AutoscalerScaleFailed',
+          `could not write ${what}: ${again || (err as Error).message}`,
+        );
+        return;
+      }
+    }
+    let fresh: StreamJob;
+    try {
+      fresh = await r.deps.kube.get<StreamJob>(StreamJobs, namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      c.log.warn({ err }, 'autoscaler: re-reading the job after a scale conflict failed');
+      return; // the next reconcile reads it anyway
+    }
+    if (fresh.metadata.generation !== job.metadata.generation) {
+      const now = fresh.spec.replicas;
+      c.log.info({ from, to, now, generation: fresh.metadata.generation }, 'autoscaler: the spec changed first');
+      await r.deps.events.normal(
+        c.job,
+        'AutoscalerScaleConflict',
+        `${what} not written: the spec changed first (generation ${fresh.metadata.generation}, spec.replicas ${now}); the autoscaler decides again on it`,
+      );
+      return;
+    }
+    const again = decideOn(fresh);
+    if (again.scaleTo !== to) {
+      c.log.info({ from, to, again: again.scaleTo }, 'autoscaler: decided again after a scale conflict');
+      await r.record(c, 'autoscaler', (st) => ({ ...st, autoscaler: again.status }));
+      return;
+    }
+    job = fresh;
   }
 }

@@ -1,9 +1,11 @@
 // The autoscaler's write of spec.replicas against the real kube-apiserver: through the StreamJob CRD's scale
 // subresource, under the field manager tributary-autoscaler, and a clean NotFound naming the job once it is
-// gone; and the reconcile's autoscaler step (autoscale.ts) making that write from a decision in mode Scale. No
+// gone; the write conditional on the job's resourceVersion, so a scale written between the autoscaler's read and
+// its write survives; and the reconcile's autoscaler step (autoscale.ts) making that write from a decision in
+// mode Scale, deciding again after a Conflict. No
 // operator runs here (nothing acts on the objects; the step's status writes stay in memory): ~3 s.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isNotFound, KubeApiError, Resources, type KubeClient } from '../../kube/index.ts';
+import { isConflict, isNotFound, KubeApiError, Resources, type KubeClient } from '../../kube/index.ts';
 import { applyRepoCrd, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import type { SlotLoad, StatusResponse } from '../../../../runtime/src/control/contract.ts';
@@ -51,10 +53,12 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
       } as unknown as StreamJob['spec'],
     });
 
-  it('the reconcile step writes the replicas its decision asks for in mode Scale', async () => {
-    const name = 'loaded';
-    const created = await create(name, { enabled: true, mode: 'Scale', metricsWindow: '10s', maxReplicas: 4 });
-    // One slot busy all the time at 100 rec/s while the lag grows by 50 rec/s: it needs more slots.
+  /**
+   * The reconcile's autoscaler step over `created`, made Running and Ready (in the apiserver too: a re-read sees
+   * it so), its one slot loaded; the step's own status writes stay in memory.
+   */
+  const stepper = async (created: StreamJob) => {
+    // One slot busy all the time at 100 rec/s while the lag grows by 50 rec/s: it needs more slots (3 of 12).
     const load = (sec: number): SlotLoad => ({
       uptimeMs: sec * 1000,
       busyMs: { eventLoop: sec * 1000 },
@@ -62,16 +66,15 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
       recordsIn: sec * 100,
       sources: [{ source: 'gen', partitions: 12, assigned: 12, lag: sec * 50, recordsIn: sec * 100 }],
     });
-    let job: StreamJob = {
-      ...created,
-      status: {
-        phase: 'Running',
-        deployed: { id: 'd-1', specHash: 'h', parallelism: 1, startedAt: '2026-01-01T00:00:00Z' },
-        conditions: [
-          { type: 'Ready', status: 'True', reason: 'Running', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
-        ],
-      },
+    const status: StreamJob['status'] = {
+      phase: 'Running',
+      deployed: { id: 'd-1', specHash: 'h', parallelism: 1, startedAt: '2026-01-01T00:00:00Z' },
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'Running', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
+      ],
     };
+    const { namespace, name } = created.metadata;
+    let job = await kube.patch<StreamJob>(StreamJobs, namespace, name, { status }, { subresource: 'status' });
     const r = {
       deps: { kube, events: new EventRecorder({ client: kube, component: 'autoscaler-test' }) },
       async record(c: JobCtx, _w: string, mutate: (s: NonNullable<StreamJob['status']>) => StreamJob['status']) {
@@ -81,24 +84,77 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
     } as unknown as ReconcilerInternals;
     const a = { histories: new AutoscalerHistories(), metrics: autoscalerMetrics(createRegistry()) };
     const t0 = Date.now();
-    for (const sec of [0, 6]) {
-      const obs = { ...unobserved(), deploymentId: 'd-1', runtime: { state: 'RUNNING', load: load(sec) } };
-      const c: JobCtx = {
-        job,
-        log: silentLogger(),
-        obs: obs as typeof obs & { runtime: StatusResponse },
-        now: new Date(t0 + sec * 1000),
-      };
-      await autoscale(r, c, job.spec, a);
-      job = c.job;
-    }
-    const decision = job.status?.autoscaler?.decisions?.at(-1);
-    expect(decision?.action, JSON.stringify(job.status?.autoscaler)).toBe('ScaleUp');
+    return {
+      get job() {
+        return job;
+      },
+      /** One reconcile `sec` s after the first, on the job as this step last had it. */
+      async at(sec: number) {
+        const obs = { ...unobserved(), deploymentId: 'd-1', runtime: { state: 'RUNNING', load: load(sec) } };
+        const c: JobCtx = {
+          job,
+          log: silentLogger(),
+          obs: obs as typeof obs & { runtime: StatusResponse },
+          now: new Date(t0 + sec * 1000),
+        };
+        await autoscale(r, c, job.spec, a);
+        job = c.job;
+      },
+    };
+  };
+  type ManagedFields = { managedFields?: { manager?: string; subresource?: string }[] };
+
+  it('the reconcile step writes the replicas its decision asks for in mode Scale', async () => {
+    const name = 'loaded';
+    const step = await stepper(
+      await create(name, { enabled: true, mode: 'Scale', metricsWindow: '10s', maxReplicas: 4 }),
+    );
+    await step.at(0);
+    await step.at(6);
+    const decision = step.job.status?.autoscaler?.decisions?.at(-1);
+    expect(decision?.action, JSON.stringify(step.job.status?.autoscaler)).toBe('ScaleUp');
     const stored = await kube.get<StreamJob>(StreamJobs, ns, name);
     expect(stored.spec.replicas).toBe(decision?.to);
     expect(stored.spec.replicas).toBeGreaterThan(1);
-    const fields = (stored.metadata as { managedFields?: { manager?: string; subresource?: string }[] }).managedFields;
+    const fields = (stored.metadata as ManagedFields).managedFields;
     expect(fields?.some((f) => f.manager === 'tributary-autoscaler' && f.subresource === 'scale')).toBe(true);
+  }, 30_000);
+
+  it('a scale written between the autoscaler’s read and its write survives: Conflict, no overwrite', async () => {
+    const name = 'raced';
+    const step = await stepper(
+      await create(name, { enabled: true, mode: 'Scale', metricsWindow: '10s', maxReplicas: 4 }),
+    );
+    await step.at(0);
+    // The step holds the job as read at creation; a user scales it before the step's next write.
+    await kube.scale(StreamJobs, ns, name, 2, 'kubectl-scale');
+    await step.at(6);
+    const decision = step.job.status?.autoscaler?.decisions?.at(-1);
+    expect(decision?.action, JSON.stringify(step.job.status?.autoscaler)).toBe('ScaleUp');
+    expect(decision?.to).toBeGreaterThan(2);
+    const stored = await kube.get<StreamJob>(StreamJobs, ns, name);
+    expect(stored.spec.replicas).toBe(2);
+    const fields = (stored.metadata as ManagedFields).managedFields;
+    expect(fields?.some((f) => f.manager === 'tributary-autoscaler')).toBe(false);
+    // The write alone, from the stale read: a Conflict, not an overwrite.
+    const err = await writeReplicas(kube, step.job, 4).catch((e: unknown) => e);
+    expect(isConflict(err), String(err)).toBe(true);
+    expect((await kube.get<StreamJob>(StreamJobs, ns, name)).spec.replicas).toBe(2);
+  }, 30_000);
+
+  it('a job changed between read and write but not its spec (a label): decided again and written', async () => {
+    const name = 'relabelled';
+    const step = await stepper(
+      await create(name, { enabled: true, mode: 'Scale', metricsWindow: '10s', maxReplicas: 4 }),
+    );
+    await step.at(0);
+    await kube.patch(StreamJobs, ns, name, { metadata: { labels: { team: 'x' } } });
+    await step.at(6);
+    const decision = step.job.status?.autoscaler?.decisions?.at(-1);
+    expect(decision?.action, JSON.stringify(step.job.status?.autoscaler)).toBe('ScaleUp');
+    const stored = await kube.get<StreamJob>(StreamJobs, ns, name);
+    expect(stored.spec.replicas).toBe(decision?.to);
+    expect(stored.metadata.labels?.team).toBe('x');
   }, 30_000);
 
   it('lands in spec.replicas with managedFields naming tributary-autoscaler; NotFound names the job once gone', async () => {
@@ -109,7 +165,7 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
     const scaled = await kube.get<StreamJob>(StreamJobs, ns, name);
     expect(scaled.spec.replicas).toBe(3);
     expect(scaled.metadata.generation).toBe((created.metadata.generation ?? 0) + 1);
-    const fields = (scaled.metadata as { managedFields?: { manager?: string; subresource?: string }[] }).managedFields;
+    const fields = (scaled.metadata as ManagedFields).managedFields;
     expect(fields?.some((f) => f.manager === AUTOSCALER_FIELD_MANAGER && f.subresource === 'scale')).toBe(true);
     expect(AUTOSCALER_FIELD_MANAGER).toBe('tributary-autoscaler');
 
