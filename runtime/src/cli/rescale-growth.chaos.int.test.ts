@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { stringify } from 'yaml';
 import { readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
 import { reportSoakRound } from '../../../test/harness/soak-report.ts';
@@ -101,13 +101,19 @@ describe('tributary run --distributed: live rescales, partition growth and a SIG
         const tokenFile = join(dir, 'token');
         await writeFile(tokenFile, TOKEN, { mode: 0o600 });
         const input = new GrowthInput(kafka, inputTopic);
+        // Where the round got to, printed when it fails (a timeout included).
+        const plan: string[] = [`from ${from}`];
+        onTestFailed(
+          () => void process.stderr.write(`rescale-growth round ${round} failed after: ${plan.join(', ')}\n`),
+        );
         await input.write(4, 0);
+        plan.push('input written');
         const outputSeen = await watchOutput(kafka, output);
+        plan.push('output watched');
         const job = startCli(
           ['run', file, '--distributed', '--control-port', '0', '--state-dir', join(dir, 'state'), '--no-progress'],
           { env: { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile } },
         );
-        const plan: string[] = [`from ${from}`];
         let kills = 0;
         const running = async (): Promise<StatusResponse> => {
           let s: StatusResponse | undefined;
@@ -120,6 +126,7 @@ describe('tributary run --distributed: live rescales, partition growth and a SIG
           await expect.poll(() => portOf(job.stderr), { timeout: 60_000 }).toBeDefined();
           await running();
           await expect.poll(() => outputSeen.has(input.lastPerKey()), { timeout: 60_000 }).toBe(true);
+          plan.push('running');
           // Never in the last rescale: a restart after it would place new partitions afresh and hide a slot that
           // kept placing them by a parallelism the job no longer has.
           const killAt = pick(0, RESCALES - 2);
