@@ -281,6 +281,11 @@ export class CheckpointCoordinator implements CoordinatorPort {
       ),
     ]);
     if (!recorded || this.pending !== p) return done; // failed, or expired while the id was being recorded
+    // The fence again, after the id is recorded and before any slot sees it: a successor that
+    // fenced after this read recorded "no fence" reads this id mark after its fence and issues
+    // higher ids; one that fenced before is seen here, and this id is never used (two
+    // deployments writing one checkpoint id would mix their state files: deployment-fence.ts).
+    if (!(await this.unfenced(p))) return done;
     p.phase = 'slots';
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
     for (const s of p.members.values()) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });
@@ -369,15 +374,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       return;
     }
     // Nothing commits past a successor's fence (deployment-fence.ts); the metadata stays for it.
-    const { deployment, stateDir } = this.o;
-    const fence = deployment ? await this.writes.track(fenceVerdict(stateDir, deployment, p)) : undefined;
-    // Aborted (timeout) while the metadata was being written: already reported as failed.
-    if (this.pending !== p) return;
-    if (fence) {
-      this.abort(p, fence, false);
-      if (fence.code === 'TRIB_DEPLOYMENT_FENCED') this.o.onFenced?.(fence);
-      return;
-    }
+    if (!(await this.unfenced(p, false))) return;
     if (p.timer) clearTimeout(p.timer);
     this.pending = undefined;
     const now = performance.now();
@@ -422,6 +419,21 @@ export class CheckpointCoordinator implements CoordinatorPort {
     p.resolve(done);
     if (p.stop) this.onStopSavepoint?.(done);
     if (p.kind === 'checkpoint' && !this.o.keepAll) this.pruner.prune(p.id);
+  }
+
+  /**
+   * Whether `p` may go on past a read of this deployment's fence: false when fenced (aborted, the
+   * job told to stop), the fence unreadable (aborted) or `p` aborted meanwhile (a timeout).
+   */
+  private async unfenced(p: Pending, discard = true): Promise<boolean> {
+    const { deployment, stateDir } = this.o;
+    const stage = discard ? 'triggered' : 'committed';
+    const fence = deployment ? await this.writes.track(fenceVerdict(stateDir, deployment, p, stage)) : undefined;
+    if (this.pending !== p) return false;
+    if (!fence) return true;
+    this.abort(p, fence, discard);
+    if (fence.code === 'TRIB_DEPLOYMENT_FENCED') this.o.onFenced?.(fence);
+    return false;
   }
 
   /**

@@ -36,9 +36,13 @@
 //   2. the producer id and epoch of a kafkajs transactional producer are not exposed; they
 //      are read from kafkajs's own debug log line "Initialized producer id & epoch", emitted
 //      by its EosManager after InitProducerId (captured by a per-producer logCreator).
-// A commit that the broker answers with PRODUCER_FENCED/INVALID_PRODUCER_EPOCH was already
-// completed (and its id reused by a later run); INVALID_TXN_STATE means committed or aborted
-// by the broker's transaction timeout, which Kafka does not distinguish — logged as an error.
+// A commit that the broker answers with PRODUCER_FENCED/INVALID_PRODUCER_EPOCH was completed
+// (and its id reused by a later run) or aborted by a successor's fencing: Kafka does not tell
+// which. It counts as committed only if the restored checkpoint is no fenced deployment's orphan
+// (checkpoint/fenced-checkpoints.ts: only an orphan's transactions are aborted by fencing); an
+// orphan, or a restored checkpoint that cannot be checked, fails the recovery with
+// TRIB_SINK_TXN_FENCED. INVALID_TXN_STATE means committed or aborted by the broker's transaction
+// timeout, which Kafka does not distinguish either — logged as an error (docs/guarantees.md).
 // Then every transactional id any earlier run of this sink may have left open is fenced (transactional-producers.ts).
 //
 // Metrics (transaction-metrics.ts): a transaction counts as begun when its first records are
@@ -60,6 +64,7 @@ import { OpenTransactionsFile, type OpenTxn } from './open-transactions-file.ts'
 import { appendMessages, describeSendFailure, payloadBytes, splitForSend } from './record-messages.ts';
 import { RegistryEncoding } from './registry-encoding.ts';
 import { commitRestored, transactionalClient, type KafkaCommittable } from './transactional-client.ts';
+import { restoredOrphan } from './restored-orphan.ts';
 import { TransactionMetrics, type TxnContent } from './transaction-metrics.ts';
 import { intentDirs, TransactionalProducers, type TxnProducer } from './transactional-producers.ts';
 import { sinkRequests, type UnansweredRequests } from './unanswered-requests.ts';
@@ -193,8 +198,9 @@ export class TransactionalKafkaSink implements SinkWriter {
         kafka,
         committables as KafkaCommittable[],
         log,
-        this.ctx.sinkName,
+        { sink: this.ctx.sinkName, slot: this.ctx.slot },
         this.timeoutMs,
+        () => restoredOrphan(this.ctx.checkpointing?.restoredFrom),
       );
       for (let i = 0; i < committed.size; i++) this.metrics.committedRestored();
     }
