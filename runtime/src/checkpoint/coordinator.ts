@@ -33,6 +33,7 @@ import { failedCheckpointsFor, type FailedCheckpoints } from './failed-checkpoin
 import { reportCompletion } from './completion-report.ts';
 import { CompletionHistory, type CompletedCheckpoint } from './completion-history.ts';
 import { fenceVerdict } from './deployment-fence.ts';
+import { ensureExclusiveCommit } from './storage/exclusive-commit-probe.ts';
 import { metadataFromAcks } from './metadata.ts';
 import { startingPoint } from './starting-point.ts';
 import { PendingWrites } from './pending-writes.ts';
@@ -164,6 +165,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
   }
 
   private async begin(): Promise<void> {
+    // Two writers of one checkpoint id must not both commit its metadata: refuse a store that lets them.
+    await ensureExclusiveCommit(this.storage.root);
     const { nextId, latest } = await startingPoint(this.storage, this.o.restoredCheckpointId);
     this.nextId = nextId;
     if (latest) this.lastCompleted = latest;

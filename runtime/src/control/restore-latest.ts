@@ -33,6 +33,7 @@ import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts
 import { stateStorageTarget } from '../checkpoint/storage/state-uri.ts';
 import { StallWatch, stallWarnAfterMs } from '../checkpoint/storage/stall-watch.ts';
 import { fenceDeployments } from '../checkpoint/deployment-fence.ts';
+import { ensureExclusiveCommit } from '../checkpoint/storage/exclusive-commit-probe.ts';
 import { orphanBounds, orphanReason, type OrphanBounds } from '../checkpoint/fenced-checkpoints.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
@@ -81,6 +82,8 @@ export async function resolveLatestRestore(
   // first slot's answer is every slot's (deployment-fence.ts, restore-decision.ts). The orphan
   // bounds are read after the fence: a successor that had not decided is superseded first.
   if (!lineage || !deployment) return find();
+  // The decision and the `superseded` record need one writer each: a store that ignores the condition is refused.
+  await ensureExclusiveCommit(stateDir);
   await fenceDeployments(stateDir, lineage, deployment);
   return agreedRestore(
     stateDir,

@@ -155,7 +155,7 @@ export async function commitRestored(
               );
             log.warn(
               { sink, ...c, error: type },
-              'recovered transaction was committed earlier (its id has a newer session, and the restored checkpoint is no fenced deployment\'s orphan)',
+              "recovered transaction was committed earlier (its id has a newer session, and the restored checkpoint is no fenced deployment's orphan)",
             );
             break;
           }
