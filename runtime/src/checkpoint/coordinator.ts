@@ -10,15 +10,14 @@
 //             again and again still completes checkpoints (docs/runtime/checkpoint-format.md)
 //   ack       one per slot with its state handles; a late/unknown ack is discarded
 //   complete  all slots acked → `_metadata.json` written last (the commit point: atomic rename,
-//             or a conditional PUT on S3) → notifyComplete to every slot (sinks commit; each
-//             slot reports `committed`, for the commit phase's timing: checkpoint-phases.ts)
+//             or a conditional PUT on S3) → fence read → notifyComplete to every slot (sinks commit;
+//             each slot reports `committed`, for the commit phase's timing: checkpoint-phases.ts)
 //             → prune to `retained` in the background (a slow store never delays the next one)
-//   abort     decline from any slot, or timeout → notifyAborted, directory discarded
-//
-// At most one checkpoint is pending. A periodic trigger while one is pending is skipped
-// (periodic-trigger.ts); a savepoint request waits for the pending one to finish. Savepoints
-// never make sinks commit unless they stop the job (Flink's synchronous savepoint): a restart
-// from the latest checkpoint would otherwise replay output that a savepoint had already committed.
+//   abort     decline from any slot, timeout or fence → notifyAborted, directory discarded
+// At most one checkpoint is pending. A periodic trigger while one is pending is skipped (periodic-trigger.ts);
+// a savepoint request waits for the pending one to finish. Savepoints never make sinks commit unless they
+// stop the job (Flink's synchronous savepoint): a restart from the latest checkpoint would otherwise replay
+// output that a savepoint had already committed.
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import type { SavepointStatus } from '../core/savepoint.ts';
@@ -33,7 +32,6 @@ import { failedCheckpointsFor, type FailedCheckpoints } from './failed-checkpoin
 import { reportCompletion } from './completion-report.ts';
 import { CompletionHistory, type CompletedCheckpoint } from './completion-history.ts';
 import { fenceVerdict } from './deployment-fence.ts';
-import { ensureExclusiveCommit } from './storage/exclusive-commit-probe.ts';
 import { metadataFromAcks } from './metadata.ts';
 import { startingPoint } from './starting-point.ts';
 import { PendingWrites } from './pending-writes.ts';
@@ -165,8 +163,6 @@ export class CheckpointCoordinator implements CoordinatorPort {
   }
 
   private async begin(): Promise<void> {
-    // Two writers of one checkpoint id must not both commit its metadata: refuse a store that lets them.
-    await ensureExclusiveCommit(this.storage.root);
     const { nextId, latest } = await startingPoint(this.storage, this.o.restoredCheckpointId);
     this.nextId = nextId;
     if (latest) this.lastCompleted = latest;
@@ -283,12 +279,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
         () => false,
       ),
     ]);
-    if (!recorded || this.pending !== p) return done; // failed, or expired while the id was being recorded
-    // The fence again, after the id is recorded and before any slot sees it: a successor that
-    // fenced after this read recorded "no fence" reads this id mark after its fence and issues
-    // higher ids; one that fenced before is seen here, and this id is never used (two
-    // deployments writing one checkpoint id would mix their state files: deployment-fence.ts).
-    if (!(await this.unfenced(p))) return done;
+    // Failed, expired while the id was being recorded, or fenced (read after the id, before any slot sees it).
+    if (!recorded || this.pending !== p || !(await this.unfenced(p))) return done;
     p.phase = 'slots';
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
     for (const s of p.members.values()) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });
@@ -424,16 +416,11 @@ export class CheckpointCoordinator implements CoordinatorPort {
     if (p.kind === 'checkpoint' && !this.o.keepAll) this.pruner.prune(p.id);
   }
 
-  /**
-   * Whether `p` may go on past a read of this deployment's fence: false when fenced (aborted, the
-   * job told to stop), the fence unreadable (aborted) or `p` aborted meanwhile (a timeout).
-   */
+  /** Whether `p` goes on after a read of this deployment's fence (else it is aborted; fenced: the job stops). */
   private async unfenced(p: Pending, discard = true): Promise<boolean> {
-    const { deployment, stateDir } = this.o;
-    const stage = discard ? 'triggered' : 'committed';
-    const fence = deployment ? await this.writes.track(fenceVerdict(stateDir, deployment, p, stage)) : undefined;
-    if (this.pending !== p) return false;
-    if (!fence) return true;
+    const { deployment: d, stateDir } = this.o;
+    const fence = d && (await this.writes.track(fenceVerdict(stateDir, d, p, discard ? 'triggered' : 'committed')));
+    if (this.pending !== p || !fence) return this.pending === p;
     this.abort(p, fence, discard);
     if (fence.code === 'TRIB_DEPLOYMENT_FENCED') this.o.onFenced?.(fence);
     return false;

@@ -34,15 +34,17 @@ class Gate {
   readonly open = new Promise<void>((r) => (this.release = r));
   reached!: () => void;
   readonly held = new Promise<void>((r) => (this.reached = r));
-  constructor(readonly at: number) {}
+  readonly at: number;
+  constructor(at: number) {
+    this.at = at;
+  }
 }
 
 class GatedSink extends TransactionalCollectingSink {
-  constructor(
-    store: TransactionStore,
-    private readonly gate: Gate | undefined,
-  ) {
+  private readonly gate: Gate | undefined;
+  constructor(store: TransactionStore, gate: Gate | undefined) {
     super(store);
+    this.gate = gate;
   }
   override async preCommit(checkpointId: number): Promise<readonly unknown[]> {
     if (this.gate?.at === checkpointId) {
@@ -56,7 +58,7 @@ class GatedSink extends TransactionalCollectingSink {
 describe('a replaced deployment still running beside its successor (S3, in-process jobs)', () => {
   const bucket = process.env['TRIBUTARY_S3_BUCKET'];
   const base = `s3://${bucket}/tests/orphan-${randomUUID().slice(0, 8)}`;
-  const jobs: { job: JobExecutor; done: Promise<void> }[] = [];
+  const jobs: { job: JobExecutor; done: Promise<unknown> }[] = [];
 
   beforeAll(() => {
     expect(bucket, 'start the local cluster with --with s3').toBeTruthy();

@@ -36,14 +36,9 @@
 //   2. the producer id and epoch of a kafkajs transactional producer are not exposed; they
 //      are read from kafkajs's own debug log line "Initialized producer id & epoch", emitted
 //      by its EosManager after InitProducerId (captured by a per-producer logCreator).
-// A commit that the broker answers with PRODUCER_FENCED/INVALID_PRODUCER_EPOCH was completed
-// (and its id reused by a later run) or aborted by a successor's fencing: Kafka does not tell
-// which. It counts as committed only if the restored checkpoint is no fenced deployment's orphan
-// (checkpoint/fenced-checkpoints.ts: only an orphan's transactions are aborted by fencing); an
-// orphan, or a restored checkpoint that cannot be checked, fails the recovery with
-// TRIB_SINK_TXN_FENCED. INVALID_TXN_STATE means committed or aborted by the broker's transaction
-// timeout, which Kafka does not distinguish either — logged as an error (docs/guarantees.md).
-// Then every transactional id any earlier run of this sink may have left open is fenced (transactional-producers.ts).
+// PRODUCER_FENCED counts as committed only for no fenced deployment's orphan (restored-orphan.ts),
+// else TRIB_SINK_TXN_FENCED; INVALID_TXN_STATE (committed, or aborted by the transaction timeout)
+// is logged as an error (docs/guarantees.md). Then every id an earlier run may have left open is fenced.
 //
 // Metrics (transaction-metrics.ts): a transaction counts as begun when its first records are
 // flushed into it, committed or aborted when that happens (a recovery that fences a dead
