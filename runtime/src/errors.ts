@@ -27,6 +27,12 @@ export type ErrorCode =
   | 'TRIB_STATE_STORAGE_URI'
   | 'TRIB_STATE_FENCE'
   | 'TRIB_DEPLOYMENT_FENCED'
+  // A restore of a checkpoint a fenced deployment wrote after its fencer chose what to restore
+  // (checkpoint/fenced-checkpoints.ts): its transactions were aborted, its output would be lost.
+  | 'TRIB_RESTORE_FENCED_ORPHAN'
+  // A state store that ignores `If-None-Match: *` (checkpoint/storage/exclusive-commit-probe.ts):
+  // two writers of one checkpoint, fence or restore decision could both succeed.
+  | 'TRIB_STATE_STORE_NOT_EXCLUSIVE'
   | 'TRIB_CLI_USAGE'
   // The dashboard (runtime/src/dashboard): a bad option (capacity, address), a job it does not know (HTTP 404),
   // a method it refuses (405: it is read-only), a source that failed to answer (500).
@@ -66,6 +72,9 @@ export type ErrorCode =
   | 'TRIB_STATE_KEY_GROUP_NOT_OWNED'
   | 'TRIB_STATE_KEY_GROUP_OWNED'
   | 'TRIB_SINK_COMMIT_FAILED'
+  // A restored Kafka transaction the broker answers PRODUCER_FENCED that is not proven committed
+  // (connectors/kafka/transactional-client.ts): carrying on would lose its records.
+  | 'TRIB_SINK_TXN_FENCED'
   | 'TRIB_JOB_FAILED'
   // Invalid job options passed to the executor (parallelism, maxParallelism, slot list).
   | 'TRIB_JOB_CONFIG'

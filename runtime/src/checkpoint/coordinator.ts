@@ -10,15 +10,14 @@
 //             again and again still completes checkpoints (docs/runtime/checkpoint-format.md)
 //   ack       one per slot with its state handles; a late/unknown ack is discarded
 //   complete  all slots acked → `_metadata.json` written last (the commit point: atomic rename,
-//             or a conditional PUT on S3) → notifyComplete to every slot (sinks commit; each
-//             slot reports `committed`, for the commit phase's timing: checkpoint-phases.ts)
+//             or a conditional PUT on S3) → fence read → notifyComplete to every slot (sinks commit;
+//             each slot reports `committed`, for the commit phase's timing: checkpoint-phases.ts)
 //             → prune to `retained` in the background (a slow store never delays the next one)
-//   abort     decline from any slot, or timeout → notifyAborted, directory discarded
-//
-// At most one checkpoint is pending. A periodic trigger while one is pending is skipped
-// (periodic-trigger.ts); a savepoint request waits for the pending one to finish. Savepoints
-// never make sinks commit unless they stop the job (Flink's synchronous savepoint): a restart
-// from the latest checkpoint would otherwise replay output that a savepoint had already committed.
+//   abort     decline from any slot, timeout or fence → notifyAborted, directory discarded
+// At most one checkpoint is pending. A periodic trigger while one is pending is skipped (periodic-trigger.ts);
+// a savepoint request waits for the pending one to finish. Savepoints never make sinks commit unless they
+// stop the job (Flink's synchronous savepoint): a restart from the latest checkpoint would otherwise replay
+// output that a savepoint had already committed.
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import type { SavepointStatus } from '../core/savepoint.ts';
@@ -281,7 +280,8 @@ export class CheckpointCoordinator implements CoordinatorPort {
         () => false,
       ),
     ]);
-    if (!recorded || this.pending !== p) return done; // failed, or expired while the id was being recorded
+    // Failed, expired while the id was being recorded, or fenced (read after the id, before any slot sees it).
+    if (!recorded || this.pending !== p || !(await this.unfenced(p))) return done;
     p.phase = 'slots';
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
     for (const s of p.members.values()) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });
@@ -370,15 +370,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       return;
     }
     // Nothing commits past a successor's fence (deployment-fence.ts); the metadata stays for it.
-    const { deployment, stateDir } = this.o;
-    const fence = deployment ? await this.writes.track(fenceVerdict(stateDir, deployment, p)) : undefined;
-    // Aborted (timeout) while the metadata was being written: already reported as failed.
-    if (this.pending !== p) return;
-    if (fence) {
-      this.abort(p, fence, false);
-      if (fence.code === 'TRIB_DEPLOYMENT_FENCED') this.o.onFenced?.(fence);
-      return;
-    }
+    if (!(await this.unfenced(p, false))) return;
     if (p.timer) clearTimeout(p.timer);
     this.pending = undefined;
     const now = performance.now();
@@ -424,6 +416,16 @@ export class CheckpointCoordinator implements CoordinatorPort {
     p.resolve(done);
     if (p.stop) this.onStopSavepoint?.(done);
     if (p.kind === 'checkpoint' && !this.o.keepAll) this.pruner.prune(p.id);
+  }
+
+  /** Whether `p` goes on after a read of this deployment's fence (else it is aborted; fenced: the job stops). */
+  private async unfenced(p: Pending, discard = true): Promise<boolean> {
+    const { deployment: d, stateDir } = this.o;
+    const fence = d && (await this.writes.track(fenceVerdict(stateDir, d, p, discard ? 'triggered' : 'committed')));
+    if (this.pending !== p || !fence) return this.pending === p;
+    this.abort(p, fence, discard);
+    if (fence.code === 'TRIB_DEPLOYMENT_FENCED') this.o.onFenced?.(fence);
+    return false;
   }
 
   /**

@@ -12,6 +12,12 @@
 // restores it or a newer one, and the commit is one the restore would make anyway — or it sees
 // the fence and stops without committing. Fencing the Kafka transactional ids first is no
 // alternative: it would abort the transactions the restored checkpoint must commit.
+//
+// The coordinator reads the fence at trigger time too, after recording the id and before any slot
+// sees it, so a successor never issues an id the old one uses (the successor reads the id mark
+// after its fence). A checkpoint the old one completes after the fence is never committed by it,
+// and once a successor restored an older one its transactions are aborted: such orphans are never
+// restored (fenced-checkpoints.ts).
 import { TributaryError } from '../errors.ts';
 import { stateStoreFor } from './storage/state-store-for.ts';
 import { childOf, normalizeLocation } from './storage/state-uri.ts';
@@ -51,7 +57,8 @@ async function fence(stateDir: string, d: string, by: string): Promise<void> {
 }
 
 /**
- * What a coordinator of `deployment` does with checkpoint `id` whose metadata it just wrote:
+ * What a coordinator of `deployment` does with checkpoint `id` whose id it just recorded (stage
+ * `triggered`: trigger it or not) or whose metadata it just wrote (`committed`):
  * undefined = commit it; TRIB_DEPLOYMENT_FENCED = a successor took over (stop, commit nothing);
  * TRIB_CHECKPOINT_FAILED = the fence could not be read (do not commit; a later checkpoint retries).
  */
@@ -59,6 +66,7 @@ export async function fenceVerdict(
   stateDir: string,
   deployment: string,
   { kind, id }: { kind: string; id: number },
+  stage: 'triggered' | 'committed' = 'committed',
 ): Promise<TributaryError | undefined> {
   const at = fenceLocation(stateDir, deployment);
   try {
@@ -72,6 +80,6 @@ export async function fenceVerdict(
   }
   return new TributaryError(
     'TRIB_DEPLOYMENT_FENCED',
-    `${kind} ${id} is not committed: a newer deployment of this job fenced deployment ${deployment} in ${normalizeLocation(stateDir)} and restores from there; this one stops (its pod was replaced while it still ran: a network partition or a force delete)`,
+    `${kind} ${id} is not ${stage}: a newer deployment of this job fenced deployment ${deployment} in ${normalizeLocation(stateDir)} and restores from there; this one stops (its pod was replaced while it still ran: a network partition or a force delete)`,
   );
 }

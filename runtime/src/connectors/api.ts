@@ -207,7 +207,12 @@ export interface SinkWriterContext {
    * stateDir the restored checkpoint was written under, when it is another one than `stateDir` (a restore
    * from another run's folder): what that run left open must be ended too, its files only read.
    */
-  readonly checkpointing?: { readonly stateDir: string; readonly restoredStateDir?: string };
+  readonly checkpointing?: {
+    readonly stateDir: string;
+    readonly restoredStateDir?: string;
+    /** The restored checkpoint (a recovery that doubts its committables checks it: fenced-checkpoints.ts). */
+    readonly restoredFrom?: string;
+  };
   /** Committables of the restored checkpoint that this slot must commit before writing (restore). */
   readonly restoredCommittables?: readonly unknown[];
   /**

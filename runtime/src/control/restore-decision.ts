@@ -5,12 +5,14 @@
 // metadata write would restore different checkpoints — state and transactions of two cuts. So
 // the first slot to decide records its answer at `<stateDir>/restores/<deployment>.json` with
 // the store's exclusive commit, and every slot of the deployment restores what that file says.
+// A later deployment that found no answer there records `superseded` instead
+// (checkpoint/fenced-checkpoints.ts): this deployment's slots then stop, TRIB_DEPLOYMENT_FENCED.
 import type { Logger } from 'pino';
+import { decisionLocation, isSuperseded } from '../checkpoint/fenced-checkpoints.ts';
 import { stateStoreFor } from '../checkpoint/storage/state-store-for.ts';
-import { childOf, normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import { TributaryError } from '../errors.ts';
 
-const RESTORES_DIR = 'restores';
+export { decisionLocation } from '../checkpoint/fenced-checkpoints.ts';
 
 /** What a slot restores (restore-latest.ts decides it; this file records it for the deployment). */
 export interface ResolvedRestore {
@@ -21,10 +23,6 @@ export interface ResolvedRestore {
   checkpointId?: number;
 }
 
-export function decisionLocation(stateDir: string, deployment: string): string {
-  return childOf(normalizeLocation(stateDir), RESTORES_DIR, `${encodeURIComponent(deployment)}.json`);
-}
-
 function parseDecision(at: string, bytes: Uint8Array): ResolvedRestore {
   let d: unknown;
   try {
@@ -32,6 +30,11 @@ function parseDecision(at: string, bytes: Uint8Array): ResolvedRestore {
   } catch (e) {
     d = e;
   }
+  if (isSuperseded(d))
+    throw new TributaryError(
+      'TRIB_DEPLOYMENT_FENCED',
+      `deployment ${d.by} superseded this deployment before it chose what to restore (${at}); this one stops (its pods were replaced while they still ran: a network partition or a force delete)`,
+    );
   const o = d as Partial<ResolvedRestore> | null;
   const ok =
     typeof o === 'object' &&
@@ -64,7 +67,7 @@ export async function agreedRestore(
   const at = decisionLocation(stateDir, deployment);
   const store = stateStoreFor(at);
   const storageError = (op: string, e: unknown): TributaryError =>
-    e instanceof TributaryError && e.code === 'TRIB_RESTORE_UNREADABLE'
+    e instanceof TributaryError && (e.code === 'TRIB_RESTORE_UNREADABLE' || e.code === 'TRIB_DEPLOYMENT_FENCED')
       ? e
       : new TributaryError(
           'TRIB_STATE_STORAGE',

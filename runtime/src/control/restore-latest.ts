@@ -17,7 +17,8 @@
 // before it existed) and every state when `lineage` is absent fall back to `triggeredAt >= since`
 // (slot 0's clock against the operator's: skew can misplace state near the boundary). Either way
 // state of an earlier lineage (checkpoints left before a redeploy from an external savepoint)
-// is not picked.
+// is not picked. Nor is a fenced deployment's checkpoint completed after a successor chose what to
+// restore (an orphan: its transactions were aborted; checkpoint/fenced-checkpoints.ts).
 //
 // The lookup is bounded (resolveLatestRestoreWithin): storage that accepts and never answers (S3
 // paused or partitioned) would hold a starting slot pod for the SDK's request timeouts and
@@ -32,6 +33,8 @@ import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts
 import { stateStorageTarget } from '../checkpoint/storage/state-uri.ts';
 import { StallWatch, stallWarnAfterMs } from '../checkpoint/storage/stall-watch.ts';
 import { fenceDeployments } from '../checkpoint/deployment-fence.ts';
+import { ensureExclusiveCommit } from '../checkpoint/storage/exclusive-commit-probe.ts';
+import { orphanBounds, orphanReason, type OrphanBounds } from '../checkpoint/fenced-checkpoints.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
 import { agreedRestore, type ResolvedRestore } from './restore-decision.ts';
@@ -73,12 +76,21 @@ export async function resolveLatestRestore(
       'TRIB_PEER_CONFIG',
       `job config restoreLatest.since is not a timestamp: ${JSON.stringify(since)}`,
     );
-  const find = (): Promise<ResolvedRestore> => newestOfLineage(stateDir, sinceMs, lineage, fallback, logger);
+  const find = (bounds?: OrphanBounds): Promise<ResolvedRestore> =>
+    newestOfLineage(stateDir, sinceMs, lineage, fallback, logger, bounds);
   // With the deployments known, the ones replaced are fenced before anything is listed, and the
-  // first slot's answer is every slot's (deployment-fence.ts, restore-decision.ts).
+  // first slot's answer is every slot's (deployment-fence.ts, restore-decision.ts). The orphan
+  // bounds are read after the fence: a successor that had not decided is superseded first.
   if (!lineage || !deployment) return find();
+  // The decision and the `superseded` record need one writer each: a store that ignores the condition is refused.
+  await ensureExclusiveCommit(stateDir);
   await fenceDeployments(stateDir, lineage, deployment);
-  return agreedRestore(stateDir, deployment, find, logger);
+  return agreedRestore(
+    stateDir,
+    deployment,
+    async () => find(await orphanBounds(stateDir, lineage, deployment)),
+    logger,
+  );
 }
 
 async function newestOfLineage(
@@ -87,6 +99,7 @@ async function newestOfLineage(
   lineage: readonly string[] | undefined,
   fallback: string | undefined,
   logger: Logger | undefined,
+  bounds: OrphanBounds = new Map(),
 ): Promise<ResolvedRestore> {
   const deployments = lineage ? new Set(lineage) : undefined;
   const storage = new CheckpointStorage(stateDir);
@@ -104,7 +117,13 @@ async function newestOfLineage(
         { cause: e },
       );
     }
-    if (ofLineage(meta, sinceMs, deployments)) return { path: c.path, source: 'latest', checkpointId: c.id };
+    if (!ofLineage(meta, sinceMs, deployments)) continue;
+    const orphan = orphanReason(stateDir, { id: c.id, deployment: meta.deployment }, bounds);
+    if (orphan) {
+      logger?.warn({ checkpoint: c.path, code: orphan.code }, `restoreLatest: skipping ${c.path}: ${orphan.message}`);
+      continue;
+    }
+    return { path: c.path, source: 'latest', checkpointId: c.id };
   }
   logger?.info(
     { stateDir: storage.root, fallback, ...(lineage ? { lineage } : {}) },

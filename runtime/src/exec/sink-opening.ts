@@ -140,9 +140,16 @@ export class SinkOpening {
   }
 
   /** A restoring writer learns the restored run's stateDir when it is another one (SinkWriterContext.checkpointing). */
-  private checkpointingOf(stateDir: string, restores: boolean): { stateDir: string; restoredStateDir?: string } {
-    const from = restores && this.o.restoredFrom ? stateDirOf(this.o.restoredFrom) : undefined;
-    return from && from !== normalizeLocation(stateDir) ? { stateDir, restoredStateDir: from } : { stateDir };
+  private checkpointingOf(
+    stateDir: string,
+    restores: boolean,
+  ): { stateDir: string; restoredStateDir?: string; restoredFrom?: string } {
+    const restoredFrom = restores ? this.o.restoredFrom : undefined;
+    if (!restoredFrom) return { stateDir };
+    const from = stateDirOf(restoredFrom);
+    return from !== normalizeLocation(stateDir)
+      ? { stateDir, restoredStateDir: from, restoredFrom }
+      : { stateDir, restoredFrom };
   }
 
   /** Makes the writers of `slot`, which joins the running job (live rescale: slot-join.ts); openSlot opens them. */

@@ -179,7 +179,8 @@ describe('slot process start', () => {
     await probe.opened;
     // Without the restored folder an exactly-once Kafka sink fences only its own stateDir's ids: a transaction
     // the restored run left open on an id this run never uses again blocks read_committed readers.
-    expect(probe.ctx?.checkpointing).toEqual({ stateDir: own, restoredStateDir: restoredDir });
+    // The restored checkpoint too: a recovery commit answered PRODUCER_FENCED checks it (restored-orphan.ts).
+    expect(probe.ctx?.checkpointing).toEqual({ stateDir: own, restoredStateDir: restoredDir, restoredFrom: path });
     await expect(run).rejects.toThrow(/peers not linked/);
   });
 

@@ -6,6 +6,7 @@ import './kafkajs-read-committed.ts'; // before kafkajs: fixes its read_committe
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
+import { TributaryError } from '../../errors.ts';
 import { brokerList, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRIES, type ClientBounds } from './client.ts';
 import { internalCluster } from './kafkajs-cluster.ts';
 import { logKafkajsEntry } from './kafkajs-log.ts';
@@ -101,18 +102,31 @@ export interface KafkaCommittable {
 }
 
 /**
+ * Why a restored transaction the broker answers PRODUCER_FENCED may not count as committed, else
+ * undefined (transactional-sink.ts: the restored checkpoint is no fenced deployment's orphan).
+ */
+export type FencedDoubt = () => Promise<Error | undefined>;
+
+/**
  * Commits restored committables with EndTxn(COMMIT) and their recorded producer id and epoch
  * (see transactional-sink.ts on recovery). Resolves with the transactional ids this call
- * committed (EndTxn succeeded), leaving out those found committed or ended earlier.
+ * committed (EndTxn succeeded), leaving out those found committed or ended earlier. A
+ * transaction whose id has a newer session (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH) was either
+ * committed and its id reused, or aborted by a successor's fencing; Kafka does not tell which.
+ * It counts as committed only when `doubt` finds nothing against it; else the recovery fails
+ * with TRIB_SINK_TXN_FENCED naming the transaction — carrying on would lose its records.
  */
 export async function commitRestored(
   kafka: KafkaClient,
   committables: readonly KafkaCommittable[],
   log: Logger,
-  sink: string,
+  where: { sink: string; slot: number },
   timeoutMs: number,
+  doubt: FencedDoubt,
 ): Promise<Set<string>> {
+  const { sink } = where;
   const committed = new Set<string>();
+  let doubted: Promise<Error | undefined> | undefined;
   const cluster = internalCluster<InternalBroker>(kafka, 'TRIB_SINK_COMMIT_FAILED', 'for exactly-once recovery');
   await cluster.connect();
   try {
@@ -132,9 +146,16 @@ export async function commitRestored(
         } catch (e) {
           const type = (e as { type?: string }).type ?? '';
           if (type === 'PRODUCER_FENCED' || type === 'INVALID_PRODUCER_EPOCH') {
-            log.info(
+            const why = await (doubted ??= doubt());
+            if (why)
+              throw new TributaryError(
+                'TRIB_SINK_TXN_FENCED',
+                `sink "${sink}" slot ${where.slot}: the restored transaction ${c.transactionalId} (producer ${c.producerId} epoch ${c.producerEpoch}, checkpoint ${c.checkpointId}) was answered ${type}: it is not proven committed, and carrying on would lose its records if it was aborted: ${why.message}`,
+                { cause: why },
+              );
+            log.warn(
               { sink, ...c, error: type },
-              'recovered transaction was already committed (its id has a newer session)',
+              "recovered transaction was committed earlier (its id has a newer session, and the restored checkpoint is no fenced deployment's orphan)",
             );
             break;
           }

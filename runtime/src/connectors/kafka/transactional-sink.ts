@@ -36,10 +36,9 @@
 //   2. the producer id and epoch of a kafkajs transactional producer are not exposed; they
 //      are read from kafkajs's own debug log line "Initialized producer id & epoch", emitted
 //      by its EosManager after InitProducerId (captured by a per-producer logCreator).
-// A commit that the broker answers with PRODUCER_FENCED/INVALID_PRODUCER_EPOCH was already
-// completed (and its id reused by a later run); INVALID_TXN_STATE means committed or aborted
-// by the broker's transaction timeout, which Kafka does not distinguish — logged as an error.
-// Then every transactional id any earlier run of this sink may have left open is fenced (transactional-producers.ts).
+// PRODUCER_FENCED counts as committed only for no fenced deployment's orphan (restored-orphan.ts),
+// else TRIB_SINK_TXN_FENCED; INVALID_TXN_STATE (committed, or aborted by the transaction timeout)
+// is logged as an error (docs/guarantees.md). Then every id an earlier run may have left open is fenced.
 //
 // Metrics (transaction-metrics.ts): a transaction counts as begun when its first records are
 // flushed into it, committed or aborted when that happens (a recovery that fences a dead
@@ -60,6 +59,7 @@ import { OpenTransactionsFile, type OpenTxn } from './open-transactions-file.ts'
 import { appendMessages, describeSendFailure, payloadBytes, splitForSend } from './record-messages.ts';
 import { RegistryEncoding } from './registry-encoding.ts';
 import { commitRestored, transactionalClient, type KafkaCommittable } from './transactional-client.ts';
+import { restoredOrphan } from './restored-orphan.ts';
 import { TransactionMetrics, type TxnContent } from './transaction-metrics.ts';
 import { intentDirs, TransactionalProducers, type TxnProducer } from './transactional-producers.ts';
 import { sinkRequests, type UnansweredRequests } from './unanswered-requests.ts';
@@ -193,8 +193,9 @@ export class TransactionalKafkaSink implements SinkWriter {
         kafka,
         committables as KafkaCommittable[],
         log,
-        this.ctx.sinkName,
+        { sink: this.ctx.sinkName, slot: this.ctx.slot },
         this.timeoutMs,
+        () => restoredOrphan(this.ctx.checkpointing?.restoredFrom),
       );
       for (let i = 0; i < committed.size; i++) this.metrics.committedRestored();
     }
