@@ -138,7 +138,7 @@ describe('SlotCheckpointer', () => {
     expect(acks[0]?.finished).toBeUndefined();
   });
 
-  describe('once the sinks closed (a stopped job still answering the coordinator)', () => {
+  describe('a stopping or stopped job (a stop under way, or its sinks closed)', () => {
     /** The coordinator's side: resolves at the first ack or decline. */
     function answered(): { cp: SlotCheckpointer; first: Promise<CheckpointAck | CheckpointDecline> } {
       let answer!: (m: CheckpointAck | CheckpointDecline) => void;
@@ -179,54 +179,93 @@ describe('SlotCheckpointer', () => {
       });
     });
 
-    it('once the job is stopping, a checkpoint is declined and a savepoint still answered', async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
-      const stopping = answered();
-      stopping.cp.registerTask(stoppedTask);
-      stopping.cp.stopping('the job is stopping: its sources end');
-      stopping.cp.trigger({ checkpointId: 9, timestamp: 0, kind: 'checkpoint', stop: false, dir });
-      expect(await stopping.first).toEqual({
-        slot: 1,
-        checkpointId: 9,
-        reason: 'the job is stopping: its sources end',
-      });
-      const savepoint = answered();
-      savepoint.cp.registerTask(stoppedTask);
-      savepoint.cp.stopping('the job is stopping: its sources end');
-      savepoint.cp.trigger({ checkpointId: 10, timestamp: 0, kind: 'savepoint', stop: false, dir });
-      const sp = await savepoint.first;
-      expect(sp).toMatchObject({ slot: 1, checkpointId: 10 });
-      expect(sp, 'acknowledged, not declined').not.toHaveProperty('reason');
-    });
+    const stop = 'the job is stopping: its sources end';
+    const barrier = { timestamp: 0, stop: false } as const;
 
-    /** A checkpoint whose pre-commit is still under way when `end` runs: its answer comes after. */
-    async function declinedWhileWriting(end: (cp: SlotCheckpointer) => void, committed: readonly unknown[]) {
+    /** A slot with one source task, ended (end of input) or still reading; its pre-commit waits for `flushed`. */
+    async function slotWithSource(ended: boolean) {
       const { cp, first } = answered();
       const dir = await mkdtemp(join(tmpdir(), 'slot-cp-'));
       let flushed!: (c: readonly unknown[]) => void;
       const committables = new Promise<readonly unknown[]>((r) => (flushed = r));
-      cp.registerTask({
-        done: true,
-        finalSnapshot: () => ({ ...stoppedTask.finalSnapshot(), sinks: [{ name: 'out', committables }] }),
-      });
-      cp.trigger({ checkpointId: 8, timestamp: 0, kind: 'checkpoint', stop: false, dir });
-      end(cp);
-      flushed(committed);
-      return first;
+      const snap: TaskSnapshot = { ...stoppedTask.finalSnapshot(), sinks: [{ name: 'out', committables }] };
+      cp.registerTask({ done: ended, finalSnapshot: () => snap }, { name: 'in', injectBarrier: () => true });
+      /** The source's barrier passed it (a reading source's snapshot; an ended one gave its final snapshot). */
+      const barrierPassed = (id: number) => {
+        if (!ended) cp.taskSnapshot(id, 0, { ...snap, finished: false });
+      };
+      return { cp, first, dir, flushed, barrierPassed };
     }
 
+    it('once a stop ended its sources, a checkpoint is declined', async () => {
+      const { cp, first, dir } = await slotWithSource(false);
+      cp.stopping(stop);
+      cp.trigger({ ...barrier, checkpointId: 9, kind: 'checkpoint', dir });
+      expect(await first).toEqual({ slot: 1, checkpointId: 9, reason: stop });
+    });
+
+    it('once a stop ended its sources, a periodic or upgrade savepoint is declined too', async () => {
+      // Only the savepoint that causes the stop pauses the sources at its barrier; one triggered
+      // after a plain stop would record the windows the stop fired early.
+      for (const stopsTheJob of [false, true]) {
+        const { cp, first, dir, flushed, barrierPassed } = await slotWithSource(false);
+        cp.stopping(stop);
+        cp.trigger({ ...barrier, checkpointId: 10, kind: 'savepoint', stop: stopsTheJob, dir });
+        barrierPassed(10);
+        flushed([]);
+        expect(await first, `stop: ${stopsTheJob}`).toEqual({ slot: 1, checkpointId: 10, reason: stop });
+      }
+    });
+
+    it('a stop-with-savepoint triggered before the stop is still acknowledged', async () => {
+      const { cp, first, dir, flushed, barrierPassed } = await slotWithSource(false);
+      cp.trigger({ ...barrier, checkpointId: 11, kind: 'savepoint', stop: true, dir });
+      cp.stopping(stop);
+      barrierPassed(11);
+      flushed([]);
+      const sp = await first;
+      expect(sp).toMatchObject({ slot: 1, checkpointId: 11 });
+      expect(sp, 'acknowledged, not declined').not.toHaveProperty('reason');
+    });
+
     it('a checkpoint still being written when the stop began is declined', async () => {
-      const answer = await declinedWhileWriting((cp) => cp.stopping('the job is stopping: its sources end'), []);
-      expect(answer).toMatchObject({ checkpointId: 8, reason: 'the job is stopping: its sources end' });
+      const { cp, first, dir, flushed, barrierPassed } = await slotWithSource(false);
+      cp.trigger({ ...barrier, checkpointId: 8, kind: 'checkpoint', dir });
+      barrierPassed(8);
+      cp.stopping(stop);
+      flushed([]);
+      expect(await first).toMatchObject({ checkpointId: 8, reason: stop });
+    });
+
+    it('sources at their end of input before the stop: the final checkpoint under way is acknowledged', async () => {
+      // The stop ends nothing here: its final checkpoint holds the whole input (a bounded job
+      // stopped during its final checkpoint commits its last epoch and exits).
+      const { cp, first, dir, flushed } = await slotWithSource(true);
+      cp.trigger({ ...barrier, checkpointId: 12, kind: 'checkpoint', dir });
+      cp.stopping(stop);
+      flushed([]);
+      const ack = await first;
+      expect(ack).toMatchObject({ slot: 1, checkpointId: 12, finished: true });
+      expect(ack, 'acknowledged, not declined').not.toHaveProperty('reason');
+    });
+
+    it('sources at their end of input before the stop: a final checkpoint triggered after it is acknowledged', async () => {
+      const { cp, first, dir, flushed } = await slotWithSource(true);
+      cp.stopping(stop);
+      cp.trigger({ ...barrier, checkpointId: 13, kind: 'checkpoint', dir });
+      flushed([]);
+      const ack = await first;
+      expect(ack).toMatchObject({ slot: 1, checkpointId: 13, finished: true });
+      expect(ack, 'acknowledged, not declined').not.toHaveProperty('reason');
     });
 
     it('a checkpoint whose pre-commit was still under way when the sinks closed is declined', async () => {
       // The close aborts that transaction right after: the pre-commit still answers, with it.
-      const answer = await declinedWhileWriting(
-        (cp) => cp.sinksClosed('the job ended (stopped): its sinks are closing'),
-        [{ transactionalId: 'job-out-1-0' }],
-      );
-      expect(answer).toMatchObject({ checkpointId: 8, reason: expect.stringMatching(/sinks are closing/) });
+      const { cp, first, dir, flushed } = await slotWithSource(true);
+      cp.trigger({ ...barrier, checkpointId: 8, kind: 'checkpoint', dir });
+      cp.sinksClosed('the job ended (stopped): its sinks are closing');
+      flushed([{ transactionalId: 'job-out-1-0' }]);
+      expect(await first).toMatchObject({ checkpointId: 8, reason: expect.stringMatching(/sinks are closing/) });
     });
   });
 });

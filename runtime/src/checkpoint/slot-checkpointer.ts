@@ -28,8 +28,14 @@
 // while records of the stopped sources are still unread. A checkpoint completed then records those
 // windows as fired and the sources' positions before those records; its restore replays them into
 // windows of their own (a pod evicted under last-state split one-second windows in two). So from the
-// stop on, every checkpoint not yet acknowledged here is declined; a savepoint is not (a
-// stop-with-savepoint pauses its sources at its own barrier, with nothing ended).
+// stop on, every checkpoint not yet acknowledged here is declined, and so is every savepoint but the
+// one that causes the stop (a stop-with-savepoint triggered here before the plain stop: it pauses its
+// sources at its own barrier, with nothing ended); a periodic or upgrade savepoint triggered after the
+// stop would record the same early windows. The rule declines only what the stop made inconsistent:
+// a slot whose every source had reached its natural end of input before the stop (its final
+// watermark went downstream) has nothing left for the stop to end, so its checkpoints, the job's
+// final one included, are answered as before. Whether the checkpoint holds across slots is then each
+// slot's own answer: a slot whose sources the stop did end declines it, and it cannot complete.
 import type { Logger } from 'pino';
 import type { CheckpointBarrier } from '../core/barrier.ts';
 import { TributaryError } from '../errors.ts';
@@ -113,8 +119,10 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   private readonly fileWrites = new PendingWrites();
   private finalResolve: ((id: number) => void) | undefined;
   private closedReason: string | undefined;
-  /** Why checkpoints (not savepoints) are declined from now on: the job was asked to stop (see the header). */
+  /** Why checkpoints are declined from now on: a stop ended sources of this slot (see the header). */
   private stoppingReason: string | undefined;
+  /** Stop-with-savepoints triggered here before any plain stop: the stop they cause does not decline them. */
+  private readonly stopSavepoints = new Set<number>();
   /**
    * Resolves (after the sinks were told to commit) once the job's final checkpoint completed:
    * every slot acknowledged it with all tasks finished. Only then may the slot exit: the
@@ -153,26 +161,31 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     for (const id of [...this.collecting.keys()]) this.taskDeclined(id, this.closedReason);
   }
 
-  /** The job was asked to stop: every checkpoint not yet acknowledged here, and every later one, is declined. */
+  /**
+   * The job was asked to stop, before its sources hear of it: unless every source of this slot already reached its
+   * end of input, every checkpoint not yet acknowledged here, and every later one, is declined (see the header).
+   */
   stopping(reason: string): void {
     if (this.stoppingReason !== undefined) return;
+    if (this.tasks.every((t) => t.source === undefined || t.task.done)) return;
     this.stoppingReason = reason;
-    for (const [id, c] of [...this.collecting]) if (c.trigger?.kind !== 'savepoint') this.taskDeclined(id, reason);
+    for (const id of [...this.collecting.keys()]) if (this.refusal(id) !== undefined) this.taskDeclined(id, reason);
   }
 
-  /** Why checkpoint `t` must be declined now (the sinks closed, or a stop began), else undefined. */
-  private refusal(t: Pick<TriggerCheckpoint, 'kind'>): string | undefined {
-    return this.closedReason ?? (t.kind === 'savepoint' ? undefined : this.stoppingReason);
+  /** Why checkpoint `id` must be declined now (the sinks closed, or a stop ended sources), else undefined. */
+  private refusal(id: number): string | undefined {
+    return this.closedReason ?? (this.stopSavepoints.has(id) ? undefined : this.stoppingReason);
   }
 
   trigger(msg: TriggerCheckpoint): void {
     const receivedAt = performance.now();
     this.o.post(() => {
-      const refused = this.refusal(msg);
+      const refused = this.refusal(msg.checkpointId);
       if (refused !== undefined) {
         this.taskDeclined(msg.checkpointId, refused);
         return;
       }
+      if (msg.stop) this.stopSavepoints.add(msg.checkpointId);
       const c = this.entry(msg.checkpointId);
       c.since = Math.min(c.since, receivedAt);
       c.trigger = msg;
@@ -241,7 +254,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     const alignMs = Math.max(0, alignedAt - c.since - snapshotMs);
     this.persist(trigger, snaps).then(
       (ack) => {
-        const refused = this.refusal(trigger);
+        const refused = this.refusal(id);
         if (refused !== undefined) {
           this.o.coordinator.decline({ slot: this.o.slot, checkpointId: id, reason: refused });
           return;
@@ -329,6 +342,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   notifyComplete(checkpointId: number, final = false): void {
     this.o.post(() => {
       for (const id of this.collecting.keys()) if (id <= checkpointId) this.collecting.delete(id);
+      for (const id of this.stopSavepoints) if (id <= checkpointId) this.stopSavepoints.delete(id);
       const committing = this.o.onComplete(checkpointId);
       if (final) this.finalResolve?.(checkpointId);
       // A failed commit fails the job elsewhere; only a success is reported.
@@ -354,6 +368,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   notifyAborted(checkpointId: number): void {
     this.o.post(() => {
       this.collecting.delete(checkpointId);
+      this.stopSavepoints.delete(checkpointId);
       this.o.onAborted(checkpointId);
     });
   }
