@@ -14,10 +14,9 @@
 //             each slot reports `committed`, for the commit phase's timing: checkpoint-phases.ts)
 //             → prune to `retained` in the background (a slow store never delays the next one)
 //   abort     decline from any slot, timeout or fence → notifyAborted, directory discarded
-// At most one checkpoint is pending. A periodic trigger while one is pending is skipped (periodic-trigger.ts);
-// a savepoint request waits for the pending one to finish. Savepoints never make sinks commit unless they
-// stop the job (Flink's synchronous savepoint): a restart from the latest checkpoint would otherwise replay
-// output that a savepoint had already committed.
+// At most one checkpoint is pending: a periodic trigger meanwhile is skipped (periodic-trigger.ts), a savepoint
+// request waits. Savepoints make sinks commit only when they stop the job (Flink's synchronous savepoint): a
+// restart from the latest checkpoint would otherwise replay output a savepoint had already committed.
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import type { SavepointStatus } from '../core/savepoint.ts';
@@ -280,8 +279,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
         () => false,
       ),
     ]);
-    // Failed, expired while the id was being recorded, or fenced (read after the id, before any slot sees it).
-    if (!recorded || this.pending !== p || !(await this.unfenced(p))) return done;
+    if (!recorded || this.pending !== p || !(await this.unfenced(p))) return done; // failed, expired, or fenced
     p.phase = 'slots';
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
     for (const s of p.members.values()) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });
