@@ -13,7 +13,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphSpec } from '../graph/spec.ts';
-import { createTopics, deleteTopicsContaining, inputProducer, testBrokers } from '../testing/kafka-topics.ts';
+import { createTopics, deleteTopicsContaining, writeNumbered, testBrokers } from '../testing/kafka-topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const root = join(import.meta.dirname, '../../..');
@@ -44,13 +44,7 @@ describe('tributary run of a bounded job', () => {
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'tributary-it', brokers: bs, logLevel: logLevel.NOTHING });
     await createTopics(kafka, { [input]: PARTITIONS });
-    const producer = inputProducer(kafka);
-    await producer.connect();
-    await producer.send({
-      topic: input,
-      messages: Array.from({ length: N }, (_, i) => ({ partition: i % PARTITIONS, value: JSON.stringify({ n: i }) })),
-    });
-    await producer.disconnect();
+    await writeNumbered(kafka, input, N, PARTITIONS);
   });
 
   afterAll(async () => {

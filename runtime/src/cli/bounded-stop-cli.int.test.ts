@@ -16,7 +16,7 @@ import { delayingProxy } from '../../../test/harness/delaying-proxy.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { startCli } from '../testing/cli-process.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
-import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
+import { createTopics, writeNumbered } from '../testing/kafka-topics.ts';
 
 const N = 4_000;
 const PARTITIONS = 2;
@@ -46,13 +46,7 @@ describe('Ctrl-C during the final checkpoint of a bounded distributed run', () =
 
   it('commits every record exactly once and exits 0', async () => {
     await createTopics(kafka, { [input]: PARTITIONS, [output]: 1 });
-    const producer = inputProducer(kafka);
-    await producer.connect();
-    await producer.send({
-      topic: input,
-      messages: Array.from({ length: N }, (_, i) => ({ partition: i % PARTITIONS, value: JSON.stringify({ n: i }) })),
-    });
-    await producer.disconnect();
+    await writeNumbered(kafka, input, N, PARTITIONS);
     const file = join(dir, 'job.json');
     writeFileSync(file, JSON.stringify(graph));
     const s3 = new URL(process.env.TRIBUTARY_S3_ENDPOINT as string);

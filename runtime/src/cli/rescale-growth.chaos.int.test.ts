@@ -20,11 +20,12 @@ import { readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
 import { reportSoakRound } from '../../../test/harness/soak-report.ts';
 import type { StatusResponse } from '../control/contract.ts';
 import type { MigrationStatus } from '../core/migration.ts';
+import { RecordRandom } from '../connectors/datagen/random.ts';
 import { startCli } from '../testing/cli-process.ts';
 import { GrowthInput } from '../testing/growth-input.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
 import { createTopics, growTopic } from '../testing/kafka-topics.ts';
-import { killManifest, logLines, sleep, TOKEN, watchOutput } from '../testing/rescale-kill.ts';
+import { killManifest, logLines, newestControlPort, sleep, TOKEN, watchOutput } from '../testing/rescale-kill.ts';
 
 // Soak only (`npm run soak -- --suites rescale-growth` sets the rounds): it still finds rounds that never finish
 // (docs/guarantees.md, "Soak"), so `npm test` does not run it until they are fixed.
@@ -33,18 +34,6 @@ const SEED = Number(process.env['TRIBUTARY_CHAOS_SEED'] ?? 58);
 const RESCALES = 3;
 const MAX_PARTITIONS = 16;
 const RESTART = 'job failed; restarting all slots';
-
-/** mulberry32: a small seeded generator, so a round's choices can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The supervisor's slot processes now (its children running the slot entry). */
 function slotPids(supervisor: number): number[] {
@@ -70,8 +59,6 @@ describe.skipIf(ROUNDS === 0)(
       for (const d of dirs) await rm(d, { recursive: true, force: true });
     });
 
-    const portOf = (stderr: string): string | undefined =>
-      [...stderr.matchAll(/"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/g)].at(-1)?.[1];
     const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
     async function status(port: string): Promise<StatusResponse | undefined> {
       try {
@@ -88,8 +75,9 @@ describe.skipIf(ROUNDS === 0)(
           timeout: 300_000,
         },
         async () => {
-          const random = rng(SEED * 1000 + round);
-          const pick = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
+          const random = new RecordRandom();
+          random.reset(SEED, round);
+          const pick = (lo: number, hi: number): number => random.int(lo, hi);
           const tag = `${run}-${round}`;
           const inputTopic = `rescale-growth-in-${tag}`;
           const output = `rescale-growth-out-${tag}`;
@@ -124,12 +112,12 @@ describe.skipIf(ROUNDS === 0)(
           const running = async (): Promise<StatusResponse> => {
             let s: StatusResponse | undefined;
             await expect
-              .poll(async () => (s = await status(portOf(job.stderr) ?? '0'))?.state, { timeout: 90_000 })
+              .poll(async () => (s = await status(newestControlPort(job.stderr) ?? '0'))?.state, { timeout: 90_000 })
               .toBe('RUNNING');
             return s as StatusResponse;
           };
           try {
-            await expect.poll(() => portOf(job.stderr), { timeout: 60_000 }).toBeDefined();
+            await expect.poll(() => newestControlPort(job.stderr), { timeout: 60_000 }).toBeDefined();
             await running();
             await expect.poll(() => outputSeen.has(input.lastPerKey()), { timeout: 60_000 }).toBe(true);
             plan.push('running');
@@ -141,8 +129,8 @@ describe.skipIf(ROUNDS === 0)(
               // 1 only in the last rescale: a --distributed run restarted at 1 (a kill while it scales in to 1)
               // has no slot processes to move live from and refuses every later rescale (TRIB_RESCALE_UNSUPPORTED).
               const targets = (i === RESCALES - 1 ? [1, 2, 3, 4] : [2, 3, 4]).filter((n) => n !== parallelism);
-              const to = targets[pick(0, targets.length - 1)]!;
-              const port = portOf(job.stderr) as string;
+              const to = random.pick(targets);
+              const port = newestControlPort(job.stderr) as string;
               // Input keeps arriving through the rescale, to every partition the topic has now.
               const writing = input.write(6, 100);
               // A restarted attempt refuses (409) until its first checkpoint completed: asked again until accepted.
@@ -164,7 +152,7 @@ describe.skipIf(ROUNDS === 0)(
               if (i === killAt) {
                 await sleep(pick(0, 1500));
                 const pids = slotPids(job.child.pid as number);
-                const victim = pids[pick(0, pids.length - 1)];
+                const victim = pids.length > 0 ? random.pick(pids) : undefined;
                 if (victim !== undefined) {
                   process.kill(victim, 'SIGKILL');
                   kills++;
@@ -174,7 +162,7 @@ describe.skipIf(ROUNDS === 0)(
               if (kills > 0 && i === killAt) {
                 // The supervisor restarts every slot, at the parallelism it recorded for the rescale (or before it).
                 await expect.poll(() => job.stderr.includes(RESTART), { timeout: 90_000 }).toBe(true);
-                await expect.poll(() => portOf(job.stderr) !== port, { timeout: 90_000 }).toBe(true);
+                await expect.poll(() => newestControlPort(job.stderr) !== port, { timeout: 90_000 }).toBe(true);
               } else {
                 let m: MigrationStatus | undefined;
                 const migration = async (): Promise<string> => {
@@ -192,7 +180,7 @@ describe.skipIf(ROUNDS === 0)(
               parallelism = (await running()).parallelism;
               await writing;
               // After the last rescale the topic always grows: its new partitions are placed live.
-              if (partitions < MAX_PARTITIONS && (i === RESCALES - 1 || random() < 0.75)) {
+              if (partitions < MAX_PARTITIONS && (i === RESCALES - 1 || random.next() < 0.75)) {
                 const grown = Math.min(MAX_PARTITIONS, partitions + pick(1, 4));
                 await growTopic(kafka, inputTopic, grown);
                 plan.push(`partitions ${partitions} → ${grown}`);
@@ -206,7 +194,7 @@ describe.skipIf(ROUNDS === 0)(
             // Two checkpoints completed after every key's last count was written: the second was triggered after it.
             const allRead = new Date().toISOString();
             const after = async (): Promise<number> => {
-              const last = (await status(portOf(job.stderr) as string))?.lastCheckpoint;
+              const last = (await status(newestControlPort(job.stderr) as string))?.lastCheckpoint;
               return last && last.completedAt > allRead ? last.id : -1;
             };
             await expect.poll(after, { timeout: 60_000 }).toBeGreaterThan(0);

@@ -39,6 +39,7 @@ import {
   lastPerKey,
   logLines,
   midStep,
+  newestControlPort,
   PER_CHUNK,
   phase,
   rescaleDone,
@@ -105,10 +106,6 @@ describe('tributary rescale --distributed: SIGKILL of one slot process at each p
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  /** Slot 0's control port of the newest attempt (each attempt logs its own). */
-  const portOf = (stderr: string): string | undefined =>
-    [...stderr.matchAll(/"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/g)].at(-1)?.[1];
-
   async function status(port: string): Promise<StatusResponse> {
     const res = await fetch(`http://127.0.0.1:${port}/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
     return (await res.json()) as StatusResponse;
@@ -152,8 +149,8 @@ describe('tributary rescale --distributed: SIGKILL of one slot process at each p
           let rest: Promise<void> | undefined;
           let restarted = (): void => undefined;
           try {
-            await expect.poll(() => portOf(job.stderr), { timeout: 60_000 }).toBeDefined();
-            const port0 = portOf(job.stderr) as string;
+            await expect.poll(() => newestControlPort(job.stderr), { timeout: 60_000 }).toBeDefined();
+            const port0 = newestControlPort(job.stderr) as string;
             await expect.poll(async () => (await status(port0)).state, { timeout: 60_000 }).toBe('RUNNING');
             // Slot 0 counts its own slot's input only: the output says the job read all written so far.
             for (let waited = 0; waited < 60_000 && outputSeen.size() < BEFORE * PER_CHUNK; waited += 200)
@@ -184,8 +181,8 @@ describe('tributary rescale --distributed: SIGKILL of one slot process at each p
             expect(again()?.slots?.length, 'slots of the restarted attempt').toBe(c.to);
             // The newest attempt's slot 0: a slot that lost its port to another process (loopback-ports.ts) fails
             // an attempt, which the supervisor restarts too (counted below).
-            const newest = (): Promise<StatusResponse> => status(portOf(job.stderr) as string);
-            await expect.poll(() => portOf(job.stderr) !== port0, { timeout: 60_000 }).toBe(true);
+            const newest = (): Promise<StatusResponse> => status(newestControlPort(job.stderr) as string);
+            await expect.poll(() => newestControlPort(job.stderr) !== port0, { timeout: 60_000 }).toBe(true);
             await expect.poll(async () => (await newest()).state, { timeout: 60_000 }).toBe('RUNNING');
             expect((await newest()).parallelism).toBe(c.to);
             restarted();

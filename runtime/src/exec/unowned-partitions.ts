@@ -12,11 +12,11 @@
 import type { Logger } from 'pino';
 import type { Gauge } from 'prom-client';
 import type { CheckpointMetadata } from '../checkpoint/metadata.ts';
+import { DEFAULT_DISCOVERY_MS } from '../connectors/kafka/kafka-source.ts';
 import { parseDuration } from '../graph/duration.ts';
 import type { SourceSpec } from '../graph/spec.ts';
 import { partitionsOf } from './rescale-across.ts';
 
-const DEFAULT_DISCOVERY_MS = 30_000; // kafka-source.ts's
 /** Beyond two discovery intervals: an owner's assignment (start positions from the broker) takes time too. */
 const MARGIN_MS = 5_000;
 

@@ -86,3 +86,20 @@ export function inputProducer(
 ): Producer {
   return kafka.producer({ ...config, idempotent: true, maxInFlightRequests: 1 });
 }
+
+/** Records `{n: 0}` … `{n: count − 1}`, record i to partition i mod `partitions`, in one idempotent send. */
+export async function writeNumbered(kafka: Kafka, topic: string, count: number, partitions: number): Promise<void> {
+  const producer = inputProducer(kafka);
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      messages: Array.from({ length: count }, (_, i) => ({
+        partition: i % partitions,
+        value: JSON.stringify({ n: i }),
+      })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}

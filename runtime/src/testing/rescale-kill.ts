@@ -40,6 +40,10 @@ export const rescaleDone = (l: LogLine): boolean => l.msg === 'live rescale done
 export const midStep = (l: LogLine): boolean =>
   l.msg === 'live rescale step done' && (l.step ?? 0) >= Math.max(1, Math.floor((l.steps ?? 0) / 2));
 
+/** Slot 0's control port of the newest attempt of a supervised run (each attempt logs its own). */
+export const newestControlPort = (stderr: string): string | undefined =>
+  [...stderr.matchAll(/"url":"http:\/\/127\.0\.0\.1:(\d+)\/v1\/status"/g)].at(-1)?.[1];
+
 export function logLines(text: string): LogLine[] {
   const out: LogLine[] = [];
   for (const line of text.split('\n'))

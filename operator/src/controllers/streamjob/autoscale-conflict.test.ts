@@ -3,26 +3,15 @@
 // when a test wants one cannot be produced on demand (autoscaler-scale.int.test.ts makes real ones by racing a
 // `kubectl scale`-like write). The engine, load window and metrics are the real ones.
 import { describe, expect, it } from 'vitest';
-import type { SlotLoad, StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { KubeApiError, type KubeClient } from '../../kube/index.ts';
-import { silentLogger } from '../../telemetry/logger.ts';
 import { createRegistry } from '../../telemetry/metrics.ts';
-import { autoscale, type Autoscaling } from './autoscale.ts';
+import type { Autoscaling } from './autoscale.ts';
 import { AutoscalerHistories } from './autoscaler-histories.ts';
 import { autoscalerMetrics } from './autoscaler-metrics.ts';
-import type { JobCtx, ReconcilerInternals } from './job-context.ts';
-import { unobserved } from './observer.ts';
+import type { ReconcilerInternals } from './job-context.ts';
+import { autoscaleAt, recordInMemory } from './testing/autoscale-step.ts';
 import { sampleJob, sampleSpec } from './testing/sample-job.ts';
-
-// One slot busy all the time at 100 rec/s while the lag grows by 50 rec/s: it needs more slots.
-const load = (sec: number): SlotLoad => ({
-  uptimeMs: sec * 1000,
-  busyMs: { eventLoop: sec * 1000 },
-  backpressuredMs: 0,
-  recordsIn: sec * 100,
-  sources: [{ source: 'gen', partitions: 12, assigned: 12, lag: sec * 50, recordsIn: sec * 100 }],
-});
 
 const conflict = () =>
   new KubeApiError(409, 'PATCH …/streamjobs/j/scale: 409 the object has been modified', {
@@ -80,10 +69,7 @@ function harness(answers: ('conflict' | 'ok')[], fresh: (job: StreamJob) => Stre
         warning: event('Warning'),
       },
     },
-    async record(c: JobCtx, _w: string, mutate: (s: NonNullable<StreamJob['status']>) => StreamJob['status']) {
-      c.job = { ...c.job, status: mutate(structuredClone(c.job.status ?? {})) };
-      return c.job;
-    },
+    record: recordInMemory,
   } as unknown as ReconcilerInternals;
   const a: Autoscaling = { histories: new AutoscalerHistories(), metrics: autoscalerMetrics(createRegistry()) };
   const t0 = Date.parse('2026-01-01T01:00:00Z');
@@ -96,17 +82,7 @@ function harness(answers: ('conflict' | 'ok')[], fresh: (job: StreamJob) => Stre
     },
     /** Two reconciles, 6 s apart: the second decides ScaleUp and writes it. */
     async run() {
-      for (const sec of [0, 6]) {
-        const obs = { ...unobserved(), deploymentId: 'd-1', runtime: { state: 'RUNNING', load: load(sec) } };
-        const c: JobCtx = {
-          job,
-          log: silentLogger(),
-          obs: obs as typeof obs & { runtime: StatusResponse },
-          now: new Date(t0 + sec * 1000),
-        };
-        await autoscale(r, c, job.spec, a);
-        job = c.job;
-      }
+      for (const sec of [0, 6]) job = await autoscaleAt(r, job, a, t0, sec);
     },
   };
 }

@@ -8,16 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConflict, isNotFound, KubeApiError, Resources, type KubeClient } from '../../kube/index.ts';
 import { applyRepoCrd, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import type { SlotLoad, StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import { EventRecorder } from '../../kube/index.ts';
-import { silentLogger } from '../../telemetry/logger.ts';
 import { createRegistry } from '../../telemetry/metrics.ts';
-import { autoscale } from './autoscale.ts';
 import { AutoscalerHistories } from './autoscaler-histories.ts';
 import { autoscalerMetrics } from './autoscaler-metrics.ts';
 import { AUTOSCALER_FIELD_MANAGER, writeReplicas } from './autoscaler-scale.ts';
-import type { JobCtx, ReconcilerInternals } from './job-context.ts';
-import { unobserved } from './observer.ts';
+import type { ReconcilerInternals } from './job-context.ts';
+import { autoscaleAt, recordInMemory } from './testing/autoscale-step.ts';
 import { StreamJobs } from './resource.ts';
 
 describe('the autoscaler’s scale write (real apiserver)', () => {
@@ -58,14 +55,6 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
    * it so), its one slot loaded; the step's own status writes stay in memory.
    */
   const stepper = async (created: StreamJob) => {
-    // One slot busy all the time at 100 rec/s while the lag grows by 50 rec/s: it needs more slots (3 of 12).
-    const load = (sec: number): SlotLoad => ({
-      uptimeMs: sec * 1000,
-      busyMs: { eventLoop: sec * 1000 },
-      backpressuredMs: 0,
-      recordsIn: sec * 100,
-      sources: [{ source: 'gen', partitions: 12, assigned: 12, lag: sec * 50, recordsIn: sec * 100 }],
-    });
     const status: StreamJob['status'] = {
       phase: 'Running',
       deployed: { id: 'd-1', specHash: 'h', parallelism: 1, startedAt: '2026-01-01T00:00:00Z' },
@@ -77,10 +66,7 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
     let job = await kube.patch<StreamJob>(StreamJobs, namespace, name, { status }, { subresource: 'status' });
     const r = {
       deps: { kube, events: new EventRecorder({ client: kube, component: 'autoscaler-test' }) },
-      async record(c: JobCtx, _w: string, mutate: (s: NonNullable<StreamJob['status']>) => StreamJob['status']) {
-        c.job = { ...c.job, status: mutate(structuredClone(c.job.status ?? {})) };
-        return c.job;
-      },
+      record: recordInMemory,
     } as unknown as ReconcilerInternals;
     const a = { histories: new AutoscalerHistories(), metrics: autoscalerMetrics(createRegistry()) };
     const t0 = Date.now();
@@ -90,15 +76,7 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
       },
       /** One reconcile `sec` s after the first, on the job as this step last had it. */
       async at(sec: number) {
-        const obs = { ...unobserved(), deploymentId: 'd-1', runtime: { state: 'RUNNING', load: load(sec) } };
-        const c: JobCtx = {
-          job,
-          log: silentLogger(),
-          obs: obs as typeof obs & { runtime: StatusResponse },
-          now: new Date(t0 + sec * 1000),
-        };
-        await autoscale(r, c, job.spec, a);
-        job = c.job;
+        job = await autoscaleAt(r, job, a, t0, sec);
       },
     };
   };

@@ -60,7 +60,7 @@ import { recreatedTopic, restoredOffsets, startsOf } from './start-positions.ts'
 import { TopicWatch, type WatchBounds } from './topic-watch.ts';
 import * as limits from './source-bounds.ts';
 
-const DEFAULT_DISCOVERY_MS = 30_000;
+export const DEFAULT_DISCOVERY_MS = 30_000; // also sets the unread-partition alarm's grace (exec/unowned-partitions.ts)
 
 export class KafkaSource implements SourceReader {
   private readonly spec: KafkaSourceSpec;
