@@ -102,6 +102,9 @@ export interface SupervisorResult {
   restarts: number;
 }
 
+/** How long a failure by exit code waits for a slot's exit by a signal, which names the cause better. */
+const SIGNALLED_EXIT_WAIT_MS = 250;
+
 interface Exit {
   slot: number;
   code: number | null;
@@ -337,7 +340,21 @@ export class Supervisor {
       wake();
     });
     await watch.stop();
-    const first = exits.find(failed);
+    let first = exits.find(failed);
+    // A slot SIGKILLed from outside makes its peers exit 1 on the lost link; the kernel reaps them together, in
+    // no set order. Its own exit names the cause, so it is awaited briefly before the peers are stopped.
+    if (first && !first.signal) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, SIGNALLED_EXIT_WAIT_MS);
+        wake = () => {
+          if (!exits.some((e) => e.signal) && exits.length < this.current.length) return;
+          clearTimeout(t);
+          r();
+        };
+        wake();
+      });
+      first = exits.find((e) => e.signal) ?? first;
+    }
     if (first) {
       // One slot failed: the job failed. Stop the others now instead of letting each notice a lost link.
       this.stopAll('SIGKILL');
