@@ -179,10 +179,21 @@ describe('StreamJob state lifecycle on S3 (real runtime, Kafka, S3 server)', () 
     expect(await listKeys(`${keyPrefixOf(location)}/savepoints/${folderOf(kept)}`)).toContain(
       `${keyPrefixOf(location)}/savepoints/${folderOf(kept)}/_metadata.json`,
     );
+    // The Event follows the deletions (and a sweep may split the orphans over two passes): wait for
+    // every orphan to be named by some OrphanSavepointsDeleted Event.
+    const swept = await waitFor(
+      'OrphanSavepointsDeleted Events naming every orphan',
+      async () => {
+        const all = (await kube.list<EventItem>(Resources.Event, ns)).items
+          .filter((e) => e.reason === 'OrphanSavepointsDeleted')
+          .map((e) => e.message)
+          .join('\n');
+        return all.includes(folderOf(orphan)) && all.includes('sp-1') ? all : undefined;
+      },
+      30_000,
+      250,
+    );
     const events = (await kube.list<EventItem>(Resources.Event, ns)).items;
-    const swept = events.find((e) => e.reason === 'OrphanSavepointsDeleted')?.message ?? '';
-    expect(swept).toContain(folderOf(orphan));
-    expect(swept).toContain('sp-1');
     expect(swept).not.toContain(folderOf(kept));
     expect(events.filter((e) => e.reason === 'SavepointSweepFailed')).toEqual([]);
 
