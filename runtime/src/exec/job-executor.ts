@@ -51,6 +51,7 @@ import { SinkOpening } from './sink-opening.ts';
 import { SlotBuilder, type SlotParts } from './slot-builder.ts';
 import { publishSlotLoad } from './slot-load.ts';
 import { jobStatusOf } from './job-status-view.ts';
+import { DroppedRecords } from './dropped-records.ts';
 
 export class JobExecutor {
   readonly graph: ValidatedGraph;
@@ -84,6 +85,8 @@ export class JobExecutor {
   private readonly restoredFrom: string | undefined;
   /** What this process's sources, sinks and checkpoint storage cannot reach now. */
   readonly outages: OutageBoard;
+  /** Records this process's steps dropped (exec/dropped-records.ts). */
+  readonly dropped: DroppedRecords;
 
   constructor(graph: ValidatedGraph, opts: JobExecutorOptions) {
     // Sinks opened before the executor (a slot process's early opening) already report to theirs.
@@ -95,6 +98,7 @@ export class JobExecutor {
     this.maxParallelism = resolveMaxParallelism(opts);
     this.logger = opts.logger ?? silentLogger();
     this.metrics = opts.metrics ?? new JobMetrics();
+    this.dropped = new DroppedRecords(this.logger);
     checkExecutable({ sources: graph.spec.sources, sinks: graph.spec.sinks });
     const delivery = { checkpointing: opts.checkpointing !== undefined, intervalMs: opts.checkpointing?.intervalMs };
     checkSinkDeliveries(graph.spec.sinks, delivery);
@@ -198,7 +202,12 @@ export class JobExecutor {
         plan: this.plan,
         job: opts,
         sinks: this.sinkOpening,
-        operators: new OperatorFactory({ ...shape, graph, ...(opts.functions ? { functions: opts.functions } : {}) }),
+        operators: new OperatorFactory({
+          ...shape,
+          graph,
+          dropped: this.dropped,
+          ...(opts.functions ? { functions: opts.functions } : {}),
+        }),
         jobStartTime: startedAt,
         alignment,
         outages: this.outages,
@@ -297,6 +306,7 @@ export class JobExecutor {
       restoredFrom: this.restoredFrom,
       error: this.failure.error,
       outages: this.outages,
+      dropped: this.dropped.counts(),
     });
   }
 
@@ -425,7 +435,15 @@ export class JobExecutor {
       checkpoints: this.checkpoints,
       commitBarriers: this.commitBarriers,
     });
-    return { state, recordsIn: this.recordsIn, recordsOut: this.recordsOut, durationMs: Date.now() - started };
+    this.dropped.summarize();
+    const dropped = this.dropped.counts();
+    return {
+      state,
+      recordsIn: this.recordsIn,
+      recordsOut: this.recordsOut,
+      durationMs: Date.now() - started,
+      ...(dropped.length > 0 ? { recordsDropped: dropped } : {}),
+    };
   }
 }
 

@@ -3,8 +3,9 @@
 //   slotFor(kg)          = floor(kg * parallelism / maxParallelism)
 //   rangeFor(slot)       = [ceil(slot*maxP/p), floor(((slot+1)*maxP - 1)/p)]
 // maxParallelism is fixed for the life of a job's state: it is the unit of rescaling.
-import { jsonText } from '../core/json-text.ts';
 import { murmur3String } from './murmur3.ts';
+
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 
 export const HASH_FUNCTION = 'murmur3_32/seed0/utf8-json-key';
 export const DEFAULT_MAX_PARALLELISM = 128;
@@ -30,7 +31,13 @@ export function canonicalKey(parts: readonly unknown[]): string {
     // A typed format's integer: its digits, the key of the same number (and the same key group) when exact.
     if (typeof v === 'bigint') return `[${v}]`;
   }
-  return jsonText(parts.map(stable));
+  const stableParts = parts.map(stable);
+  try {
+    return JSON.stringify(stableParts);
+  } catch {
+    // A BigInt among the parts: its digits (state is a leaf: core/json-text.ts does the same for records).
+    return JSON.stringify(stableParts, (_k, x: unknown) => (typeof x === 'bigint' ? rawJSON(x.toString()) : x));
+  }
 }
 
 function stable(v: unknown): unknown {
