@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { RecordOrigin } from '../core/origin.ts';
 import { TributaryError } from '../errors.ts';
-import { DroppedRecords, mergeDropped } from './dropped-records.ts';
+import { DroppedRecords, droppedSummary, mergeDropped } from './dropped-records.ts';
 
 function logged(): { log: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -59,6 +59,10 @@ describe('dropped records', () => {
       { step: 'even', code: 'TRIB_EXPR_EVAL', error: 'Unknown variable: q', count: 1 },
       { step: 'other', code: 'TRIB_EXPR_EVAL', error: 'no such overload: dyn<double> % int', count: 1 },
     ]);
+    expect(droppedSummary(d.counts())).toBe(
+      'records dropped on failed expressions: even: 7 (6 × TRIB_EXPR_EVAL no such overload: dyn<double> % int; ' +
+        '1 × TRIB_EXPR_EVAL Unknown variable: q), other: 1 (1 × TRIB_EXPR_EVAL no such overload: dyn<double> % int)',
+    );
     d.summarize(); // nothing pending: no line
     await flush();
     expect(lines).toHaveLength(4);

@@ -135,3 +135,14 @@ export function mergeDropped(lists: readonly (readonly DroppedRecordCount[] | un
     }
   return [...by.values()];
 }
+
+/** The end-of-run line: records dropped per step, and why (`tributary run`). */
+export function droppedSummary(counts: readonly DroppedRecordCount[]): string {
+  const steps = new Map<string, DroppedRecordCount[]>();
+  for (const c of counts) steps.set(c.step, [...(steps.get(c.step) ?? []), c]);
+  const parts = [...steps].map(
+    ([step, cs]) =>
+      `${step}: ${cs.reduce((n, c) => n + c.count, 0)} (${cs.map((c) => `${c.count} × ${c.code} ${c.error}`).join('; ')})`,
+  );
+  return `records dropped on failed expressions: ${parts.join(', ')}`;
+}
