@@ -7,8 +7,11 @@
 // shows as the StreamJob's RecordsDropped condition) and to `tributary run`'s end summary.
 // "The same error" is its code and message: messages that name a value (a bad string) are
 // different errors; at most MAX_ERRORS_PER_STEP are told apart per step, the rest count as one.
+// Under onRecordError: fail the record is not dropped: recordFailed is the error failing the job.
 import type { Logger } from 'pino';
 import type { RecordOrigin } from '../core/origin.ts';
+import { jsonText } from '../core/json-text.ts';
+import { TributaryError } from '../errors.ts';
 
 /** One step's dropped records of one error. Shape is public (status, control API). */
 export interface DroppedRecordCount {
@@ -45,7 +48,7 @@ export function originFields(o: RecordOrigin | undefined): Record<string, unknow
 }
 
 export class DroppedRecords {
-  private readonly log: Logger;
+  private readonly logger: Logger | (() => Logger);
   private readonly summaryMs: number;
   private readonly now: () => number;
   private readonly entries = new Map<string, Entry>();
@@ -54,11 +57,23 @@ export class DroppedRecords {
   private pending = new Map<string, number>();
   private lastSummary: number;
 
-  constructor(log: Logger, o: { summaryMs?: number; now?: () => number } = {}) {
-    this.log = log;
+  /** `logger`: or a function giving it (an owner whose logger is set after this is made). */
+  constructor(logger: Logger | (() => Logger), o: { summaryMs?: number; now?: () => number } = {}) {
+    this.logger = logger;
     this.summaryMs = o.summaryMs ?? DEFAULT_SUMMARY_MS;
     this.now = o.now ?? Date.now;
     this.lastSummary = this.now();
+  }
+
+  private get log(): Logger {
+    return typeof this.logger === 'function' ? this.logger() : this.logger;
+  }
+
+  /** The job ended: the drops not logged yet are, and `result` gets the counts (when there are any). */
+  ended<T extends object>(result: T): T & { recordsDropped?: DroppedRecordCount[] } {
+    this.summarize();
+    const recordsDropped = this.counts();
+    return recordsDropped.length > 0 ? { ...result, recordsDropped } : result;
   }
 
   /**
@@ -145,4 +160,20 @@ export function droppedSummary(counts: readonly DroppedRecordCount[]): string {
       `${step}: ${cs.reduce((n, c) => n + c.count, 0)} (${cs.map((c) => `${c.count} × ${c.code} ${c.error}`).join('; ')})`,
   );
   return `records dropped on failed expressions: ${parts.join(', ')}`;
+}
+
+/** onRecordError: fail — the error that fails the job, naming the step, the cause and the record. */
+export function recordFailed(step: string, err: unknown, record: unknown): TributaryError {
+  let shown: string;
+  try {
+    shown = jsonText(record) ?? String(record);
+  } catch {
+    shown = String(record);
+  }
+  if (shown.length > 300) shown = `${shown.slice(0, 300)}…`;
+  return new TributaryError(
+    'TRIB_RECORD_FAILED',
+    `step "${step}": ${err instanceof Error ? err.message : String(err)} (onRecordError: fail); record: ${shown}`,
+    { cause: err },
+  );
 }

@@ -83,10 +83,9 @@ export class JobExecutor {
   private recordsIn = 0;
   private recordsOut = 0;
   private readonly restoredFrom: string | undefined;
-  /** What this process's sources, sinks and checkpoint storage cannot reach now. */
+  /** What this process's sources, sinks and checkpoint storage cannot reach now; the records its steps dropped. */
   readonly outages: OutageBoard;
-  /** Records this process's steps dropped (exec/dropped-records.ts). */
-  readonly dropped: DroppedRecords;
+  readonly dropped = new DroppedRecords(() => this.logger);
 
   constructor(graph: ValidatedGraph, opts: JobExecutorOptions) {
     // Sinks opened before the executor (a slot process's early opening) already report to theirs.
@@ -98,7 +97,6 @@ export class JobExecutor {
     this.maxParallelism = resolveMaxParallelism(opts);
     this.logger = opts.logger ?? silentLogger();
     this.metrics = opts.metrics ?? new JobMetrics();
-    this.dropped = new DroppedRecords(this.logger);
     checkExecutable({ sources: graph.spec.sources, sinks: graph.spec.sinks });
     const delivery = { checkpointing: opts.checkpointing !== undefined, intervalMs: opts.checkpointing?.intervalMs };
     checkSinkDeliveries(graph.spec.sinks, delivery);
@@ -202,12 +200,7 @@ export class JobExecutor {
         plan: this.plan,
         job: opts,
         sinks: this.sinkOpening,
-        operators: new OperatorFactory({
-          ...shape,
-          graph,
-          dropped: this.dropped,
-          ...(opts.functions ? { functions: opts.functions } : {}),
-        }),
+        operators: new OperatorFactory({ ...shape, graph, dropped: this.dropped, functions: opts.functions }),
         jobStartTime: startedAt,
         alignment,
         outages: this.outages,
@@ -406,13 +399,8 @@ export class JobExecutor {
   /** Snapshots of every stateful operator of every slot, by step name (call when the job is finished or quiescent). */
   snapshotState(): Map<string, Uint8Array[]> {
     const out = new Map<string, Uint8Array[]>();
-    for (const p of this.slots) {
-      for (const op of p.stateful) {
-        const list = out.get(op.stateName) ?? [];
-        list.push(op.snapshotState());
-        out.set(op.stateName, list);
-      }
-    }
+    for (const p of this.slots)
+      for (const op of p.stateful) out.set(op.stateName, [...(out.get(op.stateName) ?? []), op.snapshotState()]);
     return out;
   }
 
@@ -435,15 +423,8 @@ export class JobExecutor {
       checkpoints: this.checkpoints,
       commitBarriers: this.commitBarriers,
     });
-    this.dropped.summarize();
-    const dropped = this.dropped.counts();
-    return {
-      state,
-      recordsIn: this.recordsIn,
-      recordsOut: this.recordsOut,
-      durationMs: Date.now() - started,
-      ...(dropped.length > 0 ? { recordsDropped: dropped } : {}),
-    };
+    const { recordsIn, recordsOut } = this;
+    return this.dropped.ended({ state, recordsIn, recordsOut, durationMs: Date.now() - started });
   }
 }
 

@@ -40,7 +40,7 @@ import { keyGroupRangeForSlot } from '../state/key-groups.ts';
 const NONE = Object.freeze({ start: 0, end: -1 }); // a joining slot's key-group range (backends replace, never mutate)
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { Slot } from './slot.ts';
-import { DroppedRecords } from './dropped-records.ts';
+import { DroppedRecords, recordFailed } from './dropped-records.ts';
 
 /** What the slot being built provides to an operator. */
 export interface OperatorWiring {
@@ -70,16 +70,14 @@ export interface OperatorFactoryOptions {
   logger: Logger;
   /** Functions of the job's code that `function` steps, function keys and assigners name. */
   functions?: FunctionRegistry;
-  /** Where records the steps drop are reported (default: one of this factory's own, on `logger`). */
-  dropped?: DroppedRecords;
+  dropped?: DroppedRecords; // where dropped records are reported (default: the factory's own, on `logger`)
 }
 
 export class OperatorFactory {
   private readonly o: OperatorFactoryOptions;
   private readonly exprCache = new Map<string, CompiledExpr>();
   private readonly joined = new Set<number>();
-  /** Records this job's steps dropped in this process (exec/dropped-records.ts). */
-  readonly dropped: DroppedRecords;
+  readonly dropped: DroppedRecords; // records this job's steps dropped in this process
 
   constructor(o: OperatorFactoryOptions) {
     this.o = o;
@@ -97,7 +95,7 @@ export class OperatorFactory {
 
   /** Everything an operator of step `step` on `slot` sees of the job. */
   context(step: string, slot: Slot): OperatorContext {
-    const { parallelism, maxParallelism, metrics, logger } = this.o;
+    const { parallelism, maxParallelism, metrics } = this.o;
     return {
       stepName: step,
       slot: slot.index,
@@ -434,20 +432,4 @@ export class OperatorFactory {
       })
     );
   }
-}
-
-/** onRecordError: fail — the error that fails the job, naming the step, the cause and the record. */
-function recordFailed(step: string, err: unknown, record: unknown): TributaryError {
-  let shown: string;
-  try {
-    shown = JSON.stringify(record) ?? String(record);
-  } catch {
-    shown = String(record);
-  }
-  if (shown.length > 300) shown = `${shown.slice(0, 300)}…`;
-  return new TributaryError(
-    'TRIB_RECORD_FAILED',
-    `step "${step}": ${err instanceof Error ? err.message : String(err)} (onRecordError: fail); record: ${shown}`,
-    { cause: err },
-  );
 }

@@ -2,7 +2,7 @@
 // an Avro long, a Protobuf int64 or uint64, a JSON Schema integer decode to BigInt, so `k % 2`
 // (int % int) evaluates where a double would have no `%`, with or without the schema's field
 // types, and a value past 2^53 keeps every digit.
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { jsonText } from '../core/json-text.ts';
 import { compileExpr } from '../expr/cel.ts';

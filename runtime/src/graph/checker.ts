@@ -122,7 +122,8 @@ export class Checker {
     const out: Record<string, FieldType> = {};
     for (const [k, t] of Object.entries(v)) {
       const ft = t === 'number' || (t === 'int' && !opts.integers) ? 'double' : t;
-      if (!kinds.includes(ft as string)) this.add(`${path}.${k}`, `expected one of ${kinds.join(', ')}, got ${show(t)}`);
+      if (!kinds.includes(ft as string))
+        this.add(`${path}.${k}`, `expected one of ${kinds.join(', ')}, got ${show(t)}`);
       else out[k] = ft as FieldType;
     }
     return out;

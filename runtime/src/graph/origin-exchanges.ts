@@ -1,7 +1,8 @@
 // Where records carry their origin (core/origin.ts) and which exchanges pass it on. A job tracks
 // origins while it has an errorOutput (any step or sink), or while a step may drop a record
-// (onRecordError skip, the default: the drop's log line names the origin, exec/dropped-records.ts):
-// then its Kafka sources hand each record's origin on. An exchange passes the origins of the batches it routes only when both
+// (onRecordError skip, the default: the drop's log line names the origin,
+// exec/dropped-records.ts): then its Kafka sources hand each record's origin on. An exchange
+// passes the origins of the batches it routes only when both
 //   * its producer can hold them: a Kafka source upstream through steps that emit one record of
 //     one (filter, map, flatMap, keyBy, union, a lookup on a loaded table, the function steps
 //     map/filter/flatMap), across earlier exchanges too; and
@@ -17,7 +18,7 @@
 import type { GraphSpec } from './spec.ts';
 import type { NodeInfo, ValidatedGraph } from './validated-graph.ts';
 
-/** The job tracks origins (its Kafka sources hand them on): some step or sink has an errorOutput, or drops records. */
+/** The job tracks origins (its Kafka sources hand them on): a step or sink has an errorOutput, or may drop records. */
 export function tracksOrigins(spec: GraphSpec): boolean {
   return (
     spec.onRecordError !== 'fail' ||

@@ -2,7 +2,6 @@
 // One writer builds a whole snapshot: sections are appended in place (lengths back-patched),
 // so no per-record strings, objects or chunk copies are made. The buffer doubles when full,
 // which bounds the copying to < 2× the final size.
-import { TributaryError } from '../errors.ts';
 
 /** Tags of the tagged value encoding (TVE) of a state's JSON form; see state-format.md. */
 export const TAG_NULL = 0;

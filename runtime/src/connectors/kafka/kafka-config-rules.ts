@@ -85,9 +85,15 @@ const source: SourceConfigRule = (c, s, p) => {
     return { value: s['format'] === 'string' ? 'string' : 'dyn', key: 'dyn' };
   // A declared schema wins; else a registry format's inline reader schema types the records (with the key's field).
   const declared = s['schema'] !== undefined;
-  return withKeyField(c, s, p, declared
+  return withKeyField(
+    c,
+    s,
+    p,
+    declared
       ? c.schema(s['schema'], `${p}.schema`, { integers: isRegistryFormat(s['format']) })
-      : inlineReaderTypes(c, s, p), declared);
+      : inlineReaderTypes(c, s, p),
+    declared,
+  );
 };
 
 const sink: SinkConfigRule = {
