@@ -17,6 +17,7 @@ import type { RunArgs } from './args.ts';
 import { ProgressLine } from './progress.ts';
 import { startRunUi, type RunUi } from './run-ui.ts';
 import type { RunCheckpointing } from './run-checkpointing.ts';
+import { droppedSummary } from '../exec/dropped-records.ts';
 
 export async function runInProcess(
   args: RunArgs,
@@ -112,6 +113,8 @@ export async function runInProcess(
     const result = await job.run();
     progress?.stop();
     logger.info({ ...result, job: loaded.name }, result.state === 'FINISHED' ? 'job finished' : 'job stopped');
+    if (result.recordsDropped)
+      logger.warn({ recordsDropped: result.recordsDropped }, droppedSummary(result.recordsDropped));
     return 0;
   } finally {
     if (timer) clearTimeout(timer);

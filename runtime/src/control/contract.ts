@@ -36,6 +36,7 @@
 
 import type { MigrationStatus } from '../core/migration.ts';
 import type { DependencyOutage } from '../core/outage.ts';
+import type { DroppedRecordCount } from '../exec/dropped-records.ts';
 
 export const CONTRACT_VERSION = 1;
 
@@ -205,6 +206,12 @@ export interface StatusResponse {
   /** Additive: records this slot's sources read and its sinks wrote since it started (a local run sums the slots'). */
   readonly recordsIn?: number;
   readonly recordsOut?: number;
+  /**
+   * Additive: records this slot's steps dropped since it started because an expression (or a
+   * function) failed on them and the step has no errorOutput, per step and error (the first
+   * record's message); absent when none. The operator sums every slot's into RecordsDropped.
+   */
+  readonly recordsDropped?: readonly DroppedRecordCount[];
   /** Additive: cumulative load counters of this slot (see SlotLoad); absent before the slot runs its graph. */
   readonly load?: SlotLoad;
   /** Additive: cumulative counters per graph node of this slot (NodeLoad); absent before the slot runs its graph. */

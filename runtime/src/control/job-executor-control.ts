@@ -40,6 +40,7 @@ export function jobStatusSource(
         ...(s.unavailable ? { unavailable: s.unavailable } : {}),
         ...(s.load ? { load: s.load } : {}),
         ...(s.nodes ? { nodes: s.nodes } : {}),
+        ...(s.recordsDropped ? { recordsDropped: s.recordsDropped } : {}),
       };
       const migration = info.migrations?.current();
       if (migration) return { ...out, migration };

@@ -6,8 +6,9 @@ export type Rec = Record<string, unknown>;
 
 /**
  * The type of a record field as a step's `schema` declares it and CEL checks it (every JSON
- * number is a `double`; `dyn` when unknown).
+ * number is a `double`; a typed format's integer an `int` or `uint`, a BigInt in the record:
+ * core/json-text.ts; `dyn` when unknown).
  */
-export type FieldType = 'double' | 'string' | 'bool' | 'map' | 'list' | 'dyn';
+export type FieldType = 'double' | 'int' | 'uint' | 'string' | 'bool' | 'map' | 'list' | 'dyn';
 /** A record's declared fields: name → type. */
 export type FieldTypes = Readonly<Record<string, FieldType>>;

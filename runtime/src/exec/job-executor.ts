@@ -51,6 +51,7 @@ import { SinkOpening } from './sink-opening.ts';
 import { SlotBuilder, type SlotParts } from './slot-builder.ts';
 import { publishSlotLoad } from './slot-load.ts';
 import { jobStatusOf } from './job-status-view.ts';
+import { DroppedRecords } from './dropped-records.ts';
 
 export class JobExecutor {
   readonly graph: ValidatedGraph;
@@ -82,8 +83,9 @@ export class JobExecutor {
   private recordsIn = 0;
   private recordsOut = 0;
   private readonly restoredFrom: string | undefined;
-  /** What this process's sources, sinks and checkpoint storage cannot reach now. */
+  /** What this process's sources, sinks and checkpoint storage cannot reach now; the records its steps dropped. */
   readonly outages: OutageBoard;
+  readonly dropped = new DroppedRecords(() => this.logger);
 
   constructor(graph: ValidatedGraph, opts: JobExecutorOptions) {
     // Sinks opened before the executor (a slot process's early opening) already report to theirs.
@@ -198,7 +200,7 @@ export class JobExecutor {
         plan: this.plan,
         job: opts,
         sinks: this.sinkOpening,
-        operators: new OperatorFactory({ ...shape, graph, ...(opts.functions ? { functions: opts.functions } : {}) }),
+        operators: new OperatorFactory({ ...shape, graph, dropped: this.dropped, functions: opts.functions }),
         jobStartTime: startedAt,
         alignment,
         outages: this.outages,
@@ -298,6 +300,7 @@ export class JobExecutor {
       error: this.failure.error,
       outages: this.outages,
       unread: () => this.checkpoints.unowned?.list() ?? [],
+      dropped: this.dropped.counts(),
     });
   }
 
@@ -397,13 +400,8 @@ export class JobExecutor {
   /** Snapshots of every stateful operator of every slot, by step name (call when the job is finished or quiescent). */
   snapshotState(): Map<string, Uint8Array[]> {
     const out = new Map<string, Uint8Array[]>();
-    for (const p of this.slots) {
-      for (const op of p.stateful) {
-        const list = out.get(op.stateName) ?? [];
-        list.push(op.snapshotState());
-        out.set(op.stateName, list);
-      }
-    }
+    for (const p of this.slots)
+      for (const op of p.stateful) out.set(op.stateName, [...(out.get(op.stateName) ?? []), op.snapshotState()]);
     return out;
   }
 
@@ -426,7 +424,8 @@ export class JobExecutor {
       checkpoints: this.checkpoints,
       commitBarriers: this.commitBarriers,
     });
-    return { state, recordsIn: this.recordsIn, recordsOut: this.recordsOut, durationMs: Date.now() - started };
+    const { recordsIn, recordsOut } = this;
+    return this.dropped.ended({ state, recordsIn, recordsOut, durationMs: Date.now() - started });
   }
 }
 

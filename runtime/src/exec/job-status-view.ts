@@ -5,6 +5,7 @@ import type { CheckpointCoordinator } from '../checkpoint/coordinator.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import type { PublicJobState } from './job-lifecycle.ts';
 import type { JobStatus } from './job-status.ts';
+import type { DroppedRecordCount } from './dropped-records.ts';
 import { processNodeLoad } from './node-load.ts';
 import type { OutageBoard } from './outage-board.ts';
 import type { SlotParts } from './slot-builder.ts';
@@ -22,6 +23,8 @@ export interface JobStatusParts {
   outages: OutageBoard;
   /** Slot 0: partitions no slot reads (unowned-partitions.ts). */
   unread?: () => { source: string; topic: string; partitions: number[] }[];
+  /** Records this process's steps dropped, per step and error. */
+  dropped?: readonly DroppedRecordCount[];
 }
 
 export function jobStatusOf(j: JobStatusParts): JobStatus {
@@ -62,6 +65,7 @@ export function jobStatusOf(j: JobStatusParts): JobStatus {
   if (unread.length > 0) st.unreadPartitions = unread;
   const unavailable = j.outages.list();
   if (unavailable.length > 0) st.unavailable = unavailable;
+  if (j.dropped && j.dropped.length > 0) st.recordsDropped = [...j.dropped];
   const load = processLoad(j.slots);
   if (load) st.load = load;
   const nodes = processNodeLoad(j.slots);

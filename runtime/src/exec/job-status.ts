@@ -4,6 +4,7 @@ import type { DependencyOutage } from '../core/outage.ts';
 import type { NodeLoad, SlotLoad } from '../control/contract.ts';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import type { PublicJobState } from './job-lifecycle.ts';
+import type { DroppedRecordCount } from './dropped-records.ts';
 
 export interface JobStatus {
   state: PublicJobState;
@@ -29,6 +30,8 @@ export interface JobStatus {
   load?: SlotLoad;
   /** Per node of this process's slots, counters summed (node-load.ts processNodeLoad); none before any count. */
   nodes?: NodeLoad[];
+  /** Records this process's steps dropped on failed expressions or functions, per step and error; none before one. */
+  recordsDropped?: DroppedRecordCount[];
 }
 
 export interface JobResult {
@@ -36,4 +39,6 @@ export interface JobResult {
   recordsIn: number;
   recordsOut: number;
   durationMs: number;
+  /** Records the steps dropped, per step and error (exec/dropped-records.ts); absent when none. */
+  recordsDropped?: DroppedRecordCount[];
 }

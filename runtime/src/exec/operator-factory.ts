@@ -40,6 +40,7 @@ import { keyGroupRangeForSlot } from '../state/key-groups.ts';
 const NONE = Object.freeze({ start: 0, end: -1 }); // a joining slot's key-group range (backends replace, never mutate)
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { Slot } from './slot.ts';
+import { DroppedRecords, recordFailed } from './dropped-records.ts';
 
 /** What the slot being built provides to an operator. */
 export interface OperatorWiring {
@@ -69,15 +70,18 @@ export interface OperatorFactoryOptions {
   logger: Logger;
   /** Functions of the job's code that `function` steps, function keys and assigners name. */
   functions?: FunctionRegistry;
+  dropped?: DroppedRecords; // where dropped records are reported (default: the factory's own, on `logger`)
 }
 
 export class OperatorFactory {
   private readonly o: OperatorFactoryOptions;
   private readonly exprCache = new Map<string, CompiledExpr>();
   private readonly joined = new Set<number>();
+  readonly dropped: DroppedRecords; // records this job's steps dropped in this process
 
   constructor(o: OperatorFactoryOptions) {
     this.o = o;
+    this.dropped = o.dropped ?? new DroppedRecords(o.logger);
   }
 
   /** Slot `slot` joins the running job: its keyed backends own nothing until a step installs key groups. */
@@ -91,7 +95,7 @@ export class OperatorFactory {
 
   /** Everything an operator of step `step` on `slot` sees of the job. */
   context(step: string, slot: Slot): OperatorContext {
-    const { parallelism, maxParallelism, metrics, logger } = this.o;
+    const { parallelism, maxParallelism, metrics } = this.o;
     return {
       stepName: step,
       slot: slot.index,
@@ -105,18 +109,15 @@ export class OperatorFactory {
           // The older counter of dropped records only, kept for dashboards that read it.
           if (outcome === 'dropped') metrics.lateRecordsDropped.labels(step).inc(n);
         },
-        expressionError: (e, record) => {
+        expressionError: (e, record, origin) => {
           metrics.expressionErrors.labels(step).inc();
           if (this.o.graph.spec.onRecordError === 'fail') throw recordFailed(step, e, record);
-          logger.debug({ step, err: (e as Error).message }, 'expression failed on a record; record dropped');
+          this.dropped.dropped(step, e, origin);
         },
         expressionErrorRouted: () => metrics.expressionErrors.labels(step).inc(),
-        functionError: (e, record) => {
+        functionError: (e, _record, origin) => {
           this.functionErrors().labels(step).inc();
-          logger.warn(
-            { step, err: (e as Error)?.message ?? String(e), record },
-            'function threw on a record; record skipped',
-          );
+          this.dropped.dropped(step, e, origin, 'TRIB_FUNCTION_FAILED');
         },
         functionErrorRouted: () => this.functionErrors().labels(step).inc(),
       },
@@ -431,20 +432,4 @@ export class OperatorFactory {
       })
     );
   }
-}
-
-/** onRecordError: fail — the error that fails the job, naming the step, the cause and the record. */
-function recordFailed(step: string, err: unknown, record: unknown): TributaryError {
-  let shown: string;
-  try {
-    shown = JSON.stringify(record) ?? String(record);
-  } catch {
-    shown = String(record);
-  }
-  if (shown.length > 300) shown = `${shown.slice(0, 300)}…`;
-  return new TributaryError(
-    'TRIB_RECORD_FAILED',
-    `step "${step}": ${err instanceof Error ? err.message : String(err)} (onRecordError: fail); record: ${shown}`,
-    { cause: err },
-  );
 }

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkGraph, validateGraph } from '../connectors/validate-graph.ts';
 import type { GraphSpec } from '../graph/spec.ts';
+import { jsonText } from '../core/json-text.ts';
 import { CollectingSink, type Emitted } from '../testing/harness.ts';
 import { JobExecutor } from './job-executor.ts';
 
@@ -167,7 +168,7 @@ const cases: Case[] = [
 ];
 
 /** Flat records as JSON with their fields in name order (fields come in differing orders). */
-const canon = (r: object) => JSON.stringify(r, Object.keys(r).sort());
+const canon = (r: object) => jsonText(Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1))));
 const sorted = (es: Emitted[]) => es.map((e) => canon(e.rec)).sort();
 
 describe('records a keyBy, aggregate, join or sink key fails on', () => {

@@ -49,8 +49,8 @@ describe('records an expression fails on', () => {
     for (const parallelism of [1, 2]) {
       const got = await run(spec, parallelism);
       expect(got.get('out')!.map((e) => e.rec)).toEqual([
-        { id: 1, n: 2 },
-        { id: 4, n: 0 },
+        { id: 1, n: 2n },
+        { id: 4, n: 0n },
       ]);
       const dead = got.get('dead')!;
       expect(dead).toHaveLength(1);
@@ -58,17 +58,25 @@ describe('records an expression fails on', () => {
       expect(dead[0]!.rec).toMatchObject({ step: 'parsed', record: { id: 2, x: 'two', ts: 2000 } });
       expect(String(dead[0]!.rec['error'])).toMatch(/int\(\) type error/);
       const div = got.get('dead2')!;
-      expect(div.map((e) => [e.ts, e.rec['step'], e.rec['record']])).toEqual([[3000, 'ratio', { id: 3, n: 4 }]]);
+      expect(div.map((e) => [e.ts, e.rec['step'], e.rec['record']])).toEqual([[3000, 'ratio', { id: 3, n: 4n }]]);
       expect(String(div[0]!.rec['error'])).toMatch(/index|range|bound/i);
     }
   });
 
-  it('are counted and dropped by default (onRecordError: skip)', async () => {
-    const got = await run(graph({}));
-    expect(got.get('out')!.map((e) => e.rec)).toEqual([
-      { id: 1, n: 2 },
-      { id: 4, n: 0 },
+  it('are counted and dropped by default (onRecordError: skip), per step and error in the result and status', async () => {
+    const spec = validateGraph(graph({}));
+    const out: Emitted[] = [];
+    const job = new JobExecutor(spec, { parallelism: 1, sinkWriter: () => new CollectingSink(out) });
+    const result = await job.run();
+    expect(out.map((e) => e.rec)).toEqual([
+      { id: 1, n: 2n },
+      { id: 4, n: 0n },
     ]);
+    expect(result.recordsDropped).toEqual([
+      { step: 'parsed', code: 'TRIB_EXPR_EVAL', error: expect.stringMatching(/int\(\)/), count: 1 },
+      { step: 'ratio', code: 'TRIB_EXPR_EVAL', error: expect.stringMatching(/index|range|bound/i), count: 1 },
+    ]);
+    expect(job.status().recordsDropped).toEqual(result.recordsDropped);
   });
 
   it('fail the job under onRecordError: fail, naming the step, the error and the record', async () => {

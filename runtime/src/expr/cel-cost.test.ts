@@ -79,7 +79,7 @@ describe('CEL cost and length bounds', () => {
   it('stops at evaluation, before any work, a record whose lists take an accepted expression over budget', () => {
     // Accepted at validation (record lists assumed small); quadratic in the record's list.
     const e = compileExpr('l.map(a, l.map(b, a + b)).size()', { l: 'list' }, undefined, 'm/map/n');
-    expect(e.evaluate({ l: [1, 2, 3] })).toBe(3);
+    expect(e.evaluate({ l: [1, 2, 3] })).toBe(3n);
     const big = Array.from({ length: 5000 }, (_, i) => i); // 25 M inner steps: far over the budget
     let err: unknown;
     try {
@@ -94,7 +94,7 @@ describe('CEL cost and length bounds', () => {
     expect(COST_BUDGET).toBeLessThan(25_000_000);
     // Lists made from a record's string count by the string's length.
     const s = compileExpr('s.split(",").map(a, s.split(",").map(b, a + b)).size()', { s: 'string' }, undefined, 'x');
-    expect(s.evaluate({ s: 'a,b' })).toBe(2);
+    expect(s.evaluate({ s: 'a,b' })).toBe(2n);
     expect(() => s.evaluate({ s: ','.repeat(5000) })).toThrow(expect.objectContaining({ code: 'TRIB_EXPR_BUDGET' }));
   });
 

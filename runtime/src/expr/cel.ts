@@ -1,8 +1,11 @@
 // CEL via @marcbachmann/cel-js, compiled once per expression. Records are plain JSON
 // objects whose fields are the expression's top-level variables. Invariants:
-//  * every JSON number is a CEL `double`; int literals mix with doubles through the
-//    operators registered below, so `price * 2` works as users expect;
-//  * results never contain bigint (CEL ints are converted to numbers), so records stay JSON;
+//  * every JS number is a CEL `double`, every BigInt a CEL `int` (a typed format's integers:
+//    formats.md, "Integers"); ints mix with doubles through the operators registered below,
+//    so `price * 2` works as users expect;
+//  * results keep CEL's integers: an `int` stays a BigInt, a `uint` becomes one, so an integer
+//    is never rounded to a double on its way to a sink (core/json-text.ts writes it exactly);
+//  * a field typed `uint` holds a BigInt in the record and reaches CEL as its `uint`;
 //  * with known field types an unknown field or a type mismatch is a compile-time error;
 //    without them every field is `dyn` and only parse errors are caught before the run;
 //  * every expression is bounded in length and cost (cel-cost.ts), at validation and, when its
@@ -48,6 +51,11 @@ function baseEnvironment(dynamic: boolean): Environment {
   return env;
 }
 
+/** cel-js's `uint` value class (not exported by the package): what `0u` evaluates to. */
+const UnsignedInt = (new Environment().evaluate('0u') as object).constructor as new (v: bigint) => {
+  valueOf(): bigint;
+};
+
 const envCache = new Map<string, Environment>();
 
 function environmentFor(fields: FieldTypes | undefined, extra?: FieldTypes): Environment {
@@ -76,9 +84,9 @@ function firstLine(e: unknown): string {
   return (msg.split('\n')[0] ?? msg).trim();
 }
 
-/** Maps a CEL checker type to the field type records carry after bigint normalisation. */
+/** Maps a CEL checker type to the field type records carry after normalisation. */
 export function toFieldType(celType: string): FieldType {
-  if (celType === 'int' || celType === 'uint' || celType === 'double') return 'double';
+  if (celType === 'int' || celType === 'uint' || celType === 'double') return celType;
   if (celType === 'string' || celType === 'bool') return celType;
   if (celType.startsWith('map')) return 'map';
   if (celType.startsWith('list')) return 'list';
@@ -126,6 +134,22 @@ function recordSizes(vars: Rec): (path: readonly string[]) => number | undefined
   };
 }
 
+function uintFields(fields: FieldTypes | undefined, extra: FieldTypes | undefined): string[] {
+  return Object.entries({ ...fields, ...extra })
+    .filter(([, t]) => t === 'uint')
+    .map(([f]) => f);
+}
+
+/** The record with its `uint` fields as cel-js's uint values (a copy; the record is not changed). */
+function asUints(vars: Rec, uints: readonly string[]): Rec {
+  const out = { ...vars };
+  for (const f of uints) {
+    const v = out[f];
+    if (typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v))) out[f] = new UnsignedInt(BigInt(v));
+  }
+  return out;
+}
+
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** True when `source` compiles to a plain read of that record field (no CEL evaluation). */
@@ -134,10 +158,10 @@ export function isBareField(source: string): boolean {
   return IDENT.test(src) && src !== 'true' && src !== 'false' && src !== 'null';
 }
 
-/** Converts CEL values (bigint, nested) into JSON-safe JS values. */
+/** Converts CEL values (uint, maps, nested) into record values: plain objects, integers as BigInt. */
 export function normalize(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number(v);
   if (v === null || typeof v !== 'object') return v;
+  if (v instanceof UnsignedInt) return v.valueOf();
   if (Array.isArray(v)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {
@@ -195,8 +219,9 @@ export function compileExpr(source: string, fields?: FieldTypes, extra?: FieldTy
   } catch (e) {
     throw new TributaryError('TRIB_EXPR_INVALID', `${name}: ${firstLine(e)}`, { cause: e });
   }
-  const needsNormalize = checked.type !== 'bool' && checked.type !== 'string' && checked.type !== 'double';
+  const needsNormalize = !['bool', 'string', 'double', 'int'].includes(checked.type);
   const ast = parsedAst(env, src);
+  const uints = uintFields(fields, extra);
   const sized = hasRecordSizedComprehension(ast);
   return {
     source,
@@ -207,7 +232,7 @@ export function compileExpr(source: string, fields?: FieldTypes, extra?: FieldTy
         if (over) throw new TributaryError('TRIB_EXPR_BUDGET', over);
       }
       try {
-        const v = fn(vars);
+        const v = fn(uints.length === 0 ? vars : asUints(vars, uints));
         return needsNormalize ? normalize(v) : v;
       } catch (e) {
         throw new TributaryError('TRIB_EXPR_EVAL', firstLine(e), { cause: e });

@@ -54,7 +54,7 @@ describe('registry field types', () => {
     expect(registryFieldTypes('avro', AVRO)).toEqual({
       user: 'string',
       price: 'double',
-      n: 'double',
+      n: 'int',
       ok: 'bool',
       tags: 'list',
       attrs: 'map',
@@ -64,9 +64,21 @@ describe('registry field types', () => {
     expect(
       registryFieldTypes(
         'protobuf',
-        'syntax = "proto3"; message M { string a = 1; int64 b = 2; repeated int32 c = 3; map<string,int32> d = 4; M e = 5; optional bool f = 6; bool g = 7; }',
+        'syntax = "proto3"; message M { string a = 1; int64 b = 2; repeated int32 c = 3; map<string,int32> d = 4; M e = 5; optional bool f = 6; bool g = 7; uint64 h = 8; fixed32 i = 9; sint32 j = 10; float k = 11; }',
       ),
-    ).toEqual({ a: 'string', b: 'double', c: 'list', d: 'map', e: 'dyn', f: 'dyn', g: 'bool' });
+    ).toEqual({
+      a: 'string',
+      b: 'int',
+      c: 'list',
+      d: 'map',
+      e: 'dyn',
+      f: 'dyn',
+      g: 'bool',
+      h: 'uint',
+      i: 'uint',
+      j: 'int',
+      k: 'double',
+    });
     expect(
       registryFieldTypes(
         'json-schema',
@@ -81,12 +93,15 @@ describe('registry field types', () => {
           required: ['a', 'b', 'd'],
         }),
       ),
-    ).toEqual({ a: 'string', b: 'double', c: 'dyn', d: 'dyn' });
+    ).toEqual({ a: 'string', b: 'int', c: 'dyn', d: 'dyn' });
     expect(() => registryFieldTypes('avro', '"string"')).toThrow(/expected an Avro record/);
   });
 
   it('validation checks expressions against an inline reader schema, naming the path', () => {
     expect(problems(job('avro', AVRO, 'price > 10.0 && user != "bot"'))).toBe('');
+    // A long is a CEL int: integer arithmetic checks, a string compared with it does not.
+    expect(problems(job('avro', AVRO, 'n % 2 == 0'))).toBe('');
+    expect(problems(job('avro', AVRO, 'n == "x"'))).toMatch(/graph\.steps\[0\]\.filter/);
     expect(problems(job('avro', AVRO, 'country == "de"'))).toMatch(/graph\.steps\[0\]\.filter.*country/);
     expect(problems(job('avro', AVRO, 'user > 3.0'))).toMatch(/graph\.steps\[0\]\.filter/);
     expect(problems(job('avro', '{"type":"nope"}', 'true'))).toMatch(

@@ -58,6 +58,7 @@ function avroType(type: Type): FieldType {
   switch (type.typeName) {
     case 'int':
     case 'long':
+      return 'int';
     case 'float':
     case 'double':
       return 'double';
@@ -80,7 +81,8 @@ function avroType(type: Type): FieldType {
   }
 }
 
-const NUMBERS = /^(double|float|u?int(32|64)|sint(32|64)|s?fixed(32|64))$/;
+const INTEGERS = /^(int(32|64)|sint(32|64)|sfixed(32|64))$/;
+const UNSIGNED = /^(uint(32|64)|fixed(32|64))$/;
 
 function protobufFields(text: string, refs: References): FieldTypes {
   const message = parseProto(text, 'the reader schema', importsOf(refs)).messages[0];
@@ -92,7 +94,9 @@ function protobufFields(text: string, refs: References): FieldTypes {
       if (f.repeated) return [f.name, 'list'];
       if (f.resolvedType instanceof protobuf.Type) return [f.name, 'dyn']; // null when unset
       if (f.resolvedType instanceof protobuf.Enum) return [f.name, 'string'];
-      if (NUMBERS.test(f.type)) return [f.name, 'double'];
+      if (INTEGERS.test(f.type)) return [f.name, 'int'];
+      if (UNSIGNED.test(f.type)) return [f.name, 'uint'];
+      if (f.type === 'double' || f.type === 'float') return [f.name, 'double'];
       if (f.type === 'bool') return [f.name, 'bool'];
       return [f.name, 'string']; // string, bytes (base64)
     }),
@@ -117,7 +121,7 @@ function jsonSchemaFields(text: string): FieldTypes {
       const t = {
         string: 'string',
         number: 'double',
-        integer: 'double',
+        integer: 'int',
         boolean: 'bool',
         object: 'map',
         array: 'list',

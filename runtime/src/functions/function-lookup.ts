@@ -6,6 +6,7 @@
 import { TributaryError } from '../errors.ts';
 import type { FunctionRegistry, RegisteredFunction } from '../graph/function-registry.ts';
 import type { OperatorContext } from '../operators/types.ts';
+import type { RecordOrigin } from '../core/origin.ts';
 
 export function lookupFunction<K extends RegisteredFunction['kind']>(
   registry: FunctionRegistry | undefined,
@@ -44,7 +45,7 @@ export function previewRecord(rec: unknown): string {
   return s.length > PREVIEW ? `${s.slice(0, PREVIEW)}…` : s;
 }
 
-export type OnFunctionError = (err: unknown, record: unknown) => void;
+export type OnFunctionError = (err: unknown, record: unknown, origin?: RecordOrigin) => void;
 
 /** The policy of a step without errorOutput: its onError, else the job's onRecordError, else fail. */
 export function effectivePolicy(
@@ -56,7 +57,7 @@ export function effectivePolicy(
 
 /** `fail` throws TRIB_FUNCTION_FAILED out of the operator (the slot fails, then the job); `skip` counts and logs. */
 export function functionErrorPolicy(policy: 'fail' | 'skip', ctx: OperatorContext): OnFunctionError {
-  if (policy === 'skip') return (e, rec) => ctx.metrics.functionError(e, rec);
+  if (policy === 'skip') return (e, rec, origin) => ctx.metrics.functionError(e, rec, origin);
   return (e, rec) => {
     throw new TributaryError(
       'TRIB_FUNCTION_FAILED',

@@ -107,18 +107,23 @@ export class Checker {
       this.add(path, `expected an expression returning a list, got type ${r.type}`);
     return r.type;
   }
-  /** A declared `schema:` (field name → type; `int` and `number` mean double). */
-  schema(v: unknown, path: string): FieldTypes | undefined {
+  /**
+   * A declared `schema:` (field name → type). `number` means double; so does `int`, unless the
+   * source's format is typed (`integers`: a registry format, whose integers are CEL ints:
+   * formats.md, "Integers"), where `int` and `uint` are kept.
+   */
+  schema(v: unknown, path: string, opts: { integers?: boolean } = {}): FieldTypes | undefined {
     if (v === undefined) return undefined;
+    const kinds = ['double', ...(opts.integers ? ['int', 'uint'] : []), 'string', 'bool', 'map', 'list', 'dyn'];
     if (!isObj(v)) {
-      this.add(path, `expected a map of field name → type (double, string, bool, map, list, dyn), got ${show(v)}`);
+      this.add(path, `expected a map of field name → type (${kinds.join(', ')}), got ${show(v)}`);
       return undefined;
     }
     const out: Record<string, FieldType> = {};
     for (const [k, t] of Object.entries(v)) {
-      const ft = t === 'int' || t === 'number' ? 'double' : t;
-      if (!['double', 'string', 'bool', 'map', 'list', 'dyn'].includes(ft as string))
-        this.add(`${path}.${k}`, `expected one of double, string, bool, map, list, dyn, got ${show(t)}`);
+      const ft = t === 'number' || (t === 'int' && !opts.integers) ? 'double' : t;
+      if (!kinds.includes(ft as string))
+        this.add(`${path}.${k}`, `expected one of ${kinds.join(', ')}, got ${show(t)}`);
       else out[k] = ft as FieldType;
     }
     return out;

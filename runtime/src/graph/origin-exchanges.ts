@@ -1,6 +1,8 @@
 // Where records carry their origin (core/origin.ts) and which exchanges pass it on. A job tracks
-// origins only while it has an errorOutput (any step or sink): then its Kafka sources hand each
-// record's origin on. An exchange passes the origins of the batches it routes only when both
+// origins while it has an errorOutput (any step or sink), or while a step may drop a record
+// (onRecordError skip, the default: the drop's log line names the origin,
+// exec/dropped-records.ts): then its Kafka sources hand each record's origin on. An exchange
+// passes the origins of the batches it routes only when both
 //   * its producer can hold them: a Kafka source upstream through steps that emit one record of
 //     one (filter, map, flatMap, keyBy, union, a lookup on a loaded table, the function steps
 //     map/filter/flatMap), across earlier exchanges too; and
@@ -16,8 +18,17 @@
 import type { GraphSpec } from './spec.ts';
 import type { NodeInfo, ValidatedGraph } from './validated-graph.ts';
 
-/** The job tracks origins (its Kafka sources hand them on): some step or sink has an errorOutput. */
+/** The job tracks origins (its Kafka sources hand them on): a step or sink has an errorOutput, or may drop records. */
 export function tracksOrigins(spec: GraphSpec): boolean {
+  return (
+    spec.onRecordError !== 'fail' ||
+    (spec.steps ?? []).some((s) => s.errorOutput !== undefined) ||
+    spec.sinks.some((s) => s.errorOutput !== undefined)
+  );
+}
+
+/** Some step or sink has an errorOutput (whose dead letters name origins across exchanges). */
+function hasErrorOutput(spec: GraphSpec): boolean {
   return (
     (spec.steps ?? []).some((s) => s.errorOutput !== undefined) || spec.sinks.some((s) => s.errorOutput !== undefined)
   );
@@ -80,7 +91,7 @@ function needs(g: ValidatedGraph, name: string, seen: Set<string>): boolean {
 
 /** Origins cross the exchange from `producer` to `consumer` (the head of the receiving task). */
 export function originsCross(g: ValidatedGraph, producer: string, consumer: string): boolean {
-  return tracksOrigins(g.spec) && carries(g, producer, new Set()) && needs(g, consumer, new Set());
+  return hasErrorOutput(g.spec) && carries(g, producer, new Set()) && needs(g, consumer, new Set());
 }
 
 /**

@@ -48,6 +48,26 @@ describe('frame codec', () => {
     expect(elements).toEqual(els);
   });
 
+  it("keeps a typed format's integers (BigInt) apart from doubles of the same value, projected too", () => {
+    const ints: ChannelElement = {
+      kind: 'batch',
+      batch: {
+        recs: [
+          { k: 4n, d: 4, big: -(2n ** 63n), nested: { l: [1n, 1.5] } },
+          { k: 5, d: 5 },
+        ],
+        ts: [1, 2],
+        keys: ['[4]', '[5]'],
+        kgs: [3, 4],
+        n: 2,
+      },
+    };
+    const { elements } = decodeData(new FrameDecoder().push(dataFrame(1, [ints, unkeyed]))[0]!.body);
+    expect(elements).toEqual([ints, unkeyed]);
+    const [b] = decodeData(new FrameDecoder().push(dataFrame(1, [ints], ['k']))[0]!.body).elements;
+    expect((b as { batch: { recs: Rec[] } }).batch.recs).toEqual([{ k: 4n }, { k: 5 }]);
+  });
+
   it('batch views with spare capacity encode only their n records', () => {
     const el: ChannelElement = {
       kind: 'batch',

@@ -19,7 +19,9 @@
 // Element encodings inside DATA:
 //   tag 0 = record batch:  u32 n, u8 flags (bit 0: keyed, bit 1: origins), n × f64 LE timestamps,
 //           keyed only: n × i32 LE key groups, u32 len + JSON array of key strings,
-//           u32 len + JSON array of the n records,
+//           u32 len + JSON array of the n records (bit 2, records holding a BigInt — a typed
+//           format's integer, core/json-text.ts —: u32 len + v8.serialize of the array instead,
+//           which keeps BigInt apart from a double of the same value),
 //           origins only: the records' origins (origin-codec.ts). Bit 1 is set only by an
 //           exchange that passes origins on (graph/origin-exchanges.ts); a frame without it is
 //           the format before origins crossed exchanges, byte for byte. Other bits are refused.
@@ -31,7 +33,9 @@
 // an unauthenticated peer cannot make a slot buffer more than that.
 //
 // One DATA frame is one credit (one "buffer" in Flink's terms), whatever it holds.
+import v8 from 'node:v8';
 import type { ChannelElement } from '../exec/channel.ts';
+import { holdsBigint } from '../core/json-text.ts';
 import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
@@ -54,6 +58,7 @@ const TAG_BATCH = 0;
 const TAG_EVENT = 1;
 const FLAG_KEYED = 1;
 const FLAG_ORIGINS = 2;
+const FLAG_V8 = 4;
 const NONFINITE = '__trib_nonfinite__';
 
 /** Appends bytes to a growing buffer; frames are built in place without intermediate copies. */
@@ -89,6 +94,14 @@ export class ByteWriter {
     this.ensure(4);
     this.buf.writeUInt32BE(v, this.pos);
     this.pos += 4;
+  }
+
+  /** u32 byte length + the bytes. */
+  blob(b: Uint8Array): void {
+    this.ensure(4 + b.length);
+    this.buf.writeUInt32BE(b.length, this.pos);
+    this.buf.set(b, this.pos + 4);
+    this.pos += 4 + b.length;
   }
 
   /** u32 byte length + UTF-8 string. */
@@ -136,13 +149,23 @@ export function writeElement(w: ByteWriter, el: ChannelElement, project?: readon
     const n = b.n;
     const keyed = b.keys.length > 0;
     const origins = b.origins;
+    const recs = b.recs.length === n ? b.recs : b.recs.slice(0, n);
+    const sent = project ? projected(recs, project) : recs;
+    // JSON unless a record holds a BigInt (JSON.stringify refuses it: the fast path costs nothing).
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(sent);
+    } catch (e) {
+      if (!holdsBigint(sent)) throw e;
+    }
     w.ensure(1 + 4 + 1 + n * (keyed ? 12 : 8));
     const buf = w.buf;
     let p = w.pos;
     buf[p++] = TAG_BATCH;
     buf.writeUInt32BE(n, p);
     p += 4;
-    buf[p++] = (keyed ? FLAG_KEYED : 0) | (origins !== undefined ? FLAG_ORIGINS : 0);
+    buf[p++] =
+      (keyed ? FLAG_KEYED : 0) | (origins !== undefined ? FLAG_ORIGINS : 0) | (json === undefined ? FLAG_V8 : 0);
     // Typed-array bulk copies (host order; little-endian on every platform Node supports here).
     const f64 = new Float64Array(n);
     const ts = b.ts;
@@ -158,8 +181,8 @@ export function writeElement(w: ByteWriter, el: ChannelElement, project?: readon
     }
     w.pos = p;
     if (keyed) w.str(JSON.stringify(b.keys.length === n ? b.keys : b.keys.slice(0, n)));
-    const recs = b.recs.length === n ? b.recs : b.recs.slice(0, n);
-    w.str(JSON.stringify(project ? projected(recs, project) : recs));
+    if (json !== undefined) w.str(json);
+    else w.blob(v8.serialize(sent));
     if (origins !== undefined) writeOrigins(w, origins, n);
     return;
   }
@@ -255,7 +278,7 @@ export function decodeData(body: Buffer): { channel: number; elements: ChannelEl
     if (tag === TAG_BATCH) {
       const n = body.readUInt32BE(p);
       const flags = body[p + 4] as number;
-      if ((flags & ~(FLAG_KEYED | FLAG_ORIGINS)) !== 0) throw corrupt(`unknown batch flags ${flags}`);
+      if ((flags & ~(FLAG_KEYED | FLAG_ORIGINS | FLAG_V8)) !== 0) throw corrupt(`unknown batch flags ${flags}`);
       const keyed = (flags & FLAG_KEYED) !== 0;
       p += 5;
       if (p + n * (keyed ? 12 : 8) > body.length) throw corrupt('batch runs past the frame');
@@ -276,9 +299,17 @@ export function decodeData(body: Buffer): { channel: number; elements: ChannelEl
         [s, p] = readStr(body, p);
         keys = JSON.parse(s) as string[];
       }
-      let s: string;
-      [s, p] = readStr(body, p);
-      const recs = JSON.parse(s) as Rec[];
+      let recs: Rec[];
+      if ((flags & FLAG_V8) !== 0) {
+        const len = body.readUInt32BE(p);
+        if (p + 4 + len > body.length) throw corrupt('records run past the frame');
+        recs = v8.deserialize(body.subarray(p + 4, p + 4 + len)) as Rec[];
+        p += 4 + len;
+      } else {
+        let s: string;
+        [s, p] = readStr(body, p);
+        recs = JSON.parse(s) as Rec[];
+      }
       if (recs.length !== n || (keyed && keys.length !== n))
         throw corrupt(`batch of ${n} records holds ${recs.length}`);
       const batch: Batch = { recs, ts, keys, kgs, n };

@@ -4,6 +4,7 @@ import type { CompiledExpr } from '../expr/cel.ts';
 import type { Rec } from '../core/record.ts';
 import type { AggregateCall } from '../graph/aggregate-spec.ts';
 import { TributaryError } from '../errors.ts';
+import { jsonText } from '../core/json-text.ts';
 import type { RecordErrors } from './record-errors.ts';
 
 export interface Aggregator {
@@ -32,7 +33,7 @@ const isNull = (v: unknown): v is null | undefined => v === null || v === undefi
 function shown(v: unknown): string {
   let text: string;
   try {
-    text = v instanceof Date ? v.toISOString() : (JSON.stringify(v) ?? String(v));
+    text = v instanceof Date ? v.toISOString() : (jsonText(v) ?? String(v));
   } catch {
     text = String(v);
   }
@@ -53,25 +54,33 @@ function kindName(v: unknown): string {
   return typeof v;
 }
 
-// sum and avg take finite numbers only (no coercion of strings or bools); null is no value.
+// sum and avg take finite numbers and integers (BigInt: a typed format's, a CEL int) only, no
+// coercion of strings or bools; null is no value. A sum of integers is an integer, exact at any
+// size; a double among them makes it a double (sum starts at 0n: a sum of doubles is a double).
 const finiteOnly = (fn: string) => (v: unknown) =>
-  (typeof v === 'number' && Number.isFinite(v)) || isNull(v)
+  (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'bigint' || isNull(v)
     ? undefined
     : `${shown(v)} is not a finite number: ${fn} takes numbers only`;
-const overflow = (fn: string, a: number, b: number): string | undefined =>
-  Number.isFinite(a + b) ? undefined : `${fn} would leave the finite range (${a} + ${b})`;
+const plus = (a: unknown, b: unknown): number | bigint =>
+  typeof a === 'bigint' && typeof b === 'bigint' ? a + b : Number(a) + Number(b);
+const overflow = (fn: string, a: unknown, b: unknown): string | undefined =>
+  Number.isFinite(Number(plus(a, b))) || (typeof a === 'bigint' && typeof b === 'bigint')
+    ? undefined
+    : `${fn} would leave the finite range (${a} + ${b})`;
 
 // min and max order one kind per group: finite numbers numerically, strings by UTF-16 code
 // units (JS <), timestamps (CEL timestamp()) by instant; anything else is refused.
 type Kind = 'number' | 'string' | 'timestamp';
 function orderKind(v: unknown): Kind | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? 'number' : undefined;
+  if (typeof v === 'bigint') return 'number';
   if (typeof v === 'string') return 'string';
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : 'timestamp';
   return undefined;
 }
 function ordered(a: unknown, b: unknown): number {
-  if (typeof a === 'number') return a - (b as number);
+  // JS compares a BigInt with a number exactly.
+  if (typeof a === 'number' || typeof a === 'bigint') return a < (b as number) ? -1 : a > (b as number) ? 1 : 0;
   if (a instanceof Date) return a.getTime() - (b as Date).getTime();
   return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
 }
@@ -83,11 +92,12 @@ const mixed = (fn: string, acc: unknown, v: unknown): string | undefined =>
 
 /** Order of first/last ties (same timestamp): any two values, as before (numbers numerically, else as strings). */
 function cmp(a: unknown, b: unknown): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const num = (x: unknown): boolean => typeof x === 'number' || typeof x === 'bigint';
+  if (num(a) && num(b)) return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
   return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
 }
 
-const distinctKey = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
+const distinctKey = (v: unknown): unknown => (v !== null && typeof v === 'object' ? jsonText(v) : v);
 
 /** The error of a record an aggregate refuses, naming the output field, the call and why. */
 export function aggregateInputError(call: AggregateCall, why: string): TributaryError {
@@ -120,11 +130,11 @@ export function createAggregator(call: AggregateCall, compiled: CompiledExpr | u
       return {
         ...base,
         check: finiteOnly('sum'),
-        clash: (a, v) => (isNull(v) ? undefined : overflow('sum', a as number, v as number)),
-        mergeClash: (a, b) => overflow('sum', a as number, b as number),
-        init: () => 0,
-        add: (a, v) => (isNull(v) ? a : (a as number) + (v as number)),
-        merge: (a, b) => (a as number) + (b as number),
+        clash: (a, v) => (isNull(v) ? undefined : overflow('sum', a, v)),
+        mergeClash: (a, b) => overflow('sum', a, b),
+        init: () => 0n,
+        add: (a, v) => (isNull(v) ? a : plus(a, v)),
+        merge: (a, b) => plus(a, b),
         result: ident,
       };
     case 'avg':
@@ -132,13 +142,13 @@ export function createAggregator(call: AggregateCall, compiled: CompiledExpr | u
       return {
         ...base,
         check: finiteOnly('avg'),
-        clash: (a, v) => (isNull(v) ? undefined : overflow('avg', (a as number[])[0]!, v as number)),
+        clash: (a, v) => (isNull(v) ? undefined : overflow('avg', (a as number[])[0]!, Number(v))),
         mergeClash: (a, b) => overflow('avg', (a as number[])[0]!, (b as number[])[0]!),
         init: () => [0, 0],
         add: (a, v) => {
           if (isNull(v)) return a;
           const x = a as [number, number];
-          x[0] += v as number;
+          x[0] += Number(v);
           x[1] += 1;
           return x;
         },

@@ -22,8 +22,15 @@ export function exprKeySelector(expr: CompiledExpr): KeySelector {
   return (rec) => canonicalKey([normalize(expr.evaluate(rec))]);
 }
 
-/** Rebuilds output key fields from a canonical key. */
+/**
+ * Rebuilds output key fields from a canonical key. An integer past 2^53 (a typed format's) comes
+ * back a BigInt with all its digits; a smaller one a number, as the key does not tell them apart.
+ */
 export function keyFieldsOf(key: string, names: readonly string[], into: Rec): void {
-  const parts = JSON.parse(key) as unknown[];
+  const parts = JSON.parse(key, (_k, v: unknown, ctx?: { source?: string }) =>
+    typeof v === 'number' && !Number.isSafeInteger(v) && ctx?.source !== undefined && /^-?\d+$/.test(ctx.source)
+      ? BigInt(ctx.source)
+      : v,
+  ) as unknown[];
   for (let i = 0; i < names.length; i++) into[names[i] as string] = parts[i] ?? null;
 }

@@ -26,7 +26,7 @@ export interface ErrorRecord {
 
 /** A failed record without an error stream (`unrouted` may throw: the job fails); counting a routed one. */
 export interface RecordErrorPolicy {
-  unrouted(err: unknown, rec: unknown): void;
+  unrouted(err: unknown, rec: unknown, origin?: RecordOrigin): void;
   routed(): void;
 }
 
@@ -42,7 +42,7 @@ export class RecordErrors {
     this.out = out;
     this.buf = out ? new BatchBuilder(out) : undefined;
     this.policy = policy ?? {
-      unrouted: (e, rec) => ctx.metrics.expressionError(e, rec),
+      unrouted: (e, rec, origin) => ctx.metrics.expressionError(e, rec, origin),
       routed: () => ctx.metrics.expressionErrorRouted(),
     };
   }
@@ -55,7 +55,7 @@ export class RecordErrors {
   /** `origin`: the failed record's source record, when its batch carries one (Batch.origins). */
   failed(err: unknown, rec: unknown, ts: number, origin?: RecordOrigin): void {
     if (!this.buf) {
-      this.policy.unrouted(err, rec);
+      this.policy.unrouted(err, rec, origin);
       return;
     }
     this.policy.routed();

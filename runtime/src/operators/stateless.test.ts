@@ -41,7 +41,7 @@ describe('filter', () => {
 });
 
 describe('map', () => {
-  it('projects named expressions (ints mix with doubles; results are JSON numbers)', () => {
+  it('projects named expressions (ints mix with doubles; CEL ints stay integers)', () => {
     const out = new CollectingOutput();
     const op = new MapOperator(
       {
@@ -55,7 +55,8 @@ describe('map', () => {
       out,
     );
     op.push(batchOf([[{ user: 'x', price: 1.5, other: true }, 10]]));
-    expect(out.records).toEqual([{ rec: { user: 'x', cents: 150, big: false, one: 1, tag: 'u-x' }, ts: 10 }]);
+    // `1` is a CEL int: it stays an integer (a BigInt), `price * 100` a double.
+    expect(out.records).toEqual([{ rec: { user: 'x', cents: 150, big: false, one: 1n, tag: 'u-x' }, ts: 10 }]);
   });
 });
 

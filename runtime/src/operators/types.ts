@@ -4,6 +4,7 @@ import { newBatch, type Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
 import type { KeyedStateBackend } from '../state/keyed-state.ts';
+import type { RecordOrigin } from '../core/origin.ts';
 
 /** Downstream of an operator: the next operator, a fan-out, an exchange, or a sink. */
 export interface Output {
@@ -67,13 +68,14 @@ export interface OperatorMetrics {
   lateRecords(outcome: LateOutcome, n: number): void;
   /**
    * An expression failed on `record` and the step has no errorOutput: counted, then the job's
-   * onRecordError policy (skip: dropped; fail: throws TRIB_RECORD_FAILED, failing the job).
+   * onRecordError policy (skip: dropped and reported, exec/dropped-records.ts; fail: throws
+   * TRIB_RECORD_FAILED, failing the job). `origin`: its source record, when the batch knows it.
    */
-  expressionError(err: unknown, record?: unknown): void;
+  expressionError(err: unknown, record?: unknown, origin?: RecordOrigin): void;
   /** An expression failed on a record that went to the step's errorOutput (counted only). */
   expressionErrorRouted(): void;
-  /** A function of the job's code threw on `record` and its step skips such records. */
-  functionError(err: unknown, record: unknown): void;
+  /** A function of the job's code threw on `record` and its step skips such records (dropped and reported). */
+  functionError(err: unknown, record: unknown, origin?: RecordOrigin): void;
   /** A function of the job's code threw on a record that went to the step's errorOutput (counted only). */
   functionErrorRouted(): void;
 }

@@ -55,6 +55,11 @@ describe('tagged value encoding (TVE)', () => {
     expect(roundTrip([Infinity, -Infinity])).toEqual([Infinity, -Infinity]);
   });
 
+  it("keeps a BigInt (a typed format's integer) a BigInt, exact past 2^53, apart from a double", () => {
+    const v = { sum: 2n ** 63n - 1n, neg: -(2n ** 70n), small: 4n, d: 4 };
+    expect(roundTrip(v)).toEqual(v);
+  });
+
   it('refuses data that runs past its end', () => {
     const w = new BinaryWriter();
     w.value(['abcdef', 1_700_000_000_000]);

@@ -3,6 +3,7 @@
 import { TributaryError } from '../errors.ts';
 import {
   TAG_ARRAY,
+  TAG_BIGINT,
   TAG_F64,
   TAG_FALSE,
   TAG_NEG_INT,
@@ -115,6 +116,11 @@ export class BinaryReader {
         return this.varuint();
       case TAG_NEG_INT:
         return -this.varuint();
+      case TAG_BIGINT: {
+        const digits = this.string();
+        if (!/^-?\d+$/.test(digits)) return stateCorrupt(`a BigInt of ${JSON.stringify(digits.slice(0, 40))}`);
+        return BigInt(digits);
+      }
       case TAG_STRING:
         return this.string();
       case TAG_ARRAY: {

@@ -2,7 +2,6 @@
 // One writer builds a whole snapshot: sections are appended in place (lengths back-patched),
 // so no per-record strings, objects or chunk copies are made. The buffer doubles when full,
 // which bounds the copying to < 2× the final size.
-import { TributaryError } from '../errors.ts';
 
 /** Tags of the tagged value encoding (TVE) of a state's JSON form; see state-format.md. */
 export const TAG_NULL = 0;
@@ -14,6 +13,8 @@ export const TAG_ARRAY = 5;
 export const TAG_OBJECT = 6;
 export const TAG_UINT = 7;
 export const TAG_NEG_INT = 8;
+/** A BigInt (a typed format's integer, a CEL int: core/json-text.ts): its decimal digits as a string. */
+export const TAG_BIGINT = 9;
 
 export class BinaryWriter {
   private buf: Buffer;
@@ -186,11 +187,9 @@ export class BinaryWriter {
         return;
       }
       case 'bigint':
-        // Refused as JSON.stringify refuses it; state values come from JSON records and CEL.
-        throw new TributaryError(
-          'TRIB_STATE_INCOMPATIBLE',
-          'cannot store a BigInt in keyed state (JSON has no BigInt)',
-        );
+        this.u8(TAG_BIGINT);
+        this.string(v.toString());
+        return;
       default:
         this.u8(TAG_NULL);
     }

@@ -5,6 +5,8 @@
 // maxParallelism is fixed for the life of a job's state: it is the unit of rescaling.
 import { murmur3String } from './murmur3.ts';
 
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
 export const HASH_FUNCTION = 'murmur3_32/seed0/utf8-json-key';
 export const DEFAULT_MAX_PARALLELISM = 128;
 export const MAX_MAX_PARALLELISM = 32768;
@@ -18,20 +20,28 @@ export interface KeyGroupRange {
 
 /**
  * The canonical key: JSON of the list of key parts (`["de","home"]`). JSON is stable for
- * strings, finite numbers, booleans and null; objects are encoded with sorted keys.
+ * strings, finite numbers, booleans and null; objects are encoded with sorted keys; a BigInt is
+ * its digits (the key of the equal number: `[4]` for 4n and 4).
  */
 export function canonicalKey(parts: readonly unknown[]): string {
   if (parts.length === 1) {
     const v = parts[0];
     if (typeof v === 'string') return `[${JSON.stringify(v)}]`;
     if (typeof v === 'number' || typeof v === 'boolean' || v === null) return `[${JSON.stringify(v)}]`;
+    // A typed format's integer: its digits, the key of the same number (and the same key group) when exact.
+    if (typeof v === 'bigint') return `[${v}]`;
   }
-  return JSON.stringify(parts.map(stable));
+  const stableParts = parts.map(stable);
+  try {
+    return JSON.stringify(stableParts);
+  } catch {
+    // A BigInt among the parts: its digits (state is a leaf: core/json-text.ts does the same for records).
+    return JSON.stringify(stableParts, (_k, x: unknown) => (typeof x === 'bigint' ? rawJSON(x.toString()) : x));
+  }
 }
 
 function stable(v: unknown): unknown {
   if (v === undefined) return null;
-  if (typeof v === 'bigint') return Number(v);
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(stable);
   const o = v as Record<string, unknown>;

@@ -113,6 +113,12 @@ export interface JobConditionReasons {
     // A dependency this operator does not know by name (a newer runtime): the message names it.
     | 'Unavailable'
     | 'Available';
+  /**
+   * Records the steps dropped because an expression or function failed on them (no errorOutput,
+   * onRecordError skip): True with the counts per step, False while the running slots dropped none
+   * (records-dropped-condition.ts).
+   */
+  RecordsDropped: 'ExpressionFailed' | 'NoneDropped';
 }
 
 export type JobConditionType = keyof JobConditionReasons;

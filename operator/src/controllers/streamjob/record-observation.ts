@@ -25,6 +25,7 @@ import { describeIssues, type SpecIssue } from './validation.ts';
 import { dependencyState, recordDependencies } from './dependency-condition.ts';
 import { recordHealth, reportHealth } from './health-condition.ts';
 import { reportSlotExceptions } from './slot-exceptions.ts';
+import { droppedState, recordDropped } from './records-dropped-condition.ts';
 
 /** `topic t (source s, since …)` for each waiting source. */
 export function describeWaiting(waiting: readonly WaitingForInput[]): string {
@@ -90,6 +91,10 @@ export async function recordObservation(
     await r.deps.events.warning(job, 'DependencyUnavailable', deps.message);
   if (deps && !deps.unavailable && prevDeps?.status === 'True')
     await r.deps.events.normal(job, 'DependencyAvailable', `${deps.message} again (was: ${prevDeps.message})`);
+  const dropped = job.status?.deployed ? droppedState(obs) : undefined;
+  const prevDropped = jobCondition(job.status, 'RecordsDropped');
+  if (dropped && dropped.total > 0 && prevDropped?.message !== dropped.message)
+    await r.deps.events.warning(job, 'RecordsDropped', dropped.message);
   const health = await reportHealth(r, c);
   if (job.status?.deployed) await reportSlotExceptions(r, c);
   await r.record(c, 'observe', (st) => {
@@ -119,6 +124,7 @@ export async function recordObservation(
     }
     recordInput(st, input, gen, now);
     recordDependencies(st, deps, gen, now);
+    recordDropped(st, dropped, gen, now);
     recordHealth(st, job.spec, health, gen, now);
     recordReady(st, c, gen);
     return st;

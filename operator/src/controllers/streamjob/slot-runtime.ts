@@ -2,7 +2,7 @@
 // slot whose pod still looks ready may have stopped (after a stop-with-savepoint the operator
 // did not see complete, slots end while their pods linger); and for the autoscaler, each slot's
 // load counters. Read-only; an answer that names another deployment counts as no answer.
-import type { JobState, SlotLoad } from '../../../../runtime/src/control/contract.ts';
+import type { JobState, SlotLoad, StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import type { DependencyOutage } from '../../../../runtime/src/core/outage.ts';
 import { RuntimeClient, RuntimeError } from '../../runtime-client/client.ts';
 import type { Pod } from './objects/slot-pod.ts';
@@ -12,6 +12,8 @@ export type SlotRuntime =
   | {
       state: JobState | (string & {});
       unavailable?: readonly DependencyOutage[];
+      /** Records its steps dropped, per step and error (StatusResponse.recordsDropped). */
+      recordsDropped?: StatusResponse['recordsDropped'];
       load?: SlotLoad;
       /** The runtime's own error once it FAILED (StatusResponse.error). */
       failure?: string;
@@ -42,6 +44,7 @@ export async function querySlots(
           {
             state: st.state,
             ...(st.unavailable ? { unavailable: st.unavailable } : {}),
+            ...(st.recordsDropped ? { recordsDropped: st.recordsDropped } : {}),
             ...(st.load ? { load: st.load } : {}),
             ...(st.error ? { failure: st.error } : {}),
           },

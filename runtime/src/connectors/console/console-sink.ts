@@ -6,6 +6,7 @@ import { TributaryError } from '../../errors.ts';
 import type { ConsoleSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../core/batch.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
+import { jsonText } from '../../core/json-text.ts';
 
 export interface TextOut {
   /** Node's Writable contract: `cb` runs once this and every earlier write left the process (or failed). */
@@ -39,7 +40,7 @@ export class ConsoleSink implements SinkWriter {
 
   write(b: Batch): void {
     let text = '';
-    for (let i = 0; i < b.n; i++) text += this.prefix + JSON.stringify(b.recs[i]) + '\n';
+    for (let i = 0; i < b.n; i++) text += this.prefix + jsonText(b.recs[i]) + '\n';
     ConsoleSink.beforeWrite?.();
     if (!this.out.write(text) && !this.blocked) {
       this.blocked = true;

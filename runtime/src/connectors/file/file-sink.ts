@@ -16,6 +16,7 @@ import type { FileSinkSpec } from '../../graph/spec.ts';
 import type { Batch } from '../../core/batch.ts';
 import type { SinkWriter, SinkWriterContext } from '../api.ts';
 import { SharedWriter } from './shared-writer.ts';
+import { jsonText } from '../../core/json-text.ts';
 
 /** What a checkpoint records of a file with one writer: its length as of the barrier. */
 export interface FileCommittable {
@@ -110,7 +111,7 @@ export class FileSink implements SinkWriter {
 
   write(b: Batch): void {
     let text = '';
-    for (let i = 0; i < b.n; i++) text += JSON.stringify(b.recs[i]) + '\n';
+    for (let i = 0; i < b.n; i++) text += jsonText(b.recs[i]) + '\n';
     this.writer?.write(text);
   }
 

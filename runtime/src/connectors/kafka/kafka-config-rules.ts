@@ -4,7 +4,7 @@ import { show, type Checker, type Obj } from '../../graph/checker.ts';
 import { formatDuration, parseDuration } from '../../graph/duration.ts';
 import { BROKERS_UNREACHABLE_FAIL_MS } from './broker-reachability.ts';
 import type { ConnectorConfigRule, SinkConfigRule, SourceConfigRule } from '../../graph/connector-rules.ts';
-import { checkRegistry, inlineReaderTypes, REGISTRY_FORMATS } from './registry-config-rules.ts';
+import { checkRegistry, inlineReaderTypes, isRegistryFormat, REGISTRY_FORMATS } from './registry-config-rules.ts';
 import { checkKeyFormat, withKeyField } from './registry-key-rules.ts';
 
 /** `brokers`: "host:port" or a non-empty list of them (also the Druid sink's `kafka.brokers`). */
@@ -85,7 +85,15 @@ const source: SourceConfigRule = (c, s, p) => {
     return { value: s['format'] === 'string' ? 'string' : 'dyn', key: 'dyn' };
   // A declared schema wins; else a registry format's inline reader schema types the records (with the key's field).
   const declared = s['schema'] !== undefined;
-  return withKeyField(c, s, p, declared ? c.schema(s['schema'], `${p}.schema`) : inlineReaderTypes(c, s, p), declared);
+  return withKeyField(
+    c,
+    s,
+    p,
+    declared
+      ? c.schema(s['schema'], `${p}.schema`, { integers: isRegistryFormat(s['format']) })
+      : inlineReaderTypes(c, s, p),
+    declared,
+  );
 };
 
 const sink: SinkConfigRule = {

@@ -7,6 +7,7 @@ import { TributaryError } from '../../errors.ts';
 import { sourceBytes } from '../record-format.ts';
 import { originOfDeadLetter } from '../../core/origin.ts';
 import { deadLetterMessage } from './dead-letter-message.ts';
+import { jsonText } from '../../core/json-text.ts';
 
 /** A message's value: the record as JSON, its `value` field (`format: string`), or the bytes a function makes. */
 export type MessageValue = 'json' | 'string' | ((rec: Record<string, unknown>) => Buffer);
@@ -37,7 +38,7 @@ export function appendMessages(
         ? as(rec)
         : as === 'string'
           ? String(rec['value'] ?? '')
-          : (sourceBytes(rec) ?? JSON.stringify(rec));
+          : (sourceBytes(rec) ?? jsonText(rec));
     let k: string | Buffer | null = null;
     if (keyBytes) k = keyBytes(rec);
     else if (key) {
@@ -51,7 +52,7 @@ export function appendMessages(
           { cause: e },
         );
       }
-      k = v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v);
+      k = v === null || v === undefined ? null : typeof v === 'string' ? v : jsonText(v);
     }
     const origin = originOfDeadLetter(rec);
     if (origin === undefined) out.push({ key: k, value, timestamp: String(b.ts[i]) });

@@ -10,6 +10,7 @@ import { frame } from '../../formats/registry/wire.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
 import { ValueDecoder } from './registry-decoding.ts';
+import { jsonText } from '../../core/json-text.ts';
 
 const click = { type: 'record', name: 'Click', fields: [{ name: 'n', type: 'int' }] };
 const userKey = { type: 'record', name: 'UserKey', fields: [{ name: 'user', type: 'string' }] };
@@ -65,7 +66,7 @@ function drain(q: PartitionQueues, d: ValueDecoder): string[] {
   q.drain(100, (m) => {
     const r = d.decode(m);
     if (r === 'wait') return 'wait';
-    got.push(r.ok ? `${m.offset}:${JSON.stringify(r.rec)}` : `${m.offset}!${r.reason}`);
+    got.push(r.ok ? `${m.offset}:${jsonText(r.rec)}` : `${m.offset}!${r.reason}`);
     return r.ok;
   });
   return got;

@@ -10,6 +10,7 @@ import { frame } from '../../formats/registry/wire.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';
 import { PartitionQueues, type Queued } from './partition-queues.ts';
 import { ValueDecoder } from './registry-decoding.ts';
+import { jsonText } from '../../core/json-text.ts';
 
 const money = { type: 'record', name: 'Money', namespace: 'it', fields: [{ name: 'cents', type: 'long' }] };
 const order = { type: 'record', name: 'Order', namespace: 'it', fields: [{ name: 'total', type: 'it.Money' }] };
@@ -85,7 +86,7 @@ describe('ValueDecoder with references', () => {
       q.drain(100, (m) => {
         const x = d.decode(m);
         if (x === 'wait') return 'wait';
-        if (x.ok) got.push(`${m.offset}:${JSON.stringify(x.rec)}`);
+        if (x.ok) got.push(`${m.offset}:${jsonText(x.rec)}`);
         else {
           got.push(`${m.offset}!${x.reason}`);
           errors.push(x.error);

@@ -55,12 +55,11 @@ describe('parseAvro with references', () => {
       'schema id 3',
       refsOf(reference('it.shop.Money', MONEY), reference('it.shop.Customer', CUSTOMER)),
     );
-    const value = {
-      id: 'o1',
-      customer: { name: 'ada', balance: { currency: 'EUR', cents: 12 } },
-      total: { currency: 'EUR', cents: 40 },
-    };
-    expect(toRecordValue(type, type.fromBuffer(type.toBuffer(value)))).toEqual(value);
+    const customer = { name: 'ada', balance: { currency: 'EUR', cents: 12n } };
+    const total = { currency: 'EUR', cents: 40n };
+    // avsc's value wraps the union's branch; the record holds the value itself.
+    const value = { id: 'o1', customer, total: { 'it.shop.Money': total } };
+    expect(toRecordValue(type, type.fromBuffer(type.toBuffer(value)))).toEqual({ id: 'o1', customer, total });
   });
 
   it('names the schema and the reference that does not parse, or the type no reference defines', () => {

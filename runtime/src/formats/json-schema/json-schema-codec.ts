@@ -15,6 +15,8 @@ import { BoundedCache } from '../registry/bounded-cache.ts';
 import type { RegistrySchema, SchemaRegistryClient } from '../registry/client.ts';
 import { NO_REFERENCES, resolveReferences, type References } from '../registry/references.ts';
 import { frame, unframe } from '../registry/wire.ts';
+import { jsonText } from '../../core/json-text.ts';
+import { integersOf, parseKeepingIntegers } from './json-schema-integers.ts';
 
 export interface JsonSchemaCodecOptions {
   readonly client: SchemaRegistryClient;
@@ -25,6 +27,8 @@ export interface JsonSchemaCodecOptions {
 
 interface Compiled {
   readonly validate: ValidateFunction;
+  /** The schema itself, for its integers (json-schema-integers.ts). */
+  readonly parsed: Record<string, unknown>;
   /** The schema as registered (text and references): what the sink registers or looks up. */
   readonly schema: RegistrySchema;
   readonly what: string;
@@ -41,7 +45,7 @@ function compile(schema: RegistrySchema, what: string, refs: References = NO_REF
         ? new Ajv2019(opts)
         : new Ajv(opts);
     for (const r of refs.ordered) ajv.addSchema(JSON.parse(r.schema) as object, r.name);
-    return { validate: ajv.compile(parsed), schema, what };
+    return { validate: ajv.compile(parsed), parsed, schema, what };
   } catch (err) {
     throw new TributaryError('TRIB_FORMAT_SCHEMA', `${what} is not a usable JSON Schema: ${(err as Error).message}`, {
       cause: err,
@@ -93,8 +97,9 @@ export class JsonSchemaCodec implements RecordCodec {
     const checker = this.ownValue ?? written;
     const what = `schema id ${schemaId} (subject "${this.o.subject}")`;
     let value: unknown;
+    let exact: WeakMap<object, Map<string, string>>;
     try {
-      value = JSON.parse(Buffer.from(payload).toString('utf8'));
+      ({ value, exact } = parseKeepingIntegers(Buffer.from(payload).toString('utf8')));
     } catch (err) {
       throw new TributaryError('TRIB_FORMAT_DECODE', `JSON payload of ${what} is not JSON: ${(err as Error).message}`, {
         cause: err,
@@ -109,7 +114,7 @@ export class JsonSchemaCodec implements RecordCodec {
         `JSON payload of ${what} fails the ${checker.what} schema: ${problems(checker.validate)}`,
       );
     }
-    return value as Rec;
+    return integersOf(checker.parsed, value, exact) as Rec;
   }
 
   async encode(rec: Rec): Promise<Buffer> {
@@ -141,14 +146,16 @@ export class JsonSchemaCodec implements RecordCodec {
         'TRIB_REGISTRY_CONFIG',
         `JSON Schema codec of subject "${this.o.subject}" is not open to encode`,
       );
-    if (!own.validate(rec)) {
+    // ajv knows no BigInt: it validates the record's JSON (integers as numbers); the bytes keep every digit.
+    const text = jsonText(rec);
+    if (!own.validate(JSON.parse(text))) {
       throw new TributaryError(
         'TRIB_FORMAT_ENCODE',
         `record fails the ${own.what} JSON Schema of subject "${this.o.subject}": ${problems(own.validate)}`,
         { record: rec },
       );
     }
-    return frame(id, Buffer.from(JSON.stringify(rec), 'utf8'));
+    return frame(id, Buffer.from(text, 'utf8'));
   }
 
   private async writer(id: number): Promise<Compiled> {

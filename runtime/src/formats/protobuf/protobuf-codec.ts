@@ -11,7 +11,7 @@ import type { RegistrySchema, SchemaRegistryClient } from '../registry/client.ts
 import { importsOf, resolveReferences } from '../registry/references.ts';
 import { decodeMessageIndexes, encodeMessageIndexes, frame, unframe } from '../registry/wire.ts';
 import { indexesOf, messageAt, parseProto, type ProtoFile } from './protobuf-schema.ts';
-import { messageToRecord, recordProblems } from './protobuf-values.ts';
+import { messageObject, messageToRecord, recordProblems } from './protobuf-values.ts';
 
 export interface ProtobufCodecOptions {
   readonly client: SchemaRegistryClient;
@@ -131,7 +131,7 @@ export class ProtobufCodec implements RecordCodec {
         { record: rec },
       );
     }
-    const body = type.encode(type.fromObject(rec)).finish();
+    const body = type.encode(type.fromObject(messageObject(type, rec))).finish();
     return frame(id, Buffer.concat([encodeMessageIndexes(indexes), body]));
   }
 

@@ -22,7 +22,7 @@ describe('parseProto', () => {
     expect(order.fullName).toBe('.it.Order');
     expect(order.fieldsArray.map((f) => f.name)).toEqual(['id', 'cents', 'tags', 'status']);
     const rec = messageToRecord(order, order.decode(Buffer.from(WRITTEN, 'hex')));
-    expect(rec).toEqual({ id: 'a', cents: 5, tags: ['x'], status: 'PAID' });
+    expect(rec).toEqual({ id: 'a', cents: 5n, tags: ['x'], status: 'PAID' });
   });
 
   it('refuses base64 that is no descriptor, naming the schema', () => {

@@ -1,24 +1,18 @@
 // Protobuf messages ⇄ record fields (docs/runtime/formats.md, "Protobuf → record"): every field
-// with its default when unset (proto3), enums as their name, bytes as base64, 64-bit integers as
-// numbers within ±2^53 (beyond: the message does not decode), maps as objects, repeated as
-// arrays, nested messages as objects. Encoding checks each field's JS type first, because
-// protobufjs' fromObject would coerce a wrong one silently (a string to 0).
+// with its default when unset (proto3), enums as their name, bytes as base64, integers (32- and
+// 64-bit, signed or not) as BigInt, all 64 bits exact (CEL int, or uint for the unsigned ones:
+// formats.md, "Integers"), maps as objects, repeated as arrays, nested messages as objects.
+// Encoding checks each field's JS type first, because protobufjs' fromObject would coerce a
+// wrong one silently (a string to 0), then gives it integers as it takes them (messageObject).
 import protobuf from 'protobufjs';
-import { TributaryError } from '../../errors.ts';
 
 const LONGS = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
-const NUMBERS = new Set(['double', 'float', 'int32', 'uint32', 'sint32', 'fixed32', 'sfixed32']);
+const INTS = new Set(['int32', 'uint32', 'sint32', 'fixed32', 'sfixed32']);
+const NUMBERS = new Set(['double', 'float', ...INTS]);
+/** The unsigned integer types: their fields are CEL `uint`s (formats/field-types.ts). */
+export const UNSIGNED = new Set(['uint32', 'uint64', 'fixed32', 'fixed64']);
 
-function longToNumber(v: unknown, path: string): unknown {
-  if (typeof v !== 'string') return v;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n)) {
-    throw new TributaryError('TRIB_FORMAT_DECODE', `Protobuf field ${path}: 64-bit value ${v} is beyond ±2^53`);
-  }
-  return n;
-}
-
-/** A decoded message → record: protobufjs' toObject with longs as strings, then made numbers. */
+/** A decoded message → record: protobufjs' toObject with longs as strings, then every integer a BigInt. */
 export function messageToRecord(type: protobuf.Type, message: protobuf.Message): Record<string, unknown> {
   const obj = type.toObject(message, {
     longs: String,
@@ -28,25 +22,48 @@ export function messageToRecord(type: protobuf.Type, message: protobuf.Message):
     arrays: true,
     objects: true,
   });
-  return convertLongs(type, obj, type.name);
+  return mapNumbers(type, obj, (v, t) =>
+    (LONGS.has(t) || INTS.has(t)) && (typeof v === 'string' || typeof v === 'number') ? BigInt(v) : v,
+  );
 }
 
-function convertLongs(type: protobuf.Type, obj: Record<string, unknown>, path: string): Record<string, unknown> {
-  for (const f of type.fieldsArray) {
-    const v = obj[f.name];
+/**
+ * A record → what protobufjs' fromObject takes exactly: a BigInt as a number in a 32-bit field
+ * and as a decimal string in a 64-bit one (a number there would be a double). Call after recordProblems.
+ */
+export function messageObject(type: protobuf.Type, rec: Record<string, unknown>): Record<string, unknown> {
+  return mapNumbers(type, { ...rec }, (v, t) =>
+    typeof v === 'bigint' ? (LONGS.has(t) ? v.toString() : Number(v)) : v,
+  );
+}
+
+/** `obj` (changed in place, nested messages copied) with `f` applied to every number field's value. */
+function mapNumbers(
+  type: protobuf.Type,
+  obj: Record<string, unknown>,
+  f: (v: unknown, fieldType: string) => unknown,
+): Record<string, unknown> {
+  for (const field of type.fieldsArray) {
+    const v = obj[field.name];
     if (v === undefined || v === null) continue;
-    const at = `${path}.${f.name}`;
+    const number = LONGS.has(field.type) || NUMBERS.has(field.type);
+    const message = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+    if (!number && !message) continue;
     const one = (x: unknown): unknown =>
-      f.resolvedType instanceof protobuf.Type
-        ? convertLongs(f.resolvedType, x as Record<string, unknown>, at)
-        : LONGS.has(f.type)
-          ? longToNumber(x, at)
-          : x;
-    if (f.map) obj[f.name] = Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, one(x)]));
-    else if (f.repeated) obj[f.name] = (v as unknown[]).map(one);
-    else obj[f.name] = one(v);
+      message
+        ? typeof x === 'object' && x !== null
+          ? mapNumbers(message, { ...(x as Record<string, unknown>) }, f)
+          : x
+        : f(x, field.type);
+    if (field.map) obj[field.name] = Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, one(x)]));
+    else if (field.repeated) obj[field.name] = Array.isArray(v) ? v.map(one) : v;
+    else obj[field.name] = one(v);
   }
   return obj;
+}
+
+function fits(v: bigint, bits: number, type: string): boolean {
+  return UNSIGNED.has(type) ? BigInt.asUintN(bits, v) === v : BigInt.asIntN(bits, v) === v;
 }
 
 /** The problems of `rec` against `type`, as `path: what` (empty: encodable). */
@@ -65,8 +82,13 @@ export function recordProblems(type: protobuf.Type, rec: unknown, path = type.na
         if (!(typeof x === 'string' ? x in t.values : typeof x === 'number' && Object.values(t.values).includes(x)))
           out.push(`${p}: not a symbol of ${t.name}`);
       } else if (LONGS.has(f.type)) {
-        if (!(Number.isSafeInteger(x) || (typeof x === 'string' && /^-?\d+$/.test(x))))
+        if (!(typeof x === 'bigint' || Number.isSafeInteger(x) || (typeof x === 'string' && /^-?\d+$/.test(x))))
           out.push(`${p}: not an integer`);
+        else if (!fits(BigInt(x as bigint), 64, f.type)) out.push(`${p}: beyond 64 bits`);
+      } else if (INTS.has(f.type) && typeof x === 'bigint') {
+        if (!fits(x, 32, f.type)) out.push(`${p}: beyond 32 bits`);
+      } else if (NUMBERS.has(f.type) && typeof x === 'bigint') {
+        // An integer in a double or float field: written as the nearest double.
       } else if (NUMBERS.has(f.type)) {
         if (typeof x !== 'number') out.push(`${p}: not a number`);
         else if (!f.type.startsWith('double') && !f.type.startsWith('float') && !Number.isInteger(x))

@@ -1,13 +1,14 @@
 // TypeScript types of the records an Avro schema decodes into, as the Avro codec maps values
-// (avro-values.ts, docs/runtime/formats.md "Avro → record"): longs and the other numbers are
-// numbers, bytes and fixed base64 strings, enums their symbols, maps objects, a union avsc
-// unwraps (its branches differ by JS type) the union of its branches, one it wraps
-// `{ "<branch name>": value }`. The decision is avsc's own (the same `Type` the codec builds), so
-// the types cannot drift from what the codec produces.
-import avro, { type Type } from 'avsc';
+// (avro-values.ts, docs/runtime/formats.md "Avro → record"): int and long are bigint, float and
+// double numbers, bytes and fixed base64 strings, enums their symbols, maps objects, a union
+// whose branches differ by JSON kind the union of its branches, another one
+// `{ "<branch name>": value }`. The type is the codec's own (parseAvro) and the union decision
+// avro-values.ts's, so the types cannot drift from what the codec produces.
+import type { Type } from 'avsc';
 import { TributaryError } from '../../errors.ts';
 import { arrayOf, Declarations, literal, union, type Property } from './ts-declarations.ts';
-import { referencedTypes } from '../avro/avro-schema.ts';
+import { parseAvro } from '../avro/avro-schema.ts';
+import { isPlainUnion } from '../avro/avro-values.ts';
 import { NO_REFERENCES, type References } from '../registry/references.ts';
 
 interface AnyType {
@@ -28,15 +29,7 @@ export function avroTypes(
   rootName?: string,
   refs: References = NO_REFERENCES,
 ): { root: string; text: string } {
-  let type: Type;
-  const registry = referencedTypes(refs, 'the schema');
-  try {
-    type = avro.Type.forSchema(JSON.parse(schema) as avro.Schema, { registry });
-  } catch (err) {
-    throw new TributaryError('TRIB_FORMAT_SCHEMA', `not a valid Avro schema: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  const type = parseAvro(schema, 'the schema', refs);
   const decl = new Declarations();
   const top = tsOf(type, decl);
   const root = rootName ?? (decl.has(top) ? top : 'Value');
@@ -52,7 +45,8 @@ function tsOf(type: Type, decl: Declarations): string {
     case 'boolean':
       return 'boolean';
     case 'int':
-    case 'long':
+    case 'abstract:long':
+      return 'bigint';
     case 'float':
     case 'double':
       return 'number';
@@ -83,9 +77,8 @@ function tsOf(type: Type, decl: Declarations): string {
       return arrayOf(tsOf(t.itemsType as Type, decl));
     case 'map':
       return `Record<string, ${tsOf(t.valuesType as Type, decl)}>`;
-    case 'union:unwrapped':
-      return union((t.types ?? []).map((b) => tsOf(b, decl)));
     case 'union:wrapped':
+      if (isPlainUnion(type)) return union((t.types ?? []).map((b) => tsOf(b, decl)));
       return union(
         (t.types ?? []).map((b) => {
           if ((b as unknown as AnyType).typeName === 'null') return 'null';

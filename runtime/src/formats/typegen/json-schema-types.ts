@@ -104,8 +104,9 @@ class JsonSchemaGen {
       case 'string':
         return 'string';
       case 'number':
-      case 'integer':
         return 'number';
+      case 'integer':
+        return 'bigint';
       case 'boolean':
         return 'boolean';
       case 'null':

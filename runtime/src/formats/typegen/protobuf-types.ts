@@ -1,17 +1,16 @@
 // TypeScript types of the records a Protobuf message decodes into, as the Protobuf codec maps
 // them (protobuf-values.ts, docs/runtime/formats.md "Protobuf → record"): every field present
 // with its default when unset, except a field of a oneof (a proto3 `optional` too), absent when
-// unset; a message field null when unset; enums their names; bytes base64; 64-bit integers
-// numbers; maps objects; repeated fields arrays.
+// unset; a message field null when unset; enums their names; bytes base64; integers
+// bigint; maps objects; repeated fields arrays.
 import protobuf from 'protobufjs';
 import { TributaryError } from '../../errors.ts';
 import { indexesOf, parseProto } from '../protobuf/protobuf-schema.ts';
 import { importsOf, NO_REFERENCES, type References } from '../registry/references.ts';
 import { arrayOf, Declarations, literal, union, type Property } from './ts-declarations.ts';
 
-const NUMBERS = new Set([
-  'double',
-  'float',
+const NUMBERS = new Set(['double', 'float']);
+const INTEGERS = new Set([
   'int32',
   'uint32',
   'sint32',
@@ -67,6 +66,7 @@ function valueType(f: protobuf.Field, decl: Declarations): string {
     return name;
   }
   if (NUMBERS.has(f.type)) return 'number';
+  if (INTEGERS.has(f.type)) return 'bigint';
   if (f.type === 'bool') return 'boolean';
   if (f.type === 'string' || f.type === 'bytes') return 'string';
   throw new TributaryError(

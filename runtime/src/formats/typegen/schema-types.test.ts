@@ -3,12 +3,13 @@
 // Schema instances ajv accepts) are assigned to the generated types and type-checked by the
 // TypeScript compiler, strict; a value of the wrong shape fails the check, naming the field.
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import avro from 'avsc';
+import { parseAvro } from '../avro/avro-schema.ts';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { typecheck } from '../../testing/typecheck.ts';
 import { toRecordValue } from '../avro/avro-values.ts';
 import { parseProto, indexesOf } from '../protobuf/protobuf-schema.ts';
+import { integersOf } from '../json-schema/json-schema-integers.ts';
 import { messageToRecord } from '../protobuf/protobuf-values.ts';
 import { avroTypes } from './avro-types.ts';
 import { jsonSchemaTypes } from './json-schema-types.ts';
@@ -93,7 +94,12 @@ const JSON_SCHEMA = JSON.stringify({
 
 /** Errors of assigning each value to `type` in a file beside the generated `types`. */
 function check(types: string, type: string, values: readonly unknown[]): string[] {
-  const uses = values.map((v, i) => `export const v${i}: ${type} = ${JSON.stringify(v)};`).join('\n');
+  const literal = (v: unknown): string =>
+    JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `<bigint>${x}` : x)).replace(
+      /"<bigint>(-?\d+)"/g,
+      '$1n',
+    );
+  const uses = values.map((v, i) => `export const v${i}: ${type} = ${literal(v)};`).join('\n');
   return typecheck({ 'types.ts': types, 'values.ts': `import type { ${type} } from './types.ts';\n${uses}\n` });
 }
 
@@ -106,9 +112,9 @@ describe('schema types', () => {
     expect(text).toContain('status: Status;');
     expect(text).toContain('export type Status = "NEW" | "PAID";');
     expect(text).toContain('maybe: null | string;');
-    expect(text).toContain('either: number | string;');
-    expect(text).toContain('ambiguous: null | { "int": number } | { "long": number };');
-    const type = avro.Type.forSchema(JSON.parse(AVRO) as avro.Schema);
+    expect(text).toContain('either: bigint | string;');
+    expect(text).toContain('ambiguous: null | { "int": bigint } | { "long": bigint };');
+    const type = parseAvro(AVRO, 'the test schema');
     const values = Array.from({ length: 40 }, () => toRecordValue(type, type.random()));
     expect(check(text, root, values)).toEqual([]);
     const wrong = { ...(values[0] as object), price: 'cheap' };
@@ -118,7 +124,7 @@ describe('schema types', () => {
 
   it('Avro: a top-level type that is not a record is named by --name, else Value', () => {
     expect(avroTypes('"string"').text).toContain('export type Value = string;');
-    expect(avroTypes('{"type":"array","items":"long"}', 'Ids').text).toContain('export type Ids = number[];');
+    expect(avroTypes('{"type":"array","items":"long"}', 'Ids').text).toContain('export type Ids = bigint[];');
   });
 
   it('Protobuf: a decoded message, set or unset, is a value of the generated type', () => {
@@ -150,7 +156,7 @@ describe('schema types', () => {
     expect(values[0]).toMatchObject({ ship_to: null, status: 'NEW' });
     expect(values[0]).not.toHaveProperty('note');
     expect(check(text, root, values)).toEqual([]);
-    expect(check(text, root, [{ ...values[1], amount_cents: '1234' }]).join('\n')).toMatch(/amount_cents|number/);
+    expect(check(text, root, [{ ...values[1], amount_cents: '1234' }]).join('\n')).toMatch(/amount_cents|bigint/);
   });
 
   it('Protobuf: another message of the file by --message', () => {
@@ -162,7 +168,7 @@ describe('schema types', () => {
   it('JSON Schema: instances the schema admits are values of the generated type, others are not', () => {
     const { root, text } = jsonSchemaTypes(JSON_SCHEMA, 'Shipment');
     expect(root).toBe('Shipment');
-    expect(text).toContain('qty: number;');
+    expect(text).toContain('qty: bigint;');
     expect(text).toContain('note?: string | null;');
     expect(text).toContain('ship?: Address;');
     const validate = new Ajv2020({ strict: false }).compile(JSON.parse(JSON_SCHEMA) as object);
@@ -181,11 +187,13 @@ describe('schema types', () => {
       },
     ];
     for (const v of values) expect(validate(v), JSON.stringify(validate.errors)).toBe(true);
-    expect(check(text, root, values)).toEqual([]);
+    // As the codec decodes them: integers as BigInt.
+    const decodedValues = values.map((v) => integersOf(JSON.parse(JSON_SCHEMA) as Record<string, unknown>, { ...v }));
+    expect(check(text, root, decodedValues)).toEqual([]);
     const missing = { id: 'c', kind: 'a' };
     expect(validate(missing)).toBe(false);
     expect(check(text, root, [missing]).join('\n')).toMatch(/qty/);
-    expect(check(text, root, [{ id: 'd', qty: 1, kind: 'c' }]).join('\n')).toMatch(/"c"/);
+    expect(check(text, root, [{ id: 'd', qty: 1n, kind: 'c' }]).join('\n')).toMatch(/"c"/);
   });
 
   it('declares the types of Protobuf imports and Avro references with the schema own', () => {
@@ -201,9 +209,9 @@ describe('schema types', () => {
       { from: 'x' },
       refs('it/money.proto', 'PROTOBUF', money),
     );
-    expect(check(pb, 'Order', [{ total: { currency: 'EUR', cents: 5 }, at: { seconds: 1, nanos: 0 } }])).toEqual([]);
+    expect(check(pb, 'Order', [{ total: { currency: 'EUR', cents: 5n }, at: { seconds: 1n, nanos: 0n } }])).toEqual([]);
     expect(check(pb, 'Order', [{ total: { currency: 'EUR', cents: '5' }, at: null }]).join('\n')).toMatch(
-      /'string' is not assignable to type 'number'/,
+      /'string' is not assignable to type 'bigint'/,
     );
     const avroMoney = JSON.stringify({
       type: 'record',
@@ -222,9 +230,9 @@ describe('schema types', () => {
       { from: 'x' },
       refs('it.Money', 'AVRO', avroMoney),
     );
-    expect(check(av, 'Order', [{ total: { cents: 5 } }])).toEqual([]);
+    expect(check(av, 'Order', [{ total: { cents: 5n } }])).toEqual([]);
     expect(check(av, 'Order', [{ total: { cents: 'x' } }]).join('\n')).toMatch(
-      /'string' is not assignable to type 'number'/,
+      /'string' is not assignable to type 'bigint'/,
     );
   });
 
@@ -249,9 +257,9 @@ describe('schema types', () => {
       refs,
     );
     expect(out).toContain('to: Address;');
-    expect(check(out, 'Order', [{ id: 'a', to: { city: 'Gent', zip: '9000' }, code: 3 }])).toEqual([]);
-    // The two documents' Zip are two types: a string zip in the address, a number code in the order.
-    expect(check(out, 'Order', [{ id: 'a', to: { city: 'Gent', zip: 9000 } }]).join('\n')).toMatch(/number/);
+    expect(check(out, 'Order', [{ id: 'a', to: { city: 'Gent', zip: '9000' }, code: 3n }])).toEqual([]);
+    // The two documents' Zip are two types: a string zip in the address, an integer code in the order.
+    expect(check(out, 'Order', [{ id: 'a', to: { city: 'Gent', zip: 9000n } }]).join('\n')).toMatch(/bigint/);
     expect(check(out, 'Order', [{ id: 'a', to: { city: 'Gent' }, code: '3' }]).join('\n')).toMatch(/string/);
     expect(check(out, 'Order', [{ id: 'a', to: { zip: '9000' } }]).join('\n')).toMatch(/city/);
   });
