@@ -84,19 +84,31 @@ export class ChainCheckpoint implements CheckpointedTask {
     };
   }
 
-  onBarrier(b: CheckpointBarrier, alignmentMs: number, source?: { name: string; position: unknown }): void {
+  /**
+   * `sent` runs once the barrier is on every channel of the chain: what the task emits from then on
+   * follows it downstream. With an async operator busy that is later than this call, so a source
+   * that must act after its barrier (a live rescale's watermark floor, watermark-handover.ts) acts
+   * in `sent`, never right after onBarrier returns.
+   */
+  onBarrier(
+    b: CheckpointBarrier,
+    alignmentMs: number,
+    source?: { name: string; position: unknown },
+    sent?: () => void,
+  ): void {
     // Records an async operator still holds were read before the barrier: they go downstream
     // (into the snapshot of later operators and ahead of the barrier) first. The task takes no
     // input meanwhile (the operator is not writable), so `source` stays the position to store.
     const busy = this.asyncOps.find((op) => op.busy);
     if (busy) {
-      busy.whenDrained(() => this.onBarrier(b, alignmentMs, source));
+      busy.whenDrained(() => this.onBarrier(b, alignmentMs, source, sent));
       return;
     }
     const snap = this.snapshot(b.id, alignmentMs, source, false);
     this.onStepBarrier?.(b.id);
     for (const c of this.channels) c.send({ kind: 'barrier', barrier: b });
     this.checkpointer.taskSnapshot(b.id, this.index, snap);
+    sent?.();
   }
 
   finalSnapshot(checkpointId: number): TaskSnapshot {

@@ -253,8 +253,8 @@ export class SourceTask implements Task, RawRecords {
   injectBarrier(b: CheckpointBarrier): boolean {
     if (this.done || !this.opened || !this.o.checkpoint) return false;
     const position = this.o.reader.snapshotPosition?.();
-    this.o.checkpoint.onBarrier(b, 0, { name: this.o.spec.name, position });
-    this.handover.afterBarrier(b.id);
+    // The handover acts once the barrier is out (an async operator may hold it): a floor's jump follows it.
+    this.o.checkpoint.onBarrier(b, 0, { name: this.o.spec.name, position }, () => this.handover.afterBarrier(b.id));
     if (b.stop) this.pausedForStop = b.id;
     return true;
   }

@@ -39,7 +39,7 @@ export class WatermarkHandover {
     this.reports.set(p, report);
   }
 
-  /** Right after this source injected barrier `id` (nothing emitted in between). */
+  /** Once this source's barrier `id` is on every channel of its chain (nothing emitted in between). */
   afterBarrier(id: number): void {
     for (const [p, report] of this.reports)
       if (!this.releases.has(p) && this.wms.caughtUpWithOutput(p)) {
