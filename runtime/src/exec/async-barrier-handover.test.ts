@@ -41,6 +41,7 @@ class TwoPartitions implements SourceReader {
   snapshotPosition(): unknown {
     return 'pos';
   }
+  async close(): Promise<void> {}
 }
 
 const barrier = (id: number): CheckpointBarrier => ({ id, timestamp: 0, kind: 'checkpoint' });
@@ -91,7 +92,11 @@ describe('a moved partition’s floor behind an async operator', () => {
     chain.asyncOps.push(op);
     const reader = new TwoPartitions();
     const task = new SourceTask({
-      spec: { name: 'in', collection: { records: [] }, timestamp: { field: 'ts', format: 'millis' } },
+      spec: {
+        name: 'in',
+        collection: { records: [] },
+        timestamp: { field: 'ts', format: 'millis', maxOutOfOrderness: '0ms' },
+      },
       reader,
       slot,
       parallelism: 1,

@@ -1,7 +1,8 @@
 // The driving side of a live migration across processes (live-migration.ts with a transport): the
 // step travels with the trigger, and slot 0's migrate resolves a step only once its checkpoint
 // completed and every involved slot of another process reported (mig-done); a report with an error
-// fails the step. Without a transport (every slot in one process) the trigger carries nothing.
+// fails the step. Without a transport (every slot in one process) the trigger carries nothing. Messages
+// held for a barrier not bound yet are dropped once it can no longer be.
 import { describe, expect, it } from 'vitest';
 import type { MigrationStepOnWire } from '../checkpoint/messages.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
@@ -81,6 +82,32 @@ describe('live migration driven across processes', () => {
     });
     await expect(ran).rejects.toMatchObject({ code: 'TRIB_RESCALE_STEP_FAILED' });
     expect(m.owners()[KG]).toBe(1);
+  });
+
+  it('drops hand-offs held for a barrier never bound here once its checkpoint completed or was aborted', () => {
+    // A process that does not drive: hand-offs of an aborted step's barrier came before its trigger, which never will.
+    const m = new LiveMigration({ maxParallelism: MAXP, parallelism: 3, transport: { send: () => undefined } });
+    m.addChain(slot0());
+    const handoff = (barrierId: number): MigrationRpc => ({
+      m: 'mig-handoff',
+      barrierId,
+      state: 'count',
+      from: 1,
+      to: 0,
+      keyGroups: [KG],
+      bytes: '',
+    });
+    m.receive(1, handoff(4));
+    m.receive(1, handoff(5));
+    m.receive(1, handoff(9));
+    expect(m.early.size).toBe(3);
+    m.onAbort(4, 'timed out');
+    expect(m.early.size).toBe(2);
+    m.checkpointCompleted(8);
+    expect(m.early.size, 'barrier 9 may still be triggered').toBe(1);
+    // Slot 0's process: a trigger comes only after the previous checkpoint ended.
+    m.onTrigger(10);
+    expect(m.early.size).toBe(0);
   });
 
   it('without a transport the trigger carries nothing', () => {

@@ -48,6 +48,7 @@ import type { MigrationStepOnWire } from '../checkpoint/messages.ts';
 import { extractKeyGroups, installKeyGroups } from '../state/key-group-handoff.ts';
 import { slotForKeyGroup } from '../state/key-groups.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
+import { EarlyMigrationMessages } from './early-migration-messages.ts';
 import { HeldTriggers } from './held-triggers.ts';
 import { RemoteFloors } from './remote-floors.ts';
 import { checkPlan } from './migration-check.ts';
@@ -80,8 +81,7 @@ export class LiveMigration {
   private running = false;
   /** Slots in other processes: where hand-offs, positions and reports go. */
   private readonly transport: MigrationTransport | undefined;
-  /** Messages for a barrier whose trigger has not reached this process yet. */
-  private readonly early = new Map<number, [number, MigrationRpc][]>();
+  readonly early = new EarlyMigrationMessages(); // for barriers whose trigger has not come here (yet)
   /** Bound (not driven) steps whose part this process reported: kept until their checkpoint completes. */
   private readonly reported = new Set<number>();
   readonly remoteFloors: RemoteFloors; // partitions' floors handed to other processes
@@ -146,6 +146,7 @@ export class LiveMigration {
 
   /** Checkpoint `id` is being triggered (before any slot injects it): an armed step rides on it, returned for wires. */
   onTrigger(id: number): MigrationStepOnWire | undefined {
+    this.early.forget((b) => b < id); // one checkpoint at a time: earlier ones completed or were aborted
     const step = this.armed;
     if (step) {
       this.armed = undefined;
@@ -179,12 +180,12 @@ export class LiveMigration {
         () => report(),
         (e: unknown) => report((e as Error).message),
       );
-    for (const [from, msg] of this.early.get(id) ?? []) this.receive(from, msg);
-    this.early.delete(id);
+    for (const [from, msg] of this.early.take(id)) this.receive(from, msg);
   }
 
   /** Checkpoint `id` completed (not driving): tasks here passed barriers up to it; reported steps are done. */
   checkpointCompleted(id: number): void {
+    this.early.forget((b) => b <= id); // their triggers came, or never will
     for (const b of this.reported)
       if (b <= id) {
         this.reported.delete(b);
@@ -204,7 +205,7 @@ export class LiveMigration {
     if (msg.m === 'mig-caught-up') return this.remoteFloors.release(msg); // by partition: the step may be gone
     const step = this.byBarrier.get(msg.barrierId);
     if (!step) {
-      if (msg.m !== 'mig-done') this.early.set(msg.barrierId, [...(this.early.get(msg.barrierId) ?? []), [from, msg]]);
+      if (msg.m !== 'mig-done') this.early.hold(msg.barrierId, from, msg);
       return;
     }
     if (msg.m === 'mig-done') {
@@ -240,6 +241,7 @@ export class LiveMigration {
    * job must not run on (the caller fails it: TRIB_RESCALE_STEP_FAILED).
    */
   onAbort(id: number, reason: string): void {
+    this.early.forget((b) => b === id);
     const step = this.byBarrier.get(id);
     if (!step || step.installs === 0) return;
     step.settle(
@@ -255,14 +257,8 @@ export class LiveMigration {
    * completed. Resolves when every step's key groups are installed at their new owners.
    */
   async run(plan: MigrationPlan, trigger: () => Promise<unknown>, onStep?: (done: number) => void): Promise<void> {
-    checkPlan(plan, {
-      running: this.running,
-      maxParallelism: this.maxParallelism,
-      parallelism: this.parallelism,
-      chains: this.chains,
-      owner: this.owner,
-      remote: this.transport !== undefined,
-    });
+    const { running, maxParallelism, parallelism, chains, owner } = this;
+    checkPlan(plan, { running, maxParallelism, parallelism, chains, owner, remote: this.transport !== undefined });
     const slots = [...slotsOfPlan(plan)];
     this.running = true;
     try {
@@ -306,9 +302,8 @@ export class LiveMigration {
       this.armed = undefined; // it never reached a barrier: nothing moved
       throw e;
     }
-    // The checkpoint completed, so its barrier passed every task that had not finished: a new
-    // owner's task it did not reach had ended (end of input) and will never install its key groups.
-    // The same for a source task taking partitions over or handing them over.
+    // The checkpoint completed, so its barrier passed every task that had not finished: a new owner's task
+    // (or a source taking or handing partitions over) it did not reach had ended and never will install.
     const ended = this.chains.filter(
       (c) =>
         !active.reached.has(c) &&

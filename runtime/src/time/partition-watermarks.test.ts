@@ -88,3 +88,34 @@ describe('partition watermarks', () => {
     expect(pw.alignmentWatermark()).toBe(MAX_WATERMARK);
   });
 });
+
+describe('partitions handed back and forth (live rescales)', () => {
+  it('reuse a released floor: the partitions stay bounded, and a reused one starts like a new one', () => {
+    const c = collect();
+    const pw = new PartitionWatermarks(0, undefined, c.out);
+    const stays = pw.addPartition(0);
+    pw.onRecord(stays, 10_000, 0);
+    let moving = pw.addPartition(0);
+    pw.onRecord(moving, 1_000, 0);
+    pw.emit(0);
+    expect(pw.watermark).toBe(999);
+    for (let round = 0; round < 50; round++) {
+      // Handed over: a floor until its new owner caught up, then released for good.
+      pw.floorPartition(moving);
+      pw.releaseFloor(moving);
+      pw.emit(0);
+      expect(pw.watermark).toBe(9999 + round);
+      // Taken back at a watermark behind the output: seeded there, it must not move the output back
+      // nor let it pass records it still brings, until its own watermark catches up.
+      moving = pw.addPartition(0, 5_000);
+      expect(pw.partitionWatermark(moving)).toBe(5_000);
+      pw.onRecord(stays, 10_000 + round + 1, 0);
+      pw.emit(0);
+      expect(pw.watermark).toBe(9999 + round);
+      pw.onRecord(moving, 20_000 + round, 0);
+      pw.emit(0);
+      expect(pw.watermark).toBe(10_000 + round);
+    }
+    expect(pw.partitionCount).toBe(2);
+  });
+});

@@ -22,6 +22,8 @@ export class PartitionWatermarks {
   /** Where each partition's watermark started (MIN_WATERMARK unless taken over in a live rescale). */
   private readonly seeds: number[] = [];
   private readonly valve: WatermarkValve;
+  /** Released floors: idle for good and referred to by no reader, free for addPartition. */
+  private readonly released: number[] = [];
   private maxTs = Number.NEGATIVE_INFINITY;
 
   constructor(boundMs: number, idleTimeoutMs: number | undefined, out: ValveOutput) {
@@ -30,18 +32,24 @@ export class PartitionWatermarks {
     this.valve = new WatermarkValve(0, out);
   }
 
-  /** `seed`: the partition's watermark to start from (a partition taken over in a live rescale). */
+  /**
+   * `seed`: the partition's watermark to start from (a partition taken over in a live rescale).
+   * Reuses the index of a released floor (no one refers to it again), so partitions moving back
+   * and forth in live rescales do not grow this source's partitions and valve channels.
+   */
   addPartition(now: number, seed?: number): number {
     const gen = new BoundedOutOfOrderness(this.boundMs);
     if (seed !== undefined) gen.seed(seed);
-    this.gens.push(gen);
-    this.floor.push(false);
-    this.seeds.push(seed ?? MIN_WATERMARK);
-    this.lastActivity.push(now);
-    this.idle.push(false);
-    this.finished.push(false);
-    this.caughtUp.push(false);
-    return this.valve.addChannel();
+    const p = this.released.pop() ?? this.valve.addChannel();
+    if (p < this.gens.length) this.valve.resetChannel(p);
+    this.gens[p] = gen;
+    this.floor[p] = false;
+    this.seeds[p] = seed ?? MIN_WATERMARK;
+    this.lastActivity[p] = now;
+    this.idle[p] = false;
+    this.finished[p] = false;
+    this.caughtUp[p] = false;
+    return p;
   }
 
   get partitionCount(): number {
@@ -164,11 +172,12 @@ export class PartitionWatermarks {
     return this.floor.includes(true);
   }
 
-  /** The floor of `p` is no longer needed: it idles for good (it holds nothing back). */
+  /** The floor of `p` is no longer needed: it idles for good (it holds nothing back); addPartition may reuse `p`. */
   releaseFloor(p: number): void {
     if (!this.floor[p]) return;
     this.floor[p] = false;
     this.idlePartition(p);
+    this.released.push(p);
   }
 
   /**

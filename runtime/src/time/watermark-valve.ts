@@ -42,6 +42,18 @@ export class WatermarkValve {
     return this.channels.length - 1;
   }
 
+  /** Channel `ch` starts again as if just added (its input was replaced): active, aligned, at −∞. */
+  resetChannel(ch: number): void {
+    const c = this.channels[ch] as ChannelState;
+    c.wm = MIN_WATERMARK;
+    c.idle = false;
+    c.aligned = true;
+    if (this.outputIdle) {
+      this.outputIdle = false;
+      this.out.idle(false);
+    }
+  }
+
   /**
    * Drops channel `ch` (an input that ended and whose producer left: a drained slot of a live
    * rescale); later channels move down one. An ended channel is idle and holds nothing back, so
