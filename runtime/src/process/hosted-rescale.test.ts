@@ -54,6 +54,7 @@ function setUp(n: number, overPorts = false) {
   let parallelism = n;
   const host = new HostedRescale({
     slots: () => [...slots, ...launched].map((s) => s.handle),
+    parallelism: n,
     overPorts,
     reserve: (ss) => {
       events.push(`reserve ${ss.join(',')}`);
@@ -138,6 +139,34 @@ describe('the supervisor in a live rescale', () => {
     slots[0]!.say({ kind: HOST_KIND, op: 'rescale', id: 2, to: 2, generation: 2 });
     await tick();
     expect(events.slice(2)).toEqual(['parallelism 2', 'reserve 1', 'to 0: link', 'launch 1 at 2 g2']);
+  });
+
+  it('a request right after a scale in waits for the slots that left to exit, then starts the joining one', async () => {
+    const { events, slots } = setUp(4);
+    slots[0]!.say({ kind: HOST_KIND, op: 'rescale', id: 1, to: 2, generation: 1 });
+    await tick();
+    // Slots 2 and 3 left the job (slot 0 completed the rescale) but their processes have not exited yet.
+    slots[0]!.say({ kind: HOST_KIND, op: 'rescale', id: 2, to: 3, generation: 2 });
+    await tick();
+    expect(events.slice(2)).toEqual([]);
+    slots[3]!.exited = true;
+    await tick();
+    expect(events.slice(2)).toEqual([]); // slot 2 still holds the index the joining slot takes
+    slots[2]!.exited = true;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(events.slice(2)).toEqual(['parallelism 3', 'reserve 2', 'to 0: link', 'to 1: link', 'launch 2 at 3 g2']);
+  });
+
+  it('a slot that left and never exits fails the next request after the timeout, naming the slots', async () => {
+    const { slots } = setUp(3);
+    slots[0]!.say({ kind: HOST_KIND, op: 'rescale', id: 1, to: 2, generation: 1 });
+    await tick();
+    slots[0]!.say({ kind: HOST_KIND, op: 'rescale', id: 2, to: 1, generation: 2 });
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(slots[0]!.got.filter((g) => g.m.op === 'reply').at(-1)?.m).toMatchObject({
+      id: 2,
+      error: expect.stringMatching(/the running slots are 0, 1, 2, not the job's 0\.\.1/),
+    });
   });
 
   it("a part of a larger scale out records the whole target, and starts the part's slot only", async () => {

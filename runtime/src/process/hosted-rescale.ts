@@ -19,10 +19,16 @@ import { threadJoinPorts, type ThreadPorts } from '../net/port-socket.ts';
 import { HOST_KIND, isHostMessage, type NewPeer, type ToHost } from './slot-host.ts';
 import type { SlotHandle } from './slot-launch.ts';
 import type { MessagePort } from 'node:worker_threads';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** How often a rescale request checks whether the slots that left have exited. */
+const LEFT_EXIT_POLL_MS = 20;
 
 export interface HostedRescaleContext {
   /** The attempt's slots now (running or exited). */
   slots(): readonly SlotHandle[];
+  /** The parallelism the attempt started with. */
+  parallelism: number;
   /** Threads linked over MessagePorts (else every slot has a TCP data address). */
   overPorts: boolean;
   /** Ports for new slots `slots`: data (its address in the peer list), control, metrics. */
@@ -40,10 +46,13 @@ export interface HostedRescaleContext {
 export class HostedRescale {
   private readonly c: HostedRescaleContext;
   private nextOrder = 1;
+  /** The job's parallelism: the attempt's, then each request's target (the run continues at it from the request). */
+  private parallelism: number;
   private readonly answers = new Map<string, (error: string | undefined) => void>();
 
   constructor(c: HostedRescaleContext) {
     this.c = c;
+    this.parallelism = c.parallelism;
   }
 
   /** Wires a slot's messages: slot 0's requests, every slot's answers. */
@@ -60,14 +69,9 @@ export class HostedRescale {
   }
 
   private async rescale(to: number, generation: number, restartAt: number): Promise<void> {
-    // Slots that left in an earlier scale in have exited 0; the running ones are the job's 0..N−1.
-    const running = this.c.slots().filter((h) => h.child.exitCode === null && h.child.signalCode === null);
-    const from = running.length;
-    if (running.some((h) => h.slot >= from))
-      throw new TributaryError(
-        'TRIB_RESCALE_UNSUPPORTED',
-        `the running slots are ${running.map((h) => h.slot).join(', ')}, not 0..${from - 1}: none can join`,
-      );
+    const from = this.parallelism;
+    const running = await this.runningSlots(from);
+    this.parallelism = to;
     this.c.setParallelism(restartAt);
     this.c.logger.info(
       { from, to, restartAt, generation },
@@ -102,6 +106,26 @@ export class HostedRescale {
       this.attach(handle);
     }
     await Promise.all(answered);
+  }
+
+  /**
+   * The job's slots 0..from−1. Slots that left in a scale in said so (slot 0 completed that rescale) before
+   * their processes exit: a request right after waits for them, bounded by the timeout — counted as running,
+   * they made a scale out start no slot, or one whose index a leaving slot still held.
+   */
+  private async runningSlots(from: number): Promise<SlotHandle[]> {
+    const alive = () => this.c.slots().filter((h) => h.child.exitCode === null && h.child.signalCode === null);
+    const deadline = Date.now() + this.c.timeoutMs;
+    while (alive().some((h) => h.slot >= from) && Date.now() < deadline) await sleep(LEFT_EXIT_POLL_MS);
+    const running = alive();
+    const slots = running.map((h) => h.slot).sort((a, b) => a - b);
+    if (slots.length !== from || slots.some((s, i) => s !== i))
+      throw new TributaryError(
+        'TRIB_RESCALE_UNSUPPORTED',
+        `the running slots are ${slots.join(', ')}, not the job's 0..${from - 1} (slots that left still running ` +
+          `after ${this.c.timeoutMs} ms, or one exited): no slot can join or leave`,
+      );
+    return running;
   }
 
   /**

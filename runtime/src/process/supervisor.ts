@@ -306,6 +306,7 @@ export class Supervisor {
     };
     const hosted = new HostedRescale({
       slots: () => this.current,
+      parallelism: p,
       overPorts: mesh !== undefined,
       reserve: async (slots) => {
         const more = await freePorts(3 * slots.length);
