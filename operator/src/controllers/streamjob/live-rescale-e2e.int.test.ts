@@ -15,6 +15,8 @@
 // And an event-time job (Kafka with event times → keyBy → 1 s tumbling window → exactly-once Kafka):
 // `kubectl scale` 2 → 3 → 1 live as well (a moved partition carries its watermark between slot pods:
 // runtime/src/exec/remote-floors.ts), every window exact by Kafka's Java read_committed reader.
+// And partitions added after a live scale in (3 → 2, the topic then grown from 4 to 12 while input keeps
+// coming): every new partition is read by a slot pod that stays, exactly-once by the Java reader.
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';
 import { parseFinishedMessage } from '../../../../runtime/src/control/finished.ts';
@@ -25,6 +27,7 @@ import { getJob, harnessPerFile, runningWith } from './testing/kafka-job-harness
 import { javaRollingExactlyOnce, rollingGraph, startRollingInput } from './testing/rolling-job.ts';
 import { javaExactlyOnce, startWindowInput, windowGraph } from './testing/window-job.ts';
 import { waitFor } from '../../kube/testing/cluster.ts';
+import { growTopic } from '../../../../runtime/src/testing/kafka-topics.ts';
 
 const PARTITIONS = 4;
 const KEYS = 50;
@@ -38,7 +41,7 @@ interface PodSeen {
 }
 
 describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime', () => {
-  const harness = harnessPerFile('sjlive', { in: PARTITIONS, out: 1, win: PARTITIONS, winout: 1 });
+  const harness = harnessPerFile('sjlive', { in: PARTITIONS, out: 1, win: PARTITIONS, winout: 1, grow: 4, growout: 1 });
   const name = 'live';
 
   it('kubectl scale 2→3→1 moves the running job: no pod replaced, the slots that left deleted, exactly-once output', async () => {
@@ -184,6 +187,49 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
       stopWatch.abort();
       await watching;
     }
+  }, 240_000);
+
+  it('kubectl scale 3→2, then the topic grows 4 → 12: a slot pod reads every new partition, exactly-once', async () => {
+    const h = harness();
+    const { kube, ns, kafka, brokers, id } = h;
+    const job = 'grow';
+    const input = await startRollingInput({
+      kafka,
+      input: h.topics.grow!,
+      output: h.topics.growout!,
+      partitions: 4,
+      readerGroup: `sjlive-grow-reader-${id}`,
+      keys: KEYS,
+    });
+    const graph = rollingGraph({ brokers, input: h.topics.grow!, output: h.topics.growout!, groupId: `g-grow-${id}` });
+    Object.assign(graph.sources[0]!.kafka, { partitionDiscoveryInterval: '1s' });
+    await h.createJob(job, {
+      replicas: 3,
+      rescale: { mode: 'live' },
+      checkpointing: { interval: '500ms', retained: 2 },
+      graph,
+    });
+    const dep = (await runningWith(kube, ns, job, 3)).status!.deployed!.id;
+    await waitFor('output', async () => input.reader.arrivals.length > 0, 60_000, 100);
+    const r = kubectl(['scale', '-n', ns, `streamjob/${job}`, '--replicas=2']);
+    expect(r.status, r.stderr).toBe(0);
+    const w = await kubectlAsync(['wait', '-n', ns, `streamjob/${job}`, '--for=condition=Ready', '--timeout=90s']);
+    expect(w.code, w.stderr).toBe(0);
+    const j2 = await getJob(kube, ns, job);
+    expect(j2.status?.deployed).toMatchObject({ id: dep, parallelism: 2 });
+    expect(j2.status?.migration).toMatchObject({ from: 3, to: 2, state: 'COMPLETED' });
+    // At 3, partitions 2, 5, 8 and 11 of 12 would be the departed slot 2's: someone at 2 must read them.
+    await growTopic(kafka, h.topics.grow!, 12);
+    await input.spread(12);
+    await new Promise((res) => setTimeout(res, 8_000)); // discovery (1 s) and records on every new partition
+    const { want, check } = await input.finish();
+    expect(check).toMatchObject({ missing: [], unexpected: [], dups: 0 });
+    const { javaCheck } = await javaRollingExactlyOnce(brokers, h.topics.growout!, want);
+    expect(javaCheck).toEqual({ missing: [], unexpected: [], dups: 0, count: want.length });
+    const after = await getJob(kube, ns, job);
+    expect(after.status?.deployed).toMatchObject({ id: dep, parallelism: 2 });
+    const waiting = after.status?.conditions?.find((c) => c.type === 'WaitingForInput');
+    expect(waiting?.reason).not.toBe('PartitionsUnread');
   }, 240_000);
 
   it('kubectl scale 2→3→1 moves an event-time window job live: same deployment, no savepoint, every window exact', async () => {

@@ -63,9 +63,20 @@ export async function startRollingInput(o: {
 }) {
   const rec = inputRecord(Math.floor(Date.now() / 1000) * 1000, o.keys);
   const reader = await readOutput<RollingOut>(o.kafka, o.output, o.readerGroup);
-  const producer = inputProducer(o.kafka);
+  let producer = inputProducer(o.kafka);
   await producer.connect();
-  const loop = produceLoop(producer, o.input, o.partitions, rec);
+  let loop = produceLoop(producer, o.input, o.partitions, rec);
+  /**
+   * The input goes on over `partitions` partitions (the topic grew to that many), from the record it was at. A new
+   * producer: kafkajs drops, without an error, what it sends to a partition its metadata does not know yet.
+   */
+  const spread = async (partitions: number): Promise<void> => {
+    const at = await loop.stop();
+    await producer.disconnect();
+    producer = inputProducer(o.kafka);
+    await producer.connect();
+    loop = produceLoop(producer, o.input, partitions, rec, { from: at });
+  };
   const finish = async () => {
     const n = await loop.stop();
     await producer.disconnect();
@@ -82,7 +93,18 @@ export async function startRollingInput(o: {
     await reader.close();
     return { n, want, got, check: exactlyOnce(want, got) };
   };
-  return { rec, reader, producer, loop, finish };
+  return {
+    rec,
+    reader,
+    get producer() {
+      return producer;
+    },
+    get loop() {
+      return loop;
+    },
+    spread,
+    finish,
+  };
 }
 
 /** The output as Kafka's Java read_committed reader sees it, against `want`. */
