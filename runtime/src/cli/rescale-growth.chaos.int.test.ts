@@ -11,6 +11,7 @@
 // The random choices come from the round number (a failing round is rerun as it was);
 // `npm run soak -- --suites rescale-growth` runs many (TRIBUTARY_CHAOS_ROUNDS), each reported to the soak table.
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +107,12 @@ describe.skipIf(ROUNDS === 0)(
             ['run', file, '--distributed', '--control-port', '0', '--state-dir', join(dir, 'state'), '--no-progress'],
             { env: { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile } },
           );
+          // A round that times out never reaches `finally`: keep its log and stop its run here too (a run left
+          // behind took the machine from the rounds after it, and its log was lost).
+          onTestFailed(() => {
+            writeFileSync(join(dir, 'run.log'), job.stderr);
+            job.child.kill('SIGKILL');
+          });
           let kills = 0;
           let restarts = 0;
           let portClashes = 0;
