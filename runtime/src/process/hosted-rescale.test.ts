@@ -169,6 +169,19 @@ describe('the supervisor in a live rescale', () => {
     });
   });
 
+  it('the attempt ending settles the answers a scale out awaits: no timer outlives it, no reply goes out', async () => {
+    const { slots, host } = setUp(2);
+    slots[0]!.say({ kind: HOST_KIND, op: 'rescale', id: 5, to: 3, generation: 1 });
+    await tick();
+    // A slot was SIGKILLed mid-way: neither the running slots nor the new one answer again.
+    const answers = (host as unknown as { answers: Map<string, unknown> }).answers;
+    expect(answers.size).toBe(3);
+    host.close();
+    expect(answers.size).toBe(0);
+    await tick();
+    expect(reply(slots[0]!)).toBeUndefined();
+  });
+
   it("a part of a larger scale out records the whole target, and starts the part's slot only", async () => {
     const { events, slots } = setUp(2);
     slots[0]!.say({ kind: HOST_KIND, op: 'rescale', id: 1, to: 3, generation: 1, restartAt: 4 });

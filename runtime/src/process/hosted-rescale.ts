@@ -49,6 +49,8 @@ export class HostedRescale {
   /** The job's parallelism: the attempt's, then each request's target (the run continues at it from the request). */
   private parallelism: number;
   private readonly answers = new Map<string, (error: string | undefined) => void>();
+  /** The attempt ended: nothing more is asked or answered. */
+  private closed = false;
 
   constructor(c: HostedRescaleContext) {
     this.c = c;
@@ -62,13 +64,25 @@ export class HostedRescale {
       if (m.op === 'linked') this.answers.get(`${h.slot}:${m.id}`)?.(m.error);
       else if (m.op === 'rescale' && h.slot === 0)
         this.rescale(m.to, m.generation, m.restartAt ?? m.to).then(
-          () => h.send({ kind: HOST_KIND, op: 'reply', id: m.id }),
-          (e: unknown) => h.send({ kind: HOST_KIND, op: 'reply', id: m.id, error: (e as Error).message }),
+          () => this.closed || h.send({ kind: HOST_KIND, op: 'reply', id: m.id }),
+          (e: unknown) =>
+            this.closed || h.send({ kind: HOST_KIND, op: 'reply', id: m.id, error: (e as Error).message }),
         );
     });
   }
 
+  /**
+   * The attempt ended (its slots exited): answers still awaited never come. Each is settled now and its timer
+   * cleared — left pending, a rescale a kill interrupted kept the run's process alive for the whole timeout
+   * after the job had stopped.
+   */
+  close(): void {
+    this.closed = true;
+    for (const settle of [...this.answers.values()]) settle('the attempt ended');
+  }
+
   private async rescale(to: number, generation: number, restartAt: number): Promise<void> {
+    if (this.closed) throw new TributaryError('TRIB_RESCALE_UNSUPPORTED', 'the attempt ended');
     const from = this.parallelism;
     const running = await this.runningSlots(from);
     this.parallelism = to;
@@ -116,7 +130,7 @@ export class HostedRescale {
   private async runningSlots(from: number): Promise<SlotHandle[]> {
     const alive = () => this.c.slots().filter((h) => h.child.exitCode === null && h.child.signalCode === null);
     const deadline = Date.now() + this.c.timeoutMs;
-    while (alive().some((h) => h.slot >= from) && Date.now() < deadline) await sleep(LEFT_EXIT_POLL_MS);
+    while (alive().some((h) => h.slot >= from) && Date.now() < deadline && !this.closed) await sleep(LEFT_EXIT_POLL_MS);
     const running = alive();
     const slots = running.map((h) => h.slot).sort((a, b) => a - b);
     if (slots.length !== from || slots.some((s, i) => s !== i))

@@ -340,6 +340,7 @@ export class Supervisor {
       };
       wake();
     });
+    hosted.close(); // the attempt is over: a rescale under way gets no more answers
     await watch.stop();
     let first = exits.find(failed);
     // A slot SIGKILLed from outside makes its peers exit 1 on the lost link; the kernel reaps them together, in

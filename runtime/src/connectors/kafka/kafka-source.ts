@@ -234,7 +234,7 @@ export class KafkaSource implements SourceReader {
     const { ctx } = this;
     const { topic } = this.spec;
     const admin = this.admin as Admin;
-    const added = all.filter((p) => this.assignment.takes(p) && !this.offsets.owns(p));
+    const added = this.assignment.toTake(all, (p) => this.offsets.owns(p), ctx.logger, ctx.sourceName);
     if (added.length === 0) this.offsets.topicPartitions = all.length; // else with their positions, below
     const first = !this.assigned;
     if (!first && added.length === 0 && this.waitingSince === undefined) return;

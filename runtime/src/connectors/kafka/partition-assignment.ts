@@ -11,6 +11,7 @@
 // A slot that took part in a live rescale never ends for owning none: a later one may give it some.
 // Holding and placing come from exec/live-rescale.ts in one process, and across threads, processes and
 // pods from slot 0's messages (process/slot-placement.ts); exec/unowned-partitions.ts alarms on a miss.
+import type { Logger } from 'pino';
 import { partitionOwner } from './client.ts';
 
 export class PartitionAssignment {
@@ -21,6 +22,7 @@ export class PartitionAssignment {
   private movable: boolean;
   /** Handed over to another slot and not taken back. */
   private readonly given = new Set<number>();
+  private leftLogged = '';
 
   constructor(topic: string, slot: number, parallelism: number, joining: boolean) {
     this.topic = topic;
@@ -33,6 +35,23 @@ export class PartitionAssignment {
   /** This slot takes `p`, a partition no slot owns, now. */
   takes(p: number): boolean {
     return !this.held && !this.given.has(p) && partitionOwner(this.topic, p, this.parallelism) === this.slot;
+  }
+
+  /**
+   * Of the topic's partitions `all`, those this slot takes now (`owns`: read here already). The ones left to
+   * other slots are logged at debug whenever they change, with what decided it: a partition read by no one
+   * (exec/unowned-partitions.ts alarms) is then traced to the slot that should have taken it.
+   */
+  toTake(all: readonly number[], owns: (p: number) => boolean, log: Logger, source: string): number[] {
+    const left = all.filter((p) => !owns(p) && !this.takes(p));
+    const key = `${left.join(',')}|${this.parallelism}|${this.held}`;
+    if (left.length > 0 && key !== this.leftLogged)
+      log.debug(
+        { source, slot: this.slot, topic: this.topic, left, parallelism: this.parallelism, held: this.held },
+        'kafka source: partitions found, left to other slots',
+      );
+    this.leftLogged = key;
+    return all.filter((p) => !owns(p) && this.takes(p));
   }
 
   /** The source keeps running with no partition (none may come otherwise: it ends). */
