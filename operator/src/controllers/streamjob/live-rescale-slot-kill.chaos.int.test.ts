@@ -8,7 +8,8 @@
 // (`awaiting`), mid-step, while draining, or right after done. Expected (docs/operator/live-rescale.md,
 // runtime live-rescale.md §6): the operator ends the live rescale with LiveRescaleFailed and restarts the
 // job at N' from the last completed checkpoint (after done: an ordinary failure, a restart at N'); the
-// job runs at N' in a new deployment; Kafka's Java read_committed reader finds exactly the reference
+// job runs at N' in a new deployment (the growth job's topic gains partitions as the rescale starts, found
+// mid-rescale); Kafka's Java read_committed reader finds exactly the reference
 // (rolling: 0 missing, 0 duplicated, 0 unexpected; window: every window's count exact, once, after event
 // time moved on at N'). CI runs CI_CASES (rolling) once; TRIBUTARY_RESCALE_KILL_ROUNDS=n runs every case,
 // the window job's (WINDOW_CASES: the joining pod mid-step of 2→3 while floors are held, the leaving pod
@@ -99,6 +100,7 @@ describe('StreamJob live rescale: SIGKILL a slot pod at each phase (real runtime
 
           const r = kubectl(['scale', '-n', ns, `streamjob/${job}`, `--replicas=${c.to}`]);
           expect(r.status, r.stderr).toBe(0);
+          void run.rescaling?.();
           let seen: string;
           if (c.at === 'done') {
             const w = await kubectlAsync([

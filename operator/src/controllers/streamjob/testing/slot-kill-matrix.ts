@@ -47,11 +47,18 @@ const scaleIn = (victim: number, at: KillPhase, who: string): KillCase => ({
   at,
 });
 
-/** What CI runs: an old slot while joining, the joining pod mid-step, the leaving pod while draining. */
+/** The growth job (kill-matrix-jobs.ts): the topic gains partitions as the rescale starts. */
+const growing = (c: KillCase): KillCase => ({ ...c, name: `topic growing: ${c.name}`, job: 'growth' });
+
+/**
+ * What CI runs: an old slot while joining, the joining pod mid-step, the leaving pod while draining, and a
+ * staying slot while draining with partitions found during the scale in (a leaving slot must not take one).
+ */
 export const CI_CASES: readonly KillCase[] = [
   scaleOut(1, 'joining', 'an old slot'),
   scaleOut(2, 'moving', 'the joining pod'),
   scaleIn(2, 'draining', 'the leaving pod'),
+  growing(scaleIn(1, 'draining', 'a staying slot')),
 ];
 
 /** The rest of the matrix (TRIBUTARY_RESCALE_KILL_ROUNDS=n runs every case n times). */
@@ -66,6 +73,9 @@ export const MORE_CASES: readonly KillCase[] = [
   scaleOut(1, 'done', 'an old slot'),
   scaleOut(2, 'done', 'the joined pod'),
   scaleIn(0, 'done', 'the coordinator'),
+  growing(scaleIn(2, 'draining', 'the leaving pod')),
+  growing(scaleOut(2, 'moving', 'the joining pod')),
+  growing(scaleIn(0, 'done', 'the coordinator')),
 ];
 
 /**
