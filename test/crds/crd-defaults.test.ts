@@ -1,6 +1,6 @@
 // The StreamJob CRD's schema defaults are pinned. The apiserver fills a default into every stored
 // object when it is read, so a default added to a field that changes a running job (checkpointing,
-// graph, podTemplate, …: spec-fields.ts `redeploy`) changes the spec of every existing job at the
+// graph, podTemplate, …: spec/fields.ts `redeploy`) changes the spec of every existing job at the
 // next read, hence its spec hash, and an operator upgrade then redeploys them all (helm-upgrade.int
 // catches it late and slowly). A field added later leaves the default to the runtime or operator
 // (absent = default) instead; adding one here is a decision about existing jobs. A required field

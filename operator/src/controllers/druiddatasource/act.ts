@@ -1,4 +1,4 @@
-// Carries out a decision (decide.ts) against Druid and says so in an Event. Every write here is
+// Carries out a decision (decide-supervisor.ts) against Druid and says so in an Event. Every write here is
 // idempotent on Druid's side: an upsert posts the whole desired spec (create or replace),
 // suspend and resume set a state, a terminate of a supervisor that is gone succeeds. A reconcile
 // that dies between a write and its status record repeats nothing harmful: the next one observes
@@ -7,7 +7,7 @@ import { ErrorCodes, OperatorError, type EventRecorder } from '../../kube/index.
 import type { DruidDatasource } from '../../api/v1alpha1/druiddatasource.ts';
 import type { DruidClient } from '../../druid/client.ts';
 import type { SupervisorSpec } from '../../druid/types.ts';
-import type { DeletionAction, SyncAction } from './decide.ts';
+import type { DeletionAction, SyncAction } from './decide-supervisor.ts';
 
 type Druid = Pick<DruidClient, 'upsertSupervisor' | 'suspend' | 'resume' | 'terminate'>;
 type Events = Pick<EventRecorder, 'normal'>;

@@ -1,5 +1,5 @@
 // The DruidDatasource reconcile: get → finalizer → observe (the object, the live supervisor with
-// its claim) → decide (decide.ts, pure) → act (act.ts) → observe Druid's status → record
+// its claim) → decide (decide-supervisor.ts, pure) → act (act.ts) → observe Druid's status → record
 // (record.ts). Level-based, as Druid has no watch: every run reads the live supervisor again.
 //
 // Protocol:
@@ -52,7 +52,7 @@ import {
   druidFailure,
   nextPollMs,
   type FailureReason,
-} from './decide.ts';
+} from './decide-supervisor.ts';
 import { CredentialsError, type DruidClients } from './druid-clients.ts';
 import { DruidOutages, type DruidRetryOptions } from './druid-outage.ts';
 import type { DruidMetrics } from './metrics.ts';

@@ -5,7 +5,7 @@
 import { setCondition, type StatusWriter } from '../../kube/index.ts';
 import type { DruidDatasource, DruidDatasourceStatus } from '../../api/v1alpha1/druiddatasource.ts';
 import type { SupervisorStatus } from '../../druid/types.ts';
-import { refusedReasons, type DS, type FailureReason } from './decide.ts';
+import { refusedReasons, type DS, type FailureReason } from './decide-supervisor.ts';
 import type { DruidMetrics } from './metrics.ts';
 import { DruidDatasources } from './resource.ts';
 

@@ -5,14 +5,14 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import type { StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
-import { decide } from './decide.ts';
+import { decide } from './decide-operation.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
 import { deriveKstatus } from './kstatus.ts';
 import { streamJobMetrics } from './metrics.ts';
 import type { Observation } from './observer.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import { recordObservation } from './record-observation.ts';
-import { specHash } from './spec-hash.ts';
+import { specHash } from './spec/hash.ts';
 import { sampleJob, sampleSpec } from './testing/sample-job.ts';
 
 interface Recorded {

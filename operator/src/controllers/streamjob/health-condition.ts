@@ -1,7 +1,7 @@
 // CheckpointProgress: the job health check's verdict (checkpoint-health.ts) as a condition, with
 // an Event each time it turns: Warning CheckpointsStalled when it turns False, Normal
 // CheckpointsCompleting when a checkpoint completes again. The restart it may ask for is
-// decide.ts's (restartOnUnhealthy). While the check is off, or nothing is deployed, the
+// decide-operation.ts's (restartOnUnhealthy). While the check is off, or nothing is deployed, the
 // condition is absent; while the job does not run (an operation, a restore, no answer from slot
 // 0) it keeps what it said last.
 //

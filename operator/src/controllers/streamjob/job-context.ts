@@ -82,6 +82,6 @@ export interface ReconcilerInternals {
   after(job: StreamJob): ReconcileResult | void;
   /** Runs the next steps of the pending operation (operation/advance.ts). */
   advance(c: JobCtx, op: PendingOperation): StepResult;
-  /** Chooses what to do when no operation is pending (decide.ts); no `validSpec` = the spec is invalid. */
+  /** Chooses what to do when no operation is pending (decide-operation.ts); no `validSpec` = the spec is invalid. */
   decide(c: JobCtx, validSpec: StreamJobSpec | undefined): StepResult;
 }

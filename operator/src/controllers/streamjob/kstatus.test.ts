@@ -9,7 +9,7 @@ import type {
 import { jobCondition, setJobCondition } from './conditions.ts';
 import { deriveKstatus, STALLED_AFTER_ATTEMPTS } from './kstatus.ts';
 import { readyFollowsPods } from './readiness.ts';
-import { specHash } from './spec-hash.ts';
+import { specHash } from './spec/hash.ts';
 import { sampleJob, sampleSpec as spec } from './testing/sample-job.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');

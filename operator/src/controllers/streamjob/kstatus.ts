@@ -3,7 +3,7 @@
 // with it. Pure.
 //
 //  * status.observedGeneration becomes metadata.generation only once the work for that
-//    generation is done: no operation pending and the spec asks for none (spec-diff.ts), or
+//    generation is done: no operation pending and the spec asks for none (spec/diff.ts), or
 //    the spec is rejected (nothing will be done for it), or the job Failed and waits for a
 //    spec change. Until then it keeps the last settled generation: a rescale is in progress
 //    until its new pods run. It never moves backwards.
@@ -37,8 +37,8 @@ import type { StreamJob, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts
 import { jobCondition, operationName, setJobCondition, type JobConditionInput } from './conditions.ts';
 import { describeOp } from './operation/kinds.ts';
 import { OLD_PODS_RUN } from './readiness.ts';
-import { classify } from './spec-diff.ts';
-import { specHash } from './spec-hash.ts';
+import { classify } from './spec/diff.ts';
+import { specHash } from './spec/hash.ts';
 import type { JobDefaults } from './state-storage.ts';
 
 export interface KstatusInput {
@@ -57,7 +57,7 @@ export const STALLED_AFTER_ATTEMPTS = 3;
 export function settled(s: StreamJobStatus, i: KstatusInput): boolean {
   if (s.pendingOperation) return false;
   if (i.rejected !== undefined) return true;
-  // Failed and Finished wait for a spec change (decide.ts); a savepointNonce asks them for nothing.
+  // Failed and Finished wait for a spec change (decide-operation.ts); a savepointNonce asks them for nothing.
   if ((s.phase === 'Failed' || s.phase === 'Finished') && s.deployed?.specHash === specHash(i.job.spec, i.defaults))
     return true;
   return classify({ ...i.job, status: s }, i.job.spec, i.defaults).kind === 'none';

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Phase, StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { autoscalerMetrics, type AutoscalerMetrics } from './autoscaler-metrics.ts';
+import { autoscalerMetrics, type AutoscalerMetrics } from './autoscaler/metrics.ts';
 
 export interface StreamJobMetrics {
   readonly savepointDuration: Histogram<'result' | 'reason'>;
@@ -12,7 +12,7 @@ export interface StreamJobMetrics {
   readonly orphanSavepointsDeleted: Counter;
   /** Orphan sweeps that could not list or delete (each also a Warning Event). */
   readonly orphanSweepFailures: Counter;
-  /** Per job, while its autoscaler is on (autoscaler-metrics.ts). */
+  /** Per job, while its autoscaler is on (autoscaler/metrics.ts). */
   readonly autoscaler: AutoscalerMetrics;
   /** Per job: 1 while its Ready condition is True, else 0; `reason` is the condition's (Suspended, Finished, ...). */
   readonly jobReady: Gauge<'namespace' | 'name' | 'reason'>;

@@ -1,6 +1,6 @@
 // The StreamJob reconcile: get → finalizer → observe → validate → record the observation →
 // advance the pending operation (operation/advance.ts, where the write-ahead log of status
-// is described) or decide a new one (decide.ts) → record → the autoscaler (autoscale.ts: it
+// is described) or decide a new one (decide-operation.ts) → record → the autoscaler (autoscaler/autoscale.ts: it
 // decides on what this reconcile left, and its scale write wakes the next one). Every status write derives the
 // kstatus view (observedGeneration, Reconciling, Stalled; kstatus.ts) from what it wrote.
 //
@@ -22,9 +22,9 @@ import {
   type ReconcileResult,
 } from '../../kube/index.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { autoscale, forgetJob, sooner, type Autoscaling } from './autoscale.ts';
-import { AutoscalerHistories } from './autoscaler-histories.ts';
-import { decide } from './decide.ts';
+import { autoscale, forgetJob, sooner, type Autoscaling } from './autoscaler/autoscale.ts';
+import { AutoscalerHistories } from './autoscaler/histories.ts';
+import { decide } from './decide-operation.ts';
 import { loadDruidRefs, resolveDruidRefs } from './druid-refs.ts';
 import type { JobCtx, ReconcilerInternals, StreamJobReconcilerDeps } from './job-context.ts';
 import { deriveKstatus } from './kstatus.ts';

@@ -7,7 +7,7 @@ import { deriveKstatus } from './kstatus.ts';
 import type { Observation } from './observer.ts';
 import type { Pod } from './objects/slot-pod.ts';
 import { recordObservation, waitingCondition } from './record-observation.ts';
-import { specHash } from './spec-hash.ts';
+import { specHash } from './spec/hash.ts';
 import { sampleJob, sampleSpec } from './testing/sample-job.ts';
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { sampleJob, sampleSpec } from './testing/sample-job.ts';
 import { effectiveStateStorage, stateLocation, stateStorageIssues } from './state-storage.ts';
-import { specHash } from './spec-hash.ts';
+import { specHash } from './spec/hash.ts';
 import { stateAccess } from './objects/state-access.ts';
 
 const s3 = { bucket: 'state-bucket', prefix: 'teams/web', endpoint: 'http://127.0.0.1:7070', pathStyle: true };

@@ -48,7 +48,7 @@ export const OTHER_WRITES = [
   'owned',
   'periodic-savepoint-off',
   'periodic-savepoint-scheduled',
-  // status.autoscaler: a decision, a wait, or refreshed inputs (autoscale.ts).
+  // status.autoscaler: a decision, a wait, or refreshed inputs (autoscaler/autoscale.ts).
   'autoscaler',
 ] as const;
 

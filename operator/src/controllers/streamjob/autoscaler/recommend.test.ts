@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SlotLoad } from '../../../../../runtime/src/control/contract.ts';
 import type { AutoscalerInputs, AutoscalerSpec, AutoscalerStatus } from '../../../api/v1alpha1/autoscaler.ts';
-import { decide } from './decide.ts';
+import { decide } from './decide-scale.ts';
 import { LoadWindow, type LoadSample } from './load-window.ts';
 import { resolvePolicy } from './policy.ts';
 import { recommend, roundToDivisor } from './recommend.ts';

@@ -1,5 +1,5 @@
 // The replicas a job needs by its inputs alone, with the numbers that made them: no timing, budget or memory
-// (decide.ts applies those). The arithmetic of docs/operator/autoscaler.md "The algorithm":
+// (decide-scale.ts applies those). The arithmetic of docs/operator/autoscaler.md "The algorithm":
 //   required = inputRate + lag / catchUpDuration   (inputRate: the newest quarter's, when it is > 1.1 × the mean)
 //   needed   = ceil(required / (capacity / current × targetUtilization))
 //   clamped to [minReplicas, min(maxReplicas, maxParallelism, partitions)], then rounded up to the smallest value

@@ -9,7 +9,7 @@ import { RuntimeError, RuntimeErrorCodes } from '../../../runtime-client/client.
 import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
 import type { Pod } from '../objects/slot-pod.ts';
 import { unobserved } from '../observer.ts';
-import { specHash } from '../spec-hash.ts';
+import { specHash } from '../spec/hash.ts';
 import type { StatusWrite } from '../status-writes.ts';
 import { liveSpec, pod, pods, type PodState } from '../testing/live-rescale-fixtures.ts';
 import { sampleJob } from '../testing/sample-job.ts';

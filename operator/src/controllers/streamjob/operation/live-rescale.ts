@@ -46,7 +46,7 @@ export const POLL_MS = 1_000;
 /** How long slot 0 may take to accept the migration (unreachable, 5xx) before the rescale goes by savepoint. */
 export const ACCEPT_TIMEOUT_MS = 120_000;
 
-/** Starts a live rescale of the deployed job from `from` to `to` slots (decide.ts checked that it can). */
+/** Starts a live rescale of the deployed job from `from` to `to` slots (decide-operation.ts checked that it can). */
 export function startLiveRescale(r: ReconcilerInternals, c: JobCtx, spec: StreamJobSpec, from: number): StepResult {
   const st = c.job.status ?? {};
   const depId = st.deployed?.id;

@@ -52,7 +52,7 @@ export async function prepareState(r: ReconcilerInternals, c: JobCtx, op: Pendin
   // last-state and restarts continue the running lineage: its pods may still complete
   // checkpoints (and commit their transactions) until they are gone, so the new pods pick
   // the newest one of the lineage themselves when they start; restoreFrom is only the fallback.
-  // A resume carries the suspended lineage in the operation (status.resumeLatest, decide.ts).
+  // A resume carries the suspended lineage in the operation (status.resumeLatest, decide-operation.ts).
   const continues = mode === 'last-state' || (mode === 'restore' && op.kind !== 'deploy');
   const since = continues ? lineageSince(c.job) : op.restoreLatestSince;
   const lineage = continues ? lineageOf(c.job) : op.restoreLatestLineage;

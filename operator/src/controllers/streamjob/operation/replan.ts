@@ -4,7 +4,7 @@
 import type { PendingOperation } from '../../../api/v1alpha1/streamjob.ts';
 import type { ReconcileResult } from '../../../kube/index.ts';
 import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
-import { specHash } from '../spec-hash.ts';
+import { specHash } from '../spec/hash.ts';
 import { validateSpec } from '../validation.ts';
 import { modeFor } from './kinds.ts';
 

@@ -6,7 +6,7 @@
 import { setJobCondition } from '../conditions.ts';
 import { deletePods } from '../idempotent-writes.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
-import { deployedSpec } from '../spec-diff.ts';
+import { deployedSpec } from '../spec/diff.ts';
 import { parseDuration } from '../../../../../runtime/src/graph/duration.ts';
 import { NO_PROGRESS_AFTER, restartsWithoutCheckpoint } from './checkpoint-progress.ts';
 import { countRestart } from './restart-count.ts';

@@ -13,7 +13,7 @@ import type {
 import { operationName, setJobCondition } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { savepointRequestId } from '../savepoints.ts';
-import { deploymentId, specHash } from '../spec-hash.ts';
+import { deploymentId, specHash } from '../spec/hash.ts';
 import { describeOp, PHASE_OF } from './kinds.ts';
 import { recordRescaleStart } from '../rescale-history.ts';
 

@@ -70,7 +70,7 @@ describe('suspend in last-state mode, then resume', () => {
       resumeLatest: { since: '2026-01-01T00:00:00Z', lineage: ['u1/h1-1'] },
     });
 
-    // Resume (decide.ts hands status.resumeLatest to the deploy): the new pods resolve it.
+    // Resume (decide-operation.ts hands status.resumeLatest to the deploy): the new pods resolve it.
     const st = running.job.status!;
     const resume: PendingOperation = {
       kind: 'deploy',

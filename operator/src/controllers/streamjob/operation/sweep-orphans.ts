@@ -9,7 +9,7 @@ import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
 import { slot0Url } from '../observer.ts';
 import { orphanSavepoints } from '../orphan-savepoints.ts';
 import { defaultCadence } from '../phases.ts';
-import { deployedSpec } from '../spec-diff.ts';
+import { deployedSpec } from '../spec/diff.ts';
 import { effectiveStateStorage } from '../state-storage.ts';
 
 /** Retain when the spec or the deployed spec (what the pods run) says so: deleting needs both to say Delete. */

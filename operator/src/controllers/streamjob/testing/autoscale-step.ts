@@ -1,10 +1,10 @@
 // One autoscaler reconcile as the StreamJob controller makes it, for the tests of the scale write
-// (autoscale-conflict.test.ts against a fake apiserver, autoscaler-scale.int.test.ts against the real one):
+// (autoscale-conflict.test.ts against a fake apiserver, autoscaler/scale.int.test.ts against the real one):
 // the load a busy slot reports, the status write kept in memory, and `autoscale` at a given second.
 import type { SlotLoad, StatusResponse } from '../../../../../runtime/src/control/contract.ts';
 import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
 import { silentLogger } from '../../../telemetry/logger.ts';
-import { autoscale, type Autoscaling } from '../autoscale.ts';
+import { autoscale, type Autoscaling } from '../autoscaler/autoscale.ts';
 import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
 import { unobserved } from '../observer.ts';
 

@@ -13,12 +13,12 @@
 // - the output is exactly once across every autoscaler-driven rescale (Kafka's Java
 //   read_committed consumer: every input id once, with its score).
 import { describe, expect, it } from 'vitest';
-import { deliveryDiff, readTopicWithJava } from '../../../../test/harness/java-topic-reader.ts';
-import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { Resources, type KubeObject } from '../../kube/index.ts';
-import { StreamJobs } from './resource.ts';
-import { clicksApp } from './testing/clicks-app-image.ts';
-import { getJob, harnessPerFile, inputProducer, runningWith } from './testing/kafka-job-harness.ts';
+import { deliveryDiff, readTopicWithJava } from '../../../../../test/harness/java-topic-reader.ts';
+import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
+import { Resources, type KubeObject } from '../../../kube/index.ts';
+import { StreamJobs } from '../resource.ts';
+import { clicksApp } from '../testing/clicks-app-image.ts';
+import { getJob, harnessPerFile, inputProducer, runningWith } from '../testing/kafka-job-harness.ts';
 import {
   awaitJob,
   CAPACITY,
@@ -27,7 +27,7 @@ import {
   scoringService,
   SteppedProducer,
   type ScenarioClick,
-} from './testing/autoscaler-scenario.ts';
+} from '../testing/autoscaler-scenario.ts';
 
 const PARTITIONS = 12;
 const WINDOW_S = 10;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import type { StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
 import { liveRescaleBlocker, rescaleModeOf } from './live-rescale-eligibility.ts';
-import { liveSpec } from './testing/live-rescale-fixtures.ts';
-import { sampleSpec } from './testing/sample-job.ts';
+import { liveSpec } from '../testing/live-rescale-fixtures.ts';
+import { sampleSpec } from '../testing/sample-job.ts';
 
 const withSources = (sources: unknown[]): StreamJobSpec =>
   ({ ...liveSpec, graph: { ...liveSpec.graph, sources } }) as unknown as StreamJobSpec;

@@ -1,7 +1,7 @@
 // What a change of each StreamJob spec field makes the operator do, one entry per field of
 // StreamJobSpec: a field added to the type without a class here does not compile (`satisfies`
 // over `keyof Required<StreamJobSpec>`), so no field is silently applied in place. The deployment
-// hash (spec-hash.ts) covers exactly the 'redeploy' and 'rescale' fields; spec-diff.ts acts on
+// hash (hash.ts) covers exactly the 'redeploy' and 'rescale' fields; diff.ts acts on
 // 'suspend' and 'savepoint'.
 // Nested objects are classified whole: every part of checkpointing, stateStorage (retention
 // included: the pods' runtime prunes, or with Retain does not), podTemplate, graph and job reaches
@@ -9,7 +9,7 @@
 // mixes both (savepointPath: the operator; allowNonRestoredState: the job config) but neither
 // part is a reason for new pods, so it stays whole. A nested object with a part that needs new
 // pods and a part that must not cause them would have to be split here (the first part hashed).
-import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
+import type { StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
 
 export type SpecFieldClass =
   /** The pods read it when they start: a change replaces them (an upgrade). Hashed. */
@@ -35,7 +35,7 @@ export const SPEC_FIELDS = {
   state: 'suspend',
   // When an operation starts (and a pending savepoint re-plans when it changes: failure-policies.md).
   upgradeMode: 'in-place',
-  // How the next replicas-only change runs (decide.ts): nothing running reads it.
+  // How the next replicas-only change runs (decide-operation.ts): nothing running reads it.
   rescale: 'in-place',
   // A bump is a change "that needs new pods": it redeploys with nothing else changed.
   restartNonce: 'redeploy',

@@ -1,4 +1,4 @@
-// With no operation pending: what the spec asks for against what runs (spec-diff.ts) starts
+// With no operation pending: what the spec asks for against what runs (spec/diff.ts) starts
 // an operation; in steady state a failed or vanished slot, or a runtime reporting FAILED,
 // restarts all slots, so does a job past spec.health.checkpointTimeout with restartOnUnhealthy
 // (health-condition.ts), and a deployment all of whose slots finished (end of input) makes the
@@ -9,7 +9,7 @@
 // A manual savepoint of a Finished job is not taken (nothing runs; its final checkpoint is
 // its state).
 // A replicas-only change of a job with spec.rescale.mode live runs as a live rescale
-// (operation/live-rescale.ts) when the job can (live-rescale-eligibility.ts) and runs now;
+// (operation/live-rescale.ts) when the job can (spec/live-rescale-eligibility.ts) and runs now;
 // otherwise as the savepoint rescale, with an Event LiveRescaleNotPossible saying why.
 import type { ReconcileResult } from '../../kube/index.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
@@ -22,11 +22,11 @@ import { latestRestorePoint } from './operation/restore-point.ts';
 import { startLiveRescale } from './operation/live-rescale.ts';
 import { startOperation } from './operation/start.ts';
 import { sweepIfDue } from './operation/sweep-orphans.ts';
-import { classify, deployedSpec } from './spec-diff.ts';
+import { classify, deployedSpec } from './spec/diff.ts';
 import { deploymentFailure, settlingMs } from './slot-failure.ts';
 import { healthOf } from './health-condition.ts';
-import { specHash } from './spec-hash.ts';
-import { liveRescaleBlocker, rescaleModeOf } from './live-rescale-eligibility.ts';
+import { specHash } from './spec/hash.ts';
+import { liveRescaleBlocker, rescaleModeOf } from './spec/live-rescale-eligibility.ts';
 import type { Observation } from './observer.ts';
 
 /** Why the deployment cannot start a live rescale now (slots not all up, or the job not RUNNING), if so. */

@@ -13,7 +13,7 @@ import {
   settlingPollMs,
   specRejectedRetryMs,
   type DS,
-} from './decide.ts';
+} from './decide-supervisor.ts';
 import { failedStatus, observedStatus, supervisorSettled } from './record.ts';
 import { withOwnerMarker } from './supervisor-claim.ts';
 import { desiredSupervisorSpec } from './supervisor-spec.ts';

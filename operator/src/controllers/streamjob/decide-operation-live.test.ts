@@ -1,12 +1,12 @@
-// decide.ts for a replicas-only change: a live rescale when the spec asks for it and the job can,
+// decide-operation.ts for a replicas-only change: a live rescale when the spec asks for it and the job can,
 // else the savepoint rescale with an Event saying why not; any other change stays an upgrade.
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
-import { decide } from './decide.ts';
+import { decide } from './decide-operation.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
 import { unobserved } from './observer.ts';
-import { specHash } from './spec-hash.ts';
+import { specHash } from './spec/hash.ts';
 import { liveSpec, pods } from './testing/live-rescale-fixtures.ts';
 import { sampleJob, sampleSpec } from './testing/sample-job.ts';
 

@@ -6,10 +6,10 @@
 // Bounded: one entry per StreamJob with its autoscaler on, each window at most MAX_SAMPLES samples; an entry is
 // dropped when its job is deleted or its autoscaler turned off, and a job recreated under its name (a new uid)
 // starts a new one.
-import type { SlotLoad } from '../../../../runtime/src/control/contract.ts';
-import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { LoadWindow, type LoadSample } from './autoscaler/load-window.ts';
-import type { Observation } from './observer.ts';
+import type { SlotLoad } from '../../../../../runtime/src/control/contract.ts';
+import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
+import { LoadWindow, type LoadSample } from './load-window.ts';
+import type { Observation } from '../observer.ts';
 
 export interface JobLoadHistory {
   readonly uid: string;

@@ -3,7 +3,7 @@
 // removes every one of them (the job deleted, or its autoscaler turned off), so a dashboard never shows a stale
 // recommendation as current.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { AutoscalerDecision, AutoscalerInputs } from '../../api/v1alpha1/autoscaler.ts';
+import type { AutoscalerDecision, AutoscalerInputs } from '../../../api/v1alpha1/autoscaler.ts';
 
 type JobLabels = 'namespace' | 'name';
 

@@ -6,8 +6,8 @@
 // mid-stream. Checkpointing must run (a failure mid-migration restores the last checkpoint at the
 // new parallelism), and maxParallelism bounds the slots. Event time is no blocker: a moved partition
 // carries its watermark between slot pods (runtime/src/exec/remote-floors.ts). Pure.
-import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
-import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
+import type { StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
+import { parseDuration } from '../../../../../runtime/src/graph/duration.ts';
 
 /** The rescale mode the spec asks for (the CRD's default: savepoint). */
 export function rescaleModeOf(spec: StreamJobSpec): 'live' | 'savepoint' {

@@ -1,7 +1,7 @@
 // Classifies what the spec asks for against what is deployed. Pure.
-import type { StreamJob, StreamJobSpec, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
-import { shapeHash, specHash } from './spec-hash.ts';
-import type { JobDefaults } from './state-storage.ts';
+import type { StreamJob, StreamJobSpec, StreamJobStatus } from '../../../api/v1alpha1/streamjob.ts';
+import { shapeHash, specHash } from './hash.ts';
+import type { JobDefaults } from '../state-storage.ts';
 
 export type Change =
   | { kind: 'none' }

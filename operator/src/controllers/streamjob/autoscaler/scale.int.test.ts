@@ -5,17 +5,17 @@
 // mode Scale, deciding again after a Conflict. No
 // operator runs here (nothing acts on the objects; the step's status writes stay in memory): ~3 s.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isConflict, isNotFound, KubeApiError, Resources, type KubeClient } from '../../kube/index.ts';
-import { applyRepoCrd, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
-import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { EventRecorder } from '../../kube/index.ts';
-import { createRegistry } from '../../telemetry/metrics.ts';
-import { AutoscalerHistories } from './autoscaler-histories.ts';
-import { autoscalerMetrics } from './autoscaler-metrics.ts';
-import { AUTOSCALER_FIELD_MANAGER, writeReplicas } from './autoscaler-scale.ts';
-import type { ReconcilerInternals } from './job-context.ts';
-import { autoscaleAt, recordInMemory } from './testing/autoscale-step.ts';
-import { StreamJobs } from './resource.ts';
+import { isConflict, isNotFound, KubeApiError, Resources, type KubeClient } from '../../../kube/index.ts';
+import { applyRepoCrd, newClient, suffix, waitFor } from '../../../kube/testing/cluster.ts';
+import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
+import { EventRecorder } from '../../../kube/index.ts';
+import { createRegistry } from '../../../telemetry/metrics.ts';
+import { AutoscalerHistories } from './histories.ts';
+import { autoscalerMetrics } from './metrics.ts';
+import { AUTOSCALER_FIELD_MANAGER, writeReplicas } from './scale.ts';
+import type { ReconcilerInternals } from '../job-context.ts';
+import { autoscaleAt, recordInMemory } from '../testing/autoscale-step.ts';
+import { StreamJobs } from '../resource.ts';
 
 describe('the autoscaler’s scale write (real apiserver)', () => {
   let kube: KubeClient;

@@ -4,10 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
-import { SPEC_FIELDS, specFields, type SpecFieldTable } from './spec-fields.ts';
-import { shapeHash, specHash } from './spec-hash.ts';
-import { sampleSpec } from './testing/sample-job.ts';
+import type { StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
+import { SPEC_FIELDS, specFields, type SpecFieldTable } from './fields.ts';
+import { shapeHash, specHash } from './hash.ts';
+import { sampleSpec } from '../testing/sample-job.ts';
 
 const defaults = { image: 'tributary/runtime:dev' };
 const app = (module: string, image?: string): StreamJobSpec => {
@@ -65,7 +65,7 @@ const withStorage = { ...defaults, stateStorage: { s3: { bucket: 'default' }, pa
 
 describe('spec fields', () => {
   it('hash exactly as before the table: an operator upgrade redeploys no running job', () => {
-    // Values computed by deploymentSpecOf as an allow-list (commit 5716d25), before spec-fields.ts.
+    // Values computed by deploymentSpecOf as an allow-list (commit 5716d25), before fields.ts.
     expect(specHash(full, defaults)).toBe('41f1bcd2b79ef44f');
     expect(shapeHash(full, defaults)).toBe('f62787cbe01e653e');
     expect(specHash(bare, withStorage)).toBe('1bcf633fe36d8e2d');
@@ -82,7 +82,7 @@ describe('spec fields', () => {
   });
 
   it('classifies every field of the CRD’s spec, and no other', () => {
-    const crd = parse(readFileSync(new URL('../../../../crds/streamjobs.tributary.dev.yaml', import.meta.url), 'utf8'));
+    const crd = parse(readFileSync(new URL('../../../../../crds/streamjobs.tributary.dev.yaml', import.meta.url), 'utf8'));
     const props = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties as Record<string, unknown>;
     expect([...specFields].sort()).toEqual(Object.keys(props).sort());
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { shapeHash, specHash } from './spec-hash.ts';
-import { classify } from './spec-diff.ts';
-import { sampleJob as job, sampleSpec as spec } from './testing/sample-job.ts';
+import { shapeHash, specHash } from './hash.ts';
+import { classify } from './diff.ts';
+import { sampleJob as job, sampleSpec as spec } from '../testing/sample-job.ts';
 
 describe('spec classification', () => {
   it('classifies replicas-only changes as rescale, others as upgrade, policies as nothing', () => {

@@ -1,17 +1,17 @@
 // The autoscaler's conditional scale write (autoscale.ts, writeScale) when it meets a 409 Conflict: what it reads
 // again, decides again and writes. The apiserver here is a hand-written fake: a Conflict on the write exactly
-// when a test wants one cannot be produced on demand (autoscaler-scale.int.test.ts makes real ones by racing a
+// when a test wants one cannot be produced on demand (autoscaler/scale.int.test.ts makes real ones by racing a
 // `kubectl scale`-like write). The engine, load window and metrics are the real ones.
 import { describe, expect, it } from 'vitest';
-import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
-import { KubeApiError, type KubeClient } from '../../kube/index.ts';
-import { createRegistry } from '../../telemetry/metrics.ts';
+import type { StreamJob, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
+import { KubeApiError, type KubeClient } from '../../../kube/index.ts';
+import { createRegistry } from '../../../telemetry/metrics.ts';
 import type { Autoscaling } from './autoscale.ts';
-import { AutoscalerHistories } from './autoscaler-histories.ts';
-import { autoscalerMetrics } from './autoscaler-metrics.ts';
-import type { ReconcilerInternals } from './job-context.ts';
-import { autoscaleAt, recordInMemory } from './testing/autoscale-step.ts';
-import { sampleJob, sampleSpec } from './testing/sample-job.ts';
+import { AutoscalerHistories } from './histories.ts';
+import { autoscalerMetrics } from './metrics.ts';
+import type { ReconcilerInternals } from '../job-context.ts';
+import { autoscaleAt, recordInMemory } from '../testing/autoscale-step.ts';
+import { sampleJob, sampleSpec } from '../testing/sample-job.ts';
 
 const conflict = () =>
   new KubeApiError(409, 'PATCH …/streamjobs/j/scale: 409 the object has been modified', {

@@ -1,13 +1,13 @@
 // What of a spec needs new pods, hashed: equal hashes = the running deployment already runs
 // it; equal shape hashes with different replicas = a rescale. Deployment ids carry the hash.
-// Which fields count is spec-fields.ts's table (every field classified); this file only says how
+// Which fields count is fields.ts's table (every field classified); this file only says how
 // a field's value is hashed. Pure; the hash is stable across key order (sorted keys), and an
 // absent field hashes as if its key did not exist: a new 'redeploy' field keeps the hashes of
 // the specs that leave it unset (given no schema default), so an operator upgrade redeploys no job.
 import { createHash } from 'node:crypto';
-import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
-import { SPEC_FIELDS, specFields, type DeployedField } from './spec-fields.ts';
-import { storageForHash, type JobDefaults } from './state-storage.ts';
+import type { StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
+import { SPEC_FIELDS, specFields, type DeployedField } from './fields.ts';
+import { storageForHash, type JobDefaults } from '../state-storage.ts';
 
 /**
  * A deployed field's value as hashed, where it is not the field itself: the effective image, and
@@ -24,7 +24,7 @@ const deployedFields = specFields.filter(
   (k): k is DeployedField => SPEC_FIELDS[k] === 'redeploy' || SPEC_FIELDS[k] === 'rescale',
 );
 
-/** The fields whose change needs new pods (spec-fields.ts); everything else applies otherwise. */
+/** The fields whose change needs new pods (fields.ts); everything else applies otherwise. */
 export function deploymentSpecOf(spec: StreamJobSpec, defaults: JobDefaults): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of deployedFields) out[k] = HASHED_AS[k] ? HASHED_AS[k](spec, defaults) : spec[k];

@@ -1,29 +1,29 @@
 // The autoscaler's step of a StreamJob reconcile, after the job's own work (reconcile.ts): the slots' load
-// answers of this reconcile's observation feed the job's load window (autoscaler-histories.ts); the engine
-// (autoscaler/decide.ts, pure) decides from it; this step does the writes, in this order:
+// answers of this reconcile's observation feed the job's load window (histories.ts); the engine
+// (decide-scale.ts, pure) decides from it; this step does the writes, in this order:
 //   1. status.autoscaler — before the scale write, so the budget (rescaleTimes) counts a rescale that is made
 //      even if this process dies right after it; a scale write that failed costs budget, never exceeds it;
-//   2. spec.replicas through the scale subresource (mode Scale, autoscaler-scale.ts) — the spec change then
+//   2. spec.replicas through the scale subresource (mode Scale, scale.ts) — the spec change then
 //      wakes the reconcile, which rescales as for any replicas change. The write is conditional on the job's
 //      resourceVersion; on a Conflict the job is read again and the decision made again on it (never the stale
 //      value written blindly): a spec changed meanwhile — a `kubectl scale` — wins, and is decided on by the
 //      reconcile it wakes;
-//   3. the decision's Event, and the metrics (autoscaler-metrics.ts).
+//   3. the decision's Event, and the metrics (metrics.ts).
 // Writes are idempotent: status.autoscaler is written when something a reader acts on changed (recommendation,
 // decisions, waiting reason, budget, memory); a change of the inputs or of a waiting detail alone is written at
 // most once per decision cadence, so a held decision re-made each reconcile does not write each time.
 // A job whose autoscaler is off (or absent) has no status.autoscaler, no load window and no metric series.
-import { getCondition, isConflict, isNotFound, type ReconcileResult } from '../../kube/index.ts';
-import type { AutoscalerStatus } from '../../api/v1alpha1/autoscaler.ts';
-import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
-import { decide, waitingReason, type DecideResult } from './autoscaler/decide.ts';
-import { resolvePolicy, type AutoscalerPolicy } from './autoscaler/policy.ts';
-import { loadSample, type AutoscalerHistories } from './autoscaler-histories.ts';
-import type { AutoscalerMetrics } from './autoscaler-metrics.ts';
-import { writeReplicas } from './autoscaler-scale.ts';
-import type { JobCtx, ReconcilerInternals } from './job-context.ts';
-import { StreamJobs } from './resource.ts';
-import { stableJson } from './spec-hash.ts';
+import { getCondition, isConflict, isNotFound, type ReconcileResult } from '../../../kube/index.ts';
+import type { AutoscalerStatus } from '../../../api/v1alpha1/autoscaler.ts';
+import type { StreamJob, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
+import { decide, waitingReason, type DecideResult } from './decide-scale.ts';
+import { resolvePolicy, type AutoscalerPolicy } from './policy.ts';
+import { loadSample, type AutoscalerHistories } from './histories.ts';
+import type { AutoscalerMetrics } from './metrics.ts';
+import { writeReplicas } from './scale.ts';
+import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
+import { StreamJobs } from '../resource.ts';
+import { stableJson } from '../spec/hash.ts';
 
 /** Decisions are never made more often than this, whatever the metrics window (each asks every slot). */
 export const MIN_DECISION_INTERVAL_MS = 2_000;

@@ -3,7 +3,7 @@
 // makes the job not Ready for `rescaleS` seconds. A decision every 15s, as the operator's resync would make.
 import { describe, expect, it } from 'vitest';
 import type { AutoscalerInputs, AutoscalerSpec, AutoscalerStatus } from '../../../api/v1alpha1/autoscaler.ts';
-import { decide, MAX_DECISIONS, type DecideResult } from './decide.ts';
+import { decide, MAX_DECISIONS, type DecideResult } from './decide-scale.ts';
 import { resolvePolicy } from './policy.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');

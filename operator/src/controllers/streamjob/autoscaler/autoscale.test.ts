@@ -1,21 +1,21 @@
 // The autoscaler's wiring (autoscale.ts) with the real engine, metrics registry and load window: what it writes to
 // status.autoscaler and when (idempotent), the cadence it asks for, and what turning it off removes. Events go to
-// an apiserver address nothing listens on (recording never throws); the scale write is autoscaler-scale.int.test.ts.
+// an apiserver address nothing listens on (recording never throws); the scale write is autoscaler/scale.int.test.ts.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SlotLoad, StatusResponse } from '../../../../runtime/src/control/contract.ts';
-import type { AutoscalerStatus } from '../../api/v1alpha1/autoscaler.ts';
-import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
-import { EventRecorder, KubeClient } from '../../kube/index.ts';
-import { silentLogger } from '../../telemetry/logger.ts';
-import { createRegistry } from '../../telemetry/metrics.ts';
+import type { SlotLoad, StatusResponse } from '../../../../../runtime/src/control/contract.ts';
+import type { AutoscalerStatus } from '../../../api/v1alpha1/autoscaler.ts';
+import type { StreamJob, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
+import { EventRecorder, KubeClient } from '../../../kube/index.ts';
+import { silentLogger } from '../../../telemetry/logger.ts';
+import { createRegistry } from '../../../telemetry/metrics.ts';
 import { autoscale, decisionIntervalMs, shouldWrite, sooner, type Autoscaling } from './autoscale.ts';
-import { AutoscalerHistories, loadSample } from './autoscaler-histories.ts';
-import { autoscalerMetrics } from './autoscaler-metrics.ts';
-import { resolvePolicy } from './autoscaler/policy.ts';
-import type { JobCtx, ReconcilerInternals } from './job-context.ts';
-import { unobserved, type Observation } from './observer.ts';
-import type { StatusWrite } from './status-writes.ts';
-import { sampleJob, sampleSpec } from './testing/sample-job.ts';
+import { AutoscalerHistories, loadSample } from './histories.ts';
+import { autoscalerMetrics } from './metrics.ts';
+import { resolvePolicy } from './policy.ts';
+import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
+import { unobserved, type Observation } from '../observer.ts';
+import type { StatusWrite } from '../status-writes.ts';
+import { sampleJob, sampleSpec } from '../testing/sample-job.ts';
 
 const kube = new KubeClient({ server: 'http://127.0.0.1:9', authHeaders: async () => ({}) }, { timeoutMs: 1_000 });
 afterAll(() => kube.close());
