@@ -82,7 +82,9 @@ describe('spec fields', () => {
   });
 
   it('classifies every field of the CRD’s spec, and no other', () => {
-    const crd = parse(readFileSync(new URL('../../../../../crds/streamjobs.tributary.dev.yaml', import.meta.url), 'utf8'));
+    const crd = parse(
+      readFileSync(new URL('../../../../../crds/streamjobs.tributary.dev.yaml', import.meta.url), 'utf8'),
+    );
     const props = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties as Record<string, unknown>;
     expect([...specFields].sort()).toEqual(Object.keys(props).sort());
   });
