@@ -105,7 +105,13 @@ describe.skipIf(ROUNDS === 0)(
           plan.push('output watched');
           const job = startCli(
             ['run', file, '--distributed', '--control-port', '0', '--state-dir', join(dir, 'state'), '--no-progress'],
-            { env: { TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile } },
+            // TRIBUTARY_SOAK_LOG_LEVEL=debug keeps what the sources decide about each partition found (run.log).
+            {
+              env: {
+                TRIBUTARY_CONTROL_TOKEN_FILE: tokenFile,
+                TRIBUTARY_LOG_LEVEL: process.env['TRIBUTARY_SOAK_LOG_LEVEL'] ?? 'info',
+              },
+            },
           );
           // A round that times out never reaches `finally`: keep its log and stop its run here too (a run left
           // behind took the machine from the rounds after it, and its log was lost).

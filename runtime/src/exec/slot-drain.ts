@@ -23,6 +23,7 @@
 //    series as before it.
 import { TributaryError } from '../errors.ts';
 import { floorsReleased } from './floors-released.ts';
+import { endLeavingSources } from './leaving-sources.ts';
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
 import type { JobCheckpointing } from './job-checkpointing.ts';
 import type { LiveMigration } from './live-migration.ts';
@@ -62,7 +63,7 @@ export async function drainSlots(
   await coordinator.exclusive(async () => {
     await Promise.all([
       ...remaining.map((p) => inLoop(p, () => endChannelsTo(d.links, p.slot.index, from, d.list.length))),
-      ...draining.map((p) => inLoop(p, () => p.sources.forEach((s) => s.requestStop(false)))),
+      ...draining.map((p) => inLoop(p, () => endLeavingSources(p))),
     ]);
   });
   await Promise.all(draining.map((p) => d.loopEnded(p)));

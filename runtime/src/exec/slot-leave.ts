@@ -21,6 +21,7 @@
 import { TributaryError } from '../errors.ts';
 import type { Channel } from './channel.ts';
 import { floorsReleased } from './floors-released.ts';
+import { endLeavingSources } from './leaving-sources.ts';
 import { endChannelsTo, inLoop, type SlotDrainContext } from './slot-drain.ts';
 import type { SlotParts } from './slot-builder.ts';
 
@@ -42,7 +43,7 @@ export function endChannels(c: LeaveContext, from: number, to: number): Promise<
 export async function endSources(c: LeaveContext, from: number, timeoutMs: number): Promise<number[]> {
   const leaving = leavingSlots(c, from);
   await floorsReleased(leaving, c.migration, timeoutMs);
-  await Promise.all(leaving.map((p) => inLoop(p, () => p.sources.forEach((s) => s.requestStop(false)))));
+  await Promise.all(leaving.map((p) => inLoop(p, () => endLeavingSources(p))));
   await Promise.all(leaving.map((p) => c.loopEnded(p)));
   return leaving.map((p) => p.slot.index);
 }
