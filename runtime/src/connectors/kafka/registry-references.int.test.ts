@@ -83,7 +83,7 @@ message Order {
       id: 'string',
       at: 'dyn',
       customer: 'dyn',
-      cents: 'double',
+      cents: 'int', // an int64: a CEL int (docs/runtime/formats.md, "Integers")
     });
     const producer = inputProducer(kafka);
     await producer.connect();
