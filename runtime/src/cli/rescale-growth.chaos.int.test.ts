@@ -26,7 +26,15 @@ import { startCli } from '../testing/cli-process.ts';
 import { GrowthInput } from '../testing/growth-input.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
 import { createTopics, growTopic } from '../testing/kafka-topics.ts';
-import { killManifest, logLines, newestControlPort, sleep, TOKEN, watchOutput } from '../testing/rescale-kill.ts';
+import {
+  checkpointTriggeredAfterNow,
+  killManifest,
+  logLines,
+  newestControlPort,
+  sleep,
+  TOKEN,
+  watchOutput,
+} from '../testing/rescale-kill.ts';
 
 // Soak only (`npm run soak -- --suites rescale-growth` sets the rounds): it still finds rounds that never finish
 // (docs/guarantees.md, "Soak"), so `npm test` does not run it until they are fixed.
@@ -205,14 +213,9 @@ describe.skipIf(ROUNDS === 0)(
             for (let waited = 0; waited < 120_000 && !outputSeen.has(input.lastPerKey()); waited += 500)
               await sleep(500);
             // Two checkpoints completed after every key's last count was written: the second was triggered after it.
-            const allRead = new Date().toISOString();
-            const after = async (): Promise<number> => {
-              const last = (await status(newestControlPort(job.stderr) as string))?.lastCheckpoint;
-              return last && last.completedAt > allRead ? last.id : -1;
-            };
-            await expect.poll(after, { timeout: 60_000 }).toBeGreaterThan(0);
-            const firstAfter = await after();
-            await expect.poll(after, { timeout: 60_000 }).toBeGreaterThan(firstAfter);
+            await checkpointTriggeredAfterNow(
+              async () => (await status(newestControlPort(job.stderr) as string))?.lastCheckpoint,
+            );
             job.child.kill('SIGINT');
             const end = await job.done;
             expect(end.code, end.stderr.slice(-4000)).toBe(0);

@@ -35,6 +35,7 @@ import {
   CHUNKS,
   committedDiff,
   counts,
+  checkpointTriggeredAfterNow,
   killManifest,
   lastPerKey,
   logLines,
@@ -191,14 +192,7 @@ describe('tributary rescale --distributed: SIGKILL of one slot process at each p
             // record never shows: then the diff below says what went wrong, not a timeout.
             for (let waited = 0; waited < 120_000 && !outputSeen.has(lastPerKey); waited += 500) await sleep(500);
             // A checkpoint completed after that may have been triggered before; the one after it was not.
-            const allRead = new Date().toISOString();
-            const after = async (): Promise<number> => {
-              const last = (await newest()).lastCheckpoint;
-              return last && last.completedAt > allRead ? last.id : -1;
-            };
-            await expect.poll(after, { timeout: 60_000 }).toBeGreaterThan(0);
-            const firstAfter = await after();
-            await expect.poll(after, { timeout: 60_000 }).toBeGreaterThan(firstAfter);
+            await checkpointTriggeredAfterNow(async () => (await newest()).lastCheckpoint);
             job.child.kill('SIGINT');
             const end = await job.done;
             expect(end.code, end.stderr.slice(-4000)).toBe(0);

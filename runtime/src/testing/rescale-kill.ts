@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { deliveryDiff, readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
+import { TributaryError } from '../errors.ts';
 import { inputProducer } from './kafka-topics.ts';
 
 export type DeliveryDiff = ReturnType<typeof deliveryDiff>;
@@ -154,3 +155,29 @@ export const counts = (d: DeliveryDiff): { missing: number; duplicated: number; 
   duplicated: d.duplicated.length,
   unexpected: d.unexpected.length,
 });
+
+/**
+ * Resolves once a checkpoint triggered after this call completed (the second to complete after it: the first may
+ * have been triggered before). `last` reads the newest completed checkpoint (GET /v1/status's lastCheckpoint).
+ */
+export async function checkpointTriggeredAfterNow(
+  last: () => Promise<{ id: number; completedAt: string } | undefined>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const since = new Date().toISOString();
+  const after = async (): Promise<number> => {
+    const c = await last();
+    return c && c.completedAt > since ? c.id : -1;
+  };
+  const until = async (ok: (id: number) => boolean, what: string): Promise<number> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const id = await after();
+      if (ok(id)) return id;
+      if (Date.now() > deadline) throw new TributaryError('TRIB_INVARIANT', `no ${what} within ${timeoutMs} ms`);
+      await sleep(250);
+    }
+  };
+  const first = await until((id) => id > 0, 'checkpoint completed after the output was read');
+  await until((id) => id > first, `checkpoint completed after checkpoint ${first}`);
+}

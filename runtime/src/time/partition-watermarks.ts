@@ -40,8 +40,9 @@ export class PartitionWatermarks {
   addPartition(now: number, seed?: number): number {
     const gen = new BoundedOutOfOrderness(this.boundMs);
     if (seed !== undefined) gen.seed(seed);
-    const p = this.released.pop() ?? this.valve.addChannel();
-    if (p < this.gens.length) this.valve.resetChannel(p);
+    const reused = this.released.pop();
+    if (reused !== undefined) this.valve.resetChannel(reused);
+    const p = reused ?? this.valve.addChannel();
     this.gens[p] = gen;
     this.floor[p] = false;
     this.seeds[p] = seed ?? MIN_WATERMARK;

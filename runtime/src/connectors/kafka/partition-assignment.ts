@@ -43,7 +43,9 @@ export class PartitionAssignment {
    * (exec/unowned-partitions.ts alarms) is then traced to the slot that should have taken it.
    */
   toTake(all: readonly number[], owns: (p: number) => boolean, log: Logger, source: string): number[] {
-    const left = all.filter((p) => !owns(p) && !this.takes(p));
+    const taken: number[] = [];
+    const left: number[] = [];
+    for (const p of all) if (!owns(p)) (this.takes(p) ? taken : left).push(p);
     const key = `${left.join(',')}|${this.parallelism}|${this.held}`;
     if (left.length > 0 && key !== this.leftLogged)
       log.debug(
@@ -51,7 +53,7 @@ export class PartitionAssignment {
         'kafka source: partitions found, left to other slots',
       );
     this.leftLogged = key;
-    return all.filter((p) => !owns(p) && this.takes(p));
+    return taken;
   }
 
   /** The source keeps running with no partition (none may come otherwise: it ends). */
