@@ -3,7 +3,7 @@
 import { Histogram, Registry } from 'prom-client';
 import { druidMetrics } from '../../operator/src/controllers/druiddatasource/metrics.ts';
 import { streamJobMetrics } from '../../operator/src/controllers/streamjob/metrics.ts';
-import { operatorMetrics } from '../../operator/src/telemetry/metrics.ts';
+import { kubeMetrics } from '../../operator/src/telemetry/metrics.ts';
 import { TransactionMetrics } from '../../runtime/src/connectors/kafka/transaction-metrics.ts';
 import { NetMetrics } from '../../runtime/src/net/net-metrics.ts';
 import { SupervisorMetrics } from '../../runtime/src/process/supervisor-metrics.ts';
@@ -14,7 +14,7 @@ export function registeredNames(): Set<string> {
   const shared = new Registry();
   new NetMetrics(shared);
   new TransactionMetrics(shared, 'sink', 0, () => undefined);
-  operatorMetrics(shared);
+  kubeMetrics(shared);
   streamJobMetrics(shared);
   druidMetrics(shared);
   const names = new Set<string>();

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../telemetry/logger.ts';
-import { createRegistry, operatorMetrics } from '../telemetry/metrics.ts';
+import { createRegistry, kubeMetrics } from '../telemetry/metrics.ts';
 import { ApiHealth, apiserverTroubleIn, isApiserverTrouble } from './api-health.ts';
 import { KubeApiError, KubeTransportError, OperatorError, ErrorCodes } from './errors.ts';
 
 function setup(reportEveryMs = 30_000) {
   const lines: { level: number; msg: string }[] = [];
   const logger = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(JSON.parse(l)) } });
-  const metrics = operatorMetrics(createRegistry());
+  const metrics = kubeMetrics(createRegistry());
   const health = new ApiHealth({ server: 'https://127.0.0.1:6443', reportEveryMs });
   health.bind(logger, metrics);
   const warns = () => lines.filter((l) => l.level === 40).map((l) => l.msg);

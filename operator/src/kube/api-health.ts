@@ -23,7 +23,7 @@
 // - It only observes: retries and backoff belong to the callers (informers, controllers).
 import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
-import type { OperatorMetrics } from '../telemetry/metrics.ts';
+import type { KubeMetrics } from '../telemetry/metrics.ts';
 import { ErrorCodes, KubeTransportError, OperatorError, statusCodeOf } from './errors.ts';
 
 /** The failure class of a troubled request, or undefined when the answer is the server working. */
@@ -64,7 +64,7 @@ export class ApiHealth {
   readonly #server: string;
   #reportEveryMs: number;
   #log: Logger = silentLogger();
-  #metrics: OperatorMetrics | undefined;
+  #metrics: KubeMetrics | undefined;
   #since: number | undefined;
   #failuresSinceReport = 0;
   #codesSinceReport = new Map<string, number>();
@@ -88,7 +88,7 @@ export class ApiHealth {
   }
 
   /** Where it logs and counts (the Manager's logger and registry); silent until bound. */
-  bind(logger: Logger, metrics: OperatorMetrics | undefined): void {
+  bind(logger: Logger, metrics: KubeMetrics | undefined): void {
     this.#log = logger.child({ component: 'kube-apiserver', server: this.#server });
     this.#metrics = metrics;
     this.#metrics?.apiserverAvailable.set(this.#since === undefined ? 1 : 0);

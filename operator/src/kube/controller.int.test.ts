@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRegistry, operatorMetrics, type OperatorMetrics } from '../telemetry/metrics.ts';
+import { createRegistry, kubeMetrics, type KubeMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
 import { Controller, type Reconciler } from './controller.ts';
 import { TerminalError, isNotFound } from './errors.ts';
@@ -23,7 +23,7 @@ interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
 }
 
-async function count(metrics: OperatorMetrics, controller: string, result: string): Promise<number> {
+async function count(metrics: KubeMetrics, controller: string, result: string): Promise<number> {
   return (
     (await metrics.reconcileTotal.get()).values.find(
       (v) => v.labels.controller === controller && v.labels.result === result,
@@ -56,7 +56,7 @@ describe('Controller against the real API server: a toy controller copying Confi
     await client.close();
   });
 
-  function toyController(metrics: OperatorMetrics, logger = pino({ level: 'silent' })) {
+  function toyController(metrics: KubeMetrics, logger = pino({ level: 'silent' })) {
     const sources = new Informer<ConfigMap>({
       client,
       resource: Resources.ConfigMap,
@@ -98,7 +98,7 @@ describe('Controller against the real API server: a toy controller copying Confi
   }
 
   it('converges: creates the copy, follows updates, and recreates the copy when it is deleted (level-based)', async () => {
-    const metrics = operatorMetrics(createRegistry());
+    const metrics = kubeMetrics(createRegistry());
     const logs = captureLogs();
     const { sources, copies, controller } = toyController(metrics, logs.logger);
     sources.start();
@@ -167,7 +167,7 @@ describe('Controller against the real API server: a toy controller copying Confi
   });
 
   it('retries a failing reconcile with growing per-key backoff, and does not retry a TerminalError', async () => {
-    const metrics = operatorMetrics(createRegistry());
+    const metrics = kubeMetrics(createRegistry());
     const cms = new Informer<ConfigMap>({
       client,
       resource: Resources.ConfigMap,
@@ -212,7 +212,7 @@ describe('Controller against the real API server: a toy controller copying Confi
   });
 
   it('requeueAfter reconciles the key again later; stop() lets an in-flight reconcile finish', async () => {
-    const metrics = operatorMetrics(createRegistry());
+    const metrics = kubeMetrics(createRegistry());
     const cms = new Informer<ConfigMap>({
       client,
       resource: Resources.ConfigMap,

@@ -22,7 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
-import type { OperatorMetrics } from '../telemetry/metrics.ts';
+import type { KubeMetrics } from '../telemetry/metrics.ts';
 import { ErrorCodes, OperatorError, isTerminal, retryAfterMsOf } from './errors.ts';
 import { apiserverTroubleIn } from './api-health.ts';
 import type { Informer } from './informer.ts';
@@ -74,7 +74,7 @@ export interface ControllerOptions<T extends KubeObject> {
   workers?: number;
   rateLimiter?: RateLimiter<string>;
   logger?: Logger;
-  metrics?: OperatorMetrics;
+  metrics?: KubeMetrics;
   /**
    * Re-enqueue every primary key from the cache at this period (never a relist). Off by
    * default: prefer `requeueAfter` from the reconcile that needs polling.
@@ -92,7 +92,7 @@ export class Controller<T extends KubeObject> {
   readonly queue: WorkQueue<string>;
   readonly #opts: ControllerOptions<T>;
   readonly #log: Logger;
-  readonly #metrics: OperatorMetrics | undefined;
+  readonly #metrics: KubeMetrics | undefined;
   readonly #workers: number;
   readonly #unsubscribe: Array<() => void> = [];
   readonly #abort = new AbortController();

@@ -10,7 +10,7 @@
 import { isApiserverTrouble } from './api-health.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
-import type { OperatorMetrics } from '../telemetry/metrics.ts';
+import type { KubeMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
 import { PatchTypes } from './client.ts';
 import { isNotFound } from './errors.ts';
@@ -25,7 +25,7 @@ export interface EventRecorderOptions {
   /** `reportingInstance`, e.g. the pod name. */
   instance?: string;
   logger?: Logger;
-  metrics?: OperatorMetrics;
+  metrics?: KubeMetrics;
   spamBurst?: number;
   spamRefillMs?: number;
   /** Aggregation keys remembered (LRU). */
@@ -58,7 +58,7 @@ export class EventRecorder {
   readonly #component: string;
   readonly #instance: string;
   readonly #log: Logger;
-  readonly #metrics: OperatorMetrics | undefined;
+  readonly #metrics: KubeMetrics | undefined;
   readonly #burst: number;
   readonly #refillMs: number;
   readonly #cacheSize: number;

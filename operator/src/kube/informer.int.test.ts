@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRegistry, operatorMetrics } from '../telemetry/metrics.ts';
+import { createRegistry, kubeMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
 import { Informer } from './informer.ts';
 import { Resources, type KubeObject } from './api-resources.ts';
@@ -128,7 +128,7 @@ describe('Informer against the real API server', () => {
   });
 
   it('re-opens a watch the server ends (timeoutSeconds) from its resourceVersion, without relisting', async () => {
-    const metrics = operatorMetrics(createRegistry());
+    const metrics = kubeMetrics(createRegistry());
     const inf = new Informer<ConfigMap>({
       client,
       resource: Resources.ConfigMap,
@@ -153,7 +153,7 @@ describe('Informer against the real API server', () => {
     const proxy = new TcpProxy(client.server);
     await proxy.start();
     const viaProxy = await newClient(proxy.url);
-    const metrics = operatorMetrics(createRegistry());
+    const metrics = kubeMetrics(createRegistry());
     const inf = new Informer<ConfigMap>({
       client: viaProxy,
       resource: Resources.ConfigMap,
@@ -257,7 +257,7 @@ describe('Informer against the real API server', () => {
         };
       },
     });
-    const metrics = operatorMetrics(createRegistry());
+    const metrics = kubeMetrics(createRegistry());
     const inf = new Informer<Gadget>({
       client: compacting,
       resource: crd.resource,
@@ -305,7 +305,7 @@ describe('Informer against the real API server', () => {
   it('keeps retrying while its resource type does not exist (404), and recovers when it is (re)created', async () => {
     const group = `inf${suffix()}.test.tributary.dev`;
     const crd = await createTestCrd(client, { group, kind: 'Widget', plural: 'widgets' });
-    const metrics = operatorMetrics(createRegistry());
+    const metrics = kubeMetrics(createRegistry());
     const inf = new Informer<KubeObject>({
       client,
       resource: crd.resource,

@@ -26,7 +26,7 @@
 // - No periodic relists: a controller's resync, if any, re-reads this cache.
 import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
-import type { OperatorMetrics } from '../telemetry/metrics.ts';
+import type { KubeMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient, WatchEvent } from './client.ts';
 import { KubeApiError, isGone, retryAfterMsOf, type KubeStatus } from './errors.ts';
 import { isApiserverTrouble } from './api-health.ts';
@@ -60,7 +60,7 @@ export interface InformerOptions<T extends KubeObject> {
    */
   transform?: (obj: T) => T;
   logger?: Logger;
-  metrics?: OperatorMetrics;
+  metrics?: KubeMetrics;
   backoff?: { initialMs?: number; maxMs?: number };
   /** Server-side watch timeout; each watch picks a random value in [min, 2·min) like client-go. */
   minWatchTimeoutSeconds?: number;
@@ -81,7 +81,7 @@ export class Informer<T extends KubeObject> {
   readonly #client: KubeClient;
   readonly #transform: (obj: T) => T;
   readonly #log: Logger;
-  readonly #metrics: OperatorMetrics | undefined;
+  readonly #metrics: KubeMetrics | undefined;
   readonly #initialBackoffMs: number;
   readonly #maxBackoffMs: number;
   readonly #minWatchTimeout: number;

@@ -23,7 +23,7 @@
 //   as in a cluster where the chart's namespace or Role may still be on its way.
 import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
-import type { OperatorMetrics } from '../telemetry/metrics.ts';
+import type { KubeMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
 import { ErrorCodes, isAlreadyExists, isConflict, isForbidden, isNotFound, OperatorError } from './errors.ts';
 import { Resources, type KubeObject } from './api-resources.ts';
@@ -57,7 +57,7 @@ export interface LeaderElectorOptions {
   /** Called whenever the observed holder changes (including to this identity). */
   onNewLeader?: (identity: string) => void;
   logger?: Logger;
-  metrics?: OperatorMetrics;
+  metrics?: KubeMetrics;
   /** Give up (reject run()) when the namespace is missing or RBAC forbids the Lease this long. */
   failAfterMs?: number;
 }

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
-import { operatorMetrics, type OperatorMetrics } from '../telemetry/metrics.ts';
+import { kubeMetrics, type KubeMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
 import { ErrorCodes, OperatorError } from './errors.ts';
@@ -51,7 +51,7 @@ export type InformerSpec<T extends KubeObject> = Omit<InformerOptions<T>, 'clien
 
 export class Manager {
   readonly client: KubeClient;
-  readonly metrics: OperatorMetrics;
+  readonly metrics: KubeMetrics;
   readonly logger: Logger;
   readonly statusWriter: StatusWriter;
   readonly events: EventRecorder;
@@ -66,7 +66,7 @@ export class Manager {
   constructor(opts: ManagerOptions) {
     this.#opts = opts;
     this.client = opts.client;
-    this.metrics = operatorMetrics(opts.registry);
+    this.metrics = kubeMetrics(opts.registry);
     this.logger = opts.logger ?? silentLogger();
     this.client.health.bind(this.logger, this.metrics);
     const component = opts.component ?? 'tributary-operator';

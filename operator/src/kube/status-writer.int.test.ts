@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRegistry, operatorMetrics } from '../telemetry/metrics.ts';
+import { createRegistry, kubeMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
 import { setCondition, type Condition } from './conditions.ts';
 import { Controller } from './controller.ts';
@@ -52,7 +52,7 @@ describe('status writer, finalizers and events on a CRD with a status subresourc
   }
 
   it('writes only when the status changed (resourceVersion moves once for two identical writes)', async () => {
-    const metrics = operatorMetrics(createRegistry());
+    const metrics = kubeMetrics(createRegistry());
     const sw = new StatusWriter({ client, metrics });
     const g0 = await client.create(crd.resource, gadget('skip'));
     const at = new Date('2026-01-01T00:00:00Z');
@@ -97,7 +97,7 @@ describe('status writer, finalizers and events on a CRD with a status subresourc
   });
 
   it("on a conflict re-reads and re-applies the change, keeping the other writer's status and never touching spec", async () => {
-    const metrics = operatorMetrics(createRegistry());
+    const metrics = kubeMetrics(createRegistry());
     const sw = new StatusWriter({ client, metrics });
     const stale = await client.create(crd.resource, gadget('conflict', 1));
     // Meanwhile: a user edits spec and another writer sets a status field.
@@ -118,7 +118,7 @@ describe('status writer, finalizers and events on a CRD with a status subresourc
   });
 
   it('a controller setting conditions converges and then stops writing (no hot loop on its own status events)', async () => {
-    const metrics = operatorMetrics(createRegistry());
+    const metrics = kubeMetrics(createRegistry());
     const sw = new StatusWriter({ client, metrics });
     const gadgets = new Informer<Gadget>({ client, resource: crd.resource, namespace: ns, labelSelector: 'ctl=yes' });
     const controller = new Controller<Gadget>({
@@ -200,7 +200,7 @@ describe('status writer, finalizers and events on a CRD with a status subresourc
   });
 
   it('aggregates repeated events into one Event with a count, and drops a flood beyond the spam burst', async () => {
-    const metrics = operatorMetrics(createRegistry());
+    const metrics = kubeMetrics(createRegistry());
     const g = await client.create(crd.resource, gadget('ev'));
     const rec = new EventRecorder({ client, component: 'tributary-test', metrics, spamBurst: 6 });
     for (let i = 0; i < 5; i++) void rec.warning(g, 'SavepointFailed', 'savepoint timed out');

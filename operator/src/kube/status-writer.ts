@@ -11,7 +11,7 @@
 // - On 409: GET the live object, re-run `mutate` on its status, compare again, retry;
 //   bounded, then OPERATOR_STATUS_CONFLICT (the reconcile fails and is retried with
 //   backoff by its controller).
-import type { OperatorMetrics } from '../telemetry/metrics.ts';
+import type { KubeMetrics } from '../telemetry/metrics.ts';
 import type { KubeClient } from './client.ts';
 import { ErrorCodes, OperatorError, isConflict } from './errors.ts';
 import { cloneJson, deepEqualJson } from './json.ts';
@@ -22,7 +22,7 @@ export type StatusOf<T extends WithStatus> = NonNullable<T['status']>;
 
 export interface StatusWriterOptions {
   client: KubeClient;
-  metrics?: OperatorMetrics;
+  metrics?: KubeMetrics;
   /** Attempts after the first 409; default 5. */
   maxConflictRetries?: number;
   fieldManager?: string;
@@ -36,7 +36,7 @@ export interface StatusWriteResult<T> {
 
 export class StatusWriter {
   readonly #client: KubeClient;
-  readonly #metrics: OperatorMetrics | undefined;
+  readonly #metrics: KubeMetrics | undefined;
   readonly #maxRetries: number;
   readonly #fieldManager: string;
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createRegistry, operatorMetrics } from '../telemetry/metrics.ts';
+import { createRegistry, kubeMetrics } from '../telemetry/metrics.ts';
 import {
   BucketRateLimiter,
   ItemExponentialFailureRateLimiter,
@@ -122,7 +122,7 @@ describe('WorkQueue', () => {
   });
 
   it('reports depth, adds and retries', async () => {
-    const m = operatorMetrics(createRegistry());
+    const m = kubeMetrics(createRegistry());
     const q = new WorkQueue<string>({
       name: 'm',
       metrics: m,

@@ -9,14 +9,14 @@
 // are waiting. A level-based controller loses nothing by that: whoever runs next lists the
 // world from its cache and recomputes every key. `shutDownWithDrain` waits for the keys
 // already handed out to be `done`.
-import type { OperatorMetrics } from '../telemetry/metrics.ts';
+import type { KubeMetrics } from '../telemetry/metrics.ts';
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.ts';
 
 export interface WorkQueueOptions<K> {
   /** The `name` label of the workqueue metrics. */
   name: string;
   rateLimiter?: RateLimiter<K>;
-  metrics?: OperatorMetrics;
+  metrics?: KubeMetrics;
 }
 
 interface Waiting {
@@ -27,7 +27,7 @@ interface Waiting {
 export class WorkQueue<K = string> {
   readonly name: string;
   readonly #rateLimiter: RateLimiter<K>;
-  readonly #metrics: OperatorMetrics | undefined;
+  readonly #metrics: KubeMetrics | undefined;
   /** FIFO of keys ready to be handed out; every key in it is also in #dirty. */
   readonly #queue: K[] = [];
   #head = 0;

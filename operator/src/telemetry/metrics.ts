@@ -1,13 +1,16 @@
-// Operator metrics. Names mirror controller-runtime's `controller_runtime_*` and client-go's
-// `workqueue_*`, prefixed `tributary_operator_`. Metrics live in a Registry the caller owns
-// (never prom-client's global one), so tests can make fresh registries; `operatorMetrics`
-// memoizes per registry so several controllers and queues can share one without
-// double-registration errors.
+// The kube/ machinery's metrics (KubeMetrics): reconciles, work queues, informers, status writes,
+// Events, leader election, kube-apiserver requests. Each controller's own are its metrics.ts
+// (StreamJobMetrics, DruidMetrics), so no one type is "the operator's metrics" (and runtime/'s
+// OperatorMetrics is a stream operator's). Names mirror controller-runtime's
+// `controller_runtime_*` and client-go's `workqueue_*`, prefixed `tributary_operator_`. Metrics
+// live in a Registry the caller owns (never prom-client's global one), so tests can make fresh
+// registries; `kubeMetrics` memoizes per registry so several controllers and queues can share
+// one without double-registration errors.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const PREFIX = 'tributary_operator_';
 
-export interface OperatorMetrics {
+export interface KubeMetrics {
   readonly registry: Registry;
   /** result: success | error | requeue_after | terminal_error */
   readonly reconcileTotal: Counter<'controller' | 'result'>;
@@ -37,20 +40,20 @@ export interface OperatorMetrics {
   readonly kubeRequestDuration: Histogram<'verb'>;
 }
 
-const byRegistry = new WeakMap<Registry, OperatorMetrics>();
+const byRegistry = new WeakMap<Registry, KubeMetrics>();
 
 export function createRegistry(): Registry {
   return new Registry();
 }
 
-export function operatorMetrics(registry: Registry): OperatorMetrics {
+export function kubeMetrics(registry: Registry): KubeMetrics {
   const existing = byRegistry.get(registry);
   if (existing) return existing;
   const registers = [registry];
   // Exponential buckets like controller-runtime's reconcile_time_seconds (5ms .. ~80s).
   const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
   const queueBuckets = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10, 100, 1000];
-  const m: OperatorMetrics = {
+  const m: KubeMetrics = {
     registry,
     reconcileTotal: new Counter({
       name: `${PREFIX}reconcile_total`,

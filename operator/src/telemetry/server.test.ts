@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createRegistry, operatorMetrics } from './metrics.ts';
+import { createRegistry, kubeMetrics } from './metrics.ts';
 import { startProbeServer } from './server.ts';
 
 describe('probe server', () => {
   it('serves /healthz, /readyz from the readiness check, and /metrics from the registry', async () => {
     const registry = createRegistry();
-    operatorMetrics(registry).reconcileTotal.inc({ controller: 'c', result: 'success' });
+    kubeMetrics(registry).reconcileTotal.inc({ controller: 'c', result: 'success' });
     let ready = false;
     const srv = await startProbeServer({ registry, ready: () => ready });
     try {
@@ -22,9 +22,9 @@ describe('probe server', () => {
   });
 
   it('keeps metrics of separate registries apart', () => {
-    const a = operatorMetrics(createRegistry());
-    const b = operatorMetrics(createRegistry());
+    const a = kubeMetrics(createRegistry());
+    const b = kubeMetrics(createRegistry());
     expect(a).not.toBe(b);
-    expect(operatorMetrics(a.registry)).toBe(a);
+    expect(kubeMetrics(a.registry)).toBe(a);
   });
 });

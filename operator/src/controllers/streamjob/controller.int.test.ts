@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Manager, Resources, type KubeClient } from '../../kube/index.ts';
 import { applyRepoCrd, newClient, suffix, waitFor } from '../../kube/testing/cluster.ts';
-import { createRegistry, operatorMetrics } from '../../telemetry/metrics.ts';
+import { createRegistry, kubeMetrics } from '../../telemetry/metrics.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { repoRoot } from '../../../../test/cluster/paths.ts';
@@ -118,7 +118,7 @@ describe('StreamJob controller (real apiserver, node agent, stand-in runtime)', 
     } as unknown as StreamJob);
   /** Reconciles of StreamJobs the running operator finished (any result). */
   const reconciles = async () =>
-    (await operatorMetrics(registry).reconcileTotal.get()).values
+    (await kubeMetrics(registry).reconcileTotal.get()).values
       .filter((v) => v.labels.controller === 'streamjob')
       .reduce((n, v) => n + v.value, 0);
   const get = (name: string) => kube.get<StreamJob>(StreamJobs, ns, name);
