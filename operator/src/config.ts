@@ -62,10 +62,10 @@ export interface OperatorConfig {
    */
   webhookSchemaRegistries: string[];
   /**
-   * TEST-ONLY (TRIBUTARY_FAULT_KILL_AFTER_STEP, no flag): SIGKILL this process right after that
+   * TEST-ONLY (TRIBUTARY_FAULT_KILL_AFTER_WRITE, no flag): SIGKILL this process right after that
    * status write (controllers/streamjob/fault-kill.ts).
    */
-  faultKillAfterStep?: KillPoint;
+  faultKillAfterWrite?: KillPoint;
 }
 
 const usage = `tributary operator
@@ -217,7 +217,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
   const stateStorage = defaultStateStorage(pick(values['default-state-storage'], 'DEFAULT_STATE_STORAGE', ''));
   const killPoint = parseKillPoint(env[FAULT_KILL_ENV] ?? '');
   return {
-    ...(killPoint ? { faultKillAfterStep: killPoint } : {}),
+    ...(killPoint ? { faultKillAfterWrite: killPoint } : {}),
     ...(stateStorage ? { defaultStateStorage: stateStorage } : {}),
     namespaces: list(pick(values.namespaces, 'NAMESPACES', '')),
     allowedServiceAccounts: list(pick(values['allowed-service-accounts'], 'ALLOWED_SERVICE_ACCOUNTS', '')),

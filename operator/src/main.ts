@@ -14,7 +14,7 @@ import { addStreamJobController } from './controllers/streamjob/controller.ts';
 import { addDruidDatasourceController } from './controllers/druiddatasource/controller.ts';
 import { streamJobAdmission } from './controllers/streamjob/admission.ts';
 import { druidDatasourceAdmission } from './controllers/druiddatasource/admission.ts';
-import { killAfterStep } from './controllers/streamjob/fault-kill.ts';
+import { killAfterWrite } from './controllers/streamjob/fault-kill.ts';
 import { streamJobInformers } from './controllers/streamjob/controller.ts';
 import { RuntimeClient } from './runtime-client/client.ts';
 import { OperatorDashboard } from './dashboard/operator-dashboard.ts';
@@ -59,11 +59,11 @@ async function main(): Promise<number> {
   const scopes: (string | undefined)[] = cfg.namespaces.length ? cfg.namespaces : [undefined];
   const podPolicy = { allowedServiceAccounts: cfg.allowedServiceAccounts };
   const stateDefaults = cfg.defaultStateStorage ? { stateStorage: cfg.defaultStateStorage } : {};
-  const faultKill = cfg.faultKillAfterStep;
+  const faultKill = cfg.faultKillAfterWrite;
   if (faultKill)
-    logger.warn({ faultKillAfterStep: faultKill }, 'TEST-ONLY fault injection armed: SIGKILL after a status write');
+    logger.warn({ faultKillAfterWrite: faultKill }, 'TEST-ONLY fault injection armed: SIGKILL after a status write');
   // One hook for every scope: it fires once per process.
-  const afterWrite = faultKill ? killAfterStep(faultKill) : undefined;
+  const afterWrite = faultKill ? killAfterWrite(faultKill) : undefined;
   for (const namespace of scopes) {
     const ns = namespace ? { namespace } : {};
     closers.push(

@@ -56,7 +56,7 @@ describe("a last-state upgrade with the operator's clock ahead of the slots' (re
 
     // The operator dies right after recording its fallback; the old pods checkpoint on.
     await h.stopOperator();
-    const dying = h.startOperator({ killAfter: { job: name, step: 'state-ready' } });
+    const dying = h.startOperator({ killAfter: { job: name, write: 'state-ready' } });
     await dying.ready;
     await kube.patch(StreamJobs, ns, name, { spec: { restartNonce: 1 } });
     const mid = await dying.killed;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config.ts';
 import { ErrorCodes } from '../../kube/errors.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { FAULT_KILL_ENV, killAfterStep, parseKillPoint, type KillNotice } from './fault-kill.ts';
+import { FAULT_KILL_ENV, killAfterWrite, parseKillPoint, type KillNotice } from './fault-kill.ts';
 
 const job = (ns: string, name: string, rv = '7', step?: string, generation = 3) =>
   ({
@@ -14,16 +14,16 @@ const job = (ns: string, name: string, rv = '7', step?: string, generation = 3) 
   }) as unknown as StreamJob;
 
 describe('fault injection: SIGKILL after a status write (test-only knob)', () => {
-  it('parses <namespace>/<job>:<step>[@<generation>], is off when empty, and refuses anything else with OPERATOR_CONFIG', () => {
+  it('parses <namespace>/<job>:<write>[@<generation>], is off when empty, and refuses anything else with OPERATOR_CONFIG', () => {
     expect(parseKillPoint('team-a/clicks.v2:savepoint-triggered')).toEqual({
       namespace: 'team-a',
       job: 'clicks.v2',
-      step: 'savepoint-triggered',
+      write: 'savepoint-triggered',
     });
     expect(parseKillPoint('team-a/clicks:done@12')).toEqual({
       namespace: 'team-a',
       job: 'clicks',
-      step: 'done',
+      write: 'done',
       generation: 12,
     });
     expect(parseKillPoint('')).toBeUndefined();
@@ -45,15 +45,15 @@ describe('fault injection: SIGKILL after a status write (test-only knob)', () =>
 
   it('comes from the environment only', () => {
     expect(loadConfig([], { [FAULT_KILL_ENV]: 'ns/j:done' })).toMatchObject({
-      faultKillAfterStep: { namespace: 'ns', job: 'j', step: 'done' },
+      faultKillAfterWrite: { namespace: 'ns', job: 'j', write: 'done' },
     });
-    expect(loadConfig([], {})).not.toHaveProperty('faultKillAfterStep');
-    expect(() => loadConfig([], { [FAULT_KILL_ENV]: 'nonsense' })).toThrow(/TRIBUTARY_FAULT_KILL_AFTER_STEP/);
+    expect(loadConfig([], {})).not.toHaveProperty('faultKillAfterWrite');
+    expect(() => loadConfig([], { [FAULT_KILL_ENV]: 'nonsense' })).toThrow(/TRIBUTARY_FAULT_KILL_AFTER_WRITE/);
   });
 
-  it('fires on the first write of that step of that job only, with what was written', () => {
+  it('fires on the first write of that name of that job only, with what was written', () => {
     const notices: KillNotice[] = [];
-    const hook = killAfterStep({ namespace: 'ns', job: 'j', step: 'state-ready' }, (n) => notices.push(n));
+    const hook = killAfterWrite({ namespace: 'ns', job: 'j', write: 'state-ready' }, (n) => notices.push(n));
     hook(job('ns', 'j'), 'intent');
     hook(job('other', 'j'), 'state-ready');
     hook(job('ns', 'k'), 'state-ready');
@@ -64,7 +64,7 @@ describe('fault injection: SIGKILL after a status write (test-only knob)', () =>
       {
         msg: 'fault injection: SIGKILL after status write',
         job: 'ns/j',
-        step: 'state-ready',
+        write: 'state-ready',
         generation: 3,
         resourceVersion: '42',
         pendingStep: 'state-ready',
@@ -74,19 +74,19 @@ describe('fault injection: SIGKILL after a status write (test-only knob)', () =>
 
   it('with a generation, fires only on writes made at that generation (the operation that spec change started)', () => {
     const notices: KillNotice[] = [];
-    const hook = killAfterStep({ namespace: 'ns', job: 'j', step: 'done', generation: 5 }, (n) => notices.push(n));
+    const hook = killAfterWrite({ namespace: 'ns', job: 'j', write: 'done', generation: 5 }, (n) => notices.push(n));
     hook(job('ns', 'j', '10', undefined, 4), 'done');
     expect(notices).toEqual([]);
     hook(job('ns', 'j', '11', undefined, 5), 'done');
-    expect(notices).toMatchObject([{ step: 'done', generation: 5, resourceVersion: '11' }]);
+    expect(notices).toMatchObject([{ write: 'done', generation: 5, resourceVersion: '11' }]);
   });
 
   it('by default the process SIGKILLs itself after writing the notice, and nothing after the write runs', async () => {
     // A process of its own: the hook's default kill is the real one.
     const mod = fileURLToPath(new URL('./fault-kill.ts', import.meta.url));
     const script = `
-      const { killAfterStep } = await import(${JSON.stringify(mod)});
-      const hook = killAfterStep({ namespace: 'ns', job: 'j', step: 'done' });
+      const { killAfterWrite } = await import(${JSON.stringify(mod)});
+      const hook = killAfterWrite({ namespace: 'ns', job: 'j', write: 'done' });
       hook({ metadata: { namespace: 'ns', name: 'j', resourceVersion: '9' }, status: {} }, 'done');
       process.stdout.write('survived');
     `;
@@ -101,7 +101,7 @@ describe('fault injection: SIGKILL after a status write (test-only knob)', () =>
     expect({ code, signal, out }).toEqual({ code: null, signal: 'SIGKILL', out: '' });
     expect(JSON.parse(err.trim().split('\n').at(-1)!)).toMatchObject({
       job: 'ns/j',
-      step: 'done',
+      write: 'done',
       resourceVersion: '9',
     });
   });

@@ -37,7 +37,7 @@ function internals(events: Recorded[], registry = new Registry()): ReconcilerInt
       },
       metrics: streamJobMetrics(registry),
     },
-    record: (c: JobCtx, _step: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
+    record: (c: JobCtx, _write: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
       const input = { job: c.job, rejected: c.rejected, defaults: { image: 'img' }, now: c.now };
       c.job = { ...c.job, status: deriveKstatus(mutate(structuredClone(c.job.status ?? {})), input) };
       return Promise.resolve(c.job);

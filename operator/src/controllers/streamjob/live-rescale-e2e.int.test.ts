@@ -300,13 +300,13 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
     const j2 = await runningWith(kube, ns, job, 2);
     const dep = j2.status!.deployed!.id;
     const before = await uids();
-    for (const [replicas, step] of [
+    for (const [replicas, write] of [
       [3, 'live-requested'],
       [1, 'live-completed'],
     ] as const) {
       const gen = (await getJob(kube, ns, job)).metadata.generation!;
       await h.stopOperator();
-      const armed = h.startOperator({ killAfter: { job, step, generation: gen + 1 } });
+      const armed = h.startOperator({ killAfter: { job, write, generation: gen + 1 } });
       await armed.ready;
       const r = kubectl(['scale', '-n', ns, `streamjob/${job}`, `--replicas=${replicas}`]);
       expect(r.status, r.stderr).toBe(0);
@@ -314,7 +314,7 @@ describe('StreamJob live rescale (spec.rescale.mode live) with the real runtime'
       // Killed right after that write: the operation stands at the step it recorded.
       expect(mid.status?.pendingOperation).toMatchObject({
         kind: 'liveRescale',
-        step: step === 'live-requested' ? 'migrating' : 'migrated',
+        step: write === 'live-requested' ? 'migrating' : 'migrated',
       });
       await h.startOperator().ready;
       const w = await kubectlAsync(['wait', '-n', ns, `streamjob/${job}`, '--for=condition=Ready', '--timeout=90s']);

@@ -7,10 +7,10 @@
 //
 // One job (Kafka source → keyBy → 1 s tumbling window → count/sum → exactly-once Kafka sink)
 // goes through a savepoint-mode rescale (2↔3) and then a savepoint-mode upgrade (a graph change:
-// an always-true filter added or removed) per kill step, while a producer keeps writing input.
-// For each operation the operator process runs with TRIBUTARY_FAULT_KILL_AFTER_STEP (at the
-// generation that operation's spec change makes): it SIGKILLs itself right after writing that
-// step (intent, savepoint-triggered, state-ready, old-pods-gone, starting, waiting — the first
+// an always-true filter added or removed) per kill point, while a producer keeps writing input.
+// For each operation the operator process runs with TRIBUTARY_FAULT_KILL_AFTER_WRITE (at the
+// generation that operation's spec change makes): it SIGKILLs itself right after that status
+// write (intent, savepoint-triggered, state-ready, old-pods-gone, starting, waiting — the first
 // write after the new pods were created — and done, the final status); then a fresh operator
 // process (new caches, nothing in memory but status) must finish the SAME operation (that
 // process is the one armed for the next operation). Checked:
@@ -210,23 +210,23 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
       let replicas = 2;
       let filter = false;
 
-      // Per kill step a rescale, then an upgrade.
-      const ops = KILL_POINTS.flatMap((step) => [
-        { kind: 'rescale' as const, step },
-        { kind: 'upgrade' as const, step },
+      // Per kill point a rescale, then an upgrade.
+      const ops = KILL_POINTS.flatMap((write) => [
+        { kind: 'rescale' as const, write },
+        { kind: 'upgrade' as const, write },
       ]);
       // The operator process that dies at ops[i]: armed for the generation that operation's
       // spec change makes. The one that finishes ops[i] is armed for ops[i + 1] (nothing is
       // written at that generation before the test changes the spec again).
       const armed = (i: number, generation: number) => {
         const next = ops[i];
-        return h.startOperator(next ? { killAfter: { job: name, step: next.step, generation } } : {});
+        return h.startOperator(next ? { killAfter: { job: name, write: next.write, generation } } : {});
       };
       await h.stopOperator();
       let operator = armed(0, prev.metadata.generation! + 1);
       await operator.ready;
 
-      for (const [i, { kind, step }] of ops.entries()) {
+      for (const [i, { kind, write }] of ops.entries()) {
         if (kind === 'rescale') replicas = replicas === 2 ? 3 : 2;
         else filter = !filter;
         const prevDep = prev.status!.deployed!;
@@ -235,18 +235,18 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
         const t0 = Date.now();
         if (kind === 'rescale') await scaleJob(kube, ns, name, replicas);
         else await kube.patch(StreamJobs, ns, name, { spec: { graph: graph(filter) } });
-        const mid = await within(operator.killed, 90_000, `${kind}: operator killed after writing ${step}`);
+        const mid = await within(operator.killed, 90_000, `${kind}: operator killed after writing ${write}`);
         const tKill = Date.now();
         const op = mid.status?.pendingOperation;
         // Killed right there: the write-ahead log stands at what that write recorded.
-        expect({ step, pending: op?.step, kind: op?.kind ?? kind }).toEqual({
-          step,
-          pending: pendingAfter(step),
+        expect({ write, pending: op?.step, kind: op?.kind ?? kind }).toEqual({
+          write,
+          pending: pendingAfter(write),
           kind,
         });
         const target = op?.targetDeploymentId ?? mid.status!.deployed!.id;
         expect(target).not.toBe(prevDep.id);
-        if (step === 'waiting') {
+        if (write === 'waiting') {
           // The new pods were created before the write that killed it.
           const made = (await kube.list<Pod>(Resources.Pod, ns, { labelSelector: `${DEPLOYMENT_LABEL}=${target}` }))
             .items;
@@ -280,7 +280,7 @@ describe('operator process SIGKILLed at each step of a rescale and of an upgrade
         expect(await spFolders()).toEqual([...spBefore, sp.path.split('/').at(-1)!].sort());
         deployments.push(dep.id);
         replicasOf.set(dep.id, replicas);
-        const line = `${kind} ${prevDep.parallelism}→${replicas}${kind === 'upgrade' ? ` (filter ${filter ? 'added' : 'removed'})` : ''}, SIGKILL after ${step}: ${((tKill - t0) / 1000).toFixed(2)}s after the request (${mid.status?.phase}); the next operator process finished it ${((t1 - tKill) / 1000).toFixed(2)}s later, restored ${sp.path}`;
+        const line = `${kind} ${prevDep.parallelism}→${replicas}${kind === 'upgrade' ? ` (filter ${filter ? 'added' : 'removed'})` : ''}, SIGKILL after ${write}: ${((tKill - t0) / 1000).toFixed(2)}s after the request (${mid.status?.phase}); the next operator process finished it ${((t1 - tKill) / 1000).toFixed(2)}s later, restored ${sp.path}`;
         lines.push(line);
         console.log(line);
         prev = done;

@@ -137,7 +137,7 @@ describe('periodic savepoints (real runtime, Kafka, S3 server)', () => {
 
     // ---- an operator killed right after triggering one: the next one records that same savepoint
     await h.stopOperator();
-    const { killed } = h.startOperator({ killAfter: { job: name, step: 'savepoint-triggered' } });
+    const { killed } = h.startOperator({ killAfter: { job: name, write: 'savepoint-triggered' } });
     const atKill = await killed;
     const triggered = atKill.status!.pendingOperation!;
     expect(triggered.trigger).toBe('periodic');

@@ -67,7 +67,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
 
   const r: ReconcilerInternals = {
     deps,
-    async record(c, step, mutate) {
+    async record(c, write, mutate) {
       const input = { job: c.job, rejected: c.rejected, defaults: deps.defaults, now: c.now };
       const { object } = await deps.statusWriter.update<StreamJob>(StreamJobs, c.job, (prev) =>
         deriveKstatus(mutate(structuredClone(prev ?? {})), input),
@@ -75,8 +75,8 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       const key = `${c.job.metadata.namespace}/${c.job.metadata.name}`;
       written.set(key, rv(object));
       deps.metrics.observeJob(object);
-      c.log.debug({ step, phase: object.status?.phase, op: object.status?.pendingOperation?.step }, 'status recorded');
-      if (deps.afterWrite) await deps.afterWrite(object, step);
+      c.log.debug({ write, phase: object.status?.phase, op: object.status?.pendingOperation?.step }, 'status recorded');
+      if (deps.afterWrite) await deps.afterWrite(object, write);
       // A write that retried after a conflict carries the object as it is now. If its spec
       // moved on, every later step would act on a spec this reconcile never validated (an
       // invalid spec deployed as valid): stop here, as a crash after this write would, and
@@ -84,7 +84,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       if (object.metadata.generation !== c.job.metadata.generation)
         throw new OperatorError(
           ErrorCodes.SPEC_CHANGED,
-          `${key}: generation ${c.job.metadata.generation} changed to ${object.metadata.generation} during the reconcile (step ${step}); reconciling the new one`,
+          `${key}: generation ${c.job.metadata.generation} changed to ${object.metadata.generation} during the reconcile (write ${write}); reconciling the new one`,
         );
       c.job = object;
       return object;

@@ -17,7 +17,7 @@ import { sampleJob, sampleSpec } from './testing/sample-job.ts';
 function internals(): ReconcilerInternals {
   return {
     deps: { defaults: { image: 'img' }, events: { warning: () => Promise.resolve(), normal: () => Promise.resolve() } },
-    record: (c: JobCtx, _step: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
+    record: (c: JobCtx, _write: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
       const input = { job: c.job, rejected: c.rejected, defaults: { image: 'img' }, now: c.now };
       c.job = { ...c.job, status: deriveKstatus(mutate(structuredClone(c.job.status ?? {})), input) };
       return Promise.resolve(c.job);

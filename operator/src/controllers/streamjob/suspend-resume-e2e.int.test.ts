@@ -56,7 +56,7 @@ describe('suspend in last-state mode, then resume (real runtime)', () => {
 
     // The operator dies right after recording where the suspended job's state is.
     await h.stopOperator();
-    const dying = h.startOperator({ killAfter: { job: name, step: 'state-ready' } });
+    const dying = h.startOperator({ killAfter: { job: name, write: 'state-ready' } });
     await dying.ready;
     await kube.patch(StreamJobs, ns, name, { spec: { state: 'suspended' } });
     const mid = await dying.killed;

@@ -40,7 +40,7 @@ describe('the write-ahead steps (operation/advance.ts STEPS) and the status writ
 
   it('every status write is a fault-kill point, and the steps it leaves exist', () => {
     for (const w of STATUS_WRITES) {
-      expect(parseKillPoint(`ns/job:${w}@2`)).toEqual({ namespace: 'ns', job: 'job', step: w, generation: 2 });
+      expect(parseKillPoint(`ns/job:${w}@2`)).toEqual({ namespace: 'ns', job: 'job', write: w, generation: 2 });
       for (const s of stepsAfter(w)) expect(s === undefined || isOperationStep(s), `${w} → ${s}`).toBe(true);
     }
   });

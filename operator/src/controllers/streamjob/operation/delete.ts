@@ -49,7 +49,7 @@ export async function finalize(r: ReconcilerInternals, c: JobCtx): Promise<Recon
     const p = await savepointStep(r, c, cur, {
       stop: true,
       metricReason: 'delete',
-      triggered: { step: 'delete-savepoint-triggered', event: (id) => `final stop-with-savepoint ${id}` },
+      triggered: { write: 'delete-savepoint-triggered', event: (id) => `final stop-with-savepoint ${id}` },
     });
     if (p.state === 'waiting') return p.result;
     if (p.state === 'completed') {

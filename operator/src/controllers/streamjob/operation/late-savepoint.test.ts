@@ -42,7 +42,7 @@ function setup(op: PendingOperation, answers: Map<string, Answer>) {
         triggerSavepoint: () => Promise.resolve({ id: 'sp-new' }),
       },
     },
-    record: (c: JobCtx, _step: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
+    record: (c: JobCtx, _write: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
       c.job = { ...c.job, status: mutate(structuredClone(c.job.status ?? {})) };
       return Promise.resolve(c.job);
     },

@@ -26,7 +26,7 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
     stop: false,
     metricReason: periodic ? 'periodic' : 'manual',
     triggered: {
-      step: 'savepoint-triggered',
+      write: 'savepoint-triggered',
       status: (s, id) =>
         setJobCondition(
           s,

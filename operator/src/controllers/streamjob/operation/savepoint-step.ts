@@ -35,7 +35,7 @@ export interface SavepointStepOptions {
   metricReason: string;
   triggered: {
     /** Name of the status write that records the savepoint id. */
-    step: StatusWrite;
+    write: StatusWrite;
     /** More status to write with the id. */
     status?: (s: StreamJobStatus, id: string) => void;
     /** Message of the SavepointTriggered Event. */
@@ -65,7 +65,7 @@ export async function savepointStep(
   const p = await driveSavepoint(r.deps.runtime, c.job, op, c.obs, o.stop, c.now, location);
   switch (p.state) {
     case 'triggered':
-      await r.record(c, o.triggered.step, (s) => {
+      await r.record(c, o.triggered.write, (s) => {
         s.pendingOperation = { ...op, savepointId: p.id, step: 'savepoint-triggered' };
         o.triggered.status?.(s, p.id);
         return s;

@@ -27,7 +27,7 @@ function setup(answer: () => Promise<{ deploymentId: string }>) {
       runtime: { status: (base: string) => (asked.push(base), answer()) },
       events: { warning: (_j: unknown, reason: string) => (events.push(reason), Promise.resolve()) },
     },
-    record: (c: JobCtx, _step: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
+    record: (c: JobCtx, _write: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
       c.job = { ...c.job, status: mutate(structuredClone(c.job.status ?? {})) };
       return Promise.resolve(c.job);
     },

@@ -41,7 +41,7 @@ export async function stopWithSavepoint(
         stop: true,
         metricReason: op.kind,
         triggered: {
-          step: 'savepoint-triggered',
+          write: 'savepoint-triggered',
           status: (s, id) => {
             s.phase = 'Savepointing';
             setJobCondition(

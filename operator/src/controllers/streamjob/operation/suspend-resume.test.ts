@@ -19,7 +19,7 @@ const internals = () =>
       events: { warning: () => Promise.resolve(), normal: () => Promise.resolve() },
       metrics: { operations: { inc: () => undefined } },
     },
-    record: (c: JobCtx, _step: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
+    record: (c: JobCtx, _write: string, mutate: (st: StreamJobStatus) => StreamJobStatus) => {
       c.job = { ...c.job, status: mutate(structuredClone(c.job.status ?? {})) };
       return Promise.resolve(c.job);
     },

@@ -34,10 +34,10 @@ export * from './window-job.ts';
 /** The runtime image the harness's operators default to: what `npm run image` builds (container mode runs it). */
 const RUNTIME_IMAGE = DEFAULT_RUNTIME_IMAGE;
 
-/** Kill the operator right after it writes `step` of `job` (at `generation`, when given). */
+/** Kill the operator right after it writes `write` of `job` (at `generation`, when given). */
 export interface KillAfter {
   job: string;
-  step: StatusWrite;
+  write: StatusWrite;
   generation?: number;
 }
 
@@ -68,9 +68,9 @@ export interface Harness {
   topics: Record<string, string>;
   /**
    * Starts a new operator (startHarness starts the first; one at a time). With `killAfter`, it
-   * is killed right after it writes that status step of that job: in-process, the Manager is
+   * is killed right after it makes that status write of that job: in-process, the Manager is
    * stopped and the reconcile ends there, as if the process died after the write; as a
-   * process, it SIGKILLs itself there (TRIBUTARY_FAULT_KILL_AFTER_STEP, fault-kill.ts).
+   * process, it SIGKILLs itself there (TRIBUTARY_FAULT_KILL_AFTER_WRITE, fault-kill.ts).
    * `killed` resolves with the job as written once that operator is gone; `ready` once its
    * informer caches are synced.
    */
@@ -163,12 +163,12 @@ export async function startHarness(
       ...(opts.now ? { now: opts.now } : {}),
       ...(k
         ? {
-            afterWrite: (job: StreamJob, step: StatusWrite) => {
-              if (hit || step !== k.step || job.metadata.name !== k.job) return;
+            afterWrite: (job: StreamJob, write: StatusWrite) => {
+              if (hit || write !== k.write || job.metadata.name !== k.job) return;
               if (k.generation !== undefined && job.metadata.generation !== k.generation) return;
               hit = job;
               mgr.stop();
-              throw new OperatorError(ErrorCodes.INJECTED_FAULT, `operator killed after writing ${step}`);
+              throw new OperatorError(ErrorCodes.INJECTED_FAULT, `operator killed after writing ${write}`);
             },
           }
         : {}),
@@ -182,7 +182,7 @@ export async function startHarness(
       if (!hit)
         throw new OperatorError(
           ErrorCodes.TEST_HARNESS,
-          `the operator stopped before writing ${k?.step ?? 'a kill step'}`,
+          `the operator stopped before writing ${k?.write ?? 'a kill point'}`,
         );
       return hit;
     })();
@@ -191,7 +191,7 @@ export async function startHarness(
     ready.catch(() => undefined); // a caller that only waits for the kill need not await it
     return { killed, ready };
   };
-  /** The operator as a process: `killed` checks it died of SIGKILL right after writing the step. */
+  /** The operator as a process: `killed` checks it died of SIGKILL right after the write. */
   const startProcess = (k?: KillAfter) => {
     const me = startOperatorProcess({
       namespace: ns,
@@ -204,10 +204,10 @@ export async function startHarness(
       const { code, signal } = await me.exited;
       if (proc === me) proc = undefined;
       const notice = me.killNotice();
-      if (signal !== 'SIGKILL' || !k || !notice || notice.step !== k.step)
+      if (signal !== 'SIGKILL' || !k || !notice || notice.write !== k.write)
         throw new OperatorError(
           ErrorCodes.TEST_HARNESS,
-          `operator process ${me.pid} ended (${signal ?? `code ${code}`}) without being killed after writing ${k?.step ?? 'a kill step'} (log ${me.logFile}):\n${me.tail()}`,
+          `operator process ${me.pid} ended (${signal ?? `code ${code}`}) without being killed after writing ${k?.write ?? 'a kill point'} (log ${me.logFile}):\n${me.tail()}`,
         );
       const job = await getJob(kube, ns, k.job);
       // Nothing writes a job but its operator: the job in the API is what the dead one wrote last.

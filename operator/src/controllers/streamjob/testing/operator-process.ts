@@ -3,7 +3,7 @@
 // reaches the cluster through the test's KUBECONFIG, serves its probes on a free loopback port,
 // runs without leader election (one operator at a time: a SIGKILLed leader would hold its
 // Lease until it expires) and writes its log to a file. With `killAfter` it is started with
-// TRIBUTARY_FAULT_KILL_AFTER_STEP (fault-kill.ts) and SIGKILLs itself after that status write.
+// TRIBUTARY_FAULT_KILL_AFTER_WRITE (fault-kill.ts) and SIGKILLs itself after that status write.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,7 @@ export function startOperatorProcess(o: {
   namespace: string;
   defaultImage: string;
   logFile: string;
-  killAfter?: { job: string; step: StatusWrite; generation?: number };
+  killAfter?: { job: string; write: StatusWrite; generation?: number };
   /** Set over the test's environment (e.g. KUBECONFIG: the operator under an identity of its own). */
   env?: NodeJS.ProcessEnv;
   /** More flags (e.g. --kube-request-timeout=3s). */
@@ -49,7 +49,7 @@ export function startOperatorProcess(o: {
   delete env.KUBERNETES_SERVICE_HOST;
   const k = o.killAfter;
   if (k)
-    env[FAULT_KILL_ENV] = `${o.namespace}/${k.job}:${k.step}${k.generation !== undefined ? `@${k.generation}` : ''}`;
+    env[FAULT_KILL_ENV] = `${o.namespace}/${k.job}:${k.write}${k.generation !== undefined ? `@${k.generation}` : ''}`;
   else delete env[FAULT_KILL_ENV];
   const child = spawn(
     process.execPath,
