@@ -18,7 +18,7 @@ export function savepointRequestId(job: StreamJob, kind: string, counter: number
 }
 
 /**
- * One step of a savepoint for `op` (which carries savepointRequestId): trigger it if not yet
+ * One look at the savepoint of `op` (which carries savepointRequestId): trigger it if not yet
  * (returns `triggered`, the caller records the id), else poll it. Never throws for runtime
  * errors: they are `failed` with a reason the caller reports.
  */

@@ -10,7 +10,7 @@ import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
 import { finalSavepointFinalizer, StreamJobs } from '../resource.ts';
 import { savepointRequestId } from '../savepoints.ts';
 import { durationMs } from '../validation.ts';
-import { retryLater, savepointStep } from './savepoint-step.ts';
+import { retryLater, advanceSavepoint } from './advance-savepoint.ts';
 
 export async function finalize(r: ReconcilerInternals, c: JobCtx): Promise<ReconcileResult | void> {
   const { deps } = r;
@@ -46,7 +46,7 @@ export async function finalize(r: ReconcilerInternals, c: JobCtx): Promise<Recon
     }
     if (cur.notBefore && Date.parse(cur.notBefore) > c.now.getTime())
       return { requeueAfter: Date.parse(cur.notBefore) - c.now.getTime() };
-    const p = await savepointStep(r, c, cur, {
+    const p = await advanceSavepoint(r, c, cur, {
       stop: true,
       metricReason: 'delete',
       triggered: { write: 'delete-savepoint-triggered', event: (id) => `final stop-with-savepoint ${id}` },

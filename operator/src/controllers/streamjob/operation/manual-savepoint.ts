@@ -12,7 +12,7 @@ import { addToHistory } from '../savepoints.ts';
 import { disposeDropped } from './dispose-savepoints.ts';
 import { periodicCompleted, periodicFailed } from './periodic-savepoint.ts';
 import { sweepOrphanSavepoints } from './sweep-orphans.ts';
-import { retryLater, savepointStep } from './savepoint-step.ts';
+import { retryLater, advanceSavepoint } from './advance-savepoint.ts';
 
 export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
   const { deps } = r;
@@ -22,7 +22,7 @@ export async function manualSavepoint(r: ReconcilerInternals, c: JobCtx, op: Pen
   const nonce = c.job.spec.savepointNonce ?? 0;
   const periodic = op.trigger === 'periodic';
   const why = periodic ? 'periodic' : `savepointNonce ${nonce}`;
-  const p = await savepointStep(r, c, op, {
+  const p = await advanceSavepoint(r, c, op, {
     stop: false,
     metricReason: periodic ? 'periodic' : 'manual',
     triggered: {

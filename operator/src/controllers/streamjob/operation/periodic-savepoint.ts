@@ -75,7 +75,7 @@ export function periodicCompleted(s: StreamJobStatus, spec: StreamJobSpec, now: 
 
 /**
  * The status of a failed periodic savepoint attempt `attempt - 1` (`attempt`: the next one, as
- * savepoint-step.ts counts); returns whether it is retried.
+ * advance-savepoint.ts counts); returns whether it is retried.
  */
 export function periodicFailed(
   s: StreamJobStatus,

@@ -10,7 +10,7 @@ import { addToHistory, savepointRequestId } from '../savepoints.ts';
 import { disposeDropped } from './dispose-savepoints.ts';
 import { PHASE_OF } from './kinds.ts';
 import { lateSavepoints, withTimedOut, type LateSavepoints } from './late-savepoint.ts';
-import { retryLater, savepointStep, type SavepointOutcome } from './savepoint-step.ts';
+import { retryLater, advanceSavepoint, type SavepointOutcome } from './advance-savepoint.ts';
 import { lineageOf, lineageSince } from './restore-point.ts';
 import { checkpointFallback } from './state-policy.ts';
 
@@ -37,7 +37,7 @@ export async function stopWithSavepoint(
   if (waitMs !== undefined && !late?.completed) return { requeueAfter: Math.min(waitMs, 1_000) };
   const p: SavepointOutcome = late?.completed
     ? { state: 'completed', ...late.completed, took: (c.now.getTime() - Date.parse(op.startedAt)) / 1000 }
-    : await savepointStep(r, c, opNow, {
+    : await advanceSavepoint(r, c, opNow, {
         stop: true,
         metricReason: op.kind,
         triggered: {

@@ -1,7 +1,7 @@
-// One step of a savepoint an operation waits on (stop-with-savepoint before a redeploy or a
-// suspend, a manual savepoint, the final savepoint on delete), the same for all three: trigger
-// it with the requestId already in status and record its id, or poll it; on completion
-// observe its duration. What a completed or failed savepoint means is the operation's own.
+// Advances the savepoint an operation waits on by one reconcile (stop-with-savepoint before a
+// redeploy or a suspend, a manual savepoint, the final savepoint on delete), the same for all
+// three: trigger it with the requestId already in status and record its id, or poll it; on
+// completion observe its duration. What a completed or failed savepoint means is the operation's own.
 import type { ReconcileResult } from '../../../kube/index.ts';
 import type { PendingOperation, StreamJobStatus } from '../../../api/v1alpha1/streamjob.ts';
 import type { SavepointFailureReason } from '../conditions.ts';
@@ -28,7 +28,7 @@ export type SavepointOutcome =
       unresolved: boolean;
     };
 
-export interface SavepointStepOptions {
+export interface AdvanceSavepointOptions {
   /** Stop the job with the savepoint (every slot ends after it). */
   stop: boolean;
   /** `reason` label of tributary_operator_savepoint_duration_seconds. */
@@ -55,11 +55,11 @@ export function savepointPollMs(stop: boolean, state: 'triggered' | 'in-progress
 }
 
 /** `op` must carry its savepointRequestId (and savepointId once triggered). */
-export async function savepointStep(
+export async function advanceSavepoint(
   r: ReconcilerInternals,
   c: JobCtx,
   op: PendingOperation,
-  o: SavepointStepOptions,
+  o: AdvanceSavepointOptions,
 ): Promise<SavepointOutcome> {
   const location = stateLocation(c.job, effectiveStateStorage(c.job.spec, r.deps.defaults));
   const p = await driveSavepoint(r.deps.runtime, c.job, op, c.obs, o.stop, c.now, location);

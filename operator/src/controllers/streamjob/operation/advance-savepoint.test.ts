@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { savepointPollMs } from './savepoint-step.ts';
+import { savepointPollMs } from './advance-savepoint.ts';
 
 describe('savepointPollMs', () => {
   it('asks a stop-with-savepoint again within 100 ms: processing is halted until the operator sees it complete', () => {
