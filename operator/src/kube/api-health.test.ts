@@ -98,7 +98,7 @@ describe('ApiHealth', () => {
     health.failed('GET', new KubeTransportError('no answer within 3000 ms', { timedOut: true }));
     expect(await failures('503')).toBe(1);
     expect(await failures('timeout')).toBe(1);
-    const wrapped = new OperatorError(ErrorCodes.INVARIANT, 'reconcile step failed', { cause: throttled });
+    const wrapped = new OperatorError(ErrorCodes.INVARIANT, 'reconcile stage failed', { cause: throttled });
     expect(isApiserverTrouble(wrapped)).toBe(true);
     expect(apiserverTroubleIn(wrapped)).toBe(throttled);
     expect(isApiserverTrouble(new KubeApiError(403, 'forbidden'))).toBe(false);

@@ -1,4 +1,4 @@
-// The health check through the reconcile's own steps (recordObservation, then decide) over a
+// The health check through the reconcile's own stages (recordObservation, then decide) over a
 // simulated clock: the condition, its Events, and the restart restartOnUnhealthy asks for.
 import pino from 'pino';
 import { Registry } from 'prom-client';

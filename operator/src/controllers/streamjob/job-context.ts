@@ -1,4 +1,4 @@
-// What every step of a StreamJob reconcile shares: the reconciler's dependencies, one
+// What every stage of a StreamJob reconcile shares: the reconciler's dependencies, one
 // reconcile's context (the job as last written, what was observed, one clock reading), and
 // the reconciler's own entry points. Operations start one another (a new deployment whose
 // slot fails starts a restart; a spec changed before anything destructive re-plans), so they
@@ -58,7 +58,7 @@ export interface JobCtx {
   /** The job as last read or written: every status write replaces it. */
   job: StreamJob;
   log: Logger;
-  /** What was observed once, before any step acted. */
+  /** What was observed once, before any stage acted. */
   obs: Observation;
   /** One clock reading per reconcile. */
   now: Date;

@@ -1,11 +1,11 @@
-// The StreamJob reconcile: get → finalizer → observe → validate → record the observation →
+// The StreamJob reconcile, in stages: get → finalizer → observe → validate → record the observation →
 // advance the pending operation (operation/advance.ts, where the write-ahead log of status
 // is described) or decide a new one (decide-operation.ts) → record → the autoscaler (autoscaler/autoscale.ts: it
 // decides on what this reconcile left, and its scale write wakes the next one). Every status write derives the
 // kstatus view (observedGeneration, Reconciling, Stalled; kstatus.ts) from what it wrote.
 //
 // The informer cache may lag behind this process's own status writes: a cached job older
-// than the last write made here is re-read, so no step acts on a status it already replaced.
+// than the last write made here is re-read, so no stage acts on a status it already replaced.
 // A reconcile acts on the one generation it validated: a status write that comes back with a
 // newer one (the spec changed under it) stops it, and it runs again on the new spec.
 import type { Logger } from 'pino';
@@ -78,7 +78,7 @@ export function streamJobReconciler(deps: StreamJobReconcilerDeps) {
       c.log.debug({ write, phase: object.status?.phase, op: object.status?.pendingOperation?.step }, 'status recorded');
       if (deps.afterWrite) await deps.afterWrite(object, write);
       // A write that retried after a conflict carries the object as it is now. If its spec
-      // moved on, every later step would act on a spec this reconcile never validated (an
+      // moved on, every later stage would act on a spec this reconcile never validated (an
       // invalid spec deployed as valid): stop here, as a crash after this write would, and
       // reconcile the new generation from the start.
       if (object.metadata.generation !== c.job.metadata.generation)

@@ -1,4 +1,4 @@
-// Observation → status, before any step acts: replica counts, the selector, the newest
+// Observation → status, before any stage acts: replica counts, the selector, the newest
 // checkpoint slot 0 reports, spec validity (Degraded/InvalidSpec + a Warning Event once per
 // distinct message; a rejected spec with nothing deployed is phase Invalid, Ready False
 // InvalidSpec), the sources slot 0 reports waiting for their input or partitions no slot reads

@@ -10,7 +10,7 @@ import type { Autoscaling } from './autoscale.ts';
 import { AutoscalerHistories } from './histories.ts';
 import { autoscalerMetrics } from './metrics.ts';
 import type { ReconcilerInternals } from '../job-context.ts';
-import { autoscaleAt, recordInMemory } from '../testing/autoscale-step.ts';
+import { autoscaleAt, recordInMemory } from '../testing/autoscaler-stage.ts';
 import { sampleJob, sampleSpec } from '../testing/sample-job.ts';
 
 const conflict = () =>

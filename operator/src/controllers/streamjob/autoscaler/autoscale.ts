@@ -1,6 +1,6 @@
-// The autoscaler's step of a StreamJob reconcile, after the job's own work (reconcile.ts): the slots' load
+// The autoscaler's stage of a StreamJob reconcile, after the job's own work (reconcile.ts): the slots' load
 // answers of this reconcile's observation feed the job's load window (histories.ts); the engine
-// (decide-scale.ts, pure) decides from it; this step does the writes, in this order:
+// (decide-scale.ts, pure) decides from it; this stage does the writes, in this order:
 //   1. status.autoscaler — before the scale write, so the budget (rescaleTimes) counts a rescale that is made
 //      even if this process dies right after it; a scale write that failed costs budget, never exceeds it;
 //   2. spec.replicas through the scale subresource (mode Scale, scale.ts) — the spec change then

@@ -1,9 +1,9 @@
 // The autoscaler's write of spec.replicas against the real kube-apiserver: through the StreamJob CRD's scale
 // subresource, under the field manager tributary-autoscaler, and a clean NotFound naming the job once it is
 // gone; the write conditional on the job's resourceVersion, so a scale written between the autoscaler's read and
-// its write survives; and the reconcile's autoscaler step (autoscale.ts) making that write from a decision in
+// its write survives; and the reconcile's autoscaler stage (autoscale.ts) making that write from a decision in
 // mode Scale, deciding again after a Conflict. No
-// operator runs here (nothing acts on the objects; the step's status writes stay in memory): ~3 s.
+// operator runs here (nothing acts on the objects; the stage's status writes stay in memory): ~3 s.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConflict, isNotFound, KubeApiError, Resources, type KubeClient } from '../../../kube/index.ts';
 import { applyRepoCrd, newClient, suffix, waitFor } from '../../../kube/testing/cluster.ts';
@@ -14,7 +14,7 @@ import { AutoscalerHistories } from './histories.ts';
 import { autoscalerMetrics } from './metrics.ts';
 import { AUTOSCALER_FIELD_MANAGER, writeReplicas } from './scale.ts';
 import type { ReconcilerInternals } from '../job-context.ts';
-import { autoscaleAt, recordInMemory } from '../testing/autoscale-step.ts';
+import { autoscaleAt, recordInMemory } from '../testing/autoscaler-stage.ts';
 import { StreamJobs } from '../resource.ts';
 
 describe('the autoscaler’s scale write (real apiserver)', () => {
@@ -51,10 +51,10 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
     });
 
   /**
-   * The reconcile's autoscaler step over `created`, made Running and Ready (in the apiserver too: a re-read sees
-   * it so), its one slot loaded; the step's own status writes stay in memory.
+   * The reconcile's autoscaler stage over `created`, made Running and Ready (in the apiserver too: a re-read sees
+   * it so), its one slot loaded; the stage's own status writes stay in memory.
    */
-  const stepper = async (created: StreamJob) => {
+  const autoscalerStage = async (created: StreamJob) => {
     const status: StreamJob['status'] = {
       phase: 'Running',
       deployed: { id: 'd-1', specHash: 'h', parallelism: 1, startedAt: '2026-01-01T00:00:00Z' },
@@ -74,7 +74,7 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
       get job() {
         return job;
       },
-      /** One reconcile `sec` s after the first, on the job as this step last had it. */
+      /** One reconcile `sec` s after the first, on the job as this stage last had it. */
       async at(sec: number) {
         job = await autoscaleAt(r, job, a, t0, sec);
       },
@@ -82,15 +82,15 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
   };
   type ManagedFields = { managedFields?: { manager?: string; subresource?: string }[] };
 
-  it('the reconcile step writes the replicas its decision asks for in mode Scale', async () => {
+  it('the reconcile stage writes the replicas its decision asks for in mode Scale', async () => {
     const name = 'loaded';
-    const step = await stepper(
+    const stage = await autoscalerStage(
       await create(name, { enabled: true, mode: 'Scale', metricsWindow: '10s', maxReplicas: 4 }),
     );
-    await step.at(0);
-    await step.at(6);
-    const decision = step.job.status?.autoscaler?.decisions?.at(-1);
-    expect(decision?.action, JSON.stringify(step.job.status?.autoscaler)).toBe('ScaleUp');
+    await stage.at(0);
+    await stage.at(6);
+    const decision = stage.job.status?.autoscaler?.decisions?.at(-1);
+    expect(decision?.action, JSON.stringify(stage.job.status?.autoscaler)).toBe('ScaleUp');
     const stored = await kube.get<StreamJob>(StreamJobs, ns, name);
     expect(stored.spec.replicas).toBe(decision?.to);
     expect(stored.spec.replicas).toBeGreaterThan(1);
@@ -100,36 +100,36 @@ describe('the autoscaler’s scale write (real apiserver)', () => {
 
   it('a scale written between the autoscaler’s read and its write survives: Conflict, no overwrite', async () => {
     const name = 'raced';
-    const step = await stepper(
+    const stage = await autoscalerStage(
       await create(name, { enabled: true, mode: 'Scale', metricsWindow: '10s', maxReplicas: 4 }),
     );
-    await step.at(0);
-    // The step holds the job as read at creation; a user scales it before the step's next write.
+    await stage.at(0);
+    // The stage holds the job as read at creation; a user scales it before the stage's next write.
     await kube.scale(StreamJobs, ns, name, 2, 'kubectl-scale');
-    await step.at(6);
-    const decision = step.job.status?.autoscaler?.decisions?.at(-1);
-    expect(decision?.action, JSON.stringify(step.job.status?.autoscaler)).toBe('ScaleUp');
+    await stage.at(6);
+    const decision = stage.job.status?.autoscaler?.decisions?.at(-1);
+    expect(decision?.action, JSON.stringify(stage.job.status?.autoscaler)).toBe('ScaleUp');
     expect(decision?.to).toBeGreaterThan(2);
     const stored = await kube.get<StreamJob>(StreamJobs, ns, name);
     expect(stored.spec.replicas).toBe(2);
     const fields = (stored.metadata as ManagedFields).managedFields;
     expect(fields?.some((f) => f.manager === 'tributary-autoscaler')).toBe(false);
     // The write alone, from the stale read: a Conflict, not an overwrite.
-    const err = await writeReplicas(kube, step.job, 4).catch((e: unknown) => e);
+    const err = await writeReplicas(kube, stage.job, 4).catch((e: unknown) => e);
     expect(isConflict(err), String(err)).toBe(true);
     expect((await kube.get<StreamJob>(StreamJobs, ns, name)).spec.replicas).toBe(2);
   }, 30_000);
 
   it('a job changed between read and write but not its spec (a label): decided again and written', async () => {
     const name = 'relabelled';
-    const step = await stepper(
+    const stage = await autoscalerStage(
       await create(name, { enabled: true, mode: 'Scale', metricsWindow: '10s', maxReplicas: 4 }),
     );
-    await step.at(0);
+    await stage.at(0);
     await kube.patch(StreamJobs, ns, name, { metadata: { labels: { team: 'x' } } });
-    await step.at(6);
-    const decision = step.job.status?.autoscaler?.decisions?.at(-1);
-    expect(decision?.action, JSON.stringify(step.job.status?.autoscaler)).toBe('ScaleUp');
+    await stage.at(6);
+    const decision = stage.job.status?.autoscaler?.decisions?.at(-1);
+    expect(decision?.action, JSON.stringify(stage.job.status?.autoscaler)).toBe('ScaleUp');
     const stored = await kube.get<StreamJob>(StreamJobs, ns, name);
     expect(stored.spec.replicas).toBe(decision?.to);
     expect(stored.metadata.labels?.team).toBe('x');

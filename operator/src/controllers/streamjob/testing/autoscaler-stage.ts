@@ -1,4 +1,4 @@
-// One autoscaler reconcile as the StreamJob controller makes it, for the tests of the scale write
+// The reconcile's autoscaler stage as the StreamJob controller runs it, for the tests of the scale write
 // (autoscale-conflict.test.ts against a fake apiserver, autoscaler/scale.int.test.ts against the real one):
 // the load a busy slot reports, the status write kept in memory, and `autoscale` at a given second.
 import type { SlotLoad, StatusResponse } from '../../../../../runtime/src/control/contract.ts';
