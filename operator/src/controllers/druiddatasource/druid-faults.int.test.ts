@@ -212,7 +212,7 @@ describe('DruidDatasource under Druid faults (real Druid processes stopped and r
       const failures =
         ((await metric('tributary_operator_druid_call_failures_total', { reason: 'DruidUnavailable' })) ?? 0) -
         failuresBefore;
-      // Bounded retries: per object ≤ the doubling steps (250 ms … 3 s: 5) + one per 3 s + one per
+      // Bounded retries: per object ≤ the doublings (250 ms … 3 s: 5) + one per 3 s + one per
       // spec edit; a hot loop makes hundreds.
       expect(failures).toBeLessThanOrEqual(2 * (5 + Math.ceil(outageMs / druidRetry.maxMs) + 1));
       // One Event per object when the reason turned, however many retries.

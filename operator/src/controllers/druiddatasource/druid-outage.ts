@@ -23,7 +23,8 @@ export interface DruidRetryOptions {
 
 export const defaultDruidRetry: DruidRetryOptions = { initialMs: 1_000, maxMs: 30_000, logEveryMs: 30_000 };
 
-export interface OutageStep {
+/** One failure of an object within its outage, and what follows from it. */
+export interface OutageFailure {
   /** Consecutive failures of this object, this one included. */
   readonly failures: number;
   /** When this object's outage started (its first failure). */
@@ -57,7 +58,7 @@ export class DruidOutages {
     return this.#opts.logEveryMs;
   }
 
-  failed(key: string, url: string, now: Date): OutageStep {
+  failed(key: string, url: string, now: Date): OutageFailure {
     const prev = this.#byKey.get(key);
     const cur = { failures: (prev?.failures ?? 0) + 1, since: prev?.since ?? now };
     this.#byKey.set(key, cur);

@@ -158,19 +158,19 @@ export function druidDatasourceReconciler(deps: DruidDatasourceReconcilerDeps) {
     hash: string | undefined,
     log: Logger,
   ): Promise<number> {
-    const step = outages.failed(key, url, now());
+    const failure = outages.failed(key, url, now());
     const message = `${what}${err.message} (retrying with backoff, at most every ${Math.round(outages.maxMs / 1000)}s)`;
     if (err.retriable || err.code === 'DRUID_ERR_UNAUTHORIZED')
       deps.metrics.druidUnavailable.set({ namespace: ds.metadata.namespace, name: ds.metadata.name }, 1);
     // One Event when the reason turns, judged on the status the write replaced, not on the informer's copy.
     if ((await record.failed(ds, reason, message, hash)) !== reason) await deps.events.warning(ds, reason, message);
-    if (step.log)
+    if (failure.log)
       log.warn(
-        { druid: url, reason, since: step.since.toISOString(), failures: step.failures },
-        `Druid at ${url} unavailable; retrying with backoff (next in ${step.retryInMs} ms, ` +
+        { druid: url, reason, since: failure.since.toISOString(), failures: failure.failures },
+        `Druid at ${url} unavailable; retrying with backoff (next in ${failure.retryInMs} ms, ` +
           `at most every ${outages.maxMs} ms; logged again at most every ${outages.logEveryMs} ms): ${what}${err.message}`,
       );
-    return step.retryInMs;
+    return failure.retryInMs;
   }
 
   /** After a sync that reached Druid: an outage recorded in status or in memory ends (Event, log, gauge). */

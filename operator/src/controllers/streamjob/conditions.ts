@@ -114,8 +114,8 @@ export interface JobConditionReasons {
     | 'Unavailable'
     | 'Available';
   /**
-   * Records the steps dropped because an expression or function failed on them (no errorOutput,
-   * onRecordError skip): True with the counts per step, False while the running slots dropped none
+   * Records the graph steps dropped because an expression or function failed on them (no errorOutput,
+   * onRecordError skip): True with the counts per graph step, False while the running slots dropped none
    * (records-dropped-condition.ts).
    */
   RecordsDropped: 'ExpressionFailed' | 'NoneDropped';

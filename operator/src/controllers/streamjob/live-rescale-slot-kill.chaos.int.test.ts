@@ -1,19 +1,19 @@
-// The slot pod kill matrix of a live rescale (spec.rescale.mode live), with the REAL runtime (pods run
-// by the local cluster's node agent as processes), real Kafka, S3 and apiserver, the StreamJob controller
+// The slot pod kill matrix of a live rescale (spec.rescale.mode live), with the REAL runtime (pods run by
+// the local cluster's node agent as processes), real Kafka, S3 and apiserver, the StreamJob controller
 // in-process. Per case: a StreamJob at N slots while input arrives (kill-matrix-jobs.ts: the rolling job,
 // Kafka → keyBy → rolling count → exactly-once Kafka with rescale-kill.ts's reference, or the event-time
-// window job, Kafka → keyBy → 1 s tumbling window → exactly-once Kafka), a step budget of 64 bytes in the
-// pod template (many steps), `kubectl scale --replicas=N'`, and ONE slot pod SIGKILLed (kill-slot.ts: a
-// crashed pod) at the case's phase, read from slot 0's GET /v1/migrations/{id}: while joining
-// (`awaiting`), mid-step, while draining, or right after done. Expected (docs/operator/live-rescale.md,
-// runtime live-rescale.md §6): the operator ends the live rescale with LiveRescaleFailed and restarts the
-// job at N' from the last completed checkpoint (after done: an ordinary failure, a restart at N'); the
-// job runs at N' in a new deployment (the growth job's topic gains partitions as the rescale starts, found
-// mid-rescale); Kafka's Java read_committed reader finds exactly the reference
-// (rolling: 0 missing, 0 duplicated, 0 unexpected; window: every window's count exact, once, after event
-// time moved on at N'). CI runs CI_CASES (rolling) once; TRIBUTARY_RESCALE_KILL_ROUNDS=n runs every case,
-// the window job's (WINDOW_CASES: the joining pod mid-step of 2→3 while floors are held, the leaving pod
-// draining in 3→2 while it waits for its floors' release) included, n times.
+// window job, Kafka → keyBy → 1 s tumbling window → exactly-once Kafka), a migration-step budget of 64
+// bytes in the pod template (many migration steps), `kubectl scale --replicas=N'`, and ONE slot pod
+// SIGKILLed (kill-slot.ts: a crashed pod) at the case's phase, read from slot 0's GET /v1/migrations/{id}:
+// while joining (`awaiting`), mid migration step, while draining, or right after done. Expected
+// (docs/operator/live-rescale.md, runtime live-rescale.md §6): the operator ends the live rescale with
+// LiveRescaleFailed and restarts the job at N' from the last completed checkpoint (after done: an ordinary
+// failure, a restart at N'); the job runs at N' in a new deployment (the growth job's topic gains
+// partitions as the rescale starts, found mid-rescale); Kafka's Java read_committed reader finds exactly
+// the reference (rolling: 0 missing, 0 duplicated, 0 unexpected; window: every window's count exact, once,
+// after event time moved on at N'). CI runs CI_CASES (rolling) once; TRIBUTARY_RESCALE_KILL_ROUNDS=n runs
+// every case, the window job's (WINDOW_CASES: the joining pod mid migration step of 2→3 while floors are
+// held, the leaving pod draining in 3→2 while it waits for its floors' release) included, n times.
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../kube/index.ts';

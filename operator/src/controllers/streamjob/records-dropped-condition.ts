@@ -1,11 +1,12 @@
-// RecordsDropped: records the job's steps dropped because an expression (or a function of the
-// job's code) failed on them and the step has no errorOutput (onRecordError: skip, the default),
-// from every answering slot's `recordsDropped` in GET /v1/status, summed per step. True once a
-// slot reports one, with the counts per step and the first error of each in the message, so
-// `kubectl describe` shows that records are lost and why; False (NoneDropped) while the slots that
-// answer dropped none. A slot's counts start over when it restarts: the condition says what the
-// running slots dropped, and the RecordsDropped Event (record-observation.ts) marks each rise.
-// Ready and kstatus ignore it: the job runs as its spec says.
+// RecordsDropped: records the job graph's steps dropped because an expression (or a function of
+// the job's code) failed on them and the graph step has no errorOutput (onRecordError: skip, the
+// default), from every answering slot's `recordsDropped` in GET /v1/status, summed per graph
+// step. True once a slot reports one, with the counts per graph step and the first error of each
+// in the message, so `kubectl describe` shows that records are lost and why; False (NoneDropped)
+// while the slots that answer dropped none. A slot's counts start over when it restarts: the
+// condition says what the running slots dropped, and the RecordsDropped Event
+// (record-observation.ts) marks each rise. Ready and kstatus ignore it: the job runs as its spec
+// says.
 import type { StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import { mergeDropped } from '../../../../runtime/src/exec/dropped-records.ts';
 import type { StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
@@ -36,13 +37,13 @@ export function droppedState(obs: Pick<Observation, 'runtime' | 'slotRuntime'>):
   const merged = mergeDropped(reports);
   const total = merged.reduce((n, d) => n + d.count, 0);
   if (total === 0) return { total, reason: 'NoneDropped', message: 'no step dropped a record' };
-  const steps = new Map<string, { count: number; first: string }>();
+  const byGraphStep = new Map<string, { count: number; first: string }>();
   for (const d of merged) {
-    const s = steps.get(d.step);
+    const s = byGraphStep.get(d.step);
     if (s) s.count += d.count;
-    else steps.set(d.step, { count: d.count, first: `${d.code}: ${d.error}` });
+    else byGraphStep.set(d.step, { count: d.count, first: `${d.code}: ${d.error}` });
   }
-  const parts = [...steps].map(([step, s]) => `step "${step}" dropped ${s.count} (first: ${s.first})`);
+  const parts = [...byGraphStep].map(([step, s]) => `step "${step}" dropped ${s.count} (first: ${s.first})`);
   return {
     total,
     reason: 'ExpressionFailed',

@@ -1,6 +1,6 @@
 // State lifecycle on object storage with the REAL runtime, Kafka, the apiserver and the local
 // cluster's S3 server (versitygw); the StreamJob controller runs in-process. What is in the bucket
-// is listed before and after each step:
+// is listed before and after each action:
 //   - retention Delete: savepoints dropped beyond historyLimit lose their objects, checkpoints
 //     beyond `retained` are pruned; an orphan savepoint (taken directly through slot 0's API and
 //     never recorded, or a half-written folder put into the bucket) is swept after the next

@@ -12,7 +12,7 @@ export type SlotRuntime =
   | {
       state: JobState | (string & {});
       unavailable?: readonly DependencyOutage[];
-      /** Records its steps dropped, per step and error (StatusResponse.recordsDropped). */
+      /** Records its graph steps dropped, per graph step and error (StatusResponse.recordsDropped). */
       recordsDropped?: StatusResponse['recordsDropped'];
       load?: SlotLoad;
       /** The runtime's own error once it FAILED (StatusResponse.error). */

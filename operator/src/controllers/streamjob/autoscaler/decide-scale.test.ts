@@ -7,7 +7,7 @@ import { decide, MAX_DECISIONS, type DecideResult } from './decide-scale.ts';
 import { resolvePolicy } from './policy.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
-const STEP_S = 15;
+const TICK_S = 15;
 
 interface Tick {
   t: number;
@@ -33,17 +33,17 @@ function simulate(o: {
   let status: AutoscalerStatus | undefined;
   let readyAt = -600;
   const ticks: Tick[] = [];
-  for (let t = 0; t <= o.seconds; t += STEP_S) {
+  for (let t = 0; t <= o.seconds; t += TICK_S) {
     const r = o.rate(t);
     const ready = t >= readyAt;
     const cap = Math.min(current * perSlot, o.limit ?? Infinity);
-    const processed = ready ? Math.min(r + lag / STEP_S, cap) : 0;
+    const processed = ready ? Math.min(r + lag / TICK_S, cap) : 0;
     const lagBefore = lag;
-    lag = Math.max(0, lag + (r - processed) * STEP_S);
+    lag = Math.max(0, lag + (r - processed) * TICK_S);
     const busy = processed / cap;
     const inputs: AutoscalerInputs = {
       processingRate: processed,
-      inputRate: Math.max(0, processed + (lag - lagBefore) / STEP_S),
+      inputRate: Math.max(0, processed + (lag - lagBefore) / TICK_S),
       lag,
       busyRatio: busy,
       partitions: o.partitions ?? 12,
@@ -118,7 +118,7 @@ describe('decide over time', () => {
     const ticks = simulate({ spec: {}, start: 2, rate: (t) => (t < 300 ? 120 : 400), seconds: 1200 });
     const ups = rescales(ticks);
     expect(ups[0]).toMatchObject({ from: 2 });
-    expect(ups[0]?.t).toBeLessThanOrEqual(300 + 2 * STEP_S);
+    expect(ups[0]?.t).toBeLessThanOrEqual(300 + 2 * TICK_S);
     expect(ups[0]?.to).toBeGreaterThanOrEqual(6);
     expect(ticks.filter((k) => k.t < 300).every((k) => k.result.scaleTo === undefined)).toBe(true);
     // catchUpDuration 5m after the decision, no backlog is left.

@@ -8,7 +8,7 @@
 // - down: it scales down only after scaleDownDelay;
 // - noisy: it never rescales more often than its budget, and says so (status, a Warning Event) when it holds back
 //   (the budget set, in place, to the rescales made so far: a scale-up measured on a loaded machine may take two
-//   steps, both legitimate decisions, so the test does not assume how many the way up took);
+//   scale-ups, both legitimate decisions, so the test does not assume how many the way up took);
 // - a second job on the same input in Recommend mode reports a recommendation and changes nothing;
 // - the output is exactly once across every autoscaler-driven rescale (Kafka's Java
 //   read_committed consumer: every input id once, with its score).
@@ -184,7 +184,7 @@ describe('StreamJob autoscaler with the real runtime', () => {
       );
       const downAfterS = (Date.now() - dropAt) / 1000;
       expect(downAfterS, 'not before the scale-down delay').toBeGreaterThanOrEqual(20);
-      // Fewer than it ran with before (the way up may have taken a second step: not fewer than upTo).
+      // Fewer than it ran with before (the way up may have taken a second scale-up: not fewer than upTo).
       expect(down.spec.replicas).toBeLessThan(scaleDown(down)!.from);
       const settled = await runningWith(kube, ns, 'scored', down.spec.replicas, scaled.status?.deployed?.id, 180_000);
 

@@ -90,7 +90,10 @@ export function formatMoved(n: number): string {
   return `${n} B`;
 }
 
-/** Reconciling's message while the migration runs: `step 4/9: 52 key groups, 1.2 MiB moved` (+ what it waits for). */
+/**
+ * Reconciling's message while the migration runs, counting its migration steps (done/planned):
+ * `step 4/9: 52 key groups, 1.2 MiB moved` (+ what it waits for).
+ */
 export function progressMessage(
   m: Pick<MigrationRecord, 'stepsDone' | 'steps' | 'keyGroupsMoved' | 'bytesMoved'>,
   join: JoinAction,

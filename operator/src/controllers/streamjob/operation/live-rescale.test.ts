@@ -82,13 +82,13 @@ function setup(from: number, to: number, states: PodState[]) {
   };
   see(states);
   const op = () => c.job.status!.pendingOperation as PendingOperation;
-  const step = () => advanceLiveRescale(r, c, op());
+  const advance = () => advanceLiveRescale(r, c, op());
   return {
     r,
     c,
     see,
     op,
-    step,
+    advance,
     created,
     deleted,
     events,
@@ -135,7 +135,7 @@ describe('a live scale out of slot pods (2 → 3)', () => {
     expect(t.events).toEqual([expect.stringMatching(/^LiveRescaleStarted: live rescale from 2 to 3 slots/)]);
 
     t.answer(() => Promise.resolve(mig({ awaiting: { slot: 2, generation: 1, parallelism: 3 } })));
-    expect(await t.step()).toEqual({ requeueAfter: 1_000 });
+    expect(await t.advance()).toEqual({ requeueAfter: 1_000 });
     expect(t.posted).toEqual([{ base: 'http://10.0.0.1:9250', token: 't', req: { to: 3, requestId: 'u1-live-2' } }]);
     expect(t.op()).toMatchObject({ step: 'migrating', live: { migrationId: 'mig-1' } });
     expect(t.created.map((p) => p.metadata?.name)).toEqual(['j-d1-2']);
@@ -154,12 +154,12 @@ describe('a live scale out of slot pods (2 → 3)', () => {
     // The pod is there: not created again; then progress.
     t.see(['running', 'running', 'running']);
     t.answer(() => Promise.resolve(mig({ phase: 'moving', stepsDone: 2, keyGroupsMoved: 21, bytesMoved: 4096 })));
-    await t.step();
+    await t.advance();
     expect(t.created).toHaveLength(1);
     expect(t.op().message).toBe('step 2/4: 21 key groups, 4.0 KiB moved');
     expect(t.c.job.status?.migration).toMatchObject({ stepsDone: 2, keyGroupsMoved: 21, bytesMoved: 4096 });
     const writes = t.writes.length;
-    await t.step(); // nothing new: no status write
+    await t.advance(); // nothing new: no status write
     expect(t.writes).toHaveLength(writes);
 
     t.answer(() =>
@@ -173,7 +173,7 @@ describe('a live scale out of slot pods (2 → 3)', () => {
         }),
       ),
     );
-    await t.step();
+    await t.advance();
     const s = t.c.job.status!;
     expect(s.pendingOperation).toBeUndefined();
     expect(s.deployed).toMatchObject({ id: 'd1', parallelism: 3, specHash: specHash(t.c.job.spec, defaults) });
@@ -204,11 +204,11 @@ describe('a live scale out of slot pods (2 → 3)', () => {
     await t.start();
     t.answer(() => Promise.resolve(mig({})));
     t.post(() => Promise.reject(new RuntimeError(RuntimeErrorCodes.unreachable, 'timeout')));
-    await t.step();
+    await t.advance();
     expect(t.op().step).toBe('recorded');
     expect(t.op().message).toMatch(/^asking slot 0 again: \[RUNTIME_ERR_UNREACHABLE\] timeout/);
     t.post(() => Promise.resolve({ id: 'mig-1' }));
-    await t.step();
+    await t.advance();
     expect(t.posted.map((p) => (p as { req: unknown }).req)).toEqual([
       { to: 3, requestId: 'u1-live-2' },
       { to: 3, requestId: 'u1-live-2' },
@@ -223,7 +223,7 @@ describe('a live scale in of slot pods (3 → 1)', () => {
     await t.start();
     t.answer(() => Promise.resolve(mig({ from: 3, to: 1, state: 'COMPLETED', phase: 'done', steps: 2, stepsDone: 2 })));
     t.see(['running', 'left', 'running']);
-    await t.step();
+    await t.advance();
     expect(t.op().step).toBe('migrated');
     expect(t.deleted).toEqual(['j-d1-1']);
     expect(t.op().message).toBe('waiting for slot(s) 2 to leave');
@@ -231,12 +231,12 @@ describe('a live scale in of slot pods (3 → 1)', () => {
     t.see(['running', 'deleting', 'left']);
     // A pod deleted by the operator after it left is no failure; its peer that left is deleted now.
     t.c.obs.current.set(1, { ...pod(1, 'left'), metadata: { ...pod(1, 'left').metadata!, deletionTimestamp: 'x' } });
-    await t.step();
+    await t.advance();
     expect(t.deleted).toEqual(['j-d1-1', 'j-d1-2']);
     expect(t.c.job.status?.pendingOperation).toBeDefined();
 
     t.see(['running']);
-    await t.step();
+    await t.advance();
     expect(t.c.job.status?.pendingOperation).toBeUndefined();
     expect(t.c.job.status?.deployed).toMatchObject({ id: 'd1', parallelism: 1 });
   });
@@ -254,7 +254,7 @@ describe('a live rescale slot 0 refuses, or that fails', () => {
         }),
       ),
     );
-    await t.step();
+    await t.advance();
     expect(t.op()).toMatchObject({ kind: 'rescale', mode: 'savepoint', step: 'recorded' });
     expect(t.op().targetDeploymentId).not.toBe('d1');
     expect(t.c.job.status?.migration).toMatchObject({ state: 'ABORTED' });
@@ -269,7 +269,7 @@ describe('a live rescale slot 0 refuses, or that fails', () => {
     const t = setup(2, 3, ['running', 'running']);
     await t.start();
     t.post(() => Promise.reject(new RuntimeError(RuntimeErrorCodes.notFound, 'POST …: 404', { statusCode: 404 })));
-    await t.step();
+    await t.advance();
     expect(t.op().kind).toBe('rescale');
   });
 
@@ -279,7 +279,7 @@ describe('a live rescale slot 0 refuses, or that fails', () => {
     t.answer(() =>
       Promise.resolve(mig({ state: 'FAILED', error: 'slot 2 did not join', code: 'TRIB_RESCALE_STEP_FAILED' })),
     );
-    await t.step();
+    await t.advance();
     const s = t.c.job.status!;
     expect(s.deployed).toMatchObject({ parallelism: 3, specHash: specHash(t.c.job.spec, defaults) });
     expect(s.pendingOperation).toMatchObject({ kind: 'restart' });
@@ -296,9 +296,9 @@ describe('a live rescale slot 0 refuses, or that fails', () => {
     const t = setup(2, 3, ['running', 'running']);
     await t.start();
     t.answer(() => Promise.resolve(mig({})));
-    await t.step();
+    await t.advance();
     t.see(['running', 'running', 'failed']);
-    await t.step();
+    await t.advance();
     expect(t.c.job.status?.pendingOperation).toMatchObject({ kind: 'restart' });
     expect(t.c.job.status?.deployed?.parallelism).toBe(3);
     expect(t.events).toContainEqual(expect.stringMatching(/^LiveRescaleFailed: slot\(s\) 2 failed or vanished/));
@@ -310,7 +310,7 @@ describe('a live rescale slot 0 refuses, or that fails', () => {
     (t.r.deps.kube as unknown as { create: () => Promise<never> }).create = () =>
       Promise.reject(new Error('pods "j-d1-2" is forbidden: exceeded quota'));
     t.answer(() => Promise.resolve(mig({ awaiting: { slot: 2, generation: 1, parallelism: 3 } })));
-    expect(await t.step()).toEqual({ requeueAfter: 1_000 });
+    expect(await t.advance()).toEqual({ requeueAfter: 1_000 });
     expect(t.op().message).toBe(
       'step 0/4: 0 key groups, 0 B moved; waiting for slot 2\'s pod; creating slot 2\'s pod failed: pods "j-d1-2" is forbidden: exceeded quota',
     );
@@ -320,11 +320,11 @@ describe('a live rescale slot 0 refuses, or that fails', () => {
     const t = setup(2, 3, ['running', 'running']);
     await t.start();
     t.answer(() => Promise.reject(new RuntimeError(RuntimeErrorCodes.protocol, 'GET …: not a migration status')));
-    expect(await t.step()).toEqual({ requeueAfter: 1_000 });
+    expect(await t.advance()).toEqual({ requeueAfter: 1_000 });
     expect(t.op().step).toBe('migrating');
     expect(t.op().message).toMatch(/RUNTIME_ERR_PROTOCOL/);
     t.answer(() => Promise.resolve(mig({ awaiting: { slot: 7, generation: 1, parallelism: 8 } })));
-    await t.step();
+    await t.advance();
     expect(t.created).toEqual([]);
     expect(t.op().message).toMatch(/slot 0 awaits slot 7 .* not one of a live rescale from 2 to 3/);
   });

@@ -1,6 +1,6 @@
 // A last-state suspend keeps its lineage, and the resume hands it to the new pods (restoreLatest),
 // instead of pinning the resume to the checkpoint slot 0 reported when the suspend recorded its
-// state. Status steps with an in-memory status writer; the real thing: suspend-resume-e2e.int.test.ts.
+// state. The operation steps run with an in-memory status writer; the real thing: suspend-resume-e2e.int.test.ts.
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { PendingOperation, StreamJobStatus } from '../../../api/v1alpha1/streamjob.ts';

@@ -1,7 +1,7 @@
 // TEST/BENCH-ONLY: the autoscaler's scenario on the local cluster, shared by its end-to-end test
 // and its bench. Its capacity is not the CPU (two cores could not show CPU scaling): the job
 // (examples/clicks-app/src/clicks-scored.ts) scores every click through an HTTP call with an
-// async step of fixed per-slot capacity, against a scoring service here that answers after a
+// async graph step of fixed per-slot capacity, against a scoring service here that answers after a
 // fixed latency — so one slot scores at most capacity ÷ latency clicks per second. A producer
 // whose rate the scenario steps feeds it, and a timeline records what the autoscaler saw and did.
 import { readFileSync } from 'node:fs';

@@ -15,9 +15,9 @@ import { killSlotProcess } from './kill-slot.ts';
 
 /**
  * Where the kill lands. joining: slot 0 names the slot it awaits (`awaiting`); moving: half-way
- * through the steps (those before it moved and were checkpointed, those after it did not move);
- * draining: a scale in past its last step, the leaving slots draining and leaving; done: the
- * migration COMPLETED and the job Ready at the target.
+ * through the migration steps (those before it moved and were checkpointed, those after it did not
+ * move); draining: a scale in past its last migration step, the leaving slots draining and leaving;
+ * done: the migration COMPLETED and the job Ready at the target.
  */
 export type KillPhase = 'joining' | 'moving' | 'draining' | 'done';
 
@@ -51,7 +51,7 @@ const scaleIn = (victim: number, at: KillPhase, who: string): KillCase => ({
 const growing = (c: KillCase): KillCase => ({ ...c, name: `topic growing: ${c.name}`, job: 'growth' });
 
 /**
- * What CI runs: an old slot while joining, the joining pod mid-step, the leaving pod while draining, and a
+ * What CI runs: an old slot while joining, the joining pod mid migration step, the leaving pod while draining, and a
  * staying slot while draining with partitions found during the scale in (a leaving slot must not take one).
  */
 export const CI_CASES: readonly KillCase[] = [
@@ -80,7 +80,7 @@ export const MORE_CASES: readonly KillCase[] = [
 
 /**
  * The event-time window job (TRIBUTARY_RESCALE_KILL_ROUNDS=n only: CI time and risk): the joining pod
- * killed mid-step of a scale out, while the slots that handed a partition over keep its watermark as a
+ * killed mid migration step of a scale out, while the slots that handed a partition over keep its watermark as a
  * floor until the new owner catches up; the leaving pod killed while draining, where it first waits for
  * its floors to be released (exec/floors-released.ts) before its sources end.
  */
