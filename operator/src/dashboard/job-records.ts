@@ -73,7 +73,7 @@ function modeOf(job: StreamJob): string {
 
 /**
  * Rescales, newest first: status.rescales (the operator's own history, controllers/streamjob/
- * rescale-history.ts), and the autoscaler's rescales that status.autoscaler.decisions still holds
+ * operation/rescale-history.ts), and the autoscaler's rescales that status.autoscaler.decisions still holds
  * and status.rescales does not (a job last rescaled by an operator that did not record them).
  */
 export function rescalesOf(job: StreamJob): DashboardRescale[] {

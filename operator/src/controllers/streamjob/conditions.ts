@@ -4,7 +4,7 @@
 import { getCondition, removeCondition, setCondition, type ConditionStatus } from '../../kube/index.ts';
 import type { Condition, OperationKind, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
 
-/** Why a savepoint failed (savepoints.ts driveSavepoint). */
+/** Why a savepoint failed (operation/savepoints.ts driveSavepoint). */
 export type SavepointFailureReason =
   | 'Slot0Unavailable'
   | 'Slot0Unreachable'

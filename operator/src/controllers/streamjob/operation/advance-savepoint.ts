@@ -7,7 +7,7 @@ import type { PendingOperation, StreamJobStatus } from '../../../api/v1alpha1/st
 import type { SavepointFailureReason } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
 import type { StatusWrite } from '../status-writes.ts';
-import { driveSavepoint, savepointRequestId } from '../savepoints.ts';
+import { driveSavepoint, savepointRequestId } from './savepoints.ts';
 import { effectiveStateStorage, stateLocation } from '../state-storage.ts';
 
 export type SavepointOutcome =

@@ -8,7 +8,7 @@ import { removeFinalizer, hasFinalizer, type ReconcileResult } from '../../../ku
 import { setJobCondition } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
 import { finalSavepointFinalizer, StreamJobs } from '../resource.ts';
-import { savepointRequestId } from '../savepoints.ts';
+import { savepointRequestId } from './savepoints.ts';
 import { durationMs } from '../validation.ts';
 import { retryLater, advanceSavepoint } from './advance-savepoint.ts';
 

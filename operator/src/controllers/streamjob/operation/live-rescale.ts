@@ -25,7 +25,7 @@ import { createIgnoringExists, deletePods } from '../idempotent-writes.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
 import { joiningSlotPod, isPodReady, type Pod } from '../objects/slot-pod.ts';
 import { slot0Url } from '../observer.ts';
-import { recordRescaleDone } from '../rescale-history.ts';
+import { recordRescaleDone } from './rescale-history.ts';
 import { settlingMs } from '../slot-failure.ts';
 import { effectiveStateStorage } from '../state-storage.ts';
 import { describeOp, modeFor, targetOf } from './kinds.ts';

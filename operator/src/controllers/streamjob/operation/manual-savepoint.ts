@@ -8,7 +8,7 @@
 import type { PendingOperation, SavepointRecord } from '../../../api/v1alpha1/streamjob.ts';
 import { setJobCondition } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
-import { addToHistory } from '../savepoints.ts';
+import { addToHistory } from './savepoints.ts';
 import { disposeDropped } from './dispose-savepoints.ts';
 import { periodicCompleted, periodicFailed } from './periodic-savepoint.ts';
 import { sweepOrphanSavepoints } from './sweep-orphans.ts';

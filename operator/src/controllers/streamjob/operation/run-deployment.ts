@@ -15,7 +15,7 @@ import { effectiveStateStorage } from '../state-storage.ts';
 import { recordFinished } from './finished.ts';
 import { describeOp, targetOf } from './kinds.ts';
 import { startRestart } from './restart.ts';
-import { recordRescaleDone } from '../rescale-history.ts';
+import { recordRescaleDone } from './rescale-history.ts';
 
 export async function runDeployment(r: ReconcilerInternals, c: JobCtx, op: PendingOperation): StepResult {
   const { deps } = r;

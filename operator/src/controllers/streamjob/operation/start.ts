@@ -12,10 +12,10 @@ import type {
 } from '../../../api/v1alpha1/streamjob.ts';
 import { operationName, setJobCondition } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
-import { savepointRequestId } from '../savepoints.ts';
+import { savepointRequestId } from './savepoints.ts';
 import { deploymentId, specHash } from '../spec/hash.ts';
 import { describeOp, PHASE_OF } from './kinds.ts';
-import { recordRescaleStart } from '../rescale-history.ts';
+import { recordRescaleStart } from './rescale-history.ts';
 
 /** An operation to start. */
 export interface OperationStart {

@@ -12,7 +12,7 @@
 //    completed a checkpoint, so starting empty again loses nothing that was ever saved.
 import type { PendingOperation, StreamJob } from '../../../api/v1alpha1/streamjob.ts';
 import type { Observation } from '../observer.ts';
-import { freshCheckpoint } from '../savepoints.ts';
+import { freshCheckpoint } from './savepoints.ts';
 import { durationMs } from '../validation.ts';
 import { modeFor } from './kinds.ts';
 

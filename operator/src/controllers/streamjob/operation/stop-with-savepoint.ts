@@ -6,7 +6,7 @@
 import type { PendingOperation, SavepointRecord } from '../../../api/v1alpha1/streamjob.ts';
 import { degradedByOperation, jobCondition, setJobCondition } from '../conditions.ts';
 import type { JobCtx, ReconcilerInternals, StepResult } from '../job-context.ts';
-import { addToHistory, savepointRequestId } from '../savepoints.ts';
+import { addToHistory, savepointRequestId } from './savepoints.ts';
 import { disposeDropped } from './dispose-savepoints.ts';
 import { PHASE_OF } from './kinds.ts';
 import { lateSavepoints, withTimedOut, type LateSavepoints } from './late-savepoint.ts';

@@ -7,7 +7,7 @@
 import type { StreamJob } from '../../../api/v1alpha1/streamjob.ts';
 import type { JobCtx, ReconcilerInternals } from '../job-context.ts';
 import { slot0Url } from '../observer.ts';
-import { orphanSavepoints } from '../orphan-savepoints.ts';
+import { orphanSavepoints } from './orphan-savepoints.ts';
 import { defaultCadence } from '../phases.ts';
 import { deployedSpec } from '../spec/diff.ts';
 import { effectiveStateStorage } from '../state-storage.ts';

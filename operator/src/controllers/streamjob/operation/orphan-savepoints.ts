@@ -18,9 +18,9 @@
 //     unknown: an earlier job of the same namespace and name left it (e.g. its final savepoint on
 //     delete, which the user may still restore).
 // A folder without metadata (no savepoint: abandoned half-way) below the newest recorded id goes.
-import type { SavepointFolder } from '../../../../runtime/src/control/contract.ts';
-import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
-import type { Retention } from './state-storage.ts';
+import type { SavepointFolder } from '../../../../../runtime/src/control/contract.ts';
+import type { StreamJob, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
+import type { Retention } from '../state-storage.ts';
 
 /** `sp-<n>` when `path` ends in `savepoints/sp-<n>`, else undefined. */
 export function savepointFolderOf(path: string | undefined): string | undefined {

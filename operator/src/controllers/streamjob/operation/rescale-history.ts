@@ -3,7 +3,7 @@
 // so a reader never sees a rescale without its operation. Bounded: the newest MAX_RESCALES.
 // Cause: the autoscaler when its last scale (status.autoscaler.lastRescale, or its newest
 // ScaleUp/ScaleDown decision) set the replicas this operation deploys; anyone else is `user`.
-import type { PendingOperation, RescaleRecord, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
+import type { PendingOperation, RescaleRecord, StreamJobStatus } from '../../../api/v1alpha1/streamjob.ts';
 
 export const MAX_RESCALES = 10;
 

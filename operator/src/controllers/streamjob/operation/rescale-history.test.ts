@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PendingOperation, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
+import type { PendingOperation, StreamJobStatus } from '../../../api/v1alpha1/streamjob.ts';
 import { MAX_RESCALES, recordRescaleDone, recordRescaleStart } from './rescale-history.ts';
 
 const op = (kind: PendingOperation['kind'], dep = 'h-5'): PendingOperation => ({

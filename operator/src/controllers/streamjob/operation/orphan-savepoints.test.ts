@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SavepointFolder } from '../../../../runtime/src/control/contract.ts';
-import type { StreamJob, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
+import type { SavepointFolder } from '../../../../../runtime/src/control/contract.ts';
+import type { StreamJob, StreamJobStatus } from '../../../api/v1alpha1/streamjob.ts';
 import { orphanSavepoints, savepointFolderOf } from './orphan-savepoints.ts';
 
 const loc = 's3://b/p/ns/j';

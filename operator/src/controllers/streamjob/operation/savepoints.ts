@@ -1,11 +1,11 @@
 // Savepoints through slot 0's control API. The idempotency key (requestId) is written to
 // status.pendingOperation.savepointRequestId *before* the POST, so an operator restarted
 // after the POST asks again with the same key and gets the same savepoint id back.
-import type { PendingOperation, SavepointRecord, StreamJob } from '../../api/v1alpha1/streamjob.ts';
-import { RuntimeError, RuntimeErrorCodes, type RuntimeClient } from '../../runtime-client/client.ts';
-import type { SavepointFailureReason } from './conditions.ts';
-import { slot0Url, type Observation } from './observer.ts';
-import { durationMs } from './validation.ts';
+import type { PendingOperation, SavepointRecord, StreamJob } from '../../../api/v1alpha1/streamjob.ts';
+import { RuntimeError, RuntimeErrorCodes, type RuntimeClient } from '../../../runtime-client/client.ts';
+import type { SavepointFailureReason } from '../conditions.ts';
+import { slot0Url, type Observation } from '../observer.ts';
+import { durationMs } from '../validation.ts';
 
 export type SavepointProgress =
   | { state: 'triggered'; id: string }
