@@ -8,6 +8,12 @@
 // than the last write made here is re-read, so no stage acts on a status it already replaced.
 // A reconcile acts on the one generation it validated: a status write that comes back with a
 // newer one (the spec changed under it) stops it, and it runs again on the new spec.
+//
+// Words in this controller: a stage is a part of one reconcile; a step is one write-ahead step of
+// the pending operation (OperationStep, status.pendingOperation.step; one reconcile may run
+// several, or none); a write is one named status write (status-writes.ts). The API's other two
+// steps are always qualified: graph steps (spec.graph.steps) and migration steps
+// (status.migration.steps, the runtime's).
 import type { Logger } from 'pino';
 import {
   addFinalizer,
