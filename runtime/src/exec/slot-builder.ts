@@ -34,7 +34,7 @@ import { CountingOutput } from './counting-output.ts';
 import { timed, timedStep } from './node-clock.ts';
 import { ForwardExchange, HashExchange } from './exchange.ts';
 import { GateTask, type GateInput } from './gate-task.ts';
-import type { LiveMigration, MigratingChain } from '../rescale/migration.ts';
+import type { MigratingChain, MigratingChains } from './migrating-chain.ts';
 import type { JobExecutorOptions } from './job-options.ts';
 import type { OpenedTable, OperatorFactory, OperatorWiring } from './operator-factory.ts';
 import type { AsyncOperator } from '../operators/async-operator.ts';
@@ -79,7 +79,7 @@ export interface SlotBuilderOptions {
   onRecordsIn(n: number): void;
   onRecordsOut(n: number): void;
   /** Live rescale between this process's slots: every task's chain registers with it (with checkpointing). */
-  migration?: LiveMigration;
+  migration?: MigratingChains;
 }
 
 /** A channel a slot's joining adds to a task that runs already: the producer's on `from`, the consumer's on `to`. */

@@ -31,7 +31,7 @@ import { publishJobGauges } from '../exec/job-gauges.ts';
 import { JobLifecycle } from '../exec/job-lifecycle.ts';
 import { LiveMigration } from '../rescale/migration.ts';
 import type { LiveRescale, RescaleOptions } from '../rescale/rescale-local.ts';
-import { jobRescaling, type JobRescaling } from '../rescale/executor-rescaling.ts';
+import { jobRescaling, type JobRescaling, type RescaleTransports } from '../rescale/executor-rescaling.ts';
 import type { RescaleReport } from '../rescale/rescale-progress.ts';
 import { emptySlotParts } from '../rescale/join-local.ts';
 import type { RemoteJoin } from '../rescale/join-across.ts';
@@ -53,13 +53,16 @@ import { publishSlotLoad } from '../exec/slot-load.ts';
 import { jobStatusOf } from '../exec/job-status-view.ts';
 import { DroppedRecords } from '../exec/dropped-records.ts';
 
+/** What a job executor takes: the engine's options and live rescale's transports. */
+export type ExecutorOptions = JobExecutorOptions & RescaleTransports;
+
 export class JobExecutor {
   readonly graph: ValidatedGraph;
   readonly plan: PhysicalPlan;
   readonly maxParallelism: number;
   readonly metrics: JobMetrics;
   private readonly logger: Logger;
-  private readonly opts: JobExecutorOptions;
+  private readonly opts: ExecutorOptions;
   private readonly slots: SlotParts[] = [];
   private readonly lifecycle = new JobLifecycle();
   private readonly failure = new JobFailure();
@@ -87,7 +90,7 @@ export class JobExecutor {
   readonly outages: OutageBoard;
   readonly dropped = new DroppedRecords(() => this.logger);
 
-  constructor(graph: ValidatedGraph, opts: JobExecutorOptions) {
+  constructor(graph: ValidatedGraph, opts: ExecutorOptions) {
     // Sinks opened before the executor (a slot process's early opening) already report to theirs.
     this.outages = opts.sinkOpening?.outages ?? new OutageBoard();
     checkParallelism(opts.parallelism);
@@ -434,7 +437,7 @@ export { loadJobRestore, planJobRestore, readJobRestore, type LoadedRestore, typ
 /** Builds a JobExecutor on the state loadJobRestore gives (`loaded`, or loaded here). */
 export async function createJobExecutor(
   graph: ValidatedGraph,
-  opts: CreateJobExecutorOptions,
+  opts: CreateJobExecutorOptions & RescaleTransports,
   loaded?: LoadedRestore,
 ): Promise<JobExecutor> {
   const r = loaded ?? (await loadJobRestore(graph, opts));
@@ -443,6 +446,6 @@ export async function createJobExecutor(
 }
 
 /** Validates nothing: expects a graph from validateGraph. Runs it to completion. */
-export async function runJob(graph: ValidatedGraph, opts: JobExecutorOptions): Promise<JobResult> {
+export async function runJob(graph: ValidatedGraph, opts: ExecutorOptions): Promise<JobResult> {
   return new JobExecutor(graph, opts).run();
 }

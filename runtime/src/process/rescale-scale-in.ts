@@ -10,7 +10,7 @@ import { keyGroupSizes } from '../checkpoint/key-group-sizes.ts';
 import { readMetadata } from '../checkpoint/metadata.ts';
 import type { JobExecutor } from '../job/job-executor.ts';
 import { DEFAULT_RESCALE_BUDGET_BYTES, type RescaleOptions } from '../rescale/rescale-local.ts';
-import { partitionsOf } from '../rescale/rescale-across.ts';
+import { partitionsOf } from '../checkpoint/recorded-partitions.ts';
 import { planned, startedProgress, stepsDone, type RescaleReport } from '../rescale/rescale-progress.ts';
 import type { SourceSpec } from '../graph/spec.ts';
 import { planMigration, type MigrationPlan } from '../rescale/plan.ts';

@@ -16,6 +16,7 @@ import { isMigrationRpc, type MigrationRpc } from '../rescale/migration-rpc.ts';
 import { isJoinRpc, type JoinRpc } from '../rescale/join-rpc.ts';
 import { withinStepTimeout } from '../rescale/migration-deadline.ts';
 import type { CheckpointingOptions, CreateJobExecutorOptions, JobExecutorOptions } from '../exec/job-options.ts';
+import type { RescaleTransports } from '../rescale/executor-rescaling.ts';
 import type { JobResult } from '../exec/job-status.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { DataPlane } from '../net/data-plane.ts';
@@ -182,7 +183,7 @@ export class SlotProcess {
         if (!this.dataPlane.sendControl(slot, msg))
           o.logger.warn({ to: slot, m: msg.m }, 'checkpoint message not sent: link to the slot is down');
       };
-      const jobOpts: CreateJobExecutorOptions = {
+      const jobOpts: CreateJobExecutorOptions & RescaleTransports = {
         ...o.job,
         parallelism: o.parallelism,
         maxParallelism: this.maxParallelism,

@@ -17,10 +17,23 @@ import { RemoteJoin } from './join-across.ts';
 import type { SinkOpening } from '../exec/sink-opening.ts';
 import type { SlotBuilder, SlotParts } from '../exec/slot-builder.ts';
 import { drainSlots } from './leave-local.ts';
+import type { JoinTransport } from './join-rpc.ts';
+import type { MigrationTransport } from './migration-rpc.ts';
 import { joinSlot, wireJoined } from './join-local.ts';
 
+/** A job executor's options for live rescale across processes (the engine's own: exec/job-options.ts). */
+export interface RescaleTransports {
+  /**
+   * When `slots` is a subset: how a live migration's messages reach slots of other processes
+   * (migration-rpc.ts); incoming ones go to `job.migration.receive`. Without it, no migration.
+   */
+  migrationTransport?: MigrationTransport;
+  /** When `slots` is a subset: how a join's messages reach slots of other processes (join-rpc.ts, join-across.ts). */
+  joinTransport?: JoinTransport;
+}
+
 export interface JobRescalingParts {
-  opts: JobExecutorOptions;
+  opts: JobExecutorOptions & RescaleTransports;
   sources: readonly SourceSpec[];
   /** The job's parallelism now. */
   parallelism(): number;

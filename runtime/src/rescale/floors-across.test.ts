@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HandedWatermark } from '../connectors/api.ts';
 import type { MigrationRpc } from './migration-rpc.ts';
-import type { ActiveStep, MigratingChain } from './migration-step.ts';
+import type { ActiveStep } from './migration-step.ts';
+import type { MigratingChain } from '../exec/migrating-chain.ts';
 import { RemoteFloors } from './floors-across.ts';
 
 function chain(slot: number): MigratingChain & { posted: (() => void)[] } {

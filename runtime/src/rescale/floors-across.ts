@@ -15,7 +15,8 @@
 import { TributaryError } from '../errors.ts';
 import type { HandedWatermark } from '../connectors/api.ts';
 import type { MigrationRpc, MigrationTransport } from './migration-rpc.ts';
-import type { ActiveStep, MigratingChain } from './migration-step.ts';
+import type { ActiveStep } from './migration-step.ts';
+import type { MigratingChain } from '../exec/migrating-chain.ts';
 
 type Positions = Extract<MigrationRpc, { m: 'mig-positions' }>;
 type CaughtUp = Extract<MigrationRpc, { m: 'mig-caught-up' }>;

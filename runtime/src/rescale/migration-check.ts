@@ -5,7 +5,7 @@
 // the slot itself (migration-prepare.ts), not here.
 import { TributaryError } from '../errors.ts';
 import type { MigrationPlan } from './plan.ts';
-import type { MigratingChain } from './migration-step.ts';
+import type { MigratingChain } from '../exec/migrating-chain.ts';
 
 export interface PlanCheckContext {
   running: boolean;

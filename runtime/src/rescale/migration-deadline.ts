@@ -7,7 +7,8 @@
 // so a healthy job installs within one checkpoint timeout anyway; a take-over's log lookup and a
 // consumer's (re)start are bounded by the Kafka client's own timeouts, which are shorter.
 import { TributaryError } from '../errors.ts';
-import { incoming, keyed, outgoing, type ActiveStep, type MigratingChain } from './migration-step.ts';
+import { incoming, keyed, outgoing, type ActiveStep } from './migration-step.ts';
+import type { MigratingChain } from '../exec/migrating-chain.ts';
 
 /** Whether `work` settled within `ms`; its rejection, if it came first, is the caller's. */
 export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {

@@ -12,7 +12,7 @@ import { TributaryError } from '../errors.ts';
 import type { MigrationPlan, PartitionMove } from './plan.ts';
 import { settlesWithin } from './migration-deadline.ts';
 import type { MigrationRpc, MigrationTransport } from './migration-rpc.ts';
-import type { MigratingChain } from './migration-step.ts';
+import type { MigratingChain } from '../exec/migrating-chain.ts';
 
 /** Every slot a plan moves key groups or partitions to or from. */
 export function slotsOfPlan(plan: MigrationPlan): Set<number> {

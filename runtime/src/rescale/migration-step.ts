@@ -5,20 +5,7 @@ import type { HandedWatermark, SourceReader, TakenWatermark } from '../connector
 import type { StatefulOperator } from '../operators/types.ts';
 import type { MigrationStep, PartitionMove } from './plan.ts';
 import type { KeyGroupHandoff } from '../state/key-group-handoff.ts';
-import type { ChainCheckpoint } from '../exec/chain-checkpoint.ts';
-import type { GateTask } from '../exec/gate-task.ts';
-
-/** A task's chain as the migration sees it (registered by the slot builder). */
-export interface MigratingChain {
-  slot: number;
-  chain: ChainCheckpoint;
-  /** The task's input gate; undefined for a source task. */
-  gate: GateTask | undefined;
-  /** Runs a callback in the slot's loop. */
-  post(cb: () => void): void;
-  /** A source task's source. */
-  source?: { name: string; reader: SourceReader } | undefined;
-}
+import type { MigratingChain } from '../exec/migrating-chain.ts';
 
 /** One step as a process keeps it, from its trigger until its part is done. */
 export interface ActiveStep {

@@ -61,13 +61,13 @@ import {
   newStep,
   outgoing,
   type ActiveStep,
-  type MigratingChain,
   type Movable,
   takenWatermarks,
 } from './migration-step.ts';
+import type { MigratingChain } from '../exec/migrating-chain.ts';
 import { handoffMessage, type MigrationRpc, type MigrationTransport } from './migration-rpc.ts';
 
-export type { MigratingChain } from './migration-step.ts';
+export type { MigratingChain } from '../exec/migrating-chain.ts';
 
 export class LiveMigration {
   private readonly maxParallelism: number;

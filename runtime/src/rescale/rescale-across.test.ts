@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SourceSpec } from '../graph/spec.ts';
 import { silentLogger } from '../telemetry/logger.ts';
-import { partitionsOf, rescaleAcross, type RescaleAcrossContext } from './rescale-across.ts';
+import { partitionsOf } from '../checkpoint/recorded-partitions.ts';
+import { rescaleAcross, type RescaleAcrossContext } from './rescale-across.ts';
 
 const kafka = (name: string, topic: string, bounded = false): SourceSpec =>
   ({ name, kafka: { brokers: ['b:9092'], topic, ...(bounded ? { bounded: 'latest' } : {}) } }) as SourceSpec;

@@ -24,7 +24,8 @@ import { keyGroupSizes } from '../checkpoint/key-group-sizes.ts';
 import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts';
 import { TributaryError } from '../errors.ts';
 import type { SourceSpec } from '../graph/spec.ts';
-import { planMigration, type SourcePartition } from './plan.ts';
+import { planMigration } from './plan.ts';
+import { partitionsOf } from '../checkpoint/recorded-partitions.ts';
 import type { LiveMigration } from './migration.ts';
 import { DEFAULT_RESCALE_BUDGET_BYTES, type RescaleOptions } from './rescale-local.ts';
 import type { RemoteJoin } from './join-across.ts';
@@ -43,23 +44,6 @@ export interface RescaleAcrossContext {
   setParallelism(n: number): void;
   fail(e: unknown): void;
   logger: Logger;
-}
-
-/** Partitions and their owners as checkpoint `m` lists them (an unbounded Kafka source's positions). */
-export function partitionsOf(
-  m: Pick<CheckpointMetadata, 'sources'>,
-  sources: readonly SourceSpec[],
-): SourcePartition[] {
-  const out: SourcePartition[] = [];
-  for (const spec of sources) {
-    const topic = spec.kafka?.topic;
-    if (topic === undefined) continue;
-    for (const { slot, position } of m.sources[spec.name] ?? []) {
-      const offsets = (position as { offsets?: Record<string, string> } | undefined)?.offsets ?? {};
-      for (const p of Object.keys(offsets)) out.push({ source: spec.name, topic, partition: Number(p), owner: slot });
-    }
-  }
-  return out;
 }
 
 /**
