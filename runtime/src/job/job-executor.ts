@@ -1,8 +1,7 @@
-// Runs a validated graph's slots in this process: all of them (a local job), or a subset
-// (each slot process of a distributed deployment runs one), the other slots' channels and
-// checkpoint messages then crossing processes. The parts: OperatorFactory (graph node →
-// operator), SlotBuilder (tasks and channels), JobCheckpointing (checkpoints, savepoints, the
-// final checkpoint, commits), JobLifecycle (the one state), JobFailure (what went wrong).
+// Runs a validated graph's slots in this process: all of them (a local job), or a subset (each slot
+// process of a distributed deployment runs one), the other slots' channels and checkpoint messages then
+// crossing processes. It composes exec/ — OperatorFactory, SlotBuilder, JobCheckpointing, JobLifecycle
+// (the one state), JobFailure — and the live-rescale wing (rescale/README.md: migration, join, leave).
 import { OutageBoard } from '../exec/outage-board.ts';
 import type { Logger } from 'pino';
 import type { CheckpointCoordinator, CompletedCheckpoint } from '../checkpoint/coordinator.ts';
@@ -31,11 +30,11 @@ import { publishJobGauges } from '../exec/job-gauges.ts';
 import { JobLifecycle } from '../exec/job-lifecycle.ts';
 import { LiveMigration } from '../rescale/migration.ts';
 import type { LiveRescale, RescaleOptions } from '../rescale/rescale-local.ts';
-import { jobRescaling, type JobRescaling, type RescaleTransports } from '../rescale/executor-rescaling.ts';
+import { executorRescaling, type ExecutorRescaling, type RescaleTransports } from '../rescale/executor-rescaling.ts';
 import type { RescaleReport } from '../rescale/rescale-progress.ts';
 import { emptySlotParts } from '../rescale/join-local.ts';
-import type { RemoteJoin } from '../rescale/join-across.ts';
-import type { SlotDrainContext } from '../rescale/leave-local.ts';
+import type { JoinAcross } from '../rescale/join-across.ts';
+import type { LeaveLocalContext } from '../rescale/leave-local.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
 import {
   checkParallelism,
@@ -73,14 +72,14 @@ export class JobExecutor {
   /** Key-group moves between slots (live rescale; a transport delivers trigger steps and messages to it). */
   readonly migration: LiveMigration | undefined;
   /** Slots of other processes joining the running job (join-across.ts; with a join transport). */
-  readonly remoteJoin: RemoteJoin | undefined;
+  readonly remoteJoin: JoinAcross | undefined;
   /** Slots joining and draining while the job runs (JobExecutor.rescale). */
   private readonly rescaling: LiveRescale;
   /** Slot 0 of a job whose slots run in separate processes: its rescale (rescale-across.ts). */
-  private readonly across: JobRescaling['across'];
-  private readonly checkAcross: JobRescaling['checkAcross'];
+  private readonly across: ExecutorRescaling['across'];
+  private readonly checkAcross: ExecutorRescaling['checkAcross'];
   /** What slots draining need of this job: leave-local.ts in one process, leave-across.ts across processes. */
-  readonly drainContext: SlotDrainContext & { fail(e: unknown): void; setParallelism(n: number): void };
+  readonly drainContext: LeaveLocalContext & { fail(e: unknown): void; setParallelism(n: number): void };
   private readonly loops = new SlotLoops(() => this.slots);
   private current: number;
   private recordsIn = 0;
@@ -232,7 +231,7 @@ export class JobExecutor {
     const more = { sinkOpening: this.sinkOpening, metrics: this.metrics, fail: (e: unknown) => this.fail(e) };
     const setParallelism = (n: number): number => (this.current = n);
     this.drainContext = { ...drainOf, ...more, loopEnded, setParallelism, migration: migration as LiveMigration };
-    const rescaling = jobRescaling({
+    const rescaling = executorRescaling({
       opts,
       sources: graph.spec.sources,
       parallelism: () => this.parallelism,
@@ -347,12 +346,6 @@ export class JobExecutor {
   }
 
   /**
-   * Changes the parallelism of the running job to `to` (live rescale: rescale-local.ts, with checkpointing and every
-   * slot in this process): slots join and key groups and Kafka partitions move to them, or move off slots that then
-   * drain and leave. Resolves with the report once done; `onProgress` sees each phase and step. On slot 0 of a job
-   * whose slots run in separate processes: N → N+1, the joining slot process linked already (rescale-across.ts).
-   */
-  /**
    * Slot 0 of a job whose slots run in separate processes: throws why it cannot rescale to `to` live now
    * (joins one slot at a time, or one scale in); nothing changes either way.
    */
@@ -365,6 +358,11 @@ export class JobExecutor {
     this.checkAcross(to);
   }
 
+  /**
+   * Changes the parallelism of the running job to `to` (live rescale, rescale/rescale-local.ts: slots join, or
+   * leave once key groups and partitions moved off them); resolves with the report. On slot 0 of a job whose
+   * slots run in separate processes: N → N+1, the joining slot process linked already (rescale-across.ts).
+   */
   rescale(to: number, opts?: RescaleOptions): Promise<RescaleReport> {
     return this.across ? this.across(to, opts) : this.rescaling.run(to, opts);
   }

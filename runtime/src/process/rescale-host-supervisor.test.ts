@@ -4,7 +4,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { MessagePort } from 'node:worker_threads';
-import { HostedRescale } from './rescale-host-supervisor.ts';
+import { SupervisorRescaleHost } from './rescale-host-supervisor.ts';
 import { HOST_KIND, type FromHost } from './slot-host.ts';
 import type { SlotHandle } from './slot-launch.ts';
 
@@ -52,7 +52,7 @@ function setUp(n: number, overPorts = false) {
   const slots = Array.from({ length: n }, (_, i) => stand(i, events));
   const launched: Stand[] = [];
   let parallelism = n;
-  const host = new HostedRescale({
+  const host = new SupervisorRescaleHost({
     slots: () => [...slots, ...launched].map((s) => s.handle),
     parallelism: n,
     overPorts,

@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** How often a rescale request checks whether the slots that left have exited. */
 const LEFT_EXIT_POLL_MS = 20;
 
-export interface HostedRescaleContext {
+export interface SupervisorRescaleHostContext {
   /** The attempt's slots now (running or exited). */
   slots(): readonly SlotHandle[];
   /** The parallelism the attempt started with. */
@@ -43,8 +43,8 @@ export interface HostedRescaleContext {
   logger: Logger;
 }
 
-export class HostedRescale {
-  private readonly c: HostedRescaleContext;
+export class SupervisorRescaleHost {
+  private readonly c: SupervisorRescaleHostContext;
   private nextOrder = 1;
   /** The job's parallelism: the attempt's, then each request's target (the run continues at it from the request). */
   private parallelism: number;
@@ -52,7 +52,7 @@ export class HostedRescale {
   /** The attempt ended: nothing more is asked or answered. */
   private closed = false;
 
-  constructor(c: HostedRescaleContext) {
+  constructor(c: SupervisorRescaleHostContext) {
     this.c = c;
     this.parallelism = c.parallelism;
   }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobExecutor } from '../job/job-executor.ts';
 import { NetMetrics } from '../net/net-metrics.ts';
 import { silentLogger } from '../telemetry/logger.ts';
-import { SlotProcessDrain } from './rescale-leave.ts';
+import { SlotProcessLeave } from './rescale-leave.ts';
 
 interface FakeLink {
   peerSlot: number;
@@ -40,10 +40,10 @@ function stage(slot: number) {
     inbound: new Map(),
     metrics,
   };
-  const drain = new SlotProcessDrain({
+  const drain = new SlotProcessLeave({
     slot,
     parallelism: 3,
-    dataPlane: plane as unknown as ConstructorParameters<typeof SlotProcessDrain>[0]['dataPlane'],
+    dataPlane: plane as unknown as ConstructorParameters<typeof SlotProcessLeave>[0]['dataPlane'],
     channels: 1,
     timeoutMs: 1000,
     logger: silentLogger(),
@@ -65,7 +65,7 @@ function stage(slot: number) {
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
 
-describe('SlotProcessDrain', () => {
+describe('SlotProcessLeave', () => {
   it('a draining slot reports its tasks ended, and fails when a link closes without BYE before it left', async () => {
     const s = stage(2);
     s.drain.receive(0, { m: 'mig-drain', from: 2, to: 3 });

@@ -1,7 +1,7 @@
 // A slot process's part of a scale in across slot processes (docs/runtime/live-rescale.md §5; distributed.md
-// "Scale in across slot processes"): it carries out the drain messages (rescale/leave-rpc.ts) for its own slot
-// (rescale/leave-across.ts), on slot 0 it drives them (rescale/leave-across-coordinator.ts), and it retires the data-plane links
-// with a slot that left. `scaleIn(plan)` is slot 0's one entry: migrate, then drain.
+// "Scale in across slot processes"): it carries out the drain messages (rescale/leave-rpc.ts) for its own
+// slot (rescale/leave-across.ts), on slot 0 it drives them (rescale/leave-across-coordinator.ts), and it
+// retires the data-plane links with a slot that left. `scaleIn(plan)` is slot 0's one entry: migrate, then drain.
 //
 // Links: a leaving slot, once its job finished (final checkpoint committed, sinks closed 'finished'), tells every
 // peer (mig-left) and then retires its links with each (DataPlane.removePeer: BYE on both links, so neither end
@@ -11,14 +11,14 @@ import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import type { JobExecutor } from '../job/job-executor.ts';
 import type { DrainRpc } from '../rescale/leave-rpc.ts';
-import { RemoteDrain } from '../rescale/leave-across-coordinator.ts';
+import { LeaveAcrossCoordinator } from '../rescale/leave-across-coordinator.ts';
 import { endChannels, endSources, forgetInputs, leave } from '../rescale/leave-across.ts';
 import type { Channel } from '../exec/channel.ts';
 import type { DataPlane } from '../net/data-plane.ts';
 import type { NetMetrics } from '../net/net-metrics.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
 
-export interface SlotProcessDrainOptions {
+export interface SlotProcessLeaveOptions {
   slot: number;
   /** Slots of the job at start. */
   parallelism: number;
@@ -32,10 +32,10 @@ export interface SlotProcessDrainOptions {
   peerLeft?: (slot: number) => void;
 }
 
-export class SlotProcessDrain {
-  private readonly o: SlotProcessDrainOptions;
+export class SlotProcessLeave {
+  private readonly o: SlotProcessLeaveOptions;
   private job: JobExecutor | undefined;
-  private driver: RemoteDrain | undefined;
+  private driver: LeaveAcrossCoordinator | undefined;
   /** This slot left the job: once its run ended it says so and retires its links. */
   private leftJob = false;
   /** A draining slot watches its links (`watchLinks`) until its run ended. */
@@ -43,7 +43,7 @@ export class SlotProcessDrain {
   /** The other slots of the job now. */
   private readonly peers = new Set<number>();
 
-  constructor(o: SlotProcessDrainOptions) {
+  constructor(o: SlotProcessLeaveOptions) {
     this.o = o;
     for (let s = 0; s < o.parallelism; s++) if (s !== o.slot) this.peers.add(s);
   }
@@ -69,7 +69,7 @@ export class SlotProcessDrain {
     const coordinator = job.coordinator;
     if (!coordinator) return;
     const ctx = job.drainContext;
-    this.driver = new RemoteDrain({
+    this.driver = new LeaveAcrossCoordinator({
       send: (slot, msg) => this.send(slot, msg),
       triggerCheckpoint: () => job.triggerCheckpoint(),
       exclusive: (fn) => coordinator.exclusive(fn),

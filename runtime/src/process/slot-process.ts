@@ -38,7 +38,7 @@ import { isDrainRpc } from '../rescale/leave-rpc.ts';
 import { isLinkOrderRpc, type LinkOrderRpc } from '../rescale/join-link-order.ts';
 import type { CheckpointRpc, SlotRpc } from './slot-rpc.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
-import { SlotProcessDrain } from './rescale-leave.ts';
+import { SlotProcessLeave } from './rescale-leave.ts';
 import { SlotPlacement } from '../rescale/placement.ts';
 import type { SlotParts } from '../exec/slot-builder.ts';
 import { isPlacementRpc } from '../rescale/placement-rpc.ts';
@@ -99,7 +99,7 @@ export class SlotProcess {
   /** Messages that arrived before this slot's job was built (a faster peer's coordinator). */
   private readonly earlyRpc: [number, SlotRpc][] = [];
   /** Scale in across slot processes: this slot drains and leaves, or slot 0 drives it (rescale-leave.ts). */
-  private readonly drain: SlotProcessDrain;
+  private readonly drain: SlotProcessLeave;
   /** Live rescale: where new partitions go while slot 0 rescales the job (placement.ts). */
   readonly placement: SlotPlacement;
   /** This process's alignment groups; its members' reports go to every peer (alignment-exchange.ts). */
@@ -144,7 +144,7 @@ export class SlotProcess {
       opts.checkpointing?.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS,
     ];
     const peerLeft = (slot: number): void => this.alignmentExchange.peerLeft(slot);
-    this.drain = new SlotProcessDrain({ ...opts, channels, timeoutMs, dataPlane: this.dataPlane, peerLeft });
+    this.drain = new SlotProcessLeave({ ...opts, channels, timeoutMs, dataPlane: this.dataPlane, peerLeft });
     const localSlots = (): readonly SlotParts[] => this.job?.drainContext.list ?? [];
     const sendControl = (to: number, msg: unknown): boolean => this.dataPlane.sendControl(to, msg);
     this.placement = new SlotPlacement({ ...opts, timeoutMs, localSlots, sendControl });

@@ -1,6 +1,6 @@
 // How a job executor changes its slots while it runs (live rescale), wired to the executor's parts:
 // LiveRescale (every slot in this process: slots join and drain here, rescale-local.ts) and
-// RemoteJoin (slots in separate processes: a slot of another process joins, join-across.ts).
+// JoinAcross (slots in separate processes: a slot of another process joins, join-across.ts).
 import type { Logger } from 'pino';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
@@ -13,7 +13,7 @@ import { LiveRescale, type RescaleOptions } from './rescale-local.ts';
 import { checkAcross, rescaleAcross } from './rescale-across.ts';
 import type { RescaleReport } from './rescale-progress.ts';
 import type { SourceSpec } from '../graph/spec.ts';
-import { RemoteJoin } from './join-across.ts';
+import { JoinAcross } from './join-across.ts';
 import type { SinkOpening } from '../exec/sink-opening.ts';
 import type { SlotBuilder, SlotParts } from '../exec/slot-builder.ts';
 import { drainSlots } from './leave-local.ts';
@@ -32,7 +32,7 @@ export interface RescaleTransports {
   joinTransport?: JoinTransport;
 }
 
-export interface JobRescalingParts {
+export interface ExecutorRescalingParts {
   opts: JobExecutorOptions & RescaleTransports;
   sources: readonly SourceSpec[];
   /** The job's parallelism now. */
@@ -56,16 +56,16 @@ export interface JobRescalingParts {
   logger: Logger;
 }
 
-export interface JobRescaling {
+export interface ExecutorRescaling {
   local: LiveRescale;
-  remote: RemoteJoin | undefined;
+  remote: JoinAcross | undefined;
   /** Slot 0 of a job whose slots run in separate processes: JobExecutor.rescale (rescale-across.ts). */
   across: ((to: number, o?: RescaleOptions) => Promise<RescaleReport>) | undefined;
   /** Throws why slot 0 cannot rescale to `to` across processes, by joins one at a time or one scale in. */
   checkAcross: ((to: number) => void) | undefined;
 }
 
-export function jobRescaling(x: JobRescalingParts): JobRescaling {
+export function executorRescaling(x: ExecutorRescalingParts): ExecutorRescaling {
   const { opts, migration, builder, byIndex, checkpoints } = x;
   const notRunning = (): string | undefined =>
     x.lifecycle.state !== 'RUNNING'
@@ -111,7 +111,7 @@ export function jobRescaling(x: JobRescalingParts): JobRescaling {
   const transport = opts.joinTransport;
   const remote =
     migration && transport && opts.checkpointing && !x.everySlot
-      ? new RemoteJoin({
+      ? new JoinAcross({
           transport,
           coordinator: checkpoints.coordinator,
           local: [...byIndex.keys()],

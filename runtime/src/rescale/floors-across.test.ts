@@ -7,7 +7,7 @@ import type { HandedWatermark } from '../connectors/api.ts';
 import type { MigrationRpc } from './migration-rpc.ts';
 import type { ActiveStep } from './migration-step.ts';
 import type { MigratingChain } from '../exec/migrating-chain.ts';
-import { RemoteFloors } from './floors-across.ts';
+import { FloorsAcross } from './floors-across.ts';
 
 function chain(slot: number): MigratingChain & { posted: (() => void)[] } {
   const posted: (() => void)[] = [];
@@ -25,10 +25,10 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('RemoteFloors', () => {
+describe('FloorsAcross', () => {
   it('hands the floors it holds over, and releases one in its chain loop when the new owner caught up', () => {
     const failed: unknown[] = [];
-    const floors = new RemoteFloors({ timeoutMs: 60_000, fail: (e) => failed.push(e) });
+    const floors = new FloorsAcross({ timeoutMs: 60_000, fail: (e) => failed.push(e) });
     const c = chain(1);
     const [f3, f5] = [floor(3000), floor(5000)];
     const at = { source: 'in', barrierId: 7, to: 2 };
@@ -60,7 +60,7 @@ describe('RemoteFloors', () => {
   it('fails the job (TRIB_RESCALE_FLOOR_STUCK) for a floor never reported, and never releases it', () => {
     vi.useFakeTimers();
     const failed: unknown[] = [];
-    const floors = new RemoteFloors({ timeoutMs: 1000, fail: (e) => failed.push(e) });
+    const floors = new FloorsAcross({ timeoutMs: 1000, fail: (e) => failed.push(e) });
     const c = chain(0);
     const [stuck, reported, gone] = [floor(1), floor(2), floor(3)];
     floors.hand(
@@ -90,7 +90,7 @@ describe('RemoteFloors', () => {
     const sent: [number, MigrationRpc][] = [];
     const step = { floors: new Map() } as unknown as ActiveStep;
     const positions = { m: 'mig-positions', barrierId: 4, source: 'in', from: 1, to: 2 } as const;
-    RemoteFloors.received(
+    FloorsAcross.received(
       step,
       { ...positions, positions: [[6, '10']], watermarks: [[6, 4000]] },
       {
@@ -102,7 +102,7 @@ describe('RemoteFloors', () => {
     f?.post(() => f.w.releaseAt(8));
     expect(sent).toEqual([[1, { m: 'mig-caught-up', source: 'in', partition: 6, to: 1, barrierId: 8 }]]);
     // An old owner of an earlier version sends no watermarks: nothing to start from, nothing to report.
-    RemoteFloors.received(step, { ...positions, positions: [[7, '3']] }, { send: () => undefined });
+    FloorsAcross.received(step, { ...positions, positions: [[7, '3']] }, { send: () => undefined });
     expect(step.floors.has('in|7')).toBe(false);
   });
 });

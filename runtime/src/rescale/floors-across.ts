@@ -27,7 +27,7 @@ interface Held {
   timer: NodeJS.Timeout;
 }
 
-export class RemoteFloors {
+export class FloorsAcross {
   /** The old owner's floors of partitions handed over to another process, by `<source>|<partition>`. */
   private readonly held = new Map<string, Held>();
   private readonly timeoutMs: number;

@@ -1,4 +1,4 @@
-// RemoteJoin (join-across.ts): slot 0's order of a join across processes — join-state, join-built,
+// JoinAcross (join-across.ts): slot 0's order of a join across processes — join-state, join-built,
 // the exclusive section entered only once the last checkpoint issued completed, join-wire to every
 // other running slot, every join-wired, then admission — the deadline naming a slot whose
 // join-wired never came, and the running side's answer to join-wire. The transport is a recorder
@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { JoinRpc } from './join-rpc.ts';
-import { RemoteJoin, type RemoteJoinContext } from './join-across.ts';
+import { JoinAcross, type JoinAcrossContext } from './join-across.ts';
 
 const later = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
 
@@ -18,8 +18,8 @@ function setup(o: { running?: number; quietAfter?: number; drop?: (to: number, m
   let inExclusive = false;
   const failed: unknown[] = [];
   // eslint-disable-next-line prefer-const
-  let join: RemoteJoin;
-  const c: RemoteJoinContext = {
+  let join: JoinAcross;
+  const c: JoinAcrossContext = {
     transport: {
       send: (to, m) => {
         log.push(`send ${m.m} ${m.slot} → ${to}`);
@@ -61,11 +61,11 @@ function setup(o: { running?: number; quietAfter?: number; drop?: (to: number, m
     fail: (e) => failed.push(e),
     logger: silentLogger(),
   };
-  join = new RemoteJoin(c);
+  join = new JoinAcross(c);
   return { join, c, log, failed };
 }
 
-describe('RemoteJoin: a slot of another process joins', () => {
+describe('JoinAcross: a slot of another process joins', () => {
   it('join-state, join-built, then inside the section: join-wire, local wiring, every join-wired, admission', async () => {
     const { join, log, failed } = setup({ running: 3 });
     await join.join(3);
@@ -150,7 +150,7 @@ describe('RemoteJoin: a slot of another process joins', () => {
   it('a running slot wires on join-wire and answers join-wired to slot 0; a wiring failure fails its job', async () => {
     const { c, log, failed } = setup();
     const sent: [number, JoinRpc][] = [];
-    const running = new RemoteJoin({
+    const running = new JoinAcross({
       ...c,
       coordinator: undefined,
       local: [1],
@@ -159,7 +159,7 @@ describe('RemoteJoin: a slot of another process joins', () => {
     running.receive(0, { m: 'join-wire', slot: 2 });
     await expect.poll(() => sent).toEqual([[0, { m: 'join-wired', slot: 2 }]]);
     expect(log).toEqual(['wire local 2']);
-    const broken = new RemoteJoin({
+    const broken = new JoinAcross({
       ...c,
       coordinator: undefined,
       transport: { send: (to, m) => sent.push([to, m]) },

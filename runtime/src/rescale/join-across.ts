@@ -30,7 +30,7 @@ import { withinStepTimeout } from './migration-deadline.ts';
 /** Failed checkpoints in a row after which a join gives up waiting for a quiet moment (nothing moved then). */
 const QUIET_TRIES = 5;
 
-export interface RemoteJoinContext {
+export interface JoinAcrossContext {
   transport: JoinTransport;
   /** Slot 0's coordinator (undefined in the other slots' processes: they only wire). */
   coordinator: Pick<CheckpointCoordinator, 'exclusive' | 'lastIssuedCompleted' | 'parallelism'> | undefined;
@@ -51,13 +51,13 @@ export interface RemoteJoinContext {
   logger: Logger;
 }
 
-export class RemoteJoin {
-  private readonly c: RemoteJoinContext;
+export class JoinAcross {
+  private readonly c: JoinAcrossContext;
   /** Messages arrived ("m|slot|from"), and the waits for them. */
   private readonly arrived = new Set<string>();
   private readonly waits = new Map<string, () => void>();
 
-  constructor(c: RemoteJoinContext) {
+  constructor(c: JoinAcrossContext) {
     this.c = c;
   }
 

@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { DrainRpc } from './leave-rpc.ts';
-import { RemoteDrain } from './leave-across-coordinator.ts';
+import { LeaveAcrossCoordinator } from './leave-across-coordinator.ts';
 
 interface Stage {
-  drain: RemoteDrain;
+  drain: LeaveAcrossCoordinator;
   log: string[];
   failed: unknown[];
   /** The slots' answers: each step of theirs can be held back. */
@@ -30,9 +30,9 @@ function stage(from: number, to: number, timeoutMs = 200): Stage {
     failed,
     answer: { drained: true, commit: true, left: true },
     checkpoint: () => Promise.resolve(completed(nextId++)),
-    drain: undefined as unknown as RemoteDrain,
+    drain: undefined as unknown as LeaveAcrossCoordinator,
   };
-  const drain = new RemoteDrain({
+  const drain = new LeaveAcrossCoordinator({
     send: (slot: number, msg: DrainRpc) => {
       log.push(`${msg.m}→${slot}${exclusive ? ' (exclusive)' : ''}`);
       if (slot < from) return;
@@ -69,7 +69,7 @@ function stage(from: number, to: number, timeoutMs = 200): Stage {
   return s;
 }
 
-describe('RemoteDrain (scale in across slot processes, slot 0)', () => {
+describe('LeaveAcrossCoordinator (scale in across slot processes, slot 0)', () => {
   it('drains, takes the final checkpoint, dismisses inside the exclusive section after the commit, then waits for the leaving', async () => {
     const s = stage(2, 4);
     expect(await s.drain.run(2, 4)).toBe(7);

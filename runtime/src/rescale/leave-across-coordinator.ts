@@ -25,7 +25,7 @@ import { TributaryError } from '../errors.ts';
 import type { DrainRpc } from './leave-rpc.ts';
 import { settlesWithin } from './migration-deadline.ts';
 
-export interface RemoteDrainContext {
+export interface LeaveAcrossCoordinatorContext {
   /** To slot `slot` (this process's own slot included: delivered here). */
   send(slot: number, msg: DrainRpc): void;
   triggerCheckpoint(): Promise<CompletedCheckpoint>;
@@ -39,15 +39,15 @@ export interface RemoteDrainContext {
   logger: Logger;
 }
 
-export class RemoteDrain {
-  private readonly c: RemoteDrainContext;
+export class LeaveAcrossCoordinator {
+  private readonly c: LeaveAcrossCoordinatorContext;
   private readonly drained = new Map<number, string | undefined>();
   private readonly left = new Set<number>();
   private readonly committedUpTo = new Map<number, number>();
   private waiters: (() => void)[] = [];
   private running = false;
 
-  constructor(c: RemoteDrainContext) {
+  constructor(c: LeaveAcrossCoordinatorContext) {
     this.c = c;
   }
 

@@ -22,11 +22,11 @@ import { TributaryError } from '../errors.ts';
 import type { Channel } from '../exec/channel.ts';
 import { floorsReleased } from './leave-floors.ts';
 import { endLeavingSources } from './leave-sources.ts';
-import { endChannelsTo, inLoop, type SlotDrainContext } from './leave-local.ts';
+import { endChannelsTo, inLoop, type LeaveLocalContext } from './leave-local.ts';
 import type { SlotParts } from '../exec/slot-builder.ts';
 
 /** What one process's part of a scale in needs of its JobExecutor (its `drainContext`). */
-export type LeaveContext = Pick<SlotDrainContext, 'list' | 'links' | 'loopEnded' | 'migration'>;
+export type LeaveContext = Pick<LeaveLocalContext, 'list' | 'links' | 'loopEnded' | 'migration'>;
 
 /** This process's slots below `from`: their producers end and drop their channels to slots `from`..`to`−1. */
 export function endChannels(c: LeaveContext, from: number, to: number): Promise<void> {

@@ -32,7 +32,7 @@ import type { SinkOpening } from '../exec/sink-opening.ts';
 import type { SlotParts } from '../exec/slot-builder.ts';
 import type { TaskLinks } from '../exec/task-links.ts';
 
-export interface SlotDrainContext {
+export interface LeaveLocalContext {
   byIndex: Map<number, SlotParts>;
   list: SlotParts[];
   links: TaskLinks;
@@ -47,12 +47,12 @@ export interface SlotDrainContext {
 
 /** Slots `from`..list.length−1 drain and leave; resolves once they are gone. */
 export async function drainSlots(
-  a: Pick<SlotDrainContext, 'byIndex' | 'list' | 'links' | 'checkpoints'>,
-  b: Pick<SlotDrainContext, 'sinkOpening' | 'migration' | 'loopEnded' | 'metrics'>,
+  a: Pick<LeaveLocalContext, 'byIndex' | 'list' | 'links' | 'checkpoints'>,
+  b: Pick<LeaveLocalContext, 'sinkOpening' | 'migration' | 'loopEnded' | 'metrics'>,
   from: number,
   timeoutMs: number,
 ): Promise<void> {
-  const d: SlotDrainContext = { ...a, ...b };
+  const d: LeaveLocalContext = { ...a, ...b };
   const coordinator = d.checkpoints.coordinator;
   if (!coordinator) throw new TributaryError('TRIB_INVARIANT', 'slots drain only where the coordinator runs');
   const draining = d.list.slice(from);

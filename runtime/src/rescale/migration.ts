@@ -50,7 +50,7 @@ import { slotForKeyGroup } from '../state/key-groups.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
 import { EarlyMigrationMessages } from './migration-early-messages.ts';
 import { HeldTriggers } from './migration-held-triggers.ts';
-import { RemoteFloors } from './floors-across.ts';
+import { FloorsAcross } from './floors-across.ts';
 import { checkPlan } from './migration-check.ts';
 import { missingParts, withinStepTimeout } from './migration-deadline.ts';
 import { answerPrepare, cannotStart, firstMoves, PrepareRound, slotsOfPlan } from './migration-prepare.ts';
@@ -84,7 +84,7 @@ export class LiveMigration {
   readonly early = new EarlyMigrationMessages(); // for barriers whose trigger has not come here (yet)
   /** Bound (not driven) steps whose part this process reported: kept until their checkpoint completes. */
   private readonly reported = new Set<number>();
-  readonly remoteFloors: RemoteFloors; // partitions' floors handed to other processes
+  readonly remoteFloors: FloorsAcross; // partitions' floors handed to other processes
   /** The bound on a step's reports once its checkpoint completed, and on a prepare's answers (checkpoint timeout). */
   private readonly stepTimeoutMs: number;
   private prepare: PrepareRound | undefined;
@@ -104,7 +104,7 @@ export class LiveMigration {
     this.maxParallelism = o.maxParallelism;
     this.transport = o.transport;
     this.stepTimeoutMs = o.stepTimeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
-    this.remoteFloors = new RemoteFloors({ timeoutMs: this.stepTimeoutMs, fail: o.fail ?? (() => undefined) });
+    this.remoteFloors = new FloorsAcross({ timeoutMs: this.stepTimeoutMs, fail: o.fail ?? (() => undefined) });
     this.parallelism = o.parallelism;
     this.owner = new Int32Array(o.maxParallelism);
     for (let kg = 0; kg < o.maxParallelism; kg++) this.owner[kg] = slotForKeyGroup(kg, o.parallelism, o.maxParallelism);
@@ -225,7 +225,7 @@ export class LiveMigration {
       for (const w of step.waiting) if (w.slot === msg.to) w.post(() => this.tryInstall(step, w));
     } else {
       for (const [p, next] of msg.positions) step.handed.set(`${msg.source}|${p}`, BigInt(next));
-      RemoteFloors.received(step, msg, this.transport);
+      FloorsAcross.received(step, msg, this.transport);
       for (const w of step.takers) if (w.slot === msg.to) w.post(() => this.tryTakeOver(step, w));
     }
   }

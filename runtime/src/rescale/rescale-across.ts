@@ -21,18 +21,18 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import { keyGroupSizes } from '../checkpoint/key-group-sizes.ts';
-import { readMetadata, type CheckpointMetadata } from '../checkpoint/metadata.ts';
+import { readMetadata } from '../checkpoint/metadata.ts';
 import { TributaryError } from '../errors.ts';
 import type { SourceSpec } from '../graph/spec.ts';
 import { planMigration } from './plan.ts';
 import { partitionsOf } from '../checkpoint/recorded-partitions.ts';
 import type { LiveMigration } from './migration.ts';
 import { DEFAULT_RESCALE_BUDGET_BYTES, type RescaleOptions } from './rescale-local.ts';
-import type { RemoteJoin } from './join-across.ts';
+import type { JoinAcross } from './join-across.ts';
 import { planned, startedProgress, stepsDone, type RescaleReport } from './rescale-progress.ts';
 
 export interface RescaleAcrossContext {
-  join: Pick<RemoteJoin, 'join'>;
+  join: Pick<JoinAcross, 'join'>;
   migration: Pick<LiveMigration, 'run' | 'busy' | 'settledAt'>;
   maxParallelism: number;
   sources: readonly SourceSpec[];
