@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stateStoreFor } from '../runtime/src/checkpoint/storage/state-store-for.ts';
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
-import { createJobExecutor, type JobExecutor } from '../runtime/src/exec/job-executor.ts';
+import { createJobExecutor, type JobExecutor } from '../runtime/src/job/job-executor.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';

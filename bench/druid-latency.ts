@@ -23,7 +23,7 @@ import { DruidClient } from '../operator/src/druid/client.ts';
 import { desiredSupervisorSpec } from '../operator/src/controllers/druiddatasource/supervisor-spec.ts';
 import type { DruidDatasource } from '../operator/src/api/v1alpha1/druiddatasource.ts';
 import { runDruidSql } from '../runtime/src/connectors/druid/druid-sql.ts';
-import { createJobExecutor } from '../runtime/src/exec/job-executor.ts';
+import { createJobExecutor } from '../runtime/src/job/job-executor.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import { ClusterError } from '../test/cluster/errors.ts';

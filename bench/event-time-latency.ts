@@ -11,7 +11,7 @@
 // the smallest of samples taken between slot steps) and subtracts it.
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
-import { JobExecutor } from '../runtime/src/exec/job-executor.ts';
+import { JobExecutor } from '../runtime/src/job/job-executor.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import type { Batch } from '../runtime/src/core/batch.ts';
 

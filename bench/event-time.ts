@@ -12,7 +12,7 @@
 // prints only this and the event-time latency (event-time-latency.ts).
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
-import { JobExecutor } from '../runtime/src/exec/job-executor.ts';
+import { JobExecutor } from '../runtime/src/job/job-executor.ts';
 import { watermarksForBench } from '../runtime/src/exec/source-task.ts';
 import type { GraphSpec, StepSpec } from '../runtime/src/graph/spec.ts';
 import type { Batch } from '../runtime/src/core/batch.ts';

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import { CONTRACT_VERSION } from '../runtime/src/control/contract.ts';
-import { createJobExecutor, JobExecutor } from '../runtime/src/exec/job-executor.ts';
+import { createJobExecutor, JobExecutor } from '../runtime/src/job/job-executor.ts';
 import { parseDuration } from '../runtime/src/graph/duration.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import type { Batch } from '../runtime/src/core/batch.ts';

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { createKafka } from '../runtime/src/connectors/kafka/client.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import { TributaryError } from '../runtime/src/errors.ts';
-import { createJobExecutor } from '../runtime/src/exec/job-executor.ts';
+import { createJobExecutor } from '../runtime/src/job/job-executor.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 
 export const PARTITIONS = 4;

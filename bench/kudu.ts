@@ -20,7 +20,7 @@ import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { KuduClient } from '../runtime/src/connectors/kudu/client/kudu-client.ts';
 import { TributaryError } from '../runtime/src/errors.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
-import { createJobExecutor } from '../runtime/src/exec/job-executor.ts';
+import { createJobExecutor } from '../runtime/src/job/job-executor.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import type { Batch } from '../runtime/src/core/batch.ts';
 import { clusterPaths } from '../test/cluster/paths.ts';

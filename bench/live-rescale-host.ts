@@ -7,7 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TributaryError } from '../runtime/src/errors.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
-import { createJobExecutor, type JobExecutor } from '../runtime/src/exec/job-executor.ts';
+import { createJobExecutor, type JobExecutor } from '../runtime/src/job/job-executor.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import type { ValidatedGraph } from '../runtime/src/graph/validate.ts';
 import { createLogger, silentLogger } from '../runtime/src/telemetry/logger.ts';

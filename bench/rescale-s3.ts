@@ -18,7 +18,7 @@ import type { FetchStats } from '../runtime/src/checkpoint/state-file-reader.ts'
 import { stateStoreFor } from '../runtime/src/checkpoint/storage/state-store-for.ts';
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
-import { createJobExecutor } from '../runtime/src/exec/job-executor.ts';
+import { createJobExecutor } from '../runtime/src/job/job-executor.ts';
 import type { GraphSpec } from '../runtime/src/graph/spec.ts';
 import type { ValidatedGraph } from '../runtime/src/graph/validate.ts';
 import type { Batch } from '../runtime/src/core/batch.ts';

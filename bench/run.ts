@@ -33,7 +33,7 @@
 // BENCH_ONLY=threads only `tributary run -p 1` vs `-p 2 --single-thread`, `--threads`, `--distributed`
 // (threads.ts: q5 on datagen, q0 Kafka pass-through when the local cluster's Kafka is there).
 // BENCH_ONLY=live-rescale only the live rescale (`job.rescale(n)`) against the savepoint rescale, both in
-// one process, 2→3 and 3→2: output gap, latency around the rescale, exactly-once checked (live-rescale.ts;
+// one process, 2→3 and 3→2: output gap, latency around the rescale, exactly-once checked (rescale-local.ts;
 // needs the local cluster's Kafka and a JDK; BENCH_LIVE_PLOT=1 writes docs/images/live-rescale-latency.svg);
 // BENCH_LIVE_HOST=threads|distributed|all runs the same with the slots as `tributary run --threads` /
 // `--distributed` runs them (a child process driven through its control API); =pods|containers with
@@ -72,7 +72,7 @@ const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
-/** The operator's savepoint rescale (rescale-downtime.ts), then live vs savepoint with slot pods (live-rescale.ts). */
+/** The operator's savepoint rescale (rescale-downtime.ts), then live vs savepoint with slot pods (rescale-local.ts). */
 async function operatorRescales(): Promise<void> {
   if (process.env['BENCH_RESCALE_DOWNTIME'] !== '0') await rescaleDowntime();
   const live = process.env['BENCH_RESCALE_LIVE'] ?? 'pods,containers';

@@ -5,7 +5,7 @@
 import { RecordRandom } from '../runtime/src/connectors/datagen/random.ts';
 import { SchemaGenerator } from '../runtime/src/connectors/datagen/schema-generator.ts';
 import type { SinkWriter } from '../runtime/src/connectors/api.ts';
-import { JobExecutor } from '../runtime/src/exec/job-executor.ts';
+import { JobExecutor } from '../runtime/src/job/job-executor.ts';
 import type { DatagenFieldSpec, GraphSpec } from '../runtime/src/graph/spec.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
 import type { Batch } from '../runtime/src/core/batch.ts';

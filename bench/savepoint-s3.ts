@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stateStoreFor } from '../runtime/src/checkpoint/storage/state-store-for.ts';
 import { validateGraph } from '../runtime/src/connectors/validate-graph.ts';
-import { createJobExecutor } from '../runtime/src/exec/job-executor.ts';
+import { createJobExecutor } from '../runtime/src/job/job-executor.ts';
 import { loadRestore } from '../runtime/src/checkpoint/restore-plan.ts';
 import { oneKeyPerRecordGraph } from '../runtime/src/testing/graphs.ts';
 import { CountingSink, takeSavepoint } from './checkpoint.ts';

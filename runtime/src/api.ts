@@ -10,7 +10,7 @@ import { refuseSharedFileSinks } from './process/shared-file-sinks.ts';
 import { TributaryError } from './errors.ts';
 import { GraphBuilder } from './graph/graph-builder.ts';
 import { validateGraph } from './connectors/validate-graph.ts';
-import { JobExecutor } from './exec/job-executor.ts';
+import { JobExecutor } from './job/job-executor.ts';
 import type { JobExecutorOptions } from './exec/job-options.ts';
 import type { JobResult } from './exec/job-status.ts';
 import { CollectingSink, type Emitted } from './connectors/collection/collecting-sink.ts';
@@ -40,7 +40,7 @@ export type ExecuteOptions = Partial<JobExecutorOptions> & { threads?: boolean |
 export type { JobResult } from './exec/job-status.ts';
 export { TributaryError, isTributaryError } from './errors.ts';
 export { validateGraph } from './connectors/validate-graph.ts';
-export { JobExecutor } from './exec/job-executor.ts';
+export { JobExecutor } from './job/job-executor.ts';
 
 export class StreamEnvironment extends GraphBuilder {
   /**

@@ -62,12 +62,12 @@ export type ErrorCode =
   // (rescale/plan.ts); a key-group hand-off (state/key-group-handoff.ts) extracting a key group its
   // backend does not own, or installing one it owns already.
   | 'TRIB_RESCALE_PLAN_INVALID'
-  // A plan this executor cannot carry out (exec/live-migration.ts: a slot not in this process, a
+  // A plan this executor cannot carry out (rescale/migration.ts: a slot not in this process, a
   // partition move, a key group not where the plan says); a step whose barrier did not complete.
   | 'TRIB_RESCALE_UNSUPPORTED'
   | 'TRIB_RESCALE_STEP_FAILED'
   // A moved partition's watermark floor the new owner (another process) never reported caught up
-  // within the checkpoint timeout (exec/remote-floors.ts).
+  // within the checkpoint timeout (rescale/floors-across.ts).
   | 'TRIB_RESCALE_FLOOR_STUCK'
   | 'TRIB_STATE_KEY_GROUP_NOT_OWNED'
   | 'TRIB_STATE_KEY_GROUP_OWNED'

@@ -9,12 +9,12 @@ import { validateGraph } from './connectors/validate-graph.ts';
 import { isTributaryError } from './errors.ts';
 import { loadJobModule } from './application/job-module.ts';
 import { kubernetesDiscovery, lazyPodLister, staticDiscovery, type Discover } from './process/peer-discovery.ts';
-import { DEFAULT_JOIN_WAIT_MS, PodLinks } from './process/pod-links.ts';
+import { DEFAULT_JOIN_WAIT_MS, PodLinks } from './process/rescale-pod-links.ts';
 import { containerPath, joiningJobConfig, LocalEnv, readJobConfig, readSlotEnv } from './process/slot-env.ts';
 import { SlotProcess } from './process/slot-process.ts';
 import { THREAD_STOP_MESSAGE, threadPortsOf, type SlotResultMessage } from './process/thread-slot.ts';
 import { slotHostOfThisSlot } from './process/slot-host.ts';
-import { hostedJob, hostedRescalable } from './process/hosted-migrations.ts';
+import { hostedJob, hostedRescalable } from './process/rescale-driver.ts';
 import { MigrationTracker } from './control/migration-tracker.ts';
 import { rescaleBudgetBytes } from './process/slot-env.ts';
 import { readTokenFile, startControlServer, type ControlServer } from './control/server.ts';
@@ -28,7 +28,7 @@ import { createLogger } from './telemetry/logger.ts';
 import { routeProcessWarnings } from './telemetry/process-warnings.ts';
 import { JobMetrics } from './telemetry/metrics.ts';
 import type { GraphSpec } from './graph/spec.ts';
-import type { JobExecutor } from './exec/job-executor.ts';
+import type { JobExecutor } from './job/job-executor.ts';
 import { DATA_PORT, RuntimeEnv, type SavepointStatus, type StatusResponse } from './control/contract.ts';
 import { finishedMessage } from './control/finished.ts';
 
@@ -147,8 +147,8 @@ async function main(): Promise<number> {
     cfg.restoreLatest !== undefined || fallback !== undefined,
     () => built !== undefined && built.jobState !== 'CREATED',
   );
-  // A local run's slot 0 rescales live with its host's help (hosted-migrations.ts); a pod's slot 0 is its own
-  // host (pod-links.ts: the operator creates the joining pod), and every running slot pod links with joining ones.
+  // A local run's slot 0 rescales live with its host's help (rescale-driver.ts); a pod's slot 0 is its own
+  // host (rescale-pod-links.ts: the operator creates the joining pod), and every running slot pod links with joining ones.
   const host = slotHostOfThisSlot();
   const podLinks =
     !host && env.podName && env.peerSelector && !env.peers

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateGraph } from '../connectors/validate-graph.ts';
-import { JobExecutor } from '../exec/job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 import { CollectingSink } from '../testing/harness.ts';
 import { oneKeyPerRecordGraph } from '../testing/graphs.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';

@@ -142,7 +142,7 @@ describe('CheckpointCoordinator', () => {
     expect(slots[0]?.completed).toEqual([]);
   });
 
-  it('lastIssuedCompleted: only once the last checkpoint issued completed (a join waits for it: remote-join.ts)', async () => {
+  it('lastIssuedCompleted: only once the last checkpoint issued completed (a join waits for it: join-across.ts)', async () => {
     const { c, slots, ack, last, tick } = await setup({ timeoutMs: 5000 });
     expect(c.lastIssuedCompleted).toBe(false); // none completed yet
     const p1 = c.trigger('checkpoint', false);

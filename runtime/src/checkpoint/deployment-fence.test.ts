@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { agreedRestore, decisionLocation } from '../control/restore-decision.ts';
 import { resolveLatestRestore } from '../control/restore-latest.ts';
-import { createJobExecutor, type JobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor, type JobExecutor } from '../job/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { fenceDeployments, fenceLocation } from './deployment-fence.ts';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { resolveLatestRestore } from '../control/restore-latest.ts';
 import { restoredOrphan } from '../connectors/kafka/restored-orphan.ts';
-import { createJobExecutor, type JobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor, type JobExecutor } from '../job/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { JobExecutor } from '../exec/job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { oneKeyPerRecordGraph } from '../testing/graphs.ts';

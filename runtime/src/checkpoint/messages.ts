@@ -19,7 +19,7 @@ export interface TriggerCheckpoint {
   readonly dir: string;
   /**
    * A live rescale's step rides on this barrier (slots in other processes; additive): each slot
-   * binds it on receiving the trigger, before its sources inject the barrier (exec/live-migration.ts).
+   * binds it on receiving the trigger, before its sources inject the barrier (rescale/migration.ts).
    */
   readonly migrationStep?: MigrationStepOnWire;
 }

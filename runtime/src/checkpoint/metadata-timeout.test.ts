@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { threadId } from 'node:worker_threads';
 import { afterAll, expect, it } from 'vitest';
 import { validateGraph } from '../connectors/validate-graph.ts';
-import { createJobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor } from '../job/job-executor.ts';
 import { keyedWindowGraph } from '../testing/keyed-window-graph.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createJobExecutor, type JobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor, type JobExecutor } from '../job/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';

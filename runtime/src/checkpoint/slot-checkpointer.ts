@@ -354,7 +354,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   }
 
   /**
-   * This slot left the running job (live rescale, scale in across processes: exec/slot-leave.ts): checkpoint
+   * This slot left the running job (live rescale, scale in across processes: rescale/leave-across.ts): checkpoint
    * `checkpointId` completed with this slot's every task finished, and its sinks committed it, so it was this slot's
    * final checkpoint although the job goes on. Refused while a task still runs: only a finished slot may leave.
    */

@@ -1,5 +1,5 @@
 // Partitions a topic gains after a live scale in across worker threads (`tributary run --threads`) and
-// slot processes (`--distributed`) are read, each once (slot-placement.ts): a StreamJob (Kafka with
+// slot processes (`--distributed`) are read, each once (placement.ts): a StreamJob (Kafka with
 // partition discovery every 500 ms → keyBy → exactly-once Kafka) runs at 3 slots on a 4-partition topic;
 // `tributary rescale --to 2`, as a user types it, takes slot 2 out; then the topic grows to 12 partitions
 // and every one is written to. Placed by the rule at the starting parallelism, the new partitions whose

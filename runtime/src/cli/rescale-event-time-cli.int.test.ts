@@ -10,11 +10,11 @@
 // - at 3 slots the job's event time moves on (watermark alignment: the joining slot must hear the
 //   running slots' reports and they its, process/alignment-exchange.ts; without it the joiner paused
 //   every partition it took over for good and no later window fired);
-// - the floor crosses processes (`mig-positions` watermarks, `mig-caught-up`: exec/remote-floors.ts);
+// - the floor crosses processes (`mig-positions` watermarks, `mig-caught-up`: rescale/floors-across.ts);
 // - scaling in, the partitions that stay get their last records and the end of time (a far-future
 //   record) first, the moved ones only 1.5 s later: the new owner's output runs ahead of them, so only
 //   the leaving slot's floor holds the windows back, and its sources must not end before the floor is
-//   released (exec/floors-released.ts: an ended channel holds no watermark).
+//   released (rescale/leave-floors.ts: an ended channel holds no watermark).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

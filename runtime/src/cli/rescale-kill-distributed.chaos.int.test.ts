@@ -8,7 +8,7 @@
 //
 // No rerun by hand: the local supervisor sees the slot exit non-zero, stops the others and restarts every slot
 // from the newest completed checkpoint at the parallelism it recorded when slot 0 asked for the rescale
-// (process/hosted-rescale.ts) — the target, whichever phase the kill hit, and the whole target when a scale
+// (process/rescale-host-supervisor.ts) — the target, whichever phase the kill hit, and the whole target when a scale
 // out by two joins one slot at a time (2 → 4). The case checks that it restarted
 // exactly once and at that parallelism, feeds the rest of the input, stops with Ctrl-C after a checkpoint
 // completed past the last record, and has Kafka's Java read_committed consumer read exactly the reference:
@@ -16,7 +16,7 @@
 //
 // A slot's pid comes from the supervisor's log ("slots started" lists the attempt's slots, "joining slot
 // started" a joiner); a phase from slot 0's ("live rescale phase", "live rescale step done", "live rescale
-// done": exec/rescale-across.ts scaling out, process/scale-in-across.ts scaling in). The killed attempt must not
+// done": rescale/rescale-across.ts scaling out, process/rescale-scale-in.ts scaling in). The killed attempt must not
 // have logged the next phase's line, so the kill landed inside the phase it names.
 //
 // CI runs the cases marked `ci` once (the joiner, an old slot and a leaving slot killed: ~15 s each);

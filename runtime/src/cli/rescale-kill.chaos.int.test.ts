@@ -8,7 +8,7 @@
 // completed past the last record (Ctrl-C takes none). Kafka's Java read_committed consumer must then read
 // exactly the reference (every key's counts 1..n with its n-th id): 0 missing, 0 duplicated, 0 unexpected.
 //
-// A phase is hit by the runtime's own log lines (exec/live-rescale.ts): the kill is sent on the line, and the
+// A phase is hit by the runtime's own log lines (rescale/rescale-local.ts): the kill is sent on the line, and the
 // killed run's stderr must not hold the next phase's line, so the kill landed inside the phase it names.
 // CI runs the four cases once; TRIBUTARY_RESCALE_KILL_ROUNDS=n repeats the matrix n times (the long form).
 // A kill of one slot process of a `--distributed` run, which the run recovers from by itself, is

@@ -6,7 +6,7 @@ import { jobSavepointControl, jobStatusSource } from '../control/job-executor-co
 import { localControlToken } from '../control/local-token.ts';
 import { MigrationTracker } from '../control/migration-tracker.ts';
 import { startControlServer, type ControlServer, type StatusSource } from '../control/server.ts';
-import { createJobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor } from '../job/job-executor.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import { describePlan } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validated-graph.ts';
@@ -28,7 +28,7 @@ export async function runInProcess(
 ): Promise<number> {
   const parallelism = args.parallelism ?? loaded.replicas ?? 1;
   // TRIBUTARY_RESCALE_BUDGET_BYTES: the per-step state budget of every live rescale of this run (the API has no
-  // field for it); unset, exec/live-rescale.ts's default. A tiny one makes many steps (tests kill mid-step).
+  // field for it); unset, rescale/rescale-local.ts's default. A tiny one makes many steps (tests kill mid-step).
   const budgetBytes = rescaleBudgetBytes(process.env['TRIBUTARY_RESCALE_BUDGET_BYTES']);
   // Before the job exists: a dashboard that cannot start fails the run while nothing else runs.
   // All slots answer as one (the control API's status of this process), slot 0.

@@ -50,7 +50,7 @@ export interface SourceReaderContext {
   /** True when the job takes checkpoints: positions come from checkpoints, not from Kafka groups. */
   readonly checkpointing?: boolean;
   /**
-   * The slot joins a running job (live rescale, exec/slot-join.ts): the reader owns nothing at start and takes no
+   * The slot joins a running job (live rescale, rescale/join-local.ts): the reader owns nothing at start and takes no
    * partition by discovery; it reads only what a migration step hands over to it, and does not end for owning none.
    */
   readonly joining?: boolean;
@@ -156,7 +156,7 @@ export interface SourceReader {
   holdNewPartitions?(): Promise<void>;
   /**
    * Resolves once the reader is open and a partition assignment under way is done (without holding new ones):
-   * `ownedPartitions` is then what a live migration across processes may move (exec/migration-prepare.ts).
+   * `ownedPartitions` is then what a live migration across processes may move (rescale/migration-prepare.ts).
    */
   partitionsSettled?(): Promise<void>;
   /** The live rescale ended at `parallelism`: partitions found from now on go by the owner rule at it. */

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { Counter } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../errors.ts';
-import { createJobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor } from '../job/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';

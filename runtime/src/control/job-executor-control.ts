@@ -1,6 +1,6 @@
 // Adapts a JobExecutor (all slots, or slot 0 of a distributed deployment) to the control
 // server: GET /v1/status from job.status(), savepoints through the job's coordinator.
-import type { JobExecutor } from '../exec/job-executor.ts';
+import type { JobExecutor } from '../job/job-executor.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import { CONTRACT_VERSION, type CheckpointSummary, type JobState, type StatusResponse } from './contract.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createJobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor } from '../job/job-executor.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import { resolveLatestRestore, resolveLatestRestoreWithin } from './restore-latest.ts';

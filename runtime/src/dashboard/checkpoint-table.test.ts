@@ -10,7 +10,7 @@ import { validateGraph } from '../connectors/validate-graph.ts';
 import type { CheckpointSummary, StatusResponse } from '../control/contract.ts';
 import { jobStatusSource } from '../control/job-executor-control.ts';
 import { RECENT_COMPLETIONS } from '../checkpoint/completion-history.ts';
-import { JobExecutor } from '../exec/job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 import { addCheckpoints, reportedCheckpoints } from './checkpoint-table.ts';
 import type { DashboardCheckpoint } from './model.ts';
 

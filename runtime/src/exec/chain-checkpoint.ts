@@ -22,7 +22,7 @@ export class ChainCheckpoint implements CheckpointedTask {
   /** The chain's hash exchanges (a live rescale's step flips their routing at its barrier). */
   readonly exchanges: HashExchange[] = [];
   /**
-   * A live rescale's hook (live-migration.ts), called with each barrier that passes the task,
+   * A live rescale's hook (migration.ts), called with each barrier that passes the task,
    * after its snapshot and before the barrier goes on: a barrier that carries a migration step
    * moves key groups out of the chain's stateful operators, flips its hash exchanges and holds
    * the key groups moving in.

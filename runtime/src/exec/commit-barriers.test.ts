@@ -14,7 +14,7 @@ import type { IndexPosition } from '../connectors/index-position.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import type { Batch } from '../core/batch.ts';
 import type { GraphSpec } from '../graph/spec.ts';
-import { JobExecutor } from './job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 
 const COUNT = 1500;
 

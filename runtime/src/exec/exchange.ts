@@ -139,7 +139,7 @@ export class HashExchange implements Output {
    * Adds the channel to slot `slot`, which joins the running job (live-rescale.md, "Joining a
    * running job"); slots join in order, so `slot` is the number of channels so far. No key group
    * is routed to it until a `reassign` flips some; watermarks, idle markers and end go to it
-   * from now on (barriers, cancel markers and backpressure: added-channel.ts). Its first
+   * from now on (barriers, cancel markers and backpressure: join-channel.ts). Its first
    * elements are this producer's current watermark and idle status, so the consumer's minimum
    * over its inputs waits for this channel only until they arrive, and gets from it no
    * watermark older than this producer's other consumers have. `push` does no more work per

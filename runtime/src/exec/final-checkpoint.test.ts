@@ -12,7 +12,7 @@ import { validateGraph } from '../connectors/validate-graph.ts';
 import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
-import { createJobExecutor, JobExecutor } from './job-executor.ts';
+import { createJobExecutor, JobExecutor } from '../job/job-executor.ts';
 
 const COUNT = 4000;
 

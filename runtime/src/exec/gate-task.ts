@@ -174,7 +174,7 @@ export class GateTask implements Task {
 
   /**
    * Drops the input read from `channel`, which ended (its producer's slot drained and left:
-   * slot-drain.ts): valve, aligner and end forget it, so inputs do not pile up over rescales.
+   * leave-local.ts): valve, aligner and end forget it, so inputs do not pile up over rescales.
    * Only an ended input goes: its end was taken, so it counts toward nothing any more.
    */
   removeInput(channel: Channel): void {
@@ -200,7 +200,7 @@ export class GateTask implements Task {
     this.outputs.push(w);
   }
 
-  /** A channel this task no longer writes into (its consumer's slot drained: slot-drain.ts). */
+  /** A channel this task no longer writes into (its consumer's slot drained: leave-local.ts). */
   removeOutput(w: Writable): void {
     const i = this.outputs.indexOf(w);
     if (i >= 0) this.outputs.splice(i, 1);

@@ -46,10 +46,10 @@ export interface JobCheckpointingOptions {
   reportOutage?: ReportOutage;
   /**
    * Called as the coordinator triggers checkpoint `id`, before any slot of this process is told
-   * (a live rescale's step binds to that barrier: live-migration.ts).
+   * (a live rescale's step binds to that barrier: migration.ts).
    */
   onTrigger?(id: number): MigrationStepOnWire | undefined;
-  /** Called as the coordinator aborts checkpoint `id` (a live rescale's step on it fails: live-migration.ts). */
+  /** Called as the coordinator aborts checkpoint `id` (a live rescale's step on it fails: migration.ts). */
   onAbort?(id: number, reason: string): void;
 }
 
@@ -71,7 +71,7 @@ export class JobCheckpointing {
   /** Where this process's checkpointers send their acknowledgements (undefined without checkpointing). */
   private readonly toCoordinator: CoordinatorPort | undefined;
   private readonly commits = new Set<Promise<void>>();
-  /** Who waits for a slot's sinks to commit a checkpoint at or after `id` (a draining slot's last: slot-drain.ts). */
+  /** Who waits for a slot's sinks to commit a checkpoint at or after `id` (a draining slot's last: leave-local.ts). */
   private readonly commitWaiters = new Map<number, { id: number; done: (commits: Promise<void>) => void }[]>();
   /** The stop-with-savepoint whose barrier passed this process's sources, and its outcome here. */
   private stopSavepoint: { id: number | undefined; settle: () => void; done: Promise<void> } =
@@ -168,7 +168,7 @@ export class JobCheckpointing {
     if (!onTrigger) return port;
     return {
       trigger: (m) => {
-        // A step riding on it travels with the trigger to slots of other processes (live-migration.ts).
+        // A step riding on it travels with the trigger to slots of other processes (migration.ts).
         const step = onTrigger(m.checkpointId);
         port.trigger(step ? { ...m, migrationStep: step } : m);
       },
@@ -181,7 +181,7 @@ export class JobCheckpointing {
   }
 
   /**
-   * A slot that joins the running job (live rescale, slot-join.ts): its checkpointer, before its tasks are built.
+   * A slot that joins the running job (live rescale, join-local.ts): its checkpointer, before its tasks are built.
    * It takes part in checkpoints only once admitted (`admit`).
    */
   addSlot(parts: SlotParts): void {
@@ -196,7 +196,7 @@ export class JobCheckpointing {
     this.coordinator?.membership.add(parts.slot.index, this.portOf(asyncPort<SlotCheckpointPort>(local)));
   }
 
-  /** A slot of another process that joined becomes a member (remote-join.ts; exclusive only). */
+  /** A slot of another process that joined becomes a member (join-across.ts; exclusive only). */
   admitRemote(slot: number): void {
     const port = this.o.transport?.slot?.(slot) ?? missingTransport(`slot ${slot}`);
     this.coordinator?.membership.add(slot, this.portOf(port));

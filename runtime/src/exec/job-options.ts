@@ -1,8 +1,6 @@
 // What a caller hands a job executor, and the checks on it (TRIB_JOB_CONFIG: the options are
 // wrong, not the graph). The same options run every slot in this process, or — with `slots`,
 // `remoteChannel` and `checkpointTransport` — one slot process of a distributed deployment.
-import type { JoinTransport } from './join-rpc.ts';
-import type { MigrationTransport } from './migration-rpc.ts';
 import type { Logger } from 'pino';
 import type { CoordinatorPort, SlotCheckpointPort } from '../checkpoint/messages.ts';
 import type { RestoredState } from '../checkpoint/restore-plan.ts';
@@ -80,14 +78,7 @@ export interface JobExecutorOptions {
     slot?: (slot: number) => SlotCheckpointPort;
   };
   /**
-   * When `slots` is a subset: how a live migration's messages reach slots of other processes
-   * (migration-rpc.ts); incoming ones go to `job.migration.receive`. Without it, no migration.
-   */
-  migrationTransport?: MigrationTransport;
-  /** When `slots` is a subset: how a join's messages reach slots of other processes (join-rpc.ts, remote-join.ts). */
-  joinTransport?: JoinTransport;
-  /**
-   * This process's slot joins the running job (a slot process started to join: remote-join.ts): it is built with the
+   * This process's slot joins the running job (a slot process started to join: join-across.ts): it is built with the
    * key-group owner table slot 0 sent (`join-state`), owning nothing, restoring nothing.
    */
   joining?: { owners: Int32Array };

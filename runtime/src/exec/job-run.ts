@@ -19,7 +19,7 @@ import type { SlotParts } from './slot-builder.ts';
 
 /**
  * The loops of the job's slots: those it starts with, and those that join it while it runs (live rescale:
- * slot-join.ts). A failure of any aborts every slot there is; the run ends once every loop started has ended.
+ * join-local.ts). A failure of any aborts every slot there is; the run ends once every loop started has ended.
  */
 export class SlotLoops {
   private readonly slots: () => readonly SlotParts[];
@@ -58,7 +58,7 @@ export class SlotLoops {
     this.endRun();
   }
 
-  /** Resolves once `p`'s loop ended (a draining slot's tasks all finished: slot-drain.ts). */
+  /** Resolves once `p`'s loop ended (a draining slot's tasks all finished: leave-local.ts). */
   loopOf(p: SlotParts): Promise<void> {
     return this.bySlot.get(p) ?? Promise.reject(new TributaryError('TRIB_INVARIANT', `slot ${p.slot.index} never ran`));
   }

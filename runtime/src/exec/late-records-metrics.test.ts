@@ -7,7 +7,7 @@ import { validateGraph } from '../connectors/validate-graph.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { CollectingSink, type Emitted } from '../testing/harness.ts';
 import { seededRandom, type Ev } from '../testing/event-time-reference.ts';
-import { JobExecutor } from './job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 
 const BOUND = 1000;
 const SIZE = 10_000;

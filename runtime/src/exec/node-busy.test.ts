@@ -7,7 +7,7 @@ import { StreamEnvironment } from '../api.ts';
 import { CollectingSink } from '../connectors/collection/collecting-sink.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import type { NodeLoad, SlotLoad } from '../control/contract.ts';
-import { JobExecutor } from './job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 
 function burn(ms: number): void {
   const until = performance.now() + ms;

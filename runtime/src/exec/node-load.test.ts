@@ -11,7 +11,7 @@ import { jobStatusSource } from '../control/job-executor-control.ts';
 import type { NodeLoad } from '../control/contract.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
-import { JobExecutor } from './job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 
 const spec = parse(
   readFileSync(join(import.meta.dirname, '../../test/golden/graphs/nexmark-hot-items.yaml'), 'utf8'),

@@ -6,7 +6,7 @@ import { StreamEnvironment } from '../api.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { CollectingSink } from '../testing/harness.ts';
-import { JobExecutor } from './job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 
 const STEPS = ['tumble', 'fwin', 'dd', 'jn', 'proc'];
 const BOUND = 2000;

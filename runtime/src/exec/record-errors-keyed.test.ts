@@ -6,7 +6,7 @@ import { checkGraph, validateGraph } from '../connectors/validate-graph.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { jsonText } from '../core/json-text.ts';
 import { CollectingSink, type Emitted } from '../testing/harness.ts';
-import { JobExecutor } from './job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 
 const records = [
   { id: 1, g: 'a', x: '2', ts: 1000 },

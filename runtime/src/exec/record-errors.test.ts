@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { checkGraph, validateGraph } from '../connectors/validate-graph.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { CollectingSink, type Emitted } from '../testing/harness.ts';
-import { JobExecutor } from './job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 
 const records = [
   { id: 1, x: '2', ts: 1000 },

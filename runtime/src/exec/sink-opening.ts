@@ -152,7 +152,7 @@ export class SinkOpening {
       : { stateDir, restoredFrom };
   }
 
-  /** Makes the writers of `slot`, which joins the running job (live rescale: slot-join.ts); openSlot opens them. */
+  /** Makes the writers of `slot`, which joins the running job (live rescale: join-local.ts); openSlot opens them. */
   addSlot(slot: number): void {
     for (const spec of this.o.sinks) {
       if (this.entries.has(key(spec.name, slot)))
@@ -178,7 +178,7 @@ export class SinkOpening {
     if (failed) throw failed.reason;
   }
 
-  /** The writers of a drained slot, no longer the job's (the drain closed them: slot-drain.ts). */
+  /** The writers of a drained slot, no longer the job's (the drain closed them: leave-local.ts). */
   removeSlot(slot: number): SinkWriter[] {
     const gone = [...this.entries.entries()].filter(([, e]) => e.slot === slot);
     for (const [k] of gone) this.entries.delete(k);

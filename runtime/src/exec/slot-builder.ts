@@ -4,8 +4,8 @@
 // ends run here, `remoteChannel` (e.g. TCP) when one end is another process's. A forward
 // exchange stays within its slot. With checkpointing, or commit barriers (job-commit-barriers.ts),
 // each task's chain registers with its slot's checkpointer (ChainCheckpoint) as it is built, and
-// with the live migration when there is one (live-migration.ts). A slot that joins the running job
-// (live rescale: slot-join.ts) is built here too, and the running tasks' exchanges and gates are
+// with the live migration when there is one (migration.ts). A slot that joins the running job
+// (live rescale: join-local.ts) is built here too, and the running tasks' exchanges and gates are
 // kept (task-links.ts) for the channels it adds.
 import type { OutageBoard } from './outage-board.ts';
 import type { ReportOutage } from '../core/outage.ts';
@@ -34,7 +34,7 @@ import { CountingOutput } from './counting-output.ts';
 import { timed, timedStep } from './node-clock.ts';
 import { ForwardExchange, HashExchange } from './exchange.ts';
 import { GateTask, type GateInput } from './gate-task.ts';
-import type { LiveMigration, MigratingChain } from './live-migration.ts';
+import type { MigratingChain, MigratingChains } from './migrating-chain.ts';
 import type { JobExecutorOptions } from './job-options.ts';
 import type { OpenedTable, OperatorFactory, OperatorWiring } from './operator-factory.ts';
 import type { AsyncOperator } from '../operators/async-operator.ts';
@@ -79,7 +79,7 @@ export interface SlotBuilderOptions {
   onRecordsIn(n: number): void;
   onRecordsOut(n: number): void;
   /** Live rescale between this process's slots: every task's chain registers with it (with checkpointing). */
-  migration?: LiveMigration;
+  migration?: MigratingChains;
 }
 
 /** A channel a slot's joining adds to a task that runs already: the producer's on `from`, the consumer's on `to`. */
@@ -91,10 +91,10 @@ export interface JoinedChannel {
   channel: Channel;
 }
 
-/** How one slot is wired: at the job's parallelism, or joining a running job at `parallelism` (slot-join.ts). */
+/** How one slot is wired: at the job's parallelism, or joining a running job at `parallelism` (join-local.ts). */
 interface WiringShape {
   parallelism: number;
-  /** The current owner of every key group: a joining slot's hash exchanges route by it (live-migration.ts). */
+  /** The current owner of every key group: a joining slot's hash exchanges route by it (migration.ts). */
   owners?: Int32Array;
 }
 
@@ -123,7 +123,7 @@ export class SlotBuilder {
    * Slot `parts` (in the executor's map already, its index the number of slots so far) joins the running job: makes
    * the channels between it and every slot (all in this process: live rescale needs that), builds its tasks — their
    * inputs from every slot at once, their hash exchanges routing by `owners` — and returns the channels that tasks
-   * of the other slots gain (slot-join.ts adds them, in those slots' loops).
+   * of the other slots gain (join-local.ts adds them, in those slots' loops).
    */
   join(parts: SlotParts, owners: Int32Array): JoinedChannel[] {
     const s = parts.slot.index;
@@ -134,7 +134,7 @@ export class SlotBuilder {
 
   /**
    * Makes the channels between joining slot `s` and every slot 0..s that have an end here (those of a slot of another
-   * process cross it: remote-join.ts), and returns those the running tasks here gain.
+   * process cross it: join-across.ts), and returns those the running tasks here gain.
    */
   joinChannels(s: number): JoinedChannel[] {
     const gained: JoinedChannel[] = [];
@@ -421,7 +421,7 @@ class SlotWiring implements OperatorWiring {
         operators.context(producer, this.parts.slot).metrics.expressionError,
         originsCross(this.o.graph, producer, consumer),
       );
-      // A joining slot routes as the running slots do now: key groups move to it only by steps (live-migration.ts).
+      // A joining slot routes as the running slots do now: key groups move to it only by steps (migration.ts).
       if (owners) for (let kg = 0; kg < maxParallelism; kg++) exchange.reassign([kg], owners[kg] as number);
       this.chain?.exchanges.push(exchange);
       const link: ProducerLink = { slot: s, consumer, input, exchange, chain: this.chain, task: undefined };

@@ -11,7 +11,7 @@ import { jobStatusSource } from '../control/job-executor-control.ts';
 import type { SlotLoad } from '../control/contract.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
-import { JobExecutor } from './job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 import { Slot, type Task } from './slot.ts';
 import { BackpressureClock } from './backpressure-clock.ts';
 import { SlotLoadCounters } from './slot-load.ts';

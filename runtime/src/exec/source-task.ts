@@ -67,7 +67,7 @@ export class SourceTask implements Task, RawRecords {
   readonly sourceName: string;
   done = false;
   private readonly o: SourceTaskOptions;
-  readonly wms: PartitionWatermarks; // read outside only for its floors (floors-released.ts)
+  readonly wms: PartitionWatermarks; // read outside only for its floors (leave-floors.ts)
   private readonly handover: WatermarkHandover; // live rescale: moved partitions' watermarks
   private readonly extract: ((rec: Rec) => number) | undefined;
   private readonly batch = newBatch();
@@ -218,17 +218,17 @@ export class SourceTask implements Task, RawRecords {
     return this.o.reader.partitionLoad?.();
   }
 
-  /** A channel its chain gained (added-channel.ts): the task runs only while every output is writable. */
+  /** A channel its chain gained (join-channel.ts): the task runs only while every output is writable. */
   addOutput(w: Writable): void {
     this.o.outputs.push(w);
   }
 
-  /** A channel its chain dropped (the consumer's slot drained: slot-drain.ts). */
+  /** A channel its chain dropped (the consumer's slot drained: leave-local.ts). */
   removeOutput(w: Writable): void {
     if (this.o.outputs.includes(w)) this.o.outputs.splice(this.o.outputs.indexOf(w), 1);
   }
 
-  /** The reader, for a live rescale's partition moves (live-migration.ts). */
+  /** The reader, for a live rescale's partition moves (migration.ts). */
   get reader(): SourceReader {
     return this.o.reader;
   }

@@ -1,5 +1,5 @@
 // Where the running tasks of this process's slots meet their channels, kept by the slot builder
-// for a live rescale (slot-join.ts, slot-drain.ts): each hash exchange with the task that writes
+// for a live rescale (join-local.ts, leave-local.ts): each hash exchange with the task that writes
 // into it, and each task's input gate. A slot that joins gains channels in these; a slot that
 // drains is dropped from them.
 import type { ChainCheckpoint } from './chain-checkpoint.ts';

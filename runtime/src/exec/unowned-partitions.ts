@@ -12,10 +12,10 @@
 import type { Logger } from 'pino';
 import type { Gauge } from 'prom-client';
 import type { CheckpointMetadata } from '../checkpoint/metadata.ts';
+import { partitionsOf } from '../checkpoint/recorded-partitions.ts';
 import { DEFAULT_DISCOVERY_MS } from '../connectors/kafka/kafka-source.ts';
 import { parseDuration } from '../graph/duration.ts';
 import type { SourceSpec } from '../graph/spec.ts';
-import { partitionsOf } from './rescale-across.ts';
 
 /** Beyond two discovery intervals: an owner's assignment (start positions from the broker) takes time too. */
 const MARGIN_MS = 5_000;

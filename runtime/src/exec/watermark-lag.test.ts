@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { CollectingSink } from '../testing/harness.ts';
-import { JobExecutor } from './job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 
 describe('watermark lag', () => {
   it('is reported per source slot and in the job status while the job runs', async () => {

@@ -14,7 +14,7 @@ import { validateGraph } from '../connectors/validate-graph.ts';
 import { loadJobText } from '../graph/load.ts';
 import { seededRandom, windowReference, type Ev } from '../testing/event-time-reference.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../testing/harness.ts';
-import { JobExecutor } from './job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 
 const BOUND = 300;
 const LATENESS = 1500;

@@ -201,7 +201,7 @@ describe('function steps', () => {
       .map((x) => x)
       .print('out');
     const { validateGraph } = await import('../connectors/validate-graph.ts');
-    const { JobExecutor } = await import('../exec/job-executor.ts');
+    const { JobExecutor } = await import('../job/job-executor.ts');
     const graph = validateGraph(env.toGraph());
     expect(() => new JobExecutor(graph, { parallelism: 1 })).toThrow(
       expect.objectContaining({ code: 'TRIB_FUNCTION_MISSING' }),

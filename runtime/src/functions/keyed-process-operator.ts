@@ -110,7 +110,7 @@ export class KeyedProcessOperator implements Output, StatefulOperator {
     return this.scope;
   }
 
-  /** Its keyed state, whose key groups a live rescale moves (exec/live-migration.ts). */
+  /** Its keyed state, whose key groups a live rescale moves (rescale/migration.ts). */
   get keyedBackend(): KeyedStateBackend {
     return this.backend;
   }

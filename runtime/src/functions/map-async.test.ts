@@ -9,7 +9,7 @@ import { StreamEnvironment, datagen } from '../api.ts';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { isTributaryError } from '../errors.ts';
-import { createJobExecutor, JobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor, JobExecutor } from '../job/job-executor.ts';
 import { LoadMeter } from '../exec/load-meter.ts';
 import type { AsyncOperator } from '../operators/async-operator.ts';
 import type { Rec } from '../core/record.ts';

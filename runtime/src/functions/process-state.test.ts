@@ -21,7 +21,7 @@ import {
 } from '../api.ts';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
-import { createJobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor } from '../job/job-executor.ts';
 import type { FunctionRegistry } from '../graph/function-registry.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { CollectingOutput, ManualClock, keyedBatch, testContext } from '../testing/harness.ts';

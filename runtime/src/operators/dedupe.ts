@@ -69,7 +69,7 @@ export class DedupeOperator implements Output, StatefulOperator {
     this.fireTimer = (t) => this.onTimer(t);
   }
 
-  /** Its keyed state, whose key groups a live rescale moves (exec/live-migration.ts). */
+  /** Its keyed state, whose key groups a live rescale moves (rescale/migration.ts). */
   get keyedBackend(): KeyedStateBackend {
     return this.backend;
   }

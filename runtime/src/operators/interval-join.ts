@@ -55,7 +55,7 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
     this.timers.bind(this.backend, 'timers');
   }
 
-  /** Its keyed state, whose key groups a live rescale moves (exec/live-migration.ts). */
+  /** Its keyed state, whose key groups a live rescale moves (rescale/migration.ts). */
   get keyedBackend(): KeyedStateBackend {
     return this.backend;
   }

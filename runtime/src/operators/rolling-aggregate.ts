@@ -52,7 +52,7 @@ export class RollingAggregateOperator extends ErrorRoutingOutput implements Stat
     });
   }
 
-  /** Its keyed state, whose key groups a live rescale moves (exec/live-migration.ts). */
+  /** Its keyed state, whose key groups a live rescale moves (rescale/migration.ts). */
   get keyedBackend(): KeyedStateBackend {
     return this.backend;
   }

@@ -108,7 +108,7 @@ export class WindowOperator implements Output, StatefulOperator {
     this.fireTimer = (w) => this.onTimer(w);
   }
 
-  /** Its keyed state, whose key groups a live rescale moves (exec/live-migration.ts). */
+  /** Its keyed state, whose key groups a live rescale moves (rescale/migration.ts). */
   get keyedBackend(): KeyedStateBackend {
     return this.backend;
   }

@@ -53,7 +53,7 @@ describe('AlignmentExchange', () => {
     // Slot 2 joins: its process declares every member at 3; reports reach it before its job exists.
     const joiner = exchange(2, 3, new Set([0, 1]));
     joiner.x.received(1, [['in', 'in#1', 4000]]);
-    peers.add(2); // prepareJoin (slot-process-drain.ts joining)
+    peers.add(2); // prepareJoin (rescale-leave.ts joining)
     old.sent.length = 0;
     old.x.peerLinked(2);
     expect(old.sent, 'the full set at once').toEqual([[2, [['in', 'in#0', 5000]]]]);

@@ -23,7 +23,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateGraph } from '../connectors/validate-graph.ts';
-import { createJobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor } from '../job/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { CollectingSink, type Emitted } from '../testing/harness.ts';
 import { readTopic } from '../testing/kafka-reader.ts';

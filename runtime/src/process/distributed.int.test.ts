@@ -11,7 +11,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION } from '../control/contract.ts';
-import { JobExecutor } from '../exec/job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { silentLogger } from '../telemetry/logger.ts';

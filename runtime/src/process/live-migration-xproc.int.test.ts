@@ -1,4 +1,4 @@
-// Live migration across slot processes (exec/live-migration.ts with a MigrationTransport), against
+// Live migration across slot processes (rescale/migration.ts with a MigrationTransport), against
 // the real broker: three SlotProcess instances in this test process, linked by real DataPlanes on
 // loopback, run a job at parallelism 3: a 6-partition topic a producer keeps writing → keyBy → a
 // rolling count (and the highest id) per key → an exactly-once Kafka sink, checkpointing every
@@ -19,7 +19,7 @@ import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
 import { createTopics } from '../testing/kafka-topics.ts';
 import { formulaPlan as plan, liveKafkaJob, MAXP, PARTITIONS } from '../testing/live-kafka-job.ts';
-import type { JobExecutor } from '../exec/job-executor.ts';
+import type { JobExecutor } from '../job/job-executor.ts';
 import { SlotProcess } from './slot-process.ts';
 
 const P = 3;

@@ -94,7 +94,7 @@ export async function kubernetesDiscovery(o: KubernetesDiscoveryOptions): Promis
 }
 
 /**
- * Finds joining slot `slot`'s pod (a running slot's link order, link-order.ts): polls the deployment's selector
+ * Finds joining slot `slot`'s pod (a running slot's link order, join-link-order.ts): polls the deployment's selector
  * plus SLOT_LABEL=<slot> every `everyMs` until a pod of it is Running with an IP, or `deadline` passed (undefined).
  * A failed listing is retried too: the API server may be briefly away; `onError` hears of each.
  */

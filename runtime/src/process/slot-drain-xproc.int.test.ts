@@ -1,5 +1,5 @@
-// Scale in across slot processes (process/slot-process-drain.ts, exec/remote-drain.ts, exec/slot-leave.ts), against
-// the real broker: three SlotProcess instances in this test process, linked by real DataPlanes on loopback, run a
+// Scale in across slot processes (process/rescale-leave.ts, rescale/leave-across-coordinator.ts,
+// rescale/leave-across.ts), against the real broker: three SlotProcess instances in this test process, linked by real DataPlanes on loopback, run a
 // job at parallelism 3 (runtime/src/testing/live-kafka-job.ts: a 6-partition topic a producer keeps writing →
 // keyBy → a rolling count per key → an exactly-once Kafka sink, checkpointing every 100 ms). Slot 0's
 // `scaleIn(plan 3 → 2)` moves slot 2's key groups and partitions to slots 0 and 1, then slot 2 drains, takes its
@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../checkpoint/checkpoint-storage.ts';
 import { readMetadata } from '../checkpoint/metadata.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
-import type { JobExecutor } from '../exec/job-executor.ts';
+import type { JobExecutor } from '../job/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';

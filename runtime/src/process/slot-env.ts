@@ -105,7 +105,7 @@ export function readSlotEnv(env: Env): SlotEnv {
   if (drain !== undefined && drain !== '' && drain !== '0' && drain !== '1')
     throw bad(`${LocalEnv.drainOnStop}=${JSON.stringify(drain)}: expected 1 or 0`);
   const joinGeneration = env[RuntimeEnv.join] ? int(env, RuntimeEnv.join, 1) : undefined;
-  // Checked again by the slot (slot-join-link.ts checkJoin); said here in the environment's terms.
+  // Checked again by the slot (join-link.ts checkJoin); said here in the environment's terms.
   if (joinGeneration !== undefined && (slot === 0 || maxP === undefined))
     throw bad(
       `${RuntimeEnv.join} set: a joining slot needs ${RuntimeEnv.slot} above 0 and ${RuntimeEnv.maxParallelism}`,
@@ -163,7 +163,7 @@ export function readJobConfig(file: string, env: SlotEnv): JobConfig {
 /**
  * A joining slot's (TRIBUTARY_JOIN) view of the deployment's JobConfig: the parallelism is TRIBUTARY_PARALLELISM's
  * (the job's once it joined) and it restores nothing — its state arrives by the rescale's steps, and a restore would
- * commit transactions the running slots own (slot-join-link.ts checkJoin). `ignored` names the restore fields it
+ * commit transactions the running slots own (join-link.ts checkJoin). `ignored` names the restore fields it
  * dropped. Any other slot's config is returned as is.
  */
 export function joiningJobConfig(cfg: JobConfig, env: SlotEnv): { cfg: JobConfig; ignored: string[] } {

@@ -15,10 +15,10 @@
 //                   {op:'linked', id, error?}.
 //   new slot → host {op:'linked', id: 0, error?}: linked with every running slot (`link()`).
 //
-// In a pod there is no such host: slot 0 is its own (pod-rescale-host.ts), the operator starts the new pods.
+// In a pod there is no such host: slot 0 is its own (rescale-host-pods.ts), the operator starts the new pods.
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../errors.ts';
-import type { RescaleHost } from './rescale-host.ts';
+import type { RescaleHost } from '../rescale/rescale-host.ts';
 
 export const HOST_KIND = 'tributary:host';
 

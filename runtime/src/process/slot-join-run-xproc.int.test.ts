@@ -1,5 +1,5 @@
 // A slot process joins a running job and receives work (live rescale, scale out across processes:
-// exec/remote-join.ts, exec/rescale-across.ts), against the real broker: two SlotProcess instances in
+// rescale/join-across.ts, rescale/rescale-across.ts), against the real broker: two SlotProcess instances in
 // this test process, linked by real DataPlanes on loopback, run the live Kafka job
 // (testing/live-kafka-job.ts: a 6-partition topic a producer keeps writing → keyBy → a rolling count
 // → an exactly-once Kafka sink, checkpointing every 100 ms). A third process links (generation 1,
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readMetadata } from '../checkpoint/metadata.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
-import type { JobExecutor } from '../exec/job-executor.ts';
+import type { JobExecutor } from '../job/job-executor.ts';
 import { slotForKeyGroup } from '../state/key-groups.ts';
 import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';

@@ -1,5 +1,5 @@
 // A slot process links with a running job's slot processes (live rescale, scale out, the links:
-// slot-join-link.ts), against the real broker: two SlotProcess instances in this test process,
+// join-link.ts), against the real broker: two SlotProcess instances in this test process,
 // linked by real DataPlanes on loopback, run Kafka → keyBy → rolling count → exactly-once Kafka,
 // checkpointing every 100 ms, while the input is written. The running slots are told of
 // generation 1 (parallelism 3); a process of the wrong generation and one of another job are
@@ -18,7 +18,7 @@ import type { GraphSpec } from '../graph/spec.ts';
 import { createLogger, silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';
 import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
-import type { JobExecutor } from '../exec/job-executor.ts';
+import type { JobExecutor } from '../job/job-executor.ts';
 import { SlotProcess, type SlotProcessOptions } from './slot-process.ts';
 
 const P = 2;

@@ -1,5 +1,5 @@
 // A slot process hands the checkpoint messages of slot 0's coordinator to its process's live migration
-// (exec/live-migration.ts) before its slot sees them: a trigger waits until the slot's take-overs of
+// (rescale/migration.ts) before its slot sees them: a trigger waits until the slot's take-overs of
 // earlier steps started (afterTakeOvers: else that checkpoint records a partition at no slot), and a
 // checkpoint's completion releases the steps bound to it (checkpointCompleted: else they are kept for
 // ever). The race that needs the first cannot be forced with real Kafka, so a real SlotProcess gets

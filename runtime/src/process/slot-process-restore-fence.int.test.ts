@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTopicWithJava } from '../../../test/harness/java-topic-reader.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
-import { JobExecutor } from '../exec/job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { kafkaTestRun } from '../testing/kafka-test-run.ts';

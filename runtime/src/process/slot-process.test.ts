@@ -9,7 +9,7 @@ import { readMetadata } from '../checkpoint/metadata.ts';
 import type { CloseOutcome, SinkWriter, SinkWriterContext } from '../connectors/api.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { TributaryError } from '../errors.ts';
-import { JobExecutor } from '../exec/job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import type { Batch } from '../core/batch.ts';
 import { silentLogger } from '../telemetry/logger.ts';

@@ -10,12 +10,13 @@
 import type { Logger } from 'pino';
 import type { JobState, StatusResponse } from '../control/contract.ts';
 import { CONTRACT_VERSION } from '../control/contract.ts';
-import { createJobExecutor, planJobRestore, readJobRestore, type JobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor, planJobRestore, readJobRestore, type JobExecutor } from '../job/job-executor.ts';
 import { SinkOpening } from '../exec/sink-opening.ts';
-import { isMigrationRpc, type MigrationRpc } from '../exec/migration-rpc.ts';
-import { isJoinRpc, type JoinRpc } from '../exec/join-rpc.ts';
-import { withinStepTimeout } from '../exec/migration-deadline.ts';
+import { isMigrationRpc, type MigrationRpc } from '../rescale/migration-rpc.ts';
+import { isJoinRpc, type JoinRpc } from '../rescale/join-rpc.ts';
+import { withinStepTimeout } from '../rescale/migration-deadline.ts';
 import type { CheckpointingOptions, CreateJobExecutorOptions, JobExecutorOptions } from '../exec/job-options.ts';
+import type { RescaleTransports } from '../rescale/executor-rescaling.ts';
 import type { JobResult } from '../exec/job-status.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { DataPlane } from '../net/data-plane.ts';
@@ -31,16 +32,16 @@ import type { Discover } from './peer-discovery.ts';
 import type { ThreadPorts } from '../net/port-socket.ts';
 import type { MessagePort } from 'node:worker_threads';
 import { planGraph } from '../graph/plan.ts';
-import { checkJoin, prepareJoin, type JoinMarker } from './slot-join-link.ts';
+import { checkJoin, prepareJoin, type JoinMarker } from '../rescale/join-link.ts';
 import { jobHash, remoteChannelIds } from './job-identity.ts';
-import { isDrainRpc } from '../exec/drain-rpc.ts';
-import { isLinkOrderRpc, type LinkOrderRpc } from './link-order.ts';
+import { isDrainRpc } from '../rescale/leave-rpc.ts';
+import { isLinkOrderRpc, type LinkOrderRpc } from '../rescale/join-link-order.ts';
 import type { CheckpointRpc, SlotRpc } from './slot-rpc.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
-import { SlotProcessDrain } from './slot-process-drain.ts';
-import { SlotPlacement } from './slot-placement.ts';
+import { SlotProcessLeave } from './rescale-leave.ts';
+import { SlotPlacement } from '../rescale/placement.ts';
 import type { SlotParts } from '../exec/slot-builder.ts';
-import { isPlacementRpc } from '../exec/placement-rpc.ts';
+import { isPlacementRpc } from '../rescale/placement-rpc.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from '../checkpoint/defaults.ts';
 
 export interface SlotProcessOptions {
@@ -75,9 +76,9 @@ export interface SlotProcessOptions {
   restoreFrom?: string;
   allowNonRestoredState?: boolean;
   /**
-   * Started to join a running job (live rescale, slot-join-link.ts): the rescale's membership
+   * Started to join a running job (live rescale, join-link.ts): the rescale's membership
    * generation; `parallelism` is the job's after it, `slot` a new slot. It links (`link`), then `run()`
-   * builds its slot once slot 0 sends the join state (exec/remote-join.ts).
+   * builds its slot once slot 0 sends the join state (rescale/join-across.ts).
    */
   join?: JoinMarker;
   /** Data-plane tuning. */
@@ -97,19 +98,19 @@ export class SlotProcess {
   private readonly channelIds: Map<string, number>;
   /** Messages that arrived before this slot's job was built (a faster peer's coordinator). */
   private readonly earlyRpc: [number, SlotRpc][] = [];
-  /** Scale in across slot processes: this slot drains and leaves, or slot 0 drives it (slot-process-drain.ts). */
-  private readonly drain: SlotProcessDrain;
-  /** Live rescale: where new partitions go while slot 0 rescales the job (slot-placement.ts). */
+  /** Scale in across slot processes: this slot drains and leaves, or slot 0 drives it (rescale-leave.ts). */
+  private readonly drain: SlotProcessLeave;
+  /** Live rescale: where new partitions go while slot 0 rescales the job (placement.ts). */
   readonly placement: SlotPlacement;
   /** This process's alignment groups; its members' reports go to every peer (alignment-exchange.ts). */
   private readonly alignment = new WatermarkAlignment();
   private readonly alignmentExchange: AlignmentExchange;
-  /** A joining process: the owner table slot 0 sends (`join-state`, remote-join.ts), and its arrival. */
+  /** A joining process: the owner table slot 0 sends (`join-state`, join-across.ts), and its arrival. */
   private readonly joinState: Promise<Int32Array> | undefined;
   private joinStateArrived: ((owners: Int32Array) => void) | undefined;
   /** link() ran: run() does not link again. */
   private linked = false;
-  /** Slot pods: who handles slot 0's link orders and their answers (link-order.ts): pod-links.ts. */
+  /** Slot pods: who handles slot 0's link orders and their answers (join-link-order.ts): rescale-pod-links.ts. */
   linkOrders: ((from: number, msg: LinkOrderRpc) => void) | undefined;
 
   constructor(opts: SlotProcessOptions) {
@@ -143,7 +144,7 @@ export class SlotProcess {
       opts.checkpointing?.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS,
     ];
     const peerLeft = (slot: number): void => this.alignmentExchange.peerLeft(slot);
-    this.drain = new SlotProcessDrain({ ...opts, channels, timeoutMs, dataPlane: this.dataPlane, peerLeft });
+    this.drain = new SlotProcessLeave({ ...opts, channels, timeoutMs, dataPlane: this.dataPlane, peerLeft });
     const localSlots = (): readonly SlotParts[] => this.job?.drainContext.list ?? [];
     const sendControl = (to: number, msg: unknown): boolean => this.dataPlane.sendControl(to, msg);
     this.placement = new SlotPlacement({ ...opts, timeoutMs, localSlots, sendControl });
@@ -182,7 +183,7 @@ export class SlotProcess {
         if (!this.dataPlane.sendControl(slot, msg))
           o.logger.warn({ to: slot, m: msg.m }, 'checkpoint message not sent: link to the slot is down');
       };
-      const jobOpts: CreateJobExecutorOptions = {
+      const jobOpts: CreateJobExecutorOptions & RescaleTransports = {
         ...o.job,
         parallelism: o.parallelism,
         maxParallelism: this.maxParallelism,
@@ -332,9 +333,9 @@ export class SlotProcess {
       case 'trigger':
         // Stop-with-savepoint: this slot's job ends as STOPPED after the barrier, like slot 0's.
         if (msg.trigger.stop) job.markStoppingWithSavepoint();
-        // A live rescale's step binds before this slot's sources inject the barrier (live-migration.ts).
+        // A live rescale's step binds before this slot's sources inject the barrier (migration.ts).
         if (msg.trigger.migrationStep) job.migration?.bind(msg.trigger.checkpointId, msg.trigger.migrationStep);
-        // Once this slot's take-overs of earlier steps have their positions (live-migration.ts).
+        // Once this slot's take-overs of earlier steps have their positions (migration.ts).
         if (job.migration) job.migration.afterTakeOvers(msg.trigger.checkpointId, () => port?.trigger(msg.trigger));
         else port?.trigger(msg.trigger);
         break;
@@ -395,7 +396,7 @@ export class SlotProcess {
   }
 
   /**
-   * Slot 0: a live rescale to fewer slots (slot-process-drain.ts): `plan` moves everything off the slots that leave,
+   * Slot 0: a live rescale to fewer slots (rescale-leave.ts): `plan` moves everything off the slots that leave,
    * which then drain, commit, leave the checkpoints and exit FINISHED; resolves with their final checkpoint's id.
    */
   scaleIn(plan: MigrationPlan, onStep?: (done: number) => void): Promise<number> {

@@ -7,12 +7,12 @@ import type {
   CheckpointDecline,
   TriggerCheckpoint,
 } from '../checkpoint/messages.ts';
-import type { DrainRpc } from '../exec/drain-rpc.ts';
-import type { JoinRpc } from '../exec/join-rpc.ts';
-import type { MigrationRpc } from '../exec/migration-rpc.ts';
-import type { PlacementRpc } from '../exec/placement-rpc.ts';
+import type { DrainRpc } from '../rescale/leave-rpc.ts';
+import type { JoinRpc } from '../rescale/join-rpc.ts';
+import type { MigrationRpc } from '../rescale/migration-rpc.ts';
+import type { PlacementRpc } from '../rescale/placement-rpc.ts';
 import type { AlignmentReport } from '../time/watermark-alignment.ts';
-import type { LinkOrderRpc } from './link-order.ts';
+import type { LinkOrderRpc } from '../rescale/join-link-order.ts';
 
 /** Checkpoint RPC between slots. */
 export type CheckpointRpc =

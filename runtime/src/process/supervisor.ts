@@ -31,7 +31,7 @@ import { launchSlot, type SlotHandle, type SlotHostOptions } from './slot-launch
 import { threadsOverTcpFromEnv } from './thread-slot.ts';
 import { threadPortMesh, type ThreadPorts } from '../net/port-socket.ts';
 import type { SupervisorMetrics } from './supervisor-metrics.ts';
-import { HostedRescale } from './hosted-rescale.ts';
+import { SupervisorRescaleHost } from './rescale-host-supervisor.ts';
 
 export type { SlotHandle };
 
@@ -123,7 +123,7 @@ export class Supervisor {
   private baseline: string | undefined;
   private readonly progress: RestartProgress;
   private threadsOverTcp = false;
-  /** Slots the next attempt starts: the config's, until a live rescale records another (hosted-rescale.ts). */
+  /** Slots the next attempt starts: the config's, until a live rescale records another (rescale-host-supervisor.ts). */
   private parallelism: number;
 
   constructor(o: SupervisorOptions) {
@@ -304,7 +304,7 @@ export class Supervisor {
       this.current.push(h);
       return h;
     };
-    const hosted = new HostedRescale({
+    const hosted = new SupervisorRescaleHost({
       slots: () => this.current,
       parallelism: p,
       overPorts: mesh !== undefined,

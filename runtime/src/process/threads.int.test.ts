@@ -14,7 +14,7 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import { CONTRACT_VERSION } from '../control/contract.ts';
-import { JobExecutor } from '../exec/job-executor.ts';
+import { JobExecutor } from '../job/job-executor.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { silentLogger } from '../telemetry/logger.ts';

@@ -16,18 +16,12 @@
 // - all partition moves are in the first step (they carry an offset, no state: one consumer
 //   reassignment per slot), counted as 0 bytes;
 // - nothing to move is an empty plan.
+import type { SourcePartition } from '../checkpoint/recorded-partitions.ts';
 import { TributaryError } from '../errors.ts';
 import { MAX_MAX_PARALLELISM, slotForKeyGroup } from '../state/key-groups.ts';
 import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
 
-export interface SourcePartition {
-  /** The source's name in the graph. */
-  source: string;
-  topic: string;
-  partition: number;
-  /** The slot that reads it now. */
-  owner: number;
-}
+export type { SourcePartition };
 
 /** Bytes a step may move per slot: given, or a stall target at a transfer rate. */
 export type StepBudget = { bytes: number } | { stallMs: number; bytesPerSecond: number };

@@ -15,7 +15,7 @@ import { deliveryDiff, readTopicWithJava } from '../../../test/harness/java-topi
 import { readMetadata } from '../checkpoint/metadata.ts';
 import { partitionOwner } from '../connectors/kafka/partition-owner.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
-import { createJobExecutor, type JobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor, type JobExecutor } from '../job/job-executor.ts';
 import type { FunctionRegistry } from '../graph/function-registry.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { createLogger, silentLogger } from '../telemetry/logger.ts';

@@ -5,7 +5,7 @@
 // restore needs every key group (whole files). Returns what each load fetched and the output,
 // for the caller to compare with an uninterrupted run.
 import { TributaryError } from '../errors.ts';
-import { createJobExecutor, type JobExecutor } from '../exec/job-executor.ts';
+import { createJobExecutor, type JobExecutor } from '../job/job-executor.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JobExecutor } from '../../src/exec/job-executor.ts';
+import { JobExecutor } from '../../src/job/job-executor.ts';
 import { loadJobFile } from '../../src/graph/load.ts';
 import type { GraphSpec } from '../../src/graph/spec.ts';
 import { validateGraph } from '../../src/connectors/validate-graph.ts';

@@ -14,7 +14,7 @@
 // back to 2 replicas, slot 1 joining again under the name of its deleted pod.
 // And an event-time job (Kafka with event times → keyBy → 1 s tumbling window → exactly-once Kafka):
 // `kubectl scale` 2 → 3 → 1 live as well (a moved partition carries its watermark between slot pods:
-// runtime/src/exec/remote-floors.ts), every window exact by Kafka's Java read_committed reader.
+// runtime/src/rescale/floors-across.ts), every window exact by Kafka's Java read_committed reader.
 // And partitions added after a live scale in (3 → 2, the topic then grown from 4 to 12 while input keeps
 // coming): every new partition is read by a slot pod that stays, exactly-once by the Java reader.
 import { describe, expect, it } from 'vitest';

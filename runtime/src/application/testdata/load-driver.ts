@@ -3,7 +3,7 @@
 // received, or the error's code and message.
 import { loadJobModule } from '../job-module.ts';
 import { validateGraph } from '../../connectors/validate-graph.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import { isTributaryError } from '../../errors.ts';
 import { CollectingSink, type Emitted } from '../../connectors/collection/collecting-sink.ts';
 

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { unconditionalS3Proxy, type UnconditionalS3Proxy } from '../../../../test/harness/unconditional-s3-proxy.ts';
 import { validateGraph } from '../../connectors/validate-graph.ts';
 import { resolveLatestRestore } from '../../control/restore-latest.ts';
-import { createJobExecutor } from '../../exec/job-executor.ts';
+import { createJobExecutor } from '../../job/job-executor.ts';
 import { ensureExclusiveCommit } from './exclusive-commit-probe.ts';
 import { stateStoreFor } from './state-store-for.ts';
 

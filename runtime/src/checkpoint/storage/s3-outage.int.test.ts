@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateGraph } from '../../connectors/validate-graph.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import { JobMetrics } from '../../telemetry/metrics.ts';
 import { CollectingSink } from '../../testing/harness.ts';
 import { oneKeyPerRecordGraph } from '../../testing/graphs.ts';

@@ -6,7 +6,7 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createJobExecutor } from '../../exec/job-executor.ts';
+import { createJobExecutor } from '../../job/job-executor.ts';
 import { validateGraph } from '../../connectors/validate-graph.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import type { ValidatedGraph } from '../../graph/validate.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../validate-graph.ts';
 import { CollectingSink, sortedJson, type Emitted } from '../../testing/harness.ts';

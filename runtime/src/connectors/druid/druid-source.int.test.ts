@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
 import { isTributaryError } from '../../errors.ts';
-import { createJobExecutor } from '../../exec/job-executor.ts';
+import { createJobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { DruidDataset, testDruidUrl } from '../../testing/druid-dataset.ts';

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import { validateGraph, checkGraph } from '../validate-graph.ts';
 import { CollectingSink } from '../../testing/harness.ts';
 import { druidRow, druidKafkaSpec } from './druid-sink.ts';

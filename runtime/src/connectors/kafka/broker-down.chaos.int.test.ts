@@ -19,7 +19,7 @@ import { clusterPaths } from '../../../../test/cluster/paths.ts';
 import { signalKafkaBroker, startKafkaBroker, stopKafkaBroker } from '../../../../test/cluster/components/kafka.ts';
 import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
 import { TributaryError } from '../../errors.ts';
-import { createJobExecutor } from '../../exec/job-executor.ts';
+import { createJobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { createLogger, silentLogger } from '../../telemetry/logger.ts';
 import { CollectingSink, type Emitted } from '../../testing/harness.ts';

@@ -10,7 +10,7 @@ import type { Producer, ProducerRecord } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
 import { isTributaryError } from '../../errors.ts';
-import { createJobExecutor } from '../../exec/job-executor.ts';
+import { createJobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec, KafkaSinkSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { idBatch } from '../../testing/channel-batches.ts';

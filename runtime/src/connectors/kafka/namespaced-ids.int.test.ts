@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../validate-graph.ts';
 import { silentLogger } from '../../telemetry/logger.ts';

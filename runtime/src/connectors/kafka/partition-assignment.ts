@@ -9,8 +9,8 @@
 // - after a rescale to N', by the rule at N': what a restart at N' would do;
 // - a partition the slot handed over it never takes back by itself (a later step may give it back).
 // A slot that took part in a live rescale never ends for owning none: a later one may give it some.
-// Holding and placing come from exec/live-rescale.ts in one process, and across threads, processes and
-// pods from slot 0's messages (process/slot-placement.ts); exec/unowned-partitions.ts alarms on a miss.
+// Holding and placing come from rescale/rescale-local.ts in one process, and across threads, processes and
+// pods from slot 0's messages (rescale/placement.ts); exec/unowned-partitions.ts alarms on a miss.
 import type { Logger } from 'pino';
 import { partitionOwner } from './client.ts';
 

@@ -10,7 +10,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confluentAvroRead, confluentAvroWrite } from '../../../../test/harness/confluent-python.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import { SchemaRegistryClient } from '../../formats/registry/client.ts';
 import { frame } from '../../formats/registry/wire.ts';
 import type { GraphSpec } from '../../graph/spec.ts';

@@ -10,7 +10,7 @@ import {
   confluentJsonReadWithReferences,
   confluentWriteWithReferences,
 } from '../../../../test/harness/confluent-references.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import { SchemaRegistryClient } from '../../formats/registry/client.ts';
 import { frame, unframe } from '../../formats/registry/wire.ts';
 import type { GraphSpec } from '../../graph/spec.ts';

@@ -5,7 +5,7 @@
 // deserializers read both back. Avro keys: registry-keys.int.test.ts.
 import { describe, expect, it } from 'vitest';
 import { confluentAvroRead, confluentSerde } from '../../../../test/harness/confluent-python.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { createTopics, inputProducer } from '../../testing/kafka-topics.ts';

@@ -16,7 +16,7 @@ import {
   confluentAvroReadKeyed,
   confluentAvroWrite,
 } from '../../../../test/harness/confluent-python.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import { frame } from '../../formats/registry/wire.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';

@@ -16,7 +16,7 @@ import {
   type ProtoFiles,
 } from '../../../../test/harness/confluent-references.ts';
 import { isTributaryError } from '../../errors.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import { SchemaRegistryClient } from '../../formats/registry/client.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confluentAvroRead } from '../../../../test/harness/confluent-python.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';

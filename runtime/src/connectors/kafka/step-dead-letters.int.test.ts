@@ -18,7 +18,7 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTopicWithJava, type JavaReadRecord } from '../../../../test/harness/java-topic-reader.ts';
 import { CONTRACT_VERSION } from '../../control/contract.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import { Supervisor } from '../../process/supervisor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';

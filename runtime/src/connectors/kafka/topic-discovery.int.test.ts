@@ -12,7 +12,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpointPath } from '../../checkpoint/coordinator.ts';
-import { createJobExecutor, type JobExecutor } from '../../exec/job-executor.ts';
+import { createJobExecutor, type JobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { validateGraph } from '../validate-graph.ts';
 import { readTopic } from '../../testing/kafka-reader.ts';

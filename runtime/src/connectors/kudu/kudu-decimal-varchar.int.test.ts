@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.ts';
-import { createJobExecutor } from '../../exec/job-executor.ts';
+import { createJobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { CollectingSink, type Emitted } from '../../testing/harness.ts';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.ts';
-import { createJobExecutor } from '../../exec/job-executor.ts';
+import { createJobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec, KuduSourceSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { CollectingSink, type Emitted } from '../../testing/harness.ts';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec, KuduSinkSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { validateGraph } from '../validate-graph.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import { validateGraph } from '../validate-graph.ts';

@@ -21,7 +21,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION } from '../../control/contract.ts';
-import { createJobExecutor } from '../../exec/job-executor.ts';
+import { createJobExecutor } from '../../job/job-executor.ts';
 import type { GraphSpec, KuduSinkSpec } from '../../graph/spec.ts';
 import { Supervisor } from '../../process/supervisor.ts';
 import { silentLogger } from '../../telemetry/logger.ts';

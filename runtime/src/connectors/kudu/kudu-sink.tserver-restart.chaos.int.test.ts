@@ -19,7 +19,7 @@ import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterPaths } from '../../../../test/cluster/paths.ts';
 import { startKuduTserver, stopKuduTserver } from '../../../../test/cluster/components/kudu.ts';
-import { JobExecutor } from '../../exec/job-executor.ts';
+import { JobExecutor } from '../../job/job-executor.ts';
 import type { JobResult } from '../../exec/job-status.ts';
 import type { GraphSpec } from '../../graph/spec.ts';
 import { silentLogger } from '../../telemetry/logger.ts';

@@ -30,7 +30,7 @@
 //     record-deployment.ts → run-deployment.ts; restart.ts starts restarts, after backoff.
 //   suspend: start.ts → prepare-state.ts → stop-old-pods.ts → finish-suspend.ts.
 //   savepoint (savepointNonce): manual-savepoint.ts at every step; the old pods keep running.
-//   liveRescale (replicas only, spec.rescale.mode live): live-rescale.ts at every step (recorded →
+//   liveRescale (replicas only, spec.rescale.mode live): rescale-local.ts at every step (recorded →
 //     migrating → migrated → done); no pod is replaced, the deployment id stays.
 //   delete: delete.ts, from the finalizer path only.
 import type { OperationKind, OperationStep, PendingOperation } from '../../../api/v1alpha1/streamjob.ts';

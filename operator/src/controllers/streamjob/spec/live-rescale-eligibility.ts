@@ -5,7 +5,7 @@
 // queries once on slot 0, and a bounded Kafka source ends: none of them can change slot count
 // mid-stream. Checkpointing must run (a failure mid-migration restores the last checkpoint at the
 // new parallelism), and maxParallelism bounds the slots. Event time is no blocker: a moved partition
-// carries its watermark between slot pods (runtime/src/exec/remote-floors.ts). Pure.
+// carries its watermark between slot pods (runtime/src/rescale/floors-across.ts). Pure.
 import type { StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
 import { parseDuration } from '../../../../../runtime/src/graph/duration.ts';
 

@@ -82,7 +82,7 @@ export const MORE_CASES: readonly KillCase[] = [
  * The event-time window job (TRIBUTARY_RESCALE_KILL_ROUNDS=n only: CI time and risk): the joining pod
  * killed mid migration step of a scale out, while the slots that handed a partition over keep its watermark as a
  * floor until the new owner catches up; the leaving pod killed while draining, where it first waits for
- * its floors to be released (exec/floors-released.ts) before its sources end.
+ * its floors to be released (rescale/leave-floors.ts) before its sources end.
  */
 export const WINDOW_CASES: readonly KillCase[] = [
   scaleOut(2, 'moving', 'the joining pod'),

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ports } from '../../../../../test/cluster/ports.ts';
 import { TributaryError } from '../../../errors.ts';
-import { JobExecutor } from '../../../exec/job-executor.ts';
+import { JobExecutor } from '../../../job/job-executor.ts';
 import type { GraphSpec } from '../../../graph/spec.ts';
 import { silentLogger } from '../../../telemetry/logger.ts';
 import { validateGraph } from '../../validate-graph.ts';
