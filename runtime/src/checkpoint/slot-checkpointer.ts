@@ -294,7 +294,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
         writes.push(
           write.then((f) => {
             // The snapshot's own range (its backend's span), not the slot's formula range: they differ
-            // once a live rescale moved key groups in (docs/runtime/live-rescale.md), and the
+            // once a live rescale moved key groups in (docs/design/live-rescale.md), and the
             // restore checks every indexed section against the range recorded here.
             // The key groups it holds go beside the range, so a restore reads each key group from
             // the one file that lists it, never from a file whose span merely covers it.
