@@ -58,7 +58,7 @@ export type ErrorCode =
   | 'TRIB_RESTORE_RANGE_CHECKSUM'
   | 'TRIB_RESTORE_NON_RESTORED_STATE'
   | 'TRIB_RESTORE_UNREADABLE'
-  // Live rescale (docs/runtime/live-rescale.md): a migration plan's input that cannot be planned
+  // Live rescale (docs/design/live-rescale.md): a migration plan's input that cannot be planned
   // (rescale/plan.ts); a key-group hand-off (state/key-group-handoff.ts) extracting a key group its
   // backend does not own, or installing one it owns already.
   | 'TRIB_RESCALE_PLAN_INVALID'

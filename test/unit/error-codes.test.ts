@@ -1,6 +1,6 @@
 // Every error code the shipped code can raise is documented for users: the runtime's in
 // docs/runtime/architecture.md (restore refusals in docs/runtime/checkpoint-format.md), the
-// operator's, its control-API client's and its Druid client's in operator/README.md. The
+// operator's, its control-API client's and its Druid client's in docs/operator/errors.md. The
 // codes are found by reading the source, so a new code fails this test until it is documented.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -24,7 +24,7 @@ function codesIn(files: string[]): Set<string> {
   return codes;
 }
 
-const docs = ['docs/runtime/architecture.md', 'docs/runtime/checkpoint-format.md', 'operator/README.md']
+const docs = ['docs/runtime/architecture.md', 'docs/runtime/checkpoint-format.md', 'docs/operator/errors.md']
   .map((f) => readFileSync(join(repo, f), 'utf8'))
   .join('\n');
 

@@ -4,8 +4,8 @@ import { OperatorError } from '../kube/index.ts';
 import { ControllerError, ControllerErrorCodes } from './errors.ts';
 
 describe('controller error codes', () => {
-  it('every code is documented in operator/README.md', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  it('every code is documented in docs/operator/errors.md', () => {
+    const readme = readFileSync(new URL('../../../docs/operator/errors.md', import.meta.url), 'utf8');
     for (const code of Object.values(ControllerErrorCodes)) expect(readme, code).toContain(code);
   });
 

@@ -1,7 +1,7 @@
 // The controllers' own error codes: what goes wrong in the domain of a StreamJob or a
 // DruidDatasource. kube/ (generic machinery) keeps only codes that name no resource of ours
 // (kube/errors.ts, ErrorCodes); a controller's code goes here. Every code is listed in
-// operator/README.md (a unit test enforces it); a code outside the union does not compile.
+// docs/operator/errors.md (a unit test enforces it); a code outside the union does not compile.
 import { OperatorError } from '../kube/index.ts';
 
 export const ControllerErrorCodes = {

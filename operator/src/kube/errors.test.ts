@@ -17,8 +17,8 @@ import { keyFor, keyOf, parseKey } from './keys.ts';
 import { deepEqualJson } from './json.ts';
 
 describe('errors', () => {
-  it('every error code is documented in operator/README.md', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  it('every error code is documented in docs/operator/errors.md', () => {
+    const readme = readFileSync(new URL('../../../docs/operator/errors.md', import.meta.url), 'utf8');
     for (const code of Object.values(ErrorCodes)) expect(readme, code).toContain(code);
   });
 

@@ -1,7 +1,7 @@
 // Operator errors: one base class with a stable `code` and a `cause`, plus predicates for
 // API-server failures that work for both our REST client's `KubeApiError` and client-node's
 // `ApiException` (whose numeric HTTP status is in `.code`). Match on `code`/status, never on
-// message text. Every code is listed in operator/README.md (a unit test enforces it).
+// message text. Every code is listed in docs/operator/errors.md (a unit test enforces it).
 //
 // The codes here are the generic machinery's and what every controller shares (configuration,
 // invariants, ownership, test support): none names a resource of ours. A controller's domain

@@ -1,5 +1,5 @@
 // Bytes of keyed state per key group in a completed checkpoint: the input a live rescale's plan
-// is sized from (rescale/plan.ts; docs/runtime/live-rescale.md, "The migration plan"). Read from
+// is sized from (rescale/plan.ts; docs/design/live-rescale.md, "The migration plan"). Read from
 // the metadata alone — each state file's key-group index lists every section's length — so
 // sizing a migration reads no state file.
 //

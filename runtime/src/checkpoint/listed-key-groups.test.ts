@@ -1,6 +1,6 @@
 // A checkpoint lists the key groups each keyed-state file holds (`keyGroups`), and a restore
 // reads a key group from the file that lists it (listed-key-groups.ts). The checkpoint here is
-// taken after key groups 60..63 moved from slot 0 to slot 1 of 2 (docs/runtime/live-rescale.md):
+// taken after key groups 60..63 moved from slot 0 to slot 1 of 2 (docs/design/live-rescale.md):
 // slot 0's snapshot still spans 0..63, slot 1's spans 60..127.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

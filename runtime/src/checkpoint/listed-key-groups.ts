@@ -1,5 +1,5 @@
 // The key groups a checkpoint's keyed-state file holds (`keyGroups` in _metadata.json:
-// checkpoint-format.md; docs/runtime/live-rescale.md §6). Once a live rescale moved key groups
+// checkpoint-format.md; docs/design/live-rescale.md §6). Once a live rescale moved key groups
 // between running slots, a file's `keyGroupRange` is only the span of its snapshot: a slot that
 // gave key groups away still spans them, one that took some in spans them too. The list is what
 // the file holds, so a restore reads a key group from the one file that lists it.

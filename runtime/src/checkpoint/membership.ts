@@ -1,4 +1,4 @@
-// The slots that take part in checkpoints (live-rescale.md §4 "Checkpoints", §5): the slots of
+// The slots that take part in checkpoints (docs/design/live-rescale.md §4 "Checkpoints", §5): the slots of
 // the starting parallelism, then a slot that joins a running job (scale out) once its tasks are
 // wired, and minus a slot that drained (scale in) once its final snapshot completed. Slots are
 // numbered 0..n−1 at every moment: they join at the top and leave from the top.

@@ -1,5 +1,5 @@
 // A checkpoint of a slot whose keyed state took key groups in (live rescale:
-// docs/runtime/live-rescale.md) records each state file under the range its snapshot spans, so
+// docs/design/live-rescale.md) records each state file under the range its snapshot spans, so
 // the restore's index check (indexProblem: every section inside the recorded range) accepts it
 // and the file restores those key groups.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

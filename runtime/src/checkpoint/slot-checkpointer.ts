@@ -27,7 +27,7 @@
 // ended channel holds no watermark downstream, so windows fire on the other inputs' watermarks alone
 // while records of the stopped sources are still unread. A checkpoint completed then records those
 // windows as fired and the sources' positions before those records; its restore replays them into
-// windows of their own (a pod evicted under last-state split one-second windows in two). So from the
+// windows of their own (docs/runtime/checkpoint-format.md, "Exactly-once Kafka sink", 7). So from the
 // stop on, every checkpoint not yet acknowledged here is declined, and so is every savepoint but the
 // one that causes the stop (a stop-with-savepoint triggered here before the plain stop: it pauses its
 // sources at its own barrier, with nothing ended); a periodic or upgrade savepoint triggered after the
@@ -294,7 +294,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
         writes.push(
           write.then((f) => {
             // The snapshot's own range (its backend's span), not the slot's formula range: they differ
-            // once a live rescale moved key groups in (docs/runtime/live-rescale.md), and the
+            // once a live rescale moved key groups in (docs/design/live-rescale.md), and the
             // restore checks every indexed section against the range recorded here.
             // The key groups it holds go beside the range, so a restore reads each key group from
             // the one file that lists it, never from a file whose span merely covers it.

@@ -12,9 +12,9 @@ await runCli(process.argv.slice(2));
 // A failed run ends now even while a request to a dependency that does not answer (S3 frozen) is
 // still open, abandoned by its bound: such a socket would otherwise keep the process alive for
 // the client's own timeouts. So does a one-thread run once its job ended (its sinks closed, its
-// commits done), as a guard: after a live rescale a source slot's kafkajs consumer, stopped while
-// it joined its group, was restarted by kafkajs after its stop and held the loop (fixed in
-// kafka/consumer-loop.ts; exec/live-rescale-resources.int). Other runs that ended well exit as soon
+// commits done), as a guard: a library's timer or socket that outlives the job must not keep the
+// run alive (kafka/consumer-loop.ts refuses kafkajs's restart of a stopped consumer;
+// exec/live-rescale-resources.int checks that nothing else is left). Other runs that ended well exit as soon
 // as nothing is left to do: their slot threads may still be finishing. Output queued for a slow
 // reader is waited for.
 // Diagnostics: TRIBUTARY_NO_FORCED_EXIT=1 leaves a one-thread run to exit by itself (a test that it

@@ -1,4 +1,4 @@
-// The kill matrix of a live rescale across slot processes (docs/runtime/live-rescale.md §6, distributed.md):
+// The kill matrix of a live rescale across slot processes (docs/design/live-rescale.md §6, distributed.md):
 // `tributary run job.yaml --distributed --control-port 0` (a process per slot; Kafka → keyBy → rolling count →
 // exactly-once Kafka) loses ONE slot process to SIGKILL while `tributary rescale` moves it — joining (2 → 3,
 // the joiner linked, before the first step), moving (mid-step: a 1-byte budget, TRIBUTARY_RESCALE_BUDGET_BYTES,

@@ -1,4 +1,4 @@
-// The kill matrix of a local live rescale (docs/runtime/live-rescale.md §6): a `tributary run job.yaml
+// The kill matrix of a local live rescale (docs/design/live-rescale.md §6): a `tributary run job.yaml
 // --single-thread --control-port 0` (Kafka → keyBy → rolling count → exactly-once Kafka) is SIGKILLed while
 // `tributary rescale` moves it — joining (2 → 3, before the first step), moving (mid-step: a 1-byte budget,
 // TRIBUTARY_RESCALE_BUDGET_BYTES, makes every key group a step), draining (3 → 1) and right after done. Every

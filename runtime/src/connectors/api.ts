@@ -142,7 +142,7 @@ export interface SourceReader {
    */
   partitionLoad?(): PartitionLoad;
   /**
-   * Live rescale (docs/runtime/live-rescale.md §3 item 6): the topic whose partitions this reader
+   * Live rescale (docs/design/live-rescale.md §3 item 6): the topic whose partitions this reader
    * can hand over to another running slot and take over from one; undefined when they cannot
    * move (readers without it: index sources, whose input is striped by parallelism).
    */

@@ -136,7 +136,7 @@ export class HashExchange implements Output {
   }
 
   /**
-   * Adds the channel to slot `slot`, which joins the running job (live-rescale.md, "Joining a
+   * Adds the channel to slot `slot`, which joins the running job (docs/design/live-rescale.md, "Joining a
    * running job"); slots join in order, so `slot` is the number of channels so far. No key group
    * is routed to it until a `reassign` flips some; watermarks, idle markers and end go to it
    * from now on (barriers, cancel markers and backpressure: join-channel.ts). Its first
@@ -159,9 +159,10 @@ export class HashExchange implements Output {
   }
 
   /**
-   * Ends and drops the channel to slot `slot`, which drains (live-rescale.md §5): slots leave from the top, so it is
-   * the last channel, and no key group may be routed to it any more (the plan moved them all away). Its consumer
-   * gets `end` after everything sent before; returns the channel (the caller drops it from the chain and outputs).
+   * Ends and drops the channel to slot `slot`, which drains (docs/design/live-rescale.md §5): slots leave from the
+   * top, so it is the last channel, and no key group may be routed to it any more (the plan moved them all away).
+   * Its consumer gets `end` after everything sent before; returns the channel (the caller drops it from the chain
+   * and outputs).
    */
   /** The channel to `slot`'s consumer. */
   channelTo(slot: number): Channel {

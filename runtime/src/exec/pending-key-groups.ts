@@ -1,4 +1,4 @@
-// The pending-key-group gate of a live rescale (docs/runtime/live-rescale.md, "The protocol of
+// The pending-key-group gate of a live rescale (docs/design/live-rescale.md, "The protocol of
 // one step", 4): at the new owner, records of a key group whose state is not installed yet wait
 // here, in arrival order, and are released once it is; records of every other key group pass.
 //

@@ -1,4 +1,4 @@
-// The alarm for a Kafka partition no slot reads (docs/runtime/live-rescale.md §5, "Partitions found during a
+// The alarm for a Kafka partition no slot reads (docs/design/live-rescale.md §5, "Partitions found during a
 // rescale"). Each slot takes the partitions the owner rule gives it (connectors/kafka/partition-assignment.ts);
 // no slot sees what the others took, and a partition the rule gives a slot that is gone, or a slot still
 // holding after a live rescale, is read by no one — silently: lag counts owned partitions only, so neither the

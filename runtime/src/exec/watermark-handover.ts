@@ -1,4 +1,4 @@
-// A source's side of a moved partition's watermark in a live rescale (docs/runtime/live-rescale.md
+// A source's side of a moved partition's watermark in a live rescale (docs/design/live-rescale.md
 // §3 item 6). The old owner keeps the partition's watermark as a floor (PartitionWatermarks
 // floorPartition); the new owner starts the partition at that watermark and, at the first barrier
 // it injects once the partition no longer holds it back (caughtUpWithOutput), reports that

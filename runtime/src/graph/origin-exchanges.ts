@@ -12,7 +12,7 @@
 //     key or encoding check).
 // A step that merges or holds records (window, aggregate, join, dedupe, mapAsync, process, a
 // lookup with fetches) ends the walk both ways: its output has no single source record, and
-// it names no origin when its input fails. Every other exchange copies records as before: no
+// it names no origin when its input fails. Every other exchange copies records without origins: no
 // origin crosses it, so a job without errorOutput, or one whose dead letters all arise in the
 // source's chain, pays nothing more per record.
 import type { GraphSpec } from './spec.ts';

@@ -8,7 +8,7 @@
 // produce addresses (explicit list, or pod IPs from the Kubernetes API); addresses of stale
 // deployments are refused and tried again on the next round.
 //
-// Live rescale (docs/runtime/live-rescale.md §4–5): the running slots are told of the next
+// Live rescale (docs/design/live-rescale.md §4–5): the running slots are told of the next
 // membership generation (`prepareGeneration`) before its new slots start; from then on they
 // accept those slots' HELLOs, and `addPeer(slot, address)` links with one both ways: a dialed
 // outbound link and the inbound link the new slot dials, each with its channels and credits as

@@ -1,5 +1,5 @@
 // The membership generations a slot's data plane accepts peers of (live rescale across
-// processes, docs/runtime/live-rescale.md §4). A deployment starts at generation 0 (or at the
+// processes, docs/design/live-rescale.md §4). A deployment starts at generation 0 (or at the
 // generation a joining slot was started with) and parallelism p; a live rescale to p' is
 // generation g+1. The running slots are told of it (`prepare`) before the new slots start, so
 // a HELLO of generation g+1 from slot p..p'−1 is accepted from then on, while every slot still

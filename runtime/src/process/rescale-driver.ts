@@ -75,7 +75,8 @@ export function hostedRescalable(
           throw e;
         });
         // A rescale refused or failed once its slot was started would leave that slot waiting for ever: a
-        // failure here fails the job, which restarts at the parallelism the host recorded (live-rescale.md §6).
+        // failure here fails the job, which restarts at the parallelism the host recorded
+        // (docs/design/live-rescale.md §6).
         const report = await j
           .rescale(n, {
             ...(budgetBytes !== undefined ? { budgetBytes } : {}),

@@ -186,7 +186,7 @@ describe('the supervisor in a live rescale', () => {
     const { events, slots } = setUp(2);
     slots[0]!.say({ kind: HOST_KIND, op: 'rescale', id: 1, to: 3, generation: 1, restartAt: 4 });
     await tick();
-    // A restart from now on starts 4 slots, as slot 0 asked for 2 → 4 (live-rescale.md §6's intent).
+    // A restart from now on starts 4 slots, as slot 0 asked for 2 → 4 (docs/design/live-rescale.md §6: the intent).
     expect(events).toEqual(['parallelism 4', 'reserve 2', 'to 0: link', 'to 1: link', 'launch 2 at 3 g1']);
   });
 

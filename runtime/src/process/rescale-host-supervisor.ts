@@ -12,7 +12,7 @@
 // The intent comes first: from the request on, a restart of the run starts `restartAt` slots — the
 // whole rescale's target, when slot 0 scales out one slot at a time — from the last completed
 // checkpoint (which holds every key group and partition once, whatever moved), as the operator's
-// write-ahead intent decides a pod restart's parallelism (live-rescale.md §6).
+// write-ahead intent decides a pod restart's parallelism (docs/design/live-rescale.md §6).
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import { threadJoinPorts, type ThreadPorts } from '../net/port-socket.ts';

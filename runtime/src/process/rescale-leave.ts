@@ -1,4 +1,4 @@
-// A slot process's part of a scale in across slot processes (docs/runtime/live-rescale.md §5; distributed.md
+// A slot process's part of a scale in across slot processes (docs/design/live-rescale.md §5; distributed.md
 // "Scale in across slot processes"): it carries out the drain messages (rescale/leave-rpc.ts) for its own
 // slot (rescale/leave-across.ts), on slot 0 it drives them (rescale/leave-across-coordinator.ts), and it
 // retires the data-plane links with a slot that left. `scaleIn(plan)` is slot 0's one entry: migrate, then drain.

@@ -1,5 +1,5 @@
 // A slot of another process joins the running job (live rescale, scale out, across processes:
-// docs/runtime/live-rescale.md §4; distributed.md "A slot process joins: its slot and its wiring").
+// docs/design/live-rescale.md §4; distributed.md "A slot process joins: its slot and its wiring").
 // The joiner is linked with every running slot already (join-link.ts). Slot 0 then:
 //
 // 1. sends it `join-state` (the owner table now): the joiner builds its slot as join-local.ts does

@@ -1,5 +1,5 @@
 // A running producer task's hash exchange gains the channel to a slot that joins the job (a
-// live rescale's scale out: docs/runtime/live-rescale.md, "Joining a running job"). Three
+// live rescale's scale out: docs/design/live-rescale.md, "Joining a running job"). Three
 // things of the task see its channels, and the new one must be in all three at once (in the
 // task's slot loop, between two elements): the exchange (records, watermarks, idle markers,
 // end), the chain's checkpoint (barriers and cancel markers it forwards) and the task's

@@ -1,5 +1,5 @@
 // The membership part of a slot process joining a running job (live rescale, scale out:
-// docs/runtime/live-rescale.md §4; distributed.md "A slot process joins: the links"). A rescale
+// docs/design/live-rescale.md §4; distributed.md "A slot process joins: the links"). A rescale
 // N → N' is membership generation g: the running processes are told of it first
 // (`prepareJoin`: their data planes accept HELLOs of generation g at parallelism N', presenting
 // the job hash at N'), then the joining process starts with the join marker `{generation: g}`

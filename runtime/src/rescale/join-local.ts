@@ -1,5 +1,5 @@
 // A slot joins a running job whose slots all run in this process (live rescale, scale out:
-// docs/runtime/live-rescale.md §4 "Joining a running job"). The joining slot is built beside the
+// docs/design/live-rescale.md §4 "Joining a running job"). The joining slot is built beside the
 // running ones, opened, then wired into them and admitted to the checkpoints:
 //
 // 1. Built: its tasks get every input at once (from every slot, itself included), its hash

@@ -1,4 +1,4 @@
-// Slot 0's side of a scale in across slot processes (docs/runtime/live-rescale.md §5): after a migration moved
+// Slot 0's side of a scale in across slot processes (docs/design/live-rescale.md §5): after a migration moved
 // everything off slots `from`..`to`−1, they drain, take their final snapshot, commit, leave the checkpoint
 // membership and exit; the job runs on at `from` slots. The messages are leave-rpc.ts's; what each process does
 // for its own slot is leave-across.ts's. Order, and why:

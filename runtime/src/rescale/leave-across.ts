@@ -1,4 +1,4 @@
-// Scale in across slot processes (docs/runtime/live-rescale.md §5; distributed.md "Scale in across slot
+// Scale in across slot processes (docs/design/live-rescale.md §5; distributed.md "Scale in across slot
 // processes"): what one slot process does for its own slot when slots `from`..`to`−1 leave. The same steps as
 // leave-local.ts in one process, split by the process that runs each slot; the messages that order them across
 // processes are leave-rpc.ts's, slot 0's side of them leave-across-coordinator.ts.

@@ -1,5 +1,5 @@
 // Slots leave a running job whose slots all run in this process (live rescale, scale in:
-// docs/runtime/live-rescale.md §5). Called once the plan's last step is done: slots N'..N−1 own
+// docs/design/live-rescale.md §5). Called once the plan's last step is done: slots N'..N−1 own
 // no key group and no partition, and no routing table of any exchange names them.
 //
 // 0. Once the draining slots keep no moved partition's watermark floor (leave-floors.ts: an ended

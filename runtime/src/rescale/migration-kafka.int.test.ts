@@ -1,5 +1,5 @@
 // Live rescale with Kafka source partitions moving between running slots (migration.ts,
-// kafka/partition-handover.ts; build step 5 of docs/runtime/live-rescale.md), against the real
+// kafka/partition-handover.ts; docs/design/live-rescale.md), against the real
 // broker: a job at parallelism 3 reads a 6-partition topic that a producer keeps writing → keyBy
 // → a rolling count (and the highest id) per key → an exactly-once Kafka sink, checkpointing every
 // 100 ms. Mid-stream it migrates to 2 slots' assignment (slot 2's partitions and key groups move

@@ -1,5 +1,5 @@
-// Live rescale between the slots of one JobExecutor (migration.ts; build step 3 of
-// docs/runtime/live-rescale.md): a keyed job — a tumbling window with count/sum and a rolling
+// Live rescale between the slots of one JobExecutor (migration.ts;
+// docs/design/live-rescale.md): a keyed job — a tumbling window with count/sum and a rolling
 // count behind the same keyBy — runs at parallelism 3 while key groups move to the assignment of
 // 2 slots and back, step by step, each step on a checkpoint barrier (plans from rescale/plan.ts).
 // Its committed output must be exactly that of an uninterrupted run at parallelism 1 (same

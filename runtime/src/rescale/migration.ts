@@ -1,4 +1,4 @@
-// A live rescale's key-group migration between slots (docs/runtime/live-rescale.md, "The protocol of
+// A live rescale's key-group migration between slots (docs/design/live-rescale.md, "The protocol of
 // one step"), in this process or, with a transport, across processes (below); slots that join or leave
 // do so around it (join-*.ts, leave-*.ts). A plan (rescale/plan.ts) is carried out step by step; each step rides on a checkpoint
 // barrier, armed before the coordinator triggers it. As that barrier passes a task (after the

@@ -1,5 +1,5 @@
 // The messages that keep every slot's placement of newly found Kafka partitions in step with a live
-// rescale across threads, processes and pods (docs/runtime/live-rescale.md §5, "Partitions found
+// rescale across threads, processes and pods (docs/design/live-rescale.md §5, "Partitions found
 // during a rescale"; connectors/kafka/partition-assignment.ts). They ride in CONTROL frames of the
 // data plane beside the migration's (migration-rpc.ts).
 //   mig-hold   slot 0 → every running slot, before the plan's checkpoint: take no partition found from

@@ -1,5 +1,5 @@
 // Where a slot process's Kafka sources place partitions they find while slot 0 rescales the job live
-// across threads, processes or pods (rescale/placement-rpc.ts; docs/runtime/live-rescale.md §5). The rule
+// across threads, processes or pods (rescale/placement-rpc.ts; docs/design/live-rescale.md §5). The rule
 // in one process is rescale-local.ts's, and the same here:
 // - from before the plan's checkpoint until the rescale is done, no slot takes a found partition by
 //   itself: held (a joining slot is held from its start). What a slot owns when it answers `mig-held`

@@ -1,4 +1,4 @@
-// The migration plan of a live rescale (docs/runtime/live-rescale.md, "The migration plan"):
+// The migration plan of a live rescale (docs/design/live-rescale.md, "The migration plan"):
 // which key groups and source partitions change owner, in which steps, computed once before
 // the migration starts. Pure and deterministic: the same input gives the same plan on every
 // slot and in the operator.

@@ -1,5 +1,5 @@
 // A live rescale of a running, checkpointing job whose slots all run in this process
-// (docs/runtime/live-rescale.md §4, §5; JobExecutor.rescale): a real change of parallelism
+// (docs/design/live-rescale.md §4, §5; JobExecutor.rescale): a real change of parallelism
 // N → N' while the job reads and writes on.
 //
 //   scale out (N' > N): slots N..N'−1 join (join-local.ts), then the plan's steps move key groups

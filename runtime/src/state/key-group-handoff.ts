@@ -1,4 +1,4 @@
-// Moving key groups' keyed state between running slots (live rescale: docs/runtime/live-rescale.md,
+// Moving key groups' keyed state between running slots (live rescale: docs/design/live-rescale.md,
 // "The protocol of one step"). The old owner extracts the key groups of a step from each of its
 // stateful operators' backends; the new owner installs them into the same operator's backend.
 //

@@ -22,7 +22,7 @@ export interface SnapshotHeader {
   keyGroupRange: KeyGroupRange;
   /**
    * The key groups the snapshot's writer owned, as inclusive [start, end] runs ascending, when they
-   * are not the whole `keyGroupRange` (a live rescale moved some out: docs/runtime/live-rescale.md);
+   * are not the whole `keyGroupRange` (a live rescale moved some out: docs/design/live-rescale.md);
    * absent means the whole range. Additive: readers that predate it ignore it.
    */
   keyGroups?: [number, number][];

@@ -6,7 +6,7 @@
 // bytes in the pod template (many migration steps), `kubectl scale --replicas=N'`, and ONE slot pod
 // SIGKILLed (kill-slot.ts: a crashed pod) at the case's phase, read from slot 0's GET /v1/migrations/{id}:
 // while joining (`awaiting`), mid migration step, while draining, or right after done. Expected
-// (docs/operator/live-rescale.md, runtime live-rescale.md §6): the operator ends the live rescale with
+// (docs/live-rescale.md, docs/design/live-rescale.md §6): the operator ends the live rescale with
 // LiveRescaleFailed and restarts the job at N' from the last completed checkpoint (after done: an ordinary
 // failure, a restart at N'); the job runs at N' in a new deployment (the growth job's topic gains
 // partitions as the rescale starts, found mid-rescale); Kafka's Java read_committed reader finds exactly

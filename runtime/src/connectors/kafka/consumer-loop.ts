@@ -81,7 +81,7 @@ export class ConsumerLoop {
       // under way does not cancel that: a consumer stopped while its run was starting (a partition
       // handed over, a slot drained, the job stopped, all while the group rebalances) crashed with
       // the connection it lost, restarted and fetched on for ever, holding the process's event loop
-      // (docs/runtime/live-rescale.md). A stopped loop is never restarted; kafkajs's default
+      // (docs/design/live-rescale.md). A stopped loop is never restarted; kafkajs's default
       // (retries: 5) is kept.
       retry: { retries: 5, restartOnFailure: () => Promise.resolve(!this.stopped) },
     });

@@ -17,10 +17,11 @@
 // (partitionOwner), not a group rebalance. A group that has live members (another
 // application's consumers under the same groupId) refuses such commits: the error names it.
 //
-// Before, each slot committed to `<groupId>.slot-<s>-of-<p>`: a partition the new group knows
-// nothing of starts from that group at the current slot and parallelism (read once, then this
-// group takes over), so the first run after the upgrade resumes where the old one stopped
-// (as far as the old commits, which could run ahead of the sinks, let it).
+// Runtimes without this group committed per slot, to `<groupId>.slot-<s>-of-<p>` (the legacy
+// group): a partition this group knows nothing of starts from the legacy group of the current slot
+// and parallelism (read once, then this group takes over), so the first run after an upgrade
+// resumes where the old one stopped (as far as the old commits, which could run ahead of the
+// sinks, let it).
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import { TributaryError } from '../../errors.ts';
 import type { KafkaSourceSpec } from '../../graph/spec.ts';

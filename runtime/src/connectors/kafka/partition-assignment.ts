@@ -1,5 +1,5 @@
 // Which partitions of its topic a Kafka source's slot takes when it finds them — at start and
-// by discovery — and how a live rescale changes that (docs/runtime/live-rescale.md §3 item 6):
+// by discovery — and how a live rescale changes that (docs/design/live-rescale.md §3 item 6):
 // - by `partitionOwner(topic, p, parallelism)`: every slot applies the one rule to partitions no
 //   slot owns, so exactly one takes each;
 // - a slot that joins a running job takes none by itself: its partitions come by the plan's steps;

@@ -1,5 +1,5 @@
 // A Kafka partition moving between running source slots (live rescale,
-// docs/runtime/live-rescale.md §3 item 6), its two halves on a slot's PartitionQueues and
+// docs/design/live-rescale.md §3 item 6), its two halves on a slot's PartitionQueues and
 // PartitionOffsets. At the step's barrier the old owner hands partition p over: what it fetched
 // of p and never emitted is dropped and p is forgotten (no later snapshot of it records p), and
 // what it gives is its position as of the barrier — the next offset to emit, what its snapshot at

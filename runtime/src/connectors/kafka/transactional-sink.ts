@@ -27,15 +27,12 @@
 // Recovery (open with restored committables): the transactions recorded in the restored
 // checkpoint were prepared; whether their commit happened before the crash is unknown, and
 // the checkpoint completed, so they must be committed: EndTxn(COMMIT) with the recorded
-// producer id and epoch — kafkajs has no public "resume transaction", so this uses two
-// kafkajs internals (documented in docs/runtime/checkpoint-format.md):
-//   1. `Kafka[Symbol(private:Kafka:createCluster)]` to get a Cluster, then
-//      `cluster.findGroupCoordinator({groupId: transactionalId, coordinatorType: 1})` and
-//      `broker.endTxn({transactionalId, producerId, producerEpoch, transactionResult: true})`
-//      (Flink does the same by reflection: FlinkKafkaInternalProducer.resumeTransaction);
-//   2. the producer id and epoch of a kafkajs transactional producer are not exposed; they
-//      are read from kafkajs's own debug log line "Initialized producer id & epoch", emitted
-//      by its EosManager after InitProducerId (captured by a per-producer logCreator).
+// producer id and epoch. kafkajs has no public "resume transaction" and does not expose a
+// producer's id and epoch, so this uses two kafkajs internals, both checked at run time (the
+// transaction coordinator's `endTxn` through kafkajs's private Cluster, as Flink's
+// resumeTransaction does by reflection; the id and epoch from kafkajs's own debug line after
+// InitProducerId, through a per-producer logCreator): docs/runtime/checkpoint-format.md,
+// "Exactly-once Kafka sink".
 // PRODUCER_FENCED counts as committed only for no fenced deployment's orphan (restored-orphan.ts),
 // else TRIB_SINK_TXN_FENCED; INVALID_TXN_STATE (committed, or aborted by the transaction timeout)
 // is logged as an error (docs/guarantees.md). Then every id an earlier run may have left open is fenced.
