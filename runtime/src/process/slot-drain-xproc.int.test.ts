@@ -1,10 +1,11 @@
 // Scale in across slot processes (process/rescale-leave.ts, rescale/leave-across-coordinator.ts,
-// rescale/leave-across.ts), against the real broker: three SlotProcess instances in this test process, linked by real DataPlanes on loopback, run a
-// job at parallelism 3 (runtime/src/testing/live-kafka-job.ts: a 6-partition topic a producer keeps writing →
-// keyBy → a rolling count per key → an exactly-once Kafka sink, checkpointing every 100 ms). Slot 0's
-// `scaleIn(plan 3 → 2)` moves slot 2's key groups and partitions to slots 0 and 1, then slot 2 drains, takes its
-// final snapshot, commits, leaves the checkpoints and its process's run resolves FINISHED; its links close with BYE
-// and the other two run on. Kafka's Java read_committed consumer must read exactly the reference.
+// rescale/leave-across.ts), against the real broker: three SlotProcess instances in this test process,
+// linked by real DataPlanes on loopback, run a job at parallelism 3 (runtime/src/testing/live-kafka-job.ts: a
+// 6-partition topic a producer keeps writing → keyBy → a rolling count per key → an exactly-once Kafka sink,
+// checkpointing every 100 ms). Slot 0's `scaleIn(plan 3 → 2)` moves slot 2's key groups and partitions to slots
+// 0 and 1, then slot 2 drains, takes its final snapshot, commits, leaves the checkpoints and its process's run
+// resolves FINISHED; its links close with BYE and the other two run on. Kafka's Java read_committed consumer
+// must read exactly the reference.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

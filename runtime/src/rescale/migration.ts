@@ -1,8 +1,8 @@
 // A live rescale's key-group migration between slots (docs/design/live-rescale.md, "The protocol of
 // one step"), in this process or, with a transport, across processes (below); slots that join or leave
-// do so around it (join-*.ts, leave-*.ts). A plan (rescale/plan.ts) is carried out step by step; each step rides on a checkpoint
-// barrier, armed before the coordinator triggers it. As that barrier passes a task (after the
-// task's snapshot, before the barrier goes on: ChainCheckpoint.onStepBarrier):
+// do so around it (join-*.ts, leave-*.ts). A plan (rescale/plan.ts) is carried out step by step; each
+// step rides on a checkpoint barrier, armed before the coordinator triggers it. As that barrier passes a task
+// (after the task's snapshot, before the barrier goes on: ChainCheckpoint.onStepBarrier):
 //   - the task's stateful operators give up the step's key groups that leave its slot
 //     (extractKeyGroups) and the hand-offs are kept for the new owners;
 //   - the task's hash exchanges route the step's key groups to their new owners (reassign);
