@@ -148,7 +148,8 @@ async function main(): Promise<number> {
     () => built !== undefined && built.jobState !== 'CREATED',
   );
   // A local run's slot 0 rescales live with its host's help (rescale-driver.ts); a pod's slot 0 is its own
-  // host (rescale-pod-links.ts: the operator creates the joining pod), and every running slot pod links with joining ones.
+  // host (rescale-pod-links.ts: the operator creates the joining pod), and every running slot pod links with
+  // joining ones.
   const host = slotHostOfThisSlot();
   const podLinks =
     !host && env.podName && env.peerSelector && !env.peers

@@ -1,6 +1,6 @@
-// A slot that leaves a running job (live rescale, scale in across processes: rescale/leave-across.ts) takes the completed
-// checkpoint slot 0 names as its final one (SlotCheckpointer.left), although the job goes on and no completion says
-// `final`; a slot with a task still running cannot leave.
+// A slot that leaves a running job (live rescale, scale in across processes: rescale/leave-across.ts) takes the
+// completed checkpoint slot 0 names as its final one (SlotCheckpointer.left), although the job goes on and no
+// completion says `final`; a slot with a task still running cannot leave.
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../telemetry/logger.ts';
 import { SlotCheckpointer, type TaskSnapshot } from './slot-checkpointer.ts';
