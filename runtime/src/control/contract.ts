@@ -36,7 +36,7 @@
 
 import type { MigrationStatus } from '../core/migration.ts';
 import type { DependencyOutage } from '../core/outage.ts';
-import type { DroppedRecordCount } from '../exec/dropped-records.ts';
+import type { DroppedRecordCount } from '../core/dropped-record-count.ts';
 
 export const CONTRACT_VERSION = 1;
 

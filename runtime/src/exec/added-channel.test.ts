@@ -15,7 +15,8 @@ import { canonicalKey, keyGroupOf } from '../state/key-groups.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { addOutputChannel } from './added-channel.ts';
 import { ChainCheckpoint } from './chain-checkpoint.ts';
-import { LocalChannel, type ChannelElement } from './channel.ts';
+import type { ChannelElement } from '../core/channel.ts';
+import { LocalChannel } from './channel.ts';
 import { HashExchange } from './exchange.ts';
 import { GateTask } from './gate-task.ts';
 

@@ -10,7 +10,7 @@
 // (HashExchange.addChannel), then, in order, everything the task emits after this call; no
 // barrier the task forwarded before is ever sent on it.
 import type { ChainCheckpoint } from './chain-checkpoint.ts';
-import type { Channel } from './channel.ts';
+import type { Channel } from '../core/channel.ts';
 import type { HashExchange } from './exchange.ts';
 import type { Writable } from './source-task.ts';
 

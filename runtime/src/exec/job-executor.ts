@@ -3,7 +3,7 @@
 // checkpoint messages then crossing processes. The parts: OperatorFactory (graph node →
 // operator), SlotBuilder (tasks and channels), JobCheckpointing (checkpoints, savepoints, the
 // final checkpoint, commits), JobLifecycle (the one state), JobFailure (what went wrong).
-import { OutageBoard } from './outage-board.ts';
+import { OutageBoard } from '../core/outage-board.ts';
 import type { Logger } from 'pino';
 import type { CheckpointCoordinator, CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import { DEFAULT_OFFSET_COMMIT_INTERVAL_MS } from '../checkpoint/defaults.ts';

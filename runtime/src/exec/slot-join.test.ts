@@ -17,7 +17,8 @@ import { canonicalKey, keyGroupOf, slotForKeyGroup } from '../state/key-groups.t
 import { silentLogger } from '../telemetry/logger.ts';
 import { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { ChainCheckpoint } from './chain-checkpoint.ts';
-import { LocalChannel, type ChannelElement } from './channel.ts';
+import type { ChannelElement } from '../core/channel.ts';
+import { LocalChannel } from './channel.ts';
 import { HashExchange } from './exchange.ts';
 import { GateTask } from './gate-task.ts';
 import { Slot } from './slot.ts';

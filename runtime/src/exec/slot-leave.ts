@@ -19,7 +19,7 @@
 //    They have ended: the final checkpoint completed, so this slot's gates aligned it, and a leaving producer that
 //    had finished before it was triggered can only have delivered its end (GateTask.removeInput checks it).
 import { TributaryError } from '../errors.ts';
-import type { Channel } from './channel.ts';
+import type { Channel } from '../core/channel.ts';
 import { floorsReleased } from './floors-released.ts';
 import { endLeavingSources } from './leaving-sources.ts';
 import { endChannelsTo, inLoop, type SlotDrainContext } from './slot-drain.ts';

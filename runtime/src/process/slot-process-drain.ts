@@ -13,7 +13,7 @@ import type { JobExecutor } from '../exec/job-executor.ts';
 import type { DrainRpc } from '../exec/drain-rpc.ts';
 import { RemoteDrain } from '../exec/remote-drain.ts';
 import { endChannels, endSources, forgetInputs, leave } from '../exec/slot-leave.ts';
-import type { Channel } from '../exec/channel.ts';
+import type { Channel } from '../core/channel.ts';
 import type { DataPlane } from '../net/data-plane.ts';
 import type { NetMetrics } from '../net/net-metrics.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';
