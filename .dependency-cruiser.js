@@ -2,6 +2,72 @@
 // Type-only imports count: a cycle or a layering breach through `import type` is still a
 // structural one (ESLint's import plugins skip them, which is why this tool does the job).
 const TEST = '(\\.test\\.ts$|/testing/)';
+// What the layer and contract rules do not bind: tests and their harnesses may drive the layer
+// above (a checkpoint test runs a JobExecutor), and testdata/ holds programs a test runs as a
+// user's job module (they import the DataStream API, api.ts).
+const TEST_OR_FIXTURE = '(\\.test\\.ts$|/testing/|/testdata/)';
+
+// The runtime's layers, lowest first (docs/layout.md): a layer imports only itself and the layers
+// before it, so any import of a later layer fails lint. [name, path under runtime/src/].
+export const RUNTIME_LAYERS = [
+  ['errors', 'errors\\.ts$'],
+  ['fifo', 'fifo\\.ts$'],
+  ['core', 'core/'],
+  ['telemetry', 'telemetry/'],
+  ['state', 'state/'],
+  ['expr', 'expr/'],
+  ['graph', 'graph/'],
+  ['time', 'time/'],
+  ['formats', 'formats/'],
+  ['checkpoint', 'checkpoint/'],
+  ['connectors', 'connectors/'],
+  ['operators', 'operators/'],
+  ['functions', 'functions/'],
+  ['net', 'net/'],
+  ['control', 'control/'],
+  ['exec', 'exec/'],
+  ['rescale', 'rescale/'],
+  ['job', 'job/'],
+  ['process', 'process/'],
+  ['dashboard', 'dashboard/'],
+  ['application', 'application/'],
+  ['api', 'api\\.ts$'],
+  ['cli', 'cli/'],
+  ['slot-main', 'slot-main\\.ts$'],
+  ['main', 'main\\.ts$'],
+  ['warm-compile-cache', 'warm-compile-cache\\.ts$'],
+  ['testing', 'testing/'],
+];
+
+const under = (paths) => `^runtime/src/(${paths.join('|')})`;
+
+/** Per layer, one rule: its shipped files import no later layer. */
+function layerRules() {
+  return RUNTIME_LAYERS.slice(0, -1).map(([name, path], i) => {
+    const later = RUNTIME_LAYERS.slice(i + 1);
+    return {
+      name: `layer-${name}`,
+      severity: 'error',
+      comment: `Layer ${name} imports no later layer (${later[0][0]} … ${later.at(-1)[0]}: docs/layout.md, "Layers").`,
+      from: { path: under([path]), pathNot: TEST_OR_FIXTURE },
+      to: { path: under(later.map(([, p]) => p)) },
+    };
+  });
+}
+
+// The runtime files the operator's shipped code may import (docs/layout.md lists them): the
+// contract both sides agree on, as Arroyo's arroyo-rpc is its controller's only one, and the
+// runtime code the operator runs in its own process.
+const OPERATOR_IMPORTS_OF_THE_RUNTIME = [
+  // The contract: the slot pod and its control API (with what it re-exports), spec.graph, durations.
+  'control/contract\\.ts',
+  'graph/spec\\.ts',
+  'graph/duration\\.ts',
+  // Run in the operator: validation at admission, a registry's field types, the dashboard.
+  'connectors/validate-graph\\.ts',
+  'connectors/kafka/registry-typing\\.ts',
+  'dashboard/(model|dashboard-server|series-store|checkpoint-table)\\.ts',
+];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
@@ -43,37 +109,22 @@ export default {
       from: { path: '^runtime/src/graph/' },
       to: { path: '^runtime/src/', pathNot: '^runtime/src/(graph/|expr/|core/|errors\\.ts$)' },
     },
-    // One-way folder pairs of the runtime (docs/layout.md). Tests may drive the layer above
-    // (a checkpoint test runs a JobExecutor), so these bind shipped code only.
+    ...layerRules(),
     {
-      name: 'expr-never-imports-graph',
-      severity: 'error',
-      comment: 'graph/ checks expressions with expr/ (CEL); what both need (record field types) lives in core/.',
-      from: { path: '^runtime/src/expr/', pathNot: TEST },
-      to: { path: '^runtime/src/graph/' },
-    },
-    {
-      name: 'checkpoint-never-imports-exec',
+      name: 'layer-unlisted',
       severity: 'error',
       comment:
-        'exec/ runs the checkpoint machinery (coordinator, slot checkpointer, aligner); the barrier lives in core/.',
-      from: { path: '^runtime/src/checkpoint/', pathNot: TEST },
-      to: { path: '^runtime/src/exec/' },
+        'Every runtime file is in a layer: a new folder takes its place in RUNTIME_LAYERS (docs/layout.md, "Layers").',
+      from: { path: '^runtime/src/', pathNot: [TEST_OR_FIXTURE, under(RUNTIME_LAYERS.map(([, p]) => p))] },
+      to: { path: '^runtime/src/' },
     },
     {
-      name: 'checkpoint-never-imports-control',
-      severity: 'error',
-      comment: 'control/ serves checkpoints and savepoints over the control API; SavepointStatus lives in core/.',
-      from: { path: '^runtime/src/checkpoint/', pathNot: TEST },
-      to: { path: '^runtime/src/control/' },
-    },
-    {
-      name: 'connectors-never-import-operators',
+      name: 'operator-imports-the-runtime-contract',
       severity: 'error',
       comment:
-        "Sources, sinks and lookup tables build on core/ (Rec, Batch); the lookup operators read connectors' tables, not the reverse.",
-      from: { path: '^runtime/src/connectors/', pathNot: TEST },
-      to: { path: '^runtime/src/operators/' },
+        "The operator's shipped code imports the runtime only through the files named in OPERATOR_IMPORTS_OF_THE_RUNTIME; its tests may import more (they drive real systems with the runtime's clients and harnesses).",
+      from: { path: '^operator/src/', pathNot: TEST_OR_FIXTURE },
+      to: { path: '^runtime/', pathNot: `${under(OPERATOR_IMPORTS_OF_THE_RUNTIME)}$` },
     },
     {
       name: 'runtime-never-imports-operator',

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Worker, parentPort, workerData } from 'node:worker_threads';
-import type { ChannelElement } from '../runtime/src/exec/channel.ts';
+import type { ChannelElement } from '../runtime/src/core/channel.ts';
 import { LocalChannel } from '../runtime/src/exec/channel.ts';
 import { DataPlane } from '../runtime/src/net/data-plane.ts';
 import { threadPortMesh, transferListOf, type ThreadPorts } from '../runtime/src/net/port-socket.ts';

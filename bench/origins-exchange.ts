@@ -8,7 +8,7 @@
 // per record; best of `rounds`, the two alternating.
 import type { Batch } from '../runtime/src/core/batch.ts';
 import type { OriginHeader, OriginSource, RecordOrigin } from '../runtime/src/core/origin.ts';
-import type { Channel, ChannelElement } from '../runtime/src/exec/channel.ts';
+import type { Channel, ChannelElement } from '../runtime/src/core/channel.ts';
 import { HashExchange } from '../runtime/src/exec/exchange.ts';
 import { ByteWriter, decodeData, writeElement } from '../runtime/src/net/frame-codec.ts';
 import { fieldsKeySelector } from '../runtime/src/operators/key-selector.ts';

@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DependencyOutage } from '../core/outage.ts';
 import { TributaryError } from '../errors.ts';
-import { OutageBoard } from '../exec/outage-board.ts';
+import { OutageBoard } from '../core/outage-board.ts';
 import { CheckpointCoordinator } from './coordinator.ts';
 import { FailedCheckpoints } from './failed-checkpoints.ts';
 import type { SlotCheckpointPort } from './messages.ts';

@@ -2,7 +2,7 @@
 // --drain, one control API (--control-port) and job-wide metrics (--metrics-port).
 import type { Logger } from 'pino';
 import { ConsoleSink } from '../connectors/console/console-sink.ts';
-import { jobSavepointControl, jobStatusSource } from '../control/job-executor-control.ts';
+import { jobSavepointControl, jobStatusSource } from '../job/job-executor-control.ts';
 import { localControlToken } from '../control/local-token.ts';
 import { MigrationTracker } from '../control/migration-tracker.ts';
 import { startControlServer, type ControlServer, type StatusSource } from '../control/server.ts';

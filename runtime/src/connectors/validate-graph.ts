@@ -14,6 +14,9 @@ import { fileConfigRules } from './file/file-config-rules.ts';
 import { kafkaConfigRules } from './kafka/kafka-config-rules.ts';
 import { kuduConfigRules } from './kudu/kudu-config-rules.ts';
 
+/** Paths of everything in a (raw) graph that names a function of the job's code (a graph alone cannot run them). */
+export { functionReferences } from '../graph/function-step-rules.ts';
+
 /** By connector kind, as the kinds appear in a source or a sink (spec.ts). */
 export const CONNECTOR_CONFIG_RULES: ConnectorConfigRules = {
   kafka: kafkaConfigRules,

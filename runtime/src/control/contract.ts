@@ -1,7 +1,9 @@
 // The operator ↔ runtime contract (version 1): how a slot pod is told what to run, and the
-// control API it serves. The operator imports this file (types and constants only), so it
-// must never import the engine: it imports only core/ (the leaf; core/savepoint.ts is part of
-// this contract). A change here that is not additive bumps CONTRACT_VERSION.
+// control API it serves. The operator imports this file (types, constants and pure functions
+// over them) for all of it, so it must never import the engine: it imports only core/ (the
+// leaf; core/savepoint.ts is part of this contract) and the leaf files that hold a part of it
+// beside the code that writes it (finished.ts, connectors/kafka/registry-secret-env.ts), and
+// re-exports them. A change here that is not additive bumps CONTRACT_VERSION.
 // Additive changes within version 1 (a runtime may omit them; the operator reads them when
 // present): JobConfig.restoreLatest, StatusResponse.restoredFrom and
 // StatusResponse.waitingForInput, StatusResponse.unavailable, DELETE /v1/savepoints/{name}, METRICS_PORT (/metrics
@@ -36,7 +38,7 @@
 
 import type { MigrationStatus } from '../core/migration.ts';
 import type { DependencyOutage } from '../core/outage.ts';
-import type { DroppedRecordCount } from '../exec/dropped-records.ts';
+import type { DroppedRecordCount } from '../core/dropped-record-count.ts';
 
 export const CONTRACT_VERSION = 1;
 
@@ -321,6 +323,18 @@ export type {
   MigrationState,
   MigrationStatus,
 } from '../core/migration.ts';
+
+/** StatusResponse.unavailable: defined in core/ (the components that ride a fault out report it). */
+export type { Dependency, DependencyOutage } from '../core/outage.ts';
+
+/** StatusResponse.recordsDropped, and how several slots' counts add up: defined in core/. */
+export { mergeDropped, type DroppedRecordCount } from '../core/dropped-record-count.ts';
+
+/** How a slot pod says its job ran to the end of its input: its termination message (finished.ts). */
+export { parseFinishedMessage, type FinishedTermination } from './finished.ts';
+
+/** Registry credentials a job names by Secret: the slot's variables, which both sides derive from Secret and key. */
+export { registrySecretEnv, type RegistrySecretRef } from '../connectors/kafka/registry-secret-env.ts';
 
 /**
  * DELETE /v1/savepoints/{name} on slot 0 (additive): removes the savepoint folder

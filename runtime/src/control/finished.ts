@@ -8,7 +8,7 @@
 // operator reads it from the pod's containerStatuses[].state.terminated.message: a pod that
 // exited 0 without it ended for another reason and counts as a failed slot.
 //
-// Types, constants and a pure parser only: the operator imports this file.
+// Types, constants and a pure parser only: the operator reads it through contract.ts.
 
 /** The `tributary` field's value: what makes a termination message this one. */
 export const FINISHED_MARKER = 'finished';

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DependencyOutage } from '../core/outage.ts';
-import { OutageBoard } from '../exec/outage-board.ts';
+import { OutageBoard } from '../core/outage-board.ts';
 import { CONTRACT_VERSION, type StatusResponse } from './contract.ts';
 import { resolveLatestRestoreWithin } from './restore-latest.ts';
 import { RESTORE_READS, RestorePhase } from './restore-phase.ts';

@@ -11,7 +11,7 @@
 // is not this file's: /readyz stays false until the slot runs.
 import type { ReportOutage } from '../core/outage.ts';
 import type { ReadOutageReporters } from '../checkpoint/storage/read-outages.ts';
-import { OutageBoard } from '../exec/outage-board.ts';
+import { OutageBoard } from '../core/outage-board.ts';
 import { CONTRACT_VERSION, type JobState, type StatusResponse } from './contract.ts';
 
 export interface SlotIdentity {

@@ -19,7 +19,7 @@ import type { GraphSpec } from '../graph/spec.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
 import type { SavepointStatus, StatusResponse } from './contract.ts';
-import { jobSavepointControl, jobStatusSource } from './job-executor-control.ts';
+import { jobSavepointControl, jobStatusSource } from '../job/job-executor-control.ts';
 import { startControlServer } from './server.ts';
 
 /** The stopped job: unbounded at `rate`; the reference and the restored run: the first `count` records, unthrottled. */

@@ -1,5 +1,5 @@
 // The checkpoint barrier. It travels in-band on every channel, in order with the records
-// (exec/channel.ts): it separates the records before checkpoint N from those after it. Plain
+// (core/channel.ts): it separates the records before checkpoint N from those after it. Plain
 // JSON, so a TCP channel encodes it like a watermark (a tag and JSON.stringify).
 
 /**

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CollectingSink } from '../connectors/collection/collecting-sink.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import type { CheckpointSummary, StatusResponse } from '../control/contract.ts';
-import { jobStatusSource } from '../control/job-executor-control.ts';
+import { jobStatusSource } from '../job/job-executor-control.ts';
 import { RECENT_COMPLETIONS } from '../checkpoint/completion-history.ts';
 import { JobExecutor } from '../job/job-executor.ts';
 import { addCheckpoints, reportedCheckpoints } from './checkpoint-table.ts';

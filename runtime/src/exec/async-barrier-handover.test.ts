@@ -15,7 +15,7 @@ import { AsyncMapOperator } from '../operators/async-map.ts';
 import type { Output } from '../operators/types.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { ChainCheckpoint } from './chain-checkpoint.ts';
-import type { Channel } from './channel.ts';
+import type { Channel } from '../core/channel.ts';
 import type { Slot } from './slot.ts';
 import { SourceTask } from './source-task.ts';
 

@@ -10,7 +10,7 @@
 // they drained: a final snapshot before would store the end position without their results.
 import type { CheckpointedTask, SlotCheckpointer, TaskSnapshot } from '../checkpoint/slot-checkpointer.ts';
 import type { StatefulOperator } from '../operators/types.ts';
-import type { Channel } from './channel.ts';
+import type { Channel } from '../core/channel.ts';
 import type { HashExchange } from './exchange.ts';
 import type { CheckpointBarrier } from '../core/barrier.ts';
 import type { SinkOperator } from './sink-operator.ts';

@@ -4,9 +4,10 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { mergeDropped } from '../core/dropped-record-count.ts';
 import type { RecordOrigin } from '../core/origin.ts';
 import { TributaryError } from '../errors.ts';
-import { DroppedRecords, droppedSummary, mergeDropped } from './dropped-records.ts';
+import { DroppedRecords, droppedSummary } from './dropped-records.ts';
 
 function logged(): { log: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];

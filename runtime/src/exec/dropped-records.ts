@@ -2,26 +2,18 @@
 // and the step has no errorOutput (onRecordError: skip, the default). Never silent: the first
 // record per step and error is logged at warn with the error and the record's origin (source,
 // topic, partition, offset — when the record still knows it: core/origin.ts), later ones are
-// counted and summed up in one line per interval (and once more when the job ends), and the counts
-// per step and error go to the job's status (GET /v1/status `recordsDropped`, which the operator
-// shows as the StreamJob's RecordsDropped condition) and to `tributary run`'s end summary.
+// counted and summed up in one line per interval (and once more when the job ends), and the
+// counts per step and error (core/dropped-record-count.ts) go to the job's status (GET
+// /v1/status `recordsDropped`, which the operator shows as the StreamJob's RecordsDropped
+// condition) and to `tributary run`'s end summary.
 // "The same error" is its code and message: messages that name a value (a bad string) are
 // different errors; at most MAX_ERRORS_PER_STEP are told apart per step, the rest count as one.
 // Under onRecordError: fail the record is not dropped: recordFailed is the error failing the job.
 import type { Logger } from 'pino';
+import type { DroppedRecordCount } from '../core/dropped-record-count.ts';
 import type { RecordOrigin } from '../core/origin.ts';
 import { jsonText } from '../core/json-text.ts';
 import { TributaryError } from '../errors.ts';
-
-/** One step's dropped records of one error. Shape is public (status, control API). */
-export interface DroppedRecordCount {
-  readonly step: string;
-  /** The error's stable code (TRIB_EXPR_EVAL, TRIB_AGGREGATE_INPUT, TRIB_FUNCTION_FAILED, …). */
-  readonly code: string;
-  /** The first such record's error message. */
-  readonly error: string;
-  readonly count: number;
-}
 
 export const MAX_ERRORS_PER_STEP = 20;
 const OTHER = 'TRIB_OTHER_ERRORS';
@@ -137,18 +129,6 @@ export class DroppedRecords {
     for (const e of this.entries.values()) out[e.step] = (out[e.step] ?? 0) + e.count;
     return out;
   }
-}
-
-/** Sums counts of several slots or processes (same step, code and error: one entry). */
-export function mergeDropped(lists: readonly (readonly DroppedRecordCount[] | undefined)[]): DroppedRecordCount[] {
-  const by = new Map<string, DroppedRecordCount>();
-  for (const list of lists)
-    for (const d of list ?? []) {
-      const k = `${d.step}\u0000${d.code}\u0000${d.error}`;
-      const had = by.get(k);
-      by.set(k, had ? { ...had, count: had.count + d.count } : d);
-    }
-  return [...by.values()];
 }
 
 /** The end-of-run line: records dropped per step, and why (`tributary run`). */

@@ -11,7 +11,7 @@ import { newBatch, type Batch } from '../core/batch.ts';
 import { MIN_WATERMARK } from '../core/watermark.ts';
 import { TributaryError } from '../errors.ts';
 import { keyGroupOf, slotForKeyGroup } from '../state/key-groups.ts';
-import type { Channel } from './channel.ts';
+import type { Channel } from '../core/channel.ts';
 
 export class HashExchange implements Output {
   private readonly selector: KeySelector;

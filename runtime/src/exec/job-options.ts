@@ -11,7 +11,7 @@ import type { SinkSpec } from '../graph/spec.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
-import type { Channel } from './channel.ts';
+import type { Channel } from '../core/channel.ts';
 import type { SinkOpening } from './sink-opening.ts';
 
 export interface JobExecutorOptions {

@@ -5,9 +5,9 @@ import type { CheckpointCoordinator } from '../checkpoint/coordinator.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import type { PublicJobState } from './job-lifecycle.ts';
 import type { JobStatus } from './job-status.ts';
-import type { DroppedRecordCount } from './dropped-records.ts';
+import type { DroppedRecordCount } from '../core/dropped-record-count.ts';
 import { processNodeLoad } from './node-load.ts';
-import type { OutageBoard } from './outage-board.ts';
+import type { OutageBoard } from '../core/outage-board.ts';
 import type { SlotParts } from './slot-builder.ts';
 import { processLoad } from './slot-load.ts';
 

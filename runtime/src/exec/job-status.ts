@@ -4,7 +4,7 @@ import type { DependencyOutage } from '../core/outage.ts';
 import type { NodeLoad, SlotLoad } from '../control/contract.ts';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import type { PublicJobState } from './job-lifecycle.ts';
-import type { DroppedRecordCount } from './dropped-records.ts';
+import type { DroppedRecordCount } from '../core/dropped-record-count.ts';
 
 export interface JobStatus {
   state: PublicJobState;

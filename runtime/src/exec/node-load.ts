@@ -3,7 +3,7 @@
 // `tributary_records_{in,out}_total{node}` — once per batch, into a field of an object the
 // counting closure holds, so the hot path gains an addition and no lookup. Busy time is each
 // node's self time on the slot's thread (node-clock.ts); an async step's is its capacity in use
-// (load-meter.ts CapacityClock, what bounds it: its calls wait off the thread). Backpressured
+// (core/load-meter.ts CapacityClock, what bounds it: its calls wait off the thread). Backpressured
 // time is its task's (the chain it runs in, as Flink reports it per task): every node of a
 // chain waits when the chain's output is full.
 import type { NodeLoad } from '../control/contract.ts';

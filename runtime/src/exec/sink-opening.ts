@@ -17,7 +17,7 @@
 // pods once the old ones are gone; the supervisor restarts once every slot exited), so no
 // zombie writes after the fence because the opening moved earlier; those that might exist are
 // fenced as before.
-import { OutageBoard } from './outage-board.ts';
+import { OutageBoard } from '../core/outage-board.ts';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { stateDirOf } from '../checkpoint/checkpoint-storage.ts';

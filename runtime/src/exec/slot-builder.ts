@@ -7,7 +7,7 @@
 // with the live migration when there is one (migration.ts). A slot that joins the running job
 // (live rescale: join-local.ts) is built here too, and the running tasks' exchanges and gates are
 // kept (task-links.ts) for the channels it adds.
-import type { OutageBoard } from './outage-board.ts';
+import type { OutageBoard } from '../core/outage-board.ts';
 import type { ReportOutage } from '../core/outage.ts';
 import type { Logger } from 'pino';
 import type { SlotCheckpointer } from '../checkpoint/slot-checkpointer.ts';
@@ -28,7 +28,7 @@ import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { BackpressureClock } from './backpressure-clock.ts';
 import { ChainCheckpoint } from './chain-checkpoint.ts';
-import type { Channel } from './channel.ts';
+import type { Channel } from '../core/channel.ts';
 import { SlotChannels } from './slot-channels.ts';
 import { CountingOutput } from './counting-output.ts';
 import { timed, timedStep } from './node-clock.ts';

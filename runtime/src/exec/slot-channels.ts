@@ -3,7 +3,8 @@
 // another process's. A forward exchange's channels stay within their slot. Made at build, and for
 // a slot that joins the running job (slot-builder.ts join).
 import { TributaryError } from '../errors.ts';
-import { LocalChannel, type Channel } from './channel.ts';
+import type { Channel } from '../core/channel.ts';
+import { LocalChannel } from './channel.ts';
 import type { JobExecutorOptions } from './job-options.ts';
 
 /** A slot of this process, as far as its channels care: its loop's wake-up. */

@@ -7,7 +7,7 @@ import { HoldingSink } from '../testing/holding-sink.ts';
 import { StreamEnvironment } from '../api.ts';
 import { CollectingSink } from '../connectors/collection/collecting-sink.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
-import { jobStatusSource } from '../control/job-executor-control.ts';
+import { jobStatusSource } from '../job/job-executor-control.ts';
 import type { SlotLoad } from '../control/contract.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';

@@ -20,7 +20,7 @@
 import type { SlotLoad, SourceLoad } from '../control/contract.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
-import type { BusyReader } from './load-meter.ts';
+import type { BusyReader } from '../core/load-meter.ts';
 import type { Slot } from './slot.ts';
 import type { SourceTask } from './source-task.ts';
 

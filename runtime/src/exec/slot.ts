@@ -4,7 +4,7 @@
 // and yield to it every few milliseconds so that I/O (Kafka, files, HTTP) and the other
 // slots make progress.
 import type { ProcessingTimeService } from '../operators/types.ts';
-import { LoadMeter } from './load-meter.ts';
+import { LoadMeter } from '../core/load-meter.ts';
 
 export interface Task {
   readonly name: string;

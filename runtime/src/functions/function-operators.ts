@@ -2,7 +2,7 @@
 // from the job code's registry. Called by the executor's OperatorFactory, so function nodes
 // are chained with the built-in operators exactly as CEL nodes are.
 import { TributaryError } from '../errors.ts';
-import type { LoadMeter } from '../exec/load-meter.ts';
+import type { LoadMeter } from '../core/load-meter.ts';
 import { parseDuration } from '../graph/duration.ts';
 import type { FunctionRegistry } from '../graph/function-registry.ts';
 import type { FunctionStepSpec, SourceSpec, WindowSpec } from '../graph/spec.ts';

@@ -10,7 +10,7 @@ import { latestCheckpointPath } from '../checkpoint/coordinator.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { isTributaryError } from '../errors.ts';
 import { createJobExecutor, JobExecutor } from '../job/job-executor.ts';
-import { LoadMeter } from '../exec/load-meter.ts';
+import { LoadMeter } from '../core/load-meter.ts';
 import type { AsyncOperator } from '../operators/async-operator.ts';
 import type { Rec } from '../core/record.ts';
 import { batchOf, CollectingOutput, CollectingSink, testContext, type Emitted } from '../testing/harness.ts';

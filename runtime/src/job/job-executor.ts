@@ -2,7 +2,7 @@
 // process of a distributed deployment runs one), the other slots' channels and checkpoint messages then
 // crossing processes. It composes exec/ — OperatorFactory, SlotBuilder, JobCheckpointing, JobLifecycle
 // (the one state), JobFailure — and the live-rescale wing (rescale/README.md: migration, join, leave).
-import { OutageBoard } from '../exec/outage-board.ts';
+import { OutageBoard } from '../core/outage-board.ts';
 import type { Logger } from 'pino';
 import type { CheckpointCoordinator, CompletedCheckpoint } from '../checkpoint/coordinator.ts';
 import { DEFAULT_OFFSET_COMMIT_INTERVAL_MS } from '../checkpoint/defaults.ts';

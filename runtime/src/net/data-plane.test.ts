@@ -1,7 +1,7 @@
 // Two (or three) data planes in this process over real loopback TCP, and over the MessagePorts
 // slot threads link with (connectPorts).
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChannelElement } from '../exec/channel.ts';
+import type { ChannelElement } from '../core/channel.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { DataPlane, type DataPlaneOptions } from './data-plane.ts';
 import { dial } from './dialer.ts';

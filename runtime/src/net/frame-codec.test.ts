@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChannelElement } from '../exec/channel.ts';
+import type { ChannelElement } from '../core/channel.ts';
 import type { Rec } from '../core/record.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import {

@@ -34,7 +34,7 @@
 //
 // One DATA frame is one credit (one "buffer" in Flink's terms), whatever it holds.
 import v8 from 'node:v8';
-import type { ChannelElement } from '../exec/channel.ts';
+import type { ChannelElement } from '../core/channel.ts';
 import { holdsBigint } from '../core/json-text.ts';
 import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';

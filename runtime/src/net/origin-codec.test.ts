@@ -4,7 +4,7 @@
 // batch without origins is the format from before, byte for byte.
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../core/batch.ts';
-import type { ChannelElement } from '../exec/channel.ts';
+import type { ChannelElement } from '../core/channel.ts';
 import type { OriginHeader, OriginSource, RecordOrigin } from '../core/origin.ts';
 import { deadLetterOrigin } from '../operators/dead-letter-origin.ts';
 import { FrameDecoder, dataFrame, decodeData } from './frame-codec.ts';

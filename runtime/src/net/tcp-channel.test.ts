@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChannelElement } from '../exec/channel.ts';
+import type { ChannelElement } from '../core/channel.ts';
 import { batchOf, pollKinds } from '../testing/channel-batches.ts';
 import { collected, watch } from '../testing/reachability.ts';
 import { InboundChannel } from './tcp-channel.ts';

@@ -11,7 +11,7 @@
 // InboundChannel (consumer process): holds decoded elements of at most `credits` frames (the
 // sender never exceeds the credit granted). When the task polls the last element of a frame,
 // the frame's buffer is free again and one credit goes back to the sender.
-import type { Channel, ChannelElement } from '../exec/channel.ts';
+import type { Channel, ChannelElement } from '../core/channel.ts';
 import { Fifo } from '../fifo.ts';
 import { TributaryError } from '../errors.ts';
 import { CreditGate } from './credit-gate.ts';

@@ -24,7 +24,7 @@
 import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import { TributaryError } from '../errors.ts';
-import { CapacityClock } from '../exec/load-meter.ts';
+import { CapacityClock } from '../core/load-meter.ts';
 import type { Mailbox } from './async-lookup.ts';
 import { BatchBuilder, type Output } from './types.ts';
 

@@ -13,7 +13,7 @@ import type { JobExecutor } from '../job/job-executor.ts';
 import type { DrainRpc } from '../rescale/leave-rpc.ts';
 import { LeaveAcrossCoordinator } from '../rescale/leave-across-coordinator.ts';
 import { endChannels, endSources, forgetInputs, leave } from '../rescale/leave-across.ts';
-import type { Channel } from '../exec/channel.ts';
+import type { Channel } from '../core/channel.ts';
 import type { DataPlane } from '../net/data-plane.ts';
 import type { NetMetrics } from '../net/net-metrics.ts';
 import type { MigrationPlan } from '../rescale/plan.ts';

@@ -27,7 +27,7 @@ import { exchangeProjection } from '../graph/exchange-projection.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { AlignmentExchange } from './alignment-exchange.ts';
-import { jobStatusSource } from '../control/job-executor-control.ts';
+import { jobStatusSource } from '../job/job-executor-control.ts';
 import type { Discover } from './peer-discovery.ts';
 import type { ThreadPorts } from '../net/port-socket.ts';
 import type { MessagePort } from 'node:worker_threads';

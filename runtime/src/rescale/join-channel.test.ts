@@ -15,7 +15,8 @@ import { canonicalKey, keyGroupOf } from '../state/key-groups.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import { addOutputChannel } from './join-channel.ts';
 import { ChainCheckpoint } from '../exec/chain-checkpoint.ts';
-import { LocalChannel, type ChannelElement } from '../exec/channel.ts';
+import type { ChannelElement } from '../core/channel.ts';
+import { LocalChannel } from '../exec/channel.ts';
 import { HashExchange } from '../exec/exchange.ts';
 import { GateTask } from '../exec/gate-task.ts';
 

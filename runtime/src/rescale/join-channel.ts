@@ -10,7 +10,7 @@
 // (HashExchange.addChannel), then, in order, everything the task emits after this call; no
 // barrier the task forwarded before is ever sent on it.
 import type { ChainCheckpoint } from '../exec/chain-checkpoint.ts';
-import type { Channel } from '../exec/channel.ts';
+import type { Channel } from '../core/channel.ts';
 import type { HashExchange } from '../exec/exchange.ts';
 import type { Writable } from '../exec/source-task.ts';
 

@@ -17,7 +17,8 @@ import { canonicalKey, keyGroupOf, slotForKeyGroup } from '../state/key-groups.t
 import { silentLogger } from '../telemetry/logger.ts';
 import { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import { ChainCheckpoint } from '../exec/chain-checkpoint.ts';
-import { LocalChannel, type ChannelElement } from '../exec/channel.ts';
+import type { ChannelElement } from '../core/channel.ts';
+import { LocalChannel } from '../exec/channel.ts';
 import { HashExchange } from '../exec/exchange.ts';
 import { GateTask } from '../exec/gate-task.ts';
 import { Slot } from '../exec/slot.ts';

@@ -19,7 +19,7 @@
 //    They have ended: the final checkpoint completed, so this slot's gates aligned it, and a leaving producer that
 //    had finished before it was triggered can only have delivered its end (GateTask.removeInput checks it).
 import { TributaryError } from '../errors.ts';
-import type { Channel } from '../exec/channel.ts';
+import type { Channel } from '../core/channel.ts';
 import { floorsReleased } from './leave-floors.ts';
 import { endLeavingSources } from './leave-sources.ts';
 import { endChannelsTo, inLoop, type LeaveLocalContext } from './leave-local.ts';

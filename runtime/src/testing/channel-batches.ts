@@ -1,5 +1,5 @@
 // Batches for channel and sink tests, and polling a channel's next elements by kind.
-import type { ChannelElement } from '../exec/channel.ts';
+import type { ChannelElement } from '../core/channel.ts';
 import { newBatch, type Batch } from '../core/batch.ts';
 
 /** Records `{ id: from }` .. `{ id: from + n - 1 }`, event time 0: what a sink test writes and reads back. */

@@ -1,6 +1,6 @@
 // Records through a data-plane channel pair, for the net/ tests: numbered batches in, the
 // numbers out, so a test asserts order and completeness.
-import type { ChannelElement } from '../exec/channel.ts';
+import type { ChannelElement } from '../core/channel.ts';
 import type { InboundChannel, OutboundChannel } from '../net/tcp-channel.ts';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));

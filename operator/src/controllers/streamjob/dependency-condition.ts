@@ -8,7 +8,7 @@
 // waiting for its input (WaitingForInput); kstatus ignores this condition. When no slot
 // answers (the slots failed, or are restarting) the condition keeps what it last said: the
 // outage that failed them is the likeliest explanation until a slot answers again.
-import type { Dependency, DependencyOutage } from '../../../../runtime/src/core/outage.ts';
+import type { Dependency, DependencyOutage } from '../../../../runtime/src/control/contract.ts';
 import type { StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
 import { removeJobCondition, setJobCondition, type JobConditionReasons } from './conditions.ts';
 import type { Observation } from './observer.ts';

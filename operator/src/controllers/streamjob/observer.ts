@@ -1,13 +1,12 @@
 // Reads what is: the job's pods (from the informer cache, grouped by deployment), the
 // control token, and slot 0's /v1/status. Never acts, never writes.
 import { isControlledBy, Labels, type Informer } from '../../kube/index.ts';
-import type { StatusResponse } from '../../../../runtime/src/control/contract.ts';
+import type { FinishedTermination, StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import type { StreamJob } from '../../api/v1alpha1/streamjob.ts';
 import { RuntimeClient, RuntimeError } from '../../runtime-client/client.ts';
 import { TOKEN_KEY, tokenSecretName, type Secret } from './objects/control-token.ts';
 import { querySlots, type SlotRuntime } from './slot-runtime.ts';
 import { DEPLOYMENT_LABEL } from './objects/metadata.ts';
-import type { FinishedTermination } from '../../../../runtime/src/control/finished.ts';
 import { finishedTermination, isPodReady, isPodTerminal, slotOf, type Pod } from './objects/slot-pod.ts';
 
 export interface Observation {

@@ -7,8 +7,7 @@
 // condition says what the running slots dropped, and the RecordsDropped Event
 // (record-observation.ts) marks each rise. Ready and kstatus ignore it: the job runs as its spec
 // says.
-import type { StatusResponse } from '../../../../runtime/src/control/contract.ts';
-import { mergeDropped } from '../../../../runtime/src/exec/dropped-records.ts';
+import { mergeDropped, type StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import type { StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
 import { removeJobCondition, setJobCondition, type JobConditionReasons } from './conditions.ts';
 import type { Observation } from './observer.ts';

@@ -10,14 +10,19 @@
 // that does not parse, a source not checked, is a warning, never a refusal; only field errors
 // against a schema the registry gave refuse.
 import { checkGraph } from '../../../../runtime/src/connectors/validate-graph.ts';
-import { isRegistryFormat } from '../../../../runtime/src/connectors/kafka/registry-config-rules.ts';
-import { registryFieldTypes } from '../../../../runtime/src/formats/field-types.ts';
-import { resolveReferences } from '../../../../runtime/src/formats/registry/references.ts';
-import { SchemaRegistryClient } from '../../../../runtime/src/formats/registry/client.ts';
-import { isObj, type Obj } from '../../../../runtime/src/graph/checker.ts';
-import type { RegistryFormat } from '../../../../runtime/src/graph/connector-spec.ts';
+import {
+  isRegistryFormat,
+  registryFieldTypes,
+  resolveReferences,
+  SchemaRegistryClient,
+} from '../../../../runtime/src/connectors/kafka/registry-typing.ts';
+import type { RegistryFormat } from '../../../../runtime/src/graph/spec.ts';
 import { bounded } from '../../kube/index.ts';
 import type { SpecIssue } from '../spec-issues.ts';
+
+/** A mapping of the spec document under review (as the runtime's validation names it). */
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Sources checked per review at most: each is a registry call (and one per reference) inside the review's deadline. */
 const MAX_SOURCES = 8;

@@ -8,10 +8,7 @@
 import type { Informer } from '../../kube/index.ts';
 import type { StreamJob, StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { CREDENTIALS_LABEL } from '../../api/v1alpha1/credentials-label.ts';
-import {
-  registrySecretEnv,
-  type RegistrySecretRef,
-} from '../../../../runtime/src/connectors/kafka/registry-secret-env.ts';
+import { registrySecretEnv, type RegistrySecretRef } from '../../../../runtime/src/control/contract.ts';
 import type { CredentialsSecret } from '../credentials/opted-in-secret.ts';
 import type { SpecIssue } from '../spec-issues.ts';
 

@@ -2,8 +2,7 @@
 // slot whose pod still looks ready may have stopped (after a stop-with-savepoint the operator
 // did not see complete, slots end while their pods linger); and for the autoscaler, each slot's
 // load counters. Read-only; an answer that names another deployment counts as no answer.
-import type { JobState, SlotLoad, StatusResponse } from '../../../../runtime/src/control/contract.ts';
-import type { DependencyOutage } from '../../../../runtime/src/core/outage.ts';
+import type { DependencyOutage, JobState, SlotLoad, StatusResponse } from '../../../../runtime/src/control/contract.ts';
 import { RuntimeClient, RuntimeError } from '../../runtime-client/client.ts';
 import type { Pod } from './objects/slot-pod.ts';
 

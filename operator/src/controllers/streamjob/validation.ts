@@ -2,9 +2,8 @@
 // the runtime's own validator — and a job module of the image), the durations' meaning, and
 // what the pod template may not say (pod-template-rules.ts).
 // Invalid → the reconciler keeps running `status.deployed` and reports.
-import { checkGraph } from '../../../../runtime/src/connectors/validate-graph.ts';
+import { checkGraph, functionReferences } from '../../../../runtime/src/connectors/validate-graph.ts';
 import { parseDuration } from '../../../../runtime/src/graph/duration.ts';
-import { functionReferences } from '../../../../runtime/src/graph/function-step-rules.ts';
 import type { StreamJobSpec } from '../../api/v1alpha1/streamjob.ts';
 import { validateAutoscaler } from './autoscaler/policy.ts';
 import { RESTART_TIMES_KEPT } from './operation/restart-count.ts';

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.ts';
 import type { DependencyOutage } from '../../core/outage.ts';
-import { OutageBoard } from '../../exec/outage-board.ts';
+import { OutageBoard } from '../../core/outage-board.ts';
 import { reportingStateReadOutages } from './read-outages.ts';
 import { S3StateStore } from './s3-state-store.ts';
 

@@ -2,8 +2,14 @@
 // env, probes, config/token/state/tmp volumes, `restartPolicy: Never`: a failed slot is
 // replaced by an operation, never restarted in place), and how a pod is read back.
 // Pure; no I/O.
-import { CONTROL_PORT, DATA_PORT, METRICS_PORT, RuntimeEnv } from '../../../../../runtime/src/control/contract.ts';
-import { parseFinishedMessage, type FinishedTermination } from '../../../../../runtime/src/control/finished.ts';
+import {
+  CONTROL_PORT,
+  DATA_PORT,
+  METRICS_PORT,
+  parseFinishedMessage,
+  RuntimeEnv,
+  type FinishedTermination,
+} from '../../../../../runtime/src/control/contract.ts';
 import { Labels, standardLabels, withControllerReference, type KubeObject } from '../../../kube/index.ts';
 import type { StreamJob, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
 import { TOKEN_KEY, tokenSecretName } from './control-token.ts';

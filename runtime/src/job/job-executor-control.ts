@@ -1,11 +1,13 @@
 // Adapts a JobExecutor (all slots, or slot 0 of a distributed deployment) to the control
-// server: GET /v1/status from job.status(), savepoints through the job's coordinator.
-import type { JobExecutor } from '../job/job-executor.ts';
+// server: GET /v1/status from job.status(), savepoints through the job's coordinator. The
+// server defines what it needs (StatusSource, SavepointControl: control/server.ts) and the
+// executor's side implements it here, so control/ never imports the executor.
+import type { JobExecutor } from './job-executor.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.ts';
-import { CONTRACT_VERSION, type CheckpointSummary, type JobState, type StatusResponse } from './contract.ts';
-import type { MigrationTracker } from './migration-tracker.ts';
-import type { SavepointControl, StatusSource } from './server.ts';
+import { CONTRACT_VERSION, type CheckpointSummary, type JobState, type StatusResponse } from '../control/contract.ts';
+import type { MigrationTracker } from '../control/migration-tracker.ts';
+import type { SavepointControl, StatusSource } from '../control/server.ts';
 
 export function jobStatusSource(
   job: JobExecutor,

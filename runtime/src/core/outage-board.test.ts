@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DependencyOutage } from '../core/outage.ts';
+import type { DependencyOutage } from './outage.ts';
 import { OutageBoard } from './outage-board.ts';
 
 const outage = (since: string, error: string, component = 'source "in"'): DependencyOutage => ({

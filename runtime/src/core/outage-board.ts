@@ -2,7 +2,7 @@
 // /metrics. One entry per reporter (a source, sink or the checkpoint storage of one slot): each
 // reporter gets its own `ReportOutage` and only ever replaces or clears its own entry, so two
 // slots reading one broker never clear each other's report.
-import type { DependencyOutage, ReportOutage } from '../core/outage.ts';
+import type { DependencyOutage, ReportOutage } from './outage.ts';
 
 const pairKey = (o: DependencyOutage): string => JSON.stringify([o.dependency, o.component]);
 
