@@ -75,7 +75,6 @@ export const LONG_FUNCTIONS: Readonly<Record<string, number>> = {
   'runtime/src/process/slot-launch.ts#launchSlot': 67,
   'runtime/src/process/slot-process.ts#SlotProcess.run': 110,
   'runtime/src/process/supervisor.ts#Supervisor.runAttempt': 126,
-  'runtime/src/slot-main.ts#main': 281,
   'runtime/src/state/keyed-state.ts#KeyedStateBackend.restore': 70,
   'runtime/src/telemetry/metrics.ts#JobMetrics.constructor': 203,
   'runtime/src/testing/live-kafka-job.ts#liveKafkaJob': 169,
