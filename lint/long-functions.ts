@@ -29,7 +29,6 @@ export const LONG_FUNCTIONS: Readonly<Record<string, number>> = {
   'operator/src/controllers/streamjob/operation/manual-savepoint.ts#manualSavepoint': 107,
   'operator/src/controllers/streamjob/operation/restart.ts#startRestart': 89,
   'operator/src/controllers/streamjob/operation/run-deployment.ts#runDeployment': 86,
-  'operator/src/controllers/streamjob/operation/stop-with-savepoint.ts#stopWithSavepoint': 187,
   'operator/src/controllers/streamjob/reconcile.ts#streamJobReconciler': 115,
   'operator/src/controllers/streamjob/record-observation.ts#recordObservation': 71,
   'operator/src/controllers/streamjob/savepoints.ts#driveSavepoint': 67,
