@@ -63,7 +63,6 @@ export const LONG_FUNCTIONS: Readonly<Record<string, number>> = {
   'runtime/src/exec/job-rescaling.ts#jobRescaling': 85,
   'runtime/src/exec/operator-factory.ts#OperatorFactory.build': 167,
   'runtime/src/functions/function-operators.ts#buildFunctionOperator': 80,
-  'runtime/src/graph/validate.ts#checkGraphWith': 179,
   'runtime/src/net/data-server.ts#DataServer.accept': 76,
   'runtime/src/net/dialer.ts#dialOver': 107,
   'runtime/src/net/dialer.ts#dialOver/onData': 71,
