@@ -73,7 +73,6 @@ export const LONG_FUNCTIONS: Readonly<Record<string, number>> = {
   'runtime/src/process/slot-process.ts#SlotProcess.run': 110,
   'runtime/src/process/supervisor.ts#Supervisor.runAttempt': 126,
   'runtime/src/state/keyed-state.ts#KeyedStateBackend.restore': 70,
-  'runtime/src/telemetry/metrics.ts#JobMetrics.constructor': 203,
   'runtime/src/testing/live-kafka-job.ts#liveKafkaJob': 169,
   'test/cluster/components/pki.ts#ensurePki': 84,
   'test/cluster/node-agent/agent.ts#NodeAgent.start': 103,
