@@ -39,7 +39,6 @@ export const LONG_FUNCTIONS: Readonly<Record<string, number>> = {
   'operator/src/kube/events.ts#EventRecorder.#record': 69,
   'operator/src/kube/leader-election.ts#LeaderElector.#tryAcquireOrRenew': 69,
   'operator/src/kube/testing/cluster.ts#createTestCrd': 64,
-  'operator/src/main.ts#main': 144,
   'operator/src/runtime-client/client.ts#RuntimeClient.#call': 61,
   'operator/src/telemetry/metrics.ts#operatorMetrics': 129,
   'runtime/src/checkpoint/coordinator.ts#CheckpointCoordinator.complete': 77,
