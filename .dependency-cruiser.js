@@ -33,6 +33,7 @@ export const RUNTIME_LAYERS = [
   ['application', 'application/'],
   ['api', 'api\\.ts$'],
   ['cli', 'cli/'],
+  ['slot', 'slot/'],
   ['slot-main', 'slot-main\\.ts$'],
   ['main', 'main\\.ts$'],
   ['warm-compile-cache', 'warm-compile-cache\\.ts$'],

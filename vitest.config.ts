@@ -14,7 +14,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['operator/**/*.test.ts', 'runtime/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['operator/**/*.test.ts', 'runtime/**/*.test.ts', 'test/**/*.test.ts', 'lint/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', 'node_modules/**'],
           testTimeout: 20_000,
         },

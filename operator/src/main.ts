@@ -6,10 +6,11 @@
 // webhooks, leader or not: they read only the request (and a referenced object), never the
 // caches. Every replica serves the dashboard too: the informers' caches are warm on a follower.
 import { KubeClient, Manager, startAdmissionServer, type AdmissionServer } from './kube/index.ts';
+import type { Registry } from 'prom-client';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { createRegistry } from './telemetry/metrics.ts';
 import { startProbeServer } from './telemetry/server.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, type OperatorConfig } from './config.ts';
 import { addStreamJobController } from './controllers/streamjob/controller.ts';
 import { addDruidDatasourceController } from './controllers/druiddatasource/controller.ts';
 import { streamJobAdmission } from './controllers/streamjob/admission.ts';
@@ -36,7 +37,52 @@ async function main(): Promise<number> {
   const registry = createRegistry();
   const client = await KubeClient.fromDefault({ timeoutMs: cfg.kubeRequestTimeoutMs });
   client.health.reportEveryMs = cfg.kubeTroubleLogIntervalMs;
-  const mgr = new Manager({
+  const mgr = newManager(cfg, client, registry, logger);
+  const shared = sharedSettings(cfg);
+  const closers = addControllers(mgr, cfg, shared, logger);
+  const dashboard = cfg.dashboard
+    ? await startDashboard(cfg.dashboard, shared, mgr, client, logger, closers)
+    : undefined;
+  const webhooks = cfg.webhook ? await startWebhooks(cfg, cfg.webhook, shared, client, registry, logger) : undefined;
+  const probes = await startProbeServer({
+    registry,
+    ready: () => mgr.readiness(),
+    host: cfg.metricsHost,
+    port: cfg.metricsPort,
+  });
+  logger.info(
+    {
+      namespaces: cfg.namespaces.length ? cfg.namespaces : 'all',
+      allowedServiceAccounts: cfg.allowedServiceAccounts,
+      probes: probes.url,
+      webhooks: webhooks?.url ?? 'off',
+      dashboard: dashboard?.server.url ?? 'off',
+      leaderElection: cfg.leaderElect,
+      defaultImage: cfg.defaultImage,
+      // Names the place only: credentials are a Secret's name, never keys.
+      defaultStateStorage: cfg.defaultStateStorage ?? 'none (jobs must name stateStorage)',
+    },
+    'operator starting',
+  );
+  mgr.installSignalHandlers();
+  try {
+    await mgr.run();
+    return 0;
+  } catch (err) {
+    logger.error({ err }, 'operator stopped');
+    return 1;
+  } finally {
+    await dashboard?.server.close();
+    await dashboard?.dashboard.stop();
+    await Promise.allSettled(closers.map((c) => c()));
+    await probes.close();
+    await webhooks?.close();
+    await client.close();
+  }
+}
+
+function newManager(cfg: OperatorConfig, client: KubeClient, registry: Registry, logger: Logger): Manager {
+  return new Manager({
     client,
     registry,
     logger,
@@ -55,10 +101,32 @@ async function main(): Promise<number> {
         }
       : {}),
   });
+}
+
+/** What the controllers, the dashboard and the webhooks share. */
+interface SharedSettings {
+  /** The namespaces watched; `undefined`: the whole cluster. */
+  scopes: (string | undefined)[];
+  podPolicy: { allowedServiceAccounts: string[] };
+  stateDefaults: { stateStorage?: NonNullable<OperatorConfig['defaultStateStorage']> };
+}
+
+function sharedSettings(cfg: OperatorConfig): SharedSettings {
+  return {
+    scopes: cfg.namespaces.length ? cfg.namespaces : [undefined],
+    podPolicy: { allowedServiceAccounts: cfg.allowedServiceAccounts },
+    stateDefaults: cfg.defaultStateStorage ? { stateStorage: cfg.defaultStateStorage } : {},
+  };
+}
+
+/** The controllers of every scope; returns what closes them. */
+function addControllers(
+  mgr: Manager,
+  cfg: OperatorConfig,
+  { scopes, podPolicy, stateDefaults }: SharedSettings,
+  logger: Logger,
+): (() => Promise<void>)[] {
   const closers: (() => Promise<void>)[] = [];
-  const scopes: (string | undefined)[] = cfg.namespaces.length ? cfg.namespaces : [undefined];
-  const podPolicy = { allowedServiceAccounts: cfg.allowedServiceAccounts };
-  const stateDefaults = cfg.defaultStateStorage ? { stateStorage: cfg.defaultStateStorage } : {};
   const faultKill = cfg.faultKillAfterWrite;
   if (faultKill)
     logger.warn({ faultKillAfterWrite: faultKill }, 'TEST-ONLY fault injection armed: SIGKILL after a status write');
@@ -89,85 +157,63 @@ async function main(): Promise<number> {
         }).close,
       );
   }
-  let dashboardServer: DashboardServer | undefined;
-  let dashboard: OperatorDashboard | undefined;
-  if (cfg.dashboard) {
-    const { host, port, sampleIntervalMs, capacity } = cfg.dashboard;
-    // The controller's own caches (the Manager shares informers): no watch is added for it.
-    const runtime = new RuntimeClient({ timeoutMs: Math.min(2_000, sampleIntervalMs) });
-    closers.push(() => runtime.close());
-    dashboard = new OperatorDashboard({
-      scopes: scopes.map((ns) => streamJobInformers(mgr, ns)),
-      client,
-      runtime,
-      intervalMs: sampleIntervalMs,
-      capacity,
-      logger: logger.child({ component: 'dashboard' }),
-    });
-    dashboard.start();
-    dashboardServer = await startDashboardServer({
-      source: dashboard,
-      host,
-      port,
-      logger: logger.child({ component: 'dashboard' }),
-    });
-  }
-  let webhooks: AdmissionServer | undefined;
-  if (cfg.webhook) {
-    const { host, port, certFile, keyFile } = cfg.webhook;
-    const handlers = [
-      streamJobAdmission({
-        kube: client,
-        podPolicy,
-        defaults: stateDefaults,
-        registries: { allowed: cfg.webhookSchemaRegistries },
-      }),
-      druidDatasourceAdmission({ kube: client }),
-    ];
-    webhooks = await startAdmissionServer({
-      handlers,
-      tls: { certFile, keyFile },
-      host,
-      port,
-      logger: logger.child({ component: 'admission' }),
-      registry,
-    });
-  }
-  const probes = await startProbeServer({
-    registry,
-    ready: () => mgr.readiness(),
-    host: cfg.metricsHost,
-    port: cfg.metricsPort,
+  return closers;
+}
+
+async function startDashboard(
+  { host, port, sampleIntervalMs, capacity }: NonNullable<OperatorConfig['dashboard']>,
+  { scopes }: SharedSettings,
+  mgr: Manager,
+  client: KubeClient,
+  logger: Logger,
+  closers: (() => Promise<void>)[],
+): Promise<{ dashboard: OperatorDashboard; server: DashboardServer }> {
+  // The controller's own caches (the Manager shares informers): no watch is added for it.
+  const runtime = new RuntimeClient({ timeoutMs: Math.min(2_000, sampleIntervalMs) });
+  closers.push(() => runtime.close());
+  const dashboard = new OperatorDashboard({
+    scopes: scopes.map((ns) => streamJobInformers(mgr, ns)),
+    client,
+    runtime,
+    intervalMs: sampleIntervalMs,
+    capacity,
+    logger: logger.child({ component: 'dashboard' }),
   });
-  logger.info(
-    {
-      namespaces: cfg.namespaces.length ? cfg.namespaces : 'all',
-      allowedServiceAccounts: cfg.allowedServiceAccounts,
-      probes: probes.url,
-      webhooks: webhooks?.url ?? 'off',
-      dashboard: dashboardServer?.url ?? 'off',
-      leaderElection: cfg.leaderElect,
-      defaultImage: cfg.defaultImage,
-      // Names the place only: credentials are a Secret's name, never keys.
-      defaultStateStorage: cfg.defaultStateStorage ?? 'none (jobs must name stateStorage)',
-    },
-    'operator starting',
-  );
-  mgr.installSignalHandlers();
-  try {
-    await mgr.run();
-    return 0;
-  } catch (err) {
-    logger.error({ err }, 'operator stopped');
-    return 1;
-  } finally {
-    await dashboardServer?.close();
-    await dashboard?.stop();
-    await Promise.allSettled(closers.map((c) => c()));
-    await probes.close();
-    await webhooks?.close();
-    await client.close();
-  }
+  dashboard.start();
+  const server = await startDashboardServer({
+    source: dashboard,
+    host,
+    port,
+    logger: logger.child({ component: 'dashboard' }),
+  });
+  return { dashboard, server };
+}
+
+function startWebhooks(
+  cfg: OperatorConfig,
+  { host, port, certFile, keyFile }: NonNullable<OperatorConfig['webhook']>,
+  { podPolicy, stateDefaults }: SharedSettings,
+  client: KubeClient,
+  registry: Registry,
+  logger: Logger,
+): Promise<AdmissionServer> {
+  const handlers = [
+    streamJobAdmission({
+      kube: client,
+      podPolicy,
+      defaults: stateDefaults,
+      registries: { allowed: cfg.webhookSchemaRegistries },
+    }),
+    druidDatasourceAdmission({ kube: client }),
+  ];
+  return startAdmissionServer({
+    handlers,
+    tls: { certFile, keyFile },
+    host,
+    port,
+    logger: logger.child({ component: 'admission' }),
+    registry,
+  });
 }
 
 main().then(

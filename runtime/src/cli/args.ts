@@ -88,6 +88,103 @@ function int(flag: string, v: string | undefined, min: number): number {
   return n;
 }
 
+function duration(flag: string, v: string | undefined, like: string, allowZero = false): number {
+  const ms = parseDuration(v);
+  if (ms === undefined || (allowZero ? ms < 0 : ms <= 0))
+    throw new TributaryError(
+      'TRIB_CLI_USAGE',
+      `${flag}: expected a duration like ${like}, got ${JSON.stringify(v ?? '')}`,
+    );
+  return ms;
+}
+
+/** An option's value: the `--flag=value` form's, else the next argument (taken by `value()`). */
+interface OptionValue {
+  value: () => string | undefined;
+  inline: string | undefined;
+  rest: string[];
+}
+
+/** Every option by flag: what it sets. */
+const OPTIONS: Readonly<Record<string, (args: RunArgs, v: OptionValue) => void>> = {
+  '--parallelism': (args, { value }) => {
+    args.parallelism = int('--parallelism', value(), 1);
+  },
+  '-p': (args, { value }) => {
+    args.parallelism = int('--parallelism', value(), 1);
+  },
+  '--max-parallelism': (args, { value }) => {
+    args.maxParallelism = int('--max-parallelism', value(), 1);
+  },
+  '--duration': (args, { value }) => {
+    args.durationMs = duration('--duration', value(), '"30s"');
+  },
+  '--set': (args, { value }) => {
+    const v = value();
+    if (!v || !v.includes('='))
+      throw new TributaryError('TRIB_CLI_USAGE', `--set: expected path=value, got ${JSON.stringify(v ?? '')}`);
+    args.sets.push(v);
+  },
+  '--metrics-port': (args, { value }) => {
+    args.metricsPort = int('--metrics-port', value(), 0);
+  },
+  '--log-level': (args, { value }) => {
+    args.logLevel = value();
+  },
+  '--drain': (args) => {
+    args.drain = true;
+  },
+  '--explain': (args) => {
+    args.explain = true;
+  },
+  '--distributed': (args) => {
+    args.distributed = true;
+  },
+  '--threads': (args) => {
+    args.threads = true;
+  },
+  '--single-thread': (args) => {
+    args.singleThread = true;
+  },
+  '--max-restarts': (args, { value }) => {
+    args.maxRestarts = int('--max-restarts', value(), 0);
+  },
+  '--state-dir': (args, { value }) => {
+    args.stateDir = value();
+  },
+  '--checkpoint-interval': (args, { value }) => {
+    args.checkpointIntervalMs = duration('--checkpoint-interval', value(), '"10s"');
+  },
+  '--offset-commit-interval': (args, { value }) => {
+    args.offsetCommitIntervalMs = duration('--offset-commit-interval', value(), '"5s" (0 = off)', true);
+  },
+  '--tolerable-failed-checkpoints': (args, { value }) => {
+    args.tolerableFailedCheckpoints = int('--tolerable-failed-checkpoints', value(), 0);
+  },
+  '--restore': (args, { value }) => {
+    args.restore = value();
+    if (!args.restore)
+      throw new TributaryError('TRIB_CLI_USAGE', '--restore: expected a checkpoint or savepoint directory');
+  },
+  '--allow-non-restored-state': (args) => {
+    args.allowNonRestoredState = true;
+  },
+  '--control-port': (args, { value }) => {
+    args.controlPort = int('--control-port', value(), 0);
+  },
+  '--ui': (args, { inline, rest }) => {
+    // The address is optional: a next argument that is not one (the job file, an option) stays.
+    const next = inline ?? rest[0];
+    const isAddress = next !== undefined && /^(\[[^\]]+\]|[\w.-]*)?:?\d{1,5}$/.test(next);
+    args.ui = isAddress ? (inline ?? (rest.shift() as string)) : DEFAULT_UI_ADDRESS;
+    if (inline !== undefined && !isAddress)
+      throw new TributaryError('TRIB_CLI_USAGE', `--ui: expected host:port, got ${JSON.stringify(inline)}`);
+  },
+  '--no-progress': (args) => {
+    args.progress = false;
+  },
+};
+
 export function parseArgs(argv: readonly string[]): RunArgs {
   const args: RunArgs = {
     command: 'help',
@@ -111,118 +208,9 @@ export function parseArgs(argv: readonly string[]): RunArgs {
       a.startsWith('--') && a.includes('=') && !a.startsWith('--set=')
         ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
         : [a, undefined];
-    const value = (): string | undefined => inline ?? rest.shift();
-    switch (flag) {
-      case '--parallelism':
-      case '-p':
-        args.parallelism = int('--parallelism', value(), 1);
-        break;
-      case '--max-parallelism':
-        args.maxParallelism = int('--max-parallelism', value(), 1);
-        break;
-      case '--duration': {
-        const v = value();
-        const ms = parseDuration(v);
-        if (ms === undefined || ms <= 0)
-          throw new TributaryError(
-            'TRIB_CLI_USAGE',
-            `--duration: expected a duration like "30s", got ${JSON.stringify(v ?? '')}`,
-          );
-        args.durationMs = ms;
-        break;
-      }
-      case '--set': {
-        const v = value();
-        if (!v || !v.includes('='))
-          throw new TributaryError('TRIB_CLI_USAGE', `--set: expected path=value, got ${JSON.stringify(v ?? '')}`);
-        args.sets.push(v);
-        break;
-      }
-      case '--metrics-port':
-        args.metricsPort = int('--metrics-port', value(), 0);
-        break;
-      case '--log-level':
-        args.logLevel = value();
-        break;
-      case '--drain':
-        args.drain = true;
-        break;
-      case '--explain':
-        args.explain = true;
-        break;
-      case '--distributed':
-        args.distributed = true;
-        break;
-      case '--threads':
-        args.threads = true;
-        break;
-      case '--single-thread':
-        args.singleThread = true;
-        break;
-      case '--max-restarts':
-        args.maxRestarts = int('--max-restarts', value(), 0);
-        break;
-      case '--state-dir':
-        args.stateDir = value();
-        break;
-      case '--checkpoint-interval': {
-        const v = value();
-        const ms = parseDuration(v);
-        if (ms === undefined || ms <= 0)
-          throw new TributaryError(
-            'TRIB_CLI_USAGE',
-            `--checkpoint-interval: expected a duration like "10s", got ${JSON.stringify(v ?? '')}`,
-          );
-        args.checkpointIntervalMs = ms;
-        break;
-      }
-      case '--offset-commit-interval': {
-        const v = value();
-        const ms = parseDuration(v);
-        if (ms === undefined || ms < 0)
-          throw new TributaryError(
-            'TRIB_CLI_USAGE',
-            `--offset-commit-interval: expected a duration like "5s" (0 = off), got ${JSON.stringify(v ?? '')}`,
-          );
-        args.offsetCommitIntervalMs = ms;
-        break;
-      }
-      case '--tolerable-failed-checkpoints':
-        args.tolerableFailedCheckpoints = int('--tolerable-failed-checkpoints', value(), 0);
-        break;
-      case '--restore':
-        args.restore = value();
-        if (!args.restore)
-          throw new TributaryError('TRIB_CLI_USAGE', '--restore: expected a checkpoint or savepoint directory');
-        break;
-      case '--allow-non-restored-state':
-        args.allowNonRestoredState = true;
-        break;
-      case '--control-port':
-        args.controlPort = int('--control-port', value(), 0);
-        break;
-      case '--ui': {
-        // The address is optional: a next argument that is not one (the job file, an option) stays.
-        const next = inline ?? rest[0];
-        const isAddress = next !== undefined && /^(\[[^\]]+\]|[\w.-]*)?:?\d{1,5}$/.test(next);
-        args.ui = isAddress ? (inline ?? (rest.shift() as string)) : DEFAULT_UI_ADDRESS;
-        if (inline !== undefined && !isAddress)
-          throw new TributaryError('TRIB_CLI_USAGE', `--ui: expected host:port, got ${JSON.stringify(inline)}`);
-        break;
-      }
-      case '--no-progress':
-        args.progress = false;
-        break;
-      default:
-        if (a.startsWith('--set=')) {
-          args.sets.push(a.slice('--set='.length));
-          break;
-        }
-        if (a.startsWith('-')) throw new TributaryError('TRIB_CLI_USAGE', `unknown option ${a}\n${USAGE}`);
-        if (args.file !== undefined)
-          throw new TributaryError('TRIB_CLI_USAGE', `unexpected argument ${a}; one job file only`);
-        args.file = a;
-    }
+    const option = Object.hasOwn(OPTIONS, flag) ? OPTIONS[flag] : undefined;
+    if (option) option(args, { value: () => inline ?? rest.shift(), inline, rest });
+    else positional(args, a);
   }
   const modes = [
     args.distributed && '--distributed',
@@ -237,4 +225,16 @@ export function parseArgs(argv: readonly string[]): RunArgs {
     );
   if (!args.file) throw new TributaryError('TRIB_CLI_USAGE', `missing <job.yaml>\n${USAGE}`);
   return args;
+}
+
+/** An argument that is no option: `--set=path=value`, else the job file (one only). */
+function positional(args: RunArgs, a: string): void {
+  if (a.startsWith('--set=')) {
+    args.sets.push(a.slice('--set='.length));
+    return;
+  }
+  if (a.startsWith('-')) throw new TributaryError('TRIB_CLI_USAGE', `unknown option ${a}\n${USAGE}`);
+  if (args.file !== undefined)
+    throw new TributaryError('TRIB_CLI_USAGE', `unexpected argument ${a}; one job file only`);
+  args.file = a;
 }

@@ -13,11 +13,11 @@ import { TributaryError } from '../errors.ts';
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import type { Logger } from 'pino';
 import { CONTRACT_VERSION } from '../control/contract.ts';
-import { localControlToken } from '../control/local-token.ts';
+import { localControlToken, type LocalToken } from '../control/local-token.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
 import { loopbackPortFree } from '../process/loopback-ports.ts';
-import { Supervisor, type AttemptInfo } from '../process/supervisor.ts';
+import { Supervisor, type AttemptInfo, type SupervisorOptions } from '../process/supervisor.ts';
 import { SupervisorMetrics } from '../process/supervisor-metrics.ts';
 import { ThreadSlot } from '../process/thread-slot.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
@@ -44,6 +44,70 @@ export async function runDistributed(
   { mode, parallelism }: ResolvedRunMode,
 ): Promise<number> {
   const threads = mode === 'threads';
+  const restore = await checkBeforeStart(args, loaded, graph, parallelism, threads);
+  const metrics = new SupervisorMetrics({ processMetrics: args.metricsPort !== undefined });
+  // The progress line sums the slots' status; their output then passes through this process in
+  // whole lines, each after the line is cleared (forward-lines.ts).
+  const progress = ProgressLine.onTerminal(args.progress);
+  // --control-port: slot 0's control API (the coordinator's: savepoints) on that port, under the
+  // user's token (TRIBUTARY_CONTROL_TOKEN_FILE) or a generated one, which is then the job's secret.
+  const control = args.controlPort !== undefined ? localControlToken() : undefined;
+  // --ui: the dashboard reads every slot of the running attempt; restarts and exits are its exceptions.
+  const running: { sup?: Supervisor } = {};
+  const ui: RunUi | undefined =
+    args.ui === undefined
+      ? undefined
+      : await startRunUi({
+          address: args.ui,
+          jobName: loaded.name,
+          graph,
+          parallelism,
+          logger,
+          read: () => Promise.all((running.sup?.slots ?? []).map(readStatus)),
+        });
+  const sup = new Supervisor({
+    ...supervisorOptions(args, loaded, cp, parallelism, restore),
+    host: threads ? 'thread' : 'process',
+    ...(progress ? { stdio: 'pipe' as const } : {}),
+    ...(control ? { secret: { token: control.token, file: control.file } } : {}),
+    ...attemptHooks(progress, control, ui, logger),
+    logger,
+    metrics,
+  });
+  running.sup = sup;
+  const onSignal = stopOnSignals(sup, progress, logger);
+  const timer = args.durationMs !== undefined ? setTimeout(() => sup.stop(), args.durationMs) : undefined;
+  let server: MetricsServer | undefined;
+  try {
+    if (args.metricsPort !== undefined) {
+      server = await startMetricsServer(
+        supervisedMetrics(metrics.registry, () => sup.slots),
+        args.metricsPort,
+      );
+      logger.info({ url: `http://127.0.0.1:${server.port}/metrics` }, 'metrics endpoint');
+    }
+    await superviseToEnd(sup, progress, loaded, logger);
+    return 0;
+  } finally {
+    if (timer) clearTimeout(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await server?.close();
+    await ui?.close();
+  }
+}
+
+/**
+ * What would fail every attempt alike, said once before any slot starts; returns the state the
+ * first attempt restores (--restore, else the job file's savepoint).
+ */
+async function checkBeforeStart(
+  args: RunArgs,
+  loaded: LoadedJob,
+  graph: ValidatedGraph,
+  parallelism: number,
+  threads: boolean,
+): Promise<string | undefined> {
   refuseSharedFileSinks(
     graph.spec,
     parallelism,
@@ -65,28 +129,18 @@ export async function runDistributed(
       });
     });
   }
-  const metrics = new SupervisorMetrics({ processMetrics: args.metricsPort !== undefined });
-  // The progress line sums the slots' status; their output then passes through this process in
-  // whole lines, each after the line is cleared (forward-lines.ts).
-  const progress = ProgressLine.onTerminal(args.progress);
-  const clear = (): void => progress?.clear();
-  // --control-port: slot 0's control API (the coordinator's: savepoints) on that port, under the
-  // user's token (TRIBUTARY_CONTROL_TOKEN_FILE) or a generated one, which is then the job's secret.
-  const control = args.controlPort !== undefined ? localControlToken() : undefined;
-  // --ui: the dashboard reads every slot of the running attempt; restarts and exits are its exceptions.
-  const running: { sup?: Supervisor } = {};
-  const ui: RunUi | undefined =
-    args.ui === undefined
-      ? undefined
-      : await startRunUi({
-          address: args.ui,
-          jobName: loaded.name,
-          graph,
-          parallelism,
-          logger,
-          read: () => Promise.all((running.sup?.slots ?? []).map(readStatus)),
-        });
-  const sup = new Supervisor({
+  return restore;
+}
+
+/** The job's configuration for every slot, and the run's options that do not depend on its output. */
+function supervisorOptions(
+  args: RunArgs,
+  loaded: LoadedJob,
+  cp: RunCheckpointing,
+  parallelism: number,
+  restore: string | undefined,
+): Pick<SupervisorOptions, 'config' | 'restoreFrom' | 'stopGraceMs' | 'slot0ControlPort' | 'maxRestarts' | 'env'> {
+  return {
     config: {
       contractVersion: CONTRACT_VERSION,
       jobName: loaded.name,
@@ -105,17 +159,35 @@ export async function runDistributed(
       allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
     },
     ...(restore !== undefined ? { restoreFrom: normalizeLocation(restore) } : {}),
-    host: threads ? 'thread' : 'process',
     // Firing every open window and the final checkpoint can take longer than a plain stop.
     ...(args.drain ? { stopGraceMs: 60_000 } : {}),
-    ...(progress ? { stdio: 'pipe' as const } : {}),
-    ...(control ? { secret: { token: control.token, file: control.file } } : {}),
     ...(args.controlPort ? { slot0ControlPort: args.controlPort } : {}),
+    maxRestarts: args.maxRestarts,
+    env: {
+      ...(args.logLevel ? { TRIBUTARY_LOG_LEVEL: args.logLevel } : {}),
+      // Every slot drains on the stop (Ctrl-C, --duration) the supervisor sends it.
+      // Set either way: a value in the user's environment must not decide it.
+      [LocalEnv.drainOnStop]: args.drain ? '1' : '0',
+      // After a stop-with-savepoint slot 0 keeps its control API up so the caller can read the
+      // outcome; a pod until the operator deletes it, a local run this long (seconds).
+      TRIBUTARY_STOP_LINGER: process.env['TRIBUTARY_STOP_LINGER'] ?? '10',
+    },
+  };
+}
+
+/** What the run does as the supervisor starts an attempt and as a slot exits. */
+function attemptHooks(
+  progress: ProgressLine | undefined,
+  control: LocalToken | undefined,
+  ui: RunUi | undefined,
+  logger: Logger,
+): Pick<SupervisorOptions, 'onAttempt' | 'onSlotExit'> {
+  return {
     onAttempt: (a: AttemptInfo) => {
       if (progress)
         for (const h of a.slots) {
-          if (h.child.stdout) forwardLines(h.child.stdout, process.stdout, clear);
-          if (h.child.stderr) forwardLines(h.child.stderr, process.stderr, clear);
+          if (h.child.stdout) forwardLines(h.child.stdout, process.stdout, () => progress.clear());
+          if (h.child.stderr) forwardLines(h.child.stderr, process.stderr, () => progress.clear());
         }
       ui?.source.attemptStarted(a.attempt, a.restoreFrom);
       const slot0 = a.slots[0];
@@ -131,20 +203,11 @@ export async function runDistributed(
             ui.source.slotExited(slot, code, signal),
         }
       : {}),
-    logger,
-    maxRestarts: args.maxRestarts,
-    metrics,
-    env: {
-      ...(args.logLevel ? { TRIBUTARY_LOG_LEVEL: args.logLevel } : {}),
-      // Every slot drains on the stop (Ctrl-C, --duration) the supervisor sends it.
-      // Set either way: a value in the user's environment must not decide it.
-      [LocalEnv.drainOnStop]: args.drain ? '1' : '0',
-      // After a stop-with-savepoint slot 0 keeps its control API up so the caller can read the
-      // outcome; a pod until the operator deletes it, a local run this long (seconds).
-      TRIBUTARY_STOP_LINGER: process.env['TRIBUTARY_STOP_LINGER'] ?? '10',
-    },
-  });
-  running.sup = sup;
+  };
+}
+
+/** Ctrl-C or SIGTERM stops every slot; a second one kills them. Returns the handler, to remove it. */
+function stopOnSignals(sup: Supervisor, progress: ProgressLine | undefined, logger: Logger): () => void {
   let interrupted = 0;
   const onSignal = (): void => {
     interrupted++;
@@ -159,39 +222,31 @@ export async function runDistributed(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const timer = args.durationMs !== undefined ? setTimeout(() => sup.stop(), args.durationMs) : undefined;
-  let server: MetricsServer | undefined;
-  try {
-    if (args.metricsPort !== undefined) {
-      server = await startMetricsServer(
-        supervisedMetrics(metrics.registry, () => sup.slots),
-        args.metricsPort,
-      );
-      logger.info({ url: `http://127.0.0.1:${server.port}/metrics` }, 'metrics endpoint');
-    }
-    const poller = new SlotStatusPoller(() => sup.slots);
-    if (progress) poller.start((s) => progress.render(s));
-    const r = await sup.run().finally(() => {
-      poller.stop();
-      progress?.stop();
-    });
-    // Thread slots post their counts when they end (a slot process only logs them): the last attempt's, summed.
-    const results = sup.slots.map((h) => (h.child instanceof ThreadSlot ? h.child.result : undefined));
-    const counts = results.every((x) => x !== undefined)
-      ? {
-          recordsIn: results.reduce((n, x) => n + x.recordsIn, 0),
-          recordsOut: results.reduce((n, x) => n + x.recordsOut, 0),
-        }
-      : {};
-    // Slots that all exited 0 after a stop-with-savepoint (through slot 0's control API) stopped, not finished.
-    const state = r.state === 'FINISHED' && results.some((x) => x?.state === 'STOPPED') ? 'STOPPED' : r.state;
-    logger.info({ job: loaded.name, ...r, state, ...counts }, state === 'FINISHED' ? 'job finished' : 'job stopped');
-    return 0;
-  } finally {
-    if (timer) clearTimeout(timer);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await server?.close();
-    await ui?.close();
-  }
+  return onSignal;
+}
+
+/** Runs the supervised attempts to the end, and logs how the job ended. */
+async function superviseToEnd(
+  sup: Supervisor,
+  progress: ProgressLine | undefined,
+  loaded: LoadedJob,
+  logger: Logger,
+): Promise<void> {
+  const poller = new SlotStatusPoller(() => sup.slots);
+  if (progress) poller.start((s) => progress.render(s));
+  const r = await sup.run().finally(() => {
+    poller.stop();
+    progress?.stop();
+  });
+  // Thread slots post their counts when they end (a slot process only logs them): the last attempt's, summed.
+  const results = sup.slots.map((h) => (h.child instanceof ThreadSlot ? h.child.result : undefined));
+  const counts = results.every((x) => x !== undefined)
+    ? {
+        recordsIn: results.reduce((n, x) => n + x.recordsIn, 0),
+        recordsOut: results.reduce((n, x) => n + x.recordsOut, 0),
+      }
+    : {};
+  // Slots that all exited 0 after a stop-with-savepoint (through slot 0's control API) stopped, not finished.
+  const state = r.state === 'FINISHED' && results.some((x) => x?.state === 'STOPPED') ? 'STOPPED' : r.state;
+  logger.info({ job: loaded.name, ...r, state, ...counts }, state === 'FINISHED' ? 'job finished' : 'job stopped');
 }

@@ -123,6 +123,13 @@ export function validateGraphWith(
   return graph;
 }
 
+/** A node as its spec gives it: the object and its path. */
+interface Entry {
+  o: Obj;
+  path: string;
+  node: NodeInfo;
+}
+
 /** Non-throwing form: `graph` is set only when there are no issues. */
 export function checkGraphWith(
   raw: unknown,
@@ -137,13 +144,33 @@ export function checkGraphWith(
   }
   c.keys(raw, ['sources', 'steps', 'sinks', 'onRecordError'], P);
   c.oneOf(raw, 'onRecordError', P, ['skip', 'fail']);
+  const nodes = new Map<string, NodeInfo>();
+  const entries = collectNodes(c, raw, P, nodes, connectors);
+  addSideOutputs(c, entries, nodes);
+  linkInputs(c, entries, nodes);
+  if (c.issues.length > 0) return { issues: c.issues };
+  const order = topologicalOrder(c, nodes);
+  if (!order) return { issues: c.issues };
+  checkLookupTables(c, raw, nodes);
+  typeNodes(c, entries, nodes, order, connectors);
+  if (c.issues.length > 0) return { issues: c.issues };
+  return { graph: { spec: raw as unknown as GraphSpec, nodes, order }, issues: [] };
+}
+
+/** The sources, steps and sinks, each checked on its own: its name, its kind and its config. */
+function collectNodes(
+  c: Checker,
+  raw: Obj,
+  P: string,
+  nodes: Map<string, NodeInfo>,
+  connectors: ConnectorConfigRules,
+): Entry[] {
   const sections: [string, NodeRole][] = [
     ['sources', 'source'],
     ['steps', 'step'],
     ['sinks', 'sink'],
   ];
-  const nodes = new Map<string, NodeInfo>();
-  const entries: { o: Obj; path: string; node: NodeInfo }[] = [];
+  const entries: Entry[] = [];
   for (const [section, role] of sections) {
     const list = raw[section];
     if (list === undefined && section === 'steps') continue;
@@ -185,7 +212,11 @@ export function checkGraphWith(
         c.add(`${path}.from`, `expected one input for a sink, got a list`);
     });
   }
-  // Side outputs are named streams too.
+  return entries;
+}
+
+/** Side outputs (late records of a window, error records of a step or sink) are named streams too. */
+function addSideOutputs(c: Checker, entries: Entry[], nodes: Map<string, NodeInfo>): void {
   const sideOutput = (name: unknown, path: string, producer: NodeInfo, kind: 'lateOutput' | 'errorOutput') => {
     if (typeof name !== 'string' || !NAME.test(name)) {
       c.add(path, `expected a stream name, got ${show(name)}`);
@@ -218,6 +249,10 @@ export function checkGraphWith(
       else c.add(`${path}.errorOutput`, why);
     }
   }
+}
+
+/** Each `from` names a node that produces records: the node becomes one of its consumers. */
+function linkInputs(c: Checker, entries: Entry[], nodes: Map<string, NodeInfo>): void {
   for (const { path, node } of entries) {
     node.inputs.forEach((input, i) => {
       const fp = node.inputs.length > 1 ? `${path}.from[${i}]` : `${path}.from`;
@@ -235,9 +270,10 @@ export function checkGraphWith(
     });
   }
   for (const n of nodes.values()) if (n.role === 'sideOutput') nodes.get(n.inputs[0] as string)?.consumers.push(n.name);
-  if (c.issues.length > 0) return { issues: c.issues };
+}
 
-  // Topological order (Kahn); whatever remains sits on a cycle.
+/** Topological order (Kahn); whatever remains sits on a cycle, which is reported (undefined). */
+function topologicalOrder(c: Checker, nodes: Map<string, NodeInfo>): string[] | undefined {
   const indeg = new Map<string, number>();
   for (const n of nodes.values()) indeg.set(n.name, n.inputs.length);
   const order: string[] = [];
@@ -251,26 +287,26 @@ export function checkGraphWith(
       if (d === 0) queue.push(cons);
     }
   }
-  if (order.length < nodes.size) {
-    // Peel off nodes that merely sit downstream of a cycle; what remains is on one.
-    const rest = new Set([...nodes.keys()].filter((n) => !order.includes(n)));
-    for (let changed = true; changed;) {
-      changed = false;
-      for (const n of rest) {
-        if (!(nodes.get(n) as NodeInfo).consumers.some((c) => rest.has(c))) {
-          rest.delete(n);
-          changed = true;
-        }
+  if (order.length === nodes.size) return order;
+  // Peel off nodes that merely sit downstream of a cycle; what remains is on one.
+  const rest = new Set([...nodes.keys()].filter((n) => !order.includes(n)));
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const n of rest) {
+      if (!(nodes.get(n) as NodeInfo).consumers.some((c) => rest.has(c))) {
+        rest.delete(n);
+        changed = true;
       }
     }
-    const onCycle = [...rest].map((n) => nodes.get(n) as NodeInfo);
-    const first = onCycle[0] as NodeInfo;
-    c.add(
-      `${first.path}.from`,
-      `cycle between ${onCycle.map((n) => `"${n.name}"`).join(', ')}; a graph must be acyclic`,
-    );
-    return { issues: c.issues };
   }
+  const onCycle = [...rest].map((n) => nodes.get(n) as NodeInfo);
+  const first = onCycle[0] as NodeInfo;
+  c.add(`${first.path}.from`, `cycle between ${onCycle.map((n) => `"${n.name}"`).join(', ')}; a graph must be acyclic`);
+  return undefined;
+}
+
+/** A druid or kudu source that a lookup step uses as its table is not a stream: nothing else reads it. */
+function checkLookupTables(c: Checker, raw: Obj, nodes: Map<string, NodeInfo>): void {
   const tables = lookupTables(raw as Pick<GraphSpec, 'steps'>);
   for (const n of nodes.values()) {
     if (n.role !== 'source') continue;
@@ -282,7 +318,16 @@ export function checkGraphWith(
         );
     } else if (n.consumers.length === 0) c.add(n.path, `source "${n.name}" is not read by any step or sink`);
   }
+}
 
+/** In topological order: each step's and sink's options and expressions against its inputs' field types. */
+function typeNodes(
+  c: Checker,
+  entries: Entry[],
+  nodes: Map<string, NodeInfo>,
+  order: string[],
+  connectors: ConnectorConfigRules,
+): void {
   const byName = new Map(entries.map((e) => [e.node.name, e]));
   for (const name of order) {
     const node = nodes.get(name) as NodeInfo;
@@ -306,8 +351,6 @@ export function checkGraphWith(
     }
     validateStep(c, o, path, node, inputs, in0, nodes);
   }
-  if (c.issues.length > 0) return { issues: c.issues };
-  return { graph: { spec: raw as unknown as GraphSpec, nodes, order }, issues: [] };
 }
 
 /** Why a step may not name an errorOutput (undefined: it may). */

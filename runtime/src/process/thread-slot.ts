@@ -5,7 +5,7 @@
 // MessagePort per peer instead of a loopback TCP connection (net/port-socket.ts).
 //
 // It looks to the supervisor like a child process (SlotChild): SIGTERM/SIGINT become a `stop`
-// message (the slot stops as on a signal: slot-main.ts listens on its parentPort), SIGKILL is
+// message (the slot stops as on a signal: slot/run.ts listens on its parentPort), SIGKILL is
 // Worker.terminate(). The thread's exit code is the slot's (slot-main exits with it).
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
