@@ -10,7 +10,12 @@ import { addToHistory, savepointRequestId } from './savepoints.ts';
 import { disposeDropped } from './dispose-savepoints.ts';
 import { PHASE_OF } from './kinds.ts';
 import { lateSavepoints, withTimedOut, type LateSavepoints } from './late-savepoint.ts';
-import { retryLater, advanceSavepoint, type SavepointOutcome, type AdvanceSavepointOptions } from './advance-savepoint.ts';
+import {
+  retryLater,
+  advanceSavepoint,
+  type SavepointOutcome,
+  type AdvanceSavepointOptions,
+} from './advance-savepoint.ts';
 import { lineageOf, lineageSince } from './restore-point.ts';
 import { checkpointFallback } from './state-policy.ts';
 
