@@ -4,37 +4,8 @@
 // leaf; core/savepoint.ts is part of this contract) and the leaf files that hold a part of it
 // beside the code that writes it (finished.ts, connectors/kafka/registry-secret-env.ts), and
 // re-exports them. A change here that is not additive bumps CONTRACT_VERSION.
-// Additive changes within version 1 (a runtime may omit them; the operator reads them when
-// present): JobConfig.restoreLatest, StatusResponse.restoredFrom and
-// StatusResponse.waitingForInput, StatusResponse.unavailable, DELETE /v1/savepoints/{name}, METRICS_PORT (/metrics
-// without a token; on CONTROL_PORT /metrics now needs the token like every path but /healthz
-// and /readyz). Authenticated handshake: data-plane protocol 3 (runtime/src/net/handshake.ts)
-// under the job's secret in TRIBUTARY_CONTROL_TOKEN_FILE, which a slot now requires.
-// StatusResponse.recordsIn/recordsOut (the slot's counts, which `tributary run --threads` sums) are additive too.
-// StatusResponse.unreadPartitions (slot 0's partitions no slot reads) is additive too.
-// JobConfig.retention and GET /v1/savepoints (the list of savepoint folders) are additive too: a
-// runtime without them prunes as before and answers 405 to the list, which the operator's
-// orphan sweep takes as "cannot list", never as "nothing there".
-// JobConfig.deployment and JobConfig.restoreLatest.lineage are additive too: a runtime without
-// them writes no `deployment` into checkpoint metadata and resolves restoreLatest by `since`.
-// GET /v1/status during the restore (additive): a slot answers from before it looks up and reads
-// its restore, `state: 'RESTORING'` (an existing JobState) with `unavailable` naming a state
-// storage that keeps it waiting (control/restore-phase.ts); an older runtime answered nothing
-// during the lookup, then CREATED. Savepoint requests then answer 409 as they did while CREATED.
-// StatusResponse.load (additive): the slot's cumulative load counters, which the operator's
-// autoscaler differentiates between two answers; a runtime without it gives the autoscaler no
-// input, and the autoscaler then recommends nothing for that job (it says so in status).
-// StatusResponse.nodes (additive): cumulative counters per graph node of this slot (NodeLoad), which
-// the dashboards differentiate like `load`; a runtime without it shows no per-node numbers.
-// StatusResponse.lastCheckpoint.kind/durationMs/bytes (additive): what the dashboards chart.
-// StatusResponse.recentCheckpoints (additive): every completion a dashboard's table lists.
-// POST/GET /v1/migrations and StatusResponse.migration (additive, slot 0): a live rescale
-// (core/migration.ts); a runtime without them answers 404, and the operator rescales by savepoint.
-// Live rescale of slot pods (additive): MigrationStatus.awaiting (slot 0 asks the operator for the
-// joining pod), FinishedTermination.left (a slot that left in a scale in, control/finished.ts),
-// SLOT_LABEL (how running slots find a joining pod), and a joining slot (TRIBUTARY_JOIN set) takes
-// its parallelism from TRIBUTARY_PARALLELISM and restores nothing, whatever the deployment's
-// JobConfig says of parallelism and restore (the ConfigMap is the deployment's, written at its start).
+// Additive fields and paths (an older runtime may lack them; the operator reads them only when
+// present) and what their absence means: docs/runtime/control-contract.md, which grows with each.
 
 import type { MigrationStatus } from '../core/migration.ts';
 import type { DependencyOutage } from '../core/outage.ts';
