@@ -7,6 +7,7 @@
 // since no container registry may be reachable. Prints each step's time and the image size.
 //
 //   npm run image [-- --base docker.io/library/node:24-bookworm-slim] [--prefix tributary]
+//   npm run -s image -- --store-flags    (prints the store's buildah/podman flags, builds nothing)
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,8 +105,15 @@ async function main(): Promise<number> {
   return 0;
 }
 
+/** `--store-flags`: what buildah or podman needs to see the images (README: pushing them). */
+async function printStoreFlags(): Promise<number> {
+  process.stdout.write(`${storeFlags().join(' ')}\n`);
+  return 0;
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then(
+  const storeOnly = process.argv.length === 3 && process.argv[2] === '--store-flags';
+  (storeOnly ? printStoreFlags() : main()).then(
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

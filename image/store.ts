@@ -5,10 +5,17 @@
 //   TRIBUTARY_CONTAINERS_ROOT    default ~/.cache/tributary/containers
 //   TRIBUTARY_CONTAINERS_DRIVER  overlay (default) or vfs
 //
+// The run root (locks, container runtime state) sits beside the store unless that path is over
+// podman's 50-character limit (any home longer than /root's: /home/alice/.cache/… is 56); then it
+// is a short directory of ours under /tmp named after the store, so every process of a store still
+// shares one. That directory is used only when this user owns it and no one else may write it.
+//
 // overlay is the default because vfs copies the whole image for every layer and every
 // container (measured here: a container start 15-24 s on vfs vs 1.5 s on overlay, a full
 // build 8 min vs 1 min); vfs is the fallback for kernels or filesystems without overlayfs.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImageError } from './errors.ts';
@@ -27,16 +34,40 @@ export function storeConfig(env: NodeJS.ProcessEnv = process.env): StoreConfig {
   return { root, driver };
 }
 
+/** podman refuses a run root longer than this ("the specified runroot is longer than 50 characters"). */
+export const MAX_RUNROOT_LENGTH = 50;
+
+/** Where a store's run root is: beside it when the path fits podman's limit, else a short path under /tmp. */
+export function runRootOf(cfg: StoreConfig): string {
+  const beside = join(cfg.root, `run-${cfg.driver}`);
+  if (beside.length <= MAX_RUNROOT_LENGTH) return beside;
+  const id = createHash('sha256').update(cfg.root).digest('hex').slice(0, 12);
+  return join('/tmp', `tributary-run-${id}-${cfg.driver}`);
+}
+
+/**
+ * Creates a run root under /tmp (mode 0700) or checks the one there: a directory, not a link, of
+ * this user, that no one else may write. Anything else fails: another user's directory there could
+ * hold the locks and state of the containers we run.
+ */
+function ensureOwnRunRoot(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const st = lstatSync(path);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw new ImageError(
+      'IMAGE_STORE_FAILED',
+      `container run root ${path}: not a directory of uid ${uid ?? '?'} that only it may write ` +
+        `(uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}); remove it, or set TRIBUTARY_CONTAINERS_ROOT to a shorter path`,
+    );
+  }
+}
+
 /** Global flags of buildah and podman that select our store. */
 export function storeFlags(cfg: StoreConfig = storeConfig()): string[] {
-  return [
-    '--root',
-    join(cfg.root, `storage-${cfg.driver}`),
-    '--runroot',
-    join(cfg.root, `run-${cfg.driver}`),
-    '--storage-driver',
-    cfg.driver,
-  ];
+  const runRoot = runRootOf(cfg);
+  if (!runRoot.startsWith(cfg.root)) ensureOwnRunRoot(runRoot);
+  return ['--root', join(cfg.root, `storage-${cfg.driver}`), '--runroot', runRoot, '--storage-driver', cfg.driver];
 }
 
 /**
