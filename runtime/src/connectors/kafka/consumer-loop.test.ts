@@ -1,8 +1,8 @@
 // ConsumerLoop's stop against a kafkajs consumer that is still starting (a stub of kafkajs's
 // Consumer): a stopped loop must leave nothing running. kafkajs restarts a crashed consumer on a
-// timer of its own after its disconnect, and its disconnect does not cancel a connect under way;
-// either would leave a consumer fetching that no one stops (live-rescale-resources.int shows it
-// against the real broker).
+// timer of its own after its disconnect, and its disconnect cancels neither a connect nor a
+// group join under way; each would leave a consumer, or its connections, that no one stops
+// (rescale-local-resources.int shows it against the real broker).
 import type { Consumer, ConsumerConfig, Kafka as KafkaClient } from 'kafkajs';
 import { describe, expect, it, vi } from 'vitest';
 import { ConsumerLoop, type FetchHandler } from './consumer-loop.ts';
@@ -60,5 +60,38 @@ describe('ConsumerLoop: a stopped loop leaves nothing running', () => {
     await starting;
     expect(s.consumer.run).not.toHaveBeenCalled();
     expect(s.consumer.disconnect).toHaveBeenCalledTimes(2);
+  });
+
+  it.each([
+    ['joins', (r: PromiseWithResolvers<void>) => r.resolve()],
+    ['fails to join', (r: PromiseWithResolvers<void>) => r.reject(new Error('connection closed'))],
+  ])('stopped while its run %s the group: what the join opened after the disconnect is closed too', async (_, end) => {
+    const s = stubConsumer();
+    const running = Promise.withResolvers<void>();
+    s.consumer.run.mockImplementation(() => running.promise);
+    const failed = vi.fn();
+    const loop = new ConsumerLoop(s.kafka, opts, { ...handler, failed });
+    s.connected.resolve();
+    await loop.start();
+    expect(s.consumer.run).toHaveBeenCalledTimes(1);
+    await loop.stop();
+    expect(s.consumer.disconnect).toHaveBeenCalledTimes(1);
+    end(running); // kafkajs's join settles after stop()'s disconnect
+    await vi.waitFor(() => expect(s.consumer.disconnect).toHaveBeenCalledTimes(2));
+    expect(failed).not.toHaveBeenCalled();
+  });
+
+  it('a run that fails while the loop runs fails the source, and is not left again', async () => {
+    const s = stubConsumer();
+    const running = Promise.withResolvers<void>();
+    s.consumer.run.mockImplementation(() => running.promise);
+    const failed = vi.fn();
+    const loop = new ConsumerLoop(s.kafka, opts, { ...handler, failed });
+    s.connected.resolve();
+    await loop.start();
+    const err = new Error('group authorization failed');
+    running.reject(err);
+    await vi.waitFor(() => expect(failed).toHaveBeenCalledWith(err));
+    expect(s.consumer.disconnect).not.toHaveBeenCalled();
   });
 });

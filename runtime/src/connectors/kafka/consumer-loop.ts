@@ -144,9 +144,12 @@ export class ConsumerLoop {
           await heartbeat();
         },
       })
-      .catch((e: unknown) => {
-        if (!this.stopped) handler.failed(e);
-      });
+      .then(
+        // A stop while the run joined its group: kafkajs's disconnect does not cancel the join, whose
+        // connections (and their request timers) would outlive it, nor the runner it then starts.
+        () => (this.stopped ? this.leaveAfterRun() : undefined),
+        (e: unknown) => (this.stopped ? this.leaveAfterRun() : handler.failed(e)),
+      );
     for (const [partition, offset] of opts.seeks) consumer.seek({ topic, partition, offset: offset.toString() });
   }
 
@@ -191,6 +194,11 @@ export class ConsumerLoop {
   /** A start that met stop() between its steps: what the connect opened after stop()'s disconnect is closed too. */
   private async leaveAgain(): Promise<void> {
     await this.consumer.disconnect();
+  }
+
+  /** The same after the run's start settled; a disconnect that fails then has nothing left it could close. */
+  private leaveAfterRun(): Promise<void> {
+    return this.leaveAgain().catch(() => undefined);
   }
 }
 
