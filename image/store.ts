@@ -45,12 +45,16 @@ export function runRootOf(cfg: StoreConfig): string {
   return join('/tmp', `tributary-run-${id}-${cfg.driver}`);
 }
 
+/** Run roots under /tmp this process created or checked: storeFlags runs for every podman call. */
+const checkedRunRoots = new Set<string>();
+
 /**
  * Creates a run root under /tmp (mode 0700) or checks the one there: a directory, not a link, of
  * this user, that no one else may write. Anything else fails: another user's directory there could
  * hold the locks and state of the containers we run.
  */
 function ensureOwnRunRoot(path: string): void {
+  if (checkedRunRoots.has(path)) return;
   mkdirSync(path, { recursive: true, mode: 0o700 });
   const st = lstatSync(path);
   const uid = process.getuid?.();
@@ -61,6 +65,7 @@ function ensureOwnRunRoot(path: string): void {
         `(uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}); remove it, or set TRIBUTARY_CONTAINERS_ROOT to a shorter path`,
     );
   }
+  checkedRunRoots.add(path);
 }
 
 /** Global flags of buildah and podman that select our store. */
