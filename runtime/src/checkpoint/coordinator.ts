@@ -60,6 +60,8 @@ export interface CoordinatorOptions {
   retained?: number;
   /** Never remove checkpoints beyond `retained` (the job's retention is Retain: nothing it wrote is deleted). */
   keepAll?: boolean;
+  /** Checkpoints name the newest completed one as their base: slots may write deltas on it (incremental-chains.ts). */
+  incremental?: boolean;
   /** The deployment this coordinator runs in, recorded in every `_metadata.json` (restore-latest's lineage). */
   deployment?: string;
   /** Id of the checkpoint the job restored from (new ids go above it). */
@@ -282,7 +284,10 @@ export class CheckpointCoordinator implements CoordinatorPort {
     if (!recorded || this.pending !== p || !(await this.unfenced(p))) return done; // failed, expired, or fenced
     p.phase = 'slots';
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
-    for (const s of p.members.values()) s.trigger({ checkpointId: id, timestamp, kind, stop, dir });
+    // The newest completed checkpoint is always retained, so the files a delta on it references stay.
+    const base = kind === 'checkpoint' && this.o.incremental === true ? this.lastCompleted?.id : undefined;
+    const msg = { checkpointId: id, timestamp, kind, stop, dir, ...(base !== undefined ? { base } : {}) };
+    for (const s of p.members.values()) s.trigger(msg);
     return done;
   }
 

@@ -10,7 +10,7 @@
 // - a file without a list (written before lists existed) holds its whole range, as before.
 import { TributaryError } from '../errors.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
-import type { KeyedStateFile } from './metadata.ts';
+import type { KeyedStateDelta, KeyedStateFile } from './metadata.ts';
 
 /** Refuses a step's files whose lists are malformed or list one key group twice. */
 export function checkListedKeyGroups(
@@ -54,7 +54,7 @@ export function checkListedKeyGroups(
 }
 
 /** The part of `wanted` that `f` holds: `wanted` itself for a file without a list. */
-export function wantedOfFile(f: KeyedStateFile, wanted: readonly KeyGroupRange[]): KeyGroupRange[] {
+export function wantedOfFile(f: KeyedStateDelta, wanted: readonly KeyGroupRange[]): KeyGroupRange[] {
   if (f.keyGroups === undefined) return [...wanted];
   const out: KeyGroupRange[] = [];
   for (const [start, end] of f.keyGroups)
@@ -66,7 +66,7 @@ export function wantedOfFile(f: KeyedStateFile, wanted: readonly KeyGroupRange[]
 }
 
 /** The first of `keyGroups` (a file's sections) that `f`'s list does not name, or undefined. */
-export function unlistedKeyGroup(f: KeyedStateFile, keyGroups: Iterable<number>): number | undefined {
+export function unlistedKeyGroup(f: KeyedStateDelta, keyGroups: Iterable<number>): number | undefined {
   const runs = f.keyGroups;
   if (runs === undefined) return undefined;
   for (const kg of keyGroups) if (!runs.some(([s, e]) => kg >= s && kg <= e)) return kg;

@@ -22,6 +22,11 @@ export interface TriggerCheckpoint {
    * binds it on receiving the trigger, before its sources inject the barrier (rescale/migration.ts).
    */
   readonly migrationStep?: MigrationStepOnWire;
+  /**
+   * Incremental checkpoints (additive): the newest completed checkpoint when this one was
+   * triggered. A slot that acknowledged it may write its keyed state as deltas on it.
+   */
+  readonly base?: number;
 }
 
 /** A migration step as it travels with a trigger (plain JSON; rescale/plan.ts's MigrationStep without sizes). */
@@ -47,7 +52,17 @@ export interface KeyedStateHandle {
   readonly keyGroups?: [number, number][];
   /** Where each key group's section lies in the file (state-format.md, "Key-group index"). */
   readonly index?: SnapshotIndex;
+  /**
+   * Incremental checkpoints (additive): the sibling checkpoint folder that holds `file`
+   * (`chk-<id>`), absent when it is this checkpoint's own folder.
+   */
+  readonly from?: string;
+  /** Incremental checkpoints (additive): delta files applied on top of `file`, oldest first. */
+  readonly deltas?: KeyedStateDelta[];
 }
+
+/** A delta file of an incremental checkpoint (state-format.md, "Delta files"). */
+export type KeyedStateDelta = Omit<KeyedStateHandle, 'deltas'>;
 
 /** Slot → coordinator: this slot's part of checkpoint `checkpointId` is durable. */
 export interface CheckpointAck {

@@ -14,7 +14,10 @@ import { stateStoreFor } from './storage/state-store-for.ts';
 import { childOf } from './storage/state-uri.ts';
 
 export const CHECKPOINT_FORMAT = 'tributary-checkpoint';
-export const CHECKPOINT_FORMAT_VERSION = 1;
+/** The version written by a checkpoint that references files outside its folder (incremental); else 1. */
+export const CHECKPOINT_FORMAT_VERSION = 2;
+/** The versions this runtime reads: 1, and 2 (keyed-state handles with `from` and `deltas`). */
+export const READABLE_CHECKPOINT_FORMAT_VERSIONS: readonly number[] = [1, 2];
 
 export interface KeyedStateFile {
   slot: number;
@@ -26,7 +29,12 @@ export interface KeyedStateFile {
   sha256: string;
   /** Key-group offset index (state-format.md); absent in files written before it existed. */
   index?: SnapshotIndex;
+  /** The sibling checkpoint folder holding `file` ("chk-12"); absent: this checkpoint's own folder. */
+  from?: string;
+  /** Changes on top of `file`, oldest first, each a file like the base (own `from`, size, sha256, index, keyGroupRange, keyGroups). */
+  deltas?: KeyedStateDelta[];
 }
+export type KeyedStateDelta = Omit<KeyedStateFile, 'slot' | 'deltas'>;
 
 export interface CheckpointMetadata {
   format: typeof CHECKPOINT_FORMAT;
@@ -78,7 +86,7 @@ export function newMetadataDefaults(): Pick<
 > {
   return {
     format: CHECKPOINT_FORMAT,
-    formatVersion: CHECKPOINT_FORMAT_VERSION,
+    formatVersion: 1,
     keyHash: HASH_FUNCTION,
     keyedStateFormatVersion: SNAPSHOT_VERSION,
   };
@@ -108,6 +116,8 @@ export function metadataFromAcks(
   let alignmentMs = 0;
   for (const a of acks) {
     meta.stateSize += a.stateSize;
+    // A runtime that reads only version 1 would restore a chain's base without its deltas: refused instead.
+    for (const h of Object.values(a.operators)) if (h.from !== undefined || h.deltas !== undefined) meta.formatVersion = 2;
     alignmentMs = Math.max(alignmentMs, a.alignmentMs);
     for (const [step, h] of Object.entries(a.operators))
       (meta.operators[step] ??= { keyed: [] }).keyed.push({ slot: a.slot, ...h });
@@ -145,10 +155,10 @@ export async function readMetadata(dir: string): Promise<CheckpointMetadata> {
       `${childOf(dir, METADATA_FILE)}: not Tributary checkpoint metadata (format ${JSON.stringify((m as { format?: unknown } | null)?.format)})`,
     );
   }
-  if (m.formatVersion !== CHECKPOINT_FORMAT_VERSION) {
+  if (!READABLE_CHECKPOINT_FORMAT_VERSIONS.includes(m.formatVersion)) {
     throw new TributaryError(
       'TRIB_RESTORE_VERSION',
-      `${dir}: checkpoint format version ${String(m.formatVersion)} is not supported (this runtime reads version ${CHECKPOINT_FORMAT_VERSION})`,
+      `${dir}: checkpoint format version ${String(m.formatVersion)} is not supported (this runtime reads versions ${READABLE_CHECKPOINT_FORMAT_VERSIONS.join(', ')})`,
     );
   }
   // Keyed-state files carry their own version too; every readable version may be restored (v1 = JSON lines, v2 =

@@ -20,13 +20,8 @@ import type { ValidatedGraph } from '../graph/validate.ts';
 import { keyGroupRangeForSlot, type KeyGroupRange } from '../state/key-groups.ts';
 import { checkListedKeyGroups } from './listed-key-groups.ts';
 import { readMetadata, type CheckpointMetadata } from './metadata.ts';
-import {
-  boundedRunner,
-  newFetchStats,
-  readKeyedStateFile,
-  READS_IN_FLIGHT,
-  type FetchStats,
-} from './state-file-reader.ts';
+import { boundedRunner, newFetchStats, READS_IN_FLIGHT, type FetchStats } from './state-file-reader.ts';
+import { checkChain, readChain } from './chain-files.ts';
 import { normalizeLocation } from './storage/state-uri.ts';
 
 /**
@@ -102,7 +97,10 @@ export async function planRestore(
   }
   const stateful = statefulSteps(o.graph);
   for (const [step, op] of Object.entries(m.operators))
-    if (stateful.has(step)) checkListedKeyGroups(dir, step, op.keyed, m.maxParallelism);
+    if (stateful.has(step)) {
+      checkListedKeyGroups(dir, step, op.keyed, m.maxParallelism);
+      for (const f of op.keyed) checkChain(dir, step, f);
+    }
   const sourceNames = new Set(o.graph.spec.sources.map((s) => s.name));
   const sinkNames = new Set(o.graph.spec.sinks.map((s) => s.name));
   const dropped: string[] = [];
@@ -144,11 +142,12 @@ export async function readRestore(plan: RestorePlan, o: RestoreOptions): Promise
   await Promise.all(
     Object.entries(m.operators).map(async ([step, op]) => {
       if (!stateful.has(step)) return;
-      const files = await Promise.all(op.keyed.map((f) => readKeyedStateFile(dir, f, wanted, run, fetched)));
-      keyed.set(
-        step,
-        files.filter((b): b is Uint8Array => b !== undefined),
-      );
+      const chains = await Promise.all(op.keyed.map((f) => readChain(dir, f, wanted, run, fetched)));
+      // Every full snapshot, then each chain's deltas oldest first (KeyedStateBackend.restore).
+      keyed.set(step, [
+        ...chains.map((c) => c.base).filter((b): b is Uint8Array => b !== undefined),
+        ...chains.flatMap((c) => c.deltas),
+      ]);
     }),
   );
   o.logger?.info(

@@ -50,10 +50,12 @@ import type {
 } from './messages.ts';
 import { readSnapshotHeader } from '../state/snapshot-format.ts';
 import { indexSnapshot } from '../state/snapshot-index.ts';
+import { IncrementalChains } from './incremental-chains.ts';
 
 /** What one task hands over when the barrier passes it (taken synchronously, in the mailbox). */
 export interface TaskSnapshot {
-  keyed: { step: string; bytes: Uint8Array }[];
+  /** `base`: the bytes are a delta on that checkpoint's chain of the step (incremental-chains.ts). */
+  keyed: { step: string; bytes: Uint8Array; base?: number | undefined }[];
   sources: { name: string; position: unknown }[];
   /** Pre-commit of each sink in the task: resolves once its records are flushed to the transaction. */
   sinks: { name: string; committables: Promise<readonly unknown[]> | readonly unknown[] }[];
@@ -117,6 +119,8 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   private readonly collecting = new Map<number, Collecting>();
   /** State files being written: the job ends only after they settled (a caller may delete the state directory next). */
   private readonly fileWrites = new PendingWrites();
+  /** The file chains of acknowledged checkpoints, which deltas build on. */
+  private readonly chains = new IncrementalChains();
   private finalResolve: ((id: number) => void) | undefined;
   private closedReason: string | undefined;
   /** Why checkpoints are declined from now on: a stop ended sources of this slot (see the header). */
@@ -134,6 +138,11 @@ export class SlotCheckpointer implements SlotCheckpointPort {
 
   constructor(o: SlotCheckpointerOptions) {
     this.o = o;
+  }
+
+  /** Whether step `step` may write its snapshot as a delta on checkpoint `base` (incremental-chains.ts). */
+  canDelta(step: string, base: number | undefined): boolean {
+    return this.chains.canDelta(step, base);
   }
 
   /** Registers a task of the slot; returns its index (for taskSnapshot / taskFinished). */
@@ -194,6 +203,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
         timestamp: msg.timestamp,
         kind: msg.kind,
         ...(msg.stop ? { stop: true } : {}),
+        ...(msg.base !== undefined ? { base: msg.base } : {}),
       };
       if (msg.stop) this.o.onStopBarrier?.(msg.checkpointId);
       for (let i = 0; i < this.tasks.length; i++) {
@@ -288,7 +298,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     for (const s of snaps) {
       alignmentMs = Math.max(alignmentMs, s.alignmentMs);
       for (const k of s.keyed) {
-        const file = `${encodeURIComponent(k.step)}.slot-${this.o.slot}.kstate`;
+        const file = `${encodeURIComponent(k.step)}.slot-${this.o.slot}.${k.base === undefined ? 'kstate' : 'kdelta'}`;
         stateSize += k.bytes.length;
         const write = this.fileWrites.track(CheckpointStorage.writeStateFile(t.dir, file, k.bytes));
         writes.push(
@@ -301,7 +311,10 @@ export class SlotCheckpointer implements SlotCheckpointPort {
             const { keyGroupRange, keyGroups } = readSnapshotHeader(k.bytes);
             const held: [number, number][] =
               keyGroups ?? (keyGroupRange.end >= keyGroupRange.start ? [[keyGroupRange.start, keyGroupRange.end]] : []);
-            operators[k.step] = { ...f, keyGroupRange, keyGroups: held, index: indexSnapshot(k.bytes) };
+            const file = { ...f, keyGroupRange, keyGroups: held, index: indexSnapshot(k.bytes) };
+            const handle = k.base === undefined ? file : this.chains.deltaHandle(k.step, k.base, file);
+            if (t.kind === 'checkpoint') this.chains.acknowledged(k.step, t.checkpointId, handle);
+            operators[k.step] = handle;
           }),
         );
       }
@@ -343,6 +356,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     this.o.post(() => {
       for (const id of this.collecting.keys()) if (id <= checkpointId) this.collecting.delete(id);
       for (const id of this.stopSavepoints) if (id <= checkpointId) this.stopSavepoints.delete(id);
+      this.chains.completed(checkpointId);
       const committing = this.o.onComplete(checkpointId);
       if (final) this.finalResolve?.(checkpointId);
       // A failed commit fails the job elsewhere; only a success is reported.
@@ -369,6 +383,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     this.o.post(() => {
       this.collecting.delete(checkpointId);
       this.stopSavepoints.delete(checkpointId);
+      this.chains.aborted(checkpointId);
       this.o.onAborted(checkpointId);
     });
   }

@@ -18,7 +18,7 @@ import {
 import { crc32 } from 'node:zlib';
 import { sha256Hex } from './checkpoint-storage.ts';
 import { unlistedKeyGroup, wantedOfFile } from './listed-key-groups.ts';
-import type { KeyedStateFile } from './metadata.ts';
+import type { KeyedStateDelta } from './metadata.ts';
 import { stateStoreFor } from './storage/state-store-for.ts';
 import { childOf } from './storage/state-uri.ts';
 
@@ -77,7 +77,7 @@ function checkName(dir: string, file: string): void {
  */
 export async function readKeyedStateFile(
   dir: string,
-  f: KeyedStateFile,
+  f: KeyedStateDelta,
   wanted: readonly KeyGroupRange[],
   run: <T>(task: () => Promise<T>) => Promise<T>,
   stats: FetchStats,
@@ -124,7 +124,7 @@ export async function readKeyedStateFile(
   return bytes;
 }
 
-function unlisted(dir: string, f: KeyedStateFile, sections: Iterable<number>): void {
+function unlisted(dir: string, f: KeyedStateDelta, sections: Iterable<number>): void {
   const kg = unlistedKeyGroup(f, sections);
   if (kg !== undefined)
     throw new TributaryError(
@@ -134,7 +134,7 @@ function unlisted(dir: string, f: KeyedStateFile, sections: Iterable<number>): v
 }
 
 /** One ranged read, split into its indexed pieces, each checked. */
-async function readRange(dir: string, f: KeyedStateFile, r: FetchRange, stats: FetchStats): Promise<Uint8Array[]> {
+async function readRange(dir: string, f: KeyedStateDelta, r: FetchRange, stats: FetchStats): Promise<Uint8Array[]> {
   const got = await stateStoreFor(dir).readRange(childOf(dir, f.file), r.offset, r.length);
   stats.requests++;
   if (got === undefined)
@@ -159,7 +159,7 @@ async function readRange(dir: string, f: KeyedStateFile, r: FetchRange, stats: F
   });
 }
 
-async function readWhole(dir: string, f: KeyedStateFile, stats: FetchStats): Promise<Uint8Array> {
+async function readWhole(dir: string, f: KeyedStateDelta, stats: FetchStats): Promise<Uint8Array> {
   // Absent = TRIB_RESTORE_FILE_MISSING; a storage failure propagates as TRIB_STATE_STORAGE (fail closed either way).
   const bytes = await stateStoreFor(dir).read(childOf(dir, f.file));
   stats.requests++;

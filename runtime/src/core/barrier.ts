@@ -15,4 +15,6 @@ export interface CheckpointBarrier {
   readonly kind: 'checkpoint' | 'savepoint';
   /** Stop-with-savepoint: sources end (without a final watermark) right after this barrier. */
   readonly stop?: boolean;
+  /** Incremental checkpoints: the checkpoint a task's keyed state may be a delta on (TriggerCheckpoint.base). */
+  readonly base?: number;
 }

@@ -64,14 +64,16 @@ export class ChainCheckpoint implements CheckpointedTask {
     return (this.task?.done ?? false) && !this.asyncOps.some((op) => op.busy);
   }
 
+  /** `b`: the barrier that passes (undefined for a finished task's final snapshot, always full). */
   private snapshot(
     id: number,
+    b: CheckpointBarrier | undefined,
     alignmentMs: number,
     source: { name: string; position: unknown } | undefined,
     finished: boolean,
   ): TaskSnapshot {
     const t0 = performance.now();
-    const keyed = this.stateful.map((op) => ({ step: op.stateName, bytes: op.snapshotState() }));
+    const keyed = this.stateful.map((op) => this.keyedSnapshot(op, b));
     const snapshotMs = performance.now() - t0;
     const sinks = this.sinks.map((k) => ({ name: k.name, committables: k.writer.preCommit?.(id) ?? [] }));
     return {
@@ -82,6 +84,18 @@ export class ChainCheckpoint implements CheckpointedTask {
       snapshotMs,
       ...(finished ? { finished: true } : {}),
     };
+  }
+
+  /**
+   * A checkpoint barrier's snapshot of `op` is a delta on the barrier's base where the slot holds
+   * that base's chain (incremental-chains.ts); a savepoint's is always full and self-contained.
+   */
+  private keyedSnapshot(op: StatefulOperator, b: CheckpointBarrier | undefined): TaskSnapshot['keyed'][number] {
+    const backend = op.keyedBackend;
+    if (b === undefined || backend === undefined) return { step: op.stateName, bytes: op.snapshotState() };
+    const base = b.kind === 'checkpoint' && this.checkpointer.canDelta(op.stateName, b.base) ? b.base : undefined;
+    const snap = backend.snapshotFor(b.id, base);
+    return { step: op.stateName, bytes: snap.bytes, ...(snap.delta ? { base } : {}) };
   }
 
   /**
@@ -104,7 +118,7 @@ export class ChainCheckpoint implements CheckpointedTask {
       busy.whenDrained(() => this.onBarrier(b, alignmentMs, source, sent));
       return;
     }
-    const snap = this.snapshot(b.id, alignmentMs, source, false);
+    const snap = this.snapshot(b.id, b, alignmentMs, source, false);
     this.onStepBarrier?.(b.id);
     for (const c of this.channels) c.send({ kind: 'barrier', barrier: b });
     this.checkpointer.taskSnapshot(b.id, this.index, snap);
@@ -112,7 +126,7 @@ export class ChainCheckpoint implements CheckpointedTask {
   }
 
   finalSnapshot(checkpointId: number): TaskSnapshot {
-    return this.snapshot(checkpointId, 0, this.finalPosition?.(), true);
+    return this.snapshot(checkpointId, undefined, 0, this.finalPosition?.(), true);
   }
 
   /** The task just finished (in the mailbox, after its end went downstream). */

@@ -120,6 +120,7 @@ export class JobCheckpointing {
       onFenced: (e) => o.fail(e),
       ...(o.reportOutage ? { reportOutage: o.reportOutage } : {}),
       ...(cp.keepAll ? { keepAll: true } : {}),
+      incremental: cp.incremental !== false,
       ...(cp.deployment ? { deployment: cp.deployment } : {}),
       restoredCheckpointId: o.restoredCheckpointId,
       logger: o.logger,

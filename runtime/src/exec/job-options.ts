@@ -100,6 +100,8 @@ export interface CheckpointingOptions {
   tolerableFailedCheckpoints?: number;
   /** Never remove checkpoints beyond `retained` (JobConfig.retention Retain). */
   keepAll?: boolean;
+  /** Checkpoints write only the keyed state changed since the last completed one (default true). */
+  incremental?: boolean;
   /** Written into every `_metadata.json` as `deployment` (JobConfig.deployment): which deployment took it. */
   deployment?: string;
 }

@@ -353,6 +353,8 @@ class SlotWiring implements OperatorWiring {
   stateful(op: StatefulOperator): void {
     this.parts.stateful.push(op);
     this.chain?.stateful.push(op);
+    const cp = this.o.job.checkpointing;
+    if (cp !== undefined && cp.incremental !== false) op.keyedBackend?.trackChanges();
     if (this.shape.owners) return; // a joining slot restores nothing: its state arrives by migration steps
     const snaps = this.o.job.restore?.get(op.stateName) ?? this.o.job.restored?.keyed.get(op.stateName);
     if (snaps && snaps.length > 0) op.restoreState(snaps);

@@ -314,6 +314,8 @@ export class WindowOperator implements Output, StatefulOperator {
    * has come, else waits for it (allowed lateness: a late record may still update it).
    */
   private onTimer(w: Win): void {
+    // The window changes in place (fired, its timer, unlinked): a change of its key's state.
+    this.windows.touch(w.kg, w.key);
     if (!w.fired) {
       this.agg.emit(w.key, w.start, w.end, w.accs, this.results);
       w.fired = true;

@@ -101,6 +101,50 @@ export class BinaryReader {
     return this.varuint();
   }
 
+  /** Moves past one TVE value without building it (merging snapshots byte for byte: delta-merge.ts). */
+  skipValue(): void {
+    const tag = this.u8();
+    switch (tag) {
+      case TAG_NULL:
+      case TAG_FALSE:
+      case TAG_TRUE:
+        return;
+      case TAG_F64:
+        this.need(8);
+        this.pos += 8;
+        return;
+      case TAG_UINT:
+      case TAG_NEG_INT:
+        this.varuint();
+        return;
+      case TAG_BIGINT:
+      case TAG_STRING: {
+        const n = this.varuint();
+        this.need(n);
+        this.pos += n;
+        return;
+      }
+      case TAG_ARRAY: {
+        const n = this.varuint();
+        if (n > this.end - this.pos) stateCorrupt(`array of ${n} items in ${this.end - this.pos} bytes`);
+        for (let i = 0; i < n; i++) this.skipValue();
+        return;
+      }
+      case TAG_OBJECT: {
+        const n = this.varuint();
+        for (let i = 0; i < n; i++) {
+          const k = this.varuint();
+          this.need(k);
+          this.pos += k;
+          this.skipValue();
+        }
+        return;
+      }
+      default:
+        stateCorrupt(`unknown value tag ${tag} at offset ${this.pos - 1}`);
+    }
+  }
+
   value(): unknown {
     const tag = this.u8();
     switch (tag) {

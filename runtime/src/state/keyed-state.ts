@@ -7,6 +7,7 @@ import { BinaryReader, stateCorrupt } from './binary-reader.ts';
 import type { BinaryWriter } from './binary-writer.ts';
 import { readSectionV1 } from './snapshot-format-v1.ts';
 import { readSnapshotHeader, snapshotSections, SnapshotWriter, SNAPSHOT_VERSION } from './snapshot-format.ts';
+import { applyDelta, ChangeLog, isDeltaHeader, writeDelta } from './keyed-delta.ts';
 
 /**
  * Converts a state value to and from its JSON form (state-format.md, "State values").
@@ -31,6 +32,8 @@ export class KeyedState<V> {
   readonly tables: (Map<string, V> | undefined)[];
   /** A snapshot writes this state from that state's entries (KeyedStateBackend.derivedState). */
   writtenFrom: KeyedState<V> | undefined = undefined;
+  /** Keys changed since the last snapshot, per table index; undefined while changes are not tracked. */
+  private dirty: (Set<string> | undefined)[] | undefined = undefined;
 
   constructor(name: string, range: KeyGroupRange, serializer: StateSerializer<V>) {
     this.name = name;
@@ -39,8 +42,50 @@ export class KeyedState<V> {
     this.tables = new Array<Map<string, V> | undefined>(Math.max(0, range.end - range.start + 1)).fill(undefined);
   }
 
+  /**
+   * The value of `key`. Callers may change a returned value in place, so with change tracking on
+   * (incremental checkpoints) a key read here counts as changed; `peek` reads without that.
+   */
   get(kg: number, key: string): V | undefined {
+    const i = kg - this.base;
+    const v = this.tables[i]?.get(key);
+    if (v !== undefined && this.dirty !== undefined) this.mark(i, key);
+    return v;
+  }
+
+  /** The value of `key`, for a caller that does not change it (not counted as a change). */
+  peek(kg: number, key: string): V | undefined {
     return this.tables[kg - this.base]?.get(key);
+  }
+
+  /** Counts `key` as changed (a caller that changed its value through `table`). */
+  touch(kg: number, key: string): void {
+    if (this.dirty !== undefined) this.mark(kg - this.base, key);
+  }
+
+  private mark(i: number, key: string): void {
+    const d = this.dirty as (Set<string> | undefined)[];
+    let set = d[i];
+    if (!set) d[i] = set = new Set();
+    set.add(key);
+  }
+
+  /** From now on, keeps the keys changed since the last `takeChanged` (incremental checkpoints). */
+  trackChanges(): void {
+    this.dirty ??= new Array<Set<string> | undefined>(this.tables.length).fill(undefined);
+  }
+
+  /** The keys changed since the last call, per key group (empty while not tracking); starts a new set. */
+  takeChanged(): Map<number, Set<string>> {
+    const out = new Map<number, Set<string>>();
+    const d = this.dirty;
+    if (!d) return out;
+    for (let i = 0; i < d.length; i++) {
+      const set = d[i];
+      if (set) out.set(i + this.base, set);
+    }
+    d.fill(undefined);
+    return out;
   }
 
   put(kg: number, key: string, value: V): void {
@@ -54,6 +99,7 @@ export class KeyedState<V> {
     let t = this.tables[i];
     if (!t) this.tables[i] = t = new Map();
     t.set(key, value);
+    if (this.dirty !== undefined) this.mark(i, key);
   }
 
   /** The map of key group `kg` (created when missing); `kg` must be inside the range. */
@@ -71,7 +117,8 @@ export class KeyedState<V> {
   }
 
   delete(kg: number, key: string): void {
-    this.tables[kg - this.base]?.delete(key);
+    const i = kg - this.base;
+    if (this.tables[i]?.delete(key) === true && this.dirty !== undefined) this.mark(i, key);
   }
 
   /** Number of keys across all key groups. */
@@ -90,15 +137,21 @@ export class KeyedState<V> {
 
   clear(): void {
     this.tables.fill(undefined);
+    this.dirty?.fill(undefined);
   }
 
   /** Grows the tables to cover `range`, which must contain the current one (live rescale: key-group-handoff.ts). */
   widen(range: KeyGroupRange): void {
     const t = this.tables;
+    const d = this.dirty;
     if (t.length === 0) this.base = range.start;
-    if (range.start < this.base) t.splice(0, 0, ...new Array<undefined>(this.base - range.start).fill(undefined));
+    if (range.start < this.base) {
+      t.splice(0, 0, ...new Array<undefined>(this.base - range.start).fill(undefined));
+      d?.splice(0, 0, ...new Array<undefined>(this.base - range.start).fill(undefined));
+    }
     this.base = range.start;
     while (t.length < range.end - range.start + 1) t.push(undefined);
+    while (d && d.length < t.length) d.push(undefined);
   }
 }
 
@@ -113,8 +166,11 @@ export class KeyedStateBackend {
   /** 1 for each key group this backend holds, index = key group. */
   private readonly owned: Uint8Array;
   private readonly states = new Map<string, KeyedState<unknown>>();
-  private readonly beforeSnapshot: (() => void)[] = [];
   private readonly afterRestore: (() => void)[] = [];
+  /** Changed keys per snapshot, kept once incremental snapshots are on (trackChanges). */
+  private changes: ChangeLog | undefined = undefined;
+  /** Bytes of the last delta: the next one starts with a buffer that size. */
+  private lastDeltaSize = 64 * 1024;
 
   constructor(maxParallelism: number, range: KeyGroupRange) {
     this.maxParallelism = maxParallelism;
@@ -146,6 +202,7 @@ export class KeyedStateBackend {
     this.spanned = { start, end };
     for (const s of this.states.values()) s.widen(this.spanned);
     for (const kg of kgs) this.owned[kg] = 1;
+    this.changes?.reset();
   }
 
   /**
@@ -156,6 +213,7 @@ export class KeyedStateBackend {
     const start = this.spanned.start;
     for (const s of this.states.values()) for (const kg of kgs) s.tables[kg - start] = undefined;
     for (const kg of kgs) this.owned[kg] = 0;
+    this.changes?.reset();
     for (const fn of this.afterRestore) fn();
   }
 
@@ -163,6 +221,7 @@ export class KeyedStateBackend {
     let s = this.states.get(name);
     if (!s) {
       s = new KeyedState<V>(name, this.spanned, serializer) as KeyedState<unknown>;
+      if (this.changes) s.trackChanges();
       this.states.set(name, s);
     }
     return s as KeyedState<V>;
@@ -184,13 +243,36 @@ export class KeyedStateBackend {
     return s;
   }
 
-  /** Hooks let components with derived in-memory structures (timer heaps) write and rebuild state. */
-  onSnapshot(fn: () => void): void {
-    this.beforeSnapshot.push(fn);
-  }
-
+  /** Components with derived in-memory structures (timer heaps) rebuild them after a restore. */
   onRestore(fn: () => void): void {
     this.afterRestore.push(fn);
+  }
+
+  /** From now on every change is tracked, so `snapshotFor` can write deltas (incremental checkpoints). */
+  trackChanges(): void {
+    if (this.changes) return;
+    this.changes = new ChangeLog();
+    for (const s of this.states.values()) s.trackChanges();
+  }
+
+  /**
+   * The snapshot of checkpoint `id`: a delta on checkpoint `base`'s snapshot when changes are
+   * tracked and this backend took that snapshot after its last reset, else a full snapshot.
+   * Either way the keys changed up to now are captured, so a later delta may build on this one.
+   */
+  snapshotFor(id: number, base: number | undefined): { bytes: Uint8Array; delta: boolean } {
+    if (!this.changes) return { bytes: this.snapshot(), delta: false };
+    const states = [...this.states.values()];
+    const changed = this.changes.capture(id, states, base);
+    if (changed === undefined || base === undefined) return { bytes: this.snapshot(), delta: false };
+    const bytes = writeDelta(
+      { maxParallelism: this.maxParallelism, range: this.spanned, owned: this.ownedRuns(), base },
+      states,
+      changed,
+      this.lastDeltaSize + (this.lastDeltaSize >> 3),
+    );
+    this.lastDeltaSize = bytes.length;
+    return { bytes, delta: true };
   }
 
   /** Bytes of the last snapshot: the next one starts with a buffer that size (fewer regrowth copies). */
@@ -214,7 +296,6 @@ export class KeyedStateBackend {
    * are not its whole range.
    */
   snapshot(only?: readonly number[]): Uint8Array {
-    for (const fn of this.beforeSnapshot) fn();
     const states = [...this.states.values()];
     const range = only
       ? { start: only[0] ?? 0, end: only.length > 0 ? (only[only.length - 1] as number) : -1 }
@@ -308,8 +389,10 @@ export class KeyedStateBackend {
       if (first !== 0) stateCorrupt(`key group ${kg} is in two of the snapshots restored (#${first - 1} and #${f})`);
       from[kg] = f + 1;
     };
+    this.changes?.reset();
     snapshots.forEach((bytes, f) => {
       const h = headers[f] as (typeof headers)[number];
+      if (isDeltaHeader(h)) return; // applied below, on top of every full snapshot
       if (h.version === 1) {
         for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
           once(kg, f);
@@ -344,6 +427,11 @@ export class KeyedStateBackend {
           }
         }
       }
+    });
+    // Deltas in the order given: each old slot's chain oldest first (restore-plan.ts).
+    snapshots.forEach((bytes, f) => {
+      const h = headers[f] as (typeof headers)[number];
+      if (isDeltaHeader(h)) applyDelta(bytes, h, this.range, stateOf);
     });
     for (const fn of this.afterRestore) fn();
   }

@@ -16,7 +16,8 @@ import type { KeyGroupRange } from './key-groups.ts';
 /** The version this runtime writes. */
 export const SNAPSHOT_VERSION = 2;
 /** The versions this runtime reads. */
-export const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [1, 2];
+/** The versions this runtime reads (3: delta files, keyed-delta.ts; never a whole snapshot). */
+export const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [1, 2, 3];
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

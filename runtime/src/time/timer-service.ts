@@ -124,6 +124,7 @@ export class TimerService {
     if (cur === undefined) table.set(key, t);
     else if (Array.isArray(cur)) cur.push(t);
     else table.set(key, [cur, t]);
+    this.state.touch(kg, key);
     this.live++;
     this.queue.add(t);
   }
