@@ -88,6 +88,7 @@ export async function runOnThreads(opts: Partial<JobExecutorOptions>, threads: T
         intervalMs: opts.checkpointing?.intervalMs || DEFAULT_SUPERVISED_INTERVAL_MS,
         timeoutMs: opts.checkpointing?.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS,
         retained: opts.checkpointing?.retained ?? DEFAULT_RETAINED_CHECKPOINTS,
+        ...(opts.checkpointing?.incremental === false ? { incremental: false } : {}),
       },
       stateDir: resolve(opts.checkpointing?.stateDir ?? `.tributary/state/${jobName}`),
       ...(opts.checkpointing?.keepAll ? { retention: 'Retain' as const } : {}),

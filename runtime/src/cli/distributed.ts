@@ -154,6 +154,7 @@ function supervisorOptions(
         ...(cp.tolerableFailedCheckpoints !== undefined
           ? { tolerableFailedCheckpoints: cp.tolerableFailedCheckpoints }
           : {}),
+        ...(cp.incremental === false ? { incremental: false } : {}),
       },
       stateDir: normalizeLocation(cp.stateDir),
       allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,

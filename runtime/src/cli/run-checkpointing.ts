@@ -27,6 +27,8 @@ export interface RunCheckpointing {
   retained: number;
   /** Consecutive failed checkpoints tolerated (default DEFAULT_TOLERABLE_FAILED_CHECKPOINTS). */
   tolerableFailedCheckpoints?: number;
+  /** false: every checkpoint writes all keyed state (spec.checkpointing.incremental). */
+  incremental?: boolean;
 }
 
 /** The run's checkpointing; undefined = a local run without a state directory (no checkpoints). */
@@ -35,7 +37,10 @@ export function runCheckpointing(args: RunArgs, loaded: LoadedJob, supervised: b
   const timeoutMs = parseDuration(loaded.checkpointing?.timeout) ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
   const retained = loaded.checkpointing?.retained ?? DEFAULT_RETAINED_CHECKPOINTS;
   const tolerable = args.tolerableFailedCheckpoints ?? loaded.checkpointing?.tolerableFailedCheckpoints;
-  const tolerates = tolerable !== undefined ? { tolerableFailedCheckpoints: tolerable } : {};
+  const tolerates = {
+    ...(tolerable !== undefined ? { tolerableFailedCheckpoints: tolerable } : {}),
+    ...(loaded.checkpointing?.incremental === false ? { incremental: false } : {}),
+  };
   const defaultDir = `.tributary/state/${loaded.name}`;
   if (supervised) {
     return {

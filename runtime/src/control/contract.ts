@@ -80,6 +80,8 @@ export interface JobConfig {
     readonly retained: number;
     /** Additive: consecutive failed checkpoints tolerated before the job fails (absent: the runtime's default, 10). */
     readonly tolerableFailedCheckpoints?: number;
+    /** Additive: false makes every checkpoint write all keyed state (absent: incremental checkpoints). */
+    readonly incremental?: boolean;
   };
   /** Root of checkpoints and savepoints (a shared volume). */
   readonly stateDir: string;

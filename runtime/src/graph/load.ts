@@ -12,7 +12,14 @@ export interface LoadedJob {
   replicas: number | undefined;
   maxParallelism: number | undefined;
   /** spec.checkpointing of a manifest: interval/timeout durations, retained count. */
-  checkpointing?: { interval?: string; timeout?: string; retained?: number; tolerableFailedCheckpoints?: number };
+  checkpointing?: {
+    interval?: string;
+    timeout?: string;
+    retained?: number;
+    tolerableFailedCheckpoints?: number;
+    /** Absent: true (checkpoints write only what changed since the last completed one). */
+    incremental?: boolean;
+  };
   /** spec.restore of a manifest. */
   restore?: { savepointPath?: string; allowNonRestoredState?: boolean };
   /** Where the graph sits in the document, used as the prefix of validation paths. */

@@ -46,6 +46,7 @@ export function buildSlot(
       ...(cfg.checkpointing.tolerableFailedCheckpoints !== undefined
         ? { tolerableFailedCheckpoints: cfg.checkpointing.tolerableFailedCheckpoints }
         : {}),
+      ...(cfg.checkpointing.incremental === false ? { incremental: false } : {}),
       ...(cfg.retention === 'Retain' ? { keepAll: true } : {}),
       ...(cfg.deployment ? { deployment: cfg.deployment } : {}),
     },

@@ -158,6 +158,14 @@ export interface StreamJobSpec {
      * @format int32
      */
     tolerableFailedCheckpoints?: number;
+    /**
+     * Incremental checkpoints: each checkpoint uploads only the keyed state changed since the last completed one
+     * and references the earlier files; a full snapshot is written again after a bounded chain of changes, so a
+     * restore reads a bounded number of files per key group. false: every checkpoint writes all keyed state.
+     * Savepoints are always whole and self-contained. No schema default (absent: true), so existing jobs keep
+     * their spec hash.
+     */
+    incremental?: boolean;
   };
   /**
    * Where checkpoints and savepoints live: s3 (object storage, the choice for real clusters: slot pods need no

@@ -48,6 +48,7 @@ export function jobConfig(
       ...(spec.checkpointing?.tolerableFailedCheckpoints !== undefined
         ? { tolerableFailedCheckpoints: spec.checkpointing.tolerableFailedCheckpoints }
         : {}),
+      ...(spec.checkpointing?.incremental === false ? { incremental: false } : {}),
     },
     stateDir: stateLocation(job, storage),
     ...(restoreFrom ? { restoreFrom } : {}),
