@@ -11,6 +11,8 @@ export interface CompletedCheckpoint {
   completedAt: string;
   durationMs: number;
   stateSize: number;
+  /** Bytes of every state file it references (incremental checkpoints share older files); absent: stateSize. */
+  fullStateSize?: number;
   /** Every slot acknowledged with all its tasks finished: the job's final checkpoint (end of input). */
   final?: boolean;
   /** Where the time went up to the metadata (the commit phase's sink part is recorded later). */

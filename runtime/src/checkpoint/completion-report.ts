@@ -12,6 +12,7 @@ export interface CompletionFigures {
   path: string;
   durationMs: number;
   stateSize: number;
+  fullStateSize?: number;
   alignmentMs: number;
   phases: CheckpointPhaseTimes;
   /** The job's first completed checkpoint: milliseconds since the coordinator started. */
@@ -31,6 +32,7 @@ export function reportCompletion(f: CompletionFigures, logger: Logger, m: JobMet
     m.checkpoints.labels(kind, 'completed').inc();
     m.checkpointDuration.labels(kind).observe(f.durationMs / 1000);
     m.checkpointSize.labels(kind).set(f.stateSize);
+    m.checkpointFullSize.labels(kind).set(f.fullStateSize ?? f.stateSize);
     m.checkpointAlignment.observe(f.alignmentMs / 1000);
     m.checkpointPhase.labels(kind, 'align').observe(phases.alignMs / 1000);
     m.checkpointPhase.labels(kind, 'snapshot').observe(phases.snapshotMs / 1000);
@@ -47,6 +49,7 @@ export function reportCompletion(f: CompletionFigures, logger: Logger, m: JobMet
       path: f.path,
       ms: Math.round(f.durationMs),
       bytes: f.stateSize,
+      ...(f.fullStateSize !== undefined && f.fullStateSize !== f.stateSize ? { fullBytes: f.fullStateSize } : {}),
       phasesMs: {
         align: ms(phases.alignMs),
         snapshot: ms(phases.snapshotMs),

@@ -388,6 +388,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       completedAt: meta.completedAt,
       durationMs,
       stateSize: meta.stateSize,
+      ...(meta.fullStateSize !== undefined ? { fullStateSize: meta.fullStateSize } : {}),
       phases,
       ...(final ? { final: true } : {}),
     };
@@ -401,6 +402,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
         path: p.dir,
         durationMs,
         stateSize: meta.stateSize,
+      ...(meta.fullStateSize !== undefined ? { fullStateSize: meta.fullStateSize } : {}),
         alignmentMs,
         phases,
         ...(first ? { firstAfterStartMs: now - this.startedAt } : {}),

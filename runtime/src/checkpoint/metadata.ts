@@ -61,8 +61,13 @@ export interface CheckpointMetadata {
   sources: Record<string, { slot: number; position: unknown }[]>;
   /** Pre-committed sink transactions per sink name, one entry per old slot: committed on completion and on restore. */
   sinks: Record<string, { slot: number; committables: unknown[] }[]>;
-  /** Total bytes of state files. */
+  /** Bytes of the state files this checkpoint wrote (with incremental checkpoints: its deltas and new full snapshots). */
   stateSize: number;
+  /**
+   * Additive: bytes of every state file it references, its own and those it shares with older
+   * checkpoints (what a restore of all of it reads). Equal to stateSize when it references nothing older.
+   */
+  fullStateSize?: number;
 }
 
 export function graphHash(spec: unknown): string {
@@ -114,10 +119,14 @@ export function metadataFromAcks(
     stateSize: 0,
   };
   let alignmentMs = 0;
+  let full = 0;
   for (const a of acks) {
     meta.stateSize += a.stateSize;
     // A runtime that reads only version 1 would restore a chain's base without its deltas: refused instead.
-    for (const h of Object.values(a.operators)) if (h.from !== undefined || h.deltas !== undefined) meta.formatVersion = 2;
+    for (const h of Object.values(a.operators)) {
+      if (h.from !== undefined || h.deltas !== undefined) meta.formatVersion = 2;
+      full += h.size + (h.deltas ?? []).reduce((n, d) => n + d.size, 0);
+    }
     alignmentMs = Math.max(alignmentMs, a.alignmentMs);
     for (const [step, h] of Object.entries(a.operators))
       (meta.operators[step] ??= { keyed: [] }).keyed.push({ slot: a.slot, ...h });
@@ -126,6 +135,7 @@ export function metadataFromAcks(
     for (const [sink, committables] of Object.entries(a.sinks))
       (meta.sinks[sink] ??= []).push({ slot: a.slot, committables: [...committables] });
   }
+  meta.fullStateSize = full;
   return { meta, alignmentMs };
 }
 

@@ -137,6 +137,8 @@ export interface CheckpointSummary {
   readonly kind?: 'checkpoint' | 'savepoint';
   readonly durationMs?: number;
   readonly bytes?: number;
+  /** Additive: bytes of every state file it references, shared ones included (incremental checkpoints). */
+  readonly fullBytes?: number;
 }
 
 export interface StatusResponse {

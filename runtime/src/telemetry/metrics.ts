@@ -76,7 +76,13 @@ export class JobMetrics {
   });
   readonly checkpointSize: Gauge<'kind'> = new Gauge({
     name: 'tributary_checkpoint_size_bytes',
-    help: 'State bytes of the last completed checkpoint/savepoint',
+    help: 'State bytes the last completed checkpoint/savepoint wrote (incremental checkpoints: what changed)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly checkpointFullSize: Gauge<'kind'> = new Gauge({
+    name: 'tributary_checkpoint_full_size_bytes',
+    help: 'State bytes the last completed checkpoint/savepoint references, shared files included (what a restore reads)',
     labelNames: ['kind'],
     registers: [this.registry],
   });

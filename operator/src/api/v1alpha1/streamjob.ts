@@ -143,6 +143,16 @@ export interface StreamJobStatus {
      * Its directory as the slot pods see it, e.g. /state/checkpoints/chk-12.
      */
     path: string;
+    /**
+     * Bytes of state it wrote: with incremental checkpoints, what changed since the checkpoint before.
+     * @format int64
+     */
+    bytes?: number;
+    /**
+     * Bytes of every state file it references, those shared with older checkpoints included: what a restore reads.
+     * @format int64
+     */
+    fullBytes?: number;
   };
   /**
    * Savepoints taken by the operator, oldest first, at most savepoints.historyLimit.

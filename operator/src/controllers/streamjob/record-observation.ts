@@ -105,7 +105,13 @@ export async function recordObservation(
       st.phase = job.spec.state === 'suspended' ? 'Suspended' : 'Deploying';
     const cp = obs.runtime?.lastCheckpoint;
     if (cp?.completedAt && (!st.lastCheckpoint || cp.id !== st.lastCheckpoint.id || cp.path !== st.lastCheckpoint.path))
-      st.lastCheckpoint = { ...cp };
+      st.lastCheckpoint = {
+        id: cp.id,
+        completedAt: cp.completedAt,
+        path: cp.path,
+        ...(cp.bytes !== undefined ? { bytes: cp.bytes } : {}),
+        ...(cp.fullBytes !== undefined ? { fullBytes: cp.fullBytes } : {}),
+      };
     if (invalid) {
       setJobCondition(st, { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message }, gen, now);
       st.lastError = message;
