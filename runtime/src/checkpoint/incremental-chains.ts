@@ -7,7 +7,10 @@
 // (TriggerCheckpoint.base) and (2) this slot acknowledged with a chain for the step, kept here
 // from its ack until a newer base replaces it. A completed checkpoint's metadata references every
 // file of its chains, and the newest completed checkpoint is always retained, so the files a
-// delta builds on are never removed while it is written.
+// delta builds on are never removed while it is written. The one file no metadata references yet
+// is a compacted base (chain-compactor.ts), written into a completed checkpoint's folder: should a
+// checkpoint that references it be aborted (the coordinator refuses one whose files were removed),
+// the next snapshot of every step is full, so no chain keeps pointing at a removed file.
 import type { KeyedStateDelta, KeyedStateHandle } from './messages.ts';
 
 /** Longest chain of deltas before a full snapshot is written again (bounds a restore's reads). */
@@ -18,15 +21,37 @@ export function checkpointFolder(id: number): string {
   return `chk-${id}`;
 }
 
+/** Where a file of the handle acknowledged for checkpoint `owner` lives: `chk-<id>/<file>`. */
+function fileKey(f: Pick<KeyedStateDelta, 'from' | 'file'>, owner: number): string {
+  return `${f.from ?? checkpointFolder(owner)}/${f.file}`;
+}
+
+/** `h` (of checkpoint `owner`) with every file referenced from `owner`'s folder where it had no `from`. */
+function anchored(h: KeyedStateHandle, owner: number): KeyedStateHandle {
+  const folder = checkpointFolder(owner);
+  return {
+    ...h,
+    from: h.from ?? folder,
+    ...(h.deltas ? { deltas: h.deltas.map((d) => ({ ...d, from: d.from ?? folder })) } : {}),
+  };
+}
+
 export class IncrementalChains {
   /** step → checkpoint id → the handle acknowledged for it (files relative to that checkpoint's folder). */
   private readonly chains = new Map<string, Map<number, KeyedStateHandle>>();
+  /** A checkpoint was aborted: the next snapshot of each step is full (see the header). */
+  private fullNext = new Set<string>();
 
   /** Whether step `step` may write a delta on checkpoint `base` (this slot holds its chain, and it is not too long). */
   canDelta(step: string, base: number | undefined): boolean {
-    if (base === undefined) return false;
+    if (base === undefined || this.fullNext.has(step)) return false;
     const h = this.chains.get(step)?.get(base);
     return h !== undefined && (h.deltas?.length ?? 0) < MAX_DELTAS;
+  }
+
+  /** A snapshot of `step` was taken (delta or full): an abort's demand for a full one is met or moot. */
+  snapshotTaken(step: string, delta: boolean): void {
+    if (!delta) this.fullNext.delete(step);
   }
 
   /**
@@ -36,12 +61,8 @@ export class IncrementalChains {
   deltaHandle(step: string, base: number, delta: KeyedStateDelta): KeyedStateHandle {
     const h = this.chains.get(step)?.get(base);
     if (h === undefined) throw new Error(`no chain of checkpoint ${base} for step ${step}`);
-    const folder = checkpointFolder(base);
-    return {
-      ...h,
-      from: h.from ?? folder,
-      deltas: [...(h.deltas ?? []).map((d) => ({ ...d, from: d.from ?? folder })), delta],
-    };
+    const a = anchored(h, base);
+    return { ...a, deltas: [...(a.deltas ?? []), delta] };
   }
 
   /** Checkpoint `id` of step `step` was acknowledged with `handle`. */
@@ -51,13 +72,42 @@ export class IncrementalChains {
     m.set(id, handle);
   }
 
+  /** The chain of `step` acknowledged for checkpoint `id`, if kept. */
+  chainOf(step: string, id: number): KeyedStateHandle | undefined {
+    return this.chains.get(step)?.get(id);
+  }
+
+  /**
+   * `base` (a file in checkpoint `id`'s folder) holds what `id`'s chain of `step` restores:
+   * every kept chain that starts with that chain starts with `base` instead.
+   */
+  compacted(step: string, id: number, base: KeyedStateHandle): void {
+    const m = this.chains.get(step);
+    const was = m?.get(id);
+    if (!m || !was) return;
+    const prefix = [was, ...(was.deltas ?? [])].map((f) => fileKey(f, id));
+    for (const [at, h] of m) {
+      if (at < id) continue;
+      const files = [h, ...(h.deltas ?? [])];
+      if (files.length < prefix.length || !prefix.every((k, i) => fileKey(files[i] as KeyedStateDelta, at) === k))
+        continue;
+      const rest = h.deltas?.slice(prefix.length - 1) ?? [];
+      const head = at === id ? base : { ...base, from: checkpointFolder(id) };
+      const { deltas: _, ...plain } = head;
+      m.set(at, rest.length > 0 ? { ...plain, deltas: rest } : plain);
+    }
+  }
+
   /** Checkpoint `id` completed: older chains are no base any more (bases only grow). */
   completed(id: number): void {
     for (const m of this.chains.values()) for (const at of m.keys()) if (at < id) m.delete(at);
   }
 
-  /** Checkpoint `id` was aborted: its chain is no base. */
+  /** Checkpoint `id` was aborted: its chain is no base, and the next snapshots are full (see the header). */
   aborted(id: number): void {
-    for (const m of this.chains.values()) m.delete(id);
+    for (const [step, m] of this.chains) {
+      m.delete(id);
+      this.fullNext.add(step);
+    }
   }
 }

@@ -51,6 +51,7 @@ import type {
 import { readSnapshotHeader } from '../state/snapshot-format.ts';
 import { indexSnapshot } from '../state/snapshot-index.ts';
 import { IncrementalChains } from './incremental-chains.ts';
+import { ChainCompactor } from './chain-compactor.ts';
 
 /** What one task hands over when the barrier passes it (taken synchronously, in the mailbox). */
 export interface TaskSnapshot {
@@ -121,6 +122,8 @@ export class SlotCheckpointer implements SlotCheckpointPort {
   private readonly fileWrites = new PendingWrites();
   /** The file chains of acknowledged checkpoints, which deltas build on. */
   private readonly chains = new IncrementalChains();
+  private readonly compactor: ChainCompactor;
+  private readonly keyedSteps = new Set<string>();
   private finalResolve: ((id: number) => void) | undefined;
   private closedReason: string | undefined;
   /** Why checkpoints are declined from now on: a stop ended sources of this slot (see the header). */
@@ -138,11 +141,17 @@ export class SlotCheckpointer implements SlotCheckpointPort {
 
   constructor(o: SlotCheckpointerOptions) {
     this.o = o;
+    this.compactor = new ChainCompactor(this.chains, o.slot, o.logger);
   }
 
   /** Whether step `step` may write its snapshot as a delta on checkpoint `base` (incremental-chains.ts). */
   canDelta(step: string, base: number | undefined): boolean {
     return this.chains.canDelta(step, base);
+  }
+
+  /** A checkpoint's snapshot of `step` was taken, a delta or not (incremental-chains.ts). */
+  snapshotTaken(step: string, delta: boolean): void {
+    this.chains.snapshotTaken(step, delta);
   }
 
   /** Registers a task of the slot; returns its index (for taskSnapshot / taskFinished). */
@@ -313,7 +322,11 @@ export class SlotCheckpointer implements SlotCheckpointPort {
               keyGroups ?? (keyGroupRange.end >= keyGroupRange.start ? [[keyGroupRange.start, keyGroupRange.end]] : []);
             const file = { ...f, keyGroupRange, keyGroups: held, index: indexSnapshot(k.bytes) };
             const handle = k.base === undefined ? file : this.chains.deltaHandle(k.step, k.base, file);
-            if (t.kind === 'checkpoint') this.chains.acknowledged(k.step, t.checkpointId, handle);
+            if (t.kind === 'checkpoint') {
+              this.chains.acknowledged(k.step, t.checkpointId, handle);
+              this.compactor.wrote(t.checkpointId, t.dir);
+              this.keyedSteps.add(k.step);
+            }
             operators[k.step] = handle;
           }),
         );
@@ -347,9 +360,10 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     };
   }
 
-  /** Resolves once no state file of this slot is being written (an aborted checkpoint's included). */
-  settled(): Promise<void> {
-    return this.fileWrites.settled();
+  /** Resolves once no state file of this slot is being written (an aborted checkpoint's included, a compaction's too). */
+  async settled(): Promise<void> {
+    await this.fileWrites.settled();
+    await this.compactor.idle();
   }
 
   notifyComplete(checkpointId: number, final = false): void {
@@ -357,6 +371,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
       for (const id of this.collecting.keys()) if (id <= checkpointId) this.collecting.delete(id);
       for (const id of this.stopSavepoints) if (id <= checkpointId) this.stopSavepoints.delete(id);
       this.chains.completed(checkpointId);
+      this.compactor.completed(checkpointId, this.keyedSteps);
       const committing = this.o.onComplete(checkpointId);
       if (final) this.finalResolve?.(checkpointId);
       // A failed commit fails the job elsewhere; only a success is reported.

@@ -95,6 +95,7 @@ export class ChainCheckpoint implements CheckpointedTask {
     if (b === undefined || backend === undefined) return { step: op.stateName, bytes: op.snapshotState() };
     const base = b.kind === 'checkpoint' && this.checkpointer.canDelta(op.stateName, b.base) ? b.base : undefined;
     const snap = backend.snapshotFor(b.id, base);
+    if (b.kind === 'checkpoint') this.checkpointer.snapshotTaken(op.stateName, snap.delta);
     return { step: op.stateName, bytes: snap.bytes, ...(snap.delta ? { base } : {}) };
   }
 

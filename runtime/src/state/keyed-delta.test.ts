@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../errors.ts';
 import { canonicalKey, keyGroupOf, keyGroupRangeForSlot } from './key-groups.ts';
 import { KeyedStateBackend, type StateSerializer } from './keyed-state.ts';
+import { mergeChain } from './delta-merge.ts';
 import { readSnapshotEntries, readSnapshotHeader } from './snapshot-format.ts';
 
 const MAXP = 32;
@@ -117,6 +118,30 @@ describe('incremental snapshots (deltas)', () => {
     const union = (bs: KeyedStateBackend[]): string[] =>
       bs.flatMap((b) => JSON.parse(entriesOf(b)) as unknown[]).map((g) => JSON.stringify(g)).sort();
     expect(union(news)).toEqual(union(olds));
+  });
+
+  it('a chain merged into one full snapshot restores the same state as the chain', async () => {
+    const r = rng(13);
+    const b = backend();
+    for (let i = 0; i < 3000; i++) change(b, r, 700);
+    const chain = [b.snapshotFor(1, undefined).bytes];
+    for (let id = 2; id <= 6; id++) {
+      for (let i = 0; i < 400; i++) change(b, r, 700);
+      chain.push(b.snapshotFor(id, id - 1).bytes);
+    }
+    let pauses = 0;
+    const merged = await mergeChain(chain, () => {
+      pauses++;
+      return Promise.resolve();
+    });
+    expect(readSnapshotHeader(merged)).toMatchObject({ version: 2, states: ['count', 'list'] });
+    expect(readSnapshotHeader(merged)).not.toHaveProperty('kind');
+    expect(entriesOf(restored([merged]))).toBe(entriesOf(b));
+    expect(pauses).toBeGreaterThan(1);
+    // A later delta on the last link still applies on top of the merged file.
+    for (let i = 0; i < 400; i++) change(b, r, 700);
+    const next = b.snapshotFor(7, 6).bytes;
+    expect(entriesOf(restored([merged, next]))).toBe(entriesOf(b));
   });
 
   it('a corrupt delta is refused with TRIB_STATE_CORRUPT', () => {

@@ -1,0 +1,100 @@
+// Background compaction of incremental checkpoints (checkpoint-format.md, "Incremental
+// checkpoints"): once a completed checkpoint's chain of a step holds COMPACT_AFTER deltas, the
+// slot folds the chain into one full snapshot (state/delta-merge.ts) off the checkpoint path,
+// writes it into that checkpoint's folder, and later checkpoints reference it instead of the
+// chain. So a restore reads few files and the full snapshot a chain would otherwise end with
+// (MAX_DELTAS) is rarely taken in the mailbox.
+//
+// Invariants: the merged file holds exactly what the chain restores (it is built from the
+// chain's verified files, not from live state, so it needs no barrier); it is used only once it
+// is durable; one compaction per slot at a time; a failure is logged and changes nothing (the
+// chain stays as it was, and grows to MAX_DELTAS at worst).
+import type { Logger } from 'pino';
+import { TributaryError } from '../errors.ts';
+import { mergeChain } from '../state/delta-merge.ts';
+import { indexSnapshot } from '../state/snapshot-index.ts';
+import { CheckpointStorage, sha256Hex } from './checkpoint-storage.ts';
+import { folderOf } from './chain-files.ts';
+import type { IncrementalChains } from './incremental-chains.ts';
+import type { KeyedStateDelta, KeyedStateHandle } from './messages.ts';
+import { stateStoreFor } from './storage/state-store-for.ts';
+import { childOf } from './storage/state-uri.ts';
+
+/** Deltas in a completed chain that start a compaction. */
+export const COMPACT_AFTER = 4;
+
+const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+export class ChainCompactor {
+  private readonly dirs = new Map<number, string>();
+  private running: Promise<void> | undefined;
+  private readonly chains: IncrementalChains;
+  private readonly slot: number;
+  private readonly logger: Logger;
+
+  constructor(chains: IncrementalChains, slot: number, logger: Logger) {
+    this.chains = chains;
+    this.slot = slot;
+    this.logger = logger;
+  }
+
+  /** Checkpoint `id`'s folder (the slot wrote its files there). */
+  wrote(id: number, dir: string): void {
+    this.dirs.set(id, dir);
+  }
+
+  /** Checkpoint `id` completed: compacts the first of `steps` whose chain is long enough, unless one runs. */
+  completed(id: number, steps: Iterable<string>): void {
+    for (const at of this.dirs.keys()) if (at < id) this.dirs.delete(at);
+    const dir = this.dirs.get(id);
+    if (this.running || dir === undefined) return;
+    for (const step of steps) {
+      const h = this.chains.chainOf(step, id);
+      if (!h || (h.deltas?.length ?? 0) < COMPACT_AFTER) continue;
+      this.running = this.compact(step, id, dir, h)
+        .catch((e: unknown) =>
+          this.logger.warn({ step, checkpointId: id, slot: this.slot, err: (e as Error).message }, 'compaction failed; the chain stays'),
+        )
+        .finally(() => {
+          this.running = undefined;
+        });
+      return;
+    }
+  }
+
+  /** Resolves once no compaction runs. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async compact(step: string, id: number, dir: string, h: KeyedStateHandle): Promise<void> {
+    const t0 = performance.now();
+    const files = await Promise.all([h, ...(h.deltas ?? [])].map((f) => readVerified(dir, f)));
+    const merged = await mergeChain(files, pause);
+    const name = `${encodeURIComponent(step)}.slot-${this.slot}.base-${id}.kstate`;
+    const stored = await CheckpointStorage.writeStateFile(dir, name, merged);
+    const { keyGroupRange, keyGroups } = h;
+    this.chains.compacted(step, id, {
+      ...stored,
+      keyGroupRange,
+      ...(keyGroups ? { keyGroups } : {}),
+      index: indexSnapshot(merged),
+    });
+    this.logger.info(
+      { step, checkpointId: id, slot: this.slot, files: files.length, bytes: merged.length, ms: Math.round(performance.now() - t0) },
+      'compacted a chain of incremental checkpoints',
+    );
+  }
+}
+
+/** A chain file of checkpoint folder `dir`, checked against its size and SHA-256. */
+async function readVerified(dir: string, f: KeyedStateDelta): Promise<Uint8Array> {
+  const folder = folderOf(dir, f);
+  const bytes = await stateStoreFor(folder).read(childOf(folder, f.file));
+  if (bytes === undefined || bytes.length !== f.size || sha256Hex(bytes) !== f.sha256)
+    throw new TributaryError(
+      'TRIB_STATE_CORRUPT',
+      `${folder}/${f.file}: ${bytes === undefined ? 'missing' : 'does not match its size and SHA-256'}, cannot compact its chain`,
+    );
+  return bytes;
+}
