@@ -1,7 +1,8 @@
 // The event-time gauges of a job, set when metrics are scraped (JobMetrics.onCollect), never
 // per record: the watermark at each slot's sinks, per source slot its watermark, its lag behind
 // the newest event seen and its time paused by alignment, and per event-time step and slot the
-// same watermark and lag plus the timers it holds. Values are read from the tasks and operators
+// same watermark and lag plus the timers it holds, and per stateful step and slot its keys and the
+// bytes of its last full snapshot and delta. Values are read from the tasks and operators
 // of this process's slots, which keep them as plain fields.
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
@@ -22,6 +23,12 @@ export function publishJobGauges(metrics: JobMetrics, slots: readonly SlotParts[
     const slot = String(p.slot.index);
     for (const op of p.stateful) {
       if (op.timerCount !== undefined) metrics.operatorTimers.labels(op.stateName, slot).set(op.timerCount);
+      const backend = op.keyedBackend;
+      if (backend) {
+        metrics.stateKeys.labels(op.stateName, slot).set(backend.keyCount());
+        if (backend.written.full > 0) metrics.stateBytes.labels(op.stateName, slot, 'full').set(backend.written.full);
+        if (backend.written.delta > 0) metrics.stateBytes.labels(op.stateName, slot, 'delta').set(backend.written.delta);
+      }
       const et = op.eventTimeProgress?.();
       if (!et || !shown(et.watermark)) continue;
       metrics.operatorWatermark.labels(op.stateName, slot).set(et.watermark);

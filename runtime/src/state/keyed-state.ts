@@ -271,12 +271,21 @@ export class KeyedStateBackend {
       changed,
       this.lastDeltaSize + (this.lastDeltaSize >> 3),
     );
-    this.lastDeltaSize = bytes.length;
+    this.lastDeltaSize = this.written.delta = bytes.length;
     return { bytes, delta: true };
   }
 
   /** Bytes of the last snapshot: the next one starts with a buffer that size (fewer regrowth copies). */
   private lastSnapshotSize = 64 * 1024;
+  /** Bytes of the last full snapshot and the last delta (0: none yet), for the state gauges. */
+  readonly written = { full: 0, delta: 0 };
+
+  /** Keys held across every state (a derived state counts its own restored entries only). */
+  keyCount(): number {
+    let n = 0;
+    for (const s of this.states.values()) if (!s.writtenFrom) n += s.size;
+    return n;
+  }
 
   /**
    * The key groups owned inside the span as runs, or undefined when that is the whole span (no
@@ -346,7 +355,7 @@ export class KeyedStateBackend {
       if (open) sw.endSection();
     }
     const out = sw.finish();
-    if (!only) this.lastSnapshotSize = out.length;
+    if (!only) this.lastSnapshotSize = this.written.full = out.length;
     return out;
   }
 

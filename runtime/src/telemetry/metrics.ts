@@ -169,6 +169,18 @@ export class JobMetrics {
     labelNames: ['step', 'slot'],
     registers: [this.registry],
   });
+  readonly stateKeys: Gauge<'step' | 'slot'> = new Gauge({
+    name: 'tributary_state_keys',
+    help: 'Keyed-state entries a stateful step holds on a slot, over all its states',
+    labelNames: ['step', 'slot'],
+    registers: [this.registry],
+  });
+  readonly stateBytes: Gauge<'step' | 'slot' | 'snapshot'> = new Gauge({
+    name: 'tributary_state_snapshot_bytes',
+    help: 'Bytes of the last snapshot of a step on a slot: snapshot="full" is its whole keyed state serialized, "delta" what changed (incremental checkpoints)',
+    labelNames: ['step', 'slot', 'snapshot'],
+    registers: [this.registry],
+  });
   readonly operatorWatermark: Gauge<'step' | 'slot'> = new Gauge({
     name: 'tributary_operator_watermark_ms',
     help: 'Watermark of an event-time step (windows, joins, dedupe, process functions) on a slot (epoch ms): the minimum over its inputs',
