@@ -35,6 +35,7 @@ export function addCheckpoints(
       path: shown(c.path),
       ...(c.durationMs !== undefined ? { durationMs: c.durationMs } : {}),
       ...(c.bytes !== undefined ? { bytes: c.bytes } : {}),
+      ...(c.fullBytes !== undefined ? { fullBytes: c.fullBytes } : {}),
     });
   }
   if (!added) return;

@@ -133,7 +133,9 @@ export interface DashboardCheckpoint {
   /** Where it is (a state URI or path, never with credentials). */
   readonly path: string;
   readonly durationMs?: number;
+  /** Bytes it wrote; `fullBytes`: bytes of every state file it references (incremental checkpoints share older ones). */
   readonly bytes?: number;
+  readonly fullBytes?: number;
 }
 
 export interface DashboardEvent {

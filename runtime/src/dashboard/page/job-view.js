@@ -53,7 +53,8 @@ export class JobView {
       'Kind',
       'Completed',
       'Duration',
-      'Size',
+      'Written',
+      'Referenced',
       'Path',
     ]);
     this.exceptions = tableSection('Exceptions', ['Time', 'Slot', 'Message']);
@@ -99,6 +100,7 @@ export class JobView {
         time(c.completedAt),
         duration(c.durationMs),
         bytes(c.bytes),
+        bytes(c.fullBytes ?? c.bytes),
         el('code', {}, [c.path]),
       ]),
       this.checkpoints.columns,
