@@ -40,6 +40,8 @@ export interface PruneResult {
   sharedFiles: string[];
   /** Folders left with nothing in them, and removed (S3 has no folders to remove). */
   removedFolders: number[];
+  /** Folders above the newest completed checkpoint without metadata: possibly in progress, not touched. */
+  untouched: number[];
 }
 
 export interface PruneOptions {
@@ -78,6 +80,7 @@ export async function pruneCheckpoints(all: readonly CheckpointFolder[], o: Prun
     removedFiles: [],
     sharedFiles: [],
     removedFolders: [],
+    untouched: all.filter((e) => e.id > newest && !keep.has(e.id)).map((e) => e.id),
   };
   for (const e of complete) {
     if (keep.has(e.id)) continue;
