@@ -1,8 +1,8 @@
 // Checkpoints and savepoints on a real S3-compatible server (the local cluster's versitygw):
 // the store's contract (absent vs error, the conditional commit), a job rescaled 2 → 3 → 1
 // through savepoints on S3 with exactly the output of an uninterrupted run, retention deleting
-// the objects of dropped checkpoints, and a missing bucket / wrong keys refusing to start with
-// the bucket and the S3 error code named.
+// the objects of dropped checkpoints that no kept one shares, and a missing bucket / wrong keys
+// refusing to start with the bucket and the S3 error code named.
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { CheckpointStorage } from '../checkpoint-storage.ts';
 import { readMetadata } from '../metadata.ts';
 import { stateStoreFor } from './state-store-for.ts';
 import { keyedWindowGraph } from '../../testing/keyed-window-graph.ts';
+import { retainedFiles } from '../../testing/retained-files.ts';
 
 const env = process.env;
 const bucket = env.TRIBUTARY_S3_BUCKET as string;
@@ -118,7 +119,7 @@ describe('state on S3 (versitygw)', () => {
     );
   }, 90_000);
 
-  it('periodic checkpoints on S3 keep the newest `retained`; dropped ones lose their objects', async () => {
+  it('periodic checkpoints on S3 keep the newest `retained`; dropped ones lose the objects no kept one references', async () => {
     const stateDir = `${root}/retention`;
     const a = await start(validateGraph(spec(10_000)), new TransactionStore(), 2, stateDir, { intervalMs: 100 });
     const storage = new CheckpointStorage(stateDir);
@@ -132,10 +133,13 @@ describe('state on S3 (versitygw)', () => {
     expect(newest).toBeGreaterThanOrEqual(6);
     // retained 2, plus at most one more: the job's last completion may land after the last pruning.
     expect(completed.length).toBeLessThanOrEqual(3);
-    const folders = new Set((await keysUnder(`${run}/retention/checkpoints`)).map((k) => k.split('/')[3]));
-    // Every folder left is a kept checkpoint or one in progress above the newest; dropped ones have no objects.
-    for (const f of folders) expect(completed.includes(Number(f?.slice(4))) || Number(f?.slice(4)) > newest).toBe(true);
-    for (let id = 1; id < (completed[0] ?? 0); id++) expect(folders.has(`chk-${id}`)).toBe(false);
+    // Retention is per file (incremental checkpoints share their bases): every object left below the
+    // oldest kept checkpoint is one a kept checkpoint references; dropped ones lost every other object.
+    const { referenced } = await retainedFiles(stateDir);
+    const below = (await keysUnder(`${run}/retention/checkpoints`))
+      .map((k) => k.split('/').slice(3).join('/'))
+      .filter((k) => Number(k.slice(4, k.indexOf('/'))) < (completed[0] ?? 0));
+    for (const k of below) expect(referenced.has(k), k).toBe(true);
   }, 60_000);
 
   it('a missing bucket stops the job before it starts, naming the bucket and NoSuchBucket', async () => {
