@@ -1,8 +1,12 @@
 // Retention runs off the checkpoint path: a slow or unreachable store (S3 down) must delay
 // neither the sinks' commits nor the next trigger. One pruning at a time; a completion during
 // one makes it run once more afterwards, with the newest id to keep. A failed pruning is only
-// logged: the folders it left are removed by a later one.
+// logged: the files it left are removed by a later one. A metadata it cannot read (corrupt, an
+// unknown version) removes nothing and is logged as an error: retention stays stopped until it
+// is fixed, since pruning without knowing what a checkpoint references could break a restore.
 import type { Logger } from 'pino';
+import { isTributaryError } from '../errors.ts';
+import type { PinnedFile } from './checkpoint-retention.ts';
 import type { CheckpointStorage } from './checkpoint-storage.ts';
 
 export class BackgroundPruner {
@@ -11,11 +15,22 @@ export class BackgroundPruner {
   private readonly storage: CheckpointStorage;
   private readonly retained: number;
   private readonly logger: Logger;
+  private readonly pinned: PinnedFile | undefined;
 
-  constructor(storage: CheckpointStorage, retained: number, logger: Logger) {
+  /** `pinned` claims files no completed metadata references yet (checkpoint-retention.ts). */
+  constructor(storage: CheckpointStorage, retained: number, logger: Logger, pinned?: PinnedFile) {
     this.storage = storage;
     this.retained = Math.max(1, retained);
     this.logger = logger;
+    this.pinned = pinned;
+  }
+
+  /**
+   * Every file key (`chk-<id>/<file>`) pruning removed, added before its delete was awaited: a
+   * checkpoint whose acks reference one must not complete.
+   */
+  get removedFiles(): ReadonlySet<string> {
+    return this.storage.removedFiles;
   }
 
   /** Prunes to the retained count, never removing checkpoint `keepId` (the newest completed). */
@@ -26,14 +41,23 @@ export class BackgroundPruner {
       while (this.again !== undefined) {
         const keep = this.again;
         this.again = undefined;
-        await this.storage
-          .prune(this.retained, keep)
-          .catch((e: unknown) => this.logger.warn({ err: (e as Error).message }, 'could not remove old checkpoints'));
+        await this.storage.prune(this.retained, keep, this.pinned).catch((e: unknown) => this.failed(e));
       }
     };
     this.running = loop().finally(() => {
       this.running = undefined;
     });
+  }
+
+  private failed(e: unknown): void {
+    const code = isTributaryError(e) ? e.code : undefined;
+    const unreadable = code === 'TRIB_RESTORE_METADATA_CORRUPT' || code === 'TRIB_RESTORE_VERSION';
+    if (unreadable)
+      this.logger.error(
+        { code, err: (e as Error).message, stateDir: this.storage.root },
+        'old checkpoints are not removed: a checkpoint metadata cannot be read, so what it references is unknown',
+      );
+    else this.logger.warn({ code, err: (e as Error).message }, 'could not remove old checkpoints');
   }
 
   /** Resolves once no pruning runs. */

@@ -9,13 +9,14 @@
 // it exists only once every state file it references is durable. That is the commit point.
 // Listing fails closed: a folder that cannot be read is an error, never "no checkpoints".
 import { createHash } from 'node:crypto';
+import { pruneCheckpoints, type PinnedFile, type PruneResult } from './checkpoint-retention.ts';
 import type { CheckpointKind } from './messages.ts';
+import { METADATA_FILE } from './metadata-file.ts';
 import { stateStoreFor } from './storage/state-store-for.ts';
 import { childOf, normalizeLocation } from './storage/state-uri.ts';
 
 export { writeDurable } from './storage/fs-state-store.ts';
-
-export const METADATA_FILE = '_metadata.json';
+export { METADATA_FILE };
 
 export interface StoredFile {
   file: string;
@@ -111,22 +112,26 @@ export class CheckpointStorage {
   }
 
   /**
-   * Keeps the newest `retained` completed checkpoints; removes older ones (their objects, on S3)
-   * and abandoned (incomplete) folders below the newest.
+   * File keys (`chk-<id>/<file>`) pruning removed from this state directory through this object,
+   * each added before its delete was awaited: a checkpoint whose acks reference one must not
+   * complete (its file is gone or going).
    */
-  async prune(retained: number, keepId?: number): Promise<number[]> {
-    const all = await this.folders('checkpoint');
-    const complete = all.filter((e) => e.complete);
-    const keep = new Set(complete.slice(Math.max(0, complete.length - retained)).map((e) => e.id));
-    const newest = complete[complete.length - 1]?.id ?? 0;
-    const removed: number[] = [];
-    for (const e of all) {
-      if (keep.has(e.id) || e.id === keepId) continue;
-      if (!e.complete && e.id > newest) continue; // may be in progress
-      await CheckpointStorage.discard(e.path);
-      removed.push(e.id);
-    }
-    return removed;
+  readonly removedFiles = new Set<string>();
+
+  /**
+   * Retention, file by file (checkpoint-retention.ts): keeps the newest `retained` completed
+   * checkpoints and `keepId` whole; drops the other completed ones (their metadata first); in
+   * every dropped or abandoned folder at or below the newest completed id removes each file no
+   * kept checkpoint references and `pinned` does not claim; removes a folder once it is empty.
+   * A metadata it cannot read throws before anything is removed.
+   */
+  async prune(retained: number, keepId?: number, pinned?: PinnedFile): Promise<PruneResult> {
+    return pruneCheckpoints(await this.folders('checkpoint'), {
+      retained,
+      keepId,
+      pinned,
+      removedFiles: this.removedFiles,
+    });
   }
 
   /**

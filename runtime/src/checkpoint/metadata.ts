@@ -8,7 +8,7 @@ import { TributaryError } from '../errors.ts';
 import { HASH_FUNCTION, type KeyGroupRange } from '../state/key-groups.ts';
 import type { SnapshotIndex } from '../state/snapshot-index.ts';
 import { READABLE_SNAPSHOT_VERSIONS, SNAPSHOT_VERSION } from '../state/snapshot-format.ts';
-import { METADATA_FILE } from './checkpoint-storage.ts';
+import { METADATA_FILE } from './metadata-file.ts';
 import type { CheckpointAck, CheckpointKind } from './messages.ts';
 import { stateStoreFor } from './storage/state-store-for.ts';
 import { childOf } from './storage/state-uri.ts';

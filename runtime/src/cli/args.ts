@@ -45,6 +45,8 @@ export const USAGE = `usage:
   tributary validate <job.yaml> [--set path=value]...
   tributary schema-types --registry URL (--subject S | --id N)   TypeScript types of a registry schema's records
   tributary rescale --control-port P --to N   move a running run (threads, processes, one thread) to N slots live
+  tributary state gc <stateDir> [--retained N]   remove what retention would from a stopped job's checkpoints
+                         (file by file: files newer checkpoints share stay; --retained ≥ 1, default 3)
 
 options (run):
   --parallelism N        slots (default: spec.replicas, else 1); above 1, a worker thread each (see --threads)

@@ -1,6 +1,7 @@
-// `tributary run <job.yaml>` (and validate, schema-types, rescale, help): runs a StreamJob manifest (or a bare graph)
-// locally, exactly the graph that `kubectl apply` would run. Exit codes: 0 done, 1 job failed,
-// 2 bad usage, invalid graph or invalid job options. Started by the entrypoint cli/main.ts.
+// `tributary run <job.yaml>` (and validate, schema-types, rescale, state gc, help): runs a StreamJob
+// manifest (or a bare graph) locally, exactly the graph that `kubectl apply` would run. Exit
+// codes: 0 done, 1 job failed, 2 bad usage, invalid graph or invalid job options. Started by the
+// entrypoint cli/main.ts.
 import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import { typeRegistrySources } from '../connectors/kafka/registry-reader-types.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
@@ -21,6 +22,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'rescale') {
     const { rescaleCommand } = await import('./rescale-cli.ts');
     return rescaleCommand(argv.slice(1));
+  }
+  if (argv[0] === 'state') {
+    const { stateCommand } = await import('./state-gc-cli.ts');
+    return stateCommand(argv.slice(1));
   }
   const args = parseArgs(argv);
   if (args.command === 'help') {

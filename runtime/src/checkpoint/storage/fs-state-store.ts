@@ -1,6 +1,6 @@
 // The local-filesystem StateStore (`tributary run`, tests, a volume shared by every slot pod).
 // Only ENOENT means "absent"; every other errno (EACCES, EIO, ENOTDIR, ...) is an error.
-import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { threadId } from 'node:worker_threads';
@@ -158,6 +158,17 @@ export class FsStateStore implements StateStore {
     try {
       await rm(location, { recursive: true, force: true });
     } catch (e) {
+      throw failure('delete', location, e);
+    }
+  }
+
+  async removeEmptyFolder(location: string): Promise<void> {
+    try {
+      await rmdir(location);
+    } catch (e) {
+      // Not empty: a file arrived after the caller looked (or it was never emptied); it stays.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (isAbsent(e) || code === 'ENOTEMPTY' || code === 'EEXIST') return;
       throw failure('delete', location, e);
     }
   }

@@ -54,4 +54,8 @@ export class LazyStateStore implements StateStore {
   async removeTree(location: string): Promise<void> {
     return (await this.store()).removeTree(location);
   }
+
+  async removeEmptyFolder(location: string): Promise<void> {
+    return (await this.store()).removeEmptyFolder(location);
+  }
 }

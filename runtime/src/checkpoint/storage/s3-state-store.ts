@@ -277,4 +277,9 @@ export class S3StateStore implements StateStore {
       throw failure('delete', location, e);
     }
   }
+
+  /** Object stores have no folders: a prefix whose objects are gone is gone (state-store.ts). */
+  async removeEmptyFolder(_location: string): Promise<void> {
+    return Promise.resolve();
+  }
 }

@@ -35,4 +35,10 @@ export interface StateStore {
   remove(location: string): Promise<void>;
   /** Removes a folder/prefix and everything under it; absent is fine. */
   removeTree(location: string): Promise<void>;
+  /**
+   * Removes a folder only if it is empty; absent or not empty is fine (it stays). Object stores
+   * have no folders: a prefix with no objects is gone already, so S3 does nothing. Retention uses
+   * it so that a file written into a folder after it was listed is never removed unseen.
+   */
+  removeEmptyFolder(location: string): Promise<void>;
 }
