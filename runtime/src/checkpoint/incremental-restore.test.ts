@@ -72,7 +72,7 @@ async function start(rate: number | undefined, store: TransactionStore, parallel
     parallelism,
     maxParallelism: 64,
     sinkWriter: () => new TransactionalCollectingSink(store),
-    checkpointing: { stateDir: dir, intervalMs: 40, retained: 2, timeoutMs: 20_000, keepAll: true },
+    checkpointing: { stateDir: dir, intervalMs: 40, retained: 2, timeoutMs: 20_000 },
     restoreFrom,
   });
   const done = job.run();
