@@ -23,6 +23,7 @@ import type { SavepointStatus } from '../core/savepoint.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { BackgroundPruner } from './background-pruner.ts';
+import { filesOfAcks, removedReference } from './shared-file-guard.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from './defaults.ts';
 import { writeIdMark } from './checkpoint-id-mark.ts';
@@ -116,7 +117,11 @@ export class CheckpointCoordinator implements CoordinatorPort {
     this.storage = new CheckpointStorage(o.stateDir);
     this.logger = o.logger ?? silentLogger();
     this.failures = failedCheckpointsFor(o.stateDir, o, this.logger);
-    this.pruner = new BackgroundPruner(this.storage, o.retained ?? 1, this.logger);
+    // Files a checkpoint in progress references stay while it completes (shared-file-guard.ts).
+    this.pruner = new BackgroundPruner(this.storage, o.retained ?? 1, this.logger, (key) => {
+      const p = this.pending;
+      return p !== undefined && filesOfAcks(p.acks.values(), p.id).has(key);
+    });
     this.commits = new CommitTimer((kind, phase, ms) =>
       o.metrics?.checkpointPhase.labels(kind, phase).observe(ms / 1000),
     );
@@ -355,6 +360,12 @@ export class CheckpointCoordinator implements CoordinatorPort {
       acks,
     );
     if (this.pending !== p) return;
+    const gone = removedReference(acks, p.id, this.pruner.removedFiles);
+    if (gone !== undefined) {
+      // The slots write the steps whole next time (incremental-chains.ts: after an abort).
+      this.abort(p, new TributaryError('TRIB_CHECKPOINT_FAILED', `${p.kind} ${p.id} references ${gone}, which retention removed`));
+      return;
+    }
     try {
       await this.writes.track(CheckpointStorage.commitMetadata(p.dir, meta));
     } catch (e) {
