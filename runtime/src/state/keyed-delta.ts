@@ -8,12 +8,30 @@
 // reset (a restore or a key-group move replaces state wholesale, and nothing tracked it).
 import { BinaryReader, stateCorrupt } from './binary-reader.ts';
 import { HASH_FUNCTION, type KeyGroupRange } from './key-groups.ts';
-import type { KeyedState } from './keyed-state.ts';
+import type { BinaryWriter } from './binary-writer.ts';
 import { snapshotSections, SnapshotWriter } from './snapshot-format.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
 
 /** The version of delta files; full snapshots keep SNAPSHOT_VERSION. */
 export const DELTA_VERSION = 3;
+
+/**
+ * What a delta needs of a keyed state (keyed-state.ts KeyedState, which imports this file:
+ * structural, so the two stay acyclic).
+ */
+export interface DeltaState {
+  readonly name: string;
+  readonly tables: readonly (Map<string, unknown> | undefined)[];
+  readonly writtenFrom: DeltaState | undefined;
+  readonly serializer: {
+    toJSON(v: unknown): unknown;
+    fromJSON(j: unknown): unknown;
+    write?(w: BinaryWriter, v: unknown): void;
+    read?(r: BinaryReader): unknown;
+  };
+  takeChanged(): Map<number, Set<string>>;
+  table(kg: number): Map<string, unknown>;
+}
 
 /** Snapshots whose changes a backend keeps while no delta is taken; past it the next snapshot is full. */
 const MAX_CAPTURED = 32;
@@ -37,7 +55,7 @@ export class ChangeLog {
    * Captures the keys changed up to snapshot `id` (ids ascend). Returns every key changed since
    * snapshot `base` when a delta on it may be written, else undefined (the snapshot is full).
    */
-  capture(id: number, states: readonly KeyedState<unknown>[], base: number | undefined): ChangedKeys | undefined {
+  capture(id: number, states: readonly DeltaState[], base: number | undefined): ChangedKeys | undefined {
     const now: ChangedKeys = new Map();
     for (const s of states) {
       if (s.writtenFrom) continue;
@@ -88,7 +106,7 @@ export function writeDelta(
     owned: [number, number][] | undefined;
     base: number;
   },
-  states: readonly KeyedState<unknown>[],
+  states: readonly DeltaState[],
   changed: ChangedKeys,
   sizeHint: number,
 ): Uint8Array {
@@ -110,7 +128,7 @@ export function writeDelta(
   for (const kg of [...groups].sort((a, b) => a - b)) {
     let open = false;
     for (let si = 0; si < states.length; si++) {
-      const s = states[si] as KeyedState<unknown>;
+      const s = states[si] as DeltaState;
       const source = s.writtenFrom ?? s;
       const keys = changed.get(source.name)?.get(kg);
       if (!keys || keys.size === 0) continue;
@@ -151,7 +169,7 @@ export function applyDelta(
   bytes: Uint8Array,
   h: DeltaHeader,
   range: KeyGroupRange,
-  stateOf: (name: string) => KeyedState<unknown>,
+  stateOf: (name: string) => DeltaState,
 ): void {
   if (h.kind !== 'delta' || !Number.isSafeInteger(h.base))
     stateCorrupt(`a version ${DELTA_VERSION} file that is not a delta (kind ${JSON.stringify(h.kind)})`);
