@@ -53,7 +53,10 @@ export class ChainCompactor {
       if (!h || (h.deltas?.length ?? 0) < COMPACT_AFTER) continue;
       this.running = this.compact(step, id, dir, h)
         .catch((e: unknown) =>
-          this.logger.warn({ step, checkpointId: id, slot: this.slot, err: (e as Error).message }, 'compaction failed; the chain stays'),
+          this.logger.warn(
+            { step, checkpointId: id, slot: this.slot, err: (e as Error).message },
+            'compaction failed; the chain stays',
+          ),
         )
         .finally(() => {
           this.running = undefined;
@@ -81,7 +84,14 @@ export class ChainCompactor {
       index: indexSnapshot(merged),
     });
     this.logger.info(
-      { step, checkpointId: id, slot: this.slot, files: files.length, bytes: merged.length, ms: Math.round(performance.now() - t0) },
+      {
+        step,
+        checkpointId: id,
+        slot: this.slot,
+        files: files.length,
+        bytes: merged.length,
+        ms: Math.round(performance.now() - t0),
+      },
       'compacted a chain of incremental checkpoints',
     );
   }

@@ -16,7 +16,12 @@ const FOLDER = /^chk-\d+$/;
 export function folderOf(dir: string, f: Pick<KeyedStateDelta, 'from' | 'file'>): string {
   if (f.from === undefined) return dir;
   const stateDir = stateDirOf(dir);
-  if (typeof f.from !== 'string' || !FOLDER.test(f.from) || stateDir === undefined || !/\/checkpoints\/chk-\d+$/.test(dir))
+  if (
+    typeof f.from !== 'string' ||
+    !FOLDER.test(f.from) ||
+    stateDir === undefined ||
+    !/\/checkpoints\/chk-\d+$/.test(dir)
+  )
     throw new TributaryError(
       'TRIB_RESTORE_METADATA_CORRUPT',
       `${dir}: state file ${f.file} is referenced from ${JSON.stringify(f.from)}, which is not a checkpoint folder beside this one (a checkpoint copied out of its state directory cannot reach the files it shares)`,
@@ -30,9 +35,17 @@ export function checkChain(dir: string, step: string, f: KeyedStateFile): void {
   if (deltas === undefined) return;
   const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
   if (!Array.isArray(deltas))
-    throw new TributaryError('TRIB_RESTORE_METADATA_CORRUPT', `${dir}: step "${step}", state file ${f.file}: deltas is not a list`);
+    throw new TributaryError(
+      'TRIB_RESTORE_METADATA_CORRUPT',
+      `${dir}: step "${step}", state file ${f.file}: deltas is not a list`,
+    );
   for (const d of deltas as KeyedStateDelta[]) {
-    if (d === null || typeof d !== 'object' || !same(d.keyGroupRange, f.keyGroupRange) || !same(d.keyGroups, f.keyGroups))
+    if (
+      d === null ||
+      typeof d !== 'object' ||
+      !same(d.keyGroupRange, f.keyGroupRange) ||
+      !same(d.keyGroups, f.keyGroups)
+    )
       throw new TributaryError(
         'TRIB_RESTORE_METADATA_CORRUPT',
         `${dir}: step "${step}": delta ${JSON.stringify((d as { file?: unknown } | null)?.file)} of state file ${f.file} holds other key groups than its base`,
@@ -40,7 +53,10 @@ export function checkChain(dir: string, step: string, f: KeyedStateFile): void {
   }
 }
 
-/** The bytes `f`'s chain restores for the key groups `wanted`: its base (if any key group has state there), then its deltas. */
+/**
+ * The bytes `f`'s chain restores for the key groups `wanted`: its base (if any key group has state
+ * there), then its deltas.
+ */
 export async function readChain(
   dir: string,
   f: KeyedStateFile,

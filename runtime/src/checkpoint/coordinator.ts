@@ -42,6 +42,7 @@ import { CheckpointMembership } from './membership.ts';
 import type { AbortHow, Pending } from './pending-checkpoint.ts';
 import type {
   CheckpointAck,
+  TriggerCheckpoint,
   CheckpointCommitted,
   CheckpointDecline,
   CheckpointKind,
@@ -289,11 +290,24 @@ export class CheckpointCoordinator implements CoordinatorPort {
     if (!recorded || this.pending !== p || !(await this.unfenced(p))) return done; // failed, expired, or fenced
     p.phase = 'slots';
     this.logger.debug({ id, kind, stop }, 'triggering checkpoint');
-    // The newest completed checkpoint is always retained, so the files a delta on it references stay.
-    const base = kind === 'checkpoint' && this.o.incremental === true ? this.lastCompleted?.id : undefined;
-    const msg = { checkpointId: id, timestamp, kind, stop, dir, ...(base !== undefined ? { base } : {}) };
-    for (const s of p.members.values()) s.trigger(msg);
+    for (const s of p.members.values()) s.trigger(this.triggerMessage(p, timestamp));
     return done;
+  }
+
+  /**
+   * What each slot is told. A checkpoint names the newest completed one as its base: that one is
+   * always retained, so the files a delta on it references stay (incremental-chains.ts).
+   */
+  private triggerMessage(p: Pending, timestamp: number): TriggerCheckpoint {
+    const base = p.kind === 'checkpoint' && this.o.incremental === true ? this.lastCompleted?.id : undefined;
+    return {
+      checkpointId: p.id,
+      timestamp,
+      kind: p.kind,
+      stop: p.stop,
+      dir: p.dir,
+      ...(base !== undefined ? { base } : {}),
+    };
   }
 
   acknowledge(ack: CheckpointAck): void {
@@ -359,13 +373,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
       },
       acks,
     );
-    if (this.pending !== p) return;
-    const gone = removedReference(acks, p.id, this.pruner.removedFiles);
-    if (gone !== undefined) {
-      // The slots write the steps whole next time (incremental-chains.ts: after an abort).
-      this.abort(p, new TributaryError('TRIB_CHECKPOINT_FAILED', `${p.kind} ${p.id} references ${gone}, which retention removed`));
-      return;
-    }
+    if (this.pending !== p || this.referencesRemoved(p, acks)) return;
     try {
       await this.writes.track(CheckpointStorage.commitMetadata(p.dir, meta));
     } catch (e) {
@@ -407,18 +415,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     const first = !this.firstCompleted && p.kind === 'checkpoint';
     if (first) this.firstCompleted = true;
     reportCompletion(
-      {
-        id: p.id,
-        kind: p.kind,
-        path: p.dir,
-        durationMs,
-        stateSize: meta.stateSize,
-      ...(meta.fullStateSize !== undefined ? { fullStateSize: meta.fullStateSize } : {}),
-        alignmentMs,
-        phases,
-        ...(first ? { firstAfterStartMs: now - this.startedAt } : {}),
-        final,
-      },
+      { ...done, phases, alignmentMs, ...(first ? { firstAfterStartMs: now - this.startedAt } : {}), final },
       this.logger,
       this.o.metrics,
     );
@@ -432,6 +429,18 @@ export class CheckpointCoordinator implements CoordinatorPort {
     p.resolve(done);
     if (p.stop) this.onStopSavepoint?.(done);
     if (p.kind === 'checkpoint' && !this.o.keepAll) this.pruner.prune(p.id);
+  }
+
+  /**
+   * Aborts `p` when its acknowledgements reference a file retention removed (shared-file-guard.ts);
+   * the slots then write those steps whole (incremental-chains.ts, after an abort).
+   */
+  private referencesRemoved(p: Pending, acks: readonly CheckpointAck[]): boolean {
+    const gone = removedReference(acks, p.id, this.pruner.removedFiles);
+    if (gone === undefined) return false;
+    const why = `${p.kind} ${p.id} references ${gone}, which retention removed`;
+    this.abort(p, new TributaryError('TRIB_CHECKPOINT_FAILED', why));
+    return true;
   }
 
   /** Whether `p` goes on after a read of this deployment's fence (else it is aborted; fenced: the job stops). */

@@ -3,7 +3,13 @@ import { IncrementalChains, MAX_DELTAS } from './incremental-chains.ts';
 import type { KeyedStateHandle } from './messages.ts';
 
 const RANGE = { start: 0, end: 9 };
-const file = (name: string): KeyedStateHandle => ({ file: name, size: 1, sha256: name, keyGroupRange: RANGE, keyGroups: [[0, 9]] });
+const file = (name: string): KeyedStateHandle => ({
+  file: name,
+  size: 1,
+  sha256: name,
+  keyGroupRange: RANGE,
+  keyGroups: [[0, 9]],
+});
 
 /** Acknowledges checkpoints `ids` of step "s": the first a full snapshot, each next a delta on the one before. */
 function chainOf(c: IncrementalChains, ids: number[]): void {
@@ -21,10 +27,7 @@ describe('incremental chains', () => {
     expect(c.chainOf('s', 5)).toMatchObject({
       file: 's.slot-0.kstate',
       from: 'chk-3',
-      deltas: [
-        { file: 's.slot-0.kdelta', from: 'chk-4' },
-        { file: 's.slot-0.kdelta' },
-      ],
+      deltas: [{ file: 's.slot-0.kdelta', from: 'chk-4' }, { file: 's.slot-0.kdelta' }],
     });
     expect(c.chainOf('s', 5)?.deltas?.[1]).not.toHaveProperty('from');
   });
@@ -35,7 +38,10 @@ describe('incremental chains', () => {
     chainOf(c, [1]);
     expect(c.canDelta('s', 1)).toBe(true);
     expect(c.canDelta('s', undefined)).toBe(false);
-    chainOf(c, Array.from({ length: MAX_DELTAS + 1 }, (_, i) => 10 + i));
+    chainOf(
+      c,
+      Array.from({ length: MAX_DELTAS + 1 }, (_, i) => 10 + i),
+    );
     expect(c.canDelta('s', 10 + MAX_DELTAS - 1)).toBe(true);
     expect(c.canDelta('s', 10 + MAX_DELTAS)).toBe(false);
     c.aborted(99);

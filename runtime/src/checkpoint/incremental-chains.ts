@@ -11,6 +11,7 @@
 // is a compacted base (chain-compactor.ts), written into a completed checkpoint's folder: should a
 // checkpoint that references it be aborted (the coordinator refuses one whose files were removed),
 // the next snapshot of every step is full, so no chain keeps pointing at a removed file.
+import { TributaryError } from '../errors.ts';
 import type { KeyedStateDelta, KeyedStateHandle } from './messages.ts';
 
 /** Longest chain of deltas before a full snapshot is written again (bounds a restore's reads). */
@@ -60,7 +61,7 @@ export class IncrementalChains {
    */
   deltaHandle(step: string, base: number, delta: KeyedStateDelta): KeyedStateHandle {
     const h = this.chains.get(step)?.get(base);
-    if (h === undefined) throw new Error(`no chain of checkpoint ${base} for step ${step}`);
+    if (h === undefined) throw new TributaryError('TRIB_INVARIANT', `no chain of checkpoint ${base} for step ${step}`);
     const a = anchored(h, base);
     return { ...a, deltas: [...(a.deltas ?? []), delta] };
   }

@@ -67,7 +67,13 @@ async function temp(): Promise<string> {
   return d;
 }
 
-async function start(rate: number | undefined, store: TransactionStore, parallelism: number, dir: string, restoreFrom?: string) {
+async function start(
+  rate: number | undefined,
+  store: TransactionStore,
+  parallelism: number,
+  dir: string,
+  restoreFrom?: string,
+) {
   const job = await createJobExecutor(validateGraph(graph(rate)), {
     parallelism,
     maxParallelism: 64,
@@ -124,7 +130,9 @@ describe('incremental checkpoints', () => {
     // aggregate's intermediate results depend on how the slots' records interleave, so per key:
     // each count once (none lost, none twice) and the final total the reference's.
     const rolling = (r: unknown): boolean => typeof r === 'object' && r !== null && 'total' in r;
-    expect(sorted(store.committed.filter((r) => !rolling(r)))).toEqual(sorted(refStore.committed.filter((r) => !rolling(r))));
+    expect(sorted(store.committed.filter((r) => !rolling(r)))).toEqual(
+      sorted(refStore.committed.filter((r) => !rolling(r))),
+    );
     expect(runningSummary(store.committed)).toEqual(runningSummary(refStore.committed));
 
     // What was restored were incremental checkpoints: deltas on bases in older folders.
@@ -136,8 +144,8 @@ describe('incremental checkpoints', () => {
     const folders = await readdir(join(dir, 'checkpoints'));
     const names = (await Promise.all(folders.map((f) => readdir(join(dir, 'checkpoints', f))))).flat();
     expect(names.some((n) => n.endsWith('.kdelta'))).toBe(true);
-    expect(handles.some((h) => /\.base-\d+\.kstate$/.test(h.file)) || names.some((n) => /\.base-\d+\.kstate$/.test(n))).toBe(
-      true,
-    );
+    expect(
+      handles.some((h) => /\.base-\d+\.kstate$/.test(h.file)) || names.some((n) => /\.base-\d+\.kstate$/.test(n)),
+    ).toBe(true);
   }, 120_000);
 });

@@ -31,7 +31,7 @@ export interface KeyedStateFile {
   index?: SnapshotIndex;
   /** The sibling checkpoint folder holding `file` ("chk-12"); absent: this checkpoint's own folder. */
   from?: string;
-  /** Changes on top of `file`, oldest first, each a file like the base (own `from`, size, sha256, index, keyGroupRange, keyGroups). */
+  /** Changes on top of `file`, oldest first, each a file like the base (its own `from`, size, sha256, index, range). */
   deltas?: KeyedStateDelta[];
 }
 export type KeyedStateDelta = Omit<KeyedStateFile, 'slot' | 'deltas'>;
@@ -61,7 +61,7 @@ export interface CheckpointMetadata {
   sources: Record<string, { slot: number; position: unknown }[]>;
   /** Pre-committed sink transactions per sink name, one entry per old slot: committed on completion and on restore. */
   sinks: Record<string, { slot: number; committables: unknown[] }[]>;
-  /** Bytes of the state files this checkpoint wrote (with incremental checkpoints: its deltas and new full snapshots). */
+  /** Bytes of the state files this checkpoint wrote (incremental checkpoints: its deltas and new full snapshots). */
   stateSize: number;
   /**
    * Additive: bytes of every state file it references, its own and those it shares with older

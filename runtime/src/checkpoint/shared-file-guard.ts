@@ -14,7 +14,8 @@ import type { CheckpointMetadata } from './metadata.ts';
 export function filesOfAcks(acks: Iterable<CheckpointAck>, id: number): Set<string> {
   const operators: CheckpointMetadata['operators'] = {};
   for (const a of acks)
-    for (const [step, h] of Object.entries(a.operators)) (operators[step] ??= { keyed: [] }).keyed.push({ slot: a.slot, ...h });
+    for (const [step, h] of Object.entries(a.operators))
+      (operators[step] ??= { keyed: [] }).keyed.push({ slot: a.slot, ...h });
   return referencedFiles({ operators } as CheckpointMetadata, checkpointFolder(id));
 }
 

@@ -360,7 +360,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     };
   }
 
-  /** Resolves once no state file of this slot is being written (an aborted checkpoint's included, a compaction's too). */
+  /** Resolves once no state file of this slot is being written (an aborted checkpoint's, a compaction's included). */
   async settled(): Promise<void> {
     await this.fileWrites.settled();
     await this.compactor.idle();

@@ -133,7 +133,7 @@ export interface DashboardCheckpoint {
   /** Where it is (a state URI or path, never with credentials). */
   readonly path: string;
   readonly durationMs?: number;
-  /** Bytes it wrote; `fullBytes`: bytes of every state file it references (incremental checkpoints share older ones). */
+  /** Bytes it wrote; `fullBytes`: bytes of every state file it references (shared ones included). */
   readonly bytes?: number;
   readonly fullBytes?: number;
 }

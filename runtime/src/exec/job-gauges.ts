@@ -27,7 +27,8 @@ export function publishJobGauges(metrics: JobMetrics, slots: readonly SlotParts[
       if (backend) {
         metrics.stateKeys.labels(op.stateName, slot).set(backend.keyCount());
         if (backend.written.full > 0) metrics.stateBytes.labels(op.stateName, slot, 'full').set(backend.written.full);
-        if (backend.written.delta > 0) metrics.stateBytes.labels(op.stateName, slot, 'delta').set(backend.written.delta);
+        if (backend.written.delta > 0)
+          metrics.stateBytes.labels(op.stateName, slot, 'delta').set(backend.written.delta);
       }
       const et = op.eventTimeProgress?.();
       if (!et || !shown(et.watermark)) continue;

@@ -59,7 +59,9 @@ function checkpointSummary(c: CompletedCheckpoint): CheckpointSummary {
     completedAt: c.completedAt,
     path: c.path,
     kind: c.kind,
-    ...(c.durationMs > 0 ? { durationMs: c.durationMs, bytes: c.stateSize, fullBytes: c.fullStateSize ?? c.stateSize } : {}),
+    ...(c.durationMs > 0
+      ? { durationMs: c.durationMs, bytes: c.stateSize, fullBytes: c.fullStateSize ?? c.stateSize }
+      : {}),
   };
 }
 

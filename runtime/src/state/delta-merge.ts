@@ -22,7 +22,14 @@ function sectionsOf(bytes: Uint8Array, h: SnapshotHeader): Map<number, [number, 
   return out;
 }
 
-function applySection(g: Group, bytes: Uint8Array, h: SnapshotHeader, start: number, end: number, delta: boolean): void {
+function applySection(
+  g: Group,
+  bytes: Uint8Array,
+  h: SnapshotHeader,
+  start: number,
+  end: number,
+  delta: boolean,
+): void {
   const r = new BinaryReader(bytes, start, end);
   while (r.pos < end) {
     const si = r.varuint();

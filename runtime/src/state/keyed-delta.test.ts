@@ -48,7 +48,9 @@ function change(b: KeyedStateBackend, r: () => number, keys: number): void {
 /** Every entry of a full snapshot, sorted, as JSON text: equal iff the states are equal. */
 function entriesOf(b: KeyedStateBackend): string {
   const { groups } = readSnapshotEntries(b.snapshot());
-  return JSON.stringify(groups.map(([kg, es]) => [kg, [...es].sort((x, y) => (x.key + x.state < y.key + y.state ? -1 : 1))]));
+  return JSON.stringify(
+    groups.map(([kg, es]) => [kg, [...es].sort((x, y) => (x.key + x.state < y.key + y.state ? -1 : 1))]),
+  );
 }
 
 function restored(files: Uint8Array[], range = { start: 0, end: MAXP - 1 }): KeyedStateBackend {
@@ -116,7 +118,10 @@ describe('incremental snapshots (deltas)', () => {
     const deltas = olds.map((b) => b.snapshotFor(2, 1).bytes);
     const news = [0, 1, 2].map((s) => restored([...bases, ...deltas], keyGroupRangeForSlot(s, 3, MAXP)));
     const union = (bs: KeyedStateBackend[]): string[] =>
-      bs.flatMap((b) => JSON.parse(entriesOf(b)) as unknown[]).map((g) => JSON.stringify(g)).sort();
+      bs
+        .flatMap((b) => JSON.parse(entriesOf(b)) as unknown[])
+        .map((g) => JSON.stringify(g))
+        .sort();
     expect(union(news)).toEqual(union(olds));
   });
 

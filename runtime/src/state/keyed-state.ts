@@ -8,6 +8,7 @@ import type { BinaryWriter } from './binary-writer.ts';
 import { readSectionV1 } from './snapshot-format-v1.ts';
 import { readSnapshotHeader, snapshotSections, SnapshotWriter, SNAPSHOT_VERSION } from './snapshot-format.ts';
 import { applyDelta, ChangeLog, isDeltaHeader, writeDelta } from './keyed-delta.ts';
+import type { SnapshotHeader } from './snapshot-framing.ts';
 
 /**
  * Converts a state value to and from its JSON form (state-format.md, "State values").
@@ -359,6 +360,20 @@ export class KeyedStateBackend {
     return out;
   }
 
+  /** A snapshot's header, refused when its maxParallelism or key hash is not this job's. */
+  private compatibleHeader(bytes: Uint8Array): SnapshotHeader {
+    const h = readSnapshotHeader(bytes);
+    if (h.maxParallelism !== this.maxParallelism) {
+      throw new TributaryError(
+        'TRIB_STATE_INCOMPATIBLE',
+        `snapshot has maxParallelism ${h.maxParallelism}, this job has ${this.maxParallelism}; maxParallelism cannot change`,
+      );
+    }
+    if (h.hash !== HASH_FUNCTION)
+      throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `snapshot key hash ${h.hash} differs from ${HASH_FUNCTION}`);
+    return h;
+  }
+
   /**
    * Loads the key groups of this backend's range from any number of snapshots (e.g. all
    * slots of a job taken at another parallelism), of any readable version. States must be
@@ -367,21 +382,7 @@ export class KeyedStateBackend {
    * range is no proof of it once a live rescale moved key groups between slots.
    */
   restore(snapshots: readonly Uint8Array[]): void {
-    const headers = snapshots.map((bytes) => {
-      const h = readSnapshotHeader(bytes);
-      if (h.maxParallelism !== this.maxParallelism) {
-        throw new TributaryError(
-          'TRIB_STATE_INCOMPATIBLE',
-          `snapshot has maxParallelism ${h.maxParallelism}, this job has ${this.maxParallelism}; maxParallelism cannot change`,
-        );
-      }
-      if (h.hash !== HASH_FUNCTION)
-        throw new TributaryError(
-          'TRIB_STATE_INCOMPATIBLE',
-          `snapshot key hash ${h.hash} differs from ${HASH_FUNCTION}`,
-        );
-      return h;
-    });
+    const headers = snapshots.map((bytes) => this.compatibleHeader(bytes));
     const stateOf = (name: string): KeyedState<unknown> => {
       const s = this.states.get(name);
       if (!s)
@@ -437,11 +438,19 @@ export class KeyedStateBackend {
         }
       }
     });
-    // Deltas in the order given: each old slot's chain oldest first (restore-plan.ts).
+    this.applyDeltas(snapshots, headers, stateOf);
+    for (const fn of this.afterRestore) fn();
+  }
+
+  /** The deltas among `snapshots`, in the order given: each old slot's chain oldest first (restore-plan.ts). */
+  private applyDeltas(
+    snapshots: readonly Uint8Array[],
+    headers: readonly SnapshotHeader[],
+    stateOf: (name: string) => KeyedState<unknown>,
+  ): void {
     snapshots.forEach((bytes, f) => {
-      const h = headers[f] as (typeof headers)[number];
+      const h = headers[f] as SnapshotHeader;
       if (isDeltaHeader(h)) applyDelta(bytes, h, this.range, stateOf);
     });
-    for (const fn of this.afterRestore) fn();
   }
 }

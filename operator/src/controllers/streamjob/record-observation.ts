@@ -13,7 +13,7 @@
 // ready, and stamping that with the new generation would end `kubectl wait
 // --for=condition=Ready` before the change ran.
 import type { StreamJob, StreamJobStatus } from '../../api/v1alpha1/streamjob.ts';
-import type { UnreadPartitions, WaitingForInput } from '../../../../runtime/src/control/contract.ts';
+import type { CheckpointSummary, UnreadPartitions, WaitingForInput } from '../../../../runtime/src/control/contract.ts';
 import type { JobCtx, ReconcilerInternals } from './job-context.ts';
 import { jobCondition, removeJobCondition, runningMessage, setJobCondition } from './conditions.ts';
 import type { JobConditionReasons } from './conditions.ts';
@@ -105,13 +105,7 @@ export async function recordObservation(
       st.phase = job.spec.state === 'suspended' ? 'Suspended' : 'Deploying';
     const cp = obs.runtime?.lastCheckpoint;
     if (cp?.completedAt && (!st.lastCheckpoint || cp.id !== st.lastCheckpoint.id || cp.path !== st.lastCheckpoint.path))
-      st.lastCheckpoint = {
-        id: cp.id,
-        completedAt: cp.completedAt,
-        path: cp.path,
-        ...(cp.bytes !== undefined ? { bytes: cp.bytes } : {}),
-        ...(cp.fullBytes !== undefined ? { fullBytes: cp.fullBytes } : {}),
-      };
+      st.lastCheckpoint = checkpointRecord(cp);
     if (invalid) {
       setJobCondition(st, { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message }, gen, now);
       st.lastError = message;
@@ -183,4 +177,15 @@ function recordReady(st: StreamJobStatus, c: JobCtx, gen: number | undefined): v
     gen,
     c.now,
   );
+}
+
+/** status.lastCheckpoint from slot 0's report: what the CRD declares, its sizes when reported. */
+function checkpointRecord(cp: CheckpointSummary): NonNullable<StreamJobStatus['lastCheckpoint']> {
+  return {
+    id: cp.id,
+    completedAt: cp.completedAt,
+    path: cp.path,
+    ...(cp.bytes !== undefined ? { bytes: cp.bytes } : {}),
+    ...(cp.fullBytes !== undefined ? { fullBytes: cp.fullBytes } : {}),
+  };
 }
