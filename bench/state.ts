@@ -236,6 +236,8 @@ function bucket(points: Point[], m: number): Point[] {
 
 interface Row {
   m: number;
+  /** Median keys of the bucket's checkpoints: what growth is measured against. */
+  keys: number;
   n: number;
   full: number;
   ms: number;
@@ -254,6 +256,7 @@ function rows(run: ModeRun): Row[] {
     if (b.length === 0) continue;
     out.push({
       m,
+      keys: median(b.map((p) => p.keys)),
       n: b.length,
       full: b.filter((p) => !p.delta).length,
       ms: median(b.map((p) => p.durationMs)),
@@ -306,12 +309,13 @@ function compare(inc: ModeRun, full: ModeRun, ri: Row[], rf: Row[]): void {
   );
   const grow = (name: string, a: Row, b: Row, verdict: string): void => {
     process.stdout.write(
-      `  ${name.padEnd(12)} ~${a.m}M → ~${b.m}M keys (${x(b.m, a.m)}): duration ${x(b.ms, a.ms)}, bytes written ${x(b.bytes, a.bytes)}; ${verdict}\n`,
+      `  ${name.padEnd(12)} ~${a.m}M → ~${b.m}M keys (median keys ${x(b.keys, a.keys)}): duration ${x(b.ms, a.ms)}, ` +
+        `snapshot ${x(b.snapshotMs, a.snapshotMs)}, bytes written ${x(b.bytes, a.bytes)}; ${verdict}\n`,
     );
   };
   const incOk = i1.ms / i0.ms <= 2;
   grow('incremental', i0, i1, `target duration within 2x: ${incOk ? 'met' : 'NOT met'}`);
-  const linear = f1.bytes / f0.bytes / (f1.m / f0.m);
+  const linear = f1.bytes / f0.bytes / (f1.keys / f0.keys);
   grow('full', f0, f1, `bytes grow ${linear.toFixed(2)}x as fast as the keys (1.00 = linear)`);
   process.stdout.write(
     `  restore of the newest: incremental ${fmt.format(inc.restoreMs)} ms (${mb(inc.restoreBytes)} MB), full ${fmt.format(full.restoreMs)} ms (${mb(full.restoreBytes)} MB): ${x(inc.restoreMs, full.restoreMs)}\n` +
