@@ -16,6 +16,8 @@
 // start and rescale downtime in containers vs processes); BENCH_ONLY=kudu only the Kudu sink and
 // source vs `kudu perf loadgen` and `kudu perf table_scan` (kudu.ts; needs the local cluster's Kudu);
 // BENCH_ONLY=slot-memory only the RSS per slot process of a distributed q0 (slot-memory.ts).
+// BENCH_ONLY=state only incremental vs full keyed-state checkpoints as the state grows to 5M keys, and the
+// restore of each (state.ts; writes docs/images/state-checkpoints.svg). Not in the full run: ~10 minutes.
 // BENCH_ONLY=kafka-idle only the CPU of idle Kafka clients with and without our kafkajs patches.
 // BENCH_ONLY=timer-sort only the timer queue's bucket sort against the built-in sort (timer-sort.ts).
 // BENCH_ONLY=crc32c only our CRC-32C of record batches against kafkajs's (crc32c.ts).
@@ -67,6 +69,7 @@ import { nodeTimingBenchmark } from './node-timing.ts';
 import { formatsBenchmark } from './formats.ts';
 import { threadsBenchmarks } from './threads.ts';
 import { hostsFromEnv, liveRescaleBenchmark } from './live-rescale.ts';
+import { stateBenchmark } from './state.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -251,6 +254,10 @@ if (only === 'kafka-idle') {
 }
 if (only === 'kafka') {
   await kafkaPathBenchmarks();
+  process.exit(0);
+}
+if (only === 'state') {
+  await stateBenchmark();
   process.exit(0);
 }
 if (only === 'data-plane') {
