@@ -163,9 +163,8 @@ async function runMode(cfg: Config, incremental: boolean, dir: string): Promise<
     parallelism: 1,
     logger,
     sinkWriter: () => new CountingSink(),
-    // keepAll: pruning of files shared by incremental chains is being reworked; until then no
-    // folder may go, since a restore of an incremental checkpoint reads the older ones.
-    checkpointing: { stateDir: dir, intervalMs: cfg.intervalMs, keepAll: true, incremental },
+    // Retention as a job's default: what stays on disk is what the retained checkpoints reference.
+    checkpointing: { stateDir: dir, intervalMs: cfg.intervalMs, retained: 3, incremental },
   });
   const seen = new Map<number, CompletedCheckpoint>();
   const c0 = process.cpuUsage();
