@@ -1,5 +1,5 @@
 // Background compaction of incremental checkpoints (checkpoint-format.md, "Incremental
-// checkpoints"): once a completed checkpoint's chain of a step holds COMPACT_AFTER deltas, the
+// checkpoints"): once a completed checkpoint's chain of a step is worth it (worthCompacting), the
 // slot folds the chain into one full snapshot (state/delta-merge.ts) off the checkpoint path,
 // writes it into that checkpoint's folder, and later checkpoints reference it instead of the
 // chain. So a restore reads few files and the full snapshot a chain would otherwise end with
@@ -20,8 +20,23 @@ import type { KeyedStateDelta, KeyedStateHandle } from './messages.ts';
 import { stateStoreFor } from './storage/state-store-for.ts';
 import { childOf } from './storage/state-uri.ts';
 
-/** Deltas in a completed chain that start a compaction. */
-export const COMPACT_AFTER = 4;
+/**
+ * A completed chain is compacted once its deltas hold half as many bytes as its base (a restore
+ * would read 1.5x the state), or once it has this many deltas, whichever comes first: compaction
+ * rewrites the whole state, so it waits until the chain costs a restore something.
+ */
+export const COMPACT_AFTER = 8;
+const COMPACT_AT_RATIO = 0.5;
+/** Fewer deltas than this are never compacted, however large (the next full snapshot is far). */
+const COMPACT_MIN = 2;
+
+/** Whether chain `h` is worth compacting now. */
+export function worthCompacting(h: KeyedStateHandle): boolean {
+  const deltas = h.deltas ?? [];
+  if (deltas.length < COMPACT_MIN) return false;
+  const bytes = deltas.reduce((n, d) => n + d.size, 0);
+  return deltas.length >= COMPACT_AFTER || bytes >= h.size * COMPACT_AT_RATIO;
+}
 
 const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -50,7 +65,7 @@ export class ChainCompactor {
     if (this.running || dir === undefined) return;
     for (const step of steps) {
       const h = this.chains.chainOf(step, id);
-      if (!h || (h.deltas?.length ?? 0) < COMPACT_AFTER) continue;
+      if (!h || !worthCompacting(h)) continue;
       this.running = this.compact(step, id, dir, h)
         .catch((e: unknown) =>
           this.logger.warn(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IncrementalChains, MAX_DELTAS } from './incremental-chains.ts';
+import { COMPACT_AFTER, worthCompacting } from './chain-compactor.ts';
 import type { KeyedStateHandle } from './messages.ts';
 
 const RANGE = { start: 0, end: 9 };
@@ -81,5 +82,21 @@ describe('incremental chains', () => {
     c.acknowledged('s', 5, file('s.slot-0.kstate'));
     c.compacted('s', 3, file('s.slot-0.base-3.kstate'));
     expect(c.chainOf('s', 5)).toEqual(file('s.slot-0.kstate'));
+  });
+});
+
+describe('when a chain is compacted', () => {
+  const chain = (base: number, deltas: number[]): KeyedStateHandle => ({
+    ...file('b'),
+    size: base,
+    deltas: deltas.map((size, i) => ({ ...file(`d${i}`), size })),
+  });
+  it('once its deltas hold half its base’s bytes, or at COMPACT_AFTER deltas; never below two deltas', () => {
+    expect(worthCompacting(chain(100, [60]))).toBe(false);
+    expect(worthCompacting(chain(100, [20, 20]))).toBe(false);
+    expect(worthCompacting(chain(100, [25, 25]))).toBe(true);
+    expect(worthCompacting(chain(1000, Array.from({ length: COMPACT_AFTER - 1 }, () => 1)))).toBe(false);
+    expect(worthCompacting(chain(1000, Array.from({ length: COMPACT_AFTER }, () => 1)))).toBe(true);
+    expect(worthCompacting(file('b'))).toBe(false);
   });
 });

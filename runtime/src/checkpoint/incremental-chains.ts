@@ -14,8 +14,11 @@
 import { TributaryError } from '../errors.ts';
 import type { KeyedStateDelta, KeyedStateHandle } from './messages.ts';
 
-/** Longest chain of deltas before a full snapshot is written again (bounds a restore's reads). */
-export const MAX_DELTAS = 8;
+/**
+ * Longest chain of deltas before a full snapshot is written again (bounds a restore's reads). The
+ * background compaction (chain-compactor.ts) folds chains long before, unless it falls behind.
+ */
+export const MAX_DELTAS = 12;
 
 /** The folder name of checkpoint `id` under `<stateDir>/checkpoints`. */
 export function checkpointFolder(id: number): string {

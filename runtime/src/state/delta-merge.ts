@@ -1,6 +1,7 @@
 // Folds a chain — a full snapshot (version 2) and the deltas on it (version 3), oldest first —
 // into one full snapshot of the same state, byte for byte: keys are read, values are skipped
-// over and copied as their TVE bytes, so no value is decoded or re-encoded. This is the
+// over and copied as their TVE bytes, so no value is decoded or re-encoded, and only the keys the
+// deltas changed are held in maps (the base's entries are copied as runs of bytes). This is the
 // background compaction of incremental checkpoints (checkpoint/chain-compactor.ts): a restore
 // then reads one file instead of the chain.
 //
@@ -12,8 +13,8 @@ import { isDeltaHeader } from './keyed-delta.ts';
 import { readSnapshotHeader, snapshotSections, SnapshotWriter, SNAPSHOT_VERSION } from './snapshot-format.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
 
-/** state name → key → TVE bytes of its value. */
-type Group = Map<string, Map<string, Uint8Array>>;
+/** state name → key → TVE bytes of its value now, or null: removed. */
+type Changes = Map<string, Map<string, Uint8Array | null>>;
 
 /** Each key group's sections, per file of the chain. */
 function sectionsOf(bytes: Uint8Array, h: SnapshotHeader): Map<number, [number, number]> {
@@ -22,21 +23,18 @@ function sectionsOf(bytes: Uint8Array, h: SnapshotHeader): Map<number, [number, 
   return out;
 }
 
-function applySection(
-  g: Group,
-  bytes: Uint8Array,
-  h: SnapshotHeader,
-  start: number,
-  end: number,
-  delta: boolean,
-): void {
+function stateName(h: SnapshotHeader, si: number): string {
+  const name = h.states[si];
+  return typeof name === 'string' ? name : stateCorrupt(`state index ${si} not in the header`);
+}
+
+/** A delta's section folded into `c`: a later delta's entry for a key replaces an earlier one's. */
+function addChanges(c: Changes, bytes: Uint8Array, h: SnapshotHeader, start: number, end: number): void {
   const r = new BinaryReader(bytes, start, end);
   while (r.pos < end) {
-    const si = r.varuint();
-    const name = h.states[si];
-    if (typeof name !== 'string') stateCorrupt(`state index ${si} not in the header`);
-    let m = g.get(name);
-    if (!m) g.set(name, (m = new Map()));
+    const name = stateName(h, r.varuint());
+    let m = c.get(name);
+    if (!m) c.set(name, (m = new Map()));
     const n = r.varuint();
     for (let i = 0; i < n; i++) {
       const key = r.string();
@@ -44,10 +42,43 @@ function applySection(
       r.skipValue();
       m.set(key, bytes.subarray(at, r.pos));
     }
-    if (!delta) continue;
     const removed = r.varuint();
-    for (let i = 0; i < removed; i++) m.delete(r.string());
+    for (let i = 0; i < removed; i++) m.set(r.string(), null);
   }
+}
+
+/** What one state of a key group becomes: runs of the base's entry bytes kept as they are, then the changed entries. */
+interface Merged {
+  count: number;
+  runs: Uint8Array[];
+}
+
+/**
+ * The base's section of a key group, streamed: an entry whose key a delta changed is left out,
+ * every other entry stays, copied as contiguous runs of bytes (no map of the base's keys).
+ */
+function keptOfBase(bytes: Uint8Array, h: SnapshotHeader, start: number, end: number, c: Changes): Map<string, Merged> {
+  const out = new Map<string, Merged>();
+  const r = new BinaryReader(bytes, start, end);
+  while (r.pos < end) {
+    const name = stateName(h, r.varuint());
+    const changed = c.get(name);
+    const m: Merged = out.get(name) ?? { count: 0, runs: [] };
+    out.set(name, m);
+    const n = r.varuint();
+    let run = r.pos;
+    for (let i = 0; i < n; i++) {
+      const at = r.pos;
+      const key = r.string();
+      r.skipValue();
+      if (changed?.has(key) === true) {
+        if (at > run) m.runs.push(bytes.subarray(run, at));
+        run = r.pos;
+      } else m.count++;
+    }
+    if (r.pos > run) m.runs.push(bytes.subarray(run, r.pos));
+  }
+  return out;
 }
 
 /**
@@ -80,18 +111,22 @@ export async function mergeChain(chain: readonly Uint8Array[], pause: () => Prom
   );
   const w = sw.w;
   for (const kg of [...groups].sort((a, b) => a - b)) {
-    const g: Group = new Map();
-    chain.forEach((bytes, i) => {
+    const changes: Changes = new Map();
+    for (let i = 1; i < chain.length; i++) {
       const at = sections[i]?.get(kg);
-      if (at) applySection(g, bytes, headers[i] as SnapshotHeader, at[0], at[1], i > 0);
-    });
+      if (at) addChanges(changes, chain[i] as Uint8Array, headers[i] as SnapshotHeader, at[0], at[1]);
+    }
+    const b = sections[0]?.get(kg);
+    const kept = b ? keptOfBase(chain[0] as Uint8Array, first, b[0], b[1], changes) : new Map<string, Merged>();
     sw.beginSection(kg);
     states.forEach((name, si) => {
-      const m = g.get(name);
-      if (!m || m.size === 0) return;
+      const m = kept.get(name) ?? { count: 0, runs: [] };
+      const puts = [...(changes.get(name) ?? [])].filter((e): e is [string, Uint8Array] => e[1] !== null);
+      if (m.count + puts.length === 0) return;
       w.varuint(si);
-      w.varuint(m.size);
-      for (const [key, value] of m) {
+      w.varuint(m.count + puts.length);
+      for (const run of m.runs) w.bytes(run);
+      for (const [key, value] of puts) {
         w.string(key);
         w.bytes(value);
       }
