@@ -95,8 +95,22 @@ describe('when a chain is compacted', () => {
     expect(worthCompacting(chain(100, [60]))).toBe(false);
     expect(worthCompacting(chain(100, [20, 20]))).toBe(false);
     expect(worthCompacting(chain(100, [25, 25]))).toBe(true);
-    expect(worthCompacting(chain(1000, Array.from({ length: COMPACT_AFTER - 1 }, () => 1)))).toBe(false);
-    expect(worthCompacting(chain(1000, Array.from({ length: COMPACT_AFTER }, () => 1)))).toBe(true);
+    expect(
+      worthCompacting(
+        chain(
+          1000,
+          Array.from({ length: COMPACT_AFTER - 1 }, () => 1),
+        ),
+      ),
+    ).toBe(false);
+    expect(
+      worthCompacting(
+        chain(
+          1000,
+          Array.from({ length: COMPACT_AFTER }, () => 1),
+        ),
+      ),
+    ).toBe(true);
     expect(worthCompacting(file('b'))).toBe(false);
   });
 });
