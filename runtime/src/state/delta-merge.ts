@@ -5,12 +5,17 @@
 // then reads one file instead of the chain.
 //
 // Invariant: restoring the result gives exactly the state restoring the chain gives (the same
-// key groups, states, keys and values); the result's header is the newest file's (its range and
-// owned key groups, which every file of a chain shares).
+// key groups, states, keys and values), less the entries a `keep` filter drops (TTL'd states:
+// the entries already expired, state-ttl.ts, which no reader could be given anyway); the
+// result's header is the newest file's (its range and owned key groups, which every file of a
+// chain shares).
 import { BinaryReader, stateCorrupt } from './binary-reader.ts';
 import { isDeltaHeader } from './keyed-delta.ts';
 import { readSnapshotHeader, snapshotSections, SnapshotWriter, SNAPSHOT_VERSION } from './snapshot-format.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
+
+/** Whether the merged snapshot keeps an entry of `state` (its value as TVE bytes); made from the newest header. */
+export type MergeFilter = (newest: SnapshotHeader) => ((state: string, value: Uint8Array) => boolean) | undefined;
 
 /** state name → key → TVE bytes of its value. */
 type Group = Map<string, Map<string, Uint8Array>>;
@@ -54,7 +59,11 @@ function applySection(
  * One full snapshot of what `chain` restores. Yields to the event loop (`pause`) between key
  * groups, so a slot's records keep flowing while it runs.
  */
-export async function mergeChain(chain: readonly Uint8Array[], pause: () => Promise<void>): Promise<Uint8Array> {
+export async function mergeChain(
+  chain: readonly Uint8Array[],
+  pause: () => Promise<void>,
+  filter?: MergeFilter,
+): Promise<Uint8Array> {
   const headers = chain.map((b) => readSnapshotHeader(b));
   const first = headers[0];
   if (!first || first.version !== SNAPSHOT_VERSION || headers.slice(1).some((h) => !isDeltaHeader(h)))
@@ -62,6 +71,7 @@ export async function mergeChain(chain: readonly Uint8Array[], pause: () => Prom
   const states: string[] = [];
   for (const h of headers) for (const s of h.states) if (!states.includes(s)) states.push(s);
   const newest = headers[headers.length - 1] as SnapshotHeader;
+  const keep = filter?.(newest);
   const sections = chain.map((b, i) => sectionsOf(b, headers[i] as SnapshotHeader));
   const groups = new Set<number>();
   for (const s of sections) for (const kg of s.keys()) groups.add(kg);
@@ -75,6 +85,7 @@ export async function mergeChain(chain: readonly Uint8Array[], pause: () => Prom
       keyGroupRange: newest.keyGroupRange,
       ...(newest.keyGroups ? { keyGroups: newest.keyGroups } : {}),
       states,
+      ...(newest.ttl ? { ttl: newest.ttl } : {}),
     },
     size,
   );
@@ -88,6 +99,7 @@ export async function mergeChain(chain: readonly Uint8Array[], pause: () => Prom
     sw.beginSection(kg);
     states.forEach((name, si) => {
       const m = g.get(name);
+      if (m && keep) for (const [key, value] of m) if (!keep(name, value)) m.delete(key);
       if (!m || m.size === 0) return;
       w.varuint(si);
       w.varuint(m.size);

@@ -11,6 +11,7 @@ import { HASH_FUNCTION, type KeyGroupRange } from './key-groups.ts';
 import type { BinaryWriter } from './binary-writer.ts';
 import { snapshotSections, SnapshotWriter } from './snapshot-format.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
+import { stampedIn, ttlHeader, valueReader } from './state-ttl.ts';
 
 /** The version of delta files; full snapshots keep SNAPSHOT_VERSION. */
 export const DELTA_VERSION = 3;
@@ -121,6 +122,8 @@ export function writeDelta(
     ...(o.owned ? { keyGroups: o.owned } : {}),
     states: states.map((s) => s.name),
   };
+  const ttl = ttlHeader(states);
+  if (ttl) header.ttl = ttl;
   const sw = new SnapshotWriter(header, sizeHint);
   const w = sw.w;
   const groups = new Set<number>();
@@ -175,6 +178,7 @@ export function applyDelta(
     stateCorrupt(`a version ${DELTA_VERSION} file that is not a delta (kind ${JSON.stringify(h.kind)})`);
   if (!Array.isArray(h.states)) stateCorrupt('header lists no states');
   const r = new BinaryReader(bytes);
+  const readers = new Map<string, (r: BinaryReader) => unknown>();
   for (const [kg, start, end] of snapshotSections(bytes, h, range)) {
     r.pos = start;
     r.end = end;
@@ -184,12 +188,13 @@ export function applyDelta(
       if (typeof name !== 'string') stateCorrupt(`state index ${si} not in the delta's header (key group ${kg})`);
       const s = stateOf(name);
       const t = s.table(kg);
-      const ser = s.serializer;
+      let read = readers.get(name);
+      if (!read) readers.set(name, (read = valueReader(s, stampedIn(h, name))));
       const puts = r.varuint();
       if (puts > end - r.pos) stateCorrupt(`${puts} entries in ${end - r.pos} bytes (key group ${kg})`);
       for (let k = 0; k < puts; k++) {
         const key = r.string();
-        t.set(key, ser.read ? ser.read(r) : ser.fromJSON(r.value()));
+        t.set(key, read(r));
       }
       const dels = r.varuint();
       if (dels > end - r.pos) stateCorrupt(`${dels} removals in ${end - r.pos} bytes (key group ${kg})`);

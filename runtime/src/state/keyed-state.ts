@@ -9,6 +9,7 @@ import { readSectionV1 } from './snapshot-format-v1.ts';
 import { readSnapshotHeader, snapshotSections, SnapshotWriter, SNAPSHOT_VERSION } from './snapshot-format.ts';
 import { applyDelta, ChangeLog, isDeltaHeader, writeDelta } from './keyed-delta.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
+import { stampedIn, TtlSerializer, ttlHeader, valueReader } from './state-ttl.ts';
 
 /**
  * Converts a state value to and from its JSON form (state-format.md, "State values").
@@ -57,6 +58,11 @@ export class KeyedState<V> {
   /** The value of `key`, for a caller that does not change it (not counted as a change). */
   peek(kg: number, key: string): V | undefined {
     return this.tables[kg - this.base]?.get(key);
+  }
+
+  /** The key group of table index `i`. */
+  keyGroupAt(i: number): number {
+    return i + this.base;
   }
 
   /** Counts `key` as changed (a caller that changed its value through `table`). */
@@ -168,6 +174,7 @@ export class KeyedStateBackend {
   private readonly owned: Uint8Array;
   private readonly states = new Map<string, KeyedState<unknown>>();
   private readonly afterRestore: (() => void)[] = [];
+  private readonly beforeFull: (() => void)[] = [];
   /** Changed keys per snapshot, kept once incremental snapshots are on (trackChanges). */
   private changes: ChangeLog | undefined = undefined;
   /** Bytes of the last delta: the next one starts with a buffer that size. */
@@ -249,6 +256,11 @@ export class KeyedStateBackend {
     this.afterRestore.push(fn);
   }
 
+  /** Runs before every full snapshot (not a delta): TTL'd states drop their expired entries (ttl-state.ts). */
+  beforeFullSnapshot(fn: () => void): void {
+    this.beforeFull.push(fn);
+  }
+
   /** From now on every change is tracked, so `snapshotFor` can write deltas (incremental checkpoints). */
   trackChanges(): void {
     if (this.changes) return;
@@ -306,7 +318,9 @@ export class KeyedStateBackend {
    * are not its whole range.
    */
   snapshot(only?: readonly number[]): Uint8Array {
+    for (const fn of this.beforeFull) fn();
     const states = [...this.states.values()];
+    const ttl = ttlHeader(states);
     const range = only
       ? { start: only[0] ?? 0, end: only.length > 0 ? (only[only.length - 1] as number) : -1 }
       : this.spanned;
@@ -321,6 +335,7 @@ export class KeyedStateBackend {
         keyGroupRange: range,
         ...(listed ? { keyGroups: runs } : {}),
         states: states.map((s) => s.name),
+        ...(ttl ? { ttl } : {}),
       },
       only ? 64 * 1024 : this.lastSnapshotSize + (this.lastSnapshotSize >> 3),
     );
@@ -408,7 +423,13 @@ export class KeyedStateBackend {
           once(kg, f);
           for (const e of readSectionV1(bytes, start, end)) {
             const s = stateOf(e.state);
-            s.put(kg, e.key, s.serializer.fromJSON(e.value));
+            const ser = s.serializer;
+            // Version 1 predates TTLs: a TTL'd state's values get the restore time.
+            s.put(
+              kg,
+              e.key,
+              ser instanceof TtlSerializer ? { at: ser.now(), v: ser.inner.fromJSON(e.value) } : ser.fromJSON(e.value),
+            );
           }
         }
         return;
@@ -416,6 +437,9 @@ export class KeyedStateBackend {
       if (!Array.isArray(h.states)) stateCorrupt('header lists no states');
       const byIndex = h.states.map((name) =>
         typeof name === 'string' ? name : stateCorrupt('header state name is not a string'),
+      );
+      const readers = byIndex.map((name) =>
+        this.states.has(name) ? valueReader(stateOf(name), stampedIn(h, name)) : undefined,
       );
       const r = new BinaryReader(bytes);
       for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
@@ -426,14 +450,13 @@ export class KeyedStateBackend {
           const si = r.varuint();
           const name = byIndex[si];
           if (name === undefined) stateCorrupt(`state index ${si} not in the header (key group ${kg})`);
-          const s = stateOf(name);
-          const t = s.table(kg);
-          const ser = s.serializer;
+          const t = stateOf(name).table(kg);
+          const read = readers[si] as (r: BinaryReader) => unknown;
           const count = r.varuint();
           if (count > end - r.pos) stateCorrupt(`${count} entries in ${end - r.pos} bytes (key group ${kg})`);
           for (let k = 0; k < count; k++) {
             const key = r.string();
-            t.set(key, ser.read ? ser.read(r) : ser.fromJSON(r.value()));
+            t.set(key, read(r));
           }
         }
       }
