@@ -120,6 +120,7 @@ export class OperatorFactory {
           this.dropped.dropped(step, e, origin, 'TRIB_FUNCTION_FAILED');
         },
         functionErrorRouted: () => this.functionErrors().labels(step).inc(),
+        stateExpired: (n) => metrics.stateExpired.labels(step).inc(n),
       },
     };
   }
@@ -221,6 +222,7 @@ export class OperatorFactory {
             ctx,
             wiring.outputsOf(name),
             errors(),
+            parseDuration(spec.ttl),
           ),
         );
       }
