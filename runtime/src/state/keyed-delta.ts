@@ -11,7 +11,7 @@ import { HASH_FUNCTION, type KeyGroupRange } from './key-groups.ts';
 import type { BinaryWriter } from './binary-writer.ts';
 import { snapshotSections, SnapshotWriter } from './snapshot-format.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
-import { stampedIn, ttlHeader, valueReader } from './state-ttl.ts';
+import { stampedIn, ttlField, valueReader } from './state-ttl.ts';
 
 /** The version of delta files; full snapshots keep SNAPSHOT_VERSION. */
 export const DELTA_VERSION = 3;
@@ -95,6 +95,25 @@ export interface DeltaHeader extends SnapshotHeader {
   base: number;
 }
 
+/** The header of a delta of `states` on checkpoint `o.base`. */
+function deltaHeader(
+  o: { maxParallelism: number; range: KeyGroupRange; owned: [number, number][] | undefined; base: number },
+  states: readonly DeltaState[],
+): DeltaHeader {
+  return {
+    format: 'tributary-keyed-state',
+    version: DELTA_VERSION,
+    kind: 'delta',
+    base: o.base,
+    hash: HASH_FUNCTION,
+    maxParallelism: o.maxParallelism,
+    keyGroupRange: o.range,
+    ...(o.owned ? { keyGroups: o.owned } : {}),
+    states: states.map((s) => s.name),
+    ...ttlField(states),
+  };
+}
+
 /**
  * A delta file: per key group with changes, per state with changes there, the changed keys
  * present now (key, value in TVE) and those removed (key). `owned` lists the key groups the
@@ -111,20 +130,7 @@ export function writeDelta(
   changed: ChangedKeys,
   sizeHint: number,
 ): Uint8Array {
-  const header: DeltaHeader = {
-    format: 'tributary-keyed-state',
-    version: DELTA_VERSION,
-    kind: 'delta',
-    base: o.base,
-    hash: HASH_FUNCTION,
-    maxParallelism: o.maxParallelism,
-    keyGroupRange: o.range,
-    ...(o.owned ? { keyGroups: o.owned } : {}),
-    states: states.map((s) => s.name),
-  };
-  const ttl = ttlHeader(states);
-  if (ttl) header.ttl = ttl;
-  const sw = new SnapshotWriter(header, sizeHint);
+  const sw = new SnapshotWriter(deltaHeader(o, states), sizeHint);
   const w = sw.w;
   const groups = new Set<number>();
   for (const g of changed.values()) for (const kg of g.keys()) groups.add(kg);

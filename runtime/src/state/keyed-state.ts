@@ -4,25 +4,14 @@
 import { TributaryError } from '../errors.ts';
 import { HASH_FUNCTION, keyGroupRuns, type KeyGroupRange } from './key-groups.ts';
 import { BinaryReader, stateCorrupt } from './binary-reader.ts';
-import type { BinaryWriter } from './binary-writer.ts';
 import { readSectionV1 } from './snapshot-format-v1.ts';
 import { readSnapshotHeader, snapshotSections, SnapshotWriter, SNAPSHOT_VERSION } from './snapshot-format.ts';
 import { applyDelta, ChangeLog, isDeltaHeader, writeDelta } from './keyed-delta.ts';
+import { jsonReader, stampedIn, ttlField, valueReader } from './state-ttl.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
-import { stampedIn, TtlSerializer, ttlHeader, valueReader } from './state-ttl.ts';
+import type { StateSerializer } from './state-serializer.ts';
 
-/**
- * Converts a state value to and from its JSON form (state-format.md, "State values").
- * Snapshots store the JSON form in TVE (version 2) or as JSON text (version 1, read only).
- * `write`/`read` are optional fast paths: `write` must produce exactly the TVE of
- * `toJSON(v)`, and `read` must accept any TVE of a valid JSON form.
- */
-export interface StateSerializer<V> {
-  toJSON(v: V): unknown;
-  fromJSON(j: unknown): V;
-  write?(w: BinaryWriter, v: V): void;
-  read?(r: BinaryReader): V;
-}
+export type { StateSerializer };
 
 export const JSON_SERIALIZER: StateSerializer<unknown> = { toJSON: (v) => v, fromJSON: (j) => j };
 
@@ -320,7 +309,6 @@ export class KeyedStateBackend {
   snapshot(only?: readonly number[]): Uint8Array {
     for (const fn of this.beforeFull) fn();
     const states = [...this.states.values()];
-    const ttl = ttlHeader(states);
     const range = only
       ? { start: only[0] ?? 0, end: only.length > 0 ? (only[only.length - 1] as number) : -1 }
       : this.spanned;
@@ -335,7 +323,7 @@ export class KeyedStateBackend {
         keyGroupRange: range,
         ...(listed ? { keyGroups: runs } : {}),
         states: states.map((s) => s.name),
-        ...(ttl ? { ttl } : {}),
+        ...ttlField(states),
       },
       only ? 64 * 1024 : this.lastSnapshotSize + (this.lastSnapshotSize >> 3),
     );
@@ -417,49 +405,8 @@ export class KeyedStateBackend {
     this.changes?.reset();
     snapshots.forEach((bytes, f) => {
       const h = headers[f] as (typeof headers)[number];
-      if (isDeltaHeader(h)) return; // applied below, on top of every full snapshot
-      if (h.version === 1) {
-        for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
-          once(kg, f);
-          for (const e of readSectionV1(bytes, start, end)) {
-            const s = stateOf(e.state);
-            const ser = s.serializer;
-            // Version 1 predates TTLs: a TTL'd state's values get the restore time.
-            s.put(
-              kg,
-              e.key,
-              ser instanceof TtlSerializer ? { at: ser.now(), v: ser.inner.fromJSON(e.value) } : ser.fromJSON(e.value),
-            );
-          }
-        }
-        return;
-      }
-      if (!Array.isArray(h.states)) stateCorrupt('header lists no states');
-      const byIndex = h.states.map((name) =>
-        typeof name === 'string' ? name : stateCorrupt('header state name is not a string'),
-      );
-      const readers = byIndex.map((name) =>
-        this.states.has(name) ? valueReader(stateOf(name), stampedIn(h, name)) : undefined,
-      );
-      const r = new BinaryReader(bytes);
-      for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
-        once(kg, f);
-        r.pos = start;
-        r.end = end;
-        while (r.pos < end) {
-          const si = r.varuint();
-          const name = byIndex[si];
-          if (name === undefined) stateCorrupt(`state index ${si} not in the header (key group ${kg})`);
-          const t = stateOf(name).table(kg);
-          const read = readers[si] as (r: BinaryReader) => unknown;
-          const count = r.varuint();
-          if (count > end - r.pos) stateCorrupt(`${count} entries in ${end - r.pos} bytes (key group ${kg})`);
-          for (let k = 0; k < count; k++) {
-            const key = r.string();
-            t.set(key, read(r));
-          }
-        }
-      }
+      // Deltas are applied below, on top of every full snapshot.
+      if (!isDeltaHeader(h)) this.restoreFull(bytes, h, (kg) => once(kg, f), stateOf);
     });
     this.applyDeltas(snapshots, headers, stateOf);
     for (const fn of this.afterRestore) fn();
@@ -475,5 +422,51 @@ export class KeyedStateBackend {
       const h = headers[f] as SnapshotHeader;
       if (isDeltaHeader(h)) applyDelta(bytes, h, this.range, stateOf);
     });
+  }
+
+  /** Loads the key groups of this backend's range from one full snapshot (version 1 or 2). */
+  private restoreFull(
+    bytes: Uint8Array,
+    h: SnapshotHeader,
+    once: (kg: number) => void,
+    stateOf: (name: string) => KeyedState<unknown>,
+  ): void {
+    if (h.version === 1) {
+      for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
+        once(kg);
+        // Version 1 predates TTLs: a TTL'd state's values get the restore time.
+        for (const e of readSectionV1(bytes, start, end)) {
+          const s = stateOf(e.state);
+          s.put(kg, e.key, jsonReader(s, false)(e.value));
+        }
+      }
+      return;
+    }
+    if (!Array.isArray(h.states)) stateCorrupt('header lists no states');
+    const byIndex = h.states.map((name) =>
+      typeof name === 'string' ? name : stateCorrupt('header state name is not a string'),
+    );
+    const readers = byIndex.map((name) =>
+      this.states.has(name) ? valueReader(stateOf(name), stampedIn(h, name)) : undefined,
+    );
+    const r = new BinaryReader(bytes);
+    for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
+      once(kg);
+      r.pos = start;
+      r.end = end;
+      while (r.pos < end) {
+        const si = r.varuint();
+        const name = byIndex[si];
+        if (name === undefined) stateCorrupt(`state index ${si} not in the header (key group ${kg})`);
+        const t = stateOf(name).table(kg);
+        const read = readers[si] as (r: BinaryReader) => unknown;
+        const count = r.varuint();
+        if (count > end - r.pos) stateCorrupt(`${count} entries in ${end - r.pos} bytes (key group ${kg})`);
+        for (let k = 0; k < count; k++) {
+          const key = r.string();
+          t.set(key, read(r));
+        }
+      }
+    }
   }
 }

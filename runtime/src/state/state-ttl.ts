@@ -8,7 +8,7 @@
 // moves forward, so dropping an expired entry anywhere (live state, a full snapshot, a merged
 // chain) is unobservable — an expired value is never returned.
 import { BinaryReader, stateCorrupt } from './binary-reader.ts';
-import type { StateSerializer } from './keyed-state.ts';
+import type { StateSerializer } from './state-serializer.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
 
 /** What this file needs of a KeyedState (keyed-state.ts imports this file). */
@@ -56,36 +56,41 @@ export class TtlSerializer<V> implements StateSerializer<Stamped<V>> {
   }
 }
 
-/** The `ttl` of a snapshot header: each TTL'd state's TTL in ms, or undefined when none has one. */
-export function ttlHeader(states: readonly NamedState[]): Record<string, number> | undefined {
-  let out: Record<string, number> | undefined;
+/** The `ttl` field of a snapshot header over `states`: each TTL'd state's TTL in ms; none when no state has one. */
+export function ttlField(states: readonly NamedState[]): { ttl?: Record<string, number> } {
+  let ttl: Record<string, number> | undefined;
   for (const s of states)
-    if (s.serializer instanceof TtlSerializer) (out ??= {})[s.name] = (s.serializer as TtlSerializer<unknown>).ttlMs;
-  return out;
+    if (s.serializer instanceof TtlSerializer) (ttl ??= {})[s.name] = (s.serializer as TtlSerializer<unknown>).ttlMs;
+  return ttl ? { ttl } : {};
 }
 
 /**
- * Reads one value of state `s` written in a file whose header says whether that state had a
- * TTL (`stamped`): the same form decodes as usual; a plain value restored into a TTL'd state is
- * stamped with the restore time; a stamped value restored into a state without TTL loses its stamp.
+ * Reads the JSON form of one value of state `s` written in a file whose header says whether that
+ * state had a TTL (`stamped`): the same form decodes as usual; a plain value restored into a
+ * TTL'd state is stamped with the restore time; a stamped value restored into a state without
+ * TTL loses its stamp.
  */
-export function valueReader(s: NamedState, stamped: boolean): (r: BinaryReader) => unknown {
+export function jsonReader(s: NamedState, stamped: boolean): (j: unknown) => unknown {
   const ser = s.serializer;
   const ttl = ser instanceof TtlSerializer ? (ser as TtlSerializer<unknown>) : undefined;
-  if (stamped === (ttl !== undefined)) {
-    const read = ser.read?.bind(ser);
-    return read ?? ((r) => ser.fromJSON(r.value()));
-  }
+  if (stamped === (ttl !== undefined)) return (j) => ser.fromJSON(j);
   if (ttl) {
     const at = ttl.now();
-    return (r) => ({ at, v: ttl.inner.fromJSON(r.value()) });
+    return (j) => ({ at, v: ttl.inner.fromJSON(j) });
   }
-  return (r) => {
-    const j = r.value();
+  return (j) => {
     if (!Array.isArray(j) || j.length !== 2)
       stateCorrupt(`state "${s.name}" is listed with a TTL but a value is not [lastAccessMs, value]`);
     return ser.fromJSON(j[1]);
   };
+}
+
+/** jsonReader over a value's TVE, with the serializer's fast path when the forms match. */
+export function valueReader(s: NamedState, stamped: boolean): (r: BinaryReader) => unknown {
+  const ser = s.serializer;
+  if (stamped === ser instanceof TtlSerializer && ser.read) return ser.read.bind(ser);
+  const fromJSON = jsonReader(s, stamped);
+  return (r) => fromJSON(r.value());
 }
 
 /** Whether the file of `h` wrote state `name` with a TTL. */
