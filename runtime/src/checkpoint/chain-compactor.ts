@@ -3,9 +3,10 @@
 // slot folds the chain into one full snapshot (state/delta-merge.ts) off the checkpoint path,
 // writes it into that checkpoint's folder, and later checkpoints reference it instead of the
 // chain. So a restore reads few files and the full snapshot a chain would otherwise end with
-// (MAX_DELTAS) is rarely taken in the mailbox.
+// (MAX_DELTAS) is rarely taken in the mailbox. Entries of TTL'd states that have expired are
+// dropped from the merged file (state-ttl.ts), so deltas never carry them forever.
 //
-// Invariants: the merged file holds exactly what the chain restores (it is built from the
+// Invariants: the merged file holds exactly what the chain restores, less expired TTL entries (it is built from the
 // chain's verified files, not from live state, so it needs no barrier); it is used only once it
 // is durable; one compaction per slot at a time; a failure is logged and changes nothing (the
 // chain stays as it was, and grows to MAX_DELTAS at worst).
@@ -13,6 +14,7 @@ import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
 import { mergeChain } from '../state/delta-merge.ts';
 import { indexSnapshot } from '../state/snapshot-index.ts';
+import { unexpiredFilter } from '../state/state-ttl.ts';
 import { CheckpointStorage, sha256Hex } from './checkpoint-storage.ts';
 import { folderOf } from './chain-files.ts';
 import type { IncrementalChains } from './incremental-chains.ts';
@@ -88,7 +90,8 @@ export class ChainCompactor {
   private async compact(step: string, id: number, dir: string, h: KeyedStateHandle): Promise<void> {
     const t0 = performance.now();
     const files = await Promise.all([h, ...(h.deltas ?? [])].map((f) => readVerified(dir, f)));
-    const merged = await mergeChain(files, pause);
+    // TTL'd entries already expired by processing time (a slot's clock is the wall clock) are left out.
+    const merged = await mergeChain(files, pause, (newest) => unexpiredFilter(newest, Date.now()));
     const name = `${encodeURIComponent(step)}.slot-${this.slot}.base-${id}.kstate`;
     const stored = await CheckpointStorage.writeStateFile(dir, name, merged);
     const { keyGroupRange, keyGroups } = h;

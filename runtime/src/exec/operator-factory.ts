@@ -120,8 +120,37 @@ export class OperatorFactory {
           this.dropped.dropped(step, e, origin, 'TRIB_FUNCTION_FAILED');
         },
         functionErrorRouted: () => this.functionErrors().labels(step).inc(),
+        stateExpired: (n) => metrics.stateExpired.labels(step).inc(n),
       },
     };
+  }
+
+  /** An aggregate after a keyBy: a running result per key, its accumulators kept for `ttl` when given. */
+  private rollingAggregate(
+    name: string,
+    node: NodeInfo,
+    spec: StepSpec,
+    ctx: OperatorContext,
+    wiring: OperatorWiring,
+    errors: RecordErrors,
+  ): RollingAggregateOperator {
+    const inSchema = this.node(node.inputs[0] as string).schema;
+    const aggregates = (node.aggregates ?? []).map((call) =>
+      createAggregator(
+        call,
+        call.expr === undefined ? undefined : this.expr(`${name}/${call.output}`, call.expr, inSchema),
+      ),
+    );
+    const key = keyOutputFields(node.key as NonNullable<NodeInfo['key']>);
+    return new RollingAggregateOperator(
+      name,
+      key,
+      aggregates,
+      ctx,
+      wiring.outputsOf(name),
+      errors,
+      parseDuration(spec.ttl),
+    );
   }
 
   /** The key of keyBy node `name`, for the hash exchange it feeds. */
@@ -206,24 +235,8 @@ export class OperatorFactory {
           ),
         );
       }
-      case 'aggregate': {
-        const aggregates = (node.aggregates ?? []).map((call) =>
-          createAggregator(
-            call,
-            call.expr === undefined ? undefined : this.expr(`${name}/${call.output}`, call.expr, inSchema),
-          ),
-        );
-        return stateful(
-          new RollingAggregateOperator(
-            name,
-            keyOutputFields(node.key as NonNullable<NodeInfo['key']>),
-            aggregates,
-            ctx,
-            wiring.outputsOf(name),
-            errors(),
-          ),
-        );
-      }
+      case 'aggregate':
+        return stateful(this.rollingAggregate(name, node, spec, ctx, wiring, errors()));
       case 'union':
         return new UnionOperator(wiring.outputsOf(name));
       case 'join': {

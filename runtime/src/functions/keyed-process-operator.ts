@@ -26,6 +26,7 @@ import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MIN_WATERMARK } from '../core/watermark.ts';
 import type { OnFunctionError } from './function-lookup.ts';
 import { stateContext, type KeyScope } from './keyed-state-handles.ts';
+import { ExpiredCount } from '../state/ttl-state.ts';
 
 type Fn = KeyedProcessFunction<unknown, unknown, unknown>;
 
@@ -53,6 +54,8 @@ export class KeyedProcessOperator implements Output, StatefulOperator {
   /** A `process` step reports its event-time progress (rolling reduce/aggregate, built on this too, do not). */
   private readonly reportsEventTime: boolean;
   private ended = false;
+  /** Entries of TTL'd states that expired since the last batch (counted once per batch). */
+  private readonly expired = new ExpiredCount();
   private readonly collector: Collector<unknown>;
   private readonly keyed: OnTimerContext<unknown>;
 
@@ -96,7 +99,12 @@ export class KeyedProcessOperator implements Output, StatefulOperator {
       timeDomain: () => this.domain,
     } satisfies KeyedContext<unknown> & OnTimerContext<unknown>;
     this.fn.open?.(
-      stateContext(this.backend, this.scope, { stepName: ctx.stepName, slot: ctx.slot, parallelism: ctx.parallelism }),
+      stateContext(
+        this.backend,
+        this.scope,
+        { stepName: ctx.stepName, slot: ctx.slot, parallelism: ctx.parallelism },
+        { now: () => ctx.processingTime.now(), expired: this.expired },
+      ),
     );
   }
 
@@ -142,7 +150,12 @@ export class KeyedProcessOperator implements Output, StatefulOperator {
     }
     scope.kg = -1;
     this.newest = newest;
+    this.flush();
+  }
+
+  private flush(): void {
     this.buf.flush();
+    if (this.expired.n > 0) this.ctx.metrics.stateExpired(this.expired.take());
   }
 
   eventTimeProgress(): EventTimeProgress | undefined {
@@ -169,7 +182,7 @@ export class KeyedProcessOperator implements Output, StatefulOperator {
   private fireProcessing(): void {
     if (this.ended) return;
     this.procTimers.advance(this.ctx.processingTime.now(), (t) => this.fire(t, 'processing'));
-    this.buf.flush();
+    this.flush();
   }
 
   /** After a restore: wake up for the earliest processing-time timer (later ones reschedule as they fire). */
@@ -182,7 +195,7 @@ export class KeyedProcessOperator implements Output, StatefulOperator {
     if (wm <= this.wm) return;
     this.wm = wm;
     this.eventTimers.advance(wm, (t) => this.fire(t, 'event'));
-    this.buf.flush();
+    this.flush();
     this.out.watermark(wm);
   }
 

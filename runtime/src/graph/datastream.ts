@@ -214,13 +214,20 @@ export class KeyedStream<T, K> extends DataStream<T> {
     );
   }
 
-  /** A running aggregate per key: an AggregateFunction (one output per element), or the CEL form. */
+  /**
+   * A running aggregate per key: an AggregateFunction (one output per element), or the CEL form, whose
+   * `ttl` (a duration) expires a key's accumulators that long after its last record (graph.md).
+   */
   aggregate<ACC, R>(agg: AggregateFunction<T, ACC, R>, o?: StepOptions): DataStream<R>;
-  aggregate(aggregates: AggregateSpec, o?: CelStepOptions): DataStream<Rec>;
-  aggregate(agg: AggregateSpec | AggregateFunction<T, Any, Any>, o?: StepOptions): DataStream<Any> {
+  aggregate(
+    aggregates: AggregateSpec,
+    o?: CelStepOptions | { name?: string; errorOutput?: string; ttl?: string },
+  ): DataStream<Rec>;
+  aggregate(agg: AggregateSpec | AggregateFunction<T, Any, Any>, o?: StepOptions & { ttl?: string }): DataStream<Any> {
     if (isAggregateFunction(agg))
       return this.next(addFunctionStep(this.g, this.name, 'aggregate', { kind: 'aggregate', fn: agg }, o));
-    return this.step('aggregate', o, { aggregate: agg });
+    const ttl = typeof o === 'object' ? o.ttl : undefined;
+    return this.step('aggregate', o, { aggregate: agg, ...(ttl !== undefined ? { ttl } : {}) });
   }
 
   /** Windows per key: `TumblingEventTimeWindows.of('1m')`, ... or a window spec. */

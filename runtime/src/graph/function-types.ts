@@ -62,14 +62,25 @@ export interface OnTimerContext<K> extends KeyedContext<K> {
   timeDomain(): 'event' | 'processing';
 }
 
-/** Given to `open`: declares keyed state by name (names are unique per step). */
+/**
+ * A state's time-to-live (Flink's StateTtlConfig), in processing time: a key's value expires
+ * `ttl` ms after it was last written (`OnCreateAndWrite`, the default) or last read or written
+ * (`OnReadAndWrite`); an expired value is never returned — the state reads as empty.
+ */
+export interface StateOptions {
+  /** Milliseconds (a positive integer). */
+  ttl: number;
+  update?: 'OnCreateAndWrite' | 'OnReadAndWrite';
+}
+
+/** Given to `open`: declares keyed state by name (names are unique per step), with an optional TTL. */
 export interface RuntimeContext {
   readonly stepName: string;
   readonly slot: number;
   readonly parallelism: number;
-  getState<T>(name: string): ValueState<T>;
-  getListState<T>(name: string): ListState<T>;
-  getMapState<K extends string | number, V>(name: string): MapState<K, V>;
+  getState<T>(name: string, options?: StateOptions): ValueState<T>;
+  getListState<T>(name: string, options?: StateOptions): ListState<T>;
+  getMapState<K extends string | number, V>(name: string, options?: StateOptions): MapState<K, V>;
 }
 
 export interface KeyedProcessFunction<K, I, O> {

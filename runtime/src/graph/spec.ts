@@ -257,6 +257,12 @@ export interface StepSpec {
    * @pattern ^[a-zA-Z][a-zA-Z0-9_-]*$
    */
   errorOutput?: string;
+  /**
+   * Rolling aggregate only (an aggregate after a keyBy): a key's accumulators expire this long (a duration,
+   * processing time) after the key's last record, and its next record starts a new aggregate. Default: kept
+   * forever. dedupe and join need none: their state is bounded by event time. See docs/runtime/graph.md.
+   */
+  ttl?: string;
 }
 
 /** ERROR_OUTPUT_STEPS: the function step kinds that may name an errorOutput. */

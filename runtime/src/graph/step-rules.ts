@@ -19,7 +19,7 @@ const ORDERED_TYPES: readonly string[] = ['double', 'int', 'uint', 'string', 'go
 
 /** Kind and input count; runs before inputs are resolved. */
 export function stepStructure(c: Checker, o: Obj, path: string, node: NodeInfo): void {
-  c.keys(o, ['name', 'from', 'errorOutput', ...STEP_KINDS], path);
+  c.keys(o, ['name', 'from', 'errorOutput', 'ttl', ...STEP_KINDS], path);
   const kind = c.exactlyOneKind(o, STEP_KINDS, path, 'step');
   if (!kind) return;
   node.kind = kind;
@@ -62,6 +62,23 @@ export function validateStep(
 ): void {
   const kind = node.kind as StepKind;
   STEP_RULES[kind]({ c, v: o[kind], p: `${path}.${kind}`, path, node, inputs, in0, nodes });
+  if (o['ttl'] !== undefined) ttlRule(c, o, path, kind, in0);
+}
+
+/** `ttl` bounds the state of a rolling aggregate; every other stateful step is bounded by event time. */
+function ttlRule(c: Checker, o: Obj, path: string, kind: StepKind, in0: NodeInfo): void {
+  if (kind !== 'aggregate' || in0.kind === 'window') {
+    const why =
+      kind === 'dedupe' || kind === 'join' || kind === 'aggregate'
+        ? `: its state is bounded by event time (${kind === 'aggregate' ? 'the window' : kind === 'dedupe' ? 'within' : 'the interval'} and the watermark)`
+        : '';
+    c.add(
+      `${path}.ttl`,
+      `ttl applies to a rolling aggregate (an aggregate after a keyBy) only, not to ${kind === 'aggregate' ? 'a windowed aggregate' : `a ${kind} step`}${why}`,
+    );
+    return;
+  }
+  c.duration(o, 'ttl', path, { positive: true });
 }
 
 function filterRule({ c, v, p, node, in0 }: StepCheck): void {

@@ -303,4 +303,23 @@ describe('timestamp.alignment', () => {
       'graph.sources[0].timestamp.alignment: expected {group?, maxDrift, updateInterval?} or false, got true',
     ]);
   });
+  it("takes a ttl on a rolling aggregate only, naming the step's field", () => {
+    const rolling = (ttl: unknown, kind: 'aggregate' | 'dedupe' = 'aggregate') => {
+      const g = base();
+      const step = kind === 'aggregate' ? { aggregate: { n: 'count()' } } : { dedupe: { within: '1m' } };
+      return { ...g, steps: [g.steps[0], g.steps[1], { name: 'counts', from: 'by-user', ...step, ttl }] };
+    };
+    expect(messages(rolling('1h'))).toEqual([]);
+    expect(validateGraph(rolling('1h')).spec.steps?.[2]?.ttl).toBe('1h');
+    expect(messages(rolling('soon'))).toEqual(['graph.steps[2].ttl: expected a duration like "1m", got "soon"']);
+    expect(messages(rolling('0s'))).toEqual(['graph.steps[2].ttl: expected a positive duration, got "0s"']);
+    expect(messages(rolling('1h', 'dedupe'))).toEqual([
+      'graph.steps[2].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy) only, not to a dedupe step: its state is bounded by event time (within and the watermark)',
+    ]);
+    const windowed = base();
+    (windowed.steps[3] as { ttl?: string }).ttl = '1h';
+    expect(messages(windowed)).toEqual([
+      'graph.steps[3].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy) only, not to a windowed aggregate: its state is bounded by event time (the window and the watermark)',
+    ]);
+  });
 });

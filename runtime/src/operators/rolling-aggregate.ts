@@ -1,7 +1,10 @@
 // aggregate directly after keyBy: a running aggregate per key; every input record emits
-// the key's updated result with the record's timestamp.
+// the key's updated result with the record's timestamp. With a `ttl`, a key's accumulators
+// expire that long (processing time) after the key's last record, and its next record starts
+// from scratch (state/ttl-state.ts).
 import type { Rec } from '../core/record.ts';
-import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
+import { KeyedStateBackend } from '../state/keyed-state.ts';
+import { ExpiredCount, keyedAccess, type KeyedAccess } from '../state/ttl-state.ts';
 import {
   accsFromJSON,
   accsToJSON,
@@ -25,11 +28,16 @@ export class RollingAggregateOperator extends ErrorRoutingOutput implements Stat
   private readonly keyFields: string[];
   private readonly buf: BatchBuilder;
   private readonly backend: KeyedStateBackend;
-  private readonly accs: KeyedState<unknown[]>;
+  private readonly accs: KeyedAccess<unknown[]>;
+  private readonly expired = new ExpiredCount();
+  private readonly ctx: OperatorContext;
   private readonly scratch: unknown[];
   private readonly clashes: boolean;
 
-  /** `errors`: where a record an aggregate's argument fails on goes (default: the job's onRecordError). */
+  /**
+   * `errors`: where a record an aggregate's argument fails on goes (default: the job's onRecordError).
+   * `ttlMs`: the step's `ttl` (OnCreateAndWrite: each record of the key writes its accumulators).
+   */
   constructor(
     stateName: string,
     keyFields: string[],
@@ -37,6 +45,7 @@ export class RollingAggregateOperator extends ErrorRoutingOutput implements Stat
     ctx: OperatorContext,
     out: Output,
     errors: RecordErrors = new RecordErrors(ctx, undefined),
+    ttlMs?: number,
   ) {
     super(out, errors);
     this.stateName = stateName;
@@ -46,10 +55,14 @@ export class RollingAggregateOperator extends ErrorRoutingOutput implements Stat
     this.scratch = new Array<unknown>(aggs.length).fill(undefined);
     this.clashes = canClash(aggs);
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
-    this.accs = this.backend.state('accumulators', {
-      toJSON: (a) => accsToJSON(aggs, a),
-      fromJSON: (j) => accsFromJSON(aggs, j as unknown[]),
-    });
+    this.ctx = ctx;
+    const now = (): number => ctx.processingTime.now();
+    this.accs = keyedAccess<unknown[]>(
+      this.backend,
+      'accumulators',
+      { toJSON: (a) => accsToJSON(aggs, a), fromJSON: (j) => accsFromJSON(aggs, j as unknown[]) },
+      ttlMs === undefined ? undefined : { cfg: { ttlMs, update: 'OnCreateAndWrite' }, now, expired: this.expired },
+    );
   }
 
   /** Its keyed state, whose key groups a live rescale moves (rescale/migration.ts). */
@@ -84,6 +97,7 @@ export class RollingAggregateOperator extends ErrorRoutingOutput implements Stat
         continue;
       }
       addAll(this.aggs, accs, this.scratch, ts);
+      this.accs.touch(kg, key);
       const o: Rec = {};
       keyFieldsOf(key, this.keyFields, o);
       writeResults(this.aggs, accs, o);
@@ -91,5 +105,6 @@ export class RollingAggregateOperator extends ErrorRoutingOutput implements Stat
     }
     this.buf.flush();
     this.errors.flush();
+    if (this.expired.n > 0) this.ctx.metrics.stateExpired(this.expired.take());
   }
 }

@@ -78,6 +78,8 @@ export interface OperatorMetrics {
   functionError(err: unknown, record: unknown, origin?: RecordOrigin): void;
   /** A function of the job's code threw on a record that went to the step's errorOutput (counted only). */
   functionErrorRouted(): void;
+  /** `n` entries of the step's TTL'd keyed state expired and were removed (state/ttl-state.ts). */
+  stateExpired(n: number): void;
 }
 
 export interface OperatorContext {
@@ -96,6 +98,7 @@ export const NOOP_METRICS: OperatorMetrics = {
   expressionErrorRouted: () => {},
   functionError: () => {},
   functionErrorRouted: () => {},
+  stateExpired: () => {},
 };
 
 /** Collects output records and pushes them as one batch. */

@@ -6,12 +6,18 @@
 // then reads one file instead of the chain.
 //
 // Invariant: restoring the result gives exactly the state restoring the chain gives (the same
-// key groups, states, keys and values); the result's header is the newest file's (its range and
-// owned key groups, which every file of a chain shares).
+// key groups, states, keys and values), less the entries a `keep` filter drops (TTL'd states:
+// the entries already expired, state-ttl.ts, which no reader could be given anyway); the
+// result's header is the newest file's (its range and owned key groups, which every file of a
+// chain shares).
 import { BinaryReader, stateCorrupt } from './binary-reader.ts';
 import { isDeltaHeader } from './keyed-delta.ts';
 import { readSnapshotHeader, snapshotSections, SnapshotWriter, SNAPSHOT_VERSION } from './snapshot-format.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
+
+/** Whether the merged snapshot keeps an entry of `state` (its value as TVE bytes); made from the newest header. */
+export type MergeFilter = (newest: SnapshotHeader) => ((state: string, value: Uint8Array) => boolean) | undefined;
+type Keep = ((state: string, value: Uint8Array) => boolean) | undefined;
 
 /** state name → key → TVE bytes of its value now, or null: removed. */
 type Changes = Map<string, Map<string, Uint8Array | null>>;
@@ -57,7 +63,14 @@ interface Merged {
  * The base's section of a key group, streamed: an entry whose key a delta changed is left out,
  * every other entry stays, copied as contiguous runs of bytes (no map of the base's keys).
  */
-function keptOfBase(bytes: Uint8Array, h: SnapshotHeader, start: number, end: number, c: Changes): Map<string, Merged> {
+function keptOfBase(
+  bytes: Uint8Array,
+  h: SnapshotHeader,
+  at: [number, number],
+  c: Changes,
+  keep: Keep,
+): Map<string, Merged> {
+  const [start, end] = at;
   const out = new Map<string, Merged>();
   const r = new BinaryReader(bytes, start, end);
   while (r.pos < end) {
@@ -68,11 +81,13 @@ function keptOfBase(bytes: Uint8Array, h: SnapshotHeader, start: number, end: nu
     const n = r.varuint();
     let run = r.pos;
     for (let i = 0; i < n; i++) {
-      const at = r.pos;
+      const entry = r.pos;
       const key = r.string();
+      const value = r.pos;
       r.skipValue();
-      if (changed?.has(key) === true) {
-        if (at > run) m.runs.push(bytes.subarray(run, at));
+      const dropped = changed?.has(key) === true || (keep !== undefined && !keep(name, bytes.subarray(value, r.pos)));
+      if (dropped) {
+        if (entry > run) m.runs.push(bytes.subarray(run, entry));
         run = r.pos;
       } else m.count++;
     }
@@ -85,7 +100,11 @@ function keptOfBase(bytes: Uint8Array, h: SnapshotHeader, start: number, end: nu
  * One full snapshot of what `chain` restores. Yields to the event loop (`pause`) between key
  * groups, so a slot's records keep flowing while it runs.
  */
-export async function mergeChain(chain: readonly Uint8Array[], pause: () => Promise<void>): Promise<Uint8Array> {
+export async function mergeChain(
+  chain: readonly Uint8Array[],
+  pause: () => Promise<void>,
+  filter?: MergeFilter,
+): Promise<Uint8Array> {
   const headers = chain.map((b) => readSnapshotHeader(b));
   const first = headers[0];
   if (!first || first.version !== SNAPSHOT_VERSION || headers.slice(1).some((h) => !isDeltaHeader(h)))
@@ -93,6 +112,7 @@ export async function mergeChain(chain: readonly Uint8Array[], pause: () => Prom
   const states: string[] = [];
   for (const h of headers) for (const s of h.states) if (!states.includes(s)) states.push(s);
   const newest = headers[headers.length - 1] as SnapshotHeader;
+  const keep = filter?.(newest);
   const sections = chain.map((b, i) => sectionsOf(b, headers[i] as SnapshotHeader));
   const groups = new Set<number>();
   for (const s of sections) for (const kg of s.keys()) groups.add(kg);
@@ -106,6 +126,7 @@ export async function mergeChain(chain: readonly Uint8Array[], pause: () => Prom
       keyGroupRange: newest.keyGroupRange,
       ...(newest.keyGroups ? { keyGroups: newest.keyGroups } : {}),
       states,
+      ...(newest.ttl ? { ttl: newest.ttl } : {}),
     },
     size,
   );
@@ -117,11 +138,13 @@ export async function mergeChain(chain: readonly Uint8Array[], pause: () => Prom
       if (at) addChanges(changes, chain[i] as Uint8Array, headers[i] as SnapshotHeader, at[0], at[1]);
     }
     const b = sections[0]?.get(kg);
-    const kept = b ? keptOfBase(chain[0] as Uint8Array, first, b[0], b[1], changes) : new Map<string, Merged>();
+    const kept = b ? keptOfBase(chain[0] as Uint8Array, first, b, changes, keep) : new Map<string, Merged>();
     sw.beginSection(kg);
     states.forEach((name, si) => {
       const m = kept.get(name) ?? { count: 0, runs: [] };
-      const puts = [...(changes.get(name) ?? [])].filter((e): e is [string, Uint8Array] => e[1] !== null);
+      const puts = [...(changes.get(name) ?? [])].filter(
+        (e): e is [string, Uint8Array] => e[1] !== null && (keep === undefined || keep(name, e[1])),
+      );
       if (m.count + puts.length === 0) return;
       w.varuint(si);
       w.varuint(m.count + puts.length);

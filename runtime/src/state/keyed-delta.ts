@@ -11,6 +11,7 @@ import { HASH_FUNCTION, type KeyGroupRange } from './key-groups.ts';
 import type { BinaryWriter } from './binary-writer.ts';
 import { snapshotSections, SnapshotWriter } from './snapshot-format.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
+import { stampedIn, ttlField, valueReader } from './state-ttl.ts';
 
 /** The version of delta files; full snapshots keep SNAPSHOT_VERSION. */
 export const DELTA_VERSION = 3;
@@ -94,6 +95,25 @@ export interface DeltaHeader extends SnapshotHeader {
   base: number;
 }
 
+/** The header of a delta of `states` on checkpoint `o.base`. */
+function deltaHeader(
+  o: { maxParallelism: number; range: KeyGroupRange; owned: [number, number][] | undefined; base: number },
+  states: readonly DeltaState[],
+): DeltaHeader {
+  return {
+    format: 'tributary-keyed-state',
+    version: DELTA_VERSION,
+    kind: 'delta',
+    base: o.base,
+    hash: HASH_FUNCTION,
+    maxParallelism: o.maxParallelism,
+    keyGroupRange: o.range,
+    ...(o.owned ? { keyGroups: o.owned } : {}),
+    states: states.map((s) => s.name),
+    ...ttlField(states),
+  };
+}
+
 /**
  * A delta file: per key group with changes, per state with changes there, the changed keys
  * present now (key, value in TVE) and those removed (key). `owned` lists the key groups the
@@ -110,18 +130,7 @@ export function writeDelta(
   changed: ChangedKeys,
   sizeHint: number,
 ): Uint8Array {
-  const header: DeltaHeader = {
-    format: 'tributary-keyed-state',
-    version: DELTA_VERSION,
-    kind: 'delta',
-    base: o.base,
-    hash: HASH_FUNCTION,
-    maxParallelism: o.maxParallelism,
-    keyGroupRange: o.range,
-    ...(o.owned ? { keyGroups: o.owned } : {}),
-    states: states.map((s) => s.name),
-  };
-  const sw = new SnapshotWriter(header, sizeHint);
+  const sw = new SnapshotWriter(deltaHeader(o, states), sizeHint);
   const w = sw.w;
   const groups = new Set<number>();
   for (const g of changed.values()) for (const kg of g.keys()) groups.add(kg);
@@ -175,6 +184,7 @@ export function applyDelta(
     stateCorrupt(`a version ${DELTA_VERSION} file that is not a delta (kind ${JSON.stringify(h.kind)})`);
   if (!Array.isArray(h.states)) stateCorrupt('header lists no states');
   const r = new BinaryReader(bytes);
+  const readers = new Map<string, (r: BinaryReader) => unknown>();
   for (const [kg, start, end] of snapshotSections(bytes, h, range)) {
     r.pos = start;
     r.end = end;
@@ -184,12 +194,13 @@ export function applyDelta(
       if (typeof name !== 'string') stateCorrupt(`state index ${si} not in the delta's header (key group ${kg})`);
       const s = stateOf(name);
       const t = s.table(kg);
-      const ser = s.serializer;
+      let read = readers.get(name);
+      if (!read) readers.set(name, (read = valueReader(s, stampedIn(h, name))));
       const puts = r.varuint();
       if (puts > end - r.pos) stateCorrupt(`${puts} entries in ${end - r.pos} bytes (key group ${kg})`);
       for (let k = 0; k < puts; k++) {
         const key = r.string();
-        t.set(key, ser.read ? ser.read(r) : ser.fromJSON(r.value()));
+        t.set(key, read(r));
       }
       const dels = r.varuint();
       if (dels > end - r.pos) stateCorrupt(`${dels} removals in ${end - r.pos} bytes (key group ${kg})`);

@@ -4,24 +4,14 @@
 import { TributaryError } from '../errors.ts';
 import { HASH_FUNCTION, keyGroupRuns, type KeyGroupRange } from './key-groups.ts';
 import { BinaryReader, stateCorrupt } from './binary-reader.ts';
-import type { BinaryWriter } from './binary-writer.ts';
 import { readSectionV1 } from './snapshot-format-v1.ts';
 import { readSnapshotHeader, snapshotSections, SnapshotWriter, SNAPSHOT_VERSION } from './snapshot-format.ts';
 import { applyDelta, ChangeLog, isDeltaHeader, writeDelta } from './keyed-delta.ts';
+import { jsonReader, stampedIn, ttlField, valueReader } from './state-ttl.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
+import type { StateSerializer } from './state-serializer.ts';
 
-/**
- * Converts a state value to and from its JSON form (state-format.md, "State values").
- * Snapshots store the JSON form in TVE (version 2) or as JSON text (version 1, read only).
- * `write`/`read` are optional fast paths: `write` must produce exactly the TVE of
- * `toJSON(v)`, and `read` must accept any TVE of a valid JSON form.
- */
-export interface StateSerializer<V> {
-  toJSON(v: V): unknown;
-  fromJSON(j: unknown): V;
-  write?(w: BinaryWriter, v: V): void;
-  read?(r: BinaryReader): V;
-}
+export type { StateSerializer };
 
 export const JSON_SERIALIZER: StateSerializer<unknown> = { toJSON: (v) => v, fromJSON: (j) => j };
 
@@ -57,6 +47,11 @@ export class KeyedState<V> {
   /** The value of `key`, for a caller that does not change it (not counted as a change). */
   peek(kg: number, key: string): V | undefined {
     return this.tables[kg - this.base]?.get(key);
+  }
+
+  /** The key group of table index `i`. */
+  keyGroupAt(i: number): number {
+    return i + this.base;
   }
 
   /** Counts `key` as changed (a caller that changed its value through `table`). */
@@ -168,6 +163,7 @@ export class KeyedStateBackend {
   private readonly owned: Uint8Array;
   private readonly states = new Map<string, KeyedState<unknown>>();
   private readonly afterRestore: (() => void)[] = [];
+  private readonly beforeFull: (() => void)[] = [];
   /** Changed keys per snapshot, kept once incremental snapshots are on (trackChanges). */
   private changes: ChangeLog | undefined = undefined;
   /** Bytes of the last delta: the next one starts with a buffer that size. */
@@ -249,6 +245,11 @@ export class KeyedStateBackend {
     this.afterRestore.push(fn);
   }
 
+  /** Runs before every full snapshot (not a delta): TTL'd states drop their expired entries (ttl-state.ts). */
+  beforeFullSnapshot(fn: () => void): void {
+    this.beforeFull.push(fn);
+  }
+
   /** From now on every change is tracked, so `snapshotFor` can write deltas (incremental checkpoints). */
   trackChanges(): void {
     if (this.changes) return;
@@ -306,6 +307,7 @@ export class KeyedStateBackend {
    * are not its whole range.
    */
   snapshot(only?: readonly number[]): Uint8Array {
+    for (const fn of this.beforeFull) fn();
     const states = [...this.states.values()];
     const range = only
       ? { start: only[0] ?? 0, end: only.length > 0 ? (only[only.length - 1] as number) : -1 }
@@ -321,6 +323,7 @@ export class KeyedStateBackend {
         keyGroupRange: range,
         ...(listed ? { keyGroups: runs } : {}),
         states: states.map((s) => s.name),
+        ...ttlField(states),
       },
       only ? 64 * 1024 : this.lastSnapshotSize + (this.lastSnapshotSize >> 3),
     );
@@ -402,41 +405,8 @@ export class KeyedStateBackend {
     this.changes?.reset();
     snapshots.forEach((bytes, f) => {
       const h = headers[f] as (typeof headers)[number];
-      if (isDeltaHeader(h)) return; // applied below, on top of every full snapshot
-      if (h.version === 1) {
-        for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
-          once(kg, f);
-          for (const e of readSectionV1(bytes, start, end)) {
-            const s = stateOf(e.state);
-            s.put(kg, e.key, s.serializer.fromJSON(e.value));
-          }
-        }
-        return;
-      }
-      if (!Array.isArray(h.states)) stateCorrupt('header lists no states');
-      const byIndex = h.states.map((name) =>
-        typeof name === 'string' ? name : stateCorrupt('header state name is not a string'),
-      );
-      const r = new BinaryReader(bytes);
-      for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
-        once(kg, f);
-        r.pos = start;
-        r.end = end;
-        while (r.pos < end) {
-          const si = r.varuint();
-          const name = byIndex[si];
-          if (name === undefined) stateCorrupt(`state index ${si} not in the header (key group ${kg})`);
-          const s = stateOf(name);
-          const t = s.table(kg);
-          const ser = s.serializer;
-          const count = r.varuint();
-          if (count > end - r.pos) stateCorrupt(`${count} entries in ${end - r.pos} bytes (key group ${kg})`);
-          for (let k = 0; k < count; k++) {
-            const key = r.string();
-            t.set(key, ser.read ? ser.read(r) : ser.fromJSON(r.value()));
-          }
-        }
-      }
+      // Deltas are applied below, on top of every full snapshot.
+      if (!isDeltaHeader(h)) this.restoreFull(bytes, h, (kg) => once(kg, f), stateOf);
     });
     this.applyDeltas(snapshots, headers, stateOf);
     for (const fn of this.afterRestore) fn();
@@ -452,5 +422,51 @@ export class KeyedStateBackend {
       const h = headers[f] as SnapshotHeader;
       if (isDeltaHeader(h)) applyDelta(bytes, h, this.range, stateOf);
     });
+  }
+
+  /** Loads the key groups of this backend's range from one full snapshot (version 1 or 2). */
+  private restoreFull(
+    bytes: Uint8Array,
+    h: SnapshotHeader,
+    once: (kg: number) => void,
+    stateOf: (name: string) => KeyedState<unknown>,
+  ): void {
+    if (h.version === 1) {
+      for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
+        once(kg);
+        // Version 1 predates TTLs: a TTL'd state's values get the restore time.
+        for (const e of readSectionV1(bytes, start, end)) {
+          const s = stateOf(e.state);
+          s.put(kg, e.key, jsonReader(s, false)(e.value));
+        }
+      }
+      return;
+    }
+    if (!Array.isArray(h.states)) stateCorrupt('header lists no states');
+    const byIndex = h.states.map((name) =>
+      typeof name === 'string' ? name : stateCorrupt('header state name is not a string'),
+    );
+    const readers = byIndex.map((name) =>
+      this.states.has(name) ? valueReader(stateOf(name), stampedIn(h, name)) : undefined,
+    );
+    const r = new BinaryReader(bytes);
+    for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
+      once(kg);
+      r.pos = start;
+      r.end = end;
+      while (r.pos < end) {
+        const si = r.varuint();
+        const name = byIndex[si];
+        if (name === undefined) stateCorrupt(`state index ${si} not in the header (key group ${kg})`);
+        const t = stateOf(name).table(kg);
+        const read = readers[si] as (r: BinaryReader) => unknown;
+        const count = r.varuint();
+        if (count > end - r.pos) stateCorrupt(`${count} entries in ${end - r.pos} bytes (key group ${kg})`);
+        for (let k = 0; k < count; k++) {
+          const key = r.string();
+          t.set(key, read(r));
+        }
+      }
+    }
   }
 }

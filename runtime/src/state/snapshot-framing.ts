@@ -28,4 +28,10 @@ export interface SnapshotHeader {
   keyGroups?: [number, number][];
   /** Names of the states present, in registration order; version 2 payloads refer to them by index. */
   states: string[];
+  /**
+   * The states kept with a time-to-live → their TTL in ms (state-ttl.ts): their values are
+   * `[lastAccessMs, value]`. Absent when no state has one. Additive: readers that predate it
+   * ignore it.
+   */
+  ttl?: Record<string, number>;
 }

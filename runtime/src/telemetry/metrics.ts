@@ -40,6 +40,12 @@ export class JobMetrics {
     labelNames: ['step', 'outcome'],
     registers: [this.registry],
   });
+  readonly stateExpired: Counter<'step'> = new Counter({
+    name: 'tributary_state_expired_total',
+    help: "Entries of a step's keyed state with a ttl that expired and were removed (on access, by the incremental sweep, before a full snapshot)",
+    labelNames: ['step'],
+    registers: [this.registry],
+  });
   readonly expressionErrors: Counter<'step'> = new Counter({
     name: 'tributary_expression_errors_total',
     help: 'Records dropped because an expression failed on them',

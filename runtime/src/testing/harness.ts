@@ -81,6 +81,8 @@ export interface TestContext extends OperatorContext {
   /** Late records decided at once (dedupe). */
   lateDecided: number;
   exprErrors: unknown[];
+  /** Keyed-state entries that expired (TTL). */
+  expired: number;
 }
 
 export function testContext(o: TestContextOptions = {}): TestContext {
@@ -100,6 +102,7 @@ export function testContext(o: TestContextOptions = {}): TestContext {
     lateSent: 0,
     lateDecided: 0,
     exprErrors: [],
+    expired: 0,
     metrics: {
       lateRecords: (outcome, n) => {
         if (outcome === 'sent') ctx.lateSent += n;
@@ -114,6 +117,9 @@ export function testContext(o: TestContextOptions = {}): TestContext {
         ctx.exprErrors.push(e);
       },
       functionErrorRouted: () => {},
+      stateExpired: (n) => {
+        ctx.expired += n;
+      },
     },
   };
   return ctx;

@@ -1,0 +1,53 @@
+// A step's `ttl` from the graph to the running operator: the TypeScript API writes it, validation
+// keeps it, the operator factory builds the rolling aggregate with it, and expiries reach
+// tributary_state_expired_total{step}.
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { StreamEnvironment } from '../api.ts';
+import { validateGraph } from '../connectors/validate-graph.ts';
+import type { StatefulOperator } from '../operators/types.ts';
+import { JobMetrics } from '../telemetry/metrics.ts';
+import { CollectingOutput, ManualClock, keyedBatch } from '../testing/harness.ts';
+import { OperatorFactory, type OperatorWiring } from './operator-factory.ts';
+import type { Slot } from './slot.ts';
+
+describe("a rolling aggregate's ttl", () => {
+  it('expires a key in the built operator and counts it per step', async () => {
+    const env = new StreamEnvironment();
+    env
+      .fromCollection([{ k: 'a' }], { name: 'src' })
+      .keyBy('k', 'by-k')
+      .aggregate({ n: 'count()' }, { name: 'agg', ttl: '1s' })
+      .toConsole('out');
+    const graph = validateGraph(env.toGraph());
+    expect(graph.spec.steps?.find((s) => s.name === 'agg')?.ttl).toBe('1s');
+    const metrics = new JobMetrics();
+    const factory = new OperatorFactory({
+      graph,
+      parallelism: 1,
+      maxParallelism: 128,
+      metrics,
+      logger: pino({ level: 'silent' }),
+    });
+    const clock = new ManualClock(0);
+    const out = new CollectingOutput();
+    const stateful: StatefulOperator[] = [];
+    const wiring = {
+      outputsOf: () => out,
+      stateful: (op: StatefulOperator) => stateful.push(op),
+    } as unknown as OperatorWiring;
+    const op = factory.build('agg', Object.assign(clock, { index: 0 }) as unknown as Slot, wiring);
+    expect(stateful).toEqual([op]);
+    const push = () => {
+      op.push(keyedBatch([[{ k: 'a' }, 1, ['a']]]));
+      return out.take()[0]?.['n'];
+    };
+    expect(push()).toBe(1);
+    clock.advanceTo(999);
+    expect(push()).toBe(2);
+    clock.advanceTo(999 + 1000);
+    expect(push()).toBe(1);
+    const expired = (await metrics.stateExpired.get()).values;
+    expect(expired.map((v) => [v.labels.step, v.value])).toEqual([['agg', 1]]);
+  });
+});

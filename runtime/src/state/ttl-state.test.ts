@@ -1,0 +1,188 @@
+// Keyed state with a time-to-live (ttl-state.ts, state-ttl.ts): Flink's StateTtlConfig
+// semantics in processing time, on a manual clock.
+import { describe, expect, it } from 'vitest';
+import { mergeChain } from './delta-merge.ts';
+import { canonicalKey, keyGroupOf } from './key-groups.ts';
+import { KeyedStateBackend } from './keyed-state.ts';
+import { readSnapshotEntries, readSnapshotHeader } from './snapshot-format.ts';
+import { unexpiredFilter, type TtlUpdate } from './state-ttl.ts';
+import { ExpiredCount, SWEEP_PER_ACCESS, TtlState } from './ttl-state.ts';
+
+const MAXP = 16;
+const RANGE = { start: 0, end: MAXP - 1 };
+const TTL = 100;
+
+interface Clock {
+  t: number;
+}
+
+function ttlState(clock: Clock, update: TtlUpdate = 'OnCreateAndWrite', b = new KeyedStateBackend(MAXP, RANGE)) {
+  const expired = new ExpiredCount();
+  const s = new TtlState<number>(
+    b,
+    'count',
+    { toJSON: (v) => v, fromJSON: (j) => j as number },
+    { ttlMs: TTL, update },
+    () => clock.t,
+    expired,
+  );
+  return { b, s, expired };
+}
+
+const at = (k: string): [number, string] => {
+  const key = canonicalKey([k]);
+  return [keyGroupOf(key, MAXP), key];
+};
+
+/** Every entry of a snapshot: state → key → JSON form of the value. */
+function entries(bytes: Uint8Array): Map<string, Map<string, unknown>> {
+  const out = new Map<string, Map<string, unknown>>();
+  for (const [, es] of readSnapshotEntries(bytes).groups)
+    for (const e of es) {
+      let m = out.get(e.state);
+      if (!m) out.set(e.state, (m = new Map()));
+      m.set(e.key, e.value);
+    }
+  return out;
+}
+
+describe('keyed state with a ttl', () => {
+  it('never returns an expired value, and removes it when read', () => {
+    const clock = { t: 1000 };
+    const { s, expired } = ttlState(clock);
+    s.put(...at('a'), 7);
+    clock.t = 1000 + TTL - 1;
+    expect(s.get(...at('a'))).toBe(7);
+    clock.t = 1000 + TTL;
+    expect(s.get(...at('a'))).toBeUndefined();
+    expect(s.stamped.size).toBe(0);
+    expect(expired.take()).toBe(1);
+  });
+
+  it('OnCreateAndWrite: reads do not extend a value; writes do', () => {
+    const clock = { t: 0 };
+    const { s } = ttlState(clock, 'OnCreateAndWrite');
+    s.put(...at('a'), 1);
+    s.put(...at('b'), 1);
+    clock.t = 60;
+    expect(s.get(...at('a'))).toBe(1);
+    s.touch(...at('b')); // b changed in place: a write
+    clock.t = 100;
+    expect(s.get(...at('a'))).toBeUndefined();
+    expect(s.get(...at('b'))).toBe(1);
+    clock.t = 160;
+    expect(s.get(...at('b'))).toBeUndefined();
+  });
+
+  it('OnReadAndWrite: every read extends a value', () => {
+    const clock = { t: 0 };
+    const { s } = ttlState(clock, 'OnReadAndWrite');
+    s.put(...at('a'), 1);
+    for (clock.t = 90; clock.t < 1000; clock.t += 90) expect(s.get(...at('a'))).toBe(1);
+    clock.t += 100;
+    expect(s.get(...at('a'))).toBeUndefined();
+  });
+
+  it('sweeps out keys nobody reads again, a few entries per access', () => {
+    const clock = { t: 0 };
+    const { s, expired } = ttlState(clock);
+    for (let i = 0; i < 200; i++) s.put(...at(`old${i}`), i);
+    clock.t = TTL;
+    // Accesses to one live key only: each checks at most SWEEP_PER_ACCESS entries.
+    let accesses = 0;
+    while (s.stamped.size > 1 && accesses < 10_000) {
+      const before = expired.n;
+      s.put(...at('live'), accesses++);
+      expect(expired.n - before).toBeLessThanOrEqual(SWEEP_PER_ACCESS);
+    }
+    expect(s.stamped.size).toBe(1);
+    expect(expired.take()).toBe(200);
+    expect(accesses).toBeGreaterThanOrEqual(200 / SWEEP_PER_ACCESS);
+  });
+
+  it('keeps timestamps through a snapshot and a restore, as [lastAccessMs, value]', () => {
+    const clock = { t: 10 };
+    const { b, s } = ttlState(clock);
+    s.put(...at('a'), 5);
+    const bytes = b.snapshot();
+    expect(readSnapshotHeader(bytes).ttl).toEqual({ count: TTL });
+    expect(entries(bytes).get('count')?.get(at('a')[1])).toEqual([10, 5]);
+    clock.t = 50;
+    const r = ttlState(clock);
+    r.b.restore([bytes]);
+    expect(r.s.stamped.peek(...at('a'))?.at).toBe(10);
+    clock.t = 10 + TTL - 1;
+    expect(r.s.get(...at('a'))).toBe(5);
+    clock.t = 10 + TTL;
+    expect(r.s.get(...at('a'))).toBeUndefined();
+  });
+
+  it('writes no ttl and no stamp for states without one', () => {
+    const b = new KeyedStateBackend(MAXP, RANGE);
+    b.state<number>('count').put(...at('a'), 5);
+    const bytes = b.snapshot();
+    expect(readSnapshotHeader(bytes).ttl).toBeUndefined();
+    expect(entries(bytes).get('count')?.get(at('a')[1])).toBe(5);
+  });
+
+  it('stamps a value restored without a ttl with the restore time, and unstamps the other way', () => {
+    const plain = new KeyedStateBackend(MAXP, RANGE);
+    plain.state<number>('count').put(...at('a'), 5);
+    const clock = { t: 5000 };
+    const r = ttlState(clock);
+    r.b.restore([plain.snapshot()]);
+    expect(r.s.stamped.peek(...at('a'))).toEqual({ at: 5000, v: 5 });
+    const back = new KeyedStateBackend(MAXP, RANGE);
+    back.state<number>('count');
+    back.restore([r.b.snapshot()]);
+    expect(back.state<number>('count').peek(...at('a'))).toBe(5);
+  });
+
+  it('writes no expired entry into a full snapshot, without reading it', () => {
+    const clock = { t: 0 };
+    const { b, s, expired } = ttlState(clock);
+    s.put(...at('old'), 1);
+    clock.t = 80;
+    s.put(...at('new'), 2);
+    clock.t = TTL;
+    const got = entries(b.snapshot()).get('count');
+    expect([...(got?.keys() ?? [])]).toEqual([at('new')[1]]);
+    expect(expired.take()).toBe(1);
+  });
+
+  it('deltas carry the removal of expired keys, and a merged chain drops those still in it', async () => {
+    const clock = { t: 0 };
+    const { b, s } = ttlState(clock);
+    b.trackChanges();
+    for (let i = 0; i < 20; i++) s.put(...at(`k${i}`), i);
+    const full = b.snapshotFor(1, undefined);
+    expect(full.delta).toBe(false);
+    clock.t = 50;
+    s.put(...at('late'), 99); // written at 50: lives until 150
+    const d2 = b.snapshotFor(2, 1);
+    expect(d2.delta).toBe(true);
+    // The k* keys expired at 100; a few accesses sweep some out (a delta records their removal),
+    // the rest are only in files.
+    clock.t = 120;
+    s.put(...at('late'), 100);
+    const d3 = b.snapshotFor(3, 2);
+    const swept = 20 - (s.stamped.size - 1);
+    expect(swept).toBeGreaterThan(0);
+    expect(swept).toBeLessThan(20);
+    const chain = [full.bytes, d2.bytes, d3.bytes];
+    const unfiltered = await mergeChain(chain, async () => {});
+    expect(entries(unfiltered).get('count')?.size).toBe(21 - swept);
+    const merged = await mergeChain(
+      chain,
+      async () => {},
+      (h) => unexpiredFilter(h, clock.t),
+    );
+    expect(readSnapshotHeader(merged).ttl).toEqual({ count: TTL });
+    const got = entries(merged).get('count');
+    expect([...(got?.entries() ?? [])]).toEqual([[at('late')[1], [120, 100]]]);
+    const r = ttlState(clock);
+    r.b.restore([merged]);
+    expect(r.s.stamped.size).toBe(1);
+    expect(r.s.get(...at('late'))).toBe(100);
+  });
+});
