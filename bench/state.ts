@@ -163,8 +163,8 @@ async function runMode(cfg: Config, incremental: boolean, dir: string): Promise<
     parallelism: 1,
     logger,
     sinkWriter: () => new CountingSink(),
-    // Retention as a job's default: what stays on disk is what the retained checkpoints reference.
-    checkpointing: { stateDir: dir, intervalMs: cfg.intervalMs, retained: 3, incremental },
+    // Every checkpoint kept: the figures are read from each one's metadata after the run.
+    checkpointing: { stateDir: dir, intervalMs: cfg.intervalMs, keepAll: true, incremental },
   });
   const seen = new Map<number, CompletedCheckpoint>();
   const c0 = process.cpuUsage();
