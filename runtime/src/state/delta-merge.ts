@@ -12,7 +12,14 @@
 // chain shares).
 import { BinaryReader, stateCorrupt } from './binary-reader.ts';
 import { isDeltaHeader } from './keyed-delta.ts';
-import { readSnapshotHeader, snapshotSections, SnapshotWriter, SNAPSHOT_VERSION } from './snapshot-format.ts';
+import {
+  fullSnapshotVersion,
+  readSnapshotHeader,
+  snapshotSections,
+  SnapshotWriter,
+  SNAPSHOT_VERSION,
+  TTL_SNAPSHOT_VERSION,
+} from './snapshot-format.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
 
 /** Whether the merged snapshot keeps an entry of `state` (its value as TVE bytes); made from the newest header. */
@@ -107,8 +114,9 @@ export async function mergeChain(
 ): Promise<Uint8Array> {
   const headers = chain.map((b) => readSnapshotHeader(b));
   const first = headers[0];
-  if (!first || first.version !== SNAPSHOT_VERSION || headers.slice(1).some((h) => !isDeltaHeader(h)))
-    stateCorrupt('a chain to merge is a version 2 snapshot followed by deltas');
+  const full = first?.version === SNAPSHOT_VERSION || first?.version === TTL_SNAPSHOT_VERSION;
+  if (!first || !full || headers.slice(1).some((h) => !isDeltaHeader(h)))
+    stateCorrupt('a chain to merge is a version 2 (or 4) snapshot followed by deltas');
   const states: string[] = [];
   for (const h of headers) for (const s of h.states) if (!states.includes(s)) states.push(s);
   const newest = headers[headers.length - 1] as SnapshotHeader;
@@ -120,7 +128,7 @@ export async function mergeChain(
   const sw = new SnapshotWriter(
     {
       format: 'tributary-keyed-state',
-      version: SNAPSHOT_VERSION,
+      version: fullSnapshotVersion(newest),
       hash: newest.hash,
       maxParallelism: newest.maxParallelism,
       keyGroupRange: newest.keyGroupRange,

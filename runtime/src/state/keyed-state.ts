@@ -5,7 +5,7 @@ import { TributaryError } from '../errors.ts';
 import { HASH_FUNCTION, keyGroupRuns, type KeyGroupRange } from './key-groups.ts';
 import { BinaryReader, stateCorrupt } from './binary-reader.ts';
 import { readSectionV1 } from './snapshot-format-v1.ts';
-import { readSnapshotHeader, snapshotSections, SnapshotWriter, SNAPSHOT_VERSION } from './snapshot-format.ts';
+import { fullSnapshotVersion, readSnapshotHeader, snapshotSections, SnapshotWriter } from './snapshot-format.ts';
 import { applyDelta, ChangeLog, isDeltaHeader, writeDelta } from './keyed-delta.ts';
 import { jsonReader, stampedIn, ttlField, valueReader } from './state-ttl.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
@@ -314,16 +314,17 @@ export class KeyedStateBackend {
       : this.spanned;
     const runs = only ? keyGroupRuns(only) : this.ownedRuns();
     const listed = runs && !(runs.length === 1 && runs[0]?.[0] === range.start && runs[0][1] === range.end);
+    const ttl = ttlField(states);
     const sw = new SnapshotWriter(
       {
         format: 'tributary-keyed-state',
-        version: SNAPSHOT_VERSION,
+        version: fullSnapshotVersion(ttl),
         hash: HASH_FUNCTION,
         maxParallelism: this.maxParallelism,
         keyGroupRange: range,
         ...(listed ? { keyGroups: runs } : {}),
         states: states.map((s) => s.name),
-        ...ttlField(states),
+        ...ttl,
       },
       only ? 64 * 1024 : this.lastSnapshotSize + (this.lastSnapshotSize >> 3),
     );

@@ -15,9 +15,20 @@ import type { KeyGroupRange } from './key-groups.ts';
 
 /** The version this runtime writes. */
 export const SNAPSHOT_VERSION = 2;
+/**
+ * A full snapshot holding a state with a time-to-live (its values stamped, state-ttl.ts): the
+ * version 2 payload with a `ttl` header field. Its own version so that a runtime that predates TTL
+ * refuses it (an unknown version) instead of reading `[lastAccessMs, value]` as the value.
+ */
+export const TTL_SNAPSHOT_VERSION = 4;
+
+/** The version of a full snapshot whose header has (or lacks) a `ttl` field. */
+export function fullSnapshotVersion(header: { ttl?: unknown }): number {
+  return header.ttl === undefined ? SNAPSHOT_VERSION : TTL_SNAPSHOT_VERSION;
+}
 /** The versions this runtime reads. */
 /** The versions this runtime reads (3: delta files, keyed-delta.ts; never a whole snapshot). */
-export const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [1, 2, 3];
+export const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [1, 2, 3, 4];
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -106,6 +106,8 @@ describe('keyed state with a ttl', () => {
     s.put(...at('a'), 5);
     const bytes = b.snapshot();
     expect(readSnapshotHeader(bytes).ttl).toEqual({ count: TTL });
+    // Its own version: a runtime that reads only versions 1 and 2 refuses it rather than read the stamp as the value.
+    expect(readSnapshotHeader(bytes).version).toBe(4);
     expect(entries(bytes).get('count')?.get(at('a')[1])).toEqual([10, 5]);
     clock.t = 50;
     const r = ttlState(clock);
@@ -122,6 +124,7 @@ describe('keyed state with a ttl', () => {
     b.state<number>('count').put(...at('a'), 5);
     const bytes = b.snapshot();
     expect(readSnapshotHeader(bytes).ttl).toBeUndefined();
+    expect(readSnapshotHeader(bytes).version).toBe(2);
     expect(entries(bytes).get('count')?.get(at('a')[1])).toBe(5);
   });
 
