@@ -3,9 +3,9 @@
 // own files and the shared ones in older folders, `from`) plus their `_metadata.json` files —
 // for hand-built checkpoints whose chains span folders, and for the incremental checkpoints a
 // real job wrote, each kept file then read back and checked against its size and SHA-256.
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { listKeys } from '../../../../test/harness/s3-state-storage.ts';
 import { validateGraph } from '../../connectors/validate-graph.ts';
 import { createJobExecutor } from '../../job/job-executor.ts';
 import { completeCheckpoint, handle, stateFile, writeFiles } from '../../testing/checkpoint-folders.ts';
@@ -17,36 +17,18 @@ import { referencedFiles } from '../referenced-files.ts';
 import { stateStoreFor } from './state-store-for.ts';
 import { baseName, childOf } from './state-uri.ts';
 
-const env = process.env;
-const bucket = env.TRIBUTARY_S3_BUCKET as string;
+const bucket = process.env.TRIBUTARY_S3_BUCKET as string;
 const run = `it-gc-${randomUUID().slice(0, 8)}`;
 const root = `s3://${bucket}/${run}`;
-const client = new S3Client({
-  endpoint: env.TRIBUTARY_S3_ENDPOINT as string,
-  region: env.TRIBUTARY_S3_REGION as string,
-  forcePathStyle: true,
-  credentials: {
-    accessKeyId: env.TRIBUTARY_S3_ACCESS_KEY_ID as string,
-    secretAccessKey: env.TRIBUTARY_S3_SECRET_ACCESS_KEY as string,
-  },
-});
 afterAll(async () => {
   await stateStoreFor(root).removeTree(root);
-  client.destroy();
 });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Every object under `<stateDir>/checkpoints/`, as `chk-<id>/<name>`, listed with the S3 SDK directly. */
+/** Every object under `<stateDir>/checkpoints/`, as `chk-<id>/<name>`, listed by the S3 SDK (not our store). */
 async function listed(name: string): Promise<string[]> {
   const prefix = `${run}/${name}/checkpoints/`;
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const r = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const o of r.Contents ?? []) if (o.Key) keys.push(o.Key.slice(prefix.length));
-    token = r.IsTruncated ? r.NextContinuationToken : undefined;
-  } while (token);
-  return keys.sort();
+  return (await listKeys(prefix)).map((k) => k.slice(prefix.length));
 }
 
 /** What the completed checkpoints need: every file they reference and their metadata. */
