@@ -11,16 +11,14 @@
 // is durable; one compaction per slot at a time; a failure is logged and changes nothing (the
 // chain stays as it was, and grows to MAX_DELTAS at worst).
 import type { Logger } from 'pino';
-import { TributaryError } from '../errors.ts';
 import { mergeChain } from '../state/delta-merge.ts';
 import { indexSnapshot } from '../state/snapshot-index.ts';
 import { unexpiredFilter } from '../state/state-ttl.ts';
-import { CheckpointStorage, sha256Hex } from './checkpoint-storage.ts';
+import { CheckpointStorage } from './checkpoint-storage.ts';
 import { folderOf } from './chain-files.ts';
 import type { IncrementalChains } from './incremental-chains.ts';
-import type { KeyedStateDelta, KeyedStateHandle } from './messages.ts';
-import { stateStoreFor } from './storage/state-store-for.ts';
-import { childOf } from './storage/state-uri.ts';
+import type { KeyedStateHandle } from './messages.ts';
+import { newFetchStats, readWhole } from './state-file-reader.ts';
 
 /**
  * A completed chain is compacted once its deltas hold half as many bytes as its base (a restore
@@ -89,7 +87,8 @@ export class ChainCompactor {
 
   private async compact(step: string, id: number, dir: string, h: KeyedStateHandle): Promise<void> {
     const t0 = performance.now();
-    const files = await Promise.all([h, ...(h.deltas ?? [])].map((f) => readVerified(dir, f)));
+    const stats = newFetchStats();
+    const files = await Promise.all([h, ...(h.deltas ?? [])].map((f) => readWhole(folderOf(dir, f), f, stats)));
     // TTL'd entries already expired by processing time (a slot's clock is the wall clock) are left out.
     const merged = await mergeChain(files, pause, (newest) => unexpiredFilter(newest, Date.now()));
     const name = `${encodeURIComponent(step)}.slot-${this.slot}.base-${id}.kstate`;
@@ -113,16 +112,4 @@ export class ChainCompactor {
       'compacted a chain of incremental checkpoints',
     );
   }
-}
-
-/** A chain file of checkpoint folder `dir`, checked against its size and SHA-256. */
-async function readVerified(dir: string, f: KeyedStateDelta): Promise<Uint8Array> {
-  const folder = folderOf(dir, f);
-  const bytes = await stateStoreFor(folder).read(childOf(folder, f.file));
-  if (bytes === undefined || bytes.length !== f.size || sha256Hex(bytes) !== f.sha256)
-    throw new TributaryError(
-      'TRIB_STATE_CORRUPT',
-      `${folder}/${f.file}: ${bytes === undefined ? 'missing' : 'does not match its size and SHA-256'}, cannot compact its chain`,
-    );
-  return bytes;
 }

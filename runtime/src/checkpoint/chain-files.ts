@@ -8,9 +8,8 @@ import type { KeyGroupRange } from '../state/key-groups.ts';
 import { stateDirOf } from './checkpoint-storage.ts';
 import type { KeyedStateDelta, KeyedStateFile } from './metadata.ts';
 import { readKeyedStateFile, type FetchStats } from './state-file-reader.ts';
+import { CHECKPOINT_FOLDER } from './referenced-files.ts';
 import { childOf } from './storage/state-uri.ts';
-
-const FOLDER = /^chk-\d+$/;
 
 /** The folder that holds `f`: `dir` itself, or the sibling checkpoint folder `f.from`. */
 export function folderOf(dir: string, f: Pick<KeyedStateDelta, 'from' | 'file'>): string {
@@ -18,7 +17,7 @@ export function folderOf(dir: string, f: Pick<KeyedStateDelta, 'from' | 'file'>)
   const stateDir = stateDirOf(dir);
   if (
     typeof f.from !== 'string' ||
-    !FOLDER.test(f.from) ||
+    !CHECKPOINT_FOLDER.test(f.from) ||
     stateDir === undefined ||
     !/\/checkpoints\/chk-\d+$/.test(dir)
   )

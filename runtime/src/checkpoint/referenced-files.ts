@@ -11,7 +11,8 @@ import { TributaryError } from '../errors.ts';
 import type { CheckpointMetadata } from './metadata.ts';
 import { METADATA_FILE } from './metadata-file.ts';
 
-const CHECKPOINT_FOLDER = /^chk-\d+$/;
+/** A checkpoint folder under `<stateDir>/checkpoints`, as `from` names it. */
+export const CHECKPOINT_FOLDER = /^chk-\d+$/;
 
 function corrupt(folder: string, field: string, problem: string): never {
   throw new TributaryError(

@@ -159,7 +159,8 @@ async function readRange(dir: string, f: KeyedStateDelta, r: FetchRange, stats: 
   });
 }
 
-async function readWhole(dir: string, f: KeyedStateDelta, stats: FetchStats): Promise<Uint8Array> {
+/** A whole state file of folder `dir`, checked against the size and SHA-256 the metadata lists. */
+export async function readWhole(dir: string, f: KeyedStateDelta, stats: FetchStats): Promise<Uint8Array> {
   // Absent = TRIB_RESTORE_FILE_MISSING; a storage failure propagates as TRIB_STATE_STORAGE (fail closed either way).
   const bytes = await stateStoreFor(dir).read(childOf(dir, f.file));
   stats.requests++;
