@@ -16,6 +16,7 @@ import { indexSnapshot } from '../state/snapshot-index.ts';
 import { unexpiredFilter } from '../state/state-ttl.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
 import { folderOf } from './chain-files.ts';
+import { compactedBaseName } from './compacted-base.ts';
 import type { IncrementalChains } from './incremental-chains.ts';
 import type { KeyedStateHandle } from './messages.ts';
 import { newFetchStats, readWhole } from './state-file-reader.ts';
@@ -91,7 +92,7 @@ export class ChainCompactor {
     const files = await Promise.all([h, ...(h.deltas ?? [])].map((f) => readWhole(folderOf(dir, f), f, stats)));
     // TTL'd entries already expired by processing time (a slot's clock is the wall clock) are left out.
     const merged = await mergeChain(files, pause, (newest) => unexpiredFilter(newest, Date.now()));
-    const name = `${encodeURIComponent(step)}.slot-${this.slot}.base-${id}.kstate`;
+    const name = compactedBaseName(step, this.slot, id);
     const stored = await CheckpointStorage.writeStateFile(dir, name, merged);
     const { keyGroupRange, keyGroups } = h;
     this.chains.compacted(step, id, {

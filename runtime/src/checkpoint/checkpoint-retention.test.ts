@@ -155,8 +155,9 @@ describe('file-level retention', () => {
   it('keeps a file pinned (a compacted base a checkpoint in progress references), asked right before removal', async () => {
     const stateDir = await tempDir();
     await chain(stateDir);
-    // A slot compacted chk-2's chain of slot 0 into its folder; no metadata references it yet.
-    const base = 's.slot-0.base-2.kstate';
+    // A checkpoint in progress references a compacted base of a step the newest checkpoint does
+    // not have (so no rule of retention's own keeps it); no metadata references it yet.
+    const base = 't.slot-0.base-2.kstate';
     await writeFiles(stateDir, 2, [base]);
     const storage = new CheckpointStorage(stateDir);
     const asked: string[] = [];
@@ -174,6 +175,27 @@ describe('file-level retention', () => {
     const again = await storage.prune(1, 3, () => false);
     expect(again.removedFiles).toEqual([`chk-2/${base}`]);
     expect(storage.removedFiles.has(`chk-2/${base}`)).toBe(true);
+  });
+
+  it('keeps a compacted base a slot may still adopt, removes one no chain can take any more', async () => {
+    const stateDir = await tempDir();
+    await chain(stateDir);
+    // chk-3's chain of slot 0 starts in chk-1, of slot 1 in chk-2 (see chain()).
+    const adoptable = ['chk-2/s.slot-0.base-2.kstate', 'chk-2/s.slot-1.base-2.kstate'];
+    const stale = [
+      'chk-1/s.slot-1.base-1.kstate', // slot 1's chain starts after chk-1 now
+      'chk-1/s.slot-0.base-2.kstate', // not in its own checkpoint's folder: not a compacted base
+      'chk-2/s.slot-7.base-2.kstate', // no slot 7 in the newest checkpoint
+    ];
+    for (const key of [...adoptable, ...stale]) {
+      const [folder, name] = key.split('/') as [string, string];
+      await writeFiles(stateDir, Number(folder.slice(4)), [name]);
+    }
+    const r = await new CheckpointStorage(stateDir).prune(1, 3, () => false);
+    expect(r.removedFiles.sort()).toEqual(['chk-1/s.slot-1.kstate', ...stale].sort());
+    const left = await tree(stateDir);
+    for (const key of adoptable) expect(left).toContain(key);
+    for (const key of stale) expect(left).not.toContain(key);
   });
 
   it('a corrupt metadata (kept or dropped) removes nothing and names it', async () => {

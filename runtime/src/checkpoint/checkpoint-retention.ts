@@ -17,12 +17,15 @@
 //   `pinned(key)` claims it. `pinned` is asked synchronously right before the removal, and the
 //   key enters `removedFiles` before the delete is awaited: a caller that checks the set before
 //   completing a checkpoint never completes one that references a file being removed.
+// * A compacted base a slot may still adopt into its next checkpoint (compacted-base.ts) stays,
+//   though no metadata references it yet: removing it would abort that checkpoint.
 // * A folder is removed only when empty (removeEmptyFolder), never as a tree: a file written into
 //   it after it was listed (a compacted base landing late) stays for the next pruning to judge.
 import { TributaryError } from '../errors.ts';
 import { readMetadata } from './metadata.ts';
 import { METADATA_FILE } from './metadata-file.ts';
 import { referencedFiles } from './referenced-files.ts';
+import { adoptableBases } from './compacted-base.ts';
 import { stateStoreFor } from './storage/state-store-for.ts';
 import { baseName, childOf } from './storage/state-uri.ts';
 
@@ -73,7 +76,7 @@ export async function pruneCheckpoints(all: readonly CheckpointFolder[], o: Prun
   const newest = complete[complete.length - 1]?.id ?? 0;
   const keep = new Set(complete.slice(-o.retained).map((e) => e.id));
   if (o.keepId !== undefined) keep.add(o.keepId);
-  const referenced = await keptReferences(complete, keep);
+  const { referenced, adoptable } = await keptReferences(complete, keep);
   const result: PruneResult = {
     kept: complete.filter((e) => keep.has(e.id)).map((e) => e.id),
     dropped: [],
@@ -89,29 +92,38 @@ export async function pruneCheckpoints(all: readonly CheckpointFolder[], o: Prun
   }
   for (const e of all) {
     if (keep.has(e.id) || e.id > newest) continue;
-    await pruneFolder(e, referenced, o, result);
+    await pruneFolder(e, referenced, adoptable, o, result);
   }
   return result;
 }
 
 /**
- * What the kept checkpoints reference. Every completed checkpoint's metadata is read, the dropped
- * ones' too: a metadata this runtime cannot read may be one it does not understand (a newer
- * format), and retention then removes nothing rather than guess.
+ * What the kept checkpoints reference, and which compacted bases a slot may still adopt (read from
+ * the newest completed checkpoint: compacted-base.ts). Every completed checkpoint's metadata is
+ * read, the dropped ones' too: a metadata this runtime cannot read may be one it does not
+ * understand (a newer format), and retention then removes nothing rather than guess.
  */
-async function keptReferences(complete: readonly CheckpointFolder[], keep: ReadonlySet<number>): Promise<Set<string>> {
+async function keptReferences(
+  complete: readonly CheckpointFolder[],
+  keep: ReadonlySet<number>,
+): Promise<{ referenced: Set<string>; adoptable: (key: string) => boolean }> {
   const refs = await Promise.all(
-    complete.map(async (e) => ({ id: e.id, files: referencedFiles(await readMetadata(e.path), baseName(e.path)) })),
+    complete.map(async (e) => {
+      const meta = await readMetadata(e.path);
+      return { id: e.id, meta, files: referencedFiles(meta, baseName(e.path)) };
+    }),
   );
-  const out = new Set<string>();
-  for (const r of refs) if (keep.has(r.id)) for (const k of r.files) out.add(k);
-  return out;
+  const referenced = new Set<string>();
+  for (const r of refs) if (keep.has(r.id)) for (const k of r.files) referenced.add(k);
+  const newest = refs[refs.length - 1];
+  return { referenced, adoptable: newest ? adoptableBases(newest.id, newest.meta) : () => false };
 }
 
-/** Removes each file of a dropped or abandoned folder that is not referenced nor pinned; then the folder if empty. */
+/** Removes each file of a dropped or abandoned folder that is not referenced, adoptable nor pinned; then the folder if empty. */
 async function pruneFolder(
   e: CheckpointFolder,
   referenced: ReadonlySet<string>,
+  adoptable: (key: string) => boolean,
   o: PruneOptions,
   result: PruneResult,
 ): Promise<void> {
@@ -127,7 +139,7 @@ async function pruneFolder(
   for (const name of names) {
     if (name === METADATA_FILE) continue;
     const key = `${folder}/${name}`;
-    if (referenced.has(key) || o.pinned?.(key) === true) {
+    if (referenced.has(key) || adoptable(key) || o.pinned?.(key) === true) {
       left++;
       result.sharedFiles.push(key);
       continue;

@@ -8,9 +8,10 @@
 // from its ack until a newer base replaces it. A completed checkpoint's metadata references every
 // file of its chains, and the newest completed checkpoint is always retained, so the files a
 // delta builds on are never removed while it is written. The one file no metadata references yet
-// is a compacted base (chain-compactor.ts), written into a completed checkpoint's folder: should a
-// checkpoint that references it be aborted (the coordinator refuses one whose files were removed),
-// the next snapshot of every step is full, so no chain keeps pointing at a removed file.
+// is a compacted base (chain-compactor.ts), written into a completed checkpoint's folder; retention
+// keeps it while this slot may adopt it (compacted-base.ts). Should a checkpoint that references a
+// removed file be aborted anyway (the coordinator refuses one), the next snapshot of every step is
+// full, so no chain keeps pointing at a removed file.
 import { TributaryError } from '../errors.ts';
 import type { KeyedStateDelta, KeyedStateHandle } from './messages.ts';
 

@@ -4,7 +4,7 @@ import { canonicalKey, keyGroupOf, keyGroupRangeForSlot, slotForKeyGroup } from 
 import { KeyedStateBackend } from '../state/keyed-state.ts';
 import { indexSnapshot } from '../state/snapshot-index.ts';
 import { keyGroupSizes } from './key-group-sizes.ts';
-import type { KeyedStateFile } from './metadata.ts';
+import type { KeyedStateDelta, KeyedStateFile } from './metadata.ts';
 
 const MAXP = 32;
 
@@ -68,6 +68,45 @@ describe('keyGroupSizes', () => {
       expect(sizes).toEqual({ bytes: expected, estimated: false });
       expect(expected.filter((n) => n > 0).length).toBeGreaterThan(MAXP / 2);
     }
+  });
+
+  it('counts every file of an incremental chain: at least the live state, however little the base holds', () => {
+    const b = new KeyedStateBackend(MAXP, keyGroupRangeForSlot(0, 1, MAXP));
+    b.trackChanges();
+    const counts = b.state<string>('v');
+    const files: Uint8Array[] = [b.snapshotFor(1, undefined).bytes]; // an empty base, as right after a start
+    for (const [id, from, to] of [
+      [2, 0, 300],
+      [3, 200, 500],
+    ] as const) {
+      for (let i = from; i < to; i++) {
+        const key = canonicalKey([`k-${i}`]);
+        counts.put(keyGroupOf(key, MAXP), key, `value-${id}-${i}`);
+      }
+      const snap = b.snapshotFor(id, id - 1);
+      expect(snap.delta).toBe(true);
+      files.push(snap.bytes);
+    }
+    const [base, ...deltas] = files.map((bytes, i) => ({
+      file: `counts.slot-0.${i}`,
+      keyGroupRange: b.range,
+      size: bytes.length,
+      sha256: '-',
+      index: indexSnapshot(bytes),
+    }));
+    const sizes = keyGroupSizes({
+      maxParallelism: MAXP,
+      operators: { counts: { keyed: [{ ...(base as KeyedStateDelta), slot: 0, deltas }] } },
+    });
+    const sum = new Array<number>(MAXP).fill(0);
+    for (const bytes of files) framedLengths(bytes, sum);
+    expect(sizes).toEqual({ bytes: sum, estimated: false });
+    const live = new Array<number>(MAXP).fill(0);
+    framedLengths(b.snapshot(), live);
+    for (let kg = 0; kg < MAXP; kg++) expect(sizes.bytes[kg]).toBeGreaterThanOrEqual(live[kg] as number);
+    // The base alone would size (almost) nothing: what the plan saw before chains were counted.
+    const baseBytes = indexSnapshot(files[0] as Uint8Array).sections.reduce((n, [, , len]) => n + len, 0);
+    expect(baseBytes * 100).toBeLessThan(live.reduce((n, x) => n + x, 0));
   });
 
   it('spreads a file without an index over its range, rounded up, and says so', () => {
