@@ -8,10 +8,14 @@ import { ClusterError } from './errors.ts';
 import { clusterPaths } from './paths.ts';
 import { knownAddons, type Addon } from './addons.ts';
 import { toolDirs } from './tools.ts';
+import { prepare } from './prepare.ts';
+import { requestedPodRuntime } from './pod-runtime.ts';
+import { mkdirSync } from 'node:fs';
 
 const usage = `usage: npm run cluster -- <command>
   up [--with kafka,s3,druid,kudu,registry]  build/download what is missing (kubectl and helm too), start etcd,
                       kube-apiserver, kube-controller-manager and the node agent (and the addons)
+  prepare [--with ...] only build and download what 'up' would (nothing starts, no data is touched)
   down                stop everything 'up' started and delete the cluster's data
   status              show each component, its pid and its log
   env                 print export lines (KUBECONFIG, PATH with kubectl and helm,
@@ -30,19 +34,19 @@ async function main(argv: string[]): Promise<number> {
   }
   const paths = clusterPaths();
   switch (command) {
-    case 'up': {
-      const addons = (values.with ?? []).flatMap((w) => w.split(',')).filter(Boolean);
-      for (const a of addons) {
-        if (!knownAddons.includes(a as Addon)) {
-          throw new ClusterError(
-            'CLUSTER_BAD_ARGS',
-            'cluster',
-            `unknown addon "${a}"; known: ${knownAddons.join(', ')}`,
-          );
-        }
-      }
+    case 'prepare': {
       const t0 = Date.now();
-      await up({ addons: addons as Addon[] }, paths);
+      mkdirSync(paths.logs, { recursive: true });
+      const log = (line: string) => process.stderr.write(`[prepare] ${line}\n`);
+      const addons = addonsOf(values.with);
+      await prepare(paths, { addons, podRuntime: requestedPodRuntime(), rebuildImages: false, log });
+      log(`done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      return 0;
+    }
+    case 'up': {
+      const addons = addonsOf(values.with);
+      const t0 = Date.now();
+      await up({ addons }, paths);
       process.stderr.write(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)}s; logs in ${paths.logs}\n`);
       process.stderr.write(`use it with: eval "$(npm run -s cluster -- env)"\n`);
       return 0;
@@ -72,6 +76,14 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new ClusterError('CLUSTER_BAD_ARGS', 'cluster', `unknown command "${command}"\n${usage}`);
   }
+}
+
+function addonsOf(withArgs: string[] | undefined): Addon[] {
+  const addons = (withArgs ?? []).flatMap((w) => w.split(',')).filter(Boolean);
+  for (const a of addons)
+    if (!knownAddons.includes(a as Addon))
+      throw new ClusterError('CLUSTER_BAD_ARGS', 'cluster', `unknown addon "${a}"; known: ${knownAddons.join(', ')}`);
+  return addons as Addon[];
 }
 
 main(process.argv.slice(2)).then(

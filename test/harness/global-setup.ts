@@ -13,35 +13,14 @@
  * is the cluster above, lanes 2..N are started beside it once lane 1 has built and downloaded
  * everything (lanes.ts), and setup-env.ts points each worker at its lane's cluster.
  */
-// Kudu starts in about 2 s (one master, three tablet servers), so it is always there. The schema
-// registry (formats' tests) takes 8-20 s to start and its first build about 2 min (Maven lane).
-const defaultAddons: readonly Addon[] = ['kafka', 'druid', 's3', 'kudu', 'registry'];
-
-function requestedAddons(): Addon[] {
-  const raw = process.env.TRIBUTARY_CLUSTER_ADDONS;
-  if (!raw) return [...defaultAddons];
-  const names = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const unknown = names.filter((n) => !knownAddons.includes(n as Addon));
-  if (unknown.length > 0)
-    throw new ClusterError(
-      'CLUSTER_BAD_ARGS',
-      'cluster',
-      `TRIBUTARY_CLUSTER_ADDONS: unknown addon(s) ${unknown.join(', ')}; known: ${knownAddons.join(', ')}`,
-    );
-  return names as Addon[];
-}
 import type { TestProject } from 'vitest/node';
-import { knownAddons, type Addon } from '../cluster/addons.ts';
 import { down, envOf, status, up } from '../cluster/cluster.ts';
 import { waitForCoordinators } from '../cluster/components/kafka-coordinators.ts';
-import { ClusterError } from '../cluster/errors.ts';
 import { clusterPaths } from '../cluster/paths.ts';
 import { buildImages, requestedPodRuntime } from '../cluster/pod-runtime.ts';
 import { readState } from '../cluster/state.ts';
 import { testLanes } from './lane-count.ts';
+import { requestedAddons } from './test-addons.ts';
 import { startLane, stopLane, type ExtraLane } from './lanes.ts';
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {

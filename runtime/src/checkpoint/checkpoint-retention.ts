@@ -119,7 +119,7 @@ async function keptReferences(
   return { referenced, adoptable: newest ? adoptableBases(newest.id, newest.meta) : () => false };
 }
 
-/** Removes each file of a dropped or abandoned folder that is not referenced, adoptable nor pinned; then the folder if empty. */
+/** Removes each file of a dropped or abandoned folder not referenced, adoptable or pinned, then the folder if empty. */
 async function pruneFolder(
   e: CheckpointFolder,
   referenced: ReadonlySet<string>,
