@@ -41,17 +41,30 @@ export function worthCompacting(h: KeyedStateHandle): boolean {
 
 const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** A compaction starting or ending, for metrics (tributary_state_compactions_*). */
+export interface CompactionEvent {
+  step: string;
+  slot: number;
+  phase: 'started' | 'ok' | 'failed';
+  /** How long it ran (ok, failed). */
+  seconds?: number;
+  /** Bytes of the merged file (ok). */
+  bytes?: number;
+}
+
 export class ChainCompactor {
   private readonly dirs = new Map<number, string>();
   private running: Promise<void> | undefined;
   private readonly chains: IncrementalChains;
   private readonly slot: number;
   private readonly logger: Logger;
+  private readonly onEvent: (e: CompactionEvent) => void;
 
-  constructor(chains: IncrementalChains, slot: number, logger: Logger) {
+  constructor(chains: IncrementalChains, slot: number, logger: Logger, onEvent?: (e: CompactionEvent) => void) {
     this.chains = chains;
     this.slot = slot;
     this.logger = logger;
+    this.onEvent = onEvent ?? (() => undefined);
   }
 
   /** Checkpoint `id`'s folder (the slot wrote its files there). */
@@ -67,12 +80,19 @@ export class ChainCompactor {
     for (const step of steps) {
       const h = this.chains.chainOf(step, id);
       if (!h || !worthCompacting(h)) continue;
+      const t0 = performance.now();
+      const seconds = (): number => (performance.now() - t0) / 1000;
+      this.onEvent({ step, slot: this.slot, phase: 'started' });
       this.running = this.compact(step, id, dir, h)
-        .catch((e: unknown) =>
-          this.logger.warn(
-            { step, checkpointId: id, slot: this.slot, err: (e as Error).message },
-            'compaction failed; the chain stays',
-          ),
+        .then(
+          (bytes) => this.onEvent({ step, slot: this.slot, phase: 'ok', seconds: seconds(), bytes }),
+          (e: unknown) => {
+            this.logger.warn(
+              { step, checkpointId: id, slot: this.slot, err: (e as Error).message },
+              'compaction failed; the chain stays',
+            );
+            this.onEvent({ step, slot: this.slot, phase: 'failed', seconds: seconds() });
+          },
         )
         .finally(() => {
           this.running = undefined;
@@ -86,7 +106,8 @@ export class ChainCompactor {
     while (this.running) await this.running;
   }
 
-  private async compact(step: string, id: number, dir: string, h: KeyedStateHandle): Promise<void> {
+  /** Compacts chain `h` of `step` (checkpoint `id`, folder `dir`); resolves with the merged file's bytes. */
+  private async compact(step: string, id: number, dir: string, h: KeyedStateHandle): Promise<number> {
     const t0 = performance.now();
     const stats = newFetchStats();
     const files = await Promise.all([h, ...(h.deltas ?? [])].map((f) => readWhole(folderOf(dir, f), f, stats)));
@@ -112,5 +133,6 @@ export class ChainCompactor {
       },
       'compacted a chain of incremental checkpoints',
     );
+    return merged.length;
   }
 }

@@ -13,8 +13,8 @@
 // * A dropped checkpoint's `_metadata.json` goes before any file: it stops being restorable
 //   before it could miss a file, and an interrupted pruning leaves an uncommitted folder.
 // * Only folders with an id ≤ the newest completed one are touched (above it one may be in
-//   progress). In them each file is removed unless a kept checkpoint references it or
-//   `pinned(key)` claims it. `pinned` is asked synchronously right before the removal, and the
+//   progress), unless the job is stopped (`stopped`: `tributary state gc`). In them each file
+//   is removed unless a kept checkpoint references it or `pinned(key)` claims it. `pinned` is asked synchronously right before the removal, and the
 //   key enters `removedFiles` before the delete is awaited: a caller that checks the set before
 //   completing a checkpoint never completes one that references a file being removed.
 // * A compacted base a slot may still adopt into its next checkpoint (compacted-base.ts) stays,
@@ -53,6 +53,13 @@ export interface PruneOptions {
   pinned?: PinnedFile | undefined;
   /** Every removed file key is added here before its delete is awaited. */
   removedFiles: Set<string>;
+  /**
+   * No slot runs on this state (`tributary state gc` on a stopped job): a folder above the newest
+   * completed checkpoint is abandoned (a crash between upload and commit), not in progress, and a
+   * file no kept checkpoint references has no taker, in a kept folder too (a compacted base, a
+   * commit's temporary file). A kept checkpoint's `_metadata.json` is never removed.
+   */
+  stopped?: boolean | undefined;
 }
 
 /** A checkpoint folder as CheckpointStorage.folders lists it. */
@@ -76,14 +83,16 @@ export async function pruneCheckpoints(all: readonly CheckpointFolder[], o: Prun
   const newest = complete[complete.length - 1]?.id ?? 0;
   const keep = new Set(complete.slice(-o.retained).map((e) => e.id));
   if (o.keepId !== undefined) keep.add(o.keepId);
-  const { referenced, adoptable } = await keptReferences(complete, keep);
+  const refs = await keptReferences(complete, keep);
+  const referenced = refs.referenced;
+  const adoptable = o.stopped ? () => false : refs.adoptable;
   const result: PruneResult = {
     kept: complete.filter((e) => keep.has(e.id)).map((e) => e.id),
     dropped: [],
     removedFiles: [],
     sharedFiles: [],
     removedFolders: [],
-    untouched: all.filter((e) => e.id > newest && !keep.has(e.id)).map((e) => e.id),
+    untouched: o.stopped ? [] : all.filter((e) => e.id > newest && !keep.has(e.id)).map((e) => e.id),
   };
   for (const e of complete) {
     if (keep.has(e.id)) continue;
@@ -91,8 +100,8 @@ export async function pruneCheckpoints(all: readonly CheckpointFolder[], o: Prun
     result.dropped.push(e.id);
   }
   for (const e of all) {
-    if (keep.has(e.id) || e.id > newest) continue;
-    await pruneFolder(e, referenced, adoptable, o, result);
+    if (keep.has(e.id) ? !o.stopped : e.id > newest && !o.stopped) continue;
+    await pruneFolder(e, keep.has(e.id), { referenced, adoptable }, o, result);
   }
   return result;
 }
@@ -119,11 +128,14 @@ async function keptReferences(
   return { referenced, adoptable: newest ? adoptableBases(newest.id, newest.meta) : () => false };
 }
 
-/** Removes each file of a dropped or abandoned folder not referenced, adoptable or pinned, then the folder if empty. */
+/**
+ * Removes each file of a folder not referenced, adoptable or pinned; then the folder if empty. A
+ * kept folder (only when the job is stopped) keeps its metadata and itself.
+ */
 async function pruneFolder(
   e: CheckpointFolder,
-  referenced: ReadonlySet<string>,
-  adoptable: (key: string) => boolean,
+  kept: boolean,
+  needed: { referenced: ReadonlySet<string>; adoptable: (key: string) => boolean },
   o: PruneOptions,
   result: PruneResult,
 ): Promise<void> {
@@ -131,7 +143,7 @@ async function pruneFolder(
   const folder = baseName(e.path);
   const names = (await store.list(e.path)).sort();
   // A metadata that landed after the listing (a late commit of an abandoned checkpoint) goes first.
-  if (names.includes(METADATA_FILE)) {
+  if (!kept && names.includes(METADATA_FILE)) {
     await store.remove(childOf(e.path, METADATA_FILE));
     if (!result.dropped.includes(e.id)) result.dropped.push(e.id);
   }
@@ -139,16 +151,16 @@ async function pruneFolder(
   for (const name of names) {
     if (name === METADATA_FILE) continue;
     const key = `${folder}/${name}`;
-    if (referenced.has(key) || adoptable(key) || o.pinned?.(key) === true) {
+    if (needed.referenced.has(key) || needed.adoptable(key) || o.pinned?.(key) === true) {
       left++;
-      result.sharedFiles.push(key);
+      if (!kept) result.sharedFiles.push(key);
       continue;
     }
     o.removedFiles.add(key); // before the await: see the header
     await store.remove(childOf(e.path, name));
     result.removedFiles.push(key);
   }
-  if (left > 0) return;
+  if (left > 0 || kept) return;
   await store.removeEmptyFolder(e.path);
   result.removedFolders.push(e.id);
 }

@@ -123,14 +123,16 @@ export class CheckpointStorage {
    * checkpoints and `keepId` whole; drops the other completed ones (their metadata first); in
    * every dropped or abandoned folder at or below the newest completed id removes each file no
    * kept checkpoint references and `pinned` does not claim; removes a folder once it is empty.
-   * A metadata it cannot read throws before anything is removed.
+   * A metadata it cannot read throws before anything is removed. `stopped` (no slot runs on this
+   * state): abandoned folders above the newest go too, and unreferenced files of kept folders.
    */
-  async prune(retained: number, keepId?: number, pinned?: PinnedFile): Promise<PruneResult> {
+  async prune(retained: number, keepId?: number, pinned?: PinnedFile, stopped?: boolean): Promise<PruneResult> {
     return pruneCheckpoints(await this.folders('checkpoint'), {
       retained,
       keepId,
       pinned,
       removedFiles: this.removedFiles,
+      stopped,
     });
   }
 

@@ -120,12 +120,19 @@ describe('incremental checkpoints', () => {
     let restoreFrom: string | undefined;
     const restored: CheckpointMetadata[] = [];
     const written = new Set<string>();
+    const compactions: Record<string, number> = { ok: 0, failed: 0 };
+    let compactedBytes = 0;
     for (let round = 0; round < 3; round++) {
       const r = await start(12_000, store, 2 + (round % 2), dir, restoreFrom);
       // Several of this round's own checkpoints first: the first is full, the next are deltas.
       const first = r.job.status().lastCheckpoint?.id;
       while ((r.job.status().lastCheckpoint?.id ?? 0) < (first ?? 0) + 7) await sleep(10);
       await sleep(Math.floor(Math.random() * 60));
+      for (const v of (await r.job.metrics.compactions.get()).values) {
+        const outcome = String(v.labels.outcome);
+        compactions[outcome] = (compactions[outcome] ?? 0) + v.value;
+      }
+      for (const v of (await r.job.metrics.compactedBytes.get()).values) compactedBytes += v.value;
       r.job.crash();
       await expect(r.done).rejects.toMatchObject({ code: 'TRIB_JOB_FAILED' });
       restoreFrom = (await latestCheckpointPath(dir)) ?? restoreFrom;
@@ -157,5 +164,9 @@ describe('incremental checkpoints', () => {
     expect(
       handles.some((h) => /\.base-\d+\.kstate$/.test(h.file)) || names.some((n) => /\.base-\d+\.kstate$/.test(n)),
     ).toBe(true);
+    // And the metrics said so: compactions that succeeded, and the bytes they wrote.
+    expect(compactions).toMatchObject({ failed: 0 });
+    expect(compactions.ok).toBeGreaterThan(0);
+    expect(compactedBytes).toBeGreaterThan(0);
   }, 120_000);
 });

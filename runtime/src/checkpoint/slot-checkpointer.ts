@@ -51,7 +51,7 @@ import type {
 import { readSnapshotHeader } from '../state/snapshot-format.ts';
 import { indexSnapshot } from '../state/snapshot-index.ts';
 import { IncrementalChains } from './incremental-chains.ts';
-import { ChainCompactor } from './chain-compactor.ts';
+import { ChainCompactor, type CompactionEvent } from './chain-compactor.ts';
 
 /** What one task hands over when the barrier passes it (taken synchronously, in the mailbox). */
 export interface TaskSnapshot {
@@ -103,6 +103,8 @@ export interface SlotCheckpointerOptions {
   onSinkFailed?(e: unknown): void;
   /** A stop-with-savepoint barrier is being injected here: this process's job will end after it. */
   onStopBarrier?(checkpointId: number): void;
+  /** A background compaction of an incremental chain started or ended (metrics). */
+  onCompaction?(e: CompactionEvent): void;
 }
 
 interface Collecting {
@@ -141,7 +143,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
 
   constructor(o: SlotCheckpointerOptions) {
     this.o = o;
-    this.compactor = new ChainCompactor(this.chains, o.slot, o.logger);
+    this.compactor = new ChainCompactor(this.chains, o.slot, o.logger, o.onCompaction);
   }
 
   /** Whether step `step` may write its snapshot as a delta on checkpoint `base` (incremental-chains.ts). */

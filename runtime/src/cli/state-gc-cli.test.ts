@@ -67,7 +67,12 @@ describe('tributary state gc', () => {
         handle(1, stateFile('t.slot-0.kstate')),
       ],
     );
-    await writeFiles(stateDir, 3, ['s.slot-0.kdelta']); // abandoned: above the newest, not touched
+    // Abandoned above the newest (a crash between upload and commit): no slot runs, so it goes.
+    await writeFiles(stateDir, 3, ['s.slot-0.kdelta']);
+    // Compacted bases no checkpoint references, one in the kept folder, one a running slot could
+    // still adopt (chk-2's chain of s in slot 0 starts in chk-1): a stopped job adopts nothing.
+    await writeFiles(stateDir, 2, ['s.slot-0.base-2.kstate']);
+    await writeFiles(stateDir, 1, ['s.slot-0.base-1.kstate']);
     const { code, out } = await run(['gc', stateDir, '--retained', '1']);
     expect(code).toBe(0);
     expect(out).toBe(
@@ -75,16 +80,23 @@ describe('tributary state gc', () => {
         `${stateDir}/checkpoints:`,
         'kept (restorable): chk-2',
         'dropped (metadata removed, no longer restorable): chk-1',
-        'removed 1 file:',
+        'removed 4 files:',
+        '  chk-1/s.slot-0.base-1.kstate',
         '  chk-1/t.slot-0.kstate',
+        '  chk-2/s.slot-0.base-2.kstate',
+        '  chk-3/s.slot-0.kdelta',
         'kept 1 file in older folders that kept checkpoints reference:',
         '  chk-1/s.slot-0.kstate',
-        'removed folders: none',
-        'not touched (no metadata, newer than the newest completed checkpoint): chk-3',
+        'removed folders: chk-3',
         '',
       ].join('\n'),
     );
     expect((await readdir(checkpointDir(stateDir, 1))).sort()).toEqual(['s.slot-0.kstate']);
+    expect((await readdir(checkpointDir(stateDir, 2))).sort()).toEqual([
+      '_metadata.json',
+      's.slot-0.kdelta',
+      't.slot-0.kstate',
+    ]);
     // A corrupt metadata: nothing removed, the error names it (exit code 1 in run-cli.ts).
     await writeFile(join(checkpointDir(stateDir, 2), '_metadata.json'), '{');
     await expect(run(['gc', stateDir, '--retained', '1'])).rejects.toMatchObject({

@@ -3,8 +3,9 @@
 // folder or s3://bucket/prefix): a job stopped with Retain, or one whose pruning was stopped by an
 // unreadable metadata that has since been dealt with. It prints what it removed and what it kept.
 //
-// Nothing claims files for checkpoints in progress here (no `pinned`), so a running job's state
-// must not be collected: a local folder is locked as `tributary run` locks it (a running local run
+// It prunes as for a stopped job (PruneOptions.stopped): nothing claims files for checkpoints in
+// progress, and folders above the newest completed checkpoint are abandoned, so a running job's
+// state must not be collected: a local folder is locked as `tributary run` locks it (a running local run
 // refuses the command with TRIB_STATE_LOCKED); an s3:// location cannot be checked, the usage says so.
 // Exit codes (run-cli.ts): 0 done, 1 refused by the storage or an unreadable metadata (nothing
 // removed), 2 bad usage.
@@ -22,8 +23,10 @@ export const STATE_GC_USAGE = `usage:
   Removes from a STOPPED job's state directory (a folder or s3://bucket/prefix) what retention would:
   keeps the newest N completed checkpoints whole, and in older checkpoint folders every file those
   still reference (incremental checkpoints share files); removes the other checkpoints' _metadata.json
-  first, then every file no kept checkpoint references, then folders left empty. Folders above the
-  newest completed checkpoint and savepoints are not touched. A metadata it cannot read removes nothing.
+  first, then every file no kept checkpoint references, then folders left empty. Since no slot runs,
+  folders above the newest completed checkpoint (a crash between upload and commit) go too, and so do
+  files of kept folders no checkpoint references (a compacted base). Savepoints are not touched. A
+  metadata it cannot read removes nothing.
   Never on the state of a running job (a local one holds the folder's lock; on S3 nothing can tell).
   --retained N   completed checkpoints to keep (an integer ≥ 1; default ${DEFAULT_RETAINED_CHECKPOINTS})`;
 
@@ -95,7 +98,7 @@ export async function stateCommand(
   if (!isS3Uri(stateDir) && !existsSync(stateDir)) usage(`state gc: no state directory ${stateDir}`);
   const lock = lockStateDir(stateDir);
   try {
-    const r = await new CheckpointStorage(stateDir).prune(a.retained);
+    const r = await new CheckpointStorage(stateDir).prune(a.retained, undefined, undefined, true);
     out.write(describeGc(stateDir, r));
     return 0;
   } finally {

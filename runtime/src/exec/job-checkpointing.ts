@@ -20,6 +20,7 @@ import { TributaryError } from '../errors.ts';
 import type { GraphSpec } from '../graph/spec.ts';
 import { UnownedPartitions } from './unowned-partitions.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
+import type { CompactionEvent } from '../checkpoint/chain-compactor.ts';
 import { asyncPort } from './async-port.ts';
 import type { JobFailure } from './job-failure.ts';
 import type { JobLifecycle } from './job-lifecycle.ts';
@@ -160,6 +161,7 @@ export class JobCheckpointing {
         this.stopSavepoint.id = id;
         o.lifecycle.beginSavepointStop();
       },
+      onCompaction: (e) => countCompaction(o.metrics, e),
     });
   }
 
@@ -404,4 +406,13 @@ export class JobCheckpointing {
       throw new TributaryError('TRIB_CHECKPOINT_FAILED', 'savepoints need a stateDir and slot 0 in this process');
     return this.coordinator;
   }
+}
+
+/** A compaction's event in the job's metrics (tributary_state_compaction*). */
+function countCompaction(m: JobMetrics, e: CompactionEvent): void {
+  m.compactionsRunning.labels(String(e.slot)).set(e.phase === 'started' ? 1 : 0);
+  if (e.phase === 'started') return;
+  m.compactions.labels(e.step, e.phase).inc();
+  if (e.seconds !== undefined) m.compactionSeconds.labels(e.step).observe(e.seconds);
+  if (e.bytes !== undefined) m.compactedBytes.labels(e.step).inc(e.bytes);
 }

@@ -187,6 +187,31 @@ export class JobMetrics {
     labelNames: ['step', 'slot', 'snapshot'],
     registers: [this.registry],
   });
+  readonly compactions: Counter<'step' | 'outcome'> = new Counter({
+    name: 'tributary_state_compactions_total',
+    help: 'Background compactions of incremental checkpoint chains into one full snapshot, by step and outcome (ok, failed: the chain stays)',
+    labelNames: ['step', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly compactionsRunning: Gauge<'slot'> = new Gauge({
+    name: 'tributary_state_compactions_running',
+    help: 'Compactions of incremental checkpoint chains running on a slot now (0 or 1)',
+    labelNames: ['slot'],
+    registers: [this.registry],
+  });
+  readonly compactionSeconds: Histogram<'step'> = new Histogram({
+    name: 'tributary_state_compaction_duration_seconds',
+    help: 'Time a compaction of an incremental checkpoint chain took, read, merge and write (s)',
+    labelNames: ['step'],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  readonly compactedBytes: Counter<'step'> = new Counter({
+    name: 'tributary_state_compacted_bytes_total',
+    help: 'Bytes of the full snapshots background compactions wrote',
+    labelNames: ['step'],
+    registers: [this.registry],
+  });
   readonly operatorWatermark: Gauge<'step' | 'slot'> = new Gauge({
     name: 'tributary_operator_watermark_ms',
     help: 'Watermark of an event-time step (windows, joins, dedupe, process functions) on a slot (epoch ms): the minimum over its inputs',

@@ -14,6 +14,7 @@ import { TransactionalCollectingSink, TransactionStore } from '../../testing/tra
 import { CheckpointStorage, sha256Hex } from '../checkpoint-storage.ts';
 import { readMetadata } from '../metadata.ts';
 import { referencedFiles } from '../referenced-files.ts';
+import { adoptableBases } from '../compacted-base.ts';
 import { stateStoreFor } from './state-store-for.ts';
 import { baseName, childOf } from './state-uri.ts';
 
@@ -133,9 +134,11 @@ describe('file-level retention on S3 (versitygw)', () => {
     // Folders above the newest may be an aborted checkpoint of the stop: not touched, not compared.
     const inScope = (await listed('job')).filter((k) => Number(k.slice(4, k.indexOf('/'))) <= newest);
     // Kept checkpoints are kept whole: a chain compacted into a kept folder after its metadata was
-    // written (`<step>.slot-<s>.base-<id>.kstate`) stays for the checkpoint that would reference it.
+    // written (`<step>.slot-<s>.base-<id>.kstate`) stays for the checkpoint that would reference
+    // it; so does one in a dropped folder that the newest chain of its step and slot could adopt.
+    const adoptable = adoptableBases(newest, await readMetadata(childOf(stateDir, 'checkpoints', `chk-${newest}`)));
     const compacted = (k: string): boolean =>
-      kept.some((id) => k.startsWith(`chk-${id}/`)) && /\.base-\d+\.kstate$/.test(k);
+      (kept.some((id) => k.startsWith(`chk-${id}/`)) && /\.base-\d+\.kstate$/.test(k)) || adoptable(k);
     expect(inScope.filter((k) => !compacted(k) || keys.includes(k))).toEqual(keys);
     // The kept checkpoints share files in older folders (their chains started below them).
     const shared = keys.filter((k) => !kept.some((id) => k.startsWith(`chk-${id}/`)));
