@@ -23,7 +23,7 @@ import type { SavepointStatus } from '../core/savepoint.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import { BackgroundPruner } from './background-pruner.ts';
-import { filesOfAcks, removedReference } from './shared-file-guard.ts';
+import { pinnedByAcks, removedReference } from './shared-file-guard.ts';
 import { CheckpointStorage } from './checkpoint-storage.ts';
 import { DEFAULT_CHECKPOINT_TIMEOUT_MS } from './defaults.ts';
 import { writeIdMark } from './checkpoint-id-mark.ts';
@@ -119,10 +119,12 @@ export class CheckpointCoordinator implements CoordinatorPort {
     this.logger = o.logger ?? silentLogger();
     this.failures = failedCheckpointsFor(o.stateDir, o, this.logger);
     // Files a checkpoint in progress references stay while it completes (shared-file-guard.ts).
-    this.pruner = new BackgroundPruner(this.storage, o.retained ?? 1, this.logger, (key) => {
-      const p = this.pending;
-      return p !== undefined && filesOfAcks(p.acks.values(), p.id).has(key);
-    });
+    this.pruner = new BackgroundPruner(
+      this.storage,
+      o.retained ?? 1,
+      this.logger,
+      pinnedByAcks(() => this.pending),
+    );
     this.commits = new CommitTimer((kind, phase, ms) =>
       o.metrics?.checkpointPhase.labels(kind, phase).observe(ms / 1000),
     );

@@ -29,3 +29,22 @@ export function removedReference(
   for (const k of filesOfAcks(acks, id)) if (removed.has(k)) return k;
   return undefined;
 }
+
+/**
+ * Retention's `pinned` for the checkpoint in progress that `pending()` returns: whether its
+ * acknowledgements received so far reference a key. Asked once per file a pruning considers, so
+ * the keys are derived once per set of acknowledgements (they only grow: one per slot), not per
+ * question.
+ */
+export function pinnedByAcks(
+  pending: () => { id: number; acks: ReadonlyMap<number, CheckpointAck> } | undefined,
+): (key: string) => boolean {
+  let memo: { acks: ReadonlyMap<number, CheckpointAck>; size: number; files: Set<string> } | undefined;
+  return (key) => {
+    const p = pending();
+    if (p === undefined) return false;
+    if (memo?.acks !== p.acks || memo.size !== p.acks.size)
+      memo = { acks: p.acks, size: p.acks.size, files: filesOfAcks(p.acks.values(), p.id) };
+    return memo.files.has(key);
+  };
+}
