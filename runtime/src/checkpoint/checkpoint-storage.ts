@@ -14,6 +14,7 @@ import type { CheckpointKind } from './messages.ts';
 import { METADATA_FILE } from './metadata-file.ts';
 import { stateStoreFor } from './storage/state-store-for.ts';
 import { childOf, normalizeLocation } from './storage/state-uri.ts';
+import { RemovedFiles } from './removed-files.ts';
 
 export { writeDurable } from './storage/fs-state-store.ts';
 export { METADATA_FILE };
@@ -116,7 +117,7 @@ export class CheckpointStorage {
    * each added before its delete was awaited: a checkpoint whose acks reference one must not
    * complete (its file is gone or going).
    */
-  readonly removedFiles = new Set<string>();
+  readonly removedFiles = new RemovedFiles();
 
   /**
    * Retention, file by file (checkpoint-retention.ts): keeps the newest `retained` completed
