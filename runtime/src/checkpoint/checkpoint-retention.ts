@@ -14,9 +14,10 @@
 //   before it could miss a file, and an interrupted pruning leaves an uncommitted folder.
 // * Only folders with an id ≤ the newest completed one are touched (above it one may be in
 //   progress), unless the job is stopped (`stopped`: `tributary state gc`). In them each file
-//   is removed unless a kept checkpoint references it or `pinned(key)` claims it. `pinned` is asked synchronously right before the removal, and the
-//   key enters `removedFiles` before the delete is awaited: a caller that checks the set before
-//   completing a checkpoint never completes one that references a file being removed.
+//   is removed unless a kept checkpoint references it or `pinned(key)` claims it. `pinned` is
+//   asked synchronously right before the removal, and the key enters `removedFiles` before the
+//   delete is awaited: a caller that checks the set before completing a checkpoint never
+//   completes one that references a file being removed.
 // * A compacted base a slot may still adopt into its next checkpoint (compacted-base.ts) stays,
 //   though no metadata references it yet: removing it would abort that checkpoint.
 // * A folder is removed only when empty (removeEmptyFolder), never as a tree: a file written into

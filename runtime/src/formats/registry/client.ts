@@ -9,6 +9,13 @@ import { TributaryError, isTributaryError } from '../../errors.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { isRetryableStatus, registryHttpError } from './registry-error.ts';
 
+/**
+ * A backoff of `ms` with half of it random: clients that failed together (several sinks or slots
+ * registering at once, which makes Apicurio's SQL storage answer 500 on a duplicate content row)
+ * retry apart instead of colliding again at every attempt.
+ */
+const jittered = (ms: number): number => ms / 2 + Math.random() * (ms / 2);
+
 export type SchemaType = 'AVRO' | 'PROTOBUF' | 'JSON';
 
 export interface SchemaReference {
@@ -45,7 +52,7 @@ export interface RegistryClientOptions {
   readonly timeoutMs?: number;
   /** Attempts in all, for retryable failures. Default 4. */
   readonly attempts?: number;
-  /** First backoff; doubles per attempt up to maxBackoffMs. Defaults 100 ms, 2 s. */
+  /** First backoff; doubles per attempt up to maxBackoffMs, half of each random. Defaults 100 ms, 2 s. */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
   /** Entries per cache (schemas by id, ids by subject and schema, subject versions). Default 1000. */
@@ -192,7 +199,7 @@ export class SchemaRegistryClient {
   private async call(operation: string, method: 'GET' | 'POST', path: string, what: string, body?: string) {
     let lastErr: unknown;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      if (attempt > 1) await sleep(Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 2)));
+      if (attempt > 1) await sleep(jittered(Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 2))));
       let status: number;
       let text: string;
       try {
