@@ -85,8 +85,8 @@ export async function pruneCheckpoints(all: readonly CheckpointFolder[], o: Prun
   const keep = new Set(complete.slice(-o.retained).map((e) => e.id));
   if (o.keepId !== undefined) keep.add(o.keepId);
   const refs = await keptReferences(complete, keep);
-  const referenced = refs.referenced;
-  const adoptable = o.stopped ? () => false : refs.adoptable;
+  // A stopped job adopts nothing: its unreferenced compacted bases go.
+  const needed = { referenced: refs.referenced, adoptable: o.stopped ? () => false : refs.adoptable };
   const result: PruneResult = {
     kept: complete.filter((e) => keep.has(e.id)).map((e) => e.id),
     dropped: [],
@@ -101,8 +101,9 @@ export async function pruneCheckpoints(all: readonly CheckpointFolder[], o: Prun
     result.dropped.push(e.id);
   }
   for (const e of all) {
-    if (keep.has(e.id) ? !o.stopped : e.id > newest && !o.stopped) continue;
-    await pruneFolder(e, keep.has(e.id), { referenced, adoptable }, o, result);
+    // A running job's kept folders stay whole, and folders above the newest may be in progress.
+    if (!o.stopped && (keep.has(e.id) || e.id > newest)) continue;
+    await pruneFolder(e, keep.has(e.id), needed, o, result);
   }
   return result;
 }

@@ -8,15 +8,20 @@
 // completed checkpoint N's chain. So the file may be referenced next exactly while N's handle for
 // (step, slot s) is a chain whose base lies in a folder at or before K (and K ≤ N); once that
 // chain starts later (a full snapshot, a newer compaction), nothing can adopt it any more.
+import { checkpointFolder } from './incremental-chains.ts';
 import type { CheckpointMetadata } from './metadata.ts';
+import { CHECKPOINT_FOLDER } from './referenced-files.ts';
+
+/** `<encoded step>.slot-<s>`: whose chain a compacted base folds. */
+const chainOf = (step: string, slot: number | string): string => `${encodeURIComponent(step)}.slot-${slot}`;
 
 /** The file name of the compacted base of checkpoint `id`'s chain of `step` in slot `slot`. */
 export function compactedBaseName(step: string, slot: number, id: number): string {
-  return `${encodeURIComponent(step)}.slot-${slot}.base-${id}.kstate`;
+  return `${chainOf(step, slot)}.base-${id}.kstate`;
 }
 
-const NAME = /^(.+)\.slot-(\d+)\.base-(\d+)\.kstate$/;
-const FOLDER_ID = /^chk-(\d+)$/;
+/** A compacted base's name: its chain (encoded step and slot) and its checkpoint id. */
+const NAME = /^(.+\.slot-\d+)\.base-(\d+)\.kstate$/;
 
 /**
  * A predicate over `chk-<id>/<file>` keys: whether the key is a compacted base some slot may still
@@ -24,19 +29,19 @@ const FOLDER_ID = /^chk-(\d+)$/;
  * cannot parse is not claimed: it is not a compacted base.
  */
 export function adoptableBases(id: number, meta: Pick<CheckpointMetadata, 'operators'>): (key: string) => boolean {
-  /** `<encoded step>.slot-<s>` → the id of the folder its chain's base lies in. */
+  /** Chain (chainOf) → the id of the folder its base lies in. */
   const chainStart = new Map<string, number>();
   for (const [step, op] of Object.entries(meta.operators))
     for (const h of op.keyed) {
-      const from = h.from === undefined ? id : Number(FOLDER_ID.exec(h.from)?.[1]);
-      if (Number.isSafeInteger(from)) chainStart.set(`${encodeURIComponent(step)}.slot-${h.slot}`, from);
+      const from = h.from === undefined ? id : CHECKPOINT_FOLDER.test(h.from) ? Number(h.from.slice(4)) : NaN;
+      if (Number.isSafeInteger(from)) chainStart.set(chainOf(step, h.slot), from);
     }
   return (key) => {
     const [folder, file] = key.split('/');
     const m = NAME.exec(file ?? '');
-    if (!m || folder !== `chk-${m[3]}`) return false;
-    const k = Number(m[3]);
-    const start = chainStart.get(`${m[1]}.slot-${m[2]}`);
-    return start !== undefined && start <= k && k <= id;
+    if (!m) return false;
+    const k = Number(m[2]);
+    const start = chainStart.get(m[1] as string);
+    return folder === checkpointFolder(k) && start !== undefined && start <= k && k <= id;
   };
 }
