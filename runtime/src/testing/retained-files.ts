@@ -1,9 +1,11 @@
 // TEST-ONLY: what retention left under a state directory (filesystem or s3://), read through the
 // runtime's own store: the completed checkpoints, the files they reference (resolving `from`),
-// and every file below the newest completed id that is neither in a completed checkpoint's
-// folder nor referenced by one (a leftover). File-level retention (checkpoint-retention.ts) leaves
-// none, but for a folder abandoned or being pruned as the test looks.
+// the compacted bases a slot may still adopt (compacted-base.ts), and every file below the newest
+// completed id that is none of these and not in a completed checkpoint's folder (a leftover).
+// File-level retention (checkpoint-retention.ts) leaves none, but for a folder abandoned or being
+// pruned as the test looks.
 import { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
+import { adoptableBases } from '../checkpoint/compacted-base.ts';
 import { readMetadata } from '../checkpoint/metadata.ts';
 import { referencedFiles } from '../checkpoint/referenced-files.ts';
 import { stateStoreFor } from '../checkpoint/storage/state-store-for.ts';
@@ -14,7 +16,14 @@ export interface RetainedFiles {
   complete: number[];
   /** `chk-<id>/<file>` keys the completed checkpoints reference. */
   referenced: Set<string>;
-  /** Folder ids (below the newest completed) that hold a file no completed checkpoint references. */
+  /**
+   * Whether a `chk-<id>/<file>` key is a compacted base a completed checkpoint's chains may still
+   * adopt: retention keeps it though no metadata references it yet. Retention judges by the newest
+   * completed checkpoint when it runs, and a completion may land after the last pruning, so any
+   * completed checkpoint counts here.
+   */
+  adoptable: (key: string) => boolean;
+  /** Folder ids (below the newest completed) holding a file no completed checkpoint references or may adopt. */
   leftoverFolders: number[];
 }
 
@@ -23,14 +32,20 @@ export async function retainedFiles(stateDir: string): Promise<RetainedFiles> {
   const folders = await storage.folders('checkpoint');
   const complete = folders.filter((f) => f.complete);
   const referenced = new Set<string>();
-  for (const c of complete)
-    for (const k of referencedFiles(await readMetadata(c.path), baseName(c.path))) referenced.add(k);
+  const adoptables: ((key: string) => boolean)[] = [];
+  for (const c of complete) {
+    const meta = await readMetadata(c.path);
+    for (const k of referencedFiles(meta, baseName(c.path))) referenced.add(k);
+    adoptables.push(adoptableBases(c.id, meta));
+  }
+  const adoptable = (key: string): boolean => adoptables.some((a) => a(key));
   const newest = complete[complete.length - 1]?.id ?? 0;
   const leftoverFolders: number[] = [];
   for (const f of folders) {
     if (f.complete || f.id > newest) continue;
     const names = await stateStoreFor(f.path).list(f.path);
-    if (names.some((n) => !referenced.has(`${baseName(f.path)}/${n}`))) leftoverFolders.push(f.id);
+    const keys = names.map((n) => `${baseName(f.path)}/${n}`);
+    if (keys.some((k) => !referenced.has(k) && !adoptable(k))) leftoverFolders.push(f.id);
   }
-  return { complete: complete.map((c) => c.id), referenced, leftoverFolders };
+  return { complete: complete.map((c) => c.id), referenced, adoptable, leftoverFolders };
 }

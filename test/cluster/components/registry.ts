@@ -106,6 +106,12 @@ export async function startRegistry(paths: ClusterPaths): Promise<Started> {
       `-Dquarkus.http.ssl-port=${ports.registryTls}`,
       `-Dquarkus.http.ssl.certificate.files=${tls.cert}`,
       `-Dquarkus.http.ssl.certificate.key-files=${tls.key}`,
+      // One request at a time: the in-memory H2 store livelocks on its id sequences when
+      // registrations run concurrently (of eight concurrent new subjects most answered 500 after
+      // lock timeouts, one every 4 s); serialized, each takes milliseconds. One database
+      // connection instead is not enough: a register takes a second one inside its transaction.
+      '-Dquarkus.thread-pool.core-threads=1',
+      '-Dquarkus.thread-pool.max-threads=1',
       '-jar',
       join(paths.registryHome, runner),
     ],
