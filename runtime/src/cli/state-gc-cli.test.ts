@@ -1,6 +1,6 @@
 // `tributary state gc`: its arguments, and one collection of a hand-built state directory on the
 // filesystem (a base shared with the kept checkpoint stays, the rest goes), printed.
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -112,7 +112,23 @@ describe('tributary state gc', () => {
     });
     const stateDir = await mkdtemp(join(tmpdir(), 'trib-state-gc-'));
     dirs.push(stateDir);
+    await mkdir(join(stateDir, 'checkpoints'));
     await writeFile(join(stateDir, '.tributary-run.lock'), String(process.ppid));
     await expect(run(['gc', stateDir])).rejects.toMatchObject({ code: 'TRIB_STATE_LOCKED' });
+  });
+
+  it('refuses a folder no job wrote to, naming what it holds, and leaves it as it was', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'trib-state-gc-'));
+    dirs.push(parent);
+    await expect(run(['gc', parent])).rejects.toMatchObject({
+      code: 'TRIB_CLI_USAGE',
+      message: expect.stringMatching(/is not a job's state directory: .*\(it is empty\)/) as unknown,
+    });
+    // The parent of a state directory (a common slip): refused, naming the folder it holds.
+    await mkdir(join(parent, 'job-a', 'checkpoints'), { recursive: true });
+    await expect(run(['gc', parent])).rejects.toMatchObject({
+      message: expect.stringContaining('(it holds job-a)') as unknown,
+    });
+    expect(await readdir(parent)).toEqual(['job-a']);
   });
 });

@@ -13,6 +13,8 @@ import { existsSync } from 'node:fs';
 import { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
 import type { PruneResult } from '../checkpoint/checkpoint-retention.ts';
 import { DEFAULT_RETAINED_CHECKPOINTS } from '../checkpoint/defaults.ts';
+import { ID_MARK_FILE } from '../checkpoint/checkpoint-id-mark.ts';
+import { stateStoreFor } from '../checkpoint/storage/state-store-for.ts';
 import { isS3Uri, normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import { TributaryError } from '../errors.ts';
 import { lockStateDir } from './state-dir-lock.ts';
@@ -28,6 +30,7 @@ export const STATE_GC_USAGE = `usage:
   files of kept folders no checkpoint references (a compacted base). Savepoints are not touched. A
   metadata it cannot read removes nothing.
   Never on the state of a running job (a local one holds the folder's lock; on S3 nothing can tell).
+  A location without checkpoints/, savepoints/ or _checkpoint-id is refused: not a job's state.
   --retained N   completed checkpoints to keep (an integer ≥ 1; default ${DEFAULT_RETAINED_CHECKPOINTS})`;
 
 function usage(message: string): never {
@@ -65,6 +68,9 @@ export function parseStateGcArgs(argv: readonly string[]): StateGcArgs | undefin
   return { stateDir, retained: Number(retained) };
 }
 
+/** What a job writes at the top of its state directory (a location with none of them is not one). */
+const STATE_MARKERS = ['checkpoints', 'savepoints', ID_MARK_FILE] as const;
+
 const names = (ids: readonly number[]): string => (ids.length ? ids.map((id) => `chk-${id}`).join(', ') : 'none');
 
 /** What a pruning did, for people: one heading per kind, then the file keys. */
@@ -96,6 +102,13 @@ export async function stateCommand(
   }
   const stateDir = normalizeLocation(a.stateDir);
   if (!isS3Uri(stateDir) && !existsSync(stateDir)) usage(`state gc: no state directory ${stateDir}`);
+  // A location a job never wrote to is most likely a mistyped one (a parent folder, another
+  // bucket prefix): say so, rather than print "kept: none" as if its checkpoints were all gone.
+  const children = await stateStoreFor(stateDir).list(stateDir);
+  if (!STATE_MARKERS.some((m) => children.includes(m)))
+    usage(
+      `state gc: ${stateDir} is not a job's state directory: it holds none of ${STATE_MARKERS.join(', ')}${children.length ? ` (it holds ${children.slice(0, 5).join(', ')}${children.length > 5 ? ', …' : ''})` : ' (it is empty)'}`,
+    );
   const lock = lockStateDir(stateDir);
   try {
     const r = await new CheckpointStorage(stateDir).prune(a.retained, undefined, undefined, true);
