@@ -14,6 +14,7 @@ import type { JobCommitBarriers } from './job-commit-barriers.ts';
 import type { JobFailure } from './job-failure.ts';
 import type { JobLifecycle } from './job-lifecycle.ts';
 import type { JobExecutorOptions } from './job-options.ts';
+import { watchHeapLimit } from './heap-limit-watch.ts';
 import type { SinkOpening } from './sink-opening.ts';
 import type { SlotParts } from './slot-builder.ts';
 
@@ -99,6 +100,7 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
   const writers = () => r.sinkOpening.writers;
   const sources = () => slots.flatMap((p) => p.sources);
   const tables = () => slots.flatMap((p) => p.tables);
+  const heap = watchHeap(r);
   try {
     await r.sinkOpening.open();
     await Promise.all(tables().map((t) => t.open()));
@@ -112,12 +114,14 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     r.loops.running = true;
     r.loops.markStarted();
     await r.loops.ended();
+    heap.stop();
     r.loops.stop();
     // A commit under way settles before the final commit (outputDelivered below): commits only move forward.
     await r.commitBarriers?.stop();
     failure.throwIfFailed();
     if (job.checkpointing) await checkpoints.finish();
   } catch (e) {
+    heap.stop();
     r.loops.stop();
     lifecycle.transition('FAILED');
     failure.record(e);
@@ -157,6 +161,30 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     await Promise.all(sources().map((s) => s.close()));
   }
   return lifecycle.end();
+}
+
+/** A heap that no longer fits its state fails the job with the limit named (heap-limit-watch.ts). */
+function watchHeap(r: JobRun): { stop(): void } {
+  return watchHeapLimit({
+    onLimit: (e) => {
+      r.logger.error({ code: e.code, err: e.message }, 'job failing: out of heap');
+      r.failure.record(e);
+      for (const p of r.slots) p.slot.abort();
+    },
+    describe: () => heldKeys(r.slots),
+  });
+}
+
+/** Keys per stateful step of this process's slots, largest first: what fills a heap. */
+function heldKeys(slots: readonly SlotParts[]): string {
+  const keys = new Map<string, number>();
+  for (const p of slots)
+    for (const op of p.stateful) {
+      const n = op.keyedBackend?.keyCount();
+      if (n !== undefined) keys.set(op.stateName, (keys.get(op.stateName) ?? 0) + n);
+    }
+  const steps = [...keys].sort((a, b) => b[1] - a[1]);
+  return steps.length ? steps.map(([step, n]) => `${n.toLocaleString('en')} keys in step ${step}`).join(', ') : 'none';
 }
 
 /**

@@ -11,6 +11,7 @@ import { Worker, type MessagePort } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.ts';
+import { heapLimitSource, heapSizeLimitMiB } from '../exec/heap-limit-watch.ts';
 import { transferListOf, type ThreadPorts } from '../net/port-socket.ts';
 
 /** What a supervisor needs of a slot it started: a child process, or a ThreadSlot. */
@@ -104,7 +105,18 @@ export class ThreadSlot implements SlotChild {
       if (isSlotResult(m)) this.result = { state: m.state, recordsIn: m.recordsIn, recordsOut: m.recordsOut };
       else for (const fn of this.listeners) fn(m);
     });
-    this.worker.on('error', (err) => opts.logger.error({ err, slot: opts.slot }, 'slot thread failed'));
+    this.worker.on('error', (err) => {
+      // Node ends a worker at its heap limit before the slot's own watch (exec/heap-limit-watch.ts)
+      // can: say so in the job's terms, naming the limit.
+      if ((err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        const e = new TributaryError(
+          'TRIB_STATE_MEMORY_LIMIT',
+          `slot ${opts.slot}: its thread reached its heap limit of ${heapSizeLimitMiB()} MiB (old and young generation; ${heapLimitSource()}) and was ended: the job needs more memory than the slot has. Raise --max-old-space-size (NODE_OPTIONS), spread the keys over more slots (parallelism), or bound the state (ttl, windows)`,
+          { cause: err },
+        );
+        opts.logger.error({ code: e.code, err: e.message, slot: opts.slot }, 'slot thread out of heap');
+      } else opts.logger.error({ err, slot: opts.slot }, 'slot thread failed');
+    });
     this.worker.on('exit', (code) => {
       if (this.terminating) this.signalCode = 'SIGKILL';
       else this.exitCode = code;
