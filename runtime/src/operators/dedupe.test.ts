@@ -112,6 +112,19 @@ describe('dedupe by event time', () => {
     expect(op.pendingCount).toBe(0);
   });
 
+  it("a dropped duplicate leaves its key out of the next delta (the key's `until` is only read)", () => {
+    const op = new DedupeOperator('d', 10, testContext(), new CollectingOutput());
+    op.keyedBackend.trackChanges();
+    const until = op.keyedBackend.state<number>('until');
+    op.push(keyedBatch([item(1, 'first', 2)]));
+    op.watermark(3);
+    expect([...until.takeChanged().values()].flatMap((keys) => [...keys])).toHaveLength(1);
+    op.push(keyedBatch([item(1, 'duplicate', 5)]));
+    op.watermark(6);
+    expect(op.dropped).toBe(1);
+    expect(until.takeChanged().size).toBe(0);
+  });
+
   it('breaks timestamp ties by the canonical record, whatever the arrival order', () => {
     for (const order of [
       ['b', 'a', 'c'],

@@ -129,7 +129,8 @@ export class DedupeOperator implements Output, StatefulOperator {
 
   /** Passes or drops one record against the key's `until`; the caller goes in event-time order. */
   private decide(kg: number, key: string, ts: number, rec: Rec): void {
-    const until = this.until.get(kg, key);
+    // Only read (a number): a dropped record leaves the key out of the next delta.
+    const until = this.until.peek(kg, key);
     if (until !== undefined && ts < until) {
       this.dropped++;
       return;
@@ -142,7 +143,7 @@ export class DedupeOperator implements Output, StatefulOperator {
 
   private onTimer(t: Timer): void {
     if (t.ns === CLEANUP) {
-      if (this.until.get(t.kg, t.key) === t.ts) this.until.delete(t.kg, t.key);
+      if (this.until.peek(t.kg, t.key) === t.ts) this.until.delete(t.kg, t.key);
       return;
     }
     // Fired while the watermark advances: every candidate it has reached is due.

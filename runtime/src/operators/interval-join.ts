@@ -92,7 +92,8 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
       const list = mine.get(kg, key);
       if (list) list.push([ts, rec]);
       else mine.put(kg, key, [[ts, rec]]);
-      const candidates = other.get(kg, key);
+      // Only read: a peek keeps the other side's key out of the next delta.
+      const candidates = other.peek(kg, key);
       if (candidates) {
         for (const [ots, orec] of candidates) {
           const [l, r, lts, rts] = side === 0 ? [rec, orec, ts, ots] : [orec, rec, ots, ts];

@@ -59,6 +59,24 @@ describe('interval join', () => {
     op.pushInput(1, keyedBatch([[{ user: 'a', n: 5 }, 21, ['a']]]));
     expect(out.take()).toEqual([]); // left@10 was cleaned up at 15
   });
+
+  it("a record reads the other side without putting that side's key in the next delta", () => {
+    const op = new IntervalJoinOperator(
+      'j',
+      { lowerBound: -5, upperBound: 10, select: undefined },
+      testContext(),
+      new CollectingOutput(),
+    );
+    op.keyedBackend.trackChanges();
+    const [left, right] = [op.keyedBackend.state('left'), op.keyedBackend.state('right')];
+    op.pushInput(0, keyedBatch([[{ user: 'a', click: 1 }, 100, ['a']]]));
+    op.pushInput(1, keyedBatch([[{ user: 'a', buy: 'x' }, 101, ['a']]]));
+    left.takeChanged();
+    right.takeChanged();
+    op.pushInput(0, keyedBatch([[{ user: 'a', click: 2 }, 102, ['a']]]));
+    expect(left.takeChanged().size).toBe(1);
+    expect(right.takeChanged().size).toBe(0);
+  });
 });
 
 describe('rolling aggregate', () => {
