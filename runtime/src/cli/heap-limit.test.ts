@@ -3,7 +3,7 @@
 // limit, in each way slots run, instead of V8's "heap out of memory" abort or a stall in garbage
 // collection (exec/heap-limit-watch.ts; threads: process/thread-slot.ts).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,15 +23,44 @@ sinks:
   - { name: out, from: repeated, console: {} }
 `;
 
-function run(args: string[]): Promise<{ code: number | null; out: string }> {
+/**
+ * A memory cgroup limited to `bytes`, as a pod's memory limit is (v1 or v2), when this machine lets
+ * us make one (root, a writable cgroup tree); undefined otherwise.
+ */
+function memoryCgroup(bytes: number): { procs: string; remove(): void } | undefined {
+  const [dir, limitFile] = existsSync('/sys/fs/cgroup/memory/cgroup.procs')
+    ? [`/sys/fs/cgroup/memory/tributary-heap-${process.pid}`, 'memory.limit_in_bytes']
+    : [`/sys/fs/cgroup/tributary-heap-${process.pid}`, 'memory.max'];
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, limitFile), String(bytes));
+    return { procs: join(dir, 'cgroup.procs'), remove: () => rmdirSync(dir) };
+  } catch {
+    return undefined;
+  }
+}
+
+function run(
+  args: string[],
+  o: { nodeOptions?: string; cgroupProcs?: string } = { nodeOptions: '--max-old-space-size=64' },
+): Promise<{ code: number | null; out: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'trib-heap-'));
   writeFileSync(join(dir, 'job.yaml'), JOB);
+  const argv = [
+    'runtime/src/cli/main.ts',
+    'run',
+    join(dir, 'job.yaml'),
+    '--no-progress',
+    '--log-level',
+    'warn',
+    ...args,
+  ];
+  const env = { ...process.env, NODE_OPTIONS: o.nodeOptions ?? '' };
   return new Promise((resolve) => {
-    const p = spawn(
-      node,
-      ['runtime/src/cli/main.ts', 'run', join(dir, 'job.yaml'), '--no-progress', '--log-level', 'warn', ...args],
-      { cwd: root, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=64' } },
-    );
+    // In a cgroup: the shell moves itself in, then becomes the runtime (as a pod's container starts).
+    const p = o.cgroupProcs
+      ? spawn('sh', ['-c', `echo $$ > ${o.cgroupProcs} && exec "$@"`, 'sh', node, ...argv], { cwd: root, env })
+      : spawn(node, argv, { cwd: root, env });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -52,6 +81,30 @@ describe('a job whose state outgrows the heap', () => {
         /error TRIB_STATE_MEMORY_LIMIT: the heap's old generation holds \d+ MiB after full garbage collections, \d+% of its limit of 64 MiB \(--max-old-space-size=64\); keyed state: [\d,]+ keys in step counts/,
       );
       expect(r.out).not.toContain('FATAL ERROR');
+    },
+    120_000,
+  );
+
+  // A pod's memory limit is a cgroup's: V8 sizes its heap from it (half of it for the old generation).
+  const probe = memoryCgroup(512 * 1024 * 1024);
+  probe?.remove();
+  it.skipIf(probe === undefined)(
+    'in a container limited to 512 MiB, fails naming the limit V8 derived from it (a pod with a memory limit)',
+    async () => {
+      const cgroup = memoryCgroup(512 * 1024 * 1024);
+      try {
+        const r = await run(
+          ['--single-thread', '--state-dir', mkdtempSync(join(tmpdir(), 'trib-heap-state-'))],
+          // The slot flags of a pod (process/slot-node-flags.ts), nothing about the old generation.
+          { nodeOptions: '--max-semi-space-size=8', cgroupProcs: cgroup?.procs as string },
+        );
+        expect(r.code, r.out.slice(-2000)).toBe(1);
+        expect(r.out).toMatch(
+          /error TRIB_STATE_MEMORY_LIMIT: .* of its limit of 256 MiB \(V8's default for the container's memory limit of 512 MiB\)/,
+        );
+      } finally {
+        cgroup?.remove();
+      }
     },
     120_000,
   );
