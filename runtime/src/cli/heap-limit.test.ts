@@ -122,5 +122,9 @@ describe('a job whose state outgrows the heap', () => {
     expect(r.out).toMatch(
       /"code":"TRIB_STATE_MEMORY_LIMIT","err":"slot \d: its thread reached its heap limit of \d+ MiB \(old and young generation; --max-old-space-size=64\)/,
     );
+    // The run's last line says why, not only "exited with code 1".
+    expect(r.out).toMatch(
+      /last failure: slot \d exited with code 1 \(TRIB_STATE_MEMORY_LIMIT: slot \d: its thread reached its heap limit/,
+    );
   }, 120_000);
 });

@@ -77,7 +77,8 @@ export interface SlotLaunch {
   dataPorts?: ThreadPorts;
   /** Started to join the running attempt (a live rescale): the rescale's membership generation. */
   joinGeneration?: number;
-  onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
+  /** `reason`: what ended a slot thread when its exit code cannot say (thread-slot.ts). */
+  onExit: (code: number | null, signal: NodeJS.Signals | null, reason?: string) => void;
 }
 
 export function launchSlot(o: SlotHostOptions, l: SlotLaunch): SlotHandle {

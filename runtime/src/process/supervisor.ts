@@ -109,6 +109,14 @@ interface Exit {
   slot: number;
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** What ended a slot thread, when its exit code cannot say. */
+  reason?: string | undefined;
+}
+
+/** A failed slot's exit for the attempt's failure: how it ended, and why when a thread could say. */
+function describeExit(e: Exit): string {
+  const how = e.signal ? `killed by ${e.signal}` : `exited with code ${String(e.code)}`;
+  return `slot ${e.slot} ${how}${e.reason ? ` (${e.reason})` : ''}`;
 }
 
 export class Supervisor {
@@ -273,8 +281,8 @@ export class Supervisor {
     // From the spawn on: checkpoints completing during this attempt are its progress.
     const watch = this.watchCheckpoints();
     const launch = (s: number, parallelism: number, generation?: number, dataPorts?: ThreadPorts): SlotHandle => {
-      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-        exits.push({ slot: s, code, signal });
+      const onExit = (code: number | null, signal: NodeJS.Signals | null, reason?: string): void => {
+        exits.push({ slot: s, code, signal, reason });
         o.onSlotExit?.(s, code, signal);
         wake?.();
       };
@@ -355,7 +363,7 @@ export class Supervisor {
         };
         wake();
       });
-      first = exits.find((e) => e.signal) ?? first;
+      first = exits.find((e) => e.signal) ?? exits.find((e) => e.reason !== undefined) ?? first;
     }
     if (first) {
       // One slot failed: the job failed. Stop the others now instead of letting each notice a lost link.
@@ -366,7 +374,7 @@ export class Supervisor {
         };
         wake();
       });
-      return `slot ${first.slot} ${first.signal ? `killed by ${first.signal}` : `exited with code ${String(first.code)}`}`;
+      return describeExit(first);
     }
     return undefined;
   }

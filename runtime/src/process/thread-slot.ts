@@ -71,6 +71,8 @@ export class ThreadSlot implements SlotChild {
   /** The slot's record counts, once its job has ended. */
   result: Omit<SlotResultMessage, 'kind'> | undefined;
   private terminating = false;
+  /** What ended the thread when its exit code cannot say (Node ended it at its heap limit). */
+  private reason: string | undefined;
   private readonly listeners: ((m: unknown) => void)[] = [];
 
   constructor(
@@ -80,7 +82,8 @@ export class ThreadSlot implements SlotChild {
       pipe: boolean;
       logger: Logger;
       slot: number;
-      onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
+      /** `reason`: what ended the thread when its exit code cannot say (it ran out of heap). */
+      onExit: (code: number | null, signal: NodeJS.Signals | null, reason?: string) => void;
       /** Appended to the worker's process.argv ([node, entry, ...argv]). */
       argv?: readonly string[];
       /** The slot's data-plane ports to its peer threads (moved into the worker). */
@@ -115,12 +118,13 @@ export class ThreadSlot implements SlotChild {
           { cause: err },
         );
         opts.logger.error({ code: e.code, err: e.message, slot: opts.slot }, 'slot thread out of heap');
+        this.reason = `${e.code}: ${e.message}`;
       } else opts.logger.error({ err, slot: opts.slot }, 'slot thread failed');
     });
     this.worker.on('exit', (code) => {
       if (this.terminating) this.signalCode = 'SIGKILL';
       else this.exitCode = code;
-      opts.onExit(this.exitCode, this.signalCode);
+      opts.onExit(this.exitCode, this.signalCode, this.reason);
     });
   }
 
