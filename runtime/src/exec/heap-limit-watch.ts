@@ -63,6 +63,11 @@ export class HeapLimitJudge {
 /** This isolate's whole heap limit in MiB (a worker started with no resourceLimits has its parent's). */
 export const heapSizeLimitMiB = (): number => Math.round(v8.getHeapStatistics().heap_size_limit / MiB);
 
+/** Node's flags as V8 reads them: NODE_OPTIONS first (the command line wins), `_` spelled `-`. */
+function nodeFlags(execArgv: readonly string[], nodeOptions: string): string[] {
+  return [...nodeOptions.split(/\s+/), ...execArgv].map((a) => a.replace(/_/g, '-'));
+}
+
 /** Where this isolate's heap limit comes from, as a user would change it. */
 export function heapLimitSource(
   execArgv: readonly string[] = process.execArgv,
@@ -70,7 +75,7 @@ export function heapLimitSource(
 ): string {
   if (!isMainThread && resourceLimits.maxOldGenerationSizeMb)
     return `the slot thread's maxOldGenerationSizeMb=${resourceLimits.maxOldGenerationSizeMb}`;
-  const flag = [...nodeOptions.split(/\s+/), ...execArgv].findLast((a) => /^--max[-_]old[-_]space[-_]size=/.test(a));
+  const flag = nodeFlags(execArgv, nodeOptions).findLast((a) => a.startsWith('--max-old-space-size='));
   if (flag) return flag;
   const constrained = process.constrainedMemory();
   if (constrained > 0 && constrained < Number.MAX_SAFE_INTEGER)
@@ -101,24 +106,27 @@ export function oldGenerationLimit(
   nodeOptions: string = process.env['NODE_OPTIONS'] ?? '',
 ): number {
   if (!isMainThread && resourceLimits.maxOldGenerationSizeMb) return resourceLimits.maxOldGenerationSizeMb * MiB;
-  // NODE_OPTIONS first: flags on the command line win over it.
-  const args = [...nodeOptions.split(/\s+/), ...execArgv].map((a) => a.replace(/_/g, '-'));
+  const args = nodeFlags(execArgv, nodeOptions);
   const old = flagMiB(args, 'max-old-space-size');
   if (old !== undefined) return old;
   const semi = flagMiB(args, 'max-semi-space-size');
   return semi !== undefined ? heapSizeLimit - 3 * semi : heapSizeLimit;
 }
 
-function afterMajorGc(): HeapSample {
-  let used = 0;
-  for (const s of v8.getHeapSpaceStatistics()) if (!s.space_name.startsWith('new_')) used += s.space_used_size;
-  return { used, limit: oldGenerationLimit(v8.getHeapStatistics().heap_size_limit) };
+/** Reads the old generation after a major collection; its limit is fixed for the isolate's life, so read once. */
+function oldGenerationSampler(): () => HeapSample {
+  const limit = oldGenerationLimit(v8.getHeapStatistics().heap_size_limit);
+  return () => {
+    let used = 0;
+    for (const s of v8.getHeapSpaceStatistics()) if (!s.space_name.startsWith('new_')) used += s.space_used_size;
+    return { used, limit };
+  };
 }
 
 /** Watches this isolate's major collections until stopped; calls onLimit at most once. */
 export function watchHeapLimit(o: HeapLimitWatchOptions): { stop(): void } {
   const judge = new HeapLimitJudge(o.ratio, o.consecutive);
-  const sample = o.sample ?? afterMajorGc;
+  const sample = o.sample ?? oldGenerationSampler();
   let tripped = false;
   const observer = new PerformanceObserver((list) => {
     if (tripped) return;
