@@ -9,6 +9,7 @@ import { TributaryError } from '../errors.ts';
 import type { FunctionRegistry } from '../graph/function-registry.ts';
 import type { SinkSpec } from '../graph/spec.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
+import type { StateBackendOptions } from '../state/state-backend-options.ts';
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { WatermarkAlignment } from '../time/watermark-alignment.ts';
 import type { Channel } from '../core/channel.ts';
@@ -82,6 +83,8 @@ export interface JobExecutorOptions {
    * key-group owner table slot 0 sent (`join-state`), owning nothing, restoring nothing.
    */
   joining?: { owners: Int32Array };
+  /** Where keyed state lives (spec.stateBackend); default the heap. */
+  stateBackend?: StateBackendOptions;
 }
 
 /** Options of createJobExecutor: JobExecutorOptions plus a checkpoint/savepoint path to restore from. */
