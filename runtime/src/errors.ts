@@ -29,6 +29,8 @@ export type ErrorCode =
   // A slot's live heap stays at its limit after full collections (exec/heap-limit-watch.ts): its
   // state no longer fits the memory it has; the job fails, naming the limit, instead of stalling.
   | 'TRIB_STATE_MEMORY_LIMIT'
+  | 'TRIB_STATE_LOCAL_STORE'
+  | 'TRIB_STATE_KEY_TOO_LONG'
   | 'TRIB_DEPLOYMENT_FENCED'
   // A restore of a checkpoint a fenced deployment wrote after its fencer chose what to restore
   // (checkpoint/fenced-checkpoints.ts): its transactions were aborted, its output would be lost.

@@ -355,6 +355,8 @@ class SlotWiring implements OperatorWiring {
     this.chain?.stateful.push(op);
     const cp = this.o.job.checkpointing;
     if (cp !== undefined && cp.incremental !== false) op.keyedBackend?.trackChanges();
+    const backend = op.keyedBackend;
+    if (backend?.onDisk === true) this.parts.slot.addSafePoint(() => backend.maintain());
     if (this.shape.owners) return; // a joining slot restores nothing: its state arrives by migration steps
     const snaps = this.o.job.restore?.get(op.stateName) ?? this.o.job.restored?.keyed.get(op.stateName);
     if (snaps && snaps.length > 0) op.restoreState(snaps);

@@ -28,6 +28,8 @@ export class Slot implements ProcessingTimeService {
   /** Each task's step as the loop calls it (node-clock.ts timedStep: in its node's frame), aligned with `tasks`. */
   private readonly steps: (() => boolean)[] = [];
   private readonly mailbox: (() => void)[] = [];
+  /** Run after every loop iteration, where no task holds a state value (disk stores evict there). */
+  private readonly safePoints: (() => void)[] = [];
   private scheduled: ScheduledAction[] = [];
   private woken = false;
   private sleeper: (() => void) | undefined;
@@ -46,6 +48,11 @@ export class Slot implements ProcessingTimeService {
   addTask(t: Task, step?: () => boolean): void {
     this.tasks.push(t);
     this.steps.push(step ?? (() => t.step()));
+  }
+
+  /** `fn` runs between loop iterations: a point where no task holds a value got from keyed state. */
+  addSafePoint(fn: () => void): void {
+    this.safePoints.push(fn);
   }
 
   readonly wake = (): void => {
@@ -118,6 +125,7 @@ export class Slot implements ProcessingTimeService {
         allDone = false;
         if ((this.steps[i] as () => boolean)()) progress = true;
       }
+      for (let i = 0; i < this.safePoints.length; i++) (this.safePoints[i] as () => void)();
       if (allDone) {
         this.ended = true;
         this.drainMailbox();

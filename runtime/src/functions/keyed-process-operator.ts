@@ -76,7 +76,7 @@ export class KeyedProcessOperator implements Output, StatefulOperator {
     this.out = out;
     this.onError = onError;
     this.buf = new BatchBuilder(out);
-    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
+    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange, ctx.stateStore);
     this.eventTimers.bind(this.backend, 'timers:event');
     this.procTimers.bind(this.backend, 'timers:processing');
     this.backend.onRestore(() => this.scheduleProcessing());

@@ -62,7 +62,7 @@ export class DedupeOperator implements Output, StatefulOperator {
     this.within = withinMs;
     this.out = out;
     this.results = new BatchBuilder(out);
-    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
+    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange, ctx.stateStore);
     this.until = this.backend.state<number>('until');
     this.pending = this.backend.state<Candidate[]>('pending');
     this.timers.bind(this.backend, 'timers');

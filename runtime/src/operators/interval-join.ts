@@ -50,7 +50,7 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
     this.out = out;
     this.errors = errors ?? new RecordErrors(ctx, undefined);
     this.buf = new BatchBuilder(out);
-    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
+    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange, ctx.stateStore);
     this.sides = [this.backend.state<Buffered>('left'), this.backend.state<Buffered>('right')];
     this.timers.bind(this.backend, 'timers');
   }

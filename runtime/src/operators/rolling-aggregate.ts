@@ -54,7 +54,7 @@ export class RollingAggregateOperator extends ErrorRoutingOutput implements Stat
     this.buf = new BatchBuilder(out);
     this.scratch = new Array<unknown>(aggs.length).fill(undefined);
     this.clashes = canClash(aggs);
-    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
+    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange, ctx.stateStore);
     this.ctx = ctx;
     const now = (): number => ctx.processingTime.now();
     this.accs = keyedAccess<unknown[]>(

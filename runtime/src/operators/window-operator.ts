@@ -92,8 +92,8 @@ export class WindowOperator implements Output, StatefulOperator {
     this.late = lateOut ? new BatchBuilder(lateOut) : undefined;
     this.size = windowSize(cfg.window);
     this.lateness = cfg.eventTime ? cfg.allowedLateness : 0;
-    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange);
-    this.windows = this.backend.state('windows', keyWindowsSerializer(agg.codecs, agg.format));
+    this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange, ctx.stateStore);
+    this.windows = this.backend.state('windows', keyWindowsSerializer(agg.codecs, agg.format), { heap: true });
     // A legacy key without windows restores as undefined (key-windows.ts): it holds nothing.
     this.backend.onRestore(() => {
       const empty: [number, string][] = [];

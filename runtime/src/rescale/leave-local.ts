@@ -31,6 +31,7 @@ import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { SinkOpening } from '../exec/sink-opening.ts';
 import type { SlotParts } from '../exec/slot-builder.ts';
 import type { TaskLinks } from '../exec/task-links.ts';
+import { closeStores } from '../exec/job-run.ts';
 
 export interface LeaveLocalContext {
   byIndex: Map<number, SlotParts>;
@@ -77,6 +78,7 @@ export async function drainSlots(
       await Promise.all(d.sinkOpening.removeSlot(s).map((w) => w.close('finished')));
       await Promise.all(p.sources.map((src) => src.close()));
       for (const t of p.tables) t.close();
+      closeStores([p]);
       await Promise.all(remaining.map((r) => inLoop(r, () => forgetInputsFrom(d.links, s, r.slot.index))));
       d.metrics.removeSlot(s);
       d.links.removeSlot(s);

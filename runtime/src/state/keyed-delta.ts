@@ -11,6 +11,7 @@ import { HASH_FUNCTION, type KeyGroupRange } from './key-groups.ts';
 import type { BinaryWriter } from './binary-writer.ts';
 import { snapshotSections, SnapshotWriter } from './snapshot-format.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
+import type { KeyTable } from './key-table.ts';
 import { stampedIn, ttlField, valueReader } from './state-ttl.ts';
 
 /** The version of delta files; full snapshots keep SNAPSHOT_VERSION. */
@@ -22,7 +23,7 @@ export const DELTA_VERSION = 3;
  */
 export interface DeltaState {
   readonly name: string;
-  readonly tables: readonly (Map<string, unknown> | undefined)[];
+  readonly tables: readonly (KeyTable<unknown> | undefined)[];
   readonly writtenFrom: DeltaState | undefined;
   readonly serializer: {
     toJSON(v: unknown): unknown;
@@ -31,7 +32,7 @@ export interface DeltaState {
     read?(r: BinaryReader): unknown;
   };
   takeChanged(): Map<number, Set<string>>;
-  table(kg: number): Map<string, unknown>;
+  table(kg: number): KeyTable<unknown>;
 }
 
 /** Snapshots whose changes a backend keeps while no delta is taken; past it the next snapshot is full. */
@@ -200,11 +201,11 @@ export function applyDelta(
       if (puts > end - r.pos) stateCorrupt(`${puts} entries in ${end - r.pos} bytes (key group ${kg})`);
       for (let k = 0; k < puts; k++) {
         const key = r.string();
-        t.set(key, read(r));
+        t.load(key, read(r));
       }
       const dels = r.varuint();
       if (dels > end - r.pos) stateCorrupt(`${dels} removals in ${end - r.pos} bytes (key group ${kg})`);
-      for (let k = 0; k < dels; k++) t.delete(r.string());
+      for (let k = 0; k < dels; k++) t.load(r.string(), undefined);
     }
   }
 }

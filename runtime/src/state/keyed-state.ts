@@ -9,6 +9,9 @@ import { fullSnapshotVersion, readSnapshotHeader, snapshotSections, SnapshotWrit
 import { applyDelta, ChangeLog, isDeltaHeader, writeDelta } from './keyed-delta.ts';
 import { jsonReader, stampedIn, ttlField, valueReader } from './state-ttl.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
+import { HeapTable, type KeyTable, type ValueCodec } from './key-table.ts';
+import type { StateStore } from './disk-store.ts';
+import { stateCodec } from './state-codec.ts';
 import type { StateSerializer } from './state-serializer.ts';
 
 export type { StateSerializer };
@@ -20,17 +23,27 @@ export class KeyedState<V> {
   readonly serializer: StateSerializer<V>;
   private base: number;
   /** Index kg − range.start. */
-  readonly tables: (Map<string, V> | undefined)[];
+  readonly tables: (KeyTable<V> | undefined)[];
+  /** Where a key group's table is made: a disk store, or the heap when undefined. */
+  private readonly store: StateStore | undefined;
+  private codec: ValueCodec<V> | undefined = undefined;
   /** A snapshot writes this state from that state's entries (KeyedStateBackend.derivedState). */
   writtenFrom: KeyedState<V> | undefined = undefined;
   /** Keys changed since the last snapshot, per table index; undefined while changes are not tracked. */
   private dirty: (Set<string> | undefined)[] | undefined = undefined;
 
-  constructor(name: string, range: KeyGroupRange, serializer: StateSerializer<V>) {
+  constructor(name: string, range: KeyGroupRange, serializer: StateSerializer<V>, store?: StateStore) {
     this.name = name;
     this.serializer = serializer;
     this.base = range.start;
-    this.tables = new Array<Map<string, V> | undefined>(Math.max(0, range.end - range.start + 1)).fill(undefined);
+    this.store = store;
+    this.tables = new Array<KeyTable<V> | undefined>(Math.max(0, range.end - range.start + 1)).fill(undefined);
+  }
+
+  private newTable(kg: number): KeyTable<V> {
+    if (!this.store) return new HeapTable<V>();
+    this.codec ??= stateCodec(this);
+    return this.store.table(this.name, kg, this.codec);
   }
 
   /**
@@ -39,8 +52,13 @@ export class KeyedState<V> {
    */
   get(kg: number, key: string): V | undefined {
     const i = kg - this.base;
-    const v = this.tables[i]?.get(key);
-    if (v !== undefined && this.dirty !== undefined) this.mark(i, key);
+    const t = this.tables[i];
+    if (t === undefined) return undefined;
+    const v = t.get(key);
+    if (v !== undefined) {
+      t.touch(key);
+      if (this.dirty !== undefined) this.mark(i, key);
+    }
     return v;
   }
 
@@ -56,6 +74,7 @@ export class KeyedState<V> {
 
   /** Counts `key` as changed (a caller that changed its value through `table`). */
   touch(kg: number, key: string): void {
+    this.tables[kg - this.base]?.touch(key);
     if (this.dirty !== undefined) this.mark(kg - this.base, key);
   }
 
@@ -93,13 +112,13 @@ export class KeyedState<V> {
       );
     }
     let t = this.tables[i];
-    if (!t) this.tables[i] = t = new Map();
+    if (!t) this.tables[i] = t = this.newTable(kg);
     t.set(key, value);
     if (this.dirty !== undefined) this.mark(i, key);
   }
 
-  /** The map of key group `kg` (created when missing); `kg` must be inside the range. */
-  table(kg: number): Map<string, V> {
+  /** The table of key group `kg` (created when missing); `kg` must be inside the range. */
+  table(kg: number): KeyTable<V> {
     const i = kg - this.base;
     if (i < 0 || i >= this.tables.length) {
       throw new TributaryError(
@@ -108,7 +127,7 @@ export class KeyedState<V> {
       );
     }
     let t = this.tables[i];
-    if (!t) this.tables[i] = t = new Map();
+    if (!t) this.tables[i] = t = this.newTable(kg);
     return t;
   }
 
@@ -132,6 +151,7 @@ export class KeyedState<V> {
   }
 
   clear(): void {
+    for (const t of this.tables) t?.drop();
     this.tables.fill(undefined);
     this.dirty?.fill(undefined);
   }
@@ -169,8 +189,13 @@ export class KeyedStateBackend {
   /** Bytes of the last delta: the next one starts with a buffer that size. */
   private lastDeltaSize = 64 * 1024;
 
-  constructor(maxParallelism: number, range: KeyGroupRange) {
+  /** Opens the store the states' tables live in (disk-store.ts), on the first state kept there; undefined: the heap. */
+  private readonly openStore: (() => StateStore) | undefined;
+  private store: StateStore | undefined = undefined;
+
+  constructor(maxParallelism: number, range: KeyGroupRange, openStore?: () => StateStore) {
     this.maxParallelism = maxParallelism;
+    this.openStore = openStore;
     this.spanned = range;
     this.owned = new Uint8Array(maxParallelism);
     if (range.end >= range.start) this.owned.fill(1, range.start, range.end + 1);
@@ -208,16 +233,29 @@ export class KeyedStateBackend {
    */
   releaseKeyGroups(kgs: readonly number[]): void {
     const start = this.spanned.start;
-    for (const s of this.states.values()) for (const kg of kgs) s.tables[kg - start] = undefined;
+    for (const s of this.states.values())
+      for (const kg of kgs) {
+        s.tables[kg - start]?.drop();
+        s.tables[kg - start] = undefined;
+      }
     for (const kg of kgs) this.owned[kg] = 0;
     this.changes?.reset();
     for (const fn of this.afterRestore) fn();
   }
 
-  state<V>(name: string, serializer: StateSerializer<V> = JSON_SERIALIZER as StateSerializer<V>): KeyedState<V> {
+  /**
+   * The state `name`, made on first use. `heap`: kept on the heap whatever the store, for a
+   * state whose values other structures hold across safe points (timer queues, windows).
+   */
+  state<V>(
+    name: string,
+    serializer: StateSerializer<V> = JSON_SERIALIZER as StateSerializer<V>,
+    opts: { heap?: boolean } = {},
+  ): KeyedState<V> {
     let s = this.states.get(name);
     if (!s) {
-      s = new KeyedState<V>(name, this.spanned, serializer) as KeyedState<unknown>;
+      if (!opts.heap && this.openStore) this.store ??= this.openStore();
+      s = new KeyedState<V>(name, this.spanned, serializer, opts.heap ? undefined : this.store) as KeyedState<unknown>;
       if (this.changes) s.trackChanges();
       this.states.set(name, s);
     }
@@ -235,7 +273,7 @@ export class KeyedStateBackend {
    * on the windows they belong to but written as the `timers` state.
    */
   derivedState<V, S extends V>(name: string, from: KeyedState<S>, serializer: StateSerializer<V>): KeyedState<V> {
-    const s = this.state<V>(name, serializer);
+    const s = this.state<V>(name, serializer, { heap: true });
     s.writtenFrom = from as unknown as KeyedState<V>;
     return s;
   }
@@ -275,6 +313,21 @@ export class KeyedStateBackend {
     );
     this.lastDeltaSize = this.written.delta = bytes.length;
     return { bytes, delta: true };
+  }
+
+  /** Keyed state may live in a disk store (spec.stateBackend: disk): `maintain` must run at safe points. */
+  get onDisk(): boolean {
+    return this.openStore !== undefined;
+  }
+
+  /** A safe point (no caller holds a state value): a disk store writes back and evicts to its budget. */
+  maintain(): void {
+    this.store?.maintain();
+  }
+
+  /** Releases the store; `remove`: deletes its local files (the job or this slot ended). */
+  close(remove = true): void {
+    this.store?.close(remove);
   }
 
   /** Bytes of the last snapshot: the next one starts with a buffer that size (fewer regrowth copies). */
@@ -410,6 +463,7 @@ export class KeyedStateBackend {
       if (!isDeltaHeader(h)) this.restoreFull(bytes, h, (kg) => once(kg, f), stateOf);
     });
     this.applyDeltas(snapshots, headers, stateOf);
+    this.store?.endLoad();
     for (const fn of this.afterRestore) fn();
   }
 
@@ -438,7 +492,7 @@ export class KeyedStateBackend {
         // Version 1 predates TTLs: a TTL'd state's values get the restore time.
         for (const e of readSectionV1(bytes, start, end)) {
           const s = stateOf(e.state);
-          s.put(kg, e.key, jsonReader(s, false)(e.value));
+          s.table(kg).load(e.key, jsonReader(s, false)(e.value));
         }
       }
       return;
@@ -465,7 +519,7 @@ export class KeyedStateBackend {
         if (count > end - r.pos) stateCorrupt(`${count} entries in ${end - r.pos} bytes (key group ${kg})`);
         for (let k = 0; k < count; k++) {
           const key = r.string();
-          t.set(key, read(r));
+          t.load(key, read(r));
         }
       }
     }

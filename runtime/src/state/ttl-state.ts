@@ -10,6 +10,7 @@
 // Every removal marks the key changed, so a delta carries it.
 import type { KeyedState, KeyedStateBackend, StateSerializer } from './keyed-state.ts';
 import { TtlSerializer, type Stamped, type TtlConfig } from './state-ttl.ts';
+import type { KeyTable } from './key-table.ts';
 
 /** Entries the incremental sweep checks per access (Flink's heap backend: 5). */
 export const SWEEP_PER_ACCESS = 5;
@@ -46,7 +47,7 @@ export class TtlState<V> implements KeyedAccess<V> {
   private readonly expired: ExpiredCount;
   /** Sweep cursor: the table index, the table it iterates and its iterator. */
   private at = 0;
-  private table: Map<string, Stamped<V>> | undefined = undefined;
+  private table: KeyTable<Stamped<V>> | undefined = undefined;
   private it: Iterator<[string, Stamped<V>]> | undefined = undefined;
 
   constructor(

@@ -77,7 +77,7 @@ export class TimerService {
 
   /** Keeps the timers in `backend` under state `name` (snapshotted as they are) and reloads them on restore. */
   bind(backend: KeyedStateBackend, name: string): this {
-    const st = backend.state<KeyTimers>(name, TIMERS_SERIALIZER);
+    const st = backend.state<KeyTimers>(name, TIMERS_SERIALIZER, { heap: true });
     if (this.bound) for (const [kg, key, list] of this.bound.entries()) st.put(kg, key, list);
     this.bound = st;
     backend.onRestore(() => {

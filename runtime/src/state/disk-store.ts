@@ -1,0 +1,159 @@
+// A stateful step's keyed state on the slot's local disk (spec.stateBackend: disk): one lmdb
+// environment per step and slot, one sub-database per state, keys `[kg u16 BE][key UTF-8]`,
+// values in the state serializer's TVE. It is only a cache of what checkpoints hold, so it is
+// opened empty, never synced (noSync: a crash loses it, and a restore rebuilds it), and removed
+// when the step ends.
+//
+// Memory: decoded values sit in a write-back cache of at most `cacheEntries` clean entries per
+// step after each safe point (maintain); dirty entries are written back at flushes (a
+// snapshot, an iteration, or maintain when over budget). lmdb itself keeps no cache: its pages
+// are the kernel's page cache (reclaimable, but counted in the pod's memory).
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { TributaryError } from '../errors.ts';
+import { DiskTable, type TableHost } from './disk-table.ts';
+import type { KeyTable, TableFactory, ValueCodec } from './key-table.ts';
+import { DEFAULT_CACHE_ENTRIES } from './state-backend-options.ts';
+
+/** lmdb's key size limit (bytes), less the 2 bytes of the key group. */
+const MAX_KEY_BYTES = 1978 - 2;
+/** Restored entries written per transaction. */
+const LOAD_BATCH = 8192;
+/** An eviction pass brings the cache down to this share of its budget, so passes are rare. */
+const EVICT_TO = 0.75;
+
+/** What KeyedStateBackend calls on a store besides making tables. */
+export interface StateStore extends TableFactory {
+  /** A safe point (no caller holds a value): write back and evict down to the budget when over it. */
+  maintain(): void;
+  /** Writes every dirty entry (one transaction). */
+  flush(): void;
+  /** The restore's loads are all queued: write them and fix the key counts. */
+  endLoad(): void;
+  /** Releases the store; `remove`: deletes its files. */
+  close(remove: boolean): void;
+}
+
+export class DiskStore implements StateStore, TableHost {
+  readonly dir: string;
+  private readonly env: RootDatabase;
+  private readonly dbs = new Map<string, Database>();
+  private readonly budget: number;
+  private readonly all: DiskTable<unknown>[] = [];
+  private readonly dirtyTables = new Set<DiskTable<unknown>>();
+  private readonly loads: [Database, Buffer, Uint8Array | undefined][] = [];
+  private readonly loaded = new Set<DiskTable<unknown>>();
+  private readonly keyBuf = Buffer.allocUnsafe(2 + MAX_KEY_BYTES);
+  private closed = false;
+  cached = 0;
+  epoch = 0;
+
+  /** Opens a fresh store in a new directory under `parent` (default: the OS temp dir). */
+  constructor(parent: string | undefined, cacheEntries = DEFAULT_CACHE_ENTRIES) {
+    this.budget = cacheEntries;
+    try {
+      const base = parent ?? tmpdir();
+      mkdirSync(base, { recursive: true });
+      this.dir = mkdtempSync(join(base, 'keyed-'));
+      this.env = open({ path: this.dir, noSync: true, noMetaSync: true, maxDbs: 64, compression: false });
+    } catch (cause) {
+      throw new TributaryError('TRIB_STATE_LOCAL_STORE', `cannot open the local state store under ${parent ?? tmpdir()}`, {
+        cause,
+      });
+    }
+  }
+
+  table<V>(name: string, kg: number, codec: ValueCodec<V>): KeyTable<V> {
+    this.open();
+    let db = this.dbs.get(name);
+    if (!db) {
+      db = this.env.openDB({ name, encoding: 'binary', keyEncoding: 'binary', compression: false });
+      this.dbs.set(name, db);
+    }
+    const t = new DiskTable<V>(this, db, kg, codec);
+    this.all.push(t as DiskTable<unknown>);
+    return t;
+  }
+
+  keyBytes(kg: number, key: string): Buffer {
+    const b = this.keyBuf;
+    b[0] = kg >> 8;
+    b[1] = kg & 255;
+    if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES)
+      throw new TributaryError(
+        'TRIB_STATE_KEY_TOO_LONG',
+        `a key of ${Buffer.byteLength(key)} bytes is longer than the disk state backend's limit of ${MAX_KEY_BYTES} (key starts ${JSON.stringify(key.slice(0, 60))}); use a shorter key or the heap backend`,
+      );
+    const n = b.write(key, 2, 'utf8');
+    return b.subarray(0, 2 + n);
+  }
+
+  dirtied(t: DiskTable<unknown>): void {
+    this.dirtyTables.add(t);
+  }
+
+  /** Refuses use after close (a snapshot asked for once the job ended): the files are gone. */
+  private open(): void {
+    if (this.closed)
+      throw new TributaryError('TRIB_STATE_LOCAL_STORE', `the local state store ${this.dir} is closed: the step ended`);
+  }
+
+  flush(): void {
+    this.open();
+    if (this.dirtyTables.size === 0) return;
+    const tables = [...this.dirtyTables];
+    this.dirtyTables.clear();
+    this.env.transactionSync(() => {
+      for (const t of tables) t.writeBack();
+    });
+    this.epoch++;
+  }
+
+  maintain(): void {
+    if (this.cached <= this.budget) return;
+    this.flush();
+    let excess = this.cached - Math.floor(this.budget * EVICT_TO);
+    const tables = this.all.filter((t) => t.cachedEntries > 0);
+    // Each table gives up its share of the excess, so no key group's hot entries go first.
+    for (const t of tables) {
+      if (excess <= 0) break;
+      excess -= t.evict(Math.ceil((excess * t.cachedEntries) / Math.max(1, this.cached)) + 1);
+    }
+    this.epoch++;
+  }
+
+  queueLoad(db: Database, key: Buffer, value: Uint8Array | undefined, t: DiskTable<unknown>): void {
+    this.loads.push([db, key, value]);
+    this.loaded.add(t);
+    if (this.loads.length >= LOAD_BATCH) this.writeLoads();
+  }
+
+  private writeLoads(): void {
+    const loads = this.loads.splice(0);
+    this.env.transactionSync(() => {
+      for (const [db, k, v] of loads) {
+        if (v === undefined) db.removeSync(k);
+        else db.putSync(k, v);
+      }
+    });
+    this.epoch++;
+  }
+
+  endLoad(): void {
+    if (this.loads.length > 0) this.writeLoads();
+    for (const t of this.loaded) t.recount();
+    this.loaded.clear();
+  }
+
+  close(remove: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.env.close();
+    } finally {
+      if (remove) rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// One key group of one keyed state: what KeyedState keeps per key group, on the heap (a Map) or
+// in a disk store behind a write-back cache (disk-table.ts).
+//
+// Invariant shared by both: a value returned by `get` is the stored object itself, and stays
+// valid (changes made to it in place are kept once `touch` says so) until the next safe point
+// (`StateStore.maintain`), where nothing holds a value; only there may a store evict it.
+
+export interface KeyTable<V> {
+  /** Keys held. */
+  readonly size: number;
+  /** The value (the stored object; the caller may change it in place and then `touch` the key). */
+  get(key: string): V | undefined;
+  set(key: string, value: V): void;
+  /** Removes the key; true when it was there. */
+  delete(key: string): boolean;
+  /** The value last returned for `key` was changed in place (heap: nothing to do). */
+  touch(key: string): void;
+  /** Restore: sets (undefined: removes) an entry without the caches a running job uses; keeps no reference to `value`. */
+  load(key: string, value: V | undefined): void;
+  /**
+   * Every entry; the visitor may set or delete the visited key only. A value it gets here is the
+   * stored object only on the heap: a change to it must be written with `set`.
+   */
+  entries(): IterableIterator<[string, V]>;
+  [Symbol.iterator](): IterableIterator<[string, V]>;
+  /** This key group leaves the store (rescale release, clear): its entries go. */
+  drop(): void;
+}
+
+/** The heap's table: a Map, whose values are the objects themselves. */
+export class HeapTable<V> extends Map<string, V> implements KeyTable<V> {
+  touch(_key: string): void {}
+
+  load(key: string, value: V | undefined): void {
+    if (value === undefined) this.delete(key);
+    else this.set(key, value);
+  }
+
+  drop(): void {
+    this.clear();
+  }
+}
+
+/** Makes the table of key group `kg` of state `name`: where a KeyedState's entries live. */
+export interface TableFactory {
+  table<V>(name: string, kg: number, codec: ValueCodec<V>): KeyTable<V>;
+}
+
+/** How a store that keeps bytes encodes one state's values (the state's serializer). */
+export interface ValueCodec<V> {
+  encode(v: V): Uint8Array;
+  decode(bytes: Uint8Array): V;
+}

@@ -1,0 +1,19 @@
+// The keyed-state backends a test runs against: the heap, and a disk store with a tiny cache, so
+// that eviction (at `maintain`) and write-back run on a handful of keys.
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { DiskStore, type StateStore } from '../state/disk-store.ts';
+
+export interface TestBackend {
+  name: 'heap' | 'disk';
+  /** What KeyedStateBackend's third argument gets. */
+  store: (() => StateStore) | undefined;
+}
+
+/** Entries a test disk store keeps decoded: small enough that a few keys overflow it. */
+export const TEST_CACHE_ENTRIES = 4;
+
+export const TEST_BACKENDS: readonly TestBackend[] = [
+  { name: 'heap', store: undefined },
+  { name: 'disk', store: () => new DiskStore(join(tmpdir(), 'tributary-test-state'), TEST_CACHE_ENTRIES) },
+];
