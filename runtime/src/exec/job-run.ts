@@ -130,14 +130,12 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     // must not hold the failure (no final commit follows a failure for it to overtake).
     void r.commitBarriers?.stop();
     await checkpoints.abandon();
-    for (const t of tables()) t.close();
-    closeStores(slots);
+    closeLocal(slots);
     await Promise.allSettled([...sources().map((s) => s.close()), ...writers().map((w) => w.close('failed'))]);
     if (e instanceof TributaryError) throw e;
     throw new TributaryError('TRIB_JOB_FAILED', `job failed: ${(e as Error).message}`, { cause: e });
   }
-  for (const t of tables()) t.close();
-  closeStores(slots);
+  closeLocal(slots);
   const outcome: CloseOutcome = lifecycle.stopRequested ? 'stopped' : 'finished';
   // From here no checkpoint may be acknowledged: a closed sink cannot vouch for its output (slot-checkpointer.ts).
   for (const p of slots) p.checkpointer?.sinksClosed(`the job ended (${outcome}): its sinks are closing`);
@@ -165,9 +163,15 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
   return lifecycle.end();
 }
 
-/** The job's last snapshot is taken: local state stores go with their files (only caches of what checkpoints hold). */
-export function closeStores(slots: readonly SlotParts[]): void {
-  for (const p of slots) for (const op of p.stateful) op.keyedBackend?.close();
+/**
+ * The job's last snapshot is taken: lookup tables close, and local state stores go with their
+ * files (only caches of what checkpoints hold).
+ */
+export function closeLocal(slots: readonly SlotParts[]): void {
+  for (const p of slots) {
+    for (const t of p.tables) t.close();
+    for (const op of p.stateful) op.keyedBackend?.close();
+  }
 }
 
 /** A heap that no longer fits its state fails the job with the limit named (heap-limit-watch.ts). */

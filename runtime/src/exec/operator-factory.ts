@@ -37,8 +37,6 @@ import type { SinkOperator } from './sink-operator.ts';
 import { UnionOperator } from '../operators/union.ts';
 import { WindowAggregateOperator } from '../operators/window-aggregate.ts';
 import { keyGroupRangeForSlot } from '../state/key-groups.ts';
-import { DiskStore, type StateStore } from '../state/disk-store.ts';
-import type { StateBackendOptions } from '../state/state-backend-options.ts';
 const NONE = Object.freeze({ start: 0, end: -1 }); // a joining slot's key-group range (backends replace, never mutate)
 import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { Slot } from './slot.ts';
@@ -64,7 +62,8 @@ export interface OpenedTable {
   close(): void;
 }
 
-export interface OperatorFactoryOptions {
+/** `stateStore`: where stateful steps keep keyed state (absent: the heap). */
+export interface OperatorFactoryOptions extends Pick<OperatorContext, 'stateStore'> {
   graph: ValidatedGraph;
   parallelism: number;
   maxParallelism: number;
@@ -73,8 +72,6 @@ export interface OperatorFactoryOptions {
   /** Functions of the job's code that `function` steps, function keys and assigners name. */
   functions?: FunctionRegistry;
   dropped?: DroppedRecords; // where dropped records are reported (default: the factory's own, on `logger`)
-  /** Where stateful steps keep keyed state (default: the heap). */
-  stateBackend?: StateBackendOptions | undefined;
 }
 
 export class OperatorFactory {
@@ -97,13 +94,6 @@ export class OperatorFactory {
     return this.o.graph.nodes.get(name) as NodeInfo;
   }
 
-  /** With the disk backend: a fresh local store per stateful step and slot. */
-  private stores(): { stateStore?: () => StateStore } {
-    const b = this.o.stateBackend;
-    if (b?.kind !== 'disk') return {};
-    return { stateStore: () => new DiskStore(b.dir, b.cacheEntries) };
-  }
-
   /** Everything an operator of step `step` on `slot` sees of the job. */
   context(step: string, slot: Slot): OperatorContext {
     const { parallelism, maxParallelism, metrics } = this.o;
@@ -114,7 +104,7 @@ export class OperatorFactory {
       maxParallelism,
       keyGroupRange: this.joined.has(slot.index) ? NONE : keyGroupRangeForSlot(slot.index, parallelism, maxParallelism),
       processingTime: slot,
-      ...this.stores(),
+      ...(this.o.stateStore ? { stateStore: this.o.stateStore } : {}),
       metrics: {
         lateRecords: (outcome, n) => {
           metrics.lateRecords.labels(step, outcome).inc(n);

@@ -45,7 +45,8 @@ import {
 } from '../exec/job-options.ts';
 import { runTasks, SlotLoops } from '../exec/job-run.ts';
 import type { JobResult, JobStatus } from '../exec/job-status.ts';
-import { OperatorFactory } from '../exec/operator-factory.ts';
+import { storeOpener } from '../state/disk-store.ts';
+import { OperatorFactory, type OperatorFactoryOptions } from '../exec/operator-factory.ts';
 import { SinkOpening } from '../exec/sink-opening.ts';
 import { SlotBuilder, type SlotParts } from '../exec/slot-builder.ts';
 import { publishSlotLoad } from '../exec/slot-load.ts';
@@ -202,13 +203,7 @@ export class JobExecutor {
         plan: this.plan,
         job: opts,
         sinks: this.sinkOpening,
-        operators: new OperatorFactory({
-          ...shape,
-          graph,
-          dropped: this.dropped,
-          functions: opts.functions,
-          stateBackend: opts.stateBackend,
-        }),
+        operators: this.operatorFactory(shape, opts),
         jobStartTime: startedAt,
         alignment,
         outages: this.outages,
@@ -402,6 +397,20 @@ export class JobExecutor {
     // A drain is asked for its output (every window fires with the final watermark): it keeps what it had.
     if (!opts.drain) for (const p of this.slots) p.checkpointer?.stopping('the job is stopping: its sources end');
     for (const p of this.slots) for (const src of p.sources) p.slot.post(() => src.requestStop(opts.drain ?? false));
+  }
+
+  /** Builds every slot's operators; stateful ones keep keyed state where `opts.stateBackend` says. */
+  private operatorFactory(
+    shape: Pick<OperatorFactoryOptions, 'parallelism' | 'maxParallelism' | 'metrics' | 'logger'>,
+    opts: JobExecutorOptions,
+  ): OperatorFactory {
+    return new OperatorFactory({
+      ...shape,
+      graph: this.graph,
+      dropped: this.dropped,
+      functions: opts.functions,
+      ...storeOpener(opts.stateBackend),
+    });
   }
 
   /** Snapshots of every stateful operator of every slot, by step name (call when the job is finished or quiescent). */

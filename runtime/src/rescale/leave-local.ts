@@ -31,7 +31,7 @@ import type { JobMetrics } from '../telemetry/metrics.ts';
 import type { SinkOpening } from '../exec/sink-opening.ts';
 import type { SlotParts } from '../exec/slot-builder.ts';
 import type { TaskLinks } from '../exec/task-links.ts';
-import { closeStores } from '../exec/job-run.ts';
+import { closeLocal } from '../exec/job-run.ts';
 
 export interface LeaveLocalContext {
   byIndex: Map<number, SlotParts>;
@@ -77,8 +77,7 @@ export async function drainSlots(
       p.checkpointer?.sinksClosed(`slot ${s} drained (live rescale): its sinks are closing`);
       await Promise.all(d.sinkOpening.removeSlot(s).map((w) => w.close('finished')));
       await Promise.all(p.sources.map((src) => src.close()));
-      for (const t of p.tables) t.close();
-      closeStores([p]);
+      closeLocal([p]);
       await Promise.all(remaining.map((r) => inLoop(r, () => forgetInputsFrom(d.links, s, r.slot.index))));
       d.metrics.removeSlot(s);
       d.links.removeSlot(s);

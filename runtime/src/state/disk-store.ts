@@ -15,7 +15,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { TributaryError } from '../errors.ts';
 import { DiskTable, type TableHost } from './disk-table.ts';
 import type { KeyTable, TableFactory, ValueCodec } from './key-table.ts';
-import { DEFAULT_CACHE_ENTRIES } from './state-backend-options.ts';
+import { DEFAULT_CACHE_ENTRIES, type StateBackendOptions } from './state-backend-options.ts';
 
 /** lmdb's key size limit (bytes), less the 2 bytes of the key group. */
 const MAX_KEY_BYTES = 1978 - 2;
@@ -151,9 +151,16 @@ export class DiskStore implements StateStore, TableHost {
     if (this.closed) return;
     this.closed = true;
     try {
-      this.env.close();
+      // Only synchronous transactions ran, so nothing is left for the close to wait for.
+      void this.env.close();
     } finally {
       if (remove) rmSync(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** An operator context's `stateStore`: with the disk backend, a fresh local store per stateful step and slot. */
+export function storeOpener(b: StateBackendOptions | undefined): { stateStore?: () => StateStore } {
+  if (b?.kind !== 'disk') return {};
+  return { stateStore: () => new DiskStore(b.dir, b.cacheEntries) };
 }

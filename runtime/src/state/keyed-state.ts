@@ -1,14 +1,13 @@
-// Keyed state, partitioned by key group. Each named state keeps one Map per key group of
-// this slot's range, so a snapshot is naturally grouped by key group and a restore can take
-// any subset of groups. Keys are canonical key strings (key-groups.ts).
+// Keyed state, partitioned by key group. Each named state keeps one table per key group of
+// this slot's range (key-table.ts: a Map on the heap, or a disk store's), so a snapshot is
+// naturally grouped by key group and a restore can take any subset of groups. Keys are
+// canonical key strings (key-groups.ts).
 import { TributaryError } from '../errors.ts';
 import { HASH_FUNCTION, keyGroupRuns, type KeyGroupRange } from './key-groups.ts';
-import { BinaryReader, stateCorrupt } from './binary-reader.ts';
-import { readSectionV1 } from './snapshot-format-v1.ts';
-import { fullSnapshotVersion, readSnapshotHeader, snapshotSections, SnapshotWriter } from './snapshot-format.ts';
-import { applyDelta, ChangeLog, isDeltaHeader, writeDelta } from './keyed-delta.ts';
-import { jsonReader, stampedIn, ttlField, valueReader } from './state-ttl.ts';
-import type { SnapshotHeader } from './snapshot-framing.ts';
+import { fullSnapshotVersion, SnapshotWriter } from './snapshot-format.ts';
+import { ChangeLog, writeDelta } from './keyed-delta.ts';
+import { loadSnapshots } from './keyed-restore.ts';
+import { ttlField } from './state-ttl.ts';
 import { HeapTable, type KeyTable, type ValueCodec } from './key-table.ts';
 import type { StateStore } from './disk-store.ts';
 import { stateCodec } from './state-codec.ts';
@@ -417,20 +416,6 @@ export class KeyedStateBackend {
     return out;
   }
 
-  /** A snapshot's header, refused when its maxParallelism or key hash is not this job's. */
-  private compatibleHeader(bytes: Uint8Array): SnapshotHeader {
-    const h = readSnapshotHeader(bytes);
-    if (h.maxParallelism !== this.maxParallelism) {
-      throw new TributaryError(
-        'TRIB_STATE_INCOMPATIBLE',
-        `snapshot has maxParallelism ${h.maxParallelism}, this job has ${this.maxParallelism}; maxParallelism cannot change`,
-      );
-    }
-    if (h.hash !== HASH_FUNCTION)
-      throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `snapshot key hash ${h.hash} differs from ${HASH_FUNCTION}`);
-    return h;
-  }
-
   /**
    * Loads the key groups of this backend's range from any number of snapshots (e.g. all
    * slots of a job taken at another parallelism), of any readable version. States must be
@@ -439,7 +424,6 @@ export class KeyedStateBackend {
    * range is no proof of it once a live rescale moved key groups between slots.
    */
   restore(snapshots: readonly Uint8Array[]): void {
-    const headers = snapshots.map((bytes) => this.compatibleHeader(bytes));
     const stateOf = (name: string): KeyedState<unknown> => {
       const s = this.states.get(name);
       if (!s)
@@ -449,79 +433,14 @@ export class KeyedStateBackend {
         );
       return s;
     };
-    // Which snapshot (1-based) each key group came from, 0 for none yet.
-    const from = new Uint32Array(this.maxParallelism);
-    const once = (kg: number, f: number): void => {
-      const first = from[kg] as number;
-      if (first !== 0) stateCorrupt(`key group ${kg} is in two of the snapshots restored (#${first - 1} and #${f})`);
-      from[kg] = f + 1;
-    };
     this.changes?.reset();
-    snapshots.forEach((bytes, f) => {
-      const h = headers[f] as (typeof headers)[number];
-      // Deltas are applied below, on top of every full snapshot.
-      if (!isDeltaHeader(h)) this.restoreFull(bytes, h, (kg) => once(kg, f), stateOf);
+    loadSnapshots(snapshots, {
+      maxParallelism: this.maxParallelism,
+      range: this.range,
+      stateOf,
+      has: (n) => this.states.has(n),
     });
-    this.applyDeltas(snapshots, headers, stateOf);
     this.store?.endLoad();
     for (const fn of this.afterRestore) fn();
-  }
-
-  /** The deltas among `snapshots`, in the order given: each old slot's chain oldest first (restore-plan.ts). */
-  private applyDeltas(
-    snapshots: readonly Uint8Array[],
-    headers: readonly SnapshotHeader[],
-    stateOf: (name: string) => KeyedState<unknown>,
-  ): void {
-    snapshots.forEach((bytes, f) => {
-      const h = headers[f] as SnapshotHeader;
-      if (isDeltaHeader(h)) applyDelta(bytes, h, this.range, stateOf);
-    });
-  }
-
-  /** Loads the key groups of this backend's range from one full snapshot (version 1 or 2). */
-  private restoreFull(
-    bytes: Uint8Array,
-    h: SnapshotHeader,
-    once: (kg: number) => void,
-    stateOf: (name: string) => KeyedState<unknown>,
-  ): void {
-    if (h.version === 1) {
-      for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
-        once(kg);
-        // Version 1 predates TTLs: a TTL'd state's values get the restore time.
-        for (const e of readSectionV1(bytes, start, end)) {
-          const s = stateOf(e.state);
-          s.table(kg).load(e.key, jsonReader(s, false)(e.value));
-        }
-      }
-      return;
-    }
-    if (!Array.isArray(h.states)) stateCorrupt('header lists no states');
-    const byIndex = h.states.map((name) =>
-      typeof name === 'string' ? name : stateCorrupt('header state name is not a string'),
-    );
-    const readers = byIndex.map((name) =>
-      this.states.has(name) ? valueReader(stateOf(name), stampedIn(h, name)) : undefined,
-    );
-    const r = new BinaryReader(bytes);
-    for (const [kg, start, end] of snapshotSections(bytes, h, this.range)) {
-      once(kg);
-      r.pos = start;
-      r.end = end;
-      while (r.pos < end) {
-        const si = r.varuint();
-        const name = byIndex[si];
-        if (name === undefined) stateCorrupt(`state index ${si} not in the header (key group ${kg})`);
-        const t = stateOf(name).table(kg);
-        const read = readers[si] as (r: BinaryReader) => unknown;
-        const count = r.varuint();
-        if (count > end - r.pos) stateCorrupt(`${count} entries in ${end - r.pos} bytes (key group ${kg})`);
-        for (let k = 0; k < count; k++) {
-          const key = r.string();
-          t.load(key, read(r));
-        }
-      }
-    }
   }
 }

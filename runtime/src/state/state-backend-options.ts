@@ -6,7 +6,7 @@ export type StateBackendKind = 'heap' | 'disk';
 
 export interface StateBackendOptions {
   kind: StateBackendKind;
-  /** disk: the directory the slot's stores go under (each store makes its own subdirectory); default the OS temp dir. */
+  /** disk: the directory the slot's stores go under (each makes its own subdirectory); default the OS temp dir. */
   dir?: string;
   /** disk: decoded values kept in memory per store (the write-back cache); default DEFAULT_CACHE_ENTRIES. */
   cacheEntries?: number;
