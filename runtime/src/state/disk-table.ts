@@ -45,6 +45,8 @@ export class DiskTable<V> implements KeyTable<V> {
   private readonly cache = new Map<string, Cached<V> | typeof GONE>();
   private readonly dirty = new Set<string>();
   private count = 0;
+  /** The last key `get` found in neither the cache nor lmdb: a `set` of it right after needs no lookup. */
+  private absent: string | undefined = undefined;
 
   constructor(host: TableHost, db: Database, kg: number, codec: ValueCodec<V>) {
     this.host = host;
@@ -65,7 +67,10 @@ export class DiskTable<V> implements KeyTable<V> {
       return c.v;
     }
     const bytes = this.db.getBinary(this.host.keyBytes(this.kg, key));
-    if (bytes === undefined) return undefined;
+    if (bytes === undefined) {
+      this.absent = key;
+      return undefined;
+    }
     const v = this.codec.decode(bytes);
     this.cache.set(key, { v, ref: false });
     this.host.cached++;
@@ -75,7 +80,8 @@ export class DiskTable<V> implements KeyTable<V> {
   set(key: string, value: V): void {
     const c = this.cache.get(key);
     if (c === undefined || c === GONE) {
-      if (c === GONE || !this.db.doesExist(this.host.keyBytes(this.kg, key))) this.count++;
+      if (c === GONE || key === this.absent || !this.db.doesExist(this.host.keyBytes(this.kg, key))) this.count++;
+      this.absent = undefined;
       if (c === undefined) this.host.cached++;
       this.cache.set(key, { v: value, ref: true });
     } else c.v = value;
@@ -106,6 +112,7 @@ export class DiskTable<V> implements KeyTable<V> {
   }
 
   load(key: string, value: V | undefined): void {
+    this.absent = undefined;
     if (this.cache.has(key)) {
       this.cache.delete(key);
       this.dirty.delete(key);
@@ -165,6 +172,7 @@ export class DiskTable<V> implements KeyTable<V> {
   }
 
   drop(): void {
+    this.absent = undefined;
     this.host.cached -= this.cache.size;
     this.cache.clear();
     this.dirty.clear();
