@@ -413,7 +413,7 @@ export interface PodTemplate {
 export interface StateBackendSpec {
   /**
    * `heap`: keyed state lives in the slot's JavaScript heap (bounded by the pod's memory). `disk`: in a local lmdb
-   * store on the slot pod's state volume, with at most cacheEntries decoded values per stateful step in memory.
+   * store on the slot pod's local-state volume, with at most cacheEntries decoded values per stateful step in memory.
    * Default heap.
    * @default heap
    */
