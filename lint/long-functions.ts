@@ -44,7 +44,7 @@ export const LONG_FUNCTIONS: Readonly<Record<string, number>> = {
   'runtime/src/checkpoint/coordinator.ts#CheckpointCoordinator.complete': 68,
   'runtime/src/checkpoint/coordinator.ts#CheckpointCoordinator.triggerNow': 74,
   'runtime/src/checkpoint/storage/s3-state-store.ts#S3StateStore.get': 74,
-  'runtime/src/cli/run-in-process.ts#runInProcess': 103,
+  'runtime/src/cli/run-in-process.ts#runInProcess': 99,
   'runtime/src/connectors/kafka/fetch-thread.ts#FetchThread.constructor': 75,
   'runtime/src/connectors/kafka/transaction-metrics.ts#families': 68,
   'runtime/src/connectors/kudu/client/cell-values.ts#writeCell': 73,

@@ -42,7 +42,7 @@ export interface ThreadRunOptions {
  * The executor options a thread run honours. The others configure a run in this thread (sink
  * writers, restored state, metrics objects, channel sizes) and are refused, not ignored.
  */
-const HONOURED = new Set(['parallelism', 'maxParallelism', 'jobName', 'checkpointing', 'logger']);
+const HONOURED = new Set(['parallelism', 'maxParallelism', 'jobName', 'checkpointing', 'logger', 'stateBackend']);
 
 function moduleOf(opts: ThreadRunOptions): string {
   const given = opts.module ?? process.argv[1];
@@ -92,6 +92,8 @@ export async function runOnThreads(opts: Partial<JobExecutorOptions>, threads: T
       },
       stateDir: resolve(opts.checkpointing?.stateDir ?? `.tributary/state/${jobName}`),
       ...(opts.checkpointing?.keepAll ? { retention: 'Retain' as const } : {}),
+      // The slot threads share the directory: each store makes its own subdirectory under it.
+      ...(opts.stateBackend ? { stateBackend: opts.stateBackend } : {}),
       allowNonRestoredState: false,
     },
     host: 'thread',

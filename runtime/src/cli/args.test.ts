@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from './args.ts';
+import { parseArgs, USAGE } from './args.ts';
 
 describe('parseArgs', () => {
   it('reads --ui with an optional address, leaving a job file or option after it alone', () => {
@@ -67,6 +67,27 @@ describe('parseArgs', () => {
     );
     expect(() => parseArgs(['run'])).toThrow(/missing <job.yaml>/);
     expect(() => parseArgs(['fly'])).toThrow(/unknown command "fly"/);
+  });
+
+  it('--state-backend heap|disk and --local-state-dir; both listed in the usage', () => {
+    expect(parseArgs(['run', 'j.yaml', '--state-backend', 'disk'])).toMatchObject({ stateBackend: 'disk' });
+    expect(parseArgs(['run', 'j.yaml', '--state-backend=heap'])).toMatchObject({ stateBackend: 'heap' });
+    expect(parseArgs(['run', 'j.yaml', '--local-state-dir', '/tmp/s'])).toMatchObject({ localStateDir: '/tmp/s' });
+    const none = parseArgs(['run', 'j.yaml']);
+    expect(none.stateBackend).toBeUndefined();
+    expect(none.localStateDir).toBeUndefined();
+    expect(() => parseArgs(['run', 'j.yaml', '--state-backend', 'rocksdb'])).toThrow(
+      expect.objectContaining({
+        code: 'TRIB_CLI_USAGE',
+        message: '--state-backend: expected heap or disk, got "rocksdb"',
+      }),
+    );
+    expect(() => parseArgs(['run', 'j.yaml', '--state-backend'])).toThrow(
+      '--state-backend: expected heap or disk, got ""',
+    );
+    expect(() => parseArgs(['run', 'j.yaml', '--local-state-dir='])).toThrow('--local-state-dir: expected a directory');
+    expect(USAGE).toMatch(/--state-backend heap\|disk/);
+    expect(USAGE).toMatch(/--local-state-dir DIR/);
   });
 
   it('--threads: slots on worker threads; not with --distributed', () => {

@@ -1,6 +1,7 @@
 // Argument parsing for `tributary`. No dependency: the surface is small and fixed.
 import { TributaryError } from '../errors.ts';
 import { parseDuration } from '../graph/duration.ts';
+import type { StateBackendKind } from '../state/state-backend-options.ts';
 
 /** Where `--ui` without an address serves the dashboard. */
 export const DEFAULT_UI_ADDRESS = '127.0.0.1:8081';
@@ -38,6 +39,10 @@ export interface RunArgs {
   controlPort?: number;
   /** The dashboard's address (`--ui [host:port]`); absent = no dashboard. */
   ui?: string;
+  /** Where keyed state lives (`--state-backend`); absent = spec.stateBackend.type, else heap. */
+  stateBackend?: StateBackendKind;
+  /** The disk backend's directory (`--local-state-dir`); absent = a fresh one under the OS temp dir. */
+  localStateDir?: string;
 }
 
 export const USAGE = `usage:
@@ -74,6 +79,10 @@ options (run):
                          spec.checkpointing.tolerableFailedCheckpoints, else 10); one more fails it with TRIB_CHECKPOINT_FAILED
   --offset-commit-interval 5s  without checkpoints: how often Kafka sources commit their offsets, each time
                          behind a commit barrier every sink acknowledged (default 5s; 0 = only at a clean end)
+  --state-backend heap|disk  where slots keep keyed state between checkpoints: the heap, or a local lmdb store per
+                         stateful step with a bounded in-memory cache (default: spec.stateBackend.type, else heap)
+  --local-state-dir DIR  with the disk backend: the directory the stores go under, kept after the run (default: a
+                         fresh directory under the OS temp dir, removed when the run ends)
   --restore PATH         start from this checkpoint or savepoint directory (any parallelism ≤ maxParallelism)
   --allow-non-restored-state  drop state of steps the graph no longer has instead of refusing to start
   --control-port P       control API (status, POST /v1/savepoints, POST /v1/migrations) on 127.0.0.1:P (0 = any free port; with
@@ -162,6 +171,19 @@ const OPTIONS: Readonly<Record<string, (args: RunArgs, v: OptionValue) => void>>
   },
   '--tolerable-failed-checkpoints': (args, { value }) => {
     args.tolerableFailedCheckpoints = int('--tolerable-failed-checkpoints', value(), 0);
+  },
+  '--state-backend': (args, { value }) => {
+    const v = value();
+    if (v !== 'heap' && v !== 'disk')
+      throw new TributaryError(
+        'TRIB_CLI_USAGE',
+        `--state-backend: expected heap or disk, got ${JSON.stringify(v ?? '')}`,
+      );
+    args.stateBackend = v;
+  },
+  '--local-state-dir': (args, { value }) => {
+    args.localStateDir = value();
+    if (!args.localStateDir) throw new TributaryError('TRIB_CLI_USAGE', '--local-state-dir: expected a directory');
   },
   '--restore': (args, { value }) => {
     args.restore = value();

@@ -16,6 +16,7 @@ import { CONTRACT_VERSION } from '../control/contract.ts';
 import { localControlToken, type LocalToken } from '../control/local-token.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import { defaultMaxParallelism } from '../state/key-groups.ts';
+import type { StateBackendOptions } from '../state/state-backend-options.ts';
 import { loopbackPortFree } from '../process/loopback-ports.ts';
 import { Supervisor, type AttemptInfo, type SupervisorOptions } from '../process/supervisor.ts';
 import { SupervisorMetrics } from '../process/supervisor-metrics.ts';
@@ -41,7 +42,7 @@ export async function runDistributed(
   graph: ValidatedGraph,
   cp: RunCheckpointing,
   logger: Logger,
-  { mode, parallelism }: ResolvedRunMode,
+  { mode, parallelism, stateBackend }: ResolvedRunMode & { stateBackend?: StateBackendOptions },
 ): Promise<number> {
   const threads = mode === 'threads';
   const restore = await checkBeforeStart(args, loaded, graph, parallelism, threads);
@@ -66,7 +67,7 @@ export async function runDistributed(
           read: () => Promise.all((running.sup?.slots ?? []).map(readStatus)),
         });
   const sup = new Supervisor({
-    ...supervisorOptions(args, loaded, cp, parallelism, restore),
+    ...supervisorOptions(args, loaded, cp, parallelism, restore, stateBackend),
     host: threads ? 'thread' : 'process',
     ...(progress ? { stdio: 'pipe' as const } : {}),
     ...(control ? { secret: { token: control.token, file: control.file } } : {}),
@@ -139,6 +140,7 @@ function supervisorOptions(
   cp: RunCheckpointing,
   parallelism: number,
   restore: string | undefined,
+  stateBackend: StateBackendOptions | undefined,
 ): Pick<SupervisorOptions, 'config' | 'restoreFrom' | 'stopGraceMs' | 'slot0ControlPort' | 'maxRestarts' | 'env'> {
   return {
     config: {
@@ -158,6 +160,8 @@ function supervisorOptions(
       },
       stateDir: normalizeLocation(cp.stateDir),
       allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
+      // One directory for every slot and attempt: each store makes its own subdirectory under it.
+      ...(stateBackend ? { stateBackend } : {}),
     },
     ...(restore !== undefined ? { restoreFrom: normalizeLocation(restore) } : {}),
     // Firing every open window and the final checkpoint can take longer than a plain stop.

@@ -6,12 +6,16 @@ import { normalizeLocation } from '../checkpoint/storage/state-uri.ts';
 import { typeRegistrySources } from '../connectors/kafka/registry-reader-types.ts';
 import { validateGraph } from '../connectors/validate-graph.ts';
 import { isTributaryError } from '../errors.ts';
-import { loadJobFile } from '../graph/load.ts';
+import type { Logger } from 'pino';
+import { loadJobFile, type LoadedJob } from '../graph/load.ts';
+import type { ValidatedGraph } from '../graph/validated-graph.ts';
+import type { StateBackendOptions } from '../state/state-backend-options.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { routeProcessWarnings } from '../telemetry/process-warnings.ts';
-import { parseArgs, USAGE } from './args.ts';
+import { parseArgs, USAGE, type RunArgs } from './args.ts';
 import { checkRunDelivery, runCheckpointing, type RunCheckpointing } from './run-checkpointing.ts';
-import { resolveRunMode } from './run-mode.ts';
+import { resolveRunMode, type ResolvedRunMode } from './run-mode.ts';
+import { openLocalStateDir, runStateBackend } from './run-state-backend.ts';
 import { lockStateDir } from './state-dir-lock.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -52,25 +56,57 @@ async function main(argv: string[]): Promise<number> {
   const mode = resolveRunMode(args, loaded, graph);
   const checkpointing = runCheckpointing(args, loaded, mode.mode !== 'single-thread');
   checkRunDelivery(graph, loaded, checkpointing);
+  const backend = runStateBackend(args, loaded);
   if (args.command === 'validate') {
     process.stdout.write(`${args.file}: valid (${graph.nodes.size} nodes)\n`);
     return 0;
   }
   if (mode.oneThreadBecause)
     logger.info({ parallelism: mode.parallelism, why: mode.oneThreadBecause }, 'all slots on one thread');
+  return runResolved({ args, loaded, graph, mode, checkpointing, backend, logger });
+}
+
+/** A `run` resolved and checked: the job, its mode, its checkpointing and where its keyed state lives. */
+interface ResolvedRun {
+  args: RunArgs;
+  loaded: LoadedJob;
+  graph: ValidatedGraph;
+  mode: ResolvedRunMode;
+  checkpointing: RunCheckpointing | undefined;
+  /** Undefined: the heap. */
+  backend: StateBackendOptions | undefined;
+  logger: Logger;
+}
+
+/** Runs it, holding the state directory's lock and the disk backend's local directory meanwhile. */
+async function runResolved({
+  args,
+  loaded,
+  graph,
+  mode,
+  checkpointing,
+  backend,
+  logger,
+}: ResolvedRun): Promise<number> {
   const lock = checkpointing ? lockStateDir(normalizeLocation(checkpointing.stateDir)) : undefined;
+  const local = backend ? openLocalStateDir(backend) : undefined;
+  if (local) logger.info({ dir: local.options.dir }, 'keyed state on disk (a cache of what checkpoints hold)');
   try {
     // Each mode's modules load only when it runs: a supervised run's thread only supervises (its
     // slots load the engine themselves), and a single-thread run never starts a supervisor.
     if (mode.mode !== 'single-thread') {
       const { runDistributed } = await import('./distributed.ts');
-      return await runDistributed(args, loaded, graph, checkpointing as RunCheckpointing, logger, mode);
+      return await runDistributed(args, loaded, graph, checkpointing as RunCheckpointing, logger, {
+        ...mode,
+        ...(local ? { stateBackend: local.options } : {}),
+      });
     }
     const { runInProcess } = await import('./run-in-process.ts');
-    const code = await runInProcess(args, loaded, graph, checkpointing, logger);
+    const code = await runInProcess(args, loaded, graph, checkpointing, logger, local?.options);
     inProcessEnded = true;
     return code;
   } finally {
+    local?.release();
     lock?.release();
   }
 }

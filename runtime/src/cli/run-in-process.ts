@@ -6,11 +6,13 @@ import { jobSavepointControl, jobStatusSource } from '../job/job-executor-contro
 import { localControlToken } from '../control/local-token.ts';
 import { MigrationTracker } from '../control/migration-tracker.ts';
 import { startControlServer, type ControlServer, type StatusSource } from '../control/server.ts';
+import type { CreateJobExecutorOptions } from '../exec/job-options.ts';
 import { createJobExecutor } from '../job/job-executor.ts';
 import type { LoadedJob } from '../graph/load.ts';
 import { describePlan } from '../graph/plan.ts';
 import type { ValidatedGraph } from '../graph/validated-graph.ts';
 import { rescaleBudgetBytes } from '../process/slot-env.ts';
+import type { StateBackendOptions } from '../state/state-backend-options.ts';
 import { JobMetrics } from '../telemetry/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.ts';
 import type { RunArgs } from './args.ts';
@@ -25,6 +27,7 @@ export async function runInProcess(
   graph: ValidatedGraph,
   checkpointing: RunCheckpointing | undefined,
   logger: Logger,
+  stateBackend?: StateBackendOptions,
 ): Promise<number> {
   const parallelism = args.parallelism ?? loaded.replicas ?? 1;
   // TRIBUTARY_RESCALE_BUDGET_BYTES: the per-step state budget of every live rescale of this run (the API has no
@@ -48,14 +51,9 @@ export async function runInProcess(
   const metrics = new JobMetrics({ defaultMetrics: true });
   const job = await createJobExecutor(graph, {
     parallelism,
-    maxParallelism: args.maxParallelism ?? loaded.maxParallelism,
     logger,
     metrics,
-    jobName: loaded.name,
-    ...(checkpointing ? { checkpointing } : {}),
-    ...(args.offsetCommitIntervalMs !== undefined ? { offsetCommitIntervalMs: args.offsetCommitIntervalMs } : {}),
-    restoreFrom: args.restore ?? loaded.restore?.savepointPath,
-    allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
+    ...executorOptions(args, loaded, checkpointing, stateBackend),
   }).catch(async (e: unknown) => {
     await ui?.close();
     throw e;
@@ -126,4 +124,22 @@ export async function runInProcess(
     await ui?.close();
     logger.flush();
   }
+}
+
+/** The executor's options this run takes from its flags and the manifest. */
+function executorOptions(
+  args: RunArgs,
+  loaded: LoadedJob,
+  checkpointing: RunCheckpointing | undefined,
+  stateBackend: StateBackendOptions | undefined,
+): Omit<CreateJobExecutorOptions, 'parallelism'> {
+  return {
+    maxParallelism: args.maxParallelism ?? loaded.maxParallelism,
+    jobName: loaded.name,
+    ...(checkpointing ? { checkpointing } : {}),
+    ...(stateBackend ? { stateBackend } : {}),
+    ...(args.offsetCommitIntervalMs !== undefined ? { offsetCommitIntervalMs: args.offsetCommitIntervalMs } : {}),
+    restoreFrom: args.restore ?? loaded.restore?.savepointPath,
+    allowNonRestoredState: args.allowNonRestoredState || loaded.restore?.allowNonRestoredState === true,
+  };
 }

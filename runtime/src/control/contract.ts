@@ -121,6 +121,17 @@ export interface JobConfig {
    * TRIB_STATE_RETAINED).
    */
   readonly retention?: StateRetention;
+  /**
+   * Additive: where the slots keep keyed state between checkpoints (the StreamJob's spec.stateBackend). `disk`: a
+   * local store per stateful step under `dir` (a pod-local volume; each store makes its own subdirectory), with
+   * at most `cacheEntries` decoded values in memory (absent: the runtime's default). Absent, or a runtime that
+   * ignores it: the heap. The local store is only a cache of what checkpoints hold: nothing is restored from it.
+   */
+  readonly stateBackend?: {
+    readonly kind: 'heap' | 'disk';
+    readonly dir?: string;
+    readonly cacheEntries?: number;
+  };
 }
 
 export type StateRetention = 'Delete' | 'Retain';

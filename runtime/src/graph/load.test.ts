@@ -23,4 +23,10 @@ spec:
   it('fails clearly on invalid YAML', () => {
     expect(() => loadJobText('sources: [')).toThrow(/not valid YAML or JSON/);
   });
+
+  it('reads spec.stateBackend as written (the run checks it), and a --set on it', () => {
+    expect(loadJobText(manifest).stateBackend).toBeUndefined();
+    const j = loadJobText(manifest, ['spec.stateBackend.type=disk', 'spec.stateBackend.cacheEntries=5000']);
+    expect(j.stateBackend).toEqual({ type: 'disk', cacheEntries: 5000 });
+  });
 });

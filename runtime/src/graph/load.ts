@@ -1,6 +1,6 @@
-// Reads a job file: a full StreamJob manifest (its spec.graph, spec.replicas and
-// spec.maxParallelism are used) or a bare graph. `--set path=value` edits the document
-// before validation; paths starting with `graph.` address the graph in either form.
+// Reads a job file: a full StreamJob manifest (its spec.graph, replicas, maxParallelism,
+// checkpointing, restore and stateBackend are used) or a bare graph. `--set path=value` edits
+// the document before validation; paths starting with `graph.` address the graph in either form.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { TributaryError } from '../errors.ts';
@@ -20,6 +20,8 @@ export interface LoadedJob {
     /** Absent: true (checkpoints write only what changed since the last completed one). */
     incremental?: boolean;
   };
+  /** spec.stateBackend of a manifest, as written (checked by cli/run-state-backend.ts). */
+  stateBackend?: { type?: unknown; localVolumeSize?: unknown; cacheEntries?: unknown };
   /** spec.restore of a manifest. */
   restore?: { savepointPath?: string; allowNonRestoredState?: boolean };
   /** Where the graph sits in the document, used as the prefix of validation paths. */
@@ -68,6 +70,9 @@ export function loadJobText(text: string, sets: string[] = [], origin = '<input>
       maxParallelism: typeof spec['maxParallelism'] === 'number' ? spec['maxParallelism'] : undefined,
       ...(isObj(spec['checkpointing']) ? { checkpointing: spec['checkpointing'] as LoadedJob['checkpointing'] } : {}),
       ...(isObj(spec['restore']) ? { restore: spec['restore'] as LoadedJob['restore'] } : {}),
+      ...(spec['stateBackend'] !== undefined
+        ? { stateBackend: spec['stateBackend'] as LoadedJob['stateBackend'] }
+        : {}),
       graphPath: 'spec.graph',
       manifest: doc,
     };

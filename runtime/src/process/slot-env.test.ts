@@ -113,6 +113,19 @@ describe('slot env', () => {
       expect(() => readJobConfig(file, env)).toThrow(/has both graph and module/);
       await writeFile(file, JSON.stringify({ ...cfg, module: '' }));
       expect(() => readJobConfig(file, env)).toThrow(/module must be a non-empty path/);
+      // The state backend: an unknown kind must not run as the heap.
+      const disk = { kind: 'disk', dir: '/var/lib/tributary/state', cacheEntries: 5000 };
+      await writeFile(file, JSON.stringify({ ...cfg, stateBackend: disk }));
+      expect(readJobConfig(file, env).stateBackend).toEqual(disk);
+      for (const [stateBackend, problem] of [
+        [{ kind: 'rocksdb' }, 'kind must be heap or disk, got "rocksdb"'],
+        [{ kind: 'disk', dir: '' }, 'dir must be a non-empty path, got ""'],
+        [{ kind: 'disk', cacheEntries: 0 }, 'cacheEntries must be a positive integer, got 0'],
+        ['disk', 'must be an object, got "disk"'],
+      ] as const) {
+        await writeFile(file, JSON.stringify({ ...cfg, stateBackend }));
+        expect(() => readJobConfig(file, env)).toThrow(`job config ${file}: stateBackend ${problem}`);
+      }
     } finally {
       await rm(d, { recursive: true, force: true });
     }

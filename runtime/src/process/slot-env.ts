@@ -157,7 +157,21 @@ export function readJobConfig(file: string, env: SlotEnv): JobConfig {
   // An unknown retention must not be read as Delete (that would delete what the user asked to keep).
   if (cfg.retention !== undefined && cfg.retention !== 'Delete' && cfg.retention !== 'Retain')
     throw bad(`job config ${file}: retention must be Delete or Retain, got ${JSON.stringify(cfg.retention)}`);
+  const backend = stateBackendProblem(cfg.stateBackend);
+  if (backend !== undefined) throw bad(`job config ${file}: stateBackend ${backend}`);
   return cfg;
+}
+
+/** What is wrong with a job config's stateBackend (an unknown kind must not run as the heap). */
+function stateBackendProblem(sb: JobConfig['stateBackend'] | null): string | undefined {
+  if (sb === undefined) return undefined;
+  if (typeof sb !== 'object' || sb === null) return `must be an object, got ${JSON.stringify(sb)}`;
+  if (sb.kind !== 'heap' && sb.kind !== 'disk') return `kind must be heap or disk, got ${JSON.stringify(sb.kind)}`;
+  if (sb.dir !== undefined && (typeof sb.dir !== 'string' || sb.dir === ''))
+    return `dir must be a non-empty path, got ${JSON.stringify(sb.dir)}`;
+  if (sb.cacheEntries !== undefined && !(Number.isInteger(sb.cacheEntries) && sb.cacheEntries >= 1))
+    return `cacheEntries must be a positive integer, got ${JSON.stringify(sb.cacheEntries)}`;
+  return undefined;
 }
 
 /**

@@ -68,8 +68,11 @@ export interface SlotProcessOptions {
   connectTimeoutMs?: number;
   logger: Logger;
   metrics?: JobMetrics;
-  /** Passed through to the slot's JobExecutor (sink writers in tests, restore, batch size). */
-  job?: Pick<JobExecutorOptions, 'sinkWriter' | 'restore' | 'batchSize' | 'channelCapacity' | 'functions'>;
+  /** Passed through to the slot's JobExecutor (sink writers in tests, restore, batch size, state backend). */
+  job?: Pick<
+    JobExecutorOptions,
+    'sinkWriter' | 'restore' | 'batchSize' | 'channelCapacity' | 'functions' | 'stateBackend'
+  >;
   /** Aligned checkpoints (the coordinator runs with slot 0; its messages cross the data plane's links). */
   checkpointing?: CheckpointingOptions;
   /** Checkpoint or savepoint to restore from. */

@@ -3,10 +3,13 @@
 // stopped by a signal or a thread's stop message, and its end reported.
 import { parentPort } from 'node:worker_threads';
 import { reportingStateReadOutages } from '../checkpoint/storage/read-outages.ts';
+import type { JobConfig } from '../control/contract.ts';
 import { finishedMessage } from '../control/finished.ts';
 import type { ResolvedRestore } from '../control/restore-latest.ts';
+import { containerPath } from '../process/slot-env.ts';
 import { SlotProcess } from '../process/slot-process.ts';
 import { THREAD_STOP_MESSAGE, type SlotResultMessage } from '../process/thread-slot.ts';
+import type { StateBackendOptions } from '../state/state-backend-options.ts';
 import type { SlotConfiguration } from './configuration.ts';
 import type { SlotRescaleHost } from './rescale-host.ts';
 import type { SlotHandle } from './slot-handle.ts';
@@ -25,7 +28,14 @@ export function buildSlot(
     // Kafka ids of a job never meet another namespace's (connectors/kafka/id-scope.ts).
     ...(env.namespace ? { kafkaIdScope: env.namespace } : {}),
     graph,
-    ...(job ? { job: { functions: job.functions } } : {}),
+    ...(job || cfg.stateBackend
+      ? {
+          job: {
+            ...(job ? { functions: job.functions } : {}),
+            ...(cfg.stateBackend ? { stateBackend: slotStateBackend(cfg.stateBackend, env.podRoot) } : {}),
+          },
+        }
+      : {}),
     slot: env.slot,
     parallelism: env.parallelism,
     maxParallelism: env.maxParallelism ?? cfg.maxParallelism,
@@ -53,6 +63,21 @@ export function buildSlot(
     ...(restore.path ? { restoreFrom: restore.path, allowNonRestoredState: cfg.allowNonRestoredState } : {}),
     ...(env.joinGeneration !== undefined ? { join: { generation: env.joinGeneration } } : {}),
   });
+}
+
+/**
+ * The job config's stateBackend as this process sees it: its dir is an in-container path (the pod's
+ * local volume), below the pod root under the node agent.
+ */
+export function slotStateBackend(
+  sb: NonNullable<JobConfig['stateBackend']>,
+  podRoot: string | undefined,
+): StateBackendOptions {
+  return {
+    kind: sb.kind,
+    ...(sb.dir !== undefined ? { dir: containerPath(sb.dir, podRoot) } : {}),
+    ...(sb.cacheEntries !== undefined ? { cacheEntries: sb.cacheEntries } : {}),
+  };
 }
 
 /** Runs the slot to its end (a joining one links first) and reports it; resolves to the exit code. */

@@ -9,6 +9,7 @@ import type { StateStorage } from './state-storage.ts';
 export type UpgradeMode = 'savepoint' | 'last-state' | 'stateless';
 export type JobRunState = 'running' | 'suspended';
 export type RescaleMode = 'live' | 'savepoint';
+export type StateBackendType = 'heap' | 'disk';
 
 export interface StreamJobSpec {
   /**
@@ -167,6 +168,20 @@ export interface StreamJobSpec {
      */
     incremental?: boolean;
   };
+  /**
+   * Where a running job keeps its keyed state between checkpoints: `heap` (the JavaScript heap of each slot) or
+   * `disk` (a local lmdb store per stateful step on an emptyDir volume of each slot pod, with a bounded in-memory
+   * cache). The local store is only a cache of what checkpoints hold: it is emptied with each pod, and a new pod
+   * restores from the checkpoint or savepoint as with heap. Not where checkpoints go (stateStorage). Changing it
+   * replaces the pods. No schema default (absent: heap), so existing jobs keep their spec hash.
+   * @xKubernetesValidations [
+   *   {
+   *     rule: "self.type == 'disk' || (!has(self.localVolumeSize) && !has(self.cacheEntries))",
+   *     message: "localVolumeSize and cacheEntries apply to type disk only",
+   *   },
+   * ]
+   */
+  stateBackend?: StateBackendSpec;
   /**
    * Where checkpoints and savepoints live: s3 (object storage, the choice for real clusters: slot pods need no
    * shared volume), a pvc mounted into every slot pod at `path`, or an emptyDir (pod-local, stateless jobs only).
@@ -393,4 +408,29 @@ export interface PodTemplate {
    * @maxLength 253
    */
   priorityClassName?: string;
+}
+
+export interface StateBackendSpec {
+  /**
+   * `heap`: keyed state lives in the slot's JavaScript heap (bounded by the pod's memory). `disk`: in a local lmdb
+   * store on the slot pod's local-state volume, with at most cacheEntries decoded values per stateful step in memory.
+   * Default heap.
+   * @default heap
+   */
+  type: StateBackendType;
+  /**
+   * disk only: the sizeLimit of the emptyDir volume each slot pod gets for its local store, mounted at
+   * /var/lib/tributary/state, a Kubernetes quantity (e.g. 10Gi, 500Mi). The kubelet evicts a pod whose volume
+   * grows past it (the job restarts from its newest checkpoint). Default 10Gi.
+   * @maxLength 64
+   * @pattern ^([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[kMGTPE]|[eE][0-9]+)?$
+   */
+  localVolumeSize?: string;
+  /**
+   * disk only: decoded values each stateful step of a slot keeps in memory in front of its store (the rest is read
+   * from disk when a key is touched). At least 1000. Default 100000.
+   * @minimum 1000
+   * @format int32
+   */
+  cacheEntries?: number;
 }

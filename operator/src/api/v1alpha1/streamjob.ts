@@ -30,7 +30,16 @@ export type {
   RescaleRecord,
   SavepointRecord,
 } from './status-records.ts';
-export type { JobModule, JobRunState, PodTemplate, RescaleMode, StreamJobSpec, UpgradeMode } from './streamjob-spec.ts';
+export type {
+  JobModule,
+  JobRunState,
+  PodTemplate,
+  RescaleMode,
+  StateBackendSpec,
+  StateBackendType,
+  StreamJobSpec,
+  UpgradeMode,
+} from './streamjob-spec.ts';
 
 export const group = 'tributary.dev';
 export const version = 'v1alpha1';

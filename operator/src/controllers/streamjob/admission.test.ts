@@ -36,6 +36,28 @@ describe('StreamJob admission', () => {
     });
   });
 
+  it('refuses a bad spec.stateBackend naming each field, and an UPDATE that changes it to a bad one', async () => {
+    const bad = { ...sampleSpec, stateBackend: { type: 'heap', cacheEntries: 10 } };
+    const v = await validateStreamJobReview(review(bad), { kube: noLookups }, signal);
+    expect(v).toEqual({
+      allowed: false,
+      message:
+        'spec.stateBackend.cacheEntries: applies to type disk only (the heap backend has no local volume or cache); set type: disk or drop it',
+    });
+    const update = review(
+      { ...sampleSpec, stateBackend: { type: 'tmpfs' } },
+      { operation: 'UPDATE', oldObject: review(sampleSpec).object },
+    );
+    expect((await validateStreamJobReview(update, { kube: noLookups }, signal)).message).toBe(
+      'spec.stateBackend.type: must be heap or disk, got "tmpfs"',
+    );
+    const disk = { ...sampleSpec, stateBackend: { type: 'disk', localVolumeSize: '50Gi', cacheEntries: 20000 } };
+    expect(await validateStreamJobReview(review(disk), { kube: noLookups }, signal)).toEqual({
+      allowed: true,
+      warnings: [],
+    });
+  });
+
   it('admits a valid spec without warnings or lookups', async () => {
     expect(await validateStreamJobReview(review(sampleSpec), { kube: noLookups }, signal)).toEqual({
       allowed: true,

@@ -115,4 +115,53 @@ describe('spec validation', () => {
     expect(paths(as({ enabled: true, metricsWindow: 'soon' }))).toEqual(['spec.autoscaler.metricsWindow']);
     expect(as({ enabled: true, maxReplicas: 9 })[0]?.message).toContain('maxParallelism (8)');
   });
+
+  it('checks spec.stateBackend: type heap or disk, a quantity, cacheEntries ≥ 1000, disk-only fields, no nested mounts', () => {
+    const sb = (stateBackend: unknown, more: Partial<StreamJobSpec> = {}) =>
+      validateSpec({ ...spec, ...more, stateBackend } as unknown as StreamJobSpec);
+    expect(sb(undefined)).toEqual([]);
+    expect(sb({ type: 'heap' })).toEqual([]);
+    expect(sb({})).toEqual([]);
+    expect(sb({ type: 'disk' })).toEqual([]);
+    expect(sb({ type: 'disk', localVolumeSize: '500Mi', cacheEntries: 1000 })).toEqual([]);
+    for (const size of ['1.5Gi', '.5Ti', '1e9', '2000M'])
+      expect(sb({ type: 'disk', localVolumeSize: size })).toEqual([]);
+    expect(sb({ type: 'rocksdb' })).toEqual([
+      { path: 'spec.stateBackend.type', message: 'must be heap or disk, got "rocksdb"' },
+    ]);
+    for (const size of ['10GB', '-1Gi', '0', '0.0Gi', '0e3', 'lots', 10])
+      expect(sb({ type: 'disk', localVolumeSize: size })).toEqual([
+        {
+          path: 'spec.stateBackend.localVolumeSize',
+          message: `must be a Kubernetes quantity above zero, e.g. 10Gi or 500Mi, got ${JSON.stringify(size)}`,
+        },
+      ]);
+    for (const n of [999, 1500.5, '5000'])
+      expect(sb({ type: 'disk', cacheEntries: n })).toEqual([
+        {
+          path: 'spec.stateBackend.cacheEntries',
+          message: `must be an integer of at least 1000, got ${JSON.stringify(n)}`,
+        },
+      ]);
+    // The heap has no local volume and no cache: the disk fields are refused, not ignored (absent type is heap).
+    expect(sb({ type: 'heap', localVolumeSize: '1Gi', cacheEntries: 5000 }).map((i) => i.path)).toEqual([
+      'spec.stateBackend.localVolumeSize',
+      'spec.stateBackend.cacheEntries',
+    ]);
+    expect(sb({ cacheEntries: 5000 })[0]?.message).toContain('applies to type disk only');
+    // A pvc mounted where the local volume goes, above or below it, would hide one's files.
+    for (const path of ['/var/lib/tributary/state', '/var/lib/tributary', '/var/lib/tributary/state/ckpt/'])
+      expect(sb({ type: 'disk' }, { stateStorage: { pvc: { claimName: 'state' }, path } })).toEqual([
+        {
+          path: 'spec.stateStorage.path',
+          message: `${JSON.stringify(path)} and the disk state backend's local volume (/var/lib/tributary/state) would be mounted one inside the other; choose another path`,
+        },
+      ]);
+    expect(
+      sb({ type: 'disk' }, { stateStorage: { pvc: { claimName: 'state' }, path: '/var/lib/tributary-x' } }),
+    ).toEqual([]);
+    expect(sb({ type: 'heap' }, { stateStorage: { pvc: { claimName: 'state' }, path: '/var/lib/tributary' } })).toEqual(
+      [],
+    );
+  });
 });

@@ -9,7 +9,8 @@ import { validateAutoscaler } from './autoscaler/policy.ts';
 import { RESTART_TIMES_KEPT } from './operation/restart-count.ts';
 import { MIN_PERIODIC_INTERVAL_MS } from './periodic-schedule.ts';
 import { checkPodTemplate, defaultPodPolicy, type PodPolicy } from './pod-template-rules.ts';
-import { stateStorageIssues, type StorageDefaults } from './state-storage.ts';
+import { stateBackendIssues } from './state-backend.ts';
+import { effectiveStateStorage, stateStorageIssues, type StorageDefaults } from './state-storage.ts';
 
 import type { SpecIssue } from '../spec-issues.ts';
 
@@ -24,6 +25,7 @@ export function validateSpec(
   const issues: SpecIssue[] = [
     ...checkPodTemplate(spec, policy),
     ...stateStorageIssues(spec, defaults),
+    ...stateBackendIssues(spec, effectiveStateStorage(spec, defaults)),
     ...jobSourceIssues(spec),
     // maxParallelism has a schema default; a spec the apiserver did not default is checked against it.
     ...validateAutoscaler(spec.autoscaler, spec.maxParallelism ?? 128),

@@ -59,3 +59,25 @@ describe('jobConfig checkpointing', () => {
     }
   });
 });
+
+describe('jobConfig stateBackend', () => {
+  const base = job({ s3: { bucket: 'bkt' } });
+  const cfgOf = (stateBackend: unknown) => {
+    const spec = { ...base.spec, stateBackend } as StreamJob['spec'];
+    return jobConfig(base, spec, effectiveStateStorage(spec, {}), 2, undefined);
+  };
+
+  it('tells the runtime disk, in the local volume, with cacheEntries only when the spec sets it', () => {
+    expect(cfgOf({ type: 'disk' }).stateBackend).toEqual({ kind: 'disk', dir: '/var/lib/tributary/state' });
+    expect(cfgOf({ type: 'disk', localVolumeSize: '20Gi', cacheEntries: 5000 }).stateBackend).toEqual({
+      kind: 'disk',
+      dir: '/var/lib/tributary/state',
+      cacheEntries: 5000,
+    });
+  });
+
+  it('carries nothing for the heap, absent or spelled out: what a runtime without the field runs', () => {
+    expect('stateBackend' in cfgOf(undefined)).toBe(false);
+    expect('stateBackend' in cfgOf({ type: 'heap' })).toBe(false);
+  });
+});

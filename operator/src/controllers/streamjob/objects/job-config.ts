@@ -5,6 +5,7 @@ import { parseDuration } from '../../../../../runtime/src/graph/duration.ts';
 import { withControllerReference, type KubeObject } from '../../../kube/index.ts';
 import type { StreamJob, StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
 import { DEPLOYMENT_LABEL, ownedMeta } from './metadata.ts';
+import { stateBackendConfig } from '../state-backend.ts';
 import { stateLocation, type EffectiveStateStorage } from '../state-storage.ts';
 
 export const CONFIG_DIR = '/etc/tributary';
@@ -64,6 +65,7 @@ export function jobConfig(
     allowNonRestoredState: spec.restore?.allowNonRestoredState ?? false,
     // Retain: the runtime deletes nothing (no checkpoint pruning, savepoint deletion refused).
     ...(storage.retention === 'Retain' ? { retention: 'Retain' as const } : {}),
+    ...stateBackendConfig(spec),
   };
 }
 

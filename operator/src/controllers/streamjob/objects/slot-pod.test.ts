@@ -39,6 +39,44 @@ describe('slot pod', () => {
     expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'StreamJob', controller: true });
   });
 
+  it('gives a disk state backend its emptyDir, sized by localVolumeSize and mounted where the job config says', () => {
+    const pod = (stateBackend: unknown) => {
+      const sp = { ...spec, stateBackend } as typeof spec;
+      const p = slotPod({
+        job: job(sp),
+        spec: sp,
+        storage: effectiveStateStorage(sp, {}),
+        depId: 'abcd1234-1',
+        slot: 0,
+        parallelism: 2,
+        image: 'img',
+      });
+      return p.spec as {
+        containers: { volumeMounts: { name: string; mountPath: string }[] }[];
+        volumes: { name: string; emptyDir?: unknown }[];
+      };
+    };
+    const disk = pod({ type: 'disk', localVolumeSize: '20Gi' });
+    expect(disk.volumes.map((v) => v.name)).toEqual(['config', 'token', 'state', 'local-state', 'tmp']);
+    expect(disk.volumes.find((v) => v.name === 'local-state')).toEqual({
+      name: 'local-state',
+      emptyDir: { sizeLimit: '20Gi' },
+    });
+    expect(disk.containers[0]!.volumeMounts).toContainEqual({
+      name: 'local-state',
+      mountPath: '/var/lib/tributary/state',
+    });
+    // The stateStorage volume keeps its name and mount beside it.
+    expect(disk.containers[0]!.volumeMounts).toContainEqual({ name: 'state', mountPath: '/state' });
+    expect(pod({ type: 'disk' }).volumes.find((v) => v.name === 'local-state')?.emptyDir).toEqual({
+      sizeLimit: '10Gi',
+    });
+    for (const heap of [undefined, { type: 'heap' }]) {
+      expect(pod(heap).volumes.map((v) => v.name)).toEqual(['config', 'token', 'state', 'tmp']);
+      expect(pod(heap).containers[0]!.volumeMounts.map((m) => m.name)).not.toContain('local-state');
+    }
+  });
+
   it('the contract env and labels win over the pod template even when a spec reached here unchecked', () => {
     const tpl = {
       env: [

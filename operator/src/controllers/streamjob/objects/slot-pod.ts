@@ -1,6 +1,7 @@
 // The slot pod of one deployment (restricted Pod Security profile, the runtime contract's
-// env, probes, config/token/state/tmp volumes, `restartPolicy: Never`: a failed slot is
-// replaced by an operation, never restarted in place), and how a pod is read back.
+// env, probes, config/token/state/tmp volumes and a disk state backend's local-state volume,
+// `restartPolicy: Never`: a failed slot is replaced by an operation, never restarted in place),
+// and how a pod is read back.
 // Pure; no I/O.
 import {
   CONTROL_PORT,
@@ -17,8 +18,9 @@ import { CONFIG_DIR, CONFIG_FILE, configMapName } from './job-config.ts';
 import { DEPLOYMENT_LABEL, podSelector } from './metadata.ts';
 import { serviceAccountName } from './runtime-rbac.ts';
 import { isReservedEnv, isReservedMetadataKey } from '../pod-template-rules.ts';
+import { localStateVolume } from '../state-backend.ts';
 import type { EffectiveStateStorage } from '../state-storage.ts';
-import { stateAccess } from './state-access.ts';
+import { stateAccess, type StateAccess } from './state-access.ts';
 import { registryCredentialsEnv } from '../registry-credentials.ts';
 
 export const TOKEN_DIR = '/var/run/tributary';
@@ -103,7 +105,7 @@ export function slotPod(input: SlotPodInput): Pod {
     volumeMounts: [
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'token', mountPath: TOKEN_DIR, readOnly: true },
-      ...(state.mount ? [state.mount] : []),
+      ...stateVolumes(state, spec).mounts,
       { name: 'tmp', mountPath: '/tmp' },
     ],
     securityContext: {
@@ -143,7 +145,7 @@ export function slotPod(input: SlotPodInput): Pod {
       volumes: [
         { name: 'config', configMap: { name: configMapName(name, depId) } },
         { name: 'token', secret: { secretName: tokenSecretName(name), defaultMode: 0o440 } },
-        ...(state.volume ? [state.volume] : []),
+        ...stateVolumes(state, spec).volumes,
         { name: 'tmp', emptyDir: {} },
       ],
       ...(tpl.nodeSelector ? { nodeSelector: tpl.nodeSelector } : {}),
@@ -164,6 +166,22 @@ export function joiningSlotPod(input: SlotPodInput, generation: number): Pod {
   const container = (pod.spec!.containers as { env: Record<string, unknown>[] }[])[0]!;
   container.env.push({ name: RuntimeEnv.join, value: String(generation) });
   return pod;
+}
+
+/**
+ * The state storage's volume (a pvc or emptyDir) and the disk state backend's local one, each with its mount.
+ * The operator owns the pod's volumes (spec.podTemplate names none), so nothing a user writes drops or shadows
+ * them; validation keeps their mount paths apart (state-backend.ts).
+ */
+function stateVolumes(
+  state: StateAccess,
+  spec: StreamJobSpec,
+): { volumes: Record<string, unknown>[]; mounts: Record<string, unknown>[] } {
+  const local = localStateVolume(spec);
+  return {
+    volumes: [...(state.volume ? [state.volume] : []), ...(local ? [local.volume] : [])],
+    mounts: [...(state.mount ? [state.mount] : []), ...(local ? [local.mount] : [])],
+  };
 }
 
 /** User labels or annotations without the keys the operator owns. */

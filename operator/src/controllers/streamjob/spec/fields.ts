@@ -4,7 +4,7 @@
 // hash (hash.ts) covers exactly the 'redeploy' and 'rescale' fields; diff.ts acts on
 // 'suspend' and 'savepoint'.
 // Nested objects are classified whole: every part of checkpointing, stateStorage (retention
-// included: the pods' runtime prunes, or with Retain does not), podTemplate, graph and job reaches
+// included: the pods' runtime prunes, or with Retain does not), stateBackend, podTemplate, graph and job reaches
 // the pods, and no part of savepoints or restartPolicy does (the operator reads them). restore
 // mixes both (savepointPath: the operator; allowNonRestoredState: the job config) but neither
 // part is a reason for new pods, so it stays whole. A nested object with a part that needs new
@@ -47,6 +47,8 @@ export const SPEC_FIELDS = {
   initialState: 'next-deployment',
   checkpointing: 'redeploy',
   stateStorage: 'redeploy',
+  // The slots open their keyed state in it; a disk backend also gives each pod its local volume.
+  stateBackend: 'redeploy',
   // timeouts, historyLimit, onDelete, onFailure, maxCheckpointAge, interval (periodic savepoints).
   savepoints: 'in-place',
   restartPolicy: 'in-place',

@@ -28,6 +28,22 @@ describe('spec hash', () => {
     expect(shapeHash(app('/app/jobs/clicks/v2.ts'), defaults)).not.toBe(shapeHash(v1, defaults));
   });
 
+  it('redeploys for a change of state backend, never for writing down its defaults', () => {
+    const hash = (stateBackend: unknown) =>
+      specHash({ ...sampleSpec, stateBackend } as unknown as StreamJobSpec, defaults);
+    const none = specHash(sampleSpec, defaults);
+    expect(hash(undefined)).toBe(none);
+    expect(hash({})).toBe(none);
+    expect(hash({ type: 'heap' })).toBe(none);
+    const disk = hash({ type: 'disk' });
+    expect(disk).not.toBe(none);
+    expect(hash({ type: 'disk', localVolumeSize: '10Gi' })).toBe(disk);
+    expect(hash({ type: 'disk', localVolumeSize: '20Gi' })).not.toBe(disk);
+    expect(hash({ type: 'disk', cacheEntries: 5000 })).not.toBe(disk);
+    const sb = { ...sampleSpec, stateBackend: { type: 'disk' } } as StreamJobSpec;
+    expect(shapeHash(sb, defaults)).not.toBe(shapeHash(sampleSpec, defaults));
+  });
+
   it('leaves a graph job’s hash as it was without the job field', () => {
     const withUndefined = { ...sampleSpec, job: undefined } as StreamJobSpec;
     expect(specHash(withUndefined, defaults)).toBe(specHash(sampleSpec, defaults));

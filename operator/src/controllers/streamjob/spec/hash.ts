@@ -7,17 +7,20 @@
 import { createHash } from 'node:crypto';
 import type { StreamJobSpec } from '../../../api/v1alpha1/streamjob.ts';
 import { SPEC_FIELDS, specFields, type DeployedField } from './fields.ts';
+import { stateBackendForHash } from '../state-backend.ts';
 import { storageForHash, type JobDefaults } from '../state-storage.ts';
 
 /**
- * A deployed field's value as hashed, where it is not the field itself: the effective image, and
- * the effective state storage (the operator's default when the spec names no place). These forms
+ * A deployed field's value as hashed, where it is not the field itself: the effective image, the
+ * effective state storage (the operator's default when the spec names no place) and state backend. These forms
  * are what running jobs' hashes were computed from; changing one redeploys every job.
  */
 const HASHED_AS: { readonly [K in DeployedField]?: (spec: StreamJobSpec, defaults: JobDefaults) => unknown } = {
   image: (spec, defaults) => spec.image || defaults.image,
   stateStorage: (spec, defaults) => storageForHash(spec, defaults),
   podTemplate: (spec) => spec.podTemplate ?? {},
+  // Heap (absent, or spelled out) hashes as absent; disk with its defaults filled in.
+  stateBackend: (spec) => stateBackendForHash(spec),
 };
 
 const deployedFields = specFields.filter(
