@@ -15,7 +15,8 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { TributaryError } from '../errors.ts';
 import { DiskTable, type TableHost } from './disk-table.ts';
 import type { KeyTable, TableFactory, ValueCodec } from './key-table.ts';
-import { DEFAULT_CACHE_ENTRIES, type StateBackendOptions } from './state-backend-options.ts';
+import { getHeapStatistics } from 'node:v8';
+import { defaultCacheEntries, type StateBackendOptions } from './state-backend-options.ts';
 
 /** lmdb's key size limit (bytes), less the 2 bytes of the key group. */
 const MAX_KEY_BYTES = 1978 - 2;
@@ -51,7 +52,7 @@ export class DiskStore implements StateStore, TableHost {
   epoch = 0;
 
   /** Opens a fresh store in a new directory under `parent` (default: the OS temp dir). */
-  constructor(parent: string | undefined, cacheEntries = DEFAULT_CACHE_ENTRIES) {
+  constructor(parent: string | undefined, cacheEntries = defaultCacheEntries(getHeapStatistics().heap_size_limit)) {
     this.budget = cacheEntries;
     try {
       const base = parent ?? tmpdir();

@@ -428,7 +428,8 @@ export interface StateBackendSpec {
   localVolumeSize?: string;
   /**
    * disk only: decoded values each stateful step of a slot keeps in memory in front of its store (the rest is read
-   * from disk when a key is touched). At least 1000. Default 100000.
+   * from disk when a key is touched). At least 1000. Default: a twentieth of the slot's heap limit per step at
+   * about 500 bytes an entry, between 1000 and 1000000.
    * @minimum 1000
    * @format int32
    */
