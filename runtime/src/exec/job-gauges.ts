@@ -29,6 +29,11 @@ export function publishJobGauges(metrics: JobMetrics, slots: readonly SlotParts[
         if (backend.written.full > 0) metrics.stateBytes.labels(op.stateName, slot, 'full').set(backend.written.full);
         if (backend.written.delta > 0)
           metrics.stateBytes.labels(op.stateName, slot, 'delta').set(backend.written.delta);
+        const local = backend.localStats();
+        if (local) {
+          metrics.stateLocalBytes.labels(op.stateName, slot).set(local.localBytes);
+          metrics.stateCachedEntries.labels(op.stateName, slot).set(local.cachedEntries);
+        }
       }
       const et = op.eventTimeProgress?.();
       if (!et || !shown(et.watermark)) continue;

@@ -8,7 +8,7 @@
 // step after each safe point (maintain); dirty entries are written back at flushes (a
 // snapshot, an iteration, or maintain when over budget). lmdb itself keeps no cache: its pages
 // are the kernel's page cache (reclaimable, but counted in the pod's memory).
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -35,6 +35,8 @@ export interface StateStore extends TableFactory {
   endLoad(): void;
   /** Releases the store; `remove`: deletes its files. */
   close(remove: boolean): void;
+  /** Disk the store's files take (allocated blocks), and entries decoded in its cache. */
+  stats(): { localBytes: number; cachedEntries: number };
 }
 
 export class DiskStore implements StateStore, TableHost {
@@ -146,6 +148,13 @@ export class DiskStore implements StateStore, TableHost {
     if (this.loads.length > 0) this.writeLoads();
     for (const t of this.loaded) t.recount();
     this.loaded.clear();
+  }
+
+  stats(): { localBytes: number; cachedEntries: number } {
+    let localBytes = 0;
+    if (!this.closed)
+      for (const f of readdirSync(this.dir)) localBytes += statSync(join(this.dir, f)).blocks * 512;
+    return { localBytes, cachedEntries: this.cached };
   }
 
   close(remove: boolean): void {

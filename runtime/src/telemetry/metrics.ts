@@ -187,6 +187,18 @@ export class JobMetrics {
     labelNames: ['step', 'slot', 'snapshot'],
     registers: [this.registry],
   });
+  readonly stateLocalBytes: Gauge<'step' | 'slot'> = new Gauge({
+    name: 'tributary_state_local_bytes',
+    help: 'Bytes a stateful step keeps on the slot\'s local volume (spec.stateBackend disk: its store\'s files; a cache of what checkpoints hold)',
+    labelNames: ['step', 'slot'],
+    registers: [this.registry],
+  });
+  readonly stateCachedEntries: Gauge<'step' | 'slot'> = new Gauge({
+    name: 'tributary_state_cached_entries',
+    help: 'Keyed-state values a stateful step keeps decoded in memory in front of its disk store (spec.stateBackend disk)',
+    labelNames: ['step', 'slot'],
+    registers: [this.registry],
+  });
   readonly compactions: Counter<'step' | 'outcome'> = new Counter({
     name: 'tributary_state_compactions_total',
     help: 'Background compactions of incremental checkpoint chains into one full snapshot, by step and outcome (ok, failed: the chain stays)',
