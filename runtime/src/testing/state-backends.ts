@@ -17,3 +17,28 @@ export const TEST_BACKENDS: readonly TestBackend[] = [
   { name: 'heap', store: undefined },
   { name: 'disk', store: () => new DiskStore(join(tmpdir(), 'tributary-test-state'), TEST_CACHE_ENTRIES) },
 ];
+
+/** A test backend's store factory that remembers the stores it opened, so `afterEach` can close them all. */
+export interface TrackedStores {
+  /** What KeyedStateBackend's third argument (or an OperatorContext's `stateStore`) gets: undefined on the heap. */
+  readonly open: (() => StateStore) | undefined;
+  /** Closes every store opened so far and removes its files. */
+  closeAll(): void;
+}
+
+export function trackStores(b: TestBackend): TrackedStores {
+  const opened: StateStore[] = [];
+  const make = b.store;
+  return {
+    open: make
+      ? () => {
+          const s = make();
+          opened.push(s);
+          return s;
+        }
+      : undefined,
+    closeAll: () => {
+      for (const s of opened.splice(0)) s.close(true);
+    },
+  };
+}
