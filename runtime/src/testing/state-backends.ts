@@ -26,6 +26,8 @@ export const TEST_BACKENDS: readonly TestBackend[] = [
 export interface TrackedStores {
   /** What KeyedStateBackend's third argument (or an OperatorContext's `stateStore`) gets: undefined on the heap. */
   readonly open: (() => StateStore) | undefined;
+  /** The stores opened since the last `closeAll`. */
+  readonly opened: readonly StateStore[];
   /** Closes every store opened so far and removes its files. */
   closeAll(): void;
 }
@@ -41,6 +43,7 @@ export function trackStores(b: TestBackend): TrackedStores {
           return s;
         }
       : undefined,
+    opened,
     closeAll: () => {
       for (const s of opened.splice(0)) s.close(true);
     },

@@ -1,0 +1,196 @@
+// A rolling aggregate (with a ttl that never runs out, so its accumulators are TtlState entries)
+// and a dedupe over 5,000 keys with their keyed state in a disk store whose cache holds 4 entries,
+// safe points between batches and watermarks as a slot's loop has them: an incremental
+// checkpoint chain (a full snapshot, then deltas), a crash after it, and a restore at another
+// parallelism (2 → 3 slots) into the heap and into disk stores give the heap-only run's state
+// and output.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Rec } from '../core/record.ts';
+import { MAX_WATERMARK } from '../core/watermark.ts';
+import { DedupeOperator } from '../operators/dedupe.ts';
+import { RollingAggregateOperator } from '../operators/rolling-aggregate.ts';
+import { CollectingOutput, inRange, keyedBatch, sortedJson, testContext } from '../testing/harness.ts';
+import { aggregators } from '../testing/operators.ts';
+import { TEST_BACKENDS, TEST_CACHE_ENTRIES, trackStores, type TrackedStores } from '../testing/state-backends.ts';
+import { DiskStore } from './disk-store.ts';
+import { canonicalKey, keyGroupOf, type KeyGroupRange } from './key-groups.ts';
+
+const MAXP = 128;
+const KEYS = 5000;
+const RECORDS = 16_000;
+const BATCH = 400;
+/** Records arrive up to JITTER ms of event time out of order; the watermark trails by BOUND (never late). */
+const JITTER = 40;
+const BOUND = 100;
+const WITHIN = 30;
+const TTL = 3_600_000;
+/** Checkpoints after these many batches: 1 full, 2 and 3 deltas; the crash comes CRASH_AFTER batches later. */
+const CHECKPOINTS = [10, 20, 30];
+const CRASH_AFTER = 4;
+
+type Item = [Rec, number, unknown[]];
+
+/** Every key once, then random keys; timestamps 2 ms apart, each late by up to JITTER. */
+function stream(): Item[] {
+  let x = 12345;
+  const r = (): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+  return Array.from({ length: RECORDS }, (_, i): Item => {
+    const u = `u${i < KEYS ? i : Math.floor(r() * KEYS)}`;
+    return [{ u, v: Math.floor(r() * 1000) }, 1_000_000 + 2 * i + Math.floor(r() * JITTER), [u]];
+  });
+}
+
+/** Both operators of one slot, writing to the run's outputs. */
+interface Slot {
+  range: KeyGroupRange;
+  agg: RollingAggregateOperator;
+  dedupe: DedupeOperator;
+}
+
+interface Outputs {
+  agg: CollectingOutput;
+  dedupe: CollectingOutput;
+}
+
+function slots(parallelism: number, stores: TrackedStores, out: Outputs): Slot[] {
+  return Array.from({ length: parallelism }, (_, slot) => {
+    const ctx = testContext({ slot, parallelism, maxParallelism: MAXP, stateStore: stores.open });
+    const aggs = aggregators({ n: 'count()', total: 'sum(v)' });
+    return {
+      range: ctx.keyGroupRange,
+      agg: new RollingAggregateOperator('agg', ['u'], aggs, ctx, out.agg, undefined, TTL),
+      dedupe: new DedupeOperator('dedupe', WITHIN, ctx, out.dedupe),
+    };
+  });
+}
+
+const backends = (s: Slot): [RollingAggregateOperator, DedupeOperator] => [s.agg, s.dedupe];
+
+/** Batches `from` to `to` (exclusive), each to every slot, with a safe point after each batch and each watermark. */
+function feed(ss: Slot[], items: readonly Item[], from: number, to: number): void {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = from * BATCH; i < Math.min(to * BATCH, items.length); i += BATCH) {
+    const chunk = items.slice(i, i + BATCH);
+    for (const it of chunk) max = Math.max(max, it[1]);
+    for (const s of ss) {
+      const mine = chunk.filter((it) => inRange(s.range, keyGroupOf(canonicalKey(it[2]), MAXP)));
+      for (const op of backends(s)) {
+        op.push(keyedBatch(mine, MAXP));
+        op.keyedBackend.maintain();
+      }
+      s.dedupe.watermark(max - BOUND - 1);
+      s.dedupe.keyedBackend.maintain();
+    }
+  }
+}
+
+/** Every entry of every state of the slots' operators, as sorted JSON lines (state contents, whatever the slot). */
+function contents(ss: Slot[]): string[] {
+  const out: string[] = [];
+  for (const s of ss)
+    for (const op of backends(s))
+      for (const name of ['accumulators', 'until', 'pending'])
+        if (op.keyedBackend.hasState(name))
+          for (const [kg, key, v] of op.keyedBackend.state(name).entries())
+            out.push(JSON.stringify([op.stateName, name, kg, key, v]));
+  return out.sort();
+}
+
+/** The stores' decoded entries are within budget after a safe point (the disk runs evict). */
+function expectWithinBudget(stores: TrackedStores): void {
+  for (const s of stores.opened) expect((s as DiskStore).cached).toBeLessThanOrEqual(TEST_CACHE_ENTRIES);
+}
+
+interface Result {
+  /** State right after the restore (3 slots). */
+  restored: string[];
+  /** State at the end. */
+  final: string[];
+  agg: string[];
+  dedupe: string[];
+}
+
+/**
+ * At 2 slots on `first`: checkpoints 1 (full), 2 and 3 (deltas), a few batches more, a crash
+ * (the output since checkpoint 3 is dropped, as a transactional sink drops it); then at 3 slots
+ * on `second`, restored from the chain, the rest of the stream from checkpoint 3 on.
+ */
+function run(items: readonly Item[], first: TrackedStores, second: TrackedStores): Result {
+  const out = { agg: new CollectingOutput(), dedupe: new CollectingOutput() };
+  const two = slots(2, first, out);
+  for (const s of two) for (const op of backends(s)) op.keyedBackend.trackChanges();
+  const chains = two.map(() => [[], []] as Uint8Array[][]);
+  let done = 0;
+  let kept = { agg: 0, dedupe: 0 };
+  CHECKPOINTS.forEach((at, c) => {
+    feed(two, items, done, at);
+    done = at;
+    two.forEach((s, i) =>
+      backends(s).forEach((op, j) => {
+        const snap = op.keyedBackend.snapshotFor(c + 1, c === 0 ? undefined : c);
+        expect(snap.delta).toBe(c > 0);
+        (chains[i] as Uint8Array[][])[j]?.push(snap.bytes);
+      }),
+    );
+    kept = { agg: out.agg.records.length, dedupe: out.dedupe.records.length };
+  });
+  feed(two, items, done, done + CRASH_AFTER);
+  expectWithinBudget(first);
+  out.agg.records.splice(kept.agg);
+  out.dedupe.records.splice(kept.dedupe);
+
+  const three = slots(3, second, out);
+  // Each operator restores every old slot's chain, oldest first per slot (restore-plan.ts).
+  for (const s of three)
+    backends(s).forEach((op, j) => op.restoreState(chains.flatMap((perOp) => perOp[j] as Uint8Array[])));
+  const restored = contents(three);
+  feed(three, items, done, Infinity);
+  for (const s of three) {
+    s.dedupe.watermark(MAX_WATERMARK);
+    s.dedupe.keyedBackend.maintain();
+  }
+  expectWithinBudget(second);
+  const recs = (o: CollectingOutput): string[] => sortedJson(o.records.map((e) => e.rec));
+  return { restored, final: contents(three), agg: recs(out.agg), dedupe: recs(out.dedupe) };
+}
+
+/** One slot on the heap, no checkpoint: what every run must output. */
+function uninterrupted(items: readonly Item[], heap: TrackedStores): Pick<Result, 'agg' | 'dedupe'> {
+  const out = { agg: new CollectingOutput(), dedupe: new CollectingOutput() };
+  const [one] = slots(1, heap, out) as [Slot];
+  feed([one], items, 0, Infinity);
+  one.dedupe.watermark(MAX_WATERMARK);
+  const recs = (o: CollectingOutput): string[] => sortedJson(o.records.map((e) => e.rec));
+  return { agg: recs(out.agg), dedupe: recs(out.dedupe) };
+}
+
+describe('operators on the disk store (cache 4) over 5,000 keys', () => {
+  const [heapBackend, diskBackend] = TEST_BACKENDS as [(typeof TEST_BACKENDS)[0], (typeof TEST_BACKENDS)[0]];
+  const heap = trackStores(heapBackend);
+  const disk = trackStores(diskBackend);
+  afterEach(() => disk.closeAll());
+
+  it('an incremental chain restored at 3 slots into the heap and into disk stores equals the heap-only run', () => {
+    const items = stream();
+    const reference = run(items, heap, heap);
+    const once = uninterrupted(items, heap);
+    expect(reference.agg).toEqual(once.agg);
+    expect(reference.dedupe).toEqual(once.dedupe);
+    expect(reference.agg).toHaveLength(RECORDS);
+    expect(reference.dedupe.length).toBeGreaterThan(KEYS);
+    expect(reference.restored.length).toBeGreaterThan(KEYS);
+
+    const toHeap = run(items, disk, heap);
+    expect(toHeap.restored).toEqual(reference.restored);
+    expect(toHeap).toEqual(reference);
+    disk.closeAll();
+    const toDisk = run(items, disk, disk);
+    expect(toDisk.restored).toEqual(reference.restored);
+    expect(toDisk).toEqual(reference);
+  });
+});
