@@ -194,3 +194,48 @@ describe('operators on the disk store (cache 4) over 5,000 keys', () => {
     expect(toDisk).toEqual(reference);
   });
 });
+
+describe('a rolling aggregate of every aggregate function on the disk store (cache 4)', () => {
+  const disk = trackStores(TEST_BACKENDS[1] as (typeof TEST_BACKENDS)[0]);
+  afterEach(() => disk.closeAll());
+
+  /** Each key's aggregates after every record, with a safe point (eviction on disk) after each batch of 7. */
+  function outputs(stores: TrackedStores): string[] {
+    const out = new CollectingOutput();
+    const ctx = testContext({ stateStore: stores.open });
+    const spec = {
+      n: 'count()',
+      total: 'sum(v)',
+      mean: 'avg(v)',
+      low: 'min(v)',
+      high: 'max(s)',
+      newest: 'max(t)',
+      kinds: 'countDistinct(s)',
+      head: 'first(v)',
+      tail: 'last(o)',
+    };
+    const op = new RollingAggregateOperator('agg', ['k'], aggregators(spec), ctx, out);
+    let x = 7;
+    const r = (n: number): number => (x = (x * 1103515245 + 12345) % 2147483648) % n;
+    for (let b = 0; b < 300; b++) {
+      const items = Array.from({ length: 7 }, (_, i): Item => {
+        const k = `k${r(40)}`;
+        const v = r(7) === 0 ? null : r(1000) - 500;
+        const rec = { k, v, s: `s${r(9)}`, t: new Date(1_700_000_000_000 + r(10 ** 6)), o: { a: [r(3)], b: 'x' } };
+        return [rec, b * 10 + i, [k]];
+      });
+      op.push(keyedBatch(items));
+      op.keyedBackend.maintain();
+    }
+    expect(ctx.exprErrors).toEqual([]);
+    const text = (_: string, v: unknown): unknown => (typeof v === 'bigint' ? `${v}n` : v);
+    return out.records.map((e) => JSON.stringify([e.ts, e.rec], text));
+  }
+
+  it('outputs what the heap outputs, record by record', () => {
+    const onHeap = outputs(trackStores(TEST_BACKENDS[0] as (typeof TEST_BACKENDS)[0]));
+    expect(onHeap).toHaveLength(2100);
+    expect(outputs(disk)).toEqual(onHeap);
+    expectWithinBudget(disk);
+  });
+});
