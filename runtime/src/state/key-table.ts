@@ -10,6 +10,11 @@ export interface KeyTable<V> {
   readonly size: number;
   /** The value (the stored object; the caller may change it in place and then `touch` the key). */
   get(key: string): V | undefined;
+  /**
+   * The value for a reader that neither changes it nor keeps it past the call (a delta
+   * snapshot): a store that caches leaves its cache as it was (no entry added, none refreshed).
+   */
+  read(key: string): V | undefined;
   set(key: string, value: V): void;
   /** Removes the key; true when it was there. */
   delete(key: string): boolean;
@@ -29,6 +34,10 @@ export interface KeyTable<V> {
 
 /** The heap's table: a Map, whose values are the objects themselves. */
 export class HeapTable<V> extends Map<string, V> implements KeyTable<V> {
+  read(key: string): V | undefined {
+    return this.get(key);
+  }
+
   touch(_key: string): void {}
 
   load(key: string, value: V | undefined): void {
