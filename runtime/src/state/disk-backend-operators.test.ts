@@ -14,6 +14,7 @@ import { aggregators } from '../testing/operators.ts';
 import { TEST_BACKENDS, TEST_CACHE_ENTRIES, trackStores, type TrackedStores } from '../testing/state-backends.ts';
 import { DiskStore } from './disk-store.ts';
 import { canonicalKey, keyGroupOf, type KeyGroupRange } from './key-groups.ts';
+import { KeyedStateBackend } from './keyed-state.ts';
 
 const MAXP = 128;
 const KEYS = 5000;
@@ -237,5 +238,36 @@ describe('a rolling aggregate of every aggregate function on the disk store (cac
     expect(onHeap).toHaveLength(2100);
     expect(outputs(disk)).toEqual(onHeap);
     expectWithinBudget(disk);
+  });
+});
+
+describe('a delta snapshot on the disk store (cache 4)', () => {
+  const disk = trackStores(TEST_BACKENDS[1] as (typeof TEST_BACKENDS)[0]);
+  afterEach(() => disk.closeAll());
+
+  it('reads the changed keys without caching them: the cache stays as the last safe point left it', () => {
+    const b = new KeyedStateBackend(MAXP, { start: 0, end: MAXP - 1 }, disk.open);
+    const s = b.state<number>('n');
+    b.trackChanges();
+    const at = (i: number): [number, string] => {
+      const key = canonicalKey([`k${i}`]);
+      return [keyGroupOf(key, MAXP), key];
+    };
+    for (let i = 0; i < 1000; i++) s.put(...at(i), i);
+    b.snapshotFor(1, undefined);
+    b.maintain();
+    for (let i = 0; i < 1000; i += 2) s.put(...at(i), -i);
+    b.maintain();
+    const store = disk.opened[0] as DiskStore;
+    const cached = store.cached;
+    expect(cached).toBeLessThanOrEqual(TEST_CACHE_ENTRIES);
+    const d = b.snapshotFor(2, 1);
+    expect(d.delta).toBe(true);
+    expect(store.cached).toBe(cached);
+    const r = new KeyedStateBackend(MAXP, { start: 0, end: MAXP - 1 });
+    r.state<number>('n');
+    r.restore([b.snapshot(), d.bytes]);
+    expect(r.state<number>('n').peek(...at(500))).toBe(-500);
+    expect(r.state<number>('n').peek(...at(501))).toBe(501);
   });
 });
