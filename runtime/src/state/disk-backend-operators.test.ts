@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Rec } from '../core/record.ts';
 import { MAX_WATERMARK } from '../core/watermark.ts';
 import { DedupeOperator } from '../operators/dedupe.ts';
+import { IntervalJoinOperator } from '../operators/interval-join.ts';
 import { RollingAggregateOperator } from '../operators/rolling-aggregate.ts';
 import { CollectingOutput, inRange, keyedBatch, sortedJson, testContext } from '../testing/harness.ts';
 import { aggregators } from '../testing/operators.ts';
@@ -269,5 +270,34 @@ describe('a delta snapshot on the disk store (cache 4)', () => {
     r.restore([b.snapshot(), d.bytes]);
     expect(r.state<number>('n').peek(...at(500))).toBe(-500);
     expect(r.state<number>('n').peek(...at(501))).toBe(501);
+  });
+});
+
+describe('records kept in keyed state on the disk store (cache 4)', () => {
+  const disk = trackStores(TEST_BACKENDS[1] as (typeof TEST_BACKENDS)[0]);
+  afterEach(() => disk.closeAll());
+
+  /** An interval join whose left records carry a timestamp field (a Date), evicted before their match arrives. */
+  function joined(stores: TrackedStores): Rec[] {
+    const out = new CollectingOutput();
+    const cfg = { lowerBound: -5, upperBound: 10, select: undefined };
+    const op = new IntervalJoinOperator('j', cfg, testContext({ stateStore: stores.open }), out);
+    for (let i = 0; i < 10; i++) {
+      op.pushInput(0, keyedBatch([[{ u: `k${i}`, at: new Date(1000 + i) }, 100, [`k${i}`]]]));
+      op.keyedBackend.maintain();
+    }
+    op.pushInput(1, keyedBatch([[{ u: 'k0', x: 1 }, 101, ['k0']]]));
+    return out.take();
+  }
+
+  // KNOWN BUG (reported, not fixed here): the disk store keeps values as the TVE of their JSON
+  // form (state-codec.ts), and TVE follows JSON.stringify, so a Date in a record becomes its
+  // ISO string once the entry is evicted and read back; on the heap that happens only across a
+  // checkpoint restore. The fix is a design decision (a timestamp tag in TVE, or a private
+  // structured-clone encoding for the disk store): when it lands, `it.fails` becomes `it`.
+  it.fails('come back with the types the heap keeps (a Date stays a Date)', () => {
+    const onHeap = joined(trackStores(TEST_BACKENDS[0] as (typeof TEST_BACKENDS)[0]));
+    expect(onHeap[0]?.['at']).toBeInstanceOf(Date);
+    expect(joined(disk)).toEqual(onHeap);
   });
 });
