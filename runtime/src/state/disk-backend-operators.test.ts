@@ -13,7 +13,7 @@ import { RollingAggregateOperator } from '../operators/rolling-aggregate.ts';
 import { CollectingOutput, inRange, keyedBatch, sortedJson, testContext } from '../testing/harness.ts';
 import { aggregators } from '../testing/operators.ts';
 import { TEST_BACKENDS, TEST_CACHE_ENTRIES, trackStores, type TrackedStores } from '../testing/state-backends.ts';
-import { DiskStore } from './disk-store.ts';
+import type { DiskStore } from './disk-store.ts';
 import { canonicalKey, keyGroupOf, type KeyGroupRange } from './key-groups.ts';
 import { KeyedStateBackend } from './keyed-state.ts';
 

@@ -20,7 +20,10 @@ export interface KeyTable<V> {
   delete(key: string): boolean;
   /** The value last returned for `key` was changed in place (heap: nothing to do). */
   touch(key: string): void;
-  /** Restore: sets (undefined: removes) an entry without the caches a running job uses; keeps no reference to `value`. */
+  /**
+   * Restore: sets (undefined: removes) an entry without the caches a running job uses; keeps no
+   * reference to `value`.
+   */
   load(key: string, value: V | undefined): void;
   /**
    * Every entry; the visitor may set or delete the visited key only. A value it gets here is the
