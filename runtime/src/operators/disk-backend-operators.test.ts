@@ -7,15 +7,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Rec } from '../core/record.ts';
 import { MAX_WATERMARK } from '../core/watermark.ts';
-import { DedupeOperator } from '../operators/dedupe.ts';
-import { IntervalJoinOperator } from '../operators/interval-join.ts';
-import { RollingAggregateOperator } from '../operators/rolling-aggregate.ts';
+import { DedupeOperator } from './dedupe.ts';
+import { IntervalJoinOperator } from './interval-join.ts';
+import { RollingAggregateOperator } from './rolling-aggregate.ts';
 import { CollectingOutput, inRange, keyedBatch, sortedJson, testContext } from '../testing/harness.ts';
 import { aggregators } from '../testing/operators.ts';
 import { TEST_BACKENDS, TEST_CACHE_ENTRIES, trackStores, type TrackedStores } from '../testing/state-backends.ts';
-import type { DiskStore } from './disk-store.ts';
-import { canonicalKey, keyGroupOf, type KeyGroupRange } from './key-groups.ts';
-import { KeyedStateBackend } from './keyed-state.ts';
+import type { DiskStore } from '../state/disk-store.ts';
+import { canonicalKey, keyGroupOf, type KeyGroupRange } from '../state/key-groups.ts';
+import { KeyedStateBackend } from '../state/keyed-state.ts';
 
 const MAXP = 128;
 const KEYS = 5000;
