@@ -100,8 +100,16 @@ export default {
       name: 'state-is-a-leaf',
       severity: 'error',
       comment: 'runtime/src/state (keyed state, snapshot format) depends on nothing of the runtime but its error type.',
-      from: { path: '^runtime/src/state/' },
+      from: { path: '^runtime/src/state/', pathNot: '\\.test\\.ts$' },
       to: { path: '^runtime/src/', pathNot: '^runtime/src/(state/|errors\\.ts$)' },
+    },
+    {
+      name: 'state-tests-are-near-a-leaf',
+      severity: 'error',
+      comment:
+        "runtime/src/state's tests import the state layer, the error type and the test backends (testing/state-backends.ts, itself on state/ only) to run against the heap and the disk store.",
+      from: { path: '^runtime/src/state/.*\\.test\\.ts$' },
+      to: { path: '^runtime/src/', pathNot: '^runtime/src/(state/|errors\\.ts$|testing/state-backends\\.ts$)' },
     },
     {
       name: 'graph-is-the-contract',

@@ -1,11 +1,19 @@
 // Process-function state declared with a ttl (StateOptions): ValueState, ListState and MapState
 // read as empty once expired, by the declared update type; the operator counts the expiries.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyedProcessFunction, ListState, MapState, RuntimeContext, StateOptions, ValueState } from '../api.ts';
 import { isTributaryError } from '../errors.ts';
+import type { Rec } from '../core/record.ts';
 import { CollectingOutput, ManualClock, keyedBatch, testContext } from '../testing/harness.ts';
+import type { StateStore } from '../state/disk-store.ts';
+import { TEST_BACKENDS, trackStores } from '../testing/state-backends.ts';
 import { functionErrorPolicy } from './function-lookup.ts';
 import { KeyedProcessOperator } from './keyed-process-operator.ts';
+
+/** The store the running case's operators open (set per backend in beforeEach); undefined: the heap. */
+let openStore: (() => StateStore) | undefined;
+
+const FILLER = ['f0', 'f1', 'f2', 'f3', 'f4'];
 
 interface Seen {
   value: number | undefined;
@@ -40,19 +48,29 @@ function recorder(o: StateOptions | undefined) {
 
 function operator(o: StateOptions | undefined) {
   const clock = new ManualClock(0);
-  const ctx = testContext({ clock });
+  const ctx = testContext({ clock, stateStore: openStore });
   const out = new CollectingOutput();
   const op = new KeyedProcessOperator('p', recorder(o), ctx, functionErrorPolicy('fail', ctx), out);
   const push = (k: string, read = false): Seen => {
+    // Other keys (written at every push, so they never expire) in a batch before, so the disk
+    // store's cache (4 entries) evicts the key's entries at the safe point.
+    op.push(keyedBatch(FILLER.map((f): [Rec, number, unknown[]] => [{ k: f }, 1, [f]])));
+    op.keyedBackend.maintain();
     op.push(keyedBatch([[{ k, read }, 1, [k]]]));
-    return out.take()[0] as unknown as Seen;
+    op.keyedBackend.maintain(); // the slot's safe point after a batch
+    return out.take().at(-1) as unknown as Seen;
   };
   return { clock, ctx, op, push };
 }
 
 const EMPTY: Seen = { value: undefined, list: [], map: [] };
 
-describe('process-function state with a ttl', () => {
+describe.each(TEST_BACKENDS)('process-function state with a ttl ($name)', (tb) => {
+  const stores = trackStores(tb);
+  beforeEach(() => {
+    openStore = stores.open;
+  });
+  afterEach(() => stores.closeAll());
   it('OnCreateAndWrite (default): empty once a write is ttl old, whatever was read since', () => {
     const { clock, ctx, push } = operator({ ttl: 100 });
     expect(push('a')).toEqual(EMPTY);
@@ -108,7 +126,7 @@ describe('process-function state with a ttl', () => {
       },
       processElement() {},
     };
-    const ctx = testContext();
+    const ctx = testContext({ stateStore: openStore });
     try {
       new KeyedProcessOperator('p', twice, ctx, functionErrorPolicy('fail', ctx), new CollectingOutput());
       expect.unreachable();

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   StreamEnvironment,
   datagen,
@@ -26,6 +26,7 @@ import type { FunctionRegistry } from '../graph/function-registry.ts';
 import type { ValidatedGraph } from '../graph/validate.ts';
 import { CollectingOutput, ManualClock, keyedBatch, testContext } from '../testing/harness.ts';
 import { TransactionalCollectingSink, TransactionStore } from '../testing/transactional-sink.ts';
+import { jobStateBackend, TEST_BACKENDS, trackStores, type TestBackend } from '../testing/state-backends.ts';
 import { functionErrorPolicy } from './function-lookup.ts';
 import { KeyedProcessOperator } from './keyed-process-operator.ts';
 
@@ -127,6 +128,7 @@ const sorted = (recs: unknown[]): string[] => recs.map((r) => JSON.stringify(r))
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function start(
+  backend: TestBackend,
   rate: number | undefined,
   store: TransactionStore,
   parallelism: number,
@@ -142,15 +144,17 @@ async function start(
     sinkWriter: () => new TransactionalCollectingSink(store),
     checkpointing: { stateDir, intervalMs, retained: 2, timeoutMs: 20_000 },
     restoreFrom,
+    stateBackend: jobStateBackend(backend),
   });
   const done = job.run();
   done.catch(() => undefined);
   return { job, done };
 }
 
+/** The output of an uninterrupted run with keyed state on the heap. */
 async function reference(): Promise<string[]> {
   const store = new TransactionStore();
-  const r = await start(undefined, store, 1, await temp());
+  const r = await start(TEST_BACKENDS[0] as TestBackend, undefined, store, 1, await temp());
   await r.done;
   return sorted(store.committed);
 }
@@ -161,22 +165,24 @@ async function temp(): Promise<string> {
   return d;
 }
 
-describe('keyed process function state', () => {
+describe.each(TEST_BACKENDS)('keyed process function state ($name)', (tb) => {
+  const stores = trackStores(tb);
+  afterEach(() => stores.closeAll());
   it('stop-with-savepoint at 2, restore at 3, then at 1: same output as an uninterrupted run', async () => {
     const ref = await reference();
     expect(ref.length).toBeGreaterThan(300);
     const store = new TransactionStore();
     const dir = await temp();
-    const a = await start(20_000, store, 2, dir);
+    const a = await start(tb, 20_000, store, 2, dir);
     await sleep(300);
     const sp1 = await a.job.triggerSavepoint({ stop: true });
     await a.done;
     expect(a.job.status().recordsIn).toBeLessThan(COUNT);
-    const b = await start(20_000, store, 3, dir, sp1.path);
+    const b = await start(tb, 20_000, store, 3, dir, sp1.path);
     await sleep(300);
     const sp2 = await b.job.triggerSavepoint({ stop: true });
     await b.done;
-    const c = await start(undefined, store, 1, dir, sp2.path);
+    const c = await start(tb, undefined, store, 1, dir, sp2.path);
     await c.done;
     expect(store.prepared.size).toBe(0);
     expect(sorted(store.committed)).toEqual(ref);
@@ -188,7 +194,7 @@ describe('keyed process function state', () => {
     const dir = await temp();
     let restoreFrom: string | undefined;
     for (let round = 0; round < 3; round++) {
-      const r = await start(15_000, store, 2 + (round % 2), dir, restoreFrom, 60);
+      const r = await start(tb, 15_000, store, 2 + (round % 2), dir, restoreFrom, 60);
       // After one of this round's own checkpoints (an event: a loaded machine may take seconds
       // for the first), at a random moment.
       const before = restoreFrom;
@@ -199,7 +205,7 @@ describe('keyed process function state', () => {
       restoreFrom = (await latestCheckpointPath(dir)) ?? restoreFrom;
     }
     expect(restoreFrom).toBeDefined();
-    const last = await start(undefined, store, 3, dir, restoreFrom, 60);
+    const last = await start(tb, undefined, store, 3, dir, restoreFrom, 60);
     await last.done;
     expect(sorted(store.committed)).toEqual(ref);
   }, 60_000);
@@ -216,7 +222,7 @@ describe('keyed process function state', () => {
       },
     };
     const clock = new ManualClock(1000);
-    const ctx = testContext({ slot: 0, parallelism: 1, clock });
+    const ctx = testContext({ slot: 0, parallelism: 1, clock, stateStore: stores.open });
     const op = new KeyedProcessOperator('p', fn, ctx, functionErrorPolicy('fail', ctx), new CollectingOutput());
     op.push(
       keyedBatch([
@@ -229,7 +235,7 @@ describe('keyed process function state', () => {
     // Restore into two slots; each fires the timers of its own key groups only.
     for (const slot of [0, 1]) {
       const c2 = new ManualClock(1000);
-      const ctx2 = testContext({ slot, parallelism: 2, clock: c2 });
+      const ctx2 = testContext({ slot, parallelism: 2, clock: c2, stateStore: stores.open });
       const out = new CollectingOutput();
       const op2 = new KeyedProcessOperator('p', fn, ctx2, functionErrorPolicy('fail', ctx2), out);
       op2.restoreState([snap]);

@@ -1,11 +1,25 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalKey, keyGroupOf } from '../state/key-groups.ts';
 import { KeyedStateBackend } from '../state/keyed-state.ts';
-import { CollectingOutput, inRange, keyedBatch, sortedJson, testContext } from '../testing/harness.ts';
+import {
+  CollectingOutput,
+  inRange,
+  keyedBatch,
+  sortedJson,
+  testContext,
+  type TestContext,
+  type TestContextOptions,
+} from '../testing/harness.ts';
+import type { StateStore } from '../state/disk-store.ts';
+import { TEST_BACKENDS, trackStores } from '../testing/state-backends.ts';
 import { TimerService } from '../time/timer-service.ts';
 import { MAX_WATERMARK } from '../core/watermark.ts';
 import { DedupeOperator } from './dedupe.ts';
 import type { Rec } from '../core/record.ts';
+
+/** The store the running case's operators open (set per backend in beforeEach); undefined: the heap. */
+let openStore: (() => StateStore) | undefined;
+const context = (o: TestContextOptions = {}): TestContext => testContext({ ...o, stateStore: openStore });
 
 type Item = [Rec, number, unknown[]];
 const item = (id: number, v: string, ts: number): Item => [{ id, v }, ts, [id]];
@@ -65,22 +79,32 @@ function arrival(items: readonly Item[], seed: number, bound: number): Item[] {
 function run(order: readonly Item[], within: number, bound: number, parallelism: number, batch: number): Rec[] {
   const out = new CollectingOutput();
   const ops = Array.from({ length: parallelism }, (_, slot) => {
-    const ctx = testContext({ slot, parallelism });
+    const ctx = context({ slot, parallelism });
     return { op: new DedupeOperator('d', within, ctx, out), range: ctx.keyGroupRange };
   });
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < order.length; i += batch) {
     const chunk = order.slice(i, i + batch);
-    for (const { op, range } of ops)
+    for (const { op, range } of ops) {
       op.push(keyedBatch(chunk.filter((it) => inRange(range, keyGroupOf(canonicalKey(it[2]), 128)))));
+      op.keyedBackend.maintain(); // the slot's safe point between a batch and a watermark
+    }
     for (const it of chunk) max = Math.max(max, it[1]);
-    for (const { op } of ops) op.watermark(max - bound - 1);
+    for (const { op } of ops) {
+      op.watermark(max - bound - 1);
+      op.keyedBackend.maintain();
+    }
   }
   for (const { op } of ops) op.watermark(MAX_WATERMARK);
   return out.records.map((e) => e.rec);
 }
 
-describe('dedupe by event time', () => {
+describe.each(TEST_BACKENDS)('dedupe by event time ($name)', (tb) => {
+  const stores = trackStores(tb);
+  beforeEach(() => {
+    openStore = stores.open;
+  });
+  afterEach(() => stores.closeAll());
   it('passes the earliest record by event time, whatever the arrival order, batch size and parallelism', () => {
     const within = 300;
     const bound = 150;
@@ -99,7 +123,7 @@ describe('dedupe by event time', () => {
 
   it('holds a record until the watermark reaches it, then emits it with its own timestamp', () => {
     const out = new CollectingOutput();
-    const op = new DedupeOperator('d', 10, testContext(), out);
+    const op = new DedupeOperator('d', 10, context(), out);
     op.push(keyedBatch([item(1, 'late-arriving', 5), item(1, 'earliest', 2), item(2, 'other', 6)]));
     expect(out.records).toEqual([]);
     expect(op.pendingCount).toBe(3);
@@ -113,7 +137,7 @@ describe('dedupe by event time', () => {
   });
 
   it("a dropped duplicate leaves its key out of the next delta (the key's `until` is only read)", () => {
-    const op = new DedupeOperator('d', 10, testContext(), new CollectingOutput());
+    const op = new DedupeOperator('d', 10, context(), new CollectingOutput());
     op.keyedBackend.trackChanges();
     const until = op.keyedBackend.state<number>('until');
     op.push(keyedBatch([item(1, 'first', 2)]));
@@ -131,7 +155,7 @@ describe('dedupe by event time', () => {
       ['c', 'b', 'a'],
     ]) {
       const out = new CollectingOutput();
-      const op = new DedupeOperator('d', 10, testContext(), out);
+      const op = new DedupeOperator('d', 10, context(), out);
       op.push(keyedBatch(order.map((v) => item(1, v, 3))));
       op.watermark(MAX_WATERMARK);
       expect(out.take()).toEqual([{ id: 1, v: 'a' }]);
@@ -140,7 +164,7 @@ describe('dedupe by event time', () => {
 
   it('decides a record behind the watermark at once against what the key remembers', () => {
     const out = new CollectingOutput();
-    const op = new DedupeOperator('d', 10, testContext(), out);
+    const op = new DedupeOperator('d', 10, context(), out);
     op.push(keyedBatch([item(1, 'a', 100)]));
     op.watermark(105);
     expect(out.take()).toEqual([{ id: 1, v: 'a' }]);
@@ -159,20 +183,23 @@ describe('dedupe by event time', () => {
     const out = new CollectingOutput();
     const half = 1000;
     const first = [0, 1].map((slot) => {
-      const ctx = testContext({ slot, parallelism: 2 });
+      const ctx = context({ slot, parallelism: 2 });
       return { op: new DedupeOperator('d', within, ctx, out), range: ctx.keyGroupRange };
     });
     const feed = (ops: typeof first, chunk: readonly Item[], wm: number): void => {
-      for (const { op, range } of ops)
+      for (const { op, range } of ops) {
         op.push(keyedBatch(chunk.filter((it) => inRange(range, keyGroupOf(canonicalKey(it[2]), 128)))));
-      for (const { op } of ops) op.watermark(wm);
+        op.keyedBackend.maintain(); // safe points: between a batch and a watermark
+        op.watermark(wm);
+        op.keyedBackend.maintain();
+      }
     };
     const wmAfter = (n: number): number => Math.max(...order.slice(0, n).map((it) => it[1])) - bound - 1;
     feed(first, order.slice(0, half), wmAfter(half));
     expect(first.reduce((n, { op }) => n + op.pendingCount, 0)).toBeGreaterThan(0);
     const snapshots = first.map(({ op }) => op.snapshotState());
     const second = [0, 1, 2].map((slot) => {
-      const ctx = testContext({ slot, parallelism: 3 });
+      const ctx = context({ slot, parallelism: 3 });
       const op = new DedupeOperator('d', within, ctx, out);
       op.restoreState(snapshots);
       return { op, range: ctx.keyGroupRange };
@@ -182,12 +209,12 @@ describe('dedupe by event time', () => {
   });
 
   it('restores a snapshot of the arrival-order format (until and timers only)', () => {
-    const backend = new KeyedStateBackend(128, { start: 0, end: 127 });
+    const backend = new KeyedStateBackend(128, { start: 0, end: 127 }, openStore);
     const until = backend.state<number>('until');
     new TimerService().bind(backend, 'timers').register(keyGroupOf('[1]', 128), '[1]', 0, 10);
     until.put(keyGroupOf('[1]', 128), '[1]', 10);
     const out = new CollectingOutput();
-    const op = new DedupeOperator('d', 10, testContext(), out);
+    const op = new DedupeOperator('d', 10, context(), out);
     op.restoreState([backend.snapshot()]);
     op.push(keyedBatch([item(1, 'repeat', 5), item(1, 'next', 10)]));
     op.watermark(MAX_WATERMARK);

@@ -1,14 +1,31 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileExpr } from '../expr/cel.ts';
-import { CollectingOutput, keyedBatch, testContext } from '../testing/harness.ts';
+import {
+  CollectingOutput,
+  keyedBatch,
+  testContext,
+  type TestContext,
+  type TestContextOptions,
+} from '../testing/harness.ts';
+import type { StateStore } from '../state/disk-store.ts';
+import { TEST_BACKENDS, trackStores } from '../testing/state-backends.ts';
 import { aggregators } from '../testing/operators.ts';
 import { IntervalJoinOperator } from './interval-join.ts';
 import { RollingAggregateOperator } from './rolling-aggregate.ts';
 
-describe('interval join', () => {
+/** The store the running case's operators open (set per backend in beforeEach); undefined: the heap. */
+let openStore: (() => StateStore) | undefined;
+const context = (o: TestContextOptions = {}): TestContext => testContext({ ...o, stateStore: openStore });
+
+describe.each(TEST_BACKENDS)('interval join ($name)', (tb) => {
+  const stores = trackStores(tb);
+  beforeEach(() => {
+    openStore = stores.open;
+  });
+  afterEach(() => stores.closeAll());
   it('joins records of the same key whose timestamps fit the interval, at max(l, r)', () => {
     const out = new CollectingOutput();
-    const op = new IntervalJoinOperator('j', { lowerBound: -5, upperBound: 10, select: undefined }, testContext(), out);
+    const op = new IntervalJoinOperator('j', { lowerBound: -5, upperBound: 10, select: undefined }, context(), out);
     op.pushInput(
       0,
       keyedBatch([
@@ -36,7 +53,7 @@ describe('interval join', () => {
 
   it('projects with select over left and right, drops late records, and cleans up state', () => {
     const out = new CollectingOutput();
-    const ctx = testContext();
+    const ctx = context();
     const op = new IntervalJoinOperator(
       'j',
       {
@@ -64,7 +81,7 @@ describe('interval join', () => {
     const op = new IntervalJoinOperator(
       'j',
       { lowerBound: -5, upperBound: 10, select: undefined },
-      testContext(),
+      context(),
       new CollectingOutput(),
     );
     op.keyedBackend.trackChanges();
@@ -77,16 +94,47 @@ describe('interval join', () => {
     expect(left.takeChanged().size).toBe(1);
     expect(right.takeChanged().size).toBe(0);
   });
+
+  it('joins and cleans up over more keys than the disk cache holds, with safe points between batches', () => {
+    const out = new CollectingOutput();
+    const op = new IntervalJoinOperator('j', { lowerBound: -5, upperBound: 10, select: undefined }, context(), out);
+    const keys = Array.from({ length: 40 }, (_, i) => `u${i}`);
+    for (let i = 0; i < keys.length; i += 5) {
+      const chunk = keys.slice(i, i + 5);
+      op.pushInput(0, keyedBatch(chunk.map((u, j) => [{ user: u, click: i + j }, 100 + i + j, [u]])));
+      op.keyedBackend.maintain();
+      op.pushInput(1, keyedBatch(chunk.map((u, j) => [{ user: u, buy: i + j }, 102 + i + j, [u]])));
+      op.keyedBackend.maintain();
+    }
+    const joined = (): string[] =>
+      out.take().map((r) => `${String(r['user'])} ${String(r['click'])} ${String(r['buy'])}`);
+    expect(joined().sort()).toEqual(keys.map((u, i) => `${u} ${i} ${i}`).sort());
+    // A second left record per key, 3 ms later, still finds its right one.
+    op.pushInput(0, keyedBatch(keys.map((u, i) => [{ user: u, click: -i }, 103 + i, [u]])));
+    op.keyedBackend.maintain();
+    expect(joined().sort()).toEqual(keys.map((u, i) => `${u} ${-i} ${i}`).sort());
+    op.watermark(1000); // every timer fires: both sides are cleaned up
+    op.keyedBackend.maintain();
+    expect(op.keyedBackend.state('left').size).toBe(0);
+    expect(op.keyedBackend.state('right').size).toBe(0);
+    op.pushInput(1, keyedBatch(keys.map((u) => [{ user: u, buy: 'late' }, 1001, [u]])));
+    expect(joined()).toEqual([]);
+  });
 });
 
-describe('rolling aggregate', () => {
+describe.each(TEST_BACKENDS)('rolling aggregate ($name)', (tb) => {
+  const stores = trackStores(tb);
+  beforeEach(() => {
+    openStore = stores.open;
+  });
+  afterEach(() => stores.closeAll());
   it('emits the updated aggregate per key for every record', () => {
     const out = new CollectingOutput();
     const op = new RollingAggregateOperator(
       'r',
       ['user'],
       aggregators({ n: 'count()', total: 'sum(v)', top: 'max(v)' }),
-      testContext(),
+      context(),
       out,
     );
     op.push(

@@ -1,13 +1,18 @@
 // A rolling aggregate's `ttl`: a key's accumulators expire that long after its last record, in
 // processing time, and the key's next record starts a new aggregate.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CollectingOutput, keyedBatch, testContext } from '../testing/harness.ts';
+import type { StateStore } from '../state/disk-store.ts';
+import { TEST_BACKENDS, trackStores } from '../testing/state-backends.ts';
+
+/** The store the running case's operators open (set per backend in beforeEach); undefined: the heap. */
+let openStore: (() => StateStore) | undefined;
 import { aggregators } from '../testing/operators.ts';
 import { RecordErrors } from './record-errors.ts';
 import { RollingAggregateOperator } from './rolling-aggregate.ts';
 
 function rolling(ttlMs: number | undefined) {
-  const ctx = testContext();
+  const ctx = testContext({ stateStore: openStore });
   const out = new CollectingOutput();
   const op = new RollingAggregateOperator(
     'agg',
@@ -20,12 +25,18 @@ function rolling(ttlMs: number | undefined) {
   );
   const push = (k: string): unknown => {
     op.push(keyedBatch([[{ k }, 1, [k]]]));
+    op.keyedBackend.maintain(); // the slot's safe point after a batch
     return out.take().map((r) => r['n'])[0];
   };
   return { ctx, op, push };
 }
 
-describe('rolling aggregate with a ttl', () => {
+describe.each(TEST_BACKENDS)('rolling aggregate with a ttl ($name)', (tb) => {
+  const stores = trackStores(tb);
+  beforeEach(() => {
+    openStore = stores.open;
+  });
+  afterEach(() => stores.closeAll());
   it("starts a key over once its accumulators expired, and counts the expiry in the step's metric", () => {
     const { ctx, push } = rolling(1000);
     expect(push('a')).toBe(1);

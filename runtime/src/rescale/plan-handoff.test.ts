@@ -1,19 +1,24 @@
 // The planner and the key-group hand-off together: a plan sized from the key-group index of
 // real snapshots, carried out step by step over two stateful operators per slot, ends where a
 // checkpoint restored at the new parallelism ends, and each step moves the bytes it planned.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalKey, keyGroupOf, keyGroupRangeForSlot, slotForKeyGroup } from '../state/key-groups.ts';
 import { KeyedStateBackend } from '../state/keyed-state.ts';
 import { extractKeyGroups, installKeyGroups } from '../state/key-group-handoff.ts';
 import { indexSnapshot } from '../state/snapshot-index.ts';
 import { planMigration } from './plan.ts';
+import type { StateStore } from '../state/disk-store.ts';
+import { TEST_BACKENDS, trackStores } from '../testing/state-backends.ts';
+
+/** The store the running case's backends open (set per backend in beforeEach); undefined: the heap. */
+let openStore: (() => StateStore) | undefined;
 
 const OPERATORS = ['per-user', 'per-user-sessions'] as const;
 type Slot = Record<(typeof OPERATORS)[number], KeyedStateBackend>;
 
 function slotAt(maxP: number, start: number, end: number): Slot {
   const b = (): KeyedStateBackend => {
-    const x = new KeyedStateBackend(maxP, { start, end });
+    const x = new KeyedStateBackend(maxP, { start, end }, openStore);
     x.state('value');
     return x;
   };
@@ -26,7 +31,12 @@ function contents(s: Slot): Record<string, unknown> {
   return out;
 }
 
-describe('a plan carried out by key-group hand-offs', () => {
+describe.each(TEST_BACKENDS)('a plan carried out by key-group hand-offs ($name)', (tb) => {
+  const stores = trackStores(tb);
+  beforeEach(() => {
+    openStore = stores.open;
+  });
+  afterEach(() => stores.closeAll());
   for (const [from, to] of [
     [2, 3],
     [3, 2],
@@ -45,6 +55,7 @@ describe('a plan carried out by key-group hand-offs', () => {
         const s = slots[slotForKeyGroup(kg, from, maxP)] as Slot;
         s['per-user'].state('value').put(kg, key, { clicks: i, page: `/p/${i % 13}` });
         if (i % 3 === 0) s['per-user-sessions'].state('value').put(kg, key, [i, i + 1000, 'x'.repeat(i % 50)]);
+        for (const op of OPERATORS) s[op].maintain(); // a safe point between records
       }
 
       // Bytes per key group, as the checkpoint's key-group index reports them (framing included).
@@ -86,6 +97,7 @@ describe('a plan carried out by key-group hand-offs', () => {
           }
           expect(moved).toBe(kgs.reduce((n, kg) => n + (keyGroupBytes[kg] as number), 0));
         }
+        for (const s of slots) for (const op of OPERATORS) s[op].maintain(); // the slots run on between steps
       }
       for (let t = 0; t < Math.max(from, to); t++)
         expect(contents(slots[t] as Slot), `slot ${t}`).toEqual(t < to ? contents(reference[t] as Slot) : {});

@@ -77,6 +77,13 @@ export class DiskTable<V> implements KeyTable<V> {
     return v;
   }
 
+  read(key: string): V | undefined {
+    const c = this.cache.get(key);
+    if (c !== undefined) return c === GONE ? undefined : c.v;
+    const bytes = this.db.getBinary(this.host.keyBytes(this.kg, key));
+    return bytes === undefined ? undefined : this.codec.decode(bytes);
+  }
+
   set(key: string, value: V): void {
     const c = this.cache.get(key);
     if (c === undefined || c === GONE) {

@@ -1,8 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TributaryError } from '../errors.ts';
 import { canonicalKey, keyGroupOf, keyGroupRangeForSlot, slotForKeyGroup, type KeyGroupRange } from './key-groups.ts';
 import { KeyedStateBackend, type KeyedState } from './keyed-state.ts';
 import { extractKeyGroups, installKeyGroups, type KeyGroupHandoff } from './key-group-handoff.ts';
+import type { StateStore } from './disk-store.ts';
+import { TEST_BACKENDS, trackStores } from '../testing/state-backends.ts';
+
+/** The store the running case's backends open (set per backend in beforeEach); undefined: the heap. */
+let openStore: (() => StateStore) | undefined;
 
 /** A seeded PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -30,7 +35,7 @@ class Operator {
   index = new Map<number, number>();
 
   constructor(maxP: number, range: KeyGroupRange) {
-    this.backend = new KeyedStateBackend(maxP, range);
+    this.backend = new KeyedStateBackend(maxP, range, openStore);
     this.count = this.backend.state<number>('count');
     this.seen = this.backend.state<Set<string>>('seen', SEEN);
     this.backend.onRestore(() => this.rebuild());
@@ -69,6 +74,7 @@ function filled(maxP: number, p: number, keys: number, seed: number): Operator[]
     const s = op.seen.get(kg, key) ?? new Set<string>();
     s.add(`v${i % 7}`);
     op.seen.put(kg, key, s);
+    op.backend.maintain(); // a safe point between records
   }
   for (const op of ops) op.rebuild(); // as the running operator keeps it
   return ops;
@@ -104,6 +110,7 @@ function migrate(ops: Operator[], maxP: number, from: number, to: number, seed: 
       const h = extractKeyGroups((slots[a] as Operator).backend, kgs, `step "agg" slot ${a}`);
       installKeyGroups((slots[b] as Operator).backend, h, `step "agg" slot ${b}`);
     }
+    for (const o of slots) o.backend.maintain(); // the slots' loops run on between steps
   }
   return slots;
 }
@@ -118,7 +125,12 @@ function refusal(fn: () => void): TributaryError {
   throw new TributaryError('TRIB_INVARIANT', 'no refusal');
 }
 
-describe('key-group hand-off', () => {
+describe.each(TEST_BACKENDS)('key-group hand-off ($name)', (tb) => {
+  const stores = trackStores(tb);
+  beforeEach(() => {
+    openStore = stores.open;
+  });
+  afterEach(() => stores.closeAll());
   const cases: [number, number, number][] = [
     [128, 1, 2],
     [128, 2, 3],
@@ -235,7 +247,7 @@ describe('key-group hand-off', () => {
     expect(unlisted.message).toMatch(/holds key group 2, which it does not list/);
     const otherMaxP = new Operator(32, EMPTY);
     expect(refusal(() => installKeyGroups(otherMaxP.backend, h, 't')).code).toBe('TRIB_STATE_INCOMPATIBLE');
-    const otherOperator = new KeyedStateBackend(16, EMPTY);
+    const otherOperator = new KeyedStateBackend(16, EMPTY, openStore);
     otherOperator.state('count');
     const e = refusal(() => installKeyGroups(otherOperator, h, 'step "dedupe" slot 2'));
     expect(e.code).toBe('TRIB_STATE_INCOMPATIBLE');

@@ -10,12 +10,20 @@ export interface KeyTable<V> {
   readonly size: number;
   /** The value (the stored object; the caller may change it in place and then `touch` the key). */
   get(key: string): V | undefined;
+  /**
+   * The value for a reader that neither changes it nor keeps it past the call (a delta
+   * snapshot): a store that caches leaves its cache as it was (no entry added, none refreshed).
+   */
+  read(key: string): V | undefined;
   set(key: string, value: V): void;
   /** Removes the key; true when it was there. */
   delete(key: string): boolean;
   /** The value last returned for `key` was changed in place (heap: nothing to do). */
   touch(key: string): void;
-  /** Restore: sets (undefined: removes) an entry past the caches a running job uses; keeps no reference to `value`. */
+  /**
+   * Restore: sets (undefined: removes) an entry without the caches a running job uses; keeps no
+   * reference to `value`.
+   */
   load(key: string, value: V | undefined): void;
   /**
    * Every entry; the visitor may set or delete the visited key only. A value it gets here is the
@@ -29,6 +37,10 @@ export interface KeyTable<V> {
 
 /** The heap's table: a Map, whose values are the objects themselves. */
 export class HeapTable<V> extends Map<string, V> implements KeyTable<V> {
+  read(key: string): V | undefined {
+    return this.get(key);
+  }
+
   touch(_key: string): void {}
 
   load(key: string, value: V | undefined): void {

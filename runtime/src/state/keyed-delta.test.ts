@@ -1,16 +1,21 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../errors.ts';
 import { canonicalKey, keyGroupOf, keyGroupRangeForSlot } from './key-groups.ts';
 import { KeyedStateBackend, type StateSerializer } from './keyed-state.ts';
 import { mergeChain } from './delta-merge.ts';
 import { readSnapshotEntries, readSnapshotHeader } from './snapshot-format.ts';
+import type { StateStore } from './disk-store.ts';
+import { TEST_BACKENDS, trackStores } from '../testing/state-backends.ts';
 
 const MAXP = 32;
 const LIST: StateSerializer<number[]> = { toJSON: (v) => v, fromJSON: (j) => j as number[] };
 
+/** The store the running case's backends open (set per backend in beforeEach); undefined: the heap. */
+let openStore: (() => StateStore) | undefined;
+
 /** A backend with a value state and a list state changed in place, as operators do. */
 function backend(range = { start: 0, end: MAXP - 1 }): KeyedStateBackend {
-  const b = new KeyedStateBackend(MAXP, range);
+  const b = new KeyedStateBackend(MAXP, range, openStore);
   b.state<number>('count');
   b.state<number[]>('list', LIST);
   b.trackChanges();
@@ -43,6 +48,7 @@ function change(b: KeyedStateBackend, r: () => number, keys: number): void {
     else list.put(kg, key, [1]);
   } else if (pick < 0.9) count.delete(kg, key);
   else list.delete(kg, key);
+  b.maintain(); // a safe point between records: the disk store evicts here
 }
 
 /** Every entry of a full snapshot, sorted, as JSON text: equal iff the states are equal. */
@@ -54,14 +60,19 @@ function entriesOf(b: KeyedStateBackend): string {
 }
 
 function restored(files: Uint8Array[], range = { start: 0, end: MAXP - 1 }): KeyedStateBackend {
-  const b = new KeyedStateBackend(MAXP, range);
+  const b = new KeyedStateBackend(MAXP, range, openStore);
   b.state<number>('count');
   b.state<number[]>('list', LIST);
   b.restore(files);
   return b;
 }
 
-describe('incremental snapshots (deltas)', () => {
+describe.each(TEST_BACKENDS)('incremental snapshots (deltas) ($name)', (tb) => {
+  const stores = trackStores(tb);
+  beforeEach(() => {
+    openStore = stores.open;
+  });
+  afterEach(() => stores.closeAll());
   it('a full snapshot and its chain of deltas restore exactly the state of the newest delta', () => {
     const r = rng(7);
     const b = backend();

@@ -150,7 +150,8 @@ export function writeDelta(
       const removed: string[] = [];
       const present: [string, unknown][] = [];
       for (const k of keys) {
-        const v = table?.get(k);
+        // Not `get`: a disk store would cache every changed key's value until its next safe point.
+        const v = table?.read(k);
         if (v === undefined) removed.push(k);
         else present.push([k, v]);
       }

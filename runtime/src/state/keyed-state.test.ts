@@ -1,10 +1,11 @@
 import { crc32 } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../errors.ts';
 import { canonicalKey, keyGroupOf, keyGroupRangeForSlot } from './key-groups.ts';
 import { KeyedStateBackend } from './keyed-state.ts';
 import { writeSnapshotV1 } from './snapshot-format-v1.ts';
 import { readSnapshotEntries, readSnapshotHeader } from './snapshot-format.ts';
+import { TEST_BACKENDS, trackStores } from '../testing/state-backends.ts';
 
 const MAXP = 16;
 
@@ -19,6 +20,7 @@ function fill(backends: KeyedStateBackend[], keys: string[]): void {
       key,
       new Set([k, `${k}!`]),
     );
+    b.maintain(); // a safe point between records: the disk store evicts here
   }
 }
 
@@ -34,10 +36,11 @@ function contents(backends: KeyedStateBackend[]): Record<string, unknown> {
   return out;
 }
 
-const backendsFor = (p: number): KeyedStateBackend[] =>
-  Array.from({ length: p }, (_, s) => new KeyedStateBackend(MAXP, keyGroupRangeForSlot(s, p, MAXP)));
-
-describe('keyed state snapshots', () => {
+describe.each(TEST_BACKENDS)('keyed state snapshots ($name)', (tb) => {
+  const stores = trackStores(tb);
+  afterEach(() => stores.closeAll());
+  const backendsFor = (p: number): KeyedStateBackend[] =>
+    Array.from({ length: p }, (_, s) => new KeyedStateBackend(MAXP, keyGroupRangeForSlot(s, p, MAXP), stores.open));
   const keys = Array.from({ length: 200 }, (_, i) => `key-${i}`);
 
   it('restores 2 slots into 3 slots (and 3 into 1) with the same contents', () => {
@@ -94,9 +97,9 @@ describe('keyed state snapshots', () => {
   });
 
   it('refuses a snapshot of another maxParallelism', () => {
-    const b = new KeyedStateBackend(32, { start: 0, end: 31 });
+    const b = new KeyedStateBackend(32, { start: 0, end: 31 }, stores.open);
     b.state<number>('count').put(1, '["x"]', 1);
-    const r = new KeyedStateBackend(MAXP, { start: 0, end: 15 });
+    const r = new KeyedStateBackend(MAXP, { start: 0, end: 15 }, stores.open);
     r.state('count');
     expect(() => r.restore([b.snapshot()])).toThrow(/maxParallelism cannot change/);
   });

@@ -1,23 +1,31 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { canonicalKey, keyGroupOf, keyGroupRangeForSlot } from './key-groups.ts';
 import { KeyedStateBackend } from './keyed-state.ts';
 import { writeSnapshotV1 } from './snapshot-format-v1.ts';
 import { readSnapshotEntries, readSnapshotHeader, snapshotSections } from './snapshot-format.ts';
 import { assembleSnapshot, coversAll, indexProblem, indexSnapshot, rangesFor } from './snapshot-index.ts';
+import type { StateStore } from './disk-store.ts';
+import { TEST_BACKENDS, trackStores } from '../testing/state-backends.ts';
 
 const MAXP = 32;
 
 /** The snapshots of `p` slots holding `n` keys (a count and a string per key). */
-function snapshots(p: number, n: number): Uint8Array[] {
-  const backends = Array.from({ length: p }, (_, s) => new KeyedStateBackend(MAXP, keyGroupRangeForSlot(s, p, MAXP)));
+function snapshots(p: number, n: number, open: (() => StateStore) | undefined): Uint8Array[] {
+  const backends = Array.from(
+    { length: p },
+    (_, s) => new KeyedStateBackend(MAXP, keyGroupRangeForSlot(s, p, MAXP), open),
+  );
   for (let i = 0; i < n; i++) {
     const key = canonicalKey([`k${i}`]);
     const kg = keyGroupOf(key, MAXP);
     const b = backends.find((x) => kg >= x.range.start && kg <= x.range.end) as KeyedStateBackend;
     b.state<number>('n').put(kg, key, i);
     b.state<string>('s').put(kg, key, `v${i}`.repeat(5));
+    b.maintain(); // a safe point between records
   }
-  return backends.map((b) => b.snapshot());
+  const out = backends.map((b) => b.snapshot());
+  for (const b of backends) b.close(); // taken while the tests are collected: no afterEach sees these
+  return out;
 }
 
 /** Key group → entries, from a snapshot's full read (its own CRC verified). */
@@ -25,8 +33,10 @@ function byKeyGroup(bytes: Uint8Array): Map<number, unknown> {
   return new Map(readSnapshotEntries(bytes).groups);
 }
 
-describe('key-group index of a keyed-state snapshot', () => {
-  const [snap] = snapshots(1, 2000) as [Uint8Array];
+describe.each(TEST_BACKENDS)('key-group index of a keyed-state snapshot ($name)', (tb) => {
+  const stores = trackStores(tb);
+  afterEach(() => stores.closeAll());
+  const [snap] = snapshots(1, 2000, stores.open) as [Uint8Array];
   const index = indexSnapshot(snap);
 
   it('lists every section at the offsets the reader finds, and survives a JSON round trip', () => {
@@ -126,8 +136,8 @@ describe('key-group index of a keyed-state snapshot', () => {
     expect([...got.keys()]).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
     for (const [kg, entries] of got) expect(entries).toEqual(full.get(kg));
     // And a backend of that range restores from it what it restores from the whole file.
-    const fromPart = new KeyedStateBackend(MAXP, { start: 5, end: 12 });
-    const fromWhole = new KeyedStateBackend(MAXP, { start: 5, end: 12 });
+    const fromPart = new KeyedStateBackend(MAXP, { start: 5, end: 12 }, stores.open);
+    const fromWhole = new KeyedStateBackend(MAXP, { start: 5, end: 12 }, stores.open);
     for (const b of [fromPart, fromWhole]) {
       b.state('n');
       b.state('s');

@@ -1,22 +1,31 @@
 // Keyed state with a time-to-live (ttl-state.ts, state-ttl.ts): Flink's StateTtlConfig
 // semantics in processing time, on a manual clock.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mergeChain } from './delta-merge.ts';
 import { canonicalKey, keyGroupOf } from './key-groups.ts';
 import { KeyedStateBackend } from './keyed-state.ts';
 import { readSnapshotEntries, readSnapshotHeader } from './snapshot-format.ts';
 import { unexpiredFilter, type TtlUpdate } from './state-ttl.ts';
 import { ExpiredCount, SWEEP_PER_ACCESS, TtlState } from './ttl-state.ts';
+import type { StateStore } from './disk-store.ts';
+import { TEST_BACKENDS, trackStores } from '../testing/state-backends.ts';
 
 const MAXP = 16;
 const RANGE = { start: 0, end: MAXP - 1 };
 const TTL = 100;
 
+/** The store the running case's backends open (set per backend in beforeEach); undefined: the heap. */
+let openStore: (() => StateStore) | undefined;
+
 interface Clock {
   t: number;
 }
 
-function ttlState(clock: Clock, update: TtlUpdate = 'OnCreateAndWrite', b = new KeyedStateBackend(MAXP, RANGE)) {
+function ttlState(
+  clock: Clock,
+  update: TtlUpdate = 'OnCreateAndWrite',
+  b = new KeyedStateBackend(MAXP, RANGE, openStore),
+) {
   const expired = new ExpiredCount();
   const s = new TtlState<number>(
     b,
@@ -46,7 +55,12 @@ function entries(bytes: Uint8Array): Map<string, Map<string, unknown>> {
   return out;
 }
 
-describe('keyed state with a ttl', () => {
+describe.each(TEST_BACKENDS)('keyed state with a ttl ($name)', (tb) => {
+  const stores = trackStores(tb);
+  beforeEach(() => {
+    openStore = stores.open;
+  });
+  afterEach(() => stores.closeAll());
   it('never returns an expired value, and removes it when read', () => {
     const clock = { t: 1000 };
     const { s, expired } = ttlState(clock);
@@ -61,9 +75,11 @@ describe('keyed state with a ttl', () => {
 
   it('OnCreateAndWrite: reads do not extend a value; writes do', () => {
     const clock = { t: 0 };
-    const { s } = ttlState(clock, 'OnCreateAndWrite');
+    const { b, s } = ttlState(clock, 'OnCreateAndWrite');
     s.put(...at('a'), 1);
     s.put(...at('b'), 1);
+    for (let i = 0; i < 10; i++) s.put(...at(`other${i}`), i); // more keys than the disk cache holds
+    b.maintain();
     clock.t = 60;
     expect(s.get(...at('a'))).toBe(1);
     s.touch(...at('b')); // b changed in place: a write
@@ -76,17 +92,22 @@ describe('keyed state with a ttl', () => {
 
   it('OnReadAndWrite: every read extends a value', () => {
     const clock = { t: 0 };
-    const { s } = ttlState(clock, 'OnReadAndWrite');
+    const { b, s } = ttlState(clock, 'OnReadAndWrite');
     s.put(...at('a'), 1);
-    for (clock.t = 90; clock.t < 1000; clock.t += 90) expect(s.get(...at('a'))).toBe(1);
+    for (let i = 0; i < 10; i++) s.put(...at(`other${i}`), i); // more keys than the disk cache holds
+    for (clock.t = 90; clock.t < 1000; clock.t += 90) {
+      b.maintain(); // a safe point between records: the stamp changed in place must survive eviction
+      expect(s.get(...at('a'))).toBe(1);
+    }
     clock.t += 100;
     expect(s.get(...at('a'))).toBeUndefined();
   });
 
   it('sweeps out keys nobody reads again, a few entries per access', () => {
     const clock = { t: 0 };
-    const { s, expired } = ttlState(clock);
+    const { b, s, expired } = ttlState(clock);
     for (let i = 0; i < 200; i++) s.put(...at(`old${i}`), i);
+    b.maintain();
     clock.t = TTL;
     // Accesses to one live key only: each checks at most SWEEP_PER_ACCESS entries.
     let accesses = 0;
@@ -94,6 +115,7 @@ describe('keyed state with a ttl', () => {
       const before = expired.n;
       s.put(...at('live'), accesses++);
       expect(expired.n - before).toBeLessThanOrEqual(SWEEP_PER_ACCESS);
+      b.maintain(); // between records: the sweep's cursor lives across safe points
     }
     expect(s.stamped.size).toBe(1);
     expect(expired.take()).toBe(200);
@@ -120,7 +142,7 @@ describe('keyed state with a ttl', () => {
   });
 
   it('writes no ttl and no stamp for states without one', () => {
-    const b = new KeyedStateBackend(MAXP, RANGE);
+    const b = new KeyedStateBackend(MAXP, RANGE, openStore);
     b.state<number>('count').put(...at('a'), 5);
     const bytes = b.snapshot();
     expect(readSnapshotHeader(bytes).ttl).toBeUndefined();
@@ -129,13 +151,13 @@ describe('keyed state with a ttl', () => {
   });
 
   it('stamps a value restored without a ttl with the restore time, and unstamps the other way', () => {
-    const plain = new KeyedStateBackend(MAXP, RANGE);
+    const plain = new KeyedStateBackend(MAXP, RANGE, openStore);
     plain.state<number>('count').put(...at('a'), 5);
     const clock = { t: 5000 };
     const r = ttlState(clock);
     r.b.restore([plain.snapshot()]);
     expect(r.s.stamped.peek(...at('a'))).toEqual({ at: 5000, v: 5 });
-    const back = new KeyedStateBackend(MAXP, RANGE);
+    const back = new KeyedStateBackend(MAXP, RANGE, openStore);
     back.state<number>('count');
     back.restore([r.b.snapshot()]);
     expect(back.state<number>('count').peek(...at('a'))).toBe(5);

@@ -4,6 +4,7 @@ import { CollectingSink, type Emitted } from '../connectors/collection/collectin
 import type { OperatorContext, Output, ProcessingTimeService } from '../operators/types.ts';
 import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
+import type { StateStore } from '../state/disk-store.ts';
 import { canonicalKey, keyGroupOf, keyGroupRangeForSlot, type KeyGroupRange } from '../state/key-groups.ts';
 
 export { CollectingSink, type Emitted };
@@ -70,6 +71,8 @@ export interface TestContextOptions {
   parallelism?: number;
   maxParallelism?: number;
   clock?: ManualClock;
+  /** Opens the operator's keyed-state store (testing/state-backends.ts); absent: the heap. */
+  stateStore?: (() => StateStore) | undefined;
 }
 
 export interface TestContext extends OperatorContext {
@@ -103,6 +106,7 @@ export function testContext(o: TestContextOptions = {}): TestContext {
     lateDecided: 0,
     exprErrors: [],
     expired: 0,
+    ...(o.stateStore ? { stateStore: o.stateStore } : {}),
     metrics: {
       lateRecords: (outcome, n) => {
         if (outcome === 'sent') ctx.lateSent += n;
