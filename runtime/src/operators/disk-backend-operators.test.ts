@@ -290,12 +290,8 @@ describe('records kept in keyed state on the disk store (cache 4)', () => {
     return out.take();
   }
 
-  // KNOWN BUG (reported, not fixed here): the disk store keeps values as the TVE of their JSON
-  // form (state-codec.ts), and TVE follows JSON.stringify, so a Date in a record becomes its
-  // ISO string once the entry is evicted and read back; on the heap that happens only across a
-  // checkpoint restore. The fix is a design decision (a timestamp tag in TVE, or a private
-  // structured-clone encoding for the disk store): when it lands, `it.fails` becomes `it`.
-  it.fails('come back with the types the heap keeps (a Date stays a Date)', () => {
+  // The local store writes Dates with their own tag (state-codec.ts): eviction keeps them Dates.
+  it('come back with the types the heap keeps (a Date stays a Date)', () => {
     const onHeap = joined(trackStores(TEST_BACKENDS[0] as (typeof TEST_BACKENDS)[0]));
     expect(onHeap[0]?.['at']).toBeInstanceOf(Date);
     expect(joined(disk)).toEqual(onHeap);

@@ -4,6 +4,7 @@ import { TributaryError } from '../errors.ts';
 import {
   TAG_ARRAY,
   TAG_BIGINT,
+  TAG_DATE,
   TAG_F64,
   TAG_FALSE,
   TAG_NEG_INT,
@@ -167,6 +168,8 @@ export class BinaryReader {
       }
       case TAG_STRING:
         return this.string();
+      case TAG_DATE:
+        return new Date(this.f64());
       case TAG_ARRAY: {
         const n = this.varuint();
         if (n > this.end - this.pos) stateCorrupt(`array of ${n} items in ${this.end - this.pos} bytes`);

@@ -15,12 +15,20 @@ export const TAG_UINT = 7;
 export const TAG_NEG_INT = 8;
 /** A BigInt (a typed format's integer, a CEL int: core/json-text.ts): its decimal digits as a string. */
 export const TAG_BIGINT = 9;
+/** A Date as f64 milliseconds: written only into a disk backend's local store (`dates`), never into a snapshot. */
+export const TAG_DATE = 10;
 
 export class BinaryWriter {
   private buf: Buffer;
   private dv: DataView;
   /** Bytes written so far. */
   pos = 0;
+  /**
+   * Writes a Date as a Date (TAG_DATE) instead of its toJSON string: the disk backend's local
+   * store keeps values as the heap does, while snapshots keep JSON's meaning (their format has no
+   * Date, and a restore gives the ISO string, as a restore of heap state always did).
+   */
+  dates = false;
 
   constructor(initialSize = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialSize);
@@ -168,6 +176,11 @@ export class BinaryWriter {
           this.u8(TAG_ARRAY);
           this.varuint(v.length);
           for (const x of v as unknown[]) this.value(x);
+          return;
+        }
+        if (this.dates && v instanceof Date) {
+          this.u8(TAG_DATE);
+          this.f64(v.getTime());
           return;
         }
         const o = v as Record<string, unknown> & { toJSON?: unknown };
