@@ -20,6 +20,8 @@ import { defaultCacheEntries, type StateBackendOptions } from './state-backend-o
 
 /** lmdb's key size limit (bytes), less the 2 bytes of the key group. */
 const MAX_KEY_BYTES = 1978 - 2;
+/** Named states one step may keep in a store (lmdb sub-databases; the root takes none of them). */
+const MAX_STATES = 256;
 /** Restored entries written per transaction. */
 const LOAD_BATCH = 8192;
 /** An eviction pass brings the cache down to this share of its budget, so passes are rare. */
@@ -60,11 +62,15 @@ export class DiskStore implements StateStore, TableHost {
       const base = parent ?? tmpdir();
       mkdirSync(base, { recursive: true });
       this.dir = mkdtempSync(join(base, 'keyed-'));
-      this.env = open({ path: this.dir, noSync: true, noMetaSync: true, maxDbs: 64, compression: false });
+      this.env = open({ path: this.dir, noSync: true, noMetaSync: true, maxDbs: MAX_STATES, compression: false });
     } catch (cause) {
-      throw new TributaryError('TRIB_STATE_LOCAL_STORE', `cannot open the local state store under ${parent ?? tmpdir()}`, {
-        cause,
-      });
+      throw new TributaryError(
+        'TRIB_STATE_LOCAL_STORE',
+        `cannot open the local state store under ${parent ?? tmpdir()}`,
+        {
+          cause,
+        },
+      );
     }
   }
 
@@ -72,7 +78,15 @@ export class DiskStore implements StateStore, TableHost {
     this.open();
     let db = this.dbs.get(name);
     if (!db) {
-      db = this.env.openDB({ name, encoding: 'binary', keyEncoding: 'binary', compression: false });
+      try {
+        db = this.env.openDB({ name, encoding: 'binary', keyEncoding: 'binary', compression: false });
+      } catch (cause) {
+        throw new TributaryError(
+          'TRIB_STATE_LOCAL_STORE',
+          `cannot open state "${name}" in the local state store ${this.dir} (at most ${MAX_STATES} states per step)`,
+          { cause },
+        );
+      }
       this.dbs.set(name, db);
     }
     const t = new DiskTable<V>(this, db, kg, codec);
@@ -95,6 +109,19 @@ export class DiskStore implements StateStore, TableHost {
 
   dirtied(t: DiskTable<unknown>): void {
     this.dirtyTables.add(t);
+  }
+
+  flushTable(t: DiskTable<unknown>): void {
+    this.open();
+    if (!this.dirtyTables.delete(t)) return;
+    this.env.transactionSync(() => t.writeBack());
+    this.epoch++;
+  }
+
+  forget(t: DiskTable<unknown>): void {
+    this.dirtyTables.delete(t);
+    const i = this.all.indexOf(t);
+    if (i >= 0) this.all.splice(i, 1);
   }
 
   /** Refuses use after close (a snapshot asked for once the job ended): the files are gone. */
@@ -152,8 +179,7 @@ export class DiskStore implements StateStore, TableHost {
 
   stats(): { localBytes: number; cachedEntries: number } {
     let localBytes = 0;
-    if (!this.closed)
-      for (const f of readdirSync(this.dir)) localBytes += statSync(join(this.dir, f)).blocks * 512;
+    if (!this.closed) for (const f of readdirSync(this.dir)) localBytes += statSync(join(this.dir, f)).blocks * 512;
     return { localBytes, cachedEntries: this.cached };
   }
 

@@ -29,8 +29,11 @@ export interface TableHost {
   epoch: number;
   /** `[kg][key]` in a shared buffer, valid until the next call. */
   keyBytes(kg: number, key: string): Buffer;
-  flush(): void;
+  /** Writes `t`'s dirty entries now (one transaction). */
+  flushTable(t: DiskTable<unknown>): void;
   dirtied(t: DiskTable<unknown>): void;
+  /** `t` was dropped: the store no longer flushes or evicts it. */
+  forget(t: DiskTable<unknown>): void;
   queueLoad(db: Database, key: Buffer, value: Uint8Array | undefined, t: DiskTable<unknown>): void;
 }
 
@@ -187,6 +190,7 @@ export class DiskTable<V> implements KeyTable<V> {
     if (keys.length > 0) this.db.transactionSync(() => keys.forEach((k) => this.db.removeSync(k)));
     this.count = 0;
     this.host.epoch++;
+    this.host.forget(this as DiskTable<unknown>);
   }
 
   private range(after?: Buffer): { start: Buffer; end: Buffer; limit?: number } {
@@ -210,7 +214,7 @@ export class DiskTable<V> implements KeyTable<V> {
    * a stale value. Keys added while it runs may be missed.
    */
   private *iterate(): Generator<[string, V]> {
-    this.host.flush();
+    this.host.flushTable(this as DiskTable<unknown>);
     let after: Buffer | undefined;
     for (;;) {
       const epoch = this.host.epoch;
