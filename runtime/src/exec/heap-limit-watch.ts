@@ -90,7 +90,8 @@ export function heapLimitError(s: HeapSample, source: string, held: string | und
     `the heap's old generation holds ${mib(s.used)} after full garbage collections, ${pct}% of its limit of ${mib(s.limit)} (${source})` +
       (held ? `; keyed state: ${held}` : '') +
       ': the job needs more memory than the slot has. Raise the pod memory limit (or --max-old-space-size), ' +
-      'spread the keys over more slots (parallelism), or bound the state (ttl, windows)',
+      'spread the keys over more slots (parallelism), keep keyed state on disk (spec.stateBackend: disk), ' +
+      'or bound the state (ttl, windows)',
   );
 }
 

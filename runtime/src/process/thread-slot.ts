@@ -114,7 +114,7 @@ export class ThreadSlot implements SlotChild {
       if ((err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
         const e = new TributaryError(
           'TRIB_STATE_MEMORY_LIMIT',
-          `slot ${opts.slot}: its thread reached its heap limit of ${heapSizeLimitMiB()} MiB (old and young generation; ${heapLimitSource()}) and was ended: the job needs more memory than the slot has. Raise --max-old-space-size (NODE_OPTIONS), spread the keys over more slots (parallelism), or bound the state (ttl, windows)`,
+          `slot ${opts.slot}: its thread reached its heap limit of ${heapSizeLimitMiB()} MiB (old and young generation; ${heapLimitSource()}) and was ended: the job needs more memory than the slot has. Raise --max-old-space-size (NODE_OPTIONS), spread the keys over more slots (parallelism), keep keyed state on disk (--state-backend disk), or bound the state (ttl, windows)`,
           { cause: err },
         );
         opts.logger.error({ code: e.code, err: e.message, slot: opts.slot }, 'slot thread out of heap');
