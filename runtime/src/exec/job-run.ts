@@ -109,10 +109,7 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     // The checkpoint-stall alert's clock (charts/tributary/rules) starts here: a checkpoint is due one interval on.
     if (checkpoints.coordinator) reportCoordinatorStart(job.checkpointing?.intervalMs ?? 0, job.metrics);
     r.commitBarriers?.start();
-    logger.info({ parallelism: r.parallelism, maxParallelism: r.maxParallelism, tasks: r.tasks }, 'job running');
-    for (const p of slots) r.loops.start(p);
-    r.loops.running = true;
-    r.loops.markStarted();
+    startLoops(r);
     await r.loops.ended();
     heap.stop();
     r.loops.stop();
@@ -161,6 +158,18 @@ export async function runTasks(r: JobRun): Promise<'FINISHED' | 'STOPPED'> {
     await Promise.all(sources().map((s) => s.close()));
   }
   return lifecycle.end();
+}
+
+/** Every slot's loop runs from here: the job is running. */
+function startLoops(r: JobRun): void {
+  const stateBackend = r.job.stateBackend?.kind ?? 'heap';
+  r.logger.info(
+    { parallelism: r.parallelism, maxParallelism: r.maxParallelism, tasks: r.tasks, stateBackend },
+    'job running',
+  );
+  for (const p of r.slots) r.loops.start(p);
+  r.loops.running = true;
+  r.loops.markStarted();
 }
 
 /**
