@@ -6,7 +6,9 @@
 // rescale the job cannot do is refused with its reason. Kafka's Java read_committed consumer must then read exactly the
 // reference computed from the input (every key's counts 1..n with its n-th id): a record lost,
 // written twice or counted by two slots shows as missing, duplicated or unexpected. After Ctrl-C
-// the run must exit by itself (TRIBUTARY_NO_FORCED_EXIT): nothing a slot opened may hold it.
+// the run must exit by itself (TRIBUTARY_NO_FORCED_EXIT): nothing a slot opened may hold it. The
+// `--distributed` run keeps its keyed state on disk (`spec.stateBackend: disk`) over more keys than
+// each slot's cache holds, so key groups move between the slot processes' local stores.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +21,10 @@ import { createTopics, inputProducer } from '../testing/kafka-topics.ts';
 import { readTopic } from '../testing/kafka-reader.ts';
 import { startRescalableRun } from '../testing/rescalable-run.ts';
 
+/** Keys of the heap runs; the disk run has DISK_KEYS, more than the DISK_CACHE entries a slot's step keeps decoded. */
 const KEYS = 40;
+const DISK_KEYS = 3_000;
+const DISK_CACHE = 1_000;
 const CHUNKS = 40;
 const PER_CHUNK = 250;
 const RECORDS = CHUNKS * PER_CHUNK;
@@ -40,7 +45,7 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  const manifest = (input: string, output: string) => ({
+  const manifest = (input: string, output: string, disk: boolean) => ({
     apiVersion: 'tributary.dev/v1alpha1',
     kind: 'StreamJob',
     metadata: { name: `rescale-${run}` },
@@ -48,6 +53,7 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
       replicas: 2,
       maxParallelism: 128,
       checkpointing: { interval: '200ms' },
+      ...(disk ? { stateBackend: { type: 'disk', cacheEntries: DISK_CACHE } } : {}),
       graph: {
         sources: [{ name: 'events', kafka: { brokers: bs.join(','), topic: input, format: 'json' } }],
         steps: [
@@ -68,6 +74,7 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
     topic: string,
     pauseMs: number,
     gates: Map<number, Promise<void>>,
+    keys: number,
   ): Promise<void> {
     const producer = inputProducer(k);
     await producer.connect();
@@ -75,7 +82,7 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
       await gates.get(c);
       const messages = Array.from({ length: PER_CHUNK }, (_, j) => {
         const id = c * PER_CHUNK + j;
-        return { key: `k${id % KEYS}`, value: JSON.stringify({ id, k: `k${id % KEYS}` }) };
+        return { key: `k${id % keys}`, value: JSON.stringify({ id, k: `k${id % keys}` }) };
       });
       await producer.send({ topic, messages });
       await sleep(pauseMs);
@@ -83,10 +90,10 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
     await producer.disconnect();
   }
 
-  function reference(): string[] {
+  function reference(keys: number): string[] {
     const seen = new Map<string, number>();
     return Array.from({ length: RECORDS }, (_, id) => {
-      const k = `k${id % KEYS}`;
+      const k = `k${id % keys}`;
       const n = (seen.get(k) ?? 0) + 1;
       seen.set(k, n);
       return `${k}:${n}:${id}`;
@@ -104,7 +111,11 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
       dirs.push(dir);
       // The run must exit by itself after Ctrl-C: not through the one-thread run's forced exit (cli/main.ts), which
       // would hide a client a departed slot left open (a kafkajs consumer restarted after its stop did).
-      const started = await startRescalableRun(dir, manifest(input, output), mode, { TRIBUTARY_NO_FORCED_EXIT: '1' });
+      const disk = mode === '--distributed';
+      const keys = disk ? DISK_KEYS : KEYS;
+      const started = await startRescalableRun(dir, manifest(input, output, disk), mode, {
+        TRIBUTARY_NO_FORCED_EXIT: '1',
+      });
       const { job, status } = started;
       try {
         let scaledOut = (): void => undefined;
@@ -113,7 +124,7 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
           [CHUNKS - 10, new Promise<void>((r) => (scaledOut = r))],
           [CHUNKS - 5, new Promise<void>((r) => (scaledIn = r))],
         ]);
-        const writing = writeInput(kafka, input, 100, gates);
+        const writing = writeInput(kafka, input, 100, gates, keys);
         const rescale = (to: string): Promise<CliResult> => started.rescale(Number(to));
         await expect.poll(async () => (await status()).recordsIn ?? 0, { timeout: 60_000 }).toBeGreaterThan(1000);
 
@@ -146,6 +157,7 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
         // Live, not by a restart: a rescale that failed would have restarted every slot at the new parallelism
         // from the last checkpoint (exactly-once too, but not what this run is for).
         expect(job.stderr).not.toMatch(/restarting all slots|job failing/);
+        if (disk) expect(job.stderr).toMatch(/"stateBackend":"disk"/);
         job.child.kill('SIGINT');
         const end = await within(job.done, 60_000, 'the run after Ctrl-C');
         expect(end.code, end.stderr.slice(-4000)).toBe(0);
@@ -160,7 +172,7 @@ describe('tributary rescale: a local run changes parallelism without stopping (r
         const v = JSON.parse(r.value) as { k: string; n: number; maxId: number };
         return `${v.k}:${v.n}:${v.maxId}`;
       });
-      const diff = deliveryDiff(reference(), got);
+      const diff = deliveryDiff(reference(keys), got);
       expect({
         missing: diff.missing.length,
         duplicated: diff.duplicated.length,
