@@ -324,7 +324,7 @@ export class KeyedStateBackend {
     this.store?.maintain();
   }
 
-  /** The disk store's bytes on the local volume and its cached entries (none opened yet: zeros); undefined on the heap. */
+  /** The disk store's bytes on the local volume and cached entries (none opened yet: zeros); undefined on the heap. */
   localStats(): { localBytes: number; cachedEntries: number } | undefined {
     if (!this.openStore) return undefined;
     return this.store?.stats() ?? { localBytes: 0, cachedEntries: 0 };

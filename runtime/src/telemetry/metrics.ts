@@ -189,7 +189,7 @@ export class JobMetrics {
   });
   readonly stateLocalBytes: Gauge<'step' | 'slot'> = new Gauge({
     name: 'tributary_state_local_bytes',
-    help: 'Bytes a stateful step keeps on the slot\'s local volume (spec.stateBackend disk: its store\'s files; a cache of what checkpoints hold)',
+    help: "Bytes a stateful step keeps on the slot's local volume (spec.stateBackend disk: its store's files; a cache of what checkpoints hold)",
     labelNames: ['step', 'slot'],
     registers: [this.registry],
   });
