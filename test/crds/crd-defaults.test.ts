@@ -52,6 +52,7 @@ const PINNED = [
   'spec.checkpointing.interval',
   'spec.checkpointing.timeout',
   'spec.checkpointing.retained',
+  'spec.stateBackend.type',
   'spec.stateStorage',
   'spec.stateStorage.path',
   'spec.savepoints',

@@ -324,10 +324,12 @@ export class KeyedStateBackend {
     this.store?.maintain();
   }
 
-  /** The disk store's bytes on the local volume and cached entries (none opened yet: zeros); undefined on the heap. */
+  /**
+   * The disk store's bytes on the local volume and its cached entries; undefined while every state
+   * is on the heap (the heap backend, or a step whose states are all kept there: windows, timers).
+   */
   localStats(): { localBytes: number; cachedEntries: number } | undefined {
-    if (!this.openStore) return undefined;
-    return this.store?.stats() ?? { localBytes: 0, cachedEntries: 0 };
+    return this.store?.stats();
   }
 
   /** Releases the store; `remove`: deletes its local files (the job or this slot ended). */
