@@ -54,7 +54,7 @@ export const LONG_FUNCTIONS: Readonly<Record<string, number>> = {
   'runtime/src/connectors/kudu/client/tablet-writer.ts#writeOperations': 78,
   'runtime/src/control/server.ts#startControlServer': 97,
   'runtime/src/control/server.ts#startControlServer/handle': 65,
-  'runtime/src/dashboard/series-store.ts#SeriesStore.record': 80,
+  'runtime/src/dashboard/series-store.ts#SeriesStore.record': 76,
   'runtime/src/exec/gate-task.ts#GateTask.step': 65,
   'runtime/src/job/job-executor.ts#JobExecutor.constructor': 178,
   'runtime/src/rescale/executor-rescaling.ts#executorRescaling': 85,

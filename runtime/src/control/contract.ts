@@ -230,6 +230,32 @@ export interface NodeLoad {
   readonly backpressuredMs?: number;
   /** The node's current watermark, epoch ms; absent before its first watermark. */
   readonly watermarkMs?: number;
+  /**
+   * Additive: a stateful step's keyed state (rolling aggregate, dedupe, interval join, process
+   * function, window), read from its state backends at the answer and summed over this
+   * process's slots; absent for a node that keeps no keyed state (and from an older runtime).
+   */
+  readonly keyedState?: NodeKeyedState;
+}
+
+/**
+ * The keyed state of one step, as gauges (the answer's values, not counters): the same numbers as
+ * `tributary_state_keys`, `tributary_state_snapshot_bytes`, `tributary_state_local_bytes` and
+ * `tributary_state_cached_entries`.
+ */
+export interface NodeKeyedState {
+  /** Where the keyed state lives (JobConfig.stateBackend.kind): the heap, or a disk store on the pod's local volume. */
+  readonly backend: 'heap' | 'disk';
+  /** Keys held across the step's states. */
+  readonly keys: number;
+  /** Bytes of the last full snapshot the step wrote; absent before its first. */
+  readonly fullSnapshotBytes?: number;
+  /** Bytes of the last delta (incremental checkpoints); absent before its first. */
+  readonly deltaBytes?: number;
+  /** Disk backend only: bytes of the step's store on the local volume (allocated blocks). */
+  readonly localBytes?: number;
+  /** Disk backend only: decoded values the step's cache holds in memory. */
+  readonly cachedEntries?: number;
 }
 
 /**

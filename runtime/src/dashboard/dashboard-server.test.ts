@@ -1,4 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDashboardAddress, startDashboardServer, type DashboardServer } from './dashboard-server.ts';
@@ -163,6 +165,15 @@ describe('dashboard server', () => {
       // no inline script: every script element names its file
       for (const tag of html.match(/<script[^>]*>/g) ?? []) expect(tag).toMatch(/ src="[./]+assets\//);
       expect(html).not.toMatch(/ on[a-z]+=/);
+    }
+  });
+
+  it('serves every module of the page, and every module a module imports', async () => {
+    const dir = join(import.meta.dirname, 'page');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.js'))) {
+      expect((await get(`/assets/${file}`)).status, file).toBe(200);
+      for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/from '\.\/([^']+)'/g))
+        expect((await get(`/assets/${m[1]}`)).status, `${file} imports ${m[1]}`).toBe(200);
     }
   });
 

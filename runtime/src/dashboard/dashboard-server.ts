@@ -34,6 +34,7 @@ const PAGE_FILES: Readonly<Record<string, { file: string; type: string }>> = {
   '/assets/dag-layout.js': { file: join(PAGE_DIR, 'dag-layout.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/format.js': { file: join(PAGE_DIR, 'format.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/job-view.js': { file: join(PAGE_DIR, 'job-view.js'), type: 'text/javascript; charset=utf-8' },
+  '/assets/keyed-state.js': { file: join(PAGE_DIR, 'keyed-state.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/style.css': { file: join(PAGE_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
   '/assets/uPlot.min.js': { file: 'uplot/dist/uPlot.iife.min.js', type: 'text/javascript; charset=utf-8' },
   '/assets/uPlot.min.css': { file: 'uplot/dist/uPlot.min.css', type: 'text/css; charset=utf-8' },

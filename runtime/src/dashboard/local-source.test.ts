@@ -98,4 +98,27 @@ describe('LocalDashboardSource', () => {
     expect(d?.events.map((e) => e.reason)).toEqual(['Restarted', 'SlotStopped', 'SlotExited', 'Started']);
     expect(d?.summary).toMatchObject({ restarts: 1, phase: 'FAILED' });
   });
+
+  it("shows a step's keyed state from the slots' answers, summed and per slot", async () => {
+    const source = new LocalDashboardSource({ jobName: 'j', graph, parallelism: 2, intervalSeconds: 1 });
+    const keep = (keys: number, localBytes: number) => ({
+      nodes: [
+        {
+          node: 'keep',
+          recordsIn: 1,
+          recordsOut: 1,
+          keyedState: { backend: 'disk' as const, keys, localBytes, cachedEntries: 1 },
+        },
+      ],
+    });
+    source.record([status(0, 1, keep(3, 4096)), status(1, 1, keep(4, 8192))]);
+    const d = await source.job('local', 'j');
+    const st = d?.graph.nodes.find((n) => n.id === 'keep')?.keyedState;
+    expect(st).toMatchObject({ backend: 'disk', keys: 7, localBytes: 12288, cachedEntries: 2 });
+    expect(st?.slots.map((s) => [s.slot, s.keys])).toEqual([
+      [0, 3],
+      [1, 4],
+    ]);
+    expect(d?.graph.nodes.find((n) => n.id === 'in')?.keyedState).toBeUndefined();
+  });
 });

@@ -10,7 +10,7 @@
 // - rates are per second over the interval between two samples; a counter that went down (a
 //   restarted slot) starts a new interval, never a negative rate.
 // A change that is not additive bumps DASHBOARD_API_VERSION (the page checks it).
-// Additive within version 1: DashboardNode.busyScope.
+// Additive within version 1: DashboardNode.busyScope, DashboardNode.keyedState.
 
 export const DASHBOARD_API_VERSION = 1;
 
@@ -99,6 +99,35 @@ export interface DashboardNode {
   readonly busyScope?: 'node' | 'slot';
   /** Processing time minus the node's watermark, ms, the largest over slots. */
   readonly watermarkLagMs?: number;
+  /**
+   * Additive: a stateful step's keyed state as its slots reported it in the newest sample, summed
+   * over them, with each slot's own figures; absent for a node that keeps none (or before a slot
+   * reports it: an older runtime never does).
+   */
+  readonly keyedState?: DashboardKeyedState;
+}
+
+/** One step's keyed state, as gauges (the runtime's NodeLoad.keyedState and `tributary_state_*`). */
+export interface DashboardStateFigures {
+  /** `heap`, or `disk`: a store on the slot's local volume with a cache of decoded values in memory. */
+  readonly backend: 'heap' | 'disk';
+  readonly keys: number;
+  /** Bytes of the last full snapshot and of the last delta; absent before the first. */
+  readonly fullSnapshotBytes?: number;
+  readonly deltaBytes?: number;
+  /** Disk backend only: bytes on the local volume, and decoded values cached in memory. */
+  readonly localBytes?: number;
+  readonly cachedEntries?: number;
+}
+
+/** A step's keyed state summed over the slots that reported it. */
+export interface DashboardKeyedState extends DashboardStateFigures {
+  /** Each of those slots' own figures, by slot index. */
+  readonly slots: readonly DashboardSlotState[];
+}
+
+export interface DashboardSlotState extends DashboardStateFigures {
+  readonly slot: number;
 }
 
 export interface DashboardEdge {

@@ -99,6 +99,59 @@ describe('SeriesStore', () => {
     expect(store.nodeRates().get('w')?.watermarkLagMs).toBe(2_500);
   });
 
+  it('carries a stateful step’s keyed state of the newest sample, summed over slots and per slot', () => {
+    const store = new SeriesStore({ intervalSeconds: 1 });
+    const disk = (keys: number, full: number | undefined, local: number, cached: number) => ({
+      keyedState: {
+        backend: 'disk',
+        keys,
+        ...(full === undefined ? {} : { fullSnapshotBytes: full }),
+        deltaBytes: 10,
+        localBytes: local,
+        cachedEntries: cached,
+      },
+    });
+    // a gauge needs no previous sample: the first one shows it
+    store.record({
+      at: 1_000,
+      slots: [
+        { slot: 1, nodes: [node('agg', 0, 0, disk(30, 2_000, 8_192, 7)), node('src', 5, 5)] },
+        { slot: 0, nodes: [node('agg', 0, 0, disk(12, undefined, 4_096, 3))] },
+      ],
+    });
+    expect(store.nodeRates().get('agg')?.keyedState).toEqual({
+      backend: 'disk',
+      keys: 42,
+      fullSnapshotBytes: 2_000,
+      deltaBytes: 20,
+      localBytes: 12_288,
+      cachedEntries: 10,
+      slots: [
+        { slot: 0, backend: 'disk', keys: 12, deltaBytes: 10, localBytes: 4_096, cachedEntries: 3 },
+        {
+          slot: 1,
+          backend: 'disk',
+          keys: 30,
+          fullSnapshotBytes: 2_000,
+          deltaBytes: 10,
+          localBytes: 8_192,
+          cachedEntries: 7,
+        },
+      ],
+    });
+    expect(store.nodeRates().get('src')?.keyedState).toBeUndefined();
+    // the newest sample only: a slot that did not answer is not in it
+    store.record({
+      at: 2_000,
+      slots: [{ slot: 0, nodes: [node('agg', 0, 0, { keyedState: { backend: 'heap', keys: 5, extra: 1 } })] }],
+    });
+    expect(store.nodeRates().get('agg')?.keyedState).toEqual({
+      backend: 'heap',
+      keys: 5,
+      slots: [{ slot: 0, backend: 'heap', keys: 5 }],
+    });
+  });
+
   it('keeps at most capacity points, oldest dropped first, and lag per source summed over slots', () => {
     const store = new SeriesStore({ intervalSeconds: 1, capacity: 3 });
     for (let k = 0; k < 5; k++)
@@ -150,7 +203,7 @@ describe('SeriesStore', () => {
         recordsIn: 7,
         sources: [{ source: 'in', partitions: 4, assigned: 2, lag: 11, recordsIn: 7 }],
       },
-      nodes: [node('in', 7, 7)],
+      nodes: [node('in', 7, 7), node('agg', 7, 3, { keyedState: { backend: 'heap', keys: 3, fullSnapshotBytes: 90 } })],
     };
     expect(slotSampleFromStatus(status)).toEqual({
       slot: 2,
@@ -160,7 +213,7 @@ describe('SeriesStore', () => {
       busyMs: { eventLoop: 40 },
       recordsIn: 7,
       recordsOut: 5,
-      nodes: [node('in', 7, 7)],
+      nodes: [node('in', 7, 7), node('agg', 7, 3, { keyedState: { backend: 'heap', keys: 3, fullSnapshotBytes: 90 } })],
       lag: { in: 11 },
     });
   });

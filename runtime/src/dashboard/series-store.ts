@@ -6,7 +6,8 @@
 // `capacity` numbers (time, input rate, output rate, checkpoint duration, checkpoint size, and one
 // lag column per source, S ≤ `maxSources`): (5 + S) × 8 × capacity bytes. The default 360 points
 // (30 min at 5 s) are 14,400 B plus 2,880 B per source. Beside it: the previous counters of each
-// slot (one NodeLoad-sized entry per node and slot) and the newest rate per node.
+// slot (one NodeLoad-sized entry per node and slot) and the newest rate per node, with a stateful
+// step's keyed state of the newest sample (one entry per slot: gauges, no history).
 //
 // Invariants:
 // - a rate is the difference of two cumulative counters of the same slot process over the
@@ -16,7 +17,7 @@
 // - a slot is keyed by (incarnation, slot): a new deployment never differentiates against the
 //   old one's counters; a slot missing from `staleAfter` samples in a row is forgotten.
 import type { NodeLoad, StatusResponse } from '../control/contract.ts';
-import type { DashboardNode, DashboardSeries } from './model.ts';
+import type { DashboardNode, DashboardSeries, DashboardSlotState, DashboardStateFigures } from './model.ts';
 import { TributaryError } from '../errors.ts';
 
 export interface SlotSample {
@@ -72,7 +73,10 @@ interface NodeAcc {
   backpressured?: number;
   watermarkLagMs?: number;
   busyScope?: 'node' | 'slot';
+  keyedState?: Mutable<DashboardStateFigures> & { slots: DashboardSlotState[] };
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export class SeriesStore {
   readonly capacity: number;
@@ -134,11 +138,7 @@ export class SeriesStore {
       seen.set(key, { clock, sample: slot, missed: 0 });
       for (const [source, lag] of Object.entries(slot.lag ?? {}))
         lagBySource.set(source, (lagBySource.get(source) ?? 0) + lag);
-      for (const n of slot.nodes ?? []) {
-        if (n.watermarkMs === undefined) continue;
-        const acc = nodeAcc(nodes, n.node);
-        acc.watermarkLagMs = Math.max(acc.watermarkLagMs ?? 0, Math.max(0, sample.at - n.watermarkMs));
-      }
+      addGauges(nodes, slot, sample.at);
       if (prev === undefined || !(clock > prev.clock)) continue;
       const dtMs = clock - prev.clock;
       const rate = (now: number | undefined, before: number | undefined): number | undefined =>
@@ -244,6 +244,44 @@ export class SeriesStore {
       checkpointBytes: read(this.ckBytes),
     };
   }
+}
+
+/**
+ * What a slot's answer says now, whatever the interval (no previous answer needed): each node's
+ * watermark lag (the largest over slots) and a stateful step's keyed state (summed, and per slot).
+ */
+function addGauges(nodes: Map<string, NodeAcc>, slot: SlotSample, at: number): void {
+  for (const n of slot.nodes ?? []) {
+    if (n.watermarkMs !== undefined) {
+      const acc = nodeAcc(nodes, n.node);
+      acc.watermarkLagMs = Math.max(acc.watermarkLagMs ?? 0, Math.max(0, at - n.watermarkMs));
+    }
+    const st = n.keyedState;
+    if (st === undefined) continue;
+    const acc = nodeAcc(nodes, n.node);
+    const sum = (acc.keyedState ??= { backend: st.backend, keys: 0, slots: [] });
+    if (st.backend === 'disk') sum.backend = 'disk';
+    sum.keys += st.keys;
+    for (const field of ['fullSnapshotBytes', 'deltaBytes', 'localBytes', 'cachedEntries'] as const) {
+      const v = st[field];
+      if (v !== undefined) sum[field] = (sum[field] ?? 0) + v;
+    }
+    // Only the fields the runtime reports: a newer runtime's unknown ones stay out of the answer.
+    sum.slots.push({ slot: slot.slot, ...stateFigures(st) });
+    sum.slots.sort((a, b) => a.slot - b.slot);
+  }
+}
+
+function stateFigures(st: DashboardStateFigures): DashboardStateFigures {
+  const { backend, keys, fullSnapshotBytes, deltaBytes, localBytes, cachedEntries } = st;
+  return {
+    backend,
+    keys,
+    ...(fullSnapshotBytes === undefined ? {} : { fullSnapshotBytes }),
+    ...(deltaBytes === undefined ? {} : { deltaBytes }),
+    ...(localBytes === undefined ? {} : { localBytes }),
+    ...(cachedEntries === undefined ? {} : { cachedEntries }),
+  };
 }
 
 function nodeAcc(nodes: Map<string, NodeAcc>, id: string): NodeAcc {

@@ -5,8 +5,10 @@
 // node's self time on the slot's thread (node-clock.ts); an async step's is its capacity in use
 // (core/load-meter.ts CapacityClock, what bounds it: its calls wait off the thread). Backpressured
 // time is its task's (the chain it runs in, as Flink reports it per task): every node of a
-// chain waits when the chain's output is full.
-import type { NodeLoad } from '../control/contract.ts';
+// chain waits when the chain's output is full. A stateful step's keyed state (NodeLoad.keyedState)
+// is read from its backends at the answer, as the state gauges are at a scrape (job-gauges.ts):
+// key counts and sizes kept as fields, and a disk store's stat of its few files, never per record.
+import type { NodeKeyedState, NodeLoad } from '../control/contract.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.ts';
 import type { StatefulOperator } from '../operators/types.ts';
 import type { BackpressureClock } from './backpressure-clock.ts';
@@ -91,13 +93,40 @@ interface Summed {
   busyMs?: number;
   backpressuredMs?: number;
   watermarkMs?: number;
+  keyedState?: { -readonly [K in keyof NodeKeyedState]: NodeKeyedState[K] };
+}
+
+type Backend = NonNullable<StatefulOperator['keyedBackend']>;
+
+/**
+ * Adds one slot's backend of a step to the step's sums. A size of 0 is "none written yet" (as
+ * the gauges read it): it adds nothing, so a size is absent until some slot wrote one.
+ */
+function addKeyedState(n: Summed, b: Backend): void {
+  const s = (n.keyedState ??= { backend: 'heap', keys: 0 });
+  s.keys += b.keyCount();
+  if (b.written.full > 0) s.fullSnapshotBytes = (s.fullSnapshotBytes ?? 0) + b.written.full;
+  if (b.written.delta > 0) s.deltaBytes = (s.deltaBytes ?? 0) + b.written.delta;
+  if (!b.onDisk) return;
+  s.backend = 'disk';
+  let local: { localBytes: number; cachedEntries: number } | undefined;
+  try {
+    local = b.localStats();
+  } catch {
+    // A store's files stat'ed while they go (a slot closing its stores): the status still answers, without them.
+    return;
+  }
+  if (local === undefined) return;
+  s.localBytes = (s.localBytes ?? 0) + local.localBytes;
+  s.cachedEntries = (s.cachedEntries ?? 0) + local.cachedEntries;
 }
 
 /**
  * The nodes of this process's slots, counters summed over the slots (the control API answers
  * once per process: slots sharing one thread split its time, so their sum is the thread's
  * share; slots on threads of their own may sum past wall time, which a reader caps at 1), each
- * node's watermark the lowest over them; undefined before any count.
+ * node's watermark the lowest over them, a stateful step's keyed state summed over them;
+ * undefined before any count.
  */
 export function processNodeLoad(slots: readonly NodeLoadedSlot[]): NodeLoad[] | undefined {
   const nodes = new Map<string, Summed>();
@@ -131,6 +160,7 @@ export function processNodeLoad(slots: readonly NodeLoadedSlot[]): NodeLoad[] | 
     for (const op of p.stateful) {
       const et = op.eventTimeProgress?.();
       if (et) watermark(op.stateName, et.watermark);
+      if (op.keyedBackend) addKeyedState(node(op.stateName), op.keyedBackend);
     }
     for (const k of p.sinks) watermark(k.name, k.watermarkSeen);
   }

@@ -1,13 +1,15 @@
 // @ts-check
 // One job's page: summary, the DAG with each node's numbers, charts of the sampled series, and
-// the tables (checkpoints, exceptions, Events, rescales). Built once, then updated in place on
-// every poll: the DAG is laid out again only when the graph changed, charts get new data.
+// the tables (keyed state per stateful step, checkpoints, exceptions, Events, rescales). Built
+// once, then updated in place on every poll: the DAG is laid out again only when the graph
+// changed, charts get new data.
 /* global document, window */
 import { layoutDag } from './dag-layout.js';
 import { bytes, count, duration, el, fillRows, percent, rate, time } from './format.js';
+import { STATE_COLUMNS, stateLine, stateRows } from './keyed-state.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const SIZE = { nodeWidth: 190, nodeHeight: 84, gapX: 60, gapY: 22 };
+const SIZE = { nodeWidth: 190, nodeHeight: 98, gapX: 60, gapY: 22 };
 
 /** @param {string} tag @param {Record<string, string | number>} attrs @param {(Node | string)[]} [children] */
 function svg(tag, attrs, children = []) {
@@ -46,6 +48,7 @@ export class JobView {
     /** @type {Map<string, SVGTextElement[]>} */ this.nodeLines = new Map();
     /** Per node: its busy bar, then its backpressured bar (a strip under the node, widths by share). */
     /** @type {Map<string, SVGRectElement[]>} */ this.nodeBars = new Map();
+    this.keyedState = tableSection('Keyed state', STATE_COLUMNS);
     this.chartsBox = el('div', { class: 'charts' });
     /** @type {Map<string, any>} */ this.charts = new Map();
     this.checkpoints = tableSection('Checkpoints and savepoints', [
@@ -63,6 +66,7 @@ export class JobView {
     root.replaceChildren(
       el('section', {}, [this.summary]),
       el('section', { id: 'graph' }, [el('h2', {}, ['Graph']), el('div', { class: 'dag-box' }, [this.dag])]),
+      this.keyedState.section,
       el('section', {}, [el('h2', {}, ['Over the last minutes']), this.chartsBox]),
       this.checkpoints.section,
       this.exceptions.section,
@@ -91,6 +95,7 @@ export class JobView {
     ];
     this.summary.replaceChildren(...items.flatMap(([k, v]) => [el('dt', {}, [k]), el('dd', { 'data-field': k }, [v])]));
     this.drawGraph(d.graph);
+    fillRows(this.keyedState.body, stateRows(d.graph.nodes), this.keyedState.columns, 'No step reports keyed state.');
     this.drawCharts(d.series);
     fillRows(
       this.checkpoints.body,
@@ -161,7 +166,7 @@ export class JobView {
       const roles = new Map(graph.nodes.map((n) => [n.id, n]));
       const nodes = layout.nodes.map((p) => {
         const n = roles.get(p.id);
-        const lines = [0, 1, 2].map(
+        const lines = [0, 1, 2, 3].map(
           (k) => /** @type {SVGTextElement} */ (svg('text', { x: 10, y: 40 + k * 15, class: 'metric' })),
         );
         this.nodeLines.set(p.id, lines);
@@ -186,6 +191,8 @@ export class JobView {
       const scope = n.busyScope === 'slot' ? 'slot ' : '';
       lines[1].textContent = `${scope}busy ${percent(n.busy)} · ${scope}bp ${percent(n.backpressured)}`;
       lines[2].textContent = `watermark lag ${duration(n.watermarkLagMs)}`;
+      // A stateful step's keys and state size; an empty line elsewhere.
+      lines[3].textContent = stateLine(n.keyedState);
       // Flink's colouring, as bars: the busy share from the left, the backpressured share after it.
       const [busyBar, bpBar] = this.nodeBars.get(n.id) ?? [];
       const inner = SIZE.nodeWidth - 12;
