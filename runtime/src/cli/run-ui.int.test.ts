@@ -138,6 +138,10 @@ describe('tributary run --ui in Chromium', () => {
     // What the page shows of it: the node's text carries a rate, the summary the input rate.
     await expect.poll(() => page.locator('#dag g[data-node="clicks"]').textContent()).toMatch(/in \d[\d.]*k?\/s/);
     await expect.poll(() => page.locator('#summary dd[data-field="Input"]').innerText()).toMatch(/\/s$/);
+    // The keyed state of the window step, summed and per slot, on the heap backend this run uses.
+    await expect
+      .poll(() => page.locator('#keyed-state tbody').innerText(), { timeout: 30_000 })
+      .toMatch(/every-5s\s+all \(2\)\s+heap\s+\d/);
     expect(pageErrors).toEqual([]);
   });
 
