@@ -61,6 +61,8 @@ const CACHE_ENTRIES = 5000;
 /** Keys of a rolling count one 64 MiB heap held when it failed (measured; heap-limit.test.ts's job). */
 const HEAP_BACKEND_KEYS = 257_000;
 const STEP = 'totals';
+/** Timeouts grow with the input (the default size: 1): the job's run, and reading its output. */
+const SCALE = Math.max(1, KEYS / 640_000);
 const MiB = 1024 * 1024;
 
 /** Record i of the input: its key, the key's partition (so a key's records keep their order) and its amount. */
@@ -128,7 +130,7 @@ async function readOutput(
 ): Promise<string[]> {
   const recs = await readTopic(kafka, topic, {
     expected: o.expected,
-    timeoutMs: o.timeoutMs ?? 120_000,
+    timeoutMs: o.timeoutMs ?? 120_000 * SCALE,
     settleMs: 2000,
     readUncommitted: o.readUncommitted ?? false,
   });
@@ -284,50 +286,54 @@ describe('disk state backend under a capped heap: SIGKILL a slot process, exactl
     expect(heapBackendKeys).toBeLessThan(KEYS / PARALLELISM);
   }, 300_000);
 
-  it('the disk backend holds more than the heap would, through kills, and writes the exact output', async () => {
-    const limitMiB = slotHeapLimitMiB();
-    // The old generation's cap plus the young generation's semi-spaces (SLOT_NODE_FLAGS: 8 MiB each).
-    expect(limitMiB, `a slot process with NODE_OPTIONS=${NODE_OPTIONS}`).toBeLessThan(HEAP_MIB + 64);
-    const logDir = join(dir, 'logs');
-    mkdirSync(logDir, { recursive: true });
-    const output = `disk-kill-out-${run}`;
-    const book = new SlotKills({ stateDir: `${s3Root}/state-disk`, logDir });
-    const gauges = new SlotGauges(STEP);
-    const t0 = Date.now();
-    const done = book.follow(supervisor('disk', output, book, 10).run());
-    const watching = gauges.watch(
-      () => book.attempts.at(-1)?.slots ?? [],
-      () => book.finished,
-    );
-    await book.started(60_000);
-    // The cap reaches the slot processes themselves (their environment, as the supervisor spawned them).
-    for (const s of book.attempts[0]?.slots ?? []) expect(nodeOptionsOf(s.pid), `slot ${s.slot}`).toBe(NODE_OPTIONS);
-    await killSlots(book);
-    const result = await done.catch((e: unknown) => {
-      keep = true;
-      process.stderr.write(
-        `disk kill FAILED (state and logs kept in ${s3Root} / ${logDir}): ${(e as Error).message}; ${book.summary()}\n`,
+  it(
+    'the disk backend holds more than the heap, through kills, and writes the exact output',
+    { timeout: 600_000 * SCALE },
+    async () => {
+      const limitMiB = slotHeapLimitMiB();
+      // The old generation's cap plus the young generation's semi-spaces (SLOT_NODE_FLAGS: 8 MiB each).
+      expect(limitMiB, `a slot process with NODE_OPTIONS=${NODE_OPTIONS}`).toBeLessThan(HEAP_MIB + 64);
+      const logDir = join(dir, 'logs');
+      mkdirSync(logDir, { recursive: true });
+      const output = `disk-kill-out-${run}`;
+      const book = new SlotKills({ stateDir: `${s3Root}/state-disk`, logDir });
+      const gauges = new SlotGauges(STEP);
+      const t0 = Date.now();
+      const done = book.follow(supervisor('disk', output, book, 10).run());
+      const watching = gauges.watch(
+        () => book.attempts.at(-1)?.slots ?? [],
+        () => book.finished,
       );
-      throw e;
-    });
-    await watching;
-    const keys = gauges.maxKeys();
-    process.stderr.write(
-      `disk kill: ${RECORDS} records, ${KEYS} keys, ${Date.now() - t0} ms; slot heap limit ${limitMiB} MiB; keys per slot ${JSON.stringify(keys)}; heap used per slot (MiB) ${JSON.stringify(gauges.maxHeapMiB())}; attempts ${result.attempts}, restarts ${result.restarts}; ${book.summary()}\n`,
-    );
-    expect(result.state).toBe('FINISHED');
-    expect(book.kills.length, 'no slot was killed').toBeGreaterThanOrEqual(1);
-    expect(result.restarts).toBeGreaterThanOrEqual(1);
-    // Every failed attempt was a kill: none ran out of heap (the heap watch, V8's abort).
-    expect(result.restarts, book.summary()).toBe(book.kills.length);
-    expect(memoryFailures(logDir)).toEqual([]);
-    // The state went beyond what the heap holds: each slot held more keys than a heap backend slot when it failed.
-    expect(Object.keys(keys).length).toBe(PARALLELISM);
-    for (const [slot, n] of Object.entries(keys))
-      expect(n, `keys held by slot ${slot}`).toBeGreaterThan(heapBackendKeys);
-    expect(Object.values(keys).reduce((a, b) => a + b, 0)).toBeGreaterThan(2 * HEAP_BACKEND_KEYS);
-    await compareOutput(output, book);
-  }, 600_000);
+      await book.started(60_000);
+      // The cap reaches the slot processes themselves (their environment, as the supervisor spawned them).
+      for (const s of book.attempts[0]?.slots ?? []) expect(nodeOptionsOf(s.pid), `slot ${s.slot}`).toBe(NODE_OPTIONS);
+      await killSlots(book);
+      const result = await done.catch((e: unknown) => {
+        keep = true;
+        process.stderr.write(
+          `disk kill FAILED (state and logs kept in ${s3Root} / ${logDir}): ${(e as Error).message}; ${book.summary()}\n`,
+        );
+        throw e;
+      });
+      await watching;
+      const keys = gauges.maxKeys();
+      process.stderr.write(
+        `disk kill: ${RECORDS} records, ${KEYS} keys, ${Date.now() - t0} ms; slot heap limit ${limitMiB} MiB; keys per slot ${JSON.stringify(keys)}; heap used per slot (MiB) ${JSON.stringify(gauges.maxHeapMiB())}; attempts ${result.attempts}, restarts ${result.restarts}; ${book.summary()}\n`,
+      );
+      expect(result.state).toBe('FINISHED');
+      expect(book.kills.length, 'no slot was killed').toBeGreaterThanOrEqual(1);
+      expect(result.restarts).toBeGreaterThanOrEqual(1);
+      // Every failed attempt was a kill: none ran out of heap (the heap watch, V8's abort).
+      expect(result.restarts, book.summary()).toBe(book.kills.length);
+      expect(memoryFailures(logDir)).toEqual([]);
+      // The state went beyond what the heap holds: each slot held more keys than a heap backend slot when it failed.
+      expect(Object.keys(keys).length).toBe(PARALLELISM);
+      for (const [slot, n] of Object.entries(keys))
+        expect(n, `keys held by slot ${slot}`).toBeGreaterThan(heapBackendKeys);
+      expect(Object.values(keys).reduce((a, b) => a + b, 0)).toBeGreaterThan(2 * HEAP_BACKEND_KEYS);
+      await compareOutput(output, book);
+    },
+  );
 
   /** The first kill soon after the first completed checkpoint; each next one at a random moment of the next attempt. */
   async function killSlots(book: SlotKills): Promise<void> {
