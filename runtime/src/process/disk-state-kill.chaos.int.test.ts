@@ -6,8 +6,8 @@
 // per slot, parallelism 2, checkpoints every second on the cluster's S3 bucket) with
 // `stateBackend: {kind: disk, cacheEntries: 5000}` and every slot process's old generation capped
 // (NODE_OPTIONS=--max-old-space-size=96). A running slot is SIGKILLed soon after the first
-// completed checkpoint and at a random moment of the next attempt; the supervisor restarts all
-// slots from the latest checkpoint, whose keyed state they load into fresh stores. The output
+// completed checkpoint, and again once the slots have held half the keys; the supervisor restarts
+// all slots from the latest checkpoint, whose keyed state they load into fresh stores. The output
 // read with read_committed must equal the expected one exactly (same multiset), which is
 // computed, not run: per key, in its partition's order, n = 1..c and the running sum.
 //
@@ -64,6 +64,7 @@ const STEP = 'totals';
 /** Timeouts grow with the input (the default size: 1): the job's run, and reading its output. */
 const SCALE = Math.max(1, KEYS / 640_000);
 const MiB = 1024 * 1024;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Record i of the input: its key, the key's partition (so a key's records keep their order) and its amount. */
 function inputRecord(i: number): { id: number; partition: number; amount: number } {
@@ -160,7 +161,7 @@ async function explain(
   topic: string,
   diff: { missing: string[]; duplicated: string[]; unexpected: string[] },
 ): Promise<string> {
-  await new Promise((r) => setTimeout(r, 10_000));
+  await sleep(10_000);
   const late = new Set(await readOutput(kafka, topic, { expected: RECORDS, timeoutMs: 60_000 }));
   const origin = new Map<string, string>();
   await readOutput(kafka, topic, {
@@ -307,7 +308,7 @@ describe('disk state backend under a capped heap: SIGKILL a slot process, exactl
       await book.started(60_000);
       // The cap reaches the slot processes themselves (their environment, as the supervisor spawned them).
       for (const s of book.attempts[0]?.slots ?? []) expect(nodeOptionsOf(s.pid), `slot ${s.slot}`).toBe(NODE_OPTIONS);
-      await killSlots(book);
+      await killSlots(book, gauges);
       const result = await done.catch((e: unknown) => {
         keep = true;
         process.stderr.write(
@@ -335,14 +336,19 @@ describe('disk state backend under a capped heap: SIGKILL a slot process, exactl
     },
   );
 
-  /** The first kill soon after the first completed checkpoint; each next one at a random moment of the next attempt. */
-  async function killSlots(book: SlotKills): Promise<void> {
+  /**
+   * The first kill soon after the first completed checkpoint. Kill k of n comes once the slots have held k/n of the
+   * keys (so the restore loads that much state into fresh stores under the cap), at a random moment 0–2 s later:
+   * a restore, linking or running are all fair game.
+   */
+  async function killSlots(book: SlotKills, gauges: SlotGauges): Promise<void> {
     const first = await book.nextCheckpoint(undefined, 180_000);
     expect(first, 'the job finished before its first checkpoint: nothing for a kill to test').toBeDefined();
     await book.killRunningSlot(Math.floor(Math.random() * 300), 60_000);
-    // Start-up, the restore into fresh stores, linking and running are all fair game.
-    for (let k = 1; k < MAX_KILLS && !book.finished; k++)
-      await book.killRunningSlot(500 + Math.floor(Math.random() * 5000), 60_000);
+    for (let k = 1; k < MAX_KILLS && !book.finished; k++) {
+      while (!book.finished && gauges.totalKeys() < (KEYS * k) / MAX_KILLS) await sleep(100);
+      await book.killRunningSlot(Math.floor(Math.random() * 2000), 120_000);
+    }
   }
 
   async function compareOutput(output: string, book: SlotKills): Promise<void> {

@@ -33,6 +33,13 @@ export class SlotGauges {
     return Object.fromEntries([...this.keys].sort((a, b) => a[0] - b[0]));
   }
 
+  /** Keys over all slots: the sum of each slot's most. */
+  totalKeys(): number {
+    let n = 0;
+    for (const k of this.keys.values()) n += k;
+    return n;
+  }
+
   /** Most heap in use seen per slot, in MiB. */
   maxHeapMiB(): Record<string, number> {
     return Object.fromEntries([...this.heap].sort((a, b) => a[0] - b[0]).map(([s, b]) => [s, Math.round(b / MiB)]));
