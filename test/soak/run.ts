@@ -20,6 +20,8 @@ const SUITES: Readonly<Record<string, { file: string; roundsPerPass: number }>> 
   'at-least-once-kill': { file: 'runtime/src/connectors/kafka/at-least-once.chaos.int.test.ts', roundsPerPass: 20 },
   // Live rescales to random parallelisms with the topic gaining partitions between them, one SIGKILL a round.
   'rescale-growth': { file: 'runtime/src/cli/rescale-growth.chaos.int.test.ts', roundsPerPass: 20 },
+  // The disk state backend under a capped heap: one round per run (TRIBUTARY_DISK_KILL_* size it).
+  'disk-state-kill': { file: 'runtime/src/process/disk-state-kill.chaos.int.test.ts', roundsPerPass: 1 },
 };
 
 function arg(name: string): string | undefined {
