@@ -56,6 +56,8 @@ export interface ModeRun {
   endRss: number;
   /** The first restores into a job of the mode's backend; disk mode may add one into a heap job. */
   restores: Restore[];
+  /** Why a restore was not measured (disk mode: into a heap job too large for it). */
+  restoreNote?: string;
   restoreBytes: number;
 }
 
@@ -141,7 +143,8 @@ export function printMode(run: ModeRun, rate: number): Row[] {
     process.stdout.write('  * medians over the deltas; full snapshots are counted in (full) and in the maxima\n');
   const restores = run.restores.map((r) => `into ${r.into} ${fmt.format(r.ms)} ms (${fmt.format(r.cpuMs)} ms CPU)`);
   process.stdout.write(
-    `  restore of the newest (chk-${last.id}, ${fmt.format(last.keys)} keys, ${mb(run.restoreBytes)} MB read): ${restores.join(', ')}\n`,
+    `  restore of the newest (chk-${last.id}, ${fmt.format(last.keys)} keys, ${mb(run.restoreBytes)} MB read): ${restores.join(', ')}` +
+      `${run.restoreNote ? `; ${run.restoreNote}` : ''}\n`,
   );
   return rs;
 }
@@ -166,16 +169,21 @@ function table(at: Map<ModeName, Row>, runs: Map<ModeName, ModeRun>): void {
     ['written B per new key', (r) => r.bytesPerNewKey, (v) => v.toFixed(1)],
     ['records/s (paced)', (_r, run) => run.records / (run.wallMs / 1000), (v) => fmt.format(v)],
     ['records per CPU-second', (_r, run) => perCpuS(run), (v) => fmt.format(v)],
-    ['restore ms (same backend)', (_r, run) => run.restores[0]?.ms ?? NaN, (v) => fmt.format(v)],
+    // Keys per second, not ms: the modes' newest checkpoints may hold different numbers of keys.
+    [
+      'restore keys/s (same backend)',
+      (_r, run) => run.points.at(-1)!.keys / ((run.restores[0]?.ms ?? NaN) / 1000),
+      (v) => fmt.format(v),
+    ],
   ];
   process.stdout.write(
-    `  ${''.padEnd(26)}${cols.map((c) => c.padStart(13)).join('')}${'disk/inc'.padStart(10)}${'inc/full'.padStart(10)}\n`,
+    `  ${''.padEnd(30)}${cols.map((c) => c.padStart(13)).join('')}${'disk/inc'.padStart(10)}${'inc/full'.padStart(10)}\n`,
   );
   for (const [label, pick, show] of metrics) {
     const v = new Map(cols.map((c) => [c, at.has(c) ? pick(at.get(c)!, runs.get(c)!) : NaN] as const));
     const cell = (c: ModeName): string => (Number.isFinite(v.get(c)!) ? show(v.get(c)!) : '-');
     process.stdout.write(
-      `  ${label.padEnd(26)}${cols.map((c) => cell(c).padStart(13)).join('')}` +
+      `  ${label.padEnd(30)}${cols.map((c) => cell(c).padStart(13)).join('')}` +
         `${x(v.get('disk')!, v.get('incremental')!).padStart(10)}${x(v.get('incremental')!, v.get('full')!).padStart(10)}\n`,
     );
   }

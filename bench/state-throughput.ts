@@ -98,6 +98,7 @@ async function runJob(graph: GraphSpec, backend: StateBackendKind, fillAt = 0): 
   const start = { t: performance.now(), c: cpuMs(), n: 0 };
   let mark = fillAt === 0 ? start : undefined;
   let peakHeap = 0;
+  let polls = 0;
   let finished = false;
   const done = job.run().finally(() => (finished = true));
   try {
@@ -106,6 +107,8 @@ async function runJob(graph: GraphSpec, backend: StateBackendKind, fillAt = 0): 
       peakHeap = Math.max(peakHeap, getHeapStatistics().used_heap_size);
       const n = job.status().recordsIn;
       if (mark === undefined && n >= fillAt) mark = { t: performance.now(), c: cpuMs(), n };
+      // A sign of life on long runs (10M keys on disk take minutes), off stdout's tables.
+      if (++polls % 300 === 0) process.stderr.write(`  ${backend}: ${fmt.format(n)} records after ${polls / 10} s\n`);
     }
     const result = await done;
     const end = { t: performance.now(), c: cpuMs(), n: result.recordsIn };

@@ -267,15 +267,13 @@ async function measureMode(cfg: Config, mode: ModeName): Promise<ModeRun> {
       throw new TributaryError('TRIB_JOB_FAILED', `${run.name}: no checkpoint completed (${run.stopReason})`);
     const chk = join(dirs.state, 'checkpoints', `chk-${newest.id}`);
     const restores = [await restoreInto(cfg.rate, chk, backendOf(mode, join(root, 'restored')))];
+    let restoreNote: string | undefined;
     if (mode === 'disk') {
       if (heapRestoreFits(cfg, newest.keys)) restores.push(await restoreInto(cfg.rate, chk, undefined));
-      else
-        process.stdout.write(
-          `  (disk: the restore into a heap job skipped: ${fmt.format(newest.keys)} keys is more than the heap modes held or than the heap has room for)\n`,
-        );
+      else restoreNote = 'not into a heap job: more keys than the heap modes held, or than the heap has room for';
     }
     const mem = process.memoryUsage();
-    return { ...run, restores, restoreBytes: newest.fullBytes, endHeap: mem.heapUsed, endRss: mem.rss };
+    return { ...run, restores, restoreNote, restoreBytes: newest.fullBytes, endHeap: mem.heapUsed, endRss: mem.rss };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
