@@ -17,7 +17,11 @@
 // source vs `kudu perf loadgen` and `kudu perf table_scan` (kudu.ts; needs the local cluster's Kudu);
 // BENCH_ONLY=slot-memory only the RSS per slot process of a distributed q0 (slot-memory.ts).
 // BENCH_ONLY=state only incremental vs full keyed-state checkpoints as the state grows to 5M keys, and the
-// restore of each (state.ts; writes docs/images/state-checkpoints.svg). Not in the full run: ~10 minutes.
+// restore of each, then the same with keyed state in the disk backend (state.ts; writes
+// docs/images/state-checkpoints.svg). Not in the full run: ~15 minutes.
+// BENCH_ONLY=state-throughput only records/s and records per CPU-second of a rolling count over 10M keys and of
+// nexmark q5, each with keyed state on the heap and in the disk backend (state-throughput.ts). Not in the full
+// run: several minutes and a few GB of heap.
 // BENCH_ONLY=kafka-idle only the CPU of idle Kafka clients with and without our kafkajs patches.
 // BENCH_ONLY=timer-sort only the timer queue's bucket sort against the built-in sort (timer-sort.ts).
 // BENCH_ONLY=crc32c only our CRC-32C of record batches against kafkajs's (crc32c.ts).
@@ -70,6 +74,7 @@ import { formatsBenchmark } from './formats.ts';
 import { threadsBenchmarks } from './threads.ts';
 import { hostsFromEnv, liveRescaleBenchmark } from './live-rescale.ts';
 import { stateBenchmark } from './state.ts';
+import { stateThroughputBenchmark } from './state-throughput.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -258,6 +263,10 @@ if (only === 'kafka') {
 }
 if (only === 'state') {
   await stateBenchmark();
+  process.exit(0);
+}
+if (only === 'state-throughput') {
+  await stateThroughputBenchmark();
   process.exit(0);
 }
 if (only === 'data-plane') {
