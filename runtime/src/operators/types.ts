@@ -4,7 +4,7 @@ import { newBatch, type Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
 import type { KeyedStateBackend } from '../state/keyed-state.ts';
-import type { StateStore } from '../state/disk-store.ts';
+import type { StateStore } from '../state/state-store.ts';
 import type { RecordOrigin } from '../core/origin.ts';
 
 /** Downstream of an operator: the next operator, a fan-out, an exchange, or a sink. */

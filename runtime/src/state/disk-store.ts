@@ -11,10 +11,14 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type RootDatabase } from 'lmdb';
 import { TributaryError } from '../errors.ts';
 import { DiskTable, type TableHost } from './disk-table.ts';
-import type { KeyTable, TableFactory, ValueCodec } from './key-table.ts';
+import type { KeyTable, ValueCodec } from './key-table.ts';
+import type { KvDatabase } from './kv-database.ts';
+import type { StateStore } from './state-store.ts';
+
+export type { StateStore };
 import { getHeapStatistics } from 'node:v8';
 import { defaultCacheEntries, type StateBackendOptions } from './state-backend-options.ts';
 
@@ -27,28 +31,15 @@ const LOAD_BATCH = 8192;
 /** An eviction pass brings the cache down to this share of its budget, so passes are rare. */
 const EVICT_TO = 0.75;
 
-/** What KeyedStateBackend calls on a store besides making tables. */
-export interface StateStore extends TableFactory {
-  /** A safe point (no caller holds a value): write back and evict down to the budget when over it. */
-  maintain(): void;
-  /** Writes every dirty entry (one transaction). */
-  flush(): void;
-  /** The restore's loads are all queued: write them and fix the key counts. */
-  endLoad(): void;
-  /** Releases the store; `remove`: deletes its files. */
-  close(remove: boolean): void;
-  /** Disk the store's files take (allocated blocks), and entries decoded in its cache. */
-  stats(): { localBytes: number; cachedEntries: number };
-}
 
 export class DiskStore implements StateStore, TableHost {
   readonly dir: string;
   private readonly env: RootDatabase;
-  private readonly dbs = new Map<string, Database>();
+  private readonly dbs = new Map<string, KvDatabase>();
   private readonly budget: number;
   private readonly all: DiskTable<unknown>[] = [];
   private readonly dirtyTables = new Set<DiskTable<unknown>>();
-  private readonly loads: [Database, Buffer, Uint8Array | undefined][] = [];
+  private readonly loads: [KvDatabase, Buffer, Uint8Array | undefined][] = [];
   private readonly loaded = new Set<DiskTable<unknown>>();
   private readonly keyBuf = Buffer.allocUnsafe(2 + MAX_KEY_BYTES);
   private closed = false;
@@ -154,7 +145,7 @@ export class DiskStore implements StateStore, TableHost {
     this.epoch++;
   }
 
-  queueLoad(db: Database, key: Buffer, value: Uint8Array | undefined, t: DiskTable<unknown>): void {
+  queueLoad(db: KvDatabase, key: Buffer, value: Uint8Array | undefined, t: DiskTable<unknown>): void {
     this.loads.push([db, key, value]);
     this.loaded.add(t);
     if (this.loads.length >= LOAD_BATCH) this.writeLoads();

@@ -9,7 +9,7 @@
 // - `dirty` lists exactly the keys whose cache entry differs from lmdb (a changed value or a
 //   removal, GONE); a flush writes them and leaves only clean entries;
 // - `count` is the number of keys in the table: lmdb's plus the cache's inserts minus its removals.
-import type { Database } from 'lmdb';
+import type { KvDatabase } from './kv-database.ts';
 import type { KeyTable, ValueCodec } from './key-table.ts';
 
 /** A removal not yet written to lmdb. */
@@ -34,7 +34,7 @@ export interface TableHost {
   dirtied(t: DiskTable<unknown>): void;
   /** `t` was dropped: the store no longer flushes or evicts it. */
   forget(t: DiskTable<unknown>): void;
-  queueLoad(db: Database, key: Buffer, value: Uint8Array | undefined, t: DiskTable<unknown>): void;
+  queueLoad(db: KvDatabase, key: Buffer, value: Uint8Array | undefined, t: DiskTable<unknown>): void;
 }
 
 /** Entries read from lmdb per batch when a table is iterated. */
@@ -43,7 +43,7 @@ const ITERATION_BATCH = 512;
 export class DiskTable<V> implements KeyTable<V> {
   readonly kg: number;
   private readonly host: TableHost;
-  private readonly db: Database;
+  private readonly db: KvDatabase;
   private readonly codec: ValueCodec<V>;
   private readonly cache = new Map<string, Cached<V> | typeof GONE>();
   private readonly dirty = new Set<string>();
@@ -51,7 +51,7 @@ export class DiskTable<V> implements KeyTable<V> {
   /** The last key `get` found in neither the cache nor lmdb: a `set` of it right after needs no lookup. */
   private absent: string | undefined = undefined;
 
-  constructor(host: TableHost, db: Database, kg: number, codec: ValueCodec<V>) {
+  constructor(host: TableHost, db: KvDatabase, kg: number, codec: ValueCodec<V>) {
     this.host = host;
     this.db = db;
     this.kg = kg;

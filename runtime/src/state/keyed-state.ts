@@ -9,7 +9,7 @@ import { ChangeLog, writeDelta } from './keyed-delta.ts';
 import { loadSnapshots } from './keyed-restore.ts';
 import { ttlField } from './state-ttl.ts';
 import { HeapTable, type KeyTable, type ValueCodec } from './key-table.ts';
-import type { StateStore } from './disk-store.ts';
+import type { StateStore } from './state-store.ts';
 import { stateCodec } from './state-codec.ts';
 import type { StateSerializer } from './state-serializer.ts';
 

@@ -1,0 +1,15 @@
+// What KeyedStateBackend needs of a store that keeps its tables off the heap (disk-store.ts).
+import type { TableFactory } from './key-table.ts';
+
+export interface StateStore extends TableFactory {
+  /** A safe point (no caller holds a value): write back and evict down to the budget when over it. */
+  maintain(): void;
+  /** Writes every dirty entry (one transaction). */
+  flush(): void;
+  /** The restore's loads are all queued: write them and fix the key counts. */
+  endLoad(): void;
+  /** Releases the store; `remove`: deletes its files. */
+  close(remove: boolean): void;
+  /** Disk the store's files take (allocated blocks), and entries decoded in its cache. */
+  stats(): { localBytes: number; cachedEntries: number };
+}
