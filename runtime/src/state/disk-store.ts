@@ -31,7 +31,6 @@ const LOAD_BATCH = 8192;
 /** An eviction pass brings the cache down to this share of its budget, so passes are rare. */
 const EVICT_TO = 0.75;
 
-
 export class DiskStore implements StateStore, TableHost {
   readonly dir: string;
   private readonly env: RootDatabase;
