@@ -266,7 +266,7 @@ describe('Kafka broker down mid-job (the real broker killed and started again)',
     expect(causes.join(' <- '), 'the cause is the broker gone').toMatch(
       idle
         ? new RegExp(`ECONNREFUSED ${bs[0]}`)
-        : new RegExp(`ECONNREFUSED ${bs[0]}|read ECONNRESET|Failed to find group coordinator`),
+        : new RegExp(`ECONNREFUSED ${bs[0]}|read ECONNRESET|Closed connection|Failed to find group coordinator`),
     );
 
     await startKafkaBroker(paths);
