@@ -65,6 +65,17 @@ export class DiskStore implements StateStore, TableHost {
   }
 
   table<V>(name: string, kg: number, codec: ValueCodec<V>): KeyTable<V> {
+    const t = new DiskTable<V>(this, this.db(name), kg, codec);
+    this.all.push(t as DiskTable<unknown>);
+    return t;
+  }
+
+  index(name: string): KvDatabase {
+    // A character no state name holds keeps indexes apart from states.
+    return this.db(`\u0001${name}`);
+  }
+
+  private db(name: string): KvDatabase {
     this.open();
     let db = this.dbs.get(name);
     if (!db) {
@@ -79,9 +90,7 @@ export class DiskStore implements StateStore, TableHost {
       }
       this.dbs.set(name, db);
     }
-    const t = new DiskTable<V>(this, db, kg, codec);
-    this.all.push(t as DiskTable<unknown>);
-    return t;
+    return db;
   }
 
   keyBytes(kg: number, key: string): Buffer {

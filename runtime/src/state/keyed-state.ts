@@ -10,6 +10,7 @@ import { loadSnapshots } from './keyed-restore.ts';
 import { ttlField } from './state-ttl.ts';
 import { HeapTable, type KeyTable, type ValueCodec } from './key-table.ts';
 import type { StateStore } from './state-store.ts';
+import type { KvDatabase } from './kv-database.ts';
 import { stateCodec } from './state-codec.ts';
 import type { StateSerializer } from './state-serializer.ts';
 
@@ -317,6 +318,13 @@ export class KeyedStateBackend {
   /** Keyed state may live in a disk store (spec.stateBackend: disk): `maintain` must run at safe points. */
   get onDisk(): boolean {
     return this.openStore !== undefined;
+  }
+
+  /** With the disk backend, an ordered index `name` in the step's store (timer queues); undefined on the heap. */
+  orderedIndex(name: string): KvDatabase | undefined {
+    if (!this.openStore) return undefined;
+    this.store ??= this.openStore();
+    return this.store.index(name);
   }
 
   /** A safe point (no caller holds a state value): a disk store writes back and evicts to its budget. */

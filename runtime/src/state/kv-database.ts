@@ -16,4 +16,5 @@ export interface KvDatabase {
   getKeys(range: KvRange): Iterable<unknown>;
   getRange(range: KvRange): Iterable<{ key: unknown; value: unknown }>;
   transactionSync<T>(fn: () => T): T;
+  clearSync(): void;
 }

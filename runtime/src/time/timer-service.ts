@@ -10,6 +10,8 @@ import { TAG_ARRAY, type BinaryWriter } from '../state/binary-writer.ts';
 import { MAX_MAX_PARALLELISM } from '../state/key-groups.ts';
 import { KeyedState, type KeyedStateBackend, type StateSerializer } from '../state/keyed-state.ts';
 import { TimerQueue, type Timer } from './timer-queue.ts';
+import { DiskTimerQueue } from './disk-timer-queue.ts';
+import type { TimerOrder } from './timer-order.ts';
 
 export type { Timer } from './timer-queue.ts';
 
@@ -70,35 +72,45 @@ const TIMERS_SERIALIZER: StateSerializer<KeyTimers> = {
 };
 
 export class TimerService {
-  private readonly queue = new TimerQueue();
+  private queue: TimerOrder = new TimerQueue();
   /** Live (registered, not fired, not deleted) timers per key group and key. */
   private bound: KeyedState<KeyTimers> | undefined;
   private live = 0;
 
-  /** Keeps the timers in `backend` under state `name` (snapshotted as they are) and reloads them on restore. */
+  /**
+   * Keeps the timers in `backend` under state `name` (snapshotted as they are) and reloads them on
+   * restore. With the disk backend both the state and the firing order live in the step's store.
+   */
   bind(backend: KeyedStateBackend, name: string): this {
-    const st = backend.state<KeyTimers>(name, TIMERS_SERIALIZER, { heap: true });
+    const index = backend.orderedIndex(name);
+    const st = backend.state<KeyTimers>(name, TIMERS_SERIALIZER, { heap: index === undefined });
     if (this.bound) for (const [kg, key, list] of this.bound.entries()) st.put(kg, key, list);
     this.bound = st;
-    backend.onRestore(() => {
-      // Restored entries get their key group and key. Lists were replaced wholesale by the
-      // restore, so the queue is rebuilt and the live count recounted.
-      const q = this.queue;
-      q.clear();
-      let live = 0;
-      const add = (t: Timer, kg: number, key: string): void => {
-        t.kg = kg;
-        t.key = key;
-        q.add(t);
-        live++;
-      };
-      for (const [kg, key, kt] of st.entries()) {
-        if (Array.isArray(kt)) for (const t of kt) add(t, kg, key);
-        else add(kt, kg, key);
-      }
-      this.live = live;
-    });
+    if (index !== undefined) {
+      this.queue = new DiskTimerQueue(index, backend.maxParallelism);
+      this.rebuild(st);
+    }
+    // Lists were replaced wholesale by the restore: the order is rebuilt and the live count recounted.
+    backend.onRestore(() => this.rebuild(st));
     return this;
+  }
+
+  /** Queues every timer of `st` (restored entries get their key group and key). */
+  private rebuild(st: KeyedState<KeyTimers>): void {
+    const q = this.queue;
+    q.clear();
+    let live = 0;
+    const add = (t: Timer, kg: number, key: string): void => {
+      t.kg = kg;
+      t.key = key;
+      q.add(t);
+      live++;
+    };
+    for (const [kg, key, kt] of st.entries()) {
+      if (Array.isArray(kt)) for (const t of kt) add(t, kg, key);
+      else add(kt, kg, key);
+    }
+    this.live = live;
   }
 
   get size(): number {
@@ -152,6 +164,9 @@ export class TimerService {
   delete(kg: number, key: string, ns: number | string, ts: number): void {
     const t = this.unlist(kg, key, (o) => o.ts === ts && o.ns === ns);
     if (t) {
+      // A timer read back from a disk store knows neither (restored entries): the order needs both.
+      t.kg = kg;
+      t.key = key;
       t.deleted = true;
       this.queue.removed(t);
     }
@@ -164,7 +179,8 @@ export class TimerService {
   /** Fires, in order, every timer with ts ≤ time, including ones registered while firing. */
   advance(time: number, fire: (t: Timer) => void): void {
     this.queue.drain(time, (t) => {
-      this.unlist(t.kg, t.key, (o) => o === t);
+      // (ts, ns) names one timer of a key (they are deduplicated by it); the disk order hands out copies.
+      this.unlist(t.kg, t.key, (o) => o.ts === t.ts && o.ns === t.ns);
       fire(t);
     });
   }

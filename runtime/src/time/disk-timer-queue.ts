@@ -1,0 +1,216 @@
+// The firing order of a TimerService's timers with the disk state backend: an ordered index in
+// the step's local store instead of the heap queue, so timers cost disk, not heap, as keyed
+// state does. The keyed `timers` state stays the snapshot's source of truth; this index is
+// rebuilt from it after every restore, like the heap queue.
+//
+// Layout: one entry per timer, key `[kg u16][ts][key UTF-8][0][ns][key length u16]`, no value.
+// `ts` and a numeric `ns` are order-preserving doubles, so a key group's timers are in (ts, key,
+// ns) order; firing merges the key groups by (ts, kg) through `heads`. The order is the heap
+// queue's except for keys holding NUL or characters beyond U+FFFF next to ones at or above U+E000
+// (UTF-8 byte order against UTF-16 code units) and namespaces mixing numbers and strings.
+//
+// Invariants:
+// - `adds` and `removes` hold the last change of each timer not yet written (never both); a
+//   timer is live when it was added last, or is in lmdb and not removed since. Removing a timer
+//   lmdb does not hold is harmless, so neither map needs to know what lmdb holds;
+// - `heads[kg]` is at most the timestamp of key group kg's earliest live timer (Infinity: none):
+//   a lower bound that a read of the key group makes exact.
+import { TributaryError } from '../errors.ts';
+import type { KvDatabase } from '../state/kv-database.ts';
+import type { Timer } from './timer.ts';
+import type { TimerOrder } from './timer-order.ts';
+
+/** Pending changes kept in memory before they are written in one transaction. */
+const FLUSH_AT = 8192;
+/** Timers read from lmdb per batch when firing. */
+const BATCH = 512;
+/** lmdb's key size limit (bytes). */
+const MAX_KEY = 1978;
+const NS_NUMBER = 1;
+const NS_STRING = 2;
+const EMPTY = new Uint8Array(0);
+const scratch = Buffer.alloc(8);
+
+function putOrdered(b: Buffer, at: number, v: number): void {
+  b.writeDoubleBE(v, at);
+  if ((b[at] as number) & 0x80) for (let i = at; i < at + 8; i++) b[i] = ~(b[i] as number) & 0xff;
+  else b[at] = (b[at] as number) | 0x80;
+}
+
+function getOrdered(b: Buffer, at: number): number {
+  b.copy(scratch, 0, at, at + 8);
+  if ((scratch[0] as number) & 0x80) scratch[0] = (scratch[0] as number) & 0x7f;
+  else for (let i = 0; i < 8; i++) scratch[i] = ~(scratch[i] as number) & 0xff;
+  return scratch.readDoubleBE(0);
+}
+
+/** The index key of a timer. */
+export function timerKey(kg: number, ts: number, key: string, ns: number | string): Buffer {
+  const keyLen = Buffer.byteLength(key);
+  const nsLen = typeof ns === 'number' ? 8 : Buffer.byteLength(ns);
+  const n = 2 + 8 + keyLen + 2 + nsLen + 2;
+  if (n > MAX_KEY || keyLen > 0xffff)
+    throw new TributaryError(
+      'TRIB_STATE_KEY_TOO_LONG',
+      `a timer of key ${JSON.stringify(key.slice(0, 60))} takes ${n} bytes, more than the disk state backend's limit of ${MAX_KEY}; use a shorter key or the heap backend`,
+    );
+  const b = Buffer.allocUnsafe(n);
+  b.writeUInt16BE(kg, 0);
+  putOrdered(b, 2, ts);
+  b.write(key, 10, 'utf8');
+  let at = 10 + keyLen;
+  b[at++] = 0;
+  if (typeof ns === 'number') {
+    b[at++] = NS_NUMBER;
+    putOrdered(b, at, ns);
+  } else {
+    b[at++] = NS_STRING;
+    b.write(ns, at, 'utf8');
+  }
+  b.writeUInt16BE(keyLen, n - 2);
+  return b;
+}
+
+export function timerOfKey(b: Buffer): Timer {
+  const keyLen = b.readUInt16BE(b.length - 2);
+  const at = 10 + keyLen + 1;
+  const ns = b[at] === NS_NUMBER ? getOrdered(b, at + 1) : b.toString('utf8', at + 1, b.length - 2);
+  return { ts: getOrdered(b, 2), kg: b.readUInt16BE(0), key: b.toString('utf8', 10, 10 + keyLen), ns, deleted: false };
+}
+
+/** Whether the timer at index key `a` (ts `at`) fires before the one at `b` (ts `bt`). */
+function firesBefore(a: Buffer, at: number, b: Buffer, bt: number): boolean {
+  if (at !== bt) return at < bt;
+  const ka = a.readUInt16BE(0);
+  const kb = b.readUInt16BE(0);
+  return ka !== kb ? ka < kb : Buffer.compare(a, b) < 0;
+}
+
+const groupStart = (kg: number): Buffer => Buffer.from([kg >> 8, kg & 255]);
+
+export class DiskTimerQueue implements TimerOrder {
+  private readonly db: KvDatabase;
+  private readonly heads: Float64Array;
+  /** Pending writes, by the index key's bytes as a latin1 string. */
+  private readonly adds = new Map<string, Buffer>();
+  private readonly removes = new Map<string, Buffer>();
+  /** While firing: the next timer of the batch (its key and ts), and whether an add went before it. */
+  private next: Buffer | undefined = undefined;
+  private nextTs = 0;
+  private jumped = false;
+
+  constructor(db: KvDatabase, maxParallelism: number) {
+    this.db = db;
+    this.heads = new Float64Array(maxParallelism).fill(Infinity);
+  }
+
+  add(t: Timer): void {
+    const k = timerKey(t.kg, t.ts, t.key, t.ns);
+    const id = k.toString('latin1');
+    this.removes.delete(id);
+    this.adds.set(id, k);
+    if (t.ts < (this.heads[t.kg] as number)) this.heads[t.kg] = t.ts;
+    if (this.next !== undefined && firesBefore(k, t.ts, this.next, this.nextTs)) this.jumped = true;
+    if (this.adds.size + this.removes.size >= FLUSH_AT) this.flush();
+  }
+
+  removed(t: Timer): void {
+    const k = timerKey(t.kg, t.ts, t.key, t.ns);
+    const id = k.toString('latin1');
+    this.adds.delete(id);
+    this.removes.set(id, k);
+    if (this.adds.size + this.removes.size >= FLUSH_AT) this.flush();
+  }
+
+  /** Writes the pending adds and removals in one transaction. */
+  private flush(): void {
+    if (this.adds.size === 0 && this.removes.size === 0) return;
+    const adds = [...this.adds.values()];
+    const removes = [...this.removes.values()];
+    this.adds.clear();
+    this.removes.clear();
+    this.db.transactionSync(() => {
+      for (const k of removes) this.db.removeSync(k);
+      for (const k of adds) this.db.putSync(k, EMPTY);
+    });
+  }
+
+  /** The key group whose head is the least (ts, kg), skipping `except`; -1 when none. */
+  private least(except = -1): number {
+    const h = this.heads;
+    let best = -1;
+    let bt = Infinity;
+    for (let kg = 0; kg < h.length; kg++) {
+      const ts = h[kg] as number;
+      if (ts < bt && kg !== except) {
+        bt = ts;
+        best = kg;
+      }
+    }
+    return best;
+  }
+
+  /** Up to `limit` timers of `kg` from its earliest (flushed first); corrects its head. */
+  private read(kg: number, limit: number): Buffer[] {
+    const keys = [...this.db.getKeys({ start: groupStart(kg), end: groupStart(kg + 1), limit })] as Buffer[];
+    this.heads[kg] = keys.length === 0 ? Infinity : getOrdered(keys[0] as Buffer, 2);
+    return keys;
+  }
+
+  nextTimestamp(): number | undefined {
+    this.flush();
+    for (;;) {
+      const kg = this.least();
+      if (kg < 0) return undefined;
+      const lower = this.heads[kg] as number;
+      this.read(kg, 1);
+      if (this.heads[kg] === lower) return lower;
+    }
+  }
+
+  drain(time: number, fire: (t: Timer) => void): void {
+    for (;;) {
+      this.flush();
+      const kg = this.least();
+      if (kg < 0 || (this.heads[kg] as number) > time) return;
+      const lower = this.heads[kg] as number;
+      const batch = this.read(kg, BATCH);
+      if (this.heads[kg] !== lower) continue; // the head was a lower bound: look again
+      // Fire while this key group's timers come before every other key group's head.
+      const other = this.least(kg);
+      const ot = other < 0 ? Infinity : (this.heads[other] as number);
+      const until = (ts: number): boolean => ts <= time && (ts < ot || (ts === ot && kg < other));
+      this.fireBatch(batch, until, fire);
+    }
+  }
+
+  private fireBatch(batch: Buffer[], until: (ts: number) => boolean, fire: (t: Timer) => void): void {
+    this.jumped = false;
+    try {
+      for (let i = 0; i < batch.length; i++) {
+        const k = batch[i] as Buffer;
+        const t = timerOfKey(k);
+        if (!until(t.ts)) return;
+        const id = k.toString('latin1');
+        if (this.removes.has(id)) continue; // deleted by an earlier timer of this batch
+        this.adds.delete(id); // deleted and added again meanwhile: it fires once, now
+        this.removes.set(id, k);
+        const n = batch[i + 1];
+        this.next = n;
+        if (n !== undefined) this.nextTs = getOrdered(n, 2);
+        fire(t);
+        // A timer added before the rest of the batch fires first: read again.
+        if (this.jumped) return;
+      }
+    } finally {
+      this.next = undefined;
+    }
+  }
+
+  clear(): void {
+    this.adds.clear();
+    this.removes.clear();
+    this.heads.fill(Infinity);
+    this.db.clearSync();
+  }
+}
