@@ -1,5 +1,6 @@
-// A rolling aggregate (with a ttl that never runs out, so its accumulators are TtlState entries)
-// and a dedupe over 5,000 keys with their keyed state in a disk store whose cache holds 4 entries,
+// A rolling aggregate (with a ttl that never runs out, so its accumulators are TtlState entries),
+// a dedupe and a sliding window with allowed lateness (windows and timers on disk) over 5,000
+// keys with their keyed state in a disk store whose cache holds 4 entries,
 // safe points between batches and watermarks as a slot's loop has them: an incremental
 // checkpoint chain (a full snapshot, then deltas), a crash after it, and a restore at another
 // parallelism (2 → 3 slots) into the heap and into disk stores give the heap-only run's state
@@ -10,6 +11,7 @@ import { MAX_WATERMARK } from '../core/watermark.ts';
 import { DedupeOperator } from './dedupe.ts';
 import { IntervalJoinOperator } from './interval-join.ts';
 import { RollingAggregateOperator } from './rolling-aggregate.ts';
+import { WindowAggregateOperator } from './window-aggregate.ts';
 import { CollectingOutput, inRange, keyedBatch, sortedJson, testContext } from '../testing/harness.ts';
 import { aggregators } from '../testing/operators.ts';
 import { TEST_BACKENDS, TEST_CACHE_ENTRIES, trackStores, type TrackedStores } from '../testing/state-backends.ts';
@@ -52,11 +54,13 @@ interface Slot {
   range: KeyGroupRange;
   agg: RollingAggregateOperator;
   dedupe: DedupeOperator;
+  win: WindowAggregateOperator;
 }
 
 interface Outputs {
   agg: CollectingOutput;
   dedupe: CollectingOutput;
+  win: CollectingOutput;
 }
 
 function slots(parallelism: number, stores: TrackedStores, out: Outputs): Slot[] {
@@ -67,11 +71,28 @@ function slots(parallelism: number, stores: TrackedStores, out: Outputs): Slot[]
       range: ctx.keyGroupRange,
       agg: new RollingAggregateOperator('agg', ['u'], aggs, ctx, out.agg, undefined, TTL),
       dedupe: new DedupeOperator('dedupe', WITHIN, ctx, out.dedupe),
+      win: new WindowAggregateOperator(
+        'win',
+        {
+          window: { kind: 'sliding', size: 60, slide: 20 },
+          eventTime: true,
+          allowedLateness: 30,
+          keyFields: ['u'],
+          aggregates: aggregators({ n: 'count()', total: 'sum(v)' }),
+        },
+        ctx,
+        out.win,
+        undefined,
+      ),
     };
   });
 }
 
-const backends = (s: Slot): [RollingAggregateOperator, DedupeOperator] => [s.agg, s.dedupe];
+const backends = (s: Slot): [RollingAggregateOperator, DedupeOperator, WindowAggregateOperator] => [
+  s.agg,
+  s.dedupe,
+  s.win,
+];
 
 /** Batches `from` to `to` (exclusive), each to every slot, with a safe point after each batch and each watermark. */
 function feed(ss: Slot[], items: readonly Item[], from: number, to: number): void {
@@ -85,8 +106,11 @@ function feed(ss: Slot[], items: readonly Item[], from: number, to: number): voi
         op.push(keyedBatch(mine, MAXP));
         op.keyedBackend.maintain();
       }
-      s.dedupe.watermark(max - BOUND - 1);
-      s.dedupe.keyedBackend.maintain();
+      for (const op of [s.dedupe, s.win]) {
+        // Windows see their watermark trail further: some records come within the allowed lateness.
+        op.watermark(max - (op === s.win ? BOUND / 4 : BOUND) - 1);
+        op.keyedBackend.maintain();
+      }
     }
   }
 }
@@ -96,10 +120,12 @@ function contents(ss: Slot[]): string[] {
   const out: string[] = [];
   for (const s of ss)
     for (const op of backends(s))
-      for (const name of ['accumulators', 'until', 'pending'])
-        if (op.keyedBackend.hasState(name))
-          for (const [kg, key, v] of op.keyedBackend.state(name).entries())
-            out.push(JSON.stringify([op.stateName, name, kg, key, v]));
+      for (const name of ['accumulators', 'until', 'pending', 'windows'])
+        if (op.keyedBackend.hasState(name)) {
+          const st = op.keyedBackend.state(name);
+          for (const [kg, key, v] of st.entries())
+            out.push(JSON.stringify([op.stateName, name, kg, key, st.serializer.toJSON(v)]));
+        }
   return out.sort();
 }
 
@@ -115,6 +141,7 @@ interface Result {
   final: string[];
   agg: string[];
   dedupe: string[];
+  win: string[];
 }
 
 /**
@@ -123,12 +150,12 @@ interface Result {
  * on `second`, restored from the chain, the rest of the stream from checkpoint 3 on.
  */
 function run(items: readonly Item[], first: TrackedStores, second: TrackedStores): Result {
-  const out = { agg: new CollectingOutput(), dedupe: new CollectingOutput() };
+  const out = { agg: new CollectingOutput(), dedupe: new CollectingOutput(), win: new CollectingOutput() };
   const two = slots(2, first, out);
   for (const s of two) for (const op of backends(s)) op.keyedBackend.trackChanges();
-  const chains = two.map(() => [[], []] as Uint8Array[][]);
+  const chains = two.map(() => [[], [], []] as Uint8Array[][]);
   let done = 0;
-  let kept = { agg: 0, dedupe: 0 };
+  let kept = { agg: 0, dedupe: 0, win: 0 };
   CHECKPOINTS.forEach((at, c) => {
     feed(two, items, done, at);
     done = at;
@@ -139,12 +166,13 @@ function run(items: readonly Item[], first: TrackedStores, second: TrackedStores
         (chains[i] as Uint8Array[][])[j]?.push(snap.bytes);
       }),
     );
-    kept = { agg: out.agg.records.length, dedupe: out.dedupe.records.length };
+    kept = { agg: out.agg.records.length, dedupe: out.dedupe.records.length, win: out.win.records.length };
   });
   feed(two, items, done, done + CRASH_AFTER);
   expectWithinBudget(first);
   out.agg.records.splice(kept.agg);
   out.dedupe.records.splice(kept.dedupe);
+  out.win.records.splice(kept.win);
 
   const three = slots(3, second, out);
   // Each operator restores every old slot's chain, oldest first per slot (restore-plan.ts).
@@ -152,23 +180,25 @@ function run(items: readonly Item[], first: TrackedStores, second: TrackedStores
     backends(s).forEach((op, j) => op.restoreState(chains.flatMap((perOp) => perOp[j] as Uint8Array[])));
   const restored = contents(three);
   feed(three, items, done, Infinity);
-  for (const s of three) {
-    s.dedupe.watermark(MAX_WATERMARK);
-    s.dedupe.keyedBackend.maintain();
-  }
+  for (const s of three)
+    for (const op of [s.dedupe, s.win]) {
+      op.watermark(MAX_WATERMARK);
+      op.keyedBackend.maintain();
+    }
   expectWithinBudget(second);
   const recs = (o: CollectingOutput): string[] => sortedJson(o.records.map((e) => e.rec));
-  return { restored, final: contents(three), agg: recs(out.agg), dedupe: recs(out.dedupe) };
+  return { restored, final: contents(three), agg: recs(out.agg), dedupe: recs(out.dedupe), win: recs(out.win) };
 }
 
 /** One slot on the heap, no checkpoint: what every run must output. */
-function uninterrupted(items: readonly Item[], heap: TrackedStores): Pick<Result, 'agg' | 'dedupe'> {
-  const out = { agg: new CollectingOutput(), dedupe: new CollectingOutput() };
+function uninterrupted(items: readonly Item[], heap: TrackedStores): Pick<Result, 'agg' | 'dedupe' | 'win'> {
+  const out = { agg: new CollectingOutput(), dedupe: new CollectingOutput(), win: new CollectingOutput() };
   const [one] = slots(1, heap, out) as [Slot];
   feed([one], items, 0, Infinity);
   one.dedupe.watermark(MAX_WATERMARK);
+  one.win.watermark(MAX_WATERMARK);
   const recs = (o: CollectingOutput): string[] => sortedJson(o.records.map((e) => e.rec));
-  return { agg: recs(out.agg), dedupe: recs(out.dedupe) };
+  return { agg: recs(out.agg), dedupe: recs(out.dedupe), win: recs(out.win) };
 }
 
 describe('operators on the disk store (cache 4) over 5,000 keys', () => {
@@ -183,6 +213,8 @@ describe('operators on the disk store (cache 4) over 5,000 keys', () => {
     const once = uninterrupted(items, heap);
     expect(reference.agg).toEqual(once.agg);
     expect(reference.dedupe).toEqual(once.dedupe);
+    expect(reference.win).toEqual(once.win);
+    expect(reference.win.length).toBeGreaterThan(KEYS);
     expect(reference.agg).toHaveLength(RECORDS);
     expect(reference.dedupe.length).toBeGreaterThan(KEYS);
     expect(reference.restored.length).toBeGreaterThan(KEYS);

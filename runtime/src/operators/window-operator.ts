@@ -41,7 +41,7 @@ import type { Batch } from '../core/batch.ts';
 import type { Rec } from '../core/record.ts';
 import type { WindowAggregation } from './window-aggregation.ts';
 import { assignStarts, windowSize, type WindowKind } from './window-assigner.ts';
-import { WindowTimers } from './window-timers.ts';
+import { WindowTimers, withDueTimes } from './window-timers.ts';
 
 export interface WindowOperatorConfig {
   window: WindowKind;
@@ -93,16 +93,19 @@ export class WindowOperator implements Output, StatefulOperator {
     this.size = windowSize(cfg.window);
     this.lateness = cfg.eventTime ? cfg.allowedLateness : 0;
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange, ctx.stateStore);
-    this.windows = this.backend.state('windows', keyWindowsSerializer(agg.codecs, agg.format), { heap: true });
+    const implied = (w: Win): number => (w.fired ? w.end - 1 + this.lateness : w.end - 1);
+    const serializer = keyWindowsSerializer(agg.codecs, agg.format);
+    // On the heap a window is its own timer; on disk a window read back takes its implied due time.
+    this.windows = this.backend.onDisk
+      ? this.backend.state('windows', withDueTimes(serializer, implied))
+      : this.backend.state('windows', serializer, { heap: true });
     // A legacy key without windows restores as undefined (key-windows.ts): it holds nothing.
     this.backend.onRestore(() => {
       const empty: [number, string][] = [];
       for (const [kg, key, kw] of this.windows.entries()) if (kw === undefined) empty.push([kg, key]);
       for (const [kg, key] of empty) this.windows.delete(kg, key);
     });
-    this.timers = new WindowTimers(this.backend, this.windows, (w) =>
-      w.fired ? w.end - 1 + this.lateness : w.end - 1,
-    );
+    this.timers = new WindowTimers(this.backend, this.windows, implied);
     // Restored processing-time windows are due without any new record to schedule them.
     if (!cfg.eventTime) this.backend.onRestore(() => this.scheduleNext());
     this.fireTimer = (w) => this.onTimer(w);
@@ -270,7 +273,7 @@ export class WindowOperator implements Output, StatefulOperator {
     }
     for (const old of merged) {
       kw = withoutWindow(kw as KeyWindows, old);
-      this.timers.remove(old);
+      this.timers.remove(kg, key, old);
       w.start = Math.min(w.start, old.start);
       w.end = Math.max(w.end, old.end);
       w.fired ||= old.fired;

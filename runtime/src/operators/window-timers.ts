@@ -13,6 +13,7 @@ import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
 import { TAG_ARRAY, type BinaryWriter } from '../state/binary-writer.ts';
 import type { KeyedState, KeyedStateBackend, StateSerializer } from '../state/keyed-state.ts';
 import { TimerQueue } from '../time/timer-queue.ts';
+import { DiskTimerQueue } from '../time/disk-timer-queue.ts';
 import { forEachOldestFirst, windowAt, windowCountOf, windowsOf, type KeyWindows, type Win } from './key-windows.ts';
 
 /** A key's timers as a snapshot holds them: written from its windows, read back as pairs. */
@@ -66,14 +67,33 @@ const SERIALIZER: StateSerializer<KeyTimers> = {
 
 export class WindowTimers {
   private readonly queue = new TimerQueue<Win>();
+  /** With the disk backend: the order of (due, kg, key, start) entries, in place of the queue of windows. */
+  private readonly disk: DiskTimerQueue | undefined;
+  private readonly windows: KeyedState<KeyWindows>;
   private live = 0;
 
-  /** `implied`: the timer a window without a restored one gets (its end − 1, or its cleanup time once fired). */
+  /**
+   * `implied`: the timer a window without a restored one gets (its end − 1, or its cleanup time
+   * once fired). With the disk backend every window's timer is the implied one (restored
+   * timestamps are not kept: this runtime only ever writes those), so a window read back from
+   * disk knows its due time without a field of its own.
+   */
   constructor(backend: KeyedStateBackend, windows: KeyedState<KeyWindows>, implied: (w: Win) => number) {
+    this.windows = windows;
     const timers = backend.derivedState<KeyTimers, KeyWindows>('timers', windows, SERIALIZER);
+    const index = backend.orderedIndex('timers');
+    this.disk = index === undefined ? undefined : new DiskTimerQueue(index, backend.maxParallelism);
+    this.disk?.clear();
     backend.onRestore(() => {
       this.queue.clear();
+      this.disk?.clear();
       this.live = 0;
+      if (this.disk) {
+        timers.clear();
+        for (const [kg, key, kw] of windows.entries())
+          for (const w of windowsOf(kw)) this.place(kg, key, w, implied(w));
+        return;
+      }
       // Restored windows are unqueued (`ts` NaN): each takes its restored timer's timestamp.
       for (const [kg, key, v] of timers.entries()) {
         const kw = windows.get(kg, key);
@@ -101,26 +121,61 @@ export class WindowTimers {
     w.ns = w.start;
     w.ts = due;
     w.deleted = false;
-    this.queue.add(w);
+    if (this.disk) this.disk.add({ ts: due, kg, key, ns: w.start, deleted: false });
+    else this.queue.add(w);
     this.live++;
   }
 
-  /** Drops queued `w` (its window is gone: merged into another session). */
-  remove(w: Win): void {
+  /** Drops queued `w` of key (`kg`, `key`) (its window is gone: merged into another session). */
+  remove(kg: number, key: string, w: Win): void {
     w.deleted = true;
-    this.queue.removed(w);
+    if (this.disk) this.disk.removed({ ts: w.ts, kg, key, ns: w.start, deleted: true });
+    else this.queue.removed(w);
     this.live--;
   }
 
   nextTimestamp(): number | undefined {
-    return this.queue.nextTimestamp();
+    return this.disk ? this.disk.nextTimestamp() : this.queue.nextTimestamp();
   }
 
   /** Fires, in (time, key group, key, start) order, every window due by `time`; a fired window is no longer queued. */
   advance(time: number, fire: (w: Win) => void): void {
-    this.queue.drain(time, (w) => {
+    if (!this.disk) {
+      this.queue.drain(time, (w) => {
+        this.live--;
+        fire(w);
+      });
+      return;
+    }
+    this.disk.drain(time, (t) => {
       this.live--;
+      // The window as its key holds it now (a timer outlives no window: merging and removal
+      // take the timer out first).
+      const w = windowAt(this.windows.get(t.kg, t.key), t.ns as number);
+      if (w === undefined) return;
+      w.kg = t.kg;
+      w.key = t.key;
+      w.ts = t.ts;
       fire(w);
     });
   }
+}
+
+/**
+ * The windows' serializer for a disk store: a key's windows read back (from the store or a
+ * snapshot) carry their implied due time, the timer the disk order holds for them.
+ */
+export function withDueTimes(s: StateSerializer<KeyWindows>, implied: (w: Win) => number): StateSerializer<KeyWindows> {
+  const due = (kw: KeyWindows): KeyWindows => {
+    // A legacy empty list reads as undefined (key-windows.ts): nothing to set.
+    for (let w: Win | undefined = kw; w !== undefined; w = w.older) w.ts = implied(w);
+    return kw;
+  };
+  const read = s.read;
+  return {
+    toJSON: (v) => s.toJSON(v),
+    fromJSON: (j) => due(s.fromJSON(j)),
+    ...(s.write ? { write: s.write.bind(s) } : {}),
+    ...(read ? { read: (r: BinaryReader) => due(read.call(s, r)) } : {}),
+  };
 }
