@@ -100,7 +100,8 @@ export class WindowOperator implements Output, StatefulOperator {
       ? this.backend.state('windows', withDueTimes(serializer, implied))
       : this.backend.state('windows', serializer, { heap: true });
     // A legacy key without windows restores as undefined (key-windows.ts): it holds nothing.
-    this.backend.onRestore(() => {
+    this.backend.onRestore((scope) => {
+      if (scope?.dropped) return;
       const empty: [number, string][] = [];
       for (const [kg, key, kw] of this.windows.entries()) if (kw === undefined) empty.push([kg, key]);
       for (const [kg, key] of empty) this.windows.delete(kg, key);

@@ -11,7 +11,7 @@
 // cleanup time); a timer naming no window is dropped (it would have found none when it fired).
 import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
 import { TAG_ARRAY, type BinaryWriter } from '../state/binary-writer.ts';
-import type { KeyedState, KeyedStateBackend, StateSerializer } from '../state/keyed-state.ts';
+import type { KeyedState, KeyedStateBackend, RestoreScope, StateSerializer } from '../state/keyed-state.ts';
 import { TimerQueue } from '../time/timer-queue.ts';
 import { DiskTimerQueue } from '../time/disk-timer-queue.ts';
 import { forEachOldestFirst, windowAt, windowCountOf, windowsOf, type KeyWindows, type Win } from './key-windows.ts';
@@ -84,16 +84,14 @@ export class WindowTimers {
     const index = backend.orderedIndex('timers');
     this.disk = index === undefined ? undefined : new DiskTimerQueue(index, backend.maxParallelism);
     this.disk?.clear();
-    backend.onRestore(() => {
-      this.queue.clear();
-      this.disk?.clear();
-      this.live = 0;
+    backend.onRestore((scope) => {
       if (this.disk) {
         timers.clear();
-        for (const [kg, key, kw] of windows.entries())
-          for (const w of windowsOf(kw)) this.place(kg, key, w, implied(w));
+        this.restoreOnDisk(this.disk, scope, implied);
         return;
       }
+      this.queue.clear();
+      this.live = 0;
       // Restored windows are unqueued (`ts` NaN): each takes its restored timer's timestamp.
       for (const [kg, key, v] of timers.entries()) {
         const kw = windows.get(kg, key);
@@ -107,6 +105,24 @@ export class WindowTimers {
       for (const [kg, key, kw] of windows.entries())
         for (const w of windowsOf(kw)) this.place(kg, key, w, Number.isNaN(w.ts) ? implied(w) : w.ts);
     });
+  }
+
+  /** Requeues the windows of the key groups `scope` names (all when undefined) at their implied times. */
+  private restoreOnDisk(disk: DiskTimerQueue, scope: RestoreScope | undefined, implied: (w: Win) => number): void {
+    const queue = (kg: number, key: string, kw: KeyWindows): void => {
+      for (const w of windowsOf(kw)) this.place(kg, key, w, implied(w));
+    };
+    if (scope === undefined) {
+      disk.clear();
+      this.live = 0;
+      for (const [kg, key, kw] of this.windows.entries()) queue(kg, key, kw);
+      return;
+    }
+    for (const kg of scope.dropped ?? []) this.live -= disk.dropGroup(kg);
+    for (const kg of scope.loaded ?? []) {
+      this.live -= disk.dropGroup(kg);
+      for (const [key, kw] of this.windows.table(kg)) queue(kg, key, kw);
+    }
   }
 
   /** Pending timers (one per open window). */

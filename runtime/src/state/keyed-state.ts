@@ -171,6 +171,12 @@ export class KeyedState<V> {
   }
 }
 
+/** What a restore hook is told changed: key groups loaded into a running backend, or given up. */
+export interface RestoreScope {
+  loaded?: readonly number[];
+  dropped?: readonly number[];
+}
+
 export class KeyedStateBackend {
   readonly maxParallelism: number;
   /**
@@ -182,8 +188,10 @@ export class KeyedStateBackend {
   /** 1 for each key group this backend holds, index = key group. */
   private readonly owned: Uint8Array;
   private readonly states = new Map<string, KeyedState<unknown>>();
-  private readonly afterRestore: (() => void)[] = [];
-  private readonly beforeFull: (() => void)[] = [];
+  private readonly afterRestore: ((scope?: RestoreScope) => void)[] = [];
+  /** Key groups adopted since the last restore: the next restore loads exactly those. */
+  private adopting: number[] | undefined = undefined;
+  private readonly beforeFull: ((only?: readonly number[]) => void)[] = [];
   /** Changed keys per snapshot, kept once incremental snapshots are on (trackChanges). */
   private changes: ChangeLog | undefined = undefined;
   /** Bytes of the last delta: the next one starts with a buffer that size. */
@@ -224,6 +232,7 @@ export class KeyedStateBackend {
     this.spanned = { start, end };
     for (const s of this.states.values()) s.widen(this.spanned);
     for (const kg of kgs) this.owned[kg] = 1;
+    (this.adopting ??= []).push(...kgs);
     this.changes?.reset();
   }
 
@@ -240,7 +249,7 @@ export class KeyedStateBackend {
       }
     for (const kg of kgs) this.owned[kg] = 0;
     this.changes?.reset();
-    for (const fn of this.afterRestore) fn();
+    for (const fn of this.afterRestore) fn({ dropped: kgs });
   }
 
   /**
@@ -278,13 +287,16 @@ export class KeyedStateBackend {
     return s;
   }
 
-  /** Components with derived in-memory structures (timer heaps) rebuild them after a restore. */
-  onRestore(fn: () => void): void {
+  /**
+   * Components with derived structures (timer queues) rebuild them after a restore, or after key
+   * groups were given up; `scope` says which key groups changed (undefined: any may have).
+   */
+  onRestore(fn: (scope?: RestoreScope) => void): void {
     this.afterRestore.push(fn);
   }
 
   /** Runs before every full snapshot (not a delta): TTL'd states drop their expired entries (ttl-state.ts). */
-  beforeFullSnapshot(fn: () => void): void {
+  beforeFullSnapshot(fn: (only?: readonly number[]) => void): void {
     this.beforeFull.push(fn);
   }
 
@@ -375,7 +387,7 @@ export class KeyedStateBackend {
    * are not its whole range.
    */
   snapshot(only?: readonly number[]): Uint8Array {
-    for (const fn of this.beforeFull) fn();
+    for (const fn of this.beforeFull) fn(only);
     const states = [...this.states.values()];
     const range = only
       ? { start: only[0] ?? 0, end: only.length > 0 ? (only[only.length - 1] as number) : -1 }
@@ -450,6 +462,9 @@ export class KeyedStateBackend {
       return s;
     };
     this.changes?.reset();
+    // Right after adoptKeyGroups, the snapshots hold exactly the adopted key groups (a hand-off).
+    const loaded = this.adopting;
+    this.adopting = undefined;
     loadSnapshots(snapshots, {
       maxParallelism: this.maxParallelism,
       range: this.range,
@@ -457,6 +472,6 @@ export class KeyedStateBackend {
       has: (n) => this.states.has(n),
     });
     this.store?.endLoad();
-    for (const fn of this.afterRestore) fn();
+    for (const fn of this.afterRestore) fn(loaded ? { loaded } : undefined);
   }
 }

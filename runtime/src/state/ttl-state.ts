@@ -64,7 +64,7 @@ export class TtlState<V> implements KeyedAccess<V> {
     this.now = now;
     this.expired = expired;
     this.s = backend.state<Stamped<V>>(name, new TtlSerializer(serializer, cfg.ttlMs, now));
-    backend.beforeFullSnapshot(() => this.purge());
+    backend.beforeFullSnapshot((only) => this.purge(only));
   }
 
   /** The state underneath, values with their timestamps (tests, tooling). */
@@ -144,11 +144,16 @@ export class TtlState<V> implements KeyedAccess<V> {
     this.it = undefined;
   }
 
-  /** Removes every expired entry (before a full snapshot: it writes none of them). */
-  purge(): void {
+  /**
+   * Removes every expired entry (before a full snapshot: it writes none of them); of key groups
+   * `only` when given (a hand-off extracts only those: the rest need not be read).
+   */
+  purge(only?: readonly number[]): void {
     const now = this.now();
     const tables = this.s.tables;
-    for (let i = 0; i < tables.length; i++) {
+    const base = this.s.keyGroupAt(0);
+    const at = only ? only.map((kg) => kg - base) : tables.keys();
+    for (const i of at) {
       const t = tables[i];
       if (!t) continue;
       for (const [key, e] of t)

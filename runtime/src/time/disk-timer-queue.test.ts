@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DiskStore } from '../state/disk-store.ts';
 import { KeyedStateBackend } from '../state/keyed-state.ts';
 import { TEST_STATE_DIR } from '../testing/state-backends.ts';
+import { extractKeyGroups, installKeyGroups } from '../state/key-group-handoff.ts';
 import { timerKey, timerOfKey } from './disk-timer-queue.ts';
 import { TimerService, type Timer } from './timer-service.ts';
 
@@ -11,7 +12,11 @@ afterEach(() => {
   for (const s of stores.splice(0)) s.close(true);
 });
 
-function service(disk: boolean, cache = 4): { timers: TimerService; backend: KeyedStateBackend } {
+function service(
+  disk: boolean,
+  cache = 4,
+  range = { start: 0, end: MAX_P - 1 },
+): { timers: TimerService; backend: KeyedStateBackend } {
   const open = disk
     ? () => {
         const s = new DiskStore(TEST_STATE_DIR, cache);
@@ -19,7 +24,7 @@ function service(disk: boolean, cache = 4): { timers: TimerService; backend: Key
         return s;
       }
     : undefined;
-  const backend = new KeyedStateBackend(MAX_P, { start: 0, end: MAX_P - 1 }, open);
+  const backend = new KeyedStateBackend(MAX_P, range, open);
   return { timers: new TimerService().bind(backend, 'timers'), backend };
 }
 
@@ -157,5 +162,25 @@ describe('disk timer queue', () => {
     expect(order.length).toBe(299);
     expect(b.timers.size).toBe(0);
     expect(b.timers.nextTimestamp()).toBeUndefined();
+  });
+
+  it('moves timers with their key groups in a live hand-off, touching only those key groups', () => {
+    const a = service(true, 4, { start: 0, end: 7 });
+    const b = service(true, 4, { start: 8, end: MAX_P - 1 });
+    for (let i = 0; i < 400; i++) (i % MAX_P < 8 ? a : b).timers.register(i % MAX_P, `k${i}`, i % 2, 500 + (i % 50));
+    expect([a.timers.size, b.timers.size]).toEqual([200, 200]);
+    installKeyGroups(b.backend, extractKeyGroups(a.backend, [2, 3, 5], 'test'), 'test');
+    expect([a.timers.size, b.timers.size]).toEqual([125, 275]);
+    const fired = (s: { timers: TimerService }): string[] => {
+      const out: string[] = [];
+      s.timers.advance(Infinity, (t) => out.push(`${t.kg}|${t.key}|${t.ns}|${t.ts}`));
+      return out;
+    };
+    const fa = fired(a);
+    const fb = fired(b);
+    expect(fa.every((f) => ![2, 3, 5].includes(Number(f.split('|')[0])))).toBe(true);
+    expect(fb.filter((f) => [2, 3, 5].includes(Number(f.split('|')[0])))).toHaveLength(75);
+    expect(new Set([...fa, ...fb]).size).toBe(400);
+    expect([a.timers.size, b.timers.size]).toEqual([0, 0]);
   });
 });

@@ -9,6 +9,9 @@
 // queue's except for keys holding NUL or characters beyond U+FFFF next to ones at or above U+E000
 // (UTF-8 byte order against UTF-16 code units) and namespaces mixing numbers and strings.
 //
+// A drain reads a key group's timers in batches and fires them; fired timers are removed in
+// memory and read past with a cursor, so firing alone writes nothing until the next flush.
+//
 // Invariants:
 // - `adds` and `removes` hold the last change of each timer not yet written (never both); a
 //   timer is live when it was added last, or is in lmdb and not removed since. Removing a timer
@@ -29,6 +32,7 @@ const MAX_KEY = 1978;
 const NS_NUMBER = 1;
 const NS_STRING = 2;
 const EMPTY = new Uint8Array(0);
+const ZERO = Buffer.from([0]);
 const scratch = Buffer.alloc(8);
 
 function putOrdered(b: Buffer, at: number, v: number): void {
@@ -98,6 +102,8 @@ export class DiskTimerQueue implements TimerOrder {
   private next: Buffer | undefined = undefined;
   private nextTs = 0;
   private jumped = false;
+  /** While draining: per key group, the last index key consumed (fired, or skipped as removed). */
+  private readonly after = new Map<number, Buffer>();
 
   constructor(db: KvDatabase, maxParallelism: number) {
     this.db = db;
@@ -125,6 +131,8 @@ export class DiskTimerQueue implements TimerOrder {
   /** Writes the pending adds and removals in one transaction. */
   private flush(): void {
     if (this.adds.size === 0 && this.removes.size === 0) return;
+    // An added timer may sort before a drain's cursor: reads start over (fired ones are gone then).
+    if (this.adds.size > 0) this.after.clear();
     const adds = [...this.adds.values()];
     const removes = [...this.removes.values()];
     this.adds.clear();
@@ -150,10 +158,23 @@ export class DiskTimerQueue implements TimerOrder {
     return best;
   }
 
-  /** Up to `limit` timers of `kg` from its earliest (flushed first); corrects its head. */
+  /**
+   * Up to `limit` timers of `kg` in order, from its earliest unconsumed one (after its cursor
+   * while draining); sets its head to the first that is not removed (a lower bound when the
+   * whole batch is: the cursor then moves past it).
+   */
   private read(kg: number, limit: number): Buffer[] {
-    const keys = [...this.db.getKeys({ start: groupStart(kg), end: groupStart(kg + 1), limit })] as Buffer[];
-    this.heads[kg] = keys.length === 0 ? Infinity : getOrdered(keys[0] as Buffer, 2);
+    const from = this.after.get(kg);
+    const start = from ? Buffer.concat([from, ZERO]) : groupStart(kg);
+    const keys = [...this.db.getKeys({ start, end: groupStart(kg + 1), limit })] as Buffer[];
+    const live = keys.find((k) => !this.removes.has(k.toString('latin1')));
+    if (live !== undefined) this.heads[kg] = getOrdered(live, 2);
+    else if (keys.length < limit) this.heads[kg] = Infinity;
+    else {
+      const last = keys[keys.length - 1] as Buffer;
+      this.heads[kg] = getOrdered(last, 2);
+      this.after.set(kg, last);
+    }
     return keys;
   }
 
@@ -169,42 +190,59 @@ export class DiskTimerQueue implements TimerOrder {
   }
 
   drain(time: number, fire: (t: Timer) => void): void {
-    for (;;) {
-      this.flush();
-      const kg = this.least();
-      if (kg < 0 || (this.heads[kg] as number) > time) return;
-      const lower = this.heads[kg] as number;
-      const batch = this.read(kg, BATCH);
-      if (this.heads[kg] !== lower) continue; // the head was a lower bound: look again
-      // Fire while this key group's timers come before every other key group's head.
-      const other = this.least(kg);
-      const ot = other < 0 ? Infinity : (this.heads[other] as number);
-      const until = (ts: number): boolean => ts <= time && (ts < ot || (ts === ot && kg < other));
-      this.fireBatch(batch, until, fire);
+    // Fired timers are removed in memory and read past with a cursor per key group, so a drain
+    // writes to lmdb only when timers were added (they must be read in order).
+    this.flush();
+    try {
+      for (;;) {
+        if (this.adds.size > 0) this.flush();
+        const kg = this.least();
+        if (kg < 0 || (this.heads[kg] as number) > time) return;
+        const lower = this.heads[kg] as number;
+        const batch = this.read(kg, BATCH);
+        if (this.heads[kg] !== lower) continue; // the head was a lower bound: look again
+        // Fire while this key group's timers come before every other key group's head.
+        const other = this.least(kg);
+        const ot = other < 0 ? Infinity : (this.heads[other] as number);
+        const until = (ts: number): boolean => ts <= time && (ts < ot || (ts === ot && kg < other));
+        this.fireBatch(kg, batch, until, fire);
+      }
+    } finally {
+      this.after.clear();
     }
   }
 
-  private fireBatch(batch: Buffer[], until: (ts: number) => boolean, fire: (t: Timer) => void): void {
+  private fireBatch(kg: number, batch: Buffer[], until: (ts: number) => boolean, fire: (t: Timer) => void): void {
     this.jumped = false;
     try {
       for (let i = 0; i < batch.length; i++) {
         const k = batch[i] as Buffer;
-        const t = timerOfKey(k);
-        if (!until(t.ts)) return;
+        const ts = getOrdered(k, 2);
+        if (!until(ts)) return;
+        this.after.set(kg, k);
         const id = k.toString('latin1');
-        if (this.removes.has(id)) continue; // deleted by an earlier timer of this batch
+        if (this.removes.has(id)) continue; // fired or deleted already
         this.adds.delete(id); // deleted and added again meanwhile: it fires once, now
         this.removes.set(id, k);
         const n = batch[i + 1];
         this.next = n;
         if (n !== undefined) this.nextTs = getOrdered(n, 2);
-        fire(t);
+        fire(timerOfKey(k));
         // A timer added before the rest of the batch fires first: read again.
         if (this.jumped) return;
       }
     } finally {
       this.next = undefined;
     }
+  }
+
+  /** Removes every timer of key group `kg` (given up, or about to be loaded again); returns how many. */
+  dropGroup(kg: number): number {
+    this.flush();
+    const keys = [...this.db.getKeys({ start: groupStart(kg), end: groupStart(kg + 1) })] as Buffer[];
+    if (keys.length > 0) this.db.transactionSync(() => keys.forEach((k) => this.db.removeSync(k)));
+    this.heads[kg] = Infinity;
+    return keys.length;
   }
 
   clear(): void {

@@ -8,7 +8,7 @@
 import { stateCorrupt, type BinaryReader } from '../state/binary-reader.ts';
 import { TAG_ARRAY, type BinaryWriter } from '../state/binary-writer.ts';
 import { MAX_MAX_PARALLELISM } from '../state/key-groups.ts';
-import { KeyedState, type KeyedStateBackend, type StateSerializer } from '../state/keyed-state.ts';
+import { KeyedState, type KeyedStateBackend, type RestoreScope, type StateSerializer } from '../state/keyed-state.ts';
 import { TimerQueue, type Timer } from './timer-queue.ts';
 import { DiskTimerQueue } from './disk-timer-queue.ts';
 import type { TimerOrder } from './timer-order.ts';
@@ -86,12 +86,14 @@ export class TimerService {
     const st = backend.state<KeyTimers>(name, TIMERS_SERIALIZER, { heap: index === undefined });
     if (this.bound) for (const [kg, key, list] of this.bound.entries()) st.put(kg, key, list);
     this.bound = st;
-    if (index !== undefined) {
-      this.queue = new DiskTimerQueue(index, backend.maxParallelism);
+    const disk = index === undefined ? undefined : new DiskTimerQueue(index, backend.maxParallelism);
+    if (disk) {
+      this.queue = disk;
       this.rebuild(st);
     }
-    // Lists were replaced wholesale by the restore: the order is rebuilt and the live count recounted.
-    backend.onRestore(() => this.rebuild(st));
+    // Lists were replaced wholesale by the restore: the order is rebuilt and the live count
+    // recounted; on disk, for the key groups that moved only (a live rescale's hand-off).
+    backend.onRestore((scope) => (disk && scope ? this.rebuildGroups(disk, st, scope) : this.rebuild(st)));
     return this;
   }
 
@@ -111,6 +113,20 @@ export class TimerService {
       else add(kt, kg, key);
     }
     this.live = live;
+  }
+
+  private rebuildGroups(q: DiskTimerQueue, st: KeyedState<KeyTimers>, scope: RestoreScope): void {
+    for (const kg of scope.dropped ?? []) this.live -= q.dropGroup(kg);
+    for (const kg of scope.loaded ?? []) {
+      this.live -= q.dropGroup(kg);
+      for (const [key, kt] of st.table(kg))
+        for (const t of listOf(kt)) {
+          t.kg = kg;
+          t.key = key;
+          q.add(t);
+          this.live++;
+        }
+    }
   }
 
   get size(): number {
