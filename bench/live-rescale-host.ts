@@ -65,6 +65,9 @@ export class InProcessHost implements RescaleHost {
       jobName: 'bench-live-rescale',
       checkpointing: { stateDir, intervalMs: 1000, timeoutMs: 30_000, retained: 2 },
       ...(restoreFrom ? { restoreFrom } : {}),
+      ...(process.env['BENCH_LIVE_STATE_BACKEND'] === 'disk'
+        ? { stateBackend: { kind: 'disk' as const, dir: join(this.root, 'local-state') } }
+        : {}),
     });
     const r: Running = { job, done: job.run() };
     r.done.catch((e: unknown) => (r.failure = e));
