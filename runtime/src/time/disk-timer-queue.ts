@@ -9,15 +9,18 @@
 // queue's except for keys holding NUL or characters beyond U+FFFF next to ones at or above U+E000
 // (UTF-8 byte order against UTF-16 code units) and namespaces mixing numbers and strings.
 //
-// A drain reads a key group's timers in batches and fires them; fired timers are removed in
-// memory and read past with a cursor, so firing alone writes nothing until the next flush.
+// A drain reads a key group's due timers in batches and fires them; fired timers are removed in
+// memory and read past with a cursor, and timers added for later stay in memory, so a drain
+// writes only when a timer it must fire was added meanwhile.
 //
 // Invariants:
 // - `adds` and `removes` hold the last change of each timer not yet written (never both); a
 //   timer is live when it was added last, or is in lmdb and not removed since. Removing a timer
 //   lmdb does not hold is harmless, so neither map needs to know what lmdb holds;
 // - `heads[kg]` is at most the timestamp of key group kg's earliest live timer (Infinity: none):
-//   a lower bound that a read of the key group makes exact.
+//   a lower bound that a read of the key group makes exact. During a drain it may overlook
+//   pending timers due after the drain's time (a read looks at lmdb only); the flush that writes
+//   them lowers it again.
 import { TributaryError } from '../errors.ts';
 import type { KvDatabase } from '../state/kv-database.ts';
 import type { Timer } from './timer.ts';
@@ -98,12 +101,16 @@ export class DiskTimerQueue implements TimerOrder {
   /** Pending writes, by the index key's bytes as a latin1 string. */
   private readonly adds = new Map<string, Buffer>();
   private readonly removes = new Map<string, Buffer>();
-  /** While firing: the next timer of the batch (its key and ts), and whether an add went before it. */
-  private next: Buffer | undefined = undefined;
-  private nextTs = 0;
+  /** While firing: the batch's last timer (its key and ts), and whether an add went before it. */
+  private end: Buffer | undefined = undefined;
+  private endTs = 0;
   private jumped = false;
   /** While draining: per key group, the last index key consumed (fired, or skipped as removed). */
   private readonly after = new Map<number, Buffer>();
+  /** While draining: its time, and how many timers were added due by it since the last flush. */
+  private drainTime = -Infinity;
+  private dueAdds = 0;
+  private minDue = Infinity;
 
   constructor(db: KvDatabase, maxParallelism: number) {
     this.db = db;
@@ -116,7 +123,12 @@ export class DiskTimerQueue implements TimerOrder {
     this.removes.delete(id);
     this.adds.set(id, k);
     if (t.ts < (this.heads[t.kg] as number)) this.heads[t.kg] = t.ts;
-    if (this.next !== undefined && firesBefore(k, t.ts, this.next, this.nextTs)) this.jumped = true;
+    if (t.ts <= this.drainTime) {
+      this.dueAdds++;
+      if (t.ts < this.minDue) this.minDue = t.ts;
+    }
+    // Before the batch's last timer: it must fire among the rest, which are read again.
+    if (this.end !== undefined && firesBefore(k, t.ts, this.end, this.endTs)) this.jumped = true;
     if (this.adds.size + this.removes.size >= FLUSH_AT) this.flush();
   }
 
@@ -131,9 +143,18 @@ export class DiskTimerQueue implements TimerOrder {
   /** Writes the pending adds and removals in one transaction. */
   private flush(): void {
     if (this.adds.size === 0 && this.removes.size === 0) return;
-    // An added timer may sort before a drain's cursor: reads start over (fired ones are gone then).
-    if (this.adds.size > 0) this.after.clear();
+    // A timer added due in the running drain may sort before a cursor: reads start over (fired
+    // ones are gone then). Later ones sort after every cursor.
+    if (this.dueAdds > 0) this.after.clear();
+    this.dueAdds = 0;
+    this.minDue = Infinity;
     const adds = [...this.adds.values()];
+    // A read since the add may have set its key group's head from lmdb alone: lower it again.
+    for (const k of adds) {
+      const kg = k.readUInt16BE(0);
+      const ts = getOrdered(k, 2);
+      if (ts < (this.heads[kg] as number)) this.heads[kg] = ts;
+    }
     const removes = [...this.removes.values()];
     this.adds.clear();
     this.removes.clear();
@@ -178,6 +199,20 @@ export class DiskTimerQueue implements TimerOrder {
     return keys;
   }
 
+  /** Up to BATCH timers of `kg` after its cursor with ts before `last` (or at it, when `inclusive`). */
+  private readUntil(kg: number, last: number, inclusive: boolean): Buffer[] {
+    const from = this.after.get(kg);
+    const start = from ? Buffer.concat([from, ZERO]) : groupStart(kg);
+    let end = groupStart(kg + 1);
+    if (last !== Infinity) {
+      // No index key holds 0xff after its timestamp (UTF-8 never does, the separator is 0).
+      end = Buffer.alloc(inclusive ? 11 : 10, 0xff);
+      end.writeUInt16BE(kg, 0);
+      putOrdered(end, 2, last);
+    }
+    return [...this.db.getKeys({ start, end, limit: BATCH })] as Buffer[];
+  }
+
   nextTimestamp(): number | undefined {
     this.flush();
     for (;;) {
@@ -193,46 +228,55 @@ export class DiskTimerQueue implements TimerOrder {
     // Fired timers are removed in memory and read past with a cursor per key group, so a drain
     // writes to lmdb only when timers were added (they must be read in order).
     this.flush();
+    this.drainTime = time;
     try {
       for (;;) {
-        if (this.adds.size > 0) this.flush();
         const kg = this.least();
-        if (kg < 0 || (this.heads[kg] as number) > time) return;
-        const lower = this.heads[kg] as number;
-        const batch = this.read(kg, BATCH);
-        if (this.heads[kg] !== lower) continue; // the head was a lower bound: look again
-        // Fire while this key group's timers come before every other key group's head.
+        const head = kg < 0 ? Infinity : (this.heads[kg] as number);
+        // Timers added due by now are written once the drain reaches their time, not before.
+        if (this.dueAdds > 0 && this.minDue <= Math.min(head, time)) {
+          this.flush();
+          continue;
+        }
+        if (kg < 0 || head > time) return;
+        this.read(kg, 1);
+        if (this.heads[kg] !== head) continue; // the head was a lower bound: look again
+        // Fire while this key group's timers come before every other key group's head and every
+        // pending added timer: read only those (a key group holds many timers, few due at once).
         const other = this.least(kg);
         const ot = other < 0 ? Infinity : (this.heads[other] as number);
-        const until = (ts: number): boolean => ts <= time && (ts < ot || (ts === ot && kg < other));
-        this.fireBatch(kg, batch, until, fire);
+        let last = Math.min(time, ot);
+        let inclusive = last < ot || kg < other;
+        if (this.minDue <= last) [last, inclusive] = [this.minDue, false];
+        const until = (ts: number): boolean => ts < last || (ts === last && inclusive);
+        this.fireBatch(kg, this.readUntil(kg, last, inclusive), until, fire);
       }
     } finally {
       this.after.clear();
+      this.drainTime = -Infinity;
     }
   }
 
   private fireBatch(kg: number, batch: Buffer[], until: (ts: number) => boolean, fire: (t: Timer) => void): void {
     this.jumped = false;
+    const end = batch[batch.length - 1];
+    if (end === undefined) return;
+    this.end = end;
+    this.endTs = getOrdered(end, 2);
     try {
-      for (let i = 0; i < batch.length; i++) {
-        const k = batch[i] as Buffer;
-        const ts = getOrdered(k, 2);
-        if (!until(ts)) return;
+      for (const k of batch) {
+        if (!until(getOrdered(k, 2))) return;
         this.after.set(kg, k);
         const id = k.toString('latin1');
         if (this.removes.has(id)) continue; // fired or deleted already
         this.adds.delete(id); // deleted and added again meanwhile: it fires once, now
         this.removes.set(id, k);
-        const n = batch[i + 1];
-        this.next = n;
-        if (n !== undefined) this.nextTs = getOrdered(n, 2);
         fire(timerOfKey(k));
-        // A timer added before the rest of the batch fires first: read again.
+        // A timer added before the rest of the batch fires among them: read again.
         if (this.jumped) return;
       }
     } finally {
-      this.next = undefined;
+      this.end = undefined;
     }
   }
 
