@@ -20,6 +20,8 @@ export interface KeyedAccess<V> {
   readonly name: string;
   /** The key's value; the caller may change it in place and then call `touch`. */
   get(kg: number, key: string): V | undefined;
+  /** The key's value for a caller that does not change it: not counted as a change (unless reads are writes). */
+  peek(kg: number, key: string): V | undefined;
   put(kg: number, key: string, value: V): void;
   /** The caller changed the key's value in place: a write. */
   touch(kg: number, key: string): void;
@@ -74,7 +76,19 @@ export class TtlState<V> implements KeyedAccess<V> {
 
   get(kg: number, key: string): V | undefined {
     this.sweep(SWEEP_PER_ACCESS);
-    const e = this.s.get(kg, key);
+    return this.unexpired(kg, key, this.s.get(kg, key));
+  }
+
+  /** As `get`, but an unexpired value read here leaves the key out of the next delta (OnCreateAndWrite). */
+  peek(kg: number, key: string): V | undefined {
+    this.sweep(SWEEP_PER_ACCESS);
+    const v = this.unexpired(kg, key, this.s.peek(kg, key));
+    if (v !== undefined && this.onRead) this.s.touch(kg, key);
+    return v;
+  }
+
+  /** The value of entry `e` of `key`, or undefined (and the entry removed) once it expired. */
+  private unexpired(kg: number, key: string, e: Stamped<V> | undefined): V | undefined {
     if (e === undefined) return undefined;
     const now = this.now();
     if (e.at + this.ttl <= now) {
