@@ -75,7 +75,7 @@ export interface DedupeRun {
   passed: Uint8Array;
   /** Processing time (the clock) at which record i was decided. */
   decidedAt: Float64Array;
-  /** [event time, keys remembered] after each `sampleEveryMs` of event time. */
+  /** [event time, keys remembered] after each `sampleEveryMs` of event time, and at the last record. */
   samples: [number, number][];
   /** Entries the TTL removed (tributary_state_expired_total). */
   expired: number;
@@ -126,6 +126,8 @@ export function runDedupe(s: DedupeStream, o: RunOptions): DedupeRun {
     }
   }
   const wallMs = performance.now() - t0;
+  const last = n === 0 ? 0 : (s.ts[n - 1] as number);
+  if ((samples[samples.length - 1] as [number, number])[0] < last) samples.push([last, op.rememberedCount]);
   const snapshotBytes = op.snapshotState().length;
   op.keyedBackend.close();
   return { passed: out.passed, decidedAt, samples, expired: ctx.expired, snapshotBytes, wallMs };
