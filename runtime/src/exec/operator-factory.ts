@@ -155,7 +155,7 @@ export class OperatorFactory {
     );
   }
 
-  /** An interval join of the step's two inputs. */
+  /** An interval join of the step's two inputs; with a `ttl`, a buffered record also expires that long after. */
   private intervalJoin(
     name: string,
     spec: StepSpec,
@@ -171,7 +171,7 @@ export class OperatorFactory {
         select[f] = this.expr(`${name}/select/${f}`, e, {}, { left: 'map', right: 'map' });
     }
     const cfg = { lowerBound: parseDuration(j.lowerBound) ?? 0, upperBound: parseDuration(j.upperBound) ?? 0, select };
-    return new IntervalJoinOperator(name, cfg, ctx, wiring.outputsOf(name), errors);
+    return new IntervalJoinOperator(name, cfg, ctx, wiring.outputsOf(name), errors, parseDuration(spec.ttl));
   }
 
   /** A dedupe: `within` absent keeps the first record per key; `ttl` forgets a key that long after it passed one. */

@@ -1,5 +1,5 @@
 // A step's `ttl` from the graph to the running operator: the TypeScript API writes it, validation
-// keeps it, the operator factory builds the rolling aggregate (or dedupe) with it, and expiries
+// keeps it, the operator factory builds the rolling aggregate (dedupe, join) with it, and expiries
 // reach tributary_state_expired_total{step}.
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -72,6 +72,30 @@ describe("a dedupe's ttl", () => {
     const spec = validateGraph(env.toGraph()).spec.steps?.find((s) => s.name === 'first');
     expect(spec?.dedupe).toEqual({ within: '1m' });
     expect(spec?.ttl).toBeUndefined();
+  });
+});
+
+describe("a join's ttl", () => {
+  it('expires a buffered record in the built operator and counts it per step', async () => {
+    const env = new StreamEnvironment();
+    const orders = env.fromCollection([{ k: 'a' }], { name: 'orders' }).keyBy('k', 'by-order');
+    const shipments = env.fromCollection([{ k: 'a' }], { name: 'shipments' }).keyBy('k', 'by-shipment');
+    orders
+      .intervalJoin(shipments, { lowerBound: '0s', upperBound: '30d' }, { name: 'shipped', ttl: '1s' })
+      .toConsole('out');
+    const { graph, metrics, clock, out, op, stateful } = built(env, 'shipped');
+    expect(graph.spec.steps?.find((s) => s.name === 'shipped')?.ttl).toBe('1s');
+    expect(stateful).toEqual([op]);
+    const join = op as unknown as { pushInput(i: number, b: ReturnType<typeof keyedBatch>): void };
+    join.pushInput(0, keyedBatch([[{ k: 'a', order: 1 }, 10, ['a']]]));
+    clock.advanceTo(999);
+    join.pushInput(1, keyedBatch([[{ k: 'a', ship: 1 }, 20, ['a']]]));
+    expect(out.take()).toEqual([{ k: 'a', order: 1, ship: 1 }]);
+    clock.advanceTo(1000);
+    join.pushInput(1, keyedBatch([[{ k: 'a', ship: 2 }, 30, ['a']]]));
+    expect(out.take()).toEqual([]);
+    const expired = (await metrics.stateExpired.get()).values;
+    expect(expired.map((v) => [v.labels.step, v.value])).toEqual([['shipped', 1]]);
   });
 });
 

@@ -250,19 +250,24 @@ export class KeyedStream<T, K> extends DataStream<T> {
     });
   }
 
-  /** Joins by key within the bounds; with `select`, an errorOutput gets the pairs it fails on as `{left, right}`. */
+  /**
+   * Joins by key within the bounds; with `select`, an errorOutput gets the pairs it fails on as `{left, right}`.
+   * `ttl` (a duration): a buffered record also expires that long after it was buffered (graph.md).
+   */
   intervalJoin(
     right: KeyedStream<Any, K>,
     bounds: { lowerBound: string; upperBound: string; select?: Record<string, string> },
-    o?: CelStepOptions,
+    o?: string | { name?: string; errorOutput?: string; ttl?: string },
   ): DataStream<Rec> {
     const step = this.g.uniqueName('join', stepName(o));
     const errorOutput = errorOutputOf(o);
+    const ttl = typeof o === 'object' ? o.ttl : undefined;
     this.g.addStep({
       name: step,
       from: [this.name, right.name],
       join: bounds,
       ...(errorOutput !== undefined ? { errorOutput } : {}),
+      ...(ttl !== undefined ? { ttl } : {}),
     });
     return this.next(step, o);
   }

@@ -258,10 +258,11 @@ export interface StepSpec {
    */
   errorOutput?: string;
   /**
-   * Rolling aggregate and dedupe (a duration, processing time): a rolling aggregate's key's accumulators expire
-   * this long after the key's last record, and its next record starts a new aggregate; a dedupe forgets a key
-   * this long after its last passed record, and its next record passes. Default: kept forever (a dedupe with
-   * `within`: until the watermark passes it). Windows take none. See docs/runtime/graph.md.
+   * Rolling aggregate, dedupe and join (a duration, processing time): a rolling aggregate's key's accumulators
+   * expire this long after the key's last record, and its next record starts a new aggregate; a dedupe forgets a
+   * key this long after its last passed record, and its next record passes; a join's buffered record expires this
+   * long after it was buffered. Default: kept forever (a dedupe with `within` and a join: until the watermark
+   * passes them). Windows take none. See docs/runtime/graph.md.
    */
   ttl?: string;
 }

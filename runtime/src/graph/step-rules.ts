@@ -66,23 +66,19 @@ export function validateStep(
 }
 
 /** The step kinds whose keyed state a `ttl` bounds. */
-const TTL_KINDS: readonly StepKind[] = ['aggregate', 'dedupe'];
+const TTL_KINDS: readonly StepKind[] = ['aggregate', 'dedupe', 'join'];
 
 /**
- * `ttl` bounds the keyed state of a rolling aggregate or a dedupe. A window's state ends when it
- * fires, so a windowed aggregate takes none; other kinds keep no keyed state of their own.
+ * `ttl` bounds the keyed state of a rolling aggregate, a dedupe or a join. A window's state ends
+ * when it fires, so a windowed aggregate takes none; other kinds keep no keyed state of their own.
  */
 function ttlRule(c: Checker, o: Obj, path: string, kind: StepKind, in0: NodeInfo): void {
   if (!TTL_KINDS.includes(kind) || (kind === 'aggregate' && in0.kind === 'window')) {
     const why =
-      kind === 'aggregate' || kind === 'window'
-        ? ': its state ends when its window fires (plus allowedLateness)'
-        : kind === 'join'
-          ? ': its state is bounded by event time (the interval and the watermark)'
-          : '';
+      kind === 'aggregate' || kind === 'window' ? ': its state ends when its window fires (plus allowedLateness)' : '';
     c.add(
       `${path}.ttl`,
-      `ttl applies to a rolling aggregate (an aggregate after a keyBy) or a dedupe only, not to ${kind === 'aggregate' ? 'a windowed aggregate' : `a ${kind} step`}${why}`,
+      `ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to ${kind === 'aggregate' ? 'a windowed aggregate' : `a ${kind} step`}${why}`,
     );
     return;
   }

@@ -303,7 +303,7 @@ describe('timestamp.alignment', () => {
       'graph.sources[0].timestamp.alignment: expected {group?, maxDrift, updateInterval?} or false, got true',
     ]);
   });
-  it("takes a ttl on a rolling aggregate and a dedupe only, naming the step's field", () => {
+  it("takes a ttl on a rolling aggregate, a dedupe and a join only, naming the step's field", () => {
     const keyed = (ttl: unknown, step: Record<string, unknown> = { aggregate: { n: 'count()' } }) => {
       const g = base();
       return { ...g, steps: [g.steps[0], g.steps[1], { name: 'counts', from: 'by-user', ...step, ttl }] };
@@ -319,16 +319,30 @@ describe('timestamp.alignment', () => {
       'graph.steps[2].ttl: expected a positive duration, got "0s"',
     ]);
     expect(messages(keyed('1h', { filter: 'true' }))).toEqual([
-      'graph.steps[2].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy) or a dedupe only, not to a filter step',
+      'graph.steps[2].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to a filter step',
     ]);
+    const join = (ttl: unknown) => ({
+      sources: [
+        { name: 'a', collection: { records: [{ u: 'x' }] } },
+        { name: 'b', collection: { records: [{ u: 'x' }] } },
+      ],
+      steps: [
+        { name: 'ka', from: 'a', keyBy: 'u' },
+        { name: 'kb', from: 'b', keyBy: 'u' },
+        { name: 'j', from: ['ka', 'kb'], join: { lowerBound: '0s', upperBound: '30d' }, ttl },
+      ],
+      sinks: [{ name: 'o', from: 'j', console: {} }],
+    });
+    expect(messages(join('1d'))).toEqual([]);
+    expect(messages(join(5))).toEqual(['graph.steps[2].ttl: expected a duration like "1m", got 5']);
     const windowed = base();
     (windowed.steps[3] as { ttl?: string }).ttl = '1h';
     expect(messages(windowed)).toEqual([
-      'graph.steps[3].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy) or a dedupe only, not to a windowed aggregate: its state ends when its window fires (plus allowedLateness)',
+      'graph.steps[3].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to a windowed aggregate: its state ends when its window fires (plus allowedLateness)',
     ]);
     (windowed.steps[2] as { ttl?: string }).ttl = '1h';
     expect(messages(windowed)).toContain(
-      'graph.steps[2].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy) or a dedupe only, not to a window step: its state ends when its window fires (plus allowedLateness)',
+      'graph.steps[2].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to a window step: its state ends when its window fires (plus allowedLateness)',
     );
   });
 

@@ -49,6 +49,8 @@ export class TtlState<V> implements KeyedAccess<V> {
   private readonly expired: ExpiredCount;
   /** Sweep cursor: the table index, the table it iterates and its iterator. */
   private at = 0;
+  /** Told of each entry the TTL removes (an operator that keeps timers for it). */
+  private expiredHook: ((kg: number, key: string, v: V) => void) | undefined = undefined;
   private table: KeyTable<Stamped<V>> | undefined = undefined;
   private it: Iterator<[string, Stamped<V>]> | undefined = undefined;
 
@@ -67,6 +69,17 @@ export class TtlState<V> implements KeyedAccess<V> {
     this.expired = expired;
     this.s = backend.state<Stamped<V>>(name, new TtlSerializer(serializer, cfg.ttlMs, now));
     backend.beforeFullSnapshot(() => this.purge());
+  }
+
+  /** Calls `fn` with every entry the TTL removes, after it was removed (one listener). */
+  onExpire(fn: (kg: number, key: string, v: V) => void): void {
+    this.expiredHook = fn;
+  }
+
+  private expire(kg: number, key: string, e: Stamped<V>): void {
+    this.s.delete(kg, key);
+    this.expired.n++;
+    this.expiredHook?.(kg, key, e.v);
   }
 
   /** The state underneath, values with their timestamps (tests, tooling). */
@@ -92,17 +105,20 @@ export class TtlState<V> implements KeyedAccess<V> {
     if (e === undefined) return undefined;
     const now = this.now();
     if (e.at + this.ttl <= now) {
-      this.s.delete(kg, key);
-      this.expired.n++;
+      this.expire(kg, key, e);
       return undefined;
     }
     if (this.onRead) e.at = now;
     return e.v;
   }
 
-  put(kg: number, key: string, value: V): void {
+  /**
+   * Writes the key's value, stamped now; `at`: stamped then instead (≤ now), for a value whose
+   * parts carry their own stamps, so that the key's stamp stays its newest part's (join-buffer.ts).
+   */
+  put(kg: number, key: string, value: V, at = this.now()): void {
     this.sweep(SWEEP_PER_ACCESS);
-    this.s.put(kg, key, { at: this.now(), v: value });
+    this.s.put(kg, key, { at, v: value });
   }
 
   touch(kg: number, key: string): void {
@@ -145,10 +161,7 @@ export class TtlState<V> implements KeyedAccess<V> {
       }
       budget--;
       const [key, e] = r.value;
-      if (e.at + this.ttl <= now) {
-        this.s.delete(this.s.keyGroupAt(this.at), key);
-        this.expired.n++;
-      }
+      if (e.at + this.ttl <= now) this.expire(this.s.keyGroupAt(this.at), key, e);
     }
   }
 
@@ -165,11 +178,7 @@ export class TtlState<V> implements KeyedAccess<V> {
     for (let i = 0; i < tables.length; i++) {
       const t = tables[i];
       if (!t) continue;
-      for (const [key, e] of t)
-        if (e.at + this.ttl <= now) {
-          this.s.delete(this.s.keyGroupAt(i), key);
-          this.expired.n++;
-        }
+      for (const [key, e] of t) if (e.at + this.ttl <= now) this.expire(this.s.keyGroupAt(i), key, e);
     }
   }
 }
