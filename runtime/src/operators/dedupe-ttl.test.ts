@@ -3,12 +3,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_WATERMARK } from '../core/watermark.ts';
 import type { Rec } from '../core/record.ts';
+import { canonicalKey, keyGroupOf } from '../state/key-groups.ts';
 import { readSnapshotHeader } from '../state/snapshot-format.ts';
+import type { Timer } from '../time/timer-service.ts';
 import type { StateStore } from '../state/disk-store.ts';
 import { CollectingOutput, keyedBatch, testContext, type TestContext } from '../testing/harness.ts';
 import { checkTtlPromise, dedupeStream, runDedupe } from '../testing/dedupe-ttl-run.ts';
 import { TEST_BACKENDS, trackStores } from '../testing/state-backends.ts';
 import { DedupeOperator } from './dedupe.ts';
+
+const kgOf = (k: number): [number, string] => {
+  const key = canonicalKey([k]);
+  return [keyGroupOf(key, 128), key];
+};
 
 /** The store the running case's operators open (set per backend in beforeEach); undefined: the heap. */
 let openStore: (() => StateStore) | undefined;
@@ -71,14 +78,34 @@ describe.each(TEST_BACKENDS)('dedupe without within, with a ttl ($name)', (tb) =
     expect(ctx.expired).toBe(40);
   });
 
-  it('with within and a shorter ttl: the ttl forgets first; a stale cleanup timer leaves the newer until', () => {
+  it('with within and a shorter ttl: the ttl forgets first and takes the cleanup timer along', () => {
     const { op, send } = dedupe(10_000, 1000);
+    const timers = (k: number): number[] => {
+      const v = op.keyedBackend.state<Timer | Timer[]>('timers').peek(...kgOf(k));
+      return (v === undefined ? [] : Array.isArray(v) ? v : [v]).map((t) => t.ts);
+    };
     expect(send(1, 100, 0)).toEqual(['1@100']); // until 10100, cleanup timer at 10100
+    expect(timers(1)).toEqual([10_100]);
     expect(send(1, 200, 1000)).toEqual(['1@200']); // expired by the ttl: until 10200
-    expect(send(2, 10_150, 1100)).toEqual(['2@10150']); // the watermark passes 10100: the stale timer fires
-    expect(op.keyedBackend.state('timers').size).toBeGreaterThan(0);
+    expect(timers(1)).toEqual([10_200]);
+    expect(send(2, 10_150, 1100)).toEqual(['2@10150']); // the watermark passes 10100
     expect(send(1, 10_160, 1200)).toEqual([]); // still before 10200
     expect(send(1, 10_200, 1300)).toEqual(['1@10200']);
+  });
+
+  it('a cleanup timer whose until is gone (a compacted chain) finds nothing, or a newer until it leaves', () => {
+    const { op, send } = dedupe(10_000, 1000);
+    send(1, 100, 0); // until 10100, cleanup timer at 10100
+    const bytes = op.snapshotState();
+    // What a chain compacted after the ttl holds: the timer without its until.
+    const r = dedupe(10_000, 1000);
+    r.op.restoreState([bytes]);
+    const until = r.op.keyedBackend.state('until');
+    until.delete(...kgOf(1));
+    expect(r.send(1, 200, 1000)).toEqual(['1@200']); // until 10200; the old timer at 10100 stays
+    expect(r.send(2, 10_150, 1100)).toEqual(['2@10150']); // it fires, and leaves 10200
+    expect(r.send(1, 10_160, 1200)).toEqual([]);
+    expect(r.send(1, 10_200, 1300)).toEqual(['1@10200']);
   });
 
   it('writes the until state with its ttl into the snapshot header', () => {

@@ -13,14 +13,15 @@
 //    is +∞: the key's later records are all dropped, and no cleanup timer is registered.
 //  * with a `ttl`, `until` is a TTL'd state (state/ttl-state.ts: processing time, stamped when a
 //    record passes, OnCreateAndWrite; dropped records only read it): once `ttl` has passed since
-//    the key's last passed record, the key is forgotten and its next record passes. A cleanup
-//    timer whose `until` the TTL removed finds nothing (or a newer `until`, which it leaves).
+//    the key's last passed record, the key is forgotten and its next record passes. The TTL
+//    deletes the cleanup timer of an `until` it removes; one it could not (a chain compacted
+//    without the `until`) finds nothing, or a newer `until`, which it leaves.
 //    `pending` takes no TTL: the watermark releases it.
 // Latency: a record passes when the watermark reaches it (the source's out-of-orderness bound
 // after it in event time).
 import { canonicalKey } from '../state/key-groups.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
-import { ExpiredCount, keyedAccess, type KeyedAccess } from '../state/ttl-state.ts';
+import { ExpiredCount, keyedAccess, TtlState, type KeyedAccess } from '../state/ttl-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MIN_WATERMARK } from '../core/watermark.ts';
 import {
@@ -83,6 +84,11 @@ export class DedupeOperator implements Output, StatefulOperator {
       undefined,
       ttlMs === undefined ? undefined : { cfg: { ttlMs, update: 'OnCreateAndWrite' }, now, expired: this.expired },
     );
+    // An `until` the TTL removed takes its cleanup timer along (a `within` may be far longer than the ttl).
+    if (this.until instanceof TtlState)
+      this.until.onExpire((kg, key, until) => {
+        if (until !== Number.POSITIVE_INFINITY) this.timers.delete(kg, key, CLEANUP, until);
+      });
     this.pending = this.backend.state<Candidate[]>('pending');
     this.timers.bind(this.backend, 'timers');
     this.fireTimer = (t) => this.onTimer(t);
