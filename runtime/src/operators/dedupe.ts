@@ -171,7 +171,7 @@ export class DedupeOperator implements Output, StatefulOperator {
       return;
     }
     const next = ts + this.within;
-    // A key whose `until` the TTL removed may keep its old cleanup timer: it finds another value and leaves it.
+    // (An `until` the TTL removed took its cleanup timer along.)
     if (until !== undefined && until !== Number.POSITIVE_INFINITY) this.timers.delete(kg, key, CLEANUP, until);
     this.until.put(kg, key, next);
     if (next !== Number.POSITIVE_INFINITY) this.timers.register(kg, key, CLEANUP, next);

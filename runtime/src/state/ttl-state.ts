@@ -7,7 +7,8 @@
 //    a cursor over the whole state, so keys nobody reads again go too, at bounded work per record;
 //  * at full snapshots (KeyedStateBackend.beforeFullSnapshot);
 //  * from merged chains of incremental checkpoints (delta-merge.ts, state-ttl.ts).
-// Every removal marks the key changed, so a delta carries it.
+// Every removal from the live state marks the key changed, so a delta carries it, and is told to
+// the `onExpire` listener (an operator with timers for the entry).
 import type { KeyedState, KeyedStateBackend, StateSerializer } from './keyed-state.ts';
 import { TtlSerializer, type Stamped, type TtlConfig } from './state-ttl.ts';
 import type { KeyTable } from './key-table.ts';
@@ -47,10 +48,10 @@ export class TtlState<V> implements KeyedAccess<V> {
   private readonly onRead: boolean;
   private readonly now: () => number;
   private readonly expired: ExpiredCount;
-  /** Sweep cursor: the table index, the table it iterates and its iterator. */
-  private at = 0;
   /** Told of each entry the TTL removes (an operator that keeps timers for it). */
   private expiredHook: ((kg: number, key: string, v: V) => void) | undefined = undefined;
+  /** Sweep cursor: the table index, the table it iterates and its iterator. */
+  private at = 0;
   private table: KeyTable<Stamped<V>> | undefined = undefined;
   private it: Iterator<[string, Stamped<V>]> | undefined = undefined;
 
