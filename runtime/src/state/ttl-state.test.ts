@@ -99,6 +99,30 @@ describe.each(TEST_BACKENDS)('keyed state with a ttl ($name)', (tb) => {
     expect(r.s.peek(...at('a'))).toBe(1);
   });
 
+  it('tells its listener of every entry it removes: on access, by the sweep, before a full snapshot', () => {
+    const clock = { t: 0 };
+    const { b, s } = ttlState(clock);
+    const told: [string, number][] = [];
+    s.onExpire((_kg, key, v) => told.push([key, v]));
+    s.put(...at('a'), 1);
+    s.put(...at('b'), 2);
+    s.put(...at('c'), 3, -50); // stamped earlier than now: expires at 50
+    clock.t = 50;
+    expect(s.peek(...at('c'))).toBeUndefined();
+    expect(told).toEqual([[at('c')[1], 3]]);
+    clock.t = TTL;
+    s.sweep(10);
+    expect(told.map(([, v]) => v).sort()).toEqual([1, 2, 3]);
+    s.put(...at('d'), 4);
+    clock.t = 2 * TTL;
+    b.snapshot();
+    expect(told.map(([, v]) => v).sort()).toEqual([1, 2, 3, 4]);
+    // Removed by the caller: not the TTL's, not told.
+    s.put(...at('e'), 5);
+    s.delete(...at('e'));
+    expect(told).toHaveLength(4);
+  });
+
   it('OnCreateAndWrite: reads do not extend a value; writes do', () => {
     const clock = { t: 0 };
     const { b, s } = ttlState(clock, 'OnCreateAndWrite');
