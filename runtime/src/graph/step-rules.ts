@@ -68,14 +68,21 @@ export function validateStep(
 /** The step kinds whose keyed state a `ttl` bounds. */
 const TTL_KINDS: readonly StepKind[] = ['aggregate', 'dedupe', 'join'];
 
+/** Why a step kind takes no `ttl`, where there is more to say than that it keeps no keyed state. */
+const NO_TTL_BECAUSE: Partial<Record<StepKind, string>> = {
+  aggregate: ': its state ends when its window fires (plus allowedLateness)',
+  window: ': its state ends when its window fires (plus allowedLateness)',
+  function: ': a function declares a ttl per state (getState(name, {ttl}))',
+};
+
 /**
  * `ttl` bounds the keyed state of a rolling aggregate, a dedupe or a join. A window's state ends
- * when it fires, so a windowed aggregate takes none; other kinds keep no keyed state of their own.
+ * when it fires, so a windowed aggregate takes none; a function's states declare their own; other
+ * kinds keep no keyed state.
  */
 function ttlRule(c: Checker, o: Obj, path: string, kind: StepKind, in0: NodeInfo): void {
   if (!TTL_KINDS.includes(kind) || (kind === 'aggregate' && in0.kind === 'window')) {
-    const why =
-      kind === 'aggregate' || kind === 'window' ? ': its state ends when its window fires (plus allowedLateness)' : '';
+    const why = NO_TTL_BECAUSE[kind] ?? '';
     c.add(
       `${path}.ttl`,
       `ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to ${kind === 'aggregate' ? 'a windowed aggregate' : `a ${kind} step`}${why}`,

@@ -318,6 +318,9 @@ describe('timestamp.alignment', () => {
     expect(messages(keyed('0s', { dedupe: {} }))).toEqual([
       'graph.steps[2].ttl: expected a positive duration, got "0s"',
     ]);
+    expect(messages(keyed('1h', { function: { kind: 'process', ref: 'p' } }))).toContain(
+      'graph.steps[2].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to a function step: a function declares a ttl per state (getState(name, {ttl}))',
+    );
     expect(messages(keyed('1h', { filter: 'true' }))).toEqual([
       'graph.steps[2].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to a filter step',
     ]);
