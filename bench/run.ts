@@ -22,6 +22,9 @@
 // BENCH_ONLY=state-throughput only records/s and records per CPU-second of a rolling count over 10M keys and of
 // nexmark q5, each with keyed state on the heap and in the disk backend (state-throughput.ts). Not in the full
 // run: several minutes and a few GB of heap.
+// BENCH_ONLY=state-ttl only a keep-first dedupe with and without `ttl: 1h` over 24 h of event time, driven
+// directly, on the heap and the disk backend: keys held and whether the outputs keep their promise (state-ttl.ts;
+// writes docs/images/state-ttl.svg). Not in the full run: about a minute.
 // BENCH_ONLY=kafka-idle only the CPU of idle Kafka clients with and without our kafkajs patches.
 // BENCH_ONLY=timer-sort only the timer queue's bucket sort against the built-in sort (timer-sort.ts).
 // BENCH_ONLY=crc32c only our CRC-32C of record batches against kafkajs's (crc32c.ts).
@@ -75,6 +78,7 @@ import { threadsBenchmarks } from './threads.ts';
 import { hostsFromEnv, liveRescaleBenchmark } from './live-rescale.ts';
 import { stateBenchmark } from './state.ts';
 import { stateThroughputBenchmark } from './state-throughput.ts';
+import { stateTtlBenchmark } from './state-ttl.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 3_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -267,6 +271,10 @@ if (only === 'state') {
 }
 if (only === 'state-throughput') {
   await stateThroughputBenchmark();
+  process.exit(0);
+}
+if (only === 'state-ttl') {
+  stateTtlBenchmark();
   process.exit(0);
 }
 if (only === 'data-plane') {

@@ -58,7 +58,7 @@ export const LONG_FUNCTIONS: Readonly<Record<string, number>> = {
   'runtime/src/exec/gate-task.ts#GateTask.step': 65,
   'runtime/src/job/job-executor.ts#JobExecutor.constructor': 178,
   'runtime/src/rescale/executor-rescaling.ts#executorRescaling': 85,
-  'runtime/src/exec/operator-factory.ts#OperatorFactory.build': 151,
+  'runtime/src/exec/operator-factory.ts#OperatorFactory.build': 135,
   'runtime/src/functions/function-operators.ts#buildFunctionOperator': 80,
   'runtime/src/net/data-server.ts#DataServer.accept': 76,
   'runtime/src/net/dialer.ts#dialOver': 107,

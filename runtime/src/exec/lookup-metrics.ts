@@ -1,5 +1,5 @@
-// Metrics of lookups by key (a kudu source in `mode: get`), created once per registry (every
-// slot of a process shares it). Updated per fetch, not per record.
+// Metrics of lookups, created once per registry (every slot of a process shares it): of lookups
+// by key (a kudu source in `mode: get`), updated per fetch, not per record; of table loads.
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** tributary_lookup_fetched_keys_total{table}: keys asked of the table (cache misses and expired entries). */
@@ -25,6 +25,20 @@ export function lookupCacheEntries(registry: Registry): Gauge<'table' | 'slot'> 
       name,
       help: "Entries (rows and misses) in a slot's lookup cache, at most the source's maxEntries",
       labelNames: ['table', 'slot'],
+      registers: [registry],
+    })
+  );
+}
+
+/** tributary_lookup_refreshes_total{table, result}: loads of lookup tables (result ok|failed). */
+export function lookupRefreshes(registry: Registry): Counter<'table' | 'result'> {
+  const name = 'tributary_lookup_refreshes_total';
+  return (
+    (registry.getSingleMetric(name) as Counter<'table' | 'result'> | undefined) ??
+    new Counter({
+      name,
+      help: 'Loads of lookup tables (a failed refresh keeps the last table)',
+      labelNames: ['table', 'result'],
       registers: [registry],
     })
   );

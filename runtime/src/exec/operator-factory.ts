@@ -12,7 +12,7 @@ import { asList } from '../connectors/lookup-key.ts';
 import { LookupTable } from '../connectors/lookup-table.ts';
 import { AsyncLookupOperator } from '../operators/async-lookup.ts';
 import type { AsyncOperator } from '../operators/async-operator.ts';
-import { lookupCacheEntries, lookupFetchedKeys } from './lookup-metrics.ts';
+import { lookupCacheEntries, lookupFetchedKeys, lookupRefreshes } from './lookup-metrics.ts';
 import { isTributaryError, TributaryError } from '../errors.ts';
 import { compileExpr, type CompiledExpr } from '../expr/cel.ts';
 import { parseDuration } from '../graph/duration.ts';
@@ -155,6 +155,31 @@ export class OperatorFactory {
     );
   }
 
+  /** An interval join of the step's two inputs; with a `ttl`, a buffered record also expires that long after. */
+  private intervalJoin(
+    name: string,
+    spec: StepSpec,
+    ctx: OperatorContext,
+    wiring: OperatorWiring,
+    errors: RecordErrors,
+  ): IntervalJoinOperator {
+    const j = spec.join as NonNullable<StepSpec['join']>;
+    let select: Record<string, CompiledExpr> | undefined;
+    if (j.select) {
+      select = {};
+      for (const [f, e] of Object.entries(j.select))
+        select[f] = this.expr(`${name}/select/${f}`, e, {}, { left: 'map', right: 'map' });
+    }
+    const cfg = { lowerBound: parseDuration(j.lowerBound) ?? 0, upperBound: parseDuration(j.upperBound) ?? 0, select };
+    return new IntervalJoinOperator(name, cfg, ctx, wiring.outputsOf(name), errors, parseDuration(spec.ttl));
+  }
+
+  /** A dedupe: `within` absent keeps the first record per key; `ttl` forgets a key that long after it passed one. */
+  private dedupe(name: string, spec: StepSpec, ctx: OperatorContext, wiring: OperatorWiring): DedupeOperator {
+    const within = parseDuration(spec.dedupe?.within);
+    return new DedupeOperator(name, within, ctx, wiring.outputsOf(name), parseDuration(spec.ttl));
+  }
+
   /** The key of keyBy node `name`, for the hash exchange it feeds. */
   keySelector(name: string): KeySelector {
     const p = this.node(name);
@@ -241,24 +266,8 @@ export class OperatorFactory {
         return stateful(this.rollingAggregate(name, node, spec, ctx, wiring, errors()));
       case 'union':
         return new UnionOperator(wiring.outputsOf(name));
-      case 'join': {
-        const j = spec.join as NonNullable<StepSpec['join']>;
-        let select: Record<string, CompiledExpr> | undefined;
-        if (j.select) {
-          select = {};
-          for (const [f, e] of Object.entries(j.select))
-            select[f] = this.expr(`${name}/select/${f}`, e, {}, { left: 'map', right: 'map' });
-        }
-        return stateful(
-          new IntervalJoinOperator(
-            name,
-            { lowerBound: parseDuration(j.lowerBound) ?? 0, upperBound: parseDuration(j.upperBound) ?? 0, select },
-            ctx,
-            wiring.outputsOf(name),
-            errors(),
-          ),
-        );
-      }
+      case 'join':
+        return stateful(this.intervalJoin(name, spec, ctx, wiring, errors()));
       case 'function':
         return buildFunctionOperator(
           spec.function as NonNullable<StepSpec['function']>,
@@ -281,7 +290,7 @@ export class OperatorFactory {
           },
         );
       case 'dedupe':
-        return stateful(new DedupeOperator(name, parseDuration(spec.dedupe?.within) ?? 0, ctx, wiring.outputsOf(name)));
+        return stateful(this.dedupe(name, spec, ctx, wiring));
       case 'lookup': {
         const l = spec.lookup as NonNullable<StepSpec['lookup']>;
         const src = this.o.graph.spec.sources.find((x) => x.name === l.table) as SourceSpec;
@@ -294,7 +303,7 @@ export class OperatorFactory {
           refresh: (src.kudu ?? src.druid)?.refresh,
           columns: asList(l.column),
           logger: this.o.logger,
-          onRefresh: (r) => this.lookupRefreshes().labels(l.table, r).inc(),
+          onRefresh: (r) => lookupRefreshes(this.o.metrics.registry).labels(l.table, r).inc(),
           outage: src.kudu
             ? kuduTableOutage(src.kudu, wiring.outageReporter(`lookup:${l.table}:${slot.index}`))
             : druidTableOutage(
@@ -428,21 +437,6 @@ export class OperatorFactory {
         name,
         help: "Records a function of the job's code threw on and that were skipped or sent to the step's errorOutput",
         labelNames: ['step'],
-        registers: [registry],
-      })
-    );
-  }
-
-  /** tributary_lookup_refreshes_total{table, result}: loads of lookup tables (result ok|failed). */
-  private lookupRefreshes(): Counter<'table' | 'result'> {
-    const name = 'tributary_lookup_refreshes_total';
-    const registry = this.o.metrics.registry;
-    return (
-      (registry.getSingleMetric(name) as Counter<'table' | 'result'> | undefined) ??
-      new Counter({
-        name,
-        help: 'Loads of lookup tables (a failed refresh keeps the last table)',
-        labelNames: ['table', 'result'],
         registers: [registry],
       })
     );

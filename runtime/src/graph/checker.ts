@@ -44,8 +44,9 @@ export class Checker {
       this.add(`${path}.${key}`, `expected a duration like "1m", got ${show(v)}`);
       return undefined;
     }
-    if (ms < 0 && !opts.allowNegative) this.add(`${path}.${key}`, `expected a non-negative duration, got ${show(v)}`);
     if (ms <= 0 && opts.positive) this.add(`${path}.${key}`, `expected a positive duration, got ${show(v)}`);
+    else if (ms < 0 && !opts.allowNegative)
+      this.add(`${path}.${key}`, `expected a non-negative duration, got ${show(v)}`);
     return ms;
   }
   number(

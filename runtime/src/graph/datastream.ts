@@ -235,24 +235,39 @@ export class KeyedStream<T, K> extends DataStream<T> {
     return new WindowedStream<T, K>(this.g, this.name, window, this.g.uniqueName('window', name));
   }
 
-  /** Per key, the earliest record by event time passes; the key's records less than `within` after it are dropped. */
-  dedupe(within: string, name?: string): DataStream<T> {
-    return this.step('dedupe', name, { dedupe: { within } });
+  /**
+   * Per key, the earliest record by event time passes; the key's records less than `within` after it are dropped.
+   * With options: no `within` keeps the first record per key and drops every later one (keep-first); `ttl` forgets
+   * a key that long (processing time) after its last passed record, so its next record passes (graph.md, "Dedupe").
+   */
+  dedupe(within: string, name?: string): DataStream<T>;
+  dedupe(o: { within?: string; ttl?: string; name?: string }): DataStream<T>;
+  dedupe(o: string | { within?: string; ttl?: string; name?: string }, name?: string): DataStream<T> {
+    const d = typeof o === 'string' ? { within: o, name } : o;
+    return this.step('dedupe', d.name, {
+      dedupe: d.within === undefined ? {} : { within: d.within },
+      ...(d.ttl === undefined ? {} : { ttl: d.ttl }),
+    });
   }
 
-  /** Joins by key within the bounds; with `select`, an errorOutput gets the pairs it fails on as `{left, right}`. */
+  /**
+   * Joins by key within the bounds; with `select`, an errorOutput gets the pairs it fails on as `{left, right}`.
+   * `ttl` (a duration): a buffered record also expires that long after it was buffered (graph.md).
+   */
   intervalJoin(
     right: KeyedStream<Any, K>,
     bounds: { lowerBound: string; upperBound: string; select?: Record<string, string> },
-    o?: CelStepOptions,
+    o?: string | { name?: string; errorOutput?: string; ttl?: string },
   ): DataStream<Rec> {
     const step = this.g.uniqueName('join', stepName(o));
     const errorOutput = errorOutputOf(o);
+    const ttl = typeof o === 'object' ? o.ttl : undefined;
     this.g.addStep({
       name: step,
       from: [this.name, right.name],
       join: bounds,
       ...(errorOutput !== undefined ? { errorOutput } : {}),
+      ...(ttl !== undefined ? { ttl } : {}),
     });
     return this.next(step, o);
   }

@@ -235,8 +235,8 @@ export interface StepSpec {
    */
   join?: JoinSpec;
   /**
-   * {within: duration}: input must be a keyBy; the first record of a key passes, repeats within that much event
-   * time are dropped.
+   * {within?: duration}: input must be a keyBy; the first record of a key passes, repeats within that much event
+   * time are dropped; without `within`, every repeat is dropped (keep-first; bound its state with `ttl`).
    */
   dedupe?: DedupeSpec;
   /**
@@ -258,9 +258,11 @@ export interface StepSpec {
    */
   errorOutput?: string;
   /**
-   * Rolling aggregate only (an aggregate after a keyBy): a key's accumulators expire this long (a duration,
-   * processing time) after the key's last record, and its next record starts a new aggregate. Default: kept
-   * forever. dedupe and join need none: their state is bounded by event time. See docs/runtime/graph.md.
+   * Rolling aggregate, dedupe and join (a duration, processing time): a rolling aggregate's key's accumulators
+   * expire this long after the key's last record, and its next record starts a new aggregate; a dedupe forgets a
+   * key this long after its last passed record, and its next record passes; a join's buffered record expires this
+   * long after it was buffered. Default: kept forever (a dedupe with `within` and a join: until the watermark
+   * passes them). Windows take none. See docs/runtime/graph.md.
    */
   ttl?: string;
 }

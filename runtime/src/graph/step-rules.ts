@@ -65,16 +65,27 @@ export function validateStep(
   if (o['ttl'] !== undefined) ttlRule(c, o, path, kind, in0);
 }
 
-/** `ttl` bounds the state of a rolling aggregate; every other stateful step is bounded by event time. */
+/** The step kinds whose keyed state a `ttl` bounds. */
+const TTL_KINDS: readonly StepKind[] = ['aggregate', 'dedupe', 'join'];
+
+/** Why a step kind takes no `ttl`, where there is more to say than that it keeps no keyed state. */
+const NO_TTL_BECAUSE: Partial<Record<StepKind, string>> = {
+  aggregate: ': its state ends when its window fires (plus allowedLateness)',
+  window: ': its state ends when its window fires (plus allowedLateness)',
+  function: ': a function declares a ttl per state (getState(name, {ttl}))',
+};
+
+/**
+ * `ttl` bounds the keyed state of a rolling aggregate, a dedupe or a join. A window's state ends
+ * when it fires, so a windowed aggregate takes none; a function's states declare their own; other
+ * kinds keep no keyed state.
+ */
 function ttlRule(c: Checker, o: Obj, path: string, kind: StepKind, in0: NodeInfo): void {
-  if (kind !== 'aggregate' || in0.kind === 'window') {
-    const why =
-      kind === 'dedupe' || kind === 'join' || kind === 'aggregate'
-        ? `: its state is bounded by event time (${kind === 'aggregate' ? 'the window' : kind === 'dedupe' ? 'within' : 'the interval'} and the watermark)`
-        : '';
+  if (!TTL_KINDS.includes(kind) || (kind === 'aggregate' && in0.kind === 'window')) {
+    const why = NO_TTL_BECAUSE[kind] ?? '';
     c.add(
       `${path}.ttl`,
-      `ttl applies to a rolling aggregate (an aggregate after a keyBy) only, not to ${kind === 'aggregate' ? 'a windowed aggregate' : `a ${kind} step`}${why}`,
+      `ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to ${kind === 'aggregate' ? 'a windowed aggregate' : `a ${kind} step`}${why}`,
     );
     return;
   }
@@ -250,11 +261,11 @@ function joinRule({ c, v, p, path, node, inputs }: StepCheck): void {
 
 function dedupeRule({ c, v, p, path, node, in0 }: StepCheck): void {
   if (!isObj(v)) {
-    c.add(p, `expected {within: "<duration>"}, got ${show(v)}`);
+    c.add(p, `expected {within?: "<duration>"} ({} keeps the first record per key), got ${show(v)}`);
     return;
   }
   c.keys(v, ['within'], p);
-  c.duration(v, 'within', p, { required: true, positive: true });
+  c.duration(v, 'within', p, { positive: true });
   if (requireKeyed(c, `${path}.from`, 'dedupe', in0)) node.key = in0.key;
   node.schema = in0.schema;
 }

@@ -54,8 +54,12 @@ export interface JoinSpec {
 }
 
 export interface DedupeSpec {
-  /** A key seen again within this long (event time) after its first record is dropped. */
-  within: string;
+  /**
+   * A key seen again within this long (event time) after its last passed record is dropped. Absent: the first
+   * record per key passes and every later one is dropped (keep-first), its state growing with the keys unless the
+   * step has a `ttl`.
+   */
+  within?: string;
 }
 
 export interface FlatMapSpec {

@@ -303,23 +303,64 @@ describe('timestamp.alignment', () => {
       'graph.sources[0].timestamp.alignment: expected {group?, maxDrift, updateInterval?} or false, got true',
     ]);
   });
-  it("takes a ttl on a rolling aggregate only, naming the step's field", () => {
-    const rolling = (ttl: unknown, kind: 'aggregate' | 'dedupe' = 'aggregate') => {
+  it("takes a ttl on a rolling aggregate, a dedupe and a join only, naming the step's field", () => {
+    const keyed = (ttl: unknown, step: Record<string, unknown> = { aggregate: { n: 'count()' } }) => {
       const g = base();
-      const step = kind === 'aggregate' ? { aggregate: { n: 'count()' } } : { dedupe: { within: '1m' } };
       return { ...g, steps: [g.steps[0], g.steps[1], { name: 'counts', from: 'by-user', ...step, ttl }] };
     };
-    expect(messages(rolling('1h'))).toEqual([]);
-    expect(validateGraph(rolling('1h')).spec.steps?.[2]?.ttl).toBe('1h');
-    expect(messages(rolling('soon'))).toEqual(['graph.steps[2].ttl: expected a duration like "1m", got "soon"']);
-    expect(messages(rolling('0s'))).toEqual(['graph.steps[2].ttl: expected a positive duration, got "0s"']);
-    expect(messages(rolling('1h', 'dedupe'))).toEqual([
-      'graph.steps[2].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy) only, not to a dedupe step: its state is bounded by event time (within and the watermark)',
+    expect(messages(keyed('1h'))).toEqual([]);
+    expect(validateGraph(keyed('1h')).spec.steps?.[2]?.ttl).toBe('1h');
+    expect(messages(keyed('soon'))).toEqual(['graph.steps[2].ttl: expected a duration like "1m", got "soon"']);
+    expect(messages(keyed('0s'))).toEqual(['graph.steps[2].ttl: expected a positive duration, got "0s"']);
+    expect(messages(keyed('-1h'))).toEqual(['graph.steps[2].ttl: expected a positive duration, got "-1h"']);
+    expect(messages(keyed('1h', { dedupe: { within: '1m' } }))).toEqual([]);
+    expect(messages(keyed('1h', { dedupe: {} }))).toEqual([]);
+    expect(messages(keyed('0s', { dedupe: {} }))).toEqual([
+      'graph.steps[2].ttl: expected a positive duration, got "0s"',
     ]);
+    expect(messages(keyed('1h', { function: { kind: 'process', ref: 'p' } }))).toContain(
+      'graph.steps[2].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to a function step: a function declares a ttl per state (getState(name, {ttl}))',
+    );
+    expect(messages(keyed('1h', { filter: 'true' }))).toEqual([
+      'graph.steps[2].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to a filter step',
+    ]);
+    const join = (ttl: unknown) => ({
+      sources: [
+        { name: 'a', collection: { records: [{ u: 'x' }] } },
+        { name: 'b', collection: { records: [{ u: 'x' }] } },
+      ],
+      steps: [
+        { name: 'ka', from: 'a', keyBy: 'u' },
+        { name: 'kb', from: 'b', keyBy: 'u' },
+        { name: 'j', from: ['ka', 'kb'], join: { lowerBound: '0s', upperBound: '30d' }, ttl },
+      ],
+      sinks: [{ name: 'o', from: 'j', console: {} }],
+    });
+    expect(messages(join('1d'))).toEqual([]);
+    expect(messages(join(5))).toEqual(['graph.steps[2].ttl: expected a duration like "1m", got 5']);
     const windowed = base();
     (windowed.steps[3] as { ttl?: string }).ttl = '1h';
     expect(messages(windowed)).toEqual([
-      'graph.steps[3].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy) only, not to a windowed aggregate: its state is bounded by event time (the window and the watermark)',
+      'graph.steps[3].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to a windowed aggregate: its state ends when its window fires (plus allowedLateness)',
+    ]);
+    (windowed.steps[2] as { ttl?: string }).ttl = '1h';
+    expect(messages(windowed)).toContain(
+      'graph.steps[2].ttl: ttl applies to a rolling aggregate (an aggregate after a keyBy), a dedupe or a join only, not to a window step: its state ends when its window fires (plus allowedLateness)',
+    );
+  });
+
+  it('takes a dedupe without within (keep-first), and refuses a within that is not a positive duration', () => {
+    const dedupe = (d: unknown) => {
+      const g = base();
+      return { ...g, steps: [g.steps[0], g.steps[1], { name: 'counts', from: 'by-user', dedupe: d }] };
+    };
+    expect(messages(dedupe({}))).toEqual([]);
+    expect(messages(dedupe({ within: '10m' }))).toEqual([]);
+    expect(messages(dedupe({ within: '0s' }))).toEqual([
+      'graph.steps[2].dedupe.within: expected a positive duration, got "0s"',
+    ]);
+    expect(messages(dedupe('10m'))).toEqual([
+      'graph.steps[2].dedupe: expected {within?: "<duration>"} ({} keeps the first record per key), got "10m"',
     ]);
   });
 });

@@ -9,11 +9,19 @@
 //  * a record at or behind the watermark (late: its predecessors may already be decided) is
 //    decided at once against what the key remembers: dropped when it falls before `until`;
 //  * `until` (the last passed record's time + `within`) is removed by a cleanup timer once the
-//    watermark passes it — no later decision can need it.
+//    watermark passes it — no later decision can need it. Without `within` (keep-first) `until`
+//    is +∞: the key's later records are all dropped, and no cleanup timer is registered.
+//  * with a `ttl`, `until` is a TTL'd state (state/ttl-state.ts: processing time, stamped when a
+//    record passes, OnCreateAndWrite; dropped records only read it): once `ttl` has passed since
+//    the key's last passed record, the key is forgotten and its next record passes. The TTL
+//    deletes the cleanup timer of an `until` it removes; one it could not (a chain compacted
+//    without the `until`) finds nothing, or a newer `until`, which it leaves.
+//    `pending` takes no TTL: the watermark releases it.
 // Latency: a record passes when the watermark reaches it (the source's out-of-orderness bound
 // after it in event time).
 import { canonicalKey } from '../state/key-groups.ts';
 import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
+import { ExpiredCount, keyedAccess, TtlState, type KeyedAccess } from '../state/ttl-state.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MIN_WATERMARK } from '../core/watermark.ts';
 import {
@@ -41,11 +49,13 @@ function byTimeThenRecord(a: Candidate, b: Candidate): number {
 
 export class DedupeOperator implements Output, StatefulOperator {
   readonly stateName: string;
+  /** +∞ without `within`: keep-first. */
   private readonly within: number;
   private readonly out: Output;
   private readonly backend: KeyedStateBackend;
   /** Per key: the time until which records are dropped (last passed record's time + within). */
-  private readonly until: KeyedState<number>;
+  private readonly until: KeyedAccess<number>;
+  private readonly expired = new ExpiredCount();
   /** Per key: records ahead of the watermark, not yet decided (JSON form `[[ts, record], …]`). */
   private readonly pending: KeyedState<Candidate[]>;
   private readonly timers = new TimerService();
@@ -56,14 +66,29 @@ export class DedupeOperator implements Output, StatefulOperator {
   private readonly ctx: OperatorContext;
   dropped = 0;
 
-  constructor(stateName: string, withinMs: number, ctx: OperatorContext, out: Output) {
+  /**
+   * `withinMs`: undefined keeps the first record per key and drops every later one (keep-first).
+   * `ttlMs`: the step's `ttl`: a key's `until` expires that long (processing time) after its last passed record.
+   */
+  constructor(stateName: string, withinMs: number | undefined, ctx: OperatorContext, out: Output, ttlMs?: number) {
     this.stateName = stateName;
     this.ctx = ctx;
-    this.within = withinMs;
+    this.within = withinMs ?? Number.POSITIVE_INFINITY;
     this.out = out;
     this.results = new BatchBuilder(out);
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange, ctx.stateStore);
-    this.until = this.backend.state<number>('until');
+    const now = (): number => ctx.processingTime.now();
+    this.until = keyedAccess<number>(
+      this.backend,
+      'until',
+      undefined,
+      ttlMs === undefined ? undefined : { cfg: { ttlMs, update: 'OnCreateAndWrite' }, now, expired: this.expired },
+    );
+    // An `until` the TTL removed takes its cleanup timer along (a `within` may be far longer than the ttl).
+    if (this.until instanceof TtlState)
+      this.until.onExpire((kg, key, until) => {
+        if (until !== Number.POSITIVE_INFINITY) this.timers.delete(kg, key, CLEANUP, until);
+      });
     this.pending = this.backend.state<Candidate[]>('pending');
     this.timers.bind(this.backend, 'timers');
     this.fireTimer = (t) => this.onTimer(t);
@@ -121,6 +146,16 @@ export class DedupeOperator implements Output, StatefulOperator {
     this.newest = newest;
     if (late > 0) this.ctx.metrics.lateRecords('decided', late);
     this.results.flush();
+    this.reportExpired();
+  }
+
+  /** Keys with `until` (all keys the operator remembers a passed record of). */
+  get rememberedCount(): number {
+    return this.backend.state('until').size;
+  }
+
+  private reportExpired(): void {
+    if (this.expired.n > 0) this.ctx.metrics.stateExpired(this.expired.take());
   }
 
   eventTimeProgress(): EventTimeProgress {
@@ -135,9 +170,11 @@ export class DedupeOperator implements Output, StatefulOperator {
       this.dropped++;
       return;
     }
-    if (until !== undefined) this.timers.delete(kg, key, CLEANUP, until);
-    this.until.put(kg, key, ts + this.within);
-    this.timers.register(kg, key, CLEANUP, ts + this.within);
+    const next = ts + this.within;
+    // (An `until` the TTL removed took its cleanup timer along.)
+    if (until !== undefined && until !== Number.POSITIVE_INFINITY) this.timers.delete(kg, key, CLEANUP, until);
+    this.until.put(kg, key, next);
+    if (next !== Number.POSITIVE_INFINITY) this.timers.register(kg, key, CLEANUP, next);
     this.results.add(rec, ts);
   }
 
@@ -169,6 +206,7 @@ export class DedupeOperator implements Output, StatefulOperator {
     this.wm = wm;
     this.timers.advance(wm, this.fireTimer);
     this.results.flush();
+    this.reportExpired();
     this.out.watermark(wm);
   }
 

@@ -2,12 +2,15 @@
 // l and a right record at time r with the same key join when l + lowerBound ≤ r ≤ l + upperBound.
 // The output's timestamp is max(l, r). Records behind the watermark are late and dropped
 // (counted). Buffered records are removed once no future record can match them:
-// left at l + upperBound, right at r − lowerBound (event-time timers per key). A pair a select
+// left at l + upperBound, right at r − lowerBound (event-time timers per key); with a `ttl`, also
+// `ttl` of processing time after it was buffered (join-buffer.ts). A pair a select
 // expression fails on goes to the step's errorOutput as record `{left, right}` at the pair's
 // timestamp (record-errors.ts), else to the job's onRecordError.
 import type { CompiledExpr } from '../expr/cel.ts';
 import type { Rec } from '../core/record.ts';
-import { KeyedStateBackend, type KeyedState } from '../state/keyed-state.ts';
+import { KeyedStateBackend } from '../state/keyed-state.ts';
+import { ExpiredCount } from '../state/ttl-state.ts';
+import { JoinBuffer, type JoinTtl } from './join-buffer.ts';
 import { TimerService, type Timer } from '../time/timer-service.ts';
 import { MIN_WATERMARK } from '../core/watermark.ts';
 import { RecordErrors } from './record-errors.ts';
@@ -20,8 +23,6 @@ import {
   type StatefulOperator,
 } from './types.ts';
 import type { Batch } from '../core/batch.ts';
-
-type Buffered = [number, Rec][];
 
 export interface IntervalJoinConfig {
   lowerBound: number;
@@ -38,12 +39,21 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
   private readonly errors: RecordErrors;
   private readonly buf: BatchBuilder;
   private readonly backend: KeyedStateBackend;
-  private readonly sides: [KeyedState<Buffered>, KeyedState<Buffered>];
+  private readonly sides: [JoinBuffer, JoinBuffer];
+  private readonly expired = new ExpiredCount();
   private readonly timers = new TimerService();
   private wm = MIN_WATERMARK;
   private newest = Number.NEGATIVE_INFINITY;
 
-  constructor(stateName: string, cfg: IntervalJoinConfig, ctx: OperatorContext, out: Output, errors?: RecordErrors) {
+  /** `ttlMs`: the step's `ttl`: a buffered record also expires that long (processing time) after it was buffered. */
+  constructor(
+    stateName: string,
+    cfg: IntervalJoinConfig,
+    ctx: OperatorContext,
+    out: Output,
+    errors?: RecordErrors,
+    ttlMs?: number,
+  ) {
     this.stateName = stateName;
     this.cfg = cfg;
     this.ctx = ctx;
@@ -51,8 +61,27 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
     this.errors = errors ?? new RecordErrors(ctx, undefined);
     this.buf = new BatchBuilder(out);
     this.backend = new KeyedStateBackend(ctx.maxParallelism, ctx.keyGroupRange, ctx.stateStore);
-    this.sides = [this.backend.state<Buffered>('left'), this.backend.state<Buffered>('right')];
+    this.sides = [
+      new JoinBuffer(this.backend, 'left', this.sideTtl(0, ttlMs)),
+      new JoinBuffer(this.backend, 'right', this.sideTtl(1, ttlMs)),
+    ];
     this.timers.bind(this.backend, 'timers');
+  }
+
+  /**
+   * A side's TTL. A record the TTL removed takes its cleanup timer along: timers live until the
+   * watermark passes the interval, which may be far away. (A record of the same key, side and
+   * event time loses it too and goes by its TTL alone: kept past its interval, it matches nothing.)
+   */
+  private sideTtl(side: number, ttlMs: number | undefined): JoinTtl | undefined {
+    if (ttlMs === undefined) return undefined;
+    const { lowerBound: lo, upperBound: hi } = this.cfg;
+    return {
+      ttlMs,
+      now: () => this.ctx.processingTime.now(),
+      expired: this.expired,
+      dropped: (kg, key, ts) => this.timers.delete(kg, key, side, side === 0 ? ts + hi : ts - lo),
+    };
   }
 
   /** Its keyed state, whose key groups a live rescale moves (rescale/migration.ts). */
@@ -75,7 +104,7 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
   pushInput(input: number, b: Batch): void {
     const side = input === 0 ? 0 : 1;
     const mine = this.sides[side];
-    const other = this.sides[1 - side] as KeyedState<Buffered>;
+    const other = this.sides[1 - side] as JoinBuffer;
     const { lowerBound: lo, upperBound: hi } = this.cfg;
     let late = 0;
     let newest = this.newest;
@@ -89,23 +118,23 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
       const rec = b.recs[i] as Rec;
       const key = b.keys[i] as string;
       const kg = b.kgs[i] as number;
-      const list = mine.get(kg, key);
-      if (list) list.push([ts, rec]);
-      else mine.put(kg, key, [[ts, rec]]);
-      // Only read: a peek keeps the other side's key out of the next delta.
-      const candidates = other.peek(kg, key);
-      if (candidates) {
-        for (const [ots, orec] of candidates) {
-          const [l, r, lts, rts] = side === 0 ? [rec, orec, ts, ots] : [orec, rec, ots, ts];
-          if (rts >= lts + lo && rts <= lts + hi) this.emit(l, r, Math.max(lts, rts));
-        }
-      }
+      mine.append(kg, key, ts, rec);
+      // Only read: the other side's key stays out of the next delta.
+      other.forEach(kg, key, (ots, orec) => {
+        const [l, r, lts, rts] = side === 0 ? [rec, orec, ts, ots] : [orec, rec, ots, ts];
+        if (rts >= lts + lo && rts <= lts + hi) this.emit(l, r, Math.max(lts, rts));
+      });
       this.timers.register(kg, key, side, side === 0 ? ts + hi : ts - lo);
     }
     this.newest = newest;
     if (late > 0) this.ctx.metrics.lateRecords('dropped', late);
     this.buf.flush();
     this.errors.flush();
+    this.reportExpired();
+  }
+
+  private reportExpired(): void {
+    if (this.expired.n > 0) this.ctx.metrics.stateExpired(this.expired.take());
   }
 
   eventTimeProgress(): EventTimeProgress {
@@ -131,13 +160,8 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
 
   private onTimer(t: Timer): void {
     const side = t.ns as number;
-    const st = this.sides[side] as KeyedState<Buffered>;
-    const list = st.get(t.kg, t.key);
-    if (!list) return;
     const keepAfter = side === 0 ? t.ts - this.cfg.upperBound : t.ts + this.cfg.lowerBound;
-    const kept = list.filter(([ts]) => ts > keepAfter);
-    if (kept.length === 0) st.delete(t.kg, t.key);
-    else st.put(t.kg, t.key, kept);
+    (this.sides[side] as JoinBuffer).cleanup(t.kg, t.key, keepAfter);
   }
 
   watermark(wm: number): void {
@@ -146,6 +170,7 @@ export class IntervalJoinOperator implements MultiInputOperator, StatefulOperato
     this.timers.advance(wm, (t) => this.onTimer(t));
     this.buf.flush();
     this.errors.flush();
+    this.reportExpired();
     this.out.watermark(wm);
     this.errors.watermark(wm);
   }

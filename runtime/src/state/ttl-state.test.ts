@@ -73,6 +73,56 @@ describe.each(TEST_BACKENDS)('keyed state with a ttl ($name)', (tb) => {
     expect(expired.take()).toBe(1);
   });
 
+  it('peek: never returns an expired value; an unexpired one read leaves the key out of the next delta', () => {
+    const clock = { t: 0 };
+    const { b, s, expired } = ttlState(clock);
+    b.trackChanges();
+    s.put(...at('a'), 7);
+    s.stamped.takeChanged();
+    clock.t = TTL - 1;
+    expect(s.peek(...at('a'))).toBe(7);
+    expect(s.stamped.takeChanged().size).toBe(0);
+    clock.t = TTL;
+    expect(s.peek(...at('a'))).toBeUndefined();
+    expect(expired.take()).toBe(1);
+    // The removal is a change: the next delta carries it.
+    expect([...s.stamped.takeChanged().values()].flatMap((k) => [...k])).toEqual([at('a')[1]]);
+    // OnReadAndWrite: a peek is a read, so it renews the value and counts as a change.
+    const r = ttlState(clock, 'OnReadAndWrite');
+    r.b.trackChanges();
+    r.s.put(...at('a'), 1);
+    r.s.stamped.takeChanged();
+    clock.t += TTL - 1;
+    expect(r.s.peek(...at('a'))).toBe(1);
+    expect(r.s.stamped.takeChanged().size).toBe(1);
+    clock.t += TTL - 1;
+    expect(r.s.peek(...at('a'))).toBe(1);
+  });
+
+  it('tells its listener of every entry it removes: on access, by the sweep, before a full snapshot', () => {
+    const clock = { t: 0 };
+    const { b, s } = ttlState(clock);
+    const told: [string, number][] = [];
+    s.onExpire((_kg, key, v) => told.push([key, v]));
+    s.put(...at('a'), 1);
+    s.put(...at('b'), 2);
+    s.put(...at('c'), 3, -50); // stamped earlier than now: expires at 50
+    clock.t = 50;
+    expect(s.peek(...at('c'))).toBeUndefined();
+    expect(told).toEqual([[at('c')[1], 3]]);
+    clock.t = TTL;
+    s.sweep(10);
+    expect(told.map(([, v]) => v).sort()).toEqual([1, 2, 3]);
+    s.put(...at('d'), 4);
+    clock.t = 2 * TTL;
+    b.snapshot();
+    expect(told.map(([, v]) => v).sort()).toEqual([1, 2, 3, 4]);
+    // Removed by the caller: not the TTL's, not told.
+    s.put(...at('e'), 5);
+    s.delete(...at('e'));
+    expect(told).toHaveLength(4);
+  });
+
   it('OnCreateAndWrite: reads do not extend a value; writes do', () => {
     const clock = { t: 0 };
     const { b, s } = ttlState(clock, 'OnCreateAndWrite');

@@ -7,7 +7,8 @@
 //    a cursor over the whole state, so keys nobody reads again go too, at bounded work per record;
 //  * at full snapshots (KeyedStateBackend.beforeFullSnapshot);
 //  * from merged chains of incremental checkpoints (delta-merge.ts, state-ttl.ts).
-// Every removal marks the key changed, so a delta carries it.
+// Every removal from the live state marks the key changed, so a delta carries it, and is told to
+// the `onExpire` listener (an operator with timers for the entry).
 import type { KeyedState, KeyedStateBackend, StateSerializer } from './keyed-state.ts';
 import { TtlSerializer, type Stamped, type TtlConfig } from './state-ttl.ts';
 import type { KeyTable } from './key-table.ts';
@@ -20,6 +21,8 @@ export interface KeyedAccess<V> {
   readonly name: string;
   /** The key's value; the caller may change it in place and then call `touch`. */
   get(kg: number, key: string): V | undefined;
+  /** The key's value for a caller that does not change it: not counted as a change (unless reads are writes). */
+  peek(kg: number, key: string): V | undefined;
   put(kg: number, key: string, value: V): void;
   /** The caller changed the key's value in place: a write. */
   touch(kg: number, key: string): void;
@@ -45,6 +48,8 @@ export class TtlState<V> implements KeyedAccess<V> {
   private readonly onRead: boolean;
   private readonly now: () => number;
   private readonly expired: ExpiredCount;
+  /** Told of each entry the TTL removes (an operator that keeps timers for it). */
+  private expiredHook: ((kg: number, key: string, v: V) => void) | undefined = undefined;
   /** Sweep cursor: the table index, the table it iterates and its iterator. */
   private at = 0;
   private table: KeyTable<Stamped<V>> | undefined = undefined;
@@ -67,6 +72,17 @@ export class TtlState<V> implements KeyedAccess<V> {
     backend.beforeFullSnapshot((only) => this.purge(only));
   }
 
+  /** Calls `fn` with every entry the TTL removes, after it was removed (one listener). */
+  onExpire(fn: (kg: number, key: string, v: V) => void): void {
+    this.expiredHook = fn;
+  }
+
+  private expire(kg: number, key: string, e: Stamped<V>): void {
+    this.s.delete(kg, key);
+    this.expired.n++;
+    this.expiredHook?.(kg, key, e.v);
+  }
+
   /** The state underneath, values with their timestamps (tests, tooling). */
   get stamped(): KeyedState<Stamped<V>> {
     return this.s;
@@ -74,21 +90,36 @@ export class TtlState<V> implements KeyedAccess<V> {
 
   get(kg: number, key: string): V | undefined {
     this.sweep(SWEEP_PER_ACCESS);
-    const e = this.s.get(kg, key);
+    return this.unexpired(kg, key, this.s.get(kg, key));
+  }
+
+  /** As `get`, but an unexpired value read here leaves the key out of the next delta (OnCreateAndWrite). */
+  peek(kg: number, key: string): V | undefined {
+    this.sweep(SWEEP_PER_ACCESS);
+    const v = this.unexpired(kg, key, this.s.peek(kg, key));
+    if (v !== undefined && this.onRead) this.s.touch(kg, key);
+    return v;
+  }
+
+  /** The value of entry `e` of `key`, or undefined (and the entry removed) once it expired. */
+  private unexpired(kg: number, key: string, e: Stamped<V> | undefined): V | undefined {
     if (e === undefined) return undefined;
     const now = this.now();
     if (e.at + this.ttl <= now) {
-      this.s.delete(kg, key);
-      this.expired.n++;
+      this.expire(kg, key, e);
       return undefined;
     }
     if (this.onRead) e.at = now;
     return e.v;
   }
 
-  put(kg: number, key: string, value: V): void {
+  /**
+   * Writes the key's value, stamped now; `at`: stamped then instead (≤ now), for a value whose
+   * parts carry their own stamps, so that the key's stamp stays its newest part's (join-buffer.ts).
+   */
+  put(kg: number, key: string, value: V, at = this.now()): void {
     this.sweep(SWEEP_PER_ACCESS);
-    this.s.put(kg, key, { at: this.now(), v: value });
+    this.s.put(kg, key, { at, v: value });
   }
 
   touch(kg: number, key: string): void {
@@ -131,10 +162,7 @@ export class TtlState<V> implements KeyedAccess<V> {
       }
       budget--;
       const [key, e] = r.value;
-      if (e.at + this.ttl <= now) {
-        this.s.delete(this.s.keyGroupAt(this.at), key);
-        this.expired.n++;
-      }
+      if (e.at + this.ttl <= now) this.expire(this.s.keyGroupAt(this.at), key, e);
     }
   }
 
@@ -156,11 +184,7 @@ export class TtlState<V> implements KeyedAccess<V> {
     for (const i of at) {
       const t = tables[i];
       if (!t) continue;
-      for (const [key, e] of t)
-        if (e.at + this.ttl <= now) {
-          this.s.delete(this.s.keyGroupAt(i), key);
-          this.expired.n++;
-        }
+      for (const [key, e] of t) if (e.at + this.ttl <= now) this.expire(this.s.keyGroupAt(i), key, e);
     }
   }
 }
