@@ -82,8 +82,8 @@ export class WindowTimers {
     this.windows = windows;
     const timers = backend.derivedState<KeyTimers, KeyWindows>('timers', windows, SERIALIZER);
     const index = backend.orderedIndex('timers');
+    // A step's store is opened empty (disk-store.ts): so is its index.
     this.disk = index === undefined ? undefined : new DiskTimerQueue(index, backend.maxParallelism);
-    this.disk?.clear();
     backend.onRestore((scope) => {
       if (this.disk) {
         timers.clear();
@@ -118,11 +118,11 @@ export class WindowTimers {
       for (const [kg, key, kw] of this.windows.entries()) queue(kg, key, kw);
       return;
     }
-    for (const kg of scope.dropped ?? []) this.live -= disk.dropGroup(kg);
-    for (const kg of scope.loaded ?? []) {
-      this.live -= disk.dropGroup(kg);
+    // (Not `live -= regroup(…)`: that reads `live` before `place` counts what it queues.)
+    const dropped = disk.regroup(scope, (kg) => {
       for (const [key, kw] of this.windows.table(kg)) queue(kg, key, kw);
-    }
+    });
+    this.live -= dropped;
   }
 
   /** Pending timers (one per open window). */

@@ -9,7 +9,7 @@
 // - `dirty` lists exactly the keys whose cache entry differs from lmdb (a changed value or a
 //   removal, GONE); a flush writes them and leaves only clean entries;
 // - `count` is the number of keys in the table: lmdb's plus the cache's inserts minus its removals.
-import type { KvDatabase } from './kv-database.ts';
+import { removeRange, type KvDatabase } from './kv-database.ts';
 import type { KeyTable, ValueCodec } from './key-table.ts';
 
 /** A removal not yet written to lmdb. */
@@ -186,8 +186,7 @@ export class DiskTable<V> implements KeyTable<V> {
     this.host.cached -= this.cache.size;
     this.cache.clear();
     this.dirty.clear();
-    const keys = [...this.db.getKeys(this.range())] as Buffer[];
-    if (keys.length > 0) this.db.transactionSync(() => keys.forEach((k) => this.db.removeSync(k)));
+    removeRange(this.db, this.range());
     this.count = 0;
     this.host.epoch++;
     this.host.forget(this as DiskTable<unknown>);

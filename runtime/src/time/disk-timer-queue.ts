@@ -22,7 +22,8 @@
 //   pending timers due after the drain's time (a read looks at lmdb only); the flush that writes
 //   them lowers it again.
 import { TributaryError } from '../errors.ts';
-import type { KvDatabase } from '../state/kv-database.ts';
+import { removeRange, type KvDatabase } from '../state/kv-database.ts';
+import type { RestoreScope } from '../state/keyed-state.ts';
 import type { Timer } from './timer.ts';
 import type { TimerOrder } from './timer-order.ts';
 
@@ -281,12 +282,24 @@ export class DiskTimerQueue implements TimerOrder {
   }
 
   /** Removes every timer of key group `kg` (given up, or about to be loaded again); returns how many. */
-  dropGroup(kg: number): number {
+  private dropGroup(kg: number): number {
     this.flush();
-    const keys = [...this.db.getKeys({ start: groupStart(kg), end: groupStart(kg + 1) })] as Buffer[];
-    if (keys.length > 0) this.db.transactionSync(() => keys.forEach((k) => this.db.removeSync(k)));
     this.heads[kg] = Infinity;
-    return keys.length;
+    return removeRange(this.db, { start: groupStart(kg), end: groupStart(kg + 1) });
+  }
+
+  /**
+   * After a live hand-off: drops the timers of the key groups given up, and of those loaded,
+   * which `index` then queues again from their state; returns how many timers were dropped.
+   */
+  regroup(scope: RestoreScope, index: (kg: number) => void): number {
+    let n = 0;
+    for (const kg of scope.dropped ?? []) n += this.dropGroup(kg);
+    for (const kg of scope.loaded ?? []) {
+      n += this.dropGroup(kg);
+      index(kg);
+    }
+    return n;
   }
 
   clear(): void {

@@ -97,36 +97,32 @@ export class TimerService {
     return this;
   }
 
-  /** Queues every timer of `st` (restored entries get their key group and key). */
+  /** Queues every timer of `st`. */
   private rebuild(st: KeyedState<KeyTimers>): void {
-    const q = this.queue;
-    q.clear();
-    let live = 0;
-    const add = (t: Timer, kg: number, key: string): void => {
-      t.kg = kg;
-      t.key = key;
-      q.add(t);
-      live++;
-    };
-    for (const [kg, key, kt] of st.entries()) {
-      if (Array.isArray(kt)) for (const t of kt) add(t, kg, key);
-      else add(kt, kg, key);
-    }
-    this.live = live;
+    this.queue.clear();
+    this.live = 0;
+    for (const [kg, key, kt] of st.entries()) this.queueKey(kg, key, kt);
+  }
+
+  /** Queues the timers of one key (restored entries get their key group and key); no list for a single one. */
+  private queueKey(kg: number, key: string, kt: KeyTimers): void {
+    if (Array.isArray(kt)) for (const t of kt) this.queueOne(kg, key, t);
+    else this.queueOne(kg, key, kt);
+  }
+
+  private queueOne(kg: number, key: string, t: Timer): void {
+    t.kg = kg;
+    t.key = key;
+    this.queue.add(t);
+    this.live++;
   }
 
   private rebuildGroups(q: DiskTimerQueue, st: KeyedState<KeyTimers>, scope: RestoreScope): void {
-    for (const kg of scope.dropped ?? []) this.live -= q.dropGroup(kg);
-    for (const kg of scope.loaded ?? []) {
-      this.live -= q.dropGroup(kg);
-      for (const [key, kt] of st.table(kg))
-        for (const t of listOf(kt)) {
-          t.kg = kg;
-          t.key = key;
-          q.add(t);
-          this.live++;
-        }
-    }
+    // (Not `live -= regroup(…)`: that reads `live` before the callback counts what it queues.)
+    const dropped = q.regroup(scope, (kg) => {
+      for (const [key, kt] of st.table(kg)) this.queueKey(kg, key, kt);
+    });
+    this.live -= dropped;
   }
 
   get size(): number {
