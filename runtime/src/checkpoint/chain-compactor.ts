@@ -9,7 +9,7 @@
 // Invariants: the merged file holds exactly what the chain restores, less expired TTL entries (it is built from the
 // chain's verified files, not from live state, so it needs no barrier); it is used only once it
 // is durable; one compaction per slot at a time; a failure is logged and changes nothing (the
-// chain stays as it was, and grows to MAX_DELTAS at worst).
+// chain stays as it was, and grows to MAX_DELTAS at worst; while one runs, to MAX_DELTAS_COMPACTING).
 import type { Logger } from 'pino';
 import { mergeChain } from '../state/delta-merge.ts';
 import { indexSnapshot } from '../state/snapshot-index.ts';
@@ -55,6 +55,8 @@ export interface CompactionEvent {
 export class ChainCompactor {
   private readonly dirs = new Map<number, string>();
   private running: Promise<void> | undefined;
+  /** The step whose chain the running compaction folds. */
+  private runningStep: string | undefined;
   private readonly chains: IncrementalChains;
   private readonly slot: number;
   private readonly logger: Logger;
@@ -83,6 +85,7 @@ export class ChainCompactor {
       const t0 = performance.now();
       const seconds = (): number => (performance.now() - t0) / 1000;
       this.onEvent({ step, slot: this.slot, phase: 'started' });
+      this.runningStep = step;
       this.running = this.compact(step, id, dir, h)
         .then(
           (bytes) => this.onEvent({ step, slot: this.slot, phase: 'ok', seconds: seconds(), bytes }),
@@ -96,9 +99,15 @@ export class ChainCompactor {
         )
         .finally(() => {
           this.running = undefined;
+          this.runningStep = undefined;
         });
       return;
     }
+  }
+
+  /** Whether a compaction of `step`'s chain runs (its chain may grow past MAX_DELTAS meanwhile). */
+  compacting(step: string): boolean {
+    return this.runningStep === step;
   }
 
   /** Resolves once no compaction runs. */

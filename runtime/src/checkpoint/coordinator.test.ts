@@ -22,6 +22,8 @@ class FakeSlot implements SlotCheckpointPort {
   readonly triggers: TriggerCheckpoint[] = [];
   readonly completed: number[] = [];
   readonly aborted: number[] = [];
+  /** Per abort: whether it asked for whole snapshots next (`rewrite`). */
+  readonly rewrites: boolean[] = [];
   readonly slot: number;
   constructor(slot: number) {
     this.slot = slot;
@@ -32,8 +34,9 @@ class FakeSlot implements SlotCheckpointPort {
   notifyComplete(id: number): void {
     this.completed.push(id);
   }
-  notifyAborted(id: number): void {
+  notifyAborted(id: number, _reason: string, rewrite?: boolean): void {
     this.aborted.push(id);
+    this.rewrites.push(rewrite === true);
   }
 }
 
@@ -116,6 +119,8 @@ describe('CheckpointCoordinator', () => {
     await ack(0, t2);
     await expect(p2).rejects.toMatchObject({ code: 'TRIB_CHECKPOINT_TIMEOUT' });
     expect(slots[1]?.aborted.length).toBe(2);
+    // Neither asks for full snapshots: the completed chains stay valid bases (incremental-chains.ts).
+    expect(slots[1]?.rewrites).toEqual([false, false]);
     // The discard runs in the background (metadata first, then the folder): poll until it is gone.
     for (
       let i = 0;
@@ -221,6 +226,44 @@ describe('CheckpointCoordinator', () => {
     await triggered(5);
     expect(last(slots[0] as FakeSlot).checkpointId).toBe(5);
     c2.stop();
+  });
+
+  it('aborts a checkpoint whose acks reference a file retention removed, asking the slots for whole snapshots', async () => {
+    const { c, slots, ack, last, triggered } = await setup({ retained: 1 });
+    for (let i = 0; i < 2; i++) {
+      const p = c.trigger('checkpoint', false);
+      await triggered(i + 1);
+      await ack(0, last(slots[0] as FakeSlot));
+      await ack(1, last(slots[1] as FakeSlot));
+      await p;
+    }
+    await c.pruned(); // chk-1 is gone with its files
+    const p3 = c.trigger('checkpoint', false);
+    await triggered(3);
+    const t3 = last(slots[0] as FakeSlot);
+    await ack(0, t3);
+    const f = await CheckpointStorage.writeStateFile(t3.dir, 'w.slot-1.kdelta', new Uint8Array([1]));
+    c.acknowledge({
+      slot: 1,
+      checkpointId: t3.checkpointId,
+      operators: {
+        w: {
+          file: 'w.slot-1.kstate',
+          from: 'chk-1',
+          size: 4,
+          sha256: f.sha256,
+          keyGroupRange: { start: 64, end: 127 },
+          deltas: [{ ...f, keyGroupRange: { start: 64, end: 127 } }],
+        },
+      },
+      sources: { src: { off: 1 } },
+      sinks: { out: [{ txn: 't1' }] },
+      stateSize: 5,
+      alignmentMs: 1,
+    });
+    await expect(p3).rejects.toThrow(/references chk-1\/w\.slot-1\.kstate, which retention removed/);
+    expect(slots[0]?.aborted).toEqual([t3.checkpointId]);
+    expect(slots[0]?.rewrites).toEqual([true]);
   });
 
   it('keeps every checkpoint when the retention is Retain (keepAll): nothing is pruned', async () => {

@@ -352,7 +352,7 @@ export class CheckpointCoordinator implements CoordinatorPort {
     const counted =
       p.kind === 'checkpoint' && !how.stopping ? this.failures.failed(err, how.storage).level : (how.level ?? 'warn');
     this.logger[counted]({ id: p.id, kind: p.kind, code: err.code, reason: err.message }, 'checkpoint aborted');
-    for (const s of p.members.values()) s.notifyAborted(p.id, err.message);
+    for (const s of p.members.values()) s.notifyAborted(p.id, err.message, how.rewrite === true);
     if (discard) void CheckpointStorage.discard(p.dir).catch(() => undefined);
     p.reject(err);
   }
@@ -435,13 +435,13 @@ export class CheckpointCoordinator implements CoordinatorPort {
 
   /**
    * Aborts `p` when its acknowledgements reference a file retention removed (shared-file-guard.ts);
-   * the slots then write those steps whole (incremental-chains.ts, after an abort).
+   * the slots then write their next snapshots whole (incremental-chains.ts, `rewrite`).
    */
   private referencesRemoved(p: Pending, acks: readonly CheckpointAck[]): boolean {
     const gone = removedReference(acks, p.id, this.pruner.removedFiles);
     if (gone === undefined) return false;
     const why = `${p.kind} ${p.id} references ${gone}, which retention removed`;
-    this.abort(p, new TributaryError('TRIB_CHECKPOINT_FAILED', why));
+    this.abort(p, new TributaryError('TRIB_CHECKPOINT_FAILED', why), true, { rewrite: true });
     return true;
   }
 

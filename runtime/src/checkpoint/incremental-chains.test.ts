@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IncrementalChains, MAX_DELTAS } from './incremental-chains.ts';
+import { IncrementalChains, MAX_DELTAS, MAX_DELTAS_COMPACTING } from './incremental-chains.ts';
 import { COMPACT_AFTER, worthCompacting } from './chain-compactor.ts';
 import type { KeyedStateHandle } from './messages.ts';
 
@@ -33,7 +33,7 @@ describe('incremental chains', () => {
     expect(c.chainOf('s', 5)?.deltas?.[1]).not.toHaveProperty('from');
   });
 
-  it('no delta without the base’s chain, past MAX_DELTAS, or after an abort until a full snapshot', () => {
+  it('no delta without the base’s chain, past MAX_DELTAS, or after a rewrite abort until a full snapshot', () => {
     const c = new IncrementalChains();
     expect(c.canDelta('s', 1)).toBe(false);
     chainOf(c, [1]);
@@ -45,7 +45,19 @@ describe('incremental chains', () => {
     );
     expect(c.canDelta('s', 10 + MAX_DELTAS - 1)).toBe(true);
     expect(c.canDelta('s', 10 + MAX_DELTAS)).toBe(false);
-    c.aborted(99);
+    // While a compaction of the step runs, the chain goes on to MAX_DELTAS_COMPACTING, and no further.
+    expect(c.canDelta('s', 10 + MAX_DELTAS, true)).toBe(true);
+    chainOf(
+      c,
+      Array.from({ length: MAX_DELTAS_COMPACTING + 1 }, (_, i) => 100 + i),
+    );
+    expect(c.canDelta('s', 100 + MAX_DELTAS_COMPACTING - 1, true)).toBe(true);
+    expect(c.canDelta('s', 100 + MAX_DELTAS_COMPACTING, true)).toBe(false);
+    // A timeout or a decline leaves the completed chains as bases: a full snapshot of a large
+    // state after every such abort would outlast the next checkpoint's timeout too.
+    c.aborted(98, false);
+    expect(c.canDelta('s', 11)).toBe(true);
+    c.aborted(99, true);
     expect(c.canDelta('s', 11)).toBe(false);
     c.snapshotTaken('s', true);
     expect(c.canDelta('s', 11)).toBe(false);

@@ -10,8 +10,12 @@
 // delta builds on are never removed while it is written. The one file no metadata references yet
 // is a compacted base (chain-compactor.ts), written into a completed checkpoint's folder; retention
 // keeps it while this slot may adopt it (compacted-base.ts). Should a checkpoint that references a
-// removed file be aborted anyway (the coordinator refuses one), the next snapshot of every step is
-// full, so no chain keeps pointing at a removed file.
+// removed file be aborted anyway (the coordinator refuses one and says so: `rewrite`), the next
+// snapshot of every step is full, so no chain keeps pointing at a removed file. Any other abort
+// (a timeout, a decline) leaves the completed chains as they were: a delta holds every key changed
+// since its base's snapshot, so it may skip the aborted checkpoint. Were every abort to force full
+// snapshots, a large state whose full snapshot outlasts the checkpoint timeout would never
+// checkpoint again.
 import { TributaryError } from '../errors.ts';
 import type { KeyedStateDelta, KeyedStateHandle } from './messages.ts';
 
@@ -20,6 +24,14 @@ import type { KeyedStateDelta, KeyedStateHandle } from './messages.ts';
  * background compaction (chain-compactor.ts) folds chains long before, unless it falls behind.
  */
 export const MAX_DELTAS = 12;
+
+/**
+ * Longest chain while a compaction of the step runs (chain-compactor.ts): it will fold the chain's
+ * start, and a full snapshot instead would cost what the compaction costs, on the records' path,
+ * which with a large state outlasts the checkpoint timeout. The soft bound is what a large
+ * state's compaction needs at a short interval; a failed compaction ends it (the next is full).
+ */
+export const MAX_DELTAS_COMPACTING = 4 * MAX_DELTAS;
 
 /** The folder name of checkpoint `id` under `<stateDir>/checkpoints`. */
 export function checkpointFolder(id: number): string {
@@ -44,14 +56,17 @@ function anchored(h: KeyedStateHandle, owner: number): KeyedStateHandle {
 export class IncrementalChains {
   /** step → checkpoint id → the handle acknowledged for it (files relative to that checkpoint's folder). */
   private readonly chains = new Map<string, Map<number, KeyedStateHandle>>();
-  /** A checkpoint was aborted: the next snapshot of each step is full (see the header). */
+  /** A checkpoint that referenced a removed file was aborted: the next snapshot of each step is full (see the header). */
   private fullNext = new Set<string>();
 
-  /** Whether step `step` may write a delta on checkpoint `base` (this slot holds its chain, and it is not too long). */
-  canDelta(step: string, base: number | undefined): boolean {
+  /**
+   * Whether step `step` may write a delta on checkpoint `base`: this slot holds its chain, and it
+   * is not too long (`compacting`: a compaction of the step runs, which will shorten it).
+   */
+  canDelta(step: string, base: number | undefined, compacting = false): boolean {
     if (base === undefined || this.fullNext.has(step)) return false;
     const h = this.chains.get(step)?.get(base);
-    return h !== undefined && (h.deltas?.length ?? 0) < MAX_DELTAS;
+    return h !== undefined && (h.deltas?.length ?? 0) < (compacting ? MAX_DELTAS_COMPACTING : MAX_DELTAS);
   }
 
   /** A snapshot of `step` was taken (delta or full): an abort's demand for a full one is met or moot. */
@@ -108,11 +123,14 @@ export class IncrementalChains {
     for (const m of this.chains.values()) for (const at of m.keys()) if (at < id) m.delete(at);
   }
 
-  /** Checkpoint `id` was aborted: its chain is no base, and the next snapshots are full (see the header). */
-  aborted(id: number): void {
+  /**
+   * Checkpoint `id` was aborted: its chain is no base. `rewrite`: it referenced a file retention
+   * removed, so the next snapshots are full (see the header).
+   */
+  aborted(id: number, rewrite: boolean): void {
     for (const [step, m] of this.chains) {
       m.delete(id);
-      this.fullNext.add(step);
+      if (rewrite) this.fullNext.add(step);
     }
   }
 }

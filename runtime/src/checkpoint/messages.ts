@@ -122,7 +122,11 @@ export interface SlotCheckpointPort {
    * every slot acknowledged it with all tasks finished (end of input): the slot may exit.
    */
   notifyComplete(checkpointId: number, final?: boolean): void;
-  notifyAborted(checkpointId: number, reason: string): void;
+  /**
+   * Checkpoint `checkpointId` was aborted. `rewrite`: it referenced a file retention removed, so
+   * the slot's next snapshot of each step is full (incremental-chains.ts).
+   */
+  notifyAborted(checkpointId: number, reason: string, rewrite?: boolean): void;
 }
 
 /** What the coordinator offers the slots. */

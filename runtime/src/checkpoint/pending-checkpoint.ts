@@ -27,4 +27,5 @@ export interface Pending {
 }
 
 /** An abort's log level, whether the storage did not answer, whether the job is stopping (not a failure). */
-export type AbortHow = { level?: 'warn' | 'info'; storage?: boolean; stopping?: boolean };
+/** `rewrite`: the checkpoint referenced a removed file, so slots write their next snapshots whole. */
+export type AbortHow = { level?: 'warn' | 'info'; storage?: boolean; stopping?: boolean; rewrite?: boolean };

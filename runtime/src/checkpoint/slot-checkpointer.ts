@@ -56,7 +56,8 @@ import { ChainCompactor, type CompactionEvent } from './chain-compactor.ts';
 /** What one task hands over when the barrier passes it (taken synchronously, in the mailbox). */
 export interface TaskSnapshot {
   /** `base`: the bytes are a delta on that checkpoint's chain of the step (incremental-chains.ts). */
-  keyed: { step: string; bytes: Uint8Array; base?: number | undefined }[];
+  /** `bytes` may come later: a full snapshot written from a view of a disk store (full-snapshot.ts). */
+  keyed: { step: string; bytes: Uint8Array | Promise<Uint8Array>; base?: number | undefined }[];
   sources: { name: string; position: unknown }[];
   /** Pre-commit of each sink in the task: resolves once its records are flushed to the transaction. */
   sinks: { name: string; committables: Promise<readonly unknown[]> | readonly unknown[] }[];
@@ -148,7 +149,7 @@ export class SlotCheckpointer implements SlotCheckpointPort {
 
   /** Whether step `step` may write its snapshot as a delta on checkpoint `base` (incremental-chains.ts). */
   canDelta(step: string, base: number | undefined): boolean {
-    return this.chains.canDelta(step, base);
+    return this.chains.canDelta(step, base, this.compactor.compacting(step));
   }
 
   /** A checkpoint's snapshot of `step` was taken, a delta or not (incremental-chains.ts). */
@@ -246,10 +247,11 @@ export class SlotCheckpointer implements SlotCheckpointPort {
 
   /** Task `index` of this slot snapshotted for checkpoint `id` (called in the mailbox). */
   taskSnapshot(id: number, index: number, snap: TaskSnapshot): void {
-    // A pre-commit may reject after this checkpoint was declined or aborted, when nothing
+    // A pre-commit (or a full snapshot written later) may reject after this checkpoint was declined or aborted, when nothing
     // awaits it any more: mark it handled so it cannot crash the process as an unhandled
     // rejection. persist() still awaits the original promise and sees the error.
     for (const k of snap.sinks) if (k.committables instanceof Promise) k.committables.catch(() => undefined);
+    for (const k of snap.keyed) if (k.bytes instanceof Promise) k.bytes.catch(() => undefined);
     const c = this.entry(id);
     if (c.declined || c.snaps.has(index)) return;
     c.snaps.set(index, snap);
@@ -310,19 +312,22 @@ export class SlotCheckpointer implements SlotCheckpointPort {
       alignmentMs = Math.max(alignmentMs, s.alignmentMs);
       for (const k of s.keyed) {
         const file = `${encodeURIComponent(k.step)}.slot-${this.o.slot}.${k.base === undefined ? 'kstate' : 'kdelta'}`;
-        stateSize += k.bytes.length;
-        const write = this.fileWrites.track(CheckpointStorage.writeStateFile(t.dir, file, k.bytes));
+        const written = Promise.resolve(k.bytes).then(async (bytes) => {
+          stateSize += bytes.length;
+          return { bytes, f: await CheckpointStorage.writeStateFile(t.dir, file, bytes) };
+        });
+        const write = this.fileWrites.track(written);
         writes.push(
-          write.then((f) => {
+          write.then(({ bytes, f }) => {
             // The snapshot's own range (its backend's span), not the slot's formula range: they differ
             // once a live rescale moved key groups in (docs/design/live-rescale.md), and the
             // restore checks every indexed section against the range recorded here.
             // The key groups it holds go beside the range, so a restore reads each key group from
             // the one file that lists it, never from a file whose span merely covers it.
-            const { keyGroupRange, keyGroups } = readSnapshotHeader(k.bytes);
+            const { keyGroupRange, keyGroups } = readSnapshotHeader(bytes);
             const held: [number, number][] =
               keyGroups ?? (keyGroupRange.end >= keyGroupRange.start ? [[keyGroupRange.start, keyGroupRange.end]] : []);
-            const file = { ...f, keyGroupRange, keyGroups: held, index: indexSnapshot(k.bytes) };
+            const file = { ...f, keyGroupRange, keyGroups: held, index: indexSnapshot(bytes) };
             const handle = k.base === undefined ? file : this.chains.deltaHandle(k.step, k.base, file);
             if (t.kind === 'checkpoint') {
               this.chains.acknowledged(k.step, t.checkpointId, handle);
@@ -396,11 +401,11 @@ export class SlotCheckpointer implements SlotCheckpointPort {
     this.o.post(() => this.finalResolve?.(checkpointId));
   }
 
-  notifyAborted(checkpointId: number): void {
+  notifyAborted(checkpointId: number, _reason?: string, rewrite = false): void {
     this.o.post(() => {
       this.collecting.delete(checkpointId);
       this.stopSavepoints.delete(checkpointId);
-      this.chains.aborted(checkpointId);
+      this.chains.aborted(checkpointId, rewrite);
       this.o.onAborted(checkpointId);
     });
   }

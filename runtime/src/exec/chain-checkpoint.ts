@@ -94,7 +94,8 @@ export class ChainCheckpoint implements CheckpointedTask {
     const backend = op.keyedBackend;
     if (b === undefined || backend === undefined) return { step: op.stateName, bytes: op.snapshotState() };
     const base = b.kind === 'checkpoint' && this.checkpointer.canDelta(op.stateName, b.base) ? b.base : undefined;
-    const snap = backend.snapshotFor(b.id, base);
+    // A full snapshot of a disk store is written from a view fixed here, while the task goes on.
+    const snap = backend.snapshotFor(b.id, base, true);
     if (b.kind === 'checkpoint') this.checkpointer.snapshotTaken(op.stateName, snap.delta);
     return { step: op.stateName, bytes: snap.bytes, ...(snap.delta ? { base } : {}) };
   }

@@ -176,9 +176,9 @@ export class JobCheckpointing {
         port.trigger(step ? { ...m, migrationStep: step } : m);
       },
       notifyComplete: (id, final) => port.notifyComplete(id, final),
-      notifyAborted: (id, reason) => {
+      notifyAborted: (id, reason, rewrite) => {
         onAbort?.(id, reason);
-        port.notifyAborted(id, reason);
+        port.notifyAborted(id, reason, rewrite);
       },
     };
   }

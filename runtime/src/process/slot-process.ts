@@ -212,7 +212,7 @@ export class SlotProcess {
           slot: (s) => ({
             trigger: (trigger) => send(s, { m: 'trigger', trigger }),
             notifyComplete: (id, final) => send(s, { m: 'complete', id, ...(final ? { final: true } : {}) }),
-            notifyAborted: (id, reason) => send(s, { m: 'aborted', id, reason }),
+            notifyAborted: (id, reason, rewrite) => send(s, { m: 'aborted', id, reason, ...(rewrite ? { rewrite } : {}) }),
           }),
         },
         remoteChannel: (key, wake) => {
@@ -347,7 +347,7 @@ export class SlotProcess {
         port?.notifyComplete(msg.id, msg.final === true);
         break;
       case 'aborted':
-        port?.notifyAborted(msg.id, msg.reason);
+        port?.notifyAborted(msg.id, msg.reason, msg.rewrite === true);
         break;
       default:
         this.opts.logger.warn({ from, msg }, 'unknown control message');

@@ -21,7 +21,7 @@ export type CheckpointRpc =
   | { m: 'committed'; committed: CheckpointCommitted }
   | { m: 'trigger'; trigger: TriggerCheckpoint }
   | { m: 'complete'; id: number; final?: boolean }
-  | { m: 'aborted'; id: number; reason: string }
+  | { m: 'aborted'; id: number; reason: string; rewrite?: boolean }
   /** Watermark alignment: the sender's source slots' watermarks, [group, member, watermark] (additive). */
   | { m: 'wm'; reports: AlignmentReport[] };
 

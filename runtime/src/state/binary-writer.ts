@@ -29,6 +29,8 @@ export class BinaryWriter {
    * Date, and a restore gives the ISO string, as a restore of heap state always did).
    */
   dates = false;
+  /** A Date was written as TAG_DATE: the bytes differ from a snapshot's (see `dates`). */
+  wroteDate = false;
 
   constructor(initialSize = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialSize);
@@ -179,6 +181,7 @@ export class BinaryWriter {
           return;
         }
         if (this.dates && v instanceof Date) {
+          this.wroteDate = true;
           this.u8(TAG_DATE);
           this.f64(v.getTime());
           return;

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { TributaryError } from '../errors.ts';
 import { DiskTable, type TableHost } from './disk-table.ts';
-import type { KeyTable, ValueCodec } from './key-table.ts';
+import type { KeyTable, ReadView, ValueCodec } from './key-table.ts';
 import type { KvDatabase } from './kv-database.ts';
 import type { StateStore } from './state-store.ts';
 
@@ -42,6 +42,9 @@ export class DiskStore implements StateStore, TableHost {
   private readonly loaded = new Set<DiskTable<unknown>>();
   private readonly keyBuf = Buffer.allocUnsafe(2 + MAX_KEY_BYTES);
   private closed = false;
+  /** Read views not yet done: the environment closes once the last one is (close waits for none). */
+  private views = 0;
+  private closing: (() => void) | undefined = undefined;
   cached = 0;
   epoch = 0;
 
@@ -140,6 +143,23 @@ export class DiskStore implements StateStore, TableHost {
     this.epoch++;
   }
 
+  readView(): ReadView {
+    this.flush();
+    const txn = (this.env as unknown as { useReadTransaction(): { done(): void } }).useReadTransaction();
+    this.views++;
+    let open = true;
+    return {
+      txn,
+      check: () => this.open(),
+      done: () => {
+        if (!open) return;
+        open = false;
+        txn.done();
+        if (--this.views === 0) this.closing?.();
+      },
+    };
+  }
+
   maintain(): void {
     if (this.cached <= this.budget) return;
     this.flush();
@@ -185,12 +205,16 @@ export class DiskStore implements StateStore, TableHost {
   close(remove: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      // Only synchronous transactions ran, so nothing is left for the close to wait for.
-      void this.env.close();
-    } finally {
-      if (remove) rmSync(this.dir, { recursive: true, force: true });
-    }
+    this.closing = () => {
+      try {
+        // Only synchronous transactions ran, so nothing is left for the close to wait for.
+        void this.env.close();
+      } finally {
+        if (remove) rmSync(this.dir, { recursive: true, force: true });
+      }
+    };
+    // A snapshot reading a view fails at its next slice (check) and releases it; then the store goes.
+    if (this.views === 0) this.closing();
   }
 }
 

@@ -9,8 +9,8 @@
 // - `dirty` lists exactly the keys whose cache entry differs from lmdb (a changed value or a
 //   removal, GONE); a flush writes them and leaves only clean entries;
 // - `count` is the number of keys in the table: lmdb's plus the cache's inserts minus its removals.
-import { removeRange, type KvDatabase } from './kv-database.ts';
-import type { KeyTable, ValueCodec } from './key-table.ts';
+import { removeRange, type KvDatabase, type KvRange } from './kv-database.ts';
+import type { KeyTable, ReadView, StoredEntry, ValueCodec } from './key-table.ts';
 
 /** A removal not yet written to lmdb. */
 const GONE = Symbol('gone');
@@ -200,6 +200,16 @@ export class DiskTable<V> implements KeyTable<V> {
 
   entries(): IterableIterator<[string, V]> {
     return this.iterate();
+  }
+
+  stored(view?: ReadView): Iterable<StoredEntry> | undefined {
+    if (!this.codec.asSnapshot) return undefined;
+    if (!view) this.host.flushTable(this as DiskTable<unknown>);
+    // lmdb-js reads a range through the transaction given as `transaction` (a view's, fixed at its start).
+    const getRange = this.db.getRange.bind(this.db) as (
+      r: KvRange & { transaction?: unknown },
+    ) => Iterable<StoredEntry>;
+    return getRange({ ...this.range(), ...(view ? { transaction: view.txn } : {}) });
   }
 
   [Symbol.iterator](): IterableIterator<[string, V]> {

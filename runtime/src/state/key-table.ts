@@ -5,6 +5,22 @@
 // valid (changes made to it in place are kept once `touch` says so) until the next safe point
 // (`StateStore.maintain`), where nothing holds a value; only there may a store evict it.
 
+/** A read transaction fixed at a point in time: reads through it see the store as it was then. */
+export interface ReadView {
+  /** The store's transaction object (a table passes it to its range reads). */
+  readonly txn: unknown;
+  /** Throws when the store was closed meanwhile (the step ended): what is read is moot. */
+  check(): void;
+  /** Releases the view (once; later calls do nothing). */
+  done(): void;
+}
+
+/** An entry as a disk store keeps it: `[kg u16][key UTF-8]`, and the value's bytes. */
+export interface StoredEntry {
+  key: Buffer;
+  value: Uint8Array;
+}
+
 export interface KeyTable<V> {
   /** Keys held. */
   readonly size: number;
@@ -33,6 +49,12 @@ export interface KeyTable<V> {
   [Symbol.iterator](): IterableIterator<[string, V]>;
   /** This key group leaves the store (rescale release, clear): its entries go. */
   drop(): void;
+  /**
+   * Every entry as the store keeps it, when those are a snapshot's bytes (ValueCodec.asSnapshot),
+   * else undefined: read from `view` (lazily, as the caller iterates), or without one from the
+   * store now, flushed first (the caller iterates to the end before anything writes).
+   */
+  stored?(view?: ReadView): Iterable<StoredEntry> | undefined;
 }
 
 /** The heap's table: a Map, whose values are the objects themselves. */
@@ -62,4 +84,9 @@ export interface TableFactory {
 export interface ValueCodec<V> {
   encode(v: V): Uint8Array;
   decode(bytes: Uint8Array): V;
+  /**
+   * Every value encoded so far has the bytes a snapshot writes for it (no Date kept as a Date),
+   * so a snapshot may copy stored bytes instead of decoding and encoding them again.
+   */
+  readonly asSnapshot: boolean;
 }

@@ -4,7 +4,8 @@
 // canonical key strings (key-groups.ts).
 import { TributaryError } from '../errors.ts';
 import { HASH_FUNCTION, keyGroupRuns, type KeyGroupRange } from './key-groups.ts';
-import { fullSnapshotVersion, SnapshotWriter } from './snapshot-format.ts';
+import { fullSnapshotVersion } from './snapshot-format.ts';
+import { fullSnapshotLater, fullSnapshotNow, type FullSnapshotPlan } from './full-snapshot.ts';
 import { ChangeLog, writeDelta } from './keyed-delta.ts';
 import { loadSnapshots } from './keyed-restore.ts';
 import { ttlField } from './state-ttl.ts';
@@ -311,12 +312,24 @@ export class KeyedStateBackend {
    * The snapshot of checkpoint `id`: a delta on checkpoint `base`'s snapshot when changes are
    * tracked and this backend took that snapshot after its last reset, else a full snapshot.
    * Either way the keys changed up to now are captured, so a later delta may build on this one.
+   * `later`: a full snapshot may be written off the barrier, from a view of the disk store fixed
+   * now (the bytes are then a promise).
    */
-  snapshotFor(id: number, base: number | undefined): { bytes: Uint8Array; delta: boolean } {
-    if (!this.changes) return { bytes: this.snapshot(), delta: false };
+  snapshotFor(id: number, base: number | undefined): { bytes: Uint8Array; delta: boolean };
+  snapshotFor(
+    id: number,
+    base: number | undefined,
+    later: true,
+  ): { bytes: Uint8Array | Promise<Uint8Array>; delta: boolean };
+  snapshotFor(
+    id: number,
+    base: number | undefined,
+    later = false,
+  ): { bytes: Uint8Array | Promise<Uint8Array>; delta: boolean } {
+    if (!this.changes) return { bytes: this.fullSnapshot(later), delta: false };
     const states = [...this.states.values()];
     const changed = this.changes.capture(id, states, base);
-    if (changed === undefined || base === undefined) return { bytes: this.snapshot(), delta: false };
+    if (changed === undefined || base === undefined) return { bytes: this.fullSnapshot(later), delta: false };
     const bytes = writeDelta(
       { maxParallelism: this.maxParallelism, range: this.spanned, owned: this.ownedRuns(), base },
       states,
@@ -387,6 +400,33 @@ export class KeyedStateBackend {
    * are not its whole range.
    */
   snapshot(only?: readonly number[]): Uint8Array {
+    const bytes = fullSnapshotNow(this.fullPlan(only));
+    if (!only) this.lastSnapshotSize = this.written.full = bytes.length;
+    return bytes;
+  }
+
+  /**
+   * A full snapshot as `snapshot()`, written from a read view of the disk store in slices while
+   * the slot goes on (full-snapshot.ts), where every state can be; else now.
+   */
+  private fullSnapshot(later: boolean): Uint8Array | Promise<Uint8Array> {
+    const store = this.store;
+    if (!later || !store) return this.snapshot();
+    const plan = this.fullPlan();
+    const pending = fullSnapshotLater(plan, () => store.readView());
+    if (!pending) {
+      const bytes = fullSnapshotNow(plan);
+      this.lastSnapshotSize = this.written.full = bytes.length;
+      return bytes;
+    }
+    return pending.then((bytes) => {
+      this.lastSnapshotSize = this.written.full = bytes.length;
+      return bytes;
+    });
+  }
+
+  /** What a full snapshot (of `only`) writes; runs the before-full hooks (TTL purges) first. */
+  private fullPlan(only?: readonly number[]): FullSnapshotPlan {
     for (const fn of this.beforeFull) fn(only);
     const states = [...this.states.values()];
     const range = only
@@ -395,8 +435,9 @@ export class KeyedStateBackend {
     const runs = only ? keyGroupRuns(only) : this.ownedRuns();
     const listed = runs && !(runs.length === 1 && runs[0]?.[0] === range.start && runs[0][1] === range.end);
     const ttl = ttlField(states);
-    const sw = new SnapshotWriter(
-      {
+    const { start, end } = this.spanned;
+    return {
+      header: {
         format: 'tributary-keyed-state',
         version: fullSnapshotVersion(ttl),
         hash: HASH_FUNCTION,
@@ -406,42 +447,11 @@ export class KeyedStateBackend {
         states: states.map((s) => s.name),
         ...ttl,
       },
-      only ? 64 * 1024 : this.lastSnapshotSize + (this.lastSnapshotSize >> 3),
-    );
-    const w = sw.w;
-    const base = this.spanned.start;
-    const n = only ? only.length : this.spanned.end - base + 1;
-    for (let j = 0; j < n; j++) {
-      const i = only ? (only[j] as number) - base : j;
-      let open = false;
-      for (let si = 0; si < states.length; si++) {
-        const s = states[si] as KeyedState<unknown>;
-        const t = (s.writtenFrom ?? s).tables[i];
-        if (!t || t.size === 0) continue;
-        if (!open) {
-          sw.beginSection(i + base);
-          open = true;
-        }
-        w.varuint(si);
-        w.varuint(t.size);
-        const ser = s.serializer;
-        if (ser.write) {
-          for (const [key, v] of t) {
-            w.string(key);
-            ser.write(w, v);
-          }
-        } else {
-          for (const [key, v] of t) {
-            w.string(key);
-            w.value(ser.toJSON(v));
-          }
-        }
-      }
-      if (open) sw.endSection();
-    }
-    const out = sw.finish();
-    if (!only) this.lastSnapshotSize = this.written.full = out.length;
-    return out;
+      states,
+      kgs: only ?? Array.from({ length: Math.max(0, end - start + 1) }, (_, i) => start + i),
+      base: start,
+      sizeHint: only ? 64 * 1024 : this.lastSnapshotSize + (this.lastSnapshotSize >> 3),
+    };
   }
 
   /**

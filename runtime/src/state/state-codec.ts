@@ -26,5 +26,8 @@ export function stateCodec<V>(s: { readonly name: string; readonly serializer: S
     decode(bytes: Uint8Array): V {
       return read(new BinaryReader(bytes));
     },
+    get asSnapshot(): boolean {
+      return !w.wroteDate;
+    },
   };
 }
