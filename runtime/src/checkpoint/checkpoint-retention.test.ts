@@ -181,9 +181,15 @@ describe('file-level retention', () => {
     const stateDir = await tempDir();
     await chain(stateDir);
     // chk-3's chain of slot 0 starts in chk-1, of slot 1 in chk-2 (see chain()).
-    const adoptable = ['chk-2/s.slot-0.base-2.kstate', 'chk-2/s.slot-1.base-2.kstate'];
+    const adoptable = [
+      'chk-2/s.slot-0.base-2.kstate',
+      'chk-2/s.slot-1.base-2.kstate',
+      // One still being written (fs-state-store.ts writes a temporary file, then renames it).
+      'chk-2/s.slot-1.base-2.kstate.tmp-4242-0a1b2c3d',
+    ];
     const stale = [
       'chk-1/s.slot-1.base-1.kstate', // slot 1's chain starts after chk-1 now
+      'chk-1/s.slot-1.base-1.kstate.tmp-4242-0a1b2c3d', // …and a write of it a crash left
       'chk-1/s.slot-0.base-2.kstate', // not in its own checkpoint's folder: not a compacted base
       'chk-2/s.slot-7.base-2.kstate', // no slot 7 in the newest checkpoint
     ];

@@ -20,8 +20,12 @@ export function compactedBaseName(step: string, slot: number, id: number): strin
   return `${chainOf(step, slot)}.base-${id}.kstate`;
 }
 
-/** A compacted base's name: its chain (encoded step and slot) and its checkpoint id. */
-const NAME = /^(.+\.slot-\d+)\.base-(\d+)\.kstate$/;
+/**
+ * A compacted base's name: its chain (encoded step and slot) and its checkpoint id; or the
+ * temporary file a local store writes it to before renaming it (fs-state-store.ts `write`), which
+ * retention must leave alone as well, or the base's write fails when it is renamed.
+ */
+const NAME = /^(.+\.slot-\d+)\.base-(\d+)\.kstate(?:\.tmp-\d+-[0-9a-f]+)?$/;
 
 /**
  * A predicate over `chk-<id>/<file>` keys: whether the key is a compacted base some slot may still
