@@ -123,14 +123,34 @@ export class DiskTable<V> implements KeyTable<V> {
 
   load(key: string, value: V | undefined): void {
     this.absent = undefined;
-    if (this.cache.has(key)) {
-      this.cache.delete(key);
-      this.dirty.delete(key);
-      this.host.cached--;
-    }
+    this.forgetCached(key);
     // encode's bytes are valid until its next call: the queue keeps a copy.
     const bytes = value === undefined ? undefined : Buffer.from(this.codec.encode(value));
     this.host.queueLoad(this.db, Buffer.from(this.host.keyBytes(this.kg, key)), bytes, this as DiskTable<unknown>);
+  }
+
+  loadStored(key: Uint8Array, value: Uint8Array): void {
+    this.absent = undefined;
+    const text = (): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8');
+    if (this.cache.size > 0) this.forgetCached(text());
+    // keyBytes refuses a key longer than lmdb takes, naming it.
+    const k = key.length > 256 ? this.host.keyBytes(this.kg, text()) : undefined;
+    const full = Buffer.allocUnsafe(2 + key.length);
+    if (k) k.copy(full);
+    else {
+      full[0] = this.kg >> 8;
+      full[1] = this.kg & 255;
+      full.set(key, 2);
+    }
+    this.host.queueLoad(this.db, full, value, this as DiskTable<unknown>);
+  }
+
+  /** A restore replaces `key`: the cache's entry (and pending change) of it goes. */
+  private forgetCached(key: string): void {
+    if (!this.cache.has(key)) return;
+    this.cache.delete(key);
+    this.dirty.delete(key);
+    this.host.cached--;
   }
 
   /** After queued loads were written: the key count from lmdb (the cache holds no change then). */

@@ -42,6 +42,12 @@ export interface KeyTable<V> {
    */
   load(key: string, value: V | undefined): void;
   /**
+   * Restore, where the store keeps a snapshot's bytes (the disk): as `load`, from the key's UTF-8
+   * and the value's TVE as a snapshot holds them, not decoded. Both stay the caller's, unchanged,
+   * until the restore's loads are written (StateStore.endLoad).
+   */
+  loadStored?(key: Uint8Array, value: Uint8Array): void;
+  /**
    * Every entry; the visitor may set or delete the visited key only. A value it gets here is the
    * stored object only on the heap: a change to it must be written with `set`.
    */

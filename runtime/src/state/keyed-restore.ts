@@ -8,7 +8,7 @@ import { applyDelta, isDeltaHeader, type DeltaState } from './keyed-delta.ts';
 import { readSectionV1 } from './snapshot-format-v1.ts';
 import { readSnapshotHeader, snapshotSections } from './snapshot-format.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
-import { jsonReader, stampedIn, valueReader } from './state-ttl.ts';
+import { isTtlState, jsonReader, stampedIn, valueReader } from './state-ttl.ts';
 
 /** The backend being restored, as this file needs it. */
 export interface RestoreTarget {
@@ -74,6 +74,9 @@ function restoreFull(bytes: Uint8Array, h: SnapshotHeader, once: (kg: number) =>
     typeof name === 'string' ? name : stateCorrupt('header state name is not a string'),
   );
   const readers = byIndex.map((name) => (t.has(name) ? valueReader(t.stateOf(name), stampedIn(h, name)) : undefined));
+  // A state whose values this file holds as its store keeps them (TTL stamps or not alike) loads
+  // them as they are: the store's reader reads them as `readers` would.
+  const asStored = byIndex.map((name) => t.has(name) && stampedIn(h, name) === isTtlState(t.stateOf(name)));
   const r = new BinaryReader(bytes);
   for (const [kg, start, end] of snapshotSections(bytes, h, t.range)) {
     once(kg);
@@ -87,10 +90,30 @@ function restoreFull(bytes: Uint8Array, h: SnapshotHeader, once: (kg: number) =>
       const read = readers[si] as (r: BinaryReader) => unknown;
       const count = r.varuint();
       if (count > end - r.pos) stateCorrupt(`${count} entries in ${end - r.pos} bytes (key group ${kg})`);
-      for (let k = 0; k < count; k++) {
-        const key = r.string();
-        table.load(key, read(r));
-      }
+      if (asStored[si] === true && table.loadStored) loadAsStored(bytes, r, count, table.loadStored.bind(table));
+      else
+        for (let k = 0; k < count; k++) {
+          const key = r.string();
+          table.load(key, read(r));
+        }
     }
+  }
+}
+
+/** `count` entries from `r`, each handed over as its key's and value's bytes (checked, not decoded). */
+function loadAsStored(
+  bytes: Uint8Array,
+  r: BinaryReader,
+  count: number,
+  load: (key: Uint8Array, value: Uint8Array) => void,
+): void {
+  for (let k = 0; k < count; k++) {
+    const len = r.varuint();
+    if (len > r.end - r.pos) stateCorrupt(`key of ${len} bytes runs past the end of its section (offset ${r.pos})`);
+    const key = bytes.subarray(r.pos, r.pos + len);
+    r.pos += len;
+    const at = r.pos;
+    r.skipValue();
+    load(key, bytes.subarray(at, r.pos));
   }
 }

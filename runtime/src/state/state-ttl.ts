@@ -118,3 +118,8 @@ export function unexpiredFilter(
     return r.number() + ms > now;
   };
 }
+
+/** Whether state `s` keeps its values with a TTL stamp (`[lastAccessMs, value]`). */
+export function isTtlState(s: { readonly serializer: unknown }): boolean {
+  return s.serializer instanceof TtlSerializer;
+}
