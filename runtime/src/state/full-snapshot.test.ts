@@ -23,6 +23,7 @@ function backend(disk: boolean): KeyedStateBackend {
       }
     : undefined;
   const b = new KeyedStateBackend(MAXP, { start: 0, end: MAXP - 1 }, open);
+  b.snapshotSliceMs = 0; // a yield after every 1,024 entries: the changes below land between slices
   b.state<number>('count');
   b.state<number[]>('list', LIST);
   b.trackChanges();
@@ -76,7 +77,6 @@ describe('full snapshots of a disk store', () => {
   it('written later from a view fixed at the barrier: changes made meanwhile are not in it', async () => {
     const disk = backend(true);
     const twin = backend(false);
-    // More entries than one slice, so the writing yields to the changes below.
     for (let i = 0; i < 40_000; i++) for (const b of [disk, twin]) put(b, i, i);
     const expected = contents(twin.snapshot());
     const { bytes, delta } = disk.snapshotFor(1, undefined, true);

@@ -23,10 +23,19 @@ export interface FullSnapshotPlan {
   /** The states' first table index (the backend's span start). */
   readonly base: number;
   readonly sizeHint: number;
+  /** How long a slice of a snapshot written later runs before it yields (default SLICE_MS). */
+  readonly sliceMs?: number;
 }
 
-/** Entries copied between two yields to the slot's loop. */
-const SLICE = 16_384;
+/**
+ * A slice copies entries for about this long before it yields to the slot's loop: long enough
+ * that a loop busy with records still leaves the snapshot about half the time (a fixed count of
+ * entries per yield took longer than the checkpoint timeout for millions of keys under full
+ * load), short enough to add little to a record's latency.
+ */
+export const SLICE_MS = 40;
+/** Entries copied between two looks at the clock. */
+const CLOCK_EVERY = 1024;
 
 const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -86,6 +95,7 @@ async function writeSlices(plan: FullSnapshotPlan, sections: Section[], view: Re
   const sw = new SnapshotWriter(plan.header, plan.sizeHint);
   const w = sw.w;
   let copied = 0;
+  let sliceStart = performance.now();
   for (const { kg, parts } of sections) {
     sw.beginSection(kg);
     for (const { si, size, entries } of parts) {
@@ -97,9 +107,10 @@ async function writeSlices(plan: FullSnapshotPlan, sections: Section[], view: Re
         w.bytes(key.subarray(2));
         w.bytes(value);
         n++;
-        if (++copied % SLICE === 0) {
+        if (++copied % CLOCK_EVERY === 0 && performance.now() - sliceStart >= (plan.sliceMs ?? SLICE_MS)) {
           await pause();
           view.check();
+          sliceStart = performance.now();
         }
       }
       checkCount(plan.states[si] as KeyedState<unknown>, kg, size, n);

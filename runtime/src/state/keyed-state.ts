@@ -5,7 +5,7 @@
 import { TributaryError } from '../errors.ts';
 import { HASH_FUNCTION, keyGroupRuns, type KeyGroupRange } from './key-groups.ts';
 import { fullSnapshotVersion } from './snapshot-format.ts';
-import { fullSnapshotLater, fullSnapshotNow, type FullSnapshotPlan } from './full-snapshot.ts';
+import { fullSnapshotLater, fullSnapshotNow, SLICE_MS, type FullSnapshotPlan } from './full-snapshot.ts';
 import { ChangeLog, writeDelta } from './keyed-delta.ts';
 import { loadSnapshots } from './keyed-restore.ts';
 import { ttlField } from './state-ttl.ts';
@@ -372,6 +372,8 @@ export class KeyedStateBackend {
 
   /** Bytes of the last snapshot: the next one starts with a buffer that size (fewer regrowth copies). */
   private lastSnapshotSize = 64 * 1024;
+  /** How long a slice of a full snapshot written from a view runs before it yields (full-snapshot.ts). */
+  snapshotSliceMs = SLICE_MS;
   /** Bytes of the last full snapshot and the last delta (0: none yet), for the state gauges. */
   readonly written = { full: 0, delta: 0 };
 
@@ -451,6 +453,7 @@ export class KeyedStateBackend {
       kgs: only ?? Array.from({ length: Math.max(0, end - start + 1) }, (_, i) => start + i),
       base: start,
       sizeHint: only ? 64 * 1024 : this.lastSnapshotSize + (this.lastSnapshotSize >> 3),
+      sliceMs: this.snapshotSliceMs,
     };
   }
 
