@@ -56,7 +56,7 @@ function anchored(h: KeyedStateHandle, owner: number): KeyedStateHandle {
 export class IncrementalChains {
   /** step → checkpoint id → the handle acknowledged for it (files relative to that checkpoint's folder). */
   private readonly chains = new Map<string, Map<number, KeyedStateHandle>>();
-  /** A checkpoint that referenced a removed file was aborted: the next snapshot of each step is full (see the header). */
+  /** A checkpoint referencing a removed file was aborted: the next snapshot of each step is full (see the header). */
   private fullNext = new Set<string>();
 
   /**

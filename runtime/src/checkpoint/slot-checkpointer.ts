@@ -247,9 +247,9 @@ export class SlotCheckpointer implements SlotCheckpointPort {
 
   /** Task `index` of this slot snapshotted for checkpoint `id` (called in the mailbox). */
   taskSnapshot(id: number, index: number, snap: TaskSnapshot): void {
-    // A pre-commit (or a full snapshot written later) may reject after this checkpoint was declined or aborted, when nothing
-    // awaits it any more: mark it handled so it cannot crash the process as an unhandled
-    // rejection. persist() still awaits the original promise and sees the error.
+    // A pre-commit (or a full snapshot written later) may reject after this checkpoint was
+    // declined or aborted, when nothing awaits it any more: mark it handled so it cannot crash the
+    // process as an unhandled rejection. persist() still awaits the original promise and sees the error.
     for (const k of snap.sinks) if (k.committables instanceof Promise) k.committables.catch(() => undefined);
     for (const k of snap.keyed) if (k.bytes instanceof Promise) k.bytes.catch(() => undefined);
     const c = this.entry(id);
