@@ -11,14 +11,23 @@
 import { TributaryError } from '../errors.ts';
 import type { BinaryWriter } from './binary-writer.ts';
 import type { KeyTable, ReadView, StoredEntry } from './key-table.ts';
-import type { KeyedState } from './keyed-state.ts';
+import type { StateSerializer } from './state-serializer.ts';
 import { SnapshotWriter } from './snapshot-format.ts';
 import type { SnapshotHeader } from './snapshot-framing.ts';
+
+/** A keyed state as a snapshot reads it (keyed-state.ts KeyedState). */
+export interface SnapshotState {
+  readonly name: string;
+  readonly serializer: StateSerializer<unknown>;
+  readonly tables: readonly (KeyTable<unknown> | undefined)[];
+  /** Written from that state's tables (KeyedStateBackend.derivedState). */
+  readonly writtenFrom: SnapshotState | undefined;
+}
 
 /** What a full snapshot covers: the states, their header, the key groups (absolute, ascending). */
 export interface FullSnapshotPlan {
   readonly header: SnapshotHeader;
-  readonly states: readonly KeyedState<unknown>[];
+  readonly states: readonly SnapshotState[];
   readonly kgs: readonly number[];
   /** The states' first table index (the backend's span start). */
   readonly base: number;
@@ -113,7 +122,7 @@ async function writeSlices(plan: FullSnapshotPlan, sections: Section[], view: Re
           sliceStart = performance.now();
         }
       }
-      checkCount(plan.states[si] as KeyedState<unknown>, kg, size, n);
+      checkCount(plan.states[si] as SnapshotState, kg, size, n);
     }
     sw.endSection();
   }
@@ -131,7 +140,7 @@ function copyStored(w: BinaryWriter, stored: Iterable<StoredEntry>): number {
   return n;
 }
 
-function writeDecoded(w: BinaryWriter, s: KeyedState<unknown>, t: KeyTable<unknown>): number {
+function writeDecoded(w: BinaryWriter, s: SnapshotState, t: KeyTable<unknown>): number {
   const ser = s.serializer;
   let n = 0;
   for (const [key, v] of t) {
@@ -143,7 +152,7 @@ function writeDecoded(w: BinaryWriter, s: KeyedState<unknown>, t: KeyTable<unkno
   return n;
 }
 
-function checkCount(s: KeyedState<unknown>, kg: number, size: number, n: number): void {
+function checkCount(s: SnapshotState, kg: number, size: number, n: number): void {
   if (n !== size)
     throw new TributaryError(
       'TRIB_INVARIANT',
