@@ -125,12 +125,12 @@ export class ChainCompactor {
     const name = compactedBaseName(step, this.slot, id);
     const stored = await CheckpointStorage.writeStateFile(dir, name, merged);
     const { keyGroupRange, keyGroups } = h;
-    this.chains.compacted(step, id, {
-      ...stored,
-      keyGroupRange,
-      ...(keyGroups ? { keyGroups } : {}),
-      index: indexSnapshot(merged),
-    });
+    this.chains.compacted(
+      step,
+      id,
+      { ...stored, keyGroupRange, ...(keyGroups ? { keyGroups } : {}), index: indexSnapshot(merged) },
+      h,
+    );
     this.logger.info(
       {
         step,

@@ -71,7 +71,7 @@ describe('incremental chains', () => {
     const c = new IncrementalChains();
     chainOf(c, [1, 2, 3, 4]);
     c.acknowledged('s', 6, c.deltaHandle('s', 4, file('s.slot-0.kdelta')));
-    c.compacted('s', 4, file('s.slot-0.base-4.kstate'));
+    c.compacted('s', 4, file('s.slot-0.base-4.kstate'), c.chainOf('s', 4) as KeyedStateHandle);
     expect(c.chainOf('s', 4)).toEqual(file('s.slot-0.base-4.kstate'));
     expect(c.chainOf('s', 6)).toEqual({
       ...file('s.slot-0.base-4.kstate'),
@@ -88,11 +88,29 @@ describe('incremental chains', () => {
     });
   });
 
+  it('a compaction that ends after later checkpoints completed still folds their chains', () => {
+    // At a 1 s interval a large chain's compaction outlasts several checkpoints: by its end the
+    // chain it read is no longer kept (completed(6) dropped it), and later chains must still adopt it.
+    const c = new IncrementalChains();
+    chainOf(c, [1, 2, 3, 4]);
+    const read = c.chainOf('s', 4) as KeyedStateHandle;
+    c.acknowledged('s', 5, c.deltaHandle('s', 4, file('s.slot-0.kdelta')));
+    c.acknowledged('s', 6, c.deltaHandle('s', 5, file('s.slot-0.kdelta')));
+    c.completed(6);
+    expect(c.chainOf('s', 4)).toBeUndefined();
+    c.compacted('s', 4, file('s.slot-0.base-4.kstate'), read);
+    expect(c.chainOf('s', 6)).toEqual({
+      ...file('s.slot-0.base-4.kstate'),
+      from: 'chk-4',
+      deltas: [{ ...file('s.slot-0.kdelta'), from: 'chk-5' }, file('s.slot-0.kdelta')],
+    });
+  });
+
   it('a chain that no longer starts with the compacted one (a full snapshot since) is left alone', () => {
     const c = new IncrementalChains();
     chainOf(c, [1, 2, 3]);
     c.acknowledged('s', 5, file('s.slot-0.kstate'));
-    c.compacted('s', 3, file('s.slot-0.base-3.kstate'));
+    c.compacted('s', 3, file('s.slot-0.base-3.kstate'), c.chainOf('s', 3) as KeyedStateHandle);
     expect(c.chainOf('s', 5)).toEqual(file('s.slot-0.kstate'));
   });
 });

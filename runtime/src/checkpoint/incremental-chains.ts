@@ -98,13 +98,14 @@ export class IncrementalChains {
   }
 
   /**
-   * `base` (a file in checkpoint `id`'s folder) holds what `id`'s chain of `step` restores:
-   * every kept chain that starts with that chain starts with `base` instead.
+   * `base` (a file in checkpoint `id`'s folder) holds what `was`, `id`'s chain of `step`, restores:
+   * every kept chain that starts with that chain starts with `base` instead. `was` is the chain
+   * the compaction read: `id`'s own entry is gone once a later checkpoint completed, which at a
+   * short interval happens before a large chain's compaction ends, and later chains still adopt it.
    */
-  compacted(step: string, id: number, base: KeyedStateHandle): void {
+  compacted(step: string, id: number, base: KeyedStateHandle, was: KeyedStateHandle): void {
     const m = this.chains.get(step);
-    const was = m?.get(id);
-    if (!m || !was) return;
+    if (!m) return;
     const prefix = [was, ...(was.deltas ?? [])].map((f) => fileKey(f, id));
     for (const [at, h] of m) {
       if (at < id) continue;
