@@ -212,7 +212,8 @@ export class SlotProcess {
           slot: (s) => ({
             trigger: (trigger) => send(s, { m: 'trigger', trigger }),
             notifyComplete: (id, final) => send(s, { m: 'complete', id, ...(final ? { final: true } : {}) }),
-            notifyAborted: (id, reason, rewrite) => send(s, { m: 'aborted', id, reason, ...(rewrite ? { rewrite } : {}) }),
+            notifyAborted: (id, reason, rewrite) =>
+              send(s, { m: 'aborted', id, reason, ...(rewrite ? { rewrite } : {}) }),
           }),
         },
         remoteChannel: (key, wake) => {
