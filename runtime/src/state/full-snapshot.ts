@@ -113,7 +113,7 @@ async function writeSlices(plan: FullSnapshotPlan, sections: Section[], view: Re
       let n = 0;
       for (const { key, value } of entries) {
         w.varuint(key.length - 2);
-        w.bytes(key.subarray(2));
+        w.bytesFrom(key, 2);
         w.bytes(value);
         n++;
         if (++copied % CLOCK_EVERY === 0 && performance.now() - sliceStart >= (plan.sliceMs ?? SLICE_MS)) {
@@ -133,7 +133,7 @@ function copyStored(w: BinaryWriter, stored: Iterable<StoredEntry>): number {
   let n = 0;
   for (const { key, value } of stored) {
     w.varuint(key.length - 2);
-    w.bytes(key.subarray(2));
+    w.bytesFrom(key, 2);
     w.bytes(value);
     n++;
   }
