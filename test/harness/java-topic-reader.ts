@@ -8,7 +8,8 @@
 // under the chosen isolation level (read_committed: the last stable offset, so records of open
 // transactions are neither read nor waited for), and reads from the beginning up to them. A
 // caller reads after the writer is done, so "up to the end offsets at start" is everything.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,7 +43,8 @@ public class TopicReader {
       c.seekToBeginning(all);
       Set<TopicPartition> open = new HashSet<>();
       for (TopicPartition tp : all) if (ends.get(tp) > 0) open.add(tp);
-      StringBuilder out = new StringBuilder();
+      // Written as read (buffered), not gathered: a topic of millions of records outgrows one string.
+      java.io.PrintStream out = new java.io.PrintStream(new java.io.BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), 1 << 16), false, "UTF-8");
       while (!open.isEmpty()) {
         if (System.currentTimeMillis() > deadline) {
           System.err.println("timed out with partitions unread: " + open);
@@ -52,12 +54,11 @@ public class TopicReader {
           if (r.offset() >= ends.get(new TopicPartition(topic, r.partition()))) continue;
           StringBuilder h = new StringBuilder();
           for (Header x : r.headers()) h.append(h.length() == 0 ? "" : ",").append(b64(x.key().getBytes("UTF-8"))).append(':').append(b64(x.value()));
-          out.append(r.partition()).append('\\t').append(r.offset()).append('\\t').append(b64(r.key())).append('\\t')
-            .append(b64(r.value())).append('\\t').append(h.length() == 0 ? "-" : h).append('\\n');
+          out.print(r.partition() + "\\t" + r.offset() + "\\t" + b64(r.key()) + "\\t" + b64(r.value()) + "\\t" + (h.length() == 0 ? "-" : h) + "\\n");
         }
         open.removeIf(tp -> c.position(tp) >= ends.get(tp));
       }
-      System.out.print(out);
+      out.flush();
     }
   }
 }
@@ -102,54 +103,88 @@ function compiled(): string {
 const text = (b64: string): string | null => (b64 === '-' ? null : Buffer.from(b64, 'base64').toString('utf8'));
 
 /** Every record of `topic` up to its end offsets as of the call, read by Kafka's Java consumer. */
-export function readTopicWithJava(
+export async function readTopicWithJava(
   brokers: string,
   topic: string,
   isolation: 'read_committed' | 'read_uncommitted',
   timeoutMs = 120_000,
 ): Promise<JavaReadRecord[]> {
+  const out: JavaReadRecord[] = [];
+  await forEachRecordWithJava(brokers, topic, isolation, timeoutMs, (r) => out.push(r));
+  return out;
+}
+
+/**
+ * As readTopicWithJava, each record handed to `onRecord` as it is read, nothing kept: for topics
+ * of millions of records. Resolves with how many were read.
+ */
+export function forEachRecordWithJava(
+  brokers: string,
+  topic: string,
+  isolation: 'read_committed' | 'read_uncommitted',
+  timeoutMs: number,
+  onRecord: (r: JavaReadRecord) => void,
+): Promise<number> {
   const classpath = compiled();
   const args = ['-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classpath, 'TopicReader'];
-  return new Promise((resolve, reject) => {
-    execFile(
-      'java',
-      [...args, brokers, topic, isolation, String(timeoutMs)],
-      { maxBuffer: 1 << 30, timeout: timeoutMs + 30_000 },
-      (err, stdout, stderr) => {
-        if (err) {
-          reject(
-            new TributaryError('TRIB_CONNECTOR_FAILED', `java reader of ${topic} (${isolation}) failed: ${stderr}`, {
-              cause: err,
-            }),
-          );
-          return;
-        }
-        const out: JavaReadRecord[] = [];
-        for (const line of stdout.split('\n')) {
-          if (line === '') continue;
-          const [p, o, k, v, h] = line.split('\t') as [string, string, string, string, string];
-          const headers: Record<string, string> = {};
-          const headerList: { key: string; value: Buffer | null }[] = [];
-          if (h !== '-')
-            for (const pair of h.split(',')) {
-              const [hk, hv] = pair.split(':') as [string, string];
-              headers[text(hk) ?? ''] = text(hv) ?? '';
-              headerList.push({ key: text(hk) ?? '', value: hv === '-' ? null : Buffer.from(hv, 'base64') });
-            }
-          out.push({
-            partition: Number(p),
-            offset: Number(o),
-            key: text(k),
-            keyBytes: k === '-' ? null : Buffer.from(k, 'base64'),
-            value: text(v) ?? '',
-            headers,
-            headerList,
-          });
-        }
-        resolve(out);
-      },
-    );
+  const child = spawn('java', [...args, brokers, topic, isolation, String(timeoutMs)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 30_000);
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    if (stderr.length < 64 * 1024) stderr += d;
+  });
+  let n = 0;
+  let failed: unknown;
+  const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+  lines.on('line', (line) => {
+    if (line === '' || failed !== undefined) return;
+    try {
+      onRecord(parseLine(line));
+      n++;
+    } catch (e) {
+      failed = e;
+      child.kill('SIGKILL');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', (e) => reject(e));
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      if (failed !== undefined) reject(failed as Error);
+      else if (code !== 0)
+        reject(
+          new TributaryError(
+            'TRIB_CONNECTOR_FAILED',
+            `java reader of ${topic} (${isolation}) failed (${signal ?? `exit ${code}`}): ${stderr}`,
+          ),
+        );
+      else resolve(n);
+    });
+  });
+}
+
+/** One line of TopicReader's output: partition, offset, key, value, headers (base64, `-` for null). */
+function parseLine(line: string): JavaReadRecord {
+  const [p, o, k, v, h] = line.split('\t') as [string, string, string, string, string];
+  const headers: Record<string, string> = {};
+  const headerList: { key: string; value: Buffer | null }[] = [];
+  if (h !== '-')
+    for (const pair of h.split(',')) {
+      const [hk, hv] = pair.split(':') as [string, string];
+      headers[text(hk) ?? ''] = text(hv) ?? '';
+      headerList.push({ key: text(hk) ?? '', value: hv === '-' ? null : Buffer.from(hv, 'base64') });
+    }
+  return {
+    partition: Number(p),
+    offset: Number(o),
+    key: text(k),
+    keyBytes: k === '-' ? null : Buffer.from(k, 'base64'),
+    value: text(v) ?? '',
+    headers,
+    headerList,
+  };
 }
 
 /** Missing and duplicated records of `got` against `expected` (multisets of values). */
