@@ -70,6 +70,7 @@ export class CliHost implements RescaleHost {
     const args = ['run', this.manifest, `--${this.mode}`, '--parallelism', String(parallelism)];
     args.push('--control-port', '0', '--state-dir', stateDir, '--no-progress');
     if (restoreFrom) args.push('--restore', restoreFrom);
+    if (process.env['BENCH_LIVE_STATE_BACKEND'] === 'disk') args.push('--state-backend', 'disk');
     const cli = startCli(args, { env: { TRIBUTARY_CONTROL_TOKEN_FILE: this.tokenFile } });
     if (process.env['BENCH_LIVE_LOG']) cli.child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
     const run: Run = { cli, stateDir, stopping: false, scanned: 0 };

@@ -34,7 +34,7 @@
 // BENCH_LIVE_WINDOW_S (default 30), BENCH_LIVE_PLOT=1 writes docs/images/live-rescale-latency.svg
 // (-threads.svg, -distributed.svg, -pods.svg, -containers.svg for those hosts), BENCH_LIVE_LOG=warn
 // shows the job's log (any value: the CLI run's whole log; not the pods'),
-// BENCH_LIVE_STATE_BACKEND=disk keeps the process host's keyed state in the disk backend. Run
+// BENCH_LIVE_STATE_BACKEND=disk keeps keyed state in the disk backend (process, threads and distributed hosts). Run
 // alone: npx node bench/live-rescale.ts
 import {
   benchKafka,
