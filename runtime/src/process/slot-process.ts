@@ -212,8 +212,7 @@ export class SlotProcess {
           slot: (s) => ({
             trigger: (trigger) => send(s, { m: 'trigger', trigger }),
             notifyComplete: (id, final) => send(s, { m: 'complete', id, ...(final ? { final: true } : {}) }),
-            notifyAborted: (id, reason, rewrite) =>
-              send(s, { m: 'aborted', id, reason, ...(rewrite ? { rewrite } : {}) }),
+            notifyAborted: (id, reason, rewrite) => send(s, { m: 'aborted', id, reason, rewrite }),
           }),
         },
         remoteChannel: (key, wake) => {
