@@ -111,10 +111,8 @@ async function writeSlices(plan: FullSnapshotPlan, sections: Section[], view: Re
       w.varuint(si);
       w.varuint(size);
       let n = 0;
-      for (const { key, value } of entries) {
-        w.varuint(key.length - 2);
-        w.bytesFrom(key, 2);
-        w.bytes(value);
+      for (const e of entries) {
+        copyEntry(w, e);
         n++;
         if (++copied % CLOCK_EVERY === 0 && performance.now() - sliceStart >= (plan.sliceMs ?? SLICE_MS)) {
           await pause();
@@ -129,12 +127,17 @@ async function writeSlices(plan: FullSnapshotPlan, sections: Section[], view: Re
   return sw.finish();
 }
 
+/** A stored entry as a snapshot holds it: the key's UTF-8 as a string (past the key group), the value's TVE. */
+function copyEntry(w: BinaryWriter, e: StoredEntry): void {
+  w.varuint(e.key.length - 2);
+  w.bytesFrom(e.key, 2);
+  w.bytes(e.value);
+}
+
 function copyStored(w: BinaryWriter, stored: Iterable<StoredEntry>): number {
   let n = 0;
-  for (const { key, value } of stored) {
-    w.varuint(key.length - 2);
-    w.bytesFrom(key, 2);
-    w.bytes(value);
+  for (const e of stored) {
+    copyEntry(w, e);
     n++;
   }
   return n;
