@@ -403,8 +403,7 @@ export class KeyedStateBackend {
    */
   snapshot(only?: readonly number[]): Uint8Array {
     const bytes = fullSnapshotNow(this.fullPlan(only));
-    if (!only) this.lastSnapshotSize = this.written.full = bytes.length;
-    return bytes;
+    return only ? bytes : this.recordFull(bytes);
   }
 
   /**
@@ -413,18 +412,15 @@ export class KeyedStateBackend {
    */
   private fullSnapshot(later: boolean): Uint8Array | Promise<Uint8Array> {
     const store = this.store;
-    if (!later || !store) return this.snapshot();
     const plan = this.fullPlan();
-    const pending = fullSnapshotLater(plan, () => store.readView());
-    if (!pending) {
-      const bytes = fullSnapshotNow(plan);
-      this.lastSnapshotSize = this.written.full = bytes.length;
-      return bytes;
-    }
-    return pending.then((bytes) => {
-      this.lastSnapshotSize = this.written.full = bytes.length;
-      return bytes;
-    });
+    const pending = later && store ? fullSnapshotLater(plan, () => store.readView()) : undefined;
+    return pending ? pending.then((b) => this.recordFull(b)) : this.recordFull(fullSnapshotNow(plan));
+  }
+
+  /** A full snapshot of the whole backend was written: its size sizes the next one's buffer and the gauges. */
+  private recordFull(bytes: Uint8Array): Uint8Array {
+    this.lastSnapshotSize = this.written.full = bytes.length;
+    return bytes;
   }
 
   /** What a full snapshot (of `only`) writes; runs the before-full hooks (TTL purges) first. */
